@@ -1,0 +1,92 @@
+// Map: the interface every BPF map type implements, with Linux's numbering and semantics.
+// The verifier reads a map's attributes, engines and helpers call its operations, and the
+// trace server calls the syscall-side operations on behalf of bpf(BPF_MAP_*).
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+namespace ebpf {
+
+// enum bpf_map_type values (Linux uapi).
+enum class MapType : uint32_t {
+  kUnspec = 0,
+  kHash = 1,
+  kArray = 2,
+  kProgArray = 3,
+  kPerfEventArray = 4,
+  kPercpuHash = 5,
+  kPercpuArray = 6,
+  kStackTrace = 7,
+  kCgroupArray = 8,
+  kLruHash = 9,
+  kLruPercpuHash = 10,
+  kLpmTrie = 11,
+  kArrayOfMaps = 12,
+  kHashOfMaps = 13,
+  kQueue = 22,
+  kStack = 23,
+  kRingbuf = 27,
+};
+
+// Update flags (BPF_ANY, BPF_NOEXIST, BPF_EXIST, BPF_F_LOCK).
+inline constexpr uint64_t kUpdateAny = 0;
+inline constexpr uint64_t kUpdateNoExist = 1;
+inline constexpr uint64_t kUpdateExist = 2;
+inline constexpr uint64_t kUpdateLock = 4;
+
+// map_flags bits used by supported types (Linux uapi values).
+inline constexpr uint32_t kMapNoPrealloc = 1u << 0;
+inline constexpr uint32_t kMapRdonlyProg = 1u << 7;
+inline constexpr uint32_t kMapWronlyProg = 1u << 8;
+inline constexpr uint32_t kMapMmapable = 1u << 10;
+
+struct MapAttributes {
+  MapType type = MapType::kUnspec;
+  uint32_t key_size = 0;
+  uint32_t value_size = 0;
+  uint32_t max_entries = 0;
+  uint32_t map_flags = 0;
+  char name[16] = {};  // BPF_OBJ_NAME_LEN
+};
+
+// Every operation returns 0 or a negative Linux errno, like the kernel's map ops.
+class Map {
+ public:
+  virtual ~Map() = default;
+
+  const MapAttributes& attributes() const { return attributes_; }
+  MapType type() const { return attributes_.type; }
+
+  // Program side (helpers). Lookup returns a pointer into the map's storage (for per-CPU
+  // maps, the current CPU's copy) or nullptr.
+  virtual void* lookup(const void* key) = 0;
+  virtual long update(const void* key, const void* value, uint64_t flags) = 0;
+  virtual long remove(const void* key) = 0;  // bpf_map_delete_elem
+  virtual long push(const void* value, uint64_t flags) { (void)value; (void)flags; return -22; }
+  virtual long pop(void* value) { (void)value; return -22; }
+  virtual long peek(void* value) { (void)value; return -22; }
+
+  // Syscall side (bpf(BPF_MAP_*)): values of per-CPU maps are value_size rounded up to 8,
+  // times the number of possible CPUs.
+  virtual long syscall_lookup(const void* key, void* value, uint64_t flags) = 0;
+  virtual long syscall_update(const void* key, const void* value, uint64_t flags) = 0;
+  virtual long get_next_key(const void* key, void* next_key) = 0;  // key nullptr: first key
+  virtual long lookup_and_delete(const void* key, void* value, uint64_t flags) {
+    (void)key; (void)value; (void)flags; return -95;  // EOPNOTSUPP by default
+  }
+  bool frozen() const { return frozen_; }
+  void freeze() { frozen_ = true; }
+
+  // Bytes of memory this map holds, for accounting.
+  virtual size_t memory_usage() const = 0;
+
+ protected:
+  explicit Map(const MapAttributes& attributes) : attributes_(attributes) {}
+
+ private:
+  MapAttributes attributes_;
+  bool frozen_ = false;
+};
+
+}  // namespace ebpf

@@ -1,0 +1,60 @@
+// Result<T>: a value or a Linux errno, for code built without exceptions (kernel, servers, libs).
+#pragma once
+
+#include <stdint.h>
+
+#include "rt/errno.hpp"
+
+namespace rt {
+
+// Errors travel as values: a negative-free errno plus an optional static message for people.
+struct Error {
+  int code = 0;                 // a Linux errno (positive), see errno.hpp
+  const char* message = nullptr;  // static string, never owned
+};
+
+template <typename T>
+class [[nodiscard]] Result {
+ public:
+  Result(T value) : value_(static_cast<T&&>(value)), ok_(true) {}  // NOLINT: implicit by design
+  Result(Error error) : error_(error), ok_(false) {}                // NOLINT: implicit by design
+
+  bool ok() const { return ok_; }
+  explicit operator bool() const { return ok_; }
+  T& value() { return value_; }
+  const T& value() const { return value_; }
+  T& operator*() { return value_; }
+  T* operator->() { return &value_; }
+  Error error() const { return error_; }
+
+ private:
+  T value_{};
+  Error error_{};
+  bool ok_;
+};
+
+template <>
+class [[nodiscard]] Result<void> {
+ public:
+  Result() : ok_(true) {}
+  Result(Error error) : error_(error), ok_(false) {}  // NOLINT: implicit by design
+  bool ok() const { return ok_; }
+  explicit operator bool() const { return ok_; }
+  Error error() const { return error_; }
+
+ private:
+  Error error_{};
+  bool ok_;
+};
+
+inline Error err(int code, const char* message = nullptr) { return Error{code, message}; }
+
+}  // namespace rt
+
+// Propagates an error from an expression returning Result<T>; evaluates to the value.
+#define TRY(expr)                                     \
+  ({                                                  \
+    auto _try_result = (expr);                        \
+    if (!_try_result.ok()) return _try_result.error(); \
+    static_cast<decltype(_try_result.value())&&>(_try_result.value()); \
+  })
