@@ -1,0 +1,85 @@
+// ELF64 parsing for x86-64 executables: validated headers, loadable segments and symbols.
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+namespace elf {
+
+// Why an image was refused; every value has a message from error_message().
+enum class ElfError : uint8_t {
+  kNone = 0,
+  kTooSmall,
+  kBadMagic,
+  kNotElf64,
+  kNotLittleEndian,
+  kBadVersion,
+  kNotExecutable,
+  kWrongMachine,
+  kBadHeaderSize,
+  kProgramHeadersOutOfBounds,
+  kTooManyProgramHeaders,
+  kSegmentOutOfBounds,
+  kSegmentFileLargerThanMemory,
+  kSegmentAddressOverflow,
+  kSegmentNotInUserSpace,
+  kSegmentsOverlap,
+  kBadSegmentAlignment,
+  kNoLoadableSegment,
+  kEntryNotInSegment,
+  kSectionHeadersOutOfBounds,
+  kNoSymbolTable,
+};
+
+const char* error_message(ElfError error);
+
+inline constexpr uint32_t kSegmentLoad = 1;
+inline constexpr uint32_t kFlagExecute = 1;
+inline constexpr uint32_t kFlagWrite = 2;
+inline constexpr uint32_t kFlagRead = 4;
+inline constexpr size_t kMaxSegments = 16;
+
+struct Segment {
+  uint64_t virtual_address;
+  uint64_t memory_size;
+  uint64_t file_offset;
+  uint64_t file_size;
+  uint32_t flags;  // kFlagRead | kFlagWrite | kFlagExecute
+};
+
+struct Executable {
+  uint64_t entry;
+  size_t segment_count;
+  Segment segments[kMaxSegments];
+};
+
+struct Limits {
+  uint64_t lowest_address;   // segments must lie in [lowest_address, highest_address)
+  uint64_t highest_address;
+};
+
+// Validates an x86-64 ELF64 executable held in `image` and describes its loadable segments.
+// Every offset, size and address is checked against the image and `limits` before use.
+ElfError parse_executable(const uint8_t* image, size_t size, const Limits& limits,
+                          Executable& out);
+
+// Symbol lookup over an ELF image's .symtab (functions and objects), for panic reports and
+// /proc/kallsyms-style listings.
+class SymbolTable {
+ public:
+  ElfError open(const uint8_t* image, size_t size);
+  // Finds the function symbol containing or nearest below `address`; returns its name and
+  // the offset from its start, or nullptr when none is below it.
+  const char* nearest(uint64_t address, uint64_t* offset) const;
+  size_t count() const { return symbol_count_; }
+
+ private:
+  const uint8_t* image_ = nullptr;
+  size_t size_ = 0;
+  uint64_t symbols_offset_ = 0;
+  size_t symbol_count_ = 0;
+  uint64_t strings_offset_ = 0;
+  uint64_t strings_size_ = 0;
+};
+
+}  // namespace elf

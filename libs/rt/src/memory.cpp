@@ -1,0 +1,46 @@
+// memcpy, memmove, memset, memcmp for freestanding code (compilers emit calls to them).
+#include <stddef.h>
+#include <stdint.h>
+
+extern "C" {
+
+// String instructions keep the compiler from turning these loops back into calls to themselves.
+void* memcpy(void* destination, const void* source, size_t count) {
+  void* result = destination;
+  asm volatile("rep movsb" : "+D"(destination), "+S"(source), "+c"(count) : : "memory");
+  return result;
+}
+
+void* memmove(void* destination, const void* source, size_t count) {
+  auto* d = static_cast<unsigned char*>(destination);
+  auto* s = static_cast<const unsigned char*>(source);
+  if (d <= s || d >= s + count) return memcpy(destination, source, count);
+  // Overlapping with destination above source: copy backwards.
+  d += count - 1;
+  s += count - 1;
+  asm volatile("std; rep movsb; cld" : "+D"(d), "+S"(s), "+c"(count) : : "memory");
+  return destination;
+}
+
+void* memset(void* destination, int value, size_t count) {
+  void* result = destination;
+  asm volatile("rep stosb" : "+D"(destination), "+c"(count) : "a"(value) : "memory");
+  return result;
+}
+
+int memcmp(const void* left, const void* right, size_t count) {
+  auto* a = static_cast<const unsigned char*>(left);
+  auto* b = static_cast<const unsigned char*>(right);
+  for (size_t i = 0; i < count; ++i) {
+    if (a[i] != b[i]) return a[i] < b[i] ? -1 : 1;
+  }
+  return 0;
+}
+
+size_t strlen(const char* text) {
+  size_t length = 0;
+  while (text[length] != 0) ++length;
+  return length;
+}
+
+}  // extern "C"

@@ -1,0 +1,11 @@
+/* _start for native programs: align the stack, call main, exit with its result. */
+    .text
+    .globl _start
+_start:
+    xor %rbp, %rbp
+    and $-16, %rsp
+    call main
+    mov %rax, %rdi
+    mov $2, %eax            /* Syscall::kThreadExit */
+    syscall
+1:  jmp 1b

@@ -1,0 +1,79 @@
+// kernel_main: bring up the CPU, memory and timer, then start the root task in ring 3.
+#include "arch/x86_64/cpu.hpp"
+#include "arch/x86_64/serial.hpp"
+#include "arch/x86_64/trap_frame.hpp"
+#include "elf/elf64.hpp"
+#include "kernel/console.hpp"
+#include "kernel/memory.hpp"
+#include "kernel/multiboot2.hpp"
+#include "kernel/panic.hpp"
+#include "kernel/syscall.hpp"
+#include "kernel/task.hpp"
+#include "sonde/abi/syscalls.hpp"
+
+extern "C" char boot_stack_top[];
+extern "C" uint64_t syscall_kernel_stack_top;
+
+namespace kernel {
+namespace {
+
+BootInfo boot_info;
+elf::SymbolTable kernel_symbols;
+arch::TrapFrame root_entry;
+
+// Test kernels can be told to misbehave on purpose, to prove failures are reported.
+void run_boot_self_tests(const char* command_line) {
+  if (!test_kernel()) return;
+  if (command_line_has(command_line, "sonde.test=kernel_page_fault")) {
+    printk("kernel: test: touching an unmapped address on purpose\n");
+    volatile uint64_t* nowhere = reinterpret_cast<volatile uint64_t*>(0xffffc00000000000ull);
+    *nowhere = 1;
+  }
+}
+
+}  // namespace
+}  // namespace kernel
+
+extern "C" [[noreturn]] void kernel_main(uint32_t magic, uint32_t boot_info_physical) {
+  using namespace kernel;
+  arch::serial_init();
+  printk("\nSonde microkernel\n");
+  if (magic != kMultiboot2Magic) {
+    fatal("boot: not started by a multiboot2 loader (magic 0x%x)", magic);
+  }
+  arch::gdt_init(reinterpret_cast<uint64_t>(boot_stack_top));
+  arch::idt_init();
+  syscall_kernel_stack_top = reinterpret_cast<uint64_t>(boot_stack_top);
+
+  const auto* raw = static_cast<const uint8_t*>(early_physical_to_virtual(boot_info_physical));
+  uint32_t boot_info_size = *reinterpret_cast<const uint32_t*>(raw);
+  if (BootInfoError e = parse_boot_info(raw, boot_info_size, boot_info); e != BootInfoError::kNone) {
+    fatal("boot: bad multiboot2 information: %s", boot_info_error_message(e));
+  }
+  if (!memory_init(boot_info, boot_info_physical, boot_info_size)) {
+    fatal("boot: memory setup failed");
+  }
+  printk("kernel: %lu MiB free, %lu boot module(s), command line '%s'\n",
+         frames().free_frames() * 4096 / (1024 * 1024), boot_info.module_count,
+         boot_info.command_line);
+
+  if (const BootModule* symbols = boot_info.find_module("symbols")) {
+    const auto* image = static_cast<const uint8_t*>(physical_to_virtual(symbols->start));
+    if (kernel_symbols.open(image, symbols->end - symbols->start) == elf::ElfError::kNone) {
+      panic_set_symbols(&kernel_symbols);
+    } else {
+      printk("kernel: warning: module 'symbols' has no usable symbol table\n");
+    }
+  }
+
+  arch::timer_init(sonde::abi::kTimerHz);
+  arch::syscall_init();
+  run_boot_self_tests(boot_info.command_line);
+
+  const BootModule* root = boot_info.find_module("root");
+  if (root == nullptr) fatal("boot: missing boot module 'root' (the root task)");
+  load_root_task(*root, "root", root_entry);
+  arch::write_cr3(current_task()->page_table_root);
+  printk("kernel: starting root task\n");
+  arch::return_to(&root_entry);
+}

@@ -1,0 +1,35 @@
+// Kernel memory: the physical allocator, the direct map of RAM, and the kernel's page table.
+#pragma once
+
+#include <stdint.h>
+
+#include "kernel/multiboot2.hpp"
+#include "kernel/page_table.hpp"
+#include "kernel/physical_allocator.hpp"
+
+namespace kernel {
+
+inline constexpr uint64_t kKernelBase = 0xffffffff80000000ull;   // kernel image, -2 GiB
+inline constexpr uint64_t kDirectMapBase = 0xffff800000000000ull;  // all RAM, 2 MiB pages
+
+// Before memory_init, only the first GiB is reachable (through the boot page tables).
+inline void* early_physical_to_virtual(uint64_t physical) {
+  return reinterpret_cast<void*>(physical + kKernelBase);
+}
+inline void* physical_to_virtual(uint64_t physical) {
+  return reinterpret_cast<void*>(physical + kDirectMapBase);
+}
+
+// Builds the frame allocator from the memory map (keeping the kernel image, the boot
+// information and the modules reserved), then switches to the kernel's own page tables.
+// Returns false with a message printed if memory is unusable.
+bool memory_init(const BootInfo& boot, uint64_t boot_info_physical, uint64_t boot_info_size);
+
+PhysicalAllocator& frames();
+FrameSource frame_source();
+uint64_t kernel_page_table_root();
+
+// A new, empty address space sharing the kernel half; 0 when out of memory.
+uint64_t create_address_space();
+
+}  // namespace kernel

@@ -1,0 +1,77 @@
+// PhysicalAllocator: bitmap of free frames with a rotating search hint.
+#include "kernel/physical_allocator.hpp"
+
+namespace kernel {
+
+size_t PhysicalAllocator::bitmap_bytes(uint64_t highest_address) {
+  uint64_t frames = (highest_address + kFrameSize - 1) / kFrameSize;
+  return ((frames + 63) / 64) * 8;
+}
+
+void PhysicalAllocator::init(uint64_t* bitmap, size_t frame_count) {
+  bitmap_ = bitmap;
+  frame_count_ = frame_count;
+  free_count_ = 0;
+  search_hint_ = 0;
+  for (size_t i = 0; i < (frame_count + 63) / 64; ++i) bitmap_[i] = 0;
+}
+
+void PhysicalAllocator::set_free(size_t frame, bool free) {
+  uint64_t bit = uint64_t{1} << (frame % 64);
+  bool was_free = (bitmap_[frame / 64] & bit) != 0;
+  if (free == was_free) return;
+  if (free) {
+    bitmap_[frame / 64] |= bit;
+    ++free_count_;
+  } else {
+    bitmap_[frame / 64] &= ~bit;
+    --free_count_;
+  }
+}
+
+void PhysicalAllocator::add_free_range(uint64_t start, uint64_t end) {
+  uint64_t first = (start + kFrameSize - 1) / kFrameSize;
+  uint64_t last = end / kFrameSize;  // exclusive
+  if (first == 0) first = 1;         // physical page 0 stays reserved (null, real-mode IVT)
+  if (last > frame_count_) last = frame_count_;
+  for (uint64_t frame = first; frame < last; ++frame) set_free(frame, true);
+}
+
+void PhysicalAllocator::reserve_range(uint64_t start, uint64_t end) {
+  if (end <= start) return;
+  uint64_t first = start / kFrameSize;
+  uint64_t last = (end + kFrameSize - 1) / kFrameSize;
+  if (last > frame_count_) last = frame_count_;
+  for (uint64_t frame = first; frame < last; ++frame) set_free(frame, false);
+}
+
+uint64_t PhysicalAllocator::allocate() {
+  if (free_count_ == 0) return 0;
+  size_t words = (frame_count_ + 63) / 64;
+  for (size_t n = 0; n < words; ++n) {
+    size_t word = (search_hint_ + n) % words;
+    uint64_t bits = bitmap_[word];
+    if (bits == 0) continue;
+    size_t frame = word * 64 + static_cast<size_t>(__builtin_ctzll(bits));
+    set_free(frame, false);
+    search_hint_ = word;
+    return frame * kFrameSize;
+  }
+  return 0;
+}
+
+bool PhysicalAllocator::free(uint64_t physical) {
+  if (physical % kFrameSize != 0 || physical == 0) return false;
+  size_t frame = physical / kFrameSize;
+  if (frame >= frame_count_ || is_free(physical)) return false;
+  set_free(frame, true);
+  return true;
+}
+
+bool PhysicalAllocator::is_free(uint64_t physical) const {
+  size_t frame = physical / kFrameSize;
+  if (frame >= frame_count_) return false;
+  return (bitmap_[frame / 64] >> (frame % 64)) & 1;
+}
+
+}  // namespace kernel

@@ -1,0 +1,39 @@
+// PhysicalAllocator: 4 KiB frames of RAM from the boot memory map, one bit per frame.
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+namespace kernel {
+
+inline constexpr uint64_t kFrameSize = 4096;
+
+class PhysicalAllocator {
+ public:
+  // `bitmap` holds one bit per frame for frames [0, frame_count); every frame starts reserved.
+  void init(uint64_t* bitmap, size_t frame_count);
+  // Marks whole frames inside [start, end) free (the range is shrunk to frame boundaries).
+  void add_free_range(uint64_t start, uint64_t end);
+  // Marks every frame touching [start, end) reserved (the range is grown to frame boundaries).
+  void reserve_range(uint64_t start, uint64_t end);
+  // A free frame's physical address, or 0 when none is left (frame 0 is never handed out).
+  uint64_t allocate();
+  // Returns a frame; false (and no change) for an address that is unaligned, out of range or
+  // already free.
+  bool free(uint64_t physical);
+  bool is_free(uint64_t physical) const;
+  size_t free_frames() const { return free_count_; }
+  size_t frame_count() const { return frame_count_; }
+
+  // Bytes of bitmap needed to describe memory up to `highest_address`.
+  static size_t bitmap_bytes(uint64_t highest_address);
+
+ private:
+  void set_free(size_t frame, bool free);
+  uint64_t* bitmap_ = nullptr;  // bit set = free
+  size_t frame_count_ = 0;
+  size_t free_count_ = 0;
+  size_t search_hint_ = 0;
+};
+
+}  // namespace kernel

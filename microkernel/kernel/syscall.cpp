@@ -1,0 +1,83 @@
+// Native system calls: decode the arguments, check every user pointer, do the work.
+#include "kernel/syscall.hpp"
+
+#include "arch/x86_64/cpu.hpp"
+#include "kernel/console.hpp"
+#include "kernel/panic.hpp"
+#include "kernel/task.hpp"
+#include "kernel/timer.hpp"
+#include "sonde/abi/syscalls.hpp"
+
+namespace kernel {
+namespace {
+
+using sonde::abi::Syscall;
+namespace abi = sonde::abi;
+
+volatile uint64_t ticks = 0;
+constexpr uint64_t kMaxDebugWrite = 4096;
+
+int64_t sys_debug_write(uint64_t address, uint64_t length) {
+  if (length > kMaxDebugWrite) return abi::kErrorInvalidArgument;
+  char buffer[256];
+  uint64_t done = 0;
+  while (done < length) {
+    uint64_t chunk = length - done < sizeof(buffer) ? length - done : sizeof(buffer);
+    if (!copy_from_user(buffer, address + done, chunk)) return abi::kErrorBadAddress;
+    console_write(buffer, chunk);
+    done += chunk;
+  }
+  return static_cast<int64_t>(length);
+}
+
+}  // namespace
+
+void timer_tick() { ticks = ticks + 1; }
+uint64_t timer_ticks() { return ticks; }
+
+bool test_kernel() {
+#ifdef SONDE_TEST_KERNEL
+  return true;
+#else
+  return false;
+#endif
+}
+
+void task_stopped(uint64_t code) {
+  if (test_kernel()) machine_exit(code);
+  printk("kernel: no task left to run; idling\n");
+  for (;;) {
+    arch::enable_interrupts();
+    arch::halt();
+  }
+}
+
+void syscall_dispatch(arch::TrapFrame& frame) {
+  int64_t result = abi::kErrorUnknownSyscall;
+  switch (static_cast<Syscall>(frame.rax)) {
+    case Syscall::kDebugWrite:
+      result = sys_debug_write(frame.rdi, frame.rsi);
+      break;
+    case Syscall::kDebugTicks:
+      result = static_cast<int64_t>(timer_ticks());
+      break;
+    case Syscall::kThreadExit: {
+      Task* task = current_task();
+      printk("kernel: task '%s' exited with status %ld\n", task ? task->name : "?",
+             static_cast<int64_t>(frame.rdi));
+      if (task != nullptr) task->running = false;
+      task_stopped(frame.rdi == 0 ? abi::kShutdownSuccess : abi::kShutdownFailure);
+    }
+    case Syscall::kTestShutdown:
+      if (!test_kernel()) {
+        result = abi::kErrorNotPermitted;
+        break;
+      }
+      machine_exit(frame.rdi);
+    default:
+      break;
+  }
+  frame.rax = static_cast<uint64_t>(result);
+}
+
+}  // namespace kernel

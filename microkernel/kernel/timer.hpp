@@ -1,0 +1,9 @@
+// Timer ticks since boot.
+#pragma once
+
+#include <stdint.h>
+
+namespace kernel {
+void timer_tick();
+uint64_t timer_ticks();
+}  // namespace kernel
