@@ -1,0 +1,153 @@
+#!/usr/bin/env python3
+"""Boots a Sonde image in QEMU (TCG) and reports what the guest did, as TAP.
+
+Modes:
+  --mode tests   the guest prints `TEST <name> PASS` / `TEST <name> FAIL <reason>` lines and
+                 ends the machine with the success code; every TEST line is a TAP case.
+  --mode panic   the kernel must print a panic report and end with the panic code; the
+                 report is checked with --expect (regexes, each a TAP case).
+  --mode fatal   the kernel must print a one-line error and end with the failure code.
+
+The serial console goes to a log file. A run that outlives --timeout is killed and fails;
+on any failure the tail of the serial log is printed. The time from QEMU start to the
+root task's first line is printed as `boot time: N ms`.
+"""
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+# isa-debug-exit: QEMU exits with (code << 1) | 1 (see microkernel/include/sonde/abi/syscalls.hpp).
+EXIT_SUCCESS, EXIT_FAILURE, EXIT_PANIC = 1, 3, 255
+ROOT_TASK_STARTED = "kernel: starting root task"
+TEST_LINE = re.compile(r"^TEST (\S+) (PASS|FAIL)(?: (.*))?$")
+
+
+class Tap:
+    def __init__(self):
+        self.count = 0
+        self.failed = 0
+
+    def case(self, ok: bool, name: str, detail: str = ""):
+        self.count += 1
+        if not ok:
+            self.failed += 1
+        suffix = f" # {detail}" if detail and not ok else ""
+        print(f"{'ok' if ok else 'not ok'} {self.count} - {name}{suffix}", flush=True)
+
+    def comment(self, text: str):
+        for line in text.splitlines():
+            print(f"# {line}", flush=True)
+
+    def finish(self):
+        print(f"1..{self.count}", flush=True)
+        return 1 if self.failed else 0
+
+
+def boot(image: Path, log: Path, timeout: float, smp: int, memory: str):
+    command = [
+        os.environ.get("QEMU", "qemu-system-x86_64"),
+        "-cdrom", str(image), "-boot", "d",
+        "-m", memory, "-smp", str(smp),
+        "-display", "none", "-no-reboot",
+        "-serial", f"file:{log}",
+        "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
+        "-monitor", "none",
+    ]
+    start = time.monotonic()
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    first_line_at = None
+    timed_out = False
+    while process.poll() is None:
+        elapsed = time.monotonic() - start
+        if elapsed > timeout:
+            process.kill()
+            timed_out = True
+            break
+        if first_line_at is None and log.exists():
+            text = log.read_text(errors="replace")
+            at = text.find(ROOT_TASK_STARTED)
+            if at >= 0 and "\n" in text[at + len(ROOT_TASK_STARTED) + 1:]:
+                first_line_at = elapsed
+        time.sleep(0.01)
+    process.wait()
+    qemu_output = process.stdout.read().decode(errors="replace") if process.stdout else ""
+    serial = log.read_text(errors="replace") if log.exists() else ""
+    if first_line_at is None:
+        at = serial.find(ROOT_TASK_STARTED)
+        if at >= 0 and "\n" in serial[at + len(ROOT_TASK_STARTED) + 1:]:
+            first_line_at = time.monotonic() - start  # finished between polls
+    serial = serial.replace("\r", "")
+    return process.returncode, timed_out, serial, qemu_output, first_line_at
+
+
+def tail(text: str, lines: int = 40) -> str:
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("image", type=Path)
+    parser.add_argument("--mode", choices=["tests", "panic", "fatal"], default="tests")
+    parser.add_argument("--expect", action="append", default=[],
+                        help="regex the serial log must contain (panic/fatal modes)")
+    parser.add_argument("--timeout", type=float, default=60)
+    parser.add_argument("--smp", type=int, default=1)
+    parser.add_argument("--memory", default="256M")
+    parser.add_argument("--log", type=Path, help="keep the serial log here")
+    args = parser.parse_args()
+
+    tap = Tap()
+    if not args.image.exists():
+        tap.case(False, "image exists", f"no such image: {args.image}")
+        return tap.finish()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        log = args.log or Path(tmp) / "serial.log"
+        if log.exists():
+            log.unlink()
+        status, timed_out, serial, qemu_output, first_line = boot(
+            args.image, log, args.timeout, args.smp, args.memory)
+
+    if first_line is not None:
+        print(f"# boot time: {first_line * 1000:.0f} ms (QEMU start to the root task's first line, "
+              f"{args.image.name})", flush=True)
+
+    if args.mode == "tests":
+        seen = 0
+        for line in serial.splitlines():
+            match = TEST_LINE.match(line.strip())
+            if match:
+                seen += 1
+                tap.case(match.group(2) == "PASS", match.group(1), match.group(3) or "")
+        tap.case(not timed_out, "guest finished before the timeout",
+                 f"killed after {args.timeout:.0f} s")
+        tap.case(seen > 0, "guest reported tests", "no TEST lines in the serial log")
+        tap.case(status == EXIT_SUCCESS, "guest shut down with the success code",
+                 f"QEMU exit status {status}")
+    else:
+        expected_status = EXIT_PANIC if args.mode == "panic" else EXIT_FAILURE
+        tap.case(not timed_out, f"{args.mode} reported, not a timeout", f"killed after {args.timeout:.0f} s")
+        tap.case(status == expected_status, f"QEMU exit status is {expected_status}",
+                 f"QEMU exit status {status}")
+        for pattern in args.expect:
+            tap.case(re.search(pattern, serial, re.MULTILINE) is not None,
+                     f"serial log matches /{pattern}/", "not found")
+        if args.mode == "fatal":
+            tap.case("PANIC" not in serial, "a one-line error, not a panic", "a panic was reported")
+
+    if tap.failed:
+        tap.comment(f"--- last lines of the serial log ({args.image.name}) ---")
+        tap.comment(tail(serial))
+        if qemu_output.strip():
+            tap.comment("--- QEMU said ---")
+            tap.comment(tail(qemu_output, 10))
+    return tap.finish()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
