@@ -78,6 +78,12 @@ class Map {
   bool frozen() const { return frozen_; }
   void freeze() { frozen_ = true; }
 
+  // For BPF_MAP_TYPE_PROG_ARRAY: the program at `index`, or nullptr (tail calls).
+  virtual const struct Program* tail_call_target(uint32_t index) const {
+    (void)index;
+    return nullptr;
+  }
+
   // Bytes of memory this map holds, for accounting.
   virtual size_t memory_usage() const = 0;
 

@@ -21,6 +21,9 @@ struct ExecContext {
   uint64_t (*invoke_callback)(ExecContext& context, uint64_t function, uint64_t a1, uint64_t a2,
                               uint64_t a3, uint64_t a4, uint64_t a5) = nullptr;
   void* engine_state = nullptr;  // private to the engine that set invoke_callback
+
+  // Set by a helper to end the program at once (only test helpers do this today).
+  bool abort_requested = false;
 };
 
 // A helper as engines call it: r1..r5 in, r0 out.
