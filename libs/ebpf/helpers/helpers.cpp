@@ -1,0 +1,106 @@
+// Helper implementations: maps, time, randomness, current task, and traced memory.
+#include "ebpf/helpers.hpp"
+
+#include "ebpf/environment.hpp"
+#include "ebpf/map.hpp"
+#include "rt/errno.hpp"
+
+namespace ebpf {
+namespace {
+
+Map* as_map(uint64_t value) { return reinterpret_cast<Map*>(value); }
+const void* as_pointer(uint64_t value) { return reinterpret_cast<const void*>(value); }
+
+uint64_t map_lookup_elem(ExecContext&, uint64_t map, uint64_t key, uint64_t, uint64_t, uint64_t) {
+  return reinterpret_cast<uint64_t>(as_map(map)->lookup(as_pointer(key)));
+}
+
+uint64_t map_update_elem(ExecContext&, uint64_t map, uint64_t key, uint64_t value, uint64_t flags, uint64_t) {
+  return static_cast<uint64_t>(as_map(map)->update(as_pointer(key), as_pointer(value), flags));
+}
+
+uint64_t map_delete_elem(ExecContext&, uint64_t map, uint64_t key, uint64_t, uint64_t, uint64_t) {
+  return static_cast<uint64_t>(as_map(map)->remove(as_pointer(key)));
+}
+
+uint64_t ktime_get_ns(ExecContext& context, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) {
+  return context.env->monotonic_ns();
+}
+
+uint64_t ktime_get_boot_ns(ExecContext& context, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) {
+  return context.env->boot_ns();
+}
+
+uint64_t get_prandom_u32(ExecContext& context, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) {
+  return context.env->random_u32();
+}
+
+uint64_t get_smp_processor_id(ExecContext& context, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) {
+  return context.env->current_cpu();
+}
+
+uint64_t get_current_pid_tgid(ExecContext& context, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) {
+  return context.env->current_pid_tgid();
+}
+
+uint64_t get_current_uid_gid(ExecContext& context, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) {
+  return context.env->current_uid_gid();
+}
+
+uint64_t get_current_comm(ExecContext& context, uint64_t buffer, uint64_t size, uint64_t, uint64_t, uint64_t) {
+  auto* out = reinterpret_cast<char*>(buffer);
+  long result = context.env->current_comm(out, static_cast<uint32_t>(size));
+  if (result < 0) __builtin_memset(out, 0, size);  // Linux zeroes the buffer on failure
+  return static_cast<uint64_t>(result);
+}
+
+// probe_read family: on failure the destination is zeroed, as Linux does.
+uint64_t probe_read_user(ExecContext& context, uint64_t destination, uint64_t size, uint64_t source, uint64_t, uint64_t) {
+  void* out = reinterpret_cast<void*>(destination);
+  long result = context.env->read_user(out, source, static_cast<uint32_t>(size));
+  if (result < 0) __builtin_memset(out, 0, size);
+  return static_cast<uint64_t>(result);
+}
+
+uint64_t probe_read_kernel(ExecContext& context, uint64_t destination, uint64_t size, uint64_t source, uint64_t, uint64_t) {
+  void* out = reinterpret_cast<void*>(destination);
+  long result = context.env->read_kernel(out, source, static_cast<uint32_t>(size));
+  if (result < 0) __builtin_memset(out, 0, size);
+  return static_cast<uint64_t>(result);
+}
+
+// bpf_loop: flags must be 0, at most 1 << 23 iterations, a callback returning 1 stops.
+uint64_t loop(ExecContext& context, uint64_t count, uint64_t callback, uint64_t callback_context,
+              uint64_t flags, uint64_t) {
+  constexpr uint64_t kMaxLoops = 1u << 23;
+  if (flags != 0) return static_cast<uint64_t>(-static_cast<int64_t>(rt::kEINVAL));
+  if (count > kMaxLoops) return static_cast<uint64_t>(-static_cast<int64_t>(rt::kE2BIG));
+  uint64_t i = 0;
+  while (i < count) {
+    uint64_t stop = context.invoke_callback(context, callback, i, callback_context, 0, 0, 0);
+    ++i;
+    if (context.abort_requested || stop == 1) break;
+  }
+  return i;
+}
+
+}  // namespace
+
+void fill_helper_table(HelperFunction* table) {
+  table[kHelperMapLookupElem] = map_lookup_elem;
+  table[kHelperMapUpdateElem] = map_update_elem;
+  table[kHelperMapDeleteElem] = map_delete_elem;
+  table[kHelperProbeRead] = probe_read_kernel;  // legacy probe_read reads kernel memory on x86
+  table[kHelperKtimeGetNs] = ktime_get_ns;
+  table[kHelperGetPrandomU32] = get_prandom_u32;
+  table[kHelperGetSmpProcessorId] = get_smp_processor_id;
+  table[kHelperGetCurrentPidTgid] = get_current_pid_tgid;
+  table[kHelperGetCurrentUidGid] = get_current_uid_gid;
+  table[kHelperGetCurrentComm] = get_current_comm;
+  table[kHelperProbeReadUser] = probe_read_user;
+  table[kHelperProbeReadKernel] = probe_read_kernel;
+  table[kHelperKtimeGetBootNs] = ktime_get_boot_ns;
+  table[kHelperLoop] = loop;
+}
+
+}  // namespace ebpf

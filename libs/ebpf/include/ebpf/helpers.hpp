@@ -1,0 +1,14 @@
+// Helper functions with Linux's numbers, prototypes and semantics.
+#pragma once
+
+#include "ebpf/helper_ids.hpp"
+#include "ebpf/program.hpp"
+#include "ebpf/runtime.hpp"
+
+namespace ebpf {
+
+// Fills `table` (kMaxHelperId entries) with every helper Sonde implements; other entries
+// stay nullptr. Helpers reach the host through ExecContext::env.
+void fill_helper_table(HelperFunction* table);
+
+}  // namespace ebpf

@@ -1,0 +1,68 @@
+// create_map/destroy_map: attribute checks shared by every type, then the type's constructor.
+#include "ebpf/maps.hpp"
+
+#include "maps/array_map.hpp"
+#include "rt/errno.hpp"
+
+#include "rt/new.hpp"
+
+namespace ebpf {
+namespace {
+
+constexpr uint32_t kMaxValueSize = 1u << 20;  // Linux caps array values near KMALLOC_MAX_SIZE
+
+template <typename T, typename... Args>
+T* construct(rt::Allocator& allocator, Args... args) {
+  void* memory = allocator.allocate(sizeof(T), alignof(T));
+  if (memory == nullptr) return nullptr;
+  return new (memory) T(args...);
+}
+
+}  // namespace
+
+rt::Result<Map*> create_map(const MapAttributes& attributes, rt::Allocator& allocator,
+                            uint32_t possible_cpus) {
+  (void)possible_cpus;
+  switch (attributes.type) {
+    case MapType::kArray: {
+      if (attributes.key_size != 4 || attributes.value_size == 0 || attributes.max_entries == 0) {
+        return rt::err(rt::kEINVAL, "array maps need key_size 4, value_size > 0, max_entries > 0");
+      }
+      if ((attributes.map_flags & ~(kMapRdonlyProg | kMapWronlyProg | kMapMmapable)) != 0) {
+        return rt::err(rt::kEINVAL, "unsupported map_flags for an array map");
+      }
+      if (attributes.value_size > kMaxValueSize) return rt::err(rt::kE2BIG, "value_size too large");
+      size_t stride = (attributes.value_size + 7u) & ~size_t{7};
+      uint64_t bytes = static_cast<uint64_t>(stride) * attributes.max_entries;
+      if (bytes > 0xffffffffu) return rt::err(rt::kE2BIG, "array map too large");
+      auto* values = static_cast<uint8_t*>(allocator.allocate(bytes, 8));
+      if (values == nullptr) return rt::err(rt::kENOMEM, "no memory for the map's values");
+      __builtin_memset(values, 0, bytes);
+      ArrayMap* map = construct<ArrayMap>(allocator, attributes, values, stride);
+      if (map == nullptr) {
+        allocator.deallocate(values, bytes);
+        return rt::err(rt::kENOMEM, "no memory for the map");
+      }
+      return static_cast<Map*>(map);
+    }
+    default:
+      return rt::err(rt::kEINVAL, "map type not supported yet");
+  }
+}
+
+void destroy_map(Map* map, rt::Allocator& allocator) {
+  if (map == nullptr) return;
+  switch (map->type()) {
+    case MapType::kArray: {
+      auto* array = static_cast<ArrayMap*>(map);
+      allocator.deallocate(array->storage(), array->stride() * array->attributes().max_entries);
+      array->~ArrayMap();
+      allocator.deallocate(array, sizeof(ArrayMap));
+      return;
+    }
+    default:
+      return;
+  }
+}
+
+}  // namespace ebpf

@@ -1,0 +1,63 @@
+// FakeEnvironment: a scripted host for helper tests, and a malloc-backed accounting allocator.
+#pragma once
+
+#include <cstdlib>
+#include <cstring>
+
+#include "ebpf/environment.hpp"
+#include "rt/allocator.hpp"
+
+namespace ebpf_test {
+
+class FakeEnvironment final : public ebpf::Environment {
+ public:
+  uint32_t cpu = 1;
+  uint64_t now = 1000, boot = 5000, pid_tgid = (uint64_t{42} << 32) | 43, uid_gid = (uint64_t{7} << 32) | 8;
+  uint32_t next_random = 12345;
+  const char* comm = "busybox";
+  // Readable "traced" memory: [readable, readable + readable_size).
+  const uint8_t* readable = nullptr;
+  size_t readable_size = 0;
+
+  uint32_t current_cpu() override { return cpu; }
+  uint32_t possible_cpus() override { return 2; }
+  uint64_t monotonic_ns() override { return now++; }
+  uint64_t boot_ns() override { return boot; }
+  uint32_t random_u32() override { return next_random = next_random * 1103515245u + 12345u; }
+  uint64_t current_pid_tgid() override { return pid_tgid; }
+  uint64_t current_uid_gid() override { return uid_gid; }
+  long current_comm(char* buffer, uint32_t size) override {
+    if (size == 0) return -22;
+    std::memset(buffer, 0, size);
+    std::strncpy(buffer, comm, size - 1);
+    return 0;
+  }
+  long read_user(void* destination, uint64_t source, uint32_t size) override { return read(destination, source, size); }
+  long read_kernel(void* destination, uint64_t source, uint32_t size) override { return read(destination, source, size); }
+
+ private:
+  long read(void* destination, uint64_t source, uint32_t size) {
+    uint64_t start = reinterpret_cast<uint64_t>(readable);
+    if (readable == nullptr || source < start || source + size > start + readable_size) return -14;
+    std::memcpy(destination, reinterpret_cast<const void*>(source), size);
+    return 0;
+  }
+};
+
+class CountingAllocator final : public rt::Allocator {
+ public:
+  size_t budget = SIZE_MAX;
+  size_t in_use = 0;
+  void* allocate(size_t size, size_t alignment) override {
+    if (in_use + size > budget) return nullptr;
+    void* p = std::aligned_alloc(alignment < 8 ? 8 : alignment, (size + 7) & ~size_t{7});
+    if (p != nullptr) in_use += size;
+    return p;
+  }
+  void deallocate(void* pointer, size_t size) override {
+    std::free(pointer);
+    in_use -= size;
+  }
+};
+
+}  // namespace ebpf_test
