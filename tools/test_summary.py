@@ -16,7 +16,7 @@ def main() -> int:
     meson_status = int(sys.argv[2])
     logs = builddir / "meson-logs"
 
-    passed = failed = 0
+    passed = failed = skipped = 0
     failed_names = []
     junit = logs / "testlog.junit.xml"
     counted_suites = set()
@@ -25,6 +25,7 @@ def main() -> int:
             for case in suite.iter("testcase"):
                 bad = case.find("failure") is not None or case.find("error") is not None
                 if case.find("skipped") is not None:
+                    skipped += 1
                     continue
                 if bad:
                     failed += 1
@@ -55,6 +56,8 @@ def main() -> int:
         print(f"FAILED: {name}")
     if failed:
         print(f"(full output: {logs / 'tools-test.out'} and {logs / 'testlog.txt'})")
+    if skipped:
+        print(f"({skipped} skipped)")
     print(f"{passed} passed, {failed} failed")
     return 1 if failed or passed == 0 else 0
 
