@@ -1,0 +1,15 @@
+// Freestanding instruction formatting in bpftool's xlated style (used by verifier logs and
+// by the host disassembler).
+#pragma once
+
+#include <stddef.h>
+
+#include "ebpf/isa.hpp"
+
+namespace ebpf {
+
+// Writes one instruction (`next` is the second slot of an LD_IMM64) into `buffer`, always
+// NUL-terminated; returns the length it needed.
+size_t format_insn(char* buffer, size_t size, const Insn& insn, const Insn* next);
+
+}  // namespace ebpf
