@@ -1,0 +1,45 @@
+// Verifier: proves a program safe before it may run, with Linux's rules and Linux-style logs.
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ebpf/isa.hpp"
+#include "ebpf/program.hpp"
+#include "rt/allocator.hpp"
+
+namespace ebpf {
+
+// Log levels (Linux's BPF_LOG_LEVEL1, BPF_LOG_LEVEL2, BPF_LOG_STATS).
+inline constexpr uint32_t kLogLevel1 = 1;
+inline constexpr uint32_t kLogLevel2 = 2;
+inline constexpr uint32_t kLogStats = 4;
+inline constexpr uint32_t kMinLogSize = 128;  // smaller log buffers are EINVAL, as in Linux
+
+inline constexpr size_t kPtRegsSize = 168;      // x86-64 struct pt_regs
+inline constexpr size_t kRawTracepointArgs = 12;  // MAX_BPF_FUNC_ARGS u64 arguments
+
+struct VerifierOptions {
+  ProgramType type = ProgramType::kKprobe;
+  // Tracepoint programs: bytes of the event record (from the event's format file).
+  uint32_t tracepoint_record_size = 0;
+  // Instructions whose LD_IMM64 has src kPseudoMapFd must already hold the Map* in their
+  // immediates (the loader resolves fds first); kPseudoMapValue is not supported yet.
+  char* log = nullptr;
+  uint32_t log_size = 0;
+  uint32_t log_level = 0;
+  rt::Allocator* allocator = nullptr;  // for explored states; required
+  uint32_t instruction_limit = kMaxInsns;
+};
+
+struct VerifierResult {
+  int error = 0;                  // 0 or a negative Linux errno (EINVAL, EACCES, E2BIG, ENOSPC, ENOMEM)
+  uint32_t instructions_processed = 0;
+  uint32_t states_stored = 0;
+  uint32_t max_stack_depth = 0;   // deepest combined stack of a call chain, bytes
+  uint32_t log_true_size = 0;     // bytes the whole log needed, including the NUL
+};
+
+VerifierResult verify(const Insn* insns, uint32_t count, const VerifierOptions& options);
+
+}  // namespace ebpf

@@ -1,0 +1,95 @@
+// Checker: the path-sensitive simulation at the heart of the verifier (private to it).
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ebpf/verifier.hpp"
+#include "verifier/helper_prototypes.hpp"
+#include "verifier/log.hpp"
+#include "verifier/state.hpp"
+#include "verifier/structure.hpp"
+
+namespace ebpf::verifier {
+
+// A state stored at a prune point. `branches` counts the paths still being explored below
+// it; at zero the state is proven safe and later states it subsumes can stop there.
+struct Checkpoint {
+  Checkpoint* next_at_pc;
+  Checkpoint* parent;
+  uint32_t branches;
+  uint32_t pc;
+  State state;  // only `state.used_size()` bytes are allocated
+};
+
+struct PendingBranch {
+  uint32_t pc;
+  Checkpoint* parent;
+  State* state;
+};
+
+class Checker {
+ public:
+  Checker(const Insn* insns, uint32_t count, const VerifierOptions& options, VerifierLog& log,
+          Structure& structure)
+      : insns_(insns), count_(count), options_(options), log_(log), structure_(structure) {}
+  ~Checker();
+
+  int run(VerifierResult& result);
+
+ private:
+  enum class Step { kNext, kJumped, kPathDone, kError };
+
+  // Simulation of one instruction (checker.cpp).
+  Step step(uint32_t& pc);
+  Step alu(const Insn& insn);
+  Step jump(const Insn& insn, uint32_t& pc);
+  Step call(const Insn& insn, uint32_t& pc);
+  Step exit(uint32_t& pc);
+  Step load_imm64(const Insn& insn);
+
+  // Memory (checker_memory.cpp).
+  bool check_memory(int regno, int32_t insn_off, int size, bool write, int value_regno, RegState* loaded);
+  bool check_stack(const RegState& reg, int regno, int32_t off, int size, bool write, int value_regno, RegState* loaded);
+  bool check_helper_memory(int regno, uint64_t size, bool writes, bool zero_ok);
+  bool check_helper_call(int32_t id, uint32_t& pc, bool& entered_callback);
+
+  // Pruning (checker_prune.cpp).
+  int visit_prune_point(uint32_t pc, bool& prune);
+  bool states_equal(const State& old_state, const State& cur, bool exact);
+  bool push_branch(uint32_t pc, const State& state);
+  void finish_path();
+
+  // Errors and logging.
+  bool reject(const char* format, ...) __attribute__((format(printf, 2, 3)));
+  bool read_ok(int regno);
+  void print_state(uint32_t pc);
+  void print_reg(const RegState& reg);
+  void print_insn(uint32_t pc);
+  uint32_t new_id() { return ++last_id_; }
+
+  State* allocate_state(size_t bytes);
+  void free_state(State* state);
+
+  const Insn* insns_;
+  uint32_t count_;
+  const VerifierOptions& options_;
+  VerifierLog& log_;
+  Structure& structure_;
+  rt::Allocator* allocator_ = nullptr;
+
+  State* current_ = nullptr;
+  Checkpoint* parent_ = nullptr;
+  Checkpoint** checkpoints_ = nullptr;  // per instruction
+  uint16_t* checkpoint_counts_ = nullptr;
+  PendingBranch* pending_ = nullptr;
+  uint32_t pending_count_ = 0;
+  uint32_t pending_capacity_ = 0;
+  uint32_t processed_ = 0;
+  uint32_t states_stored_ = 0;
+  uint32_t last_id_ = 0;
+  int error_ = 0;
+  uint16_t subprog_stack_[kMaxSubprograms] = {};
+};
+
+}  // namespace ebpf::verifier

@@ -1,0 +1,166 @@
+// Control flow in the simulation: conditional jumps with refinement, calls, exits.
+#include "ebpf/helper_ids.hpp"
+#include "rt/errno.hpp"
+#include "verifier/checker.hpp"
+
+namespace ebpf::verifier {
+namespace {
+
+// After a null check, every copy of the checked pointer becomes a value or a zero.
+void mark_null_checked(State& state, uint32_t id, bool is_null) {
+  auto fix = [&](RegState& r) {
+    if (r.type != RegType::kMapValueOrNull || r.id != id) return;
+    if (is_null) {
+      mark_constant(r, 0);
+    } else {
+      r.type = RegType::kMapValue;
+      r.id = 0;
+    }
+  };
+  for (uint32_t d = 0; d <= state.depth; ++d) {
+    for (RegState& r : state.frames[d].regs) fix(r);
+    for (StackSlot& s : state.frames[d].stack) {
+      if (s.bytes[0] == kSlotSpill) fix(s.spill);
+    }
+  }
+}
+
+}  // namespace
+
+Checker::Step Checker::jump(const Insn& insn, uint32_t& pc) {
+  FrameState& f = current_->current();
+  uint8_t op = op_code(insn.opcode);
+  bool is32 = insn_class(insn.opcode) == kClassJmp32;
+  if (op == kJmpJa) {
+    pc = static_cast<uint32_t>(static_cast<int64_t>(pc) + (is32 ? insn.imm : insn.offset) + 1);
+    return Step::kJumped;
+  }
+  if (op == kJmpCall) return call(insn, pc);
+  if (op == kJmpExit) return exit(pc);
+
+  bool x = op_source(insn.opcode) == kSrcX;
+  if (!read_ok(insn.dst) || (x && !read_ok(insn.src))) return Step::kError;
+  RegState& dst = f.regs[insn.dst];
+  uint32_t target = static_cast<uint32_t>(static_cast<int64_t>(pc) + insn.offset + 1);
+  uint32_t fallthrough = pc + 1;
+
+  // The value compared against, when it is a known number.
+  bool have_constant = !x || f.regs[insn.src].is_constant();
+  uint64_t constant = x ? f.regs[insn.src].var_off.value : static_cast<uint64_t>(static_cast<int64_t>(insn.imm));
+
+  // Null checks of map lookups.
+  if (dst.type == RegType::kMapValueOrNull && have_constant && constant == 0 && !is32 &&
+      (op == kJmpJeq || op == kJmpJne)) {
+    uint32_t id = dst.id;
+    State* other = allocate_state(current_->used_size());
+    if (other == nullptr) {
+      error_ = -rt::kENOMEM;
+      return Step::kError;
+    }
+    __builtin_memcpy(other, current_, current_->used_size());
+    // `other` takes the jump; the current state falls through.
+    mark_null_checked(*other, id, op == kJmpJeq);
+    mark_null_checked(*current_, id, op != kJmpJeq);
+    if (!push_branch(target, *other)) {
+      free_state(other);
+      return Step::kError;
+    }
+    free_state(other);
+    pc = fallthrough;
+    return Step::kJumped;
+  }
+
+  int decision = -1;
+  if (dst.type == RegType::kScalar && have_constant) decision = branch_taken(dst, constant, op, is32);
+  if (decision == 1) {
+    pc = target;
+    return Step::kJumped;
+  }
+  if (decision == 0) {
+    pc = fallthrough;
+    return Step::kJumped;
+  }
+  State* other = allocate_state(current_->used_size());
+  if (other == nullptr) {
+    error_ = -rt::kENOMEM;
+    return Step::kError;
+  }
+  __builtin_memcpy(other, current_, current_->used_size());
+  if (dst.type == RegType::kScalar && have_constant) {
+    refine_branch(other->current().regs[insn.dst], constant, op, is32, true);
+    refine_branch(dst, constant, op, is32, false);
+  } else if (x && dst.type == RegType::kScalar && f.regs[insn.src].type == RegType::kScalar &&
+             dst.is_constant() && (op == kJmpJeq || op == kJmpJne)) {
+    // `const == reg`: the equal branch learns the register's value.
+    RegState& equal_side = op == kJmpJeq ? other->current().regs[insn.src] : f.regs[insn.src];
+    mark_constant(equal_side, dst.var_off.value);
+  }
+  bool ok = push_branch(target, *other);
+  free_state(other);
+  if (!ok) return Step::kError;
+  pc = fallthrough;
+  return Step::kJumped;
+}
+
+Checker::Step Checker::call(const Insn& insn, uint32_t& pc) {
+  if (insn.src == kPseudoCall) {
+    if (current_->depth + 1 >= static_cast<uint32_t>(kMaxCallDepth)) {
+      reject("the call stack of %u frames is too deep", current_->depth + 2);
+      return Step::kError;
+    }
+    uint32_t target = static_cast<uint32_t>(static_cast<int64_t>(pc) + insn.imm + 1);
+    FrameState& caller = current_->current();
+    FrameState& callee = current_->frames[++current_->depth];
+    callee = FrameState{};
+    callee.callsite = pc;
+    callee.subprog_start = target;
+    for (int i = 1; i <= 5; ++i) callee.regs[i] = caller.regs[i];
+    callee.regs[kFramePointer].type = RegType::kStack;
+    callee.regs[kFramePointer].frame = static_cast<uint8_t>(current_->depth);
+    pc = target;
+    return Step::kJumped;
+  }
+  bool entered_callback = false;
+  if (!check_helper_call(insn.imm, pc, entered_callback)) return Step::kError;
+  if (!entered_callback) ++pc;
+  return Step::kJumped;
+}
+
+Checker::Step Checker::exit(uint32_t& pc) {
+  FrameState& f = current_->current();
+  if (!read_ok(0)) return Step::kError;
+  // Record this frame's stack use for the combined limit.
+  uint32_t sub = structure_.subprog_of(f.subprog_start);
+  uint32_t chain = 0;
+  for (uint32_t d = 0; d <= current_->depth; ++d) chain += (current_->frames[d].stack_depth + 7u) & ~7u;
+  if (chain > static_cast<uint32_t>(kStackSize)) {
+    reject("combined stack size of %u calls is %u. Too large", current_->depth + 1, chain);
+    return Step::kError;
+  }
+  if (chain > subprog_stack_[sub]) subprog_stack_[sub] = static_cast<uint16_t>(chain);
+
+  if (current_->depth == 0) return Step::kPathDone;
+
+  if (f.is_callback) {
+    const RegState& r0 = f.regs[0];
+    if (r0.type != RegType::kScalar || r0.smin < 0 || r0.umax > 1) {
+      reject("At callback return the register R0 has unexpected value, should have been in [0, 1]");
+      return Step::kError;
+    }
+  } else if (f.regs[0].type == RegType::kStack && f.regs[0].frame == current_->depth) {
+    reject("cannot return stack pointer to the caller");
+    return Step::kError;
+  }
+  RegState result = f.regs[0];
+  bool callback = f.is_callback;
+  uint32_t callsite = f.callsite;
+  --current_->depth;
+  FrameState& caller = current_->current();
+  if (callback) mark_unknown(caller.regs[0]);  // the helper's return value (bpf_loop: count)
+  else caller.regs[0] = result;
+  for (int i = 1; i <= 5; ++i) mark_not_init(caller.regs[i]);
+  pc = callsite + 1;
+  return Step::kJumped;
+}
+
+}  // namespace ebpf::verifier

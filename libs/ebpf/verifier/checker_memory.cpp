@@ -1,0 +1,268 @@
+// Memory safety in the simulation: context, stack and map value accesses, and helper calls.
+#include "ebpf/helper_ids.hpp"
+#include "rt/errno.hpp"
+#include "verifier/checker.hpp"
+
+namespace ebpf::verifier {
+namespace {
+
+constexpr int64_t kMaxAccessOffset = 1 << 29;
+
+// Stack address a (in [-512, -1]) to slot and byte.
+int slot_of(int64_t a) { return static_cast<int>((-a - 1) / 8); }
+int byte_of(int64_t a) { return static_cast<int>(a + 8 * (slot_of(a) + 1)); }
+
+}  // namespace
+
+bool Checker::check_stack(const RegState& reg, int regno, int32_t insn_off, int size, bool write,
+                          int value_regno, RegState* loaded) {
+  if (!reg.var_off.is_constant()) {
+    return reject("R%d variable stack access var_off=(0x%lx; 0x%lx) off=%d size=%d is not supported", regno,
+                  reg.var_off.value, reg.var_off.mask, insn_off, size);
+  }
+  int64_t off = reg.off + static_cast<int64_t>(reg.var_off.value) + insn_off;
+  if (off < -kStackSize || off + size > 0) {
+    return reject("invalid %s stack R%d off=%ld size=%d", write ? "write to" : "read from", regno, off, size);
+  }
+  FrameState& frame = current_->frames[reg.frame];
+  if (-off > frame.stack_depth) frame.stack_depth = static_cast<uint16_t>(-off);
+
+  if (write) {
+    const RegState* value = value_regno >= 0 ? &current_->current().regs[value_regno] : nullptr;
+    if (size == 8 && off % 8 == 0 && value != nullptr) {
+      StackSlot& slot = frame.stack[slot_of(off)];
+      for (uint8_t& b : slot.bytes) b = kSlotSpill;
+      slot.spill = *value;
+      return true;
+    }
+    bool zero = value != nullptr && value->is_constant() && value->var_off.value == 0;
+    for (int i = 0; i < size; ++i) {
+      StackSlot& slot = frame.stack[slot_of(off + i)];
+      if (slot.bytes[0] == kSlotSpill) {
+        // Overwriting part of a spilled register leaves plain bytes behind.
+        for (uint8_t& b : slot.bytes) b = kSlotMisc;
+      }
+      slot.bytes[byte_of(off + i)] = zero ? kSlotZero : kSlotMisc;
+    }
+    return true;
+  }
+
+  const StackSlot& first = frame.stack[slot_of(off)];
+  if (size == 8 && off % 8 == 0 && first.bytes[0] == kSlotSpill) {
+    if (loaded) *loaded = first.spill;
+    return true;
+  }
+  bool all_zero = true;
+  for (int i = 0; i < size; ++i) {
+    uint8_t b = frame.stack[slot_of(off + i)].bytes[byte_of(off + i)];
+    if (b == kSlotInvalid) return reject("invalid read from stack R%d off %ld+%d size %d", regno, off, i, size);
+    all_zero = all_zero && b == kSlotZero;
+  }
+  if (loaded) {
+    if (all_zero) mark_constant(*loaded, 0);
+    else mark_unknown_sized(*loaded, size);
+  }
+  return true;
+}
+
+bool Checker::check_memory(int regno, int32_t insn_off, int size, bool write, int value_regno, RegState* loaded) {
+  RegState& reg = current_->current().regs[regno];
+  switch (reg.type) {
+    case RegType::kNotInit:
+      return reject("R%d !read_ok", regno);
+    case RegType::kScalar:
+    case RegType::kMapValueOrNull:
+    case RegType::kMapPointer:
+    case RegType::kFunc:
+      return reject("R%d invalid mem access '%s'", regno, reg_type_name(reg.type));
+    case RegType::kCtx: {
+      if (reg.off != 0 || !reg.var_off.is_constant() || reg.var_off.value != 0) {
+        return reject("dereference of modified ctx ptr R%d off=%d disallowed", regno, reg.off);
+      }
+      uint32_t ctx_size = 0;
+      switch (options_.type) {
+        case ProgramType::kKprobe: ctx_size = kPtRegsSize; break;
+        case ProgramType::kPerfEvent: ctx_size = kPtRegsSize + 16; break;
+        case ProgramType::kTracepoint: ctx_size = options_.tracepoint_record_size; break;
+        case ProgramType::kRawTracepoint: ctx_size = kRawTracepointArgs * 8; break;
+        default: ctx_size = 0; break;
+      }
+      if (write || insn_off < 0 || static_cast<uint32_t>(insn_off) + size > ctx_size || insn_off % size != 0) {
+        return reject("invalid bpf_context access off=%d size=%d", insn_off, size);
+      }
+      if (loaded) mark_unknown_sized(*loaded, size);
+      return true;
+    }
+    case RegType::kStack:
+      return check_stack(reg, regno, insn_off, size, write, value_regno, loaded);
+    case RegType::kMapValue: {
+      const MapAttributes& a = reg.map->attributes();
+      if (write && (a.map_flags & kMapRdonlyProg)) {
+        return reject("write into map forbidden, value_size=%u off=%d size=%d", a.value_size, reg.off + insn_off, size);
+      }
+      if (reg.smin < 0) {
+        return reject("R%d min value is negative, either use unsigned index or do a if (index >=0) check.", regno);
+      }
+      if (reg.umax >= static_cast<uint64_t>(kMaxAccessOffset)) {
+        return reject("R%d unbounded memory access, make sure to bounds check any such access", regno);
+      }
+      int64_t low = reg.off + reg.smin + insn_off;
+      int64_t high = reg.off + static_cast<int64_t>(reg.umax) + insn_off + size;
+      if (low < 0 || high > a.value_size) {
+        int64_t shown = reg.var_off.is_constant() ? reg.off + insn_off : (low < 0 ? low : high - size);
+        return reject("invalid access to map value, value_size=%u off=%ld size=%d", a.value_size, shown, size);
+      }
+      if (loaded) mark_unknown_sized(*loaded, size);
+      return true;
+    }
+  }
+  return reject("R%d invalid mem access", regno);
+}
+
+bool Checker::check_helper_memory(int regno, uint64_t size, bool writes, bool zero_ok) {
+  RegState& reg = current_->current().regs[regno];
+  if (size == 0) {
+    if (zero_ok) return true;
+    return reject("invalid zero-sized read");
+  }
+  if (reg.type == RegType::kStack) {
+    if (!reg.var_off.is_constant()) return reject("R%d variable stack access in helper argument is not supported", regno);
+    int64_t off = reg.off + static_cast<int64_t>(reg.var_off.value);
+    if (off < -kStackSize || off + static_cast<int64_t>(size) > 0) {
+      return reject("invalid indirect access to stack R%d off=%ld size=%lu", regno, off, size);
+    }
+    FrameState& frame = current_->frames[reg.frame];
+    if (-off > frame.stack_depth) frame.stack_depth = static_cast<uint16_t>(-off);
+    for (uint64_t i = 0; i < size; ++i) {
+      int64_t a = off + static_cast<int64_t>(i);
+      StackSlot& slot = frame.stack[slot_of(a)];
+      if (writes) {
+        if (slot.bytes[0] == kSlotSpill) for (uint8_t& b : slot.bytes) b = kSlotMisc;
+        slot.bytes[byte_of(a)] = kSlotMisc;
+      } else if (slot.bytes[byte_of(a)] == kSlotInvalid) {
+        return reject("invalid indirect read from stack R%d off %ld+%lu size %lu", regno, off, i, size);
+      }
+    }
+    return true;
+  }
+  if (reg.type == RegType::kMapValue) {
+    const MapAttributes& a = reg.map->attributes();
+    if (reg.smin < 0) return reject("R%d min value is negative, either use unsigned index or do a if (index >=0) check.", regno);
+    int64_t low = reg.off + reg.smin;
+    int64_t high = reg.off + static_cast<int64_t>(reg.umax) + static_cast<int64_t>(size);
+    if (reg.umax >= static_cast<uint64_t>(kMaxAccessOffset) || low < 0 || high > a.value_size) {
+      return reject("invalid access to map value, value_size=%u off=%ld size=%lu", a.value_size, low, size);
+    }
+    if (writes && (a.map_flags & kMapRdonlyProg)) return reject("write into map forbidden");
+    return true;
+  }
+  return reject("R%d type=%s expected=fp, map_value", regno, reg_type_name(reg.type));
+}
+
+bool Checker::check_helper_call(int32_t id, uint32_t& pc, bool& entered_callback) {
+  const HelperPrototype* proto = helper_prototype(id);
+  if (proto == nullptr) {
+    log_.print("invalid func unknown#%d\n", id);
+    error_ = -rt::kEINVAL;
+    return false;
+  }
+  FrameState& f = current_->current();
+  const Map* map = nullptr;
+  int memory_reg = -1;
+  uint32_t callback = 0;
+  bool has_callback = false;
+  for (int i = 0; i < 5 && proto->args[i] != ArgType::kNone; ++i) {
+    int regno = i + 1;
+    if (!read_ok(regno)) return false;
+    RegState& reg = f.regs[regno];
+    switch (proto->args[i]) {
+      case ArgType::kNone:
+      case ArgType::kAnything:
+        break;
+      case ArgType::kMapPointer:
+        if (reg.type != RegType::kMapPointer) return reject("R%d type=%s expected=map_ptr", regno, reg_type_name(reg.type));
+        map = reg.map;
+        break;
+      case ArgType::kMapKey:
+        if (!check_helper_memory(regno, map->attributes().key_size, false, false)) return false;
+        break;
+      case ArgType::kMapValue:
+        if (!check_helper_memory(regno, map->attributes().value_size, false, false)) return false;
+        break;
+      case ArgType::kUninitMemory:
+        memory_reg = regno;
+        break;
+      case ArgType::kConstSize:
+      case ArgType::kConstSizeOrZero: {
+        if (reg.type != RegType::kScalar) return reject("R%d type=%s expected=scalar", regno, reg_type_name(reg.type));
+        if (reg.smin < 0) return reject("R%d min value is negative, either use unsigned or 'var &= const'", regno);
+        if (reg.umax >= static_cast<uint64_t>(kMaxAccessOffset)) {
+          return reject("R%d unbounded memory access, use 'var &= const' or 'if (var < const)'", regno);
+        }
+        bool zero_ok = proto->args[i] == ArgType::kConstSizeOrZero;
+        if (reg.umin == 0 && !zero_ok) return reject("R%d invalid zero-sized read", regno);
+        if (!check_helper_memory(memory_reg, reg.umax, true, zero_ok && reg.umax == 0)) return false;
+        break;
+      }
+      case ArgType::kCtx:
+        if (reg.type != RegType::kCtx || reg.off != 0) return reject("R%d type=%s expected=ctx", regno, reg_type_name(reg.type));
+        break;
+      case ArgType::kFunc:
+        if (reg.type != RegType::kFunc) return reject("R%d type=%s expected=func", regno, reg_type_name(reg.type));
+        callback = reg.func;
+        has_callback = true;
+        break;
+      case ArgType::kStackOrNull:
+        if (reg.type != RegType::kStack && !(reg.is_constant() && reg.var_off.value == 0)) {
+          return reject("R%d type=%s expected=fp", regno, reg_type_name(reg.type));
+        }
+        break;
+    }
+  }
+  // Maps must suit the helper, as Linux's check_map_func_compatibility decides.
+  if (map != nullptr) {
+    MapType type = map->type();
+    bool prog_array = type == MapType::kProgArray;
+    bool plain = type == MapType::kArray || type == MapType::kHash || type == MapType::kPercpuArray ||
+                 type == MapType::kPercpuHash || type == MapType::kLruHash || type == MapType::kLruPercpuHash;
+    if ((id == kHelperTailCall) != prog_array || (id != kHelperTailCall && !plain)) {
+      return reject("cannot pass map_type %u into func %s#%d", static_cast<uint32_t>(type), proto->name, id);
+    }
+  }
+
+  if (has_callback) {
+    if (current_->depth + 1 >= static_cast<uint32_t>(kMaxCallDepth)) {
+      return reject("the call stack of %u frames is too deep", current_->depth + 2);
+    }
+    RegState context_arg = f.regs[3];
+    FrameState& callee = current_->frames[++current_->depth];
+    callee = FrameState{};
+    callee.callsite = pc;
+    callee.subprog_start = callback;
+    callee.is_callback = true;
+    mark_unknown(callee.regs[1]);  // the loop index
+    callee.regs[1].umax = (1u << 23) - 1;
+    sync_bounds(callee.regs[1]);
+    callee.regs[2] = context_arg;
+    callee.regs[kFramePointer].type = RegType::kStack;
+    callee.regs[kFramePointer].frame = static_cast<uint8_t>(current_->depth);
+    pc = callback;
+    entered_callback = true;
+    return true;
+  }
+
+  switch (proto->ret) {
+    case ReturnType::kInteger: mark_unknown(f.regs[0]); break;
+    case ReturnType::kVoid: mark_not_init(f.regs[0]); break;
+    case ReturnType::kMapValueOrNull:
+      f.regs[0] = RegState{};
+      f.regs[0].type = RegType::kMapValueOrNull;
+      f.regs[0].map = map;
+      f.regs[0].id = new_id();
+      break;
+  }
+  for (int i = 1; i <= 5; ++i) mark_not_init(f.regs[i]);
+  return true;
+}
+
+}  // namespace ebpf::verifier

@@ -1,0 +1,175 @@
+// State pruning: a state that a fully explored state subsumes is safe and need not go on;
+// a state equal to one still being explored is a loop that makes no progress.
+#include "rt/errno.hpp"
+#include "verifier/checker.hpp"
+
+namespace ebpf::verifier {
+namespace {
+
+constexpr uint16_t kMaxStatesPerInsn = 64;
+
+// Consistent renaming of null-check ids between the two states.
+struct IdMap {
+  uint32_t old_ids[64];
+  uint32_t cur_ids[64];
+  int count = 0;
+  bool match(uint32_t old_id, uint32_t cur_id) {
+    for (int i = 0; i < count; ++i) {
+      if (old_ids[i] == old_id) return cur_ids[i] == cur_id;
+      if (cur_ids[i] == cur_id) return false;
+    }
+    if (count == 64) return false;
+    old_ids[count] = old_id;
+    cur_ids[count] = cur_id;
+    ++count;
+    return true;
+  }
+};
+
+bool same_bounds(const RegState& a, const RegState& b) {
+  return a.var_off == b.var_off && a.smin == b.smin && a.smax == b.smax && a.umin == b.umin && a.umax == b.umax;
+}
+
+bool contains_bounds(const RegState& old_reg, const RegState& cur) {
+  return old_reg.umin <= cur.umin && cur.umax <= old_reg.umax && old_reg.smin <= cur.smin &&
+         cur.smax <= old_reg.smax && tnum_contains(old_reg.var_off, cur.var_off);
+}
+
+bool reg_safe(const RegState& old_reg, const RegState& cur, bool exact, IdMap& ids) {
+  if (exact) {
+    if (old_reg.type != cur.type) return false;
+    if (old_reg.type == RegType::kNotInit) return true;
+  } else if (old_reg.type == RegType::kNotInit) {
+    return true;  // the old path never read it, so its value cannot matter
+  }
+  if (old_reg.type != cur.type) return false;
+  switch (old_reg.type) {
+    case RegType::kScalar:
+      return exact ? same_bounds(old_reg, cur) : contains_bounds(old_reg, cur);
+    case RegType::kMapValueOrNull:
+      if (!ids.match(old_reg.id, cur.id)) return false;
+      [[fallthrough]];
+    case RegType::kCtx:
+    case RegType::kStack:
+    case RegType::kMapValue:
+      if (old_reg.off != cur.off || old_reg.map != cur.map || old_reg.frame != cur.frame) return false;
+      return exact ? same_bounds(old_reg, cur) : contains_bounds(old_reg, cur);
+    case RegType::kMapPointer:
+      return old_reg.map == cur.map;
+    case RegType::kFunc:
+      return old_reg.func == cur.func;
+    case RegType::kNotInit:
+      return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+bool Checker::states_equal(const State& old_state, const State& cur, bool exact) {
+  if (old_state.depth != cur.depth) return false;
+  IdMap ids;
+  for (uint32_t d = 0; d <= cur.depth; ++d) {
+    const FrameState& a = old_state.frames[d];
+    const FrameState& b = cur.frames[d];
+    if (a.callsite != b.callsite || a.is_callback != b.is_callback) return false;
+    for (int r = 0; r < kNumRegisters; ++r) {
+      if (!reg_safe(a.regs[r], b.regs[r], exact, ids)) return false;
+    }
+    for (int s = 0; s < kSlots; ++s) {
+      const StackSlot& x = a.stack[s];
+      const StackSlot& y = b.stack[s];
+      if (x.bytes[0] == kSlotSpill || y.bytes[0] == kSlotSpill) {
+        if (x.bytes[0] == kSlotSpill && y.bytes[0] == kSlotSpill) {
+          if (!reg_safe(x.spill, y.spill, exact, ids)) return false;
+          continue;
+        }
+        if (exact) return false;
+        if (x.bytes[0] == kSlotSpill) {
+          if (x.spill.type != RegType::kNotInit) return false;  // old relied on a spilled register
+          continue;
+        }
+        // Old had plain bytes; a spilled scalar in the current state reads as initialised.
+        for (uint8_t byte : x.bytes) {
+          if (byte == kSlotZero) return false;
+        }
+        continue;
+      }
+      for (int i = 0; i < 8; ++i) {
+        uint8_t old_byte = x.bytes[i], cur_byte = y.bytes[i];
+        if (exact) {
+          if (old_byte != cur_byte) return false;
+        } else if (old_byte == kSlotMisc) {
+          if (cur_byte == kSlotInvalid) return false;
+        } else if (old_byte == kSlotZero) {
+          if (cur_byte != kSlotZero) return false;
+        }
+      }
+    }
+  }
+  return true;
+}
+
+int Checker::visit_prune_point(uint32_t pc, bool& prune) {
+  prune = false;
+  for (Checkpoint* c = checkpoints_[pc]; c != nullptr; c = c->next_at_pc) {
+    if (c->branches > 0) {
+      if (states_equal(c->state, *current_, true)) {
+        log_.print("infinite loop detected at insn %u\n", pc);
+        return -rt::kEINVAL;
+      }
+      continue;
+    }
+    if (states_equal(c->state, *current_, false)) {
+      prune = true;
+      return 0;
+    }
+  }
+  if (checkpoint_counts_[pc] >= kMaxStatesPerInsn) return 0;
+  size_t bytes = offsetof(Checkpoint, state) + current_->used_size();
+  auto* c = static_cast<Checkpoint*>(allocator_->allocate(bytes, alignof(Checkpoint)));
+  if (c == nullptr) return -rt::kENOMEM;
+  c->next_at_pc = checkpoints_[pc];
+  c->parent = parent_;
+  c->branches = 1;
+  c->pc = pc;
+  __builtin_memcpy(&c->state, current_, current_->used_size());
+  checkpoints_[pc] = c;
+  ++checkpoint_counts_[pc];
+  ++states_stored_;
+  parent_ = c;
+  return 0;
+}
+
+bool Checker::push_branch(uint32_t pc, const State& state) {
+  if (pending_count_ == pending_capacity_) {
+    uint32_t capacity = pending_capacity_ == 0 ? 64 : pending_capacity_ * 2;
+    auto* grown = static_cast<PendingBranch*>(allocator_->allocate(capacity * sizeof(PendingBranch), alignof(PendingBranch)));
+    if (grown == nullptr) {
+      error_ = -rt::kENOMEM;
+      return false;
+    }
+    for (uint32_t i = 0; i < pending_count_; ++i) grown[i] = pending_[i];
+    if (pending_ != nullptr) allocator_->deallocate(pending_, pending_capacity_ * sizeof(PendingBranch));
+    pending_ = grown;
+    pending_capacity_ = capacity;
+  }
+  State* copy = allocate_state(state.used_size());
+  if (copy == nullptr) {
+    error_ = -rt::kENOMEM;
+    return false;
+  }
+  __builtin_memcpy(copy, &state, state.used_size());
+  pending_[pending_count_++] = PendingBranch{pc, parent_, copy};
+  if (parent_ != nullptr) ++parent_->branches;
+  return true;
+}
+
+void Checker::finish_path() {
+  for (Checkpoint* c = parent_; c != nullptr; c = c->parent) {
+    if (--c->branches > 0) break;
+  }
+  parent_ = nullptr;
+}
+
+}  // namespace ebpf::verifier

@@ -1,0 +1,44 @@
+// The prototype table, by Linux helper id.
+#include "verifier/helper_prototypes.hpp"
+
+#include "ebpf/helper_ids.hpp"
+
+namespace ebpf::verifier {
+namespace {
+
+using A = ArgType;
+using R = ReturnType;
+
+struct Entry {
+  int32_t id;
+  HelperPrototype prototype;
+};
+
+const Entry kPrototypes[] = {
+    {kHelperMapLookupElem, {"map_lookup_elem", R::kMapValueOrNull, {A::kMapPointer, A::kMapKey}}},
+    {kHelperMapUpdateElem, {"map_update_elem", R::kInteger, {A::kMapPointer, A::kMapKey, A::kMapValue, A::kAnything}}},
+    {kHelperMapDeleteElem, {"map_delete_elem", R::kInteger, {A::kMapPointer, A::kMapKey}}},
+    {kHelperProbeRead, {"probe_read", R::kInteger, {A::kUninitMemory, A::kConstSizeOrZero, A::kAnything}}},
+    {kHelperKtimeGetNs, {"ktime_get_ns", R::kInteger, {}}},
+    {kHelperGetPrandomU32, {"get_prandom_u32", R::kInteger, {}}},
+    {kHelperGetSmpProcessorId, {"get_smp_processor_id", R::kInteger, {}}},
+    {kHelperTailCall, {"tail_call", R::kVoid, {A::kCtx, A::kMapPointer, A::kAnything}}},
+    {kHelperGetCurrentPidTgid, {"get_current_pid_tgid", R::kInteger, {}}},
+    {kHelperGetCurrentUidGid, {"get_current_uid_gid", R::kInteger, {}}},
+    {kHelperGetCurrentComm, {"get_current_comm", R::kInteger, {A::kUninitMemory, A::kConstSize}}},
+    {kHelperProbeReadUser, {"probe_read_user", R::kInteger, {A::kUninitMemory, A::kConstSizeOrZero, A::kAnything}}},
+    {kHelperProbeReadKernel, {"probe_read_kernel", R::kInteger, {A::kUninitMemory, A::kConstSizeOrZero, A::kAnything}}},
+    {kHelperKtimeGetBootNs, {"ktime_get_boot_ns", R::kInteger, {}}},
+    {kHelperLoop, {"loop", R::kInteger, {A::kAnything, A::kFunc, A::kStackOrNull, A::kAnything}}},
+};
+
+}  // namespace
+
+const HelperPrototype* helper_prototype(int32_t id) {
+  for (const Entry& entry : kPrototypes) {
+    if (entry.id == id) return &entry.prototype;
+  }
+  return nullptr;
+}
+
+}  // namespace ebpf::verifier

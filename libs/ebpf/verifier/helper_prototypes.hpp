@@ -1,0 +1,33 @@
+// Helper prototypes the verifier checks calls against (Linux's bpf_func_proto, in brief).
+#pragma once
+
+#include <stdint.h>
+
+namespace ebpf::verifier {
+
+enum class ArgType : uint8_t {
+  kNone,
+  kAnything,          // any initialised register
+  kMapPointer,        // CONST_PTR_TO_MAP
+  kMapKey,            // pointer to key_size initialised bytes
+  kMapValue,          // pointer to value_size initialised bytes
+  kUninitMemory,      // pointer to memory the helper fills; size in the next argument
+  kConstSize,         // size of the previous memory argument, > 0
+  kConstSizeOrZero,   // size of the previous memory argument, >= 0
+  kCtx,               // the program context, unmodified
+  kFunc,              // a callback (BPF_PSEUDO_FUNC)
+  kStackOrNull,       // pointer to the stack, or NULL (callback context)
+};
+
+enum class ReturnType : uint8_t { kInteger, kMapValueOrNull, kVoid };
+
+struct HelperPrototype {
+  const char* name;
+  ReturnType ret;
+  ArgType args[5];
+};
+
+// nullptr for helpers the verifier does not know.
+const HelperPrototype* helper_prototype(int32_t id);
+
+}  // namespace ebpf::verifier

@@ -1,0 +1,86 @@
+// Abstract state of the verifier: register types and bounds, stack slots, call frames.
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ebpf/isa.hpp"
+#include "ebpf/map.hpp"
+#include "verifier/tnum.hpp"
+
+namespace ebpf::verifier {
+
+enum class RegType : uint8_t {
+  kNotInit,
+  kScalar,
+  kCtx,              // the program's context (pt_regs, tracepoint record, raw args)
+  kStack,            // a frame's stack; `frame` says which
+  kMapValue,
+  kMapValueOrNull,   // result of bpf_map_lookup_elem before the null check
+  kMapPointer,       // CONST_PTR_TO_MAP from LD_IMM64
+  kFunc,             // a callback, from LD_IMM64 BPF_PSEUDO_FUNC
+};
+
+const char* reg_type_name(RegType type);
+
+struct RegState {
+  RegType type = RegType::kNotInit;
+  uint8_t frame = 0;       // kStack: index of the frame whose stack this points into
+  int32_t off = 0;         // fixed offset of a pointer
+  uint32_t id = 0;         // shared by copies of one map_value_or_null, for null checks
+  uint32_t func = 0;       // kFunc: first instruction of the callback
+  const Map* map = nullptr;
+  // A scalar's value, or a pointer's variable offset.
+  Tnum var_off = Tnum::constant(0);
+  int64_t smin = 0, smax = 0;
+  uint64_t umin = 0, umax = 0;
+
+  bool is_pointer() const { return type != RegType::kNotInit && type != RegType::kScalar; }
+  bool is_constant() const { return type == RegType::kScalar && var_off.is_constant(); }
+};
+
+enum SlotByte : uint8_t { kSlotInvalid = 0, kSlotMisc = 1, kSlotZero = 2, kSlotSpill = 3 };
+
+struct StackSlot {
+  uint8_t bytes[8] = {};  // SlotByte per byte
+  RegState spill;         // valid when all bytes are kSlotSpill
+};
+
+inline constexpr int kSlots = kStackSize / 8;
+
+struct FrameState {
+  RegState regs[kNumRegisters];
+  StackSlot stack[kSlots];
+  uint32_t callsite = 0;      // caller's call instruction (frames > 0)
+  uint32_t subprog_start = 0;
+  bool is_callback = false;   // entered from a helper (bpf_loop), returns to after the helper
+  uint16_t stack_depth = 0;   // deepest byte touched, for the combined stack limit
+};
+
+struct State {
+  uint32_t depth = 0;  // index of the current frame
+  FrameState frames[kMaxCallDepth];
+
+  FrameState& current() { return frames[depth]; }
+  // Bytes needed to copy this state (frames beyond `depth` are not copied).
+  size_t used_size() const { return offsetof(State, frames) + (depth + 1) * sizeof(FrameState); }
+};
+
+// Scalar helpers (bounds.cpp).
+void mark_unknown(RegState& reg);
+void mark_constant(RegState& reg, uint64_t value);
+void mark_not_init(RegState& reg);
+void mark_unknown_sized(RegState& reg, int bytes);  // a zero-extended load of `bytes` bytes
+void sync_bounds(RegState& reg);
+bool bounds_valid(const RegState& reg);
+
+// Applies ALU `op` (isa.hpp kAlu*) to a scalar `dst` with scalar `src`; `is32` for ALU32.
+void scalar_alu(RegState& dst, const RegState& src, uint8_t op, int16_t offset, bool is32);
+
+// Branch decisions for `reg <op> value` where `value` is a constant: 1 always taken, 0
+// never, -1 unknown.
+int branch_taken(const RegState& reg, uint64_t value, uint8_t op, bool is32);
+// Narrows `reg` for the branch where `reg <op> value` is `taken`.
+void refine_branch(RegState& reg, uint64_t value, uint8_t op, bool is32, bool taken);
+
+}  // namespace ebpf::verifier

@@ -1,0 +1,33 @@
+// Structural checks before simulation: encodings, jump targets, subprograms, reachability.
+#pragma once
+
+#include <stdint.h>
+
+#include "ebpf/isa.hpp"
+#include "verifier/log.hpp"
+
+namespace ebpf::verifier {
+
+inline constexpr uint32_t kMaxSubprograms = 256;
+
+enum InsnFlag : uint8_t {
+  kFlagPrunePoint = 1 << 0,
+  kFlagImm64Tail = 1 << 1,  // second slot of an LD_IMM64
+  kFlagSubprogStart = 1 << 2,
+  kFlagReached = 1 << 3,
+};
+
+struct Structure {
+  uint8_t* flags = nullptr;  // one per instruction
+  uint32_t subprog_starts[kMaxSubprograms + 1];
+  uint32_t subprog_count = 0;
+
+  // Index of the subprogram containing `pc`.
+  uint32_t subprog_of(uint32_t pc) const;
+};
+
+// Fills `structure` (flags must point at `count` zeroed bytes). Returns 0 or -EINVAL with
+// the reason logged.
+int check_structure(const Insn* insns, uint32_t count, VerifierLog& log, Structure& structure);
+
+}  // namespace ebpf::verifier

@@ -1,0 +1,63 @@
+// verify(): argument checks, structural checks, then the simulation, with Linux's log rules.
+#include "ebpf/verifier.hpp"
+
+#include "rt/errno.hpp"
+#include "verifier/checker.hpp"
+#include "verifier/log.hpp"
+#include "verifier/structure.hpp"
+
+namespace ebpf {
+
+VerifierResult verify(const Insn* insns, uint32_t count, const VerifierOptions& options) {
+  VerifierResult result;
+  // Log arguments are all-or-nothing, as in Linux's bpf_check.
+  if (options.log_level != 0 || options.log != nullptr || options.log_size != 0) {
+    if (options.log_size < kMinLogSize || options.log_size > (UINT32_MAX >> 2) || options.log_level == 0 ||
+        options.log == nullptr || (options.log_level & ~(kLogLevel1 | kLogLevel2 | kLogStats)) != 0) {
+      result.error = -rt::kEINVAL;
+      return result;
+    }
+  }
+  if (options.allocator == nullptr || insns == nullptr) {
+    result.error = -rt::kEINVAL;
+    return result;
+  }
+  if (count == 0) {
+    result.error = -rt::kEINVAL;
+    return result;
+  }
+  if (count > kMaxProgramInsns) {
+    result.error = -rt::kE2BIG;
+    return result;
+  }
+
+  verifier::VerifierLog log(options.log, options.log_size, options.log_level);
+  size_t start = log.mark();
+  verifier::Structure structure;
+  structure.flags = static_cast<uint8_t*>(options.allocator->allocate(count, 1));
+  if (structure.flags == nullptr) {
+    result.error = -rt::kENOMEM;
+    return result;
+  }
+  for (uint32_t i = 0; i < count; ++i) structure.flags[i] = 0;
+
+  int error = verifier::check_structure(insns, count, log, structure);
+  if (error == 0) {
+    verifier::Checker checker(insns, count, options, log, structure);
+    error = checker.run(result);
+  }
+  options.allocator->deallocate(structure.flags, count);
+
+  // On success, level 1 keeps only the summary (the instruction trace matters for errors).
+  if (error == 0 && log.level() == kLogLevel1) log.truncate(start);
+  if (log.level() != 0) {
+    log.print("processed %u insns (limit %u) max_states_per_insn 64 total_states %u peak_states %u mark_read 0\n",
+              result.instructions_processed, options.instruction_limit, result.states_stored, result.states_stored);
+  }
+  result.log_true_size = log.true_size();
+  if (error == 0 && log.level() != 0 && log.truncated()) error = -rt::kENOSPC;
+  result.error = error;
+  return result;
+}
+
+}  // namespace ebpf
