@@ -232,6 +232,14 @@ class Assembler {
     if (m == "lddw") {
       if (!expect_operands(line, 2)) return false;
       auto dst = parse_register(line.operands[0]);
+      if (dst && line.operands[1].rfind("map:", 0) == 0) {
+        // `lddw %rN, map:FD`: a map reference (BPF_PSEUDO_MAP_FD) the loader resolves.
+        auto fd = parse_integer(line.operands[1].substr(4));
+        if (!fd || *fd < 0 || *fd > INT32_MAX) return fail(line.number, "bad map fd in '" + line.operands[1] + "'");
+        out.push_back(make(kOpLdImm64, *dst, kPseudoMapFd, 0, static_cast<int32_t>(*fd)));
+        out.push_back(make(0));
+        return true;
+      }
       auto value = parse_integer(line.operands[1]);
       if (!dst || !value) return fail(line.number, "lddw needs a register and a 64-bit value");
       uint64_t v = static_cast<uint64_t>(*value);

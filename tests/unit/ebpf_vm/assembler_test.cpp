@@ -63,6 +63,15 @@ TEST(Assembler, ResolvesLabelsAndWideImmediates) {
   EXPECT_EQ(local.insns[0].imm, 1);
 }
 
+TEST(Assembler, MapReferences) {
+  AssemblyResult result = assemble("lddw %r1, map:3\nexit");
+  ASSERT_TRUE(result.ok()) << result.error;
+  EXPECT_EQ(result.insns[0].src, kPseudoMapFd);
+  EXPECT_EQ(result.insns[0].imm, 3);
+  EXPECT_EQ(disassemble_one(result.insns[0], &result.insns[1]), "r1 = map[fd:3]");
+  EXPECT_NE(assemble("lddw %r1, map:x").error.find("bad map fd"), std::string::npos);
+}
+
 TEST(Assembler, ReportsErrorsWithLineNumbers) {
   EXPECT_EQ(assemble("mov %r0, 1\nfrobnicate %r1").error, "line 2: unknown instruction 'frobnicate'");
   EXPECT_NE(assemble("mov %r11, 1").error.find("bad register"), std::string::npos);

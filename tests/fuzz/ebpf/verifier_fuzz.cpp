@@ -1,0 +1,102 @@
+// libFuzzer target: random programs through the verifier; whatever it accepts runs in the
+// unchecked interpreter under AddressSanitizer. An accepted program must never crash or
+// touch memory it does not own.
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#include "ebpf/environment.hpp"
+#include "ebpf/helpers.hpp"
+#include "ebpf/interpreter.hpp"
+#include "ebpf/maps.hpp"
+#include "ebpf/verifier.hpp"
+
+namespace {
+
+using namespace ebpf;
+
+class FuzzAllocator final : public rt::Allocator {
+ public:
+  void* allocate(size_t size, size_t alignment) override {
+    return std::aligned_alloc(alignment < 8 ? 8 : alignment, (size + 7) & ~size_t{7});
+  }
+  void deallocate(void* pointer, size_t) override { std::free(pointer); }
+};
+
+class FuzzEnvironment final : public Environment {
+ public:
+  uint32_t current_cpu() override { return 0; }
+  uint32_t possible_cpus() override { return 1; }
+  uint64_t monotonic_ns() override { return 1; }
+  uint64_t boot_ns() override { return 2; }
+  uint32_t random_u32() override { return 4; }
+  uint64_t current_pid_tgid() override { return 5; }
+  uint64_t current_uid_gid() override { return 6; }
+  long current_comm(char* buffer, uint32_t size) override {
+    std::memset(buffer, 'c', size);
+    if (size > 0) buffer[size - 1] = 0;
+    return 0;
+  }
+  long read_user(void* destination, uint64_t, uint32_t size) override {
+    std::memset(destination, 0, size);
+    return -14;
+  }
+  long read_kernel(void* destination, uint64_t, uint32_t size) override {
+    std::memset(destination, 0, size);
+    return -14;
+  }
+};
+
+FuzzAllocator allocator;
+FuzzEnvironment environment;
+HelperFunction helpers[kMaxHelperId] = {};
+Map* map = nullptr;
+
+void setup() {
+  if (map != nullptr) return;
+  fill_helper_table(helpers);
+  MapAttributes a;
+  a.type = MapType::kArray;
+  a.key_size = 4;
+  a.value_size = 16;
+  a.max_entries = 4;
+  map = create_map(a, allocator, 1).value();
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  setup();
+  size_t count = size / sizeof(Insn);
+  if (count == 0 || count > 256) return 0;
+  std::vector<Insn> insns(count);
+  std::memcpy(insns.data(), data, count * sizeof(Insn));
+  // Map references: any LD_IMM64 with src 1 refers to the one test map.
+  for (size_t i = 0; i + 1 < count; ++i) {
+    if (insns[i].opcode == kOpLdImm64 && insns[i].src == kPseudoMapFd) {
+      uint64_t pointer = reinterpret_cast<uint64_t>(map);
+      insns[i].imm = static_cast<int32_t>(static_cast<uint32_t>(pointer));
+      insns[i + 1].imm = static_cast<int32_t>(static_cast<uint32_t>(pointer >> 32));
+    }
+  }
+  VerifierOptions options;
+  options.type = ProgramType::kKprobe;
+  options.allocator = &allocator;
+  options.instruction_limit = 100000;
+  VerifierResult result = verify(insns.data(), static_cast<uint32_t>(count), options);
+  if (result.error != 0) return 0;
+
+  // Accepted: run it on a pt_regs-sized context, exactly as a probe would.
+  auto* context = static_cast<uint8_t*>(std::malloc(kPtRegsSize));
+  std::memset(context, 0x5a, kPtRegsSize);
+  Program program;
+  program.insns = insns.data();
+  program.insn_count = static_cast<uint32_t>(count);
+  program.type = ProgramType::kKprobe;
+  program.helpers = helpers;
+  program.helper_count = kMaxHelperId;
+  run(program, context, &environment);
+  std::free(context);
+  return 0;
+}
