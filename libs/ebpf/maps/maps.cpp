@@ -2,6 +2,7 @@
 #include "ebpf/maps.hpp"
 
 #include "maps/array_map.hpp"
+#include "maps/hash_map.hpp"
 #include "rt/errno.hpp"
 
 #include "rt/new.hpp"
@@ -10,6 +11,7 @@ namespace ebpf {
 namespace {
 
 constexpr uint32_t kMaxValueSize = 1u << 20;  // Linux caps array values near KMALLOC_MAX_SIZE
+constexpr uint32_t kMaxKeySize = 512;         // MAX_BPF_STACK: keys live on the stack
 
 template <typename T, typename... Args>
 T* construct(rt::Allocator& allocator, Args... args) {
@@ -45,6 +47,31 @@ rt::Result<Map*> create_map(const MapAttributes& attributes, rt::Allocator& allo
       }
       return static_cast<Map*>(map);
     }
+    case MapType::kHash: {
+      if (attributes.key_size == 0 || attributes.value_size == 0 || attributes.max_entries == 0) {
+        return rt::err(rt::kEINVAL, "hash maps need key_size, value_size and max_entries > 0");
+      }
+      if ((attributes.map_flags & ~(kMapNoPrealloc | kMapRdonlyProg | kMapWronlyProg)) != 0) {
+        return rt::err(rt::kEINVAL, "unsupported map_flags for a hash map");
+      }
+      if (attributes.key_size > kMaxKeySize || attributes.value_size > kMaxValueSize) {
+        return rt::err(rt::kE2BIG, "key or value too large");
+      }
+      uint32_t buckets = 1;
+      while (buckets < attributes.max_entries && buckets < (1u << 30)) buckets <<= 1;
+      size_t element = HashMap::element_bytes(attributes);
+      uint64_t pool_bytes = static_cast<uint64_t>(element) * attributes.max_entries;
+      if (pool_bytes > 0xffffffffu) return rt::err(rt::kE2BIG, "hash map too large");
+      auto* bucket_array = static_cast<HashMap::Element**>(allocator.allocate(buckets * sizeof(void*), 8));
+      auto* pool = static_cast<uint8_t*>(allocator.allocate(pool_bytes, 8));
+      HashMap* map = (bucket_array && pool) ? construct<HashMap>(allocator, attributes, bucket_array, buckets, pool, element) : nullptr;
+      if (map == nullptr) {
+        if (bucket_array) allocator.deallocate(bucket_array, buckets * sizeof(void*));
+        if (pool) allocator.deallocate(pool, pool_bytes);
+        return rt::err(rt::kENOMEM, "no memory for the hash map");
+      }
+      return static_cast<Map*>(map);
+    }
     default:
       return rt::err(rt::kEINVAL, "map type not supported yet");
   }
@@ -58,6 +85,14 @@ void destroy_map(Map* map, rt::Allocator& allocator) {
       allocator.deallocate(array->storage(), array->stride() * array->attributes().max_entries);
       array->~ArrayMap();
       allocator.deallocate(array, sizeof(ArrayMap));
+      return;
+    }
+    case MapType::kHash: {
+      auto* hash = static_cast<HashMap*>(map);
+      allocator.deallocate(hash->buckets(), hash->bucket_count() * sizeof(void*));
+      allocator.deallocate(hash->pool(), hash->element_size() * hash->attributes().max_entries);
+      hash->~HashMap();
+      allocator.deallocate(hash, sizeof(HashMap));
       return;
     }
     default:

@@ -1,0 +1,141 @@
+// BPF_MAP_TYPE_HASH: lookups, updates with BPF_ANY/NOEXIST/EXIST, deletion, iteration.
+#include "maps/hash_map.hpp"
+
+#include "rt/errno.hpp"
+
+namespace ebpf {
+
+size_t HashMap::element_bytes(const MapAttributes& a) {
+  size_t key = (a.key_size + 7u) & ~size_t{7};
+  size_t value = (a.value_size + 7u) & ~size_t{7};
+  return sizeof(Element) + key + value;
+}
+
+HashMap::HashMap(const MapAttributes& attributes, Element** buckets, uint32_t bucket_count, uint8_t* pool,
+                 size_t element_size)
+    : Map(attributes),
+      buckets_(buckets),
+      bucket_count_(bucket_count),
+      pool_(pool),
+      element_size_(element_size),
+      key_stride_((attributes.key_size + 7u) & ~size_t{7}) {
+  for (uint32_t i = 0; i < bucket_count_; ++i) buckets_[i] = nullptr;
+  // Every element starts on the free list, in pool order.
+  for (uint32_t i = attributes.max_entries; i > 0; --i) {
+    auto* e = reinterpret_cast<Element*>(pool_ + (i - 1) * element_size_);
+    e->used = false;
+    e->next = free_list_;
+    free_list_ = e;
+  }
+}
+
+uint32_t HashMap::hash_key(const void* key) const {
+  // FNV-1a over the key bytes, then a final mix so low bits spread over the buckets.
+  const auto* bytes = static_cast<const uint8_t*>(key);
+  uint32_t h = 2166136261u;
+  for (uint32_t i = 0; i < attributes().key_size; ++i) h = (h ^ bytes[i]) * 16777619u;
+  h ^= h >> 15;
+  h *= 0x2c1b3c6du;
+  h ^= h >> 12;
+  return h;
+}
+
+HashMap::Element* HashMap::find(const void* key, uint32_t hash, Element*** link) {
+  Element** at = &buckets_[hash & (bucket_count_ - 1)];
+  for (Element* e = *at; e != nullptr; at = &e->next, e = e->next) {
+    if (e->hash == hash && __builtin_memcmp(key_of(e), key, attributes().key_size) == 0) {
+      if (link) *link = at;
+      return e;
+    }
+  }
+  return nullptr;
+}
+
+void* HashMap::lookup(const void* key) {
+  Element* e = find(key, hash_key(key), nullptr);
+  return e ? value_of(e) : nullptr;
+}
+
+long HashMap::update(const void* key, const void* value, uint64_t flags) {
+  if ((flags & ~kUpdateLock) > kUpdateExist || (flags & kUpdateLock)) return -rt::kEINVAL;
+  uint32_t hash = hash_key(key);
+  Element* e = find(key, hash, nullptr);
+  if (e != nullptr) {
+    if (flags == kUpdateNoExist) return -rt::kEEXIST;
+    __builtin_memcpy(value_of(e), value, attributes().value_size);
+    return 0;
+  }
+  if (flags == kUpdateExist) return -rt::kENOENT;
+  if (free_list_ == nullptr) return -rt::kE2BIG;
+  e = free_list_;
+  free_list_ = e->next;
+  e->used = true;
+  e->hash = hash;
+  __builtin_memcpy(key_of(e), key, attributes().key_size);
+  __builtin_memcpy(value_of(e), value, attributes().value_size);
+  Element** bucket = &buckets_[hash & (bucket_count_ - 1)];
+  e->next = *bucket;
+  *bucket = e;
+  ++count_;
+  return 0;
+}
+
+long HashMap::remove(const void* key) {
+  Element** link = nullptr;
+  Element* e = find(key, hash_key(key), &link);
+  if (e == nullptr) return -rt::kENOENT;
+  *link = e->next;
+  e->used = false;
+  e->next = free_list_;
+  free_list_ = e;
+  --count_;
+  return 0;
+}
+
+long HashMap::syscall_lookup(const void* key, void* value, uint64_t flags) {
+  if (flags & ~kUpdateLock) return -rt::kEINVAL;
+  void* found = lookup(key);
+  if (found == nullptr) return -rt::kENOENT;
+  __builtin_memcpy(value, found, attributes().value_size);
+  return 0;
+}
+
+long HashMap::syscall_update(const void* key, const void* value, uint64_t flags) {
+  if (frozen()) return -rt::kEPERM;
+  return update(key, value, flags);
+}
+
+long HashMap::lookup_and_delete(const void* key, void* value, uint64_t flags) {
+  if (flags != 0) return -rt::kEINVAL;
+  if (frozen()) return -rt::kEPERM;
+  void* found = lookup(key);
+  if (found == nullptr) return -rt::kENOENT;
+  __builtin_memcpy(value, found, attributes().value_size);
+  return remove(key);
+}
+
+long HashMap::get_next_key(const void* key, void* next_key) {
+  uint32_t start_bucket = 0;
+  Element* e = nullptr;
+  if (key != nullptr) {
+    uint32_t hash = hash_key(key);
+    Element* current = find(key, hash, nullptr);
+    // A key that is not in the map restarts the walk from the first key, as in Linux.
+    if (current != nullptr) {
+      e = current->next;
+      start_bucket = (hash & (bucket_count_ - 1)) + 1;
+    }
+  }
+  if (e == nullptr) {
+    for (uint32_t b = start_bucket; b < bucket_count_ && e == nullptr; ++b) e = buckets_[b];
+  }
+  if (e == nullptr) return -rt::kENOENT;
+  __builtin_memcpy(next_key, key_of(e), attributes().key_size);
+  return 0;
+}
+
+size_t HashMap::memory_usage() const {
+  return sizeof(*this) + bucket_count_ * sizeof(Element*) + element_size_ * attributes().max_entries;
+}
+
+}  // namespace ebpf

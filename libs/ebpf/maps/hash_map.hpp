@@ -1,0 +1,53 @@
+// BPF_MAP_TYPE_HASH: preallocated elements in chained buckets, with Linux's update rules.
+#pragma once
+
+#include "ebpf/map.hpp"
+
+namespace ebpf {
+
+class HashMap final : public Map {
+ public:
+  struct Element {
+    Element* next;
+    uint32_t hash;
+    bool used;
+    // key_size bytes of key, padded to 8, then value_size bytes of value follow.
+  };
+
+  HashMap(const MapAttributes& attributes, Element** buckets, uint32_t bucket_count, uint8_t* pool,
+          size_t element_size);
+
+  void* lookup(const void* key) override;
+  long update(const void* key, const void* value, uint64_t flags) override;
+  long remove(const void* key) override;
+  long syscall_lookup(const void* key, void* value, uint64_t flags) override;
+  long syscall_update(const void* key, const void* value, uint64_t flags) override;
+  long get_next_key(const void* key, void* next_key) override;
+  long lookup_and_delete(const void* key, void* value, uint64_t flags) override;
+  size_t memory_usage() const override;
+
+  uint32_t count() const { return count_; }
+  Element** buckets() const { return buckets_; }
+  uint32_t bucket_count() const { return bucket_count_; }
+  uint8_t* pool() const { return pool_; }
+  size_t element_size() const { return element_size_; }
+
+  // Bytes of one element for these attributes (header, key padded to 8, value).
+  static size_t element_bytes(const MapAttributes& attributes);
+
+ private:
+  Element* find(const void* key, uint32_t hash, Element*** link);
+  uint8_t* key_of(Element* e) const { return reinterpret_cast<uint8_t*>(e + 1); }
+  uint8_t* value_of(Element* e) const { return key_of(e) + key_stride_; }
+  uint32_t hash_key(const void* key) const;
+
+  Element** buckets_;
+  uint32_t bucket_count_;  // power of two
+  uint8_t* pool_;
+  size_t element_size_;
+  size_t key_stride_;
+  Element* free_list_ = nullptr;
+  uint32_t count_ = 0;
+};
+
+}  // namespace ebpf
