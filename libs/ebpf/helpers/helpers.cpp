@@ -23,6 +23,18 @@ uint64_t map_delete_elem(ExecContext&, uint64_t map, uint64_t key, uint64_t, uin
   return static_cast<uint64_t>(as_map(map)->remove(as_pointer(key)));
 }
 
+uint64_t map_push_elem(ExecContext&, uint64_t map, uint64_t value, uint64_t flags, uint64_t, uint64_t) {
+  return static_cast<uint64_t>(as_map(map)->push(as_pointer(value), flags));
+}
+
+uint64_t map_pop_elem(ExecContext&, uint64_t map, uint64_t value, uint64_t, uint64_t, uint64_t) {
+  return static_cast<uint64_t>(as_map(map)->pop(reinterpret_cast<void*>(value)));
+}
+
+uint64_t map_peek_elem(ExecContext&, uint64_t map, uint64_t value, uint64_t, uint64_t, uint64_t) {
+  return static_cast<uint64_t>(as_map(map)->peek(reinterpret_cast<void*>(value)));
+}
+
 uint64_t ktime_get_ns(ExecContext& context, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) {
   return context.env->monotonic_ns();
 }
@@ -90,6 +102,9 @@ void fill_helper_table(HelperFunction* table) {
   table[kHelperMapLookupElem] = map_lookup_elem;
   table[kHelperMapUpdateElem] = map_update_elem;
   table[kHelperMapDeleteElem] = map_delete_elem;
+  table[kHelperMapPushElem] = map_push_elem;
+  table[kHelperMapPopElem] = map_pop_elem;
+  table[kHelperMapPeekElem] = map_peek_elem;
   table[kHelperProbeRead] = probe_read_kernel;  // legacy probe_read reads kernel memory on x86
   table[kHelperKtimeGetNs] = ktime_get_ns;
   table[kHelperGetPrandomU32] = get_prandom_u32;

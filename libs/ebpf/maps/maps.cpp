@@ -3,6 +3,7 @@
 
 #include "maps/array_map.hpp"
 #include "maps/hash_map.hpp"
+#include "maps/queue_map.hpp"
 #include "rt/errno.hpp"
 
 #include "rt/new.hpp"
@@ -72,6 +73,40 @@ rt::Result<Map*> create_map(const MapAttributes& attributes, rt::Allocator& allo
       }
       return static_cast<Map*>(map);
     }
+    case MapType::kQueue:
+    case MapType::kStack: {
+      if (attributes.key_size != 0 || attributes.value_size == 0 || attributes.max_entries == 0) {
+        return rt::err(rt::kEINVAL, "queue and stack maps need key_size 0, value_size and max_entries > 0");
+      }
+      if ((attributes.map_flags & ~(kMapRdonlyProg | kMapWronlyProg)) != 0) {
+        return rt::err(rt::kEINVAL, "unsupported map_flags for a queue or stack map");
+      }
+      if (attributes.value_size > kMaxValueSize) return rt::err(rt::kE2BIG, "value_size too large");
+      uint64_t bytes = QueueMap::storage_bytes(attributes);
+      if (bytes > 0xffffffffu) return rt::err(rt::kE2BIG, "queue map too large");
+      auto* storage = static_cast<uint8_t*>(allocator.allocate(bytes, 8));
+      QueueMap* map = storage ? construct<QueueMap>(allocator, attributes, storage) : nullptr;
+      if (map == nullptr) {
+        if (storage) allocator.deallocate(storage, bytes);
+        return rt::err(rt::kENOMEM, "no memory for the queue map");
+      }
+      return static_cast<Map*>(map);
+    }
+    case MapType::kProgArray: {
+      if (attributes.key_size != 4 || attributes.value_size != 4 || attributes.max_entries == 0) {
+        return rt::err(rt::kEINVAL, "prog_array maps need key_size 4, value_size 4, max_entries > 0");
+      }
+      if (attributes.map_flags != 0) return rt::err(rt::kEINVAL, "unsupported map_flags for a prog_array");
+      uint64_t bytes = static_cast<uint64_t>(attributes.max_entries) * sizeof(void*);
+      if (bytes > 0xffffffffu) return rt::err(rt::kE2BIG, "prog_array too large");
+      auto* slots = static_cast<const Program**>(allocator.allocate(bytes, 8));
+      ProgArrayMap* map = slots ? construct<ProgArrayMap>(allocator, attributes, slots) : nullptr;
+      if (map == nullptr) {
+        if (slots) allocator.deallocate(slots, bytes);
+        return rt::err(rt::kENOMEM, "no memory for the prog_array");
+      }
+      return static_cast<Map*>(map);
+    }
     default:
       return rt::err(rt::kEINVAL, "map type not supported yet");
   }
@@ -93,6 +128,21 @@ void destroy_map(Map* map, rt::Allocator& allocator) {
       allocator.deallocate(hash->pool(), hash->element_size() * hash->attributes().max_entries);
       hash->~HashMap();
       allocator.deallocate(hash, sizeof(HashMap));
+      return;
+    }
+    case MapType::kQueue:
+    case MapType::kStack: {
+      auto* queue = static_cast<QueueMap*>(map);
+      allocator.deallocate(queue->storage(), QueueMap::storage_bytes(queue->attributes()));
+      queue->~QueueMap();
+      allocator.deallocate(queue, sizeof(QueueMap));
+      return;
+    }
+    case MapType::kProgArray: {
+      auto* array = static_cast<ProgArrayMap*>(map);
+      allocator.deallocate(array->slots(), array->attributes().max_entries * sizeof(void*));
+      array->~ProgArrayMap();
+      allocator.deallocate(array, sizeof(ProgArrayMap));
       return;
     }
     default:

@@ -179,15 +179,30 @@ bool Checker::check_helper_call(int32_t id, uint32_t& pc, bool& entered_callback
       case ArgType::kNone:
       case ArgType::kAnything:
         break;
-      case ArgType::kMapPointer:
+      case ArgType::kMapPointer: {
         if (reg.type != RegType::kMapPointer) return reject("R%d type=%s expected=map_ptr", regno, reg_type_name(reg.type));
         map = reg.map;
+        // Maps must suit the helper, as Linux's check_map_func_compatibility decides.
+        MapType type = map->type();
+        bool prog_array = type == MapType::kProgArray;
+        bool queue = type == MapType::kQueue || type == MapType::kStack;
+        bool plain = type == MapType::kArray || type == MapType::kHash || type == MapType::kPercpuArray ||
+                     type == MapType::kPercpuHash || type == MapType::kLruHash || type == MapType::kLruPercpuHash;
+        bool queue_helper = id == kHelperMapPushElem || id == kHelperMapPopElem || id == kHelperMapPeekElem;
+        bool compatible = id == kHelperTailCall ? prog_array : queue_helper ? queue : plain;
+        if (!compatible) {
+          return reject("cannot pass map_type %u into func %s#%d", static_cast<uint32_t>(type), proto->name, id);
+        }
         break;
+      }
       case ArgType::kMapKey:
         if (!check_helper_memory(regno, map->attributes().key_size, false, false)) return false;
         break;
       case ArgType::kMapValue:
         if (!check_helper_memory(regno, map->attributes().value_size, false, false)) return false;
+        break;
+      case ArgType::kUninitMapValue:
+        if (!check_helper_memory(regno, map->attributes().value_size, true, false)) return false;
         break;
       case ArgType::kUninitMemory:
         memory_reg = regno;
@@ -219,17 +234,6 @@ bool Checker::check_helper_call(int32_t id, uint32_t& pc, bool& entered_callback
         break;
     }
   }
-  // Maps must suit the helper, as Linux's check_map_func_compatibility decides.
-  if (map != nullptr) {
-    MapType type = map->type();
-    bool prog_array = type == MapType::kProgArray;
-    bool plain = type == MapType::kArray || type == MapType::kHash || type == MapType::kPercpuArray ||
-                 type == MapType::kPercpuHash || type == MapType::kLruHash || type == MapType::kLruPercpuHash;
-    if ((id == kHelperTailCall) != prog_array || (id != kHelperTailCall && !plain)) {
-      return reject("cannot pass map_type %u into func %s#%d", static_cast<uint32_t>(type), proto->name, id);
-    }
-  }
-
   if (has_callback) {
     if (current_->depth + 1 >= static_cast<uint32_t>(kMaxCallDepth)) {
       return reject("the call stack of %u frames is too deep", current_->depth + 2);

@@ -11,6 +11,7 @@ enum class ArgType : uint8_t {
   kMapPointer,        // CONST_PTR_TO_MAP
   kMapKey,            // pointer to key_size initialised bytes
   kMapValue,          // pointer to value_size initialised bytes
+  kUninitMapValue,    // pointer to value_size bytes the helper fills
   kUninitMemory,      // pointer to memory the helper fills; size in the next argument
   kConstSize,         // size of the previous memory argument, > 0
   kConstSizeOrZero,   // size of the previous memory argument, >= 0

@@ -47,10 +47,16 @@ class VerifierTest : public ::testing::Test {
     a.type = MapType::kArray;
     a.value_size = 64;
     big_array_ = create_map(a, map_allocator_, 1).value();
+    MapAttributes q;
+    q.type = MapType::kQueue;
+    q.value_size = 8;
+    q.max_entries = 4;
+    queue_ = create_map(q, map_allocator_, 1).value();
   }
   void TearDown() override {
     destroy_map(array_, map_allocator_);
     destroy_map(big_array_, map_allocator_);
+    destroy_map(queue_, map_allocator_);
     EXPECT_EQ(allocator_.in_use, 0u) << "verifier leaked memory";
   }
 
@@ -62,6 +68,7 @@ class VerifierTest : public ::testing::Test {
         text.replace(at, name.size(), std::to_string(reinterpret_cast<uint64_t>(map)));
       }
     };
+    replace("QUEUE", queue_);
     replace("BIGMAP", big_array_);
     replace("MAP", array_);
     AssemblyResult assembled = assemble(text);
@@ -70,7 +77,8 @@ class VerifierTest : public ::testing::Test {
       Insn& insn = assembled.insns[i];
       if (insn.opcode != kOpLdImm64) continue;
       uint64_t value = static_cast<uint32_t>(insn.imm) | (uint64_t{static_cast<uint32_t>(assembled.insns[i + 1].imm)} << 32);
-      if (value == reinterpret_cast<uint64_t>(array_) || value == reinterpret_cast<uint64_t>(big_array_)) {
+      if (value == reinterpret_cast<uint64_t>(array_) || value == reinterpret_cast<uint64_t>(big_array_) ||
+          value == reinterpret_cast<uint64_t>(queue_)) {
         insn.src = kPseudoMapFd;
       }
     }
@@ -108,6 +116,7 @@ class VerifierTest : public ::testing::Test {
   MallocAllocator allocator_, map_allocator_;
   Map* array_ = nullptr;
   Map* big_array_ = nullptr;
+  Map* queue_ = nullptr;
 };
 
 constexpr const char* kLookup =  // r0 = lookup(MAP, &key) with key 0 at fp-4
@@ -239,6 +248,16 @@ TEST_F(VerifierTest, HelperCallsAreCheckedAgainstPrototypes) {
   expect_rejected("mov %r1, %r10\nadd %r1, -8\nmov %r2, 16\ncall 16\nmov %r0, 0\nexit", "invalid indirect access to stack R1 off=-8 size=16");
   expect_rejected("mov %r1, %r10\nadd %r1, -8\ncall 7\nmov %r2, %r0\ncall 16\nmov %r0, 0\nexit", "R1 !read_ok");
   expect_rejected("lddw %r2, MAP\nmov %r3, 0\ncall 12\nmov %r0, 0\nexit", "cannot pass map_type 2 into func tail_call#12");
+}
+
+TEST_F(VerifierTest, QueueHelpersNeedQueueMapsAndFillTheirBuffer) {
+  expect_accepted("lddw %r1, QUEUE\nmov %r2, %r10\nadd %r2, -8\ncall 88\nldxdw %r0, [%r10-8]\nexit");
+  expect_rejected("stdw [%r10-8], 1\nlddw %r1, QUEUE\nmov %r2, %r10\nadd %r2, -8\nmov %r3, 0\ncall 2\nmov %r0, 0\nexit",
+                  "cannot pass map_type 22 into func map_update_elem#2");
+  expect_rejected("lddw %r1, MAP\nmov %r2, %r10\nadd %r2, -8\ncall 88\nmov %r0, 0\nexit",
+                  "cannot pass map_type 2 into func map_pop_elem#88");
+  expect_rejected("lddw %r1, QUEUE\nmov %r2, %r10\nadd %r2, -8\nmov %r3, 0\ncall 87\nmov %r0, 0\nexit",
+                  "invalid indirect read from stack R2 off -8+0 size 8");
 }
 
 TEST_F(VerifierTest, BpfToBpfCallsAndTheirLimits) {
