@@ -39,6 +39,7 @@ class BenchEnvironment final : public Environment {
   long current_comm(char*, uint32_t) override { return -22; }
   long read_user(void*, uint64_t, uint32_t) override { return -14; }
   long read_kernel(void*, uint64_t, uint32_t) override { return -14; }
+  long trace_output(const char*, uint32_t) override { return 0; }
 
  private:
   uint32_t state_ = 2463534242u;

@@ -3,6 +3,7 @@
 
 #include "ebpf/environment.hpp"
 #include "ebpf/map.hpp"
+#include "helpers/printk_format.hpp"
 #include "rt/errno.hpp"
 
 namespace ebpf {
@@ -81,6 +82,35 @@ uint64_t probe_read_kernel(ExecContext& context, uint64_t destination, uint64_t 
   return static_cast<uint64_t>(result);
 }
 
+// bpf_trace_printk: at most three arguments; the message goes to the trace buffer.
+uint64_t trace_printk(ExecContext& context, uint64_t format, uint64_t format_size, uint64_t a1, uint64_t a2,
+                      uint64_t a3) {
+  char message[512];
+  uint64_t args[3] = {a1, a2, a3};
+  long length = format_bpf_message(*context.env, message, sizeof(message), reinterpret_cast<const char*>(format),
+                                   static_cast<uint32_t>(format_size), args, 3);
+  if (length < 0) return static_cast<uint64_t>(length);
+  long written = context.env->trace_output(message, static_cast<uint32_t>(length));
+  return static_cast<uint64_t>(written < 0 ? written : length);
+}
+
+// bpf_trace_vprintk: arguments in a u64 array (at most 12, data_len a multiple of 8).
+uint64_t trace_vprintk(ExecContext& context, uint64_t format, uint64_t format_size, uint64_t data,
+                       uint64_t data_length, uint64_t) {
+  constexpr uint64_t kMaxArgs = 12;
+  if (data_length % 8 != 0 || data_length / 8 > kMaxArgs || (data_length != 0 && data == 0)) {
+    return static_cast<uint64_t>(-static_cast<int64_t>(rt::kEINVAL));
+  }
+  uint64_t args[kMaxArgs] = {};
+  __builtin_memcpy(args, reinterpret_cast<const void*>(data), data_length);
+  char message[512];
+  long length = format_bpf_message(*context.env, message, sizeof(message), reinterpret_cast<const char*>(format),
+                                   static_cast<uint32_t>(format_size), args, static_cast<uint32_t>(data_length / 8));
+  if (length < 0) return static_cast<uint64_t>(length);
+  long written = context.env->trace_output(message, static_cast<uint32_t>(length));
+  return static_cast<uint64_t>(written < 0 ? written : length);
+}
+
 // bpf_loop: flags must be 0, at most 1 << 23 iterations, a callback returning 1 stops.
 uint64_t loop(ExecContext& context, uint64_t count, uint64_t callback, uint64_t callback_context,
               uint64_t flags, uint64_t) {
@@ -116,6 +146,8 @@ void fill_helper_table(HelperFunction* table) {
   table[kHelperProbeReadKernel] = probe_read_kernel;
   table[kHelperKtimeGetBootNs] = ktime_get_boot_ns;
   table[kHelperLoop] = loop;
+  table[kHelperTracePrintk] = trace_printk;
+  table[kHelperTraceVprintk] = trace_vprintk;
 }
 
 }  // namespace ebpf

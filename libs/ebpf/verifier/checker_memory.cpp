@@ -169,6 +169,7 @@ bool Checker::check_helper_call(int32_t id, uint32_t& pc, bool& entered_callback
   FrameState& f = current_->current();
   const Map* map = nullptr;
   int memory_reg = -1;
+  bool memory_read = false;
   uint32_t callback = 0;
   bool has_callback = false;
   for (int i = 0; i < 5 && proto->args[i] != ArgType::kNone; ++i) {
@@ -206,6 +207,13 @@ bool Checker::check_helper_call(int32_t id, uint32_t& pc, bool& entered_callback
         break;
       case ArgType::kUninitMemory:
         memory_reg = regno;
+        memory_read = false;
+        break;
+      case ArgType::kReadMemory:
+      case ArgType::kReadMemoryOrNull:
+        memory_reg = regno;
+        memory_read = true;
+        if (proto->args[i] == ArgType::kReadMemoryOrNull && reg.is_constant() && reg.var_off.value == 0) memory_reg = -1;
         break;
       case ArgType::kConstSize:
       case ArgType::kConstSizeOrZero: {
@@ -216,7 +224,11 @@ bool Checker::check_helper_call(int32_t id, uint32_t& pc, bool& entered_callback
         }
         bool zero_ok = proto->args[i] == ArgType::kConstSizeOrZero;
         if (reg.umin == 0 && !zero_ok) return reject("R%d invalid zero-sized read", regno);
-        if (!check_helper_memory(memory_reg, reg.umax, true, zero_ok && reg.umax == 0)) return false;
+        if (memory_reg < 0) {
+          if (reg.umax != 0) return reject("R%d must be 0 when the buffer is NULL", regno);
+          break;
+        }
+        if (!check_helper_memory(memory_reg, reg.umax, !memory_read, zero_ok && reg.umax == 0)) return false;
         break;
       }
       case ArgType::kCtx:

@@ -32,6 +32,8 @@ const Entry kPrototypes[] = {
     {kHelperProbeReadUser, {"probe_read_user", R::kInteger, {A::kUninitMemory, A::kConstSizeOrZero, A::kAnything}}},
     {kHelperProbeReadKernel, {"probe_read_kernel", R::kInteger, {A::kUninitMemory, A::kConstSizeOrZero, A::kAnything}}},
     {kHelperKtimeGetBootNs, {"ktime_get_boot_ns", R::kInteger, {}}},
+    {kHelperTracePrintk, {"trace_printk", R::kInteger, {A::kReadMemory, A::kConstSize}}},  // args 3-5 unchecked, as in Linux
+    {kHelperTraceVprintk, {"trace_vprintk", R::kInteger, {A::kReadMemory, A::kConstSize, A::kReadMemoryOrNull, A::kConstSizeOrZero}}},
     {kHelperLoop, {"loop", R::kInteger, {A::kAnything, A::kFunc, A::kStackOrNull, A::kAnything}}},
 };
 

@@ -13,6 +13,8 @@ enum class ArgType : uint8_t {
   kMapValue,          // pointer to value_size initialised bytes
   kUninitMapValue,    // pointer to value_size bytes the helper fills
   kUninitMemory,      // pointer to memory the helper fills; size in the next argument
+  kReadMemory,        // pointer to initialised memory the helper reads; size in the next argument
+  kReadMemoryOrNull,  // as kReadMemory, or NULL with a zero size
   kConstSize,         // size of the previous memory argument, > 0
   kConstSizeOrZero,   // size of the previous memory argument, >= 0
   kCtx,               // the program context, unmodified

@@ -3,6 +3,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <string>
 
 #include "ebpf/environment.hpp"
 #include "rt/allocator.hpp"
@@ -34,6 +35,12 @@ class FakeEnvironment final : public ebpf::Environment {
   }
   long read_user(void* destination, uint64_t source, uint32_t size) override { return read(destination, source, size); }
   long read_kernel(void* destination, uint64_t source, uint32_t size) override { return read(destination, source, size); }
+  std::string trace;  // every message, each followed by a newline marker
+  long trace_output(const char* message, uint32_t length) override {
+    trace.append(message, length);
+    trace += '|';
+    return 0;
+  }
 
  private:
   long read(void* destination, uint64_t source, uint32_t size) {

@@ -157,8 +157,68 @@ TEST_F(HelperTest, LoopRunsCallbackAndHonoursStopAndLimits) {
 }
 
 TEST_F(HelperTest, UnimplementedHelpersAreAbsentNotFaked) {
-  EXPECT_EQ(table[kHelperTracePrintk], nullptr);
-  EXPECT_EQ(run_text("call 6\nexit").status, RunStatus::kUnknownHelper);
+  EXPECT_EQ(table[kHelperRingbufOutput], nullptr);
+  EXPECT_NE(table[kHelperTracePrintk], nullptr);
+  EXPECT_EQ(run_text("call 130\nexit").status, RunStatus::kUnknownHelper);
+}
+
+// Writes `text` (NUL-terminated) into the test memory at offset 0 and calls trace_printk.
+struct PrintkCase {
+  std::string format;
+  uint64_t a1, a2, a3;
+};
+
+TEST_F(HelperTest, TracePrintkFormatsLikeLinux) {
+  const char name[] = "sshd";
+  env.readable = reinterpret_cast<const uint8_t*>(name);
+  env.readable_size = sizeof(name);
+  auto printk = [&](const std::string& format, uint64_t a1 = 0, uint64_t a2 = 0, uint64_t a3 = 0) {
+    std::memset(memory.data(), 0, memory.size());
+    std::memcpy(memory.data(), format.c_str(), format.size() + 1);
+    env.trace.clear();
+    RunResult r = run_text("mov %r2, " + std::to_string(format.size() + 1) + "\nlddw %r3, " + std::to_string(a1) +
+                           "\nlddw %r4, " + std::to_string(a2) + "\nlddw %r5, " + std::to_string(a3) + "\ncall 6\nexit");
+    EXPECT_EQ(r.status, RunStatus::kOk);
+    return static_cast<int64_t>(r.value);
+  };
+  EXPECT_EQ(printk("pid %d comm %s\n", 42, reinterpret_cast<uint64_t>(name)), 17);
+  EXPECT_EQ(env.trace, "pid 42 comm sshd\n|");
+  EXPECT_EQ(printk("%u %x %lld", 0xffffffffu, 255, static_cast<uint64_t>(-5)), 16);
+  EXPECT_EQ(env.trace, "4294967295 ff -5|");
+  EXPECT_GT(printk("%llx %c %%", 0xabcdef0123ull, 'A'), 0);
+  EXPECT_EQ(env.trace, "abcdef0123 A %|");
+  EXPECT_GT(printk("%d", 0xffffffffu), 0);
+  EXPECT_EQ(env.trace, "-1|");
+  EXPECT_GT(printk("[%5d|%-4u|%04x]", 7, 3, 0xa), 0);
+  EXPECT_EQ(env.trace, "[    7|3   |000a]|");
+  EXPECT_GT(printk("%s", 0xdead0000), 0);
+  EXPECT_EQ(env.trace, "(fault)|");
+  // Refused formats write nothing and return -EINVAL.
+  EXPECT_EQ(printk("%d %d %d %d", 1, 2, 3), -22);
+  EXPECT_EQ(printk("%n"), -22);
+  EXPECT_EQ(printk("%lllx", 1), -22);
+  EXPECT_EQ(printk("%f", 1), -22);
+  EXPECT_EQ(env.trace, "");
+}
+
+TEST_F(HelperTest, TracePrintkNeedsATerminatedFormat) {
+  std::memcpy(memory.data(), "abc", 3);
+  RunResult r = run_text("mov %r2, 3\ncall 6\nexit");
+  EXPECT_EQ(static_cast<int64_t>(r.value), -22);
+  EXPECT_EQ(env.trace, "");
+}
+
+TEST_F(HelperTest, TraceVprintkTakesAnArgumentArray) {
+  const char format[] = "%d-%d-%d-%d";
+  std::memcpy(memory.data(), format, sizeof(format));
+  uint64_t args[4] = {1, 2, 3, 4};
+  std::memcpy(memory.data() + 32, args, sizeof(args));
+  RunResult r = run_text("mov %r6, %r1\nmov %r2, " + std::to_string(sizeof(format)) +
+                         "\nmov %r3, %r6\nadd %r3, 32\nmov %r4, 32\ncall 177\nexit");
+  EXPECT_EQ(static_cast<int64_t>(r.value), 7);
+  EXPECT_EQ(env.trace, "1-2-3-4|");
+  r = run_text("mov %r6, %r1\nmov %r2, " + std::to_string(sizeof(format)) + "\nmov %r3, %r6\nadd %r3, 32\nmov %r4, 12\ncall 177\nexit");
+  EXPECT_EQ(static_cast<int64_t>(r.value), -22);
 }
 
 }  // namespace

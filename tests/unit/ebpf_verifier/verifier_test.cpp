@@ -260,6 +260,19 @@ TEST_F(VerifierTest, QueueHelpersNeedQueueMapsAndFillTheirBuffer) {
                   "invalid indirect read from stack R2 off -8+0 size 8");
 }
 
+TEST_F(VerifierTest, TracePrintkNeedsAnInitialisedFormatOfKnownSize) {
+  expect_accepted("stdw [%r10-8], 0x0a6968\nmov %r1, %r10\nadd %r1, -8\nmov %r2, 8\ncall 6\nexit");
+  expect_rejected("mov %r1, %r10\nadd %r1, -8\nmov %r2, 8\ncall 6\nexit", "invalid indirect read from stack R1 off -8+0 size 8");
+  expect_rejected("stdw [%r10-8], 0\nmov %r1, %r10\nadd %r1, -8\nmov %r2, 0\ncall 6\nexit", "R2 invalid zero-sized read");
+  expect_rejected("stdw [%r10-8], 0\nmov %r1, %r10\nadd %r1, -8\ncall 7\nmov %r2, %r0\ncall 6\nexit", "R1 !read_ok");
+  expect_rejected("stdw [%r10-8], 0\nmov %r6, %r10\nadd %r6, -8\ncall 7\nmov %r1, %r6\nmov %r2, %r0\ncall 6\nexit",
+                  "R2 min value is negative");
+  expect_rejected("stdw [%r10-8], 0\nmov %r6, %r10\nadd %r6, -8\ncall 5\nrsh %r0, 1\nmov %r1, %r6\nmov %r2, %r0\ncall 6\nexit",
+                  "R2 unbounded memory access");
+  expect_rejected("stdw [%r10-8], 0\nmov %r6, %r10\nadd %r6, -8\ncall 5\nand %r0, 15\nadd %r0, 1\nmov %r1, %r6\nmov %r2, %r0\ncall 6\nexit",
+                  "invalid indirect access to stack R1 off=-8 size=16");
+}
+
 TEST_F(VerifierTest, BpfToBpfCallsAndTheirLimits) {
   expect_accepted("mov %r1, 5\ncall local f\nexit\nf:\nmov %r0, %r1\nadd %r0, 1\nexit");
   expect_rejected("call local f\nexit\nf:\ncall local f\nexit", "the call stack of 9 frames is too deep");

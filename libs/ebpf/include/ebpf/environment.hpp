@@ -21,6 +21,9 @@ class Environment {
   // Copies traced memory; 0 or -EFAULT for an address the task cannot read.
   virtual long read_user(void* destination, uint64_t source, uint32_t size) = 0;
   virtual long read_kernel(void* destination, uint64_t source, uint32_t size) = 0;
+  // Appends one bpf_trace_printk message (without the trace_pipe line prefix, which the
+  // trace buffer adds) ; 0 or -errno.
+  virtual long trace_output(const char* message, uint32_t length) = 0;
 
  protected:
   ~Environment() = default;
