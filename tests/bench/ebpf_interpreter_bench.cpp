@@ -40,6 +40,8 @@ class BenchEnvironment final : public Environment {
   long read_user(void*, uint64_t, uint32_t) override { return -14; }
   long read_kernel(void*, uint64_t, uint32_t) override { return -14; }
   long trace_output(const char*, uint32_t) override { return 0; }
+  uint64_t current_function_ip() override { return 0; }
+  long capture_stack(bool, uint32_t, uint64_t*, uint32_t) override { return 0; }
 
  private:
   uint32_t state_ = 2463534242u;

@@ -111,6 +111,60 @@ uint64_t trace_vprintk(ExecContext& context, uint64_t format, uint64_t format_si
   return static_cast<uint64_t>(written < 0 ? written : length);
 }
 
+// probe_read_str family: copies up to size - 1 bytes and a NUL; returns the length with the
+// NUL. On a fault before any byte, the buffer is zeroed and the error returned, as Linux.
+uint64_t read_string(ExecContext& context, bool user, uint64_t destination, uint64_t size, uint64_t source) {
+  auto* out = reinterpret_cast<char*>(destination);
+  if (size == 0) return 0;
+  uint64_t n = 0;
+  while (n + 1 < size) {
+    char c;
+    long r = user ? context.env->read_user(&c, source + n, 1) : context.env->read_kernel(&c, source + n, 1);
+    if (r < 0) {
+      __builtin_memset(out, 0, size);
+      return static_cast<uint64_t>(r);
+    }
+    out[n++] = c;
+    if (c == 0) return n;
+  }
+  out[n++] = 0;
+  return n;
+}
+
+uint64_t probe_read_user_str(ExecContext& context, uint64_t destination, uint64_t size, uint64_t source, uint64_t, uint64_t) {
+  return read_string(context, true, destination, size, source);
+}
+
+uint64_t probe_read_kernel_str(ExecContext& context, uint64_t destination, uint64_t size, uint64_t source, uint64_t, uint64_t) {
+  return read_string(context, false, destination, size, source);
+}
+
+uint64_t get_func_ip(ExecContext& context, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) {
+  return context.env->current_function_ip();
+}
+
+// bpf_get_stack(ctx, buf, size, flags): flags = skip (low 8 bits) | BPF_F_USER_STACK.
+uint64_t get_stack(ExecContext& context, uint64_t, uint64_t buffer, uint64_t size, uint64_t flags, uint64_t) {
+  constexpr uint64_t kSkipMask = 0xff, kUserStack = 1u << 8, kUserBuildId = 1u << 11;
+  auto* out = reinterpret_cast<uint8_t*>(buffer);
+  if ((flags & ~(kSkipMask | kUserStack | kUserBuildId)) != 0 || (flags & kUserBuildId) || size % 8 != 0) {
+    __builtin_memset(out, 0, size);
+    return static_cast<uint64_t>(-static_cast<int64_t>(rt::kEINVAL));
+  }
+  uint32_t max = static_cast<uint32_t>(size / 8);
+  uint64_t ips[127];
+  if (max > 127) max = 127;
+  long count = context.env->capture_stack((flags & kUserStack) != 0, static_cast<uint32_t>(flags & kSkipMask), ips, max);
+  if (count < 0) {
+    __builtin_memset(out, 0, size);
+    return static_cast<uint64_t>(count);
+  }
+  uint64_t bytes = static_cast<uint64_t>(count) * 8;
+  __builtin_memcpy(out, ips, bytes);
+  if (bytes < size) __builtin_memset(out + bytes, 0, size - bytes);
+  return bytes;
+}
+
 // bpf_loop: flags must be 0, at most 1 << 23 iterations, a callback returning 1 stops.
 uint64_t loop(ExecContext& context, uint64_t count, uint64_t callback, uint64_t callback_context,
               uint64_t flags, uint64_t) {
@@ -147,6 +201,11 @@ void fill_helper_table(HelperFunction* table) {
   table[kHelperKtimeGetBootNs] = ktime_get_boot_ns;
   table[kHelperLoop] = loop;
   table[kHelperTracePrintk] = trace_printk;
+  table[kHelperProbeReadStr] = probe_read_kernel_str;  // legacy: kernel on x86
+  table[kHelperProbeReadUserStr] = probe_read_user_str;
+  table[kHelperProbeReadKernelStr] = probe_read_kernel_str;
+  table[kHelperGetFuncIp] = get_func_ip;
+  table[kHelperGetStack] = get_stack;
   table[kHelperTraceVprintk] = trace_vprintk;
 }
 

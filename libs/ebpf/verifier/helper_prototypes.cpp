@@ -34,6 +34,11 @@ const Entry kPrototypes[] = {
     {kHelperKtimeGetBootNs, {"ktime_get_boot_ns", R::kInteger, {}}},
     {kHelperTracePrintk, {"trace_printk", R::kInteger, {A::kReadMemory, A::kConstSize}}},  // args 3-5 unchecked, as in Linux
     {kHelperTraceVprintk, {"trace_vprintk", R::kInteger, {A::kReadMemory, A::kConstSize, A::kReadMemoryOrNull, A::kConstSizeOrZero}}},
+    {kHelperProbeReadStr, {"probe_read_str", R::kInteger, {A::kUninitMemory, A::kConstSizeOrZero, A::kAnything}}},
+    {kHelperProbeReadUserStr, {"probe_read_user_str", R::kInteger, {A::kUninitMemory, A::kConstSizeOrZero, A::kAnything}}},
+    {kHelperProbeReadKernelStr, {"probe_read_kernel_str", R::kInteger, {A::kUninitMemory, A::kConstSizeOrZero, A::kAnything}}},
+    {kHelperGetFuncIp, {"get_func_ip", R::kInteger, {A::kCtx}}},
+    {kHelperGetStack, {"get_stack", R::kInteger, {A::kCtx, A::kUninitMemory, A::kConstSizeOrZero, A::kAnything}}},
     {kHelperLoop, {"loop", R::kInteger, {A::kAnything, A::kFunc, A::kStackOrNull, A::kAnything}}},
 };
 

@@ -47,6 +47,12 @@ class FuzzEnvironment final : public Environment {
     return -14;
   }
   long trace_output(const char*, uint32_t) override { return 0; }
+  uint64_t current_function_ip() override { return 0x1234; }
+  long capture_stack(bool, uint32_t skip, uint64_t* ips, uint32_t max) override {
+    uint32_t n = 0;
+    for (uint32_t i = skip; i < 3 && n < max; ++i) ips[n++] = 0x1000 * (i + 1);
+    return n;
+  }
 };
 
 FuzzAllocator allocator;

@@ -35,6 +35,17 @@ class FakeEnvironment final : public ebpf::Environment {
   }
   long read_user(void* destination, uint64_t source, uint32_t size) override { return read(destination, source, size); }
   long read_kernel(void* destination, uint64_t source, uint32_t size) override { return read(destination, source, size); }
+  uint64_t function_ip = 0xffffffff81234560ull;
+  uint64_t current_function_ip() override { return function_ip; }
+  long capture_stack(bool user, uint32_t skip, uint64_t* ips, uint32_t max) override {
+    const uint64_t kernel_stack[4] = {0x1000, 0x2000, 0x3000, 0x4000};
+    const uint64_t user_stack[2] = {0x401000, 0x402000};
+    const uint64_t* stack = user ? user_stack : kernel_stack;
+    uint32_t depth = user ? 2 : 4;
+    uint32_t n = 0;
+    for (uint32_t i = skip; i < depth && n < max; ++i) ips[n++] = stack[i];
+    return n;
+  }
   std::string trace;  // every message, each followed by a newline marker
   long trace_output(const char* message, uint32_t length) override {
     trace.append(message, length);

@@ -208,6 +208,41 @@ TEST_F(HelperTest, TracePrintkNeedsATerminatedFormat) {
   EXPECT_EQ(env.trace, "");
 }
 
+TEST_F(HelperTest, ProbeReadStrTerminatesTruncatesAndZeroesOnFault) {
+  const char traced[] = "hello";
+  env.readable = reinterpret_cast<const uint8_t*>(traced);
+  env.readable_size = sizeof(traced);
+  std::string source = std::to_string(reinterpret_cast<uint64_t>(traced));
+  EXPECT_EQ(run_text("mov %r2, 16\nlddw %r3, " + source + "\ncall 115\nexit").value, 6u);
+  EXPECT_STREQ(reinterpret_cast<char*>(memory.data()), "hello");
+  std::memset(memory.data(), 0xaa, 16);
+  EXPECT_EQ(run_text("mov %r2, 4\nlddw %r3, " + source + "\ncall 114\nexit").value, 4u);
+  EXPECT_STREQ(reinterpret_cast<char*>(memory.data()), "hel");
+  EXPECT_EQ(memory[4], 0xaa) << "bytes past size are untouched";
+  std::memset(memory.data(), 0xaa, 16);
+  EXPECT_EQ(static_cast<int64_t>(run_text("mov %r2, 8\nmov %r3, 16\ncall 45\nexit").value), -14);
+  for (int i = 0; i < 8; ++i) EXPECT_EQ(memory[i], 0);
+  EXPECT_EQ(run_text("mov %r2, 0\nmov %r3, 16\ncall 45\nexit").value, 0u);
+}
+
+TEST_F(HelperTest, GetFuncIpAndGetStack) {
+  EXPECT_EQ(run_text("call 173\nexit").value, 0xffffffff81234560ull);
+  // Kernel stack, skipping one frame, into 24 bytes: three addresses.
+  EXPECT_EQ(run_text("mov %r2, %r1\nmov %r3, 24\nmov %r4, 1\ncall 67\nexit").value, 24u);
+  uint64_t ips[4];
+  std::memcpy(ips, memory.data(), sizeof(ips));
+  EXPECT_EQ(ips[0], 0x2000u);
+  EXPECT_EQ(ips[2], 0x4000u);
+  // User stack into 32 bytes: two addresses, the rest zeroed.
+  std::memset(memory.data(), 0xaa, 32);
+  EXPECT_EQ(run_text("mov %r2, %r1\nmov %r3, 32\nmov %r4, 256\ncall 67\nexit").value, 16u);
+  std::memcpy(ips, memory.data(), sizeof(ips));
+  EXPECT_EQ(ips[0], 0x401000u);
+  EXPECT_EQ(ips[2], 0u);
+  EXPECT_EQ(static_cast<int64_t>(run_text("mov %r2, %r1\nmov %r3, 32\nmov %r4, 0x10000\ncall 67\nexit").value), -22);
+  EXPECT_EQ(static_cast<int64_t>(run_text("mov %r2, %r1\nmov %r3, 12\nmov %r4, 0\ncall 67\nexit").value), -22);
+}
+
 TEST_F(HelperTest, TraceVprintkTakesAnArgumentArray) {
   const char format[] = "%d-%d-%d-%d";
   std::memcpy(memory.data(), format, sizeof(format));

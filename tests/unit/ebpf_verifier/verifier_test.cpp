@@ -273,6 +273,13 @@ TEST_F(VerifierTest, TracePrintkNeedsAnInitialisedFormatOfKnownSize) {
                   "invalid indirect access to stack R1 off=-8 size=16");
 }
 
+TEST_F(VerifierTest, StackAndFunctionIpHelpersTakeTheContext) {
+  expect_accepted("mov %r6, %r1\ncall 173\nmov %r1, %r6\nmov %r2, %r10\nadd %r2, -64\nmov %r3, 64\nmov %r4, 0\ncall 67\n"
+                  "ldxdw %r0, [%r10-64]\nexit");
+  expect_rejected("mov %r1, %r10\ncall 173\nexit", "R1 type=fp expected=ctx");
+  expect_rejected("mov %r2, %r10\nadd %r2, -8\nmov %r3, 16\nmov %r4, 0\ncall 67\nexit", "invalid indirect access to stack R2 off=-8 size=16");
+}
+
 TEST_F(VerifierTest, BpfToBpfCallsAndTheirLimits) {
   expect_accepted("mov %r1, 5\ncall local f\nexit\nf:\nmov %r0, %r1\nadd %r0, 1\nexit");
   expect_rejected("call local f\nexit\nf:\ncall local f\nexit", "the call stack of 9 frames is too deep");

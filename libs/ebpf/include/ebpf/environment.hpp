@@ -21,6 +21,11 @@ class Environment {
   // Copies traced memory; 0 or -EFAULT for an address the task cannot read.
   virtual long read_user(void* destination, uint64_t source, uint32_t size) = 0;
   virtual long read_kernel(void* destination, uint64_t source, uint32_t size) = 0;
+  // Address of the probed function (bpf_get_func_ip), 0 when there is none.
+  virtual uint64_t current_function_ip() = 0;
+  // Return addresses of the current kernel (POSIX server) or user stack, innermost first,
+  // after skipping `skip` frames; the count stored, or -errno.
+  virtual long capture_stack(bool user, uint32_t skip, uint64_t* ips, uint32_t max) = 0;
   // Appends one bpf_trace_printk message (without the trace_pipe line prefix, which the
   // trace buffer adds) ; 0 or -errno.
   virtual long trace_output(const char* message, uint32_t length) = 0;
