@@ -3,6 +3,7 @@
 
 #include "ebpf/environment.hpp"
 #include "ebpf/map.hpp"
+#include "ebpf/ringbuf.hpp"
 #include "helpers/printk_format.hpp"
 #include "rt/errno.hpp"
 
@@ -165,6 +166,33 @@ uint64_t get_stack(ExecContext& context, uint64_t, uint64_t buffer, uint64_t siz
   return bytes;
 }
 
+RingbufMap* as_ringbuf(uint64_t map) { return static_cast<RingbufMap*>(as_map(map)); }
+
+uint64_t ringbuf_output(ExecContext&, uint64_t map, uint64_t data, uint64_t size, uint64_t flags, uint64_t) {
+  return static_cast<uint64_t>(as_ringbuf(map)->output(as_pointer(data), size, flags));
+}
+
+uint64_t ringbuf_reserve(ExecContext&, uint64_t map, uint64_t size, uint64_t flags, uint64_t, uint64_t) {
+  return reinterpret_cast<uint64_t>(as_ringbuf(map)->reserve(size, flags));
+}
+
+// The verifier guarantees `sample` is a live reservation; its header leads to its ring.
+uint64_t ringbuf_submit(ExecContext&, uint64_t sample, uint64_t flags, uint64_t, uint64_t, uint64_t) {
+  void* record = reinterpret_cast<void*>(sample);
+  RingbufMap::of_sample(record)->submit(record, flags, false);
+  return 0;
+}
+
+uint64_t ringbuf_discard(ExecContext&, uint64_t sample, uint64_t flags, uint64_t, uint64_t, uint64_t) {
+  void* record = reinterpret_cast<void*>(sample);
+  RingbufMap::of_sample(record)->submit(record, flags, true);
+  return 0;
+}
+
+uint64_t ringbuf_query(ExecContext&, uint64_t map, uint64_t flags, uint64_t, uint64_t, uint64_t) {
+  return as_ringbuf(map)->query(flags);
+}
+
 // bpf_loop: flags must be 0, at most 1 << 23 iterations, a callback returning 1 stops.
 uint64_t loop(ExecContext& context, uint64_t count, uint64_t callback, uint64_t callback_context,
               uint64_t flags, uint64_t) {
@@ -206,6 +234,11 @@ void fill_helper_table(HelperFunction* table) {
   table[kHelperProbeReadKernelStr] = probe_read_kernel_str;
   table[kHelperGetFuncIp] = get_func_ip;
   table[kHelperGetStack] = get_stack;
+  table[kHelperRingbufOutput] = ringbuf_output;
+  table[kHelperRingbufReserve] = ringbuf_reserve;
+  table[kHelperRingbufSubmit] = ringbuf_submit;
+  table[kHelperRingbufDiscard] = ringbuf_discard;
+  table[kHelperRingbufQuery] = ringbuf_query;
   table[kHelperTraceVprintk] = trace_vprintk;
 }
 

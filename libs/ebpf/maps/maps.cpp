@@ -4,6 +4,7 @@
 #include "maps/array_map.hpp"
 #include "maps/hash_map.hpp"
 #include "maps/queue_map.hpp"
+#include "ebpf/ringbuf.hpp"
 #include "rt/errno.hpp"
 
 #include "rt/new.hpp"
@@ -107,6 +108,22 @@ rt::Result<Map*> create_map(const MapAttributes& attributes, rt::Allocator& allo
       }
       return static_cast<Map*>(map);
     }
+    case MapType::kRingbuf: {
+      uint32_t size = attributes.max_entries;
+      if (attributes.key_size != 0 || attributes.value_size != 0 || size < kRingbufPageSize ||
+          (size & (size - 1)) != 0 || attributes.map_flags != 0) {
+        return rt::err(rt::kEINVAL, "ringbuf maps need key_size 0, value_size 0, a power-of-two page-multiple max_entries");
+      }
+      if (size > (1u << 30)) return rt::err(rt::kE2BIG, "ringbuf too large");
+      uint64_t bytes = RingbufMap::pages_bytes(attributes);
+      auto* pages = static_cast<uint8_t*>(allocator.allocate(bytes, kRingbufPageSize));
+      RingbufMap* map = pages ? construct<RingbufMap>(allocator, attributes, pages) : nullptr;
+      if (map == nullptr) {
+        if (pages) allocator.deallocate(pages, bytes);
+        return rt::err(rt::kENOMEM, "no memory for the ring buffer");
+      }
+      return static_cast<Map*>(map);
+    }
     default:
       return rt::err(rt::kEINVAL, "map type not supported yet");
   }
@@ -143,6 +160,13 @@ void destroy_map(Map* map, rt::Allocator& allocator) {
       allocator.deallocate(array->slots(), array->attributes().max_entries * sizeof(void*));
       array->~ProgArrayMap();
       allocator.deallocate(array, sizeof(ProgArrayMap));
+      return;
+    }
+    case MapType::kRingbuf: {
+      auto* ring = static_cast<RingbufMap*>(map);
+      allocator.deallocate(ring->pages(), RingbufMap::pages_bytes(ring->attributes()));
+      ring->~RingbufMap();
+      allocator.deallocate(ring, sizeof(RingbufMap));
       return;
     }
     default:

@@ -185,6 +185,8 @@ const char* reg_type_name(RegType type) {
     case RegType::kMapValueOrNull: return "map_value_or_null";
     case RegType::kMapPointer: return "map_ptr";
     case RegType::kFunc: return "func";
+    case RegType::kRingbufMem: return "ringbuf_mem";
+    case RegType::kRingbufMemOrNull: return "ringbuf_mem_or_null";
   }
   return "?";
 }

@@ -82,6 +82,12 @@ void Checker::print_reg(const RegState& r) {
     case RegType::kFunc:
       log_.print("func(pc=%u)", r.func);
       return;
+    case RegType::kRingbufMem:
+    case RegType::kRingbufMemOrNull:
+      log_.print("%s(", reg_type_name(r.type));
+      if (r.type == RegType::kRingbufMemOrNull) log_.print("id=%u,", r.id);
+      log_.print("ref_obj_id=%u,off=%d,mem_size=%u)", r.ref, r.off, r.mem_size);
+      return;
     case RegType::kNotInit:
       log_.print("?");
       return;
@@ -376,7 +382,8 @@ Checker::Step Checker::alu(const Insn& insn) {
     int ptr_reg = dst.is_pointer() ? insn.dst : insn.src;
     if (is32) return reject("R%d 32-bit pointer arithmetic prohibited", ptr_reg) ? Step::kNext : Step::kError;
     if (dst.is_pointer() && src.is_pointer()) {
-      if (op == kAluSub && dst.type == src.type && dst.type != RegType::kMapValueOrNull) {
+      if (op == kAluSub && dst.type == src.type && dst.type != RegType::kMapValueOrNull &&
+          dst.type != RegType::kRingbufMemOrNull) {
         mark_unknown(dst);  // distance between two pointers of one kind
         return Step::kNext;
       }
@@ -390,11 +397,12 @@ Checker::Step Checker::alu(const Insn& insn) {
     if (!dst.is_pointer() && op == kAluSub) return reject("R%d tried to subtract pointer from scalar", insn.dst) ? Step::kNext : Step::kError;
     RegState ptr = dst.is_pointer() ? dst : src;
     const RegState scalar = dst.is_pointer() ? src : dst;
-    if (ptr.type == RegType::kMapValueOrNull) {
-      reject("R%d pointer arithmetic on map_value_or_null prohibited, null-check it first", ptr_reg);
+    if (ptr.type == RegType::kMapValueOrNull || ptr.type == RegType::kRingbufMemOrNull) {
+      reject("R%d pointer arithmetic on %s prohibited, null-check it first", ptr_reg, name);
       return Step::kError;
     }
-    if (ptr.type != RegType::kCtx && ptr.type != RegType::kStack && ptr.type != RegType::kMapValue) {
+    if (ptr.type != RegType::kCtx && ptr.type != RegType::kStack && ptr.type != RegType::kMapValue &&
+        ptr.type != RegType::kRingbufMem) {
       reject("R%d pointer arithmetic on %s prohibited", ptr_reg, name);
       return Step::kError;
     }

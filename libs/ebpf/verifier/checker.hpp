@@ -53,6 +53,7 @@ class Checker {
   bool check_stack(const RegState& reg, int regno, int32_t off, int size, bool write, int value_regno, RegState* loaded);
   bool check_helper_memory(int regno, uint64_t size, bool writes, bool zero_ok);
   bool check_helper_call(int32_t id, uint32_t& pc, bool& entered_callback);
+  bool release_reference(uint32_t ref);
 
   // Pruning (checker_prune.cpp).
   int visit_prune_point(uint32_t pc, bool& prune);

@@ -6,14 +6,19 @@
 namespace ebpf::verifier {
 namespace {
 
-// After a null check, every copy of the checked pointer becomes a value or a zero.
+// After a null check, every copy of the checked pointer becomes a value or a zero; a NULL
+// reservation holds no reference.
 void mark_null_checked(State& state, uint32_t id, bool is_null) {
+  uint32_t released = 0;
   auto fix = [&](RegState& r) {
-    if (r.type != RegType::kMapValueOrNull || r.id != id) return;
+    bool map_value = r.type == RegType::kMapValueOrNull;
+    bool ring = r.type == RegType::kRingbufMemOrNull;
+    if ((!map_value && !ring) || r.id != id) return;
     if (is_null) {
+      if (ring) released = r.ref;
       mark_constant(r, 0);
     } else {
-      r.type = RegType::kMapValue;
+      r.type = map_value ? RegType::kMapValue : RegType::kRingbufMem;
       r.id = 0;
     }
   };
@@ -22,6 +27,13 @@ void mark_null_checked(State& state, uint32_t id, bool is_null) {
     for (StackSlot& s : state.frames[d].stack) {
       if (s.bytes[0] == kSlotSpill) fix(s.spill);
     }
+  }
+  for (uint32_t i = 0; released != 0 && i < state.ref_count; ++i) {
+    if (state.refs[i] != released) continue;
+    state.refs[i] = state.refs[state.ref_count - 1];
+    state.ref_insns[i] = state.ref_insns[state.ref_count - 1];
+    --state.ref_count;
+    break;
   }
 }
 
@@ -49,7 +61,8 @@ Checker::Step Checker::jump(const Insn& insn, uint32_t& pc) {
   uint64_t constant = x ? f.regs[insn.src].var_off.value : static_cast<uint64_t>(static_cast<int64_t>(insn.imm));
 
   // Null checks of map lookups.
-  if (dst.type == RegType::kMapValueOrNull && have_constant && constant == 0 && !is32 &&
+  bool nullable = dst.type == RegType::kMapValueOrNull || dst.type == RegType::kRingbufMemOrNull;
+  if (nullable && have_constant && constant == 0 && !is32 &&
       (op == kJmpJeq || op == kJmpJne)) {
     uint32_t id = dst.id;
     State* other = allocate_state(current_->used_size());
@@ -139,7 +152,13 @@ Checker::Step Checker::exit(uint32_t& pc) {
   }
   if (chain > subprog_stack_[sub]) subprog_stack_[sub] = static_cast<uint16_t>(chain);
 
-  if (current_->depth == 0) return Step::kPathDone;
+  if (current_->depth == 0) {
+    if (current_->ref_count > 0) {
+      reject("Unreleased reference id=%u alloc_insn=%u", current_->refs[0], current_->ref_insns[0]);
+      return Step::kError;
+    }
+    return Step::kPathDone;
+  }
 
   if (f.is_callback) {
     const RegState& r0 = f.regs[0];

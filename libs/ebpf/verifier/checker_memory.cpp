@@ -74,6 +74,7 @@ bool Checker::check_memory(int regno, int32_t insn_off, int size, bool write, in
     case RegType::kMapValueOrNull:
     case RegType::kMapPointer:
     case RegType::kFunc:
+    case RegType::kRingbufMemOrNull:
       return reject("R%d invalid mem access '%s'", regno, reg_type_name(reg.type));
     case RegType::kCtx: {
       if (reg.off != 0 || !reg.var_off.is_constant() || reg.var_off.value != 0) {
@@ -95,6 +96,18 @@ bool Checker::check_memory(int regno, int32_t insn_off, int size, bool write, in
     }
     case RegType::kStack:
       return check_stack(reg, regno, insn_off, size, write, value_regno, loaded);
+    case RegType::kRingbufMem: {
+      if (reg.smin < 0) {
+        return reject("R%d min value is negative, either use unsigned index or do a if (index >=0) check.", regno);
+      }
+      int64_t low = reg.off + reg.smin + insn_off;
+      int64_t high = reg.off + static_cast<int64_t>(reg.umax) + insn_off + size;
+      if (reg.umax >= static_cast<uint64_t>(kMaxAccessOffset) || low < 0 || high > reg.mem_size) {
+        return reject("invalid access to memory, mem_size=%u off=%ld size=%d", reg.mem_size, low, size);
+      }
+      if (loaded) mark_unknown_sized(*loaded, size);
+      return true;
+    }
     case RegType::kMapValue: {
       const MapAttributes& a = reg.map->attributes();
       if (write && (a.map_flags & kMapRdonlyProg)) {
@@ -156,7 +169,37 @@ bool Checker::check_helper_memory(int regno, uint64_t size, bool writes, bool ze
     if (writes && (a.map_flags & kMapRdonlyProg)) return reject("write into map forbidden");
     return true;
   }
+  if (reg.type == RegType::kRingbufMem) {
+    int64_t low = reg.off + reg.smin;
+    int64_t high = reg.off + static_cast<int64_t>(reg.umax) + static_cast<int64_t>(size);
+    if (reg.smin < 0 || low < 0 || high > reg.mem_size) {
+      return reject("invalid access to memory, mem_size=%u off=%ld size=%lu", reg.mem_size, low, size);
+    }
+    return true;
+  }
   return reject("R%d type=%s expected=fp, map_value", regno, reg_type_name(reg.type));
+}
+
+bool Checker::release_reference(uint32_t ref) {
+  uint32_t n = current_->ref_count;
+  uint32_t at = n;
+  for (uint32_t i = 0; i < n; ++i) {
+    if (current_->refs[i] == ref) at = i;
+  }
+  if (at == n) return false;
+  current_->refs[at] = current_->refs[n - 1];
+  current_->ref_insns[at] = current_->ref_insns[n - 1];
+  --current_->ref_count;
+  // Every copy of the released pointer stops being a pointer.
+  for (uint32_t d = 0; d <= current_->depth; ++d) {
+    for (RegState& r : current_->frames[d].regs) {
+      if (r.ref == ref) mark_unknown(r);
+    }
+    for (StackSlot& s : current_->frames[d].stack) {
+      if (s.bytes[0] == kSlotSpill && s.spill.ref == ref) mark_unknown(s.spill);
+    }
+  }
+  return true;
 }
 
 bool Checker::check_helper_call(int32_t id, uint32_t& pc, bool& entered_callback) {
@@ -190,7 +233,11 @@ bool Checker::check_helper_call(int32_t id, uint32_t& pc, bool& entered_callback
         bool plain = type == MapType::kArray || type == MapType::kHash || type == MapType::kPercpuArray ||
                      type == MapType::kPercpuHash || type == MapType::kLruHash || type == MapType::kLruPercpuHash;
         bool queue_helper = id == kHelperMapPushElem || id == kHelperMapPopElem || id == kHelperMapPeekElem;
-        bool compatible = id == kHelperTailCall ? prog_array : queue_helper ? queue : plain;
+        bool ring_helper = id == kHelperRingbufOutput || id == kHelperRingbufReserve || id == kHelperRingbufQuery;
+        bool compatible = id == kHelperTailCall ? prog_array
+                          : queue_helper        ? queue
+                          : ring_helper         ? type == MapType::kRingbuf
+                                                : plain;
         if (!compatible) {
           return reject("cannot pass map_type %u into func %s#%d", static_cast<uint32_t>(type), proto->name, id);
         }
@@ -239,6 +286,18 @@ bool Checker::check_helper_call(int32_t id, uint32_t& pc, bool& entered_callback
         callback = reg.func;
         has_callback = true;
         break;
+      case ArgType::kConstAllocSize:
+        if (!reg.is_constant()) return reject("R%d is not a known constant'", regno);
+        if (reg.var_off.value > (1u << 28)) return reject("R%d size %lu is too large for a reservation", regno, reg.var_off.value);
+        break;
+      case ArgType::kReleaseMemory: {
+        if (reg.type != RegType::kRingbufMem) return reject("R%d type=%s expected=ringbuf_mem", regno, reg_type_name(reg.type));
+        if (reg.off != 0 || !reg.var_off.is_constant() || reg.var_off.value != 0) {
+          return reject("R%d must have zero offset when passed to release func", regno);
+        }
+        if (!release_reference(reg.ref)) return reject("R%d reference has already been released", regno);
+        break;
+      }
       case ArgType::kStackOrNull:
         if (reg.type != RegType::kStack && !(reg.is_constant() && reg.var_off.value == 0)) {
           return reject("R%d type=%s expected=fp", regno, reg_type_name(reg.type));
@@ -276,6 +335,19 @@ bool Checker::check_helper_call(int32_t id, uint32_t& pc, bool& entered_callback
       f.regs[0].map = map;
       f.regs[0].id = new_id();
       break;
+    case ReturnType::kRingbufMemOrNull: {
+      if (current_->ref_count == static_cast<uint32_t>(kMaxReferences)) return reject("too many unreleased references");
+      uint32_t size = static_cast<uint32_t>(f.regs[2].var_off.value);
+      f.regs[0] = RegState{};
+      f.regs[0].type = RegType::kRingbufMemOrNull;
+      f.regs[0].id = new_id();
+      f.regs[0].ref = f.regs[0].id;
+      f.regs[0].mem_size = size;
+      current_->refs[current_->ref_count] = f.regs[0].ref;
+      current_->ref_insns[current_->ref_count] = pc;
+      ++current_->ref_count;
+      break;
+    }
   }
   for (int i = 1; i <= 5; ++i) mark_not_init(f.regs[i]);
   return true;

@@ -47,7 +47,15 @@ bool reg_safe(const RegState& old_reg, const RegState& cur, bool exact, IdMap& i
     case RegType::kScalar:
       return exact ? same_bounds(old_reg, cur) : contains_bounds(old_reg, cur);
     case RegType::kMapValueOrNull:
+    case RegType::kRingbufMemOrNull:
       if (!ids.match(old_reg.id, cur.id)) return false;
+      [[fallthrough]];
+    case RegType::kRingbufMem:
+      if (old_reg.mem_size != cur.mem_size || !ids.match(old_reg.ref | 0x80000000u, cur.ref | 0x80000000u)) return false;
+      if (old_reg.type == RegType::kRingbufMem || old_reg.type == RegType::kRingbufMemOrNull) {
+        if (old_reg.off != cur.off) return false;
+        return exact ? same_bounds(old_reg, cur) : contains_bounds(old_reg, cur);
+      }
       [[fallthrough]];
     case RegType::kCtx:
     case RegType::kStack:
@@ -67,8 +75,11 @@ bool reg_safe(const RegState& old_reg, const RegState& cur, bool exact, IdMap& i
 }  // namespace
 
 bool Checker::states_equal(const State& old_state, const State& cur, bool exact) {
-  if (old_state.depth != cur.depth) return false;
+  if (old_state.depth != cur.depth || old_state.ref_count != cur.ref_count) return false;
   IdMap ids;
+  for (uint32_t i = 0; i < cur.ref_count; ++i) {
+    if (!ids.match(old_state.refs[i] | 0x80000000u, cur.refs[i] | 0x80000000u)) return false;
+  }
   for (uint32_t d = 0; d <= cur.depth; ++d) {
     const FrameState& a = old_state.frames[d];
     const FrameState& b = cur.frames[d];

@@ -39,6 +39,11 @@ const Entry kPrototypes[] = {
     {kHelperProbeReadKernelStr, {"probe_read_kernel_str", R::kInteger, {A::kUninitMemory, A::kConstSizeOrZero, A::kAnything}}},
     {kHelperGetFuncIp, {"get_func_ip", R::kInteger, {A::kCtx}}},
     {kHelperGetStack, {"get_stack", R::kInteger, {A::kCtx, A::kUninitMemory, A::kConstSizeOrZero, A::kAnything}}},
+    {kHelperRingbufOutput, {"ringbuf_output", R::kInteger, {A::kMapPointer, A::kReadMemory, A::kConstSizeOrZero, A::kAnything}}},
+    {kHelperRingbufReserve, {"ringbuf_reserve", R::kRingbufMemOrNull, {A::kMapPointer, A::kConstAllocSize, A::kAnything}}},
+    {kHelperRingbufSubmit, {"ringbuf_submit", R::kVoid, {A::kReleaseMemory, A::kAnything}}},
+    {kHelperRingbufDiscard, {"ringbuf_discard", R::kVoid, {A::kReleaseMemory, A::kAnything}}},
+    {kHelperRingbufQuery, {"ringbuf_query", R::kInteger, {A::kMapPointer, A::kAnything}}},
     {kHelperLoop, {"loop", R::kInteger, {A::kAnything, A::kFunc, A::kStackOrNull, A::kAnything}}},
 };
 

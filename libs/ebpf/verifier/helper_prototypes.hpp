@@ -20,9 +20,11 @@ enum class ArgType : uint8_t {
   kCtx,               // the program context, unmodified
   kFunc,              // a callback (BPF_PSEUDO_FUNC)
   kStackOrNull,       // pointer to the stack, or NULL (callback context)
+  kConstAllocSize,    // a known constant size for an allocation (ringbuf_reserve)
+  kReleaseMemory,     // an unmodified ring buffer reservation, released by the call
 };
 
-enum class ReturnType : uint8_t { kInteger, kMapValueOrNull, kVoid };
+enum class ReturnType : uint8_t { kInteger, kMapValueOrNull, kVoid, kRingbufMemOrNull };
 
 struct HelperPrototype {
   const char* name;

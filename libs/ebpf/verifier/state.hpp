@@ -19,6 +19,8 @@ enum class RegType : uint8_t {
   kMapValueOrNull,   // result of bpf_map_lookup_elem before the null check
   kMapPointer,       // CONST_PTR_TO_MAP from LD_IMM64
   kFunc,             // a callback, from LD_IMM64 BPF_PSEUDO_FUNC
+  kRingbufMem,       // a ring buffer reservation (a reference the program must release)
+  kRingbufMemOrNull, // result of bpf_ringbuf_reserve before the null check
 };
 
 const char* reg_type_name(RegType type);
@@ -29,6 +31,8 @@ struct RegState {
   int32_t off = 0;         // fixed offset of a pointer
   uint32_t id = 0;         // shared by copies of one map_value_or_null, for null checks
   uint32_t func = 0;       // kFunc: first instruction of the callback
+  uint32_t mem_size = 0;   // kRingbufMem: bytes reserved
+  uint32_t ref = 0;        // kRingbufMem: the reference it carries
   const Map* map = nullptr;
   // A scalar's value, or a pointer's variable offset.
   Tnum var_off = Tnum::constant(0);
@@ -57,8 +61,14 @@ struct FrameState {
   uint16_t stack_depth = 0;   // deepest byte touched, for the combined stack limit
 };
 
+inline constexpr int kMaxReferences = 16;
+
 struct State {
   uint32_t depth = 0;  // index of the current frame
+  // References the program holds (ring buffer reservations): id and acquiring instruction.
+  uint32_t ref_count = 0;
+  uint32_t refs[kMaxReferences] = {};
+  uint32_t ref_insns[kMaxReferences] = {};
   FrameState frames[kMaxCallDepth];
 
   FrameState& current() { return frames[depth]; }

@@ -58,17 +58,28 @@ class FuzzEnvironment final : public Environment {
 FuzzAllocator allocator;
 FuzzEnvironment environment;
 HelperFunction helpers[kMaxHelperId] = {};
-Map* map = nullptr;
+Map* maps[4] = {};  // by the fd in the LD_IMM64: array, hash, ring buffer, queue
 
 void setup() {
-  if (map != nullptr) return;
+  if (maps[0] != nullptr) return;
   fill_helper_table(helpers);
   MapAttributes a;
   a.type = MapType::kArray;
   a.key_size = 4;
   a.value_size = 16;
   a.max_entries = 4;
-  map = create_map(a, allocator, 1).value();
+  maps[0] = create_map(a, allocator, 1).value();
+  a.type = MapType::kHash;
+  maps[1] = create_map(a, allocator, 1).value();
+  MapAttributes r;
+  r.type = MapType::kRingbuf;
+  r.max_entries = 4096;
+  maps[2] = create_map(r, allocator, 1).value();
+  MapAttributes q;
+  q.type = MapType::kQueue;
+  q.value_size = 8;
+  q.max_entries = 4;
+  maps[3] = create_map(q, allocator, 1).value();
 }
 
 }  // namespace
@@ -79,10 +90,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (count == 0 || count > 256) return 0;
   std::vector<Insn> insns(count);
   std::memcpy(insns.data(), data, count * sizeof(Insn));
-  // Map references: any LD_IMM64 with src 1 refers to the one test map.
+  // Map references: an LD_IMM64 with src 1 names one of the test maps by its fd.
   for (size_t i = 0; i + 1 < count; ++i) {
     if (insns[i].opcode == kOpLdImm64 && insns[i].src == kPseudoMapFd) {
-      uint64_t pointer = reinterpret_cast<uint64_t>(map);
+      uint64_t pointer = reinterpret_cast<uint64_t>(maps[static_cast<uint32_t>(insns[i].imm) % 4]);
       insns[i].imm = static_cast<int32_t>(static_cast<uint32_t>(pointer));
       insns[i + 1].imm = static_cast<int32_t>(static_cast<uint32_t>(pointer >> 32));
     }

@@ -52,11 +52,16 @@ class VerifierTest : public ::testing::Test {
     q.value_size = 8;
     q.max_entries = 4;
     queue_ = create_map(q, map_allocator_, 1).value();
+    MapAttributes r;
+    r.type = MapType::kRingbuf;
+    r.max_entries = 4096;
+    ring_ = create_map(r, map_allocator_, 1).value();
   }
   void TearDown() override {
     destroy_map(array_, map_allocator_);
     destroy_map(big_array_, map_allocator_);
     destroy_map(queue_, map_allocator_);
+    destroy_map(ring_, map_allocator_);
     EXPECT_EQ(allocator_.in_use, 0u) << "verifier leaked memory";
   }
 
@@ -69,6 +74,7 @@ class VerifierTest : public ::testing::Test {
       }
     };
     replace("QUEUE", queue_);
+    replace("RING", ring_);
     replace("BIGMAP", big_array_);
     replace("MAP", array_);
     AssemblyResult assembled = assemble(text);
@@ -78,7 +84,7 @@ class VerifierTest : public ::testing::Test {
       if (insn.opcode != kOpLdImm64) continue;
       uint64_t value = static_cast<uint32_t>(insn.imm) | (uint64_t{static_cast<uint32_t>(assembled.insns[i + 1].imm)} << 32);
       if (value == reinterpret_cast<uint64_t>(array_) || value == reinterpret_cast<uint64_t>(big_array_) ||
-          value == reinterpret_cast<uint64_t>(queue_)) {
+          value == reinterpret_cast<uint64_t>(queue_) || value == reinterpret_cast<uint64_t>(ring_)) {
         insn.src = kPseudoMapFd;
       }
     }
@@ -117,6 +123,7 @@ class VerifierTest : public ::testing::Test {
   Map* array_ = nullptr;
   Map* big_array_ = nullptr;
   Map* queue_ = nullptr;
+  Map* ring_ = nullptr;
 };
 
 constexpr const char* kLookup =  // r0 = lookup(MAP, &key) with key 0 at fp-4
@@ -278,6 +285,23 @@ TEST_F(VerifierTest, StackAndFunctionIpHelpersTakeTheContext) {
                   "ldxdw %r0, [%r10-64]\nexit");
   expect_rejected("mov %r1, %r10\ncall 173\nexit", "R1 type=fp expected=ctx");
   expect_rejected("mov %r2, %r10\nadd %r2, -8\nmov %r3, 16\nmov %r4, 0\ncall 67\nexit", "invalid indirect access to stack R2 off=-8 size=16");
+}
+
+TEST_F(VerifierTest, RingbufReservationsMustBeCheckedBoundedAndReleased) {
+  std::string reserve = "lddw %r1, RING\nmov %r2, 16\nmov %r3, 0\ncall 131\n";
+  expect_accepted(reserve + "jeq %r0, 0, out\nstdw [%r0+8], 1\nmov %r1, %r0\nmov %r2, 0\ncall 132\nout:\nmov %r0, 0\nexit");
+  expect_accepted(reserve + "jeq %r0, 0, out\nmov %r1, %r0\nmov %r2, 0\ncall 133\nout:\nmov %r0, 0\nexit");
+  expect_rejected(reserve + "stdw [%r0+0], 1\nmov %r0, 0\nexit", "R0 invalid mem access 'ringbuf_mem_or_null'");
+  expect_rejected(reserve + "jeq %r0, 0, out\nstdw [%r0+16], 1\nmov %r1, %r0\nmov %r2, 0\ncall 132\nout:\nmov %r0, 0\nexit",
+                  "invalid access to memory, mem_size=16 off=16 size=8");
+  expect_rejected(reserve + "jeq %r0, 0, out\nstdw [%r0+0], 1\nout:\nmov %r0, 0\nexit", "Unreleased reference id=");
+  expect_rejected(reserve + "jeq %r0, 0, out\nmov %r6, %r0\nmov %r1, %r0\nmov %r2, 0\ncall 132\nmov %r1, %r6\nmov %r2, 0\ncall 132\nout:\nmov %r0, 0\nexit",
+                  "R1 type=scalar expected=ringbuf_mem");
+  expect_rejected(reserve + "jeq %r0, 0, out\nadd %r0, 8\nmov %r1, %r0\nmov %r2, 0\ncall 132\nout:\nmov %r0, 0\nexit",
+                  "R1 must have zero offset when passed to release func");
+  expect_rejected("call 7\nmov %r2, %r0\nlddw %r1, RING\nmov %r3, 0\ncall 131\nmov %r0, 0\nexit", "R2 is not a known constant");
+  expect_rejected("lddw %r1, MAP\nmov %r2, 16\nmov %r3, 0\ncall 131\nmov %r0, 0\nexit", "cannot pass map_type 2 into func ringbuf_reserve#131");
+  expect_accepted("stdw [%r10-8], 5\nlddw %r1, RING\nmov %r2, %r10\nadd %r2, -8\nmov %r3, 8\nmov %r4, 0\ncall 130\nexit");
 }
 
 TEST_F(VerifierTest, BpfToBpfCallsAndTheirLimits) {
