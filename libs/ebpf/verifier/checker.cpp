@@ -124,6 +124,18 @@ void Checker::print_insn(uint32_t pc) {
   log_.print("%u: (%02x) %s\n", pc, insns_[pc].opcode, text);
 }
 
+bool Checker::next_branch(uint32_t& pc) {
+  finish_path();
+  if (pending_count_ == 0) return false;
+  PendingBranch next = pending_[--pending_count_];
+  __builtin_memcpy(current_, next.state, next.state->used_size());
+  free_state(next.state);
+  parent_ = next.parent;
+  pc = next.pc;
+  if (log_.enabled(kLogLevel2)) log_.print("from branch to %u:\n", pc);
+  return true;
+}
+
 int Checker::run(VerifierResult& result) {
   allocator_ = options_.allocator;
   current_ = static_cast<State*>(allocator_->allocate(sizeof(State), alignof(State)));
@@ -157,14 +169,7 @@ int Checker::run(VerifierResult& result) {
       }
       if (prune) {
         if (log_.enabled(kLogLevel2)) log_.print("%u: safe\n", pc);
-        finish_path();
-        if (pending_count_ == 0) break;
-        PendingBranch next = pending_[--pending_count_];
-        __builtin_memcpy(current_, next.state, next.state->used_size());
-        free_state(next.state);
-        parent_ = next.parent;
-        pc = next.pc;
-        if (log_.enabled(kLogLevel2)) log_.print("from branch to %u:\n", pc);
+        if (!next_branch(pc)) break;
         continue;
       }
     }
@@ -172,16 +177,7 @@ int Checker::run(VerifierResult& result) {
     if (log_.enabled(kLogLevel1 | kLogLevel2)) print_insn(pc);
     Step s = step(pc);
     if (s == Step::kError) break;
-    if (s == Step::kPathDone) {
-      finish_path();
-      if (pending_count_ == 0) break;
-      PendingBranch next = pending_[--pending_count_];
-      __builtin_memcpy(current_, next.state, next.state->used_size());
-      free_state(next.state);
-      parent_ = next.parent;
-      pc = next.pc;
-      if (log_.enabled(kLogLevel2)) log_.print("from branch to %u:\n", pc);
-    }
+    if (s == Step::kPathDone && !next_branch(pc)) break;
   }
 
   result.instructions_processed = processed_;

@@ -60,6 +60,8 @@ class Checker {
   bool states_equal(const State& old_state, const State& cur, bool exact);
   bool push_branch(uint32_t pc, const State& state);
   void finish_path();
+  // Ends the current path and resumes the next pending branch; false when none is left.
+  bool next_branch(uint32_t& pc);
 
   // Errors and logging.
   bool reject(const char* format, ...) __attribute__((format(printf, 2, 3)));
