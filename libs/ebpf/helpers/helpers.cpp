@@ -25,6 +25,10 @@ uint64_t map_delete_elem(ExecContext&, uint64_t map, uint64_t key, uint64_t, uin
   return static_cast<uint64_t>(as_map(map)->remove(as_pointer(key)));
 }
 
+uint64_t map_lookup_percpu_elem(ExecContext&, uint64_t map, uint64_t key, uint64_t cpu, uint64_t, uint64_t) {
+  return reinterpret_cast<uint64_t>(as_map(map)->lookup_percpu(as_pointer(key), static_cast<uint32_t>(cpu)));
+}
+
 uint64_t map_push_elem(ExecContext&, uint64_t map, uint64_t value, uint64_t flags, uint64_t, uint64_t) {
   return static_cast<uint64_t>(as_map(map)->push(as_pointer(value), flags));
 }
@@ -214,6 +218,7 @@ void fill_helper_table(HelperFunction* table) {
   table[kHelperMapLookupElem] = map_lookup_elem;
   table[kHelperMapUpdateElem] = map_update_elem;
   table[kHelperMapDeleteElem] = map_delete_elem;
+  table[kHelperMapLookupPercpuElem] = map_lookup_percpu_elem;
   table[kHelperMapPushElem] = map_push_elem;
   table[kHelperMapPopElem] = map_pop_elem;
   table[kHelperMapPeekElem] = map_peek_elem;

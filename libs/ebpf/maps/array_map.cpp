@@ -14,10 +14,22 @@ uint32_t read_key(const void* key) {
 
 }  // namespace
 
+uint32_t ArrayMap::current_cpu() const {
+  if (value_copies() == 1) return 0;
+  uint32_t cpu = cpu_source_->current_cpu();
+  return cpu < value_copies() ? cpu : 0;
+}
+
 void* ArrayMap::lookup(const void* key) {
   uint32_t index = read_key(key);
   if (index >= attributes().max_entries) return nullptr;
-  return values_ + static_cast<size_t>(index) * stride_;
+  return element(index, current_cpu());
+}
+
+void* ArrayMap::lookup_percpu(const void* key, uint32_t cpu) {
+  uint32_t index = read_key(key);
+  if (value_copies() == 1 || index >= attributes().max_entries || cpu >= value_copies()) return nullptr;
+  return element(index, cpu);
 }
 
 long ArrayMap::update(const void* key, const void* value, uint64_t flags) {
@@ -26,23 +38,36 @@ long ArrayMap::update(const void* key, const void* value, uint64_t flags) {
   if (index >= attributes().max_entries) return -rt::kE2BIG;
   // Every element of an array always exists.
   if ((flags & ~kUpdateLock) == kUpdateNoExist) return -rt::kEEXIST;
-  __builtin_memcpy(values_ + static_cast<size_t>(index) * stride_, value, attributes().value_size);
+  __builtin_memcpy(element(index, current_cpu()), value, attributes().value_size);
   return 0;
 }
 
 long ArrayMap::remove(const void*) { return -rt::kEINVAL; }
 
+// From user space, per-CPU maps read and write every CPU's copy at once.
 long ArrayMap::syscall_lookup(const void* key, void* value, uint64_t flags) {
   if (flags & ~kUpdateLock) return -rt::kEINVAL;
-  void* element = lookup(key);
-  if (element == nullptr) return -rt::kENOENT;
-  __builtin_memcpy(value, element, attributes().value_size);
+  uint32_t index = read_key(key);
+  if (index >= attributes().max_entries) return -rt::kENOENT;
+  auto* out = static_cast<uint8_t*>(value);
+  for (uint32_t cpu = 0; cpu < value_copies(); ++cpu) {
+    __builtin_memcpy(out + cpu * stride_, element(index, cpu), attributes().value_size);
+  }
   return 0;
 }
 
 long ArrayMap::syscall_update(const void* key, const void* value, uint64_t flags) {
   if (frozen()) return -rt::kEPERM;
-  return update(key, value, flags);
+  if (value_copies() == 1) return update(key, value, flags);
+  if ((flags & ~kUpdateLock) > kUpdateExist) return -rt::kEINVAL;
+  uint32_t index = read_key(key);
+  if (index >= attributes().max_entries) return -rt::kE2BIG;
+  if ((flags & ~kUpdateLock) == kUpdateNoExist) return -rt::kEEXIST;
+  const auto* in = static_cast<const uint8_t*>(value);
+  for (uint32_t cpu = 0; cpu < value_copies(); ++cpu) {
+    __builtin_memcpy(element(index, cpu), in + cpu * stride_, attributes().value_size);
+  }
+  return 0;
 }
 
 long ArrayMap::get_next_key(const void* key, void* next_key) {
@@ -59,6 +84,8 @@ long ArrayMap::get_next_key(const void* key, void* next_key) {
   return 0;
 }
 
-size_t ArrayMap::memory_usage() const { return sizeof(*this) + stride_ * attributes().max_entries; }
+size_t ArrayMap::memory_usage() const {
+  return sizeof(*this) + stride_ * attributes().max_entries * value_copies();
+}
 
 }  // namespace ebpf

@@ -1,6 +1,8 @@
-// BPF_MAP_TYPE_ARRAY: preallocated, zero-filled values indexed by a u32 key.
+// BPF_MAP_TYPE_ARRAY and BPF_MAP_TYPE_PERCPU_ARRAY: preallocated, zero-filled values
+// indexed by a u32 key (one copy per possible CPU for the per-CPU type).
 #pragma once
 
+#include "ebpf/environment.hpp"
 #include "ebpf/map.hpp"
 #include "rt/allocator.hpp"
 
@@ -8,10 +10,12 @@ namespace ebpf {
 
 class ArrayMap final : public Map {
  public:
-  ArrayMap(const MapAttributes& attributes, uint8_t* values, size_t stride)
-      : Map(attributes), values_(values), stride_(stride) {}
+  ArrayMap(const MapAttributes& attributes, uint8_t* values, size_t stride, uint32_t copies = 1,
+           Environment* cpu_source = nullptr)
+      : Map(attributes, copies), values_(values), stride_(stride), cpu_source_(cpu_source) {}
 
   void* lookup(const void* key) override;
+  void* lookup_percpu(const void* key, uint32_t cpu) override;
   long update(const void* key, const void* value, uint64_t flags) override;
   long remove(const void* key) override;
   long syscall_lookup(const void* key, void* value, uint64_t flags) override;
@@ -23,8 +27,14 @@ class ArrayMap final : public Map {
   size_t stride() const { return stride_; }
 
  private:
+  uint8_t* element(uint32_t index, uint32_t cpu) const {
+    return values_ + (static_cast<size_t>(index) * value_copies() + cpu) * stride_;
+  }
+  uint32_t current_cpu() const;
+
   uint8_t* values_;
   size_t stride_;  // value_size rounded up to 8, as Linux lays array elements out
+  Environment* cpu_source_;
 };
 
 }  // namespace ebpf

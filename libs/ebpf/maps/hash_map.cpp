@@ -5,20 +5,23 @@
 
 namespace ebpf {
 
-size_t HashMap::element_bytes(const MapAttributes& a) {
+size_t HashMap::element_bytes(const MapAttributes& a, uint32_t copies) {
   size_t key = (a.key_size + 7u) & ~size_t{7};
   size_t value = (a.value_size + 7u) & ~size_t{7};
-  return sizeof(Element) + key + value;
+  return sizeof(Element) + key + value * copies;
 }
 
 HashMap::HashMap(const MapAttributes& attributes, Element** buckets, uint32_t bucket_count, uint8_t* pool,
-                 size_t element_size)
-    : Map(attributes),
+                 size_t element_size, uint32_t copies, bool lru, Environment* cpu_source)
+    : Map(attributes, copies),
       buckets_(buckets),
       bucket_count_(bucket_count),
       pool_(pool),
       element_size_(element_size),
-      key_stride_((attributes.key_size + 7u) & ~size_t{7}) {
+      key_stride_((attributes.key_size + 7u) & ~size_t{7}),
+      value_stride_((attributes.value_size + 7u) & ~size_t{7}),
+      lru_(lru),
+      cpu_source_(cpu_source) {
   for (uint32_t i = 0; i < bucket_count_; ++i) buckets_[i] = nullptr;
   // Every element starts on the free list, in pool order.
   for (uint32_t i = attributes.max_entries; i > 0; --i) {
@@ -51,9 +54,58 @@ HashMap::Element* HashMap::find(const void* key, uint32_t hash, Element*** link)
   return nullptr;
 }
 
+uint32_t HashMap::current_cpu() const {
+  if (value_copies() == 1) return 0;
+  uint32_t cpu = cpu_source_->current_cpu();
+  return cpu < value_copies() ? cpu : 0;
+}
+
+void HashMap::unlink_lru(Element* e) {
+  if (e->lru_prev) e->lru_prev->lru_next = e->lru_next;
+  else lru_head_ = e->lru_next;
+  if (e->lru_next) e->lru_next->lru_prev = e->lru_prev;
+  else lru_tail_ = e->lru_prev;
+  e->lru_prev = e->lru_next = nullptr;
+}
+
+void HashMap::touch(Element* e) {
+  if (!lru_ || lru_head_ == e) return;
+  if (e->lru_prev != nullptr || e->lru_next != nullptr || lru_tail_ == e) unlink_lru(e);
+  e->lru_next = lru_head_;
+  e->lru_prev = nullptr;
+  if (lru_head_) lru_head_->lru_prev = e;
+  lru_head_ = e;
+  if (lru_tail_ == nullptr) lru_tail_ = e;
+}
+
+// A free element, or for LRU maps the least recently used one, evicted.
+HashMap::Element* HashMap::take_free_or_evict() {
+  if (free_list_ != nullptr) {
+    Element* e = free_list_;
+    free_list_ = e->next;
+    return e;
+  }
+  if (!lru_ || lru_tail_ == nullptr) return nullptr;
+  Element* victim = lru_tail_;
+  Element** link = nullptr;
+  find(key_of(victim), victim->hash, &link);
+  *link = victim->next;
+  unlink_lru(victim);
+  --count_;
+  return victim;
+}
+
 void* HashMap::lookup(const void* key) {
   Element* e = find(key, hash_key(key), nullptr);
-  return e ? value_of(e) : nullptr;
+  if (e == nullptr) return nullptr;
+  touch(e);
+  return value_of(e, current_cpu());
+}
+
+void* HashMap::lookup_percpu(const void* key, uint32_t cpu) {
+  if (value_copies() == 1 || cpu >= value_copies()) return nullptr;
+  Element* e = find(key, hash_key(key), nullptr);
+  return e ? value_of(e, cpu) : nullptr;
 }
 
 long HashMap::update(const void* key, const void* value, uint64_t flags) {
@@ -62,22 +114,32 @@ long HashMap::update(const void* key, const void* value, uint64_t flags) {
   Element* e = find(key, hash, nullptr);
   if (e != nullptr) {
     if (flags == kUpdateNoExist) return -rt::kEEXIST;
-    __builtin_memcpy(value_of(e), value, attributes().value_size);
+    __builtin_memcpy(value_of(e, current_cpu()), value, attributes().value_size);
+    touch(e);
     return 0;
   }
   if (flags == kUpdateExist) return -rt::kENOENT;
-  if (free_list_ == nullptr) return -rt::kE2BIG;
-  e = free_list_;
-  free_list_ = e->next;
+  e = insert(key, hash);
+  if (e == nullptr) return -rt::kE2BIG;
+  __builtin_memcpy(value_of(e, current_cpu()), value, attributes().value_size);
+  return 0;
+}
+
+HashMap::Element* HashMap::insert(const void* key, uint32_t hash) {
+  Element* e = take_free_or_evict();
+  if (e == nullptr) return nullptr;
   e->used = true;
   e->hash = hash;
+  e->lru_prev = e->lru_next = nullptr;
   __builtin_memcpy(key_of(e), key, attributes().key_size);
-  __builtin_memcpy(value_of(e), value, attributes().value_size);
+  // A new element starts zeroed in every CPU copy, as Linux's per-CPU maps do.
+  __builtin_memset(value_of(e), 0, value_stride_ * value_copies());
   Element** bucket = &buckets_[hash & (bucket_count_ - 1)];
   e->next = *bucket;
   *bucket = e;
   ++count_;
-  return 0;
+  touch(e);
+  return e;
 }
 
 long HashMap::remove(const void* key) {
@@ -85,6 +147,7 @@ long HashMap::remove(const void* key) {
   Element* e = find(key, hash_key(key), &link);
   if (e == nullptr) return -rt::kENOENT;
   *link = e->next;
+  if (lru_) unlink_lru(e);
   e->used = false;
   e->next = free_list_;
   free_list_ = e;
@@ -92,25 +155,41 @@ long HashMap::remove(const void* key) {
   return 0;
 }
 
+// From user space, per-CPU maps read and write every CPU's copy at once.
 long HashMap::syscall_lookup(const void* key, void* value, uint64_t flags) {
   if (flags & ~kUpdateLock) return -rt::kEINVAL;
-  void* found = lookup(key);
-  if (found == nullptr) return -rt::kENOENT;
-  __builtin_memcpy(value, found, attributes().value_size);
+  Element* e = find(key, hash_key(key), nullptr);
+  if (e == nullptr) return -rt::kENOENT;
+  auto* out = static_cast<uint8_t*>(value);
+  for (uint32_t cpu = 0; cpu < value_copies(); ++cpu) {
+    __builtin_memcpy(out + cpu * value_stride_, value_of(e, cpu), attributes().value_size);
+  }
   return 0;
 }
 
 long HashMap::syscall_update(const void* key, const void* value, uint64_t flags) {
   if (frozen()) return -rt::kEPERM;
-  return update(key, value, flags);
+  if (value_copies() == 1) return update(key, value, flags);
+  if ((flags & ~kUpdateLock) > kUpdateExist || (flags & kUpdateLock)) return -rt::kEINVAL;
+  uint32_t hash = hash_key(key);
+  Element* e = find(key, hash, nullptr);
+  if (e != nullptr && flags == kUpdateNoExist) return -rt::kEEXIST;
+  if (e == nullptr && flags == kUpdateExist) return -rt::kENOENT;
+  if (e == nullptr) e = insert(key, hash);
+  if (e == nullptr) return -rt::kE2BIG;
+  const auto* in = static_cast<const uint8_t*>(value);
+  for (uint32_t cpu = 0; cpu < value_copies(); ++cpu) {
+    __builtin_memcpy(value_of(e, cpu), in + cpu * value_stride_, attributes().value_size);
+  }
+  touch(e);
+  return 0;
 }
 
 long HashMap::lookup_and_delete(const void* key, void* value, uint64_t flags) {
   if (flags != 0) return -rt::kEINVAL;
   if (frozen()) return -rt::kEPERM;
-  void* found = lookup(key);
-  if (found == nullptr) return -rt::kENOENT;
-  __builtin_memcpy(value, found, attributes().value_size);
+  long result = syscall_lookup(key, value, 0);
+  if (result != 0) return result;
   return remove(key);
 }
 

@@ -1,6 +1,8 @@
-// BPF_MAP_TYPE_HASH: preallocated elements in chained buckets, with Linux's update rules.
+// BPF_MAP_TYPE_HASH and its per-CPU and LRU variants: preallocated elements in chained
+// buckets, with Linux's update rules; LRU maps evict the least recently used key when full.
 #pragma once
 
+#include "ebpf/environment.hpp"
 #include "ebpf/map.hpp"
 
 namespace ebpf {
@@ -8,16 +10,19 @@ namespace ebpf {
 class HashMap final : public Map {
  public:
   struct Element {
-    Element* next;
+    Element* next;      // bucket chain, or free list
+    Element* lru_prev;  // recency list (LRU maps): most recent at the head
+    Element* lru_next;
     uint32_t hash;
     bool used;
-    // key_size bytes of key, padded to 8, then value_size bytes of value follow.
+    // key_size bytes of key, padded to 8, then one value (padded to 8) per CPU copy.
   };
 
   HashMap(const MapAttributes& attributes, Element** buckets, uint32_t bucket_count, uint8_t* pool,
-          size_t element_size);
+          size_t element_size, uint32_t copies, bool lru, Environment* cpu_source);
 
   void* lookup(const void* key) override;
+  void* lookup_percpu(const void* key, uint32_t cpu) override;
   long update(const void* key, const void* value, uint64_t flags) override;
   long remove(const void* key) override;
   long syscall_lookup(const void* key, void* value, uint64_t flags) override;
@@ -32,13 +37,18 @@ class HashMap final : public Map {
   uint8_t* pool() const { return pool_; }
   size_t element_size() const { return element_size_; }
 
-  // Bytes of one element for these attributes (header, key padded to 8, value).
-  static size_t element_bytes(const MapAttributes& attributes);
+  // Bytes of one element for these attributes (header, key padded to 8, values).
+  static size_t element_bytes(const MapAttributes& attributes, uint32_t copies);
 
  private:
   Element* find(const void* key, uint32_t hash, Element*** link);
   uint8_t* key_of(Element* e) const { return reinterpret_cast<uint8_t*>(e + 1); }
-  uint8_t* value_of(Element* e) const { return key_of(e) + key_stride_; }
+  uint8_t* value_of(Element* e, uint32_t cpu = 0) const { return key_of(e) + key_stride_ + cpu * value_stride_; }
+  uint32_t current_cpu() const;
+  void touch(Element* e);   // LRU: move to the head
+  void unlink_lru(Element* e);
+  Element* take_free_or_evict();
+  Element* insert(const void* key, uint32_t hash);
   uint32_t hash_key(const void* key) const;
 
   Element** buckets_;
@@ -46,6 +56,11 @@ class HashMap final : public Map {
   uint8_t* pool_;
   size_t element_size_;
   size_t key_stride_;
+  size_t value_stride_;
+  bool lru_;
+  Environment* cpu_source_;
+  Element* lru_head_ = nullptr;
+  Element* lru_tail_ = nullptr;
   Element* free_list_ = nullptr;
   uint32_t count_ = 0;
 };

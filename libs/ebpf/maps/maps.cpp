@@ -25,10 +25,16 @@ T* construct(rt::Allocator& allocator, Args... args) {
 }  // namespace
 
 rt::Result<Map*> create_map(const MapAttributes& attributes, rt::Allocator& allocator,
-                            uint32_t possible_cpus) {
-  (void)possible_cpus;
+                            uint32_t possible_cpus, Environment* cpu_source) {
+  bool per_cpu = attributes.type == MapType::kPercpuArray || attributes.type == MapType::kPercpuHash ||
+                 attributes.type == MapType::kLruPercpuHash;
+  if (per_cpu && (cpu_source == nullptr || possible_cpus == 0 || possible_cpus > 4096)) {
+    return rt::err(rt::kEINVAL, "per-CPU maps need the CPU count and a CPU source");
+  }
+  uint32_t copies = per_cpu ? possible_cpus : 1;
   switch (attributes.type) {
-    case MapType::kArray: {
+    case MapType::kArray:
+    case MapType::kPercpuArray: {
       if (attributes.key_size != 4 || attributes.value_size == 0 || attributes.max_entries == 0) {
         return rt::err(rt::kEINVAL, "array maps need key_size 4, value_size > 0, max_entries > 0");
       }
@@ -36,20 +42,24 @@ rt::Result<Map*> create_map(const MapAttributes& attributes, rt::Allocator& allo
         return rt::err(rt::kEINVAL, "unsupported map_flags for an array map");
       }
       if (attributes.value_size > kMaxValueSize) return rt::err(rt::kE2BIG, "value_size too large");
+      if (per_cpu && (attributes.map_flags & kMapMmapable)) return rt::err(rt::kEINVAL, "per-CPU arrays cannot be mmapped");
       size_t stride = (attributes.value_size + 7u) & ~size_t{7};
-      uint64_t bytes = static_cast<uint64_t>(stride) * attributes.max_entries;
+      uint64_t bytes = static_cast<uint64_t>(stride) * attributes.max_entries * copies;
       if (bytes > 0xffffffffu) return rt::err(rt::kE2BIG, "array map too large");
       auto* values = static_cast<uint8_t*>(allocator.allocate(bytes, 8));
       if (values == nullptr) return rt::err(rt::kENOMEM, "no memory for the map's values");
       __builtin_memset(values, 0, bytes);
-      ArrayMap* map = construct<ArrayMap>(allocator, attributes, values, stride);
+      ArrayMap* map = construct<ArrayMap>(allocator, attributes, values, stride, copies, cpu_source);
       if (map == nullptr) {
         allocator.deallocate(values, bytes);
         return rt::err(rt::kENOMEM, "no memory for the map");
       }
       return static_cast<Map*>(map);
     }
-    case MapType::kHash: {
+    case MapType::kHash:
+    case MapType::kPercpuHash:
+    case MapType::kLruHash:
+    case MapType::kLruPercpuHash: {
       if (attributes.key_size == 0 || attributes.value_size == 0 || attributes.max_entries == 0) {
         return rt::err(rt::kEINVAL, "hash maps need key_size, value_size and max_entries > 0");
       }
@@ -61,12 +71,14 @@ rt::Result<Map*> create_map(const MapAttributes& attributes, rt::Allocator& allo
       }
       uint32_t buckets = 1;
       while (buckets < attributes.max_entries && buckets < (1u << 30)) buckets <<= 1;
-      size_t element = HashMap::element_bytes(attributes);
+      bool lru = attributes.type == MapType::kLruHash || attributes.type == MapType::kLruPercpuHash;
+      if (lru && (attributes.map_flags & kMapNoPrealloc)) return rt::err(rt::kEINVAL, "LRU maps are always preallocated");
+      size_t element = HashMap::element_bytes(attributes, copies);
       uint64_t pool_bytes = static_cast<uint64_t>(element) * attributes.max_entries;
       if (pool_bytes > 0xffffffffu) return rt::err(rt::kE2BIG, "hash map too large");
       auto* bucket_array = static_cast<HashMap::Element**>(allocator.allocate(buckets * sizeof(void*), 8));
       auto* pool = static_cast<uint8_t*>(allocator.allocate(pool_bytes, 8));
-      HashMap* map = (bucket_array && pool) ? construct<HashMap>(allocator, attributes, bucket_array, buckets, pool, element) : nullptr;
+      HashMap* map = (bucket_array && pool) ? construct<HashMap>(allocator, attributes, bucket_array, buckets, pool, element, copies, lru, cpu_source) : nullptr;
       if (map == nullptr) {
         if (bucket_array) allocator.deallocate(bucket_array, buckets * sizeof(void*));
         if (pool) allocator.deallocate(pool, pool_bytes);
@@ -132,14 +144,18 @@ rt::Result<Map*> create_map(const MapAttributes& attributes, rt::Allocator& allo
 void destroy_map(Map* map, rt::Allocator& allocator) {
   if (map == nullptr) return;
   switch (map->type()) {
-    case MapType::kArray: {
+    case MapType::kArray:
+    case MapType::kPercpuArray: {
       auto* array = static_cast<ArrayMap*>(map);
-      allocator.deallocate(array->storage(), array->stride() * array->attributes().max_entries);
+      allocator.deallocate(array->storage(), array->stride() * array->attributes().max_entries * array->value_copies());
       array->~ArrayMap();
       allocator.deallocate(array, sizeof(ArrayMap));
       return;
     }
-    case MapType::kHash: {
+    case MapType::kHash:
+    case MapType::kPercpuHash:
+    case MapType::kLruHash:
+    case MapType::kLruPercpuHash: {
       auto* hash = static_cast<HashMap*>(map);
       allocator.deallocate(hash->buckets(), hash->bucket_count() * sizeof(void*));
       allocator.deallocate(hash->pool(), hash->element_size() * hash->attributes().max_entries);

@@ -234,7 +234,9 @@ bool Checker::check_helper_call(int32_t id, uint32_t& pc, bool& entered_callback
                      type == MapType::kPercpuHash || type == MapType::kLruHash || type == MapType::kLruPercpuHash;
         bool queue_helper = id == kHelperMapPushElem || id == kHelperMapPopElem || id == kHelperMapPeekElem;
         bool ring_helper = id == kHelperRingbufOutput || id == kHelperRingbufReserve || id == kHelperRingbufQuery;
+        bool per_cpu = type == MapType::kPercpuArray || type == MapType::kPercpuHash || type == MapType::kLruPercpuHash;
         bool compatible = id == kHelperTailCall ? prog_array
+                          : id == kHelperMapLookupPercpuElem ? per_cpu
                           : queue_helper        ? queue
                           : ring_helper         ? type == MapType::kRingbuf
                                                 : plain;

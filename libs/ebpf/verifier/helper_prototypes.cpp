@@ -18,6 +18,7 @@ const Entry kPrototypes[] = {
     {kHelperMapLookupElem, {"map_lookup_elem", R::kMapValueOrNull, {A::kMapPointer, A::kMapKey}}},
     {kHelperMapUpdateElem, {"map_update_elem", R::kInteger, {A::kMapPointer, A::kMapKey, A::kMapValue, A::kAnything}}},
     {kHelperMapDeleteElem, {"map_delete_elem", R::kInteger, {A::kMapPointer, A::kMapKey}}},
+    {kHelperMapLookupPercpuElem, {"map_lookup_percpu_elem", R::kMapValueOrNull, {A::kMapPointer, A::kMapKey, A::kAnything}}},
     {kHelperMapPushElem, {"map_push_elem", R::kInteger, {A::kMapPointer, A::kMapValue, A::kAnything}}},
     {kHelperMapPopElem, {"map_pop_elem", R::kInteger, {A::kMapPointer, A::kUninitMapValue}}},
     {kHelperMapPeekElem, {"map_peek_elem", R::kInteger, {A::kMapPointer, A::kUninitMapValue}}},

@@ -157,9 +157,9 @@ TEST_F(HelperTest, LoopRunsCallbackAndHonoursStopAndLimits) {
 }
 
 TEST_F(HelperTest, UnimplementedHelpersAreAbsentNotFaked) {
-  EXPECT_EQ(table[kHelperRingbufOutput], nullptr);
+  EXPECT_EQ(table[kHelperSnprintf], nullptr);
   EXPECT_NE(table[kHelperTracePrintk], nullptr);
-  EXPECT_EQ(run_text("call 130\nexit").status, RunStatus::kUnknownHelper);
+  EXPECT_EQ(run_text("call 165\nexit").status, RunStatus::kUnknownHelper);
 }
 
 // Writes `text` (NUL-terminated) into the test memory at offset 0 and calls trace_printk.

@@ -301,6 +301,8 @@ TEST_F(VerifierTest, RingbufReservationsMustBeCheckedBoundedAndReleased) {
                   "R1 must have zero offset when passed to release func");
   expect_rejected("call 7\nmov %r2, %r0\nlddw %r1, RING\nmov %r3, 0\ncall 131\nmov %r0, 0\nexit", "R2 is not a known constant");
   expect_rejected("lddw %r1, MAP\nmov %r2, 16\nmov %r3, 0\ncall 131\nmov %r0, 0\nexit", "cannot pass map_type 2 into func ringbuf_reserve#131");
+  expect_rejected(std::string("stw [%r10-4], 0\nlddw %r1, MAP\nmov %r2, %r10\nadd %r2, -4\nmov %r3, 0\ncall 195\nmov %r0, 0\nexit"),
+                  "cannot pass map_type 2 into func map_lookup_percpu_elem#195");
   expect_accepted("stdw [%r10-8], 5\nlddw %r1, RING\nmov %r2, %r10\nadd %r2, -8\nmov %r3, 8\nmov %r4, 0\ncall 130\nexit");
 }
 

@@ -57,6 +57,12 @@ class Map {
 
   const MapAttributes& attributes() const { return attributes_; }
   MapType type() const { return attributes_.type; }
+  // Per-CPU maps keep one value per possible CPU; their syscall values hold every copy,
+  // each rounded up to 8 bytes, as Linux lays them out.
+  uint32_t value_copies() const { return value_copies_; }
+  uint32_t syscall_value_size() const {
+    return value_copies_ == 1 ? attributes_.value_size : ((attributes_.value_size + 7u) & ~7u) * value_copies_;
+  }
 
   // Program side (helpers). Lookup returns a pointer into the map's storage (for per-CPU
   // maps, the current CPU's copy) or nullptr.
@@ -65,6 +71,8 @@ class Map {
   virtual long remove(const void* key) = 0;  // bpf_map_delete_elem
   virtual long push(const void* value, uint64_t flags) { (void)value; (void)flags; return -22; }
   virtual long pop(void* value) { (void)value; return -22; }
+  // bpf_map_lookup_percpu_elem: the copy of `cpu`, or nullptr (also for non-per-CPU maps).
+  virtual void* lookup_percpu(const void* key, uint32_t cpu) { (void)key; (void)cpu; return nullptr; }
   virtual long peek(void* value) { (void)value; return -22; }
 
   // Syscall side (bpf(BPF_MAP_*)): values of per-CPU maps are value_size rounded up to 8,
@@ -88,10 +96,12 @@ class Map {
   virtual size_t memory_usage() const = 0;
 
  protected:
-  explicit Map(const MapAttributes& attributes) : attributes_(attributes) {}
+  explicit Map(const MapAttributes& attributes, uint32_t value_copies = 1)
+      : attributes_(attributes), value_copies_(value_copies) {}
 
  private:
   MapAttributes attributes_;
+  uint32_t value_copies_;
   bool frozen_ = false;
 };
 
