@@ -3,6 +3,7 @@
 
 #include "ebpf/environment.hpp"
 #include "ebpf/map.hpp"
+#include "ebpf/perf_buffer.hpp"
 #include "ebpf/ringbuf.hpp"
 #include "helpers/printk_format.hpp"
 #include "rt/errno.hpp"
@@ -170,6 +171,12 @@ uint64_t get_stack(ExecContext& context, uint64_t, uint64_t buffer, uint64_t siz
   return bytes;
 }
 
+// bpf_perf_event_output(ctx, map, flags, data, size).
+uint64_t perf_event_output(ExecContext& context, uint64_t, uint64_t map, uint64_t flags, uint64_t data, uint64_t size) {
+  auto* array = static_cast<PerfEventArrayMap*>(as_map(map));
+  return static_cast<uint64_t>(array->output(flags, context.env->current_cpu(), as_pointer(data), size));
+}
+
 RingbufMap* as_ringbuf(uint64_t map) { return static_cast<RingbufMap*>(as_map(map)); }
 
 uint64_t ringbuf_output(ExecContext&, uint64_t map, uint64_t data, uint64_t size, uint64_t flags, uint64_t) {
@@ -239,6 +246,7 @@ void fill_helper_table(HelperFunction* table) {
   table[kHelperProbeReadKernelStr] = probe_read_kernel_str;
   table[kHelperGetFuncIp] = get_func_ip;
   table[kHelperGetStack] = get_stack;
+  table[kHelperPerfEventOutput] = perf_event_output;
   table[kHelperRingbufOutput] = ringbuf_output;
   table[kHelperRingbufReserve] = ringbuf_reserve;
   table[kHelperRingbufSubmit] = ringbuf_submit;

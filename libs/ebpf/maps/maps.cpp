@@ -4,6 +4,7 @@
 #include "maps/array_map.hpp"
 #include "maps/hash_map.hpp"
 #include "maps/queue_map.hpp"
+#include "ebpf/perf_buffer.hpp"
 #include "ebpf/ringbuf.hpp"
 #include "rt/errno.hpp"
 
@@ -120,6 +121,20 @@ rt::Result<Map*> create_map(const MapAttributes& attributes, rt::Allocator& allo
       }
       return static_cast<Map*>(map);
     }
+    case MapType::kPerfEventArray: {
+      if (attributes.key_size != 4 || attributes.value_size != 4 || attributes.max_entries == 0 || attributes.map_flags != 0) {
+        return rt::err(rt::kEINVAL, "perf_event_array maps need key_size 4, value_size 4, max_entries > 0");
+      }
+      uint64_t bytes = static_cast<uint64_t>(attributes.max_entries) * sizeof(void*);
+      if (bytes > 0xffffffffu) return rt::err(rt::kE2BIG, "perf_event_array too large");
+      auto* slots = static_cast<PerfRing**>(allocator.allocate(bytes, 8));
+      PerfEventArrayMap* map = slots ? construct<PerfEventArrayMap>(allocator, attributes, slots) : nullptr;
+      if (map == nullptr) {
+        if (slots) allocator.deallocate(slots, bytes);
+        return rt::err(rt::kENOMEM, "no memory for the perf_event_array");
+      }
+      return static_cast<Map*>(map);
+    }
     case MapType::kRingbuf: {
       uint32_t size = attributes.max_entries;
       if (attributes.key_size != 0 || attributes.value_size != 0 || size < kRingbufPageSize ||
@@ -176,6 +191,13 @@ void destroy_map(Map* map, rt::Allocator& allocator) {
       allocator.deallocate(array->slots(), array->attributes().max_entries * sizeof(void*));
       array->~ProgArrayMap();
       allocator.deallocate(array, sizeof(ProgArrayMap));
+      return;
+    }
+    case MapType::kPerfEventArray: {
+      auto* array = static_cast<PerfEventArrayMap*>(map);
+      allocator.deallocate(array->slots(), array->attributes().max_entries * sizeof(void*));
+      array->~PerfEventArrayMap();
+      allocator.deallocate(array, sizeof(PerfEventArrayMap));
       return;
     }
     case MapType::kRingbuf: {

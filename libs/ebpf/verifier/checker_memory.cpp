@@ -236,6 +236,7 @@ bool Checker::check_helper_call(int32_t id, uint32_t& pc, bool& entered_callback
         bool ring_helper = id == kHelperRingbufOutput || id == kHelperRingbufReserve || id == kHelperRingbufQuery;
         bool per_cpu = type == MapType::kPercpuArray || type == MapType::kPercpuHash || type == MapType::kLruPercpuHash;
         bool compatible = id == kHelperTailCall ? prog_array
+                          : id == kHelperPerfEventOutput ? type == MapType::kPerfEventArray
                           : id == kHelperMapLookupPercpuElem ? per_cpu
                           : queue_helper        ? queue
                           : ring_helper         ? type == MapType::kRingbuf

@@ -40,6 +40,7 @@ const Entry kPrototypes[] = {
     {kHelperProbeReadKernelStr, {"probe_read_kernel_str", R::kInteger, {A::kUninitMemory, A::kConstSizeOrZero, A::kAnything}}},
     {kHelperGetFuncIp, {"get_func_ip", R::kInteger, {A::kCtx}}},
     {kHelperGetStack, {"get_stack", R::kInteger, {A::kCtx, A::kUninitMemory, A::kConstSizeOrZero, A::kAnything}}},
+    {kHelperPerfEventOutput, {"perf_event_output", R::kInteger, {A::kCtx, A::kMapPointer, A::kAnything, A::kReadMemory, A::kConstSizeOrZero}}},
     {kHelperRingbufOutput, {"ringbuf_output", R::kInteger, {A::kMapPointer, A::kReadMemory, A::kConstSizeOrZero, A::kAnything}}},
     {kHelperRingbufReserve, {"ringbuf_reserve", R::kRingbufMemOrNull, {A::kMapPointer, A::kConstAllocSize, A::kAnything}}},
     {kHelperRingbufSubmit, {"ringbuf_submit", R::kVoid, {A::kReleaseMemory, A::kAnything}}},

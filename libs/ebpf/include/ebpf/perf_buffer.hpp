@@ -1,0 +1,71 @@
+// Perf event rings and BPF_MAP_TYPE_PERF_EVENT_ARRAY: Linux's perf_event_mmap_page layout
+// and PERF_RECORD_SAMPLE / PERF_RECORD_LOST records, as libbpf's perf_buffer reads them.
+#pragma once
+
+#include <stdint.h>
+
+#include "ebpf/environment.hpp"
+#include "ebpf/map.hpp"
+
+namespace ebpf {
+
+inline constexpr uint32_t kPerfPageSize = 4096;
+inline constexpr uint32_t kPerfRecordLost = 2;     // PERF_RECORD_LOST
+inline constexpr uint32_t kPerfRecordSample = 9;   // PERF_RECORD_SAMPLE
+inline constexpr uint64_t kPerfDataHeadOffset = 1024;  // offsetof(perf_event_mmap_page, data_head)
+inline constexpr uint64_t kPerfDataTailOffset = 1032;
+inline constexpr uint64_t kPerfDataOffsetOffset = 1040;
+inline constexpr uint64_t kPerfDataSizeOffset = 1048;
+inline constexpr uint64_t kBpfFIndexMask = 0xffffffffull;  // BPF_F_INDEX_MASK
+inline constexpr uint64_t kBpfFCurrentCpu = kBpfFIndexMask;  // BPF_F_CURRENT_CPU
+
+// One perf event's ring (what perf_event_open + mmap give a reader): a metadata page, then
+// a power-of-two number of data pages. `memory` must be page-aligned and zeroed.
+class PerfRing {
+ public:
+  PerfRing(uint8_t* memory, uint32_t data_pages, uint32_t cpu);
+
+  // Appends a PERF_RECORD_SAMPLE with PERF_SAMPLE_RAW `data`; when there is no room the
+  // sample is counted as lost and a PERF_RECORD_LOST is written once space returns.
+  long output(const void* data, uint32_t size);
+  uint32_t cpu() const { return cpu_; }
+  uint64_t lost() const { return lost_; }
+  uint64_t head() const;
+  uint64_t tail() const;
+  void set_tail(uint64_t tail);  // the reader's side
+  const uint8_t* data() const { return memory_ + kPerfPageSize; }
+  uint64_t data_size() const { return data_size_; }
+
+ private:
+  bool write_record(const void* header, uint32_t header_size, const void* body, uint32_t body_size,
+                    uint32_t padding);
+  uint8_t* memory_;
+  uint64_t data_size_;
+  uint32_t cpu_;
+  uint64_t lost_ = 0;
+  uint64_t lost_reported_ = 0;
+};
+
+// Perf event fds by CPU index; the trace server resolves fds and calls set().
+class PerfEventArrayMap final : public Map {
+ public:
+  PerfEventArrayMap(const MapAttributes& attributes, PerfRing** slots);
+
+  long set(uint32_t index, PerfRing* ring);
+  // bpf_perf_event_output's flags and index rules; `cpu` is the current CPU.
+  long output(uint64_t flags, uint32_t cpu, const void* data, uint64_t size);
+
+  void* lookup(const void*) override { return nullptr; }
+  long update(const void*, const void*, uint64_t) override;
+  long remove(const void* key) override;
+  long syscall_lookup(const void*, void*, uint64_t) override;
+  long syscall_update(const void*, const void*, uint64_t) override;
+  long get_next_key(const void* key, void* next_key) override;
+  size_t memory_usage() const override;
+  PerfRing** slots() const { return slots_; }
+
+ private:
+  PerfRing** slots_;
+};
+
+}  // namespace ebpf
