@@ -204,6 +204,30 @@ uint64_t ringbuf_query(ExecContext&, uint64_t map, uint64_t flags, uint64_t, uin
   return as_ringbuf(map)->query(flags);
 }
 
+// bpf_for_each_map_elem(map, callback, callback_ctx, flags): callback(map, key, value, ctx)
+// returns 0 to go on, 1 to stop; the result is the number of elements visited.
+struct ForEachState {
+  ExecContext* context;
+  uint64_t map;
+  uint64_t callback;
+  uint64_t callback_context;
+};
+
+uint64_t visit_element(void* key, void* value, void* raw) {
+  auto* state = static_cast<ForEachState*>(raw);
+  ExecContext& context = *state->context;
+  uint64_t stop = context.invoke_callback(context, state->callback, state->map, reinterpret_cast<uint64_t>(key),
+                                          reinterpret_cast<uint64_t>(value), state->callback_context, 0);
+  return context.abort_requested ? 1 : stop;
+}
+
+uint64_t for_each_map_elem(ExecContext& context, uint64_t map, uint64_t callback, uint64_t callback_context,
+                           uint64_t flags, uint64_t) {
+  if (flags != 0) return static_cast<uint64_t>(-static_cast<int64_t>(rt::kEINVAL));
+  ForEachState state{&context, map, callback, callback_context};
+  return static_cast<uint64_t>(as_map(map)->for_each_element(visit_element, &state));
+}
+
 // bpf_loop: flags must be 0, at most 1 << 23 iterations, a callback returning 1 stops.
 uint64_t loop(ExecContext& context, uint64_t count, uint64_t callback, uint64_t callback_context,
               uint64_t flags, uint64_t) {
@@ -240,6 +264,7 @@ void fill_helper_table(HelperFunction* table) {
   table[kHelperProbeReadKernel] = probe_read_kernel;
   table[kHelperKtimeGetBootNs] = ktime_get_boot_ns;
   table[kHelperLoop] = loop;
+  table[kHelperForEachMapElem] = for_each_map_elem;
   table[kHelperTracePrintk] = trace_printk;
   table[kHelperProbeReadStr] = probe_read_kernel_str;  // legacy: kernel on x86
   table[kHelperProbeReadUserStr] = probe_read_user_str;

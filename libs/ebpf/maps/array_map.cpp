@@ -84,6 +84,37 @@ long ArrayMap::get_next_key(const void* key, void* next_key) {
   return 0;
 }
 
+long ArrayMap::lookup_batch(const void* in_batch, void* out_batch, void* keys, void* values, uint32_t* count) {
+  uint32_t start = 0;
+  if (in_batch != nullptr) __builtin_memcpy(&start, in_batch, 4);
+  uint32_t max = attributes().max_entries;
+  uint32_t want = *count;
+  if (want == 0) return -rt::kEINVAL;
+  uint32_t done = 0;
+  uint32_t value_bytes = syscall_value_size();
+  auto* key_out = static_cast<uint8_t*>(keys);
+  auto* value_out = static_cast<uint8_t*>(values);
+  uint32_t index = start;
+  for (; index < max && done < want; ++index, ++done) {
+    __builtin_memcpy(key_out + done * 4, &index, 4);
+    syscall_lookup(&index, value_out + static_cast<size_t>(done) * value_bytes, 0);
+  }
+  *count = done;
+  __builtin_memcpy(out_batch, &index, 4);
+  return index >= max ? -rt::kENOENT : 0;
+}
+
+long ArrayMap::for_each_element(ElementVisitor visit, void* state) {
+  uint32_t cpu = current_cpu();
+  long visited = 0;
+  for (uint32_t index = 0; index < attributes().max_entries; ++index) {
+    uint32_t key = index;
+    ++visited;
+    if (visit(&key, element(index, cpu), state) != 0) break;
+  }
+  return visited;
+}
+
 size_t ArrayMap::memory_usage() const {
   return sizeof(*this) + stride_ * attributes().max_entries * value_copies();
 }

@@ -21,6 +21,8 @@ class ArrayMap final : public Map {
   long syscall_lookup(const void* key, void* value, uint64_t flags) override;
   long syscall_update(const void* key, const void* value, uint64_t flags) override;
   long get_next_key(const void* key, void* next_key) override;
+  long lookup_batch(const void* in_batch, void* out_batch, void* keys, void* values, uint32_t* count) override;
+  long for_each_element(ElementVisitor visit, void* state) override;
   size_t memory_usage() const override;
 
   uint8_t* storage() const { return values_; }

@@ -213,6 +213,55 @@ long HashMap::get_next_key(const void* key, void* next_key) {
   return 0;
 }
 
+// Whole buckets at a time, as Linux: the batch token is the next bucket.
+long HashMap::lookup_batch(const void* in_batch, void* out_batch, void* keys, void* values, uint32_t* count) {
+  uint32_t bucket = 0;
+  if (in_batch != nullptr) __builtin_memcpy(&bucket, in_batch, 4);
+  uint32_t want = *count;
+  if (want == 0) return -rt::kEINVAL;
+  uint32_t done = 0;
+  uint32_t key_size = attributes().key_size;
+  uint32_t value_bytes = syscall_value_size();
+  auto* key_out = static_cast<uint8_t*>(keys);
+  auto* value_out = static_cast<uint8_t*>(values);
+  for (; bucket < bucket_count_; ++bucket) {
+    uint32_t in_bucket = 0;
+    for (Element* e = buckets_[bucket]; e != nullptr; e = e->next) ++in_bucket;
+    if (done + in_bucket > want) {
+      if (done == 0) {
+        *count = 0;
+        return -rt::kENOSPC;
+      }
+      break;
+    }
+    for (Element* e = buckets_[bucket]; e != nullptr; e = e->next) {
+      __builtin_memcpy(key_out + static_cast<size_t>(done) * key_size, key_of(e), key_size);
+      for (uint32_t cpu = 0; cpu < value_copies(); ++cpu) {
+        __builtin_memcpy(value_out + static_cast<size_t>(done) * value_bytes + cpu * value_stride_, value_of(e, cpu),
+                         attributes().value_size);
+      }
+      ++done;
+    }
+  }
+  *count = done;
+  __builtin_memcpy(out_batch, &bucket, 4);
+  return bucket >= bucket_count_ ? -rt::kENOENT : 0;
+}
+
+long HashMap::for_each_element(ElementVisitor visit, void* state) {
+  uint32_t cpu = current_cpu();
+  long visited = 0;
+  for (uint32_t b = 0; b < bucket_count_; ++b) {
+    for (Element* e = buckets_[b]; e != nullptr;) {
+      Element* next = e->next;  // the callback may delete the element it is given
+      ++visited;
+      if (visit(key_of(e), value_of(e, cpu), state) != 0) return visited;
+      e = next;
+    }
+  }
+  return visited;
+}
+
 size_t HashMap::memory_usage() const {
   return sizeof(*this) + bucket_count_ * sizeof(Element*) + element_size_ * attributes().max_entries;
 }

@@ -29,6 +29,8 @@ class HashMap final : public Map {
   long syscall_update(const void* key, const void* value, uint64_t flags) override;
   long get_next_key(const void* key, void* next_key) override;
   long lookup_and_delete(const void* key, void* value, uint64_t flags) override;
+  long lookup_batch(const void* in_batch, void* out_batch, void* keys, void* values, uint32_t* count) override;
+  long for_each_element(ElementVisitor visit, void* state) override;
   size_t memory_usage() const override;
 
   uint32_t count() const { return count_; }

@@ -79,6 +79,9 @@ void Checker::print_reg(const RegState& r) {
     case RegType::kMapPointer:
       log_.print("map_ptr(ks=%u,vs=%u)", r.map->attributes().key_size, r.map->attributes().value_size);
       return;
+    case RegType::kMapKey:
+      log_.print("map_key(off=%d,ks=%u)", r.off, r.map->attributes().key_size);
+      return;
     case RegType::kFunc:
       log_.print("func(pc=%u)", r.func);
       return;
@@ -398,7 +401,7 @@ Checker::Step Checker::alu(const Insn& insn) {
       return Step::kError;
     }
     if (ptr.type != RegType::kCtx && ptr.type != RegType::kStack && ptr.type != RegType::kMapValue &&
-        ptr.type != RegType::kRingbufMem) {
+        ptr.type != RegType::kRingbufMem && ptr.type != RegType::kMapKey) {
       reject("R%d pointer arithmetic on %s prohibited", ptr_reg, name);
       return Step::kError;
     }

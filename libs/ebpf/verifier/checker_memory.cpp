@@ -96,6 +96,16 @@ bool Checker::check_memory(int regno, int32_t insn_off, int size, bool write, in
     }
     case RegType::kStack:
       return check_stack(reg, regno, insn_off, size, write, value_regno, loaded);
+    case RegType::kMapKey: {
+      int64_t low = reg.off + reg.smin + insn_off;
+      int64_t high = reg.off + static_cast<int64_t>(reg.umax) + insn_off + size;
+      if (write) return reject("R%d cannot write into map_key", regno);
+      if (reg.smin < 0 || low < 0 || high > reg.map->attributes().key_size) {
+        return reject("invalid access to map key, key_size=%u off=%ld size=%d", reg.map->attributes().key_size, low, size);
+      }
+      if (loaded) mark_unknown_sized(*loaded, size);
+      return true;
+    }
     case RegType::kRingbufMem: {
       if (reg.smin < 0) {
         return reject("R%d min value is negative, either use unsigned index or do a if (index >=0) check.", regno);
@@ -313,15 +323,28 @@ bool Checker::check_helper_call(int32_t id, uint32_t& pc, bool& entered_callback
       return reject("the call stack of %u frames is too deep", current_->depth + 2);
     }
     RegState context_arg = f.regs[3];
+    const Map* iterated = map;
     FrameState& callee = current_->frames[++current_->depth];
     callee = FrameState{};
     callee.callsite = pc;
     callee.subprog_start = callback;
     callee.is_callback = true;
-    mark_unknown(callee.regs[1]);  // the loop index
-    callee.regs[1].umax = (1u << 23) - 1;
-    sync_bounds(callee.regs[1]);
-    callee.regs[2] = context_arg;
+    if (id == kHelperForEachMapElem) {
+      // callback(map, key, value, ctx)
+      callee.regs[1].type = RegType::kMapPointer;
+      callee.regs[1].map = iterated;
+      callee.regs[2].type = RegType::kMapKey;
+      callee.regs[2].map = iterated;
+      callee.regs[3].type = RegType::kMapValue;
+      callee.regs[3].map = iterated;
+      callee.regs[4] = context_arg;
+    } else {
+      // bpf_loop: callback(index, ctx)
+      mark_unknown(callee.regs[1]);
+      callee.regs[1].umax = (1u << 23) - 1;
+      sync_bounds(callee.regs[1]);
+      callee.regs[2] = context_arg;
+    }
     callee.regs[kFramePointer].type = RegType::kStack;
     callee.regs[kFramePointer].frame = static_cast<uint8_t>(current_->depth);
     pc = callback;

@@ -60,6 +60,7 @@ bool reg_safe(const RegState& old_reg, const RegState& cur, bool exact, IdMap& i
     case RegType::kCtx:
     case RegType::kStack:
     case RegType::kMapValue:
+    case RegType::kMapKey:
       if (old_reg.off != cur.off || old_reg.map != cur.map || old_reg.frame != cur.frame) return false;
       return exact ? same_bounds(old_reg, cur) : contains_bounds(old_reg, cur);
     case RegType::kMapPointer:

@@ -46,6 +46,7 @@ const Entry kPrototypes[] = {
     {kHelperRingbufSubmit, {"ringbuf_submit", R::kVoid, {A::kReleaseMemory, A::kAnything}}},
     {kHelperRingbufDiscard, {"ringbuf_discard", R::kVoid, {A::kReleaseMemory, A::kAnything}}},
     {kHelperRingbufQuery, {"ringbuf_query", R::kInteger, {A::kMapPointer, A::kAnything}}},
+    {kHelperForEachMapElem, {"for_each_map_elem", R::kInteger, {A::kMapPointer, A::kFunc, A::kStackOrNull, A::kAnything}}},
     {kHelperLoop, {"loop", R::kInteger, {A::kAnything, A::kFunc, A::kStackOrNull, A::kAnything}}},
 };
 

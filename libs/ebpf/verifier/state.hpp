@@ -21,6 +21,7 @@ enum class RegType : uint8_t {
   kFunc,             // a callback, from LD_IMM64 BPF_PSEUDO_FUNC
   kRingbufMem,       // a ring buffer reservation (a reference the program must release)
   kRingbufMemOrNull, // result of bpf_ringbuf_reserve before the null check
+  kMapKey,           // a map's key, read-only (bpf_for_each_map_elem callbacks)
 };
 
 const char* reg_type_name(RegType type);

@@ -104,6 +104,24 @@ TEST_F(ArrayMapTest, FrozenMapsRefuseSyscallWritesButNotProgramWrites) {
   EXPECT_EQ(map->update(&key, &v, 0), 0);
 }
 
+TEST_F(ArrayMapTest, LookupBatchWalksIndexes) {
+  for (uint32_t k = 0; k < 4; ++k) {
+    uint64_t v = 100 + k;
+    ASSERT_EQ(map->syscall_update(&k, &v, 0), 0);
+  }
+  uint32_t keys[3], next = 0, count = 3;
+  uint64_t values[3];
+  ASSERT_EQ(map->lookup_batch(nullptr, &next, keys, values, &count), 0);
+  EXPECT_EQ(count, 3u);
+  EXPECT_EQ(values[2], 102u);
+  uint32_t token = next;
+  count = 3;
+  EXPECT_EQ(map->lookup_batch(&token, &next, keys, values, &count), -rt::kENOENT);
+  EXPECT_EQ(count, 1u);
+  EXPECT_EQ(keys[0], 3u);
+  EXPECT_EQ(values[0], 103u);
+}
+
 TEST_F(ArrayMapTest, MemoryUsageCoversValues) { EXPECT_GE(map->memory_usage(), 4u * 8u); }
 
 }  // namespace

@@ -107,6 +107,38 @@ TEST_F(HashMapTest, FrozenMapRefusesSyscallWrites) {
   EXPECT_EQ(map->update(&key, &value, 0), 0);  // programs may still write
 }
 
+TEST(HashMapBatch, LookupBatchReturnsEveryElementOnceThenENOENT) {
+  ebpf_test::CountingAllocator allocator;
+  Map* map = create_map(hash_attributes(64), allocator, 1).value();
+  for (uint32_t k = 0; k < 40; ++k) {
+    uint64_t v = k * 10;
+    ASSERT_EQ(map->update(&k, &v, 0), 0);
+  }
+  std::set<uint32_t> seen;
+  uint32_t token = 0;
+  bool first = true;
+  long r = 0;
+  do {
+    uint32_t keys[8];
+    uint64_t values[8];
+    uint32_t count = 8, next = 0;
+    r = map->lookup_batch(first ? nullptr : &token, &next, keys, values, &count);
+    ASSERT_TRUE(r == 0 || r == -rt::kENOENT) << r;
+    for (uint32_t i = 0; i < count; ++i) {
+      EXPECT_EQ(values[i], keys[i] * 10u);
+      EXPECT_TRUE(seen.insert(keys[i]).second);
+    }
+    token = next;
+    first = false;
+  } while (r == 0);
+  EXPECT_EQ(seen.size(), 40u);
+  uint32_t keys[1];
+  uint64_t values[1];
+  uint32_t count = 0, next = 0;
+  EXPECT_EQ(map->lookup_batch(nullptr, &next, keys, values, &count), -rt::kEINVAL);
+  destroy_map(map, allocator);
+}
+
 TEST(HashMapKeys, LongKeysCompareEveryByte) {
   ebpf_test::CountingAllocator allocator;
   Map* map = create_map(hash_attributes(8, 20, 4), allocator, 1).value();

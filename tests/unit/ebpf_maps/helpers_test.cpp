@@ -141,6 +141,43 @@ TEST_F(HelperTest, MapHelpersThroughAnArrayMap) {
   destroy_map(map, allocator);
 }
 
+TEST_F(HelperTest, ForEachMapElemVisitsUntilTheCallbackStops) {
+  ebpf_test::CountingAllocator allocator;
+  MapAttributes attributes;
+  attributes.type = MapType::kHash;
+  attributes.key_size = 4;
+  attributes.value_size = 8;
+  attributes.max_entries = 8;
+  Map* map = create_map(attributes, allocator, 1).value();
+  for (uint32_t k = 1; k <= 5; ++k) {
+    uint64_t v = k;
+    ASSERT_EQ(map->update(&k, &v, 0), 0);
+  }
+  std::string m = std::to_string(reinterpret_cast<uint64_t>(map));
+  // Verified programs run unchecked (map memory is not a checked-run region). The callback
+  // (instruction 7) stops at the element whose value is 3.
+  AssemblyResult assembled = assemble("lddw %r1, " + m + "\nmov %r2, 7\nmov %r3, 0\nmov %r4, 0\ncall 164\nexit\n"
+                                      "ldxdw %r0, [%r3+0]\njeq %r0, 3, stop\nmov %r0, 0\nexit\nstop:\nmov %r0, 1\nexit");
+  ASSERT_TRUE(assembled.ok()) << assembled.error;
+  Program p;
+  p.insns = assembled.insns.data();
+  p.insn_count = static_cast<uint32_t>(assembled.insns.size());
+  p.helpers = table;
+  p.helper_count = kMaxHelperId;
+  uint64_t visited = run(p, nullptr, &env);
+  EXPECT_GE(visited, 1u);
+  EXPECT_LE(visited, 5u);
+  uint32_t three = 3;
+  ASSERT_EQ(map->remove(&three), 0);
+  EXPECT_EQ(run(p, nullptr, &env), 4u) << "without the stopping element every element is visited";
+  // Flags must be 0.
+  AssemblyResult bad = assemble("lddw %r1, " + m + "\nmov %r2, 7\nmov %r3, 0\nmov %r4, 1\ncall 164\nexit\nmov %r0, 0\nexit");
+  p.insns = bad.insns.data();
+  p.insn_count = static_cast<uint32_t>(bad.insns.size());
+  EXPECT_EQ(static_cast<int64_t>(run(p, nullptr, &env)), -22);
+  destroy_map(map, allocator);
+}
+
 TEST_F(HelperTest, LoopRunsCallbackAndHonoursStopAndLimits) {
   // Callback at index 6: adds its index to *ctx (r2 = memory) and stops when index == 3.
   std::string program =

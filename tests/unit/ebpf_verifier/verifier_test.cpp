@@ -337,6 +337,31 @@ TEST_F(VerifierTest, CallbacksAreVerifiedAsFunctions) {
   (void)loop;
 }
 
+TEST_F(VerifierTest, ForEachMapElemCallbacksSeeKeyAndValue) {
+  auto verify_callback = [&](const std::string& callback) {
+    std::vector<Insn> insns = program("lddw %r1, MAP\nlddw %r2, 0\nmov %r3, 0\nmov %r4, 0\ncall 164\nexit\n" + callback);
+    insns[2].src = kPseudoFunc;
+    insns[2].imm = 5;  // instruction 2 + 5 + 1 = 8: the callback
+    std::string log(1 << 16, '\0');
+    VerifierOptions options;
+    options.allocator = &allocator_;
+    options.log = log.data();
+    options.log_size = static_cast<uint32_t>(log.size());
+    options.log_level = 1;
+    int error = verify(insns.data(), static_cast<uint32_t>(insns.size()), options).error;
+    return std::make_pair(error, std::string(log.c_str()));
+  };
+  auto ok = verify_callback("ldxw %r0, [%r2+0]\nldxdw %r0, [%r3+0]\nmov %r0, 0\nexit");
+  EXPECT_EQ(ok.first, 0) << ok.second;
+  auto write_key = verify_callback("stw [%r2+0], 1\nmov %r0, 0\nexit");
+  EXPECT_EQ(write_key.first, -rt::kEACCES);
+  EXPECT_NE(write_key.second.find("R2 cannot write into map_key"), std::string::npos) << write_key.second;
+  auto past_key = verify_callback("ldxdw %r0, [%r2+0]\nmov %r0, 0\nexit");
+  EXPECT_NE(past_key.second.find("invalid access to map key, key_size=4 off=0 size=8"), std::string::npos) << past_key.second;
+  auto past_value = verify_callback("ldxdw %r0, [%r3+8]\nmov %r0, 0\nexit");
+  EXPECT_NE(past_value.second.find("invalid access to map value, value_size=8 off=8 size=8"), std::string::npos);
+}
+
 TEST_F(VerifierTest, PointerArithmeticRules) {
   expect_rejected("mov %r0, %r1\nmul %r0, 2\nmov %r0, 0\nexit", "R0 pointer arithmetic with this operator prohibited");
   expect_rejected("mov %r0, %r10\nadd32 %r0, 1\nmov %r0, 0\nexit", "R0 32-bit pointer arithmetic prohibited");

@@ -83,6 +83,22 @@ class Map {
   virtual long lookup_and_delete(const void* key, void* value, uint64_t flags) {
     (void)key; (void)value; (void)flags; return -95;  // EOPNOTSUPP by default
   }
+  // BPF_MAP_LOOKUP_BATCH: copies up to *count keys and values starting at the position in
+  // `in_batch` (nullptr: the start), stores where to continue in `out_batch` (a u32), and
+  // sets *count to what was copied. -ENOENT once the end is reached (with the last
+  // elements copied), -ENOSPC if not even one bucket fits, -ENOTSUPP for other types.
+  virtual long lookup_batch(const void* in_batch, void* out_batch, void* keys, void* values, uint32_t* count) {
+    (void)in_batch; (void)out_batch; (void)keys; (void)values; (void)count;
+    return -524;
+  }
+  // bpf_for_each_map_elem: calls `visit(key, value, state)` for each element until it
+  // returns non-zero; returns the number of elements visited, or -EINVAL for other types.
+  using ElementVisitor = uint64_t (*)(void* key, void* value, void* state);
+  virtual long for_each_element(ElementVisitor visit, void* state) {
+    (void)visit; (void)state;
+    return -22;
+  }
+
   bool frozen() const { return frozen_; }
   void freeze() { frozen_ = true; }
 
