@@ -4,10 +4,12 @@
 
 #include "sys/syscall.hpp"
 
-namespace {
+void run_ebpf_tests();
 
+namespace {
 namespace abi = sonde::abi;
 int failures = 0;
+}  // namespace
 
 void report(const char* name, bool ok, const char* reason) {
   if (ok) {
@@ -17,6 +19,8 @@ void report(const char* name, bool ok, const char* reason) {
     ++failures;
   }
 }
+
+namespace {
 
 uint64_t initialised_data = 0x5eed;
 uint64_t zeroed_bss[64];
@@ -86,6 +90,7 @@ extern "C" int main() {
   test_timer_advances();
   test_loader_sections();
   test_stack_is_writable();
+  run_ebpf_tests();
   sys::print("TESTS DONE %d failed\n", failures);
   sys::test_shutdown(failures == 0 ? abi::kShutdownSuccess : abi::kShutdownFailure);
   return 1;  // only reached if the kernel refused the shutdown

@@ -151,7 +151,7 @@ int Checker::run(VerifierResult& result) {
   }
 
   // Entry: r1 is the context, r10 the frame pointer; everything else is uninitialised.
-  *current_ = State{};
+  __builtin_memset(current_, 0, sizeof(State));  // all-zero is the empty state (no big temporary)
   FrameState& entry = current_->frames[0];
   entry.regs[1].type = RegType::kCtx;
   entry.regs[kFramePointer].type = RegType::kStack;

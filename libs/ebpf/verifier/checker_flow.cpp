@@ -124,7 +124,7 @@ Checker::Step Checker::call(const Insn& insn, uint32_t& pc) {
     uint32_t target = static_cast<uint32_t>(static_cast<int64_t>(pc) + insn.imm + 1);
     FrameState& caller = current_->current();
     FrameState& callee = current_->frames[++current_->depth];
-    callee = FrameState{};
+    __builtin_memset(&callee, 0, sizeof(FrameState));  // a fresh frame, without a large temporary
     callee.callsite = pc;
     callee.subprog_start = target;
     for (int i = 1; i <= 5; ++i) callee.regs[i] = caller.regs[i];

@@ -325,7 +325,7 @@ bool Checker::check_helper_call(int32_t id, uint32_t& pc, bool& entered_callback
     RegState context_arg = f.regs[3];
     const Map* iterated = map;
     FrameState& callee = current_->frames[++current_->depth];
-    callee = FrameState{};
+    __builtin_memset(&callee, 0, sizeof(FrameState));  // a fresh frame, without a large temporary
     callee.callsite = pc;
     callee.subprog_start = callback;
     callee.is_callback = true;

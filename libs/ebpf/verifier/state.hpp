@@ -46,6 +46,8 @@ struct RegState {
 
 enum SlotByte : uint8_t { kSlotInvalid = 0, kSlotMisc = 1, kSlotZero = 2, kSlotSpill = 3 };
 
+// All of these are valid when zero-filled (the verifier clears them with memset rather
+// than building large temporaries on its stack).
 struct StackSlot {
   uint8_t bytes[8] = {};  // SlotByte per byte
   RegState spill;         // valid when all bytes are kSlotSpill
