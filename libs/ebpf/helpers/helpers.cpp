@@ -228,6 +228,28 @@ uint64_t for_each_map_elem(ExecContext& context, uint64_t map, uint64_t callback
   return static_cast<uint64_t>(as_map(map)->for_each_element(visit_element, &state));
 }
 
+// bpf_snprintf(out, out_size, fmt, data, data_len): like snprintf with u64 arguments;
+// returns the length the whole string needs, including its NUL.
+uint64_t snprintf_helper(ExecContext& context, uint64_t out, uint64_t out_size, uint64_t format, uint64_t data,
+                         uint64_t data_length) {
+  constexpr uint64_t kMaxArgs = 12;
+  if (data_length % 8 != 0 || data_length / 8 > kMaxArgs || (data_length != 0 && data == 0)) {
+    return static_cast<uint64_t>(-static_cast<int64_t>(rt::kEINVAL));
+  }
+  uint64_t args[kMaxArgs] = {};
+  __builtin_memcpy(args, reinterpret_cast<const void*>(data), data_length);
+  const char* text = reinterpret_cast<const char*>(format);
+  uint32_t format_size = 0;
+  while (text[format_size] != 0) ++format_size;  // the verifier proved it is terminated
+  char scratch[1];
+  char* buffer = out_size > 0 ? reinterpret_cast<char*>(out) : scratch;
+  size_t needed = 0;
+  long length = format_bpf_message(*context.env, buffer, out_size > 0 ? out_size : sizeof(scratch), text,
+                                   format_size + 1, args, static_cast<uint32_t>(data_length / 8), &needed);
+  if (length < 0) return static_cast<uint64_t>(length);
+  return static_cast<uint64_t>(needed + 1);
+}
+
 // bpf_loop: flags must be 0, at most 1 << 23 iterations, a callback returning 1 stops.
 uint64_t loop(ExecContext& context, uint64_t count, uint64_t callback, uint64_t callback_context,
               uint64_t flags, uint64_t) {
@@ -265,6 +287,7 @@ void fill_helper_table(HelperFunction* table) {
   table[kHelperKtimeGetBootNs] = ktime_get_boot_ns;
   table[kHelperLoop] = loop;
   table[kHelperForEachMapElem] = for_each_map_elem;
+  table[kHelperSnprintf] = snprintf_helper;
   table[kHelperTracePrintk] = trace_printk;
   table[kHelperProbeReadStr] = probe_read_kernel_str;  // legacy: kernel on x86
   table[kHelperProbeReadUserStr] = probe_read_user_str;

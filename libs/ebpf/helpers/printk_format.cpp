@@ -96,7 +96,7 @@ void print_number(Out& out, const Spec& spec, uint64_t value) {
 }  // namespace
 
 long format_bpf_message(Environment& env, char* out_buffer, size_t out_size, const char* format,
-                        uint32_t format_size, const uint64_t* args, uint32_t arg_count) {
+                        uint32_t format_size, const uint64_t* args, uint32_t arg_count, size_t* needed_length) {
   if (format == nullptr || format_size == 0) return -rt::kEINVAL;
   uint32_t end = 0;
   while (end < format_size && format[end] != 0) ++end;
@@ -168,6 +168,7 @@ long format_bpf_message(Environment& env, char* out_buffer, size_t out_size, con
     }
   }
   if (out_size > 0) out_buffer[out.length < out_size ? out.length : out_size - 1] = 0;
+  if (needed_length != nullptr) *needed_length = out.length;
   return static_cast<long>(out.length < out_size ? out.length : out_size - 1);
 }
 

@@ -13,7 +13,9 @@ namespace ebpf {
 // modifiers, flags and widths; %s reads the string through `env` (kernel memory, at most
 // 63 bytes, "(fault)" if unreadable). Returns the length written, or -EINVAL for a format
 // Linux refuses (unknown conversion, too few arguments, unterminated, too long).
+// `needed`, if given, receives the length of the whole message before truncation.
 long format_bpf_message(Environment& env, char* out, size_t out_size, const char* format,
-                        uint32_t format_size, const uint64_t* args, uint32_t arg_count);
+                        uint32_t format_size, const uint64_t* args, uint32_t arg_count,
+                        size_t* needed = nullptr);
 
 }  // namespace ebpf

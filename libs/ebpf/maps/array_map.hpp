@@ -23,6 +23,11 @@ class ArrayMap final : public Map {
   long get_next_key(const void* key, void* next_key) override;
   long lookup_batch(const void* in_batch, void* out_batch, void* keys, void* values, uint32_t* count) override;
   long for_each_element(ElementVisitor visit, void* state) override;
+  uint8_t* direct_value(uint32_t offset) override {
+    // As Linux: only single-element, non-per-CPU arrays, within the value.
+    if (attributes().max_entries != 1 || value_copies() != 1 || offset >= attributes().value_size) return nullptr;
+    return values_ + offset;
+  }
   size_t memory_usage() const override;
 
   uint8_t* storage() const { return values_; }

@@ -286,10 +286,51 @@ Checker::Step Checker::load_imm64(const Insn& insn) {
   uint64_t value = static_cast<uint32_t>(insn.imm) | (static_cast<uint64_t>(static_cast<uint32_t>(next.imm)) << 32);
   if (insn.src == kPseudoImm64) {
     mark_constant(dst, value);
-  } else if (insn.src == kPseudoMapFd) {
+  } else if (insn.src == kPseudoMapFd || insn.src == kPseudoMapValue) {
+    const Map* map = nullptr;
+    if (options_.resolve_map != nullptr) {
+      if (insn.src == kPseudoMapFd && next.imm != 0) {
+        reject("invalid bpf_ld_imm64 insn");
+        error_ = -rt::kEINVAL;
+        return Step::kError;
+      }
+      map = options_.resolve_map(options_.resolve_state, insn.imm);
+      if (map == nullptr) {
+        log_.print("fd %d is not pointing to valid bpf_map\n", insn.imm);
+        error_ = -rt::kEBADF;
+        return Step::kError;
+      }
+    } else if (insn.src == kPseudoMapFd) {
+      map = reinterpret_cast<const Map*>(value);
+      if (map == nullptr) {
+        reject("map reference was not resolved");
+        error_ = -rt::kEINVAL;
+        return Step::kError;
+      }
+    } else {
+      reject("BPF_PSEUDO_MAP_VALUE needs a map resolver");
+      error_ = -rt::kEINVAL;
+      return Step::kError;
+    }
     dst = RegState{};
-    dst.type = RegType::kMapPointer;
-    dst.map = reinterpret_cast<const Map*>(value);
+    dst.map = map;
+    if (insn.src == kPseudoMapFd) {
+      dst.type = RegType::kMapPointer;
+    } else {
+      uint32_t offset = static_cast<uint32_t>(next.imm);
+      if (const_cast<Map*>(map)->direct_value(0) == nullptr) {
+        reject("no direct value access support for this map type");
+        error_ = -rt::kEINVAL;
+        return Step::kError;
+      }
+      if (offset >= map->attributes().value_size) {
+        reject("invalid access to map value pointer, value_size=%u off=%u", map->attributes().value_size, offset);
+        error_ = -rt::kEINVAL;
+        return Step::kError;
+      }
+      dst.type = RegType::kMapValue;
+      dst.off = static_cast<int32_t>(offset);
+    }
   } else if (insn.src == kPseudoFunc) {
     dst = RegState{};
     dst.type = RegType::kFunc;

@@ -271,10 +271,30 @@ bool Checker::check_helper_call(int32_t id, uint32_t& pc, bool& entered_callback
         break;
       case ArgType::kReadMemory:
       case ArgType::kReadMemoryOrNull:
+      case ArgType::kUninitMemoryOrNull: {
         memory_reg = regno;
-        memory_read = true;
-        if (proto->args[i] == ArgType::kReadMemoryOrNull && reg.is_constant() && reg.var_off.value == 0) memory_reg = -1;
+        memory_read = proto->args[i] != ArgType::kUninitMemoryOrNull;
+        bool nullable = proto->args[i] != ArgType::kReadMemory;
+        if (nullable && reg.is_constant() && reg.var_off.value == 0) memory_reg = -1;
         break;
+      }
+      case ArgType::kConstString: {
+        if (reg.type != RegType::kMapValue || !reg.var_off.is_constant()) {
+          return reject("R%d type=%s expected=map_value", regno, reg_type_name(reg.type));
+        }
+        Map* string_map = const_cast<Map*>(reg.map);
+        if (!string_map->frozen() || !(string_map->attributes().map_flags & kMapRdonlyProg)) {
+          return reject("R%d does not point to a readonly map'", regno);
+        }
+        uint32_t offset = static_cast<uint32_t>(reg.off + static_cast<int64_t>(reg.var_off.value));
+        const uint8_t* text = string_map->direct_value(0);
+        uint32_t size = string_map->attributes().value_size;
+        if (text == nullptr || offset >= size) return reject("R%d invalid access to map value for a string", regno);
+        bool terminated = false;
+        for (uint32_t k = offset; k < size && !terminated; ++k) terminated = text[k] == 0;
+        if (!terminated) return reject("string is not zero-terminated");
+        break;
+      }
       case ArgType::kConstSize:
       case ArgType::kConstSizeOrZero: {
         if (reg.type != RegType::kScalar) return reject("R%d type=%s expected=scalar", regno, reg_type_name(reg.type));

@@ -47,6 +47,7 @@ const Entry kPrototypes[] = {
     {kHelperRingbufDiscard, {"ringbuf_discard", R::kVoid, {A::kReleaseMemory, A::kAnything}}},
     {kHelperRingbufQuery, {"ringbuf_query", R::kInteger, {A::kMapPointer, A::kAnything}}},
     {kHelperForEachMapElem, {"for_each_map_elem", R::kInteger, {A::kMapPointer, A::kFunc, A::kStackOrNull, A::kAnything}}},
+    {kHelperSnprintf, {"snprintf", R::kInteger, {A::kUninitMemoryOrNull, A::kConstSizeOrZero, A::kConstString, A::kReadMemoryOrNull, A::kConstSizeOrZero}}},
     {kHelperLoop, {"loop", R::kInteger, {A::kAnything, A::kFunc, A::kStackOrNull, A::kAnything}}},
 };
 

@@ -21,6 +21,8 @@ enum class ArgType : uint8_t {
   kFunc,              // a callback (BPF_PSEUDO_FUNC)
   kStackOrNull,       // pointer to the stack, or NULL (callback context)
   kConstAllocSize,    // a known constant size for an allocation (ringbuf_reserve)
+  kUninitMemoryOrNull,  // as kUninitMemory, or NULL with a zero size
+  kConstString,       // a NUL-terminated string in a frozen read-only map (.rodata)
   kReleaseMemory,     // an unmodified ring buffer reservation, released by the call
 };
 

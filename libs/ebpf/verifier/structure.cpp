@@ -91,8 +91,8 @@ int check_encoding(const Insn* insns, uint32_t count, uint32_t pc, VerifierLog& 
         case kPseudoImm64:
           return 0;
         case kPseudoMapFd:
-          if (insn.imm == 0 && next.imm == 0) return fail(log, "insn %u: map reference was not resolved", pc);
-          return 0;
+        case kPseudoMapValue:
+          return 0;  // checked against the map when simulated
         case kPseudoFunc:
           if (next.imm != 0) return fail(log, "insn %u: invalid bpf_ld_imm64 insn", pc);
           return 0;

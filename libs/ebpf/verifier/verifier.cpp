@@ -60,4 +60,26 @@ VerifierResult verify(const Insn* insns, uint32_t count, const VerifierOptions& 
   return result;
 }
 
+int relocate_maps(Insn* insns, uint32_t count, Map* (*resolve_map)(void* state, int32_t fd), void* resolve_state) {
+  for (uint32_t pc = 0; pc + 1 < count; ++pc) {
+    Insn& insn = insns[pc];
+    if (insn.opcode != kOpLdImm64) continue;
+    if (insn.src == kPseudoMapFd || insn.src == kPseudoMapValue) {
+      Map* map = resolve_map(resolve_state, insn.imm);
+      if (map == nullptr) return -rt::kEBADF;
+      uint64_t value = reinterpret_cast<uint64_t>(map);
+      if (insn.src == kPseudoMapValue) {
+        uint8_t* address = map->direct_value(static_cast<uint32_t>(insns[pc + 1].imm));
+        if (address == nullptr) return -rt::kEINVAL;
+        value = reinterpret_cast<uint64_t>(address);
+      }
+      insn.src = kPseudoImm64;
+      insn.imm = static_cast<int32_t>(static_cast<uint32_t>(value));
+      insns[pc + 1].imm = static_cast<int32_t>(static_cast<uint32_t>(value >> 32));
+    }
+    ++pc;
+  }
+  return 0;
+}
+
 }  // namespace ebpf

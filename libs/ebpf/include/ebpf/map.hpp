@@ -83,6 +83,10 @@ class Map {
   virtual long lookup_and_delete(const void* key, void* value, uint64_t flags) {
     (void)key; (void)value; (void)flags; return -95;  // EOPNOTSUPP by default
   }
+  // Direct access to the value of a single-element array (global variables, .rodata):
+  // the byte at `offset`, or nullptr when the map has no direct value access.
+  virtual uint8_t* direct_value(uint32_t offset) { (void)offset; return nullptr; }
+
   // BPF_MAP_LOOKUP_BATCH: copies up to *count keys and values starting at the position in
   // `in_batch` (nullptr: the start), stores where to continue in `out_batch` (a u32), and
   // sets *count to what was copied. -ENOENT once the end is reached (with the last

@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "ebpf/isa.hpp"
+#include "ebpf/map.hpp"
 #include "ebpf/program.hpp"
 #include "rt/allocator.hpp"
 
@@ -23,8 +24,12 @@ struct VerifierOptions {
   ProgramType type = ProgramType::kKprobe;
   // Tracepoint programs: bytes of the event record (from the event's format file).
   uint32_t tracepoint_record_size = 0;
-  // Instructions whose LD_IMM64 has src kPseudoMapFd must already hold the Map* in their
-  // immediates (the loader resolves fds first); kPseudoMapValue is not supported yet.
+  // Map references. With `resolve_map` set, LD_IMM64 instructions are in Linux's form:
+  // BPF_PSEUDO_MAP_FD holds a map fd, BPF_PSEUDO_MAP_VALUE a map fd and an offset into the
+  // value of a single-element array (global variables, .rodata). Without it,
+  // BPF_PSEUDO_MAP_FD must already hold the Map* in its immediates.
+  const Map* (*resolve_map)(void* state, int32_t fd) = nullptr;
+  void* resolve_state = nullptr;
   char* log = nullptr;
   uint32_t log_size = 0;
   uint32_t log_level = 0;
@@ -41,5 +46,10 @@ struct VerifierResult {
 };
 
 VerifierResult verify(const Insn* insns, uint32_t count, const VerifierOptions& options);
+
+// After verification: rewrites map references into what the engines execute (a plain
+// LD_IMM64 of the Map* or of the value's address). 0, or -EBADF for an unknown fd and
+// -EINVAL for a value reference the map cannot serve.
+int relocate_maps(Insn* insns, uint32_t count, Map* (*resolve_map)(void* state, int32_t fd), void* resolve_state);
 
 }  // namespace ebpf
