@@ -156,6 +156,10 @@ int Checker::run(VerifierResult& result) {
   entry.regs[1].type = RegType::kCtx;
   entry.regs[kFramePointer].type = RegType::kStack;
   entry.regs[kFramePointer].frame = 0;
+  if (options_.assumptions != nullptr && !apply_assumptions(*options_.assumptions, entry)) {
+    log_.print("entry assumptions are contradictory\n");
+    return -rt::kEINVAL;
+  }
 
   uint32_t pc = 0;
   for (;;) {
@@ -178,6 +182,7 @@ int Checker::run(VerifierResult& result) {
     }
     if (log_.enabled(kLogLevel2)) print_state(pc);
     if (log_.enabled(kLogLevel1 | kLogLevel2)) print_insn(pc);
+    if (options_.insn_facts != nullptr) options_.insn_facts[pc] |= kFactSeen;
     Step s = step(pc);
     if (s == Step::kError) break;
     if (s == Step::kPathDone && !next_branch(pc)) break;

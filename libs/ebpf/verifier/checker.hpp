@@ -28,6 +28,10 @@ struct PendingBranch {
   State* state;
 };
 
+// Builds the entry frame from caller-stated assumptions (assumptions.cpp); false when they
+// describe no state at all.
+bool apply_assumptions(const EntryAssumptions& assumptions, FrameState& entry);
+
 class Checker {
  public:
   Checker(const Insn* insns, uint32_t count, const VerifierOptions& options, VerifierLog& log,

@@ -1,6 +1,7 @@
 // verify(): argument checks, structural checks, then the simulation, with Linux's log rules.
 #include "ebpf/verifier.hpp"
 
+#include "ebpf/helper_ids.hpp"
 #include "rt/errno.hpp"
 #include "verifier/checker.hpp"
 #include "verifier/log.hpp"
@@ -42,6 +43,20 @@ VerifierResult verify(const Insn* insns, uint32_t count, const VerifierOptions& 
   for (uint32_t i = 0; i < count; ++i) structure.flags[i] = 0;
 
   int error = verifier::check_structure(insns, count, log, structure);
+  if (options.insn_facts != nullptr) {
+    for (uint32_t i = 0; i < count; ++i) {
+      uint8_t facts = 0;
+      if (error == 0) {
+        if (structure.flags[i] & verifier::kFlagSubprogStart) facts |= kFactSubprogStart;
+        if (structure.flags[i] & verifier::kFlagPrunePoint) facts |= kFactPrunePoint;
+        if (insns[i].opcode == (kClassJmp | kJmpCall) && insns[i].src == 0) {
+          facts |= kFactHelperCall;
+          if (insns[i].imm == kHelperTailCall) facts |= kFactTailCall;
+        }
+      }
+      options.insn_facts[i] = facts;
+    }
+  }
   if (error == 0) {
     verifier::Checker checker(insns, count, options, log, structure);
     error = checker.run(result);

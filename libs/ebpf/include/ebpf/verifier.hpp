@@ -7,6 +7,7 @@
 #include "ebpf/isa.hpp"
 #include "ebpf/map.hpp"
 #include "ebpf/program.hpp"
+#include "ebpf/verifier_assumptions.hpp"
 #include "rt/allocator.hpp"
 
 namespace ebpf {
@@ -35,6 +36,10 @@ struct VerifierOptions {
   uint32_t log_level = 0;
   rt::Allocator* allocator = nullptr;  // for explored states; required
   uint32_t instruction_limit = kMaxInsns;
+  // Optional (verifier_assumptions.hpp): an entry state replacing Linux's (tests, oracles),
+  // and `count` bytes that receive InsnFact bits for the engines and tools.
+  const EntryAssumptions* assumptions = nullptr;
+  uint8_t* insn_facts = nullptr;
 };
 
 struct VerifierResult {
