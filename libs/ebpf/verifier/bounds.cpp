@@ -175,6 +175,8 @@ void alu_divmod(RegState& d, const RegState& s, uint8_t op, int16_t offset) {
 
 }  // namespace
 
+RegState low32_view(const RegState& reg) { return low32(reg); }
+
 const char* reg_type_name(RegType type) {
   switch (type) {
     case RegType::kNotInit: return "?";

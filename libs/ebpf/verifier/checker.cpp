@@ -350,8 +350,8 @@ Checker::Step Checker::load_imm64(const Insn& insn) {
 Checker::Step Checker::alu(const Insn& insn) {
   FrameState& f = current_->current();
   bool is32 = insn_class(insn.opcode) == kClassAlu;
-  bool x = op_source(insn.opcode) == kSrcX;
   uint8_t op = op_code(insn.opcode);
+  bool x = op_source(insn.opcode) == kSrcX && op != kAluEnd;  // for END the bit picks the byte order
   RegState& dst = f.regs[insn.dst];
 
   if (op == kAluMov) {

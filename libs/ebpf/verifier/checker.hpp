@@ -74,6 +74,9 @@ class Checker {
   void print_reg(const RegState& reg);
   void print_insn(uint32_t pc);
   uint32_t new_id() { return ++last_id_; }
+  void mark_edge(uint32_t pc, uint8_t facts) {
+    if (options_.insn_facts != nullptr) options_.insn_facts[pc] |= facts;
+  }
 
   State* allocate_state(size_t bytes);
   void free_state(State* state);

@@ -74,6 +74,7 @@ Checker::Step Checker::jump(const Insn& insn, uint32_t& pc) {
     // `other` takes the jump; the current state falls through.
     mark_null_checked(*other, id, op == kJmpJeq);
     mark_null_checked(*current_, id, op != kJmpJeq);
+    mark_edge(pc, kFactBranchTaken | kFactBranchFallthrough);
     if (!push_branch(target, *other)) {
       free_state(other);
       return Step::kError;
@@ -83,13 +84,31 @@ Checker::Step Checker::jump(const Insn& insn, uint32_t& pc) {
     return Step::kJumped;
   }
 
+  // Decide the jump from what is known, as Linux's is_branch_taken: constants and ranges of
+  // scalars (either side may be the known one), and non-null pointers compared with 0.
+  const RegState& src = f.regs[insn.src];
+  RegState immediate;
+  mark_constant(immediate, constant);
+  const RegState& right = x ? src : immediate;
+  bool scalars = dst.type == RegType::kScalar && right.type == RegType::kScalar;
   int decision = -1;
-  if (dst.type == RegType::kScalar && have_constant) decision = branch_taken(dst, constant, op, is32);
+  if (scalars && right.is_constant()) {
+    decision = branch_taken(dst, constant, op, is32);
+  } else if (scalars && dst.is_constant()) {
+    decision = branch_taken(right, dst.var_off.value, flip_comparison(op), is32);
+  } else if (scalars) {
+    decision = branch_taken_ranges(dst, right, op, is32);
+  } else if (dst.is_pointer() && !nullable && right.is_constant() && constant == 0 && !is32 &&
+             (op == kJmpJeq || op == kJmpJne)) {
+    decision = op == kJmpJne ? 1 : 0;
+  }
   if (decision == 1) {
+    mark_edge(pc, kFactBranchTaken);
     pc = target;
     return Step::kJumped;
   }
   if (decision == 0) {
+    mark_edge(pc, kFactBranchFallthrough);
     pc = fallthrough;
     return Step::kJumped;
   }
@@ -99,15 +118,19 @@ Checker::Step Checker::jump(const Insn& insn, uint32_t& pc) {
     return Step::kError;
   }
   __builtin_memcpy(other, current_, current_->used_size());
-  if (dst.type == RegType::kScalar && have_constant) {
-    refine_branch(other->current().regs[insn.dst], constant, op, is32, true);
+  RegState& taken_dst = other->current().regs[insn.dst];
+  if (scalars && right.is_constant()) {
+    refine_branch(taken_dst, constant, op, is32, true);
     refine_branch(dst, constant, op, is32, false);
-  } else if (x && dst.type == RegType::kScalar && f.regs[insn.src].type == RegType::kScalar &&
-             dst.is_constant() && (op == kJmpJeq || op == kJmpJne)) {
-    // `const == reg`: the equal branch learns the register's value.
-    RegState& equal_side = op == kJmpJeq ? other->current().regs[insn.src] : f.regs[insn.src];
-    mark_constant(equal_side, dst.var_off.value);
+  } else if (scalars && dst.is_constant()) {
+    uint64_t known = dst.var_off.value;
+    refine_branch(other->current().regs[insn.src], known, flip_comparison(op), is32, true);
+    refine_branch(f.regs[insn.src], known, flip_comparison(op), is32, false);
+  } else if (scalars && insn.src != insn.dst) {
+    refine_branch_ranges(taken_dst, other->current().regs[insn.src], op, is32, true);
+    refine_branch_ranges(dst, f.regs[insn.src], op, is32, false);
   }
+  mark_edge(pc, kFactBranchTaken | kFactBranchFallthrough);
   bool ok = push_branch(target, *other);
   free_state(other);
   if (!ok) return Step::kError;

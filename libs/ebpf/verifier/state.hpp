@@ -96,4 +96,14 @@ int branch_taken(const RegState& reg, uint64_t value, uint8_t op, bool is32);
 // Narrows `reg` for the branch where `reg <op> value` is `taken`.
 void refine_branch(RegState& reg, uint64_t value, uint8_t op, bool is32, bool taken);
 
+// The low 32 bits of a scalar as a zero-extended scalar (bounds.cpp).
+RegState low32_view(const RegState& reg);
+
+// Comparisons of two scalars (branches.cpp): `a <op> b` decided from both ranges (1, 0, -1
+// as above); both narrowed for the branch where it is `taken`; the operator that compares
+// `b` with `a`.
+int branch_taken_ranges(const RegState& a, const RegState& b, uint8_t op, bool is32);
+void refine_branch_ranges(RegState& a, RegState& b, uint8_t op, bool is32, bool taken);
+uint8_t flip_comparison(uint8_t op);
+
 }  // namespace ebpf::verifier

@@ -286,6 +286,7 @@ bool translate_line(Assembler& a, TranslatedProgram& out, const std::string& lin
       ends_flow = true;
       return true;
     }
+    if (m[3] != "&!=") out.branches.emplace_back(out.insns.size(), line);
     return a.conditional_jump(m, 1, m[6], line, error);
   }
   return error = "unknown instruction: " + line, false;

@@ -23,6 +23,7 @@ struct TranslatedProgram {
   std::vector<ebpf::Insn> insns;
   std::vector<std::string> source;  // per instruction: the line it came from
   std::vector<Assume> assumes;
+  std::vector<std::pair<size_t, std::string>> branches;  // conditional jumps written as `if`
 };
 
 // Assembles the case's blocks in order. `assume c` becomes "if c goto +2; r0 = 0; exit"

@@ -149,6 +149,17 @@ Verdict run_case(const TestCase& tc, RunnerMaps& maps, MallocAllocator& allocato
       return v;
     }
   }
+  // The same for both edges of every conditional jump the simulation reached.
+  for (const auto& [pc, text] : program.branches) {
+    uint8_t f = facts[pc];
+    if (!(f & ebpf::kFactSeen) || program.insns[pc].offset == 0) continue;  // both edges lead to one place
+    if (!(f & ebpf::kFactBranchTaken) || !(f & ebpf::kFactBranchFallthrough)) {
+      v.sonde_rejects = true;
+      v.reason = std::string("Code becomes unreachable (") + text + ": the jump is " +
+                 ((f & ebpf::kFactBranchTaken) ? "always" : "never") + " taken)";
+      return v;
+    }
+  }
   return v;
 }
 

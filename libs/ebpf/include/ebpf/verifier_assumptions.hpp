@@ -50,6 +50,8 @@ enum InsnFact : uint8_t {
   kFactHelperCall = 1 << 2,    // a helper call (not bpf-to-bpf)
   kFactSubprogStart = 1 << 3,  // first instruction of a subprogram or callback
   kFactPrunePoint = 1 << 4,    // a jump target or call return, where states are compared
+  kFactBranchTaken = 1 << 5,        // a conditional jump was taken on some path
+  kFactBranchFallthrough = 1 << 6,  // a conditional jump fell through on some path
 };
 
 }  // namespace ebpf
