@@ -4,6 +4,8 @@
 namespace ebpf::verifier {
 namespace {
 
+constexpr uint32_t kAssumedIdBase = 0x80000000u;
+
 bool apply_bounds(const AssumedRegister& from, RegState& to) {
   RegState bounds;
   mark_unknown(bounds);
@@ -52,6 +54,12 @@ bool apply_assumptions(const EntryAssumptions& assumptions, FrameState& entry) {
         if (from.map == nullptr) return false;
         to.type = RegType::kMapValue;
         to.map = from.map;
+        break;
+      case AssumedType::kMapValueOrNull:
+        if (from.map == nullptr) return false;
+        to.type = RegType::kMapValueOrNull;
+        to.map = from.map;
+        to.id = kAssumedIdBase + static_cast<uint32_t>(i);  // ids the checker never hands out
         break;
     }
     to.off = from.offset;

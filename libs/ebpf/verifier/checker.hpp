@@ -55,6 +55,8 @@ class Checker {
   // Memory (checker_memory.cpp).
   bool check_memory(int regno, int32_t insn_off, int size, bool write, int value_regno, RegState* loaded);
   bool check_stack(const RegState& reg, int regno, int32_t off, int size, bool write, int value_regno, RegState* loaded);
+  bool check_stack_variable(const RegState& reg, int regno, int32_t off, int size, bool write, int value_regno,
+                            RegState* loaded);
   bool check_helper_memory(int regno, uint64_t size, bool writes, bool zero_ok);
   bool check_helper_call(int32_t id, uint32_t& pc, bool& entered_callback);
   bool release_reference(uint32_t ref);

@@ -16,10 +16,7 @@ int byte_of(int64_t a) { return static_cast<int>(a + 8 * (slot_of(a) + 1)); }
 
 bool Checker::check_stack(const RegState& reg, int regno, int32_t insn_off, int size, bool write,
                           int value_regno, RegState* loaded) {
-  if (!reg.var_off.is_constant()) {
-    return reject("R%d variable stack access var_off=(0x%lx; 0x%lx) off=%d size=%d is not supported", regno,
-                  reg.var_off.value, reg.var_off.mask, insn_off, size);
-  }
+  if (!reg.var_off.is_constant()) return check_stack_variable(reg, regno, insn_off, size, write, value_regno, loaded);
   int64_t off = reg.off + static_cast<int64_t>(reg.var_off.value) + insn_off;
   if (off < -kStackSize || off + size > 0) {
     return reject("invalid %s stack R%d off=%ld size=%d", write ? "write to" : "read from", regno, off, size);
@@ -57,6 +54,53 @@ bool Checker::check_stack(const RegState& reg, int regno, int32_t insn_off, int 
     uint8_t b = frame.stack[slot_of(off + i)].bytes[byte_of(off + i)];
     if (b == kSlotInvalid) return reject("invalid read from stack R%d off %ld+%d size %d", regno, off, i, size);
     all_zero = all_zero && b == kSlotZero;
+  }
+  if (loaded) {
+    if (all_zero) mark_constant(*loaded, 0);
+    else mark_unknown_sized(*loaded, size);
+  }
+  return true;
+}
+
+// A stack access at a variable offset (Linux's check_stack_{read,write}_var_off, for
+// privileged programs): every byte it may touch must be inside the frame; a read needs every
+// one of them initialised; a write turns them into plain data (a zero write keeps zeros) and
+// destroys spilled registers there. Unlike Linux, bytes that were never written stay
+// uninitialised, because the write may not have reached them.
+bool Checker::check_stack_variable(const RegState& reg, int regno, int32_t insn_off, int size, bool write,
+                                   int value_regno, RegState* loaded) {
+  int64_t min_off = reg.off + reg.smin + insn_off;
+  int64_t max_off = reg.off + reg.smax + insn_off + size;
+  if (reg.smin < -kStackSize || reg.smax > kStackSize || min_off < -kStackSize || max_off > 0) {
+    return reject("invalid variable-offset %s stack R%d var_off=(0x%lx; 0x%lx) off=%d size=%d",
+                  write ? "write to" : "read from", regno, reg.var_off.value, reg.var_off.mask, insn_off, size);
+  }
+  FrameState& frame = current_->frames[reg.frame];
+  if (-min_off > frame.stack_depth) frame.stack_depth = static_cast<uint16_t>(-min_off);
+  if (write) {
+    const RegState* value = value_regno >= 0 ? &current_->current().regs[value_regno] : nullptr;
+    bool zero = value != nullptr && value->is_constant() && value->var_off.value == 0;
+    for (int64_t a = min_off; a < max_off; ++a) {
+      StackSlot& slot = frame.stack[slot_of(a)];
+      if (slot.bytes[0] == kSlotSpill) {
+        for (uint8_t& b : slot.bytes) b = kSlotMisc;
+      }
+      uint8_t& b = slot.bytes[byte_of(a)];
+      if (b == kSlotInvalid) continue;
+      b = zero && b == kSlotZero ? kSlotZero : kSlotMisc;
+    }
+    return true;
+  }
+  bool all_zero = true;
+  for (int64_t a = min_off; a < max_off; ++a) {
+    const StackSlot& slot = frame.stack[slot_of(a)];
+    uint8_t b = slot.bytes[byte_of(a)];
+    if (b == kSlotInvalid) {
+      return reject("invalid variable-offset read from stack R%d var_off=(0x%lx; 0x%lx) off=%d size=%d", regno,
+                    reg.var_off.value, reg.var_off.mask, insn_off, size);
+    }
+    if (b == kSlotSpill && !(slot.spill.is_constant() && slot.spill.var_off.value == 0)) all_zero = false;
+    if (b == kSlotMisc) all_zero = false;
   }
   if (loaded) {
     if (all_zero) mark_constant(*loaded, 0);

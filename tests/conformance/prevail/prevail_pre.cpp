@@ -137,7 +137,9 @@ bool translate_pre(const TestCase& tc, MapSource& maps, EntryAssumptions& out, s
       if (!r.region_size || r.region_size->low != r.region_size->high) {
         return error = "pre: shared region of unknown size", false;
       }
-      a.type = AssumedType::kMapValue;
+      // A shared pointer whose value range holds 0 may be NULL (an unchecked lookup).
+      bool maybe_null = (r.svalue && r.svalue->low <= 0 && r.svalue->high >= 0) || (r.uvalue && r.uvalue->low == 0);
+      a.type = maybe_null ? AssumedType::kMapValueOrNull : AssumedType::kMapValue;
       a.map = maps.region(static_cast<uint32_t>(r.region_size->low));
       if (a.map == nullptr) return error = "pre: shared region of size " + std::to_string(r.region_size->low), false;
     } else {

@@ -20,6 +20,7 @@ enum class AssumedType : uint8_t {
   kStack,        // offset: fixed offset from the frame pointer (e.g. -8)
   kMapPointer,   // map: the map (CONST_PTR_TO_MAP)
   kMapValue,     // map, offset: a pointer into one of the map's values
+  kMapValueOrNull,  // as kMapValue, or NULL (a lookup result not yet checked)
 };
 
 struct AssumedRegister {
