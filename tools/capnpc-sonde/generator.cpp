@@ -368,7 +368,9 @@ void Generator::emitInterfaceClasses(std::string& out, uint64_t id) {
   for (auto m : methods) {
     std::string p = names_.at(m.getParamStructType()), r = names_.at(m.getResultStructType());
     out += "      case " + std::to_string(ordinal) + ": return " + m.getName().cStr() + "(" + p + "::Reader(params), reply.initRoot<" + r + ">());\n";
-    virtuals += "  virtual ::rt::Result<void> " + std::string(m.getName().cStr()) + "(" + p + "::Reader params, " + r + "::Builder results) = 0;\n";
+    // Methods a server does not implement answer ENOSYS, naming themselves, so gaps are visible.
+    virtuals += "  virtual ::rt::Result<void> " + std::string(m.getName().cStr()) + "(" + p + "::Reader, " + r +
+                "::Builder) {\n    return ::rt::err(::rt::kENOSYS, \"" + local(q) + "." + m.getName().cStr() + " is not implemented\");\n  }\n";
     ++ordinal;
   }
   out += "      default: return ::rt::err(::rt::kENOSYS, \"no such method\");\n    }\n  }\n";
