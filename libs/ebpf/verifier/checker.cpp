@@ -64,6 +64,7 @@ void Checker::print_reg(const RegState& r) {
       return;
     case RegType::kStack:
       log_.print("fp%d", r.off);
+      if (!r.var_off.is_constant()) log_.print("(smin=%ld,smax=%ld,var_off=(0x%lx; 0x%lx))", r.smin, r.smax, r.var_off.value, r.var_off.mask);
       return;
     case RegType::kCtx:
       log_.print("ctx(off=%d)", r.off);

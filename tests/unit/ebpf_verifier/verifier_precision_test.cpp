@@ -1,0 +1,190 @@
+// Verifier precision and analysis hooks: jumps decided from ranges, variable stack offsets,
+// entry assumptions and per-instruction facts, each accepted and rejected.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "ebpf/assembler.hpp"
+#include "ebpf/helper_ids.hpp"
+#include "ebpf/maps.hpp"
+#include "ebpf/verifier.hpp"
+#include "rt/errno.hpp"
+
+namespace {
+
+using namespace ebpf;
+
+class MallocAllocator final : public rt::Allocator {
+ public:
+  size_t in_use = 0;
+  void* allocate(size_t size, size_t alignment) override {
+    in_use += size;
+    return std::aligned_alloc(alignment < 8 ? 8 : alignment, (size + 7) & ~size_t{7});
+  }
+  void deallocate(void* pointer, size_t size) override {
+    in_use -= size;
+    std::free(pointer);
+  }
+};
+
+struct Outcome {
+  int error;
+  std::string log;
+  std::vector<uint8_t> facts;
+};
+
+class VerifierPrecisionTest : public ::testing::Test {
+ protected:
+  void TearDown() override { EXPECT_EQ(allocator_.in_use, 0u) << "verifier leaked memory"; }
+
+  Outcome check(const std::string& text, const EntryAssumptions* assumptions = nullptr) {
+    AssemblyResult assembled = assemble(text);
+    EXPECT_TRUE(assembled.ok()) << assembled.error;
+    std::string log(1 << 16, '\0');
+    std::vector<uint8_t> facts(assembled.insns.size(), 0xff);
+    VerifierOptions options;
+    options.type = ProgramType::kKprobe;
+    options.log = log.data();
+    options.log_size = static_cast<uint32_t>(log.size());
+    options.log_level = kLogLevel2;
+    options.allocator = &allocator_;
+    options.assumptions = assumptions;
+    options.insn_facts = facts.data();
+    VerifierResult result = verify(assembled.insns.data(), static_cast<uint32_t>(assembled.insns.size()), options);
+    log.resize(std::strlen(log.c_str()));
+    return Outcome{result.error, log, facts};
+  }
+  void expect_accepted(const std::string& text) {
+    Outcome o = check(text);
+    EXPECT_EQ(o.error, 0) << o.log;
+  }
+  void expect_rejected(const std::string& text, const std::string& message, int error = -rt::kEACCES) {
+    Outcome o = check(text);
+    EXPECT_EQ(o.error, error) << o.log;
+    EXPECT_NE(o.log.find(message), std::string::npos) << "log lacks '" << message << "':\n" << o.log;
+  }
+
+  MallocAllocator allocator_;
+};
+
+// A read of uninitialised stack: reached only if the verifier fails to decide a jump.
+constexpr const char* kTrap = "trap:\nldxdw %r0, [%r10-8]\nexit\n";
+
+TEST_F(VerifierPrecisionTest, ByteSwapsReadOnlyTheirDestination) {
+  // BPF_END's source bit selects the byte order; it names no source register (r0 is unset).
+  expect_accepted("mov %r1, 0x1234\nbe16 %r1\nle32 %r1\nbswap64 %r1\nmov %r0, %r1\nexit");
+  expect_rejected("mov %r3, 1\nbe16 %r3\nbe16 %r2\nmov %r0, 0\nexit", "R2 !read_ok");
+}
+
+TEST_F(VerifierPrecisionTest, JumpsBetweenTwoRangesAreDecided) {
+  // r1 in [0, 7], r2 in [8, 15]: r1 < r2 always holds, so the trap is never reached.
+  std::string ranges = "call 7\nmov %r6, %r0\nand %r6, 7\ncall 7\nmov %r7, %r0\nand %r7, 7\nadd %r7, 8\n";
+  expect_accepted(ranges + "jge %r6, %r7, trap\nmov %r0, 0\nexit\n" + kTrap);
+  expect_accepted(ranges + "jsgt %r6, %r7, trap\nmov %r0, 0\nexit\n" + kTrap);
+  expect_accepted(ranges + "jeq %r6, %r7, trap\nmov %r0, 0\nexit\n" + kTrap);
+  // Overlapping ranges cannot be decided: the trap is reached and rejected.
+  std::string overlap = "call 7\nmov %r6, %r0\nand %r6, 15\ncall 7\nmov %r7, %r0\nand %r7, 7\nadd %r7, 8\n";
+  expect_rejected(overlap + "jge %r6, %r7, trap\nmov %r0, 0\nexit\n" + kTrap, "invalid read from stack R10 off -8+0 size 8");
+}
+
+TEST_F(VerifierPrecisionTest, KnownLeftOperandDecidesAgainstARange) {
+  // 3 > r2 with r2 in [8, 15] never holds.
+  expect_accepted("call 7\nmov %r2, %r0\nand %r2, 7\nadd %r2, 8\nmov %r1, 3\njgt %r1, %r2, trap\nmov %r0, 0\nexit\n" +
+                  std::string(kTrap));
+  // ... and the constant teaches the other side: r2 == 5 makes r2 - 5 a known zero.
+  Outcome o = check("call 7\nmov %r2, %r0\nmov %r1, 5\njeq %r1, %r2, eq\nmov %r0, 0\nexit\neq:\nmov %r0, %r2\n"
+                    "add %r0, -5\njne %r0, 0, trap\nexit\n" + std::string(kTrap));
+  EXPECT_EQ(o.error, 0) << o.log;
+}
+
+TEST_F(VerifierPrecisionTest, RangesNarrowBothRegisters) {
+  // After r1 <= r2 with r2 in [0, 7], r1 is at most 7: a valid offset into 8 stack bytes.
+  std::string prefix = "stdw [%r10-8], 0\ncall 7\nmov %r6, %r0\ncall 7\nmov %r7, %r0\nand %r7, 7\n";
+  expect_accepted(prefix + "jgt %r6, %r7, out\nmov %r3, %r10\nadd %r3, -8\nadd %r3, %r6\nldxb %r0, [%r3+0]\nexit\n"
+                           "out:\nmov %r0, 0\nexit");
+  // Without the comparison the offset is unbounded.
+  expect_rejected(prefix + "mov %r3, %r10\nadd %r3, -8\nadd %r3, %r6\nldxb %r0, [%r3+0]\nexit",
+                  "invalid variable-offset read from stack R3");
+}
+
+TEST_F(VerifierPrecisionTest, Jmp32ComparesTheLowHalf) {
+  // 0x1_0000_0005: its low half is 5, whatever the upper half says.
+  std::string wide = "mov %r1, 1\nlsh %r1, 32\nor %r1, 5\n";
+  expect_accepted(wide + "jlt32 %r1, 5, trap\njne32 %r1, 5, trap\njgt %r1, 5, ok\nja trap\nok:\nmov %r0, 0\nexit\n" + kTrap);
+  expect_rejected(wide + "jlt32 %r1, 6, trap\nmov %r0, 0\nexit\n" + kTrap, "invalid read from stack");
+  // -22 is 0xffffffea in its low half: never zero, negative as s32.
+  expect_accepted("mov %r4, -22\njeq32 %r4, 0, trap\njsgt32 %r4, 0, trap\nmov %r0, 0\nexit\n" + std::string(kTrap));
+}
+
+TEST_F(VerifierPrecisionTest, NonNullPointersAreNeverZero) {
+  expect_accepted("jeq %r10, 0, trap\njeq %r1, 0, trap\nmov %r0, 0\nexit\n" + std::string(kTrap));
+  expect_rejected("jne %r1, 0, trap\nmov %r0, 0\nexit\n" + std::string(kTrap), "invalid read from stack");
+}
+
+TEST_F(VerifierPrecisionTest, VariableStackOffsets) {
+  std::string index = "call 7\nand %r0, 7\nmov %r3, %r10\nadd %r3, -16\nadd %r3, %r0\n";
+  // Reads need every byte the offset may reach to be initialised.
+  expect_accepted("stdw [%r10-16], 1\nstdw [%r10-8], 2\n" + index + "ldxdw %r0, [%r3+0]\nexit");
+  expect_rejected("stdw [%r10-16], 1\n" + index + "ldxdw %r0, [%r3+0]\nexit",
+                  "invalid variable-offset read from stack R3 var_off=(0x0; 0x7) off=0 size=8");
+  // Accesses must stay inside the frame for every offset.
+  expect_rejected("stdw [%r10-16], 1\nstdw [%r10-8], 2\n" + index + "ldxdw %r0, [%r3+4]\nexit",
+                  "invalid variable-offset read from stack R3");
+  // A write marks what it may touch as data (only where the bytes were already data) and
+  // destroys spilled pointers there.
+  expect_accepted("stdw [%r10-16], 1\nstdw [%r10-8], 2\n" + index + "stxb [%r3+0], %r0\nldxdw %r0, [%r10-8]\nexit");
+  expect_rejected(index + "stxb [%r3+0], %r0\nldxb %r0, [%r10-16]\nexit", "invalid read from stack R10 off -16+0 size 1");
+  expect_rejected("stxdw [%r10-8], %r1\nstdw [%r10-16], 0\n" + index +
+                      "stxb [%r3+4], %r0\nldxdw %r2, [%r10-8]\nldxdw %r0, [%r2+0]\nexit",
+                  "R2 invalid mem access 'scalar'");
+}
+
+TEST_F(VerifierPrecisionTest, EntryAssumptionsReplaceLinuxEntryState) {
+  EntryAssumptions a;
+  a.regs[kFramePointer].type = AssumedType::kStack;
+  a.regs[2].type = AssumedType::kScalar;
+  a.regs[2].umin = 0;
+  a.regs[2].umax = 7;
+  // r1 is not the context any more, r2 is a bounded number, fp-8 holds data.
+  for (int b = kStackSize - 8; b < kStackSize; ++b) a.stack[b] = AssumedStackByte::kScalar;
+  Outcome ok = check("mov %r3, %r10\nadd %r3, -8\nadd %r3, %r2\nldxb %r0, [%r3+0]\nexit", &a);
+  EXPECT_EQ(ok.error, 0) << ok.log;
+  Outcome no_ctx = check("ldxdw %r0, [%r1+0]\nexit", &a);
+  EXPECT_EQ(no_ctx.error, -rt::kEACCES);
+  EXPECT_NE(no_ctx.log.find("R1 !read_ok"), std::string::npos) << no_ctx.log;
+  // Bounds that describe no value at all are an invalid argument.
+  a.regs[2].umin = 9;
+  Outcome empty = check("mov %r0, 0\nexit", &a);
+  EXPECT_EQ(empty.error, -rt::kEINVAL);
+  EXPECT_NE(empty.log.find("entry assumptions are contradictory"), std::string::npos) << empty.log;
+}
+
+TEST_F(VerifierPrecisionTest, FactsDescribeEveryInstruction) {
+  Outcome o = check(
+      "call 7\n"               // 0: helper call
+      "jeq %r10, 0, dead\n"    // 1: never taken
+      "jgt %r0, 5, big\n"      // 2: both ways
+      "mov %r0, 0\n"           // 3
+      "exit\n"                 // 4
+      "big:\nmov %r0, 1\n"     // 5
+      "exit\n"                 // 6
+      "dead:\nmov %r0, 2\n"    // 7: never reached
+      "exit\n");               // 8
+  ASSERT_EQ(o.error, 0) << o.log;
+  EXPECT_EQ(o.facts[0], kFactSeen | kFactHelperCall | kFactSubprogStart);
+  EXPECT_TRUE(o.facts[1] & kFactBranchFallthrough);
+  EXPECT_FALSE(o.facts[1] & kFactBranchTaken);
+  EXPECT_TRUE((o.facts[2] & kFactBranchTaken) && (o.facts[2] & kFactBranchFallthrough));
+  EXPECT_FALSE(o.facts[7] & kFactSeen);
+  EXPECT_TRUE(o.facts[7] & kFactPrunePoint);  // still a jump target
+  for (int pc : {3, 4, 5, 6}) EXPECT_TRUE(o.facts[pc] & kFactSeen) << pc;
+  // Tail calls are marked for the engines.
+  Outcome tail = check("lddw %r2, 0\nmov %r3, 0\ncall 12\nmov %r0, 0\nexit");
+  EXPECT_NE(tail.error, 0);  // no prog array: rejected, but the static facts are still there
+  EXPECT_TRUE(tail.facts[3] & kFactTailCall);
+}
+
+}  // namespace
