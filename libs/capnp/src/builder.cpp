@@ -32,14 +32,14 @@ void MessageBuilder::reset() {
   allocate(1);  // the root pointer
 }
 
-uint8_t* MessageBuilder::allocate(uint64_t words) {
+uint8_t* MessageBuilder::allocate(uint64_t words, bool zero) {
   if (segment_ == nullptr || failed()) return nullptr;
   if (words > capacity_ - used_) {
     fail(rt::kENOSPC, "message does not fit in its buffer");
     return nullptr;
   }
   uint8_t* at = segment_ + static_cast<size_t>(used_) * kWordBytes;
-  __builtin_memset(at, 0, words * kWordBytes);
+  if (zero) __builtin_memset(at, 0, words * kWordBytes);
   used_ += static_cast<uint32_t>(words);
   return at;
 }
@@ -128,6 +128,22 @@ MutableBytes MessageBuilder::initBlobAt(uint8_t* slot, size_t size, bool text) {
   return MutableBytes{list.start_, size};
 }
 
+void MessageBuilder::copyBlobAt(uint8_t* slot, const void* bytes, size_t size, bool text) {
+  size_t total = size + (text ? 1 : 0);
+  if (slot == nullptr) return;
+  if (total > kMaxListElements) {
+    fail(rt::kE2BIG, "text or data longer than a list pointer can describe");
+    return;
+  }
+  uint64_t words = (static_cast<uint64_t>(total) + 7) / 8;
+  uint8_t* at = allocate(words, false);
+  if (at == nullptr) return;
+  if (size > 0) __builtin_memcpy(at, bytes, size);
+  // The NUL and the padding up to the word boundary must be zero on the wire.
+  __builtin_memset(at + size, 0, words * kWordBytes - size);
+  storePointer(slot, makeListPointer(offsetFrom(slot, at), ElementSize::kByte, static_cast<uint32_t>(total)));
+}
+
 StructBuilder StructBuilder::initStruct(uint16_t index, uint16_t data_words, uint16_t pointer_count) {
   if (message_ == nullptr) return StructBuilder();
   return message_->initStructAt(slot(index), data_words, pointer_count);
@@ -145,15 +161,11 @@ ListBuilder StructBuilder::initStructList(uint16_t index, uint32_t count, uint16
 }
 
 void StructBuilder::setText(uint16_t index, const char* chars, size_t size) {
-  if (message_ == nullptr) return;
-  MutableBytes out = message_->initBlobAt(slot(index), size, true);
-  if (out.data != nullptr && size > 0) __builtin_memcpy(out.data, chars, size);
+  if (message_ != nullptr) message_->copyBlobAt(slot(index), chars, size, true);
 }
 
 void StructBuilder::setBlob(uint16_t index, const void* bytes, size_t size) {
-  if (message_ == nullptr) return;
-  MutableBytes out = message_->initBlobAt(slot(index), size, false);
-  if (out.data != nullptr && size > 0) __builtin_memcpy(out.data, bytes, size);
+  if (message_ != nullptr) message_->copyBlobAt(slot(index), bytes, size, false);
 }
 
 MutableBytes StructBuilder::initBlob(uint16_t index, size_t size) {
@@ -190,15 +202,11 @@ ListBuilder ListBuilder::initStructList(uint32_t index, uint32_t count, uint16_t
 }
 
 void ListBuilder::setText(uint32_t index, const char* chars, size_t size) {
-  if (message_ == nullptr) return;
-  MutableBytes out = message_->initBlobAt(slot(index), size, true);
-  if (out.data != nullptr && size > 0) __builtin_memcpy(out.data, chars, size);
+  if (message_ != nullptr) message_->copyBlobAt(slot(index), chars, size, true);
 }
 
 void ListBuilder::setBlob(uint32_t index, const void* bytes, size_t size) {
-  if (message_ == nullptr) return;
-  MutableBytes out = message_->initBlobAt(slot(index), size, false);
-  if (out.data != nullptr && size > 0) __builtin_memcpy(out.data, bytes, size);
+  if (message_ != nullptr) message_->copyBlobAt(slot(index), bytes, size, false);
 }
 
 MutableBytes ListBuilder::initBlob(uint32_t index, size_t size) {

@@ -144,7 +144,7 @@ class MessageBuilder {
   void reset();
 
   // Used by the builders: space of `words` zeroed words, or nullptr (and the message fails).
-  uint8_t* allocate(uint64_t words);
+  uint8_t* allocate(uint64_t words, bool zero = true);
   void fail(int code, const char* why) {
     if (error_.code == 0) error_ = rt::err(code, why);
   }
@@ -152,6 +152,8 @@ class MessageBuilder {
   ListBuilder initListAt(uint8_t* slot, ElementSize size, uint32_t count);
   ListBuilder initStructListAt(uint8_t* slot, uint32_t count, uint16_t data_words, uint16_t pointer_count);
   MutableBytes initBlobAt(uint8_t* slot, size_t size, bool text);
+  // Copies `size` bytes into a new byte list (plus a NUL for text) without zeroing them first.
+  void copyBlobAt(uint8_t* slot, const void* bytes, size_t size, bool text);
 
  private:
   uint8_t* buffer_;
