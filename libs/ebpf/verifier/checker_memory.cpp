@@ -69,9 +69,12 @@ bool Checker::check_stack(const RegState& reg, int regno, int32_t insn_off, int 
 // uninitialised, because the write may not have reached them.
 bool Checker::check_stack_variable(const RegState& reg, int regno, int32_t insn_off, int size, bool write,
                                    int value_regno, RegState* loaded) {
-  int64_t min_off = reg.off + reg.smin + insn_off;
-  int64_t max_off = reg.off + reg.smax + insn_off + size;
-  if (reg.smin < -kStackSize || reg.smax > kStackSize || min_off < -kStackSize || max_off > 0) {
+  // Bounds first: an unbounded offset would overflow the sums below.
+  bool bounded = reg.smin >= -kStackSize && reg.smax <= kStackSize && reg.off >= -kMaxAccessOffset &&
+                 reg.off <= kMaxAccessOffset;
+  int64_t min_off = bounded ? reg.off + reg.smin + insn_off : 0;
+  int64_t max_off = bounded ? reg.off + reg.smax + insn_off + size : 0;
+  if (!bounded || min_off < -kStackSize || max_off > 0) {
     return reject("invalid variable-offset %s stack R%d var_off=(0x%lx; 0x%lx) off=%d size=%d",
                   write ? "write to" : "read from", regno, reg.var_off.value, reg.var_off.mask, insn_off, size);
   }

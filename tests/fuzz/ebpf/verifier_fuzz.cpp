@@ -58,7 +58,13 @@ class FuzzEnvironment final : public Environment {
 FuzzAllocator allocator;
 FuzzEnvironment environment;
 HelperFunction helpers[kMaxHelperId] = {};
-Map* maps[4] = {};  // by the fd in the LD_IMM64: array, hash, ring buffer, queue
+constexpr int kMaps = 5;
+// By fd: array, hash, ring buffer, queue, and a one-element array (global variables,
+// reachable through BPF_PSEUDO_MAP_VALUE).
+Map* maps[kMaps] = {};
+
+const Map* resolve(void*, int32_t fd) { return fd >= 0 && fd < kMaps ? maps[fd] : nullptr; }
+Map* resolve_for_relocation(void*, int32_t fd) { return fd >= 0 && fd < kMaps ? maps[fd] : nullptr; }
 
 void setup() {
   if (maps[0] != nullptr) return;
@@ -80,6 +86,12 @@ void setup() {
   q.value_size = 8;
   q.max_entries = 4;
   maps[3] = create_map(q, allocator, 1).value();
+  MapAttributes g;
+  g.type = MapType::kArray;
+  g.key_size = 4;
+  g.value_size = 24;
+  g.max_entries = 1;
+  maps[4] = create_map(g, allocator, 1).value();
 }
 
 }  // namespace
@@ -90,20 +102,23 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (count == 0 || count > 256) return 0;
   std::vector<Insn> insns(count);
   std::memcpy(insns.data(), data, count * sizeof(Insn));
-  // Map references: an LD_IMM64 with src 1 names one of the test maps by its fd.
+  // Map references in Linux's form, as a loader passes them: fds (any fd names one of the
+  // test maps) for BPF_PSEUDO_MAP_FD and BPF_PSEUDO_MAP_VALUE, resolved by the verifier and
+  // rewritten into addresses after it accepts the program.
   for (size_t i = 0; i + 1 < count; ++i) {
-    if (insns[i].opcode == kOpLdImm64 && insns[i].src == kPseudoMapFd) {
-      uint64_t pointer = reinterpret_cast<uint64_t>(maps[static_cast<uint32_t>(insns[i].imm) % 4]);
-      insns[i].imm = static_cast<int32_t>(static_cast<uint32_t>(pointer));
-      insns[i + 1].imm = static_cast<int32_t>(static_cast<uint32_t>(pointer >> 32));
+    if (insns[i].opcode == kOpLdImm64 && (insns[i].src == kPseudoMapFd || insns[i].src == kPseudoMapValue)) {
+      insns[i].imm = static_cast<int32_t>(static_cast<uint32_t>(insns[i].imm) % kMaps);
     }
   }
   VerifierOptions options;
   options.type = ProgramType::kKprobe;
   options.allocator = &allocator;
   options.instruction_limit = 100000;
+  options.resolve_map = resolve;
   VerifierResult result = verify(insns.data(), static_cast<uint32_t>(count), options);
   if (result.error != 0) return 0;
+  // Whatever the verifier accepted must relocate.
+  if (relocate_maps(insns.data(), static_cast<uint32_t>(count), resolve_for_relocation, nullptr) != 0) std::abort();
 
   // Accepted: run it on a pt_regs-sized context, exactly as a probe would.
   auto* context = static_cast<uint8_t*>(std::malloc(kPtRegsSize));

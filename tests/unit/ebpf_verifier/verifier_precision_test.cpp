@@ -133,6 +133,9 @@ TEST_F(VerifierPrecisionTest, VariableStackOffsets) {
   // Accesses must stay inside the frame for every offset.
   expect_rejected("stdw [%r10-16], 1\nstdw [%r10-8], 2\n" + index + "ldxdw %r0, [%r3+4]\nexit",
                   "invalid variable-offset read from stack R3");
+  // An unbounded offset (found by the fuzzer: its sums overflowed) is rejected, not computed.
+  expect_rejected("stdw [%r10-8], 0\ncall 7\nmov %r3, %r10\nadd %r3, %r0\nldxb %r0, [%r3-16]\nexit",
+                  "invalid variable-offset read from stack R3");
   // A write marks what it may touch as data (only where the bytes were already data) and
   // destroys spilled pointers there.
   expect_accepted("stdw [%r10-16], 1\nstdw [%r10-8], 2\n" + index + "stxb [%r3+0], %r0\nldxdw %r0, [%r10-8]\nexit");
