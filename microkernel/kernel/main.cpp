@@ -21,13 +21,26 @@ BootInfo boot_info;
 elf::SymbolTable kernel_symbols;
 arch::TrapFrame root_entry;
 
-// Test kernels can be told to misbehave on purpose, to prove failures are reported.
+// Test kernels can be told to misbehave on purpose, to prove failures are reported. Each
+// misdeed is its own function, so the panic report can be checked to name it.
+[[gnu::noinline]] void trigger_kernel_page_fault() {
+  printk("kernel: test: touching an unmapped address on purpose\n");
+  volatile uint64_t* nowhere = reinterpret_cast<volatile uint64_t*>(0xffffc00000000000ull);
+  *nowhere = 1;
+}
+
+[[gnu::noinline]] uint64_t overflow_kernel_stack(uint64_t depth) {
+  volatile uint8_t frame[512];
+  frame[0] = static_cast<uint8_t>(depth);
+  return overflow_kernel_stack(depth + 1) + frame[0];  // not a tail call: the frame stays
+}
+
 void run_boot_self_tests(const char* command_line) {
   if (!test_kernel()) return;
-  if (command_line_has(command_line, "sonde.test=kernel_page_fault")) {
-    printk("kernel: test: touching an unmapped address on purpose\n");
-    volatile uint64_t* nowhere = reinterpret_cast<volatile uint64_t*>(0xffffc00000000000ull);
-    *nowhere = 1;
+  if (command_line_has(command_line, "sonde.test=kernel_page_fault")) trigger_kernel_page_fault();
+  if (command_line_has(command_line, "sonde.test=kernel_stack_overflow")) {
+    printk("kernel: test: recursing until the kernel stack overflows\n");
+    overflow_kernel_stack(0);
   }
 }
 
@@ -52,6 +65,13 @@ extern "C" [[noreturn]] void kernel_main(uint32_t magic, uint32_t boot_info_phys
   }
   if (!memory_init(boot_info, boot_info_physical, boot_info_size)) {
     fatal("boot: memory setup failed");
+  }
+  // The strings in boot_info pointed through the boot mapping, which is gone: read the
+  // information again through the direct map (it was valid the first time, and is unchanged).
+  if (BootInfoError e = parse_boot_info(static_cast<const uint8_t*>(physical_to_virtual(boot_info_physical)),
+                                        boot_info_size, boot_info);
+      e != BootInfoError::kNone) {
+    fatal("boot: bad multiboot2 information: %s", boot_info_error_message(e));
   }
   printk("kernel: %lu MiB free, %lu boot module(s), command line '%s'\n",
          frames().free_frames() * 4096 / (1024 * 1024), boot_info.module_count,

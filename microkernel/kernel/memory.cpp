@@ -5,6 +5,8 @@
 #include "kernel/console.hpp"
 
 extern "C" char kernel_physical_start[], kernel_physical_end[];
+extern "C" char kernel_text_start[], kernel_rodata_start[], kernel_data_start[],
+    kernel_virtual_end[], kernel_stack_guard[];
 
 namespace kernel {
 namespace {
@@ -28,6 +30,29 @@ uint64_t* table_at(void*, uint64_t physical) {
 }
 
 constexpr uint64_t kEarlyLimit = 1ull << 30;  // what the boot page tables reach
+
+uint64_t address_of(const char* symbol) { return reinterpret_cast<uint64_t>(symbol); }
+
+// The kernel image at -2 GiB, page by page: text read+execute, read-only data read-only,
+// data and bss read+write, all but text no-execute; the stack's guard page stays unmapped.
+bool map_kernel_image(PageTable& table) {
+  struct Part {
+    uint64_t start, end, flags;
+  };
+  const Part parts[] = {
+      {address_of(kernel_text_start), address_of(kernel_rodata_start), 0},
+      {address_of(kernel_rodata_start), address_of(kernel_data_start), page::kNoExecute},
+      {address_of(kernel_data_start), address_of(kernel_virtual_end),
+       page::kWritable | page::kNoExecute},
+  };
+  for (const Part& part : parts) {
+    for (uint64_t va = part.start; va < part.end; va += page::kSize) {
+      if (va == address_of(kernel_stack_guard)) continue;
+      if (table.map(va, va - kKernelBase, part.flags) != MapError::kNone) return false;
+    }
+  }
+  return true;
+}
 
 }  // namespace
 
@@ -96,12 +121,15 @@ bool memory_init(const BootInfo& boot, uint64_t boot_info_physical, uint64_t boo
       return false;
     }
   }
-  // The kernel image: the first GiB at -2 GiB, as the boot tables had it.
-  for (uint64_t p = 0; p < kEarlyLimit; p += page::kLargeSize) {
-    if (table.map_large(kKernelBase + p, p, page::kWritable) != MapError::kNone) return false;
+  if (!map_kernel_image(table)) {
+    printk("boot: out of memory mapping the kernel image\n");
+    return false;
   }
+  // From here on only the kernel image stays at -2 GiB: everything else (the bitmap, the
+  // boot information, modules) is reached through the direct map.
   arch::write_cr3(kernel_root);
   direct_map_ready = true;
+  allocator.move_bitmap(static_cast<uint64_t*>(physical_to_virtual(bitmap_physical)));
 
   // Now every frame is reachable.
   for (size_t i = 0; i < boot.region_count; ++i) {
@@ -114,6 +142,10 @@ bool memory_init(const BootInfo& boot, uint64_t boot_info_physical, uint64_t boo
     allocator.reserve_range(boot.modules[i].start, boot.modules[i].end);
   }
   return true;
+}
+
+bool in_kernel_stack_guard(uint64_t virtual_address) {
+  return virtual_address - address_of(kernel_stack_guard) < page::kSize;
 }
 
 uint64_t create_address_space() {

@@ -16,13 +16,18 @@ inline constexpr uint64_t kDirectMapBase = 0xffff800000000000ull;  // all RAM, 2
 inline void* early_physical_to_virtual(uint64_t physical) {
   return reinterpret_cast<void*>(physical + kKernelBase);
 }
+// Kernel stack overflows run into this unmapped page (boot.S).
+bool in_kernel_stack_guard(uint64_t virtual_address);
+
 inline void* physical_to_virtual(uint64_t physical) {
   return reinterpret_cast<void*>(physical + kDirectMapBase);
 }
 
 // Builds the frame allocator from the memory map (keeping the kernel image, the boot
-// information and the modules reserved), then switches to the kernel's own page tables.
-// Returns false with a message printed if memory is unusable.
+// information and the modules reserved), then switches to the kernel's own page tables:
+// the direct map and the kernel image, nothing else. Early addresses (from
+// early_physical_to_virtual) are invalid afterwards. Returns false with a message printed if
+// memory is unusable.
 bool memory_init(const BootInfo& boot, uint64_t boot_info_physical, uint64_t boot_info_size);
 
 PhysicalAllocator& frames();

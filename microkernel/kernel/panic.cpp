@@ -5,8 +5,10 @@
 
 #include "arch/x86_64/cpu.hpp"
 #include "arch/x86_64/serial.hpp"
+#include "elf/demangle.hpp"
 #include "elf/elf64.hpp"
 #include "kernel/console.hpp"
+#include "kernel/memory.hpp"
 #include "rt/format.hpp"
 #include "sonde/abi/syscalls.hpp"
 
@@ -14,7 +16,19 @@ namespace kernel {
 namespace {
 
 const elf::SymbolTable* kernel_symbols = nullptr;
+bool panicking = false;
 void serial_sink(void*, char c) { arch::serial_put(c); }
+
+// A fault while a report is being printed (a broken symbol table, a bad frame) must not
+// recurse until the stack is gone: the second one gets a short line and ends the machine.
+void enter_panic(const char* what, uint64_t rip) {
+  if (panicking) {
+    printk("\nKERNEL PANIC: nested %s at rip %016lx while reporting a panic\n", what, rip);
+    printk("KERNEL PANIC END\n");
+    machine_exit(sonde::abi::kShutdownPanic);
+  }
+  panicking = true;
+}
 
 }  // namespace
 
@@ -46,7 +60,8 @@ void print_registers(const arch::TrapFrame& f, bool kernel) {
   uint64_t offset = 0;
   const char* name = kernel_symbols ? kernel_symbols->nearest(f.rip, &offset) : nullptr;
   if (name != nullptr) {
-    printk("  symbol: %s+0x%lx\n", name, offset);
+    char readable[160];
+    printk("  symbol: %s+0x%lx\n", elf::demangle(name, readable, sizeof(readable)), offset);
   } else {
     printk("  symbol: unknown (no kernel symbol table)\n");
   }
@@ -59,6 +74,7 @@ void machine_exit(uint64_t code) {
 }
 
 void panic_exception(const arch::TrapFrame& f) {
+  enter_panic(exception_name(f.vector), f.rip);
   printk("\nKERNEL PANIC: %s (vector %lu) error code 0x%lx\n", exception_name(f.vector), f.vector,
          f.error_code);
   if (f.vector == 14) {
@@ -66,12 +82,16 @@ void panic_exception(const arch::TrapFrame& f) {
            (f.error_code & 1) ? "protection violation" : "not present",
            (f.error_code & 2) ? "write" : "read", (f.error_code & 16) ? "instruction fetch" : "data");
   }
+  if ((f.vector == 14 || f.vector == 8) && in_kernel_stack_guard(arch::read_cr2())) {
+    printk("  kernel stack overflow: cr2 is in the guard page below the kernel stack\n");
+  }
   print_registers(f, true);
   printk("KERNEL PANIC END\n");
   machine_exit(sonde::abi::kShutdownPanic);
 }
 
 void panic(const char* format, ...) {
+  enter_panic("panic", reinterpret_cast<uint64_t>(__builtin_return_address(0)));
   printk("\nKERNEL PANIC: ");
   va_list arguments;
   va_start(arguments, format);

@@ -12,6 +12,9 @@ class PhysicalAllocator {
  public:
   // `bitmap` holds one bit per frame for frames [0, frame_count); every frame starts reserved.
   void init(uint64_t* bitmap, size_t frame_count);
+  // The same bitmap, now reached through another virtual address (the kernel switches from
+  // its boot mapping to the direct map while the allocator is live).
+  void move_bitmap(uint64_t* bitmap) { bitmap_ = bitmap; }
   // Marks whole frames inside [start, end) free (the range is shrunk to frame boundaries).
   void add_free_range(uint64_t start, uint64_t end);
   // Marks every frame touching [start, end) reserved (the range is grown to frame boundaries).

@@ -7,6 +7,10 @@ Modes:
   --mode panic   the kernel must print a panic report and end with the panic code; the
                  report is checked with --expect (regexes, each a TAP case).
   --mode fatal   the kernel must print a one-line error and end with the failure code.
+  --mode running the machine must reach --until (a regex) and still be running; the harness
+                 then stops it (for images that, like tools/run's, never shut down).
+
+--expect REGEX must match the serial log, --reject REGEX must not (each a TAP case).
 
 The serial console goes to a log file. A run that outlives --timeout is killed and fails;
 on any failure the tail of the serial log is printed. The time from QEMU start to the
@@ -48,7 +52,16 @@ class Tap:
         return 1 if self.failed else 0
 
 
-def boot(image: Path, log: Path, timeout: float, smp: int, memory: str):
+def first_line_seen(text: str) -> bool:
+    at = text.find(ROOT_TASK_STARTED)
+    return at >= 0 and "\n" in text[at + len(ROOT_TASK_STARTED) + 1:]
+
+
+def boot(image: Path, log: Path, timeout: float, smp: int, memory: str, until=None):
+    """Runs QEMU until it exits, `until` appears in the serial log, or `timeout` passes.
+
+    Returns (exit status or None if the harness stopped it, timed out, serial log, QEMU's
+    own output, seconds from start to the root task's first line or None)."""
     command = [
         os.environ.get("QEMU", "qemu-system-x86_64"),
         "-cdrom", str(image), "-boot", "d",
@@ -62,27 +75,29 @@ def boot(image: Path, log: Path, timeout: float, smp: int, memory: str):
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     first_line_at = None
     timed_out = False
+    stopped = False
     while process.poll() is None:
         elapsed = time.monotonic() - start
         if elapsed > timeout:
             process.kill()
             timed_out = True
             break
-        if first_line_at is None and log.exists():
+        if (first_line_at is None or until is not None) and log.exists():
             text = log.read_text(errors="replace")
-            at = text.find(ROOT_TASK_STARTED)
-            if at >= 0 and "\n" in text[at + len(ROOT_TASK_STARTED) + 1:]:
+            if first_line_at is None and first_line_seen(text):
                 first_line_at = elapsed
+            if until is not None and until.search(text.replace("\r", "")):
+                process.kill()
+                stopped = True
+                break
         time.sleep(0.01)
     process.wait()
     qemu_output = process.stdout.read().decode(errors="replace") if process.stdout else ""
     serial = log.read_text(errors="replace") if log.exists() else ""
-    if first_line_at is None:
-        at = serial.find(ROOT_TASK_STARTED)
-        if at >= 0 and "\n" in serial[at + len(ROOT_TASK_STARTED) + 1:]:
-            first_line_at = time.monotonic() - start  # finished between polls
+    if first_line_at is None and first_line_seen(serial):
+        first_line_at = time.monotonic() - start  # finished between polls
     serial = serial.replace("\r", "")
-    return process.returncode, timed_out, serial, qemu_output, first_line_at
+    return (None if stopped else process.returncode), timed_out, serial, qemu_output, first_line_at
 
 
 def tail(text: str, lines: int = 40) -> str:
@@ -92,9 +107,12 @@ def tail(text: str, lines: int = 40) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("image", type=Path)
-    parser.add_argument("--mode", choices=["tests", "panic", "fatal"], default="tests")
+    parser.add_argument("--mode", choices=["tests", "panic", "fatal", "running"], default="tests")
     parser.add_argument("--expect", action="append", default=[],
-                        help="regex the serial log must contain (panic/fatal modes)")
+                        help="regex the serial log must contain")
+    parser.add_argument("--reject", action="append", default=[],
+                        help="regex the serial log must not contain")
+    parser.add_argument("--until", help="regex that ends a --mode running boot")
     parser.add_argument("--timeout", type=float, default=60)
     parser.add_argument("--smp", type=int, default=1)
     parser.add_argument("--memory", default="256M")
@@ -106,12 +124,15 @@ def main() -> int:
         tap.case(False, "image exists", f"no such image: {args.image}")
         return tap.finish()
 
+    if args.mode == "running" and not args.until:
+        parser.error("--mode running needs --until")
+    until = re.compile(args.until, re.MULTILINE) if args.mode == "running" else None
     with tempfile.TemporaryDirectory() as tmp:
         log = args.log or Path(tmp) / "serial.log"
         if log.exists():
             log.unlink()
         status, timed_out, serial, qemu_output, first_line = boot(
-            args.image, log, args.timeout, args.smp, args.memory)
+            args.image, log, args.timeout, args.smp, args.memory, until)
 
     if first_line is not None:
         print(f"# boot time: {first_line * 1000:.0f} ms (QEMU start to the root task's first line, "
@@ -129,16 +150,24 @@ def main() -> int:
         tap.case(seen > 0, "guest reported tests", "no TEST lines in the serial log")
         tap.case(status == EXIT_SUCCESS, "guest shut down with the success code",
                  f"QEMU exit status {status}")
+    elif args.mode == "running":
+        tap.case(status is None and not timed_out, f"reached /{args.until}/ and kept running",
+                 f"QEMU exit status {status}" if status is not None
+                 else f"not reached in {args.timeout:.0f} s")
+        tap.case("PANIC" not in serial, "no kernel panic", "a panic was reported")
     else:
         expected_status = EXIT_PANIC if args.mode == "panic" else EXIT_FAILURE
         tap.case(not timed_out, f"{args.mode} reported, not a timeout", f"killed after {args.timeout:.0f} s")
         tap.case(status == expected_status, f"QEMU exit status is {expected_status}",
                  f"QEMU exit status {status}")
-        for pattern in args.expect:
-            tap.case(re.search(pattern, serial, re.MULTILINE) is not None,
-                     f"serial log matches /{pattern}/", "not found")
         if args.mode == "fatal":
-            tap.case("PANIC" not in serial, "a one-line error, not a panic", "a panic was reported")
+            tap.case("PANIC" not in serial, "not a kernel panic", "a panic was reported")
+    for pattern in args.expect:
+        tap.case(re.search(pattern, serial, re.MULTILINE) is not None,
+                 f"serial log matches /{pattern}/", "not found")
+    for pattern in args.reject:
+        tap.case(re.search(pattern, serial, re.MULTILINE) is None,
+                 f"serial log has no /{pattern}/", "found")
 
     if tap.failed:
         tap.comment(f"--- last lines of the serial log ({args.image.name}) ---")

@@ -138,8 +138,13 @@ kernel_entry:
     hlt
     jmp 4b
 
-    .bss
-    .balign 16
+    /* The kernel stack, with an unmapped guard page below it (memory.cpp leaves it out of
+       the kernel's page tables), so an overflow faults instead of overwriting .bss. */
+    .section .bss.kernel_stack, "aw", @nobits
+    .balign 4096
+    .globl kernel_stack_guard
+kernel_stack_guard:
+    .skip 4096
     .globl boot_stack_bottom
 boot_stack_bottom:
     .skip 32768
