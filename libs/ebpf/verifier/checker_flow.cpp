@@ -92,7 +92,12 @@ Checker::Step Checker::jump(const Insn& insn, uint32_t& pc) {
   const RegState& right = x ? src : immediate;
   bool scalars = dst.type == RegType::kScalar && right.type == RegType::kScalar;
   int decision = -1;
-  if (scalars && right.is_constant()) {
+  if (x && insn.src == insn.dst) {
+    // A register compared with itself: equal, whatever it holds.
+    bool holds = op == kJmpJeq || op == kJmpJge || op == kJmpJle || op == kJmpJsge || op == kJmpJsle;
+    bool fails = op == kJmpJne || op == kJmpJgt || op == kJmpJlt || op == kJmpJsgt || op == kJmpJslt;
+    decision = holds ? 1 : fails ? 0 : -1;
+  } else if (scalars && right.is_constant()) {
     decision = branch_taken(dst, constant, op, is32);
   } else if (scalars && dst.is_constant()) {
     decision = branch_taken(right, dst.var_off.value, flip_comparison(op), is32);

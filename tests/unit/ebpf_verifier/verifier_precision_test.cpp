@@ -119,6 +119,12 @@ TEST_F(VerifierPrecisionTest, Jmp32ComparesTheLowHalf) {
   expect_accepted("mov %r4, -22\njeq32 %r4, 0, trap\njsgt32 %r4, 0, trap\nmov %r0, 0\nexit\n" + std::string(kTrap));
 }
 
+TEST_F(VerifierPrecisionTest, ARegisterEqualsItself) {
+  expect_accepted("call 7\nmov %r6, %r0\njne %r0, %r0, trap\njgt %r6, %r6, trap\njle %r10, %r10, ok\nja trap\nok:\nmov %r0, 0\nexit\n" +
+                  std::string(kTrap));
+  expect_rejected("call 7\njeq %r0, %r0, trap\nmov %r0, 0\nexit\n" + std::string(kTrap), "invalid read from stack");
+}
+
 TEST_F(VerifierPrecisionTest, NonNullPointersAreNeverZero) {
   expect_accepted("jeq %r10, 0, trap\njeq %r1, 0, trap\nmov %r0, 0\nexit\n" + std::string(kTrap));
   expect_rejected("jne %r1, 0, trap\nmov %r0, 0\nexit\n" + std::string(kTrap), "invalid read from stack");
