@@ -111,18 +111,18 @@ bool translate_pre(const TestCase& tc, MapSource& maps, EntryAssumptions& out, s
       }
       continue;
     }
-    if (r.type.empty()) {
-      if (r.svalue || r.uvalue) return error = "pre: bounds without a type for r" + std::to_string(regno), false;
-      continue;
-    }
+    // Without a type the register may hold anything, uninitialised included: Linux's only
+    // state for that is NOT_INIT, as for registers the pre-condition does not mention.
+    if (r.type.empty()) continue;
     // Pointers: a fixed offset, maybe with a variable part.
     Range offset = r.offset.value_or(Range{0, 0});
     if (r.type == "stack") {
-      if (!r.offset) return error = "pre: stack pointer without stack_offset", false;
+      // No offset: anywhere in the frame.
+      if (!r.offset) offset = Range{frame_top - kStackSize, frame_top};
       a.type = AssumedType::kStack;
       offset.low -= frame_top;
       offset.high -= frame_top;
-      if (r.numeric_size && r.offset->low == r.offset->high) {
+      if (r.numeric_size && r.offset && r.offset->low == r.offset->high) {
         for (int64_t b = 0; b < r.numeric_size->low; ++b) stack.push_back({static_cast<int>(r.offset->low + b), static_cast<int>(r.offset->low + b), false});
       }
     } else if (r.type == "ctx") {
