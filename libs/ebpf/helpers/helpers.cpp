@@ -11,6 +11,8 @@
 namespace ebpf {
 namespace {
 
+constexpr size_t kMessageSize = 512;  // MAX_BPRINTF_BUF: a printk message, NUL included
+
 Map* as_map(uint64_t value) { return reinterpret_cast<Map*>(value); }
 const void* as_pointer(uint64_t value) { return reinterpret_cast<const void*>(value); }
 
@@ -91,13 +93,15 @@ uint64_t probe_read_kernel(ExecContext& context, uint64_t destination, uint64_t 
 // bpf_trace_printk: at most three arguments; the message goes to the trace buffer.
 uint64_t trace_printk(ExecContext& context, uint64_t format, uint64_t format_size, uint64_t a1, uint64_t a2,
                       uint64_t a3) {
-  char message[512];
+  char message[kMessageSize];
   uint64_t args[3] = {a1, a2, a3};
+  size_t needed = 0;
   long length = format_bpf_message(*context.env, message, sizeof(message), reinterpret_cast<const char*>(format),
-                                   static_cast<uint32_t>(format_size), args, 3);
+                                   static_cast<uint32_t>(format_size), args, 3, &needed);
   if (length < 0) return static_cast<uint64_t>(length);
+  // Linux returns what bstr_printf returns: the untruncated length.
   long written = context.env->trace_output(message, static_cast<uint32_t>(length));
-  return static_cast<uint64_t>(written < 0 ? written : length);
+  return static_cast<uint64_t>(written < 0 ? written : static_cast<long>(needed));
 }
 
 // bpf_trace_vprintk: arguments in a u64 array (at most 12, data_len a multiple of 8).
@@ -109,12 +113,14 @@ uint64_t trace_vprintk(ExecContext& context, uint64_t format, uint64_t format_si
   }
   uint64_t args[kMaxArgs] = {};
   __builtin_memcpy(args, reinterpret_cast<const void*>(data), data_length);
-  char message[512];
+  char message[kMessageSize];
+  size_t needed = 0;
   long length = format_bpf_message(*context.env, message, sizeof(message), reinterpret_cast<const char*>(format),
-                                   static_cast<uint32_t>(format_size), args, static_cast<uint32_t>(data_length / 8));
+                                   static_cast<uint32_t>(format_size), args, static_cast<uint32_t>(data_length / 8),
+                                   &needed);
   if (length < 0) return static_cast<uint64_t>(length);
   long written = context.env->trace_output(message, static_cast<uint32_t>(length));
-  return static_cast<uint64_t>(written < 0 ? written : length);
+  return static_cast<uint64_t>(written < 0 ? written : static_cast<long>(needed));
 }
 
 // probe_read_str family: copies up to size - 1 bytes and a NUL; returns the length with the
@@ -157,10 +163,15 @@ uint64_t get_stack(ExecContext& context, uint64_t, uint64_t buffer, uint64_t siz
     __builtin_memset(out, 0, size);
     return static_cast<uint64_t>(-static_cast<int64_t>(rt::kEINVAL));
   }
-  uint32_t max = static_cast<uint32_t>(size / 8);
-  uint64_t ips[127];
-  if (max > 127) max = 127;
-  long count = context.env->capture_stack((flags & kUserStack) != 0, static_cast<uint32_t>(flags & kSkipMask), ips, max);
+  // As Linux: the walk goes at most sysctl perf_event_max_stack (127) frames deep, skipped
+  // frames included, and stores what fits in the buffer.
+  constexpr uint32_t kMaxStackDepth = 127;
+  uint32_t skip = static_cast<uint32_t>(flags & kSkipMask);
+  uint64_t entries = size / 8;
+  uint64_t depth = entries + skip < kMaxStackDepth ? entries + skip : kMaxStackDepth;
+  uint32_t max = depth > skip ? static_cast<uint32_t>(depth - skip) : 0;
+  uint64_t ips[kMaxStackDepth];
+  long count = max == 0 ? 0 : context.env->capture_stack((flags & kUserStack) != 0, skip, ips, max);
   if (count < 0) {
     __builtin_memset(out, 0, size);
     return static_cast<uint64_t>(count);
@@ -250,17 +261,19 @@ uint64_t snprintf_helper(ExecContext& context, uint64_t out, uint64_t out_size, 
   return static_cast<uint64_t>(needed + 1);
 }
 
-// bpf_loop: flags must be 0, at most 1 << 23 iterations, a callback returning 1 stops.
-uint64_t loop(ExecContext& context, uint64_t count, uint64_t callback, uint64_t callback_context,
+// bpf_loop(u32 nr_loops, callback, ctx, flags): flags must be 0 (EINVAL), at most 1 << 23
+// iterations (E2BIG); a callback returning non-zero stops. Returns the iterations run.
+uint64_t loop(ExecContext& context, uint64_t nr_loops, uint64_t callback, uint64_t callback_context,
               uint64_t flags, uint64_t) {
-  constexpr uint64_t kMaxLoops = 1u << 23;
+  constexpr uint32_t kMaxLoops = 1u << 23;  // BPF_MAX_LOOPS
+  uint32_t count = static_cast<uint32_t>(nr_loops);  // the prototype's argument is a u32
   if (flags != 0) return static_cast<uint64_t>(-static_cast<int64_t>(rt::kEINVAL));
   if (count > kMaxLoops) return static_cast<uint64_t>(-static_cast<int64_t>(rt::kE2BIG));
   uint64_t i = 0;
   while (i < count) {
     uint64_t stop = context.invoke_callback(context, callback, i, callback_context, 0, 0, 0);
     ++i;
-    if (context.abort_requested || stop == 1) break;
+    if (context.abort_requested || stop != 0) break;
   }
   return i;
 }

@@ -1,15 +1,129 @@
-// format_bpf_message: checks the whole format first (as Linux does), then prints.
+// format_bpf_message: Linux's bpf_bprintf_prepare checks, then printing as its bstr_printf.
 #include "helpers/printk_format.hpp"
 
 #include "rt/errno.hpp"
-#include "rt/format.hpp"
 
 namespace ebpf {
 namespace {
 
-constexpr uint32_t kMaxStringArgument = 64;
+constexpr uint32_t kMaxArguments = 12;       // MAX_BPRINTF_VARARGS
+constexpr uint32_t kStringAreaSize = 512;    // MAX_BPRINTF_BUF: strings, chars and addresses
 
-struct Out {
+bool is_space(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
+bool is_punct(char c) {
+  return (c >= '!' && c <= '/') || (c >= ':' && c <= '@') || (c >= '[' && c <= '`') || (c >= '{' && c <= '~');
+}
+// The kernel's ctype table: ASCII printables, and Latin-1 from 0xa0.
+bool is_print(char c) {
+  auto u = static_cast<unsigned char>(c);
+  return (u >= 0x20 && u < 0x7f) || u >= 0xa0;
+}
+
+enum class Kind : uint8_t { kSigned, kUnsigned, kHex, kHexUpper, kChar, kString, kPointer, kSymbol, kIp4, kIp6 };
+
+// One conversion as written: flags, width, and what it prints.
+struct Conversion {
+  bool left = false, plus = false, space = false, zero = false;
+  uint32_t width = 0;
+  Kind kind = Kind::kSigned;
+  bool ip_padded = false;  // %pi4 / %pi6: zero-padded fields, no separators for v6
+  bool user_string = false;  // %pus: the string is in the traced process, not the kernel
+  uint8_t size = 4;        // bytes of the integer argument: 4 (int), 8 (long, long long)
+  uint32_t end = 0;        // index just past the conversion
+};
+
+// Parses the conversion after the '%' at `format[start]`, as bpf_bprintf_prepare accepts
+// them; false for anything it refuses.
+bool parse_conversion(const char* format, uint32_t start, Conversion& c) {
+  uint32_t i = start + 1;
+  for (;; ++i) {
+    char f = format[i];
+    if (f == '-') c.left = true;
+    else if (f == '+') c.plus = true;
+    else if (f == ' ') c.space = true;
+    else if (f == '0') c.zero = true;
+    else break;
+  }
+  if (format[i] >= '1' && format[i] <= '9') {
+    while (format[i] >= '0' && format[i] <= '9') {
+      if (c.width < 100000) c.width = c.width * 10 + static_cast<uint32_t>(format[i] - '0');
+      ++i;
+    }
+  }
+  char f = format[i];
+  if (f == 'p') {
+    c.size = 8;
+    char next = format[i + 1];
+    if ((next == 'k' || next == 'u') && format[i + 2] == 's') {  // %pks, %pus: strings
+      c.kind = Kind::kString;
+      c.user_string = next == 'u';
+      i += 2;
+      char after = format[i + 1];
+      if (after != 0 && !is_space(after) && !is_punct(after)) return false;
+      c.end = i + 1;
+      return true;
+    }
+    if (next == 0 || is_space(next) || is_punct(next)) {
+      c.kind = Kind::kPointer;
+      c.end = i + 1;
+      return true;
+    }
+    if (next == 'K' || next == 'x') {
+      c.kind = Kind::kPointer;
+      c.end = i + 2;
+      return true;
+    }
+    if (next == 's' || next == 'S' || next == 'B') {
+      c.kind = Kind::kSymbol;
+      c.end = i + 2;
+      return true;
+    }
+    if ((next == 'i' || next == 'I') && (format[i + 2] == '4' || format[i + 2] == '6')) {
+      c.kind = format[i + 2] == '4' ? Kind::kIp4 : Kind::kIp6;
+      c.ip_padded = next == 'i';
+      c.end = i + 3;
+      return true;
+    }
+    return false;
+  }
+  if (f == 's') {
+    char after = format[i + 1];
+    if (after != 0 && !is_space(after) && !is_punct(after)) return false;
+    c.kind = Kind::kString;
+    c.size = 8;
+    c.end = i + 1;
+    return true;
+  }
+  if (f == 'c') {
+    c.kind = Kind::kChar;
+    c.end = i + 1;
+    return true;
+  }
+  if (f == 'l') {
+    c.size = 8;
+    ++i;
+    if (format[i] == 'l') ++i;
+  }
+  switch (format[i]) {
+    case 'd': case 'i': c.kind = Kind::kSigned; break;
+    case 'u': c.kind = Kind::kUnsigned; break;
+    case 'x': c.kind = Kind::kHex; break;
+    case 'X': c.kind = Kind::kHexUpper; break;
+    default: return false;
+  }
+  c.end = i + 1;
+  return true;
+}
+
+// What bpf_bprintf_prepare copies for one argument: the value, or where its text starts in
+// the string area.
+struct Prepared {
+  uint64_t value;
+  uint32_t text;
+  uint32_t text_length;
+};
+
+struct Writer {
   char* buffer;
   size_t size;
   size_t length = 0;
@@ -17,110 +131,157 @@ struct Out {
     if (length + 1 < size) buffer[length] = c;
     ++length;
   }
-  void put(const char* s) {
-    while (*s) put(*s++);
+  void repeat(char c, uint32_t count) {
+    for (uint32_t i = 0; i < count; ++i) put(c);
+  }
+  // Text padded to the conversion's width with spaces, on the left unless '-'.
+  void padded(const Conversion& c, const char* text, uint32_t length_of_text) {
+    uint32_t pad = c.width > length_of_text ? c.width - length_of_text : 0;
+    if (!c.left) repeat(' ', pad);
+    for (uint32_t i = 0; i < length_of_text; ++i) put(text[i]);
+    if (c.left) repeat(' ', pad);
   }
 };
 
-// One conversion: flags, width, length modifier and the conversion character.
-struct Spec {
-  char flags[6] = {};
-  int width = 0;
-  int longs = 0;
-  char conversion = 0;
-};
-
-// Parses the conversion at `format[i]` (just after '%'); returns the index after it or -1.
-long parse_spec(const char* format, uint32_t end, uint32_t i, Spec& spec) {
-  int nflags = 0;
-  while (i < end && (format[i] == '-' || format[i] == '+' || format[i] == ' ' || format[i] == '#' || format[i] == '0')) {
-    if (nflags < 5) spec.flags[nflags++] = format[i];
-    ++i;
-  }
-  while (i < end && format[i] >= '0' && format[i] <= '9') {
-    spec.width = spec.width * 10 + (format[i] - '0');
-    if (spec.width > 1000) return -1;
-    ++i;
-  }
-  while (i < end && format[i] == 'l') {
-    ++spec.longs;
-    ++i;
-  }
-  if (i >= end || spec.longs > 2) return -1;
-  spec.conversion = format[i];
-  switch (spec.conversion) {
-    case 'd': case 'i': case 'u': case 'x': case 'X': case 'c': case 's': case 'p':
-      return i + 1;
-    default:
-      return -1;
-  }
+uint32_t digits_of(uint64_t value, uint32_t base, bool upper, char* out) {
+  const char* alphabet = upper ? "0123456789ABCDEF" : "0123456789abcdef";
+  char reversed[24];
+  uint32_t n = 0;
+  do {
+    reversed[n++] = alphabet[value % base];
+    value /= base;
+  } while (value != 0);
+  for (uint32_t i = 0; i < n; ++i) out[i] = reversed[n - 1 - i];
+  return n;
 }
 
+void print_number(Writer& out, const Conversion& c, uint64_t raw) {
+  char sign = 0;
+  uint64_t magnitude = raw;
+  if (c.kind == Kind::kSigned) {
+    int64_t value = c.size == 4 ? static_cast<int32_t>(raw) : static_cast<int64_t>(raw);
+    if (value < 0) {
+      sign = '-';
+      magnitude = 0 - static_cast<uint64_t>(value);
+    } else {
+      magnitude = static_cast<uint64_t>(value);
+      sign = c.plus ? '+' : (c.space ? ' ' : 0);
+    }
+  } else if (c.size == 4) {
+    magnitude = static_cast<uint32_t>(raw);
+  }
+  char digits[24];
+  uint32_t base = (c.kind == Kind::kHex || c.kind == Kind::kHexUpper) ? 16 : 10;
+  uint32_t count = digits_of(magnitude, base, c.kind == Kind::kHexUpper, digits);
+  uint32_t used = count + (sign ? 1 : 0);
+  uint32_t pad = c.width > used ? c.width - used : 0;
+  bool zero_pad = c.zero && !c.left;
+  if (!c.left && !zero_pad) out.repeat(' ', pad);
+  if (sign) out.put(sign);
+  if (zero_pad) out.repeat('0', pad);
+  for (uint32_t i = 0; i < count; ++i) out.put(digits[i]);
+  if (c.left) out.repeat(' ', pad);
+}
 
-void print_number(Out& out, const Spec& spec, uint64_t value) {
-  // Narrow to the argument's C type first: %d of 0xffffffff is -1, %u of it 4294967295.
-  bool is_signed = spec.conversion == 'd' || spec.conversion == 'i';
-  if (spec.longs == 0) value = is_signed ? static_cast<uint64_t>(static_cast<int64_t>(static_cast<int32_t>(value)))
-                                         : static_cast<uint32_t>(value);
-  char format[24];
-  int n = 0;
-  format[n++] = '%';
-  for (int f = 0; spec.flags[f] != 0 && n < 8; ++f) {
-    if (spec.flags[f] == '0') format[n++] = '0';  // the freestanding formatter knows '0' only
-  }
-  char width[8];
-  rt::format_to(width, sizeof(width), "%d", spec.width);
-  if (spec.width > 0) {
-    for (int k = 0; width[k] != 0; ++k) format[n++] = width[k];
-  }
-  format[n++] = 'l';
-  format[n++] = spec.conversion == 'i' ? 'd' : spec.conversion;
-  format[n] = 0;
-  char text[96];
-  rt::format_to(text, sizeof(text), format, value);
-  // '-' (left-justify) is applied here since the freestanding formatter pads on the left.
-  bool left = false;
-  for (int f = 0; spec.flags[f] != 0; ++f) left = left || spec.flags[f] == '-';
-  if (left) {
-    const char* digits = text;
-    while (*digits == ' ') ++digits;
-    int length = 0;
-    out.put(digits);
-    for (const char* d = digits; *d; ++d) ++length;
-    for (int pad = length; pad < spec.width; ++pad) out.put(' ');
+// A pointer as Linux prints one it does not hash (%px): 16 lowercase hex digits.
+void print_pointer(Writer& out, const Conversion& c, uint64_t value) {
+  char text[16];
+  for (int i = 15; i >= 0; --i, value >>= 4) text[i] = "0123456789abcdef"[value & 15];
+  out.padded(c, text, 16);
+}
+
+void print_ip(Writer& out, const Conversion& c, const uint8_t* bytes) {
+  char text[48];
+  uint32_t n = 0;
+  if (c.kind == Kind::kIp4) {
+    for (int part = 0; part < 4; ++part) {
+      if (part > 0) text[n++] = '.';
+      char d[4];
+      uint32_t count = digits_of(bytes[part], 10, false, d);
+      for (uint32_t k = count; c.ip_padded && k < 3; ++k) text[n++] = '0';
+      for (uint32_t k = 0; k < count; ++k) text[n++] = d[k];
+    }
   } else {
-    out.put(text);
+    for (int part = 0; part < 16; ++part) {
+      if (!c.ip_padded && part > 0 && part % 2 == 0) text[n++] = ':';
+      text[n++] = "0123456789abcdef"[bytes[part] >> 4];
+      text[n++] = "0123456789abcdef"[bytes[part] & 15];
+    }
   }
+  out.padded(c, text, n);
+}
+
+// Copies a NUL-terminated string of at most `room` bytes (with its NUL) from traced memory,
+// as strncpy_from_*_nofault; the length without the NUL, or -EFAULT.
+long copy_string(Environment& env, bool user, uint64_t source, char* out, uint32_t room) {
+  uint32_t n = 0;
+  while (n + 1 < room) {
+    char ch;
+    long r = user ? env.read_user(&ch, source + n, 1) : env.read_kernel(&ch, source + n, 1);
+    if (r < 0) return -rt::kEFAULT;
+    if (ch == 0) break;
+    out[n++] = ch;
+  }
+  out[n] = 0;
+  return n;
 }
 
 }  // namespace
 
 long format_bpf_message(Environment& env, char* out_buffer, size_t out_size, const char* format,
                         uint32_t format_size, const uint64_t* args, uint32_t arg_count, size_t* needed_length) {
-  if (format == nullptr || format_size == 0) return -rt::kEINVAL;
+  if (format == nullptr || format_size == 0 || arg_count > kMaxArguments) return -rt::kEINVAL;
   uint32_t end = 0;
   while (end < format_size && format[end] != 0) ++end;
-  if (end == format_size) return -rt::kEINVAL;  // not NUL-terminated
+  if (end == format_size) return -rt::kEINVAL;  // not NUL-terminated within its size
 
-  // Pass 1: validate every conversion and count the arguments it needs.
-  uint32_t needed = 0;
+  // Pass 1 (bpf_bprintf_prepare): check every character and conversion, count arguments,
+  // and copy what the arguments point to into one 512-byte area.
+  Prepared prepared[kMaxArguments];
+  char area[kStringAreaSize];
+  uint32_t area_used = 0;
+  uint32_t count = 0;
   for (uint32_t i = 0; i < end; ++i) {
+    if (!is_print(format[i]) && !is_space(format[i])) return -rt::kEINVAL;
     if (format[i] != '%') continue;
-    if (i + 1 < end && format[i + 1] == '%') {
+    if (format[i + 1] == '%') {
       ++i;
       continue;
     }
-    Spec spec;
-    long next = parse_spec(format, end, i + 1, spec);
-    if (next < 0) return -rt::kEINVAL;
-    ++needed;
-    i = static_cast<uint32_t>(next - 1);
+    if (count >= arg_count) return -rt::kEINVAL;
+    Conversion c;
+    if (!parse_conversion(format, i, c)) return -rt::kEINVAL;
+    Prepared& p = prepared[count];
+    p = Prepared{args[count], area_used, 0};
+    if (c.kind == Kind::kString || c.kind == Kind::kChar || c.kind == Kind::kIp4 || c.kind == Kind::kIp6) {
+      if (area_used == kStringAreaSize) return -rt::kENOSPC;
+    }
+    if (c.kind == Kind::kString) {
+      long length = copy_string(env, c.user_string, args[count], area + area_used, kStringAreaSize - area_used);
+      if (length < 0) {  // Linux prints an empty string for an unreadable one
+        area[area_used] = 0;
+        length = 0;
+      }
+      p.text_length = static_cast<uint32_t>(length);
+      area_used += p.text_length + 1;
+    } else if (c.kind == Kind::kChar) {
+      area[area_used] = static_cast<char>(args[count]);
+      p.text_length = 1;
+      area_used += 1;
+    } else if (c.kind == Kind::kIp4 || c.kind == Kind::kIp6) {
+      uint32_t bytes = c.kind == Kind::kIp4 ? 4 : 16;
+      if (kStringAreaSize - area_used < bytes) return -rt::kENOSPC;
+      if (env.read_kernel(area + area_used, args[count], bytes) < 0) __builtin_memset(area + area_used, 0, bytes);
+      p.text_length = bytes;
+      area_used += bytes;
+    }
+    ++count;
+    i = c.end - 1;
   }
-  if (needed > arg_count) return -rt::kEINVAL;
 
-  // Pass 2: print.
-  Out out{out_buffer, out_size};
-  uint32_t arg = 0;
+  // Pass 2 (bstr_printf): print, counting the whole length even where it does not fit.
+  Writer out{out_buffer, out_size};
+  uint32_t argument = 0;
   for (uint32_t i = 0; i < end; ++i) {
     if (format[i] != '%') {
       out.put(format[i]);
@@ -131,45 +292,41 @@ long format_bpf_message(Environment& env, char* out_buffer, size_t out_size, con
       ++i;
       continue;
     }
-    Spec spec;
-    long next = parse_spec(format, end, i + 1, spec);
-    i = static_cast<uint32_t>(next - 1);
-    uint64_t value = args[arg++];
-    switch (spec.conversion) {
-      case 'c':
-        out.put(static_cast<char>(value));
+    Conversion c;
+    parse_conversion(format, i, c);
+    const Prepared& p = prepared[argument++];
+    switch (c.kind) {
+      case Kind::kString:
+      case Kind::kChar:
+        out.padded(c, area + p.text, p.text_length);
         break;
-      case 's': {
-        char text[kMaxStringArgument];
-        uint32_t length = 0;
-        bool fault = false;
-        while (length + 1 < kMaxStringArgument) {
-          char c;
-          if (env.read_kernel(&c, value + length, 1) != 0) {
-            fault = true;
-            break;
-          }
-          if (c == 0) break;
-          text[length++] = c;
-        }
-        text[length] = 0;
-        out.put(fault && length == 0 ? "(fault)" : text);
+      case Kind::kIp4:
+      case Kind::kIp6:
+        print_ip(out, c, reinterpret_cast<const uint8_t*>(area + p.text));
         break;
-      }
-      case 'p': {
-        char text[24];
-        rt::format_to(text, sizeof(text), "0x%lx", value);
-        out.put(text);
+      case Kind::kPointer:
+        print_pointer(out, c, p.value);
+        break;
+      case Kind::kSymbol: {
+        // Sonde has no symbol table here: the address, as Linux prints one without kallsyms.
+        Conversion hex = c;
+        hex.kind = Kind::kHex;
+        hex.size = 8;
+        hex.width = 0;
+        out.put('0');
+        out.put('x');
+        print_number(out, hex, p.value);
         break;
       }
       default:
-        print_number(out, spec, value);
+        print_number(out, c, p.value);
         break;
     }
+    i = c.end - 1;
   }
   if (out_size > 0) out_buffer[out.length < out_size ? out.length : out_size - 1] = 0;
   if (needed_length != nullptr) *needed_length = out.length;
-  return static_cast<long>(out.length < out_size ? out.length : out_size - 1);
+  return static_cast<long>(out.length < out_size ? out.length : (out_size > 0 ? out_size - 1 : 0));
 }
 
 }  // namespace ebpf

@@ -33,11 +33,12 @@ void* ArrayMap::lookup_percpu(const void* key, uint32_t cpu) {
 }
 
 long ArrayMap::update(const void* key, const void* value, uint64_t flags) {
-  if ((flags & ~kUpdateLock) > kUpdateExist) return -rt::kEINVAL;
+  // BPF_F_LOCK needs a bpf_spin_lock in the value, which Sonde's maps never have.
+  if (flags > kUpdateExist) return -rt::kEINVAL;
   uint32_t index = read_key(key);
   if (index >= attributes().max_entries) return -rt::kE2BIG;
   // Every element of an array always exists.
-  if ((flags & ~kUpdateLock) == kUpdateNoExist) return -rt::kEEXIST;
+  if (flags == kUpdateNoExist) return -rt::kEEXIST;
   __builtin_memcpy(element(index, current_cpu()), value, attributes().value_size);
   return 0;
 }
@@ -46,23 +47,29 @@ long ArrayMap::remove(const void*) { return -rt::kEINVAL; }
 
 // From user space, per-CPU maps read and write every CPU's copy at once.
 long ArrayMap::syscall_lookup(const void* key, void* value, uint64_t flags) {
-  if (flags & ~kUpdateLock) return -rt::kEINVAL;
+  if (!syscall_can_read()) return -rt::kEPERM;
+  if (flags != 0) return -rt::kEINVAL;  // BPF_F_LOCK: no spin locks in Sonde's values
   uint32_t index = read_key(key);
   if (index >= attributes().max_entries) return -rt::kENOENT;
   auto* out = static_cast<uint8_t*>(value);
+  if (value_copies() == 1) {
+    __builtin_memcpy(out, element(index, 0), attributes().value_size);
+    return 0;
+  }
+  // Each CPU's copy in its own 8-byte-aligned slot; the padding is zero in storage.
   for (uint32_t cpu = 0; cpu < value_copies(); ++cpu) {
-    __builtin_memcpy(out + cpu * stride_, element(index, cpu), attributes().value_size);
+    __builtin_memcpy(out + cpu * stride_, element(index, cpu), stride_);
   }
   return 0;
 }
 
 long ArrayMap::syscall_update(const void* key, const void* value, uint64_t flags) {
-  if (frozen()) return -rt::kEPERM;
+  if (!syscall_can_write()) return -rt::kEPERM;
   if (value_copies() == 1) return update(key, value, flags);
-  if ((flags & ~kUpdateLock) > kUpdateExist) return -rt::kEINVAL;
+  if (flags > kUpdateExist) return -rt::kEINVAL;
   uint32_t index = read_key(key);
   if (index >= attributes().max_entries) return -rt::kE2BIG;
-  if ((flags & ~kUpdateLock) == kUpdateNoExist) return -rt::kEEXIST;
+  if (flags == kUpdateNoExist) return -rt::kEEXIST;
   const auto* in = static_cast<const uint8_t*>(value);
   for (uint32_t cpu = 0; cpu < value_copies(); ++cpu) {
     __builtin_memcpy(element(index, cpu), in + cpu * stride_, attributes().value_size);
@@ -84,24 +91,30 @@ long ArrayMap::get_next_key(const void* key, void* next_key) {
   return 0;
 }
 
+// Linux's generic_map_lookup_batch: the batch token is the last key copied, and the walk
+// continues with get_next_key from it; -ENOENT once the walk runs off the end.
 long ArrayMap::lookup_batch(const void* in_batch, void* out_batch, void* keys, void* values, uint32_t* count) {
-  uint32_t start = 0;
-  if (in_batch != nullptr) __builtin_memcpy(&start, in_batch, 4);
-  uint32_t max = attributes().max_entries;
+  if (!syscall_can_read()) return -rt::kEPERM;
   uint32_t want = *count;
-  if (want == 0) return -rt::kEINVAL;
-  uint32_t done = 0;
+  if (want == 0) return 0;
   uint32_t value_bytes = syscall_value_size();
   auto* key_out = static_cast<uint8_t*>(keys);
   auto* value_out = static_cast<uint8_t*>(values);
-  uint32_t index = start;
-  for (; index < max && done < want; ++index, ++done) {
-    __builtin_memcpy(key_out + done * 4, &index, 4);
-    syscall_lookup(&index, value_out + static_cast<size_t>(done) * value_bytes, 0);
+  uint32_t previous = 0, key = 0, done = 0;
+  const void* from = in_batch;
+  long result = 0;
+  while (done < want) {
+    result = get_next_key(from, &key);
+    if (result != 0) break;
+    __builtin_memcpy(key_out + static_cast<size_t>(done) * 4, &key, 4);
+    syscall_lookup(&key, value_out + static_cast<size_t>(done) * value_bytes, 0);
+    previous = key;
+    from = &previous;
+    ++done;
   }
   *count = done;
-  __builtin_memcpy(out_batch, &index, 4);
-  return index >= max ? -rt::kENOENT : 0;
+  if (done > 0) __builtin_memcpy(out_batch, &previous, 4);
+  return result;
 }
 
 long ArrayMap::for_each_element(ElementVisitor visit, void* state) {

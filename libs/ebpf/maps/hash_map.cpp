@@ -157,18 +157,23 @@ long HashMap::remove(const void* key) {
 
 // From user space, per-CPU maps read and write every CPU's copy at once.
 long HashMap::syscall_lookup(const void* key, void* value, uint64_t flags) {
-  if (flags & ~kUpdateLock) return -rt::kEINVAL;
+  if (!syscall_can_read()) return -rt::kEPERM;
+  if (flags != 0) return -rt::kEINVAL;  // BPF_F_LOCK: no spin locks in Sonde's values
   Element* e = find(key, hash_key(key), nullptr);
   if (e == nullptr) return -rt::kENOENT;
   auto* out = static_cast<uint8_t*>(value);
+  if (value_copies() == 1) {
+    __builtin_memcpy(out, value_of(e), attributes().value_size);
+    return 0;
+  }
   for (uint32_t cpu = 0; cpu < value_copies(); ++cpu) {
-    __builtin_memcpy(out + cpu * value_stride_, value_of(e, cpu), attributes().value_size);
+    __builtin_memcpy(out + cpu * value_stride_, value_of(e, cpu), value_stride_);
   }
   return 0;
 }
 
 long HashMap::syscall_update(const void* key, const void* value, uint64_t flags) {
-  if (frozen()) return -rt::kEPERM;
+  if (!syscall_can_write()) return -rt::kEPERM;
   if (value_copies() == 1) return update(key, value, flags);
   if ((flags & ~kUpdateLock) > kUpdateExist || (flags & kUpdateLock)) return -rt::kEINVAL;
   uint32_t hash = hash_key(key);
@@ -186,8 +191,8 @@ long HashMap::syscall_update(const void* key, const void* value, uint64_t flags)
 }
 
 long HashMap::lookup_and_delete(const void* key, void* value, uint64_t flags) {
+  if (!syscall_can_read() || !syscall_can_write()) return -rt::kEPERM;
   if (flags != 0) return -rt::kEINVAL;
-  if (frozen()) return -rt::kEPERM;
   long result = syscall_lookup(key, value, 0);
   if (result != 0) return result;
   return remove(key);
@@ -215,10 +220,12 @@ long HashMap::get_next_key(const void* key, void* next_key) {
 
 // Whole buckets at a time, as Linux: the batch token is the next bucket.
 long HashMap::lookup_batch(const void* in_batch, void* out_batch, void* keys, void* values, uint32_t* count) {
+  if (!syscall_can_read()) return -rt::kEPERM;
+  uint32_t want = *count;
+  if (want == 0) return 0;
   uint32_t bucket = 0;
   if (in_batch != nullptr) __builtin_memcpy(&bucket, in_batch, 4);
-  uint32_t want = *count;
-  if (want == 0) return -rt::kEINVAL;
+  if (bucket >= bucket_count_) return -rt::kENOENT;
   uint32_t done = 0;
   uint32_t key_size = attributes().key_size;
   uint32_t value_bytes = syscall_value_size();
@@ -229,7 +236,9 @@ long HashMap::lookup_batch(const void* in_batch, void* out_batch, void* keys, vo
     for (Element* e = buckets_[bucket]; e != nullptr; e = e->next) ++in_bucket;
     if (done + in_bucket > want) {
       if (done == 0) {
+        // Linux still reports where to continue (this bucket) and a count of 0.
         *count = 0;
+        __builtin_memcpy(out_batch, &bucket, 4);
         return -rt::kENOSPC;
       }
       break;
@@ -238,7 +247,7 @@ long HashMap::lookup_batch(const void* in_batch, void* out_batch, void* keys, vo
       __builtin_memcpy(key_out + static_cast<size_t>(done) * key_size, key_of(e), key_size);
       for (uint32_t cpu = 0; cpu < value_copies(); ++cpu) {
         __builtin_memcpy(value_out + static_cast<size_t>(done) * value_bytes + cpu * value_stride_, value_of(e, cpu),
-                         attributes().value_size);
+                         value_copies() == 1 ? attributes().value_size : value_stride_);
       }
       ++done;
     }

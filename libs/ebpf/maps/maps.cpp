@@ -1,20 +1,24 @@
-// create_map/destroy_map: attribute checks shared by every type, then the type's constructor.
+// create_map/destroy_map: Linux's attribute checks for each type, then the type's constructor.
 #include "ebpf/maps.hpp"
 
+#include "ebpf/perf_buffer.hpp"
+#include "ebpf/prog_array.hpp"
+#include "ebpf/ringbuf.hpp"
 #include "maps/array_map.hpp"
 #include "maps/hash_map.hpp"
 #include "maps/queue_map.hpp"
-#include "ebpf/perf_buffer.hpp"
-#include "ebpf/ringbuf.hpp"
 #include "rt/errno.hpp"
-
 #include "rt/new.hpp"
 
 namespace ebpf {
 namespace {
 
-constexpr uint32_t kMaxValueSize = 1u << 20;  // Linux caps array values near KMALLOC_MAX_SIZE
-constexpr uint32_t kMaxKeySize = 512;         // MAX_BPF_STACK: keys live on the stack
+constexpr uint64_t kKmallocMaxSize = 1ull << 22;   // KMALLOC_MAX_SIZE on x86-64 (order-10 pages)
+constexpr uint64_t kPercpuMinUnitSize = 32768;     // PCPU_MIN_UNIT_SIZE: largest per-CPU value
+constexpr uint64_t kHashElementHeader = 48;        // sizeof(struct htab_elem) in Linux
+constexpr uint32_t kMaxHashEntries = 1u << 28;     // n_buckets * sizeof(struct bucket) fits u32
+constexpr uint32_t kMaxPossibleCpus = 4096;
+constexpr uint32_t kAccessFlags = kMapRdonly | kMapWronly | kMapRdonlyProg | kMapWronlyProg;
 
 template <typename T, typename... Args>
 T* construct(rt::Allocator& allocator, Args... args) {
@@ -23,137 +27,212 @@ T* construct(rt::Allocator& allocator, Args... args) {
   return new (memory) T(args...);
 }
 
+bool is_per_cpu(MapType type) {
+  return type == MapType::kPercpuArray || type == MapType::kPercpuHash || type == MapType::kLruPercpuHash;
+}
+
+// bpf_map_flags_access_ok: a program cannot be both read-only and write-only.
+bool program_access_ok(uint32_t flags) { return (flags & (kMapRdonlyProg | kMapWronlyProg)) != (kMapRdonlyProg | kMapWronlyProg); }
+
+// array_map_alloc_check (and fd_array_map_alloc_check for program and perf event arrays).
+int check_array(const MapAttributes& a) {
+  bool per_cpu = a.type == MapType::kPercpuArray;
+  bool fd_array = a.type == MapType::kProgArray || a.type == MapType::kPerfEventArray;
+  if (fd_array && (a.value_size != 4 || (a.map_flags & (kMapRdonlyProg | kMapWronlyProg)))) return rt::kEINVAL;
+  uint32_t allowed = kMapNumaNode | kMapMmapable | kAccessFlags | kMapPreserveElems;
+  if (a.max_entries == 0 || a.key_size != 4 || a.value_size == 0 || (a.map_flags & ~allowed) ||
+      !program_access_ok(a.map_flags) || (per_cpu && (a.map_flags & kMapNumaNode))) {
+    return rt::kEINVAL;
+  }
+  if (a.type != MapType::kArray && (a.map_flags & kMapMmapable)) return rt::kEINVAL;
+  if (a.type != MapType::kPerfEventArray && (a.map_flags & kMapPreserveElems)) return rt::kEINVAL;
+  if (a.value_size > kKmallocMaxSize) return rt::kE2BIG;
+  if (per_cpu && ((a.value_size + 7ull) & ~7ull) > kPercpuMinUnitSize) return rt::kE2BIG;
+  return 0;
+}
+
+// htab_map_alloc_check.
+int check_hash(const MapAttributes& a) {
+  bool lru = a.type == MapType::kLruHash || a.type == MapType::kLruPercpuHash;
+  bool per_cpu = is_per_cpu(a.type);
+  uint32_t allowed = kMapNoPrealloc | kMapNoCommonLru | kMapNumaNode | kAccessFlags | kMapZeroSeed;
+  if ((a.map_flags & ~allowed) || !program_access_ok(a.map_flags)) return rt::kEINVAL;
+  if (!lru && (a.map_flags & kMapNoCommonLru)) return rt::kEINVAL;
+  if (lru && (a.map_flags & kMapNoPrealloc)) return rt::kENOTSUPP;
+  if ((a.map_flags & kMapNumaNode) && (per_cpu || (a.map_flags & kMapNoCommonLru))) return rt::kEINVAL;
+  if (a.max_entries == 0 || a.key_size == 0 || a.value_size == 0) return rt::kEINVAL;
+  if (uint64_t{a.key_size} + a.value_size >= kKmallocMaxSize - kHashElementHeader) return rt::kE2BIG;
+  if (a.max_entries > kMaxHashEntries) return rt::kE2BIG;  // htab_map_alloc: too many buckets
+  // The per-CPU allocator refuses units above PCPU_MIN_UNIT_SIZE.
+  if (per_cpu && ((a.value_size + 7ull) & ~7ull) > kPercpuMinUnitSize) return rt::kENOMEM;
+  return 0;
+}
+
+// queue_stack_map_alloc_check.
+int check_queue(const MapAttributes& a) {
+  if (a.max_entries == 0 || a.key_size != 0 || a.value_size == 0 || (a.map_flags & ~(kMapNumaNode | kAccessFlags)) ||
+      !program_access_ok(a.map_flags)) {
+    return rt::kEINVAL;
+  }
+  if (a.value_size > kKmallocMaxSize) return rt::kE2BIG;
+  return 0;
+}
+
+// ringbuf_map_alloc: data size a power-of-two multiple of the page size.
+int check_ringbuf(const MapAttributes& a) {
+  uint32_t size = a.max_entries;
+  if ((a.map_flags & ~kMapNumaNode) || a.key_size != 0 || a.value_size != 0 || size == 0 ||
+      (size & (size - 1)) != 0 || size % kRingbufPageSize != 0) {
+    return rt::kEINVAL;
+  }
+  return 0;
+}
+
+int check_attributes(const MapAttributes& a) {
+  // bpf_get_file_flag: the syscall side cannot be both read-only and write-only.
+  if ((a.map_flags & kMapRdonly) && (a.map_flags & kMapWronly)) return rt::kEINVAL;
+  switch (a.type) {
+    case MapType::kArray:
+    case MapType::kPercpuArray:
+    case MapType::kProgArray:
+    case MapType::kPerfEventArray:
+      return check_array(a);
+    case MapType::kHash:
+    case MapType::kPercpuHash:
+    case MapType::kLruHash:
+    case MapType::kLruPercpuHash:
+      return check_hash(a);
+    case MapType::kQueue:
+    case MapType::kStack:
+      return check_queue(a);
+    case MapType::kRingbuf:
+      return check_ringbuf(a);
+    default:
+      return rt::kEINVAL;  // not a type Sonde implements (Linux: EINVAL for unknown types too)
+  }
+}
+
+// Sizes beyond what a size_t allocation can describe are refused as memory Linux would not get.
+bool fits(uint64_t bytes) { return bytes <= (uint64_t{1} << 40); }
+
+rt::Result<Map*> no_memory() { return rt::err(rt::kENOMEM, "the map's memory budget refuses this map"); }
+
+rt::Result<Map*> create_array(const MapAttributes& a, rt::Allocator& allocator, uint32_t copies, Environment* cpu_source) {
+  size_t stride = (a.value_size + 7u) & ~size_t{7};
+  uint64_t bytes = uint64_t{stride} * a.max_entries * copies;
+  if (!fits(bytes)) return no_memory();
+  auto* values = static_cast<uint8_t*>(allocator.allocate(bytes, 8));
+  if (values == nullptr) return no_memory();
+  __builtin_memset(values, 0, bytes);
+  ArrayMap* map = construct<ArrayMap>(allocator, a, values, stride, copies, cpu_source);
+  if (map == nullptr) {
+    allocator.deallocate(values, bytes);
+    return no_memory();
+  }
+  return static_cast<Map*>(map);
+}
+
+rt::Result<Map*> create_hash(const MapAttributes& a, rt::Allocator& allocator, uint32_t copies, Environment* cpu_source) {
+  uint32_t buckets = 1;
+  while (buckets < a.max_entries) buckets <<= 1;
+  bool lru = a.type == MapType::kLruHash || a.type == MapType::kLruPercpuHash;
+  size_t element = HashMap::element_bytes(a, copies);
+  uint64_t pool_bytes = uint64_t{element} * a.max_entries;
+  if (!fits(pool_bytes)) return no_memory();
+  auto* bucket_array = static_cast<HashMap::Element**>(allocator.allocate(buckets * sizeof(void*), 8));
+  auto* pool = bucket_array ? static_cast<uint8_t*>(allocator.allocate(pool_bytes, 8)) : nullptr;
+  HashMap* map = pool ? construct<HashMap>(allocator, a, bucket_array, buckets, pool, element, copies, lru, cpu_source)
+                      : nullptr;
+  if (map == nullptr) {
+    if (pool) allocator.deallocate(pool, pool_bytes);
+    if (bucket_array) allocator.deallocate(bucket_array, buckets * sizeof(void*));
+    return no_memory();
+  }
+  return static_cast<Map*>(map);
+}
+
+rt::Result<Map*> create_queue(const MapAttributes& a, rt::Allocator& allocator) {
+  uint64_t bytes = QueueMap::storage_bytes(a);
+  if (!fits(bytes)) return no_memory();
+  auto* storage = static_cast<uint8_t*>(allocator.allocate(bytes, 8));
+  QueueMap* map = storage ? construct<QueueMap>(allocator, a, storage) : nullptr;
+  if (map == nullptr) {
+    if (storage) allocator.deallocate(storage, bytes);
+    return no_memory();
+  }
+  return static_cast<Map*>(map);
+}
+
+rt::Result<Map*> create_prog_array(const MapAttributes& a, rt::Allocator& allocator) {
+  uint64_t bytes = ProgArrayMap::slots_bytes(a);
+  auto* slots = static_cast<ProgArrayMap::Slot*>(allocator.allocate(bytes, 8));
+  ProgArrayMap* map = slots ? construct<ProgArrayMap>(allocator, a, slots) : nullptr;
+  if (map == nullptr) {
+    if (slots) allocator.deallocate(slots, bytes);
+    return no_memory();
+  }
+  return static_cast<Map*>(map);
+}
+
+rt::Result<Map*> create_perf_event_array(const MapAttributes& a, rt::Allocator& allocator) {
+  uint64_t bytes = uint64_t{a.max_entries} * sizeof(void*);
+  auto* slots = static_cast<PerfRing**>(allocator.allocate(bytes, 8));
+  PerfEventArrayMap* map = slots ? construct<PerfEventArrayMap>(allocator, a, slots) : nullptr;
+  if (map == nullptr) {
+    if (slots) allocator.deallocate(slots, bytes);
+    return no_memory();
+  }
+  return static_cast<Map*>(map);
+}
+
+rt::Result<Map*> create_ringbuf(const MapAttributes& a, rt::Allocator& allocator) {
+  uint64_t bytes = RingbufMap::pages_bytes(a);
+  auto* pages = static_cast<uint8_t*>(allocator.allocate(bytes, kRingbufPageSize));
+  RingbufMap* map = pages ? construct<RingbufMap>(allocator, a, pages) : nullptr;
+  if (map == nullptr) {
+    if (pages) allocator.deallocate(pages, bytes);
+    return no_memory();
+  }
+  return static_cast<Map*>(map);
+}
+
 }  // namespace
 
-rt::Result<Map*> create_map(const MapAttributes& attributes, rt::Allocator& allocator,
-                            uint32_t possible_cpus, Environment* cpu_source) {
-  bool per_cpu = attributes.type == MapType::kPercpuArray || attributes.type == MapType::kPercpuHash ||
-                 attributes.type == MapType::kLruPercpuHash;
-  if (per_cpu && (cpu_source == nullptr || possible_cpus == 0 || possible_cpus > 4096)) {
+rt::Result<Map*> create_map(const MapAttributes& attributes, rt::Allocator& allocator, uint32_t possible_cpus,
+                            Environment* cpu_source) {
+  if (int error = check_attributes(attributes); error != 0) {
+    return rt::err(static_cast<rt::Errno>(error), "map attributes refused as Linux's map_create refuses them");
+  }
+  bool per_cpu = is_per_cpu(attributes.type);
+  if (per_cpu && (cpu_source == nullptr || possible_cpus == 0 || possible_cpus > kMaxPossibleCpus)) {
     return rt::err(rt::kEINVAL, "per-CPU maps need the CPU count and a CPU source");
   }
   uint32_t copies = per_cpu ? possible_cpus : 1;
   switch (attributes.type) {
     case MapType::kArray:
-    case MapType::kPercpuArray: {
-      if (attributes.key_size != 4 || attributes.value_size == 0 || attributes.max_entries == 0) {
-        return rt::err(rt::kEINVAL, "array maps need key_size 4, value_size > 0, max_entries > 0");
-      }
-      if ((attributes.map_flags & ~(kMapRdonlyProg | kMapWronlyProg | kMapMmapable)) != 0) {
-        return rt::err(rt::kEINVAL, "unsupported map_flags for an array map");
-      }
-      if (attributes.value_size > kMaxValueSize) return rt::err(rt::kE2BIG, "value_size too large");
-      if (per_cpu && (attributes.map_flags & kMapMmapable)) return rt::err(rt::kEINVAL, "per-CPU arrays cannot be mmapped");
-      size_t stride = (attributes.value_size + 7u) & ~size_t{7};
-      uint64_t bytes = static_cast<uint64_t>(stride) * attributes.max_entries * copies;
-      if (bytes > 0xffffffffu) return rt::err(rt::kE2BIG, "array map too large");
-      auto* values = static_cast<uint8_t*>(allocator.allocate(bytes, 8));
-      if (values == nullptr) return rt::err(rt::kENOMEM, "no memory for the map's values");
-      __builtin_memset(values, 0, bytes);
-      ArrayMap* map = construct<ArrayMap>(allocator, attributes, values, stride, copies, cpu_source);
-      if (map == nullptr) {
-        allocator.deallocate(values, bytes);
-        return rt::err(rt::kENOMEM, "no memory for the map");
-      }
-      return static_cast<Map*>(map);
-    }
+    case MapType::kPercpuArray:
+      return create_array(attributes, allocator, copies, cpu_source);
     case MapType::kHash:
     case MapType::kPercpuHash:
     case MapType::kLruHash:
-    case MapType::kLruPercpuHash: {
-      if (attributes.key_size == 0 || attributes.value_size == 0 || attributes.max_entries == 0) {
-        return rt::err(rt::kEINVAL, "hash maps need key_size, value_size and max_entries > 0");
-      }
-      if ((attributes.map_flags & ~(kMapNoPrealloc | kMapRdonlyProg | kMapWronlyProg)) != 0) {
-        return rt::err(rt::kEINVAL, "unsupported map_flags for a hash map");
-      }
-      if (attributes.key_size > kMaxKeySize || attributes.value_size > kMaxValueSize) {
-        return rt::err(rt::kE2BIG, "key or value too large");
-      }
-      uint32_t buckets = 1;
-      while (buckets < attributes.max_entries && buckets < (1u << 30)) buckets <<= 1;
-      bool lru = attributes.type == MapType::kLruHash || attributes.type == MapType::kLruPercpuHash;
-      if (lru && (attributes.map_flags & kMapNoPrealloc)) return rt::err(rt::kEINVAL, "LRU maps are always preallocated");
-      size_t element = HashMap::element_bytes(attributes, copies);
-      uint64_t pool_bytes = static_cast<uint64_t>(element) * attributes.max_entries;
-      if (pool_bytes > 0xffffffffu) return rt::err(rt::kE2BIG, "hash map too large");
-      auto* bucket_array = static_cast<HashMap::Element**>(allocator.allocate(buckets * sizeof(void*), 8));
-      auto* pool = static_cast<uint8_t*>(allocator.allocate(pool_bytes, 8));
-      HashMap* map = (bucket_array && pool) ? construct<HashMap>(allocator, attributes, bucket_array, buckets, pool, element, copies, lru, cpu_source) : nullptr;
-      if (map == nullptr) {
-        if (bucket_array) allocator.deallocate(bucket_array, buckets * sizeof(void*));
-        if (pool) allocator.deallocate(pool, pool_bytes);
-        return rt::err(rt::kENOMEM, "no memory for the hash map");
-      }
-      return static_cast<Map*>(map);
-    }
+    case MapType::kLruPercpuHash:
+      return create_hash(attributes, allocator, copies, cpu_source);
     case MapType::kQueue:
-    case MapType::kStack: {
-      if (attributes.key_size != 0 || attributes.value_size == 0 || attributes.max_entries == 0) {
-        return rt::err(rt::kEINVAL, "queue and stack maps need key_size 0, value_size and max_entries > 0");
-      }
-      if ((attributes.map_flags & ~(kMapRdonlyProg | kMapWronlyProg)) != 0) {
-        return rt::err(rt::kEINVAL, "unsupported map_flags for a queue or stack map");
-      }
-      if (attributes.value_size > kMaxValueSize) return rt::err(rt::kE2BIG, "value_size too large");
-      uint64_t bytes = QueueMap::storage_bytes(attributes);
-      if (bytes > 0xffffffffu) return rt::err(rt::kE2BIG, "queue map too large");
-      auto* storage = static_cast<uint8_t*>(allocator.allocate(bytes, 8));
-      QueueMap* map = storage ? construct<QueueMap>(allocator, attributes, storage) : nullptr;
-      if (map == nullptr) {
-        if (storage) allocator.deallocate(storage, bytes);
-        return rt::err(rt::kENOMEM, "no memory for the queue map");
-      }
-      return static_cast<Map*>(map);
-    }
-    case MapType::kProgArray: {
-      if (attributes.key_size != 4 || attributes.value_size != 4 || attributes.max_entries == 0) {
-        return rt::err(rt::kEINVAL, "prog_array maps need key_size 4, value_size 4, max_entries > 0");
-      }
-      if (attributes.map_flags != 0) return rt::err(rt::kEINVAL, "unsupported map_flags for a prog_array");
-      uint64_t bytes = static_cast<uint64_t>(attributes.max_entries) * sizeof(void*);
-      if (bytes > 0xffffffffu) return rt::err(rt::kE2BIG, "prog_array too large");
-      auto* slots = static_cast<const Program**>(allocator.allocate(bytes, 8));
-      ProgArrayMap* map = slots ? construct<ProgArrayMap>(allocator, attributes, slots) : nullptr;
-      if (map == nullptr) {
-        if (slots) allocator.deallocate(slots, bytes);
-        return rt::err(rt::kENOMEM, "no memory for the prog_array");
-      }
-      return static_cast<Map*>(map);
-    }
-    case MapType::kPerfEventArray: {
-      if (attributes.key_size != 4 || attributes.value_size != 4 || attributes.max_entries == 0 || attributes.map_flags != 0) {
-        return rt::err(rt::kEINVAL, "perf_event_array maps need key_size 4, value_size 4, max_entries > 0");
-      }
-      uint64_t bytes = static_cast<uint64_t>(attributes.max_entries) * sizeof(void*);
-      if (bytes > 0xffffffffu) return rt::err(rt::kE2BIG, "perf_event_array too large");
-      auto* slots = static_cast<PerfRing**>(allocator.allocate(bytes, 8));
-      PerfEventArrayMap* map = slots ? construct<PerfEventArrayMap>(allocator, attributes, slots) : nullptr;
-      if (map == nullptr) {
-        if (slots) allocator.deallocate(slots, bytes);
-        return rt::err(rt::kENOMEM, "no memory for the perf_event_array");
-      }
-      return static_cast<Map*>(map);
-    }
-    case MapType::kRingbuf: {
-      uint32_t size = attributes.max_entries;
-      if (attributes.key_size != 0 || attributes.value_size != 0 || size < kRingbufPageSize ||
-          (size & (size - 1)) != 0 || attributes.map_flags != 0) {
-        return rt::err(rt::kEINVAL, "ringbuf maps need key_size 0, value_size 0, a power-of-two page-multiple max_entries");
-      }
-      if (size > (1u << 30)) return rt::err(rt::kE2BIG, "ringbuf too large");
-      uint64_t bytes = RingbufMap::pages_bytes(attributes);
-      auto* pages = static_cast<uint8_t*>(allocator.allocate(bytes, kRingbufPageSize));
-      RingbufMap* map = pages ? construct<RingbufMap>(allocator, attributes, pages) : nullptr;
-      if (map == nullptr) {
-        if (pages) allocator.deallocate(pages, bytes);
-        return rt::err(rt::kENOMEM, "no memory for the ring buffer");
-      }
-      return static_cast<Map*>(map);
-    }
+    case MapType::kStack:
+      return create_queue(attributes, allocator);
+    case MapType::kProgArray:
+      return create_prog_array(attributes, allocator);
+    case MapType::kPerfEventArray:
+      return create_perf_event_array(attributes, allocator);
+    case MapType::kRingbuf:
+      return create_ringbuf(attributes, allocator);
     default:
-      return rt::err(rt::kEINVAL, "map type not supported yet");
+      return rt::err(rt::kEINVAL, "map type not supported");
   }
+}
+
+rt::Result<Map*> create_map(const MapAttributes& attributes, rt::Allocator& allocator, Environment& environment) {
+  return create_map(attributes, allocator, environment.possible_cpus(), &environment);
 }
 
 void destroy_map(Map* map, rt::Allocator& allocator) {
@@ -172,8 +251,8 @@ void destroy_map(Map* map, rt::Allocator& allocator) {
     case MapType::kLruHash:
     case MapType::kLruPercpuHash: {
       auto* hash = static_cast<HashMap*>(map);
-      allocator.deallocate(hash->buckets(), hash->bucket_count() * sizeof(void*));
       allocator.deallocate(hash->pool(), hash->element_size() * hash->attributes().max_entries);
+      allocator.deallocate(hash->buckets(), hash->bucket_count() * sizeof(void*));
       hash->~HashMap();
       allocator.deallocate(hash, sizeof(HashMap));
       return;
@@ -188,7 +267,7 @@ void destroy_map(Map* map, rt::Allocator& allocator) {
     }
     case MapType::kProgArray: {
       auto* array = static_cast<ProgArrayMap*>(map);
-      allocator.deallocate(array->slots(), array->attributes().max_entries * sizeof(void*));
+      allocator.deallocate(array->slots(), ProgArrayMap::slots_bytes(array->attributes()));
       array->~ProgArrayMap();
       allocator.deallocate(array, sizeof(ProgArrayMap));
       return;

@@ -104,8 +104,13 @@ long PerfEventArrayMap::remove(const void* key) {
 }
 
 // Values are perf event fds only the trace server can resolve; it calls set().
-long PerfEventArrayMap::syscall_lookup(const void*, void*, uint64_t) { return -rt::kEOPNOTSUPP; }
-long PerfEventArrayMap::syscall_update(const void*, const void*, uint64_t) { return -rt::kEOPNOTSUPP; }
+// Linux has no map_fd_sys_lookup_elem for perf event arrays: ENOTSUPP.
+long PerfEventArrayMap::syscall_lookup(const void*, void*, uint64_t) {
+  return syscall_can_read() ? -rt::kENOTSUPP : -rt::kEPERM;
+}
+long PerfEventArrayMap::syscall_update(const void*, const void*, uint64_t) {
+  return syscall_can_write() ? -rt::kEOPNOTSUPP : -rt::kEPERM;
+}
 
 long PerfEventArrayMap::get_next_key(const void* key, void* next_key) {
   uint32_t max = attributes().max_entries, next = 0;

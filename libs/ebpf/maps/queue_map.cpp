@@ -1,4 +1,4 @@
-// Queue, stack and program-array maps.
+// Queue and stack maps: a ring of max_entries values; queues take from the oldest end.
 #include "maps/queue_map.hpp"
 
 #include "rt/errno.hpp"
@@ -43,75 +43,22 @@ long QueueMap::remove(const void*) { return -rt::kEINVAL; }
 long QueueMap::get_next_key(const void*, void*) { return -rt::kEINVAL; }
 
 long QueueMap::syscall_lookup(const void*, void* value, uint64_t flags) {
+  if (!syscall_can_read()) return -rt::kEPERM;
   if (flags != 0) return -rt::kEINVAL;
   return peek(value);
 }
 
 long QueueMap::syscall_update(const void*, const void* value, uint64_t flags) {
-  if (frozen()) return -rt::kEPERM;
+  if (!syscall_can_write()) return -rt::kEPERM;
   return push(value, flags);
 }
 
 long QueueMap::lookup_and_delete(const void*, void* value, uint64_t flags) {
+  if (!syscall_can_read() || !syscall_can_write()) return -rt::kEPERM;
   if (flags != 0) return -rt::kEINVAL;
-  if (frozen()) return -rt::kEPERM;
   return pop(value);
 }
 
 size_t QueueMap::memory_usage() const { return sizeof(*this) + storage_bytes(attributes()); }
-
-ProgArrayMap::ProgArrayMap(const MapAttributes& attributes, const Program** slots) : Map(attributes), slots_(slots) {
-  for (uint32_t i = 0; i < attributes.max_entries; ++i) slots_[i] = nullptr;
-}
-
-long ProgArrayMap::set(uint32_t index, const Program* program) {
-  if (index >= attributes().max_entries) return -rt::kE2BIG;
-  if (program == nullptr) return -rt::kEINVAL;
-  slots_[index] = program;
-  return 0;
-}
-
-long ProgArrayMap::clear(uint32_t index) {
-  if (index >= attributes().max_entries) return -rt::kE2BIG;
-  if (slots_[index] == nullptr) return -rt::kENOENT;
-  slots_[index] = nullptr;
-  return 0;
-}
-
-// Programs cannot read or write a prog_array; only bpf_tail_call uses it.
-void* ProgArrayMap::lookup(const void*) { return nullptr; }
-long ProgArrayMap::update(const void*, const void*, uint64_t) { return -rt::kEINVAL; }
-
-long ProgArrayMap::remove(const void* key) {
-  uint32_t index;
-  __builtin_memcpy(&index, key, sizeof(index));
-  return clear(index);
-}
-
-// Linux refuses BPF_MAP_LOOKUP_ELEM on program arrays from user space.
-long ProgArrayMap::syscall_lookup(const void*, void*, uint64_t) { return -rt::kEOPNOTSUPP; }
-// The value is a program fd that only the trace server can resolve: it calls set().
-long ProgArrayMap::syscall_update(const void*, const void*, uint64_t) { return -rt::kEOPNOTSUPP; }
-
-long ProgArrayMap::get_next_key(const void* key, void* next_key) {
-  uint32_t max = attributes().max_entries;
-  uint32_t next = 0;
-  if (key != nullptr) {
-    uint32_t index;
-    __builtin_memcpy(&index, key, sizeof(index));
-    if (index < max) {
-      if (index == max - 1) return -rt::kENOENT;
-      next = index + 1;
-    }
-  }
-  __builtin_memcpy(next_key, &next, sizeof(next));
-  return 0;
-}
-
-const Program* ProgArrayMap::tail_call_target(uint32_t index) const {
-  return index < attributes().max_entries ? slots_[index] : nullptr;
-}
-
-size_t ProgArrayMap::memory_usage() const { return sizeof(*this) + attributes().max_entries * sizeof(void*); }
 
 }  // namespace ebpf

@@ -2,7 +2,6 @@
 #pragma once
 
 #include "ebpf/map.hpp"
-#include "ebpf/prog_array.hpp"
 
 namespace ebpf {
 
@@ -36,7 +35,5 @@ class QueueMap final : public Map {
   uint32_t head_ = 0;  // oldest element
   uint32_t count_ = 0;
 };
-
-
 
 }  // namespace ebpf

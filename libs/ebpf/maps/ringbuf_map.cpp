@@ -29,13 +29,15 @@ void RingbufMap::set_consumer_position(uint64_t position) { __atomic_store_n(con
 
 void* RingbufMap::reserve(uint64_t size, uint64_t flags) {
   if (flags != 0) return nullptr;
-  // Linux caps a record at the ring size minus its header (and 2^28 by the header bits).
+  // RINGBUF_MAX_RECORD_SZ: the two top bits of the length are BUSY and DISCARD.
+  if (size > kRingbufMaxRecordSize) return nullptr;
   uint64_t total = (size + kRingbufHeaderSize + 7) & ~uint64_t{7};
-  uint64_t ring = mask_ + 1;
-  if (size > (1u << 28) || total > ring) return nullptr;
+  if (total > mask_ + 1) return nullptr;
   uint64_t producer_pos = *producer();
   uint64_t consumer_pos = consumer_position();
-  if (producer_pos - consumer_pos + total > ring) return nullptr;
+  // As Linux, the producer never gets more than ring size - 1 bytes ahead of the consumer,
+  // so a ring is never completely full.
+  if (producer_pos + total - consumer_pos > mask_) return nullptr;
   uint8_t* header = data_mut() + (producer_pos & mask_);
   uint32_t length = static_cast<uint32_t>(size) | kRingbufBusyBit;
   uint32_t page_offset = static_cast<uint32_t>(((header - pages_) / kRingbufPageSize));
@@ -61,7 +63,10 @@ void RingbufMap::submit(void* sample, uint64_t flags, bool discard) {
   // Wake the reader if asked, or if this record is the next one it will read.
   uint64_t record_position = offset;
   bool next_to_read = (consumer_position() & mask_) == record_position;
-  if ((flags & kRingbufForceWakeup) || (!(flags & kRingbufNoWakeup) && next_to_read)) ++wakeups_;
+  if ((flags & kRingbufForceWakeup) || (!(flags & kRingbufNoWakeup) && next_to_read)) {
+    ++wakeups_;
+    if (wakeup_ != nullptr) wakeup_(wakeup_cookie_);
+  }
 }
 
 long RingbufMap::output(const void* data, uint64_t size, uint64_t flags) {

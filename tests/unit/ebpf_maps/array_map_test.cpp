@@ -43,8 +43,16 @@ TEST(ArrayMapCreate, RejectsBadAttributes) {
   auto bad_flags = array_attributes();
   bad_flags.map_flags = 1u << 30;
   EXPECT_EQ(create_map(bad_flags, allocator, 1).error().code, rt::kEINVAL);
-  EXPECT_EQ(create_map(array_attributes(1u << 21), allocator, 1).error().code, rt::kE2BIG);
-  EXPECT_EQ(create_map(array_attributes(1u << 20, 1u << 13), allocator, 1).error().code, rt::kE2BIG);
+  // KMALLOC_MAX_SIZE (4 MiB) bounds a value; a per-CPU value is bounded by 32 KiB.
+  EXPECT_EQ(create_map(array_attributes((1u << 22) + 1), allocator, 1).error().code, rt::kE2BIG);
+  auto per_cpu = array_attributes(32769);
+  per_cpu.type = MapType::kPercpuArray;
+  ebpf_test::FakeEnvironment env;
+  EXPECT_EQ(create_map(per_cpu, allocator, 2, &env).error().code, rt::kE2BIG);
+  // Sizes Linux accepts but the budget does not: ENOMEM, nothing left behind.
+  allocator.budget = 1u << 20;
+  EXPECT_EQ(create_map(array_attributes(1u << 20, 1u << 13), allocator, 1).error().code, rt::kENOMEM);
+  EXPECT_EQ(allocator.in_use, 0u);
   MapAttributes unknown;
   unknown.type = static_cast<MapType>(9999);
   EXPECT_EQ(create_map(unknown, allocator, 1).error().code, rt::kEINVAL);

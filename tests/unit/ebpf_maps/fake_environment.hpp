@@ -37,7 +37,9 @@ class FakeEnvironment final : public ebpf::Environment {
   long read_kernel(void* destination, uint64_t source, uint32_t size) override { return read(destination, source, size); }
   uint64_t function_ip = 0xffffffff81234560ull;
   uint64_t current_function_ip() override { return function_ip; }
+  uint32_t last_stack_max = 0;  // the `max` of the last capture_stack call
   long capture_stack(bool user, uint32_t skip, uint64_t* ips, uint32_t max) override {
+    last_stack_max = max;
     const uint64_t kernel_stack[4] = {0x1000, 0x2000, 0x3000, 0x4000};
     const uint64_t user_stack[2] = {0x401000, 0x402000};
     const uint64_t* stack = user ? user_stack : kernel_stack;

@@ -35,7 +35,9 @@ TEST(HashMapCreate, RejectsBadAttributes) {
   EXPECT_EQ(create_map(hash_attributes(0), allocator, 1).error().code, rt::kEINVAL);
   EXPECT_EQ(create_map(hash_attributes(4, 0), allocator, 1).error().code, rt::kEINVAL);
   EXPECT_EQ(create_map(hash_attributes(4, 4, 0), allocator, 1).error().code, rt::kEINVAL);
-  EXPECT_EQ(create_map(hash_attributes(4, 513), allocator, 1).error().code, rt::kE2BIG);
+  // key_size + value_size must stay below KMALLOC_MAX_SIZE - sizeof(struct htab_elem).
+  EXPECT_EQ(create_map(hash_attributes(4, 4, (1u << 22) - 52), allocator, 1).error().code, rt::kE2BIG);
+  EXPECT_EQ(create_map(hash_attributes((1u << 28) + 1), allocator, 1).error().code, rt::kE2BIG);
   auto flags = hash_attributes();
   flags.map_flags = kMapMmapable;
   EXPECT_EQ(create_map(flags, allocator, 1).error().code, rt::kEINVAL);
@@ -135,7 +137,8 @@ TEST(HashMapBatch, LookupBatchReturnsEveryElementOnceThenENOENT) {
   uint32_t keys[1];
   uint64_t values[1];
   uint32_t count = 0, next = 0;
-  EXPECT_EQ(map->lookup_batch(nullptr, &next, keys, values, &count), -rt::kEINVAL);
+  EXPECT_EQ(map->lookup_batch(nullptr, &next, keys, values, &count), 0) << "Linux: a zero count is a no-op";
+  EXPECT_EQ(count, 0u);
   destroy_map(map, allocator);
 }
 

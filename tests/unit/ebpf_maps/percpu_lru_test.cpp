@@ -96,7 +96,7 @@ TEST(LruHash, EvictsTheLeastRecentlyUsedKey) {
   EXPECT_NE(map->lookup(&one), nullptr) << "a free element is used before evicting";
   auto no_prealloc = attributes(MapType::kLruHash);
   no_prealloc.map_flags = kMapNoPrealloc;
-  EXPECT_EQ(create_map(no_prealloc, allocator, 1).error().code, rt::kEINVAL);
+  EXPECT_EQ(create_map(no_prealloc, allocator, 1).error().code, rt::kENOTSUPP);
   destroy_map(map, allocator);
   EXPECT_EQ(allocator.in_use, 0u);
 }

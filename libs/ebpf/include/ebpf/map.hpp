@@ -37,9 +37,15 @@ inline constexpr uint64_t kUpdateLock = 4;
 
 // map_flags bits used by supported types (Linux uapi values).
 inline constexpr uint32_t kMapNoPrealloc = 1u << 0;
+inline constexpr uint32_t kMapNoCommonLru = 1u << 1;   // BPF_F_NO_COMMON_LRU
+inline constexpr uint32_t kMapNumaNode = 1u << 2;      // BPF_F_NUMA_NODE
+inline constexpr uint32_t kMapRdonly = 1u << 3;        // BPF_F_RDONLY: syscall side may only read
+inline constexpr uint32_t kMapWronly = 1u << 4;        // BPF_F_WRONLY: syscall side may only write
+inline constexpr uint32_t kMapZeroSeed = 1u << 6;      // BPF_F_ZERO_SEED
 inline constexpr uint32_t kMapRdonlyProg = 1u << 7;
 inline constexpr uint32_t kMapWronlyProg = 1u << 8;
 inline constexpr uint32_t kMapMmapable = 1u << 10;
+inline constexpr uint32_t kMapPreserveElems = 1u << 11;  // BPF_F_PRESERVE_ELEMS
 
 struct MapAttributes {
   MapType type = MapType::kUnspec;
@@ -81,7 +87,7 @@ class Map {
   virtual long syscall_update(const void* key, const void* value, uint64_t flags) = 0;
   virtual long get_next_key(const void* key, void* next_key) = 0;  // key nullptr: first key
   virtual long lookup_and_delete(const void* key, void* value, uint64_t flags) {
-    (void)key; (void)value; (void)flags; return -95;  // EOPNOTSUPP by default
+    (void)key; (void)value; (void)flags; return -524;  // ENOTSUPP, as Linux for other types
   }
   // Direct access to the value of a single-element array (global variables, .rodata):
   // the byte at `offset`, or nullptr when the map has no direct value access.
@@ -105,6 +111,18 @@ class Map {
 
   bool frozen() const { return frozen_; }
   void freeze() { frozen_ = true; }
+  // What a bpf() caller may do (Linux's map_get_sys_perms): BPF_F_RDONLY and freezing take
+  // away writes, BPF_F_WRONLY takes away reads. Refused operations are EPERM.
+  bool syscall_can_read() const { return (attributes_.map_flags & kMapWronly) == 0; }
+  bool syscall_can_write() const { return !frozen_ && (attributes_.map_flags & kMapRdonly) == 0; }
+  // bpf(BPF_MAP_DELETE_ELEM): EPERM when not writable, else the type's delete.
+  long syscall_delete(const void* key) { return syscall_can_write() ? remove(key) : -1; }
+  // bpf(BPF_MAP_FREEZE): EBUSY when already frozen (Linux 6.1).
+  long syscall_freeze() {
+    if (frozen_) return -16;
+    frozen_ = true;
+    return 0;
+  }
 
   // For BPF_MAP_TYPE_PROG_ARRAY: the program at `index`, or nullptr (tail calls).
   virtual const struct Program* tail_call_target(uint32_t index) const {

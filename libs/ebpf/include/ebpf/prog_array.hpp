@@ -6,13 +6,20 @@
 namespace ebpf {
 
 // BPF_MAP_TYPE_PROG_ARRAY: programs by index, for tail calls. The trace server resolves
-// program fds and calls set()/clear(); bpf(BPF_MAP_UPDATE_ELEM) goes through it.
+// program fds and calls set()/clear(); the map only holds the opaque Program pointers it is
+// given (and each program's id, which bpf(BPF_MAP_LOOKUP_ELEM) returns, as Linux does).
 class ProgArrayMap final : public Map {
  public:
-  ProgArrayMap(const MapAttributes& attributes, const Program** slots);
+  struct Slot {
+    const Program* program;
+    uint32_t id;
+  };
 
-  long set(uint32_t index, const Program* program);
-  long clear(uint32_t index);
+  ProgArrayMap(const MapAttributes& attributes, Slot* slots);
+
+  // E2BIG for an index out of range, EINVAL for a null program.
+  long set(uint32_t index, const Program* program, uint32_t id = 0);
+  long clear(uint32_t index);  // ENOENT when the slot is empty
 
   void* lookup(const void* key) override;
   long update(const void* key, const void* value, uint64_t flags) override;
@@ -23,10 +30,13 @@ class ProgArrayMap final : public Map {
   const Program* tail_call_target(uint32_t index) const override;
   size_t memory_usage() const override;
 
-  const Program** slots() const { return slots_; }
+  Slot* slots() const { return slots_; }
+  static uint64_t slots_bytes(const MapAttributes& attributes) {
+    return uint64_t{attributes.max_entries} * sizeof(Slot);
+  }
 
  private:
-  const Program** slots_;
+  Slot* slots_;
 };
 
 }  // namespace ebpf

@@ -18,6 +18,7 @@ inline constexpr uint64_t kRingbufRingSize = 1;
 inline constexpr uint64_t kRingbufConsPos = 2;
 inline constexpr uint64_t kRingbufProdPos = 3;
 inline constexpr uint32_t kRingbufPageSize = 4096;
+inline constexpr uint64_t kRingbufMaxRecordSize = 0xffffffffu / 4;  // RINGBUF_MAX_RECORD_SZ
 
 class RingbufMap final : public Map {
  public:
@@ -40,7 +41,14 @@ class RingbufMap final : public Map {
   const uint8_t* data() const { return pages_ + 3 * kRingbufPageSize; }
   // The ring a reserved record belongs to.
   static RingbufMap* of_sample(const void* sample);
+  // Reader wakeups so far (Linux's irq_work on the ring's wait queue); the trace server may
+  // also be told at once, to signal the reader's notification.
   uint64_t wakeups() const { return wakeups_; }
+  using WakeupFunction = void (*)(void* cookie);
+  void set_wakeup(WakeupFunction function, void* cookie) {
+    wakeup_ = function;
+    wakeup_cookie_ = cookie;
+  }
 
   // Keyed operations do not exist for ring buffers.
   void* lookup(const void*) override { return nullptr; }
@@ -64,6 +72,8 @@ class RingbufMap final : public Map {
   uint8_t* pages_;
   uint64_t mask_;
   uint64_t wakeups_ = 0;
+  WakeupFunction wakeup_ = nullptr;
+  void* wakeup_cookie_ = nullptr;
 };
 
 }  // namespace ebpf

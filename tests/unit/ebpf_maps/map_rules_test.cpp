@@ -1,0 +1,369 @@
+// Map rules shared by every type: creation flags, syscall permissions, freezing, budgets,
+// batch tokens, ring buffer space and wakeups, program array ids.
+#include <gtest/gtest.h>
+#include <linux/bpf.h>
+
+#include <cstring>
+#include <set>
+#include <vector>
+
+#include "ebpf/map_budget.hpp"
+#include "ebpf/maps.hpp"
+#include "ebpf/prog_array.hpp"
+#include "ebpf/program.hpp"
+#include "ebpf/ringbuf.hpp"
+#include "fake_environment.hpp"
+#include "rt/errno.hpp"
+
+namespace {
+
+using namespace ebpf;
+
+MapAttributes attributes(MapType type, uint32_t key_size, uint32_t value_size, uint32_t max_entries,
+                         uint32_t flags = 0) {
+  MapAttributes a;
+  a.type = type;
+  a.key_size = key_size;
+  a.value_size = value_size;
+  a.max_entries = max_entries;
+  a.map_flags = flags;
+  return a;
+}
+
+int create_error(const MapAttributes& a) {
+  ebpf_test::CountingAllocator allocator;
+  allocator.budget = 1u << 24;
+  ebpf_test::FakeEnvironment env;
+  auto created = create_map(a, allocator, env);
+  if (created.ok()) {
+    destroy_map(created.value(), allocator);
+    EXPECT_EQ(allocator.in_use, 0u);
+    return 0;
+  }
+  EXPECT_EQ(allocator.in_use, 0u);
+  return created.error().code;
+}
+
+TEST(MapFlags, ValuesMatchLinuxUapi) {
+  EXPECT_EQ(kMapNoPrealloc, BPF_F_NO_PREALLOC);
+  EXPECT_EQ(kMapNoCommonLru, BPF_F_NO_COMMON_LRU);
+  EXPECT_EQ(kMapNumaNode, BPF_F_NUMA_NODE);
+  EXPECT_EQ(kMapRdonly, BPF_F_RDONLY);
+  EXPECT_EQ(kMapWronly, BPF_F_WRONLY);
+  EXPECT_EQ(kMapZeroSeed, BPF_F_ZERO_SEED);
+  EXPECT_EQ(kMapRdonlyProg, BPF_F_RDONLY_PROG);
+  EXPECT_EQ(kMapWronlyProg, BPF_F_WRONLY_PROG);
+  EXPECT_EQ(kMapMmapable, BPF_F_MMAPABLE);
+  EXPECT_EQ(kMapPreserveElems, BPF_F_PRESERVE_ELEMS);
+  EXPECT_EQ(kUpdateAny, BPF_ANY);
+  EXPECT_EQ(kUpdateNoExist, BPF_NOEXIST);
+  EXPECT_EQ(kUpdateExist, BPF_EXIST);
+  EXPECT_EQ(static_cast<uint32_t>(MapType::kRingbuf), BPF_MAP_TYPE_RINGBUF);
+  EXPECT_EQ(static_cast<uint32_t>(MapType::kQueue), BPF_MAP_TYPE_QUEUE);
+  EXPECT_EQ(static_cast<uint32_t>(MapType::kLruPercpuHash), BPF_MAP_TYPE_LRU_PERCPU_HASH);
+  EXPECT_EQ(kRingbufBusyBit, static_cast<uint32_t>(BPF_RINGBUF_BUSY_BIT));
+  EXPECT_EQ(kRingbufDiscardBit, static_cast<uint32_t>(BPF_RINGBUF_DISCARD_BIT));
+  EXPECT_EQ(kRingbufHeaderSize, static_cast<uint32_t>(BPF_RINGBUF_HDR_SZ));
+  EXPECT_EQ(kRingbufNoWakeup, BPF_RB_NO_WAKEUP);
+  EXPECT_EQ(kRingbufForceWakeup, BPF_RB_FORCE_WAKEUP);
+  EXPECT_EQ(kRingbufAvailData, BPF_RB_AVAIL_DATA);
+  EXPECT_EQ(kRingbufRingSize, BPF_RB_RING_SIZE);
+  EXPECT_EQ(kRingbufConsPos, BPF_RB_CONS_POS);
+  EXPECT_EQ(kRingbufProdPos, BPF_RB_PROD_POS);
+}
+
+TEST(MapFlags, CreationAcceptsAndRefusesFlagsAsLinux) {
+  // Syscall-side access flags are fine on every keyed type, but not both at once.
+  EXPECT_EQ(create_error(attributes(MapType::kArray, 4, 8, 4, kMapRdonly)), 0);
+  EXPECT_EQ(create_error(attributes(MapType::kHash, 4, 8, 4, kMapWronly)), 0);
+  EXPECT_EQ(create_error(attributes(MapType::kQueue, 0, 8, 4, kMapRdonly)), 0);
+  EXPECT_EQ(create_error(attributes(MapType::kArray, 4, 8, 4, kMapRdonly | kMapWronly)), rt::kEINVAL);
+  EXPECT_EQ(create_error(attributes(MapType::kArray, 4, 8, 4, kMapRdonlyProg | kMapWronlyProg)), rt::kEINVAL);
+  EXPECT_EQ(create_error(attributes(MapType::kHash, 4, 8, 4, kMapRdonlyProg | kMapWronlyProg)), rt::kEINVAL);
+  // mmapable only for plain arrays; preserve_elems only for perf event arrays.
+  EXPECT_EQ(create_error(attributes(MapType::kArray, 4, 8, 4, kMapMmapable)), 0);
+  EXPECT_EQ(create_error(attributes(MapType::kPercpuArray, 4, 8, 4, kMapMmapable)), rt::kEINVAL);
+  EXPECT_EQ(create_error(attributes(MapType::kHash, 4, 8, 4, kMapMmapable)), rt::kEINVAL);
+  EXPECT_EQ(create_error(attributes(MapType::kPerfEventArray, 4, 4, 4, kMapPreserveElems)), 0);
+  EXPECT_EQ(create_error(attributes(MapType::kArray, 4, 8, 4, kMapPreserveElems)), rt::kEINVAL);
+  // Program and perf event arrays hold fds: value_size 4, no program access flags.
+  EXPECT_EQ(create_error(attributes(MapType::kProgArray, 4, 8, 4)), rt::kEINVAL);
+  EXPECT_EQ(create_error(attributes(MapType::kProgArray, 4, 4, 4, kMapRdonlyProg)), rt::kEINVAL);
+  EXPECT_EQ(create_error(attributes(MapType::kPerfEventArray, 4, 4, 0)), rt::kEINVAL);
+  // Hash-only flags.
+  EXPECT_EQ(create_error(attributes(MapType::kHash, 4, 8, 4, kMapNoPrealloc | kMapZeroSeed)), 0);
+  EXPECT_EQ(create_error(attributes(MapType::kLruHash, 4, 8, 4, kMapNoCommonLru)), 0);
+  EXPECT_EQ(create_error(attributes(MapType::kHash, 4, 8, 4, kMapNoCommonLru)), rt::kEINVAL);
+  EXPECT_EQ(create_error(attributes(MapType::kPercpuHash, 4, 8, 4, kMapNumaNode)), rt::kEINVAL);
+  EXPECT_EQ(create_error(attributes(MapType::kArray, 4, 8, 4, kMapNoPrealloc)), rt::kEINVAL);
+  EXPECT_EQ(create_error(attributes(MapType::kQueue, 0, 8, 4, kMapNoPrealloc)), rt::kEINVAL);
+  EXPECT_EQ(create_error(attributes(MapType::kQueue, 0, (1u << 22) + 1, 1)), rt::kE2BIG);
+  // Ring buffers take only BPF_F_NUMA_NODE and a power-of-two page multiple.
+  EXPECT_EQ(create_error(attributes(MapType::kRingbuf, 0, 0, 4096, kMapRdonly)), rt::kEINVAL);
+  EXPECT_EQ(create_error(attributes(MapType::kRingbuf, 0, 0, 4096, kMapNumaNode)), 0);
+  EXPECT_EQ(create_error(attributes(MapType::kRingbuf, 0, 0, 2048)), rt::kEINVAL);
+  EXPECT_EQ(create_error(attributes(MapType::kRingbuf, 0, 0, 3 * 4096)), rt::kEINVAL);
+  // Types Sonde does not implement.
+  EXPECT_EQ(create_error(attributes(MapType::kLpmTrie, 8, 8, 4, kMapNoPrealloc)), rt::kEINVAL);
+  EXPECT_EQ(create_error(attributes(MapType::kStackTrace, 4, 8, 4)), rt::kEINVAL);
+}
+
+TEST(MapPermissions, ReadOnlyAndWriteOnlyMapsAndFreezing) {
+  ebpf_test::CountingAllocator allocator;
+  Map* read_only = create_map(attributes(MapType::kHash, 4, 8, 4, kMapRdonly), allocator, 1).value();
+  Map* write_only = create_map(attributes(MapType::kArray, 4, 8, 4, kMapWronly), allocator, 1).value();
+  uint32_t key = 1;
+  uint64_t value = 5, out = 0;
+  uint32_t keys[4];
+  uint64_t values[4];
+  uint32_t count = 4, token = 0;
+  // BPF_F_RDONLY: syscall writes refused, programs may still write.
+  EXPECT_EQ(read_only->syscall_update(&key, &value, kUpdateAny), -rt::kEPERM);
+  EXPECT_EQ(read_only->update(&key, &value, kUpdateAny), 0);
+  EXPECT_EQ(read_only->syscall_lookup(&key, &out, 0), 0);
+  EXPECT_EQ(out, 5u);
+  EXPECT_EQ(read_only->syscall_delete(&key), -rt::kEPERM);
+  EXPECT_EQ(read_only->lookup_and_delete(&key, &out, 0), -rt::kEPERM);
+  EXPECT_NE(read_only->lookup(&key), nullptr);
+  // BPF_F_WRONLY: syscall reads refused.
+  EXPECT_EQ(write_only->syscall_update(&key, &value, kUpdateAny), 0);
+  EXPECT_EQ(write_only->syscall_lookup(&key, &out, 0), -rt::kEPERM);
+  EXPECT_EQ(write_only->lookup_batch(nullptr, &token, keys, values, &count), -rt::kEPERM);
+  // Freezing: once, then EBUSY; syscall writes and deletes EPERM.
+  Map* hash = create_map(attributes(MapType::kHash, 4, 8, 4), allocator, 1).value();
+  ASSERT_EQ(hash->syscall_update(&key, &value, kUpdateAny), 0);
+  EXPECT_EQ(hash->syscall_freeze(), 0);
+  EXPECT_EQ(hash->syscall_freeze(), -rt::kEBUSY);
+  EXPECT_EQ(hash->syscall_update(&key, &value, kUpdateAny), -rt::kEPERM);
+  EXPECT_EQ(hash->syscall_delete(&key), -rt::kEPERM);
+  EXPECT_EQ(hash->syscall_lookup(&key, &out, 0), 0);
+  EXPECT_EQ(hash->remove(&key), 0) << "programs may still delete from a frozen map";
+  destroy_map(read_only, allocator);
+  destroy_map(write_only, allocator);
+  destroy_map(hash, allocator);
+  EXPECT_EQ(allocator.in_use, 0u);
+}
+
+TEST(MapPermissions, LookupAndDeleteIsNotSupportedForArrays) {
+  ebpf_test::CountingAllocator allocator;
+  Map* array = create_map(attributes(MapType::kArray, 4, 8, 4), allocator, 1).value();
+  uint32_t key = 0;
+  uint64_t value;
+  EXPECT_EQ(array->lookup_and_delete(&key, &value, 0), -rt::kENOTSUPP);
+  EXPECT_EQ(array->syscall_delete(&key), -rt::kEINVAL) << "array elements cannot be deleted";
+  EXPECT_EQ(array->update(&key, &value, BPF_F_LOCK), -rt::kEINVAL) << "no bpf_spin_lock in the value";
+  EXPECT_EQ(array->syscall_lookup(&key, &value, BPF_F_LOCK), -rt::kEINVAL);
+  destroy_map(array, allocator);
+}
+
+TEST(MapBudget, BoundsEveryMapTypeAndGetsEveryByteBack) {
+  ebpf_test::CountingAllocator parent;
+  ebpf_test::FakeEnvironment env;
+  const MapAttributes all[] = {
+      attributes(MapType::kArray, 4, 24, 100),         attributes(MapType::kPercpuArray, 4, 24, 100),
+      attributes(MapType::kHash, 8, 24, 100),          attributes(MapType::kPercpuHash, 8, 24, 100),
+      attributes(MapType::kLruHash, 8, 24, 100),       attributes(MapType::kLruPercpuHash, 8, 24, 100),
+      attributes(MapType::kQueue, 0, 24, 100),         attributes(MapType::kStack, 0, 24, 100),
+      attributes(MapType::kProgArray, 4, 4, 100),      attributes(MapType::kPerfEventArray, 4, 4, 100),
+      attributes(MapType::kRingbuf, 0, 0, 4096),
+  };
+  for (const MapAttributes& a : all) {
+    SCOPED_TRACE(static_cast<uint32_t>(a.type));
+    MapMemoryBudget unlimited(parent, SIZE_MAX);
+    Map* map = create_map(a, unlimited, env).value();
+    size_t needed = unlimited.used();
+    EXPECT_GE(needed, map->memory_usage() / 2);
+    EXPECT_LE(map->memory_usage(), needed + 64) << "memory_usage reports what the map holds";
+    destroy_map(map, unlimited);
+    EXPECT_EQ(unlimited.used(), 0u);
+    // One byte short of what the map needs: ENOMEM and nothing kept; exactly enough: fine.
+    MapMemoryBudget tight(parent, needed - 1);
+    auto refused = create_map(a, tight, env);
+    ASSERT_FALSE(refused.ok());
+    EXPECT_EQ(refused.error().code, rt::kENOMEM);
+    EXPECT_EQ(tight.used(), 0u);
+    MapMemoryBudget exact(parent, needed);
+    auto made = create_map(a, exact, env);
+    ASSERT_TRUE(made.ok());
+    EXPECT_EQ(exact.used(), needed);
+    EXPECT_EQ(exact.peak(), needed);
+    destroy_map(made.value(), exact);
+    EXPECT_EQ(exact.used(), 0u);
+  }
+  EXPECT_EQ(parent.in_use, 0u);
+}
+
+TEST(MapBatch, ArrayTokensAreTheLastKeyAsInLinux) {
+  ebpf_test::CountingAllocator allocator;
+  Map* array = create_map(attributes(MapType::kArray, 4, 8, 4), allocator, 1).value();
+  for (uint32_t k = 0; k < 4; ++k) {
+    uint64_t v = k * 100;
+    array->syscall_update(&k, &v, kUpdateAny);
+  }
+  uint32_t keys[4], token = 99, count = 2;
+  uint64_t values[4];
+  EXPECT_EQ(array->lookup_batch(nullptr, &token, keys, values, &count), 0);
+  EXPECT_EQ(count, 2u);
+  EXPECT_EQ(token, 1u) << "out_batch holds the last key copied";
+  EXPECT_EQ(values[1], 100u);
+  // Exactly the rest: 0, since the end has not been seen yet; the next call finds it.
+  uint32_t next = 0;
+  count = 2;
+  EXPECT_EQ(array->lookup_batch(&token, &next, keys, values, &count), 0);
+  EXPECT_EQ(count, 2u);
+  EXPECT_EQ(keys[0], 2u);
+  EXPECT_EQ(keys[1], 3u);
+  EXPECT_EQ(values[1], 300u);
+  count = 2;
+  uint32_t untouched = 1234;
+  EXPECT_EQ(array->lookup_batch(&next, &untouched, keys, values, &count), -rt::kENOENT);
+  EXPECT_EQ(count, 0u);
+  EXPECT_EQ(untouched, 1234u) << "no element copied, no token written";
+  // More room than elements: all of them and ENOENT in one call.
+  count = 4 + 0;
+  uint32_t all_keys[8];
+  uint64_t all_values[8];
+  count = 8;
+  EXPECT_EQ(array->lookup_batch(nullptr, &token, all_keys, all_values, &count), -rt::kENOENT);
+  EXPECT_EQ(count, 4u);
+  destroy_map(array, allocator);
+}
+
+TEST(MapBatch, PercpuValuesUseLinuxSyscallLayout) {
+  ebpf_test::CountingAllocator allocator;
+  ebpf_test::FakeEnvironment env;
+  Map* map = create_map(attributes(MapType::kPercpuHash, 4, 4, 8), allocator, 3, &env).value();
+  EXPECT_EQ(map->syscall_value_size(), 24u) << "round_up(4, 8) * 3 CPUs";
+  uint32_t key = 9;
+  uint8_t in[24], out[24];
+  std::memset(in, 0xee, sizeof(in));
+  for (int cpu = 0; cpu < 3; ++cpu) {
+    uint32_t v = 10 + cpu;
+    std::memcpy(in + cpu * 8, &v, 4);
+  }
+  ASSERT_EQ(map->syscall_update(&key, in, kUpdateAny), 0);
+  std::memset(out, 0xaa, sizeof(out));
+  ASSERT_EQ(map->syscall_lookup(&key, out, 0), 0);
+  for (int cpu = 0; cpu < 3; ++cpu) {
+    uint32_t v, pad;
+    std::memcpy(&v, out + cpu * 8, 4);
+    std::memcpy(&pad, out + cpu * 8 + 4, 4);
+    EXPECT_EQ(v, 10u + cpu);
+    EXPECT_EQ(pad, 0u) << "padding is zero, not the caller's bytes";
+  }
+  env.cpu = 2;
+  EXPECT_EQ(*static_cast<uint32_t*>(map->lookup(&key)), 12u);
+  destroy_map(map, allocator);
+}
+
+struct RingTest : ::testing::Test {
+  ebpf_test::CountingAllocator allocator;
+  RingbufMap* ring = nullptr;
+  void SetUp() override {
+    ring = static_cast<RingbufMap*>(create_map(attributes(MapType::kRingbuf, 0, 0, 4096), allocator, 1).value());
+  }
+  void TearDown() override { destroy_map(ring, allocator); }
+  uint32_t header_length(uint64_t position) {
+    uint32_t length;
+    std::memcpy(&length, ring->data() + (position & 4095), 4);
+    return length;
+  }
+};
+
+TEST_F(RingTest, NeverCompletelyFullAsInLinux) {
+  // 4096 bytes of ring: a record of 4088 bytes (4096 with its header) would fill it exactly,
+  // which Linux refuses: the producer stays at most size - 1 ahead of the consumer.
+  EXPECT_EQ(ring->reserve(4088, 0), nullptr);
+  void* big = ring->reserve(4080, 0);  // 4088 in the ring
+  ASSERT_NE(big, nullptr);
+  EXPECT_EQ(ring->reserve(0, 0), nullptr) << "8 more bytes would make the ring exactly full";
+  ring->submit(big, 0, false);
+  EXPECT_EQ(ring->query(kRingbufAvailData), 4088u);
+  EXPECT_EQ(ring->query(kRingbufRingSize), 4096u);
+  EXPECT_EQ(ring->query(kRingbufProdPos), 4088u);
+  EXPECT_EQ(ring->query(kRingbufConsPos), 0u);
+  EXPECT_EQ(ring->query(99), 0u);
+  ring->set_consumer_position(4088);
+  EXPECT_EQ(ring->query(kRingbufAvailData), 0u);
+  EXPECT_EQ(ring->reserve(kRingbufMaxRecordSize + 1, 0), nullptr);
+  EXPECT_EQ(ring->reserve(8, 1), nullptr) << "reserve takes no flags";
+}
+
+TEST_F(RingTest, RecordsWrapAndReadContiguouslyThroughTheSecondMapping) {
+  // Move the producer near the end with one record, consumed at once.
+  void* filler = ring->reserve(3992, 0);  // 4000 bytes
+  ASSERT_NE(filler, nullptr);
+  ring->submit(filler, 0, false);
+  ring->set_consumer_position(4000);
+  char text[128];
+  for (int i = 0; i < 128; ++i) text[i] = static_cast<char>('a' + i % 26);
+  ASSERT_EQ(ring->output(text, 128, 0), 0);
+  // Header at 4000: length 128, page offset (header's page from the ring's start: 3 + 0).
+  EXPECT_EQ(header_length(4000), 128u);
+  uint32_t page_offset;
+  std::memcpy(&page_offset, ring->data() + 4000 + 4, 4);
+  EXPECT_EQ(page_offset, 3u);
+  // A reader that, like libbpf, reads len bytes from data + (pos & mask) sees the record,
+  // and the bytes past the end are also at the start (where a double mapping shows them).
+  EXPECT_EQ(std::memcmp(ring->data() + 4008, text, 128), 0);
+  EXPECT_EQ(std::memcmp(ring->data(), text + (4096 - 4008), 128 - (4096 - 4008)), 0);
+}
+
+TEST_F(RingTest, WakeupRules) {
+  int notified = 0;
+  ring->set_wakeup([](void* cookie) { ++*static_cast<int*>(cookie); }, &notified);
+  // The first unread record wakes the reader; later ones do not while it is behind.
+  ASSERT_EQ(ring->output("a", 1, 0), 0);
+  EXPECT_EQ(ring->wakeups(), 1u);
+  ASSERT_EQ(ring->output("b", 1, 0), 0);
+  EXPECT_EQ(ring->wakeups(), 1u);
+  ASSERT_EQ(ring->output("c", 1, kRingbufForceWakeup), 0);
+  EXPECT_EQ(ring->wakeups(), 2u);
+  ring->set_consumer_position(ring->producer_position());
+  ASSERT_EQ(ring->output("d", 1, kRingbufNoWakeup), 0);
+  EXPECT_EQ(ring->wakeups(), 2u) << "BPF_RB_NO_WAKEUP even for the next record to read";
+  EXPECT_EQ(ring->output("e", 1, kRingbufNoWakeup | kRingbufForceWakeup), 0);
+  EXPECT_EQ(ring->wakeups(), 3u) << "FORCE wins, as Linux tests it first";
+  EXPECT_EQ(ring->output("f", 1, 4), -rt::kEINVAL);
+  EXPECT_EQ(notified, 3);
+  // A discarded record keeps its length and carries the DISCARD bit, BUSY cleared.
+  uint64_t position = ring->producer_position();
+  void* sample = ring->reserve(16, 0);
+  ASSERT_NE(sample, nullptr);
+  EXPECT_EQ(header_length(position), 16u | kRingbufBusyBit);
+  EXPECT_EQ(RingbufMap::of_sample(sample), ring);
+  ring->submit(sample, 0, true);
+  EXPECT_EQ(header_length(position), 16u | kRingbufDiscardBit);
+}
+
+TEST(ProgArray, SlotsIdsAndTailCallTargets) {
+  ebpf_test::CountingAllocator allocator;
+  auto* array = static_cast<ProgArrayMap*>(create_map(attributes(MapType::kProgArray, 4, 4, 3), allocator, 1).value());
+  Program a, b;
+  EXPECT_EQ(array->tail_call_target(0), nullptr);
+  ASSERT_EQ(array->set(0, &a, 11), 0);
+  ASSERT_EQ(array->set(2, &b, 12), 0);
+  EXPECT_EQ(array->tail_call_target(0), &a);
+  EXPECT_EQ(array->tail_call_target(2), &b);
+  EXPECT_EQ(array->tail_call_target(3), nullptr);
+  EXPECT_EQ(array->tail_call_target(0xffffffffu), nullptr);
+  uint32_t key = 2, id = 0, next = 0;
+  EXPECT_EQ(array->syscall_lookup(&key, &id, 0), 0);
+  EXPECT_EQ(id, 12u);
+  key = 7;
+  EXPECT_EQ(array->syscall_lookup(&key, &id, 0), -rt::kENOENT);
+  EXPECT_EQ(array->syscall_update(&key, &id, 0), -rt::kEOPNOTSUPP) << "fds are resolved by the trace server";
+  EXPECT_EQ(array->get_next_key(&key, &next), 0);
+  EXPECT_EQ(next, 0u) << "an out-of-range key restarts at the first";
+  key = 2;
+  EXPECT_EQ(array->get_next_key(&key, &next), -rt::kENOENT);
+  EXPECT_EQ(array->clear(1), -rt::kENOENT);
+  EXPECT_EQ(array->clear(0), 0);
+  EXPECT_EQ(array->tail_call_target(0), nullptr);
+  EXPECT_EQ(array->clear(3), -rt::kE2BIG);
+  EXPECT_EQ(array->lookup(&key), nullptr) << "programs cannot look into a prog_array";
+  destroy_map(array, allocator);
+  EXPECT_EQ(allocator.in_use, 0u);
+}
+
+}  // namespace
