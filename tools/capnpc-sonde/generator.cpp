@@ -43,6 +43,13 @@ std::string local(const std::string& qualified) {
 
 }  // namespace
 
+// The generator refuses what it cannot express rather than emitting code that disagrees with
+// the official library.
+[[noreturn]] void unsupported(capnp::schema::Field::Reader field, const char* what) {
+  throw std::runtime_error(std::string("capnpc-sonde: field ") + field.getName().cStr() + " has " + what +
+                           ", which capnpc-sonde does not support");
+}
+
 std::string capitalized(std::string name) {
   if (!name.empty() && name[0] >= 'a' && name[0] <= 'z') name[0] = static_cast<char>(name[0] - 'a' + 'A');
   return name;
@@ -208,6 +215,7 @@ void Generator::forEachNested(uint64_t id, void (Generator::*visit)(std::string&
 // this one list so they cannot disagree.
 void Generator::accessors(uint64_t id, std::vector<Accessor>& readers, std::vector<Accessor>& builders) {
   auto n = node(id);
+  if (n.getIsGeneric()) throw std::runtime_error("capnpc-sonde: generic " + names_.at(id) + " is not supported");
   auto s = n.getStruct();
   const std::string& q = names_.at(id);
   std::string disc_offset = std::to_string(s.getDiscriminantOffset() * 2);
@@ -282,12 +290,14 @@ void Generator::accessors(uint64_t id, std::vector<Accessor>& readers, std::vect
         break;
       }
       case Type::STRUCT: {
+        if (slot.getHadExplicitDefault()) unsupported(f, "a struct default value");
         std::string t = cppType(type), index = std::to_string(offset);
         readers.push_back({"::rt::Result<" + t + "::Reader>", "get" + name, "", check + "return " + kRt + "::readStructField<" + t + ">(s_, " + index + ");", true});
         builders.push_back({t + "::Builder", "init" + name, "", set_disc + "return " + t + "::Builder(s_.initStruct(" + index + ", " + t + "::kDataWords, " + t + "::kPointerCount));", false});
         break;
       }
       case Type::LIST: {
+        if (slot.getHadExplicitDefault()) unsupported(f, "a list default value");
         std::string e = cppType(type.getList().getElementType()), index = std::to_string(offset);
         std::string l = std::string(kRt) + "::List<" + e + ">";
         readers.push_back({"::rt::Result<" + l + "::Reader>", "get" + name, "", check + "return " + kRt + "::readListField<" + e + ">(s_, " + index + ");", true});
@@ -296,7 +306,7 @@ void Generator::accessors(uint64_t id, std::vector<Accessor>& readers, std::vect
       }
       case Type::INTERFACE:
       case Type::ANY_POINTER:
-        throw std::runtime_error(std::string("capnpc-sonde: field ") + f.getName().cStr() + std::string(" has an unsupported type (interface or AnyPointer)"));
+        unsupported(f, "an interface or AnyPointer type");
       default: {  // numbers
         std::string t = cppType(type), mask = defaultMask(f);
         std::string at = std::to_string(offset * (type.which() == Type::INT8 || type.which() == Type::UINT8 ? 1
@@ -358,6 +368,10 @@ void Generator::emitInterfaceClasses(std::string& out, uint64_t id) {
   auto n = node(id);
   if (!n.isInterface()) return;
   const std::string& q = names_.at(id);
+  if (n.getInterface().getSuperclasses().size() > 0) {
+    throw std::runtime_error("capnpc-sonde: interface " + q + " extends another; inheritance is not supported");
+  }
+  if (n.getIsGeneric()) throw std::runtime_error("capnpc-sonde: generic " + q + " is not supported");
   auto methods = n.getInterface().getMethods();
   out += "class " + local(q) + "::Server : public " + kRt + "::Dispatcher {\n public:\n";
   out += "  uint64_t interfaceId() const override { return kInterfaceId; }\n";

@@ -43,5 +43,6 @@ class Generator {
 };
 
 std::string capitalized(std::string name);
+[[noreturn]] void unsupported(capnp::schema::Field::Reader field, const char* what);
 
 }  // namespace capnpc_sonde
