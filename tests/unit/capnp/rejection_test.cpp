@@ -247,6 +247,20 @@ TEST(CapnpRejection, OlderWritersSmallerStructsReadAsDefaults) {
   EXPECT_EQ(std::string(defaults.getTextField().value().chars), "default text");
 }
 
+// A client sharing the buffer can rewrite it after validate(): every read checks again.
+TEST(CapnpRejection, PointersChangedAfterValidationAreCheckedAgainOnUse) {
+  auto bytes = officialMessage();
+  MessageReader reader;
+  ASSERT_TRUE(reader.init(bytes.data(), bytes.size()).ok());
+  ASSERT_TRUE(reader.validate().ok());
+  auto root = reader.getRoot<ours::AllKinds>().value();
+  // Point textField (pointer 0 of the root struct) far outside the segment.
+  size_t slot = 8 /* table */ + 8 /* root pointer */ + ours::AllKinds::kDataWords * 8;
+  uint64_t evil = listPtr(1 << 28, ElementSize::kByte, 100);
+  std::memcpy(bytes.data() + slot, &evil, 8);
+  EXPECT_EQ(root.getTextField().error().code, rt::kEBADMSG);
+}
+
 TEST(CapnpRejection, UnalignedInputIsReadSafely) {
   auto good = officialMessage();
   std::vector<uint8_t> shifted(good.size() + 1);
