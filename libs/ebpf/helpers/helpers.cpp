@@ -68,11 +68,24 @@ uint64_t get_current_uid_gid(ExecContext& context, uint64_t, uint64_t, uint64_t,
   return context.env->current_uid_gid();
 }
 
+// bpf_get_current_comm(buf, size): strscpy_pad of the task's 16-byte comm, as Linux: at most
+// size - 1 characters, then NULs to the end; on failure the buffer is zeroed.
 uint64_t get_current_comm(ExecContext& context, uint64_t buffer, uint64_t size, uint64_t, uint64_t, uint64_t) {
+  constexpr uint32_t kTaskCommLength = 16;  // TASK_COMM_LEN
   auto* out = reinterpret_cast<char*>(buffer);
-  long result = context.env->current_comm(out, static_cast<uint32_t>(size));
-  if (result < 0) __builtin_memset(out, 0, size);  // Linux zeroes the buffer on failure
-  return static_cast<uint64_t>(result);
+  char comm[kTaskCommLength] = {};
+  long result = size == 0 ? -rt::kEINVAL : context.env->current_comm(comm, kTaskCommLength);
+  if (result < 0) {
+    __builtin_memset(out, 0, size);
+    return static_cast<uint64_t>(result);
+  }
+  uint64_t n = 0;
+  while (n + 1 < size && n < kTaskCommLength && comm[n] != 0) {
+    out[n] = comm[n];
+    ++n;
+  }
+  __builtin_memset(out + n, 0, size - n);
+  return 0;
 }
 
 // probe_read family: on failure the destination is zeroed, as Linux does.

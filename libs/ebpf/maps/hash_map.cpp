@@ -12,7 +12,7 @@ size_t HashMap::element_bytes(const MapAttributes& a, uint32_t copies) {
 }
 
 HashMap::HashMap(const MapAttributes& attributes, Element** buckets, uint32_t bucket_count, uint8_t* pool,
-                 size_t element_size, uint32_t copies, bool lru, Environment* cpu_source)
+                 size_t element_size, uint32_t copies, bool lru, Environment* cpu_source, uint64_t seed)
     : Map(attributes, copies),
       buckets_(buckets),
       bucket_count_(bucket_count),
@@ -21,7 +21,8 @@ HashMap::HashMap(const MapAttributes& attributes, Element** buckets, uint32_t bu
       key_stride_((attributes.key_size + 7u) & ~size_t{7}),
       value_stride_((attributes.value_size + 7u) & ~size_t{7}),
       lru_(lru),
-      cpu_source_(cpu_source) {
+      cpu_source_(cpu_source),
+      seed_(seed) {
   for (uint32_t i = 0; i < bucket_count_; ++i) buckets_[i] = nullptr;
   // Every element starts on the free list, in pool order.
   for (uint32_t i = attributes.max_entries; i > 0; --i) {
@@ -32,21 +33,60 @@ HashMap::HashMap(const MapAttributes& attributes, Element** buckets, uint32_t bu
   }
 }
 
+namespace {
+
+uint64_t load64(const uint8_t* at) {
+  uint64_t value;
+  __builtin_memcpy(&value, at, 8);
+  return value;
+}
+
+uint64_t mix(uint64_t value) {
+  value ^= value >> 32;
+  value *= 0xd6e8feb86659fd93ull;
+  value ^= value >> 32;
+  return value;
+}
+
+}  // namespace
+
+// Eight key bytes at a time, multiplied and folded; seeded per map unless BPF_F_ZERO_SEED,
+// as Linux seeds its jhash, so a client cannot choose keys that all share one bucket.
 uint32_t HashMap::hash_key(const void* key) const {
-  // FNV-1a over the key bytes, then a final mix so low bits spread over the buckets.
   const auto* bytes = static_cast<const uint8_t*>(key);
-  uint32_t h = 2166136261u;
-  for (uint32_t i = 0; i < attributes().key_size; ++i) h = (h ^ bytes[i]) * 16777619u;
-  h ^= h >> 15;
-  h *= 0x2c1b3c6du;
-  h ^= h >> 12;
-  return h;
+  uint32_t size = attributes().key_size;
+  uint64_t h = seed_ ^ (size * 0x9e3779b97f4a7c15ull);
+  uint32_t i = 0;
+  for (; i + 8 <= size; i += 8) h = mix(h ^ load64(bytes + i)) + 0x9e3779b97f4a7c15ull;
+  if (i < size) {
+    uint64_t tail = 0;
+    __builtin_memcpy(&tail, bytes + i, size - i);
+    h = mix(h ^ tail);
+  } else if (size < 8) {
+    h = mix(h);
+  }
+  return static_cast<uint32_t>(mix(h));
+}
+
+bool HashMap::same_key(const uint8_t* stored, const void* key) const {
+  switch (attributes().key_size) {
+    case 4: {
+      uint32_t a, b;
+      __builtin_memcpy(&a, stored, 4);
+      __builtin_memcpy(&b, key, 4);
+      return a == b;
+    }
+    case 8:
+      return load64(stored) == load64(static_cast<const uint8_t*>(key));
+    default:
+      return __builtin_memcmp(stored, key, attributes().key_size) == 0;
+  }
 }
 
 HashMap::Element* HashMap::find(const void* key, uint32_t hash, Element*** link) {
   Element** at = &buckets_[hash & (bucket_count_ - 1)];
   for (Element* e = *at; e != nullptr; at = &e->next, e = e->next) {
-    if (e->hash == hash && __builtin_memcmp(key_of(e), key, attributes().key_size) == 0) {
+    if (e->hash == hash && same_key(key_of(e), key)) {
       if (link) *link = at;
       return e;
     }

@@ -19,7 +19,7 @@ class HashMap final : public Map {
   };
 
   HashMap(const MapAttributes& attributes, Element** buckets, uint32_t bucket_count, uint8_t* pool,
-          size_t element_size, uint32_t copies, bool lru, Environment* cpu_source);
+          size_t element_size, uint32_t copies, bool lru, Environment* cpu_source, uint64_t seed = 0);
 
   void* lookup(const void* key) override;
   void* lookup_percpu(const void* key, uint32_t cpu) override;
@@ -52,6 +52,7 @@ class HashMap final : public Map {
   Element* take_free_or_evict();
   Element* insert(const void* key, uint32_t hash);
   uint32_t hash_key(const void* key) const;
+  bool same_key(const uint8_t* stored, const void* key) const;
 
   Element** buckets_;
   uint32_t bucket_count_;  // power of two
@@ -61,6 +62,7 @@ class HashMap final : public Map {
   size_t value_stride_;
   bool lru_;
   Environment* cpu_source_;
+  uint64_t seed_;
   Element* lru_head_ = nullptr;
   Element* lru_tail_ = nullptr;
   Element* free_list_ = nullptr;

@@ -1,6 +1,7 @@
 // create_map/destroy_map: Linux's attribute checks for each type, then the type's constructor.
 #include "ebpf/maps.hpp"
 
+#include "ebpf/environment.hpp"
 #include "ebpf/perf_buffer.hpp"
 #include "ebpf/prog_array.hpp"
 #include "ebpf/ringbuf.hpp"
@@ -141,7 +142,14 @@ rt::Result<Map*> create_hash(const MapAttributes& a, rt::Allocator& allocator, u
   if (!fits(pool_bytes)) return no_memory();
   auto* bucket_array = static_cast<HashMap::Element**>(allocator.allocate(buckets * sizeof(void*), 8));
   auto* pool = bucket_array ? static_cast<uint8_t*>(allocator.allocate(pool_bytes, 8)) : nullptr;
-  HashMap* map = pool ? construct<HashMap>(allocator, a, bucket_array, buckets, pool, element, copies, lru, cpu_source)
+  // Seeded from the host's randomness as Linux seeds its hash, unless BPF_F_ZERO_SEED asks
+  // for reproducible placement (or there is no environment to ask).
+  uint64_t seed = 0;
+  if (!(a.map_flags & kMapZeroSeed) && cpu_source != nullptr) {
+    seed = (uint64_t{cpu_source->random_u32()} << 32) | cpu_source->random_u32();
+  }
+  HashMap* map = pool ? construct<HashMap>(allocator, a, bucket_array, buckets, pool, element, copies, lru, cpu_source,
+                                           seed)
                       : nullptr;
   if (map == nullptr) {
     if (pool) allocator.deallocate(pool, pool_bytes);

@@ -66,6 +66,8 @@ long PerfRing::output(const void* data, uint32_t size) {
     ++lost_;
     return -rt::kENOSPC;
   }
+  ++wakeups_;
+  if (wakeup_ != nullptr) wakeup_(wakeup_cookie_);
   return 0;
 }
 

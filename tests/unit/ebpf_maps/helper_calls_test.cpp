@@ -263,6 +263,12 @@ TEST_F(HelperCallTest, TaskTimeCpuAndRandom) {
   EXPECT_EQ(std::string(comm, 8), std::string("busybox\0", 8));
   EXPECT_EQ(comm[15], 0);
   std::memset(comm, 'z', sizeof(comm));
+  EXPECT_EQ(call(kHelperGetCurrentComm, u(comm), 4), 0u);
+  EXPECT_EQ(std::string(comm, 5), std::string("bus\0z", 5)) << "size - 1 characters and a NUL";
+  char wide[32];
+  std::memset(wide, 'z', sizeof(wide));
+  EXPECT_EQ(call(kHelperGetCurrentComm, u(wide), sizeof(wide)), 0u);
+  EXPECT_EQ(std::string(wide, 32), std::string("busybox") + std::string(25, '\0')) << "padded to the end";
   EXPECT_EQ(s(call(kHelperGetCurrentComm, u(comm), 0)), -rt::kEINVAL);
 }
 

@@ -9,6 +9,7 @@
 
 #include "ebpf/map_budget.hpp"
 #include "ebpf/maps.hpp"
+#include "ebpf/perf_buffer.hpp"
 #include "ebpf/prog_array.hpp"
 #include "ebpf/program.hpp"
 #include "ebpf/ringbuf.hpp"
@@ -334,6 +335,58 @@ TEST_F(RingTest, WakeupRules) {
   EXPECT_EQ(RingbufMap::of_sample(sample), ring);
   ring->submit(sample, 0, true);
   EXPECT_EQ(header_length(position), 16u | kRingbufDiscardBit);
+}
+
+std::vector<uint64_t> iteration_order(Map* map) {
+  std::vector<uint64_t> keys;
+  uint64_t key = 0;
+  const void* previous = nullptr;
+  while (map->get_next_key(previous, &key) == 0) {
+    keys.push_back(key);
+    previous = &keys.back();
+  }
+  return keys;
+}
+
+TEST(HashSeed, ZeroSeedIsReproducibleAndSeededMapsStillFindEveryKey) {
+  ebpf_test::CountingAllocator allocator;
+  ebpf_test::FakeEnvironment env_a, env_b;
+  env_b.next_random = 999;
+  Map* maps[4] = {
+      create_map(attributes(MapType::kHash, 8, 8, 64, kMapZeroSeed), allocator, env_a).value(),
+      create_map(attributes(MapType::kHash, 8, 8, 64, kMapZeroSeed), allocator, env_b).value(),
+      create_map(attributes(MapType::kHash, 8, 8, 64), allocator, env_a).value(),
+      create_map(attributes(MapType::kHash, 8, 8, 64), allocator, env_b).value(),
+  };
+  for (Map* map : maps) {
+    for (uint64_t k = 0; k < 64; ++k) {
+      uint64_t key = k * 0x100000001ull, value = k;
+      ASSERT_EQ(map->update(&key, &value, kUpdateNoExist), 0);
+    }
+    for (uint64_t k = 0; k < 64; ++k) {
+      uint64_t key = k * 0x100000001ull;
+      ASSERT_NE(map->lookup(&key), nullptr);
+      EXPECT_EQ(*static_cast<uint64_t*>(map->lookup(&key)), k);
+    }
+    EXPECT_EQ(iteration_order(map).size(), 64u);
+  }
+  EXPECT_EQ(iteration_order(maps[0]), iteration_order(maps[1])) << "BPF_F_ZERO_SEED: same placement";
+  EXPECT_NE(iteration_order(maps[2]), iteration_order(maps[3])) << "seeded maps place keys differently";
+  for (Map* map : maps) destroy_map(map, allocator);
+}
+
+TEST(PerfRingWakeups, EveryRecordWakesTheReader) {
+  alignas(4096) static uint8_t memory[2 * 4096];
+  std::memset(memory, 0, sizeof(memory));
+  PerfRing ring(memory, 1, 0);
+  int notified = 0;
+  ring.set_wakeup([](void* cookie) { ++*static_cast<int*>(cookie); }, &notified);
+  EXPECT_EQ(ring.output("abc", 3), 0);
+  EXPECT_EQ(ring.output("def", 3), 0);
+  std::vector<uint8_t> big(5000);
+  EXPECT_EQ(ring.output(big.data(), 5000), -rt::kENOSPC);
+  EXPECT_EQ(ring.wakeups(), 2u) << "a lost sample wakes nobody";
+  EXPECT_EQ(notified, 2);
 }
 
 TEST(ProgArray, SlotsIdsAndTailCallTargets) {

@@ -33,6 +33,15 @@ class PerfRing {
   uint64_t head() const;
   uint64_t tail() const;
   void set_tail(uint64_t tail);  // the reader's side
+  // Wakeups of the reader: one per record written, as for an event opened with
+  // wakeup_events = 1 (what libbpf's perf_buffer asks for). The trace server may be told
+  // at once, to signal the reader's notification.
+  uint64_t wakeups() const { return wakeups_; }
+  using WakeupFunction = void (*)(void* cookie);
+  void set_wakeup(WakeupFunction function, void* cookie) {
+    wakeup_ = function;
+    wakeup_cookie_ = cookie;
+  }
   const uint8_t* data() const { return memory_ + kPerfPageSize; }
   uint64_t data_size() const { return data_size_; }
 
@@ -44,6 +53,9 @@ class PerfRing {
   uint32_t cpu_;
   uint64_t lost_ = 0;
   uint64_t lost_reported_ = 0;
+  uint64_t wakeups_ = 0;
+  WakeupFunction wakeup_ = nullptr;
+  void* wakeup_cookie_ = nullptr;
 };
 
 // Perf event fds by CPU index; the trace server resolves fds and calls set().
