@@ -169,7 +169,9 @@ Checker::Step Checker::call(const Insn& insn, uint32_t& pc) {
 
 Checker::Step Checker::exit(uint32_t& pc) {
   FrameState& f = current_->current();
-  if (!read_ok(0)) return Step::kError;
+  // R0 must hold the program's (or a callback's) result. A bpf-to-bpf function may leave it
+  // unset, as in Linux: the caller then cannot read it.
+  if ((current_->depth == 0 || f.is_callback) && !read_ok(0)) return Step::kError;
   // Record this frame's stack use for the combined limit.
   uint32_t sub = structure_.subprog_of(f.subprog_start);
   uint32_t chain = 0;
@@ -194,8 +196,10 @@ Checker::Step Checker::exit(uint32_t& pc) {
       reject("At callback return the register R0 has unexpected value, should have been in [0, 1]");
       return Step::kError;
     }
-  } else if (f.regs[0].type == RegType::kStack && f.regs[0].frame == current_->depth) {
+  } else if (f.regs[0].type == RegType::kStack) {
+    // Linux refuses any stack pointer here, even one into a caller's (still valid) frame.
     reject("cannot return stack pointer to the caller");
+    error_ = -rt::kEINVAL;
     return Step::kError;
   }
   RegState result = f.regs[0];

@@ -151,6 +151,16 @@ TEST_F(VerifierPrecisionTest, VariableStackOffsets) {
                   "R2 invalid mem access 'scalar'");
 }
 
+TEST_F(VerifierPrecisionTest, FunctionsMayLeaveR0UnsetButCallersCannotReadIt) {
+  expect_accepted("mov %r6, 0\ncall local f\nmov %r0, 0\nexit\nf:\nmov %r6, 1\nexit");
+  expect_rejected("call local f\nadd %r0, 1\nexit\nf:\nexit", "R0 !read_ok");
+  // The program's own exit still needs R0.
+  expect_rejected("call local f\nexit\nf:\nexit", "R0 !read_ok");
+  // No stack pointer goes back to a caller, not even one into the caller's own frame.
+  expect_rejected("mov %r1, %r10\ncall local f\nmov %r0, 0\nexit\nf:\nmov %r0, %r1\nexit",
+                  "cannot return stack pointer to the caller", -rt::kEINVAL);
+}
+
 TEST_F(VerifierPrecisionTest, EntryAssumptionsReplaceLinuxEntryState) {
   EntryAssumptions a;
   a.regs[kFramePointer].type = AssumedType::kStack;
