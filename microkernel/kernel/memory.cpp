@@ -2,6 +2,7 @@
 #include "kernel/memory.hpp"
 
 #include "arch/x86_64/cpu.hpp"
+#include "kernel/boot_memory.hpp"
 #include "kernel/console.hpp"
 
 extern "C" char kernel_physical_start[], kernel_physical_end[];
@@ -61,55 +62,22 @@ FrameSource frame_source() { return FrameSource{allocate_zeroed, table_at, nullp
 uint64_t kernel_page_table_root() { return kernel_root; }
 
 bool memory_init(const BootInfo& boot, uint64_t boot_info_physical, uint64_t boot_info_size) {
-  uint64_t highest = 0;
-  for (size_t i = 0; i < boot.region_count; ++i) {
-    const MemoryRegion& r = boot.regions[i];
-    if (r.usable && r.start + r.length > highest) highest = r.start + r.length;
-  }
-  if (highest == 0) {
-    printk("boot: the memory map has no usable RAM\n");
+  BootMemoryInUse in_use{
+      PhysicalRange{address_of(kernel_physical_start), address_of(kernel_physical_end)},
+      PhysicalRange{boot_info_physical, boot_info_physical + boot_info_size}};
+  BootMemoryPlan plan;
+  if (BootMemoryError e = plan_boot_memory(boot, in_use, kEarlyLimit, plan);
+      e != BootMemoryError::kNone) {
+    printk("boot: %s\n", boot_memory_error_message(e));
     return false;
   }
-
-  // The bitmap goes in the first usable, early-reachable stretch past the kernel and modules.
-  uint64_t bitmap_size = PhysicalAllocator::bitmap_bytes(highest);
-  uint64_t avoid_end = reinterpret_cast<uint64_t>(kernel_physical_end);
-  for (size_t i = 0; i < boot.module_count; ++i) {
-    if (boot.modules[i].end > avoid_end) avoid_end = boot.modules[i].end;
-  }
-  if (boot_info_physical + boot_info_size > avoid_end) avoid_end = boot_info_physical + boot_info_size;
-  avoid_end = (avoid_end + kFrameSize - 1) & ~(kFrameSize - 1);
-  uint64_t bitmap_physical = 0;
-  for (size_t i = 0; i < boot.region_count && bitmap_physical == 0; ++i) {
-    const MemoryRegion& r = boot.regions[i];
-    if (!r.usable) continue;
-    uint64_t start = r.start > avoid_end ? r.start : avoid_end;
-    start = (start + kFrameSize - 1) & ~(kFrameSize - 1);
-    if (start + bitmap_size <= r.start + r.length && start + bitmap_size <= kEarlyLimit) {
-      bitmap_physical = start;
-    }
-  }
-  if (bitmap_physical == 0) {
-    printk("boot: no room for the frame bitmap (%lu bytes) below 1 GiB\n", bitmap_size);
-    return false;
-  }
-
+  uint64_t highest = plan.highest;
+  uint64_t bitmap_physical = plan.bitmap_physical;
   allocator.init(static_cast<uint64_t*>(early_physical_to_virtual(bitmap_physical)),
                  (highest + kFrameSize - 1) / kFrameSize);
-  for (size_t i = 0; i < boot.region_count; ++i) {
-    const MemoryRegion& r = boot.regions[i];
-    if (r.usable) allocator.add_free_range(r.start, r.start + r.length);
-  }
-  allocator.reserve_range(0, 0x100000);  // BIOS areas, boot code
-  allocator.reserve_range(reinterpret_cast<uint64_t>(kernel_physical_start),
-                          reinterpret_cast<uint64_t>(kernel_physical_end));
-  allocator.reserve_range(bitmap_physical, bitmap_physical + bitmap_size);
-  allocator.reserve_range(boot_info_physical, boot_info_physical + boot_info_size);
-  for (size_t i = 0; i < boot.module_count; ++i) {
-    allocator.reserve_range(boot.modules[i].start, boot.modules[i].end);
-  }
-  // Until the direct map exists, page-table frames must be reachable through the boot map.
-  allocator.reserve_range(kEarlyLimit, highest);
+  // Until the direct map exists, page-table frames must be reachable through the boot map,
+  // so only RAM below kEarlyLimit is handed out for now.
+  release_boot_memory(allocator, boot, in_use, plan, 0, kEarlyLimit);
 
   kernel_root = allocate_zeroed(nullptr);
   if (kernel_root == 0) return false;
@@ -132,15 +100,7 @@ bool memory_init(const BootInfo& boot, uint64_t boot_info_physical, uint64_t boo
   allocator.move_bitmap(static_cast<uint64_t*>(physical_to_virtual(bitmap_physical)));
 
   // Now every frame is reachable.
-  for (size_t i = 0; i < boot.region_count; ++i) {
-    const MemoryRegion& r = boot.regions[i];
-    if (r.usable && r.start + r.length > kEarlyLimit) {
-      allocator.add_free_range(r.start > kEarlyLimit ? r.start : kEarlyLimit, r.start + r.length);
-    }
-  }
-  for (size_t i = 0; i < boot.module_count; ++i) {
-    allocator.reserve_range(boot.modules[i].start, boot.modules[i].end);
-  }
+  release_boot_memory(allocator, boot, in_use, plan, kEarlyLimit, highest);
   return true;
 }
 

@@ -29,7 +29,7 @@ constexpr bool is_canonical(uint64_t address) {
 // physical allocator and its direct map, the host tests a simulated memory.
 struct FrameSource {
   uint64_t (*allocate_zeroed)(void* state);  // physical address or 0
-  uint64_t* (*table_at)(void* state, uint64_t physical);
+  uint64_t* (*table_at)(void* state, uint64_t physical);  // any frame, not only tables
   void* state;
 };
 
@@ -40,6 +40,7 @@ class PageTable {
   PageTable(FrameSource source, uint64_t root_physical) : source_(source), root_(root_physical) {}
 
   uint64_t root() const { return root_; }
+  const FrameSource& source() const { return source_; }
   // Maps one 4 KiB page; intermediate tables get present|writable|user-if-requested.
   MapError map(uint64_t virtual_address, uint64_t physical, uint64_t flags);
   // Maps one 2 MiB page (for the kernel's direct map).

@@ -3,34 +3,12 @@
 
 #include <gtest/gtest.h>
 
-#include <cstdlib>
-#include <cstring>
-#include <vector>
+#include "simulated_memory.hpp"
 
 namespace {
 
 using namespace kernel;
-
-// Physical memory simulated as an array of frames; physical address = frame index * 4096.
-struct SimulatedMemory {
-  explicit SimulatedMemory(size_t frames) : memory(frames * 512, 0), limit(frames) {}
-  std::vector<uint64_t> memory;
-  size_t next = 1;  // frame 0 is never handed out
-  size_t limit;
-  size_t allocated = 0;
-
-  static uint64_t allocate(void* state) {
-    auto* self = static_cast<SimulatedMemory*>(state);
-    if (self->next >= self->limit) return 0;
-    ++self->allocated;
-    return (self->next++) * page::kSize;
-  }
-  static uint64_t* table_at(void* state, uint64_t physical) {
-    auto* self = static_cast<SimulatedMemory*>(state);
-    return &self->memory[physical / 8];
-  }
-  FrameSource source() { return FrameSource{allocate, table_at, this}; }
-};
+using kernel_test::SimulatedMemory;
 
 struct PageTableTest : ::testing::Test {
   SimulatedMemory memory{64};
