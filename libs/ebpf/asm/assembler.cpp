@@ -240,6 +240,29 @@ class Assembler {
         out.push_back(make(0));
         return true;
       }
+      if (dst && line.operands[1].rfind("func:", 0) == 0) {
+        // `lddw %rN, func:LABEL`: a function reference (BPF_PSEUDO_FUNC) for callbacks, in
+        // Linux's pc-relative form.
+        auto offset = jump_offset(line.operands[1].substr(5), pc, true);
+        if (!offset) return fail(line.number, "unknown function '" + line.operands[1].substr(5) + "'");
+        out.push_back(make(kOpLdImm64, *dst, kPseudoFunc, 0, *offset));
+        out.push_back(make(0));
+        return true;
+      }
+      if (dst && line.operands[1].rfind("map_value:", 0) == 0) {
+        // `lddw %rN, map_value:FD+OFFSET`: the address of a byte in a map's value
+        // (BPF_PSEUDO_MAP_VALUE), as globals and .rodata are referenced.
+        std::string ref = line.operands[1].substr(10);
+        size_t plus = ref.find('+');
+        auto fd = parse_integer(ref.substr(0, plus));
+        auto offset = plus == std::string::npos ? std::optional<int64_t>(0) : parse_integer(ref.substr(plus + 1));
+        if (!fd || !offset || *fd < 0 || *fd > INT32_MAX || *offset < 0 || *offset > INT32_MAX) {
+          return fail(line.number, "bad map value reference '" + line.operands[1] + "'");
+        }
+        out.push_back(make(kOpLdImm64, *dst, kPseudoMapValue, 0, static_cast<int32_t>(*fd)));
+        out.push_back(make(0, 0, 0, 0, static_cast<int32_t>(*offset)));
+        return true;
+      }
       auto value = parse_integer(line.operands[1]);
       if (!dst || !value) return fail(line.number, "lddw needs a register and a 64-bit value");
       uint64_t v = static_cast<uint64_t>(*value);

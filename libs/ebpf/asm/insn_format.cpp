@@ -26,10 +26,6 @@ struct Text {
     if (t->length + 1 < t->size) t->buffer[t->length] = c;
     ++t->length;
   }
-  void hex(int64_t v) {
-    if (v < 0) add("-0x%lx", 0 - static_cast<uint64_t>(v));
-    else add("0x%lx", static_cast<uint64_t>(v));
-  }
   void reg(bool wide, int n) { add("%c%d", wide ? 'r' : 'w', n); }
   void pc_offset(int64_t offset) { add("pc%s%ld", offset < 0 ? "" : "+", offset); }
   void memory(uint8_t size, int base, int16_t off, bool sign) {
@@ -42,7 +38,7 @@ void alu(Text& t, const Insn& insn) {
   bool wide = insn_class(insn.opcode) == kClassAlu64;
   bool x = op_source(insn.opcode) == kSrcX;
   uint8_t op = op_code(insn.opcode);
-  auto source = [&] { x ? t.reg(wide, insn.src) : t.hex(insn.imm); };
+  auto source = [&] { x ? t.reg(wide, insn.src) : t.add("%d", insn.imm); };
   if (op == kAluNeg) {
     t.reg(wide, insn.dst);
     t.add(" = -");
@@ -98,7 +94,8 @@ void jump(Text& t, const Insn& insn) {
       t.add("call ");
       t.pc_offset(insn.imm);
     } else {
-      t.add("call #%d", insn.imm);
+      const char* name = insn.src == kCallHelper ? helper_name(insn.imm) : nullptr;
+      t.add("call %s#%d", name ? name : "unknown", insn.imm);
     }
     return;
   }
@@ -121,7 +118,7 @@ void jump(Text& t, const Insn& insn) {
   t.reg(wide, insn.dst);
   t.add(" %s ", symbol);
   if (op_source(insn.opcode) == kSrcX) t.reg(wide, insn.src);
-  else t.hex(insn.imm);
+  else t.add("0x%x", static_cast<uint32_t>(insn.imm));
   t.add(" goto ");
   t.pc_offset(insn.offset);
 }
@@ -130,7 +127,7 @@ void atomic(Text& t, const Insn& insn) {
   bool wide = op_size(insn.opcode) == kSizeDw;
   const char* bits = wide ? "64" : "";
   const char* type = wide ? "u64" : "u32";
-  char r = wide ? 'r' : 'w';
+  const char r = 'r';  // Linux prints rN for 32-bit atomics too
   int32_t op = insn.imm & ~kAtomicFetch;
   const char* name = op == kAtomicAdd ? "add" : op == kAtomicOr ? "or" : op == kAtomicAnd ? "and"
                      : op == kAtomicXor ? "xor" : nullptr;
@@ -160,8 +157,8 @@ void load_immediate(Text& t, const Insn& insn, const Insn* next) {
     case kPseudoBtfId: t.add("btf_id:%d", insn.imm); break;
     case kPseudoFunc: t.add("func "); t.pc_offset(insn.imm); break;
     default:
-      t.hex(static_cast<int64_t>(static_cast<uint32_t>(insn.imm) |
-                                 (static_cast<uint64_t>(static_cast<uint32_t>(high)) << 32)));
+      t.add("0x%lx", static_cast<uint64_t>(static_cast<uint32_t>(insn.imm)) |
+                         (static_cast<uint64_t>(static_cast<uint32_t>(high)) << 32));
   }
 }
 

@@ -10,10 +10,13 @@ namespace {
 constexpr int32_t kHelperTailCall = 12;  // BPF_FUNC_tail_call
 constexpr uint32_t kStackBytes = kStackSize * kMaxCallDepth;
 
+// A bpf-to-bpf call in progress. The caller's program is kept because a tail call inside
+// the callee replaces the callee only: its exit returns to the caller, as with Linux's JIT.
 struct Frame {
   uint64_t saved[4];  // r6..r9 of the caller
   uint64_t frame_pointer;
-  uint32_t return_pc;
+  const Insn* return_insn;
+  const Program* program;
 };
 
 struct Engine {
@@ -62,13 +65,17 @@ uint64_t invoke_callback(ExecContext& context, uint64_t function, uint64_t a1, u
     context.abort_requested = true;
     return 0;
   }
-  // A callback runs as a new frame below the current deepest one.
+  // A callback runs as a new frame below the current deepest one; its exit returns here.
+  // The program is restored afterwards in case the callback made a tail call.
+  const Program* program = e.program;
   ++e.depth;
-  e.frames[e.depth - 1] = Frame{{0, 0, 0, 0}, 0, 0};
+  e.frames[e.depth - 1] = Frame{{0, 0, 0, 0}, 0, nullptr, program};
   uint64_t arguments[5] = {a1, a2, a3, a4, a5};
   uint64_t result = execute<kChecked>(e, static_cast<uint32_t>(function), arguments,
                                       reinterpret_cast<uint64_t>(e.stack_top) - e.depth * kStackSize);
   --e.depth;
+  e.program = program;
+  context.program = program;
   return result;
 }
 
@@ -83,133 +90,74 @@ uint64_t execute(Engine& e, uint32_t start_pc, const uint64_t arguments[5], uint
   const Insn* insn = insns + start_pc;
   int32_t helper_id = 0;
 
-  // Opcode -> handler, filled once (label addresses are per instantiation).
-  static const void* dispatch[256];
-  static bool dispatch_ready = false;
-  if (!dispatch_ready) {
-    for (auto& slot : dispatch) slot = &&invalid;
-    dispatch[0x04] = &&alu32_add_k;
-    dispatch[0x05] = &&jmp_ja;
-    dispatch[0x06] = &&jmp32_ja;
-    dispatch[0x07] = &&alu64_add_k;
-    dispatch[0x0c] = &&alu32_add_x;
-    dispatch[0x0f] = &&alu64_add_x;
-    dispatch[0x14] = &&alu32_sub_k;
-    dispatch[0x15] = &&jmp_jeq_k;
-    dispatch[0x16] = &&jmp32_jeq_k;
-    dispatch[0x17] = &&alu64_sub_k;
-    dispatch[0x18] = &&ld_imm64;
-    dispatch[0x1c] = &&alu32_sub_x;
-    dispatch[0x1d] = &&jmp_jeq_x;
-    dispatch[0x1e] = &&jmp32_jeq_x;
-    dispatch[0x1f] = &&alu64_sub_x;
-    dispatch[0x24] = &&alu32_mul_k;
-    dispatch[0x25] = &&jmp_jgt_k;
-    dispatch[0x26] = &&jmp32_jgt_k;
-    dispatch[0x27] = &&alu64_mul_k;
-    dispatch[0x2c] = &&alu32_mul_x;
-    dispatch[0x2d] = &&jmp_jgt_x;
-    dispatch[0x2e] = &&jmp32_jgt_x;
-    dispatch[0x2f] = &&alu64_mul_x;
-    dispatch[0x34] = &&alu32_divmod_k;
-    dispatch[0x35] = &&jmp_jge_k;
-    dispatch[0x36] = &&jmp32_jge_k;
-    dispatch[0x37] = &&alu64_divmod_k;
-    dispatch[0x3c] = &&alu32_divmod_x;
-    dispatch[0x3d] = &&jmp_jge_x;
-    dispatch[0x3e] = &&jmp32_jge_x;
-    dispatch[0x3f] = &&alu64_divmod_x;
-    dispatch[0x44] = &&alu32_or_k;
-    dispatch[0x45] = &&jmp_jset_k;
-    dispatch[0x46] = &&jmp32_jset_k;
-    dispatch[0x47] = &&alu64_or_k;
-    dispatch[0x4c] = &&alu32_or_x;
-    dispatch[0x4d] = &&jmp_jset_x;
-    dispatch[0x4e] = &&jmp32_jset_x;
-    dispatch[0x4f] = &&alu64_or_x;
-    dispatch[0x54] = &&alu32_and_k;
-    dispatch[0x55] = &&jmp_jne_k;
-    dispatch[0x56] = &&jmp32_jne_k;
-    dispatch[0x57] = &&alu64_and_k;
-    dispatch[0x5c] = &&alu32_and_x;
-    dispatch[0x5d] = &&jmp_jne_x;
-    dispatch[0x5e] = &&jmp32_jne_x;
-    dispatch[0x5f] = &&alu64_and_x;
-    dispatch[0x61] = &&ldx_w;
-    dispatch[0x62] = &&st_w;
-    dispatch[0x63] = &&stx_w;
-    dispatch[0x64] = &&alu32_lsh_k;
-    dispatch[0x65] = &&jmp_jsgt_k;
-    dispatch[0x66] = &&jmp32_jsgt_k;
-    dispatch[0x67] = &&alu64_lsh_k;
-    dispatch[0x69] = &&ldx_h;
-    dispatch[0x6a] = &&st_h;
-    dispatch[0x6b] = &&stx_h;
-    dispatch[0x6c] = &&alu32_lsh_x;
-    dispatch[0x6d] = &&jmp_jsgt_x;
-    dispatch[0x6e] = &&jmp32_jsgt_x;
-    dispatch[0x6f] = &&alu64_lsh_x;
-    dispatch[0x71] = &&ldx_b;
-    dispatch[0x72] = &&st_b;
-    dispatch[0x73] = &&stx_b;
-    dispatch[0x74] = &&alu32_rsh_k;
-    dispatch[0x75] = &&jmp_jsge_k;
-    dispatch[0x76] = &&jmp32_jsge_k;
-    dispatch[0x77] = &&alu64_rsh_k;
-    dispatch[0x79] = &&ldx_dw;
-    dispatch[0x7a] = &&st_dw;
-    dispatch[0x7b] = &&stx_dw;
-    dispatch[0x7c] = &&alu32_rsh_x;
-    dispatch[0x7d] = &&jmp_jsge_x;
-    dispatch[0x7e] = &&jmp32_jsge_x;
-    dispatch[0x7f] = &&alu64_rsh_x;
-    dispatch[0x81] = &&ldx_sw;
-    dispatch[0x84] = &&alu32_neg;
-    dispatch[0x85] = &&jmp_call;
-    dispatch[0x87] = &&alu64_neg;
-    dispatch[0x89] = &&ldx_sh;
-    dispatch[0x8d] = &&jmp_callx;
-    dispatch[0x91] = &&ldx_sb;
-    dispatch[0x94] = &&alu32_divmod_k;
-    dispatch[0x95] = &&jmp_exit;
-    dispatch[0x97] = &&alu64_divmod_k;
-    dispatch[0x9c] = &&alu32_divmod_x;
-    dispatch[0x9f] = &&alu64_divmod_x;
-    dispatch[0xa4] = &&alu32_xor_k;
-    dispatch[0xa5] = &&jmp_jlt_k;
-    dispatch[0xa6] = &&jmp32_jlt_k;
-    dispatch[0xa7] = &&alu64_xor_k;
-    dispatch[0xac] = &&alu32_xor_x;
-    dispatch[0xad] = &&jmp_jlt_x;
-    dispatch[0xae] = &&jmp32_jlt_x;
-    dispatch[0xaf] = &&alu64_xor_x;
-    dispatch[0xb4] = &&alu32_mov_k;
-    dispatch[0xb5] = &&jmp_jle_k;
-    dispatch[0xb6] = &&jmp32_jle_k;
-    dispatch[0xb7] = &&alu64_mov_k;
-    dispatch[0xbc] = &&alu32_mov_x;
-    dispatch[0xbd] = &&jmp_jle_x;
-    dispatch[0xbe] = &&jmp32_jle_x;
-    dispatch[0xbf] = &&alu64_mov_x;
-    dispatch[0xc3] = &&atomic_w;
-    dispatch[0xc4] = &&alu32_arsh_k;
-    dispatch[0xc5] = &&jmp_jslt_k;
-    dispatch[0xc6] = &&jmp32_jslt_k;
-    dispatch[0xc7] = &&alu64_arsh_k;
-    dispatch[0xcc] = &&alu32_arsh_x;
-    dispatch[0xcd] = &&jmp_jslt_x;
-    dispatch[0xce] = &&jmp32_jslt_x;
-    dispatch[0xcf] = &&alu64_arsh_x;
-    dispatch[0xd4] = &&alu32_end_le;
-    dispatch[0xd5] = &&jmp_jsle_k;
-    dispatch[0xd6] = &&jmp32_jsle_k;
-    dispatch[0xd7] = &&alu64_bswap;
-    dispatch[0xdb] = &&atomic_dw;
-    dispatch[0xdc] = &&alu32_end_be;
-    dispatch[0xdd] = &&jmp_jsle_x;
-    dispatch[0xde] = &&jmp32_jsle_x;
-    dispatch_ready = true;
-  }
+  // Opcode -> handler. Constant-initialised (no first-run race between threads); label
+  // addresses differ per template instantiation, so the table lives inside the function.
+  static const void* const dispatch[256] = {
+      &&invalid, &&invalid, &&invalid, &&invalid,  // 0x00
+      &&alu32_add_k, &&jmp_ja, &&jmp32_ja, &&alu64_add_k,  // 0x04
+      &&invalid, &&invalid, &&invalid, &&invalid,  // 0x08
+      &&alu32_add_x, &&invalid, &&invalid, &&alu64_add_x,  // 0x0c
+      &&invalid, &&invalid, &&invalid, &&invalid,  // 0x10
+      &&alu32_sub_k, &&jmp_jeq_k, &&jmp32_jeq_k, &&alu64_sub_k,  // 0x14
+      &&ld_imm64, &&invalid, &&invalid, &&invalid,  // 0x18
+      &&alu32_sub_x, &&jmp_jeq_x, &&jmp32_jeq_x, &&alu64_sub_x,  // 0x1c
+      &&invalid, &&invalid, &&invalid, &&invalid,  // 0x20
+      &&alu32_mul_k, &&jmp_jgt_k, &&jmp32_jgt_k, &&alu64_mul_k,  // 0x24
+      &&invalid, &&invalid, &&invalid, &&invalid,  // 0x28
+      &&alu32_mul_x, &&jmp_jgt_x, &&jmp32_jgt_x, &&alu64_mul_x,  // 0x2c
+      &&invalid, &&invalid, &&invalid, &&invalid,  // 0x30
+      &&alu32_divmod_k, &&jmp_jge_k, &&jmp32_jge_k, &&alu64_divmod_k,  // 0x34
+      &&invalid, &&invalid, &&invalid, &&invalid,  // 0x38
+      &&alu32_divmod_x, &&jmp_jge_x, &&jmp32_jge_x, &&alu64_divmod_x,  // 0x3c
+      &&invalid, &&invalid, &&invalid, &&invalid,  // 0x40
+      &&alu32_or_k, &&jmp_jset_k, &&jmp32_jset_k, &&alu64_or_k,  // 0x44
+      &&invalid, &&invalid, &&invalid, &&invalid,  // 0x48
+      &&alu32_or_x, &&jmp_jset_x, &&jmp32_jset_x, &&alu64_or_x,  // 0x4c
+      &&invalid, &&invalid, &&invalid, &&invalid,  // 0x50
+      &&alu32_and_k, &&jmp_jne_k, &&jmp32_jne_k, &&alu64_and_k,  // 0x54
+      &&invalid, &&invalid, &&invalid, &&invalid,  // 0x58
+      &&alu32_and_x, &&jmp_jne_x, &&jmp32_jne_x, &&alu64_and_x,  // 0x5c
+      &&invalid, &&ldx_w, &&st_w, &&stx_w,  // 0x60
+      &&alu32_lsh_k, &&jmp_jsgt_k, &&jmp32_jsgt_k, &&alu64_lsh_k,  // 0x64
+      &&invalid, &&ldx_h, &&st_h, &&stx_h,  // 0x68
+      &&alu32_lsh_x, &&jmp_jsgt_x, &&jmp32_jsgt_x, &&alu64_lsh_x,  // 0x6c
+      &&invalid, &&ldx_b, &&st_b, &&stx_b,  // 0x70
+      &&alu32_rsh_k, &&jmp_jsge_k, &&jmp32_jsge_k, &&alu64_rsh_k,  // 0x74
+      &&invalid, &&ldx_dw, &&st_dw, &&stx_dw,  // 0x78
+      &&alu32_rsh_x, &&jmp_jsge_x, &&jmp32_jsge_x, &&alu64_rsh_x,  // 0x7c
+      &&invalid, &&ldx_sw, &&invalid, &&invalid,  // 0x80
+      &&alu32_neg, &&jmp_call, &&invalid, &&alu64_neg,  // 0x84
+      &&invalid, &&ldx_sh, &&invalid, &&invalid,  // 0x88
+      &&invalid, &&jmp_callx, &&invalid, &&invalid,  // 0x8c
+      &&invalid, &&ldx_sb, &&invalid, &&invalid,  // 0x90
+      &&alu32_divmod_k, &&jmp_exit, &&invalid, &&alu64_divmod_k,  // 0x94
+      &&invalid, &&invalid, &&invalid, &&invalid,  // 0x98
+      &&alu32_divmod_x, &&invalid, &&invalid, &&alu64_divmod_x,  // 0x9c
+      &&invalid, &&invalid, &&invalid, &&invalid,  // 0xa0
+      &&alu32_xor_k, &&jmp_jlt_k, &&jmp32_jlt_k, &&alu64_xor_k,  // 0xa4
+      &&invalid, &&invalid, &&invalid, &&invalid,  // 0xa8
+      &&alu32_xor_x, &&jmp_jlt_x, &&jmp32_jlt_x, &&alu64_xor_x,  // 0xac
+      &&invalid, &&invalid, &&invalid, &&invalid,  // 0xb0
+      &&alu32_mov_k, &&jmp_jle_k, &&jmp32_jle_k, &&alu64_mov_k,  // 0xb4
+      &&invalid, &&invalid, &&invalid, &&invalid,  // 0xb8
+      &&alu32_mov_x, &&jmp_jle_x, &&jmp32_jle_x, &&alu64_mov_x,  // 0xbc
+      &&invalid, &&invalid, &&invalid, &&atomic_w,  // 0xc0
+      &&alu32_arsh_k, &&jmp_jslt_k, &&jmp32_jslt_k, &&alu64_arsh_k,  // 0xc4
+      &&invalid, &&invalid, &&invalid, &&invalid,  // 0xc8
+      &&alu32_arsh_x, &&jmp_jslt_x, &&jmp32_jslt_x, &&alu64_arsh_x,  // 0xcc
+      &&invalid, &&invalid, &&invalid, &&invalid,  // 0xd0
+      &&alu32_end_le, &&jmp_jsle_k, &&jmp32_jsle_k, &&alu64_bswap,  // 0xd4
+      &&invalid, &&invalid, &&invalid, &&atomic_dw,  // 0xd8
+      &&alu32_end_be, &&jmp_jsle_x, &&jmp32_jsle_x, &&invalid,  // 0xdc
+      &&invalid, &&invalid, &&invalid, &&invalid,  // 0xe0
+      &&invalid, &&invalid, &&invalid, &&invalid,  // 0xe4
+      &&invalid, &&invalid, &&invalid, &&invalid,  // 0xe8
+      &&invalid, &&invalid, &&invalid, &&invalid,  // 0xec
+      &&invalid, &&invalid, &&invalid, &&invalid,  // 0xf0
+      &&invalid, &&invalid, &&invalid, &&invalid,  // 0xf4
+      &&invalid, &&invalid, &&invalid, &&invalid,  // 0xf8
+      &&invalid, &&invalid, &&invalid, &&invalid,  // 0xfc
+  };
 
 #define PC static_cast<uint32_t>(insn - insns)
 #define FAIL(why)              \
@@ -415,7 +363,8 @@ jmp_call: {
     frame.saved[2] = reg[8];
     frame.saved[3] = reg[9];
     frame.frame_pointer = reg[kFramePointer];
-    frame.return_pc = PC + 1;
+    frame.return_insn = insn + 1;
+    frame.program = e.program;
     reg[kFramePointer] -= kStackSize;
     NEXT_AT(insn + 1 + IMM);
   }
@@ -439,7 +388,12 @@ helper_call:
 tail_call: {
   Map* map = reinterpret_cast<Map*>(reg[2]);
   uint32_t index = static_cast<uint32_t>(reg[3]);
-  if (kChecked && map == nullptr) FAIL(RunStatus::kOutOfBounds);
+  if constexpr (kChecked) {
+    // An unverified program may pass anything as the map: only listed maps are used.
+    bool listed = false;
+    for (size_t i = 0; i < e.checked->tail_call_map_count; ++i) listed |= e.checked->tail_call_maps[i] == map;
+    if (!listed) FAIL(RunStatus::kOutOfBounds);
+  }
   const Program* target = map->tail_call_target(index);
   if (target == nullptr || e.context->tail_call_count >= static_cast<uint32_t>(kMaxTailCalls)) NEXT;
   ++e.context->tail_call_count;
@@ -463,7 +417,13 @@ jmp_exit:
     reg[8] = frame.saved[2];
     reg[9] = frame.saved[3];
     reg[kFramePointer] = frame.frame_pointer;
-    NEXT_AT(insns + frame.return_pc);
+    if (frame.program != e.program) {  // the callee tail-called: back to the caller's code
+      e.program = frame.program;
+      e.context->program = frame.program;
+      insns = frame.program->insns;
+      count = frame.program->insn_count;
+    }
+    NEXT_AT(frame.return_insn);
   }
 
   // 64-bit immediate load (two slots). Map references were resolved at load time.

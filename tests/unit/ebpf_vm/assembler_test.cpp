@@ -3,6 +3,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
 namespace {
 
 using namespace ebpf;
@@ -90,22 +94,108 @@ TEST(Disassembler, PrintsLikeBpftool) {
       "lock fetch add32 [%r10-4], %r1\nbe16 %r0\nsdiv %r0, %r1\nmovsx864 %r0, %r1\nja -3\nexit");
   ASSERT_TRUE(program.ok()) << program.error;
   EXPECT_EQ(disassemble(program.insns),
-            "0: (b7) r0 = 0x1\n"
+            "0: (b7) r0 = 1\n"
             "1: (bf) r1 = r2\n"
-            "2: (04) w1 += 0x8\n"
+            "2: (04) w1 += 8\n"
             "3: (61) r0 = *(u32 *)(r1 +4)\n"
             "4: (7b) *(u64 *)(r10 -8) = r1\n"
             "5: (62) *(u32 *)(r10 -4) = 7\n"
             "6: (55) if r1 != 0x10 goto pc+1\n"
             "7: (18) r2 = 0x100000000\n"
-            "9: (85) call #1\n"
+            "9: (85) call bpf_map_lookup_elem#1\n"
             "10: (db) lock *(u64 *)(r10 -8) += r1\n"
-            "11: (c3) w1 = atomic_fetch_add((u32 *)(r10 -4), w1)\n"
+            "11: (c3) r1 = atomic_fetch_add((u32 *)(r10 -4), r1)\n"
             "12: (dc) r0 = be16 r0\n"
             "13: (3f) r0 s/= r1\n"
             "14: (bf) r0 = (s8)r1\n"
             "15: (05) goto pc-3\n"
             "16: (95) exit\n");
+}
+
+// Linux's print_bpf_insn conventions: ALU and store immediates in signed decimal, jump
+// immediates as unsigned 32-bit hex, 64-bit immediates as unsigned hex, helper names.
+TEST(Disassembler, NumbersAndNamesFollowLinux) {
+  AssemblyResult program = assemble(
+      "mov32 %r3, -5\njeq32 %r2, -1, +0\njsgt %r2, -2, +3\nlddw %r4, -1\nstb [%r1+0], -1\n"
+      "call 12\ncall 999\ncall local +1\nexit\nja32 -2\nlock cmpxchg32 [%r1-2], %r5\n"
+      "lock xchg [%r1], %r6\nldxsh %r7, [%r8+2]\nle64 %r9\nbswap32 %r9\nneg32 %r1\nexit");
+  ASSERT_TRUE(program.ok()) << program.error;
+  EXPECT_EQ(disassemble(program.insns),
+            "0: (b4) w3 = -5\n"
+            "1: (16) if w2 == 0xffffffff goto pc+0\n"
+            "2: (65) if r2 s> 0xfffffffe goto pc+3\n"
+            "3: (18) r4 = 0xffffffffffffffff\n"
+            "5: (72) *(u8 *)(r1 +0) = -1\n"
+            "6: (85) call bpf_tail_call#12\n"
+            "7: (85) call unknown#999\n"
+            "8: (85) call pc+1\n"
+            "9: (95) exit\n"
+            "10: (06) gotol pc-2\n"
+            "11: (c3) r0 = atomic_cmpxchg((u32 *)(r1 -2), r0, r5)\n"
+            "12: (db) r6 = atomic64_xchg((u64 *)(r1 +0), r6)\n"
+            "13: (89) r7 = *(s16 *)(r8 +2)\n"
+            "14: (d4) r9 = le64 r9\n"
+            "15: (d7) r9 = bswap32 r9\n"
+            "16: (84) w1 = -w1\n"
+            "17: (95) exit\n");
+}
+
+TEST(Assembler, FunctionAndMapValueReferences) {
+  AssemblyResult result = assemble("lddw %r2, func:cb\nlddw %r3, map_value:4+16\nexit\ncb:\nexit");
+  ASSERT_TRUE(result.ok()) << result.error;
+  EXPECT_EQ(result.insns[0].src, kPseudoFunc);
+  EXPECT_EQ(result.insns[0].imm, 4);  // pc-relative, like Linux: 0 + 1 + 4 = slot 5
+  EXPECT_EQ(result.insns[2].src, kPseudoMapValue);
+  EXPECT_EQ(result.insns[2].imm, 4);
+  EXPECT_EQ(result.insns[3].imm, 16);
+  EXPECT_EQ(disassemble_one(result.insns[2], &result.insns[3]), "r3 = map[fd:4][0]+16");
+  EXPECT_NE(assemble("lddw %r2, func:nowhere\nexit").error.find("unknown function"), std::string::npos);
+  EXPECT_NE(assemble("lddw %r2, map_value:1+x\nexit").error.find("bad map value"), std::string::npos);
+}
+
+// Every conformance program survives assemble -> to_assembly -> assemble bit for bit, and
+// disassembles without an "invalid" marker.
+TEST(RoundTrip, EveryConformanceProgram) {
+  std::filesystem::path dir = SONDE_CONFORMANCE_DIR;
+  if (!std::filesystem::is_directory(dir)) GTEST_SKIP() << "no conformance data at " << dir;
+  int programs = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    if (entry.path().extension() != ".data") continue;
+    std::ifstream in(entry.path());
+    std::string line, text;
+    bool in_asm = false;
+    while (std::getline(in, line)) {
+      if (line.rfind("-- ", 0) == 0) {
+        in_asm = line.rfind("-- asm", 0) == 0;
+        continue;
+      }
+      if (in_asm) text += line + "\n";
+    }
+    AssemblyResult first = assemble(text);
+    ASSERT_TRUE(first.ok()) << entry.path() << ": " << first.error;
+    std::string error;
+    std::string written = to_assembly(first.insns, &error);
+    ASSERT_TRUE(error.empty()) << entry.path() << ": " << error;
+    AssemblyResult second = assemble(written);
+    ASSERT_TRUE(second.ok()) << entry.path() << ": " << second.error << "\n" << written;
+    ASSERT_EQ(first.insns.size(), second.insns.size()) << entry.path();
+    EXPECT_EQ(std::memcmp(first.insns.data(), second.insns.data(), first.insns.size() * sizeof(Insn)), 0)
+        << entry.path() << "\n" << written;
+    EXPECT_EQ(disassemble(first.insns).find("invalid"), std::string::npos) << entry.path();
+    ++programs;
+  }
+  EXPECT_GE(programs, 313);
+}
+
+TEST(RoundTrip, EncodingsWithoutASpellingAreRefused) {
+  std::vector<Insn> insns = assemble("mov %r0, 1\nexit").insns;
+  insns[0].src = 3;  // a register in an immediate-form instruction
+  std::string error;
+  EXPECT_EQ(to_assembly(insns, &error), "");
+  EXPECT_NE(error.find("instruction 0"), std::string::npos);
+  insns[0].src = 0;
+  insns[0].opcode = 0xff;
+  EXPECT_EQ(to_assembly(insns, &error), "");
 }
 
 }  // namespace

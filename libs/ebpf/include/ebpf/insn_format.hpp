@@ -12,4 +12,7 @@ namespace ebpf {
 // NUL-terminated; returns the length it needed.
 size_t format_insn(char* buffer, size_t size, const Insn& insn, const Insn* next);
 
+// Linux's name of helper `id` ("bpf_map_lookup_elem"), or nullptr for ids Linux 6.1 lacks.
+const char* helper_name(int32_t id);
+
 }  // namespace ebpf

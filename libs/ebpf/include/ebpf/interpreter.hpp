@@ -9,6 +9,8 @@
 
 namespace ebpf {
 
+class Map;
+
 // Outcome of a run. Verified programs only ever end in kOk (or kTailCallLimit is silent,
 // as in Linux: the failing tail call just falls through); the other results come from
 // checked runs of unverified programs.
@@ -35,6 +37,9 @@ struct MemoryRegion {
 struct CheckedRunOptions {
   const MemoryRegion* regions = nullptr;
   size_t region_count = 0;
+  // Maps a tail call may name in r2 (prog_arrays); any other value is kOutOfBounds.
+  Map* const* tail_call_maps = nullptr;
+  size_t tail_call_map_count = 0;
   uint64_t instruction_budget = 1u << 24;
 };
 

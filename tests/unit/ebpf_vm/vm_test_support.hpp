@@ -1,0 +1,87 @@
+// Shared fixtures for the execution-core tests: assembling into a runnable Program, checked
+// and unchecked runs, and a one-slot prog_array.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "ebpf/assembler.hpp"
+#include "ebpf/interpreter.hpp"
+#include "ebpf/map.hpp"
+#include "ebpf/program.hpp"
+
+namespace ebpf::testing {
+
+inline HelperFunction* helper_table() {
+  static HelperFunction table[kMaxHelperId] = {};
+  return table;
+}
+
+struct Loaded {
+  std::vector<Insn> insns;
+  Program program;
+};
+
+// Assembles `text` and rewrites it for execution (pseudo func -> absolute index).
+inline Loaded load(const std::string& text) {
+  AssemblyResult assembled = assemble(text);
+  EXPECT_TRUE(assembled.ok()) << assembled.error;
+  Loaded loaded{assembled.insns, {}};
+  EXPECT_EQ(prepare_for_execution(loaded.insns.data(), static_cast<uint32_t>(loaded.insns.size()), LoadResolver{}), 0);
+  loaded.program.insns = loaded.insns.data();
+  loaded.program.insn_count = static_cast<uint32_t>(loaded.insns.size());
+  loaded.program.helpers = helper_table();
+  loaded.program.helper_count = kMaxHelperId;
+  return loaded;
+}
+
+struct CheckedSetup {
+  std::vector<MemoryRegion> regions;
+  std::vector<Map*> tail_call_maps;
+  uint64_t budget = 1u << 20;
+};
+
+inline RunResult checked(const Loaded& loaded, uint64_t r1 = 0, const CheckedSetup& setup = {}) {
+  CheckedRunOptions options;
+  options.instruction_budget = setup.budget;
+  options.regions = setup.regions.data();
+  options.region_count = setup.regions.size();
+  options.tail_call_maps = setup.tail_call_maps.data();
+  options.tail_call_map_count = setup.tail_call_maps.size();
+  return run_checked(loaded.program, r1, 0, nullptr, options);
+}
+
+// r0 of a program run both checked and unchecked (they must agree).
+inline uint64_t value_of(const std::string& text) {
+  Loaded loaded = load(text);
+  RunResult result = checked(loaded);
+  EXPECT_EQ(result.status, RunStatus::kOk) << run_status_message(result.status) << " at " << result.pc << "\n" << text;
+  uint64_t unchecked = run(loaded.program, nullptr, nullptr);
+  EXPECT_EQ(unchecked, result.value) << "checked and unchecked runs disagree\n" << text;
+  return result.value;
+}
+
+// A prog_array with one slot, for tail-call tests.
+class OneProgramArray : public Map {
+ public:
+  explicit OneProgramArray(const Program* program)
+      : Map(MapAttributes{MapType::kProgArray, 4, 4, 1, 0, {}}), program_(program) {}
+  void* lookup(const void*) override { return nullptr; }
+  long update(const void*, const void*, uint64_t) override { return -22; }
+  long remove(const void*) override { return -22; }
+  long syscall_lookup(const void*, void*, uint64_t) override { return -22; }
+  long syscall_update(const void*, const void*, uint64_t) override { return -22; }
+  long get_next_key(const void*, void*) override { return -2; }
+  const Program* tail_call_target(uint32_t index) const override { return index == 0 ? program_ : nullptr; }
+  size_t memory_usage() const override { return sizeof(*this); }
+  void set(const Program* program) { program_ = program; }
+
+ private:
+  const Program* program_;
+};
+
+inline std::string address_of(const void* pointer) { return std::to_string(reinterpret_cast<uint64_t>(pointer)); }
+
+}  // namespace ebpf::testing
