@@ -36,9 +36,26 @@ arch::TrapFrame root_entry;
   return overflow_kernel_stack(depth + 1) + frame[0];  // not a tail call: the frame stays
 }
 
+// The kernel's own page tables keep text read-only and data no-execute (memory.cpp).
+[[gnu::noinline]] void write_kernel_text() {
+  printk("kernel: test: writing to kernel text on purpose\n");
+  auto* text = reinterpret_cast<volatile uint8_t*>(&trigger_kernel_page_fault);
+  *text = 0xcc;
+}
+
+alignas(16) uint8_t data_not_code[16] = {0xc3};  // `ret`, but in a no-execute page
+
+[[gnu::noinline]] void execute_kernel_data() {
+  printk("kernel: test: calling into kernel data on purpose\n");
+  auto* function = reinterpret_cast<void (*)()>(reinterpret_cast<uintptr_t>(data_not_code));
+  function();
+}
+
 void run_boot_self_tests(const char* command_line) {
   if (!test_kernel()) return;
   if (command_line_has(command_line, "sonde.test=kernel_page_fault")) trigger_kernel_page_fault();
+  if (command_line_has(command_line, "sonde.test=kernel_write_text")) write_kernel_text();
+  if (command_line_has(command_line, "sonde.test=kernel_execute_data")) execute_kernel_data();
   if (command_line_has(command_line, "sonde.test=kernel_stack_overflow")) {
     printk("kernel: test: recursing until the kernel stack overflows\n");
     overflow_kernel_stack(0);

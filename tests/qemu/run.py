@@ -28,6 +28,7 @@ from pathlib import Path
 # isa-debug-exit: QEMU exits with (code << 1) | 1 (see microkernel/include/sonde/abi/syscalls.hpp).
 EXIT_SUCCESS, EXIT_FAILURE, EXIT_PANIC = 1, 3, 255
 ROOT_TASK_STARTED = "kernel: starting root task"
+KERNEL_STARTED = "Sonde microkernel"
 TEST_LINE = re.compile(r"^TEST (\S+) (PASS|FAIL)(?: (.*))?$")
 
 
@@ -61,7 +62,8 @@ def boot(image: Path, log: Path, timeout: float, smp: int, memory: str, until=No
     """Runs QEMU until it exits, `until` appears in the serial log, or `timeout` passes.
 
     Returns (exit status or None if the harness stopped it, timed out, serial log, QEMU's
-    own output, seconds from start to the root task's first line or None)."""
+    own output, seconds from start to the root task's first line or None, seconds from start
+    to the kernel's first line or None)."""
     command = [
         os.environ.get("QEMU", "qemu-system-x86_64"),
         "-cdrom", str(image), "-boot", "d",
@@ -74,6 +76,7 @@ def boot(image: Path, log: Path, timeout: float, smp: int, memory: str, until=No
     start = time.monotonic()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     first_line_at = None
+    kernel_at = None
     timed_out = False
     stopped = False
     while process.poll() is None:
@@ -84,6 +87,8 @@ def boot(image: Path, log: Path, timeout: float, smp: int, memory: str, until=No
             break
         if (first_line_at is None or until is not None) and log.exists():
             text = log.read_text(errors="replace")
+            if kernel_at is None and KERNEL_STARTED in text:
+                kernel_at = elapsed
             if first_line_at is None and first_line_seen(text):
                 first_line_at = elapsed
             if until is not None and until.search(text.replace("\r", "")):
@@ -97,7 +102,8 @@ def boot(image: Path, log: Path, timeout: float, smp: int, memory: str, until=No
     if first_line_at is None and first_line_seen(serial):
         first_line_at = time.monotonic() - start  # finished between polls
     serial = serial.replace("\r", "")
-    return (None if stopped else process.returncode), timed_out, serial, qemu_output, first_line_at
+    return ((None if stopped else process.returncode), timed_out, serial, qemu_output,
+            first_line_at, kernel_at)
 
 
 def tail(text: str, lines: int = 40) -> str:
@@ -131,12 +137,16 @@ def main() -> int:
         log = args.log or Path(tmp) / "serial.log"
         if log.exists():
             log.unlink()
-        status, timed_out, serial, qemu_output, first_line = boot(
+        status, timed_out, serial, qemu_output, first_line, kernel_start = boot(
             args.image, log, args.timeout, args.smp, args.memory, until)
 
     if first_line is not None:
+        kernel_part = ""
+        if kernel_start is not None:
+            kernel_part = (f"; firmware and GRUB {kernel_start * 1000:.0f} ms, kernel to ring 3 "
+                           f"{(first_line - kernel_start) * 1000:.0f} ms")
         print(f"# boot time: {first_line * 1000:.0f} ms (QEMU start to the root task's first line, "
-              f"{args.image.name})", flush=True)
+              f"{args.image.name}{kernel_part})", flush=True)
 
     if args.mode == "tests":
         seen = 0

@@ -62,6 +62,7 @@ static_assert(sizeof(Symbol) == 24);
 constexpr uint16_t kTypeExecutable = 2;
 constexpr uint16_t kMachineX86_64 = 62;
 constexpr uint32_t kSectionSymbolTable = 2;
+constexpr uint8_t kSymbolObject = 1;
 constexpr uint8_t kSymbolFunction = 2;
 
 template <typename T>
@@ -206,7 +207,8 @@ const char* SymbolTable::nearest(uint64_t address, uint64_t* offset) const {
   for (size_t i = 0; i < symbol_count_; ++i) {
     Symbol symbol;
     copy_in(symbol, image_ + symbols_offset_ + i * sizeof(Symbol));
-    if ((symbol.info & 0xf) != kSymbolFunction || symbol.value > address) continue;
+    uint8_t type = symbol.info & 0xf;
+    if ((type != kSymbolFunction && type != kSymbolObject) || symbol.value > address) continue;
     if (symbol.name >= strings_size_) continue;
     if (best_name == nullptr || symbol.value > best_value) {
       // The name must be NUL-terminated inside the string table.

@@ -68,8 +68,10 @@ ElfError parse_executable(const uint8_t* image, size_t size, const Limits& limit
 class SymbolTable {
  public:
   ElfError open(const uint8_t* image, size_t size);
-  // Finds the function symbol containing or nearest below `address`; returns its name and
-  // the offset from its start, or nullptr when none is below it.
+  // Finds the function or data symbol with the highest start at or below `address` (so a
+  // rip in a data page names that data); returns its name and the offset from its start, or
+  // nullptr when none is below it. Symbols whose names are not NUL-terminated inside the
+  // string table are skipped.
   const char* nearest(uint64_t address, uint64_t* offset) const;
   size_t count() const { return symbol_count_; }
 
