@@ -211,6 +211,33 @@ void Generator::forEachNested(uint64_t id, void (Generator::*visit)(std::string&
   }
 }
 
+// Statements resetting every field of a group (nested groups included) to its default.
+std::string Generator::clearGroup(uint64_t id) const {
+  std::string out;
+  for (auto f : node(id).getStruct().getFields()) {
+    if (f.isGroup()) {
+      out += clearGroup(f.getGroup().getTypeId());
+      continue;
+    }
+    auto type = f.getSlot().getType();
+    uint32_t offset = f.getSlot().getOffset();
+    uint32_t width = 0;
+    switch (type.which()) {
+      case Type::VOID: continue;
+      case Type::BOOL: width = 1; break;
+      case Type::INT8: case Type::UINT8: width = 8; break;
+      case Type::INT16: case Type::UINT16: case Type::ENUM: width = 16; break;
+      case Type::INT32: case Type::UINT32: case Type::FLOAT32: width = 32; break;
+      case Type::INT64: case Type::UINT64: case Type::FLOAT64: width = 64; break;
+      default:
+        out += "s_.clearPointer(" + std::to_string(offset) + ");\n  ";
+        continue;
+    }
+    out += "s_.clearBits(" + std::to_string(static_cast<uint64_t>(offset) * width) + ", " + std::to_string(width) + ");\n  ";
+  }
+  return out;
+}
+
 // The accessors of one struct or group; classes declare them and definitions follow, both from
 // this one list so they cannot disagree.
 void Generator::accessors(uint64_t id, std::vector<Accessor>& readers, std::vector<Accessor>& builders) {
@@ -237,7 +264,8 @@ void Generator::accessors(uint64_t id, std::vector<Accessor>& readers, std::vect
       std::string g = names_.at(f.getGroup().getTypeId());
       if (in_union) {
         readers.push_back({"::rt::Result<" + g + "::Reader>", "get" + name, "", check + "return " + g + "::Reader(s_);", true});
-        builders.push_back({g + "::Builder", "init" + name, "", set_disc + "return " + g + "::Builder(s_);", false});
+        // Like the official library, switching the union to a group clears the group's fields.
+        builders.push_back({g + "::Builder", "init" + name, "", set_disc + clearGroup(f.getGroup().getTypeId()) + "return " + g + "::Builder(s_);", false});
       } else {
         readers.push_back({g + "::Reader", "get" + name, "", "return " + g + "::Reader(s_);", true});
       }

@@ -26,6 +26,7 @@ class Generator {
   Node::Reader node(uint64_t id) const;
   std::string cppType(Type::Reader type) const;  // the List<T> element / field type name
   std::string defaultMask(Field::Reader field) const;
+  std::string clearGroup(uint64_t id) const;
 
   struct Accessor {
     std::string result, name, params, body;

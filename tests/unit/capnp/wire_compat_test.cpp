@@ -384,6 +384,22 @@ TEST(CapnpWireCompat, UnionMembersBothWays) {
   }
 }
 
+TEST(CapnpWireCompat, SwitchingAUnionToAGroupClearsTheGroup) {
+  OurMessage message;
+  auto root = message.builder.initRoot<ours::AllKinds>();
+  auto pair = root.initPair();
+  pair.setLeft(5);
+  pair.initRight().setId(6);
+  root.setNumber(77);  // shares the data slot of pair.left
+  auto again = root.initPair();
+  EXPECT_EQ(again.getLeft(), 0);
+  EXPECT_FALSE(again.hasRight());
+  capnp::FlatArrayMessageReader official(message.words());
+  ASSERT_EQ(official.getRoot<AllKinds>().which(), AllKinds::PAIR);
+  EXPECT_EQ(official.getRoot<AllKinds>().getPair().getLeft(), 0);
+  EXPECT_FALSE(official.getRoot<AllKinds>().getPair().hasRight());
+}
+
 TEST(CapnpWireCompat, DefaultsAreXorEncodedLikeTheOfficialLibrary) {
   // Nothing set: both libraries read the schema defaults.
   OurMessage empty;

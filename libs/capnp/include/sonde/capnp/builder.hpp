@@ -54,6 +54,17 @@ class StructBuilder {
   bool hasPointer(uint16_t index) const {
     return index < pointer_count_ && loadLittle<uint64_t>(pointers_ + index * 8) != 0;
   }
+  // Resets a field to its default (zero on the wire): used when a union switches to a group.
+  void clearBits(uint32_t bit, uint32_t width) {
+    if (width == 1) {
+      if (bit / 8 < data_bytes_) data_[bit / 8] = static_cast<uint8_t>(data_[bit / 8] & ~(1u << (bit % 8)));
+    } else if ((bit + width) / 8 <= data_bytes_) {
+      __builtin_memset(data_ + bit / 8, 0, width / 8);
+    }
+  }
+  void clearPointer(uint16_t index) {
+    if (index < pointer_count_) storeLittle<uint64_t>(pointers_ + index * 8, 0);
+  }
 
  private:
   friend class MessageBuilder;
