@@ -141,6 +141,22 @@ TEST(CapnpTransport, ReplyLargerThanTheReplyBufferIsAnError) {
   EXPECT_EQ(reply.error().code, rt::kENOSPC);
 }
 
+TEST(CapnpTransport, RequestLargerThanItsBufferFailsBeforeSending) {
+  CalculatorImpl server;
+  std::vector<uint64_t> request_memory(8), reply_memory(64);
+  InProcessTransport transport(server, MutableBytes{reinterpret_cast<uint8_t*>(request_memory.data()), request_memory.size() * 8},
+                               MutableBytes{reinterpret_cast<uint8_t*>(reply_memory.data()), reply_memory.size() * 8});
+  ours::Calculator::Client client(transport);
+  std::vector<uint8_t> payload(1000, 7);
+  auto request = client.echoRequest();
+  request.params().setPayload(payload.data(), payload.size());
+  auto reply = request.send();
+  ASSERT_FALSE(reply.ok());
+  EXPECT_EQ(reply.error().code, rt::kENOSPC);
+  EXPECT_EQ(server.calls, 0);
+  EXPECT_EQ(transport.copiedCalls() + transport.sharedCalls(), 0u);
+}
+
 // A host tool using the official library talks to a Sonde dispatcher: same bytes, same labels.
 TEST(CapnpTransport, OfficialClientTalksToGeneratedDispatcher) {
   CalculatorImpl server;
