@@ -33,12 +33,14 @@ void* ArrayMap::lookup_percpu(const void* key, uint32_t cpu) {
 }
 
 long ArrayMap::update(const void* key, const void* value, uint64_t flags) {
-  // BPF_F_LOCK needs a bpf_spin_lock in the value, which Sonde's maps never have.
-  if (flags > kUpdateExist) return -rt::kEINVAL;
+  // Linux's order of checks (array_map_update_elem).
+  if ((flags & ~kUpdateLock) > kUpdateExist) return -rt::kEINVAL;
   uint32_t index = read_key(key);
   if (index >= attributes().max_entries) return -rt::kE2BIG;
   // Every element of an array always exists.
-  if (flags == kUpdateNoExist) return -rt::kEEXIST;
+  if (flags & kUpdateNoExist) return -rt::kEEXIST;
+  // BPF_F_LOCK needs a bpf_spin_lock in the value, which Sonde's maps never have.
+  if (flags & kUpdateLock) return -rt::kEINVAL;
   __builtin_memcpy(element(index, current_cpu()), value, attributes().value_size);
   return 0;
 }
@@ -65,6 +67,7 @@ long ArrayMap::syscall_lookup(const void* key, void* value, uint64_t flags) {
 
 long ArrayMap::syscall_update(const void* key, const void* value, uint64_t flags) {
   if (!syscall_can_write()) return -rt::kEPERM;
+  if (flags & kUpdateLock) return -rt::kEINVAL;  // the syscall refuses it before the map sees it
   if (value_copies() == 1) return update(key, value, flags);
   if (flags > kUpdateExist) return -rt::kEINVAL;
   uint32_t index = read_key(key);

@@ -58,12 +58,16 @@ uint32_t HashMap::hash_key(const void* key) const {
   uint64_t h = seed_ ^ (size * 0x9e3779b97f4a7c15ull);
   uint32_t i = 0;
   for (; i + 8 <= size; i += 8) h = mix(h ^ load64(bytes + i)) + 0x9e3779b97f4a7c15ull;
-  if (i < size) {
+  // The last 1-7 bytes without a variable-length memcpy call (4-byte keys are the common case).
+  uint32_t rest = size - i;
+  if (rest == 4) {
+    uint32_t word;
+    __builtin_memcpy(&word, bytes + i, 4);
+    h ^= word;
+  } else if (rest != 0) {
     uint64_t tail = 0;
-    __builtin_memcpy(&tail, bytes + i, size - i);
-    h = mix(h ^ tail);
-  } else if (size < 8) {
-    h = mix(h);
+    for (uint32_t k = 0; k < rest; ++k) tail |= uint64_t{bytes[i + k]} << (8 * k);
+    h ^= tail;
   }
   return static_cast<uint32_t>(mix(h));
 }

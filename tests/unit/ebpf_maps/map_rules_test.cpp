@@ -153,6 +153,12 @@ TEST(MapPermissions, LookupAndDeleteIsNotSupportedForArrays) {
   EXPECT_EQ(array->lookup_and_delete(&key, &value, 0), -rt::kENOTSUPP);
   EXPECT_EQ(array->syscall_delete(&key), -rt::kEINVAL) << "array elements cannot be deleted";
   EXPECT_EQ(array->update(&key, &value, BPF_F_LOCK), -rt::kEINVAL) << "no bpf_spin_lock in the value";
+  // array_map_update_elem's order: flags, index, NOEXIST, then the lock.
+  EXPECT_EQ(array->update(&key, &value, BPF_NOEXIST | BPF_F_LOCK), -rt::kEEXIST);
+  uint32_t far = 9;
+  EXPECT_EQ(array->update(&far, &value, BPF_NOEXIST), -rt::kE2BIG);
+  EXPECT_EQ(array->update(&far, &value, 3), -rt::kEINVAL);
+  EXPECT_EQ(array->syscall_update(&key, &value, BPF_NOEXIST | BPF_F_LOCK), -rt::kEINVAL);
   EXPECT_EQ(array->syscall_lookup(&key, &value, BPF_F_LOCK), -rt::kEINVAL);
   destroy_map(array, allocator);
 }
