@@ -1,0 +1,77 @@
+// Native error codes: what a failed system call or capability invocation returns (negated) in rax.
+#pragma once
+
+#include <stdint.h>
+
+#include "sonde/abi/syscalls.hpp"
+
+namespace sonde::abi {
+
+// One error space for every native call. A call returns -code in rax on failure. Codes 1..4
+// are the syscall-level errors of syscalls.hpp (checked below); capability errors start at 16
+// so the two groups never collide. Every code has one meaning, listed in docs/CAPABILITIES.md.
+enum class [[nodiscard]] Error : int64_t {
+  kNone = 0,
+  // Syscall level (same values as SyscallError, negated there).
+  kUnknownSyscall = 1,   // no such native call
+  kInvalidArgument = 2,  // a word of the message is malformed (unknown object type, bad guard,
+                         // undefined rights bits, data on a type that takes none)
+  kBadAddress = 3,       // a user pointer is not mapped for the access
+  kNotPermitted = 4,     // the call exists but this kernel or caller may not use it
+  // Capability addressing.
+  kInvalidCapability = 16,  // the invoked cptr names an empty slot
+  kInvalidRoot = 17,        // a CNode argument (a root, or Retype's destination node) is not a CNode
+  kDepthMismatch = 18,      // depth is 0 or above 64, or the cptr's bits do not end exactly at a slot
+  kGuardMismatch = 19,      // the cptr's bits do not match a CNode's guard on the way
+  // Invocation.
+  kInvalidLabel = 20,      // the label names no invocation at all
+  kWrongType = 21,         // the label belongs to another object type than the invoked cap's
+  kMissingRight = 22,      // a cap lacks a right the invocation needs
+  kTruncatedMessage = 23,  // fewer message words than the label needs
+  kRangeError = 24,        // a numeric argument is outside its range (sizes, counts, offsets)
+  // Slots and the derivation tree.
+  kSlotEmpty = 25,         // an argument slot holds no cap
+  kSlotOccupied = 26,      // the destination slot already holds a cap (delete first)
+  kRevokeFirst = 27,       // the untyped cap has children; revoke it before copying it
+  kAlreadyBadged = 28,     // the endpoint or notification cap already carries a badge
+  kIllegalOperation = 29,  // the operation is not defined for this cap (reserved for later types)
+  // Memory.
+  kNotEnoughMemory = 30,   // the untyped's free part cannot hold the requested objects
+};
+
+static_assert(static_cast<int64_t>(Error::kUnknownSyscall) == -kErrorUnknownSyscall);
+static_assert(static_cast<int64_t>(Error::kInvalidArgument) == -kErrorInvalidArgument);
+static_assert(static_cast<int64_t>(Error::kBadAddress) == -kErrorBadAddress);
+static_assert(static_cast<int64_t>(Error::kNotPermitted) == -kErrorNotPermitted);
+
+// The value a native call leaves in rax for `error`.
+constexpr int64_t syscall_result(Error error) { return -static_cast<int64_t>(error); }
+
+// A short name for logs and test output ("InvalidCapability").
+constexpr const char* error_name(Error error) {
+  switch (error) {
+    case Error::kNone: return "None";
+    case Error::kUnknownSyscall: return "UnknownSyscall";
+    case Error::kInvalidArgument: return "InvalidArgument";
+    case Error::kBadAddress: return "BadAddress";
+    case Error::kNotPermitted: return "NotPermitted";
+    case Error::kInvalidCapability: return "InvalidCapability";
+    case Error::kInvalidRoot: return "InvalidRoot";
+    case Error::kDepthMismatch: return "DepthMismatch";
+    case Error::kGuardMismatch: return "GuardMismatch";
+    case Error::kInvalidLabel: return "InvalidLabel";
+    case Error::kWrongType: return "WrongType";
+    case Error::kMissingRight: return "MissingRight";
+    case Error::kTruncatedMessage: return "TruncatedMessage";
+    case Error::kRangeError: return "RangeError";
+    case Error::kSlotEmpty: return "SlotEmpty";
+    case Error::kSlotOccupied: return "SlotOccupied";
+    case Error::kRevokeFirst: return "RevokeFirst";
+    case Error::kAlreadyBadged: return "AlreadyBadged";
+    case Error::kIllegalOperation: return "IllegalOperation";
+    case Error::kNotEnoughMemory: return "NotEnoughMemory";
+  }
+  return "Unknown";
+}
+
+}  // namespace sonde::abi

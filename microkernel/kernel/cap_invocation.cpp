@@ -1,0 +1,54 @@
+// Invocation dispatch: label to object type, then the type's decode and invoke.
+#include "kernel/cap_invocation.hpp"
+
+#include "kernel/cnode.hpp"
+#include "kernel/untyped.hpp"
+
+namespace kernel {
+
+namespace abi = sonde::abi;
+using abi::Label;
+
+ObjectType label_object_type(Label label) {
+  switch (label) {
+    case Label::kCNodeCopy:
+    case Label::kCNodeMint:
+    case Label::kCNodeMove:
+    case Label::kCNodeMutate:
+    case Label::kCNodeDelete:
+    case Label::kCNodeRevoke: return ObjectType::kCNode;
+    case Label::kUntypedRetype: return ObjectType::kUntyped;
+    default: return ObjectType::kNull;
+  }
+}
+
+Error invoke_capability(const Capability& cspace_root, uint64_t cptr,
+                        const Invocation& invocation) {
+  Slot* slot = nullptr;
+  Error error = lookup_cap_slot(cspace_root, cptr, slot);
+  if (error != Error::kNone) return error;
+  if (slot->empty()) return Error::kInvalidCapability;
+  ObjectType wanted = label_object_type(invocation.label);
+  if (wanted == ObjectType::kNull) return Error::kInvalidLabel;
+  if (slot->type() != wanted) return Error::kWrongType;
+
+  switch (wanted) {
+    case ObjectType::kCNode: {
+      CNodeOperation operation;
+      error = decode_cnode_invocation(cspace_root, slot->cap, invocation.label, invocation.words,
+                                      invocation.word_count, operation);
+      if (error == Error::kNone) invoke_cnode(operation);
+      return error;
+    }
+    case ObjectType::kUntyped: {
+      RetypeOperation operation;
+      error = decode_untyped_invocation(cspace_root, slot, invocation.label, invocation.words,
+                                        invocation.word_count, operation);
+      if (error == Error::kNone) invoke_untyped(operation);
+      return error;
+    }
+    default: return Error::kInvalidLabel;
+  }
+}
+
+}  // namespace kernel
