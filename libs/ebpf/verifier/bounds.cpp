@@ -25,20 +25,35 @@ void unbound_unsigned(RegState& r) {
   r.umax = kU64Max;
 }
 
+void unbound32(RegState& r) {
+  r.u32min = 0;
+  r.u32max = UINT32_MAX;
+  r.s32min = INT32_MIN;
+  r.s32max = INT32_MAX;
+}
+
+uint32_t max_u32(uint32_t a, uint32_t b) { return a > b ? a : b; }
+uint32_t min_u32(uint32_t a, uint32_t b) { return a < b ? a : b; }
+int32_t max_s32(int32_t a, int32_t b) { return a > b ? a : b; }
+int32_t min_s32(int32_t a, int32_t b) { return a < b ? a : b; }
+
 // The 32-bit subregister as a non-negative 64-bit scalar, for ALU32 operations.
 RegState low32(const RegState& r) {
   RegState v;
   v.type = RegType::kScalar;
   v.var_off = tnum_cast32(r.var_off);
+  v.umin = r.u32min;
+  v.umax = r.u32max;
   if ((r.umin >> 32) == (r.umax >> 32)) {
-    v.umin = static_cast<uint32_t>(r.umin);
-    v.umax = static_cast<uint32_t>(r.umax);
-  } else {
-    v.umin = 0;
-    v.umax = kU32Max;
+    v.umin = max_u(v.umin, static_cast<uint32_t>(r.umin));
+    v.umax = min_u(v.umax, static_cast<uint32_t>(r.umax));
   }
   v.smin = static_cast<int64_t>(v.umin);
   v.smax = static_cast<int64_t>(v.umax);
+  v.u32min = static_cast<uint32_t>(v.umin);
+  v.u32max = static_cast<uint32_t>(v.umax);
+  v.s32min = r.s32min;
+  v.s32max = r.s32max;
   sync_bounds(v);
   return v;
 }
@@ -55,7 +70,85 @@ void truncate32(RegState& r) {
   r.var_off = tnum_cast32(r.var_off);
   r.smin = static_cast<int64_t>(r.umin);
   r.smax = static_cast<int64_t>(r.umax);
+  unbound32(r);
   sync_bounds(r);
+}
+
+// The 64-bit view alone: tnum, signed and unsigned bounds made consistent.
+void sync64(RegState& r) {
+  // Ranges from the known bits.
+  r.umin = max_u(r.umin, tnum_umin(r.var_off));
+  r.umax = min_u(r.umax, tnum_umax(r.var_off));
+  if ((r.var_off.mask >> 63) == 0) {
+    // The sign bit is known.
+    int64_t lowest = static_cast<int64_t>(r.var_off.value | (r.var_off.mask & (uint64_t{1} << 63)));
+    int64_t highest = static_cast<int64_t>(r.var_off.value | (r.var_off.mask & ~(uint64_t{1} << 63)));
+    r.smin = max_s(r.smin, lowest);
+    r.smax = min_s(r.smax, highest);
+  }
+  // Signed and unsigned views agree when the range does not cross the sign boundary.
+  if (r.smin >= 0 || r.smax < 0) {
+    r.umin = max_u(r.umin, static_cast<uint64_t>(r.smin));
+    r.umax = min_u(r.umax, static_cast<uint64_t>(r.smax));
+    r.smin = static_cast<int64_t>(r.umin);
+    r.smax = static_cast<int64_t>(r.umax);
+  } else if (static_cast<int64_t>(r.umax) >= 0) {
+    r.smin = static_cast<int64_t>(r.umin);
+    r.umax = min_u(r.umax, static_cast<uint64_t>(r.smax));
+    r.smax = static_cast<int64_t>(r.umax);
+  } else if (static_cast<int64_t>(r.umin) < 0) {
+    r.umin = max_u(r.umin, static_cast<uint64_t>(r.smin));
+    r.smin = static_cast<int64_t>(r.umin);
+    r.smax = static_cast<int64_t>(r.umax);
+  }
+  // Known bits from the range.
+  if (r.umin <= r.umax) r.var_off = tnum_intersect(r.var_off, tnum_range(r.umin, r.umax));
+}
+
+// The low-32-bit view against the 64-bit one, both ways.
+void sync32(RegState& r) {
+  // 64-bit ranges inside one 2^32 block bound the low half.
+  if ((r.umin >> 32) == (r.umax >> 32)) {
+    r.u32min = max_u32(r.u32min, static_cast<uint32_t>(r.umin));
+    r.u32max = min_u32(r.u32max, static_cast<uint32_t>(r.umax));
+  }
+  if ((static_cast<uint64_t>(r.smin) >> 32) == (static_cast<uint64_t>(r.smax) >> 32)) {
+    r.u32min = max_u32(r.u32min, static_cast<uint32_t>(r.smin));
+    r.u32max = min_u32(r.u32max, static_cast<uint32_t>(r.smax));
+    if (static_cast<int32_t>(r.smin) <= static_cast<int32_t>(r.smax)) {
+      r.s32min = max_s32(r.s32min, static_cast<int32_t>(r.smin));
+      r.s32max = min_s32(r.s32max, static_cast<int32_t>(r.smax));
+    }
+  }
+  // The low half of the known bits.
+  Tnum low = tnum_cast32(r.var_off);
+  r.u32min = max_u32(r.u32min, static_cast<uint32_t>(tnum_umin(low)));
+  r.u32max = min_u32(r.u32max, static_cast<uint32_t>(tnum_umax(low)));
+  if ((low.mask >> 31) == 0) {
+    int32_t lowest = static_cast<int32_t>(static_cast<uint32_t>(low.value | (low.mask & 0x80000000u)));
+    int32_t highest = static_cast<int32_t>(static_cast<uint32_t>(low.value | (low.mask & 0x7fffffffu)));
+    r.s32min = max_s32(r.s32min, lowest);
+    r.s32max = min_s32(r.s32max, highest);
+  }
+  // Signed and unsigned 32-bit views.
+  if (static_cast<int32_t>(r.u32min) <= static_cast<int32_t>(r.u32max)) {
+    r.s32min = max_s32(r.s32min, static_cast<int32_t>(r.u32min));
+    r.s32max = min_s32(r.s32max, static_cast<int32_t>(r.u32max));
+  }
+  if (r.s32min >= 0 || r.s32max < 0) {
+    r.u32min = max_u32(r.u32min, static_cast<uint32_t>(r.s32min));
+    r.u32max = min_u32(r.u32max, static_cast<uint32_t>(r.s32max));
+  }
+  if (r.u32min > r.u32max) return;  // infeasible; bounds_valid() reports it
+  // Back to 64 bits: the low half's range gives known low bits, and with the upper half
+  // known the whole value's range follows.
+  Tnum range = tnum_range(r.u32min, r.u32max);
+  r.var_off = tnum_intersect(r.var_off, {range.value, range.mask | 0xffffffff00000000u});
+  if ((r.var_off.mask >> 32) == 0) {
+    uint64_t high = r.var_off.value & 0xffffffff00000000u;
+    r.umin = max_u(r.umin, high | r.u32min);
+    r.umax = min_u(r.umax, high | r.u32max);
+  }
 }
 
 void alu_add(RegState& d, const RegState& s) {
@@ -204,6 +297,7 @@ void mark_unknown(RegState& reg) {
   reg.smax = kS64Max;
   reg.umin = 0;
   reg.umax = kU64Max;
+  unbound32(reg);
 }
 
 void mark_constant(RegState& reg, uint64_t value) {
@@ -212,6 +306,8 @@ void mark_constant(RegState& reg, uint64_t value) {
   reg.var_off = Tnum::constant(value);
   reg.smin = reg.smax = static_cast<int64_t>(value);
   reg.umin = reg.umax = value;
+  reg.u32min = reg.u32max = static_cast<uint32_t>(value);
+  reg.s32min = reg.s32max = static_cast<int32_t>(static_cast<uint32_t>(value));
 }
 
 void mark_unknown_sized(RegState& reg, int bytes) {
@@ -225,38 +321,14 @@ void mark_unknown_sized(RegState& reg, int bytes) {
 }
 
 void sync_bounds(RegState& r) {
-  // Ranges from the known bits.
-  r.umin = max_u(r.umin, tnum_umin(r.var_off));
-  r.umax = min_u(r.umax, tnum_umax(r.var_off));
-  if ((r.var_off.mask >> 63) == 0) {
-    // The sign bit is known.
-    int64_t lowest = static_cast<int64_t>(r.var_off.value | (r.var_off.mask & (uint64_t{1} << 63)));
-    int64_t highest = static_cast<int64_t>(r.var_off.value | (r.var_off.mask & ~(uint64_t{1} << 63)));
-    r.smin = max_s(r.smin, lowest);
-    r.smax = min_s(r.smax, highest);
-  }
-  // Signed and unsigned views agree when the range does not cross the sign boundary.
-  if (r.smin >= 0 || r.smax < 0) {
-    r.umin = max_u(r.umin, static_cast<uint64_t>(r.smin));
-    r.umax = min_u(r.umax, static_cast<uint64_t>(r.smax));
-    r.smin = static_cast<int64_t>(r.umin);
-    r.smax = static_cast<int64_t>(r.umax);
-  } else if (static_cast<int64_t>(r.umax) >= 0) {
-    r.smin = static_cast<int64_t>(r.umin);
-    r.umax = min_u(r.umax, static_cast<uint64_t>(r.smax));
-    r.smax = static_cast<int64_t>(r.umax);
-  } else if (static_cast<int64_t>(r.umin) < 0) {
-    r.umin = max_u(r.umin, static_cast<uint64_t>(r.smin));
-    r.smin = static_cast<int64_t>(r.umin);
-    r.smax = static_cast<int64_t>(r.umax);
-  }
-  // Known bits from the range.
-  if (r.umin <= r.umax) r.var_off = tnum_intersect(r.var_off, tnum_range(r.umin, r.umax));
+  sync64(r);
+  sync32(r);
+  sync64(r);
 }
 
 bool bounds_valid(const RegState& r) {
   return r.umin <= r.umax && r.smin <= r.smax && tnum_umin(r.var_off) <= r.umax &&
-         tnum_umax(r.var_off) >= r.umin;
+         tnum_umax(r.var_off) >= r.umin && r.u32min <= r.u32max && r.s32min <= r.s32max;
 }
 
 void scalar_alu(RegState& dst, const RegState& src_in, uint8_t op, int16_t offset, bool is32) {
@@ -292,6 +364,7 @@ void scalar_alu(RegState& dst, const RegState& src_in, uint8_t op, int16_t offse
       break;
     default: mark_unknown(dst); break;
   }
+  unbound32(dst);  // the operations above computed the 64-bit view; re-derive the low half
   if (is32) {
     truncate32(dst);
   } else {
@@ -307,17 +380,8 @@ int branch_taken(const RegState& reg_in, uint64_t value, uint8_t op, bool is32) 
   int64_t sval = is32 ? static_cast<int32_t>(static_cast<uint32_t>(value)) : static_cast<int64_t>(value);
   int64_t smin = r.smin, smax = r.smax;
   if (is32) {
-    // Signed 32-bit view of a value known to fit in 32 bits.
-    if (r.umax <= INT32_MAX) {
-      smin = static_cast<int64_t>(r.umin);
-      smax = static_cast<int64_t>(r.umax);
-    } else if (r.umin > INT32_MAX) {
-      smin = static_cast<int32_t>(static_cast<uint32_t>(r.umin));
-      smax = static_cast<int32_t>(static_cast<uint32_t>(r.umax));
-    } else {
-      smin = INT32_MIN;
-      smax = INT32_MAX;
-    }
+    smin = r.s32min;
+    smax = r.s32max;
   }
   switch (op) {
     case kJmpJeq:
@@ -344,14 +408,71 @@ int branch_taken(const RegState& reg_in, uint64_t value, uint8_t op, bool is32) 
   return -1;
 }
 
+namespace {
+
+// JMP32: narrows the low half's bounds; sync_bounds() carries what follows to 64 bits.
+void refine_branch32(RegState& r, uint32_t v, uint8_t op) {
+  int32_t sv = static_cast<int32_t>(v);
+  RegState n = r;
+  switch (op) {
+    case kJmpJeq:
+      if (((r.var_off.value ^ v) & ~r.var_off.mask & 0xffffffffu) != 0) return;  // cannot hold
+      n.u32min = n.u32max = v;
+      n.s32min = n.s32max = sv;
+      n.var_off = {(r.var_off.value & 0xffffffff00000000u) | v, r.var_off.mask & 0xffffffff00000000u};
+      break;
+    case kJmpJne:
+      if (n.u32min == v && n.u32min < n.u32max) ++n.u32min;
+      else if (n.u32max == v && n.u32max > n.u32min) --n.u32max;
+      if (n.s32min == sv && n.s32min < n.s32max) ++n.s32min;
+      else if (n.s32max == sv && n.s32max > n.s32min) --n.s32max;
+      break;
+    case kJmpJgt: if (v == UINT32_MAX) return; n.u32min = max_u32(n.u32min, v + 1); break;
+    case kJmpJge: n.u32min = max_u32(n.u32min, v); break;
+    case kJmpJlt: if (v == 0) return; n.u32max = min_u32(n.u32max, v - 1); break;
+    case kJmpJle: n.u32max = min_u32(n.u32max, v); break;
+    case kJmpJsgt: if (sv == INT32_MAX) return; n.s32min = max_s32(n.s32min, sv + 1); break;
+    case kJmpJsge: n.s32min = max_s32(n.s32min, sv); break;
+    case kJmpJslt: if (sv == INT32_MIN) return; n.s32max = min_s32(n.s32max, sv - 1); break;
+    case kJmpJsle: n.s32max = min_s32(n.s32max, sv); break;
+    default: return;
+  }
+  if (n.u32min > n.u32max || n.s32min > n.s32max) return;  // infeasible: keep the old state
+  sync_bounds(n);
+  if (bounds_valid(n)) r = n;
+}
+
+}  // namespace
+
 void refine_branch(RegState& r, uint64_t value, uint8_t op, bool is32, bool taken) {
   if (r.type != RegType::kScalar) return;
   if (is32) {
-    // Refine only when the upper half is known zero, so 32-bit facts are 64-bit facts.
-    if (r.umax > kU32Max) return;
-    value = static_cast<uint32_t>(value);
-    bool signed_op = op == kJmpJsgt || op == kJmpJsge || op == kJmpJslt || op == kJmpJsle;
-    if (signed_op && (r.umax > INT32_MAX || value > INT32_MAX)) return;
+    uint32_t v = static_cast<uint32_t>(value);
+    if (op == kJmpJset) {
+      if (!taken) {
+        // (w & v) == 0: those low bits are zero; the upper half is untouched.
+        r.var_off = tnum_and(r.var_off, Tnum::constant(~static_cast<uint64_t>(v)));
+        sync_bounds(r);
+      }
+      return;
+    }
+    if (!taken) {
+      switch (op) {
+        case kJmpJeq: op = kJmpJne; break;
+        case kJmpJne: op = kJmpJeq; break;
+        case kJmpJgt: op = kJmpJle; break;
+        case kJmpJge: op = kJmpJlt; break;
+        case kJmpJlt: op = kJmpJge; break;
+        case kJmpJle: op = kJmpJgt; break;
+        case kJmpJsgt: op = kJmpJsle; break;
+        case kJmpJsge: op = kJmpJslt; break;
+        case kJmpJslt: op = kJmpJsge; break;
+        case kJmpJsle: op = kJmpJsgt; break;
+        default: return;
+      }
+    }
+    refine_branch32(r, v, op);
+    return;
   }
   int64_t sval = static_cast<int64_t>(value);
   // Express the not-taken branch as the opposite comparison.

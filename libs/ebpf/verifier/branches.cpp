@@ -17,14 +17,8 @@ View view_of(const RegState& reg, bool is32) {
   if (!is32) return {reg.umin, reg.umax, reg.smin, reg.smax, reg.var_off};
   RegState r = low32_view(reg);
   View v{r.umin, r.umax, 0, 0, r.var_off};
-  if (r.umax <= INT32_MAX || r.umin > INT32_MAX) {
-    // The range stays on one side of the 32-bit sign boundary.
-    v.smin = static_cast<int32_t>(static_cast<uint32_t>(r.umin));
-    v.smax = static_cast<int32_t>(static_cast<uint32_t>(r.umax));
-  } else {
-    v.smin = INT32_MIN;
-    v.smax = INT32_MAX;
-  }
+  v.smin = r.s32min;
+  v.smax = r.s32max;
   return v;
 }
 

@@ -59,6 +59,13 @@ void Checker::print_reg(const RegState& r) {
         if (r.umin != 0) { log_.print("%sumin=%lu", sep, r.umin); sep = ","; }
         if (r.umax != UINT64_MAX) { log_.print("%sumax=%lu", sep, r.umax); sep = ","; }
         if (r.var_off.mask != ~uint64_t{0}) log_.print("%svar_off=(0x%lx; 0x%lx)", sep, r.var_off.value, r.var_off.mask);
+        // The low half, when it says more than the 64-bit bounds (as Linux prints it).
+        if (r.umax > UINT32_MAX || (r.umin >> 32) != (r.umax >> 32)) {
+          if (r.s32min != INT32_MIN) { log_.print("%ss32_min=%d", sep, r.s32min); sep = ","; }
+          if (r.s32max != INT32_MAX) { log_.print("%ss32_max=%d", sep, r.s32max); sep = ","; }
+          if (r.u32min != 0) { log_.print("%su32_min=%u", sep, r.u32min); sep = ","; }
+          if (r.u32max != UINT32_MAX) { log_.print("%su32_max=%u", sep, r.u32max); sep = ","; }
+        }
         log_.print(")");
       }
       return;
@@ -475,6 +482,10 @@ Checker::Step Checker::alu(const Insn& insn) {
       ptr.smax = offset.smax;
       ptr.umin = offset.umin;
       ptr.umax = offset.umax;
+      ptr.u32min = offset.u32min;
+      ptr.u32max = offset.u32max;
+      ptr.s32min = offset.s32min;
+      ptr.s32max = offset.s32max;
     }
     dst = ptr;
     return Step::kNext;

@@ -27,12 +27,14 @@ struct IdMap {
 };
 
 bool same_bounds(const RegState& a, const RegState& b) {
-  return a.var_off == b.var_off && a.smin == b.smin && a.smax == b.smax && a.umin == b.umin && a.umax == b.umax;
+  return a.var_off == b.var_off && a.smin == b.smin && a.smax == b.smax && a.umin == b.umin && a.umax == b.umax &&
+         a.s32min == b.s32min && a.s32max == b.s32max && a.u32min == b.u32min && a.u32max == b.u32max;
 }
 
 bool contains_bounds(const RegState& old_reg, const RegState& cur) {
   return old_reg.umin <= cur.umin && cur.umax <= old_reg.umax && old_reg.smin <= cur.smin &&
-         cur.smax <= old_reg.smax && tnum_contains(old_reg.var_off, cur.var_off);
+         cur.smax <= old_reg.smax && old_reg.u32min <= cur.u32min && cur.u32max <= old_reg.u32max &&
+         old_reg.s32min <= cur.s32min && cur.s32max <= old_reg.s32max && tnum_contains(old_reg.var_off, cur.var_off);
 }
 
 bool reg_safe(const RegState& old_reg, const RegState& cur, bool exact, IdMap& ids) {

@@ -39,6 +39,10 @@ struct RegState {
   Tnum var_off = Tnum::constant(0);
   int64_t smin = 0, smax = 0;
   uint64_t umin = 0, umax = 0;
+  // Bounds of the low 32 bits (what JMP32 compares and ALU32 reads), kept beside the 64-bit
+  // ones as Linux does: JMP32 narrows them, sync_bounds() keeps both views consistent.
+  int32_t s32min = 0, s32max = 0;
+  uint32_t u32min = 0, u32max = 0;
 
   bool is_pointer() const { return type != RegType::kNotInit && type != RegType::kScalar; }
   bool is_constant() const { return type == RegType::kScalar && var_off.is_constant(); }

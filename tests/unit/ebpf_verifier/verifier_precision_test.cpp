@@ -125,6 +125,29 @@ TEST_F(VerifierPrecisionTest, ARegisterEqualsItself) {
   expect_rejected("call 7\njeq %r0, %r0, trap\nmov %r0, 0\nexit\n" + std::string(kTrap), "invalid read from stack");
 }
 
+TEST_F(VerifierPrecisionTest, Jmp32NarrowsTheLowHalfOfAnUnknownValue) {
+  // r0 is any 64-bit value; after `if w0 > 7` fails, its low half is in [0, 7], and a
+  // 32-bit copy (zero-extended) is a valid index into 8 initialised stack bytes.
+  std::string read = "mov32 %r1, %r0\nmov %r3, %r10\nadd %r3, -8\nadd %r3, %r1\nldxb %r0, [%r3+0]\nexit\n"
+                     "out:\nmov %r0, 0\nexit";
+  expect_accepted("stdw [%r10-8], 0\ncall 7\njgt32 %r0, 7, out\n" + read);
+  expect_accepted("stdw [%r10-8], 0\ncall 7\njsgt32 %r0, 7, out\njslt32 %r0, 0, out\n" + read);
+  // Without the 32-bit comparison, or with only its signed upper bound, the index is unknown.
+  expect_rejected("stdw [%r10-8], 0\ncall 7\njeq %r0, 12345, out\n" + read,
+                  "invalid variable-offset read from stack R3");
+  expect_rejected("stdw [%r10-8], 0\ncall 7\njsgt32 %r0, 7, out\n" + read, "invalid variable-offset read from stack R3");
+  // The 64-bit value is still unknown: JMP32 facts do not leak into the full register.
+  expect_rejected("stdw [%r10-8], 0\ncall 7\njgt32 %r0, 7, out\nmov %r3, %r10\nadd %r3, -8\nadd %r3, %r0\n"
+                  "ldxb %r0, [%r3+0]\nexit\nout:\nmov %r0, 0\nexit",
+                  "invalid variable-offset read from stack R3");
+  // ... unless the upper half is known: then the low half's range is the value's range.
+  expect_accepted("stdw [%r10-8], 0\ncall 7\nand %r0, 0xff\njgt32 %r0, 7, out\nmov %r3, %r10\nadd %r3, -8\n"
+                  "add %r3, %r0\nldxb %r0, [%r3+0]\nexit\nout:\nmov %r0, 0\nexit");
+  // A 32-bit equality fixes the low half: the trap after `w0 != 5` is unreachable.
+  expect_accepted("call 7\njne32 %r0, 5, out\nmov32 %r1, %r0\njne %r1, 5, trap\nout:\nmov %r0, 0\nexit\n" +
+                  std::string(kTrap));
+}
+
 TEST_F(VerifierPrecisionTest, NonNullPointersAreNeverZero) {
   expect_accepted("jeq %r10, 0, trap\njeq %r1, 0, trap\nmov %r0, 0\nexit\n" + std::string(kTrap));
   expect_rejected("jne %r1, 0, trap\nmov %r0, 0\nexit\n" + std::string(kTrap), "invalid read from stack");
