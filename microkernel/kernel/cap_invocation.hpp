@@ -23,7 +23,6 @@ ObjectType label_object_type(sonde::abi::Label label);
 // Resolves `cptr` in the CSpace whose root is `cspace_root`, checks the label against the cap
 // type, decodes, and (only if decoding succeeded) invokes. Returns Error::kNone or the first
 // error found; on error nothing has changed.
-Error invoke_capability(const Capability& cspace_root, uint64_t cptr,
-                        const Invocation& invocation);
+Error invoke_capability(const Capability& cspace_root, uint64_t cptr, const Invocation& invocation);
 
 }  // namespace kernel

@@ -16,8 +16,7 @@ uint64_t bit_field(uint64_t value, uint64_t shift, uint64_t width) {
   return (value >> shift) & ((uint64_t{1} << width) - 1);
 }
 
-Error walk(const Capability& root, uint64_t cptr, uint64_t depth, bool stop_at_leaf,
-           Slot*& found) {
+Error walk(const Capability& root, uint64_t cptr, uint64_t depth, bool stop_at_leaf, Slot*& found) {
   if (depth == 0 || depth > abi::kCptrBits) return Error::kDepthMismatch;
   if (depth < abi::kCptrBits && (cptr >> depth) != 0) return Error::kRangeError;
   if (static_cast<ObjectType>(root.type) != ObjectType::kCNode) return Error::kInvalidRoot;
@@ -103,9 +102,8 @@ Error derive_cap(const Slot& source, bool mint, uint64_t rights_mask, uint64_t d
   return Error::kNone;
 }
 
-Error decode_cnode_invocation(const Capability& cspace_root, const Capability& invoked,
-                              Label label, const uint64_t* words, size_t word_count,
-                              CNodeOperation& operation) {
+Error decode_cnode_invocation(const Capability& cspace_root, const Capability& invoked, Label label,
+                              const uint64_t* words, size_t word_count, CNodeOperation& operation) {
   namespace m = abi::cnode_message;
   if (static_cast<ObjectType>(invoked.type) != ObjectType::kCNode) return Error::kWrongType;
   operation = CNodeOperation{};
@@ -136,8 +134,8 @@ Error decode_cnode_invocation(const Capability& cspace_root, const Capability& i
   uint64_t source_rights = moves ? (abi::kRightRead | abi::kRightWrite) : abi::kRightRead;
   error = lookup_cnode_argument(cspace_root, words[m::kSourceRoot], source_rights, source_root);
   if (error != Error::kNone) return error;
-  error = resolve_slot(*source_root, words[m::kSourceIndex], words[m::kSourceDepth],
-                       operation.source);
+  error =
+      resolve_slot(*source_root, words[m::kSourceIndex], words[m::kSourceDepth], operation.source);
   if (error != Error::kNone) return error;
   if (operation.source->empty()) return Error::kSlotEmpty;
 
@@ -156,21 +154,14 @@ void invoke_cnode(const CNodeOperation& operation) {
         operation.source->cap.data = untyped_size(operation.source->cap);
       }
       return;
-    case Label::kCNodeMove:
-      cdt_move(operation.source, operation.destination);
-      return;
+    case Label::kCNodeMove: cdt_move(operation.source, operation.destination); return;
     case Label::kCNodeMutate:
       cdt_move(operation.source, operation.destination);
       operation.destination->cap = operation.cap;
       return;
-    case Label::kCNodeDelete:
-      delete_cap(operation.source);
-      return;
-    case Label::kCNodeRevoke:
-      revoke_cap(operation.source);
-      return;
-    default:
-      return;
+    case Label::kCNodeDelete: delete_cap(operation.source); return;
+    case Label::kCNodeRevoke: revoke_cap(operation.source); return;
+    default: return;
   }
 }
 

@@ -26,8 +26,8 @@ Error lookup_cap_slot(const Capability& cspace_root, uint64_t cptr, Slot*& slot)
 struct CNodeOperation {
   sonde::abi::Label label = sonde::abi::Label::kInvalid;
   Slot* destination = nullptr;  // Copy, Mint, Move, Mutate
-  Slot* source = nullptr;       // Copy, Mint, Move, Mutate: the cap taken; Delete, Revoke: the target
-  Capability cap;               // Copy, Mint, Mutate: the cap to store
+  Slot* source = nullptr;  // Copy, Mint, Move, Mutate: the cap taken; Delete, Revoke: the target
+  Capability cap;          // Copy, Mint, Mutate: the cap to store
 };
 
 // Checks a CNode invocation on the CNode cap `invoked` by a thread whose CSpace root is

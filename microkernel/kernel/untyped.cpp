@@ -23,8 +23,8 @@ uint64_t untyped_watermark(const Slot& untyped) {
   return untyped.has_children() ? untyped.cap.data : 0;
 }
 
-Error decode_untyped_invocation(const Capability& cspace_root, Slot* untyped,
-                                abi::Label label, const uint64_t* words, size_t word_count,
+Error decode_untyped_invocation(const Capability& cspace_root, Slot* untyped, abi::Label label,
+                                const uint64_t* words, size_t word_count,
                                 RetypeOperation& operation) {
   namespace m = abi::untyped_message;
   if (untyped->type() != ObjectType::kUntyped) return Error::kWrongType;

@@ -18,18 +18,18 @@ namespace kernel {
 struct RetypeOperation {
   Slot* untyped = nullptr;
   ObjectType type = ObjectType::kNull;
-  uint64_t object_bits = 0;    // log2 bytes of each object
-  uint8_t cap_size_bits = 0;   // what each new cap records
-  uint64_t first_offset = 0;   // byte offset of the first object in the region
-  Slot* destination = nullptr; // first of `count` consecutive empty slots
+  uint64_t object_bits = 0;     // log2 bytes of each object
+  uint8_t cap_size_bits = 0;    // what each new cap records
+  uint64_t first_offset = 0;    // byte offset of the first object in the region
+  Slot* destination = nullptr;  // first of `count` consecutive empty slots
   uint64_t count = 0;
 };
 
 // Checks Retype on the Untyped cap in `untyped` for a thread whose CSpace root is
 // `cspace_root`; fills `operation` or returns the first error (order in docs/CAPABILITIES.md).
 Error decode_untyped_invocation(const Capability& cspace_root, Slot* untyped,
-                                sonde::abi::Label label, const uint64_t* words,
-                                size_t word_count, RetypeOperation& operation);
+                                sonde::abi::Label label, const uint64_t* words, size_t word_count,
+                                RetypeOperation& operation);
 
 // Zeroes and announces each object, stores its cap (a child of the untyped) and advances the
 // watermark; cannot fail.

@@ -81,9 +81,9 @@ class CapsTest : public ::testing::Test {
   CapsTest() : root_memory_(kRootRadix + abi::kCNodeSlotBits), untyped_memory_(kUntypedBits) {
     root_ = kernel::make_cnode_cap(root_memory_.address(), kRootRadix, 0, kRootGuardBits);
     kernel::cdt_insert(nullptr, &slot(kRootSlot), root_);
-    kernel::cdt_insert(nullptr, &slot(kUntypedSlot),
-                       kernel::make_cap(ObjectType::kUntyped, untyped_memory_.address(),
-                                        kUntypedBits));
+    kernel::cdt_insert(
+        nullptr, &slot(kUntypedSlot),
+        kernel::make_cap(ObjectType::kUntyped, untyped_memory_.address(), kUntypedBits));
     hooks_.context = this;
     hooks_.created = [](void* context, ObjectType type, uintptr_t object, uint8_t bits) {
       static_cast<CapsTest*>(context)->created.push_back({type, object, bits});
@@ -111,8 +111,7 @@ class CapsTest : public ::testing::Test {
 
   Error invoke(uint64_t cptr, Label label, std::initializer_list<uint64_t> words) {
     std::vector<uint64_t> message(words);
-    return kernel::invoke_capability(root_, cptr,
-                                     {label, message.data(), message.size()});
+    return kernel::invoke_capability(root_, cptr, {label, message.data(), message.size()});
   }
 
   // CNode operations on slots of the root CNode (addressed at depth 64).

@@ -7,8 +7,9 @@ namespace {
 
 struct CdtTest : CapsTest {
   size_t destroyed_count(ObjectType type, uintptr_t object) {
-    return std::count(destroyed.begin(), destroyed.end(),
-                      HookEvent{type, object, type == ObjectType::kCNode ? slot_bits_[object] : uint8_t{0}});
+    return std::count(
+        destroyed.begin(), destroyed.end(),
+        HookEvent{type, object, type == ObjectType::kCNode ? slot_bits_[object] : uint8_t{0}});
   }
   // Makes a CNode of `radix` in root slot `index` and remembers its radix for the hook check.
   void make_cnode(uint64_t index, uint8_t radix) {

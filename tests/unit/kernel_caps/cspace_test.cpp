@@ -44,11 +44,13 @@ TEST_F(TwoLevelCSpace, DepthMustEndExactlyAtASlot) {
   Slot* found = nullptr;
   EXPECT_EQ(resolve_slot(top, 0, 0, found), Error::kDepthMismatch);
   EXPECT_EQ(resolve_slot(top, 0, 65, found), Error::kDepthMismatch);
-  EXPECT_EQ(resolve_slot(top, 0x1, 2, found), Error::kDepthMismatch);       // inside the top level
-  EXPECT_EQ(resolve_slot(top, 0x3'2a, 12, found), Error::kDepthMismatch);   // inside the leaf level
-  EXPECT_EQ(resolve_slot(top, 0x3'2a'9'1, 20, found), Error::kDepthMismatch);  // bits left at a non-CNode
-  EXPECT_EQ(resolve_slot(top, 0x5'1, 8, found), Error::kDepthMismatch);    // bits left at an endpoint
-  EXPECT_EQ(resolve_slot(top, 0x7'1, 8, found), Error::kDepthMismatch);    // bits left at an empty slot
+  EXPECT_EQ(resolve_slot(top, 0x1, 2, found), Error::kDepthMismatch);      // inside the top level
+  EXPECT_EQ(resolve_slot(top, 0x3'2a, 12, found), Error::kDepthMismatch);  // inside the leaf level
+  EXPECT_EQ(resolve_slot(top, 0x3'2a'9'1, 20, found),
+            Error::kDepthMismatch);                                      // bits left at a non-CNode
+  EXPECT_EQ(resolve_slot(top, 0x5'1, 8, found), Error::kDepthMismatch);  // bits left at an endpoint
+  EXPECT_EQ(resolve_slot(top, 0x7'1, 8, found),
+            Error::kDepthMismatch);  // bits left at an empty slot
 }
 
 TEST_F(TwoLevelCSpace, BitsAboveTheDepthAreOutOfRange) {

@@ -1,8 +1,8 @@
 // Invocation dispatch and the ABI tables: labels to types, invalid caps, distinct error codes,
 // and "an error changes nothing".
-#include "caps_fixture.hpp"
-
 #include <string>
+
+#include "caps_fixture.hpp"
 
 namespace kernel_caps_test {
 namespace {
@@ -24,8 +24,8 @@ TEST(ErrorTable, CodesAndNamesAreDistinctAndMatchTheSyscallErrors) {
 }
 
 TEST(LabelTable, LabelsBelongToTheirTypesBlock) {
-  for (Label label : {Label::kCNodeCopy, Label::kCNodeMint, Label::kCNodeMove,
-                      Label::kCNodeMutate, Label::kCNodeDelete, Label::kCNodeRevoke}) {
+  for (Label label : {Label::kCNodeCopy, Label::kCNodeMint, Label::kCNodeMove, Label::kCNodeMutate,
+                      Label::kCNodeDelete, Label::kCNodeRevoke}) {
     EXPECT_EQ(kernel::label_object_type(label), ObjectType::kCNode);
     EXPECT_EQ(abi::label_block(label), 1u);
   }
@@ -69,8 +69,8 @@ TEST_F(InvocationTest, DecodersRefuseCapsOfAnotherType) {
   EXPECT_EQ(kernel::decode_untyped_invocation(root(), &slot(10), Label::kUntypedRetype, words, 8,
                                               retype_operation),
             Error::kWrongType);
-  EXPECT_EQ(kernel::decode_untyped_invocation(root(), &slot(kUntypedSlot), Label::kCNodeCopy,
-                                              words, 8, retype_operation),
+  EXPECT_EQ(kernel::decode_untyped_invocation(root(), &slot(kUntypedSlot), Label::kCNodeCopy, words,
+                                              8, retype_operation),
             Error::kInvalidLabel);
 }
 

@@ -88,7 +88,8 @@ TEST_F(UntypedTest, ExhaustionIsNotEnoughMemory) {
   EXPECT_EQ(slot(20).cap.data, 4096u);
   // Counting past the end of the region in one call fails without creating anything.
   size_t before = created.size();
-  EXPECT_EQ(retype(ObjectType::kUntyped, 19, 150, 2), Error::kNotEnoughMemory);  // 1 MiB; 4 KiB used
+  EXPECT_EQ(retype(ObjectType::kUntyped, 19, 150, 2),
+            Error::kNotEnoughMemory);  // 1 MiB; 4 KiB used
   EXPECT_EQ(created.size(), before);
   EXPECT_TRUE(slot(150).empty());
 }
@@ -105,8 +106,8 @@ TEST_F(UntypedTest, ArgumentErrors) {
   EXPECT_EQ(retype(ObjectType::kFrame, 13, 20), Error::kRangeError);
   EXPECT_EQ(retype(ObjectType::kEndpoint, 0, 20, 0), Error::kRangeError);
   EXPECT_EQ(retype(ObjectType::kEndpoint, 0, 20, abi::kRetypeMaxCount + 1), Error::kRangeError);
-  EXPECT_EQ(retype(ObjectType::kEndpoint, 0, 256), Error::kRangeError);       // offset past the end
-  EXPECT_EQ(retype(ObjectType::kEndpoint, 0, 250, 7), Error::kRangeError);    // range past the end
+  EXPECT_EQ(retype(ObjectType::kEndpoint, 0, 256), Error::kRangeError);     // offset past the end
+  EXPECT_EQ(retype(ObjectType::kEndpoint, 0, 250, 7), Error::kRangeError);  // range past the end
   EXPECT_EQ(retype(ObjectType::kEndpoint, 0, 1, ~uint64_t{0}), Error::kRangeError);
   EXPECT_EQ(invoke(kUntypedSlot, Label::kUntypedRetype,
                    {static_cast<uint64_t>(ObjectType::kEndpoint), 0, kRootSlot, 0, 0, 20}),
@@ -124,9 +125,9 @@ TEST_F(UntypedTest, DestinationErrors) {
   EXPECT_TRUE(slot(18).empty());
   // The root argument must name a CNode cap; so must the node inside it.
   auto with_root = [&](uint64_t root, uint64_t node_index, uint64_t node_depth) {
-    return invoke(kUntypedSlot, Label::kUntypedRetype,
-                  {static_cast<uint64_t>(ObjectType::kEndpoint), 0, root, node_index, node_depth,
-                   0, 1});
+    return invoke(
+        kUntypedSlot, Label::kUntypedRetype,
+        {static_cast<uint64_t>(ObjectType::kEndpoint), 0, root, node_index, node_depth, 0, 1});
   };
   EXPECT_EQ(with_root(20, 0, 0), Error::kInvalidRoot);
   EXPECT_EQ(with_root(99, 0, 0), Error::kInvalidRoot);
@@ -249,14 +250,18 @@ TEST_F(UntypedTest, RandomOperationsNeverOverlapObjects) {
       case 0:
       case 1: {
         ObjectType type = types[next(5)];
-        uint64_t bits = type == ObjectType::kFrame ? 12 : type == ObjectType::kUntyped ? 8 + next(6) : 0;
+        uint64_t bits = type == ObjectType::kFrame     ? 12
+                        : type == ObjectType::kUntyped ? 8 + next(6)
+                                                       : 0;
         (void)retype(type, bits, b, 1 + next(3), slot(a).type() == ObjectType::kUntyped ? a : 1);
         break;
       }
       case 2: (void)copy(b, a); break;
       case 3: (void)mint(b, a, next(16), 0); break;
       case 4: (void)move(b, a); break;
-      case 5: if (a > 11) (void)remove(a); break;
+      case 5:
+        if (a > 11) (void)remove(a);
+        break;
       case 6: (void)revoke(a); break;
     }
     if (step % 50 != 0) continue;
@@ -271,7 +276,8 @@ TEST_F(UntypedTest, RandomOperationsNeverOverlapObjects) {
       auto [it, inserted] = objects.insert({s.cap.object, {uint64_t{1} << bits, s.type()}});
       if (!inserted) ASSERT_EQ(it->second.second, s.type()) << "two types at one address";
       ASSERT_GE(s.cap.object, untyped_base());
-      ASSERT_LE(s.cap.object + (uint64_t{1} << bits), untyped_base() + (uint64_t{1} << kUntypedBits));
+      ASSERT_LE(s.cap.object + (uint64_t{1} << bits),
+                untyped_base() + (uint64_t{1} << kUntypedBits));
     }
     uintptr_t end = 0;
     for (auto& [start, info] : objects) {

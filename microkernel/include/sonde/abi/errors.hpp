@@ -10,6 +10,7 @@ namespace sonde::abi {
 // One error space for every native call. A call returns -code in rax on failure. Codes 1..4
 // are the syscall-level errors of syscalls.hpp (checked below); capability errors start at 16
 // so the two groups never collide. Every code has one meaning, listed in docs/CAPABILITIES.md.
+// clang-format off
 enum class [[nodiscard]] Error : int64_t {
   kNone = 0,
   // Syscall level (same values as SyscallError, negated there).
@@ -20,8 +21,8 @@ enum class [[nodiscard]] Error : int64_t {
   kNotPermitted = 4,     // the call exists but this kernel or caller may not use it
   // Capability addressing.
   kInvalidCapability = 16,  // the invoked cptr names an empty slot
-  kInvalidRoot = 17,        // a CNode argument (a root, or Retype's destination node) is not a CNode
-  kDepthMismatch = 18,      // depth is 0 or above 64, or the cptr's bits do not end exactly at a slot
+  kInvalidRoot = 17,        // a CNode argument (root, Retype's node) holds no CNode cap
+  kDepthMismatch = 18,      // depth 0 or above 64, or the bits do not end exactly at a slot
   kGuardMismatch = 19,      // the cptr's bits do not match a CNode's guard on the way
   // Invocation.
   kInvalidLabel = 20,      // the label names no invocation at all
@@ -34,10 +35,11 @@ enum class [[nodiscard]] Error : int64_t {
   kSlotOccupied = 26,      // the destination slot already holds a cap (delete first)
   kRevokeFirst = 27,       // the untyped cap has children; revoke it before copying it
   kAlreadyBadged = 28,     // the endpoint or notification cap already carries a badge
-  kIllegalOperation = 29,  // the operation is not defined for this cap (reserved for later types)
+  kIllegalOperation = 29,  // the operation is not defined for this cap (for later types)
   // Memory.
   kNotEnoughMemory = 30,   // the untyped's free part cannot hold the requested objects
 };
+// clang-format on
 
 static_assert(static_cast<int64_t>(Error::kUnknownSyscall) == -kErrorUnknownSyscall);
 static_assert(static_cast<int64_t>(Error::kInvalidArgument) == -kErrorInvalidArgument);

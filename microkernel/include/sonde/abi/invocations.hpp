@@ -35,13 +35,13 @@ namespace cnode_message {
 // Copy, Mint, Move, Mutate (invoked cap = destination root CNode):
 inline constexpr uint64_t kDestIndex = 0;
 inline constexpr uint64_t kDestDepth = 1;
-inline constexpr uint64_t kSourceRoot = 2;   // cptr of a CNode cap in the caller's CSpace
+inline constexpr uint64_t kSourceRoot = 2;  // cptr of a CNode cap in the caller's CSpace
 inline constexpr uint64_t kSourceIndex = 3;
 inline constexpr uint64_t kSourceDepth = 4;
-inline constexpr uint64_t kRights = 5;       // Mint, Mutate: rights mask kept
-inline constexpr uint64_t kData = 6;         // Mint, Mutate: badge or CNode guard data
-inline constexpr uint64_t kTransferLength = 5;     // Copy, Move
-inline constexpr uint64_t kDeriveLength = 7;       // Mint, Mutate
+inline constexpr uint64_t kRights = 5;          // Mint, Mutate: rights mask kept
+inline constexpr uint64_t kData = 6;            // Mint, Mutate: badge or CNode guard data
+inline constexpr uint64_t kTransferLength = 5;  // Copy, Move
+inline constexpr uint64_t kDeriveLength = 7;    // Mint, Mutate
 // Delete, Revoke (invoked cap = root CNode of the target slot):
 inline constexpr uint64_t kIndex = 0;
 inline constexpr uint64_t kDepth = 1;
@@ -50,13 +50,13 @@ inline constexpr uint64_t kSlotLength = 2;
 
 namespace untyped_message {
 // Retype (invoked cap = the untyped):
-inline constexpr uint64_t kObjectType = 0;   // ObjectType
-inline constexpr uint64_t kSizeBits = 1;     // Untyped and Frame size, CNode radix
-inline constexpr uint64_t kRoot = 2;         // cptr of a CNode cap in the caller's CSpace
-inline constexpr uint64_t kNodeIndex = 3;    // destination CNode inside root;
-inline constexpr uint64_t kNodeDepth = 4;    //   depth 0 means the root itself
-inline constexpr uint64_t kNodeOffset = 5;   // first slot to fill
-inline constexpr uint64_t kCount = 6;        // number of objects, each in its own slot
+inline constexpr uint64_t kObjectType = 0;  // ObjectType
+inline constexpr uint64_t kSizeBits = 1;    // Untyped and Frame size, CNode radix
+inline constexpr uint64_t kRoot = 2;        // cptr of a CNode cap in the caller's CSpace
+inline constexpr uint64_t kNodeIndex = 3;   // destination CNode inside root;
+inline constexpr uint64_t kNodeDepth = 4;   //   depth 0 means the root itself
+inline constexpr uint64_t kNodeOffset = 5;  // first slot to fill
+inline constexpr uint64_t kCount = 6;       // number of objects, each in its own slot
 inline constexpr uint64_t kLength = 7;
 }  // namespace untyped_message
 

@@ -22,20 +22,20 @@ enum class ObjectType : uint64_t {
 
 // Every object occupies a naturally aligned power-of-two block of its untyped. Sizes are in
 // log2 bytes. Variable-size types take Retype's size_bits argument; fixed-size types ignore it.
-inline constexpr uint64_t kUntypedMinBits = 4;     // 16 bytes
-inline constexpr uint64_t kUntypedMaxBits = 47;    // 128 TiB
-inline constexpr uint64_t kCNodeSlotBits = 6;      // 64 bytes per slot
-inline constexpr uint64_t kCNodeMinRadix = 1;      // size_bits of a CNode is its radix:
-inline constexpr uint64_t kCNodeMaxRadix = 24;     // 2^radix slots of 2^kCNodeSlotBits bytes
-inline constexpr uint64_t kTcbBits = 11;           // 2 KiB: registers, FPU state, scheduling
-inline constexpr uint64_t kEndpointBits = 4;       // 16 bytes: queue head and state
-inline constexpr uint64_t kNotificationBits = 5;   // 32 bytes: word, queue, bound TCB
-inline constexpr uint64_t kReplyBits = 5;          // 32 bytes: caller and links
-inline constexpr uint64_t kVSpaceBits = 12;        // one 4 KiB PML4 page
-inline constexpr uint64_t kBreakpointBits = 9;     // 512 bytes: probe table head and XOL state
-inline constexpr uint64_t kFrameSmallBits = 12;    // Frame size_bits: 4 KiB,
-inline constexpr uint64_t kFrameLargeBits = 21;    //                  2 MiB,
-inline constexpr uint64_t kFrameHugeBits = 30;     //                  1 GiB
+inline constexpr uint64_t kUntypedMinBits = 4;    // 16 bytes
+inline constexpr uint64_t kUntypedMaxBits = 47;   // 128 TiB
+inline constexpr uint64_t kCNodeSlotBits = 6;     // 64 bytes per slot
+inline constexpr uint64_t kCNodeMinRadix = 1;     // size_bits of a CNode is its radix:
+inline constexpr uint64_t kCNodeMaxRadix = 24;    // 2^radix slots of 2^kCNodeSlotBits bytes
+inline constexpr uint64_t kTcbBits = 11;          // 2 KiB: registers, FPU state, scheduling
+inline constexpr uint64_t kEndpointBits = 4;      // 16 bytes: queue head and state
+inline constexpr uint64_t kNotificationBits = 5;  // 32 bytes: word, queue, bound TCB
+inline constexpr uint64_t kReplyBits = 5;         // 32 bytes: caller and links
+inline constexpr uint64_t kVSpaceBits = 12;       // one 4 KiB PML4 page
+inline constexpr uint64_t kBreakpointBits = 9;    // 512 bytes: probe table head and XOL state
+inline constexpr uint64_t kFrameSmallBits = 12;   // Frame size_bits: 4 KiB,
+inline constexpr uint64_t kFrameLargeBits = 21;   //                  2 MiB,
+inline constexpr uint64_t kFrameHugeBits = 30;    //                  1 GiB
 
 // Most objects Retype creates in one call (the destination range must also fit the CNode).
 inline constexpr uint64_t kRetypeMaxCount = 1u << 16;
