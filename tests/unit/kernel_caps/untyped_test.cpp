@@ -109,6 +109,7 @@ TEST_F(UntypedTest, ArgumentErrors) {
   EXPECT_EQ(retype(ObjectType::kEndpoint, 0, 256), Error::kRangeError);     // offset past the end
   EXPECT_EQ(retype(ObjectType::kEndpoint, 0, 250, 7), Error::kRangeError);  // range past the end
   EXPECT_EQ(retype(ObjectType::kEndpoint, 0, 1, ~uint64_t{0}), Error::kRangeError);
+  EXPECT_EQ(retype(ObjectType::kEndpoint, 0, ~uint64_t{0}, 2), Error::kRangeError);  // offset wraps
   EXPECT_EQ(invoke(kUntypedSlot, Label::kUntypedRetype,
                    {static_cast<uint64_t>(ObjectType::kEndpoint), 0, kRootSlot, 0, 0, 20}),
             Error::kTruncatedMessage);
