@@ -172,7 +172,7 @@ class PointerResolver {
 
   static rt::Result<void> walkStruct(const StructReader& reader) {
     for (uint16_t i = 0; i < reader.pointer_count_; ++i) {
-      SONDE_CAPNP_CHECK(walkPointer(reader.message_, reader.segment_, reader.pointers_ + i * kWordBytes,
+      SONDE_CAPNP_CHECK(walkPointer(reader.message_, reader.segment_, reader.pointers_ + static_cast<size_t>(i) * kWordBytes,
                       reader.depth_left_));
     }
     return {};
@@ -215,7 +215,7 @@ rt::Result<void> MessageReader::init(const void* bytes, size_t size, ReaderLimit
   if (size < table_bytes) return malformed("truncated segment table");
   uint64_t offset = table_bytes;
   for (uint32_t i = 0; i < count; ++i) {
-    uint64_t words = loadLittle<uint32_t>(base + 4 + 4 * i);
+    uint64_t words = loadLittle<uint32_t>(base + 4 + 4 * static_cast<size_t>(i));
     if (words * kWordBytes > size - offset) return malformed("segment extends past the message");
     segments_[i] = Segment{base + offset, static_cast<uint32_t>(words)};
     offset += words * kWordBytes;
@@ -246,7 +246,7 @@ rt::Result<StructReader> StructReader::getStruct(uint16_t index) const {
     empty.depth_left_ = depth_left_ > 0 ? depth_left_ - 1 : 0;
     return empty;
   }
-  return PointerResolver::readStruct(message_, segment_, pointers_ + index * kWordBytes, depth_left_);
+  return PointerResolver::readStruct(message_, segment_, pointers_ + static_cast<size_t>(index) * kWordBytes, depth_left_);
 }
 
 rt::Result<ListReader> StructReader::getList(uint16_t index, ElementSize expected) const {
@@ -256,19 +256,19 @@ rt::Result<ListReader> StructReader::getList(uint16_t index, ElementSize expecte
     empty.element_size_ = expected;
     return empty;
   }
-  return PointerResolver::readList(message_, segment_, pointers_ + index * kWordBytes, depth_left_,
+  return PointerResolver::readList(message_, segment_, pointers_ + static_cast<size_t>(index) * kWordBytes, depth_left_,
                                    expected, false);
 }
 
 rt::Result<Text> StructReader::getText(uint16_t index, Text default_value) const {
   if (index >= pointer_count_) return default_value;
-  return PointerResolver::readText(message_, segment_, pointers_ + index * kWordBytes, depth_left_,
+  return PointerResolver::readText(message_, segment_, pointers_ + static_cast<size_t>(index) * kWordBytes, depth_left_,
                                    default_value);
 }
 
 rt::Result<Data> StructReader::getBlob(uint16_t index, Data default_value) const {
   if (index >= pointer_count_) return default_value;
-  return PointerResolver::readData(message_, segment_, pointers_ + index * kWordBytes, depth_left_,
+  return PointerResolver::readData(message_, segment_, pointers_ + static_cast<size_t>(index) * kWordBytes, depth_left_,
                                    default_value);
 }
 

@@ -52,7 +52,7 @@ class StructBuilder {
   void setBlob(uint16_t index, const void* bytes, size_t size);
   MutableBytes initBlob(uint16_t index, size_t size);
   bool hasPointer(uint16_t index) const {
-    return index < pointer_count_ && loadLittle<uint64_t>(pointers_ + index * 8) != 0;
+    return index < pointer_count_ && loadLittle<uint64_t>(pointers_ + static_cast<size_t>(index) * 8) != 0;
   }
   // Resets a field to its default (zero on the wire): used when a union switches to a group.
   void clearBits(uint32_t bit, uint32_t width) {
@@ -63,13 +63,13 @@ class StructBuilder {
     }
   }
   void clearPointer(uint16_t index) {
-    if (index < pointer_count_) storeLittle<uint64_t>(pointers_ + index * 8, 0);
+    if (index < pointer_count_) storeLittle<uint64_t>(pointers_ + static_cast<size_t>(index) * 8, 0);
   }
 
  private:
   friend class MessageBuilder;
   friend class ListBuilder;
-  uint8_t* slot(uint16_t index) const { return index < pointer_count_ ? pointers_ + index * 8 : nullptr; }
+  uint8_t* slot(uint16_t index) const { return index < pointer_count_ ? pointers_ + static_cast<size_t>(index) * 8 : nullptr; }
 
   MessageBuilder* message_ = nullptr;
   uint8_t* data_ = nullptr;
