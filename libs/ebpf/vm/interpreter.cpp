@@ -429,7 +429,9 @@ jmp_exit:
   // 64-bit immediate load (two slots). Map references were resolved at load time.
 ld_imm64:
   if constexpr (kChecked) {
-    if (PC + 1 >= count) FAIL(RunStatus::kInvalidInstruction);
+    // A second slot must follow, and pseudo sources must have been rewritten at load time
+    // (prepare_for_execution); an unresolved map fd is no pointer.
+    if (PC + 1 >= count || insn->src != kPseudoImm64 || insn[1].opcode != 0) FAIL(RunStatus::kInvalidInstruction);
   }
   DST = static_cast<uint32_t>(IMM) | (static_cast<uint64_t>(static_cast<uint32_t>(insn[1].imm)) << 32);
   NEXT_AT(insn + 2);

@@ -195,6 +195,12 @@ TEST(InterpreterChecked, BadJumpsOpcodesAndFields) {
   half_lddw.insns.pop_back();
   half_lddw.program.insn_count = 1;
   EXPECT_EQ(checked(half_lddw).status, RunStatus::kInvalidInstruction);
+  // A map reference the loader has not rewritten is refused, not used as a pointer.
+  AssemblyResult unresolved = assemble("lddw %r1, map:3\nexit");
+  Loaded raw{unresolved.insns, {}};
+  raw.program.insns = raw.insns.data();
+  raw.program.insn_count = static_cast<uint32_t>(raw.insns.size());
+  EXPECT_EQ(checked(raw).status, RunStatus::kInvalidInstruction);
   // Jumping into the second slot of an LD_IMM64 runs opcode 0: invalid.
   EXPECT_EQ(checked(load("ja +1\nlddw %r0, 1\nexit")).status, RunStatus::kInvalidInstruction);
 }
