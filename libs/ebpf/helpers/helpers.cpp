@@ -137,23 +137,13 @@ uint64_t trace_vprintk(ExecContext& context, uint64_t format, uint64_t format_si
 }
 
 // probe_read_str family: copies up to size - 1 bytes and a NUL; returns the length with the
-// NUL. On a fault before any byte, the buffer is zeroed and the error returned, as Linux.
+// NUL. On a fault the whole buffer is zeroed and -EFAULT returned, as Linux.
 uint64_t read_string(ExecContext& context, bool user, uint64_t destination, uint64_t size, uint64_t source) {
   auto* out = reinterpret_cast<char*>(destination);
   if (size == 0) return 0;
-  uint64_t n = 0;
-  while (n + 1 < size) {
-    char c;
-    long r = user ? context.env->read_user(&c, source + n, 1) : context.env->read_kernel(&c, source + n, 1);
-    if (r < 0) {
-      __builtin_memset(out, 0, size);
-      return static_cast<uint64_t>(r);
-    }
-    out[n++] = c;
-    if (c == 0) return n;
-  }
-  out[n++] = 0;
-  return n;
+  long result = context.env->read_string(user, out, source, static_cast<uint32_t>(size));
+  if (result < 0) __builtin_memset(out, 0, size);
+  return static_cast<uint64_t>(result);
 }
 
 uint64_t probe_read_user_str(ExecContext& context, uint64_t destination, uint64_t size, uint64_t source, uint64_t, uint64_t) {

@@ -211,19 +211,11 @@ void print_ip(Writer& out, const Conversion& c, const uint8_t* bytes) {
   out.padded(c, text, n);
 }
 
-// Copies a NUL-terminated string of at most `room` bytes (with its NUL) from traced memory,
-// as strncpy_from_*_nofault; the length without the NUL, or -EFAULT.
+// Copies a NUL-terminated string of at most `room` bytes (with its NUL) from traced memory;
+// the length without the NUL, or -EFAULT.
 long copy_string(Environment& env, bool user, uint64_t source, char* out, uint32_t room) {
-  uint32_t n = 0;
-  while (n + 1 < room) {
-    char ch;
-    long r = user ? env.read_user(&ch, source + n, 1) : env.read_kernel(&ch, source + n, 1);
-    if (r < 0) return -rt::kEFAULT;
-    if (ch == 0) break;
-    out[n++] = ch;
-  }
-  out[n] = 0;
-  return n;
+  long copied = env.read_string(user, out, source, room);
+  return copied < 0 ? copied : copied - 1;
 }
 
 }  // namespace

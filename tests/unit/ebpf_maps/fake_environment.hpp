@@ -37,6 +37,11 @@ class FakeEnvironment final : public ebpf::Environment {
   long read_kernel(void* destination, uint64_t source, uint32_t size) override { return read(destination, source, size); }
   uint64_t function_ip = 0xffffffff81234560ull;
   uint64_t current_function_ip() override { return function_ip; }
+  uint32_t string_reads = 0;  // read_string calls (helpers must use it for strings)
+  long read_string(bool user, char* destination, uint64_t source, uint32_t size) override {
+    ++string_reads;
+    return Environment::read_string(user, destination, source, size);
+  }
   uint32_t last_stack_max = 0;  // the `max` of the last capture_stack call
   long capture_stack(bool user, uint32_t skip, uint64_t* ips, uint32_t max) override {
     last_stack_max = max;

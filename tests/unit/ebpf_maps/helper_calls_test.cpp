@@ -242,6 +242,7 @@ TEST_F(HelperCallTest, ProbeReadFamily) {
   EXPECT_STREQ(out, "sshd");
   EXPECT_EQ(call(kHelperProbeReadKernelStr, u(out), sizeof(out), u(at(5))), 8u);
   EXPECT_STREQ(out, "/etc/pa");
+  EXPECT_EQ(env.string_reads, 2u) << "strings go through Environment::read_string";
   EXPECT_EQ(call(kHelperProbeReadStr, u(out), 0, u(at(5))), 0u);
   std::memset(out, 'z', sizeof(out));
   EXPECT_EQ(s(call(kHelperProbeReadKernelStr, u(out), sizeof(out), 0x10)), -rt::kEFAULT);

@@ -21,6 +21,24 @@ class Environment {
   // Copies traced memory; 0 or -EFAULT for an address the task cannot read.
   virtual long read_user(void* destination, uint64_t source, uint32_t size) = 0;
   virtual long read_kernel(void* destination, uint64_t source, uint32_t size) = 0;
+  // Copies a NUL-terminated string of at most `size` bytes with its NUL, as Linux's
+  // strncpy_from_{user,kernel}_nofault: the length including the NUL (`size` when the string
+  // was cut, the last byte then being a NUL), 0 for size 0, or -EFAULT. The default reads a
+  // byte at a time through read_user/read_kernel (a string may end just before an unreadable
+  // page); a host that can tell where readable memory ends may override it with bulk copies.
+  virtual long read_string(bool user, char* destination, uint64_t source, uint32_t size) {
+    if (size == 0) return 0;
+    uint32_t n = 0;
+    while (n + 1 < size) {
+      char c;
+      long r = user ? read_user(&c, source + n, 1) : read_kernel(&c, source + n, 1);
+      if (r < 0) return -14;  // EFAULT
+      destination[n++] = c;
+      if (c == 0) return n;
+    }
+    destination[n] = 0;
+    return n + 1;
+  }
   // Address of the probed function (bpf_get_func_ip), 0 when there is none.
   virtual uint64_t current_function_ip() = 0;
   // Return addresses of the current kernel (POSIX server) or user stack, innermost first,
