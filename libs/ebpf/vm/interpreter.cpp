@@ -36,6 +36,39 @@ inline uint16_t swap16(uint16_t v) { return __builtin_bswap16(v); }
 inline uint32_t swap32(uint32_t v) { return __builtin_bswap32(v); }
 inline uint64_t swap64(uint64_t v) { return __builtin_bswap64(v); }
 
+// Checked runs: fields RFC 9669 reserves (must be zero) are zero, as Linux's verifier
+// demands ("uses reserved fields"). Opcode-specific values (division offset, MOVSX width,
+// swap width, atomic operation) are checked by their handlers.
+bool reserved_fields_clear(const Insn& insn) {
+  uint8_t op = op_code(insn.opcode);
+  bool x = op_source(insn.opcode) == kSrcX;
+  switch (insn_class(insn.opcode)) {
+    case kClassAlu:
+    case kClassAlu64:
+      if (op == kAluEnd || op == kAluNeg) return insn.src == 0 && insn.offset == 0 && (op == kAluEnd || insn.imm == 0);
+      if (x) return insn.imm == 0 && (insn.offset == 0 || op == kAluDiv || op == kAluMod || op == kAluMov);
+      return insn.src == 0 && (insn.offset == 0 || op == kAluDiv || op == kAluMod);
+    case kClassJmp:
+    case kClassJmp32:
+      if (op == kJmpCall) return insn.offset == 0 && (x ? insn.src == 0 && insn.imm == 0 : insn.dst == 0);
+      if (op == kJmpExit) return insn.src == 0 && insn.dst == 0 && insn.offset == 0 && insn.imm == 0;
+      if (op == kJmpJa) {
+        return insn.src == 0 && insn.dst == 0 &&
+               (insn_class(insn.opcode) == kClassJmp ? insn.imm == 0 : insn.offset == 0);
+      }
+      return x ? insn.imm == 0 : insn.src == 0;
+    case kClassLdx:
+      return insn.imm == 0;
+    case kClassSt:
+      return insn.src == 0;
+    case kClassStx:
+      return op_mode(insn.opcode) == kModeAtomic || insn.imm == 0;
+    case kClassLd:
+      return insn.offset == 0;
+  }
+  return true;
+}
+
 bool access_allowed(const Engine& e, uint64_t address, uint64_t size, bool write) {
   uint64_t stack = reinterpret_cast<uint64_t>(e.stack_base);
   if (address >= stack && address + size <= stack + kStackBytes && address + size >= address) return true;
@@ -175,7 +208,9 @@ uint64_t execute(Engine& e, uint32_t start_pc, const uint64_t arguments[5], uint
         FAIL(RunStatus::kJumpOutOfRange);                                               \
       }                                                                                 \
       if (e.budget-- == 0) FAIL(RunStatus::kBudgetExhausted);                           \
-      if (insn->dst > 10 || insn->src > 10) FAIL(RunStatus::kInvalidInstruction);       \
+      if (insn->dst > 10 || insn->src > 10 || !reserved_fields_clear(*insn)) {           \
+        FAIL(RunStatus::kInvalidInstruction);                                           \
+      }                                                                                 \
     }                                                                                   \
     goto* dispatch[insn->opcode];                                                       \
   } while (0)

@@ -195,6 +195,34 @@ TEST(InterpreterChecked, BadJumpsOpcodesAndFields) {
   half_lddw.insns.pop_back();
   half_lddw.program.insn_count = 1;
   EXPECT_EQ(checked(half_lddw).status, RunStatus::kInvalidInstruction);
+  // Reserved fields must be zero (Linux: "uses reserved fields").
+  struct Reserved {
+    const char* text;
+    void (*spoil)(Insn&);
+  };
+  const Reserved reserved[] = {
+      {"add %r0, 1\nexit", [](Insn& i) { i.src = 1; }},
+      {"add %r0, 1\nexit", [](Insn& i) { i.offset = 1; }},
+      {"add %r0, %r1\nexit", [](Insn& i) { i.imm = 1; }},
+      {"mov %r0, 1\nexit", [](Insn& i) { i.offset = 8; }},  // MOVSX has no immediate form
+      {"neg %r0\nexit", [](Insn& i) { i.imm = 1; }},
+      {"be16 %r0\nexit", [](Insn& i) { i.src = 1; }},
+      {"jeq %r0, 0, +0\nexit", [](Insn& i) { i.src = 1; }},
+      {"jeq %r0, %r1, +0\nexit", [](Insn& i) { i.imm = 1; }},
+      {"ja +0\nexit", [](Insn& i) { i.imm = 1; }},
+      {"ja32 +0\nexit", [](Insn& i) { i.offset = 1; }},
+      {"mov %r0, 0\nexit", [](Insn& i) { i.imm = 1; }},  // applied to exit below
+      {"ldxw %r0, [%r10-4]\nexit", [](Insn& i) { i.imm = 1; }},
+      {"stw [%r10-4], 1\nexit", [](Insn& i) { i.src = 1; }},
+      {"stxw [%r10-4], %r1\nexit", [](Insn& i) { i.imm = 1; }},
+      {"call 1\nexit", [](Insn& i) { i.dst = 1; }},
+  };
+  for (const Reserved& r : reserved) {
+    Loaded spoiled = load(r.text);
+    Insn& target = std::string(r.text).rfind("mov %r0, 0", 0) == 0 ? spoiled.insns[1] : spoiled.insns[0];
+    r.spoil(target);
+    EXPECT_EQ(checked(spoiled).status, RunStatus::kInvalidInstruction) << r.text;
+  }
   // A map reference the loader has not rewritten is refused, not used as a pointer.
   AssemblyResult unresolved = assemble("lddw %r1, map:3\nexit");
   Loaded raw{unresolved.insns, {}};
