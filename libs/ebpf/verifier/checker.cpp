@@ -22,6 +22,12 @@ Checker::~Checker() {
   if (pending_ != nullptr) allocator_->deallocate(pending_, pending_capacity_ * sizeof(PendingBranch));
   if (checkpoints_ != nullptr) allocator_->deallocate(checkpoints_, count_ * sizeof(Checkpoint*));
   if (checkpoint_counts_ != nullptr) allocator_->deallocate(checkpoint_counts_, count_ * sizeof(uint16_t));
+  if (live_ != nullptr) allocator_->deallocate(live_, count_ * sizeof(uint16_t));
+  for (Checkpoint* c = retired_; c != nullptr;) {
+    Checkpoint* next = c->next_at_pc;
+    allocator_->deallocate(c, offsetof(Checkpoint, state) + c->state.used_size());
+    c = next;
+  }
   if (current_ != nullptr) allocator_->deallocate(current_, sizeof(State));
 }
 
@@ -152,7 +158,9 @@ int Checker::run(VerifierResult& result) {
   current_ = static_cast<State*>(allocator_->allocate(sizeof(State), alignof(State)));
   checkpoints_ = static_cast<Checkpoint**>(allocator_->allocate(count_ * sizeof(Checkpoint*), alignof(Checkpoint*)));
   checkpoint_counts_ = static_cast<uint16_t*>(allocator_->allocate(count_ * sizeof(uint16_t), alignof(uint16_t)));
-  if (current_ == nullptr || checkpoints_ == nullptr || checkpoint_counts_ == nullptr) return -rt::kENOMEM;
+  live_ = static_cast<uint16_t*>(allocator_->allocate(count_ * sizeof(uint16_t), alignof(uint16_t)));
+  if (current_ == nullptr || checkpoints_ == nullptr || checkpoint_counts_ == nullptr || live_ == nullptr) return -rt::kENOMEM;
+  compute_liveness(insns_, count_, structure_, live_);
   for (uint32_t i = 0; i < count_; ++i) {
     checkpoints_[i] = nullptr;
     checkpoint_counts_[i] = 0;
@@ -219,6 +227,7 @@ Checker::Step Checker::step(uint32_t& pc) {
     }
     case kClassJmp:
     case kClassJmp32:
+      ++jumps_;
       return jump(insn, pc);
     case kClassLd: {
       Step s = load_imm64(insn);

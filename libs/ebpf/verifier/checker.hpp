@@ -19,6 +19,8 @@ struct Checkpoint {
   Checkpoint* parent;
   uint32_t branches;
   uint32_t pc;
+  uint32_t hits;    // later states this one pruned
+  uint32_t misses;  // later states it failed to prune (many misses: evicted, as in Linux)
   State state;  // only `state.used_size()` bytes are allocated
 };
 
@@ -63,7 +65,7 @@ class Checker {
 
   // Pruning (checker_prune.cpp).
   int visit_prune_point(uint32_t pc, bool& prune);
-  bool states_equal(const State& old_state, const State& cur, bool exact);
+  bool states_equal(const State& old_state, const State& cur, bool exact, uint32_t pc);
   bool push_branch(uint32_t pc, const State& state);
   void finish_path();
   // Ends the current path and resumes the next pending branch; false when none is left.
@@ -94,6 +96,11 @@ class Checker {
   Checkpoint* parent_ = nullptr;
   Checkpoint** checkpoints_ = nullptr;  // per instruction
   uint16_t* checkpoint_counts_ = nullptr;
+  uint16_t* live_ = nullptr;
+  Checkpoint* retired_ = nullptr;  // evicted while still explored: freed at the end
+  uint32_t jumps_ = 0;             // jump-class instructions simulated (Linux's jmps_processed)
+  uint32_t jumps_at_store_ = 0;
+  uint32_t processed_at_store_ = 0;  // per instruction: registers read before written (liveness.cpp)
   PendingBranch* pending_ = nullptr;
   uint32_t pending_count_ = 0;
   uint32_t pending_capacity_ = 0;

@@ -6,7 +6,9 @@
 namespace ebpf::verifier {
 namespace {
 
-constexpr uint16_t kMaxStatesPerInsn = 64;
+// Stored states per instruction. Linux has no bound for privileged programs; this one only
+// caps memory, the heuristics below keep lists far shorter.
+constexpr uint16_t kMaxStatesPerInsn = 1024;
 
 // Consistent renaming of null-check ids between the two states.
 struct IdMap {
@@ -77,7 +79,7 @@ bool reg_safe(const RegState& old_reg, const RegState& cur, bool exact, IdMap& i
 
 }  // namespace
 
-bool Checker::states_equal(const State& old_state, const State& cur, bool exact) {
+bool Checker::states_equal(const State& old_state, const State& cur, bool exact, uint32_t pc) {
   if (old_state.depth != cur.depth || old_state.ref_count != cur.ref_count) return false;
   IdMap ids;
   for (uint32_t i = 0; i < cur.ref_count; ++i) {
@@ -87,7 +89,11 @@ bool Checker::states_equal(const State& old_state, const State& cur, bool exact)
     const FrameState& a = old_state.frames[d];
     const FrameState& b = cur.frames[d];
     if (a.callsite != b.callsite || a.is_callback != b.is_callback) return false;
+    // Registers no path reads before writing cannot matter: in the current frame those dead
+    // at `pc`, in a caller those dead where it resumes (r0-r5 are rewritten on return).
+    uint16_t live = d == cur.depth ? live_[pc] : static_cast<uint16_t>(live_[cur.frames[d + 1].callsite + 1] & ~0x3fu);
     for (int r = 0; r < kNumRegisters; ++r) {
+      if (!(live & (1u << r))) continue;
       if (!reg_safe(a.regs[r], b.regs[r], exact, ids)) return false;
     }
     for (int s = 0; s < kSlots; ++s) {
@@ -126,20 +132,42 @@ bool Checker::states_equal(const State& old_state, const State& cur, bool exact)
 
 int Checker::visit_prune_point(uint32_t pc, bool& prune) {
   prune = false;
-  for (Checkpoint* c = checkpoints_[pc]; c != nullptr; c = c->next_at_pc) {
+  // As Linux's is_state_visited: store a state only after some progress (2 jumps and 8
+  // instructions since the last one), and inside a loop still being explored much less
+  // often (its iterations differ and rarely prune each other).
+  uint32_t jumps = jumps_ - jumps_at_store_, insns = processed_ - processed_at_store_;
+  bool add = jumps >= 2 && insns >= 8;
+  for (Checkpoint** link = &checkpoints_[pc]; *link != nullptr;) {
+    Checkpoint* c = *link;
     if (c->branches > 0) {
-      if (states_equal(c->state, *current_, true)) {
+      if (states_equal(c->state, *current_, true, pc)) {
         log_.print("infinite loop detected at insn %u\n", pc);
         return -rt::kEINVAL;
       }
-      continue;
-    }
-    if (states_equal(c->state, *current_, false)) {
+      if (jumps < 20 && insns < 100) add = false;
+    } else if (states_equal(c->state, *current_, false, pc)) {
+      ++c->hits;
       prune = true;
       return 0;
     }
+    // A state that keeps failing to prune costs a comparison every visit: drop it (Linux's
+    // miss_cnt > hit_cnt * 3 + 3). One still being explored may be a parent of live paths:
+    // it leaves the list but stays allocated until the end.
+    if (add) ++c->misses;
+    if (c->misses > c->hits * 3 + 3) {
+      *link = c->next_at_pc;
+      --checkpoint_counts_[pc];
+      if (c->branches == 0) {
+        allocator_->deallocate(c, offsetof(Checkpoint, state) + c->state.used_size());
+      } else {
+        c->next_at_pc = retired_;
+        retired_ = c;
+      }
+      continue;
+    }
+    link = &c->next_at_pc;
   }
-  if (checkpoint_counts_[pc] >= kMaxStatesPerInsn) return 0;
+  if (!add || checkpoint_counts_[pc] >= kMaxStatesPerInsn) return 0;
   size_t bytes = offsetof(Checkpoint, state) + current_->used_size();
   auto* c = static_cast<Checkpoint*>(allocator_->allocate(bytes, alignof(Checkpoint)));
   if (c == nullptr) return -rt::kENOMEM;
@@ -147,11 +175,15 @@ int Checker::visit_prune_point(uint32_t pc, bool& prune) {
   c->parent = parent_;
   c->branches = 1;
   c->pc = pc;
+  c->hits = 0;
+  c->misses = 0;
   __builtin_memcpy(&c->state, current_, current_->used_size());
   checkpoints_[pc] = c;
   ++checkpoint_counts_[pc];
   ++states_stored_;
   parent_ = c;
+  jumps_at_store_ = jumps_;
+  processed_at_store_ = processed_;
   return 0;
 }
 

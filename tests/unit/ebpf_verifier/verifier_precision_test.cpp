@@ -184,6 +184,32 @@ TEST_F(VerifierPrecisionTest, FunctionsMayLeaveR0UnsetButCallersCannotReadIt) {
                   "cannot return stack pointer to the caller", -rt::kEINVAL);
 }
 
+TEST_F(VerifierPrecisionTest, LoopsWithNullChecksArePrunedThroughDeadRegisters) {
+  // 1000 map lookups, each null-checked: 2^1000 paths unless the state after the check is
+  // pruned, which needs liveness (r0 and r1 differ between the two sides but are dead) and
+  // states stored late in the loop. Linux accepts this; so must Sonde, well within budget.
+  MapAttributes a;
+  a.type = MapType::kArray;
+  a.key_size = 4;
+  a.value_size = 8;
+  a.max_entries = 16;
+  MallocAllocator map_allocator;
+  Map* map = create_map(a, map_allocator, 1).value();
+  std::string text = "mov %r6, 0\nmov %r7, 0\nlddw %r8, " + std::to_string(reinterpret_cast<uint64_t>(map)) +
+                     "\nloop:\nmov %r1, %r6\nand %r1, 15\nstxw [%r10-4], %r1\nmov %r2, %r10\nadd %r2, -4\n"
+                     "mov %r1, %r8\ncall 1\njeq %r0, 0, next\nldxdw %r1, [%r0+0]\nadd %r7, %r1\nnext:\n"
+                     "add %r6, 1\njlt %r6, 1000, loop\nmov %r0, %r7\nexit";
+  AssemblyResult assembled = assemble(text);
+  ASSERT_TRUE(assembled.ok()) << assembled.error;
+  assembled.insns[2].src = kPseudoMapFd;  // the Map* itself, as the loader leaves it
+  VerifierOptions options;
+  options.allocator = &allocator_;
+  VerifierResult result = verify(assembled.insns.data(), static_cast<uint32_t>(assembled.insns.size()), options);
+  EXPECT_EQ(result.error, 0);
+  EXPECT_LT(result.instructions_processed, 200000u);
+  destroy_map(map, map_allocator);
+}
+
 TEST_F(VerifierPrecisionTest, EntryAssumptionsReplaceLinuxEntryState) {
   EntryAssumptions a;
   a.regs[kFramePointer].type = AssumedType::kStack;
