@@ -10,6 +10,8 @@
 
 #include "test.capnp.h"    // official generated code (global namespace)
 #include "test.capnp.hpp"  // capnpc-sonde generated code (sonde::proto)
+#include "supervisor.capnp.h"
+#include "supervisor.capnp.hpp"
 #include "trace.capnp.h"
 #include "trace.capnp.hpp"
 
@@ -503,6 +505,71 @@ TEST(CapnpWireCompat, TraceProgLoadBothWays) {
   EXPECT_EQ(r.getProgHandle(), 42u);
   EXPECT_EQ(str(r.getLog().value()), "0: (b7) r0 = 0\n");
   EXPECT_EQ(r.getLogTrueSize(), 16u);
+}
+
+// Unions of groups, lists of text and structs, and a signed default in the real schemas.
+TEST(CapnpWireCompat, ProbeLinkAndSupervisorStructsBothWays) {
+  {
+    OurMessage message;
+    auto probe = message.builder.initRoot<ours::ProbeSpec>();
+    EXPECT_EQ(probe.getPid(), -1);  // schema default
+    probe.setKind(ours::ProbeKind::kUretprobe);
+    auto file = probe.getTarget().initFile();
+    file.setPath("/bin/busybox");
+    file.setOffset(0x1234);
+    capnp::FlatArrayMessageReader official(message.words());
+    auto p = official.getRoot<ProbeSpec>();
+    EXPECT_EQ(p.getKind(), ProbeKind::URETPROBE);
+    EXPECT_EQ(p.getPid(), -1);
+    ASSERT_EQ(p.getTarget().which(), ProbeSpec::Target::FILE);
+    EXPECT_EQ(std::string(p.getTarget().getFile().getPath().cStr()), "/bin/busybox");
+    EXPECT_EQ(p.getTarget().getFile().getOffset(), 0x1234u);
+  }
+  {
+    capnp::MallocMessageBuilder official;
+    auto link = official.initRoot<LinkCreateAttr>();
+    link.setProgHandle(9);
+    auto multi = link.getTarget().initKprobeMulti();
+    multi.setSyms({"do_unlinkat", "vfs_read"});
+    multi.setCookies({1, 2});
+    auto flat = capnp::messageToFlatArray(official);
+    MessageReader reader;
+    ASSERT_TRUE(reader.init(flat.begin(), flat.size() * 8).ok());
+    auto l = reader.getRoot<ours::LinkCreateAttr>().value();
+    EXPECT_EQ(l.getProgHandle(), 9u);
+    auto target = l.getTarget();
+    ASSERT_EQ(target.which(), ours::LinkCreateAttr::Target::Which::kKprobeMulti);
+    auto syms = target.getKprobeMulti().value().getSyms().value();
+    ASSERT_EQ(syms.size(), 2u);
+    EXPECT_EQ(str(syms[1].value()), "vfs_read");
+    EXPECT_EQ(target.getKprobeMulti().value().getCookies().value()[1], 2u);
+    EXPECT_EQ(target.getTracing().error().code, rt::kENODATA);
+  }
+  {
+    OurMessage message;
+    auto results = message.builder.initRoot<ours::Supervisor::HealthResults>();
+    auto servers = results.initServers(2);
+    servers[0].setServer(ours::ServerKind::kTrace);
+    servers[0].setHealth(ours::Health::kCrashed);
+    servers[0].setRestarts(3);
+    servers[0].initStartedAt().setNanoseconds(123456789);
+    auto fault = servers[0].getLastExit().initFault();
+    fault.setVector(14);
+    fault.setInstructionPointer(0xffffffff81000000ull);
+    servers[1].setServer(ours::ServerKind::kPosix);
+    servers[1].getLastExit().setExitCode(-2);
+    capnp::FlatArrayMessageReader official(message.words());
+    auto list = official.getRoot<Supervisor::HealthResults>().getServers();
+    ASSERT_EQ(list.size(), 2u);
+    EXPECT_EQ(list[0].getHealth(), Health::CRASHED);
+    EXPECT_EQ(list[0].getStartedAt().getNanoseconds(), 123456789u);
+    ASSERT_EQ(list[0].getLastExit().which(), ServerStatus::LastExit::FAULT);
+    EXPECT_EQ(list[0].getLastExit().getFault().getVector(), 14);
+    EXPECT_EQ(list[0].getLastExit().getFault().getInstructionPointer(), 0xffffffff81000000ull);
+    ASSERT_EQ(list[1].getLastExit().which(), ServerStatus::LastExit::EXIT_CODE);
+    EXPECT_EQ(list[1].getLastExit().getExitCode(), -2);
+    EXPECT_EQ(list[1].getServer(), ServerKind::POSIX);
+  }
 }
 
 // The runtime writes error replies by hand; they must match common.capnp's Error.
