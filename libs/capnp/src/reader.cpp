@@ -88,6 +88,11 @@ class PointerResolver {
     if (loadLittle<uint64_t>(slot) == 0) return result;
     if (depth_left <= 0) return rt::err(rt::kELOOP, "nesting limit exceeded");
     Target target = TRY(resolve(*message, segment, slot));
+    return structAt(message, target, result);
+  }
+
+  // The struct a resolved pointer describes; `result` arrives with message and depth set.
+  static rt::Result<StructReader> structAt(MessageReader* message, const Target& target, StructReader result) {
     if (target.tag.kind() != PointerKind::kStruct) return malformed("expected a struct pointer");
     uint64_t words = static_cast<uint64_t>(target.tag.dataWords()) + target.tag.pointerCount();
     if (!inBounds(*message, target.segment, target.word, words)) return malformed("struct out of bounds");
@@ -113,6 +118,12 @@ class PointerResolver {
     if (loadLittle<uint64_t>(slot) == 0) return result;
     if (depth_left <= 0) return rt::err(rt::kELOOP, "nesting limit exceeded");
     Target target = TRY(resolve(*message, segment, slot));
+    return listAt(message, target, result, expected, accept_any);
+  }
+
+  // The list a resolved pointer describes; `result` arrives with message and depth set.
+  static rt::Result<ListReader> listAt(MessageReader* message, const Target& target, ListReader result,
+                                       ElementSize expected, bool accept_any) {
     if (target.tag.kind() != PointerKind::kList) return malformed("expected a list pointer");
     ElementSize size = target.tag.elementSize();
     if (!accept_any && size != expected) return malformed("list element size does not match the schema");
@@ -181,16 +192,19 @@ class PointerResolver {
   static rt::Result<void> walkPointer(MessageReader* message, uint32_t segment, const uint8_t* slot,
                                       int32_t depth_left) {
     if (loadLittle<uint64_t>(slot) == 0) return {};
-    // Peek at what the pointer describes; readStruct/readList charge the budget afterwards.
-    uint64_t budget = message->budget_;
-    auto target = resolve(*message, segment, slot);
-    message->budget_ = budget;
-    if (!target.ok()) return target.error();
-    if (target.value().tag.kind() == PointerKind::kStruct) {
-      StructReader child = TRY(readStruct(message, segment, slot, depth_left));
+    if (depth_left <= 0) return rt::err(rt::kELOOP, "nesting limit exceeded");
+    Target target = TRY(resolve(*message, segment, slot));
+    if (target.tag.kind() == PointerKind::kStruct) {
+      StructReader child;
+      child.message_ = message;
+      child.depth_left_ = depth_left - 1;
+      child = TRY(structAt(message, target, child));
       return walkStruct(child);
     }
-    ListReader list = TRY(readList(message, segment, slot, depth_left, ElementSize::kVoid, true));
+    ListReader empty;
+    empty.message_ = message;
+    empty.depth_left_ = depth_left - 1;
+    ListReader list = TRY(listAt(message, target, empty, ElementSize::kVoid, true));
     if (list.element_size_ == ElementSize::kPointer) {
       for (uint32_t i = 0; i < list.count_; ++i) {
         SONDE_CAPNP_CHECK(walkPointer(message, list.segment_, list.start_ + static_cast<size_t>(i) * kWordBytes,
