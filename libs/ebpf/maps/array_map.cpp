@@ -131,8 +131,6 @@ long ArrayMap::for_each_element(ElementVisitor visit, void* state) {
   return visited;
 }
 
-size_t ArrayMap::memory_usage() const {
-  return sizeof(*this) + stride_ * attributes().max_entries * value_copies();
-}
+size_t ArrayMap::memory_usage() const { return sizeof(*this) + storage_bytes(attributes(), value_copies()); }
 
 }  // namespace ebpf

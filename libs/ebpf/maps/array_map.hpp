@@ -32,6 +32,18 @@ class ArrayMap final : public Map {
 
   uint8_t* storage() const { return values_; }
   size_t stride() const { return stride_; }
+  // Bytes of value storage: every element (and copy) at an 8-byte stride; for a
+  // BPF_F_MMAPABLE array, whole pages, page-aligned, so the trace server can map them into
+  // a reader as Linux's mmap of the array does.
+  static uint64_t storage_bytes(const MapAttributes& attributes, uint32_t copies) {
+    uint64_t bytes = ((attributes.value_size + 7ull) & ~7ull) * attributes.max_entries * copies;
+    if (attributes.map_flags & kMapMmapable) bytes = (bytes + kPageSize - 1) & ~(kPageSize - 1);
+    return bytes;
+  }
+  static size_t storage_alignment(const MapAttributes& attributes) {
+    return (attributes.map_flags & kMapMmapable) ? kPageSize : 8;
+  }
+  static constexpr uint64_t kPageSize = 4096;
 
  private:
   uint8_t* element(uint32_t index, uint32_t cpu) const {

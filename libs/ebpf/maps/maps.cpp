@@ -120,9 +120,9 @@ rt::Result<Map*> no_memory() { return rt::err(rt::kENOMEM, "the map's memory bud
 
 rt::Result<Map*> create_array(const MapAttributes& a, rt::Allocator& allocator, uint32_t copies, Environment* cpu_source) {
   size_t stride = (a.value_size + 7u) & ~size_t{7};
-  uint64_t bytes = uint64_t{stride} * a.max_entries * copies;
+  uint64_t bytes = ArrayMap::storage_bytes(a, copies);
   if (!fits(bytes)) return no_memory();
-  auto* values = static_cast<uint8_t*>(allocator.allocate(bytes, 8));
+  auto* values = static_cast<uint8_t*>(allocator.allocate(bytes, ArrayMap::storage_alignment(a)));
   if (values == nullptr) return no_memory();
   __builtin_memset(values, 0, bytes);
   ArrayMap* map = construct<ArrayMap>(allocator, a, values, stride, copies, cpu_source);
@@ -249,7 +249,7 @@ void destroy_map(Map* map, rt::Allocator& allocator) {
     case MapType::kArray:
     case MapType::kPercpuArray: {
       auto* array = static_cast<ArrayMap*>(map);
-      allocator.deallocate(array->storage(), array->stride() * array->attributes().max_entries * array->value_copies());
+      allocator.deallocate(array->storage(), ArrayMap::storage_bytes(array->attributes(), array->value_copies()));
       array->~ArrayMap();
       allocator.deallocate(array, sizeof(ArrayMap));
       return;

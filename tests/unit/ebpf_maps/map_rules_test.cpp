@@ -200,6 +200,21 @@ TEST(MapBudget, BoundsEveryMapTypeAndGetsEveryByteBack) {
   EXPECT_EQ(parent.in_use, 0u);
 }
 
+TEST(MapBudget, MmapableArraysTakeWholeAlignedPages) {
+  ebpf_test::CountingAllocator parent;
+  MapMemoryBudget budget(parent, SIZE_MAX);
+  Map* plain = create_map(attributes(MapType::kArray, 4, 12, 3), budget, 1).value();
+  size_t plain_bytes = budget.used();
+  Map* mapped = create_map(attributes(MapType::kArray, 4, 12, 3, kMapMmapable), budget, 1).value();
+  EXPECT_EQ(budget.used() - plain_bytes, plain_bytes - 48 + 4096) << "48 value bytes become one page";
+  uint32_t key = 2;
+  auto address = reinterpret_cast<uintptr_t>(mapped->lookup(&key));
+  EXPECT_EQ((address - 32) % 4096, 0u) << "element 2 sits 32 bytes into a page-aligned area";
+  destroy_map(plain, budget);
+  destroy_map(mapped, budget);
+  EXPECT_EQ(budget.used(), 0u);
+}
+
 TEST(MapBatch, ArrayTokensAreTheLastKeyAsInLinux) {
   ebpf_test::CountingAllocator allocator;
   Map* array = create_map(attributes(MapType::kArray, 4, 8, 4), allocator, 1).value();
