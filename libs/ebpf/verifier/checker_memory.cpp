@@ -144,10 +144,12 @@ bool Checker::check_memory(int regno, int32_t insn_off, int size, bool write, in
     case RegType::kStack:
       return check_stack(reg, regno, insn_off, size, write, value_regno, loaded);
     case RegType::kMapKey: {
-      int64_t low = reg.off + reg.smin + insn_off;
-      int64_t high = reg.off + static_cast<int64_t>(reg.umax) + insn_off + size;
       if (write) return reject("R%d cannot write into map_key", regno);
-      if (reg.smin < 0 || low < 0 || high > reg.map->attributes().key_size) {
+      // Bounds before sums: an unbounded offset must not overflow into a small one.
+      bool bounded = reg.smin >= 0 && reg.umax < static_cast<uint64_t>(kMaxAccessOffset);
+      int64_t low = bounded ? reg.off + reg.smin + insn_off : -1;
+      int64_t high = bounded ? reg.off + static_cast<int64_t>(reg.umax) + insn_off + size : 0;
+      if (!bounded || low < 0 || high > reg.map->attributes().key_size) {
         return reject("invalid access to map key, key_size=%u off=%ld size=%d", reg.map->attributes().key_size, low, size);
       }
       if (loaded) mark_unknown_sized(*loaded, size);
@@ -157,9 +159,10 @@ bool Checker::check_memory(int regno, int32_t insn_off, int size, bool write, in
       if (reg.smin < 0) {
         return reject("R%d min value is negative, either use unsigned index or do a if (index >=0) check.", regno);
       }
-      int64_t low = reg.off + reg.smin + insn_off;
-      int64_t high = reg.off + static_cast<int64_t>(reg.umax) + insn_off + size;
-      if (reg.umax >= static_cast<uint64_t>(kMaxAccessOffset) || low < 0 || high > reg.mem_size) {
+      bool bounded = reg.umax < static_cast<uint64_t>(kMaxAccessOffset);
+      int64_t low = bounded ? reg.off + reg.smin + insn_off : -1;
+      int64_t high = bounded ? reg.off + static_cast<int64_t>(reg.umax) + insn_off + size : 0;
+      if (!bounded || low < 0 || high > reg.mem_size) {
         return reject("invalid access to memory, mem_size=%u off=%ld size=%d", reg.mem_size, low, size);
       }
       if (loaded) mark_unknown_sized(*loaded, size);
@@ -218,18 +221,21 @@ bool Checker::check_helper_memory(int regno, uint64_t size, bool writes, bool ze
   if (reg.type == RegType::kMapValue) {
     const MapAttributes& a = reg.map->attributes();
     if (reg.smin < 0) return reject("R%d min value is negative, either use unsigned index or do a if (index >=0) check.", regno);
+    bool bounded = reg.umax < static_cast<uint64_t>(kMaxAccessOffset) && size < static_cast<uint64_t>(kMaxAccessOffset);
     int64_t low = reg.off + reg.smin;
-    int64_t high = reg.off + static_cast<int64_t>(reg.umax) + static_cast<int64_t>(size);
-    if (reg.umax >= static_cast<uint64_t>(kMaxAccessOffset) || low < 0 || high > a.value_size) {
+    int64_t high = bounded ? reg.off + static_cast<int64_t>(reg.umax) + static_cast<int64_t>(size) : 0;
+    if (!bounded || low < 0 || high > a.value_size) {
       return reject("invalid access to map value, value_size=%u off=%ld size=%lu", a.value_size, low, size);
     }
     if (writes && (a.map_flags & kMapRdonlyProg)) return reject("write into map forbidden");
     return true;
   }
   if (reg.type == RegType::kRingbufMem) {
-    int64_t low = reg.off + reg.smin;
-    int64_t high = reg.off + static_cast<int64_t>(reg.umax) + static_cast<int64_t>(size);
-    if (reg.smin < 0 || low < 0 || high > reg.mem_size) {
+    bool bounded = reg.smin >= 0 && reg.umax < static_cast<uint64_t>(kMaxAccessOffset) &&
+                   size < static_cast<uint64_t>(kMaxAccessOffset);
+    int64_t low = bounded ? reg.off + reg.smin : -1;
+    int64_t high = bounded ? reg.off + static_cast<int64_t>(reg.umax) + static_cast<int64_t>(size) : 0;
+    if (!bounded || low < 0 || high > reg.mem_size) {
       return reject("invalid access to memory, mem_size=%u off=%ld size=%lu", reg.mem_size, low, size);
     }
     return true;

@@ -295,6 +295,10 @@ TEST_F(VerifierTest, RingbufReservationsMustBeCheckedBoundedAndReleased) {
   expect_rejected(reserve + "jeq %r0, 0, out\nstdw [%r0+16], 1\nmov %r1, %r0\nmov %r2, 0\ncall 132\nout:\nmov %r0, 0\nexit",
                   "invalid access to memory, mem_size=16 off=16 size=8");
   expect_rejected(reserve + "jeq %r0, 0, out\nstdw [%r0+0], 1\nout:\nmov %r0, 0\nexit", "Unreleased reference id=");
+  // A huge variable offset is rejected, not wrapped into range.
+  expect_rejected(reserve + "jeq %r0, 0, out\nmov %r6, %r0\ncall 7\nrsh %r0, 1\nadd %r6, 8\nadd %r6, %r0\n"
+                            "stb [%r6+0], 1\nmov %r1, %r6\nmov %r2, 0\ncall 132\nout:\nmov %r0, 0\nexit",
+                  "invalid access to memory, mem_size=16");
   expect_rejected(reserve + "jeq %r0, 0, out\nmov %r6, %r0\nmov %r1, %r0\nmov %r2, 0\ncall 132\nmov %r1, %r6\nmov %r2, 0\ncall 132\nout:\nmov %r0, 0\nexit",
                   "R1 type=scalar expected=ringbuf_mem");
   expect_rejected(reserve + "jeq %r0, 0, out\nadd %r0, 8\nmov %r1, %r0\nmov %r2, 0\ncall 132\nout:\nmov %r0, 0\nexit",
@@ -358,6 +362,10 @@ TEST_F(VerifierTest, ForEachMapElemCallbacksSeeKeyAndValue) {
   EXPECT_NE(write_key.second.find("R2 cannot write into map_key"), std::string::npos) << write_key.second;
   auto past_key = verify_callback("ldxdw %r0, [%r2+0]\nmov %r0, 0\nexit");
   EXPECT_NE(past_key.second.find("invalid access to map key, key_size=4 off=0 size=8"), std::string::npos) << past_key.second;
+  // An offset of up to 2^63 - 1 past a fixed offset must not wrap around into the key.
+  auto huge = verify_callback("ldxdw %r4, [%r3+0]\nrsh %r4, 1\nadd %r2, 8\nadd %r2, %r4\nldxb %r0, [%r2+0]\nmov %r0, 0\nexit");
+  EXPECT_EQ(huge.first, -rt::kEACCES) << huge.second;
+  EXPECT_NE(huge.second.find("invalid access to map key"), std::string::npos) << huge.second;
   auto past_value = verify_callback("ldxdw %r0, [%r3+8]\nmov %r0, 0\nexit");
   EXPECT_NE(past_value.second.find("invalid access to map value, value_size=8 off=8 size=8"), std::string::npos);
 }
