@@ -49,6 +49,7 @@ class FakeEnvironment final : public ebpf::Environment {
     const uint64_t user_stack[2] = {0x401000, 0x402000};
     const uint64_t* stack = user ? user_stack : kernel_stack;
     uint32_t depth = user ? 2 : 4;
+    if (skip > depth) return -14;
     uint32_t n = 0;
     for (uint32_t i = skip; i < depth && n < max; ++i) ips[n++] = stack[i];
     return n;

@@ -223,6 +223,10 @@ TEST_F(HelperCallTest, GetStackFlagsSkipDepthAndZeroing) {
   EXPECT_EQ(buffer[0], 0u) << "zeroed on error";
   EXPECT_EQ(s(call(kHelperGetStack, 0, u(buffer), 12, 0)), -rt::kEINVAL);
   EXPECT_EQ(s(call(kHelperGetStack, 0, u(buffer), sizeof(buffer), 1u << 9)), -rt::kEINVAL);
+  std::memset(buffer, 0xff, sizeof(buffer));
+  EXPECT_EQ(s(call(kHelperGetStack, 0, u(buffer), sizeof(buffer), (1u << 8) | 3)), -rt::kEFAULT)
+      << "fewer frames than skipped";
+  EXPECT_EQ(buffer[0], 0u);
   std::vector<uint64_t> big(200);
   call(kHelperGetStack, 0, u(big.data()), big.size() * 8, 10);
   EXPECT_EQ(env.last_stack_max, 117u) << "127 frames deep at most, skipped ones included";

@@ -42,7 +42,8 @@ class Environment {
   // Address of the probed function (bpf_get_func_ip), 0 when there is none.
   virtual uint64_t current_function_ip() = 0;
   // Return addresses of the current kernel (POSIX server) or user stack, innermost first,
-  // after skipping `skip` frames; the count stored, or -errno.
+  // after skipping `skip` frames; the count stored, or -errno: -EFAULT when there is no
+  // stack or it has fewer than `skip` frames (bpf_get_stack then fails as in Linux).
   virtual long capture_stack(bool user, uint32_t skip, uint64_t* ips, uint32_t max) = 0;
   // Appends one bpf_trace_printk message (without the trace_pipe line prefix, which the
   // trace buffer adds) ; 0 or -errno.
