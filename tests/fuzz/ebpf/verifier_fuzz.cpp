@@ -117,8 +117,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   options.resolve_map = resolve;
   VerifierResult result = verify(insns.data(), static_cast<uint32_t>(count), options);
   if (result.error != 0) return 0;
-  // Whatever the verifier accepted must relocate.
-  if (relocate_maps(insns.data(), static_cast<uint32_t>(count), resolve_for_relocation, nullptr) != 0) std::abort();
+  // Whatever the verifier accepted must load: map references and callbacks rewritten into
+  // what the engines execute, as the trace server does.
+  LoadResolver resolver;
+  resolver.map_by_fd = resolve_for_relocation;
+  if (prepare_for_execution(insns.data(), static_cast<uint32_t>(count), resolver) != 0) std::abort();
 
   // Accepted: run it on a pt_regs-sized context, exactly as a probe would.
   auto* context = static_cast<uint8_t*>(std::malloc(kPtRegsSize));
@@ -129,6 +132,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   program.type = ProgramType::kKprobe;
   program.helpers = helpers;
   program.helper_count = kMaxHelperId;
+  program.verified = true;
+  program.max_stack_depth = result.max_stack_depth;
   run(program, context, &environment);
   std::free(context);
   return 0;
