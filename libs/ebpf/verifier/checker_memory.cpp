@@ -199,7 +199,34 @@ bool Checker::check_helper_memory(int regno, uint64_t size, bool writes, bool ze
     return reject("invalid zero-sized read");
   }
   if (reg.type == RegType::kStack) {
-    if (!reg.var_off.is_constant()) return reject("R%d variable stack access in helper argument is not supported", regno);
+    if (!reg.var_off.is_constant()) {
+      // As Linux's check_stack_range_initialized for privileged programs: every byte the
+      // buffer may cover is inside the frame, and initialised when the helper reads it.
+      // A helper's write makes data only of bytes that already were (as direct
+      // variable-offset writes: it may not reach the others).
+      bool bounded = reg.smin >= -kStackSize && reg.smax <= kStackSize && size <= static_cast<uint64_t>(kStackSize) &&
+                     reg.off >= -kMaxAccessOffset && reg.off <= kMaxAccessOffset;
+      int64_t min_off = bounded ? reg.off + reg.smin : 0;
+      int64_t max_off = bounded ? reg.off + reg.smax + static_cast<int64_t>(size) : 0;
+      if (!bounded || min_off < -kStackSize || max_off > 0) {
+        return reject("invalid variable-offset indirect access to stack R%d var_off=(0x%lx; 0x%lx) size=%lu", regno,
+                      reg.var_off.value, reg.var_off.mask, size);
+      }
+      FrameState& frame = current_->frames[reg.frame];
+      if (-min_off > frame.stack_depth) frame.stack_depth = static_cast<uint16_t>(-min_off);
+      for (int64_t a = min_off; a < max_off; ++a) {
+        StackSlot& slot = frame.stack[slot_of(a)];
+        uint8_t& b = slot.bytes[byte_of(a)];
+        if (writes) {
+          if (slot.bytes[0] == kSlotSpill) for (uint8_t& s : slot.bytes) s = kSlotMisc;
+          if (b != kSlotInvalid) b = kSlotMisc;
+        } else if (b == kSlotInvalid) {
+          return reject("invalid variable-offset indirect read from stack R%d var_off=(0x%lx; 0x%lx) size=%lu", regno,
+                        reg.var_off.value, reg.var_off.mask, size);
+        }
+      }
+      return true;
+    }
     int64_t off = reg.off + static_cast<int64_t>(reg.var_off.value);
     if (off < -kStackSize || off + static_cast<int64_t>(size) > 0) {
       return reject("invalid indirect access to stack R%d off=%ld size=%lu", regno, off, size);

@@ -174,6 +174,21 @@ TEST_F(VerifierPrecisionTest, VariableStackOffsets) {
                   "R2 invalid mem access 'scalar'");
 }
 
+TEST_F(VerifierPrecisionTest, HelpersTakeVariableOffsetStackBuffers) {
+  // bpf_probe_read_kernel(fp-16 + [0, 7], 8, src): the helper writes 8 bytes somewhere in
+  // fp-16..fp-1, all of which must be in the frame; then bpf_trace_printk reads them.
+  std::string index = "call 7\nand %r0, 7\nmov %r6, %r10\nadd %r6, -16\nadd %r6, %r0\n";
+  expect_accepted("stdw [%r10-16], 0\nstdw [%r10-8], 0\n" + index +
+                  "mov %r1, %r6\nmov %r2, 8\nmov %r3, 0\ncall 113\nmov %r1, %r6\nmov %r2, 8\ncall 6\nmov %r0, 0\nexit");
+  // A read needs every byte the buffer may cover to be initialised.
+  expect_rejected("stdw [%r10-16], 0\n" + index + "mov %r1, %r6\nmov %r2, 8\ncall 6\nmov %r0, 0\nexit",
+                  "invalid variable-offset indirect read from stack R1");
+  // And the buffer must stay in the frame for every offset.
+  expect_rejected("stdw [%r10-16], 0\nstdw [%r10-8], 0\n" + index + "mov %r1, %r6\nmov %r2, 16\nmov %r3, 0\ncall 113\n"
+                  "mov %r0, 0\nexit",
+                  "invalid variable-offset indirect access to stack R1");
+}
+
 TEST_F(VerifierPrecisionTest, FunctionsMayLeaveR0UnsetButCallersCannotReadIt) {
   expect_accepted("mov %r6, 0\ncall local f\nmov %r0, 0\nexit\nf:\nmov %r6, 1\nexit");
   expect_rejected("call local f\nadd %r0, 1\nexit\nf:\nexit", "R0 !read_ok");
