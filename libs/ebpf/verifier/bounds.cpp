@@ -365,6 +365,7 @@ void scalar_alu(RegState& dst, const RegState& src_in, uint8_t op, int16_t offse
     default: mark_unknown(dst); break;
   }
   unbound32(dst);  // the operations above computed the 64-bit view; re-derive the low half
+  dst.id = 0;      // a new value: no longer equal to the copies it came from
   if (is32) {
     truncate32(dst);
   } else {

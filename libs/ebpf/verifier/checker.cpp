@@ -390,7 +390,13 @@ Checker::Step Checker::alu(const Insn& insn) {
           }
         }
       } else if (!is32) {
-        dst = src;
+        // A copy of an unknown scalar shares its id, so a bound learned on either applies
+        // to both (Linux's find_equal_scalars).
+        RegState& shared = f.regs[insn.src];
+        if (shared.type == RegType::kScalar && !shared.var_off.is_constant() && insn.src != insn.dst && shared.id == 0) {
+          shared.id = new_id();
+        }
+        dst = shared;
       } else if (src.type == RegType::kScalar) {
         RegState copy = src;
         RegState zero;

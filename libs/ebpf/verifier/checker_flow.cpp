@@ -37,6 +37,22 @@ void mark_null_checked(State& state, uint32_t id, bool is_null) {
   }
 }
 
+// Gives every scalar with `id` the bounds of `narrowed` (which had that id before it was
+// narrowed), in every frame, registers and spilled slots alike.
+void propagate_scalar(State& state, RegState& narrowed, uint32_t id) {
+  narrowed.id = id;
+  RegState copy = narrowed;
+  auto apply = [&](RegState& r) {
+    if (r.type == RegType::kScalar && r.id == id) r = copy;
+  };
+  for (uint32_t d = 0; d <= state.depth; ++d) {
+    for (RegState& r : state.frames[d].regs) apply(r);
+    for (StackSlot& s : state.frames[d].stack) {
+      if (s.bytes[0] == kSlotSpill) apply(s.spill);
+    }
+  }
+}
+
 }  // namespace
 
 Checker::Step Checker::jump(const Insn& insn, uint32_t& pc) {
@@ -124,6 +140,10 @@ Checker::Step Checker::jump(const Insn& insn, uint32_t& pc) {
   }
   __builtin_memcpy(other, current_, current_->used_size());
   RegState& taken_dst = other->current().regs[insn.dst];
+  // Copies of a narrowed scalar (same id) learn the same bounds, as Linux's
+  // find_equal_scalars; the id survives narrowing to a constant.
+  uint32_t dst_id = dst.type == RegType::kScalar ? dst.id : 0;
+  uint32_t src_id = x && f.regs[insn.src].type == RegType::kScalar ? f.regs[insn.src].id : 0;
   if (scalars && right.is_constant()) {
     refine_branch(taken_dst, constant, op, is32, true);
     refine_branch(dst, constant, op, is32, false);
@@ -134,6 +154,13 @@ Checker::Step Checker::jump(const Insn& insn, uint32_t& pc) {
   } else if (scalars && insn.src != insn.dst) {
     refine_branch_ranges(taken_dst, other->current().regs[insn.src], op, is32, true);
     refine_branch_ranges(dst, f.regs[insn.src], op, is32, false);
+  }
+  if (scalars) {
+    State* sides[2] = {other, current_};
+    for (State* s : sides) {
+      if (dst_id != 0) propagate_scalar(*s, s->current().regs[insn.dst], dst_id);
+      if (src_id != 0 && insn.src != insn.dst) propagate_scalar(*s, s->current().regs[insn.src], src_id);
+    }
   }
   mark_edge(pc, kFactBranchTaken | kFactBranchFallthrough);
   bool ok = push_branch(target, *other);

@@ -29,7 +29,10 @@ bool Checker::check_stack(const RegState& reg, int regno, int32_t insn_off, int 
     if (size == 8 && off % 8 == 0 && value != nullptr) {
       StackSlot& slot = frame.stack[slot_of(off)];
       for (uint8_t& b : slot.bytes) b = kSlotSpill;
-      slot.spill = *value;
+      // The spilled copy and the register stay one value until either changes.
+      RegState& source = current_->current().regs[value_regno];
+      if (source.type == RegType::kScalar && !source.var_off.is_constant() && source.id == 0) source.id = new_id();
+      slot.spill = source;
       return true;
     }
     bool zero = value != nullptr && value->is_constant() && value->var_off.value == 0;

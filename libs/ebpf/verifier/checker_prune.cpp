@@ -15,6 +15,8 @@ struct IdMap {
   uint32_t old_ids[64];
   uint32_t cur_ids[64];
   int count = 0;
+  uint32_t next_fresh = 0x40000000u;
+  uint32_t fresh() { return ++next_fresh; }
   bool match(uint32_t old_id, uint32_t cur_id) {
     for (int i = 0; i < count; ++i) {
       if (old_ids[i] == old_id) return cur_ids[i] == cur_id;
@@ -49,7 +51,11 @@ bool reg_safe(const RegState& old_reg, const RegState& cur, bool exact, IdMap& i
   if (old_reg.type != cur.type) return false;
   switch (old_reg.type) {
     case RegType::kScalar:
-      return exact ? same_bounds(old_reg, cur) : contains_bounds(old_reg, cur);
+      if (!(exact ? same_bounds(old_reg, cur) : contains_bounds(old_reg, cur))) return false;
+      // Scalars the old state knew to be equal must be equal here too (Linux's
+      // check_scalar_ids): an unlinked current register gets an id no one else has.
+      if (old_reg.id != 0 && !ids.match(old_reg.id, cur.id != 0 ? cur.id : ids.fresh())) return false;
+      return true;
     case RegType::kMapValueOrNull:
     case RegType::kRingbufMemOrNull:
       if (!ids.match(old_reg.id, cur.id)) return false;

@@ -125,6 +125,18 @@ TEST_F(VerifierPrecisionTest, ARegisterEqualsItself) {
   expect_rejected("call 7\njeq %r0, %r0, trap\nmov %r0, 0\nexit\n" + std::string(kTrap), "invalid read from stack");
 }
 
+TEST_F(VerifierPrecisionTest, CopiesOfAScalarLearnItsBounds) {
+  // r6 is a copy of r0: bounding r6 bounds r0 (and a spilled copy) too.
+  std::string read = "mov %r3, %r10\nadd %r3, -8\nadd %r3, %r0\nldxb %r0, [%r3+0]\nexit\nout:\nmov %r0, 0\nexit";
+  expect_accepted("stdw [%r10-8], 0\ncall 7\nmov %r6, %r0\njgt %r6, 7, out\n" + read);
+  expect_accepted("stdw [%r10-8], 0\ncall 7\nstxdw [%r10-16], %r0\nmov %r6, %r0\njgt %r6, 7, out\nldxdw %r0, [%r10-16]\n" + read);
+  // Once either copy changes, they are separate values again.
+  expect_rejected("stdw [%r10-8], 0\ncall 7\nmov %r6, %r0\nadd %r0, 1\njgt %r6, 7, out\n" + read,
+                  "invalid variable-offset read from stack R3");
+  expect_rejected("stdw [%r10-8], 0\ncall 7\nmov %r6, %r0\nadd %r6, 0\njgt %r6, 7, out\n" + read,
+                  "invalid variable-offset read from stack R3");
+}
+
 TEST_F(VerifierPrecisionTest, Jmp32NarrowsTheLowHalfOfAnUnknownValue) {
   // r0 is any 64-bit value; after `if w0 > 7` fails, its low half is in [0, 7], and a
   // 32-bit copy (zero-extended) is a valid index into 8 initialised stack bytes.
