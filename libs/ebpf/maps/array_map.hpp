@@ -22,6 +22,9 @@ class ArrayMap final : public Map {
   long syscall_update(const void* key, const void* value, uint64_t flags) override;
   long get_next_key(const void* key, void* next_key) override;
   long lookup_batch(const void* in_batch, void* out_batch, void* keys, void* values, uint32_t* count) override;
+  long update_batch(const void* keys, const void* values, uint32_t* count, uint64_t elem_flags) override {
+    return generic_update_batch(keys, values, count, elem_flags);
+  }
   long for_each_element(ElementVisitor visit, void* state) override;
   uint8_t* direct_value(uint32_t offset) override {
     // As Linux: only single-element, non-per-CPU arrays, within the value.

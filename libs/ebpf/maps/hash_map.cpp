@@ -191,12 +191,16 @@ long HashMap::remove(const void* key) {
   Element* e = find(key, hash_key(key), &link);
   if (e == nullptr) return -rt::kENOENT;
   *link = e->next;
+  release(e);
+  return 0;
+}
+
+void HashMap::release(Element* e) {
   if (lru_) unlink_lru(e);
   e->used = false;
   e->next = free_list_;
   free_list_ = e;
   --count_;
-  return 0;
 }
 
 // From user space, per-CPU maps read and write every CPU's copy at once.
@@ -263,8 +267,8 @@ long HashMap::get_next_key(const void* key, void* next_key) {
 }
 
 // Whole buckets at a time, as Linux: the batch token is the next bucket.
-long HashMap::lookup_batch(const void* in_batch, void* out_batch, void* keys, void* values, uint32_t* count) {
-  if (!syscall_can_read()) return -rt::kEPERM;
+long HashMap::batch(const void* in_batch, void* out_batch, void* keys, void* values, uint32_t* count, bool remove) {
+  if (!syscall_can_read() || (remove && !syscall_can_write())) return -rt::kEPERM;
   uint32_t want = *count;
   if (want == 0) return 0;
   uint32_t bucket = 0;
@@ -294,6 +298,12 @@ long HashMap::lookup_batch(const void* in_batch, void* out_batch, void* keys, vo
                          value_copies() == 1 ? attributes().value_size : value_stride_);
       }
       ++done;
+    }
+    // BPF_MAP_LOOKUP_AND_DELETE_BATCH: the bucket was copied whole; empty it.
+    while (remove && buckets_[bucket] != nullptr) {
+      Element* e = buckets_[bucket];
+      buckets_[bucket] = e->next;
+      release(e);
     }
   }
   *count = done;

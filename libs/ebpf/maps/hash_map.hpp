@@ -29,7 +29,19 @@ class HashMap final : public Map {
   long syscall_update(const void* key, const void* value, uint64_t flags) override;
   long get_next_key(const void* key, void* next_key) override;
   long lookup_and_delete(const void* key, void* value, uint64_t flags) override;
-  long lookup_batch(const void* in_batch, void* out_batch, void* keys, void* values, uint32_t* count) override;
+  long lookup_batch(const void* in_batch, void* out_batch, void* keys, void* values, uint32_t* count) override {
+    return batch(in_batch, out_batch, keys, values, count, false);
+  }
+  long lookup_and_delete_batch(const void* in_batch, void* out_batch, void* keys, void* values,
+                               uint32_t* count) override {
+    return batch(in_batch, out_batch, keys, values, count, true);
+  }
+  long update_batch(const void* keys, const void* values, uint32_t* count, uint64_t elem_flags) override {
+    return generic_update_batch(keys, values, count, elem_flags);
+  }
+  long delete_batch(const void* keys, uint32_t* count, uint64_t elem_flags) override {
+    return generic_delete_batch(keys, count, elem_flags);
+  }
   long for_each_element(ElementVisitor visit, void* state) override;
   size_t memory_usage() const override;
 
@@ -51,6 +63,8 @@ class HashMap final : public Map {
   void unlink_lru(Element* e);
   Element* take_free_or_evict();
   Element* insert(const void* key, uint32_t hash);
+  void release(Element* e);  // an element already unlinked from its bucket goes back to the free list
+  long batch(const void* in_batch, void* out_batch, void* keys, void* values, uint32_t* count, bool remove);
   uint32_t hash_key(const void* key) const;
   bool same_key(const uint8_t* stored, const void* key) const;
 

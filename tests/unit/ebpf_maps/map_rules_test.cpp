@@ -251,6 +251,70 @@ TEST(MapBatch, ArrayTokensAreTheLastKeyAsInLinux) {
   destroy_map(array, allocator);
 }
 
+TEST(MapBatch, UpdateDeleteAndLookupAndDeleteBatches) {
+  ebpf_test::CountingAllocator allocator;
+  Map* hash = create_map(attributes(MapType::kHash, 4, 8, 6), allocator, 1).value();
+  uint32_t keys[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+  uint64_t values[8] = {10, 20, 30, 40, 50, 60, 70, 80};
+  uint32_t count = 0;
+  EXPECT_EQ(hash->update_batch(keys, values, &count, 0), 0) << "a zero count does nothing";
+  count = 8;
+  EXPECT_EQ(hash->update_batch(keys, values, &count, BPF_F_LOCK), -rt::kEINVAL);
+  EXPECT_EQ(hash->update_batch(keys, values, &count, 0), -rt::kE2BIG) << "the seventh key does not fit";
+  EXPECT_EQ(count, 6u) << "count says how many were done";
+  uint64_t out = 0;
+  ASSERT_EQ(hash->syscall_lookup(&keys[5], &out, 0), 0);
+  EXPECT_EQ(out, 60u);
+  // Deletion stops at the first missing key.
+  uint32_t doomed[3] = {2, 9, 3};
+  count = 3;
+  EXPECT_EQ(hash->delete_batch(doomed, &count, 0), -rt::kENOENT);
+  EXPECT_EQ(count, 1u);
+  EXPECT_EQ(hash->syscall_lookup(&doomed[2], &out, 0), 0) << "nothing after the error is deleted";
+  // Lookup-and-delete drains the map bucket by bucket.
+  std::set<uint32_t> drained;
+  uint32_t token = 0, next = 0;
+  bool first = true;
+  long result;
+  do {
+    uint32_t got_keys[8];
+    uint64_t got_values[8];
+    count = 8;
+    result = hash->lookup_and_delete_batch(first ? nullptr : &token, &next, got_keys, got_values, &count);
+    ASSERT_TRUE(result == 0 || result == -rt::kENOENT) << result;
+    for (uint32_t i = 0; i < count; ++i) {
+      EXPECT_EQ(got_values[i], got_keys[i] * 10u);
+      EXPECT_TRUE(drained.insert(got_keys[i]).second);
+    }
+    token = next;
+    first = false;
+  } while (result == 0);
+  EXPECT_EQ(drained, (std::set<uint32_t>{1, 3, 4, 5, 6}));
+  uint32_t probe = 0;
+  EXPECT_EQ(hash->get_next_key(nullptr, &probe), -rt::kENOENT) << "the map is empty";
+  count = 6;
+  EXPECT_EQ(hash->update_batch(keys, values, &count, 0), 0) << "every element went back to the free list";
+  hash->syscall_freeze();
+  count = 1;
+  EXPECT_EQ(hash->update_batch(keys, values, &count, 0), -rt::kEPERM);
+  EXPECT_EQ(hash->delete_batch(keys, &count, 0), -rt::kEPERM);
+  EXPECT_EQ(hash->lookup_and_delete_batch(nullptr, &next, keys, values, &count), -rt::kEPERM);
+  // Arrays take batch updates but not deletions; queues neither.
+  Map* array = create_map(attributes(MapType::kArray, 4, 8, 4), allocator, 1).value();
+  uint32_t indexes[2] = {3, 4};
+  count = 2;
+  EXPECT_EQ(array->update_batch(indexes, values, &count, 0), -rt::kE2BIG);
+  EXPECT_EQ(count, 1u);
+  EXPECT_EQ(array->delete_batch(indexes, &count, 0), -rt::kENOTSUPP);
+  EXPECT_EQ(array->lookup_and_delete_batch(nullptr, &next, keys, values, &count), -rt::kENOTSUPP);
+  Map* queue = create_map(attributes(MapType::kQueue, 0, 8, 4), allocator, 1).value();
+  EXPECT_EQ(queue->update_batch(nullptr, values, &count, 0), -rt::kENOTSUPP);
+  destroy_map(hash, allocator);
+  destroy_map(array, allocator);
+  destroy_map(queue, allocator);
+  EXPECT_EQ(allocator.in_use, 0u);
+}
+
 TEST(MapBatch, PercpuValuesUseLinuxSyscallLayout) {
   ebpf_test::CountingAllocator allocator;
   ebpf_test::FakeEnvironment env;

@@ -101,12 +101,62 @@ class Map {
     (void)in_batch; (void)out_batch; (void)keys; (void)values; (void)count;
     return -524;
   }
+  // BPF_MAP_LOOKUP_AND_DELETE_BATCH: as lookup_batch, deleting what it copies (hash maps;
+  // ENOTSUPP for other types, as Linux).
+  virtual long lookup_and_delete_batch(const void* in_batch, void* out_batch, void* keys, void* values,
+                                       uint32_t* count) {
+    (void)in_batch; (void)out_batch; (void)keys; (void)values; (void)count;
+    return -524;
+  }
+  // BPF_MAP_UPDATE_BATCH / BPF_MAP_DELETE_BATCH (Linux's generic_map_update_batch and
+  // generic_map_delete_batch): element by element with the syscall rules, stopping at the
+  // first error, which is returned with *count set to the elements done. elem_flags may
+  // only be 0 here (BPF_F_LOCK needs a spin lock Sonde's values never have): EINVAL.
+  // Arrays and hashes take updates, hashes deletions; other types ENOTSUPP.
+  virtual long update_batch(const void* keys, const void* values, uint32_t* count, uint64_t elem_flags) {
+    (void)keys; (void)values; (void)count; (void)elem_flags;
+    return -524;
+  }
+  virtual long delete_batch(const void* keys, uint32_t* count, uint64_t elem_flags) {
+    (void)keys; (void)count; (void)elem_flags;
+    return -524;
+  }
   // bpf_for_each_map_elem: calls `visit(key, value, state)` for each element until it
   // returns non-zero; returns the number of elements visited, or -EINVAL for other types.
   using ElementVisitor = uint64_t (*)(void* key, void* value, void* state);
   virtual long for_each_element(ElementVisitor visit, void* state) {
     (void)visit; (void)state;
     return -22;
+  }
+
+  // The shared loops behind update_batch and delete_batch, for types that support them.
+  long generic_update_batch(const void* keys, const void* values, uint32_t* count, uint64_t elem_flags) {
+    if (elem_flags != 0) return -22;
+    if (!syscall_can_write()) return -1;
+    uint32_t want = *count, done = 0;
+    long result = 0;
+    const auto* key_bytes = static_cast<const uint8_t*>(keys);
+    const auto* value_bytes = static_cast<const uint8_t*>(values);
+    for (; done < want; ++done) {
+      result = syscall_update(key_bytes + static_cast<size_t>(done) * attributes_.key_size,
+                              value_bytes + static_cast<size_t>(done) * syscall_value_size(), 0);
+      if (result != 0) break;
+    }
+    *count = done;
+    return result;
+  }
+  long generic_delete_batch(const void* keys, uint32_t* count, uint64_t elem_flags) {
+    if (elem_flags != 0) return -22;
+    if (!syscall_can_write()) return -1;
+    uint32_t want = *count, done = 0;
+    long result = 0;
+    const auto* key_bytes = static_cast<const uint8_t*>(keys);
+    for (; done < want; ++done) {
+      result = remove(key_bytes + static_cast<size_t>(done) * attributes_.key_size);
+      if (result != 0) break;
+    }
+    *count = done;
+    return result;
   }
 
   bool frozen() const { return frozen_; }
