@@ -81,6 +81,7 @@ long ArrayMap::syscall_update(const void* key, const void* value, uint64_t flags
 }
 
 long ArrayMap::get_next_key(const void* key, void* next_key) {
+  if (!syscall_can_read()) return -rt::kEPERM;  // BPF_MAP_GET_NEXT_KEY reads the map
   uint32_t max = attributes().max_entries;
   uint32_t next = 0;
   if (key != nullptr) {

@@ -247,6 +247,7 @@ long HashMap::lookup_and_delete(const void* key, void* value, uint64_t flags) {
 }
 
 long HashMap::get_next_key(const void* key, void* next_key) {
+  if (!syscall_can_read()) return -rt::kEPERM;  // BPF_MAP_GET_NEXT_KEY reads the map
   uint32_t start_bucket = 0;
   Element* e = nullptr;
   if (key != nullptr) {

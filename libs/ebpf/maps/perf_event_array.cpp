@@ -115,6 +115,7 @@ long PerfEventArrayMap::syscall_update(const void*, const void*, uint64_t) {
 }
 
 long PerfEventArrayMap::get_next_key(const void* key, void* next_key) {
+  if (!syscall_can_read()) return -rt::kEPERM;  // BPF_MAP_GET_NEXT_KEY reads the map
   uint32_t max = attributes().max_entries, next = 0;
   if (key != nullptr) {
     uint32_t index;

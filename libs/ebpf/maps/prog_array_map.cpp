@@ -53,6 +53,7 @@ long ProgArrayMap::syscall_update(const void*, const void*, uint64_t) {
 }
 
 long ProgArrayMap::get_next_key(const void* key, void* next_key) {
+  if (!syscall_can_read()) return -rt::kEPERM;  // BPF_MAP_GET_NEXT_KEY reads the map
   uint32_t max = attributes().max_entries;
   uint32_t next = 0;
   if (key != nullptr) {

@@ -40,7 +40,7 @@ long QueueMap::peek(void* value) { return take(value, false); }
 void* QueueMap::lookup(const void*) { return nullptr; }
 long QueueMap::update(const void*, const void*, uint64_t) { return -rt::kEINVAL; }
 long QueueMap::remove(const void*) { return -rt::kEINVAL; }
-long QueueMap::get_next_key(const void*, void*) { return -rt::kEINVAL; }
+long QueueMap::get_next_key(const void*, void*) { return syscall_can_read() ? -rt::kEINVAL : -rt::kEPERM; }
 
 long QueueMap::syscall_lookup(const void*, void* value, uint64_t flags) {
   if (!syscall_can_read()) return -rt::kEPERM;

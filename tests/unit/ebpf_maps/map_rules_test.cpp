@@ -130,6 +130,9 @@ TEST(MapPermissions, ReadOnlyAndWriteOnlyMapsAndFreezing) {
   EXPECT_EQ(write_only->syscall_update(&key, &value, kUpdateAny), 0);
   EXPECT_EQ(write_only->syscall_lookup(&key, &out, 0), -rt::kEPERM);
   EXPECT_EQ(write_only->lookup_batch(nullptr, &token, keys, values, &count), -rt::kEPERM);
+  uint32_t next_key = 0;
+  EXPECT_EQ(write_only->get_next_key(nullptr, &next_key), -rt::kEPERM);
+  EXPECT_EQ(read_only->get_next_key(nullptr, &next_key), 0);
   // Freezing: once, then EBUSY; syscall writes and deletes EPERM.
   Map* hash = create_map(attributes(MapType::kHash, 4, 8, 4), allocator, 1).value();
   ASSERT_EQ(hash->syscall_update(&key, &value, kUpdateAny), 0);
