@@ -66,6 +66,8 @@ class Checker {
   // Pruning (checker_prune.cpp).
   int visit_prune_point(uint32_t pc, bool& prune);
   bool states_equal(const State& old_state, const State& cur, bool exact, uint32_t pc);
+  int visit_callback_call(uint32_t pc, bool& prune);
+  void widen(const State& old_state, State& cur, bool to_unknown);
   bool push_branch(uint32_t pc, const State& state);
   void finish_path();
   // Ends the current path and resumes the next pending branch; false when none is left.

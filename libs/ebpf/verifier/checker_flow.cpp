@@ -234,8 +234,15 @@ Checker::Step Checker::exit(uint32_t& pc) {
   uint32_t callsite = f.callsite;
   --current_->depth;
   FrameState& caller = current_->current();
-  if (callback) mark_unknown(caller.regs[0]);  // the helper's return value (bpf_loop: count)
-  else caller.regs[0] = result;
+  if (callback) {
+    // One iteration done: back to the helper call, which continues the caller (done) and
+    // tries one more iteration with the state this one left. The caller's r1-r5 still
+    // hold the helper's arguments. The call is a prune point, so the iterations end when
+    // one more adds nothing (Linux 6.8's callback loop check), or at the budget.
+    pc = callsite;
+    return Step::kJumped;
+  }
+  caller.regs[0] = result;
   for (int i = 1; i <= 5; ++i) mark_not_init(caller.regs[i]);
   pc = callsite + 1;
   return Step::kJumped;

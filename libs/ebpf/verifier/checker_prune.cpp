@@ -41,6 +41,25 @@ bool contains_bounds(const RegState& old_reg, const RegState& cur) {
          old_reg.s32min <= cur.s32min && cur.s32max <= old_reg.s32max && tnum_contains(old_reg.var_off, cur.var_off);
 }
 
+// The smallest scalar holding both (join), for loops through callbacks.
+void join_scalar(const RegState& a, RegState& b) {
+  RegState j = b;
+  j.umin = a.umin < b.umin ? a.umin : b.umin;
+  j.umax = a.umax > b.umax ? a.umax : b.umax;
+  j.smin = a.smin < b.smin ? a.smin : b.smin;
+  j.smax = a.smax > b.smax ? a.smax : b.smax;
+  j.u32min = a.u32min < b.u32min ? a.u32min : b.u32min;
+  j.u32max = a.u32max > b.u32max ? a.u32max : b.u32max;
+  j.s32min = a.s32min < b.s32min ? a.s32min : b.s32min;
+  j.s32max = a.s32max > b.s32max ? a.s32max : b.s32max;
+  uint64_t mask = a.var_off.mask | b.var_off.mask | (a.var_off.value ^ b.var_off.value);
+  j.var_off = {a.var_off.value & ~mask, mask};
+  j.id = 0;
+  sync_bounds(j);
+  if (bounds_valid(j)) b = j;
+  else mark_unknown(b);
+}
+
 bool reg_safe(const RegState& old_reg, const RegState& cur, bool exact, IdMap& ids) {
   if (exact) {
     if (old_reg.type != cur.type) return false;
@@ -143,6 +162,7 @@ int Checker::visit_prune_point(uint32_t pc, bool& prune) {
   // often (its iterations differ and rarely prune each other).
   uint32_t jumps = jumps_ - jumps_at_store_, insns = processed_ - processed_at_store_;
   bool add = jumps >= 2 && insns >= 8;
+  if (structure_.flags[pc] & kFlagCallbackCall) return visit_callback_call(pc, prune);
   for (Checkpoint** link = &checkpoints_[pc]; *link != nullptr;) {
     Checkpoint* c = *link;
     if (c->branches > 0) {
@@ -191,6 +211,84 @@ int Checker::visit_prune_point(uint32_t pc, bool& prune) {
   jumps_at_store_ = jumps_;
   processed_at_store_ = processed_;
   return 0;
+}
+
+// A helper call that runs a callback, reached first from the caller's own path and then
+// again after every iteration. An iteration whose state an earlier one at this call
+// subsumes adds nothing: the earlier state is an invariant of the loop, and everything from
+// it is explored (or being explored) already, so the path ends. Otherwise scalars that
+// changed since the iteration in progress are widened to unknown (and zero bytes to data),
+// so iterations converge instead of counting up to the budget.
+int Checker::visit_callback_call(uint32_t pc, bool& prune) {
+  Checkpoint* in_progress = nullptr;
+  uint32_t iterations = 0;
+  for (Checkpoint* c = checkpoints_[pc]; c != nullptr; c = c->next_at_pc) {
+    if (states_equal(c->state, *current_, false, pc)) {
+      ++c->hits;
+      prune = true;
+      return 0;
+    }
+    if (c->branches > 0 && c->state.depth == current_->depth) {
+      if (in_progress == nullptr) in_progress = c;
+      ++iterations;
+    }
+  }
+  if (in_progress != nullptr) {
+    // Join with the last iteration for a while (a bounded counter reaches its invariant),
+    // then give changing scalars up (an unbounded one would count to the budget).
+    constexpr uint32_t kJoinedIterations = 16;
+    widen(in_progress->state, *current_, iterations >= kJoinedIterations);
+    if (states_equal(in_progress->state, *current_, false, pc)) {
+      prune = true;
+      return 0;
+    }
+  }
+  if (checkpoint_counts_[pc] >= kMaxStatesPerInsn) return 0;
+  size_t bytes = offsetof(Checkpoint, state) + current_->used_size();
+  auto* c = static_cast<Checkpoint*>(allocator_->allocate(bytes, alignof(Checkpoint)));
+  if (c == nullptr) return -rt::kENOMEM;
+  c->next_at_pc = checkpoints_[pc];
+  c->parent = parent_;
+  c->branches = 1;
+  c->pc = pc;
+  c->hits = 0;
+  c->misses = 0;
+  __builtin_memcpy(&c->state, current_, current_->used_size());
+  checkpoints_[pc] = c;
+  ++checkpoint_counts_[pc];
+  ++states_stored_;
+  parent_ = c;
+  jumps_at_store_ = jumps_;
+  processed_at_store_ = processed_;
+  return 0;
+}
+
+void Checker::widen(const State& old_state, State& cur, bool to_unknown) {
+  for (uint32_t d = 0; d <= cur.depth; ++d) {
+    const FrameState& a = old_state.frames[d];
+    FrameState& b = cur.frames[d];
+    for (int r = 0; r < kNumRegisters; ++r) {
+      if (a.regs[r].type == RegType::kScalar && b.regs[r].type == RegType::kScalar && !contains_bounds(a.regs[r], b.regs[r])) {
+        if (to_unknown) mark_unknown(b.regs[r]);
+        else join_scalar(a.regs[r], b.regs[r]);
+      }
+    }
+    for (int s = 0; s < kSlots; ++s) {
+      const StackSlot& x = a.stack[s];
+      StackSlot& y = b.stack[s];
+      if (x.bytes[0] == kSlotSpill && y.bytes[0] == kSlotSpill) {
+        if (x.spill.type == RegType::kScalar && y.spill.type == RegType::kScalar && !contains_bounds(x.spill, y.spill)) {
+          if (to_unknown) mark_unknown(y.spill);
+          else join_scalar(x.spill, y.spill);
+        }
+        continue;
+      }
+      if (x.bytes[0] == kSlotSpill || y.bytes[0] == kSlotSpill) continue;
+      for (int i = 0; i < 8; ++i) {
+        if (x.bytes[i] == kSlotMisc && y.bytes[i] == kSlotZero) y.bytes[i] = kSlotMisc;
+      }
+    }
+  }
 }
 
 bool Checker::push_branch(uint32_t pc, const State& state) {

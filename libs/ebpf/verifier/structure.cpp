@@ -1,6 +1,8 @@
 // Structural checks: every field of every instruction, every edge of the control-flow graph.
 #include "verifier/structure.hpp"
 
+#include "ebpf/helper_ids.hpp"
+
 #include "rt/errno.hpp"
 
 namespace ebpf::verifier {
@@ -214,6 +216,15 @@ int check_structure(const Insn* insns, uint32_t count, VerifierLog& log, Structu
     }
     s.flags[target] |= kFlagPrunePoint;
     if (is_conditional_jump(insn)) s.flags[pc + 1] |= kFlagPrunePoint;
+  }
+
+  // Helpers that run callbacks loop through them: their call is where iterations meet.
+  for (uint32_t pc = 0; pc < count; ++pc) {
+    const Insn& insn = insns[pc];
+    if (insn.opcode == (kClassJmp | kJmpCall) && insn.src == 0 &&
+        (insn.imm == kHelperLoop || insn.imm == kHelperForEachMapElem)) {
+      s.flags[pc] |= kFlagPrunePoint | kFlagCallbackCall;
+    }
   }
 
   // Reachability, following jumps, calls and callbacks (iterative: an explicit worklist

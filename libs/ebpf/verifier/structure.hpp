@@ -15,6 +15,7 @@ enum InsnFlag : uint8_t {
   kFlagImm64Tail = 1 << 1,  // second slot of an LD_IMM64
   kFlagSubprogStart = 1 << 2,
   kFlagReached = 1 << 3,
+  kFlagCallbackCall = 1 << 4,  // a helper call that runs a callback (bpf_loop, for_each)
 };
 
 struct Structure {

@@ -201,6 +201,26 @@ TEST_F(VerifierPrecisionTest, HelpersTakeVariableOffsetStackBuffers) {
                   "invalid variable-offset indirect access to stack R1");
 }
 
+TEST_F(VerifierPrecisionTest, CallbacksRunAnyNumberOfTimes) {
+  // bpf_loop(100, cb, &counter): cb increments the counter each time. Verifying one
+  // iteration would "prove" counter == 1 and accept indexing 8 bytes with it, while it is
+  // 100 at run time (the bug Linux fixed in 6.8). Iterations repeat until they add nothing,
+  // with changing scalars widened, so the counter is unknown here and the read is rejected.
+  std::string call = "mov %r1, 100\nlddw %r2, func:cb\nmov %r3, %r10\nadd %r3, -8\nmov %r4, 0\ncall 181\n";
+  std::string use = "ldxdw %r6, [%r10-8]\nmov %r3, %r10\nadd %r3, -16\nadd %r3, %r6\nldxb %r0, [%r3+0]\nexit\n";
+  expect_rejected("stdw [%r10-8], 0\nstdw [%r10-16], 0\n" + call + use +
+                      "cb:\nldxdw %r3, [%r2+0]\nadd %r3, 1\nstxdw [%r2+0], %r3\nmov %r0, 0\nexit",
+                  "invalid variable-offset read from stack R3");
+  // A counter the callback keeps in [0, 7] is an invariant of the loop: accepted.
+  expect_accepted("stdw [%r10-8], 0\nstdw [%r10-16], 0\n" + call + use +
+                  "cb:\nldxdw %r3, [%r2+0]\nadd %r3, 1\nand %r3, 7\nstxdw [%r2+0], %r3\nmov %r0, 0\nexit");
+  // Zero iterations happen too: what only the callback writes may still be unwritten.
+  expect_rejected(call + "ldxdw %r0, [%r10-8]\nexit\ncb:\nstdw [%r2+0], 1\nmov %r0, 0\nexit",
+                  "invalid read from stack R10 off -8+0 size 8");
+  // A callback that keeps nothing converges at once.
+  expect_accepted(call + "mov %r0, 0\nexit\ncb:\nmov %r0, 0\nexit");
+}
+
 TEST_F(VerifierPrecisionTest, FunctionsMayLeaveR0UnsetButCallersCannotReadIt) {
   expect_accepted("mov %r6, 0\ncall local f\nmov %r0, 0\nexit\nf:\nmov %r6, 1\nexit");
   expect_rejected("call local f\nadd %r0, 1\nexit\nf:\nexit", "R0 !read_ok");
