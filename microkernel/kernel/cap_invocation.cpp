@@ -9,6 +9,16 @@ namespace kernel {
 namespace abi = sonde::abi;
 using abi::Label;
 
+namespace {
+InvocationHandler handlers[static_cast<size_t>(ObjectType::kCount)];
+}  // namespace
+
+void set_invocation_handler(ObjectType type, InvocationHandler handler) {
+  if (static_cast<size_t>(type) < static_cast<size_t>(ObjectType::kCount)) {
+    handlers[static_cast<size_t>(type)] = handler;
+  }
+}
+
 ObjectType label_object_type(Label label) {
   switch (label) {
     case Label::kCNodeCopy:
@@ -18,6 +28,15 @@ ObjectType label_object_type(Label label) {
     case Label::kCNodeDelete:
     case Label::kCNodeRevoke: return ObjectType::kCNode;
     case Label::kUntypedRetype: return ObjectType::kUntyped;
+    case Label::kTcbConfigure:
+    case Label::kTcbSetPriority:
+    case Label::kTcbReadRegisters:
+    case Label::kTcbWriteRegisters:
+    case Label::kTcbResume:
+    case Label::kTcbSuspend:
+    case Label::kTcbSetAbi:
+    case Label::kTcbSetAffinity:
+    case Label::kTcbSetTls: return ObjectType::kTcb;
     default: return ObjectType::kNull;
   }
 }
@@ -47,7 +66,11 @@ Error invoke_capability(const Capability& cspace_root, uint64_t cptr,
       if (error == Error::kNone) invoke_untyped(operation);
       return error;
     }
-    default: return Error::kInvalidLabel;
+    default: {
+      InvocationHandler handler = handlers[static_cast<size_t>(wanted)];
+      if (handler == nullptr) return Error::kInvalidLabel;
+      return handler(cspace_root, slot, invocation);
+    }
   }
 }
 

@@ -15,7 +15,18 @@ struct Invocation {
   sonde::abi::Label label = sonde::abi::Label::kInvalid;
   const uint64_t* words = nullptr;
   size_t word_count = 0;
+  // Where an invocation that returns words (TCB ReadRegisters) puts them; may be null.
+  uint64_t* output = nullptr;
+  size_t output_capacity = 0;
+  size_t* output_count = nullptr;
 };
+
+// Object types whose invocations live outside the capability core (TCB, VSpace, ...) register
+// a handler; it gets the resolved, type-checked slot and must decode fully before changing
+// anything.
+using InvocationHandler = Error (*)(const Capability& cspace_root, Slot* slot,
+                                    const Invocation& invocation);
+void set_invocation_handler(ObjectType type, InvocationHandler handler);
 
 // The object type a label belongs to (kNull for labels that name nothing).
 ObjectType label_object_type(sonde::abi::Label label);

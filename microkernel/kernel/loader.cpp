@@ -104,4 +104,28 @@ bool copy_from_user(const PageTable& table, void* buffer, uint64_t user_address,
   return true;
 }
 
+bool copy_to_user(const PageTable& table, uint64_t user_address, const void* buffer, size_t length) {
+  if (user_address >= page::kUserTop || length > page::kUserTop - user_address) return false;
+  // Check every page first, so a failed copy writes nothing.
+  for (uint64_t address = user_address & ~(page::kSize - 1); address < user_address + length;
+       address += page::kSize) {
+    uint64_t physical = 0, flags = 0;
+    if (!table.translate(address, &physical, &flags)) return false;
+    if ((flags & (page::kUser | page::kWritable)) != (page::kUser | page::kWritable)) return false;
+  }
+  const auto* in = static_cast<const uint8_t*>(buffer);
+  while (length > 0) {
+    uint64_t physical = 0, flags = 0;
+    table.translate(user_address, &physical, &flags);
+    size_t chunk = page::kSize - (user_address & (page::kSize - 1));
+    if (chunk > length) chunk = length;
+    uint64_t frame = physical & ~(page::kSize - 1);
+    copy_bytes(frame_bytes(table.source(), frame) + (physical - frame), in, chunk);
+    in += chunk;
+    user_address += chunk;
+    length -= chunk;
+  }
+  return true;
+}
+
 }  // namespace kernel

@@ -30,4 +30,8 @@ LoadError load_executable(PageTable& table, const elf::Executable& executable,
 // every page is present and user-accessible and that the range stays below user space's end.
 bool copy_from_user(const PageTable& table, void* buffer, uint64_t user_address, size_t length);
 
+// Copies `length` bytes into the address space `table` at `user_address`, after checking that
+// every page is present, user-accessible and writable (nothing is written if one is not).
+bool copy_to_user(const PageTable& table, uint64_t user_address, const void* buffer, size_t length);
+
 }  // namespace kernel

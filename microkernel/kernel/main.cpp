@@ -8,7 +8,9 @@
 #include "kernel/multiboot2.hpp"
 #include "kernel/panic.hpp"
 #include "kernel/syscall.hpp"
+#include "kernel/objects.hpp"
 #include "kernel/task.hpp"
+#include "kernel/thread.hpp"
 #include "sonde/abi/syscalls.hpp"
 
 extern "C" char boot_stack_top[];
@@ -19,7 +21,7 @@ namespace {
 
 BootInfo boot_info;
 elf::SymbolTable kernel_symbols;
-arch::TrapFrame root_entry;
+arch::TrapFrame first_entry;
 
 // Test kernels can be told to misbehave on purpose, to prove failures are reported. Each
 // misdeed is its own function, so the panic report can be checked to name it.
@@ -110,8 +112,9 @@ extern "C" [[noreturn]] void kernel_main(uint32_t magic, uint32_t boot_info_phys
 
   const BootModule* root = boot_info.find_module("root");
   if (root == nullptr) fatal("boot: missing boot module 'root' (the root task)");
-  load_root_task(*root, "root", root_entry);
-  arch::write_cr3(current_task()->page_table_root);
+  objects_init();
+  start_root_task(*root, "root");
   printk("kernel: starting root task\n");
-  arch::return_to(&root_entry);
+  schedule_into(first_entry);
+  arch::return_to(&first_entry);
 }

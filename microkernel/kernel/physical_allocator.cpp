@@ -74,4 +74,34 @@ bool PhysicalAllocator::is_free(uint64_t physical) const {
   return (bitmap_[frame / 64] >> (frame % 64)) & 1;
 }
 
+uint64_t PhysicalAllocator::allocate_block(unsigned size_bits) {
+  if (size_bits < 12 || size_bits > 40) return 0;
+  size_t frames = size_t{1} << (size_bits - 12);
+  for (size_t first = frames; first + frames <= frame_count_; first += frames) {
+    size_t i = 0;
+    while (i < frames && is_free((first + i) * kFrameSize)) ++i;
+    if (i < frames) continue;
+    for (i = 0; i < frames; ++i) set_free(first + i, false);
+    return first * kFrameSize;
+  }
+  return 0;
+}
+
+bool PhysicalAllocator::take_free_block(uint64_t& physical, unsigned& size_bits) {
+  size_t frame = 1;
+  while (frame < frame_count_ && !is_free(frame * kFrameSize)) ++frame;
+  if (frame >= frame_count_) return false;
+  size_t end = frame;
+  while (end < frame_count_ && is_free(end * kFrameSize)) ++end;
+  // The largest naturally aligned power-of-two block starting at `frame` inside the run.
+  unsigned bits = 0;
+  while (bits < 35 && frame % (size_t{2} << bits) == 0 && frame + (size_t{2} << bits) <= end) {
+    ++bits;
+  }
+  for (size_t i = 0; i < (size_t{1} << bits); ++i) set_free(frame + i, false);
+  physical = frame * kFrameSize;
+  size_bits = bits + 12;
+  return true;
+}
+
 }  // namespace kernel

@@ -25,6 +25,11 @@ class PhysicalAllocator {
   // already free.
   bool free(uint64_t physical);
   bool is_free(uint64_t physical) const;
+  // A naturally aligned block of 2^size_bits bytes (size_bits 12..40), or 0 when none is free.
+  uint64_t allocate_block(unsigned size_bits);
+  // Takes the lowest free frame's largest naturally aligned power-of-two block of free frames
+  // (to hand out as untyped memory); false when no frame is free.
+  bool take_free_block(uint64_t& physical, unsigned& size_bits);
   size_t free_frames() const { return free_count_; }
   size_t frame_count() const { return frame_count_; }
 

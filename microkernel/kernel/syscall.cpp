@@ -4,8 +4,11 @@
 #include "arch/x86_64/cpu.hpp"
 #include "kernel/console.hpp"
 #include "kernel/panic.hpp"
+#include "kernel/ipc.hpp"
 #include "kernel/task.hpp"
+#include "kernel/thread.hpp"
 #include "kernel/timer.hpp"
+#include "sonde/abi/invocations.hpp"
 #include "sonde/abi/syscalls.hpp"
 
 namespace kernel {
@@ -13,6 +16,7 @@ namespace {
 
 using sonde::abi::Syscall;
 namespace abi = sonde::abi;
+
 
 volatile uint64_t ticks = 0;
 constexpr uint64_t kMaxDebugWrite = 4096;
@@ -52,32 +56,52 @@ void task_stopped(uint64_t code) {
   }
 }
 
-void syscall_dispatch(arch::TrapFrame& frame) {
+void syscall_dispatch(Tcb* thread) {
+  arch::TrapFrame& regs = thread->regs;
+  if (thread->abi == static_cast<uint8_t>(abi::ThreadAbi::kLinux)) {
+    deliver_fault(thread, abi::FaultKind::kForeignSyscall, 0, 0);
+    return;
+  }
   int64_t result = abi::kErrorUnknownSyscall;
-  switch (static_cast<Syscall>(frame.rax)) {
+  auto number = static_cast<Syscall>(regs.rax);
+  switch (number) {
     case Syscall::kDebugWrite:
-      result = sys_debug_write(frame.rdi, frame.rsi);
+      result = sys_debug_write(regs.rdi, regs.rsi);
       break;
     case Syscall::kDebugTicks:
       result = static_cast<int64_t>(timer_ticks());
       break;
-    case Syscall::kThreadExit: {
-      Task* task = current_task();
-      printk("kernel: task '%s' exited with status %ld\n", task ? task->name : "?",
-             static_cast<int64_t>(frame.rdi));
-      if (task != nullptr) task->running = false;
-      task_stopped(frame.rdi == 0 ? abi::kShutdownSuccess : abi::kShutdownFailure);
-    }
+    case Syscall::kThreadExit:
+      printk("kernel: task '%s' exited with status %ld\n", thread->name,
+             static_cast<int64_t>(regs.rdi));
+      if (thread->root && test_kernel()) {
+        machine_exit(regs.rdi == 0 ? abi::kShutdownSuccess : abi::kShutdownFailure);
+      }
+      ipc_cancel(thread);
+      scheduler_announce_idle();
+      return;
     case Syscall::kTestShutdown:
       if (!test_kernel()) {
         result = abi::kErrorNotPermitted;
         break;
       }
-      machine_exit(frame.rdi);
+      machine_exit(regs.rdi);
+    case Syscall::kCall:
+    case Syscall::kSend:
+    case Syscall::kNBSend:
+    case Syscall::kRecv:
+    case Syscall::kNBRecv:
+    case Syscall::kReplyRecv:
+      ipc_syscall(thread, number);
+      return;
+    case Syscall::kYield:
+      thread_yield(thread);
+      result = 0;
+      break;
     default:
       break;
   }
-  frame.rax = static_cast<uint64_t>(result);
+  regs.rax = static_cast<uint64_t>(result);
 }
 
 }  // namespace kernel

@@ -7,7 +7,10 @@
 
 namespace kernel {
 
-void syscall_dispatch(arch::TrapFrame& frame);
+struct Tcb;
+
+// A native call (or a ForeignSyscall fault) by `thread`, whose registers are in thread->regs.
+void syscall_dispatch(Tcb* thread);
 
 // Called when the running task exits or faults: test kernels end the machine with `code`,
 // others idle with interrupts on. Does not return.

@@ -1,27 +1,70 @@
-// Root task loading and safe access to user memory.
+// The root task: loaded from its boot module, given the boot caps and all free memory.
 #include "kernel/task.hpp"
 
 #include "elf/elf64.hpp"
+#include "kernel/cdt.hpp"
 #include "kernel/console.hpp"
+#include "kernel/ipc.hpp"
 #include "kernel/loader.hpp"
 #include "kernel/memory.hpp"
 #include "kernel/page_table.hpp"
 #include "kernel/panic.hpp"
+#include "kernel/thread.hpp"
+#include "sonde/abi/invocations.hpp"
+#include "sonde/abi/ipc.hpp"
+#include "sonde/abi/syscalls.hpp"
 
 namespace kernel {
 namespace {
 
-Task root_task{"root", 0, false};
+namespace abi = sonde::abi;
+
+uint64_t allocate_page(const char* what) {
+  uint64_t frame = frames().allocate();
+  if (frame == 0) fatal("boot: out of memory for the root task's %s", what);
+  auto* bytes = static_cast<uint64_t*>(physical_to_virtual(frame));
+  for (size_t i = 0; i < page::kSize / 8; ++i) bytes[i] = 0;
+  return frame;
+}
+
+void map_page(PageTable& table, uint64_t address, uint64_t frame, uint64_t flags, const char* what) {
+  if (table.map(address, frame, flags | page::kPresent | page::kUser | page::kNoExecute) !=
+      MapError::kNone) {
+    fatal("boot: cannot map the root task's %s at 0x%lx", what, address);
+  }
+}
+
+// Every free frame becomes untyped memory in consecutive slots from `first`.
+uint64_t hand_out_memory(Slot* slots, uint64_t first, uint64_t slot_count, abi::BootInfo& info) {
+  uint64_t count = 0;
+  uint64_t kept_back = 0;
+  uint64_t physical = 0;
+  unsigned size_bits = 0;
+  while (frames().take_free_block(physical, size_bits)) {
+    if (count == abi::kBootInfoMaxUntyped || first + count == slot_count) {
+      kept_back += uint64_t{1} << size_bits;
+      continue;
+    }
+    cdt_insert(nullptr, &slots[first + count],
+               make_cap(ObjectType::kUntyped, reinterpret_cast<uintptr_t>(physical_to_virtual(physical)),
+                        static_cast<uint8_t>(size_bits)));
+    info.untyped[count] = abi::UntypedDescription{physical, static_cast<uint8_t>(size_bits), {}};
+    ++count;
+  }
+  if (kept_back != 0) {
+    printk("kernel: warning: %lu KiB of RAM not handed out (more pieces than untyped slots)\n",
+           kept_back / 1024);
+  }
+  return count;
+}
 
 }  // namespace
 
-Task* current_task() { return root_task.running ? &root_task : nullptr; }
-
-void load_root_task(const BootModule& module, const char* name, arch::TrapFrame& entry) {
+void start_root_task(const BootModule& module, const char* name) {
   const auto* image = static_cast<const uint8_t*>(physical_to_virtual(module.start));
   size_t size = module.end - module.start;
   elf::Executable executable;
-  elf::Limits limits{kUserLowest, kUserStackTop - kUserStackPages * page::kSize};
+  elf::Limits limits{kUserLowest, kRootBootInfo};
   if (elf::ElfError error = elf::parse_executable(image, size, limits, executable);
       error != elf::ElfError::kNone) {
     fatal("boot: root task module '%s' is not a valid ELF executable: %s", name,
@@ -38,22 +81,57 @@ void load_root_task(const BootModule& module, const char* name, arch::TrapFrame&
     fatal("boot: cannot load root task module '%s' at 0x%lx: %s", name, failed_address,
           load_error_message(error));
   }
+  uint64_t info_frame = allocate_page("boot information");
+  uint64_t buffer_frame = allocate_page("IPC buffer");
+  map_page(table, kRootBootInfo, info_frame, 0, "boot information");
+  map_page(table, kRootIpcBuffer, buffer_frame, page::kWritable, "IPC buffer");
 
-  root_task.page_table_root = root;
-  root_task.running = true;
-  entry = arch::TrapFrame{};
-  entry.rip = executable.entry;
-  entry.cs = arch::kUserCode;
-  entry.ss = arch::kUserData;
-  entry.rsp = kUserStackTop - 8;  // as after a call: rsp + 8 is 16-byte aligned
-  entry.rflags = 0x202;           // interrupts on
+  // The root CNode, its TCB, and their caps.
+  uint64_t cnode_bits = kRootCNodeRadix + abi::kCNodeSlotBits;
+  uint64_t cnode_frame = frames().allocate_block(static_cast<unsigned>(cnode_bits));
+  if (cnode_frame == 0) fatal("boot: out of memory for the root CNode");
+  auto* slots = static_cast<Slot*>(physical_to_virtual(cnode_frame));
+  for (uint64_t i = 0; i < (uint64_t{1} << kRootCNodeRadix); ++i) slots[i] = Slot{};
+  auto* tcb = static_cast<Tcb*>(physical_to_virtual(allocate_page("TCB")));
+
+  Capability cnode_cap = make_cnode_cap(reinterpret_cast<uintptr_t>(slots), kRootCNodeRadix, 0,
+                                        abi::kCptrBits - kRootCNodeRadix);
+  cdt_insert(nullptr, &slots[abi::kSlotRootCNode], cnode_cap);
+  cdt_insert(nullptr, &slots[abi::kSlotRootTcb],
+             make_cap(ObjectType::kTcb, reinterpret_cast<uintptr_t>(tcb), 0));
+  cdt_insert(nullptr, &slots[abi::kSlotRootVSpace],
+             make_cap(ObjectType::kVSpace, reinterpret_cast<uintptr_t>(physical_to_virtual(root)), 0));
+
+  thread_created(tcb);
+  thread_set_name(tcb, name);
+  cdt_insert(&slots[abi::kSlotRootCNode], &tcb->cspace_root, cnode_cap);
+  cdt_insert(&slots[abi::kSlotRootVSpace], &tcb->vspace, slots[abi::kSlotRootVSpace].cap);
+  tcb->ipc_buffer = kRootIpcBuffer;
+  tcb->priority = static_cast<uint8_t>(abi::kMaxPriority);
+  tcb->root = true;
+  tcb->regs.rip = executable.entry;
+  tcb->regs.rsp = kUserStackTop - 8;  // as after a call: rsp + 8 is 16-byte aligned
+  tcb->regs.rdi = kRootBootInfo;
+
+  auto* info = static_cast<abi::BootInfo*>(physical_to_virtual(info_frame));
+  info->magic = abi::kBootInfoMagic;
+  info->root_cnode_radix = kRootCNodeRadix;
+  info->ipc_buffer = kRootIpcBuffer;
+  info->untyped_first = abi::kSlotFirstFree;
+  info->cpu_count = 1;
+  info->timer_hz = abi::kTimerHz;
+  info->untyped_count = hand_out_memory(slots, abi::kSlotFirstFree,
+                                        uint64_t{1} << kRootCNodeRadix, *info);
+  info->first_free_slot = abi::kSlotFirstFree + info->untyped_count;
+  uint64_t total = 0;
+  for (uint64_t i = 0; i < info->untyped_count; ++i) total += uint64_t{1} << info->untyped[i].size_bits;
+  printk("kernel: root task gets %lu untyped caps (%lu KiB)\n", info->untyped_count, total / 1024);
+  thread_make_runnable(tcb);
 }
 
 bool copy_from_user(void* buffer, uint64_t user_address, size_t length) {
-  Task* task = current_task();
-  if (task == nullptr) return false;
-  return copy_from_user(PageTable(frame_source(), task->page_table_root), buffer, user_address,
-                        length);
+  Tcb* tcb = current_thread();
+  return tcb != nullptr && read_thread_memory(tcb, user_address, buffer, length);
 }
 
 }  // namespace kernel

@@ -2,11 +2,12 @@
 #include "arch/x86_64/cpu.hpp"
 #include "arch/x86_64/trap_frame.hpp"
 #include "kernel/console.hpp"
+#include "kernel/ipc.hpp"
 #include "kernel/panic.hpp"
 #include "kernel/syscall.hpp"
-#include "kernel/task.hpp"
+#include "kernel/thread.hpp"
 #include "kernel/timer.hpp"
-#include "sonde/abi/syscalls.hpp"
+#include "sonde/abi/ipc.hpp"
 
 namespace arch {
 void interrupt_acknowledge(uint64_t vector);
@@ -17,15 +18,23 @@ namespace {
 
 constexpr uint64_t kTimerVector = 32;
 constexpr uint64_t kLastIrqVector = 47;
+constexpr uint64_t kPageFaultVector = 14;
 
-// A fault in user mode: until fault endpoints exist (issue 5), report it and stop the task.
-void user_fault(arch::TrapFrame& frame) {
-  Task* task = current_task();
-  printk("USER FAULT in task '%s': %s (vector %lu) error code 0x%lx\n", task ? task->name : "?",
-         exception_name(frame.vector), frame.vector, frame.error_code);
-  print_registers(frame, false);
-  if (task != nullptr) task->running = false;
-  task_stopped(sonde::abi::kShutdownFailure);
+void device_interrupt(uint64_t vector) {
+  if (vector == kTimerVector) {
+    timer_tick();
+    scheduler_tick();
+  }
+  arch::interrupt_acknowledge(vector);
+}
+
+// An exception in user mode becomes a fault message to the thread's handler.
+void user_exception(Tcb* thread, const arch::TrapFrame& frame) {
+  if (frame.vector == kPageFaultVector) {
+    deliver_fault(thread, sonde::abi::FaultKind::kPage, arch::read_cr2(), frame.error_code);
+  } else {
+    deliver_fault(thread, sonde::abi::FaultKind::kException, frame.vector, frame.error_code);
+  }
 }
 
 }  // namespace
@@ -33,15 +42,23 @@ void user_fault(arch::TrapFrame& frame) {
 
 extern "C" void interrupt_dispatch(arch::TrapFrame* frame) {
   using namespace kernel;
-  if (frame->vector == arch::kSyscallVector) {
-    syscall_dispatch(*frame);
-  } else if (frame->vector < 32) {
-    if (!arch::from_user(*frame)) panic_exception(*frame);
-    user_fault(*frame);
-  } else if (frame->vector == kTimerVector) {
-    timer_tick();
-    arch::interrupt_acknowledge(frame->vector);
-  } else if (frame->vector <= kLastIrqVector) {
-    arch::interrupt_acknowledge(frame->vector);
+  if (!arch::from_user(*frame)) {
+    // In the kernel, only the idle loop takes interrupts; anything else is a kernel bug.
+    if (frame->vector >= 32 && frame->vector <= kLastIrqVector) {
+      device_interrupt(frame->vector);
+      return;
+    }
+    panic_exception(*frame);
   }
+  save_current(*frame);
+  Tcb* thread = current_thread();
+  if (thread == nullptr) panic("entry from user mode with no current thread");
+  if (frame->vector == arch::kSyscallVector) {
+    syscall_dispatch(thread);
+  } else if (frame->vector < 32) {
+    user_exception(thread, *frame);
+  } else if (frame->vector <= kLastIrqVector) {
+    device_interrupt(frame->vector);
+  }
+  schedule_into(*frame);
 }

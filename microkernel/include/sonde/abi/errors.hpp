@@ -38,6 +38,12 @@ enum class [[nodiscard]] Error : int64_t {
   kIllegalOperation = 29,  // the operation is not defined for this cap (for later types)
   // Memory.
   kNotEnoughMemory = 30,   // the untyped's free part cannot hold the requested objects
+  // IPC and threads.
+  kDeleted = 31,           // the endpoint, notification or reply the thread waited on is gone
+  kWouldBlock = 32,        // a non-blocking Send or Recv found no partner
+  kCancelled = 33,         // the call's Reply was reused, deleted or the server suspended it
+  kNoReply = 34,           // the Reply cap is not bound to a waiting caller
+  kThreadState = 35,       // the thread is in the wrong state (not configured; is the caller)
 };
 // clang-format on
 
@@ -72,6 +78,11 @@ constexpr const char* error_name(Error error) {
     case Error::kAlreadyBadged: return "AlreadyBadged";
     case Error::kIllegalOperation: return "IllegalOperation";
     case Error::kNotEnoughMemory: return "NotEnoughMemory";
+    case Error::kDeleted: return "Deleted";
+    case Error::kWouldBlock: return "WouldBlock";
+    case Error::kCancelled: return "Cancelled";
+    case Error::kNoReply: return "NoReply";
+    case Error::kThreadState: return "ThreadState";
   }
   return "Unknown";
 }

@@ -19,9 +19,19 @@ enum class Label : uint64_t {
   kCNodeRevoke = 21,
   // Untyped.
   kUntypedRetype = 32,
-  // Later: TCB 48.., Endpoint 64.., Notification 80.., VSpace 96.., Frame 112..,
-  // Breakpoint 128.., IRQ handler 144.., IO port range 160..
-  kFirstUnassigned = 48,
+  // TCB (the invoked cap is the thread's TCB).
+  kTcbConfigure = 48,
+  kTcbSetPriority = 49,
+  kTcbReadRegisters = 50,
+  kTcbWriteRegisters = 51,
+  kTcbResume = 52,
+  kTcbSuspend = 53,
+  kTcbSetAbi = 54,
+  kTcbSetAffinity = 55,
+  kTcbSetTls = 56,
+  // Endpoints, notifications and replies take no invocations: Call, Send and Recv on them are
+  // IPC. Later: VSpace 96.., Frame 112.., Breakpoint 128.., IRQ handler 144.., IO ports 160..
+  kFirstUnassigned = 57,
 };
 
 inline constexpr uint64_t kLabelBlockBits = 4;
@@ -60,6 +70,32 @@ inline constexpr uint64_t kCount = 6;       // number of objects, each in its ow
 inline constexpr uint64_t kLength = 7;
 }  // namespace untyped_message
 
-inline constexpr uint64_t kMaxInvocationWords = 8;
+namespace tcb_message {
+// Configure: every cptr is looked up in the caller's CSpace; cptr 0 (slot 0, kept empty by
+// convention) means "none" for the fault endpoint and the supervisor.
+inline constexpr uint64_t kCSpaceRoot = 0;      // CNode cap: the thread's CSpace root
+inline constexpr uint64_t kCSpaceRootData = 1;  // guard for the copy (cnode_guard_data), 0: keep
+inline constexpr uint64_t kVSpace = 2;          // VSpace cap: the thread's address space
+inline constexpr uint64_t kIpcBuffer = 3;       // user address of its IpcBuffer (aligned), 0: none
+inline constexpr uint64_t kFaultEndpoint = 4;   // Endpoint cap faults are sent to
+inline constexpr uint64_t kSupervisor = 5;      // Notification signalled when no handler is left
+inline constexpr uint64_t kConfigureLength = 6;
+// SetPriority: the new priority, at most the caller's own.
+inline constexpr uint64_t kPriority = 0;
+// WriteRegisters: flags word, then a UserRegisters (ipc.hpp) in order.
+inline constexpr uint64_t kWriteFlags = 0;
+inline constexpr uint64_t kWriteResume = 1;  // flag: resume the thread afterwards
+// SetAbi: ThreadAbi value. SetAffinity: CPU index. SetTls: the fs base.
+inline constexpr uint64_t kValue = 0;
+}  // namespace tcb_message
+
+// Priorities: 0 (lowest) to 255; the root thread starts at the top.
+inline constexpr uint64_t kMaxPriority = 255;
+
+// How the kernel treats `syscall` in a thread: a native call, or a ForeignSyscall fault sent
+// to the thread's fault endpoint (the POSIX personality serves Linux programs that way).
+enum class ThreadAbi : uint64_t { kNative = 0, kLinux = 1 };
+
+inline constexpr uint64_t kMaxInvocationWords = 32;
 
 }  // namespace sonde::abi

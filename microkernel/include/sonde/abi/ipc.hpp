@@ -1,0 +1,105 @@
+// IPC: message info, message registers, the IPC buffer, fault messages and the root task's
+// boot information. Shared by the kernel and every native program.
+#pragma once
+
+#include <stdint.h>
+
+namespace sonde::abi {
+
+// MessageInfo, in rsi on every IPC call and return:
+//   bits 0..6   length: message words (0..kMaxMessageWords)
+//   bits 7..8   extra caps: caps to transfer (send) or transferred (receive), 0..kMaxExtraCaps
+//   bits 12..63 label: the message's meaning, or the invocation label for kernel objects
+struct MessageInfo {
+  uint64_t label = 0;
+  uint64_t length = 0;
+  uint64_t extra_caps = 0;
+
+  constexpr uint64_t encode() const {
+    return (label << 12) | ((extra_caps & 3) << 7) | (length & 0x7f);
+  }
+  static constexpr MessageInfo decode(uint64_t word) {
+    return MessageInfo{word >> 12, word & 0x7f, (word >> 7) & 3};
+  }
+};
+
+// The first kRegisterMessageWords words travel in registers, in this order: r10, r8, r9, r12,
+// r13, r14, r15, rbx. The rest live in the IPC buffer's `message` array at the same index.
+inline constexpr uint64_t kRegisterMessageWords = 8;
+inline constexpr uint64_t kMaxMessageWords = 120;
+inline constexpr uint64_t kMaxExtraCaps = 1;
+
+// A thread's IPC buffer: user memory the kernel reads and writes through the thread's own
+// page tables (every access checked). It must be kIpcBufferAlign-aligned.
+struct IpcBuffer {
+  uint64_t reserved;
+  uint64_t message[kMaxMessageWords];  // words 0..7 are in registers, not here
+  uint64_t user_data;                  // free for the thread (thread-local pointer, say)
+  uint64_t caps[3];          // send: cptrs of caps to transfer; receive: unused
+  uint64_t receive_root;     // receive: cptr of the CNode cap where a received cap goes
+  uint64_t receive_index;    //   slot index in that CNode
+  uint64_t receive_depth;    //   depth of the index (0: the CNode itself is the slot's root)
+};
+static_assert(sizeof(IpcBuffer) == 128 * 8);
+inline constexpr uint64_t kIpcBufferAlign = 1024;
+
+// The user registers as fault messages and ReadRegisters/WriteRegisters carry them.
+struct UserRegisters {
+  uint64_t rip, rsp, rflags, rax, rbx, rcx, rdx, rsi, rdi, rbp;
+  uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
+  uint64_t fs_base;
+};
+inline constexpr uint64_t kUserRegisterWords = sizeof(UserRegisters) / 8;
+static_assert(kUserRegisterWords == 19);
+
+// Faults arrive as a message on the thread's fault endpoint, as if the thread had called it:
+// the label is the fault kind, words 0..18 the UserRegisters, then two fault words.
+enum class FaultKind : uint64_t {
+  kPage = 1,            // words: address, access (x86 page-fault error code bits)
+  kException = 2,       // words: vector, error code (#UD, #GP, #DE, int3, ...)
+  kForeignSyscall = 3,  // words: 0, 0. rip is after the `syscall`; rax holds the number
+  kBreakpoint = 4,      // (breakpoint caps) words: address, breakpoint id
+};
+inline constexpr uint64_t kFaultAddressWord = kUserRegisterWords;
+inline constexpr uint64_t kFaultDetailWord = kUserRegisterWords + 1;
+inline constexpr uint64_t kFaultMessageWords = kUserRegisterWords + 2;
+
+// The reply to a fault says how the thread goes on (its label):
+enum class FaultReply : uint64_t {
+  kResume = 0,        // unchanged (a page fault retries the access)
+  kSetResult = 1,     // word 0 goes to rax (a ForeignSyscall's result), then resume
+  kSetRegisters = 2,  // words 0..18 are a UserRegisters; then resume
+  kSuspend = 3,       // leave the thread suspended (a later TCB Resume restarts it)
+};
+
+// Root task start: rdi holds the address of a read-only BootInfo page, rsp a stack; the IPC
+// buffer is mapped and configured at BootInfo::ipc_buffer. Slots of the root CNode, whose
+// guard makes cptr n name slot n:
+inline constexpr uint64_t kSlotNull = 0;  // always empty: cptr 0 means "no cap"
+inline constexpr uint64_t kSlotRootTcb = 1;
+inline constexpr uint64_t kSlotRootCNode = 2;
+inline constexpr uint64_t kSlotRootVSpace = 3;
+inline constexpr uint64_t kSlotFirstFree = 16;  // untyped caps, then free slots
+
+struct UntypedDescription {
+  uint64_t physical;   // base address
+  uint8_t size_bits;   // 2^size_bits bytes
+  uint8_t reserved[7];
+};
+
+inline constexpr uint64_t kBootInfoMaxUntyped = 128;
+struct BootInfo {
+  uint64_t magic;              // kBootInfoMagic
+  uint64_t root_cnode_radix;   // the root CNode has 2^radix slots
+  uint64_t ipc_buffer;         // the root thread's IPC buffer address
+  uint64_t untyped_first;      // slot of the first untyped cap
+  uint64_t untyped_count;      // untyped caps in consecutive slots from untyped_first
+  uint64_t first_free_slot;    // first empty slot after the untyped caps
+  uint64_t cpu_count;          // CPUs the kernel runs threads on
+  uint64_t timer_hz;           // tick rate behind kDebugTicks
+  UntypedDescription untyped[kBootInfoMaxUntyped];
+};
+inline constexpr uint64_t kBootInfoMagic = 0x6f666e4965646e6full;  // "ondeInfo"
+static_assert(sizeof(BootInfo) <= 4096);
+
+}  // namespace sonde::abi

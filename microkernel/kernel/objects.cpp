@@ -1,0 +1,51 @@
+// What happens to kernel structures when Retype creates them and their last cap goes away.
+#include "kernel/objects.hpp"
+
+#include "kernel/ipc.hpp"
+#include "kernel/object_types.hpp"
+#include "kernel/tcb.hpp"
+#include "kernel/thread.hpp"
+
+namespace kernel {
+namespace {
+
+void created(void*, ObjectType type, uintptr_t object, uint8_t) {
+  if (type == ObjectType::kTcb) thread_created(reinterpret_cast<Tcb*>(object));
+}
+
+void destroyed(void*, ObjectType type, uintptr_t object, uint8_t) {
+  switch (type) {
+    case ObjectType::kTcb: {
+      auto* tcb = reinterpret_cast<Tcb*>(object);
+      ipc_cancel(tcb);
+      thread_destroyed(tcb);
+      break;
+    }
+    case ObjectType::kEndpoint: endpoint_destroyed(reinterpret_cast<Endpoint*>(object)); break;
+    case ObjectType::kNotification:
+      notification_destroyed(reinterpret_cast<Notification*>(object));
+      break;
+    case ObjectType::kReply: reply_destroyed(reinterpret_cast<Reply*>(object)); break;
+    case ObjectType::kVSpace: address_space_destroyed(object); break;
+    default: break;
+  }
+}
+
+SlotRange embedded(void*, ObjectType type, uintptr_t object) {
+  if (type != ObjectType::kTcb) return {};
+  auto* tcb = reinterpret_cast<Tcb*>(object);
+  // cspace_root, vspace, fault_endpoint and supervisor are consecutive.
+  static_assert(offsetof(Tcb, supervisor) == offsetof(Tcb, cspace_root) + 3 * sizeof(Slot));
+  return SlotRange{&tcb->cspace_root, 4};
+}
+
+const ObjectHooks hooks{created, destroyed, embedded, nullptr};
+
+}  // namespace
+
+void objects_init() {
+  set_object_hooks(&hooks);
+  tcb_invocations_init();
+}
+
+}  // namespace kernel

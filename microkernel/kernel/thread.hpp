@@ -1,0 +1,96 @@
+// Threads: the TCB object, the priority round-robin scheduler and the switch between threads.
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "arch/x86_64/trap_frame.hpp"
+#include "kernel/cap.hpp"
+#include "sonde/abi/ipc.hpp"
+#include "sonde/abi/objects.hpp"
+
+namespace kernel {
+
+enum class ThreadState : uint8_t {
+  kInactive,                // never resumed, suspended, exited, or stopped after a fault
+  kRunning,                 // current or in a run queue
+  kBlockedOnSend,           // in an endpoint's queue with a message (or a fault) to deliver
+  kBlockedOnRecv,           // in an endpoint's queue waiting for a message
+  kBlockedOnReply,          // bound to a Reply object, waiting for its reply
+  kBlockedOnNotification,   // in a notification's queue
+};
+
+struct Reply;
+
+// A thread, in the memory of its TCB object (2^kTcbBits bytes, zeroed by Retype).
+struct Tcb {
+  alignas(16) uint8_t fpu[512];  // fxsave64 area
+  arch::TrapFrame regs;          // user registers while the thread is not on the CPU
+  uint64_t fs_base;
+  // Caps the thread holds itself (emptied by the deletion queue before the TCB is destroyed).
+  Slot cspace_root;
+  Slot vspace;
+  Slot fault_endpoint;
+  Slot supervisor;
+  ThreadState state;
+  uint8_t priority;
+  uint8_t abi;             // sonde::abi::ThreadAbi
+  uint8_t cpu;             // affinity
+  bool slice_expired;      // go to the back of its priority's queue at the next schedule
+  bool root;               // the root task's first thread (its exit ends a test run)
+  uint32_t ticks_left;     // of the time slice
+  uint64_t ipc_buffer;     // user address, 0: none
+  // Queue links: a run queue while kRunning and not current, else the queue of the endpoint
+  // or notification the thread is blocked on. A thread is in at most one queue.
+  Tcb* next;
+  Tcb* previous;
+  void* blocked_on;        // the Endpoint or Notification whose queue holds the thread
+  Reply* reply;            // kBlockedOnRecv: the Reply to bind; kBlockedOnReply: the bound one
+  // A pending send (kBlockedOnSend): badge of the cap used and what the message may carry.
+  uint64_t send_badge;
+  bool send_is_call;
+  bool send_can_grant;
+  // A fault waiting to be delivered or answered (kind 0: none).
+  uint64_t fault_kind;
+  uint64_t fault_address;
+  uint64_t fault_detail;
+  char name[16];
+};
+static_assert(sizeof(Tcb) <= (1u << sonde::abi::kTcbBits));
+
+// The thread on the CPU (null while idle or after the current thread was destroyed).
+Tcb* current_thread();
+
+// A fresh TCB in zeroed memory: inactive, priority 0, clean FPU state.
+void thread_created(Tcb* tcb);
+// Takes the thread out of every queue and off the CPU (before its memory goes away).
+void thread_destroyed(Tcb* tcb);
+
+// Physical address of the thread's page-table root, or 0 when it has no VSpace.
+uint64_t thread_page_table(const Tcb* tcb);
+
+// A VSpace is going away: if its tables are loaded, the CPU switches to the kernel's own.
+void address_space_destroyed(uintptr_t pml4_virtual);
+
+// State changes; each keeps the run queues consistent.
+void thread_make_runnable(Tcb* tcb);
+void thread_block(Tcb* tcb, ThreadState state);  // leaves queue links to the caller
+void thread_set_priority(Tcb* tcb, uint8_t priority);
+void thread_yield(Tcb* tcb);
+
+// The next idle period prints "no task left to run" once (after a thread exits).
+void scheduler_announce_idle();
+
+// Timer interrupt: charges the current thread's slice.
+void scheduler_tick();
+
+// The kernel's exit path: chooses the thread to run (idling until there is one), switches
+// address space, FPU state and fs base to it, and copies its registers into `frame`.
+void schedule_into(arch::TrapFrame& frame);
+// The entry path from user mode: saves the interrupted thread's registers.
+void save_current(const arch::TrapFrame& frame);
+
+// Hex-free name for logs ("root", "thread@ffff8000...").
+void thread_set_name(Tcb* tcb, const char* name);
+
+}  // namespace kernel
