@@ -36,7 +36,8 @@ ObjectType label_object_type(Label label) {
     case Label::kTcbSuspend:
     case Label::kTcbSetAbi:
     case Label::kTcbSetAffinity:
-    case Label::kTcbSetTls: return ObjectType::kTcb;
+    case Label::kTcbSetTls:
+    case Label::kTcbSetMaxPriority: return ObjectType::kTcb;
     default: return ObjectType::kNull;
   }
 }

@@ -182,12 +182,14 @@ void signal(Notification* notification, uint64_t badge) {
     waiter->blocked_on = nullptr;
     waiter->regs.rdi = badge | notification->word;
     notification->word = 0;
+    notification->active = 0;
     waiter->regs.rsi = 0;
     set_result(waiter, Error::kNone);
     thread_make_runnable(waiter);
     return;
   }
   notification->word |= badge;
+  notification->active = 1;
 }
 
 // With no fault handler left: the thread stops, and its supervisor (if any) is told.
@@ -300,10 +302,11 @@ void receive(Tcb* receiver, Endpoint* endpoint, Reply* reply, bool blocking) {
 }
 
 void wait(Tcb* waiter, Notification* notification, bool blocking) {
-  if (notification->word != 0) {
+  if (notification->active != 0) {
     waiter->regs.rdi = notification->word;
     waiter->regs.rsi = 0;
     notification->word = 0;
+    notification->active = 0;
     set_result(waiter, Error::kNone);
     return;
   }

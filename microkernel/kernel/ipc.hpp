@@ -19,10 +19,10 @@ struct Endpoint {
 static_assert(sizeof(Endpoint) <= (1u << sonde::abi::kEndpointBits));
 
 struct Notification {
-  uint64_t word;  // badges signalled and not yet taken, or-ed together
-  Tcb* head;      // waiters
+  uint64_t word;    // badges signalled and not yet taken, or-ed together
+  Tcb* head;        // waiters
   Tcb* tail;
-  uint64_t reserved;
+  uint64_t active;  // a signal is pending (even one through an unbadged cap, badge 0)
 };
 static_assert(sizeof(Notification) <= (1u << sonde::abi::kNotificationBits));
 

@@ -108,6 +108,7 @@ void start_root_task(const BootModule& module, const char* name) {
   cdt_insert(&slots[abi::kSlotRootVSpace], &tcb->vspace, slots[abi::kSlotRootVSpace].cap);
   tcb->ipc_buffer = kRootIpcBuffer;
   tcb->priority = static_cast<uint8_t>(abi::kMaxPriority);
+  tcb->max_priority = static_cast<uint8_t>(abi::kMaxPriority);
   tcb->root = true;
   tcb->regs.rip = executable.entry;
   tcb->regs.rsp = kUserStackTop - 8;  // as after a call: rsp + 8 is 16-byte aligned

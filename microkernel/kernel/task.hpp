@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "kernel/multiboot2.hpp"
+#include "sonde/abi/ipc.hpp"
 
 namespace kernel {
 
@@ -12,8 +13,8 @@ inline constexpr uint64_t kUserLowest = 0x1000;
 inline constexpr uint64_t kUserStackTop = 0x00007ffffffff000ull;
 inline constexpr uint64_t kUserStackPages = 16;
 // Below the stack (and a guard page): the read-only BootInfo page, then the IPC buffer.
-inline constexpr uint64_t kRootBootInfo = 0x00007fffffe00000ull;
-inline constexpr uint64_t kRootIpcBuffer = kRootBootInfo + 0x1000;
+inline constexpr uint64_t kRootBootInfo = sonde::abi::kRootBootInfo;
+inline constexpr uint64_t kRootIpcBuffer = sonde::abi::kRootIpcBuffer;
 inline constexpr unsigned kRootCNodeRadix = 8;
 
 // Loads the ELF image of `module` into a new address space, makes the root thread (priority

@@ -99,11 +99,16 @@ Error invoke_tcb(const Capability& cspace_root, Slot* slot, const Invocation& in
   }
   switch (invocation.label) {
     case Label::kTcbConfigure: return configure(cspace_root, tcb, words, count);
-    case Label::kTcbSetPriority: {
+    case Label::kTcbSetPriority:
+    case Label::kTcbSetMaxPriority: {
       if (count < 1) return Error::kTruncatedMessage;
-      uint64_t ceiling = caller != nullptr ? caller->priority : abi::kMaxPriority;
+      uint64_t ceiling = caller != nullptr ? caller->max_priority : 0;
       if (words[m::kPriority] > ceiling) return Error::kRangeError;
-      thread_set_priority(tcb, static_cast<uint8_t>(words[m::kPriority]));
+      if (invocation.label == Label::kTcbSetMaxPriority) {
+        tcb->max_priority = static_cast<uint8_t>(words[m::kPriority]);
+      } else {
+        thread_set_priority(tcb, static_cast<uint8_t>(words[m::kPriority]));
+      }
       return Error::kNone;
     }
     case Label::kTcbReadRegisters: {

@@ -34,6 +34,7 @@ struct Tcb {
   Slot supervisor;
   ThreadState state;
   uint8_t priority;
+  uint8_t max_priority;    // highest priority this thread may give any thread (seL4's MCP)
   uint8_t abi;             // sonde::abi::ThreadAbi
   uint8_t cpu;             // affinity
   bool slice_expired;      // go to the back of its priority's queue at the next schedule

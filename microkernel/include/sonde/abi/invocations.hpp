@@ -29,9 +29,10 @@ enum class Label : uint64_t {
   kTcbSetAbi = 54,
   kTcbSetAffinity = 55,
   kTcbSetTls = 56,
+  kTcbSetMaxPriority = 57,
   // Endpoints, notifications and replies take no invocations: Call, Send and Recv on them are
   // IPC. Later: VSpace 96.., Frame 112.., Breakpoint 128.., IRQ handler 144.., IO ports 160..
-  kFirstUnassigned = 57,
+  kFirstUnassigned = 58,
 };
 
 inline constexpr uint64_t kLabelBlockBits = 4;
@@ -80,7 +81,8 @@ inline constexpr uint64_t kIpcBuffer = 3;       // user address of its IpcBuffer
 inline constexpr uint64_t kFaultEndpoint = 4;   // Endpoint cap faults are sent to
 inline constexpr uint64_t kSupervisor = 5;      // Notification signalled when no handler is left
 inline constexpr uint64_t kConfigureLength = 6;
-// SetPriority: the new priority, at most the caller's own.
+// SetPriority, SetMaxPriority: the new priority or maximum controlled priority, at most the
+// caller's own maximum controlled priority (the root thread's is 255, a new thread's 0).
 inline constexpr uint64_t kPriority = 0;
 // WriteRegisters: flags word, then a UserRegisters (ipc.hpp) in order.
 inline constexpr uint64_t kWriteFlags = 0;

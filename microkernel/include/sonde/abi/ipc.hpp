@@ -72,9 +72,11 @@ enum class FaultReply : uint64_t {
   kSuspend = 3,       // leave the thread suspended (a later TCB Resume restarts it)
 };
 
-// Root task start: rdi holds the address of a read-only BootInfo page, rsp a stack; the IPC
-// buffer is mapped and configured at BootInfo::ipc_buffer. Slots of the root CNode, whose
-// guard makes cptr n name slot n:
+// Root task start: rdi holds the address of a read-only BootInfo page (kRootBootInfo), rsp a
+// stack; the IPC buffer is mapped and configured at BootInfo::ipc_buffer (kRootIpcBuffer).
+inline constexpr uint64_t kRootBootInfo = 0x00007fffffe00000ull;
+inline constexpr uint64_t kRootIpcBuffer = kRootBootInfo + 0x1000;
+// Slots of the root CNode, whose guard makes cptr n name slot n:
 inline constexpr uint64_t kSlotNull = 0;  // always empty: cptr 0 means "no cap"
 inline constexpr uint64_t kSlotRootTcb = 1;
 inline constexpr uint64_t kSlotRootCNode = 2;

@@ -1,0 +1,840 @@
+// The microkernel's user-mode test suite (in the spirit of sel4test): the root task exercises
+// capabilities, IPC, threads, scheduling and faults from user mode, including the error paths,
+// and prints one `TEST <name> PASS|FAIL <reason>` line per test for tests/qemu/run.py.
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sys/ipc.hpp"
+#include "sys/syscall.hpp"
+
+namespace {
+
+namespace abi = sonde::abi;
+using abi::Error;
+using abi::Label;
+using abi::ObjectType;
+
+constexpr uint64_t kRoot = abi::kSlotRootCNode;
+constexpr uint64_t kSelf = abi::kSlotRootTcb;
+constexpr uint64_t kVSpace = abi::kSlotRootVSpace;
+
+const abi::BootInfo* boot;
+uint64_t next_slot;
+uint64_t untyped;  // the largest untyped cap
+int failures = 0;
+
+void report(const char* name, bool ok, const char* reason) {
+  if (ok) {
+    sys::print("TEST %s PASS\n", name);
+  } else {
+    sys::print("TEST %s FAIL %s\n", name, reason);
+    ++failures;
+  }
+}
+
+// Checks one condition; the first failing check of a test decides its reason.
+struct Check {
+  const char* name;
+  bool ok = true;
+  const char* reason = "";
+  explicit Check(const char* test) : name(test) {}
+  void that(bool condition, const char* why) {
+    if (ok && !condition) {
+      ok = false;
+      reason = why;
+    }
+  }
+  void error(Error got, Error want, const char* why) {
+    if (ok && got != want) {
+      ok = false;
+      reason = why;
+      sys::print("  %s: got %s, want %s\n", name, abi::error_name(got), abi::error_name(want));
+    }
+  }
+  ~Check() { report(name, ok, reason); }
+};
+
+constexpr uint64_t kRootPriority = 100;
+
+uint64_t new_slot() { return next_slot++; }
+
+// A setup step that must work; a failure is printed (and fails the run at the end).
+void must(Error error, const char* what) {
+  if (error != Error::kNone) {
+    sys::print("  setup failed: %s: %s\n", what, abi::error_name(error));
+    ++failures;
+  }
+}
+
+uint64_t make(ObjectType type, uint64_t size_bits = 0) {
+  uint64_t slot = new_slot();
+  Error e = sys::retype(untyped, type, size_bits, kRoot, slot);
+  if (e != Error::kNone) sys::print("  retype of type %lu failed: %s\n", static_cast<uint64_t>(type), abi::error_name(e));
+  return slot;
+}
+
+// ---- threads in the root task's address space ----
+
+struct alignas(abi::kIpcBufferAlign) ThreadMemory {
+  abi::IpcBuffer buffer;
+  alignas(16) uint8_t stack[16 * 1024];
+};
+ThreadMemory thread_memory[8];
+unsigned next_memory = 0;
+
+using ThreadFunction = void (*)(uint64_t);
+
+[[noreturn]] void thread_entry(ThreadFunction function, uint64_t argument) {
+  function(argument);
+  sys::thread_exit(0);
+}
+
+struct ThreadOptions {
+  uint64_t priority = 200;
+  uint64_t fault_endpoint = 0;
+  uint64_t supervisor = 0;
+  bool linux_abi = false;
+  bool start = true;
+};
+
+uint64_t write_registers(uint64_t tcb, const abi::UserRegisters& registers, bool resume) {
+  uint64_t words[1 + abi::kUserRegisterWords];
+  words[0] = resume ? abi::tcb_message::kWriteResume : 0;
+  const auto* in = reinterpret_cast<const uint64_t*>(&registers);
+  for (uint64_t i = 0; i < abi::kUserRegisterWords; ++i) words[1 + i] = in[i];
+  return static_cast<uint64_t>(sys::invoke(tcb, Label::kTcbWriteRegisters, words));
+}
+
+// A new thread running function(argument); returns its TCB cap.
+uint64_t spawn(ThreadFunction function, uint64_t argument, ThreadOptions options = {}) {
+  ThreadMemory& memory = thread_memory[next_memory++ % 8];
+  uint64_t tcb = make(ObjectType::kTcb);
+  uint64_t configure[] = {kRoot, 0, kVSpace, reinterpret_cast<uint64_t>(&memory.buffer),
+                          options.fault_endpoint, options.supervisor};
+  Error e = sys::invoke(tcb, Label::kTcbConfigure, configure);
+  if (e != Error::kNone) sys::print("  configure failed: %s\n", abi::error_name(e));
+  must(sys::bind_ipc_buffer(tcb, &memory.buffer), "bind IPC buffer");
+  uint64_t priority[] = {options.priority};
+  must(sys::invoke(tcb, Label::kTcbSetPriority, priority), "set priority");
+  if (options.linux_abi) {
+    uint64_t value[] = {static_cast<uint64_t>(abi::ThreadAbi::kLinux)};
+    must(sys::invoke(tcb, Label::kTcbSetAbi, value), "set ABI");
+  }
+  abi::UserRegisters registers{};
+  registers.rip = reinterpret_cast<uint64_t>(&thread_entry);
+  registers.rsp = reinterpret_cast<uint64_t>(memory.stack + sizeof(memory.stack)) - 8;
+  registers.rflags = 0x202;
+  registers.rdi = reinterpret_cast<uint64_t>(function);
+  registers.rsi = argument;
+  registers.fs_base = reinterpret_cast<uint64_t>(&memory.buffer);
+  write_registers(tcb, registers, options.start);
+  return tcb;
+}
+
+void must_mint(uint64_t root, uint64_t to, uint64_t from, uint64_t rights, uint64_t badge) {
+  must(sys::cnode_mint(root, to, from, rights, badge), "mint");
+}
+
+void kill(uint64_t tcb) { must(sys::cnode_delete(kRoot, tcb), "delete TCB"); }
+
+// ---- capabilities ----
+
+void test_boot_info() {
+  Check t("boot_info_describes_untyped_memory");
+  t.that(boot->magic == abi::kBootInfoMagic, "bad magic");
+  t.that(boot->untyped_count > 0, "no untyped memory");
+  t.that(boot->ipc_buffer != 0, "no IPC buffer");
+  uint64_t total = 0;
+  for (uint64_t i = 0; i < boot->untyped_count; ++i) total += uint64_t{1} << boot->untyped[i].size_bits;
+  t.that(total >= (16ull << 20), "less than 16 MiB of untyped memory");
+}
+
+void test_lookup_errors() {
+  {
+    Check t("invoke_empty_slot_is_invalid_capability");
+    t.error(sys::invoke(next_slot + 100, Label::kTcbResume), Error::kInvalidCapability, "empty slot accepted");
+  }
+  {
+    Check t("unknown_label_is_invalid_label");
+    t.error(sys::invoke(kRoot, static_cast<Label>(1000)), Error::kInvalidLabel, "label accepted");
+  }
+  {
+    Check t("label_of_another_type_is_wrong_type");
+    t.error(sys::invoke(kSelf, Label::kUntypedRetype), Error::kWrongType, "retype on a TCB accepted");
+  }
+  {
+    Check t("cptr_beyond_guard_is_guard_mismatch");
+    t.error(sys::invoke(uint64_t{1} << 40, Label::kTcbResume), Error::kGuardMismatch, "bad guard accepted");
+  }
+}
+
+void test_retype_errors() {
+  {
+    Check t("retype_into_occupied_slot_is_slot_occupied");
+    t.error(sys::retype(untyped, ObjectType::kEndpoint, 0, kRoot, kSelf), Error::kSlotOccupied,
+            "overwrote a cap");
+  }
+  {
+    Check t("retype_larger_than_untyped_is_not_enough_memory");
+    uint64_t smallest = boot->untyped_first;
+    for (uint64_t i = 0; i < boot->untyped_count; ++i) {
+      if (boot->untyped[i].size_bits < boot->untyped[smallest - boot->untyped_first].size_bits) {
+        smallest = boot->untyped_first + i;
+      }
+    }
+    t.error(sys::retype(smallest, ObjectType::kCNode, 24, kRoot, next_slot + 1),
+            Error::kNotEnoughMemory, "huge CNode fit in the smallest untyped");
+  }
+  {
+    Check t("retype_unknown_type_is_invalid_argument");
+    t.error(sys::retype(untyped, static_cast<ObjectType>(77), 0, kRoot, next_slot + 1),
+            Error::kInvalidArgument, "unknown type accepted");
+  }
+}
+
+void test_rights_and_revoke() {
+  uint64_t endpoint = make(ObjectType::kEndpoint);
+  uint64_t read_only = new_slot();
+  {
+    Check t("mint_reduces_rights_and_send_needs_write");
+    t.error(sys::cnode_mint(kRoot, read_only, endpoint, abi::kRightRead, 0), Error::kNone, "mint failed");
+    sys::MessageRegisters mr;
+    auto r = sys::ipc(abi::Syscall::kNBSend, read_only, abi::MessageInfo{1, 0, 0}, 0, mr);
+    t.error(r.error, Error::kMissingRight, "send through a read-only cap");
+  }
+  {
+    Check t("recv_needs_read_right");
+    uint64_t write_only = new_slot();
+    must_mint(kRoot, write_only, endpoint, abi::kRightWrite, 0);
+    sys::MessageRegisters mr;
+    auto r = sys::ipc(abi::Syscall::kNBRecv, write_only, abi::MessageInfo{}, 0, mr);
+    t.error(r.error, Error::kMissingRight, "receive through a write-only cap");
+  }
+  {
+    Check t("revoke_deletes_derived_caps");
+    uint64_t copy = new_slot();
+    t.error(sys::cnode_copy(kRoot, copy, endpoint), Error::kNone, "copy failed");
+    t.error(sys::cnode_revoke(kRoot, endpoint), Error::kNone, "revoke failed");
+    sys::MessageRegisters mr;
+    auto r = sys::ipc(abi::Syscall::kNBSend, copy, abi::MessageInfo{}, 0, mr);
+    t.error(r.error, Error::kInvalidCapability, "revoked copy still usable");
+    r = sys::ipc(abi::Syscall::kNBSend, read_only, abi::MessageInfo{}, 0, mr);
+    t.error(r.error, Error::kInvalidCapability, "revoked mint still usable");
+  }
+  {
+    Check t("deleted_cap_is_invalid_capability");
+    t.error(sys::cnode_delete(kRoot, endpoint), Error::kNone, "delete failed");
+    sys::MessageRegisters mr;
+    auto r = sys::ipc(abi::Syscall::kCall, endpoint, abi::MessageInfo{}, 0, mr);
+    t.error(r.error, Error::kInvalidCapability, "call on a deleted cap");
+  }
+}
+
+// ---- IPC ----
+
+uint64_t server_endpoint;
+uint64_t server_reply;
+
+// Echo server: replies with each word plus one and the badge in the label; stops on label 99.
+void echo_server(uint64_t) {
+  sys::MessageRegisters mr;
+  auto r = sys::recv(server_endpoint, server_reply, mr);
+  for (;;) {
+    if (r.error != Error::kNone) {
+      sys::print("  echo server: recv failed: %s\n", abi::error_name(r.error));
+      return;
+    }
+    uint64_t length = r.info.length;
+    if (r.info.label == 99) {
+      sys::send(server_reply, 0, mr, 0);
+      return;
+    }
+    for (uint64_t i = 0; i < length; ++i) {
+      if (i < abi::kRegisterMessageWords) {
+        mr.word[i] += 1;
+      } else {
+        sys::ipc_buffer()->message[i] += 1;
+      }
+    }
+    r = sys::reply_recv(server_endpoint, server_reply, r.badge, mr, length);
+  }
+}
+
+void test_call_reply() {
+  server_endpoint = make(ObjectType::kEndpoint);
+  server_reply = make(ObjectType::kReply);
+  uint64_t badged = new_slot();
+  must_mint(kRoot, badged, server_endpoint, abi::kRightsAll, 0x5a);
+  uint64_t server = spawn(echo_server, 0);
+  {
+    Check t("call_reply_round_trip");
+    sys::MessageRegisters mr;
+    for (uint64_t i = 0; i < 8; ++i) mr.word[i] = 100 + i;
+    auto r = sys::call(badged, 7, mr, 8);
+    t.error(r.error, Error::kNone, "call failed");
+    t.that(r.info.length == 8, "reply length wrong");
+    t.that(r.info.label == 0x5a, "server did not see the badge");
+    bool words_ok = true;
+    for (uint64_t i = 0; i < 8; ++i) words_ok = words_ok && mr.word[i] == 101 + i;
+    t.that(words_ok, "reply words wrong");
+  }
+  {
+    Check t("long_message_through_ipc_buffers");
+    uint64_t words[40];
+    for (uint64_t i = 0; i < 40; ++i) words[i] = 1000 * i;
+    sys::MessageRegisters mr;
+    sys::load_message(mr, words, 40);
+    auto r = sys::call(server_endpoint, 1, mr, 40);
+    t.error(r.error, Error::kNone, "call failed");
+    t.that(r.info.length == 40, "reply length wrong");
+    bool ok = true;
+    for (uint64_t i = 0; i < 40; ++i) ok = ok && sys::message_word(mr, i) == 1000 * i + 1;
+    t.that(ok, "words beyond the registers were lost");
+  }
+  {
+    Check t("nonblocking_send_without_receiver_would_block");
+    // The server is blocked in Recv: an NBSend succeeds. After the stop message it is gone.
+    sys::MessageRegisters mr;
+    auto r = sys::call(server_endpoint, 99, mr, 0);
+    t.error(r.error, Error::kNone, "stop call failed");
+    r = sys::ipc(abi::Syscall::kNBSend, server_endpoint, abi::MessageInfo{1, 0, 0}, 0, mr);
+    t.error(r.error, Error::kWouldBlock, "NBSend without a receiver");
+    r = sys::ipc(abi::Syscall::kNBRecv, server_endpoint, abi::MessageInfo{}, 0, mr);
+    t.error(r.error, Error::kWouldBlock, "NBRecv without a sender");
+  }
+  kill(server);
+}
+
+volatile uint64_t receiver_result = 0;
+volatile bool receiver_done = false;
+uint64_t victim_endpoint;
+uint64_t done_notification;
+
+void blocked_receiver(uint64_t) {
+  sys::MessageRegisters mr;
+  auto r = sys::recv(victim_endpoint, 0, mr);
+  receiver_result = static_cast<uint64_t>(r.error);
+  receiver_done = true;
+  (void)sys::signal(done_notification);
+}
+
+void test_dead_endpoint() {
+  Check t("recv_on_deleted_endpoint_wakes_with_deleted");
+  victim_endpoint = make(ObjectType::kEndpoint);
+  done_notification = make(ObjectType::kNotification);
+  receiver_done = false;
+  uint64_t thread = spawn(blocked_receiver, 0);  // above the root: runs now, blocks in Recv
+  t.that(!receiver_done, "receiver returned without a message");
+  t.error(sys::cnode_delete(kRoot, victim_endpoint), Error::kNone, "delete failed");
+  auto w = sys::wait(done_notification);
+  t.error(w.error, Error::kNone, "wait failed");
+  t.that(receiver_done, "receiver never woke");
+  t.that(static_cast<Error>(receiver_result) == Error::kDeleted, "receiver did not get Deleted");
+  kill(thread);
+}
+
+void test_notifications() {
+  uint64_t notification = make(ObjectType::kNotification);
+  uint64_t a = new_slot(), b = new_slot();
+  must_mint(kRoot, a, notification, abi::kRightsAll, 0x1);
+  must_mint(kRoot, b, notification, abi::kRightsAll, 0x4);
+  {
+    Check t("notification_badges_accumulate");
+    t.error(sys::signal(a), Error::kNone, "signal a");
+    t.error(sys::signal(b), Error::kNone, "signal b");
+    auto r = sys::wait(notification);
+    t.error(r.error, Error::kNone, "wait failed");
+    t.that(r.badge == 0x5, "badges not or-ed");
+  }
+  {
+    Check t("notification_poll_when_empty_would_block");
+    t.error(sys::poll(notification).error, Error::kWouldBlock, "poll of an empty notification");
+  }
+  {
+    Check t("call_on_notification_is_illegal");
+    sys::MessageRegisters mr;
+    t.error(sys::call(a, 0, mr, 0).error, Error::kIllegalOperation, "call accepted");
+  }
+}
+
+uint64_t grant_endpoint;
+uint64_t grant_receive_slot;
+volatile uint64_t grant_caps = 99;
+
+void cap_receiver(uint64_t) {
+  abi::IpcBuffer* buffer = sys::ipc_buffer();
+  buffer->receive_root = kRoot;
+  buffer->receive_index = grant_receive_slot;
+  buffer->receive_depth = 64;
+  sys::MessageRegisters mr;
+  auto r = sys::recv(grant_endpoint, 0, mr);
+  grant_caps = r.error == Error::kNone ? r.info.extra_caps : 100;
+  (void)sys::signal(done_notification);
+}
+
+void test_cap_transfer() {
+  done_notification = make(ObjectType::kNotification);
+  grant_endpoint = make(ObjectType::kEndpoint);
+  uint64_t gift = make(ObjectType::kNotification);
+  {
+    Check t("cap_transfer_with_grant");
+    grant_receive_slot = new_slot();
+    uint64_t thread = spawn(cap_receiver, 0, ThreadOptions{.priority = 254});
+    sys::ipc_buffer()->caps[0] = gift;
+    sys::MessageRegisters mr;
+    auto r = sys::ipc(abi::Syscall::kSend, grant_endpoint, abi::MessageInfo{3, 0, 1}, 0, mr);
+    t.error(r.error, Error::kNone, "send failed");
+    t.that(grant_caps == 1, "receiver got no cap");
+    // The received cap works: signal through it, and the original sees the signal.
+    t.error(sys::signal(grant_receive_slot), Error::kNone, "received cap unusable");
+    t.that(sys::poll(gift).error == Error::kNone, "signal through the received cap was lost");
+    kill(thread);
+  }
+  {
+    Check t("cap_transfer_needs_grant_right");
+    grant_receive_slot = new_slot();
+    uint64_t no_grant = new_slot();
+    must_mint(kRoot, no_grant, grant_endpoint, abi::kRightWrite, 0);
+    uint64_t thread = spawn(cap_receiver, 0, ThreadOptions{.priority = 254});
+    sys::ipc_buffer()->caps[0] = gift;
+    sys::MessageRegisters mr;
+    auto r = sys::ipc(abi::Syscall::kSend, no_grant, abi::MessageInfo{3, 0, 1}, 0, mr);
+    t.error(r.error, Error::kNone, "send failed");
+    t.that(grant_caps == 0, "cap went through without Grant");
+    sys::MessageRegisters probe;
+    t.error(sys::ipc(abi::Syscall::kNBSend, grant_receive_slot, abi::MessageInfo{}, 0, probe).error,
+            Error::kInvalidCapability, "receive slot filled");
+    kill(thread);
+  }
+}
+
+uint64_t reply_endpoint;
+uint64_t reply_object;
+volatile uint64_t caller_result = 0;
+
+void caller_thread(uint64_t) {
+  sys::MessageRegisters mr;
+  caller_result = static_cast<uint64_t>(sys::call(reply_endpoint, 1, mr, 0).error);
+  (void)sys::signal(done_notification);
+}
+
+void test_reply_errors() {
+  done_notification = make(ObjectType::kNotification);
+  reply_endpoint = make(ObjectType::kEndpoint);
+  reply_object = make(ObjectType::kReply);
+  {
+    Check t("reply_without_caller_is_no_reply");
+    sys::MessageRegisters mr;
+    t.error(sys::send(reply_object, 0, mr, 0).error, Error::kNoReply, "reply to nobody");
+  }
+  {
+    Check t("deleting_reply_cancels_the_call");
+    caller_result = 0;
+    uint64_t thread = spawn(caller_thread, 0, ThreadOptions{.priority = 254});
+    sys::MessageRegisters mr;
+    auto r = sys::recv(reply_endpoint, reply_object, mr);  // takes the call, binds the reply
+    t.error(r.error, Error::kNone, "recv failed");
+    t.error(sys::cnode_delete(kRoot, reply_object), Error::kNone, "delete failed");
+    t.that(static_cast<Error>(caller_result) == Error::kCancelled, "caller not cancelled");
+    kill(thread);
+  }
+  {
+    Check t("call_to_receiver_without_reply_is_no_reply");
+    caller_result = 0;
+    uint64_t thread = spawn(caller_thread, 0, ThreadOptions{.priority = 254});
+    sys::MessageRegisters mr;
+    auto r = sys::recv(reply_endpoint, 0, mr);
+    t.error(r.error, Error::kNone, "recv failed");
+    t.that(static_cast<Error>(caller_result) == Error::kNoReply, "caller not told NoReply");
+    kill(thread);
+  }
+}
+
+// ---- threads and scheduling ----
+
+volatile uint64_t counter_a = 0;
+volatile uint64_t counter_b = 0;
+volatile bool flag = false;
+
+void set_flag(uint64_t) { flag = true; }
+
+// Each spins until the other has run, then signals through the badged cap it was given.
+void spin_a(uint64_t done) {
+  while (counter_b == 0) counter_a = counter_a + 1;
+  (void)sys::signal(done);
+}
+void spin_b(uint64_t done) {
+  counter_b = counter_b + 1;
+  while (counter_a == 0) counter_b = counter_b + 1;
+  (void)sys::signal(done);
+}
+void spin_forever(uint64_t) {
+  for (;;) counter_a = counter_a + 1;
+}
+
+void test_scheduling() {
+  done_notification = make(ObjectType::kNotification);
+  {
+    Check t("higher_priority_thread_runs_at_once");
+    flag = false;
+    uint64_t thread = spawn(set_flag, 0, ThreadOptions{.priority = 255});
+    t.that(flag, "resumed higher priority thread did not run first");
+    kill(thread);
+  }
+  {
+    Check t("lower_priority_thread_waits");
+    flag = false;
+    uint64_t thread = spawn(set_flag, 0, ThreadOptions{.priority = 10});
+    sys::yield();
+    t.that(!flag, "lower priority thread ran while the root could");
+    kill(thread);
+  }
+  {
+    Check t("equal_priority_threads_share_the_cpu");
+    counter_a = 0;
+    counter_b = 0;
+    uint64_t done = make(ObjectType::kNotification);
+    uint64_t done_a = new_slot(), done_b = new_slot();
+    must_mint(kRoot, done_a, done, abi::kRightsAll, 1);
+    must_mint(kRoot, done_b, done, abi::kRightsAll, 2);
+    // At the root's priority, both wait until the root blocks; `a` spins until `b` has run,
+    // which takes the timer preempting `a` at the end of its slice.
+    uint64_t a = spawn(spin_a, done_a, ThreadOptions{.priority = kRootPriority});
+    uint64_t b = spawn(spin_b, done_b, ThreadOptions{.priority = kRootPriority});
+    uint64_t seen = 0;
+    while (seen != 3) {
+      auto r = sys::wait(done);
+      if (r.error != Error::kNone) break;
+      seen |= r.badge;
+    }
+    t.that(seen == 3, "a thread did not finish");
+    t.that(counter_a > 0 && counter_b > 0, "one thread never ran");
+    kill(a);
+    kill(b);
+  }
+  {
+    Check t("suspend_stops_a_thread_and_resume_restarts_it");
+    counter_a = 0;
+    uint64_t thread = spawn(spin_forever, 0, ThreadOptions{.priority = 100});
+    // Equal priority: yielding lets it run.
+    for (int i = 0; i < 3 && counter_a == 0; ++i) sys::yield();
+    uint64_t start = sys::debug_ticks();
+    while (counter_a == 0 && sys::debug_ticks() - start < 100) {}
+    t.that(counter_a != 0, "thread never ran");
+    t.error(sys::invoke(thread, Label::kTcbSuspend), Error::kNone, "suspend failed");
+    uint64_t frozen = counter_a;
+    start = sys::debug_ticks();
+    while (sys::debug_ticks() - start < 20) {}
+    t.that(counter_a == frozen, "suspended thread kept running");
+    t.error(sys::invoke(thread, Label::kTcbResume), Error::kNone, "resume failed");
+    start = sys::debug_ticks();
+    while (counter_a == frozen && sys::debug_ticks() - start < 100) {}
+    t.that(counter_a != frozen, "resumed thread did not run");
+    kill(thread);
+  }
+  {
+    Check t("yield_returns_zero");
+    sys::MessageRegisters mr;
+    t.error(sys::ipc(abi::Syscall::kYield, 0, abi::MessageInfo{}, 0, mr).error, Error::kNone, "yield failed");
+  }
+}
+
+volatile uint64_t seen_argument = 0;
+uint64_t never_signalled;
+void store_argument(uint64_t argument) {
+  seen_argument = argument;
+  (void)sys::wait(never_signalled);  // blocks: the root (lower priority) goes on
+}
+
+void test_tcb_invocations() {
+  never_signalled = make(ObjectType::kNotification);
+  {
+    Check t("write_registers_starts_a_thread_where_told");
+    seen_argument = 0;
+    uint64_t thread = spawn(store_argument, 0xfeed, ThreadOptions{.priority = 255});
+    t.that(seen_argument == 0xfeed, "argument register not set");
+    t.error(sys::invoke(thread, Label::kTcbSuspend), Error::kNone, "suspend failed");
+    sys::MessageRegisters out;
+    abi::MessageInfo info;
+    t.error(sys::invoke(thread, Label::kTcbReadRegisters, nullptr, 0, &out, &info), Error::kNone,
+            "read registers failed");
+    t.that(info.length == abi::kUserRegisterWords, "wrong register count");
+    abi::UserRegisters registers;
+    auto* words = reinterpret_cast<uint64_t*>(&registers);
+    for (uint64_t i = 0; i < abi::kUserRegisterWords; ++i) words[i] = sys::message_word(out, i);
+    t.that(registers.rip > 0x1000 && registers.rip < 0x800000000000ull, "rip not a user address");
+    t.that(registers.fs_base != 0, "fs base lost");
+    kill(thread);
+  }
+  uint64_t thread = spawn(set_flag, 0, ThreadOptions{.start = false});
+  {
+    Check t("read_own_registers_is_thread_state");
+    t.error(sys::invoke(kSelf, Label::kTcbReadRegisters), Error::kThreadState, "read own registers");
+  }
+  {
+    Check t("write_registers_rejects_kernel_rip");
+    abi::UserRegisters registers{};
+    registers.rip = 0xffffffff80000000ull;
+    t.that(static_cast<Error>(write_registers(thread, registers, false)) == Error::kInvalidArgument,
+           "kernel rip accepted");
+  }
+  {
+    Check t("set_priority_above_max_priority_is_range_error");
+    uint64_t words[] = {256};
+    t.error(sys::invoke(thread, Label::kTcbSetPriority, words), Error::kRangeError, "priority 256");
+    // A thread whose maximum controlled priority is 0 cannot raise anyone.
+    t.error(sys::invoke(thread, Label::kTcbSetMaxPriority, words), Error::kRangeError, "mcp 256");
+  }
+  {
+    Check t("set_abi_rejects_unknown_abi");
+    uint64_t words[] = {7};
+    t.error(sys::invoke(thread, Label::kTcbSetAbi, words), Error::kInvalidArgument, "abi 7");
+  }
+  {
+    Check t("set_affinity_rejects_missing_cpu");
+    uint64_t words[] = {64};
+    t.error(sys::invoke(thread, Label::kTcbSetAffinity, words), Error::kRangeError, "cpu 64");
+  }
+  {
+    Check t("configure_rejects_unaligned_ipc_buffer");
+    uint64_t words[] = {kRoot, 0, kVSpace, 0x1008, 0, 0};
+    t.error(sys::invoke(thread, Label::kTcbConfigure, words), Error::kInvalidArgument, "unaligned buffer");
+  }
+  {
+    Check t("configure_rejects_non_vspace");
+    uint64_t words[] = {kRoot, 0, kRoot, 0, 0, 0};
+    t.error(sys::invoke(thread, Label::kTcbConfigure, words), Error::kWrongType, "CNode as VSpace");
+  }
+  {
+    Check t("configure_with_short_message_is_truncated");
+    uint64_t words[] = {kRoot, 0};
+    t.error(sys::invoke(thread, Label::kTcbConfigure, words), Error::kTruncatedMessage, "2 words");
+  }
+  {
+    Check t("resume_unconfigured_thread_is_thread_state");
+    uint64_t bare = make(ObjectType::kTcb);
+    t.error(sys::invoke(bare, Label::kTcbResume), Error::kThreadState, "resumed a thread without a VSpace");
+  }
+  {
+    Check t("tcb_invocations_need_write_right");
+    uint64_t read_only = new_slot();
+    must_mint(kRoot, read_only, thread, abi::kRightRead, 0);
+    t.error(sys::invoke(read_only, Label::kTcbResume), Error::kMissingRight, "resume through read-only cap");
+  }
+  kill(thread);
+}
+
+// ---- faults ----
+
+uint64_t fault_endpoint;
+volatile uint64_t after_fault = 0;
+
+[[gnu::noinline]] void touch_unmapped(uint64_t) {
+  *reinterpret_cast<volatile uint64_t*>(0x100000000ull) = 1;
+  after_fault = 1;  // reached only if the handler skips the store
+}
+void recovered(uint64_t value) {
+  after_fault = value;
+  (void)sys::signal(done_notification);
+  for (;;) sys::yield();
+}
+void invalid_opcode(uint64_t) { asm volatile("ud2"); }
+void breakpoint_instruction(uint64_t) {
+  asm volatile("int3");
+  after_fault = 3;
+  (void)sys::signal(done_notification);
+  for (;;) sys::yield();
+}
+// A thread with the Linux ABI: every `syscall` is a ForeignSyscall fault, so it reports by
+// making a second call (exit_group) after storing the first one's result.
+void linux_syscall(uint64_t) {
+  uint64_t result;
+  asm volatile("syscall" : "=a"(result) : "a"(39) : "rcx", "r11", "memory");  // getpid
+  after_fault = result;
+  asm volatile("syscall" : : "a"(231), "D"(0) : "rcx", "r11", "memory");     // exit_group
+}
+
+// Receives one fault on fault_endpoint with `reply` bound.
+sys::IpcResult receive_fault(uint64_t reply, abi::UserRegisters& registers, uint64_t& address,
+                             uint64_t& detail) {
+  sys::MessageRegisters mr;
+  auto r = sys::recv(fault_endpoint, reply, mr);
+  auto* words = reinterpret_cast<uint64_t*>(&registers);
+  for (uint64_t i = 0; i < abi::kUserRegisterWords; ++i) words[i] = sys::message_word(mr, i);
+  address = sys::message_word(mr, abi::kFaultAddressWord);
+  detail = sys::message_word(mr, abi::kFaultDetailWord);
+  return r;
+}
+
+void test_faults() {
+  done_notification = make(ObjectType::kNotification);
+  fault_endpoint = make(ObjectType::kEndpoint);
+  uint64_t reply = make(ObjectType::kReply);
+  uint64_t badged = new_slot();
+  must_mint(kRoot, badged, fault_endpoint, abi::kRightsAll, 0xfa);
+  {
+    Check t("page_fault_is_delivered_and_handler_redirects");
+    after_fault = 0;
+    uint64_t thread = spawn(touch_unmapped, 0, ThreadOptions{.priority = 100, .fault_endpoint = badged});
+    abi::UserRegisters registers;
+    uint64_t address = 0, detail = 0;
+    auto r = receive_fault(reply, registers, address, detail);
+    t.error(r.error, Error::kNone, "no fault message");
+    t.that(r.info.label == static_cast<uint64_t>(abi::FaultKind::kPage), "not a page fault");
+    t.that(r.info.length == abi::kFaultMessageWords, "fault message length");
+    t.that(r.badge == 0xfa, "fault endpoint badge missing");
+    t.that(address == 0x100000000ull, "fault address wrong");
+    t.that((detail & 2) != 0 && (detail & 4) != 0, "not a user write");
+    // Redirect the thread to `recovered(77)`.
+    registers.rip = reinterpret_cast<uint64_t>(&recovered);
+    registers.rdi = 77;
+    sys::MessageRegisters mr;
+    uint64_t words[abi::kUserRegisterWords];
+    const auto* in = reinterpret_cast<const uint64_t*>(&registers);
+    for (uint64_t i = 0; i < abi::kUserRegisterWords; ++i) words[i] = in[i];
+    sys::load_message(mr, words, abi::kUserRegisterWords);
+    t.error(sys::send(reply, static_cast<uint64_t>(abi::FaultReply::kSetRegisters), mr,
+                      abi::kUserRegisterWords).error,
+            Error::kNone, "reply failed");
+    sys::wait(done_notification);
+    t.that(after_fault == 77, "thread did not continue where the handler said");
+    kill(thread);
+  }
+  {
+    Check t("invalid_opcode_is_an_exception_fault");
+    uint64_t thread = spawn(invalid_opcode, 0, ThreadOptions{.priority = 100, .fault_endpoint = badged});
+    abi::UserRegisters registers;
+    uint64_t vector = 0, detail = 0;
+    auto r = receive_fault(reply, registers, vector, detail);
+    t.error(r.error, Error::kNone, "no fault message");
+    t.that(r.info.label == static_cast<uint64_t>(abi::FaultKind::kException), "not an exception");
+    t.that(vector == 6, "vector is not #UD");
+    t.that(registers.rip == reinterpret_cast<uint64_t>(&invalid_opcode) ||
+               registers.rip > reinterpret_cast<uint64_t>(&invalid_opcode),
+           "rip not in the faulting function");
+    sys::MessageRegisters mr;
+    sys::send(reply, static_cast<uint64_t>(abi::FaultReply::kSuspend), mr, 0);
+    kill(thread);
+  }
+  {
+    Check t("int3_is_an_exception_fault_and_resumes_after_it");
+    after_fault = 0;
+    uint64_t thread = spawn(breakpoint_instruction, 0, ThreadOptions{.priority = 100, .fault_endpoint = badged});
+    abi::UserRegisters registers;
+    uint64_t vector = 0, detail = 0;
+    auto r = receive_fault(reply, registers, vector, detail);
+    t.error(r.error, Error::kNone, "no fault message");
+    t.that(vector == 3, "vector is not #BP");
+    sys::MessageRegisters mr;
+    sys::send(reply, static_cast<uint64_t>(abi::FaultReply::kResume), mr, 0);
+    sys::wait(done_notification);
+    t.that(after_fault == 3, "thread did not go on after int3");
+    kill(thread);
+  }
+  {
+    Check t("foreign_syscall_round_trip");
+    after_fault = 0;
+    uint64_t thread = spawn(linux_syscall, 0,
+                            ThreadOptions{.priority = 100, .fault_endpoint = badged, .linux_abi = true});
+    abi::UserRegisters registers;
+    uint64_t a = 0, b = 0;
+    auto r = receive_fault(reply, registers, a, b);
+    t.error(r.error, Error::kNone, "no fault message");
+    t.that(r.info.label == static_cast<uint64_t>(abi::FaultKind::kForeignSyscall), "not a ForeignSyscall");
+    t.that(registers.rax == 39, "syscall number not in rax");
+    sys::MessageRegisters mr;
+    mr.word[0] = 4242;
+    t.error(sys::send(reply, static_cast<uint64_t>(abi::FaultReply::kSetResult), mr, 1).error,
+            Error::kNone, "reply failed");
+    r = receive_fault(reply, registers, a, b);
+    t.error(r.error, Error::kNone, "no second fault message");
+    t.that(registers.rax == 231 && registers.rdi == 0, "second syscall's registers wrong");
+    t.that(after_fault == 4242, "syscall result not delivered");
+    t.error(sys::send(reply, static_cast<uint64_t>(abi::FaultReply::kSuspend), mr, 0).error,
+            Error::kNone, "suspend reply failed");
+    kill(thread);
+  }
+  {
+    Check t("malformed_fault_reply_is_rejected");
+    uint64_t thread = spawn(invalid_opcode, 0, ThreadOptions{.priority = 100, .fault_endpoint = badged});
+    abi::UserRegisters registers;
+    uint64_t a = 0, b = 0;
+    receive_fault(reply, registers, a, b);
+    sys::MessageRegisters mr;
+    t.error(sys::send(reply, static_cast<uint64_t>(abi::FaultReply::kSetRegisters), mr, 2).error,
+            Error::kInvalidArgument, "short register set accepted");
+    t.error(sys::send(reply, static_cast<uint64_t>(abi::FaultReply::kSuspend), mr, 0).error,
+            Error::kNone, "the caller was lost after a bad reply");
+    kill(thread);
+  }
+  {
+    Check t("fault_without_handler_suspends_and_signals_supervisor");
+    uint64_t supervisor = make(ObjectType::kNotification);
+    uint64_t badged_supervisor = new_slot();
+    must_mint(kRoot, badged_supervisor, supervisor, abi::kRightsAll, 0x77);
+    uint64_t thread = spawn(touch_unmapped, 0,
+                            ThreadOptions{.priority = 100, .supervisor = badged_supervisor});
+    auto r = sys::wait(supervisor);
+    t.error(r.error, Error::kNone, "supervisor not signalled");
+    t.that(r.badge == 0x77, "supervisor badge wrong");
+    sys::MessageRegisters out;
+    t.error(sys::invoke(thread, Label::kTcbReadRegisters, nullptr, 0, &out), Error::kNone,
+            "thread gone");
+    kill(thread);
+  }
+  {
+    Check t("fault_endpoint_revoked_while_waiting_signals_supervisor");
+    uint64_t supervisor = make(ObjectType::kNotification);
+    uint64_t lonely = make(ObjectType::kEndpoint);
+    uint64_t thread = spawn(touch_unmapped, 0,
+                            ThreadOptions{.priority = 100, .fault_endpoint = lonely, .supervisor = supervisor});
+    // Nobody receives on `lonely`: the thread waits in its queue until the endpoint dies.
+    auto r = sys::poll(supervisor);
+    t.error(r.error, Error::kWouldBlock, "supervisor signalled too early");
+    sys::yield();
+    // The thread's own copy of the cap keeps the endpoint alive; revoking the original
+    // deletes that copy, and deleting the original then destroys the endpoint.
+    t.error(sys::cnode_revoke(kRoot, lonely), Error::kNone, "revoke failed");
+    t.error(sys::cnode_delete(kRoot, lonely), Error::kNone, "delete failed");
+    r = sys::poll(supervisor);
+    t.error(r.error, Error::kNone, "supervisor not signalled when the handler went away");
+    kill(thread);
+  }
+}
+
+}  // namespace
+
+extern "C" int main() {
+  const auto* info = reinterpret_cast<const abi::BootInfo*>(abi::kRootBootInfo);
+  boot = info;
+  sys::print("kernel-tests: root task started, %lu untyped caps\n", info->untyped_count);
+  next_slot = info->first_free_slot;
+  untyped = info->untyped_first;
+  for (uint64_t i = 1; i < info->untyped_count; ++i) {
+    if (info->untyped[i].size_bits > info->untyped[untyped - info->untyped_first].size_bits) {
+      untyped = info->untyped_first + i;
+    }
+  }
+  must(sys::bind_ipc_buffer(kSelf, reinterpret_cast<abi::IpcBuffer*>(info->ipc_buffer)),
+       "bind the root's IPC buffer");
+  // The root runs at 100 and keeps its maximum controlled priority of 255, so threads it makes
+  // above 100 run as soon as they are resumed, and threads at 100 when it blocks or yields.
+  uint64_t priority[] = {kRootPriority};
+  must(sys::invoke(kSelf, Label::kTcbSetPriority, priority), "lower the root's priority");
+
+  test_boot_info();
+  test_lookup_errors();
+  test_retype_errors();
+  test_rights_and_revoke();
+  test_call_reply();
+  test_notifications();
+  test_cap_transfer();
+  test_reply_errors();
+  test_tcb_invocations();
+  test_faults();
+  test_dead_endpoint();
+  test_scheduling();
+
+  sys::print("kernel-tests: %d failure(s)\n", failures);
+  return failures == 0 ? 0 : 1;
+}
