@@ -128,3 +128,27 @@ TEST_F(LoaderTest, CopyFromUserRefusesKernelPagesAndWrappingRanges) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST_F(LoaderTest, CopyToUserNeedsWritableUserPagesAndWritesNothingOnFailure) {
+  ASSERT_EQ(table.map(0x600000, 0xc000, page::kWritable | page::kUser), MapError::kNone);
+  ASSERT_EQ(table.map(0x601000, 0xd000, page::kUser), MapError::kNone);  // read-only
+  ASSERT_EQ(table.map(0x602000, 0xe000, page::kWritable), MapError::kNone);  // kernel only
+  uint8_t data[32];
+  for (size_t i = 0; i < sizeof(data); ++i) data[i] = static_cast<uint8_t>(i + 1);
+  ASSERT_TRUE(copy_to_user(table, 0x600ff0, data, 16));
+  uint8_t back[16] = {};
+  ASSERT_TRUE(copy_from_user(table, back, 0x600ff0, 16));
+  EXPECT_EQ(std::memcmp(back, data, 16), 0);
+  // Crossing into the read-only page fails, and the writable part stays as it was.
+  EXPECT_FALSE(copy_to_user(table, 0x600ff0, data + 16, 32));
+  ASSERT_TRUE(copy_from_user(table, back, 0x600ff0, 16));
+  EXPECT_EQ(std::memcmp(back, data, 16), 0);
+  EXPECT_FALSE(copy_to_user(table, 0x602000, data, 8));
+  EXPECT_FALSE(copy_to_user(table, 0x700000, data, 8));            // unmapped
+  EXPECT_FALSE(copy_to_user(table, 0xffff800000000000ull, data, 8));  // kernel half
+  EXPECT_FALSE(copy_to_user(table, 0x7ffffffffff8ull, data, 16));     // past user space
+}
+
+}  // namespace

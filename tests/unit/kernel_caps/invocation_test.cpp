@@ -17,10 +17,20 @@ TEST(ErrorTable, CodesAndNamesAreDistinctAndMatchTheSyscallErrors) {
     EXPECT_TRUE(codes.insert(code).second);
     EXPECT_TRUE(names.insert(name).second) << name;
   }
-  EXPECT_EQ(codes.size(), 20u);
+  EXPECT_EQ(codes.size(), 25u);
   EXPECT_EQ(abi::syscall_result(Error::kInvalidArgument), abi::kErrorInvalidArgument);
   EXPECT_EQ(abi::syscall_result(Error::kSlotOccupied), -26);
   EXPECT_EQ(abi::syscall_result(Error::kNone), 0);
+}
+
+TEST(LabelTable, TcbLabelsBelongToTheTcbBlock) {
+  for (Label label : {Label::kTcbConfigure, Label::kTcbSetPriority, Label::kTcbReadRegisters,
+                      Label::kTcbWriteRegisters, Label::kTcbResume, Label::kTcbSuspend,
+                      Label::kTcbSetAbi, Label::kTcbSetAffinity, Label::kTcbSetTls,
+                      Label::kTcbSetMaxPriority}) {
+    EXPECT_EQ(kernel::label_object_type(label), ObjectType::kTcb);
+    EXPECT_EQ(abi::label_block(label), 3u);
+  }
 }
 
 TEST(LabelTable, LabelsBelongToTheirTypesBlock) {

@@ -69,10 +69,10 @@ TEST_F(UntypedTest, ObjectsAreZeroedButChildUntypedIsNot) {
 TEST_F(UntypedTest, ManyObjectsFillConsecutiveSlotsAndAddresses) {
   ASSERT_EQ(retype(ObjectType::kEndpoint, 0, 30, 16), Error::kNone);
   for (uint64_t i = 0; i < 16; ++i) {
-    EXPECT_EQ(object_at(30 + i), untyped_base() + i * 16) << i;
+    EXPECT_EQ(object_at(30 + i), untyped_base() + i * (1u << abi::kEndpointBits)) << i;
   }
   EXPECT_EQ(created.size(), 16u);
-  EXPECT_EQ(watermark(), 256u);
+  EXPECT_EQ(watermark(), 16u << abi::kEndpointBits);
 }
 
 TEST_F(UntypedTest, ExhaustionIsNotEnoughMemory) {
@@ -179,7 +179,7 @@ TEST_F(UntypedTest, DeletingEveryChildAlsoFreesTheRegion) {
   ASSERT_EQ(retype(ObjectType::kEndpoint, 0, 20, 2), Error::kNone);
   ASSERT_EQ(remove(20), Error::kNone);
   ASSERT_EQ(retype(ObjectType::kEndpoint, 0, 22), Error::kNone);  // a child remains: no reuse
-  EXPECT_EQ(object_at(22), untyped_base() + 32);
+  EXPECT_EQ(object_at(22), untyped_base() + 2 * (1u << abi::kEndpointBits));
   ASSERT_EQ(remove(21), Error::kNone);
   ASSERT_EQ(remove(22), Error::kNone);
   ASSERT_EQ(retype(ObjectType::kEndpoint, 0, 23), Error::kNone);  // no children: from zero
