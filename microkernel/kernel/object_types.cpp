@@ -36,6 +36,7 @@ Error object_size_bits(ObjectType type, uint64_t size_bits, uint64_t& object_bit
     case ObjectType::kReply: object_bits = abi::kReplyBits; return Error::kNone;
     case ObjectType::kVSpace: object_bits = abi::kVSpaceBits; return Error::kNone;
     case ObjectType::kBreakpoint: object_bits = abi::kBreakpointBits; return Error::kNone;
+    case ObjectType::kPageTable: object_bits = abi::kPageTableBits; return Error::kNone;
     default: return Error::kInvalidArgument;
   }
 }

@@ -31,8 +31,14 @@ enum class Label : uint64_t {
   kTcbSetTls = 56,
   kTcbSetMaxPriority = 57,
   // Endpoints, notifications and replies take no invocations: Call, Send and Recv on them are
-  // IPC. Later: VSpace 96.., Frame 112.., Breakpoint 128.., IRQ handler 144.., IO ports 160..
-  kFirstUnassigned = 58,
+  // IPC. Blocks reserved for the types still to come (labels are assigned with the code):
+  kVSpaceFirst = 96,       // VSpace 96..111
+  kFrameFirst = 112,       // Frame 112..127
+  kBreakpointFirst = 128,  // Breakpoint 128..143
+  kIrqFirst = 144,         // IRQ control and handler 144..159
+  kIoPortsFirst = 160,     // I/O port range 160..175
+  kPageTableFirst = 176,   // PageTable 176..191
+  kFirstUnassigned = 192,
 };
 
 inline constexpr uint64_t kLabelBlockBits = 4;

@@ -17,7 +17,12 @@ enum class ObjectType : uint64_t {
   kVSpace = 7,
   kFrame = 8,
   kBreakpoint = 9,
-  kCount = 10,  // first value that is not a type
+  kPageTable = 10,  // one paging structure (PDPT, page directory or page table) for a VSpace
+  // Device caps: never made by Retype; the root task gets the controls at boot.
+  kIrqControl = 11,  // makes IrqHandler caps
+  kIrqHandler = 12,  // one interrupt line: bind a notification, acknowledge
+  kIoPorts = 13,     // a range of x86 I/O ports
+  kCount = 14,  // first value that is not a type
 };
 
 // Every object occupies a naturally aligned power-of-two block of its untyped. Sizes are in
@@ -33,6 +38,7 @@ inline constexpr uint64_t kNotificationBits = 5;  // 32 bytes: word, queue, boun
 inline constexpr uint64_t kReplyBits = 5;         // 32 bytes: caller and links
 inline constexpr uint64_t kVSpaceBits = 12;       // one 4 KiB PML4 page
 inline constexpr uint64_t kBreakpointBits = 9;    // 512 bytes: probe table head and XOL state
+inline constexpr uint64_t kPageTableBits = 12;    // one 4 KiB paging structure
 inline constexpr uint64_t kFrameSmallBits = 12;   // Frame size_bits: 4 KiB,
 inline constexpr uint64_t kFrameLargeBits = 21;   //                  2 MiB,
 inline constexpr uint64_t kFrameHugeBits = 30;    //                  1 GiB
