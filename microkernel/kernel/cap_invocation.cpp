@@ -38,6 +38,12 @@ ObjectType label_object_type(Label label) {
     case Label::kTcbSetAffinity:
     case Label::kTcbSetTls:
     case Label::kTcbSetMaxPriority: return ObjectType::kTcb;
+    case Label::kFrameMap:
+    case Label::kFrameUnmap:
+    case Label::kFrameRemap:
+    case Label::kFrameGetAddress: return ObjectType::kFrame;
+    case Label::kPageTableMap:
+    case Label::kPageTableUnmap: return ObjectType::kPageTable;
     default: return ObjectType::kNull;
   }
 }

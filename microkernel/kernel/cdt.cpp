@@ -81,6 +81,7 @@ bool cdt_is_final(const Slot* slot) {
 }
 
 void DeletionQueue::delete_cap(Slot* slot) {
+  notify_cap_removed(slot->cap);
   bool final = cdt_is_final(slot);
   unlink(slot);
   if (final) {

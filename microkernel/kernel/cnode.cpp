@@ -81,6 +81,11 @@ Error derive_cap(const Slot& source, bool mint, uint64_t rights_mask, uint64_t d
     if (duplicating && source.has_children()) return Error::kRevokeFirst;
     if (duplicating) derived.data = 0;
   }
+  if ((type == ObjectType::kFrame || type == ObjectType::kPageTable) && duplicating) {
+    // A mapping belongs to one cap: copies start unmapped.
+    derived.data = 0;
+    derived.reserved = 0;
+  }
   if (!mint) return Error::kNone;
   if ((rights_mask & ~abi::kRightsAll) != 0) return Error::kInvalidArgument;
   derived.rights = static_cast<uint8_t>(source.cap.rights & rights_mask);

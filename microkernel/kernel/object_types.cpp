@@ -66,6 +66,12 @@ void notify_object_destroyed(ObjectType type, uintptr_t object, uint8_t size_bit
   }
 }
 
+void notify_cap_removed(const Capability& cap) {
+  if (installed_hooks != nullptr && installed_hooks->cap_removed != nullptr) {
+    installed_hooks->cap_removed(installed_hooks->context, cap);
+  }
+}
+
 SlotRange embedded_slots(ObjectType type, uintptr_t object) {
   if (installed_hooks != nullptr && installed_hooks->embedded_slots != nullptr) {
     return installed_hooks->embedded_slots(installed_hooks->context, type, object);

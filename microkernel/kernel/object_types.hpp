@@ -36,6 +36,9 @@ struct ObjectHooks {
   void (*destroyed)(void* context, ObjectType type, uintptr_t object, uint8_t size_bits) = nullptr;
   SlotRange (*embedded_slots)(void* context, ObjectType type, uintptr_t object) = nullptr;
   void* context = nullptr;
+  // Every cap deleted from a slot, last or not, before any destruction (a Frame or PageTable
+  // cap's mapping belongs to that one cap and goes with it).
+  void (*cap_removed)(void* context, const Capability& cap) = nullptr;
 };
 
 // Installs the hooks (the kernel at boot; tests per case). Null restores "no hooks".
@@ -43,5 +46,6 @@ void set_object_hooks(const ObjectHooks* hooks);
 void notify_object_created(ObjectType type, uintptr_t object, uint8_t size_bits);
 void notify_object_destroyed(ObjectType type, uintptr_t object, uint8_t size_bits);
 SlotRange embedded_slots(ObjectType type, uintptr_t object);
+void notify_cap_removed(const Capability& cap);
 
 }  // namespace kernel

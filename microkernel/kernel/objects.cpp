@@ -5,12 +5,14 @@
 #include "kernel/object_types.hpp"
 #include "kernel/tcb.hpp"
 #include "kernel/thread.hpp"
+#include "kernel/vspace.hpp"
 
 namespace kernel {
 namespace {
 
 void created(void*, ObjectType type, uintptr_t object, uint8_t) {
   if (type == ObjectType::kTcb) thread_created(reinterpret_cast<Tcb*>(object));
+  if (type == ObjectType::kVSpace) vspace_created(object);
 }
 
 void destroyed(void*, ObjectType type, uintptr_t object, uint8_t) {
@@ -26,7 +28,7 @@ void destroyed(void*, ObjectType type, uintptr_t object, uint8_t) {
       notification_destroyed(reinterpret_cast<Notification*>(object));
       break;
     case ObjectType::kReply: reply_destroyed(reinterpret_cast<Reply*>(object)); break;
-    case ObjectType::kVSpace: address_space_destroyed(object); break;
+    case ObjectType::kVSpace: vspace_destroyed(object); break;
     default: break;
   }
 }
@@ -39,13 +41,16 @@ SlotRange embedded(void*, ObjectType type, uintptr_t object) {
   return SlotRange{&tcb->cspace_root, 4};
 }
 
-const ObjectHooks hooks{created, destroyed, embedded, nullptr};
+void cap_removed(void*, const Capability& cap) { mapping_cap_removed(cap); }
+
+const ObjectHooks hooks{created, destroyed, embedded, nullptr, cap_removed};
 
 }  // namespace
 
 void objects_init() {
   set_object_hooks(&hooks);
   tcb_invocations_init();
+  vspace_invocations_init();
 }
 
 }  // namespace kernel

@@ -10,8 +10,10 @@
 #include "kernel/page_table.hpp"
 #include "kernel/panic.hpp"
 #include "kernel/thread.hpp"
+#include "kernel/vspace.hpp"
 #include "sonde/abi/invocations.hpp"
 #include "sonde/abi/ipc.hpp"
+#include "sonde/abi/objects.hpp"
 #include "sonde/abi/syscalls.hpp"
 
 namespace kernel {
@@ -71,8 +73,14 @@ void start_root_task(const BootModule& module, const char* name) {
           elf::error_message(error));
   }
 
-  uint64_t root = create_address_space();
-  if (root == 0) fatal("boot: out of memory creating the root task's address space");
+  uint64_t vspace_frame = frames().allocate_block(static_cast<unsigned>(abi::kVSpaceBits));
+  if (vspace_frame == 0) fatal("boot: out of memory creating the root task's address space");
+  auto vspace = reinterpret_cast<uintptr_t>(physical_to_virtual(vspace_frame));
+  for (uint64_t i = 0; i < (uint64_t{1} << abi::kVSpaceBits) / 8; ++i) {
+    reinterpret_cast<uint64_t*>(vspace)[i] = 0;
+  }
+  vspace_created(vspace);
+  uint64_t root = vspace_root(vspace);
   PageTable table(frame_source(), root);
   uint64_t failed_address = 0;
   if (LoadError error = load_executable(table, executable, image, kUserStackTop, kUserStackPages,
@@ -100,7 +108,7 @@ void start_root_task(const BootModule& module, const char* name) {
   cdt_insert(nullptr, &slots[abi::kSlotRootTcb],
              make_cap(ObjectType::kTcb, reinterpret_cast<uintptr_t>(tcb), 0));
   cdt_insert(nullptr, &slots[abi::kSlotRootVSpace],
-             make_cap(ObjectType::kVSpace, reinterpret_cast<uintptr_t>(physical_to_virtual(root)), 0));
+             make_cap(ObjectType::kVSpace, vspace, 0));
 
   thread_created(tcb);
   thread_set_name(tcb, name);

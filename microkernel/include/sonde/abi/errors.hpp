@@ -44,6 +44,10 @@ enum class [[nodiscard]] Error : int64_t {
   kCancelled = 33,         // the call's Reply was reused, deleted or the server suspended it
   kNoReply = 34,           // the Reply cap is not bound to a waiting caller
   kThreadState = 35,       // the thread is in the wrong state (not configured; is the caller)
+  // Address spaces.
+  kAlreadyMapped = 36,     // the cap is mapped already, or the address has a mapping
+  kMissingPageTable = 37,  // a paging structure on the way to the address is not mapped
+  kNotMapped = 38,         // the frame cap has no mapping to change
 };
 // clang-format on
 
@@ -83,6 +87,9 @@ constexpr const char* error_name(Error error) {
     case Error::kCancelled: return "Cancelled";
     case Error::kNoReply: return "NoReply";
     case Error::kThreadState: return "ThreadState";
+    case Error::kAlreadyMapped: return "AlreadyMapped";
+    case Error::kMissingPageTable: return "MissingPageTable";
+    case Error::kNotMapped: return "NotMapped";
   }
   return "Unknown";
 }

@@ -33,7 +33,12 @@ enum class Label : uint64_t {
   // Endpoints, notifications and replies take no invocations: Call, Send and Recv on them are
   // IPC. Blocks reserved for the types still to come (labels are assigned with the code):
   kVSpaceFirst = 96,       // VSpace 96..111
-  kFrameFirst = 112,       // Frame 112..127
+  kFrameMap = 112,         // Frame: map into a VSpace
+  kFrameUnmap = 113,
+  kFrameRemap = 114,       // change the rights of the mapping (protect)
+  kFrameGetAddress = 115,  // -> physical address in word 0
+  kPageTableMap = 176,     // PageTable: becomes the missing paging structure at an address
+  kPageTableUnmap = 177,
   kBreakpointFirst = 128,  // Breakpoint 128..143
   kIrqFirst = 144,         // IRQ control and handler 144..159
   kIoPortsFirst = 160,     // I/O port range 160..175
@@ -96,6 +101,30 @@ inline constexpr uint64_t kWriteResume = 1;  // flag: resume the thread afterwar
 // SetAbi: ThreadAbi value. SetAffinity: CPU index. SetTls: the fs base.
 inline constexpr uint64_t kValue = 0;
 }  // namespace tcb_message
+
+namespace frame_message {
+// Map: the VSpace cap (Write right), the page-aligned user address, the MapRights.
+inline constexpr uint64_t kVSpace = 0;
+inline constexpr uint64_t kAddress = 1;
+inline constexpr uint64_t kRights = 2;
+inline constexpr uint64_t kMapLength = 3;
+// Remap: the new MapRights.
+inline constexpr uint64_t kRemapRights = 0;
+}  // namespace frame_message
+
+namespace page_table_message {
+// Map: the VSpace cap (Write right) and an address the structure will cover.
+inline constexpr uint64_t kVSpace = 0;
+inline constexpr uint64_t kAddress = 1;
+inline constexpr uint64_t kMapLength = 2;
+}  // namespace page_table_message
+
+// How a frame is mapped: always readable; writable needs the frame cap's Write right.
+enum MapRights : uint64_t {
+  kMapRead = 0,
+  kMapWrite = 1u << 0,
+  kMapExecute = 1u << 1,
+};
 
 // Priorities: 0 (lowest) to 255; the root thread starts at the top.
 inline constexpr uint64_t kMaxPriority = 255;

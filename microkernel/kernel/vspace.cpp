@@ -1,0 +1,262 @@
+// VSpace, PageTable and Frame invocations: user-controlled page tables with accounted memory.
+//
+// Every paging structure below the PML4 is a PageTable object the user retyped and mapped, so
+// mapping never allocates kernel memory. A Frame or PageTable cap records its one mapping as
+// (ASID tag, address); the ASID tag holds a generation, so a mapping into a VSpace that has
+// since been destroyed is recognised as stale and never touches whatever reuses the memory.
+#include "kernel/vspace.hpp"
+
+#include "arch/x86_64/cpu.hpp"
+#include "kernel/cap_invocation.hpp"
+#include "kernel/cnode.hpp"
+#include "kernel/memory.hpp"
+#include "kernel/page_table.hpp"
+#include "kernel/thread.hpp"
+#include "sonde/abi/invocations.hpp"
+#include "sonde/abi/objects.hpp"
+
+namespace kernel {
+
+namespace abi = sonde::abi;
+using abi::Label;
+
+namespace {
+
+constexpr uint32_t kAsidCount = 4096;
+constexpr uint32_t kAsidBits = 12;
+constexpr uint32_t kGenerationMask = (1u << (32 - kAsidBits)) - 1;
+
+uintptr_t asid_owner[kAsidCount];
+uint32_t asid_generation[kAsidCount];
+
+VSpaceInfo* info(uintptr_t vspace) { return reinterpret_cast<VSpaceInfo*>(vspace + page::kSize); }
+uint64_t* table(uint64_t physical) { return static_cast<uint64_t*>(physical_to_virtual(physical)); }
+uint64_t physical_of(uintptr_t object) { return object - kDirectMapBase; }
+
+uint32_t mapping_tag(uintptr_t vspace) {
+  const VSpaceInfo* i = info(vspace);
+  return i->asid | ((i->generation & kGenerationMask) << kAsidBits);
+}
+
+// The VSpace a mapping tag names, or 0 when it is gone (or the tag is empty).
+uintptr_t tagged_vspace(uint32_t tag) {
+  uint32_t asid = tag & (kAsidCount - 1);
+  if (asid == 0 || asid_owner[asid] == 0) return 0;
+  if ((asid_generation[asid] & kGenerationMask) != tag >> kAsidBits) return 0;
+  return asid_owner[asid];
+}
+
+void flush_if_loaded(uintptr_t vspace) {
+  if (arch::read_cr3() == physical_of(vspace)) arch::write_cr3(physical_of(vspace));
+}
+
+// The entry for `address` in the structure at `level` (4 = PML4 .. 1 = page table), or null
+// if a structure above it is missing or a large page is in the way.
+uint64_t* find_entry(uintptr_t vspace, uint64_t address, int level) {
+  uint64_t* current = reinterpret_cast<uint64_t*>(vspace);
+  for (int l = 4;; --l) {
+    uint64_t* entry = &current[page::index(address, l)];
+    if (l == level) return entry;
+    if ((*entry & page::kPresent) == 0 || (*entry & page::kLarge) != 0) return nullptr;
+    current = table(*entry & page::kAddressMask);
+  }
+}
+
+// The level whose entry maps a frame of 2^size_bits bytes.
+int frame_level(uint8_t size_bits) {
+  return size_bits == abi::kFrameSmallBits ? 1 : size_bits == abi::kFrameLargeBits ? 2 : 3;
+}
+
+uint64_t leaf_flags(uint64_t rights, int level) {
+  uint64_t flags = page::kPresent | page::kUser;
+  if ((rights & abi::kMapWrite) != 0) flags |= page::kWritable;
+  if ((rights & abi::kMapExecute) == 0) flags |= page::kNoExecute;
+  if (level > 1) flags |= page::kLarge;
+  return flags;
+}
+
+Error lookup_vspace(const Capability& cspace_root, uint64_t cptr, uintptr_t& vspace) {
+  Slot* slot = nullptr;
+  Error error = lookup_cap_slot(cspace_root, cptr, slot);
+  if (error != Error::kNone) return error;
+  if (slot->empty()) return Error::kSlotEmpty;
+  if (slot->type() != ObjectType::kVSpace) return Error::kWrongType;
+  if (!has_rights(slot->cap, abi::kRightWrite)) return Error::kMissingRight;
+  vspace = slot->cap.object;
+  if (info(vspace)->asid == 0) return Error::kNotEnoughMemory;
+  return Error::kNone;
+}
+
+void unmap_frame(Capability& cap) {
+  uintptr_t vspace = tagged_vspace(cap.reserved);
+  if (vspace != 0) {
+    uint64_t address = cap.data & ~(page::kSize - 1);
+    uint64_t* entry = find_entry(vspace, address, frame_level(cap.size_bits));
+    if (entry != nullptr && (*entry & page::kPresent) != 0 &&
+        (*entry & page::kAddressMask) == physical_of(cap.object)) {
+      *entry = 0;
+      flush_if_loaded(vspace);
+    }
+  }
+  cap.reserved = 0;
+  cap.data = 0;
+}
+
+void unmap_page_table(Capability& cap) {
+  uintptr_t vspace = tagged_vspace(cap.reserved);
+  if (vspace != 0) {
+    int level = static_cast<int>(cap.data & 7);
+    uint64_t* entry = find_entry(vspace, cap.data & ~(page::kSize - 1), level);
+    if (entry != nullptr && (*entry & page::kPresent) != 0 &&
+        (*entry & page::kAddressMask) == physical_of(cap.object)) {
+      *entry = 0;
+      flush_if_loaded(vspace);
+    }
+  }
+  // Whatever was mapped through the structure is unreachable now; clear it so a later mapping
+  // of the structure does not bring old mappings back.
+  auto* entries = reinterpret_cast<uint64_t*>(cap.object);
+  for (size_t i = 0; i < page::kSize / 8; ++i) entries[i] = 0;
+  cap.reserved = 0;
+  cap.data = 0;
+}
+
+Error invoke_frame(const Capability& cspace_root, Slot* slot, const Invocation& invocation) {
+  Capability& cap = slot->cap;
+  const uint64_t* words = invocation.words;
+  switch (invocation.label) {
+    case Label::kFrameMap: {
+      namespace m = abi::frame_message;
+      if (invocation.word_count < m::kMapLength) return Error::kTruncatedMessage;
+      if (cap.reserved != 0) return Error::kAlreadyMapped;
+      uintptr_t vspace = 0;
+      Error error = lookup_vspace(cspace_root, words[m::kVSpace], vspace);
+      if (error != Error::kNone) return error;
+      uint64_t address = words[m::kAddress];
+      uint64_t size = uint64_t{1} << cap.size_bits;
+      if (address % size != 0) return Error::kInvalidArgument;
+      if (address >= page::kUserTop || page::kUserTop - address < size) return Error::kRangeError;
+      uint64_t rights = words[m::kRights];
+      if ((rights & ~(abi::kMapWrite | abi::kMapExecute)) != 0) return Error::kInvalidArgument;
+      if (!has_rights(cap, abi::kRightRead)) return Error::kMissingRight;
+      if ((rights & abi::kMapWrite) != 0 && !has_rights(cap, abi::kRightWrite)) {
+        return Error::kMissingRight;
+      }
+      int level = frame_level(cap.size_bits);
+      uint64_t* entry = find_entry(vspace, address, level);
+      if (entry == nullptr) return Error::kMissingPageTable;
+      if ((*entry & page::kPresent) != 0) return Error::kAlreadyMapped;
+      *entry = physical_of(cap.object) | leaf_flags(rights, level);
+      cap.reserved = mapping_tag(vspace);
+      cap.data = address | rights;
+      flush_if_loaded(vspace);
+      return Error::kNone;
+    }
+    case Label::kFrameUnmap:
+      if (cap.reserved != 0) unmap_frame(cap);
+      return Error::kNone;
+    case Label::kFrameRemap: {
+      if (invocation.word_count < 1) return Error::kTruncatedMessage;
+      uint64_t rights = words[abi::frame_message::kRemapRights];
+      if ((rights & ~(abi::kMapWrite | abi::kMapExecute)) != 0) return Error::kInvalidArgument;
+      if ((rights & abi::kMapWrite) != 0 && !has_rights(cap, abi::kRightWrite)) {
+        return Error::kMissingRight;
+      }
+      uintptr_t vspace = tagged_vspace(cap.reserved);
+      if (vspace == 0) return Error::kNotMapped;
+      uint64_t address = cap.data & ~(page::kSize - 1);
+      int level = frame_level(cap.size_bits);
+      uint64_t* entry = find_entry(vspace, address, level);
+      if (entry == nullptr || (*entry & page::kAddressMask) != physical_of(cap.object)) {
+        return Error::kNotMapped;
+      }
+      *entry = physical_of(cap.object) | leaf_flags(rights, level);
+      cap.data = address | rights;
+      flush_if_loaded(vspace);
+      return Error::kNone;
+    }
+    case Label::kFrameGetAddress:
+      if (invocation.output == nullptr || invocation.output_capacity < 1) return Error::kRangeError;
+      invocation.output[0] = physical_of(cap.object);
+      *invocation.output_count = 1;
+      return Error::kNone;
+    default:
+      return Error::kInvalidLabel;
+  }
+}
+
+Error invoke_page_table(const Capability& cspace_root, Slot* slot, const Invocation& invocation) {
+  Capability& cap = slot->cap;
+  switch (invocation.label) {
+    case Label::kPageTableMap: {
+      namespace m = abi::page_table_message;
+      if (invocation.word_count < m::kMapLength) return Error::kTruncatedMessage;
+      if (cap.reserved != 0) return Error::kAlreadyMapped;
+      uintptr_t vspace = 0;
+      Error error = lookup_vspace(cspace_root, invocation.words[m::kVSpace], vspace);
+      if (error != Error::kNone) return error;
+      uint64_t address = invocation.words[m::kAddress];
+      if (address >= page::kUserTop) return Error::kRangeError;
+      // The structure becomes the first one missing on the way to `address`.
+      for (int level = 4; level >= 2; --level) {
+        uint64_t* entry = find_entry(vspace, address, level);
+        if (entry == nullptr) return Error::kAlreadyMapped;  // a large page covers it
+        if ((*entry & page::kPresent) != 0) continue;
+        *entry = physical_of(cap.object) | page::kPresent | page::kWritable | page::kUser;
+        uint64_t covered = uint64_t{1} << (12 + 9 * (level - 1));  // bytes one entry spans
+        cap.reserved = mapping_tag(vspace);
+        cap.data = (address & ~(covered - 1)) | static_cast<uint64_t>(level);
+        return Error::kNone;
+      }
+      return Error::kAlreadyMapped;
+    }
+    case Label::kPageTableUnmap:
+      if (cap.reserved != 0) unmap_page_table(cap);
+      return Error::kNone;
+    default:
+      return Error::kInvalidLabel;
+  }
+}
+
+}  // namespace
+
+uint64_t vspace_root(uintptr_t vspace) { return physical_of(vspace); }
+
+void vspace_created(uintptr_t vspace) {
+  auto* pml4 = reinterpret_cast<uint64_t*>(vspace);
+  const uint64_t* kernel = table(kernel_page_table_root());
+  for (int i = 256; i < 512; ++i) pml4[i] = kernel[i];
+  VSpaceInfo* i = info(vspace);
+  i->asid = 0;
+  for (uint32_t asid = 1; asid < kAsidCount; ++asid) {
+    if (asid_owner[asid] == 0) {
+      asid_owner[asid] = vspace;
+      i->asid = asid;
+      i->generation = asid_generation[asid];
+      return;
+    }
+  }
+}
+
+void vspace_destroyed(uintptr_t vspace) {
+  uint32_t asid = info(vspace)->asid;
+  if (asid != 0 && asid_owner[asid] == vspace) {
+    asid_owner[asid] = 0;
+    ++asid_generation[asid];
+  }
+  address_space_destroyed(vspace);
+}
+
+void mapping_cap_removed(const Capability& cap) {
+  if (cap.reserved == 0) return;
+  Capability copy = cap;
+  if (cap.type == static_cast<uint8_t>(ObjectType::kFrame)) unmap_frame(copy);
+  if (cap.type == static_cast<uint8_t>(ObjectType::kPageTable)) unmap_page_table(copy);
+}
+
+void vspace_invocations_init() {
+  set_invocation_handler(ObjectType::kFrame, invoke_frame);
+  set_invocation_handler(ObjectType::kPageTable, invoke_page_table);
+}
+
+}  // namespace kernel

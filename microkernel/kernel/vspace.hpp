@@ -1,0 +1,29 @@
+// Address spaces as objects: VSpaces, PageTables and Frames, mapped by invocation.
+#pragma once
+
+#include <stdint.h>
+
+#include "kernel/cap.hpp"
+
+namespace kernel {
+
+// A VSpace object is 2^kVSpaceBits bytes: its PML4 page, then this bookkeeping page.
+struct VSpaceInfo {
+  uint32_t asid;        // 1..kAsidCount-1, 0 when none was free (the VSpace cannot map)
+  uint32_t generation;  // of the ASID when it was assigned
+};
+
+// Prepares a zeroed VSpace object: the kernel half of the PML4 and an ASID.
+void vspace_created(uintptr_t vspace);
+// Frees the ASID (mappings recorded in Frame and PageTable caps become stale and are then
+// ignored) and leaves the VSpace if the CPU has it loaded.
+void vspace_destroyed(uintptr_t vspace);
+// A Frame or PageTable cap is being deleted: its mapping goes with it.
+void mapping_cap_removed(const Capability& cap);
+
+// Physical address of a VSpace object's PML4.
+uint64_t vspace_root(uintptr_t vspace);
+
+void vspace_invocations_init();
+
+}  // namespace kernel
