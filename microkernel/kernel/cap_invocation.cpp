@@ -44,6 +44,9 @@ ObjectType label_object_type(Label label) {
     case Label::kFrameGetAddress: return ObjectType::kFrame;
     case Label::kPageTableMap:
     case Label::kPageTableUnmap: return ObjectType::kPageTable;
+    case Label::kBreakpointBind:
+    case Label::kBreakpointInsert:
+    case Label::kBreakpointRemove: return ObjectType::kBreakpoint;
     default: return ObjectType::kNull;
   }
 }

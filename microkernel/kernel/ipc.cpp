@@ -3,6 +3,7 @@
 
 #include <stddef.h>
 
+#include "kernel/breakpoint.hpp"
 #include "kernel/cap_invocation.hpp"
 #include "kernel/cdt.hpp"
 #include "kernel/cnode.hpp"
@@ -195,6 +196,14 @@ void signal(Notification* notification, uint64_t badge) {
 // With no fault handler left: the thread stops, and its supervisor (if any) is told.
 void handler_gone(Tcb* tcb) {
   ipc_cancel(tcb);
+  if (tcb->fault_kind == static_cast<uint64_t>(FaultKind::kBreakpoint)) {
+    // A probe's listener is gone: the thread goes on at the probe (which is removed at the
+    // next hit, or already is), never stuck and never past it unobserved.
+    tcb->fault_kind = 0;
+    tcb->regs.rip = tcb->probe_address;
+    thread_make_runnable(tcb);
+    return;
+  }
   if (tcb->fault_kind == static_cast<uint64_t>(FaultKind::kForeignSyscall)) {
     printk("USER FAULT in task '%s': foreign syscall %lu with no fault handler\n", tcb->name,
            tcb->regs.rax);
@@ -324,6 +333,9 @@ void wait(Tcb* waiter, Notification* notification, bool blocking) {
 bool answer_fault(Tcb* faulted, const Message& message) {
   switch (static_cast<abi::FaultReply>(message.label)) {
     case abi::FaultReply::kResume:
+      if (faulted->fault_kind == static_cast<uint64_t>(FaultKind::kBreakpoint)) {
+        breakpoint_resume(faulted);
+      }
       break;
     case abi::FaultReply::kSetResult:
       if (message.length < 1) return false;
@@ -592,6 +604,14 @@ void deliver_fault(Tcb* tcb, FaultKind kind, uint64_t address, uint64_t detail) 
   }
   const Capability& cap = tcb->fault_endpoint.cap;
   send(tcb, reinterpret_cast<Endpoint*>(cap.object), cap.data, false, true, true);
+}
+
+void deliver_fault_to(Tcb* tcb, const Capability& endpoint, FaultKind kind, uint64_t address,
+                      uint64_t detail) {
+  tcb->fault_kind = static_cast<uint64_t>(kind);
+  tcb->fault_address = address;
+  tcb->fault_detail = detail;
+  send(tcb, reinterpret_cast<Endpoint*>(endpoint.object), endpoint.data, false, true, true);
 }
 
 void ipc_cancel(Tcb* tcb) {

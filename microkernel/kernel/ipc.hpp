@@ -44,6 +44,10 @@ void ipc_syscall(Tcb* caller, sonde::abi::Syscall number);
 // handler, suspends it and signals its supervisor.
 void deliver_fault(Tcb* tcb, sonde::abi::FaultKind kind, uint64_t address, uint64_t detail);
 
+// The same, to a given endpoint cap (a breakpoint's): the thread waits for its reply.
+void deliver_fault_to(Tcb* tcb, const Capability& endpoint, sonde::abi::FaultKind kind,
+                      uint64_t address, uint64_t detail);
+
 // Takes `tcb` out of any IPC it is blocked in (Suspend, exit, destruction); it is left
 // kInactive. A pending fault is dropped (resuming retries the faulting instruction).
 void ipc_cancel(Tcb* tcb);

@@ -1,6 +1,7 @@
 // What happens to kernel structures when Retype creates them and their last cap goes away.
 #include "kernel/objects.hpp"
 
+#include "kernel/breakpoint.hpp"
 #include "kernel/ipc.hpp"
 #include "kernel/object_types.hpp"
 #include "kernel/tcb.hpp"
@@ -29,11 +30,15 @@ void destroyed(void*, ObjectType type, uintptr_t object, uint8_t) {
       break;
     case ObjectType::kReply: reply_destroyed(reinterpret_cast<Reply*>(object)); break;
     case ObjectType::kVSpace: vspace_destroyed(object); break;
+    case ObjectType::kBreakpoint: breakpoint_destroyed(reinterpret_cast<Breakpoint*>(object)); break;
     default: break;
   }
 }
 
 SlotRange embedded(void*, ObjectType type, uintptr_t object) {
+  if (type == ObjectType::kBreakpoint) {
+    return SlotRange{&reinterpret_cast<Breakpoint*>(object)->endpoint, 1};
+  }
   if (type != ObjectType::kTcb) return {};
   auto* tcb = reinterpret_cast<Tcb*>(object);
   // cspace_root, vspace, fault_endpoint and supervisor are consecutive.
@@ -51,6 +56,7 @@ void objects_init() {
   set_object_hooks(&hooks);
   tcb_invocations_init();
   vspace_invocations_init();
+  breakpoint_invocations_init();
 }
 
 }  // namespace kernel

@@ -55,6 +55,15 @@ struct Tcb {
   uint64_t fault_kind;
   uint64_t fault_address;
   uint64_t fault_detail;
+  // A breakpoint hit being handled, then its displaced instruction being single-stepped out
+  // of line (copied at the hit, so removing the probe meanwhile cannot confuse the step).
+  uint64_t probe_address;
+  uint64_t probe_xol;            // 0: the probe sits on a NOP; resume after it
+  uint8_t probe_length;
+  uint8_t probe_fixup;           // UserRegisters index set to the next rip during the step
+  bool stepping;
+  bool step_saved_trap_flag;
+  uint64_t step_saved_register;
   char name[16];
 };
 static_assert(sizeof(Tcb) <= (1u << sonde::abi::kTcbBits));

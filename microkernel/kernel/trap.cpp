@@ -1,6 +1,7 @@
 // Entry from interrupts, exceptions and syscalls: one dispatcher for every TrapFrame.
 #include "arch/x86_64/cpu.hpp"
 #include "arch/x86_64/trap_frame.hpp"
+#include "kernel/breakpoint.hpp"
 #include "kernel/console.hpp"
 #include "kernel/ipc.hpp"
 #include "kernel/panic.hpp"
@@ -19,6 +20,8 @@ namespace {
 constexpr uint64_t kTimerVector = 32;
 constexpr uint64_t kLastIrqVector = 47;
 constexpr uint64_t kPageFaultVector = 14;
+constexpr uint64_t kDebugVector = 1;
+constexpr uint64_t kBreakpointVector = 3;
 
 void device_interrupt(uint64_t vector) {
   if (vector == kTimerVector) {
@@ -30,6 +33,9 @@ void device_interrupt(uint64_t vector) {
 
 // An exception in user mode becomes a fault message to the thread's handler.
 void user_exception(Tcb* thread, const arch::TrapFrame& frame) {
+  if (frame.vector == kBreakpointVector && breakpoint_trap(thread)) return;
+  if (frame.vector == kDebugVector && breakpoint_step_done(thread)) return;
+  breakpoint_abort_step(thread);
   if (frame.vector == kPageFaultVector) {
     deliver_fault(thread, sonde::abi::FaultKind::kPage, arch::read_cr2(), frame.error_code);
   } else {

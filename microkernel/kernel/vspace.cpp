@@ -7,6 +7,7 @@
 #include "kernel/vspace.hpp"
 
 #include "arch/x86_64/cpu.hpp"
+#include "kernel/breakpoint.hpp"
 #include "kernel/cap_invocation.hpp"
 #include "kernel/cnode.hpp"
 #include "kernel/memory.hpp"
@@ -29,22 +30,12 @@ constexpr uint32_t kGenerationMask = (1u << (32 - kAsidBits)) - 1;
 uintptr_t asid_owner[kAsidCount];
 uint32_t asid_generation[kAsidCount];
 
-VSpaceInfo* info(uintptr_t vspace) { return reinterpret_cast<VSpaceInfo*>(vspace + page::kSize); }
+VSpaceInfo* info(uintptr_t vspace) { return vspace_info(vspace); }
 uint64_t* table(uint64_t physical) { return static_cast<uint64_t*>(physical_to_virtual(physical)); }
 uint64_t physical_of(uintptr_t object) { return object - kDirectMapBase; }
 
-uint32_t mapping_tag(uintptr_t vspace) {
-  const VSpaceInfo* i = info(vspace);
-  return i->asid | ((i->generation & kGenerationMask) << kAsidBits);
-}
-
-// The VSpace a mapping tag names, or 0 when it is gone (or the tag is empty).
-uintptr_t tagged_vspace(uint32_t tag) {
-  uint32_t asid = tag & (kAsidCount - 1);
-  if (asid == 0 || asid_owner[asid] == 0) return 0;
-  if ((asid_generation[asid] & kGenerationMask) != tag >> kAsidBits) return 0;
-  return asid_owner[asid];
-}
+uint32_t mapping_tag(uintptr_t vspace) { return vspace_tag(vspace); }
+uintptr_t tagged_vspace(uint32_t tag) { return vspace_from_tag(tag); }
 
 void flush_if_loaded(uintptr_t vspace) {
   if (arch::read_cr3() == physical_of(vspace)) arch::write_cr3(physical_of(vspace));
@@ -222,12 +213,30 @@ Error invoke_page_table(const Capability& cspace_root, Slot* slot, const Invocat
 
 uint64_t vspace_root(uintptr_t vspace) { return physical_of(vspace); }
 
+VSpaceInfo* vspace_info(uintptr_t vspace) {
+  return reinterpret_cast<VSpaceInfo*>(vspace + page::kSize);
+}
+
+uint32_t vspace_tag(uintptr_t vspace) {
+  const VSpaceInfo* i = vspace_info(vspace);
+  if (i->asid == 0) return 0;
+  return i->asid | ((i->generation & kGenerationMask) << kAsidBits);
+}
+
+uintptr_t vspace_from_tag(uint32_t tag) {
+  uint32_t asid = tag & (kAsidCount - 1);
+  if (asid == 0 || asid_owner[asid] == 0) return 0;
+  if ((asid_generation[asid] & kGenerationMask) != tag >> kAsidBits) return 0;
+  return asid_owner[asid];
+}
+
 void vspace_created(uintptr_t vspace) {
   auto* pml4 = reinterpret_cast<uint64_t*>(vspace);
   const uint64_t* kernel = table(kernel_page_table_root());
   for (int i = 256; i < 512; ++i) pml4[i] = kernel[i];
   VSpaceInfo* i = info(vspace);
   i->asid = 0;
+  i->breakpoints = nullptr;
   for (uint32_t asid = 1; asid < kAsidCount; ++asid) {
     if (asid_owner[asid] == 0) {
       asid_owner[asid] = vspace;
@@ -239,6 +248,7 @@ void vspace_created(uintptr_t vspace) {
 }
 
 void vspace_destroyed(uintptr_t vspace) {
+  breakpoints_vspace_destroyed(vspace);
   uint32_t asid = info(vspace)->asid;
   if (asid != 0 && asid_owner[asid] == vspace) {
     asid_owner[asid] = 0;

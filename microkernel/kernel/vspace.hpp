@@ -8,10 +8,18 @@
 namespace kernel {
 
 // A VSpace object is 2^kVSpaceBits bytes: its PML4 page, then this bookkeeping page.
+struct Breakpoint;
 struct VSpaceInfo {
   uint32_t asid;        // 1..kAsidCount-1, 0 when none was free (the VSpace cannot map)
   uint32_t generation;  // of the ASID when it was assigned
+  Breakpoint* breakpoints;  // Breakpoint objects bound to this VSpace (a list)
 };
+
+VSpaceInfo* vspace_info(uintptr_t vspace);
+// A VSpace's identity that stays valid after it is destroyed: ASID and generation.
+uint32_t vspace_tag(uintptr_t vspace);
+// The VSpace a tag names, or 0 when it was destroyed (or the tag is 0).
+uintptr_t vspace_from_tag(uint32_t tag);
 
 // Prepares a zeroed VSpace object: the kernel half of the PML4 and an ASID.
 void vspace_created(uintptr_t vspace);

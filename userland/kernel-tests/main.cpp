@@ -957,6 +957,210 @@ void test_thread_in_another_vspace() {
   t.error(map_frame(new_slot(), kVSpace, 0, 0), Error::kInvalidCapability, "empty slot mapped");
 }
 
+// ---- breakpoints ----
+
+}  // namespace
+
+// The probed function, in assembly so the tests know every instruction: an entry NOP (as
+// -fpatchable-function-entry makes), an ordinary instruction, a rip-relative load.
+//   probed_function(x) = x + 1 + probe_constant
+extern "C" uint64_t probed_function(uint64_t);
+extern "C" uint64_t probe_constant;
+asm(R"(
+    .section .data
+    .balign 8
+    .globl probe_constant
+probe_constant:
+    .quad 1000
+    .text
+    .globl probed_function
+    .globl probe_ordinary
+    .globl probe_riprel
+    .balign 16
+probed_function:
+    .byte 0x0f, 0x1f, 0x44, 0x00, 0x00
+probe_ordinary:
+    lea 1(%rdi), %rax
+probe_riprel:
+    add probe_constant(%rip), %rax
+    ret
+)");
+extern "C" char probe_ordinary[];
+extern "C" char probe_riprel[];
+
+namespace {
+
+constexpr uint64_t kCalls = 10000;
+constexpr uint64_t kDoneLabel = 77;
+uint64_t probe_endpoint;
+volatile uint64_t call_sum = 0;
+
+uint64_t expected_sum(uint64_t calls) {
+  uint64_t sum = 0;
+  for (uint64_t i = 0; i < calls; ++i) sum += i + 1 + 1000;
+  return sum;
+}
+
+// Calls the probed function kCalls times, then tells the handler it is done.
+void probe_caller(uint64_t) {
+  uint64_t sum = 0;
+  for (uint64_t i = 0; i < kCalls; ++i) sum += probed_function(i);
+  call_sum = sum;
+  sys::MessageRegisters mr;
+  (void)sys::send(probe_endpoint, kDoneLabel, mr, 0);
+}
+
+struct ProbeRun {
+  uint64_t hits = 0;
+  bool rip_ok = true;
+  bool finished = false;
+};
+
+// Handles hits on probe_endpoint until the caller reports; deletes the breakpoint cap after
+// `remove_after` hits (0: never).
+ProbeRun handle_hits(uint64_t breakpoint, uint64_t address, uint64_t remove_after) {
+  ProbeRun run;
+  uint64_t reply = make(ObjectType::kReply);
+  uint64_t thread = spawn(probe_caller, 0, ThreadOptions{.priority = kRootPriority});
+  sys::MessageRegisters mr;
+  auto r = sys::recv(probe_endpoint, reply, mr);
+  while (r.error == Error::kNone) {
+    if (r.info.label == kDoneLabel) {
+      run.finished = true;
+      break;
+    }
+    if (r.info.label != static_cast<uint64_t>(abi::FaultKind::kBreakpoint)) break;
+    ++run.hits;
+    if (sys::message_word(mr, 0) != address ||
+        sys::message_word(mr, abi::kFaultAddressWord) != address) {
+      run.rip_ok = false;
+    }
+    if (remove_after != 0 && run.hits == remove_after) must(sys::cnode_delete(kRoot, breakpoint), "delete breakpoint");
+    r = sys::reply_recv(probe_endpoint, reply, static_cast<uint64_t>(abi::FaultReply::kResume), mr, 0);
+  }
+  kill(thread);
+  return run;
+}
+
+abi::Error bind(uint64_t breakpoint, uint64_t vspace, uint64_t endpoint) {
+  uint64_t words[] = {vspace, endpoint};
+  return sys::invoke(breakpoint, Label::kBreakpointBind, words);
+}
+abi::Error insert(uint64_t breakpoint, uint64_t address, uint64_t length, uint64_t xol, uint64_t fixup) {
+  uint64_t words[] = {address, length, xol, fixup};
+  return sys::invoke(breakpoint, Label::kBreakpointInsert, words);
+}
+
+// An executable out-of-line page in the root's space, written through a writable alias.
+uint64_t xol_page = 0;
+volatile uint8_t* xol_writer = nullptr;
+
+void prepare_xol() {
+  uint64_t frame = make(ObjectType::kFrame, 12);
+  uint64_t alias = new_slot();
+  must(sys::cnode_copy(kRoot, alias, frame), "copy XOL frame");
+  xol_page = kWindow + 0x10000;
+  must(map_frame(frame, kVSpace, xol_page, abi::kMapExecute), "map XOL page");
+  must(map_frame(alias, kVSpace, xol_page + 0x1000, abi::kMapWrite), "map XOL alias");
+  xol_writer = reinterpret_cast<volatile uint8_t*>(xol_page + 0x1000);
+}
+
+void test_breakpoints() {
+  probe_endpoint = make(ObjectType::kEndpoint);
+  prepare_xol();
+  auto entry = reinterpret_cast<uint64_t>(&probed_function);
+  auto ordinary = reinterpret_cast<uint64_t>(probe_ordinary);
+  auto riprel = reinterpret_cast<uint64_t>(probe_riprel);
+  {
+    Check t("breakpoint_errors");
+    uint64_t breakpoint = make(ObjectType::kBreakpoint);
+    t.error(insert(breakpoint, entry, 5, 0, 0), Error::kIllegalOperation, "insert before bind");
+    t.error(bind(breakpoint, kRoot, probe_endpoint), Error::kWrongType, "CNode as VSpace");
+    t.error(bind(breakpoint, kVSpace, kRoot), Error::kWrongType, "CNode as endpoint");
+    t.error(bind(breakpoint, kVSpace, probe_endpoint), Error::kNone, "bind");
+    t.error(insert(breakpoint, entry, 0, 0, 0), Error::kRangeError, "length 0");
+    t.error(insert(breakpoint, entry, 16, 0, 0), Error::kRangeError, "length 16");
+    t.error(insert(breakpoint, 0x100000000ull, 1, 0, 0), Error::kNotMapped, "unmapped address");
+    t.error(insert(breakpoint, ordinary, 4, xol_page + 0x1000, 0), Error::kNotMapped, "non-executable XOL");
+    t.error(insert(breakpoint, ordinary, 4, xol_page, 2), Error::kInvalidArgument, "rflags as fix-up");
+    t.error(insert(breakpoint, entry, 5, 0, 0), Error::kNone, "insert");
+    t.that(*reinterpret_cast<volatile uint8_t*>(entry) == 0xcc, "no int3 in the code");
+    t.error(insert(breakpoint, entry, 5, 0, 0), Error::kAlreadyMapped, "second probe at one address");
+    uint64_t words[] = {entry};
+    t.error(sys::invoke(breakpoint, Label::kBreakpointRemove, words), Error::kNone, "remove");
+    t.that(*reinterpret_cast<volatile uint8_t*>(entry) == 0x0f, "original byte not restored");
+    t.error(sys::invoke(breakpoint, Label::kBreakpointRemove, words), Error::kNotMapped, "remove twice");
+    kill(breakpoint);
+  }
+  {
+    Check t("breakpoint_on_entry_nop_sees_every_call");
+    uint64_t breakpoint = make(ObjectType::kBreakpoint);
+    must(bind(breakpoint, kVSpace, probe_endpoint), "bind");
+    t.error(insert(breakpoint, entry, 5, 0, 0), Error::kNone, "insert");
+    ProbeRun run = handle_hits(breakpoint, entry, 0);
+    t.that(run.finished, "caller did not finish");
+    t.that(run.hits == kCalls, "hit count is not the call count");
+    t.that(run.rip_ok, "a hit reported the wrong address");
+    t.that(call_sum == expected_sum(kCalls), "results changed under the probe");
+    sys::print("  entry NOP: %lu hits\n", run.hits);
+    kill(breakpoint);
+    t.that(*reinterpret_cast<volatile uint8_t*>(entry) == 0x0f, "deleting the cap left the int3");
+  }
+  {
+    Check t("breakpoint_out_of_line_on_ordinary_instruction");
+    for (int i = 0; i < 4; ++i) xol_writer[i] = static_cast<uint8_t>(probe_ordinary[i] == '\xcc' ? 0 : probe_ordinary[i]);
+    uint64_t breakpoint = make(ObjectType::kBreakpoint);
+    must(bind(breakpoint, kVSpace, probe_endpoint), "bind");
+    t.error(insert(breakpoint, ordinary, 4, xol_page, 0), Error::kNone, "insert");
+    ProbeRun run = handle_hits(breakpoint, ordinary, 0);
+    t.that(run.finished && run.hits == kCalls, "hit count is not the call count");
+    t.that(run.rip_ok, "a hit reported the wrong address");
+    t.that(call_sum == expected_sum(kCalls), "results changed under the probe");
+    kill(breakpoint);
+  }
+  {
+    Check t("breakpoint_out_of_line_on_rip_relative_load");
+    // add disp32(%rip), %rax (48 03 05 disp32) becomes add disp32(%rcx), %rax (48 03 81 disp32)
+    // with rcx set to the original next instruction's address during the step.
+    const auto* original = reinterpret_cast<const uint8_t*>(probe_riprel);
+    t.that(original[0] == 0x48 && original[1] == 0x03 && original[2] == 0x05, "unexpected encoding");
+    xol_writer[0x40] = 0x48;
+    xol_writer[0x41] = 0x03;
+    xol_writer[0x42] = 0x81;
+    for (int i = 3; i < 7; ++i) xol_writer[0x40 + i] = original[i];
+    constexpr uint64_t kRcx = 5;  // index of rcx in UserRegisters
+    uint64_t breakpoint = make(ObjectType::kBreakpoint);
+    must(bind(breakpoint, kVSpace, probe_endpoint), "bind");
+    t.error(insert(breakpoint, riprel, 7, xol_page + 0x40, kRcx), Error::kNone, "insert");
+    ProbeRun run = handle_hits(breakpoint, riprel, 0);
+    t.that(run.finished && run.hits == kCalls, "hit count is not the call count");
+    t.that(call_sum == expected_sum(kCalls), "results changed under the probe");
+    kill(breakpoint);
+  }
+  {
+    Check t("deleting_breakpoint_mid_run_restores_code_and_loop_finishes");
+    uint64_t breakpoint = make(ObjectType::kBreakpoint);
+    must(bind(breakpoint, kVSpace, probe_endpoint), "bind");
+    t.error(insert(breakpoint, ordinary, 4, xol_page, 0), Error::kNone, "insert");
+    ProbeRun run = handle_hits(breakpoint, ordinary, kCalls / 2);
+    t.that(run.finished, "caller did not finish");
+    t.that(run.hits == kCalls / 2, "hits after the cap was deleted");
+    t.that(call_sum == expected_sum(kCalls), "results changed");
+    t.that(*reinterpret_cast<volatile uint8_t*>(ordinary) == 0x48, "original byte not restored");
+  }
+  {
+    Check t("breakpoint_with_endpoint_revoked_lets_threads_pass");
+    uint64_t endpoint = make(ObjectType::kEndpoint);
+    uint64_t breakpoint = make(ObjectType::kBreakpoint);
+    must(bind(breakpoint, kVSpace, endpoint), "bind");
+    t.error(insert(breakpoint, entry, 5, 0, 0), Error::kNone, "insert");
+    must(sys::cnode_revoke(kRoot, endpoint), "revoke endpoint");
+    t.that(probed_function(1) == 1002, "call through a probe with no listener failed");
+    t.that(*reinterpret_cast<volatile uint8_t*>(entry) == 0x0f, "probe without listener not removed");
+    kill(breakpoint);
+  }
+}
+
 }  // namespace
 
 extern "C" int main() {
@@ -991,6 +1195,7 @@ extern "C" int main() {
   test_scheduling();
   test_vspace();
   test_thread_in_another_vspace();
+  test_breakpoints();
 
   sys::print("kernel-tests: %d failure(s)\n", failures);
   return failures == 0 ? 0 : 1;

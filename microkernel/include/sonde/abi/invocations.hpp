@@ -39,7 +39,9 @@ enum class Label : uint64_t {
   kFrameGetAddress = 115,  // -> physical address in word 0
   kPageTableMap = 176,     // PageTable: becomes the missing paging structure at an address
   kPageTableUnmap = 177,
-  kBreakpointFirst = 128,  // Breakpoint 128..143
+  kBreakpointBind = 128,    // Breakpoint: choose the target VSpace and the endpoint for hits
+  kBreakpointInsert = 129,  // put an int3 at an address
+  kBreakpointRemove = 130,  // restore the original byte
   kIrqFirst = 144,         // IRQ control and handler 144..159
   kIoPortsFirst = 160,     // I/O port range 160..175
   kPageTableFirst = 176,   // PageTable 176..191
@@ -118,6 +120,28 @@ inline constexpr uint64_t kVSpace = 0;
 inline constexpr uint64_t kAddress = 1;
 inline constexpr uint64_t kMapLength = 2;
 }  // namespace page_table_message
+
+namespace breakpoint_message {
+// Bind: the VSpace cap (Write right) whose code is probed and the Endpoint cap (Write right)
+// hits are sent to; its badge tells the holder's breakpoints apart.
+inline constexpr uint64_t kVSpace = 0;
+inline constexpr uint64_t kEndpoint = 1;
+inline constexpr uint64_t kBindLength = 2;
+// Insert: the address, the displaced instruction's length (1..15; 5 for an entry NOP), the
+// out-of-line slot holding a copy of it (0 for a NOP: the thread resumes after it), and the
+// fix-up register: an index into UserRegisters (0 none) the kernel sets to the address after
+// the displaced instruction while the copy runs, so a rip-relative operand rewritten by the
+// holder to use that register reads the right memory; the register is restored afterwards.
+inline constexpr uint64_t kAddress = 0;
+inline constexpr uint64_t kLength = 1;
+inline constexpr uint64_t kXol = 2;
+inline constexpr uint64_t kFixupRegister = 3;
+inline constexpr uint64_t kInsertLength = 4;
+// Remove: the address.
+}  // namespace breakpoint_message
+
+// Probes one Breakpoint object holds (more probes: more objects).
+inline constexpr uint64_t kBreakpointProbes = 12;
 
 // How a frame is mapped: always readable; writable needs the frame cap's Write right.
 enum MapRights : uint64_t {

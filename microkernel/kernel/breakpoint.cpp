@@ -1,0 +1,299 @@
+// Breakpoint objects: insert and remove int3s, deliver hits, step displaced instructions.
+#include "kernel/breakpoint.hpp"
+
+#include "kernel/cap_invocation.hpp"
+#include "kernel/cdt.hpp"
+#include "kernel/cnode.hpp"
+#include "kernel/ipc.hpp"
+#include "kernel/memory.hpp"
+#include "kernel/page_table.hpp"
+#include "kernel/thread.hpp"
+#include "kernel/vspace.hpp"
+#include "sonde/abi/ipc.hpp"
+#include "sonde/abi/objects.hpp"
+
+namespace kernel {
+
+namespace abi = sonde::abi;
+using abi::Label;
+
+static_assert(sizeof(Breakpoint) <= (1u << abi::kBreakpointBits));
+
+namespace {
+
+constexpr uint8_t kInt3 = 0xcc;
+constexpr uint64_t kTrapFlag = 1u << 8;
+
+PageTable vspace_table(uintptr_t vspace) { return PageTable(frame_source(), vspace_root(vspace)); }
+
+// The kernel's view of the code byte at `address` in `vspace` (it writes through the direct
+// map, so read-only user code can be patched); null when the page is not mapped for the user.
+uint8_t* code_byte(uintptr_t vspace, uint64_t address) {
+  uint64_t physical = 0, flags = 0;
+  if (!vspace_table(vspace).translate(address, &physical, &flags)) return nullptr;
+  if ((flags & page::kUser) == 0) return nullptr;
+  return static_cast<uint8_t*>(physical_to_virtual(physical));
+}
+
+bool executable(uintptr_t vspace, uint64_t address) {
+  uint64_t physical = 0, flags = 0;
+  return vspace_table(vspace).translate(address, &physical, &flags) &&
+         (flags & page::kUser) != 0 && (flags & page::kNoExecute) == 0;
+}
+
+Probe* find_in(Breakpoint* breakpoint, uint64_t address) {
+  for (Probe& probe : breakpoint->probes) {
+    if (probe.in_use && probe.address == address) return &probe;
+  }
+  return nullptr;
+}
+
+Probe* find_probe(uintptr_t vspace, uint64_t address, Breakpoint** owner) {
+  for (Breakpoint* b = vspace_info(vspace)->breakpoints; b != nullptr; b = b->next) {
+    if (Probe* probe = find_in(b, address)) {
+      if (owner != nullptr) *owner = b;
+      return probe;
+    }
+  }
+  return nullptr;
+}
+
+void remove_probe(uintptr_t vspace, Probe& probe) {
+  if (vspace != 0) {
+    if (uint8_t* byte = code_byte(vspace, probe.address); byte != nullptr && *byte == kInt3) {
+      *byte = probe.original;
+    }
+  }
+  probe = Probe{};
+}
+
+void remove_all(Breakpoint* breakpoint) {
+  uintptr_t vspace = vspace_from_tag(breakpoint->vspace_tag);
+  for (Probe& probe : breakpoint->probes) {
+    if (probe.in_use) remove_probe(vspace, probe);
+  }
+}
+
+void unlink(Breakpoint* breakpoint) {
+  uintptr_t vspace = vspace_from_tag(breakpoint->vspace_tag);
+  if (vspace != 0) {
+    VSpaceInfo* info = vspace_info(vspace);
+    if (breakpoint->previous != nullptr) {
+      breakpoint->previous->next = breakpoint->next;
+    } else if (info->breakpoints == breakpoint) {
+      info->breakpoints = breakpoint->next;
+    }
+    if (breakpoint->next != nullptr) breakpoint->next->previous = breakpoint->previous;
+  }
+  breakpoint->next = breakpoint->previous = nullptr;
+  breakpoint->vspace_tag = 0;
+}
+
+uintptr_t thread_vspace(const Tcb* thread) {
+  return thread->vspace.empty() ? 0 : thread->vspace.cap.object;
+}
+
+uint64_t& user_register(Tcb* thread, uint8_t index) {
+  arch::TrapFrame& r = thread->regs;
+  switch (index) {
+    case 1: return r.rsp;
+    case 3: return r.rax;
+    case 4: return r.rbx;
+    case 5: return r.rcx;
+    case 6: return r.rdx;
+    case 7: return r.rsi;
+    case 8: return r.rdi;
+    case 9: return r.rbp;
+    case 10: return r.r8;
+    case 11: return r.r9;
+    case 12: return r.r10;
+    case 13: return r.r11;
+    case 14: return r.r12;
+    case 15: return r.r13;
+    case 16: return r.r14;
+    default: return r.r15;
+  }
+}
+
+// Fix-up registers: general registers only (not rip, rflags or fs base).
+bool valid_fixup(uint64_t index) { return index == 0 || index == 1 || (index >= 3 && index <= 17); }
+
+void end_step(Tcb* thread) {
+  thread->stepping = false;
+  thread->regs.rflags &= ~kTrapFlag;
+  if (thread->step_saved_trap_flag) thread->regs.rflags |= kTrapFlag;
+  if (thread->probe_fixup != 0) {
+    user_register(thread, thread->probe_fixup) = thread->step_saved_register;
+  }
+}
+
+Error bind(const Capability& cspace_root, Breakpoint* breakpoint, const Invocation& invocation) {
+  namespace m = abi::breakpoint_message;
+  if (invocation.word_count < m::kBindLength) return Error::kTruncatedMessage;
+  for (const Probe& probe : breakpoint->probes) {
+    if (probe.in_use) return Error::kIllegalOperation;  // rebinding would orphan the int3s
+  }
+  Slot* vspace = nullptr;
+  Error error = lookup_cap_slot(cspace_root, invocation.words[m::kVSpace], vspace);
+  if (error != Error::kNone) return error;
+  if (vspace->empty()) return Error::kSlotEmpty;
+  if (vspace->type() != ObjectType::kVSpace) return Error::kWrongType;
+  if (!has_rights(vspace->cap, abi::kRightWrite)) return Error::kMissingRight;
+  uint32_t tag = vspace_tag(vspace->cap.object);
+  if (tag == 0) return Error::kNotEnoughMemory;
+  Slot* endpoint = nullptr;
+  error = lookup_cap_slot(cspace_root, invocation.words[m::kEndpoint], endpoint);
+  if (error != Error::kNone) return error;
+  if (endpoint->empty()) return Error::kSlotEmpty;
+  if (endpoint->type() != ObjectType::kEndpoint) return Error::kWrongType;
+  if (!has_rights(endpoint->cap, abi::kRightWrite)) return Error::kMissingRight;
+
+  unlink(breakpoint);
+  Slot scratch;
+  bool had_endpoint = !breakpoint->endpoint.empty();
+  if (had_endpoint) cdt_move(&breakpoint->endpoint, &scratch);
+  cdt_insert(endpoint, &breakpoint->endpoint, endpoint->cap);
+  if (had_endpoint) delete_cap(&scratch);
+  VSpaceInfo* info = vspace_info(vspace->cap.object);
+  breakpoint->vspace_tag = tag;
+  breakpoint->next = info->breakpoints;
+  if (info->breakpoints != nullptr) info->breakpoints->previous = breakpoint;
+  info->breakpoints = breakpoint;
+  return Error::kNone;
+}
+
+Error insert(Breakpoint* breakpoint, const Invocation& invocation) {
+  namespace m = abi::breakpoint_message;
+  if (invocation.word_count < m::kInsertLength) return Error::kTruncatedMessage;
+  uintptr_t vspace = vspace_from_tag(breakpoint->vspace_tag);
+  if (vspace == 0) return Error::kIllegalOperation;  // not bound (or its VSpace is gone)
+  uint64_t address = invocation.words[m::kAddress];
+  uint64_t length = invocation.words[m::kLength];
+  uint64_t xol = invocation.words[m::kXol];
+  uint64_t fixup = invocation.words[m::kFixupRegister];
+  if (length == 0 || length > 15) return Error::kRangeError;
+  if (!valid_fixup(fixup) || (fixup != 0 && xol == 0)) return Error::kInvalidArgument;
+  if (address >= page::kUserTop) return Error::kRangeError;
+  uint8_t* byte = code_byte(vspace, address);
+  if (byte == nullptr) return Error::kNotMapped;
+  if (xol != 0 && (!executable(vspace, xol) || !executable(vspace, xol + length - 1))) {
+    return Error::kNotMapped;
+  }
+  if (find_probe(vspace, address, nullptr) != nullptr) return Error::kAlreadyMapped;
+  Probe* free_probe = nullptr;
+  for (Probe& probe : breakpoint->probes) {
+    if (!probe.in_use) {
+      free_probe = &probe;
+      break;
+    }
+  }
+  if (free_probe == nullptr) return Error::kNotEnoughMemory;
+  *free_probe = Probe{address, xol, *byte, static_cast<uint8_t>(length),
+                      static_cast<uint8_t>(fixup), 1, 0};
+  *byte = kInt3;
+  return Error::kNone;
+}
+
+Error invoke_breakpoint(const Capability& cspace_root, Slot* slot, const Invocation& invocation) {
+  auto* breakpoint = reinterpret_cast<Breakpoint*>(slot->cap.object);
+  if (!has_rights(slot->cap, abi::kRightWrite)) return Error::kMissingRight;
+  switch (invocation.label) {
+    case Label::kBreakpointBind: return bind(cspace_root, breakpoint, invocation);
+    case Label::kBreakpointInsert: return insert(breakpoint, invocation);
+    case Label::kBreakpointRemove: {
+      if (invocation.word_count < 1) return Error::kTruncatedMessage;
+      Probe* probe = find_in(breakpoint, invocation.words[0]);
+      if (probe == nullptr) return Error::kNotMapped;
+      remove_probe(vspace_from_tag(breakpoint->vspace_tag), *probe);
+      return Error::kNone;
+    }
+    default: return Error::kInvalidLabel;
+  }
+}
+
+}  // namespace
+
+void breakpoint_invocations_init() {
+  set_invocation_handler(ObjectType::kBreakpoint, invoke_breakpoint);
+}
+
+void breakpoint_destroyed(Breakpoint* breakpoint) {
+  remove_all(breakpoint);
+  unlink(breakpoint);
+}
+
+void breakpoints_vspace_destroyed(uintptr_t vspace) {
+  VSpaceInfo* info = vspace_info(vspace);
+  while (info->breakpoints != nullptr) {
+    Breakpoint* breakpoint = info->breakpoints;
+    info->breakpoints = breakpoint->next;
+    for (Probe& probe : breakpoint->probes) probe = Probe{};
+    breakpoint->next = breakpoint->previous = nullptr;
+    breakpoint->vspace_tag = 0;
+  }
+}
+
+bool breakpoint_trap(Tcb* thread) {
+  uintptr_t vspace = thread_vspace(thread);
+  if (vspace == 0) return false;
+  uint64_t address = thread->regs.rip - 1;
+  Breakpoint* owner = nullptr;
+  Probe* probe = find_probe(vspace, address, &owner);
+  if (probe == nullptr) return false;
+  thread->regs.rip = address;
+  if (owner->endpoint.empty()) {
+    // Nobody can hear this breakpoint any more: its probes go, and the thread runs the
+    // original instruction, now back in place.
+    remove_all(owner);
+    return true;
+  }
+  ++owner->hits;
+  thread->probe_address = address;
+  thread->probe_xol = probe->xol;
+  thread->probe_length = probe->length;
+  thread->probe_fixup = probe->fixup;
+  deliver_fault_to(thread, owner->endpoint.cap, abi::FaultKind::kBreakpoint, address,
+                   static_cast<uint64_t>(probe - owner->probes));
+  return true;
+}
+
+void breakpoint_resume(Tcb* thread) {
+  uint64_t address = thread->probe_address;
+  uintptr_t vspace = thread_vspace(thread);
+  thread->regs.rip = address;
+  // A probe removed while the thread waited has its original instruction back in place.
+  if (vspace == 0 || find_probe(vspace, address, nullptr) == nullptr) return;
+  if (thread->probe_xol == 0) {
+    thread->regs.rip = address + thread->probe_length;  // the probe sits on a NOP
+    return;
+  }
+  if (thread->probe_fixup != 0) {
+    uint64_t& reg = user_register(thread, thread->probe_fixup);
+    thread->step_saved_register = reg;
+    reg = address + thread->probe_length;
+  }
+  thread->step_saved_trap_flag = (thread->regs.rflags & kTrapFlag) != 0;
+  thread->regs.rflags |= kTrapFlag;
+  thread->regs.rip = thread->probe_xol;
+  thread->stepping = true;
+}
+
+bool breakpoint_step_done(Tcb* thread) {
+  if (!thread->stepping) return false;
+  uint64_t rip = thread->regs.rip;
+  end_step(thread);
+  // Fell through the copy: continue after the original. Anything else (an absolute jump the
+  // copy made) stands; relative branches must be emulated by the holder, not stepped.
+  if (rip == thread->probe_xol + thread->probe_length) {
+    thread->regs.rip = thread->probe_address + thread->probe_length;
+  }
+  return true;
+}
+
+void breakpoint_abort_step(Tcb* thread) {
+  if (!thread->stepping) return;
+  end_step(thread);
+  thread->regs.rip = thread->probe_address;
+}
+
+}  // namespace kernel

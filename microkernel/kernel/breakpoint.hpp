@@ -1,0 +1,52 @@
+// Breakpoint caps: int3 probes in a VSpace, hits delivered as fault messages, displaced
+// instructions single-stepped out of line. The kernel decodes no instruction: the holder
+// tells it each probe's length, out-of-line slot and rip-relative fix-up register.
+#pragma once
+
+#include <stdint.h>
+
+#include "kernel/cap.hpp"
+#include "sonde/abi/invocations.hpp"
+
+namespace kernel {
+
+struct Tcb;
+
+struct Probe {
+  uint64_t address;
+  uint64_t xol;
+  uint8_t original;  // the byte the int3 replaced
+  uint8_t length;
+  uint8_t fixup;
+  uint8_t in_use;
+  uint32_t reserved;
+};
+
+// The object, in its Retype memory (2^kBreakpointBits bytes).
+struct Breakpoint {
+  Slot endpoint;           // hits go here (a copy of the cap given to Bind)
+  uint32_t vspace_tag;     // the target VSpace (0: not bound, or destroyed)
+  uint32_t reserved;
+  Breakpoint* next;        // in the target VSpace's list
+  Breakpoint* previous;
+  uint64_t hits;
+  Probe probes[sonde::abi::kBreakpointProbes];
+};
+
+void breakpoint_invocations_init();
+// The object's last cap is gone: every int3 is removed (its endpoint slot was emptied first).
+void breakpoint_destroyed(Breakpoint* breakpoint);
+// The VSpace is going away: its breakpoints forget it (no bytes to restore any more).
+void breakpoints_vspace_destroyed(uintptr_t vspace);
+
+// An int3 trapped in user mode (rip is after it). True when it was a probe's: the hit is
+// delivered (or the probe skipped if nobody listens) and the thread's state updated.
+bool breakpoint_trap(Tcb* thread);
+// A debug trap (#DB) in user mode: true when it ended an out-of-line step.
+bool breakpoint_step_done(Tcb* thread);
+// Any other fault while stepping: the thread is put back at the probe address first.
+void breakpoint_abort_step(Tcb* thread);
+// The handler answered a hit with "resume": skip the NOP or start the out-of-line step.
+void breakpoint_resume(Tcb* thread);
+
+}  // namespace kernel
