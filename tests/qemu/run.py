@@ -58,7 +58,7 @@ def first_line_seen(text: str) -> bool:
     return at >= 0 and "\n" in text[at + len(ROOT_TASK_STARTED) + 1:]
 
 
-def boot(image: Path, log: Path, timeout: float, smp: int, memory: str, until=None):
+def boot(image: Path, log: Path, timeout: float, smp: int, memory: str, until=None, extra=None):
     """Runs QEMU until it exits, `until` appears in the serial log, or `timeout` passes.
 
     Returns (exit status or None if the harness stopped it, timed out, serial log, QEMU's
@@ -72,7 +72,7 @@ def boot(image: Path, log: Path, timeout: float, smp: int, memory: str, until=No
         "-serial", f"file:{log}",
         "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
         "-monitor", "none",
-    ]
+    ] + list(extra or [])
     start = time.monotonic()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     first_line_at = None
