@@ -60,6 +60,8 @@ Probe* find_probe(uintptr_t vspace, uint64_t address, Breakpoint** owner) {
 
 void remove_probe(uintptr_t vspace, Probe& probe) {
   if (vspace != 0) {
+    VSpaceInfo* info = vspace_info(vspace);
+    info->removed[info->removed_next++ % 16] = probe.address + 1;  // + 1: 0 means empty
     if (uint8_t* byte = code_byte(vspace, probe.address); byte != nullptr && *byte == kInt3) {
       *byte = probe.original;
     }
@@ -239,7 +241,19 @@ bool breakpoint_trap(Tcb* thread) {
   uint64_t address = thread->regs.rip - 1;
   Breakpoint* owner = nullptr;
   Probe* probe = find_probe(vspace, address, &owner);
-  if (probe == nullptr) return false;
+  if (probe == nullptr) {
+    // A probe removed after this thread fetched its int3 (another CPU, or a probe removed
+    // while the thread was preempted on it): the original byte is back, so run it.
+    const VSpaceInfo* info = vspace_info(vspace);
+    bool recently_removed = false;
+    for (uint64_t removed : info->removed) recently_removed |= removed == address + 1;
+    uint8_t* byte = code_byte(vspace, address);
+    if (recently_removed && byte != nullptr && *byte != kInt3) {
+      thread->regs.rip = address;
+      return true;
+    }
+    return false;
+  }
   thread->regs.rip = address;
   if (owner->endpoint.empty()) {
     // Nobody can hear this breakpoint any more: its probes go, and the thread runs the

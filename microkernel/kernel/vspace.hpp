@@ -13,6 +13,10 @@ struct VSpaceInfo {
   uint32_t asid;        // 1..kAsidCount-1, 0 when none was free (the VSpace cannot map)
   uint32_t generation;  // of the ASID when it was assigned
   Breakpoint* breakpoints;  // Breakpoint objects bound to this VSpace (a list)
+  // Addresses of the last probes removed: an int3 trap there with the original byte back is
+  // a thread that fetched the int3 before the removal, and simply runs the instruction.
+  uint64_t removed[16];
+  uint32_t removed_next;
 };
 
 VSpaceInfo* vspace_info(uintptr_t vspace);

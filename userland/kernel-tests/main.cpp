@@ -1161,6 +1161,71 @@ void test_breakpoints() {
   }
 }
 
+// A thread in another VSpace loops calling a function at 0x400000 (machine code below); the
+// root owns a breakpoint on that function's entry NOP in that VSpace.
+void test_breakpoint_in_another_vspace() {
+  Check t("breakpoint_on_a_looping_thread_in_another_vspace");
+  uint64_t endpoint = make(ObjectType::kEndpoint);
+  uint64_t vspace = make(ObjectType::kVSpace);
+  uint64_t code = make(ObjectType::kFrame, 12);
+  uint64_t stack = make(ObjectType::kFrame, 12);
+  for (int i = 0; i < 3; ++i) must(map_table(make(ObjectType::kPageTable), vspace, 0x400000), "table");
+  must(map_frame(code, vspace, 0x400000, abi::kMapExecute), "code");
+  must(map_frame(stack, vspace, 0x401000, abi::kMapWrite), "stack");
+  uint64_t alias = new_slot();
+  must(sys::cnode_copy(kRoot, alias, code), "alias");
+  must(map_frame(alias, kVSpace, kWindow + 0x3000, abi::kMapWrite), "map alias");
+  auto* bytes = reinterpret_cast<volatile uint8_t*>(kWindow + 0x3000);
+  const uint8_t program[] = {
+      0x0f, 0x1f, 0x44, 0x00, 0x00,  // 0x400000 f: 5-byte NOP
+      0x48, 0xff, 0xc3,              //            inc %rbx (counts calls)
+      0xc3,                          //            ret
+      0xe8, 0xf2, 0xff, 0xff, 0xff,  // 0x400009 loop: call f (rel32 = -14)
+      0xeb, 0xf9,                    //            jmp loop
+  };
+  for (size_t i = 0; i < sizeof(program); ++i) bytes[i] = program[i];
+  uint64_t tcb = make(ObjectType::kTcb);
+  uint64_t configure[] = {kRoot, 0, vspace, 0, 0, 0};
+  must(sys::invoke(tcb, Label::kTcbConfigure, configure), "configure");
+  uint64_t priority[] = {kRootPriority};
+  must(sys::invoke(tcb, Label::kTcbSetPriority, priority), "priority");
+  uint64_t breakpoint = make(ObjectType::kBreakpoint);
+  t.error(bind(breakpoint, vspace, endpoint), Error::kNone, "bind to the other VSpace");
+  t.error(insert(breakpoint, 0x400000, 5, 0, 0), Error::kNone, "insert");
+  t.that(bytes[0] == 0xcc, "int3 not visible through the alias");
+  abi::UserRegisters registers{};
+  registers.rip = 0x400009;
+  registers.rsp = 0x402000;
+  registers.rflags = 0x202;
+  t.that(write_registers(tcb, registers, true) == 0, "start failed");
+  uint64_t reply = make(ObjectType::kReply);
+  sys::MessageRegisters mr;
+  uint64_t hits = 0;
+  bool consistent = true;
+  auto r = sys::recv(endpoint, reply, mr);
+  while (r.error == Error::kNone && hits < 100) {
+    ++hits;
+    // rbx counts completed calls: at the n-th hit, n - 1 calls have finished.
+    consistent = consistent && sys::message_word(mr, 0) == 0x400000 &&
+                 sys::message_word(mr, 4) == hits - 1;
+    if (hits == 100) break;
+    r = sys::reply_recv(endpoint, reply, static_cast<uint64_t>(abi::FaultReply::kResume), mr, 0);
+  }
+  t.that(hits == 100, "hits stopped");
+  t.that(consistent, "a hit saw the wrong rip or call count");
+  // Delete the breakpoint while the thread is stopped on it, then answer: it runs on.
+  t.error(sys::cnode_delete(kRoot, breakpoint), Error::kNone, "delete");
+  t.that(bytes[0] == 0x0f, "original byte not restored");
+  t.error(sys::send(reply, static_cast<uint64_t>(abi::FaultReply::kResume), mr, 0).error, Error::kNone,
+          "reply after delete");
+  for (int i = 0; i < 3; ++i) sys::yield();
+  must(sys::invoke(tcb, Label::kTcbSuspend), "suspend");
+  sys::MessageRegisters out;
+  must(sys::invoke(tcb, Label::kTcbReadRegisters, nullptr, 0, &out), "read registers");
+  t.that(sys::message_word(out, 4) > 100, "the thread did not run on past the probe");
+  kill(tcb);
+}
+
 }  // namespace
 
 extern "C" int main() {
@@ -1196,6 +1261,7 @@ extern "C" int main() {
   test_vspace();
   test_thread_in_another_vspace();
   test_breakpoints();
+  test_breakpoint_in_another_vspace();
 
   sys::print("kernel-tests: %d failure(s)\n", failures);
   return failures == 0 ? 0 : 1;
