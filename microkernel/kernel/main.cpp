@@ -1,4 +1,5 @@
 // kernel_main: bring up the CPU, memory and timer, then start the root task in ring 3.
+#include "arch/x86_64/apic.hpp"
 #include "arch/x86_64/cpu.hpp"
 #include "arch/x86_64/serial.hpp"
 #include "arch/x86_64/trap_frame.hpp"
@@ -9,12 +10,12 @@
 #include "kernel/panic.hpp"
 #include "kernel/syscall.hpp"
 #include "kernel/objects.hpp"
+#include "kernel/smp.hpp"
 #include "kernel/task.hpp"
 #include "kernel/thread.hpp"
 #include "sonde/abi/syscalls.hpp"
 
 extern "C" char boot_stack_top[];
-extern "C" uint64_t syscall_kernel_stack_top;
 
 namespace kernel {
 namespace {
@@ -76,7 +77,8 @@ extern "C" [[noreturn]] void kernel_main(uint32_t magic, uint32_t boot_info_phys
   }
   arch::gdt_init(reinterpret_cast<uint64_t>(boot_stack_top));
   arch::idt_init();
-  syscall_kernel_stack_top = reinterpret_cast<uint64_t>(boot_stack_top);
+  percpu_init(0, reinterpret_cast<uint64_t>(boot_stack_top));
+  kernel_lock();  // held by the boot CPU until the root task runs
 
   const auto* raw = static_cast<const uint8_t*>(early_physical_to_virtual(boot_info_physical));
   uint32_t boot_info_size = *reinterpret_cast<const uint32_t*>(raw);
@@ -106,6 +108,8 @@ extern "C" [[noreturn]] void kernel_main(uint32_t magic, uint32_t boot_info_phys
     }
   }
 
+  this_cpu().loaded_page_table = kernel_page_table_root();
+  arch::apic_init_boot_cpu();
   arch::timer_init(sonde::abi::kTimerHz);
   arch::syscall_init();
   run_boot_self_tests(boot_info.command_line);
@@ -113,8 +117,11 @@ extern "C" [[noreturn]] void kernel_main(uint32_t magic, uint32_t boot_info_phys
   const BootModule* root = boot_info.find_module("root");
   if (root == nullptr) fatal("boot: missing boot module 'root' (the root task)");
   objects_init();
+  unsigned cpus = start_application_processors(boot_info);
+  if (cpus > 1) printk("kernel: %u CPUs online\n", cpus);
   start_root_task(*root, "root");
   printk("kernel: starting root task\n");
   schedule_into(first_entry);
+  kernel_unlock();
   arch::return_to(&first_entry);
 }

@@ -108,6 +108,19 @@ bool in_kernel_stack_guard(uint64_t virtual_address) {
   return virtual_address - address_of(kernel_stack_guard) < page::kSize;
 }
 
+void* map_device_page(uint64_t physical) {
+  static uint64_t next = kDeviceBase;
+  PageTable table(frame_source(), kernel_root);
+  uint64_t address = next;
+  constexpr uint64_t kUncached = (1ull << 3) | (1ull << 4);  // PWT, PCD
+  if (table.map(address, physical & ~(page::kSize - 1),
+                page::kPresent | page::kWritable | page::kNoExecute | kUncached) != MapError::kNone) {
+    return nullptr;
+  }
+  next += page::kSize;
+  return reinterpret_cast<void*>(address + (physical & (page::kSize - 1)));
+}
+
 uint64_t create_address_space() {
   uint64_t root = allocate_zeroed(nullptr);
   if (root == 0) return 0;

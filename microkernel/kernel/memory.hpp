@@ -34,6 +34,12 @@ PhysicalAllocator& frames();
 FrameSource frame_source();
 uint64_t kernel_page_table_root();
 
+// Device registers (the local APIC) live here, uncached, in the kernel half.
+inline constexpr uint64_t kDeviceBase = 0xfffffe0000000000ull;
+// Maps one page of device memory; call before the first user address space is made (they
+// copy the kernel half). Null when out of memory.
+void* map_device_page(uint64_t physical);
+
 // A new, empty address space sharing the kernel half; 0 when out of memory.
 uint64_t create_address_space();
 

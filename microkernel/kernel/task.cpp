@@ -9,6 +9,7 @@
 #include "kernel/memory.hpp"
 #include "kernel/page_table.hpp"
 #include "kernel/panic.hpp"
+#include "kernel/smp.hpp"
 #include "kernel/thread.hpp"
 #include "kernel/vspace.hpp"
 #include "sonde/abi/invocations.hpp"
@@ -127,7 +128,7 @@ void start_root_task(const BootModule& module, const char* name) {
   info->root_cnode_radix = kRootCNodeRadix;
   info->ipc_buffer = kRootIpcBuffer;
   info->untyped_first = abi::kSlotFirstFree;
-  info->cpu_count = 1;
+  info->cpu_count = cpus_online();
   info->timer_hz = abi::kTimerHz;
   info->untyped_count = hand_out_memory(slots, abi::kSlotFirstFree,
                                         uint64_t{1} << kRootCNodeRadix, *info);

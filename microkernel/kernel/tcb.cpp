@@ -7,6 +7,7 @@
 #include "kernel/cnode.hpp"
 #include "kernel/ipc.hpp"
 #include "kernel/page_table.hpp"
+#include "kernel/smp.hpp"
 #include "sonde/abi/invocations.hpp"
 
 namespace kernel {
@@ -154,7 +155,7 @@ Error invoke_tcb(const Capability& cspace_root, Slot* slot, const Invocation& in
     case Label::kTcbSetAffinity:
       if (count < 1) return Error::kTruncatedMessage;
       if (words[m::kValue] >= cpu_count()) return Error::kRangeError;
-      tcb->cpu = static_cast<uint8_t>(words[m::kValue]);
+      thread_set_cpu(tcb, static_cast<uint8_t>(words[m::kValue]));
       return Error::kNone;
     case Label::kTcbSetTls:
       if (count < 1) return Error::kTruncatedMessage;
@@ -169,7 +170,7 @@ Error invoke_tcb(const Capability& cspace_root, Slot* slot, const Invocation& in
 
 }  // namespace
 
-uint64_t cpu_count() { return 1; }
+uint64_t cpu_count() { return cpus_online(); }
 
 void tcb_invocations_init() { set_invocation_handler(ObjectType::kTcb, invoke_tcb); }
 

@@ -5,6 +5,7 @@
 #include "kernel/console.hpp"
 #include "kernel/memory.hpp"
 #include "kernel/panic.hpp"
+#include "kernel/smp.hpp"
 #include "kernel/syscall.hpp"
 #include "kernel/timer.hpp"
 #include "sonde/abi/syscalls.hpp"
@@ -13,30 +14,28 @@ namespace kernel {
 namespace {
 
 constexpr uint32_t kTimeSliceTicks = 5;  // 50 ms at 100 Hz
-constexpr uint64_t kPriorityCount = 256;
 // A test kernel whose threads are all blocked for this long ends the run instead of
 // waiting for the harness's timeout.
 constexpr uint64_t kTestDeadlockTicks = 300;
 
-struct RunQueue {
-  Tcb* head = nullptr;
-  Tcb* tail = nullptr;
-};
+PerCpu& home(const Tcb* tcb) { return cpu_at(tcb->cpu); }
 
-RunQueue run_queues[kPriorityCount];
-uint64_t ready_bitmap[kPriorityCount / 64];
-Tcb* current = nullptr;
-Tcb* fpu_owner = nullptr;  // whose FPU state the CPU holds
-uint64_t loaded_page_table = 0;
-bool announce_idle = false;
+// The CPU `tcb` is current on, or -1.
+int running_on(const Tcb* tcb) {
+  for (unsigned i = 0; i < cpus_online(); ++i) {
+    if (cpu_at(i).current == tcb) return static_cast<int>(i);
+  }
+  return -1;
+}
 
 bool queued(const Tcb* tcb) {
-  const RunQueue& queue = run_queues[tcb->priority];
+  const RunQueue& queue = home(tcb).run_queues[tcb->priority];
   return tcb->previous != nullptr || queue.head == tcb;
 }
 
 void enqueue(Tcb* tcb) {
-  RunQueue& queue = run_queues[tcb->priority];
+  PerCpu& cpu = home(tcb);
+  RunQueue& queue = cpu.run_queues[tcb->priority];
   tcb->next = nullptr;
   tcb->previous = queue.tail;
   if (queue.tail != nullptr) {
@@ -45,11 +44,13 @@ void enqueue(Tcb* tcb) {
     queue.head = tcb;
   }
   queue.tail = tcb;
-  ready_bitmap[tcb->priority / 64] |= uint64_t{1} << (tcb->priority % 64);
+  cpu.ready_bitmap[tcb->priority / 64] |= uint64_t{1} << (tcb->priority % 64);
+  reschedule_cpu(tcb->cpu);
 }
 
 void dequeue(Tcb* tcb) {
-  RunQueue& queue = run_queues[tcb->priority];
+  PerCpu& cpu = home(tcb);
+  RunQueue& queue = cpu.run_queues[tcb->priority];
   if (tcb->previous != nullptr) {
     tcb->previous->next = tcb->next;
   } else {
@@ -62,24 +63,27 @@ void dequeue(Tcb* tcb) {
   }
   tcb->next = tcb->previous = nullptr;
   if (queue.head == nullptr) {
-    ready_bitmap[tcb->priority / 64] &= ~(uint64_t{1} << (tcb->priority % 64));
+    cpu.ready_bitmap[tcb->priority / 64] &= ~(uint64_t{1} << (tcb->priority % 64));
   }
 }
 
-int highest_ready() {
+int highest_ready(const PerCpu& cpu) {
   for (int word = kPriorityCount / 64 - 1; word >= 0; --word) {
-    if (ready_bitmap[word] != 0) return word * 64 + 63 - __builtin_clzll(ready_bitmap[word]);
+    if (cpu.ready_bitmap[word] != 0) return word * 64 + 63 - __builtin_clzll(cpu.ready_bitmap[word]);
   }
   return -1;
 }
 
-// The thread to run next, or null when none is runnable. The current thread keeps the CPU
-// unless a higher priority is ready or its slice ran out and an equal one is ready.
-Tcb* choose() {
-  int top = highest_ready();
+// The thread this CPU runs next, or null when none is runnable here. The current thread keeps
+// the CPU unless a higher priority is ready, its slice ran out and an equal one is ready, or
+// its affinity moved it to another CPU.
+Tcb* choose(PerCpu& cpu) {
+  Tcb* current = cpu.current;
+  int top = highest_ready(cpu);
   if (current != nullptr && current->state == ThreadState::kRunning) {
     bool expired = current->slice_expired;
-    if (top < current->priority || (top == current->priority && !expired)) {
+    bool here = current->cpu == cpu.index;
+    if (here && (top < current->priority || (top == current->priority && !expired))) {
       if (expired) {
         current->slice_expired = false;
         current->ticks_left = kTimeSliceTicks;
@@ -88,33 +92,43 @@ Tcb* choose() {
     }
     current->slice_expired = false;
     current->ticks_left = kTimeSliceTicks;
+    cpu.current = nullptr;  // so enqueue sees it as not running
     enqueue(current);
-    top = highest_ready();
+    top = highest_ready(cpu);
   }
   if (top < 0) return nullptr;
-  Tcb* next = run_queues[top].head;
+  Tcb* next = cpu.run_queues[top].head;
   dequeue(next);
   return next;
 }
 
-void switch_to(Tcb* next) {
-  if (fpu_owner != next) {
-    if (fpu_owner != nullptr) asm volatile("fxsave64 (%0)" : : "r"(fpu_owner->fpu) : "memory");
+void switch_to(PerCpu& cpu, Tcb* next) {
+  if (cpu.fpu_owner != next) {
+    if (cpu.fpu_owner != nullptr) {
+      asm volatile("fxsave64 (%0)" : : "r"(cpu.fpu_owner->fpu) : "memory");
+    }
     asm volatile("fxrstor64 (%0)" : : "r"(next->fpu) : "memory");
-    fpu_owner = next;
+    cpu.fpu_owner = next;
   }
   uint64_t table = thread_page_table(next);
-  if (table != loaded_page_table) {
+  if (table != cpu.loaded_page_table) {
     arch::write_cr3(table);
-    loaded_page_table = table;
+    cpu.loaded_page_table = table;
   }
   arch::write_msr(arch::kMsrFsBase, next->fs_base);
-  current = next;
+  cpu.current = next;
+}
+
+bool all_cpus_idle() {
+  for (unsigned i = 0; i < cpus_online(); ++i) {
+    if (!cpu_at(i).idle) return false;
+  }
+  return true;
 }
 
 }  // namespace
 
-Tcb* current_thread() { return current; }
+Tcb* current_thread() { return this_cpu().current; }
 
 void thread_created(Tcb* tcb) {
   // fxsave layout: FCW at 0 (all x87 exceptions masked), MXCSR at 24 (all SSE ones masked).
@@ -131,10 +145,16 @@ void thread_created(Tcb* tcb) {
 }
 
 void thread_destroyed(Tcb* tcb) {
-  if (tcb->state == ThreadState::kRunning && tcb != current) dequeue(tcb);
+  int on = running_on(tcb);
+  if (tcb->state == ThreadState::kRunning && on < 0 && queued(tcb)) dequeue(tcb);
   tcb->state = ThreadState::kInactive;
-  if (current == tcb) current = nullptr;
-  if (fpu_owner == tcb) fpu_owner = nullptr;
+  if (on >= 0) {
+    cpu_at(static_cast<unsigned>(on)).current = nullptr;
+    reschedule_cpu(static_cast<unsigned>(on));
+  }
+  for (unsigned i = 0; i < cpus_online(); ++i) {
+    if (cpu_at(i).fpu_owner == tcb) cpu_at(i).fpu_owner = nullptr;
+  }
 }
 
 uint64_t thread_page_table(const Tcb* tcb) {
@@ -143,68 +163,101 @@ uint64_t thread_page_table(const Tcb* tcb) {
 }
 
 void address_space_destroyed(uintptr_t pml4_virtual) {
-  if (pml4_virtual - kDirectMapBase == loaded_page_table) {
-    loaded_page_table = kernel_page_table_root();
-    arch::write_cr3(loaded_page_table);
+  uint64_t table = pml4_virtual - kDirectMapBase;
+  PerCpu& cpu = this_cpu();
+  if (table == cpu.loaded_page_table) {
+    cpu.loaded_page_table = kernel_page_table_root();
+    arch::write_cr3(cpu.loaded_page_table);
   }
+  shootdown(table, true);
 }
 
 void thread_make_runnable(Tcb* tcb) {
   if (tcb->state == ThreadState::kRunning) return;
   tcb->state = ThreadState::kRunning;
-  if (tcb != current) enqueue(tcb);
+  if (running_on(tcb) < 0) enqueue(tcb);
 }
 
 void thread_block(Tcb* tcb, ThreadState state) {
-  if (tcb->state == ThreadState::kRunning && tcb != current && queued(tcb)) dequeue(tcb);
+  if (tcb->state == ThreadState::kRunning) {
+    int on = running_on(tcb);
+    if (on < 0 && queued(tcb)) dequeue(tcb);
+    if (on >= 0) reschedule_cpu(static_cast<unsigned>(on));
+  }
   tcb->state = state;
 }
 
 void thread_set_priority(Tcb* tcb, uint8_t priority) {
-  bool requeue = tcb->state == ThreadState::kRunning && tcb != current && queued(tcb);
+  bool requeue = tcb->state == ThreadState::kRunning && running_on(tcb) < 0 && queued(tcb);
   if (requeue) dequeue(tcb);
   tcb->priority = priority;
   if (requeue) enqueue(tcb);
+  int on = running_on(tcb);
+  if (on >= 0) reschedule_cpu(static_cast<unsigned>(on));
+}
+
+void thread_set_cpu(Tcb* tcb, uint8_t cpu) {
+  bool requeue = tcb->state == ThreadState::kRunning && running_on(tcb) < 0 && queued(tcb);
+  if (requeue) dequeue(tcb);
+  tcb->cpu = cpu;
+  if (requeue) enqueue(tcb);
+  int on = running_on(tcb);
+  if (on >= 0) reschedule_cpu(static_cast<unsigned>(on));
 }
 
 void thread_yield(Tcb* tcb) { tcb->slice_expired = true; }
 
-void scheduler_announce_idle() { announce_idle = true; }
+void scheduler_announce_idle() { this_cpu().announce_idle = true; }
 
 void scheduler_tick() {
+  Tcb* current = this_cpu().current;
   if (current == nullptr || current->state != ThreadState::kRunning) return;
   if (current->ticks_left > 0) --current->ticks_left;
   if (current->ticks_left == 0) current->slice_expired = true;
 }
 
 void save_current(const arch::TrapFrame& frame) {
+  Tcb* current = this_cpu().current;
   if (current != nullptr) current->regs = frame;
 }
 
 void schedule_into(arch::TrapFrame& frame) {
-  Tcb* next = choose();
+  PerCpu& cpu = this_cpu();
+  Tcb* next = choose(cpu);
+  while (next != nullptr && thread_page_table(next) == 0) {
+    printk("kernel: thread '%s' has no address space; suspended\n", next->name);
+    next->state = ThreadState::kInactive;
+    next = choose(cpu);
+  }
   if (next == nullptr) {
-    current = nullptr;
+    cpu.current = nullptr;
     uint64_t idle_since = timer_ticks();
     bool reported = false;
-    while ((next = choose()) == nullptr) {
-      if (test_kernel() && timer_ticks() - idle_since > kTestDeadlockTicks) {
+    while ((next = choose(cpu)) == nullptr) {
+      if (test_kernel() && cpu.index == 0 && all_cpus_idle() &&
+          timer_ticks() - idle_since > kTestDeadlockTicks) {
         printk("kernel: test: every thread has been blocked for %lu ticks; ending the run\n",
                kTestDeadlockTicks);
         machine_exit(sonde::abi::kShutdownFailure);
       }
-      if (!reported && announce_idle && !test_kernel()) {
+      if (!reported && cpu.announce_idle && !test_kernel()) {
         printk("kernel: no task left to run; idling\n");
         reported = true;
-        announce_idle = false;
+        cpu.announce_idle = false;
       }
-      // The timer (and later device interrupts) are taken here, in kernel mode.
+      // Interrupts (timer, reschedule requests, devices) are taken here, in kernel mode, with
+      // the kernel lock free for the other CPUs.
+      cpu.idle = 1;
+      kernel_unlock();
       arch::enable_interrupts();
       arch::halt();
       arch::disable_interrupts();
+      kernel_lock();
+      cpu.idle = 0;
+      if (!all_cpus_idle()) idle_since = timer_ticks();
     }
   }
-  if (next != current || thread_page_table(next) != loaded_page_table) switch_to(next);
+  if (next != cpu.current || thread_page_table(next) != cpu.loaded_page_table) switch_to(cpu, next);
   frame = next->regs;
 }
 

@@ -87,6 +87,8 @@ void thread_make_runnable(Tcb* tcb);
 void thread_block(Tcb* tcb, ThreadState state);  // leaves queue links to the caller
 void thread_set_priority(Tcb* tcb, uint8_t priority);
 void thread_yield(Tcb* tcb);
+// Moves the thread to CPU `cpu` (its affinity).
+void thread_set_cpu(Tcb* tcb, uint8_t cpu);
 
 // The next idle period prints "no task left to run" once (after a thread exits).
 void scheduler_announce_idle();

@@ -1,10 +1,12 @@
 // Entry from interrupts, exceptions and syscalls: one dispatcher for every TrapFrame.
+#include "arch/x86_64/apic.hpp"
 #include "arch/x86_64/cpu.hpp"
 #include "arch/x86_64/trap_frame.hpp"
 #include "kernel/breakpoint.hpp"
 #include "kernel/console.hpp"
 #include "kernel/ipc.hpp"
 #include "kernel/panic.hpp"
+#include "kernel/smp.hpp"
 #include "kernel/syscall.hpp"
 #include "kernel/thread.hpp"
 #include "kernel/timer.hpp"
@@ -23,12 +25,20 @@ constexpr uint64_t kPageFaultVector = 14;
 constexpr uint64_t kDebugVector = 1;
 constexpr uint64_t kBreakpointVector = 3;
 
+// Device interrupts and inter-processor interrupts (with the kernel lock held).
 void device_interrupt(uint64_t vector) {
   if (vector == kTimerVector) {
     timer_tick();
     scheduler_tick();
+    arch::interrupt_acknowledge(vector);
+  } else if (vector <= kLastIrqVector) {
+    arch::interrupt_acknowledge(vector);
+  } else if (vector == arch::kApicTimerVector) {
+    scheduler_tick();
+    arch::apic_end_of_interrupt();
+  } else if (vector == arch::kRescheduleVector) {
+    arch::apic_end_of_interrupt();  // the exit path reschedules
   }
-  arch::interrupt_acknowledge(vector);
 }
 
 // An exception in user mode becomes a fault message to the thread's handler.
@@ -48,23 +58,39 @@ void user_exception(Tcb* thread, const arch::TrapFrame& frame) {
 
 extern "C" void interrupt_dispatch(arch::TrapFrame* frame) {
   using namespace kernel;
+  uint64_t vector = frame->vector;
+  // TLB requests are served without the kernel lock: the CPU asking holds it and waits.
+  serve_tlb_request();
+  if (vector == arch::kTlbVector) {
+    arch::apic_end_of_interrupt();
+    return;
+  }
+  if (vector == arch::kSpuriousVector) return;
   if (!arch::from_user(*frame)) {
-    // In the kernel, only the idle loop takes interrupts; anything else is a kernel bug.
-    if (frame->vector >= 32 && frame->vector <= kLastIrqVector) {
-      device_interrupt(frame->vector);
+    // In the kernel, only the idle loop takes interrupts (with the lock free); an exception
+    // here is a kernel bug.
+    if (vector >= 32 && vector != arch::kSyscallVector) {
+      kernel_lock();
+      device_interrupt(vector);
+      kernel_unlock();
       return;
     }
     panic_exception(*frame);
   }
+  kernel_lock();
   save_current(*frame);
-  Tcb* thread = current_thread();
-  if (thread == nullptr) panic("entry from user mode with no current thread");
-  if (frame->vector == arch::kSyscallVector) {
-    syscall_dispatch(thread);
-  } else if (frame->vector < 32) {
-    user_exception(thread, *frame);
-  } else if (frame->vector <= kLastIrqVector) {
-    device_interrupt(frame->vector);
+  // No current thread: it was destroyed on another CPU while it ran here; its entry is void.
+  if (Tcb* thread = current_thread()) {
+    if (vector == arch::kSyscallVector) {
+      syscall_dispatch(thread);
+    } else if (vector < 32) {
+      user_exception(thread, *frame);
+    } else {
+      device_interrupt(vector);
+    }
+  } else if (vector >= 32 && vector != arch::kSyscallVector) {
+    device_interrupt(vector);
   }
   schedule_into(*frame);
+  kernel_unlock();
 }

@@ -12,6 +12,7 @@
 #include "kernel/cnode.hpp"
 #include "kernel/memory.hpp"
 #include "kernel/page_table.hpp"
+#include "kernel/smp.hpp"
 #include "kernel/thread.hpp"
 #include "sonde/abi/invocations.hpp"
 #include "sonde/abi/objects.hpp"
@@ -37,8 +38,11 @@ uint64_t physical_of(uintptr_t object) { return object - kDirectMapBase; }
 uint32_t mapping_tag(uintptr_t vspace) { return vspace_tag(vspace); }
 uintptr_t tagged_vspace(uint32_t tag) { return vspace_from_tag(tag); }
 
+// After a mapping changed: this CPU's TLB, and every other CPU with the VSpace loaded.
 void flush_if_loaded(uintptr_t vspace) {
-  if (arch::read_cr3() == physical_of(vspace)) arch::write_cr3(physical_of(vspace));
+  uint64_t table = physical_of(vspace);
+  if (this_cpu().loaded_page_table == table) arch::write_cr3(table);
+  shootdown(table, false);
 }
 
 // The entry for `address` in the structure at `level` (4 = PML4 .. 1 = page table), or null

@@ -22,9 +22,11 @@ struct [[gnu::packed]] DescriptorPointer {
   uint64_t base;
 };
 
-alignas(16) TaskStateSegment tss;
-alignas(16) uint8_t double_fault_stack[8192];
-alignas(16) uint64_t gdt[8] = {
+constexpr unsigned kCpus = 8;  // kernel::kMaxCpus
+
+alignas(16) TaskStateSegment tss_of[kCpus];
+alignas(16) uint8_t double_fault_stacks[kCpus][8192];
+constexpr uint64_t kGdtTemplate[8] = {
     0,
     0x00209a0000000000,  // 0x08 kernel code, 64-bit
     0x0000920000000000,  // 0x10 kernel data
@@ -35,11 +37,19 @@ alignas(16) uint64_t gdt[8] = {
     0,
 };
 
+alignas(16) uint64_t gdts[kCpus][8];
+
 }  // namespace
 
-void gdt_init(uint64_t kernel_stack_top) {
+void gdt_init(uint64_t kernel_stack_top) { gdt_init_cpu(0, kernel_stack_top); }
+
+// Each CPU has its own GDT (its TSS descriptor's busy bit is per CPU) and TSS.
+void gdt_init_cpu(unsigned cpu, uint64_t kernel_stack_top) {
+  TaskStateSegment& tss = tss_of[cpu];
+  uint64_t* gdt = gdts[cpu];
+  for (int i = 0; i < 8; ++i) gdt[i] = kGdtTemplate[i];
   tss.rsp[0] = kernel_stack_top;
-  tss.ist[0] = reinterpret_cast<uint64_t>(double_fault_stack + sizeof(double_fault_stack));
+  tss.ist[0] = reinterpret_cast<uint64_t>(double_fault_stacks[cpu] + sizeof(double_fault_stacks[cpu]));
   tss.io_map_base = sizeof(TaskStateSegment);  // no I/O bitmap: ring 3 gets no ports
 
   uint64_t base = reinterpret_cast<uint64_t>(&tss);
@@ -48,7 +58,7 @@ void gdt_init(uint64_t kernel_stack_top) {
            (((limit >> 16) & 0xf) << 48) | (((base >> 24) & 0xff) << 56);
   gdt[7] = base >> 32;
 
-  DescriptorPointer pointer{sizeof(gdt) - 1, reinterpret_cast<uint64_t>(gdt)};
+  DescriptorPointer pointer{8 * sizeof(uint64_t) - 1, reinterpret_cast<uint64_t>(gdt)};
   asm volatile(
       "lgdt %0\n"
       "pushq %1\n"

@@ -45,6 +45,10 @@ void idt_init() {
     gate.offset_high = static_cast<uint32_t>(handler >> 32);
     gate.reserved = 0;
   }
+  idt_load();
+}
+
+void idt_load() {
   DescriptorPointer pointer{sizeof(idt) - 1, reinterpret_cast<uint64_t>(idt)};
   asm volatile("lidt %0" : : "m"(pointer));
 }

@@ -58,6 +58,11 @@ STUB_NOERR 31
 
 interrupt_common:
     cld
+    /* From user mode, switch GS to this CPU's kernel block (the syscall entry has already). */
+    testb $3, 24(%rsp)
+    jz interrupt_common_swapped
+    swapgs
+interrupt_common_swapped:
     pushq %rax
     pushq %rbx
     pushq %rcx
@@ -94,7 +99,10 @@ trap_return:
     popq %rbx
     popq %rax
     add $16, %rsp          /* vector and error code */
-    iretq
+    testb $3, 8(%rsp)      /* back to user mode: give GS back */
+    jz 1f
+    swapgs
+1:  iretq
 
 /* void arch::return_to(const TrapFrame* frame) */
     .globl _ZN4arch9return_toEPKNS_9TrapFrameE
@@ -106,16 +114,17 @@ _ZN4arch9return_toEPKNS_9TrapFrameE:
    TrapFrame on the kernel stack so syscalls and interrupts share one exit path. */
     .globl syscall_entry
 syscall_entry:
-    mov %rsp, syscall_user_rsp(%rip)
-    mov syscall_kernel_stack_top(%rip), %rsp
+    swapgs
+    mov %rsp, %gs:16       /* PerCpu::user_rsp */
+    mov %gs:8, %rsp        /* PerCpu::kernel_stack_top */
     pushq $0x23            /* user ss */
-    pushq syscall_user_rsp(%rip)
+    pushq %gs:16
     pushq %r11             /* rflags */
     pushq $0x2b            /* user cs */
     pushq %rcx             /* rip */
     pushq $0               /* error code */
     pushq $0x100           /* vector: syscall */
-    jmp interrupt_common
+    jmp interrupt_common_swapped
 
     .section .rodata
     .balign 8
@@ -130,8 +139,3 @@ interrupt_stub_table:
     .set vector, vector + 1
 .endr
 
-    .bss
-    .balign 8
-syscall_user_rsp: .quad 0
-    .globl syscall_kernel_stack_top
-syscall_kernel_stack_top: .quad 0

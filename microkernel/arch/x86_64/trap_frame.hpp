@@ -28,7 +28,9 @@ inline constexpr uint16_t kTssSelector = 0x30;
 inline constexpr uint64_t kSyscallVector = 0x100;  // TrapFrame::vector for a syscall entry
 
 void gdt_init(uint64_t kernel_stack_top);
+void gdt_init_cpu(unsigned cpu, uint64_t kernel_stack_top);
 void idt_init();
+void idt_load();  // on the other CPUs: the boot CPU built the table
 void timer_init(uint32_t hz);
 void syscall_init();
 

@@ -1,0 +1,74 @@
+// Per-CPU state, the big kernel lock, and cross-CPU requests (reschedule, TLB flush).
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+namespace kernel {
+
+struct Tcb;
+struct BootInfo;
+
+inline constexpr unsigned kMaxCpus = 8;
+inline constexpr unsigned kPriorityCount = 256;
+
+struct RunQueue {
+  Tcb* head = nullptr;
+  Tcb* tail = nullptr;
+};
+
+// One per CPU, reached through the GS base while in the kernel. The first four words are
+// used by interrupts.S (syscall entry), so their offsets are fixed.
+struct PerCpu {
+  PerCpu* self;               // %gs:0
+  uint64_t kernel_stack_top;  // %gs:8
+  uint64_t user_rsp;          // %gs:16, scratch for the syscall entry
+  uint64_t index;             // %gs:24
+  uint32_t apic_id;
+  volatile uint32_t online;
+  volatile uint32_t idle;
+  Tcb* current;
+  Tcb* fpu_owner;
+  uint64_t loaded_page_table;
+  bool announce_idle;
+  // A TLB request from another CPU: flush, or leave the address space `flush_leave` (being
+  // destroyed) for the kernel's own page tables. The requester waits for `flush_pending` to
+  // drop back to 0.
+  volatile uint32_t flush_pending;
+  volatile uint64_t flush_leave;
+  RunQueue run_queues[kPriorityCount];
+  uint64_t ready_bitmap[kPriorityCount / 64];
+};
+static_assert(offsetof(PerCpu, kernel_stack_top) == 8);
+static_assert(offsetof(PerCpu, user_rsp) == 16);
+
+inline PerCpu& this_cpu() {
+  PerCpu* cpu;
+  asm volatile("mov %%gs:0, %0" : "=r"(cpu));
+  return *cpu;
+}
+PerCpu& cpu_at(unsigned index);
+unsigned cpus_online();
+
+// Sets up CPU `index`'s per-CPU block and GS base (kernel GS) on the calling CPU.
+void percpu_init(unsigned index, uint64_t kernel_stack_top);
+
+// The big kernel lock: every kernel entry holds it, except the TLB requests it serves while
+// waiting for it (so a CPU holding it can wait for the others' flushes).
+void kernel_lock();
+void kernel_unlock();
+
+// Flushes the TLB of every other CPU that has `page_table` loaded (or makes them leave it when
+// `leave` is true), and waits until they did. Call with the kernel lock held.
+void shootdown(uint64_t page_table, bool leave);
+// Serves a pending TLB request of this CPU (entry paths and the lock's wait loop call it).
+void serve_tlb_request();
+
+// Asks CPU `index` to run its scheduler soon (a thread became runnable there, or its current
+// thread stopped).
+void reschedule_cpu(unsigned index);
+
+// Starts the application processors (INIT-SIPI-SIPI); returns the number of CPUs online.
+unsigned start_application_processors(const BootInfo& boot);
+
+}  // namespace kernel
