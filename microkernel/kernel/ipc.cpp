@@ -524,6 +524,85 @@ void reply_receive_syscall(Tcb* caller) {
   receive(caller, reinterpret_cast<Endpoint*>(slot->cap.object), reply, true);
 }
 
+// The fast path for the common case of Call and ReplyRecv: a message that fits in registers,
+// no caps, no fault, and a partner already waiting (Call) or none (ReplyRecv, which then
+// blocks). It does what the general path would, without gathering into a message buffer;
+// anything else falls back to the general path (returns false, having changed nothing).
+void copy_registers(const arch::TrapFrame& from, arch::TrapFrame& to) {
+  to.r10 = from.r10;
+  to.r8 = from.r8;
+  to.r9 = from.r9;
+  to.r12 = from.r12;
+  to.r13 = from.r13;
+  to.r14 = from.r14;
+  to.r15 = from.r15;
+  to.rbx = from.rbx;
+}
+
+bool fast_message(const Tcb* sender, MessageInfo& info) {
+  info = MessageInfo::decode(sender->regs.rsi);
+  return info.length <= abi::kRegisterMessageWords && info.extra_caps == 0 &&
+         sender->fault_kind == 0;
+}
+
+Slot* fast_lookup(const Tcb* tcb, uint64_t cptr, ObjectType type, uint64_t rights) {
+  Slot* slot = nullptr;
+  if (tcb->cspace_root.empty() || lookup_cap_slot(tcb->cspace_root.cap, cptr, slot) != Error::kNone ||
+      slot->type() != type || !has_rights(slot->cap, rights)) {
+    return nullptr;
+  }
+  return slot;
+}
+
+bool fast_call(Tcb* caller) {
+  MessageInfo info;
+  if (!fast_message(caller, info)) return false;
+  Slot* slot = fast_lookup(caller, caller->regs.rdi, ObjectType::kEndpoint, abi::kRightWrite);
+  if (slot == nullptr) return false;
+  auto* endpoint = reinterpret_cast<Endpoint*>(slot->cap.object);
+  if (endpoint->state != kReceiving || endpoint->head->reply == nullptr) return false;
+  Tcb* receiver = endpoint_pop(endpoint);
+  Reply* reply = receiver->reply;
+  receiver->reply = nullptr;
+  reply->receiver = nullptr;
+  copy_registers(caller->regs, receiver->regs);
+  receiver->regs.rsi = MessageInfo{info.label, info.length, 0}.encode();
+  receiver->regs.rdi = slot->cap.data;
+  receiver->regs.rax = 0;
+  bind_reply(reply, caller);
+  thread_make_runnable(receiver);
+  return true;
+}
+
+bool fast_reply_receive(Tcb* caller) {
+  MessageInfo info;
+  if (!fast_message(caller, info)) return false;
+  Slot* reply_slot = fast_lookup(caller, caller->regs.rdx, ObjectType::kReply, 0);
+  Slot* slot = fast_lookup(caller, caller->regs.rdi, ObjectType::kEndpoint, abi::kRightRead);
+  if (reply_slot == nullptr || slot == nullptr) return false;
+  auto* reply = reinterpret_cast<Reply*>(reply_slot->cap.object);
+  auto* endpoint = reinterpret_cast<Endpoint*>(slot->cap.object);
+  Tcb* waiting = reply->caller;
+  if (waiting == nullptr || waiting->fault_kind != 0 || endpoint->state == kSending ||
+      reply->receiver != nullptr) {
+    return false;
+  }
+  unbind_reply(reply);
+  copy_registers(caller->regs, waiting->regs);
+  waiting->regs.rsi = MessageInfo{info.label, info.length, 0}.encode();
+  waiting->regs.rdi = 0;
+  waiting->regs.rax = 0;
+  waiting->state = ThreadState::kInactive;
+  thread_make_runnable(waiting);
+  thread_block(caller, ThreadState::kBlockedOnRecv);
+  caller->reply = reply;
+  reply->receiver = caller;
+  queue_append(endpoint->head, endpoint->tail, caller);
+  caller->blocked_on = endpoint;
+  endpoint->state = kReceiving;
+  return true;
+}
+
 }  // namespace
 
 uint64_t& message_register(arch::TrapFrame& regs, uint64_t index) {
@@ -583,6 +662,8 @@ bool write_thread_memory(const Tcb* tcb, uint64_t address, const void* buffer, u
 }
 
 void ipc_syscall(Tcb* caller, Syscall number) {
+  if (number == Syscall::kCall && fast_call(caller)) return;
+  if (number == Syscall::kReplyRecv && fast_reply_receive(caller)) return;
   switch (number) {
     case Syscall::kCall:
     case Syscall::kSend:

@@ -57,6 +57,13 @@ void calibrate() {
   sys::print("BENCH calibration_instructions_per_tick_x1000 %lu\n", (2 * n * 1000) / ticks);
 }
 
+// The cost of entering and leaving the kernel: the cheapest call there is.
+void null_syscall() {
+  uint64_t start = rdtsc();
+  for (uint64_t i = 0; i < kRounds; ++i) (void)sys::debug_ticks();
+  sys::print("BENCH null_syscall %lu\n", (rdtsc() - start) / kRounds);
+}
+
 // The server: an endpoint loop in its own address space, written as machine code (the
 // kernel-tests suite does the same): Recv once, then ReplyRecv forever.
 void ipc_round_trip() {
@@ -207,6 +214,7 @@ extern "C" int main() {
   uint64_t priority[] = {100};
   check(invoke(kSelf, Label::kTcbSetPriority, priority, 1), "root priority");
   calibrate();
+  null_syscall();
   ipc_round_trip();
   breakpoint_round_trip();
   sys::print("kernel-bench: %s\n", failed ? "FAILED" : "done");

@@ -5,9 +5,14 @@
 extern "C" {
 
 // String instructions keep the compiler from turning these loops back into calls to themselves.
+// Eight bytes at a time, then the tail: fewer iterations for emulators that count each one
+// (QEMU's -icount) and no slower on hardware.
 void* memcpy(void* destination, const void* source, size_t count) {
   void* result = destination;
-  asm volatile("rep movsb" : "+D"(destination), "+S"(source), "+c"(count) : : "memory");
+  size_t words = count / 8;
+  size_t tail = count % 8;
+  asm volatile("rep movsq" : "+D"(destination), "+S"(source), "+c"(words) : : "memory");
+  asm volatile("rep movsb" : "+D"(destination), "+S"(source), "+c"(tail) : : "memory");
   return result;
 }
 
@@ -24,7 +29,11 @@ void* memmove(void* destination, const void* source, size_t count) {
 
 void* memset(void* destination, int value, size_t count) {
   void* result = destination;
-  asm volatile("rep stosb" : "+D"(destination), "+c"(count) : "a"(value) : "memory");
+  uint64_t pattern = 0x0101010101010101ull * static_cast<uint8_t>(value);
+  size_t words = count / 8;
+  size_t tail = count % 8;
+  asm volatile("rep stosq" : "+D"(destination), "+c"(words) : "a"(pattern) : "memory");
+  asm volatile("rep stosb" : "+D"(destination), "+c"(tail) : "a"(pattern) : "memory");
   return result;
 }
 
