@@ -119,7 +119,7 @@ extern "C" [[noreturn]] void kernel_main(uint32_t magic, uint32_t boot_info_phys
   objects_init();
   unsigned cpus = start_application_processors(boot_info);
   if (cpus > 1) printk("kernel: %u CPUs online\n", cpus);
-  start_root_task(*root, "root");
+  start_root_task(*root, "root", boot_info);
   printk("kernel: starting root task\n");
   schedule_into(first_entry);
   kernel_unlock();

@@ -61,9 +61,42 @@ uint64_t hand_out_memory(Slot* slots, uint64_t first, uint64_t slot_count, abi::
   return count;
 }
 
+// Every boot module's pages become Frame caps from slot `first`; returns the next free slot.
+uint64_t hand_out_modules(const BootInfo& boot, Slot* slots, uint64_t first, uint64_t slot_count,
+                          abi::BootInfo& info) {
+  uint64_t slot = first;
+  for (size_t m = 0; m < boot.module_count && info.module_count < abi::kBootInfoMaxModules; ++m) {
+    const BootModule& module = boot.modules[m];
+    uint64_t start = module.start & ~(page::kSize - 1);
+    uint64_t end = (module.end + page::kSize - 1) & ~(page::kSize - 1);
+    uint64_t frames_needed = (end - start) / page::kSize;
+    if (slot + frames_needed > slot_count) {
+      printk("kernel: warning: no root CNode slots left for boot module %zu\n", m);
+      break;
+    }
+    abi::ModuleDescription& d = info.modules[info.module_count++];
+    size_t i = 0;
+    for (const char* c = module.command_line; *c != '\0' && *c != ' ' && i + 1 < sizeof(d.name); ++c) {
+      d.name[i++] = *c;
+    }
+    d.name[i] = '\0';
+    d.physical = module.start;
+    d.size = module.end - module.start;
+    d.first_slot = slot;
+    d.frame_count = frames_needed;
+    d.offset = module.start - start;
+    for (uint64_t p = start; p < end; p += page::kSize) {
+      cdt_insert(nullptr, &slots[slot++],
+                 make_cap(ObjectType::kFrame, reinterpret_cast<uintptr_t>(physical_to_virtual(p)),
+                          static_cast<uint8_t>(abi::kFrameSmallBits)));
+    }
+  }
+  return slot;
+}
+
 }  // namespace
 
-void start_root_task(const BootModule& module, const char* name) {
+void start_root_task(const BootModule& module, const char* name, const BootInfo& boot) {
   const auto* image = static_cast<const uint8_t*>(physical_to_virtual(module.start));
   size_t size = module.end - module.start;
   elf::Executable executable;
@@ -127,12 +160,13 @@ void start_root_task(const BootModule& module, const char* name) {
   info->magic = abi::kBootInfoMagic;
   info->root_cnode_radix = kRootCNodeRadix;
   info->ipc_buffer = kRootIpcBuffer;
-  info->untyped_first = abi::kSlotFirstFree;
   info->cpu_count = cpus_online();
   info->timer_hz = abi::kTimerHz;
-  info->untyped_count = hand_out_memory(slots, abi::kSlotFirstFree,
-                                        uint64_t{1} << kRootCNodeRadix, *info);
-  info->first_free_slot = abi::kSlotFirstFree + info->untyped_count;
+  uint64_t slot_count = uint64_t{1} << kRootCNodeRadix;
+  uint64_t next = hand_out_modules(boot, slots, abi::kSlotFirstFree, slot_count, *info);
+  info->untyped_first = next;
+  info->untyped_count = hand_out_memory(slots, next, slot_count, *info);
+  info->first_free_slot = next + info->untyped_count;
   uint64_t total = 0;
   for (uint64_t i = 0; i < info->untyped_count; ++i) total += uint64_t{1} << info->untyped[i].size_bits;
   printk("kernel: root task gets %lu untyped caps (%lu KiB)\n", info->untyped_count, total / 1024);

@@ -15,14 +15,14 @@ inline constexpr uint64_t kUserStackPages = 16;
 // Below the stack (and a guard page): the read-only BootInfo page, then the IPC buffer.
 inline constexpr uint64_t kRootBootInfo = sonde::abi::kRootBootInfo;
 inline constexpr uint64_t kRootIpcBuffer = sonde::abi::kRootIpcBuffer;
-inline constexpr unsigned kRootCNodeRadix = 8;
+inline constexpr unsigned kRootCNodeRadix = 12;
 
 // Loads the ELF image of `module` into a new address space, makes the root thread (priority
 // 255, runnable) and the root CNode with the boot caps: itself, the thread's TCB and VSpace,
 // and every free frame of RAM as untyped memory, described in the BootInfo page. Calls
 // fatal() with a one-line message naming the module on error. The kernel allocates nothing
 // for users after this.
-void start_root_task(const BootModule& module, const char* name);
+void start_root_task(const BootModule& module, const char* name, const BootInfo& boot);
 
 // Copies `length` bytes from the current thread's memory at `user_address` into `buffer`,
 // through its page tables (present + user checked on every page). False on a bad address.

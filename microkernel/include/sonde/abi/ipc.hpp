@@ -81,7 +81,7 @@ inline constexpr uint64_t kSlotNull = 0;  // always empty: cptr 0 means "no cap"
 inline constexpr uint64_t kSlotRootTcb = 1;
 inline constexpr uint64_t kSlotRootCNode = 2;
 inline constexpr uint64_t kSlotRootVSpace = 3;
-inline constexpr uint64_t kSlotFirstFree = 16;  // untyped caps, then free slots
+inline constexpr uint64_t kSlotFirstFree = 16;  // boot module frames, untyped caps, free slots
 
 struct UntypedDescription {
   uint64_t physical;   // base address
@@ -89,7 +89,20 @@ struct UntypedDescription {
   uint8_t reserved[7];
 };
 
+// A boot module, handed to the root task as consecutive 4 KiB Frame caps (read and write; the
+// memory is the module's and nobody else's). The first frame starts `offset` bytes before the
+// module's first byte.
+struct ModuleDescription {
+  char name[32];         // the first word of the module's command line
+  uint64_t physical;     // first byte
+  uint64_t size;         // bytes
+  uint64_t first_slot;   // slot of the Frame cap of the page holding the first byte
+  uint64_t frame_count;
+  uint64_t offset;       // of the first byte in the first frame
+};
+
 inline constexpr uint64_t kBootInfoMaxUntyped = 128;
+inline constexpr uint64_t kBootInfoMaxModules = 8;
 struct BootInfo {
   uint64_t magic;              // kBootInfoMagic
   uint64_t root_cnode_radix;   // the root CNode has 2^radix slots
@@ -100,6 +113,8 @@ struct BootInfo {
   uint64_t cpu_count;          // CPUs the kernel runs threads on
   uint64_t timer_hz;           // tick rate behind kDebugTicks
   UntypedDescription untyped[kBootInfoMaxUntyped];
+  uint64_t module_count;
+  ModuleDescription modules[kBootInfoMaxModules];
 };
 inline constexpr uint64_t kBootInfoMagic = 0x6f666e4965646e6full;  // "ondeInfo"
 static_assert(sizeof(BootInfo) <= 4096);
