@@ -6,7 +6,9 @@
 #include "kernel/cnode.hpp"
 #include "kernel/ipc.hpp"
 #include "kernel/memory.hpp"
+#include "arch/x86_64/cpu.hpp"
 #include "kernel/page_table.hpp"
+#include "kernel/smp.hpp"
 #include "kernel/thread.hpp"
 #include "kernel/vspace.hpp"
 #include "sonde/abi/ipc.hpp"
@@ -19,9 +21,35 @@ using abi::Label;
 
 static_assert(sizeof(Breakpoint) <= (1u << abi::kBreakpointBits));
 
+extern "C" char kernel_text_start[];
+extern "C" char kernel_text_end[];
+
 namespace {
 
 constexpr uint8_t kInt3 = 0xcc;
+constexpr uint64_t kEntryNopLength = 5;
+
+// Breakpoints bound to kernel text, and the kernel probes removed last (see breakpoint_trap).
+Breakpoint* kernel_breakpoints = nullptr;
+uint64_t kernel_removed[16];
+uint32_t kernel_removed_next = 0;
+
+// Kernel text is read-only through its own mapping; the direct map reaches the same bytes.
+uint8_t* kernel_code_byte(uint64_t address) {
+  return static_cast<uint8_t*>(physical_to_virtual(address - kKernelBase));
+}
+
+bool in_kernel_text(uint64_t address, uint64_t length) {
+  auto start = reinterpret_cast<uint64_t>(kernel_text_start);
+  auto end = reinterpret_cast<uint64_t>(kernel_text_end);
+  return address >= start && address < end && end - address >= length;
+}
+
+// The 5-byte NOP -fpatchable-function-entry puts at every function entry (nopl d8(%rax,%rax)):
+// a byte comparison, not instruction decoding.
+bool is_entry_nop(const uint8_t* code) {
+  return code[0] == 0x0f && code[1] == 0x1f && code[2] == 0x44 && code[3] == 0x00;
+}
 constexpr uint64_t kTrapFlag = 1u << 8;
 
 PageTable vspace_table(uintptr_t vspace) { return PageTable(frame_source(), vspace_root(vspace)); }
@@ -58,6 +86,13 @@ Probe* find_probe(uintptr_t vspace, uint64_t address, Breakpoint** owner) {
   return nullptr;
 }
 
+void remove_kernel_probe(Probe& probe) {
+  uint8_t* byte = kernel_code_byte(probe.address);
+  if (*byte == kInt3) *byte = probe.original;
+  kernel_removed[kernel_removed_next++ % 16] = probe.address + 1;
+  probe = Probe{};
+}
+
 void remove_probe(uintptr_t vspace, Probe& probe) {
   if (vspace != 0) {
     VSpaceInfo* info = vspace_info(vspace);
@@ -72,11 +107,27 @@ void remove_probe(uintptr_t vspace, Probe& probe) {
 void remove_all(Breakpoint* breakpoint) {
   uintptr_t vspace = vspace_from_tag(breakpoint->vspace_tag);
   for (Probe& probe : breakpoint->probes) {
-    if (probe.in_use) remove_probe(vspace, probe);
+    if (!probe.in_use) continue;
+    if (breakpoint->kernel) {
+      remove_kernel_probe(probe);
+    } else {
+      remove_probe(vspace, probe);
+    }
   }
 }
 
 void unlink(Breakpoint* breakpoint) {
+  if (breakpoint->kernel) {
+    if (breakpoint->previous != nullptr) {
+      breakpoint->previous->next = breakpoint->next;
+    } else if (kernel_breakpoints == breakpoint) {
+      kernel_breakpoints = breakpoint->next;
+    }
+    if (breakpoint->next != nullptr) breakpoint->next->previous = breakpoint->previous;
+    breakpoint->next = breakpoint->previous = nullptr;
+    breakpoint->kernel = 0;
+    return;
+  }
   uintptr_t vspace = vspace_from_tag(breakpoint->vspace_tag);
   if (vspace != 0) {
     VSpaceInfo* info = vspace_info(vspace);
@@ -164,9 +215,92 @@ Error bind(const Capability& cspace_root, Breakpoint* breakpoint, const Invocati
   return Error::kNone;
 }
 
+// Replaces the cap in one of the object's own slots by a copy of the cap in `source` (made
+// as Copy makes it: a Frame copy carries no mapping, so deleting it unmaps nothing).
+void install(Slot* own, Slot* source) {
+  Capability copy;
+  if (derive_cap(*source, false, abi::kRightsAll, 0, true, copy) != Error::kNone) copy = source->cap;
+  Slot scratch;
+  bool had = !own->empty();
+  if (had) cdt_move(own, &scratch);
+  cdt_insert(source, own, copy);
+  if (had) delete_cap(&scratch);
+}
+
+Error bind_kernel(const Capability& cspace_root, Breakpoint* breakpoint, const Invocation& invocation) {
+  namespace m = abi::breakpoint_message;
+  if (invocation.word_count < m::kBindKernelLength) return Error::kTruncatedMessage;
+  for (const Probe& probe : breakpoint->probes) {
+    if (probe.in_use) return Error::kIllegalOperation;
+  }
+  Slot* ring = nullptr;
+  Error error = lookup_cap_slot(cspace_root, invocation.words[m::kRingFrame], ring);
+  if (error != Error::kNone) return error;
+  if (ring->empty()) return Error::kSlotEmpty;
+  if (ring->type() != ObjectType::kFrame || ring->cap.size_bits != abi::kFrameSmallBits) {
+    return Error::kWrongType;
+  }
+  if (!has_rights(ring->cap, abi::kRightWrite)) return Error::kMissingRight;
+  Slot* notification = nullptr;
+  error = lookup_cap_slot(cspace_root, invocation.words[m::kNotification], notification);
+  if (error != Error::kNone) return error;
+  if (notification->empty()) return Error::kSlotEmpty;
+  if (notification->type() != ObjectType::kNotification) return Error::kWrongType;
+  if (!has_rights(notification->cap, abi::kRightWrite)) return Error::kMissingRight;
+
+  unlink(breakpoint);
+  install(&breakpoint->endpoint, notification);
+  install(&breakpoint->ring, ring);
+  auto* samples = reinterpret_cast<abi::SampleRing*>(breakpoint->ring.cap.object);
+  samples->head = 0;
+  samples->tail = 0;
+  samples->dropped = 0;
+  samples->capacity = sizeof(samples->records) / sizeof(samples->records[0]);
+  breakpoint->kernel = 1;
+  breakpoint->next = kernel_breakpoints;
+  if (kernel_breakpoints != nullptr) kernel_breakpoints->previous = breakpoint;
+  kernel_breakpoints = breakpoint;
+  return Error::kNone;
+}
+
+Probe* free_probe_of(Breakpoint* breakpoint) {
+  for (Probe& probe : breakpoint->probes) {
+    if (!probe.in_use) return &probe;
+  }
+  return nullptr;
+}
+
+Probe* find_kernel_probe(uint64_t address, Breakpoint** owner) {
+  for (Breakpoint* b = kernel_breakpoints; b != nullptr; b = b->next) {
+    if (Probe* probe = find_in(b, address)) {
+      if (owner != nullptr) *owner = b;
+      return probe;
+    }
+  }
+  return nullptr;
+}
+
+Error insert_kernel(Breakpoint* breakpoint, uint64_t address, uint64_t length, uint64_t xol,
+                    uint64_t fixup) {
+  if (length != kEntryNopLength || xol != 0 || fixup != 0) return Error::kInvalidArgument;
+  if (!in_kernel_text(address, kEntryNopLength)) return Error::kInvalidArgument;
+  uint8_t* code = kernel_code_byte(address);
+  if (find_kernel_probe(address, nullptr) != nullptr) return Error::kAlreadyMapped;
+  if (!is_entry_nop(code)) return Error::kInvalidArgument;
+  Probe* probe = free_probe_of(breakpoint);
+  if (probe == nullptr) return Error::kNotEnoughMemory;
+  *probe = Probe{address, 0, *code, static_cast<uint8_t>(kEntryNopLength), 0, 1, 0};
+  *code = kInt3;
+  return Error::kNone;
+}
+
 Error insert(Breakpoint* breakpoint, const Invocation& invocation) {
   namespace m = abi::breakpoint_message;
   if (invocation.word_count < m::kInsertLength) return Error::kTruncatedMessage;
+  if (breakpoint->kernel) {
+    return insert_kernel(breakpoint, invocation.words[m::kAddress], invocation.words[m::kLength],
+                         invocation.words[m::kXol], invocation.words[m::kFixupRegister]);
+  }
   uintptr_t vspace = vspace_from_tag(breakpoint->vspace_tag);
   if (vspace == 0) return Error::kIllegalOperation;  // not bound (or its VSpace is gone)
   uint64_t address = invocation.words[m::kAddress];
@@ -201,12 +335,17 @@ Error invoke_breakpoint(const Capability& cspace_root, Slot* slot, const Invocat
   if (!has_rights(slot->cap, abi::kRightWrite)) return Error::kMissingRight;
   switch (invocation.label) {
     case Label::kBreakpointBind: return bind(cspace_root, breakpoint, invocation);
+    case Label::kBreakpointBindKernel: return bind_kernel(cspace_root, breakpoint, invocation);
     case Label::kBreakpointInsert: return insert(breakpoint, invocation);
     case Label::kBreakpointRemove: {
       if (invocation.word_count < 1) return Error::kTruncatedMessage;
       Probe* probe = find_in(breakpoint, invocation.words[0]);
       if (probe == nullptr) return Error::kNotMapped;
-      remove_probe(vspace_from_tag(breakpoint->vspace_tag), *probe);
+      if (breakpoint->kernel) {
+        remove_kernel_probe(*probe);
+      } else {
+        remove_probe(vspace_from_tag(breakpoint->vspace_tag), *probe);
+      }
       return Error::kNone;
     }
     default: return Error::kInvalidLabel;
@@ -233,6 +372,61 @@ void breakpoints_vspace_destroyed(uintptr_t vspace) {
     breakpoint->next = breakpoint->previous = nullptr;
     breakpoint->vspace_tag = 0;
   }
+}
+
+bool kernel_breakpoint_trap(arch::TrapFrame& frame) {
+  uint64_t address = frame.rip - 1;
+  Breakpoint* owner = nullptr;
+  Probe* probe = kernel_lock_held_here() ? find_kernel_probe(address, &owner) : nullptr;
+  if (probe == nullptr) {
+    // Without the kernel lock (the idle loop, the lock itself) probes cannot be touched
+    // safely: the thread of execution passes the NOP unrecorded. A probe removed after the
+    // int3 was fetched: the original byte is back.
+    if (!in_kernel_text(address, kEntryNopLength)) return false;
+    uint8_t* code = kernel_code_byte(address);
+    if (*code == kInt3 && !kernel_lock_held_here()) {
+      frame.rip = address + kEntryNopLength;
+      return true;
+    }
+    bool recently_removed = false;
+    for (uint64_t removed : kernel_removed) recently_removed |= removed == address + 1;
+    if (recently_removed && *code != kInt3) {
+      frame.rip = address;
+      return true;
+    }
+    return false;
+  }
+  ++owner->hits;
+  if (!owner->ring.empty()) {
+    auto* ring = reinterpret_cast<abi::SampleRing*>(owner->ring.cap.object);
+    uint64_t capacity = sizeof(ring->records) / sizeof(ring->records[0]);
+    uint64_t head = ring->head;
+    if (head - ring->tail >= capacity) {
+      ring->dropped = ring->dropped + 1;
+    } else {
+      abi::SampleRecord& record = ring->records[head % capacity];
+      record.address = address;
+      record.timestamp = arch::read_tsc();
+      record.cpu = this_cpu().index;
+      record.thread = reinterpret_cast<uint64_t>(this_cpu().current);
+      record.rsp = frame.rsp;
+      record.rdi = frame.rdi;
+      record.rsi = frame.rsi;
+      record.rdx = frame.rdx;
+      record.rcx = frame.rcx;
+      record.r8 = frame.r8;
+      record.r9 = frame.r9;
+      const auto* stack = reinterpret_cast<const uint64_t*>(frame.rsp);
+      for (int i = 0; i < 5; ++i) record.stack[i] = stack[i];
+      __atomic_store_n(&ring->head, head + 1, __ATOMIC_RELEASE);
+    }
+  }
+  if (!owner->endpoint.empty()) {
+    notification_signal(reinterpret_cast<Notification*>(owner->endpoint.cap.object),
+                        owner->endpoint.cap.data);
+  }
+  frame.rip = address + kEntryNopLength;
+  return true;
 }
 
 bool breakpoint_trap(Tcb* thread) {

@@ -5,6 +5,7 @@
 
 #include <stdint.h>
 
+#include "arch/x86_64/trap_frame.hpp"
 #include "kernel/cap.hpp"
 #include "sonde/abi/invocations.hpp"
 
@@ -24,9 +25,10 @@ struct Probe {
 
 // The object, in its Retype memory (2^kBreakpointBits bytes).
 struct Breakpoint {
-  Slot endpoint;           // hits go here (a copy of the cap given to Bind)
+  Slot endpoint;           // hits go here (a copy of the cap given to Bind); kernel: notification
+  Slot ring;               // kernel: the sample ring's Frame cap
   uint32_t vspace_tag;     // the target VSpace (0: not bound, or destroyed)
-  uint32_t reserved;
+  uint32_t kernel;         // bound to kernel text (BindKernel)
   Breakpoint* next;        // in the target VSpace's list
   Breakpoint* previous;
   uint64_t hits;
@@ -42,6 +44,9 @@ void breakpoints_vspace_destroyed(uintptr_t vspace);
 // An int3 trapped in user mode (rip is after it). True when it was a probe's: the hit is
 // delivered (or the probe skipped if nobody listens) and the thread's state updated.
 bool breakpoint_trap(Tcb* thread);
+// An int3 trapped in kernel mode: true when it was a kernel probe (sampled, and `frame`
+// resumes after the entry NOP).
+bool kernel_breakpoint_trap(arch::TrapFrame& frame);
 // A debug trap (#DB) in user mode: true when it ended an out-of-line step.
 bool breakpoint_step_done(Tcb* thread);
 // Any other fault while stepping: the thread is put back at the probe address first.

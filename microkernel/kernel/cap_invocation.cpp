@@ -46,7 +46,8 @@ ObjectType label_object_type(Label label) {
     case Label::kPageTableUnmap: return ObjectType::kPageTable;
     case Label::kBreakpointBind:
     case Label::kBreakpointInsert:
-    case Label::kBreakpointRemove: return ObjectType::kBreakpoint;
+    case Label::kBreakpointRemove:
+    case Label::kBreakpointBindKernel: return ObjectType::kBreakpoint;
     default: return ObjectType::kNull;
   }
 }

@@ -687,6 +687,8 @@ void deliver_fault(Tcb* tcb, FaultKind kind, uint64_t address, uint64_t detail) 
   send(tcb, reinterpret_cast<Endpoint*>(cap.object), cap.data, false, true, true);
 }
 
+void notification_signal(Notification* notification, uint64_t badge) { signal(notification, badge); }
+
 void deliver_fault_to(Tcb* tcb, const Capability& endpoint, FaultKind kind, uint64_t address,
                       uint64_t detail) {
   tcb->fault_kind = static_cast<uint64_t>(kind);

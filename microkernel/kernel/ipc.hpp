@@ -52,6 +52,9 @@ void deliver_fault_to(Tcb* tcb, const Capability& endpoint, sonde::abi::FaultKin
 // kInactive. A pending fault is dropped (resuming retries the faulting instruction).
 void ipc_cancel(Tcb* tcb);
 
+// Signals a notification as a Send through a cap with `badge` would (kernel lock held).
+void notification_signal(Notification* notification, uint64_t badge);
+
 // Destroy hooks: wake everything waiting on the object with an error.
 void endpoint_destroyed(Endpoint* endpoint);
 void notification_destroyed(Notification* notification);

@@ -37,7 +37,8 @@ void destroyed(void*, ObjectType type, uintptr_t object, uint8_t) {
 
 SlotRange embedded(void*, ObjectType type, uintptr_t object) {
   if (type == ObjectType::kBreakpoint) {
-    return SlotRange{&reinterpret_cast<Breakpoint*>(object)->endpoint, 1};
+    static_assert(offsetof(Breakpoint, ring) == offsetof(Breakpoint, endpoint) + sizeof(Slot));
+    return SlotRange{&reinterpret_cast<Breakpoint*>(object)->endpoint, 2};
   }
   if (type != ObjectType::kTcb) return {};
   auto* tcb = reinterpret_cast<Tcb*>(object);

@@ -31,6 +31,7 @@ volatile uint32_t online_count = 1;
 struct TicketLock {
   volatile uint32_t next = 0;
   volatile uint32_t serving = 0;
+  volatile int32_t owner = -1;  // CPU index holding it
 };
 TicketLock big_lock;
 
@@ -99,9 +100,13 @@ void kernel_lock() {
     serve_tlb_request();
     asm volatile("pause");
   }
+  big_lock.owner = static_cast<int32_t>(this_cpu().index);
 }
 
+bool kernel_lock_held_here() { return big_lock.owner == static_cast<int32_t>(this_cpu().index); }
+
 void kernel_unlock() {
+  big_lock.owner = -1;
   __atomic_store_n(&big_lock.serving, big_lock.serving + 1, __ATOMIC_RELEASE);
 }
 

@@ -57,6 +57,7 @@ void percpu_init(unsigned index, uint64_t kernel_stack_top);
 // waiting for it (so a CPU holding it can wait for the others' flushes).
 void kernel_lock();
 void kernel_unlock();
+bool kernel_lock_held_here();
 
 // Flushes the TLB of every other CPU that has `page_table` loaded (or makes them leave it when
 // `leave` is true), and waits until they did. Call with the kernel lock held.

@@ -75,6 +75,7 @@ extern "C" void interrupt_dispatch(arch::TrapFrame* frame) {
       kernel_unlock();
       return;
     }
+    if (vector == kBreakpointVector && kernel_breakpoint_trap(*frame)) return;
     panic_exception(*frame);
   }
   kernel_lock();

@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "elf/elf64.hpp"
 #include "sys/ipc.hpp"
 #include "sys/loader.hpp"
 #include "sys/syscall.hpp"
@@ -1422,6 +1423,76 @@ void test_program_from_boot_module() {
   kill(tcb);
 }
 
+// ---- kernel-text probes ----
+
+const abi::ModuleDescription* find_module(const char* name) {
+  for (uint64_t i = 0; i < boot->module_count; ++i) {
+    const char* n = boot->modules[i].name;
+    size_t j = 0;
+    while (name[j] != '\0' && n[j] == name[j]) ++j;
+    if (name[j] == '\0' && n[j] == '\0') return &boot->modules[i];
+  }
+  return nullptr;
+}
+
+void test_kernel_text_probe() {
+  Check t("kernel_text_probe_records_samples_and_signals");
+  // The kernel's own ELF image is the `symbols` boot module: find a kernel function in it.
+  const abi::ModuleDescription* symbols = find_module("symbols");
+  t.that(symbols != nullptr, "no symbols module");
+  if (symbols == nullptr) return;
+  constexpr uint64_t kSymbolsWindow = 0x40000000;
+  for (uint64_t i = 0; i < symbols->frame_count; ++i) {
+    must(map_anywhere(symbols->first_slot + i, kVSpace, kSymbolsWindow + i * 4096, 0), "map symbols");
+  }
+  elf::SymbolTable table;
+  t.that(table.open(reinterpret_cast<const uint8_t*>(kSymbolsWindow + symbols->offset), symbols->size) ==
+             elf::ElfError::kNone,
+         "kernel symbol table unreadable");
+  uint64_t function = 0;
+  t.that(table.find("_ZN6kernel16syscall_dispatchEPNS_3TcbE", function), "syscall_dispatch not found");
+  uint64_t ring_frame = make(ObjectType::kFrame, 12);
+  must(map_anywhere(ring_frame, kVSpace, kSymbolsWindow - 0x1000, abi::kMapWrite), "map ring");
+  auto* ring = reinterpret_cast<volatile abi::SampleRing*>(kSymbolsWindow - 0x1000);
+  uint64_t notification = make(ObjectType::kNotification);
+  uint64_t badged = new_slot();
+  must_mint(kRoot, badged, notification, abi::kRightsAll, 0x5a);
+  uint64_t breakpoint = make(ObjectType::kBreakpoint);
+  uint64_t bind_words[] = {ring_frame, badged};
+  t.error(sys::invoke(breakpoint, Label::kBreakpointBindKernel, bind_words), Error::kNone, "bind kernel");
+  t.error(insert(breakpoint, function + 1, 5, 0, 0), Error::kInvalidArgument, "probe inside a NOP");
+  t.error(insert(breakpoint, function, 4, 0, 0), Error::kInvalidArgument, "probe with length 4");
+  t.error(insert(breakpoint, 0x400000, 5, 0, 0), Error::kInvalidArgument, "user address on a kernel probe");
+  t.error(insert(breakpoint, function, 5, 0, 0), Error::kNone, "insert");
+  t.error(insert(breakpoint, function, 5, 0, 0), Error::kAlreadyMapped, "second probe there");
+  uint64_t before = ring->head;
+  for (int i = 0; i < 5; ++i) (void)sys::debug_ticks();
+  auto w = sys::wait(notification);
+  t.error(w.error, Error::kNone, "no signal");
+  t.that(w.badge == 0x5a, "notification badge lost");
+  uint64_t after = ring->head;
+  t.that(after - before >= 5, "fewer samples than system calls");
+  bool records_ok = true;
+  for (uint64_t i = before; i < after && i < before + ring->capacity; ++i) {
+    const volatile abi::SampleRecord& record = ring->records[i % ring->capacity];
+    records_ok = records_ok && record.address == function && record.thread != 0 &&
+                 record.timestamp != 0 && record.rsp >= 0xffff800000000000ull;
+  }
+  t.that(records_ok, "a sample has the wrong address, thread, time or stack");
+  // A full ring counts drops and never blocks the kernel.
+  for (int i = 0; i < 64; ++i) (void)sys::debug_ticks();
+  t.that(ring->dropped > 0 && ring->head - ring->tail <= ring->capacity, "full ring not handled");
+  // Deleting the cap removes the probe: no more samples.
+  kill(breakpoint);
+  uint64_t final_head = ring->head;
+  for (int i = 0; i < 5; ++i) (void)sys::debug_ticks();
+  t.that(ring->head == final_head, "samples after the probe was deleted");
+  uint64_t user_bound = make(ObjectType::kBreakpoint);
+  uint64_t wrong[] = {notification, badged};
+  t.error(sys::invoke(user_bound, Label::kBreakpointBindKernel, wrong), Error::kWrongType,
+          "notification as the ring");
+}
+
 }  // namespace
 
 extern "C" int main() {
@@ -1460,6 +1531,7 @@ extern "C" int main() {
   test_breakpoint_in_another_vspace();
   test_smp();
   test_program_from_boot_module();
+  test_kernel_text_probe();
 
   sys::print("kernel-tests: %d failure(s)\n", failures);
   return failures == 0 ? 0 : 1;

@@ -201,6 +201,27 @@ ElfError SymbolTable::open(const uint8_t* image, size_t size) {
   return ElfError::kNoSymbolTable;
 }
 
+bool SymbolTable::find(const char* name, uint64_t& value) const {
+  for (size_t i = 0; i < symbol_count_; ++i) {
+    Symbol symbol;
+    copy_in(symbol, image_ + symbols_offset_ + i * sizeof(Symbol));
+    uint8_t type = symbol.info & 0xf;
+    if ((type != kSymbolFunction && type != kSymbolObject) || symbol.name >= strings_size_) continue;
+    // Compare inside the string table only: a name running off its end never matches.
+    uint64_t k = symbol.name;
+    size_t j = 0;
+    while (k < strings_size_ && name[j] != '\0' && image_[strings_offset_ + k] == static_cast<uint8_t>(name[j])) {
+      ++k;
+      ++j;
+    }
+    if (name[j] == '\0' && k < strings_size_ && image_[strings_offset_ + k] == 0) {
+      value = symbol.value;
+      return true;
+    }
+  }
+  return false;
+}
+
 const char* SymbolTable::nearest(uint64_t address, uint64_t* offset) const {
   const char* best_name = nullptr;
   uint64_t best_value = 0;

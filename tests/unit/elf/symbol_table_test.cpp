@@ -149,3 +149,33 @@ TEST(SymbolTable, AnEmptyTableFindsNothing) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(SymbolTable, FindLooksUpExactNamesOfFunctionsAndObjects) {
+  SymbolImage image({{"alpha", 0x1000, 2}, {"alphabet", 0x1100, 2}, {"gamma", 0x2000, 1},
+                     {"marker", 0x3000, 0}});
+  elf::SymbolTable table;
+  ASSERT_EQ(table.open(image.bytes.data(), image.bytes.size()), elf::ElfError::kNone);
+  uint64_t value = 0;
+  EXPECT_TRUE(table.find("alphabet", value));
+  EXPECT_EQ(value, 0x1100u);
+  EXPECT_TRUE(table.find("alpha", value));  // not a prefix match of "alphabet"
+  EXPECT_EQ(value, 0x1000u);
+  EXPECT_TRUE(table.find("gamma", value));
+  EXPECT_EQ(value, 0x2000u);
+  EXPECT_FALSE(table.find("alph", value));
+  EXPECT_FALSE(table.find("marker", value));  // not a function or object
+  EXPECT_FALSE(table.find("", value));
+}
+
+TEST(SymbolTable, FindStopsAtTheEndOfAnUnterminatedStringTable) {
+  SymbolImage image({{"alpha", 0x1000, 2}, {"omega", 0x2000, 2}}, /*terminate_last_name=*/false);
+  elf::SymbolTable table;
+  ASSERT_EQ(table.open(image.bytes.data(), image.bytes.size()), elf::ElfError::kNone);
+  uint64_t value = 0;
+  EXPECT_TRUE(table.find("alpha", value));
+  EXPECT_FALSE(table.find("omega", value));
+}
+
+}  // namespace

@@ -73,6 +73,9 @@ class SymbolTable {
   // nullptr when none is below it. Symbols whose names are not NUL-terminated inside the
   // string table are skipped.
   const char* nearest(uint64_t address, uint64_t* offset) const;
+  // The value of the function or data symbol named exactly `name` (its raw, mangled name);
+  // false when there is none.
+  bool find(const char* name, uint64_t& value) const;
   size_t count() const { return symbol_count_; }
 
  private:

@@ -42,6 +42,7 @@ enum class Label : uint64_t {
   kBreakpointBind = 128,    // Breakpoint: choose the target VSpace and the endpoint for hits
   kBreakpointInsert = 129,  // put an int3 at an address
   kBreakpointRemove = 130,  // restore the original byte
+  kBreakpointBindKernel = 131,  // probe kernel text: samples go to a ring, a notification
   kIrqFirst = 144,         // IRQ control and handler 144..159
   kIoPortsFirst = 160,     // I/O port range 160..175
   kPageTableFirst = 176,   // PageTable 176..191
@@ -138,6 +139,12 @@ inline constexpr uint64_t kXol = 2;
 inline constexpr uint64_t kFixupRegister = 3;
 inline constexpr uint64_t kInsertLength = 4;
 // Remove: the address.
+// BindKernel: a 4 KiB Frame cap (Write right) for the SampleRing (ipc.hpp) and a Notification
+// cap (Write right) signalled with its badge after each sample. Probes then go on the 5-byte
+// entry NOPs of kernel functions only (length 5, no out-of-line slot).
+inline constexpr uint64_t kRingFrame = 0;
+inline constexpr uint64_t kNotification = 1;
+inline constexpr uint64_t kBindKernelLength = 2;
 }  // namespace breakpoint_message
 
 // Probes one Breakpoint object holds (more probes: more objects).

@@ -72,6 +72,30 @@ enum class FaultReply : uint64_t {
   kSuspend = 3,       // leave the thread suspended (a later TCB Resume restarts it)
 };
 
+// Kernel-text breakpoints record samples into a ring in a frame their holder maps: the kernel
+// writes records at head % capacity and advances head; the holder reads up to head and sets
+// tail. A sample that finds the ring full is counted in `dropped` instead: the kernel never
+// waits for the holder.
+struct SampleRecord {
+  uint64_t address;    // the probed function
+  uint64_t timestamp;  // TSC
+  uint64_t cpu;
+  uint64_t thread;     // the current thread's TCB (an opaque identity), 0 when idle
+  uint64_t rsp;        // the kernel stack at the probe
+  uint64_t rdi, rsi, rdx, rcx, r8, r9;  // the function's arguments
+  uint64_t stack[5];   // the top of the stack (return address first)
+};
+static_assert(sizeof(SampleRecord) == 128);
+struct SampleRing {
+  volatile uint64_t head;    // written by the kernel
+  volatile uint64_t tail;    // written by the holder
+  volatile uint64_t dropped;
+  uint64_t capacity;         // records
+  uint64_t reserved[4];
+  SampleRecord records[31];
+};
+static_assert(sizeof(SampleRing) <= 4096);
+
 // Root task start: rdi holds the address of a read-only BootInfo page (kRootBootInfo), rsp a
 // stack; the IPC buffer is mapped and configured at BootInfo::ipc_buffer (kRootIpcBuffer).
 inline constexpr uint64_t kRootBootInfo = 0x00007fffffe00000ull;
