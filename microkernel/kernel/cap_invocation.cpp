@@ -38,6 +38,8 @@ ObjectType label_object_type(Label label) {
     case Label::kTcbSetAffinity:
     case Label::kTcbSetTls:
     case Label::kTcbSetMaxPriority: return ObjectType::kTcb;
+    case Label::kVSpaceMapForeign:
+    case Label::kVSpaceUnmapForeign: return ObjectType::kVSpace;
     case Label::kFrameMap:
     case Label::kFrameUnmap:
     case Label::kFrameRemap:

@@ -82,6 +82,34 @@ Error lookup_vspace(const Capability& cspace_root, uint64_t cptr, uintptr_t& vsp
   return Error::kNone;
 }
 
+// Borrowed pages: read-only mappings of this VSpace's pages in others.
+void drop_borrow(uintptr_t source_vspace, size_t index) {
+  VSpaceInfo* source = info(source_vspace);
+  VSpaceInfo::Borrow& borrow = source->borrows[index];
+  if (uintptr_t destination = tagged_vspace(borrow.destination_tag)) {
+    uint64_t* entry = find_entry(destination, borrow.destination, 1);
+    if (entry != nullptr && (*entry & page::kPresent) != 0 &&
+        (*entry & page::kAddressMask) == borrow.physical) {
+      *entry = 0;
+      flush_if_loaded(destination);
+    }
+  }
+  source->borrows[index] = source->borrows[--source->borrow_count];
+}
+
+// Drops the borrows of source pages in [start, end).
+void drop_borrows(uintptr_t source_vspace, uint64_t start, uint64_t end) {
+  VSpaceInfo* source = info(source_vspace);
+  for (size_t i = 0; i < source->borrow_count;) {
+    uint64_t address = source->borrows[i].source;
+    if (address >= start && address < end) {
+      drop_borrow(source_vspace, i);
+    } else {
+      ++i;
+    }
+  }
+}
+
 void unmap_frame(Capability& cap) {
   uintptr_t vspace = tagged_vspace(cap.reserved);
   if (vspace != 0) {
@@ -91,6 +119,7 @@ void unmap_frame(Capability& cap) {
         (*entry & page::kAddressMask) == physical_of(cap.object)) {
       *entry = 0;
       flush_if_loaded(vspace);
+      drop_borrows(vspace, address, address + (uint64_t{1} << cap.size_bits));
     }
   }
   cap.reserved = 0;
@@ -101,11 +130,13 @@ void unmap_page_table(Capability& cap) {
   uintptr_t vspace = tagged_vspace(cap.reserved);
   if (vspace != 0) {
     int level = static_cast<int>(cap.data & 7);
-    uint64_t* entry = find_entry(vspace, cap.data & ~(page::kSize - 1), level);
+    uint64_t start = cap.data & ~(page::kSize - 1);
+    uint64_t* entry = find_entry(vspace, start, level);
     if (entry != nullptr && (*entry & page::kPresent) != 0 &&
         (*entry & page::kAddressMask) == physical_of(cap.object)) {
       *entry = 0;
       flush_if_loaded(vspace);
+      drop_borrows(vspace, start, start + (uint64_t{1} << (12 + 9 * level)));
     }
   }
   // Whatever was mapped through the structure is unreachable now; clear it so a later mapping
@@ -168,6 +199,7 @@ Error invoke_frame(const Capability& cspace_root, Slot* slot, const Invocation& 
       *entry = physical_of(cap.object) | leaf_flags(rights, level);
       cap.data = address | rights;
       flush_if_loaded(vspace);
+      drop_borrows(vspace, address, address + (uint64_t{1} << cap.size_bits));
       return Error::kNone;
     }
     case Label::kFrameGetAddress:
@@ -178,6 +210,55 @@ Error invoke_frame(const Capability& cspace_root, Slot* slot, const Invocation& 
     default:
       return Error::kInvalidLabel;
   }
+}
+
+Error invoke_vspace(const Capability& cspace_root, Slot* slot, const Invocation& invocation) {
+  namespace m = abi::vspace_message;
+  if (invocation.word_count < m::kForeignLength) return Error::kTruncatedMessage;
+  if (!has_rights(slot->cap, abi::kRightRead)) return Error::kMissingRight;
+  uintptr_t source = slot->cap.object;
+  uint64_t source_address = invocation.words[m::kSource];
+  uint64_t destination_address = invocation.words[m::kDestinationAddress];
+  if (source_address % page::kSize != 0 || destination_address % page::kSize != 0) {
+    return Error::kInvalidArgument;
+  }
+  if (source_address >= page::kUserTop || destination_address >= page::kUserTop) {
+    return Error::kRangeError;
+  }
+  uintptr_t destination = 0;
+  Error error = lookup_vspace(cspace_root, invocation.words[m::kDestination], destination);
+  if (error != Error::kNone) return error;
+  VSpaceInfo* source_info = info(source);
+  uint32_t destination_tag = mapping_tag(destination);
+  if (invocation.label == Label::kVSpaceUnmapForeign) {
+    for (size_t i = 0; i < source_info->borrow_count; ++i) {
+      const VSpaceInfo::Borrow& borrow = source_info->borrows[i];
+      if (borrow.source == source_address && borrow.destination == destination_address &&
+          borrow.destination_tag == destination_tag) {
+        drop_borrow(source, i);
+        return Error::kNone;
+      }
+    }
+    return Error::kNotMapped;
+  }
+  if (source == destination) return Error::kInvalidArgument;
+  uint64_t physical = 0, flags = 0;
+  if (!PageTable(frame_source(), physical_of(source)).translate(source_address, &physical, &flags) ||
+      (flags & page::kUser) == 0) {
+    return Error::kNotMapped;
+  }
+  uint64_t* entry = find_entry(destination, destination_address, 1);
+  if (entry == nullptr) return Error::kMissingPageTable;
+  if ((*entry & page::kPresent) != 0) return Error::kAlreadyMapped;
+  if (source_info->borrow_count == sizeof(source_info->borrows) / sizeof(source_info->borrows[0])) {
+    return Error::kNotEnoughMemory;
+  }
+  physical &= ~(page::kSize - 1);
+  *entry = physical | page::kPresent | page::kUser | page::kNoExecute;
+  source_info->borrows[source_info->borrow_count++] =
+      VSpaceInfo::Borrow{source_address, physical, destination_address, destination_tag, 0};
+  flush_if_loaded(destination);
+  return Error::kNone;
 }
 
 Error invoke_page_table(const Capability& cspace_root, Slot* slot, const Invocation& invocation) {
@@ -241,6 +322,7 @@ void vspace_created(uintptr_t vspace) {
   VSpaceInfo* i = info(vspace);
   i->asid = 0;
   i->breakpoints = nullptr;
+  i->borrow_count = 0;
   for (uint32_t asid = 1; asid < kAsidCount; ++asid) {
     if (asid_owner[asid] == 0) {
       asid_owner[asid] = vspace;
@@ -253,6 +335,7 @@ void vspace_created(uintptr_t vspace) {
 
 void vspace_destroyed(uintptr_t vspace) {
   breakpoints_vspace_destroyed(vspace);
+  drop_borrows(vspace, 0, page::kUserTop);
   uint32_t asid = info(vspace)->asid;
   if (asid != 0 && asid_owner[asid] == vspace) {
     asid_owner[asid] = 0;
@@ -262,6 +345,10 @@ void vspace_destroyed(uintptr_t vspace) {
 }
 
 void mapping_cap_removed(const Capability& cap) {
+  if (cap.type == static_cast<uint8_t>(ObjectType::kVSpace)) {
+    drop_borrows(cap.object, 0, page::kUserTop);  // revoking a holder's cap ends its borrows
+    return;
+  }
   if (cap.reserved == 0) return;
   Capability copy = cap;
   if (cap.type == static_cast<uint8_t>(ObjectType::kFrame)) unmap_frame(copy);
@@ -269,6 +356,7 @@ void mapping_cap_removed(const Capability& cap) {
 }
 
 void vspace_invocations_init() {
+  set_invocation_handler(ObjectType::kVSpace, invoke_vspace);
   set_invocation_handler(ObjectType::kFrame, invoke_frame);
   set_invocation_handler(ObjectType::kPageTable, invoke_page_table);
 }

@@ -17,7 +17,20 @@ struct VSpaceInfo {
   // a thread that fetched the int3 before the removal, and simply runs the instruction.
   uint64_t removed[16];
   uint32_t removed_next;
+  uint32_t borrow_count;
+  // Pages of this VSpace mapped read-only into others (VSpaceMapForeign). Each goes when the
+  // page is unmapped or remapped here, when this VSpace goes, or when any cap to it is
+  // deleted (so revoking the holder's cap takes them all).
+  struct Borrow {
+    uint64_t source;       // page address here
+    uint64_t physical;
+    uint64_t destination;  // page address there
+    uint32_t destination_tag;
+    uint32_t reserved;
+  } borrows[64];
 };
+
+static_assert(sizeof(VSpaceInfo) <= 4096);
 
 VSpaceInfo* vspace_info(uintptr_t vspace);
 // A VSpace's identity that stays valid after it is destroyed: ASID and generation.

@@ -1493,6 +1493,52 @@ void test_kernel_text_probe() {
           "notification as the ring");
 }
 
+// ---- page protection: another VSpace's pages read-only ----
+
+abi::Error borrow(uint64_t source_vspace, uint64_t source, uint64_t destination_vspace,
+                  uint64_t destination, Label label = Label::kVSpaceMapForeign) {
+  uint64_t words[] = {source, destination_vspace, destination};
+  return sys::invoke(source_vspace, label, words);
+}
+
+void test_foreign_mappings() {
+  Check t("foreign_pages_map_read_only_and_are_revocable");
+  uint64_t target = make(ObjectType::kVSpace);
+  uint64_t data = make(ObjectType::kFrame, 12);
+  must(map_anywhere(data, target, 0x400000, abi::kMapWrite), "map target data");
+  uint64_t alias = new_slot();
+  must(sys::cnode_copy(kRoot, alias, data), "alias");
+  must(map_frame(alias, kVSpace, kWindow + 0x50000, abi::kMapWrite), "map alias");
+  reinterpret_cast<volatile uint64_t*>(kWindow + 0x50000)[3] = 0x5eed;
+  const uint64_t here = kWindow + 0x40000;
+  t.error(borrow(target, 0x401000, kVSpace, here), Error::kNotMapped, "unmapped source page");
+  t.error(borrow(target, 0x400800, kVSpace, here), Error::kInvalidArgument, "unaligned source");
+  t.error(borrow(target, 0x400000, kVSpace, kWindow + 0x50000), Error::kAlreadyMapped, "occupied destination");
+  uint64_t write_only = new_slot();
+  must_mint(kRoot, write_only, target, abi::kRightWrite, 0);
+  t.error(borrow(write_only, 0x400000, kVSpace, here), Error::kMissingRight, "borrow without Read");
+  t.error(borrow(target, 0x400000, kVSpace, here), Error::kNone, "borrow");
+  t.that(reinterpret_cast<volatile uint64_t*>(here)[3] == 0x5eed, "borrowed page shows other memory");
+  t.that(faults_at(write_word, here), "borrowed page is writable");
+  // The owner unmaps its page: the borrowed mapping goes with it.
+  must(sys::invoke(data, Label::kFrameUnmap), "owner unmap");
+  t.that(faults_at(read_word, here), "borrow outlived the owner's mapping");
+  must(map_frame(data, target, 0x400000, abi::kMapWrite), "owner maps again");
+  // Explicit unmap.
+  t.error(borrow(target, 0x400000, kVSpace, here), Error::kNone, "borrow again");
+  t.error(borrow(target, 0x400000, kVSpace, here, Label::kVSpaceUnmapForeign), Error::kNone, "unborrow");
+  t.that(faults_at(read_word, here), "unborrowed page still mapped");
+  t.error(borrow(target, 0x400000, kVSpace, here, Label::kVSpaceUnmapForeign), Error::kNotMapped,
+          "unborrow twice");
+  // Revoking the holder's cap to the VSpace ends its borrows.
+  uint64_t holder = new_slot();
+  must(sys::cnode_copy(kRoot, holder, target), "holder cap");
+  t.error(borrow(holder, 0x400000, kVSpace, here), Error::kNone, "borrow through the holder's cap");
+  t.that(reinterpret_cast<volatile uint64_t*>(here)[3] == 0x5eed, "borrow through copy failed");
+  t.error(sys::cnode_revoke(kRoot, target), Error::kNone, "revoke");
+  t.that(faults_at(read_word, here), "borrow survived the revocation of the holder's cap");
+}
+
 }  // namespace
 
 extern "C" int main() {
@@ -1532,6 +1578,7 @@ extern "C" int main() {
   test_smp();
   test_program_from_boot_module();
   test_kernel_text_probe();
+  test_foreign_mappings();
 
   sys::print("kernel-tests: %d failure(s)\n", failures);
   return failures == 0 ? 0 : 1;

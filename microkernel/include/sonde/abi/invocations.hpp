@@ -32,7 +32,8 @@ enum class Label : uint64_t {
   kTcbSetMaxPriority = 57,
   // Endpoints, notifications and replies take no invocations: Call, Send and Recv on them are
   // IPC. Blocks reserved for the types still to come (labels are assigned with the code):
-  kVSpaceFirst = 96,       // VSpace 96..111
+  kVSpaceMapForeign = 96,    // VSpace (Read right): map one of its pages read-only elsewhere
+  kVSpaceUnmapForeign = 97,
   kFrameMap = 112,         // Frame: map into a VSpace
   kFrameUnmap = 113,
   kFrameRemap = 114,       // change the rights of the mapping (protect)
@@ -114,6 +115,15 @@ inline constexpr uint64_t kMapLength = 3;
 // Remap: the new MapRights.
 inline constexpr uint64_t kRemapRights = 0;
 }  // namespace frame_message
+
+namespace vspace_message {
+// MapForeign and UnmapForeign, invoked on the source VSpace: the page address in it, the
+// destination VSpace cap (Write right) and the page address there.
+inline constexpr uint64_t kSource = 0;
+inline constexpr uint64_t kDestination = 1;
+inline constexpr uint64_t kDestinationAddress = 2;
+inline constexpr uint64_t kForeignLength = 3;
+}  // namespace vspace_message
 
 namespace page_table_message {
 // Map: the VSpace cap (Write right) and an address the structure will cover.
