@@ -74,6 +74,36 @@ PageTable thread_table(const Tcb* tcb) { return PageTable(frame_source(), thread
 
 uint64_t buffer_field(const Tcb* tcb, size_t offset) { return tcb->ipc_buffer + offset; }
 
+// Message words 0..length-1 of a thread: registers, then its IPC buffer. Each returns the
+// length that could be moved: without a usable IPC buffer only the register words go.
+uint64_t load_words(Tcb* thread, uint64_t* words, uint64_t length) {
+  for (uint64_t i = 0; i < length && i < abi::kRegisterMessageWords; ++i) {
+    words[i] = message_register(thread->regs, i);
+  }
+  if (length <= abi::kRegisterMessageWords) return length;
+  uint64_t address = buffer_field(thread, offsetof(abi::IpcBuffer, message) + abi::kRegisterMessageWords * 8);
+  uint64_t bytes = (length - abi::kRegisterMessageWords) * 8;
+  if (thread->ipc_buffer == 0 ||
+      !read_thread_memory(thread, address, &words[abi::kRegisterMessageWords], bytes)) {
+    return abi::kRegisterMessageWords;
+  }
+  return length;
+}
+
+uint64_t store_words(Tcb* thread, const uint64_t* words, uint64_t length) {
+  for (uint64_t i = 0; i < length && i < abi::kRegisterMessageWords; ++i) {
+    message_register(thread->regs, i) = words[i];
+  }
+  if (length <= abi::kRegisterMessageWords) return length;
+  uint64_t address = buffer_field(thread, offsetof(abi::IpcBuffer, message) + abi::kRegisterMessageWords * 8);
+  uint64_t bytes = (length - abi::kRegisterMessageWords) * 8;
+  if (thread->ipc_buffer == 0 ||
+      !write_thread_memory(thread, address, &words[abi::kRegisterMessageWords], bytes)) {
+    return abi::kRegisterMessageWords;
+  }
+  return length;
+}
+
 void gather(Tcb* sender, Message& message) {
   if (sender->fault_kind != 0) {
     message.label = sender->fault_kind;
@@ -89,20 +119,7 @@ void gather(Tcb* sender, Message& message) {
   MessageInfo info = MessageInfo::decode(sender->regs.rsi);
   message.label = info.label;
   uint64_t length = info.length < abi::kMaxMessageWords ? info.length : abi::kMaxMessageWords;
-  for (uint64_t i = 0; i < length && i < abi::kRegisterMessageWords; ++i) {
-    message.words[i] = message_register(sender->regs, i);
-  }
-  if (length > abi::kRegisterMessageWords) {
-    uint64_t extra = length - abi::kRegisterMessageWords;
-    if (sender->ipc_buffer == 0 ||
-        !read_thread_memory(sender,
-                            buffer_field(sender, offsetof(abi::IpcBuffer, message) +
-                                                     abi::kRegisterMessageWords * 8),
-                            &message.words[abi::kRegisterMessageWords], extra * 8)) {
-      length = abi::kRegisterMessageWords;
-    }
-  }
-  message.length = length;
+  message.length = load_words(sender, message.words, length);
   if (info.extra_caps > 0 && sender->ipc_buffer != 0) {
     message.has_cap = read_thread_memory(sender, buffer_field(sender, offsetof(abi::IpcBuffer, caps)),
                                          &message.cap_cptr, 8);
@@ -141,20 +158,7 @@ bool transfer_cap(Tcb* sender, uint64_t cptr, Tcb* receiver) {
 }
 
 void deliver(Tcb* receiver, const Message& message, uint64_t badge, Tcb* sender, bool can_grant) {
-  uint64_t length = message.length;
-  for (uint64_t i = 0; i < length && i < abi::kRegisterMessageWords; ++i) {
-    message_register(receiver->regs, i) = message.words[i];
-  }
-  if (length > abi::kRegisterMessageWords) {
-    uint64_t extra = length - abi::kRegisterMessageWords;
-    if (receiver->ipc_buffer == 0 ||
-        !write_thread_memory(receiver,
-                             buffer_field(receiver, offsetof(abi::IpcBuffer, message) +
-                                                        abi::kRegisterMessageWords * 8),
-                             &message.words[abi::kRegisterMessageWords], extra * 8)) {
-      length = abi::kRegisterMessageWords;
-    }
-  }
+  uint64_t length = store_words(receiver, message.words, message.length);
   uint64_t caps = 0;
   if (message.has_cap && can_grant && sender != nullptr &&
       transfer_cap(sender, message.cap_cptr, receiver)) {
@@ -411,19 +415,7 @@ void invoke(Tcb* caller, uint64_t cptr) {
   MessageInfo info = MessageInfo::decode(caller->regs.rsi);
   uint64_t words[abi::kMaxInvocationWords];
   uint64_t length = info.length < abi::kMaxInvocationWords ? info.length : abi::kMaxInvocationWords;
-  for (uint64_t i = 0; i < length && i < abi::kRegisterMessageWords; ++i) {
-    words[i] = message_register(caller->regs, i);
-  }
-  if (length > abi::kRegisterMessageWords) {
-    uint64_t extra = length - abi::kRegisterMessageWords;
-    if (caller->ipc_buffer == 0 ||
-        !read_thread_memory(caller,
-                            buffer_field(caller, offsetof(abi::IpcBuffer, message) +
-                                                     abi::kRegisterMessageWords * 8),
-                            &words[abi::kRegisterMessageWords], extra * 8)) {
-      length = abi::kRegisterMessageWords;
-    }
-  }
+  length = load_words(caller, words, length);
   uint64_t output[abi::kMaxInvocationWords];
   size_t output_count = 0;
   Invocation invocation{static_cast<abi::Label>(info.label), words, length, output,
@@ -437,19 +429,7 @@ void invoke(Tcb* caller, uint64_t cptr) {
   }
   set_result(caller, error);
   if (error != Error::kNone || output_count == 0) return;
-  uint64_t length_out = output_count;
-  for (uint64_t i = 0; i < output_count && i < abi::kRegisterMessageWords; ++i) {
-    message_register(caller->regs, i) = output[i];
-  }
-  if (output_count > abi::kRegisterMessageWords &&
-      (caller->ipc_buffer == 0 ||
-       !write_thread_memory(caller,
-                            buffer_field(caller, offsetof(abi::IpcBuffer, message) +
-                                                     abi::kRegisterMessageWords * 8),
-                            &output[abi::kRegisterMessageWords],
-                            (output_count - abi::kRegisterMessageWords) * 8))) {
-    length_out = abi::kRegisterMessageWords;
-  }
+  uint64_t length_out = store_words(caller, output, output_count);
   caller->regs.rsi = MessageInfo{0, length_out, 0}.encode();
 }
 

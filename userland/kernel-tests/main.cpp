@@ -1313,13 +1313,19 @@ void test_smp() {
     while (smp_counter < 1000 && sys::debug_ticks() - start < 200) {}
     t.that(smp_counter >= 1000, "the thread did not run beside the spinning root");
     t.error(set_cpu(thread, boot->cpu_count), Error::kRangeError, "affinity beyond the CPUs");
-    // Moved back to CPU 0, it cannot run while the root spins.
+    // Moved back to CPU 0 (CPU 1 gets a reschedule IPI), it cannot run while the root spins:
+    // the counter stops within a short while (the IPI's delivery time depends on the host).
     t.error(set_cpu(thread, 0), Error::kNone, "affinity back");
-    sys::yield();
-    uint64_t before = smp_counter;
+    bool stopped = false;
     start = sys::debug_ticks();
-    while (sys::debug_ticks() - start < 20) {}
-    t.that(smp_counter == before, "the moved thread still ran on CPU 1");
+    uint64_t last = smp_counter;
+    while (!stopped && sys::debug_ticks() - start < 300) {
+      uint64_t tick = sys::debug_ticks();
+      while (sys::debug_ticks() - tick < 10) {}
+      stopped = smp_counter == last;
+      last = smp_counter;
+    }
+    t.that(stopped, "the moved thread still ran on CPU 1");
     kill(thread);
   }
   {
