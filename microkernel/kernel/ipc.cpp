@@ -563,15 +563,26 @@ bool fast_reply_receive(Tcb* caller) {
   auto* reply = reinterpret_cast<Reply*>(reply_slot->cap.object);
   auto* endpoint = reinterpret_cast<Endpoint*>(slot->cap.object);
   Tcb* waiting = reply->caller;
-  if (waiting == nullptr || waiting->fault_kind != 0 || endpoint->state == kSending ||
-      reply->receiver != nullptr) {
-    return false;
+  if (waiting == nullptr || endpoint->state == kSending || reply->receiver != nullptr) return false;
+  if (waiting->fault_kind != 0) {
+    // Answers to faults on the hot paths: resume (a breakpoint hit) or set the result (a
+    // ForeignSyscall). Everything else takes the general path.
+    auto answer = static_cast<abi::FaultReply>(info.label);
+    if (answer != abi::FaultReply::kResume &&
+        !(answer == abi::FaultReply::kSetResult && info.length >= 1)) {
+      return false;
+    }
+    unbind_reply(reply);
+    if (answer == abi::FaultReply::kSetResult) waiting->regs.rax = caller->regs.r10;
+    if (waiting->fault_kind == static_cast<uint64_t>(FaultKind::kBreakpoint)) breakpoint_resume(waiting);
+    waiting->fault_kind = 0;
+  } else {
+    unbind_reply(reply);
+    copy_registers(caller->regs, waiting->regs);
+    waiting->regs.rsi = MessageInfo{info.label, info.length, 0}.encode();
+    waiting->regs.rdi = 0;
+    waiting->regs.rax = 0;
   }
-  unbind_reply(reply);
-  copy_registers(caller->regs, waiting->regs);
-  waiting->regs.rsi = MessageInfo{info.label, info.length, 0}.encode();
-  waiting->regs.rdi = 0;
-  waiting->regs.rax = 0;
   waiting->state = ThreadState::kInactive;
   thread_make_runnable(waiting);
   thread_block(caller, ThreadState::kBlockedOnRecv);
