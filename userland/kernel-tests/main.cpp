@@ -1563,6 +1563,75 @@ void test_foreign_mappings() {
   t.that(faults_at(read_word, here), "borrow survived the revocation of the holder's cap");
 }
 
+// ---- hostile messages ----
+
+volatile uint64_t hostile_seen_length = 0;
+uint64_t hostile_endpoint;
+
+void hostile_receiver(uint64_t) {
+  sys::MessageRegisters mr;
+  auto r = sys::recv(hostile_endpoint, 0, mr);
+  hostile_seen_length = r.error == Error::kNone ? r.info.length : 999;
+}
+
+void unbuffered_receiver(uint64_t) {
+  sys::MessageRegisters mr;
+  auto r = sys::recv(hostile_endpoint, 0, mr);
+  hostile_seen_length = r.error == Error::kNone ? r.info.length : 999;
+}
+
+void test_hostile_messages() {
+  hostile_endpoint = make(ObjectType::kEndpoint);
+  {
+    Check t("message_length_above_the_maximum_is_clamped");
+    hostile_seen_length = 0;
+    uint64_t thread = spawn(hostile_receiver, 0, ThreadOptions{.priority = 254});
+    sys::MessageRegisters mr;
+    auto r = sys::ipc(abi::Syscall::kSend, hostile_endpoint, abi::MessageInfo{1, 127, 0}, 0, mr);
+    t.error(r.error, Error::kNone, "send failed");
+    t.that(hostile_seen_length == abi::kMaxMessageWords, "length not clamped to 120");
+    kill(thread);
+  }
+  {
+    Check t("receiver_without_ipc_buffer_gets_register_words_only");
+    hostile_seen_length = 0;
+    // A thread configured without an IPC buffer (spawn gives one; configure it away first).
+    uint64_t thread = spawn(unbuffered_receiver, 0, ThreadOptions{.priority = 254, .start = false});
+    uint64_t configure[] = {kRoot, 0, kVSpace, 0, 0, 0};
+    must(sys::invoke(thread, Label::kTcbConfigure, configure), "configure without buffer");
+    must(sys::invoke(thread, Label::kTcbResume), "resume");
+    uint64_t words[30] = {};
+    sys::MessageRegisters mr;
+    sys::load_message(mr, words, 30);
+    auto r = sys::ipc(abi::Syscall::kSend, hostile_endpoint, abi::MessageInfo{1, 30, 0}, 0, mr);
+    t.error(r.error, Error::kNone, "send failed");
+    t.that(hostile_seen_length == abi::kRegisterMessageWords, "words beyond the registers invented");
+    kill(thread);
+  }
+  {
+    Check t("recv_with_a_non_reply_cap_is_wrong_type");
+    sys::MessageRegisters mr;
+    auto r = sys::ipc(abi::Syscall::kNBRecv, hostile_endpoint, abi::MessageInfo{}, hostile_endpoint, mr);
+    t.error(r.error, Error::kWrongType, "endpoint accepted as a Reply");
+  }
+  {
+    Check t("reply_recv_without_reply_cap_is_invalid_capability");
+    sys::MessageRegisters mr;
+    auto r = sys::ipc(abi::Syscall::kReplyRecv, hostile_endpoint, abi::MessageInfo{}, 0, mr);
+    t.error(r.error, Error::kInvalidCapability, "ReplyRecv without a Reply");
+  }
+  {
+    Check t("recv_on_a_kernel_object_is_illegal");
+    sys::MessageRegisters mr;
+    auto r = sys::ipc(abi::Syscall::kNBRecv, kSelf, abi::MessageInfo{}, 0, mr);
+    t.error(r.error, Error::kIllegalOperation, "receive on a TCB");
+  }
+  {
+    Check t("unknown_system_call_number_is_unknown_syscall");
+    t.that(sys::raw_syscall(4096) == abi::kErrorUnknownSyscall, "call 4096 accepted");
+  }
+}
+
 }  // namespace
 
 extern "C" int main() {
@@ -1603,6 +1672,7 @@ extern "C" int main() {
   test_program_from_boot_module();
   test_kernel_text_probe();
   test_foreign_mappings();
+  test_hostile_messages();
 
   sys::print("kernel-tests: %d failure(s)\n", failures);
   return failures == 0 ? 0 : 1;
