@@ -1574,12 +1574,6 @@ void hostile_receiver(uint64_t) {
   hostile_seen_length = r.error == Error::kNone ? r.info.length : 999;
 }
 
-void unbuffered_receiver(uint64_t) {
-  sys::MessageRegisters mr;
-  auto r = sys::recv(hostile_endpoint, 0, mr);
-  hostile_seen_length = r.error == Error::kNone ? r.info.length : 999;
-}
-
 void test_hostile_messages() {
   hostile_endpoint = make(ObjectType::kEndpoint);
   {
@@ -1596,7 +1590,7 @@ void test_hostile_messages() {
     Check t("receiver_without_ipc_buffer_gets_register_words_only");
     hostile_seen_length = 0;
     // A thread configured without an IPC buffer (spawn gives one; configure it away first).
-    uint64_t thread = spawn(unbuffered_receiver, 0, ThreadOptions{.priority = 254, .start = false});
+    uint64_t thread = spawn(hostile_receiver, 0, ThreadOptions{.priority = 254, .start = false});
     uint64_t configure[] = {kRoot, 0, kVSpace, 0, 0, 0};
     must(sys::invoke(thread, Label::kTcbConfigure, configure), "configure without buffer");
     must(sys::invoke(thread, Label::kTcbResume), "resume");
