@@ -38,6 +38,16 @@ ObjectType label_object_type(Label label) {
     case Label::kTcbSetAffinity:
     case Label::kTcbSetTls:
     case Label::kTcbSetMaxPriority: return ObjectType::kTcb;
+    case Label::kIrqControlGet: return ObjectType::kIrqControl;
+    case Label::kIrqHandlerSetNotification:
+    case Label::kIrqHandlerAck: return ObjectType::kIrqHandler;
+    case Label::kIoPortsIn8:
+    case Label::kIoPortsIn16:
+    case Label::kIoPortsIn32:
+    case Label::kIoPortsOut8:
+    case Label::kIoPortsOut16:
+    case Label::kIoPortsOut32:
+    case Label::kIoPortsIssue: return ObjectType::kIoPorts;
     case Label::kVSpaceMapForeign:
     case Label::kVSpaceUnmapForeign: return ObjectType::kVSpace;
     case Label::kFrameMap:

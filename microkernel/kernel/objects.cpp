@@ -2,6 +2,7 @@
 #include "kernel/objects.hpp"
 
 #include "kernel/breakpoint.hpp"
+#include "kernel/device_caps.hpp"
 #include "kernel/ipc.hpp"
 #include "kernel/object_types.hpp"
 #include "kernel/tcb.hpp"
@@ -26,8 +27,10 @@ void destroyed(void*, ObjectType type, uintptr_t object, uint8_t) {
     }
     case ObjectType::kEndpoint: endpoint_destroyed(reinterpret_cast<Endpoint*>(object)); break;
     case ObjectType::kNotification:
+      irq_notification_destroyed(reinterpret_cast<Notification*>(object));
       notification_destroyed(reinterpret_cast<Notification*>(object));
       break;
+    case ObjectType::kIrqHandler: irq_handler_destroyed(static_cast<unsigned>(object)); break;
     case ObjectType::kReply: reply_destroyed(reinterpret_cast<Reply*>(object)); break;
     case ObjectType::kVSpace: vspace_destroyed(object); break;
     case ObjectType::kBreakpoint: breakpoint_destroyed(reinterpret_cast<Breakpoint*>(object)); break;
@@ -58,6 +61,7 @@ void objects_init() {
   tcb_invocations_init();
   vspace_invocations_init();
   breakpoint_invocations_init();
+  device_invocations_init();
 }
 
 }  // namespace kernel

@@ -3,6 +3,7 @@
 
 #include "elf/elf64.hpp"
 #include "kernel/cdt.hpp"
+#include "kernel/device_caps.hpp"
 #include "kernel/console.hpp"
 #include "kernel/ipc.hpp"
 #include "kernel/loader.hpp"
@@ -143,6 +144,9 @@ void start_root_task(const BootModule& module, const char* name, const BootInfo&
              make_cap(ObjectType::kTcb, reinterpret_cast<uintptr_t>(tcb), 0));
   cdt_insert(nullptr, &slots[abi::kSlotRootVSpace],
              make_cap(ObjectType::kVSpace, vspace, 0));
+
+  cdt_insert(nullptr, &slots[abi::kSlotIrqControl], irq_control_cap());
+  cdt_insert(nullptr, &slots[abi::kSlotIoPorts], io_ports_cap(0, 0xffff));
 
   thread_created(tcb);
   thread_set_name(tcb, name);

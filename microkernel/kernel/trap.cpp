@@ -4,6 +4,7 @@
 #include "arch/x86_64/trap_frame.hpp"
 #include "kernel/breakpoint.hpp"
 #include "kernel/console.hpp"
+#include "kernel/device_caps.hpp"
 #include "kernel/ipc.hpp"
 #include "kernel/panic.hpp"
 #include "kernel/smp.hpp"
@@ -32,6 +33,7 @@ void device_interrupt(uint64_t vector) {
     scheduler_tick();
     arch::interrupt_acknowledge(vector);
   } else if (vector <= kLastIrqVector) {
+    device_irq(static_cast<unsigned>(vector - kTimerVector));
     arch::interrupt_acknowledge(vector);
   } else if (vector == arch::kApicTimerVector) {
     scheduler_tick();

@@ -30,6 +30,13 @@ void timer_init(uint32_t hz) {
   outb(0x40, (divisor >> 8) & 0xff);
 }
 
+void irq_mask(unsigned irq, bool masked) {
+  uint16_t port = irq < 8 ? kPic1Data : kPic2Data;
+  uint8_t bit = static_cast<uint8_t>(1u << (irq % 8));
+  uint8_t mask = inb(port);
+  outb(port, masked ? (mask | bit) : (mask & ~bit));
+}
+
 void interrupt_acknowledge(uint64_t vector) {
   if (vector >= 40) outb(kPic2Command, 0x20);
   outb(kPic1Command, 0x20);

@@ -32,6 +32,8 @@ void gdt_init_cpu(unsigned cpu, uint64_t kernel_stack_top);
 void idt_init();
 void idt_load();  // on the other CPUs: the boot CPU built the table
 void timer_init(uint32_t hz);
+// Masks or unmasks one legacy PIC line (0..15).
+void irq_mask(unsigned irq, bool masked);
 void syscall_init();
 
 // Leaves the kernel through the common exit path with `frame`'s registers (used to enter

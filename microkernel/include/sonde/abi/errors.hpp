@@ -48,6 +48,8 @@ enum class [[nodiscard]] Error : int64_t {
   kAlreadyMapped = 36,     // the cap is mapped already, or the address has a mapping
   kMissingPageTable = 37,  // a paging structure on the way to the address is not mapped
   kNotMapped = 38,         // the frame cap has no mapping to change
+  // Devices.
+  kIrqInUse = 39,          // the interrupt line already has a handler cap
 };
 // clang-format on
 
@@ -90,6 +92,7 @@ constexpr const char* error_name(Error error) {
     case Error::kAlreadyMapped: return "AlreadyMapped";
     case Error::kMissingPageTable: return "MissingPageTable";
     case Error::kNotMapped: return "NotMapped";
+    case Error::kIrqInUse: return "IrqInUse";
   }
   return "Unknown";
 }

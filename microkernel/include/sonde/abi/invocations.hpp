@@ -44,8 +44,16 @@ enum class Label : uint64_t {
   kBreakpointInsert = 129,  // put an int3 at an address
   kBreakpointRemove = 130,  // restore the original byte
   kBreakpointBindKernel = 131,  // probe kernel text: samples go to a ring, a notification
-  kIrqFirst = 144,         // IRQ control and handler 144..159
-  kIoPortsFirst = 160,     // I/O port range 160..175
+  kIrqControlGet = 144,           // IrqControl: a handler cap for one interrupt line
+  kIrqHandlerSetNotification = 145,  // IrqHandler: bind (or, with cptr 0, unbind)
+  kIrqHandlerAck = 146,           // IrqHandler: the line may interrupt again
+  kIoPortsIn8 = 160,       // IoPorts: read a port (the value comes back in word 0)
+  kIoPortsIn16 = 161,
+  kIoPortsIn32 = 162,
+  kIoPortsOut8 = 163,      // IoPorts: write a port
+  kIoPortsOut16 = 164,
+  kIoPortsOut32 = 165,
+  kIoPortsIssue = 166,     // IoPorts: a cap to a narrower range (a child: revocable)
   kPageTableFirst = 176,   // PageTable 176..191
   kFirstUnassigned = 192,
 };
@@ -124,6 +132,25 @@ inline constexpr uint64_t kDestination = 1;
 inline constexpr uint64_t kDestinationAddress = 2;
 inline constexpr uint64_t kForeignLength = 3;
 }  // namespace vspace_message
+
+namespace device_message {
+// IrqControlGet: the line (1..15 except 2; 0 is the kernel's timer), then where the new cap
+// goes: index and depth in the invoked root CNode's space (the caller's CSpace root).
+inline constexpr uint64_t kIrq = 0;
+inline constexpr uint64_t kIrqIndex = 1;
+inline constexpr uint64_t kIrqDepth = 2;
+inline constexpr uint64_t kIrqGetLength = 3;
+// IrqHandlerSetNotification: the Notification cap (Write right) or 0.
+inline constexpr uint64_t kNotification = 0;
+// In: the port. Out: the port and the value. Issue: first and last port, index and depth.
+inline constexpr uint64_t kPort = 0;
+inline constexpr uint64_t kValue = 1;
+inline constexpr uint64_t kFirstPort = 0;
+inline constexpr uint64_t kLastPort = 1;
+inline constexpr uint64_t kIssueIndex = 2;
+inline constexpr uint64_t kIssueDepth = 3;
+inline constexpr uint64_t kIssueLength = 4;
+}  // namespace device_message
 
 namespace page_table_message {
 // Map: the VSpace cap (Write right) and an address the structure will cover.

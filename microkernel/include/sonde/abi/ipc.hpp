@@ -105,6 +105,8 @@ inline constexpr uint64_t kSlotNull = 0;  // always empty: cptr 0 means "no cap"
 inline constexpr uint64_t kSlotRootTcb = 1;
 inline constexpr uint64_t kSlotRootCNode = 2;
 inline constexpr uint64_t kSlotRootVSpace = 3;
+inline constexpr uint64_t kSlotIrqControl = 4;
+inline constexpr uint64_t kSlotIoPorts = 5;  // every port, 0..0xffff
 inline constexpr uint64_t kSlotFirstFree = 16;  // boot module frames, untyped caps, free slots
 
 struct UntypedDescription {
