@@ -4,6 +4,7 @@
 #include "arch/x86_64/serial.hpp"
 #include "arch/x86_64/trap_frame.hpp"
 #include "elf/elf64.hpp"
+#include "kernel/clock.hpp"
 #include "kernel/console.hpp"
 #include "kernel/memory.hpp"
 #include "kernel/multiboot2.hpp"
@@ -110,6 +111,7 @@ extern "C" [[noreturn]] void kernel_main(uint32_t magic, uint32_t boot_info_phys
 
   this_cpu().loaded_page_table = kernel_page_table_root();
   arch::apic_init_boot_cpu();
+  clock_init();
   arch::timer_init(sonde::abi::kTimerHz);
   arch::syscall_init();
   run_boot_self_tests(boot_info.command_line);

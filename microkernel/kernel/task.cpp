@@ -3,6 +3,7 @@
 
 #include "elf/elf64.hpp"
 #include "kernel/cdt.hpp"
+#include "kernel/clock.hpp"
 #include "kernel/device_caps.hpp"
 #include "kernel/console.hpp"
 #include "kernel/ipc.hpp"
@@ -13,7 +14,9 @@
 #include "kernel/smp.hpp"
 #include "kernel/thread.hpp"
 #include "kernel/vspace.hpp"
+#include "sonde/abi/clock.hpp"
 #include "sonde/abi/invocations.hpp"
+#include "sonde/abi/rights.hpp"
 #include "sonde/abi/ipc.hpp"
 #include "sonde/abi/objects.hpp"
 #include "sonde/abi/syscalls.hpp"
@@ -128,6 +131,7 @@ void start_root_task(const BootModule& module, const char* name, const BootInfo&
   uint64_t buffer_frame = allocate_page("IPC buffer");
   map_page(table, kRootBootInfo, info_frame, 0, "boot information");
   map_page(table, kRootIpcBuffer, buffer_frame, page::kWritable, "IPC buffer");
+  map_page(table, abi::kRootClockPage, clock_page_physical(), 0, "clock page");
 
   // The root CNode, its TCB, and their caps.
   uint64_t cnode_bits = kRootCNodeRadix + abi::kCNodeSlotBits;
@@ -147,6 +151,11 @@ void start_root_task(const BootModule& module, const char* name, const BootInfo&
 
   cdt_insert(nullptr, &slots[abi::kSlotIrqControl], irq_control_cap());
   cdt_insert(nullptr, &slots[abi::kSlotIoPorts], io_ports_cap(0, 0xffff));
+  Capability clock = make_cap(ObjectType::kFrame,
+                              reinterpret_cast<uintptr_t>(physical_to_virtual(clock_page_physical())),
+                              static_cast<uint8_t>(abi::kFrameSmallBits));
+  clock.rights = abi::kRightRead;  // anyone may read the clock; nobody may change it
+  cdt_insert(nullptr, &slots[abi::kSlotClock], clock);
 
   thread_created(tcb);
   thread_set_name(tcb, name);
