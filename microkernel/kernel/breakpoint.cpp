@@ -205,7 +205,10 @@ Error bind(const Capability& cspace_root, Breakpoint* breakpoint, const Invocati
   Slot scratch;
   bool had_endpoint = !breakpoint->endpoint.empty();
   if (had_endpoint) cdt_move(&breakpoint->endpoint, &scratch);
-  cdt_insert(endpoint, &breakpoint->endpoint, endpoint->cap);
+  // The breakpoint only sends: its copy has no Read right and never counts as a receiver.
+  Capability send_only = endpoint->cap;
+  send_only.rights &= abi::kRightWrite;
+  cdt_insert(endpoint, &breakpoint->endpoint, send_only);
   if (had_endpoint) delete_cap(&scratch);
   VSpaceInfo* info = vspace_info(vspace->cap.object);
   breakpoint->vspace_tag = tag;
@@ -449,7 +452,8 @@ bool breakpoint_trap(Tcb* thread) {
     return false;
   }
   thread->regs.rip = address;
-  if (owner->endpoint.empty()) {
+  if (owner->endpoint.empty() ||
+      reinterpret_cast<const Endpoint*>(owner->endpoint.cap.object)->receivers == 0) {
     // Nobody can hear this breakpoint any more: its probes go, and the thread runs the
     // original instruction, now back in place.
     remove_all(owner);

@@ -47,6 +47,7 @@ void unlink(Slot* slot) {
 void cdt_insert(Slot* parent, Slot* child, const Capability& cap) {
   child->cap = cap;
   clear_links(child);
+  notify_cap_added(cap);
   if (parent == nullptr) return;
   child->parent = parent;
   child->next_sibling = parent->first_child;

@@ -2,6 +2,7 @@
 #include "kernel/cnode.hpp"
 
 #include "kernel/cdt.hpp"
+#include "kernel/object_types.hpp"
 
 namespace kernel {
 
@@ -162,6 +163,7 @@ void invoke_cnode(const CNodeOperation& operation) {
     case Label::kCNodeMove: cdt_move(operation.source, operation.destination); return;
     case Label::kCNodeMutate:
       cdt_move(operation.source, operation.destination);
+      notify_cap_changed(operation.destination->cap, operation.cap);
       operation.destination->cap = operation.cap;
       return;
     case Label::kCNodeDelete: delete_cap(operation.source); return;

@@ -262,6 +262,15 @@ void send(Tcb* sender, Endpoint* endpoint, uint64_t badge, bool can_grant, bool 
     set_result(sender, Error::kWouldBlock);
     return;
   }
+  if (endpoint->receivers == 0) {
+    // Nobody can ever take the message: a fault has no handler, a send fails now.
+    if (sender->fault_kind != 0) {
+      handler_gone(sender);
+    } else {
+      set_result(sender, Error::kNoReceiver);
+    }
+    return;
+  }
   sender->send_badge = badge;
   sender->send_can_grant = can_grant;
   sender->send_is_call = is_call;
@@ -720,7 +729,10 @@ void ipc_cancel(Tcb* tcb) {
   }
 }
 
-void endpoint_destroyed(Endpoint* endpoint) {
+namespace {
+
+// Wakes every thread queued on the endpoint with `error`; faulted threads lost their handler.
+void release_waiters(Endpoint* endpoint, Error error) {
   while (endpoint->head != nullptr) {
     Tcb* tcb = endpoint->head;
     bool faulted = tcb->fault_kind != 0 && tcb->state == ThreadState::kBlockedOnSend;
@@ -728,10 +740,28 @@ void endpoint_destroyed(Endpoint* endpoint) {
     if (faulted) {
       handler_gone(tcb);
     } else {
-      set_result(tcb, Error::kDeleted);
+      set_result(tcb, error);
       thread_make_runnable(tcb);
     }
   }
+}
+
+}  // namespace
+
+void endpoint_destroyed(Endpoint* endpoint) { release_waiters(endpoint, Error::kDeleted); }
+
+void endpoint_lost_receivers(Endpoint* endpoint) {
+  // Threads blocked in Recv still receive; senders would wait for ever.
+  if (endpoint->state == kSending) release_waiters(endpoint, Error::kNoReceiver);
+}
+
+void endpoint_cap_counted(const Capability& cap, int64_t change) {
+  if (cap.type != static_cast<uint8_t>(ObjectType::kEndpoint) || !has_rights(cap, abi::kRightRead)) {
+    return;
+  }
+  auto* endpoint = reinterpret_cast<Endpoint*>(cap.object);
+  endpoint->receivers += static_cast<uint64_t>(change);
+  if (change < 0 && endpoint->receivers == 0) endpoint_lost_receivers(endpoint);
 }
 
 void notification_destroyed(Notification* notification) {

@@ -13,8 +13,8 @@ namespace kernel {
 struct Endpoint {
   Tcb* head;
   Tcb* tail;
-  uint64_t state;  // EndpointState
-  uint64_t reserved;
+  uint64_t state;      // EndpointState
+  uint64_t receivers;  // caps to it with the Read right: at 0 nobody can ever receive
 };
 static_assert(sizeof(Endpoint) <= (1u << sonde::abi::kEndpointBits));
 
@@ -57,6 +57,11 @@ void notification_signal(Notification* notification, uint64_t badge);
 
 // Destroy hooks: wake everything waiting on the object with an error.
 void endpoint_destroyed(Endpoint* endpoint);
+// The last cap that could receive on the endpoint is gone: waiting senders (and faulted
+// threads) are released as if the endpoint were gone, and later sends fail with NoReceiver.
+void endpoint_lost_receivers(Endpoint* endpoint);
+// Keeps Endpoint::receivers (cap hooks).
+void endpoint_cap_counted(const Capability& cap, int64_t change);
 void notification_destroyed(Notification* notification);
 void reply_destroyed(Reply* reply);
 

@@ -72,6 +72,18 @@ void notify_cap_removed(const Capability& cap) {
   }
 }
 
+void notify_cap_added(const Capability& cap) {
+  if (installed_hooks != nullptr && installed_hooks->cap_added != nullptr) {
+    installed_hooks->cap_added(installed_hooks->context, cap);
+  }
+}
+
+void notify_cap_changed(const Capability& before, const Capability& after) {
+  if (installed_hooks != nullptr && installed_hooks->cap_changed != nullptr) {
+    installed_hooks->cap_changed(installed_hooks->context, before, after);
+  }
+}
+
 SlotRange embedded_slots(ObjectType type, uintptr_t object) {
   if (installed_hooks != nullptr && installed_hooks->embedded_slots != nullptr) {
     return installed_hooks->embedded_slots(installed_hooks->context, type, object);

@@ -39,6 +39,10 @@ struct ObjectHooks {
   // Every cap deleted from a slot, last or not, before any destruction (a Frame or PageTable
   // cap's mapping belongs to that one cap and goes with it).
   void (*cap_removed)(void* context, const Capability& cap) = nullptr;
+  // Every cap stored in a slot (Retype, Copy, Mint, transfer), and a cap whose rights or badge
+  // Mutate changed in place (removed then added, without the removal's side effects).
+  void (*cap_added)(void* context, const Capability& cap) = nullptr;
+  void (*cap_changed)(void* context, const Capability& before, const Capability& after) = nullptr;
 };
 
 // Installs the hooks (the kernel at boot; tests per case). Null restores "no hooks".
@@ -47,5 +51,7 @@ void notify_object_created(ObjectType type, uintptr_t object, uint8_t size_bits)
 void notify_object_destroyed(ObjectType type, uintptr_t object, uint8_t size_bits);
 SlotRange embedded_slots(ObjectType type, uintptr_t object);
 void notify_cap_removed(const Capability& cap);
+void notify_cap_added(const Capability& cap);
+void notify_cap_changed(const Capability& before, const Capability& after);
 
 }  // namespace kernel

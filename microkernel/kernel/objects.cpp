@@ -50,9 +50,17 @@ SlotRange embedded(void*, ObjectType type, uintptr_t object) {
   return SlotRange{&tcb->cspace_root, 4};
 }
 
-void cap_removed(void*, const Capability& cap) { mapping_cap_removed(cap); }
+void cap_removed(void*, const Capability& cap) {
+  endpoint_cap_counted(cap, -1);
+  mapping_cap_removed(cap);
+}
+void cap_added(void*, const Capability& cap) { endpoint_cap_counted(cap, 1); }
+void cap_changed(void*, const Capability& before, const Capability& after) {
+  endpoint_cap_counted(after, 1);  // first, so a cap keeping its Read right never counts 0
+  endpoint_cap_counted(before, -1);
+}
 
-const ObjectHooks hooks{created, destroyed, embedded, nullptr, cap_removed};
+const ObjectHooks hooks{created, destroyed, embedded, nullptr, cap_removed, cap_added, cap_changed};
 
 }  // namespace
 

@@ -73,8 +73,11 @@ Error configure(const Capability& cspace_root, Tcb* tcb, const uint64_t* words, 
   // Decoded: from here on nothing fails.
   install(&tcb->cspace_root, cspace, cspace_copy);
   install(&tcb->vspace, vspace, vspace->cap);
-  install(&tcb->fault_endpoint, fault_endpoint,
-          fault_endpoint ? fault_endpoint->cap : Capability{});
+  // The thread only sends to its fault endpoint: its copy has no Read right, so it never
+  // counts as a receiver (Endpoint::receivers).
+  Capability fault_cap = fault_endpoint ? fault_endpoint->cap : Capability{};
+  fault_cap.rights &= abi::kRightWrite;
+  install(&tcb->fault_endpoint, fault_endpoint, fault_cap);
   install(&tcb->supervisor, supervisor, supervisor ? supervisor->cap : Capability{});
   tcb->ipc_buffer = buffer;
   return Error::kNone;

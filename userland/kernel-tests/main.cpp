@@ -1776,6 +1776,62 @@ void test_clock() {
   }
 }
 
+// ---- endpoints nobody can receive from ----
+
+volatile uint64_t lonely_send_result = 0;
+uint64_t lonely_write_only;
+void lonely_sender(uint64_t) {
+  sys::MessageRegisters mr;
+  lonely_send_result = static_cast<uint64_t>(sys::send(lonely_write_only, 1, mr, 0).error);
+}
+
+void test_receivers_gone() {
+  {
+    Check t("send_to_an_endpoint_nobody_can_receive_from_is_no_receiver");
+    uint64_t endpoint = make(ObjectType::kEndpoint);
+    uint64_t write_only = new_slot();
+    must_mint(kRoot, write_only, endpoint, abi::kRightWrite, 0);
+    must(sys::cnode_delete(kRoot, endpoint), "delete the receiving cap");
+    sys::MessageRegisters mr;
+    t.error(sys::send(write_only, 1, mr, 0).error, Error::kNoReceiver, "send waited for nobody");
+  }
+  {
+    Check t("waiting_sender_is_released_when_the_last_receiving_cap_goes");
+    uint64_t endpoint = make(ObjectType::kEndpoint);
+    lonely_write_only = new_slot();
+    must_mint(kRoot, lonely_write_only, endpoint, abi::kRightWrite, 0);
+    lonely_send_result = 0;
+    uint64_t thread = spawn(lonely_sender, 0, ThreadOptions{.priority = 254});  // blocks in Send
+    t.that(lonely_send_result == 0, "sender did not wait");
+    must(sys::cnode_delete(kRoot, endpoint), "delete the receiving cap");
+    t.that(static_cast<Error>(lonely_send_result) == Error::kNoReceiver, "sender not released");
+    kill(thread);
+  }
+  {
+    Check t("fault_handler_gone_when_its_endpoint_loses_every_receiver");
+    uint64_t endpoint = make(ObjectType::kEndpoint);
+    uint64_t supervisor = make(ObjectType::kNotification);
+    uint64_t thread = spawn(touch_unmapped, 0,
+                            ThreadOptions{.priority = 254, .fault_endpoint = endpoint, .supervisor = supervisor});
+    t.error(sys::poll(supervisor).error, Error::kWouldBlock, "supervisor signalled early");
+    must(sys::cnode_delete(kRoot, endpoint), "delete the handler's cap");
+    t.error(sys::poll(supervisor).error, Error::kNone, "supervisor not told");
+    kill(thread);
+  }
+  {
+    Check t("breakpoint_passes_when_its_endpoint_loses_every_receiver");
+    uint64_t endpoint = make(ObjectType::kEndpoint);
+    uint64_t breakpoint = make(ObjectType::kBreakpoint);
+    must(bind(breakpoint, kVSpace, endpoint), "bind");
+    auto entry = reinterpret_cast<uint64_t>(&probed_function);
+    must(insert(breakpoint, entry, 5, 0, 0), "insert");
+    must(sys::cnode_delete(kRoot, endpoint), "delete the listener's cap");
+    t.that(probed_function(2) == 1003, "call through a probe nobody hears failed");
+    t.that(*reinterpret_cast<volatile uint8_t*>(entry) == 0x0f, "probe not removed");
+    kill(breakpoint);
+  }
+}
+
 }  // namespace
 
 extern "C" int main() {
@@ -1819,6 +1875,7 @@ extern "C" int main() {
   test_hostile_messages();
   test_devices();
   test_clock();
+  test_receivers_gone();
 
   sys::print("kernel-tests: %d failure(s)\n", failures);
   return failures == 0 ? 0 : 1;

@@ -50,6 +50,7 @@ enum class [[nodiscard]] Error : int64_t {
   kNotMapped = 38,         // the frame cap has no mapping to change
   // Devices.
   kIrqInUse = 39,          // the interrupt line already has a handler cap
+  kNoReceiver = 40,        // no cap with the Read right to the endpoint is left
 };
 // clang-format on
 
@@ -93,6 +94,7 @@ constexpr const char* error_name(Error error) {
     case Error::kMissingPageTable: return "MissingPageTable";
     case Error::kNotMapped: return "NotMapped";
     case Error::kIrqInUse: return "IrqInUse";
+    case Error::kNoReceiver: return "NoReceiver";
   }
   return "Unknown";
 }
