@@ -1,6 +1,10 @@
 // capnpc-sonde generator: readers, builders, unions, groups, defaults, client stubs and server dispatchers.
 #include "generator.hpp"
 
+#include <capnp/any.h>
+#include <capnp/message.h>
+#include <capnp/serialize.h>
+
 #include <cstdio>
 #include <cstring>
 #include <stdexcept>
@@ -33,6 +37,22 @@ std::string literal(const unsigned char* bytes, size_t size) {
 }
 
 std::string enumerant(const std::string& name) { return "k" + capitalized(name); }
+
+// A pointer field's default value as statements declaring the message that holds it (the
+// official library's flat-array form, one segment) and a reader for it, local to the getter.
+std::string embeddedDefault(capnp::AnyPointer::Reader value) {
+  capnp::MallocMessageBuilder message;
+  message.getRoot<capnp::AnyPointer>().set(value);
+  kj::Array<capnp::word> flat = capnp::messageToFlatArray(message);
+  std::string words;
+  for (size_t i = 0; i < flat.size(); ++i) {
+    uint64_t word;
+    std::memcpy(&word, &flat[i], sizeof word);
+    words += (i == 0 ? "" : ", ") + hex(word);
+  }
+  return "static constexpr uint64_t kDefault[] = {" + words + "}; static " + std::string(kRt) +
+         "::MessageReader default_message; ";
+}
 
 // A qualified name as written inside namespace sonde::proto (definitions cannot start with ::
 // after a return type: `T ::a::b` would parse as `T::a::b`).
@@ -318,17 +338,21 @@ void Generator::accessors(uint64_t id, std::vector<Accessor>& readers, std::vect
         break;
       }
       case Type::STRUCT: {
-        if (slot.getHadExplicitDefault()) unsupported(f, "a struct default value");
         std::string t = cppType(type), index = std::to_string(offset);
-        readers.push_back({"::rt::Result<" + t + "::Reader>", "get" + name, "", check + "return " + kRt + "::readStructField<" + t + ">(s_, " + index + ");", true});
+        std::string read = slot.getHadExplicitDefault()
+            ? embeddedDefault(slot.getDefaultValue().getStruct()) + "return " + kRt + "::readStructFieldOr<" + t + ">(s_, " + index + ", default_message, kDefault, sizeof(kDefault));"
+            : "return " + std::string(kRt) + "::readStructField<" + t + ">(s_, " + index + ");";
+        readers.push_back({"::rt::Result<" + t + "::Reader>", "get" + name, "", check + read, true});
         builders.push_back({t + "::Builder", "init" + name, "", set_disc + "return " + t + "::Builder(s_.initStruct(" + index + ", " + t + "::kDataWords, " + t + "::kPointerCount));", false});
         break;
       }
       case Type::LIST: {
-        if (slot.getHadExplicitDefault()) unsupported(f, "a list default value");
         std::string e = cppType(type.getList().getElementType()), index = std::to_string(offset);
         std::string l = std::string(kRt) + "::List<" + e + ">";
-        readers.push_back({"::rt::Result<" + l + "::Reader>", "get" + name, "", check + "return " + kRt + "::readListField<" + e + ">(s_, " + index + ");", true});
+        std::string read = slot.getHadExplicitDefault()
+            ? embeddedDefault(slot.getDefaultValue().getList()) + "return " + kRt + "::readListFieldOr<" + e + ">(s_, " + index + ", default_message, kDefault, sizeof(kDefault));"
+            : "return " + std::string(kRt) + "::readListField<" + e + ">(s_, " + index + ");";
+        readers.push_back({"::rt::Result<" + l + "::Reader>", "get" + name, "", check + read, true});
         builders.push_back({l + "::Builder", "init" + name, "uint32_t count", set_disc + "return " + kRt + "::initListField<" + e + ">(s_, " + index + ", count);", false});
         break;
       }

@@ -247,6 +247,12 @@ rt::Result<StructReader> MessageReader::getRootStruct() {
                                      static_cast<int32_t>(limits_.nesting_limit));
 }
 
+rt::Result<ListReader> MessageReader::getRootList(ElementSize expected) {
+  if (segment_count_ == 0) return malformed("message not initialised");
+  return PointerResolver::readList(this, 0, segments_[0].start,
+                                   static_cast<int32_t>(limits_.nesting_limit), expected, false);
+}
+
 rt::Result<void> MessageReader::validate() {
   if (segment_count_ == 0) return malformed("message not initialised");
   return PointerResolver::walkPointer(this, 0, segments_[0].start,

@@ -85,6 +85,11 @@ struct Defaults {
   textField @11 :Text = "default text";
   dataField @12 :Data = 0x"de ad be ef";
   enumField @13 :Color = blue;
+  structField @14 :Inner = (id = 77, label = "inner default", weights = [0.5, 1.5]);
+  int32List @15 :List(Int32) = [3, -1, 4];
+  textList @16 :List(Text) = ["alpha", "beta"];
+  structList @17 :List(Inner) = [(id = 1), (id = 2, label = "two")];
+  boolList @18 :List(Bool) = [true, false, true];
 }
 
 # A small interface for the transport round trip.

@@ -463,6 +463,82 @@ TEST(CapnpWireCompat, DefaultsAreXorEncodedLikeTheOfficialLibrary) {
   EXPECT_EQ(cr.getInt16Field(), -1234);  // untouched
 }
 
+// Struct and list fields with schema defaults: an unset pointer reads the default in both
+// libraries, whoever built the message; a set pointer reads what was set.
+void expectPointerDefaults(ours::Defaults::Reader r) {
+  auto inner = r.getStructField().value();
+  EXPECT_EQ(inner.getId(), 77u);
+  EXPECT_EQ(str(inner.getLabel().value()), "inner default");
+  auto weights = inner.getWeights().value();
+  ASSERT_EQ(weights.size(), 2u);
+  EXPECT_EQ(weights[0], 0.5);
+  EXPECT_EQ(weights[1], 1.5);
+  auto numbers = r.getInt32List().value();
+  ASSERT_EQ(numbers.size(), 3u);
+  EXPECT_EQ(numbers[0], 3);
+  EXPECT_EQ(numbers[1], -1);
+  EXPECT_EQ(numbers[2], 4);
+  auto texts = r.getTextList().value();
+  ASSERT_EQ(texts.size(), 2u);
+  EXPECT_EQ(str(texts[0].value()), "alpha");
+  EXPECT_EQ(str(texts[1].value()), "beta");
+  auto structs = r.getStructList().value();
+  ASSERT_EQ(structs.size(), 2u);
+  EXPECT_EQ(structs[0].getId(), 1u);
+  EXPECT_EQ(structs[1].getId(), 2u);
+  EXPECT_EQ(str(structs[1].getLabel().value()), "two");
+  auto bools = r.getBoolList().value();
+  ASSERT_EQ(bools.size(), 3u);
+  EXPECT_TRUE(bools[0]);
+  EXPECT_FALSE(bools[1]);
+  EXPECT_TRUE(bools[2]);
+}
+
+TEST(CapnpWireCompat, PointerDefaultsOfficialBuildsOursReads) {
+  capnp::MallocMessageBuilder official;
+  official.initRoot<Defaults>();  // nothing set
+  auto flat = capnp::messageToFlatArray(official);
+  MessageReader reader;
+  ASSERT_TRUE(reader.init(flat.begin(), flat.size() * 8).ok());
+  auto root = reader.getRoot<ours::Defaults>().value();
+  expectPointerDefaults(root);
+  // Read twice: the default's own reader is reset, never exhausted.
+  for (int i = 0; i < 3; ++i) expectPointerDefaults(root);
+}
+
+TEST(CapnpWireCompat, PointerDefaultsOursBuildsOfficialReads) {
+  OurMessage ours_message;
+  ours_message.builder.initRoot<ours::Defaults>();
+  capnp::FlatArrayMessageReader official(ours_message.words());
+  auto d = official.getRoot<Defaults>();
+  EXPECT_FALSE(d.hasStructField());
+  EXPECT_EQ(d.getStructField().getId(), 77u);
+  EXPECT_EQ(std::string(d.getStructField().getLabel().cStr()), "inner default");
+  ASSERT_EQ(d.getInt32List().size(), 3u);
+  EXPECT_EQ(d.getInt32List()[1], -1);
+  ASSERT_EQ(d.getStructList().size(), 2u);
+  EXPECT_EQ(std::string(d.getStructList()[1].getLabel().cStr()), "two");
+}
+
+TEST(CapnpWireCompat, PointerFieldsSetOverrideTheirDefaults) {
+  capnp::MallocMessageBuilder official;
+  auto root = official.initRoot<Defaults>();
+  root.initStructField().setId(5);
+  auto numbers = root.initInt32List(1);
+  numbers.set(0, 9);
+  root.initTextList(0);
+  auto flat = capnp::messageToFlatArray(official);
+  MessageReader reader;
+  ASSERT_TRUE(reader.init(flat.begin(), flat.size() * 8).ok());
+  auto r = reader.getRoot<ours::Defaults>().value();
+  EXPECT_EQ(r.getStructField().value().getId(), 5u);
+  EXPECT_EQ(str(r.getStructField().value().getLabel().value()), "");  // set struct, unset text
+  ASSERT_EQ(r.getInt32List().value().size(), 1u);
+  EXPECT_EQ(r.getInt32List().value()[0], 9);
+  EXPECT_EQ(r.getTextList().value().size(), 0u);  // an empty list is not the default
+  EXPECT_EQ(r.getStructList().value().size(), 2u);  // untouched: still the default
+}
+
 // The schema's own request, BPF_PROG_LOAD, both ways.
 TEST(CapnpWireCompat, TraceProgLoadBothWays) {
   std::vector<uint8_t> insns(64 * 8);

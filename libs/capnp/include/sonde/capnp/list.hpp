@@ -178,6 +178,31 @@ rt::Result<typename List<T>::Reader> readListField(const StructReader& owner, ui
   if (!list.ok()) return list.error();
   return typename List<T>::Reader(list.value());
 }
+// Pointer fields with a schema default: an unset pointer reads the default, a message the
+// generator embedded in the getter (`words`, `bytes`) and read through the getter's own
+// `fallback` reader. Re-reading the constant resets that reader's traversal budget; earlier
+// readers from it stay valid (same bytes).
+template <typename T>
+rt::Result<typename T::Reader> readStructFieldOr(const StructReader& owner, uint16_t index,
+                                                 MessageReader& fallback, const uint64_t* words,
+                                                 size_t bytes) {
+  if (owner.hasPointer(index)) return readStructField<T>(owner, index);
+  auto ready = fallback.init(words, bytes);
+  if (!ready.ok()) return ready.error();
+  return fallback.getRoot<T>();
+}
+template <typename T>
+rt::Result<typename List<T>::Reader> readListFieldOr(const StructReader& owner, uint16_t index,
+                                                     MessageReader& fallback, const uint64_t* words,
+                                                     size_t bytes) {
+  if (owner.hasPointer(index)) return readListField<T>(owner, index);
+  auto ready = fallback.init(words, bytes);
+  if (!ready.ok()) return ready.error();
+  auto list = fallback.getRootList(elementSizeOf<T>());
+  if (!list.ok()) return list.error();
+  return typename List<T>::Reader(list.value());
+}
+
 template <typename T>
 typename List<T>::Builder initListField(StructBuilder& owner, uint16_t index, uint32_t count) {
   return typename List<T>::Builder(initListOf<T>(owner, index, count));

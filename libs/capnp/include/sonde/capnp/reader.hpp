@@ -137,6 +137,8 @@ class MessageReader {
   rt::Result<void> init(const void* bytes, size_t size, ReaderLimits limits = ReaderLimits());
 
   rt::Result<StructReader> getRootStruct();
+  // The root pointer as a list (default values of list fields are stored this way).
+  rt::Result<ListReader> getRootList(ElementSize expected);
   template <typename T>
   rt::Result<typename T::Reader> getRoot() {
     auto root = getRootStruct();
