@@ -5,8 +5,6 @@
 
 namespace sonde::capnp {
 
-namespace {
-
 Reply errorReply(rt::Error error, MutableBytes reply_buffer) {
   int code = error.code != 0 ? error.code : rt::kEIO;
   MessageBuilder builder(reply_buffer.data, reply_buffer.size);
@@ -25,8 +23,6 @@ Reply errorReply(rt::Error error, MutableBytes reply_buffer) {
   }
   return Reply{code, bytes.ok() ? bytes.value() : Bytes()};
 }
-
-}  // namespace
 
 Reply serveRequest(Dispatcher& server, Label label, Bytes request, MutableBytes reply_buffer,
                    ReaderLimits limits) {

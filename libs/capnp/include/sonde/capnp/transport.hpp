@@ -107,6 +107,10 @@ class Dispatcher {
 Reply serveRequest(Dispatcher& server, Label label, Bytes request, MutableBytes reply_buffer,
                    ReaderLimits limits = ReaderLimits());
 
+// An Error reply (common.capnp's Error: errno and message) built in `reply_buffer` (at least
+// 64 bytes; the message is dropped if it does not fit).
+Reply errorReply(rt::Error error, MutableBytes reply_buffer);
+
 // Layout of common.capnp's Error struct, written by serveRequest and read by ClientSession
 // (a unit test checks it against the generated code).
 struct ErrorLayout {
