@@ -41,7 +41,10 @@ alignas(16) uint8_t ap_stacks[(kMaxCpus - 1) * kApStackSize];
 // Roughly `microseconds` of waiting: port 0x80 reads take about a microsecond (an I/O delay
 // the PC has always had), and TCG makes each an exit to the device model.
 void delay(uint64_t microseconds) {
-  for (uint64_t i = 0; i < microseconds; ++i) arch::inb(0x80);
+  for (uint64_t i = 0; i < microseconds; ++i) {
+    arch::inb(0x80);
+    asm volatile("pause");
+  }
 }
 
 // QEMU's firmware configuration device knows the CPU count (key 5); 0 elsewhere.
@@ -96,9 +99,16 @@ void serve_tlb_request() {
 
 void kernel_lock() {
   uint32_t ticket = __atomic_fetch_add(&big_lock.next, 1, __ATOMIC_ACQUIRE);
+  uint64_t spins = 0;
   while (__atomic_load_n(&big_lock.serving, __ATOMIC_ACQUIRE) != ticket) {
     serve_tlb_request();
     asm volatile("pause");
+    // A lock held this long (seconds, even under emulation) is a kernel bug: say so loudly
+    // instead of hanging.
+    if (++spins == (uint64_t{1} << 31)) {
+      panic("kernel lock: CPU %lu waited for ticket %u; serving %u, next %u, owner CPU %d",
+            this_cpu().index, ticket, big_lock.serving, big_lock.next, big_lock.owner);
+    }
   }
   big_lock.owner = static_cast<int32_t>(this_cpu().index);
 }
@@ -176,7 +186,11 @@ unsigned start_application_processors(const BootInfo& boot) {
   arch::apic_send_init_sipi(static_cast<uint8_t>(page >> 12));
   delay(200);
   arch::apic_send_init_sipi(static_cast<uint8_t>(page >> 12));
-  for (int i = 0; i < 2000 && online_count < expected; ++i) delay(100);
+  // `pause` lets an emulator that runs all CPUs in one thread switch to the starting ones.
+  for (int i = 0; i < 20000 && online_count < expected; ++i) {
+    delay(100);
+    asm volatile("pause");
+  }
   if (online_count < expected) {
     printk("kernel: warning: %u of %u CPUs started\n", online_count, expected);
   }

@@ -68,6 +68,10 @@ def boot(image: Path, log: Path, timeout: float, smp: int, memory: str, until=No
         os.environ.get("QEMU", "qemu-system-x86_64"),
         "-cdrom", str(image), "-boot", "d",
         "-m", memory, "-smp", str(smp),
+        # All virtual CPUs in one host thread: with one thread per CPU, a loaded host preempts
+        # the CPU holding the kernel lock while the other spins for it (lock-holder
+        # preemption), and a test can crawl for minutes. Interleavings still vary.
+        "-accel", "tcg,thread=single",
         "-display", "none", "-no-reboot",
         "-serial", f"file:{log}",
         "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
