@@ -67,6 +67,7 @@ class Checker {
   int visit_prune_point(uint32_t pc, bool& prune);
   bool states_equal(const State& old_state, const State& cur, bool exact, uint32_t pc);
   int visit_callback_call(uint32_t pc, bool& prune);
+  int store_checkpoint(uint32_t pc);
   void widen(const State& old_state, State& cur, bool to_unknown);
   bool push_branch(uint32_t pc, const State& state);
   void finish_path();

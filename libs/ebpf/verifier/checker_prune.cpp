@@ -194,6 +194,11 @@ int Checker::visit_prune_point(uint32_t pc, bool& prune) {
     link = &c->next_at_pc;
   }
   if (!add || checkpoint_counts_[pc] >= kMaxStatesPerInsn) return 0;
+  return store_checkpoint(pc);
+}
+
+// Stores the current state as a checkpoint at `pc`; it becomes the parent of what follows.
+int Checker::store_checkpoint(uint32_t pc) {
   size_t bytes = offsetof(Checkpoint, state) + current_->used_size();
   auto* c = static_cast<Checkpoint*>(allocator_->allocate(bytes, alignof(Checkpoint)));
   if (c == nullptr) return -rt::kENOMEM;
@@ -244,23 +249,7 @@ int Checker::visit_callback_call(uint32_t pc, bool& prune) {
     }
   }
   if (checkpoint_counts_[pc] >= kMaxStatesPerInsn) return 0;
-  size_t bytes = offsetof(Checkpoint, state) + current_->used_size();
-  auto* c = static_cast<Checkpoint*>(allocator_->allocate(bytes, alignof(Checkpoint)));
-  if (c == nullptr) return -rt::kENOMEM;
-  c->next_at_pc = checkpoints_[pc];
-  c->parent = parent_;
-  c->branches = 1;
-  c->pc = pc;
-  c->hits = 0;
-  c->misses = 0;
-  __builtin_memcpy(&c->state, current_, current_->used_size());
-  checkpoints_[pc] = c;
-  ++checkpoint_counts_[pc];
-  ++states_stored_;
-  parent_ = c;
-  jumps_at_store_ = jumps_;
-  processed_at_store_ = processed_;
-  return 0;
+  return store_checkpoint(pc);
 }
 
 void Checker::widen(const State& old_state, State& cur, bool to_unknown) {

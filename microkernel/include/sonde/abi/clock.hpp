@@ -1,5 +1,5 @@
 // The user-readable clock: a read-only page with what turns the TSC into nanoseconds since
-// boot, so bpf_ktime_get_ns and trace timestamps need no system call.
+// boot, so user-mode timestamps need no system call.
 #pragma once
 
 #include <stdint.h>
