@@ -1,7 +1,6 @@
 // Validating reader: message framing, pointer resolution (near and far), bounds, traversal and nesting limits.
 #include "sonde/capnp/reader.hpp"
 
-#include "check.hpp"
 
 namespace sonde::capnp {
 
@@ -38,7 +37,7 @@ class PointerResolver {
         uint64_t pad_words = pointer.doubleFar() ? 2 : 1;
         if (pad + pad_words > pad_in.words) return malformed("landing pad out of bounds");
         // Landing pads are part of what a reader touches; charge them against the budget.
-        SONDE_CAPNP_CHECK(charge(message, pad_words));
+        TRY(charge(message, pad_words));
         const uint8_t* pad_at = pad_in.start + pad * kWordBytes;
         if (!pointer.doubleFar()) {
           PointerWord landing{loadLittle<uint64_t>(pad_at)};
@@ -96,7 +95,7 @@ class PointerResolver {
     if (target.tag.kind() != PointerKind::kStruct) return malformed("expected a struct pointer");
     uint64_t words = static_cast<uint64_t>(target.tag.dataWords()) + target.tag.pointerCount();
     if (!inBounds(*message, target.segment, target.word, words)) return malformed("struct out of bounds");
-    SONDE_CAPNP_CHECK(charge(*message, words));
+    TRY(charge(*message, words));
     const uint8_t* start = message->segments_[target.segment].start + target.word * kWordBytes;
     result.segment_ = target.segment;
     result.data_ = start;
@@ -141,7 +140,7 @@ class PointerResolver {
       uint64_t per_element = static_cast<uint64_t>(tag.dataWords()) + tag.pointerCount();
       if (count * per_element > words) return malformed("struct list elements overrun the list");
       // Zero-sized elements cost nothing to store but something to visit: charge per element.
-      SONDE_CAPNP_CHECK(charge(*message, words + 1 > count ? words + 1 : count));
+      TRY(charge(*message, words + 1 > count ? words + 1 : count));
       result.start_ = segment_start + (target.word + 1) * kWordBytes;
       result.count_ = static_cast<uint32_t>(count);
       result.step_bits_ = static_cast<uint32_t>(per_element * 64);
@@ -153,7 +152,7 @@ class PointerResolver {
     uint64_t bits = elementBits(size);
     uint64_t words = (count * bits + 63) / 64;
     if (!inBounds(*message, target.segment, target.word, words)) return malformed("list out of bounds");
-    SONDE_CAPNP_CHECK(charge(*message, bits == 0 ? count : words));
+    TRY(charge(*message, bits == 0 ? count : words));
     result.start_ = segment_start + target.word * kWordBytes;
     result.count_ = static_cast<uint32_t>(count);
     result.step_bits_ = static_cast<uint32_t>(bits);
@@ -183,7 +182,7 @@ class PointerResolver {
 
   static rt::Result<void> walkStruct(const StructReader& reader) {
     for (uint16_t i = 0; i < reader.pointer_count_; ++i) {
-      SONDE_CAPNP_CHECK(walkPointer(reader.message_, reader.segment_, reader.pointers_ + static_cast<size_t>(i) * kWordBytes,
+      TRY(walkPointer(reader.message_, reader.segment_, reader.pointers_ + static_cast<size_t>(i) * kWordBytes,
                       reader.depth_left_));
     }
     return {};
@@ -207,11 +206,11 @@ class PointerResolver {
     ListReader list = TRY(listAt(message, target, empty, ElementSize::kVoid, true));
     if (list.element_size_ == ElementSize::kPointer) {
       for (uint32_t i = 0; i < list.count_; ++i) {
-        SONDE_CAPNP_CHECK(walkPointer(message, list.segment_, list.start_ + static_cast<size_t>(i) * kWordBytes,
+        TRY(walkPointer(message, list.segment_, list.start_ + static_cast<size_t>(i) * kWordBytes,
                         list.depth_left_));
       }
     } else if (list.element_size_ == ElementSize::kComposite) {
-      for (uint32_t i = 0; i < list.count_; ++i) SONDE_CAPNP_CHECK(walkStruct(list.getStructElement(i)));
+      for (uint32_t i = 0; i < list.count_; ++i) TRY(walkStruct(list.getStructElement(i)));
     }
     return {};
   }

@@ -1,7 +1,6 @@
 // IPC binding: client sessions, error replies, request serving, and the in-process transport.
 #include "sonde/capnp/transport.hpp"
 
-#include "check.hpp"
 
 namespace sonde::capnp {
 
@@ -52,7 +51,7 @@ Reply serveRequest(Dispatcher& server, Label label, Bytes request, MutableBytes 
 rt::Result<StructReader> ClientSession::call(Label label, Bytes request) {
   auto reply = transport_.call(label, request);
   if (!reply.ok()) return reply.error();
-  SONDE_CAPNP_CHECK(reply_.init(reply.value().message.data, reply.value().message.size, limits_));
+  TRY(reply_.init(reply.value().message.data, reply.value().message.size, limits_));
   StructReader root = TRY(reply_.getRootStruct());
   if (reply.value().status == 0) return root;
   int32_t code = root.getData<int32_t>(ErrorLayout::kErrnoOffset);

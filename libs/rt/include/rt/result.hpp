@@ -51,10 +51,20 @@ inline Error err(int code, const char* message = nullptr) { return Error{code, m
 
 }  // namespace rt
 
-// Propagates an error from an expression returning Result<T>; evaluates to the value.
-#define TRY(expr)                                     \
-  ({                                                  \
-    auto _try_result = (expr);                        \
+namespace rt::detail {
+// What TRY's expression evaluates to: the value of a Result<T>, nothing for Result<void>.
+template <typename T>
+T&& try_value(Result<T>& result) {
+  return static_cast<T&&>(result.value());
+}
+inline void try_value(Result<void>&) {}
+}  // namespace rt::detail
+
+// Propagates an error from an expression returning Result<T> (T may be void); evaluates to
+// the value.
+#define TRY(expr)                                      \
+  ({                                                   \
+    auto _try_result = (expr);                         \
     if (!_try_result.ok()) return _try_result.error(); \
-    static_cast<decltype(_try_result.value())&&>(_try_result.value()); \
+    ::rt::detail::try_value(_try_result);              \
   })
