@@ -34,25 +34,25 @@ void test_debug_write() {
 
 void test_debug_write_rejects_kernel_pointer() {
   int64_t n = sys::debug_write(reinterpret_cast<const char*>(0xffffffff80100000ull), 16);
-  report("debug_write_rejects_kernel_pointer", n == abi::kErrorBadAddress,
+  report("debug_write_rejects_kernel_pointer", n == abi::syscall_result(abi::Error::kBadAddress),
          "kernel address accepted");
 }
 
 void test_debug_write_rejects_unmapped() {
   int64_t n = sys::debug_write(reinterpret_cast<const char*>(0x1000), 8);
-  report("debug_write_rejects_unmapped_pointer", n == abi::kErrorBadAddress,
+  report("debug_write_rejects_unmapped_pointer", n == abi::syscall_result(abi::Error::kBadAddress),
          "unmapped address accepted");
 }
 
 void test_debug_write_rejects_wrapping_range() {
   int64_t n = sys::debug_write(reinterpret_cast<const char*>(0x00007ffffffff000ull), ~0ull >> 1);
-  report("debug_write_rejects_huge_length", n == abi::kErrorInvalidArgument,
+  report("debug_write_rejects_huge_length", n == abi::syscall_result(abi::Error::kInvalidArgument),
          "huge length accepted");
 }
 
 void test_unknown_syscall() {
   int64_t n = sys::raw_syscall(999, 0, 0);
-  report("unknown_syscall_is_an_error", n == abi::kErrorUnknownSyscall, "unknown call accepted");
+  report("unknown_syscall_is_an_error", n == abi::syscall_result(abi::Error::kUnknownSyscall), "unknown call accepted");
 }
 
 void test_timer_advances() {

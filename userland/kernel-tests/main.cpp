@@ -1433,6 +1433,8 @@ void test_program_from_boot_module() {
   uint64_t cnode = make(ObjectType::kCNode, 4);
   uint64_t mint[] = {1, 4, kRoot, endpoint, 64, abi::kRightWrite, 0x77};
   t.error(sys::invoke(cnode, Label::kCNodeMint, mint), Error::kNone, "endpoint into its CNode");
+  uint64_t console[] = {abi::kSlotDebugConsole, 4, kRoot, abi::kSlotDebugConsole, 64};
+  t.error(sys::invoke(cnode, Label::kCNodeCopy, console), Error::kNone, "console into its CNode");
   uint64_t tcb = make(ObjectType::kTcb);
   uint64_t configure[] = {cnode, abi::cnode_guard_data(0, 60), program.vspace, 0, 0, 0};
   t.error(sys::invoke(tcb, Label::kTcbConfigure, configure), Error::kNone, "configure");
@@ -1485,7 +1487,7 @@ void test_kernel_text_probe() {
   uint64_t badged = new_slot();
   must_mint(kRoot, badged, notification, abi::kRightsAll, 0x5a);
   uint64_t breakpoint = make(ObjectType::kBreakpoint);
-  uint64_t bind_words[] = {ring_frame, badged};
+  uint64_t bind_words[] = {ring_frame, badged, abi::kSlotKernelProbes};
   t.error(sys::invoke(breakpoint, Label::kBreakpointBindKernel, bind_words), Error::kNone, "bind kernel");
   t.error(insert(breakpoint, function + 1, 5, 0, 0), Error::kInvalidArgument, "probe inside a NOP");
   t.error(insert(breakpoint, function, 4, 0, 0), Error::kInvalidArgument, "probe with length 4");
@@ -1515,7 +1517,7 @@ void test_kernel_text_probe() {
   for (int i = 0; i < 5; ++i) (void)sys::debug_ticks();
   t.that(ring->head == final_head, "samples after the probe was deleted");
   uint64_t user_bound = make(ObjectType::kBreakpoint);
-  uint64_t wrong[] = {notification, badged};
+  uint64_t wrong[] = {notification, badged, abi::kSlotKernelProbes};
   t.error(sys::invoke(user_bound, Label::kBreakpointBindKernel, wrong), Error::kWrongType,
           "notification as the ring");
 }
@@ -1625,7 +1627,7 @@ void test_hostile_messages() {
   }
   {
     Check t("unknown_system_call_number_is_unknown_syscall");
-    t.that(sys::raw_syscall(4096) == abi::kErrorUnknownSyscall, "call 4096 accepted");
+    t.that(sys::raw_syscall(4096) == abi::syscall_result(abi::Error::kUnknownSyscall), "call 4096 accepted");
   }
 }
 
