@@ -14,28 +14,38 @@ Checker::~Checker() {
   for (uint32_t pc = 0; checkpoints_ != nullptr && pc < count_; ++pc) {
     for (Checkpoint* c = checkpoints_[pc]; c != nullptr;) {
       Checkpoint* next = c->next_at_pc;
-      allocator_->deallocate(c, offsetof(Checkpoint, state) + c->state.used_size());
+      allocator_->deallocate(c, offsetof(Checkpoint, state) + c->state.bytes);
       c = next;
     }
   }
-  for (uint32_t i = 0; i < pending_count_; ++i) free_state(pending_[i].state);
+  for (uint32_t i = 0; i < pending_count_; ++i) free_packed(pending_[i].state);
   if (pending_ != nullptr) allocator_->deallocate(pending_, pending_capacity_ * sizeof(PendingBranch));
   if (checkpoints_ != nullptr) allocator_->deallocate(checkpoints_, count_ * sizeof(Checkpoint*));
   if (checkpoint_counts_ != nullptr) allocator_->deallocate(checkpoint_counts_, count_ * sizeof(uint16_t));
   if (live_ != nullptr) allocator_->deallocate(live_, count_ * sizeof(uint16_t));
   for (Checkpoint* c = retired_; c != nullptr;) {
     Checkpoint* next = c->next_at_pc;
-    allocator_->deallocate(c, offsetof(Checkpoint, state) + c->state.used_size());
+    allocator_->deallocate(c, offsetof(Checkpoint, state) + c->state.bytes);
     c = next;
   }
   if (current_ != nullptr) allocator_->deallocate(current_, sizeof(State));
+  if (scratch_ != nullptr) allocator_->deallocate(scratch_, sizeof(State));
 }
 
-State* Checker::allocate_state(size_t bytes) {
-  return static_cast<State*>(allocator_->allocate(bytes < sizeof(State) ? sizeof(State) : bytes, alignof(State)));
+PackedState* Checker::pack(const State& state) {
+  size_t bytes = packed_size(state);
+  auto* packed = static_cast<PackedState*>(allocator_->allocate(bytes, alignof(PackedState)));
+  if (packed == nullptr) return nullptr;
+  pack_state(state, packed);
+  return packed;
 }
 
-void Checker::free_state(State* state) { allocator_->deallocate(state, sizeof(State)); }
+void Checker::free_packed(PackedState* state) { allocator_->deallocate(state, state->bytes); }
+
+State& Checker::branch_copy() {
+  __builtin_memcpy(scratch_, current_, current_->used_size());
+  return *scratch_;
+}
 
 bool Checker::reject(const char* format, ...) {
   va_list arguments;
@@ -145,8 +155,8 @@ bool Checker::next_branch(uint32_t& pc) {
   finish_path();
   if (pending_count_ == 0) return false;
   PendingBranch next = pending_[--pending_count_];
-  __builtin_memcpy(current_, next.state, next.state->used_size());
-  free_state(next.state);
+  unpack_state(*next.state, *current_);
+  free_packed(next.state);
   parent_ = next.parent;
   pc = next.pc;
   if (log_.enabled(kLogLevel2)) log_.print("from branch to %u:\n", pc);
@@ -156,15 +166,18 @@ bool Checker::next_branch(uint32_t& pc) {
 int Checker::run(VerifierResult& result) {
   allocator_ = options_.allocator;
   current_ = static_cast<State*>(allocator_->allocate(sizeof(State), alignof(State)));
+  scratch_ = static_cast<State*>(allocator_->allocate(sizeof(State), alignof(State)));
   checkpoints_ = static_cast<Checkpoint**>(allocator_->allocate(count_ * sizeof(Checkpoint*), alignof(Checkpoint*)));
   checkpoint_counts_ = static_cast<uint16_t*>(allocator_->allocate(count_ * sizeof(uint16_t), alignof(uint16_t)));
   live_ = static_cast<uint16_t*>(allocator_->allocate(count_ * sizeof(uint16_t), alignof(uint16_t)));
-  if (current_ == nullptr || checkpoints_ == nullptr || checkpoint_counts_ == nullptr || live_ == nullptr) return -rt::kENOMEM;
-  compute_liveness(insns_, count_, structure_, live_);
-  for (uint32_t i = 0; i < count_; ++i) {
-    checkpoints_[i] = nullptr;
-    checkpoint_counts_[i] = 0;
+  // The checkpoint lists first: the destructor walks them whatever else failed.
+  for (uint32_t i = 0; checkpoints_ != nullptr && i < count_; ++i) checkpoints_[i] = nullptr;
+  if (current_ == nullptr || scratch_ == nullptr || checkpoints_ == nullptr ||
+      checkpoint_counts_ == nullptr || live_ == nullptr) {
+    return -rt::kENOMEM;
   }
+  compute_liveness(insns_, count_, structure_, live_);
+  for (uint32_t i = 0; i < count_; ++i) checkpoint_counts_[i] = 0;
 
   // Entry: r1 is the context, r10 the frame pointer; everything else is uninitialised.
   __builtin_memset(current_, 0, sizeof(State));  // all-zero is the empty state (no big temporary)

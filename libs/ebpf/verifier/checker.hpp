@@ -21,13 +21,13 @@ struct Checkpoint {
   uint32_t pc;
   uint32_t hits;    // later states this one pruned
   uint32_t misses;  // later states it failed to prune (many misses: evicted, as in Linux)
-  State state;  // only `state.used_size()` bytes are allocated
+  PackedState state;  // only `state.bytes` bytes are allocated
 };
 
 struct PendingBranch {
   uint32_t pc;
   Checkpoint* parent;
-  State* state;
+  PackedState* state;
 };
 
 // Builds the entry frame from caller-stated assumptions (assumptions.cpp); false when they
@@ -65,11 +65,15 @@ class Checker {
 
   // Pruning (checker_prune.cpp).
   int visit_prune_point(uint32_t pc, bool& prune);
-  bool states_equal(const State& old_state, const State& cur, bool exact, uint32_t pc);
+  bool states_equal(const PackedState& old_state, const State& cur, bool exact, uint32_t pc);
   int visit_callback_call(uint32_t pc, bool& prune);
   int store_checkpoint(uint32_t pc);
-  void widen(const State& old_state, State& cur, bool to_unknown);
+  void widen(const PackedState& old_state, State& cur, bool to_unknown);
+  // Queues `state` to be explored from `pc` later; false (error_ set) at Linux's limit of
+  // pending branches or when memory runs out.
   bool push_branch(uint32_t pc, const State& state);
+  // A copy of the current state in scratch_, for the side of a branch that is pushed.
+  State& branch_copy();
   void finish_path();
   // Ends the current path and resumes the next pending branch; false when none is left.
   bool next_branch(uint32_t& pc);
@@ -85,8 +89,8 @@ class Checker {
     if (options_.insn_facts != nullptr) options_.insn_facts[pc] |= facts;
   }
 
-  State* allocate_state(size_t bytes);
-  void free_state(State* state);
+  PackedState* pack(const State& state);
+  void free_packed(PackedState* state);
 
   const Insn* insns_;
   uint32_t count_;
@@ -96,6 +100,7 @@ class Checker {
   rt::Allocator* allocator_ = nullptr;
 
   State* current_ = nullptr;
+  State* scratch_ = nullptr;  // the other side of a branch, before it is packed and queued
   Checkpoint* parent_ = nullptr;
   Checkpoint** checkpoints_ = nullptr;  // per instruction
   uint16_t* checkpoint_counts_ = nullptr;

@@ -81,21 +81,12 @@ Checker::Step Checker::jump(const Insn& insn, uint32_t& pc) {
   if (nullable && have_constant && constant == 0 && !is32 &&
       (op == kJmpJeq || op == kJmpJne)) {
     uint32_t id = dst.id;
-    State* other = allocate_state(current_->used_size());
-    if (other == nullptr) {
-      error_ = -rt::kENOMEM;
-      return Step::kError;
-    }
-    __builtin_memcpy(other, current_, current_->used_size());
+    State* other = &branch_copy();
     // `other` takes the jump; the current state falls through.
     mark_null_checked(*other, id, op == kJmpJeq);
     mark_null_checked(*current_, id, op != kJmpJeq);
     mark_edge(pc, kFactBranchTaken | kFactBranchFallthrough);
-    if (!push_branch(target, *other)) {
-      free_state(other);
-      return Step::kError;
-    }
-    free_state(other);
+    if (!push_branch(target, *other)) return Step::kError;
     pc = fallthrough;
     return Step::kJumped;
   }
@@ -133,12 +124,7 @@ Checker::Step Checker::jump(const Insn& insn, uint32_t& pc) {
     pc = fallthrough;
     return Step::kJumped;
   }
-  State* other = allocate_state(current_->used_size());
-  if (other == nullptr) {
-    error_ = -rt::kENOMEM;
-    return Step::kError;
-  }
-  __builtin_memcpy(other, current_, current_->used_size());
+  State* other = &branch_copy();
   RegState& taken_dst = other->current().regs[insn.dst];
   // Copies of a narrowed scalar (same id) learn the same bounds, as Linux's
   // find_equal_scalars; the id survives narrowing to a constant.
@@ -163,9 +149,7 @@ Checker::Step Checker::jump(const Insn& insn, uint32_t& pc) {
     }
   }
   mark_edge(pc, kFactBranchTaken | kFactBranchFallthrough);
-  bool ok = push_branch(target, *other);
-  free_state(other);
-  if (!ok) return Step::kError;
+  if (!push_branch(target, *other)) return Step::kError;
   pc = fallthrough;
   return Step::kJumped;
 }

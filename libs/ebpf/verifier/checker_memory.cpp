@@ -429,18 +429,11 @@ bool Checker::check_helper_call(int32_t id, uint32_t& pc, bool& entered_callback
     // on from here with nothing changed, and after each iteration (exit() comes back to
     // this call to try one more).
     {
-      State* done = allocate_state(current_->used_size());
-      if (done == nullptr) {
-        error_ = -rt::kENOMEM;
-        return false;
-      }
-      __builtin_memcpy(done, current_, current_->used_size());
-      FrameState& caller = done->current();
+      State& done = branch_copy();
+      FrameState& caller = done.current();
       mark_unknown(caller.regs[0]);  // iterations done (bpf_loop) or elements visited
       for (int i = 1; i <= 5; ++i) mark_not_init(caller.regs[i]);
-      bool pushed = push_branch(pc + 1, *done);
-      free_state(done);
-      if (!pushed) return false;
+      if (!push_branch(pc + 1, done)) return false;
     }
     RegState context_arg = f.regs[3];
     const Map* iterated = map;
