@@ -53,6 +53,7 @@ class Checker {
   Step call(const Insn& insn, uint32_t& pc);
   Step exit(uint32_t& pc);
   Step load_imm64(const Insn& insn);
+  bool pointer_in_bounds_for_unprivileged(const RegState& ptr, int regno);
 
   // Memory (checker_memory.cpp).
   bool check_memory(int regno, int32_t insn_off, int size, bool write, int value_regno, RegState* loaded);
@@ -60,6 +61,7 @@ class Checker {
   bool check_stack_variable(const RegState& reg, int regno, int32_t off, int size, bool write, int value_regno,
                             RegState* loaded);
   bool check_helper_memory(int regno, uint64_t size, bool writes, bool zero_ok);
+  bool stack_byte_readable(const StackSlot& slot, uint8_t byte) const;
   bool check_helper_call(int32_t id, uint32_t& pc, bool& entered_callback);
   bool release_reference(uint32_t ref);
 

@@ -69,6 +69,16 @@ Checker::Step Checker::jump(const Insn& insn, uint32_t& pc) {
   bool x = op_source(insn.opcode) == kSrcX;
   if (!read_ok(insn.dst) || (x && !read_ok(insn.src))) return Step::kError;
   RegState& dst = f.regs[insn.dst];
+  if (!options_.privileges.allow_ptr_leaks) {
+    // Comparing a pointer reveals its value, bit by bit; only a null check is allowed.
+    bool null_check = (dst.type == RegType::kMapValueOrNull || dst.type == RegType::kRingbufMemOrNull) &&
+                      !x && insn.imm == 0 && !is32 && (op == kJmpJeq || op == kJmpJne);
+    int leaked = x && f.regs[insn.src].is_pointer() ? insn.src : dst.is_pointer() && !null_check ? insn.dst : -1;
+    if (leaked >= 0) {
+      reject("R%d pointer comparison prohibited", leaked);
+      return Step::kError;
+    }
+  }
   uint32_t target = static_cast<uint32_t>(static_cast<int64_t>(pc) + insn.offset + 1);
   uint32_t fallthrough = pc + 1;
 
@@ -183,6 +193,10 @@ Checker::Step Checker::exit(uint32_t& pc) {
   // R0 must hold the program's (or a callback's) result. A bpf-to-bpf function may leave it
   // unset, as in Linux: the caller then cannot read it.
   if ((current_->depth == 0 || f.is_callback) && !read_ok(0)) return Step::kError;
+  if (current_->depth == 0 && f.regs[0].is_pointer() && !options_.privileges.allow_ptr_leaks) {
+    reject("R0 leaks addr as return value");
+    return Step::kError;
+  }
   // Record this frame's stack use for the combined limit.
   uint32_t sub = structure_.subprog_of(f.subprog_start);
   uint32_t chain = 0;

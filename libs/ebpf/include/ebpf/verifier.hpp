@@ -28,15 +28,16 @@ inline constexpr size_t kRawTracepointArgs = 12;  // MAX_BPF_FUNC_ARGS u64 argum
 inline constexpr uint32_t kComplexityLimitJmpSeq = 8192;
 inline constexpr uint32_t kComplexityLimitStates = 64;
 
-// What the loader may do, as Linux derives it from the loader's capabilities in bpf_check().
-// The default is a fully privileged loader (CAP_BPF and CAP_PERFMON), which is what tracing
-// programs need in Linux and what Sonde accepted before these switches existed.
+// What the loader may do, as Linux derives it from the loader's capabilities in bpf_check()
+// (from_capabilities below). The default is what Sonde accepted before these switches
+// existed: a loader with CAP_BPF and CAP_PERFMON (what tracing programs need in Linux),
+// except that reads of uninitialised stack stay refused unless the loader asks for them.
 struct VerifierPrivileges {
-  bool bpf_capable = true;         // CAP_BPF: no cap on stored states per instruction
-  bool allow_ptr_leaks = true;     // CAP_PERFMON: pointers may reach maps, r0, comparisons
-  bool bypass_spec_v1 = true;      // CAP_PERFMON: no Spectre v1 restrictions on pointer math
-  bool bypass_spec_v4 = true;      // CAP_PERFMON: no Spectre v4 barriers after stack spills
-  bool allow_uninit_stack = true;  // CAP_PERFMON: reads of never-written stack bytes allowed
+  bool bpf_capable = true;          // CAP_BPF: no cap on stored states per instruction
+  bool allow_ptr_leaks = true;      // CAP_PERFMON: pointers may reach maps, r0, comparisons
+  bool bypass_spec_v1 = true;       // CAP_PERFMON: no Spectre v1 limits on pointer arithmetic
+  bool bypass_spec_v4 = true;       // CAP_PERFMON: no Spectre v4 fence after stack spills
+  bool allow_uninit_stack = false;  // CAP_PERFMON in Linux: never-written stack reads as data
 
   // Linux: bpf_capable is CAP_BPF or CAP_SYS_ADMIN; the four others follow perfmon_capable
   // (CAP_PERFMON or CAP_SYS_ADMIN); both bypass_spec switches are also on when the CPU
