@@ -523,6 +523,8 @@ Checker::Step Checker::alu(const Insn& insn) {
     const RegState scalar = dst.is_pointer() ? src : dst;
     // Without bypass_spec_v1, Linux's sanitize_ptr_alu: a register offset whose sign is
     // unknown cannot be masked against speculative out-of-bounds use.
+    // GAP: its other refusals (offsets that differ between paths, REASON_PATHS) need
+    // per-instruction records across paths that Sonde does not keep.
     if (!options_.privileges.bypass_spec_v1 && x && !scalar.var_off.is_constant() &&
         (scalar.smin < 0) != (scalar.smax < 0)) {
       reject("R%d has unknown scalar with mixed signed bounds, pointer arithmetic with it prohibited for !root",

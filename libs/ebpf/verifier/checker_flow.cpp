@@ -124,6 +124,8 @@ Checker::Step Checker::jump(const Insn& insn, uint32_t& pc) {
              (op == kJmpJeq || op == kJmpJne)) {
     decision = op == kJmpJne ? 1 : 0;
   }
+  // GAP: without bypass_spec_v1 Linux also walks the side of a decided branch that runs only
+  // speculatively (sanitize_speculative_path); Sonde does not.
   if (decision == 1) {
     mark_edge(pc, kFactBranchTaken);
     pc = target;
