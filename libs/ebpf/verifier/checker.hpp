@@ -30,6 +30,15 @@ struct PendingBranch {
   PackedState* state;
 };
 
+// What a helper's earlier arguments tell its later ones and the call itself.
+struct HelperCallArgs {
+  const Map* map = nullptr;  // from the map pointer argument
+  int memory_reg = -1;       // the buffer the next size argument measures (-1: none or NULL)
+  bool memory_read = false;  // whether the helper reads that buffer (else it fills it)
+  uint32_t callback = 0;     // first instruction of the callback argument
+  bool has_callback = false;
+};
+
 // Builds the entry frame from caller-stated assumptions (assumptions.cpp); false when they
 // describe no state at all.
 bool apply_assumptions(const EntryAssumptions& assumptions, FrameState& entry);
@@ -62,7 +71,11 @@ class Checker {
                             RegState* loaded);
   bool check_helper_memory(int regno, uint64_t size, bool writes, bool zero_ok);
   bool stack_byte_readable(const StackSlot& slot, uint8_t byte) const;
+
+  // Helper calls (checker_helpers.cpp).
   bool check_helper_call(int32_t id, uint32_t& pc, bool& entered_callback);
+  bool check_helper_argument(const HelperPrototype& proto, int32_t id, int arg, HelperCallArgs& args);
+  bool check_map_func_compatibility(const Map& map, int32_t id, const char* name);
   bool release_reference(uint32_t ref);
 
   // Pruning (checker_prune.cpp).
