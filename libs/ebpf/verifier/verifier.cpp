@@ -3,6 +3,7 @@
 
 #include "ebpf/helper_ids.hpp"
 #include "rt/errno.hpp"
+#include "verifier/budget.hpp"
 #include "verifier/checker.hpp"
 #include "verifier/log.hpp"
 #include "verifier/structure.hpp"
@@ -34,10 +35,15 @@ VerifierResult verify(const Insn* insns, uint32_t count, const VerifierOptions& 
 
   verifier::VerifierLog log(options.log, options.log_size, options.log_level);
   size_t start = log.mark();
+  // Everything below allocates through the load's budget.
+  verifier::BudgetAllocator budget(*options.allocator, options.memory_budget, log);
+  VerifierOptions budgeted = options;
+  budgeted.allocator = &budget;
   verifier::Structure structure;
-  structure.flags = static_cast<uint8_t*>(options.allocator->allocate(count, 1));
+  structure.flags = static_cast<uint8_t*>(budget.allocate(count, 1));
   if (structure.flags == nullptr) {
     result.error = -rt::kENOMEM;
+    result.log_true_size = log.true_size();
     return result;
   }
   for (uint32_t i = 0; i < count; ++i) structure.flags[i] = 0;
@@ -58,10 +64,11 @@ VerifierResult verify(const Insn* insns, uint32_t count, const VerifierOptions& 
     }
   }
   if (error == 0) {
-    verifier::Checker checker(insns, count, options, log, structure);
+    verifier::Checker checker(insns, count, budgeted, log, structure);
     error = checker.run(result);
   }
-  options.allocator->deallocate(structure.flags, count);
+  budget.deallocate(structure.flags, count);
+  result.peak_memory = budget.peak();
 
   // On success, level 1 keeps only the summary (the instruction trace matters for errors).
   if (error == 0 && log.level() == kLogLevel1) log.truncate(start);

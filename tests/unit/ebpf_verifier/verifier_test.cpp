@@ -371,7 +371,8 @@ TEST_F(VerifierTest, ForEachMapElemCallbacksSeeKeyAndValue) {
 }
 
 TEST_F(VerifierTest, PointerArithmeticRules) {
-  expect_rejected("mov %r0, %r1\nmul %r0, 2\nmov %r0, 0\nexit", "R0 pointer arithmetic with this operator prohibited");
+  expect_rejected("mov %r0, %r1\nmul %r0, 2\nmov %r0, 0\nexit", "R0 pointer arithmetic with *= operator prohibited");
+  expect_rejected("mov %r0, %r1\nand %r0, 2\nmov %r0, 0\nexit", "R0 bitwise operator &= on pointer prohibited");
   expect_rejected("mov %r0, %r10\nadd32 %r0, 1\nmov %r0, 0\nexit", "R0 32-bit pointer arithmetic prohibited");
   expect_rejected("mov %r0, %r10\nadd %r0, %r1\nmov %r0, 0\nexit", "pointer += pointer prohibited");
   expect_accepted("mov %r0, %r10\nsub %r0, %r10\nexit");
