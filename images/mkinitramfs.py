@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Builds an initramfs: a cpio "newc" archive of files from the host, for the POSIX server.
 
 usage: mkinitramfs.py OUTPUT.cpio [SPEC ...]

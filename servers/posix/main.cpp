@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The POSIX personality server: unpacks the initramfs, starts /init as a Linux process and
 // serves the faults of its processes (system calls, page faults, exceptions) on one endpoint.
 #include <string.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Root task: starts the POSIX server from its boot module and supervises it.
 #include <stddef.h>
 #include <stdint.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // cpio newc parsing and unpacking into the file tree.
 #include "fs/initramfs.hpp"
 

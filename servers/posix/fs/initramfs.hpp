@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The initramfs: a cpio "newc" archive unpacked into the file tree (file bytes stay in place).
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Random bytes: xorshift over a state stirred with the TSC on every call.
 #include "kernel/random.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Random bytes for AT_RANDOM and getrandom: RDRAND when the CPU has it, else a TSC-seeded mix.
 #pragma once
 

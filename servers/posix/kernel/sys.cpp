@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // System-wide calls: uname, time (from the kernel's clock page), limits, random, reboot.
 #include <string.h>
 

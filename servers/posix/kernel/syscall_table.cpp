@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The system call table: Linux x86-64 numbers, names and handlers, and the ENOSYS fallback.
 #include "kernel/syscalls.hpp"
 #include "tty/console.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Every system call handler the table (kernel/syscall_table.cpp) names, by area, and helpers
 // they share for user memory.
 #pragma once

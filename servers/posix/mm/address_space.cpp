@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Process memory: demand-zero areas, pages shared with the server's view, eager fork copies.
 #include "mm/address_space.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // A Linux process's memory: its VSpace, the pages in it (each also mapped in the server, so
 // user memory is read and written directly), the areas (VMAs) that may fault pages in, brk.
 #pragma once

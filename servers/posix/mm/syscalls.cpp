@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Memory system calls: brk, mmap, munmap, mprotect, madvise.
 #include <string.h>
 

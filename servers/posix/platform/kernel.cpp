@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Cap slots, untyped memory, the page pool of processes and the server's heap.
 #include "platform/kernel.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The POSIX server's view of the microkernel: cap slots, memory from its untyped, its heap.
 #pragma once
 

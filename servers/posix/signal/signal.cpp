@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Signals: actions and masks recorded, default actions carried out (handlers not run yet).
 #include <string.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // execve's loader: ELF program headers into pages, the initial stack, `#!` interpreters.
 #include "task/exec.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // execve's work: static ELF executables (ET_EXEC, static-pie ET_DYN) and `#!` scripts into a
 // new address space, with Linux's initial stack (argc, argv, envp, auxv).
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The process table, threads of Linux processes, fork, exit and the waits of blocked calls.
 #include "task/process.hpp"
 

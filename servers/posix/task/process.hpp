@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Linux processes as the server keeps them (one thread each for now), and the table of them.
 #pragma once
 

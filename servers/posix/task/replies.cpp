@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The pool of Reply objects, answers to system calls and power-off.
 #include "task/replies.hpp"
 

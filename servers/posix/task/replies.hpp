@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Reply objects: the one the server receives with, the ones blocked calls hold, and answers.
 #pragma once
 

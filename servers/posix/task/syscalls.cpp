@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Process system calls: identities, fork/clone, execve, exit, wait4, process groups, TLS.
 #include <string.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // COM1 driven through IoPorts caps, with a Linux n_tty-like line discipline.
 #include "tty/console.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The serial console: a COM1 driver (output polled, input by interrupt) under a Linux line
 // discipline (canonical mode with echo, erase and kill; raw modes for line editors).
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Terminal ioctls on the console: termios, window size, the foreground process group.
 #include "kernel/syscalls.hpp"
 #include "tty/console.hpp"

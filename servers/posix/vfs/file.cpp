@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Open files, descriptor tables and pipes.
 #include "vfs/file.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Open files (Linux's struct file), pipes and per-process descriptor tables.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The in-memory file tree and Linux's path walk over it.
 #include "vfs/inode.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The in-memory file tree: inodes (directories, regular files, symlinks, devices) and lookup.
 #pragma once
 

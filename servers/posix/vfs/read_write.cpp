@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // vfs_read and vfs_write: files, devices, pipes and the console.
 #include <string.h>
 

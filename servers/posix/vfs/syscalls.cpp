@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // File system calls: open, read, write, stat, directories, descriptors, pipes, paths.
 #include <string.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The Linux-named entry points of the VFS (probeable: extern "C", not inlined, C structs) and
 // the helpers the system calls share.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // What the root task hands a server it starts: fixed addresses and cap slots in the server.
 #pragma once
 
