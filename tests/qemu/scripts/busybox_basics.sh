@@ -15,4 +15,9 @@ rm /tmp/file && ls /tmp/file 2>&1 | sed 's/^ls: //'
 sh -c 'exit 3'
 echo "status $?"
 for i in 1 2 3; do printf '%s ' "$i"; done; echo
+sleep 1
+(sleep 1; echo background job done) &
+wait
+echo after wait
+uname -srm
 exit 5
