@@ -23,6 +23,7 @@ using abi::Label;
 using abi::ObjectType;
 
 constexpr uint64_t kIrqBadge = 1ull << 40;
+constexpr uint64_t kTimerBadge = 1ull << 41;
 constexpr uint64_t kServerPriority = 200;
 
 alignas(FileTree) uint8_t tree_storage[sizeof(FileTree)];
@@ -136,6 +137,7 @@ Answer serve_fault(uint64_t badge, uint64_t label, const sys::MessageRegisters& 
     case abi::FaultKind::kForeignSyscall: {
       SyscallContext context{process, registers, false};
       int64_t result = dispatch_syscall(context);
+      if (result != kNoReply && result != kDeferred) result = deliver_signals(context, result);
       if (result == kNoReply) return answer;
       if (result == kDeferred) {
         process->blocked = true;
@@ -186,7 +188,9 @@ Answer serve_fault(uint64_t badge, uint64_t label, const sys::MessageRegisters& 
   for (;;) {
     Answer answer;
     if (r.error == Error::kNone) {
-      if (r.badge == kIrqBadge) {
+      if (r.badge == kTimerBadge) {
+        answer.now = true;  // the retries below end the sleeps that are due
+      } else if (r.badge == kIrqBadge) {
         int signal = tty::receive();
         (void)sys::invoke(sys::kServerSlotCom1Irq, Label::kIrqHandlerAck);
         if (signal != 0) console_signal(signal);
@@ -195,6 +199,7 @@ Answer serve_fault(uint64_t badge, uint64_t label, const sys::MessageRegisters& 
         answer = serve_fault(r.badge, r.info.label, mr);
       }
       wake_blocked();
+      arm_timer();
     }
     if (answer.now) {
       sys::MessageRegisters out;
@@ -255,6 +260,7 @@ extern "C" int main(const sys::ServerStartInfo* info) {
   init_replies(reply.value());
   init_tasks(TaskResources{endpoint.value(), empty_cnode.value()}, *tree);
   if (!start_irq_thread(endpoint.value())) tty::log("posix: no console input (IRQ 4)\n");
+  init_timer(endpoint.value(), kTimerBadge);
 
   const char* const argv[] = {"/init", nullptr};
   const char* const envp[] = {"HOME=/", "TERM=vt100", "PATH=/sbin:/usr/sbin:/bin:/usr/bin",

@@ -97,19 +97,61 @@ int64_t sys_time(SyscallContext& c) {
   return seconds;
 }
 
-// GAP: no timer wakes the server yet, so sleeps return at once (after checking arguments).
+namespace {
+// The call is retried when the timer fires: the deadline is set on the first try only.
+int64_t sleep_until(SyscallContext& c, const int64_t (&spec)[2], bool absolute, bool realtime) {
+  if (spec[0] < 0 || spec[1] < 0 || spec[1] >= 1000000000) return -rt::kEINVAL;
+  Process* p = c.process;
+  if (p->sleep_deadline == 0) {
+    uint64_t length = static_cast<uint64_t>(spec[0]) * 1000000000 + static_cast<uint64_t>(spec[1]);
+    if (absolute) {
+      uint64_t base = realtime ? static_cast<uint64_t>(kBootEpochSeconds) * 1000000000 : 0;
+      length = length > base ? length - base : 0;
+      p->sleep_deadline = length > 0 ? length : 1;
+    } else {
+      p->sleep_deadline = now_ns() + length;
+    }
+  }
+  if (now_ns() >= p->sleep_deadline) {
+    p->sleep_deadline = 0;
+    return 0;
+  }
+  arm_timer();
+  return kDeferred;
+}
+}  // namespace
+
 int64_t sys_nanosleep(SyscallContext& c) {
   int64_t spec[2];
   if (auto r = user(c).copy_in(spec, c.arg(0), 16); !r.ok()) return -rt::kEFAULT;
-  if (spec[0] < 0 || spec[1] < 0 || spec[1] >= 1000000000) return -rt::kEINVAL;
-  return 0;
+  return sleep_until(c, spec, false, false);
 }
 int64_t sys_clock_nanosleep(SyscallContext& c) {
   int64_t spec[2];
-  if (c.arg(0) > 11) return -rt::kEINVAL;
+  constexpr uint64_t kAbsolute = 1;
+  uint64_t clock = c.arg(0);
+  if (clock > 11 || clock == 2 || clock == 3) return -rt::kEINVAL;
+  if ((c.arg(1) & ~kAbsolute) != 0) return -rt::kEINVAL;
   if (auto r = user(c).copy_in(spec, c.arg(2), 16); !r.ok()) return -rt::kEFAULT;
-  if (spec[0] < 0 || spec[1] < 0 || spec[1] >= 1000000000) return -rt::kEINVAL;
-  return 0;
+  return sleep_until(c, spec, (c.arg(1) & kAbsolute) != 0, clock == 0 || clock == 5 || clock == 11);
+}
+
+int64_t sys_prctl(SyscallContext& c) {
+  constexpr uint64_t kSetName = 15, kGetName = 16;
+  switch (c.arg(0)) {
+    case kSetName: {
+      char name[16] = {};
+      auto copied = user(c).copy_string(name, c.arg(1), sizeof(name));
+      if (!copied.ok() && copied.error().code != rt::kENAMETOOLONG) return -rt::kEFAULT;
+      name[15] = '\0';
+      memcpy(c.process->comm, name, sizeof(name));
+      return 0;
+    }
+    case kGetName:
+      return to_rax(user(c).copy_out(c.arg(1), c.process->comm, sizeof(c.process->comm)));
+    default:
+      return -rt::kEINVAL;  // GAP: other prctl options
+  }
 }
 
 int64_t sys_getrandom(SyscallContext& c) {

@@ -38,7 +38,7 @@ constexpr SyscallEntry kTable[] = {
     ENTRY(111, getpgrp), ENTRY(112, setsid), ENTRY(115, getgroups), ENTRY(116, setgroups),
     ENTRY(117, setresuid), ENTRY(118, getresuid), ENTRY(119, setresgid), ENTRY(120, getresgid),
     ENTRY(121, getpgid), ENTRY(124, getsid), ENTRY(125, capget), ENTRY(130, rt_sigsuspend),
-    ENTRY(131, sigaltstack), ENTRY(137, statfs), ENTRY(138, fstatfs), ENTRY(158, arch_prctl),
+    ENTRY(131, sigaltstack), ENTRY(157, prctl), ENTRY(137, statfs), ENTRY(138, fstatfs), ENTRY(158, arch_prctl),
     ENTRY(160, setrlimit), ENTRY(162, sync), ENTRY(169, reboot), ENTRY(170, sethostname),
     ENTRY(186, gettid), ENTRY(200, tkill), ENTRY(201, time), ENTRY(202, futex),
     ENTRY(204, sched_getaffinity), ENTRY(217, getdents64), ENTRY(218, set_tid_address),

@@ -41,7 +41,7 @@ rt::Result<void> copy_path(SyscallContext& c, uint64_t address, char (&out)[kPat
   X(dup3) X(pipe2) X(prlimit64) X(getrandom) X(faccessat2) X(ppoll)      \
   X(reboot) X(sched_getaffinity) X(getcpu) X(capget) X(fsync) X(fdatasync) X(utimensat)        \
   X(truncate) X(statfs) X(fstatfs) X(rt_sigreturn) X(rt_sigsuspend) X(renameat2) X(link)       \
-  X(linkat) X(fchownat) X(close_range) 
+  X(linkat) X(fchownat) X(close_range) X(prctl) 
 
 #define POSIX_DECLARE(name) int64_t sys_##name(SyscallContext& c);
 POSIX_SYSCALLS(POSIX_DECLARE)

@@ -171,7 +171,9 @@ void notify_parent(Process* process) {
   Process* parent = find_process(process->ppid);
   if (parent == nullptr || parent->actions[17].handler == 1) {
     release_process(process);
+    return;
   }
+  raise_signal(parent, 17);  // SIGCHLD
 }
 
 }  // namespace
@@ -229,10 +231,20 @@ void wake_blocked() {
       if (!p->blocked || p->state != ProcessState::kRunning) continue;
       SyscallContext context{p, p->saved, false};
       int64_t result = dispatch_syscall(context);
-      if (result == kDeferred) continue;
+      if (result == kDeferred) {
+        if (!p->interrupted) continue;
+        result = -rt::kEINTR;  // a signal's handler runs instead (or restarts the call)
+        p->sleep_deadline = 0;
+      }
       progress = true;
       if (result != kNoReply && p->blocked) {
         p->blocked = false;
+        uint64_t reply = p->reply;
+        result = deliver_signals(context, result);
+        if (result == kNoReply) {  // the frame could not be written: the process is gone
+          return_reply(reply);
+          break;
+        }
         answer(p->reply, context, result);
         return_reply(p->reply);
         p->reply = 0;

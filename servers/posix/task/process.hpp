@@ -37,8 +37,13 @@ struct Process {
   Inode* cwd;
   uint32_t umask;
   uint64_t clear_child_tid;
+  uint64_t sleep_deadline;  // nanosleep: clock_ns() when the sleep ends (0: not sleeping)
   SigAction actions[kSignals + 1];
   uint64_t signal_mask;
+  uint64_t pending_signals;  // bit n-1: signal n waits for delivery to a handler
+  uint64_t suspend_mask;     // rt_sigsuspend: the mask to restore after the handler
+  bool in_suspend;
+  bool interrupted;          // a signal ended the blocked call (EINTR or restart)
   char comm[16];
   // A system call waiting for something (console input, a child, a pipe): its registers
   // and the Reply that answers it.
@@ -96,8 +101,18 @@ rt::Result<void> start_thread(Process* process, const abi::UserRegisters& regist
 void reap_process(Process* zombie);
 // kill(2)'s work: default actions only for now (signal/signal.cpp).
 int64_t send_signal(Process* from, int64_t pid, int signal);
+// Sends `signal` to one process from the server itself (SIGCHLD, SIGPIPE).
+void raise_signal(Process* target, int signal);
 // ^C, ^\ and ^Z from the console go to the foreground process group.
 void console_signal(int signal);
+// Before a system call returns: runs a pending signal's handler (Linux's frame on the user
+// stack; `result` is what rax would have held). Returns the new result.
+int64_t deliver_signals(SyscallContext& context, int64_t result);
+
+// Sleeps: the earliest deadline of a sleeping process, and the thread that wakes the server
+// then (task/timer.cpp).
+void init_timer(uint64_t endpoint, uint64_t badge);
+void arm_timer();
 
 // Retries every blocked system call (after input, an exit, pipe traffic).
 void wake_blocked();
