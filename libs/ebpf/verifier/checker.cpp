@@ -229,6 +229,8 @@ int Checker::run(VerifierResult& result) {
 
   result.instructions_processed = processed_;
   result.states_stored = states_stored_;
+  result.peak_states = peak_states_;
+  result.max_states_per_insn = max_states_per_insn_;
   if (error_ == 0) {
     // Combined stack of the deepest call chain, seen through the frames' recorded depths.
     uint32_t deepest = 0;
