@@ -78,6 +78,22 @@ const LeakCase kLeakCases[] = {
      "invalid indirect read from stack R1 off -8+0 size 8"},
 };
 
+// What CAP_BPF alone may still do: the same programs must not be refused.
+const LeakCase kAllowedCases[] = {
+    {"NullCheckAgainstImmediate", "{LOOKUP}jeq %r0, 0, out\nldxdw %r0, [%r0+0]\nout:\nexit", ""},
+    {"NullCheckAgainstZeroRegister", "{LOOKUP}mov %r1, 0\njne %r0, %r1, ok\nmov %r0, 0\nexit\nok:\nldxdw %r0, [%r0+0]\nexit",
+     ""},
+    {"PointerSpilledAndFilledWhole", "stxdw [%r10-8], %r1\nldxdw %r1, [%r10-8]\nldxdw %r0, [%r1+0]\nexit", ""},
+    {"StackPointerInsideTheFrame", "mov %r1, %r10\nadd %r1, -512\nstdw [%r1+0], 1\nldxdw %r0, [%r1+0]\nexit", ""},
+    {"MapValuePointerInsideTheValue",
+     "{LOOKUP}jeq %r0, 0, out\nadd %r0, 7\nldxb %r0, [%r0+0]\nexit\nout:\nmov %r0, 0\nexit", ""},
+    {"BoundedRegisterOffsetIntoMapValue",
+     "{LOOKUP}jeq %r0, 0, out\nmov %r7, %r0\ncall 7\nand %r0, 7\nadd %r7, %r0\nldxb %r0, [%r7+0]\nexit\n"
+     "out:\nmov %r0, 0\nexit",
+     ""},
+    {"ScalarStoredInMapAndReturned", "{LOOKUP}jeq %r0, 0, out\nstdw [%r0+0], 5\nout:\nmov %r0, 0\nexit", ""},
+};
+
 class VerifierPrivilegesTest : public ::testing::TestWithParam<LeakCase> {
  protected:
   void SetUp() override {
@@ -137,6 +153,16 @@ TEST_P(VerifierPrivilegesTest, RefusedWithoutPerfmonAcceptedWithIt) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Leaks, VerifierPrivilegesTest, ::testing::ValuesIn(kLeakCases),
+                         [](const ::testing::TestParamInfo<LeakCase>& info) { return std::string(info.param.name); });
+
+class VerifierWithoutPerfmonTest : public VerifierPrivilegesTest {};
+
+TEST_P(VerifierWithoutPerfmonTest, AcceptedWithCapBpfAlone) {
+  auto unprivileged = check(GetParam().program, VerifierPrivileges::from_capabilities(true, false));
+  EXPECT_EQ(unprivileged.first, 0) << unprivileged.second;
+}
+
+INSTANTIATE_TEST_SUITE_P(Allowed, VerifierWithoutPerfmonTest, ::testing::ValuesIn(kAllowedCases),
                          [](const ::testing::TestParamInfo<LeakCase>& info) { return std::string(info.param.name); });
 
 TEST(VerifierPrivilegesSwitches, FollowLinuxCapabilities) {
