@@ -53,7 +53,7 @@ Loaded load(const eref_prog& p) {
   loaded.verified = verdict.error == 0;
   if (!loaded.verified) std::fprintf(stderr, "note: the verifier rejects %s (%d)\n", p.name, verdict.error);
 
-  if (prepare_for_execution(loaded.insns.data(), count, LoadResolver{map_by_fd, nullptr, nullptr}) != 0) {
+  if (!prepare_for_execution(loaded.insns.data(), count, LoadResolver{map_by_fd, nullptr, nullptr}).ok()) {
     std::fprintf(stderr, "cannot prepare %s\n", p.name);
     std::exit(1);
   }

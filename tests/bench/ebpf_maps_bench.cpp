@@ -141,7 +141,7 @@ void syscall_lookup_percpu(benchmark::State& state, MapType type) {
   uint32_t i = 0;
   for (auto _ : state) {
     uint32_t key = key_at(i++);
-    benchmark::DoNotOptimize(m.map->syscall_lookup(&key, values, 0));
+    benchmark::DoNotOptimize(rt::to_negated_errno(m.map->syscall_lookup(&key, values, 0)));
   }
 }
 

@@ -83,17 +83,17 @@ VerifierResult verify(const Insn* insns, uint32_t count, const VerifierOptions& 
   return result;
 }
 
-int relocate_maps(Insn* insns, uint32_t count, Map* (*resolve_map)(void* state, int32_t fd), void* resolve_state) {
+rt::Result<void> relocate_maps(Insn* insns, uint32_t count, Map* (*resolve_map)(void* state, int32_t fd), void* resolve_state) {
   for (uint32_t pc = 0; pc + 1 < count; ++pc) {
     Insn& insn = insns[pc];
     if (insn.opcode != kOpLdImm64) continue;
     if (insn.src == kPseudoMapFd || insn.src == kPseudoMapValue) {
       Map* map = resolve_map(resolve_state, insn.imm);
-      if (map == nullptr) return -rt::kEBADF;
+      if (map == nullptr) return rt::err(rt::kEBADF);
       uint64_t value = reinterpret_cast<uint64_t>(map);
       if (insn.src == kPseudoMapValue) {
         uint8_t* address = map->direct_value(static_cast<uint32_t>(insns[pc + 1].imm));
-        if (address == nullptr) return -rt::kEINVAL;
+        if (address == nullptr) return rt::err(rt::kEINVAL);
         value = reinterpret_cast<uint64_t>(address);
       }
       insn.src = kPseudoImm64;
@@ -102,7 +102,7 @@ int relocate_maps(Insn* insns, uint32_t count, Map* (*resolve_map)(void* state, 
     }
     ++pc;
   }
-  return 0;
+  return {};
 }
 
 }  // namespace ebpf

@@ -121,7 +121,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // what the engines execute, as the trace server does.
   LoadResolver resolver;
   resolver.map_by_fd = resolve_for_relocation;
-  if (prepare_for_execution(insns.data(), static_cast<uint32_t>(count), resolver) != 0) std::abort();
+  if (!prepare_for_execution(insns.data(), static_cast<uint32_t>(count), resolver).ok()) std::abort();
 
   // Accepted: run it on a pt_regs-sized context, exactly as a probe would.
   auto* context = static_cast<uint8_t*>(std::malloc(kPtRegsSize));

@@ -68,14 +68,14 @@ TEST(ArrayMapCreate, AllocationIsAccountedAndBounded) {
 TEST_F(ArrayMapTest, ValuesStartZeroAndUpdatesFollowFlags) {
   uint32_t key = 2;
   uint64_t value = 0;
-  ASSERT_EQ(map->syscall_lookup(&key, &value, 0), 0);
+  ASSERT_EQ(rt::to_negated_errno(map->syscall_lookup(&key, &value, 0)), 0);
   EXPECT_EQ(value, 0u);
   uint64_t v = 99;
-  EXPECT_EQ(map->syscall_update(&key, &v, kUpdateAny), 0);
-  EXPECT_EQ(map->syscall_update(&key, &v, kUpdateExist), 0);
-  EXPECT_EQ(map->syscall_update(&key, &v, kUpdateNoExist), -rt::kEEXIST);
-  EXPECT_EQ(map->syscall_update(&key, &v, 7), -rt::kEINVAL);
-  ASSERT_EQ(map->syscall_lookup(&key, &value, 0), 0);
+  EXPECT_EQ(rt::to_negated_errno(map->syscall_update(&key, &v, kUpdateAny)), 0);
+  EXPECT_EQ(rt::to_negated_errno(map->syscall_update(&key, &v, kUpdateExist)), 0);
+  EXPECT_EQ(rt::to_negated_errno(map->syscall_update(&key, &v, kUpdateNoExist)), -rt::kEEXIST);
+  EXPECT_EQ(rt::to_negated_errno(map->syscall_update(&key, &v, 7)), -rt::kEINVAL);
+  ASSERT_EQ(rt::to_negated_errno(map->syscall_lookup(&key, &value, 0)), 0);
   EXPECT_EQ(value, 99u);
   EXPECT_EQ(*static_cast<uint64_t*>(map->lookup(&key)), 99u);
 }
@@ -84,23 +84,23 @@ TEST_F(ArrayMapTest, OutOfRangeKeysAndDeletion) {
   uint32_t key = 4;
   uint64_t v = 1;
   EXPECT_EQ(map->lookup(&key), nullptr);
-  EXPECT_EQ(map->syscall_lookup(&key, &v, 0), -rt::kENOENT);
-  EXPECT_EQ(map->syscall_update(&key, &v, 0), -rt::kE2BIG);
+  EXPECT_EQ(rt::to_negated_errno(map->syscall_lookup(&key, &v, 0)), -rt::kENOENT);
+  EXPECT_EQ(rt::to_negated_errno(map->syscall_update(&key, &v, 0)), -rt::kE2BIG);
   key = 0;
   EXPECT_EQ(map->remove(&key), -rt::kEINVAL);
 }
 
 TEST_F(ArrayMapTest, GetNextKeyWalksAndRestarts) {
   uint32_t next = 99;
-  ASSERT_EQ(map->get_next_key(nullptr, &next), 0);
+  ASSERT_EQ(rt::to_negated_errno(map->get_next_key(nullptr, &next)), 0);
   EXPECT_EQ(next, 0u);
   uint32_t key = 1;
-  ASSERT_EQ(map->get_next_key(&key, &next), 0);
+  ASSERT_EQ(rt::to_negated_errno(map->get_next_key(&key, &next)), 0);
   EXPECT_EQ(next, 2u);
   key = 3;
-  EXPECT_EQ(map->get_next_key(&key, &next), -rt::kENOENT);
+  EXPECT_EQ(rt::to_negated_errno(map->get_next_key(&key, &next)), -rt::kENOENT);
   key = 1000;  // out of range: start over
-  ASSERT_EQ(map->get_next_key(&key, &next), 0);
+  ASSERT_EQ(rt::to_negated_errno(map->get_next_key(&key, &next)), 0);
   EXPECT_EQ(next, 0u);
 }
 
@@ -108,23 +108,23 @@ TEST_F(ArrayMapTest, FrozenMapsRefuseSyscallWritesButNotProgramWrites) {
   map->freeze();
   uint32_t key = 0;
   uint64_t v = 5;
-  EXPECT_EQ(map->syscall_update(&key, &v, 0), -rt::kEPERM);
+  EXPECT_EQ(rt::to_negated_errno(map->syscall_update(&key, &v, 0)), -rt::kEPERM);
   EXPECT_EQ(map->update(&key, &v, 0), 0);
 }
 
 TEST_F(ArrayMapTest, LookupBatchWalksIndexes) {
   for (uint32_t k = 0; k < 4; ++k) {
     uint64_t v = 100 + k;
-    ASSERT_EQ(map->syscall_update(&k, &v, 0), 0);
+    ASSERT_EQ(rt::to_negated_errno(map->syscall_update(&k, &v, 0)), 0);
   }
   uint32_t keys[3], next = 0, count = 3;
   uint64_t values[3];
-  ASSERT_EQ(map->lookup_batch(nullptr, &next, keys, values, &count), 0);
+  ASSERT_EQ(rt::to_negated_errno(map->lookup_batch(nullptr, &next, keys, values, &count)), 0);
   EXPECT_EQ(count, 3u);
   EXPECT_EQ(values[2], 102u);
   uint32_t token = next;
   count = 3;
-  EXPECT_EQ(map->lookup_batch(&token, &next, keys, values, &count), -rt::kENOENT);
+  EXPECT_EQ(rt::to_negated_errno(map->lookup_batch(&token, &next, keys, values, &count)), -rt::kENOENT);
   EXPECT_EQ(count, 1u);
   EXPECT_EQ(keys[0], 3u);
   EXPECT_EQ(values[0], 103u);

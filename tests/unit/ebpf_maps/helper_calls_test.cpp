@@ -372,8 +372,8 @@ TEST_F(HelperCallTest, PerfEventOutputUsesTheCurrentCpu) {
   alignas(4096) static uint8_t memory[2][3 * 4096];
   std::memset(memory, 0, sizeof(memory));
   PerfRing ring0(memory[0], 2, 0), ring1(memory[1], 2, 1);
-  array->set(0, &ring0);
-  array->set(1, &ring1);
+  (void)array->set(0, &ring0);
+  (void)array->set(1, &ring1);
   env.cpu = 1;
   EXPECT_EQ(call(kHelperPerfEventOutput, 0, u(array), kBpfFCurrentCpu, u("abcd"), 4), 0u);
   EXPECT_EQ(ring1.head(), 16u) << "8-byte header, u32 size, 4 bytes (already 8-aligned)";

@@ -100,7 +100,7 @@ void run_hash_model(MapType type, uint32_t seed) {
         uint64_t out = 0;
         auto it = model.values.find(key);
         long expected = it == model.values.end() ? -rt::kENOENT : 0;
-        ASSERT_EQ(map->lookup_and_delete(&key, &out, 0), expected) << "step " << step;
+        ASSERT_EQ(rt::to_negated_errno(map->lookup_and_delete(&key, &out, 0)), expected) << "step " << step;
         if (expected == 0) {
           ASSERT_EQ(out, it->second);
           model.remove(key);
@@ -112,7 +112,7 @@ void run_hash_model(MapType type, uint32_t seed) {
         std::set<uint32_t> seen;
         uint32_t current = 0, next = 0;
         const void* from = nullptr;
-        while (map->get_next_key(from, &next) == 0) {
+        while (rt::to_negated_errno(map->get_next_key(from, &next)) == 0) {
           ASSERT_TRUE(seen.insert(next).second) << "key " << next << " visited twice";
           current = next;
           from = &current;
@@ -177,7 +177,7 @@ TEST(MapModel, QueueAndStackMatchADeque) {
           break;
         }
         case 3: {
-          long result = map->lookup_and_delete(nullptr, &out, 0);
+          long result = rt::to_negated_errno(map->lookup_and_delete(nullptr, &out, 0));
           ASSERT_EQ(result, model.empty() ? -rt::kENOENT : 0);
           if (!model.empty()) {
             ASSERT_EQ(out, type == MapType::kQueue ? model.front() : model.back());

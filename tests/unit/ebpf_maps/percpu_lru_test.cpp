@@ -51,14 +51,14 @@ void check_per_cpu(MapType type) {
   EXPECT_EQ(map->lookup_percpu(&key, 2), nullptr);
   // Syscalls see every CPU's copy, each in an 8-byte slot.
   uint8_t all[16] = {};
-  ASSERT_EQ(map->syscall_lookup(&key, all, 0), 0);
+  ASSERT_EQ(rt::to_negated_errno(map->syscall_lookup(&key, all, 0)), 0);
   uint32_t first, second;
   std::memcpy(&first, all, 4);
   std::memcpy(&second, all + 8, 4);
   EXPECT_EQ(first, 10u);
   EXPECT_EQ(second, 11u);
   uint32_t fresh[4] = {20, 0, 21, 0};
-  ASSERT_EQ(map->syscall_update(&key, fresh, kUpdateAny), 0);
+  ASSERT_EQ(rt::to_negated_errno(map->syscall_update(&key, fresh, kUpdateAny)), 0);
   EXPECT_EQ(*static_cast<uint32_t*>(map->lookup_percpu(&key, 1)), 21u);
   destroy_map(map, allocator);
   EXPECT_EQ(allocator.in_use, 0u);

@@ -42,7 +42,7 @@ struct MapReferenceTest : ::testing::Test {
     uint32_t zero = 0;
     char text[32] = "n=%d s=%s";
     std::memcpy(text + 16, "abc", 4);
-    ASSERT_EQ(maps[0]->syscall_update(&zero, text, 0), 0);
+    ASSERT_EQ(rt::to_negated_errno(maps[0]->syscall_update(&zero, text, 0)), 0);
     maps[0]->freeze();
     MapAttributes bss = rodata;
     bss.map_flags = 0;
@@ -119,7 +119,7 @@ TEST_F(MapReferenceTest, GlobalVariablesAreMapValues) {
 TEST_F(MapReferenceTest, RelocationProducesWhatEnginesRun) {
   std::vector<Insn> insns = build("lddw %r1, 0\nldxdw %r0, [%r1+0]\nadd %r0, 1\nstxdw [%r1+0], %r0\nexit", {{0, {1, 8}}});
   ASSERT_EQ(check(insns).first, 0);
-  ASSERT_EQ(relocate_maps(insns.data(), static_cast<uint32_t>(insns.size()), resolve_mutable, this), 0);
+  ASSERT_EQ(rt::to_negated_errno(relocate_maps(insns.data(), static_cast<uint32_t>(insns.size()), resolve_mutable, this)), 0);
   EXPECT_EQ(insns[0].src, kPseudoImm64);
   Program program;
   program.insns = insns.data();
@@ -128,12 +128,12 @@ TEST_F(MapReferenceTest, RelocationProducesWhatEnginesRun) {
   EXPECT_EQ(run(program, nullptr, nullptr), 2u);
   uint32_t zero = 0;
   uint64_t bss[2];
-  ASSERT_EQ(maps[1]->syscall_lookup(&zero, bss, 0), 0);
+  ASSERT_EQ(rt::to_negated_errno(maps[1]->syscall_lookup(&zero, bss, 0)), 0);
   EXPECT_EQ(bss[1], 2u);
   std::vector<Insn> bad = build("lddw %r1, map:9\nexit");
-  EXPECT_EQ(relocate_maps(bad.data(), static_cast<uint32_t>(bad.size()), resolve_mutable, this), -rt::kEBADF);
+  EXPECT_EQ(rt::to_negated_errno(relocate_maps(bad.data(), static_cast<uint32_t>(bad.size()), resolve_mutable, this)), -rt::kEBADF);
   std::vector<Insn> no_direct = build("lddw %r1, 0\nexit", {{0, {2, 0}}});
-  EXPECT_EQ(relocate_maps(no_direct.data(), static_cast<uint32_t>(no_direct.size()), resolve_mutable, this), -rt::kEINVAL);
+  EXPECT_EQ(rt::to_negated_errno(relocate_maps(no_direct.data(), static_cast<uint32_t>(no_direct.size()), resolve_mutable, this)), -rt::kEINVAL);
 }
 
 class StringEnvironment final : public Environment {
@@ -164,7 +164,7 @@ TEST_F(MapReferenceTest, SnprintfTakesItsFormatFromReadOnlyMaps) {
   std::vector<Insn> insns = build(text, {{1, {0, 16}}, {7, {0, 0}}});
   auto verdict = check(insns);
   ASSERT_EQ(verdict.first, 0) << verdict.second;
-  ASSERT_EQ(relocate_maps(insns.data(), static_cast<uint32_t>(insns.size()), resolve_mutable, this), 0);
+  ASSERT_EQ(rt::to_negated_errno(relocate_maps(insns.data(), static_cast<uint32_t>(insns.size()), resolve_mutable, this)), 0);
   HelperFunction table[kMaxHelperId] = {};
   fill_helper_table(table);
   StringEnvironment env;

@@ -80,7 +80,7 @@ class LoadPath : public ::testing::Test {
     VerifierResult verdict = verify(insns_.data(), count, options);
     EXPECT_EQ(verdict.error, 0) << log;
     if (verdict.error != 0) return;
-    EXPECT_EQ(prepare_for_execution(insns_.data(), count, LoadResolver{by_fd, nullptr, this}), 0);
+    EXPECT_EQ(rt::to_negated_errno(prepare_for_execution(insns_.data(), count, LoadResolver{by_fd, nullptr, this})), 0);
     Program& program = loaded.program;
     program.insns = insns_.data();
     program.insn_count = count;
@@ -137,7 +137,7 @@ TEST_F(LoadPath, TailCallsThroughAProgArray) {
   Loaded target;
   load("mov %r0, 300\nexit", target);
   ASSERT_TRUE(target.ok);
-  ASSERT_EQ(static_cast<ProgArrayMap*>(maps_[2])->set(1, &target.program), 0);
+  ASSERT_EQ(rt::to_negated_errno(static_cast<ProgArrayMap*>(maps_[2])->set(1, &target.program)), 0);
   // Slot 0 is empty (falls through, +1), slot 1 holds the target (300).
   EXPECT_EQ(load_and_run("mov %r6, %r1\nlddw %r2, map:2\nmov %r3, 0\ncall 12\nmov %r1, %r6\n"
                          "lddw %r2, map:2\nmov %r3, 1\ncall 12\nmov %r0, 1\nexit"),

@@ -95,8 +95,8 @@ struct VerifierResult {
 VerifierResult verify(const Insn* insns, uint32_t count, const VerifierOptions& options);
 
 // After verification: rewrites map references into what the engines execute (a plain
-// LD_IMM64 of the Map* or of the value's address). 0, or -EBADF for an unknown fd and
-// -EINVAL for a value reference the map cannot serve.
-int relocate_maps(Insn* insns, uint32_t count, Map* (*resolve_map)(void* state, int32_t fd), void* resolve_state);
+// LD_IMM64 of the Map* or of the value's address). EBADF for an unknown fd and EINVAL for a
+// value reference the map cannot serve.
+[[nodiscard]] rt::Result<void> relocate_maps(Insn* insns, uint32_t count, Map* (*resolve_map)(void* state, int32_t fd), void* resolve_state);
 
 }  // namespace ebpf
