@@ -28,7 +28,7 @@ VerifierResult verify(const Insn* insns, uint32_t count, const VerifierOptions& 
     result.error = -rt::kEINVAL;
     return result;
   }
-  if (count > kMaxProgramInsns) {
+  if (count > (options.privileges.bpf_capable ? kMaxProgramInsns : kMaxUnprivilegedInsns)) {
     result.error = -rt::kE2BIG;
     return result;
   }
@@ -49,6 +49,9 @@ VerifierResult verify(const Insn* insns, uint32_t count, const VerifierOptions& 
   for (uint32_t i = 0; i < count; ++i) structure.flags[i] = 0;
 
   int error = verifier::check_structure(insns, count, log, structure);
+  if (error == 0 && !options.privileges.bpf_capable) {
+    error = verifier::check_unprivileged_structure(insns, count, log, budget);
+  }
   if (options.insn_facts != nullptr) {
     for (uint32_t i = 0; i < count; ++i) {
       uint8_t facts = 0;

@@ -187,4 +187,36 @@ TEST(VerifierPrivilegesSwitches, FollowLinuxCapabilities) {
   EXPECT_FALSE(defaults.allow_uninit_stack);
 }
 
+// Without CAP_BPF (a socket filter's loader in Linux; tracing programs need CAP_BPF there):
+// no loops, no bpf-to-bpf calls or callbacks, at most 4,096 instructions.
+class VerifierWithoutBpfTest : public VerifierPrivilegesTest {};
+
+TEST_F(VerifierWithoutBpfTest, LoopsCallsAndLongProgramsAreRefused) {
+  VerifierPrivileges none = VerifierPrivileges::from_capabilities(false, false);
+  VerifierPrivileges bpf = VerifierPrivileges::from_capabilities(true, false);
+  const char* loop = "mov %r0, 0\nl:\nadd %r0, 1\njlt %r0, 10, l\nexit";
+  auto refused = check(loop, none);
+  EXPECT_EQ(refused.first, -rt::kEINVAL) << refused.second;
+  EXPECT_NE(refused.second.find("back-edge from insn 2 to 1\n"), std::string::npos) << refused.second;
+  EXPECT_EQ(check(loop, bpf).first, 0);
+  // Forward jumps that meet again are not loops.
+  auto diamond = check("mov %r0, 0\njeq %r1, 0, +1\nmov %r0, 1\nja +0\nexit", none);
+  EXPECT_EQ(diamond.first, -rt::kEACCES) << diamond.second;  // r1 is a pointer: compared
+  EXPECT_NE(diamond.second.find("R1 pointer comparison prohibited"), std::string::npos) << diamond.second;
+  auto forward = check("call 7\nmov %r1, %r0\nmov %r0, 0\njeq %r1, 0, +1\nmov %r0, 1\nja +0\nexit", none);
+  EXPECT_EQ(forward.first, 0) << forward.second;
+  const char* call = "call local f\nexit\nf:\nmov %r0, 0\nexit";
+  auto calls = check(call, none);
+  EXPECT_EQ(calls.first, -rt::kEPERM) << calls.second;
+  EXPECT_NE(calls.second.find("loading/calling other bpf or kernel functions are allowed for CAP_BPF and CAP_SYS_ADMIN"),
+            std::string::npos)
+      << calls.second;
+  EXPECT_EQ(check(call, bpf).first, 0);
+  std::string longer;
+  for (uint32_t i = 0; i < kMaxUnprivilegedInsns; ++i) longer += "mov %r0, 0\n";
+  longer += "exit";
+  EXPECT_EQ(check(longer, none).first, -rt::kE2BIG);
+  EXPECT_EQ(check(longer, bpf).first, 0);
+}
+
 }  // namespace

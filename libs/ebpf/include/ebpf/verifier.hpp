@@ -27,6 +27,8 @@ inline constexpr size_t kRawTracepointArgs = 12;  // MAX_BPF_FUNC_ARGS u64 argum
 // no new state is stored, the load goes on). The instruction budget is kMaxInsns (isa.hpp).
 inline constexpr uint32_t kComplexityLimitJmpSeq = 8192;
 inline constexpr uint32_t kComplexityLimitStates = 64;
+// Program length for a loader without CAP_BPF (BPF_MAXINSNS; E2BIG past it).
+inline constexpr uint32_t kMaxUnprivilegedInsns = 4096;
 
 // What the loader may do, as Linux derives it from the loader's capabilities in bpf_check()
 // (from_capabilities below). The default is what Sonde accepted before these switches
