@@ -229,6 +229,8 @@ int Checker::run(VerifierResult& result) {
 
   result.instructions_processed = processed_;
   result.states_stored = states_stored_;
+  result.peak_states = peak_states_;
+  result.max_states_per_insn = max_states_per_insn_;
   if (error_ == 0) {
     // Combined stack of the deepest call chain, seen through the frames' recorded depths.
     uint32_t deepest = 0;
@@ -400,8 +402,9 @@ bool Checker::pointer_in_bounds_for_unprivileged(const RegState& ptr, int regno)
       return reject("R%d stack pointer arithmetic goes out of range, prohibited for !root; off=%ld", regno, off);
     }
   } else if (ptr.type == RegType::kMapValue) {
+    // As check_map_access of one byte: off + smin >= 0 and off + umax < value_size.
     int64_t value_size = ptr.map->attributes().value_size;
-    bool inside = ptr.smin >= 0 && ptr.umax < static_cast<uint64_t>(value_size) && ptr.off >= 0 &&
+    bool inside = ptr.umax < (uint64_t{1} << 29) && ptr.off + ptr.smin >= 0 &&
                   ptr.off + static_cast<int64_t>(ptr.umax) < value_size;
     if (!inside) {
       return reject("R%d pointer arithmetic of map value goes out of range, prohibited for !root", regno);

@@ -129,6 +129,9 @@ class Checker {
   uint32_t pending_capacity_ = 0;
   uint32_t processed_ = 0;
   uint32_t states_stored_ = 0;
+  uint32_t states_live_ = 0;           // stored states still allocated
+  uint32_t peak_states_ = 0;
+  uint32_t max_states_per_insn_ = 0;  // longest list met at a prune point
   uint32_t last_id_ = 0;
   int error_ = 0;
   uint16_t subprog_stack_[kMaxSubprograms] = {};

@@ -71,8 +71,9 @@ Checker::Step Checker::jump(const Insn& insn, uint32_t& pc) {
   RegState& dst = f.regs[insn.dst];
   if (!options_.privileges.allow_ptr_leaks) {
     // Comparing a pointer reveals its value, bit by bit; only a null check is allowed.
+    bool zero = x ? f.regs[insn.src].is_constant() && f.regs[insn.src].var_off.value == 0 : insn.imm == 0;
     bool null_check = (dst.type == RegType::kMapValueOrNull || dst.type == RegType::kRingbufMemOrNull) &&
-                      !x && insn.imm == 0 && !is32 && (op == kJmpJeq || op == kJmpJne);
+                      zero && !is32 && (op == kJmpJeq || op == kJmpJne);
     int leaked = x && f.regs[insn.src].is_pointer() ? insn.src : dst.is_pointer() && !null_check ? insn.dst : -1;
     if (leaked >= 0) {
       reject("R%d pointer comparison prohibited", leaked);

@@ -163,6 +163,7 @@ int Checker::visit_prune_point(uint32_t pc, bool& prune) {
   // often (its iterations differ and rarely prune each other).
   uint32_t jumps = jumps_ - jumps_at_store_, insns = processed_ - processed_at_store_;
   bool add = jumps >= 2 && insns >= 8;
+  if (checkpoint_counts_[pc] > max_states_per_insn_) max_states_per_insn_ = checkpoint_counts_[pc];
   if (structure_.flags[pc] & kFlagCallbackCall) return visit_callback_call(pc, prune);
   for (Checkpoint** link = &checkpoints_[pc]; *link != nullptr;) {
     Checkpoint* c = *link;
@@ -186,6 +187,7 @@ int Checker::visit_prune_point(uint32_t pc, bool& prune) {
       --checkpoint_counts_[pc];
       if (c->branches == 0) {
         allocator_->deallocate(c, offsetof(Checkpoint, state) + c->state.bytes);
+        --states_live_;
       } else {
         c->next_at_pc = retired_;
         retired_ = c;
@@ -215,6 +217,7 @@ int Checker::store_checkpoint(uint32_t pc) {
   checkpoints_[pc] = c;
   ++checkpoint_counts_[pc];
   ++states_stored_;
+  if (++states_live_ > peak_states_) peak_states_ = states_live_;
   parent_ = c;
   jumps_at_store_ = jumps_;
   processed_at_store_ = processed_;

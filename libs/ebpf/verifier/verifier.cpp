@@ -28,7 +28,7 @@ VerifierResult verify(const Insn* insns, uint32_t count, const VerifierOptions& 
     result.error = -rt::kEINVAL;
     return result;
   }
-  if (count > kMaxProgramInsns) {
+  if (count > (options.privileges.bpf_capable ? kMaxProgramInsns : kMaxUnprivilegedInsns)) {
     result.error = -rt::kE2BIG;
     return result;
   }
@@ -49,6 +49,9 @@ VerifierResult verify(const Insn* insns, uint32_t count, const VerifierOptions& 
   for (uint32_t i = 0; i < count; ++i) structure.flags[i] = 0;
 
   int error = verifier::check_structure(insns, count, log, structure);
+  if (error == 0 && !options.privileges.bpf_capable) {
+    error = verifier::check_unprivileged_structure(insns, count, log, budget);
+  }
   if (options.insn_facts != nullptr) {
     for (uint32_t i = 0; i < count; ++i) {
       uint8_t facts = 0;
@@ -73,8 +76,9 @@ VerifierResult verify(const Insn* insns, uint32_t count, const VerifierOptions& 
   // On success, level 1 keeps only the summary (the instruction trace matters for errors).
   if (error == 0 && log.level() == kLogLevel1) log.truncate(start);
   if (log.level() != 0) {
-    log.print("processed %u insns (limit %u) max_states_per_insn 64 total_states %u peak_states %u mark_read 0\n",
-              result.instructions_processed, options.instruction_limit, result.states_stored, result.states_stored);
+    log.print("processed %u insns (limit %u) max_states_per_insn %u total_states %u peak_states %u mark_read 0\n",
+              result.instructions_processed, options.instruction_limit, result.max_states_per_insn,
+              result.states_stored, result.peak_states);
   }
   result.log_true_size = log.true_size();
   if (error == 0 && log.level() != 0 && log.truncated()) error = -rt::kENOSPC;

@@ -45,7 +45,8 @@ struct Outcome {
 constexpr const char* kJumpSequenceAttack =
     "mov %r0, 0\nmov %r3, 0\nl:\nadd %r3, 466945\njlt %r1, 0x1070001, +0\njlt %r0, 0x260014, l\nexit";
 
-Outcome run(const std::string& text, size_t budget = 0, uint32_t level = kLogStats) {
+Outcome run(const std::string& text, size_t budget = 0, uint32_t level = kLogStats,
+            VerifierPrivileges privileges = {}) {
   AssemblyResult assembled = assemble(text);
   EXPECT_TRUE(assembled.ok()) << assembled.error;
   CountingAllocator allocator;
@@ -56,6 +57,7 @@ Outcome run(const std::string& text, size_t budget = 0, uint32_t level = kLogSta
   options.log_size = static_cast<uint32_t>(log.size());
   options.log_level = level;
   options.memory_budget = budget;
+  options.privileges = privileges;
   Outcome o;
   o.result = verify(assembled.insns.data(), static_cast<uint32_t>(assembled.insns.size()), options);
   log.resize(std::strlen(log.c_str()));
@@ -67,7 +69,9 @@ Outcome run(const std::string& text, size_t budget = 0, uint32_t level = kLogSta
 }
 
 TEST(VerifierLimitsTest, JumpSequenceAttackIsRejectedAtLinuxLimit) {
-  Outcome o = run(kJumpSequenceAttack);
+  // The budget only keeps a regression from taking the machine's memory (it then fails
+  // with ENOMEM instead of E2BIG).
+  Outcome o = run(kJumpSequenceAttack, size_t{256} << 20);
   EXPECT_EQ(o.result.error, -rt::kE2BIG) << o.log.substr(o.log.size() > 2000 ? o.log.size() - 2000 : 0);
   EXPECT_NE(o.log.find("The sequence of 8193 jumps is too complex.\n"), std::string::npos)
       << o.log.substr(o.log.size() > 2000 ? o.log.size() - 2000 : 0);
@@ -115,6 +119,25 @@ TEST(VerifierLimitsTest, InstructionLimitIsLinuxMessageAndE2big) {
   // The states of a loop still being explored stay until it ends (as in Linux): about
   // 46,000 here, each packed to about 1.2 KB.
   EXPECT_LT(o.peak, size_t{64} << 20);
+}
+
+TEST(VerifierLimitsTest, StateCountsAreReportedAsLinuxDoes) {
+  // Forty diamonds whose sides differ: many stored states, some at the same instruction.
+  std::string text = "mov %r6, 0\n";
+  for (int i = 0; i < 40; ++i) text += "call 7\njgt %r0, 5, +1\nadd %r6, 1\nmov %r1, %r6\n";
+  text += "mov %r0, 0\nexit";
+  for (bool cap_bpf : {true, false}) {
+    Outcome o = run(text, 0, kLogStats, VerifierPrivileges::from_capabilities(cap_bpf, true));
+    EXPECT_EQ(o.result.error, 0) << o.log;
+    EXPECT_GT(o.result.max_states_per_insn, 1u);
+    // Without CAP_BPF at most BPF_COMPLEXITY_LIMIT_STATES + 1 are kept at one instruction.
+    if (!cap_bpf) EXPECT_LE(o.result.max_states_per_insn, kComplexityLimitStates + 1);
+    EXPECT_LE(o.result.peak_states, o.result.states_stored);
+    std::string summary = "max_states_per_insn " + std::to_string(o.result.max_states_per_insn) +
+                          " total_states " + std::to_string(o.result.states_stored) + " peak_states " +
+                          std::to_string(o.result.peak_states) + " mark_read 0\n";
+    EXPECT_NE(o.log.find(summary), std::string::npos) << o.log;
+  }
 }
 
 TEST(VerifierLimitsTest, MemoryBudgetBoundsTheLoad) {

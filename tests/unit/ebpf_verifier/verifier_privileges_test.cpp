@@ -78,6 +78,22 @@ const LeakCase kLeakCases[] = {
      "invalid indirect read from stack R1 off -8+0 size 8"},
 };
 
+// What CAP_BPF alone may still do: the same programs must not be refused.
+const LeakCase kAllowedCases[] = {
+    {"NullCheckAgainstImmediate", "{LOOKUP}jeq %r0, 0, out\nldxdw %r0, [%r0+0]\nout:\nexit", ""},
+    {"NullCheckAgainstZeroRegister", "{LOOKUP}mov %r1, 0\njne %r0, %r1, ok\nmov %r0, 0\nexit\nok:\nldxdw %r0, [%r0+0]\nexit",
+     ""},
+    {"PointerSpilledAndFilledWhole", "stxdw [%r10-8], %r1\nldxdw %r1, [%r10-8]\nldxdw %r0, [%r1+0]\nexit", ""},
+    {"StackPointerInsideTheFrame", "mov %r1, %r10\nadd %r1, -512\nstdw [%r1+0], 1\nldxdw %r0, [%r1+0]\nexit", ""},
+    {"MapValuePointerInsideTheValue",
+     "{LOOKUP}jeq %r0, 0, out\nadd %r0, 7\nldxb %r0, [%r0+0]\nexit\nout:\nmov %r0, 0\nexit", ""},
+    {"BoundedRegisterOffsetIntoMapValue",
+     "{LOOKUP}jeq %r0, 0, out\nmov %r7, %r0\ncall 7\nand %r0, 7\nadd %r7, %r0\nldxb %r0, [%r7+0]\nexit\n"
+     "out:\nmov %r0, 0\nexit",
+     ""},
+    {"ScalarStoredInMapAndReturned", "{LOOKUP}jeq %r0, 0, out\nstdw [%r0+0], 5\nout:\nmov %r0, 0\nexit", ""},
+};
+
 class VerifierPrivilegesTest : public ::testing::TestWithParam<LeakCase> {
  protected:
   void SetUp() override {
@@ -139,6 +155,16 @@ TEST_P(VerifierPrivilegesTest, RefusedWithoutPerfmonAcceptedWithIt) {
 INSTANTIATE_TEST_SUITE_P(Leaks, VerifierPrivilegesTest, ::testing::ValuesIn(kLeakCases),
                          [](const ::testing::TestParamInfo<LeakCase>& info) { return std::string(info.param.name); });
 
+class VerifierWithoutPerfmonTest : public VerifierPrivilegesTest {};
+
+TEST_P(VerifierWithoutPerfmonTest, AcceptedWithCapBpfAlone) {
+  auto unprivileged = check(GetParam().program, VerifierPrivileges::from_capabilities(true, false));
+  EXPECT_EQ(unprivileged.first, 0) << unprivileged.second;
+}
+
+INSTANTIATE_TEST_SUITE_P(Allowed, VerifierWithoutPerfmonTest, ::testing::ValuesIn(kAllowedCases),
+                         [](const ::testing::TestParamInfo<LeakCase>& info) { return std::string(info.param.name); });
+
 TEST(VerifierPrivilegesSwitches, FollowLinuxCapabilities) {
   VerifierPrivileges bpf_only = VerifierPrivileges::from_capabilities(true, false);
   EXPECT_TRUE(bpf_only.bpf_capable);
@@ -159,6 +185,38 @@ TEST(VerifierPrivilegesSwitches, FollowLinuxCapabilities) {
   VerifierPrivileges defaults;
   EXPECT_TRUE(defaults.bpf_capable && defaults.allow_ptr_leaks && defaults.bypass_spec_v1 && defaults.bypass_spec_v4);
   EXPECT_FALSE(defaults.allow_uninit_stack);
+}
+
+// Without CAP_BPF (a socket filter's loader in Linux; tracing programs need CAP_BPF there):
+// no loops, no bpf-to-bpf calls or callbacks, at most 4,096 instructions.
+class VerifierWithoutBpfTest : public VerifierPrivilegesTest {};
+
+TEST_F(VerifierWithoutBpfTest, LoopsCallsAndLongProgramsAreRefused) {
+  VerifierPrivileges none = VerifierPrivileges::from_capabilities(false, false);
+  VerifierPrivileges bpf = VerifierPrivileges::from_capabilities(true, false);
+  const char* loop = "mov %r0, 0\nl:\nadd %r0, 1\njlt %r0, 10, l\nexit";
+  auto refused = check(loop, none);
+  EXPECT_EQ(refused.first, -rt::kEINVAL) << refused.second;
+  EXPECT_NE(refused.second.find("back-edge from insn 2 to 1\n"), std::string::npos) << refused.second;
+  EXPECT_EQ(check(loop, bpf).first, 0);
+  // Forward jumps that meet again are not loops.
+  auto diamond = check("mov %r0, 0\njeq %r1, 0, +1\nmov %r0, 1\nja +0\nexit", none);
+  EXPECT_EQ(diamond.first, -rt::kEACCES) << diamond.second;  // r1 is a pointer: compared
+  EXPECT_NE(diamond.second.find("R1 pointer comparison prohibited"), std::string::npos) << diamond.second;
+  auto forward = check("call 7\nmov %r1, %r0\nmov %r0, 0\njeq %r1, 0, +1\nmov %r0, 1\nja +0\nexit", none);
+  EXPECT_EQ(forward.first, 0) << forward.second;
+  const char* call = "call local f\nexit\nf:\nmov %r0, 0\nexit";
+  auto calls = check(call, none);
+  EXPECT_EQ(calls.first, -rt::kEPERM) << calls.second;
+  EXPECT_NE(calls.second.find("loading/calling other bpf or kernel functions are allowed for CAP_BPF and CAP_SYS_ADMIN"),
+            std::string::npos)
+      << calls.second;
+  EXPECT_EQ(check(call, bpf).first, 0);
+  std::string longer;
+  for (uint32_t i = 0; i < kMaxUnprivilegedInsns; ++i) longer += "mov %r0, 0\n";
+  longer += "exit";
+  EXPECT_EQ(check(longer, none).first, -rt::kE2BIG);
+  EXPECT_EQ(check(longer, bpf).first, 0);
 }
 
 }  // namespace

@@ -27,6 +27,8 @@ inline constexpr size_t kRawTracepointArgs = 12;  // MAX_BPF_FUNC_ARGS u64 argum
 // no new state is stored, the load goes on). The instruction budget is kMaxInsns (isa.hpp).
 inline constexpr uint32_t kComplexityLimitJmpSeq = 8192;
 inline constexpr uint32_t kComplexityLimitStates = 64;
+// Program length for a loader without CAP_BPF (BPF_MAXINSNS; E2BIG past it).
+inline constexpr uint32_t kMaxUnprivilegedInsns = 4096;
 
 // What the loader may do, as Linux derives it from the loader's capabilities in bpf_check()
 // (from_capabilities below). The default is what Sonde accepted before these switches
@@ -84,7 +86,9 @@ struct VerifierOptions {
 struct VerifierResult {
   int error = 0;                  // 0 or a negative Linux errno (EINVAL, EACCES, E2BIG, ENOSPC, ENOMEM)
   uint32_t instructions_processed = 0;
-  uint32_t states_stored = 0;
+  uint32_t states_stored = 0;     // Linux's total_states
+  uint32_t peak_states = 0;       // most stored states held at once
+  uint32_t max_states_per_insn = 0;  // longest list of stored states met at one instruction
   uint32_t max_stack_depth = 0;   // deepest combined stack of a call chain, bytes
   uint32_t log_true_size = 0;     // bytes the whole log needed, including the NUL
   size_t peak_memory = 0;         // most bytes the verifier held at once
