@@ -394,8 +394,10 @@ Checker::Step Checker::load_imm64(const Insn& insn) {
 bool Checker::pointer_in_bounds_for_unprivileged(const RegState& ptr, int regno) {
   if (ptr.type == RegType::kStack) {
     if (!ptr.var_off.is_constant()) {
-      return reject("R%d variable stack access prohibited for !root, var_off=(0x%lx; 0x%lx) off=%d",
-                    regno, ptr.var_off.value, ptr.var_off.mask, ptr.off);
+      // Linux prints the fixed offset plus the known bits of the variable one.
+      return reject("R%d variable stack access prohibited for !root, var_off=(0x%lx; 0x%lx) off=%ld",
+                    regno, ptr.var_off.value, ptr.var_off.mask,
+                    ptr.off + static_cast<int64_t>(ptr.var_off.value));
     }
     int64_t off = ptr.off + static_cast<int64_t>(ptr.var_off.value);
     if (off >= 0 || off < -kStackSize) {

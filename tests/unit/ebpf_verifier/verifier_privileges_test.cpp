@@ -77,6 +77,9 @@ const LeakCase kLeakCases[] = {
      "!root"},
     {"MapValuePointerPastTheValue", "{LOOKUP}jeq %r0, 0, out\nadd %r0, 8\nout:\nmov %r0, 0\nexit",
      "R0 pointer arithmetic of map value goes out of range, prohibited for !root"},
+    {"StackPointerAtVariableOffset",
+     "call 7\nand %r0, 16\nmov %r1, %r10\nadd %r1, -32\nadd %r1, %r0\nmov %r0, 0\nexit",
+     "R1 variable stack access prohibited for !root, var_off=(0x0; 0x10) off=-32"},
     // allow_uninit_stack.
     {"UninitialisedStackRead", "ldxdw %r0, [%r10-8]\nexit",
      "invalid read from stack R10 off -8+0 size 8"},
