@@ -360,5 +360,38 @@ TEST_F(HostDifferential, RawTracepointTestRun) {
   EXPECT_SAME(both(kProgTestRun, run, sizeof(run), fd), "repeat");
 }
 
+TEST_F(HostDifferential, LibbpfFeatureProbes) {
+  std::vector<ebpf::Insn> trivial = assemble("mov %r0, 0\nexit");
+  memory_.allow(trivial.data(), trivial.size() * 8, false);
+  BpfAttr attr = {};
+  attr.prog_load.prog_type = BPF_PROG_TYPE_SOCKET_FILTER;
+  attr.prog_load.insns = address(trivial.data());
+  attr.prog_load.insn_cnt = 2;
+  attr.prog_load.license = address(license_);
+  std::memcpy(attr.prog_load.prog_name, "libbpf_nametest", 16);
+  Answers filter = both(kProgLoad, attr);
+  EXPECT_SAME(filter, "a named socket filter");
+  auto map = map_on_both(BPF_MAP_TYPE_ARRAY, 4, 32, 1);
+  BpfAttr bind = {};
+  auto bind_fds = [&](BpfAttr& a, bool host) {
+    a.prog_bind_map.prog_fd = static_cast<uint32_t>(host ? filter.host : filter.core);
+    a.prog_bind_map.map_fd = static_cast<uint32_t>(host ? map.second : map.first);
+  };
+  EXPECT_SAME(both(kProgBindMap, bind, sizeof(bind), bind_fds), "PROG_BIND_MAP");
+
+  attr.prog_load.prog_type = BPF_PROG_TYPE_TRACEPOINT;
+  std::memset(attr.prog_load.prog_name, 0, 16);
+  Answers tracepoint = both(kProgLoad, attr);
+  ASSERT_GT(tracepoint.core, 0);
+  ASSERT_GT(tracepoint.host, 0);
+  BpfAttr link = {};
+  link.link_create.target_fd = static_cast<uint32_t>(-1);
+  link.link_create.attach_type = BPF_PERF_EVENT;
+  auto link_fds = [&](BpfAttr& a, bool host) {
+    a.link_create.prog_fd = static_cast<uint32_t>(host ? tracepoint.host : tracepoint.core);
+  };
+  EXPECT_SAME(both(kLinkCreate, link, sizeof(link), link_fds), "a perf link without a perf event");
+}
+
 }  // namespace
 }  // namespace trace::testing

@@ -294,5 +294,53 @@ TEST_F(ProgCommands, TestRunIsENOTSUPPForKprobesAndChecksTheFd) {
   EXPECT_EQ(bpf(kProgTestRun, attr), -rt::kEINVAL);
 }
 
+TEST_F(ProgCommands, SocketFiltersLoadForLoadersFeatureProbes) {
+  // libbpf's probes: a trivial program, then one that stores to a global (a map value).
+  int64_t trivial = load(assemble("mov %r0, 0\nexit"), BPF_PROG_TYPE_SOCKET_FILTER, "libbpf_nametest");
+  ASSERT_GT(trivial, 0);
+  EXPECT_EQ(info_of(trivial).type, uint32_t{BPF_PROG_TYPE_SOCKET_FILTER});
+  int64_t global = create_map(BPF_MAP_TYPE_ARRAY, 4, 32, 1, 0, "libbpf_global");
+  ASSERT_GT(global, 0);
+  EXPECT_GT(load(assemble("lddw %r1, map_value:" + std::to_string(global) +
+                          "+0\nmov %r2, 42\nstxdw [%r1+0], %r2\nmov %r0, 0\nexit"),
+                 BPF_PROG_TYPE_SOCKET_FILTER),
+            0);
+}
+
+TEST_F(ProgCommands, ProgBindMapAddsTheMapOnceAndKeepsItAlive) {
+  int64_t program = load(assemble("mov %r0, 0\nexit"));
+  int64_t map = create_map(BPF_MAP_TYPE_ARRAY, 4, 32, 1);
+  BpfAttr attr = {};
+  attr.prog_bind_map.prog_fd = static_cast<uint32_t>(program);
+  attr.prog_bind_map.map_fd = static_cast<uint32_t>(map);
+  EXPECT_EQ(bpf(kProgBindMap, attr), 0);
+  EXPECT_EQ(bpf(kProgBindMap, attr), 0) << "binding twice is fine";
+  EXPECT_EQ(info_of(program).nr_map_ids, 1u);
+  ASSERT_TRUE(session_.close(static_cast<int32_t>(map)).ok());
+  EXPECT_NE(objects_.find(ObjectKind::kMap, 1), nullptr) << "the program holds the map";
+  attr.prog_bind_map.map_fd = 60;
+  EXPECT_EQ(bpf(kProgBindMap, attr), -rt::kEBADF);
+  attr.prog_bind_map.map_fd = static_cast<uint32_t>(program);
+  EXPECT_EQ(bpf(kProgBindMap, attr), -rt::kEINVAL) << "a program is no map";
+  attr.prog_bind_map.flags = 1;
+  EXPECT_EQ(bpf(kProgBindMap, attr), -rt::kEINVAL);
+}
+
+TEST_F(ProgCommands, LinkCreateAnswersLibbpfsPerfLinkProbe) {
+  int64_t program = load(assemble("mov %r0, 0\nexit"), BPF_PROG_TYPE_TRACEPOINT);
+  BpfAttr attr = {};
+  attr.link_create.prog_fd = static_cast<uint32_t>(program);
+  attr.link_create.target_fd = static_cast<uint32_t>(-1);
+  attr.link_create.attach_type = BPF_PERF_EVENT;
+  EXPECT_EQ(bpf(kLinkCreate, attr), -rt::kEBADF);
+  attr.link_create.attach_type = BPF_TRACE_FENTRY;
+  EXPECT_EQ(bpf(kLinkCreate, attr), -rt::kEINVAL);
+  attr.link_create.prog_fd = 77;
+  EXPECT_EQ(bpf(kLinkCreate, attr), -rt::kEBADF);
+  attr.link_create.prog_fd = static_cast<uint32_t>(program);
+  attr.bytes[kLinkCreateLastFieldEnd] = 1;
+  EXPECT_EQ(bpf(kLinkCreate, attr), -rt::kEINVAL);
+}
+
 }  // namespace
 }  // namespace trace::testing

@@ -80,6 +80,8 @@ rt::Result<int64_t> map_get_info(BpfCall& call, const MapObject& map);
 // Programs (prog_commands.cpp, prog_info.cpp).
 rt::Result<int64_t> prog_load(BpfCall& call);
 rt::Result<int64_t> prog_test_run(BpfCall& call);
+rt::Result<int64_t> prog_bind_map(BpfCall& call);
+rt::Result<int64_t> link_create(BpfCall& call);
 rt::Result<int64_t> prog_get_info(BpfCall& call, const ProgramObject& program);
 
 }  // namespace trace

@@ -158,6 +158,23 @@ struct InfoAttr {
   uint64_t info;
 };
 
+struct ProgBindMapAttr {
+  uint32_t prog_fd;
+  uint32_t map_fd;
+  uint32_t flags;
+};
+
+// LINK_CREATE's common head; the target-specific union starts at 16 (perf_event.bpf_cookie,
+// kprobe_multi.{flags, cnt, syms, addrs, cookies}, ...).
+struct LinkCreateAttr {
+  uint32_t prog_fd;
+  uint32_t target_fd;  // or target_ifindex
+  uint32_t attach_type;
+  uint32_t flags;
+  uint64_t target[4];
+};
+inline constexpr uint32_t kAttachPerfEvent = 41;  // BPF_PERF_EVENT
+
 inline constexpr uint32_t kAttrSize = 144;  // sizeof(union bpf_attr) in Linux 6.1
 
 union BpfAttr {
@@ -168,6 +185,8 @@ union BpfAttr {
   TestRunAttr test;
   GetIdAttr get_id;
   InfoAttr info;
+  ProgBindMapAttr prog_bind_map;
+  LinkCreateAttr link_create;
   uint8_t bytes[kAttrSize];
 };
 
@@ -191,6 +210,8 @@ inline constexpr uint32_t kGetNextIdLastFieldEnd = 8;
 inline constexpr uint32_t kProgGetFdByIdLastFieldEnd = 4;
 inline constexpr uint32_t kMapGetFdByIdLastFieldEnd = 12;
 inline constexpr uint32_t kInfoLastFieldEnd = sizeof(InfoAttr);
+inline constexpr uint32_t kProgBindMapLastFieldEnd = sizeof(ProgBindMapAttr);
+inline constexpr uint32_t kLinkCreateLastFieldEnd = sizeof(LinkCreateAttr);  // kprobe_multi.cookies
 
 // struct bpf_map_info (Linux 6.1).
 struct MapInfo {
