@@ -216,6 +216,10 @@ rt::Result<int64_t> lookup_batch(BpfCall& call, const MapAccess& access, bool re
   if (is_hash(type)) TRY(write_attr_field(call, &attr.count, uint32_t{0}));
   uint32_t token = 0;
   if (attr.in_batch != 0) TRY(call.memory.read(&token, attr.in_batch, sizeof(token)));
+  // No walk copies more than max_entries elements; one more slot keeps "the end was reached"
+  // (ENOENT) exactly as for the caller's count, without buffers sized by a hostile count.
+  uint32_t max_entries = access.map->attributes().max_entries;
+  if (count > max_entries) count = max_entries + 1;
   uint32_t key_size = access.map->attributes().key_size;
   uint32_t value_size = access.map->syscall_value_size();
   rt::Allocator& allocator = call.session.objects().allocator();

@@ -18,6 +18,12 @@ ObjectTable::ObjectTable(rt::Allocator& allocator, ebpf::Environment& environmen
   ebpf::fill_helper_table(helpers_);
 }
 
+ObjectTable::~ObjectTable() {
+  for (IdList& list : lists_) {
+    if (list.objects != nullptr) allocator_.deallocate(list.objects, list.capacity * sizeof(Object*));
+  }
+}
+
 uint32_t ObjectTable::position(const IdList& list, uint32_t id) const {
   uint32_t low = 0, high = list.count;
   while (low < high) {

@@ -53,6 +53,8 @@ struct ProgramObject : Object {
 class ObjectTable {
  public:
   ObjectTable(rt::Allocator& allocator, ebpf::Environment& environment);
+  // Every session must be closed first: objects still referenced are not freed here.
+  ~ObjectTable();
   ObjectTable(const ObjectTable&) = delete;
   ObjectTable& operator=(const ObjectTable&) = delete;
 
