@@ -30,6 +30,7 @@ class MallocAllocator final : public rt::Allocator {
     void* pointer = std::aligned_alloc(align, rounded);
     if (pointer == nullptr) return nullptr;
     in_use_ += size;
+    requested_ += size;
     if (in_use_ > peak_) peak_ = in_use_;
     ++allocations_;
     return pointer;
@@ -42,6 +43,8 @@ class MallocAllocator final : public rt::Allocator {
 
   size_t in_use() const { return in_use_; }
   size_t peak() const { return peak_; }
+  // Every byte asked for and granted since construction (what a run costs the allocator).
+  size_t requested() const { return requested_; }
   uint64_t allocations() const { return allocations_; }
   size_t budget() const { return budget_; }
   // A budget below in_use() refuses every request until enough is given back.
@@ -53,6 +56,7 @@ class MallocAllocator final : public rt::Allocator {
   size_t budget_ = SIZE_MAX;
   size_t in_use_ = 0;
   size_t peak_ = 0;
+  size_t requested_ = 0;
   uint64_t allocations_ = 0;
 };
 

@@ -10,28 +10,11 @@
 #include "ebpf/assembler.hpp"
 #include "ebpf/verifier.hpp"
 #include "rt/errno.hpp"
+#include "support/malloc_allocator.hpp"
 
 namespace {
 
 using namespace ebpf;
-
-// Counts what the verifier asks for: bytes held now, the most held at once, all requested.
-class CountingAllocator final : public rt::Allocator {
- public:
-  size_t in_use = 0;
-  size_t peak = 0;
-  size_t requested = 0;
-  void* allocate(size_t size, size_t alignment) override {
-    in_use += size;
-    requested += size;
-    if (in_use > peak) peak = in_use;
-    return std::aligned_alloc(alignment < 8 ? 8 : alignment, (size + 7) & ~size_t{7});
-  }
-  void deallocate(void* pointer, size_t size) override {
-    in_use -= size;
-    std::free(pointer);
-  }
-};
 
 struct Outcome {
   VerifierResult result;
@@ -50,7 +33,7 @@ Outcome run(const std::string& text, size_t budget = 0, uint32_t level = kLogSta
             VerifierPrivileges privileges = {}) {
   AssemblyResult assembled = assemble(text);
   EXPECT_TRUE(assembled.ok()) << assembled.error;
-  CountingAllocator allocator;
+  test_support::MallocAllocator allocator;
   std::string log(1 << 20, '\0');
   VerifierOptions options;
   options.allocator = &allocator;
@@ -63,9 +46,9 @@ Outcome run(const std::string& text, size_t budget = 0, uint32_t level = kLogSta
   o.result = verify(assembled.insns.data(), static_cast<uint32_t>(assembled.insns.size()), options);
   log.resize(std::strlen(log.c_str()));
   o.log = log;
-  o.peak = allocator.peak;
-  o.requested = allocator.requested;
-  EXPECT_EQ(allocator.in_use, 0u) << "verifier leaked memory";
+  o.peak = allocator.peak();
+  o.requested = allocator.requested();
+  EXPECT_EQ(allocator.in_use(), 0u) << "verifier leaked memory";
   return o;
 }
 

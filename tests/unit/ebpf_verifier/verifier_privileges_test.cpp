@@ -11,23 +11,13 @@
 #include "ebpf/maps.hpp"
 #include "ebpf/verifier.hpp"
 #include "rt/errno.hpp"
+#include "support/malloc_allocator.hpp"
 
 namespace {
 
 using namespace ebpf;
 
-class MallocAllocator final : public rt::Allocator {
- public:
-  size_t in_use = 0;
-  void* allocate(size_t size, size_t alignment) override {
-    in_use += size;
-    return std::aligned_alloc(alignment < 8 ? 8 : alignment, (size + 7) & ~size_t{7});
-  }
-  void deallocate(void* pointer, size_t size) override {
-    in_use -= size;
-    std::free(pointer);
-  }
-};
+using test_support::MallocAllocator;
 
 // One attempt to leak an address or to read what Linux keeps from an unprivileged loader:
 // refused with `message` for CAP_BPF alone, accepted with CAP_BPF and CAP_PERFMON.
@@ -125,7 +115,7 @@ class VerifierPrivilegesTest : public ::testing::TestWithParam<LeakCase> {
   void TearDown() override {
     destroy_map(array_, map_allocator_);
     destroy_map(ring_, map_allocator_);
-    EXPECT_EQ(allocator_.in_use, 0u) << "verifier leaked memory";
+    EXPECT_EQ(allocator_.in_use(), 0u) << "verifier leaked memory";
   }
 
   std::pair<int, std::string> check(std::string text, const VerifierPrivileges& privileges) {
