@@ -383,7 +383,7 @@ void reply_to(Tcb* replier, Reply* reply) {
   }
   Message message;
   gather(replier, message);
-  message.has_cap = false;  // replies carry no caps (yet)
+  message.has_cap = false;  // GAP: a reply cannot transfer a cap
   if (caller->fault_kind != 0) {
     // answer_fault changes nothing when it fails, so the caller stays bound.
     if (!answer_fault(caller, message)) {
@@ -517,6 +517,8 @@ void reply_receive_syscall(Tcb* caller) {
 // no caps, no fault, and a partner already waiting (Call) or none (ReplyRecv, which then
 // blocks). It does what the general path would, without gathering into a message buffer;
 // anything else falls back to the general path (returns false, having changed nothing).
+// GAP: it still copies the registers into the TCB and back and runs the general scheduler
+// check; faults and breakpoint replies always take the general path (docs/BENCHMARKS.md).
 void copy_registers(const arch::TrapFrame& from, arch::TrapFrame& to) {
   to.r10 = from.r10;
   to.r8 = from.r8;

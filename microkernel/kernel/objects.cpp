@@ -17,6 +17,8 @@ void created(void*, ObjectType type, uintptr_t object, uint8_t) {
   if (type == ObjectType::kVSpace) vspace_created(object);
 }
 
+// GAP: revoking a badged endpoint cap leaves the senders queued with that badge waiting
+// (seL4's CancelBadgedSends); only the endpoint's destruction, with its last cap, wakes them.
 void destroyed(void*, ObjectType type, uintptr_t object, uint8_t) {
   switch (type) {
     case ObjectType::kTcb: {

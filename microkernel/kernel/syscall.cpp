@@ -58,15 +58,6 @@ bool test_kernel() {
 #endif
 }
 
-void task_stopped(uint64_t code) {
-  if (test_kernel()) machine_exit(code);
-  printk("kernel: no task left to run; idling\n");
-  for (;;) {
-    arch::enable_interrupts();
-    arch::halt();
-  }
-}
-
 void syscall_dispatch(Tcb* thread) {
   arch::TrapFrame& regs = thread->regs;
   if (thread->abi == static_cast<uint8_t>(abi::ThreadAbi::kLinux)) {

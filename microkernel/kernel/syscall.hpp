@@ -1,4 +1,4 @@
-// Native system calls (sonde/abi/syscalls.hpp) and what happens when the last task stops.
+// Native system calls (sonde/abi/syscalls.hpp).
 #pragma once
 
 #include <stdint.h>
@@ -11,10 +11,6 @@ struct Tcb;
 
 // A native call (or a ForeignSyscall fault) by `thread`, whose registers are in thread->regs.
 void syscall_dispatch(Tcb* thread);
-
-// Called when the running task exits or faults: test kernels end the machine with `code`,
-// others idle with interrupts on. Does not return.
-[[noreturn]] void task_stopped(uint64_t code);
 
 // Whether this kernel was built for tests (test shutdown enabled).
 bool test_kernel();

@@ -23,8 +23,8 @@ struct Outcome {
   size_t requested = 0;
 };
 
-// The audit's program (issue 9 item 6): r3 grows forever, so no two loop heads are equal,
-// and the unknown compare of the context pointer leaves one pending branch per iteration.
+// A program a security audit of the verifier found: r3 grows forever, so no two loop heads are
+// equal, and the unknown compare of the context pointer leaves one pending branch per iteration.
 constexpr const char* kJumpSequenceAttack =
     "mov %r0, 0\nmov %r3, 0\nl:\nadd %r3, 466945\njlt %r1, 0x1070001, +0\njlt %r0, 0x260014, "
     "l\nexit";
