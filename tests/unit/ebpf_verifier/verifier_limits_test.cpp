@@ -2,7 +2,6 @@
 // Verifier limits: Linux's complexity limits, the per-load memory budget, packed states.
 #include <gtest/gtest.h>
 
-#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -10,28 +9,12 @@
 #include "ebpf/assembler.hpp"
 #include "ebpf/verifier.hpp"
 #include "rt/errno.hpp"
+#include "support/ebpf_fixture.hpp"
+#include "support/malloc_allocator.hpp"
 
 namespace {
 
 using namespace ebpf;
-
-// Counts what the verifier asks for: bytes held now, the most held at once, all requested.
-class CountingAllocator final : public rt::Allocator {
- public:
-  size_t in_use = 0;
-  size_t peak = 0;
-  size_t requested = 0;
-  void* allocate(size_t size, size_t alignment) override {
-    in_use += size;
-    requested += size;
-    if (in_use > peak) peak = in_use;
-    return std::aligned_alloc(alignment < 8 ? 8 : alignment, (size + 7) & ~size_t{7});
-  }
-  void deallocate(void* pointer, size_t size) override {
-    in_use -= size;
-    std::free(pointer);
-  }
-};
 
 struct Outcome {
   VerifierResult result;
@@ -50,22 +33,19 @@ Outcome run(const std::string& text, size_t budget = 0, uint32_t level = kLogSta
             VerifierPrivileges privileges = {}) {
   AssemblyResult assembled = assemble(text);
   EXPECT_TRUE(assembled.ok()) << assembled.error;
-  CountingAllocator allocator;
-  std::string log(1 << 20, '\0');
+  test_support::MallocAllocator allocator;
   VerifierOptions options;
   options.allocator = &allocator;
-  options.log = log.data();
-  options.log_size = static_cast<uint32_t>(log.size());
   options.log_level = level;
   options.memory_budget = budget;
   options.privileges = privileges;
+  test_support::VerifierRun run = test_support::verify_program(assembled.insns, options, 1 << 20);
   Outcome o;
-  o.result = verify(assembled.insns.data(), static_cast<uint32_t>(assembled.insns.size()), options);
-  log.resize(std::strlen(log.c_str()));
-  o.log = log;
-  o.peak = allocator.peak;
-  o.requested = allocator.requested;
-  EXPECT_EQ(allocator.in_use, 0u) << "verifier leaked memory";
+  o.result = run.result;
+  o.log = run.log;
+  o.peak = allocator.peak();
+  o.requested = allocator.requested();
+  EXPECT_EQ(allocator.in_use(), 0u) << "verifier leaked memory";
   return o;
 }
 

@@ -2,7 +2,6 @@
 // Verifier privileges: what a loader without CAP_PERFMON is refused, with Linux's messages.
 #include <gtest/gtest.h>
 
-#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -11,23 +10,12 @@
 #include "ebpf/maps.hpp"
 #include "ebpf/verifier.hpp"
 #include "rt/errno.hpp"
+#include "support/ebpf_fixture.hpp"
+#include "support/malloc_allocator.hpp"
 
 namespace {
 
 using namespace ebpf;
-
-class MallocAllocator final : public rt::Allocator {
- public:
-  size_t in_use = 0;
-  void* allocate(size_t size, size_t alignment) override {
-    in_use += size;
-    return std::aligned_alloc(alignment < 8 ? 8 : alignment, (size + 7) & ~size_t{7});
-  }
-  void deallocate(void* pointer, size_t size) override {
-    in_use -= size;
-    std::free(pointer);
-  }
-};
 
 // One attempt to leak an address or to read what Linux keeps from an unprivileged loader:
 // refused with `message` for CAP_BPF alone, accepted with CAP_BPF and CAP_PERFMON.
@@ -125,7 +113,7 @@ class VerifierPrivilegesTest : public ::testing::TestWithParam<LeakCase> {
   void TearDown() override {
     destroy_map(array_, map_allocator_);
     destroy_map(ring_, map_allocator_);
-    EXPECT_EQ(allocator_.in_use, 0u) << "verifier leaked memory";
+    EXPECT_EQ(allocator_.in_use(), 0u) << "verifier leaked memory";
   }
 
   std::pair<int, std::string> check(std::string text, const VerifierPrivileges& privileges) {
@@ -141,20 +129,15 @@ class VerifierPrivilegesTest : public ::testing::TestWithParam<LeakCase> {
     for (Insn& insn : assembled.insns) {
       if (insn.opcode == kOpLdImm64 && insn.imm != 0) insn.src = kPseudoMapFd;  // the Map* itself
     }
-    std::string log(1 << 16, '\0');
     VerifierOptions options;
     options.allocator = &allocator_;
-    options.log = log.data();
-    options.log_size = static_cast<uint32_t>(log.size());
     options.log_level = kLogLevel1;
     options.privileges = privileges;
-    int error =
-        verify(assembled.insns.data(), static_cast<uint32_t>(assembled.insns.size()), options)
-            .error;
-    return {error, std::string(log.c_str())};
+    test_support::VerifierRun run = test_support::verify_program(assembled.insns, options, 1 << 16);
+    return {run.error, run.log};
   }
 
-  MallocAllocator allocator_, map_allocator_;
+  test_support::MallocAllocator allocator_, map_allocator_;
   Map* array_ = nullptr;
   Map* ring_ = nullptr;
 };
