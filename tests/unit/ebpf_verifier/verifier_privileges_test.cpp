@@ -99,16 +99,8 @@ const LeakCase kAllowedCases[] = {
 class VerifierPrivilegesTest : public ::testing::TestWithParam<LeakCase> {
  protected:
   void SetUp() override {
-    MapAttributes a;
-    a.type = MapType::kArray;
-    a.key_size = 4;
-    a.value_size = 8;
-    a.max_entries = 4;
-    array_ = create_map(a, map_allocator_, 1).value();
-    MapAttributes r;
-    r.type = MapType::kRingbuf;
-    r.max_entries = 4096;
-    ring_ = create_map(r, map_allocator_, 1).value();
+    array_ = test_support::create_test_map(map_allocator_, MapType::kArray, 4, 8, 4);
+    ring_ = test_support::create_test_map(map_allocator_, MapType::kRingbuf, 0, 0, 4096);
   }
   void TearDown() override {
     destroy_map(array_, map_allocator_);
