@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "ebpf/helpers.hpp"
+#include "ebpf/maps.hpp"
 
 namespace test_support {
 
@@ -42,6 +43,17 @@ LoadedProgram load_program(std::vector<ebpf::Insn> insns, const LoadOptions& opt
   program.verified = loaded.verified();
   program.max_stack_depth = loaded.verdict.result.max_stack_depth;
   return loaded;
+}
+
+ebpf::Map* create_test_map(rt::Allocator& allocator, ebpf::MapType type, uint32_t key_size,
+                           uint32_t value_size, uint32_t max_entries, uint32_t map_flags) {
+  ebpf::MapAttributes attributes;
+  attributes.type = type;
+  attributes.key_size = key_size;
+  attributes.value_size = value_size;
+  attributes.max_entries = max_entries;
+  attributes.map_flags = map_flags;
+  return ebpf::create_map(attributes, allocator, 1).value();
 }
 
 const ebpf::HelperFunction* real_helpers() {

@@ -6,8 +6,10 @@
 #include <string>
 #include <vector>
 
+#include "ebpf/map.hpp"
 #include "ebpf/program.hpp"
 #include "ebpf/verifier.hpp"
+#include "rt/allocator.hpp"
 
 namespace test_support {
 
@@ -54,6 +56,11 @@ struct LoadedProgram {
 // Verifies `insns`, then (if accepted, or if options.prepare_rejected) prepares them and fills
 // `program` with the verifier's facts and the helper table.
 LoadedProgram load_program(std::vector<ebpf::Insn> insns, const LoadOptions& options);
+
+// A map of the given shape for one possible CPU; a map a test cannot create is a broken test,
+// so creation failure aborts (rt::Result::value()).
+ebpf::Map* create_test_map(rt::Allocator& allocator, ebpf::MapType type, uint32_t key_size,
+                           uint32_t value_size, uint32_t max_entries, uint32_t map_flags = 0);
 
 // The real helper table (fill_helper_table), built once.
 const ebpf::HelperFunction* real_helpers();

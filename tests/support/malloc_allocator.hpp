@@ -12,8 +12,8 @@ namespace test_support {
 
 // Backed by aligned_alloc. It counts the sizes callers ask for (not what malloc rounds them
 // to), so a test can check that everything was given back (in_use() == 0) and bound what a
-// run needed at most (peak()). With a budget it fails, as a bounded allocator does, any
-// request that would take in_use() past the budget.
+// run held at most (peak()) and asked for in all (requested(), allocations()). With a budget it fails, as a
+// bounded allocator does, any request that would take in_use() past the budget.
 class MallocAllocator final : public rt::Allocator {
  public:
   MallocAllocator() = default;
@@ -30,8 +30,8 @@ class MallocAllocator final : public rt::Allocator {
     void* pointer = std::aligned_alloc(align, rounded);
     if (pointer == nullptr) return nullptr;
     in_use_ += size;
-    requested_ += size;
     if (in_use_ > peak_) peak_ = in_use_;
+    requested_ += size;
     ++allocations_;
     return pointer;
   }
@@ -43,8 +43,9 @@ class MallocAllocator final : public rt::Allocator {
 
   size_t in_use() const { return in_use_; }
   size_t peak() const { return peak_; }
-  // Every byte asked for and granted since construction (what a run costs the allocator).
-  size_t requested() const { return requested_; }
+  // Bytes of every request met so far, given back or not.
+  uint64_t requested() const { return requested_; }
+  // Requests met so far.
   uint64_t allocations() const { return allocations_; }
   size_t budget() const { return budget_; }
   // A budget below in_use() refuses every request until enough is given back.
@@ -56,7 +57,7 @@ class MallocAllocator final : public rt::Allocator {
   size_t budget_ = SIZE_MAX;
   size_t in_use_ = 0;
   size_t peak_ = 0;
-  size_t requested_ = 0;
+  uint64_t requested_ = 0;
   uint64_t allocations_ = 0;
 };
 

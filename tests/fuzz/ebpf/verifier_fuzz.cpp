@@ -62,29 +62,11 @@ Map* resolve_for_relocation(void*, int32_t fd) { return fd >= 0 && fd < kMaps ? 
 
 void setup() {
   if (maps[0] != nullptr) return;
-  MapAttributes a;
-  a.type = MapType::kArray;
-  a.key_size = 4;
-  a.value_size = 16;
-  a.max_entries = 4;
-  maps[0] = create_map(a, allocator, 1).value();
-  a.type = MapType::kHash;
-  maps[1] = create_map(a, allocator, 1).value();
-  MapAttributes r;
-  r.type = MapType::kRingbuf;
-  r.max_entries = 4096;
-  maps[2] = create_map(r, allocator, 1).value();
-  MapAttributes q;
-  q.type = MapType::kQueue;
-  q.value_size = 8;
-  q.max_entries = 4;
-  maps[3] = create_map(q, allocator, 1).value();
-  MapAttributes g;
-  g.type = MapType::kArray;
-  g.key_size = 4;
-  g.value_size = 24;
-  g.max_entries = 1;
-  maps[4] = create_map(g, allocator, 1).value();
+  maps[0] = test_support::create_test_map(allocator, MapType::kArray, 4, 16, 4);
+  maps[1] = test_support::create_test_map(allocator, MapType::kHash, 4, 16, 4);
+  maps[2] = test_support::create_test_map(allocator, MapType::kRingbuf, 0, 0, 4096);
+  maps[3] = test_support::create_test_map(allocator, MapType::kQueue, 0, 8, 4);
+  maps[4] = test_support::create_test_map(allocator, MapType::kArray, 4, 24, 1);
 }
 
 }  // namespace

@@ -2,7 +2,6 @@
 // Verifier limits: Linux's complexity limits, the per-load memory budget, packed states.
 #include <gtest/gtest.h>
 
-#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -10,6 +9,7 @@
 #include "ebpf/assembler.hpp"
 #include "ebpf/verifier.hpp"
 #include "rt/errno.hpp"
+#include "support/ebpf_fixture.hpp"
 #include "support/malloc_allocator.hpp"
 
 namespace {
@@ -23,8 +23,8 @@ struct Outcome {
   size_t requested = 0;
 };
 
-// A program a security audit of the verifier found: r3 grows forever, so no two loop heads are
-// equal, and the unknown compare of the context pointer leaves one pending branch per iteration.
+// The audit's program (issue 9 item 6): r3 grows forever, so no two loop heads are equal,
+// and the unknown compare of the context pointer leaves one pending branch per iteration.
 constexpr const char* kJumpSequenceAttack =
     "mov %r0, 0\nmov %r3, 0\nl:\nadd %r3, 466945\njlt %r1, 0x1070001, +0\njlt %r0, 0x260014, "
     "l\nexit";
@@ -34,18 +34,15 @@ Outcome run(const std::string& text, size_t budget = 0, uint32_t level = kLogSta
   AssemblyResult assembled = assemble(text);
   EXPECT_TRUE(assembled.ok()) << assembled.error;
   test_support::MallocAllocator allocator;
-  std::string log(1 << 20, '\0');
   VerifierOptions options;
   options.allocator = &allocator;
-  options.log = log.data();
-  options.log_size = static_cast<uint32_t>(log.size());
   options.log_level = level;
   options.memory_budget = budget;
   options.privileges = privileges;
+  test_support::VerifierRun run = test_support::verify_program(assembled.insns, options, 1 << 20);
   Outcome o;
-  o.result = verify(assembled.insns.data(), static_cast<uint32_t>(assembled.insns.size()), options);
-  log.resize(std::strlen(log.c_str()));
-  o.log = log;
+  o.result = run.result;
+  o.log = run.log;
   o.peak = allocator.peak();
   o.requested = allocator.requested();
   EXPECT_EQ(allocator.in_use(), 0u) << "verifier leaked memory";

@@ -2,7 +2,6 @@
 // Verifier privileges: what a loader without CAP_PERFMON is refused, with Linux's messages.
 #include <gtest/gtest.h>
 
-#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -11,13 +10,12 @@
 #include "ebpf/maps.hpp"
 #include "ebpf/verifier.hpp"
 #include "rt/errno.hpp"
+#include "support/ebpf_fixture.hpp"
 #include "support/malloc_allocator.hpp"
 
 namespace {
 
 using namespace ebpf;
-
-using test_support::MallocAllocator;
 
 // One attempt to leak an address or to read what Linux keeps from an unprivileged loader:
 // refused with `message` for CAP_BPF alone, accepted with CAP_BPF and CAP_PERFMON.
@@ -101,16 +99,8 @@ const LeakCase kAllowedCases[] = {
 class VerifierPrivilegesTest : public ::testing::TestWithParam<LeakCase> {
  protected:
   void SetUp() override {
-    MapAttributes a;
-    a.type = MapType::kArray;
-    a.key_size = 4;
-    a.value_size = 8;
-    a.max_entries = 4;
-    array_ = create_map(a, map_allocator_, 1).value();
-    MapAttributes r;
-    r.type = MapType::kRingbuf;
-    r.max_entries = 4096;
-    ring_ = create_map(r, map_allocator_, 1).value();
+    array_ = test_support::create_test_map(map_allocator_, MapType::kArray, 4, 8, 4);
+    ring_ = test_support::create_test_map(map_allocator_, MapType::kRingbuf, 0, 0, 4096);
   }
   void TearDown() override {
     destroy_map(array_, map_allocator_);
@@ -131,20 +121,15 @@ class VerifierPrivilegesTest : public ::testing::TestWithParam<LeakCase> {
     for (Insn& insn : assembled.insns) {
       if (insn.opcode == kOpLdImm64 && insn.imm != 0) insn.src = kPseudoMapFd;  // the Map* itself
     }
-    std::string log(1 << 16, '\0');
     VerifierOptions options;
     options.allocator = &allocator_;
-    options.log = log.data();
-    options.log_size = static_cast<uint32_t>(log.size());
     options.log_level = kLogLevel1;
     options.privileges = privileges;
-    int error =
-        verify(assembled.insns.data(), static_cast<uint32_t>(assembled.insns.size()), options)
-            .error;
-    return {error, std::string(log.c_str())};
+    test_support::VerifierRun run = test_support::verify_program(assembled.insns, options, 1 << 16);
+    return {run.error, run.log};
   }
 
-  MallocAllocator allocator_, map_allocator_;
+  test_support::MallocAllocator allocator_, map_allocator_;
   Map* array_ = nullptr;
   Map* ring_ = nullptr;
 };

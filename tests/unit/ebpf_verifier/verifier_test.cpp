@@ -23,24 +23,10 @@ using Outcome = test_support::VerifierRun;
 class VerifierTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    MapAttributes a;
-    a.type = MapType::kArray;
-    a.key_size = 4;
-    a.value_size = 8;
-    a.max_entries = 4;
-    array_ = create_map(a, map_allocator_, 1).value();
-    a.type = MapType::kArray;
-    a.value_size = 64;
-    big_array_ = create_map(a, map_allocator_, 1).value();
-    MapAttributes q;
-    q.type = MapType::kQueue;
-    q.value_size = 8;
-    q.max_entries = 4;
-    queue_ = create_map(q, map_allocator_, 1).value();
-    MapAttributes r;
-    r.type = MapType::kRingbuf;
-    r.max_entries = 4096;
-    ring_ = create_map(r, map_allocator_, 1).value();
+    array_ = test_support::create_test_map(map_allocator_, MapType::kArray, 4, 8, 4);
+    big_array_ = test_support::create_test_map(map_allocator_, MapType::kArray, 4, 64, 4);
+    queue_ = test_support::create_test_map(map_allocator_, MapType::kQueue, 0, 8, 4);
+    ring_ = test_support::create_test_map(map_allocator_, MapType::kRingbuf, 0, 0, 4096);
   }
   void TearDown() override {
     destroy_map(array_, map_allocator_);

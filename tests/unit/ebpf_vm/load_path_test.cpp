@@ -21,21 +21,10 @@ using namespace ebpf;
 class LoadPath : public ::testing::Test {
  protected:
   void SetUp() override {
-    MapAttributes array;
-    array.type = MapType::kArray;
-    array.key_size = 4;
-    array.value_size = 8;
-    array.max_entries = 4;
-    maps_[0] = create_map(array, allocator_, 1).value();
-    array.max_entries = 1;  // a .data-like map: one element, direct value access
-    array.value_size = 16;
-    maps_[1] = create_map(array, allocator_, 1).value();
-    MapAttributes jumps;
-    jumps.type = MapType::kProgArray;
-    jumps.key_size = 4;
-    jumps.value_size = 4;
-    jumps.max_entries = 2;
-    maps_[2] = create_map(jumps, allocator_, 1).value();
+    maps_[0] = test_support::create_test_map(allocator_, MapType::kArray, 4, 8, 4);
+    // A .data-like map: one element, direct value access.
+    maps_[1] = test_support::create_test_map(allocator_, MapType::kArray, 4, 16, 1);
+    maps_[2] = test_support::create_test_map(allocator_, MapType::kProgArray, 4, 4, 2);
   }
   void TearDown() override {
     for (Map* map : maps_) destroy_map(map, allocator_);

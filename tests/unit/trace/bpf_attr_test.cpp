@@ -135,7 +135,7 @@ TEST_F(AttrRules, UnknownAndUnimplementedCommandsAreEINVAL) {
 }
 
 TEST(AttrRulesUnprivileged, EveryCommandIsEPERMWithoutTheCapability) {
-  HostAllocator allocator;
+  test_support::MallocAllocator allocator;
   TestEnvironment environment;
   ObjectTable objects(allocator, environment);
   Session session(objects, /*privileged=*/false);

@@ -13,24 +13,11 @@
 #include "ebpf/assembler.hpp"
 #include "ebpf/environment.hpp"
 #include "rt/errno.hpp"
+#include "support/malloc_allocator.hpp"
 #include "trace/bpf_command.hpp"
 #include "trace/bpf_uapi.hpp"
 
 namespace trace::testing {
-
-class HostAllocator final : public rt::Allocator {
- public:
-  void* allocate(size_t size, size_t alignment) override {
-    ++allocations;
-    return std::aligned_alloc(alignment < 16 ? 16 : alignment, (size + 15) / 16 * 16 + 16);
-  }
-  void deallocate(void* pointer, size_t) override {
-    if (pointer != nullptr) ++deallocations;
-    std::free(pointer);
-  }
-  uint64_t allocations = 0;
-  uint64_t deallocations = 0;
-};
 
 class TestEnvironment final : public ebpf::Environment {
  public:
@@ -162,7 +149,7 @@ class TraceCoreTest : public ::testing::Test {
     return bpf(kProgLoad, attr);
   }
 
-  HostAllocator allocator_;
+  test_support::MallocAllocator allocator_;
   TestEnvironment environment_;
   ObjectTable objects_;
   Session session_;
