@@ -6,7 +6,7 @@
 #include "kernel/cap_invocation.hpp"
 #include "kernel/cdt.hpp"
 #include "kernel/cnode.hpp"
-#include "kernel/ipc.hpp"
+#include "kernel/notification.hpp"
 #include "sonde/abi/invocations.hpp"
 
 namespace kernel {

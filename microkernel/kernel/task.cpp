@@ -1,24 +1,27 @@
 // The root task: loaded from its boot module, given the boot caps and all free memory.
 #include "kernel/task.hpp"
 
+#include "arch/x86_64/cpu.hpp"
 #include "elf/elf64.hpp"
 #include "kernel/cdt.hpp"
 #include "kernel/clock.hpp"
-#include "kernel/device_caps.hpp"
+#include "kernel/config.hpp"
 #include "kernel/console.hpp"
-#include "kernel/ipc.hpp"
+#include "kernel/device_caps.hpp"
 #include "kernel/loader.hpp"
 #include "kernel/memory.hpp"
+#include "kernel/message.hpp"
 #include "kernel/page_table.hpp"
 #include "kernel/panic.hpp"
+#include "kernel/scheduler.hpp"
 #include "kernel/smp.hpp"
-#include "kernel/thread.hpp"
+#include "kernel/tcb.hpp"
 #include "kernel/vspace.hpp"
 #include "sonde/abi/clock.hpp"
 #include "sonde/abi/invocations.hpp"
-#include "sonde/abi/rights.hpp"
 #include "sonde/abi/ipc.hpp"
 #include "sonde/abi/objects.hpp"
+#include "sonde/abi/rights.hpp"
 #include "sonde/abi/syscalls.hpp"
 
 namespace kernel {
@@ -191,6 +194,15 @@ void start_root_task(const BootModule& module, const char* name, const BootInfo&
 bool copy_from_user(void* buffer, uint64_t user_address, size_t length) {
   Tcb* tcb = current_thread();
   return tcb != nullptr && read_thread_memory(tcb, user_address, buffer, length);
+}
+
+void task_stopped(uint64_t code) {
+  if (test_kernel()) machine_exit(code);
+  printk("kernel: no task left to run; idling\n");
+  for (;;) {
+    arch::enable_interrupts();
+    arch::halt();
+  }
 }
 
 }  // namespace kernel

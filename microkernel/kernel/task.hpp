@@ -24,6 +24,10 @@ inline constexpr unsigned kRootCNodeRadix = 12;
 // for users after this.
 void start_root_task(const BootModule& module, const char* name, const BootInfo& boot);
 
+// Called when the running task exits or faults: test kernels end the machine with `code`,
+// others idle with interrupts on. Does not return.
+[[noreturn]] void task_stopped(uint64_t code);
+
 // Copies `length` bytes from the current thread's memory at `user_address` into `buffer`,
 // through its page tables (present + user checked on every page). False on a bad address.
 bool copy_from_user(void* buffer, uint64_t user_address, size_t length);

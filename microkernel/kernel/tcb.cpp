@@ -1,12 +1,15 @@
-// TCB invocations: configure, priority, registers, suspend and resume, ABI, affinity, TLS.
+// TCB: thread life cycle, user register conversion, and the invocations (configure, priority,
+// registers, suspend and resume, ABI, affinity, TLS).
 #include "kernel/tcb.hpp"
 
 #include "arch/x86_64/cpu.hpp"
 #include "kernel/cap_invocation.hpp"
 #include "kernel/cdt.hpp"
 #include "kernel/cnode.hpp"
-#include "kernel/ipc.hpp"
+#include "kernel/endpoint.hpp"
+#include "kernel/memory.hpp"
 #include "kernel/page_table.hpp"
+#include "kernel/scheduler.hpp"
 #include "kernel/smp.hpp"
 #include "sonde/abi/invocations.hpp"
 
@@ -172,6 +175,81 @@ Error invoke_tcb(const Capability& cspace_root, Slot* slot, const Invocation& in
 }
 
 }  // namespace
+
+void thread_created(Tcb* tcb) {
+  // fxsave layout: FCW at 0 (all x87 exceptions masked), MXCSR at 24 (all SSE ones masked).
+  tcb->fpu[0] = 0x7f;
+  tcb->fpu[1] = 0x03;
+  tcb->fpu[24] = 0x80;
+  tcb->fpu[25] = 0x1f;
+  tcb->state = ThreadState::kInactive;
+  tcb->ticks_left = kTimeSliceTicks;
+  tcb->regs.cs = arch::kUserCode;
+  tcb->regs.ss = arch::kUserData;
+  tcb->regs.rflags = 0x202;
+  thread_set_name(tcb, "thread");
+}
+
+void thread_destroyed(Tcb* tcb) { scheduler_remove(tcb); }
+
+uint64_t thread_page_table(const Tcb* tcb) {
+  if (tcb->vspace.empty()) return 0;
+  return tcb->vspace.cap.object - kDirectMapBase;
+}
+
+void address_space_destroyed(uintptr_t pml4_virtual) {
+  uint64_t table = pml4_virtual - kDirectMapBase;
+  PerCpu& cpu = this_cpu();
+  if (table == cpu.loaded_page_table) {
+    cpu.loaded_page_table = kernel_page_table_root();
+    arch::write_cr3(cpu.loaded_page_table);
+  }
+  shootdown(table, true);
+}
+
+void thread_set_name(Tcb* tcb, const char* name) {
+  size_t i = 0;
+  for (; name[i] != '\0' && i + 1 < sizeof(tcb->name); ++i) tcb->name[i] = name[i];
+  tcb->name[i] = '\0';
+}
+
+void registers_to_user(const Tcb& tcb, abi::UserRegisters& out) {
+  const arch::TrapFrame& r = tcb.regs;
+  out = abi::UserRegisters{r.rip, r.rsp, r.rflags, r.rax, r.rbx, r.rcx, r.rdx, r.rsi, r.rdi,
+                           r.rbp, r.r8,  r.r9,     r.r10, r.r11, r.r12, r.r13, r.r14, r.r15,
+                           tcb.fs_base};
+}
+
+bool registers_from_user(Tcb& tcb, const abi::UserRegisters& in) {
+  // A user rip or fs base in the kernel half, or a stack pointer the CPU cannot return to,
+  // is refused here; a thread that makes its own rsp non-canonical is caught on the way out
+  // (interrupt_dispatch).
+  if (in.rip >= page::kUserTop || in.fs_base >= page::kUserTop || !page::is_canonical(in.rsp)) {
+    return false;
+  }
+  arch::TrapFrame& r = tcb.regs;
+  r.rip = in.rip;
+  r.rsp = in.rsp;
+  // Arithmetic flags, TF and DF are the thread's; interrupts stay on, IOPL 0.
+  r.rflags = (in.rflags & 0xdd5) | 0x202;
+  r.rax = in.rax;
+  r.rbx = in.rbx;
+  r.rcx = in.rcx;
+  r.rdx = in.rdx;
+  r.rsi = in.rsi;
+  r.rdi = in.rdi;
+  r.rbp = in.rbp;
+  r.r8 = in.r8;
+  r.r9 = in.r9;
+  r.r10 = in.r10;
+  r.r11 = in.r11;
+  r.r12 = in.r12;
+  r.r13 = in.r13;
+  r.r14 = in.r14;
+  r.r15 = in.r15;
+  tcb.fs_base = in.fs_base;
+  return true;
+}
 
 uint64_t cpu_count() { return cpus_online(); }
 

@@ -13,7 +13,7 @@
 #include "kernel/memory.hpp"
 #include "kernel/page_table.hpp"
 #include "kernel/smp.hpp"
-#include "kernel/thread.hpp"
+#include "kernel/tcb.hpp"
 #include "sonde/abi/invocations.hpp"
 #include "sonde/abi/objects.hpp"
 
