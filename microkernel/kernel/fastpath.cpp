@@ -36,8 +36,8 @@ bool fast_message(const Tcb* sender, MessageInfo& info) {
 
 Slot* fast_lookup(const Tcb* tcb, uint64_t cptr, ObjectType type, uint64_t rights) {
   Slot* slot = nullptr;
-  if (tcb->cspace_root.empty() || lookup_cap_slot(tcb->cspace_root.cap, cptr, slot) != Error::kNone ||
-      slot->type() != type || !has_rights(slot->cap, rights)) {
+  if (tcb->cspace_root.empty() ||
+      lookup_cap_argument(tcb->cspace_root.cap, cptr, type, rights, slot) != Error::kNone) {
     return nullptr;
   }
   return slot;

@@ -31,10 +31,8 @@ constexpr uint64_t kMaxDebugWrite = 4096;
 bool holds_debug_console(Tcb* thread) {
   Slot* slot = nullptr;
   if (thread->cspace_root.empty()) return false;
-  if (lookup_cap_slot(thread->cspace_root.cap, thread->regs.rdx, slot) != Error::kNone) {
-    return false;
-  }
-  return !slot->empty() && slot->type() == ObjectType::kDebugConsole;
+  return lookup_cap_argument(thread->cspace_root.cap, thread->regs.rdx, ObjectType::kDebugConsole,
+                             0, slot) == Error::kNone;
 }
 
 int64_t sys_debug_write(uint64_t address, uint64_t length) {
