@@ -87,6 +87,9 @@ void thread_set_name(Tcb* tcb, const char* name);
 void registers_to_user(const Tcb& tcb, sonde::abi::UserRegisters& out);
 // False (and no change) when rip or fs_base is not a user address; rflags is sanitised.
 bool registers_from_user(Tcb& tcb, const sonde::abi::UserRegisters& in);
+// The two halves of registers_from_user: the check, and the change (rflags sanitised).
+bool user_registers_valid(const sonde::abi::UserRegisters& in);
+void write_user_registers(Tcb& tcb, const sonde::abi::UserRegisters& in);
 
 // Registers the TCB invocations with the capability core (at boot).
 void tcb_invocations_init();
