@@ -392,7 +392,8 @@ Error decode_breakpoint_invocation(const Capability& cspace_root, Slot* slot,
   if (!has_rights(slot->cap, abi::kRightWrite)) return Error::kMissingRight;
   switch (invocation.label) {
     case Label::kBreakpointBind: return decode_bind(cspace_root, invocation, operation);
-    case Label::kBreakpointBindKernel: return decode_bind_kernel(cspace_root, invocation, operation);
+    case Label::kBreakpointBindKernel:
+      return decode_bind_kernel(cspace_root, invocation, operation);
     case Label::kBreakpointInsert: return decode_insert(invocation, operation);
     case Label::kBreakpointRemove:
       if (invocation.word_count < 1) return Error::kTruncatedMessage;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Kernel configuration: how this kernel was built (plain or test kernel).
 #pragma once
 

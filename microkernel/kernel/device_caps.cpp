@@ -137,8 +137,8 @@ Error decode_io_ports_invocation(const Capability& cspace_root, Slot* slot,
     uint64_t first = words[m::kFirstPort];
     uint64_t last = words[m::kLastPort];
     if (first > last || first < first_port(cap) || last > last_port(cap)) return Error::kRangeError;
-    Error error =
-        destination_slot(cspace_root, words[m::kIssueIndex], words[m::kIssueDepth], operation.destination);
+    Error error = destination_slot(cspace_root, words[m::kIssueIndex], words[m::kIssueDepth],
+                                   operation.destination);
     if (error != Error::kNone) return error;
     operation.cap = cap;
     operation.cap.data = port_range(first, last);

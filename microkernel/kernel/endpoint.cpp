@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Endpoint: rendezvous of senders and receivers, Calls handed to Replies, cancelling IPC.
 #include "kernel/endpoint.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Endpoint: synchronous rendezvous between senders and receivers, and cancelling a thread's IPC.
 #pragma once
 

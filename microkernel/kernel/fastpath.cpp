@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The IPC fast path: Call to a waiting receiver, ReplyRecv to a bound caller.
 #include "kernel/fastpath.hpp"
 

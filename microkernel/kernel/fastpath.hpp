@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The IPC fast path: Call and ReplyRecv in the common case, without a message buffer.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Faults: delivery to the fault endpoint (or the supervisor), and the handler's answers.
 #include "kernel/fault.hpp"
 
@@ -38,7 +39,8 @@ void handler_gone(Tcb* tcb) {
   tcb->fault_kind = 0;
   if (!tcb->supervisor.empty()) {
     printk("kernel: thread '%s' suspended; signalling its supervisor\n", tcb->name);
-    notification_signal(reinterpret_cast<Notification*>(tcb->supervisor.cap.object), tcb->supervisor.cap.data);
+    notification_signal(reinterpret_cast<Notification*>(tcb->supervisor.cap.object),
+                        tcb->supervisor.cap.data);
     return;
   }
   printk("kernel: thread '%s' suspended: no fault handler and no supervisor\n", tcb->name);
@@ -94,7 +96,8 @@ void deliver_fault_to(Tcb* tcb, const Capability& endpoint, FaultKind kind, uint
   tcb->fault_kind = static_cast<uint64_t>(kind);
   tcb->fault_address = address;
   tcb->fault_detail = detail;
-  endpoint_send(tcb, reinterpret_cast<Endpoint*>(endpoint.object), endpoint.data, false, true, true);
+  endpoint_send(tcb, reinterpret_cast<Endpoint*>(endpoint.object), endpoint.data, false, true,
+                true);
 }
 
 }  // namespace kernel

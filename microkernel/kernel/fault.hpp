@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Faults: a faulting thread's message to its handler, and the handler's answer.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // IPC messages: message words through registers and the IPC buffer, cap transfer, queues.
 #include "kernel/message.hpp"
 

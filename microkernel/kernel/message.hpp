@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // IPC messages: what endpoints, notifications, replies and faults share: the result register,
 // thread queues, message words and caps moved between threads, and threads' user memory.
 #pragma once

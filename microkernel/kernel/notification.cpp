@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Notification: signal (or-ing badges into its word) and wait.
 #include "kernel/notification.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Notification: a word of badges signalled and waited for, without a message.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Reply: binding a caller to a Reply, answering it, reclaiming and destroying Replies.
 #include "kernel/reply.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Reply: the right to answer one Call, and the answer.
 #pragma once
 

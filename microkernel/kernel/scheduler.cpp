@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The scheduler: 256 priorities, round robin within one, preemption by the timer.
 #include "kernel/scheduler.hpp"
 

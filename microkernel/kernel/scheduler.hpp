@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The scheduler: per-CPU run queues by priority, the choice of the next thread and the switch
 // to it.
 #pragma once

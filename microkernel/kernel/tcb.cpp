@@ -192,8 +192,12 @@ void invoke_tcb(const TcbOperation& operation) {
   Tcb* tcb = operation.tcb;
   switch (operation.label) {
     case Label::kTcbConfigure: invoke_configure(operation); return;
-    case Label::kTcbSetPriority: thread_set_priority(tcb, static_cast<uint8_t>(operation.value)); return;
-    case Label::kTcbSetMaxPriority: tcb->max_priority = static_cast<uint8_t>(operation.value); return;
+    case Label::kTcbSetPriority:
+      thread_set_priority(tcb, static_cast<uint8_t>(operation.value));
+      return;
+    case Label::kTcbSetMaxPriority:
+      tcb->max_priority = static_cast<uint8_t>(operation.value);
+      return;
     case Label::kTcbReadRegisters: {
       abi::UserRegisters registers;
       registers_to_user(*tcb, registers);

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Timer ticks since boot, counted by the timer interrupt.
 #include "kernel/timer.hpp"
 
