@@ -3,10 +3,12 @@
 
 #include "kernel/breakpoint.hpp"
 #include "kernel/device_caps.hpp"
-#include "kernel/ipc.hpp"
+#include "kernel/endpoint.hpp"
+#include "kernel/notification.hpp"
 #include "kernel/object_types.hpp"
+#include "kernel/reply.hpp"
+#include "kernel/scheduler.hpp"
 #include "kernel/tcb.hpp"
-#include "kernel/thread.hpp"
 #include "kernel/vspace.hpp"
 
 namespace kernel {
