@@ -360,6 +360,41 @@ TEST_F(HostDifferential, RawTracepointTestRun) {
   EXPECT_SAME(both(kProgTestRun, run, sizeof(run), fd), "repeat");
 }
 
+TEST_F(HostDifferential, ProgramArrayUpdates) {
+  auto array = map_on_both(BPF_MAP_TYPE_PROG_ARRAY, 4, 4, 2);
+  std::vector<ebpf::Insn> target = assemble("mov %r0, 42\nexit");
+  memory_.allow(target.data(), target.size() * 8, false);
+  BpfAttr load = {};
+  load.prog_load.prog_type = BPF_PROG_TYPE_RAW_TRACEPOINT;
+  load.prog_load.insns = address(target.data());
+  load.prog_load.insn_cnt = 2;
+  load.prog_load.license = address(license_);
+  Answers program = both(kProgLoad, load);
+  ASSERT_GT(program.core, 0);
+  ASSERT_GT(program.host, 0);
+  uint32_t key = 1, core_fd = static_cast<uint32_t>(program.core), host_fd = static_cast<uint32_t>(program.host);
+  memory_.allow(&key, sizeof(key));
+  memory_.allow(&core_fd, sizeof(core_fd));
+  BpfAttr attr = {};
+  attr.elem.key = address(&key);
+  auto fds = [&](BpfAttr& a, bool host) {
+    a.elem.map_fd = static_cast<uint32_t>(host ? array.second : array.first);
+    a.elem.value = address(host ? &host_fd : &core_fd);
+  };
+  attr.elem.flags = BPF_NOEXIST;
+  EXPECT_SAME(both(kMapUpdateElem, attr, sizeof(attr), fds), "NOEXIST");
+  attr.elem.flags = 0;
+  key = 2;
+  EXPECT_SAME(both(kMapUpdateElem, attr, sizeof(attr), fds), "an index past the end");
+  key = 1;
+  EXPECT_SAME(both(kMapUpdateElem, attr, sizeof(attr), fds), "a program");
+  BpfAttr remove = {};
+  remove.elem.key = address(&key);
+  auto map_fd = [&](BpfAttr& a, bool host) { a.elem.map_fd = static_cast<uint32_t>(host ? array.second : array.first); };
+  EXPECT_SAME(both(kMapDeleteElem, remove, sizeof(remove), map_fd), "delete");
+  EXPECT_SAME(both(kMapDeleteElem, remove, sizeof(remove), map_fd), "delete again");
+}
+
 TEST_F(HostDifferential, LibbpfFeatureProbes) {
   std::vector<ebpf::Insn> trivial = assemble("mov %r0, 0\nexit");
   memory_.allow(trivial.data(), trivial.size() * 8, false);

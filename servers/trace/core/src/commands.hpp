@@ -76,6 +76,8 @@ rt::Result<int64_t> map_lookup_and_delete_elem(BpfCall& call);
 rt::Result<int64_t> map_freeze(BpfCall& call);
 rt::Result<int64_t> map_batch(BpfCall& call, int command);
 rt::Result<int64_t> map_get_info(BpfCall& call, const MapObject& map);
+// bpf_prog_array_compatible: a program array takes programs of one type, its owner's.
+rt::Result<void> claim_program_array(MapObject& map, const ProgramObject& program);
 
 // Programs (prog_commands.cpp, prog_info.cpp).
 rt::Result<int64_t> prog_load(BpfCall& call);

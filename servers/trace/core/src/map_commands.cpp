@@ -2,6 +2,7 @@
 // The map commands of bpf(2): create, the element commands, freeze, the batches, bpf_map_info.
 #include "commands.hpp"
 #include "ebpf/maps.hpp"
+#include "ebpf/prog_array.hpp"
 #include "rt/new.hpp"
 
 namespace trace {
@@ -43,11 +44,41 @@ bool is_hash(ebpf::MapType type) {
          type == ebpf::MapType::kLruHash || type == ebpf::MapType::kLruPercpuHash;
 }
 
+// bpf_fd_array_map_update_elem for program arrays: the value is a program fd; the slot holds a
+// reference on the program, and the program it replaces loses one.
+rt::Result<void> update_program_array(BpfCall& call, MapObject& object, const void* key, const void* value,
+                                      uint64_t flags) {
+  auto* array = static_cast<ebpf::ProgArrayMap*>(object.map);
+  if (flags != 0) return rt::err(rt::kEINVAL);  // BPF_ANY only
+  uint32_t index, fd;
+  __builtin_memcpy(&index, key, sizeof(index));
+  __builtin_memcpy(&fd, value, sizeof(fd));
+  if (index >= array->attributes().max_entries) return rt::err(rt::kE2BIG);
+  Handle handle = TRY(call.session.lookup_kind(static_cast<int32_t>(fd), ObjectKind::kProgram));
+  auto* program = static_cast<ProgramObject*>(handle.object);
+  TRY(claim_program_array(object, *program));
+  ObjectTable& objects = call.session.objects();
+  uint32_t old_id = array->slots()[index].program != nullptr ? array->slots()[index].id : 0;
+  TRY(array->set(index, &program->program, program->id));
+  objects.acquire(program);
+  if (old_id != 0) {
+    if (Object* old = objects.find(ObjectKind::kProgram, old_id); old != nullptr) objects.release(old);
+  }
+  return {};
+}
+
 bool is_plain_array(ebpf::MapType type) {
   return type == ebpf::MapType::kArray || type == ebpf::MapType::kPercpuArray;
 }
 
 }  // namespace
+
+rt::Result<void> claim_program_array(MapObject& map, const ProgramObject& program) {
+  uint32_t type = static_cast<uint32_t>(program.type);
+  if (map.owner_type == 0) map.owner_type = type;
+  if (map.owner_type != type) return rt::err(rt::kEINVAL, "program array owned by another program type");
+  return {};
+}
 
 // map_create.
 rt::Result<int64_t> map_create(BpfCall& call) {
@@ -131,8 +162,11 @@ rt::Result<int64_t> map_update_elem(BpfCall& call) {
   ScratchBuffer value(call.session.objects().allocator(), value_size);
   if (!value.ok()) return rt::err(rt::kENOMEM);
   TRY(call.memory.read(value.data(), attr.value, value_size));
-  // GAP: program and perf event arrays take fds from user space; the engine leaves their
-  // resolution to the trace server, which does not do it yet (EOPNOTSUPP from the map).
+  if (access.map->type() == ebpf::MapType::kProgArray) {
+    TRY(update_program_array(call, *access.object, key.data(), value.data(), attr.flags));
+    return 0;
+  }
+  // GAP: perf event arrays take perf event fds, which do not exist yet (EOPNOTSUPP from the map).
   TRY(access.map->syscall_update(key.data(), value.data(), attr.flags));
   return 0;
 }
@@ -146,7 +180,20 @@ rt::Result<int64_t> map_delete_elem(BpfCall& call) {
   uint32_t key_size = access.map->attributes().key_size;
   ScratchBuffer key(call.session.objects().allocator(), key_size);
   TRY(copy_key(call, attr.key, key_size, key));
+  uint32_t old_id = 0;
+  if (access.map->type() == ebpf::MapType::kProgArray) {
+    auto* array = static_cast<ebpf::ProgArrayMap*>(access.map);
+    uint32_t index;
+    __builtin_memcpy(&index, key.data(), sizeof(index));
+    if (index < array->attributes().max_entries && array->slots()[index].program != nullptr) {
+      old_id = array->slots()[index].id;
+    }
+  }
   TRY(access.map->syscall_delete(key.data()));
+  if (old_id != 0) {
+    ObjectTable& objects = call.session.objects();
+    if (Object* old = objects.find(ObjectKind::kProgram, old_id); old != nullptr) objects.release(old);
+  }
   return 0;
 }
 

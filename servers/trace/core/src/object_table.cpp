@@ -4,6 +4,7 @@
 
 #include "ebpf/helpers.hpp"
 #include "ebpf/maps.hpp"
+#include "ebpf/prog_array.hpp"
 #include "rt/errno.hpp"
 
 namespace trace {
@@ -95,10 +96,21 @@ void ObjectTable::release(Object* object) {
   destroy(object);
 }
 
+void ObjectTable::clear_program_array(MapObject* map) {
+  if (map->map->type() != ebpf::MapType::kProgArray) return;
+  auto* array = static_cast<ebpf::ProgArrayMap*>(map->map);
+  for (uint32_t index = 0; index < array->attributes().max_entries; ++index) {
+    uint32_t id = array->slots()[index].id;
+    if (!array->clear(index).ok()) continue;  // already empty
+    if (Object* program = find(ObjectKind::kProgram, id); program != nullptr) release(program);
+  }
+}
+
 void ObjectTable::destroy(Object* object) {
   switch (object->kind) {
     case ObjectKind::kMap: {
       auto* map = static_cast<MapObject*>(object);
+      clear_program_array(map);
       ebpf::destroy_map(map->map, allocator_);
       allocator_.deallocate(map, sizeof(MapObject));
       break;

@@ -211,6 +211,12 @@ rt::Result<int64_t> prog_load(BpfCall& call) {
 
   for (uint32_t i = 0; i < program->insn_count; ++i) program->xlated[i] = program->insns[i];
   if (auto used = collect_used_maps(call.session, *program); !used.ok()) return fail(used.error());
+  // bpf_check_tail_call: every program array the program uses must take its type.
+  for (uint32_t i = 0; i < program->used_map_count; ++i) {
+    MapObject* map = program->used_maps[i];
+    if (map->map->type() != ebpf::MapType::kProgArray) continue;
+    if (auto claimed = claim_program_array(*map, *program); !claimed.ok()) return fail(claimed.error());
+  }
   ebpf::LoadResolver resolver;
   resolver.map_by_fd = engine_map;
   resolver.state = &state;

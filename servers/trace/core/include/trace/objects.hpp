@@ -30,6 +30,11 @@ struct Object {
 
 struct MapObject : Object {
   ebpf::Map* map = nullptr;
+  // Handles on the map (Linux's usercnt): when the last one goes, a program array drops its
+  // programs, which breaks the cycles of programs that tail-call through their own array.
+  uint32_t user_references = 0;
+  // A program array's owner type: the first program stored or loaded with it fixes it.
+  uint32_t owner_type = 0;
 };
 
 struct ProgramObject : Object {
@@ -73,6 +78,8 @@ class ObjectTable {
   void acquire(Object* object) { ++object->references; }
   // Drops a reference; the last one removes the id and destroys the object.
   void release(Object* object);
+  // Empties a program array, dropping the reference each slot holds on its program.
+  void clear_program_array(MapObject* map);
 
  private:
   struct IdList {
