@@ -71,8 +71,8 @@ class FuzzMemory final : public trace::UserMemory {
 
 }  // namespace
 
-// Input: a length byte (the region's size / 4), the region's bytes, then commands, each a command byte, a size byte (attr bytes, at
-// most the kernel's 144) and that many attr bytes.
+// Input: a length byte (the region's size / 4), the region's bytes, then commands, each a command
+// byte, a size byte (attr bytes, at most the kernel's 144) and that many attr bytes.
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FuzzAllocator allocator;
   FuzzEnvironment environment;

@@ -19,7 +19,8 @@ class MapCommands : public TraceCoreTest {
     memory_.allow(&out_batch_, sizeof(out_batch_));
   }
   int64_t hash() { return create_map(BPF_MAP_TYPE_HASH, 4, 8, 8, 0, "counts"); }
-  int64_t batch(int command, int64_t map, uint32_t count, bool from_start = true, uint64_t elem_flags = 0) {
+  int64_t batch(int command, int64_t map, uint32_t count, bool from_start = true,
+                uint64_t elem_flags = 0) {
     BpfAttr attr = {};
     attr.batch.map_fd = static_cast<uint32_t>(map);
     attr.batch.in_batch = from_start ? 0 : address(&in_batch_);
@@ -84,7 +85,8 @@ TEST_F(MapCommands, UpdateLookupDeleteAndTheirErrors) {
   value_ = 0;
   EXPECT_EQ(elem(kMapLookupElem, map, &key_, &value_), 0);
   EXPECT_EQ(value_, 700u);
-  EXPECT_EQ(elem(kMapLookupElem, map, &key_, &value_, 2), -rt::kEINVAL) << "lookup flags: F_LOCK only";
+  EXPECT_EQ(elem(kMapLookupElem, map, &key_, &value_, 2), -rt::kEINVAL)
+      << "lookup flags: F_LOCK only";
   EXPECT_EQ(elem(kMapDeleteElem, map, &key_, nullptr), 0);
   EXPECT_EQ(elem(kMapDeleteElem, map, &key_, nullptr), -rt::kENOENT);
   EXPECT_EQ(elem(kMapLookupElem, map, &key_, &value_), -rt::kENOENT);
@@ -190,7 +192,8 @@ TEST_F(MapCommands, BatchesCountWhatTheyDidAndEndWithENOENT) {
   EXPECT_EQ(batch(kMapUpdateBatch, map, 5), 0);
   EXPECT_EQ(batch_count_, 5u);
   std::fill(std::begin(keys_), std::end(keys_), 0);
-  EXPECT_EQ(batch(kMapLookupBatch, map, 16), -rt::kENOENT) << "the whole map fits: the end is reached";
+  EXPECT_EQ(batch(kMapLookupBatch, map, 16), -rt::kENOENT)
+      << "the whole map fits: the end is reached";
   EXPECT_EQ(batch_count_, 5u);
   uint32_t sum = 0;
   for (uint32_t i = 0; i < 5; ++i) {
@@ -230,7 +233,8 @@ TEST_F(MapCommands, BatchesOnArraysAndUnsupportedTypes) {
 TEST_F(MapCommands, AHugeBatchCountNeedsNoHugeBuffers) {
   int64_t array = create_map(BPF_MAP_TYPE_ARRAY, 4, 8, 4);
   uint64_t before = allocator_.allocations;
-  EXPECT_EQ(batch(kMapLookupBatch, array, 0xffffffffu), -rt::kENOENT) << "the whole array, then the end";
+  EXPECT_EQ(batch(kMapLookupBatch, array, 0xffffffffu), -rt::kENOENT)
+      << "the whole array, then the end";
   EXPECT_EQ(batch_count_, 4u);
   EXPECT_LE(allocator_.allocations - before, 2u);
   int64_t map = hash();
@@ -290,7 +294,8 @@ TEST_F(MapCommands, ProgramArraysTakeProgramFdsAndHoldTheirPrograms) {
   int64_t kprobe = load(assemble("mov %r0, 0\nexit"));
   uint32_t other_type = static_cast<uint32_t>(kprobe);
   memory_.allow(&other_type, sizeof(other_type));
-  EXPECT_EQ(elem(kMapUpdateElem, array, &key_, &other_type), -rt::kEINVAL) << "the array's owner is raw_tp";
+  EXPECT_EQ(elem(kMapUpdateElem, array, &key_, &other_type), -rt::kEINVAL)
+      << "the array's owner is raw_tp";
 
   // The slot keeps the target alive; deleting the element lets it go.
   ASSERT_TRUE(session_.close(static_cast<int32_t>(target)).ok());

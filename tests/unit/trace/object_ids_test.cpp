@@ -34,10 +34,12 @@ TEST_F(ObjectIds, IdsStartAtOneAndAreNotReusedWhileOrAfterAnObjectLives) {
   ASSERT_TRUE(session_.close(static_cast<int32_t>(a)).ok());
   EXPECT_EQ(objects_.find(ObjectKind::kMap, 1), nullptr) << "the last handle took the map away";
   int64_t c = create_map(BPF_MAP_TYPE_ARRAY, 4, 4, 1);
-  EXPECT_EQ(session_.lookup(static_cast<int32_t>(c))->object->id, 3u) << "ids are cyclic, as idr_alloc_cyclic";
+  EXPECT_EQ(session_.lookup(static_cast<int32_t>(c))->object->id, 3u)
+      << "ids are cyclic, as idr_alloc_cyclic";
   EXPECT_EQ(c, a) << "handles are reused lowest first, like fds";
   int64_t program = load(assemble("mov %r0, 0\nexit"));
-  EXPECT_EQ(session_.lookup(static_cast<int32_t>(program))->object->id, 1u) << "each kind has its own ids";
+  EXPECT_EQ(session_.lookup(static_cast<int32_t>(program))->object->id, 1u)
+      << "each kind has its own ids";
 }
 
 TEST_F(ObjectIds, GetNextIdWalksLiveIdsThenENOENT) {
@@ -77,7 +79,8 @@ TEST_F(ObjectIds, GetFdByIdOpensAnotherHandleWithItsOwnMode) {
   int64_t program = load(assemble("mov %r0, 0\nexit"));
   ASSERT_GT(program, 0);
   EXPECT_GT(fd_by_id(kProgGetFdById, 1), 0);
-  EXPECT_EQ(fd_by_id(kProgGetFdById, 1, BPF_F_RDONLY), -rt::kEINVAL) << "programs take no open_flags";
+  EXPECT_EQ(fd_by_id(kProgGetFdById, 1, BPF_F_RDONLY), -rt::kEINVAL)
+      << "programs take no open_flags";
 }
 
 TEST_F(ObjectIds, AProgramKeepsItsMapsAlive) {

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// What bpf_command's areas share: the call being served, Linux's attr checks, one entry per command.
+// What the command areas share: the call being served, Linux's attr checks, one entry each.
 #pragma once
 
 #include <stdint.h>
@@ -47,7 +47,8 @@ rt::Result<void> user_tail_is_zero(UserMemory& memory, uint64_t address, uint32_
 class ScratchBuffer {
  public:
   ScratchBuffer(rt::Allocator& allocator, uint64_t size) : allocator_(allocator), size_(size) {
-    if (size > 0 && size <= kMaxScratch) bytes_ = static_cast<uint8_t*>(allocator.allocate(size, 8));
+    if (size > 0 && size <= kMaxScratch)
+      bytes_ = static_cast<uint8_t*>(allocator.allocate(size, 8));
   }
   ~ScratchBuffer() {
     if (bytes_ != nullptr) allocator_.deallocate(bytes_, size_);

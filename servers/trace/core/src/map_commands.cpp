@@ -46,8 +46,8 @@ bool is_hash(ebpf::MapType type) {
 
 // bpf_fd_array_map_update_elem for program arrays: the value is a program fd; the slot holds a
 // reference on the program, and the program it replaces loses one.
-rt::Result<void> update_program_array(BpfCall& call, MapObject& object, const void* key, const void* value,
-                                      uint64_t flags) {
+rt::Result<void> update_program_array(BpfCall& call, MapObject& object, const void* key,
+                                      const void* value, uint64_t flags) {
   auto* array = static_cast<ebpf::ProgArrayMap*>(object.map);
   if (flags != 0) return rt::err(rt::kEINVAL);  // BPF_ANY only
   uint32_t index, fd;
@@ -62,7 +62,8 @@ rt::Result<void> update_program_array(BpfCall& call, MapObject& object, const vo
   TRY(array->set(index, &program->program, program->id));
   objects.acquire(program);
   if (old_id != 0) {
-    if (Object* old = objects.find(ObjectKind::kProgram, old_id); old != nullptr) objects.release(old);
+    if (Object* old = objects.find(ObjectKind::kProgram, old_id); old != nullptr)
+      objects.release(old);
   }
   return {};
 }
@@ -76,7 +77,8 @@ bool is_plain_array(ebpf::MapType type) {
 rt::Result<void> claim_program_array(MapObject& map, const ProgramObject& program) {
   uint32_t type = static_cast<uint32_t>(program.type);
   if (map.owner_type == 0) map.owner_type = type;
-  if (map.owner_type != type) return rt::err(rt::kEINVAL, "program array owned by another program type");
+  if (map.owner_type != type)
+    return rt::err(rt::kEINVAL, "program array owned by another program type");
   return {};
 }
 
@@ -123,7 +125,7 @@ rt::Result<int64_t> map_create(BpfCall& call) {
     objects.allocator().deallocate(object, sizeof(MapObject));
     return fail(added.error());
   }
-  uint32_t mode = (attr.map_flags & kFlagRdonly) ? kCanRead
+  uint32_t mode = (attr.map_flags & kFlagRdonly)   ? kCanRead
                   : (attr.map_flags & kFlagWronly) ? kCanWrite
                                                    : kCanRead | kCanWrite;
   return TRY(call.session.open(object, mode));
@@ -192,7 +194,8 @@ rt::Result<int64_t> map_delete_elem(BpfCall& call) {
   TRY(access.map->syscall_delete(key.data()));
   if (old_id != 0) {
     ObjectTable& objects = call.session.objects();
-    if (Object* old = objects.find(ObjectKind::kProgram, old_id); old != nullptr) objects.release(old);
+    if (Object* old = objects.find(ObjectKind::kProgram, old_id); old != nullptr)
+      objects.release(old);
   }
   return 0;
 }
@@ -240,7 +243,8 @@ rt::Result<int64_t> map_lookup_and_delete_elem(BpfCall& call) {
 // map_freeze: no write access needed, only the capability.
 rt::Result<int64_t> map_freeze(BpfCall& call) {
   if (!attr_tail_is_zero(call.attr, kMapFreezeLastFieldEnd)) return rt::err(rt::kEINVAL);
-  Handle handle = TRY(call.session.lookup_kind(static_cast<int32_t>(call.attr.elem.map_fd), ObjectKind::kMap));
+  Handle handle =
+      TRY(call.session.lookup_kind(static_cast<int32_t>(call.attr.elem.map_fd), ObjectKind::kMap));
   ebpf::Map* map = static_cast<MapObject*>(handle.object)->map;
   if (map->frozen()) return rt::err(rt::kEBUSY);
   if (!call.session.privileged()) return rt::err(rt::kEPERM);
@@ -255,8 +259,10 @@ namespace {
 rt::Result<int64_t> lookup_batch(BpfCall& call, const MapAccess& access, bool remove) {
   const MapBatchAttr& attr = call.attr.batch;
   ebpf::MapType type = access.map->type();
-  if (remove ? !is_hash(type) : !(is_hash(type) || is_plain_array(type))) return rt::err(rt::kENOTSUPP);
-  if (attr.elem_flags != 0) return rt::err(rt::kEINVAL);  // only BPF_F_LOCK, which needs a spin lock
+  if (remove ? !is_hash(type) : !(is_hash(type) || is_plain_array(type)))
+    return rt::err(rt::kENOTSUPP);
+  if (attr.elem_flags != 0)
+    return rt::err(rt::kEINVAL);  // only BPF_F_LOCK, which needs a spin lock
   if (is_hash(type) && attr.flags != 0) return rt::err(rt::kEINVAL);
   uint32_t count = attr.count;
   if (count == 0) return 0;
@@ -276,17 +282,18 @@ rt::Result<int64_t> lookup_batch(BpfCall& call, const MapAccess& access, bool re
   uint32_t done = count;
   uint32_t next_token = 0;
   const void* from = attr.in_batch != 0 ? &token : nullptr;
-  rt::Result<void> walked = remove ? access.map->lookup_and_delete_batch(from, &next_token, keys.data(),
-                                                                          values.data(), &done)
-                                   : access.map->lookup_batch(from, &next_token, keys.data(), values.data(),
-                                                              &done);
+  rt::Result<void> walked =
+      remove ? access.map->lookup_and_delete_batch(from, &next_token, keys.data(), values.data(),
+                                                   &done)
+             : access.map->lookup_batch(from, &next_token, keys.data(), values.data(), &done);
   if (!walked.ok() && walked.error().code != rt::kENOENT && walked.error().code != rt::kENOSPC) {
     return walked.error();
   }
   TRY(call.memory.write(attr.keys, keys.data(), uint64_t{done} * key_size));
   TRY(call.memory.write(attr.values, values.data(), uint64_t{done} * value_size));
   // Hashes always report where to go on; the generic walk only after copying something.
-  if (is_hash(type) || done > 0) TRY(call.memory.write(attr.out_batch, &next_token, sizeof(next_token)));
+  if (is_hash(type) || done > 0)
+    TRY(call.memory.write(attr.out_batch, &next_token, sizeof(next_token)));
   TRY(write_attr_field(call, &attr.count, done));
   if (!walked.ok()) return walked.error();
   return 0;
@@ -315,7 +322,8 @@ rt::Result<int64_t> change_batch(BpfCall& call, const MapAccess& access, bool up
   for (; done < attr.count; ++done) {
     result = call.memory.read(key.data(), attr.keys + uint64_t{done} * key_size, key_size);
     if (result.ok() && update) {
-      result = call.memory.read(value.data(), attr.values + uint64_t{done} * value_size, value_size);
+      result =
+          call.memory.read(value.data(), attr.values + uint64_t{done} * value_size, value_size);
     }
     if (!result.ok()) break;
     uint32_t one = 1;

@@ -1,11 +1,10 @@
 // SPDX-License-Identifier: MIT
 // ObjectTable: ids per kind (Linux's cyclic idr) and the lifetime of maps and programs.
-#include "trace/objects.hpp"
-
 #include "ebpf/helpers.hpp"
 #include "ebpf/maps.hpp"
 #include "ebpf/prog_array.hpp"
 #include "rt/errno.hpp"
+#include "trace/objects.hpp"
 
 namespace trace {
 namespace {
@@ -21,7 +20,8 @@ ObjectTable::ObjectTable(rt::Allocator& allocator, ebpf::Environment& environmen
 
 ObjectTable::~ObjectTable() {
   for (IdList& list : lists_) {
-    if (list.objects != nullptr) allocator_.deallocate(list.objects, list.capacity * sizeof(Object*));
+    if (list.objects != nullptr)
+      allocator_.deallocate(list.objects, list.capacity * sizeof(Object*));
   }
 }
 
@@ -42,10 +42,12 @@ rt::Result<void> ObjectTable::add(Object* object) {
   IdList& list = lists_[static_cast<uint32_t>(object->kind)];
   if (list.count == list.capacity) {
     uint32_t capacity = list.capacity == 0 ? 16 : list.capacity * 2;
-    auto* grown = static_cast<Object**>(allocator_.allocate(capacity * sizeof(Object*), alignof(Object*)));
+    auto* grown =
+        static_cast<Object**>(allocator_.allocate(capacity * sizeof(Object*), alignof(Object*)));
     if (grown == nullptr) return rt::err(rt::kENOSPC, "no memory for another object id");
     for (uint32_t i = 0; i < list.count; ++i) grown[i] = list.objects[i];
-    if (list.objects != nullptr) allocator_.deallocate(list.objects, list.capacity * sizeof(Object*));
+    if (list.objects != nullptr)
+      allocator_.deallocate(list.objects, list.capacity * sizeof(Object*));
     list.objects = grown;
     list.capacity = capacity;
   }
@@ -129,8 +131,10 @@ void destroy_program(ObjectTable& table, ProgramObject* program) {
   if (program->used_maps != nullptr) {
     allocator.deallocate(program->used_maps, program->used_map_count * sizeof(MapObject*));
   }
-  if (program->insns != nullptr) allocator.deallocate(program->insns, program->insn_count * sizeof(ebpf::Insn));
-  if (program->xlated != nullptr) allocator.deallocate(program->xlated, program->insn_count * sizeof(ebpf::Insn));
+  if (program->insns != nullptr)
+    allocator.deallocate(program->insns, program->insn_count * sizeof(ebpf::Insn));
+  if (program->xlated != nullptr)
+    allocator.deallocate(program->xlated, program->insn_count * sizeof(ebpf::Insn));
   program->~ProgramObject();
   allocator.deallocate(program, sizeof(ProgramObject));
 }

@@ -24,7 +24,8 @@ rt::Result<int32_t> Session::open_shared(Object* object, uint32_t mode) {
 }
 
 rt::Result<Handle> Session::lookup(int32_t handle) const {
-  if (handle <= 0 || static_cast<uint32_t>(handle) >= kMaxHandles || handles_[handle].object == nullptr) {
+  if (handle <= 0 || static_cast<uint32_t>(handle) >= kMaxHandles ||
+      handles_[handle].object == nullptr) {
     return rt::err(rt::kEBADF);
   }
   return handles_[handle];
