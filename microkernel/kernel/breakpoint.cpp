@@ -6,7 +6,9 @@
 #include "kernel/cnode.hpp"
 #include "kernel/ipc.hpp"
 #include "kernel/memory.hpp"
+#include "kernel/panic.hpp"
 #include "arch/x86_64/cpu.hpp"
+#include "elf/elf64.hpp"
 #include "kernel/page_table.hpp"
 #include "kernel/smp.hpp"
 #include "kernel/thread.hpp"
@@ -63,6 +65,22 @@ uint8_t* code_byte(uintptr_t vspace, uint64_t address) {
   return static_cast<uint8_t*>(physical_to_virtual(physical));
 }
 
+// The byte to patch for a probe at `address`: only in a page `vspace` maps executable and
+// owns (not one borrowed from another VSpace), so a probe never writes into data. The physical
+// page goes to `page_frame`. Every VSpace that maps the same frame sees the int3 (no
+// copy-on-write of code in the kernel): a pager that shares code frames gives a process its
+// own copy before probing it (docs/SECURITY.md).
+uint8_t* probe_byte(uintptr_t vspace, uint64_t address, uint32_t& page_frame) {
+  uint64_t physical = 0, flags = 0;
+  if (!vspace_table(vspace).translate(address, &physical, &flags)) return nullptr;
+  if ((flags & page::kUser) == 0 || (flags & page::kNoExecute) != 0 ||
+      (flags & page::kBorrowed) != 0) {
+    return nullptr;
+  }
+  page_frame = static_cast<uint32_t>(physical >> 12);
+  return static_cast<uint8_t*>(physical_to_virtual(physical));
+}
+
 bool executable(uintptr_t vspace, uint64_t address) {
   uint64_t physical = 0, flags = 0;
   return vspace_table(vspace).translate(address, &physical, &flags) &&
@@ -97,8 +115,13 @@ void remove_probe(uintptr_t vspace, Probe& probe) {
   if (vspace != 0) {
     VSpaceInfo* info = vspace_info(vspace);
     info->removed[info->removed_next++ % 16] = probe.address + 1;  // + 1: 0 means empty
-    if (uint8_t* byte = code_byte(vspace, probe.address); byte != nullptr && *byte == kInt3) {
-      *byte = probe.original;
+    // Restore only where the int3 went: if the page was unmapped or replaced since, the
+    // byte now at the address belongs to someone else's memory.
+    uint64_t physical = 0;
+    if (vspace_table(vspace).translate(probe.address, &physical, nullptr) &&
+        physical >> 12 == probe.page_frame) {
+      auto* byte = static_cast<uint8_t*>(physical_to_virtual(physical));
+      if (*byte == kInt3) *byte = probe.original;
     }
   }
   probe = Probe{};
@@ -226,7 +249,7 @@ void install(Slot* own, Slot* source) {
   Slot scratch;
   bool had = !own->empty();
   if (had) cdt_move(own, &scratch);
-  cdt_insert(source, own, copy);
+  cdt_insert_copy(source, own, copy);
   if (had) delete_cap(&scratch);
 }
 
@@ -236,8 +259,13 @@ Error bind_kernel(const Capability& cspace_root, Breakpoint* breakpoint, const I
   for (const Probe& probe : breakpoint->probes) {
     if (probe.in_use) return Error::kIllegalOperation;
   }
+  Slot* authority = nullptr;
+  Error error = lookup_cap_slot(cspace_root, invocation.words[m::kKernelProbes], authority);
+  if (error != Error::kNone) return error;
+  if (authority->empty()) return Error::kSlotEmpty;
+  if (authority->type() != ObjectType::kKernelProbes) return Error::kWrongType;
   Slot* ring = nullptr;
-  Error error = lookup_cap_slot(cspace_root, invocation.words[m::kRingFrame], ring);
+  error = lookup_cap_slot(cspace_root, invocation.words[m::kRingFrame], ring);
   if (error != Error::kNone) return error;
   if (ring->empty()) return Error::kSlotEmpty;
   if (ring->type() != ObjectType::kFrame || ring->cap.size_bits != abi::kFrameSmallBits) {
@@ -289,6 +317,10 @@ Error insert_kernel(Breakpoint* breakpoint, uint64_t address, uint64_t length, u
   if (!in_kernel_text(address, kEntryNopLength)) return Error::kInvalidArgument;
   uint8_t* code = kernel_code_byte(address);
   if (find_kernel_probe(address, nullptr) != nullptr) return Error::kAlreadyMapped;
+  // Only where a function starts (the build's symbol table), and only on its entry NOP: the
+  // same bytes elsewhere could be the middle of another instruction.
+  const elf::SymbolTable* symbols = kernel_symbol_table();
+  if (symbols == nullptr || !symbols->is_function_start(address)) return Error::kInvalidArgument;
   if (!is_entry_nop(code)) return Error::kInvalidArgument;
   Probe* probe = free_probe_of(breakpoint);
   if (probe == nullptr) return Error::kNotEnoughMemory;
@@ -313,7 +345,8 @@ Error insert(Breakpoint* breakpoint, const Invocation& invocation) {
   if (length == 0 || length > 15) return Error::kRangeError;
   if (!valid_fixup(fixup) || (fixup != 0 && xol == 0)) return Error::kInvalidArgument;
   if (address >= page::kUserTop) return Error::kRangeError;
-  uint8_t* byte = code_byte(vspace, address);
+  uint32_t page_frame = 0;
+  uint8_t* byte = probe_byte(vspace, address, page_frame);
   if (byte == nullptr) return Error::kNotMapped;
   if (xol != 0 && (!executable(vspace, xol) || !executable(vspace, xol + length - 1))) {
     return Error::kNotMapped;
@@ -328,7 +361,7 @@ Error insert(Breakpoint* breakpoint, const Invocation& invocation) {
   }
   if (free_probe == nullptr) return Error::kNotEnoughMemory;
   *free_probe = Probe{address, xol, *byte, static_cast<uint8_t>(length),
-                      static_cast<uint8_t>(fixup), 1, 0};
+                      static_cast<uint8_t>(fixup), 1, page_frame};
   *byte = kInt3;
   return Error::kNone;
 }

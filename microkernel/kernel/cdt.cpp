@@ -55,6 +55,11 @@ void cdt_insert(Slot* parent, Slot* child, const Capability& cap) {
   parent->first_child = child;
 }
 
+void cdt_insert_copy(Slot* source, Slot* destination, const Capability& copy) {
+  cdt_insert(source, destination, copy);
+  if (source->type() == ObjectType::kUntyped) source->cap.data = untyped_size(source->cap);
+}
+
 void cdt_move(Slot* from, Slot* to) {
   *to = *from;
   if (to->previous_sibling != nullptr) {

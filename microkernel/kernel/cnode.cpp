@@ -155,10 +155,7 @@ void invoke_cnode(const CNodeOperation& operation) {
   switch (operation.label) {
     case Label::kCNodeCopy:
     case Label::kCNodeMint:
-      cdt_insert(operation.source, operation.destination, operation.cap);
-      if (operation.source->type() == ObjectType::kUntyped) {
-        operation.source->cap.data = untyped_size(operation.source->cap);
-      }
+      cdt_insert_copy(operation.source, operation.destination, operation.cap);
       return;
     case Label::kCNodeMove: cdt_move(operation.source, operation.destination); return;
     case Label::kCNodeMutate:

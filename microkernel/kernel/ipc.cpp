@@ -153,7 +153,7 @@ bool transfer_cap(Tcb* sender, uint64_t cptr, Tcb* receiver) {
   }
   Capability derived;
   if (derive_cap(*source, false, abi::kRightsAll, 0, true, derived) != Error::kNone) return false;
-  cdt_insert(source, destination, derived);
+  cdt_insert_copy(source, destination, derived);
   return true;
 }
 
@@ -626,7 +626,12 @@ void registers_to_user(const Tcb& tcb, abi::UserRegisters& out) {
 }
 
 bool registers_from_user(Tcb& tcb, const abi::UserRegisters& in) {
-  if (in.rip >= page::kUserTop || in.fs_base >= page::kUserTop) return false;
+  // A user rip or fs base in the kernel half, or a stack pointer the CPU cannot return to,
+  // is refused here; a thread that makes its own rsp non-canonical is caught on the way out
+  // (interrupt_dispatch).
+  if (in.rip >= page::kUserTop || in.fs_base >= page::kUserTop || !page::is_canonical(in.rsp)) {
+    return false;
+  }
   arch::TrapFrame& r = tcb.regs;
   r.rip = in.rip;
   r.rsp = in.rsp;

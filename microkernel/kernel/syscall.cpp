@@ -2,6 +2,7 @@
 #include "kernel/syscall.hpp"
 
 #include "arch/x86_64/cpu.hpp"
+#include "kernel/cnode.hpp"
 #include "kernel/console.hpp"
 #include "kernel/panic.hpp"
 #include "kernel/ipc.hpp"
@@ -21,13 +22,23 @@ namespace abi = sonde::abi;
 volatile uint64_t ticks = 0;
 constexpr uint64_t kMaxDebugWrite = 4096;
 
+// The debug calls are for holders of the DebugConsole cap (its cptr in rdx) only.
+bool holds_debug_console(Tcb* thread) {
+  Slot* slot = nullptr;
+  if (thread->cspace_root.empty()) return false;
+  if (lookup_cap_slot(thread->cspace_root.cap, thread->regs.rdx, slot) != Error::kNone) {
+    return false;
+  }
+  return !slot->empty() && slot->type() == ObjectType::kDebugConsole;
+}
+
 int64_t sys_debug_write(uint64_t address, uint64_t length) {
-  if (length > kMaxDebugWrite) return abi::kErrorInvalidArgument;
+  if (length > kMaxDebugWrite) return abi::syscall_result(Error::kInvalidArgument);
   char buffer[256];
   uint64_t done = 0;
   while (done < length) {
     uint64_t chunk = length - done < sizeof(buffer) ? length - done : sizeof(buffer);
-    if (!copy_from_user(buffer, address + done, chunk)) return abi::kErrorBadAddress;
+    if (!copy_from_user(buffer, address + done, chunk)) return abi::syscall_result(Error::kBadAddress);
     console_write(buffer, chunk);
     done += chunk;
   }
@@ -62,14 +73,16 @@ void syscall_dispatch(Tcb* thread) {
     deliver_fault(thread, abi::FaultKind::kForeignSyscall, 0, 0);
     return;
   }
-  int64_t result = abi::kErrorUnknownSyscall;
+  int64_t result = abi::syscall_result(Error::kUnknownSyscall);
   auto number = static_cast<Syscall>(regs.rax);
   switch (number) {
     case Syscall::kDebugWrite:
-      result = sys_debug_write(regs.rdi, regs.rsi);
+      result = holds_debug_console(thread) ? sys_debug_write(regs.rdi, regs.rsi)
+                                           : abi::syscall_result(Error::kNotPermitted);
       break;
     case Syscall::kDebugTicks:
-      result = static_cast<int64_t>(timer_ticks());
+      result = holds_debug_console(thread) ? static_cast<int64_t>(timer_ticks())
+                                           : abi::syscall_result(Error::kNotPermitted);
       break;
     case Syscall::kThreadExit:
       printk("kernel: task '%s' exited with status %ld\n", thread->name,
@@ -82,7 +95,7 @@ void syscall_dispatch(Tcb* thread) {
       return;
     case Syscall::kTestShutdown:
       if (!test_kernel()) {
-        result = abi::kErrorNotPermitted;
+        result = abi::syscall_result(Error::kNotPermitted);
         break;
       }
       machine_exit(regs.rdi);

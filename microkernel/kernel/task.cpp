@@ -151,6 +151,8 @@ void start_root_task(const BootModule& module, const char* name, const BootInfo&
 
   cdt_insert(nullptr, &slots[abi::kSlotIrqControl], irq_control_cap());
   cdt_insert(nullptr, &slots[abi::kSlotIoPorts], io_ports_cap(0, 0xffff));
+  cdt_insert(nullptr, &slots[abi::kSlotKernelProbes], make_cap(ObjectType::kKernelProbes, 1, 0));
+  cdt_insert(nullptr, &slots[abi::kSlotDebugConsole], make_cap(ObjectType::kDebugConsole, 1, 0));
   Capability clock = make_cap(ObjectType::kFrame,
                               reinterpret_cast<uintptr_t>(physical_to_virtual(clock_page_physical())),
                               static_cast<uint8_t>(abi::kFrameSmallBits));

@@ -37,7 +37,7 @@ void install(Slot* own, Slot* source, const Capability& derived) {
   Slot scratch;
   bool had_old = !own->empty();
   if (had_old) cdt_move(own, &scratch);
-  if (source != nullptr) cdt_insert(source, own, derived);
+  if (source != nullptr) cdt_insert_copy(source, own, derived);
   if (had_old) delete_cap(&scratch);
 }
 

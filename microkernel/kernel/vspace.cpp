@@ -247,6 +247,9 @@ Error invoke_vspace(const Capability& cspace_root, Slot* slot, const Invocation&
       (flags & page::kUser) == 0) {
     return Error::kNotMapped;
   }
+  // Only the owner of a page lends it: its borrows are dropped when it unmaps the page, which
+  // a borrower lending it on could not see (the chained mapping would outlive the frame).
+  if ((flags & page::kBorrowed) != 0) return Error::kIllegalOperation;
   uint64_t* entry = find_entry(destination, destination_address, 1);
   if (entry == nullptr) return Error::kMissingPageTable;
   if ((*entry & page::kPresent) != 0) return Error::kAlreadyMapped;
@@ -254,7 +257,7 @@ Error invoke_vspace(const Capability& cspace_root, Slot* slot, const Invocation&
     return Error::kNotEnoughMemory;
   }
   physical &= ~(page::kSize - 1);
-  *entry = physical | page::kPresent | page::kUser | page::kNoExecute;
+  *entry = physical | page::kPresent | page::kUser | page::kNoExecute | page::kBorrowed;
   source_info->borrows[source_info->borrow_count++] =
       VSpaceInfo::Borrow{source_address, physical, destination_address, destination_tag, 0};
   flush_if_loaded(destination);

@@ -9,6 +9,8 @@ Modes:
   --mode fatal   the kernel must print a one-line error and end with the failure code.
   --mode running the machine must reach --until (a regex) and still be running; the harness
                  then stops it (for images that, like tools/run's, never shut down).
+  --mode poweroff the guest must end the machine itself with the success code (the POSIX
+                 server powers off when /init exits with status 0).
 
 --expect REGEX must match the serial log, --reject REGEX must not (each a TAP case).
 
@@ -117,7 +119,7 @@ def tail(text: str, lines: int = 40) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("image", type=Path)
-    parser.add_argument("--mode", choices=["tests", "panic", "fatal", "running"], default="tests")
+    parser.add_argument("--mode", choices=["tests", "panic", "fatal", "running", "poweroff"], default="tests")
     parser.add_argument("--expect", action="append", default=[],
                         help="regex the serial log must contain")
     parser.add_argument("--reject", action="append", default=[],
@@ -164,6 +166,12 @@ def main() -> int:
         tap.case(seen > 0, "guest reported tests", "no TEST lines in the serial log")
         tap.case(status == EXIT_SUCCESS, "guest shut down with the success code",
                  f"QEMU exit status {status}")
+    elif args.mode == "poweroff":
+        tap.case(not timed_out, "guest powered off before the timeout",
+                 f"killed after {args.timeout:.0f} s")
+        tap.case(status == EXIT_SUCCESS, "guest powered off with the success code",
+                 f"QEMU exit status {status}")
+        tap.case("PANIC" not in serial, "no kernel panic", "a panic was reported")
     elif args.mode == "running":
         tap.case(status is None and not timed_out, f"reached /{args.until}/ and kept running",
                  f"QEMU exit status {status}" if status is not None

@@ -52,4 +52,12 @@ size_t strlen(const char* text) {
   return length;
 }
 
+int strcmp(const char* left, const char* right) {
+  while (*left != 0 && *left == *right) {
+    ++left;
+    ++right;
+  }
+  return static_cast<unsigned char>(*left) - static_cast<unsigned char>(*right);
+}
+
 }  // extern "C"

@@ -1,0 +1,103 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Builds an initramfs: a cpio "newc" archive of files from the host, for the POSIX server.
+
+usage: mkinitramfs.py OUTPUT.cpio [SPEC ...]
+
+SPEC is one of:
+  HOST:GUEST          the host file HOST at GUEST, with HOST's mode
+  HOST:GUEST:MODE     ... with MODE (octal) instead
+  --dir GUEST         an empty directory
+  --symlink TARGET:GUEST
+  --text GUEST:MODE:TEXT   a file holding TEXT (\\n for newlines)
+  --busybox HOST      HOST as /bin/busybox, and a symlink for each applet it lists
+                      (`HOST --list-full`), as Debian's busybox-static installs them
+
+Parent directories are made as needed. Nothing here is committed: the archive is built from
+files on the host at build time.
+"""
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+
+class Archive:
+    def __init__(self):
+        self.entries = {}  # guest path -> (mode, data)
+
+    def add_dirs(self, guest: str):
+        parts = guest.strip("/").split("/")[:-1]
+        for i in range(1, len(parts) + 1):
+            path = "/".join(parts[:i])
+            self.entries.setdefault(path, (stat.S_IFDIR | 0o755, b""))
+
+    def add(self, guest: str, mode: int, data: bytes):
+        guest = guest.strip("/")
+        self.add_dirs(guest)
+        self.entries[guest] = (mode, data)
+
+    def write(self, output: Path):
+        out = bytearray()
+        inode = 1
+
+        def entry(name: str, mode: int, data: bytes):
+            nonlocal inode
+            encoded = name.encode() + b"\0"
+            fields = [inode, mode, 0, 0, 2 if stat.S_ISDIR(mode) else 1, 0, len(data),
+                      0, 0, 0, 0, len(encoded), 0]
+            out.extend(b"070701" + b"".join(f"{f:08x}".encode() for f in fields))
+            out.extend(encoded)
+            out.extend(b"\0" * (-len(out) % 4))
+            out.extend(data)
+            out.extend(b"\0" * (-len(out) % 4))
+            inode += 1
+
+        for name in sorted(self.entries):
+            mode, data = self.entries[name]
+            entry(name, mode, data)
+        entry("TRAILER!!!", 0, b"")
+        output.write_bytes(bytes(out))
+
+
+def main() -> int:
+    args = sys.argv[1:]
+    if not args:
+        print(__doc__, file=sys.stderr)
+        return 2
+    output = Path(args.pop(0))
+    archive = Archive()
+    while args:
+        spec = args.pop(0)
+        if spec == "--dir":
+            archive.add(args.pop(0), stat.S_IFDIR | 0o755, b"")
+        elif spec == "--symlink":
+            target, _, guest = args.pop(0).partition(":")
+            archive.add(guest, stat.S_IFLNK | 0o777, target.encode())
+        elif spec == "--text":
+            guest, mode, text = args.pop(0).split(":", 2)
+            archive.add(guest, stat.S_IFREG | int(mode, 8), text.replace("\\n", "\n").encode())
+        elif spec == "--busybox":
+            host = Path(args.pop(0))
+            archive.add("bin/busybox", stat.S_IFREG | 0o755, host.read_bytes())
+            listing = subprocess.run([str(host), "--list-full"], check=True,
+                                     stdout=subprocess.PIPE, text=True).stdout
+            for applet in listing.split():
+                if applet.strip("/") == "bin/busybox":
+                    continue
+                archive.add(applet, stat.S_IFLNK | 0o777, b"/bin/busybox")
+        else:
+            parts = spec.split(":")
+            if len(parts) not in (2, 3):
+                print(f"mkinitramfs: bad spec {spec!r}", file=sys.stderr)
+                return 2
+            host = Path(parts[0])
+            mode = int(parts[2], 8) if len(parts) == 3 else stat.S_IMODE(os.stat(host).st_mode)
+            archive.add(parts[1], stat.S_IFREG | mode, host.read_bytes())
+    archive.write(output)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,261 @@
+// SPDX-License-Identifier: MIT
+// System-wide calls: uname, time (from the kernel's clock page), limits, random, reboot.
+#include <string.h>
+
+#include "kernel/random.hpp"
+#include "kernel/syscalls.hpp"
+#include "sys/clock.hpp"
+#include "task/replies.hpp"
+
+namespace posix {
+
+namespace {
+
+// GAP: no RTC driver yet; the wall clock starts at this time at boot (2026-01-01 00:00 UTC).
+constexpr int64_t kBootEpochSeconds = 1767225600;
+char hostname[65] = "sonde";
+
+struct RLimit {
+  uint64_t current, maximum;
+};
+constexpr uint64_t kInfinity = ~uint64_t{0};
+RLimit limits[16] = {
+    {kInfinity, kInfinity}, {kInfinity, kInfinity}, {kInfinity, kInfinity},  // cpu fsize data
+    {8 << 20, kInfinity},   {0, kInfinity},         {kInfinity, kInfinity},   // stack core rss
+    {4096, 4096},           {256, 256},             {8 << 20, 8 << 20},       // nproc nofile memlock
+    {kInfinity, kInfinity}, {kInfinity, kInfinity}, {kInfinity, kInfinity},  // as locks sigpending
+    {819200, 819200},       {0, 0},                 {0, 0},                   // msgqueue nice rtprio
+    {kInfinity, kInfinity}};                                                  // rttime
+
+uint64_t now_ns() { return sys::clock_ns(); }
+
+}  // namespace
+
+int64_t sys_uname(SyscallContext& c) {
+  char buffer[6 * 65] = {};
+  const char* fields[6] = {"Linux", hostname, "6.1.0", "#1 SMP Sonde", "x86_64", "(none)"};
+  for (int i = 0; i < 6; ++i) {
+    size_t length = strlen(fields[i]);
+    memcpy(buffer + i * 65, fields[i], length < 64 ? length : 64);
+  }
+  return to_rax(user(c).copy_out(c.arg(0), buffer, sizeof(buffer)));
+}
+
+int64_t sys_sethostname(SyscallContext& c) {
+  uint64_t length = c.arg(1);
+  if (length > 64) return -rt::kEINVAL;
+  char name[65] = {};
+  if (auto r = user(c).copy_in(name, c.arg(0), length); !r.ok()) return -rt::kEFAULT;
+  memcpy(hostname, name, sizeof(hostname));
+  return 0;
+}
+
+int64_t sys_clock_gettime(SyscallContext& c) {
+  uint64_t clock = c.arg(0);
+  uint64_t ns = now_ns();
+  int64_t spec[2];
+  switch (clock) {
+    case 0: case 5: case 11:  // REALTIME, REALTIME_COARSE, TAI
+      spec[0] = kBootEpochSeconds + static_cast<int64_t>(ns / 1000000000);
+      break;
+    case 1: case 2: case 3: case 4: case 6: case 7:  // MONOTONIC*, CPUTIME, BOOTTIME
+      spec[0] = static_cast<int64_t>(ns / 1000000000);
+      break;
+    default:
+      return -rt::kEINVAL;
+  }
+  spec[1] = static_cast<int64_t>(ns % 1000000000);
+  return to_rax(user(c).copy_out(c.arg(1), spec, sizeof(spec)));
+}
+
+int64_t sys_clock_getres(SyscallContext& c) {
+  if (c.arg(0) > 11) return -rt::kEINVAL;
+  if (c.arg(1) == 0) return 0;
+  int64_t spec[2] = {0, 1};
+  return to_rax(user(c).copy_out(c.arg(1), spec, sizeof(spec)));
+}
+
+int64_t sys_gettimeofday(SyscallContext& c) {
+  uint64_t ns = now_ns();
+  if (c.arg(0) != 0) {
+    int64_t tv[2] = {kBootEpochSeconds + static_cast<int64_t>(ns / 1000000000),
+                     static_cast<int64_t>(ns % 1000000000 / 1000)};
+    if (auto r = user(c).copy_out(c.arg(0), tv, sizeof(tv)); !r.ok()) return -rt::kEFAULT;
+  }
+  if (c.arg(1) != 0) {
+    int32_t tz[2] = {0, 0};
+    if (auto r = user(c).copy_out(c.arg(1), tz, sizeof(tz)); !r.ok()) return -rt::kEFAULT;
+  }
+  return 0;
+}
+
+int64_t sys_time(SyscallContext& c) {
+  int64_t seconds = kBootEpochSeconds + static_cast<int64_t>(now_ns() / 1000000000);
+  if (c.arg(0) != 0) {
+    if (auto r = user(c).copy_out(c.arg(0), &seconds, 8); !r.ok()) return -rt::kEFAULT;
+  }
+  return seconds;
+}
+
+namespace {
+// The call is retried when the timer fires: the deadline is set on the first try only.
+int64_t sleep_until(SyscallContext& c, const int64_t (&spec)[2], bool absolute, bool realtime) {
+  if (spec[0] < 0 || spec[1] < 0 || spec[1] >= 1000000000) return -rt::kEINVAL;
+  Process* p = c.process;
+  if (p->sleep_deadline == 0) {
+    uint64_t length = static_cast<uint64_t>(spec[0]) * 1000000000 + static_cast<uint64_t>(spec[1]);
+    if (absolute) {
+      uint64_t base = realtime ? static_cast<uint64_t>(kBootEpochSeconds) * 1000000000 : 0;
+      length = length > base ? length - base : 0;
+      p->sleep_deadline = length > 0 ? length : 1;
+    } else {
+      p->sleep_deadline = now_ns() + length;
+    }
+  }
+  if (now_ns() >= p->sleep_deadline) {
+    p->sleep_deadline = 0;
+    return 0;
+  }
+  arm_timer();
+  return kDeferred;
+}
+}  // namespace
+
+int64_t sys_nanosleep(SyscallContext& c) {
+  int64_t spec[2];
+  if (auto r = user(c).copy_in(spec, c.arg(0), 16); !r.ok()) return -rt::kEFAULT;
+  return sleep_until(c, spec, false, false);
+}
+int64_t sys_clock_nanosleep(SyscallContext& c) {
+  int64_t spec[2];
+  constexpr uint64_t kAbsolute = 1;
+  uint64_t clock = c.arg(0);
+  if (clock > 11 || clock == 2 || clock == 3) return -rt::kEINVAL;
+  if ((c.arg(1) & ~kAbsolute) != 0) return -rt::kEINVAL;
+  if (auto r = user(c).copy_in(spec, c.arg(2), 16); !r.ok()) return -rt::kEFAULT;
+  return sleep_until(c, spec, (c.arg(1) & kAbsolute) != 0, clock == 0 || clock == 5 || clock == 11);
+}
+
+int64_t sys_prctl(SyscallContext& c) {
+  constexpr uint64_t kSetName = 15, kGetName = 16;
+  switch (c.arg(0)) {
+    case kSetName: {
+      char name[16] = {};
+      auto copied = user(c).copy_string(name, c.arg(1), sizeof(name));
+      if (!copied.ok() && copied.error().code != rt::kENAMETOOLONG) return -rt::kEFAULT;
+      name[15] = '\0';
+      memcpy(c.process->comm, name, sizeof(name));
+      return 0;
+    }
+    case kGetName:
+      return to_rax(user(c).copy_out(c.arg(1), c.process->comm, sizeof(c.process->comm)));
+    default:
+      return -rt::kEINVAL;  // GAP: other prctl options
+  }
+}
+
+int64_t sys_getrandom(SyscallContext& c) {
+  uint64_t length = c.arg(1);
+  if ((c.arg(2) & ~uint64_t{7}) != 0) return -rt::kEINVAL;
+  if (length > (32u << 20)) length = 32u << 20;
+  uint8_t bytes[256];
+  for (uint64_t done = 0; done < length;) {
+    uint64_t n = length - done < sizeof(bytes) ? length - done : sizeof(bytes);
+    fill_random(bytes, n);
+    if (auto r = user(c).copy_out(c.arg(0) + done, bytes, n); !r.ok()) return -rt::kEFAULT;
+    done += n;
+  }
+  return static_cast<int64_t>(length);
+}
+
+int64_t sys_prlimit64(SyscallContext& c) {
+  uint64_t resource = c.arg(1);
+  if (resource >= 16) return -rt::kEINVAL;
+  if (c.arg(0) != 0 && find_process(static_cast<int>(c.arg(0))) == nullptr) return -rt::kESRCH;
+  RLimit old = limits[resource];
+  if (c.arg(2) != 0) {
+    RLimit wanted;
+    if (auto r = user(c).copy_in(&wanted, c.arg(2), sizeof(wanted)); !r.ok()) return -rt::kEFAULT;
+    if (wanted.current > wanted.maximum) return -rt::kEINVAL;
+    limits[resource] = wanted;  // GAP: limits are system-wide and not enforced
+  }
+  if (c.arg(3) != 0) {
+    if (auto r = user(c).copy_out(c.arg(3), &old, sizeof(old)); !r.ok()) return -rt::kEFAULT;
+  }
+  return 0;
+}
+int64_t sys_getrlimit(SyscallContext& c) {
+  if (c.arg(0) >= 16) return -rt::kEINVAL;
+  return to_rax(user(c).copy_out(c.arg(1), &limits[c.arg(0)], sizeof(RLimit)));
+}
+int64_t sys_setrlimit(SyscallContext& c) {
+  if (c.arg(0) >= 16) return -rt::kEINVAL;
+  RLimit wanted;
+  if (auto r = user(c).copy_in(&wanted, c.arg(1), sizeof(wanted)); !r.ok()) return -rt::kEFAULT;
+  if (wanted.current > wanted.maximum) return -rt::kEINVAL;
+  limits[c.arg(0)] = wanted;
+  return 0;
+}
+
+int64_t sys_getrusage(SyscallContext& c) { return to_rax(user(c).zero(c.arg(1), 144)); }
+
+int64_t sys_times(SyscallContext& c) {
+  int64_t ticks = static_cast<int64_t>(now_ns() / 10000000);  // USER_HZ = 100
+  if (c.arg(0) != 0) {
+    if (auto r = user(c).zero(c.arg(0), 32); !r.ok()) return -rt::kEFAULT;
+  }
+  return ticks;
+}
+
+int64_t sys_sysinfo(SyscallContext& c) {
+  struct {
+    int64_t uptime;
+    uint64_t loads[3];
+    uint64_t totalram, freeram, sharedram, bufferram, totalswap, freeswap;
+    uint16_t procs, pad;
+    uint32_t pad2;
+    uint64_t totalhigh, freehigh;
+    uint32_t mem_unit;
+    char reserved[4];
+  } info = {};
+  info.uptime = static_cast<int64_t>(now_ns() / 1000000000);
+  info.totalram = 256ull << 20;
+  info.freeram = info.totalram - platform::pages_in_use() * platform::kPage;
+  int count = 0;
+  for (Process* p = first_process(); p != nullptr; p = p->next) ++count;
+  info.procs = static_cast<uint16_t>(count);
+  info.mem_unit = 1;
+  return to_rax(user(c).copy_out(c.arg(0), &info, sizeof(info)));
+}
+
+int64_t sys_sched_getaffinity(SyscallContext& c) {
+  if (c.arg(1) < 8) return -rt::kEINVAL;
+  uint64_t mask = 1;  // GAP: one CPU is reported
+  if (auto r = user(c).copy_out(c.arg(2), &mask, 8); !r.ok()) return -rt::kEFAULT;
+  return 8;
+}
+
+int64_t sys_getcpu(SyscallContext& c) {
+  uint32_t zero = 0;
+  if (c.arg(0) != 0 && !user(c).copy_out(c.arg(0), &zero, 4).ok()) return -rt::kEFAULT;
+  if (c.arg(1) != 0 && !user(c).copy_out(c.arg(1), &zero, 4).ok()) return -rt::kEFAULT;
+  return 0;
+}
+
+int64_t sys_capget(SyscallContext& c) {
+  uint32_t header[2];
+  if (auto r = user(c).copy_in(header, c.arg(0), 8); !r.ok()) return -rt::kEFAULT;
+  if (c.arg(1) == 0) return 0;
+  uint32_t data[6] = {0xffffffff, 0xffffffff, 0xffffffff, 0x1ff, 0x1ff, 0x1ff};  // root: all
+  // _LINUX_CAPABILITY_VERSION_3 has two data structs: effective, permitted, inheritable each.
+  uint32_t layout[6] = {data[0], data[1], 0, data[3], data[4], 0};
+  return to_rax(user(c).copy_out(c.arg(1), layout, sizeof(layout)));
+}
+
+int64_t sys_reboot(SyscallContext& c) {
+  constexpr uint64_t kMagic1 = 0xfee1dead;
+  if (c.arg(0) != kMagic1) return -rt::kEINVAL;
+  power_off(0);
+}
+
+}  // namespace posix

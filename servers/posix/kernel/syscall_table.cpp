@@ -1,0 +1,98 @@
+// SPDX-License-Identifier: MIT
+// The system call table: Linux x86-64 numbers, names and handlers, and the ENOSYS fallback.
+#include "kernel/syscalls.hpp"
+#include "tty/console.hpp"
+#include "vfs/vfs.hpp"
+
+namespace posix {
+
+namespace {
+
+struct SyscallEntry {
+  uint16_t number;
+  const char* name;
+  Handler handler;
+};
+
+#define ENTRY(number, name) {number, #name, sys_##name}
+
+// Numbers from Linux's arch/x86/entry/syscalls/syscall_64.tbl.
+constexpr SyscallEntry kTable[] = {
+    ENTRY(0, read), ENTRY(1, write), ENTRY(2, open), ENTRY(3, close), ENTRY(4, stat),
+    ENTRY(5, fstat), ENTRY(6, lstat), ENTRY(7, poll), ENTRY(8, lseek), ENTRY(9, mmap),
+    ENTRY(10, mprotect), ENTRY(11, munmap), ENTRY(12, brk), ENTRY(13, rt_sigaction),
+    ENTRY(14, rt_sigprocmask), ENTRY(15, rt_sigreturn), ENTRY(16, ioctl), ENTRY(17, pread64),
+    ENTRY(18, pwrite64), ENTRY(19, readv), ENTRY(20, writev), ENTRY(21, access), ENTRY(22, pipe),
+    ENTRY(24, sched_yield), ENTRY(28, madvise), ENTRY(32, dup),
+    ENTRY(33, dup2), ENTRY(35, nanosleep), ENTRY(39, getpid), 
+    ENTRY(56, clone), ENTRY(57, fork), ENTRY(58, vfork), ENTRY(59, execve), ENTRY(60, exit),
+    ENTRY(61, wait4), ENTRY(62, kill), ENTRY(63, uname), ENTRY(72, fcntl), ENTRY(74, fsync),
+    ENTRY(75, fdatasync), ENTRY(76, truncate), ENTRY(77, ftruncate), 
+    ENTRY(79, getcwd), ENTRY(80, chdir), ENTRY(81, fchdir), ENTRY(82, rename), ENTRY(83, mkdir),
+    ENTRY(84, rmdir), ENTRY(86, link), ENTRY(87, unlink), ENTRY(88, symlink),
+    ENTRY(89, readlink), ENTRY(90, chmod), ENTRY(91, fchmod), ENTRY(92, chown),
+    ENTRY(93, fchown), ENTRY(94, lchown), ENTRY(95, umask), ENTRY(96, gettimeofday),
+    ENTRY(97, getrlimit), ENTRY(98, getrusage), ENTRY(99, sysinfo), ENTRY(100, times),
+    ENTRY(102, getuid), ENTRY(104, getgid), ENTRY(105, setuid), ENTRY(106, setgid),
+    ENTRY(107, geteuid), ENTRY(108, getegid), ENTRY(109, setpgid), ENTRY(110, getppid),
+    ENTRY(111, getpgrp), ENTRY(112, setsid), ENTRY(115, getgroups), ENTRY(116, setgroups),
+    ENTRY(117, setresuid), ENTRY(118, getresuid), ENTRY(119, setresgid), ENTRY(120, getresgid),
+    ENTRY(121, getpgid), ENTRY(124, getsid), ENTRY(125, capget), ENTRY(130, rt_sigsuspend),
+    ENTRY(131, sigaltstack), ENTRY(157, prctl), ENTRY(137, statfs), ENTRY(138, fstatfs), ENTRY(158, arch_prctl),
+    ENTRY(160, setrlimit), ENTRY(162, sync), ENTRY(169, reboot), ENTRY(170, sethostname),
+    ENTRY(186, gettid), ENTRY(200, tkill), ENTRY(201, time), ENTRY(202, futex),
+    ENTRY(204, sched_getaffinity), ENTRY(217, getdents64), ENTRY(218, set_tid_address),
+    ENTRY(228, clock_gettime), ENTRY(229, clock_getres), ENTRY(230, clock_nanosleep),
+    ENTRY(231, exit_group), ENTRY(234, tgkill), ENTRY(257, openat), ENTRY(258, mkdirat),
+    ENTRY(260, fchownat), ENTRY(262, newfstatat), ENTRY(263, unlinkat), ENTRY(264, renameat),
+    ENTRY(265, linkat), ENTRY(266, symlinkat), ENTRY(267, readlinkat), ENTRY(268, fchmodat),
+    ENTRY(269, faccessat), ENTRY(271, ppoll), ENTRY(273, set_robust_list),
+    ENTRY(280, utimensat), ENTRY(292, dup3), ENTRY(293, pipe2), ENTRY(302, prlimit64),
+    ENTRY(309, getcpu), ENTRY(316, renameat2), ENTRY(318, getrandom), 
+    ENTRY(436, close_range), ENTRY(439, faccessat2),
+};
+
+#undef ENTRY
+
+constexpr uint64_t kMaxNumber = 512;
+Handler handlers[kMaxNumber];
+const char* names[kMaxNumber];
+uint64_t enosys[kMaxNumber];
+bool built = false;
+
+void build() {
+  for (const SyscallEntry& e : kTable) {
+    handlers[e.number] = e.handler;
+    names[e.number] = e.name;
+  }
+  built = true;
+}
+
+// The one place unimplemented calls go: counted per number, logged the first time.
+int64_t not_implemented(SyscallContext& c, uint64_t number) {
+  uint64_t index = number < kMaxNumber ? number : kMaxNumber - 1;
+  if (enosys[index]++ == 0) {
+    tty::log("posix: pid %d (%s): system call %lu is not implemented (ENOSYS)\n", c.process->pid,
+             c.process->comm, number);
+  }
+  return -rt::kENOSYS;
+}
+
+}  // namespace
+
+uint64_t enosys_count(uint64_t number) { return number < kMaxNumber ? enosys[number] : 0; }
+
+int64_t dispatch_syscall(SyscallContext& context) {
+  if (!built) build();
+  uint64_t number = context.registers.rax;
+  if (number >= kMaxNumber || handlers[number] == nullptr) {
+    return not_implemented(context, number);
+  }
+  SyscallContext* outer = current_context();
+  set_current_context(&context);
+  int64_t result = handlers[number](context);
+  set_current_context(outer);
+  return result;
+}
+
+}  // namespace posix

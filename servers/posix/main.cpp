@@ -1,0 +1,279 @@
+// SPDX-License-Identifier: MIT
+// The POSIX personality server: unpacks the initramfs, starts /init as a Linux process and
+// serves the faults of its processes (system calls, page faults, exceptions) on one endpoint.
+#include <string.h>
+
+#include "fs/initramfs.hpp"
+#include "platform/kernel.hpp"
+#include "rt/new.hpp"
+#include "sys/clock.hpp"
+#include "sys/server_start.hpp"
+#include "sys/syscall.hpp"
+#include "task/process.hpp"
+#include "task/replies.hpp"
+#include "tty/console.hpp"
+#include "vfs/inode.hpp"
+
+namespace {
+
+using namespace posix;
+namespace abi = sonde::abi;
+using abi::Error;
+using abi::Label;
+using abi::ObjectType;
+
+constexpr uint64_t kIrqBadge = 1ull << 40;
+constexpr uint64_t kTimerBadge = 1ull << 41;
+constexpr uint64_t kServerPriority = 200;
+
+alignas(FileTree) uint8_t tree_storage[sizeof(FileTree)];
+alignas(16) uint8_t irq_stack[16384];
+uint64_t irq_notification = 0;
+uint64_t irq_endpoint = 0;
+
+// The interrupt thread: turns each COM1 interrupt into a message the main loop serves.
+[[noreturn]] void irq_thread() {
+  for (;;) {
+    sys::wait(irq_notification);
+    sys::MessageRegisters mr;
+    (void)sys::call(irq_endpoint, 0, mr, 0);
+  }
+}
+
+bool start_irq_thread(uint64_t endpoint) {
+  auto notification = platform::make_object(ObjectType::kNotification);
+  auto badged = platform::allocate_slot();
+  auto tcb = platform::make_object(ObjectType::kTcb);
+  if (!notification.ok() || !badged.ok() || !tcb.ok()) return false;
+  irq_notification = notification.value();
+  irq_endpoint = badged.value();
+  if (sys::cnode_mint(sys::kServerSlotCNode, irq_endpoint, endpoint, abi::kRightWrite,
+                      kIrqBadge) != Error::kNone) {
+    return false;
+  }
+  uint64_t bind[] = {irq_notification};
+  if (sys::invoke(sys::kServerSlotCom1Irq, Label::kIrqHandlerSetNotification, bind) !=
+      Error::kNone) {
+    return false;
+  }
+  uint64_t configure[] = {sys::kServerSlotCNode, 0, sys::kServerSlotVSpace, 0, 0, 0};
+  uint64_t priority[] = {kServerPriority};
+  if (sys::invoke(tcb.value(), Label::kTcbConfigure, configure) != Error::kNone ||
+      sys::invoke(tcb.value(), Label::kTcbSetPriority, priority) != Error::kNone) {
+    return false;
+  }
+  uint64_t words[1 + abi::kUserRegisterWords] = {};
+  words[0] = abi::tcb_message::kWriteResume;
+  abi::UserRegisters registers{};
+  registers.rip = reinterpret_cast<uint64_t>(&irq_thread);
+  registers.rsp = reinterpret_cast<uint64_t>(irq_stack + sizeof(irq_stack)) - 8;
+  registers.rflags = 0x202;
+  memcpy(&words[1], &registers, sizeof(registers));
+  return sys::invoke(tcb.value(), Label::kTcbWriteRegisters, words) == Error::kNone;
+}
+
+void make_devices(FileTree& tree) {
+  struct Device {
+    const char* path;
+    uint32_t mode;
+    uint32_t device;
+  };
+  const Device devices[] = {
+      {"/dev/console", kTypeCharDevice | 0600, (5 << 8) | 1},
+      {"/dev/tty", kTypeCharDevice | 0666, (5 << 8) | 0},
+      {"/dev/ttyS0", kTypeCharDevice | 0660, (4 << 8) | 64},
+      {"/dev/null", kTypeCharDevice | 0666, (1 << 8) | 3},
+      {"/dev/zero", kTypeCharDevice | 0666, (1 << 8) | 5},
+      {"/dev/random", kTypeCharDevice | 0666, (1 << 8) | 8},
+      {"/dev/urandom", kTypeCharDevice | 0666, (1 << 8) | 9},
+  };
+  for (const Device& d : devices) {
+    auto made = tree.create(tree.root(), d.path, d.mode);
+    if (made.ok()) made.value()->device = d.device;
+  }
+  const char* const directories[] = {"/tmp", "/proc", "/sys", "/root"};
+  for (const char* directory : directories) {
+    auto made = tree.create(tree.root(), directory, kTypeDirectory | 0755);
+    if (made.ok() && strcmp(directory, "/tmp") == 0) made.value()->mode = kTypeDirectory | 01777;
+  }
+}
+
+abi::UserRegisters read_registers(const sys::MessageRegisters& mr) {
+  abi::UserRegisters registers;
+  auto* words = reinterpret_cast<uint64_t*>(&registers);
+  for (uint64_t i = 0; i < abi::kUserRegisterWords; ++i) words[i] = sys::message_word(mr, i);
+  return registers;
+}
+
+int signal_for_exception(uint64_t vector) {
+  switch (vector) {
+    case 0: return 8;    // #DE: SIGFPE
+    case 1: case 3: return 5;  // #DB, #BP: SIGTRAP
+    case 6: return 4;    // #UD: SIGILL
+    case 16: case 19: return 8;  // x87, SIMD: SIGFPE
+    case 17: return 7;   // #AC: SIGBUS
+    default: return 11;  // #GP and the rest: SIGSEGV
+  }
+}
+
+// What the main loop does after a message: answer it now (label and words) or not.
+struct Answer {
+  bool now = false;
+  uint64_t label = 0;
+  uint64_t length = 0;
+  uint64_t words[abi::kUserRegisterWords] = {};
+};
+
+Answer serve_fault(uint64_t badge, uint64_t label, const sys::MessageRegisters& mr) {
+  Answer answer;
+  Process* process = find_process(static_cast<int>(badge));
+  if (process == nullptr || process->state != ProcessState::kRunning) {
+    answer.now = true;
+    answer.label = static_cast<uint64_t>(abi::FaultReply::kSuspend);
+    return answer;
+  }
+  abi::UserRegisters registers = read_registers(mr);
+  switch (static_cast<abi::FaultKind>(label)) {
+    case abi::FaultKind::kForeignSyscall: {
+      SyscallContext context{process, registers, false};
+      int64_t result = dispatch_syscall(context);
+      if (result != kNoReply && result != kDeferred) result = deliver_signals(context, result);
+      if (result == kNoReply) return answer;
+      if (result == kDeferred) {
+        process->blocked = true;
+        process->saved = registers;
+        process->reply = detach_receive_reply();
+        return answer;
+      }
+      answer.now = true;
+      if (context.replace_registers) {
+        context.registers.rax = static_cast<uint64_t>(result);
+        memcpy(answer.words, &context.registers, sizeof(context.registers));
+        answer.label = static_cast<uint64_t>(abi::FaultReply::kSetRegisters);
+        answer.length = abi::kUserRegisterWords;
+      } else {
+        answer.words[0] = static_cast<uint64_t>(result);
+        answer.label = static_cast<uint64_t>(abi::FaultReply::kSetResult);
+        answer.length = 1;
+      }
+      return answer;
+    }
+    case abi::FaultKind::kPage: {
+      uint64_t address = sys::message_word(mr, abi::kFaultAddressWord);
+      uint64_t access = sys::message_word(mr, abi::kFaultDetailWord);
+      if (process->memory->handle_fault(address, access)) {
+        answer.now = true;
+        answer.label = static_cast<uint64_t>(abi::FaultReply::kResume);
+        return answer;
+      }
+      tty::log("posix: pid %d (%s): segfault at 0x%lx rip 0x%lx access 0x%lx\n", process->pid,
+               process->comm, address, registers.rip, access);
+      finish_process(process, 11);
+      return answer;
+    }
+    default: {
+      uint64_t vector = sys::message_word(mr, abi::kFaultAddressWord);
+      int signal = signal_for_exception(vector);
+      tty::log("posix: pid %d (%s): exception %lu at rip 0x%lx: signal %d\n", process->pid,
+               process->comm, vector, registers.rip, signal);
+      finish_process(process, signal);
+      return answer;
+    }
+  }
+}
+
+[[noreturn]] void serve(uint64_t endpoint) {
+  sys::MessageRegisters mr;
+  sys::IpcResult r = sys::recv(endpoint, receive_reply(), mr);
+  for (;;) {
+    Answer answer;
+    if (r.error == Error::kNone) {
+      if (r.badge == kTimerBadge) {
+        answer.now = true;  // the retries below end the sleeps that are due
+      } else if (r.badge == kIrqBadge) {
+        int signal = tty::receive();
+        (void)sys::invoke(sys::kServerSlotCom1Irq, Label::kIrqHandlerAck);
+        if (signal != 0) console_signal(signal);
+        answer.now = true;
+      } else {
+        answer = serve_fault(r.badge, r.info.label, mr);
+      }
+      wake_blocked();
+      arm_timer();
+    }
+    if (answer.now) {
+      sys::MessageRegisters out;
+      sys::load_message(out, answer.words, answer.length);
+      mr = out;
+      r = sys::reply_recv(endpoint, receive_reply(), answer.label, mr, answer.length);
+    } else {
+      r = sys::recv(endpoint, receive_reply(), mr);
+    }
+  }
+}
+
+}  // namespace
+
+extern "C" int main(const sys::ServerStartInfo* info) {
+  auto* buffer = reinterpret_cast<abi::IpcBuffer*>(sys::kServerIpcBuffer);
+  buffer->user_data = sys::kServerIpcBuffer;
+  sys::debug_console = sys::kServerSlotDebugConsole;
+  sys::clock_page = reinterpret_cast<const abi::ClockPage*>(sys::kServerClockPage);
+  if (info->magic != sys::kServerStartMagic) {
+    sys::print("posix: bad start information\n");
+    return 1;
+  }
+  platform::init(*info);
+  tty::init(sys::kServerSlotCom1, (info->flags & sys::kStartFlagHasCom2) != 0 ? sys::kServerSlotCom2 : 0);
+  init_power(sys::kServerSlotDebugExit);
+  tty::log("posix: the POSIX personality server is up\n");
+
+  auto* tree = new (tree_storage) FileTree(platform::heap());
+  if (info->module_frames > 0) {
+    for (uint64_t i = 0; i < info->module_frames; ++i) {
+      if (platform::map_frame(sys::kServerSlotFirstModule + i, sys::kServerSlotVSpace,
+                              platform::kInitramfsBase + i * platform::kPage,
+                              abi::kMapRead) != Error::kNone) {
+        tty::log("posix: cannot map the initramfs\n");
+        return 1;
+      }
+    }
+    const auto* archive =
+        reinterpret_cast<const uint8_t*>(platform::kInitramfsBase + info->module_offset);
+    auto unpacked = unpack_initramfs(*tree, archive, info->module_size);
+    if (!unpacked.ok()) {
+      tty::log("posix: the initramfs is malformed: %s\n",
+               unpacked.error().message != nullptr ? unpacked.error().message : "?");
+    } else {
+      tty::log("posix: initramfs: %lu entries\n", unpacked.value());
+    }
+  }
+  make_devices(*tree);
+
+  auto endpoint = platform::make_object(ObjectType::kEndpoint);
+  auto empty_cnode = platform::make_object(ObjectType::kCNode, 1);
+  auto reply = platform::make_object(ObjectType::kReply);
+  if (!endpoint.ok() || !empty_cnode.ok() || !reply.ok()) {
+    tty::log("posix: out of memory at start\n");
+    return 1;
+  }
+  init_replies(reply.value());
+  init_tasks(TaskResources{endpoint.value(), empty_cnode.value()}, *tree);
+  if (!start_irq_thread(endpoint.value())) tty::log("posix: no console input (IRQ 4)\n");
+  init_timer(endpoint.value(), kTimerBadge);
+
+  const char* const argv[] = {"/init", nullptr};
+  const char* const envp[] = {"HOME=/", "TERM=vt100", "PATH=/sbin:/usr/sbin:/bin:/usr/bin",
+                              nullptr};
+  auto init = spawn_init("/init", argv, envp);
+  if (!init.ok()) {
+    tty::log("posix: cannot start /init: errno %d\n", init.error().code);
+    const char* const shell[] = {"/bin/sh", nullptr};
+    init = spawn_init("/bin/sh", shell, envp);
+    if (!init.ok()) {
+      tty::log("posix: cannot start /bin/sh either: errno %d\n", init.error().code);
+      return 1;
+    }
+  }
+  serve(endpoint.value());
+}

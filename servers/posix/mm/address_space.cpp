@@ -1,0 +1,367 @@
+// SPDX-License-Identifier: MIT
+// Process memory: demand-zero areas, pages shared with the server's view, eager fork copies.
+#include "mm/address_space.hpp"
+
+#include <string.h>
+
+#include "rt/new.hpp"
+
+namespace posix::mm {
+
+namespace {
+
+using platform::kPage;
+namespace abi = sonde::abi;
+using abi::Error;
+using abi::Label;
+
+uint64_t page_of(uint64_t address) { return address & ~(kPage - 1); }
+
+uint64_t map_rights(uint32_t prot) {
+  uint64_t rights = abi::kMapRead;
+  if ((prot & kProtWrite) != 0) rights |= abi::kMapWrite;
+  if ((prot & kProtExec) != 0) rights |= abi::kMapExecute;
+  return rights;
+}
+
+void* zeroed(size_t size) {
+  void* memory = platform::heap().allocate(size, 16);
+  if (memory != nullptr) memset(memory, 0, size);
+  return memory;
+}
+
+}  // namespace
+
+rt::Result<void> AddressSpace::create() {
+  vspace_ = TRY(platform::make_object(abi::ObjectType::kVSpace));
+  top_ = static_cast<Node*>(zeroed(sizeof(Node)));
+  if (top_ == nullptr) return rt::err(rt::kENOMEM);
+  return {};
+}
+
+Page** AddressSpace::slot_for(uint64_t address, bool create) const {
+  if (top_ == nullptr || address >= kUserTop) return nullptr;
+  Node* node = top_;
+  for (int level = 0; level < 3; ++level) {
+    unsigned index = (address >> (39 - 9 * level)) & 511;
+    if (node->next[index] == nullptr) {
+      if (!create) return nullptr;
+      node->next[index] = zeroed(level == 2 ? sizeof(Leaf) : sizeof(Node));
+      if (node->next[index] == nullptr) return nullptr;
+    }
+    node = static_cast<Node*>(node->next[index]);
+  }
+  return &reinterpret_cast<Leaf*>(node)->pages[(address >> 12) & 511];
+}
+
+Page* AddressSpace::find_page(uint64_t address) const {
+  Page** slot = slot_for(page_of(address), false);
+  return slot != nullptr ? *slot : nullptr;
+}
+
+rt::Result<Page*> AddressSpace::ensure_page(uint64_t address, uint32_t prot) {
+  address = page_of(address);
+  Page** slot = slot_for(address, true);
+  if (slot == nullptr) return rt::err(rt::kENOMEM);
+  if (*slot != nullptr) return *slot;
+  auto* page = static_cast<Page*>(zeroed(sizeof(Page)));
+  if (page == nullptr) return rt::err(rt::kENOMEM);
+  auto frame = platform::allocate_page();
+  if (!frame.ok()) {
+    platform::heap().deallocate(page, sizeof(Page));
+    return frame.error();
+  }
+  page->frame = frame.value();
+  page->prot = prot;
+  auto copy = platform::allocate_slot();
+  if (!copy.ok()) {
+    platform::free_page(page->frame);
+    platform::heap().deallocate(page, sizeof(Page));
+    return copy.error();
+  }
+  page->mapped_cap = copy.value();
+  Error e = sys::cnode_copy(sys::kServerSlotCNode, page->mapped_cap, page->frame.cap);
+  uint64_t words[] = {vspace_, address, map_rights(prot)};
+  if (e == Error::kNone) e = sys::invoke(page->mapped_cap, Label::kFrameMap, words);
+  for (int level = 0; level < 3 && e == Error::kMissingPageTable; ++level) {
+    auto table = platform::make_object(abi::ObjectType::kPageTable);
+    if (!table.ok()) {
+      e = Error::kNotEnoughMemory;
+      break;
+    }
+    if (table_count_ < sizeof(tables_) / sizeof(tables_[0])) tables_[table_count_++] = table.value();
+    uint64_t table_words[] = {vspace_, address};
+    e = sys::invoke(table.value(), Label::kPageTableMap, table_words);
+    if (e == Error::kNone) e = sys::invoke(page->mapped_cap, Label::kFrameMap, words);
+  }
+  if (e != Error::kNone) {
+    (void)sys::cnode_delete(sys::kServerSlotCNode, page->mapped_cap);
+    platform::free_slot(page->mapped_cap);
+    platform::free_page(page->frame);
+    platform::heap().deallocate(page, sizeof(Page));
+    return rt::err(rt::kENOMEM, "mapping a page failed");
+  }
+  *slot = page;
+  return page;
+}
+
+void AddressSpace::unmap_page(uint64_t address) {
+  Page** slot = slot_for(address, false);
+  if (slot == nullptr || *slot == nullptr) return;
+  Page* page = *slot;
+  *slot = nullptr;
+  (void)sys::cnode_delete(sys::kServerSlotCNode, page->mapped_cap);  // unmaps it
+  platform::free_slot(page->mapped_cap);
+  platform::free_page(page->frame);
+  platform::heap().deallocate(page, sizeof(Page));
+}
+
+rt::Result<void> AddressSpace::add_area(uint64_t start, uint64_t end, uint32_t prot) {
+  if (start >= end || end > kUserTop) return rt::err(rt::kEINVAL);
+  if (area_count_ == kMaxAreas) return rt::err(rt::kENOMEM);
+  // Joins an adjacent area with the same protection (brk grows this way).
+  for (size_t i = 0; i < area_count_; ++i) {
+    if (areas_[i].end == start && areas_[i].prot == prot) {
+      areas_[i].end = end;
+      return {};
+    }
+  }
+  areas_[area_count_++] = Area{start, end, prot};
+  return {};
+}
+
+const Area* AddressSpace::find_area(uint64_t address) const {
+  for (size_t i = 0; i < area_count_; ++i) {
+    if (address >= areas_[i].start && address < areas_[i].end) return &areas_[i];
+  }
+  return nullptr;
+}
+
+void AddressSpace::remove_range(uint64_t start, uint64_t end) {
+  for (size_t i = 0; i < area_count_;) {
+    Area a = areas_[i];
+    if (a.end <= start || a.start >= end) {
+      ++i;
+      continue;
+    }
+    // Cut [start, end) out of the area: up to two pieces stay.
+    areas_[i] = areas_[--area_count_];
+    if (a.start < start) areas_[area_count_++] = Area{a.start, start, a.prot};
+    if (a.end > end && area_count_ < kMaxAreas) areas_[area_count_++] = Area{end, a.end, a.prot};
+  }
+  for (uint64_t address = page_of(start); address < end; address += kPage) {
+    if (find_page(address) != nullptr) unmap_page(address);
+  }
+}
+
+rt::Result<void> AddressSpace::protect(uint64_t start, uint64_t end, uint32_t prot) {
+  for (uint64_t address = start; address < end; address += kPage) {
+    if (find_area(address) == nullptr) return rt::err(rt::kENOMEM);
+  }
+  // Split the areas at the edges, then set the protection of everything inside.
+  Area pieces[kMaxAreas];
+  size_t count = 0;
+  for (size_t i = 0; i < area_count_; ++i) {
+    Area a = areas_[i];
+    if (a.end <= start || a.start >= end) {
+      pieces[count++] = a;
+      continue;
+    }
+    if (a.start < start && count < kMaxAreas) pieces[count++] = Area{a.start, start, a.prot};
+    uint64_t from = a.start > start ? a.start : start;
+    uint64_t to = a.end < end ? a.end : end;
+    if (count < kMaxAreas) pieces[count++] = Area{from, to, prot};
+    if (a.end > end && count < kMaxAreas) pieces[count++] = Area{end, a.end, a.prot};
+  }
+  for (size_t i = 0; i < count; ++i) areas_[i] = pieces[i];
+  area_count_ = count;
+  for (uint64_t address = start; address < end; address += kPage) {
+    Page* page = find_page(address);
+    if (page == nullptr || page->prot == prot) continue;
+    page->prot = prot;
+    uint64_t words[] = {map_rights(prot)};
+    (void)sys::invoke(page->mapped_cap, Label::kFrameRemap, words);
+  }
+  return {};
+}
+
+uint64_t AddressSpace::find_free(uint64_t length) {
+  uint64_t candidate = mmap_top - length;
+  for (int tries = 0; tries < 4096; ++tries) {
+    bool clash = false;
+    for (size_t i = 0; i < area_count_; ++i) {
+      if (areas_[i].start < candidate + length && candidate < areas_[i].end) {
+        clash = true;
+        candidate = areas_[i].start - length;
+        break;
+      }
+    }
+    if (!clash) {
+      mmap_top = candidate;
+      return candidate;
+    }
+  }
+  return 0;
+}
+
+bool AddressSpace::access_allowed(uint64_t address, bool write) const {
+  const Area* area = find_area(address);
+  if (area == nullptr) return false;
+  return write ? (area->prot & kProtWrite) != 0 : (area->prot & (kProtRead | kProtWrite)) != 0;
+}
+
+bool AddressSpace::handle_fault(uint64_t address, uint64_t access) {
+  bool write = (access & 2) != 0;
+  bool fetch = (access & 16) != 0;
+  const Area* area = find_area(address);
+  if (area == nullptr) return false;
+  if (write && (area->prot & kProtWrite) == 0) return false;
+  if (fetch && (area->prot & kProtExec) == 0) return false;
+  if (find_page(address) != nullptr) return false;  // present: a protection fault
+  return ensure_page(address, area->prot).ok();
+}
+
+rt::Result<void> AddressSpace::copy_in(void* to, uint64_t from, size_t length) {
+  auto* out = static_cast<uint8_t*>(to);
+  while (length > 0) {
+    if (from >= kUserTop) return rt::err(rt::kEFAULT);
+    Page* page = find_page(from);
+    if (page == nullptr) {
+      if (!access_allowed(from, false)) return rt::err(rt::kEFAULT);
+      page = TRY(ensure_page(from, find_area(from)->prot));
+    }
+    uint64_t offset = from & (kPage - 1);
+    size_t chunk = kPage - offset < length ? kPage - offset : length;
+    memcpy(out, reinterpret_cast<const void*>(page->frame.server_address + offset), chunk);
+    out += chunk;
+    from += chunk;
+    length -= chunk;
+  }
+  return {};
+}
+
+rt::Result<void> AddressSpace::copy_out(uint64_t to, const void* from, size_t length) {
+  const auto* in = static_cast<const uint8_t*>(from);
+  while (length > 0) {
+    if (to >= kUserTop) return rt::err(rt::kEFAULT);
+    Page* page = find_page(to);
+    if (page == nullptr || (page->prot & kProtWrite) == 0) {
+      if (!access_allowed(to, true)) return rt::err(rt::kEFAULT);
+      if (page == nullptr) page = TRY(ensure_page(to, find_area(to)->prot));
+    }
+    uint64_t offset = to & (kPage - 1);
+    size_t chunk = kPage - offset < length ? kPage - offset : length;
+    memcpy(reinterpret_cast<void*>(page->frame.server_address + offset), in, chunk);
+    in += chunk;
+    to += chunk;
+    length -= chunk;
+  }
+  return {};
+}
+
+rt::Result<void> AddressSpace::zero(uint64_t to, size_t length) {
+  static const uint8_t zeros[256] = {};
+  while (length > 0) {
+    size_t chunk = length < sizeof(zeros) ? length : sizeof(zeros);
+    TRY(copy_out(to, zeros, chunk));
+    to += chunk;
+    length -= chunk;
+  }
+  return {};
+}
+
+rt::Result<size_t> AddressSpace::copy_string(char* to, uint64_t from, size_t capacity) {
+  size_t i = 0;
+  while (i < capacity) {
+    uint64_t address = from + i;
+    if (address >= kUserTop) return rt::err(rt::kEFAULT);
+    Page* page = find_page(address);
+    if (page == nullptr) {
+      if (!access_allowed(address, false)) return rt::err(rt::kEFAULT);
+      page = TRY(ensure_page(address, find_area(address)->prot));
+    }
+    const char* bytes = reinterpret_cast<const char*>(page->frame.server_address);
+    for (uint64_t offset = address & (kPage - 1); offset < kPage && i < capacity; ++offset, ++i) {
+      to[i] = bytes[offset];
+      if (to[i] == '\0') return i;
+    }
+  }
+  return rt::err(rt::kENAMETOOLONG);
+}
+
+rt::Result<void> AddressSpace::copy_into(AddressSpace& child) const {
+  for (size_t i = 0; i < area_count_; ++i) child.areas_[i] = areas_[i];
+  child.area_count_ = area_count_;
+  child.brk_start = brk_start;
+  child.brk = brk;
+  child.mmap_top = mmap_top;
+  // Walk the radix map.
+  if (top_ == nullptr) return {};
+  for (unsigned a = 0; a < 512; ++a) {
+    auto* n1 = static_cast<Node*>(top_->next[a]);
+    if (n1 == nullptr) continue;
+    for (unsigned b = 0; b < 512; ++b) {
+      auto* n2 = static_cast<Node*>(n1->next[b]);
+      if (n2 == nullptr) continue;
+      for (unsigned c = 0; c < 512; ++c) {
+        auto* leaf = static_cast<Leaf*>(n2->next[c]);
+        if (leaf == nullptr) continue;
+        for (unsigned d = 0; d < 512; ++d) {
+          Page* page = leaf->pages[d];
+          if (page == nullptr) continue;
+          uint64_t address = (uint64_t{a} << 39) | (uint64_t{b} << 30) | (uint64_t{c} << 21) |
+                             (uint64_t{d} << 12);
+          Page* copy = TRY(child.ensure_page(address, page->prot));
+          memcpy(reinterpret_cast<void*>(copy->frame.server_address),
+                 reinterpret_cast<const void*>(page->frame.server_address), kPage);
+        }
+      }
+    }
+  }
+  return {};
+}
+
+void AddressSpace::destroy() {
+  if (top_ != nullptr) {
+    for (unsigned a = 0; a < 512; ++a) {
+      auto* n1 = static_cast<Node*>(top_->next[a]);
+      if (n1 == nullptr) continue;
+      for (unsigned b = 0; b < 512; ++b) {
+        auto* n2 = static_cast<Node*>(n1->next[b]);
+        if (n2 == nullptr) continue;
+        for (unsigned c = 0; c < 512; ++c) {
+          auto* leaf = static_cast<Leaf*>(n2->next[c]);
+          if (leaf == nullptr) continue;
+          for (unsigned d = 0; d < 512; ++d) {
+            Page* page = leaf->pages[d];
+            if (page == nullptr) continue;
+            (void)sys::cnode_delete(sys::kServerSlotCNode, page->mapped_cap);
+            platform::free_slot(page->mapped_cap);
+            platform::free_page(page->frame);
+            platform::heap().deallocate(page, sizeof(Page));
+          }
+          platform::heap().deallocate(leaf, sizeof(Leaf));
+        }
+        platform::heap().deallocate(n2, sizeof(Node));
+      }
+      platform::heap().deallocate(n1, sizeof(Node));
+    }
+    platform::heap().deallocate(top_, sizeof(Node));
+    top_ = nullptr;
+  }
+  // GAP: the untyped memory of paging structures and the VSpace is not reclaimed (no revoke
+  // of the server's untyped yet); their slots are.
+  for (size_t i = 0; i < table_count_; ++i) {
+    (void)sys::cnode_delete(sys::kServerSlotCNode, tables_[i]);
+    platform::free_slot(tables_[i]);
+  }
+  table_count_ = 0;
+  if (vspace_ != 0) {
+    (void)sys::cnode_delete(sys::kServerSlotCNode, vspace_);
+    platform::free_slot(vspace_);
+    vspace_ = 0;
+  }
+  area_count_ = 0;
+}
+
+}  // namespace posix::mm

@@ -1,0 +1,95 @@
+// SPDX-License-Identifier: MIT
+// A Linux process's memory: its VSpace, the pages in it (each also mapped in the server, so
+// user memory is read and written directly), the areas (VMAs) that may fault pages in, brk.
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "platform/kernel.hpp"
+#include "rt/result.hpp"
+
+namespace posix::mm {
+
+// Linux's PROT_* bits.
+inline constexpr uint32_t kProtRead = 1;
+inline constexpr uint32_t kProtWrite = 2;
+inline constexpr uint32_t kProtExec = 4;
+
+inline constexpr uint64_t kUserTop = 0x00007ffffffff000ull;  // Linux's TASK_SIZE, page-aligned
+inline constexpr uint64_t kStackTop = kUserTop;
+inline constexpr uint64_t kStackSize = 8ull << 20;           // RLIMIT_STACK's default
+inline constexpr uint64_t kMmapTop = 0x00007ffff7fff000ull;
+
+struct Page {
+  platform::PageFrame frame;
+  uint64_t mapped_cap;  // the copy of the frame cap mapped in the process
+  uint32_t prot;
+};
+
+struct Area {
+  uint64_t start, end;
+  uint32_t prot;
+};
+
+class AddressSpace {
+ public:
+  static constexpr size_t kMaxAreas = 128;
+
+  rt::Result<void> create();
+  void destroy();
+
+  uint64_t vspace() const { return vspace_; }
+
+  // Areas: pages inside one appear on first touch (demand-zero).
+  rt::Result<void> add_area(uint64_t start, uint64_t end, uint32_t prot);
+  const Area* find_area(uint64_t address) const;
+  // Removes [start, end) from areas and unmaps its pages.
+  void remove_range(uint64_t start, uint64_t end);
+  rt::Result<void> protect(uint64_t start, uint64_t end, uint32_t prot);
+  // A free range of `length` bytes below the last one handed out (mmap without a hint).
+  uint64_t find_free(uint64_t length);
+
+  // The page at `address` (page-aligned), made and mapped with `prot` if missing.
+  rt::Result<Page*> ensure_page(uint64_t address, uint32_t prot);
+  Page* find_page(uint64_t address) const;
+
+  // A page fault at `address` with x86 error code bits `access`: true if a page was made.
+  bool handle_fault(uint64_t address, uint64_t access);
+
+  // User memory, checked against areas (faulting pages in as the CPU would): EFAULT else.
+  rt::Result<void> copy_in(void* to, uint64_t from, size_t length);
+  rt::Result<void> copy_out(uint64_t to, const void* from, size_t length);
+  // A NUL-terminated string of at most `capacity` bytes (ENAMETOOLONG beyond).
+  rt::Result<size_t> copy_string(char* to, uint64_t from, size_t capacity);
+  rt::Result<void> zero(uint64_t to, size_t length);
+
+  // Every page and area copied into `child` (fork, eager copy).
+  rt::Result<void> copy_into(AddressSpace& child) const;
+
+  uint64_t brk_start = 0;
+  uint64_t brk = 0;
+  uint64_t mmap_top = kMmapTop;
+
+ private:
+  bool access_allowed(uint64_t address, bool write) const;
+  void unmap_page(uint64_t address);
+
+  // Four-level radix map from page address to Page, like the hardware's.
+  struct Leaf {
+    Page* pages[512];
+  };
+  struct Node {
+    void* next[512];
+  };
+  Page** slot_for(uint64_t address, bool create) const;
+
+  uint64_t vspace_ = 0;
+  Node* top_ = nullptr;
+  Area areas_[kMaxAreas];
+  size_t area_count_ = 0;
+  uint64_t tables_[256];   // paging structure caps made for this VSpace
+  size_t table_count_ = 0;
+};
+
+}  // namespace posix::mm

@@ -1,0 +1,123 @@
+// SPDX-License-Identifier: MIT
+// Memory system calls: brk, mmap, munmap, mprotect, madvise.
+#include <string.h>
+
+#include "kernel/syscalls.hpp"
+#include "vfs/file.hpp"
+
+namespace posix {
+
+namespace {
+
+using platform::kPage;
+
+constexpr uint64_t kMapShared = 0x01, kMapPrivate = 0x02, kMapFixed = 0x10;
+constexpr uint64_t kMapAnonymous = 0x20, kMapFixedNoReplace = 0x100000;
+constexpr uint64_t kKnownFlags = 0x03 | 0x10 | 0x20 | 0x100 | 0x800 | 0x1000 | 0x2000 |
+                                 0x4000 | 0x8000 | 0x10000 | 0x20000 | 0x40000 | 0x80000 |
+                                 0x100000 | 0xfc000000;
+
+uint64_t page_up(uint64_t value) { return (value + kPage - 1) & ~(kPage - 1); }
+
+}  // namespace
+
+int64_t sys_brk(SyscallContext& c) {
+  mm::AddressSpace& memory = user(c);
+  uint64_t wanted = c.arg(0);
+  if (wanted < memory.brk_start || wanted > memory.brk_start + (1ull << 30)) return memory.brk;
+  uint64_t old_end = page_up(memory.brk), new_end = page_up(wanted);
+  if (new_end > old_end) {
+    for (uint64_t a = old_end; a < new_end; a += kPage) {
+      if (memory.find_area(a) != nullptr) return memory.brk;  // would run into a mapping
+    }
+    if (!memory.add_area(old_end, new_end, mm::kProtRead | mm::kProtWrite).ok()) {
+      return memory.brk;
+    }
+  } else if (new_end < old_end) {
+    memory.remove_range(new_end, old_end);
+  }
+  memory.brk = wanted;
+  return wanted;
+}
+
+int64_t sys_mmap(SyscallContext& c) {
+  uint64_t hint = c.arg(0), length = c.arg(1), flags = c.arg(3), offset = c.arg(5);
+  uint32_t prot = static_cast<uint32_t>(c.arg(2));
+  int fd = static_cast<int>(c.arg(4));
+  if (length == 0 || (offset & (kPage - 1)) != 0 || (flags & ~kKnownFlags) != 0) {
+    return -rt::kEINVAL;
+  }
+  uint64_t type = flags & 0x03;
+  if (type != kMapShared && type != kMapPrivate && type != 0x03) return -rt::kEINVAL;
+  if ((prot & ~7u) != 0) return -rt::kEINVAL;
+  length = page_up(length);
+  if (length == 0 || length > mm::kMmapTop) return -rt::kENOMEM;
+  File* file = nullptr;
+  if ((flags & kMapAnonymous) == 0) {
+    file = fd_file(*c.process->files, fd);
+    if (file == nullptr) return -rt::kEBADF;
+    if (file->kind != FileKind::kInode || !file->inode->is_regular()) return -rt::kENODEV;
+    if ((file->flags & kO_ACCMODE) == kO_WRONLY) return -rt::kEACCES;
+    // GAP: MAP_SHARED file mappings are private copies (writes do not reach the file).
+  }
+  mm::AddressSpace& memory = user(c);
+  uint64_t address;
+  if ((flags & (kMapFixed | kMapFixedNoReplace)) != 0) {
+    if ((hint & (kPage - 1)) != 0) return -rt::kEINVAL;
+    if (hint + length > mm::kUserTop || hint + length < hint) return -rt::kENOMEM;
+    if ((flags & kMapFixedNoReplace) != 0) {
+      for (uint64_t a = hint; a < hint + length; a += kPage) {
+        if (memory.find_area(a) != nullptr) return -rt::kEEXIST;
+      }
+    }
+    memory.remove_range(hint, hint + length);
+    address = hint;
+  } else {
+    address = memory.find_free(length);
+    if (address == 0) return -rt::kENOMEM;
+  }
+  if (auto r = memory.add_area(address, address + length, prot); !r.ok()) return -r.error().code;
+  if (file != nullptr) {
+    Inode* inode = file->inode;
+    for (uint64_t done = 0; done < length && offset + done < inode->size; done += kPage) {
+      auto page = memory.ensure_page(address + done, prot);
+      if (!page.ok()) return -rt::kENOMEM;
+      uint64_t available = inode->size - (offset + done);
+      memcpy(reinterpret_cast<void*>(page.value()->frame.server_address),
+             inode->data + offset + done, available < kPage ? available : kPage);
+    }
+  }
+  return static_cast<int64_t>(address);
+}
+
+int64_t sys_munmap(SyscallContext& c) {
+  uint64_t address = c.arg(0), length = page_up(c.arg(1));
+  if ((address & (kPage - 1)) != 0 || length == 0 || address + length > mm::kUserTop) {
+    return -rt::kEINVAL;
+  }
+  user(c).remove_range(address, address + length);
+  return 0;
+}
+
+int64_t sys_mprotect(SyscallContext& c) {
+  uint64_t address = c.arg(0), length = page_up(c.arg(1));
+  uint32_t prot = static_cast<uint32_t>(c.arg(2));
+  if ((address & (kPage - 1)) != 0 || (prot & ~7u) != 0) return -rt::kEINVAL;
+  if (length == 0) return 0;
+  return to_rax(user(c).protect(address, address + length, prot));
+}
+
+int64_t sys_madvise(SyscallContext& c) {
+  constexpr uint64_t kDontNeed = 4;
+  uint64_t address = c.arg(0), length = page_up(c.arg(1));
+  if ((address & (kPage - 1)) != 0) return -rt::kEINVAL;
+  if (c.arg(2) == kDontNeed) {
+    for (uint64_t a = address; a < address + length; a += kPage) {
+      mm::Page* page = user(c).find_page(a);
+      if (page != nullptr) memset(reinterpret_cast<void*>(page->frame.server_address), 0, kPage);
+    }
+  }
+  return 0;
+}
+
+}  // namespace posix

@@ -1,0 +1,50 @@
+// SPDX-License-Identifier: MIT
+// The POSIX server's view of the microkernel: cap slots, memory from its untyped, its heap.
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rt/allocator.hpp"
+#include "rt/result.hpp"
+#include "sys/ipc.hpp"
+#include "sys/server_start.hpp"
+
+namespace posix::platform {
+
+namespace abi = sonde::abi;
+
+// Where things live in the server's own VSpace.
+inline constexpr uint64_t kHeapBase = 0x100000000000ull;
+inline constexpr uint64_t kFrameMapBase = 0x200000000000ull;  // every process page, by index
+inline constexpr uint64_t kInitramfsBase = 0x300000000000ull;
+inline constexpr uint64_t kPage = 4096;
+
+void init(const sys::ServerStartInfo& info);
+
+// Cap slots of the server's CNode.
+rt::Result<uint64_t> allocate_slot();
+void free_slot(uint64_t slot);
+
+// A new kernel object in a fresh slot.
+rt::Result<uint64_t> make_object(abi::ObjectType type, uint64_t size_bits = 0);
+// Maps a frame cap into `vspace` at `address`, making missing paging structures.
+abi::Error map_frame(uint64_t frame, uint64_t vspace, uint64_t address, uint64_t rights);
+
+// A page of memory for processes: its cap (mapped in the server at `address`) and index.
+struct PageFrame {
+  uint64_t cap;      // mapped in the server's VSpace at `server_address`
+  uint64_t server_address;
+};
+// A zeroed page (recycled ones are cleared); ENOMEM when the untyped is used up.
+rt::Result<PageFrame> allocate_page();
+void free_page(const PageFrame& page);
+uint64_t pages_in_use();
+
+// The server's heap.
+rt::Allocator& heap();
+
+// Copies `count` bytes, as fast as the compiler makes it.
+inline void copy(void* to, const void* from, size_t count) { __builtin_memcpy(to, from, count); }
+
+}  // namespace posix::platform

@@ -1,0 +1,334 @@
+// SPDX-License-Identifier: MIT
+// execve's loader: ELF program headers into pages, the initial stack, `#!` interpreters.
+#include "task/exec.hpp"
+
+#include <string.h>
+
+#include "kernel/random.hpp"
+#include "platform/kernel.hpp"
+
+namespace posix {
+
+namespace {
+
+using platform::kPage;
+using rt::err;
+
+constexpr uint64_t kDynamicBase = 0x555555554000ull;  // ELF_ET_DYN_BASE, page-aligned
+constexpr int kMaxInterpreterDepth = 4;
+
+// ELF64 layouts (elf.h).
+struct ElfHeader {
+  uint8_t ident[16];
+  uint16_t type, machine;
+  uint32_t version;
+  uint64_t entry, phoff, shoff;
+  uint32_t flags;
+  uint16_t ehsize, phentsize, phnum, shentsize, shnum, shstrndx;
+};
+struct ProgramHeader {
+  uint32_t type, flags;
+  uint64_t offset, vaddr, paddr, filesz, memsz, align;
+};
+static_assert(sizeof(ElfHeader) == 64 && sizeof(ProgramHeader) == 56);
+constexpr uint32_t kLoad = 1, kInterp = 3;
+
+// Auxiliary vector keys (elf.h).
+enum : uint64_t {
+  kAtNull = 0, kAtPhdr = 3, kAtPhent = 4, kAtPhnum = 5, kAtPagesz = 6, kAtBase = 7,
+  kAtFlags = 8, kAtEntry = 9, kAtUid = 11, kAtEuid = 12, kAtGid = 13, kAtEgid = 14,
+  kAtPlatform = 15, kAtHwcap = 16, kAtClktck = 17, kAtSecure = 23, kAtRandom = 25,
+  kAtHwcap2 = 26, kAtExecfn = 31, kAtMinsigstksz = 51,
+};
+
+uint32_t prot_of(uint32_t flags) {
+  uint32_t prot = 0;
+  if ((flags & 4) != 0) prot |= mm::kProtRead;
+  if ((flags & 2) != 0) prot |= mm::kProtWrite;
+  if ((flags & 1) != 0) prot |= mm::kProtExec;
+  return prot;
+}
+
+uint64_t hwcap() {
+  uint32_t a = 1, b, c, d;
+  asm volatile("cpuid" : "+a"(a), "=b"(b), "=c"(c), "=d"(d));
+  return d;
+}
+
+struct Loaded {
+  uint64_t entry, phdr, phnum, brk;
+};
+
+rt::Result<Loaded> load_elf(const Inode* file, mm::AddressSpace& memory) {
+  if (file->size < sizeof(ElfHeader)) return err(rt::kENOEXEC);
+  ElfHeader header;
+  memcpy(&header, file->data, sizeof(header));
+  if (memcmp(header.ident, "\x7f" "ELF", 4) != 0 || header.ident[4] != 2 || header.ident[5] != 1 ||
+      header.machine != 62 || (header.type != 2 && header.type != 3) ||
+      header.phentsize != sizeof(ProgramHeader) || header.phnum == 0 || header.phnum > 64 ||
+      header.phoff > file->size || file->size - header.phoff < header.phnum * sizeof(ProgramHeader)) {
+    return err(rt::kENOEXEC);
+  }
+  uint64_t bias = header.type == 3 ? kDynamicBase : 0;
+  Loaded loaded{header.entry + bias, 0, header.phnum, 0};
+  for (uint16_t i = 0; i < header.phnum; ++i) {
+    ProgramHeader ph;
+    memcpy(&ph, file->data + header.phoff + i * sizeof(ProgramHeader), sizeof(ph));
+    if (ph.type == kInterp) return err(rt::kENOEXEC, "dynamic executables are not supported yet");
+    if (ph.type != kLoad || ph.memsz == 0) continue;
+    if (ph.filesz > ph.memsz || ph.offset > file->size || file->size - ph.offset < ph.filesz ||
+        ph.vaddr + bias + ph.memsz < ph.vaddr || ph.vaddr + bias + ph.memsz > mm::kMmapTop ||
+        (ph.vaddr & (kPage - 1)) != (ph.offset & (kPage - 1))) {
+      return err(rt::kENOEXEC);
+    }
+    uint64_t start = (ph.vaddr + bias) & ~(kPage - 1);
+    uint64_t end = (ph.vaddr + bias + ph.memsz + kPage - 1) & ~(kPage - 1);
+    uint32_t prot = prot_of(ph.flags);
+    TRY(memory.add_area(start, end, prot));
+    // Every page now (eager), file bytes copied, the rest zero.
+    uint64_t file_start = ph.vaddr + bias, file_end = file_start + ph.filesz;
+    for (uint64_t page = start; page < end; page += kPage) {
+      mm::Page* p = TRY(memory.ensure_page(page, prot));
+      uint64_t from = page > file_start ? page : file_start;
+      uint64_t to = page + kPage < file_end ? page + kPage : file_end;
+      if (from < to) {
+        memcpy(reinterpret_cast<void*>(p->frame.server_address + (from - page)),
+               file->data + ph.offset + (from - file_start), to - from);
+      }
+    }
+    if (header.phoff >= ph.offset && header.phoff < ph.offset + ph.filesz) {
+      loaded.phdr = ph.vaddr + bias + (header.phoff - ph.offset);
+    }
+    if (end > loaded.brk) loaded.brk = end;
+  }
+  if (loaded.brk == 0) return err(rt::kENOEXEC);
+  return loaded;
+}
+
+// Linux's initial stack, built top-down in a server buffer and copied out once.
+rt::Result<uint64_t> build_stack(mm::AddressSpace& memory, const ExecArguments& arguments,
+                                 const char* path, const Loaded& loaded) {
+  constexpr size_t kBuffer = ExecArguments::kMaxBytes + 64 * 1024;
+  auto* buffer = static_cast<uint8_t*>(platform::heap().allocate(kBuffer, 16));
+  if (buffer == nullptr) return err(rt::kENOMEM);
+  uint64_t top = mm::kStackTop;
+  size_t at = kBuffer;  // buffer[at..] lands at top - (kBuffer - at)
+  auto address_of = [&](size_t index) { return top - (kBuffer - index); };
+  auto push_bytes = [&](const void* data, size_t length) {
+    at -= length;
+    memcpy(buffer + at, data, length);
+    return address_of(at);
+  };
+  at -= 8;  // Linux leaves a word of zero at the very top
+  memset(buffer + at, 0, 8);
+  uint64_t execfn = push_bytes(path, strlen(path) + 1);
+  // The strings, argv first.
+  uint64_t* pointers = static_cast<uint64_t*>(
+      platform::heap().allocate((arguments.argc + arguments.envc + 1) * 8, 8));
+  if (pointers == nullptr) {
+    platform::heap().deallocate(buffer, kBuffer);
+    return err(rt::kENOMEM);
+  }
+  at -= arguments.used;
+  memcpy(buffer + at, arguments.bytes, arguments.used);
+  uint64_t strings = address_of(at);
+  size_t offset = 0;
+  for (size_t i = 0; i < arguments.argc + arguments.envc; ++i) {
+    pointers[i] = strings + offset;
+    offset += strlen(arguments.bytes + offset) + 1;
+  }
+  uint64_t platform_string = push_bytes("x86_64", 7);
+  uint8_t random[16];
+  fill_random(random, sizeof(random));
+  uint64_t random_address = push_bytes(random, sizeof(random));
+  at &= ~static_cast<size_t>(15);
+  uint64_t auxv[][2] = {
+      {kAtHwcap, hwcap()}, {kAtPagesz, kPage}, {kAtClktck, 100},
+      {kAtPhdr, loaded.phdr}, {kAtPhent, sizeof(ProgramHeader)}, {kAtPhnum, loaded.phnum},
+      {kAtBase, 0}, {kAtFlags, 0}, {kAtEntry, loaded.entry}, {kAtUid, 0}, {kAtEuid, 0},
+      {kAtGid, 0}, {kAtEgid, 0}, {kAtSecure, 0}, {kAtRandom, random_address},
+      {kAtHwcap2, 0}, {kAtExecfn, execfn}, {kAtPlatform, platform_string},
+      {kAtMinsigstksz, 2048}, {kAtNull, 0}};
+  size_t words = 1 + arguments.argc + 1 + arguments.envc + 1 + sizeof(auxv) / 8;
+  at -= words * 8;
+  at &= ~static_cast<size_t>(15);  // rsp is 16-byte aligned at the entry point
+  auto* out = reinterpret_cast<uint64_t*>(buffer + at);
+  size_t w = 0;
+  out[w++] = arguments.argc;
+  for (size_t i = 0; i < arguments.argc; ++i) out[w++] = pointers[i];
+  out[w++] = 0;
+  for (size_t i = 0; i < arguments.envc; ++i) out[w++] = pointers[arguments.argc + i];
+  out[w++] = 0;
+  memcpy(out + w, auxv, sizeof(auxv));
+  uint64_t rsp = address_of(at);
+  platform::heap().deallocate(pointers, (arguments.argc + arguments.envc + 1) * 8);
+  auto copied = memory.copy_out(rsp, buffer + at, kBuffer - at);
+  platform::heap().deallocate(buffer, kBuffer);
+  if (!copied.ok()) return copied.error();
+  return rsp;
+}
+
+const char* base_name(const char* path) {
+  const char* name = path;
+  for (const char* c = path; *c != '\0'; ++c) {
+    if (*c == '/' && c[1] != '\0') name = c + 1;
+  }
+  return name;
+}
+
+}  // namespace
+
+rt::Result<void> ExecArguments::set(const char* const* argv, const char* const* envp) {
+  if (bytes == nullptr) bytes = static_cast<char*>(platform::heap().allocate(kMaxBytes, 16));
+  if (bytes == nullptr) return err(rt::kENOMEM);
+  used = argc = envc = 0;
+  for (int pass = 0; pass < 2; ++pass) {
+    const char* const* list = pass == 0 ? argv : envp;
+    for (size_t i = 0; list != nullptr && list[i] != nullptr; ++i) {
+      size_t length = strlen(list[i]) + 1;
+      if (used + length > kMaxBytes) return err(rt::kE2BIG);
+      memcpy(bytes + used, list[i], length);
+      used += length;
+      (pass == 0 ? argc : envc)++;
+    }
+  }
+  return {};
+}
+
+rt::Result<void> ExecArguments::from_user(mm::AddressSpace& memory, uint64_t argv, uint64_t envp) {
+  if (bytes == nullptr) bytes = static_cast<char*>(platform::heap().allocate(kMaxBytes, 16));
+  if (bytes == nullptr) return err(rt::kENOMEM);
+  used = argc = envc = 0;
+  for (int pass = 0; pass < 2; ++pass) {
+    uint64_t list = pass == 0 ? argv : envp;
+    for (size_t i = 0; list != 0; ++i) {
+      if (argc + envc >= kMaxStrings) return err(rt::kE2BIG);
+      uint64_t pointer = 0;
+      TRY(memory.copy_in(&pointer, list + i * 8, 8));
+      if (pointer == 0) break;
+      auto length = memory.copy_string(bytes + used, pointer, kMaxBytes - used);
+      if (!length.ok()) {
+        return err(length.error().code == rt::kENAMETOOLONG ? rt::kE2BIG : length.error().code);
+      }
+      used += length.value() + 1;
+      (pass == 0 ? argc : envc)++;
+    }
+  }
+  return {};
+}
+
+rt::Result<void> ExecArguments::prepend(const char* text) {
+  size_t length = strlen(text) + 1;
+  if (used + length > kMaxBytes) return err(rt::kE2BIG);
+  memmove(bytes + length, bytes, used);
+  memcpy(bytes, text, length);
+  used += length;
+  ++argc;
+  return {};
+}
+
+rt::Result<void> ExecArguments::replace_first(const char* text) {
+  if (argc > 0) {
+    size_t first = strlen(bytes) + 1;
+    memmove(bytes, bytes + first, used - first);
+    used -= first;
+    --argc;
+  }
+  return prepend(text);
+}
+
+void ExecArguments::release() {
+  if (bytes != nullptr) platform::heap().deallocate(bytes, kMaxBytes);
+  bytes = nullptr;
+}
+
+rt::Result<void> exec_image(Process* process, const char* path, ExecArguments& arguments,
+                            abi::UserRegisters& registers) {
+  char current[kPathMax];
+  size_t path_length = strlen(path);
+  if (path_length >= kPathMax) return err(rt::kENAMETOOLONG);
+  memcpy(current, path, path_length + 1);
+  for (int depth = 0;; ++depth) {
+    LookupResult found = TRY(lookup(file_tree(), process->cwd, current, kFollowLast));
+    Inode* file = found.inode;
+    if (file->is_directory() || !file->is_regular() || (file->mode & 0111) == 0) {
+      return err(rt::kEACCES);
+    }
+    if (file->size >= 2 && file->data[0] == '#' && file->data[1] == '!') {
+      if (depth == kMaxInterpreterDepth) return err(rt::kELOOP);
+      // "#!interpreter [one argument]" on the first line.
+      char line[256];
+      size_t n = 0;
+      for (size_t i = 2; i < file->size && file->data[i] != '\n' && n + 1 < sizeof(line); ++i) {
+        line[n++] = static_cast<char>(file->data[i]);
+      }
+      line[n] = '\0';
+      char* p = line;
+      while (*p == ' ' || *p == '\t') ++p;
+      char* interpreter = p;
+      while (*p != '\0' && *p != ' ' && *p != '\t') ++p;
+      char* argument = nullptr;
+      if (*p != '\0') {
+        *p++ = '\0';
+        while (*p == ' ' || *p == '\t') ++p;
+        if (*p != '\0') {
+          argument = p;
+          char* end = p + strlen(p);
+          while (end > p && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r')) *--end = '\0';
+        }
+      }
+      if (*interpreter == '\0') return err(rt::kENOEXEC);
+      TRY(arguments.replace_first(current));
+      if (argument != nullptr) TRY(arguments.prepend(argument));
+      TRY(arguments.prepend(interpreter));
+      size_t length = strlen(interpreter);
+      memmove(current, interpreter, length + 1);
+      continue;
+    }
+    void* memory = platform::heap().allocate(sizeof(mm::AddressSpace), 16);
+    if (memory == nullptr) return err(rt::kENOMEM);
+    memset(memory, 0, sizeof(mm::AddressSpace));
+    auto* space = static_cast<mm::AddressSpace*>(memory);
+    auto fail = [&](rt::Error error) -> rt::Error {
+      space->destroy();
+      platform::heap().deallocate(space, sizeof(mm::AddressSpace));
+      return error;
+    };
+    if (auto made = space->create(); !made.ok()) return fail(made.error());
+    auto loaded = load_elf(file, *space);
+    if (!loaded.ok()) return fail(loaded.error());
+    space->brk_start = space->brk = loaded.value().brk;
+    if (auto stack = space->add_area(mm::kStackTop - mm::kStackSize, mm::kStackTop,
+                                     mm::kProtRead | mm::kProtWrite);
+        !stack.ok()) {
+      return fail(stack.error());
+    }
+    auto rsp = build_stack(*space, arguments, path, loaded.value());
+    if (!rsp.ok()) return fail(rsp.error());
+    if (process->memory != nullptr) {
+      process->memory->destroy();
+      platform::heap().deallocate(process->memory, sizeof(mm::AddressSpace));
+    }
+    process->memory = space;
+    registers = abi::UserRegisters{};
+    registers.rip = loaded.value().entry;
+    registers.rsp = rsp.value();
+    registers.rflags = 0x202;
+    // argv as /proc/<pid>/cmdline shows it (at most what fits).
+    size_t argv_bytes = 0;
+    for (size_t a = 0; a < arguments.argc; ++a) argv_bytes += strlen(arguments.bytes + argv_bytes) + 1;
+    process->cmdline_length = argv_bytes < sizeof(process->cmdline) ? argv_bytes
+                                                                   : sizeof(process->cmdline);
+    memcpy(process->cmdline, arguments.bytes, process->cmdline_length);
+    const char* name = base_name(current);
+    size_t i = 0;
+    for (; name[i] != '\0' && i + 1 < sizeof(process->comm); ++i) process->comm[i] = name[i];
+    process->comm[i] = '\0';
+    for (int s = 1; s <= kSignals; ++s) {
+      if (process->actions[s].handler > 1) process->actions[s] = SigAction{};  // handlers reset
+    }
+    return {};
+  }
+}
+
+}  // namespace posix

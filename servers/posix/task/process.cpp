@@ -1,0 +1,262 @@
+// SPDX-License-Identifier: MIT
+// The process table, threads of Linux processes, fork, exit and the waits of blocked calls.
+#include "task/process.hpp"
+
+#include <string.h>
+
+#include "platform/kernel.hpp"
+#include "sys/clock.hpp"
+#include "task/exec.hpp"
+#include "task/replies.hpp"
+#include "tty/console.hpp"
+
+namespace posix {
+
+namespace {
+
+using abi::Error;
+using abi::Label;
+
+TaskResources resources;
+FileTree* tree = nullptr;
+Process* processes = nullptr;
+int next_pid = 1;
+constexpr uint64_t kProcessPriority = 100;
+
+Process* allocate_process() {
+  auto* process = static_cast<Process*>(platform::heap().allocate(sizeof(Process), 16));
+  if (process == nullptr) return nullptr;
+  memset(process, 0, sizeof(Process));
+  process->pid = next_pid++;
+  process->umask = 022;
+  process->start_ns = sys::clock_ns();
+  process->next = processes;
+  processes = process;
+  return process;
+}
+
+void release_process(Process* process) {
+  for (Process** at = &processes; *at != nullptr; at = &(*at)->next) {
+    if (*at == process) {
+      *at = process->next;
+      break;
+    }
+  }
+  platform::heap().deallocate(process, sizeof(Process));
+}
+
+}  // namespace
+
+Process* current = nullptr;
+
+void init_tasks(const TaskResources& with, FileTree& files) {
+  resources = with;
+  tree = &files;
+}
+
+FileTree& file_tree() { return *tree; }
+
+Process* find_process(int pid) {
+  for (Process* p = processes; p != nullptr; p = p->next) {
+    if (p->pid == pid) return p;
+  }
+  return nullptr;
+}
+
+Process* first_process() { return processes; }
+
+// A thread for `process` in its VSpace, started with `registers`; replaces the old one.
+rt::Result<void> start_thread(Process* process, const abi::UserRegisters& registers) {
+  if (process->fault_cap == 0) {
+    process->fault_cap = TRY(platform::allocate_slot());
+    if (sys::cnode_mint(sys::kServerSlotCNode, process->fault_cap, resources.endpoint,
+                        abi::kRightsAll, static_cast<uint64_t>(process->pid)) != Error::kNone) {
+      return rt::err(rt::kENOMEM, "cannot badge the fault endpoint");
+    }
+  }
+  uint64_t tcb = TRY(platform::make_object(abi::ObjectType::kTcb));
+  uint64_t configure[] = {resources.empty_cnode, 0, process->memory->vspace(), 0,
+                          process->fault_cap, 0};
+  uint64_t abi_words[] = {static_cast<uint64_t>(abi::ThreadAbi::kLinux)};
+  uint64_t priority[] = {kProcessPriority};
+  uint64_t words[1 + abi::kUserRegisterWords];
+  words[0] = abi::tcb_message::kWriteResume;
+  memcpy(&words[1], &registers, sizeof(registers));
+  Error e = sys::invoke(tcb, Label::kTcbConfigure, configure);
+  if (e == Error::kNone) e = sys::invoke(tcb, Label::kTcbSetAbi, abi_words);
+  if (e == Error::kNone) e = sys::invoke(tcb, Label::kTcbSetPriority, priority);
+  if (e == Error::kNone) e = sys::invoke(tcb, Label::kTcbWriteRegisters, words);
+  if (e != Error::kNone) {
+    tty::log("posix: cannot start a thread for pid %d: %s\n", process->pid, abi::error_name(e));
+    (void)sys::cnode_delete(sys::kServerSlotCNode, tcb);
+    platform::free_slot(tcb);
+    return rt::err(rt::kENOMEM);
+  }
+  if (process->tcb != 0) {
+    (void)sys::cnode_delete(sys::kServerSlotCNode, process->tcb);
+    platform::free_slot(process->tcb);
+  }
+  process->tcb = tcb;
+  return {};
+}
+
+rt::Result<Process*> spawn_init(const char* path, const char* const* argv,
+                                const char* const* envp) {
+  Process* process = allocate_process();
+  if (process == nullptr) return rt::err(rt::kENOMEM);
+  process->ppid = 0;
+  process->pgid = process->pid;
+  process->sid = process->pid;
+  process->cwd = tree->root();
+  process->files = TRY(new_fd_table());
+  // fds 0, 1 and 2 are the console.
+  for (int fd = 0; fd < 3; ++fd) {
+    File* console = TRY(new_file(FileKind::kConsole, kO_RDWR, nullptr));
+    TRY(install_fd(*process->files, console, fd, false));
+  }
+  ExecArguments arguments;
+  TRY(arguments.set(argv, envp));
+  abi::UserRegisters registers{};
+  rt::Result<void> loaded = exec_image(process, path, arguments, registers);
+  arguments.release();
+  if (!loaded.ok()) return loaded.error();
+  TRY(start_thread(process, registers));
+  tty::foreground_group() = process->pgid;
+  return process;
+}
+
+rt::Result<Process*> fork_process(Process* parent, const abi::UserRegisters& registers) {
+  Process* child = allocate_process();
+  if (child == nullptr) return rt::err(rt::kENOMEM);
+  child->ppid = parent->pid;
+  child->pgid = parent->pgid;
+  child->sid = parent->sid;
+  child->cwd = parent->cwd;
+  child->umask = parent->umask;
+  memcpy(child->actions, parent->actions, sizeof(child->actions));
+  child->signal_mask = parent->signal_mask;
+  memcpy(child->comm, parent->comm, sizeof(child->comm));
+  memcpy(child->cmdline, parent->cmdline, sizeof(child->cmdline));
+  child->cmdline_length = parent->cmdline_length;
+  auto fail = [&](rt::Error error) -> rt::Error {
+    if (child->memory != nullptr) {
+      child->memory->destroy();
+      platform::heap().deallocate(child->memory, sizeof(mm::AddressSpace));
+    }
+    put_fd_table(child->files);
+    release_process(child);
+    return error;
+  };
+  auto files = copy_fd_table(*parent->files);
+  if (!files.ok()) return fail(files.error());
+  child->files = files.value();
+  void* memory = platform::heap().allocate(sizeof(mm::AddressSpace), 16);
+  if (memory == nullptr) return fail(rt::err(rt::kENOMEM));
+  memset(memory, 0, sizeof(mm::AddressSpace));
+  child->memory = static_cast<mm::AddressSpace*>(memory);
+  if (auto made = child->memory->create(); !made.ok()) return fail(made.error());
+  if (auto copied = parent->memory->copy_into(*child->memory); !copied.ok()) {
+    return fail(copied.error());
+  }
+  abi::UserRegisters child_registers = registers;
+  child_registers.rax = 0;
+  if (auto started = start_thread(child, child_registers); !started.ok()) {
+    return fail(started.error());
+  }
+  return child;
+}
+
+void reap_process(Process* zombie) { release_process(zombie); }
+
+namespace {
+
+// The parent sees the child's end unless it ignores SIGCHLD (then the child is reaped now).
+void notify_parent(Process* process) {
+  Process* parent = find_process(process->ppid);
+  if (parent == nullptr || parent->actions[17].handler == 1) {
+    release_process(process);
+    return;
+  }
+  raise_signal(parent, 17);  // SIGCHLD
+}
+
+}  // namespace
+
+void finish_process(Process* process, int status) {
+  if (process->state == ProcessState::kZombie) return;
+  if (process->blocked) {
+    return_reply(process->reply);
+    process->blocked = false;
+  }
+  process->state = ProcessState::kZombie;
+  process->wait_status = status;
+  if (process->tcb != 0) {
+    (void)sys::cnode_delete(sys::kServerSlotCNode, process->tcb);
+    platform::free_slot(process->tcb);
+    process->tcb = 0;
+  }
+  if (process->fault_cap != 0) {
+    (void)sys::cnode_delete(sys::kServerSlotCNode, process->fault_cap);
+    platform::free_slot(process->fault_cap);
+    process->fault_cap = 0;
+  }
+  put_fd_table(process->files);
+  process->files = nullptr;
+  if (process->memory != nullptr) {
+    process->memory->destroy();
+    platform::heap().deallocate(process->memory, sizeof(mm::AddressSpace));
+    process->memory = nullptr;
+  }
+  // Orphans go to init; zombies among them are reaped there.
+  for (Process* p = processes; p != nullptr;) {
+    Process* next = p->next;
+    if (p->ppid == process->pid) {
+      p->ppid = 1;
+      if (p->state == ProcessState::kZombie && find_process(1) != nullptr &&
+          find_process(1)->actions[17].handler == 1) {
+        release_process(p);
+      }
+    }
+    p = next;
+  }
+  if (process->pid == 1) {
+    tty::log("posix: init exited with status 0x%x\n", static_cast<unsigned>(status));
+    power_off(status);
+  }
+  notify_parent(process);
+}
+
+void wake_blocked() {
+  // A retried call may change what others wait for (and the table itself: wait4 reaps), so
+  // the walk starts over after each call that went on, a bounded number of times.
+  for (int round = 0; round < 256; ++round) {
+    bool progress = false;
+    for (Process* p = processes; p != nullptr; p = p->next) {
+      if (!p->blocked || p->state != ProcessState::kRunning) continue;
+      SyscallContext context{p, p->saved, false};
+      int64_t result = dispatch_syscall(context);
+      if (result == kDeferred) {
+        if (!p->interrupted) continue;
+        result = -rt::kEINTR;  // a signal's handler runs instead (or restarts the call)
+        p->sleep_deadline = 0;
+      }
+      progress = true;
+      if (result != kNoReply && p->blocked) {
+        p->blocked = false;
+        uint64_t reply = p->reply;
+        result = deliver_signals(context, result);
+        if (result == kNoReply) {  // the frame could not be written: the process is gone
+          return_reply(reply);
+          break;
+        }
+        answer(p->reply, context, result);
+        return_reply(p->reply);
+        p->reply = 0;
+      }
+      break;
+    }
+    if (!progress) return;
+  }
+}
+
+}  // namespace posix

@@ -1,0 +1,214 @@
+// SPDX-License-Identifier: MIT
+// Process system calls: identities, fork/clone, execve, exit, wait4, process groups, TLS.
+#include <string.h>
+
+#include "kernel/syscalls.hpp"
+#include "platform/kernel.hpp"
+#include "task/exec.hpp"
+#include "task/replies.hpp"
+#include "tty/console.hpp"
+
+namespace posix {
+
+namespace {
+
+constexpr uint64_t kCloneVm = 0x100, kCloneVfork = 0x4000, kCloneThread = 0x10000;
+constexpr uint64_t kCloneSetTls = 0x80000, kCloneParentSetTid = 0x100000;
+constexpr uint64_t kCloneChildClearTid = 0x200000, kCloneChildSetTid = 0x1000000;
+constexpr int kSigChld = 17;
+
+int64_t fork_with(SyscallContext& c, uint64_t flags, uint64_t child_stack, uint64_t parent_tid,
+                  uint64_t child_tid, uint64_t tls) {
+  if ((flags & kCloneThread) != 0) return -rt::kENOSYS;  // GAP: threads (CLONE_THREAD)
+  if ((flags & 0xff) != kSigChld && (flags & 0xff) != 0) return -rt::kEINVAL;
+  abi::UserRegisters registers = c.registers;
+  if (child_stack != 0) registers.rsp = child_stack;
+  if ((flags & kCloneSetTls) != 0) registers.fs_base = tls;
+  // vfork and CLONE_VM without threads: the child gets a copy (GAP: the parent does not wait
+  // for the child's exec or exit, which programs written for vfork do not notice).
+  auto child = fork_process(c.process, registers);
+  if (!child.ok()) return -child.error().code;
+  Process* p = child.value();
+  int64_t pid = p->pid;
+  if ((flags & kCloneParentSetTid) != 0) (void)user(c).copy_out(parent_tid, &pid, 4);
+  if ((flags & kCloneChildSetTid) != 0) (void)p->memory->copy_out(child_tid, &pid, 4);
+  if ((flags & kCloneChildClearTid) != 0) p->clear_child_tid = child_tid;
+  return pid;
+}
+
+// Does the child match wait4's pid argument?
+bool matches(const Process* parent, const Process* child, int64_t pid) {
+  if (child->ppid != parent->pid) return false;
+  if (pid > 0) return child->pid == pid;
+  if (pid == -1) return true;
+  if (pid == 0) return child->pgid == parent->pgid;
+  return child->pgid == -pid;
+}
+
+}  // namespace
+
+int64_t sys_getpid(SyscallContext& c) { return c.process->pid; }
+int64_t sys_gettid(SyscallContext& c) { return c.process->pid; }
+int64_t sys_getppid(SyscallContext& c) { return c.process->ppid; }
+int64_t sys_getuid(SyscallContext&) { return 0; }
+int64_t sys_geteuid(SyscallContext&) { return 0; }
+int64_t sys_getgid(SyscallContext&) { return 0; }
+int64_t sys_getegid(SyscallContext&) { return 0; }
+int64_t sys_setuid(SyscallContext& c) { return c.arg(0) == 0 ? 0 : -rt::kEPERM; }
+int64_t sys_setgid(SyscallContext& c) { return c.arg(0) == 0 ? 0 : -rt::kEPERM; }
+int64_t sys_setresuid(SyscallContext&) { return 0; }
+int64_t sys_setresgid(SyscallContext&) { return 0; }
+int64_t sys_getresuid(SyscallContext& c) {
+  uint32_t zero = 0;
+  for (int i = 0; i < 3; ++i) {
+    if (auto r = user(c).copy_out(c.arg(i), &zero, 4); !r.ok()) return -rt::kEFAULT;
+  }
+  return 0;
+}
+int64_t sys_getresgid(SyscallContext& c) { return sys_getresuid(c); }
+int64_t sys_getgroups(SyscallContext&) { return 0; }
+int64_t sys_setgroups(SyscallContext&) { return 0; }
+
+int64_t sys_set_tid_address(SyscallContext& c) {
+  c.process->clear_child_tid = c.arg(0);
+  return c.process->pid;
+}
+int64_t sys_set_robust_list(SyscallContext&) { return 0; }
+
+int64_t sys_arch_prctl(SyscallContext& c) {
+  constexpr uint64_t kSetFs = 0x1002, kGetFs = 0x1003;
+  switch (c.arg(0)) {
+    case kSetFs:
+      if (c.arg(1) >= mm::kUserTop) return -rt::kEPERM;
+      c.registers.fs_base = c.arg(1);
+      c.replace_registers = true;
+      return 0;
+    case kGetFs:
+      return to_rax(user(c).copy_out(c.arg(1), &c.registers.fs_base, 8));
+    default:
+      return -rt::kEINVAL;
+  }
+}
+
+int64_t sys_fork(SyscallContext& c) { return fork_with(c, kSigChld, 0, 0, 0, 0); }
+int64_t sys_vfork(SyscallContext& c) { return fork_with(c, kSigChld | kCloneVfork | kCloneVm, 0, 0, 0, 0); }
+int64_t sys_clone(SyscallContext& c) {
+  // clone(flags, stack, parent_tid, child_tid, tls) on x86-64.
+  return fork_with(c, c.arg(0), c.arg(1), c.arg(2), c.arg(3), c.arg(4));
+}
+
+extern "C" __attribute__((noinline)) int do_execveat_common(int fd, const char* filename,
+                                                            SyscallContext* c) {
+  (void)fd;
+  ExecArguments arguments;
+  auto copied = arguments.from_user(user(*c), c->arg(1), c->arg(2));
+  if (!copied.ok()) {
+    arguments.release();
+    return -copied.error().code;
+  }
+  abi::UserRegisters registers{};
+  auto loaded = exec_image(c->process, filename, arguments, registers);
+  arguments.release();
+  if (!loaded.ok()) return -loaded.error().code;
+  close_on_exec(*c->process->files);
+  c->process->clear_child_tid = 0;
+  // The old thread waits on a Reply nobody answers; it goes with its TCB.
+  if (auto started = start_thread(c->process, registers); !started.ok()) {
+    finish_process(c->process, 9);
+  }
+  return 0;
+}
+
+int64_t sys_execve(SyscallContext& c) {
+  char path[kPathMax];
+  if (auto r = copy_path(c, c.arg(0), path); !r.ok()) return -r.error().code;
+  int result = do_execveat_common(-100, path, &c);
+  return result == 0 ? kNoReply : result;
+}
+
+extern "C" __attribute__((noinline)) void do_exit(long code, Process* process) {
+  if (process->clear_child_tid != 0 && process->memory != nullptr) {
+    uint32_t zero = 0;
+    (void)process->memory->copy_out(process->clear_child_tid, &zero, 4);
+  }
+  finish_process(process, static_cast<int>(code));
+}
+
+int64_t sys_exit(SyscallContext& c) {
+  do_exit((c.arg(0) & 0xff) << 8, c.process);
+  return kNoReply;
+}
+int64_t sys_exit_group(SyscallContext& c) { return sys_exit(c); }
+
+int64_t sys_wait4(SyscallContext& c) {
+  int64_t pid = static_cast<int32_t>(c.arg(0));
+  uint64_t status_address = c.arg(1);
+  uint64_t options = c.arg(2);
+  constexpr uint64_t kNoHang = 1;
+  if ((options & ~uint64_t{0x0100000b | 0x60000000}) != 0) return -rt::kEINVAL;
+  bool any = false;
+  for (Process* p = first_process(); p != nullptr; p = p->next) {
+    if (!matches(c.process, p, pid)) continue;
+    any = true;
+    if (p->state != ProcessState::kZombie) continue;
+    int status = p->wait_status;
+    if (status_address != 0) {
+      if (auto r = user(c).copy_out(status_address, &status, 4); !r.ok()) return -rt::kEFAULT;
+    }
+    if (c.arg(3) != 0) (void)user(c).zero(c.arg(3), 144);  // struct rusage
+    int64_t reaped = p->pid;
+    reap_process(p);
+    return reaped;
+  }
+  if (!any) return -rt::kECHILD;
+  if ((options & kNoHang) != 0) return 0;
+  return kDeferred;
+}
+
+int64_t sys_kill(SyscallContext& c) {
+  int64_t pid = static_cast<int32_t>(c.arg(0));
+  int signal = static_cast<int>(c.arg(1));
+  if (signal < 0 || signal > kSignals) return -rt::kEINVAL;
+  return send_signal(c.process, pid, signal);
+}
+int64_t sys_tkill(SyscallContext& c) {
+  int signal = static_cast<int>(c.arg(1));
+  if (signal < 0 || signal > kSignals || static_cast<int64_t>(c.arg(0)) <= 0) return -rt::kEINVAL;
+  return send_signal(c.process, static_cast<int32_t>(c.arg(0)), signal);
+}
+int64_t sys_tgkill(SyscallContext& c) {
+  int signal = static_cast<int>(c.arg(2));
+  if (signal < 0 || signal > kSignals || static_cast<int64_t>(c.arg(1)) <= 0) return -rt::kEINVAL;
+  return send_signal(c.process, static_cast<int32_t>(c.arg(1)), signal);
+}
+
+int64_t sys_setpgid(SyscallContext& c) {
+  int64_t pid = static_cast<int32_t>(c.arg(0));
+  int64_t pgid = static_cast<int32_t>(c.arg(1));
+  if (pgid < 0) return -rt::kEINVAL;
+  Process* p = pid == 0 ? c.process : find_process(static_cast<int>(pid));
+  if (p == nullptr || (p != c.process && p->ppid != c.process->pid)) return -rt::kESRCH;
+  p->pgid = pgid == 0 ? p->pid : static_cast<int>(pgid);
+  return 0;
+}
+int64_t sys_getpgid(SyscallContext& c) {
+  int64_t pid = static_cast<int32_t>(c.arg(0));
+  Process* p = pid == 0 ? c.process : find_process(static_cast<int>(pid));
+  return p == nullptr ? -rt::kESRCH : p->pgid;
+}
+int64_t sys_getpgrp(SyscallContext& c) { return c.process->pgid; }
+int64_t sys_setsid(SyscallContext& c) {
+  if (c.process->pgid == c.process->pid) return -rt::kEPERM;
+  c.process->sid = c.process->pgid = c.process->pid;
+  return c.process->pid;
+}
+int64_t sys_getsid(SyscallContext& c) {
+  int64_t pid = static_cast<int32_t>(c.arg(0));
+  Process* p = pid == 0 ? c.process : find_process(static_cast<int>(pid));
+  return p == nullptr ? -rt::kESRCH : p->sid;
+}
+
+int64_t sys_sched_yield(SyscallContext&) { return 0; }
+int64_t sys_futex(SyscallContext&) { return -rt::kENOSYS; }  // GAP: futex (no threads yet)
+
+}  // namespace posix

@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: MIT
+// Open files (Linux's struct file), pipes and per-process descriptor tables.
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rt/result.hpp"
+#include "vfs/inode.hpp"
+
+namespace posix {
+
+// Linux's open flags (asm-generic/fcntl.h).
+inline constexpr uint32_t kO_ACCMODE = 03;
+inline constexpr uint32_t kO_RDONLY = 0;
+inline constexpr uint32_t kO_WRONLY = 01;
+inline constexpr uint32_t kO_RDWR = 02;
+inline constexpr uint32_t kO_CREAT = 0100;
+inline constexpr uint32_t kO_EXCL = 0200;
+inline constexpr uint32_t kO_NOCTTY = 0400;
+inline constexpr uint32_t kO_TRUNC = 01000;
+inline constexpr uint32_t kO_APPEND = 02000;
+inline constexpr uint32_t kO_NONBLOCK = 04000;
+inline constexpr uint32_t kO_DIRECTORY = 0200000;
+inline constexpr uint32_t kO_NOFOLLOW = 0400000;
+inline constexpr uint32_t kO_CLOEXEC = 02000000;
+inline constexpr uint32_t kO_PATH = 010000000;
+
+enum class FileKind : uint8_t { kInode, kConsole, kNull, kZero, kRandom, kPipeRead, kPipeWrite };
+
+struct Pipe {
+  static constexpr size_t kCapacity = 16384;
+  uint8_t* buffer;
+  size_t head, count;
+  int readers, writers;
+};
+
+struct File {
+  int references;
+  FileKind kind;
+  uint32_t flags;    // open flags as given (access mode, O_APPEND, O_NONBLOCK, ...)
+  Inode* inode;      // kInode (and the device inode for devices)
+  uint64_t position;
+  Pipe* pipe;
+};
+
+struct FdTable {
+  static constexpr int kMax = 256;
+  int references;
+  File* files[kMax];
+  bool close_on_exec[kMax];
+};
+
+rt::Result<File*> new_file(FileKind kind, uint32_t flags, Inode* inode);
+void get_file(File* file);
+void put_file(File* file);
+
+rt::Result<FdTable*> new_fd_table();
+rt::Result<FdTable*> copy_fd_table(const FdTable& from);
+void put_fd_table(FdTable* table);
+// The lowest free descriptor at or above `minimum` for `file` (taking the caller's reference).
+rt::Result<int> install_fd(FdTable& table, File* file, int minimum, bool close_on_exec);
+File* fd_file(const FdTable& table, int fd);
+rt::Result<void> close_fd(FdTable& table, int fd);
+void close_on_exec(FdTable& table);
+
+rt::Result<void> make_pipe(File*& read_end, File*& write_end, uint32_t flags);
+
+}  // namespace posix

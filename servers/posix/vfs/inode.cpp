@@ -1,0 +1,239 @@
+// SPDX-License-Identifier: MIT
+// The in-memory file tree and Linux's path walk over it.
+#include "vfs/inode.hpp"
+
+#include <string.h>
+
+#include "rt/new.hpp"
+
+namespace posix {
+
+using rt::err;
+
+FileTree::FileTree(rt::Allocator& allocator) : allocator_(allocator) {
+  auto made = make_inode(kTypeDirectory | 0755);
+  if (made.ok()) {
+    root_ = made.value();
+    root_->parent = root_;
+    root_->links = 2;
+  }
+}
+
+rt::Result<Inode*> FileTree::make_inode(uint32_t mode) {
+  void* memory = allocator_.allocate(sizeof(Inode), alignof(Inode));
+  if (memory == nullptr) return err(rt::kENOMEM);
+  auto* inode = new (memory) Inode{};
+  inode->number = next_number_++;
+  inode->mode = mode;
+  inode->links = 1;
+  return inode;
+}
+
+Inode* FileTree::find(Inode* directory, const char* name, size_t length) const {
+  for (DirectoryEntry* e = directory->entries; e != nullptr; e = e->next) {
+    if (strlen(e->name) == length && memcmp(e->name, name, length) == 0) return e->inode;
+  }
+  return nullptr;
+}
+
+rt::Result<void> FileTree::link(Inode* directory, const char* name, size_t length, Inode* inode) {
+  if (!directory->is_directory()) return err(rt::kENOTDIR);
+  if (length == 0) return err(rt::kENOENT);
+  if (length > kNameMax) return err(rt::kENAMETOOLONG);
+  if (find(directory, name, length) != nullptr) return err(rt::kEEXIST);
+  auto* entry = static_cast<DirectoryEntry*>(
+      allocator_.allocate(sizeof(DirectoryEntry), alignof(DirectoryEntry)));
+  auto* copy = static_cast<char*>(allocator_.allocate(length + 1, 1));
+  if (entry == nullptr || copy == nullptr) {
+    if (entry != nullptr) allocator_.deallocate(entry, sizeof(DirectoryEntry));
+    if (copy != nullptr) allocator_.deallocate(copy, length + 1);
+    return err(rt::kENOMEM);
+  }
+  memcpy(copy, name, length);
+  copy[length] = '\0';
+  entry->name = copy;
+  entry->inode = inode;
+  entry->next = directory->entries;
+  directory->entries = entry;
+  if (inode->is_directory()) {
+    inode->parent = directory;
+    directory->links++;
+  }
+  return {};
+}
+
+rt::Result<void> FileTree::unlink(Inode* directory, const char* name, size_t length) {
+  for (DirectoryEntry** at = &directory->entries; *at != nullptr; at = &(*at)->next) {
+    DirectoryEntry* e = *at;
+    if (strlen(e->name) != length || memcmp(e->name, name, length) != 0) continue;
+    *at = e->next;
+    if (e->inode->is_directory()) directory->links--;
+    e->inode->links--;
+    // GAP: inodes with no links and no open files are not freed yet.
+    allocator_.deallocate(e->name, length + 1);
+    allocator_.deallocate(e, sizeof(DirectoryEntry));
+    return {};
+  }
+  return err(rt::kENOENT);
+}
+
+rt::Result<Inode*> FileTree::create(Inode* directory, const char* path, uint32_t mode) {
+  if (path[0] == '/') directory = root_;
+  const char* p = path;
+  for (;;) {
+    while (*p == '/') ++p;
+    if (*p == '\0') return directory;  // the path named an existing directory
+    const char* end = p;
+    while (*end != '\0' && *end != '/') ++end;
+    size_t length = static_cast<size_t>(end - p);
+    const char* rest = end;
+    while (*rest == '/') ++rest;
+    bool last = *rest == '\0';
+    if (length == 1 && p[0] == '.') {
+      if (last) return directory;
+      p = end;
+      continue;
+    }
+    if (length == 2 && p[0] == '.' && p[1] == '.') {
+      directory = directory->parent;
+      if (last) return directory;
+      p = end;
+      continue;
+    }
+    Inode* existing = find(directory, p, length);
+    if (last) {
+      if (existing != nullptr) return err(rt::kEEXIST);
+      Inode* inode = TRY(make_inode(mode));
+      if (inode->is_directory()) inode->links = 2;
+      TRY(link(directory, p, length, inode));
+      return inode;
+    }
+    if (existing == nullptr) {
+      existing = TRY(make_inode(kTypeDirectory | 0755));
+      existing->links = 2;
+      TRY(link(directory, p, length, existing));
+    } else if (!existing->is_directory()) {
+      return err(rt::kENOTDIR);
+    }
+    directory = existing;
+    p = end;
+  }
+}
+
+rt::Result<void> FileTree::reserve(Inode* file, uint64_t size) {
+  if (file->owned && size <= file->capacity) return {};
+  uint64_t capacity = file->owned && file->capacity > 0 ? file->capacity : 64;
+  while (capacity < size) capacity *= 2;
+  auto* bytes = static_cast<uint8_t*>(allocator_.allocate(capacity, 16));
+  if (bytes == nullptr) return err(rt::kENOMEM);
+  if (file->size > 0) memcpy(bytes, file->data, file->size);
+  memset(bytes + file->size, 0, capacity - file->size);
+  if (file->owned && file->data != nullptr) allocator_.deallocate(file->data, file->capacity);
+  file->data = bytes;
+  file->capacity = capacity;
+  file->owned = true;
+  return {};
+}
+
+rt::Result<void> FileTree::set_contents(Inode* file, const uint8_t* data, uint64_t size,
+                                        bool copy) {
+  if (!copy) {
+    if (file->owned && file->data != nullptr) allocator_.deallocate(file->data, file->capacity);
+    file->data = const_cast<uint8_t*>(data);
+    file->size = size;
+    file->capacity = size;
+    file->owned = false;
+    return {};
+  }
+  file->size = 0;
+  TRY(reserve(file, size));
+  memcpy(file->data, data, size);
+  file->size = size;
+  return {};
+}
+
+namespace {
+
+struct Walker {
+  FileTree& tree;
+  int symlinks = 0;
+
+  // Walks `path` from `start`; the last component is handled by the flags.
+  rt::Result<LookupResult> walk(Inode* start, const char* path, uint32_t flags) {
+    if (path[0] == '\0') return err(rt::kENOENT);
+    size_t total = strlen(path);
+    if (total >= kPathMax) return err(rt::kENAMETOOLONG);
+    Inode* directory = path[0] == '/' ? tree.root() : start;
+    bool trailing_slash = total > 0 && path[total - 1] == '/';
+    const char* p = path;
+    LookupResult result;
+    result.inode = directory;
+    result.parent = directory->parent;
+    for (;;) {
+      while (*p == '/') ++p;
+      if (*p == '\0') return result;  // "/" or a path ending in slashes: the directory
+      const char* end = p;
+      while (*end != '\0' && *end != '/') ++end;
+      size_t length = static_cast<size_t>(end - p);
+      if (length > kNameMax) return err(rt::kENAMETOOLONG);
+      const char* rest = end;
+      while (*rest == '/') ++rest;
+      bool last = *rest == '\0';
+      if (!directory->is_directory()) return err(rt::kENOTDIR);
+      Inode* next;
+      if (length == 1 && p[0] == '.') {
+        next = directory;
+      } else if (length == 2 && p[0] == '.' && p[1] == '.') {
+        next = directory->parent;
+      } else {
+        next = tree.find(directory, p, length);
+      }
+      if (next == nullptr) {
+        if (last && (flags & kAllowMissing) != 0) {
+          result.inode = nullptr;
+          result.parent = directory;
+          result.last = p;
+          result.last_length = length;
+          return result;
+        }
+        return err(rt::kENOENT);
+      }
+      bool follow = !last || (flags & kFollowLast) != 0 || trailing_slash;
+      if (next->is_symlink() && follow) {
+        if (++symlinks > kSymlinkMax) return err(rt::kELOOP);
+        char target[kPathMax];
+        uint64_t n = next->size < kPathMax - 1 ? next->size : kPathMax - 1;
+        memcpy(target, next->data, n);
+        target[n] = '\0';
+        LookupResult inner = TRY(walk(directory, target, last ? flags : kFollowLast));
+        if (last) {
+          if (inner.inode == nullptr && trailing_slash) return err(rt::kENOENT);
+          if (inner.inode != nullptr && trailing_slash && !inner.inode->is_directory()) {
+            return err(rt::kENOTDIR);
+          }
+          return inner;
+        }
+        next = inner.inode;
+      }
+      if (last) {
+        if (trailing_slash && !next->is_directory()) return err(rt::kENOTDIR);
+        result.inode = next;
+        result.parent = directory;
+        result.last = p;
+        result.last_length = length;
+        return result;
+      }
+      directory = next;
+      p = end;
+    }
+  }
+};
+
+}  // namespace
+
+rt::Result<LookupResult> lookup(FileTree& tree, Inode* cwd, const char* path, uint32_t flags) {
+  Walker walker{tree};
+  return walker.walk(cwd, path, flags);
+}
+
+}  // namespace posix

@@ -1,0 +1,99 @@
+// SPDX-License-Identifier: MIT
+// The in-memory file tree: inodes (directories, regular files, symlinks, devices) and lookup.
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rt/allocator.hpp"
+#include "rt/result.hpp"
+
+namespace posix {
+
+// Linux's st_mode file types.
+inline constexpr uint32_t kTypeMask = 0170000;
+inline constexpr uint32_t kTypeDirectory = 0040000;
+inline constexpr uint32_t kTypeRegular = 0100000;
+inline constexpr uint32_t kTypeSymlink = 0120000;
+inline constexpr uint32_t kTypeCharDevice = 0020000;
+inline constexpr uint32_t kTypeFifo = 0010000;
+
+inline constexpr size_t kNameMax = 255;
+inline constexpr size_t kPathMax = 4096;
+inline constexpr int kSymlinkMax = 40;  // Linux's MAXSYMLINKS
+
+struct Inode;
+
+// One name in a directory.
+struct DirectoryEntry {
+  char* name;
+  Inode* inode;
+  DirectoryEntry* next;
+};
+
+struct Inode {
+  uint64_t number;
+  uint32_t mode;  // type and permission bits
+  uint32_t uid, gid;
+  uint32_t links;
+  uint32_t device;       // character devices: major << 8 | minor
+  int64_t mtime_seconds;
+  Inode* parent;         // directories: the directory holding it (the root: itself)
+  DirectoryEntry* entries;  // directories, newest first
+  // Regular files and symlinks: the bytes. Files from the initramfs point into it until
+  // the first write copies them (`owned` then).
+  uint8_t* data;
+  uint64_t size;
+  uint64_t capacity;
+  bool owned;
+
+  bool is_directory() const { return (mode & kTypeMask) == kTypeDirectory; }
+  bool is_regular() const { return (mode & kTypeMask) == kTypeRegular; }
+  bool is_symlink() const { return (mode & kTypeMask) == kTypeSymlink; }
+};
+
+// The tree and its operations; memory comes from the allocator handed in.
+class FileTree {
+ public:
+  explicit FileTree(rt::Allocator& allocator);
+  Inode* root() { return root_; }
+
+  rt::Result<Inode*> make_inode(uint32_t mode);
+  // Adds `name` (one component) to `directory`; EEXIST when taken.
+  rt::Result<void> link(Inode* directory, const char* name, size_t length, Inode* inode);
+  rt::Result<void> unlink(Inode* directory, const char* name, size_t length);
+  Inode* find(Inode* directory, const char* name, size_t length) const;
+
+  // Creates what `path` names below `directory` (absolute paths start at the root);
+  // missing parent directories are made (as a cpio archive may omit them).
+  rt::Result<Inode*> create(Inode* directory, const char* path, uint32_t mode);
+
+  // Replaces a file's bytes with a copy it owns, growing it to at least `size` bytes.
+  rt::Result<void> reserve(Inode* file, uint64_t size);
+  rt::Result<void> set_contents(Inode* file, const uint8_t* data, uint64_t size, bool copy);
+
+  rt::Allocator& allocator() { return allocator_; }
+
+ private:
+  rt::Allocator& allocator_;
+  Inode* root_ = nullptr;
+  uint64_t next_number_ = 1;
+};
+
+// Path resolution as Linux's: `.`, `..` (the root's parent is itself), symlinks (relative to
+// the directory holding them, at most kSymlinkMax), ENOENT, ENOTDIR, ENAMETOOLONG, ELOOP.
+struct LookupResult {
+  Inode* inode = nullptr;     // what the path names (nullptr: the last component is missing)
+  Inode* parent = nullptr;    // the directory holding the last component
+  const char* last = nullptr; // the last component inside the path (not NUL-terminated)
+  size_t last_length = 0;
+};
+
+enum LookupFlags : uint32_t {
+  kFollowLast = 1,     // a symlink as the last component is followed
+  kAllowMissing = 2,   // the last component may be missing (creation): inode is nullptr then
+};
+
+rt::Result<LookupResult> lookup(FileTree& tree, Inode* cwd, const char* path, uint32_t flags);
+
+}  // namespace posix

@@ -1,0 +1,189 @@
+// SPDX-License-Identifier: MIT
+// vfs_read and vfs_write: files, devices, pipes and the console.
+#include <string.h>
+
+#include "kernel/random.hpp"
+#include "kernel/syscalls.hpp"
+#include "tty/console.hpp"
+#include "vfs/vfs.hpp"
+
+namespace posix {
+
+namespace {
+SyscallContext* serving = nullptr;
+constexpr int kSigPipe = 13;
+}  // namespace
+
+SyscallContext* current_context() { return serving; }
+void set_current_context(SyscallContext* context) {
+  serving = context;
+  current = context != nullptr ? context->process : nullptr;
+}
+
+int poll_file(File* file) {
+  switch (file->kind) {
+    case FileKind::kConsole: {
+      bool eof = false;
+      return (tty::readable(eof) > 0 || eof ? 1 : 0) | 4;
+    }
+    case FileKind::kPipeRead:
+      return (file->pipe->count > 0 ? 1 : 0) | (file->pipe->writers == 0 ? 0x10 : 0);
+    case FileKind::kPipeWrite:
+      return (file->pipe->count < Pipe::kCapacity ? 4 : 0) | (file->pipe->readers == 0 ? 8 : 0);
+    default:
+      return 1 | 4;
+  }
+}
+
+}  // namespace posix
+
+using posix::File;
+using posix::FileKind;
+using posix::kDeferred;
+using posix::kO_ACCMODE;
+using posix::kO_APPEND;
+using posix::kO_NONBLOCK;
+using posix::kO_RDONLY;
+using posix::kO_WRONLY;
+using posix::Pipe;
+
+extern "C" __attribute__((noinline)) long vfs_read(File* file, char* buf, size_t count,
+                                                   uint64_t* pos) {
+  posix::SyscallContext& c = *posix::current_context();
+  posix::mm::AddressSpace& memory = posix::user(c);
+  auto address = reinterpret_cast<uint64_t>(buf);
+  if ((file->flags & kO_ACCMODE) == kO_WRONLY) return -rt::kEBADF;
+  if (static_cast<int64_t>(count) < 0) return -rt::kEINVAL;
+  switch (file->kind) {
+    case FileKind::kInode: {
+      posix::Inode* inode = file->inode;
+      if (inode->is_directory()) return -rt::kEISDIR;
+      if (*pos >= inode->size || count == 0) return 0;
+      uint64_t n = inode->size - *pos < count ? inode->size - *pos : count;
+      if (auto r = memory.copy_out(address, inode->data + *pos, n); !r.ok()) return -rt::kEFAULT;
+      *pos += n;
+      return static_cast<long>(n);
+    }
+    case FileKind::kNull:
+      return 0;
+    case FileKind::kZero:
+      return memory.zero(address, count).ok() ? static_cast<long>(count) : -rt::kEFAULT;
+    case FileKind::kRandom: {
+      uint8_t bytes[256];
+      size_t done = 0;
+      while (done < count) {
+        size_t n = count - done < sizeof(bytes) ? count - done : sizeof(bytes);
+        posix::fill_random(bytes, n);
+        if (!memory.copy_out(address + done, bytes, n).ok()) return -rt::kEFAULT;
+        done += n;
+      }
+      return static_cast<long>(count);
+    }
+    case FileKind::kConsole: {
+      if (count == 0) return 0;
+      bool eof = false;
+      size_t available = posix::tty::readable(eof);
+      if (available == 0 && !eof) {
+        return (file->flags & kO_NONBLOCK) != 0 ? -rt::kEAGAIN : kDeferred;
+      }
+      char bytes[4096];
+      size_t n = posix::tty::read(bytes, count < sizeof(bytes) ? count : sizeof(bytes));
+      if (!memory.copy_out(address, bytes, n).ok()) return -rt::kEFAULT;
+      return static_cast<long>(n);
+    }
+    case FileKind::kPipeRead: {
+      Pipe* pipe = file->pipe;
+      if (count == 0) return 0;
+      if (pipe->count == 0) {
+        if (pipe->writers == 0) return 0;
+        return (file->flags & kO_NONBLOCK) != 0 ? -rt::kEAGAIN : kDeferred;
+      }
+      size_t n = pipe->count < count ? pipe->count : count;
+      for (size_t done = 0; done < n;) {
+        size_t chunk = Pipe::kCapacity - pipe->head;
+        if (chunk > n - done) chunk = n - done;
+        if (!memory.copy_out(address + done, pipe->buffer + pipe->head, chunk).ok()) {
+          return done > 0 ? static_cast<long>(done) : -rt::kEFAULT;
+        }
+        pipe->head = (pipe->head + chunk) % Pipe::kCapacity;
+        pipe->count -= chunk;
+        done += chunk;
+      }
+      return static_cast<long>(n);
+    }
+    case FileKind::kPipeWrite:
+      return -rt::kEBADF;
+  }
+  return -rt::kEINVAL;
+}
+
+extern "C" __attribute__((noinline)) long vfs_write(File* file, const char* buf, size_t count,
+                                                    uint64_t* pos) {
+  posix::SyscallContext& c = *posix::current_context();
+  posix::mm::AddressSpace& memory = posix::user(c);
+  auto address = reinterpret_cast<uint64_t>(buf);
+  if ((file->flags & kO_ACCMODE) == kO_RDONLY && file->kind != FileKind::kConsole) {
+    return -rt::kEBADF;
+  }
+  if (static_cast<int64_t>(count) < 0) return -rt::kEINVAL;
+  switch (file->kind) {
+    case FileKind::kInode: {
+      posix::Inode* inode = file->inode;
+      if (inode->is_directory()) return -rt::kEISDIR;
+      if ((file->flags & kO_APPEND) != 0) *pos = inode->size;
+      if (count == 0) return 0;
+      if (*pos + count > (1ull << 32)) return -rt::kEFBIG;
+      if (auto r = posix::file_tree().reserve(inode, *pos + count); !r.ok()) return -rt::kENOSPC;
+      if (*pos > inode->size) memset(inode->data + inode->size, 0, *pos - inode->size);
+      if (!memory.copy_in(inode->data + *pos, address, count).ok()) return -rt::kEFAULT;
+      *pos += count;
+      if (*pos > inode->size) inode->size = *pos;
+      return static_cast<long>(count);
+    }
+    case FileKind::kNull:
+    case FileKind::kZero:
+    case FileKind::kRandom:
+      return static_cast<long>(count);
+    case FileKind::kConsole: {
+      char bytes[512];
+      size_t done = 0;
+      while (done < count) {
+        size_t n = count - done < sizeof(bytes) ? count - done : sizeof(bytes);
+        if (!memory.copy_in(bytes, address + done, n).ok()) {
+          return done > 0 ? static_cast<long>(done) : -rt::kEFAULT;
+        }
+        posix::tty::write(bytes, n);
+        done += n;
+      }
+      return static_cast<long>(count);
+    }
+    case FileKind::kPipeWrite: {
+      Pipe* pipe = file->pipe;
+      if (pipe->readers == 0) {
+        long ended = posix::send_signal(c.process, c.process->pid, posix::kSigPipe);
+        return ended == posix::kNoReply ? posix::kNoReply : -rt::kEPIPE;
+      }
+      if (count == 0) return 0;
+      if (pipe->count == Pipe::kCapacity) {
+        return (file->flags & kO_NONBLOCK) != 0 ? -rt::kEAGAIN : kDeferred;
+      }
+      // GAP: a write larger than the free room is short (Linux blocks until all is written).
+      size_t room = Pipe::kCapacity - pipe->count;
+      size_t n = room < count ? room : count;
+      for (size_t done = 0; done < n;) {
+        size_t tail = (pipe->head + pipe->count) % Pipe::kCapacity;
+        size_t chunk = Pipe::kCapacity - tail;
+        if (chunk > n - done) chunk = n - done;
+        if (!memory.copy_in(pipe->buffer + tail, address + done, chunk).ok()) {
+          return done > 0 ? static_cast<long>(done) : -rt::kEFAULT;
+        }
+        pipe->count += chunk;
+        done += chunk;
+      }
+      return static_cast<long>(n);
+    }
+    case FileKind::kPipeRead:
+      return -rt::kEBADF;
+  }
+  return -rt::kEINVAL;
+}

@@ -1,0 +1,45 @@
+// SPDX-License-Identifier: MIT
+// The Linux-named entry points of the VFS (probeable: extern "C", not inlined, C structs) and
+// the helpers the system calls share.
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "task/process.hpp"
+#include "vfs/file.hpp"
+
+// Linux's struct filename: the kernel copy of a path and the user pointer it came from.
+struct filename {
+  const char* name;
+  const char* uptr;
+};
+
+// Linux's struct open_how (openat2).
+struct open_how {
+  uint64_t flags;
+  uint64_t mode;
+  uint64_t resolve;
+};
+
+extern "C" {
+// `buf` is a user address in the current process. Returns bytes, -errno, or kDeferred.
+long vfs_read(posix::File* file, char* buf, size_t count, uint64_t* pos);
+long vfs_write(posix::File* file, const char* buf, size_t count, uint64_t* pos);
+long do_sys_openat2(int dfd, const char* filename, struct open_how* how);
+int do_unlinkat(int dfd, struct filename* name);
+int do_mkdirat(int dfd, struct filename* name, unsigned short mode);
+}
+
+namespace posix {
+
+// The system call being served.
+SyscallContext* current_context();
+void set_current_context(SyscallContext* context);
+
+// poll(2) events a file has now (POLLIN 1, POLLOUT 4, POLLHUP 0x10).
+int poll_file(File* file);
+
+int64_t tty_ioctl(SyscallContext& c, uint64_t request, uint64_t argument);
+
+}  // namespace posix

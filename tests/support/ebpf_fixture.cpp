@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: MIT
+// The eBPF load path for host tests, fuzzers and benchmarks: verify, prepare, fill a Program.
+#include "support/ebpf_fixture.hpp"
+
+#include <cstring>
+#include <utility>
+
+#include "ebpf/helpers.hpp"
+
+namespace test_support {
+
+VerifierRun verify_program(const std::vector<ebpf::Insn>& insns, ebpf::VerifierOptions options,
+                           uint32_t log_size) {
+  VerifierRun run;
+  if (log_size > 0) {
+    run.log.assign(log_size, '\0');
+    options.log = run.log.data();
+    options.log_size = log_size;
+  }
+  run.result = ebpf::verify(insns.data(), static_cast<uint32_t>(insns.size()), options);
+  run.error = run.result.error;
+  run.log.resize(std::strlen(run.log.c_str()));
+  return run;
+}
+
+LoadedProgram load_program(std::vector<ebpf::Insn> insns, const LoadOptions& options) {
+  LoadedProgram loaded;
+  loaded.insns = std::move(insns);
+  loaded.verdict = verify_program(loaded.insns, options.verifier, options.log_size);
+  if (!loaded.verified() && !options.prepare_rejected) return loaded;
+  uint32_t count = static_cast<uint32_t>(loaded.insns.size());
+  loaded.prepare_error =
+      rt::to_negated_errno(ebpf::prepare_for_execution(loaded.insns.data(), count, options.resolver));
+  if (loaded.prepare_error != 0) return loaded;
+  loaded.prepared = true;
+  ebpf::Program& program = loaded.program;
+  program.insns = loaded.insns.data();
+  program.insn_count = count;
+  program.type = options.verifier.type;
+  program.helpers = options.helpers;
+  program.helper_count = options.helpers != nullptr ? ebpf::kMaxHelperId : 0;
+  program.verified = loaded.verified();
+  program.max_stack_depth = loaded.verdict.result.max_stack_depth;
+  return loaded;
+}
+
+const ebpf::HelperFunction* real_helpers() {
+  static ebpf::HelperFunction table[ebpf::kMaxHelperId] = {};
+  static bool filled = false;
+  if (!filled) {
+    ebpf::fill_helper_table(table);
+    filled = true;
+  }
+  return table;
+}
+
+}  // namespace test_support
