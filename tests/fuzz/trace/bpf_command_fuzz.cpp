@@ -6,18 +6,10 @@
 #include <cstring>
 
 #include "ebpf/environment.hpp"
+#include "support/malloc_allocator.hpp"
 #include "trace/bpf_command.hpp"
 
 namespace {
-
-class FuzzAllocator final : public rt::Allocator {
- public:
-  void* allocate(size_t size, size_t alignment) override {
-    if (size > (64u << 20)) return nullptr;  // a hostile size must not exhaust the fuzzer
-    return std::aligned_alloc(alignment < 16 ? 16 : alignment, (size + 15) & ~size_t{15});
-  }
-  void deallocate(void* pointer, size_t) override { std::free(pointer); }
-};
 
 class FuzzEnvironment final : public ebpf::Environment {
  public:
@@ -74,13 +66,13 @@ class FuzzMemory final : public trace::UserMemory {
 // Input: a length byte (the region's size / 4), the region's bytes, then commands, each a command
 // byte, a size byte (attr bytes, at most the kernel's 144) and that many attr bytes.
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  FuzzAllocator allocator;
+  test_support::MallocAllocator allocator(64u << 20);  // a hostile size must not exhaust the fuzzer
   FuzzEnvironment environment;
-  trace::ObjectTable objects(allocator, environment);
+  if (size == 0) return 0;
   {
+    trace::ObjectTable objects(allocator, environment);
     trace::Session session(objects);
     FuzzMemory memory;
-    if (size == 0) return 0;
     size_t region = size_t{data[0]} * 4;
     if (region > size - 1) region = size - 1;
     std::memcpy(memory.region, data + 1, region);
@@ -96,5 +88,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       (void)trace::bpf_command(session, command, memory.attr, attr_size, memory);
     }
   }
+  if (allocator.in_use() != 0) __builtin_trap();  // the table and session gave everything back
   return 0;
 }

@@ -232,11 +232,11 @@ TEST_F(MapCommands, BatchesOnArraysAndUnsupportedTypes) {
 
 TEST_F(MapCommands, AHugeBatchCountNeedsNoHugeBuffers) {
   int64_t array = create_map(BPF_MAP_TYPE_ARRAY, 4, 8, 4);
-  uint64_t before = allocator_.allocations;
+  uint64_t before = allocator_.allocations();
   EXPECT_EQ(batch(kMapLookupBatch, array, 0xffffffffu), -rt::kENOENT)
       << "the whole array, then the end";
   EXPECT_EQ(batch_count_, 4u);
-  EXPECT_LE(allocator_.allocations - before, 2u);
+  EXPECT_LE(allocator_.allocations() - before, 2u);
   int64_t map = hash();
   EXPECT_EQ(batch(kMapLookupBatch, map, 0xffffffffu), -rt::kENOENT) << "an empty hash";
   EXPECT_EQ(batch_count_, 0u);

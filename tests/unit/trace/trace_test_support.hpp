@@ -13,24 +13,14 @@
 #include "ebpf/assembler.hpp"
 #include "ebpf/environment.hpp"
 #include "rt/errno.hpp"
+#include "support/malloc_allocator.hpp"
 #include "trace/bpf_command.hpp"
 #include "trace/bpf_uapi.hpp"
 
 namespace trace::testing {
 
-class HostAllocator final : public rt::Allocator {
- public:
-  void* allocate(size_t size, size_t alignment) override {
-    ++allocations;
-    return std::aligned_alloc(alignment < 16 ? 16 : alignment, (size + 15) / 16 * 16 + 16);
-  }
-  void deallocate(void* pointer, size_t) override {
-    if (pointer != nullptr) ++deallocations;
-    std::free(pointer);
-  }
-  uint64_t allocations = 0;
-  uint64_t deallocations = 0;
-};
+// Counts what is in use, so a test can check that closing everything gave every byte back.
+using HostAllocator = test_support::MallocAllocator;
 
 class TestEnvironment final : public ebpf::Environment {
  public:
@@ -171,6 +161,12 @@ class TraceCoreTest : public ::testing::Test {
 
  public:
   void SetUp() override { memory_.allow(license_, sizeof(license_), false); }
+  // Whatever a test did, closing its handles frees every object: no reference is left behind.
+  void TearDown() override {
+    session_.close_all();
+    EXPECT_EQ(objects_.count(ObjectKind::kMap), 0u);
+    EXPECT_EQ(objects_.count(ObjectKind::kProgram), 0u);
+  }
 };
 
 }  // namespace trace::testing
