@@ -55,8 +55,10 @@ SAME_OFFSET(ProgInfo, attach_btf_id, struct bpf_prog_info, attach_btf_id);
 static_assert(sizeof(BpfAttr) == sizeof(union bpf_attr));
 static_assert(sizeof(MapInfo) == sizeof(struct bpf_map_info));
 static_assert(sizeof(ProgInfo) == sizeof(struct bpf_prog_info));
-static_assert(int{kProgLoad} == int{BPF_PROG_LOAD} && int{kMapLookupBatch} == int{BPF_MAP_LOOKUP_BATCH} &&
-              int{kProgBindMap} == int{BPF_PROG_BIND_MAP} && int{kObjGetInfoByFd} == int{BPF_OBJ_GET_INFO_BY_FD});
+static_assert(int{kProgLoad} == int{BPF_PROG_LOAD} &&
+              int{kMapLookupBatch} == int{BPF_MAP_LOOKUP_BATCH} &&
+              int{kProgBindMap} == int{BPF_PROG_BIND_MAP} &&
+              int{kObjGetInfoByFd} == int{BPF_OBJ_GET_INFO_BY_FD});
 
 using AttrRules = TraceCoreTest;
 
@@ -145,7 +147,8 @@ TEST(AttrRulesUnprivileged, EveryCommandIsEPERMWithoutTheCapability) {
   attr.map_create.key_size = 4;
   attr.map_create.value_size = 4;
   attr.map_create.max_entries = 1;
-  EXPECT_EQ(status(bpf_command(session, kMapCreate, attr.bytes, sizeof(attr), memory)), -rt::kEPERM);
+  EXPECT_EQ(status(bpf_command(session, kMapCreate, attr.bytes, sizeof(attr), memory)),
+            -rt::kEPERM);
   EXPECT_EQ(status(bpf_command(session, kProgLoad, attr.bytes, sizeof(attr), memory)), -rt::kEPERM);
 }
 

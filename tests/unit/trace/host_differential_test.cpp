@@ -59,7 +59,8 @@ class HostDifferential : public TraceCoreTest {
       fds(host_attr, true);
     }
     Answers answers{bpf(command, core_attr, size), host_bpf(command, host_attr, size)};
-    if (answers.host > 0 && returns_fd(command)) host_fds_.push_back(static_cast<int>(answers.host));
+    if (answers.host > 0 && returns_fd(command))
+      host_fds_.push_back(static_cast<int>(answers.host));
     core_out_ = core_attr;
     host_out_ = host_attr;
     return answers;
@@ -91,14 +92,14 @@ class HostDifferential : public TraceCoreTest {
   BpfAttr core_out_ = {}, host_out_ = {};
 };
 
-#define EXPECT_SAME(answers, what)                                                \
-  do {                                                                            \
-    Answers a = (answers);                                                        \
-    if (a.host > 0) {                                                             \
-      EXPECT_GT(a.core, 0) << what << " (host: " << a.host << ")";                \
-    } else {                                                                      \
-      EXPECT_EQ(a.core, a.host) << what;                                          \
-    }                                                                             \
+#define EXPECT_SAME(answers, what)                                 \
+  do {                                                             \
+    Answers a = (answers);                                         \
+    if (a.host > 0) {                                              \
+      EXPECT_GT(a.core, 0) << what << " (host: " << a.host << ")"; \
+    } else {                                                       \
+      EXPECT_EQ(a.core, a.host) << what;                           \
+    }                                                              \
   } while (0)
 
 TEST_F(HostDifferential, MapCreateAttributes) {
@@ -186,8 +187,14 @@ TEST_F(HostDifferential, ElementCommands) {
   }
   key = 9;
   EXPECT_SAME(both(kMapLookupElem, attr, sizeof(attr), fds), "lookup of a missing key");
-  EXPECT_SAME(both(kMapDeleteElem, [&] { BpfAttr d = attr; d.elem.value = 0; return d; }(),
-                   sizeof(attr), fds),
+  EXPECT_SAME(both(
+                  kMapDeleteElem,
+                  [&] {
+                    BpfAttr d = attr;
+                    d.elem.value = 0;
+                    return d;
+                  }(),
+                  sizeof(attr), fds),
               "delete of a missing key");
   BpfAttr walk = attr;
   walk.elem.key = 0;
@@ -206,9 +213,9 @@ TEST_F(HostDifferential, ElementCommands) {
   key = 2;
   EXPECT_SAME(both(kMapUpdateElem, attr, sizeof(attr), fds), "update of a frozen map");
   BpfAttr bad_fd = attr;
-  EXPECT_SAME(both(kMapLookupElem, bad_fd, sizeof(bad_fd),
-                   [](BpfAttr& a, bool) { a.elem.map_fd = 9999; }),
-              "a closed fd");
+  EXPECT_SAME(
+      both(kMapLookupElem, bad_fd, sizeof(bad_fd), [](BpfAttr& a, bool) { a.elem.map_fd = 9999; }),
+      "a closed fd");
 }
 
 TEST_F(HostDifferential, BatchLookupOfAWholeHash) {
@@ -224,7 +231,9 @@ TEST_F(HostDifferential, BatchLookupOfAWholeHash) {
   attr.batch.values = address(values);
   attr.batch.out_batch = address(&out_batch);
   attr.batch.count = 3;
-  auto fds = [map](BpfAttr& a, bool host) { a.batch.map_fd = static_cast<uint32_t>(host ? map.second : map.first); };
+  auto fds = [map](BpfAttr& a, bool host) {
+    a.batch.map_fd = static_cast<uint32_t>(host ? map.second : map.first);
+  };
   EXPECT_SAME(both(kMapUpdateBatch, attr, sizeof(attr), fds), "update batch");
   EXPECT_EQ(core_out_.batch.count, host_out_.batch.count);
   attr.batch.count = 8;
@@ -291,7 +300,9 @@ TEST_F(HostDifferential, TagsAndInfoMatchTheHosts) {
   attr.prog_load.insn_cnt = static_cast<uint32_t>(core_insns.size());
   attr.prog_load.license = address(license_);
   std::memcpy(attr.prog_load.prog_name, "tagged", 7);
-  auto insns = [&](BpfAttr& a, bool host) { a.prog_load.insns = address(host ? host_insns.data() : core_insns.data()); };
+  auto insns = [&](BpfAttr& a, bool host) {
+    a.prog_load.insns = address(host ? host_insns.data() : core_insns.data());
+  };
   Answers loaded = both(kProgLoad, attr, sizeof(attr), insns);
   ASSERT_GT(loaded.core, 0);
   ASSERT_GT(loaded.host, 0);
@@ -309,7 +320,8 @@ TEST_F(HostDifferential, TagsAndInfoMatchTheHosts) {
   ASSERT_EQ(answers.host, 0);
   EXPECT_EQ(core_out_.info.info_len, host_out_.info.info_len);
   // Linux 6.18 made the tag a SHA-256 (Linux 6.1: SHA-1, what the core computes).
-  if (host_version() < 618) EXPECT_EQ(std::memcmp(core_info.tag, host_info.tag, kTagSize), 0) << "Linux's tag";
+  if (host_version() < 618)
+    EXPECT_EQ(std::memcmp(core_info.tag, host_info.tag, kTagSize), 0) << "Linux's tag";
   EXPECT_EQ(core_info.type, host_info.type);
   EXPECT_STREQ(core_info.name, host_info.name);
   EXPECT_EQ(core_info.nr_map_ids, host_info.nr_map_ids);
@@ -332,9 +344,9 @@ TEST_F(HostDifferential, TagsAndInfoMatchTheHosts) {
   EXPECT_EQ(core_map.max_entries, host_map.max_entries);
   EXPECT_EQ(core_map.map_flags, host_map.map_flags);
   info.info.bpf_fd = 9999;
-  EXPECT_SAME(both(kObjGetInfoByFd, info, sizeof(info),
-                   [](BpfAttr& a, bool) { a.info.bpf_fd = 9999; }),
-              "a closed fd");
+  EXPECT_SAME(
+      both(kObjGetInfoByFd, info, sizeof(info), [](BpfAttr& a, bool) { a.info.bpf_fd = 9999; }),
+      "a closed fd");
 }
 
 TEST_F(HostDifferential, RawTracepointTestRun) {
@@ -353,11 +365,51 @@ TEST_F(HostDifferential, RawTracepointTestRun) {
   BpfAttr run = {};
   run.test.ctx_in = address(arguments);
   run.test.ctx_size_in = sizeof(arguments);
-  auto fd = [&](BpfAttr& a, bool host) { a.test.prog_fd = static_cast<uint32_t>(host ? loaded.host : loaded.core); };
+  auto fd = [&](BpfAttr& a, bool host) {
+    a.test.prog_fd = static_cast<uint32_t>(host ? loaded.host : loaded.core);
+  };
   EXPECT_SAME(both(kProgTestRun, run, sizeof(run), fd), "a run");
   EXPECT_EQ(core_out_.test.retval, host_out_.test.retval);
   run.test.repeat = 3;
   EXPECT_SAME(both(kProgTestRun, run, sizeof(run), fd), "repeat");
+}
+
+TEST_F(HostDifferential, ProgramArrayUpdates) {
+  auto array = map_on_both(BPF_MAP_TYPE_PROG_ARRAY, 4, 4, 2);
+  std::vector<ebpf::Insn> target = assemble("mov %r0, 42\nexit");
+  memory_.allow(target.data(), target.size() * 8, false);
+  BpfAttr load = {};
+  load.prog_load.prog_type = BPF_PROG_TYPE_RAW_TRACEPOINT;
+  load.prog_load.insns = address(target.data());
+  load.prog_load.insn_cnt = 2;
+  load.prog_load.license = address(license_);
+  Answers program = both(kProgLoad, load);
+  ASSERT_GT(program.core, 0);
+  ASSERT_GT(program.host, 0);
+  uint32_t key = 1, core_fd = static_cast<uint32_t>(program.core),
+           host_fd = static_cast<uint32_t>(program.host);
+  memory_.allow(&key, sizeof(key));
+  memory_.allow(&core_fd, sizeof(core_fd));
+  BpfAttr attr = {};
+  attr.elem.key = address(&key);
+  auto fds = [&](BpfAttr& a, bool host) {
+    a.elem.map_fd = static_cast<uint32_t>(host ? array.second : array.first);
+    a.elem.value = address(host ? &host_fd : &core_fd);
+  };
+  attr.elem.flags = BPF_NOEXIST;
+  EXPECT_SAME(both(kMapUpdateElem, attr, sizeof(attr), fds), "NOEXIST");
+  attr.elem.flags = 0;
+  key = 2;
+  EXPECT_SAME(both(kMapUpdateElem, attr, sizeof(attr), fds), "an index past the end");
+  key = 1;
+  EXPECT_SAME(both(kMapUpdateElem, attr, sizeof(attr), fds), "a program");
+  BpfAttr remove = {};
+  remove.elem.key = address(&key);
+  auto map_fd = [&](BpfAttr& a, bool host) {
+    a.elem.map_fd = static_cast<uint32_t>(host ? array.second : array.first);
+  };
+  EXPECT_SAME(both(kMapDeleteElem, remove, sizeof(remove), map_fd), "delete");
+  EXPECT_SAME(both(kMapDeleteElem, remove, sizeof(remove), map_fd), "delete again");
 }
 
 TEST_F(HostDifferential, LibbpfFeatureProbes) {

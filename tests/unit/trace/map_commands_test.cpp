@@ -19,7 +19,8 @@ class MapCommands : public TraceCoreTest {
     memory_.allow(&out_batch_, sizeof(out_batch_));
   }
   int64_t hash() { return create_map(BPF_MAP_TYPE_HASH, 4, 8, 8, 0, "counts"); }
-  int64_t batch(int command, int64_t map, uint32_t count, bool from_start = true, uint64_t elem_flags = 0) {
+  int64_t batch(int command, int64_t map, uint32_t count, bool from_start = true,
+                uint64_t elem_flags = 0) {
     BpfAttr attr = {};
     attr.batch.map_fd = static_cast<uint32_t>(map);
     attr.batch.in_batch = from_start ? 0 : address(&in_batch_);
@@ -84,7 +85,8 @@ TEST_F(MapCommands, UpdateLookupDeleteAndTheirErrors) {
   value_ = 0;
   EXPECT_EQ(elem(kMapLookupElem, map, &key_, &value_), 0);
   EXPECT_EQ(value_, 700u);
-  EXPECT_EQ(elem(kMapLookupElem, map, &key_, &value_, 2), -rt::kEINVAL) << "lookup flags: F_LOCK only";
+  EXPECT_EQ(elem(kMapLookupElem, map, &key_, &value_, 2), -rt::kEINVAL)
+      << "lookup flags: F_LOCK only";
   EXPECT_EQ(elem(kMapDeleteElem, map, &key_, nullptr), 0);
   EXPECT_EQ(elem(kMapDeleteElem, map, &key_, nullptr), -rt::kENOENT);
   EXPECT_EQ(elem(kMapLookupElem, map, &key_, &value_), -rt::kENOENT);
@@ -190,7 +192,8 @@ TEST_F(MapCommands, BatchesCountWhatTheyDidAndEndWithENOENT) {
   EXPECT_EQ(batch(kMapUpdateBatch, map, 5), 0);
   EXPECT_EQ(batch_count_, 5u);
   std::fill(std::begin(keys_), std::end(keys_), 0);
-  EXPECT_EQ(batch(kMapLookupBatch, map, 16), -rt::kENOENT) << "the whole map fits: the end is reached";
+  EXPECT_EQ(batch(kMapLookupBatch, map, 16), -rt::kENOENT)
+      << "the whole map fits: the end is reached";
   EXPECT_EQ(batch_count_, 5u);
   uint32_t sum = 0;
   for (uint32_t i = 0; i < 5; ++i) {
@@ -230,7 +233,8 @@ TEST_F(MapCommands, BatchesOnArraysAndUnsupportedTypes) {
 TEST_F(MapCommands, AHugeBatchCountNeedsNoHugeBuffers) {
   int64_t array = create_map(BPF_MAP_TYPE_ARRAY, 4, 8, 4);
   uint64_t before = allocator_.allocations();
-  EXPECT_EQ(batch(kMapLookupBatch, array, 0xffffffffu), -rt::kENOENT) << "the whole array, then the end";
+  EXPECT_EQ(batch(kMapLookupBatch, array, 0xffffffffu), -rt::kENOENT)
+      << "the whole array, then the end";
   EXPECT_EQ(batch_count_, 4u);
   EXPECT_LE(allocator_.allocations() - before, 2u);
   int64_t map = hash();
@@ -249,6 +253,72 @@ TEST_F(MapCommands, UpdateBatchStopsAtAnUnreadableKeyWithEFAULT) {
   attr.batch.count = 3;
   EXPECT_EQ(bpf(kMapUpdateBatch, attr), -rt::kEFAULT);
   EXPECT_EQ(attr.batch.count, 2u);
+}
+
+TEST_F(MapCommands, ProgramArraysTakeProgramFdsAndHoldTheirPrograms) {
+  int64_t array = create_map(BPF_MAP_TYPE_PROG_ARRAY, 4, 4, 2);
+  ASSERT_GT(array, 0);
+  // The target returns 42; the caller tail-calls slot 1 and returns 1 if that fails.
+  int64_t target = load(assemble("mov %r0, 42\nexit"), BPF_PROG_TYPE_RAW_TRACEPOINT);
+  int64_t caller = load(assemble("lddw %r2, map:" + std::to_string(array) +
+                                 "\nmov %r3, 1\ncall 12\nmov %r0, 1\nexit"),
+                        BPF_PROG_TYPE_RAW_TRACEPOINT);
+  ASSERT_GT(target, 0);
+  ASSERT_GT(caller, 0);
+  BpfAttr run = {};
+  run.test.prog_fd = static_cast<uint32_t>(caller);
+  ASSERT_EQ(bpf(kProgTestRun, run), 0);
+  EXPECT_EQ(run.test.retval, 1u) << "an empty slot: the tail call falls through";
+
+  uint32_t fd = static_cast<uint32_t>(target);
+  memory_.allow(&fd, sizeof(fd));
+  key_ = 1;
+  EXPECT_EQ(elem(kMapUpdateElem, array, &key_, &fd, BPF_NOEXIST), -rt::kEINVAL) << "BPF_ANY only";
+  key_ = 2;
+  EXPECT_EQ(elem(kMapUpdateElem, array, &key_, &fd), -rt::kE2BIG);
+  key_ = 1;
+  ASSERT_EQ(elem(kMapUpdateElem, array, &key_, &fd), 0);
+  ASSERT_EQ(bpf(kProgTestRun, run), 0);
+  EXPECT_EQ(run.test.retval, 42u);
+  uint32_t id = 0;
+  memory_.allow(&id, sizeof(id));
+  EXPECT_EQ(elem(kMapLookupElem, array, &key_, &id), 0);
+  EXPECT_EQ(id, 1u) << "a lookup gives the program's id";
+
+  uint32_t not_a_program = static_cast<uint32_t>(array);
+  memory_.allow(&not_a_program, sizeof(not_a_program));
+  EXPECT_EQ(elem(kMapUpdateElem, array, &key_, &not_a_program), -rt::kEINVAL);
+  uint32_t closed = 99;
+  memory_.allow(&closed, sizeof(closed));
+  EXPECT_EQ(elem(kMapUpdateElem, array, &key_, &closed), -rt::kEBADF);
+  int64_t kprobe = load(assemble("mov %r0, 0\nexit"));
+  uint32_t other_type = static_cast<uint32_t>(kprobe);
+  memory_.allow(&other_type, sizeof(other_type));
+  EXPECT_EQ(elem(kMapUpdateElem, array, &key_, &other_type), -rt::kEINVAL)
+      << "the array's owner is raw_tp";
+
+  // The slot keeps the target alive; deleting the element lets it go.
+  ASSERT_TRUE(session_.close(static_cast<int32_t>(target)).ok());
+  EXPECT_NE(objects_.find(ObjectKind::kProgram, 1), nullptr);
+  EXPECT_EQ(elem(kMapDeleteElem, array, &key_, nullptr), 0);
+  EXPECT_EQ(objects_.find(ObjectKind::kProgram, 1), nullptr);
+  EXPECT_EQ(elem(kMapDeleteElem, array, &key_, nullptr), -rt::kENOENT);
+}
+
+TEST_F(MapCommands, ClosingAProgramArraysLastHandleBreaksTailCallCycles) {
+  int64_t array = create_map(BPF_MAP_TYPE_PROG_ARRAY, 4, 4, 1);
+  // A program that tail-calls through the array it sits in: each holds the other.
+  int64_t program = load(assemble("lddw %r2, map:" + std::to_string(array) +
+                                  "\nmov %r3, 0\ncall 12\nmov %r0, 0\nexit"));
+  ASSERT_GT(program, 0);
+  uint32_t fd = static_cast<uint32_t>(program);
+  memory_.allow(&fd, sizeof(fd));
+  key_ = 0;
+  ASSERT_EQ(elem(kMapUpdateElem, array, &key_, &fd), 0);
+  ASSERT_TRUE(session_.close(static_cast<int32_t>(program)).ok());
+  ASSERT_TRUE(session_.close(static_cast<int32_t>(array)).ok());
+  EXPECT_EQ(objects_.count(ObjectKind::kProgram), 0u);
+  EXPECT_EQ(objects_.count(ObjectKind::kMap), 0u);
 }
 
 TEST_F(MapCommands, MapInfoReportsTheMapAndRespectsInfoLen) {

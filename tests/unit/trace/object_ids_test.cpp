@@ -34,10 +34,12 @@ TEST_F(ObjectIds, IdsStartAtOneAndAreNotReusedWhileOrAfterAnObjectLives) {
   ASSERT_TRUE(session_.close(static_cast<int32_t>(a)).ok());
   EXPECT_EQ(objects_.find(ObjectKind::kMap, 1), nullptr) << "the last handle took the map away";
   int64_t c = create_map(BPF_MAP_TYPE_ARRAY, 4, 4, 1);
-  EXPECT_EQ(session_.lookup(static_cast<int32_t>(c))->object->id, 3u) << "ids are cyclic, as idr_alloc_cyclic";
+  EXPECT_EQ(session_.lookup(static_cast<int32_t>(c))->object->id, 3u)
+      << "ids are cyclic, as idr_alloc_cyclic";
   EXPECT_EQ(c, a) << "handles are reused lowest first, like fds";
   int64_t program = load(assemble("mov %r0, 0\nexit"));
-  EXPECT_EQ(session_.lookup(static_cast<int32_t>(program))->object->id, 1u) << "each kind has its own ids";
+  EXPECT_EQ(session_.lookup(static_cast<int32_t>(program))->object->id, 1u)
+      << "each kind has its own ids";
 }
 
 TEST_F(ObjectIds, GetNextIdWalksLiveIdsThenENOENT) {
@@ -77,7 +79,8 @@ TEST_F(ObjectIds, GetFdByIdOpensAnotherHandleWithItsOwnMode) {
   int64_t program = load(assemble("mov %r0, 0\nexit"));
   ASSERT_GT(program, 0);
   EXPECT_GT(fd_by_id(kProgGetFdById, 1), 0);
-  EXPECT_EQ(fd_by_id(kProgGetFdById, 1, BPF_F_RDONLY), -rt::kEINVAL) << "programs take no open_flags";
+  EXPECT_EQ(fd_by_id(kProgGetFdById, 1, BPF_F_RDONLY), -rt::kEINVAL)
+      << "programs take no open_flags";
 }
 
 TEST_F(ObjectIds, AProgramKeepsItsMapsAlive) {
@@ -105,6 +108,59 @@ TEST_F(ObjectIds, ClosingTheSessionFreesEverything) {
     EXPECT_EQ(objects_.count(ObjectKind::kMap), 1u);
   }
   EXPECT_EQ(objects_.count(ObjectKind::kMap), 0u);
+}
+
+TEST(ObjectLifetimes, EveryByteComesBackWhenTheSessionAndTableGo) {
+  HostAllocator allocator;
+  {
+    TestEnvironment environment;
+    ObjectTable objects(allocator, environment);
+    Session session(objects);
+    CallerMemory memory;
+    auto call = [&](int command, BpfAttr& attr) {
+      memory.attr = attr.bytes;
+      memory.attr_size = sizeof(attr);
+      return status(bpf_command(session, command, attr.bytes, sizeof(attr), memory));
+    };
+    BpfAttr create = {};
+    create.map_create.map_type = BPF_MAP_TYPE_PROG_ARRAY;
+    create.map_create.key_size = 4;
+    create.map_create.value_size = 4;
+    create.map_create.max_entries = 2;
+    int64_t array = call(kMapCreate, create);
+    create.map_create.map_type = BPF_MAP_TYPE_HASH;
+    create.map_create.value_size = 8;
+    int64_t hash = call(kMapCreate, create);
+    ASSERT_GT(array, 0);
+    ASSERT_GT(hash, 0);
+    ebpf::AssemblyResult assembled = ebpf::assemble("lddw %r2, map:" + std::to_string(array) +
+                                                    "\nmov %r3, 0\ncall 12\nmov %r0, 0\nexit");
+    ASSERT_TRUE(assembled.ok());
+    const char license[] = "GPL";
+    memory.allow(license, sizeof(license), false);
+    memory.allow(assembled.insns.data(), assembled.insns.size() * 8, false);
+    BpfAttr load = {};
+    load.prog_load.prog_type = BPF_PROG_TYPE_KPROBE;
+    load.prog_load.insns = address(assembled.insns.data());
+    load.prog_load.insn_cnt = static_cast<uint32_t>(assembled.insns.size());
+    load.prog_load.license = address(license);
+    int64_t program = call(kProgLoad, load);
+    ASSERT_GT(program, 0);
+    uint32_t key = 0, fd = static_cast<uint32_t>(program);
+    memory.allow(&key, sizeof(key));
+    memory.allow(&fd, sizeof(fd));
+    BpfAttr update = {};
+    update.elem.map_fd = static_cast<uint32_t>(array);
+    update.elem.key = address(&key);
+    update.elem.value = address(&fd);
+    EXPECT_EQ(call(kMapUpdateElem, update), 0);
+    BpfAttr bind = {};
+    bind.prog_bind_map.prog_fd = static_cast<uint32_t>(program);
+    bind.prog_bind_map.map_fd = static_cast<uint32_t>(hash);
+    EXPECT_EQ(call(kProgBindMap, bind), 0);
+    EXPECT_GT(allocator.in_use(), 0u);
+  }
+  EXPECT_EQ(allocator.in_use(), 0u);
 }
 
 }  // namespace

@@ -296,7 +296,8 @@ TEST_F(ProgCommands, TestRunIsENOTSUPPForKprobesAndChecksTheFd) {
 
 TEST_F(ProgCommands, SocketFiltersLoadForLoadersFeatureProbes) {
   // libbpf's probes: a trivial program, then one that stores to a global (a map value).
-  int64_t trivial = load(assemble("mov %r0, 0\nexit"), BPF_PROG_TYPE_SOCKET_FILTER, "libbpf_nametest");
+  int64_t trivial =
+      load(assemble("mov %r0, 0\nexit"), BPF_PROG_TYPE_SOCKET_FILTER, "libbpf_nametest");
   ASSERT_GT(trivial, 0);
   EXPECT_EQ(info_of(trivial).type, uint32_t{BPF_PROG_TYPE_SOCKET_FILTER});
   int64_t global = create_map(BPF_MAP_TYPE_ARRAY, 4, 32, 1, 0, "libbpf_global");

@@ -19,6 +19,9 @@
 
 namespace trace::testing {
 
+// Counts what is in use, so a test can check that closing everything gave every byte back.
+using HostAllocator = test_support::MallocAllocator;
+
 class TestEnvironment final : public ebpf::Environment {
  public:
   uint32_t current_cpu() override { return 0; }
@@ -149,7 +152,7 @@ class TraceCoreTest : public ::testing::Test {
     return bpf(kProgLoad, attr);
   }
 
-  test_support::MallocAllocator allocator_;
+  HostAllocator allocator_;
   TestEnvironment environment_;
   ObjectTable objects_;
   Session session_;
@@ -158,6 +161,12 @@ class TraceCoreTest : public ::testing::Test {
 
  public:
   void SetUp() override { memory_.allow(license_, sizeof(license_), false); }
+  // Whatever a test did, closing its handles frees every object: no reference is left behind.
+  void TearDown() override {
+    session_.close_all();
+    EXPECT_EQ(objects_.count(ObjectKind::kMap), 0u);
+    EXPECT_EQ(objects_.count(ObjectKind::kProgram), 0u);
+  }
 };
 
 }  // namespace trace::testing

@@ -73,7 +73,8 @@ rt::Result<int64_t> get_fd_by_id(BpfCall& call, ObjectKind kind) {
 rt::Result<int64_t> link_create(BpfCall& call) {
   const LinkCreateAttr& attr = call.attr.link_create;
   if (!attr_tail_is_zero(call.attr, kLinkCreateLastFieldEnd)) return rt::err(rt::kEINVAL);
-  Handle handle = TRY(call.session.lookup_kind(static_cast<int32_t>(attr.prog_fd), ObjectKind::kProgram));
+  Handle handle =
+      TRY(call.session.lookup_kind(static_cast<int32_t>(attr.prog_fd), ObjectKind::kProgram));
   auto* program = static_cast<ProgramObject*>(handle.object);
   switch (program->type) {
     case ebpf::ProgramType::kPerfEvent:
@@ -111,7 +112,8 @@ rt::Result<void> copy_object_name(char destination[kObjNameLen], const char sour
   for (uint32_t i = 0; i < kObjNameLen; ++i) destination[i] = 0;
   for (uint32_t i = 0; i < kObjNameLen; ++i) {
     if (source[i] == 0) return {};
-    if (!is_name_char(source[i])) return rt::err(rt::kEINVAL, "object name has a character Linux refuses");
+    if (!is_name_char(source[i]))
+      return rt::err(rt::kEINVAL, "object name has a character Linux refuses");
     destination[i] = source[i];
   }
   return rt::err(rt::kEINVAL, "object name is not NUL-terminated");

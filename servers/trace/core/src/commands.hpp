@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// What bpf_command's areas share: the call being served, Linux's attr checks, one entry per command.
+// What the command areas share: the call being served, Linux's attr checks, one entry each.
 #pragma once
 
 #include <stdint.h>
@@ -47,7 +47,8 @@ rt::Result<void> user_tail_is_zero(UserMemory& memory, uint64_t address, uint32_
 class ScratchBuffer {
  public:
   ScratchBuffer(rt::Allocator& allocator, uint64_t size) : allocator_(allocator), size_(size) {
-    if (size > 0 && size <= kMaxScratch) bytes_ = static_cast<uint8_t*>(allocator.allocate(size, 8));
+    if (size > 0 && size <= kMaxScratch)
+      bytes_ = static_cast<uint8_t*>(allocator.allocate(size, 8));
   }
   ~ScratchBuffer() {
     if (bytes_ != nullptr) allocator_.deallocate(bytes_, size_);
@@ -76,6 +77,8 @@ rt::Result<int64_t> map_lookup_and_delete_elem(BpfCall& call);
 rt::Result<int64_t> map_freeze(BpfCall& call);
 rt::Result<int64_t> map_batch(BpfCall& call, int command);
 rt::Result<int64_t> map_get_info(BpfCall& call, const MapObject& map);
+// bpf_prog_array_compatible: a program array takes programs of one type, its owner's.
+rt::Result<void> claim_program_array(MapObject& map, const ProgramObject& program);
 
 // Programs (prog_commands.cpp, prog_info.cpp).
 rt::Result<int64_t> prog_load(BpfCall& call);

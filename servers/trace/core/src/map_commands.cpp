@@ -2,6 +2,7 @@
 // The map commands of bpf(2): create, the element commands, freeze, the batches, bpf_map_info.
 #include "commands.hpp"
 #include "ebpf/maps.hpp"
+#include "ebpf/prog_array.hpp"
 #include "rt/new.hpp"
 
 namespace trace {
@@ -43,11 +44,43 @@ bool is_hash(ebpf::MapType type) {
          type == ebpf::MapType::kLruHash || type == ebpf::MapType::kLruPercpuHash;
 }
 
+// bpf_fd_array_map_update_elem for program arrays: the value is a program fd; the slot holds a
+// reference on the program, and the program it replaces loses one.
+rt::Result<void> update_program_array(BpfCall& call, MapObject& object, const void* key,
+                                      const void* value, uint64_t flags) {
+  auto* array = static_cast<ebpf::ProgArrayMap*>(object.map);
+  if (flags != 0) return rt::err(rt::kEINVAL);  // BPF_ANY only
+  uint32_t index, fd;
+  __builtin_memcpy(&index, key, sizeof(index));
+  __builtin_memcpy(&fd, value, sizeof(fd));
+  if (index >= array->attributes().max_entries) return rt::err(rt::kE2BIG);
+  Handle handle = TRY(call.session.lookup_kind(static_cast<int32_t>(fd), ObjectKind::kProgram));
+  auto* program = static_cast<ProgramObject*>(handle.object);
+  TRY(claim_program_array(object, *program));
+  ObjectTable& objects = call.session.objects();
+  uint32_t old_id = array->slots()[index].program != nullptr ? array->slots()[index].id : 0;
+  TRY(array->set(index, &program->program, program->id));
+  objects.acquire(program);
+  if (old_id != 0) {
+    if (Object* old = objects.find(ObjectKind::kProgram, old_id); old != nullptr)
+      objects.release(old);
+  }
+  return {};
+}
+
 bool is_plain_array(ebpf::MapType type) {
   return type == ebpf::MapType::kArray || type == ebpf::MapType::kPercpuArray;
 }
 
 }  // namespace
+
+rt::Result<void> claim_program_array(MapObject& map, const ProgramObject& program) {
+  uint32_t type = static_cast<uint32_t>(program.type);
+  if (map.owner_type == 0) map.owner_type = type;
+  if (map.owner_type != type)
+    return rt::err(rt::kEINVAL, "program array owned by another program type");
+  return {};
+}
 
 // map_create.
 rt::Result<int64_t> map_create(BpfCall& call) {
@@ -92,7 +125,7 @@ rt::Result<int64_t> map_create(BpfCall& call) {
     objects.allocator().deallocate(object, sizeof(MapObject));
     return fail(added.error());
   }
-  uint32_t mode = (attr.map_flags & kFlagRdonly) ? kCanRead
+  uint32_t mode = (attr.map_flags & kFlagRdonly)   ? kCanRead
                   : (attr.map_flags & kFlagWronly) ? kCanWrite
                                                    : kCanRead | kCanWrite;
   return TRY(call.session.open(object, mode));
@@ -131,8 +164,11 @@ rt::Result<int64_t> map_update_elem(BpfCall& call) {
   ScratchBuffer value(call.session.objects().allocator(), value_size);
   if (!value.ok()) return rt::err(rt::kENOMEM);
   TRY(call.memory.read(value.data(), attr.value, value_size));
-  // GAP: program and perf event arrays take fds from user space; the engine leaves their
-  // resolution to the trace server, which does not do it yet (EOPNOTSUPP from the map).
+  if (access.map->type() == ebpf::MapType::kProgArray) {
+    TRY(update_program_array(call, *access.object, key.data(), value.data(), attr.flags));
+    return 0;
+  }
+  // GAP: perf event arrays take perf event fds, which do not exist yet (EOPNOTSUPP from the map).
   TRY(access.map->syscall_update(key.data(), value.data(), attr.flags));
   return 0;
 }
@@ -146,7 +182,21 @@ rt::Result<int64_t> map_delete_elem(BpfCall& call) {
   uint32_t key_size = access.map->attributes().key_size;
   ScratchBuffer key(call.session.objects().allocator(), key_size);
   TRY(copy_key(call, attr.key, key_size, key));
+  uint32_t old_id = 0;
+  if (access.map->type() == ebpf::MapType::kProgArray) {
+    auto* array = static_cast<ebpf::ProgArrayMap*>(access.map);
+    uint32_t index;
+    __builtin_memcpy(&index, key.data(), sizeof(index));
+    if (index < array->attributes().max_entries && array->slots()[index].program != nullptr) {
+      old_id = array->slots()[index].id;
+    }
+  }
   TRY(access.map->syscall_delete(key.data()));
+  if (old_id != 0) {
+    ObjectTable& objects = call.session.objects();
+    if (Object* old = objects.find(ObjectKind::kProgram, old_id); old != nullptr)
+      objects.release(old);
+  }
   return 0;
 }
 
@@ -193,7 +243,8 @@ rt::Result<int64_t> map_lookup_and_delete_elem(BpfCall& call) {
 // map_freeze: no write access needed, only the capability.
 rt::Result<int64_t> map_freeze(BpfCall& call) {
   if (!attr_tail_is_zero(call.attr, kMapFreezeLastFieldEnd)) return rt::err(rt::kEINVAL);
-  Handle handle = TRY(call.session.lookup_kind(static_cast<int32_t>(call.attr.elem.map_fd), ObjectKind::kMap));
+  Handle handle =
+      TRY(call.session.lookup_kind(static_cast<int32_t>(call.attr.elem.map_fd), ObjectKind::kMap));
   ebpf::Map* map = static_cast<MapObject*>(handle.object)->map;
   if (map->frozen()) return rt::err(rt::kEBUSY);
   if (!call.session.privileged()) return rt::err(rt::kEPERM);
@@ -208,8 +259,10 @@ namespace {
 rt::Result<int64_t> lookup_batch(BpfCall& call, const MapAccess& access, bool remove) {
   const MapBatchAttr& attr = call.attr.batch;
   ebpf::MapType type = access.map->type();
-  if (remove ? !is_hash(type) : !(is_hash(type) || is_plain_array(type))) return rt::err(rt::kENOTSUPP);
-  if (attr.elem_flags != 0) return rt::err(rt::kEINVAL);  // only BPF_F_LOCK, which needs a spin lock
+  if (remove ? !is_hash(type) : !(is_hash(type) || is_plain_array(type)))
+    return rt::err(rt::kENOTSUPP);
+  if (attr.elem_flags != 0)
+    return rt::err(rt::kEINVAL);  // only BPF_F_LOCK, which needs a spin lock
   if (is_hash(type) && attr.flags != 0) return rt::err(rt::kEINVAL);
   uint32_t count = attr.count;
   if (count == 0) return 0;
@@ -229,17 +282,18 @@ rt::Result<int64_t> lookup_batch(BpfCall& call, const MapAccess& access, bool re
   uint32_t done = count;
   uint32_t next_token = 0;
   const void* from = attr.in_batch != 0 ? &token : nullptr;
-  rt::Result<void> walked = remove ? access.map->lookup_and_delete_batch(from, &next_token, keys.data(),
-                                                                          values.data(), &done)
-                                   : access.map->lookup_batch(from, &next_token, keys.data(), values.data(),
-                                                              &done);
+  rt::Result<void> walked =
+      remove ? access.map->lookup_and_delete_batch(from, &next_token, keys.data(), values.data(),
+                                                   &done)
+             : access.map->lookup_batch(from, &next_token, keys.data(), values.data(), &done);
   if (!walked.ok() && walked.error().code != rt::kENOENT && walked.error().code != rt::kENOSPC) {
     return walked.error();
   }
   TRY(call.memory.write(attr.keys, keys.data(), uint64_t{done} * key_size));
   TRY(call.memory.write(attr.values, values.data(), uint64_t{done} * value_size));
   // Hashes always report where to go on; the generic walk only after copying something.
-  if (is_hash(type) || done > 0) TRY(call.memory.write(attr.out_batch, &next_token, sizeof(next_token)));
+  if (is_hash(type) || done > 0)
+    TRY(call.memory.write(attr.out_batch, &next_token, sizeof(next_token)));
   TRY(write_attr_field(call, &attr.count, done));
   if (!walked.ok()) return walked.error();
   return 0;
@@ -268,7 +322,8 @@ rt::Result<int64_t> change_batch(BpfCall& call, const MapAccess& access, bool up
   for (; done < attr.count; ++done) {
     result = call.memory.read(key.data(), attr.keys + uint64_t{done} * key_size, key_size);
     if (result.ok() && update) {
-      result = call.memory.read(value.data(), attr.values + uint64_t{done} * value_size, value_size);
+      result =
+          call.memory.read(value.data(), attr.values + uint64_t{done} * value_size, value_size);
     }
     if (!result.ok()) break;
     uint32_t one = 1;

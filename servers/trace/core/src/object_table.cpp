@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT
 // ObjectTable: ids per kind (Linux's cyclic idr) and the lifetime of maps and programs.
-#include "trace/objects.hpp"
-
 #include "ebpf/helpers.hpp"
 #include "ebpf/maps.hpp"
+#include "ebpf/prog_array.hpp"
 #include "rt/errno.hpp"
+#include "trace/objects.hpp"
 
 namespace trace {
 namespace {
@@ -20,7 +20,8 @@ ObjectTable::ObjectTable(rt::Allocator& allocator, ebpf::Environment& environmen
 
 ObjectTable::~ObjectTable() {
   for (IdList& list : lists_) {
-    if (list.objects != nullptr) allocator_.deallocate(list.objects, list.capacity * sizeof(Object*));
+    if (list.objects != nullptr)
+      allocator_.deallocate(list.objects, list.capacity * sizeof(Object*));
   }
 }
 
@@ -41,10 +42,12 @@ rt::Result<void> ObjectTable::add(Object* object) {
   IdList& list = lists_[static_cast<uint32_t>(object->kind)];
   if (list.count == list.capacity) {
     uint32_t capacity = list.capacity == 0 ? 16 : list.capacity * 2;
-    auto* grown = static_cast<Object**>(allocator_.allocate(capacity * sizeof(Object*), alignof(Object*)));
+    auto* grown =
+        static_cast<Object**>(allocator_.allocate(capacity * sizeof(Object*), alignof(Object*)));
     if (grown == nullptr) return rt::err(rt::kENOSPC, "no memory for another object id");
     for (uint32_t i = 0; i < list.count; ++i) grown[i] = list.objects[i];
-    if (list.objects != nullptr) allocator_.deallocate(list.objects, list.capacity * sizeof(Object*));
+    if (list.objects != nullptr)
+      allocator_.deallocate(list.objects, list.capacity * sizeof(Object*));
     list.objects = grown;
     list.capacity = capacity;
   }
@@ -95,10 +98,21 @@ void ObjectTable::release(Object* object) {
   destroy(object);
 }
 
+void ObjectTable::clear_program_array(MapObject* map) {
+  if (map->map->type() != ebpf::MapType::kProgArray) return;
+  auto* array = static_cast<ebpf::ProgArrayMap*>(map->map);
+  for (uint32_t index = 0; index < array->attributes().max_entries; ++index) {
+    uint32_t id = array->slots()[index].id;
+    if (!array->clear(index).ok()) continue;  // already empty
+    if (Object* program = find(ObjectKind::kProgram, id); program != nullptr) release(program);
+  }
+}
+
 void ObjectTable::destroy(Object* object) {
   switch (object->kind) {
     case ObjectKind::kMap: {
       auto* map = static_cast<MapObject*>(object);
+      clear_program_array(map);
       ebpf::destroy_map(map->map, allocator_);
       allocator_.deallocate(map, sizeof(MapObject));
       break;
@@ -117,8 +131,10 @@ void destroy_program(ObjectTable& table, ProgramObject* program) {
   if (program->used_maps != nullptr) {
     allocator.deallocate(program->used_maps, program->used_map_count * sizeof(MapObject*));
   }
-  if (program->insns != nullptr) allocator.deallocate(program->insns, program->insn_count * sizeof(ebpf::Insn));
-  if (program->xlated != nullptr) allocator.deallocate(program->xlated, program->insn_count * sizeof(ebpf::Insn));
+  if (program->insns != nullptr)
+    allocator.deallocate(program->insns, program->insn_count * sizeof(ebpf::Insn));
+  if (program->xlated != nullptr)
+    allocator.deallocate(program->xlated, program->insn_count * sizeof(ebpf::Insn));
   program->~ProgramObject();
   allocator.deallocate(program, sizeof(ProgramObject));
 }

@@ -8,7 +8,7 @@
 namespace trace {
 namespace {
 
-constexpr uint32_t kPerfMaxTraceSize = 2048;   // PERF_MAX_TRACE_SIZE: a tracepoint ctx's bound
+constexpr uint32_t kPerfMaxTraceSize = 2048;  // PERF_MAX_TRACE_SIZE: a tracepoint ctx's bound
 constexpr uint32_t kMaxLogSize = 0xffffffffu >> 2;
 constexpr uint32_t kLogLevelMask = 1 | 2 | 4;  // BPF_LOG_LEVEL1 | BPF_LOG_LEVEL2 | BPF_LOG_STATS
 
@@ -98,7 +98,8 @@ rt::Result<void> collect_used_maps(Session& session, ProgramObject& program) {
     if (is_map_reference(program.xlated[pc])) ++references, ++pc;
   }
   if (references == 0) return {};
-  auto* maps = static_cast<MapObject**>(allocator.allocate(references * sizeof(MapObject*), alignof(MapObject*)));
+  auto* maps = static_cast<MapObject**>(
+      allocator.allocate(references * sizeof(MapObject*), alignof(MapObject*)));
   if (maps == nullptr) return rt::err(rt::kENOMEM);
   uint32_t used = 0;
   for (uint32_t pc = 0; pc + 1 < program.insn_count; ++pc) {
@@ -115,7 +116,8 @@ rt::Result<void> collect_used_maps(Session& session, ProgramObject& program) {
     ++pc;
   }
   // Give back the slots duplicates did not need, so the array's size is its count.
-  auto* exact = static_cast<MapObject**>(allocator.allocate(used * sizeof(MapObject*), alignof(MapObject*)));
+  auto* exact =
+      static_cast<MapObject**>(allocator.allocate(used * sizeof(MapObject*), alignof(MapObject*)));
   if (exact == nullptr) {
     for (uint32_t i = 0; i < used; ++i) session.objects().release(maps[i]);
     allocator.deallocate(maps, references * sizeof(MapObject*));
@@ -136,7 +138,8 @@ rt::Result<int64_t> prog_load(BpfCall& call) {
   // CHECK_ATTR: log_true_size is the last field, so every byte of the attr may be used.
   if (attr.prog_flags & ~kProgLoadFlags) return rt::err(rt::kEINVAL);
   char license[kMaxLicenseLen] = {};
-  if (!call.memory.read_string(license, attr.license, kMaxLicenseLen - 1).ok()) return rt::err(rt::kEFAULT);
+  if (!call.memory.read_string(license, attr.license, kMaxLicenseLen - 1).ok())
+    return rt::err(rt::kEFAULT);
   license[kMaxLicenseLen - 1] = 0;
   if (attr.insn_cnt == 0 || attr.insn_cnt > ebpf::kMaxProgramInsns) return rt::err(rt::kE2BIG);
   // GAP: no BTF objects, so nothing names an attach target: EINVAL as for a missing one.
@@ -157,18 +160,22 @@ rt::Result<int64_t> prog_load(BpfCall& call) {
   program->insns = static_cast<ebpf::Insn*>(allocator.allocate(insn_bytes, alignof(ebpf::Insn)));
   program->xlated = static_cast<ebpf::Insn*>(allocator.allocate(insn_bytes, alignof(ebpf::Insn)));
   if (program->insns == nullptr || program->xlated == nullptr) return fail(rt::err(rt::kENOMEM));
-  if (!call.memory.read(program->insns, attr.insns, insn_bytes).ok()) return fail(rt::err(rt::kEFAULT));
-  if (!supported_type(attr.prog_type)) return fail(rt::err(rt::kEINVAL, "program type not supported"));
+  if (!call.memory.read(program->insns, attr.insns, insn_bytes).ok())
+    return fail(rt::err(rt::kEFAULT));
+  if (!supported_type(attr.prog_type))
+    return fail(rt::err(rt::kEINVAL, "program type not supported"));
   program->type = static_cast<ebpf::ProgramType>(attr.prog_type);
   program->expected_attach_type = attr.expected_attach_type;
   program->gpl_compatible = license_is_gpl_compatible(license);
   program->load_time = objects.environment().boot_ns();
-  if (auto named = copy_object_name(program->name, attr.prog_name); !named.ok()) return fail(named.error());
+  if (auto named = copy_object_name(program->name, attr.prog_name); !named.ok())
+    return fail(named.error());
 
   // bpf_check: the log attributes are all or nothing.
   bool logging = attr.log_level != 0 || attr.log_buf != 0 || attr.log_size != 0;
-  if (logging && (attr.log_size < ebpf::kMinLogSize || attr.log_size > kMaxLogSize || attr.log_level == 0 ||
-                  attr.log_buf == 0 || (attr.log_level & ~kLogLevelMask) != 0)) {
+  if (logging &&
+      (attr.log_size < ebpf::kMinLogSize || attr.log_size > kMaxLogSize || attr.log_level == 0 ||
+       attr.log_buf == 0 || (attr.log_level & ~kLogLevelMask) != 0)) {
     return fail(rt::err(rt::kEINVAL));
   }
   if (attr.func_info_cnt != 0 || attr.line_info_cnt != 0) {
@@ -199,18 +206,27 @@ rt::Result<int64_t> prog_load(BpfCall& call) {
   if (logging) {
     uint32_t length = 0;
     while (length + 1 < attr.log_size && log.data()[length] != 0) ++length;
-    if (!call.memory.write(attr.log_buf, log.data(), length + 1).ok()) return fail(rt::err(rt::kEFAULT));
+    if (!call.memory.write(attr.log_buf, log.data(), length + 1).ok())
+      return fail(rt::err(rt::kEFAULT));
   }
   // Linux 6.4's log_true_size, for callers whose attr reaches it.
   if (call.size >= offsetof(ProgLoadAttr, log_true_size) + sizeof(uint32_t)) {
     uint32_t true_size = logging ? verdict.log_true_size : 0;
-    if (!write_attr_field(call, &attr.log_true_size, true_size).ok()) return fail(rt::err(rt::kEFAULT));
+    if (!write_attr_field(call, &attr.log_true_size, true_size).ok())
+      return fail(rt::err(rt::kEFAULT));
   }
   if (verdict.error != 0) return fail(rt::err(-verdict.error, "the verifier refused the program"));
   program->verified_insns = verdict.instructions_processed;
 
   for (uint32_t i = 0; i < program->insn_count; ++i) program->xlated[i] = program->insns[i];
   if (auto used = collect_used_maps(call.session, *program); !used.ok()) return fail(used.error());
+  // bpf_check_tail_call: every program array the program uses must take its type.
+  for (uint32_t i = 0; i < program->used_map_count; ++i) {
+    MapObject* map = program->used_maps[i];
+    if (map->map->type() != ebpf::MapType::kProgArray) continue;
+    if (auto claimed = claim_program_array(*map, *program); !claimed.ok())
+      return fail(claimed.error());
+  }
   ebpf::LoadResolver resolver;
   resolver.map_by_fd = engine_map;
   resolver.state = &state;
@@ -220,7 +236,8 @@ rt::Result<int64_t> prog_load(BpfCall& call) {
   }
   program->program.insns = program->insns;
   program->program.insn_count = program->insn_count;
-  program->program.type = attr.prog_type == kSocketFilter ? ebpf::ProgramType::kUnspec : program->type;
+  program->program.type =
+      attr.prog_type == kSocketFilter ? ebpf::ProgramType::kUnspec : program->type;
   program->program.helpers = objects.helpers();
   program->program.helper_count = ebpf::kMaxHelperId;
   program->program.verified = true;
@@ -234,8 +251,10 @@ rt::Result<int64_t> prog_bind_map(BpfCall& call) {
   const ProgBindMapAttr& attr = call.attr.prog_bind_map;
   if (!attr_tail_is_zero(call.attr, kProgBindMapLastFieldEnd)) return rt::err(rt::kEINVAL);
   if (attr.flags != 0) return rt::err(rt::kEINVAL);
-  Handle program_handle = TRY(call.session.lookup_kind(static_cast<int32_t>(attr.prog_fd), ObjectKind::kProgram));
-  Handle map_handle = TRY(call.session.lookup_kind(static_cast<int32_t>(attr.map_fd), ObjectKind::kMap));
+  Handle program_handle =
+      TRY(call.session.lookup_kind(static_cast<int32_t>(attr.prog_fd), ObjectKind::kProgram));
+  Handle map_handle =
+      TRY(call.session.lookup_kind(static_cast<int32_t>(attr.map_fd), ObjectKind::kMap));
   auto* program = static_cast<ProgramObject*>(program_handle.object);
   auto* map = static_cast<MapObject*>(map_handle.object);
   for (uint32_t i = 0; i < program->used_map_count; ++i) {
@@ -243,12 +262,14 @@ rt::Result<int64_t> prog_bind_map(BpfCall& call) {
   }
   rt::Allocator& allocator = call.session.objects().allocator();
   uint32_t count = program->used_map_count;
-  auto* grown = static_cast<MapObject**>(allocator.allocate((count + 1) * sizeof(MapObject*), alignof(MapObject*)));
+  auto* grown = static_cast<MapObject**>(
+      allocator.allocate((count + 1) * sizeof(MapObject*), alignof(MapObject*)));
   if (grown == nullptr) return rt::err(rt::kENOMEM);
   for (uint32_t i = 0; i < count; ++i) grown[i] = program->used_maps[i];
   grown[count] = map;
   call.session.objects().acquire(map);
-  if (program->used_maps != nullptr) allocator.deallocate(program->used_maps, count * sizeof(MapObject*));
+  if (program->used_maps != nullptr)
+    allocator.deallocate(program->used_maps, count * sizeof(MapObject*));
   program->used_maps = grown;
   program->used_map_count = count + 1;
   return 0;
@@ -261,11 +282,12 @@ rt::Result<int64_t> prog_test_run(BpfCall& call) {
   if (!attr_tail_is_zero(call.attr, kTestRunLastFieldEnd)) return rt::err(rt::kEINVAL);
   if ((attr.ctx_size_in != 0) != (attr.ctx_in != 0)) return rt::err(rt::kEINVAL);
   if ((attr.ctx_size_out != 0) != (attr.ctx_out != 0)) return rt::err(rt::kEINVAL);
-  Handle handle = TRY(call.session.lookup_kind(static_cast<int32_t>(attr.prog_fd), ObjectKind::kProgram));
+  Handle handle =
+      TRY(call.session.lookup_kind(static_cast<int32_t>(attr.prog_fd), ObjectKind::kProgram));
   auto* program = static_cast<ProgramObject*>(handle.object);
   if (program->type != ebpf::ProgramType::kRawTracepoint) return rt::err(rt::kENOTSUPP);
-  if (attr.data_in != 0 || attr.data_out != 0 || attr.ctx_out != 0 || attr.duration != 0 || attr.repeat != 0 ||
-      attr.batch_size != 0) {
+  if (attr.data_in != 0 || attr.data_out != 0 || attr.ctx_out != 0 || attr.duration != 0 ||
+      attr.repeat != 0 || attr.batch_size != 0) {
     return rt::err(rt::kEINVAL);
   }
   // GAP: Linux also refuses a ctx_size_in below the largest context offset the program reads.

@@ -16,7 +16,8 @@ void compute_tag(const ebpf::Insn* insns, uint32_t count, uint8_t tag[kTagSize])
         (insn.src == ebpf::kPseudoMapFd || insn.src == ebpf::kPseudoMapValue)) {
       in_map_load = true;
       insn.imm = 0;
-    } else if (in_map_load && insn.opcode == 0 && insn.dst == 0 && insn.src == 0 && insn.offset == 0) {
+    } else if (in_map_load && insn.opcode == 0 && insn.dst == 0 && insn.src == 0 &&
+               insn.offset == 0) {
       in_map_load = false;
       insn.imm = 0;
     } else {
@@ -35,10 +36,12 @@ namespace {
 
 // set_info_rec_size: a record size the caller names must be the kernel's.
 rt::Result<void> check_record_sizes(ProgInfo& info) {
-  if ((info.nr_func_info != 0 || info.func_info_rec_size != 0) && info.func_info_rec_size != kFuncInfoRecSize) {
+  if ((info.nr_func_info != 0 || info.func_info_rec_size != 0) &&
+      info.func_info_rec_size != kFuncInfoRecSize) {
     return rt::err(rt::kEINVAL);
   }
-  if ((info.nr_line_info != 0 || info.line_info_rec_size != 0) && info.line_info_rec_size != kLineInfoRecSize) {
+  if ((info.nr_line_info != 0 || info.line_info_rec_size != 0) &&
+      info.line_info_rec_size != kLineInfoRecSize) {
     return rt::err(rt::kEINVAL);
   }
   if ((info.nr_jited_line_info != 0 || info.jited_line_info_rec_size != 0) &&
@@ -114,4 +117,3 @@ rt::Result<int64_t> prog_get_info(BpfCall& call, const ProgramObject& program) {
 }
 
 }  // namespace trace
-

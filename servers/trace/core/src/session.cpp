@@ -11,6 +11,7 @@ rt::Result<int32_t> Session::open(Object* object, uint32_t mode) {
     if (handles_[handle].object != nullptr) continue;
     handles_[handle] = Handle{object, mode};
     ++open_;
+    if (object->kind == ObjectKind::kMap) ++static_cast<MapObject*>(object)->user_references;
     return static_cast<int32_t>(handle);
   }
   objects_.release(object);  // the reference handed over has nowhere to go
@@ -23,7 +24,8 @@ rt::Result<int32_t> Session::open_shared(Object* object, uint32_t mode) {
 }
 
 rt::Result<Handle> Session::lookup(int32_t handle) const {
-  if (handle <= 0 || static_cast<uint32_t>(handle) >= kMaxHandles || handles_[handle].object == nullptr) {
+  if (handle <= 0 || static_cast<uint32_t>(handle) >= kMaxHandles ||
+      handles_[handle].object == nullptr) {
     return rt::err(rt::kEBADF);
   }
   return handles_[handle];
@@ -39,6 +41,10 @@ rt::Result<void> Session::close(int32_t handle) {
   Handle found = TRY(lookup(handle));
   handles_[handle] = Handle{};
   --open_;
+  if (found.object->kind == ObjectKind::kMap) {
+    auto* map = static_cast<MapObject*>(found.object);
+    if (--map->user_references == 0) objects_.clear_program_array(map);
+  }
   objects_.release(found.object);
   return {};
 }

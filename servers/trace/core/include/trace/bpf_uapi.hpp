@@ -47,8 +47,8 @@ enum BpfCommand : int {
   kProgBindMap = 35,
 };
 
-inline constexpr uint32_t kObjNameLen = 16;    // BPF_OBJ_NAME_LEN
-inline constexpr uint32_t kTagSize = 8;        // BPF_TAG_SIZE
+inline constexpr uint32_t kObjNameLen = 16;      // BPF_OBJ_NAME_LEN
+inline constexpr uint32_t kTagSize = 8;          // BPF_TAG_SIZE
 inline constexpr uint32_t kAttrPageSize = 4096;  // an attr larger than a page is E2BIG at once
 inline constexpr uint32_t kMaxLicenseLen = 128;
 
@@ -58,8 +58,8 @@ inline constexpr uint32_t kFlagWronly = 1u << 4;
 inline constexpr uint64_t kFlagLock = 4;  // BPF_F_LOCK
 
 // prog_flags Linux 6.1 accepts at load.
-inline constexpr uint32_t kProgLoadFlags = (1u << 0) | (1u << 1) | (1u << 2) | (1u << 3) |
-                                           (1u << 4) | (1u << 5);
+inline constexpr uint32_t kProgLoadFlags =
+    (1u << 0) | (1u << 1) | (1u << 2) | (1u << 3) | (1u << 4) | (1u << 5);
 inline constexpr uint32_t kTestRunOnCpu = 1u << 0;  // BPF_F_TEST_RUN_ON_CPU
 
 // union bpf_attr, one struct per command family, each laid out as Linux lays out its member.

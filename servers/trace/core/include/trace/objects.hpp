@@ -30,6 +30,11 @@ struct Object {
 
 struct MapObject : Object {
   ebpf::Map* map = nullptr;
+  // Handles on the map (Linux's usercnt): when the last one goes, a program array drops its
+  // programs, which breaks the cycles of programs that tail-call through their own array.
+  uint32_t user_references = 0;
+  // A program array's owner type: the first program stored or loaded with it fixes it.
+  uint32_t owner_type = 0;
 };
 
 struct ProgramObject : Object {
@@ -38,12 +43,12 @@ struct ProgramObject : Object {
   char name[kObjNameLen] = {};
   uint8_t tag[kTagSize] = {};
   bool gpl_compatible = false;
-  uint64_t load_time = 0;            // boot-time ns, as Linux's ktime_get_boottime_ns
+  uint64_t load_time = 0;  // boot-time ns, as Linux's ktime_get_boottime_ns
   uint32_t verified_insns = 0;
   uint32_t insn_count = 0;
-  ebpf::Insn* insns = nullptr;       // what the engines execute (prepare_for_execution)
-  ebpf::Insn* xlated = nullptr;      // what bpf_prog_info shows: map references as map ids
-  MapObject** used_maps = nullptr;   // each held by one reference, in order of first use
+  ebpf::Insn* insns = nullptr;      // what the engines execute (prepare_for_execution)
+  ebpf::Insn* xlated = nullptr;     // what bpf_prog_info shows: map references as map ids
+  MapObject** used_maps = nullptr;  // each held by one reference, in order of first use
   uint32_t used_map_count = 0;
   ebpf::Program program;
 };
@@ -73,13 +78,15 @@ class ObjectTable {
   void acquire(Object* object) { ++object->references; }
   // Drops a reference; the last one removes the id and destroys the object.
   void release(Object* object);
+  // Empties a program array, dropping the reference each slot holds on its program.
+  void clear_program_array(MapObject* map);
 
  private:
   struct IdList {
     Object** objects = nullptr;  // sorted by id
     uint32_t count = 0;
     uint32_t capacity = 0;
-    uint32_t next = 1;           // where the cyclic search for a free id starts
+    uint32_t next = 1;  // where the cyclic search for a free id starts
   };
   uint32_t position(const IdList& list, uint32_t id) const;  // first index with id >= `id`
   void destroy(Object* object);

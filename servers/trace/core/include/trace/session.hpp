@@ -23,7 +23,8 @@ struct Handle {
 // handle of the calling session. Closing the session drops every handle.
 class Session {
  public:
-  Session(ObjectTable& objects, bool privileged = true) : objects_(objects), privileged_(privileged) {}
+  Session(ObjectTable& objects, bool privileged = true)
+      : objects_(objects), privileged_(privileged) {}
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
   ~Session() { close_all(); }
