@@ -1,5 +1,5 @@
-// Interpreter speed on the shared anchor programs (../shared/bench/bench_progs.h), loaded
-// unchanged through the normal load path. Reports ns per run and ns per instruction.
+// Interpreter and JIT speed on the shared anchor programs (../shared/bench/bench_progs.h),
+// loaded unchanged through the normal load path. Reports ns per run and ns per instruction.
 #include <benchmark/benchmark.h>
 
 #include <cstdio>
@@ -11,6 +11,7 @@
 #include "bench_support.hpp"
 #include "ebpf/helpers.hpp"
 #include "ebpf/interpreter.hpp"
+#include "ebpf/jit.hpp"
 #include "ebpf/maps.hpp"
 #include "ebpf/program.hpp"
 #include "ebpf/verifier.hpp"
@@ -73,7 +74,7 @@ Loaded load(const eref_prog& p) {
 void run_program(benchmark::State& state, const Loaded* loaded) {
   uint64_t result = execute(loaded->program, nullptr, &environment);
   if (loaded->checkable && result != loaded->expected) {
-    state.SkipWithError("wrong result: the interpreter disagrees with bench_progs.h");
+    state.SkipWithError("wrong result: the engine disagrees with bench_progs.h");
     return;
   }
   for (auto _ : state) {
@@ -108,6 +109,20 @@ int main(int argc, char** argv) {
   for (const eref_prog& p : progs) programs.push_back(load(p));
   for (size_t i = 0; i < programs.size(); ++i) {
     benchmark::RegisterBenchmark((std::string("interpreter/") + progs[i].name).c_str(), run_program, &programs[i]);
+  }
+  // The same programs through the JIT: a copy of each Program with the JIT's runner installed.
+  static std::vector<JitProgram> code(programs.size());
+  static std::vector<Loaded> jitted(programs);
+  for (size_t i = 0; i < programs.size(); ++i) {
+    jitted[i].program = programs[i].program;
+    auto compiled = jit_compile(programs[i].program, host_executable_memory(), allocator);
+    if (!compiled.ok()) {
+      std::fprintf(stderr, "note: the JIT refuses %s: %s\n", progs[i].name, compiled.error().message);
+      continue;
+    }
+    code[i] = static_cast<JitProgram&&>(compiled.value());
+    code[i].install(jitted[i].program);
+    benchmark::RegisterBenchmark((std::string("jit/") + progs[i].name).c_str(), run_program, &jitted[i]);
   }
 
   benchmark::Initialize(&argc, argv);
