@@ -144,6 +144,7 @@ rt::Result<void> Compiler::compile_image(ImageHeader& header) {
   return {};
 }
 
+// GAP: constant blinding (Linux's bpf_jit_harden): immediates reach the code as given.
 rt::Result<void> Compiler::emit(uint32_t pc) {
   const Insn& insn = program_.insns[pc];
   switch (insn_class(insn.opcode)) {
@@ -405,6 +406,8 @@ rt::Result<void> Compiler::emit_jump(uint32_t pc, const Insn& insn, bool wide) {
 
 // A helper call: r1..r5 are already in rsi, rdx, rcx, r8, r9; rdi gets the ExecContext. A
 // helper that asked to abort ends the run.
+// GAP: nothing is inlined yet (array-map lookups, bpf_get_smp_processor_id, per-CPU pointer
+// arithmetic; hash lookups as direct calls into the map): every helper is a call.
 void Compiler::emit_helper_call(uint64_t function) {
   Encoder& c = code_;
   c.rm(op1(0x89), true, kRbp, kR12, kOffsetCallbackFrame);  // callbacks go below this frame

@@ -38,8 +38,8 @@ uint64_t both(const std::string& text) {
 }
 
 TEST(Jit, DivisionEdgeCasesAsTheInterpreter) {
-  // Register and immediate divisors, both widths, signed and unsigned, zero and -1, with r0
-  // and r3 (rax/rdx on x86) as dividend, divisor and bystander.
+  // Register and immediate divisors, both widths, signed and unsigned, zero and -1, with r0,
+  // r2 and r3 (rax, rdx, rcx: what x86 division uses) as dividend, divisor and bystander.
   const char* dividends[] = {"0", "7", "-7", "0x8000000000000000", "0x80000000", "0xffffffff", "-1"};
   const char* divisors[] = {"0", "1", "-1", "2", "-2", "3", "0x80000000", "0x100000000"};
   const char* ops[] = {"div", "mod", "sdiv", "smod", "div32", "mod32", "sdiv32", "smod32"};

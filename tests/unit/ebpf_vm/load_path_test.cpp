@@ -8,6 +8,7 @@
 
 #include "ebpf/assembler.hpp"
 #include "ebpf/helpers.hpp"
+#include "ebpf/jit.hpp"
 #include "ebpf/maps.hpp"
 #include "ebpf/prog_array.hpp"
 #include "ebpf/program.hpp"
@@ -25,7 +26,8 @@ class HeapAllocator final : public rt::Allocator {
   void deallocate(void* pointer, size_t) override { std::free(pointer); }
 };
 
-class LoadPath : public ::testing::Test {
+// Parameter: false runs the interpreter, true compiles every program with the JIT.
+class LoadPath : public ::testing::TestWithParam<bool> {
  protected:
   void SetUp() override {
     fill_helper_table(helpers_);
@@ -59,6 +61,7 @@ class LoadPath : public ::testing::Test {
     std::vector<Insn> insns;
     Program program;
     bool ok = false;
+    JitProgram code;
   };
 
   // Verifies `text` as a kprobe program and prepares it for execution.
@@ -90,6 +93,12 @@ class LoadPath : public ::testing::Test {
     program.verified = true;
     program.max_stack_depth = verdict.max_stack_depth;
     loaded.ok = true;
+    if (GetParam()) {
+      auto compiled = jit_compile(program, host_executable_memory(), allocator_);
+      ASSERT_TRUE(compiled.ok()) << compiled.error().message;
+      loaded.code = static_cast<JitProgram&&>(compiled.value());
+      loaded.code.install(program);
+    }
   }
 
   // Loads `text` and returns its r0 on a zeroed pt_regs.
@@ -106,7 +115,7 @@ class LoadPath : public ::testing::Test {
   Loaded main_;
 };
 
-TEST_F(LoadPath, BpfLoopCallsAFunctionReferencedByPseudoFunc) {
+TEST_P(LoadPath, BpfLoopCallsAFunctionReferencedByPseudoFunc) {
   // bpf_loop(10, cb, &counter, 0): cb adds its index to *ctx; the sum is 45.
   EXPECT_EQ(load_and_run("stdw [%r10-8], 0\nmov %r1, 10\nlddw %r2, func:cb\nmov %r3, %r10\nadd %r3, -8\n"
                          "mov %r4, 0\ncall 181\nldxdw %r0, [%r10-8]\nexit\n"
@@ -114,7 +123,7 @@ TEST_F(LoadPath, BpfLoopCallsAFunctionReferencedByPseudoFunc) {
             45u);
 }
 
-TEST_F(LoadPath, MapLookupsThroughAMapFdReference) {
+TEST_P(LoadPath, MapLookupsThroughAMapFdReference) {
   uint32_t key = 2;
   uint64_t value = 40;
   ASSERT_EQ(maps_[0]->update(&key, &value, kUpdateAny), 0);
@@ -125,7 +134,7 @@ TEST_F(LoadPath, MapLookupsThroughAMapFdReference) {
   EXPECT_EQ(*static_cast<uint64_t*>(maps_[0]->lookup(&key)), 42u);
 }
 
-TEST_F(LoadPath, GlobalsThroughAMapValueReference) {
+TEST_P(LoadPath, GlobalsThroughAMapValueReference) {
   EXPECT_EQ(load_and_run("lddw %r1, map_value:1+8\nmov %r2, 7\nstxdw [%r1+0], %r2\nldxdw %r0, [%r1+0]\nexit"), 7u);
   uint32_t zero = 0;
   uint64_t stored;
@@ -133,7 +142,7 @@ TEST_F(LoadPath, GlobalsThroughAMapValueReference) {
   EXPECT_EQ(stored, 7u);
 }
 
-TEST_F(LoadPath, TailCallsThroughAProgArray) {
+TEST_P(LoadPath, TailCallsThroughAProgArray) {
   Loaded target;
   load("mov %r0, 300\nexit", target);
   ASSERT_TRUE(target.ok);
@@ -143,5 +152,8 @@ TEST_F(LoadPath, TailCallsThroughAProgArray) {
                          "lddw %r2, map:2\nmov %r3, 1\ncall 12\nmov %r0, 1\nexit"),
             300u);
 }
+
+INSTANTIATE_TEST_SUITE_P(Engines, LoadPath, ::testing::Values(false, true),
+                         [](const ::testing::TestParamInfo<bool>& info) { return info.param ? "Jit" : "Interpreter"; });
 
 }  // namespace
