@@ -26,7 +26,8 @@ struct AluForm {
   uint8_t opcode;
   uint8_t ext;
 };
-constexpr AluForm kAdd{0x01, 0}, kOr{0x09, 1}, kAnd{0x21, 4}, kSub{0x29, 5}, kXor{0x31, 6}, kCmp{0x39, 7};
+constexpr AluForm kAdd{0x01, 0}, kOr{0x09, 1}, kAnd{0x21, 4}, kSub{0x29, 5}, kXor{0x31, 6},
+    kCmp{0x39, 7};
 
 constexpr Reg kTrampolineSaved[6] = {kRbp, kRbx, kR12, kR13, kR14, kR15};
 constexpr Reg kTailCallKept[6] = {kRax, kRsi, kRdx, kRcx, kR8, kR9};  // r0..r5
@@ -148,10 +149,8 @@ rt::Result<void> Compiler::compile_image(ImageHeader& header) {
 rt::Result<void> Compiler::emit(uint32_t pc) {
   const Insn& insn = program_.insns[pc];
   switch (insn_class(insn.opcode)) {
-    case kClassAlu:
-      return emit_alu(insn, false);
-    case kClassAlu64:
-      return emit_alu(insn, true);
+    case kClassAlu: return emit_alu(insn, false);
+    case kClassAlu64: return emit_alu(insn, true);
     case kClassJmp:
       if (op_code(insn.opcode) == kJmpCall) return emit_call(pc, insn);
       if (op_code(insn.opcode) == kJmpExit) {
@@ -160,18 +159,17 @@ rt::Result<void> Compiler::emit(uint32_t pc) {
         return {};
       }
       return emit_jump(pc, insn, true);
-    case kClassJmp32:
-      return emit_jump(pc, insn, false);
+    case kClassJmp32: return emit_jump(pc, insn, false);
     case kClassLd:
       if (insn.opcode != kOpLdImm64) return unsupported("jit: legacy packet access (LD ABS/IND)");
       if (pc + 1 >= program_.insn_count) return unsupported("jit: truncated LD_IMM64");
       if (insn.src != kPseudoImm64) return unsupported("jit: LD_IMM64 pseudo source not prepared");
-      code_.mov_imm64(reg(insn.dst),
-                      static_cast<uint32_t>(insn.imm) |
-                          (static_cast<uint64_t>(static_cast<uint32_t>(program_.insns[pc + 1].imm)) << 32));
+      code_.mov_imm64(
+          reg(insn.dst),
+          static_cast<uint32_t>(insn.imm) |
+              (static_cast<uint64_t>(static_cast<uint32_t>(program_.insns[pc + 1].imm)) << 32));
       return {};
-    case kClassLdx:
-      return emit_load(insn);
+    case kClassLdx: return emit_load(insn);
     case kClassSt:
     case kClassStx:
       if (op_mode(insn.opcode) == kModeAtomic) return emit_atomic(insn);
@@ -181,14 +179,17 @@ rt::Result<void> Compiler::emit(uint32_t pc) {
 }
 
 rt::Result<void> Compiler::emit_alu(const Insn& insn, bool wide) {
-  if (insn.dst >= kFramePointer || insn.src > kFramePointer) return unsupported("jit: bad register");
+  if (insn.dst >= kFramePointer || insn.src > kFramePointer)
+    return unsupported("jit: bad register");
   Encoder& c = code_;
   Reg dst = reg(insn.dst);
   Reg src = reg(insn.src);
   bool x = op_source(insn.opcode) == kSrcX;
   auto simple = [&](AluForm form) {
-    if (x) c.alu_rr(form.opcode, wide, dst, src);
-    else c.alu_ri(form.ext, wide, dst, insn.imm);
+    if (x)
+      c.alu_rr(form.opcode, wide, dst, src);
+    else
+      c.alu_ri(form.ext, wide, dst, insn.imm);
   };
   switch (op_code(insn.opcode)) {
     case kAluAdd: simple(kAdd); return {};
@@ -205,8 +206,7 @@ rt::Result<void> Compiler::emit_alu(const Insn& insn, bool wide) {
       }
       return {};
     case kAluDiv:
-    case kAluMod:
-      return emit_divmod(insn, wide);
+    case kAluMod: return emit_divmod(insn, wide);
     case kAluLsh: emit_shift(insn, wide, 4); return {};
     case kAluRsh: emit_shift(insn, wide, 5); return {};
     case kAluArsh: emit_shift(insn, wide, 7); return {};
@@ -216,8 +216,10 @@ rt::Result<void> Compiler::emit_alu(const Insn& insn, bool wide) {
       return {};
     case kAluMov:
       if (!x) {
-        if (wide) c.mov_imm64(dst, static_cast<uint64_t>(static_cast<int64_t>(insn.imm)));
-        else c.mov_imm32(dst, insn.imm);
+        if (wide)
+          c.mov_imm64(dst, static_cast<uint64_t>(static_cast<int64_t>(insn.imm)));
+        else
+          c.mov_imm32(dst, insn.imm);
         return {};
       }
       switch (insn.offset) {
@@ -232,8 +234,7 @@ rt::Result<void> Compiler::emit_alu(const Insn& insn, bool wide) {
           return {};
       }
       return unsupported("jit: invalid MOVSX width");
-    case kAluEnd:
-      return emit_end(insn, wide);
+    case kAluEnd: return emit_end(insn, wide);
   }
   return unsupported("jit: unknown ALU operation");
 }
@@ -297,23 +298,30 @@ rt::Result<void> Compiler::emit_divmod(const Insn& insn, bool wide) {
   bool is_div = op_code(insn.opcode) == kAluDiv;
   Reg dst = reg(insn.dst);
   auto on_zero = [&] {
-    if (is_div) c.alu_rr(kXor.opcode, false, dst, dst);
-    else if (!wide) c.mov_rr(false, dst, dst);
+    if (is_div)
+      c.alu_rr(kXor.opcode, false, dst, dst);
+    else if (!wide)
+      c.mov_rr(false, dst, dst);
   };
   auto on_minus_one = [&] {
-    if (is_div) c.rr(op1(0xf7), wide, 3, dst);  // neg
-    else c.alu_rr(kXor.opcode, false, dst, dst);
+    if (is_div)
+      c.rr(op1(0xf7), wide, 3, dst);  // neg
+    else
+      c.alu_rr(kXor.opcode, false, dst, dst);
   };
   if (op_source(insn.opcode) == kSrcK) {
-    int64_t divisor = wide ? static_cast<int64_t>(insn.imm)
-                           : (is_signed ? static_cast<int64_t>(insn.imm) : static_cast<uint32_t>(insn.imm));
+    int64_t divisor =
+        wide ? static_cast<int64_t>(insn.imm)
+             : (is_signed ? static_cast<int64_t>(insn.imm) : static_cast<uint32_t>(insn.imm));
     if (divisor == 0) {
       on_zero();
     } else if (is_signed && divisor == -1) {
       on_minus_one();
     } else {
-      if (wide) c.mov_imm64(kR11, static_cast<uint64_t>(divisor));
-      else c.mov_imm32(kR11, insn.imm);
+      if (wide)
+        c.mov_imm64(kR11, static_cast<uint64_t>(divisor));
+      else
+        c.mov_imm32(kR11, insn.imm);
       divide(wide, is_signed, is_div, dst);
     }
     return {};
@@ -352,8 +360,10 @@ rt::Result<void> Compiler::emit_end(const Insn& insn, bool wide) {
       c.rr(op2(0x0f, 0xb7), false, dst, dst);  // movzx dst32, dst16
       return {};
     case 32:
-      if (swap) c.bswap(false, dst);
-      else c.mov_rr(false, dst, dst);
+      if (swap)
+        c.bswap(false, dst);
+      else
+        c.mov_rr(false, dst, dst);
       return {};
     case 64:
       if (swap) c.bswap(true, dst);
@@ -367,13 +377,15 @@ rt::Result<void> Compiler::emit_jump(uint32_t pc, const Insn& insn, bool wide) {
   uint8_t op = op_code(insn.opcode);
   if (op == kJmpJa) {
     int64_t target = static_cast<int64_t>(pc) + 1 + (wide ? insn.offset : insn.imm);
-    if (target < 0 || target >= program_.insn_count) return unsupported("jit: jump out of the program");
+    if (target < 0 || target >= program_.insn_count)
+      return unsupported("jit: jump out of the program");
     c.jmp_to(target_of(static_cast<uint32_t>(target)));
     return {};
   }
   if (op == kJmpCall || op == kJmpExit) return unsupported("jit: invalid JMP32 call or exit");
   int64_t target = static_cast<int64_t>(pc) + 1 + insn.offset;
-  if (target < 0 || target >= program_.insn_count) return unsupported("jit: jump out of the program");
+  if (target < 0 || target >= program_.insn_count)
+    return unsupported("jit: jump out of the program");
   if (insn.dst > kFramePointer || insn.src > kFramePointer) return unsupported("jit: bad register");
   Cond cond;
   switch (op) {
@@ -393,8 +405,10 @@ rt::Result<void> Compiler::emit_jump(uint32_t pc, const Insn& insn, bool wide) {
   Reg dst = reg(insn.dst);
   bool x = op_source(insn.opcode) == kSrcX;
   if (op == kJmpJset) {
-    if (x) c.test_rr(wide, dst, reg(insn.src));
-    else c.test_ri(wide, dst, insn.imm);
+    if (x)
+      c.test_rr(wide, dst, reg(insn.src));
+    else
+      c.test_ri(wide, dst, insn.imm);
   } else if (x) {
     c.alu_rr(kCmp.opcode, wide, dst, reg(insn.src));
   } else {
@@ -476,7 +490,8 @@ rt::Result<void> Compiler::emit_call(uint32_t pc, const Insn& insn) {
   }
   if (insn.src == kPseudoCall) {
     int64_t target = static_cast<int64_t>(pc) + 1 + insn.imm;
-    if (target < 0 || target >= program_.insn_count) return unsupported("jit: call out of the program");
+    if (target < 0 || target >= program_.insn_count)
+      return unsupported("jit: call out of the program");
     // The caller keeps r6..r9 and the running program (a tail call in the callee changes it);
     // the callee's r10 is 512 bytes below, within the 8 frames the run's stack holds.
     for (Reg r : kCalleeSaved) c.push(r);
@@ -506,7 +521,8 @@ rt::Result<void> Compiler::emit_call(uint32_t pc, const Insn& insn) {
 }
 
 rt::Result<void> Compiler::emit_load(const Insn& insn) {
-  if (insn.dst >= kFramePointer || insn.src > kFramePointer) return unsupported("jit: bad register");
+  if (insn.dst >= kFramePointer || insn.src > kFramePointer)
+    return unsupported("jit: bad register");
   Encoder& c = code_;
   Reg dst = reg(insn.dst), src = reg(insn.src);
   bool sign = op_mode(insn.opcode) == kModeMemsx;
@@ -573,7 +589,9 @@ rt::Result<void> Compiler::emit_atomic(const Insn& insn) {
     case kAtomicAdd | kAtomicFetch:
       c.rm(with_prefix(op2(0x0f, 0xc1), kLock), wide, src, base, insn.offset);  // xadd
       return {};
-    case kAtomicOr: case kAtomicAnd: case kAtomicXor:
+    case kAtomicOr:
+    case kAtomicAnd:
+    case kAtomicXor:
       form = insn.imm == kAtomicOr ? kOr : insn.imm == kAtomicAnd ? kAnd : kXor;
       c.rm(with_prefix(op1(form.opcode), kLock), wide, src, base, insn.offset);
       return {};
@@ -587,8 +605,7 @@ rt::Result<void> Compiler::emit_atomic(const Insn& insn) {
     case kAtomicOr | kAtomicFetch: form = kOr; break;
     case kAtomicAnd | kAtomicFetch: form = kAnd; break;
     case kAtomicXor | kAtomicFetch: form = kXor; break;
-    default:
-      return unsupported("jit: invalid atomic operation");
+    default: return unsupported("jit: invalid atomic operation");
   }
   // Fetching or/and/xor: a cmpxchg loop. rax (r0) is the comparand, so r0 lives in r10 and
   // any operand that was rax is read from there.
@@ -637,7 +654,8 @@ void JitProgram::install(Program& program) const {
   program.jit_image_size = code_size_;
 }
 
-rt::Result<JitProgram> jit_compile(const Program& program, ExecutableMemory& memory, rt::Allocator& scratch) {
+rt::Result<JitProgram> jit_compile(const Program& program, ExecutableMemory& memory,
+                                   rt::Allocator& scratch) {
   using namespace jit;
   if (program.insn_count == 0) return unsupported("jit: empty program");
   size_t table_bytes = sizeof(uint32_t) * program.insn_count;
@@ -653,7 +671,8 @@ rt::Result<JitProgram> jit_compile(const Program& program, ExecutableMemory& mem
       if (b) allocator.deallocate(b, size);
     }
   } release{scratch, measured, final_offsets, table_bytes};
-  if (measured == nullptr || final_offsets == nullptr) return rt::err(rt::kENOMEM, "jit: no memory for tables");
+  if (measured == nullptr || final_offsets == nullptr)
+    return rt::err(rt::kENOMEM, "jit: no memory for tables");
 
   // Pass 0: an upper bound (every helper call in its long form) to size the region.
   ImageHeader header{};
@@ -661,7 +680,9 @@ rt::Result<JitProgram> jit_compile(const Program& program, ExecutableMemory& mem
   bound.set_assume_far(true);
   TRY(Compiler(program, bound, nullptr, measured).compile_image(header));
   JitProgram result;
-  result.region_ = TRY(memory.allocate(bound.position(), program.helpers != nullptr ? reinterpret_cast<const void*>(&jit_run) : nullptr));
+  result.region_ = TRY(memory.allocate(
+      bound.position(),
+      program.helpers != nullptr ? reinterpret_cast<const void*>(&jit_run) : nullptr));
   result.memory_ = &memory;
   uint64_t base = reinterpret_cast<uint64_t>(result.region_.execute_view);
   // Pass 1: the exact layout at the final address; pass 2 writes it, jumping to pass 1's
@@ -670,7 +691,8 @@ rt::Result<JitProgram> jit_compile(const Program& program, ExecutableMemory& mem
   TRY(Compiler(program, layout, nullptr, measured).compile_image(header));
   Encoder writer(result.region_.write_view, result.region_.size, base);
   TRY(Compiler(program, writer, measured, final_offsets).compile_image(header));
-  if (writer.overflowed() || writer.position() != layout.position()) return rt::err(rt::kEINVAL, "jit: layout changed");
+  if (writer.overflowed() || writer.position() != layout.position())
+    return rt::err(rt::kEINVAL, "jit: layout changed");
   __builtin_memcpy(result.region_.write_view, &header, sizeof(header));
   result.code_size_ = writer.position();
   TRY(memory.seal(result.region_));

@@ -39,7 +39,8 @@ class HostExecutableMemory final : public ExecutableMemory {
   }
 
   void release(ExecutableRegion& region) override {
-    if (region.execute_view != nullptr) munmap(const_cast<uint8_t*>(region.execute_view), region.size);
+    if (region.execute_view != nullptr)
+      munmap(const_cast<uint8_t*>(region.execute_view), region.size);
     region = {};
   }
 };

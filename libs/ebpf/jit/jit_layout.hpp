@@ -16,12 +16,12 @@ namespace ebpf::jit {
 // JitRun itself (r12 in compiled code).
 struct JitRun {
   ExecContext context;
-  uint64_t saved_rsp;               // innermost trampoline's stack pointer (unwinding)
-  uint64_t frame_limit;             // lowest frame pointer a call may set (8 frames of 512)
-  uint64_t callback_frame_pointer;  // r10 at the latest helper call (callbacks go below it)
+  uint64_t saved_rsp;                  // innermost trampoline's stack pointer (unwinding)
+  uint64_t frame_limit;                // lowest frame pointer a call may set (8 frames of 512)
+  uint64_t callback_frame_pointer;     // r10 at the latest helper call (callbacks go below it)
   const Program* pending_tail_target;  // an interpreted tail-call target, for the stub
-  uint64_t interpreted_tail_stub;   // address of the stub that runs it
-  uint8_t failed;                   // call depth or unknown helper: the run's value is 0
+  uint64_t interpreted_tail_stub;      // address of the stub that runs it
+  uint8_t failed;                      // call depth or unknown helper: the run's value is 0
 };
 
 // Compiled code begins with this header; offsets are from the image start.

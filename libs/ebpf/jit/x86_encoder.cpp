@@ -34,7 +34,8 @@ void Encoder::patch_u32(size_t at, uint32_t value) {
 }
 
 void Encoder::rex(bool wide, int reg, int index, int base, bool force) {
-  uint8_t value = 0x40 | (wide ? 8 : 0) | ((reg & 8) ? 4 : 0) | ((index & 8) ? 2 : 0) | ((base & 8) ? 1 : 0);
+  uint8_t value =
+      0x40 | (wide ? 8 : 0) | ((reg & 8) ? 4 : 0) | ((index & 8) ? 2 : 0) | ((base & 8) ? 1 : 0);
   if (value != 0x40 || force) byte(value);
 }
 
@@ -56,7 +57,9 @@ void Encoder::rm(Op op, bool wide, int reg, int base, int32_t disp, bool byte_re
   bool force = byte_regs && reg >= 4 && reg <= 7;
   emit_op(op, wide, reg, 0, base, force);
   // mod 00 with base 5 (rbp/r13) means rip-relative/disp32: always give rbp/r13 a displacement.
-  uint8_t mod = (disp == 0 && (base & 7) != kRbp) ? 0x00 : (disp >= -128 && disp <= 127) ? 0x40 : 0x80;
+  uint8_t mod = (disp == 0 && (base & 7) != kRbp) ? 0x00
+                : (disp >= -128 && disp <= 127)   ? 0x40
+                                                  : 0x80;
   byte(static_cast<uint8_t>(mod | ((reg & 7) << 3) | (base & 7)));
   if ((base & 7) == kRsp) byte(0x24);  // SIB: base rsp/r12, no index
   if (mod == 0x40) byte(static_cast<uint8_t>(static_cast<int8_t>(disp)));
@@ -92,7 +95,9 @@ void Encoder::mov_imm64(int dst, uint64_t value) {
   }
 }
 
-void Encoder::alu_rr(uint8_t opcode, bool wide, int dst, int src) { rr(op1(opcode), wide, src, dst); }
+void Encoder::alu_rr(uint8_t opcode, bool wide, int dst, int src) {
+  rr(op1(opcode), wide, src, dst);
+}
 
 void Encoder::alu_ri(int ext, bool wide, int dst, int32_t imm) {
   if (imm >= -128 && imm <= 127) {
@@ -148,7 +153,8 @@ void Encoder::bind(Label& label) {
   label.position = static_cast<int64_t>(position_);
   for (int i = 0; i < label.pending_count; ++i) {
     size_t at = label.pending[i];
-    patch_u32(at, static_cast<uint32_t>(static_cast<int32_t>(static_cast<int64_t>(position_) - static_cast<int64_t>(at + 4))));
+    patch_u32(at, static_cast<uint32_t>(static_cast<int32_t>(static_cast<int64_t>(position_) -
+                                                             static_cast<int64_t>(at + 4))));
   }
   label.pending_count = 0;
 }

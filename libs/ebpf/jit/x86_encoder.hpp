@@ -8,14 +8,36 @@
 namespace ebpf::jit {
 
 enum Reg : uint8_t {
-  kRax = 0, kRcx = 1, kRdx = 2, kRbx = 3, kRsp = 4, kRbp = 5, kRsi = 6, kRdi = 7,
-  kR8 = 8, kR9 = 9, kR10 = 10, kR11 = 11, kR12 = 12, kR13 = 13, kR14 = 14, kR15 = 15,
+  kRax = 0,
+  kRcx = 1,
+  kRdx = 2,
+  kRbx = 3,
+  kRsp = 4,
+  kRbp = 5,
+  kRsi = 6,
+  kRdi = 7,
+  kR8 = 8,
+  kR9 = 9,
+  kR10 = 10,
+  kR11 = 11,
+  kR12 = 12,
+  kR13 = 13,
+  kR14 = 14,
+  kR15 = 15,
 };
 
 // Condition codes (the low nibble of Jcc / SETcc).
 enum Cond : uint8_t {
-  kBelow = 0x2, kAboveEqual = 0x3, kEqual = 0x4, kNotEqual = 0x5, kBelowEqual = 0x6,
-  kAbove = 0x7, kLess = 0xc, kGreaterEqual = 0xd, kLessEqual = 0xe, kGreater = 0xf,
+  kBelow = 0x2,
+  kAboveEqual = 0x3,
+  kEqual = 0x4,
+  kNotEqual = 0x5,
+  kBelowEqual = 0x6,
+  kAbove = 0x7,
+  kLess = 0xc,
+  kGreaterEqual = 0xd,
+  kLessEqual = 0xe,
+  kGreater = 0xf,
 };
 
 // An opcode: optional legacy prefixes (0x66, 0xf0) and one to three opcode bytes.
@@ -64,9 +86,9 @@ class Encoder {
   void rm_index8(Op op, bool wide, int reg, int base, int index);
 
   // Common instructions.
-  void mov_rr(bool wide, int dst, int src);            // mov dst, src
-  void mov_imm64(int dst, uint64_t value);              // shortest mov of a 64-bit constant
-  void mov_imm32(int dst, int32_t value);               // mov dst32, imm (zero-extends)
+  void mov_rr(bool wide, int dst, int src);                  // mov dst, src
+  void mov_imm64(int dst, uint64_t value);                   // shortest mov of a 64-bit constant
+  void mov_imm32(int dst, int32_t value);                    // mov dst32, imm (zero-extends)
   void alu_rr(uint8_t opcode, bool wide, int dst, int src);  // add/or/and/sub/xor/cmp (01,09,..)
   void alu_ri(int ext, bool wide, int dst, int32_t imm);     // 81 /ext (83 when it fits)
   void test_rr(bool wide, int a, int b);

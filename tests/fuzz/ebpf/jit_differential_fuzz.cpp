@@ -68,7 +68,9 @@ constexpr int kMaps = 4;
 Map* maps[kMaps] = {};
 
 const Map* resolve(void*, int32_t fd) { return fd >= 0 && fd < kMaps ? maps[fd] : nullptr; }
-Map* resolve_for_relocation(void*, int32_t fd) { return fd >= 0 && fd < kMaps ? maps[fd] : nullptr; }
+Map* resolve_for_relocation(void*, int32_t fd) {
+  return fd >= 0 && fd < kMaps ? maps[fd] : nullptr;
+}
 
 void setup() {
   if (maps[0] != nullptr) return;
@@ -144,7 +146,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::vector<Insn> insns(count);
   std::memcpy(insns.data(), data, count * sizeof(Insn));
   for (size_t i = 0; i + 1 < count; ++i) {
-    if (insns[i].opcode == kOpLdImm64 && (insns[i].src == kPseudoMapFd || insns[i].src == kPseudoMapValue)) {
+    if (insns[i].opcode == kOpLdImm64 &&
+        (insns[i].src == kPseudoMapFd || insns[i].src == kPseudoMapValue)) {
       insns[i].imm = static_cast<int32_t>(static_cast<uint32_t>(insns[i].imm) % kMaps);
     }
   }
@@ -157,7 +160,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (result.error != 0) return 0;
   LoadResolver resolver;
   resolver.map_by_fd = resolve_for_relocation;
-  if (!prepare_for_execution(insns.data(), static_cast<uint32_t>(count), resolver).ok()) std::abort();
+  if (!prepare_for_execution(insns.data(), static_cast<uint32_t>(count), resolver).ok())
+    std::abort();
 
   Program program;
   program.insns = insns.data();
@@ -177,14 +181,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   auto* context = static_cast<uint8_t*>(std::malloc(kPtRegsSize));
   std::vector<uint64_t> start = capture_and_reset(0, context);  // a clean state
-  std::vector<uint64_t> interpreted = capture_and_reset(run(program, context, &environment), context);
-  std::vector<uint64_t> compiled_run = capture_and_reset(execute(jitted, context, &environment), context);
+  std::vector<uint64_t> interpreted =
+      capture_and_reset(run(program, context, &environment), context);
+  std::vector<uint64_t> compiled_run =
+      capture_and_reset(execute(jitted, context, &environment), context);
   std::free(context);
   if (interpreted.size() != compiled_run.size()) std::abort();
   for (size_t i = 0; i < interpreted.size(); ++i) {
     if (!same(interpreted[i], compiled_run[i])) {
-      std::fprintf(stderr, "engines disagree at word %zu (0 is r0): interpreter %#llx, JIT %#llx\n", i,
-                   static_cast<unsigned long long>(interpreted[i]), static_cast<unsigned long long>(compiled_run[i]));
+      std::fprintf(stderr, "engines disagree at word %zu (0 is r0): interpreter %#llx, JIT %#llx\n",
+                   i, static_cast<unsigned long long>(interpreted[i]),
+                   static_cast<unsigned long long>(compiled_run[i]));
       std::abort();
     }
   }
