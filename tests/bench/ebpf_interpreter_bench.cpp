@@ -87,6 +87,21 @@ void run_program(benchmark::State& state, const Loaded* loaded) {
       static_cast<double>(loaded->executed), benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
 }
 
+// JIT compile time per instruction: compiling (and releasing) the program's code.
+void compile_program(benchmark::State& state, const Loaded* loaded) {
+  for (auto _ : state) {
+    auto compiled = jit_compile(loaded->program, host_executable_memory(), allocator);
+    if (!compiled.ok()) {
+      state.SkipWithError(compiled.error().message);
+      return;
+    }
+  }
+  state.counters["insns"] = static_cast<double>(loaded->program.insn_count);
+  state.counters["time_per_insn"] =
+      benchmark::Counter(static_cast<double>(loaded->program.insn_count),
+                         benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -123,6 +138,10 @@ int main(int argc, char** argv) {
     code[i] = static_cast<JitProgram&&>(compiled.value());
     code[i].install(jitted[i].program);
     benchmark::RegisterBenchmark((std::string("jit/") + progs[i].name).c_str(), run_program, &jitted[i]);
+  }
+  for (size_t i = 0; i < programs.size(); ++i) {
+    benchmark::RegisterBenchmark((std::string("jit_compile/") + progs[i].name).c_str(), compile_program,
+                                 &programs[i]);
   }
 
   benchmark::Initialize(&argc, argv);

@@ -284,6 +284,24 @@ TEST(Jit, CodeIsNeverWritableAndExecutable) {
   EXPECT_TRUE(found);
 }
 
+TEST(Jit, HelpersAreCalledDirectly) {
+  // The host provider places code within rel32 reach of the program text, so a helper call
+  // is `call rel32` to the helper itself, not an indirect call.
+  helper_table()[201] = sum_helper;
+  Jitted jitted = jit(load("call 201\nexit"));
+  helper_table()[201] = nullptr;
+  ASSERT_TRUE(jitted.code.compiled());
+  const uint8_t* code = jitted.code.code();
+  bool direct = false;
+  for (size_t i = 0; i + 5 <= jitted.code.code_size(); ++i) {
+    if (code[i] != 0xe8) continue;
+    int32_t rel;
+    std::memcpy(&rel, code + i + 1, 4);
+    direct |= reinterpret_cast<uint64_t>(code + i + 5) + rel == reinterpret_cast<uint64_t>(&sum_helper);
+  }
+  EXPECT_TRUE(direct);
+}
+
 TEST(Jit, RefusesWhatItDoesNotImplement) {
   Loaded legacy = load("mov %r0, 1\nexit");
   legacy.insns[0] = Insn{0x20, 0, 0, 0, 0};  // LD ABS
