@@ -176,7 +176,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::fprintf(stderr, "the JIT refused a verified program: %s\n", compiled.error().message);
     std::abort();
   }
-  static const bool verbose = std::getenv("SONDE_FUZZ_VERBOSE") != nullptr;  // count accepted inputs
+  static const bool verbose =
+      std::getenv("SONDE_FUZZ_VERBOSE") != nullptr;  // count accepted inputs
   if (verbose) std::fprintf(stderr, "accepted: %zu instructions\n", count);
   Program jitted = program;
   compiled->install(jitted);

@@ -297,7 +297,8 @@ TEST(Jit, HelpersAreCalledDirectly) {
     if (code[i] != 0xe8) continue;
     int32_t rel;
     std::memcpy(&rel, code + i + 1, 4);
-    direct |= reinterpret_cast<uint64_t>(code + i + 5) + rel == reinterpret_cast<uint64_t>(&sum_helper);
+    direct |=
+        reinterpret_cast<uint64_t>(code + i + 5) + rel == reinterpret_cast<uint64_t>(&sum_helper);
   }
   EXPECT_TRUE(direct);
 }
