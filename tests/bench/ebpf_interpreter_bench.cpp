@@ -1,5 +1,5 @@
-// Interpreter speed on the shared anchor programs (../shared/bench/bench_progs.h), loaded
-// unchanged through the normal load path. Reports ns per run and ns per instruction.
+// Interpreter and JIT speed on the shared anchor programs (../shared/bench/bench_progs.h),
+// loaded unchanged through the normal load path. Reports ns per run and ns per instruction.
 #include <benchmark/benchmark.h>
 
 #include <cstdio>
@@ -12,6 +12,7 @@
 #include "bench_support.hpp"
 #include "ebpf/helpers.hpp"
 #include "ebpf/interpreter.hpp"
+#include "ebpf/jit.hpp"
 #include "ebpf/maps.hpp"
 #include "ebpf/program.hpp"
 #include "ebpf/verifier.hpp"
@@ -62,20 +63,51 @@ AnchorProgram load(const eref_prog& p) {
   return anchor;
 }
 
-void run_program(benchmark::State& state, const AnchorProgram* anchor) {
-  uint64_t result = execute(anchor->loaded.program, nullptr, &environment);
-  if (anchor->checkable && result != anchor->expected) {
-    state.SkipWithError("wrong result: the interpreter disagrees with bench_progs.h");
+// One engine's view of an anchor program: its Program (with the JIT's runner installed, for
+// the JIT variant) and what bench_progs.h says about it.
+struct Runnable {
+  Program program;
+  uint64_t executed;
+  bool checkable;
+  uint64_t expected;
+  bool verified;
+};
+
+Runnable runnable(const AnchorProgram& anchor) {
+  return Runnable{anchor.loaded.program, anchor.executed, anchor.checkable, anchor.expected,
+                  anchor.loaded.verified()};
+}
+
+void run_program(benchmark::State& state, const Runnable* runnable) {
+  uint64_t result = execute(runnable->program, nullptr, &environment);
+  if (runnable->checkable && result != runnable->expected) {
+    state.SkipWithError("wrong result: the engine disagrees with bench_progs.h");
     return;
   }
   for (auto _ : state) {
-    benchmark::DoNotOptimize(execute(anchor->loaded.program, nullptr, &environment));
+    benchmark::DoNotOptimize(execute(runnable->program, nullptr, &environment));
   }
-  state.counters["insns_per_run"] = static_cast<double>(anchor->executed);
-  state.counters["verified"] = anchor->loaded.verified() ? 1 : 0;
+  state.counters["insns_per_run"] = static_cast<double>(runnable->executed);
+  state.counters["verified"] = runnable->verified ? 1 : 0;
   // Time per executed instruction (shown with its unit, e.g. 612ps = 0.612 ns).
-  state.counters["time_per_insn"] = benchmark::Counter(
-      static_cast<double>(anchor->executed), benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+  state.counters["time_per_insn"] =
+      benchmark::Counter(static_cast<double>(runnable->executed),
+                         benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+}
+
+// JIT compile time per instruction: compiling (and releasing) the program's code.
+void compile_program(benchmark::State& state, const Runnable* runnable) {
+  for (auto _ : state) {
+    auto compiled = jit_compile(runnable->program, host_executable_memory(), allocator);
+    if (!compiled.ok()) {
+      state.SkipWithError(compiled.error().message);
+      return;
+    }
+  }
+  state.counters["insns"] = static_cast<double>(runnable->program.insn_count);
+  state.counters["time_per_insn"] =
+      benchmark::Counter(static_cast<double>(runnable->program.insn_count),
+                         benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
 }
 
 }  // namespace
@@ -94,11 +126,32 @@ int main(int argc, char** argv) {
 
   eref_prog progs[EREF_N_PROGS];
   eref_fill_progs(progs);
-  static std::vector<AnchorProgram> programs;
-  programs.reserve(EREF_N_PROGS);
-  for (const eref_prog& p : progs) programs.push_back(load(p));
-  for (size_t i = 0; i < programs.size(); ++i) {
-    benchmark::RegisterBenchmark((std::string("interpreter/") + progs[i].name).c_str(), run_program, &programs[i]);
+  static std::vector<AnchorProgram> anchors;
+  anchors.reserve(EREF_N_PROGS);
+  for (const eref_prog& p : progs) anchors.push_back(load(p));
+  static std::vector<Runnable> interpreted;
+  for (const AnchorProgram& anchor : anchors) interpreted.push_back(runnable(anchor));
+  for (size_t i = 0; i < interpreted.size(); ++i) {
+    benchmark::RegisterBenchmark((std::string("interpreter/") + progs[i].name).c_str(), run_program,
+                                 &interpreted[i]);
+  }
+  // The same programs through the JIT: a copy of each Program with the JIT's runner installed.
+  static std::vector<JitProgram> code(anchors.size());
+  static std::vector<Runnable> jitted(interpreted);
+  for (size_t i = 0; i < jitted.size(); ++i) {
+    auto compiled = jit_compile(interpreted[i].program, host_executable_memory(), allocator);
+    if (!compiled.ok()) {
+      std::fprintf(stderr, "note: the JIT refuses %s: %s\n", progs[i].name, compiled.error().message);
+      continue;
+    }
+    code[i] = static_cast<JitProgram&&>(compiled.value());
+    code[i].install(jitted[i].program);
+    benchmark::RegisterBenchmark((std::string("jit/") + progs[i].name).c_str(), run_program,
+                                 &jitted[i]);
+  }
+  for (size_t i = 0; i < interpreted.size(); ++i) {
+    benchmark::RegisterBenchmark((std::string("jit_compile/") + progs[i].name).c_str(),
+                                 compile_program, &interpreted[i]);
   }
 
   benchmark::Initialize(&argc, argv);

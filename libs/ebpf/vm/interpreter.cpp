@@ -548,13 +548,14 @@ ld_imm64:
 
 template <bool kChecked>
 RunResult start(const Program& program, uint64_t r1, uint64_t r2, Environment* environment,
-                void* program_context, const CheckedRunOptions* checked) {
+                void* program_context, const CheckedRunOptions* checked, ExecContext* parent = nullptr) {
   alignas(16) uint8_t stack[kStackBytes];
   ExecContext context;
   context.env = environment;
   context.program = &program;
   context.program_context = program_context;
   context.invoke_callback = invoke_callback<kChecked>;
+  if (parent != nullptr) context.tail_call_count = parent->tail_call_count;
   Engine engine;
   engine.program = &program;
   engine.context = &context;
@@ -569,6 +570,10 @@ RunResult start(const Program& program, uint64_t r1, uint64_t r2, Environment* e
   if (kChecked && program.insn_count == 0) return RunResult{RunStatus::kJumpOutOfRange, 0, 0};
   uint64_t arguments[5] = {r1, r2, 0, 0, 0};
   uint64_t value = execute<kChecked>(engine, 0, arguments, reinterpret_cast<uint64_t>(engine.stack_top));
+  if (parent != nullptr) {
+    parent->tail_call_count = context.tail_call_count;
+    if (engine.status != RunStatus::kOk) parent->abort_requested = true;
+  }
   return RunResult{engine.status, engine.status == RunStatus::kOk ? value : 0, engine.fail_pc};
 }
 
@@ -590,6 +595,10 @@ const char* run_status_message(RunStatus status) {
 
 uint64_t run(const Program& program, void* context, Environment* environment) {
   return start<false>(program, reinterpret_cast<uint64_t>(context), 0, environment, context, nullptr).value;
+}
+
+uint64_t run_tail_call_target(const Program& program, uint64_t r1, ExecContext& parent) {
+  return start<false>(program, r1, 0, parent.env, parent.program_context, nullptr, &parent).value;
 }
 
 RunResult run_checked(const Program& program, uint64_t r1, uint64_t r2, Environment* environment,

@@ -1,7 +1,11 @@
 // bpf_conformance runner: assembles each .data test, runs it in the checked interpreter at
 // ISA v4 with every instruction group, and compares r0 with the expected result (TAP output).
+// With --jit, each program the checked run accepts on its input also runs through the JIT
+// (which must compile it) and the JIT's r0 is the one compared: the checked interpreter run
+// stands in for the verifier these unverified programs never met.
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -12,6 +16,7 @@
 
 #include "ebpf/assembler.hpp"
 #include "ebpf/interpreter.hpp"
+#include "ebpf/jit.hpp"
 
 namespace {
 
@@ -70,6 +75,14 @@ uint64_t unwind_helper(ebpf::ExecContext& context, uint64_t r1, uint64_t, uint64
   return r1;
 }
 
+bool use_jit = false;
+
+class MallocAllocator final : public rt::Allocator {
+ public:
+  void* allocate(size_t size, size_t) override { return std::malloc(size); }
+  void deallocate(void* pointer, size_t) override { std::free(pointer); }
+};
+
 struct Outcome {
   bool pass;
   std::string detail;
@@ -116,6 +129,18 @@ Outcome run_test(const TestCase& test) {
     return {false, std::string("run failed at pc ") + std::to_string(result.pc) + ": " +
                        ebpf::run_status_message(result.status)};
   }
+  if (use_jit) {
+    MallocAllocator scratch;
+    auto compiled = ebpf::jit_compile(program, ebpf::host_executable_memory(), scratch);
+    if (!compiled.ok()) return {false, std::string("JIT refused: ") + compiled.error().message};
+    compiled->install(program);
+    std::vector<uint8_t> fresh;  // the checked run may have written the memory: start again
+    if (auto mem = test.sections.find("mem"); mem != test.sections.end()) fresh = parse_hex_bytes(mem->second);
+    uint64_t jit_r1 = fresh.empty() ? 0 : reinterpret_cast<uint64_t>(fresh.data());
+    ebpf::JitRunResult jitted = ebpf::jit_run_registers(program, jit_r1, fresh.size(), nullptr);
+    if (jitted.failed) return {false, "JIT run failed where the interpreter's did not"};
+    result.value = jitted.value;
+  }
   auto expected_text = test.sections.find("result");
   if (expected_text == test.sections.end()) return {false, "no -- result section"};
   uint64_t expected = std::stoull(expected_text->second, nullptr, 0);
@@ -133,6 +158,10 @@ Outcome run_test(const TestCase& test) {
 int main(int argc, char** argv) {
   std::vector<std::filesystem::path> files;
   for (int i = 1; i < argc; ++i) {
+    if (std::string(argv[i]) == "--jit") {
+      use_jit = true;
+      continue;
+    }
     std::filesystem::path p = argv[i];
     if (std::filesystem::is_directory(p)) {
       for (const auto& entry : std::filesystem::directory_iterator(p)) {
@@ -163,6 +192,6 @@ int main(int argc, char** argv) {
                 outcome.pass ? "" : " # ", outcome.detail.c_str());
   }
   std::printf("1..%zu\n", files.size());
-  std::printf("# bpf_conformance: %d passed, %d failed\n", passed, failed);
+  std::printf("# bpf_conformance%s: %d passed, %d failed\n", use_jit ? " (jit)" : "", passed, failed);
   return failed == 0 ? 0 : 1;
 }

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "ebpf/assembler.hpp"
+#include "ebpf/jit.hpp"
 #include "ebpf/helpers.hpp"
 #include "ebpf/maps.hpp"
 #include "ebpf/prog_array.hpp"
@@ -18,7 +19,8 @@ namespace {
 
 using namespace ebpf;
 
-class LoadPath : public ::testing::Test {
+// Parameter: false runs the interpreter, true compiles every program with the JIT.
+class LoadPath : public ::testing::TestWithParam<bool> {
  protected:
   void SetUp() override {
     maps_[0] = test_support::create_test_map(allocator_, MapType::kArray, 4, 8, 4);
@@ -36,7 +38,9 @@ class LoadPath : public ::testing::Test {
     return fd >= 0 && fd < 3 ? self->maps_[fd] : nullptr;
   }
 
-  using Loaded = test_support::LoadedProgram;
+  struct Loaded : test_support::LoadedProgram {
+    JitProgram code;
+  };
 
   // Verifies `text` as a kprobe program and prepares it for execution.
   void load(const std::string& text, Loaded& loaded) {
@@ -51,9 +55,16 @@ class LoadPath : public ::testing::Test {
     options.log_size = 4096;
     options.resolver = LoadResolver{by_fd, nullptr, this};
     options.helpers = test_support::real_helpers();
-    loaded = test_support::load_program(assembled.insns, options);
+    static_cast<test_support::LoadedProgram&>(loaded) =
+        test_support::load_program(assembled.insns, options);
     EXPECT_EQ(loaded.verdict.error, 0) << loaded.verdict.log;
     if (loaded.verified()) EXPECT_EQ(loaded.prepare_error, 0);
+    if (loaded.ok() && GetParam()) {
+      auto compiled = jit_compile(loaded.program, host_executable_memory(), allocator_);
+      ASSERT_TRUE(compiled.ok()) << compiled.error().message;
+      loaded.code = static_cast<JitProgram&&>(compiled.value());
+      loaded.code.install(loaded.program);
+    }
   }
 
   // Loads `text` and returns its r0 on a zeroed pt_regs.
@@ -69,7 +80,7 @@ class LoadPath : public ::testing::Test {
   Loaded main_;
 };
 
-TEST_F(LoadPath, BpfLoopCallsAFunctionReferencedByPseudoFunc) {
+TEST_P(LoadPath, BpfLoopCallsAFunctionReferencedByPseudoFunc) {
   // bpf_loop(10, cb, &counter, 0): cb adds its index to *ctx; the sum is 45.
   EXPECT_EQ(load_and_run("stdw [%r10-8], 0\nmov %r1, 10\nlddw %r2, func:cb\nmov %r3, %r10\nadd %r3, -8\n"
                          "mov %r4, 0\ncall 181\nldxdw %r0, [%r10-8]\nexit\n"
@@ -77,7 +88,7 @@ TEST_F(LoadPath, BpfLoopCallsAFunctionReferencedByPseudoFunc) {
             45u);
 }
 
-TEST_F(LoadPath, MapLookupsThroughAMapFdReference) {
+TEST_P(LoadPath, MapLookupsThroughAMapFdReference) {
   uint32_t key = 2;
   uint64_t value = 40;
   ASSERT_EQ(maps_[0]->update(&key, &value, kUpdateAny), 0);
@@ -88,7 +99,7 @@ TEST_F(LoadPath, MapLookupsThroughAMapFdReference) {
   EXPECT_EQ(*static_cast<uint64_t*>(maps_[0]->lookup(&key)), 42u);
 }
 
-TEST_F(LoadPath, GlobalsThroughAMapValueReference) {
+TEST_P(LoadPath, GlobalsThroughAMapValueReference) {
   EXPECT_EQ(load_and_run("lddw %r1, map_value:1+8\nmov %r2, 7\nstxdw [%r1+0], %r2\nldxdw %r0, [%r1+0]\nexit"), 7u);
   uint32_t zero = 0;
   uint64_t stored;
@@ -96,7 +107,7 @@ TEST_F(LoadPath, GlobalsThroughAMapValueReference) {
   EXPECT_EQ(stored, 7u);
 }
 
-TEST_F(LoadPath, TailCallsThroughAProgArray) {
+TEST_P(LoadPath, TailCallsThroughAProgArray) {
   Loaded target;
   load("mov %r0, 300\nexit", target);
   ASSERT_TRUE(target.ok());
@@ -106,5 +117,10 @@ TEST_F(LoadPath, TailCallsThroughAProgArray) {
                          "lddw %r2, map:2\nmov %r3, 1\ncall 12\nmov %r0, 1\nexit"),
             300u);
 }
+
+INSTANTIATE_TEST_SUITE_P(Engines, LoadPath, ::testing::Values(false, true),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? "Jit" : "Interpreter";
+                         });
 
 }  // namespace

@@ -4,11 +4,13 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <string>
 #include <vector>
 
 #include "ebpf/assembler.hpp"
 #include "ebpf/interpreter.hpp"
+#include "ebpf/jit.hpp"
 #include "ebpf/map.hpp"
 #include "ebpf/program.hpp"
 
@@ -53,13 +55,59 @@ inline RunResult checked(const Loaded& loaded, uint64_t r1 = 0, const CheckedSet
   return run_checked(loaded.program, r1, 0, nullptr, options);
 }
 
-// r0 of a program run both checked and unchecked (they must agree).
+// Scratch memory for the JIT's compile-time tables.
+class MallocAllocator final : public rt::Allocator {
+ public:
+  void* allocate(size_t size, size_t) override { return std::malloc(size); }
+  void deallocate(void* pointer, size_t) override { std::free(pointer); }
+};
+
+inline rt::Allocator& test_allocator() {
+  static MallocAllocator allocator;
+  return allocator;
+}
+
+// The program compiled by the JIT: a copy of `loaded.program` with the JIT installed. The
+// returned JitProgram owns the code; `program` must not outlive it.
+struct Jitted {
+  JitProgram code;
+  Program program;
+};
+
+inline Jitted jit(const Loaded& loaded) {
+  Jitted jitted{{}, loaded.program};
+  auto compiled = jit_compile(loaded.program, host_executable_memory(), test_allocator());
+  EXPECT_TRUE(compiled.ok()) << "JIT refused: " << (compiled.ok() ? "" : compiled.error().message);
+  if (compiled.ok()) {
+    jitted.code = static_cast<JitProgram&&>(compiled.value());
+    jitted.code.install(jitted.program);
+  }
+  return jitted;
+}
+
+// Compiles with the JIT in place (the program's own runner is set): for tail-call targets.
+inline JitProgram jit_in_place(Loaded& loaded) {
+  auto compiled = jit_compile(loaded.program, host_executable_memory(), test_allocator());
+  EXPECT_TRUE(compiled.ok()) << "JIT refused: " << (compiled.ok() ? "" : compiled.error().message);
+  if (!compiled.ok()) return {};
+  JitProgram code = static_cast<JitProgram&&>(compiled.value());
+  code.install(loaded.program);
+  return code;
+}
+
+// r0 of a program run checked, unchecked and through the JIT (they must agree).
 inline uint64_t value_of(const std::string& text) {
   Loaded loaded = load(text);
   RunResult result = checked(loaded);
   EXPECT_EQ(result.status, RunStatus::kOk) << run_status_message(result.status) << " at " << result.pc << "\n" << text;
   uint64_t unchecked = run(loaded.program, nullptr, nullptr);
   EXPECT_EQ(unchecked, result.value) << "checked and unchecked runs disagree\n" << text;
+  if (result.status == RunStatus::kOk) {
+    Jitted jitted = jit(loaded);
+    if (jitted.code.compiled()) {
+      EXPECT_EQ(execute(jitted.program, nullptr, nullptr), result.value) << "JIT and interpreter disagree\n" << text;
+    }
+  }
   return result.value;
 }
 

@@ -52,6 +52,11 @@ struct RunResult {
 // Runs a verified program on `context` (r1). No bounds checks: the verifier proved them.
 uint64_t run(const Program& program, void* context, Environment* environment);
 
+// Another engine's tail call into a program it has no code for (the JIT's fallback): runs
+// `program` with r1 on a fresh interpreter stack, carrying the run's tail-call count both
+// ways; a failure or abort sets parent.abort_requested (the run's value is then 0).
+uint64_t run_tail_call_target(const Program& program, uint64_t r1, ExecContext& parent);
+
 // Runs an unverified program with every memory access, jump and call checked; for the
 // conformance suite and tools, never for probes.
 RunResult run_checked(const Program& program, uint64_t r1, uint64_t r2, Environment* environment,

@@ -1,0 +1,202 @@
+// SPDX-License-Identifier: MIT
+// libFuzzer target: random programs through the verifier; whatever it accepts runs in the
+// interpreter and in the JIT on the same maps and context, and r0, the context and every
+// map's contents must match.
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#include "ebpf/environment.hpp"
+#include "ebpf/helpers.hpp"
+#include "ebpf/interpreter.hpp"
+#include "ebpf/jit.hpp"
+#include "ebpf/maps.hpp"
+#include "ebpf/verifier.hpp"
+
+namespace {
+
+using namespace ebpf;
+
+class FuzzAllocator final : public rt::Allocator {
+ public:
+  void* allocate(size_t size, size_t alignment) override {
+    return std::aligned_alloc(alignment < 8 ? 8 : alignment, (size + 7) & ~size_t{7});
+  }
+  void deallocate(void* pointer, size_t) override { std::free(pointer); }
+};
+
+// Deterministic: both engines must see the same answers.
+class FuzzEnvironment final : public Environment {
+ public:
+  uint32_t current_cpu() override { return 0; }
+  uint32_t possible_cpus() override { return 1; }
+  uint64_t monotonic_ns() override { return 1; }
+  uint64_t boot_ns() override { return 2; }
+  uint32_t random_u32() override { return 4; }
+  uint64_t current_pid_tgid() override { return 5; }
+  uint64_t current_uid_gid() override { return 6; }
+  long current_comm(char* buffer, uint32_t size) override {
+    std::memset(buffer, 'c', size);
+    if (size > 0) buffer[size - 1] = 0;
+    return 0;
+  }
+  long read_user(void* destination, uint64_t, uint32_t size) override {
+    std::memset(destination, 0, size);
+    return -14;
+  }
+  long read_kernel(void* destination, uint64_t, uint32_t size) override {
+    std::memset(destination, 0, size);
+    return -14;
+  }
+  long trace_output(const char*, uint32_t) override { return 0; }
+  uint64_t current_function_ip() override { return 0x1234; }
+  long capture_stack(bool, uint32_t skip, uint64_t* ips, uint32_t max) override {
+    uint32_t n = 0;
+    for (uint32_t i = skip; i < 3 && n < max; ++i) ips[n++] = 0x1000 * (i + 1);
+    return n;
+  }
+};
+
+FuzzAllocator allocator;
+FuzzEnvironment environment;
+HelperFunction helpers[kMaxHelperId] = {};
+// By fd: array, hash, queue, and a one-element array (global variables). No ring buffer:
+// its consumer position cannot be put back between the two runs.
+constexpr int kMaps = 4;
+Map* maps[kMaps] = {};
+
+const Map* resolve(void*, int32_t fd) { return fd >= 0 && fd < kMaps ? maps[fd] : nullptr; }
+Map* resolve_for_relocation(void*, int32_t fd) {
+  return fd >= 0 && fd < kMaps ? maps[fd] : nullptr;
+}
+
+void setup() {
+  if (maps[0] != nullptr) return;
+  fill_helper_table(helpers);
+  MapAttributes a;
+  a.type = MapType::kArray;
+  a.key_size = 4;
+  a.value_size = 16;
+  a.max_entries = 4;
+  maps[0] = create_map(a, allocator, 1).value();
+  a.type = MapType::kHash;
+  maps[1] = create_map(a, allocator, 1).value();
+  MapAttributes q;
+  q.type = MapType::kQueue;
+  q.value_size = 8;
+  q.max_entries = 4;
+  maps[2] = create_map(q, allocator, 1).value();
+  MapAttributes g;
+  g.type = MapType::kArray;
+  g.key_size = 4;
+  g.value_size = 24;
+  g.max_entries = 1;
+  maps[3] = create_map(g, allocator, 1).value();
+}
+
+void append(std::vector<uint64_t>& words, const void* bytes, size_t size) {
+  for (size_t at = 0; at < size; at += 8) {
+    uint64_t word = 0;
+    std::memcpy(&word, static_cast<const uint8_t*>(bytes) + at, size - at < 8 ? size - at : 8);
+    words.push_back(word);
+  }
+}
+
+// Everything a run can change, as 8-byte words, and the state put back as it started: the
+// arrays zeroed, the hash map and queue emptied, the context refilled.
+std::vector<uint64_t> capture_and_reset(uint64_t r0, uint8_t* context) {
+  std::vector<uint64_t> words{r0};
+  append(words, context, kPtRegsSize);
+  std::memset(context, 0x5a, kPtRegsSize);
+  for (int fd : {0, 3}) {
+    for (uint32_t key = 0; key < maps[fd]->attributes().max_entries; ++key) {
+      void* value = maps[fd]->lookup(&key);
+      append(words, value, maps[fd]->attributes().value_size);
+      std::memset(value, 0, maps[fd]->attributes().value_size);
+    }
+  }
+  uint32_t key = 0;
+  uint8_t value[16];
+  while (maps[1]->get_next_key(nullptr, &key).ok()) {
+    append(words, &key, sizeof(key));
+    if (maps[1]->syscall_lookup(&key, value, 0).ok()) append(words, value, sizeof(value));
+    maps[1]->remove(&key);
+  }
+  uint64_t element = 0;
+  while (maps[2]->pop(&element) == 0) words.push_back(element);
+  return words;
+}
+
+// A stack address can differ between the engines (each has its own stack): two words that
+// both point near this thread's stack count as equal.
+bool same(uint64_t a, uint64_t b) {
+  if (a == b) return true;
+  auto here = reinterpret_cast<uint64_t>(__builtin_frame_address(0));
+  return a - here + (1u << 20) < (2u << 20) && b - here + (1u << 20) < (2u << 20);
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  setup();
+  size_t count = size / sizeof(Insn);
+  if (count == 0 || count > 256) return 0;
+  std::vector<Insn> insns(count);
+  std::memcpy(insns.data(), data, count * sizeof(Insn));
+  for (size_t i = 0; i + 1 < count; ++i) {
+    if (insns[i].opcode == kOpLdImm64 &&
+        (insns[i].src == kPseudoMapFd || insns[i].src == kPseudoMapValue)) {
+      insns[i].imm = static_cast<int32_t>(static_cast<uint32_t>(insns[i].imm) % kMaps);
+    }
+  }
+  VerifierOptions options;
+  options.type = ProgramType::kKprobe;
+  options.allocator = &allocator;
+  options.instruction_limit = 100000;
+  options.resolve_map = resolve;
+  VerifierResult result = verify(insns.data(), static_cast<uint32_t>(count), options);
+  if (result.error != 0) return 0;
+  LoadResolver resolver;
+  resolver.map_by_fd = resolve_for_relocation;
+  if (!prepare_for_execution(insns.data(), static_cast<uint32_t>(count), resolver).ok())
+    std::abort();
+
+  Program program;
+  program.insns = insns.data();
+  program.insn_count = static_cast<uint32_t>(count);
+  program.type = ProgramType::kKprobe;
+  program.helpers = helpers;
+  program.helper_count = kMaxHelperId;
+  program.verified = true;
+  program.max_stack_depth = result.max_stack_depth;
+  auto compiled = jit_compile(program, host_executable_memory(), allocator);
+  if (!compiled.ok()) {
+    std::fprintf(stderr, "the JIT refused a verified program: %s\n", compiled.error().message);
+    std::abort();
+  }
+  static const bool verbose =
+      std::getenv("SONDE_FUZZ_VERBOSE") != nullptr;  // count accepted inputs
+  if (verbose) std::fprintf(stderr, "accepted: %zu instructions\n", count);
+  Program jitted = program;
+  compiled->install(jitted);
+
+  auto* context = static_cast<uint8_t*>(std::malloc(kPtRegsSize));
+  std::vector<uint64_t> start = capture_and_reset(0, context);  // a clean state
+  std::vector<uint64_t> interpreted =
+      capture_and_reset(run(program, context, &environment), context);
+  std::vector<uint64_t> compiled_run =
+      capture_and_reset(execute(jitted, context, &environment), context);
+  std::free(context);
+  if (interpreted.size() != compiled_run.size()) std::abort();
+  for (size_t i = 0; i < interpreted.size(); ++i) {
+    if (!same(interpreted[i], compiled_run[i])) {
+      std::fprintf(stderr, "engines disagree at word %zu (0 is r0): interpreter %#llx, JIT %#llx\n",
+                   i, static_cast<unsigned long long>(interpreted[i]),
+                   static_cast<unsigned long long>(compiled_run[i]));
+      std::abort();
+    }
+  }
+  return 0;
+}
