@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "sys/ipc.hpp"
+#include "sys/root_toolkit.hpp"
 #include "sys/syscall.hpp"
 
 namespace {
@@ -38,8 +39,8 @@ void check(Error error, const char* what) {
 }
 
 uint64_t make(ObjectType type, uint64_t size_bits = 0) {
-  uint64_t slot = next_slot++;
-  check(sys::retype(untyped, type, size_bits, kRoot, slot), "retype");
+  uint64_t slot = 0;
+  check(sys::retype_next(untyped, kRoot, next_slot, type, size_bits, slot), "retype");
   return slot;
 }
 
@@ -204,12 +205,7 @@ void breakpoint_round_trip() {
 extern "C" int main() {
   const auto* info = reinterpret_cast<const abi::BootInfo*>(abi::kRootBootInfo);
   next_slot = info->first_free_slot;
-  untyped = info->untyped_first;
-  for (uint64_t i = 1; i < info->untyped_count; ++i) {
-    if (info->untyped[i].size_bits > info->untyped[untyped - info->untyped_first].size_bits) {
-      untyped = info->untyped_first + i;
-    }
-  }
+  untyped = sys::largest_untyped(*info);
   check(sys::bind_ipc_buffer(kSelf, reinterpret_cast<abi::IpcBuffer*>(info->ipc_buffer)), "root buffer");
   uint64_t priority[] = {100};
   check(invoke(kSelf, Label::kTcbSetPriority, priority, 1), "root priority");

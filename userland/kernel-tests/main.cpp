@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // The kernel-tests root task: sets itself up, then runs every DEFINE_TEST in test_order.
 #include "suite.hpp"
+#include "sys/root_toolkit.hpp"
 
 // The linker's bounds of the section DEFINE_TEST puts its records in.
 extern "C" const kernel_tests::TestCase __start_kernel_tests[];
@@ -40,12 +41,7 @@ extern "C" int main() {
   sys::print("kernel-tests: root task started, %lu untyped caps\n", info->untyped_count);
   sys::print("kernel-tests: %lu CPU%s\n", info->cpu_count, info->cpu_count == 1 ? "" : "s");
   next_slot = info->first_free_slot;
-  untyped = info->untyped_first;
-  for (uint64_t i = 1; i < info->untyped_count; ++i) {
-    if (info->untyped[i].size_bits > info->untyped[untyped - info->untyped_first].size_bits) {
-      untyped = info->untyped_first + i;
-    }
-  }
+  untyped = sys::largest_untyped(*info);
   must(sys::bind_ipc_buffer(kSelf, reinterpret_cast<abi::IpcBuffer*>(info->ipc_buffer)),
        "bind the root's IPC buffer");
   // The root runs at 100 and keeps its maximum controlled priority of 255, so threads it makes

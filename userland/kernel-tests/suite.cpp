@@ -2,6 +2,8 @@
 // The kernel-tests suite's shared state and helpers (declared in suite.hpp).
 #include "suite.hpp"
 
+#include "sys/root_toolkit.hpp"
+
 namespace kernel_tests {
 
 const abi::BootInfo* boot;
@@ -29,8 +31,8 @@ void must(Error error, const char* what) {
 }
 
 uint64_t make(ObjectType type, uint64_t size_bits) {
-  uint64_t slot = new_slot();
-  Error e = sys::retype(untyped, type, size_bits, kRoot, slot);
+  uint64_t slot = 0;
+  Error e = sys::retype_next(untyped, kRoot, next_slot, type, size_bits, slot);
   if (e != Error::kNone) sys::print("  retype of type %lu failed: %s\n", static_cast<uint64_t>(type), abi::error_name(e));
   return slot;
 }
