@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Verifier accept/reject cases read from cases/*.data (format:
-// docs/VERIFIER.md), one test each.
+// Verifier accept/reject cases read from cases/*.data (format: docs/VERIFIER.md), one test each.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -22,8 +21,7 @@ namespace {
 
 using ebpf::ProgramType;
 
-// One case of a data file, or (when `problem` is set) a file that could not be
-// read.
+// One case of a data file, or (when `problem` is set) a file that could not be read.
 struct Case {
   std::string name;      // test name: file stem + "_" + case name
   std::string location;  // file:line of the case's `-- case` line
@@ -69,8 +67,7 @@ bool valid_name(const std::string& name) {
   });
 }
 
-// Reads one file; returns false (with `problem` set to file:line: why) if it is
-// malformed.
+// Reads one file; returns false (with `problem` set to file:line: why) if it is malformed.
 bool read_cases(const std::filesystem::path& path, std::vector<Case>& out, std::string& problem) {
   std::ifstream in(path);
   const std::string file = path.string();
@@ -87,8 +84,7 @@ bool read_cases(const std::filesystem::path& path, std::vector<Case>& out, std::
     problem = file + ":" + std::to_string(line) + ": " + why;
     return false;
   };
-  // Checks the case just finished (at the next `-- case` or the end of the
-  // file).
+  // Checks the case just finished (at the next `-- case` or the end of the file).
   auto finish = [&](int line) {
     if (cases.empty()) return true;
     const Case& c = cases.back();
@@ -104,7 +100,8 @@ bool read_cases(const std::filesystem::path& path, std::vector<Case>& out, std::
     if (!line.empty() && line.back() == '\r') line.pop_back();
     std::string trimmed = line.substr(std::min(line.size(), line.find_first_not_of(" \t")));
     if (trimmed.empty() || trimmed[0] == '#') {
-      if (in_asm && trimmed.empty()) cases.back().text += "\n";
+      // Kept in the assembly (which skips them) so that its line numbers count from `-- asm`.
+      if (in_asm) cases.back().text += line + "\n";
       continue;
     }
     if (line.rfind("-- ", 0) != 0) {

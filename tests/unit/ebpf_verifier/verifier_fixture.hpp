@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: MIT
-// The verifier tests' fixture: four maps, assembly with symbolic map names,
-// verify() with a log.
+// The verifier tests' fixture: four maps, assembly with symbolic map names, verify() with a log.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -67,9 +66,8 @@ class VerifierTest : public ::testing::Test {
     EXPECT_EQ(allocator_.in_use, 0u) << "verifier leaked memory";
   }
 
-  // Assembles `text`; `MAP`, `BIGMAP`, `QUEUE` and `RING` stand for map
-  // references (BPF_PSEUDO_MAP_FD, already resolved to the Map* as the loader
-  // leaves them).
+  // Assembles `text`; `MAP`, `BIGMAP`, `QUEUE` and `RING` stand for map references
+  // (BPF_PSEUDO_MAP_FD, already resolved to the Map* as the loader leaves them).
   std::vector<ebpf::Insn> program(std::string text) {
     auto replace = [&](const std::string& name, ebpf::Map* map) {
       for (size_t at; (at = text.find(name)) != std::string::npos;) {
