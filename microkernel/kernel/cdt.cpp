@@ -134,6 +134,8 @@ void DeletionQueue::drain() {
   }
 }
 
+// GAP: not preemptible (nor is drain): one Revoke of a huge tree runs to the end. The loops
+// keep all their state in the tree and the zombie queue, so preemption points can go here.
 void DeletionQueue::revoke_children(Slot* root) {
   Slot* slot = root->first_child;
   while (slot != nullptr) {

@@ -19,8 +19,9 @@ class BudgetAllocator final : public rt::Allocator {
   void* allocate(size_t size, size_t alignment) override {
     if (budget_ != 0 && (size > budget_ || in_use_ > budget_ - size)) {
       if (!exhausted_) {
-        log_.print("verifier memory budget of %zu bytes exhausted (%zu in use, %zu more requested)\n", budget_,
-                   in_use_, size);
+        log_.print(
+            "verifier memory budget of %zu bytes exhausted (%zu in use, %zu more requested)\n",
+            budget_, in_use_, size);
       }
       exhausted_ = true;
       return nullptr;

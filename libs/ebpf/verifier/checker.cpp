@@ -394,12 +394,15 @@ Checker::Step Checker::load_imm64(const Insn& insn) {
 bool Checker::pointer_in_bounds_for_unprivileged(const RegState& ptr, int regno) {
   if (ptr.type == RegType::kStack) {
     if (!ptr.var_off.is_constant()) {
-      return reject("R%d variable stack access prohibited for !root, var_off=(0x%lx; 0x%lx) off=%d", regno,
-                    ptr.var_off.value, ptr.var_off.mask, ptr.off);
+      // Linux prints the fixed offset plus the known bits of the variable one.
+      return reject("R%d variable stack access prohibited for !root, var_off=(0x%lx; 0x%lx) off=%ld",
+                    regno, ptr.var_off.value, ptr.var_off.mask,
+                    ptr.off + static_cast<int64_t>(ptr.var_off.value));
     }
     int64_t off = ptr.off + static_cast<int64_t>(ptr.var_off.value);
     if (off >= 0 || off < -kStackSize) {
-      return reject("R%d stack pointer arithmetic goes out of range, prohibited for !root; off=%ld", regno, off);
+      return reject("R%d stack pointer arithmetic goes out of range, prohibited for !root; off=%ld",
+                    regno, off);
     }
   } else if (ptr.type == RegType::kMapValue) {
     // As check_map_access of one byte: off + smin >= 0 and off + umax < value_size.
@@ -407,7 +410,8 @@ bool Checker::pointer_in_bounds_for_unprivileged(const RegState& ptr, int regno)
     bool inside = ptr.umax < (uint64_t{1} << 29) && ptr.off + ptr.smin >= 0 &&
                   ptr.off + static_cast<int64_t>(ptr.umax) < value_size;
     if (!inside) {
-      return reject("R%d pointer arithmetic of map value goes out of range, prohibited for !root", regno);
+      return reject("R%d pointer arithmetic of map value goes out of range, prohibited for !root",
+                    regno);
     }
   }
   return true;
@@ -426,7 +430,8 @@ Checker::Step Checker::alu(const Insn& insn) {
       const RegState& src = f.regs[insn.src];
       // Without allow_ptr_leaks a pointer may be copied only whole (Linux's check_alu_op).
       if (src.is_pointer() && !options_.privileges.allow_ptr_leaks && (is32 || insn.offset != 0)) {
-        reject(is32 ? "R%d partial copy of pointer" : "R%d sign-extension part of pointer", insn.src);
+        reject(is32 ? "R%d partial copy of pointer" : "R%d sign-extension part of pointer",
+               insn.src);
         return Step::kError;
       }
       if (insn.offset != 0) {  // MOVSX
@@ -530,7 +535,8 @@ Checker::Step Checker::alu(const Insn& insn) {
     // per-instruction records across paths that Sonde does not keep.
     if (!options_.privileges.bypass_spec_v1 && x && !scalar.var_off.is_constant() &&
         (scalar.smin < 0) != (scalar.smax < 0)) {
-      reject("R%d has unknown scalar with mixed signed bounds, pointer arithmetic with it prohibited for !root",
+      reject("R%d has unknown scalar with mixed signed bounds, "
+             "pointer arithmetic with it prohibited for !root",
              dst.is_pointer() ? insn.src : insn.dst);
       return Step::kError;
     }

@@ -74,7 +74,8 @@ class Checker {
 
   // Helper calls (checker_helpers.cpp).
   bool check_helper_call(int32_t id, uint32_t& pc, bool& entered_callback);
-  bool check_helper_argument(const HelperPrototype& proto, int32_t id, int arg, HelperCallArgs& args);
+  bool check_helper_argument(const HelperPrototype& proto, int32_t id, int arg,
+                             HelperCallArgs& args);
   bool check_map_func_compatibility(const Map& map, int32_t id, const char* name);
   bool release_reference(uint32_t ref);
 

@@ -71,10 +71,16 @@ Checker::Step Checker::jump(const Insn& insn, uint32_t& pc) {
   RegState& dst = f.regs[insn.dst];
   if (!options_.privileges.allow_ptr_leaks) {
     // Comparing a pointer reveals its value, bit by bit; only a null check is allowed.
-    bool zero = x ? f.regs[insn.src].is_constant() && f.regs[insn.src].var_off.value == 0 : insn.imm == 0;
-    bool null_check = (dst.type == RegType::kMapValueOrNull || dst.type == RegType::kRingbufMemOrNull) &&
-                      zero && !is32 && (op == kJmpJeq || op == kJmpJne);
-    int leaked = x && f.regs[insn.src].is_pointer() ? insn.src : dst.is_pointer() && !null_check ? insn.dst : -1;
+    const RegState& compared = f.regs[insn.src];
+    bool zero = x ? compared.is_constant() && compared.var_off.value == 0 : insn.imm == 0;
+    bool nullable = dst.type == RegType::kMapValueOrNull || dst.type == RegType::kRingbufMemOrNull;
+    bool null_check = nullable && zero && !is32 && (op == kJmpJeq || op == kJmpJne);
+    int leaked = -1;
+    if (x && compared.is_pointer()) {
+      leaked = insn.src;
+    } else if (dst.is_pointer() && !null_check) {
+      leaked = insn.dst;
+    }
     if (leaked >= 0) {
       reject("R%d pointer comparison prohibited", leaked);
       return Step::kError;

@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Helper calls in the simulation: arguments against prototypes, map compatibility,
-// callbacks, return values and references.
+// Helper calls in the simulation: arguments, map compatibility, callbacks, results, references.
 #include "ebpf/helper_ids.hpp"
 #include "rt/errno.hpp"
 #include "verifier/checker.hpp"
@@ -40,16 +39,20 @@ bool Checker::check_map_func_compatibility(const Map& map, int32_t id, const cha
   bool prog_array = type == MapType::kProgArray;
   bool queue = type == MapType::kQueue || type == MapType::kStack;
   bool plain = type == MapType::kArray || type == MapType::kHash || type == MapType::kPercpuArray ||
-               type == MapType::kPercpuHash || type == MapType::kLruHash || type == MapType::kLruPercpuHash;
-  bool queue_helper = id == kHelperMapPushElem || id == kHelperMapPopElem || id == kHelperMapPeekElem;
-  bool ring_helper = id == kHelperRingbufOutput || id == kHelperRingbufReserve || id == kHelperRingbufQuery;
-  bool per_cpu = type == MapType::kPercpuArray || type == MapType::kPercpuHash || type == MapType::kLruPercpuHash;
-  bool compatible = id == kHelperTailCall ? prog_array
-                    : id == kHelperPerfEventOutput ? type == MapType::kPerfEventArray
+               type == MapType::kPercpuHash || type == MapType::kLruHash ||
+               type == MapType::kLruPercpuHash;
+  bool queue_helper =
+      id == kHelperMapPushElem || id == kHelperMapPopElem || id == kHelperMapPeekElem;
+  bool ring_helper =
+      id == kHelperRingbufOutput || id == kHelperRingbufReserve || id == kHelperRingbufQuery;
+  bool per_cpu = type == MapType::kPercpuArray || type == MapType::kPercpuHash ||
+                 type == MapType::kLruPercpuHash;
+  bool compatible = id == kHelperTailCall              ? prog_array
+                    : id == kHelperPerfEventOutput     ? type == MapType::kPerfEventArray
                     : id == kHelperMapLookupPercpuElem ? per_cpu
-                    : queue_helper        ? queue
-                    : ring_helper         ? type == MapType::kRingbuf
-                                          : plain;
+                    : queue_helper                     ? queue
+                    : ring_helper                      ? type == MapType::kRingbuf
+                                                       : plain;
   if (!compatible) {
     return reject("cannot pass map_type %u into func %s#%d", static_cast<uint32_t>(type), name, id);
   }
@@ -58,7 +61,8 @@ bool Checker::check_map_func_compatibility(const Map& map, int32_t id, const cha
 
 // One argument of a helper against its prototype (Linux's check_func_arg); what later
 // arguments need (the map, the buffer a size belongs to, the callback) goes into `args`.
-bool Checker::check_helper_argument(const HelperPrototype& proto, int32_t id, int arg, HelperCallArgs& args) {
+bool Checker::check_helper_argument(const HelperPrototype& proto, int32_t id, int arg,
+                                    HelperCallArgs& args) {
   int regno = arg + 1;
   if (!read_ok(regno)) return false;
   RegState& reg = current_->current().regs[regno];
@@ -71,7 +75,8 @@ bool Checker::check_helper_argument(const HelperPrototype& proto, int32_t id, in
       }
       break;
     case ArgType::kMapPointer: {
-      if (reg.type != RegType::kMapPointer) return reject("R%d type=%s expected=map_ptr", regno, reg_type_name(reg.type));
+      if (reg.type != RegType::kMapPointer)
+        return reject("R%d type=%s expected=map_ptr", regno, reg_type_name(reg.type));
       args.map = reg.map;
       if (!check_map_func_compatibility(*args.map, id, proto.name)) return false;
       break;
@@ -80,7 +85,8 @@ bool Checker::check_helper_argument(const HelperPrototype& proto, int32_t id, in
       if (!check_helper_memory(regno, args.map->attributes().key_size, false, false)) return false;
       break;
     case ArgType::kMapValue:
-      if (!check_helper_memory(regno, args.map->attributes().value_size, false, false)) return false;
+      if (!check_helper_memory(regno, args.map->attributes().value_size, false, false))
+        return false;
       break;
     case ArgType::kUninitMapValue:
       if (!check_helper_memory(regno, args.map->attributes().value_size, true, false)) return false;
@@ -109,7 +115,8 @@ bool Checker::check_helper_argument(const HelperPrototype& proto, int32_t id, in
       uint32_t offset = static_cast<uint32_t>(reg.off + static_cast<int64_t>(reg.var_off.value));
       const uint8_t* text = string_map->direct_value(0);
       uint32_t size = string_map->attributes().value_size;
-      if (text == nullptr || offset >= size) return reject("R%d invalid access to map value for a string", regno);
+      if (text == nullptr || offset >= size)
+        return reject("R%d invalid access to map value for a string", regno);
       bool terminated = false;
       for (uint32_t k = offset; k < size && !terminated; ++k) terminated = text[k] == 0;
       if (!terminated) return reject("string is not zero-terminated");
@@ -117,10 +124,13 @@ bool Checker::check_helper_argument(const HelperPrototype& proto, int32_t id, in
     }
     case ArgType::kConstSize:
     case ArgType::kConstSizeOrZero: {
-      if (reg.type != RegType::kScalar) return reject("R%d type=%s expected=scalar", regno, reg_type_name(reg.type));
-      if (reg.smin < 0) return reject("R%d min value is negative, either use unsigned or 'var &= const'", regno);
+      if (reg.type != RegType::kScalar)
+        return reject("R%d type=%s expected=scalar", regno, reg_type_name(reg.type));
+      if (reg.smin < 0)
+        return reject("R%d min value is negative, either use unsigned or 'var &= const'", regno);
       if (reg.umax >= static_cast<uint64_t>(kMaxAccessOffset)) {
-        return reject("R%d unbounded memory access, use 'var &= const' or 'if (var < const)'", regno);
+        return reject("R%d unbounded memory access, use 'var &= const' or 'if (var < const)'",
+                      regno);
       }
       bool zero_ok = proto.args[arg] == ArgType::kConstSizeOrZero;
       if (reg.umin == 0 && !zero_ok) return reject("R%d invalid zero-sized read", regno);
@@ -128,27 +138,34 @@ bool Checker::check_helper_argument(const HelperPrototype& proto, int32_t id, in
         if (reg.umax != 0) return reject("R%d must be 0 when the buffer is NULL", regno);
         break;
       }
-      if (!check_helper_memory(args.memory_reg, reg.umax, !args.memory_read, zero_ok && reg.umax == 0)) return false;
+      if (!check_helper_memory(args.memory_reg, reg.umax, !args.memory_read,
+                               zero_ok && reg.umax == 0))
+        return false;
       break;
     }
     case ArgType::kCtx:
-      if (reg.type != RegType::kCtx || reg.off != 0) return reject("R%d type=%s expected=ctx", regno, reg_type_name(reg.type));
+      if (reg.type != RegType::kCtx || reg.off != 0)
+        return reject("R%d type=%s expected=ctx", regno, reg_type_name(reg.type));
       break;
     case ArgType::kFunc:
-      if (reg.type != RegType::kFunc) return reject("R%d type=%s expected=func", regno, reg_type_name(reg.type));
+      if (reg.type != RegType::kFunc)
+        return reject("R%d type=%s expected=func", regno, reg_type_name(reg.type));
       args.callback = reg.func;
       args.has_callback = true;
       break;
     case ArgType::kConstAllocSize:
       if (!reg.is_constant()) return reject("R%d is not a known constant'", regno);
-      if (reg.var_off.value > (1u << 28)) return reject("R%d size %lu is too large for a reservation", regno, reg.var_off.value);
+      if (reg.var_off.value > (1u << 28))
+        return reject("R%d size %lu is too large for a reservation", regno, reg.var_off.value);
       break;
     case ArgType::kReleaseMemory: {
-      if (reg.type != RegType::kRingbufMem) return reject("R%d type=%s expected=ringbuf_mem", regno, reg_type_name(reg.type));
+      if (reg.type != RegType::kRingbufMem)
+        return reject("R%d type=%s expected=ringbuf_mem", regno, reg_type_name(reg.type));
       if (reg.off != 0 || !reg.var_off.is_constant() || reg.var_off.value != 0) {
         return reject("R%d must have zero offset when passed to release func", regno);
       }
-      if (!release_reference(reg.ref)) return reject("R%d reference has already been released", regno);
+      if (!release_reference(reg.ref))
+        return reject("R%d reference has already been released", regno);
       break;
     }
     case ArgType::kStackOrNull:
@@ -217,8 +234,12 @@ bool Checker::check_helper_call(int32_t id, uint32_t& pc, bool& entered_callback
   }
 
   switch (proto->ret) {
-    case ReturnType::kInteger: mark_unknown(f.regs[0]); break;
-    case ReturnType::kVoid: mark_not_init(f.regs[0]); break;
+    case ReturnType::kInteger:
+      mark_unknown(f.regs[0]);
+      break;
+    case ReturnType::kVoid:
+      mark_not_init(f.regs[0]);
+      break;
     case ReturnType::kMapValueOrNull:
       f.regs[0] = RegState{};
       f.regs[0].type = RegType::kMapValueOrNull;
@@ -226,7 +247,8 @@ bool Checker::check_helper_call(int32_t id, uint32_t& pc, bool& entered_callback
       f.regs[0].id = new_id();
       break;
     case ReturnType::kRingbufMemOrNull: {
-      if (current_->ref_count == static_cast<uint32_t>(kMaxReferences)) return reject("too many unreleased references");
+      if (current_->ref_count == static_cast<uint32_t>(kMaxReferences))
+        return reject("too many unreleased references");
       uint32_t size = static_cast<uint32_t>(f.regs[2].var_off.value);
       f.regs[0] = RegState{};
       f.regs[0].type = RegType::kRingbufMemOrNull;

@@ -30,7 +30,9 @@ bool Checker::check_stack(const RegState& reg, int regno, int32_t insn_off, int 
       // GAP: Linux refuses a partial spill of a pointer, and a partial overwrite of a spilled
       // one, for every loader; Sonde only without allow_ptr_leaks (where they would leak).
       bool whole = size == 8 && off % 8 == 0;
-      if (value != nullptr && value->is_pointer() && !whole) return reject("invalid size of register spill");
+      if (value != nullptr && value->is_pointer() && !whole) {
+        return reject("invalid size of register spill");
+      }
       for (int i = 0; i < size && !whole; ++i) {
         const StackSlot& slot = frame.stack[slot_of(off + i)];
         if (slot.bytes[0] == kSlotSpill && slot.spill.is_pointer()) {
@@ -228,7 +230,9 @@ bool Checker::check_memory(int regno, int32_t insn_off, int size, bool write, in
 // when uninitialised stack may be read.
 bool Checker::stack_byte_readable(const StackSlot& slot, uint8_t byte) const {
   if (byte == kSlotMisc || byte == kSlotZero) return true;
-  if (byte == kSlotSpill) return slot.spill.type == RegType::kScalar || options_.privileges.allow_ptr_leaks;
+  if (byte == kSlotSpill) {
+    return slot.spill.type == RegType::kScalar || options_.privileges.allow_ptr_leaks;
+  }
   return options_.privileges.allow_uninit_stack;
 }
 

@@ -19,7 +19,9 @@ int used_slots(const FrameState& frame) {
   return 0;
 }
 
-size_t frame_size(int slots) { return kFrameHeadSize + static_cast<size_t>(slots) * sizeof(StackSlot); }
+size_t frame_size(int slots) {
+  return kFrameHeadSize + static_cast<size_t>(slots) * sizeof(StackSlot);
+}
 
 }  // namespace
 
@@ -66,7 +68,8 @@ void unpack_state(const PackedState& packed, State& out) {
     int slots = packed.slot_counts[d];
     FrameState& frame = out.frames[d];
     __builtin_memcpy(&frame, at, frame_size(slots));
-    __builtin_memset(&frame.stack[slots], 0, static_cast<size_t>(kSlots - slots) * sizeof(StackSlot));
+    __builtin_memset(&frame.stack[slots], 0,
+                     static_cast<size_t>(kSlots - slots) * sizeof(StackSlot));
     at += frame_size(slots);
   }
 }

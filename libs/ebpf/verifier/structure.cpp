@@ -274,12 +274,14 @@ int check_structure(const Insn* insns, uint32_t count, VerifierLog& log, Structu
   return 0;
 }
 
-int check_unprivileged_structure(const Insn* insns, uint32_t count, VerifierLog& log, rt::Allocator& allocator) {
+int check_unprivileged_structure(const Insn* insns, uint32_t count, VerifierLog& log,
+                                 rt::Allocator& allocator) {
   for (uint32_t pc = 0; pc < count; ++pc) {
     bool call = insns[pc].opcode == (kClassJmp | kJmpCall) && insns[pc].src == kPseudoCall;
     bool func = insns[pc].opcode == kOpLdImm64 && insns[pc].src == kPseudoFunc;
     if (call || func) {
-      log.print("loading/calling other bpf or kernel functions are allowed for CAP_BPF and CAP_SYS_ADMIN\n");
+      log.print("loading/calling other bpf or kernel functions are allowed for CAP_BPF and "
+                "CAP_SYS_ADMIN\n");
       return -rt::kEPERM;
     }
   }
@@ -288,7 +290,8 @@ int check_unprivileged_structure(const Insn* insns, uint32_t count, VerifierLog&
   enum : uint8_t { kUnseen = 0, kOnPath = 1, kDone = 2 };
   auto* mark = static_cast<uint8_t*>(allocator.allocate(count, 1));
   auto* next_edge = static_cast<uint8_t*>(allocator.allocate(count, 1));
-  auto* path = static_cast<uint32_t*>(allocator.allocate(count * sizeof(uint32_t), alignof(uint32_t)));
+  auto* path =
+      static_cast<uint32_t*>(allocator.allocate(count * sizeof(uint32_t), alignof(uint32_t)));
   int error = 0;
   if (mark == nullptr || next_edge == nullptr || path == nullptr) {
     error = -rt::kENOMEM;

@@ -35,7 +35,8 @@ int check_structure(const Insn* insns, uint32_t count, VerifierLog& log, Structu
 // What Linux refuses a loader without CAP_BPF on top (check_cfg, add_subprog_and_kfunc):
 // bpf-to-bpf calls and callbacks (EPERM), and loops (EINVAL, "back-edge from insn T to W").
 // Needs a structure check_structure() accepted.
-int check_unprivileged_structure(const Insn* insns, uint32_t count, VerifierLog& log, rt::Allocator& allocator);
+int check_unprivileged_structure(const Insn* insns, uint32_t count, VerifierLog& log,
+                                 rt::Allocator& allocator);
 
 // Fills `live[pc]` with the registers (bit n: rN) some path from `pc` reads before writing
 // (liveness.cpp). Needs a structure check_structure() accepted.

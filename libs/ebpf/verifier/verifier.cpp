@@ -76,7 +76,8 @@ VerifierResult verify(const Insn* insns, uint32_t count, const VerifierOptions& 
   // On success, level 1 keeps only the summary (the instruction trace matters for errors).
   if (error == 0 && log.level() == kLogLevel1) log.truncate(start);
   if (log.level() != 0) {
-    log.print("processed %u insns (limit %u) max_states_per_insn %u total_states %u peak_states %u mark_read 0\n",
+    log.print("processed %u insns (limit %u) max_states_per_insn %u total_states %u "
+              "peak_states %u mark_read 0\n",
               result.instructions_processed, options.instruction_limit, result.max_states_per_insn,
               result.states_stored, result.peak_states);
   }

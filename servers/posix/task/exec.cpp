@@ -314,6 +314,12 @@ rt::Result<void> exec_image(Process* process, const char* path, ExecArguments& a
     registers.rip = loaded.value().entry;
     registers.rsp = rsp.value();
     registers.rflags = 0x202;
+    // argv as /proc/<pid>/cmdline shows it (at most what fits).
+    size_t argv_bytes = 0;
+    for (size_t a = 0; a < arguments.argc; ++a) argv_bytes += strlen(arguments.bytes + argv_bytes) + 1;
+    process->cmdline_length = argv_bytes < sizeof(process->cmdline) ? argv_bytes
+                                                                   : sizeof(process->cmdline);
+    memcpy(process->cmdline, arguments.bytes, process->cmdline_length);
     const char* name = base_name(current);
     size_t i = 0;
     for (; name[i] != '\0' && i + 1 < sizeof(process->comm); ++i) process->comm[i] = name[i];

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "platform/kernel.hpp"
+#include "sys/clock.hpp"
 #include "task/exec.hpp"
 #include "task/replies.hpp"
 #include "tty/console.hpp"
@@ -28,6 +29,7 @@ Process* allocate_process() {
   memset(process, 0, sizeof(Process));
   process->pid = next_pid++;
   process->umask = 022;
+  process->start_ns = sys::clock_ns();
   process->next = processes;
   processes = process;
   return process;
@@ -134,6 +136,8 @@ rt::Result<Process*> fork_process(Process* parent, const abi::UserRegisters& reg
   memcpy(child->actions, parent->actions, sizeof(child->actions));
   child->signal_mask = parent->signal_mask;
   memcpy(child->comm, parent->comm, sizeof(child->comm));
+  memcpy(child->cmdline, parent->cmdline, sizeof(child->cmdline));
+  child->cmdline_length = parent->cmdline_length;
   auto fail = [&](rt::Error error) -> rt::Error {
     if (child->memory != nullptr) {
       child->memory->destroy();

@@ -45,6 +45,9 @@ struct Process {
   bool in_suspend;
   bool interrupted;          // a signal ended the blocked call (EINTR or restart)
   char comm[16];
+  char cmdline[512];        // argv, NUL-separated, as /proc/<pid>/cmdline shows it
+  size_t cmdline_length;
+  uint64_t start_ns;        // when it was made (clock_ns), for /proc/<pid>/stat
   // A system call waiting for something (console input, a child, a pipe): its registers
   // and the Reply that answers it.
   bool blocked;

@@ -2,6 +2,7 @@
 // File system calls: open, read, write, stat, directories, descriptors, pipes, paths.
 #include <string.h>
 
+#include "fs/procfs.hpp"
 #include "kernel/random.hpp"
 #include "kernel/syscalls.hpp"
 #include "tty/console.hpp"
@@ -37,6 +38,7 @@ rt::Result<Inode*> directory_of(SyscallContext& c, int dfd) {
 
 rt::Result<LookupResult> resolve(SyscallContext& c, int dfd, const char* path, uint32_t flags) {
   Inode* start = path[0] == '/' ? tree().root() : TRY(directory_of(c, dfd));
+  if (under_procfs(tree(), start, path)) refresh_procfs(tree(), c.process);
   return lookup(tree(), start, path, flags);
 }
 
@@ -325,6 +327,7 @@ int64_t sys_getdents64(SyscallContext& c) {
   if (file->inode == nullptr || !file->inode->is_directory()) return -rt::kENOTDIR;
   uint64_t out = c.arg(1), capacity = c.arg(2), used = 0;
   Inode* directory = file->inode;
+  if (file->position == 0 && under_procfs(tree(), directory, ".")) refresh_procfs(tree(), c.process);
   // Position n: 0 ".", 1 "..", then the entries in list order.
   for (;;) {
     uint64_t index = file->position;
@@ -572,6 +575,7 @@ int64_t do_readlink(SyscallContext& c, int dfd, uint64_t path_address, uint64_t 
   if (size <= 0) return -rt::kEINVAL;
   if (auto r = copy_path(c, path_address, path); !r.ok()) return -r.error().code;
   // /proc/self/exe: the program's path (busybox finds itself this way).
+  // GAP: every program is busybox here; the exec path is not recorded yet.
   if (strcmp(path, "/proc/self/exe") == 0) {
     const char* exe = "/bin/busybox";
     size_t length = strlen(exe);

@@ -5,6 +5,7 @@
 
 #include "ebpf/maps.hpp"
 #include "fake_environment.hpp"
+#include "support/malloc_allocator.hpp"
 
 namespace {
 
@@ -20,7 +21,7 @@ MapAttributes array_attributes(uint32_t value_size = 8, uint32_t max_entries = 4
 }
 
 struct ArrayMapTest : ::testing::Test {
-  ebpf_test::CountingAllocator allocator;
+  test_support::MallocAllocator allocator;
   Map* map = nullptr;
   void SetUp() override {
     auto created = create_map(array_attributes(), allocator, 2);
@@ -29,12 +30,12 @@ struct ArrayMapTest : ::testing::Test {
   }
   void TearDown() override {
     destroy_map(map, allocator);
-    EXPECT_EQ(allocator.in_use, 0u) << "memory leaked";
+    EXPECT_EQ(allocator.in_use(), 0u) << "memory leaked";
   }
 };
 
 TEST(ArrayMapCreate, RejectsBadAttributes) {
-  ebpf_test::CountingAllocator allocator;
+  test_support::MallocAllocator allocator;
   auto bad_key = array_attributes();
   bad_key.key_size = 8;
   EXPECT_EQ(create_map(bad_key, allocator, 1).error().code, rt::kEINVAL);
@@ -50,19 +51,19 @@ TEST(ArrayMapCreate, RejectsBadAttributes) {
   ebpf_test::FakeEnvironment env;
   EXPECT_EQ(create_map(per_cpu, allocator, 2, &env).error().code, rt::kE2BIG);
   // Sizes Linux accepts but the budget does not: ENOMEM, nothing left behind.
-  allocator.budget = 1u << 20;
+  allocator.set_budget(1u << 20);
   EXPECT_EQ(create_map(array_attributes(1u << 20, 1u << 13), allocator, 1).error().code, rt::kENOMEM);
-  EXPECT_EQ(allocator.in_use, 0u);
+  EXPECT_EQ(allocator.in_use(), 0u);
   MapAttributes unknown;
   unknown.type = static_cast<MapType>(9999);
   EXPECT_EQ(create_map(unknown, allocator, 1).error().code, rt::kEINVAL);
 }
 
 TEST(ArrayMapCreate, AllocationIsAccountedAndBounded) {
-  ebpf_test::CountingAllocator allocator;
-  allocator.budget = 100;
+  test_support::MallocAllocator allocator;
+  allocator.set_budget(100);
   EXPECT_EQ(create_map(array_attributes(8, 64), allocator, 1).error().code, rt::kENOMEM);
-  EXPECT_EQ(allocator.in_use, 0u);
+  EXPECT_EQ(allocator.in_use(), 0u);
 }
 
 TEST_F(ArrayMapTest, ValuesStartZeroAndUpdatesFollowFlags) {

@@ -5,6 +5,7 @@
 
 #include "ebpf/maps.hpp"
 #include "fake_environment.hpp"
+#include "support/malloc_allocator.hpp"
 
 namespace {
 
@@ -20,18 +21,18 @@ MapAttributes hash_attributes(uint32_t max_entries = 4, uint32_t key_size = 4, u
 }
 
 struct HashMapTest : ::testing::Test {
-  ebpf_test::CountingAllocator allocator;
+  test_support::MallocAllocator allocator;
   Map* map = nullptr;
   void SetUp() override { map = create_map(hash_attributes(), allocator, 2).value(); }
   void TearDown() override {
     destroy_map(map, allocator);
-    EXPECT_EQ(allocator.in_use, 0u);
+    EXPECT_EQ(allocator.in_use(), 0u);
   }
   long put(uint32_t key, uint64_t value, uint64_t flags = kUpdateAny) { return rt::to_negated_errno(map->syscall_update(&key, &value, flags)); }
 };
 
 TEST(HashMapCreate, RejectsBadAttributes) {
-  ebpf_test::CountingAllocator allocator;
+  test_support::MallocAllocator allocator;
   EXPECT_EQ(create_map(hash_attributes(0), allocator, 1).error().code, rt::kEINVAL);
   EXPECT_EQ(create_map(hash_attributes(4, 0), allocator, 1).error().code, rt::kEINVAL);
   EXPECT_EQ(create_map(hash_attributes(4, 4, 0), allocator, 1).error().code, rt::kEINVAL);
@@ -41,9 +42,9 @@ TEST(HashMapCreate, RejectsBadAttributes) {
   auto flags = hash_attributes();
   flags.map_flags = kMapMmapable;
   EXPECT_EQ(create_map(flags, allocator, 1).error().code, rt::kEINVAL);
-  allocator.budget = 64;
+  allocator.set_budget(64);
   EXPECT_EQ(create_map(hash_attributes(1024), allocator, 1).error().code, rt::kENOMEM);
-  EXPECT_EQ(allocator.in_use, 0u);
+  EXPECT_EQ(allocator.in_use(), 0u);
 }
 
 TEST_F(HashMapTest, UpdateFlagsFollowLinux) {
@@ -110,7 +111,7 @@ TEST_F(HashMapTest, FrozenMapRefusesSyscallWrites) {
 }
 
 TEST(HashMapBatch, LookupBatchReturnsEveryElementOnceThenENOENT) {
-  ebpf_test::CountingAllocator allocator;
+  test_support::MallocAllocator allocator;
   Map* map = create_map(hash_attributes(64), allocator, 1).value();
   for (uint32_t k = 0; k < 40; ++k) {
     uint64_t v = k * 10;
@@ -143,7 +144,7 @@ TEST(HashMapBatch, LookupBatchReturnsEveryElementOnceThenENOENT) {
 }
 
 TEST(HashMapKeys, LongKeysCompareEveryByte) {
-  ebpf_test::CountingAllocator allocator;
+  test_support::MallocAllocator allocator;
   Map* map = create_map(hash_attributes(8, 20, 4), allocator, 1).value();
   uint8_t a[20] = {}, b[20] = {};
   b[19] = 1;
@@ -153,7 +154,7 @@ TEST(HashMapKeys, LongKeysCompareEveryByte) {
   EXPECT_EQ(*static_cast<uint32_t*>(map->lookup(a)), 1u);
   EXPECT_EQ(*static_cast<uint32_t*>(map->lookup(b)), 2u);
   destroy_map(map, allocator);
-  EXPECT_EQ(allocator.in_use, 0u);
+  EXPECT_EQ(allocator.in_use(), 0u);
 }
 
 }  // namespace

@@ -16,6 +16,7 @@
 #include "ebpf/ringbuf.hpp"
 #include "fake_environment.hpp"
 #include "rt/errno.hpp"
+#include "support/malloc_allocator.hpp"
 
 namespace {
 
@@ -64,7 +65,7 @@ struct HashModel {
 };
 
 void run_hash_model(MapType type, uint32_t seed) {
-  ebpf_test::CountingAllocator allocator;
+  test_support::MallocAllocator allocator;
   constexpr uint32_t kMax = 32;
   Map* map = create_map(attributes(type, 4, kMax), allocator, 1).value();
   HashModel model;
@@ -125,7 +126,7 @@ void run_hash_model(MapType type, uint32_t seed) {
     }
   }
   destroy_map(map, allocator);
-  EXPECT_EQ(allocator.in_use, 0u);
+  EXPECT_EQ(allocator.in_use(), 0u);
 }
 
 TEST(MapModel, HashMatchesTheModel) {
@@ -138,7 +139,7 @@ TEST(MapModel, LruHashEvictsExactlyTheLeastRecentlyUsedKey) {
 
 TEST(MapModel, QueueAndStackMatchADeque) {
   for (MapType type : {MapType::kQueue, MapType::kStack}) {
-    ebpf_test::CountingAllocator allocator;
+    test_support::MallocAllocator allocator;
     constexpr uint32_t kMax = 7;
     Map* map = create_map(attributes(type, 0, kMax), allocator, 1).value();
     std::deque<uint64_t> model;  // front: oldest
@@ -228,7 +229,7 @@ std::vector<Record> consume(RingbufMap* ring) {
 }
 
 TEST(MapModel, RingbufReaderSeesCommittedRecordsInOrder) {
-  ebpf_test::CountingAllocator allocator;
+  test_support::MallocAllocator allocator;
   MapAttributes a;
   a.type = MapType::kRingbuf;
   a.max_entries = 4096;

@@ -15,6 +15,7 @@
 #include "ebpf/ringbuf.hpp"
 #include "fake_environment.hpp"
 #include "rt/errno.hpp"
+#include "support/malloc_allocator.hpp"
 
 namespace {
 
@@ -32,16 +33,16 @@ MapAttributes attributes(MapType type, uint32_t key_size, uint32_t value_size, u
 }
 
 int create_error(const MapAttributes& a) {
-  ebpf_test::CountingAllocator allocator;
-  allocator.budget = 1u << 24;
+  test_support::MallocAllocator allocator;
+  allocator.set_budget(1u << 24);
   ebpf_test::FakeEnvironment env;
   auto created = create_map(a, allocator, env);
   if (created.ok()) {
     destroy_map(created.value(), allocator);
-    EXPECT_EQ(allocator.in_use, 0u);
+    EXPECT_EQ(allocator.in_use(), 0u);
     return 0;
   }
-  EXPECT_EQ(allocator.in_use, 0u);
+  EXPECT_EQ(allocator.in_use(), 0u);
   return created.error().code;
 }
 
@@ -110,7 +111,7 @@ TEST(MapFlags, CreationAcceptsAndRefusesFlagsAsLinux) {
 }
 
 TEST(MapPermissions, ReadOnlyAndWriteOnlyMapsAndFreezing) {
-  ebpf_test::CountingAllocator allocator;
+  test_support::MallocAllocator allocator;
   Map* read_only = create_map(attributes(MapType::kHash, 4, 8, 4, kMapRdonly), allocator, 1).value();
   Map* write_only = create_map(attributes(MapType::kArray, 4, 8, 4, kMapWronly), allocator, 1).value();
   uint32_t key = 1;
@@ -145,11 +146,11 @@ TEST(MapPermissions, ReadOnlyAndWriteOnlyMapsAndFreezing) {
   destroy_map(read_only, allocator);
   destroy_map(write_only, allocator);
   destroy_map(hash, allocator);
-  EXPECT_EQ(allocator.in_use, 0u);
+  EXPECT_EQ(allocator.in_use(), 0u);
 }
 
 TEST(MapPermissions, LookupAndDeleteIsNotSupportedForArrays) {
-  ebpf_test::CountingAllocator allocator;
+  test_support::MallocAllocator allocator;
   Map* array = create_map(attributes(MapType::kArray, 4, 8, 4), allocator, 1).value();
   uint32_t key = 0;
   uint64_t value;
@@ -167,7 +168,7 @@ TEST(MapPermissions, LookupAndDeleteIsNotSupportedForArrays) {
 }
 
 TEST(MapBudget, BoundsEveryMapTypeAndGetsEveryByteBack) {
-  ebpf_test::CountingAllocator parent;
+  test_support::MallocAllocator parent;
   ebpf_test::FakeEnvironment env;
   const MapAttributes all[] = {
       attributes(MapType::kArray, 4, 24, 100),         attributes(MapType::kPercpuArray, 4, 24, 100),
@@ -200,11 +201,11 @@ TEST(MapBudget, BoundsEveryMapTypeAndGetsEveryByteBack) {
     destroy_map(made.value(), exact);
     EXPECT_EQ(exact.used(), 0u);
   }
-  EXPECT_EQ(parent.in_use, 0u);
+  EXPECT_EQ(parent.in_use(), 0u);
 }
 
 TEST(MapBudget, MmapableArraysTakeWholeAlignedPages) {
-  ebpf_test::CountingAllocator parent;
+  test_support::MallocAllocator parent;
   MapMemoryBudget budget(parent, SIZE_MAX);
   Map* plain = create_map(attributes(MapType::kArray, 4, 12, 3), budget, 1).value();
   size_t plain_bytes = budget.used();
@@ -219,7 +220,7 @@ TEST(MapBudget, MmapableArraysTakeWholeAlignedPages) {
 }
 
 TEST(MapBatch, ArrayTokensAreTheLastKeyAsInLinux) {
-  ebpf_test::CountingAllocator allocator;
+  test_support::MallocAllocator allocator;
   Map* array = create_map(attributes(MapType::kArray, 4, 8, 4), allocator, 1).value();
   for (uint32_t k = 0; k < 4; ++k) {
     uint64_t v = k * 100;
@@ -255,7 +256,7 @@ TEST(MapBatch, ArrayTokensAreTheLastKeyAsInLinux) {
 }
 
 TEST(MapBatch, UpdateDeleteAndLookupAndDeleteBatches) {
-  ebpf_test::CountingAllocator allocator;
+  test_support::MallocAllocator allocator;
   Map* hash = create_map(attributes(MapType::kHash, 4, 8, 6), allocator, 1).value();
   uint32_t keys[8] = {1, 2, 3, 4, 5, 6, 7, 8};
   uint64_t values[8] = {10, 20, 30, 40, 50, 60, 70, 80};
@@ -315,11 +316,11 @@ TEST(MapBatch, UpdateDeleteAndLookupAndDeleteBatches) {
   destroy_map(hash, allocator);
   destroy_map(array, allocator);
   destroy_map(queue, allocator);
-  EXPECT_EQ(allocator.in_use, 0u);
+  EXPECT_EQ(allocator.in_use(), 0u);
 }
 
 TEST(MapBatch, PercpuValuesUseLinuxSyscallLayout) {
-  ebpf_test::CountingAllocator allocator;
+  test_support::MallocAllocator allocator;
   ebpf_test::FakeEnvironment env;
   Map* map = create_map(attributes(MapType::kPercpuHash, 4, 4, 8), allocator, 3, &env).value();
   EXPECT_EQ(map->syscall_value_size(), 24u) << "round_up(4, 8) * 3 CPUs";
@@ -346,7 +347,7 @@ TEST(MapBatch, PercpuValuesUseLinuxSyscallLayout) {
 }
 
 struct RingTest : ::testing::Test {
-  ebpf_test::CountingAllocator allocator;
+  test_support::MallocAllocator allocator;
   RingbufMap* ring = nullptr;
   void SetUp() override {
     ring = static_cast<RingbufMap*>(create_map(attributes(MapType::kRingbuf, 0, 0, 4096), allocator, 1).value());
@@ -437,7 +438,7 @@ std::vector<uint64_t> iteration_order(Map* map) {
 }
 
 TEST(HashSeed, ZeroSeedIsReproducibleAndSeededMapsStillFindEveryKey) {
-  ebpf_test::CountingAllocator allocator;
+  test_support::MallocAllocator allocator;
   ebpf_test::FakeEnvironment env_a, env_b;
   env_b.next_random = 999;
   Map* maps[4] = {
@@ -478,7 +479,7 @@ TEST(PerfRingWakeups, EveryRecordWakesTheReader) {
 }
 
 TEST(ProgArray, SlotsIdsAndTailCallTargets) {
-  ebpf_test::CountingAllocator allocator;
+  test_support::MallocAllocator allocator;
   auto* array = static_cast<ProgArrayMap*>(create_map(attributes(MapType::kProgArray, 4, 4, 3), allocator, 1).value());
   Program a, b;
   EXPECT_EQ(array->tail_call_target(0), nullptr);
@@ -504,7 +505,7 @@ TEST(ProgArray, SlotsIdsAndTailCallTargets) {
   EXPECT_EQ(rt::to_negated_errno(array->clear(3)), -rt::kE2BIG);
   EXPECT_EQ(array->lookup(&key), nullptr) << "programs cannot look into a prog_array";
   destroy_map(array, allocator);
-  EXPECT_EQ(allocator.in_use, 0u);
+  EXPECT_EQ(allocator.in_use(), 0u);
 }
 
 }  // namespace

@@ -13,13 +13,14 @@
 #include "ebpf/perf_buffer.hpp"
 #include "fake_environment.hpp"
 #include "rt/errno.hpp"
+#include "support/malloc_allocator.hpp"
 
 namespace {
 
 using namespace ebpf;
 
 struct PerfTest : ::testing::Test {
-  ebpf_test::CountingAllocator allocator;
+  test_support::MallocAllocator allocator;
   ebpf_test::FakeEnvironment env;
   PerfEventArrayMap* array = nullptr;
   uint8_t* memory[2] = {};

@@ -10,6 +10,7 @@
 #include "ebpf/prog_array.hpp"
 #include "fake_environment.hpp"
 #include "rt/errno.hpp"
+#include "support/malloc_allocator.hpp"
 
 namespace {
 
@@ -25,7 +26,7 @@ MapAttributes queue_attributes(MapType type, uint32_t max_entries = 3) {
 }
 
 TEST(QueueMap, FifoOrderFullAndEmpty) {
-  ebpf_test::CountingAllocator allocator;
+  test_support::MallocAllocator allocator;
   Map* q = create_map(queue_attributes(MapType::kQueue), allocator, 1).value();
   uint32_t v = 0;
   EXPECT_EQ(q->pop(&v), -rt::kENOENT);
@@ -45,11 +46,11 @@ TEST(QueueMap, FifoOrderFullAndEmpty) {
   EXPECT_EQ(rt::to_negated_errno(q->get_next_key(nullptr, &v)), -rt::kEINVAL);
   EXPECT_EQ(q->remove(nullptr), -rt::kEINVAL);
   destroy_map(q, allocator);
-  EXPECT_EQ(allocator.in_use, 0u);
+  EXPECT_EQ(allocator.in_use(), 0u);
 }
 
 TEST(QueueMap, StackIsLifoAndSyscallsMapToPushPeekPop) {
-  ebpf_test::CountingAllocator allocator;
+  test_support::MallocAllocator allocator;
   Map* s = create_map(queue_attributes(MapType::kStack), allocator, 1).value();
   for (uint32_t i = 1; i <= 3; ++i) ASSERT_EQ(rt::to_negated_errno(s->syscall_update(nullptr, &i, kUpdateAny)), 0);
   uint32_t v = 0;
@@ -65,7 +66,7 @@ TEST(QueueMap, StackIsLifoAndSyscallsMapToPushPeekPop) {
 }
 
 TEST(QueueMap, CreationChecks) {
-  ebpf_test::CountingAllocator allocator;
+  test_support::MallocAllocator allocator;
   auto keyed = queue_attributes(MapType::kQueue);
   keyed.key_size = 4;
   EXPECT_EQ(create_map(keyed, allocator, 1).error().code, rt::kEINVAL);
@@ -79,7 +80,7 @@ TEST(QueueMap, CreationChecks) {
 }
 
 TEST(QueueMap, HelpersPushPopPeekFromPrograms) {
-  ebpf_test::CountingAllocator allocator;
+  test_support::MallocAllocator allocator;
   Map* q = create_map(queue_attributes(MapType::kQueue), allocator, 1).value();
   HelperFunction table[kMaxHelperId] = {};
   fill_helper_table(table);
@@ -105,7 +106,7 @@ TEST(QueueMap, HelpersPushPopPeekFromPrograms) {
 }
 
 TEST(ProgArrayMap, HoldsProgramsForTailCalls) {
-  ebpf_test::CountingAllocator allocator;
+  test_support::MallocAllocator allocator;
   MapAttributes a;
   a.type = MapType::kProgArray;
   a.key_size = 4;
@@ -140,7 +141,7 @@ TEST(ProgArrayMap, HoldsProgramsForTailCalls) {
   EXPECT_EQ(map->remove(&key), -rt::kENOENT);
   EXPECT_EQ(run(caller, nullptr, nullptr), 1u) << "an empty slot falls through";
   destroy_map(map, allocator);
-  EXPECT_EQ(allocator.in_use, 0u);
+  EXPECT_EQ(allocator.in_use(), 0u);
 }
 
 }  // namespace

@@ -2,7 +2,6 @@
 // for bpf_snprintf: the path a libbpf program's maps, globals and .rodata take.
 #include <gtest/gtest.h>
 
-#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -14,21 +13,14 @@
 #include "ebpf/maps.hpp"
 #include "ebpf/verifier.hpp"
 #include "rt/errno.hpp"
+#include "support/malloc_allocator.hpp"
 
 namespace {
 
 using namespace ebpf;
 
-class MallocAllocator final : public rt::Allocator {
- public:
-  void* allocate(size_t size, size_t alignment) override {
-    return std::aligned_alloc(alignment < 8 ? 8 : alignment, (size + 7) & ~size_t{7});
-  }
-  void deallocate(void* pointer, size_t) override { std::free(pointer); }
-};
-
 struct MapReferenceTest : ::testing::Test {
-  MallocAllocator allocator;
+  test_support::MallocAllocator allocator;
   Map* maps[3] = {};  // fd 0: .rodata (frozen, read-only 1-element array), fd 1: .bss, fd 2: hash
 
   void SetUp() override {

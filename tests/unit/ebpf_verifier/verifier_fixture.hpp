@@ -5,8 +5,6 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
-#include <cstdlib>
-#include <cstring>
 #include <string>
 #include <vector>
 
@@ -14,56 +12,27 @@
 #include "ebpf/maps.hpp"
 #include "ebpf/verifier.hpp"
 #include "rt/errno.hpp"
+#include "support/ebpf_fixture.hpp"
+#include "support/malloc_allocator.hpp"
 
 namespace ebpf_test {
 
-class MallocAllocator final : public rt::Allocator {
- public:
-  size_t in_use = 0;
-  void* allocate(size_t size, size_t alignment) override {
-    in_use += size;
-    return std::aligned_alloc(alignment < 8 ? 8 : alignment, (size + 7) & ~size_t{7});
-  }
-  void deallocate(void* pointer, size_t size) override {
-    in_use -= size;
-    std::free(pointer);
-  }
-};
-
-struct Outcome {
-  int error;
-  std::string log;
-  ebpf::VerifierResult result;
-};
+using Outcome = test_support::VerifierRun;
 
 class VerifierTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ebpf::MapAttributes a;
-    a.type = ebpf::MapType::kArray;
-    a.key_size = 4;
-    a.value_size = 8;
-    a.max_entries = 4;
-    array_ = ebpf::create_map(a, map_allocator_, 1).value();
-    a.type = ebpf::MapType::kArray;
-    a.value_size = 64;
-    big_array_ = ebpf::create_map(a, map_allocator_, 1).value();
-    ebpf::MapAttributes q;
-    q.type = ebpf::MapType::kQueue;
-    q.value_size = 8;
-    q.max_entries = 4;
-    queue_ = ebpf::create_map(q, map_allocator_, 1).value();
-    ebpf::MapAttributes r;
-    r.type = ebpf::MapType::kRingbuf;
-    r.max_entries = 4096;
-    ring_ = ebpf::create_map(r, map_allocator_, 1).value();
+    array_ = test_support::create_test_map(map_allocator_, ebpf::MapType::kArray, 4, 8, 4);
+    big_array_ = test_support::create_test_map(map_allocator_, ebpf::MapType::kArray, 4, 64, 4);
+    queue_ = test_support::create_test_map(map_allocator_, ebpf::MapType::kQueue, 0, 8, 4);
+    ring_ = test_support::create_test_map(map_allocator_, ebpf::MapType::kRingbuf, 0, 0, 4096);
   }
   void TearDown() override {
     ebpf::destroy_map(array_, map_allocator_);
     ebpf::destroy_map(big_array_, map_allocator_);
     ebpf::destroy_map(queue_, map_allocator_);
     ebpf::destroy_map(ring_, map_allocator_);
-    EXPECT_EQ(allocator_.in_use, 0u) << "verifier leaked memory";
+    EXPECT_EQ(allocator_.in_use(), 0u) << "verifier leaked memory";
   }
 
   // Assembles `text`; `MAP`, `BIGMAP`, `QUEUE` and `RING` stand for map references
@@ -98,20 +67,13 @@ class VerifierTest : public ::testing::Test {
   Outcome check(const std::string& text, uint32_t level = ebpf::kLogLevel2,
                 ebpf::ProgramType type = ebpf::ProgramType::kKprobe, uint32_t log_size = 1 << 20,
                 uint32_t limit = ebpf::kMaxInsns) {
-    std::vector<ebpf::Insn> insns = program(text);
-    std::string log(log_size, '\0');
     ebpf::VerifierOptions options;
     options.type = type;
     options.tracepoint_record_size = 24;
-    options.log = log_size ? log.data() : nullptr;
-    options.log_size = log_size;
     options.log_level = level;
     options.allocator = &allocator_;
     options.instruction_limit = limit;
-    ebpf::VerifierResult result =
-        ebpf::verify(insns.data(), static_cast<uint32_t>(insns.size()), options);
-    log.resize(std::strlen(log.c_str()));
-    return Outcome{result.error, log, result};
+    return test_support::verify_program(program(text), options, log_size);
   }
 
   void expect_accepted(const std::string& text,
@@ -128,7 +90,7 @@ class VerifierTest : public ::testing::Test {
                                                       << o.log;
   }
 
-  MallocAllocator allocator_, map_allocator_;
+  test_support::MallocAllocator allocator_, map_allocator_;
   ebpf::Map* array_ = nullptr;
   ebpf::Map* big_array_ = nullptr;
   ebpf::Map* queue_ = nullptr;

@@ -2,7 +2,6 @@
 // Verifier limits: Linux's complexity limits, the per-load memory budget, packed states.
 #include <gtest/gtest.h>
 
-#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -10,61 +9,43 @@
 #include "ebpf/assembler.hpp"
 #include "ebpf/verifier.hpp"
 #include "rt/errno.hpp"
+#include "support/ebpf_fixture.hpp"
+#include "support/malloc_allocator.hpp"
 
 namespace {
 
 using namespace ebpf;
 
-// Counts what the verifier asks for: bytes held now, the most held at once, all requested.
-class CountingAllocator final : public rt::Allocator {
- public:
-  size_t in_use = 0;
-  size_t peak = 0;
-  size_t requested = 0;
-  void* allocate(size_t size, size_t alignment) override {
-    in_use += size;
-    requested += size;
-    if (in_use > peak) peak = in_use;
-    return std::aligned_alloc(alignment < 8 ? 8 : alignment, (size + 7) & ~size_t{7});
-  }
-  void deallocate(void* pointer, size_t size) override {
-    in_use -= size;
-    std::free(pointer);
-  }
-};
-
 struct Outcome {
   VerifierResult result;
   std::string log;
-  size_t peak = 0;       // measured by the test's allocator
+  size_t peak = 0;  // measured by the test's allocator
   size_t requested = 0;
 };
 
 // The audit's program (issue 9 item 6): r3 grows forever, so no two loop heads are equal,
 // and the unknown compare of the context pointer leaves one pending branch per iteration.
 constexpr const char* kJumpSequenceAttack =
-    "mov %r0, 0\nmov %r3, 0\nl:\nadd %r3, 466945\njlt %r1, 0x1070001, +0\njlt %r0, 0x260014, l\nexit";
+    "mov %r0, 0\nmov %r3, 0\nl:\nadd %r3, 466945\njlt %r1, 0x1070001, +0\njlt %r0, 0x260014, "
+    "l\nexit";
 
 Outcome run(const std::string& text, size_t budget = 0, uint32_t level = kLogStats,
             VerifierPrivileges privileges = {}) {
   AssemblyResult assembled = assemble(text);
   EXPECT_TRUE(assembled.ok()) << assembled.error;
-  CountingAllocator allocator;
-  std::string log(1 << 20, '\0');
+  test_support::MallocAllocator allocator;
   VerifierOptions options;
   options.allocator = &allocator;
-  options.log = log.data();
-  options.log_size = static_cast<uint32_t>(log.size());
   options.log_level = level;
   options.memory_budget = budget;
   options.privileges = privileges;
+  test_support::VerifierRun run = test_support::verify_program(assembled.insns, options, 1 << 20);
   Outcome o;
-  o.result = verify(assembled.insns.data(), static_cast<uint32_t>(assembled.insns.size()), options);
-  log.resize(std::strlen(log.c_str()));
-  o.log = log;
-  o.peak = allocator.peak;
-  o.requested = allocator.requested;
-  EXPECT_EQ(allocator.in_use, 0u) << "verifier leaked memory";
+  o.result = run.result;
+  o.log = run.log;
+  o.peak = allocator.peak();
+  o.requested = allocator.requested();
+  EXPECT_EQ(allocator.in_use(), 0u) << "verifier leaked memory";
   return o;
 }
 
@@ -72,7 +53,8 @@ TEST(VerifierLimitsTest, JumpSequenceAttackIsRejectedAtLinuxLimit) {
   // The budget only keeps a regression from taking the machine's memory (it then fails
   // with ENOMEM instead of E2BIG).
   Outcome o = run(kJumpSequenceAttack, size_t{256} << 20);
-  EXPECT_EQ(o.result.error, -rt::kE2BIG) << o.log.substr(o.log.size() > 2000 ? o.log.size() - 2000 : 0);
+  EXPECT_EQ(o.result.error, -rt::kE2BIG)
+      << o.log.substr(o.log.size() > 2000 ? o.log.size() - 2000 : 0);
   EXPECT_NE(o.log.find("The sequence of 8193 jumps is too complex.\n"), std::string::npos)
       << o.log.substr(o.log.size() > 2000 ? o.log.size() - 2000 : 0);
   // Stopped at 8193 pending branches (3 instructions an iteration), not at the 1M budget.
@@ -82,15 +64,16 @@ TEST(VerifierLimitsTest, JumpSequenceAttackIsRejectedAtLinuxLimit) {
   EXPECT_LT(o.peak, size_t{16} << 20);
   EXPECT_LT(o.requested, size_t{64} << 20);
   EXPECT_EQ(o.result.peak_memory, o.peak);
-  std::printf("attack: processed %u insns, peak %zu bytes, requested %zu bytes\n", o.result.instructions_processed,
-              o.peak, o.requested);
+  std::printf("attack: processed %u insns, peak %zu bytes, requested %zu bytes\n",
+              o.result.instructions_processed, o.peak, o.requested);
 }
 
 TEST(VerifierLimitsTest, ProgramsWithManyBranchesAndStatesAreStillAccepted) {
   // A bounded loop with an unknown branch in every iteration: thousands of states and
   // pending branches, all below the limits.
-  Outcome o = run("mov %r6, 0\nl:\ncall 7\njgt %r0, 5, +1\nmov %r0, 1\nadd %r6, 1\njlt %r6, 3000, l\n"
-                  "mov %r0, 0\nexit");
+  Outcome o =
+      run("mov %r6, 0\nl:\ncall 7\njgt %r0, 5, +1\nmov %r0, 1\nadd %r6, 1\njlt %r6, 3000, l\n"
+          "mov %r0, 0\nexit");
   EXPECT_EQ(o.result.error, 0) << o.log;
   EXPECT_GT(o.result.states_stored, 64u);
   EXPECT_GT(o.result.instructions_processed, 3000u * 4);
@@ -100,14 +83,15 @@ TEST(VerifierLimitsTest, PendingBranchLimitIsExact) {
   // One branch left pending per iteration until the loop ends: 8190 pending is fine, the
   // 8193rd is refused.
   auto loop = [](int iterations) {
-    return "mov %r6, 0\nl:\ncall 7\njgt %r0, 5, +1\nmov %r0, 1\nadd %r6, 1\njlt %r6, " + std::to_string(iterations) +
-           ", l\nmov %r0, 0\nexit";
+    return "mov %r6, 0\nl:\ncall 7\njgt %r0, 5, +1\nmov %r0, 1\nadd %r6, 1\njlt %r6, " +
+           std::to_string(iterations) + ", l\nmov %r0, 0\nexit";
   };
   Outcome below = run(loop(8190));
   EXPECT_EQ(below.result.error, 0) << below.log;
   Outcome above = run(loop(8193));
   EXPECT_EQ(above.result.error, -rt::kE2BIG) << above.log;
-  EXPECT_NE(above.log.find("The sequence of 8193 jumps is too complex.\n"), std::string::npos) << above.log;
+  EXPECT_NE(above.log.find("The sequence of 8193 jumps is too complex.\n"), std::string::npos)
+      << above.log;
 }
 
 TEST(VerifierLimitsTest, InstructionLimitIsLinuxMessageAndE2big) {
@@ -134,8 +118,8 @@ TEST(VerifierLimitsTest, StateCountsAreReportedAsLinuxDoes) {
     if (!cap_bpf) EXPECT_LE(o.result.max_states_per_insn, kComplexityLimitStates + 1);
     EXPECT_LE(o.result.peak_states, o.result.states_stored);
     std::string summary = "max_states_per_insn " + std::to_string(o.result.max_states_per_insn) +
-                          " total_states " + std::to_string(o.result.states_stored) + " peak_states " +
-                          std::to_string(o.result.peak_states) + " mark_read 0\n";
+                          " total_states " + std::to_string(o.result.states_stored) +
+                          " peak_states " + std::to_string(o.result.peak_states) + " mark_read 0\n";
     EXPECT_NE(o.log.find(summary), std::string::npos) << o.log;
   }
 }
@@ -149,12 +133,14 @@ TEST(VerifierLimitsTest, MemoryBudgetBoundsTheLoad) {
   EXPECT_LE(o.peak, kBudget);
   EXPECT_LE(o.result.peak_memory, kBudget);
   // An ordinary program fits easily.
-  Outcome small = run("mov %r0, 0\nmov %r1, 0\nl:\nadd %r0, %r1\nadd %r1, 1\njlt %r1, 100, l\nexit", kBudget);
+  Outcome small =
+      run("mov %r0, 0\nmov %r1, 0\nl:\nadd %r0, %r1\nadd %r1, 1\njlt %r1, 100, l\nexit", kBudget);
   EXPECT_EQ(small.result.error, 0) << small.log;
   // A budget too small for the fixed tables fails cleanly too.
   Outcome tiny = run("mov %r0, 0\nexit", 1024);
   EXPECT_EQ(tiny.result.error, -rt::kENOMEM);
-  EXPECT_NE(tiny.log.find("verifier memory budget of 1024 bytes exhausted"), std::string::npos) << tiny.log;
+  EXPECT_NE(tiny.log.find("verifier memory budget of 1024 bytes exhausted"), std::string::npos)
+      << tiny.log;
 }
 
 }  // namespace

@@ -2,7 +2,6 @@
 // Verifier privileges: what a loader without CAP_PERFMON is refused, with Linux's messages.
 #include <gtest/gtest.h>
 
-#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -11,23 +10,12 @@
 #include "ebpf/maps.hpp"
 #include "ebpf/verifier.hpp"
 #include "rt/errno.hpp"
+#include "support/ebpf_fixture.hpp"
+#include "support/malloc_allocator.hpp"
 
 namespace {
 
 using namespace ebpf;
-
-class MallocAllocator final : public rt::Allocator {
- public:
-  size_t in_use = 0;
-  void* allocate(size_t size, size_t alignment) override {
-    in_use += size;
-    return std::aligned_alloc(alignment < 8 ? 8 : alignment, (size + 7) & ~size_t{7});
-  }
-  void deallocate(void* pointer, size_t size) override {
-    in_use -= size;
-    std::free(pointer);
-  }
-};
 
 // One attempt to leak an address or to read what Linux keeps from an unprivileged loader:
 // refused with `message` for CAP_BPF alone, accepted with CAP_BPF and CAP_PERFMON.
@@ -45,12 +33,14 @@ const LeakCase kLeakCases[] = {
     {"PointerStoredInMap", "{LOOKUP}jeq %r0, 0, out\nstxdw [%r0+0], %r6\nout:\nmov %r0, 0\nexit",
      "R6 leaks addr into map"},
     {"PointerStoredInRingbufRecord",
-     "mov %r6, %r1\nlddw %r1, RING\nmov %r2, 8\nmov %r3, 0\ncall 131\njeq %r0, 0, out\nstxdw [%r0+0], %r6\n"
+     "mov %r6, %r1\nlddw %r1, RING\nmov %r2, 8\nmov %r3, 0\ncall 131\njeq %r0, 0, out\nstxdw "
+     "[%r0+0], %r6\n"
      "mov %r1, %r0\nmov %r2, 0\ncall 132\nout:\nmov %r0, 0\nexit",
      "R6 leaks addr into mem"},
     {"PointerCopiedAs32Bits", "mov32 %r0, %r1\nexit", "R1 partial copy of pointer"},
     {"PointerSignExtended", "movsx3264 %r0, %r1\nexit", "R1 sign-extension part of pointer"},
-    {"PointerMinusPointer", "mov %r0, %r10\nsub %r0, %r10\nexit", "R0 pointer -= pointer prohibited"},
+    {"PointerMinusPointer", "mov %r0, %r10\nsub %r0, %r10\nexit",
+     "R0 pointer -= pointer prohibited"},
     {"PointerComparedWithConstant", "mov %r0, 0\njgt %r1, 5, +1\nmov %r0, 1\nexit",
      "R1 pointer comparison prohibited"},
     {"ScalarComparedWithPointer", "mov %r0, 0\nmov %r2, 5\njgt %r2, %r1, +1\nmov %r0, 1\nexit",
@@ -61,62 +51,67 @@ const LeakCase kLeakCases[] = {
     {"SpilledPointerReadByHelper",
      "stxdw [%r10-8], %r1\nmov %r1, %r10\nadd %r1, -8\nmov %r2, 8\ncall 6\nmov %r0, 0\nexit",
      "invalid indirect read from stack R1 off -8+0 size 8"},
-    {"SpilledPointerReadInPart", "stxdw [%r10-8], %r1\nldxw %r0, [%r10-8]\nexit", "invalid size of register fill"},
+    {"SpilledPointerReadInPart", "stxdw [%r10-8], %r1\nldxw %r0, [%r10-8]\nexit",
+     "invalid size of register fill"},
     {"SpilledPointerOverwrittenInPart", "stxdw [%r10-8], %r1\nstb [%r10-8], 0\nmov %r0, 0\nexit",
      "attempt to corrupt spilled pointer on stack"},
-    {"PointerSpilledInPart", "stxw [%r10-8], %r1\nmov %r0, 0\nexit", "invalid size of register spill"},
+    {"PointerSpilledInPart", "stxw [%r10-8], %r1\nmov %r0, 0\nexit",
+     "invalid size of register spill"},
     // bypass_spec_v1: pointer arithmetic must stay in bounds and be maskable.
     {"StackPointerOutOfFrame", "mov %r1, %r10\nadd %r1, -600\nmov %r0, 0\nexit",
      "R1 stack pointer arithmetic goes out of range, prohibited for !root; off=-600"},
     {"StackPointerWithSignUnknownOffset", "call 5\nmov %r1, %r10\nadd %r1, %r0\nmov %r0, 0\nexit",
-     "R0 has unknown scalar with mixed signed bounds, pointer arithmetic with it prohibited for !root"},
+     "R0 has unknown scalar with mixed signed bounds, pointer arithmetic with it prohibited for "
+     "!root"},
     {"MapValuePointerPastTheValue", "{LOOKUP}jeq %r0, 0, out\nadd %r0, 8\nout:\nmov %r0, 0\nexit",
      "R0 pointer arithmetic of map value goes out of range, prohibited for !root"},
+    {"StackPointerAtVariableOffset",
+     "call 7\nand %r0, 16\nmov %r1, %r10\nadd %r1, -32\nadd %r1, %r0\nmov %r0, 0\nexit",
+     "R1 variable stack access prohibited for !root, var_off=(0x0; 0x10) off=-32"},
     // allow_uninit_stack.
-    {"UninitialisedStackRead", "ldxdw %r0, [%r10-8]\nexit", "invalid read from stack R10 off -8+0 size 8"},
-    {"UninitialisedStackReadByHelper", "mov %r1, %r10\nadd %r1, -8\nmov %r2, 8\ncall 6\nmov %r0, 0\nexit",
+    {"UninitialisedStackRead", "ldxdw %r0, [%r10-8]\nexit",
+     "invalid read from stack R10 off -8+0 size 8"},
+    {"UninitialisedStackReadByHelper",
+     "mov %r1, %r10\nadd %r1, -8\nmov %r2, 8\ncall 6\nmov %r0, 0\nexit",
      "invalid indirect read from stack R1 off -8+0 size 8"},
 };
 
 // What CAP_BPF alone may still do: the same programs must not be refused.
 const LeakCase kAllowedCases[] = {
     {"NullCheckAgainstImmediate", "{LOOKUP}jeq %r0, 0, out\nldxdw %r0, [%r0+0]\nout:\nexit", ""},
-    {"NullCheckAgainstZeroRegister", "{LOOKUP}mov %r1, 0\njne %r0, %r1, ok\nmov %r0, 0\nexit\nok:\nldxdw %r0, [%r0+0]\nexit",
-     ""},
-    {"PointerSpilledAndFilledWhole", "stxdw [%r10-8], %r1\nldxdw %r1, [%r10-8]\nldxdw %r0, [%r1+0]\nexit", ""},
-    {"StackPointerInsideTheFrame", "mov %r1, %r10\nadd %r1, -512\nstdw [%r1+0], 1\nldxdw %r0, [%r1+0]\nexit", ""},
+    {"NullCheckAgainstZeroRegister",
+     "{LOOKUP}mov %r1, 0\njne %r0, %r1, ok\nmov %r0, 0\nexit\nok:\nldxdw %r0, [%r0+0]\nexit", ""},
+    {"PointerSpilledAndFilledWhole",
+     "stxdw [%r10-8], %r1\nldxdw %r1, [%r10-8]\nldxdw %r0, [%r1+0]\nexit", ""},
+    {"StackPointerInsideTheFrame",
+     "mov %r1, %r10\nadd %r1, -512\nstdw [%r1+0], 1\nldxdw %r0, [%r1+0]\nexit", ""},
     {"MapValuePointerInsideTheValue",
      "{LOOKUP}jeq %r0, 0, out\nadd %r0, 7\nldxb %r0, [%r0+0]\nexit\nout:\nmov %r0, 0\nexit", ""},
     {"BoundedRegisterOffsetIntoMapValue",
-     "{LOOKUP}jeq %r0, 0, out\nmov %r7, %r0\ncall 7\nand %r0, 7\nadd %r7, %r0\nldxb %r0, [%r7+0]\nexit\n"
+     "{LOOKUP}jeq %r0, 0, out\nmov %r7, %r0\ncall 7\nand %r0, 7\nadd %r7, %r0\nldxb %r0, "
+     "[%r7+0]\nexit\n"
      "out:\nmov %r0, 0\nexit",
      ""},
-    {"ScalarStoredInMapAndReturned", "{LOOKUP}jeq %r0, 0, out\nstdw [%r0+0], 5\nout:\nmov %r0, 0\nexit", ""},
+    {"ScalarStoredInMapAndReturned",
+     "{LOOKUP}jeq %r0, 0, out\nstdw [%r0+0], 5\nout:\nmov %r0, 0\nexit", ""},
 };
 
 class VerifierPrivilegesTest : public ::testing::TestWithParam<LeakCase> {
  protected:
   void SetUp() override {
-    MapAttributes a;
-    a.type = MapType::kArray;
-    a.key_size = 4;
-    a.value_size = 8;
-    a.max_entries = 4;
-    array_ = create_map(a, map_allocator_, 1).value();
-    MapAttributes r;
-    r.type = MapType::kRingbuf;
-    r.max_entries = 4096;
-    ring_ = create_map(r, map_allocator_, 1).value();
+    array_ = test_support::create_test_map(map_allocator_, MapType::kArray, 4, 8, 4);
+    ring_ = test_support::create_test_map(map_allocator_, MapType::kRingbuf, 0, 0, 4096);
   }
   void TearDown() override {
     destroy_map(array_, map_allocator_);
     destroy_map(ring_, map_allocator_);
-    EXPECT_EQ(allocator_.in_use, 0u) << "verifier leaked memory";
+    EXPECT_EQ(allocator_.in_use(), 0u) << "verifier leaked memory";
   }
 
   std::pair<int, std::string> check(std::string text, const VerifierPrivileges& privileges) {
     auto replace = [&](const std::string& name, const std::string& with) {
-      for (size_t at; (at = text.find(name)) != std::string::npos;) text.replace(at, name.size(), with);
+      for (size_t at; (at = text.find(name)) != std::string::npos;)
+        text.replace(at, name.size(), with);
     };
     replace("{LOOKUP}", kSaveContextAndLookup);
     replace("RING", std::to_string(reinterpret_cast<uint64_t>(ring_)));
@@ -126,18 +121,15 @@ class VerifierPrivilegesTest : public ::testing::TestWithParam<LeakCase> {
     for (Insn& insn : assembled.insns) {
       if (insn.opcode == kOpLdImm64 && insn.imm != 0) insn.src = kPseudoMapFd;  // the Map* itself
     }
-    std::string log(1 << 16, '\0');
     VerifierOptions options;
     options.allocator = &allocator_;
-    options.log = log.data();
-    options.log_size = static_cast<uint32_t>(log.size());
     options.log_level = kLogLevel1;
     options.privileges = privileges;
-    int error = verify(assembled.insns.data(), static_cast<uint32_t>(assembled.insns.size()), options).error;
-    return {error, std::string(log.c_str())};
+    test_support::VerifierRun run = test_support::verify_program(assembled.insns, options, 1 << 16);
+    return {run.error, run.log};
   }
 
-  MallocAllocator allocator_, map_allocator_;
+  test_support::MallocAllocator allocator_, map_allocator_;
   Map* array_ = nullptr;
   Map* ring_ = nullptr;
 };
@@ -147,13 +139,16 @@ TEST_P(VerifierPrivilegesTest, RefusedWithoutPerfmonAcceptedWithIt) {
   auto unprivileged = check(c.program, VerifierPrivileges::from_capabilities(true, false));
   EXPECT_EQ(unprivileged.first, -rt::kEACCES) << unprivileged.second;
   EXPECT_NE(unprivileged.second.find(std::string(c.message) + "\n"), std::string::npos)
-      << "log lacks '" << c.message << "':\n" << unprivileged.second;
+      << "log lacks '" << c.message << "':\n"
+      << unprivileged.second;
   auto privileged = check(c.program, VerifierPrivileges::from_capabilities(true, true));
   EXPECT_EQ(privileged.first, 0) << privileged.second;
 }
 
 INSTANTIATE_TEST_SUITE_P(Leaks, VerifierPrivilegesTest, ::testing::ValuesIn(kLeakCases),
-                         [](const ::testing::TestParamInfo<LeakCase>& info) { return std::string(info.param.name); });
+                         [](const ::testing::TestParamInfo<LeakCase>& info) {
+                           return std::string(info.param.name);
+                         });
 
 class VerifierWithoutPerfmonTest : public VerifierPrivilegesTest {};
 
@@ -163,7 +158,9 @@ TEST_P(VerifierWithoutPerfmonTest, AcceptedWithCapBpfAlone) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Allowed, VerifierWithoutPerfmonTest, ::testing::ValuesIn(kAllowedCases),
-                         [](const ::testing::TestParamInfo<LeakCase>& info) { return std::string(info.param.name); });
+                         [](const ::testing::TestParamInfo<LeakCase>& info) {
+                           return std::string(info.param.name);
+                         });
 
 TEST(VerifierPrivilegesSwitches, FollowLinuxCapabilities) {
   VerifierPrivileges bpf_only = VerifierPrivileges::from_capabilities(true, false);
@@ -171,11 +168,12 @@ TEST(VerifierPrivilegesSwitches, FollowLinuxCapabilities) {
   EXPECT_FALSE(bpf_only.allow_ptr_leaks || bpf_only.bypass_spec_v1 || bpf_only.bypass_spec_v4 ||
                bpf_only.allow_uninit_stack);
   VerifierPrivileges both = VerifierPrivileges::from_capabilities(true, true);
-  EXPECT_TRUE(both.bpf_capable && both.allow_ptr_leaks && both.bypass_spec_v1 && both.bypass_spec_v4 &&
-              both.allow_uninit_stack);
+  EXPECT_TRUE(both.bpf_capable && both.allow_ptr_leaks && both.bypass_spec_v1 &&
+              both.bypass_spec_v4 && both.allow_uninit_stack);
   VerifierPrivileges admin = VerifierPrivileges::from_capabilities(false, false, true);
   EXPECT_TRUE(admin.bpf_capable && admin.allow_ptr_leaks && admin.allow_uninit_stack);
-  VerifierPrivileges mitigations_off = VerifierPrivileges::from_capabilities(true, false, false, true);
+  VerifierPrivileges mitigations_off =
+      VerifierPrivileges::from_capabilities(true, false, false, true);
   EXPECT_TRUE(mitigations_off.bypass_spec_v1 && mitigations_off.bypass_spec_v4);
   EXPECT_FALSE(mitigations_off.allow_ptr_leaks || mitigations_off.allow_uninit_stack);
   VerifierPrivileges none = VerifierPrivileges::from_capabilities(false, false);
@@ -183,7 +181,8 @@ TEST(VerifierPrivilegesSwitches, FollowLinuxCapabilities) {
   // The default is what Sonde accepted before: CAP_PERFMON's switches, uninitialised stack
   // reads still refused.
   VerifierPrivileges defaults;
-  EXPECT_TRUE(defaults.bpf_capable && defaults.allow_ptr_leaks && defaults.bypass_spec_v1 && defaults.bypass_spec_v4);
+  EXPECT_TRUE(defaults.bpf_capable && defaults.allow_ptr_leaks && defaults.bypass_spec_v1 &&
+              defaults.bypass_spec_v4);
   EXPECT_FALSE(defaults.allow_uninit_stack);
 }
 
@@ -197,18 +196,22 @@ TEST_F(VerifierWithoutBpfTest, LoopsCallsAndLongProgramsAreRefused) {
   const char* loop = "mov %r0, 0\nl:\nadd %r0, 1\njlt %r0, 10, l\nexit";
   auto refused = check(loop, none);
   EXPECT_EQ(refused.first, -rt::kEINVAL) << refused.second;
-  EXPECT_NE(refused.second.find("back-edge from insn 2 to 1\n"), std::string::npos) << refused.second;
+  EXPECT_NE(refused.second.find("back-edge from insn 2 to 1\n"), std::string::npos)
+      << refused.second;
   EXPECT_EQ(check(loop, bpf).first, 0);
   // Forward jumps that meet again are not loops.
   auto diamond = check("mov %r0, 0\njeq %r1, 0, +1\nmov %r0, 1\nja +0\nexit", none);
   EXPECT_EQ(diamond.first, -rt::kEACCES) << diamond.second;  // r1 is a pointer: compared
-  EXPECT_NE(diamond.second.find("R1 pointer comparison prohibited"), std::string::npos) << diamond.second;
-  auto forward = check("call 7\nmov %r1, %r0\nmov %r0, 0\njeq %r1, 0, +1\nmov %r0, 1\nja +0\nexit", none);
+  EXPECT_NE(diamond.second.find("R1 pointer comparison prohibited"), std::string::npos)
+      << diamond.second;
+  auto forward =
+      check("call 7\nmov %r1, %r0\nmov %r0, 0\njeq %r1, 0, +1\nmov %r0, 1\nja +0\nexit", none);
   EXPECT_EQ(forward.first, 0) << forward.second;
   const char* call = "call local f\nexit\nf:\nmov %r0, 0\nexit";
   auto calls = check(call, none);
   EXPECT_EQ(calls.first, -rt::kEPERM) << calls.second;
-  EXPECT_NE(calls.second.find("loading/calling other bpf or kernel functions are allowed for CAP_BPF and CAP_SYS_ADMIN"),
+  EXPECT_NE(calls.second.find("loading/calling other bpf or kernel functions are allowed for "
+                              "CAP_BPF and CAP_SYS_ADMIN"),
             std::string::npos)
       << calls.second;
   EXPECT_EQ(check(call, bpf).first, 0);

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "fs/initramfs.hpp"
-#include "host_allocator.hpp"
+#include "support/malloc_allocator.hpp"
 
 namespace posix {
 namespace {
@@ -47,7 +47,7 @@ TEST(Cpio, UnpacksFilesDirectoriesAndSymlinks) {
                                     {"bin/busybox", kTypeRegular | 0755, "\x7f" "ELF..."},
                                     {"bin/sh", kTypeSymlink | 0777, "busybox"},
                                     {"etc/passwd", kTypeRegular | 0644, "root:x:0:0::/:/bin/sh\n"}});
-  HostAllocator allocator;
+  test_support::MallocAllocator allocator;
   FileTree tree(allocator);
   auto count = unpack_initramfs(tree, bytes(archive), archive.size());
   ASSERT_TRUE(count.ok());
@@ -110,7 +110,7 @@ TEST(Cpio, MalformedArchivesAreRefused) {
 
 TEST(Cpio, FileOverDirectoryIsRefused) {
   std::string archive = archive_of({{"x", kTypeRegular | 0644, "1"}, {"x/y", kTypeRegular | 0644, "2"}});
-  HostAllocator allocator;
+  test_support::MallocAllocator allocator;
   FileTree tree(allocator);
   EXPECT_EQ(unpack_initramfs(tree, bytes(archive), archive.size()).error().code, ENOTDIR);
 }

@@ -33,7 +33,7 @@ enum class [[nodiscard]] Error : int64_t {
   kSlotOccupied = 26,      // the destination slot already holds a cap (delete first)
   kRevokeFirst = 27,       // the untyped cap has children; revoke it before copying it
   kAlreadyBadged = 28,     // the endpoint or notification cap already carries a badge
-  kIllegalOperation = 29,  // the operation is not defined for this cap (for later types)
+  kIllegalOperation = 29,  // the operation is not defined for this cap
   // Memory.
   kNotEnoughMemory = 30,   // the untyped's free part cannot hold the requested objects
   // IPC and threads.

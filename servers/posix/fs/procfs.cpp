@@ -1,0 +1,157 @@
+// SPDX-License-Identifier: MIT
+// procfs: the process table and system state as files, in Linux's formats.
+#include "fs/procfs.hpp"
+
+#include <stdarg.h>
+#include <string.h>
+
+#include "kernel/syscalls.hpp"
+#include "platform/kernel.hpp"
+#include "rt/format.hpp"
+#include "sys/clock.hpp"
+#include "tty/console.hpp"
+
+namespace posix {
+
+namespace {
+
+constexpr size_t kText = 8192;
+char text[kText];
+
+Inode* proc_root(FileTree& tree) { return tree.find(tree.root(), "proc", 4); }
+
+Inode* child(FileTree& tree, Inode* directory, const char* name, uint32_t mode) {
+  Inode* found = tree.find(directory, name, strlen(name));
+  if (found != nullptr) return found;
+  auto made = tree.make_inode(mode);
+  if (!made.ok()) return nullptr;
+  if (made.value()->is_directory()) made.value()->links = 2;
+  if (!tree.link(directory, name, strlen(name), made.value()).ok()) return nullptr;
+  return made.value();
+}
+
+void put(FileTree& tree, Inode* directory, const char* name, const char* data, size_t length,
+         uint32_t mode = kTypeRegular | 0444) {
+  Inode* file = child(tree, directory, name, mode);
+  if (file == nullptr) return;
+  file->mode = mode;
+  (void)tree.set_contents(file, reinterpret_cast<const uint8_t*>(data), length, true);
+}
+
+void put_text(FileTree& tree, Inode* directory, const char* name, const char* format, ...)
+    __attribute__((format(printf, 4, 5)));
+void put_text(FileTree& tree, Inode* directory, const char* name, const char* format, ...) {
+  struct Sink {
+    size_t used;
+  } sink{0};
+  va_list arguments;
+  va_start(arguments, format);
+  rt::vformat(
+      [](void* state, char c) {
+        auto* s = static_cast<Sink*>(state);
+        if (s->used < kText - 1) text[s->used++] = c;
+      },
+      &sink, format, arguments);
+  va_end(arguments);
+  put(tree, directory, name, text, sink.used);
+}
+
+char state_of(const Process* p) {
+  if (p->state == ProcessState::kZombie) return 'Z';
+  return p->blocked ? 'S' : 'R';
+}
+
+void refresh_process(FileTree& tree, Inode* proc, Process* p) {
+  char name[16];
+  rt::format_to(name, sizeof(name), "%d", p->pid);
+  Inode* directory = child(tree, proc, name, kTypeDirectory | 0555);
+  if (directory == nullptr) return;
+  uint64_t ticks = p->start_ns / 10000000;
+  uint64_t pages = 0;  // GAP: resident pages are not counted per process
+  put_text(tree, directory, "stat",
+           "%d (%s) %c %d %d %d 0 %d 0 0 0 0 0 0 0 0 0 20 0 1 0 %lu %lu %lu 18446744073709551615 "
+           "0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
+           p->pid, p->comm, state_of(p), p->ppid, p->pgid, p->sid, tty::foreground_group(),
+           ticks, pages * 4096, pages);
+  char umask[5] = {'0', static_cast<char>('0' + ((p->umask >> 6) & 7)),
+                   static_cast<char>('0' + ((p->umask >> 3) & 7)),
+                   static_cast<char>('0' + (p->umask & 7)), '\0'};  // the formatter has no %o
+  put_text(tree, directory, "status",
+           "Name:\t%s\nUmask:\t%s\nState:\t%c\nTgid:\t%d\nPid:\t%d\nPPid:\t%d\n"
+           "Uid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nThreads:\t1\nSigBlk:\t%016lx\n",
+           p->comm, umask, state_of(p), p->pid, p->pid, p->ppid, p->signal_mask);
+  put_text(tree, directory, "comm", "%s\n", p->comm);
+  put(tree, directory, "cmdline", p->cmdline, p->state == ProcessState::kZombie ? 0 : p->cmdline_length);
+}
+
+}  // namespace
+
+bool under_procfs(FileTree& tree, Inode* cwd, const char* path) {
+  Inode* proc = proc_root(tree);
+  if (proc == nullptr) return false;
+  if (path[0] == '/') {
+    while (*path == '/') ++path;
+    return memcmp(path, "proc", 4) == 0 && (path[4] == '\0' || path[4] == '/');
+  }
+  for (Inode* d = cwd; d != nullptr; d = d->parent) {
+    if (d == proc) return true;
+    if (d == tree.root()) break;
+  }
+  return false;
+}
+
+void refresh_procfs(FileTree& tree, Process* viewer) {
+  Inode* proc = proc_root(tree);
+  if (proc == nullptr) return;
+  // Directories of processes that are gone go first.
+  for (DirectoryEntry* e = proc->entries; e != nullptr;) {
+    DirectoryEntry* next = e->next;
+    bool numeric = e->name[0] >= '0' && e->name[0] <= '9';
+    if (numeric && e->inode->is_directory()) {
+      int pid = 0;
+      for (const char* c = e->name; *c != '\0'; ++c) pid = pid * 10 + (*c - '0');
+      if (find_process(pid) == nullptr) {
+        while (e->inode->entries != nullptr) {
+          DirectoryEntry* f = e->inode->entries;
+          (void)tree.unlink(e->inode, f->name, strlen(f->name));
+        }
+        (void)tree.unlink(proc, e->name, strlen(e->name));
+      }
+    }
+    e = next;
+  }
+  for (Process* p = first_process(); p != nullptr; p = p->next) refresh_process(tree, proc, p);
+  if (viewer != nullptr) {
+    char self[16];
+    size_t length = rt::format_to(self, sizeof(self), "%d", viewer->pid);
+    put(tree, proc, "self", self, length, kTypeSymlink | 0777);
+  }
+  uint64_t ns = sys::clock_ns();
+  put_text(tree, proc, "uptime", "%lu.%02lu 0.00\n", ns / 1000000000, ns / 10000000 % 100);
+  put_text(tree, proc, "version",
+           "Linux version 6.1.0 (sonde@posix) (Sonde POSIX personality) #1 SMP\n");
+  put_text(tree, proc, "loadavg", "0.00 0.00 0.00 1/%d %d\n", 1, viewer != nullptr ? viewer->pid : 1);
+  uint64_t used = platform::pages_in_use() * 4;
+  put_text(tree, proc, "meminfo",
+           "MemTotal:       %8lu kB\nMemFree:        %8lu kB\nMemAvailable:   %8lu kB\n"
+           "Buffers:               0 kB\nCached:                0 kB\n",
+           262144ul, 262144ul - used, 262144ul - used);
+  put_text(tree, proc, "cpuinfo",
+           "processor\t: 0\nvendor_id\t: GenuineIntel\nmodel name\t: QEMU Virtual CPU\n"
+           "flags\t\t: fpu tsc sse sse2\n\n");
+  put_text(tree, proc, "mounts", "rootfs / rootfs rw 0 0\nproc /proc proc rw 0 0\n");
+  put_text(tree, proc, "filesystems", "nodev\trootfs\nnodev\tproc\nnodev\ttmpfs\n");
+  // The ENOSYS fallback's counts, one "number count" line per number seen.
+  Inode* sonde = child(tree, proc, "sonde", kTypeDirectory | 0555);
+  if (sonde != nullptr) {
+    size_t used_text = 0;
+    for (uint64_t number = 0; number < 512; ++number) {
+      uint64_t count = enosys_count(number);
+      if (count == 0 || used_text + 48 >= kText) continue;
+      used_text += rt::format_to(text + used_text, kText - used_text, "%lu %lu\n", number, count);
+    }
+    put(tree, sonde, "enosys", text, used_text);
+  }
+}
+
+}  // namespace posix

@@ -1,0 +1,18 @@
+// SPDX-License-Identifier: MIT
+// procfs: /proc rebuilt from the process table whenever a path under it is used.
+#pragma once
+
+#include "task/process.hpp"
+#include "vfs/inode.hpp"
+
+namespace posix {
+
+// Brings /proc up to date: /proc/<pid>/{stat,status,cmdline,comm}, /proc/self for
+// `viewer`, and the system files (meminfo, cpuinfo, uptime, version, loadavg, mounts,
+// filesystems, sonde/enosys).
+void refresh_procfs(FileTree& tree, Process* viewer);
+
+// Does `path` (from `cwd`) reach into /proc?
+bool under_procfs(FileTree& tree, Inode* cwd, const char* path);
+
+}  // namespace posix
