@@ -22,6 +22,8 @@ constexpr uint64_t kModuleWindow = 0x40000000;   // boot module pages, read by t
 constexpr uint64_t kLoaderWindow = 0x3ff00000;   // one page the loader fills through
 constexpr uint64_t kFillWindow = 0x3fe00000;     // start info page while it is written
 constexpr uint64_t kServerPriority = 200;
+// 1 MiB: path walks keep a path buffer per symlink level (up to 40, as Linux allows).
+constexpr uint64_t kServerStackPages = 256;
 constexpr uint64_t kCom1 = 0x3f8;
 constexpr uint64_t kCom2 = 0x2f8;
 constexpr uint64_t kFaultBadge = 0x9051;
@@ -122,7 +124,7 @@ bool start_posix_server(Started& started) {
   const auto* image = reinterpret_cast<const uint8_t*>(kModuleWindow + image_module->offset);
   sys::LoaderResources resources{untyped, kRoot, &next_slot, kVSpace, kLoaderWindow};
   sys::LoadedProgram program;
-  if (!check(sys::load_program(image, image_module->size, 16, resources, program),
+  if (!check(sys::load_program(image, image_module->size, kServerStackPages, resources, program),
              "loading the posix server")) {
     return false;
   }
