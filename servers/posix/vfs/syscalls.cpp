@@ -5,6 +5,7 @@
 #include "fs/procfs.hpp"
 #include "kernel/random.hpp"
 #include "kernel/syscalls.hpp"
+#include "sys/clock.hpp"
 #include "tty/console.hpp"
 #include "vfs/vfs.hpp"
 
@@ -861,15 +862,31 @@ int64_t sys_poll(SyscallContext& c) {
     }
     if (auto r = user(c).copy_out(fds + i * 8 + 6, &entry.revents, 2); !r.ok()) return -rt::kEFAULT;
   }
-  if (ready > 0 || timeout == 0) return ready;
-  return kDeferred;  // GAP: timeouts other than 0 and -1 wait without end
+  Process* p = c.process;
+  if (ready > 0 || timeout == 0) {
+    p->sleep_deadline = 0;
+    return ready;
+  }
+  if (timeout > 0) {
+    // A retry keeps the deadline set by the first try; the timer thread ends the wait.
+    uint64_t now = sys::clock_ns();
+    if (p->sleep_deadline == 0) p->sleep_deadline = now + static_cast<uint64_t>(timeout) * 1000000;
+    if (now >= p->sleep_deadline) {
+      p->sleep_deadline = 0;
+      return 0;
+    }
+    arm_timer();
+  }
+  return kDeferred;
 }
 
 int64_t sys_ppoll(SyscallContext& c) {
   if (c.arg(2) != 0) {
     int64_t timespec[2];
     if (auto r = user(c).copy_in(timespec, c.arg(2), 16); !r.ok()) return -rt::kEFAULT;
-    c.registers.rdx = (timespec[0] == 0 && timespec[1] == 0) ? 0 : static_cast<uint64_t>(-1);
+    if (timespec[0] < 0 || timespec[1] < 0 || timespec[1] >= 1000000000) return -rt::kEINVAL;
+    int64_t ms = timespec[0] * 1000 + (timespec[1] + 999999) / 1000000;
+    c.registers.rdx = static_cast<uint64_t>(ms > 0x7fffffff ? 0x7fffffff : ms);
   } else {
     c.registers.rdx = static_cast<uint64_t>(-1);
   }
