@@ -6,6 +6,7 @@
 
 #include "kernel/random.hpp"
 #include "platform/kernel.hpp"
+#include "rt/new.hpp"
 
 namespace posix {
 
@@ -287,8 +288,7 @@ rt::Result<void> exec_image(Process* process, const char* path, ExecArguments& a
     }
     void* memory = platform::heap().allocate(sizeof(mm::AddressSpace), 16);
     if (memory == nullptr) return err(rt::kENOMEM);
-    memset(memory, 0, sizeof(mm::AddressSpace));
-    auto* space = static_cast<mm::AddressSpace*>(memory);
+    auto* space = new (memory) mm::AddressSpace();
     auto fail = [&](rt::Error error) -> rt::Error {
       space->destroy();
       platform::heap().deallocate(space, sizeof(mm::AddressSpace));
