@@ -2,6 +2,7 @@
 // Linux behaviour the POSIX server must match, checked from a static musl program: return
 // values and errno for files, directories, descriptors, pipes, processes, memory and signals.
 // It runs on the host's Linux first (where every check must pass), then on Sonde.
+#define _GNU_SOURCE  // pipe2, dup3 in glibc
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
