@@ -47,8 +47,8 @@ bool start_irq_thread(uint64_t endpoint) {
   if (!notification.ok() || !badged.ok() || !tcb.ok()) return false;
   irq_notification = notification.value();
   irq_endpoint = badged.value();
-  if (sys::cnode_mint(sys::kServerSlotCNode, irq_endpoint, endpoint, abi::kRightWrite,
-                      kIrqBadge) != Error::kNone) {
+  if (sys::cnode_mint(sys::kServerSlotCNode, irq_endpoint, endpoint, abi::kRightWrite, kIrqBadge) !=
+      Error::kNone) {
     return false;
   }
   uint64_t bind[] = {irq_notification};
@@ -107,12 +107,20 @@ abi::UserRegisters read_registers(const sys::MessageRegisters& mr) {
 
 int signal_for_exception(uint64_t vector) {
   switch (vector) {
-    case 0: return 8;    // #DE: SIGFPE
-    case 1: case 3: return 5;  // #DB, #BP: SIGTRAP
-    case 6: return 4;    // #UD: SIGILL
-    case 16: case 19: return 8;  // x87, SIMD: SIGFPE
-    case 17: return 7;   // #AC: SIGBUS
-    default: return 11;  // #GP and the rest: SIGSEGV
+    case 0:
+      return 8;  // #DE: SIGFPE
+    case 1:
+    case 3:
+      return 5;  // #DB, #BP: SIGTRAP
+    case 6:
+      return 4;  // #UD: SIGILL
+    case 16:
+    case 19:
+      return 8;  // x87, SIMD: SIGFPE
+    case 17:
+      return 7;  // #AC: SIGBUS
+    default:
+      return 11;  // #GP and the rest: SIGSEGV
   }
 }
 
@@ -223,7 +231,8 @@ extern "C" int main(const sys::ServerStartInfo* info) {
     return 1;
   }
   platform::init(*info);
-  tty::init(sys::kServerSlotCom1, (info->flags & sys::kStartFlagHasCom2) != 0 ? sys::kServerSlotCom2 : 0);
+  tty::init(sys::kServerSlotCom1,
+            (info->flags & sys::kStartFlagHasCom2) != 0 ? sys::kServerSlotCom2 : 0);
   init_power(sys::kServerSlotDebugExit);
   tty::log("posix: the POSIX personality server is up\n");
 

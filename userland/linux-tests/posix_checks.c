@@ -7,11 +7,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <stdint.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
@@ -21,20 +21,20 @@
 
 static int passed, failed;
 
-#define CHECK(name, condition)                                              \
-  do {                                                                      \
-    if (condition) {                                                        \
-      ++passed;                                                             \
-    } else {                                                                \
-      ++failed;                                                             \
-      printf("FAIL %s (line %d, errno %d)\n", name, __LINE__, errno);       \
-    }                                                                       \
+#define CHECK(name, condition)                                        \
+  do {                                                                \
+    if (condition) {                                                  \
+      ++passed;                                                       \
+    } else {                                                          \
+      ++failed;                                                       \
+      printf("FAIL %s (line %d, errno %d)\n", name, __LINE__, errno); \
+    }                                                                 \
   } while (0)
 
-#define CHECK_ERRNO(name, call, expected) \
-  do {                                    \
-    errno = 0;                            \
-    long result_ = (long)(call);          \
+#define CHECK_ERRNO(name, call, expected)              \
+  do {                                                 \
+    errno = 0;                                         \
+    long result_ = (long)(call);                       \
     CHECK(name, result_ == -1 && errno == (expected)); \
   } while (0)
 
@@ -48,11 +48,13 @@ static void files(void) {
   snprintf(path, sizeof(path), "%s/file", dir);
   int fd = open(path, O_CREAT | O_EXCL | O_RDWR, 0640);
   CHECK("open O_CREAT|O_EXCL", fd >= 0);
-  CHECK_ERRNO("open O_EXCL on an existing file", open(path, O_CREAT | O_EXCL | O_RDWR, 0640), EEXIST);
+  CHECK_ERRNO("open O_EXCL on an existing file", open(path, O_CREAT | O_EXCL | O_RDWR, 0640),
+              EEXIST);
   CHECK("write", write(fd, "hello world", 11) == 11);
   CHECK("lseek SEEK_SET", lseek(fd, 6, SEEK_SET) == 6);
   char buffer[32] = {0};
-  CHECK("read after lseek", read(fd, buffer, sizeof(buffer)) == 5 && memcmp(buffer, "world", 5) == 0);
+  CHECK("read after lseek",
+        read(fd, buffer, sizeof(buffer)) == 5 && memcmp(buffer, "world", 5) == 0);
   CHECK("read at end of file", read(fd, buffer, sizeof(buffer)) == 0);
   CHECK("pread", pread(fd, buffer, 5, 0) == 5 && memcmp(buffer, "hello", 5) == 0);
   struct stat st;
@@ -74,7 +76,8 @@ static void files(void) {
   snprintf(link_path, sizeof(link_path), "%s/link", dir);
   CHECK("symlink", symlink("file", link_path) == 0);
   char target[32] = {0};
-  CHECK("readlink", readlink(link_path, target, sizeof(target)) == 4 && memcmp(target, "file", 4) == 0);
+  CHECK("readlink",
+        readlink(link_path, target, sizeof(target)) == 4 && memcmp(target, "file", 4) == 0);
   CHECK("stat follows", stat(link_path, &st) == 0 && S_ISREG(st.st_mode));
   CHECK("lstat does not", lstat(link_path, &st) == 0 && S_ISLNK(st.st_mode));
   CHECK_ERRNO("readlink on a file", readlink(path, target, sizeof(target)), EINVAL);
@@ -103,13 +106,13 @@ static void files(void) {
   if (d != NULL) closedir(d);
   CHECK("readdir", entries == 6 && dots == 2);  // . .. moved link loop sub
   char cwd[128];
-  CHECK("chdir and getcwd", chdir(sub) == 0 && getcwd(cwd, sizeof(cwd)) != NULL &&
-                                 strcmp(cwd, sub) == 0);
+  CHECK("chdir and getcwd",
+        chdir(sub) == 0 && getcwd(cwd, sizeof(cwd)) != NULL && strcmp(cwd, sub) == 0);
   CHECK("chdir ..", chdir("..") == 0 && getcwd(cwd, sizeof(cwd)) != NULL && strcmp(cwd, dir) == 0);
   errno = 0;
   CHECK("getcwd into too small a buffer", getcwd(cwd, 2) == NULL && errno == ERANGE);
-  CHECK("unlink and rmdir", unlink(moved) == 0 && unlink(link_path) == 0 &&
-                                unlink(loop_path) == 0 && rmdir(sub) == 0);
+  CHECK("unlink and rmdir",
+        unlink(moved) == 0 && unlink(link_path) == 0 && unlink(loop_path) == 0 && rmdir(sub) == 0);
 }
 
 static void descriptors(void) {
@@ -119,8 +122,8 @@ static void descriptors(void) {
   CHECK("write into a pipe", write(fds[1], "abc", 3) == 3);
   char buffer[8];
   CHECK("read from a pipe", read(fds[0], buffer, sizeof(buffer)) == 3);
-  CHECK("F_SETFL O_NONBLOCK", fcntl(fds[0], F_SETFL, O_NONBLOCK) == 0 &&
-                                 (fcntl(fds[0], F_GETFL) & O_NONBLOCK) != 0);
+  CHECK("F_SETFL O_NONBLOCK",
+        fcntl(fds[0], F_SETFL, O_NONBLOCK) == 0 && (fcntl(fds[0], F_GETFL) & O_NONBLOCK) != 0);
   CHECK_ERRNO("an empty non-blocking pipe", read(fds[0], buffer, 1), EAGAIN);
   int copy = dup(fds[1]);
   CHECK("dup gives the lowest free fd", copy > fds[1] || copy >= 0);
@@ -150,31 +153,31 @@ static void processes(void) {
   pid_t child = fork();
   if (child == 0) _exit(42);
   int status = 0;
-  CHECK("fork and wait4", child > 0 && waitpid(child, &status, 0) == child &&
-                              WIFEXITED(status) && WEXITSTATUS(status) == 42);
+  CHECK("fork and wait4", child > 0 && waitpid(child, &status, 0) == child && WIFEXITED(status) &&
+                              WEXITSTATUS(status) == 42);
   CHECK_ERRNO("waitpid with no children", waitpid(-1, &status, 0), ECHILD);
   child = fork();
   if (child == 0) {
     raise(SIGTERM);
     _exit(0);
   }
-  CHECK("a child killed by a signal", waitpid(child, &status, 0) == child &&
-                                          WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM);
+  CHECK("a child killed by a signal",
+        waitpid(child, &status, 0) == child && WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM);
   child = fork();
   if (child == 0) {
     volatile int* nowhere = (volatile int*)(uintptr_t)(getpid() & 0);
     nowhere[4] = 1;  // SIGSEGV
     _exit(0);
   }
-  CHECK("SIGSEGV reaches the parent", waitpid(child, &status, 0) == child &&
-                                          WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV);
+  CHECK("SIGSEGV reaches the parent",
+        waitpid(child, &status, 0) == child && WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV);
   child = fork();
   if (child == 0) {
     execl("/no/such/program", "x", (char*)NULL);
     _exit(errno == ENOENT ? 7 : 8);
   }
-  CHECK("execve of a missing file is ENOENT", waitpid(child, &status, 0) == child &&
-                                                  WEXITSTATUS(status) == 7);
+  CHECK("execve of a missing file is ENOENT",
+        waitpid(child, &status, 0) == child && WEXITSTATUS(status) == 7);
   CHECK("getppid of a child", getppid() > 0);
   child = fork();
   if (child == 0) {
@@ -206,16 +209,17 @@ static void memory_and_signals(void) {
     _exit(0);
   }
   int status = 0;
-  CHECK("a write to a read-only page is SIGSEGV", waitpid(child, &status, 0) == child &&
-                                                       WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV);
+  CHECK("a write to a read-only page is SIGSEGV",
+        waitpid(child, &status, 0) == child && WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV);
   child = fork();
   if (child == 0) {
     p[4096] = 1;  // SIGSEGV: unmapped
     _exit(0);
   }
-  CHECK("an unmapped page is SIGSEGV", waitpid(child, &status, 0) == child &&
-                                           WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV);
-  CHECK_ERRNO("mmap with a bad length", (long)mmap(NULL, 0, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), EINVAL);
+  CHECK("an unmapped page is SIGSEGV",
+        waitpid(child, &status, 0) == child && WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV);
+  CHECK_ERRNO("mmap with a bad length",
+              (long)mmap(NULL, 0, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), EINVAL);
   // musl's sbrk only reads the break: the system call itself.
   char* start = (char*)syscall(SYS_brk, 0);
   CHECK("brk grows", (char*)syscall(SYS_brk, start + 8192) == start + 8192 && start[8191] == 0);
@@ -235,23 +239,24 @@ static void memory_and_signals(void) {
   sigprocmask(SIG_SETMASK, &old, NULL);
   CHECK("and runs when unblocked", caught == SIGUSR1);
   struct sigaction previous;
-  CHECK("sigaction reads back", sigaction(SIGUSR1, NULL, &previous) == 0 &&
-                                    previous.sa_handler == on_signal);
+  CHECK("sigaction reads back",
+        sigaction(SIGUSR1, NULL, &previous) == 0 && previous.sa_handler == on_signal);
   CHECK_ERRNO("SIGKILL cannot be caught", sigaction(SIGKILL, &action, NULL), EINVAL);
 }
 
 static void system_calls(void) {
   struct utsname u;
-  CHECK("uname", uname(&u) == 0 && strcmp(u.sysname, "Linux") == 0 && strcmp(u.machine, "x86_64") == 0);
+  CHECK("uname",
+        uname(&u) == 0 && strcmp(u.sysname, "Linux") == 0 && strcmp(u.machine, "x86_64") == 0);
   struct timespec a, b;
-  CHECK("clock_gettime is monotonic", clock_gettime(CLOCK_MONOTONIC, &a) == 0 &&
-                                          clock_gettime(CLOCK_MONOTONIC, &b) == 0 &&
-                                          (b.tv_sec > a.tv_sec ||
-                                           (b.tv_sec == a.tv_sec && b.tv_nsec >= a.tv_nsec)));
+  CHECK("clock_gettime is monotonic",
+        clock_gettime(CLOCK_MONOTONIC, &a) == 0 && clock_gettime(CLOCK_MONOTONIC, &b) == 0 &&
+            (b.tv_sec > a.tv_sec || (b.tv_sec == a.tv_sec && b.tv_nsec >= a.tv_nsec)));
   struct timespec sleep = {0, 50000000};
-  CHECK("nanosleep sleeps", clock_gettime(CLOCK_MONOTONIC, &a) == 0 && nanosleep(&sleep, NULL) == 0 &&
-                                clock_gettime(CLOCK_MONOTONIC, &b) == 0 &&
-                                (b.tv_sec - a.tv_sec) * 1000000000L + (b.tv_nsec - a.tv_nsec) >= 50000000L);
+  CHECK("nanosleep sleeps",
+        clock_gettime(CLOCK_MONOTONIC, &a) == 0 && nanosleep(&sleep, NULL) == 0 &&
+            clock_gettime(CLOCK_MONOTONIC, &b) == 0 &&
+            (b.tv_sec - a.tv_sec) * 1000000000L + (b.tv_nsec - a.tv_nsec) >= 50000000L);
   CHECK("getuid is root", getuid() == 0 && geteuid() == 0);
 }
 

@@ -19,13 +19,22 @@ struct RLimit {
   uint64_t current, maximum;
 };
 constexpr uint64_t kInfinity = ~uint64_t{0};
-RLimit limits[16] = {
-    {kInfinity, kInfinity}, {kInfinity, kInfinity}, {kInfinity, kInfinity},  // cpu fsize data
-    {8 << 20, kInfinity},   {0, kInfinity},         {kInfinity, kInfinity},   // stack core rss
-    {4096, 4096},           {256, 256},             {8 << 20, 8 << 20},       // nproc nofile memlock
-    {kInfinity, kInfinity}, {kInfinity, kInfinity}, {kInfinity, kInfinity},  // as locks sigpending
-    {819200, 819200},       {0, 0},                 {0, 0},                   // msgqueue nice rtprio
-    {kInfinity, kInfinity}};                                                  // rttime
+RLimit limits[16] = {{kInfinity, kInfinity},
+                     {kInfinity, kInfinity},
+                     {kInfinity, kInfinity},  // cpu fsize data
+                     {8 << 20, kInfinity},
+                     {0, kInfinity},
+                     {kInfinity, kInfinity},  // stack core rss
+                     {4096, 4096},
+                     {256, 256},
+                     {8 << 20, 8 << 20},  // nproc nofile memlock
+                     {kInfinity, kInfinity},
+                     {kInfinity, kInfinity},
+                     {kInfinity, kInfinity},  // as locks sigpending
+                     {819200, 819200},
+                     {0, 0},
+                     {0, 0},                   // msgqueue nice rtprio
+                     {kInfinity, kInfinity}};  // rttime
 
 uint64_t now_ns() { return sys::clock_ns(); }
 
@@ -55,10 +64,17 @@ int64_t sys_clock_gettime(SyscallContext& c) {
   uint64_t ns = now_ns();
   int64_t spec[2];
   switch (clock) {
-    case 0: case 5: case 11:  // REALTIME, REALTIME_COARSE, TAI
+    case 0:
+    case 5:
+    case 11:  // REALTIME, REALTIME_COARSE, TAI
       spec[0] = kBootEpochSeconds + static_cast<int64_t>(ns / 1000000000);
       break;
-    case 1: case 2: case 3: case 4: case 6: case 7:  // MONOTONIC*, CPUTIME, BOOTTIME
+    case 1:
+    case 2:
+    case 3:
+    case 4:
+    case 6:
+    case 7:  // MONOTONIC*, CPUTIME, BOOTTIME
       spec[0] = static_cast<int64_t>(ns / 1000000000);
       break;
     default:

@@ -77,7 +77,7 @@ rt::Result<void> start_thread(Process* process, const abi::UserRegisters& regist
   }
   uint64_t tcb = TRY(platform::make_object(abi::ObjectType::kTcb));
   uint64_t configure[] = {resources.empty_cnode, 0, process->memory->vspace(), 0,
-                          process->fault_cap, 0};
+                          process->fault_cap,    0};
   uint64_t abi_words[] = {static_cast<uint64_t>(abi::ThreadAbi::kLinux)};
   uint64_t priority[] = {kProcessPriority};
   uint64_t words[1 + abi::kUserRegisterWords];

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 // Process system calls: identities, fork/clone, execve, exit, wait4, process groups, TLS.
+#include "kernel/syscalls.hpp"
+
 #include <string.h>
 
-#include "kernel/syscalls.hpp"
 #include "platform/kernel.hpp"
 #include "task/exec.hpp"
 #include "task/replies.hpp"
@@ -78,7 +79,7 @@ int64_t sys_arch_prctl(SyscallContext& c) {
 struct kernel_clone_args {
   uint64_t flags;
   int* pidfd;
-  int* child_tid;   // user addresses
+  int* child_tid;  // user addresses
   int* parent_tid;
   int exit_signal;
   unsigned long stack;
@@ -122,9 +123,14 @@ int64_t sys_vfork(SyscallContext&) {
 }
 int64_t sys_clone(SyscallContext& c) {
   // clone(flags, stack, parent_tid, child_tid, tls) on x86-64; the low byte is the exit signal.
-  kernel_clone_args args{c.arg(0) & ~uint64_t{0xff}, nullptr,
-                         reinterpret_cast<int*>(c.arg(3)), reinterpret_cast<int*>(c.arg(2)),
-                         static_cast<int>(c.arg(0) & 0xff), c.arg(1), 0, c.arg(4)};
+  kernel_clone_args args{c.arg(0) & ~uint64_t{0xff},
+                         nullptr,
+                         reinterpret_cast<int*>(c.arg(3)),
+                         reinterpret_cast<int*>(c.arg(2)),
+                         static_cast<int>(c.arg(0) & 0xff),
+                         c.arg(1),
+                         0,
+                         c.arg(4)};
   return kernel_clone(&args);
 }
 
