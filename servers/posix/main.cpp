@@ -234,6 +234,7 @@ extern "C" int main(const sys::ServerStartInfo* info) {
   tty::init(sys::kServerSlotCom1,
             (info->flags & sys::kStartFlagHasCom2) != 0 ? sys::kServerSlotCom2 : 0);
   init_power(sys::kServerSlotDebugExit);
+  init_wall_clock(sys::kServerSlotRtc);
   tty::log("posix: the POSIX personality server is up\n");
 
   auto* tree = new (tree_storage) FileTree(platform::heap());

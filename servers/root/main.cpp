@@ -167,6 +167,12 @@ bool start_posix_server(Started& started) {
   // Powering off is QEMU's debug-exit port (tools/run and the test harness add the device).
   uint64_t exit_ports = next_slot++;
   uint64_t exit_words[] = {0xf4, 0xf7, exit_ports, 64};
+  uint64_t rtc_ports = next_slot++;
+  uint64_t rtc_words[] = {0x70, 0x71, rtc_ports, 64};
+  if (!check(sys::invoke(abi::kSlotIoPorts, Label::kIoPortsIssue, rtc_words), "RTC ports") ||
+      !check(give_moved(cnode, sys::kServerSlotRtc, rtc_ports), "RTC ports to the server")) {
+    return false;
+  }
   if (!check(sys::invoke(abi::kSlotIoPorts, Label::kIoPortsIssue, exit_words), "exit port") ||
       !check(give_moved(cnode, sys::kServerSlotDebugExit, exit_ports), "exit port to the server")) {
     return false;

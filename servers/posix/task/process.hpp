@@ -117,6 +117,9 @@ void console_signal(int signal);
 // stack; `result` is what rax would have held). Returns the new result.
 int64_t deliver_signals(SyscallContext& context, int64_t result);
 
+// The wall clock's start from the CMOS clock (kernel/sys.cpp).
+void init_wall_clock(uint64_t rtc_ports);
+
 // Sleeps: the earliest deadline of a sleeping process, and the thread that wakes the server
 // then (task/timer.cpp).
 void init_timer(uint64_t endpoint, uint64_t badge);

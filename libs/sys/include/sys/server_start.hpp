@@ -17,6 +17,7 @@ inline constexpr uint64_t kServerSlotCom1 = 5;       // IoPorts 0x3f8..0x3ff
 inline constexpr uint64_t kServerSlotCom1Irq = 6;    // IrqHandler for line 4
 inline constexpr uint64_t kServerSlotClock = 7;      // the clock page (read-only Frame)
 inline constexpr uint64_t kServerSlotCom2 = 8;       // IoPorts 0x2f8..0x2ff (log console)
+inline constexpr uint64_t kServerSlotRtc = 10;       // IoPorts 0x70..0x71 (the CMOS clock)
 inline constexpr uint64_t kServerSlotDebugExit = 9;  // IoPorts 0xf4..0xf7 (QEMU's isa-debug-exit)
 inline constexpr uint64_t kServerSlotFirstUntyped = 16;  // memory for the server and its processes
 inline constexpr uint64_t kServerMaxUntyped = 48;
