@@ -91,10 +91,21 @@ void make_devices(FileTree& tree) {
     auto made = tree.create(tree.root(), d.path, d.mode);
     if (made.ok()) made.value()->device = d.device;
   }
-  const char* const directories[] = {"/tmp", "/proc", "/sys", "/root"};
+  const char* const directories[] = {"/tmp", "/proc", "/sys", "/root", "/sys/kernel/debug",
+                                     "/sys/kernel/tracing", "/sys/fs/bpf", "/sys/kernel/btf"};
   for (const char* directory : directories) {
     auto made = tree.create(tree.root(), directory, kTypeDirectory | 0755);
     if (made.ok() && strcmp(directory, "/tmp") == 0) made.value()->mode = kTypeDirectory | 01777;
+  }
+}
+
+// sysfs's CPU files (GAP: fixed text; one CPU as sched_getaffinity reports).
+void make_sysfs(FileTree& tree) {
+  const char* const files[] = {"/sys/devices/system/cpu/online", "/sys/devices/system/cpu/possible",
+                               "/sys/devices/system/cpu/present"};
+  for (const char* path : files) {
+    auto made = tree.create(tree.root(), path, kTypeRegular | 0444);
+    if (made.ok()) (void)tree.set_contents(made.value(), reinterpret_cast<const uint8_t*>("0\n"), 2, true);
   }
 }
 
@@ -258,6 +269,7 @@ extern "C" int main(const sys::ServerStartInfo* info) {
     }
   }
   make_devices(*tree);
+  make_sysfs(*tree);
 
   auto endpoint = platform::make_object(ObjectType::kEndpoint);
   auto empty_cnode = platform::make_object(ObjectType::kCNode, 1);

@@ -10,6 +10,7 @@
 #include "rt/format.hpp"
 #include "sys/clock.hpp"
 #include "tty/console.hpp"
+#include "vfs/mount.hpp"
 
 namespace posix {
 
@@ -141,8 +142,17 @@ void refresh_procfs(FileTree& tree, Process* viewer) {
   put_text(tree, proc, "cpuinfo",
            "processor\t: 0\nvendor_id\t: GenuineIntel\nmodel name\t: QEMU Virtual CPU\n"
            "flags\t\t: fpu tsc sse sse2\n\n");
-  put_text(tree, proc, "mounts", "rootfs / rootfs rw 0 0\nproc /proc proc rw 0 0\n");
-  put_text(tree, proc, "filesystems", "nodev\trootfs\nnodev\tproc\nnodev\ttmpfs\n");
+  size_t mount_count = 0;
+  const Mount* mounts = mount_table(mount_count);
+  size_t used_mounts = 0;
+  for (size_t i = 0; i < mount_count && used_mounts + 256 < kText; ++i) {
+    used_mounts += rt::format_to(text + used_mounts, kText - used_mounts, "%s %s %s rw 0 0\n",
+                                 mounts[i].source, mounts[i].target, mounts[i].type);
+  }
+  put(tree, proc, "mounts", text, used_mounts);
+  put_text(tree, proc, "filesystems",
+           "nodev\trootfs\nnodev\tproc\nnodev\tsysfs\nnodev\ttmpfs\nnodev\tdevtmpfs\n"
+           "nodev\tdebugfs\nnodev\ttracefs\nnodev\tbpf\n");
   // The ENOSYS fallback's counts, one "number count" line per number seen.
   Inode* sonde = child(tree, proc, "sonde", kTypeDirectory | 0555);
   if (sonde != nullptr) {

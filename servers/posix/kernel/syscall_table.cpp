@@ -109,6 +109,8 @@ constexpr SyscallEntry kTable[] = {
     ENTRY(158, arch_prctl),
     ENTRY(160, setrlimit),
     ENTRY(162, sync),
+    ENTRY(165, mount),
+    ENTRY(166, umount2),
     ENTRY(169, reboot),
     ENTRY(170, sethostname),
     ENTRY(186, gettid),

@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: MIT
-# Files and errors through busybox: create, copy, move, link, remove, and Linux's messages.
+# Files and errors through busybox: create, copy, move, link, remove, and Linux's messages;
+# /proc, and the file systems /init mounted.
 cd /tmp
 mkdir work && cd work
 echo alpha > a
@@ -29,3 +30,4 @@ test -e /proc/self/status && echo "proc self"
 grep -c '^Pid:' /proc/self/status
 cat /proc/1/cmdline | tr '\0' ' '; echo
 date +%Y | grep -c '^20[2-9][0-9]$'
+grep -c . /proc/mounts
