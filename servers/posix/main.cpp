@@ -47,8 +47,8 @@ bool start_irq_thread(uint64_t endpoint) {
   if (!notification.ok() || !badged.ok() || !tcb.ok()) return false;
   irq_notification = notification.value();
   irq_endpoint = badged.value();
-  if (sys::cnode_mint(sys::kServerSlotCNode, irq_endpoint, endpoint, abi::kRightWrite,
-                      kIrqBadge) != Error::kNone) {
+  if (sys::cnode_mint(sys::kServerSlotCNode, irq_endpoint, endpoint, abi::kRightWrite, kIrqBadge) !=
+      Error::kNone) {
     return false;
   }
   uint64_t bind[] = {irq_notification};
@@ -91,10 +91,21 @@ void make_devices(FileTree& tree) {
     auto made = tree.create(tree.root(), d.path, d.mode);
     if (made.ok()) made.value()->device = d.device;
   }
-  const char* const directories[] = {"/tmp", "/proc", "/sys", "/root"};
+  const char* const directories[] = {"/tmp", "/proc", "/sys", "/root", "/sys/kernel/debug",
+                                     "/sys/kernel/tracing", "/sys/fs/bpf", "/sys/kernel/btf"};
   for (const char* directory : directories) {
     auto made = tree.create(tree.root(), directory, kTypeDirectory | 0755);
     if (made.ok() && strcmp(directory, "/tmp") == 0) made.value()->mode = kTypeDirectory | 01777;
+  }
+}
+
+// sysfs's CPU files (GAP: fixed text; one CPU as sched_getaffinity reports).
+void make_sysfs(FileTree& tree) {
+  const char* const files[] = {"/sys/devices/system/cpu/online", "/sys/devices/system/cpu/possible",
+                               "/sys/devices/system/cpu/present"};
+  for (const char* path : files) {
+    auto made = tree.create(tree.root(), path, kTypeRegular | 0444);
+    if (made.ok()) (void)tree.set_contents(made.value(), reinterpret_cast<const uint8_t*>("0\n"), 2, true);
   }
 }
 
@@ -107,12 +118,20 @@ abi::UserRegisters read_registers(const sys::MessageRegisters& mr) {
 
 int signal_for_exception(uint64_t vector) {
   switch (vector) {
-    case 0: return 8;    // #DE: SIGFPE
-    case 1: case 3: return 5;  // #DB, #BP: SIGTRAP
-    case 6: return 4;    // #UD: SIGILL
-    case 16: case 19: return 8;  // x87, SIMD: SIGFPE
-    case 17: return 7;   // #AC: SIGBUS
-    default: return 11;  // #GP and the rest: SIGSEGV
+    case 0:
+      return 8;  // #DE: SIGFPE
+    case 1:
+    case 3:
+      return 5;  // #DB, #BP: SIGTRAP
+    case 6:
+      return 4;  // #UD: SIGILL
+    case 16:
+    case 19:
+      return 8;  // x87, SIMD: SIGFPE
+    case 17:
+      return 7;  // #AC: SIGBUS
+    default:
+      return 11;  // #GP and the rest: SIGSEGV
   }
 }
 
@@ -224,8 +243,10 @@ extern "C" int main(const sys::ServerStartInfo* info) {
     return 1;
   }
   platform::init(*info);
-  tty::init(sys::kServerSlotCom1, (info->flags & sys::kStartFlagHasCom2) != 0 ? sys::kServerSlotCom2 : 0);
+  tty::init(sys::kServerSlotCom1,
+            (info->flags & sys::kStartFlagHasCom2) != 0 ? sys::kServerSlotCom2 : 0);
   init_power(sys::kServerSlotDebugExit);
+  init_wall_clock(sys::kServerSlotRtc);
   tty::log("posix: the POSIX personality server is up\n");
 
   auto* tree = new (tree_storage) FileTree(platform::heap());
@@ -249,6 +270,7 @@ extern "C" int main(const sys::ServerStartInfo* info) {
     }
   }
   make_devices(*tree);
+  make_sysfs(*tree);
 
   auto endpoint = platform::make_object(ObjectType::kEndpoint);
   auto empty_cnode = platform::make_object(ObjectType::kCNode, 1);

@@ -18,10 +18,12 @@ using abi::ObjectType;
 
 constexpr uint64_t kRoot = abi::kSlotRootCNode;
 constexpr uint64_t kVSpace = abi::kSlotRootVSpace;
-constexpr uint64_t kModuleWindow = 0x40000000;   // boot module pages, read by the loader
-constexpr uint64_t kLoaderWindow = 0x3ff00000;   // one page the loader fills through
-constexpr uint64_t kFillWindow = 0x3fe00000;     // start info page while it is written
+constexpr uint64_t kModuleWindow = 0x40000000;  // boot module pages, read by the loader
+constexpr uint64_t kLoaderWindow = 0x3ff00000;  // one page the loader fills through
+constexpr uint64_t kFillWindow = 0x3fe00000;    // start info page while it is written
 constexpr uint64_t kServerPriority = 200;
+// 1 MiB: path walks keep a path buffer per symlink level (up to 40, as Linux allows).
+constexpr uint64_t kServerStackPages = 256;
 constexpr uint64_t kCom1 = 0x3f8;
 constexpr uint64_t kCom2 = 0x2f8;
 constexpr uint64_t kFaultBadge = 0x9051;
@@ -64,7 +66,8 @@ Error map_frame(uint64_t frame, uint64_t vspace, uint64_t address, uint64_t righ
     uint64_t table = 0;
     if (Error made = make(ObjectType::kPageTable, 0, table); made != Error::kNone) return made;
     uint64_t table_words[] = {vspace, address};
-    if (Error m = sys::invoke(table, Label::kPageTableMap, table_words); m != Error::kNone) return m;
+    if (Error m = sys::invoke(table, Label::kPageTableMap, table_words); m != Error::kNone)
+      return m;
     e = sys::invoke(frame, Label::kFrameMap, words);
   }
   return e;
@@ -122,7 +125,7 @@ bool start_posix_server(Started& started) {
   const auto* image = reinterpret_cast<const uint8_t*>(kModuleWindow + image_module->offset);
   sys::LoaderResources resources{untyped, kRoot, &next_slot, kVSpace, kLoaderWindow};
   sys::LoadedProgram program;
-  if (!check(sys::load_program(image, image_module->size, 16, resources, program),
+  if (!check(sys::load_program(image, image_module->size, kServerStackPages, resources, program),
              "loading the posix server")) {
     return false;
   }
@@ -138,8 +141,8 @@ bool start_posix_server(Started& started) {
   uint64_t guard = abi::cnode_guard_data(0, 64 - sys::kServerCNodeRadix);
 
   // The caps the server starts with.
-  uint64_t mint_cnode[] = {sys::kServerSlotCNode, sys::kServerCNodeRadix, kRoot, cnode, 64,
-                           abi::kRightsAll, guard};
+  uint64_t mint_cnode[] = {
+      sys::kServerSlotCNode, sys::kServerCNodeRadix, kRoot, cnode, 64, abi::kRightsAll, guard};
   uint64_t com1 = next_slot++, com2 = next_slot++, irq = next_slot++, clock = next_slot++;
   uint64_t com1_words[] = {kCom1, kCom1 + 7, com1, 64};
   uint64_t com2_words[] = {kCom2, kCom2 + 7, com2, 64};
@@ -166,6 +169,12 @@ bool start_posix_server(Started& started) {
   // Powering off is QEMU's debug-exit port (tools/run and the test harness add the device).
   uint64_t exit_ports = next_slot++;
   uint64_t exit_words[] = {0xf4, 0xf7, exit_ports, 64};
+  uint64_t rtc_ports = next_slot++;
+  uint64_t rtc_words[] = {0x70, 0x71, rtc_ports, 64};
+  if (!check(sys::invoke(abi::kSlotIoPorts, Label::kIoPortsIssue, rtc_words), "RTC ports") ||
+      !check(give_moved(cnode, sys::kServerSlotRtc, rtc_ports), "RTC ports to the server")) {
+    return false;
+  }
   if (!check(sys::invoke(abi::kSlotIoPorts, Label::kIoPortsIssue, exit_words), "exit port") ||
       !check(give_moved(cnode, sys::kServerSlotDebugExit, exit_ports), "exit port to the server")) {
     return false;
@@ -254,10 +263,14 @@ bool start_posix_server(Started& started) {
 
 const char* fault_name(uint64_t label) {
   switch (static_cast<abi::FaultKind>(label)) {
-    case abi::FaultKind::kPage: return "page fault";
-    case abi::FaultKind::kException: return "exception";
-    case abi::FaultKind::kForeignSyscall: return "foreign system call";
-    case abi::FaultKind::kBreakpoint: return "breakpoint";
+    case abi::FaultKind::kPage:
+      return "page fault";
+    case abi::FaultKind::kException:
+      return "exception";
+    case abi::FaultKind::kForeignSyscall:
+      return "foreign system call";
+    case abi::FaultKind::kBreakpoint:
+      return "breakpoint";
   }
   return "unknown fault";
 }
@@ -274,12 +287,13 @@ const char* fault_name(uint64_t label) {
     for (uint64_t i = 0; i < abi::kUserRegisterWords && i < r.info.length; ++i) {
       out[i] = sys::message_word(mr, i);
     }
-    uint64_t address = r.info.length > abi::kFaultAddressWord
-                           ? sys::message_word(mr, abi::kFaultAddressWord) : 0;
-    uint64_t detail = r.info.length > abi::kFaultDetailWord
-                          ? sys::message_word(mr, abi::kFaultDetailWord) : 0;
-    sys::print("root: the POSIX server died: %s at rip 0x%lx (address/vector 0x%lx, detail 0x%lx)\n",
-               fault_name(r.info.label), registers.rip, address, detail);
+    uint64_t address =
+        r.info.length > abi::kFaultAddressWord ? sys::message_word(mr, abi::kFaultAddressWord) : 0;
+    uint64_t detail =
+        r.info.length > abi::kFaultDetailWord ? sys::message_word(mr, abi::kFaultDetailWord) : 0;
+    sys::print(
+        "root: the POSIX server died: %s at rip 0x%lx (address/vector 0x%lx, detail 0x%lx)\n",
+        fault_name(r.info.label), registers.rip, address, detail);
     sys::print("root:   rsp 0x%lx rax 0x%lx rdi 0x%lx rsi 0x%lx rdx 0x%lx\n", registers.rsp,
                registers.rax, registers.rdi, registers.rsi, registers.rdx);
     // GAP: no restart yet; the server stays suspended and the kernel keeps running.
@@ -294,7 +308,8 @@ extern "C" int main() {
   boot = reinterpret_cast<const abi::BootInfo*>(abi::kRootBootInfo);
   next_slot = boot->first_free_slot;
   // Long messages (fault messages, start-up invocations) use the IPC buffer through fs.
-  (void)sys::bind_ipc_buffer(abi::kSlotRootTcb, reinterpret_cast<abi::IpcBuffer*>(boot->ipc_buffer));
+  (void)sys::bind_ipc_buffer(abi::kSlotRootTcb,
+                             reinterpret_cast<abi::IpcBuffer*>(boot->ipc_buffer));
   sys::print("root: hello from user mode (ring 3)\n");
   Started started;
   if (!start_posix_server(started)) {

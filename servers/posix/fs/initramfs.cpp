@@ -62,9 +62,8 @@ rt::Result<void> parse_cpio(const uint8_t* archive, size_t size, CpioVisitor vis
       return err(rt::kEINVAL, "cpio: truncated data");
     }
     if (strcmp(name, "TRAILER!!!") == 0) return {};
-    CpioEntry entry{name,     name_size - 1, field[1],  field[2],  field[3],
-                    field[4], field[5],      field[9],  field[10], archive + data_at,
-                    file_size};
+    CpioEntry entry{name,     name_size - 1, field[1],  field[2],          field[3], field[4],
+                    field[5], field[9],      field[10], archive + data_at, file_size};
     TRY(visit(state, entry));
     at = align4(data_at + file_size);
     if (at >= size) return err(rt::kEINVAL, "cpio: no trailer");

@@ -12,8 +12,8 @@ namespace posix {
 
 // One archive member as parsed; name and data point into the archive.
 struct CpioEntry {
-  const char* name;      // NUL-terminated inside the archive
-  size_t name_length;    // without the NUL
+  const char* name;    // NUL-terminated inside the archive
+  size_t name_length;  // without the NUL
   uint32_t mode;
   uint32_t uid, gid;
   uint32_t links;

@@ -10,6 +10,7 @@
 #include "rt/format.hpp"
 #include "sys/clock.hpp"
 #include "tty/console.hpp"
+#include "vfs/mount.hpp"
 
 namespace posix {
 
@@ -71,8 +72,8 @@ void refresh_process(FileTree& tree, Inode* proc, Process* p) {
   put_text(tree, directory, "stat",
            "%d (%s) %c %d %d %d 0 %d 0 0 0 0 0 0 0 0 0 20 0 1 0 %lu %lu %lu 18446744073709551615 "
            "0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
-           p->pid, p->comm, state_of(p), p->ppid, p->pgid, p->sid, tty::foreground_group(),
-           ticks, pages * 4096, pages);
+           p->pid, p->comm, state_of(p), p->ppid, p->pgid, p->sid, tty::foreground_group(), ticks,
+           pages * 4096, pages);
   char umask[5] = {'0', static_cast<char>('0' + ((p->umask >> 6) & 7)),
                    static_cast<char>('0' + ((p->umask >> 3) & 7)),
                    static_cast<char>('0' + (p->umask & 7)), '\0'};  // the formatter has no %o
@@ -81,7 +82,8 @@ void refresh_process(FileTree& tree, Inode* proc, Process* p) {
            "Uid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nThreads:\t1\nSigBlk:\t%016lx\n",
            p->comm, umask, state_of(p), p->pid, p->pid, p->ppid, p->signal_mask);
   put_text(tree, directory, "comm", "%s\n", p->comm);
-  put(tree, directory, "cmdline", p->cmdline, p->state == ProcessState::kZombie ? 0 : p->cmdline_length);
+  put(tree, directory, "cmdline", p->cmdline,
+      p->state == ProcessState::kZombie ? 0 : p->cmdline_length);
 }
 
 }  // namespace
@@ -130,7 +132,8 @@ void refresh_procfs(FileTree& tree, Process* viewer) {
   put_text(tree, proc, "uptime", "%lu.%02lu 0.00\n", ns / 1000000000, ns / 10000000 % 100);
   put_text(tree, proc, "version",
            "Linux version 6.1.0 (sonde@posix) (Sonde POSIX personality) #1 SMP\n");
-  put_text(tree, proc, "loadavg", "0.00 0.00 0.00 1/%d %d\n", 1, viewer != nullptr ? viewer->pid : 1);
+  put_text(tree, proc, "loadavg", "0.00 0.00 0.00 1/%d %d\n", 1,
+           viewer != nullptr ? viewer->pid : 1);
   uint64_t used = platform::pages_in_use() * 4;
   put_text(tree, proc, "meminfo",
            "MemTotal:       %8lu kB\nMemFree:        %8lu kB\nMemAvailable:   %8lu kB\n"
@@ -139,8 +142,17 @@ void refresh_procfs(FileTree& tree, Process* viewer) {
   put_text(tree, proc, "cpuinfo",
            "processor\t: 0\nvendor_id\t: GenuineIntel\nmodel name\t: QEMU Virtual CPU\n"
            "flags\t\t: fpu tsc sse sse2\n\n");
-  put_text(tree, proc, "mounts", "rootfs / rootfs rw 0 0\nproc /proc proc rw 0 0\n");
-  put_text(tree, proc, "filesystems", "nodev\trootfs\nnodev\tproc\nnodev\ttmpfs\n");
+  size_t mount_count = 0;
+  const Mount* mounts = mount_table(mount_count);
+  size_t used_mounts = 0;
+  for (size_t i = 0; i < mount_count && used_mounts + 256 < kText; ++i) {
+    used_mounts += rt::format_to(text + used_mounts, kText - used_mounts, "%s %s %s rw 0 0\n",
+                                 mounts[i].source, mounts[i].target, mounts[i].type);
+  }
+  put(tree, proc, "mounts", text, used_mounts);
+  put_text(tree, proc, "filesystems",
+           "nodev\trootfs\nnodev\tproc\nnodev\tsysfs\nnodev\ttmpfs\nnodev\tdevtmpfs\n"
+           "nodev\tdebugfs\nnodev\ttracefs\nnodev\tbpf\n");
   // The ENOSYS fallback's counts, one "number count" line per number seen.
   Inode* sonde = child(tree, proc, "sonde", kTypeDirectory | 0555);
   if (sonde != nullptr) {

@@ -11,25 +11,83 @@ namespace posix {
 
 namespace {
 
-// GAP: no RTC driver yet; the wall clock starts at this time at boot (2026-01-01 00:00 UTC).
-constexpr int64_t kBootEpochSeconds = 1767225600;
+// The wall clock: the CMOS real-time clock read once at start, then the clock page.
+int64_t boot_epoch_seconds = 1767225600;  // 2026-01-01 00:00 UTC if the RTC cannot be read
 char hostname[65] = "sonde";
 
 struct RLimit {
   uint64_t current, maximum;
 };
 constexpr uint64_t kInfinity = ~uint64_t{0};
-RLimit limits[16] = {
-    {kInfinity, kInfinity}, {kInfinity, kInfinity}, {kInfinity, kInfinity},  // cpu fsize data
-    {8 << 20, kInfinity},   {0, kInfinity},         {kInfinity, kInfinity},   // stack core rss
-    {4096, 4096},           {256, 256},             {8 << 20, 8 << 20},       // nproc nofile memlock
-    {kInfinity, kInfinity}, {kInfinity, kInfinity}, {kInfinity, kInfinity},  // as locks sigpending
-    {819200, 819200},       {0, 0},                 {0, 0},                   // msgqueue nice rtprio
-    {kInfinity, kInfinity}};                                                  // rttime
+RLimit limits[16] = {{kInfinity, kInfinity},
+                     {kInfinity, kInfinity},
+                     {kInfinity, kInfinity},  // cpu fsize data
+                     {8 << 20, kInfinity},
+                     {0, kInfinity},
+                     {kInfinity, kInfinity},  // stack core rss
+                     {4096, 4096},
+                     {256, 256},
+                     {8 << 20, 8 << 20},  // nproc nofile memlock
+                     {kInfinity, kInfinity},
+                     {kInfinity, kInfinity},
+                     {kInfinity, kInfinity},  // as locks sigpending
+                     {819200, 819200},
+                     {0, 0},
+                     {0, 0},                   // msgqueue nice rtprio
+                     {kInfinity, kInfinity}};  // rttime
 
 uint64_t now_ns() { return sys::clock_ns(); }
 
+uint64_t cmos(uint64_t ports, uint64_t reg) {
+  uint64_t select[] = {0x70, reg};
+  (void)sys::invoke(ports, abi::Label::kIoPortsOut8, select);
+  sys::MessageRegisters out;
+  uint64_t port[] = {0x71};
+  if (sys::invoke(ports, abi::Label::kIoPortsIn8, port, 1, &out) != abi::Error::kNone) return 0;
+  return out.word[0] & 0xff;
+}
+
+// Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm).
+int64_t days_from_civil(int64_t y, int64_t m, int64_t d) {
+  y -= m <= 2;
+  int64_t era = (y >= 0 ? y : y - 399) / 400;
+  int64_t yoe = y - era * 400;
+  int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + doe - 719468;
+}
+
 }  // namespace
+
+void init_wall_clock(uint64_t rtc_ports) {
+  // Wait out an update in progress, then read; BCD unless status B says binary.
+  for (int i = 0; i < 100000 && (cmos(rtc_ports, 0x0a) & 0x80) != 0; ++i) {
+  }
+  uint64_t second = cmos(rtc_ports, 0x00), minute = cmos(rtc_ports, 0x02);
+  uint64_t hour = cmos(rtc_ports, 0x04), day = cmos(rtc_ports, 0x07);
+  uint64_t month = cmos(rtc_ports, 0x08), year = cmos(rtc_ports, 0x09);
+  uint64_t status_b = cmos(rtc_ports, 0x0b);
+  auto bcd = [](uint64_t v) { return (v & 0x0f) + (v >> 4) * 10; };
+  bool pm = (hour & 0x80) != 0;
+  hour &= 0x7f;
+  if ((status_b & 0x04) == 0) {
+    second = bcd(second);
+    minute = bcd(minute);
+    hour = bcd(hour);
+    day = bcd(day);
+    month = bcd(month);
+    year = bcd(year);
+  }
+  if ((status_b & 0x02) == 0 && pm) hour = (hour % 12) + 12;
+  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) {
+    return;  // no RTC: keep the fixed date
+  }
+  int64_t seconds = days_from_civil(2000 + static_cast<int64_t>(year), static_cast<int64_t>(month),
+                                    static_cast<int64_t>(day)) *
+                        86400 +
+                    static_cast<int64_t>(hour * 3600 + minute * 60 + second);
+  boot_epoch_seconds = seconds - static_cast<int64_t>(now_ns() / 1000000000);
+}
 
 int64_t sys_uname(SyscallContext& c) {
   char buffer[6 * 65] = {};
@@ -55,10 +113,17 @@ int64_t sys_clock_gettime(SyscallContext& c) {
   uint64_t ns = now_ns();
   int64_t spec[2];
   switch (clock) {
-    case 0: case 5: case 11:  // REALTIME, REALTIME_COARSE, TAI
-      spec[0] = kBootEpochSeconds + static_cast<int64_t>(ns / 1000000000);
+    case 0:
+    case 5:
+    case 11:  // REALTIME, REALTIME_COARSE, TAI
+      spec[0] = boot_epoch_seconds + static_cast<int64_t>(ns / 1000000000);
       break;
-    case 1: case 2: case 3: case 4: case 6: case 7:  // MONOTONIC*, CPUTIME, BOOTTIME
+    case 1:
+    case 2:
+    case 3:
+    case 4:
+    case 6:
+    case 7:  // MONOTONIC*, CPUTIME, BOOTTIME
       spec[0] = static_cast<int64_t>(ns / 1000000000);
       break;
     default:
@@ -78,7 +143,7 @@ int64_t sys_clock_getres(SyscallContext& c) {
 int64_t sys_gettimeofday(SyscallContext& c) {
   uint64_t ns = now_ns();
   if (c.arg(0) != 0) {
-    int64_t tv[2] = {kBootEpochSeconds + static_cast<int64_t>(ns / 1000000000),
+    int64_t tv[2] = {boot_epoch_seconds + static_cast<int64_t>(ns / 1000000000),
                      static_cast<int64_t>(ns % 1000000000 / 1000)};
     if (auto r = user(c).copy_out(c.arg(0), tv, sizeof(tv)); !r.ok()) return -rt::kEFAULT;
   }
@@ -90,7 +155,7 @@ int64_t sys_gettimeofday(SyscallContext& c) {
 }
 
 int64_t sys_time(SyscallContext& c) {
-  int64_t seconds = kBootEpochSeconds + static_cast<int64_t>(now_ns() / 1000000000);
+  int64_t seconds = boot_epoch_seconds + static_cast<int64_t>(now_ns() / 1000000000);
   if (c.arg(0) != 0) {
     if (auto r = user(c).copy_out(c.arg(0), &seconds, 8); !r.ok()) return -rt::kEFAULT;
   }
@@ -105,7 +170,7 @@ int64_t sleep_until(SyscallContext& c, const int64_t (&spec)[2], bool absolute, 
   if (p->sleep_deadline == 0) {
     uint64_t length = static_cast<uint64_t>(spec[0]) * 1000000000 + static_cast<uint64_t>(spec[1]);
     if (absolute) {
-      uint64_t base = realtime ? static_cast<uint64_t>(kBootEpochSeconds) * 1000000000 : 0;
+      uint64_t base = realtime ? static_cast<uint64_t>(boot_epoch_seconds) * 1000000000 : 0;
       length = length > base ? length - base : 0;
       p->sleep_deadline = length > 0 ? length : 1;
     } else {

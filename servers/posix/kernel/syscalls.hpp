@@ -24,24 +24,26 @@ inline mm::AddressSpace& user(SyscallContext& c) { return *c.process->memory; }
 // A path argument: EFAULT, ENAMETOOLONG, ENOENT (empty) as Linux.
 rt::Result<void> copy_path(SyscallContext& c, uint64_t address, char (&out)[kPathMax]);
 
-#define POSIX_SYSCALLS(X)                                                                       \
-  X(read) X(write) X(open) X(close) X(stat) X(fstat) X(lstat) X(poll) X(lseek) X(mmap)         \
-  X(mprotect) X(munmap) X(brk) X(rt_sigaction) X(rt_sigprocmask) X(ioctl) X(pread64)            \
-  X(pwrite64) X(readv) X(writev) X(access) X(pipe) X(sched_yield) X(madvise) X(dup) X(dup2)     \
-  X(nanosleep) X(getpid) X(clone) X(fork) X(vfork) X(execve) X(exit) X(wait4) X(kill) X(uname)  \
-  X(fcntl) X(ftruncate) X(getcwd) X(chdir) X(fchdir) X(rename) X(mkdir) X(rmdir) X(unlink)       \
-  X(symlink) X(readlink) X(chmod) X(fchmod) X(chown) X(fchown) X(lchown) X(umask)                 \
-  X(gettimeofday) X(getrlimit) X(getrusage) X(sysinfo) X(times) X(getuid) X(getgid) X(setuid)   \
-  X(setgid) X(geteuid) X(getegid) X(setpgid) X(getppid) X(getpgrp) X(setsid) X(getgroups)       \
-  X(setgroups) X(setresuid) X(getresuid) X(setresgid) X(getresgid) X(getpgid) X(getsid)         \
-  X(sigaltstack) X(arch_prctl) X(setrlimit) X(sync) X(sethostname) X(gettid) X(tkill) X(time)  \
-  X(futex) X(getdents64) X(set_tid_address) X(clock_gettime) X(clock_getres)                   \
-  X(clock_nanosleep) X(exit_group) X(tgkill) X(openat) X(mkdirat) X(newfstatat) X(unlinkat)     \
-  X(renameat) X(symlinkat) X(readlinkat) X(fchmodat) X(faccessat) X(set_robust_list)           \
-  X(dup3) X(pipe2) X(prlimit64) X(getrandom) X(faccessat2) X(ppoll)      \
-  X(reboot) X(sched_getaffinity) X(getcpu) X(capget) X(fsync) X(fdatasync) X(utimensat)        \
-  X(truncate) X(statfs) X(fstatfs) X(rt_sigreturn) X(rt_sigsuspend) X(renameat2) X(link)       \
-  X(linkat) X(fchownat) X(close_range) X(prctl) 
+// clang-format off
+#define POSIX_SYSCALLS(X) \
+  X(read) X(write) X(open) X(close) X(stat) X(fstat) X(lstat) X(poll) X(lseek) X(mmap) \
+  X(mprotect) X(munmap) X(brk) X(rt_sigaction) X(rt_sigprocmask) X(ioctl) X(pread64) \
+  X(pwrite64) X(readv) X(writev) X(access) X(pipe) X(sched_yield) X(madvise) X(dup) X(dup2) \
+  X(nanosleep) X(getpid) X(clone) X(fork) X(vfork) X(execve) X(exit) X(wait4) X(kill) X(uname) \
+  X(fcntl) X(ftruncate) X(getcwd) X(chdir) X(fchdir) X(rename) X(mkdir) X(rmdir) X(unlink) \
+  X(symlink) X(readlink) X(chmod) X(fchmod) X(chown) X(fchown) X(lchown) X(umask) \
+  X(gettimeofday) X(getrlimit) X(getrusage) X(sysinfo) X(times) X(getuid) X(getgid) X(setuid) \
+  X(setgid) X(geteuid) X(getegid) X(setpgid) X(getppid) X(getpgrp) X(setsid) X(getgroups) \
+  X(setgroups) X(setresuid) X(getresuid) X(setresgid) X(getresgid) X(getpgid) X(getsid) \
+  X(sigaltstack) X(arch_prctl) X(setrlimit) X(sync) X(sethostname) X(gettid) X(tkill) X(time) \
+  X(futex) X(getdents64) X(set_tid_address) X(clock_gettime) X(clock_getres) X(clock_nanosleep) \
+  X(exit_group) X(tgkill) X(openat) X(mkdirat) X(newfstatat) X(unlinkat) X(renameat) \
+  X(symlinkat) X(readlinkat) X(fchmodat) X(faccessat) X(set_robust_list) X(dup3) X(pipe2) \
+  X(prlimit64) X(getrandom) X(faccessat2) X(ppoll) X(reboot) X(sched_getaffinity) X(getcpu) \
+  X(capget) X(fsync) X(fdatasync) X(utimensat) X(truncate) X(statfs) X(fstatfs) X(rt_sigreturn) \
+  X(rt_sigsuspend) X(renameat2) X(link) X(linkat) X(fchownat) X(close_range) X(prctl) X(mount) \
+  X(umount2)
+// clang-format on
 
 #define POSIX_DECLARE(name) int64_t sys_##name(SyscallContext& c);
 POSIX_SYSCALLS(POSIX_DECLARE)

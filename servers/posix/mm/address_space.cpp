@@ -89,7 +89,8 @@ rt::Result<Page*> AddressSpace::ensure_page(uint64_t address, uint32_t prot) {
       e = Error::kNotEnoughMemory;
       break;
     }
-    if (table_count_ < sizeof(tables_) / sizeof(tables_[0])) tables_[table_count_++] = table.value();
+    if (table_count_ < sizeof(tables_) / sizeof(tables_[0]))
+      tables_[table_count_++] = table.value();
     uint64_t table_words[] = {vspace_, address};
     e = sys::invoke(table.value(), Label::kPageTableMap, table_words);
     if (e == Error::kNone) e = sys::invoke(page->mapped_cap, Label::kFrameMap, words);
@@ -309,8 +310,8 @@ rt::Result<void> AddressSpace::copy_into(AddressSpace& child) const {
         for (unsigned d = 0; d < 512; ++d) {
           Page* page = leaf->pages[d];
           if (page == nullptr) continue;
-          uint64_t address = (uint64_t{a} << 39) | (uint64_t{b} << 30) | (uint64_t{c} << 21) |
-                             (uint64_t{d} << 12);
+          uint64_t address =
+              (uint64_t{a} << 39) | (uint64_t{b} << 30) | (uint64_t{c} << 21) | (uint64_t{d} << 12);
           Page* copy = TRY(child.ensure_page(address, page->prot));
           memcpy(reinterpret_cast<void*>(copy->frame.server_address),
                  reinterpret_cast<const void*>(page->frame.server_address), kPage);

@@ -18,7 +18,7 @@ inline constexpr uint32_t kProtExec = 4;
 
 inline constexpr uint64_t kUserTop = 0x00007ffffffff000ull;  // Linux's TASK_SIZE, page-aligned
 inline constexpr uint64_t kStackTop = kUserTop;
-inline constexpr uint64_t kStackSize = 8ull << 20;           // RLIMIT_STACK's default
+inline constexpr uint64_t kStackSize = 8ull << 20;  // RLIMIT_STACK's default
 inline constexpr uint64_t kMmapTop = 0x00007ffff7fff000ull;
 
 struct Page {
@@ -88,7 +88,7 @@ class AddressSpace {
   Node* top_ = nullptr;
   Area areas_[kMaxAreas];
   size_t area_count_ = 0;
-  uint64_t tables_[256];   // paging structure caps made for this VSpace
+  uint64_t tables_[256];  // paging structure caps made for this VSpace
   size_t table_count_ = 0;
 };
 

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 // Memory system calls: brk, mmap, munmap, mprotect, madvise.
+#include "kernel/syscalls.hpp"
+
 #include <string.h>
 
-#include "kernel/syscalls.hpp"
 #include "vfs/file.hpp"
 
 namespace posix {
@@ -13,9 +14,9 @@ using platform::kPage;
 
 constexpr uint64_t kMapShared = 0x01, kMapPrivate = 0x02, kMapFixed = 0x10;
 constexpr uint64_t kMapAnonymous = 0x20, kMapFixedNoReplace = 0x100000;
-constexpr uint64_t kKnownFlags = 0x03 | 0x10 | 0x20 | 0x100 | 0x800 | 0x1000 | 0x2000 |
-                                 0x4000 | 0x8000 | 0x10000 | 0x20000 | 0x40000 | 0x80000 |
-                                 0x100000 | 0xfc000000;
+constexpr uint64_t kKnownFlags = 0x03 | 0x10 | 0x20 | 0x100 | 0x800 | 0x1000 | 0x2000 | 0x4000 |
+                                 0x8000 | 0x10000 | 0x20000 | 0x40000 | 0x80000 | 0x100000 |
+                                 0xfc000000;
 
 uint64_t page_up(uint64_t value) { return (value + kPage - 1) & ~(kPage - 1); }
 

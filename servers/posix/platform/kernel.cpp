@@ -146,7 +146,8 @@ Error map_frame(uint64_t frame, uint64_t vspace, uint64_t address, uint64_t righ
     auto table = make_object(ObjectType::kPageTable);
     if (!table.ok()) return Error::kNotEnoughMemory;
     uint64_t table_words[] = {vspace, address};
-    if (Error m = sys::invoke(table.value(), Label::kPageTableMap, table_words); m != Error::kNone) {
+    if (Error m = sys::invoke(table.value(), Label::kPageTableMap, table_words);
+        m != Error::kNone) {
       return m;
     }
     e = sys::invoke(frame, Label::kFrameMap, words);
@@ -163,8 +164,7 @@ rt::Result<PageFrame> allocate_page() {
   }
   uint64_t cap = TRY(make_object(ObjectType::kFrame, 12));
   PageFrame page{cap, kFrameMapBase + next_frame_index * kPage};
-  if (map_frame(cap, sys::kServerSlotVSpace, page.server_address, abi::kMapWrite) !=
-      Error::kNone) {
+  if (map_frame(cap, sys::kServerSlotVSpace, page.server_address, abi::kMapWrite) != Error::kNone) {
     return rt::err(rt::kENOMEM, "cannot map a page in the server");
   }
   ++next_frame_index;

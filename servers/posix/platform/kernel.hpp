@@ -33,7 +33,7 @@ abi::Error map_frame(uint64_t frame, uint64_t vspace, uint64_t address, uint64_t
 
 // A page of memory for processes: its cap (mapped in the server at `address`) and index.
 struct PageFrame {
-  uint64_t cap;      // mapped in the server's VSpace at `server_address`
+  uint64_t cap;  // mapped in the server's VSpace at `server_address`
   uint64_t server_address;
 };
 // A zeroed page (recycled ones are cleared); ENOMEM when the untyped is used up.

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 // Signals: actions and masks recorded, default actions carried out (handlers not run yet).
 #include <stddef.h>
-#include <stddef.h>
 #include <string.h>
 
 #include "kernel/syscalls.hpp"
@@ -17,8 +16,14 @@ constexpr int kSigKill = 9, kSigStop = 19;
 // What SIG_DFL does (signal(7)): true when it ends the process.
 bool default_terminates(int signal) {
   switch (signal) {
-    case 17: case 18: case 23: case 28:  // SIGCHLD SIGCONT SIGURG SIGWINCH: ignored
-    case 19: case 20: case 21: case 22:  // stops: GAP, job control stops are not done yet
+    case 17:
+    case 18:
+    case 23:
+    case 28:  // SIGCHLD SIGCONT SIGURG SIGWINCH: ignored
+    case 19:
+    case 20:
+    case 21:
+    case 22:  // stops: GAP, job control stops are not done yet
       return false;
     default:
       return true;
@@ -110,10 +115,17 @@ int64_t sys_rt_sigprocmask(SyscallContext& c) {
     if (auto r = user(c).copy_in(&set, c.arg(1), 8); !r.ok()) return -rt::kEFAULT;
     set &= ~((1ull << (kSigKill - 1)) | (1ull << (kSigStop - 1)));
     switch (c.arg(0)) {
-      case kBlock: c.process->signal_mask |= set; break;
-      case kUnblock: c.process->signal_mask &= ~set; break;
-      case kSetMask: c.process->signal_mask = set; break;
-      default: return -rt::kEINVAL;
+      case kBlock:
+        c.process->signal_mask |= set;
+        break;
+      case kUnblock:
+        c.process->signal_mask &= ~set;
+        break;
+      case kSetMask:
+        c.process->signal_mask = set;
+        break;
+      default:
+        return -rt::kEINVAL;
     }
   }
   if (c.arg(2) != 0) {
@@ -162,7 +174,15 @@ constexpr uint64_t kUnblockable = (1ull << (kSigKill - 1)) | (1ull << (kSigStop 
 
 bool restartable(uint64_t number) {
   switch (number) {
-    case 0: case 1: case 7: case 17: case 18: case 19: case 20: case 61: case 271:
+    case 0:
+    case 1:
+    case 7:
+    case 17:
+    case 18:
+    case 19:
+    case 20:
+    case 61:
+    case 271:
       return true;  // read write poll pread pwrite readv writev wait4 ppoll
     default:
       return false;
@@ -197,11 +217,26 @@ int64_t deliver_signals(SyscallContext& c, int64_t result) {
   frame.pretcode = action.restorer;
   frame.uc.ss_flags = 2;  // SS_DISABLE
   SigContext& m = frame.uc.mcontext;
-  m.r8 = saved.r8; m.r9 = saved.r9; m.r10 = saved.r10; m.r11 = saved.r11;
-  m.r12 = saved.r12; m.r13 = saved.r13; m.r14 = saved.r14; m.r15 = saved.r15;
-  m.rdi = saved.rdi; m.rsi = saved.rsi; m.rbp = saved.rbp; m.rbx = saved.rbx;
-  m.rdx = saved.rdx; m.rax = saved.rax; m.rcx = saved.rcx; m.rsp = saved.rsp;
-  m.rip = saved.rip; m.eflags = saved.rflags; m.cs = 0x33; m.ss = 0x2b;
+  m.r8 = saved.r8;
+  m.r9 = saved.r9;
+  m.r10 = saved.r10;
+  m.r11 = saved.r11;
+  m.r12 = saved.r12;
+  m.r13 = saved.r13;
+  m.r14 = saved.r14;
+  m.r15 = saved.r15;
+  m.rdi = saved.rdi;
+  m.rsi = saved.rsi;
+  m.rbp = saved.rbp;
+  m.rbx = saved.rbx;
+  m.rdx = saved.rdx;
+  m.rax = saved.rax;
+  m.rcx = saved.rcx;
+  m.rsp = saved.rsp;
+  m.rip = saved.rip;
+  m.eflags = saved.rflags;
+  m.cs = 0x33;
+  m.ss = 0x2b;
   m.oldmask = old_mask;
   frame.uc.sigmask = old_mask;
   int32_t info[4] = {signal, 0, 0, 0};  // si_signo, si_errno, si_code (SI_USER)
@@ -237,9 +272,22 @@ int64_t sys_rt_sigreturn(SyscallContext& c) {
   }
   const SigContext& m = uc.mcontext;
   abi::UserRegisters& r = c.registers;
-  r.r8 = m.r8; r.r9 = m.r9; r.r10 = m.r10; r.r11 = m.r11; r.r12 = m.r12; r.r13 = m.r13;
-  r.r14 = m.r14; r.r15 = m.r15; r.rdi = m.rdi; r.rsi = m.rsi; r.rbp = m.rbp; r.rbx = m.rbx;
-  r.rdx = m.rdx; r.rcx = m.rcx; r.rsp = m.rsp; r.rip = m.rip;
+  r.r8 = m.r8;
+  r.r9 = m.r9;
+  r.r10 = m.r10;
+  r.r11 = m.r11;
+  r.r12 = m.r12;
+  r.r13 = m.r13;
+  r.r14 = m.r14;
+  r.r15 = m.r15;
+  r.rdi = m.rdi;
+  r.rsi = m.rsi;
+  r.rbp = m.rbp;
+  r.rbx = m.rbx;
+  r.rdx = m.rdx;
+  r.rcx = m.rcx;
+  r.rsp = m.rsp;
+  r.rip = m.rip;
   // Only the flags a program may change (CF PF AF ZF SF TF DF OF); IF stays on.
   r.rflags = (m.eflags & 0xdd5) | 0x202;
   if (r.rip >= mm::kUserTop) {

@@ -6,6 +6,7 @@
 
 #include "kernel/random.hpp"
 #include "platform/kernel.hpp"
+#include "rt/new.hpp"
 
 namespace posix {
 
@@ -35,10 +36,26 @@ constexpr uint32_t kLoad = 1, kInterp = 3;
 
 // Auxiliary vector keys (elf.h).
 enum : uint64_t {
-  kAtNull = 0, kAtPhdr = 3, kAtPhent = 4, kAtPhnum = 5, kAtPagesz = 6, kAtBase = 7,
-  kAtFlags = 8, kAtEntry = 9, kAtUid = 11, kAtEuid = 12, kAtGid = 13, kAtEgid = 14,
-  kAtPlatform = 15, kAtHwcap = 16, kAtClktck = 17, kAtSecure = 23, kAtRandom = 25,
-  kAtHwcap2 = 26, kAtExecfn = 31, kAtMinsigstksz = 51,
+  kAtNull = 0,
+  kAtPhdr = 3,
+  kAtPhent = 4,
+  kAtPhnum = 5,
+  kAtPagesz = 6,
+  kAtBase = 7,
+  kAtFlags = 8,
+  kAtEntry = 9,
+  kAtUid = 11,
+  kAtEuid = 12,
+  kAtGid = 13,
+  kAtEgid = 14,
+  kAtPlatform = 15,
+  kAtHwcap = 16,
+  kAtClktck = 17,
+  kAtSecure = 23,
+  kAtRandom = 25,
+  kAtHwcap2 = 26,
+  kAtExecfn = 31,
+  kAtMinsigstksz = 51,
 };
 
 uint32_t prot_of(uint32_t flags) {
@@ -63,10 +80,14 @@ rt::Result<Loaded> load_elf(const Inode* file, mm::AddressSpace& memory) {
   if (file->size < sizeof(ElfHeader)) return err(rt::kENOEXEC);
   ElfHeader header;
   memcpy(&header, file->data, sizeof(header));
-  if (memcmp(header.ident, "\x7f" "ELF", 4) != 0 || header.ident[4] != 2 || header.ident[5] != 1 ||
-      header.machine != 62 || (header.type != 2 && header.type != 3) ||
-      header.phentsize != sizeof(ProgramHeader) || header.phnum == 0 || header.phnum > 64 ||
-      header.phoff > file->size || file->size - header.phoff < header.phnum * sizeof(ProgramHeader)) {
+  if (memcmp(header.ident,
+             "\x7f"
+             "ELF",
+             4) != 0 ||
+      header.ident[4] != 2 || header.ident[5] != 1 || header.machine != 62 ||
+      (header.type != 2 && header.type != 3) || header.phentsize != sizeof(ProgramHeader) ||
+      header.phnum == 0 || header.phnum > 64 || header.phoff > file->size ||
+      file->size - header.phoff < header.phnum * sizeof(ProgramHeader)) {
     return err(rt::kENOEXEC);
   }
   uint64_t bias = header.type == 3 ? kDynamicBase : 0;
@@ -142,13 +163,26 @@ rt::Result<uint64_t> build_stack(mm::AddressSpace& memory, const ExecArguments& 
   fill_random(random, sizeof(random));
   uint64_t random_address = push_bytes(random, sizeof(random));
   at &= ~static_cast<size_t>(15);
-  uint64_t auxv[][2] = {
-      {kAtHwcap, hwcap()}, {kAtPagesz, kPage}, {kAtClktck, 100},
-      {kAtPhdr, loaded.phdr}, {kAtPhent, sizeof(ProgramHeader)}, {kAtPhnum, loaded.phnum},
-      {kAtBase, 0}, {kAtFlags, 0}, {kAtEntry, loaded.entry}, {kAtUid, 0}, {kAtEuid, 0},
-      {kAtGid, 0}, {kAtEgid, 0}, {kAtSecure, 0}, {kAtRandom, random_address},
-      {kAtHwcap2, 0}, {kAtExecfn, execfn}, {kAtPlatform, platform_string},
-      {kAtMinsigstksz, 2048}, {kAtNull, 0}};
+  uint64_t auxv[][2] = {{kAtHwcap, hwcap()},
+                        {kAtPagesz, kPage},
+                        {kAtClktck, 100},
+                        {kAtPhdr, loaded.phdr},
+                        {kAtPhent, sizeof(ProgramHeader)},
+                        {kAtPhnum, loaded.phnum},
+                        {kAtBase, 0},
+                        {kAtFlags, 0},
+                        {kAtEntry, loaded.entry},
+                        {kAtUid, 0},
+                        {kAtEuid, 0},
+                        {kAtGid, 0},
+                        {kAtEgid, 0},
+                        {kAtSecure, 0},
+                        {kAtRandom, random_address},
+                        {kAtHwcap2, 0},
+                        {kAtExecfn, execfn},
+                        {kAtPlatform, platform_string},
+                        {kAtMinsigstksz, 2048},
+                        {kAtNull, 0}};
   size_t words = 1 + arguments.argc + 1 + arguments.envc + 1 + sizeof(auxv) / 8;
   at -= words * 8;
   at &= ~static_cast<size_t>(15);  // rsp is 16-byte aligned at the entry point
@@ -287,8 +321,7 @@ rt::Result<void> exec_image(Process* process, const char* path, ExecArguments& a
     }
     void* memory = platform::heap().allocate(sizeof(mm::AddressSpace), 16);
     if (memory == nullptr) return err(rt::kENOMEM);
-    memset(memory, 0, sizeof(mm::AddressSpace));
-    auto* space = static_cast<mm::AddressSpace*>(memory);
+    auto* space = new (memory) mm::AddressSpace();
     auto fail = [&](rt::Error error) -> rt::Error {
       space->destroy();
       platform::heap().deallocate(space, sizeof(mm::AddressSpace));
@@ -316,9 +349,10 @@ rt::Result<void> exec_image(Process* process, const char* path, ExecArguments& a
     registers.rflags = 0x202;
     // argv as /proc/<pid>/cmdline shows it (at most what fits).
     size_t argv_bytes = 0;
-    for (size_t a = 0; a < arguments.argc; ++a) argv_bytes += strlen(arguments.bytes + argv_bytes) + 1;
-    process->cmdline_length = argv_bytes < sizeof(process->cmdline) ? argv_bytes
-                                                                   : sizeof(process->cmdline);
+    for (size_t a = 0; a < arguments.argc; ++a)
+      argv_bytes += strlen(arguments.bytes + argv_bytes) + 1;
+    process->cmdline_length =
+        argv_bytes < sizeof(process->cmdline) ? argv_bytes : sizeof(process->cmdline);
     memcpy(process->cmdline, arguments.bytes, process->cmdline_length);
     const char* name = base_name(current);
     size_t i = 0;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "platform/kernel.hpp"
+#include "rt/new.hpp"
 #include "sys/clock.hpp"
 #include "task/exec.hpp"
 #include "task/replies.hpp"
@@ -76,7 +77,7 @@ rt::Result<void> start_thread(Process* process, const abi::UserRegisters& regist
   }
   uint64_t tcb = TRY(platform::make_object(abi::ObjectType::kTcb));
   uint64_t configure[] = {resources.empty_cnode, 0, process->memory->vspace(), 0,
-                          process->fault_cap, 0};
+                          process->fault_cap,    0};
   uint64_t abi_words[] = {static_cast<uint64_t>(abi::ThreadAbi::kLinux)};
   uint64_t priority[] = {kProcessPriority};
   uint64_t words[1 + abi::kUserRegisterWords];
@@ -152,8 +153,7 @@ rt::Result<Process*> fork_process(Process* parent, const abi::UserRegisters& reg
   child->files = files.value();
   void* memory = platform::heap().allocate(sizeof(mm::AddressSpace), 16);
   if (memory == nullptr) return fail(rt::err(rt::kENOMEM));
-  memset(memory, 0, sizeof(mm::AddressSpace));
-  child->memory = static_cast<mm::AddressSpace*>(memory);
+  child->memory = new (memory) mm::AddressSpace();
   if (auto made = child->memory->create(); !made.ok()) return fail(made.error());
   if (auto copied = parent->memory->copy_into(*child->memory); !copied.ok()) {
     return fail(copied.error());

@@ -29,9 +29,9 @@ enum class ProcessState : uint8_t { kRunning, kZombie };
 struct Process {
   int pid, ppid, pgid, sid;
   ProcessState state;
-  int wait_status;          // Linux's wait status word, once a zombie
-  uint64_t tcb;             // its thread
-  uint64_t fault_cap;       // the badged endpoint cap the thread faults to
+  int wait_status;     // Linux's wait status word, once a zombie
+  uint64_t tcb;        // its thread
+  uint64_t fault_cap;  // the badged endpoint cap the thread faults to
   mm::AddressSpace* memory;
   FdTable* files;
   Inode* cwd;
@@ -43,11 +43,11 @@ struct Process {
   uint64_t pending_signals;  // bit n-1: signal n waits for delivery to a handler
   uint64_t suspend_mask;     // rt_sigsuspend: the mask to restore after the handler
   bool in_suspend;
-  bool interrupted;          // a signal ended the blocked call (EINTR or restart)
+  bool interrupted;  // a signal ended the blocked call (EINTR or restart)
   char comm[16];
-  char cmdline[512];        // argv, NUL-separated, as /proc/<pid>/cmdline shows it
+  char cmdline[512];  // argv, NUL-separated, as /proc/<pid>/cmdline shows it
   size_t cmdline_length;
-  uint64_t start_ns;        // when it was made (clock_ns), for /proc/<pid>/stat
+  uint64_t start_ns;  // when it was made (clock_ns), for /proc/<pid>/stat
   // A system call waiting for something (console input, a child, a pipe): its registers
   // and the Reply that answers it.
   bool blocked;
@@ -63,24 +63,30 @@ struct SyscallContext {
   bool replace_registers;        // reply with all of `registers` (execve, arch_prctl)
   uint64_t arg(int i) const {
     switch (i) {
-      case 0: return registers.rdi;
-      case 1: return registers.rsi;
-      case 2: return registers.rdx;
-      case 3: return registers.r10;
-      case 4: return registers.r8;
-      default: return registers.r9;
+      case 0:
+        return registers.rdi;
+      case 1:
+        return registers.rsi;
+      case 2:
+        return registers.rdx;
+      case 3:
+        return registers.r10;
+      case 4:
+        return registers.r8;
+      default:
+        return registers.r9;
     }
   }
 };
 
 // Results of a handler that are not a value for rax.
-inline constexpr int64_t kDeferred = INT64_MIN;      // answered later (the thread waits)
-inline constexpr int64_t kNoReply = INT64_MIN + 1;   // the thread is gone (exit, execve's old)
+inline constexpr int64_t kDeferred = INT64_MIN;     // answered later (the thread waits)
+inline constexpr int64_t kNoReply = INT64_MIN + 1;  // the thread is gone (exit, execve's old)
 
 // The server's resources processes are made from.
 struct TaskResources {
-  uint64_t endpoint;      // where every process thread faults to (badge = pid)
-  uint64_t empty_cnode;   // the CSpace of Linux threads: they hold no caps
+  uint64_t endpoint;     // where every process thread faults to (badge = pid)
+  uint64_t empty_cnode;  // the CSpace of Linux threads: they hold no caps
 };
 void init_tasks(const TaskResources& resources, FileTree& tree);
 FileTree& file_tree();
@@ -91,8 +97,7 @@ extern Process* current;
 Process* first_process();
 
 // Makes a process running `path` with `argv`/`envp` (host-side arrays), as the first one.
-rt::Result<Process*> spawn_init(const char* path, const char* const* argv,
-                                const char* const* envp);
+rt::Result<Process*> spawn_init(const char* path, const char* const* argv, const char* const* envp);
 
 // Ends `process` with wait status `status` (exit code << 8, or the signal number).
 void finish_process(Process* process, int status);
@@ -111,6 +116,9 @@ void console_signal(int signal);
 // Before a system call returns: runs a pending signal's handler (Linux's frame on the user
 // stack; `result` is what rax would have held). Returns the new result.
 int64_t deliver_signals(SyscallContext& context, int64_t result);
+
+// The wall clock's start from the CMOS clock (kernel/sys.cpp).
+void init_wall_clock(uint64_t rtc_ports);
 
 // Sleeps: the earliest deadline of a sleeping process, and the thread that wakes the server
 // then (task/timer.cpp).

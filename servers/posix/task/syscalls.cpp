@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: MIT
 // Process system calls: identities, fork/clone, execve, exit, wait4, process groups, TLS.
+#include "kernel/syscalls.hpp"
+
 #include <string.h>
 
-#include "kernel/syscalls.hpp"
 #include "platform/kernel.hpp"
 #include "task/exec.hpp"
 #include "task/replies.hpp"
 #include "tty/console.hpp"
+#include "vfs/vfs.hpp"
 
 namespace posix {
 
@@ -16,25 +18,6 @@ constexpr uint64_t kCloneVm = 0x100, kCloneVfork = 0x4000, kCloneThread = 0x1000
 constexpr uint64_t kCloneSetTls = 0x80000, kCloneParentSetTid = 0x100000;
 constexpr uint64_t kCloneChildClearTid = 0x200000, kCloneChildSetTid = 0x1000000;
 constexpr int kSigChld = 17;
-
-int64_t fork_with(SyscallContext& c, uint64_t flags, uint64_t child_stack, uint64_t parent_tid,
-                  uint64_t child_tid, uint64_t tls) {
-  if ((flags & kCloneThread) != 0) return -rt::kENOSYS;  // GAP: threads (CLONE_THREAD)
-  if ((flags & 0xff) != kSigChld && (flags & 0xff) != 0) return -rt::kEINVAL;
-  abi::UserRegisters registers = c.registers;
-  if (child_stack != 0) registers.rsp = child_stack;
-  if ((flags & kCloneSetTls) != 0) registers.fs_base = tls;
-  // vfork and CLONE_VM without threads: the child gets a copy (GAP: the parent does not wait
-  // for the child's exec or exit, which programs written for vfork do not notice).
-  auto child = fork_process(c.process, registers);
-  if (!child.ok()) return -child.error().code;
-  Process* p = child.value();
-  int64_t pid = p->pid;
-  if ((flags & kCloneParentSetTid) != 0) (void)user(c).copy_out(parent_tid, &pid, 4);
-  if ((flags & kCloneChildSetTid) != 0) (void)p->memory->copy_out(child_tid, &pid, 4);
-  if ((flags & kCloneChildClearTid) != 0) p->clear_child_tid = child_tid;
-  return pid;
-}
 
 // Does the child match wait4's pid argument?
 bool matches(const Process* parent, const Process* child, int64_t pid) {
@@ -90,11 +73,65 @@ int64_t sys_arch_prctl(SyscallContext& c) {
   }
 }
 
-int64_t sys_fork(SyscallContext& c) { return fork_with(c, kSigChld, 0, 0, 0, 0); }
-int64_t sys_vfork(SyscallContext& c) { return fork_with(c, kSigChld | kCloneVfork | kCloneVm, 0, 0, 0, 0); }
+}  // namespace posix
+
+// Linux's struct kernel_clone_args (include/linux/sched/task.h), the fields clone uses.
+struct kernel_clone_args {
+  uint64_t flags;
+  int* pidfd;
+  int* child_tid;  // user addresses
+  int* parent_tid;
+  int exit_signal;
+  unsigned long stack;
+  unsigned long stack_size;
+  unsigned long tls;
+};
+
+// fork, vfork and clone end here, as in Linux.
+extern "C" __attribute__((noinline)) long kernel_clone(struct kernel_clone_args* args) {
+  using namespace posix;
+  SyscallContext& c = *current_context();
+  uint64_t flags = args->flags;
+  if ((flags & kCloneThread) != 0) return -rt::kENOSYS;  // GAP: threads (CLONE_THREAD)
+  if (args->exit_signal != kSigChld && args->exit_signal != 0) return -rt::kEINVAL;
+  abi::UserRegisters registers = c.registers;
+  if (args->stack != 0) registers.rsp = args->stack;
+  if ((flags & kCloneSetTls) != 0) registers.fs_base = args->tls;
+  // vfork and CLONE_VM without threads: the child gets a copy (GAP: the parent does not wait
+  // for the child's exec or exit, which programs written for vfork do not notice).
+  auto child = fork_process(c.process, registers);
+  if (!child.ok()) return -child.error().code;
+  Process* p = child.value();
+  int64_t pid = p->pid;
+  auto parent_tid = reinterpret_cast<uint64_t>(args->parent_tid);
+  auto child_tid = reinterpret_cast<uint64_t>(args->child_tid);
+  if ((flags & kCloneParentSetTid) != 0) (void)user(c).copy_out(parent_tid, &pid, 4);
+  if ((flags & kCloneChildSetTid) != 0) (void)p->memory->copy_out(child_tid, &pid, 4);
+  if ((flags & kCloneChildClearTid) != 0) p->clear_child_tid = child_tid;
+  return pid;
+}
+
+namespace posix {
+
+int64_t sys_fork(SyscallContext&) {
+  kernel_clone_args args{0, nullptr, nullptr, nullptr, kSigChld, 0, 0, 0};
+  return kernel_clone(&args);
+}
+int64_t sys_vfork(SyscallContext&) {
+  kernel_clone_args args{kCloneVfork | kCloneVm, nullptr, nullptr, nullptr, kSigChld, 0, 0, 0};
+  return kernel_clone(&args);
+}
 int64_t sys_clone(SyscallContext& c) {
-  // clone(flags, stack, parent_tid, child_tid, tls) on x86-64.
-  return fork_with(c, c.arg(0), c.arg(1), c.arg(2), c.arg(3), c.arg(4));
+  // clone(flags, stack, parent_tid, child_tid, tls) on x86-64; the low byte is the exit signal.
+  kernel_clone_args args{c.arg(0) & ~uint64_t{0xff},
+                         nullptr,
+                         reinterpret_cast<int*>(c.arg(3)),
+                         reinterpret_cast<int*>(c.arg(2)),
+                         static_cast<int>(c.arg(0) & 0xff),
+                         c.arg(1),
+                         0,
+                         c.arg(4)};
+  return kernel_clone(&args);
 }
 
 extern "C" __attribute__((noinline)) int do_execveat_common(int fd, const char* filename,

@@ -30,8 +30,16 @@ constexpr uint32_t kECHOK = 0000040;
 constexpr uint32_t kECHOCTL = 0001000;
 constexpr uint32_t kECHOKE = 0004000;
 constexpr uint32_t kIEXTEN = 0100000;
-enum ControlChar { kVINTR = 0, kVQUIT = 1, kVERASE = 2, kVKILL = 3, kVEOF = 4, kVTIME = 5,
-                   kVMIN = 6, kVSUSP = 10 };
+enum ControlChar {
+  kVINTR = 0,
+  kVQUIT = 1,
+  kVERASE = 2,
+  kVKILL = 3,
+  kVEOF = 4,
+  kVTIME = 5,
+  kVMIN = 6,
+  kVSUSP = 10
+};
 
 uint64_t com1 = 0;
 uint64_t com2 = 0;
@@ -59,7 +67,8 @@ void port_out(uint64_t ports, uint64_t port, uint64_t value) {
 
 void put_raw(uint64_t ports, uint64_t base, char c) {
   if (ports == 0) return;
-  for (int spin = 0; spin < 100000 && (port_in(ports, base + 5) & 0x20) == 0; ++spin) {}
+  for (int spin = 0; spin < 100000 && (port_in(ports, base + 5) & 0x20) == 0; ++spin) {
+  }
   port_out(ports, base, static_cast<uint8_t>(c));
 }
 

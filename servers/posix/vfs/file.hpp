@@ -38,8 +38,8 @@ struct Pipe {
 struct File {
   int references;
   FileKind kind;
-  uint32_t flags;    // open flags as given (access mode, O_APPEND, O_NONBLOCK, ...)
-  Inode* inode;      // kInode (and the device inode for devices)
+  uint32_t flags;  // open flags as given (access mode, O_APPEND, O_NONBLOCK, ...)
+  Inode* inode;    // kInode (and the device inode for devices)
   uint64_t position;
   Pipe* pipe;
 };

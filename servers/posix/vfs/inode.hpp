@@ -36,9 +36,9 @@ struct Inode {
   uint32_t mode;  // type and permission bits
   uint32_t uid, gid;
   uint32_t links;
-  uint32_t device;       // character devices: major << 8 | minor
+  uint32_t device;  // character devices: major << 8 | minor
   int64_t mtime_seconds;
-  Inode* parent;         // directories: the directory holding it (the root: itself)
+  Inode* parent;            // directories: the directory holding it (the root: itself)
   DirectoryEntry* entries;  // directories, newest first
   // Regular files and symlinks: the bytes. Files from the initramfs point into it until
   // the first write copies them (`owned` then).
@@ -83,15 +83,15 @@ class FileTree {
 // Path resolution as Linux's: `.`, `..` (the root's parent is itself), symlinks (relative to
 // the directory holding them, at most kSymlinkMax), ENOENT, ENOTDIR, ENAMETOOLONG, ELOOP.
 struct LookupResult {
-  Inode* inode = nullptr;     // what the path names (nullptr: the last component is missing)
-  Inode* parent = nullptr;    // the directory holding the last component
-  const char* last = nullptr; // the last component inside the path (not NUL-terminated)
+  Inode* inode = nullptr;      // what the path names (nullptr: the last component is missing)
+  Inode* parent = nullptr;     // the directory holding the last component
+  const char* last = nullptr;  // the last component inside the path (not NUL-terminated)
   size_t last_length = 0;
 };
 
 enum LookupFlags : uint32_t {
-  kFollowLast = 1,     // a symlink as the last component is followed
-  kAllowMissing = 2,   // the last component may be missing (creation): inode is nullptr then
+  kFollowLast = 1,    // a symlink as the last component is followed
+  kAllowMissing = 2,  // the last component may be missing (creation): inode is nullptr then
 };
 
 rt::Result<LookupResult> lookup(FileTree& tree, Inode* cwd, const char* path, uint32_t flags);

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: MIT
 // File system calls: open, read, write, stat, directories, descriptors, pipes, paths.
+#include "kernel/syscalls.hpp"
+
 #include <string.h>
 
 #include "fs/procfs.hpp"
 #include "kernel/random.hpp"
-#include "kernel/syscalls.hpp"
+#include "sys/clock.hpp"
 #include "tty/console.hpp"
 #include "vfs/vfs.hpp"
 
@@ -72,11 +74,15 @@ void fill_stat(Stat& st, const Inode* inode, FileKind kind) {
 
 FileKind device_kind(uint32_t device) {
   switch (device) {
-    case (1 << 8) | 3: return FileKind::kNull;
-    case (1 << 8) | 5: return FileKind::kZero;
+    case (1 << 8) | 3:
+      return FileKind::kNull;
+    case (1 << 8) | 5:
+      return FileKind::kZero;
     case (1 << 8) | 8:
-    case (1 << 8) | 9: return FileKind::kRandom;
-    default: return FileKind::kConsole;  // 5:0 tty, 5:1 console, 4:64 ttyS0
+    case (1 << 8) | 9:
+      return FileKind::kRandom;
+    default:
+      return FileKind::kConsole;  // 5:0 tty, 5:1 console, 4:64 ttyS0
   }
 }
 
@@ -144,7 +150,7 @@ rt::Result<void> copy_path(SyscallContext& c, uint64_t address, char (&out)[kPat
 // ---- open and close ----
 
 extern "C" __attribute__((noinline)) long do_sys_openat2(int dfd, const char* filename,
-                                                          struct open_how* how) {
+                                                         struct open_how* how) {
   SyscallContext& c = *current_context();
   uint64_t flags = how->flags;
   uint32_t mode = static_cast<uint32_t>(how->mode) & 07777;
@@ -160,8 +166,8 @@ extern "C" __attribute__((noinline)) long do_sys_openat2(int dfd, const char* fi
     auto made = tree().make_inode(kTypeRegular | (mode & ~c.process->umask));
     if (!made.ok()) return -made.error().code;
     inode = made.value();
-    auto linked = tree().link(found.value().parent, found.value().last,
-                              found.value().last_length, inode);
+    auto linked =
+        tree().link(found.value().parent, found.value().last, found.value().last_length, inode);
     if (!linked.ok()) return -linked.error().code;
   } else {
     if ((flags & kO_CREAT) != 0 && (flags & kO_EXCL) != 0) return -rt::kEEXIST;
@@ -176,8 +182,8 @@ extern "C" __attribute__((noinline)) long do_sys_openat2(int dfd, const char* fi
       }
     }
   }
-  FileKind kind = (inode->mode & kTypeMask) == kTypeCharDevice ? device_kind(inode->device)
-                                                               : FileKind::kInode;
+  FileKind kind =
+      (inode->mode & kTypeMask) == kTypeCharDevice ? device_kind(inode->device) : FileKind::kInode;
   auto file = new_file(kind, static_cast<uint32_t>(flags), inode);
   if (!file.ok()) return -file.error().code;
   auto fd = install_fd(*c.process->files, file.value(), 0, (flags & kO_CLOEXEC) != 0);
@@ -259,10 +265,10 @@ int64_t vector_io(SyscallContext& c, bool writing) {
     uint64_t vector[2];
     if (auto r = user(c).copy_in(vector, c.arg(1) + i * 16, 16); !r.ok()) return -rt::kEFAULT;
     if (vector[1] == 0) continue;
-    int64_t done = writing ? vfs_write(file, reinterpret_cast<const char*>(vector[0]), vector[1],
-                                       &file->position)
-                           : vfs_read(file, reinterpret_cast<char*>(vector[0]), vector[1],
-                                      &file->position);
+    int64_t done =
+        writing
+            ? vfs_write(file, reinterpret_cast<const char*>(vector[0]), vector[1], &file->position)
+            : vfs_read(file, reinterpret_cast<char*>(vector[0]), vector[1], &file->position);
     if (done == kDeferred || done == kNoReply || done < 0) return total > 0 ? total : done;
     total += done;
     if (static_cast<uint64_t>(done) < vector[1]) break;
@@ -285,10 +291,17 @@ int64_t sys_lseek(SyscallContext& c) {
   int64_t offset = static_cast<int64_t>(c.arg(1));
   int64_t base;
   switch (c.arg(2)) {
-    case 0: base = 0; break;
-    case 1: base = static_cast<int64_t>(file->position); break;
-    case 2: base = static_cast<int64_t>(file->inode->size); break;
-    default: return -rt::kEINVAL;
+    case 0:
+      base = 0;
+      break;
+    case 1:
+      base = static_cast<int64_t>(file->position);
+      break;
+    case 2:
+      base = static_cast<int64_t>(file->inode->size);
+      break;
+    default:
+      return -rt::kEINVAL;
   }
   if (base + offset < 0) return -rt::kEINVAL;
   file->position = static_cast<uint64_t>(base + offset);
@@ -302,7 +315,8 @@ int64_t sys_fstat(SyscallContext& c) {
   if (file == nullptr) return -rt::kEBADF;
   Stat st;
   fill_stat(st, file->kind == FileKind::kConsole ? nullptr : file->inode, file->kind);
-  if (file->inode != nullptr && file->kind == FileKind::kConsole) fill_stat(st, file->inode, file->kind);
+  if (file->inode != nullptr && file->kind == FileKind::kConsole)
+    fill_stat(st, file->inode, file->kind);
   return to_rax(user(c).copy_out(c.arg(1), &st, sizeof(st)));
 }
 int64_t sys_stat(SyscallContext& c) { return do_stat(c, kAtFdCwd, c.arg(0), c.arg(1), 0); }
@@ -327,7 +341,8 @@ int64_t sys_getdents64(SyscallContext& c) {
   if (file->inode == nullptr || !file->inode->is_directory()) return -rt::kENOTDIR;
   uint64_t out = c.arg(1), capacity = c.arg(2), used = 0;
   Inode* directory = file->inode;
-  if (file->position == 0 && under_procfs(tree(), directory, ".")) refresh_procfs(tree(), c.process);
+  if (file->position == 0 && under_procfs(tree(), directory, "."))
+    refresh_procfs(tree(), c.process);
   // Position n: 0 ".", 1 "..", then the entries in list order.
   for (;;) {
     uint64_t index = file->position;
@@ -358,12 +373,23 @@ int64_t sys_getdents64(SyscallContext& c) {
     uint16_t reclen = static_cast<uint16_t>(record);
     uint8_t type;
     switch (inode->mode & kTypeMask) {
-      case kTypeDirectory: type = 4; break;
-      case kTypeRegular: type = 8; break;
-      case kTypeSymlink: type = 10; break;
-      case kTypeCharDevice: type = 2; break;
-      case kTypeFifo: type = 1; break;
-      default: type = 0;
+      case kTypeDirectory:
+        type = 4;
+        break;
+      case kTypeRegular:
+        type = 8;
+        break;
+      case kTypeSymlink:
+        type = 10;
+        break;
+      case kTypeCharDevice:
+        type = 2;
+        break;
+      case kTypeFifo:
+        type = 1;
+        break;
+      default:
+        type = 0;
     }
     memcpy(buffer, &ino, 8);
     memcpy(buffer + 8, &next, 8);
@@ -421,8 +447,8 @@ int64_t make_node(SyscallContext& c, int dfd, uint64_t path_address, uint32_t mo
       return -r.error().code;
     }
   }
-  return to_rax(tree().link(found.value().parent, found.value().last, found.value().last_length,
-                            inode));
+  return to_rax(
+      tree().link(found.value().parent, found.value().last, found.value().last_length, inode));
 }
 }  // namespace
 
@@ -460,8 +486,8 @@ extern "C" __attribute__((noinline)) int do_unlinkat(int dfd, struct filename* n
   if (found.value().last == nullptr) return -rt::kEBUSY;
   Inode* inode = found.value().inode;
   if (inode->is_directory()) return -rt::kEISDIR;
-  return static_cast<int>(to_rax(tree().unlink(found.value().parent, found.value().last,
-                                               found.value().last_length)));
+  return static_cast<int>(
+      to_rax(tree().unlink(found.value().parent, found.value().last, found.value().last_length)));
 }
 
 namespace {
@@ -473,8 +499,7 @@ int64_t remove_directory(SyscallContext& c, int dfd, const char* path) {
   if (inode == tree().root() || found.value().last == nullptr) return -rt::kEBUSY;
   if (found.value().last_length == 1 && found.value().last[0] == '.') return -rt::kEINVAL;
   if (inode->entries != nullptr) return -rt::kENOTEMPTY;
-  return to_rax(tree().unlink(found.value().parent, found.value().last,
-                              found.value().last_length));
+  return to_rax(tree().unlink(found.value().parent, found.value().last, found.value().last_length));
 }
 }  // namespace
 
@@ -533,7 +558,9 @@ int64_t do_rename(SyscallContext& c, int old_dfd, uint64_t old_address, int new_
 }
 }  // namespace
 
-int64_t sys_rename(SyscallContext& c) { return do_rename(c, kAtFdCwd, c.arg(0), kAtFdCwd, c.arg(1)); }
+int64_t sys_rename(SyscallContext& c) {
+  return do_rename(c, kAtFdCwd, c.arg(0), kAtFdCwd, c.arg(1));
+}
 int64_t sys_renameat(SyscallContext& c) {
   return do_rename(c, static_cast<int>(c.arg(0)), c.arg(1), static_cast<int>(c.arg(2)), c.arg(3));
 }
@@ -555,22 +582,23 @@ int64_t do_link(SyscallContext& c, int old_dfd, uint64_t old_address, int new_df
   if (!to.ok()) return -to.error().code;
   if (to.value().inode != nullptr) return -rt::kEEXIST;
   from.value().inode->links++;
-  auto linked = tree().link(to.value().parent, to.value().last, to.value().last_length,
-                            from.value().inode);
+  auto linked =
+      tree().link(to.value().parent, to.value().last, to.value().last_length, from.value().inode);
   if (!linked.ok()) from.value().inode->links--;
   return to_rax(linked);
 }
 }  // namespace
 
-int64_t sys_link(SyscallContext& c) { return do_link(c, kAtFdCwd, c.arg(0), kAtFdCwd, c.arg(1), 0); }
+int64_t sys_link(SyscallContext& c) {
+  return do_link(c, kAtFdCwd, c.arg(0), kAtFdCwd, c.arg(1), 0);
+}
 int64_t sys_linkat(SyscallContext& c) {
   return do_link(c, static_cast<int>(c.arg(0)), c.arg(1), static_cast<int>(c.arg(2)), c.arg(3),
                  (c.arg(4) & 0x400) != 0 ? kFollowLast : 0);
 }
 
 namespace {
-int64_t do_readlink(SyscallContext& c, int dfd, uint64_t path_address, uint64_t out,
-                    int64_t size) {
+int64_t do_readlink(SyscallContext& c, int dfd, uint64_t path_address, uint64_t out, int64_t size) {
   char path[kPathMax];
   if (size <= 0) return -rt::kEINVAL;
   if (auto r = copy_path(c, path_address, path); !r.ok()) return -r.error().code;
@@ -586,8 +614,8 @@ int64_t do_readlink(SyscallContext& c, int dfd, uint64_t path_address, uint64_t 
   if (!found.ok()) return -found.error().code;
   Inode* inode = found.value().inode;
   if (!inode->is_symlink()) return -rt::kEINVAL;
-  uint64_t length = inode->size < static_cast<uint64_t>(size) ? inode->size
-                                                               : static_cast<uint64_t>(size);
+  uint64_t length =
+      inode->size < static_cast<uint64_t>(size) ? inode->size : static_cast<uint64_t>(size);
   if (auto r = user(c).copy_out(out, inode->data, length); !r.ok()) return -rt::kEFAULT;
   return static_cast<int64_t>(length);
 }
@@ -634,14 +662,16 @@ int64_t change_mode(SyscallContext& c, int dfd, uint64_t path_address, uint32_t 
   inode->mode = (inode->mode & kTypeMask) | (mode & 07777);
   return 0;
 }
-int64_t change_owner(SyscallContext& c, int dfd, uint64_t path_address, uint64_t uid,
-                     uint64_t gid, uint32_t follow) {
+int64_t change_owner(SyscallContext& c, int dfd, uint64_t path_address, uint64_t uid, uint64_t gid,
+                     uint32_t follow) {
   char path[kPathMax];
   if (auto r = copy_path(c, path_address, path); !r.ok()) return -r.error().code;
   auto found = resolve(c, dfd, path, follow);
   if (!found.ok()) return -found.error().code;
-  if (static_cast<uint32_t>(uid) != 0xffffffffu) found.value().inode->uid = static_cast<uint32_t>(uid);
-  if (static_cast<uint32_t>(gid) != 0xffffffffu) found.value().inode->gid = static_cast<uint32_t>(gid);
+  if (static_cast<uint32_t>(uid) != 0xffffffffu)
+    found.value().inode->uid = static_cast<uint32_t>(uid);
+  if (static_cast<uint32_t>(gid) != 0xffffffffu)
+    found.value().inode->gid = static_cast<uint32_t>(gid);
   return 0;
 }
 }  // namespace
@@ -663,7 +693,9 @@ int64_t sys_fchmod(SyscallContext& c) {
 int64_t sys_chown(SyscallContext& c) {
   return change_owner(c, kAtFdCwd, c.arg(0), c.arg(1), c.arg(2), kFollowLast);
 }
-int64_t sys_lchown(SyscallContext& c) { return change_owner(c, kAtFdCwd, c.arg(0), c.arg(1), c.arg(2), 0); }
+int64_t sys_lchown(SyscallContext& c) {
+  return change_owner(c, kAtFdCwd, c.arg(0), c.arg(1), c.arg(2), 0);
+}
 int64_t sys_fchownat(SyscallContext& c) {
   return change_owner(c, static_cast<int>(c.arg(0)), c.arg(1), c.arg(2), c.arg(3),
                       (c.arg(4) & kAtSymlinkNoFollow) != 0 ? 0 : kFollowLast);
@@ -683,7 +715,8 @@ int64_t truncate_inode(Inode* inode, int64_t length) {
   if (length < 0) return -rt::kEINVAL;
   if (inode->is_directory()) return -rt::kEISDIR;
   if (!inode->is_regular()) return -rt::kEINVAL;
-  if (auto r = tree().reserve(inode, static_cast<uint64_t>(length)); !r.ok()) return -r.error().code;
+  if (auto r = tree().reserve(inode, static_cast<uint64_t>(length)); !r.ok())
+    return -r.error().code;
   if (static_cast<uint64_t>(length) > inode->size) {
     memset(inode->data + inode->size, 0, static_cast<uint64_t>(length) - inode->size);
   }
@@ -764,22 +797,28 @@ int64_t sys_fcntl(SyscallContext& c) {
     case kDupFdCloexec: {
       if (c.arg(2) >= FdTable::kMax) return -rt::kEINVAL;
       get_file(file);
-      auto installed = install_fd(table, file, static_cast<int>(c.arg(2)), c.arg(1) == kDupFdCloexec);
+      auto installed =
+          install_fd(table, file, static_cast<int>(c.arg(2)), c.arg(1) == kDupFdCloexec);
       if (!installed.ok()) {
         put_file(file);
         return -installed.error().code;
       }
       return installed.value();
     }
-    case kGetFd: return table.close_on_exec[fd] ? 1 : 0;
-    case kSetFd: table.close_on_exec[fd] = (c.arg(2) & 1) != 0; return 0;
-    case kGetFl: return file->flags & ~uint32_t{kO_CLOEXEC | kO_CREAT | kO_EXCL | kO_TRUNC | kO_NOCTTY};
+    case kGetFd:
+      return table.close_on_exec[fd] ? 1 : 0;
+    case kSetFd:
+      table.close_on_exec[fd] = (c.arg(2) & 1) != 0;
+      return 0;
+    case kGetFl:
+      return file->flags & ~uint32_t{kO_CLOEXEC | kO_CREAT | kO_EXCL | kO_TRUNC | kO_NOCTTY};
     case kSetFl: {
       uint32_t changeable = kO_APPEND | kO_NONBLOCK;
       file->flags = (file->flags & ~changeable) | (static_cast<uint32_t>(c.arg(2)) & changeable);
       return 0;
     }
-    default: return -rt::kEINVAL;  // GAP: locks (F_GETLK, F_SETLK) and the rest
+    default:
+      return -rt::kEINVAL;  // GAP: locks (F_GETLK, F_SETLK) and the rest
   }
 }
 
@@ -856,20 +895,37 @@ int64_t sys_poll(SyscallContext& c) {
     entry.revents = 0;
     if (entry.fd >= 0) {
       File* file = fd_file(*c.process->files, entry.fd);
-      entry.revents = file == nullptr ? 0x20 : static_cast<int16_t>(poll_file(file) & (entry.events | 0x18));
+      entry.revents =
+          file == nullptr ? 0x20 : static_cast<int16_t>(poll_file(file) & (entry.events | 0x18));
       if (entry.revents != 0) ++ready;
     }
     if (auto r = user(c).copy_out(fds + i * 8 + 6, &entry.revents, 2); !r.ok()) return -rt::kEFAULT;
   }
-  if (ready > 0 || timeout == 0) return ready;
-  return kDeferred;  // GAP: timeouts other than 0 and -1 wait without end
+  Process* p = c.process;
+  if (ready > 0 || timeout == 0) {
+    p->sleep_deadline = 0;
+    return ready;
+  }
+  if (timeout > 0) {
+    // A retry keeps the deadline set by the first try; the timer thread ends the wait.
+    uint64_t now = sys::clock_ns();
+    if (p->sleep_deadline == 0) p->sleep_deadline = now + static_cast<uint64_t>(timeout) * 1000000;
+    if (now >= p->sleep_deadline) {
+      p->sleep_deadline = 0;
+      return 0;
+    }
+    arm_timer();
+  }
+  return kDeferred;
 }
 
 int64_t sys_ppoll(SyscallContext& c) {
   if (c.arg(2) != 0) {
     int64_t timespec[2];
     if (auto r = user(c).copy_in(timespec, c.arg(2), 16); !r.ok()) return -rt::kEFAULT;
-    c.registers.rdx = (timespec[0] == 0 && timespec[1] == 0) ? 0 : static_cast<uint64_t>(-1);
+    if (timespec[0] < 0 || timespec[1] < 0 || timespec[1] >= 1000000000) return -rt::kEINVAL;
+    int64_t ms = timespec[0] * 1000 + (timespec[1] + 999999) / 1000000;
+    c.registers.rdx = static_cast<uint64_t>(ms > 0x7fffffff ? 0x7fffffff : ms);
   } else {
     c.registers.rdx = static_cast<uint64_t>(-1);
   }

@@ -20,4 +20,5 @@ sleep 1
 wait
 echo after wait
 uname -srm
+(sleep 2; echo late) | (read -t 1 x; echo "read status $?")
 exit 5

@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: MIT
-# Files and errors through busybox: create, copy, move, link, remove, and Linux's messages.
+# Files and errors through busybox: create, copy, move, link, remove, and Linux's messages;
+# /proc, and the file systems /init mounted.
 cd /tmp
 mkdir work && cd work
 echo alpha > a
@@ -28,3 +29,5 @@ i=0; while [ $i -lt 3 ]; do i=$((i+1)); done; echo "i=$i"
 test -e /proc/self/status && echo "proc self"
 grep -c '^Pid:' /proc/self/status
 cat /proc/1/cmdline | tr '\0' ' '; echo
+date +%Y | grep -c '^20[2-9][0-9]$'
+grep -c . /proc/mounts

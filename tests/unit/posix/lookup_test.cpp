@@ -15,9 +15,9 @@ class LookupTest : public ::testing::Test {
   void SetUp() override {
     usr_bin = make("/usr/bin", kTypeDirectory | 0755);
     sh = make("/usr/bin/sh", kTypeRegular | 0755);
-    symlink("/bin", "usr/bin");            // relative target
-    symlink("/usr/bin/ash", "sh");         // relative to /usr/bin
-    symlink("/etc/hostname", "/etc/real"); // absolute target
+    symlink("/bin", "usr/bin");             // relative target
+    symlink("/usr/bin/ash", "sh");          // relative to /usr/bin
+    symlink("/etc/hostname", "/etc/real");  // absolute target
     real = make("/etc/real", kTypeRegular | 0644);
     symlink("/loop1", "/loop2");
     symlink("/loop2", "/loop1");
@@ -30,8 +30,9 @@ class LookupTest : public ::testing::Test {
   }
   void symlink(const char* path, const char* target) {
     Inode* link = make(path, kTypeSymlink | 0777);
-    ASSERT_TRUE(tree.set_contents(link, reinterpret_cast<const uint8_t*>(target),
-                                  std::strlen(target), true).ok());
+    ASSERT_TRUE(
+        tree.set_contents(link, reinterpret_cast<const uint8_t*>(target), std::strlen(target), true)
+            .ok());
   }
   Inode* find(const char* path, uint32_t flags = kFollowLast, Inode* cwd = nullptr) {
     auto found = lookup(tree, cwd != nullptr ? cwd : tree.root(), path, flags);

@@ -13,12 +13,13 @@ inline constexpr uint64_t kServerCNodeRadix = 16;
 inline constexpr uint64_t kServerSlotTcb = 1;
 inline constexpr uint64_t kServerSlotCNode = 2;
 inline constexpr uint64_t kServerSlotVSpace = 3;
-inline constexpr uint64_t kServerSlotCom1 = 5;      // IoPorts 0x3f8..0x3ff
-inline constexpr uint64_t kServerSlotCom1Irq = 6;   // IrqHandler for line 4
-inline constexpr uint64_t kServerSlotClock = 7;     // the clock page (read-only Frame)
-inline constexpr uint64_t kServerSlotCom2 = 8;      // IoPorts 0x2f8..0x2ff (log console)
-inline constexpr uint64_t kServerSlotDebugExit = 9; // IoPorts 0xf4..0xf7 (QEMU's isa-debug-exit)
-inline constexpr uint64_t kServerSlotDebugConsole = 10;  // DebugConsole: sys::print, debug_ticks
+inline constexpr uint64_t kServerSlotCom1 = 5;       // IoPorts 0x3f8..0x3ff
+inline constexpr uint64_t kServerSlotCom1Irq = 6;    // IrqHandler for line 4
+inline constexpr uint64_t kServerSlotClock = 7;      // the clock page (read-only Frame)
+inline constexpr uint64_t kServerSlotCom2 = 8;       // IoPorts 0x2f8..0x2ff (log console)
+inline constexpr uint64_t kServerSlotRtc = 10;       // IoPorts 0x70..0x71 (the CMOS clock)
+inline constexpr uint64_t kServerSlotDebugExit = 9;  // IoPorts 0xf4..0xf7 (QEMU's isa-debug-exit)
+inline constexpr uint64_t kServerSlotDebugConsole = 11;  // DebugConsole: sys::print, debug_ticks
 inline constexpr uint64_t kServerSlotFirstUntyped = 16;  // memory for the server and its processes
 inline constexpr uint64_t kServerMaxUntyped = 48;
 inline constexpr uint64_t kServerSlotFirstModule = 64;  // the initramfs frames, in order
@@ -30,14 +31,14 @@ inline constexpr uint64_t kServerClockPage = kServerStartInfo + 0x2000;
 
 // Read-only page at kServerStartInfo; its address is main's first argument.
 struct ServerStartInfo {
-  uint64_t magic;               // kServerStartMagic
-  uint64_t first_free_slot;     // slots from here on are empty
-  uint64_t untyped_count;       // untyped caps from kServerSlotFirstUntyped
-  uint64_t untyped_bytes;       // their total size
-  uint64_t module_size;         // bytes of the initramfs (0: none)
-  uint64_t module_offset;       // of its first byte in its first frame
-  uint64_t module_frames;       // Frame caps from kServerSlotFirstModule
-  uint64_t flags;               // kStartFlag*
+  uint64_t magic;            // kServerStartMagic
+  uint64_t first_free_slot;  // slots from here on are empty
+  uint64_t untyped_count;    // untyped caps from kServerSlotFirstUntyped
+  uint64_t untyped_bytes;    // their total size
+  uint64_t module_size;      // bytes of the initramfs (0: none)
+  uint64_t module_offset;    // of its first byte in its first frame
+  uint64_t module_frames;    // Frame caps from kServerSlotFirstModule
+  uint64_t flags;            // kStartFlag*
 };
 inline constexpr uint64_t kServerStartMagic = 0x7472617453767253ull;  // "SrvStart"
 inline constexpr uint64_t kStartFlagHasCom2 = 1;
