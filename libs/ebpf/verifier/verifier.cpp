@@ -1,6 +1,8 @@
 // verify(): argument checks, structural checks, then the simulation, with Linux's log rules.
 #include "ebpf/verifier.hpp"
 
+#include "ebpf/program.hpp"
+
 #include "ebpf/helper_ids.hpp"
 #include "rt/errno.hpp"
 #include "verifier/budget.hpp"
@@ -88,25 +90,10 @@ VerifierResult verify(const Insn* insns, uint32_t count, const VerifierOptions& 
 }
 
 rt::Result<void> relocate_maps(Insn* insns, uint32_t count, Map* (*resolve_map)(void* state, int32_t fd), void* resolve_state) {
-  for (uint32_t pc = 0; pc + 1 < count; ++pc) {
-    Insn& insn = insns[pc];
-    if (insn.opcode != kOpLdImm64) continue;
-    if (insn.src == kPseudoMapFd || insn.src == kPseudoMapValue) {
-      Map* map = resolve_map(resolve_state, insn.imm);
-      if (map == nullptr) return rt::err(rt::kEBADF);
-      uint64_t value = reinterpret_cast<uint64_t>(map);
-      if (insn.src == kPseudoMapValue) {
-        uint8_t* address = map->direct_value(static_cast<uint32_t>(insns[pc + 1].imm));
-        if (address == nullptr) return rt::err(rt::kEINVAL);
-        value = reinterpret_cast<uint64_t>(address);
-      }
-      insn.src = kPseudoImm64;
-      insn.imm = static_cast<int32_t>(static_cast<uint32_t>(value));
-      insns[pc + 1].imm = static_cast<int32_t>(static_cast<uint32_t>(value >> 32));
-    }
-    ++pc;
-  }
-  return {};
+  LoadResolver resolver;
+  resolver.map_by_fd = resolve_map;
+  resolver.state = resolve_state;
+  return prepare_for_execution(insns, count, resolver);
 }
 
 }  // namespace ebpf

@@ -96,9 +96,10 @@ struct VerifierResult {
 
 VerifierResult verify(const Insn* insns, uint32_t count, const VerifierOptions& options);
 
-// After verification: rewrites map references into what the engines execute (a plain
-// LD_IMM64 of the Map* or of the value's address). EBADF for an unknown fd and EINVAL for a
-// value reference the map cannot serve.
+// After verification, for callers that only have maps to resolve: prepare_for_execution
+// (program.hpp, the load path) with `resolve_map` as its map resolver. Map references become
+// plain LD_IMM64s of the Map* or of the value's address; EBADF for an unknown fd and EINVAL for
+// a value reference the map cannot serve.
 [[nodiscard]] rt::Result<void> relocate_maps(Insn* insns, uint32_t count, Map* (*resolve_map)(void* state, int32_t fd), void* resolve_state);
 
 }  // namespace ebpf
