@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Types shared by every Sonde interface: errors, object kinds, handles.
 @0x9632da35e8862c96;
 

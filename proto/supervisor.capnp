@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The root task's supervisor: starts servers, reports their health, restarts them.
 @0xd103f2a2c29e5a09;
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The trace service: Linux's bpf() commands, perf_event_open and its ioctls, mmap grants,
 # tracefs reads and writes, and probe registration. Field names follow Linux's bpf_attr and
 # perf_event_attr; user-space pointers become Data (the POSIX server copies the bytes in and

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Counts results of a `meson test` run: every GoogleTest case, every TAP line, and every
 plain test, then prints the suites' own summary lines and `N passed, M failed`."""
 import json

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Boot memory planning: bitmap placement and the reserved ranges, over the parsed memory map.
 #include "kernel/boot_memory.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // From the boot memory map to free frames: where the frame bitmap goes, what stays reserved.
 #pragma once
 

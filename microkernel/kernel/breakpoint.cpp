@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Breakpoint objects: insert and remove int3s, deliver hits, step displaced instructions.
 #include "kernel/breakpoint.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Breakpoint caps: int3 probes in a VSpace, hits delivered as fault messages, displaced
 // instructions single-stepped out of line. The kernel decodes no instruction: the holder
 // tells it each probe's length, out-of-line slot and rip-relative fix-up register.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Capability helpers: construction and object identity.
 #include "kernel/cap.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Capability and Slot: what a CNode slot holds, and its place in the derivation tree.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Invocation dispatch: label to object type, then the type's decode and invoke.
 #include "kernel/cap_invocation.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Invocation dispatch: from (CSpace root, cptr, label, message words) to decode and invoke.
 #pragma once
 

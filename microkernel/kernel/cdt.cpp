@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Capability derivation tree: links, finality, deletion through zombies, and revocation.
 #include "kernel/cdt.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Capability derivation tree: inserting, moving, deleting and revoking caps in their slots.
 #pragma once
 

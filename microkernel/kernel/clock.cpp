@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Clock calibration: count TSC ticks over 10 ms of the PIT's channel 2.
 #include "kernel/clock.hpp"
 

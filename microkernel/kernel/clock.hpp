@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The monotonic clock: TSC calibrated against the PIT at boot, published in a page users map.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // CNode: guard/radix decoding of cptrs, derivation rules, and Copy/Mint/Move/Mutate/Delete/Revoke.
 #include "kernel/cnode.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // CNode: cptr resolution through guards and radices, and the CNode invocations.
 #pragma once
 

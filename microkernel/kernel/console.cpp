@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Kernel console: formatted output to the serial port.
 #include "kernel/console.hpp"
 

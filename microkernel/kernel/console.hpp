@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Kernel console output (serial): printk and friends.
 #pragma once
 

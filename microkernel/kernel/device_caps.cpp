@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // IrqControl, IrqHandler and IoPorts invocations.
 #include "kernel/device_caps.hpp"
 

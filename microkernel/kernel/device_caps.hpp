@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Device caps: interrupt lines (IrqControl, IrqHandler) and x86 I/O port ranges (IoPorts),
 // so a user-mode driver can own a device such as COM1.
 #pragma once

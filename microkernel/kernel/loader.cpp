@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // ELF segment loading and checked user-memory reads, independent of the kernel's direct map.
 #include "kernel/loader.hpp"
 

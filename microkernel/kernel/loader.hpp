@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Loading an ELF executable into an address space, and reading user memory, over any FrameSource.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // kernel_main: bring up the CPU, memory and timer, then start the root task in ring 3.
 #include "arch/x86_64/apic.hpp"
 #include "arch/x86_64/cpu.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Kernel memory setup: physical frames, the direct map, the kernel page table.
 #include "kernel/memory.hpp"
 

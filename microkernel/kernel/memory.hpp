@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Kernel memory: the physical allocator, the direct map of RAM, and the kernel's page table.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Multiboot2 boot information parsing with bounds checks on every tag.
 #include "kernel/multiboot2.hpp"
 

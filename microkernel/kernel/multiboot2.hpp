@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Multiboot2 boot information: validated memory map, modules and command line.
 #pragma once
 

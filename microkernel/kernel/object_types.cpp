@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Kernel object types: Retype's size rules and the per-type created/destroyed hooks.
 #include "kernel/object_types.hpp"
 

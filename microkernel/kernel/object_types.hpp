@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Kernel object types as Retype sees them: sizes, valid size arguments, and per-type hooks.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // What happens to kernel structures when Retype creates them and their last cap goes away.
 #include "kernel/objects.hpp"
 

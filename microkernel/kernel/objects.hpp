@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Kernel object lifecycle: installs the Retype/delete hooks and the invocation handlers.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Page-table walks over any FrameSource.
 #include "kernel/page_table.hpp"
 

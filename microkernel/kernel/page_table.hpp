@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Four-level x86-64 page tables: map, unmap, translate, independent of how frames are found.
 #pragma once
 

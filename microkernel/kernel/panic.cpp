@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Panic reports: vector, error code, rip, cr2, every register and the nearest kernel symbol.
 #include "kernel/panic.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Loud failure: register reports, one-line fatal errors, and ending the machine.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // PhysicalAllocator: bitmap of free frames with a rotating search hint.
 #include "kernel/physical_allocator.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // PhysicalAllocator: 4 KiB frames of RAM from the boot memory map, one bit per frame.
 #pragma once
 

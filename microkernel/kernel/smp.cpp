@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Multiprocessing: per-CPU blocks, the big kernel lock, TLB shootdown, AP start-up.
 #include "kernel/smp.hpp"
 

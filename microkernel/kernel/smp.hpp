@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Per-CPU state, the big kernel lock, and cross-CPU requests (reschedule, TLB flush).
 #pragma once
 

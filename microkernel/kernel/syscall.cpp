@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Native system calls: decode the arguments, check every user pointer, do the work.
 #include "kernel/syscall.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Native system calls (sonde/abi/syscalls.hpp), the IPC ones included.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The root task: loaded from its boot module, given the boot caps and all free memory.
 #include "kernel/task.hpp"
 

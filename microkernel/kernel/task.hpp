@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The root task: its address space, thread, initial caps and boot information.
 #pragma once
 

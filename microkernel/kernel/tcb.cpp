@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // TCB: thread life cycle, user register conversion, and the invocations (configure, priority,
 // registers, suspend and resume, ABI, affinity, TLS).
 #include "kernel/tcb.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // TCB: the thread object (its registers, caps, state and queue links), its life cycle and
 // its invocations.
 #pragma once

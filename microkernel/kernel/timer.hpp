@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Timer ticks since boot.
 #pragma once
 

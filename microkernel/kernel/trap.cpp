@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Entry from interrupts, exceptions and syscalls: one dispatcher for every TrapFrame.
 #include "arch/x86_64/apic.hpp"
 #include "arch/x86_64/cpu.hpp"

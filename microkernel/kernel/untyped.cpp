@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Untyped Retype: object sizes, watermark allocation, alignment and exhaustion.
 #include "kernel/untyped.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // VSpace, PageTable and Frame invocations: user-controlled page tables with accounted memory.
 //
 // Every paging structure below the PML4 is a PageTable object the user retyped and mapped, so

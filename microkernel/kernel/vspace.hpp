@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Address spaces as objects: VSpaces, PageTables and Frames, mapped by invocation.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Shared pieces of the eBPF benchmarks: a host Environment with cheap, deterministic
 // services (the allocator is test_support::MallocAllocator).
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Interpreter and JIT speed on the shared anchor programs (../shared/bench/bench_progs.h),
 // loaded unchanged through the normal load path. Reports ns per run and ns per instruction.
 #include <benchmark/benchmark.h>

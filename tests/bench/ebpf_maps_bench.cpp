@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Map benchmarks: ns per lookup and update for array, hash, LRU and per-CPU maps, called
 // directly on the Map interface and through the helper table as an engine calls them.
 #include <benchmark/benchmark.h>

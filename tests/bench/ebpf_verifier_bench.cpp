@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Verification time of a large generated program (arithmetic, stack traffic, a branch
 // every 16 instructions so states are stored and pruned).
 #include <benchmark/benchmark.h>

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Runs a libFuzzer target for a bounded time from an empty corpus; fails on any finding.
 # usage: run_fuzzer.sh FUZZER SECONDS NAME [SEED ...]
 set -uo pipefail

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // capnpc-sonde generator: readers, builders, unions, groups, defaults, client stubs and server dispatchers.
 #include "generator.hpp"
 

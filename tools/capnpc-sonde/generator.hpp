@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // capnpc-sonde generator: turns one schema file of a CodeGeneratorRequest into a freestanding C++ header.
 #pragma once
 

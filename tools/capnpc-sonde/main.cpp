@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // capnpc-sonde: a `capnp compile` plugin writing NAME.capnp.hpp (freestanding C++) for each requested schema.
 #include <capnp/schema.capnp.h>
 #include <capnp/serialize.h>

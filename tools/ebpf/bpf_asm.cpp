@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // sonde-bpf-asm: assemble eBPF text to raw instructions and back.
 //   sonde-bpf-asm INPUT OUTPUT.bin          assemble (INPUT: text as in the conformance data,
 //                                           or a conformance .data file: its `-- asm` part)

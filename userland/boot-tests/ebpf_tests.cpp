@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Guest tests of the eBPF engine built freestanding: verify and run programs in ring 3, as
 // the trace server will.
 #include <stdint.h>

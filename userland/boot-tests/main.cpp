@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Guest tests of the foundation, run as the root task of the test image: each prints a
 // `TEST <name> PASS|FAIL <reason>` line for the harness, then the machine shuts down.
 #include <stdint.h>

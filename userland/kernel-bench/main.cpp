@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Microkernel benchmarks, run as the root task of kernel-bench.iso by tools/bench: an IPC
 // Call/ReplyRecv round trip between two address spaces, and a breakpoint round trip (hit,
 // handler reply, resume). Prints `BENCH <name> <tsc ticks per operation>` lines and a

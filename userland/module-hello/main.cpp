@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // A native program the kernel suite starts from a boot module in its own VSpace and CSpace:
 // it says hello and sends one word through the endpoint cap the root put in its slot 1.
 #include "sys/ipc.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Single-segment message builder: bump allocation in the caller's buffer, pointer encoding, sticky errors.
 #include "sonde/capnp/builder.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // KernelTransport and serveKernelEndpoint over the native IPC calls.
 #include "sonde/capnp/kernel_transport.hpp"
 

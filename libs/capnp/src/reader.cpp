@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Validating reader: message framing, pointer resolution (near and far), bounds, traversal and nesting limits.
 #include "sonde/capnp/reader.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // IPC binding: client sessions, error replies, request serving, and the in-process transport.
 #include "sonde/capnp/transport.hpp"
 

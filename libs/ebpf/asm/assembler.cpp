@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Text to instructions: a two-pass assembler (labels first, then encoding).
 #include <algorithm>
 #include <cctype>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Host disassembler: bpftool-style listings, and programs written back in the assembler's syntax.
 #include <cstdio>
 #include <cstring>

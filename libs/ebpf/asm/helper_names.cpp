@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Helper names by Linux helper id (enum bpf_func_id order), for bpftool-style call text.
 #include <stddef.h>
 

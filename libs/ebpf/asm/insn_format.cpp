@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Instruction text in the style of `bpftool prog dump xlated`, freestanding.
 #include "ebpf/insn_format.hpp"
 

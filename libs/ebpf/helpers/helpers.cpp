@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Helper implementations: maps, time, randomness, current task, and traced memory.
 #include "ebpf/helpers.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // format_bpf_message: Linux's bpf_bprintf_prepare checks, then printing as its bstr_printf.
 #include "helpers/printk_format.hpp"
 

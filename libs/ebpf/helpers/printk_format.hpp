@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The formatter behind bpf_trace_printk, bpf_trace_vprintk and bpf_snprintf, with Linux's rules.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // BPF_MAP_TYPE_ARRAY with Linux's rules: every key exists, nothing can be deleted.
 #include "maps/array_map.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // BPF_MAP_TYPE_ARRAY and BPF_MAP_TYPE_PERCPU_ARRAY: preallocated, zero-filled values
 // indexed by a u32 key (one copy per possible CPU for the per-CPU type).
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // BPF_MAP_TYPE_HASH: lookups, updates with BPF_ANY/NOEXIST/EXIST, deletion, iteration.
 #include "maps/hash_map.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // BPF_MAP_TYPE_HASH and its per-CPU and LRU variants: preallocated elements in chained
 // buckets, with Linux's update rules; LRU maps evict the least recently used key when full.
 #pragma once

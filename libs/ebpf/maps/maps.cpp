@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // create_map/destroy_map: Linux's attribute checks for each type, then the type's constructor.
 #include "ebpf/maps.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Perf rings and the perf event array: records go in at data_head, readers advance data_tail.
 #include "ebpf/perf_buffer.hpp"
 #include "rt/errno.hpp"

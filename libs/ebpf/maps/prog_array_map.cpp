@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // BPF_MAP_TYPE_PROG_ARRAY: program slots for bpf_tail_call, filled by the trace server.
 #include "ebpf/prog_array.hpp"
 

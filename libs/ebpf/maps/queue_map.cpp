@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Queue and stack maps: a ring of max_entries values; queues take from the oldest end.
 #include "maps/queue_map.hpp"
 

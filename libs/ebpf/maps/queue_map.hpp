@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // BPF_MAP_TYPE_QUEUE (FIFO) and BPF_MAP_TYPE_STACK (LIFO): keyless rings of values.
 #pragma once
 

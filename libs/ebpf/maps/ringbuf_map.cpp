@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Ring buffer: records are reserved at the producer position with the BUSY bit set, and
 // committed (or discarded) in place; readers consume in order and stop at a busy record.
 #include "ebpf/ringbuf.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Entry assumptions: turns a caller-stated entry state into the verifier's own frame state.
 #include "verifier/checker.hpp"
 

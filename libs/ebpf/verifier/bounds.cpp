@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Scalar tracking: tnum and signed/unsigned bounds through ALU operations and branches.
 #include <stdint.h>
 

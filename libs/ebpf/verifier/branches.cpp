@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Conditional jumps between two scalar registers: deciding them from both ranges and
 // narrowing both sides, as Linux's is_scalar_branch_taken and reg_set_min_max do.
 #include "verifier/state.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The simulation loop: one abstract state at a time, branches pushed and popped depth-first.
 #include "verifier/checker.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Checker: the path-sensitive simulation at the heart of the verifier (private to it).
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Control flow in the simulation: conditional jumps with refinement, calls, exits.
 #include "ebpf/helper_ids.hpp"
 #include "rt/errno.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Memory safety in the simulation: context, stack, map value and helper buffer accesses.
 #include "rt/errno.hpp"
 #include "verifier/checker.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // State pruning: a state that a fully explored state subsumes is safe and need not go on;
 // a state equal to one still being explored is a loop that makes no progress.
 #include "rt/errno.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The prototype table, by Linux helper id, from helper_table.def.
 #include "verifier/helper_prototypes.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Helper prototypes the verifier checks calls against (Linux's bpf_func_proto, in brief).
 #pragma once
 

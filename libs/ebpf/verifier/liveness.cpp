@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Register liveness: which registers some path from an instruction reads before writing.
 // Pruning ignores the others, as Linux's liveness marks let it (a dead register's value
 // cannot change what the rest of the program does).

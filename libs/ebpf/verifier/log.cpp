@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // VerifierLog: writes into the caller's buffer, keeping the beginning when it is too small.
 #include "verifier/log.hpp"
 

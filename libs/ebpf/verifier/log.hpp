@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // VerifierLog: Linux's log semantics (levels, fixed-size buffer, ENOSPC when it overflows).
 #pragma once
 

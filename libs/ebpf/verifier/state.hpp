@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Abstract state of the verifier: register types and bounds, stack slots, call frames.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Structural checks: every field of every instruction, every edge of the control-flow graph.
 #include "verifier/structure.hpp"
 

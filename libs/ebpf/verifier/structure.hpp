@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Structural checks before simulation: encodings, jump targets, subprograms, reachability.
 #pragma once
 

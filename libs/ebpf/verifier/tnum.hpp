@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Tristate numbers: per-bit known-0, known-1 or unknown, as in Linux's verifier.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // verify(): argument checks, structural checks, then the simulation, with Linux's log rules.
 #include "ebpf/verifier.hpp"
 

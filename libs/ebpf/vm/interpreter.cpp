@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The interpreter: computed-goto dispatch over the instruction stream, one body for verified
 // (unchecked) and unverified (checked) runs, chosen at compile time.
 #include "ebpf/interpreter.hpp"

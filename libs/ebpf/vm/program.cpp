@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Load-time rewriting of LD_IMM64 pseudo sources into the plain loads the engines execute.
 #include "ebpf/map.hpp"
 #include "ebpf/program.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // A small Itanium C++ demangler for nested and plain function names (no templates).
 #include "elf/demangle.hpp"
 

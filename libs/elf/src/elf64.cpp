@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // ELF64 validation and symbol lookup; every field is bounds-checked before it is trusted.
 #include "elf/elf64.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The few C++ runtime hooks freestanding code needs (virtual destructors, pure virtuals).
 #include <stddef.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The freestanding formatter behind kernel and server logging.
 #include "rt/format.hpp"
 

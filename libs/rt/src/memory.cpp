@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // memcpy, memmove, memset, memcmp for freestanding code (compilers emit calls to them).
 #include <stddef.h>
 #include <stdint.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // load_program: ELF segments into a new VSpace, every page filled through a window mapping.
 #include "sys/loader.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // sys::print: formatted debug output for native programs, buffered per call.
 #include <stdarg.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* _start for native programs: align the stack, call main, exit with its result. */
     .text
     .globl _start

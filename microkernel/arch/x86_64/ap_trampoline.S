@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Application processor start-up code. The boot CPU copies the bytes between
    ap_trampoline_start and ap_trampoline_end to a page below 1 MiB, fills in the data words at
    the end (addresses are linear, computed from where the copy went), and sends INIT-SIPI-SIPI.

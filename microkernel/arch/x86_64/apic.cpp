@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Local APIC through its memory-mapped registers (xAPIC mode).
 #include "arch/x86_64/apic.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The local APIC: identification, inter-processor interrupts, end of interrupt, timer.
 #pragma once
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Multiboot2 entry: 32-bit protected mode to 64-bit long mode, then jump to the higher half. */
 #define KERNEL_BASE 0xffffffff80000000
 #define MB2_MAGIC 0xe85250d6

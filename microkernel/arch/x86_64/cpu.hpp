@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // x86-64 instructions the kernel needs, as inline functions.
 #pragma once
 

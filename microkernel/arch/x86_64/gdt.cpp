@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // GDT and TSS: kernel and user segments, the interrupt stack, and a separate double-fault stack.
 #include <stdint.h>
 

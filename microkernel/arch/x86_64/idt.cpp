@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // IDT: every vector goes to a stub in interrupts.S; #DF runs on its own stack.
 #include <stdint.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Interrupt and exception entry stubs: push a uniform TrapFrame and call the dispatcher. */
     .text
 

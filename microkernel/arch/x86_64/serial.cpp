@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // COM1 (0x3f8) at 115200 8N1, polled: simple, and safe to use from a panic.
 #include "arch/x86_64/serial.hpp"
 

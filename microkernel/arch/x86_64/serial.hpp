@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // COM1 serial port: the kernel console.
 #pragma once
 

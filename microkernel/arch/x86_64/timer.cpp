@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Timer: the legacy PIC remapped to vectors 32-47 and the PIT on IRQ 0.
 #include "arch/x86_64/cpu.hpp"
 #include "arch/x86_64/trap_frame.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // TrapFrame: the registers saved on every entry to the kernel (interrupt, exception, syscall).
 #pragma once
 

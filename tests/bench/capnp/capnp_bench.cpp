@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Benchmark: encode and decode a BPF_PROG_LOAD request (4,096 instructions) with capnpc-sonde code vs the official library.
 #include <benchmark/benchmark.h>
 #include <capnp/message.h>

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Runs kernel-bench.iso twice under QEMU: plain TCG (TSC ticks) and with -icount shift=0
 (guest instructions, derived from the calibration line), and prints one table.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // bpf_conformance runner: assembles each .data test, runs it in the checked interpreter at
 // ISA v4 with every instruction group, and compares r0 with the expected result (TAP output).
 // With --jit, each program the checked run accepts on its input also runs through the JIT

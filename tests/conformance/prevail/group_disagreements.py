@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Groups the PREVAIL runner's disagreements for docs/PREVAIL.md.
 
 usage: prevail_runner DIR | group_disagreements.py > listing.md

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // PREVAIL `pre` constraints as Sonde verifier entry assumptions.
 #include <cstdint>
 #include <map>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // PREVAIL test programs in Sonde's terms: the text assembly (PREVAIL's asm_parse syntax,
 // written here from its documented forms) and the `pre` constraints.
 #include "prevail_program.hpp"

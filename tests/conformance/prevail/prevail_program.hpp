@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // PREVAIL test programs in Sonde's terms: the text assembly turned into instructions and
 // the `pre` constraints turned into verifier entry assumptions.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // PREVAIL test files: a reader for the YAML subset they use (documents, scalars, flow and
 // block sequences of scalars, the `code` mapping of labels to literal blocks).
 #include "prevail_yaml.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // PREVAIL test files: the small YAML subset they use, read into test cases.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // PREVAIL runner: verifies every case of PREVAIL's YAML suite with Sonde's verifier and
 // compares accept/reject. usage: prevail_runner [--verbose] [--min-agree=N] DIR|FILE...
 #include <algorithm>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // libFuzzer target: where both the official reader and ours accept a message, they must read the same values.
 #include <capnp/message.h>
 #include <capnp/serialize.h>

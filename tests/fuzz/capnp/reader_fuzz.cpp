@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // libFuzzer target: arbitrary bytes through the capnp reader, the schema-less walk, the generated readers and request serving.
 #include <stddef.h>
 #include <stdint.h>

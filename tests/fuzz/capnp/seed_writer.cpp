@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Writes valid capnp messages (built with the runtime) as seeds for the reader fuzz target.
 #include <cstdio>
 #include <vector>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // libFuzzer target: random programs through the verifier; whatever it accepts runs in the
 // unchecked interpreter under AddressSanitizer. An accepted program must never crash or
 // touch memory it does not own.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The builder over a caller buffer: out of space is an error, never a write past the buffer.
 #include <capnp/message.h>
 #include <capnp/serialize.h>

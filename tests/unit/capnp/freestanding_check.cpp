@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Build check: the generated headers and the runtime compile freestanding (no exceptions, RTTI or hosted library).
 #include "common.capnp.hpp"
 #include "supervisor.capnp.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The reader against hostile input: truncated, oversized, cyclic, out-of-bounds, too deep, amplified.
 #include <capnp/message.h>
 #include <capnp/serialize.h>

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Test schema using every field kind the generator supports; compiled by both the official
 # C++ generator and capnpc-sonde so the wire-compatibility tests can cross-check them.
 @0xc3661f3aff56334d;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The IPC binding over the in-process transport: client stub -> transport -> dispatcher -> implementation -> reply.
 #include <capnp/message.h>
 #include <capnp/serialize.h>

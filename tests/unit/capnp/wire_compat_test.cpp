@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Wire compatibility with the official Cap'n Proto library, both directions, every field kind.
 #include <capnp/any.h>
 #include <capnp/message.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Array maps: Linux's creation checks, update flags, lookups, deletion and key iteration.
 #include <gtest/gtest.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // FakeEnvironment: a scripted host for helper tests.
 #pragma once
 

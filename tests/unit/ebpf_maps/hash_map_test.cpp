@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Hash maps: Linux's creation checks, update flags, full maps, deletion, iteration order.
 #include <gtest/gtest.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Helpers called directly through the table, as an engine calls them: argument rules, return
 // values and error paths of each, with a fake callback for bpf_loop and for_each_map_elem.
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Helpers: Linux numbering, and each helper's success and error paths through programs.
 #include <gtest/gtest.h>
 #include <linux/bpf.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Randomised differential tests: hash, LRU hash, queue and stack maps against simple
 // standard-library models of Linux's rules, over many thousands of mixed operations.
 #include <gtest/gtest.h>

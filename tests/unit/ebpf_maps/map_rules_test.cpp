@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Map rules shared by every type: creation flags, syscall permissions, freezing, budgets,
 // batch tokens, ring buffer space and wakeups, program array ids.
 #include <gtest/gtest.h>

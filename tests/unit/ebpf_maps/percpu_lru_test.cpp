@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Per-CPU arrays and hashes (one copy per CPU, all copies through syscalls) and LRU hashes
 // (the least recently used key makes room).
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Perf event arrays and rings: record layout libbpf's perf_buffer reads, index and CPU
 // rules of bpf_perf_event_output, lost-sample accounting.
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Queue, stack and prog_array maps: order, full and empty behaviour, flags, and tail calls.
 #include <gtest/gtest.h>
 

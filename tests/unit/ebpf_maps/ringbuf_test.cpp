@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Ring buffers: Linux's record layout, positions, full ring, discard, wakeups, wraparound.
 #include <gtest/gtest.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Map references in Linux's form (fds and value offsets), relocation, and read-only strings
 // for bpf_snprintf: the path a libbpf program's maps, globals and .rodata take.
 #include <gtest/gtest.h>

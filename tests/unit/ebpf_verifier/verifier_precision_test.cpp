@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Verifier precision and analysis hooks beyond accept/reject (those cases are cases/*.data):
 // learned constants, pruning budget, entry assumptions and per-instruction facts.
 #include <gtest/gtest.h>

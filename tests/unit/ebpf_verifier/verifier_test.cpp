@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Verifier: what the accept/reject cases (cases/*.data, verifier_cases_test.cpp) cannot say:
 // exact log positions and levels, instruction counts, hand-built instructions and callbacks.
 #include "ebpf/verifier.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Assembler and disassembler: encodings, errors, and bpftool-style text.
 #include "ebpf/assembler.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Interpreter control transfer: bpf-to-bpf calls and their stack frames, the call depth
 // limit, helper calls and callx, tail calls (limit, fall-through, from a subprogram),
 // callbacks through ExecContext::invoke_callback, and the errors of checked runs.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Interpreter instruction semantics: every ALU, jump, load/store and atomic opcode against a
 // C++ oracle, and the edges Linux defines (division by zero, INT_MIN / -1, shift masking,
 // 32-bit zero extension, sign extension, byte order).

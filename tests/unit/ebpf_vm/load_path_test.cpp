@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The whole load path as the trace server runs it: Linux's instruction form, verified,
 // rewritten by prepare_for_execution, run by execute() with the real helper table and maps
 // (bpf_loop callbacks through invoke_callback, map lookups, globals through map values).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Program loading: LD_IMM64 pseudo sources (map fd, map value, fd_array index forms,
 // function, BTF id) rewritten for execution, their errors, and the engine seam.
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Shared fixtures for the execution-core tests: assembling into a runnable Program, checked
 // and unchecked runs, and a one-slot prog_array.
 #pragma once

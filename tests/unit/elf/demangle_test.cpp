@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // elf::demangle: readable names for the symbols panic reports print.
 #include "elf/demangle.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // ELF64 parser: valid executables load; every malformed header or segment is refused.
 #include "elf/elf64.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // elf::SymbolTable over synthetic images: nearest-symbol lookup and malformed tables.
 #include <gtest/gtest.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // plan_boot_memory and release_boot_memory: the bitmap's place, and no frame in use handed out.
 #include "kernel/boot_memory.hpp"
 

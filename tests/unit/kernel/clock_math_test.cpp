@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The TSC-to-nanoseconds conversion of the clock page (sonde/abi/clock.hpp).
 #include <gtest/gtest.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // load_executable and copy_from_user over simulated physical memory.
 #include "kernel/loader.hpp"
 

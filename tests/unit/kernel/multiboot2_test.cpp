@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Multiboot2 boot information: tags parsed; truncated or lying tags refused.
 #include "kernel/multiboot2.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // PageTable: map, translate, protect and unmap over simulated physical memory.
 #include "kernel/page_table.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // PhysicalAllocator: frames come only from free ranges, never twice, and reserved stays reserved.
 #include "kernel/physical_allocator.hpp"
 

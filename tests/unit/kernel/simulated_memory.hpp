@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Simulated physical memory for host tests of page tables and the loader.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Test fixture for the capability kernel: a root CNode and an untyped region in host memory,
 // invocation helpers that go through invoke_capability as a syscall would, and recording hooks.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Derivation tree and destruction: last-cap detection, destroy hooks, CNodes full of caps,
 // cycles, deep nesting and caps embedded in other objects.
 #include "caps_fixture.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // CNode invocations: Copy, Mint, Move, Mutate, Delete, Revoke and each of their errors.
 #include "caps_fixture.hpp"
 

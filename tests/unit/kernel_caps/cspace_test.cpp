@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // CSpace addressing: guard and radix decoding, depth rules, and malicious cptrs.
 #include "caps_fixture.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Invocation dispatch and the ABI tables: labels to types, invalid caps, distinct error codes,
 // and "an error changes nothing".
 #include <string>

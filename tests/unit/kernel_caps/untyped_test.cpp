@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Untyped Retype: sizes, alignment, watermark, exhaustion, reset after revoke, and its errors.
 #include "caps_fixture.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // rt::format_to: the conversions kernel and servers rely on, and truncation.
 #include "rt/format.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // rt::Result and TRY: values and errors propagate, for Result<T> and Result<void> alike.
 #include "rt/result.hpp"
 

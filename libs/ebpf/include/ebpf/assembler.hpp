@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Assembler and disassembler for eBPF text (host only).
 // Input syntax is the one used by the bpf_conformance data: `mov %r0, 1`, `ldxw %r0,
 // [%r1+4]`, `jne %r1, 0x10, label`, `lock fetch add [%r10-8], %r1`, `call local f`, ...

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Environment: what helpers need from the host (the trace server, or a fake in tests).
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Helper function ids: Linux's enum bpf_func_id numbering, for the helpers Sonde knows.
 #pragma once
 

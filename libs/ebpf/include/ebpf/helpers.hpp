@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Helper functions with Linux's numbers, prototypes and semantics.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Freestanding instruction formatting in bpftool's xlated style (used by verifier logs and
 // by the host disassembler).
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Interpreter: runs a program with threaded (computed-goto) dispatch.
 #pragma once
 

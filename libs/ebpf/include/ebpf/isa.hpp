@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // eBPF instruction encoding (RFC 9669): the instruction word, opcode fields and constants.
 // Shared by the assembler, verifier, interpreter and JIT; freestanding.
 #pragma once

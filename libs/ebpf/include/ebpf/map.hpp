@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Map: the interface every BPF map type implements, with Linux's numbering and semantics.
 // The verifier reads a map's attributes, engines and helpers call its operations, and the
 // trace server calls the syscall-side operations on behalf of bpf(BPF_MAP_*).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // MapMemoryBudget: an allocator that forwards to another and refuses to go past a byte limit.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Creating and destroying maps of every supported type.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Perf event rings and BPF_MAP_TYPE_PERF_EVENT_ARRAY: Linux's perf_event_mmap_page layout
 // and PERF_RECORD_SAMPLE / PERF_RECORD_LOST records, as libbpf's perf_buffer reads them.
 #pragma once

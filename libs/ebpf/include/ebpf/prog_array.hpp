@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // ProgArrayMap: the program array behind bpf_tail_call, public so the trace server can fill it.
 #pragma once
 

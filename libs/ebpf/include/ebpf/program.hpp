@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Program: instructions ready to run, with the helper table, what the engines need, and the
 // load-time rewriting that turns Linux's LD_IMM64 pseudo forms into what engines execute.
 #pragma once

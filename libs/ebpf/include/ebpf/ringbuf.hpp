@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // BPF_MAP_TYPE_RINGBUF: Linux's ring buffer layout (consumer page, producer page, data with
 // 8-byte record headers) and its reserve/submit/discard/output/query semantics.
 #pragma once

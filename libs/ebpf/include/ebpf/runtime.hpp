@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The contract between an execution engine (interpreter or JIT) and helper functions.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Verifier: proves a program safe before it may run, with Linux's rules and Linux-style logs.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Verifier entry assumptions and per-instruction facts: hooks for analysis tools and tests.
 //
 // Linux starts every program with r1 = ctx, r10 = the frame pointer and nothing else

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Readable names for Itanium-mangled C++ symbols, enough for panic reports and symbol lists.
 #pragma once
 

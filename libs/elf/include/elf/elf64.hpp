@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // ELF64 parsing for x86-64 executables: validated headers, loadable segments and symbols.
 #pragma once
 

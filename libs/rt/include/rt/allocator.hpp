@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Allocator: the one way freestanding code gets memory; callers decide where it comes from.
 #pragma once
 

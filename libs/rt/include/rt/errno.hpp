@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Linux errno values: the numbers every Linux program sees, used wherever Sonde reports errors.
 #pragma once
 

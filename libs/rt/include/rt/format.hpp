@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // A small printf-style formatter for freestanding code, writing through a character sink.
 #pragma once
 

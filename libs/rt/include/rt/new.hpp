@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Placement new for code built with or without a hosted C++ library.
 #pragma once
 

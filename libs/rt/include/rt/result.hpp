@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Result<T>: a value or a Linux errno, for code built without exceptions (kernel, servers, libs).
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Nanoseconds since boot from the clock page, without a system call.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // User-side IPC and invocations: one inline stub over the register convention of
 // sonde/abi/ipc.hpp, and typed wrappers for the kernel objects.
 #pragma once

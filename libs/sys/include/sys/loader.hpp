@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Starting a native ELF program in a new address space, from user mode (the root task loads
 // boot modules this way): frames and page tables come from an untyped cap the caller holds.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // User-side native system calls: thin inline stubs over the ABI in sonde/abi/syscalls.hpp.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The user-readable clock: a read-only page with what turns the TSC into nanoseconds since
 // boot, so user-mode timestamps need no system call.
 #pragma once

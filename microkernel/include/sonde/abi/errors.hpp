@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Native error codes: what a failed system call or capability invocation returns (negated) in rax.
 #pragma once
 

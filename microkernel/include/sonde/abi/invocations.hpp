@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Invocation labels and message layouts: what a user sends to a cap to act on its object.
 #pragma once
 

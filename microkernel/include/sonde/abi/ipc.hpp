@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // IPC: message info, message registers, the IPC buffer, fault messages and the root task's
 // boot information. Shared by the kernel and every native program.
 #pragma once

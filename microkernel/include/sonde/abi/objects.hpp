@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Kernel object types and their sizes: what Untyped Retype can create and how much it takes.
 #pragma once
 

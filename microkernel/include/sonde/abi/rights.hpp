@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Capability rights: the bits a cap carries and Mint/Mutate can only take away.
 #pragma once
 

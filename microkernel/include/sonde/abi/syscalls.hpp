@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Native system call ABI: numbers, registers and results, shared by the kernel and libs/sys.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Single-segment message builder over a caller-supplied buffer; running out of space is an error, never an overflow.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The microkernel binding of the IPC transport: requests and replies up to kInlineBytes travel
 // as message words (registers and IPC buffer); larger ones are built in a per-session shared
 // buffer (a Frame both sides map) and read there in place. Native programs only (libs/sys).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Typed lists for generated code: List<T>::Reader and ::Builder over primitives, enums, bool, text, data, structs and lists.
 #pragma once
 

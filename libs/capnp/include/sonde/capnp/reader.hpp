@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Validating reader for untrusted Cap'n Proto messages: framing, pointer bounds, far pointers, limits.
 #pragma once
 

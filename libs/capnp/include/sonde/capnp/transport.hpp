@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // IPC binding for generated stubs: labels, the Transport interface, client sessions, server dispatch, and an in-process transport.
 #pragma once
 

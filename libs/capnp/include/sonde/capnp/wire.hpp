@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Cap'n Proto wire encoding: words, pointer fields, element sizes, and alignment-safe loads/stores.
 #pragma once
 
