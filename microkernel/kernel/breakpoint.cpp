@@ -1,15 +1,21 @@
 // Breakpoint objects: insert and remove int3s, deliver hits, step displaced instructions.
 #include "kernel/breakpoint.hpp"
 
+#include "arch/x86_64/cpu.hpp"
+#include "elf/elf64.hpp"
 #include "kernel/cap_invocation.hpp"
 #include "kernel/cdt.hpp"
 #include "kernel/cnode.hpp"
-#include "kernel/ipc.hpp"
+#include "kernel/endpoint.hpp"
+#include "kernel/fault.hpp"
 #include "kernel/memory.hpp"
-#include "arch/x86_64/cpu.hpp"
+#include "kernel/message.hpp"
+#include "kernel/notification.hpp"
 #include "kernel/page_table.hpp"
+#include "kernel/panic.hpp"
+#include "kernel/scheduler.hpp"
 #include "kernel/smp.hpp"
-#include "kernel/thread.hpp"
+#include "kernel/tcb.hpp"
 #include "kernel/vspace.hpp"
 #include "sonde/abi/ipc.hpp"
 #include "sonde/abi/objects.hpp"
@@ -63,6 +69,22 @@ uint8_t* code_byte(uintptr_t vspace, uint64_t address) {
   return static_cast<uint8_t*>(physical_to_virtual(physical));
 }
 
+// The byte to patch for a probe at `address`: only in a page `vspace` maps executable and
+// owns (not one borrowed from another VSpace), so a probe never writes into data. The physical
+// page goes to `page_frame`. Every VSpace that maps the same frame sees the int3 (no
+// copy-on-write of code in the kernel): a pager that shares code frames gives a process its
+// own copy before probing it (docs/SECURITY.md).
+uint8_t* probe_byte(uintptr_t vspace, uint64_t address, uint32_t& page_frame) {
+  uint64_t physical = 0, flags = 0;
+  if (!vspace_table(vspace).translate(address, &physical, &flags)) return nullptr;
+  if ((flags & page::kUser) == 0 || (flags & page::kNoExecute) != 0 ||
+      (flags & page::kBorrowed) != 0) {
+    return nullptr;
+  }
+  page_frame = static_cast<uint32_t>(physical >> 12);
+  return static_cast<uint8_t*>(physical_to_virtual(physical));
+}
+
 bool executable(uintptr_t vspace, uint64_t address) {
   uint64_t physical = 0, flags = 0;
   return vspace_table(vspace).translate(address, &physical, &flags) &&
@@ -97,8 +119,13 @@ void remove_probe(uintptr_t vspace, Probe& probe) {
   if (vspace != 0) {
     VSpaceInfo* info = vspace_info(vspace);
     info->removed[info->removed_next++ % 16] = probe.address + 1;  // + 1: 0 means empty
-    if (uint8_t* byte = code_byte(vspace, probe.address); byte != nullptr && *byte == kInt3) {
-      *byte = probe.original;
+    // Restore only where the int3 went: if the page was unmapped or replaced since, the
+    // byte now at the address belongs to someone else's memory.
+    uint64_t physical = 0;
+    if (vspace_table(vspace).translate(probe.address, &physical, nullptr) &&
+        physical >> 12 == probe.page_frame) {
+      auto* byte = static_cast<uint8_t*>(physical_to_virtual(physical));
+      if (*byte == kInt3) *byte = probe.original;
     }
   }
   probe = Probe{};
@@ -180,27 +207,49 @@ void end_step(Tcb* thread) {
   }
 }
 
-Error bind(const Capability& cspace_root, Breakpoint* breakpoint, const Invocation& invocation) {
+// A checked Breakpoint invocation, ready to run.
+struct BreakpointOperation {
+  Label label = Label::kInvalid;
+  Breakpoint* breakpoint = nullptr;
+  // Bind: the VSpace (by tag) and the endpoint; BindKernel: the notification and ring frame.
+  uint32_t vspace_tag = 0;
+  uintptr_t vspace = 0;
+  Slot* endpoint = nullptr;
+  Slot* notification = nullptr;
+  Slot* ring = nullptr;
+  // Insert: the free probe to fill and the code byte to patch; Remove: the probe.
+  Probe* probe = nullptr;
+  Probe value{};
+  uint8_t* byte = nullptr;
+};
+
+// Rebinding a breakpoint with probes in place would orphan its int3s.
+bool has_probes(const Breakpoint* breakpoint) {
+  for (const Probe& probe : breakpoint->probes) {
+    if (probe.in_use) return true;
+  }
+  return false;
+}
+
+Error decode_bind(const Capability& cspace_root, const Invocation& invocation,
+                  BreakpointOperation& operation) {
   namespace m = abi::breakpoint_message;
   if (invocation.word_count < m::kBindLength) return Error::kTruncatedMessage;
-  for (const Probe& probe : breakpoint->probes) {
-    if (probe.in_use) return Error::kIllegalOperation;  // rebinding would orphan the int3s
-  }
+  if (has_probes(operation.breakpoint)) return Error::kIllegalOperation;
   Slot* vspace = nullptr;
-  Error error = lookup_cap_slot(cspace_root, invocation.words[m::kVSpace], vspace);
+  Error error = lookup_cap_argument(cspace_root, invocation.words[m::kVSpace],
+                                    ObjectType::kVSpace, abi::kRightWrite, vspace);
   if (error != Error::kNone) return error;
-  if (vspace->empty()) return Error::kSlotEmpty;
-  if (vspace->type() != ObjectType::kVSpace) return Error::kWrongType;
-  if (!has_rights(vspace->cap, abi::kRightWrite)) return Error::kMissingRight;
-  uint32_t tag = vspace_tag(vspace->cap.object);
-  if (tag == 0) return Error::kNotEnoughMemory;
-  Slot* endpoint = nullptr;
-  error = lookup_cap_slot(cspace_root, invocation.words[m::kEndpoint], endpoint);
-  if (error != Error::kNone) return error;
-  if (endpoint->empty()) return Error::kSlotEmpty;
-  if (endpoint->type() != ObjectType::kEndpoint) return Error::kWrongType;
-  if (!has_rights(endpoint->cap, abi::kRightWrite)) return Error::kMissingRight;
+  operation.vspace_tag = vspace_tag(vspace->cap.object);
+  if (operation.vspace_tag == 0) return Error::kNotEnoughMemory;
+  operation.vspace = vspace->cap.object;
+  return lookup_cap_argument(cspace_root, invocation.words[m::kEndpoint], ObjectType::kEndpoint,
+                             abi::kRightWrite, operation.endpoint);
+}
 
+void invoke_bind(const BreakpointOperation& operation) {
+  Breakpoint* breakpoint = operation.breakpoint;
+  Slot* endpoint = operation.endpoint;
   unlink(breakpoint);
   Slot scratch;
   bool had_endpoint = !breakpoint->endpoint.empty();
@@ -210,12 +259,11 @@ Error bind(const Capability& cspace_root, Breakpoint* breakpoint, const Invocati
   send_only.rights &= abi::kRightWrite;
   cdt_insert(endpoint, &breakpoint->endpoint, send_only);
   if (had_endpoint) delete_cap(&scratch);
-  VSpaceInfo* info = vspace_info(vspace->cap.object);
-  breakpoint->vspace_tag = tag;
+  VSpaceInfo* info = vspace_info(operation.vspace);
+  breakpoint->vspace_tag = operation.vspace_tag;
   breakpoint->next = info->breakpoints;
   if (info->breakpoints != nullptr) info->breakpoints->previous = breakpoint;
   info->breakpoints = breakpoint;
-  return Error::kNone;
 }
 
 // Replaces the cap in one of the object's own slots by a copy of the cap in `source` (made
@@ -226,34 +274,35 @@ void install(Slot* own, Slot* source) {
   Slot scratch;
   bool had = !own->empty();
   if (had) cdt_move(own, &scratch);
-  cdt_insert(source, own, copy);
+  cdt_insert_copy(source, own, copy);
   if (had) delete_cap(&scratch);
 }
 
-Error bind_kernel(const Capability& cspace_root, Breakpoint* breakpoint, const Invocation& invocation) {
+Error decode_bind_kernel(const Capability& cspace_root, const Invocation& invocation,
+                         BreakpointOperation& operation) {
   namespace m = abi::breakpoint_message;
   if (invocation.word_count < m::kBindKernelLength) return Error::kTruncatedMessage;
-  for (const Probe& probe : breakpoint->probes) {
-    if (probe.in_use) return Error::kIllegalOperation;
-  }
+  if (has_probes(operation.breakpoint)) return Error::kIllegalOperation;
+  Slot* authority = nullptr;
+  Error error = lookup_cap_argument(cspace_root, invocation.words[m::kKernelProbes],
+                                    ObjectType::kKernelProbes, 0, authority);
+  if (error != Error::kNone) return error;
   Slot* ring = nullptr;
-  Error error = lookup_cap_slot(cspace_root, invocation.words[m::kRingFrame], ring);
+  error = lookup_cap_argument(cspace_root, invocation.words[m::kRingFrame], ObjectType::kFrame, 0,
+                              ring);
   if (error != Error::kNone) return error;
-  if (ring->empty()) return Error::kSlotEmpty;
-  if (ring->type() != ObjectType::kFrame || ring->cap.size_bits != abi::kFrameSmallBits) {
-    return Error::kWrongType;
-  }
+  if (ring->cap.size_bits != abi::kFrameSmallBits) return Error::kWrongType;
   if (!has_rights(ring->cap, abi::kRightWrite)) return Error::kMissingRight;
-  Slot* notification = nullptr;
-  error = lookup_cap_slot(cspace_root, invocation.words[m::kNotification], notification);
-  if (error != Error::kNone) return error;
-  if (notification->empty()) return Error::kSlotEmpty;
-  if (notification->type() != ObjectType::kNotification) return Error::kWrongType;
-  if (!has_rights(notification->cap, abi::kRightWrite)) return Error::kMissingRight;
+  operation.ring = ring;
+  return lookup_cap_argument(cspace_root, invocation.words[m::kNotification],
+                             ObjectType::kNotification, abi::kRightWrite, operation.notification);
+}
 
+void invoke_bind_kernel(const BreakpointOperation& operation) {
+  Breakpoint* breakpoint = operation.breakpoint;
   unlink(breakpoint);
-  install(&breakpoint->endpoint, notification);
-  install(&breakpoint->ring, ring);
+  install(&breakpoint->endpoint, operation.notification);
+  install(&breakpoint->ring, operation.ring);
   auto* samples = reinterpret_cast<abi::SampleRing*>(breakpoint->ring.cap.object);
   samples->head = 0;
   samples->tail = 0;
@@ -263,7 +312,6 @@ Error bind_kernel(const Capability& cspace_root, Breakpoint* breakpoint, const I
   breakpoint->next = kernel_breakpoints;
   if (kernel_breakpoints != nullptr) kernel_breakpoints->previous = breakpoint;
   kernel_breakpoints = breakpoint;
-  return Error::kNone;
 }
 
 Probe* free_probe_of(Breakpoint* breakpoint) {
@@ -283,26 +331,32 @@ Probe* find_kernel_probe(uint64_t address, Breakpoint** owner) {
   return nullptr;
 }
 
-Error insert_kernel(Breakpoint* breakpoint, uint64_t address, uint64_t length, uint64_t xol,
-                    uint64_t fixup) {
+Error decode_insert_kernel(uint64_t address, uint64_t length, uint64_t xol, uint64_t fixup,
+                           BreakpointOperation& operation) {
   if (length != kEntryNopLength || xol != 0 || fixup != 0) return Error::kInvalidArgument;
   if (!in_kernel_text(address, kEntryNopLength)) return Error::kInvalidArgument;
   uint8_t* code = kernel_code_byte(address);
   if (find_kernel_probe(address, nullptr) != nullptr) return Error::kAlreadyMapped;
+  // Only where a function starts (the build's symbol table), and only on its entry NOP: the
+  // same bytes elsewhere could be the middle of another instruction.
+  const elf::SymbolTable* symbols = kernel_symbol_table();
+  if (symbols == nullptr || !symbols->is_function_start(address)) return Error::kInvalidArgument;
   if (!is_entry_nop(code)) return Error::kInvalidArgument;
-  Probe* probe = free_probe_of(breakpoint);
-  if (probe == nullptr) return Error::kNotEnoughMemory;
-  *probe = Probe{address, 0, *code, static_cast<uint8_t>(kEntryNopLength), 0, 1, 0};
-  *code = kInt3;
+  operation.probe = free_probe_of(operation.breakpoint);
+  if (operation.probe == nullptr) return Error::kNotEnoughMemory;
+  operation.value = Probe{address, 0, *code, static_cast<uint8_t>(kEntryNopLength), 0, 1, 0};
+  operation.byte = code;
   return Error::kNone;
 }
 
-Error insert(Breakpoint* breakpoint, const Invocation& invocation) {
+Error decode_insert(const Invocation& invocation, BreakpointOperation& operation) {
   namespace m = abi::breakpoint_message;
+  Breakpoint* breakpoint = operation.breakpoint;
   if (invocation.word_count < m::kInsertLength) return Error::kTruncatedMessage;
   if (breakpoint->kernel) {
-    return insert_kernel(breakpoint, invocation.words[m::kAddress], invocation.words[m::kLength],
-                         invocation.words[m::kXol], invocation.words[m::kFixupRegister]);
+    return decode_insert_kernel(invocation.words[m::kAddress], invocation.words[m::kLength],
+                                invocation.words[m::kXol], invocation.words[m::kFixupRegister],
+                                operation);
   }
   uintptr_t vspace = vspace_from_tag(breakpoint->vspace_tag);
   if (vspace == 0) return Error::kIllegalOperation;  // not bound (or its VSpace is gone)
@@ -313,52 +367,76 @@ Error insert(Breakpoint* breakpoint, const Invocation& invocation) {
   if (length == 0 || length > 15) return Error::kRangeError;
   if (!valid_fixup(fixup) || (fixup != 0 && xol == 0)) return Error::kInvalidArgument;
   if (address >= page::kUserTop) return Error::kRangeError;
-  uint8_t* byte = code_byte(vspace, address);
+  uint32_t page_frame = 0;
+  uint8_t* byte = probe_byte(vspace, address, page_frame);
   if (byte == nullptr) return Error::kNotMapped;
   if (xol != 0 && (!executable(vspace, xol) || !executable(vspace, xol + length - 1))) {
     return Error::kNotMapped;
   }
   if (find_probe(vspace, address, nullptr) != nullptr) return Error::kAlreadyMapped;
-  Probe* free_probe = nullptr;
-  for (Probe& probe : breakpoint->probes) {
-    if (!probe.in_use) {
-      free_probe = &probe;
-      break;
-    }
-  }
-  if (free_probe == nullptr) return Error::kNotEnoughMemory;
-  *free_probe = Probe{address, xol, *byte, static_cast<uint8_t>(length),
-                      static_cast<uint8_t>(fixup), 1, 0};
-  *byte = kInt3;
+  operation.probe = free_probe_of(breakpoint);
+  if (operation.probe == nullptr) return Error::kNotEnoughMemory;
+  operation.value = Probe{address, xol, *byte, static_cast<uint8_t>(length),
+                          static_cast<uint8_t>(fixup), 1, page_frame};
+  operation.byte = byte;
   return Error::kNone;
 }
 
-Error invoke_breakpoint(const Capability& cspace_root, Slot* slot, const Invocation& invocation) {
-  auto* breakpoint = reinterpret_cast<Breakpoint*>(slot->cap.object);
+// Checks a Breakpoint invocation on the cap in `slot`; fills `operation` or returns the
+// first error.
+Error decode_breakpoint_invocation(const Capability& cspace_root, Slot* slot,
+                                   const Invocation& invocation, BreakpointOperation& operation) {
+  operation = BreakpointOperation{};
+  operation.label = invocation.label;
+  operation.breakpoint = reinterpret_cast<Breakpoint*>(slot->cap.object);
   if (!has_rights(slot->cap, abi::kRightWrite)) return Error::kMissingRight;
   switch (invocation.label) {
-    case Label::kBreakpointBind: return bind(cspace_root, breakpoint, invocation);
-    case Label::kBreakpointBindKernel: return bind_kernel(cspace_root, breakpoint, invocation);
-    case Label::kBreakpointInsert: return insert(breakpoint, invocation);
-    case Label::kBreakpointRemove: {
+    case Label::kBreakpointBind: return decode_bind(cspace_root, invocation, operation);
+    case Label::kBreakpointBindKernel:
+      return decode_bind_kernel(cspace_root, invocation, operation);
+    case Label::kBreakpointInsert: return decode_insert(invocation, operation);
+    case Label::kBreakpointRemove:
       if (invocation.word_count < 1) return Error::kTruncatedMessage;
-      Probe* probe = find_in(breakpoint, invocation.words[0]);
-      if (probe == nullptr) return Error::kNotMapped;
-      if (breakpoint->kernel) {
-        remove_kernel_probe(*probe);
-      } else {
-        remove_probe(vspace_from_tag(breakpoint->vspace_tag), *probe);
-      }
+      operation.probe = find_in(operation.breakpoint, invocation.words[0]);
+      if (operation.probe == nullptr) return Error::kNotMapped;
       return Error::kNone;
-    }
     default: return Error::kInvalidLabel;
   }
+}
+
+// Runs a decoded Breakpoint invocation; cannot fail.
+void invoke_breakpoint(const BreakpointOperation& operation) {
+  Breakpoint* breakpoint = operation.breakpoint;
+  switch (operation.label) {
+    case Label::kBreakpointBind: invoke_bind(operation); return;
+    case Label::kBreakpointBindKernel: invoke_bind_kernel(operation); return;
+    case Label::kBreakpointInsert:
+      *operation.probe = operation.value;
+      *operation.byte = kInt3;
+      return;
+    case Label::kBreakpointRemove:
+      if (breakpoint->kernel) {
+        remove_kernel_probe(*operation.probe);
+      } else {
+        remove_probe(vspace_from_tag(breakpoint->vspace_tag), *operation.probe);
+      }
+      return;
+    default: return;
+  }
+}
+
+Error handle_breakpoint_invocation(const Capability& cspace_root, Slot* slot,
+                                   const Invocation& invocation) {
+  BreakpointOperation operation;
+  Error error = decode_breakpoint_invocation(cspace_root, slot, invocation, operation);
+  if (error == Error::kNone) invoke_breakpoint(operation);
+  return error;
 }
 
 }  // namespace
 
 void breakpoint_invocations_init() {
-  set_invocation_handler(ObjectType::kBreakpoint, invoke_breakpoint);
+  set_invocation_handler(ObjectType::kBreakpoint, handle_breakpoint_invocation);
 }
 
 void breakpoint_destroyed(Breakpoint* breakpoint) {

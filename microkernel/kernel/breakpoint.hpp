@@ -20,7 +20,7 @@ struct Probe {
   uint8_t length;
   uint8_t fixup;
   uint8_t in_use;
-  uint32_t reserved;
+  uint32_t page_frame;  // user probes: the physical page patched (>> 12), restored only there
 };
 
 // The object, in its Retype memory (2^kBreakpointBits bytes).

@@ -55,6 +55,11 @@ void cdt_insert(Slot* parent, Slot* child, const Capability& cap) {
   parent->first_child = child;
 }
 
+void cdt_insert_copy(Slot* source, Slot* destination, const Capability& copy) {
+  cdt_insert(source, destination, copy);
+  if (source->type() == ObjectType::kUntyped) source->cap.data = untyped_size(source->cap);
+}
+
 void cdt_move(Slot* from, Slot* to) {
   *to = *from;
   if (to->previous_sibling != nullptr) {
@@ -129,6 +134,8 @@ void DeletionQueue::drain() {
   }
 }
 
+// GAP: not preemptible (nor is drain): one Revoke of a huge tree runs to the end. The loops
+// keep all their state in the tree and the zombie queue, so preemption points can go here.
 void DeletionQueue::revoke_children(Slot* root) {
   Slot* slot = root->first_child;
   while (slot != nullptr) {

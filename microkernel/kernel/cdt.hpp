@@ -17,6 +17,13 @@ namespace kernel {
 // parent, as the boot caps are).
 void cdt_insert(Slot* parent, Slot* child, const Capability& cap);
 
+// Puts `copy`, a copy of the cap in `source` made by derive_cap (cnode.hpp), into the empty
+// slot `destination` as a child of `source`. Every path that duplicates a cap goes through
+// here (CNode Copy and Mint, IPC cap transfer, the slots kernel objects keep): a copy of an
+// Untyped takes over its free memory, so the source's watermark moves to its end and only the
+// copy can retype what was left. Without that, both would retype the same memory.
+void cdt_insert_copy(Slot* source, Slot* destination, const Capability& copy);
+
 // Moves the cap in `from` to the empty slot `to`, keeping its place in the tree.
 void cdt_move(Slot* from, Slot* to);
 

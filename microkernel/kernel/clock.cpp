@@ -75,9 +75,4 @@ void clock_init() {
 
 uint64_t clock_page_physical() { return page_physical; }
 
-uint64_t clock_now_ns() {
-  const abi::ClockPage* clock = clock_page();
-  return clock->ns_base + abi::clock_delta_ns(arch::read_tsc() - clock->tsc_base, clock->mult, clock->shift);
-}
-
 }  // namespace kernel

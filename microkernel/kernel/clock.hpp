@@ -9,6 +9,5 @@ namespace kernel {
 // page, a frame from the boot allocator. Prints one line with the frequency.
 void clock_init();
 uint64_t clock_page_physical();
-uint64_t clock_now_ns();
 
 }  // namespace kernel

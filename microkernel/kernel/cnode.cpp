@@ -73,6 +73,16 @@ Error lookup_cap_slot(const Capability& cspace_root, uint64_t cptr, Slot*& slot)
   return walk(cspace_root, cptr, abi::kCptrBits, /*stop_at_leaf=*/true, slot);
 }
 
+Error lookup_cap_argument(const Capability& cspace_root, uint64_t cptr, ObjectType type,
+                          uint64_t rights, Slot*& slot) {
+  Error error = lookup_cap_slot(cspace_root, cptr, slot);
+  if (error != Error::kNone) return error;
+  if (slot->empty()) return Error::kSlotEmpty;
+  if (slot->type() != type) return Error::kWrongType;
+  if (!has_rights(slot->cap, rights)) return Error::kMissingRight;
+  return Error::kNone;
+}
+
 Error derive_cap(const Slot& source, bool mint, uint64_t rights_mask, uint64_t data,
                  bool duplicating, Capability& derived) {
   ObjectType type = source.type();
@@ -155,10 +165,7 @@ void invoke_cnode(const CNodeOperation& operation) {
   switch (operation.label) {
     case Label::kCNodeCopy:
     case Label::kCNodeMint:
-      cdt_insert(operation.source, operation.destination, operation.cap);
-      if (operation.source->type() == ObjectType::kUntyped) {
-        operation.source->cap.data = untyped_size(operation.source->cap);
-      }
+      cdt_insert_copy(operation.source, operation.destination, operation.cap);
       return;
     case Label::kCNodeMove: cdt_move(operation.source, operation.destination); return;
     case Label::kCNodeMutate:

@@ -22,6 +22,12 @@ Error resolve_slot(const Capability& root, uint64_t cptr, uint64_t depth, Slot*&
 // does), so a CSpace need not spend all 64 bits on guards and radices.
 Error lookup_cap_slot(const Capability& cspace_root, uint64_t cptr, Slot*& slot);
 
+// A cap argument of an invocation: the slot `cptr` names in the caller's CSpace must hold a cap
+// of `type` with `rights`. Errors, in this order: those of lookup_cap_slot, kSlotEmpty,
+// kWrongType, kMissingRight.
+Error lookup_cap_argument(const Capability& cspace_root, uint64_t cptr, ObjectType type,
+                          uint64_t rights, Slot*& slot);
+
 // A checked CNode invocation, ready to run.
 struct CNodeOperation {
   sonde::abi::Label label = sonde::abi::Label::kInvalid;

@@ -3,10 +3,12 @@
 
 #include "kernel/breakpoint.hpp"
 #include "kernel/device_caps.hpp"
-#include "kernel/ipc.hpp"
+#include "kernel/endpoint.hpp"
+#include "kernel/notification.hpp"
 #include "kernel/object_types.hpp"
+#include "kernel/reply.hpp"
+#include "kernel/scheduler.hpp"
 #include "kernel/tcb.hpp"
-#include "kernel/thread.hpp"
 #include "kernel/vspace.hpp"
 
 namespace kernel {
@@ -17,6 +19,8 @@ void created(void*, ObjectType type, uintptr_t object, uint8_t) {
   if (type == ObjectType::kVSpace) vspace_created(object);
 }
 
+// GAP: revoking a badged endpoint cap leaves the senders queued with that badge waiting
+// (seL4's CancelBadgedSends); only the endpoint's destruction, with its last cap, wakes them.
 void destroyed(void*, ObjectType type, uintptr_t object, uint8_t) {
   switch (type) {
     case ObjectType::kTcb: {

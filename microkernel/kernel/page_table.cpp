@@ -95,6 +95,7 @@ bool PageTable::translate(uint64_t virtual_address, uint64_t* physical, uint64_t
   if (!page::is_canonical(virtual_address)) return false;
   uint64_t effective = page::kWritable | page::kUser;
   uint64_t no_execute = 0;
+  uint64_t leaf = 0;
   uint64_t table_physical = root_;
   for (int level = 4; level >= 1; --level) {
     const uint64_t* table = source_.table_at(source_.state, table_physical);
@@ -105,13 +106,20 @@ bool PageTable::translate(uint64_t virtual_address, uint64_t* physical, uint64_t
     if (level == 2 && (entry & page::kLarge) != 0) {
       if (physical) *physical = (entry & page::kAddressMask & ~(page::kLargeSize - 1)) +
                                 (virtual_address & (page::kLargeSize - 1));
-      if (flags) *flags = page::kPresent | (effective & (page::kWritable | page::kUser)) | no_execute;
+      if (flags) {
+        *flags = page::kPresent | (effective & (page::kWritable | page::kUser)) | no_execute |
+                 (entry & page::kBorrowed);
+      }
       return true;
     }
     table_physical = entry & page::kAddressMask;
+    leaf = entry;
   }
   if (physical) *physical = table_physical + (virtual_address & (page::kSize - 1));
-  if (flags) *flags = page::kPresent | (effective & (page::kWritable | page::kUser)) | no_execute;
+  if (flags) {
+    *flags = page::kPresent | (effective & (page::kWritable | page::kUser)) | no_execute |
+             (leaf & page::kBorrowed);
+  }
   return true;
 }
 

@@ -10,6 +10,9 @@ inline constexpr uint64_t kPresent = 1ull << 0;
 inline constexpr uint64_t kWritable = 1ull << 1;
 inline constexpr uint64_t kUser = 1ull << 2;
 inline constexpr uint64_t kLarge = 1ull << 7;  // 2 MiB page in a page directory entry
+// A software bit (the MMU ignores bits 9..11): this leaf maps a page another VSpace owns
+// (VSpace MapForeign). Borrowed pages cannot be lent on or probed.
+inline constexpr uint64_t kBorrowed = 1ull << 9;
 inline constexpr uint64_t kNoExecute = 1ull << 63;
 inline constexpr uint64_t kAddressMask = 0x000ffffffffff000ull;
 inline constexpr uint64_t kSize = 4096;
@@ -35,6 +38,8 @@ struct FrameSource {
 
 enum class MapError : uint8_t { kNone, kNotCanonical, kUnaligned, kNoMemory, kAlreadyMapped, kNotMapped, kLargePageInTheWay };
 
+// translate() reports kPresent, kWritable and kUser as the walk grants them, kNoExecute if
+// any level forbids execution, and kBorrowed when the leaf carries it.
 class PageTable {
  public:
   PageTable(FrameSource source, uint64_t root_physical) : source_(source), root_(root_physical) {}

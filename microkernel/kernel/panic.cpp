@@ -33,6 +33,7 @@ void enter_panic(const char* what, uint64_t rip) {
 }  // namespace
 
 void panic_set_symbols(const elf::SymbolTable* symbols) { kernel_symbols = symbols; }
+const elf::SymbolTable* kernel_symbol_table() { return kernel_symbols; }
 
 const char* exception_name(uint64_t vector) {
   static const char* const names[32] = {

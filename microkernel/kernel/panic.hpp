@@ -13,6 +13,8 @@ namespace kernel {
 
 // Makes kernel symbols available to panic reports (nullptr: none).
 void panic_set_symbols(const elf::SymbolTable* symbols);
+// The kernel's own symbol table (from the "symbols" boot module), or nullptr without one.
+const elf::SymbolTable* kernel_symbol_table();
 
 // Prints the full report for an exception taken in the kernel and ends the machine.
 [[noreturn]] void panic_exception(const arch::TrapFrame& frame);

@@ -9,7 +9,7 @@
 #include "kernel/multiboot2.hpp"
 #include "kernel/page_table.hpp"
 #include "kernel/panic.hpp"
-#include "kernel/thread.hpp"
+#include "kernel/scheduler.hpp"
 #include "sonde/abi/syscalls.hpp"
 
 extern "C" char ap_trampoline_start[];

@@ -1,9 +1,10 @@
-// Native system calls (sonde/abi/syscalls.hpp) and what happens when the last task stops.
+// Native system calls (sonde/abi/syscalls.hpp), the IPC ones included.
 #pragma once
 
 #include <stdint.h>
 
 #include "arch/x86_64/trap_frame.hpp"
+#include "sonde/abi/syscalls.hpp"
 
 namespace kernel {
 
@@ -12,11 +13,9 @@ struct Tcb;
 // A native call (or a ForeignSyscall fault) by `thread`, whose registers are in thread->regs.
 void syscall_dispatch(Tcb* thread);
 
-// Called when the running task exits or faults: test kernels end the machine with `code`,
-// others idle with interrupts on. Does not return.
-[[noreturn]] void task_stopped(uint64_t code);
-
-// Whether this kernel was built for tests (test shutdown enabled).
-bool test_kernel();
+// The IPC and invocation system calls of `caller` (the current thread), whose registers are
+// in caller->regs: Call, Send, NBSend, Recv, NBRecv, ReplyRecv. Results go to its registers,
+// or to whoever wakes it later.
+void ipc_syscall(Tcb* caller, sonde::abi::Syscall number);
 
 }  // namespace kernel

@@ -1,24 +1,27 @@
 // The root task: loaded from its boot module, given the boot caps and all free memory.
 #include "kernel/task.hpp"
 
+#include "arch/x86_64/cpu.hpp"
 #include "elf/elf64.hpp"
 #include "kernel/cdt.hpp"
 #include "kernel/clock.hpp"
-#include "kernel/device_caps.hpp"
+#include "kernel/config.hpp"
 #include "kernel/console.hpp"
-#include "kernel/ipc.hpp"
+#include "kernel/device_caps.hpp"
 #include "kernel/loader.hpp"
 #include "kernel/memory.hpp"
+#include "kernel/message.hpp"
 #include "kernel/page_table.hpp"
 #include "kernel/panic.hpp"
+#include "kernel/scheduler.hpp"
 #include "kernel/smp.hpp"
-#include "kernel/thread.hpp"
+#include "kernel/tcb.hpp"
 #include "kernel/vspace.hpp"
 #include "sonde/abi/clock.hpp"
 #include "sonde/abi/invocations.hpp"
-#include "sonde/abi/rights.hpp"
 #include "sonde/abi/ipc.hpp"
 #include "sonde/abi/objects.hpp"
+#include "sonde/abi/rights.hpp"
 #include "sonde/abi/syscalls.hpp"
 
 namespace kernel {
@@ -151,6 +154,8 @@ void start_root_task(const BootModule& module, const char* name, const BootInfo&
 
   cdt_insert(nullptr, &slots[abi::kSlotIrqControl], irq_control_cap());
   cdt_insert(nullptr, &slots[abi::kSlotIoPorts], io_ports_cap(0, 0xffff));
+  cdt_insert(nullptr, &slots[abi::kSlotKernelProbes], make_cap(ObjectType::kKernelProbes, 1, 0));
+  cdt_insert(nullptr, &slots[abi::kSlotDebugConsole], make_cap(ObjectType::kDebugConsole, 1, 0));
   Capability clock = make_cap(ObjectType::kFrame,
                               reinterpret_cast<uintptr_t>(physical_to_virtual(clock_page_physical())),
                               static_cast<uint8_t>(abi::kFrameSmallBits));

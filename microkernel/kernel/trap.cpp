@@ -5,11 +5,12 @@
 #include "kernel/breakpoint.hpp"
 #include "kernel/console.hpp"
 #include "kernel/device_caps.hpp"
-#include "kernel/ipc.hpp"
+#include "kernel/fault.hpp"
+#include "kernel/page_table.hpp"
 #include "kernel/panic.hpp"
+#include "kernel/scheduler.hpp"
 #include "kernel/smp.hpp"
 #include "kernel/syscall.hpp"
-#include "kernel/thread.hpp"
 #include "kernel/timer.hpp"
 #include "sonde/abi/ipc.hpp"
 
@@ -25,6 +26,7 @@ constexpr uint64_t kLastIrqVector = 47;
 constexpr uint64_t kPageFaultVector = 14;
 constexpr uint64_t kDebugVector = 1;
 constexpr uint64_t kBreakpointVector = 3;
+constexpr uint64_t kGeneralProtectionVector = 13;
 
 // Device interrupts and inter-processor interrupts (with the kernel lock held).
 void device_interrupt(uint64_t vector) {
@@ -95,5 +97,14 @@ extern "C" void interrupt_dispatch(arch::TrapFrame* frame) {
     device_interrupt(vector);
   }
   schedule_into(*frame);
+  // The return to user mode (iretq) must never fault in the kernel. The kernel checks every
+  // stack pointer it is given; one the thread set itself is checked here: the thread gets the
+  // #GP it would get in user mode, as a fault to its handler, and another thread runs.
+  while (arch::from_user(*frame) && !page::is_canonical(frame->rsp)) {
+    Tcb* thread = current_thread();
+    if (thread == nullptr) break;
+    deliver_fault(thread, sonde::abi::FaultKind::kException, kGeneralProtectionVector, 0);
+    schedule_into(*frame);
+  }
   kernel_unlock();
 }

@@ -1,4 +1,5 @@
 // Untyped memory: Retype carves kernel objects out of a region the caller holds a cap to.
+// GAP: no device untyped (memory that must not be zeroed): every untyped cap is RAM.
 #pragma once
 
 #include <stddef.h>

@@ -13,7 +13,7 @@
 #include "kernel/memory.hpp"
 #include "kernel/page_table.hpp"
 #include "kernel/smp.hpp"
-#include "kernel/thread.hpp"
+#include "kernel/tcb.hpp"
 #include "sonde/abi/invocations.hpp"
 #include "sonde/abi/objects.hpp"
 
@@ -70,13 +70,31 @@ uint64_t leaf_flags(uint64_t rights, int level) {
   return flags;
 }
 
+// A checked Frame, PageTable or VSpace invocation, ready to run.
+struct MappingOperation {
+  Label label = Label::kInvalid;
+  Capability* cap = nullptr;   // the invoked Frame or PageTable cap (its mapping is recorded in it)
+  uintptr_t vspace = 0;        // FrameMap, FrameRemap, PageTableMap: where; VSpace*: destination
+  uint64_t address = 0;        // FrameMap, FrameRemap: the page; PageTableMap: what it covers
+  uint64_t rights = 0;         // FrameMap, FrameRemap: kMapWrite, kMapExecute
+  int level = 0;               // FrameMap, FrameRemap, PageTableMap: of `entry`
+  uint64_t* entry = nullptr;   // the entry to write (FrameMap, FrameRemap, PageTableMap,
+                               // VSpaceMapForeign)
+  uint64_t* output = nullptr;  // FrameGetAddress
+  size_t* output_count = nullptr;
+  // VSpaceMapForeign, VSpaceUnmapForeign.
+  uintptr_t source = 0;
+  uint64_t source_address = 0;
+  uint64_t destination_address = 0;
+  uint64_t physical = 0;       // VSpaceMapForeign: the page lent
+  size_t borrow = 0;           // VSpaceUnmapForeign: the borrow to drop
+};
+
+// A VSpace argument the caller may map into (Write right) that has an ASID.
 Error lookup_vspace(const Capability& cspace_root, uint64_t cptr, uintptr_t& vspace) {
   Slot* slot = nullptr;
-  Error error = lookup_cap_slot(cspace_root, cptr, slot);
+  Error error = lookup_cap_argument(cspace_root, cptr, ObjectType::kVSpace, abi::kRightWrite, slot);
   if (error != Error::kNone) return error;
-  if (slot->empty()) return Error::kSlotEmpty;
-  if (slot->type() != ObjectType::kVSpace) return Error::kWrongType;
-  if (!has_rights(slot->cap, abi::kRightWrite)) return Error::kMissingRight;
   vspace = slot->cap.object;
   if (info(vspace)->asid == 0) return Error::kNotEnoughMemory;
   return Error::kNone;
@@ -147,9 +165,13 @@ void unmap_page_table(Capability& cap) {
   cap.data = 0;
 }
 
-Error invoke_frame(const Capability& cspace_root, Slot* slot, const Invocation& invocation) {
+Error decode_frame_invocation(const Capability& cspace_root, Slot* slot,
+                              const Invocation& invocation, MappingOperation& operation) {
   Capability& cap = slot->cap;
   const uint64_t* words = invocation.words;
+  operation = MappingOperation{};
+  operation.label = invocation.label;
+  operation.cap = &cap;
   switch (invocation.label) {
     case Label::kFrameMap: {
       namespace m = abi::frame_message;
@@ -172,15 +194,14 @@ Error invoke_frame(const Capability& cspace_root, Slot* slot, const Invocation& 
       uint64_t* entry = find_entry(vspace, address, level);
       if (entry == nullptr) return Error::kMissingPageTable;
       if ((*entry & page::kPresent) != 0) return Error::kAlreadyMapped;
-      *entry = physical_of(cap.object) | leaf_flags(rights, level);
-      cap.reserved = mapping_tag(vspace);
-      cap.data = address | rights;
-      flush_if_loaded(vspace);
+      operation.vspace = vspace;
+      operation.address = address;
+      operation.rights = rights;
+      operation.level = level;
+      operation.entry = entry;
       return Error::kNone;
     }
-    case Label::kFrameUnmap:
-      if (cap.reserved != 0) unmap_frame(cap);
-      return Error::kNone;
+    case Label::kFrameUnmap: return Error::kNone;
     case Label::kFrameRemap: {
       if (invocation.word_count < 1) return Error::kTruncatedMessage;
       uint64_t rights = words[abi::frame_message::kRemapRights];
@@ -196,24 +217,55 @@ Error invoke_frame(const Capability& cspace_root, Slot* slot, const Invocation& 
       if (entry == nullptr || (*entry & page::kAddressMask) != physical_of(cap.object)) {
         return Error::kNotMapped;
       }
-      *entry = physical_of(cap.object) | leaf_flags(rights, level);
-      cap.data = address | rights;
-      flush_if_loaded(vspace);
-      drop_borrows(vspace, address, address + (uint64_t{1} << cap.size_bits));
+      operation.vspace = vspace;
+      operation.address = address;
+      operation.rights = rights;
+      operation.level = level;
+      operation.entry = entry;
       return Error::kNone;
     }
     case Label::kFrameGetAddress:
       if (invocation.output == nullptr || invocation.output_capacity < 1) return Error::kRangeError;
-      invocation.output[0] = physical_of(cap.object);
-      *invocation.output_count = 1;
+      operation.output = invocation.output;
+      operation.output_count = invocation.output_count;
       return Error::kNone;
     default:
       return Error::kInvalidLabel;
   }
 }
 
-Error invoke_vspace(const Capability& cspace_root, Slot* slot, const Invocation& invocation) {
+void invoke_frame(const MappingOperation& operation) {
+  Capability& cap = *operation.cap;
+  switch (operation.label) {
+    case Label::kFrameMap:
+      *operation.entry = physical_of(cap.object) | leaf_flags(operation.rights, operation.level);
+      cap.reserved = mapping_tag(operation.vspace);
+      cap.data = operation.address | operation.rights;
+      flush_if_loaded(operation.vspace);
+      return;
+    case Label::kFrameUnmap:
+      if (cap.reserved != 0) unmap_frame(cap);
+      return;
+    case Label::kFrameRemap:
+      *operation.entry = physical_of(cap.object) | leaf_flags(operation.rights, operation.level);
+      cap.data = operation.address | operation.rights;
+      flush_if_loaded(operation.vspace);
+      drop_borrows(operation.vspace, operation.address,
+                   operation.address + (uint64_t{1} << cap.size_bits));
+      return;
+    case Label::kFrameGetAddress:
+      operation.output[0] = physical_of(cap.object);
+      *operation.output_count = 1;
+      return;
+    default: return;
+  }
+}
+
+Error decode_vspace_invocation(const Capability& cspace_root, Slot* slot,
+                               const Invocation& invocation, MappingOperation& operation) {
   namespace m = abi::vspace_message;
+  operation = MappingOperation{};
+  operation.label = invocation.label;
   if (invocation.word_count < m::kForeignLength) return Error::kTruncatedMessage;
   if (!has_rights(slot->cap, abi::kRightRead)) return Error::kMissingRight;
   uintptr_t source = slot->cap.object;
@@ -228,6 +280,10 @@ Error invoke_vspace(const Capability& cspace_root, Slot* slot, const Invocation&
   uintptr_t destination = 0;
   Error error = lookup_vspace(cspace_root, invocation.words[m::kDestination], destination);
   if (error != Error::kNone) return error;
+  operation.source = source;
+  operation.source_address = source_address;
+  operation.destination_address = destination_address;
+  operation.vspace = destination;
   VSpaceInfo* source_info = info(source);
   uint32_t destination_tag = mapping_tag(destination);
   if (invocation.label == Label::kVSpaceUnmapForeign) {
@@ -235,7 +291,7 @@ Error invoke_vspace(const Capability& cspace_root, Slot* slot, const Invocation&
       const VSpaceInfo::Borrow& borrow = source_info->borrows[i];
       if (borrow.source == source_address && borrow.destination == destination_address &&
           borrow.destination_tag == destination_tag) {
-        drop_borrow(source, i);
+        operation.borrow = i;
         return Error::kNone;
       }
     }
@@ -247,22 +303,40 @@ Error invoke_vspace(const Capability& cspace_root, Slot* slot, const Invocation&
       (flags & page::kUser) == 0) {
     return Error::kNotMapped;
   }
+  // Only the owner of a page lends it: its borrows are dropped when it unmaps the page, which
+  // a borrower lending it on could not see (the chained mapping would outlive the frame).
+  if ((flags & page::kBorrowed) != 0) return Error::kIllegalOperation;
   uint64_t* entry = find_entry(destination, destination_address, 1);
   if (entry == nullptr) return Error::kMissingPageTable;
   if ((*entry & page::kPresent) != 0) return Error::kAlreadyMapped;
   if (source_info->borrow_count == sizeof(source_info->borrows) / sizeof(source_info->borrows[0])) {
     return Error::kNotEnoughMemory;
   }
-  physical &= ~(page::kSize - 1);
-  *entry = physical | page::kPresent | page::kUser | page::kNoExecute;
-  source_info->borrows[source_info->borrow_count++] =
-      VSpaceInfo::Borrow{source_address, physical, destination_address, destination_tag, 0};
-  flush_if_loaded(destination);
+  operation.entry = entry;
+  operation.physical = physical & ~(page::kSize - 1);
   return Error::kNone;
 }
 
-Error invoke_page_table(const Capability& cspace_root, Slot* slot, const Invocation& invocation) {
+void invoke_vspace(const MappingOperation& operation) {
+  if (operation.label == Label::kVSpaceUnmapForeign) {
+    drop_borrow(operation.source, operation.borrow);
+    return;
+  }
+  VSpaceInfo* source_info = info(operation.source);
+  *operation.entry =
+      operation.physical | page::kPresent | page::kUser | page::kNoExecute | page::kBorrowed;
+  source_info->borrows[source_info->borrow_count++] =
+      VSpaceInfo::Borrow{operation.source_address, operation.physical,
+                         operation.destination_address, mapping_tag(operation.vspace), 0};
+  flush_if_loaded(operation.vspace);
+}
+
+Error decode_page_table_invocation(const Capability& cspace_root, Slot* slot,
+                                   const Invocation& invocation, MappingOperation& operation) {
   Capability& cap = slot->cap;
+  operation = MappingOperation{};
+  operation.label = invocation.label;
+  operation.cap = &cap;
   switch (invocation.label) {
     case Label::kPageTableMap: {
       namespace m = abi::page_table_message;
@@ -278,20 +352,59 @@ Error invoke_page_table(const Capability& cspace_root, Slot* slot, const Invocat
         uint64_t* entry = find_entry(vspace, address, level);
         if (entry == nullptr) return Error::kAlreadyMapped;  // a large page covers it
         if ((*entry & page::kPresent) != 0) continue;
-        *entry = physical_of(cap.object) | page::kPresent | page::kWritable | page::kUser;
-        uint64_t covered = uint64_t{1} << (12 + 9 * (level - 1));  // bytes one entry spans
-        cap.reserved = mapping_tag(vspace);
-        cap.data = (address & ~(covered - 1)) | static_cast<uint64_t>(level);
+        operation.vspace = vspace;
+        operation.address = address;
+        operation.level = level;
+        operation.entry = entry;
         return Error::kNone;
       }
       return Error::kAlreadyMapped;
     }
+    case Label::kPageTableUnmap: return Error::kNone;
+    default: return Error::kInvalidLabel;
+  }
+}
+
+void invoke_page_table(const MappingOperation& operation) {
+  Capability& cap = *operation.cap;
+  switch (operation.label) {
+    case Label::kPageTableMap: {
+      *operation.entry = physical_of(cap.object) | page::kPresent | page::kWritable | page::kUser;
+      uint64_t covered = uint64_t{1} << (12 + 9 * (operation.level - 1));  // bytes one entry spans
+      cap.reserved = mapping_tag(operation.vspace);
+      cap.data = (operation.address & ~(covered - 1)) | static_cast<uint64_t>(operation.level);
+      return;
+    }
     case Label::kPageTableUnmap:
       if (cap.reserved != 0) unmap_page_table(cap);
-      return Error::kNone;
-    default:
-      return Error::kInvalidLabel;
+      return;
+    default: return;
   }
+}
+
+// Each mapping object decodes, then (only if that succeeded) invokes.
+Error handle_frame_invocation(const Capability& cspace_root, Slot* slot,
+                              const Invocation& invocation) {
+  MappingOperation operation;
+  Error error = decode_frame_invocation(cspace_root, slot, invocation, operation);
+  if (error == Error::kNone) invoke_frame(operation);
+  return error;
+}
+
+Error handle_vspace_invocation(const Capability& cspace_root, Slot* slot,
+                               const Invocation& invocation) {
+  MappingOperation operation;
+  Error error = decode_vspace_invocation(cspace_root, slot, invocation, operation);
+  if (error == Error::kNone) invoke_vspace(operation);
+  return error;
+}
+
+Error handle_page_table_invocation(const Capability& cspace_root, Slot* slot,
+                                   const Invocation& invocation) {
+  MappingOperation operation;
+  Error error = decode_page_table_invocation(cspace_root, slot, invocation, operation);
+  if (error == Error::kNone) invoke_page_table(operation);
+  return error;
 }
 
 }  // namespace
@@ -356,9 +469,9 @@ void mapping_cap_removed(const Capability& cap) {
 }
 
 void vspace_invocations_init() {
-  set_invocation_handler(ObjectType::kVSpace, invoke_vspace);
-  set_invocation_handler(ObjectType::kFrame, invoke_frame);
-  set_invocation_handler(ObjectType::kPageTable, invoke_page_table);
+  set_invocation_handler(ObjectType::kVSpace, handle_vspace_invocation);
+  set_invocation_handler(ObjectType::kFrame, handle_frame_invocation);
+  set_invocation_handler(ObjectType::kPageTable, handle_page_table_invocation);
 }
 
 }  // namespace kernel

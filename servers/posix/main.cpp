@@ -236,6 +236,7 @@ Answer serve_fault(uint64_t badge, uint64_t label, const sys::MessageRegisters& 
 extern "C" int main(const sys::ServerStartInfo* info) {
   auto* buffer = reinterpret_cast<abi::IpcBuffer*>(sys::kServerIpcBuffer);
   buffer->user_data = sys::kServerIpcBuffer;
+  sys::debug_console = sys::kServerSlotDebugConsole;
   sys::clock_page = reinterpret_cast<const abi::ClockPage*>(sys::kServerClockPage);
   if (info->magic != sys::kServerStartMagic) {
     sys::print("posix: bad start information\n");

@@ -157,6 +157,8 @@ bool start_posix_server(Started& started) {
       !check(give_moved(cnode, sys::kServerSlotCom1Irq, irq), "IRQ to the server") ||
       !check(sys::cnode_copy(kRoot, clock, abi::kSlotClock), "clock copy") ||
       !check(give(cnode, sys::kServerSlotClock, abi::kSlotClock), "clock to the server") ||
+      !check(give(cnode, sys::kServerSlotDebugConsole, abi::kSlotDebugConsole),
+             "debug console to the server") ||
       !check(map_frame(clock, program.vspace, sys::kServerClockPage, abi::kMapRead),
              "mapping the clock page")) {
     return false;

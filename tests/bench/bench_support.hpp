@@ -1,12 +1,10 @@
 // Shared pieces of the eBPF benchmarks: a host Environment with cheap, deterministic
-// services and a malloc-backed allocator.
+// services (the allocator is test_support::MallocAllocator).
 #pragma once
 
-#include <cstdlib>
 #include <ctime>
 
 #include "ebpf/environment.hpp"
-#include "rt/allocator.hpp"
 
 namespace bench {
 
@@ -37,14 +35,6 @@ class BenchEnvironment final : public ebpf::Environment {
 
  private:
   uint32_t state_ = 2463534242u;
-};
-
-class MallocAllocator final : public rt::Allocator {
- public:
-  void* allocate(size_t size, size_t alignment) override {
-    return std::aligned_alloc(alignment < 8 ? 8 : alignment, (size + 7) & ~size_t{7});
-  }
-  void deallocate(void* pointer, size_t) override { std::free(pointer); }
 };
 
 }  // namespace bench

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "bench_progs.h"
@@ -14,23 +15,23 @@
 #include "ebpf/maps.hpp"
 #include "ebpf/program.hpp"
 #include "ebpf/verifier.hpp"
+#include "support/ebpf_fixture.hpp"
+#include "support/malloc_allocator.hpp"
 
 namespace {
 
 using namespace ebpf;
 
 bench::BenchEnvironment environment;
-bench::MallocAllocator allocator;
-HelperFunction helpers[kMaxHelperId] = {};
+test_support::MallocAllocator allocator;
 Map* anchor_map = nullptr;  // the `map` program's array, as fd 0
 
-struct Loaded {
-  std::vector<Insn> insns;
-  Program program;
+// An anchor program loaded, with what bench_progs.h says about it.
+struct AnchorProgram {
+  test_support::LoadedProgram loaded;
   uint64_t executed;
   bool checkable;
   uint64_t expected;
-  bool verified;
 };
 
 Map* map_by_fd(void*, int32_t fd) { return fd == 0 ? anchor_map : nullptr; }
@@ -38,58 +39,48 @@ const Map* const_map_by_fd(void*, int32_t fd) { return map_by_fd(nullptr, fd); }
 
 // The trace server's load path: verify Linux's form (the map LD_IMM64 keeps src =
 // BPF_PSEUDO_MAP_FD, imm = fd 0, exactly as the header ships it), then rewrite for execution.
-Loaded load(const eref_prog& p) {
-  Loaded loaded{};
+AnchorProgram load(const eref_prog& p) {
   static_assert(sizeof(eref_insn) == sizeof(Insn));
-  loaded.insns.resize(p.n_slots);
-  std::memcpy(loaded.insns.data(), p.insns, p.n_slots * sizeof(Insn));
-  uint32_t count = static_cast<uint32_t>(loaded.insns.size());
-
-  VerifierOptions options;
-  options.type = ProgramType::kKprobe;
-  options.allocator = &allocator;
-  options.resolve_map = const_map_by_fd;
-  VerifierResult verdict = verify(loaded.insns.data(), count, options);
-  loaded.verified = verdict.error == 0;
-  if (!loaded.verified) std::fprintf(stderr, "note: the verifier rejects %s (%d)\n", p.name, verdict.error);
-
-  if (prepare_for_execution(loaded.insns.data(), count, LoadResolver{map_by_fd, nullptr, nullptr}) != 0) {
+  std::vector<Insn> insns(p.n_slots);
+  std::memcpy(insns.data(), p.insns, p.n_slots * sizeof(Insn));
+  test_support::LoadOptions options;
+  options.verifier.type = ProgramType::kKprobe;
+  options.verifier.allocator = &allocator;
+  options.verifier.resolve_map = const_map_by_fd;
+  options.resolver = LoadResolver{map_by_fd, nullptr, nullptr};
+  options.helpers = test_support::real_helpers();
+  options.prepare_rejected = true;  // a rejected anchor program still runs, unverified
+  AnchorProgram anchor{test_support::load_program(std::move(insns), options), p.executed,
+                       p.checkable != 0, p.expected};
+  if (!anchor.loaded.verified()) {
+    std::fprintf(stderr, "note: the verifier rejects %s (%d)\n", p.name, anchor.loaded.verdict.error);
+  }
+  if (!anchor.loaded.prepared) {
     std::fprintf(stderr, "cannot prepare %s\n", p.name);
     std::exit(1);
   }
-  loaded.program.insns = loaded.insns.data();
-  loaded.program.insn_count = count;
-  loaded.program.type = ProgramType::kKprobe;
-  loaded.program.helpers = helpers;
-  loaded.program.helper_count = kMaxHelperId;
-  loaded.program.verified = loaded.verified;
-  loaded.program.max_stack_depth = verdict.max_stack_depth;
-  loaded.executed = p.executed;
-  loaded.checkable = p.checkable != 0;
-  loaded.expected = p.expected;
-  return loaded;
+  return anchor;
 }
 
-void run_program(benchmark::State& state, const Loaded* loaded) {
-  uint64_t result = execute(loaded->program, nullptr, &environment);
-  if (loaded->checkable && result != loaded->expected) {
+void run_program(benchmark::State& state, const AnchorProgram* anchor) {
+  uint64_t result = execute(anchor->loaded.program, nullptr, &environment);
+  if (anchor->checkable && result != anchor->expected) {
     state.SkipWithError("wrong result: the interpreter disagrees with bench_progs.h");
     return;
   }
   for (auto _ : state) {
-    benchmark::DoNotOptimize(execute(loaded->program, nullptr, &environment));
+    benchmark::DoNotOptimize(execute(anchor->loaded.program, nullptr, &environment));
   }
-  state.counters["insns_per_run"] = static_cast<double>(loaded->executed);
-  state.counters["verified"] = loaded->verified ? 1 : 0;
+  state.counters["insns_per_run"] = static_cast<double>(anchor->executed);
+  state.counters["verified"] = anchor->loaded.verified() ? 1 : 0;
   // Time per executed instruction (shown with its unit, e.g. 612ps = 0.612 ns).
   state.counters["time_per_insn"] = benchmark::Counter(
-      static_cast<double>(loaded->executed), benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+      static_cast<double>(anchor->executed), benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  fill_helper_table(helpers);
   MapAttributes attributes;
   attributes.type = MapType::kArray;
   attributes.key_size = 4;
@@ -103,7 +94,7 @@ int main(int argc, char** argv) {
 
   eref_prog progs[EREF_N_PROGS];
   eref_fill_progs(progs);
-  static std::vector<Loaded> programs;
+  static std::vector<AnchorProgram> programs;
   programs.reserve(EREF_N_PROGS);
   for (const eref_prog& p : progs) programs.push_back(load(p));
   for (size_t i = 0; i < programs.size(); ++i) {

@@ -2,25 +2,17 @@
 // directly on the Map interface and through the helper table as an engine calls them.
 #include <benchmark/benchmark.h>
 
-#include <cstdlib>
 #include <cstring>
 
 #include "ebpf/environment.hpp"
 #include "ebpf/helpers.hpp"
 #include "ebpf/map_budget.hpp"
 #include "ebpf/maps.hpp"
+#include "support/malloc_allocator.hpp"
 
 namespace {
 
 using namespace ebpf;
-
-class HeapAllocator final : public rt::Allocator {
- public:
-  void* allocate(size_t size, size_t alignment) override {
-    return std::aligned_alloc(alignment < 8 ? 8 : alignment, (size + alignment - 1) / alignment * alignment);
-  }
-  void deallocate(void* pointer, size_t) override { std::free(pointer); }
-};
 
 // Just enough host for per-CPU maps: the current CPU is fixed.
 class BenchEnvironment final : public Environment {
@@ -40,7 +32,7 @@ class BenchEnvironment final : public Environment {
   long trace_output(const char*, uint32_t) override { return 0; }
 };
 
-HeapAllocator heap;
+test_support::MallocAllocator heap;
 BenchEnvironment environment;
 constexpr uint32_t kEntries = 1024;  // hash keys present; array size
 
@@ -141,7 +133,7 @@ void syscall_lookup_percpu(benchmark::State& state, MapType type) {
   uint32_t i = 0;
   for (auto _ : state) {
     uint32_t key = key_at(i++);
-    benchmark::DoNotOptimize(m.map->syscall_lookup(&key, values, 0));
+    benchmark::DoNotOptimize(rt::to_negated_errno(m.map->syscall_lookup(&key, values, 0)));
   }
 }
 

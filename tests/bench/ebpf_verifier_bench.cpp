@@ -4,14 +4,14 @@
 
 #include <vector>
 
-#include "bench_support.hpp"
 #include "ebpf/verifier.hpp"
+#include "support/malloc_allocator.hpp"
 
 namespace {
 
 using namespace ebpf;
 
-bench::MallocAllocator allocator;
+test_support::MallocAllocator allocator;
 
 // Verification time of a large program: `n` instructions of arithmetic, stack traffic and
 // branches (a branch every 16 instructions, so states are stored and pruned).

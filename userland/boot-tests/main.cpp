@@ -34,25 +34,41 @@ void test_debug_write() {
 
 void test_debug_write_rejects_kernel_pointer() {
   int64_t n = sys::debug_write(reinterpret_cast<const char*>(0xffffffff80100000ull), 16);
-  report("debug_write_rejects_kernel_pointer", n == abi::kErrorBadAddress,
+  report("debug_write_rejects_kernel_pointer", n == abi::syscall_result(abi::Error::kBadAddress),
          "kernel address accepted");
 }
 
 void test_debug_write_rejects_unmapped() {
   int64_t n = sys::debug_write(reinterpret_cast<const char*>(0x1000), 8);
-  report("debug_write_rejects_unmapped_pointer", n == abi::kErrorBadAddress,
+  report("debug_write_rejects_unmapped_pointer", n == abi::syscall_result(abi::Error::kBadAddress),
          "unmapped address accepted");
 }
 
 void test_debug_write_rejects_wrapping_range() {
   int64_t n = sys::debug_write(reinterpret_cast<const char*>(0x00007ffffffff000ull), ~0ull >> 1);
-  report("debug_write_rejects_huge_length", n == abi::kErrorInvalidArgument,
+  report("debug_write_rejects_huge_length", n == abi::syscall_result(abi::Error::kInvalidArgument),
          "huge length accepted");
+}
+
+// The debug calls need the DebugConsole cap: presenting no cap, or a cap of another type, is
+// refused, so a program the root task did not trust with the console cannot write to it.
+void test_debug_calls_need_the_console_cap() {
+  const char text[] = "boot-tests: this line must not appear\n";
+  sys::debug_console = abi::kSlotNull;
+  int64_t empty = sys::debug_write(text, sizeof(text) - 1);
+  int64_t ticks = static_cast<int64_t>(sys::debug_ticks());
+  sys::debug_console = abi::kSlotIoPorts;
+  int64_t wrong_type = sys::debug_write(text, sizeof(text) - 1);
+  sys::debug_console = abi::kSlotDebugConsole;
+  int64_t refused = abi::syscall_result(abi::Error::kNotPermitted);
+  report("debug_calls_need_the_debug_console_cap",
+         empty == refused && ticks == refused && wrong_type == refused,
+         "a debug call went through without the DebugConsole cap");
 }
 
 void test_unknown_syscall() {
   int64_t n = sys::raw_syscall(999, 0, 0);
-  report("unknown_syscall_is_an_error", n == abi::kErrorUnknownSyscall, "unknown call accepted");
+  report("unknown_syscall_is_an_error", n == abi::syscall_result(abi::Error::kUnknownSyscall), "unknown call accepted");
 }
 
 void test_timer_advances() {
@@ -87,6 +103,7 @@ extern "C" int main() {
   test_debug_write_rejects_unmapped();
   test_debug_write_rejects_wrapping_range();
   test_unknown_syscall();
+  test_debug_calls_need_the_console_cap();
   test_timer_advances();
   test_loader_sections();
   test_stack_is_writable();

@@ -12,6 +12,10 @@ int32_t offsetFrom(const uint8_t* slot, const uint8_t* target) {
   return static_cast<int32_t>((target - slot) / static_cast<int64_t>(kWordBytes) - 1);
 }
 
+// Whether a blob of `size` bytes (plus the NUL of a text) fits in one byte list; `size` is
+// checked before the NUL is added, so SIZE_MAX cannot wrap to an empty list.
+bool blobFits(size_t size, bool text) { return size <= kMaxListElements - (text ? 1 : 0); }
+
 }  // namespace
 
 MessageBuilder::MessageBuilder(void* buffer, size_t size) : buffer_(static_cast<uint8_t*>(buffer)) {
@@ -117,24 +121,24 @@ ListBuilder MessageBuilder::initStructListAt(uint8_t* slot, uint32_t count, uint
 }
 
 MutableBytes MessageBuilder::initBlobAt(uint8_t* slot, size_t size, bool text) {
-  size_t bytes = size + (text ? 1 : 0);  // text keeps its NUL inside the list
   if (slot == nullptr) return MutableBytes();
-  if (bytes > kMaxListElements) {
+  if (!blobFits(size, text)) {
     fail(rt::kE2BIG, "text or data longer than a list pointer can describe");
     return MutableBytes();
   }
+  size_t bytes = size + (text ? 1 : 0);  // text keeps its NUL inside the list
   ListBuilder list = initListAt(slot, ElementSize::kByte, static_cast<uint32_t>(bytes));
   if (list.isNull()) return MutableBytes();
   return MutableBytes{list.start_, size};
 }
 
 void MessageBuilder::copyBlobAt(uint8_t* slot, const void* bytes, size_t size, bool text) {
-  size_t total = size + (text ? 1 : 0);
   if (slot == nullptr) return;
-  if (total > kMaxListElements) {
+  if (!blobFits(size, text)) {
     fail(rt::kE2BIG, "text or data longer than a list pointer can describe");
     return;
   }
+  size_t total = size + (text ? 1 : 0);
   uint64_t words = (static_cast<uint64_t>(total) + 7) / 8;
   uint8_t* at = allocate(words, false);
   if (at == nullptr) return;

@@ -15,24 +15,24 @@ rt::Error malformed(const char* why) { return rt::err(rt::kEBADMSG, why); }
 class PointerResolver {
  public:
   struct Target {
-    uint32_t segment;
+    SegmentSpan segment;
     int64_t word;     // first word of the content (for composite lists: the tag word)
     PointerWord tag;  // the struct or list pointer that describes the content
   };
 
-  static rt::Result<Target> resolve(MessageReader& message, uint32_t segment, const uint8_t* slot) {
-    const MessageReader::Segment& here = message.segments_[segment];
+  static rt::Result<Target> resolve(MessageReader& message, const SegmentSpan& here,
+                                   const uint8_t* slot) {
     PointerWord pointer{loadLittle<uint64_t>(slot)};
     switch (pointer.kind()) {
       case PointerKind::kStruct:
       case PointerKind::kList: {
         int64_t slot_word = (slot - here.start) / kWordBytes;
-        return Target{segment, slot_word + 1 + pointer.offset(), pointer};
+        return Target{here, slot_word + 1 + pointer.offset(), pointer};
       }
       case PointerKind::kFar: {
         uint32_t pad_segment = pointer.farSegment();
         if (pad_segment >= message.segment_count_) return malformed("far pointer to a missing segment");
-        const MessageReader::Segment& pad_in = message.segments_[pad_segment];
+        SegmentSpan pad_in = TRY(message.segment(pad_segment));
         uint64_t pad = pointer.farOffset();
         uint64_t pad_words = pointer.doubleFar() ? 2 : 1;
         if (pad + pad_words > pad_in.words) return malformed("landing pad out of bounds");
@@ -44,7 +44,7 @@ class PointerResolver {
           if (landing.kind() != PointerKind::kStruct && landing.kind() != PointerKind::kList) {
             return malformed("landing pad is not a struct or list pointer");
           }
-          return Target{pad_segment, static_cast<int64_t>(pad) + 1 + landing.offset(), landing};
+          return Target{pad_in, static_cast<int64_t>(pad) + 1 + landing.offset(), landing};
         }
         PointerWord content{loadLittle<uint64_t>(pad_at)};
         PointerWord tag{loadLittle<uint64_t>(pad_at + kWordBytes)};
@@ -57,7 +57,8 @@ class PointerResolver {
         if (tag.kind() != PointerKind::kStruct && tag.kind() != PointerKind::kList) {
           return malformed("double-far tag is not a struct or list pointer");
         }
-        return Target{content.farSegment(), static_cast<int64_t>(content.farOffset()), tag};
+        SegmentSpan content_in = TRY(message.segment(content.farSegment()));
+        return Target{content_in, static_cast<int64_t>(content.farOffset()), tag};
       }
       case PointerKind::kOther:
         break;
@@ -74,11 +75,11 @@ class PointerResolver {
     return {};
   }
 
-  static bool inBounds(const MessageReader& message, uint32_t segment, int64_t word, uint64_t words) {
-    return word >= 0 && static_cast<uint64_t>(word) + words <= message.segments_[segment].words;
+  static bool inBounds(const SegmentSpan& segment, int64_t word, uint64_t words) {
+    return word >= 0 && static_cast<uint64_t>(word) + words <= segment.words;
   }
 
-  static rt::Result<StructReader> readStruct(MessageReader* message, uint32_t segment,
+  static rt::Result<StructReader> readStruct(MessageReader* message, const SegmentSpan& segment,
                                              const uint8_t* slot, int32_t depth_left) {
     StructReader result;
     result.message_ = message;
@@ -94,9 +95,9 @@ class PointerResolver {
   static rt::Result<StructReader> structAt(MessageReader* message, const Target& target, StructReader result) {
     if (target.tag.kind() != PointerKind::kStruct) return malformed("expected a struct pointer");
     uint64_t words = static_cast<uint64_t>(target.tag.dataWords()) + target.tag.pointerCount();
-    if (!inBounds(*message, target.segment, target.word, words)) return malformed("struct out of bounds");
+    if (!inBounds(target.segment, target.word, words)) return malformed("struct out of bounds");
     TRY(charge(*message, words));
-    const uint8_t* start = message->segments_[target.segment].start + target.word * kWordBytes;
+    const uint8_t* start = target.segment.start + target.word * kWordBytes;
     result.segment_ = target.segment;
     result.data_ = start;
     result.data_bytes_ = static_cast<uint32_t>(target.tag.dataWords()) * kWordBytes;
@@ -107,7 +108,7 @@ class PointerResolver {
 
   // `expected` must match the list's element size exactly (composite for struct lists), unless
   // `accept_any` is set (the schema-less walk).
-  static rt::Result<ListReader> readList(MessageReader* message, uint32_t segment, const uint8_t* slot,
+  static rt::Result<ListReader> readList(MessageReader* message, const SegmentSpan& segment, const uint8_t* slot,
                                          int32_t depth_left, ElementSize expected, bool accept_any) {
     ListReader result;
     result.message_ = message;
@@ -126,12 +127,12 @@ class PointerResolver {
     if (target.tag.kind() != PointerKind::kList) return malformed("expected a list pointer");
     ElementSize size = target.tag.elementSize();
     if (!accept_any && size != expected) return malformed("list element size does not match the schema");
-    const uint8_t* segment_start = message->segments_[target.segment].start;
+    const uint8_t* segment_start = target.segment.start;
     result.segment_ = target.segment;
     result.element_size_ = size;
     if (size == ElementSize::kComposite) {
       uint64_t words = target.tag.elementCount();
-      if (!inBounds(*message, target.segment, target.word, words + 1)) {
+      if (!inBounds(target.segment, target.word, words + 1)) {
         return malformed("struct list out of bounds");
       }
       PointerWord tag{loadLittle<uint64_t>(segment_start + target.word * kWordBytes)};
@@ -151,7 +152,7 @@ class PointerResolver {
     uint64_t count = target.tag.elementCount();
     uint64_t bits = elementBits(size);
     uint64_t words = (count * bits + 63) / 64;
-    if (!inBounds(*message, target.segment, target.word, words)) return malformed("list out of bounds");
+    if (!inBounds(target.segment, target.word, words)) return malformed("list out of bounds");
     TRY(charge(*message, bits == 0 ? count : words));
     result.start_ = segment_start + target.word * kWordBytes;
     result.count_ = static_cast<uint32_t>(count);
@@ -160,7 +161,7 @@ class PointerResolver {
     return result;
   }
 
-  static rt::Result<Text> readText(MessageReader* message, uint32_t segment, const uint8_t* slot,
+  static rt::Result<Text> readText(MessageReader* message, const SegmentSpan& segment, const uint8_t* slot,
                                    int32_t depth_left, Text default_value) {
     if (message != nullptr && loadLittle<uint64_t>(slot) == 0) return default_value;
     ListReader list = TRY(readList(message, segment, slot, depth_left, ElementSize::kByte, false));
@@ -172,7 +173,7 @@ class PointerResolver {
     return Text{reinterpret_cast<const char*>(list.start_), list.count_ - 1};
   }
 
-  static rt::Result<Data> readData(MessageReader* message, uint32_t segment, const uint8_t* slot,
+  static rt::Result<Data> readData(MessageReader* message, const SegmentSpan& segment, const uint8_t* slot,
                                    int32_t depth_left, Data default_value) {
     if (message != nullptr && loadLittle<uint64_t>(slot) == 0) return default_value;
     ListReader list = TRY(readList(message, segment, slot, depth_left, ElementSize::kByte, false));
@@ -188,7 +189,7 @@ class PointerResolver {
     return {};
   }
 
-  static rt::Result<void> walkPointer(MessageReader* message, uint32_t segment, const uint8_t* slot,
+  static rt::Result<void> walkPointer(MessageReader* message, const SegmentSpan& segment, const uint8_t* slot,
                                       int32_t depth_left) {
     if (loadLittle<uint64_t>(slot) == 0) return {};
     if (depth_left <= 0) return rt::err(rt::kELOOP, "nesting limit exceeded");
@@ -223,38 +224,62 @@ rt::Result<void> MessageReader::init(const void* bytes, size_t size, ReaderLimit
   const uint8_t* base = static_cast<const uint8_t*>(bytes);
   if (base == nullptr || size < 8) return malformed("message shorter than its segment table");
   uint64_t count = static_cast<uint64_t>(loadLittle<uint32_t>(base)) + 1;
-  if (count > kMaxSegments) return malformed("too many segments");
+  // Every segment but the first is reached through a far pointer whose landing pad costs at
+  // least one word, so a reader could never reach more segments than the traversal limit.
+  if (count > 0xffffffffu || count - 1 > limits.traversal_limit_words) {
+    return malformed("too many segments");
+  }
   uint64_t table_bytes = (4 + 4 * count + 7) / 8 * 8;
   if (size < table_bytes) return malformed("truncated segment table");
+  table_ = base + 4;
+  anchor_stride_ = static_cast<uint32_t>((count + kAnchorCount - 1) / kAnchorCount);
   uint64_t offset = table_bytes;
   for (uint32_t i = 0; i < count; ++i) {
-    uint64_t words = loadLittle<uint32_t>(base + 4 + 4 * static_cast<size_t>(i));
+    uint64_t words = segmentWords(i);
     if (words * kWordBytes > size - offset) return malformed("segment extends past the message");
-    segments_[i] = Segment{base + offset, static_cast<uint32_t>(words)};
+    if (i % anchor_stride_ == 0) anchors_[i / anchor_stride_] = base + offset;
     offset += words * kWordBytes;
   }
   if (offset != size) return malformed("bytes after the last segment");
-  if (segments_[0].words == 0) return malformed("first segment has no root pointer");
+  if (segmentWords(0) == 0) return malformed("first segment has no root pointer");
   segment_count_ = static_cast<uint32_t>(count);
   total_bytes_ = size;
   return {};
 }
 
+uint32_t MessageReader::segmentWords(uint32_t index) const {
+  return loadLittle<uint32_t>(table_ + 4 * static_cast<size_t>(index));
+}
+
+rt::Result<SegmentSpan> MessageReader::segment(uint32_t index) {
+  uint32_t first = index / anchor_stride_ * anchor_stride_;
+  const uint8_t* start = anchors_[index / anchor_stride_];
+  if (index > first) {
+    // Two table entries to a word.
+    TRY(PointerResolver::charge(*this, (static_cast<uint64_t>(index - first) + 1) / 2));
+    for (uint32_t i = first; i < index; ++i) start += static_cast<size_t>(segmentWords(i)) * kWordBytes;
+  }
+  return SegmentSpan{start, segmentWords(index)};
+}
+
 rt::Result<StructReader> MessageReader::getRootStruct() {
   if (segment_count_ == 0) return malformed("message not initialised");
-  return PointerResolver::readStruct(this, 0, segments_[0].start,
+  SegmentSpan root = TRY(segment(0));
+  return PointerResolver::readStruct(this, root, root.start,
                                      static_cast<int32_t>(limits_.nesting_limit));
 }
 
 rt::Result<ListReader> MessageReader::getRootList(ElementSize expected) {
   if (segment_count_ == 0) return malformed("message not initialised");
-  return PointerResolver::readList(this, 0, segments_[0].start,
+  SegmentSpan root = TRY(segment(0));
+  return PointerResolver::readList(this, root, root.start,
                                    static_cast<int32_t>(limits_.nesting_limit), expected, false);
 }
 
 rt::Result<void> MessageReader::validate() {
   if (segment_count_ == 0) return malformed("message not initialised");
-  return PointerResolver::walkPointer(this, 0, segments_[0].start,
+  SegmentSpan root = TRY(segment(0));
+  return PointerResolver::walkPointer(this, root, root.start,
                                       static_cast<int32_t>(limits_.nesting_limit));
 }
 

@@ -284,39 +284,11 @@ uint64_t loop(ExecContext& context, uint64_t nr_loops, uint64_t callback, uint64
 }  // namespace
 
 void fill_helper_table(HelperFunction* table) {
-  table[kHelperMapLookupElem] = map_lookup_elem;
-  table[kHelperMapUpdateElem] = map_update_elem;
-  table[kHelperMapDeleteElem] = map_delete_elem;
-  table[kHelperMapLookupPercpuElem] = map_lookup_percpu_elem;
-  table[kHelperMapPushElem] = map_push_elem;
-  table[kHelperMapPopElem] = map_pop_elem;
-  table[kHelperMapPeekElem] = map_peek_elem;
-  table[kHelperProbeRead] = probe_read_kernel;  // legacy probe_read reads kernel memory on x86
-  table[kHelperKtimeGetNs] = ktime_get_ns;
-  table[kHelperGetPrandomU32] = get_prandom_u32;
-  table[kHelperGetSmpProcessorId] = get_smp_processor_id;
-  table[kHelperGetCurrentPidTgid] = get_current_pid_tgid;
-  table[kHelperGetCurrentUidGid] = get_current_uid_gid;
-  table[kHelperGetCurrentComm] = get_current_comm;
-  table[kHelperProbeReadUser] = probe_read_user;
-  table[kHelperProbeReadKernel] = probe_read_kernel;
-  table[kHelperKtimeGetBootNs] = ktime_get_boot_ns;
-  table[kHelperLoop] = loop;
-  table[kHelperForEachMapElem] = for_each_map_elem;
-  table[kHelperSnprintf] = snprintf_helper;
-  table[kHelperTracePrintk] = trace_printk;
-  table[kHelperProbeReadStr] = probe_read_kernel_str;  // legacy: kernel on x86
-  table[kHelperProbeReadUserStr] = probe_read_user_str;
-  table[kHelperProbeReadKernelStr] = probe_read_kernel_str;
-  table[kHelperGetFuncIp] = get_func_ip;
-  table[kHelperGetStack] = get_stack;
-  table[kHelperPerfEventOutput] = perf_event_output;
-  table[kHelperRingbufOutput] = ringbuf_output;
-  table[kHelperRingbufReserve] = ringbuf_reserve;
-  table[kHelperRingbufSubmit] = ringbuf_submit;
-  table[kHelperRingbufDiscard] = ringbuf_discard;
-  table[kHelperRingbufQuery] = ringbuf_query;
-  table[kHelperTraceVprintk] = trace_vprintk;
+#define LINUX_HELPER(id, name)
+#define SONDE_HELPER(id, Name, name, implementation, ...) \
+  static_assert(id < kMaxHelperId);                        \
+  table[id] = implementation;
+#include "ebpf/helper_table.def"
 }
 
 }  // namespace ebpf

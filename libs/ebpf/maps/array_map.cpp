@@ -48,70 +48,70 @@ long ArrayMap::update(const void* key, const void* value, uint64_t flags) {
 long ArrayMap::remove(const void*) { return -rt::kEINVAL; }
 
 // From user space, per-CPU maps read and write every CPU's copy at once.
-long ArrayMap::syscall_lookup(const void* key, void* value, uint64_t flags) {
-  if (!syscall_can_read()) return -rt::kEPERM;
-  if (flags != 0) return -rt::kEINVAL;  // BPF_F_LOCK: no spin locks in Sonde's values
+rt::Result<void> ArrayMap::syscall_lookup(const void* key, void* value, uint64_t flags) {
+  if (!syscall_can_read()) return rt::err(rt::kEPERM);
+  if (flags != 0) return rt::err(rt::kEINVAL);  // BPF_F_LOCK: no spin locks in Sonde's values
   uint32_t index = read_key(key);
-  if (index >= attributes().max_entries) return -rt::kENOENT;
+  if (index >= attributes().max_entries) return rt::err(rt::kENOENT);
   auto* out = static_cast<uint8_t*>(value);
   if (value_copies() == 1) {
     __builtin_memcpy(out, element(index, 0), attributes().value_size);
-    return 0;
+    return {};
   }
   // Each CPU's copy in its own 8-byte-aligned slot; the padding is zero in storage.
   for (uint32_t cpu = 0; cpu < value_copies(); ++cpu) {
     __builtin_memcpy(out + cpu * stride_, element(index, cpu), stride_);
   }
-  return 0;
+  return {};
 }
 
-long ArrayMap::syscall_update(const void* key, const void* value, uint64_t flags) {
-  if (!syscall_can_write()) return -rt::kEPERM;
-  if (flags & kUpdateLock) return -rt::kEINVAL;  // the syscall refuses it before the map sees it
-  if (value_copies() == 1) return update(key, value, flags);
-  if (flags > kUpdateExist) return -rt::kEINVAL;
+rt::Result<void> ArrayMap::syscall_update(const void* key, const void* value, uint64_t flags) {
+  if (!syscall_can_write()) return rt::err(rt::kEPERM);
+  if (flags & kUpdateLock) return rt::err(rt::kEINVAL);  // the syscall refuses it before the map sees it
+  if (value_copies() == 1) return rt::from_negated_errno(update(key, value, flags));
+  if (flags > kUpdateExist) return rt::err(rt::kEINVAL);
   uint32_t index = read_key(key);
-  if (index >= attributes().max_entries) return -rt::kE2BIG;
-  if (flags == kUpdateNoExist) return -rt::kEEXIST;
+  if (index >= attributes().max_entries) return rt::err(rt::kE2BIG);
+  if (flags == kUpdateNoExist) return rt::err(rt::kEEXIST);
   const auto* in = static_cast<const uint8_t*>(value);
   for (uint32_t cpu = 0; cpu < value_copies(); ++cpu) {
     __builtin_memcpy(element(index, cpu), in + cpu * stride_, attributes().value_size);
   }
-  return 0;
+  return {};
 }
 
-long ArrayMap::get_next_key(const void* key, void* next_key) {
-  if (!syscall_can_read()) return -rt::kEPERM;  // BPF_MAP_GET_NEXT_KEY reads the map
+rt::Result<void> ArrayMap::get_next_key(const void* key, void* next_key) {
+  if (!syscall_can_read()) return rt::err(rt::kEPERM);  // BPF_MAP_GET_NEXT_KEY reads the map
   uint32_t max = attributes().max_entries;
   uint32_t next = 0;
   if (key != nullptr) {
     uint32_t index = read_key(key);
     if (index < max) {
-      if (index == max - 1) return -rt::kENOENT;
+      if (index == max - 1) return rt::err(rt::kENOENT);
       next = index + 1;
     }
   }
   __builtin_memcpy(next_key, &next, sizeof(next));
-  return 0;
+  return {};
 }
 
 // Linux's generic_map_lookup_batch: the batch token is the last key copied, and the walk
 // continues with get_next_key from it; -ENOENT once the walk runs off the end.
-long ArrayMap::lookup_batch(const void* in_batch, void* out_batch, void* keys, void* values, uint32_t* count) {
-  if (!syscall_can_read()) return -rt::kEPERM;
+rt::Result<void> ArrayMap::lookup_batch(const void* in_batch, void* out_batch, void* keys, void* values, uint32_t* count) {
+  if (!syscall_can_read()) return rt::err(rt::kEPERM);
   uint32_t want = *count;
-  if (want == 0) return 0;
+  if (want == 0) return {};
   uint32_t value_bytes = syscall_value_size();
   auto* key_out = static_cast<uint8_t*>(keys);
   auto* value_out = static_cast<uint8_t*>(values);
   uint32_t previous = 0, key = 0, done = 0;
   const void* from = in_batch;
-  long result = 0;
+  rt::Result<void> result;
   while (done < want) {
     result = get_next_key(from, &key);
-    if (result != 0) break;
+    if (!result.ok()) break;
     __builtin_memcpy(key_out + static_cast<size_t>(done) * 4, &key, 4);
-    syscall_lookup(&key, value_out + static_cast<size_t>(done) * value_bytes, 0);
+    (void)syscall_lookup(&key, value_out + static_cast<size_t>(done) * value_bytes, 0);
     previous = key;
     from = &previous;
     ++done;

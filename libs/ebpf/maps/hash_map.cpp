@@ -204,50 +204,49 @@ void HashMap::release(Element* e) {
 }
 
 // From user space, per-CPU maps read and write every CPU's copy at once.
-long HashMap::syscall_lookup(const void* key, void* value, uint64_t flags) {
-  if (!syscall_can_read()) return -rt::kEPERM;
-  if (flags != 0) return -rt::kEINVAL;  // BPF_F_LOCK: no spin locks in Sonde's values
+rt::Result<void> HashMap::syscall_lookup(const void* key, void* value, uint64_t flags) {
+  if (!syscall_can_read()) return rt::err(rt::kEPERM);
+  if (flags != 0) return rt::err(rt::kEINVAL);  // BPF_F_LOCK: no spin locks in Sonde's values
   Element* e = find(key, hash_key(key), nullptr);
-  if (e == nullptr) return -rt::kENOENT;
+  if (e == nullptr) return rt::err(rt::kENOENT);
   auto* out = static_cast<uint8_t*>(value);
   if (value_copies() == 1) {
     __builtin_memcpy(out, value_of(e), attributes().value_size);
-    return 0;
+    return {};
   }
   for (uint32_t cpu = 0; cpu < value_copies(); ++cpu) {
     __builtin_memcpy(out + cpu * value_stride_, value_of(e, cpu), value_stride_);
   }
-  return 0;
+  return {};
 }
 
-long HashMap::syscall_update(const void* key, const void* value, uint64_t flags) {
-  if (!syscall_can_write()) return -rt::kEPERM;
-  if (value_copies() == 1) return update(key, value, flags);
-  if ((flags & ~kUpdateLock) > kUpdateExist || (flags & kUpdateLock)) return -rt::kEINVAL;
+rt::Result<void> HashMap::syscall_update(const void* key, const void* value, uint64_t flags) {
+  if (!syscall_can_write()) return rt::err(rt::kEPERM);
+  if (value_copies() == 1) return rt::from_negated_errno(update(key, value, flags));
+  if ((flags & ~kUpdateLock) > kUpdateExist || (flags & kUpdateLock)) return rt::err(rt::kEINVAL);
   uint32_t hash = hash_key(key);
   Element* e = find(key, hash, nullptr);
-  if (e != nullptr && flags == kUpdateNoExist) return -rt::kEEXIST;
-  if (e == nullptr && flags == kUpdateExist) return -rt::kENOENT;
+  if (e != nullptr && flags == kUpdateNoExist) return rt::err(rt::kEEXIST);
+  if (e == nullptr && flags == kUpdateExist) return rt::err(rt::kENOENT);
   if (e == nullptr) e = insert(key, hash);
-  if (e == nullptr) return -rt::kE2BIG;
+  if (e == nullptr) return rt::err(rt::kE2BIG);
   const auto* in = static_cast<const uint8_t*>(value);
   for (uint32_t cpu = 0; cpu < value_copies(); ++cpu) {
     __builtin_memcpy(value_of(e, cpu), in + cpu * value_stride_, attributes().value_size);
   }
   touch(e);
-  return 0;
+  return {};
 }
 
-long HashMap::lookup_and_delete(const void* key, void* value, uint64_t flags) {
-  if (!syscall_can_read() || !syscall_can_write()) return -rt::kEPERM;
-  if (flags != 0) return -rt::kEINVAL;
-  long result = syscall_lookup(key, value, 0);
-  if (result != 0) return result;
-  return remove(key);
+rt::Result<void> HashMap::lookup_and_delete(const void* key, void* value, uint64_t flags) {
+  if (!syscall_can_read() || !syscall_can_write()) return rt::err(rt::kEPERM);
+  if (flags != 0) return rt::err(rt::kEINVAL);
+  TRY(syscall_lookup(key, value, 0));
+  return rt::from_negated_errno(remove(key));
 }
 
-long HashMap::get_next_key(const void* key, void* next_key) {
-  if (!syscall_can_read()) return -rt::kEPERM;  // BPF_MAP_GET_NEXT_KEY reads the map
+rt::Result<void> HashMap::get_next_key(const void* key, void* next_key) {
+  if (!syscall_can_read()) return rt::err(rt::kEPERM);  // BPF_MAP_GET_NEXT_KEY reads the map
   uint32_t start_bucket = 0;
   Element* e = nullptr;
   if (key != nullptr) {
@@ -262,19 +261,19 @@ long HashMap::get_next_key(const void* key, void* next_key) {
   if (e == nullptr) {
     for (uint32_t b = start_bucket; b < bucket_count_ && e == nullptr; ++b) e = buckets_[b];
   }
-  if (e == nullptr) return -rt::kENOENT;
+  if (e == nullptr) return rt::err(rt::kENOENT);
   __builtin_memcpy(next_key, key_of(e), attributes().key_size);
-  return 0;
+  return {};
 }
 
 // Whole buckets at a time, as Linux: the batch token is the next bucket.
-long HashMap::batch(const void* in_batch, void* out_batch, void* keys, void* values, uint32_t* count, bool remove) {
-  if (!syscall_can_read() || (remove && !syscall_can_write())) return -rt::kEPERM;
+rt::Result<void> HashMap::batch(const void* in_batch, void* out_batch, void* keys, void* values, uint32_t* count, bool remove) {
+  if (!syscall_can_read() || (remove && !syscall_can_write())) return rt::err(rt::kEPERM);
   uint32_t want = *count;
-  if (want == 0) return 0;
+  if (want == 0) return {};
   uint32_t bucket = 0;
   if (in_batch != nullptr) __builtin_memcpy(&bucket, in_batch, 4);
-  if (bucket >= bucket_count_) return -rt::kENOENT;
+  if (bucket >= bucket_count_) return rt::err(rt::kENOENT);
   uint32_t done = 0;
   uint32_t key_size = attributes().key_size;
   uint32_t value_bytes = syscall_value_size();
@@ -288,7 +287,7 @@ long HashMap::batch(const void* in_batch, void* out_batch, void* keys, void* val
         // Linux still reports where to continue (this bucket) and a count of 0.
         *count = 0;
         __builtin_memcpy(out_batch, &bucket, 4);
-        return -rt::kENOSPC;
+        return rt::err(rt::kENOSPC);
       }
       break;
     }
@@ -309,7 +308,8 @@ long HashMap::batch(const void* in_batch, void* out_batch, void* keys, void* val
   }
   *count = done;
   __builtin_memcpy(out_batch, &bucket, 4);
-  return bucket >= bucket_count_ ? -rt::kENOENT : 0;
+  if (bucket >= bucket_count_) return rt::err(rt::kENOENT);
+  return {};
 }
 
 long HashMap::for_each_element(ElementVisitor visit, void* state) {

@@ -25,21 +25,21 @@ class HashMap final : public Map {
   void* lookup_percpu(const void* key, uint32_t cpu) override;
   long update(const void* key, const void* value, uint64_t flags) override;
   long remove(const void* key) override;
-  long syscall_lookup(const void* key, void* value, uint64_t flags) override;
-  long syscall_update(const void* key, const void* value, uint64_t flags) override;
-  long get_next_key(const void* key, void* next_key) override;
-  long lookup_and_delete(const void* key, void* value, uint64_t flags) override;
-  long lookup_batch(const void* in_batch, void* out_batch, void* keys, void* values, uint32_t* count) override {
+  [[nodiscard]] rt::Result<void> syscall_lookup(const void* key, void* value, uint64_t flags) override;
+  [[nodiscard]] rt::Result<void> syscall_update(const void* key, const void* value, uint64_t flags) override;
+  [[nodiscard]] rt::Result<void> get_next_key(const void* key, void* next_key) override;
+  [[nodiscard]] rt::Result<void> lookup_and_delete(const void* key, void* value, uint64_t flags) override;
+  [[nodiscard]] rt::Result<void> lookup_batch(const void* in_batch, void* out_batch, void* keys, void* values, uint32_t* count) override {
     return batch(in_batch, out_batch, keys, values, count, false);
   }
-  long lookup_and_delete_batch(const void* in_batch, void* out_batch, void* keys, void* values,
+  [[nodiscard]] rt::Result<void> lookup_and_delete_batch(const void* in_batch, void* out_batch, void* keys, void* values,
                                uint32_t* count) override {
     return batch(in_batch, out_batch, keys, values, count, true);
   }
-  long update_batch(const void* keys, const void* values, uint32_t* count, uint64_t elem_flags) override {
+  [[nodiscard]] rt::Result<void> update_batch(const void* keys, const void* values, uint32_t* count, uint64_t elem_flags) override {
     return generic_update_batch(keys, values, count, elem_flags);
   }
-  long delete_batch(const void* keys, uint32_t* count, uint64_t elem_flags) override {
+  [[nodiscard]] rt::Result<void> delete_batch(const void* keys, uint32_t* count, uint64_t elem_flags) override {
     return generic_delete_batch(keys, count, elem_flags);
   }
   long for_each_element(ElementVisitor visit, void* state) override;
@@ -64,7 +64,7 @@ class HashMap final : public Map {
   Element* take_free_or_evict();
   Element* insert(const void* key, uint32_t hash);
   void release(Element* e);  // an element already unlinked from its bucket goes back to the free list
-  long batch(const void* in_batch, void* out_batch, void* keys, void* values, uint32_t* count, bool remove);
+  [[nodiscard]] rt::Result<void> batch(const void* in_batch, void* out_batch, void* keys, void* values, uint32_t* count, bool remove);
   uint32_t hash_key(const void* key) const;
   bool same_key(const uint8_t* stored, const void* key) const;
 

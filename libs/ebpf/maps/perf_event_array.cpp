@@ -76,10 +76,10 @@ PerfEventArrayMap::PerfEventArrayMap(const MapAttributes& attributes, PerfRing**
   for (uint32_t i = 0; i < attributes.max_entries; ++i) slots_[i] = nullptr;
 }
 
-long PerfEventArrayMap::set(uint32_t index, PerfRing* ring) {
-  if (index >= attributes().max_entries) return -rt::kE2BIG;
+rt::Result<void> PerfEventArrayMap::set(uint32_t index, PerfRing* ring) {
+  if (index >= attributes().max_entries) return rt::err(rt::kE2BIG);
   slots_[index] = ring;
-  return 0;
+  return {};
 }
 
 long PerfEventArrayMap::output(uint64_t flags, uint32_t cpu, const void* data, uint64_t size) {
@@ -107,26 +107,26 @@ long PerfEventArrayMap::remove(const void* key) {
 
 // Values are perf event fds only the trace server can resolve; it calls set().
 // Linux has no map_fd_sys_lookup_elem for perf event arrays: ENOTSUPP.
-long PerfEventArrayMap::syscall_lookup(const void*, void*, uint64_t) {
-  return syscall_can_read() ? -rt::kENOTSUPP : -rt::kEPERM;
+rt::Result<void> PerfEventArrayMap::syscall_lookup(const void*, void*, uint64_t) {
+  return rt::err(syscall_can_read() ? rt::kENOTSUPP : rt::kEPERM);
 }
-long PerfEventArrayMap::syscall_update(const void*, const void*, uint64_t) {
-  return syscall_can_write() ? -rt::kEOPNOTSUPP : -rt::kEPERM;
+rt::Result<void> PerfEventArrayMap::syscall_update(const void*, const void*, uint64_t) {
+  return rt::err(syscall_can_write() ? rt::kEOPNOTSUPP : rt::kEPERM);
 }
 
-long PerfEventArrayMap::get_next_key(const void* key, void* next_key) {
-  if (!syscall_can_read()) return -rt::kEPERM;  // BPF_MAP_GET_NEXT_KEY reads the map
+rt::Result<void> PerfEventArrayMap::get_next_key(const void* key, void* next_key) {
+  if (!syscall_can_read()) return rt::err(rt::kEPERM);  // BPF_MAP_GET_NEXT_KEY reads the map
   uint32_t max = attributes().max_entries, next = 0;
   if (key != nullptr) {
     uint32_t index;
     __builtin_memcpy(&index, key, 4);
     if (index < max) {
-      if (index == max - 1) return -rt::kENOENT;
+      if (index == max - 1) return rt::err(rt::kENOENT);
       next = index + 1;
     }
   }
   __builtin_memcpy(next_key, &next, 4);
-  return 0;
+  return {};
 }
 
 size_t PerfEventArrayMap::memory_usage() const { return sizeof(*this) + attributes().max_entries * sizeof(void*); }

@@ -9,18 +9,18 @@ ProgArrayMap::ProgArrayMap(const MapAttributes& attributes, Slot* slots) : Map(a
   for (uint32_t i = 0; i < attributes.max_entries; ++i) slots_[i] = Slot{nullptr, 0};
 }
 
-long ProgArrayMap::set(uint32_t index, const Program* program, uint32_t id) {
-  if (index >= attributes().max_entries) return -rt::kE2BIG;
-  if (program == nullptr) return -rt::kEINVAL;
+rt::Result<void> ProgArrayMap::set(uint32_t index, const Program* program, uint32_t id) {
+  if (index >= attributes().max_entries) return rt::err(rt::kE2BIG);
+  if (program == nullptr) return rt::err(rt::kEINVAL);
   __atomic_store_n(&slots_[index].id, id, __ATOMIC_RELAXED);
   __atomic_store_n(&slots_[index].program, program, __ATOMIC_RELEASE);
-  return 0;
+  return {};
 }
 
-long ProgArrayMap::clear(uint32_t index) {
-  if (index >= attributes().max_entries) return -rt::kE2BIG;
-  if (__atomic_exchange_n(&slots_[index].program, nullptr, __ATOMIC_ACQ_REL) == nullptr) return -rt::kENOENT;
-  return 0;
+rt::Result<void> ProgArrayMap::clear(uint32_t index) {
+  if (index >= attributes().max_entries) return rt::err(rt::kE2BIG);
+  if (__atomic_exchange_n(&slots_[index].program, nullptr, __ATOMIC_ACQ_REL) == nullptr) return rt::err(rt::kENOENT);
+  return {};
 }
 
 // Programs cannot read or write a prog_array (the verifier allows only bpf_tail_call on it).
@@ -30,42 +30,42 @@ long ProgArrayMap::update(const void*, const void*, uint64_t) { return -rt::kEIN
 long ProgArrayMap::remove(const void* key) {
   uint32_t index;
   __builtin_memcpy(&index, key, sizeof(index));
-  return clear(index);
+  return rt::to_negated_errno(clear(index));
 }
 
 // As Linux's prog_fd_array_sys_lookup_elem: the id of the program in the slot.
-long ProgArrayMap::syscall_lookup(const void* key, void* value, uint64_t flags) {
-  if (!syscall_can_read()) return -rt::kEPERM;
-  if (flags != 0) return -rt::kEINVAL;
+rt::Result<void> ProgArrayMap::syscall_lookup(const void* key, void* value, uint64_t flags) {
+  if (!syscall_can_read()) return rt::err(rt::kEPERM);
+  if (flags != 0) return rt::err(rt::kEINVAL);
   uint32_t index;
   __builtin_memcpy(&index, key, sizeof(index));
-  if (index >= attributes().max_entries) return -rt::kENOENT;
-  if (__atomic_load_n(&slots_[index].program, __ATOMIC_ACQUIRE) == nullptr) return -rt::kENOENT;
+  if (index >= attributes().max_entries) return rt::err(rt::kENOENT);
+  if (__atomic_load_n(&slots_[index].program, __ATOMIC_ACQUIRE) == nullptr) return rt::err(rt::kENOENT);
   uint32_t id = __atomic_load_n(&slots_[index].id, __ATOMIC_RELAXED);
   __builtin_memcpy(value, &id, sizeof(id));
-  return 0;
+  return {};
 }
 
 // The value is a program fd that only the trace server can resolve: it calls set().
-long ProgArrayMap::syscall_update(const void*, const void*, uint64_t) {
-  if (!syscall_can_write()) return -rt::kEPERM;
-  return -rt::kEOPNOTSUPP;
+rt::Result<void> ProgArrayMap::syscall_update(const void*, const void*, uint64_t) {
+  if (!syscall_can_write()) return rt::err(rt::kEPERM);
+  return rt::err(rt::kEOPNOTSUPP);
 }
 
-long ProgArrayMap::get_next_key(const void* key, void* next_key) {
-  if (!syscall_can_read()) return -rt::kEPERM;  // BPF_MAP_GET_NEXT_KEY reads the map
+rt::Result<void> ProgArrayMap::get_next_key(const void* key, void* next_key) {
+  if (!syscall_can_read()) return rt::err(rt::kEPERM);  // BPF_MAP_GET_NEXT_KEY reads the map
   uint32_t max = attributes().max_entries;
   uint32_t next = 0;
   if (key != nullptr) {
     uint32_t index;
     __builtin_memcpy(&index, key, sizeof(index));
     if (index < max) {
-      if (index == max - 1) return -rt::kENOENT;
+      if (index == max - 1) return rt::err(rt::kENOENT);
       next = index + 1;
     }
   }
   __builtin_memcpy(next_key, &next, sizeof(next));
-  return 0;
+  return {};
 }
 
 // What the engine's bpf_tail_call needs: the program at `index`, nullptr when out of range

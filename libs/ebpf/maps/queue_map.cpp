@@ -40,23 +40,23 @@ long QueueMap::peek(void* value) { return take(value, false); }
 void* QueueMap::lookup(const void*) { return nullptr; }
 long QueueMap::update(const void*, const void*, uint64_t) { return -rt::kEINVAL; }
 long QueueMap::remove(const void*) { return -rt::kEINVAL; }
-long QueueMap::get_next_key(const void*, void*) { return syscall_can_read() ? -rt::kEINVAL : -rt::kEPERM; }
+rt::Result<void> QueueMap::get_next_key(const void*, void*) { return rt::err(syscall_can_read() ? rt::kEINVAL : rt::kEPERM); }
 
-long QueueMap::syscall_lookup(const void*, void* value, uint64_t flags) {
-  if (!syscall_can_read()) return -rt::kEPERM;
-  if (flags != 0) return -rt::kEINVAL;
-  return peek(value);
+rt::Result<void> QueueMap::syscall_lookup(const void*, void* value, uint64_t flags) {
+  if (!syscall_can_read()) return rt::err(rt::kEPERM);
+  if (flags != 0) return rt::err(rt::kEINVAL);
+  return rt::from_negated_errno(peek(value));
 }
 
-long QueueMap::syscall_update(const void*, const void* value, uint64_t flags) {
-  if (!syscall_can_write()) return -rt::kEPERM;
-  return push(value, flags);
+rt::Result<void> QueueMap::syscall_update(const void*, const void* value, uint64_t flags) {
+  if (!syscall_can_write()) return rt::err(rt::kEPERM);
+  return rt::from_negated_errno(push(value, flags));
 }
 
-long QueueMap::lookup_and_delete(const void*, void* value, uint64_t flags) {
-  if (!syscall_can_read() || !syscall_can_write()) return -rt::kEPERM;
-  if (flags != 0) return -rt::kEINVAL;
-  return pop(value);
+rt::Result<void> QueueMap::lookup_and_delete(const void*, void* value, uint64_t flags) {
+  if (!syscall_can_read() || !syscall_can_write()) return rt::err(rt::kEPERM);
+  if (flags != 0) return rt::err(rt::kEINVAL);
+  return rt::from_negated_errno(pop(value));
 }
 
 size_t QueueMap::memory_usage() const { return sizeof(*this) + storage_bytes(attributes()); }

@@ -15,10 +15,10 @@ class QueueMap final : public Map {
   long push(const void* value, uint64_t flags) override;
   long pop(void* value) override;
   long peek(void* value) override;
-  long syscall_lookup(const void* key, void* value, uint64_t flags) override;
-  long syscall_update(const void* key, const void* value, uint64_t flags) override;
-  long get_next_key(const void* key, void* next_key) override;
-  long lookup_and_delete(const void* key, void* value, uint64_t flags) override;
+  [[nodiscard]] rt::Result<void> syscall_lookup(const void* key, void* value, uint64_t flags) override;
+  [[nodiscard]] rt::Result<void> syscall_update(const void* key, const void* value, uint64_t flags) override;
+  [[nodiscard]] rt::Result<void> get_next_key(const void* key, void* next_key) override;
+  [[nodiscard]] rt::Result<void> lookup_and_delete(const void* key, void* value, uint64_t flags) override;
   size_t memory_usage() const override;
 
   uint8_t* storage() const { return storage_; }

@@ -90,9 +90,9 @@ uint64_t RingbufMap::query(uint64_t flags) const {
 
 long RingbufMap::update(const void*, const void*, uint64_t) { return -rt::kENOTSUPP; }
 long RingbufMap::remove(const void*) { return -rt::kENOTSUPP; }
-long RingbufMap::syscall_lookup(const void*, void*, uint64_t) { return -rt::kENOTSUPP; }
-long RingbufMap::syscall_update(const void*, const void*, uint64_t) { return -rt::kENOTSUPP; }
-long RingbufMap::get_next_key(const void*, void*) { return -rt::kENOTSUPP; }
+rt::Result<void> RingbufMap::syscall_lookup(const void*, void*, uint64_t) { return rt::err(rt::kENOTSUPP); }
+rt::Result<void> RingbufMap::syscall_update(const void*, const void*, uint64_t) { return rt::err(rt::kENOTSUPP); }
+rt::Result<void> RingbufMap::get_next_key(const void*, void*) { return rt::err(rt::kENOTSUPP); }
 size_t RingbufMap::memory_usage() const { return sizeof(*this) + pages_bytes(attributes()); }
 
 }  // namespace ebpf

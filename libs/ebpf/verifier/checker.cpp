@@ -8,34 +8,54 @@
 #include "rt/errno.hpp"
 
 namespace ebpf::verifier {
+namespace {
+
+// Linux's bpf_alu_string: how its messages name an ALU operation.
+const char* alu_string(uint8_t op) {
+  static const char* const kNames[16] = {"+=", "-=", "*=", "/=", "|=", "&=", "<<=", ">>=",
+                                         "neg", "%=", "^=", "=",  "s>>=", "endian", "?", "?"};
+  return kNames[op >> 4];
+}
+
+}  // namespace
 
 Checker::~Checker() {
   if (allocator_ == nullptr) return;
   for (uint32_t pc = 0; checkpoints_ != nullptr && pc < count_; ++pc) {
     for (Checkpoint* c = checkpoints_[pc]; c != nullptr;) {
       Checkpoint* next = c->next_at_pc;
-      allocator_->deallocate(c, offsetof(Checkpoint, state) + c->state.used_size());
+      allocator_->deallocate(c, offsetof(Checkpoint, state) + c->state.bytes);
       c = next;
     }
   }
-  for (uint32_t i = 0; i < pending_count_; ++i) free_state(pending_[i].state);
+  for (uint32_t i = 0; i < pending_count_; ++i) free_packed(pending_[i].state);
   if (pending_ != nullptr) allocator_->deallocate(pending_, pending_capacity_ * sizeof(PendingBranch));
   if (checkpoints_ != nullptr) allocator_->deallocate(checkpoints_, count_ * sizeof(Checkpoint*));
   if (checkpoint_counts_ != nullptr) allocator_->deallocate(checkpoint_counts_, count_ * sizeof(uint16_t));
   if (live_ != nullptr) allocator_->deallocate(live_, count_ * sizeof(uint16_t));
   for (Checkpoint* c = retired_; c != nullptr;) {
     Checkpoint* next = c->next_at_pc;
-    allocator_->deallocate(c, offsetof(Checkpoint, state) + c->state.used_size());
+    allocator_->deallocate(c, offsetof(Checkpoint, state) + c->state.bytes);
     c = next;
   }
   if (current_ != nullptr) allocator_->deallocate(current_, sizeof(State));
+  if (scratch_ != nullptr) allocator_->deallocate(scratch_, sizeof(State));
 }
 
-State* Checker::allocate_state(size_t bytes) {
-  return static_cast<State*>(allocator_->allocate(bytes < sizeof(State) ? sizeof(State) : bytes, alignof(State)));
+PackedState* Checker::pack(const State& state) {
+  size_t bytes = packed_size(state);
+  auto* packed = static_cast<PackedState*>(allocator_->allocate(bytes, alignof(PackedState)));
+  if (packed == nullptr) return nullptr;
+  pack_state(state, packed);
+  return packed;
 }
 
-void Checker::free_state(State* state) { allocator_->deallocate(state, sizeof(State)); }
+void Checker::free_packed(PackedState* state) { allocator_->deallocate(state, state->bytes); }
+
+State& Checker::branch_copy() {
+  __builtin_memcpy(scratch_, current_, current_->used_size());
+  return *scratch_;
+}
 
 bool Checker::reject(const char* format, ...) {
   va_list arguments;
@@ -145,8 +165,8 @@ bool Checker::next_branch(uint32_t& pc) {
   finish_path();
   if (pending_count_ == 0) return false;
   PendingBranch next = pending_[--pending_count_];
-  __builtin_memcpy(current_, next.state, next.state->used_size());
-  free_state(next.state);
+  unpack_state(*next.state, *current_);
+  free_packed(next.state);
   parent_ = next.parent;
   pc = next.pc;
   if (log_.enabled(kLogLevel2)) log_.print("from branch to %u:\n", pc);
@@ -156,15 +176,18 @@ bool Checker::next_branch(uint32_t& pc) {
 int Checker::run(VerifierResult& result) {
   allocator_ = options_.allocator;
   current_ = static_cast<State*>(allocator_->allocate(sizeof(State), alignof(State)));
+  scratch_ = static_cast<State*>(allocator_->allocate(sizeof(State), alignof(State)));
   checkpoints_ = static_cast<Checkpoint**>(allocator_->allocate(count_ * sizeof(Checkpoint*), alignof(Checkpoint*)));
   checkpoint_counts_ = static_cast<uint16_t*>(allocator_->allocate(count_ * sizeof(uint16_t), alignof(uint16_t)));
   live_ = static_cast<uint16_t*>(allocator_->allocate(count_ * sizeof(uint16_t), alignof(uint16_t)));
-  if (current_ == nullptr || checkpoints_ == nullptr || checkpoint_counts_ == nullptr || live_ == nullptr) return -rt::kENOMEM;
-  compute_liveness(insns_, count_, structure_, live_);
-  for (uint32_t i = 0; i < count_; ++i) {
-    checkpoints_[i] = nullptr;
-    checkpoint_counts_[i] = 0;
+  // The checkpoint lists first: the destructor walks them whatever else failed.
+  for (uint32_t i = 0; checkpoints_ != nullptr && i < count_; ++i) checkpoints_[i] = nullptr;
+  if (current_ == nullptr || scratch_ == nullptr || checkpoints_ == nullptr ||
+      checkpoint_counts_ == nullptr || live_ == nullptr) {
+    return -rt::kENOMEM;
   }
+  compute_liveness(insns_, count_, structure_, live_);
+  for (uint32_t i = 0; i < count_; ++i) checkpoint_counts_[i] = 0;
 
   // Entry: r1 is the context, r10 the frame pointer; everything else is uninitialised.
   __builtin_memset(current_, 0, sizeof(State));  // all-zero is the empty state (no big temporary)
@@ -206,6 +229,8 @@ int Checker::run(VerifierResult& result) {
 
   result.instructions_processed = processed_;
   result.states_stored = states_stored_;
+  result.peak_states = peak_states_;
+  result.max_states_per_insn = max_states_per_insn_;
   if (error_ == 0) {
     // Combined stack of the deepest call chain, seen through the frames' recorded depths.
     uint32_t deepest = 0;
@@ -364,6 +389,34 @@ Checker::Step Checker::load_imm64(const Insn& insn) {
   return Step::kNext;
 }
 
+// Linux's sanitize_check_bounds: without bypass_spec_v1 the result of pointer arithmetic
+// must itself be in bounds, so that later accesses can be masked.
+bool Checker::pointer_in_bounds_for_unprivileged(const RegState& ptr, int regno) {
+  if (ptr.type == RegType::kStack) {
+    if (!ptr.var_off.is_constant()) {
+      // Linux prints the fixed offset plus the known bits of the variable one.
+      return reject("R%d variable stack access prohibited for !root, var_off=(0x%lx; 0x%lx) off=%ld",
+                    regno, ptr.var_off.value, ptr.var_off.mask,
+                    ptr.off + static_cast<int64_t>(ptr.var_off.value));
+    }
+    int64_t off = ptr.off + static_cast<int64_t>(ptr.var_off.value);
+    if (off >= 0 || off < -kStackSize) {
+      return reject("R%d stack pointer arithmetic goes out of range, prohibited for !root; off=%ld",
+                    regno, off);
+    }
+  } else if (ptr.type == RegType::kMapValue) {
+    // As check_map_access of one byte: off + smin >= 0 and off + umax < value_size.
+    int64_t value_size = ptr.map->attributes().value_size;
+    bool inside = ptr.umax < (uint64_t{1} << 29) && ptr.off + ptr.smin >= 0 &&
+                  ptr.off + static_cast<int64_t>(ptr.umax) < value_size;
+    if (!inside) {
+      return reject("R%d pointer arithmetic of map value goes out of range, prohibited for !root",
+                    regno);
+    }
+  }
+  return true;
+}
+
 Checker::Step Checker::alu(const Insn& insn) {
   FrameState& f = current_->current();
   bool is32 = insn_class(insn.opcode) == kClassAlu;
@@ -375,6 +428,12 @@ Checker::Step Checker::alu(const Insn& insn) {
     if (x) {
       if (!read_ok(insn.src)) return Step::kError;
       const RegState& src = f.regs[insn.src];
+      // Without allow_ptr_leaks a pointer may be copied only whole (Linux's check_alu_op).
+      if (src.is_pointer() && !options_.privileges.allow_ptr_leaks && (is32 || insn.offset != 0)) {
+        reject(is32 ? "R%d partial copy of pointer" : "R%d sign-extension part of pointer",
+               insn.src);
+        return Step::kError;
+      }
       if (insn.offset != 0) {  // MOVSX
         if (src.type != RegType::kScalar) {
           mark_unknown(dst);
@@ -450,21 +509,37 @@ Checker::Step Checker::alu(const Insn& insn) {
     int ptr_reg = dst.is_pointer() ? insn.dst : insn.src;
     if (is32) return reject("R%d 32-bit pointer arithmetic prohibited", ptr_reg) ? Step::kNext : Step::kError;
     if (dst.is_pointer() && src.is_pointer()) {
-      if (op == kAluSub && dst.type == src.type && dst.type != RegType::kMapValueOrNull &&
-          dst.type != RegType::kRingbufMemOrNull) {
+      // The distance between two pointers reveals an address: only with allow_ptr_leaks.
+      if (op == kAluSub && options_.privileges.allow_ptr_leaks && dst.type == src.type &&
+          dst.type != RegType::kMapValueOrNull && dst.type != RegType::kRingbufMemOrNull) {
         mark_unknown(dst);  // distance between two pointers of one kind
         return Step::kNext;
       }
-      return reject("R%d pointer %s pointer prohibited", insn.dst, op == kAluAdd ? "+=" : "op") ? Step::kNext : Step::kError;
+      reject("R%d pointer %s pointer prohibited", insn.dst, alu_string(op));
+      return Step::kError;
     }
     if (op != kAluAdd && op != kAluSub) {
-      bool bitwise = op == kAluAnd || op == kAluOr || op == kAluXor;
-      reject(bitwise ? "R%d bitwise operator on pointer prohibited" : "R%d pointer arithmetic with this operator prohibited", ptr_reg);
+      if (op == kAluAnd || op == kAluOr || op == kAluXor) {
+        reject("R%d bitwise operator %s on pointer prohibited", ptr_reg, alu_string(op));
+      } else {
+        reject("R%d pointer arithmetic with %s operator prohibited", ptr_reg, alu_string(op));
+      }
       return Step::kError;
     }
     if (!dst.is_pointer() && op == kAluSub) return reject("R%d tried to subtract pointer from scalar", insn.dst) ? Step::kNext : Step::kError;
     RegState ptr = dst.is_pointer() ? dst : src;
     const RegState scalar = dst.is_pointer() ? src : dst;
+    // Without bypass_spec_v1, Linux's sanitize_ptr_alu: a register offset whose sign is
+    // unknown cannot be masked against speculative out-of-bounds use.
+    // GAP: its other refusals (offsets that differ between paths, REASON_PATHS) need
+    // per-instruction records across paths that Sonde does not keep.
+    if (!options_.privileges.bypass_spec_v1 && x && !scalar.var_off.is_constant() &&
+        (scalar.smin < 0) != (scalar.smax < 0)) {
+      reject("R%d has unknown scalar with mixed signed bounds, "
+             "pointer arithmetic with it prohibited for !root",
+             dst.is_pointer() ? insn.src : insn.dst);
+      return Step::kError;
+    }
     if (ptr.type == RegType::kMapValueOrNull || ptr.type == RegType::kRingbufMemOrNull) {
       reject("R%d pointer arithmetic on %s prohibited, null-check it first", ptr_reg, name);
       return Step::kError;
@@ -501,6 +576,9 @@ Checker::Step Checker::alu(const Insn& insn) {
       ptr.u32max = offset.u32max;
       ptr.s32min = offset.s32min;
       ptr.s32max = offset.s32max;
+    }
+    if (!options_.privileges.bypass_spec_v1 && !pointer_in_bounds_for_unprivileged(ptr, insn.dst)) {
+      return Step::kError;
     }
     dst = ptr;
     return Step::kNext;

@@ -69,6 +69,23 @@ Checker::Step Checker::jump(const Insn& insn, uint32_t& pc) {
   bool x = op_source(insn.opcode) == kSrcX;
   if (!read_ok(insn.dst) || (x && !read_ok(insn.src))) return Step::kError;
   RegState& dst = f.regs[insn.dst];
+  if (!options_.privileges.allow_ptr_leaks) {
+    // Comparing a pointer reveals its value, bit by bit; only a null check is allowed.
+    const RegState& compared = f.regs[insn.src];
+    bool zero = x ? compared.is_constant() && compared.var_off.value == 0 : insn.imm == 0;
+    bool nullable = dst.type == RegType::kMapValueOrNull || dst.type == RegType::kRingbufMemOrNull;
+    bool null_check = nullable && zero && !is32 && (op == kJmpJeq || op == kJmpJne);
+    int leaked = -1;
+    if (x && compared.is_pointer()) {
+      leaked = insn.src;
+    } else if (dst.is_pointer() && !null_check) {
+      leaked = insn.dst;
+    }
+    if (leaked >= 0) {
+      reject("R%d pointer comparison prohibited", leaked);
+      return Step::kError;
+    }
+  }
   uint32_t target = static_cast<uint32_t>(static_cast<int64_t>(pc) + insn.offset + 1);
   uint32_t fallthrough = pc + 1;
 
@@ -81,21 +98,12 @@ Checker::Step Checker::jump(const Insn& insn, uint32_t& pc) {
   if (nullable && have_constant && constant == 0 && !is32 &&
       (op == kJmpJeq || op == kJmpJne)) {
     uint32_t id = dst.id;
-    State* other = allocate_state(current_->used_size());
-    if (other == nullptr) {
-      error_ = -rt::kENOMEM;
-      return Step::kError;
-    }
-    __builtin_memcpy(other, current_, current_->used_size());
+    State* other = &branch_copy();
     // `other` takes the jump; the current state falls through.
     mark_null_checked(*other, id, op == kJmpJeq);
     mark_null_checked(*current_, id, op != kJmpJeq);
     mark_edge(pc, kFactBranchTaken | kFactBranchFallthrough);
-    if (!push_branch(target, *other)) {
-      free_state(other);
-      return Step::kError;
-    }
-    free_state(other);
+    if (!push_branch(target, *other)) return Step::kError;
     pc = fallthrough;
     return Step::kJumped;
   }
@@ -123,6 +131,8 @@ Checker::Step Checker::jump(const Insn& insn, uint32_t& pc) {
              (op == kJmpJeq || op == kJmpJne)) {
     decision = op == kJmpJne ? 1 : 0;
   }
+  // GAP: without bypass_spec_v1 Linux also walks the side of a decided branch that runs only
+  // speculatively (sanitize_speculative_path); Sonde does not.
   if (decision == 1) {
     mark_edge(pc, kFactBranchTaken);
     pc = target;
@@ -133,12 +143,7 @@ Checker::Step Checker::jump(const Insn& insn, uint32_t& pc) {
     pc = fallthrough;
     return Step::kJumped;
   }
-  State* other = allocate_state(current_->used_size());
-  if (other == nullptr) {
-    error_ = -rt::kENOMEM;
-    return Step::kError;
-  }
-  __builtin_memcpy(other, current_, current_->used_size());
+  State* other = &branch_copy();
   RegState& taken_dst = other->current().regs[insn.dst];
   // Copies of a narrowed scalar (same id) learn the same bounds, as Linux's
   // find_equal_scalars; the id survives narrowing to a constant.
@@ -163,9 +168,7 @@ Checker::Step Checker::jump(const Insn& insn, uint32_t& pc) {
     }
   }
   mark_edge(pc, kFactBranchTaken | kFactBranchFallthrough);
-  bool ok = push_branch(target, *other);
-  free_state(other);
-  if (!ok) return Step::kError;
+  if (!push_branch(target, *other)) return Step::kError;
   pc = fallthrough;
   return Step::kJumped;
 }
@@ -199,6 +202,10 @@ Checker::Step Checker::exit(uint32_t& pc) {
   // R0 must hold the program's (or a callback's) result. A bpf-to-bpf function may leave it
   // unset, as in Linux: the caller then cannot read it.
   if ((current_->depth == 0 || f.is_callback) && !read_ok(0)) return Step::kError;
+  if (current_->depth == 0 && f.regs[0].is_pointer() && !options_.privileges.allow_ptr_leaks) {
+    reject("R0 leaks addr as return value");
+    return Step::kError;
+  }
   // Record this frame's stack use for the combined limit.
   uint32_t sub = structure_.subprog_of(f.subprog_start);
   uint32_t chain = 0;

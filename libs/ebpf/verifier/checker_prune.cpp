@@ -6,8 +6,8 @@
 namespace ebpf::verifier {
 namespace {
 
-// Stored states per instruction. Linux has no bound for privileged programs; this one only
-// caps memory, the heuristics below keep lists far shorter.
+// Stored states per instruction. Linux has no bound for a loader with CAP_BPF; this one
+// only caps the cost of comparisons, the heuristics below keep lists far shorter.
 constexpr uint16_t kMaxStatesPerInsn = 1024;
 
 // Consistent renaming of null-check ids between the two states.
@@ -104,14 +104,15 @@ bool reg_safe(const RegState& old_reg, const RegState& cur, bool exact, IdMap& i
 
 }  // namespace
 
-bool Checker::states_equal(const State& old_state, const State& cur, bool exact, uint32_t pc) {
+bool Checker::states_equal(const PackedState& old_state, const State& cur, bool exact,
+                           uint32_t pc) {
   if (old_state.depth != cur.depth || old_state.ref_count != cur.ref_count) return false;
   IdMap ids;
   for (uint32_t i = 0; i < cur.ref_count; ++i) {
     if (!ids.match(old_state.refs[i] | 0x80000000u, cur.refs[i] | 0x80000000u)) return false;
   }
   for (uint32_t d = 0; d <= cur.depth; ++d) {
-    const FrameState& a = old_state.frames[d];
+    const FrameState& a = old_state.frame(d);  // registers and header only: slots via slot()
     const FrameState& b = cur.frames[d];
     if (a.callsite != b.callsite || a.is_callback != b.is_callback) return false;
     // Registers no path reads before writing cannot matter: in the current frame those dead
@@ -122,7 +123,7 @@ bool Checker::states_equal(const State& old_state, const State& cur, bool exact,
       if (!reg_safe(a.regs[r], b.regs[r], exact, ids)) return false;
     }
     for (int s = 0; s < kSlots; ++s) {
-      const StackSlot& x = a.stack[s];
+      const StackSlot& x = old_state.slot(d, s);
       const StackSlot& y = b.stack[s];
       if (x.bytes[0] == kSlotSpill || y.bytes[0] == kSlotSpill) {
         if (x.bytes[0] == kSlotSpill && y.bytes[0] == kSlotSpill) {
@@ -162,6 +163,7 @@ int Checker::visit_prune_point(uint32_t pc, bool& prune) {
   // often (its iterations differ and rarely prune each other).
   uint32_t jumps = jumps_ - jumps_at_store_, insns = processed_ - processed_at_store_;
   bool add = jumps >= 2 && insns >= 8;
+  if (checkpoint_counts_[pc] > max_states_per_insn_) max_states_per_insn_ = checkpoint_counts_[pc];
   if (structure_.flags[pc] & kFlagCallbackCall) return visit_callback_call(pc, prune);
   for (Checkpoint** link = &checkpoints_[pc]; *link != nullptr;) {
     Checkpoint* c = *link;
@@ -184,7 +186,8 @@ int Checker::visit_prune_point(uint32_t pc, bool& prune) {
       *link = c->next_at_pc;
       --checkpoint_counts_[pc];
       if (c->branches == 0) {
-        allocator_->deallocate(c, offsetof(Checkpoint, state) + c->state.used_size());
+        allocator_->deallocate(c, offsetof(Checkpoint, state) + c->state.bytes);
+        --states_live_;
       } else {
         c->next_at_pc = retired_;
         retired_ = c;
@@ -193,25 +196,28 @@ int Checker::visit_prune_point(uint32_t pc, bool& prune) {
     }
     link = &c->next_at_pc;
   }
+  // Without CAP_BPF Linux stops storing past BPF_COMPLEXITY_LIMIT_STATES (the path goes on).
+  if (!options_.privileges.bpf_capable && checkpoint_counts_[pc] > kComplexityLimitStates) return 0;
   if (!add || checkpoint_counts_[pc] >= kMaxStatesPerInsn) return 0;
   return store_checkpoint(pc);
 }
 
 // Stores the current state as a checkpoint at `pc`; it becomes the parent of what follows.
 int Checker::store_checkpoint(uint32_t pc) {
-  size_t bytes = offsetof(Checkpoint, state) + current_->used_size();
+  size_t bytes = offsetof(Checkpoint, state) + packed_size(*current_);
   auto* c = static_cast<Checkpoint*>(allocator_->allocate(bytes, alignof(Checkpoint)));
   if (c == nullptr) return -rt::kENOMEM;
+  pack_state(*current_, &c->state);
   c->next_at_pc = checkpoints_[pc];
   c->parent = parent_;
   c->branches = 1;
   c->pc = pc;
   c->hits = 0;
   c->misses = 0;
-  __builtin_memcpy(&c->state, current_, current_->used_size());
   checkpoints_[pc] = c;
   ++checkpoint_counts_[pc];
   ++states_stored_;
+  if (++states_live_ > peak_states_) peak_states_ = states_live_;
   parent_ = c;
   jumps_at_store_ = jumps_;
   processed_at_store_ = processed_;
@@ -252,9 +258,9 @@ int Checker::visit_callback_call(uint32_t pc, bool& prune) {
   return store_checkpoint(pc);
 }
 
-void Checker::widen(const State& old_state, State& cur, bool to_unknown) {
+void Checker::widen(const PackedState& old_state, State& cur, bool to_unknown) {
   for (uint32_t d = 0; d <= cur.depth; ++d) {
-    const FrameState& a = old_state.frames[d];
+    const FrameState& a = old_state.frame(d);  // registers and header only: slots via slot()
     FrameState& b = cur.frames[d];
     for (int r = 0; r < kNumRegisters; ++r) {
       if (a.regs[r].type == RegType::kScalar && b.regs[r].type == RegType::kScalar && !contains_bounds(a.regs[r], b.regs[r])) {
@@ -263,7 +269,7 @@ void Checker::widen(const State& old_state, State& cur, bool to_unknown) {
       }
     }
     for (int s = 0; s < kSlots; ++s) {
-      const StackSlot& x = a.stack[s];
+      const StackSlot& x = old_state.slot(d, s);
       StackSlot& y = b.stack[s];
       if (x.bytes[0] == kSlotSpill && y.bytes[0] == kSlotSpill) {
         if (x.spill.type == RegType::kScalar && y.spill.type == RegType::kScalar && !contains_bounds(x.spill, y.spill)) {
@@ -293,13 +299,19 @@ bool Checker::push_branch(uint32_t pc, const State& state) {
     pending_ = grown;
     pending_capacity_ = capacity;
   }
-  State* copy = allocate_state(state.used_size());
+  PackedState* copy = pack(state);
   if (copy == nullptr) {
     error_ = -rt::kENOMEM;
     return false;
   }
-  __builtin_memcpy(copy, &state, state.used_size());
   pending_[pending_count_++] = PendingBranch{pc, parent_, copy};
+  // Linux's BPF_COMPLEXITY_LIMIT_JMP_SEQ: a path that leaves this many branches behind it
+  // is refused at once, instead of queuing states until the instruction budget.
+  if (pending_count_ > kComplexityLimitJmpSeq) {
+    log_.print("The sequence of %u jumps is too complex.\n", pending_count_);
+    error_ = -rt::kE2BIG;
+    return false;
+  }
   if (parent_ != nullptr) ++parent_->branches;
   return true;
 }

@@ -61,11 +61,11 @@ inline constexpr int kSlots = kStackSize / 8;
 
 struct FrameState {
   RegState regs[kNumRegisters];
-  StackSlot stack[kSlots];
   uint32_t callsite = 0;      // caller's call instruction (frames > 0)
   uint32_t subprog_start = 0;
   bool is_callback = false;   // entered from a helper (bpf_loop), returns to after the helper
   uint16_t stack_depth = 0;   // deepest byte touched, for the combined stack limit
+  StackSlot stack[kSlots];    // last: a packed copy keeps only the slots in use
 };
 
 inline constexpr int kMaxReferences = 16;
@@ -82,6 +82,38 @@ struct State {
   // Bytes needed to copy this state (frames beyond `depth` are not copied).
   size_t used_size() const { return offsetof(State, frames) + (depth + 1) * sizeof(FrameState); }
 };
+
+// A State stored for later (a pending branch, a pruning checkpoint) keeps only what is in
+// use: the frames up to `depth` and, in each, the stack slots up to the deepest one holding
+// anything. A full State is about 62 KB (8 frames of 64 slots); a packed one of a program
+// that touches no stack is about 1 KB. Slots past `slot_counts[d]` are empty (all zero).
+struct alignas(alignof(FrameState)) PackedState {
+  uint32_t bytes;  // size of this allocation
+  uint32_t depth;
+  uint32_t ref_count;
+  uint32_t refs[kMaxReferences];
+  uint32_t ref_insns[kMaxReferences];
+  uint8_t slot_counts[kMaxCallDepth];
+  // Followed by, for each frame 0..depth, the FrameState up to `stack` and its slots.
+
+  // Frame `d`: its registers and header fields only; its slots through slot().
+  const FrameState& frame(uint32_t d) const {
+    return *reinterpret_cast<const FrameState*>(frame_bytes(d));
+  }
+  // Slot `s` of frame `d`, or an empty slot past the stored ones.
+  const StackSlot& slot(uint32_t d, int s) const;
+
+ private:
+  const uint8_t* frame_bytes(uint32_t d) const;
+};
+
+inline constexpr size_t kFrameHeadSize = offsetof(FrameState, stack);
+
+// Bytes a packed copy of `state` takes; packs it into `out` (that many bytes); unpacks a
+// packed copy into a full State.
+size_t packed_size(const State& state);
+void pack_state(const State& state, PackedState* out);
+void unpack_state(const PackedState& packed, State& out);
 
 // Scalar helpers (bounds.cpp).
 void mark_unknown(RegState& reg);

@@ -274,4 +274,64 @@ int check_structure(const Insn* insns, uint32_t count, VerifierLog& log, Structu
   return 0;
 }
 
+int check_unprivileged_structure(const Insn* insns, uint32_t count, VerifierLog& log,
+                                 rt::Allocator& allocator) {
+  for (uint32_t pc = 0; pc < count; ++pc) {
+    bool call = insns[pc].opcode == (kClassJmp | kJmpCall) && insns[pc].src == kPseudoCall;
+    bool func = insns[pc].opcode == kOpLdImm64 && insns[pc].src == kPseudoFunc;
+    if (call || func) {
+      log.print("loading/calling other bpf or kernel functions are allowed for CAP_BPF and "
+                "CAP_SYS_ADMIN\n");
+      return -rt::kEPERM;
+    }
+  }
+  // Depth-first over the control-flow graph, fall-through edges first (Linux's check_cfg):
+  // an edge to an instruction still on the path is a loop.
+  enum : uint8_t { kUnseen = 0, kOnPath = 1, kDone = 2 };
+  auto* mark = static_cast<uint8_t*>(allocator.allocate(count, 1));
+  auto* next_edge = static_cast<uint8_t*>(allocator.allocate(count, 1));
+  auto* path =
+      static_cast<uint32_t*>(allocator.allocate(count * sizeof(uint32_t), alignof(uint32_t)));
+  int error = 0;
+  if (mark == nullptr || next_edge == nullptr || path == nullptr) {
+    error = -rt::kENOMEM;
+  } else {
+    for (uint32_t pc = 0; pc < count; ++pc) mark[pc] = next_edge[pc] = 0;
+    uint32_t depth = 0;
+    path[depth++] = 0;
+    mark[0] = kOnPath;
+    while (depth > 0 && error == 0) {
+      uint32_t t = path[depth - 1];
+      const Insn& insn = insns[t];
+      int64_t successors[2] = {-1, -1};
+      if (insn.opcode == (kClassJmp | kJmpExit)) {
+      } else if (is_unconditional_jump(insn)) {
+        successors[0] = jump_target(insn, t);
+      } else if (is_conditional_jump(insn)) {
+        successors[0] = t + 1;
+        successors[1] = jump_target(insn, t);
+      } else {
+        successors[0] = t + (insn.opcode == kOpLdImm64 ? 2 : 1);
+      }
+      if (next_edge[t] < 2 && successors[next_edge[t]] >= 0) {
+        uint32_t w = static_cast<uint32_t>(successors[next_edge[t]++]);
+        if (mark[w] == kOnPath) {
+          log.print("back-edge from insn %u to %u\n", t, w);
+          error = -rt::kEINVAL;
+        } else if (mark[w] == kUnseen) {
+          mark[w] = kOnPath;
+          path[depth++] = w;
+        }
+        continue;
+      }
+      mark[t] = kDone;
+      --depth;
+    }
+  }
+  if (mark != nullptr) allocator.deallocate(mark, count);
+  if (next_edge != nullptr) allocator.deallocate(next_edge, count);
+  if (path != nullptr) allocator.deallocate(path, count * sizeof(uint32_t));
+  return error;
+}
+
 }  // namespace ebpf::verifier

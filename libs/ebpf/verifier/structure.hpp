@@ -4,6 +4,7 @@
 #include <stdint.h>
 
 #include "ebpf/isa.hpp"
+#include "rt/allocator.hpp"
 #include "verifier/log.hpp"
 
 namespace ebpf::verifier {
@@ -30,6 +31,12 @@ struct Structure {
 // Fills `structure` (flags must point at `count` zeroed bytes). Returns 0 or -EINVAL with
 // the reason logged.
 int check_structure(const Insn* insns, uint32_t count, VerifierLog& log, Structure& structure);
+
+// What Linux refuses a loader without CAP_BPF on top (check_cfg, add_subprog_and_kfunc):
+// bpf-to-bpf calls and callbacks (EPERM), and loops (EINVAL, "back-edge from insn T to W").
+// Needs a structure check_structure() accepted.
+int check_unprivileged_structure(const Insn* insns, uint32_t count, VerifierLog& log,
+                                 rt::Allocator& allocator);
 
 // Fills `live[pc]` with the registers (bit n: rN) some path from `pc` reads before writing
 // (liveness.cpp). Needs a structure check_structure() accepted.

@@ -3,6 +3,7 @@
 
 #include "ebpf/helper_ids.hpp"
 #include "rt/errno.hpp"
+#include "verifier/budget.hpp"
 #include "verifier/checker.hpp"
 #include "verifier/log.hpp"
 #include "verifier/structure.hpp"
@@ -27,22 +28,30 @@ VerifierResult verify(const Insn* insns, uint32_t count, const VerifierOptions& 
     result.error = -rt::kEINVAL;
     return result;
   }
-  if (count > kMaxProgramInsns) {
+  if (count > (options.privileges.bpf_capable ? kMaxProgramInsns : kMaxUnprivilegedInsns)) {
     result.error = -rt::kE2BIG;
     return result;
   }
 
   verifier::VerifierLog log(options.log, options.log_size, options.log_level);
   size_t start = log.mark();
+  // Everything below allocates through the load's budget.
+  verifier::BudgetAllocator budget(*options.allocator, options.memory_budget, log);
+  VerifierOptions budgeted = options;
+  budgeted.allocator = &budget;
   verifier::Structure structure;
-  structure.flags = static_cast<uint8_t*>(options.allocator->allocate(count, 1));
+  structure.flags = static_cast<uint8_t*>(budget.allocate(count, 1));
   if (structure.flags == nullptr) {
     result.error = -rt::kENOMEM;
+    result.log_true_size = log.true_size();
     return result;
   }
   for (uint32_t i = 0; i < count; ++i) structure.flags[i] = 0;
 
   int error = verifier::check_structure(insns, count, log, structure);
+  if (error == 0 && !options.privileges.bpf_capable) {
+    error = verifier::check_unprivileged_structure(insns, count, log, budget);
+  }
   if (options.insn_facts != nullptr) {
     for (uint32_t i = 0; i < count; ++i) {
       uint8_t facts = 0;
@@ -58,16 +67,19 @@ VerifierResult verify(const Insn* insns, uint32_t count, const VerifierOptions& 
     }
   }
   if (error == 0) {
-    verifier::Checker checker(insns, count, options, log, structure);
+    verifier::Checker checker(insns, count, budgeted, log, structure);
     error = checker.run(result);
   }
-  options.allocator->deallocate(structure.flags, count);
+  budget.deallocate(structure.flags, count);
+  result.peak_memory = budget.peak();
 
   // On success, level 1 keeps only the summary (the instruction trace matters for errors).
   if (error == 0 && log.level() == kLogLevel1) log.truncate(start);
   if (log.level() != 0) {
-    log.print("processed %u insns (limit %u) max_states_per_insn 64 total_states %u peak_states %u mark_read 0\n",
-              result.instructions_processed, options.instruction_limit, result.states_stored, result.states_stored);
+    log.print("processed %u insns (limit %u) max_states_per_insn %u total_states %u "
+              "peak_states %u mark_read 0\n",
+              result.instructions_processed, options.instruction_limit, result.max_states_per_insn,
+              result.states_stored, result.peak_states);
   }
   result.log_true_size = log.true_size();
   if (error == 0 && log.level() != 0 && log.truncated()) error = -rt::kENOSPC;
@@ -75,17 +87,17 @@ VerifierResult verify(const Insn* insns, uint32_t count, const VerifierOptions& 
   return result;
 }
 
-int relocate_maps(Insn* insns, uint32_t count, Map* (*resolve_map)(void* state, int32_t fd), void* resolve_state) {
+rt::Result<void> relocate_maps(Insn* insns, uint32_t count, Map* (*resolve_map)(void* state, int32_t fd), void* resolve_state) {
   for (uint32_t pc = 0; pc + 1 < count; ++pc) {
     Insn& insn = insns[pc];
     if (insn.opcode != kOpLdImm64) continue;
     if (insn.src == kPseudoMapFd || insn.src == kPseudoMapValue) {
       Map* map = resolve_map(resolve_state, insn.imm);
-      if (map == nullptr) return -rt::kEBADF;
+      if (map == nullptr) return rt::err(rt::kEBADF);
       uint64_t value = reinterpret_cast<uint64_t>(map);
       if (insn.src == kPseudoMapValue) {
         uint8_t* address = map->direct_value(static_cast<uint32_t>(insns[pc + 1].imm));
-        if (address == nullptr) return -rt::kEINVAL;
+        if (address == nullptr) return rt::err(rt::kEINVAL);
         value = reinterpret_cast<uint64_t>(address);
       }
       insn.src = kPseudoImm64;
@@ -94,7 +106,7 @@ int relocate_maps(Insn* insns, uint32_t count, Map* (*resolve_map)(void* state, 
     }
     ++pc;
   }
-  return 0;
+  return {};
 }
 
 }  // namespace ebpf

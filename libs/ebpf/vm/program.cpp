@@ -14,27 +14,27 @@ void set_imm64(Insn* pair, uint64_t value) {
 
 }  // namespace
 
-int resolve_fd_array(Insn* insns, uint32_t count, const int32_t* fd_array, uint32_t fd_array_count) {
+rt::Result<void> resolve_fd_array(Insn* insns, uint32_t count, const int32_t* fd_array, uint32_t fd_array_count) {
   for (uint32_t pc = 0; pc < count; ++pc) {
     if (insns[pc].opcode != kOpLdImm64) continue;
-    if (pc + 1 >= count) return -rt::kEINVAL;
+    if (pc + 1 >= count) return rt::err(rt::kEINVAL);
     Insn& insn = insns[pc];
     if (insn.src == kPseudoMapIdx || insn.src == kPseudoMapIdxValue) {
-      if (fd_array == nullptr) return -rt::kEPROTO;
+      if (fd_array == nullptr) return rt::err(rt::kEPROTO);
       uint32_t index = static_cast<uint32_t>(insn.imm);
-      if (index >= fd_array_count) return -rt::kEFAULT;
+      if (index >= fd_array_count) return rt::err(rt::kEFAULT);
       insn.src = insn.src == kPseudoMapIdx ? kPseudoMapFd : kPseudoMapValue;
       insn.imm = fd_array[index];
     }
     ++pc;  // the second slot of the pair
   }
-  return 0;
+  return {};
 }
 
-int prepare_for_execution(Insn* insns, uint32_t count, const LoadResolver& resolver) {
+rt::Result<void> prepare_for_execution(Insn* insns, uint32_t count, const LoadResolver& resolver) {
   for (uint32_t pc = 0; pc < count; ++pc) {
     if (insns[pc].opcode != kOpLdImm64) continue;
-    if (pc + 1 >= count) return -rt::kEINVAL;
+    if (pc + 1 >= count) return rt::err(rt::kEINVAL);
     Insn* pair = &insns[pc];
     switch (pair[0].src) {
       case kPseudoImm64:
@@ -42,13 +42,13 @@ int prepare_for_execution(Insn* insns, uint32_t count, const LoadResolver& resol
       case kPseudoMapFd:
       case kPseudoMapValue: {
         Map* map = resolver.map_by_fd ? resolver.map_by_fd(resolver.state, pair[0].imm) : nullptr;
-        if (map == nullptr) return -rt::kEBADF;
+        if (map == nullptr) return rt::err(rt::kEBADF);
         uint64_t value = reinterpret_cast<uint64_t>(map);
         if (pair[0].src == kPseudoMapValue) {
           uint32_t offset = static_cast<uint32_t>(pair[1].imm);
-          if (offset >= map->attributes().value_size) return -rt::kEINVAL;
+          if (offset >= map->attributes().value_size) return rt::err(rt::kEINVAL);
           uint8_t* address = map->direct_value(offset);
-          if (address == nullptr) return -rt::kEINVAL;
+          if (address == nullptr) return rt::err(rt::kEINVAL);
           value = reinterpret_cast<uint64_t>(address);
         }
         set_imm64(pair, value);
@@ -57,22 +57,22 @@ int prepare_for_execution(Insn* insns, uint32_t count, const LoadResolver& resol
       case kPseudoFunc: {
         // Linux's form is relative to the next instruction, like a bpf-to-bpf call.
         int64_t target = static_cast<int64_t>(pc) + 1 + pair[0].imm;
-        if (target < 0 || target >= static_cast<int64_t>(count) || pair[1].imm != 0) return -rt::kEINVAL;
+        if (target < 0 || target >= static_cast<int64_t>(count) || pair[1].imm != 0) return rt::err(rt::kEINVAL);
         set_imm64(pair, static_cast<uint64_t>(target));
         break;
       }
       case kPseudoBtfId: {
         uint64_t address = resolver.btf_variable ? resolver.btf_variable(resolver.state, pair[0].imm, pair[1].imm) : 0;
-        if (address == 0) return -rt::kENOENT;
+        if (address == 0) return rt::err(rt::kENOENT);
         set_imm64(pair, address);
         break;
       }
       default:  // MAP_IDX forms must go through resolve_fd_array first
-        return -rt::kEINVAL;
+        return rt::err(rt::kEINVAL);
     }
     ++pc;
   }
-  return 0;
+  return {};
 }
 
 }  // namespace ebpf

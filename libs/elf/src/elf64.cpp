@@ -250,4 +250,13 @@ const char* SymbolTable::nearest(uint64_t address, uint64_t* offset) const {
   return best_name;
 }
 
+bool SymbolTable::is_function_start(uint64_t address) const {
+  for (size_t i = 0; i < symbol_count_; ++i) {
+    Symbol symbol;
+    copy_in(symbol, image_ + symbols_offset_ + i * sizeof(Symbol));
+    if ((symbol.info & 0xf) == kSymbolFunction && symbol.value == address) return true;
+  }
+  return false;
+}
+
 }  // namespace elf

@@ -35,9 +35,6 @@ inline uint64_t read_cr3() {
   return value;
 }
 inline void write_cr3(uint64_t value) { asm volatile("mov %0, %%cr3" : : "r"(value) : "memory"); }
-inline void invalidate_page(uint64_t address) {
-  asm volatile("invlpg (%0)" : : "r"(address) : "memory");
-}
 inline uint64_t read_tsc() {
   uint32_t low, high;
   asm volatile("rdtsc" : "=a"(low), "=d"(high));

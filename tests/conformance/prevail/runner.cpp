@@ -15,18 +15,11 @@
 #include "ebpf/verifier.hpp"
 #include "prevail_program.hpp"
 #include "prevail_yaml.hpp"
+#include "support/malloc_allocator.hpp"
 
 namespace {
 
 using namespace prevail_runner;
-
-class MallocAllocator final : public rt::Allocator {
- public:
-  void* allocate(size_t size, size_t alignment) override {
-    return std::aligned_alloc(alignment < 16 ? 16 : alignment, (size + 15) & ~size_t{15});
-  }
-  void deallocate(void* pointer, size_t) override { std::free(pointer); }
-};
 
 class RunnerMaps final : public MapSource {
  public:
@@ -103,7 +96,7 @@ std::string rejection_reason(const std::string& log, const TranslatedProgram& pr
   return reason;
 }
 
-Verdict run_case(const TestCase& tc, RunnerMaps& maps, MallocAllocator& allocator) {
+Verdict run_case(const TestCase& tc, RunnerMaps& maps, test_support::MallocAllocator& allocator) {
   Verdict v;
   TranslatedProgram program;
   std::string error;
@@ -193,7 +186,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: %s [--verbose] [--min-agree=N] DIR|FILE...\n", argv[0]);
     return 2;
   }
-  MallocAllocator allocator;
+  test_support::MallocAllocator allocator;
   RunnerMaps maps(allocator);
   int agree = 0, disagree = 0, bad_files = 0;
   for (const std::string& file : files) {

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <utility>
 #include <vector>
 
 #include "ebpf/environment.hpp"
@@ -11,18 +12,12 @@
 #include "ebpf/interpreter.hpp"
 #include "ebpf/maps.hpp"
 #include "ebpf/verifier.hpp"
+#include "support/ebpf_fixture.hpp"
+#include "support/malloc_allocator.hpp"
 
 namespace {
 
 using namespace ebpf;
-
-class FuzzAllocator final : public rt::Allocator {
- public:
-  void* allocate(size_t size, size_t alignment) override {
-    return std::aligned_alloc(alignment < 8 ? 8 : alignment, (size + 7) & ~size_t{7});
-  }
-  void deallocate(void* pointer, size_t) override { std::free(pointer); }
-};
 
 class FuzzEnvironment final : public Environment {
  public:
@@ -55,9 +50,8 @@ class FuzzEnvironment final : public Environment {
   }
 };
 
-FuzzAllocator allocator;
+test_support::MallocAllocator allocator;
 FuzzEnvironment environment;
-HelperFunction helpers[kMaxHelperId] = {};
 constexpr int kMaps = 5;
 // By fd: array, hash, ring buffer, queue, and a one-element array (global variables,
 // reachable through BPF_PSEUDO_MAP_VALUE).
@@ -68,30 +62,11 @@ Map* resolve_for_relocation(void*, int32_t fd) { return fd >= 0 && fd < kMaps ? 
 
 void setup() {
   if (maps[0] != nullptr) return;
-  fill_helper_table(helpers);
-  MapAttributes a;
-  a.type = MapType::kArray;
-  a.key_size = 4;
-  a.value_size = 16;
-  a.max_entries = 4;
-  maps[0] = create_map(a, allocator, 1).value();
-  a.type = MapType::kHash;
-  maps[1] = create_map(a, allocator, 1).value();
-  MapAttributes r;
-  r.type = MapType::kRingbuf;
-  r.max_entries = 4096;
-  maps[2] = create_map(r, allocator, 1).value();
-  MapAttributes q;
-  q.type = MapType::kQueue;
-  q.value_size = 8;
-  q.max_entries = 4;
-  maps[3] = create_map(q, allocator, 1).value();
-  MapAttributes g;
-  g.type = MapType::kArray;
-  g.key_size = 4;
-  g.value_size = 24;
-  g.max_entries = 1;
-  maps[4] = create_map(g, allocator, 1).value();
+  maps[0] = test_support::create_test_map(allocator, MapType::kArray, 4, 16, 4);
+  maps[1] = test_support::create_test_map(allocator, MapType::kHash, 4, 16, 4);
+  maps[2] = test_support::create_test_map(allocator, MapType::kRingbuf, 0, 0, 4096);
+  maps[3] = test_support::create_test_map(allocator, MapType::kQueue, 0, 8, 4);
+  maps[4] = test_support::create_test_map(allocator, MapType::kArray, 4, 24, 1);
 }
 
 }  // namespace
@@ -110,31 +85,23 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       insns[i].imm = static_cast<int32_t>(static_cast<uint32_t>(insns[i].imm) % kMaps);
     }
   }
-  VerifierOptions options;
-  options.type = ProgramType::kKprobe;
-  options.allocator = &allocator;
-  options.instruction_limit = 100000;
-  options.resolve_map = resolve;
-  VerifierResult result = verify(insns.data(), static_cast<uint32_t>(count), options);
-  if (result.error != 0) return 0;
+  test_support::LoadOptions options;
+  options.verifier.type = ProgramType::kKprobe;
+  options.verifier.allocator = &allocator;
+  options.verifier.instruction_limit = 100000;
+  options.verifier.resolve_map = resolve;
   // Whatever the verifier accepted must load: map references and callbacks rewritten into
   // what the engines execute, as the trace server does.
-  LoadResolver resolver;
-  resolver.map_by_fd = resolve_for_relocation;
-  if (prepare_for_execution(insns.data(), static_cast<uint32_t>(count), resolver) != 0) std::abort();
+  options.resolver.map_by_fd = resolve_for_relocation;
+  options.helpers = test_support::real_helpers();
+  test_support::LoadedProgram loaded = test_support::load_program(std::move(insns), options);
+  if (!loaded.verified()) return 0;
+  if (!loaded.prepared) std::abort();
 
   // Accepted: run it on a pt_regs-sized context, exactly as a probe would.
   auto* context = static_cast<uint8_t*>(std::malloc(kPtRegsSize));
   std::memset(context, 0x5a, kPtRegsSize);
-  Program program;
-  program.insns = insns.data();
-  program.insn_count = static_cast<uint32_t>(count);
-  program.type = ProgramType::kKprobe;
-  program.helpers = helpers;
-  program.helper_count = kMaxHelperId;
-  program.verified = true;
-  program.max_stack_depth = result.max_stack_depth;
-  run(program, context, &environment);
+  run(loaded.program, context, &environment);
   std::free(context);
   return 0;
 }

@@ -3,6 +3,7 @@
 #include <capnp/serialize.h>
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <cstring>
 #include <vector>
 
@@ -96,6 +97,38 @@ TEST(CapnpBuilder, ListsLongerThanAPointerCanDescribeFail) {
   auto too_long = root.initBoolList(1u << 29);
   EXPECT_TRUE(too_long.isNull());
   EXPECT_EQ(builder.finish().error().code, rt::kE2BIG);
+}
+
+// A text's size plus its NUL must not wrap: SIZE_MAX + 1 is an empty list, and a copy of
+// SIZE_MAX bytes into it.
+TEST(CapnpBuilder, BlobSizesThatOverflowFail) {
+  for (size_t size : {size_t{UINT32_MAX}, SIZE_MAX, SIZE_MAX - 1}) {
+    std::vector<uint64_t> buffer(64);
+    static const char kChars[] = "x";
+    {
+      MessageBuilder builder(buffer.data(), buffer.size() * 8);
+      builder.initRootStruct(0, 1).setText(0, kChars, size);
+      EXPECT_EQ(builder.finish().error().code, rt::kE2BIG) << size;
+    }
+    {
+      MessageBuilder builder(buffer.data(), buffer.size() * 8);
+      builder.initRootStruct(0, 1).setBlob(0, kChars, size);
+      EXPECT_EQ(builder.finish().error().code, rt::kE2BIG) << size;
+    }
+    {
+      MessageBuilder builder(buffer.data(), buffer.size() * 8);
+      EXPECT_EQ(builder.initRootStruct(0, 1).initBlob(0, size).data, nullptr);
+      EXPECT_EQ(builder.finish().error().code, rt::kE2BIG) << size;
+    }
+    for (bool text : {false, true}) {
+      MessageBuilder builder(buffer.data(), buffer.size() * 8);
+      // The root pointer's slot: the word after the segment table.
+      auto blob = builder.initBlobAt(reinterpret_cast<uint8_t*>(buffer.data()) + 8, size, text);
+      EXPECT_EQ(blob.data, nullptr) << size;
+      EXPECT_EQ(blob.size, 0u) << size;
+      EXPECT_EQ(builder.finish().error().code, rt::kE2BIG) << size << " text " << text;
+    }
+  }
 }
 
 TEST(CapnpBuilder, BuilderGettersReadBackWithDefaults) {

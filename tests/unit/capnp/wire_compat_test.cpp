@@ -331,6 +331,29 @@ TEST(CapnpWireCompat, OfficialMultiSegmentMessageWithFarPointersReads) {
   checkOurs(reader.getRoot<ours::AllKinds>().value());
 }
 
+// What the official library writes from ordinary content when its segments are small: more
+// segments than the reader once accepted (32), and with the smallest segments more than the
+// reader records starts for, so some segments are found by walking the segment table.
+TEST(CapnpWireCompat, OfficialMessageWithATinyFirstSegmentReads) {
+  for (int fills : {1, 3}) {
+    capnp::MallocMessageBuilder official(1, capnp::AllocationStrategy::FIXED_SIZE);
+    // Each initRoot abandons the previous content, which stays in the message.
+    for (int i = 0; i < fills; ++i) fillOfficial(official.initRoot<AllKinds>());
+    size_t segments = official.getSegmentsForOutput().size();
+    ASSERT_GT(segments, fills == 1 ? 32u : size_t{MessageReader::kAnchorCount});
+    kj::Array<capnp::word> flat = capnp::messageToFlatArray(official);
+    MessageReader reader;
+    auto parsed = reader.init(flat.begin(), flat.size() * 8);
+    ASSERT_TRUE(parsed.ok()) << parsed.error().message;
+    EXPECT_EQ(reader.segmentCount(), segments);
+    auto valid = reader.validate();
+    ASSERT_TRUE(valid.ok()) << valid.error().message;
+    MessageReader again;
+    ASSERT_TRUE(again.init(flat.begin(), flat.size() * 8).ok());
+    checkOurs(again.getRoot<ours::AllKinds>().value());
+  }
+}
+
 TEST(CapnpWireCompat, SameValuesGiveTheSameCanonicalMessage) {
   OurMessage message;
   fillOurs(message.builder.initRoot<ours::AllKinds>());

@@ -1,12 +1,10 @@
-// FakeEnvironment: a scripted host for helper tests, and a malloc-backed accounting allocator.
+// FakeEnvironment: a scripted host for helper tests.
 #pragma once
 
-#include <cstdlib>
 #include <cstring>
 #include <string>
 
 #include "ebpf/environment.hpp"
-#include "rt/allocator.hpp"
 
 namespace ebpf_test {
 
@@ -67,22 +65,6 @@ class FakeEnvironment final : public ebpf::Environment {
     if (readable == nullptr || source < start || source + size > start + readable_size) return -14;
     std::memcpy(destination, reinterpret_cast<const void*>(source), size);
     return 0;
-  }
-};
-
-class CountingAllocator final : public rt::Allocator {
- public:
-  size_t budget = SIZE_MAX;
-  size_t in_use = 0;
-  void* allocate(size_t size, size_t alignment) override {
-    if (in_use + size > budget) return nullptr;
-    void* p = std::aligned_alloc(alignment < 8 ? 8 : alignment, (size + 7) & ~size_t{7});
-    if (p != nullptr) in_use += size;
-    return p;
-  }
-  void deallocate(void* pointer, size_t size) override {
-    std::free(pointer);
-    in_use -= size;
   }
 };
 

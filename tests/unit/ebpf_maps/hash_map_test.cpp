@@ -5,6 +5,7 @@
 
 #include "ebpf/maps.hpp"
 #include "fake_environment.hpp"
+#include "support/malloc_allocator.hpp"
 
 namespace {
 
@@ -20,18 +21,18 @@ MapAttributes hash_attributes(uint32_t max_entries = 4, uint32_t key_size = 4, u
 }
 
 struct HashMapTest : ::testing::Test {
-  ebpf_test::CountingAllocator allocator;
+  test_support::MallocAllocator allocator;
   Map* map = nullptr;
   void SetUp() override { map = create_map(hash_attributes(), allocator, 2).value(); }
   void TearDown() override {
     destroy_map(map, allocator);
-    EXPECT_EQ(allocator.in_use, 0u);
+    EXPECT_EQ(allocator.in_use(), 0u);
   }
-  long put(uint32_t key, uint64_t value, uint64_t flags = kUpdateAny) { return map->syscall_update(&key, &value, flags); }
+  long put(uint32_t key, uint64_t value, uint64_t flags = kUpdateAny) { return rt::to_negated_errno(map->syscall_update(&key, &value, flags)); }
 };
 
 TEST(HashMapCreate, RejectsBadAttributes) {
-  ebpf_test::CountingAllocator allocator;
+  test_support::MallocAllocator allocator;
   EXPECT_EQ(create_map(hash_attributes(0), allocator, 1).error().code, rt::kEINVAL);
   EXPECT_EQ(create_map(hash_attributes(4, 0), allocator, 1).error().code, rt::kEINVAL);
   EXPECT_EQ(create_map(hash_attributes(4, 4, 0), allocator, 1).error().code, rt::kEINVAL);
@@ -41,9 +42,9 @@ TEST(HashMapCreate, RejectsBadAttributes) {
   auto flags = hash_attributes();
   flags.map_flags = kMapMmapable;
   EXPECT_EQ(create_map(flags, allocator, 1).error().code, rt::kEINVAL);
-  allocator.budget = 64;
+  allocator.set_budget(64);
   EXPECT_EQ(create_map(hash_attributes(1024), allocator, 1).error().code, rt::kENOMEM);
-  EXPECT_EQ(allocator.in_use, 0u);
+  EXPECT_EQ(allocator.in_use(), 0u);
 }
 
 TEST_F(HashMapTest, UpdateFlagsFollowLinux) {
@@ -54,7 +55,7 @@ TEST_F(HashMapTest, UpdateFlagsFollowLinux) {
   EXPECT_EQ(put(1, 13, 3), -rt::kEINVAL);
   uint32_t key = 1;
   uint64_t value = 0;
-  ASSERT_EQ(map->syscall_lookup(&key, &value, 0), 0);
+  ASSERT_EQ(rt::to_negated_errno(map->syscall_lookup(&key, &value, 0)), 0);
   EXPECT_EQ(value, 12u);
 }
 
@@ -73,32 +74,32 @@ TEST_F(HashMapTest, DeleteAndLookupAndDelete) {
   EXPECT_EQ(map->remove(&key), -rt::kENOENT);
   ASSERT_EQ(put(5, 50), 0);
   uint64_t value = 0;
-  EXPECT_EQ(map->lookup_and_delete(&key, &value, 0), 0);
+  EXPECT_EQ(rt::to_negated_errno(map->lookup_and_delete(&key, &value, 0)), 0);
   EXPECT_EQ(value, 50u);
   EXPECT_EQ(map->lookup(&key), nullptr);
-  EXPECT_EQ(map->lookup_and_delete(&key, &value, 0), -rt::kENOENT);
-  EXPECT_EQ(map->lookup_and_delete(&key, &value, 1), -rt::kEINVAL);
+  EXPECT_EQ(rt::to_negated_errno(map->lookup_and_delete(&key, &value, 0)), -rt::kENOENT);
+  EXPECT_EQ(rt::to_negated_errno(map->lookup_and_delete(&key, &value, 1)), -rt::kEINVAL);
 }
 
 TEST_F(HashMapTest, GetNextKeyVisitsEveryKeyOnceAndRestartsOnMissingKey) {
   for (uint32_t k = 10; k < 14; ++k) ASSERT_EQ(put(k, k), 0);
   std::set<uint32_t> seen;
   uint32_t key = 0, next = 0;
-  long r = map->get_next_key(nullptr, &next);
+  long r = rt::to_negated_errno(map->get_next_key(nullptr, &next));
   while (r == 0) {
     EXPECT_TRUE(seen.insert(next).second) << "key visited twice: " << next;
     key = next;
-    r = map->get_next_key(&key, &next);
+    r = rt::to_negated_errno(map->get_next_key(&key, &next));
   }
   EXPECT_EQ(r, -rt::kENOENT);
   EXPECT_EQ(seen, (std::set<uint32_t>{10, 11, 12, 13}));
   uint32_t first = 0, missing = 777;
-  ASSERT_EQ(map->get_next_key(nullptr, &first), 0);
-  ASSERT_EQ(map->get_next_key(&missing, &next), 0);
+  ASSERT_EQ(rt::to_negated_errno(map->get_next_key(nullptr, &first)), 0);
+  ASSERT_EQ(rt::to_negated_errno(map->get_next_key(&missing, &next)), 0);
   EXPECT_EQ(next, first);
   // An empty map has no first key.
   for (uint32_t k = 10; k < 14; ++k) ASSERT_EQ(map->remove(&k), 0);
-  EXPECT_EQ(map->get_next_key(nullptr, &next), -rt::kENOENT);
+  EXPECT_EQ(rt::to_negated_errno(map->get_next_key(nullptr, &next)), -rt::kENOENT);
 }
 
 TEST_F(HashMapTest, FrozenMapRefusesSyscallWrites) {
@@ -110,7 +111,7 @@ TEST_F(HashMapTest, FrozenMapRefusesSyscallWrites) {
 }
 
 TEST(HashMapBatch, LookupBatchReturnsEveryElementOnceThenENOENT) {
-  ebpf_test::CountingAllocator allocator;
+  test_support::MallocAllocator allocator;
   Map* map = create_map(hash_attributes(64), allocator, 1).value();
   for (uint32_t k = 0; k < 40; ++k) {
     uint64_t v = k * 10;
@@ -124,7 +125,7 @@ TEST(HashMapBatch, LookupBatchReturnsEveryElementOnceThenENOENT) {
     uint32_t keys[8];
     uint64_t values[8];
     uint32_t count = 8, next = 0;
-    r = map->lookup_batch(first ? nullptr : &token, &next, keys, values, &count);
+    r = rt::to_negated_errno(map->lookup_batch(first ? nullptr : &token, &next, keys, values, &count));
     ASSERT_TRUE(r == 0 || r == -rt::kENOENT) << r;
     for (uint32_t i = 0; i < count; ++i) {
       EXPECT_EQ(values[i], keys[i] * 10u);
@@ -137,13 +138,13 @@ TEST(HashMapBatch, LookupBatchReturnsEveryElementOnceThenENOENT) {
   uint32_t keys[1];
   uint64_t values[1];
   uint32_t count = 0, next = 0;
-  EXPECT_EQ(map->lookup_batch(nullptr, &next, keys, values, &count), 0) << "Linux: a zero count is a no-op";
+  EXPECT_EQ(rt::to_negated_errno(map->lookup_batch(nullptr, &next, keys, values, &count)), 0) << "Linux: a zero count is a no-op";
   EXPECT_EQ(count, 0u);
   destroy_map(map, allocator);
 }
 
 TEST(HashMapKeys, LongKeysCompareEveryByte) {
-  ebpf_test::CountingAllocator allocator;
+  test_support::MallocAllocator allocator;
   Map* map = create_map(hash_attributes(8, 20, 4), allocator, 1).value();
   uint8_t a[20] = {}, b[20] = {};
   b[19] = 1;
@@ -153,7 +154,7 @@ TEST(HashMapKeys, LongKeysCompareEveryByte) {
   EXPECT_EQ(*static_cast<uint32_t*>(map->lookup(a)), 1u);
   EXPECT_EQ(*static_cast<uint32_t*>(map->lookup(b)), 2u);
   destroy_map(map, allocator);
-  EXPECT_EQ(allocator.in_use, 0u);
+  EXPECT_EQ(allocator.in_use(), 0u);
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include "ebpf/ringbuf.hpp"
 #include "fake_environment.hpp"
 #include "rt/errno.hpp"
+#include "support/malloc_allocator.hpp"
 
 namespace {
 
@@ -39,7 +40,7 @@ uint64_t fake_invoke(ExecContext& context, uint64_t function, uint64_t a1, uint6
 
 struct HelperCallTest : ::testing::Test {
   ebpf_test::FakeEnvironment env;
-  ebpf_test::CountingAllocator allocator;
+  test_support::MallocAllocator allocator;
   HelperFunction table[kMaxHelperId] = {};
   CallbackLog log;
   ExecContext context;
@@ -331,7 +332,7 @@ TEST_F(HelperCallTest, MapHelpersReturnLinuxErrors) {
   EXPECT_EQ(out, 2u);
   EXPECT_EQ(s(call(kHelperMapPopElem, u(stack), u(&out))), -rt::kENOENT) << "1 was dropped";
   destroy_map(stack, allocator);
-  EXPECT_EQ(allocator.in_use, 0u);
+  EXPECT_EQ(allocator.in_use(), 0u);
 }
 
 TEST_F(HelperCallTest, RingbufHelpers) {
@@ -372,8 +373,8 @@ TEST_F(HelperCallTest, PerfEventOutputUsesTheCurrentCpu) {
   alignas(4096) static uint8_t memory[2][3 * 4096];
   std::memset(memory, 0, sizeof(memory));
   PerfRing ring0(memory[0], 2, 0), ring1(memory[1], 2, 1);
-  array->set(0, &ring0);
-  array->set(1, &ring1);
+  (void)array->set(0, &ring0);
+  (void)array->set(1, &ring1);
   env.cpu = 1;
   EXPECT_EQ(call(kHelperPerfEventOutput, 0, u(array), kBpfFCurrentCpu, u("abcd"), 4), 0u);
   EXPECT_EQ(ring1.head(), 16u) << "8-byte header, u32 size, 4 bytes (already 8-aligned)";

@@ -11,6 +11,7 @@
 #include "ebpf/interpreter.hpp"
 #include "ebpf/maps.hpp"
 #include "fake_environment.hpp"
+#include "support/malloc_allocator.hpp"
 
 namespace {
 
@@ -115,7 +116,7 @@ TEST_F(HelperTest, ProbeReadCopiesOrZeroesOnFault) {
 }
 
 TEST_F(HelperTest, MapHelpersThroughAnArrayMap) {
-  ebpf_test::CountingAllocator allocator;
+  test_support::MallocAllocator allocator;
   MapAttributes attributes;
   attributes.type = MapType::kArray;
   attributes.key_size = 4;
@@ -142,7 +143,7 @@ TEST_F(HelperTest, MapHelpersThroughAnArrayMap) {
 }
 
 TEST_F(HelperTest, ForEachMapElemVisitsUntilTheCallbackStops) {
-  ebpf_test::CountingAllocator allocator;
+  test_support::MallocAllocator allocator;
   MapAttributes attributes;
   attributes.type = MapType::kHash;
   attributes.key_size = 4;

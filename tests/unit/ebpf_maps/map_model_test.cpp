@@ -16,6 +16,7 @@
 #include "ebpf/ringbuf.hpp"
 #include "fake_environment.hpp"
 #include "rt/errno.hpp"
+#include "support/malloc_allocator.hpp"
 
 namespace {
 
@@ -64,7 +65,7 @@ struct HashModel {
 };
 
 void run_hash_model(MapType type, uint32_t seed) {
-  ebpf_test::CountingAllocator allocator;
+  test_support::MallocAllocator allocator;
   constexpr uint32_t kMax = 32;
   Map* map = create_map(attributes(type, 4, kMax), allocator, 1).value();
   HashModel model;
@@ -100,7 +101,7 @@ void run_hash_model(MapType type, uint32_t seed) {
         uint64_t out = 0;
         auto it = model.values.find(key);
         long expected = it == model.values.end() ? -rt::kENOENT : 0;
-        ASSERT_EQ(map->lookup_and_delete(&key, &out, 0), expected) << "step " << step;
+        ASSERT_EQ(rt::to_negated_errno(map->lookup_and_delete(&key, &out, 0)), expected) << "step " << step;
         if (expected == 0) {
           ASSERT_EQ(out, it->second);
           model.remove(key);
@@ -112,7 +113,7 @@ void run_hash_model(MapType type, uint32_t seed) {
         std::set<uint32_t> seen;
         uint32_t current = 0, next = 0;
         const void* from = nullptr;
-        while (map->get_next_key(from, &next) == 0) {
+        while (rt::to_negated_errno(map->get_next_key(from, &next)) == 0) {
           ASSERT_TRUE(seen.insert(next).second) << "key " << next << " visited twice";
           current = next;
           from = &current;
@@ -125,7 +126,7 @@ void run_hash_model(MapType type, uint32_t seed) {
     }
   }
   destroy_map(map, allocator);
-  EXPECT_EQ(allocator.in_use, 0u);
+  EXPECT_EQ(allocator.in_use(), 0u);
 }
 
 TEST(MapModel, HashMatchesTheModel) {
@@ -138,7 +139,7 @@ TEST(MapModel, LruHashEvictsExactlyTheLeastRecentlyUsedKey) {
 
 TEST(MapModel, QueueAndStackMatchADeque) {
   for (MapType type : {MapType::kQueue, MapType::kStack}) {
-    ebpf_test::CountingAllocator allocator;
+    test_support::MallocAllocator allocator;
     constexpr uint32_t kMax = 7;
     Map* map = create_map(attributes(type, 0, kMax), allocator, 1).value();
     std::deque<uint64_t> model;  // front: oldest
@@ -177,7 +178,7 @@ TEST(MapModel, QueueAndStackMatchADeque) {
           break;
         }
         case 3: {
-          long result = map->lookup_and_delete(nullptr, &out, 0);
+          long result = rt::to_negated_errno(map->lookup_and_delete(nullptr, &out, 0));
           ASSERT_EQ(result, model.empty() ? -rt::kENOENT : 0);
           if (!model.empty()) {
             ASSERT_EQ(out, type == MapType::kQueue ? model.front() : model.back());
@@ -228,7 +229,7 @@ std::vector<Record> consume(RingbufMap* ring) {
 }
 
 TEST(MapModel, RingbufReaderSeesCommittedRecordsInOrder) {
-  ebpf_test::CountingAllocator allocator;
+  test_support::MallocAllocator allocator;
   MapAttributes a;
   a.type = MapType::kRingbuf;
   a.max_entries = 4096;

@@ -15,6 +15,7 @@
 #include "ebpf/ringbuf.hpp"
 #include "fake_environment.hpp"
 #include "rt/errno.hpp"
+#include "support/malloc_allocator.hpp"
 
 namespace {
 
@@ -32,16 +33,16 @@ MapAttributes attributes(MapType type, uint32_t key_size, uint32_t value_size, u
 }
 
 int create_error(const MapAttributes& a) {
-  ebpf_test::CountingAllocator allocator;
-  allocator.budget = 1u << 24;
+  test_support::MallocAllocator allocator;
+  allocator.set_budget(1u << 24);
   ebpf_test::FakeEnvironment env;
   auto created = create_map(a, allocator, env);
   if (created.ok()) {
     destroy_map(created.value(), allocator);
-    EXPECT_EQ(allocator.in_use, 0u);
+    EXPECT_EQ(allocator.in_use(), 0u);
     return 0;
   }
-  EXPECT_EQ(allocator.in_use, 0u);
+  EXPECT_EQ(allocator.in_use(), 0u);
   return created.error().code;
 }
 
@@ -110,7 +111,7 @@ TEST(MapFlags, CreationAcceptsAndRefusesFlagsAsLinux) {
 }
 
 TEST(MapPermissions, ReadOnlyAndWriteOnlyMapsAndFreezing) {
-  ebpf_test::CountingAllocator allocator;
+  test_support::MallocAllocator allocator;
   Map* read_only = create_map(attributes(MapType::kHash, 4, 8, 4, kMapRdonly), allocator, 1).value();
   Map* write_only = create_map(attributes(MapType::kArray, 4, 8, 4, kMapWronly), allocator, 1).value();
   uint32_t key = 1;
@@ -119,55 +120,55 @@ TEST(MapPermissions, ReadOnlyAndWriteOnlyMapsAndFreezing) {
   uint64_t values[4];
   uint32_t count = 4, token = 0;
   // BPF_F_RDONLY: syscall writes refused, programs may still write.
-  EXPECT_EQ(read_only->syscall_update(&key, &value, kUpdateAny), -rt::kEPERM);
+  EXPECT_EQ(rt::to_negated_errno(read_only->syscall_update(&key, &value, kUpdateAny)), -rt::kEPERM);
   EXPECT_EQ(read_only->update(&key, &value, kUpdateAny), 0);
-  EXPECT_EQ(read_only->syscall_lookup(&key, &out, 0), 0);
+  EXPECT_EQ(rt::to_negated_errno(read_only->syscall_lookup(&key, &out, 0)), 0);
   EXPECT_EQ(out, 5u);
-  EXPECT_EQ(read_only->syscall_delete(&key), -rt::kEPERM);
-  EXPECT_EQ(read_only->lookup_and_delete(&key, &out, 0), -rt::kEPERM);
+  EXPECT_EQ(rt::to_negated_errno(read_only->syscall_delete(&key)), -rt::kEPERM);
+  EXPECT_EQ(rt::to_negated_errno(read_only->lookup_and_delete(&key, &out, 0)), -rt::kEPERM);
   EXPECT_NE(read_only->lookup(&key), nullptr);
   // BPF_F_WRONLY: syscall reads refused.
-  EXPECT_EQ(write_only->syscall_update(&key, &value, kUpdateAny), 0);
-  EXPECT_EQ(write_only->syscall_lookup(&key, &out, 0), -rt::kEPERM);
-  EXPECT_EQ(write_only->lookup_batch(nullptr, &token, keys, values, &count), -rt::kEPERM);
+  EXPECT_EQ(rt::to_negated_errno(write_only->syscall_update(&key, &value, kUpdateAny)), 0);
+  EXPECT_EQ(rt::to_negated_errno(write_only->syscall_lookup(&key, &out, 0)), -rt::kEPERM);
+  EXPECT_EQ(rt::to_negated_errno(write_only->lookup_batch(nullptr, &token, keys, values, &count)), -rt::kEPERM);
   uint32_t next_key = 0;
-  EXPECT_EQ(write_only->get_next_key(nullptr, &next_key), -rt::kEPERM);
-  EXPECT_EQ(read_only->get_next_key(nullptr, &next_key), 0);
+  EXPECT_EQ(rt::to_negated_errno(write_only->get_next_key(nullptr, &next_key)), -rt::kEPERM);
+  EXPECT_EQ(rt::to_negated_errno(read_only->get_next_key(nullptr, &next_key)), 0);
   // Freezing: once, then EBUSY; syscall writes and deletes EPERM.
   Map* hash = create_map(attributes(MapType::kHash, 4, 8, 4), allocator, 1).value();
-  ASSERT_EQ(hash->syscall_update(&key, &value, kUpdateAny), 0);
-  EXPECT_EQ(hash->syscall_freeze(), 0);
-  EXPECT_EQ(hash->syscall_freeze(), -rt::kEBUSY);
-  EXPECT_EQ(hash->syscall_update(&key, &value, kUpdateAny), -rt::kEPERM);
-  EXPECT_EQ(hash->syscall_delete(&key), -rt::kEPERM);
-  EXPECT_EQ(hash->syscall_lookup(&key, &out, 0), 0);
+  ASSERT_EQ(rt::to_negated_errno(hash->syscall_update(&key, &value, kUpdateAny)), 0);
+  EXPECT_EQ(rt::to_negated_errno(hash->syscall_freeze()), 0);
+  EXPECT_EQ(rt::to_negated_errno(hash->syscall_freeze()), -rt::kEBUSY);
+  EXPECT_EQ(rt::to_negated_errno(hash->syscall_update(&key, &value, kUpdateAny)), -rt::kEPERM);
+  EXPECT_EQ(rt::to_negated_errno(hash->syscall_delete(&key)), -rt::kEPERM);
+  EXPECT_EQ(rt::to_negated_errno(hash->syscall_lookup(&key, &out, 0)), 0);
   EXPECT_EQ(hash->remove(&key), 0) << "programs may still delete from a frozen map";
   destroy_map(read_only, allocator);
   destroy_map(write_only, allocator);
   destroy_map(hash, allocator);
-  EXPECT_EQ(allocator.in_use, 0u);
+  EXPECT_EQ(allocator.in_use(), 0u);
 }
 
 TEST(MapPermissions, LookupAndDeleteIsNotSupportedForArrays) {
-  ebpf_test::CountingAllocator allocator;
+  test_support::MallocAllocator allocator;
   Map* array = create_map(attributes(MapType::kArray, 4, 8, 4), allocator, 1).value();
   uint32_t key = 0;
   uint64_t value;
-  EXPECT_EQ(array->lookup_and_delete(&key, &value, 0), -rt::kENOTSUPP);
-  EXPECT_EQ(array->syscall_delete(&key), -rt::kEINVAL) << "array elements cannot be deleted";
+  EXPECT_EQ(rt::to_negated_errno(array->lookup_and_delete(&key, &value, 0)), -rt::kENOTSUPP);
+  EXPECT_EQ(rt::to_negated_errno(array->syscall_delete(&key)), -rt::kEINVAL) << "array elements cannot be deleted";
   EXPECT_EQ(array->update(&key, &value, BPF_F_LOCK), -rt::kEINVAL) << "no bpf_spin_lock in the value";
   // array_map_update_elem's order: flags, index, NOEXIST, then the lock.
   EXPECT_EQ(array->update(&key, &value, BPF_NOEXIST | BPF_F_LOCK), -rt::kEEXIST);
   uint32_t far = 9;
   EXPECT_EQ(array->update(&far, &value, BPF_NOEXIST), -rt::kE2BIG);
   EXPECT_EQ(array->update(&far, &value, 3), -rt::kEINVAL);
-  EXPECT_EQ(array->syscall_update(&key, &value, BPF_NOEXIST | BPF_F_LOCK), -rt::kEINVAL);
-  EXPECT_EQ(array->syscall_lookup(&key, &value, BPF_F_LOCK), -rt::kEINVAL);
+  EXPECT_EQ(rt::to_negated_errno(array->syscall_update(&key, &value, BPF_NOEXIST | BPF_F_LOCK)), -rt::kEINVAL);
+  EXPECT_EQ(rt::to_negated_errno(array->syscall_lookup(&key, &value, BPF_F_LOCK)), -rt::kEINVAL);
   destroy_map(array, allocator);
 }
 
 TEST(MapBudget, BoundsEveryMapTypeAndGetsEveryByteBack) {
-  ebpf_test::CountingAllocator parent;
+  test_support::MallocAllocator parent;
   ebpf_test::FakeEnvironment env;
   const MapAttributes all[] = {
       attributes(MapType::kArray, 4, 24, 100),         attributes(MapType::kPercpuArray, 4, 24, 100),
@@ -200,11 +201,11 @@ TEST(MapBudget, BoundsEveryMapTypeAndGetsEveryByteBack) {
     destroy_map(made.value(), exact);
     EXPECT_EQ(exact.used(), 0u);
   }
-  EXPECT_EQ(parent.in_use, 0u);
+  EXPECT_EQ(parent.in_use(), 0u);
 }
 
 TEST(MapBudget, MmapableArraysTakeWholeAlignedPages) {
-  ebpf_test::CountingAllocator parent;
+  test_support::MallocAllocator parent;
   MapMemoryBudget budget(parent, SIZE_MAX);
   Map* plain = create_map(attributes(MapType::kArray, 4, 12, 3), budget, 1).value();
   size_t plain_bytes = budget.used();
@@ -219,29 +220,29 @@ TEST(MapBudget, MmapableArraysTakeWholeAlignedPages) {
 }
 
 TEST(MapBatch, ArrayTokensAreTheLastKeyAsInLinux) {
-  ebpf_test::CountingAllocator allocator;
+  test_support::MallocAllocator allocator;
   Map* array = create_map(attributes(MapType::kArray, 4, 8, 4), allocator, 1).value();
   for (uint32_t k = 0; k < 4; ++k) {
     uint64_t v = k * 100;
-    array->syscall_update(&k, &v, kUpdateAny);
+    (void)array->syscall_update(&k, &v, kUpdateAny);
   }
   uint32_t keys[4], token = 99, count = 2;
   uint64_t values[4];
-  EXPECT_EQ(array->lookup_batch(nullptr, &token, keys, values, &count), 0);
+  EXPECT_EQ(rt::to_negated_errno(array->lookup_batch(nullptr, &token, keys, values, &count)), 0);
   EXPECT_EQ(count, 2u);
   EXPECT_EQ(token, 1u) << "out_batch holds the last key copied";
   EXPECT_EQ(values[1], 100u);
   // Exactly the rest: 0, since the end has not been seen yet; the next call finds it.
   uint32_t next = 0;
   count = 2;
-  EXPECT_EQ(array->lookup_batch(&token, &next, keys, values, &count), 0);
+  EXPECT_EQ(rt::to_negated_errno(array->lookup_batch(&token, &next, keys, values, &count)), 0);
   EXPECT_EQ(count, 2u);
   EXPECT_EQ(keys[0], 2u);
   EXPECT_EQ(keys[1], 3u);
   EXPECT_EQ(values[1], 300u);
   count = 2;
   uint32_t untouched = 1234;
-  EXPECT_EQ(array->lookup_batch(&next, &untouched, keys, values, &count), -rt::kENOENT);
+  EXPECT_EQ(rt::to_negated_errno(array->lookup_batch(&next, &untouched, keys, values, &count)), -rt::kENOENT);
   EXPECT_EQ(count, 0u);
   EXPECT_EQ(untouched, 1234u) << "no element copied, no token written";
   // More room than elements: all of them and ENOENT in one call.
@@ -249,31 +250,31 @@ TEST(MapBatch, ArrayTokensAreTheLastKeyAsInLinux) {
   uint32_t all_keys[8];
   uint64_t all_values[8];
   count = 8;
-  EXPECT_EQ(array->lookup_batch(nullptr, &token, all_keys, all_values, &count), -rt::kENOENT);
+  EXPECT_EQ(rt::to_negated_errno(array->lookup_batch(nullptr, &token, all_keys, all_values, &count)), -rt::kENOENT);
   EXPECT_EQ(count, 4u);
   destroy_map(array, allocator);
 }
 
 TEST(MapBatch, UpdateDeleteAndLookupAndDeleteBatches) {
-  ebpf_test::CountingAllocator allocator;
+  test_support::MallocAllocator allocator;
   Map* hash = create_map(attributes(MapType::kHash, 4, 8, 6), allocator, 1).value();
   uint32_t keys[8] = {1, 2, 3, 4, 5, 6, 7, 8};
   uint64_t values[8] = {10, 20, 30, 40, 50, 60, 70, 80};
   uint32_t count = 0;
-  EXPECT_EQ(hash->update_batch(keys, values, &count, 0), 0) << "a zero count does nothing";
+  EXPECT_EQ(rt::to_negated_errno(hash->update_batch(keys, values, &count, 0)), 0) << "a zero count does nothing";
   count = 8;
-  EXPECT_EQ(hash->update_batch(keys, values, &count, BPF_F_LOCK), -rt::kEINVAL);
-  EXPECT_EQ(hash->update_batch(keys, values, &count, 0), -rt::kE2BIG) << "the seventh key does not fit";
+  EXPECT_EQ(rt::to_negated_errno(hash->update_batch(keys, values, &count, BPF_F_LOCK)), -rt::kEINVAL);
+  EXPECT_EQ(rt::to_negated_errno(hash->update_batch(keys, values, &count, 0)), -rt::kE2BIG) << "the seventh key does not fit";
   EXPECT_EQ(count, 6u) << "count says how many were done";
   uint64_t out = 0;
-  ASSERT_EQ(hash->syscall_lookup(&keys[5], &out, 0), 0);
+  ASSERT_EQ(rt::to_negated_errno(hash->syscall_lookup(&keys[5], &out, 0)), 0);
   EXPECT_EQ(out, 60u);
   // Deletion stops at the first missing key.
   uint32_t doomed[3] = {2, 9, 3};
   count = 3;
-  EXPECT_EQ(hash->delete_batch(doomed, &count, 0), -rt::kENOENT);
+  EXPECT_EQ(rt::to_negated_errno(hash->delete_batch(doomed, &count, 0)), -rt::kENOENT);
   EXPECT_EQ(count, 1u);
-  EXPECT_EQ(hash->syscall_lookup(&doomed[2], &out, 0), 0) << "nothing after the error is deleted";
+  EXPECT_EQ(rt::to_negated_errno(hash->syscall_lookup(&doomed[2], &out, 0)), 0) << "nothing after the error is deleted";
   // Lookup-and-delete drains the map bucket by bucket.
   std::set<uint32_t> drained;
   uint32_t token = 0, next = 0;
@@ -283,7 +284,7 @@ TEST(MapBatch, UpdateDeleteAndLookupAndDeleteBatches) {
     uint32_t got_keys[8];
     uint64_t got_values[8];
     count = 8;
-    result = hash->lookup_and_delete_batch(first ? nullptr : &token, &next, got_keys, got_values, &count);
+    result = rt::to_negated_errno(hash->lookup_and_delete_batch(first ? nullptr : &token, &next, got_keys, got_values, &count));
     ASSERT_TRUE(result == 0 || result == -rt::kENOENT) << result;
     for (uint32_t i = 0; i < count; ++i) {
       EXPECT_EQ(got_values[i], got_keys[i] * 10u);
@@ -294,32 +295,32 @@ TEST(MapBatch, UpdateDeleteAndLookupAndDeleteBatches) {
   } while (result == 0);
   EXPECT_EQ(drained, (std::set<uint32_t>{1, 3, 4, 5, 6}));
   uint32_t probe = 0;
-  EXPECT_EQ(hash->get_next_key(nullptr, &probe), -rt::kENOENT) << "the map is empty";
+  EXPECT_EQ(rt::to_negated_errno(hash->get_next_key(nullptr, &probe)), -rt::kENOENT) << "the map is empty";
   count = 6;
-  EXPECT_EQ(hash->update_batch(keys, values, &count, 0), 0) << "every element went back to the free list";
-  hash->syscall_freeze();
+  EXPECT_EQ(rt::to_negated_errno(hash->update_batch(keys, values, &count, 0)), 0) << "every element went back to the free list";
+  (void)hash->syscall_freeze();
   count = 1;
-  EXPECT_EQ(hash->update_batch(keys, values, &count, 0), -rt::kEPERM);
-  EXPECT_EQ(hash->delete_batch(keys, &count, 0), -rt::kEPERM);
-  EXPECT_EQ(hash->lookup_and_delete_batch(nullptr, &next, keys, values, &count), -rt::kEPERM);
+  EXPECT_EQ(rt::to_negated_errno(hash->update_batch(keys, values, &count, 0)), -rt::kEPERM);
+  EXPECT_EQ(rt::to_negated_errno(hash->delete_batch(keys, &count, 0)), -rt::kEPERM);
+  EXPECT_EQ(rt::to_negated_errno(hash->lookup_and_delete_batch(nullptr, &next, keys, values, &count)), -rt::kEPERM);
   // Arrays take batch updates but not deletions; queues neither.
   Map* array = create_map(attributes(MapType::kArray, 4, 8, 4), allocator, 1).value();
   uint32_t indexes[2] = {3, 4};
   count = 2;
-  EXPECT_EQ(array->update_batch(indexes, values, &count, 0), -rt::kE2BIG);
+  EXPECT_EQ(rt::to_negated_errno(array->update_batch(indexes, values, &count, 0)), -rt::kE2BIG);
   EXPECT_EQ(count, 1u);
-  EXPECT_EQ(array->delete_batch(indexes, &count, 0), -rt::kENOTSUPP);
-  EXPECT_EQ(array->lookup_and_delete_batch(nullptr, &next, keys, values, &count), -rt::kENOTSUPP);
+  EXPECT_EQ(rt::to_negated_errno(array->delete_batch(indexes, &count, 0)), -rt::kENOTSUPP);
+  EXPECT_EQ(rt::to_negated_errno(array->lookup_and_delete_batch(nullptr, &next, keys, values, &count)), -rt::kENOTSUPP);
   Map* queue = create_map(attributes(MapType::kQueue, 0, 8, 4), allocator, 1).value();
-  EXPECT_EQ(queue->update_batch(nullptr, values, &count, 0), -rt::kENOTSUPP);
+  EXPECT_EQ(rt::to_negated_errno(queue->update_batch(nullptr, values, &count, 0)), -rt::kENOTSUPP);
   destroy_map(hash, allocator);
   destroy_map(array, allocator);
   destroy_map(queue, allocator);
-  EXPECT_EQ(allocator.in_use, 0u);
+  EXPECT_EQ(allocator.in_use(), 0u);
 }
 
 TEST(MapBatch, PercpuValuesUseLinuxSyscallLayout) {
-  ebpf_test::CountingAllocator allocator;
+  test_support::MallocAllocator allocator;
   ebpf_test::FakeEnvironment env;
   Map* map = create_map(attributes(MapType::kPercpuHash, 4, 4, 8), allocator, 3, &env).value();
   EXPECT_EQ(map->syscall_value_size(), 24u) << "round_up(4, 8) * 3 CPUs";
@@ -330,9 +331,9 @@ TEST(MapBatch, PercpuValuesUseLinuxSyscallLayout) {
     uint32_t v = 10 + cpu;
     std::memcpy(in + cpu * 8, &v, 4);
   }
-  ASSERT_EQ(map->syscall_update(&key, in, kUpdateAny), 0);
+  ASSERT_EQ(rt::to_negated_errno(map->syscall_update(&key, in, kUpdateAny)), 0);
   std::memset(out, 0xaa, sizeof(out));
-  ASSERT_EQ(map->syscall_lookup(&key, out, 0), 0);
+  ASSERT_EQ(rt::to_negated_errno(map->syscall_lookup(&key, out, 0)), 0);
   for (int cpu = 0; cpu < 3; ++cpu) {
     uint32_t v, pad;
     std::memcpy(&v, out + cpu * 8, 4);
@@ -346,7 +347,7 @@ TEST(MapBatch, PercpuValuesUseLinuxSyscallLayout) {
 }
 
 struct RingTest : ::testing::Test {
-  ebpf_test::CountingAllocator allocator;
+  test_support::MallocAllocator allocator;
   RingbufMap* ring = nullptr;
   void SetUp() override {
     ring = static_cast<RingbufMap*>(create_map(attributes(MapType::kRingbuf, 0, 0, 4096), allocator, 1).value());
@@ -429,7 +430,7 @@ std::vector<uint64_t> iteration_order(Map* map) {
   std::vector<uint64_t> keys;
   uint64_t key = 0;
   const void* previous = nullptr;
-  while (map->get_next_key(previous, &key) == 0) {
+  while (rt::to_negated_errno(map->get_next_key(previous, &key)) == 0) {
     keys.push_back(key);
     previous = &keys.back();
   }
@@ -437,7 +438,7 @@ std::vector<uint64_t> iteration_order(Map* map) {
 }
 
 TEST(HashSeed, ZeroSeedIsReproducibleAndSeededMapsStillFindEveryKey) {
-  ebpf_test::CountingAllocator allocator;
+  test_support::MallocAllocator allocator;
   ebpf_test::FakeEnvironment env_a, env_b;
   env_b.next_random = 999;
   Map* maps[4] = {
@@ -478,33 +479,33 @@ TEST(PerfRingWakeups, EveryRecordWakesTheReader) {
 }
 
 TEST(ProgArray, SlotsIdsAndTailCallTargets) {
-  ebpf_test::CountingAllocator allocator;
+  test_support::MallocAllocator allocator;
   auto* array = static_cast<ProgArrayMap*>(create_map(attributes(MapType::kProgArray, 4, 4, 3), allocator, 1).value());
   Program a, b;
   EXPECT_EQ(array->tail_call_target(0), nullptr);
-  ASSERT_EQ(array->set(0, &a, 11), 0);
-  ASSERT_EQ(array->set(2, &b, 12), 0);
+  ASSERT_EQ(rt::to_negated_errno(array->set(0, &a, 11)), 0);
+  ASSERT_EQ(rt::to_negated_errno(array->set(2, &b, 12)), 0);
   EXPECT_EQ(array->tail_call_target(0), &a);
   EXPECT_EQ(array->tail_call_target(2), &b);
   EXPECT_EQ(array->tail_call_target(3), nullptr);
   EXPECT_EQ(array->tail_call_target(0xffffffffu), nullptr);
   uint32_t key = 2, id = 0, next = 0;
-  EXPECT_EQ(array->syscall_lookup(&key, &id, 0), 0);
+  EXPECT_EQ(rt::to_negated_errno(array->syscall_lookup(&key, &id, 0)), 0);
   EXPECT_EQ(id, 12u);
   key = 7;
-  EXPECT_EQ(array->syscall_lookup(&key, &id, 0), -rt::kENOENT);
-  EXPECT_EQ(array->syscall_update(&key, &id, 0), -rt::kEOPNOTSUPP) << "fds are resolved by the trace server";
-  EXPECT_EQ(array->get_next_key(&key, &next), 0);
+  EXPECT_EQ(rt::to_negated_errno(array->syscall_lookup(&key, &id, 0)), -rt::kENOENT);
+  EXPECT_EQ(rt::to_negated_errno(array->syscall_update(&key, &id, 0)), -rt::kEOPNOTSUPP) << "fds are resolved by the trace server";
+  EXPECT_EQ(rt::to_negated_errno(array->get_next_key(&key, &next)), 0);
   EXPECT_EQ(next, 0u) << "an out-of-range key restarts at the first";
   key = 2;
-  EXPECT_EQ(array->get_next_key(&key, &next), -rt::kENOENT);
-  EXPECT_EQ(array->clear(1), -rt::kENOENT);
-  EXPECT_EQ(array->clear(0), 0);
+  EXPECT_EQ(rt::to_negated_errno(array->get_next_key(&key, &next)), -rt::kENOENT);
+  EXPECT_EQ(rt::to_negated_errno(array->clear(1)), -rt::kENOENT);
+  EXPECT_EQ(rt::to_negated_errno(array->clear(0)), 0);
   EXPECT_EQ(array->tail_call_target(0), nullptr);
-  EXPECT_EQ(array->clear(3), -rt::kE2BIG);
+  EXPECT_EQ(rt::to_negated_errno(array->clear(3)), -rt::kE2BIG);
   EXPECT_EQ(array->lookup(&key), nullptr) << "programs cannot look into a prog_array";
   destroy_map(array, allocator);
-  EXPECT_EQ(allocator.in_use, 0u);
+  EXPECT_EQ(allocator.in_use(), 0u);
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include "ebpf/maps.hpp"
 #include "fake_environment.hpp"
 #include "rt/errno.hpp"
+#include "support/malloc_allocator.hpp"
 
 namespace {
 
@@ -22,7 +23,7 @@ MapAttributes attributes(MapType type, uint32_t max_entries = 4) {
 }
 
 TEST(PercpuMaps, NeedACpuSource) {
-  ebpf_test::CountingAllocator allocator;
+  test_support::MallocAllocator allocator;
   EXPECT_EQ(create_map(attributes(MapType::kPercpuArray), allocator, 2).error().code, rt::kEINVAL);
   ebpf_test::FakeEnvironment env;
   EXPECT_EQ(create_map(attributes(MapType::kPercpuHash), allocator, 0, &env).error().code, rt::kEINVAL);
@@ -32,7 +33,7 @@ TEST(PercpuMaps, NeedACpuSource) {
 }
 
 void check_per_cpu(MapType type) {
-  ebpf_test::CountingAllocator allocator;
+  test_support::MallocAllocator allocator;
   ebpf_test::FakeEnvironment env;
   Map* map = create_map(attributes(type), allocator, 2, &env).value();
   EXPECT_EQ(map->value_copies(), 2u);
@@ -51,17 +52,17 @@ void check_per_cpu(MapType type) {
   EXPECT_EQ(map->lookup_percpu(&key, 2), nullptr);
   // Syscalls see every CPU's copy, each in an 8-byte slot.
   uint8_t all[16] = {};
-  ASSERT_EQ(map->syscall_lookup(&key, all, 0), 0);
+  ASSERT_EQ(rt::to_negated_errno(map->syscall_lookup(&key, all, 0)), 0);
   uint32_t first, second;
   std::memcpy(&first, all, 4);
   std::memcpy(&second, all + 8, 4);
   EXPECT_EQ(first, 10u);
   EXPECT_EQ(second, 11u);
   uint32_t fresh[4] = {20, 0, 21, 0};
-  ASSERT_EQ(map->syscall_update(&key, fresh, kUpdateAny), 0);
+  ASSERT_EQ(rt::to_negated_errno(map->syscall_update(&key, fresh, kUpdateAny)), 0);
   EXPECT_EQ(*static_cast<uint32_t*>(map->lookup_percpu(&key, 1)), 21u);
   destroy_map(map, allocator);
-  EXPECT_EQ(allocator.in_use, 0u);
+  EXPECT_EQ(allocator.in_use(), 0u);
 }
 
 TEST(PercpuMaps, ArrayKeepsOneCopyPerCpu) { check_per_cpu(MapType::kPercpuArray); }
@@ -69,7 +70,7 @@ TEST(PercpuMaps, HashKeepsOneCopyPerCpu) { check_per_cpu(MapType::kPercpuHash); 
 TEST(PercpuMaps, LruHashKeepsOneCopyPerCpu) { check_per_cpu(MapType::kLruPercpuHash); }
 
 TEST(PercpuMaps, NonPercpuMapsHaveNoPerCpuLookup) {
-  ebpf_test::CountingAllocator allocator;
+  test_support::MallocAllocator allocator;
   Map* map = create_map(attributes(MapType::kHash), allocator, 2).value();
   uint32_t key = 1, value = 1;
   ASSERT_EQ(map->update(&key, &value, 0), 0);
@@ -78,7 +79,7 @@ TEST(PercpuMaps, NonPercpuMapsHaveNoPerCpuLookup) {
 }
 
 TEST(LruHash, EvictsTheLeastRecentlyUsedKey) {
-  ebpf_test::CountingAllocator allocator;
+  test_support::MallocAllocator allocator;
   Map* map = create_map(attributes(MapType::kLruHash, 3), allocator, 1).value();
   for (uint32_t k = 1; k <= 3; ++k) ASSERT_EQ(map->update(&k, &k, kUpdateAny), 0);
   uint32_t one = 1;
@@ -98,7 +99,7 @@ TEST(LruHash, EvictsTheLeastRecentlyUsedKey) {
   no_prealloc.map_flags = kMapNoPrealloc;
   EXPECT_EQ(create_map(no_prealloc, allocator, 1).error().code, rt::kENOTSUPP);
   destroy_map(map, allocator);
-  EXPECT_EQ(allocator.in_use, 0u);
+  EXPECT_EQ(allocator.in_use(), 0u);
 }
 
 }  // namespace

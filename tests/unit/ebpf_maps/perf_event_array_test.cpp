@@ -13,13 +13,14 @@
 #include "ebpf/perf_buffer.hpp"
 #include "fake_environment.hpp"
 #include "rt/errno.hpp"
+#include "support/malloc_allocator.hpp"
 
 namespace {
 
 using namespace ebpf;
 
 struct PerfTest : ::testing::Test {
-  ebpf_test::CountingAllocator allocator;
+  test_support::MallocAllocator allocator;
   ebpf_test::FakeEnvironment env;
   PerfEventArrayMap* array = nullptr;
   uint8_t* memory[2] = {};
@@ -61,7 +62,7 @@ TEST_F(PerfTest, MetadataPageDescribesTheData) {
 }
 
 TEST_F(PerfTest, OutputWritesARawSampleRecord) {
-  ASSERT_EQ(array->set(1, rings[1]), 0);
+  ASSERT_EQ(rt::to_negated_errno(array->set(1, rings[1])), 0);
   EXPECT_EQ(array->output(kBpfFCurrentCpu, 1, "hello", 5), 0);
   // perf_event_header (8) + u32 raw size + 5 bytes, padded so the record is 8-aligned.
   EXPECT_EQ(rings[1]->head(), 24u);
@@ -74,21 +75,21 @@ TEST_F(PerfTest, OutputWritesARawSampleRecord) {
 }
 
 TEST_F(PerfTest, IndexAndCpuRulesFollowLinux) {
-  ASSERT_EQ(array->set(0, rings[0]), 0);
+  ASSERT_EQ(rt::to_negated_errno(array->set(0, rings[0])), 0);
   EXPECT_EQ(array->output(0, 0, "x", 1), 0);
   EXPECT_EQ(array->output(5, 0, "x", 1), -rt::kE2BIG);
   EXPECT_EQ(array->output(1, 1, "x", 1), -rt::kENOENT);
   EXPECT_EQ(array->output(0, 1, "x", 1), -rt::kEOPNOTSUPP) << "only the current CPU's event";
   EXPECT_EQ(array->output(1ull << 32, 0, "x", 1), -rt::kEINVAL);
-  EXPECT_EQ(array->set(2, rings[0]), -rt::kE2BIG);
+  EXPECT_EQ(rt::to_negated_errno(array->set(2, rings[0])), -rt::kE2BIG);
   uint32_t key = 0, value = 0;
-  EXPECT_EQ(array->syscall_lookup(&key, &value, 0), -rt::kENOTSUPP) << "no map_fd_sys_lookup_elem in Linux";
+  EXPECT_EQ(rt::to_negated_errno(array->syscall_lookup(&key, &value, 0)), -rt::kENOTSUPP) << "no map_fd_sys_lookup_elem in Linux";
   EXPECT_EQ(array->remove(&key), 0);
   EXPECT_EQ(array->remove(&key), -rt::kENOENT);
 }
 
 TEST_F(PerfTest, FullRingCountsLostSamplesAndReportsThem) {
-  ASSERT_EQ(array->set(0, rings[0]), 0);
+  ASSERT_EQ(rt::to_negated_errno(array->set(0, rings[0])), 0);
   char big[1000] = {};
   int written = 0;
   while (array->output(0, 0, big, sizeof(big)) == 0) ++written;
@@ -110,7 +111,7 @@ TEST_F(PerfTest, FullRingCountsLostSamplesAndReportsThem) {
 }
 
 TEST_F(PerfTest, HelperFromAProgram) {
-  ASSERT_EQ(array->set(1, rings[1]), 0);
+  ASSERT_EQ(rt::to_negated_errno(array->set(1, rings[1])), 0);
   env.cpu = 1;
   HelperFunction table[kMaxHelperId] = {};
   fill_helper_table(table);

@@ -10,6 +10,7 @@
 #include "ebpf/prog_array.hpp"
 #include "fake_environment.hpp"
 #include "rt/errno.hpp"
+#include "support/malloc_allocator.hpp"
 
 namespace {
 
@@ -25,7 +26,7 @@ MapAttributes queue_attributes(MapType type, uint32_t max_entries = 3) {
 }
 
 TEST(QueueMap, FifoOrderFullAndEmpty) {
-  ebpf_test::CountingAllocator allocator;
+  test_support::MallocAllocator allocator;
   Map* q = create_map(queue_attributes(MapType::kQueue), allocator, 1).value();
   uint32_t v = 0;
   EXPECT_EQ(q->pop(&v), -rt::kENOENT);
@@ -42,30 +43,30 @@ TEST(QueueMap, FifoOrderFullAndEmpty) {
     EXPECT_EQ(v, expect);
   }
   EXPECT_EQ(q->pop(&v), -rt::kENOENT);
-  EXPECT_EQ(q->get_next_key(nullptr, &v), -rt::kEINVAL);
+  EXPECT_EQ(rt::to_negated_errno(q->get_next_key(nullptr, &v)), -rt::kEINVAL);
   EXPECT_EQ(q->remove(nullptr), -rt::kEINVAL);
   destroy_map(q, allocator);
-  EXPECT_EQ(allocator.in_use, 0u);
+  EXPECT_EQ(allocator.in_use(), 0u);
 }
 
 TEST(QueueMap, StackIsLifoAndSyscallsMapToPushPeekPop) {
-  ebpf_test::CountingAllocator allocator;
+  test_support::MallocAllocator allocator;
   Map* s = create_map(queue_attributes(MapType::kStack), allocator, 1).value();
-  for (uint32_t i = 1; i <= 3; ++i) ASSERT_EQ(s->syscall_update(nullptr, &i, kUpdateAny), 0);
+  for (uint32_t i = 1; i <= 3; ++i) ASSERT_EQ(rt::to_negated_errno(s->syscall_update(nullptr, &i, kUpdateAny)), 0);
   uint32_t v = 0;
-  ASSERT_EQ(s->syscall_lookup(nullptr, &v, 0), 0);
+  ASSERT_EQ(rt::to_negated_errno(s->syscall_lookup(nullptr, &v, 0)), 0);
   EXPECT_EQ(v, 3u);
-  ASSERT_EQ(s->lookup_and_delete(nullptr, &v, 0), 0);
+  ASSERT_EQ(rt::to_negated_errno(s->lookup_and_delete(nullptr, &v, 0)), 0);
   EXPECT_EQ(v, 3u);
   ASSERT_EQ(s->pop(&v), 0);
   EXPECT_EQ(v, 2u);
   s->freeze();
-  EXPECT_EQ(s->syscall_update(nullptr, &v, kUpdateAny), -rt::kEPERM);
+  EXPECT_EQ(rt::to_negated_errno(s->syscall_update(nullptr, &v, kUpdateAny)), -rt::kEPERM);
   destroy_map(s, allocator);
 }
 
 TEST(QueueMap, CreationChecks) {
-  ebpf_test::CountingAllocator allocator;
+  test_support::MallocAllocator allocator;
   auto keyed = queue_attributes(MapType::kQueue);
   keyed.key_size = 4;
   EXPECT_EQ(create_map(keyed, allocator, 1).error().code, rt::kEINVAL);
@@ -79,7 +80,7 @@ TEST(QueueMap, CreationChecks) {
 }
 
 TEST(QueueMap, HelpersPushPopPeekFromPrograms) {
-  ebpf_test::CountingAllocator allocator;
+  test_support::MallocAllocator allocator;
   Map* q = create_map(queue_attributes(MapType::kQueue), allocator, 1).value();
   HelperFunction table[kMaxHelperId] = {};
   fill_helper_table(table);
@@ -105,7 +106,7 @@ TEST(QueueMap, HelpersPushPopPeekFromPrograms) {
 }
 
 TEST(ProgArrayMap, HoldsProgramsForTailCalls) {
-  ebpf_test::CountingAllocator allocator;
+  test_support::MallocAllocator allocator;
   MapAttributes a;
   a.type = MapType::kProgArray;
   a.key_size = 4;
@@ -117,9 +118,9 @@ TEST(ProgArrayMap, HoldsProgramsForTailCalls) {
   Program target;
   target.insns = target_code.insns.data();
   target.insn_count = 2;
-  EXPECT_EQ(array->set(5, &target), -rt::kE2BIG);
-  EXPECT_EQ(array->set(1, nullptr), -rt::kEINVAL);
-  ASSERT_EQ(array->set(1, &target, 77), 0);
+  EXPECT_EQ(rt::to_negated_errno(array->set(5, &target)), -rt::kE2BIG);
+  EXPECT_EQ(rt::to_negated_errno(array->set(1, nullptr)), -rt::kEINVAL);
+  ASSERT_EQ(rt::to_negated_errno(array->set(1, &target, 77)), 0);
   HelperFunction table[kMaxHelperId] = {};
   AssemblyResult caller_code = assemble("lddw %r2, " + std::to_string(reinterpret_cast<uint64_t>(map)) +
                                         "\nmov %r3, 1\ncall 12\nmov %r0, 1\nexit");
@@ -132,15 +133,15 @@ TEST(ProgArrayMap, HoldsProgramsForTailCalls) {
   target.helper_count = kMaxHelperId;
   EXPECT_EQ(run(caller, nullptr, nullptr), 42u);
   uint32_t key = 1, value = 0;
-  EXPECT_EQ(map->syscall_lookup(&key, &value, 0), 0) << "Linux returns the program's id";
+  EXPECT_EQ(rt::to_negated_errno(map->syscall_lookup(&key, &value, 0)), 0) << "Linux returns the program's id";
   EXPECT_EQ(value, 77u);
   uint32_t empty = 0;
-  EXPECT_EQ(map->syscall_lookup(&empty, &value, 0), -rt::kENOENT);
+  EXPECT_EQ(rt::to_negated_errno(map->syscall_lookup(&empty, &value, 0)), -rt::kENOENT);
   EXPECT_EQ(map->remove(&key), 0);
   EXPECT_EQ(map->remove(&key), -rt::kENOENT);
   EXPECT_EQ(run(caller, nullptr, nullptr), 1u) << "an empty slot falls through";
   destroy_map(map, allocator);
-  EXPECT_EQ(allocator.in_use, 0u);
+  EXPECT_EQ(allocator.in_use(), 0u);
 }
 
 }  // namespace

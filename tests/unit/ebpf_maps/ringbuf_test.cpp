@@ -11,13 +11,14 @@
 #include "ebpf/ringbuf.hpp"
 #include "fake_environment.hpp"
 #include "rt/errno.hpp"
+#include "support/malloc_allocator.hpp"
 
 namespace {
 
 using namespace ebpf;
 
 struct RingbufTest : ::testing::Test {
-  ebpf_test::CountingAllocator allocator;
+  test_support::MallocAllocator allocator;
   RingbufMap* ring = nullptr;
   void SetUp() override {
     MapAttributes a;
@@ -27,7 +28,7 @@ struct RingbufTest : ::testing::Test {
   }
   void TearDown() override {
     destroy_map(ring, allocator);
-    EXPECT_EQ(allocator.in_use, 0u);
+    EXPECT_EQ(allocator.in_use(), 0u);
   }
   uint32_t header_length(uint64_t position) {
     uint32_t length;
@@ -37,7 +38,7 @@ struct RingbufTest : ::testing::Test {
 };
 
 TEST(RingbufCreate, SizeMustBeAPowerOfTwoPageMultiple) {
-  ebpf_test::CountingAllocator allocator;
+  test_support::MallocAllocator allocator;
   MapAttributes a;
   a.type = MapType::kRingbuf;
   for (uint32_t bad : {0u, 100u, 4097u, 6144u}) {

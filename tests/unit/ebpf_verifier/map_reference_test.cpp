@@ -2,7 +2,6 @@
 // for bpf_snprintf: the path a libbpf program's maps, globals and .rodata take.
 #include <gtest/gtest.h>
 
-#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -14,21 +13,14 @@
 #include "ebpf/maps.hpp"
 #include "ebpf/verifier.hpp"
 #include "rt/errno.hpp"
+#include "support/malloc_allocator.hpp"
 
 namespace {
 
 using namespace ebpf;
 
-class MallocAllocator final : public rt::Allocator {
- public:
-  void* allocate(size_t size, size_t alignment) override {
-    return std::aligned_alloc(alignment < 8 ? 8 : alignment, (size + 7) & ~size_t{7});
-  }
-  void deallocate(void* pointer, size_t) override { std::free(pointer); }
-};
-
 struct MapReferenceTest : ::testing::Test {
-  MallocAllocator allocator;
+  test_support::MallocAllocator allocator;
   Map* maps[3] = {};  // fd 0: .rodata (frozen, read-only 1-element array), fd 1: .bss, fd 2: hash
 
   void SetUp() override {
@@ -42,7 +34,7 @@ struct MapReferenceTest : ::testing::Test {
     uint32_t zero = 0;
     char text[32] = "n=%d s=%s";
     std::memcpy(text + 16, "abc", 4);
-    ASSERT_EQ(maps[0]->syscall_update(&zero, text, 0), 0);
+    ASSERT_EQ(rt::to_negated_errno(maps[0]->syscall_update(&zero, text, 0)), 0);
     maps[0]->freeze();
     MapAttributes bss = rodata;
     bss.map_flags = 0;
@@ -119,7 +111,7 @@ TEST_F(MapReferenceTest, GlobalVariablesAreMapValues) {
 TEST_F(MapReferenceTest, RelocationProducesWhatEnginesRun) {
   std::vector<Insn> insns = build("lddw %r1, 0\nldxdw %r0, [%r1+0]\nadd %r0, 1\nstxdw [%r1+0], %r0\nexit", {{0, {1, 8}}});
   ASSERT_EQ(check(insns).first, 0);
-  ASSERT_EQ(relocate_maps(insns.data(), static_cast<uint32_t>(insns.size()), resolve_mutable, this), 0);
+  ASSERT_EQ(rt::to_negated_errno(relocate_maps(insns.data(), static_cast<uint32_t>(insns.size()), resolve_mutable, this)), 0);
   EXPECT_EQ(insns[0].src, kPseudoImm64);
   Program program;
   program.insns = insns.data();
@@ -128,12 +120,12 @@ TEST_F(MapReferenceTest, RelocationProducesWhatEnginesRun) {
   EXPECT_EQ(run(program, nullptr, nullptr), 2u);
   uint32_t zero = 0;
   uint64_t bss[2];
-  ASSERT_EQ(maps[1]->syscall_lookup(&zero, bss, 0), 0);
+  ASSERT_EQ(rt::to_negated_errno(maps[1]->syscall_lookup(&zero, bss, 0)), 0);
   EXPECT_EQ(bss[1], 2u);
   std::vector<Insn> bad = build("lddw %r1, map:9\nexit");
-  EXPECT_EQ(relocate_maps(bad.data(), static_cast<uint32_t>(bad.size()), resolve_mutable, this), -rt::kEBADF);
+  EXPECT_EQ(rt::to_negated_errno(relocate_maps(bad.data(), static_cast<uint32_t>(bad.size()), resolve_mutable, this)), -rt::kEBADF);
   std::vector<Insn> no_direct = build("lddw %r1, 0\nexit", {{0, {2, 0}}});
-  EXPECT_EQ(relocate_maps(no_direct.data(), static_cast<uint32_t>(no_direct.size()), resolve_mutable, this), -rt::kEINVAL);
+  EXPECT_EQ(rt::to_negated_errno(relocate_maps(no_direct.data(), static_cast<uint32_t>(no_direct.size()), resolve_mutable, this)), -rt::kEINVAL);
 }
 
 class StringEnvironment final : public Environment {
@@ -164,7 +156,7 @@ TEST_F(MapReferenceTest, SnprintfTakesItsFormatFromReadOnlyMaps) {
   std::vector<Insn> insns = build(text, {{1, {0, 16}}, {7, {0, 0}}});
   auto verdict = check(insns);
   ASSERT_EQ(verdict.first, 0) << verdict.second;
-  ASSERT_EQ(relocate_maps(insns.data(), static_cast<uint32_t>(insns.size()), resolve_mutable, this), 0);
+  ASSERT_EQ(rt::to_negated_errno(relocate_maps(insns.data(), static_cast<uint32_t>(insns.size()), resolve_mutable, this)), 0);
   HelperFunction table[kMaxHelperId] = {};
   fill_helper_table(table);
   StringEnvironment env;

@@ -2,7 +2,6 @@
 // entry assumptions and per-instruction facts, each accepted and rejected.
 #include <gtest/gtest.h>
 
-#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -12,23 +11,12 @@
 #include "ebpf/maps.hpp"
 #include "ebpf/verifier.hpp"
 #include "rt/errno.hpp"
+#include "support/ebpf_fixture.hpp"
+#include "support/malloc_allocator.hpp"
 
 namespace {
 
 using namespace ebpf;
-
-class MallocAllocator final : public rt::Allocator {
- public:
-  size_t in_use = 0;
-  void* allocate(size_t size, size_t alignment) override {
-    in_use += size;
-    return std::aligned_alloc(alignment < 8 ? 8 : alignment, (size + 7) & ~size_t{7});
-  }
-  void deallocate(void* pointer, size_t size) override {
-    in_use -= size;
-    std::free(pointer);
-  }
-};
 
 struct Outcome {
   int error;
@@ -38,24 +26,20 @@ struct Outcome {
 
 class VerifierPrecisionTest : public ::testing::Test {
  protected:
-  void TearDown() override { EXPECT_EQ(allocator_.in_use, 0u) << "verifier leaked memory"; }
+  void TearDown() override { EXPECT_EQ(allocator_.in_use(), 0u) << "verifier leaked memory"; }
 
   Outcome check(const std::string& text, const EntryAssumptions* assumptions = nullptr) {
     AssemblyResult assembled = assemble(text);
     EXPECT_TRUE(assembled.ok()) << assembled.error;
-    std::string log(1 << 16, '\0');
     std::vector<uint8_t> facts(assembled.insns.size(), 0xff);
     VerifierOptions options;
     options.type = ProgramType::kKprobe;
-    options.log = log.data();
-    options.log_size = static_cast<uint32_t>(log.size());
     options.log_level = kLogLevel2;
     options.allocator = &allocator_;
     options.assumptions = assumptions;
     options.insn_facts = facts.data();
-    VerifierResult result = verify(assembled.insns.data(), static_cast<uint32_t>(assembled.insns.size()), options);
-    log.resize(std::strlen(log.c_str()));
-    return Outcome{result.error, log, facts};
+    test_support::VerifierRun run = test_support::verify_program(assembled.insns, options, 1 << 16);
+    return Outcome{run.error, run.log, facts};
   }
   void expect_accepted(const std::string& text) {
     Outcome o = check(text);
@@ -67,7 +51,7 @@ class VerifierPrecisionTest : public ::testing::Test {
     EXPECT_NE(o.log.find(message), std::string::npos) << "log lacks '" << message << "':\n" << o.log;
   }
 
-  MallocAllocator allocator_;
+  test_support::MallocAllocator allocator_;
 };
 
 // A read of uninitialised stack: reached only if the verifier fails to decide a jump.
@@ -240,7 +224,7 @@ TEST_F(VerifierPrecisionTest, LoopsWithNullChecksArePrunedThroughDeadRegisters) 
   a.key_size = 4;
   a.value_size = 8;
   a.max_entries = 16;
-  MallocAllocator map_allocator;
+  test_support::MallocAllocator map_allocator;
   Map* map = create_map(a, map_allocator, 1).value();
   std::string text = "mov %r6, 0\nmov %r7, 0\nlddw %r8, " + std::to_string(reinterpret_cast<uint64_t>(map)) +
                      "\nloop:\nmov %r1, %r6\nand %r1, 15\nstxw [%r10-4], %r1\nmov %r2, %r10\nadd %r2, -4\n"

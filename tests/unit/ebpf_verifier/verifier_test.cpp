@@ -3,7 +3,6 @@
 
 #include <gtest/gtest.h>
 
-#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -11,58 +10,30 @@
 #include "ebpf/assembler.hpp"
 #include "ebpf/maps.hpp"
 #include "rt/errno.hpp"
+#include "support/ebpf_fixture.hpp"
+#include "support/malloc_allocator.hpp"
 
 namespace {
 
 using namespace ebpf;
 
-class MallocAllocator final : public rt::Allocator {
- public:
-  size_t in_use = 0;
-  void* allocate(size_t size, size_t alignment) override {
-    in_use += size;
-    return std::aligned_alloc(alignment < 8 ? 8 : alignment, (size + 7) & ~size_t{7});
-  }
-  void deallocate(void* pointer, size_t size) override {
-    in_use -= size;
-    std::free(pointer);
-  }
-};
 
-struct Outcome {
-  int error;
-  std::string log;
-  VerifierResult result;
-};
+using Outcome = test_support::VerifierRun;
 
 class VerifierTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    MapAttributes a;
-    a.type = MapType::kArray;
-    a.key_size = 4;
-    a.value_size = 8;
-    a.max_entries = 4;
-    array_ = create_map(a, map_allocator_, 1).value();
-    a.type = MapType::kArray;
-    a.value_size = 64;
-    big_array_ = create_map(a, map_allocator_, 1).value();
-    MapAttributes q;
-    q.type = MapType::kQueue;
-    q.value_size = 8;
-    q.max_entries = 4;
-    queue_ = create_map(q, map_allocator_, 1).value();
-    MapAttributes r;
-    r.type = MapType::kRingbuf;
-    r.max_entries = 4096;
-    ring_ = create_map(r, map_allocator_, 1).value();
+    array_ = test_support::create_test_map(map_allocator_, MapType::kArray, 4, 8, 4);
+    big_array_ = test_support::create_test_map(map_allocator_, MapType::kArray, 4, 64, 4);
+    queue_ = test_support::create_test_map(map_allocator_, MapType::kQueue, 0, 8, 4);
+    ring_ = test_support::create_test_map(map_allocator_, MapType::kRingbuf, 0, 0, 4096);
   }
   void TearDown() override {
     destroy_map(array_, map_allocator_);
     destroy_map(big_array_, map_allocator_);
     destroy_map(queue_, map_allocator_);
     destroy_map(ring_, map_allocator_);
-    EXPECT_EQ(allocator_.in_use, 0u) << "verifier leaked memory";
+    EXPECT_EQ(allocator_.in_use(), 0u) << "verifier leaked memory";
   }
 
   // Assembles `text`; `MAP` and `BIGMAP` stand for map references (BPF_PSEUDO_MAP_FD,
@@ -93,19 +64,13 @@ class VerifierTest : public ::testing::Test {
 
   Outcome check(const std::string& text, uint32_t level = kLogLevel2, ProgramType type = ProgramType::kKprobe,
                 uint32_t log_size = 1 << 20, uint32_t limit = kMaxInsns) {
-    std::vector<Insn> insns = program(text);
-    std::string log(log_size, '\0');
     VerifierOptions options;
     options.type = type;
     options.tracepoint_record_size = 24;
-    options.log = log_size ? log.data() : nullptr;
-    options.log_size = log_size;
     options.log_level = level;
     options.allocator = &allocator_;
     options.instruction_limit = limit;
-    VerifierResult result = verify(insns.data(), static_cast<uint32_t>(insns.size()), options);
-    log.resize(std::strlen(log.c_str()));
-    return Outcome{result.error, log, result};
+    return test_support::verify_program(program(text), options, log_size);
   }
 
   void expect_accepted(const std::string& text, ProgramType type = ProgramType::kKprobe) {
@@ -119,7 +84,7 @@ class VerifierTest : public ::testing::Test {
     EXPECT_NE(o.log.find(message), std::string::npos) << "log lacks '" << message << "':\n" << o.log;
   }
 
-  MallocAllocator allocator_, map_allocator_;
+  test_support::MallocAllocator allocator_, map_allocator_;
   Map* array_ = nullptr;
   Map* big_array_ = nullptr;
   Map* queue_ = nullptr;
@@ -371,7 +336,8 @@ TEST_F(VerifierTest, ForEachMapElemCallbacksSeeKeyAndValue) {
 }
 
 TEST_F(VerifierTest, PointerArithmeticRules) {
-  expect_rejected("mov %r0, %r1\nmul %r0, 2\nmov %r0, 0\nexit", "R0 pointer arithmetic with this operator prohibited");
+  expect_rejected("mov %r0, %r1\nmul %r0, 2\nmov %r0, 0\nexit", "R0 pointer arithmetic with *= operator prohibited");
+  expect_rejected("mov %r0, %r1\nand %r0, 2\nmov %r0, 0\nexit", "R0 bitwise operator &= on pointer prohibited");
   expect_rejected("mov %r0, %r10\nadd32 %r0, 1\nmov %r0, 0\nexit", "R0 32-bit pointer arithmetic prohibited");
   expect_rejected("mov %r0, %r10\nadd %r0, %r1\nmov %r0, 0\nexit", "pointer += pointer prohibited");
   expect_accepted("mov %r0, %r10\nsub %r0, %r10\nexit");

@@ -3,7 +3,6 @@
 // (bpf_loop callbacks through invoke_callback, map lookups, globals through map values).
 #include <gtest/gtest.h>
 
-#include <cstdlib>
 #include <cstring>
 
 #include "ebpf/assembler.hpp"
@@ -12,38 +11,20 @@
 #include "ebpf/prog_array.hpp"
 #include "ebpf/program.hpp"
 #include "ebpf/verifier.hpp"
+#include "support/ebpf_fixture.hpp"
+#include "support/malloc_allocator.hpp"
 
 namespace {
 
 using namespace ebpf;
 
-class HeapAllocator final : public rt::Allocator {
- public:
-  void* allocate(size_t size, size_t alignment) override {
-    return std::aligned_alloc(alignment < 8 ? 8 : alignment, (size + alignment - 1) / alignment * alignment);
-  }
-  void deallocate(void* pointer, size_t) override { std::free(pointer); }
-};
-
 class LoadPath : public ::testing::Test {
  protected:
   void SetUp() override {
-    fill_helper_table(helpers_);
-    MapAttributes array;
-    array.type = MapType::kArray;
-    array.key_size = 4;
-    array.value_size = 8;
-    array.max_entries = 4;
-    maps_[0] = create_map(array, allocator_, 1).value();
-    array.max_entries = 1;  // a .data-like map: one element, direct value access
-    array.value_size = 16;
-    maps_[1] = create_map(array, allocator_, 1).value();
-    MapAttributes jumps;
-    jumps.type = MapType::kProgArray;
-    jumps.key_size = 4;
-    jumps.value_size = 4;
-    jumps.max_entries = 2;
-    maps_[2] = create_map(jumps, allocator_, 1).value();
+    maps_[0] = test_support::create_test_map(allocator_, MapType::kArray, 4, 8, 4);
+    // A .data-like map: one element, direct value access.
+    maps_[1] = test_support::create_test_map(allocator_, MapType::kArray, 4, 16, 1);
+    maps_[2] = test_support::create_test_map(allocator_, MapType::kProgArray, 4, 4, 2);
   }
   void TearDown() override {
     for (Map* map : maps_) destroy_map(map, allocator_);
@@ -55,53 +36,35 @@ class LoadPath : public ::testing::Test {
     return fd >= 0 && fd < 3 ? self->maps_[fd] : nullptr;
   }
 
-  struct Loaded {
-    std::vector<Insn> insns;
-    Program program;
-    bool ok = false;
-  };
+  using Loaded = test_support::LoadedProgram;
 
   // Verifies `text` as a kprobe program and prepares it for execution.
   void load(const std::string& text, Loaded& loaded) {
     AssemblyResult assembled = assemble(text);
     EXPECT_TRUE(assembled.ok()) << assembled.error;
-    loaded.insns = assembled.insns;
-    std::vector<Insn>& insns_ = loaded.insns;
-    uint32_t count = static_cast<uint32_t>(insns_.size());
-    char log[4096] = {};
-    VerifierOptions options;
-    options.type = ProgramType::kKprobe;
-    options.allocator = &allocator_;
-    options.resolve_map = verifier_map;
-    options.resolve_state = this;
-    options.log = log;
-    options.log_size = sizeof(log);
-    options.log_level = 1;
-    VerifierResult verdict = verify(insns_.data(), count, options);
-    EXPECT_EQ(verdict.error, 0) << log;
-    if (verdict.error != 0) return;
-    EXPECT_EQ(prepare_for_execution(insns_.data(), count, LoadResolver{by_fd, nullptr, this}), 0);
-    Program& program = loaded.program;
-    program.insns = insns_.data();
-    program.insn_count = count;
-    program.type = ProgramType::kKprobe;
-    program.helpers = helpers_;
-    program.helper_count = kMaxHelperId;
-    program.verified = true;
-    program.max_stack_depth = verdict.max_stack_depth;
-    loaded.ok = true;
+    test_support::LoadOptions options;
+    options.verifier.type = ProgramType::kKprobe;
+    options.verifier.allocator = &allocator_;
+    options.verifier.resolve_map = verifier_map;
+    options.verifier.resolve_state = this;
+    options.verifier.log_level = 1;
+    options.log_size = 4096;
+    options.resolver = LoadResolver{by_fd, nullptr, this};
+    options.helpers = test_support::real_helpers();
+    loaded = test_support::load_program(assembled.insns, options);
+    EXPECT_EQ(loaded.verdict.error, 0) << loaded.verdict.log;
+    if (loaded.verified()) EXPECT_EQ(loaded.prepare_error, 0);
   }
 
   // Loads `text` and returns its r0 on a zeroed pt_regs.
   uint64_t load_and_run(const std::string& text) {
     load(text, main_);
-    if (!main_.ok) return ~0ull;
+    if (!main_.ok()) return ~0ull;
     uint8_t pt_regs[168] = {};
     return execute(main_.program, pt_regs, nullptr);
   }
 
-  HeapAllocator allocator_;
-  HelperFunction helpers_[kMaxHelperId] = {};
+  test_support::MallocAllocator allocator_;
   Map* maps_[3] = {};  // fd 0: array, fd 1: one-element array, fd 2: prog_array
   Loaded main_;
 };
@@ -136,8 +99,8 @@ TEST_F(LoadPath, GlobalsThroughAMapValueReference) {
 TEST_F(LoadPath, TailCallsThroughAProgArray) {
   Loaded target;
   load("mov %r0, 300\nexit", target);
-  ASSERT_TRUE(target.ok);
-  ASSERT_EQ(static_cast<ProgArrayMap*>(maps_[2])->set(1, &target.program), 0);
+  ASSERT_TRUE(target.ok());
+  ASSERT_EQ(rt::to_negated_errno(static_cast<ProgArrayMap*>(maps_[2])->set(1, &target.program)), 0);
   // Slot 0 is empty (falls through, +1), slot 1 holds the target (300).
   EXPECT_EQ(load_and_run("mov %r6, %r1\nlddw %r2, map:2\nmov %r3, 0\ncall 12\nmov %r1, %r6\n"
                          "lddw %r2, map:2\nmov %r3, 1\ncall 12\nmov %r0, 1\nexit"),

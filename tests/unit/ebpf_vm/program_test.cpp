@@ -19,9 +19,9 @@ class GlobalsMap : public Map {
   void* lookup(const void*) override { return value_; }
   long update(const void*, const void*, uint64_t) override { return 0; }
   long remove(const void*) override { return -22; }
-  long syscall_lookup(const void*, void*, uint64_t) override { return 0; }
-  long syscall_update(const void*, const void*, uint64_t) override { return 0; }
-  long get_next_key(const void*, void*) override { return -2; }
+  rt::Result<void> syscall_lookup(const void*, void*, uint64_t) override { return {}; }
+  rt::Result<void> syscall_update(const void*, const void*, uint64_t) override { return {}; }
+  rt::Result<void> get_next_key(const void*, void*) override { return rt::err(rt::kENOENT); }
   uint8_t* direct_value(uint32_t offset) override { return offset < sizeof(value_) ? value_ + offset : nullptr; }
   size_t memory_usage() const override { return sizeof(*this); }
   uint8_t value_[32] = {};
@@ -48,7 +48,7 @@ uint64_t imm64(const std::vector<Insn>& insns, size_t at) {
 }
 
 int prepare(std::vector<Insn>& insns, const LoadResolver& resolver) {
-  return prepare_for_execution(insns.data(), static_cast<uint32_t>(insns.size()), resolver);
+  return rt::to_negated_errno(prepare_for_execution(insns.data(), static_cast<uint32_t>(insns.size()), resolver));
 }
 
 TEST(ProgramLoad, MapReferencesBecomePointers) {
@@ -104,7 +104,7 @@ TEST(ProgramLoad, FdArrayIndexFormsBecomeFdForms) {
   insns[0].src = kPseudoMapIdx;
   insns[2].src = kPseudoMapIdxValue;
   const int32_t fd_array[] = {3, 4};
-  ASSERT_EQ(resolve_fd_array(insns.data(), static_cast<uint32_t>(insns.size()), fd_array, 2), 0);
+  ASSERT_EQ(rt::to_negated_errno(resolve_fd_array(insns.data(), static_cast<uint32_t>(insns.size()), fd_array, 2)), 0);
   EXPECT_EQ(insns[0].src, kPseudoMapFd);
   EXPECT_EQ(insns[0].imm, 4);
   EXPECT_EQ(insns[2].src, kPseudoMapValue);
@@ -113,10 +113,10 @@ TEST(ProgramLoad, FdArrayIndexFormsBecomeFdForms) {
 
   std::vector<Insn> again = assembled("lddw %r1, map:2\nexit");
   again[0].src = kPseudoMapIdx;
-  EXPECT_EQ(resolve_fd_array(again.data(), 3, fd_array, 2), -rt::kEFAULT);
-  EXPECT_EQ(resolve_fd_array(again.data(), 3, nullptr, 0), -rt::kEPROTO);
+  EXPECT_EQ(rt::to_negated_errno(resolve_fd_array(again.data(), 3, fd_array, 2)), -rt::kEFAULT);
+  EXPECT_EQ(rt::to_negated_errno(resolve_fd_array(again.data(), 3, nullptr, 0)), -rt::kEPROTO);
   std::vector<Insn> plain = assembled("lddw %r1, map:2\nexit");
-  EXPECT_EQ(resolve_fd_array(plain.data(), 3, nullptr, 0), 0);  // nothing to resolve
+  EXPECT_EQ(rt::to_negated_errno(resolve_fd_array(plain.data(), 3, nullptr, 0)), 0);  // nothing to resolve
   EXPECT_EQ(plain[0].imm, 2);
 }
 

@@ -29,7 +29,7 @@ inline Loaded load(const std::string& text) {
   AssemblyResult assembled = assemble(text);
   EXPECT_TRUE(assembled.ok()) << assembled.error;
   Loaded loaded{assembled.insns, {}};
-  EXPECT_EQ(prepare_for_execution(loaded.insns.data(), static_cast<uint32_t>(loaded.insns.size()), LoadResolver{}), 0);
+  EXPECT_EQ(rt::to_negated_errno(prepare_for_execution(loaded.insns.data(), static_cast<uint32_t>(loaded.insns.size()), LoadResolver{})), 0);
   loaded.program.insns = loaded.insns.data();
   loaded.program.insn_count = static_cast<uint32_t>(loaded.insns.size());
   loaded.program.helpers = helper_table();
@@ -71,9 +71,9 @@ class OneProgramArray : public Map {
   void* lookup(const void*) override { return nullptr; }
   long update(const void*, const void*, uint64_t) override { return -22; }
   long remove(const void*) override { return -22; }
-  long syscall_lookup(const void*, void*, uint64_t) override { return -22; }
-  long syscall_update(const void*, const void*, uint64_t) override { return -22; }
-  long get_next_key(const void*, void*) override { return -2; }
+  rt::Result<void> syscall_lookup(const void*, void*, uint64_t) override { return rt::err(rt::kEINVAL); }
+  rt::Result<void> syscall_update(const void*, const void*, uint64_t) override { return rt::err(rt::kEINVAL); }
+  rt::Result<void> get_next_key(const void*, void*) override { return rt::err(rt::kENOENT); }
   const Program* tail_call_target(uint32_t index) const override { return index == 0 ? program_ : nullptr; }
   size_t memory_usage() const override { return sizeof(*this); }
   void set(const Program* program) { program_ = program; }

@@ -221,6 +221,20 @@ TEST_F(UntypedTest, CopyingAnUntypedHandsOverItsFreeMemory) {
   EXPECT_EQ(object_at(31), untyped_base());
 }
 
+// IPC cap transfer copies as CNode Copy does (derive_cap, then cdt_insert_copy): the sender's
+// untyped must be used up too, or both caps retype the same memory (two Frames over one page,
+// a user Frame over a TCB).
+TEST_F(UntypedTest, ACopyMadeOutsideCNodeCopyAlsoHandsOverTheFreeMemory) {
+  Capability derived;
+  ASSERT_EQ(kernel::derive_cap(slot(kUntypedSlot), false, abi::kRightsAll, 0, true, derived),
+            Error::kNone);
+  kernel::cdt_insert_copy(&slot(kUntypedSlot), &slot(20), derived);
+  EXPECT_EQ(watermark(), uint64_t{1} << kUntypedBits);
+  EXPECT_EQ(retype(ObjectType::kFrame, 12, 30), Error::kNotEnoughMemory);
+  ASSERT_EQ(retype(ObjectType::kFrame, 12, 30, 1, 20), Error::kNone);
+  EXPECT_EQ(object_at(30), untyped_base());
+}
+
 TEST_F(UntypedTest, DeletingACopyWithChildrenKeepsTheirMemoryReserved) {
   ASSERT_EQ(copy(20, kUntypedSlot), Error::kNone);
   ASSERT_EQ(retype(ObjectType::kFrame, 12, 30, 1, 20), Error::kNone);

@@ -4,7 +4,7 @@
 
 #include <cstring>
 
-#include "host_allocator.hpp"
+#include "support/malloc_allocator.hpp"
 #include "vfs/inode.hpp"
 
 namespace posix {
@@ -43,7 +43,7 @@ class LookupTest : public ::testing::Test {
     return found.ok() ? 0 : found.error().code;
   }
 
-  HostAllocator allocator;
+  test_support::MallocAllocator allocator;
   FileTree tree{allocator};
   Inode* usr_bin = nullptr;
   Inode* sh = nullptr;

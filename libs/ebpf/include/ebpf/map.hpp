@@ -6,6 +6,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "rt/errno.hpp"
+#include "rt/result.hpp"
+
 namespace ebpf {
 
 // enum bpf_map_type values (Linux uapi).
@@ -56,7 +59,9 @@ struct MapAttributes {
   char name[16] = {};  // BPF_OBJ_NAME_LEN
 };
 
-// Every operation returns 0 or a negative Linux errno, like the kernel's map ops.
+// Program-side operations (what helpers return to programs) give 0 or a negative Linux errno,
+// like the kernel's map ops; syscall-side operations (bpf(BPF_MAP_*)) give an rt::Result
+// carrying the errno bpf() returns.
 class Map {
  public:
   virtual ~Map() = default;
@@ -83,11 +88,12 @@ class Map {
 
   // Syscall side (bpf(BPF_MAP_*)): values of per-CPU maps are value_size rounded up to 8,
   // times the number of possible CPUs.
-  virtual long syscall_lookup(const void* key, void* value, uint64_t flags) = 0;
-  virtual long syscall_update(const void* key, const void* value, uint64_t flags) = 0;
-  virtual long get_next_key(const void* key, void* next_key) = 0;  // key nullptr: first key
-  virtual long lookup_and_delete(const void* key, void* value, uint64_t flags) {
-    (void)key; (void)value; (void)flags; return -524;  // ENOTSUPP, as Linux for other types
+  [[nodiscard]] virtual rt::Result<void> syscall_lookup(const void* key, void* value, uint64_t flags) = 0;
+  [[nodiscard]] virtual rt::Result<void> syscall_update(const void* key, const void* value, uint64_t flags) = 0;
+  [[nodiscard]] virtual rt::Result<void> get_next_key(const void* key, void* next_key) = 0;  // key nullptr: first key
+  [[nodiscard]] virtual rt::Result<void> lookup_and_delete(const void* key, void* value, uint64_t flags) {
+    (void)key; (void)value; (void)flags;
+    return rt::err(rt::kENOTSUPP);  // as Linux for other types
   }
   // Direct access to the value of a single-element array (global variables, .rodata):
   // the byte at `offset`, or nullptr when the map has no direct value access.
@@ -97,29 +103,29 @@ class Map {
   // `in_batch` (nullptr: the start), stores where to continue in `out_batch` (a u32), and
   // sets *count to what was copied. -ENOENT once the end is reached (with the last
   // elements copied), -ENOSPC if not even one bucket fits, -ENOTSUPP for other types.
-  virtual long lookup_batch(const void* in_batch, void* out_batch, void* keys, void* values, uint32_t* count) {
+  [[nodiscard]] virtual rt::Result<void> lookup_batch(const void* in_batch, void* out_batch, void* keys, void* values, uint32_t* count) {
     (void)in_batch; (void)out_batch; (void)keys; (void)values; (void)count;
-    return -524;
+    return rt::err(rt::kENOTSUPP);
   }
   // BPF_MAP_LOOKUP_AND_DELETE_BATCH: as lookup_batch, deleting what it copies (hash maps;
   // ENOTSUPP for other types, as Linux).
-  virtual long lookup_and_delete_batch(const void* in_batch, void* out_batch, void* keys, void* values,
+  [[nodiscard]] virtual rt::Result<void> lookup_and_delete_batch(const void* in_batch, void* out_batch, void* keys, void* values,
                                        uint32_t* count) {
     (void)in_batch; (void)out_batch; (void)keys; (void)values; (void)count;
-    return -524;
+    return rt::err(rt::kENOTSUPP);
   }
   // BPF_MAP_UPDATE_BATCH / BPF_MAP_DELETE_BATCH (Linux's generic_map_update_batch and
   // generic_map_delete_batch): element by element with the syscall rules, stopping at the
   // first error, which is returned with *count set to the elements done. elem_flags may
   // only be 0 here (BPF_F_LOCK needs a spin lock Sonde's values never have): EINVAL.
   // Arrays and hashes take updates, hashes deletions; other types ENOTSUPP.
-  virtual long update_batch(const void* keys, const void* values, uint32_t* count, uint64_t elem_flags) {
+  [[nodiscard]] virtual rt::Result<void> update_batch(const void* keys, const void* values, uint32_t* count, uint64_t elem_flags) {
     (void)keys; (void)values; (void)count; (void)elem_flags;
-    return -524;
+    return rt::err(rt::kENOTSUPP);
   }
-  virtual long delete_batch(const void* keys, uint32_t* count, uint64_t elem_flags) {
+  [[nodiscard]] virtual rt::Result<void> delete_batch(const void* keys, uint32_t* count, uint64_t elem_flags) {
     (void)keys; (void)count; (void)elem_flags;
-    return -524;
+    return rt::err(rt::kENOTSUPP);
   }
   // bpf_for_each_map_elem: calls `visit(key, value, state)` for each element until it
   // returns non-zero; returns the number of elements visited, or -EINVAL for other types.
@@ -130,30 +136,30 @@ class Map {
   }
 
   // The shared loops behind update_batch and delete_batch, for types that support them.
-  long generic_update_batch(const void* keys, const void* values, uint32_t* count, uint64_t elem_flags) {
-    if (elem_flags != 0) return -22;
-    if (!syscall_can_write()) return -1;
+  [[nodiscard]] rt::Result<void> generic_update_batch(const void* keys, const void* values, uint32_t* count, uint64_t elem_flags) {
+    if (elem_flags != 0) return rt::err(rt::kEINVAL);
+    if (!syscall_can_write()) return rt::err(rt::kEPERM);
     uint32_t want = *count, done = 0;
-    long result = 0;
+    rt::Result<void> result;
     const auto* key_bytes = static_cast<const uint8_t*>(keys);
     const auto* value_bytes = static_cast<const uint8_t*>(values);
     for (; done < want; ++done) {
       result = syscall_update(key_bytes + static_cast<size_t>(done) * attributes_.key_size,
                               value_bytes + static_cast<size_t>(done) * syscall_value_size(), 0);
-      if (result != 0) break;
+      if (!result.ok()) break;
     }
     *count = done;
     return result;
   }
-  long generic_delete_batch(const void* keys, uint32_t* count, uint64_t elem_flags) {
-    if (elem_flags != 0) return -22;
-    if (!syscall_can_write()) return -1;
+  [[nodiscard]] rt::Result<void> generic_delete_batch(const void* keys, uint32_t* count, uint64_t elem_flags) {
+    if (elem_flags != 0) return rt::err(rt::kEINVAL);
+    if (!syscall_can_write()) return rt::err(rt::kEPERM);
     uint32_t want = *count, done = 0;
-    long result = 0;
+    rt::Result<void> result;
     const auto* key_bytes = static_cast<const uint8_t*>(keys);
     for (; done < want; ++done) {
-      result = remove(key_bytes + static_cast<size_t>(done) * attributes_.key_size);
-      if (result != 0) break;
+      result = rt::from_negated_errno(remove(key_bytes + static_cast<size_t>(done) * attributes_.key_size));
+      if (!result.ok()) break;
     }
     *count = done;
     return result;
@@ -166,12 +172,15 @@ class Map {
   bool syscall_can_read() const { return (attributes_.map_flags & kMapWronly) == 0; }
   bool syscall_can_write() const { return !frozen_ && (attributes_.map_flags & kMapRdonly) == 0; }
   // bpf(BPF_MAP_DELETE_ELEM): EPERM when not writable, else the type's delete.
-  long syscall_delete(const void* key) { return syscall_can_write() ? remove(key) : -1; }
+  [[nodiscard]] rt::Result<void> syscall_delete(const void* key) {
+    if (!syscall_can_write()) return rt::err(rt::kEPERM);
+    return rt::from_negated_errno(remove(key));
+  }
   // bpf(BPF_MAP_FREEZE): EBUSY when already frozen (Linux 6.1).
-  long syscall_freeze() {
-    if (frozen_) return -16;
+  [[nodiscard]] rt::Result<void> syscall_freeze() {
+    if (frozen_) return rt::err(rt::kEBUSY);
     frozen_ = true;
-    return 0;
+    return {};
   }
 
   // For BPF_MAP_TYPE_PROG_ARRAY: the program at `index`, or nullptr (tail calls).

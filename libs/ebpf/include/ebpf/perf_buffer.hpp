@@ -63,16 +63,16 @@ class PerfEventArrayMap final : public Map {
  public:
   PerfEventArrayMap(const MapAttributes& attributes, PerfRing** slots);
 
-  long set(uint32_t index, PerfRing* ring);
+  [[nodiscard]] rt::Result<void> set(uint32_t index, PerfRing* ring);
   // bpf_perf_event_output's flags and index rules; `cpu` is the current CPU.
   long output(uint64_t flags, uint32_t cpu, const void* data, uint64_t size);
 
   void* lookup(const void*) override { return nullptr; }
   long update(const void*, const void*, uint64_t) override;
   long remove(const void* key) override;
-  long syscall_lookup(const void*, void*, uint64_t) override;
-  long syscall_update(const void*, const void*, uint64_t) override;
-  long get_next_key(const void* key, void* next_key) override;
+  [[nodiscard]] rt::Result<void> syscall_lookup(const void*, void*, uint64_t) override;
+  [[nodiscard]] rt::Result<void> syscall_update(const void*, const void*, uint64_t) override;
+  [[nodiscard]] rt::Result<void> get_next_key(const void* key, void* next_key) override;
   size_t memory_usage() const override;
   PerfRing** slots() const { return slots_; }
 

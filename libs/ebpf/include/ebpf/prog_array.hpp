@@ -18,15 +18,15 @@ class ProgArrayMap final : public Map {
   ProgArrayMap(const MapAttributes& attributes, Slot* slots);
 
   // E2BIG for an index out of range, EINVAL for a null program.
-  long set(uint32_t index, const Program* program, uint32_t id = 0);
-  long clear(uint32_t index);  // ENOENT when the slot is empty
+  [[nodiscard]] rt::Result<void> set(uint32_t index, const Program* program, uint32_t id = 0);
+  [[nodiscard]] rt::Result<void> clear(uint32_t index);  // ENOENT when the slot is empty
 
   void* lookup(const void* key) override;
   long update(const void* key, const void* value, uint64_t flags) override;
   long remove(const void* key) override;
-  long syscall_lookup(const void* key, void* value, uint64_t flags) override;
-  long syscall_update(const void* key, const void* value, uint64_t flags) override;
-  long get_next_key(const void* key, void* next_key) override;
+  [[nodiscard]] rt::Result<void> syscall_lookup(const void* key, void* value, uint64_t flags) override;
+  [[nodiscard]] rt::Result<void> syscall_update(const void* key, const void* value, uint64_t flags) override;
+  [[nodiscard]] rt::Result<void> get_next_key(const void* key, void* next_key) override;
   const Program* tail_call_target(uint32_t index) const override;
   size_t memory_usage() const override;
 

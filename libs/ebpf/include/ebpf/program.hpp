@@ -7,6 +7,7 @@
 
 #include "ebpf/isa.hpp"
 #include "ebpf/runtime.hpp"
+#include "rt/result.hpp"
 
 namespace ebpf {
 
@@ -63,16 +64,16 @@ inline uint64_t execute(const Program& program, void* context, Environment* envi
 // them in two steps around verification:
 //   1. resolve_fd_array (before verify): BPF_PSEUDO_MAP_IDX / MAP_IDX_VALUE name a slot of
 //      the fd_array given with BPF_PROG_LOAD; they become MAP_FD / MAP_VALUE with that fd, the
-//      forms the verifier resolves. 0, -EPROTO without an fd_array (as Linux), -EFAULT for
-//      a slot past its end (Linux's failed copy from the caller's array), -EINVAL for a
+//      forms the verifier resolves. Success, or EPROTO without an fd_array (as Linux), EFAULT for
+//      a slot past its end (Linux's failed copy from the caller's array), EINVAL for a
 //      truncated LD_IMM64.
 //   2. prepare_for_execution (after verify): MAP_FD -> the Map*, MAP_VALUE -> the address
 //      of the value byte (Map::direct_value), PSEUDO_FUNC -> the absolute instruction index
 //      of the function (what ExecContext::invoke_callback takes), BTF_ID -> the address the
 //      resolver gives for the kernel variable. Every rewritten instruction becomes a plain
-//      LD_IMM64 (src 0). 0, or -EBADF for an unknown fd, -EINVAL for a value offset the map
+//      LD_IMM64 (src 0). Success, or EBADF for an unknown fd, EINVAL for a value offset the map
 //      cannot serve, a function index outside the program, a truncated LD_IMM64 or an
-//      unknown pseudo source, -ENOENT for a BTF id the resolver does not know.
+//      unknown pseudo source, ENOENT for a BTF id the resolver does not know.
 struct LoadResolver {
   Map* (*map_by_fd)(void* state, int32_t fd) = nullptr;
   // BPF_PSEUDO_BTF_ID: the address of kernel variable `btf_id` (second slot's imm is the BTF
@@ -81,7 +82,9 @@ struct LoadResolver {
   void* state = nullptr;
 };
 
-int resolve_fd_array(Insn* insns, uint32_t count, const int32_t* fd_array, uint32_t fd_array_count);
-int prepare_for_execution(Insn* insns, uint32_t count, const LoadResolver& resolver);
+[[nodiscard]] rt::Result<void> resolve_fd_array(Insn* insns, uint32_t count, const int32_t* fd_array,
+                                               uint32_t fd_array_count);
+[[nodiscard]] rt::Result<void> prepare_for_execution(Insn* insns, uint32_t count,
+                                                    const LoadResolver& resolver);
 
 }  // namespace ebpf

@@ -54,9 +54,9 @@ class RingbufMap final : public Map {
   void* lookup(const void*) override { return nullptr; }
   long update(const void*, const void*, uint64_t) override;
   long remove(const void*) override;
-  long syscall_lookup(const void*, void*, uint64_t) override;
-  long syscall_update(const void*, const void*, uint64_t) override;
-  long get_next_key(const void*, void*) override;
+  [[nodiscard]] rt::Result<void> syscall_lookup(const void*, void*, uint64_t) override;
+  [[nodiscard]] rt::Result<void> syscall_update(const void*, const void*, uint64_t) override;
+  [[nodiscard]] rt::Result<void> get_next_key(const void*, void*) override;
   size_t memory_usage() const override;
 
   uint8_t* pages() const { return pages_; }

@@ -21,6 +21,43 @@ inline constexpr uint32_t kMinLogSize = 128;  // smaller log buffers are EINVAL,
 inline constexpr size_t kPtRegsSize = 168;      // x86-64 struct pt_regs
 inline constexpr size_t kRawTracepointArgs = 12;  // MAX_BPF_FUNC_ARGS u64 arguments
 
+// Linux's complexity limits (kernel/bpf/verifier.c): pending branches of one path
+// (BPF_COMPLEXITY_LIMIT_JMP_SEQ, "The sequence of N jumps is too complex.", E2BIG) and stored
+// states per instruction for a loader without CAP_BPF (BPF_COMPLEXITY_LIMIT_STATES: past it
+// no new state is stored, the load goes on). The instruction budget is kMaxInsns (isa.hpp).
+inline constexpr uint32_t kComplexityLimitJmpSeq = 8192;
+inline constexpr uint32_t kComplexityLimitStates = 64;
+// Program length for a loader without CAP_BPF (BPF_MAXINSNS; E2BIG past it).
+inline constexpr uint32_t kMaxUnprivilegedInsns = 4096;
+
+// What the loader may do, as Linux derives it from the loader's capabilities in bpf_check()
+// (from_capabilities below). The default is what Sonde accepted before these switches
+// existed: a loader with CAP_BPF and CAP_PERFMON (what tracing programs need in Linux),
+// except that reads of uninitialised stack stay refused unless the loader asks for them.
+struct VerifierPrivileges {
+  bool bpf_capable = true;          // CAP_BPF: no cap on stored states per instruction
+  bool allow_ptr_leaks = true;      // CAP_PERFMON: pointers may reach maps, r0, comparisons
+  bool bypass_spec_v1 = true;       // CAP_PERFMON: no Spectre v1 limits on pointer arithmetic
+  bool bypass_spec_v4 = true;       // CAP_PERFMON: no Spectre v4 fence after stack spills
+  bool allow_uninit_stack = false;  // CAP_PERFMON in Linux: never-written stack reads as data
+
+  // Linux: bpf_capable is CAP_BPF or CAP_SYS_ADMIN; the four others follow perfmon_capable
+  // (CAP_PERFMON or CAP_SYS_ADMIN); both bypass_spec switches are also on when the CPU
+  // mitigations are off (cpu_mitigations_off()).
+  static constexpr VerifierPrivileges from_capabilities(bool cap_bpf, bool cap_perfmon,
+                                                        bool cap_sys_admin = false,
+                                                        bool mitigations_off = false) {
+    bool perfmon = cap_perfmon || cap_sys_admin;
+    VerifierPrivileges p;
+    p.bpf_capable = cap_bpf || cap_sys_admin;
+    p.allow_ptr_leaks = perfmon;
+    p.bypass_spec_v1 = perfmon || mitigations_off;
+    p.bypass_spec_v4 = perfmon || mitigations_off;
+    p.allow_uninit_stack = perfmon;
+    return p;
+  }
+};
+
 struct VerifierOptions {
   ProgramType type = ProgramType::kKprobe;
   // Tracepoint programs: bytes of the event record (from the event's format file).
@@ -36,6 +73,10 @@ struct VerifierOptions {
   uint32_t log_level = 0;
   rt::Allocator* allocator = nullptr;  // for explored states; required
   uint32_t instruction_limit = kMaxInsns;
+  // Bytes the verifier may hold at once for this load (states, pending branches, tables);
+  // past it the load fails with ENOMEM and a log line. 0: no cap beyond the allocator's.
+  size_t memory_budget = 0;
+  VerifierPrivileges privileges;
   // Optional (verifier_assumptions.hpp): an entry state replacing Linux's (tests, oracles),
   // and `count` bytes that receive InsnFact bits for the engines and tools.
   const EntryAssumptions* assumptions = nullptr;
@@ -45,16 +86,19 @@ struct VerifierOptions {
 struct VerifierResult {
   int error = 0;                  // 0 or a negative Linux errno (EINVAL, EACCES, E2BIG, ENOSPC, ENOMEM)
   uint32_t instructions_processed = 0;
-  uint32_t states_stored = 0;
+  uint32_t states_stored = 0;     // Linux's total_states
+  uint32_t peak_states = 0;       // most stored states held at once
+  uint32_t max_states_per_insn = 0;  // longest list of stored states met at one instruction
   uint32_t max_stack_depth = 0;   // deepest combined stack of a call chain, bytes
   uint32_t log_true_size = 0;     // bytes the whole log needed, including the NUL
+  size_t peak_memory = 0;         // most bytes the verifier held at once
 };
 
 VerifierResult verify(const Insn* insns, uint32_t count, const VerifierOptions& options);
 
 // After verification: rewrites map references into what the engines execute (a plain
-// LD_IMM64 of the Map* or of the value's address). 0, or -EBADF for an unknown fd and
-// -EINVAL for a value reference the map cannot serve.
-int relocate_maps(Insn* insns, uint32_t count, Map* (*resolve_map)(void* state, int32_t fd), void* resolve_state);
+// LD_IMM64 of the Map* or of the value's address). EBADF for an unknown fd and EINVAL for a
+// value reference the map cannot serve.
+[[nodiscard]] rt::Result<void> relocate_maps(Insn* insns, uint32_t count, Map* (*resolve_map)(void* state, int32_t fd), void* resolve_state);
 
 }  // namespace ebpf

@@ -76,6 +76,8 @@ class SymbolTable {
   // The value of the function or data symbol named exactly `name` (its raw, mangled name);
   // false when there is none.
   bool find(const char* name, uint64_t& value) const;
+  // True when a function symbol (STT_FUNC) starts exactly at `address`.
+  bool is_function_start(uint64_t address) const;
   size_t count() const { return symbol_count_; }
 
  private:

@@ -43,6 +43,7 @@ enum Errno : int {
   kEPROTO = 71,
   kEBADMSG = 74,
   kEOVERFLOW = 75,
+  kEBADFD = 77,  // bpf(BPF_OBJ_GET_INFO_BY_FD) for an fd that is not open
   kEOPNOTSUPP = 95,
   kETIMEDOUT = 110,
   kENOTSUPP = 524,  // Linux-internal, but bpf() returns it to user space

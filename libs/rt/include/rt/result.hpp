@@ -49,6 +49,18 @@ class [[nodiscard]] Result<void> {
 
 inline Error err(int code, const char* message = nullptr) { return Error{code, message}; }
 
+// Between Result and the kernel's convention of 0 or a negated errno (what a Linux system call
+// or a BPF helper returns): the negated errno of a failed result, 0 for a success.
+template <typename T>
+long to_negated_errno(const Result<T>& result) {
+  return result.ok() ? 0 : -static_cast<long>(result.error().code);
+}
+// A negative status is the negated errno of an error; zero and positive statuses are success.
+inline Result<void> from_negated_errno(long status) {
+  if (status < 0) return err(static_cast<int>(-status));
+  return {};
+}
+
 }  // namespace rt
 
 namespace rt::detail {

@@ -3,17 +3,15 @@
 
 #include <stdint.h>
 
-#include "sonde/abi/syscalls.hpp"
 
 namespace sonde::abi {
 
 // One error space for every native call. A call returns -code in rax on failure. Codes 1..4
-// are the syscall-level errors of syscalls.hpp (checked below); capability errors start at 16
-// so the two groups never collide. Every code has one meaning, listed in docs/CAPABILITIES.md.
+// are the errors of the system calls themselves; capability errors start at 16. Every code has one meaning, listed in docs/CAPABILITIES.md.
 // clang-format off
 enum class [[nodiscard]] Error : int64_t {
   kNone = 0,
-  // Syscall level (same values as SyscallError, negated there).
+  // System call level.
   kUnknownSyscall = 1,   // no such native call
   kInvalidArgument = 2,  // a word of the message is malformed (unknown object type, bad guard,
                          // undefined rights bits, data on a type that takes none)
@@ -35,7 +33,7 @@ enum class [[nodiscard]] Error : int64_t {
   kSlotOccupied = 26,      // the destination slot already holds a cap (delete first)
   kRevokeFirst = 27,       // the untyped cap has children; revoke it before copying it
   kAlreadyBadged = 28,     // the endpoint or notification cap already carries a badge
-  kIllegalOperation = 29,  // the operation is not defined for this cap (for later types)
+  kIllegalOperation = 29,  // the operation is not defined for this cap
   // Memory.
   kNotEnoughMemory = 30,   // the untyped's free part cannot hold the requested objects
   // IPC and threads.
@@ -54,10 +52,6 @@ enum class [[nodiscard]] Error : int64_t {
 };
 // clang-format on
 
-static_assert(static_cast<int64_t>(Error::kUnknownSyscall) == -kErrorUnknownSyscall);
-static_assert(static_cast<int64_t>(Error::kInvalidArgument) == -kErrorInvalidArgument);
-static_assert(static_cast<int64_t>(Error::kBadAddress) == -kErrorBadAddress);
-static_assert(static_cast<int64_t>(Error::kNotPermitted) == -kErrorNotPermitted);
 
 // The value a native call leaves in rax for `error`.
 constexpr int64_t syscall_result(Error error) { return -static_cast<int64_t>(error); }

@@ -176,12 +176,15 @@ inline constexpr uint64_t kXol = 2;
 inline constexpr uint64_t kFixupRegister = 3;
 inline constexpr uint64_t kInsertLength = 4;
 // Remove: the address.
-// BindKernel: a 4 KiB Frame cap (Write right) for the SampleRing (ipc.hpp) and a Notification
-// cap (Write right) signalled with its badge after each sample. Probes then go on the 5-byte
-// entry NOPs of kernel functions only (length 5, no out-of-line slot).
+// BindKernel: a 4 KiB Frame cap (Write right) for the SampleRing (ipc.hpp), a Notification
+// cap (Write right) signalled with its badge after each sample, and the KernelProbes cap
+// (objects.hpp; without it: kWrongType or kSlotEmpty). Probes then go on the 5-byte entry
+// NOPs of kernel functions only (length 5, no out-of-line slot): addresses where the kernel's
+// symbol table has a function start.
 inline constexpr uint64_t kRingFrame = 0;
 inline constexpr uint64_t kNotification = 1;
-inline constexpr uint64_t kBindKernelLength = 2;
+inline constexpr uint64_t kKernelProbes = 2;
+inline constexpr uint64_t kBindKernelLength = 3;
 }  // namespace breakpoint_message
 
 // Probes one Breakpoint object holds (more probes: more objects).

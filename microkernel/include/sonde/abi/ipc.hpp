@@ -108,6 +108,8 @@ inline constexpr uint64_t kSlotRootVSpace = 3;
 inline constexpr uint64_t kSlotIrqControl = 4;
 inline constexpr uint64_t kSlotIoPorts = 5;  // every port, 0..0xffff
 inline constexpr uint64_t kSlotClock = 6;    // the clock page (clock.hpp), read-only Frame
+inline constexpr uint64_t kSlotKernelProbes = 7;  // KernelProbes: authority for BindKernel
+inline constexpr uint64_t kSlotDebugConsole = 8;  // DebugConsole: DebugWrite, DebugTicks
 inline constexpr uint64_t kSlotFirstFree = 16;  // boot module frames, untyped caps, free slots
 
 struct UntypedDescription {

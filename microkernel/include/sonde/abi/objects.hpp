@@ -22,7 +22,12 @@ enum class ObjectType : uint64_t {
   kIrqControl = 11,  // makes IrqHandler caps
   kIrqHandler = 12,  // one interrupt line: bind a notification, acknowledge
   kIoPorts = 13,     // a range of x86 I/O ports
-  kCount = 14,  // first value that is not a type
+  // Authorities without an object: never made by Retype; the root task gets the only ones at
+  // boot and hands copies to the servers it trusts with them.
+  kKernelProbes = 14,  // Breakpoint BindKernel needs it: probing kernel text shows every
+                       // thread's arguments and kernel addresses
+  kDebugConsole = 15,  // DebugWrite and DebugTicks need it (the kernel's serial console)
+  kCount = 16,  // first value that is not a type
 };
 
 // Every object occupies a naturally aligned power-of-two block of its untyped. Sizes are in

@@ -6,11 +6,12 @@
 namespace sonde::abi {
 
 // A native call is `syscall` with the number in rax. The debug calls take arguments in rdi,
-// rsi. The IPC calls (Call .. ReplyRecv) use the register convention of sonde/abi/ipc.hpp:
+// rsi, and in rdx the cptr of a DebugConsole cap (objects.hpp): without one they fail with
+// Error::kNotPermitted. The IPC calls (Call .. ReplyRecv) use the register convention of sonde/abi/ipc.hpp:
 // rdi = cptr (badge on return), rsi = MessageInfo, rdx = reply cptr, message registers in
 // r10, r8, r9, r12, r13, r14, r15, rbx. Every register except rax, rcx and r11 (and the
 // ones the call returns values in) is preserved. The result comes back in rax: zero or
-// positive on success, minus an Error (errors.hpp) on failure.
+// positive on success, minus an Error (errors.hpp) on failure: the kernel has one error space.
 enum class Syscall : uint64_t {
   kDebugWrite = 0,    // (const char* text, uint64_t length) -> length written
   kDebugTicks = 1,    // () -> timer ticks since boot
@@ -27,14 +28,6 @@ enum class Syscall : uint64_t {
   kReplyRecv = 9,   // reply through the Reply cap in rdx, then Recv on rdi with the same Reply
   kYield = 10,      // () -> 0; the rest of the time slice goes to threads of equal priority
   kCount = 11,
-};
-
-enum SyscallError : int64_t {
-  kErrorNone = 0,
-  kErrorUnknownSyscall = -1,   // no such native call
-  kErrorInvalidArgument = -2,  // an argument is out of range
-  kErrorBadAddress = -3,       // a user pointer is not mapped readable/writable in the caller
-  kErrorNotPermitted = -4,     // the call exists but this kernel or caller may not use it
 };
 
 // Timer frequency behind kDebugTicks.

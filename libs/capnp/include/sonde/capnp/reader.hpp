@@ -34,6 +34,13 @@ struct Data {
   uint32_t size = 0;
 };
 
+// Where one segment lies; readers keep the span of the segment they were read from, since
+// near pointers are relative to it.
+struct SegmentSpan {
+  const uint8_t* start = nullptr;
+  uint32_t words = 0;
+};
+
 class StructReader {
  public:
   StructReader() = default;
@@ -70,7 +77,7 @@ class StructReader {
   MessageReader* message_ = nullptr;
   const uint8_t* data_ = nullptr;
   const uint8_t* pointers_ = nullptr;
-  uint32_t segment_ = 0;
+  SegmentSpan segment_;
   uint32_t data_bytes_ = 0;
   uint16_t pointer_count_ = 0;
   int32_t depth_left_ = 0;
@@ -112,7 +119,7 @@ class ListReader {
 
   MessageReader* message_ = nullptr;
   const uint8_t* start_ = nullptr;
-  uint32_t segment_ = 0;
+  SegmentSpan segment_;
   uint32_t count_ = 0;
   uint32_t step_bits_ = 0;
   uint32_t struct_data_bytes_ = 0;
@@ -122,11 +129,16 @@ class ListReader {
 };
 
 // One received message. Holds no copy: the bytes must outlive it and every reader taken from it.
-// Multi-segment messages (segment table, far pointers) are accepted up to kMaxSegments.
+// Multi-segment messages (segment table, far pointers) are accepted with any segment count the
+// message's size can hold, as the official library writes them (it makes one segment per object
+// when asked to). The reader keeps no per-segment storage: the size of a segment comes from the
+// segment table in the message, and its start from the nearest of kAnchorCount recorded starts,
+// adding the sizes in between; the table words that walk reads are charged to the traversal
+// budget like any other word, so a hostile table costs no more than the limit.
 // Not copyable or movable, since readers point back to it for the traversal budget.
 class MessageReader {
  public:
-  static constexpr uint32_t kMaxSegments = 32;
+  static constexpr uint32_t kAnchorCount = 64;
 
   MessageReader() = default;
   MessageReader(const MessageReader&) = delete;
@@ -159,12 +171,15 @@ class MessageReader {
   friend class StructReader;
   friend class ListReader;
   friend class PointerResolver;
-  struct Segment {
-    const uint8_t* start = nullptr;
-    uint32_t words = 0;
-  };
+  // The span of segment `index` (< segment_count_), charging the segment-table words read to
+  // find its start.
+  rt::Result<SegmentSpan> segment(uint32_t index);
+  uint32_t segmentWords(uint32_t index) const;
 
-  Segment segments_[kMaxSegments];
+  const uint8_t* table_ = nullptr;  // the segment sizes, one little-endian uint32_t each
+  // anchors_[i] is the start of segment i * anchor_stride_.
+  const uint8_t* anchors_[kAnchorCount] = {};
+  uint32_t anchor_stride_ = 1;
   uint32_t segment_count_ = 0;
   size_t total_bytes_ = 0;
   uint64_t budget_ = 0;

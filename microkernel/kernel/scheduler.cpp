@@ -1,19 +1,18 @@
+// SPDX-License-Identifier: MIT
 // The scheduler: 256 priorities, round robin within one, preemption by the timer.
-#include "kernel/thread.hpp"
+#include "kernel/scheduler.hpp"
 
 #include "arch/x86_64/cpu.hpp"
+#include "kernel/config.hpp"
 #include "kernel/console.hpp"
-#include "kernel/memory.hpp"
 #include "kernel/panic.hpp"
 #include "kernel/smp.hpp"
-#include "kernel/syscall.hpp"
 #include "kernel/timer.hpp"
 #include "sonde/abi/syscalls.hpp"
 
 namespace kernel {
 namespace {
 
-constexpr uint32_t kTimeSliceTicks = 5;  // 50 ms at 100 Hz
 // A test kernel whose threads are all blocked for this long ends the run instead of
 // waiting for the harness's timeout.
 constexpr uint64_t kTestDeadlockTicks = 300;
@@ -130,47 +129,7 @@ bool all_cpus_idle() {
 
 Tcb* current_thread() { return this_cpu().current; }
 
-void thread_created(Tcb* tcb) {
-  // fxsave layout: FCW at 0 (all x87 exceptions masked), MXCSR at 24 (all SSE ones masked).
-  tcb->fpu[0] = 0x7f;
-  tcb->fpu[1] = 0x03;
-  tcb->fpu[24] = 0x80;
-  tcb->fpu[25] = 0x1f;
-  tcb->state = ThreadState::kInactive;
-  tcb->ticks_left = kTimeSliceTicks;
-  tcb->regs.cs = arch::kUserCode;
-  tcb->regs.ss = arch::kUserData;
-  tcb->regs.rflags = 0x202;
-  thread_set_name(tcb, "thread");
-}
 
-void thread_destroyed(Tcb* tcb) {
-  int on = running_on(tcb);
-  if (tcb->state == ThreadState::kRunning && on < 0 && queued(tcb)) dequeue(tcb);
-  tcb->state = ThreadState::kInactive;
-  if (on >= 0) {
-    cpu_at(static_cast<unsigned>(on)).current = nullptr;
-    reschedule_cpu(static_cast<unsigned>(on));
-  }
-  for (unsigned i = 0; i < cpus_online(); ++i) {
-    if (cpu_at(i).fpu_owner == tcb) cpu_at(i).fpu_owner = nullptr;
-  }
-}
-
-uint64_t thread_page_table(const Tcb* tcb) {
-  if (tcb->vspace.empty()) return 0;
-  return tcb->vspace.cap.object - kDirectMapBase;
-}
-
-void address_space_destroyed(uintptr_t pml4_virtual) {
-  uint64_t table = pml4_virtual - kDirectMapBase;
-  PerCpu& cpu = this_cpu();
-  if (table == cpu.loaded_page_table) {
-    cpu.loaded_page_table = kernel_page_table_root();
-    arch::write_cr3(cpu.loaded_page_table);
-  }
-  shootdown(table, true);
-}
 
 void thread_make_runnable(Tcb* tcb) {
   if (tcb->state == ThreadState::kRunning) return;
@@ -203,6 +162,19 @@ void thread_set_cpu(Tcb* tcb, uint8_t cpu) {
   if (requeue) enqueue(tcb);
   int on = running_on(tcb);
   if (on >= 0) reschedule_cpu(static_cast<unsigned>(on));
+}
+
+void scheduler_remove(Tcb* tcb) {
+  int on = running_on(tcb);
+  if (tcb->state == ThreadState::kRunning && on < 0 && queued(tcb)) dequeue(tcb);
+  tcb->state = ThreadState::kInactive;
+  if (on >= 0) {
+    cpu_at(static_cast<unsigned>(on)).current = nullptr;
+    reschedule_cpu(static_cast<unsigned>(on));
+  }
+  for (unsigned i = 0; i < cpus_online(); ++i) {
+    if (cpu_at(i).fpu_owner == tcb) cpu_at(i).fpu_owner = nullptr;
+  }
 }
 
 void thread_yield(Tcb* tcb) { tcb->slice_expired = true; }
@@ -259,12 +231,6 @@ void schedule_into(arch::TrapFrame& frame) {
   }
   if (next != cpu.current || thread_page_table(next) != cpu.loaded_page_table) switch_to(cpu, next);
   frame = next->regs;
-}
-
-void thread_set_name(Tcb* tcb, const char* name) {
-  size_t i = 0;
-  for (; name[i] != '\0' && i + 1 < sizeof(tcb->name); ++i) tcb->name[i] = name[i];
-  tcb->name[i] = '\0';
 }
 
 }  // namespace kernel

@@ -1,0 +1,103 @@
+// SPDX-License-Identifier: MIT
+// Faults: delivery to the fault endpoint (or the supervisor), and the handler's answers.
+#include "kernel/fault.hpp"
+
+#include "kernel/breakpoint.hpp"
+#include "kernel/config.hpp"
+#include "kernel/console.hpp"
+#include "kernel/endpoint.hpp"
+#include "kernel/notification.hpp"
+#include "kernel/panic.hpp"
+#include "kernel/scheduler.hpp"
+
+namespace kernel {
+
+namespace abi = sonde::abi;
+using abi::FaultKind;
+
+void handler_gone(Tcb* tcb) {
+  ipc_cancel(tcb);
+  if (tcb->fault_kind == static_cast<uint64_t>(FaultKind::kBreakpoint)) {
+    // A probe's listener is gone: the thread goes on at the probe (which is removed at the
+    // next hit, or already is), never stuck and never past it unobserved.
+    tcb->fault_kind = 0;
+    tcb->regs.rip = tcb->probe_address;
+    thread_make_runnable(tcb);
+    return;
+  }
+  if (tcb->fault_kind == static_cast<uint64_t>(FaultKind::kForeignSyscall)) {
+    printk("USER FAULT in task '%s': foreign syscall %lu with no fault handler\n", tcb->name,
+           tcb->regs.rax);
+  } else if (tcb->fault_kind == static_cast<uint64_t>(FaultKind::kPage)) {
+    printk("USER FAULT in task '%s': %s (vector 14) error code 0x%lx\n", tcb->name,
+           exception_name(14), tcb->fault_detail);
+  } else {
+    printk("USER FAULT in task '%s': %s (vector %lu) error code 0x%lx\n", tcb->name,
+           exception_name(tcb->fault_address), tcb->fault_address, tcb->fault_detail);
+  }
+  print_registers(tcb->regs, false);
+  tcb->fault_kind = 0;
+  if (!tcb->supervisor.empty()) {
+    printk("kernel: thread '%s' suspended; signalling its supervisor\n", tcb->name);
+    notification_signal(reinterpret_cast<Notification*>(tcb->supervisor.cap.object),
+                        tcb->supervisor.cap.data);
+    return;
+  }
+  printk("kernel: thread '%s' suspended: no fault handler and no supervisor\n", tcb->name);
+  if (test_kernel()) machine_exit(abi::kShutdownFailure);
+}
+
+bool answer_fault(Tcb* faulted, const Message& message) {
+  switch (static_cast<abi::FaultReply>(message.label)) {
+    case abi::FaultReply::kResume:
+      if (faulted->fault_kind == static_cast<uint64_t>(FaultKind::kBreakpoint)) {
+        breakpoint_resume(faulted);
+      }
+      break;
+    case abi::FaultReply::kSetResult:
+      if (message.length < 1) return false;
+      faulted->regs.rax = message.words[0];
+      break;
+    case abi::FaultReply::kSetRegisters: {
+      if (message.length < abi::kUserRegisterWords) return false;
+      abi::UserRegisters registers;
+      auto* words = reinterpret_cast<uint64_t*>(&registers);
+      for (uint64_t i = 0; i < abi::kUserRegisterWords; ++i) words[i] = message.words[i];
+      if (!registers_from_user(*faulted, registers)) return false;
+      break;
+    }
+    case abi::FaultReply::kSuspend:
+      faulted->fault_kind = 0;
+      faulted->state = ThreadState::kInactive;
+      return true;
+    default:
+      return false;
+  }
+  faulted->fault_kind = 0;
+  faulted->state = ThreadState::kInactive;
+  thread_make_runnable(faulted);
+  return true;
+}
+
+void deliver_fault(Tcb* tcb, FaultKind kind, uint64_t address, uint64_t detail) {
+  tcb->fault_kind = static_cast<uint64_t>(kind);
+  tcb->fault_address = address;
+  tcb->fault_detail = detail;
+  if (tcb->fault_endpoint.empty()) {
+    handler_gone(tcb);
+    return;
+  }
+  const Capability& cap = tcb->fault_endpoint.cap;
+  endpoint_send(tcb, reinterpret_cast<Endpoint*>(cap.object), cap.data, false, true, true);
+}
+
+void deliver_fault_to(Tcb* tcb, const Capability& endpoint, FaultKind kind, uint64_t address,
+                      uint64_t detail) {
+  tcb->fault_kind = static_cast<uint64_t>(kind);
+  tcb->fault_address = address;
+  tcb->fault_detail = detail;
+  endpoint_send(tcb, reinterpret_cast<Endpoint*>(endpoint.object), endpoint.data, false, true,
+                true);
+}
+
+}  // namespace kernel

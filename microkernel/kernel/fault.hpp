@@ -1,0 +1,28 @@
+// SPDX-License-Identifier: MIT
+// Faults: a faulting thread's message to its handler, and the handler's answer.
+#pragma once
+
+#include <stdint.h>
+
+#include "kernel/message.hpp"
+#include "kernel/tcb.hpp"
+#include "sonde/abi/ipc.hpp"
+
+namespace kernel {
+
+// Stops `tcb` and sends the fault to its fault endpoint as if it had called it; with no
+// handler, suspends it and signals its supervisor.
+void deliver_fault(Tcb* tcb, sonde::abi::FaultKind kind, uint64_t address, uint64_t detail);
+
+// The same, to a given endpoint cap (a breakpoint's): the thread waits for its reply.
+void deliver_fault_to(Tcb* tcb, const Capability& endpoint, sonde::abi::FaultKind kind,
+                      uint64_t address, uint64_t detail);
+
+// With no fault handler left: the thread stops, and its supervisor (if any) is told.
+void handler_gone(Tcb* tcb);
+
+// Applies a fault handler's reply to the faulted thread; false if the reply is malformed
+// (the thread stays waiting for a proper one).
+bool answer_fault(Tcb* faulted, const Message& message);
+
+}  // namespace kernel

@@ -1,0 +1,103 @@
+// SPDX-License-Identifier: MIT
+// The BPF objects the trace server owns (maps, programs) and the table that names them by id.
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ebpf/environment.hpp"
+#include "ebpf/isa.hpp"
+#include "ebpf/map.hpp"
+#include "ebpf/program.hpp"
+#include "ebpf/runtime.hpp"
+#include "rt/allocator.hpp"
+#include "rt/result.hpp"
+#include "trace/bpf_uapi.hpp"
+
+namespace trace {
+
+// Numbered as proto/common.capnp's ObjectKind.
+enum class ObjectKind : uint8_t { kNone = 0, kProgram = 1, kMap = 2, kBtf = 3, kLink = 4 };
+inline constexpr uint32_t kObjectKinds = 5;
+
+// What every object has: its kind, its id (Linux's idr id) and how many holders keep it alive
+// (handles of any session, programs that use a map).
+struct Object {
+  ObjectKind kind = ObjectKind::kNone;
+  uint32_t id = 0;
+  uint32_t references = 0;
+};
+
+struct MapObject : Object {
+  ebpf::Map* map = nullptr;
+  // Handles on the map (Linux's usercnt): when the last one goes, a program array drops its
+  // programs, which breaks the cycles of programs that tail-call through their own array.
+  uint32_t user_references = 0;
+  // A program array's owner type: the first program stored or loaded with it fixes it.
+  uint32_t owner_type = 0;
+};
+
+struct ProgramObject : Object {
+  ebpf::ProgramType type = ebpf::ProgramType::kUnspec;
+  uint32_t expected_attach_type = 0;
+  char name[kObjNameLen] = {};
+  uint8_t tag[kTagSize] = {};
+  bool gpl_compatible = false;
+  uint64_t load_time = 0;  // boot-time ns, as Linux's ktime_get_boottime_ns
+  uint32_t verified_insns = 0;
+  uint32_t insn_count = 0;
+  ebpf::Insn* insns = nullptr;      // what the engines execute (prepare_for_execution)
+  ebpf::Insn* xlated = nullptr;     // what bpf_prog_info shows: map references as map ids
+  MapObject** used_maps = nullptr;  // each held by one reference, in order of first use
+  uint32_t used_map_count = 0;
+  ebpf::Program program;
+};
+
+// Linux's idr per kind: ids start at 1, are handed out cyclically up to INT_MAX and are never
+// reused while their object lives. Objects die when their last reference goes.
+class ObjectTable {
+ public:
+  ObjectTable(rt::Allocator& allocator, ebpf::Environment& environment);
+  // Every session must be closed first: objects still referenced are not freed here.
+  ~ObjectTable();
+  ObjectTable(const ObjectTable&) = delete;
+  ObjectTable& operator=(const ObjectTable&) = delete;
+
+  rt::Allocator& allocator() { return allocator_; }
+  ebpf::Environment& environment() { return environment_; }
+  const ebpf::HelperFunction* helpers() const { return helpers_; }
+
+  // Gives `object` an id and one reference (its creator's handle). ENOSPC when the kind's ids
+  // or the table's memory run out.
+  [[nodiscard]] rt::Result<void> add(Object* object);
+  Object* find(ObjectKind kind, uint32_t id) const;
+  // The smallest id above `start` of a live object of `kind`; ENOENT when there is none.
+  [[nodiscard]] rt::Result<uint32_t> next_id(ObjectKind kind, uint32_t start) const;
+  uint32_t count(ObjectKind kind) const { return lists_[static_cast<uint32_t>(kind)].count; }
+
+  void acquire(Object* object) { ++object->references; }
+  // Drops a reference; the last one removes the id and destroys the object.
+  void release(Object* object);
+  // Empties a program array, dropping the reference each slot holds on its program.
+  void clear_program_array(MapObject* map);
+
+ private:
+  struct IdList {
+    Object** objects = nullptr;  // sorted by id
+    uint32_t count = 0;
+    uint32_t capacity = 0;
+    uint32_t next = 1;  // where the cyclic search for a free id starts
+  };
+  uint32_t position(const IdList& list, uint32_t id) const;  // first index with id >= `id`
+  void destroy(Object* object);
+
+  rt::Allocator& allocator_;
+  ebpf::Environment& environment_;
+  IdList lists_[kObjectKinds];
+  ebpf::HelperFunction helpers_[ebpf::kMaxHelperId] = {};
+};
+
+// Frees a program's memory and drops its map references (for ObjectTable and failed loads).
+void destroy_program(ObjectTable& table, ProgramObject* program);
+
+}  // namespace trace

@@ -1,0 +1,142 @@
+// SPDX-License-Identifier: MIT
+// ObjectTable: ids per kind (Linux's cyclic idr) and the lifetime of maps and programs.
+#include "ebpf/helpers.hpp"
+#include "ebpf/maps.hpp"
+#include "ebpf/prog_array.hpp"
+#include "rt/errno.hpp"
+#include "trace/objects.hpp"
+
+namespace trace {
+namespace {
+
+constexpr uint32_t kMaxId = 0x7fffffff;  // idr_alloc_cyclic(..., 1, INT_MAX)
+
+}  // namespace
+
+ObjectTable::ObjectTable(rt::Allocator& allocator, ebpf::Environment& environment)
+    : allocator_(allocator), environment_(environment) {
+  ebpf::fill_helper_table(helpers_);
+}
+
+ObjectTable::~ObjectTable() {
+  for (IdList& list : lists_) {
+    if (list.objects != nullptr)
+      allocator_.deallocate(list.objects, list.capacity * sizeof(Object*));
+  }
+}
+
+uint32_t ObjectTable::position(const IdList& list, uint32_t id) const {
+  uint32_t low = 0, high = list.count;
+  while (low < high) {
+    uint32_t middle = low + (high - low) / 2;
+    if (list.objects[middle]->id < id) {
+      low = middle + 1;
+    } else {
+      high = middle;
+    }
+  }
+  return low;
+}
+
+rt::Result<void> ObjectTable::add(Object* object) {
+  IdList& list = lists_[static_cast<uint32_t>(object->kind)];
+  if (list.count == list.capacity) {
+    uint32_t capacity = list.capacity == 0 ? 16 : list.capacity * 2;
+    auto* grown =
+        static_cast<Object**>(allocator_.allocate(capacity * sizeof(Object*), alignof(Object*)));
+    if (grown == nullptr) return rt::err(rt::kENOSPC, "no memory for another object id");
+    for (uint32_t i = 0; i < list.count; ++i) grown[i] = list.objects[i];
+    if (list.objects != nullptr)
+      allocator_.deallocate(list.objects, list.capacity * sizeof(Object*));
+    list.objects = grown;
+    list.capacity = capacity;
+  }
+  if (list.count >= kMaxId) return rt::err(rt::kENOSPC);
+  // The first free id at or after `next`, wrapping to 1 after INT_MAX.
+  uint32_t id = list.next;
+  uint32_t at = position(list, id);
+  while (at < list.count && list.objects[at]->id == id) {
+    ++at;
+    if (id == kMaxId) {
+      id = 1;
+      at = position(list, id);
+    } else {
+      ++id;
+    }
+  }
+  for (uint32_t i = list.count; i > at; --i) list.objects[i] = list.objects[i - 1];
+  list.objects[at] = object;
+  ++list.count;
+  object->id = id;
+  object->references = 1;
+  list.next = id == kMaxId ? 1 : id + 1;
+  return {};
+}
+
+Object* ObjectTable::find(ObjectKind kind, uint32_t id) const {
+  const IdList& list = lists_[static_cast<uint32_t>(kind)];
+  uint32_t at = position(list, id);
+  return at < list.count && list.objects[at]->id == id ? list.objects[at] : nullptr;
+}
+
+rt::Result<uint32_t> ObjectTable::next_id(ObjectKind kind, uint32_t start) const {
+  const IdList& list = lists_[static_cast<uint32_t>(kind)];
+  if (start >= kMaxId) return rt::err(rt::kENOENT);
+  uint32_t at = position(list, start + 1);
+  if (at == list.count) return rt::err(rt::kENOENT);
+  return list.objects[at]->id;
+}
+
+void ObjectTable::release(Object* object) {
+  if (--object->references != 0) return;
+  IdList& list = lists_[static_cast<uint32_t>(object->kind)];
+  uint32_t at = position(list, object->id);
+  if (at < list.count && list.objects[at] == object) {
+    for (uint32_t i = at; i + 1 < list.count; ++i) list.objects[i] = list.objects[i + 1];
+    --list.count;
+  }
+  destroy(object);
+}
+
+void ObjectTable::clear_program_array(MapObject* map) {
+  if (map->map->type() != ebpf::MapType::kProgArray) return;
+  auto* array = static_cast<ebpf::ProgArrayMap*>(map->map);
+  for (uint32_t index = 0; index < array->attributes().max_entries; ++index) {
+    uint32_t id = array->slots()[index].id;
+    if (!array->clear(index).ok()) continue;  // already empty
+    if (Object* program = find(ObjectKind::kProgram, id); program != nullptr) release(program);
+  }
+}
+
+void ObjectTable::destroy(Object* object) {
+  switch (object->kind) {
+    case ObjectKind::kMap: {
+      auto* map = static_cast<MapObject*>(object);
+      clear_program_array(map);
+      ebpf::destroy_map(map->map, allocator_);
+      allocator_.deallocate(map, sizeof(MapObject));
+      break;
+    }
+    case ObjectKind::kProgram:
+      destroy_program(*this, static_cast<ProgramObject*>(object));
+      break;
+    default:
+      break;  // GAP: BTF objects and links are not implemented yet
+  }
+}
+
+void destroy_program(ObjectTable& table, ProgramObject* program) {
+  rt::Allocator& allocator = table.allocator();
+  for (uint32_t i = 0; i < program->used_map_count; ++i) table.release(program->used_maps[i]);
+  if (program->used_maps != nullptr) {
+    allocator.deallocate(program->used_maps, program->used_map_count * sizeof(MapObject*));
+  }
+  if (program->insns != nullptr)
+    allocator.deallocate(program->insns, program->insn_count * sizeof(ebpf::Insn));
+  if (program->xlated != nullptr)
+    allocator.deallocate(program->xlated, program->insn_count * sizeof(ebpf::Insn));
+  program->~ProgramObject();
+  allocator.deallocate(program, sizeof(ProgramObject));
+}
+
+}  // namespace trace

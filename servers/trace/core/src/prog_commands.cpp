@@ -1,0 +1,309 @@
+// SPDX-License-Identifier: MIT
+// The program commands of bpf(2): PROG_LOAD (license, verifier log, fd_array) and PROG_TEST_RUN.
+#include "commands.hpp"
+#include "ebpf/verifier.hpp"
+#include "prog_info.hpp"
+#include "rt/new.hpp"
+
+namespace trace {
+namespace {
+
+constexpr uint32_t kPerfMaxTraceSize = 2048;  // PERF_MAX_TRACE_SIZE: a tracepoint ctx's bound
+constexpr uint32_t kMaxLogSize = 0xffffffffu >> 2;
+constexpr uint32_t kLogLevelMask = 1 | 2 | 4;  // BPF_LOG_LEVEL1 | BPF_LOG_LEVEL2 | BPF_LOG_STATS
+
+bool same_string(const char* a, const char* b) {
+  while (*a != 0 && *a == *b) {
+    ++a;
+    ++b;
+  }
+  return *a == *b;
+}
+
+// license_is_gpl_compatible.
+bool license_is_gpl_compatible(const char* license) {
+  const char* const compatible[] = {"GPL",          "GPL v2",       "GPL and additional rights",
+                                    "Dual BSD/GPL", "Dual MIT/GPL", "Dual MPL/GPL"};
+  for (const char* name : compatible) {
+    if (same_string(license, name)) return true;
+  }
+  return false;
+}
+
+constexpr uint32_t kSocketFilter = 1;  // BPF_PROG_TYPE_SOCKET_FILTER
+
+// Program types whose verifier context Sonde knows, and socket filters, which loaders load to
+// probe for features (libbpf: names, global data, PROG_BIND_MAP). GAP: XDP, cgroup and
+// tracing (fentry/fexit) programs are EINVAL, as a kernel built without them answers.
+bool supported_type(uint32_t type) {
+  if (type == kSocketFilter) return true;
+  switch (static_cast<ebpf::ProgramType>(type)) {
+    case ebpf::ProgramType::kKprobe:
+    case ebpf::ProgramType::kTracepoint:
+    case ebpf::ProgramType::kPerfEvent:
+    case ebpf::ProgramType::kRawTracepoint:
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool is_map_reference(const ebpf::Insn& insn) {
+  return insn.opcode == ebpf::kOpLdImm64 &&
+         (insn.src == ebpf::kPseudoMapFd || insn.src == ebpf::kPseudoMapValue);
+}
+
+struct LoadState {
+  Session* session;
+};
+
+const ebpf::Map* verifier_map(void* state, int32_t fd) {
+  auto handle = static_cast<LoadState*>(state)->session->lookup_kind(fd, ObjectKind::kMap);
+  return handle.ok() ? static_cast<MapObject*>(handle->object)->map : nullptr;
+}
+
+ebpf::Map* engine_map(void* state, int32_t fd) {
+  auto handle = static_cast<LoadState*>(state)->session->lookup_kind(fd, ObjectKind::kMap);
+  return handle.ok() ? static_cast<MapObject*>(handle->object)->map : nullptr;
+}
+
+// fd_array: as many slots as the highest BPF_PSEUDO_MAP_IDX index needs, read from the caller.
+rt::Result<void> resolve_fd_array(BpfCall& call, ebpf::Insn* insns, uint32_t count) {
+  const ProgLoadAttr& attr = call.attr.prog_load;
+  uint32_t slots = 0;
+  for (uint32_t pc = 0; pc + 1 < count; ++pc) {
+    if (insns[pc].opcode != ebpf::kOpLdImm64) continue;
+    if (insns[pc].src == ebpf::kPseudoMapIdx || insns[pc].src == ebpf::kPseudoMapIdxValue) {
+      uint32_t index = static_cast<uint32_t>(insns[pc].imm);
+      if (index >= 0x10000000u) return rt::err(rt::kEFAULT);  // no caller array is that long
+      if (index + 1 > slots) slots = index + 1;
+    }
+    ++pc;
+  }
+  if (slots == 0) return {};
+  if (attr.fd_array == 0) return ebpf::resolve_fd_array(insns, count, nullptr, 0);
+  ScratchBuffer fds(call.session.objects().allocator(), uint64_t{slots} * sizeof(int32_t));
+  if (!fds.ok()) return rt::err(rt::kENOMEM);
+  TRY(call.memory.read(fds.data(), attr.fd_array, uint64_t{slots} * sizeof(int32_t)));
+  return ebpf::resolve_fd_array(insns, count, reinterpret_cast<const int32_t*>(fds.data()), slots);
+}
+
+// The maps a verified program references, each once, in order of first use, each holding a
+// reference for the program's lifetime; the xlated copy names each by its id, as Linux's
+// bpf_insn_prepare_dump does.
+rt::Result<void> collect_used_maps(Session& session, ProgramObject& program) {
+  rt::Allocator& allocator = session.objects().allocator();
+  uint32_t references = 0;
+  for (uint32_t pc = 0; pc + 1 < program.insn_count; ++pc) {
+    if (is_map_reference(program.xlated[pc])) ++references, ++pc;
+  }
+  if (references == 0) return {};
+  auto* maps = static_cast<MapObject**>(
+      allocator.allocate(references * sizeof(MapObject*), alignof(MapObject*)));
+  if (maps == nullptr) return rt::err(rt::kENOMEM);
+  uint32_t used = 0;
+  for (uint32_t pc = 0; pc + 1 < program.insn_count; ++pc) {
+    if (!is_map_reference(program.xlated[pc])) continue;
+    Handle handle = TRY(session.lookup_kind(program.xlated[pc].imm, ObjectKind::kMap));
+    auto* map = static_cast<MapObject*>(handle.object);
+    bool seen = false;
+    for (uint32_t i = 0; i < used && !seen; ++i) seen = maps[i] == map;
+    if (!seen) {
+      session.objects().acquire(map);
+      maps[used++] = map;
+    }
+    program.xlated[pc].imm = static_cast<int32_t>(map->id);
+    ++pc;
+  }
+  // Give back the slots duplicates did not need, so the array's size is its count.
+  auto* exact =
+      static_cast<MapObject**>(allocator.allocate(used * sizeof(MapObject*), alignof(MapObject*)));
+  if (exact == nullptr) {
+    for (uint32_t i = 0; i < used; ++i) session.objects().release(maps[i]);
+    allocator.deallocate(maps, references * sizeof(MapObject*));
+    return rt::err(rt::kENOMEM);
+  }
+  for (uint32_t i = 0; i < used; ++i) exact[i] = maps[i];
+  allocator.deallocate(maps, references * sizeof(MapObject*));
+  program.used_maps = exact;
+  program.used_map_count = used;
+  return {};
+}
+
+}  // namespace
+
+// bpf_prog_load.
+rt::Result<int64_t> prog_load(BpfCall& call) {
+  const ProgLoadAttr& attr = call.attr.prog_load;
+  // CHECK_ATTR: log_true_size is the last field, so every byte of the attr may be used.
+  if (attr.prog_flags & ~kProgLoadFlags) return rt::err(rt::kEINVAL);
+  char license[kMaxLicenseLen] = {};
+  if (!call.memory.read_string(license, attr.license, kMaxLicenseLen - 1).ok())
+    return rt::err(rt::kEFAULT);
+  license[kMaxLicenseLen - 1] = 0;
+  if (attr.insn_cnt == 0 || attr.insn_cnt > ebpf::kMaxProgramInsns) return rt::err(rt::kE2BIG);
+  // GAP: no BTF objects, so nothing names an attach target: EINVAL as for a missing one.
+  if (attr.attach_prog_fd != 0 || attr.attach_btf_id != 0) return rt::err(rt::kEINVAL);
+
+  ObjectTable& objects = call.session.objects();
+  rt::Allocator& allocator = objects.allocator();
+  void* memory = allocator.allocate(sizeof(ProgramObject), alignof(ProgramObject));
+  if (memory == nullptr) return rt::err(rt::kENOMEM);
+  auto* program = new (memory) ProgramObject();
+  program->kind = ObjectKind::kProgram;
+  program->insn_count = attr.insn_cnt;
+  auto fail = [&](rt::Error error) -> rt::Result<int64_t> {
+    destroy_program(objects, program);
+    return error;
+  };
+  uint64_t insn_bytes = uint64_t{attr.insn_cnt} * sizeof(ebpf::Insn);
+  program->insns = static_cast<ebpf::Insn*>(allocator.allocate(insn_bytes, alignof(ebpf::Insn)));
+  program->xlated = static_cast<ebpf::Insn*>(allocator.allocate(insn_bytes, alignof(ebpf::Insn)));
+  if (program->insns == nullptr || program->xlated == nullptr) return fail(rt::err(rt::kENOMEM));
+  if (!call.memory.read(program->insns, attr.insns, insn_bytes).ok())
+    return fail(rt::err(rt::kEFAULT));
+  if (!supported_type(attr.prog_type))
+    return fail(rt::err(rt::kEINVAL, "program type not supported"));
+  program->type = static_cast<ebpf::ProgramType>(attr.prog_type);
+  program->expected_attach_type = attr.expected_attach_type;
+  program->gpl_compatible = license_is_gpl_compatible(license);
+  program->load_time = objects.environment().boot_ns();
+  if (auto named = copy_object_name(program->name, attr.prog_name); !named.ok())
+    return fail(named.error());
+
+  // bpf_check: the log attributes are all or nothing.
+  bool logging = attr.log_level != 0 || attr.log_buf != 0 || attr.log_size != 0;
+  if (logging &&
+      (attr.log_size < ebpf::kMinLogSize || attr.log_size > kMaxLogSize || attr.log_level == 0 ||
+       attr.log_buf == 0 || (attr.log_level & ~kLogLevelMask) != 0)) {
+    return fail(rt::err(rt::kEINVAL));
+  }
+  if (attr.func_info_cnt != 0 || attr.line_info_cnt != 0) {
+    // GAP: func and line info need the program's BTF object, which nothing can name yet.
+    auto btf = call.session.lookup(static_cast<int32_t>(attr.prog_btf_fd));
+    return fail(rt::err(btf.ok() ? rt::kEINVAL : rt::kEBADF));
+  }
+  compute_tag(program->insns, program->insn_count, program->tag);
+  if (auto resolved = resolve_fd_array(call, program->insns, program->insn_count); !resolved.ok()) {
+    return fail(resolved.error());
+  }
+
+  ScratchBuffer log(allocator, logging ? attr.log_size : 0);
+  if (!log.ok()) return fail(rt::err(rt::kENOMEM));
+  LoadState state{&call.session};
+  ebpf::VerifierOptions options;
+  // GAP: no __sk_buff context yet: a socket filter verifies with a context it cannot read
+  // (what feature probes need) and the tracing types' helpers.
+  options.type = attr.prog_type == kSocketFilter ? ebpf::ProgramType::kUnspec : program->type;
+  options.tracepoint_record_size = kPerfMaxTraceSize;
+  options.resolve_map = verifier_map;
+  options.resolve_state = &state;
+  options.log = reinterpret_cast<char*>(log.data());
+  options.log_size = logging ? attr.log_size : 0;
+  options.log_level = attr.log_level;
+  options.allocator = &allocator;
+  ebpf::VerifierResult verdict = ebpf::verify(program->insns, program->insn_count, options);
+  if (logging) {
+    uint32_t length = 0;
+    while (length + 1 < attr.log_size && log.data()[length] != 0) ++length;
+    if (!call.memory.write(attr.log_buf, log.data(), length + 1).ok())
+      return fail(rt::err(rt::kEFAULT));
+  }
+  // Linux 6.4's log_true_size, for callers whose attr reaches it.
+  if (call.size >= offsetof(ProgLoadAttr, log_true_size) + sizeof(uint32_t)) {
+    uint32_t true_size = logging ? verdict.log_true_size : 0;
+    if (!write_attr_field(call, &attr.log_true_size, true_size).ok())
+      return fail(rt::err(rt::kEFAULT));
+  }
+  if (verdict.error != 0) return fail(rt::err(-verdict.error, "the verifier refused the program"));
+  program->verified_insns = verdict.instructions_processed;
+
+  for (uint32_t i = 0; i < program->insn_count; ++i) program->xlated[i] = program->insns[i];
+  if (auto used = collect_used_maps(call.session, *program); !used.ok()) return fail(used.error());
+  // bpf_check_tail_call: every program array the program uses must take its type.
+  for (uint32_t i = 0; i < program->used_map_count; ++i) {
+    MapObject* map = program->used_maps[i];
+    if (map->map->type() != ebpf::MapType::kProgArray) continue;
+    if (auto claimed = claim_program_array(*map, *program); !claimed.ok())
+      return fail(claimed.error());
+  }
+  ebpf::LoadResolver resolver;
+  resolver.map_by_fd = engine_map;
+  resolver.state = &state;
+  if (auto prepared = ebpf::prepare_for_execution(program->insns, program->insn_count, resolver);
+      !prepared.ok()) {
+    return fail(prepared.error());
+  }
+  program->program.insns = program->insns;
+  program->program.insn_count = program->insn_count;
+  program->program.type =
+      attr.prog_type == kSocketFilter ? ebpf::ProgramType::kUnspec : program->type;
+  program->program.helpers = objects.helpers();
+  program->program.helper_count = ebpf::kMaxHelperId;
+  program->program.verified = true;
+  program->program.max_stack_depth = verdict.max_stack_depth;
+  if (auto added = objects.add(program); !added.ok()) return fail(added.error());
+  return TRY(call.session.open(program, kCanRead | kCanWrite));
+}
+
+// bpf_prog_bind_map: the map joins the program's used maps (once), held while the program lives.
+rt::Result<int64_t> prog_bind_map(BpfCall& call) {
+  const ProgBindMapAttr& attr = call.attr.prog_bind_map;
+  if (!attr_tail_is_zero(call.attr, kProgBindMapLastFieldEnd)) return rt::err(rt::kEINVAL);
+  if (attr.flags != 0) return rt::err(rt::kEINVAL);
+  Handle program_handle =
+      TRY(call.session.lookup_kind(static_cast<int32_t>(attr.prog_fd), ObjectKind::kProgram));
+  Handle map_handle =
+      TRY(call.session.lookup_kind(static_cast<int32_t>(attr.map_fd), ObjectKind::kMap));
+  auto* program = static_cast<ProgramObject*>(program_handle.object);
+  auto* map = static_cast<MapObject*>(map_handle.object);
+  for (uint32_t i = 0; i < program->used_map_count; ++i) {
+    if (program->used_maps[i] == map) return 0;
+  }
+  rt::Allocator& allocator = call.session.objects().allocator();
+  uint32_t count = program->used_map_count;
+  auto* grown = static_cast<MapObject**>(
+      allocator.allocate((count + 1) * sizeof(MapObject*), alignof(MapObject*)));
+  if (grown == nullptr) return rt::err(rt::kENOMEM);
+  for (uint32_t i = 0; i < count; ++i) grown[i] = program->used_maps[i];
+  grown[count] = map;
+  call.session.objects().acquire(map);
+  if (program->used_maps != nullptr)
+    allocator.deallocate(program->used_maps, count * sizeof(MapObject*));
+  program->used_maps = grown;
+  program->used_map_count = count + 1;
+  return 0;
+}
+
+// bpf_prog_test_run: raw tracepoint programs run on the caller's arguments (Linux's
+// bpf_prog_test_run_raw_tp); the other supported types have no test_run in Linux 6.1.
+rt::Result<int64_t> prog_test_run(BpfCall& call) {
+  const TestRunAttr& attr = call.attr.test;
+  if (!attr_tail_is_zero(call.attr, kTestRunLastFieldEnd)) return rt::err(rt::kEINVAL);
+  if ((attr.ctx_size_in != 0) != (attr.ctx_in != 0)) return rt::err(rt::kEINVAL);
+  if ((attr.ctx_size_out != 0) != (attr.ctx_out != 0)) return rt::err(rt::kEINVAL);
+  Handle handle =
+      TRY(call.session.lookup_kind(static_cast<int32_t>(attr.prog_fd), ObjectKind::kProgram));
+  auto* program = static_cast<ProgramObject*>(handle.object);
+  if (program->type != ebpf::ProgramType::kRawTracepoint) return rt::err(rt::kENOTSUPP);
+  if (attr.data_in != 0 || attr.data_out != 0 || attr.ctx_out != 0 || attr.duration != 0 ||
+      attr.repeat != 0 || attr.batch_size != 0) {
+    return rt::err(rt::kEINVAL);
+  }
+  // GAP: Linux also refuses a ctx_size_in below the largest context offset the program reads.
+  uint64_t arguments[ebpf::kRawTracepointArgs] = {};
+  if (attr.ctx_size_in > sizeof(arguments)) return rt::err(rt::kEINVAL);
+  if ((attr.flags & kTestRunOnCpu) == 0 && attr.cpu != 0) return rt::err(rt::kEINVAL);
+  if (attr.ctx_size_in != 0) TRY(call.memory.read(arguments, attr.ctx_in, attr.ctx_size_in));
+  ebpf::Environment& environment = call.session.objects().environment();
+  if ((attr.flags & kTestRunOnCpu) != 0 && attr.cpu != environment.current_cpu() &&
+      attr.cpu >= environment.possible_cpus()) {
+    return rt::err(rt::kENXIO);
+  }
+  // GAP: a run asked for on another CPU runs on the current one.
+  uint32_t retval = static_cast<uint32_t>(ebpf::execute(program->program, arguments, &environment));
+  TRY(write_attr_field(call, &attr.retval, retval));
+  return 0;
+}
+
+}  // namespace trace

@@ -1,0 +1,303 @@
+// SPDX-License-Identifier: MIT
+// Kernel tests of breakpoints: user probes here and in another VSpace, kernel-text probes.
+#include "suite.hpp"
+
+#include "elf/elf64.hpp"
+
+namespace kernel_tests {
+
+namespace {
+
+volatile uint64_t call_sum = 0;
+
+// Calls the probed function kCalls times, then tells the handler it is done.
+void probe_caller(uint64_t) {
+  uint64_t sum = 0;
+  for (uint64_t i = 0; i < kCalls; ++i) sum += probed_function(i);
+  call_sum = sum;
+  sys::MessageRegisters mr;
+  (void)sys::send(probe_endpoint, kDoneLabel, mr, 0);
+}
+
+struct ProbeRun {
+  uint64_t hits = 0;
+  bool rip_ok = true;
+  bool finished = false;
+};
+
+// Handles hits on probe_endpoint until the caller reports; deletes the breakpoint cap after
+// `remove_after` hits (0: never).
+ProbeRun handle_hits(uint64_t breakpoint, uint64_t address, uint64_t remove_after) {
+  ProbeRun run;
+  uint64_t reply = make(ObjectType::kReply);
+  uint64_t thread = spawn(probe_caller, 0, ThreadOptions{.priority = kRootPriority});
+  sys::MessageRegisters mr;
+  auto r = sys::recv(probe_endpoint, reply, mr);
+  while (r.error == Error::kNone) {
+    if (r.info.label == kDoneLabel) {
+      run.finished = true;
+      break;
+    }
+    if (r.info.label != static_cast<uint64_t>(abi::FaultKind::kBreakpoint)) break;
+    ++run.hits;
+    if (sys::message_word(mr, 0) != address ||
+        sys::message_word(mr, abi::kFaultAddressWord) != address) {
+      run.rip_ok = false;
+    }
+    if (remove_after != 0 && run.hits == remove_after) must(sys::cnode_delete(kRoot, breakpoint), "delete breakpoint");
+    r = sys::reply_recv(probe_endpoint, reply, static_cast<uint64_t>(abi::FaultReply::kResume), mr, 0);
+  }
+  kill(thread);
+  return run;
+}
+
+// xol_page's writable alias: out-of-line instructions are written through it.
+volatile uint8_t* xol_writer = nullptr;
+
+void prepare_xol() {
+  uint64_t frame = make(ObjectType::kFrame, 12);
+  uint64_t alias = new_slot();
+  must(sys::cnode_copy(kRoot, alias, frame), "copy XOL frame");
+  xol_page = kWindow + 0x10000;
+  must(map_frame(frame, kVSpace, xol_page, abi::kMapExecute), "map XOL page");
+  must(map_frame(alias, kVSpace, xol_page + 0x1000, abi::kMapWrite), "map XOL alias");
+  xol_writer = reinterpret_cast<volatile uint8_t*>(xol_page + 0x1000);
+}
+
+}  // namespace
+
+DEFINE_TEST(breakpoints,
+            "user breakpoints: errors, entry NOP, out-of-line steps, deletion mid-run") {
+  probe_endpoint = make(ObjectType::kEndpoint);
+  prepare_xol();
+  auto entry = reinterpret_cast<uint64_t>(&probed_function);
+  auto ordinary = reinterpret_cast<uint64_t>(probe_ordinary);
+  auto riprel = reinterpret_cast<uint64_t>(probe_riprel);
+  {
+    Check t("breakpoint_errors");
+    uint64_t breakpoint = make(ObjectType::kBreakpoint);
+    t.error(insert(breakpoint, entry, 5, 0, 0), Error::kIllegalOperation, "insert before bind");
+    t.error(bind(breakpoint, kRoot, probe_endpoint), Error::kWrongType, "CNode as VSpace");
+    t.error(bind(breakpoint, kVSpace, kRoot), Error::kWrongType, "CNode as endpoint");
+    t.error(bind(breakpoint, kVSpace, probe_endpoint), Error::kNone, "bind");
+    t.error(insert(breakpoint, entry, 0, 0, 0), Error::kRangeError, "length 0");
+    t.error(insert(breakpoint, entry, 16, 0, 0), Error::kRangeError, "length 16");
+    t.error(insert(breakpoint, 0x100000000ull, 1, 0, 0), Error::kNotMapped, "unmapped address");
+    t.error(insert(breakpoint, ordinary, 4, xol_page + 0x1000, 0), Error::kNotMapped, "non-executable XOL");
+    t.error(insert(breakpoint, ordinary, 4, xol_page, 2), Error::kInvalidArgument, "rflags as fix-up");
+    t.error(insert(breakpoint, entry, 5, 0, 0), Error::kNone, "insert");
+    t.that(*reinterpret_cast<volatile uint8_t*>(entry) == 0xcc, "no int3 in the code");
+    t.error(insert(breakpoint, entry, 5, 0, 0), Error::kAlreadyMapped, "second probe at one address");
+    uint64_t words[] = {entry};
+    t.error(sys::invoke(breakpoint, Label::kBreakpointRemove, words), Error::kNone, "remove");
+    t.that(*reinterpret_cast<volatile uint8_t*>(entry) == 0x0f, "original byte not restored");
+    t.error(sys::invoke(breakpoint, Label::kBreakpointRemove, words), Error::kNotMapped, "remove twice");
+    kill(breakpoint);
+  }
+  {
+    Check t("breakpoint_on_entry_nop_sees_every_call");
+    uint64_t breakpoint = make(ObjectType::kBreakpoint);
+    must(bind(breakpoint, kVSpace, probe_endpoint), "bind");
+    t.error(insert(breakpoint, entry, 5, 0, 0), Error::kNone, "insert");
+    ProbeRun run = handle_hits(breakpoint, entry, 0);
+    t.that(run.finished, "caller did not finish");
+    t.that(run.hits == kCalls, "hit count is not the call count");
+    t.that(run.rip_ok, "a hit reported the wrong address");
+    t.that(call_sum == expected_sum(kCalls), "results changed under the probe");
+    sys::print("  entry NOP: %lu hits\n", run.hits);
+    kill(breakpoint);
+    t.that(*reinterpret_cast<volatile uint8_t*>(entry) == 0x0f, "deleting the cap left the int3");
+  }
+  {
+    Check t("breakpoint_out_of_line_on_ordinary_instruction");
+    for (int i = 0; i < 4; ++i) xol_writer[i] = static_cast<uint8_t>(probe_ordinary[i] == '\xcc' ? 0 : probe_ordinary[i]);
+    uint64_t breakpoint = make(ObjectType::kBreakpoint);
+    must(bind(breakpoint, kVSpace, probe_endpoint), "bind");
+    t.error(insert(breakpoint, ordinary, 4, xol_page, 0), Error::kNone, "insert");
+    ProbeRun run = handle_hits(breakpoint, ordinary, 0);
+    t.that(run.finished && run.hits == kCalls, "hit count is not the call count");
+    t.that(run.rip_ok, "a hit reported the wrong address");
+    t.that(call_sum == expected_sum(kCalls), "results changed under the probe");
+    kill(breakpoint);
+  }
+  {
+    Check t("breakpoint_out_of_line_on_rip_relative_load");
+    // add disp32(%rip), %rax (48 03 05 disp32) becomes add disp32(%rcx), %rax (48 03 81 disp32)
+    // with rcx set to the original next instruction's address during the step.
+    const auto* original = reinterpret_cast<const uint8_t*>(probe_riprel);
+    t.that(original[0] == 0x48 && original[1] == 0x03 && original[2] == 0x05, "unexpected encoding");
+    xol_writer[0x40] = 0x48;
+    xol_writer[0x41] = 0x03;
+    xol_writer[0x42] = 0x81;
+    for (int i = 3; i < 7; ++i) xol_writer[0x40 + i] = original[i];
+    constexpr uint64_t kRcx = 5;  // index of rcx in UserRegisters
+    uint64_t breakpoint = make(ObjectType::kBreakpoint);
+    must(bind(breakpoint, kVSpace, probe_endpoint), "bind");
+    t.error(insert(breakpoint, riprel, 7, xol_page + 0x40, kRcx), Error::kNone, "insert");
+    ProbeRun run = handle_hits(breakpoint, riprel, 0);
+    t.that(run.finished && run.hits == kCalls, "hit count is not the call count");
+    t.that(call_sum == expected_sum(kCalls), "results changed under the probe");
+    kill(breakpoint);
+  }
+  {
+    Check t("deleting_breakpoint_mid_run_restores_code_and_loop_finishes");
+    uint64_t breakpoint = make(ObjectType::kBreakpoint);
+    must(bind(breakpoint, kVSpace, probe_endpoint), "bind");
+    t.error(insert(breakpoint, ordinary, 4, xol_page, 0), Error::kNone, "insert");
+    ProbeRun run = handle_hits(breakpoint, ordinary, kCalls / 2);
+    t.that(run.finished, "caller did not finish");
+    t.that(run.hits == kCalls / 2, "hits after the cap was deleted");
+    t.that(call_sum == expected_sum(kCalls), "results changed");
+    t.that(*reinterpret_cast<volatile uint8_t*>(ordinary) == 0x48, "original byte not restored");
+  }
+  {
+    Check t("breakpoint_with_endpoint_revoked_lets_threads_pass");
+    uint64_t endpoint = make(ObjectType::kEndpoint);
+    uint64_t breakpoint = make(ObjectType::kBreakpoint);
+    must(bind(breakpoint, kVSpace, endpoint), "bind");
+    t.error(insert(breakpoint, entry, 5, 0, 0), Error::kNone, "insert");
+    must(sys::cnode_revoke(kRoot, endpoint), "revoke endpoint");
+    t.that(probed_function(1) == 1002, "call through a probe with no listener failed");
+    t.that(*reinterpret_cast<volatile uint8_t*>(entry) == 0x0f, "probe without listener not removed");
+    kill(breakpoint);
+  }
+}
+
+// A thread in another VSpace loops calling a function at 0x400000 (machine code below); the
+// root owns a breakpoint on that function's entry NOP in that VSpace.
+DEFINE_TEST(breakpoint_in_another_vspace, "a breakpoint on a thread looping in another VSpace") {
+  Check t("breakpoint_on_a_looping_thread_in_another_vspace");
+  uint64_t endpoint = make(ObjectType::kEndpoint);
+  uint64_t vspace = make(ObjectType::kVSpace);
+  uint64_t code = make(ObjectType::kFrame, 12);
+  uint64_t stack = make(ObjectType::kFrame, 12);
+  for (int i = 0; i < 3; ++i) must(map_table(make(ObjectType::kPageTable), vspace, 0x400000), "table");
+  must(map_frame(code, vspace, 0x400000, abi::kMapExecute), "code");
+  must(map_frame(stack, vspace, 0x401000, abi::kMapWrite), "stack");
+  uint64_t alias = new_slot();
+  must(sys::cnode_copy(kRoot, alias, code), "alias");
+  must(map_frame(alias, kVSpace, kWindow + 0x3000, abi::kMapWrite), "map alias");
+  auto* bytes = reinterpret_cast<volatile uint8_t*>(kWindow + 0x3000);
+  const uint8_t program[] = {
+      0x0f, 0x1f, 0x44, 0x00, 0x00,  // 0x400000 f: 5-byte NOP
+      0x48, 0xff, 0xc3,              //            inc %rbx (counts calls)
+      0xc3,                          //            ret
+      0xe8, 0xf2, 0xff, 0xff, 0xff,  // 0x400009 loop: call f (rel32 = -14)
+      0xeb, 0xf9,                    //            jmp loop
+  };
+  for (size_t i = 0; i < sizeof(program); ++i) bytes[i] = program[i];
+  uint64_t tcb = make(ObjectType::kTcb);
+  uint64_t configure[] = {kRoot, 0, vspace, 0, 0, 0};
+  must(sys::invoke(tcb, Label::kTcbConfigure, configure), "configure");
+  uint64_t priority[] = {kRootPriority};
+  must(sys::invoke(tcb, Label::kTcbSetPriority, priority), "priority");
+  uint64_t breakpoint = make(ObjectType::kBreakpoint);
+  t.error(bind(breakpoint, vspace, endpoint), Error::kNone, "bind to the other VSpace");
+  t.error(insert(breakpoint, 0x400000, 5, 0, 0), Error::kNone, "insert");
+  t.that(bytes[0] == 0xcc, "int3 not visible through the alias");
+  abi::UserRegisters registers{};
+  registers.rip = 0x400009;
+  registers.rsp = 0x402000;
+  registers.rflags = 0x202;
+  t.that(write_registers(tcb, registers, true) == 0, "start failed");
+  uint64_t reply = make(ObjectType::kReply);
+  sys::MessageRegisters mr;
+  uint64_t hits = 0;
+  bool consistent = true;
+  auto r = sys::recv(endpoint, reply, mr);
+  while (r.error == Error::kNone && hits < 100) {
+    ++hits;
+    // rbx counts completed calls: at the n-th hit, n - 1 calls have finished.
+    consistent = consistent && sys::message_word(mr, 0) == 0x400000 &&
+                 sys::message_word(mr, 4) == hits - 1;
+    if (hits == 100) break;
+    r = sys::reply_recv(endpoint, reply, static_cast<uint64_t>(abi::FaultReply::kResume), mr, 0);
+  }
+  t.that(hits == 100, "hits stopped");
+  t.that(consistent, "a hit saw the wrong rip or call count");
+  // Delete the breakpoint while the thread is stopped on it, then answer: it runs on.
+  t.error(sys::cnode_delete(kRoot, breakpoint), Error::kNone, "delete");
+  t.that(bytes[0] == 0x0f, "original byte not restored");
+  t.error(sys::send(reply, static_cast<uint64_t>(abi::FaultReply::kResume), mr, 0).error, Error::kNone,
+          "reply after delete");
+  for (int i = 0; i < 3; ++i) sys::yield();
+  must(sys::invoke(tcb, Label::kTcbSuspend), "suspend");
+  sys::MessageRegisters out;
+  must(sys::invoke(tcb, Label::kTcbReadRegisters, nullptr, 0, &out), "read registers");
+  t.that(sys::message_word(out, 4) > 100, "the thread did not run on past the probe");
+  kill(tcb);
+}
+
+namespace {
+
+const abi::ModuleDescription* find_module(const char* name) {
+  for (uint64_t i = 0; i < boot->module_count; ++i) {
+    const char* n = boot->modules[i].name;
+    size_t j = 0;
+    while (name[j] != '\0' && n[j] == name[j]) ++j;
+    if (name[j] == '\0' && n[j] == '\0') return &boot->modules[i];
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+DEFINE_TEST(kernel_text_probe, "a probe on kernel text records samples in a ring and signals") {
+  Check t("kernel_text_probe_records_samples_and_signals");
+  // The kernel's own ELF image is the `symbols` boot module: find a kernel function in it.
+  const abi::ModuleDescription* symbols = find_module("symbols");
+  t.that(symbols != nullptr, "no symbols module");
+  if (symbols == nullptr) return;
+  constexpr uint64_t kSymbolsWindow = 0x40000000;
+  for (uint64_t i = 0; i < symbols->frame_count; ++i) {
+    must(map_anywhere(symbols->first_slot + i, kVSpace, kSymbolsWindow + i * 4096, 0), "map symbols");
+  }
+  elf::SymbolTable table;
+  t.that(table.open(reinterpret_cast<const uint8_t*>(kSymbolsWindow + symbols->offset), symbols->size) ==
+             elf::ElfError::kNone,
+         "kernel symbol table unreadable");
+  uint64_t function = 0;
+  t.that(table.find("_ZN6kernel16syscall_dispatchEPNS_3TcbE", function), "syscall_dispatch not found");
+  uint64_t ring_frame = make(ObjectType::kFrame, 12);
+  must(map_anywhere(ring_frame, kVSpace, kSymbolsWindow - 0x1000, abi::kMapWrite), "map ring");
+  auto* ring = reinterpret_cast<volatile abi::SampleRing*>(kSymbolsWindow - 0x1000);
+  uint64_t notification = make(ObjectType::kNotification);
+  uint64_t badged = new_slot();
+  must_mint(kRoot, badged, notification, abi::kRightsAll, 0x5a);
+  uint64_t breakpoint = make(ObjectType::kBreakpoint);
+  uint64_t bind_words[] = {ring_frame, badged, abi::kSlotKernelProbes};
+  t.error(sys::invoke(breakpoint, Label::kBreakpointBindKernel, bind_words), Error::kNone, "bind kernel");
+  t.error(insert(breakpoint, function + 1, 5, 0, 0), Error::kInvalidArgument, "probe inside a NOP");
+  t.error(insert(breakpoint, function, 4, 0, 0), Error::kInvalidArgument, "probe with length 4");
+  t.error(insert(breakpoint, 0x400000, 5, 0, 0), Error::kInvalidArgument, "user address on a kernel probe");
+  t.error(insert(breakpoint, function, 5, 0, 0), Error::kNone, "insert");
+  t.error(insert(breakpoint, function, 5, 0, 0), Error::kAlreadyMapped, "second probe there");
+  uint64_t before = ring->head;
+  for (int i = 0; i < 5; ++i) (void)sys::debug_ticks();
+  auto w = sys::wait(notification);
+  t.error(w.error, Error::kNone, "no signal");
+  t.that(w.badge == 0x5a, "notification badge lost");
+  uint64_t after = ring->head;
+  t.that(after - before >= 5, "fewer samples than system calls");
+  bool records_ok = true;
+  for (uint64_t i = before; i < after && i < before + ring->capacity; ++i) {
+    const volatile abi::SampleRecord& record = ring->records[i % ring->capacity];
+    records_ok = records_ok && record.address == function && record.thread != 0 &&
+                 record.timestamp != 0 && record.rsp >= 0xffff800000000000ull;
+  }
+  t.that(records_ok, "a sample has the wrong address, thread, time or stack");
+  // A full ring counts drops and never blocks the kernel.
+  for (int i = 0; i < 64; ++i) (void)sys::debug_ticks();
+  t.that(ring->dropped > 0 && ring->head - ring->tail <= ring->capacity, "full ring not handled");
+  // Deleting the cap removes the probe: no more samples.
+  kill(breakpoint);
+  uint64_t final_head = ring->head;
+  for (int i = 0; i < 5; ++i) (void)sys::debug_ticks();
+  t.that(ring->head == final_head, "samples after the probe was deleted");
+  uint64_t user_bound = make(ObjectType::kBreakpoint);
+  uint64_t wrong[] = {notification, badged, abi::kSlotKernelProbes};
+  t.error(sys::invoke(user_bound, Label::kBreakpointBindKernel, wrong), Error::kWrongType,
+          "notification as the ring");
+}
+
+}  // namespace kernel_tests

@@ -1,0 +1,193 @@
+// SPDX-License-Identifier: MIT
+// Kernel tests of threads: TCB invocations and scheduling.
+#include "suite.hpp"
+
+namespace kernel_tests {
+
+namespace {
+
+volatile uint64_t counter_a = 0;
+volatile uint64_t counter_b = 0;
+volatile bool flag = false;
+
+void set_flag(uint64_t) { flag = true; }
+
+// Each spins until the other has run, then signals through the badged cap it was given.
+void spin_a(uint64_t done) {
+  while (counter_b == 0) counter_a = counter_a + 1;
+  (void)sys::signal(done);
+}
+void spin_b(uint64_t done) {
+  counter_b = counter_b + 1;
+  while (counter_a == 0) counter_b = counter_b + 1;
+  (void)sys::signal(done);
+}
+void spin_forever(uint64_t) {
+  for (;;) counter_a = counter_a + 1;
+}
+
+}  // namespace
+
+DEFINE_TEST(scheduling, "priorities, time slices, suspend, resume and yield") {
+  done_notification = make(ObjectType::kNotification);
+  {
+    Check t("higher_priority_thread_runs_at_once");
+    flag = false;
+    uint64_t thread = spawn(set_flag, 0, ThreadOptions{.priority = 255});
+    t.that(flag, "resumed higher priority thread did not run first");
+    kill(thread);
+  }
+  {
+    Check t("lower_priority_thread_waits");
+    flag = false;
+    uint64_t thread = spawn(set_flag, 0, ThreadOptions{.priority = 10});
+    sys::yield();
+    t.that(!flag, "lower priority thread ran while the root could");
+    kill(thread);
+  }
+  {
+    Check t("equal_priority_threads_share_the_cpu");
+    counter_a = 0;
+    counter_b = 0;
+    uint64_t done = make(ObjectType::kNotification);
+    uint64_t done_a = new_slot(), done_b = new_slot();
+    must_mint(kRoot, done_a, done, abi::kRightsAll, 1);
+    must_mint(kRoot, done_b, done, abi::kRightsAll, 2);
+    // At the root's priority, both wait until the root blocks; `a` spins until `b` has run,
+    // which takes the timer preempting `a` at the end of its slice.
+    uint64_t a = spawn(spin_a, done_a, ThreadOptions{.priority = kRootPriority});
+    uint64_t b = spawn(spin_b, done_b, ThreadOptions{.priority = kRootPriority});
+    uint64_t seen = 0;
+    while (seen != 3) {
+      auto r = sys::wait(done);
+      if (r.error != Error::kNone) break;
+      seen |= r.badge;
+    }
+    t.that(seen == 3, "a thread did not finish");
+    t.that(counter_a > 0 && counter_b > 0, "one thread never ran");
+    kill(a);
+    kill(b);
+  }
+  {
+    Check t("suspend_stops_a_thread_and_resume_restarts_it");
+    counter_a = 0;
+    uint64_t thread = spawn(spin_forever, 0, ThreadOptions{.priority = 100});
+    // Equal priority: yielding lets it run.
+    for (int i = 0; i < 3 && counter_a == 0; ++i) sys::yield();
+    uint64_t start = sys::debug_ticks();
+    while (counter_a == 0 && sys::debug_ticks() - start < 100) {}
+    t.that(counter_a != 0, "thread never ran");
+    t.error(sys::invoke(thread, Label::kTcbSuspend), Error::kNone, "suspend failed");
+    uint64_t frozen = counter_a;
+    start = sys::debug_ticks();
+    while (sys::debug_ticks() - start < 20) {}
+    t.that(counter_a == frozen, "suspended thread kept running");
+    t.error(sys::invoke(thread, Label::kTcbResume), Error::kNone, "resume failed");
+    start = sys::debug_ticks();
+    while (counter_a == frozen && sys::debug_ticks() - start < 100) {}
+    t.that(counter_a != frozen, "resumed thread did not run");
+    kill(thread);
+  }
+  {
+    Check t("yield_returns_zero");
+    sys::MessageRegisters mr;
+    t.error(sys::ipc(abi::Syscall::kYield, 0, abi::MessageInfo{}, 0, mr).error, Error::kNone, "yield failed");
+  }
+}
+
+namespace {
+
+volatile uint64_t seen_argument = 0;
+uint64_t never_signalled;
+void store_argument(uint64_t argument) {
+  seen_argument = argument;
+  (void)sys::wait(never_signalled);  // blocks: the root (lower priority) goes on
+}
+
+}  // namespace
+
+DEFINE_TEST(tcb_invocations,
+            "TCB invocations: registers, priorities, ABI, affinity, configure, rights") {
+  never_signalled = make(ObjectType::kNotification);
+  {
+    Check t("write_registers_starts_a_thread_where_told");
+    seen_argument = 0;
+    uint64_t thread = spawn(store_argument, 0xfeed, ThreadOptions{.priority = 255});
+    t.that(seen_argument == 0xfeed, "argument register not set");
+    t.error(sys::invoke(thread, Label::kTcbSuspend), Error::kNone, "suspend failed");
+    sys::MessageRegisters out;
+    abi::MessageInfo info;
+    t.error(sys::invoke(thread, Label::kTcbReadRegisters, nullptr, 0, &out, &info), Error::kNone,
+            "read registers failed");
+    t.that(info.length == abi::kUserRegisterWords, "wrong register count");
+    abi::UserRegisters registers;
+    auto* words = reinterpret_cast<uint64_t*>(&registers);
+    for (uint64_t i = 0; i < abi::kUserRegisterWords; ++i) words[i] = sys::message_word(out, i);
+    t.that(registers.rip > 0x1000 && registers.rip < 0x800000000000ull, "rip not a user address");
+    t.that(registers.fs_base != 0, "fs base lost");
+    kill(thread);
+  }
+  uint64_t thread = spawn(set_flag, 0, ThreadOptions{.start = false});
+  {
+    Check t("read_own_registers_is_thread_state");
+    t.error(sys::invoke(kSelf, Label::kTcbReadRegisters), Error::kThreadState, "read own registers");
+  }
+  {
+    Check t("write_registers_rejects_kernel_rip");
+    abi::UserRegisters registers{};
+    registers.rip = 0xffffffff80000000ull;
+    t.that(static_cast<Error>(write_registers(thread, registers, false)) == Error::kInvalidArgument,
+           "kernel rip accepted");
+  }
+  {
+    Check t("set_priority_above_max_priority_is_range_error");
+    uint64_t words[] = {256};
+    t.error(sys::invoke(thread, Label::kTcbSetPriority, words), Error::kRangeError, "priority 256");
+    // A thread whose maximum controlled priority is 0 cannot raise anyone.
+    t.error(sys::invoke(thread, Label::kTcbSetMaxPriority, words), Error::kRangeError, "mcp 256");
+  }
+  {
+    Check t("set_abi_rejects_unknown_abi");
+    uint64_t words[] = {7};
+    t.error(sys::invoke(thread, Label::kTcbSetAbi, words), Error::kInvalidArgument, "abi 7");
+  }
+  {
+    Check t("set_affinity_rejects_missing_cpu");
+    uint64_t words[] = {64};
+    t.error(sys::invoke(thread, Label::kTcbSetAffinity, words), Error::kRangeError, "cpu 64");
+  }
+  {
+    Check t("configure_rejects_unaligned_ipc_buffer");
+    uint64_t words[] = {kRoot, 0, kVSpace, 0x1008, 0, 0};
+    t.error(sys::invoke(thread, Label::kTcbConfigure, words), Error::kInvalidArgument, "unaligned buffer");
+  }
+  {
+    Check t("configure_rejects_non_vspace");
+    uint64_t words[] = {kRoot, 0, kRoot, 0, 0, 0};
+    t.error(sys::invoke(thread, Label::kTcbConfigure, words), Error::kWrongType, "CNode as VSpace");
+  }
+  {
+    Check t("configure_rejects_kernel_ipc_buffer");
+    uint64_t words[] = {kRoot, 0, kVSpace, 0xffff800000000000ull, 0, 0};
+    t.error(sys::invoke(thread, Label::kTcbConfigure, words), Error::kInvalidArgument, "kernel address");
+  }
+  {
+    Check t("configure_with_short_message_is_truncated");
+    uint64_t words[] = {kRoot, 0};
+    t.error(sys::invoke(thread, Label::kTcbConfigure, words), Error::kTruncatedMessage, "2 words");
+  }
+  {
+    Check t("resume_unconfigured_thread_is_thread_state");
+    uint64_t bare = make(ObjectType::kTcb);
+    t.error(sys::invoke(bare, Label::kTcbResume), Error::kThreadState, "resumed a thread without a VSpace");
+  }
+  {
+    Check t("tcb_invocations_need_write_right");
+    uint64_t read_only = new_slot();
+    must_mint(kRoot, read_only, thread, abi::kRightRead, 0);
+    t.error(sys::invoke(read_only, Label::kTcbResume), Error::kMissingRight, "resume through read-only cap");
+  }
+  kill(thread);
+}
+
+}  // namespace kernel_tests
