@@ -42,11 +42,14 @@ std::string archive_of(const std::vector<Member>& members, bool trailer = true) 
 const uint8_t* bytes(const std::string& s) { return reinterpret_cast<const uint8_t*>(s.data()); }
 
 TEST(Cpio, UnpacksFilesDirectoriesAndSymlinks) {
-  std::string archive = archive_of({{".", kTypeDirectory | 0755, ""},
-                                    {"bin", kTypeDirectory | 0755, ""},
-                                    {"bin/busybox", kTypeRegular | 0755, "\x7f" "ELF..."},
-                                    {"bin/sh", kTypeSymlink | 0777, "busybox"},
-                                    {"etc/passwd", kTypeRegular | 0644, "root:x:0:0::/:/bin/sh\n"}});
+  std::string archive =
+      archive_of({{".", kTypeDirectory | 0755, ""},
+                  {"bin", kTypeDirectory | 0755, ""},
+                  {"bin/busybox", kTypeRegular | 0755,
+                   "\x7f"
+                   "ELF..."},
+                  {"bin/sh", kTypeSymlink | 0777, "busybox"},
+                  {"etc/passwd", kTypeRegular | 0644, "root:x:0:0::/:/bin/sh\n"}});
   test_support::MallocAllocator allocator;
   FileTree tree(allocator);
   auto count = unpack_initramfs(tree, bytes(archive), archive.size());
@@ -56,8 +59,10 @@ TEST(Cpio, UnpacksFilesDirectoriesAndSymlinks) {
   ASSERT_TRUE(sh.ok());
   EXPECT_TRUE(sh.value().inode->is_regular());
   EXPECT_EQ(sh.value().inode->mode & 07777, 0755u);
-  EXPECT_EQ(std::string(reinterpret_cast<const char*>(sh.value().inode->data),
-                        sh.value().inode->size), std::string("\x7f" "ELF..."));
+  EXPECT_EQ(
+      std::string(reinterpret_cast<const char*>(sh.value().inode->data), sh.value().inode->size),
+      std::string("\x7f"
+                  "ELF..."));
   // File bytes stay in the archive until written.
   EXPECT_FALSE(sh.value().inode->owned);
   auto passwd = lookup(tree, tree.root(), "/etc/passwd", kFollowLast);  // parent made on the way
@@ -66,7 +71,8 @@ TEST(Cpio, UnpacksFilesDirectoriesAndSymlinks) {
 }
 
 TEST(Cpio, VisitsMembersInOrder) {
-  std::string archive = archive_of({{"a", kTypeRegular | 0644, "1"}, {"b", kTypeRegular | 0644, "22"}});
+  std::string archive =
+      archive_of({{"a", kTypeRegular | 0644, "1"}, {"b", kTypeRegular | 0644, "22"}});
   std::vector<std::string> names;
   auto visit = [](void* state, const CpioEntry& entry) -> rt::Result<void> {
     static_cast<std::vector<std::string>*>(state)->push_back(
@@ -87,7 +93,7 @@ TEST(Cpio, MalformedArchivesAreRefused) {
   std::string good = archive_of({{"file", kTypeRegular | 0644, "contents"}});
   EXPECT_EQ(parse_error(good), 0);
   EXPECT_EQ(parse_error(""), EINVAL);
-  EXPECT_EQ(parse_error(good.substr(0, 50)), EINVAL);               // truncated header
+  EXPECT_EQ(parse_error(good.substr(0, 50)), EINVAL);                        // truncated header
   EXPECT_EQ(parse_error(archive_of({{"f", 0100644, "x"}}, false)), EINVAL);  // no trailer
   std::string bad_magic = good;
   bad_magic[5] = '9';
@@ -109,7 +115,8 @@ TEST(Cpio, MalformedArchivesAreRefused) {
 }
 
 TEST(Cpio, FileOverDirectoryIsRefused) {
-  std::string archive = archive_of({{"x", kTypeRegular | 0644, "1"}, {"x/y", kTypeRegular | 0644, "2"}});
+  std::string archive =
+      archive_of({{"x", kTypeRegular | 0644, "1"}, {"x/y", kTypeRegular | 0644, "2"}});
   test_support::MallocAllocator allocator;
   FileTree tree(allocator);
   EXPECT_EQ(unpack_initramfs(tree, bytes(archive), archive.size()).error().code, ENOTDIR);
