@@ -91,8 +91,9 @@ void make_devices(FileTree& tree) {
     auto made = tree.create(tree.root(), d.path, d.mode);
     if (made.ok()) made.value()->device = d.device;
   }
-  const char* const directories[] = {"/tmp", "/proc", "/sys", "/root", "/sys/kernel/debug",
-                                     "/sys/kernel/tracing", "/sys/fs/bpf", "/sys/kernel/btf"};
+  const char* const directories[] = {
+      "/tmp",        "/proc",          "/sys", "/root", "/sys/kernel/debug", "/sys/kernel/tracing",
+      "/sys/fs/bpf", "/sys/kernel/btf"};
   for (const char* directory : directories) {
     auto made = tree.create(tree.root(), directory, kTypeDirectory | 0755);
     if (made.ok() && strcmp(directory, "/tmp") == 0) made.value()->mode = kTypeDirectory | 01777;
@@ -105,7 +106,8 @@ void make_sysfs(FileTree& tree) {
                                "/sys/devices/system/cpu/present"};
   for (const char* path : files) {
     auto made = tree.create(tree.root(), path, kTypeRegular | 0444);
-    if (made.ok()) (void)tree.set_contents(made.value(), reinterpret_cast<const uint8_t*>("0\n"), 2, true);
+    if (made.ok())
+      (void)tree.set_contents(made.value(), reinterpret_cast<const uint8_t*>("0\n"), 2, true);
   }
 }
 
@@ -118,20 +120,14 @@ abi::UserRegisters read_registers(const sys::MessageRegisters& mr) {
 
 int signal_for_exception(uint64_t vector) {
   switch (vector) {
-    case 0:
-      return 8;  // #DE: SIGFPE
+    case 0: return 8;  // #DE: SIGFPE
     case 1:
-    case 3:
-      return 5;  // #DB, #BP: SIGTRAP
-    case 6:
-      return 4;  // #UD: SIGILL
+    case 3: return 5;  // #DB, #BP: SIGTRAP
+    case 6: return 4;  // #UD: SIGILL
     case 16:
-    case 19:
-      return 8;  // x87, SIMD: SIGFPE
-    case 17:
-      return 7;  // #AC: SIGBUS
-    default:
-      return 11;  // #GP and the rest: SIGSEGV
+    case 19: return 8;   // x87, SIMD: SIGFPE
+    case 17: return 7;   // #AC: SIGBUS
+    default: return 11;  // #GP and the rest: SIGSEGV
   }
 }
 

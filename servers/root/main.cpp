@@ -263,14 +263,10 @@ bool start_posix_server(Started& started) {
 
 const char* fault_name(uint64_t label) {
   switch (static_cast<abi::FaultKind>(label)) {
-    case abi::FaultKind::kPage:
-      return "page fault";
-    case abi::FaultKind::kException:
-      return "exception";
-    case abi::FaultKind::kForeignSyscall:
-      return "foreign system call";
-    case abi::FaultKind::kBreakpoint:
-      return "breakpoint";
+    case abi::FaultKind::kPage: return "page fault";
+    case abi::FaultKind::kException: return "exception";
+    case abi::FaultKind::kForeignSyscall: return "foreign system call";
+    case abi::FaultKind::kBreakpoint: return "breakpoint";
   }
   return "unknown fault";
 }

@@ -56,8 +56,7 @@ static int skipped(long number) {
     case 24:
     case 232:
     case 233:
-    case 158:
-      return 1;  // blocking, ending, signalling or tracing calls; arch_prctl (TLS)
+    case 158: return 1;  // blocking, ending, signalling or tracing calls; arch_prctl (TLS)
     case 9:
     case 10:
     case 11:
@@ -66,29 +65,20 @@ static int skipped(long number) {
     case 28:
       return 1;  // memory calls could unmap this program's own text (a fine way to die, but
                  // then the rest goes untested); tests/qemu covers them separately
-    default:
-      return 0;
+    default: return 0;
   }
 }
 
 static uint64_t argument(void) {
   switch (next() % 8) {
-    case 0:
-      return 0;
-    case 1:
-      return next() % 64;  // small numbers: fds, flags, signals
-    case 2:
-      return (uint64_t)-1 - next() % 16;  // small negatives
-    case 3:
-      return 0xffff800000000000ull + next() % 4096;  // kernel addresses
-    case 4:
-      return 0x400000 + next() % 0x100000;  // inside the program's image
-    case 5:
-      return next();
-    case 6:
-      return (uint64_t)(uintptr_t) "/tmp";  // a valid string
-    default:
-      return next() & 0x7fffffffffffull;  // user addresses, mostly unmapped
+    case 0: return 0;
+    case 1: return next() % 64;                            // small numbers: fds, flags, signals
+    case 2: return (uint64_t)-1 - next() % 16;             // small negatives
+    case 3: return 0xffff800000000000ull + next() % 4096;  // kernel addresses
+    case 4: return 0x400000 + next() % 0x100000;           // inside the program's image
+    case 5: return next();
+    case 6: return (uint64_t)(uintptr_t) "/tmp";  // a valid string
+    default: return next() & 0x7fffffffffffull;   // user addresses, mostly unmapped
   }
 }
 

@@ -126,8 +126,7 @@ int64_t sys_clock_gettime(SyscallContext& c) {
     case 7:  // MONOTONIC*, CPUTIME, BOOTTIME
       spec[0] = static_cast<int64_t>(ns / 1000000000);
       break;
-    default:
-      return -rt::kEINVAL;
+    default: return -rt::kEINVAL;
   }
   spec[1] = static_cast<int64_t>(ns % 1000000000);
   return to_rax(user(c).copy_out(c.arg(1), spec, sizeof(spec)));
@@ -214,8 +213,7 @@ int64_t sys_prctl(SyscallContext& c) {
     }
     case kGetName:
       return to_rax(user(c).copy_out(c.arg(1), c.process->comm, sizeof(c.process->comm)));
-    default:
-      return -rt::kEINVAL;  // GAP: other prctl options
+    default: return -rt::kEINVAL;  // GAP: other prctl options
   }
 }
 

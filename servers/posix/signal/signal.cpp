@@ -25,8 +25,7 @@ bool default_terminates(int signal) {
     case 21:
     case 22:  // stops: GAP, job control stops are not done yet
       return false;
-    default:
-      return true;
+    default: return true;
   }
 }
 
@@ -115,17 +114,10 @@ int64_t sys_rt_sigprocmask(SyscallContext& c) {
     if (auto r = user(c).copy_in(&set, c.arg(1), 8); !r.ok()) return -rt::kEFAULT;
     set &= ~((1ull << (kSigKill - 1)) | (1ull << (kSigStop - 1)));
     switch (c.arg(0)) {
-      case kBlock:
-        c.process->signal_mask |= set;
-        break;
-      case kUnblock:
-        c.process->signal_mask &= ~set;
-        break;
-      case kSetMask:
-        c.process->signal_mask = set;
-        break;
-      default:
-        return -rt::kEINVAL;
+      case kBlock: c.process->signal_mask |= set; break;
+      case kUnblock: c.process->signal_mask &= ~set; break;
+      case kSetMask: c.process->signal_mask = set; break;
+      default: return -rt::kEINVAL;
     }
   }
   if (c.arg(2) != 0) {
@@ -182,10 +174,8 @@ bool restartable(uint64_t number) {
     case 19:
     case 20:
     case 61:
-    case 271:
-      return true;  // read write poll pread pwrite readv writev wait4 ppoll
-    default:
-      return false;
+    case 271: return true;  // read write poll pread pwrite readv writev wait4 ppoll
+    default: return false;
   }
 }
 }  // namespace

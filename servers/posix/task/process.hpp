@@ -63,18 +63,12 @@ struct SyscallContext {
   bool replace_registers;        // reply with all of `registers` (execve, arch_prctl)
   uint64_t arg(int i) const {
     switch (i) {
-      case 0:
-        return registers.rdi;
-      case 1:
-        return registers.rsi;
-      case 2:
-        return registers.rdx;
-      case 3:
-        return registers.r10;
-      case 4:
-        return registers.r8;
-      default:
-        return registers.r9;
+      case 0: return registers.rdi;
+      case 1: return registers.rsi;
+      case 2: return registers.rdx;
+      case 3: return registers.r10;
+      case 4: return registers.r8;
+      default: return registers.r9;
     }
   }
 };

@@ -66,10 +66,8 @@ int64_t sys_arch_prctl(SyscallContext& c) {
       c.registers.fs_base = c.arg(1);
       c.replace_registers = true;
       return 0;
-    case kGetFs:
-      return to_rax(user(c).copy_out(c.arg(1), &c.registers.fs_base, 8));
-    default:
-      return -rt::kEINVAL;
+    case kGetFs: return to_rax(user(c).copy_out(c.arg(1), &c.registers.fs_base, 8));
+    default: return -rt::kEINVAL;
   }
 }
 

@@ -13,8 +13,7 @@ int64_t tty_ioctl(SyscallContext& c, uint64_t request, uint64_t argument) {
   constexpr uint64_t kTiocnotty = 0x5422, kTiocgsid = 0x5429;
   mm::AddressSpace& memory = user(c);
   switch (request) {
-    case kTcgets:
-      return to_rax(memory.copy_out(argument, &tty::termios(), sizeof(tty::Termios)));
+    case kTcgets: return to_rax(memory.copy_out(argument, &tty::termios(), sizeof(tty::Termios)));
     case kTcsets:
     case kTcsetsw:
     case kTcsetsf: {
@@ -54,10 +53,8 @@ int64_t tty_ioctl(SyscallContext& c, uint64_t request, uint64_t argument) {
       return to_rax(memory.copy_out(argument, &available, 4));
     }
     case kTiocsctty:
-    case kTiocnotty:
-      return 0;
-    default:
-      return -rt::kEINVAL;  // GAP: other terminal ioctls (Linux: ENOTTY or EINVAL by driver)
+    case kTiocnotty: return 0;
+    default: return -rt::kEINVAL;  // GAP: other terminal ioctls (Linux: ENOTTY or EINVAL by driver)
   }
 }
 

@@ -2,10 +2,11 @@
 // mount and umount2: the file systems busybox and /init mount are recorded (for /proc/mounts)
 // over directories of the one tree. GAP: no file system is really mounted yet; /proc and /sys
 // are already there, tmpfs directories are the tree's own.
+#include "vfs/mount.hpp"
+
 #include <string.h>
 
 #include "kernel/syscalls.hpp"
-#include "vfs/mount.hpp"
 
 namespace posix {
 
@@ -15,8 +16,8 @@ Mount mounts[kMaxMounts] = {{"rootfs", "/", "rootfs"}};
 size_t mount_count = 1;
 
 bool known_type(const char* type) {
-  const char* const types[] = {"proc",   "sysfs",   "tmpfs", "devtmpfs", "debugfs",
-                               "tracefs", "bpf",     "ramfs", "devpts",   "cgroup2"};
+  const char* const types[] = {"proc",    "sysfs", "tmpfs", "devtmpfs", "debugfs",
+                               "tracefs", "bpf",   "ramfs", "devpts",   "cgroup2"};
   for (const char* t : types) {
     if (strcmp(type, t) == 0) return true;
   }

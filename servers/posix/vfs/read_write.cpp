@@ -30,8 +30,7 @@ int poll_file(File* file) {
       return (file->pipe->count > 0 ? 1 : 0) | (file->pipe->writers == 0 ? 0x10 : 0);
     case FileKind::kPipeWrite:
       return (file->pipe->count < Pipe::kCapacity ? 4 : 0) | (file->pipe->readers == 0 ? 8 : 0);
-    default:
-      return 1 | 4;
+    default: return 1 | 4;
   }
 }
 
@@ -64,8 +63,7 @@ extern "C" __attribute__((noinline)) long vfs_read(File* file, char* buf, size_t
       *pos += n;
       return static_cast<long>(n);
     }
-    case FileKind::kNull:
-      return 0;
+    case FileKind::kNull: return 0;
     case FileKind::kZero:
       return memory.zero(address, count).ok() ? static_cast<long>(count) : -rt::kEFAULT;
     case FileKind::kRandom: {
@@ -111,8 +109,7 @@ extern "C" __attribute__((noinline)) long vfs_read(File* file, char* buf, size_t
       }
       return static_cast<long>(n);
     }
-    case FileKind::kPipeWrite:
-      return -rt::kEBADF;
+    case FileKind::kPipeWrite: return -rt::kEBADF;
   }
   return -rt::kEINVAL;
 }
@@ -142,8 +139,7 @@ extern "C" __attribute__((noinline)) long vfs_write(File* file, const char* buf,
     }
     case FileKind::kNull:
     case FileKind::kZero:
-    case FileKind::kRandom:
-      return static_cast<long>(count);
+    case FileKind::kRandom: return static_cast<long>(count);
     case FileKind::kConsole: {
       char bytes[512];
       size_t done = 0;
@@ -182,8 +178,7 @@ extern "C" __attribute__((noinline)) long vfs_write(File* file, const char* buf,
       }
       return static_cast<long>(n);
     }
-    case FileKind::kPipeRead:
-      return -rt::kEBADF;
+    case FileKind::kPipeRead: return -rt::kEBADF;
   }
   return -rt::kEINVAL;
 }

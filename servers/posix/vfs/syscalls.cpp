@@ -74,15 +74,11 @@ void fill_stat(Stat& st, const Inode* inode, FileKind kind) {
 
 FileKind device_kind(uint32_t device) {
   switch (device) {
-    case (1 << 8) | 3:
-      return FileKind::kNull;
-    case (1 << 8) | 5:
-      return FileKind::kZero;
+    case (1 << 8) | 3: return FileKind::kNull;
+    case (1 << 8) | 5: return FileKind::kZero;
     case (1 << 8) | 8:
-    case (1 << 8) | 9:
-      return FileKind::kRandom;
-    default:
-      return FileKind::kConsole;  // 5:0 tty, 5:1 console, 4:64 ttyS0
+    case (1 << 8) | 9: return FileKind::kRandom;
+    default: return FileKind::kConsole;  // 5:0 tty, 5:1 console, 4:64 ttyS0
   }
 }
 
@@ -291,17 +287,10 @@ int64_t sys_lseek(SyscallContext& c) {
   int64_t offset = static_cast<int64_t>(c.arg(1));
   int64_t base;
   switch (c.arg(2)) {
-    case 0:
-      base = 0;
-      break;
-    case 1:
-      base = static_cast<int64_t>(file->position);
-      break;
-    case 2:
-      base = static_cast<int64_t>(file->inode->size);
-      break;
-    default:
-      return -rt::kEINVAL;
+    case 0: base = 0; break;
+    case 1: base = static_cast<int64_t>(file->position); break;
+    case 2: base = static_cast<int64_t>(file->inode->size); break;
+    default: return -rt::kEINVAL;
   }
   if (base + offset < 0) return -rt::kEINVAL;
   file->position = static_cast<uint64_t>(base + offset);
@@ -373,23 +362,12 @@ int64_t sys_getdents64(SyscallContext& c) {
     uint16_t reclen = static_cast<uint16_t>(record);
     uint8_t type;
     switch (inode->mode & kTypeMask) {
-      case kTypeDirectory:
-        type = 4;
-        break;
-      case kTypeRegular:
-        type = 8;
-        break;
-      case kTypeSymlink:
-        type = 10;
-        break;
-      case kTypeCharDevice:
-        type = 2;
-        break;
-      case kTypeFifo:
-        type = 1;
-        break;
-      default:
-        type = 0;
+      case kTypeDirectory: type = 4; break;
+      case kTypeRegular: type = 8; break;
+      case kTypeSymlink: type = 10; break;
+      case kTypeCharDevice: type = 2; break;
+      case kTypeFifo: type = 1; break;
+      default: type = 0;
     }
     memcpy(buffer, &ino, 8);
     memcpy(buffer + 8, &next, 8);
@@ -805,11 +783,8 @@ int64_t sys_fcntl(SyscallContext& c) {
       }
       return installed.value();
     }
-    case kGetFd:
-      return table.close_on_exec[fd] ? 1 : 0;
-    case kSetFd:
-      table.close_on_exec[fd] = (c.arg(2) & 1) != 0;
-      return 0;
+    case kGetFd: return table.close_on_exec[fd] ? 1 : 0;
+    case kSetFd: table.close_on_exec[fd] = (c.arg(2) & 1) != 0; return 0;
     case kGetFl:
       return file->flags & ~uint32_t{kO_CLOEXEC | kO_CREAT | kO_EXCL | kO_TRUNC | kO_NOCTTY};
     case kSetFl: {
@@ -817,8 +792,7 @@ int64_t sys_fcntl(SyscallContext& c) {
       file->flags = (file->flags & ~changeable) | (static_cast<uint32_t>(c.arg(2)) & changeable);
       return 0;
     }
-    default:
-      return -rt::kEINVAL;  // GAP: locks (F_GETLK, F_SETLK) and the rest
+    default: return -rt::kEINVAL;  // GAP: locks (F_GETLK, F_SETLK) and the rest
   }
 }
 

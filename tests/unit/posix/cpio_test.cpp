@@ -42,11 +42,14 @@ std::string archive_of(const std::vector<Member>& members, bool trailer = true) 
 const uint8_t* bytes(const std::string& s) { return reinterpret_cast<const uint8_t*>(s.data()); }
 
 TEST(Cpio, UnpacksFilesDirectoriesAndSymlinks) {
-  std::string archive = archive_of({{".", kTypeDirectory | 0755, ""},
-                                    {"bin", kTypeDirectory | 0755, ""},
-                                    {"bin/busybox", kTypeRegular | 0755, "\x7f" "ELF..."},
-                                    {"bin/sh", kTypeSymlink | 0777, "busybox"},
-                                    {"etc/passwd", kTypeRegular | 0644, "root:x:0:0::/:/bin/sh\n"}});
+  std::string archive =
+      archive_of({{".", kTypeDirectory | 0755, ""},
+                  {"bin", kTypeDirectory | 0755, ""},
+                  {"bin/busybox", kTypeRegular | 0755,
+                   "\x7f"
+                   "ELF..."},
+                  {"bin/sh", kTypeSymlink | 0777, "busybox"},
+                  {"etc/passwd", kTypeRegular | 0644, "root:x:0:0::/:/bin/sh\n"}});
   test_support::MallocAllocator allocator;
   FileTree tree(allocator);
   auto count = unpack_initramfs(tree, bytes(archive), archive.size());
@@ -112,7 +115,8 @@ TEST(Cpio, MalformedArchivesAreRefused) {
 }
 
 TEST(Cpio, FileOverDirectoryIsRefused) {
-  std::string archive = archive_of({{"x", kTypeRegular | 0644, "1"}, {"x/y", kTypeRegular | 0644, "2"}});
+  std::string archive =
+      archive_of({{"x", kTypeRegular | 0644, "1"}, {"x/y", kTypeRegular | 0644, "2"}});
   test_support::MallocAllocator allocator;
   FileTree tree(allocator);
   EXPECT_EQ(unpack_initramfs(tree, bytes(archive), archive.size()).error().code, ENOTDIR);
