@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Assembles a bootable GRUB multiboot2 ISO: a kernel, its command line and boot modules.
 
 usage: mkiso.py OUTPUT.iso KERNEL.elf "KERNEL ARGS" [MODULE_PATH=NAME ...] [--corrupt NAME]

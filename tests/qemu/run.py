@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Boots a Sonde image in QEMU (TCG) and reports what the guest did, as TAP.
 
 Modes:

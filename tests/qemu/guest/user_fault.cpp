@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // A root task that faults in ring 3 on purpose: the kernel must report it and end the run.
 #include <stdint.h>
 

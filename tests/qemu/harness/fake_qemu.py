@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Stands in for qemu-system-x86_64 in the harness's own tests.
 
 Reads the serial log path from `-serial file:PATH`, then follows the script in the

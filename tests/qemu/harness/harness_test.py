@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Tests of tests/qemu/run.py itself, with a fake QEMU: verdicts, timeouts, TAP. Prints TAP."""
 import json
 import os
