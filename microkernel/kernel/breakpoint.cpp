@@ -88,8 +88,8 @@ uint8_t* probe_byte(uintptr_t vspace, uint64_t address, uint32_t& page_frame) {
 
 bool executable(uintptr_t vspace, uint64_t address) {
   uint64_t physical = 0, flags = 0;
-  return vspace_table(vspace).translate(address, &physical, &flags) &&
-         (flags & page::kUser) != 0 && (flags & page::kNoExecute) == 0;
+  return vspace_table(vspace).translate(address, &physical, &flags) && (flags & page::kUser) != 0 &&
+         (flags & page::kNoExecute) == 0;
 }
 
 Probe* find_in(Breakpoint* breakpoint, uint64_t address) {
@@ -238,8 +238,8 @@ Error decode_bind(const Capability& cspace_root, const Invocation& invocation,
   if (invocation.word_count < m::kBindLength) return Error::kTruncatedMessage;
   if (has_probes(operation.breakpoint)) return Error::kIllegalOperation;
   Slot* vspace = nullptr;
-  Error error = lookup_cap_argument(cspace_root, invocation.words[m::kVSpace],
-                                    ObjectType::kVSpace, abi::kRightWrite, vspace);
+  Error error = lookup_cap_argument(cspace_root, invocation.words[m::kVSpace], ObjectType::kVSpace,
+                                    abi::kRightWrite, vspace);
   if (error != Error::kNone) return error;
   operation.vspace_tag = vspace_tag(vspace->cap.object);
   if (operation.vspace_tag == 0) return Error::kNotEnoughMemory;
@@ -271,7 +271,8 @@ void invoke_bind(const BreakpointOperation& operation) {
 // as Copy makes it: a Frame copy carries no mapping, so deleting it unmaps nothing).
 void install(Slot* own, Slot* source) {
   Capability copy;
-  if (derive_cap(*source, false, abi::kRightsAll, 0, true, copy) != Error::kNone) copy = source->cap;
+  if (derive_cap(*source, false, abi::kRightsAll, 0, true, copy) != Error::kNone)
+    copy = source->cap;
   Slot scratch;
   bool had = !own->empty();
   if (had) cdt_move(own, &scratch);
@@ -377,8 +378,9 @@ Error decode_insert(const Invocation& invocation, BreakpointOperation& operation
   if (find_probe(vspace, address, nullptr) != nullptr) return Error::kAlreadyMapped;
   operation.probe = free_probe_of(breakpoint);
   if (operation.probe == nullptr) return Error::kNotEnoughMemory;
-  operation.value = Probe{address, xol, *byte, static_cast<uint8_t>(length),
-                          static_cast<uint8_t>(fixup), 1, page_frame};
+  operation.value =
+      Probe{address, xol,       *byte, static_cast<uint8_t>(length), static_cast<uint8_t>(fixup),
+            1,       page_frame};
   operation.byte = byte;
   return Error::kNone;
 }

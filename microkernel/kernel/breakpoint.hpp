@@ -26,11 +26,11 @@ struct Probe {
 
 // The object, in its Retype memory (2^kBreakpointBits bytes).
 struct Breakpoint {
-  Slot endpoint;           // hits go here (a copy of the cap given to Bind); kernel: notification
-  Slot ring;               // kernel: the sample ring's Frame cap
-  uint32_t vspace_tag;     // the target VSpace (0: not bound, or destroyed)
-  uint32_t kernel;         // bound to kernel text (BindKernel)
-  Breakpoint* next;        // in the target VSpace's list
+  Slot endpoint;        // hits go here (a copy of the cap given to Bind); kernel: notification
+  Slot ring;            // kernel: the sample ring's Frame cap
+  uint32_t vspace_tag;  // the target VSpace (0: not bound, or destroyed)
+  uint32_t kernel;      // bound to kernel text (BindKernel)
+  Breakpoint* next;     // in the target VSpace's list
   Breakpoint* previous;
   uint64_t hits;
   Probe probes[sonde::abi::kBreakpointProbes];

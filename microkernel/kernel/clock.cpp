@@ -17,7 +17,9 @@ constexpr uint32_t kPitHz = 1193182;
 constexpr uint32_t kCalibrationMs = 10;
 uint64_t page_physical = 0;
 
-abi::ClockPage* clock_page() { return static_cast<abi::ClockPage*>(physical_to_virtual(page_physical)); }
+abi::ClockPage* clock_page() {
+  return static_cast<abi::ClockPage*>(physical_to_virtual(page_physical));
+}
 
 bool invariant_tsc() {
   uint32_t eax, ebx, ecx, edx;
@@ -33,7 +35,7 @@ uint64_t measure_tsc_hz() {
   uint32_t count = kPitHz * kCalibrationMs / 1000;
   uint8_t gate = arch::inb(0x61);
   arch::outb(0x61, static_cast<uint8_t>((gate & ~0x02) | 0x01));  // gate on, speaker off
-  arch::outb(0x43, 0xb0);                                          // channel 2, mode 0, lo/hi
+  arch::outb(0x43, 0xb0);                                         // channel 2, mode 0, lo/hi
   arch::outb(0x42, count & 0xff);
   arch::outb(0x42, (count >> 8) & 0xff);
   uint64_t start = arch::read_tsc();

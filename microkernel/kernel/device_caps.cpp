@@ -38,16 +38,16 @@ uint64_t port_range(uint64_t first, uint64_t last) { return first | (last << 16)
 // A checked IrqControl, IrqHandler or IoPorts invocation, ready to run.
 struct DeviceOperation {
   Label label = Label::kInvalid;
-  Slot* slot = nullptr;          // the invoked cap (IoPorts Issue: the parent of the new cap)
-  unsigned irq = 0;              // IrqControlGet, IrqHandler*
-  Slot* destination = nullptr;   // IrqControlGet, IoPortsIssue: the empty slot to fill
-  Capability cap;                // IoPortsIssue: the narrower cap
+  Slot* slot = nullptr;         // the invoked cap (IoPorts Issue: the parent of the new cap)
+  unsigned irq = 0;             // IrqControlGet, IrqHandler*
+  Slot* destination = nullptr;  // IrqControlGet, IoPortsIssue: the empty slot to fill
+  Capability cap;               // IoPortsIssue: the narrower cap
   Notification* notification = nullptr;  // IrqHandlerSetNotification (null: unbind)
   uint64_t badge = 0;
-  uint16_t port = 0;             // IoPortsIn*, IoPortsOut*
+  uint16_t port = 0;  // IoPortsIn*, IoPortsOut*
   uint64_t width = 0;
-  uint64_t value = 0;            // IoPortsOut*
-  uint64_t* output = nullptr;    // IoPortsIn*
+  uint64_t value = 0;          // IoPortsOut*
+  uint64_t* output = nullptr;  // IoPortsIn*
   size_t* output_count = nullptr;
 };
 
@@ -77,8 +77,7 @@ Error decode_irq_control_invocation(const Capability& cspace_root, Slot* slot,
 
 void invoke_irq_control(const DeviceOperation& operation) {
   lines[operation.irq] = IrqLine{true, nullptr, 0};
-  cdt_insert(nullptr, operation.destination,
-             make_cap(ObjectType::kIrqHandler, operation.irq, 0));
+  cdt_insert(nullptr, operation.destination, make_cap(ObjectType::kIrqHandler, operation.irq, 0));
   arch::irq_mask(operation.irq, true);  // until a notification is bound
 }
 
@@ -150,9 +149,18 @@ Error decode_io_ports_invocation(const Capability& cspace_root, Slot* slot,
     case Label::kIoPortsIn8: operation.width = 1; break;
     case Label::kIoPortsIn16: operation.width = 2; break;
     case Label::kIoPortsIn32: operation.width = 4; break;
-    case Label::kIoPortsOut8: operation.width = 1; out = true; break;
-    case Label::kIoPortsOut16: operation.width = 2; out = true; break;
-    case Label::kIoPortsOut32: operation.width = 4; out = true; break;
+    case Label::kIoPortsOut8:
+      operation.width = 1;
+      out = true;
+      break;
+    case Label::kIoPortsOut16:
+      operation.width = 2;
+      out = true;
+      break;
+    case Label::kIoPortsOut32:
+      operation.width = 4;
+      out = true;
+      break;
     default: return Error::kInvalidLabel;
   }
   if (invocation.word_count < (out ? 2u : 1u)) return Error::kTruncatedMessage;

@@ -40,7 +40,7 @@ Tcb* endpoint_pop(Endpoint* endpoint) {
 }
 
 void endpoint_send(Tcb* sender, Endpoint* endpoint, uint64_t badge, bool can_grant, bool is_call,
-          bool blocking) {
+                   bool blocking) {
   if (endpoint->state == kReceiving) {
     Tcb* receiver = endpoint_pop(endpoint);
     Message message;
@@ -120,8 +120,7 @@ void ipc_cancel(Tcb* tcb) {
     case ThreadState::kBlockedOnReply:
       if (tcb->reply != nullptr) tcb->reply->caller = nullptr;
       break;
-    default:
-      break;
+    default: break;
   }
   tcb->reply = nullptr;
   tcb->blocked_on = nullptr;
@@ -159,7 +158,8 @@ void endpoint_lost_receivers(Endpoint* endpoint) {
 }
 
 void endpoint_cap_counted(const Capability& cap, int64_t change) {
-  if (cap.type != static_cast<uint8_t>(ObjectType::kEndpoint) || !has_rights(cap, abi::kRightRead)) {
+  if (cap.type != static_cast<uint8_t>(ObjectType::kEndpoint) ||
+      !has_rights(cap, abi::kRightRead)) {
     return;
   }
   auto* endpoint = reinterpret_cast<Endpoint*>(cap.object);

@@ -88,7 +88,8 @@ bool fast_reply_receive(Tcb* caller) {
     }
     unbind_reply(reply);
     if (answer == abi::FaultReply::kSetResult) waiting->regs.rax = caller->regs.r10;
-    if (waiting->fault_kind == static_cast<uint64_t>(FaultKind::kBreakpoint)) breakpoint_resume(waiting);
+    if (waiting->fault_kind == static_cast<uint64_t>(FaultKind::kBreakpoint))
+      breakpoint_resume(waiting);
     waiting->fault_kind = 0;
   } else {
     unbind_reply(reply);

@@ -70,8 +70,7 @@ bool answer_fault(Tcb* faulted, const Message& message) {
       faulted->fault_kind = 0;
       faulted->state = ThreadState::kInactive;
       return true;
-    default:
-      return false;
+    default: return false;
   }
   faulted->fault_kind = 0;
   faulted->state = ThreadState::kInactive;

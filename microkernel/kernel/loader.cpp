@@ -53,9 +53,8 @@ const char* load_error_message(LoadError error) {
   return "unknown error";
 }
 
-LoadError load_executable(PageTable& table, const elf::Executable& executable,
-                          const uint8_t* image, uint64_t stack_top, uint64_t stack_pages,
-                          uint64_t* failed_address) {
+LoadError load_executable(PageTable& table, const elf::Executable& executable, const uint8_t* image,
+                          uint64_t stack_top, uint64_t stack_pages, uint64_t* failed_address) {
   LoadError error = LoadError::kNone;
   for (size_t i = 0; i < executable.segment_count; ++i) {
     const elf::Segment& s = executable.segments[i];
@@ -93,7 +92,8 @@ bool copy_from_user(const PageTable& table, void* buffer, uint64_t user_address,
   auto* out = static_cast<uint8_t*>(buffer);
   while (length > 0) {
     uint64_t physical = 0, flags = 0;
-    if (!table.translate(user_address, &physical, &flags) || (flags & page::kUser) == 0) return false;
+    if (!table.translate(user_address, &physical, &flags) || (flags & page::kUser) == 0)
+      return false;
     size_t chunk = page::kSize - (user_address & (page::kSize - 1));
     if (chunk > length) chunk = length;
     uint64_t frame = physical & ~(page::kSize - 1);
@@ -105,7 +105,8 @@ bool copy_from_user(const PageTable& table, void* buffer, uint64_t user_address,
   return true;
 }
 
-bool copy_to_user(const PageTable& table, uint64_t user_address, const void* buffer, size_t length) {
+bool copy_to_user(const PageTable& table, uint64_t user_address, const void* buffer,
+                  size_t length) {
   if (user_address >= page::kUserTop || length > page::kUserTop - user_address) return false;
   // Check every page first, so a failed copy writes nothing.
   for (uint64_t address = user_address & ~(page::kSize - 1); address < user_address + length;

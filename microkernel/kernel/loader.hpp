@@ -23,9 +23,8 @@ inline uint8_t* frame_bytes(const FrameSource& source, uint64_t frame) {
 // zero, then maps `stack_pages` writable pages ending at `stack_top`. Segments sharing a page
 // share its frame, with the union of their permissions. Text stays read-only, everything but
 // code is no-execute. On error `*failed_address` says which page.
-LoadError load_executable(PageTable& table, const elf::Executable& executable,
-                          const uint8_t* image, uint64_t stack_top, uint64_t stack_pages,
-                          uint64_t* failed_address);
+LoadError load_executable(PageTable& table, const elf::Executable& executable, const uint8_t* image,
+                          uint64_t stack_top, uint64_t stack_pages, uint64_t* failed_address);
 
 // Copies `length` bytes at `user_address` out of the address space `table`, checking that
 // every page is present and user-accessible and that the range stays below user space's end.

@@ -38,7 +38,7 @@ arch::TrapFrame first_entry;
 [[gnu::noinline]] uint64_t overflow_kernel_stack(uint64_t depth) {
   volatile uint8_t frame[512];
   frame[0] = static_cast<uint8_t>(depth);
-  if (depth > (uint64_t{1} << 40)) return frame[0];  // never: the 32 KiB stack ends long before
+  if (depth > (uint64_t{1} << 40)) return frame[0];    // never: the 32 KiB stack ends long before
   return overflow_kernel_stack(depth + 1) + frame[0];  // not a tail call: the frame stays
 }
 
@@ -85,7 +85,8 @@ extern "C" [[noreturn]] void kernel_main(uint32_t magic, uint32_t boot_info_phys
 
   const auto* raw = static_cast<const uint8_t*>(early_physical_to_virtual(boot_info_physical));
   uint32_t boot_info_size = *reinterpret_cast<const uint32_t*>(raw);
-  if (BootInfoError e = parse_boot_info(raw, boot_info_size, boot_info); e != BootInfoError::kNone) {
+  if (BootInfoError e = parse_boot_info(raw, boot_info_size, boot_info);
+      e != BootInfoError::kNone) {
     fatal("boot: bad multiboot2 information: %s", boot_info_error_message(e));
   }
   if (!memory_init(boot_info, boot_info_physical, boot_info_size)) {
@@ -93,8 +94,9 @@ extern "C" [[noreturn]] void kernel_main(uint32_t magic, uint32_t boot_info_phys
   }
   // The strings in boot_info pointed through the boot mapping, which is gone: read the
   // information again through the direct map (it was valid the first time, and is unchanged).
-  if (BootInfoError e = parse_boot_info(static_cast<const uint8_t*>(physical_to_virtual(boot_info_physical)),
-                                        boot_info_size, boot_info);
+  if (BootInfoError e =
+          parse_boot_info(static_cast<const uint8_t*>(physical_to_virtual(boot_info_physical)),
+                          boot_info_size, boot_info);
       e != BootInfoError::kNone) {
     fatal("boot: bad multiboot2 information: %s", boot_info_error_message(e));
   }

@@ -85,7 +85,8 @@ bool memory_init(const BootInfo& boot, uint64_t boot_info_physical, uint64_t boo
   PageTable table(frame_source(), kernel_root);
   uint64_t direct_end = (highest + page::kLargeSize - 1) & ~(page::kLargeSize - 1);
   for (uint64_t p = 0; p < direct_end; p += page::kLargeSize) {
-    if (table.map_large(kDirectMapBase + p, p, page::kWritable | page::kNoExecute) != MapError::kNone) {
+    if (table.map_large(kDirectMapBase + p, p, page::kWritable | page::kNoExecute) !=
+        MapError::kNone) {
       printk("boot: out of memory building the direct map\n");
       return false;
     }
@@ -115,7 +116,8 @@ void* map_device_page(uint64_t physical) {
   uint64_t address = next;
   constexpr uint64_t kUncached = (1ull << 3) | (1ull << 4);  // PWT, PCD
   if (table.map(address, physical & ~(page::kSize - 1),
-                page::kPresent | page::kWritable | page::kNoExecute | kUncached) != MapError::kNone) {
+                page::kPresent | page::kWritable | page::kNoExecute | kUncached) !=
+      MapError::kNone) {
     return nullptr;
   }
   next += page::kSize;

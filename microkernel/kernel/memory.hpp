@@ -10,7 +10,7 @@
 
 namespace kernel {
 
-inline constexpr uint64_t kKernelBase = 0xffffffff80000000ull;   // kernel image, -2 GiB
+inline constexpr uint64_t kKernelBase = 0xffffffff80000000ull;     // kernel image, -2 GiB
 inline constexpr uint64_t kDirectMapBase = 0xffff800000000000ull;  // all RAM, 2 MiB pages
 
 // Before memory_init, only the first GiB is reachable (through the boot page tables).

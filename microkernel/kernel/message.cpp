@@ -88,7 +88,8 @@ uint64_t load_words(Tcb* thread, uint64_t* words, uint64_t length) {
     words[i] = message_register(thread->regs, i);
   }
   if (length <= abi::kRegisterMessageWords) return length;
-  uint64_t address = buffer_field(thread, offsetof(abi::IpcBuffer, message) + abi::kRegisterMessageWords * 8);
+  uint64_t address =
+      buffer_field(thread, offsetof(abi::IpcBuffer, message) + abi::kRegisterMessageWords * 8);
   uint64_t bytes = (length - abi::kRegisterMessageWords) * 8;
   if (thread->ipc_buffer == 0 ||
       !read_thread_memory(thread, address, &words[abi::kRegisterMessageWords], bytes)) {
@@ -102,7 +103,8 @@ uint64_t store_words(Tcb* thread, const uint64_t* words, uint64_t length) {
     message_register(thread->regs, i) = words[i];
   }
   if (length <= abi::kRegisterMessageWords) return length;
-  uint64_t address = buffer_field(thread, offsetof(abi::IpcBuffer, message) + abi::kRegisterMessageWords * 8);
+  uint64_t address =
+      buffer_field(thread, offsetof(abi::IpcBuffer, message) + abi::kRegisterMessageWords * 8);
   uint64_t bytes = (length - abi::kRegisterMessageWords) * 8;
   if (thread->ipc_buffer == 0 ||
       !write_thread_memory(thread, address, &words[abi::kRegisterMessageWords], bytes)) {
@@ -128,8 +130,8 @@ void gather(Tcb* sender, Message& message) {
   uint64_t length = info.length < abi::kMaxMessageWords ? info.length : abi::kMaxMessageWords;
   message.length = load_words(sender, message.words, length);
   if (info.extra_caps > 0 && sender->ipc_buffer != 0) {
-    message.has_cap = read_thread_memory(sender, buffer_field(sender, offsetof(abi::IpcBuffer, caps)),
-                                         &message.cap_cptr, 8);
+    message.has_cap = read_thread_memory(
+        sender, buffer_field(sender, offsetof(abi::IpcBuffer, caps)), &message.cap_cptr, 8);
   }
 }
 

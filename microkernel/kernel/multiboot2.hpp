@@ -18,8 +18,8 @@ struct MemoryRegion {
 };
 
 struct BootModule {
-  uint64_t start;  // physical
-  uint64_t end;    // physical, exclusive
+  uint64_t start;            // physical
+  uint64_t end;              // physical, exclusive
   const char* command_line;  // points into the boot information
 };
 

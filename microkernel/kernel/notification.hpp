@@ -10,8 +10,8 @@
 namespace kernel {
 
 struct Notification {
-  uint64_t word;    // badges signalled and not yet taken, or-ed together
-  Tcb* head;        // waiters
+  uint64_t word;  // badges signalled and not yet taken, or-ed together
+  Tcb* head;      // waiters
   Tcb* tail;
   uint64_t active;  // a signal is pending (even one through an unbadged cap, badge 0)
 };

@@ -38,7 +38,9 @@ void destroyed(void*, ObjectType type, uintptr_t object, uint8_t) {
     case ObjectType::kIrqHandler: irq_handler_destroyed(static_cast<unsigned>(object)); break;
     case ObjectType::kReply: reply_destroyed(reinterpret_cast<Reply*>(object)); break;
     case ObjectType::kVSpace: vspace_destroyed(object); break;
-    case ObjectType::kBreakpoint: breakpoint_destroyed(reinterpret_cast<Breakpoint*>(object)); break;
+    case ObjectType::kBreakpoint:
+      breakpoint_destroyed(reinterpret_cast<Breakpoint*>(object));
+      break;
     default: break;
   }
 }

@@ -35,7 +35,8 @@ uint64_t* PageTable::walk(uint64_t virtual_address, bool create, uint64_t table_
 
 MapError PageTable::map(uint64_t virtual_address, uint64_t physical, uint64_t flags) {
   if (!page::is_canonical(virtual_address)) return MapError::kNotCanonical;
-  if (virtual_address % page::kSize != 0 || physical % page::kSize != 0) return MapError::kUnaligned;
+  if (virtual_address % page::kSize != 0 || physical % page::kSize != 0)
+    return MapError::kUnaligned;
   MapError error = MapError::kNone;
   uint64_t* entry = walk(virtual_address, true, flags & page::kUser, &error);
   if (entry == nullptr) return error;
@@ -105,8 +106,9 @@ bool PageTable::translate(uint64_t virtual_address, uint64_t* physical, uint64_t
     effective &= entry;
     no_execute |= entry & page::kNoExecute;
     if (level == 2 && (entry & page::kLarge) != 0) {
-      if (physical) *physical = (entry & page::kAddressMask & ~(page::kLargeSize - 1)) +
-                                (virtual_address & (page::kLargeSize - 1));
+      if (physical)
+        *physical = (entry & page::kAddressMask & ~(page::kLargeSize - 1)) +
+                    (virtual_address & (page::kLargeSize - 1));
       if (flags) {
         *flags = page::kPresent | (effective & (page::kWritable | page::kUser)) | no_execute |
                  (entry & page::kBorrowed);

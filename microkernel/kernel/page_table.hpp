@@ -32,12 +32,20 @@ constexpr bool is_canonical(uint64_t address) {
 // Where page-table frames come from and how the kernel reaches them; the kernel uses the
 // physical allocator and its direct map, the host tests a simulated memory.
 struct FrameSource {
-  uint64_t (*allocate_zeroed)(void* state);  // physical address or 0
+  uint64_t (*allocate_zeroed)(void* state);               // physical address or 0
   uint64_t* (*table_at)(void* state, uint64_t physical);  // any frame, not only tables
   void* state;
 };
 
-enum class MapError : uint8_t { kNone, kNotCanonical, kUnaligned, kNoMemory, kAlreadyMapped, kNotMapped, kLargePageInTheWay };
+enum class MapError : uint8_t {
+  kNone,
+  kNotCanonical,
+  kUnaligned,
+  kNoMemory,
+  kAlreadyMapped,
+  kNotMapped,
+  kLargePageInTheWay
+};
 
 // translate() reports kPresent, kWritable and kUser as the walk grants them, kNoExecute if
 // any level forbids execution, and kBorrowed when the leaf carries it.

@@ -37,15 +37,38 @@ void panic_set_symbols(const elf::SymbolTable* symbols) { kernel_symbols = symbo
 const elf::SymbolTable* kernel_symbol_table() { return kernel_symbols; }
 
 const char* exception_name(uint64_t vector) {
-  static const char* const names[32] = {
-      "divide error", "debug", "non-maskable interrupt", "breakpoint", "overflow",
-      "bound range exceeded", "invalid opcode", "device not available", "double fault",
-      "coprocessor segment overrun", "invalid TSS", "segment not present",
-      "stack-segment fault", "general protection fault", "page fault", "reserved",
-      "x87 floating-point error", "alignment check", "machine check",
-      "SIMD floating-point error", "virtualization exception", "control protection",
-      "reserved", "reserved", "reserved", "reserved", "reserved", "reserved",
-      "hypervisor injection", "VMM communication", "security exception", "reserved"};
+  static const char* const names[32] = {"divide error",
+                                        "debug",
+                                        "non-maskable interrupt",
+                                        "breakpoint",
+                                        "overflow",
+                                        "bound range exceeded",
+                                        "invalid opcode",
+                                        "device not available",
+                                        "double fault",
+                                        "coprocessor segment overrun",
+                                        "invalid TSS",
+                                        "segment not present",
+                                        "stack-segment fault",
+                                        "general protection fault",
+                                        "page fault",
+                                        "reserved",
+                                        "x87 floating-point error",
+                                        "alignment check",
+                                        "machine check",
+                                        "SIMD floating-point error",
+                                        "virtualization exception",
+                                        "control protection",
+                                        "reserved",
+                                        "reserved",
+                                        "reserved",
+                                        "reserved",
+                                        "reserved",
+                                        "reserved",
+                                        "hypervisor injection",
+                                        "VMM communication",
+                                        "security exception",
+                                        "reserved"};
   return vector < 32 ? names[vector] : "interrupt";
 }
 
@@ -82,7 +105,8 @@ void panic_exception(const arch::TrapFrame& f) {
   if (f.vector == 14) {
     printk("  page fault at address 0x%lx (%s, %s, %s)\n", arch::read_cr2(),
            (f.error_code & 1) ? "protection violation" : "not present",
-           (f.error_code & 2) ? "write" : "read", (f.error_code & 16) ? "instruction fetch" : "data");
+           (f.error_code & 2) ? "write" : "read",
+           (f.error_code & 16) ? "instruction fetch" : "data");
   }
   if ((f.vector == 14 || f.vector == 8) && in_kernel_stack_guard(arch::read_cr2())) {
     printk("  kernel stack overflow: cr2 is in the guard page below the kernel stack\n");

@@ -68,7 +68,8 @@ void dequeue(Tcb* tcb) {
 
 int highest_ready(const PerCpu& cpu) {
   for (int word = kPriorityCount / 64 - 1; word >= 0; --word) {
-    if (cpu.ready_bitmap[word] != 0) return word * 64 + 63 - __builtin_clzll(cpu.ready_bitmap[word]);
+    if (cpu.ready_bitmap[word] != 0)
+      return word * 64 + 63 - __builtin_clzll(cpu.ready_bitmap[word]);
   }
   return -1;
 }
@@ -128,8 +129,6 @@ bool all_cpus_idle() {
 }  // namespace
 
 Tcb* current_thread() { return this_cpu().current; }
-
-
 
 void thread_make_runnable(Tcb* tcb) {
   if (tcb->state == ThreadState::kRunning) return;

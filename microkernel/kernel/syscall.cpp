@@ -42,7 +42,8 @@ int64_t sys_debug_write(uint64_t address, uint64_t length) {
   uint64_t done = 0;
   while (done < length) {
     uint64_t chunk = length - done < sizeof(buffer) ? length - done : sizeof(buffer);
-    if (!copy_from_user(buffer, address + done, chunk)) return abi::syscall_result(Error::kBadAddress);
+    if (!copy_from_user(buffer, address + done, chunk))
+      return abi::syscall_result(Error::kBadAddress);
     console_write(buffer, chunk);
     done += chunk;
   }
@@ -76,8 +77,12 @@ void invoke(Tcb* caller, uint64_t cptr) {
   length = load_words(caller, words, length);
   uint64_t output[abi::kMaxInvocationWords];
   size_t output_count = 0;
-  Invocation invocation{static_cast<abi::Label>(info.label), words, length, output,
-                        abi::kMaxInvocationWords, &output_count};
+  Invocation invocation{static_cast<abi::Label>(info.label),
+                        words,
+                        length,
+                        output,
+                        abi::kMaxInvocationWords,
+                        &output_count};
   Error error = invoke_capability(caller->cspace_root.cap, cptr, invocation);
   if (current_thread() != caller) {
     // The invocation destroyed or suspended the caller; a suspended caller sees the result
@@ -104,7 +109,7 @@ void send_syscall(Tcb* caller, Syscall number) {
     case ObjectType::kEndpoint:
       if (!has_rights(slot->cap, abi::kRightWrite)) return set_result(caller, Error::kMissingRight);
       endpoint_send(caller, reinterpret_cast<Endpoint*>(slot->cap.object), slot->cap.data,
-           has_rights(slot->cap, abi::kRightGrant), is_call, blocking);
+                    has_rights(slot->cap, abi::kRightGrant), is_call, blocking);
       return;
     case ObjectType::kNotification:
       if (is_call) return set_result(caller, Error::kIllegalOperation);
@@ -116,9 +121,7 @@ void send_syscall(Tcb* caller, Syscall number) {
       if (is_call) return set_result(caller, Error::kIllegalOperation);
       reply_to(caller, reinterpret_cast<Reply*>(slot->cap.object));
       return;
-    default:
-      invoke(caller, caller->regs.rdi);
-      return;
+    default: invoke(caller, caller->regs.rdi); return;
   }
 }
 
@@ -139,9 +142,7 @@ void receive_syscall(Tcb* caller, bool blocking) {
       if (!has_rights(slot->cap, abi::kRightRead)) return set_result(caller, Error::kMissingRight);
       notification_wait(caller, reinterpret_cast<Notification*>(slot->cap.object), blocking);
       return;
-    default:
-      set_result(caller, Error::kIllegalOperation);
-      return;
+    default: set_result(caller, Error::kIllegalOperation); return;
   }
 }
 
@@ -215,15 +216,12 @@ void syscall_dispatch(Tcb* thread) {
     case Syscall::kNBSend:
     case Syscall::kRecv:
     case Syscall::kNBRecv:
-    case Syscall::kReplyRecv:
-      ipc_syscall(thread, number);
-      return;
+    case Syscall::kReplyRecv: ipc_syscall(thread, number); return;
     case Syscall::kYield:
       thread_yield(thread);
       result = 0;
       break;
-    default:
-      break;
+    default: break;
   }
   regs.rax = static_cast<uint64_t>(result);
 }

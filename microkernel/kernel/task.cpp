@@ -38,7 +38,8 @@ uint64_t allocate_page(const char* what) {
   return frame;
 }
 
-void map_page(PageTable& table, uint64_t address, uint64_t frame, uint64_t flags, const char* what) {
+void map_page(PageTable& table, uint64_t address, uint64_t frame, uint64_t flags,
+              const char* what) {
   if (table.map(address, frame, flags | page::kPresent | page::kUser | page::kNoExecute) !=
       MapError::kNone) {
     fatal("boot: cannot map the root task's %s at 0x%lx", what, address);
@@ -56,9 +57,10 @@ uint64_t hand_out_memory(Slot* slots, uint64_t first, uint64_t slot_count, abi::
       kept_back += uint64_t{1} << size_bits;
       continue;
     }
-    cdt_insert(nullptr, &slots[first + count],
-               make_cap(ObjectType::kUntyped, reinterpret_cast<uintptr_t>(physical_to_virtual(physical)),
-                        static_cast<uint8_t>(size_bits)));
+    cdt_insert(
+        nullptr, &slots[first + count],
+        make_cap(ObjectType::kUntyped, reinterpret_cast<uintptr_t>(physical_to_virtual(physical)),
+                 static_cast<uint8_t>(size_bits)));
     info.untyped[count] = abi::UntypedDescription{physical, static_cast<uint8_t>(size_bits), {}};
     ++count;
   }
@@ -84,7 +86,8 @@ uint64_t hand_out_modules(const BootInfo& boot, Slot* slots, uint64_t first, uin
     }
     abi::ModuleDescription& d = info.modules[info.module_count++];
     size_t i = 0;
-    for (const char* c = module.command_line; *c != '\0' && *c != ' ' && i + 1 < sizeof(d.name); ++c) {
+    for (const char* c = module.command_line; *c != '\0' && *c != ' ' && i + 1 < sizeof(d.name);
+         ++c) {
       d.name[i++] = *c;
     }
     d.name[i] = '\0';
@@ -150,16 +153,15 @@ void start_root_task(const BootModule& module, const char* name, const BootInfo&
   cdt_insert(nullptr, &slots[abi::kSlotRootCNode], cnode_cap);
   cdt_insert(nullptr, &slots[abi::kSlotRootTcb],
              make_cap(ObjectType::kTcb, reinterpret_cast<uintptr_t>(tcb), 0));
-  cdt_insert(nullptr, &slots[abi::kSlotRootVSpace],
-             make_cap(ObjectType::kVSpace, vspace, 0));
+  cdt_insert(nullptr, &slots[abi::kSlotRootVSpace], make_cap(ObjectType::kVSpace, vspace, 0));
 
   cdt_insert(nullptr, &slots[abi::kSlotIrqControl], irq_control_cap());
   cdt_insert(nullptr, &slots[abi::kSlotIoPorts], io_ports_cap(0, 0xffff));
   cdt_insert(nullptr, &slots[abi::kSlotKernelProbes], make_cap(ObjectType::kKernelProbes, 1, 0));
   cdt_insert(nullptr, &slots[abi::kSlotDebugConsole], make_cap(ObjectType::kDebugConsole, 1, 0));
-  Capability clock = make_cap(ObjectType::kFrame,
-                              reinterpret_cast<uintptr_t>(physical_to_virtual(clock_page_physical())),
-                              static_cast<uint8_t>(abi::kFrameSmallBits));
+  Capability clock = make_cap(
+      ObjectType::kFrame, reinterpret_cast<uintptr_t>(physical_to_virtual(clock_page_physical())),
+      static_cast<uint8_t>(abi::kFrameSmallBits));
   clock.rights = abi::kRightRead;  // anyone may read the clock; nobody may change it
   cdt_insert(nullptr, &slots[abi::kSlotClock], clock);
 
@@ -187,7 +189,8 @@ void start_root_task(const BootModule& module, const char* name, const BootInfo&
   info->untyped_count = hand_out_memory(slots, next, slot_count, *info);
   info->first_free_slot = next + info->untyped_count;
   uint64_t total = 0;
-  for (uint64_t i = 0; i < info->untyped_count; ++i) total += uint64_t{1} << info->untyped[i].size_bits;
+  for (uint64_t i = 0; i < info->untyped_count; ++i)
+    total += uint64_t{1} << info->untyped[i].size_bits;
   printk("kernel: root task gets %lu untyped caps (%lu KiB)\n", info->untyped_count, total / 1024);
   thread_make_runnable(tcb);
 }

@@ -44,8 +44,8 @@ struct TcbOperation {
 };
 
 // A cap argument: an optional (cptr 0 = none) cap of `type` with `rights`, to be copied.
-Error optional_cap(const Capability& cspace_root, uint64_t cptr, ObjectType type,
-                   uint64_t rights, Slot*& slot) {
+Error optional_cap(const Capability& cspace_root, uint64_t cptr, ObjectType type, uint64_t rights,
+                   Slot*& slot) {
   slot = nullptr;
   if (cptr == 0) return Error::kNone;
   return lookup_cap_argument(cspace_root, cptr, type, rights, slot);
@@ -75,8 +75,8 @@ Error decode_configure(const Capability& cspace_root, const uint64_t* words, siz
                      operation.cspace_copy);
   if (error != Error::kNone) return error;
   operation.cspace = cspace;
-  error = lookup_cap_argument(cspace_root, words[m::kVSpace], ObjectType::kVSpace, 0,
-                              operation.vspace);
+  error =
+      lookup_cap_argument(cspace_root, words[m::kVSpace], ObjectType::kVSpace, 0, operation.vspace);
   if (error != Error::kNone) return error;
   uint64_t buffer = words[m::kIpcBuffer];
   if (buffer % abi::kIpcBufferAlign != 0 || buffer >= page::kUserTop) {
@@ -115,8 +115,8 @@ void suspend(Tcb* tcb) {
 
 // Checks a TCB invocation on the TCB cap in `slot`; fills `operation` or returns the first
 // error.
-Error decode_tcb_invocation(const Capability& cspace_root, Slot* slot,
-                            const Invocation& invocation, TcbOperation& operation) {
+Error decode_tcb_invocation(const Capability& cspace_root, Slot* slot, const Invocation& invocation,
+                            TcbOperation& operation) {
   namespace m = abi::tcb_message;
   auto* tcb = reinterpret_cast<Tcb*>(slot->cap.object);
   Tcb* caller = current_thread();
@@ -183,8 +183,7 @@ Error decode_tcb_invocation(const Capability& cspace_root, Slot* slot,
       if (words[m::kValue] >= page::kUserTop) return Error::kInvalidArgument;
       operation.value = words[m::kValue];
       return Error::kNone;
-    default:
-      return Error::kInvalidLabel;
+    default: return Error::kInvalidLabel;
   }
 }
 
@@ -274,9 +273,9 @@ void thread_set_name(Tcb* tcb, const char* name) {
 
 void registers_to_user(const Tcb& tcb, abi::UserRegisters& out) {
   const arch::TrapFrame& r = tcb.regs;
-  out = abi::UserRegisters{r.rip, r.rsp, r.rflags, r.rax, r.rbx, r.rcx, r.rdx, r.rsi, r.rdi,
-                           r.rbp, r.r8,  r.r9,     r.r10, r.r11, r.r12, r.r13, r.r14, r.r15,
-                           tcb.fs_base};
+  out = abi::UserRegisters{r.rip, r.rsp, r.rflags, r.rax, r.rbx,      r.rcx, r.rdx,
+                           r.rsi, r.rdi, r.rbp,    r.r8,  r.r9,       r.r10, r.r11,
+                           r.r12, r.r13, r.r14,    r.r15, tcb.fs_base};
 }
 
 bool user_registers_valid(const abi::UserRegisters& in) {

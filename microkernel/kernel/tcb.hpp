@@ -14,12 +14,12 @@
 namespace kernel {
 
 enum class ThreadState : uint8_t {
-  kInactive,                // never resumed, suspended, exited, or stopped after a fault
-  kRunning,                 // current or in a run queue
-  kBlockedOnSend,           // in an endpoint's queue with a message (or a fault) to deliver
-  kBlockedOnRecv,           // in an endpoint's queue waiting for a message
-  kBlockedOnReply,          // bound to a Reply object, waiting for its reply
-  kBlockedOnNotification,   // in a notification's queue
+  kInactive,               // never resumed, suspended, exited, or stopped after a fault
+  kRunning,                // current or in a run queue
+  kBlockedOnSend,          // in an endpoint's queue with a message (or a fault) to deliver
+  kBlockedOnRecv,          // in an endpoint's queue waiting for a message
+  kBlockedOnReply,         // bound to a Reply object, waiting for its reply
+  kBlockedOnNotification,  // in a notification's queue
 };
 
 struct Reply;
@@ -36,19 +36,19 @@ struct Tcb {
   Slot supervisor;
   ThreadState state;
   uint8_t priority;
-  uint8_t max_priority;    // highest priority this thread may give any thread (seL4's MCP)
-  uint8_t abi;             // sonde::abi::ThreadAbi
-  uint8_t cpu;             // affinity
-  bool slice_expired;      // go to the back of its priority's queue at the next schedule
-  bool root;               // the root task's first thread (its exit ends a test run)
-  uint32_t ticks_left;     // of the time slice
-  uint64_t ipc_buffer;     // user address, 0: none
+  uint8_t max_priority;  // highest priority this thread may give any thread (seL4's MCP)
+  uint8_t abi;           // sonde::abi::ThreadAbi
+  uint8_t cpu;           // affinity
+  bool slice_expired;    // go to the back of its priority's queue at the next schedule
+  bool root;             // the root task's first thread (its exit ends a test run)
+  uint32_t ticks_left;   // of the time slice
+  uint64_t ipc_buffer;   // user address, 0: none
   // Queue links: a run queue while kRunning and not current, else the queue of the endpoint
   // or notification the thread is blocked on. A thread is in at most one queue.
   Tcb* next;
   Tcb* previous;
-  void* blocked_on;        // the Endpoint or Notification whose queue holds the thread
-  Reply* reply;            // kBlockedOnRecv: the Reply to bind; kBlockedOnReply: the bound one
+  void* blocked_on;  // the Endpoint or Notification whose queue holds the thread
+  Reply* reply;      // kBlockedOnRecv: the Reply to bind; kBlockedOnReply: the bound one
   // A pending send (kBlockedOnSend): badge of the cap used and what the message may carry.
   uint64_t send_badge;
   bool send_is_call;
@@ -60,9 +60,9 @@ struct Tcb {
   // A breakpoint hit being handled, then its displaced instruction being single-stepped out
   // of line (copied at the hit, so removing the probe meanwhile cannot confuse the step).
   uint64_t probe_address;
-  uint64_t probe_xol;            // 0: the probe sits on a NOP; resume after it
+  uint64_t probe_xol;  // 0: the probe sits on a NOP; resume after it
   uint8_t probe_length;
-  uint8_t probe_fixup;           // UserRegisters index set to the next rip during the step
+  uint8_t probe_fixup;  // UserRegisters index set to the next rip during the step
   bool stepping;
   bool step_saved_trap_flag;
   uint64_t step_saved_register;

@@ -87,8 +87,8 @@ struct MappingOperation {
   uintptr_t source = 0;
   uint64_t source_address = 0;
   uint64_t destination_address = 0;
-  uint64_t physical = 0;       // VSpaceMapForeign: the page lent
-  size_t borrow = 0;           // VSpaceUnmapForeign: the borrow to drop
+  uint64_t physical = 0;  // VSpaceMapForeign: the page lent
+  size_t borrow = 0;      // VSpaceUnmapForeign: the borrow to drop
 };
 
 // A VSpace argument the caller may map into (Write right) that has an ASID.
@@ -230,8 +230,7 @@ Error decode_frame_invocation(const Capability& cspace_root, Slot* slot,
       operation.output = invocation.output;
       operation.output_count = invocation.output_count;
       return Error::kNone;
-    default:
-      return Error::kInvalidLabel;
+    default: return Error::kInvalidLabel;
   }
 }
 
@@ -300,7 +299,8 @@ Error decode_vspace_invocation(const Capability& cspace_root, Slot* slot,
   }
   if (source == destination) return Error::kInvalidArgument;
   uint64_t physical = 0, flags = 0;
-  if (!PageTable(frame_source(), physical_of(source)).translate(source_address, &physical, &flags) ||
+  if (!PageTable(frame_source(), physical_of(source))
+           .translate(source_address, &physical, &flags) ||
       (flags & page::kUser) == 0) {
     return Error::kNotMapped;
   }

@@ -11,8 +11,8 @@ namespace kernel {
 // A VSpace object is 2^kVSpaceBits bytes: its PML4 page, then this bookkeeping page.
 struct Breakpoint;
 struct VSpaceInfo {
-  uint32_t asid;        // 1..kAsidCount-1, 0 when none was free (the VSpace cannot map)
-  uint32_t generation;  // of the ASID when it was assigned
+  uint32_t asid;            // 1..kAsidCount-1, 0 when none was free (the VSpace cannot map)
+  uint32_t generation;      // of the ASID when it was assigned
   Breakpoint* breakpoints;  // Breakpoint objects bound to this VSpace (a list)
   // Addresses of the last probes removed: an int3 trap there with the original byte back is
   // a thread that fetched the int3 before the removal, and simply runs the instruction.
@@ -23,7 +23,7 @@ struct VSpaceInfo {
   // page is unmapped or remapped here, when this VSpace goes, or when any cap to it is
   // deleted (so revoking the holder's cap takes them all).
   struct Borrow {
-    uint64_t source;       // page address here
+    uint64_t source;  // page address here
     uint64_t physical;
     uint64_t destination;  // page address there
     uint32_t destination_tag;

@@ -55,7 +55,8 @@ AnchorProgram load(const eref_prog& p) {
   AnchorProgram anchor{test_support::load_program(std::move(insns), options), p.executed,
                        p.checkable != 0, p.expected};
   if (!anchor.loaded.verified()) {
-    std::fprintf(stderr, "note: the verifier rejects %s (%d)\n", p.name, anchor.loaded.verdict.error);
+    std::fprintf(stderr, "note: the verifier rejects %s (%d)\n", p.name,
+                 anchor.loaded.verdict.error);
   }
   if (!anchor.loaded.prepared) {
     std::fprintf(stderr, "cannot prepare %s\n", p.name);
@@ -91,9 +92,9 @@ void run_program(benchmark::State& state, const Runnable* runnable) {
   state.counters["insns_per_run"] = static_cast<double>(runnable->executed);
   state.counters["verified"] = runnable->verified ? 1 : 0;
   // Time per executed instruction (shown with its unit, e.g. 612ps = 0.612 ns).
-  state.counters["time_per_insn"] =
-      benchmark::Counter(static_cast<double>(runnable->executed),
-                         benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+  state.counters["time_per_insn"] = benchmark::Counter(
+      static_cast<double>(runnable->executed),
+      benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
 }
 
 // JIT compile time per instruction: compiling (and releasing) the program's code.
@@ -106,9 +107,9 @@ void compile_program(benchmark::State& state, const Runnable* runnable) {
     }
   }
   state.counters["insns"] = static_cast<double>(runnable->program.insn_count);
-  state.counters["time_per_insn"] =
-      benchmark::Counter(static_cast<double>(runnable->program.insn_count),
-                         benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+  state.counters["time_per_insn"] = benchmark::Counter(
+      static_cast<double>(runnable->program.insn_count),
+      benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
 }
 
 }  // namespace
@@ -142,7 +143,8 @@ int main(int argc, char** argv) {
   for (size_t i = 0; i < jitted.size(); ++i) {
     auto compiled = jit_compile(interpreted[i].program, host_executable_memory(), allocator);
     if (!compiled.ok()) {
-      std::fprintf(stderr, "note: the JIT refuses %s: %s\n", progs[i].name, compiled.error().message);
+      std::fprintf(stderr, "note: the JIT refuses %s: %s\n", progs[i].name,
+                   compiled.error().message);
       continue;
     }
     code[i] = static_cast<JitProgram&&>(compiled.value());

@@ -124,7 +124,8 @@ void helper_lookup(benchmark::State& state, MapType type) {
   uint64_t map_pointer = reinterpret_cast<uint64_t>(m.map);
   for (auto _ : state) {
     uint32_t key = key_at(i++);
-    benchmark::DoNotOptimize(lookup_helper(context, map_pointer, reinterpret_cast<uint64_t>(&key), 0, 0, 0));
+    benchmark::DoNotOptimize(
+        lookup_helper(context, map_pointer, reinterpret_cast<uint64_t>(&key), 0, 0, 0));
   }
 }
 

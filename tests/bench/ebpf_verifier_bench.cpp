@@ -27,18 +27,18 @@ std::vector<Insn> large_program(uint32_t n) {
     i.imm = imm;
     insns.push_back(i);
   };
-  add(0xb7, 0, 0, 0, 0);          // r0 = 0
-  add(0xb7, 2, 0, 0, 1);          // r2 = 1
-  add(0x7b, 10, 2, -8, 0);        // *(u64 *)(r10 - 8) = r2
+  add(0xb7, 0, 0, 0, 0);    // r0 = 0
+  add(0xb7, 2, 0, 0, 1);    // r2 = 1
+  add(0x7b, 10, 2, -8, 0);  // *(u64 *)(r10 - 8) = r2
   while (insns.size() + 2 < n) {
     uint32_t k = static_cast<uint32_t>(insns.size());
     if (k % 16 == 0) {
-      add(0x25, 0, 0, 1, 1000);   // if r0 > 1000 goto +1
-      add(0x07, 0, 0, 0, 1);      // r0 += 1
+      add(0x25, 0, 0, 1, 1000);  // if r0 > 1000 goto +1
+      add(0x07, 0, 0, 0, 1);     // r0 += 1
     } else if (k % 5 == 0) {
-      add(0x79, 3, 10, -8, 0);    // r3 = *(u64 *)(r10 - 8)
+      add(0x79, 3, 10, -8, 0);  // r3 = *(u64 *)(r10 - 8)
     } else {
-      add(0x0f, 0, 2, 0, 0);      // r0 += r2
+      add(0x0f, 0, 2, 0, 0);  // r0 += r2
     }
   }
   add(0x95, 0, 0, 0, 0);
@@ -65,7 +65,10 @@ void verify_large(benchmark::State& state) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  benchmark::RegisterBenchmark("verifier/large_program", verify_large)->Arg(4096)->Arg(65536)->Unit(benchmark::kMillisecond);
+  benchmark::RegisterBenchmark("verifier/large_program", verify_large)
+      ->Arg(4096)
+      ->Arg(65536)
+      ->Unit(benchmark::kMillisecond);
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();

@@ -30,8 +30,8 @@ LoadedProgram load_program(std::vector<ebpf::Insn> insns, const LoadOptions& opt
   loaded.verdict = verify_program(loaded.insns, options.verifier, options.log_size);
   if (!loaded.verified() && !options.prepare_rejected) return loaded;
   uint32_t count = static_cast<uint32_t>(loaded.insns.size());
-  loaded.prepare_error =
-      rt::to_negated_errno(ebpf::prepare_for_execution(loaded.insns.data(), count, options.resolver));
+  loaded.prepare_error = rt::to_negated_errno(
+      ebpf::prepare_for_execution(loaded.insns.data(), count, options.resolver));
   if (loaded.prepare_error != 0) return loaded;
   loaded.prepared = true;
   ebpf::Program& program = loaded.program;

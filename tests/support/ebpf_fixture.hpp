@@ -47,8 +47,8 @@ struct LoadedProgram {
   std::vector<ebpf::Insn> insns;
   ebpf::Program program;
   VerifierRun verdict;
-  int prepare_error = 0;   // prepare_for_execution's result
-  bool prepared = false;   // prepare_for_execution ran and succeeded
+  int prepare_error = 0;  // prepare_for_execution's result
+  bool prepared = false;  // prepare_for_execution ran and succeeded
   bool verified() const { return verdict.error == 0; }
   bool ok() const { return verified() && prepared; }
 };

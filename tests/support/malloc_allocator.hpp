@@ -12,8 +12,8 @@ namespace test_support {
 
 // Backed by aligned_alloc. It counts the sizes callers ask for (not what malloc rounds them
 // to), so a test can check that everything was given back (in_use() == 0) and bound what a
-// run held at most (peak()) and asked for in all (requested(), allocations()). With a budget it fails, as a
-// bounded allocator does, any request that would take in_use() past the budget.
+// run held at most (peak()) and asked for in all (requested(), allocations()). With a budget it
+// fails, as a bounded allocator does, any request that would take in_use() past the budget.
 class MallocAllocator final : public rt::Allocator {
  public:
   MallocAllocator() = default;

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// capnpc-sonde generator: turns one schema file of a CodeGeneratorRequest into a freestanding C++ header.
+// capnpc-sonde generator: turns one schema file of a CodeGeneratorRequest into a freestanding C++
+// header.
 #pragma once
 
 #include <capnp/schema.capnp.h>
@@ -38,7 +39,8 @@ class Generator {
   void emitStructClasses(std::string& out, uint64_t id);
   void emitStructDefinitions(std::string& out, uint64_t id);
   void emitInterfaceClasses(std::string& out, uint64_t id);
-  void forEachNested(uint64_t id, void (Generator::*visit)(std::string&, uint64_t), std::string& out);
+  void forEachNested(uint64_t id, void (Generator::*visit)(std::string&, uint64_t),
+                     std::string& out);
 
   std::map<uint64_t, Node::Reader> nodes_;
   std::map<uint64_t, std::string> names_;  // fully qualified C++ names

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// capnpc-sonde: a `capnp compile` plugin writing NAME.capnp.hpp (freestanding C++) for each requested schema.
+// capnpc-sonde: a `capnp compile` plugin writing NAME.capnp.hpp (freestanding C++) for each
+// requested schema.
 #include <capnp/schema.capnp.h>
 #include <capnp/serialize.h>
 

@@ -48,8 +48,9 @@ int from_binary(const char* mode, const char* path) {
     return 1;
   }
   if (bytes.size() % sizeof(ebpf::Insn) != 0) {
-    std::fprintf(stderr, "sonde-bpf-asm: %s is %zu bytes, not a whole number of 8-byte instructions\n", path,
-                 bytes.size());
+    std::fprintf(stderr,
+                 "sonde-bpf-asm: %s is %zu bytes, not a whole number of 8-byte instructions\n",
+                 path, bytes.size());
     return 1;
   }
   std::vector<ebpf::Insn> insns(bytes.size() / sizeof(ebpf::Insn));
@@ -71,11 +72,14 @@ int from_binary(const char* mode, const char* path) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc == 3 && (std::strcmp(argv[1], "--disassemble") == 0 || std::strcmp(argv[1], "--assembly") == 0)) {
+  if (argc == 3 &&
+      (std::strcmp(argv[1], "--disassemble") == 0 || std::strcmp(argv[1], "--assembly") == 0)) {
     return from_binary(argv[1], argv[2]);
   }
   if (argc != 3 || argv[1][0] == '-') {
-    std::fprintf(stderr, "usage: %s INPUT OUTPUT.bin | --disassemble INPUT.bin | --assembly INPUT.bin\n", argv[0]);
+    std::fprintf(stderr,
+                 "usage: %s INPUT OUTPUT.bin | --disassemble INPUT.bin | --assembly INPUT.bin\n",
+                 argv[0]);
     return 2;
   }
   std::string text;

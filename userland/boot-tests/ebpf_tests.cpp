@@ -88,21 +88,21 @@ void run_ebpf_tests() {
 
   // key = 2; v = lookup(map, &key); if (!v) return 0; *v += 40; return *v + random (4)
   Insn program[] = {
-      insn(0x62, 10, 0, -4, 2),                                           // *(u32 *)(r10 - 4) = 2
+      insn(0x62, 10, 0, -4, 2),  // *(u32 *)(r10 - 4) = 2
       insn(0x18, 1, kPseudoMapFd, 0, static_cast<int32_t>(static_cast<uint32_t>(pointer))),
       insn(0x00, 0, 0, 0, static_cast<int32_t>(static_cast<uint32_t>(pointer >> 32))),
-      insn(0xbf, 2, 10, 0, 0),                                            // r2 = r10
-      insn(0x07, 2, 0, 0, -4),                                            // r2 += -4
-      insn(0x85, 0, 0, 0, 1),                                             // call map_lookup_elem
-      insn(0x15, 0, 0, 7, 0),                                             // if r0 == 0 goto out
-      insn(0x79, 1, 0, 0, 0),                                             // r1 = *(u64 *)(r0 + 0)
-      insn(0x07, 1, 0, 0, 40),                                            // r1 += 40
-      insn(0x7b, 0, 1, 0, 0),                                             // *(u64 *)(r0 + 0) = r1
-      insn(0xbf, 6, 1, 0, 0),                                             // r6 = r1
-      insn(0x85, 0, 0, 0, 7),                                             // call get_prandom_u32
-      insn(0x0f, 0, 6, 0, 0),                                             // r0 += r6
-      insn(0x95, 0, 0, 0, 0),                                             // exit
-      insn(0xb7, 0, 0, 0, 0),                                             // out: r0 = 0
+      insn(0xbf, 2, 10, 0, 0),  // r2 = r10
+      insn(0x07, 2, 0, 0, -4),  // r2 += -4
+      insn(0x85, 0, 0, 0, 1),   // call map_lookup_elem
+      insn(0x15, 0, 0, 7, 0),   // if r0 == 0 goto out
+      insn(0x79, 1, 0, 0, 0),   // r1 = *(u64 *)(r0 + 0)
+      insn(0x07, 1, 0, 0, 40),  // r1 += 40
+      insn(0x7b, 0, 1, 0, 0),   // *(u64 *)(r0 + 0) = r1
+      insn(0xbf, 6, 1, 0, 0),   // r6 = r1
+      insn(0x85, 0, 0, 0, 7),   // call get_prandom_u32
+      insn(0x0f, 0, 6, 0, 0),   // r0 += r6
+      insn(0x95, 0, 0, 0, 0),   // exit
+      insn(0xb7, 0, 0, 0, 0),   // out: r0 = 0
       insn(0x95, 0, 0, 0, 0),
   };
   char log[1024];
@@ -135,5 +135,6 @@ void run_ebpf_tests() {
     while (expected[k] != 0 && p[k] == expected[k]) ++k;
     named = expected[k] == 0;
   }
-  report("ebpf_verifier_rejects_in_user_mode", verdict.error == -13 && named, "unsafe program accepted");
+  report("ebpf_verifier_rejects_in_user_mode", verdict.error == -13 && named,
+         "unsafe program accepted");
 }

@@ -69,14 +69,16 @@ void test_debug_calls_need_the_console_cap() {
 
 void test_unknown_syscall() {
   int64_t n = sys::raw_syscall(999, 0, 0);
-  report("unknown_syscall_is_an_error", n == abi::syscall_result(abi::Error::kUnknownSyscall), "unknown call accepted");
+  report("unknown_syscall_is_an_error", n == abi::syscall_result(abi::Error::kUnknownSyscall),
+         "unknown call accepted");
 }
 
 void test_timer_advances() {
   uint64_t start = sys::debug_ticks();
   uint64_t now = start;
   // Spin with interrupts enabled in ring 3 until two ticks pass (bounded).
-  for (uint64_t spins = 0; spins < 2000000000ull && now < start + 2; ++spins) now = sys::debug_ticks();
+  for (uint64_t spins = 0; spins < 2000000000ull && now < start + 2; ++spins)
+    now = sys::debug_ticks();
   report("timer_interrupts_advance_ticks", now >= start + 2, "ticks did not advance");
 }
 

@@ -101,7 +101,8 @@ void ipc_round_trip() {
     bytes[at + 10] = 0x31;
     bytes[at + 11] = 0xf6;
     bytes[at + 12] = 0xb8;
-    imm32(bytes + at + 13, static_cast<uint64_t>(pass == 0 ? abi::Syscall::kRecv : abi::Syscall::kReplyRecv));
+    imm32(bytes + at + 13,
+          static_cast<uint64_t>(pass == 0 ? abi::Syscall::kRecv : abi::Syscall::kReplyRecv));
     bytes[at + 17] = 0x0f;
     bytes[at + 18] = 0x05;
     at += 19;
@@ -116,7 +117,8 @@ void ipc_round_trip() {
   uint64_t registers[1 + abi::kUserRegisterWords] = {abi::tcb_message::kWriteResume};
   registers[1] = 0x400000;  // rip
   registers[3] = 0x202;     // rflags
-  check(invoke(tcb, Label::kTcbWriteRegisters, registers, 1 + abi::kUserRegisterWords), "start server");
+  check(invoke(tcb, Label::kTcbWriteRegisters, registers, 1 + abi::kUserRegisterWords),
+        "start server");
 
   sys::MessageRegisters mr;
   for (int i = 0; i < 100; ++i) (void)sys::call(endpoint, 1, mr, 1);  // warm up
@@ -150,7 +152,8 @@ void handler(uint64_t) {
   sys::MessageRegisters mr;
   auto r = sys::recv(probe_endpoint, probe_reply, mr);
   while (r.error == Error::kNone) {
-    r = sys::reply_recv(probe_endpoint, probe_reply, static_cast<uint64_t>(abi::FaultReply::kResume), mr, 0);
+    r = sys::reply_recv(probe_endpoint, probe_reply,
+                        static_cast<uint64_t>(abi::FaultReply::kResume), mr, 0);
   }
 }
 
@@ -170,18 +173,21 @@ void breakpoint_round_trip() {
   probe_endpoint = make(ObjectType::kEndpoint);
   probe_reply = make(ObjectType::kReply);
   uint64_t tcb = make(ObjectType::kTcb);
-  uint64_t configure[] = {kRoot, 0, kVSpace, reinterpret_cast<uint64_t>(&handler_memory.buffer), 0, 0};
+  uint64_t configure[] = {kRoot, 0, kVSpace, reinterpret_cast<uint64_t>(&handler_memory.buffer),
+                          0,     0};
   check(invoke(tcb, Label::kTcbConfigure, configure, 6), "configure handler");
   check(sys::bind_ipc_buffer(tcb, &handler_memory.buffer), "handler buffer");
   uint64_t priority[] = {abi::kMaxPriority};
   check(invoke(tcb, Label::kTcbSetPriority, priority, 1), "handler priority");
   uint64_t registers[1 + abi::kUserRegisterWords] = {abi::tcb_message::kWriteResume};
   registers[1] = reinterpret_cast<uint64_t>(&thread_entry);
-  registers[2] = reinterpret_cast<uint64_t>(handler_memory.stack + sizeof(handler_memory.stack)) - 8;
+  registers[2] =
+      reinterpret_cast<uint64_t>(handler_memory.stack + sizeof(handler_memory.stack)) - 8;
   registers[3] = 0x202;
-  registers[9] = reinterpret_cast<uint64_t>(&handler);  // rdi
+  registers[9] = reinterpret_cast<uint64_t>(&handler);                 // rdi
   registers[19] = reinterpret_cast<uint64_t>(&handler_memory.buffer);  // fs base
-  check(invoke(tcb, Label::kTcbWriteRegisters, registers, 1 + abi::kUserRegisterWords), "start handler");
+  check(invoke(tcb, Label::kTcbWriteRegisters, registers, 1 + abi::kUserRegisterWords),
+        "start handler");
 
   uint64_t sum = 0;
   uint64_t start = rdtsc();
@@ -207,7 +213,8 @@ extern "C" int main() {
   const auto* info = reinterpret_cast<const abi::BootInfo*>(abi::kRootBootInfo);
   next_slot = info->first_free_slot;
   untyped = sys::largest_untyped(*info);
-  check(sys::bind_ipc_buffer(kSelf, reinterpret_cast<abi::IpcBuffer*>(info->ipc_buffer)), "root buffer");
+  check(sys::bind_ipc_buffer(kSelf, reinterpret_cast<abi::IpcBuffer*>(info->ipc_buffer)),
+        "root buffer");
   uint64_t priority[] = {100};
   check(invoke(kSelf, Label::kTcbSetPriority, priority, 1), "root priority");
   calibrate();

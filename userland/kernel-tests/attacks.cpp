@@ -61,8 +61,8 @@ DEFINE_TEST(attack_untyped_granted_then_retyped_twice,
   uint64_t theirs = new_slot();
   t.error(sys::retype(small, ObjectType::kFrame, 12, kRoot, mine, 1), Error::kNotEnoughMemory,
           "the sender's untyped retyped after it was sent");
-  t.error(sys::retype(attack_receive_slot, ObjectType::kFrame, 12, kRoot, theirs, 1),
-          Error::kNone, "the received untyped cannot retype");
+  t.error(sys::retype(attack_receive_slot, ObjectType::kFrame, 12, kRoot, theirs, 1), Error::kNone,
+          "the received untyped cannot retype");
   // Had both retyped, the two frames would be one page.
   uint64_t a = frame_address(mine), b = frame_address(theirs);
   t.that(a == 0 || a != b, "two frames over one physical page");

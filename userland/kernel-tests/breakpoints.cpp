@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Kernel tests of breakpoints: user probes here and in another VSpace, kernel-text probes.
-#include "suite.hpp"
-
 #include "elf/elf64.hpp"
+#include "suite.hpp"
 
 namespace kernel_tests {
 
@@ -44,8 +43,10 @@ ProbeRun handle_hits(uint64_t breakpoint, uint64_t address, uint64_t remove_afte
         sys::message_word(mr, abi::kFaultAddressWord) != address) {
       run.rip_ok = false;
     }
-    if (remove_after != 0 && run.hits == remove_after) must(sys::cnode_delete(kRoot, breakpoint), "delete breakpoint");
-    r = sys::reply_recv(probe_endpoint, reply, static_cast<uint64_t>(abi::FaultReply::kResume), mr, 0);
+    if (remove_after != 0 && run.hits == remove_after)
+      must(sys::cnode_delete(kRoot, breakpoint), "delete breakpoint");
+    r = sys::reply_recv(probe_endpoint, reply, static_cast<uint64_t>(abi::FaultReply::kResume), mr,
+                        0);
   }
   kill(thread);
   return run;
@@ -83,15 +84,19 @@ DEFINE_TEST(breakpoints,
     t.error(insert(breakpoint, entry, 0, 0, 0), Error::kRangeError, "length 0");
     t.error(insert(breakpoint, entry, 16, 0, 0), Error::kRangeError, "length 16");
     t.error(insert(breakpoint, 0x100000000ull, 1, 0, 0), Error::kNotMapped, "unmapped address");
-    t.error(insert(breakpoint, ordinary, 4, xol_page + 0x1000, 0), Error::kNotMapped, "non-executable XOL");
-    t.error(insert(breakpoint, ordinary, 4, xol_page, 2), Error::kInvalidArgument, "rflags as fix-up");
+    t.error(insert(breakpoint, ordinary, 4, xol_page + 0x1000, 0), Error::kNotMapped,
+            "non-executable XOL");
+    t.error(insert(breakpoint, ordinary, 4, xol_page, 2), Error::kInvalidArgument,
+            "rflags as fix-up");
     t.error(insert(breakpoint, entry, 5, 0, 0), Error::kNone, "insert");
     t.that(*reinterpret_cast<volatile uint8_t*>(entry) == 0xcc, "no int3 in the code");
-    t.error(insert(breakpoint, entry, 5, 0, 0), Error::kAlreadyMapped, "second probe at one address");
+    t.error(insert(breakpoint, entry, 5, 0, 0), Error::kAlreadyMapped,
+            "second probe at one address");
     uint64_t words[] = {entry};
     t.error(sys::invoke(breakpoint, Label::kBreakpointRemove, words), Error::kNone, "remove");
     t.that(*reinterpret_cast<volatile uint8_t*>(entry) == 0x0f, "original byte not restored");
-    t.error(sys::invoke(breakpoint, Label::kBreakpointRemove, words), Error::kNotMapped, "remove twice");
+    t.error(sys::invoke(breakpoint, Label::kBreakpointRemove, words), Error::kNotMapped,
+            "remove twice");
     kill(breakpoint);
   }
   {
@@ -110,7 +115,8 @@ DEFINE_TEST(breakpoints,
   }
   {
     Check t("breakpoint_out_of_line_on_ordinary_instruction");
-    for (int i = 0; i < 4; ++i) xol_writer[i] = static_cast<uint8_t>(probe_ordinary[i] == '\xcc' ? 0 : probe_ordinary[i]);
+    for (int i = 0; i < 4; ++i)
+      xol_writer[i] = static_cast<uint8_t>(probe_ordinary[i] == '\xcc' ? 0 : probe_ordinary[i]);
     uint64_t breakpoint = make(ObjectType::kBreakpoint);
     must(bind(breakpoint, kVSpace, probe_endpoint), "bind");
     t.error(insert(breakpoint, ordinary, 4, xol_page, 0), Error::kNone, "insert");
@@ -125,7 +131,8 @@ DEFINE_TEST(breakpoints,
     // add disp32(%rip), %rax (48 03 05 disp32) becomes add disp32(%rcx), %rax (48 03 81 disp32)
     // with rcx set to the original next instruction's address during the step.
     const auto* original = reinterpret_cast<const uint8_t*>(probe_riprel);
-    t.that(original[0] == 0x48 && original[1] == 0x03 && original[2] == 0x05, "unexpected encoding");
+    t.that(original[0] == 0x48 && original[1] == 0x03 && original[2] == 0x05,
+           "unexpected encoding");
     xol_writer[0x40] = 0x48;
     xol_writer[0x41] = 0x03;
     xol_writer[0x42] = 0x81;
@@ -158,7 +165,8 @@ DEFINE_TEST(breakpoints,
     t.error(insert(breakpoint, entry, 5, 0, 0), Error::kNone, "insert");
     must(sys::cnode_revoke(kRoot, endpoint), "revoke endpoint");
     t.that(probed_function(1) == 1002, "call through a probe with no listener failed");
-    t.that(*reinterpret_cast<volatile uint8_t*>(entry) == 0x0f, "probe without listener not removed");
+    t.that(*reinterpret_cast<volatile uint8_t*>(entry) == 0x0f,
+           "probe without listener not removed");
     kill(breakpoint);
   }
 }
@@ -171,7 +179,8 @@ DEFINE_TEST(breakpoint_in_another_vspace, "a breakpoint on a thread looping in a
   uint64_t vspace = make(ObjectType::kVSpace);
   uint64_t code = make(ObjectType::kFrame, 12);
   uint64_t stack = make(ObjectType::kFrame, 12);
-  for (int i = 0; i < 3; ++i) must(map_table(make(ObjectType::kPageTable), vspace, 0x400000), "table");
+  for (int i = 0; i < 3; ++i)
+    must(map_table(make(ObjectType::kPageTable), vspace, 0x400000), "table");
   must(map_frame(code, vspace, 0x400000, abi::kMapExecute), "code");
   must(map_frame(stack, vspace, 0x401000, abi::kMapWrite), "stack");
   uint64_t alias = new_slot();
@@ -208,8 +217,8 @@ DEFINE_TEST(breakpoint_in_another_vspace, "a breakpoint on a thread looping in a
   while (r.error == Error::kNone && hits < 100) {
     ++hits;
     // rbx counts completed calls: at the n-th hit, n - 1 calls have finished.
-    consistent = consistent && sys::message_word(mr, 0) == 0x400000 &&
-                 sys::message_word(mr, 4) == hits - 1;
+    consistent =
+        consistent && sys::message_word(mr, 0) == 0x400000 && sys::message_word(mr, 4) == hits - 1;
     if (hits == 100) break;
     r = sys::reply_recv(endpoint, reply, static_cast<uint64_t>(abi::FaultReply::kResume), mr, 0);
   }
@@ -218,8 +227,8 @@ DEFINE_TEST(breakpoint_in_another_vspace, "a breakpoint on a thread looping in a
   // Delete the breakpoint while the thread is stopped on it, then answer: it runs on.
   t.error(sys::cnode_delete(kRoot, breakpoint), Error::kNone, "delete");
   t.that(bytes[0] == 0x0f, "original byte not restored");
-  t.error(sys::send(reply, static_cast<uint64_t>(abi::FaultReply::kResume), mr, 0).error, Error::kNone,
-          "reply after delete");
+  t.error(sys::send(reply, static_cast<uint64_t>(abi::FaultReply::kResume), mr, 0).error,
+          Error::kNone, "reply after delete");
   for (int i = 0; i < 3; ++i) sys::yield();
   must(sys::invoke(tcb, Label::kTcbSuspend), "suspend");
   sys::MessageRegisters out;
@@ -250,14 +259,16 @@ DEFINE_TEST(kernel_text_probe, "a probe on kernel text records samples in a ring
   if (symbols == nullptr) return;
   constexpr uint64_t kSymbolsWindow = 0x40000000;
   for (uint64_t i = 0; i < symbols->frame_count; ++i) {
-    must(map_anywhere(symbols->first_slot + i, kVSpace, kSymbolsWindow + i * 4096, 0), "map symbols");
+    must(map_anywhere(symbols->first_slot + i, kVSpace, kSymbolsWindow + i * 4096, 0),
+         "map symbols");
   }
   elf::SymbolTable table;
-  t.that(table.open(reinterpret_cast<const uint8_t*>(kSymbolsWindow + symbols->offset), symbols->size) ==
-             elf::ElfError::kNone,
+  t.that(table.open(reinterpret_cast<const uint8_t*>(kSymbolsWindow + symbols->offset),
+                    symbols->size) == elf::ElfError::kNone,
          "kernel symbol table unreadable");
   uint64_t function = 0;
-  t.that(table.find("_ZN6kernel16syscall_dispatchEPNS_3TcbE", function), "syscall_dispatch not found");
+  t.that(table.find("_ZN6kernel16syscall_dispatchEPNS_3TcbE", function),
+         "syscall_dispatch not found");
   uint64_t ring_frame = make(ObjectType::kFrame, 12);
   must(map_anywhere(ring_frame, kVSpace, kSymbolsWindow - 0x1000, abi::kMapWrite), "map ring");
   auto* ring = reinterpret_cast<volatile abi::SampleRing*>(kSymbolsWindow - 0x1000);
@@ -266,10 +277,12 @@ DEFINE_TEST(kernel_text_probe, "a probe on kernel text records samples in a ring
   must_mint(kRoot, badged, notification, abi::kRightsAll, 0x5a);
   uint64_t breakpoint = make(ObjectType::kBreakpoint);
   uint64_t bind_words[] = {ring_frame, badged, abi::kSlotKernelProbes};
-  t.error(sys::invoke(breakpoint, Label::kBreakpointBindKernel, bind_words), Error::kNone, "bind kernel");
+  t.error(sys::invoke(breakpoint, Label::kBreakpointBindKernel, bind_words), Error::kNone,
+          "bind kernel");
   t.error(insert(breakpoint, function + 1, 5, 0, 0), Error::kInvalidArgument, "probe inside a NOP");
   t.error(insert(breakpoint, function, 4, 0, 0), Error::kInvalidArgument, "probe with length 4");
-  t.error(insert(breakpoint, 0x400000, 5, 0, 0), Error::kInvalidArgument, "user address on a kernel probe");
+  t.error(insert(breakpoint, 0x400000, 5, 0, 0), Error::kInvalidArgument,
+          "user address on a kernel probe");
   t.error(insert(breakpoint, function, 5, 0, 0), Error::kNone, "insert");
   t.error(insert(breakpoint, function, 5, 0, 0), Error::kAlreadyMapped, "second probe there");
   uint64_t before = ring->head;

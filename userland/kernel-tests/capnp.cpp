@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Kernel tests of Cap'n Proto over the kernel's IPC (libs/capnp's kernel transport).
-#include "suite.hpp"
-
 #include "sonde/capnp/kernel_transport.hpp"
+#include "suite.hpp"
 #include "supervisor.capnp.hpp"
 
 namespace kernel_tests {
@@ -15,7 +14,8 @@ class TestSupervisor final : public proto::Supervisor::Server {
  public:
   rt::Result<void> start(proto::Supervisor::StartParams::Reader params,
                          proto::Supervisor::StartResults::Builder results) override {
-    if (params.getServer() == proto::ServerKind::kPosix) return rt::err(rt::kEEXIST, "posix already runs");
+    if (params.getServer() == proto::ServerKind::kPosix)
+      return rt::err(rt::kEEXIST, "posix already runs");
     auto arguments = params.getArguments();
     if (!arguments.ok()) return arguments.error();
     uint32_t bytes = 0;
@@ -50,10 +50,12 @@ uint64_t capnp_reply;
 void capnp_server(uint64_t calls) {
   static TestSupervisor server;
   sonde::capnp::KernelServerConfig config{
-      capnp_endpoint, capnp_reply,
+      capnp_endpoint,
+      capnp_reply,
       sonde::capnp::Bytes{reinterpret_cast<const uint8_t*>(kSessionWindow + 0x1000), 4096},
       sonde::capnp::MutableBytes{reinterpret_cast<uint8_t*>(kSessionWindow + 0x2000), 4096},
-      sonde::capnp::ReaderLimits(), calls};
+      sonde::capnp::ReaderLimits(),
+      calls};
   (void)sonde::capnp::serveKernelEndpoint(server, config);
 }
 
@@ -72,9 +74,11 @@ DEFINE_TEST(capnp_over_ipc,
   must(sys::cnode_copy(kRoot, request_view, request), "copy request frame");
   must(sys::cnode_copy(kRoot, reply_view, reply), "copy reply frame");
   must(map_anywhere(request, kVSpace, kSessionWindow, abi::kMapWrite), "client request view");
-  must(map_anywhere(request_view, kVSpace, kSessionWindow + 0x1000, abi::kMapRead), "server request view");
+  must(map_anywhere(request_view, kVSpace, kSessionWindow + 0x1000, abi::kMapRead),
+       "server request view");
   must(map_anywhere(reply, kVSpace, kSessionWindow + 0x2000, abi::kMapWrite), "server reply view");
-  must(map_anywhere(reply_view, kVSpace, kSessionWindow + 0x3000, abi::kMapRead), "client reply view");
+  must(map_anywhere(reply_view, kVSpace, kSessionWindow + 0x3000, abi::kMapRead),
+       "client reply view");
   uint64_t server = spawn(capnp_server, 4, ThreadOptions{.priority = 254});
   sonde::capnp::KernelTransport transport(
       capnp_endpoint, sonde::capnp::MutableBytes{reinterpret_cast<uint8_t*>(kSessionWindow), 4096},
@@ -112,8 +116,9 @@ DEFINE_TEST(capnp_over_ipc,
     t.that(result.ok(), "large call failed");
     if (result.ok()) {
       auto status = result.value().getStatus();
-      t.that(status.ok() && status.value().getInstance() == 100 && status.value().getRestarts() == 800,
-             "wrong results for the large request");
+      t.that(
+          status.ok() && status.value().getInstance() == 100 && status.value().getRestarts() == 800,
+          "wrong results for the large request");
     }
   }
   {
@@ -127,7 +132,8 @@ DEFINE_TEST(capnp_over_ipc,
       auto servers = result.value().getServers();
       bool ok = servers.ok() && servers.value().size() == 60;
       for (uint32_t i = 0; ok && i < 60; ++i) {
-        ok = servers.value()[i].getInstance() == i && servers.value()[i].getServer() == proto::ServerKind::kPosix;
+        ok = servers.value()[i].getInstance() == i &&
+             servers.value()[i].getServer() == proto::ServerKind::kPosix;
       }
       t.that(ok, "wrong or truncated large reply");
     }

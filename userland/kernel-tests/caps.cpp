@@ -11,7 +11,8 @@ DEFINE_TEST(boot_info,
   t.that(boot->untyped_count > 0, "no untyped memory");
   t.that(boot->ipc_buffer != 0, "no IPC buffer");
   uint64_t total = 0;
-  for (uint64_t i = 0; i < boot->untyped_count; ++i) total += uint64_t{1} << boot->untyped[i].size_bits;
+  for (uint64_t i = 0; i < boot->untyped_count; ++i)
+    total += uint64_t{1} << boot->untyped[i].size_bits;
   t.that(total >= (16ull << 20), "less than 16 MiB of untyped memory");
 }
 
@@ -19,7 +20,8 @@ DEFINE_TEST(lookup_errors,
             "cap lookup errors: empty slot, unknown label, wrong object type, guard mismatch") {
   {
     Check t("invoke_empty_slot_is_invalid_capability");
-    t.error(sys::invoke(next_slot + 100, Label::kTcbResume), Error::kInvalidCapability, "empty slot accepted");
+    t.error(sys::invoke(next_slot + 100, Label::kTcbResume), Error::kInvalidCapability,
+            "empty slot accepted");
   }
   {
     Check t("unknown_label_is_invalid_label");
@@ -27,11 +29,13 @@ DEFINE_TEST(lookup_errors,
   }
   {
     Check t("label_of_another_type_is_wrong_type");
-    t.error(sys::invoke(kSelf, Label::kUntypedRetype), Error::kWrongType, "retype on a TCB accepted");
+    t.error(sys::invoke(kSelf, Label::kUntypedRetype), Error::kWrongType,
+            "retype on a TCB accepted");
   }
   {
     Check t("cptr_beyond_guard_is_guard_mismatch");
-    t.error(sys::invoke(uint64_t{1} << 40, Label::kTcbResume), Error::kGuardMismatch, "bad guard accepted");
+    t.error(sys::invoke(uint64_t{1} << 40, Label::kTcbResume), Error::kGuardMismatch,
+            "bad guard accepted");
   }
 }
 
@@ -66,7 +70,8 @@ DEFINE_TEST(rights_and_revoke,
   uint64_t read_only = new_slot();
   {
     Check t("mint_reduces_rights_and_send_needs_write");
-    t.error(sys::cnode_mint(kRoot, read_only, endpoint, abi::kRightRead, 0), Error::kNone, "mint failed");
+    t.error(sys::cnode_mint(kRoot, read_only, endpoint, abi::kRightRead, 0), Error::kNone,
+            "mint failed");
     sys::MessageRegisters mr;
     auto r = sys::ipc(abi::Syscall::kNBSend, read_only, abi::MessageInfo{1, 0, 0}, 0, mr);
     t.error(r.error, Error::kMissingRight, "send through a read-only cap");

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 // Kernel tests of the clock page.
-#include "suite.hpp"
-
 #include "sys/clock.hpp"
+
+#include "suite.hpp"
 
 namespace kernel_tests {
 
@@ -23,21 +23,24 @@ DEFINE_TEST(clock, "the clock page: monotonic nanoseconds that follow the timer,
   {
     Check t("clock_advances_with_the_timer");
     uint64_t tick = sys::debug_ticks();
-    while (sys::debug_ticks() == tick) {}  // start on a tick edge
+    while (sys::debug_ticks() == tick) {
+    }  // start on a tick edge
     uint64_t start_ns = sys::clock_ns();
     uint64_t start_tick = sys::debug_ticks();
-    while (sys::debug_ticks() - start_tick < 20) {}
+    while (sys::debug_ticks() - start_tick < 20) {
+    }
     uint64_t elapsed = sys::clock_ns() - start_ns;
     uint64_t expected = 20 * (1000000000 / boot->timer_hz);  // 200 ms
     // Generous: under emulation the PIT and the TSC both follow the host, loosely.
     t.that(elapsed > expected / 2 && elapsed < expected * 2, "clock and timer disagree by 2x");
-    sys::print("  clock: %lu ns over 20 ticks (%lu MHz TSC)\n", elapsed, sys::clock_page->tsc_hz / 1000000);
+    sys::print("  clock: %lu ns over 20 ticks (%lu MHz TSC)\n", elapsed,
+               sys::clock_page->tsc_hz / 1000000);
   }
   {
     Check t("clock_page_is_read_only");
     t.that(faults_at(write_word, abi::kRootClockPage), "the clock page is writable");
-    t.error(map_frame(abi::kSlotClock, kVSpace, kWindow + 0x60000, abi::kMapWrite), Error::kMissingRight,
-            "writable mapping of the clock");
+    t.error(map_frame(abi::kSlotClock, kVSpace, kWindow + 0x60000, abi::kMapWrite),
+            Error::kMissingRight, "writable mapping of the clock");
     t.error(map_frame(abi::kSlotClock, kVSpace, kWindow + 0x60000, abi::kMapRead), Error::kNone,
             "read-only mapping of the clock");
     const auto* copy = reinterpret_cast<const volatile abi::ClockPage*>(kWindow + 0x60000);

@@ -29,9 +29,11 @@ abi::Error com1_write(uint64_t ports, const char* text) {
   for (const char* c = text; *c != '\0'; ++c) {
     uint64_t status = 0;
     do {
-      if (abi::Error e = port_in(ports, Label::kIoPortsIn8, kCom1 + 5, status); e != Error::kNone) return e;
+      if (abi::Error e = port_in(ports, Label::kIoPortsIn8, kCom1 + 5, status); e != Error::kNone)
+        return e;
     } while ((status & 0x20) == 0);
-    if (abi::Error e = port_out(ports, Label::kIoPortsOut8, kCom1, static_cast<uint8_t>(*c)); e != Error::kNone) {
+    if (abi::Error e = port_out(ports, Label::kIoPortsOut8, kCom1, static_cast<uint8_t>(*c));
+        e != Error::kNone) {
       return e;
     }
   }
@@ -44,16 +46,22 @@ DEFINE_TEST(devices, "I/O port caps drive COM1 from user mode; IRQ lines signal 
   uint64_t com1 = new_slot();
   {
     Check t("user_mode_com1_driver_writes_through_io_port_cap");
-    t.error(issue_ports(abi::kSlotIoPorts, kCom1, kCom1 + 7, com1), Error::kNone, "issue COM1's ports");
-    t.error(com1_write(com1, "kernel-tests: hello from a user-mode COM1 driver\n"), Error::kNone, "write");
+    t.error(issue_ports(abi::kSlotIoPorts, kCom1, kCom1 + 7, com1), Error::kNone,
+            "issue COM1's ports");
+    t.error(com1_write(com1, "kernel-tests: hello from a user-mode COM1 driver\n"), Error::kNone,
+            "write");
   }
   {
     Check t("io_ports_outside_the_range_are_refused");
     uint64_t value = 0;
-    t.error(port_in(com1, Label::kIoPortsIn8, 0x60, value), Error::kRangeError, "keyboard port read");
-    t.error(port_out(com1, Label::kIoPortsOut16, kCom1 + 7, 0), Error::kRangeError, "word past the end");
-    t.error(issue_ports(com1, kCom1 - 8, kCom1, new_slot()), Error::kRangeError, "wider range issued");
-    t.error(issue_ports(com1, kCom1 + 2, kCom1 + 1, new_slot()), Error::kRangeError, "empty range issued");
+    t.error(port_in(com1, Label::kIoPortsIn8, 0x60, value), Error::kRangeError,
+            "keyboard port read");
+    t.error(port_out(com1, Label::kIoPortsOut16, kCom1 + 7, 0), Error::kRangeError,
+            "word past the end");
+    t.error(issue_ports(com1, kCom1 - 8, kCom1, new_slot()), Error::kRangeError,
+            "wider range issued");
+    t.error(issue_ports(com1, kCom1 + 2, kCom1 + 1, new_slot()), Error::kRangeError,
+            "empty range issued");
   }
   {
     Check t("io_ports_need_rights_and_revoke_with_their_parent");
@@ -61,9 +69,11 @@ DEFINE_TEST(devices, "I/O port caps drive COM1 from user mode; IRQ lines signal 
     must_mint(kRoot, read_only, com1, abi::kRightRead, 0);
     uint64_t value = 0;
     t.error(port_in(read_only, Label::kIoPortsIn8, kCom1 + 5, value), Error::kNone, "read");
-    t.error(port_out(read_only, Label::kIoPortsOut8, kCom1 + 7, 0), Error::kMissingRight, "write through read-only");
+    t.error(port_out(read_only, Label::kIoPortsOut8, kCom1 + 7, 0), Error::kMissingRight,
+            "write through read-only");
     uint64_t scratch = new_slot();
-    t.error(issue_ports(com1, kCom1 + 7, kCom1 + 7, scratch), Error::kNone, "issue the scratch register");
+    t.error(issue_ports(com1, kCom1 + 7, kCom1 + 7, scratch), Error::kNone,
+            "issue the scratch register");
     t.error(sys::cnode_revoke(kRoot, com1), Error::kNone, "revoke");
     t.error(port_in(scratch, Label::kIoPortsIn8, kCom1 + 7, value), Error::kInvalidCapability,
             "narrower cap survived its parent's revocation");
@@ -72,15 +82,19 @@ DEFINE_TEST(devices, "I/O port caps drive COM1 from user mode; IRQ lines signal 
   {
     Check t("irq_control_hands_out_each_line_once");
     uint64_t get[] = {0, new_slot(), 64};
-    t.error(sys::invoke(abi::kSlotIrqControl, Label::kIrqControlGet, get), Error::kNotPermitted, "timer line");
+    t.error(sys::invoke(abi::kSlotIrqControl, Label::kIrqControlGet, get), Error::kNotPermitted,
+            "timer line");
     get[0] = 16;
-    t.error(sys::invoke(abi::kSlotIrqControl, Label::kIrqControlGet, get), Error::kRangeError, "line 16");
+    t.error(sys::invoke(abi::kSlotIrqControl, Label::kIrqControlGet, get), Error::kRangeError,
+            "line 16");
     uint64_t get4[] = {4, irq4, 64};
     t.error(sys::invoke(abi::kSlotIrqControl, Label::kIrqControlGet, get4), Error::kNone, "line 4");
     get4[1] = new_slot();
-    t.error(sys::invoke(abi::kSlotIrqControl, Label::kIrqControlGet, get4), Error::kIrqInUse, "line 4 twice");
+    t.error(sys::invoke(abi::kSlotIrqControl, Label::kIrqControlGet, get4), Error::kIrqInUse,
+            "line 4 twice");
     uint64_t wrong[] = {kSelf};
-    t.error(sys::invoke(irq4, Label::kIrqHandlerSetNotification, wrong), Error::kWrongType, "TCB as notification");
+    t.error(sys::invoke(irq4, Label::kIrqHandlerSetNotification, wrong), Error::kWrongType,
+            "TCB as notification");
   }
   {
     Check t("com1_interrupt_signals_the_bound_notification");

@@ -24,7 +24,7 @@ void linux_syscall(uint64_t) {
   uint64_t result;
   asm volatile("syscall" : "=a"(result) : "a"(39) : "rcx", "r11", "memory");  // getpid
   after_fault = result;
-  asm volatile("syscall" : : "a"(231), "D"(0) : "rcx", "r11", "memory");     // exit_group
+  asm volatile("syscall" : : "a"(231), "D"(0) : "rcx", "r11", "memory");  // exit_group
 }
 
 }  // namespace
@@ -38,7 +38,8 @@ DEFINE_TEST(faults, "faults, exceptions and foreign syscalls reach the handler o
   {
     Check t("page_fault_is_delivered_and_handler_redirects");
     after_fault = 0;
-    uint64_t thread = spawn(touch_unmapped, 0, ThreadOptions{.priority = 100, .fault_endpoint = badged});
+    uint64_t thread =
+        spawn(touch_unmapped, 0, ThreadOptions{.priority = 100, .fault_endpoint = badged});
     abi::UserRegisters registers;
     uint64_t address = 0, detail = 0;
     auto r = receive_fault(reply, registers, address, detail);
@@ -57,7 +58,8 @@ DEFINE_TEST(faults, "faults, exceptions and foreign syscalls reach the handler o
     for (uint64_t i = 0; i < abi::kUserRegisterWords; ++i) words[i] = in[i];
     sys::load_message(mr, words, abi::kUserRegisterWords);
     t.error(sys::send(reply, static_cast<uint64_t>(abi::FaultReply::kSetRegisters), mr,
-                      abi::kUserRegisterWords).error,
+                      abi::kUserRegisterWords)
+                .error,
             Error::kNone, "reply failed");
     sys::wait(done_notification);
     t.that(after_fault == 77, "thread did not continue where the handler said");
@@ -65,7 +67,8 @@ DEFINE_TEST(faults, "faults, exceptions and foreign syscalls reach the handler o
   }
   {
     Check t("invalid_opcode_is_an_exception_fault");
-    uint64_t thread = spawn(invalid_opcode, 0, ThreadOptions{.priority = 100, .fault_endpoint = badged});
+    uint64_t thread =
+        spawn(invalid_opcode, 0, ThreadOptions{.priority = 100, .fault_endpoint = badged});
     abi::UserRegisters registers;
     uint64_t vector = 0, detail = 0;
     auto r = receive_fault(reply, registers, vector, detail);
@@ -82,7 +85,8 @@ DEFINE_TEST(faults, "faults, exceptions and foreign syscalls reach the handler o
   {
     Check t("int3_is_an_exception_fault_and_resumes_after_it");
     after_fault = 0;
-    uint64_t thread = spawn(breakpoint_instruction, 0, ThreadOptions{.priority = 100, .fault_endpoint = badged});
+    uint64_t thread =
+        spawn(breakpoint_instruction, 0, ThreadOptions{.priority = 100, .fault_endpoint = badged});
     abi::UserRegisters registers;
     uint64_t vector = 0, detail = 0;
     auto r = receive_fault(reply, registers, vector, detail);
@@ -97,22 +101,26 @@ DEFINE_TEST(faults, "faults, exceptions and foreign syscalls reach the handler o
   {
     Check t("foreign_syscall_round_trip");
     after_fault = 0;
-    uint64_t thread = spawn(linux_syscall, 0,
-                            ThreadOptions{.priority = 100, .fault_endpoint = badged, .linux_abi = true});
+    uint64_t thread =
+        spawn(linux_syscall, 0,
+              ThreadOptions{.priority = 100, .fault_endpoint = badged, .linux_abi = true});
     abi::UserRegisters registers;
     uint64_t a = 0, b = 0;
     auto r = receive_fault(reply, registers, a, b);
     t.error(r.error, Error::kNone, "no fault message");
-    t.that(r.info.label == static_cast<uint64_t>(abi::FaultKind::kForeignSyscall), "not a ForeignSyscall");
+    t.that(r.info.label == static_cast<uint64_t>(abi::FaultKind::kForeignSyscall),
+           "not a ForeignSyscall");
     t.that(registers.rax == 39, "syscall number not in rax");
     sys::MessageRegisters mr;
     mr.word[0] = 4242;
     // Reply and wait for the next fault in one call (the ReplyRecv fast path).
-    r = sys::reply_recv(fault_endpoint, reply, static_cast<uint64_t>(abi::FaultReply::kSetResult), mr, 1);
+    r = sys::reply_recv(fault_endpoint, reply, static_cast<uint64_t>(abi::FaultReply::kSetResult),
+                        mr, 1);
     t.error(r.error, Error::kNone, "no second fault message");
     auto* words = reinterpret_cast<uint64_t*>(&registers);
     for (uint64_t i = 0; i < abi::kUserRegisterWords; ++i) words[i] = sys::message_word(mr, i);
-    t.that(r.info.label == static_cast<uint64_t>(abi::FaultKind::kForeignSyscall), "second fault kind");
+    t.that(r.info.label == static_cast<uint64_t>(abi::FaultKind::kForeignSyscall),
+           "second fault kind");
     t.that(registers.rax == 231 && registers.rdi == 0, "second syscall's registers wrong");
     t.that(after_fault == 4242, "syscall result not delivered");
     t.error(sys::send(reply, static_cast<uint64_t>(abi::FaultReply::kSuspend), mr, 0).error,
@@ -121,7 +129,8 @@ DEFINE_TEST(faults, "faults, exceptions and foreign syscalls reach the handler o
   }
   {
     Check t("malformed_fault_reply_is_rejected");
-    uint64_t thread = spawn(invalid_opcode, 0, ThreadOptions{.priority = 100, .fault_endpoint = badged});
+    uint64_t thread =
+        spawn(invalid_opcode, 0, ThreadOptions{.priority = 100, .fault_endpoint = badged});
     abi::UserRegisters registers;
     uint64_t a = 0, b = 0;
     receive_fault(reply, registers, a, b);
@@ -137,8 +146,8 @@ DEFINE_TEST(faults, "faults, exceptions and foreign syscalls reach the handler o
     uint64_t supervisor = make(ObjectType::kNotification);
     uint64_t badged_supervisor = new_slot();
     must_mint(kRoot, badged_supervisor, supervisor, abi::kRightsAll, 0x77);
-    uint64_t thread = spawn(touch_unmapped, 0,
-                            ThreadOptions{.priority = 100, .supervisor = badged_supervisor});
+    uint64_t thread =
+        spawn(touch_unmapped, 0, ThreadOptions{.priority = 100, .supervisor = badged_supervisor});
     auto r = sys::wait(supervisor);
     t.error(r.error, Error::kNone, "supervisor not signalled");
     t.that(r.badge == 0x77, "supervisor badge wrong");
@@ -151,8 +160,9 @@ DEFINE_TEST(faults, "faults, exceptions and foreign syscalls reach the handler o
     Check t("fault_endpoint_revoked_while_waiting_signals_supervisor");
     uint64_t supervisor = make(ObjectType::kNotification);
     uint64_t lonely = make(ObjectType::kEndpoint);
-    uint64_t thread = spawn(touch_unmapped, 0,
-                            ThreadOptions{.priority = 100, .fault_endpoint = lonely, .supervisor = supervisor});
+    uint64_t thread =
+        spawn(touch_unmapped, 0,
+              ThreadOptions{.priority = 100, .fault_endpoint = lonely, .supervisor = supervisor});
     // Nobody receives on `lonely`: the thread waits in its queue until the endpoint dies.
     auto r = sys::poll(supervisor);
     t.error(r.error, Error::kWouldBlock, "supervisor signalled too early");

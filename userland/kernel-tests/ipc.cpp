@@ -280,13 +280,15 @@ DEFINE_TEST(hostile_messages,
     sys::load_message(mr, words, 30);
     auto r = sys::ipc(abi::Syscall::kSend, hostile_endpoint, abi::MessageInfo{1, 30, 0}, 0, mr);
     t.error(r.error, Error::kNone, "send failed");
-    t.that(hostile_seen_length == abi::kRegisterMessageWords, "words beyond the registers invented");
+    t.that(hostile_seen_length == abi::kRegisterMessageWords,
+           "words beyond the registers invented");
     kill(thread);
   }
   {
     Check t("recv_with_a_non_reply_cap_is_wrong_type");
     sys::MessageRegisters mr;
-    auto r = sys::ipc(abi::Syscall::kNBRecv, hostile_endpoint, abi::MessageInfo{}, hostile_endpoint, mr);
+    auto r =
+        sys::ipc(abi::Syscall::kNBRecv, hostile_endpoint, abi::MessageInfo{}, hostile_endpoint, mr);
     t.error(r.error, Error::kWrongType, "endpoint accepted as a Reply");
   }
   {
@@ -303,7 +305,8 @@ DEFINE_TEST(hostile_messages,
   }
   {
     Check t("unknown_system_call_number_is_unknown_syscall");
-    t.that(sys::raw_syscall(4096) == abi::syscall_result(abi::Error::kUnknownSyscall), "call 4096 accepted");
+    t.that(sys::raw_syscall(4096) == abi::syscall_result(abi::Error::kUnknownSyscall),
+           "call 4096 accepted");
   }
 }
 
@@ -345,8 +348,9 @@ DEFINE_TEST(receivers_gone,
     Check t("fault_handler_gone_when_its_endpoint_loses_every_receiver");
     uint64_t endpoint = make(ObjectType::kEndpoint);
     uint64_t supervisor = make(ObjectType::kNotification);
-    uint64_t thread = spawn(touch_unmapped, 0,
-                            ThreadOptions{.priority = 254, .fault_endpoint = endpoint, .supervisor = supervisor});
+    uint64_t thread =
+        spawn(touch_unmapped, 0,
+              ThreadOptions{.priority = 254, .fault_endpoint = endpoint, .supervisor = supervisor});
     t.error(sys::poll(supervisor).error, Error::kWouldBlock, "supervisor signalled early");
     must(sys::cnode_delete(kRoot, endpoint), "delete the handler's cap");
     t.error(sys::poll(supervisor).error, Error::kNone, "supervisor not told");

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 // Kernel tests of programs from boot modules, loaded from user mode.
 #include "suite.hpp"
-
 #include "sys/loader.hpp"
 
 namespace kernel_tests {
@@ -21,8 +20,8 @@ DEFINE_TEST(program_from_boot_module,
   t.that(module->frame_count * 4096 >= module->size + module->offset, "module frames too few");
   constexpr uint64_t kModuleWindow = 0x30000000;
   for (uint64_t i = 0; i < module->frame_count; ++i) {
-    t.error(map_anywhere(module->first_slot + i, kVSpace, kModuleWindow + i * 4096, 0), Error::kNone,
-            "map a module frame");
+    t.error(map_anywhere(module->first_slot + i, kVSpace, kModuleWindow + i * 4096, 0),
+            Error::kNone, "map a module frame");
   }
   const auto* image = reinterpret_cast<const uint8_t*>(kModuleWindow + module->offset);
   t.that(image[0] == 0x7f && image[1] == 'E', "module is not an ELF file");
@@ -30,7 +29,8 @@ DEFINE_TEST(program_from_boot_module,
   sys::LoadedProgram program;
   t.error(sys::load_program(image, module->size, 4, resources, program), Error::kNone, "load");
   // A malformed image is refused before anything is made.
-  t.error(sys::load_program(image, 64, 4, resources, program), Error::kInvalidArgument, "truncated ELF");
+  t.error(sys::load_program(image, 64, 4, resources, program), Error::kInvalidArgument,
+          "truncated ELF");
   uint64_t endpoint = make(ObjectType::kEndpoint);
   uint64_t cnode = make(ObjectType::kCNode, 4);
   uint64_t mint[] = {1, 4, kRoot, endpoint, 64, abi::kRightWrite, 0x77};

@@ -58,13 +58,16 @@ bool two_cpu_probe_run(uint64_t address, uint64_t length, uint64_t xol, uint64_t
       continue;
     }
     if (sys::message_word(mr, 0) == address) ++hits;
-    if (remove_after != 0 && hits == remove_after) must(sys::cnode_delete(kRoot, breakpoint), "delete");
-    r = sys::reply_recv(probe_endpoint, reply, static_cast<uint64_t>(abi::FaultReply::kResume), mr, 0);
+    if (remove_after != 0 && hits == remove_after)
+      must(sys::cnode_delete(kRoot, breakpoint), "delete");
+    r = sys::reply_recv(probe_endpoint, reply, static_cast<uint64_t>(abi::FaultReply::kResume), mr,
+                        0);
   }
   kill(a);
   kill(b);
   if (remove_after == 0) kill(breakpoint);
-  return done == 2 && caller_sums[0] == expected_sum(kCalls) && caller_sums[1] == expected_sum(kCalls);
+  return done == 2 && caller_sums[0] == expected_sum(kCalls) &&
+         caller_sums[1] == expected_sum(kCalls);
 }
 
 }  // namespace
@@ -81,7 +84,8 @@ DEFINE_TEST(smp, "a second CPU: affinity, TLB shootdown on unmap, breakpoint hit
     t.error(set_cpu(thread, 1), Error::kNone, "affinity");
     t.error(sys::invoke(thread, Label::kTcbResume), Error::kNone, "resume");
     uint64_t start = sys::debug_ticks();
-    while (smp_counter < 1000 && sys::debug_ticks() - start < 200) {}
+    while (smp_counter < 1000 && sys::debug_ticks() - start < 200) {
+    }
     t.that(smp_counter >= 1000, "the thread did not run beside the spinning root");
     t.error(set_cpu(thread, boot->cpu_count), Error::kRangeError, "affinity beyond the CPUs");
     // Moved back to CPU 0 (CPU 1 gets a reschedule IPI), it cannot run while the root spins:
@@ -92,7 +96,8 @@ DEFINE_TEST(smp, "a second CPU: affinity, TLB shootdown on unmap, breakpoint hit
     uint64_t last = smp_counter;
     while (!stopped && sys::debug_ticks() - start < 300) {
       uint64_t tick = sys::debug_ticks();
-      while (sys::debug_ticks() - tick < 10) {}
+      while (sys::debug_ticks() - tick < 10) {
+      }
       stopped = smp_counter == last;
       last = smp_counter;
     }
@@ -105,12 +110,14 @@ DEFINE_TEST(smp, "a second CPU: affinity, TLB shootdown on unmap, breakpoint hit
     must(map_frame(frame, kVSpace, kWindow + 0x20000, 0), "map");
     window_reads = 0;
     uint64_t reply = make(ObjectType::kReply);
-    uint64_t thread = spawn(read_window_forever, kWindow + 0x20000,
-                            ThreadOptions{.priority = 10, .fault_endpoint = fault_endpoint, .start = false});
+    uint64_t thread =
+        spawn(read_window_forever, kWindow + 0x20000,
+              ThreadOptions{.priority = 10, .fault_endpoint = fault_endpoint, .start = false});
     must(set_cpu(thread, 1), "affinity");
     must(sys::invoke(thread, Label::kTcbResume), "resume");
     uint64_t start = sys::debug_ticks();
-    while (window_reads < 1000 && sys::debug_ticks() - start < 200) {}
+    while (window_reads < 1000 && sys::debug_ticks() - start < 200) {
+    }
     t.that(window_reads >= 1000, "reader did not start");
     t.error(sys::invoke(frame, Label::kFrameUnmap), Error::kNone, "unmap");
     // Poll (a stale TLB on CPU 1 would keep the reader going, and a blocking receive hang).
@@ -120,7 +127,8 @@ DEFINE_TEST(smp, "a second CPU: affinity, TLB shootdown on unmap, breakpoint hit
     do {
       r = sys::ipc(abi::Syscall::kNBRecv, fault_endpoint, abi::MessageInfo{}, reply, fault);
     } while (r.error == Error::kWouldBlock && sys::debug_ticks() - start < 200);
-    t.that(r.error == Error::kNone && r.info.label == static_cast<uint64_t>(abi::FaultKind::kPage) &&
+    t.that(r.error == Error::kNone &&
+               r.info.label == static_cast<uint64_t>(abi::FaultKind::kPage) &&
                sys::message_word(fault, abi::kFaultAddressWord) == kWindow + 0x20000,
            "the reader on CPU 1 kept reading an unmapped page");
     sys::MessageRegisters mr;
@@ -139,7 +147,8 @@ DEFINE_TEST(smp, "a second CPU: affinity, TLB shootdown on unmap, breakpoint hit
   {
     Check t("breakpoint_out_of_line_with_callers_on_two_cpus");
     uint64_t hits = 0;
-    t.that(two_cpu_probe_run(ordinary, 4, xol_page, 0, hits), "results changed or a caller did not finish");
+    t.that(two_cpu_probe_run(ordinary, 4, xol_page, 0, hits),
+           "results changed or a caller did not finish");
     t.that(hits == 2 * kCalls, "hit count is not the call count");
   }
   {
@@ -155,7 +164,8 @@ DEFINE_TEST(smp, "a second CPU: affinity, TLB shootdown on unmap, breakpoint hit
   {
     Check t("breakpoint_rip_relative_with_callers_on_two_cpus");
     uint64_t hits = 0;
-    t.that(two_cpu_probe_run(riprel, 7, xol_page + 0x40, 5, hits), "results changed or a caller did not finish");
+    t.that(two_cpu_probe_run(riprel, 7, xol_page + 0x40, 5, hits),
+           "results changed or a caller did not finish");
     t.that(hits == 2 * kCalls, "hit count is not the call count");
   }
 }

@@ -33,7 +33,9 @@ void must(Error error, const char* what) {
 uint64_t make(ObjectType type, uint64_t size_bits) {
   uint64_t slot = 0;
   Error e = sys::retype_next(untyped, kRoot, next_slot, type, size_bits, slot);
-  if (e != Error::kNone) sys::print("  retype of type %lu failed: %s\n", static_cast<uint64_t>(type), abi::error_name(e));
+  if (e != Error::kNone)
+    sys::print("  retype of type %lu failed: %s\n", static_cast<uint64_t>(type),
+               abi::error_name(e));
   return slot;
 }
 
@@ -72,8 +74,12 @@ uint64_t write_registers(uint64_t tcb, const abi::UserRegisters& registers, bool
 uint64_t spawn(ThreadFunction function, uint64_t argument, ThreadOptions options) {
   ThreadMemory& memory = thread_memory[next_memory++ % 8];
   uint64_t tcb = make(ObjectType::kTcb);
-  uint64_t configure[] = {kRoot, 0, kVSpace, reinterpret_cast<uint64_t>(&memory.buffer),
-                          options.fault_endpoint, options.supervisor};
+  uint64_t configure[] = {kRoot,
+                          0,
+                          kVSpace,
+                          reinterpret_cast<uint64_t>(&memory.buffer),
+                          options.fault_endpoint,
+                          options.supervisor};
   Error e = sys::invoke(tcb, Label::kTcbConfigure, configure);
   if (e != Error::kNone) sys::print("  configure failed: %s\n", abi::error_name(e));
   must(sys::bind_ipc_buffer(tcb, &memory.buffer), "bind IPC buffer");
@@ -140,7 +146,9 @@ sys::IpcResult receive_fault(uint64_t reply, abi::UserRegisters& registers, uint
 
 bool faults_at(ThreadFunction function, uint64_t address) {
   uint64_t reply = make(ObjectType::kReply);
-  uint64_t thread = spawn(function, address, ThreadOptions{.priority = kRootPriority, .fault_endpoint = fault_endpoint});
+  uint64_t thread =
+      spawn(function, address,
+            ThreadOptions{.priority = kRootPriority, .fault_endpoint = fault_endpoint});
   abi::UserRegisters registers;
   uint64_t fault_address = 0, detail = 0;
   auto r = receive_fault(reply, registers, fault_address, detail);
@@ -166,7 +174,8 @@ abi::Error bind(uint64_t breakpoint, uint64_t vspace, uint64_t endpoint) {
   uint64_t words[] = {vspace, endpoint};
   return sys::invoke(breakpoint, Label::kBreakpointBind, words);
 }
-abi::Error insert(uint64_t breakpoint, uint64_t address, uint64_t length, uint64_t xol, uint64_t fixup) {
+abi::Error insert(uint64_t breakpoint, uint64_t address, uint64_t length, uint64_t xol,
+                  uint64_t fixup) {
   uint64_t words[] = {address, length, xol, fixup};
   return sys::invoke(breakpoint, Label::kBreakpointInsert, words);
 }

@@ -77,10 +77,11 @@ struct TestCase {
 // record goes into the `kernel_tests` section (no constructors run in a native program), which
 // main() reads between the linker's __start_ and __stop_ symbols; `name` must be listed in
 // test_order.
-#define DEFINE_TEST(name, description)                                                        \
-  static void test_##name();                                                                  \
-  [[gnu::used, gnu::section("kernel_tests")]] static constexpr ::kernel_tests::TestCase        \
-      test_case_##name{::kernel_tests::test_order::name, #name, description, &test_##name};   \
+#define DEFINE_TEST(name, description)                                                         \
+  static void test_##name();                                                                   \
+  [[gnu::used,                                                                                 \
+    gnu::section("kernel_tests")]] static constexpr ::kernel_tests::TestCase test_case_##name{ \
+      ::kernel_tests::test_order::name, #name, description, &test_##name};                     \
   static void test_##name()
 
 // ---- checks and setup ----
@@ -182,7 +183,7 @@ bool faults_at(ThreadFunction function, uint64_t address);
 
 // ---- breakpoints ----
 
-constexpr uint64_t kCalls = 10000;  // calls a probe caller makes to probed_function
+constexpr uint64_t kCalls = 10000;   // calls a probe caller makes to probed_function
 constexpr uint64_t kDoneLabel = 77;  // the label of a probe caller's "done" message
 // The endpoint breakpoint hits and probe callers' "done" messages arrive on.
 extern uint64_t probe_endpoint;

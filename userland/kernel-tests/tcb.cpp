@@ -75,23 +75,27 @@ DEFINE_TEST(scheduling, "priorities, time slices, suspend, resume and yield") {
     // Equal priority: yielding lets it run.
     for (int i = 0; i < 3 && counter_a == 0; ++i) sys::yield();
     uint64_t start = sys::debug_ticks();
-    while (counter_a == 0 && sys::debug_ticks() - start < 100) {}
+    while (counter_a == 0 && sys::debug_ticks() - start < 100) {
+    }
     t.that(counter_a != 0, "thread never ran");
     t.error(sys::invoke(thread, Label::kTcbSuspend), Error::kNone, "suspend failed");
     uint64_t frozen = counter_a;
     start = sys::debug_ticks();
-    while (sys::debug_ticks() - start < 20) {}
+    while (sys::debug_ticks() - start < 20) {
+    }
     t.that(counter_a == frozen, "suspended thread kept running");
     t.error(sys::invoke(thread, Label::kTcbResume), Error::kNone, "resume failed");
     start = sys::debug_ticks();
-    while (counter_a == frozen && sys::debug_ticks() - start < 100) {}
+    while (counter_a == frozen && sys::debug_ticks() - start < 100) {
+    }
     t.that(counter_a != frozen, "resumed thread did not run");
     kill(thread);
   }
   {
     Check t("yield_returns_zero");
     sys::MessageRegisters mr;
-    t.error(sys::ipc(abi::Syscall::kYield, 0, abi::MessageInfo{}, 0, mr).error, Error::kNone, "yield failed");
+    t.error(sys::ipc(abi::Syscall::kYield, 0, abi::MessageInfo{}, 0, mr).error, Error::kNone,
+            "yield failed");
   }
 }
 
@@ -130,7 +134,8 @@ DEFINE_TEST(tcb_invocations,
   uint64_t thread = spawn(set_flag, 0, ThreadOptions{.start = false});
   {
     Check t("read_own_registers_is_thread_state");
-    t.error(sys::invoke(kSelf, Label::kTcbReadRegisters), Error::kThreadState, "read own registers");
+    t.error(sys::invoke(kSelf, Label::kTcbReadRegisters), Error::kThreadState,
+            "read own registers");
   }
   {
     Check t("write_registers_rejects_kernel_rip");
@@ -159,7 +164,8 @@ DEFINE_TEST(tcb_invocations,
   {
     Check t("configure_rejects_unaligned_ipc_buffer");
     uint64_t words[] = {kRoot, 0, kVSpace, 0x1008, 0, 0};
-    t.error(sys::invoke(thread, Label::kTcbConfigure, words), Error::kInvalidArgument, "unaligned buffer");
+    t.error(sys::invoke(thread, Label::kTcbConfigure, words), Error::kInvalidArgument,
+            "unaligned buffer");
   }
   {
     Check t("configure_rejects_non_vspace");
@@ -169,7 +175,8 @@ DEFINE_TEST(tcb_invocations,
   {
     Check t("configure_rejects_kernel_ipc_buffer");
     uint64_t words[] = {kRoot, 0, kVSpace, 0xffff800000000000ull, 0, 0};
-    t.error(sys::invoke(thread, Label::kTcbConfigure, words), Error::kInvalidArgument, "kernel address");
+    t.error(sys::invoke(thread, Label::kTcbConfigure, words), Error::kInvalidArgument,
+            "kernel address");
   }
   {
     Check t("configure_with_short_message_is_truncated");
@@ -179,13 +186,15 @@ DEFINE_TEST(tcb_invocations,
   {
     Check t("resume_unconfigured_thread_is_thread_state");
     uint64_t bare = make(ObjectType::kTcb);
-    t.error(sys::invoke(bare, Label::kTcbResume), Error::kThreadState, "resumed a thread without a VSpace");
+    t.error(sys::invoke(bare, Label::kTcbResume), Error::kThreadState,
+            "resumed a thread without a VSpace");
   }
   {
     Check t("tcb_invocations_need_write_right");
     uint64_t read_only = new_slot();
     must_mint(kRoot, read_only, thread, abi::kRightRead, 0);
-    t.error(sys::invoke(read_only, Label::kTcbResume), Error::kMissingRight, "resume through read-only cap");
+    t.error(sys::invoke(read_only, Label::kTcbResume), Error::kMissingRight,
+            "resume through read-only cap");
   }
   kill(thread);
 }

@@ -25,10 +25,12 @@ DEFINE_TEST(vspace, "page tables and frames: map, copy, remap, unmap and their e
   {
     Check t("frame_map_errors");
     uint64_t other = make(ObjectType::kFrame, 12);
-    t.error(map_frame(frame, kVSpace, kWindow + 0x1000, 0), Error::kAlreadyMapped, "frame mapped twice");
+    t.error(map_frame(frame, kVSpace, kWindow + 0x1000, 0), Error::kAlreadyMapped,
+            "frame mapped twice");
     t.error(map_frame(other, kVSpace, kWindow, 0), Error::kAlreadyMapped, "address mapped twice");
     t.error(map_frame(other, kVSpace, kWindow + 0x800, 0), Error::kInvalidArgument, "unaligned");
-    t.error(map_frame(other, kVSpace, 0xffff800000000000ull, 0), Error::kRangeError, "kernel address");
+    t.error(map_frame(other, kVSpace, 0xffff800000000000ull, 0), Error::kRangeError,
+            "kernel address");
     t.error(map_frame(other, kVSpace, kWindow + 0x1000, 8), Error::kInvalidArgument, "bad rights");
     t.error(map_frame(other, kRoot, kWindow + 0x1000, 0), Error::kWrongType, "CNode as VSpace");
     uint64_t read_only = new_slot();
@@ -37,14 +39,17 @@ DEFINE_TEST(vspace, "page tables and frames: map, copy, remap, unmap and their e
             "writable map of a read-only frame cap");
     uint64_t unmapped_frame = make(ObjectType::kFrame, 12);
     uint64_t words[] = {0};
-    t.error(sys::invoke(unmapped_frame, Label::kFrameRemap, words), Error::kNotMapped, "remap unmapped");
+    t.error(sys::invoke(unmapped_frame, Label::kFrameRemap, words), Error::kNotMapped,
+            "remap unmapped");
   }
   {
     Check t("frame_copy_shares_memory_at_another_address");
     uint64_t copy = new_slot();
     t.error(sys::cnode_copy(kRoot, copy, frame), Error::kNone, "copy failed");
-    t.error(map_frame(copy, kVSpace, kWindow + 0x1000, abi::kMapWrite), Error::kNone, "copy map failed");
-    t.that(reinterpret_cast<volatile uint64_t*>(kWindow + 0x1000)[7] == 0xabcdef, "not the same memory");
+    t.error(map_frame(copy, kVSpace, kWindow + 0x1000, abi::kMapWrite), Error::kNone,
+            "copy map failed");
+    t.that(reinterpret_cast<volatile uint64_t*>(kWindow + 0x1000)[7] == 0xabcdef,
+           "not the same memory");
     t.error(sys::cnode_delete(kRoot, copy), Error::kNone, "delete failed");
     t.that(faults_at(read_word, kWindow + 0x1000), "deleting the copy left its mapping");
     t.that(reinterpret_cast<volatile uint64_t*>(kWindow)[7] == 0xabcdef, "original mapping lost");
@@ -53,7 +58,8 @@ DEFINE_TEST(vspace, "page tables and frames: map, copy, remap, unmap and their e
     Check t("frame_get_address_is_page_aligned");
     sys::MessageRegisters out;
     abi::MessageInfo info;
-    t.error(sys::invoke(frame, Label::kFrameGetAddress, nullptr, 0, &out, &info), Error::kNone, "failed");
+    t.error(sys::invoke(frame, Label::kFrameGetAddress, nullptr, 0, &out, &info), Error::kNone,
+            "failed");
     t.that(info.length == 1 && out.word[0] != 0 && out.word[0] % 4096 == 0, "bad address");
   }
   {
@@ -156,12 +162,14 @@ DEFINE_TEST(foreign_mappings,
   const uint64_t here = kWindow + 0x40000;
   t.error(borrow(target, 0x401000, kVSpace, here), Error::kNotMapped, "unmapped source page");
   t.error(borrow(target, 0x400800, kVSpace, here), Error::kInvalidArgument, "unaligned source");
-  t.error(borrow(target, 0x400000, kVSpace, kWindow + 0x50000), Error::kAlreadyMapped, "occupied destination");
+  t.error(borrow(target, 0x400000, kVSpace, kWindow + 0x50000), Error::kAlreadyMapped,
+          "occupied destination");
   uint64_t write_only = new_slot();
   must_mint(kRoot, write_only, target, abi::kRightWrite, 0);
   t.error(borrow(write_only, 0x400000, kVSpace, here), Error::kMissingRight, "borrow without Read");
   t.error(borrow(target, 0x400000, kVSpace, here), Error::kNone, "borrow");
-  t.that(reinterpret_cast<volatile uint64_t*>(here)[3] == 0x5eed, "borrowed page shows other memory");
+  t.that(reinterpret_cast<volatile uint64_t*>(here)[3] == 0x5eed,
+         "borrowed page shows other memory");
   t.that(faults_at(write_word, here), "borrowed page is writable");
   // The owner unmaps its page: the borrowed mapping goes with it.
   must(sys::invoke(data, Label::kFrameUnmap), "owner unmap");
@@ -169,7 +177,8 @@ DEFINE_TEST(foreign_mappings,
   must(map_frame(data, target, 0x400000, abi::kMapWrite), "owner maps again");
   // Explicit unmap.
   t.error(borrow(target, 0x400000, kVSpace, here), Error::kNone, "borrow again");
-  t.error(borrow(target, 0x400000, kVSpace, here, Label::kVSpaceUnmapForeign), Error::kNone, "unborrow");
+  t.error(borrow(target, 0x400000, kVSpace, here, Label::kVSpaceUnmapForeign), Error::kNone,
+          "unborrow");
   t.that(faults_at(read_word, here), "unborrowed page still mapped");
   t.error(borrow(target, 0x400000, kVSpace, here, Label::kVSpaceUnmapForeign), Error::kNotMapped,
           "unborrow twice");

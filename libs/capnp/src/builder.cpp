@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// Single-segment message builder: bump allocation in the caller's buffer, pointer encoding, sticky errors.
+// Single-segment message builder: bump allocation in the caller's buffer, pointer encoding, sticky
+// errors.
 #include "sonde/capnp/builder.hpp"
 
 namespace sonde::capnp {
@@ -61,7 +62,8 @@ rt::Result<Bytes> MessageBuilder::finish() {
   return Bytes{buffer_, 8 + static_cast<size_t>(used_) * kWordBytes};
 }
 
-StructBuilder MessageBuilder::initStructAt(uint8_t* slot, uint16_t data_words, uint16_t pointer_count) {
+StructBuilder MessageBuilder::initStructAt(uint8_t* slot, uint16_t data_words,
+                                           uint16_t pointer_count) {
   StructBuilder result;
   if (slot == nullptr) return result;
   uint8_t* at = allocate(static_cast<uint64_t>(data_words) + pointer_count);
@@ -146,10 +148,12 @@ void MessageBuilder::copyBlobAt(uint8_t* slot, const void* bytes, size_t size, b
   if (size > 0) __builtin_memcpy(at, bytes, size);
   // The NUL and the padding up to the word boundary must be zero on the wire.
   __builtin_memset(at + size, 0, words * kWordBytes - size);
-  storePointer(slot, makeListPointer(offsetFrom(slot, at), ElementSize::kByte, static_cast<uint32_t>(total)));
+  storePointer(slot, makeListPointer(offsetFrom(slot, at), ElementSize::kByte,
+                                     static_cast<uint32_t>(total)));
 }
 
-StructBuilder StructBuilder::initStruct(uint16_t index, uint16_t data_words, uint16_t pointer_count) {
+StructBuilder StructBuilder::initStruct(uint16_t index, uint16_t data_words,
+                                        uint16_t pointer_count) {
   if (message_ == nullptr) return StructBuilder();
   return message_->initStructAt(slot(index), data_words, pointer_count);
 }
@@ -180,7 +184,8 @@ MutableBytes StructBuilder::initBlob(uint16_t index, size_t size) {
 
 StructBuilder ListBuilder::getStructElement(uint32_t index) const {
   StructBuilder element;
-  if (message_ == nullptr || index >= count_ || element_size_ != ElementSize::kComposite) return element;
+  if (message_ == nullptr || index >= count_ || element_size_ != ElementSize::kComposite)
+    return element;
   uint8_t* at = start_ + static_cast<size_t>(index) * (step_bits_ / 8);
   element.message_ = message_;
   element.data_ = at;

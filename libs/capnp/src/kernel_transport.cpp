@@ -15,7 +15,8 @@ namespace abi = sonde::abi;
 // slots for them. Returns where the inline message starts.
 const uint8_t* inlineMessage(const sys::MessageRegisters& mr) {
   abi::IpcBuffer* buffer = sys::ipc_buffer();
-  for (uint64_t i = kHeaderWords; i < abi::kRegisterMessageWords; ++i) buffer->message[i] = mr.word[i];
+  for (uint64_t i = kHeaderWords; i < abi::kRegisterMessageWords; ++i)
+    buffer->message[i] = mr.word[i];
   return reinterpret_cast<const uint8_t*>(&buffer->message[kHeaderWords]);
 }
 
@@ -64,10 +65,12 @@ rt::Result<Reply> KernelTransport::call(Label label, Bytes request) {
   auto status = static_cast<int32_t>(mr.word[0]);
   uint64_t size = mr.word[2];
   if ((mr.word[1] & kSharedFlag) != 0) {
-    if (size > shared_reply_.size) return rt::err(rt::kEBADMSG, "reply larger than the shared buffer");
+    if (size > shared_reply_.size)
+      return rt::err(rt::kEBADMSG, "reply larger than the shared buffer");
     return Reply{status, Bytes{shared_reply_.data, size}};
   }
-  if (size > (result.info.length - kHeaderWords) * 8) return rt::err(rt::kEBADMSG, "truncated reply");
+  if (size > (result.info.length - kHeaderWords) * 8)
+    return rt::err(rt::kEBADMSG, "truncated reply");
   return Reply{status, Bytes{inlineMessage(mr), size}};
 }
 
@@ -94,8 +97,8 @@ rt::Result<void> serveKernelEndpoint(Dispatcher& server, const KernelServerConfi
       reply = errorReply(rt::err(rt::kEBADMSG, "malformed call envelope"),
                          MutableBytes{error_buffer, sizeof error_buffer});
     } else {
-      reply = serveRequest(server, Label{mr.word[0], static_cast<uint16_t>(mr.word[1] & 0xffff)}, request,
-                           config.shared_reply, config.limits);
+      reply = serveRequest(server, Label{mr.word[0], static_cast<uint16_t>(mr.word[1] & 0xffff)},
+                           request, config.shared_reply, config.limits);
     }
     uint64_t length = kHeaderWords;
     uint64_t reply_flags = 0;

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
-// Validating reader: message framing, pointer resolution (near and far), bounds, traversal and nesting limits.
+// Validating reader: message framing, pointer resolution (near and far), bounds, traversal and
+// nesting limits.
 #include "sonde/capnp/reader.hpp"
-
 
 namespace sonde::capnp {
 
@@ -22,7 +22,7 @@ class PointerResolver {
   };
 
   static rt::Result<Target> resolve(MessageReader& message, const SegmentSpan& here,
-                                   const uint8_t* slot) {
+                                    const uint8_t* slot) {
     PointerWord pointer{loadLittle<uint64_t>(slot)};
     switch (pointer.kind()) {
       case PointerKind::kStruct:
@@ -32,7 +32,8 @@ class PointerResolver {
       }
       case PointerKind::kFar: {
         uint32_t pad_segment = pointer.farSegment();
-        if (pad_segment >= message.segment_count_) return malformed("far pointer to a missing segment");
+        if (pad_segment >= message.segment_count_)
+          return malformed("far pointer to a missing segment");
         SegmentSpan pad_in = TRY(message.segment(pad_segment));
         uint64_t pad = pointer.farOffset();
         uint64_t pad_words = pointer.doubleFar() ? 2 : 1;
@@ -61,8 +62,7 @@ class PointerResolver {
         SegmentSpan content_in = TRY(message.segment(content.farSegment()));
         return Target{content_in, static_cast<int64_t>(content.farOffset()), tag};
       }
-      case PointerKind::kOther:
-        break;
+      case PointerKind::kOther: break;
     }
     return malformed("capability or reserved pointer");
   }
@@ -93,7 +93,8 @@ class PointerResolver {
   }
 
   // The struct a resolved pointer describes; `result` arrives with message and depth set.
-  static rt::Result<StructReader> structAt(MessageReader* message, const Target& target, StructReader result) {
+  static rt::Result<StructReader> structAt(MessageReader* message, const Target& target,
+                                           StructReader result) {
     if (target.tag.kind() != PointerKind::kStruct) return malformed("expected a struct pointer");
     uint64_t words = static_cast<uint64_t>(target.tag.dataWords()) + target.tag.pointerCount();
     if (!inBounds(target.segment, target.word, words)) return malformed("struct out of bounds");
@@ -109,8 +110,9 @@ class PointerResolver {
 
   // `expected` must match the list's element size exactly (composite for struct lists), unless
   // `accept_any` is set (the schema-less walk).
-  static rt::Result<ListReader> readList(MessageReader* message, const SegmentSpan& segment, const uint8_t* slot,
-                                         int32_t depth_left, ElementSize expected, bool accept_any) {
+  static rt::Result<ListReader> readList(MessageReader* message, const SegmentSpan& segment,
+                                         const uint8_t* slot, int32_t depth_left,
+                                         ElementSize expected, bool accept_any) {
     ListReader result;
     result.message_ = message;
     result.element_size_ = expected;
@@ -123,11 +125,12 @@ class PointerResolver {
   }
 
   // The list a resolved pointer describes; `result` arrives with message and depth set.
-  static rt::Result<ListReader> listAt(MessageReader* message, const Target& target, ListReader result,
-                                       ElementSize expected, bool accept_any) {
+  static rt::Result<ListReader> listAt(MessageReader* message, const Target& target,
+                                       ListReader result, ElementSize expected, bool accept_any) {
     if (target.tag.kind() != PointerKind::kList) return malformed("expected a list pointer");
     ElementSize size = target.tag.elementSize();
-    if (!accept_any && size != expected) return malformed("list element size does not match the schema");
+    if (!accept_any && size != expected)
+      return malformed("list element size does not match the schema");
     const uint8_t* segment_start = target.segment.start;
     result.segment_ = target.segment;
     result.element_size_ = size;
@@ -137,7 +140,8 @@ class PointerResolver {
         return malformed("struct list out of bounds");
       }
       PointerWord tag{loadLittle<uint64_t>(segment_start + target.word * kWordBytes)};
-      if (tag.kind() != PointerKind::kStruct) return malformed("struct list tag is not a struct pointer");
+      if (tag.kind() != PointerKind::kStruct)
+        return malformed("struct list tag is not a struct pointer");
       uint64_t count = tag.tagElementCount();
       uint64_t per_element = static_cast<uint64_t>(tag.dataWords()) + tag.pointerCount();
       if (count * per_element > words) return malformed("struct list elements overrun the list");
@@ -162,8 +166,8 @@ class PointerResolver {
     return result;
   }
 
-  static rt::Result<Text> readText(MessageReader* message, const SegmentSpan& segment, const uint8_t* slot,
-                                   int32_t depth_left, Text default_value) {
+  static rt::Result<Text> readText(MessageReader* message, const SegmentSpan& segment,
+                                   const uint8_t* slot, int32_t depth_left, Text default_value) {
     if (message != nullptr && loadLittle<uint64_t>(slot) == 0) return default_value;
     ListReader list = TRY(readList(message, segment, slot, depth_left, ElementSize::kByte, false));
     if (list.count_ == 0) {
@@ -174,8 +178,8 @@ class PointerResolver {
     return Text{reinterpret_cast<const char*>(list.start_), list.count_ - 1};
   }
 
-  static rt::Result<Data> readData(MessageReader* message, const SegmentSpan& segment, const uint8_t* slot,
-                                   int32_t depth_left, Data default_value) {
+  static rt::Result<Data> readData(MessageReader* message, const SegmentSpan& segment,
+                                   const uint8_t* slot, int32_t depth_left, Data default_value) {
     if (message != nullptr && loadLittle<uint64_t>(slot) == 0) return default_value;
     ListReader list = TRY(readList(message, segment, slot, depth_left, ElementSize::kByte, false));
     if (message == nullptr) return default_value;
@@ -184,14 +188,14 @@ class PointerResolver {
 
   static rt::Result<void> walkStruct(const StructReader& reader) {
     for (uint16_t i = 0; i < reader.pointer_count_; ++i) {
-      TRY(walkPointer(reader.message_, reader.segment_, reader.pointers_ + static_cast<size_t>(i) * kWordBytes,
-                      reader.depth_left_));
+      TRY(walkPointer(reader.message_, reader.segment_,
+                      reader.pointers_ + static_cast<size_t>(i) * kWordBytes, reader.depth_left_));
     }
     return {};
   }
 
-  static rt::Result<void> walkPointer(MessageReader* message, const SegmentSpan& segment, const uint8_t* slot,
-                                      int32_t depth_left) {
+  static rt::Result<void> walkPointer(MessageReader* message, const SegmentSpan& segment,
+                                      const uint8_t* slot, int32_t depth_left) {
     if (loadLittle<uint64_t>(slot) == 0) return {};
     if (depth_left <= 0) return rt::err(rt::kELOOP, "nesting limit exceeded");
     Target target = TRY(resolve(*message, segment, slot));
@@ -258,7 +262,8 @@ rt::Result<SegmentSpan> MessageReader::segment(uint32_t index) {
   if (index > first) {
     // Two table entries to a word.
     TRY(PointerResolver::charge(*this, (static_cast<uint64_t>(index - first) + 1) / 2));
-    for (uint32_t i = first; i < index; ++i) start += static_cast<size_t>(segmentWords(i)) * kWordBytes;
+    for (uint32_t i = first; i < index; ++i)
+      start += static_cast<size_t>(segmentWords(i)) * kWordBytes;
   }
   return SegmentSpan{start, segmentWords(index)};
 }
@@ -291,7 +296,8 @@ rt::Result<StructReader> StructReader::getStruct(uint16_t index) const {
     empty.depth_left_ = depth_left_ > 0 ? depth_left_ - 1 : 0;
     return empty;
   }
-  return PointerResolver::readStruct(message_, segment_, pointers_ + static_cast<size_t>(index) * kWordBytes, depth_left_);
+  return PointerResolver::readStruct(
+      message_, segment_, pointers_ + static_cast<size_t>(index) * kWordBytes, depth_left_);
 }
 
 rt::Result<ListReader> StructReader::getList(uint16_t index, ElementSize expected) const {
@@ -301,19 +307,22 @@ rt::Result<ListReader> StructReader::getList(uint16_t index, ElementSize expecte
     empty.element_size_ = expected;
     return empty;
   }
-  return PointerResolver::readList(message_, segment_, pointers_ + static_cast<size_t>(index) * kWordBytes, depth_left_,
+  return PointerResolver::readList(message_, segment_,
+                                   pointers_ + static_cast<size_t>(index) * kWordBytes, depth_left_,
                                    expected, false);
 }
 
 rt::Result<Text> StructReader::getText(uint16_t index, Text default_value) const {
   if (index >= pointer_count_) return default_value;
-  return PointerResolver::readText(message_, segment_, pointers_ + static_cast<size_t>(index) * kWordBytes, depth_left_,
+  return PointerResolver::readText(message_, segment_,
+                                   pointers_ + static_cast<size_t>(index) * kWordBytes, depth_left_,
                                    default_value);
 }
 
 rt::Result<Data> StructReader::getBlob(uint16_t index, Data default_value) const {
   if (index >= pointer_count_) return default_value;
-  return PointerResolver::readData(message_, segment_, pointers_ + static_cast<size_t>(index) * kWordBytes, depth_left_,
+  return PointerResolver::readData(message_, segment_,
+                                   pointers_ + static_cast<size_t>(index) * kWordBytes, depth_left_,
                                    default_value);
 }
 

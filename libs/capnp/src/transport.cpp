@@ -2,7 +2,6 @@
 // IPC binding: client sessions, error replies, request serving, and the in-process transport.
 #include "sonde/capnp/transport.hpp"
 
-
 namespace sonde::capnp {
 
 Reply errorReply(rt::Error error, MutableBytes reply_buffer) {
@@ -45,7 +44,8 @@ Reply serveRequest(Dispatcher& server, Label label, Bytes request, MutableBytes 
   auto result = server.dispatch(label.method, root.value(), reply);
   if (!result.ok()) return errorReply(result.error(), reply_buffer);
   auto bytes = reply.finish();
-  if (!bytes.ok()) return errorReply(rt::err(rt::kENOSPC, "reply does not fit in the reply buffer"), reply_buffer);
+  if (!bytes.ok())
+    return errorReply(rt::err(rt::kENOSPC, "reply does not fit in the reply buffer"), reply_buffer);
   return Reply{0, bytes.value()};
 }
 

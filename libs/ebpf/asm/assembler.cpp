@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Text to instructions: a two-pass assembler (labels first, then encoding).
+#include "ebpf/assembler.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
@@ -7,8 +9,6 @@
 #include <map>
 #include <optional>
 #include <sstream>
-
-#include "ebpf/assembler.hpp"
 
 namespace ebpf {
 namespace {
@@ -83,17 +83,17 @@ Insn make(uint8_t opcode, int dst = 0, int src = 0, int16_t offset = 0, int32_t 
 
 const std::map<std::string, uint8_t>& alu_ops() {
   static const std::map<std::string, uint8_t> ops = {
-      {"add", kAluAdd}, {"sub", kAluSub}, {"mul", kAluMul}, {"div", kAluDiv}, {"or", kAluOr},
-      {"and", kAluAnd}, {"lsh", kAluLsh}, {"rsh", kAluRsh}, {"mod", kAluMod}, {"xor", kAluXor},
+      {"add", kAluAdd}, {"sub", kAluSub},   {"mul", kAluMul},  {"div", kAluDiv}, {"or", kAluOr},
+      {"and", kAluAnd}, {"lsh", kAluLsh},   {"rsh", kAluRsh},  {"mod", kAluMod}, {"xor", kAluXor},
       {"mov", kAluMov}, {"arsh", kAluArsh}, {"sdiv", kAluDiv}, {"smod", kAluMod}};
   return ops;
 }
 
 const std::map<std::string, uint8_t>& jump_ops() {
   static const std::map<std::string, uint8_t> ops = {
-      {"jeq", kJmpJeq}, {"jgt", kJmpJgt}, {"jge", kJmpJge}, {"jset", kJmpJset}, {"jne", kJmpJne},
-      {"jsgt", kJmpJsgt}, {"jsge", kJmpJsge}, {"jlt", kJmpJlt}, {"jle", kJmpJle},
-      {"jslt", kJmpJslt}, {"jsle", kJmpJsle}};
+      {"jeq", kJmpJeq}, {"jgt", kJmpJgt},   {"jge", kJmpJge},   {"jset", kJmpJset},
+      {"jne", kJmpJne}, {"jsgt", kJmpJsgt}, {"jsge", kJmpJsge}, {"jlt", kJmpJlt},
+      {"jle", kJmpJle}, {"jslt", kJmpJslt}, {"jsle", kJmpJsle}};
   return ops;
 }
 
@@ -138,7 +138,8 @@ class Assembler {
       if (line.empty()) continue;
       if (line.back() == ':') {
         std::string label = trim(line.substr(0, line.size() - 1));
-        if (label.empty() || labels_.count(label)) return fail(number, "bad or duplicate label '" + label + "'");
+        if (label.empty() || labels_.count(label))
+          return fail(number, "bad or duplicate label '" + label + "'");
         labels_[label] = slot;
         continue;
       }
@@ -151,7 +152,8 @@ class Assembler {
         size_t bracket = rest.find('[');
         if (bracket == std::string::npos) return fail(number, "lock needs a memory operand");
         std::string words = trim(rest.substr(0, bracket));
-        for (char& c : words) if (c == ' ' || c == '\t') c = '_';
+        for (char& c : words)
+          if (c == ' ' || c == '\t') c = '_';
         parsed.mnemonic = "lock_" + words;
         rest = rest.substr(bracket);
       }
@@ -182,7 +184,8 @@ class Assembler {
 
   std::optional<int32_t> jump_offset(const std::string& target, size_t pc, bool wide) {
     auto number = parse_integer(target);
-    if (number && (target[0] == '+' || target[0] == '-' || std::isdigit(static_cast<unsigned char>(target[0])))) {
+    if (number && (target[0] == '+' || target[0] == '-' ||
+                   std::isdigit(static_cast<unsigned char>(target[0])))) {
       if (!wide && (*number < INT16_MIN || *number > INT16_MAX)) return std::nullopt;
       return static_cast<int32_t>(*number);
     }
@@ -206,7 +209,8 @@ class Assembler {
 
   bool expect_operands(const Line& line, size_t n) {
     if (line.operands.size() != n) {
-      return fail(line.number, "'" + line.mnemonic + "' takes " + std::to_string(n) + " operand(s)");
+      return fail(line.number,
+                  "'" + line.mnemonic + "' takes " + std::to_string(n) + " operand(s)");
     }
     return true;
   }
@@ -236,7 +240,8 @@ class Assembler {
       if (dst && line.operands[1].rfind("map:", 0) == 0) {
         // `lddw %rN, map:FD`: a map reference (BPF_PSEUDO_MAP_FD) the loader resolves.
         auto fd = parse_integer(line.operands[1].substr(4));
-        if (!fd || *fd < 0 || *fd > INT32_MAX) return fail(line.number, "bad map fd in '" + line.operands[1] + "'");
+        if (!fd || *fd < 0 || *fd > INT32_MAX)
+          return fail(line.number, "bad map fd in '" + line.operands[1] + "'");
         out.push_back(make(kOpLdImm64, *dst, kPseudoMapFd, 0, static_cast<int32_t>(*fd)));
         out.push_back(make(0));
         return true;
@@ -245,7 +250,8 @@ class Assembler {
         // `lddw %rN, func:LABEL`: a function reference (BPF_PSEUDO_FUNC) for callbacks, in
         // Linux's pc-relative form.
         auto offset = jump_offset(line.operands[1].substr(5), pc, true);
-        if (!offset) return fail(line.number, "unknown function '" + line.operands[1].substr(5) + "'");
+        if (!offset)
+          return fail(line.number, "unknown function '" + line.operands[1].substr(5) + "'");
         out.push_back(make(kOpLdImm64, *dst, kPseudoFunc, 0, *offset));
         out.push_back(make(0));
         return true;
@@ -256,7 +262,8 @@ class Assembler {
         std::string ref = line.operands[1].substr(10);
         size_t plus = ref.find('+');
         auto fd = parse_integer(ref.substr(0, plus));
-        auto offset = plus == std::string::npos ? std::optional<int64_t>(0) : parse_integer(ref.substr(plus + 1));
+        auto offset = plus == std::string::npos ? std::optional<int64_t>(0)
+                                                : parse_integer(ref.substr(plus + 1));
         if (!fd || !offset || *fd < 0 || *fd > INT32_MAX || *offset < 0 || *offset > INT32_MAX) {
           return fail(line.number, "bad map value reference '" + line.operands[1] + "'");
         }
@@ -292,8 +299,10 @@ class Assembler {
       if (!expect_operands(line, 1)) return false;
       auto offset = jump_offset(line.operands[0], pc, m == "ja32");
       if (!offset) return fail(line.number, "bad jump target '" + line.operands[0] + "'");
-      if (m == "ja") out.push_back(make(kClassJmp | kJmpJa, 0, 0, static_cast<int16_t>(*offset)));
-      else out.push_back(make(kClassJmp32 | kJmpJa, 0, 0, 0, *offset));
+      if (m == "ja")
+        out.push_back(make(kClassJmp | kJmpJa, 0, 0, static_cast<int16_t>(*offset)));
+      else
+        out.push_back(make(kClassJmp32 | kJmpJa, 0, 0, 0, *offset));
       return true;
     }
     // Conditional jumps: jXX[32] %rD, %rS|imm, target.
@@ -312,7 +321,8 @@ class Assembler {
         } else {
           int32_t imm;
           if (!imm32(line, line.operands[1], imm)) return false;
-          out.push_back(make(cls | it->second | kSrcK, *dst, 0, static_cast<int16_t>(*offset), imm));
+          out.push_back(
+              make(cls | it->second | kSrcK, *dst, 0, static_cast<int16_t>(*offset), imm));
         }
         return true;
       }
@@ -326,7 +336,7 @@ class Assembler {
         if (!expect_operands(line, 1)) return false;
         auto dst = parse_register(line.operands[0]);
         if (!dst) return fail(line.number, "bad register '" + line.operands[0] + "'");
-        uint8_t opcode = p == "le" ? (kClassAlu | kAluEnd | kEndToLe)
+        uint8_t opcode = p == "le"   ? (kClassAlu | kAluEnd | kEndToLe)
                          : p == "be" ? (kClassAlu | kAluEnd | kEndToBe)
                                      : (kClassAlu64 | kAluEnd);
         out.push_back(make(opcode, *dst, 0, 0, static_cast<int32_t>(*width)));
@@ -344,8 +354,11 @@ class Assembler {
     // Sign-extending moves: movsx<from><to>.
     if (m.rfind("movsx", 0) == 0) {
       static const std::map<std::string, std::pair<uint8_t, int16_t>> forms = {
-          {"movsx832", {kClassAlu, 8}}, {"movsx1632", {kClassAlu, 16}}, {"movsx864", {kClassAlu64, 8}},
-          {"movsx1664", {kClassAlu64, 16}}, {"movsx3264", {kClassAlu64, 32}}};
+          {"movsx832", {kClassAlu, 8}},
+          {"movsx1632", {kClassAlu, 16}},
+          {"movsx864", {kClassAlu64, 8}},
+          {"movsx1664", {kClassAlu64, 16}},
+          {"movsx3264", {kClassAlu64, 32}}};
       auto it = forms.find(m);
       if (it == forms.end()) return fail(line.number, "unknown instruction '" + m + "'");
       if (!expect_operands(line, 2)) return false;
@@ -385,7 +398,8 @@ class Assembler {
     if (m.rfind("ldx", 0) == 0) {
       bool sign = m.size() > 3 && m[3] == 's';
       int size = size_of_suffix(m.substr(sign ? 4 : 3));
-      if (size < 0 || (sign && size == kSizeDw)) return fail(line.number, "unknown instruction '" + m + "'");
+      if (size < 0 || (sign && size == kSizeDw))
+        return fail(line.number, "unknown instruction '" + m + "'");
       if (!expect_operands(line, 2)) return false;
       auto dst = parse_register(line.operands[0]);
       int src;
@@ -404,7 +418,8 @@ class Assembler {
       if (!expect_operands(line, 2)) return false;
       int dst;
       int16_t offset;
-      if (!parse_memory(line.operands[0], dst, offset)) return fail(line.number, "bad memory operand");
+      if (!parse_memory(line.operands[0], dst, offset))
+        return fail(line.number, "bad memory operand");
       if (reg_form) {
         auto src = parse_register(line.operands[1]);
         if (!src) return fail(line.number, "bad register '" + line.operands[1] + "'");
@@ -429,13 +444,20 @@ class Assembler {
         size = kSizeW;
         op = op.substr(0, op.size() - 2);
       }
-      if (op == "add") imm |= kAtomicAdd;
-      else if (op == "or") imm |= kAtomicOr;
-      else if (op == "and") imm |= kAtomicAnd;
-      else if (op == "xor") imm |= kAtomicXor;
-      else if (op == "xchg") imm = kAtomicXchg;
-      else if (op == "cmpxchg") imm = kAtomicCmpxchg;
-      else return fail(line.number, "unknown atomic operation '" + op + "'");
+      if (op == "add")
+        imm |= kAtomicAdd;
+      else if (op == "or")
+        imm |= kAtomicOr;
+      else if (op == "and")
+        imm |= kAtomicAnd;
+      else if (op == "xor")
+        imm |= kAtomicXor;
+      else if (op == "xchg")
+        imm = kAtomicXchg;
+      else if (op == "cmpxchg")
+        imm = kAtomicCmpxchg;
+      else
+        return fail(line.number, "unknown atomic operation '" + op + "'");
       if (!expect_operands(line, 2)) return false;
       int dst;
       int16_t offset;

@@ -35,7 +35,9 @@ namespace {
 
 std::string reg(int n) { return "%r" + std::to_string(n); }
 std::string signed_offset(int64_t v) { return (v < 0 ? "" : "+") + std::to_string(v); }
-std::string memory(int base, int16_t offset) { return "[" + reg(base) + signed_offset(offset) + "]"; }
+std::string memory(int base, int16_t offset) {
+  return "[" + reg(base) + signed_offset(offset) + "]";
+}
 
 const char* alu_name(uint8_t op, int16_t offset) {
   switch (op) {
@@ -92,8 +94,8 @@ std::string assembly_line(const Insn& insn, const Insn* next) {
         return kind + std::to_string(insn.imm) + " " + reg(insn.dst);
       }
       if (op == kAluMov && x && insn.offset != 0) {
-        return "movsx" + std::to_string(insn.offset) + (cls == kClassAlu ? "32" : "64") + " " + reg(insn.dst) +
-               ", " + reg(insn.src);
+        return "movsx" + std::to_string(insn.offset) + (cls == kClassAlu ? "32" : "64") + " " +
+               reg(insn.dst) + ", " + reg(insn.src);
       }
       const char* name = alu_name(op, insn.offset);
       if (name == nullptr) return "";
@@ -102,7 +104,9 @@ std::string assembly_line(const Insn& insn, const Insn* next) {
     case kClassJmp:
     case kClassJmp32: {
       const char* width = cls == kClassJmp32 ? "32" : "";
-      if (op == kJmpJa) return cls == kClassJmp ? "ja " + signed_offset(insn.offset) : "ja32 " + signed_offset(insn.imm);
+      if (op == kJmpJa)
+        return cls == kClassJmp ? "ja " + signed_offset(insn.offset)
+                                : "ja32 " + signed_offset(insn.imm);
       if (op == kJmpExit) return "exit";
       if (op == kJmpCall) {
         if (x) return "call " + reg(insn.dst);
@@ -111,12 +115,13 @@ std::string assembly_line(const Insn& insn, const Insn* next) {
       }
       const char* name = jump_name(op);
       if (name == nullptr) return "";
-      return std::string(name) + width + " " + reg(insn.dst) + ", " + (x ? reg(insn.src) : imm) + ", " +
-             signed_offset(insn.offset);
+      return std::string(name) + width + " " + reg(insn.dst) + ", " + (x ? reg(insn.src) : imm) +
+             ", " + signed_offset(insn.offset);
     }
     case kClassLd: {
       if (insn.opcode != kOpLdImm64 || next == nullptr) return "";
-      uint64_t value = static_cast<uint32_t>(insn.imm) | (static_cast<uint64_t>(static_cast<uint32_t>(next->imm)) << 32);
+      uint64_t value = static_cast<uint32_t>(insn.imm) |
+                       (static_cast<uint64_t>(static_cast<uint32_t>(next->imm)) << 32);
       char hex[32];
       std::snprintf(hex, sizeof(hex), "0x%llx", static_cast<unsigned long long>(value));
       std::string head = "lddw " + reg(insn.dst) + ", ";
@@ -129,14 +134,16 @@ std::string assembly_line(const Insn& insn, const Insn* next) {
       return "";
     }
     case kClassLdx:
-      return std::string("ldx") + (op_mode(insn.opcode) == kModeMemsx ? "s" : "") + size_suffix(op_size(insn.opcode)) +
-             " " + reg(insn.dst) + ", " + memory(insn.src, insn.offset);
+      return std::string("ldx") + (op_mode(insn.opcode) == kModeMemsx ? "s" : "") +
+             size_suffix(op_size(insn.opcode)) + " " + reg(insn.dst) + ", " +
+             memory(insn.src, insn.offset);
     case kClassSt:
-      return std::string("st") + size_suffix(op_size(insn.opcode)) + " " + memory(insn.dst, insn.offset) + ", " + imm;
+      return std::string("st") + size_suffix(op_size(insn.opcode)) + " " +
+             memory(insn.dst, insn.offset) + ", " + imm;
     case kClassStx: {
       if (op_mode(insn.opcode) == kModeMem) {
-        return std::string("stx") + size_suffix(op_size(insn.opcode)) + " " + memory(insn.dst, insn.offset) + ", " +
-               reg(insn.src);
+        return std::string("stx") + size_suffix(op_size(insn.opcode)) + " " +
+               memory(insn.dst, insn.offset) + ", " + reg(insn.src);
       }
       const char* width = op_size(insn.opcode) == kSizeW ? "32" : "";
       std::string name;
@@ -145,8 +152,11 @@ std::string assembly_line(const Insn& insn, const Insn* next) {
         case kAtomicCmpxchg: name = "cmpxchg"; break;
         default: {
           int32_t base = insn.imm & ~kAtomicFetch;
-          name = base == kAtomicAdd ? "add" : base == kAtomicOr ? "or" : base == kAtomicAnd ? "and"
-                 : base == kAtomicXor ? "xor" : "";
+          name = base == kAtomicAdd   ? "add"
+                 : base == kAtomicOr  ? "or"
+                 : base == kAtomicAnd ? "and"
+                 : base == kAtomicXor ? "xor"
+                                      : "";
           if (name.empty()) return "";
           if (insn.imm & kAtomicFetch) name = "fetch " + name;
         }
@@ -163,7 +173,8 @@ std::string to_assembly(const std::vector<Insn>& insns, std::string* error) {
   std::string out;
   for (size_t i = 0; i < insns.size(); ++i) {
     bool pair = insns[i].opcode == kOpLdImm64;
-    std::string line = assembly_line(insns[i], pair && i + 1 < insns.size() ? &insns[i + 1] : nullptr);
+    std::string line =
+        assembly_line(insns[i], pair && i + 1 < insns.size() ? &insns[i + 1] : nullptr);
     // Fields the text cannot carry (a register in an immediate form, stray offsets...) would
     // be lost: check by assembling the line back.
     if (!line.empty()) {
@@ -175,7 +186,8 @@ std::string to_assembly(const std::vector<Insn>& insns, std::string* error) {
       }
     }
     if (line.empty()) {
-      if (error != nullptr) *error = "instruction " + std::to_string(i) + " has no assembly spelling";
+      if (error != nullptr)
+        *error = "instruction " + std::to_string(i) + " has no assembly spelling";
       return "";
     }
     out += line + "\n";

@@ -47,8 +47,10 @@ void alu(Text& t, const Insn& insn) {
     return;
   }
   if (op == kAluEnd) {
-    if (wide) t.add("r%d = bswap%d r%d", insn.dst, insn.imm, insn.dst);
-    else t.add("r%d = %s%d r%d", insn.dst, x ? "be" : "le", insn.imm, insn.dst);
+    if (wide)
+      t.add("r%d = bswap%d r%d", insn.dst, insn.imm, insn.dst);
+    else
+      t.add("r%d = %s%d r%d", insn.dst, x ? "be" : "le", insn.imm, insn.dst);
     return;
   }
   t.reg(wide, insn.dst);
@@ -90,7 +92,8 @@ void jump(Text& t, const Insn& insn) {
     return;
   }
   if (op == kJmpCall) {
-    if (op_source(insn.opcode) == kSrcX) t.add("callx r%d", insn.dst);
+    if (op_source(insn.opcode) == kSrcX)
+      t.add("callx r%d", insn.dst);
     else if (insn.src == kPseudoCall) {
       t.add("call ");
       t.pc_offset(insn.imm);
@@ -118,8 +121,10 @@ void jump(Text& t, const Insn& insn) {
   t.add("if ");
   t.reg(wide, insn.dst);
   t.add(" %s ", symbol);
-  if (op_source(insn.opcode) == kSrcX) t.reg(wide, insn.src);
-  else t.add("0x%x", static_cast<uint32_t>(insn.imm));
+  if (op_source(insn.opcode) == kSrcX)
+    t.reg(wide, insn.src);
+  else
+    t.add("0x%x", static_cast<uint32_t>(insn.imm));
   t.add(" goto ");
   t.pc_offset(insn.offset);
 }
@@ -130,19 +135,28 @@ void atomic(Text& t, const Insn& insn) {
   const char* type = wide ? "u64" : "u32";
   const char r = 'r';  // Linux prints rN for 32-bit atomics too
   int32_t op = insn.imm & ~kAtomicFetch;
-  const char* name = op == kAtomicAdd ? "add" : op == kAtomicOr ? "or" : op == kAtomicAnd ? "and"
-                     : op == kAtomicXor ? "xor" : nullptr;
+  const char* name = op == kAtomicAdd   ? "add"
+                     : op == kAtomicOr  ? "or"
+                     : op == kAtomicAnd ? "and"
+                     : op == kAtomicXor ? "xor"
+                                        : nullptr;
   const char* sign = insn.offset < 0 ? "" : "+";
   if (insn.imm == kAtomicXchg) {
-    t.add("%c%d = atomic%s_xchg((%s *)(r%d %s%d), %c%d)", r, insn.src, bits, type, insn.dst, sign, insn.offset, r, insn.src);
+    t.add("%c%d = atomic%s_xchg((%s *)(r%d %s%d), %c%d)", r, insn.src, bits, type, insn.dst, sign,
+          insn.offset, r, insn.src);
   } else if (insn.imm == kAtomicCmpxchg) {
-    t.add("%c0 = atomic%s_cmpxchg((%s *)(r%d %s%d), %c0, %c%d)", r, bits, type, insn.dst, sign, insn.offset, r, r, insn.src);
+    t.add("%c0 = atomic%s_cmpxchg((%s *)(r%d %s%d), %c0, %c%d)", r, bits, type, insn.dst, sign,
+          insn.offset, r, r, insn.src);
   } else if (name == nullptr) {
     t.add("(invalid atomic operation)");
   } else if (insn.imm & kAtomicFetch) {
-    t.add("%c%d = atomic%s_fetch_%s((%s *)(r%d %s%d), %c%d)", r, insn.src, bits, name, type, insn.dst, sign, insn.offset, r, insn.src);
+    t.add("%c%d = atomic%s_fetch_%s((%s *)(r%d %s%d), %c%d)", r, insn.src, bits, name, type,
+          insn.dst, sign, insn.offset, r, insn.src);
   } else {
-    const char* symbol = op == kAtomicAdd ? "+=" : op == kAtomicOr ? "|=" : op == kAtomicAnd ? "&=" : "^=";
+    const char* symbol = op == kAtomicAdd   ? "+="
+                         : op == kAtomicOr  ? "|="
+                         : op == kAtomicAnd ? "&="
+                                            : "^=";
     t.add("lock *(%s *)(r%d %s%d) %s %c%d", type, insn.dst, sign, insn.offset, symbol, r, insn.src);
   }
 }
@@ -156,7 +170,10 @@ void load_immediate(Text& t, const Insn& insn, const Insn* next) {
     case kPseudoMapIdx: t.add("map[idx:%d]", insn.imm); break;
     case kPseudoMapIdxValue: t.add("map[idx:%d][0]+%d", insn.imm, high); break;
     case kPseudoBtfId: t.add("btf_id:%d", insn.imm); break;
-    case kPseudoFunc: t.add("func "); t.pc_offset(insn.imm); break;
+    case kPseudoFunc:
+      t.add("func ");
+      t.pc_offset(insn.imm);
+      break;
     default:
       t.add("0x%lx", static_cast<uint64_t>(static_cast<uint32_t>(insn.imm)) |
                          (static_cast<uint64_t>(static_cast<uint32_t>(high)) << 32));
@@ -173,8 +190,10 @@ size_t format_insn(char* buffer, size_t size, const Insn& insn, const Insn* next
     case kClassJmp:
     case kClassJmp32: jump(t, insn); break;
     case kClassLd:
-      if (insn.opcode == kOpLdImm64) load_immediate(t, insn, next);
-      else t.add("(invalid ld opcode)");
+      if (insn.opcode == kOpLdImm64)
+        load_immediate(t, insn, next);
+      else
+        t.add("(invalid ld opcode)");
       break;
     case kClassLdx:
       t.add("r%d = ", insn.dst);

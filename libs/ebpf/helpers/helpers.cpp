@@ -21,7 +21,8 @@ uint64_t map_lookup_elem(ExecContext&, uint64_t map, uint64_t key, uint64_t, uin
   return reinterpret_cast<uint64_t>(as_map(map)->lookup(as_pointer(key)));
 }
 
-uint64_t map_update_elem(ExecContext&, uint64_t map, uint64_t key, uint64_t value, uint64_t flags, uint64_t) {
+uint64_t map_update_elem(ExecContext&, uint64_t map, uint64_t key, uint64_t value, uint64_t flags,
+                         uint64_t) {
   return static_cast<uint64_t>(as_map(map)->update(as_pointer(key), as_pointer(value), flags));
 }
 
@@ -29,11 +30,14 @@ uint64_t map_delete_elem(ExecContext&, uint64_t map, uint64_t key, uint64_t, uin
   return static_cast<uint64_t>(as_map(map)->remove(as_pointer(key)));
 }
 
-uint64_t map_lookup_percpu_elem(ExecContext&, uint64_t map, uint64_t key, uint64_t cpu, uint64_t, uint64_t) {
-  return reinterpret_cast<uint64_t>(as_map(map)->lookup_percpu(as_pointer(key), static_cast<uint32_t>(cpu)));
+uint64_t map_lookup_percpu_elem(ExecContext&, uint64_t map, uint64_t key, uint64_t cpu, uint64_t,
+                                uint64_t) {
+  return reinterpret_cast<uint64_t>(
+      as_map(map)->lookup_percpu(as_pointer(key), static_cast<uint32_t>(cpu)));
 }
 
-uint64_t map_push_elem(ExecContext&, uint64_t map, uint64_t value, uint64_t flags, uint64_t, uint64_t) {
+uint64_t map_push_elem(ExecContext&, uint64_t map, uint64_t value, uint64_t flags, uint64_t,
+                       uint64_t) {
   return static_cast<uint64_t>(as_map(map)->push(as_pointer(value), flags));
 }
 
@@ -57,21 +61,25 @@ uint64_t get_prandom_u32(ExecContext& context, uint64_t, uint64_t, uint64_t, uin
   return context.env->random_u32();
 }
 
-uint64_t get_smp_processor_id(ExecContext& context, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) {
+uint64_t get_smp_processor_id(ExecContext& context, uint64_t, uint64_t, uint64_t, uint64_t,
+                              uint64_t) {
   return context.env->current_cpu();
 }
 
-uint64_t get_current_pid_tgid(ExecContext& context, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) {
+uint64_t get_current_pid_tgid(ExecContext& context, uint64_t, uint64_t, uint64_t, uint64_t,
+                              uint64_t) {
   return context.env->current_pid_tgid();
 }
 
-uint64_t get_current_uid_gid(ExecContext& context, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) {
+uint64_t get_current_uid_gid(ExecContext& context, uint64_t, uint64_t, uint64_t, uint64_t,
+                             uint64_t) {
   return context.env->current_uid_gid();
 }
 
 // bpf_get_current_comm(buf, size): strscpy_pad of the task's 16-byte comm, as Linux: at most
 // size - 1 characters, then NULs to the end; on failure the buffer is zeroed.
-uint64_t get_current_comm(ExecContext& context, uint64_t buffer, uint64_t size, uint64_t, uint64_t, uint64_t) {
+uint64_t get_current_comm(ExecContext& context, uint64_t buffer, uint64_t size, uint64_t, uint64_t,
+                          uint64_t) {
   constexpr uint32_t kTaskCommLength = 16;  // TASK_COMM_LEN
   auto* out = reinterpret_cast<char*>(buffer);
   char comm[kTaskCommLength] = {};
@@ -90,14 +98,16 @@ uint64_t get_current_comm(ExecContext& context, uint64_t buffer, uint64_t size, 
 }
 
 // probe_read family: on failure the destination is zeroed, as Linux does.
-uint64_t probe_read_user(ExecContext& context, uint64_t destination, uint64_t size, uint64_t source, uint64_t, uint64_t) {
+uint64_t probe_read_user(ExecContext& context, uint64_t destination, uint64_t size, uint64_t source,
+                         uint64_t, uint64_t) {
   void* out = reinterpret_cast<void*>(destination);
   long result = context.env->read_user(out, source, static_cast<uint32_t>(size));
   if (result < 0) __builtin_memset(out, 0, size);
   return static_cast<uint64_t>(result);
 }
 
-uint64_t probe_read_kernel(ExecContext& context, uint64_t destination, uint64_t size, uint64_t source, uint64_t, uint64_t) {
+uint64_t probe_read_kernel(ExecContext& context, uint64_t destination, uint64_t size,
+                           uint64_t source, uint64_t, uint64_t) {
   void* out = reinterpret_cast<void*>(destination);
   long result = context.env->read_kernel(out, source, static_cast<uint32_t>(size));
   if (result < 0) __builtin_memset(out, 0, size);
@@ -105,12 +115,13 @@ uint64_t probe_read_kernel(ExecContext& context, uint64_t destination, uint64_t 
 }
 
 // bpf_trace_printk: at most three arguments; the message goes to the trace buffer.
-uint64_t trace_printk(ExecContext& context, uint64_t format, uint64_t format_size, uint64_t a1, uint64_t a2,
-                      uint64_t a3) {
+uint64_t trace_printk(ExecContext& context, uint64_t format, uint64_t format_size, uint64_t a1,
+                      uint64_t a2, uint64_t a3) {
   char message[kMessageSize];
   uint64_t args[3] = {a1, a2, a3};
   size_t needed = 0;
-  long length = format_bpf_message(*context.env, message, sizeof(message), reinterpret_cast<const char*>(format),
+  long length = format_bpf_message(*context.env, message, sizeof(message),
+                                   reinterpret_cast<const char*>(format),
                                    static_cast<uint32_t>(format_size), args, 3, &needed);
   if (length < 0) return static_cast<uint64_t>(length);
   // Linux returns what bstr_printf returns: the untruncated length.
@@ -129,9 +140,9 @@ uint64_t trace_vprintk(ExecContext& context, uint64_t format, uint64_t format_si
   __builtin_memcpy(args, reinterpret_cast<const void*>(data), data_length);
   char message[kMessageSize];
   size_t needed = 0;
-  long length = format_bpf_message(*context.env, message, sizeof(message), reinterpret_cast<const char*>(format),
-                                   static_cast<uint32_t>(format_size), args, static_cast<uint32_t>(data_length / 8),
-                                   &needed);
+  long length = format_bpf_message(
+      *context.env, message, sizeof(message), reinterpret_cast<const char*>(format),
+      static_cast<uint32_t>(format_size), args, static_cast<uint32_t>(data_length / 8), &needed);
   if (length < 0) return static_cast<uint64_t>(length);
   long written = context.env->trace_output(message, static_cast<uint32_t>(length));
   return static_cast<uint64_t>(written < 0 ? written : static_cast<long>(needed));
@@ -139,7 +150,8 @@ uint64_t trace_vprintk(ExecContext& context, uint64_t format, uint64_t format_si
 
 // probe_read_str family: copies up to size - 1 bytes and a NUL; returns the length with the
 // NUL. On a fault the whole buffer is zeroed and -EFAULT returned, as Linux.
-uint64_t read_string(ExecContext& context, bool user, uint64_t destination, uint64_t size, uint64_t source) {
+uint64_t read_string(ExecContext& context, bool user, uint64_t destination, uint64_t size,
+                     uint64_t source) {
   auto* out = reinterpret_cast<char*>(destination);
   if (size == 0) return 0;
   long result = context.env->read_string(user, out, source, static_cast<uint32_t>(size));
@@ -147,11 +159,13 @@ uint64_t read_string(ExecContext& context, bool user, uint64_t destination, uint
   return static_cast<uint64_t>(result);
 }
 
-uint64_t probe_read_user_str(ExecContext& context, uint64_t destination, uint64_t size, uint64_t source, uint64_t, uint64_t) {
+uint64_t probe_read_user_str(ExecContext& context, uint64_t destination, uint64_t size,
+                             uint64_t source, uint64_t, uint64_t) {
   return read_string(context, true, destination, size, source);
 }
 
-uint64_t probe_read_kernel_str(ExecContext& context, uint64_t destination, uint64_t size, uint64_t source, uint64_t, uint64_t) {
+uint64_t probe_read_kernel_str(ExecContext& context, uint64_t destination, uint64_t size,
+                               uint64_t source, uint64_t, uint64_t) {
   return read_string(context, false, destination, size, source);
 }
 
@@ -160,10 +174,12 @@ uint64_t get_func_ip(ExecContext& context, uint64_t, uint64_t, uint64_t, uint64_
 }
 
 // bpf_get_stack(ctx, buf, size, flags): flags = skip (low 8 bits) | BPF_F_USER_STACK.
-uint64_t get_stack(ExecContext& context, uint64_t, uint64_t buffer, uint64_t size, uint64_t flags, uint64_t) {
+uint64_t get_stack(ExecContext& context, uint64_t, uint64_t buffer, uint64_t size, uint64_t flags,
+                   uint64_t) {
   constexpr uint64_t kSkipMask = 0xff, kUserStack = 1u << 8, kUserBuildId = 1u << 11;
   auto* out = reinterpret_cast<uint8_t*>(buffer);
-  if ((flags & ~(kSkipMask | kUserStack | kUserBuildId)) != 0 || (flags & kUserBuildId) || size % 8 != 0) {
+  if ((flags & ~(kSkipMask | kUserStack | kUserBuildId)) != 0 || (flags & kUserBuildId) ||
+      size % 8 != 0) {
     __builtin_memset(out, 0, size);
     return static_cast<uint64_t>(-static_cast<int64_t>(rt::kEINVAL));
   }
@@ -187,29 +203,35 @@ uint64_t get_stack(ExecContext& context, uint64_t, uint64_t buffer, uint64_t siz
 }
 
 // bpf_perf_event_output(ctx, map, flags, data, size).
-uint64_t perf_event_output(ExecContext& context, uint64_t, uint64_t map, uint64_t flags, uint64_t data, uint64_t size) {
+uint64_t perf_event_output(ExecContext& context, uint64_t, uint64_t map, uint64_t flags,
+                           uint64_t data, uint64_t size) {
   auto* array = static_cast<PerfEventArrayMap*>(as_map(map));
-  return static_cast<uint64_t>(array->output(flags, context.env->current_cpu(), as_pointer(data), size));
+  return static_cast<uint64_t>(
+      array->output(flags, context.env->current_cpu(), as_pointer(data), size));
 }
 
 RingbufMap* as_ringbuf(uint64_t map) { return static_cast<RingbufMap*>(as_map(map)); }
 
-uint64_t ringbuf_output(ExecContext&, uint64_t map, uint64_t data, uint64_t size, uint64_t flags, uint64_t) {
+uint64_t ringbuf_output(ExecContext&, uint64_t map, uint64_t data, uint64_t size, uint64_t flags,
+                        uint64_t) {
   return static_cast<uint64_t>(as_ringbuf(map)->output(as_pointer(data), size, flags));
 }
 
-uint64_t ringbuf_reserve(ExecContext&, uint64_t map, uint64_t size, uint64_t flags, uint64_t, uint64_t) {
+uint64_t ringbuf_reserve(ExecContext&, uint64_t map, uint64_t size, uint64_t flags, uint64_t,
+                         uint64_t) {
   return reinterpret_cast<uint64_t>(as_ringbuf(map)->reserve(size, flags));
 }
 
 // The verifier guarantees `sample` is a live reservation; its header leads to its ring.
-uint64_t ringbuf_submit(ExecContext&, uint64_t sample, uint64_t flags, uint64_t, uint64_t, uint64_t) {
+uint64_t ringbuf_submit(ExecContext&, uint64_t sample, uint64_t flags, uint64_t, uint64_t,
+                        uint64_t) {
   void* record = reinterpret_cast<void*>(sample);
   RingbufMap::of_sample(record)->submit(record, flags, false);
   return 0;
 }
 
-uint64_t ringbuf_discard(ExecContext&, uint64_t sample, uint64_t flags, uint64_t, uint64_t, uint64_t) {
+uint64_t ringbuf_discard(ExecContext&, uint64_t sample, uint64_t flags, uint64_t, uint64_t,
+                         uint64_t) {
   void* record = reinterpret_cast<void*>(sample);
   RingbufMap::of_sample(record)->submit(record, flags, true);
   return 0;
@@ -231,13 +253,14 @@ struct ForEachState {
 uint64_t visit_element(void* key, void* value, void* raw) {
   auto* state = static_cast<ForEachState*>(raw);
   ExecContext& context = *state->context;
-  uint64_t stop = context.invoke_callback(context, state->callback, state->map, reinterpret_cast<uint64_t>(key),
-                                          reinterpret_cast<uint64_t>(value), state->callback_context, 0);
+  uint64_t stop =
+      context.invoke_callback(context, state->callback, state->map, reinterpret_cast<uint64_t>(key),
+                              reinterpret_cast<uint64_t>(value), state->callback_context, 0);
   return context.abort_requested ? 1 : stop;
 }
 
-uint64_t for_each_map_elem(ExecContext& context, uint64_t map, uint64_t callback, uint64_t callback_context,
-                           uint64_t flags, uint64_t) {
+uint64_t for_each_map_elem(ExecContext& context, uint64_t map, uint64_t callback,
+                           uint64_t callback_context, uint64_t flags, uint64_t) {
   if (flags != 0) return static_cast<uint64_t>(-static_cast<int64_t>(rt::kEINVAL));
   ForEachState state{&context, map, callback, callback_context};
   return static_cast<uint64_t>(as_map(map)->for_each_element(visit_element, &state));
@@ -245,8 +268,8 @@ uint64_t for_each_map_elem(ExecContext& context, uint64_t map, uint64_t callback
 
 // bpf_snprintf(out, out_size, fmt, data, data_len): like snprintf with u64 arguments;
 // returns the length the whole string needs, including its NUL.
-uint64_t snprintf_helper(ExecContext& context, uint64_t out, uint64_t out_size, uint64_t format, uint64_t data,
-                         uint64_t data_length) {
+uint64_t snprintf_helper(ExecContext& context, uint64_t out, uint64_t out_size, uint64_t format,
+                         uint64_t data, uint64_t data_length) {
   constexpr uint64_t kMaxArgs = 12;
   if (data_length % 8 != 0 || data_length / 8 > kMaxArgs || (data_length != 0 && data == 0)) {
     return static_cast<uint64_t>(-static_cast<int64_t>(rt::kEINVAL));
@@ -259,8 +282,9 @@ uint64_t snprintf_helper(ExecContext& context, uint64_t out, uint64_t out_size, 
   char scratch[1];
   char* buffer = out_size > 0 ? reinterpret_cast<char*>(out) : scratch;
   size_t needed = 0;
-  long length = format_bpf_message(*context.env, buffer, out_size > 0 ? out_size : sizeof(scratch), text,
-                                   format_size + 1, args, static_cast<uint32_t>(data_length / 8), &needed);
+  long length =
+      format_bpf_message(*context.env, buffer, out_size > 0 ? out_size : sizeof(scratch), text,
+                         format_size + 1, args, static_cast<uint32_t>(data_length / 8), &needed);
   if (length < 0) return static_cast<uint64_t>(length);
   return static_cast<uint64_t>(needed + 1);
 }
@@ -269,7 +293,7 @@ uint64_t snprintf_helper(ExecContext& context, uint64_t out, uint64_t out_size, 
 // iterations (E2BIG); a callback returning non-zero stops. Returns the iterations run.
 uint64_t loop(ExecContext& context, uint64_t nr_loops, uint64_t callback, uint64_t callback_context,
               uint64_t flags, uint64_t) {
-  constexpr uint32_t kMaxLoops = 1u << 23;  // BPF_MAX_LOOPS
+  constexpr uint32_t kMaxLoops = 1u << 23;           // BPF_MAX_LOOPS
   uint32_t count = static_cast<uint32_t>(nr_loops);  // the prototype's argument is a u32
   if (flags != 0) return static_cast<uint64_t>(-static_cast<int64_t>(rt::kEINVAL));
   if (count > kMaxLoops) return static_cast<uint64_t>(-static_cast<int64_t>(rt::kE2BIG));
@@ -287,7 +311,7 @@ uint64_t loop(ExecContext& context, uint64_t nr_loops, uint64_t callback, uint64
 void fill_helper_table(HelperFunction* table) {
 #define LINUX_HELPER(id, name)
 #define SONDE_HELPER(id, Name, name, implementation, ...) \
-  static_assert(id < kMaxHelperId);                        \
+  static_assert(id < kMaxHelperId);                       \
   table[id] = implementation;
 #include "ebpf/helper_table.def"
 }

@@ -7,12 +7,13 @@
 namespace ebpf {
 namespace {
 
-constexpr uint32_t kMaxArguments = 12;       // MAX_BPRINTF_VARARGS
-constexpr uint32_t kStringAreaSize = 512;    // MAX_BPRINTF_BUF: strings, chars and addresses
+constexpr uint32_t kMaxArguments = 12;     // MAX_BPRINTF_VARARGS
+constexpr uint32_t kStringAreaSize = 512;  // MAX_BPRINTF_BUF: strings, chars and addresses
 
 bool is_space(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
 bool is_punct(char c) {
-  return (c >= '!' && c <= '/') || (c >= ':' && c <= '@') || (c >= '[' && c <= '`') || (c >= '{' && c <= '~');
+  return (c >= '!' && c <= '/') || (c >= ':' && c <= '@') || (c >= '[' && c <= '`') ||
+         (c >= '{' && c <= '~');
 }
 // The kernel's ctype table: ASCII printables, and Latin-1 from 0xa0.
 bool is_print(char c) {
@@ -20,17 +21,28 @@ bool is_print(char c) {
   return (u >= 0x20 && u < 0x7f) || u >= 0xa0;
 }
 
-enum class Kind : uint8_t { kSigned, kUnsigned, kHex, kHexUpper, kChar, kString, kPointer, kSymbol, kIp4, kIp6 };
+enum class Kind : uint8_t {
+  kSigned,
+  kUnsigned,
+  kHex,
+  kHexUpper,
+  kChar,
+  kString,
+  kPointer,
+  kSymbol,
+  kIp4,
+  kIp6
+};
 
 // One conversion as written: flags, width, and what it prints.
 struct Conversion {
   bool left = false, plus = false, space = false, zero = false;
   uint32_t width = 0;
   Kind kind = Kind::kSigned;
-  bool ip_padded = false;  // %pi4 / %pi6: zero-padded fields, no separators for v6
+  bool ip_padded = false;    // %pi4 / %pi6: zero-padded fields, no separators for v6
   bool user_string = false;  // %pus: the string is in the traced process, not the kernel
-  uint8_t size = 4;        // bytes of the integer argument: 4 (int), 8 (long, long long)
-  uint32_t end = 0;        // index just past the conversion
+  uint8_t size = 4;          // bytes of the integer argument: 4 (int), 8 (long, long long)
+  uint32_t end = 0;          // index just past the conversion
 };
 
 // Parses the conversion after the '%' at `format[start]`, as bpf_bprintf_prepare accepts
@@ -39,11 +51,16 @@ bool parse_conversion(const char* format, uint32_t start, Conversion& c) {
   uint32_t i = start + 1;
   for (;; ++i) {
     char f = format[i];
-    if (f == '-') c.left = true;
-    else if (f == '+') c.plus = true;
-    else if (f == ' ') c.space = true;
-    else if (f == '0') c.zero = true;
-    else break;
+    if (f == '-')
+      c.left = true;
+    else if (f == '+')
+      c.plus = true;
+    else if (f == ' ')
+      c.space = true;
+    else if (f == '0')
+      c.zero = true;
+    else
+      break;
   }
   if (format[i] >= '1' && format[i] <= '9') {
     while (format[i] >= '0' && format[i] <= '9') {
@@ -106,7 +123,8 @@ bool parse_conversion(const char* format, uint32_t start, Conversion& c) {
     if (format[i] == 'l') ++i;
   }
   switch (format[i]) {
-    case 'd': case 'i': c.kind = Kind::kSigned; break;
+    case 'd':
+    case 'i': c.kind = Kind::kSigned; break;
     case 'u': c.kind = Kind::kUnsigned; break;
     case 'x': c.kind = Kind::kHex; break;
     case 'X': c.kind = Kind::kHexUpper; break;
@@ -222,7 +240,8 @@ long copy_string(Environment& env, bool user, uint64_t source, char* out, uint32
 }  // namespace
 
 long format_bpf_message(Environment& env, char* out_buffer, size_t out_size, const char* format,
-                        uint32_t format_size, const uint64_t* args, uint32_t arg_count, size_t* needed_length) {
+                        uint32_t format_size, const uint64_t* args, uint32_t arg_count,
+                        size_t* needed_length) {
   if (format == nullptr || format_size == 0 || arg_count > kMaxArguments) return -rt::kEINVAL;
   uint32_t end = 0;
   while (end < format_size && format[end] != 0) ++end;
@@ -246,11 +265,13 @@ long format_bpf_message(Environment& env, char* out_buffer, size_t out_size, con
     if (!parse_conversion(format, i, c)) return -rt::kEINVAL;
     Prepared& p = prepared[count];
     p = Prepared{args[count], area_used, 0};
-    if (c.kind == Kind::kString || c.kind == Kind::kChar || c.kind == Kind::kIp4 || c.kind == Kind::kIp6) {
+    if (c.kind == Kind::kString || c.kind == Kind::kChar || c.kind == Kind::kIp4 ||
+        c.kind == Kind::kIp6) {
       if (area_used == kStringAreaSize) return -rt::kENOSPC;
     }
     if (c.kind == Kind::kString) {
-      long length = copy_string(env, c.user_string, args[count], area + area_used, kStringAreaSize - area_used);
+      long length = copy_string(env, c.user_string, args[count], area + area_used,
+                                kStringAreaSize - area_used);
       if (length < 0) {  // Linux prints an empty string for an unreadable one
         area[area_used] = 0;
         length = 0;
@@ -264,7 +285,8 @@ long format_bpf_message(Environment& env, char* out_buffer, size_t out_size, con
     } else if (c.kind == Kind::kIp4 || c.kind == Kind::kIp6) {
       uint32_t bytes = c.kind == Kind::kIp4 ? 4 : 16;
       if (kStringAreaSize - area_used < bytes) return -rt::kENOSPC;
-      if (env.read_kernel(area + area_used, args[count], bytes) < 0) __builtin_memset(area + area_used, 0, bytes);
+      if (env.read_kernel(area + area_used, args[count], bytes) < 0)
+        __builtin_memset(area + area_used, 0, bytes);
       p.text_length = bytes;
       area_used += bytes;
     }
@@ -290,16 +312,10 @@ long format_bpf_message(Environment& env, char* out_buffer, size_t out_size, con
     const Prepared& p = prepared[argument++];
     switch (c.kind) {
       case Kind::kString:
-      case Kind::kChar:
-        out.padded(c, area + p.text, p.text_length);
-        break;
+      case Kind::kChar: out.padded(c, area + p.text, p.text_length); break;
       case Kind::kIp4:
-      case Kind::kIp6:
-        print_ip(out, c, reinterpret_cast<const uint8_t*>(area + p.text));
-        break;
-      case Kind::kPointer:
-        print_pointer(out, c, p.value);
-        break;
+      case Kind::kIp6: print_ip(out, c, reinterpret_cast<const uint8_t*>(area + p.text)); break;
+      case Kind::kPointer: print_pointer(out, c, p.value); break;
       case Kind::kSymbol: {
         // Sonde has no symbol table here: the address, as Linux prints one without kallsyms.
         Conversion hex = c;
@@ -311,9 +327,7 @@ long format_bpf_message(Environment& env, char* out_buffer, size_t out_size, con
         print_number(out, hex, p.value);
         break;
       }
-      default:
-        print_number(out, c, p.value);
-        break;
+      default: print_number(out, c, p.value); break;
     }
     i = c.end - 1;
   }

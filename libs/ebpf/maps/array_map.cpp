@@ -29,7 +29,8 @@ void* ArrayMap::lookup(const void* key) {
 
 void* ArrayMap::lookup_percpu(const void* key, uint32_t cpu) {
   uint32_t index = read_key(key);
-  if (value_copies() == 1 || index >= attributes().max_entries || cpu >= value_copies()) return nullptr;
+  if (value_copies() == 1 || index >= attributes().max_entries || cpu >= value_copies())
+    return nullptr;
   return element(index, cpu);
 }
 
@@ -68,7 +69,8 @@ rt::Result<void> ArrayMap::syscall_lookup(const void* key, void* value, uint64_t
 
 rt::Result<void> ArrayMap::syscall_update(const void* key, const void* value, uint64_t flags) {
   if (!syscall_can_write()) return rt::err(rt::kEPERM);
-  if (flags & kUpdateLock) return rt::err(rt::kEINVAL);  // the syscall refuses it before the map sees it
+  if (flags & kUpdateLock)
+    return rt::err(rt::kEINVAL);  // the syscall refuses it before the map sees it
   if (value_copies() == 1) return rt::from_negated_errno(update(key, value, flags));
   if (flags > kUpdateExist) return rt::err(rt::kEINVAL);
   uint32_t index = read_key(key);
@@ -98,7 +100,8 @@ rt::Result<void> ArrayMap::get_next_key(const void* key, void* next_key) {
 
 // Linux's generic_map_lookup_batch: the batch token is the last key copied, and the walk
 // continues with get_next_key from it; -ENOENT once the walk runs off the end.
-rt::Result<void> ArrayMap::lookup_batch(const void* in_batch, void* out_batch, void* keys, void* values, uint32_t* count) {
+rt::Result<void> ArrayMap::lookup_batch(const void* in_batch, void* out_batch, void* keys,
+                                        void* values, uint32_t* count) {
   if (!syscall_can_read()) return rt::err(rt::kEPERM);
   uint32_t want = *count;
   if (want == 0) return {};
@@ -133,6 +136,8 @@ long ArrayMap::for_each_element(ElementVisitor visit, void* state) {
   return visited;
 }
 
-size_t ArrayMap::memory_usage() const { return sizeof(*this) + storage_bytes(attributes(), value_copies()); }
+size_t ArrayMap::memory_usage() const {
+  return sizeof(*this) + storage_bytes(attributes(), value_copies());
+}
 
 }  // namespace ebpf

@@ -19,17 +19,22 @@ class ArrayMap final : public Map {
   void* lookup_percpu(const void* key, uint32_t cpu) override;
   long update(const void* key, const void* value, uint64_t flags) override;
   long remove(const void* key) override;
-  [[nodiscard]] rt::Result<void> syscall_lookup(const void* key, void* value, uint64_t flags) override;
-  [[nodiscard]] rt::Result<void> syscall_update(const void* key, const void* value, uint64_t flags) override;
+  [[nodiscard]] rt::Result<void> syscall_lookup(const void* key, void* value,
+                                                uint64_t flags) override;
+  [[nodiscard]] rt::Result<void> syscall_update(const void* key, const void* value,
+                                                uint64_t flags) override;
   [[nodiscard]] rt::Result<void> get_next_key(const void* key, void* next_key) override;
-  [[nodiscard]] rt::Result<void> lookup_batch(const void* in_batch, void* out_batch, void* keys, void* values, uint32_t* count) override;
-  [[nodiscard]] rt::Result<void> update_batch(const void* keys, const void* values, uint32_t* count, uint64_t elem_flags) override {
+  [[nodiscard]] rt::Result<void> lookup_batch(const void* in_batch, void* out_batch, void* keys,
+                                              void* values, uint32_t* count) override;
+  [[nodiscard]] rt::Result<void> update_batch(const void* keys, const void* values, uint32_t* count,
+                                              uint64_t elem_flags) override {
     return generic_update_batch(keys, values, count, elem_flags);
   }
   long for_each_element(ElementVisitor visit, void* state) override;
   uint8_t* direct_value(uint32_t offset) override {
     // As Linux: only single-element, non-per-CPU arrays, within the value.
-    if (attributes().max_entries != 1 || value_copies() != 1 || offset >= attributes().value_size) return nullptr;
+    if (attributes().max_entries != 1 || value_copies() != 1 || offset >= attributes().value_size)
+      return nullptr;
     return values_ + offset;
   }
   size_t memory_usage() const override;

@@ -12,8 +12,9 @@ size_t HashMap::element_bytes(const MapAttributes& a, uint32_t copies) {
   return sizeof(Element) + key + value * copies;
 }
 
-HashMap::HashMap(const MapAttributes& attributes, Element** buckets, uint32_t bucket_count, uint8_t* pool,
-                 size_t element_size, uint32_t copies, bool lru, Environment* cpu_source, uint64_t seed)
+HashMap::HashMap(const MapAttributes& attributes, Element** buckets, uint32_t bucket_count,
+                 uint8_t* pool, size_t element_size, uint32_t copies, bool lru,
+                 Environment* cpu_source, uint64_t seed)
     : Map(attributes, copies),
       buckets_(buckets),
       bucket_count_(bucket_count),
@@ -81,10 +82,8 @@ bool HashMap::same_key(const uint8_t* stored, const void* key) const {
       __builtin_memcpy(&b, key, 4);
       return a == b;
     }
-    case 8:
-      return load64(stored) == load64(static_cast<const uint8_t*>(key));
-    default:
-      return __builtin_memcmp(stored, key, attributes().key_size) == 0;
+    case 8: return load64(stored) == load64(static_cast<const uint8_t*>(key));
+    default: return __builtin_memcmp(stored, key, attributes().key_size) == 0;
   }
 }
 
@@ -106,10 +105,14 @@ uint32_t HashMap::current_cpu() const {
 }
 
 void HashMap::unlink_lru(Element* e) {
-  if (e->lru_prev) e->lru_prev->lru_next = e->lru_next;
-  else lru_head_ = e->lru_next;
-  if (e->lru_next) e->lru_next->lru_prev = e->lru_prev;
-  else lru_tail_ = e->lru_prev;
+  if (e->lru_prev)
+    e->lru_prev->lru_next = e->lru_next;
+  else
+    lru_head_ = e->lru_next;
+  if (e->lru_next)
+    e->lru_next->lru_prev = e->lru_prev;
+  else
+    lru_tail_ = e->lru_prev;
   e->lru_prev = e->lru_next = nullptr;
 }
 
@@ -268,7 +271,8 @@ rt::Result<void> HashMap::get_next_key(const void* key, void* next_key) {
 }
 
 // Whole buckets at a time, as Linux: the batch token is the next bucket.
-rt::Result<void> HashMap::batch(const void* in_batch, void* out_batch, void* keys, void* values, uint32_t* count, bool remove) {
+rt::Result<void> HashMap::batch(const void* in_batch, void* out_batch, void* keys, void* values,
+                                uint32_t* count, bool remove) {
   if (!syscall_can_read() || (remove && !syscall_can_write())) return rt::err(rt::kEPERM);
   uint32_t want = *count;
   if (want == 0) return {};
@@ -295,7 +299,8 @@ rt::Result<void> HashMap::batch(const void* in_batch, void* out_batch, void* key
     for (Element* e = buckets_[bucket]; e != nullptr; e = e->next) {
       __builtin_memcpy(key_out + static_cast<size_t>(done) * key_size, key_of(e), key_size);
       for (uint32_t cpu = 0; cpu < value_copies(); ++cpu) {
-        __builtin_memcpy(value_out + static_cast<size_t>(done) * value_bytes + cpu * value_stride_, value_of(e, cpu),
+        __builtin_memcpy(value_out + static_cast<size_t>(done) * value_bytes + cpu * value_stride_,
+                         value_of(e, cpu),
                          value_copies() == 1 ? attributes().value_size : value_stride_);
       }
       ++done;
@@ -328,7 +333,8 @@ long HashMap::for_each_element(ElementVisitor visit, void* state) {
 }
 
 size_t HashMap::memory_usage() const {
-  return sizeof(*this) + bucket_count_ * sizeof(Element*) + element_size_ * attributes().max_entries;
+  return sizeof(*this) + bucket_count_ * sizeof(Element*) +
+         element_size_ * attributes().max_entries;
 }
 
 }  // namespace ebpf

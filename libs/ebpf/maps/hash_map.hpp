@@ -20,27 +20,35 @@ class HashMap final : public Map {
   };
 
   HashMap(const MapAttributes& attributes, Element** buckets, uint32_t bucket_count, uint8_t* pool,
-          size_t element_size, uint32_t copies, bool lru, Environment* cpu_source, uint64_t seed = 0);
+          size_t element_size, uint32_t copies, bool lru, Environment* cpu_source,
+          uint64_t seed = 0);
 
   void* lookup(const void* key) override;
   void* lookup_percpu(const void* key, uint32_t cpu) override;
   long update(const void* key, const void* value, uint64_t flags) override;
   long remove(const void* key) override;
-  [[nodiscard]] rt::Result<void> syscall_lookup(const void* key, void* value, uint64_t flags) override;
-  [[nodiscard]] rt::Result<void> syscall_update(const void* key, const void* value, uint64_t flags) override;
+  [[nodiscard]] rt::Result<void> syscall_lookup(const void* key, void* value,
+                                                uint64_t flags) override;
+  [[nodiscard]] rt::Result<void> syscall_update(const void* key, const void* value,
+                                                uint64_t flags) override;
   [[nodiscard]] rt::Result<void> get_next_key(const void* key, void* next_key) override;
-  [[nodiscard]] rt::Result<void> lookup_and_delete(const void* key, void* value, uint64_t flags) override;
-  [[nodiscard]] rt::Result<void> lookup_batch(const void* in_batch, void* out_batch, void* keys, void* values, uint32_t* count) override {
+  [[nodiscard]] rt::Result<void> lookup_and_delete(const void* key, void* value,
+                                                   uint64_t flags) override;
+  [[nodiscard]] rt::Result<void> lookup_batch(const void* in_batch, void* out_batch, void* keys,
+                                              void* values, uint32_t* count) override {
     return batch(in_batch, out_batch, keys, values, count, false);
   }
-  [[nodiscard]] rt::Result<void> lookup_and_delete_batch(const void* in_batch, void* out_batch, void* keys, void* values,
-                               uint32_t* count) override {
+  [[nodiscard]] rt::Result<void> lookup_and_delete_batch(const void* in_batch, void* out_batch,
+                                                         void* keys, void* values,
+                                                         uint32_t* count) override {
     return batch(in_batch, out_batch, keys, values, count, true);
   }
-  [[nodiscard]] rt::Result<void> update_batch(const void* keys, const void* values, uint32_t* count, uint64_t elem_flags) override {
+  [[nodiscard]] rt::Result<void> update_batch(const void* keys, const void* values, uint32_t* count,
+                                              uint64_t elem_flags) override {
     return generic_update_batch(keys, values, count, elem_flags);
   }
-  [[nodiscard]] rt::Result<void> delete_batch(const void* keys, uint32_t* count, uint64_t elem_flags) override {
+  [[nodiscard]] rt::Result<void> delete_batch(const void* keys, uint32_t* count,
+                                              uint64_t elem_flags) override {
     return generic_delete_batch(keys, count, elem_flags);
   }
   long for_each_element(ElementVisitor visit, void* state) override;
@@ -58,14 +66,18 @@ class HashMap final : public Map {
  private:
   Element* find(const void* key, uint32_t hash, Element*** link);
   uint8_t* key_of(Element* e) const { return reinterpret_cast<uint8_t*>(e + 1); }
-  uint8_t* value_of(Element* e, uint32_t cpu = 0) const { return key_of(e) + key_stride_ + cpu * value_stride_; }
+  uint8_t* value_of(Element* e, uint32_t cpu = 0) const {
+    return key_of(e) + key_stride_ + cpu * value_stride_;
+  }
   uint32_t current_cpu() const;
-  void touch(Element* e);   // LRU: move to the head
+  void touch(Element* e);  // LRU: move to the head
   void unlink_lru(Element* e);
   Element* take_free_or_evict();
   Element* insert(const void* key, uint32_t hash);
-  void release(Element* e);  // an element already unlinked from its bucket goes back to the free list
-  [[nodiscard]] rt::Result<void> batch(const void* in_batch, void* out_batch, void* keys, void* values, uint32_t* count, bool remove);
+  void release(
+      Element* e);  // an element already unlinked from its bucket goes back to the free list
+  [[nodiscard]] rt::Result<void> batch(const void* in_batch, void* out_batch, void* keys,
+                                       void* values, uint32_t* count, bool remove);
   uint32_t hash_key(const void* key) const;
   bool same_key(const uint8_t* stored, const void* key) const;
 

@@ -15,10 +15,10 @@
 namespace ebpf {
 namespace {
 
-constexpr uint64_t kKmallocMaxSize = 1ull << 22;   // KMALLOC_MAX_SIZE on x86-64 (order-10 pages)
-constexpr uint64_t kPercpuMinUnitSize = 32768;     // PCPU_MIN_UNIT_SIZE: largest per-CPU value
-constexpr uint64_t kHashElementHeader = 48;        // sizeof(struct htab_elem) in Linux
-constexpr uint32_t kMaxHashEntries = 1u << 28;     // n_buckets * sizeof(struct bucket) fits u32
+constexpr uint64_t kKmallocMaxSize = 1ull << 22;  // KMALLOC_MAX_SIZE on x86-64 (order-10 pages)
+constexpr uint64_t kPercpuMinUnitSize = 32768;    // PCPU_MIN_UNIT_SIZE: largest per-CPU value
+constexpr uint64_t kHashElementHeader = 48;       // sizeof(struct htab_elem) in Linux
+constexpr uint32_t kMaxHashEntries = 1u << 28;    // n_buckets * sizeof(struct bucket) fits u32
 constexpr uint32_t kMaxPossibleCpus = 4096;
 constexpr uint32_t kAccessFlags = kMapRdonly | kMapWronly | kMapRdonlyProg | kMapWronlyProg;
 
@@ -30,17 +30,21 @@ T* construct(rt::Allocator& allocator, Args... args) {
 }
 
 bool is_per_cpu(MapType type) {
-  return type == MapType::kPercpuArray || type == MapType::kPercpuHash || type == MapType::kLruPercpuHash;
+  return type == MapType::kPercpuArray || type == MapType::kPercpuHash ||
+         type == MapType::kLruPercpuHash;
 }
 
 // bpf_map_flags_access_ok: a program cannot be both read-only and write-only.
-bool program_access_ok(uint32_t flags) { return (flags & (kMapRdonlyProg | kMapWronlyProg)) != (kMapRdonlyProg | kMapWronlyProg); }
+bool program_access_ok(uint32_t flags) {
+  return (flags & (kMapRdonlyProg | kMapWronlyProg)) != (kMapRdonlyProg | kMapWronlyProg);
+}
 
 // array_map_alloc_check (and fd_array_map_alloc_check for program and perf event arrays).
 int check_array(const MapAttributes& a) {
   bool per_cpu = a.type == MapType::kPercpuArray;
   bool fd_array = a.type == MapType::kProgArray || a.type == MapType::kPerfEventArray;
-  if (fd_array && (a.value_size != 4 || (a.map_flags & (kMapRdonlyProg | kMapWronlyProg)))) return rt::kEINVAL;
+  if (fd_array && (a.value_size != 4 || (a.map_flags & (kMapRdonlyProg | kMapWronlyProg))))
+    return rt::kEINVAL;
   uint32_t allowed = kMapNumaNode | kMapMmapable | kAccessFlags | kMapPreserveElems;
   if (a.max_entries == 0 || a.key_size != 4 || a.value_size == 0 || (a.map_flags & ~allowed) ||
       !program_access_ok(a.map_flags) || (per_cpu && (a.map_flags & kMapNumaNode))) {
@@ -61,9 +65,11 @@ int check_hash(const MapAttributes& a) {
   if ((a.map_flags & ~allowed) || !program_access_ok(a.map_flags)) return rt::kEINVAL;
   if (!lru && (a.map_flags & kMapNoCommonLru)) return rt::kEINVAL;
   if (lru && (a.map_flags & kMapNoPrealloc)) return rt::kENOTSUPP;
-  if ((a.map_flags & kMapNumaNode) && (per_cpu || (a.map_flags & kMapNoCommonLru))) return rt::kEINVAL;
+  if ((a.map_flags & kMapNumaNode) && (per_cpu || (a.map_flags & kMapNoCommonLru)))
+    return rt::kEINVAL;
   if (a.max_entries == 0 || a.key_size == 0 || a.value_size == 0) return rt::kEINVAL;
-  if (uint64_t{a.key_size} + a.value_size >= kKmallocMaxSize - kHashElementHeader) return rt::kE2BIG;
+  if (uint64_t{a.key_size} + a.value_size >= kKmallocMaxSize - kHashElementHeader)
+    return rt::kE2BIG;
   if (a.max_entries > kMaxHashEntries) return rt::kE2BIG;  // htab_map_alloc: too many buckets
   // The per-CPU allocator refuses units above PCPU_MIN_UNIT_SIZE.
   if (per_cpu && ((a.value_size + 7ull) & ~7ull) > kPercpuMinUnitSize) return rt::kENOMEM;
@@ -72,8 +78,8 @@ int check_hash(const MapAttributes& a) {
 
 // queue_stack_map_alloc_check.
 int check_queue(const MapAttributes& a) {
-  if (a.max_entries == 0 || a.key_size != 0 || a.value_size == 0 || (a.map_flags & ~(kMapNumaNode | kAccessFlags)) ||
-      !program_access_ok(a.map_flags)) {
+  if (a.max_entries == 0 || a.key_size != 0 || a.value_size == 0 ||
+      (a.map_flags & ~(kMapNumaNode | kAccessFlags)) || !program_access_ok(a.map_flags)) {
     return rt::kEINVAL;
   }
   if (a.value_size > kKmallocMaxSize) return rt::kE2BIG;
@@ -97,18 +103,14 @@ int check_attributes(const MapAttributes& a) {
     case MapType::kArray:
     case MapType::kPercpuArray:
     case MapType::kProgArray:
-    case MapType::kPerfEventArray:
-      return check_array(a);
+    case MapType::kPerfEventArray: return check_array(a);
     case MapType::kHash:
     case MapType::kPercpuHash:
     case MapType::kLruHash:
-    case MapType::kLruPercpuHash:
-      return check_hash(a);
+    case MapType::kLruPercpuHash: return check_hash(a);
     case MapType::kQueue:
-    case MapType::kStack:
-      return check_queue(a);
-    case MapType::kRingbuf:
-      return check_ringbuf(a);
+    case MapType::kStack: return check_queue(a);
+    case MapType::kRingbuf: return check_ringbuf(a);
     default:
       return rt::kEINVAL;  // not a type Sonde implements (Linux: EINVAL for unknown types too)
   }
@@ -117,9 +119,12 @@ int check_attributes(const MapAttributes& a) {
 // Sizes beyond what a size_t allocation can describe are refused as memory Linux would not get.
 bool fits(uint64_t bytes) { return bytes <= (uint64_t{1} << 40); }
 
-rt::Result<Map*> no_memory() { return rt::err(rt::kENOMEM, "the map's memory budget refuses this map"); }
+rt::Result<Map*> no_memory() {
+  return rt::err(rt::kENOMEM, "the map's memory budget refuses this map");
+}
 
-rt::Result<Map*> create_array(const MapAttributes& a, rt::Allocator& allocator, uint32_t copies, Environment* cpu_source) {
+rt::Result<Map*> create_array(const MapAttributes& a, rt::Allocator& allocator, uint32_t copies,
+                              Environment* cpu_source) {
   size_t stride = (a.value_size + 7u) & ~size_t{7};
   uint64_t bytes = ArrayMap::storage_bytes(a, copies);
   if (!fits(bytes)) return no_memory();
@@ -134,14 +139,16 @@ rt::Result<Map*> create_array(const MapAttributes& a, rt::Allocator& allocator, 
   return static_cast<Map*>(map);
 }
 
-rt::Result<Map*> create_hash(const MapAttributes& a, rt::Allocator& allocator, uint32_t copies, Environment* cpu_source) {
+rt::Result<Map*> create_hash(const MapAttributes& a, rt::Allocator& allocator, uint32_t copies,
+                             Environment* cpu_source) {
   uint32_t buckets = 1;
   while (buckets < a.max_entries) buckets <<= 1;
   bool lru = a.type == MapType::kLruHash || a.type == MapType::kLruPercpuHash;
   size_t element = HashMap::element_bytes(a, copies);
   uint64_t pool_bytes = uint64_t{element} * a.max_entries;
   if (!fits(pool_bytes)) return no_memory();
-  auto* bucket_array = static_cast<HashMap::Element**>(allocator.allocate(buckets * sizeof(void*), 8));
+  auto* bucket_array =
+      static_cast<HashMap::Element**>(allocator.allocate(buckets * sizeof(void*), 8));
   auto* pool = bucket_array ? static_cast<uint8_t*>(allocator.allocate(pool_bytes, 8)) : nullptr;
   // Seeded from the host's randomness as Linux seeds its hash, unless BPF_F_ZERO_SEED asks
   // for reproducible placement (or there is no environment to ask).
@@ -149,8 +156,8 @@ rt::Result<Map*> create_hash(const MapAttributes& a, rt::Allocator& allocator, u
   if (!(a.map_flags & kMapZeroSeed) && cpu_source != nullptr) {
     seed = (uint64_t{cpu_source->random_u32()} << 32) | cpu_source->random_u32();
   }
-  HashMap* map = pool ? construct<HashMap>(allocator, a, bucket_array, buckets, pool, element, copies, lru, cpu_source,
-                                           seed)
+  HashMap* map = pool ? construct<HashMap>(allocator, a, bucket_array, buckets, pool, element,
+                                           copies, lru, cpu_source, seed)
                       : nullptr;
   if (map == nullptr) {
     if (pool) allocator.deallocate(pool, pool_bytes);
@@ -207,40 +214,36 @@ rt::Result<Map*> create_ringbuf(const MapAttributes& a, rt::Allocator& allocator
 
 }  // namespace
 
-rt::Result<Map*> create_map(const MapAttributes& attributes, rt::Allocator& allocator, uint32_t possible_cpus,
-                            Environment* cpu_source) {
+rt::Result<Map*> create_map(const MapAttributes& attributes, rt::Allocator& allocator,
+                            uint32_t possible_cpus, Environment* cpu_source) {
   if (int error = check_attributes(attributes); error != 0) {
-    return rt::err(static_cast<rt::Errno>(error), "map attributes refused as Linux's map_create refuses them");
+    return rt::err(static_cast<rt::Errno>(error),
+                   "map attributes refused as Linux's map_create refuses them");
   }
   bool per_cpu = is_per_cpu(attributes.type);
-  if (per_cpu && (cpu_source == nullptr || possible_cpus == 0 || possible_cpus > kMaxPossibleCpus)) {
+  if (per_cpu &&
+      (cpu_source == nullptr || possible_cpus == 0 || possible_cpus > kMaxPossibleCpus)) {
     return rt::err(rt::kEINVAL, "per-CPU maps need the CPU count and a CPU source");
   }
   uint32_t copies = per_cpu ? possible_cpus : 1;
   switch (attributes.type) {
     case MapType::kArray:
-    case MapType::kPercpuArray:
-      return create_array(attributes, allocator, copies, cpu_source);
+    case MapType::kPercpuArray: return create_array(attributes, allocator, copies, cpu_source);
     case MapType::kHash:
     case MapType::kPercpuHash:
     case MapType::kLruHash:
-    case MapType::kLruPercpuHash:
-      return create_hash(attributes, allocator, copies, cpu_source);
+    case MapType::kLruPercpuHash: return create_hash(attributes, allocator, copies, cpu_source);
     case MapType::kQueue:
-    case MapType::kStack:
-      return create_queue(attributes, allocator);
-    case MapType::kProgArray:
-      return create_prog_array(attributes, allocator);
-    case MapType::kPerfEventArray:
-      return create_perf_event_array(attributes, allocator);
-    case MapType::kRingbuf:
-      return create_ringbuf(attributes, allocator);
-    default:
-      return rt::err(rt::kEINVAL, "map type not supported");
+    case MapType::kStack: return create_queue(attributes, allocator);
+    case MapType::kProgArray: return create_prog_array(attributes, allocator);
+    case MapType::kPerfEventArray: return create_perf_event_array(attributes, allocator);
+    case MapType::kRingbuf: return create_ringbuf(attributes, allocator);
+    default: return rt::err(rt::kEINVAL, "map type not supported");
   }
 }
 
-rt::Result<Map*> create_map(const MapAttributes& attributes, rt::Allocator& allocator, Environment& environment) {
+rt::Result<Map*> create_map(const MapAttributes& attributes, rt::Allocator& allocator,
+                            Environment& environment) {
   return create_map(attributes, allocator, environment.possible_cpus(), &environment);
 }
 
@@ -250,7 +253,8 @@ void destroy_map(Map* map, rt::Allocator& allocator) {
     case MapType::kArray:
     case MapType::kPercpuArray: {
       auto* array = static_cast<ArrayMap*>(map);
-      allocator.deallocate(array->storage(), ArrayMap::storage_bytes(array->attributes(), array->value_copies()));
+      allocator.deallocate(array->storage(),
+                           ArrayMap::storage_bytes(array->attributes(), array->value_copies()));
       array->~ArrayMap();
       allocator.deallocate(array, sizeof(ArrayMap));
       return;
@@ -295,8 +299,7 @@ void destroy_map(Map* map, rt::Allocator& allocator) {
       allocator.deallocate(ring, sizeof(RingbufMap));
       return;
     }
-    default:
-      return;
+    default: return;
   }
 }
 

@@ -17,17 +17,20 @@ PerfRing::PerfRing(uint8_t* memory, uint32_t data_pages, uint32_t cpu)
 }
 
 uint64_t PerfRing::head() const {
-  return __atomic_load_n(reinterpret_cast<const uint64_t*>(memory_ + kPerfDataHeadOffset), __ATOMIC_ACQUIRE);
+  return __atomic_load_n(reinterpret_cast<const uint64_t*>(memory_ + kPerfDataHeadOffset),
+                         __ATOMIC_ACQUIRE);
 }
 uint64_t PerfRing::tail() const {
-  return __atomic_load_n(reinterpret_cast<const uint64_t*>(memory_ + kPerfDataTailOffset), __ATOMIC_ACQUIRE);
+  return __atomic_load_n(reinterpret_cast<const uint64_t*>(memory_ + kPerfDataTailOffset),
+                         __ATOMIC_ACQUIRE);
 }
 void PerfRing::set_tail(uint64_t tail) {
-  __atomic_store_n(reinterpret_cast<uint64_t*>(memory_ + kPerfDataTailOffset), tail, __ATOMIC_RELEASE);
+  __atomic_store_n(reinterpret_cast<uint64_t*>(memory_ + kPerfDataTailOffset), tail,
+                   __ATOMIC_RELEASE);
 }
 
-bool PerfRing::write_record(const void* header, uint32_t header_size, const void* body, uint32_t body_size,
-                            uint32_t padding) {
+bool PerfRing::write_record(const void* header, uint32_t header_size, const void* body,
+                            uint32_t body_size, uint32_t padding) {
   uint64_t total = uint64_t{header_size} + body_size + padding;
   uint64_t head_pos = head();
   if (head_pos - tail() + total > data_size_) return false;
@@ -41,7 +44,8 @@ bool PerfRing::write_record(const void* header, uint32_t header_size, const void
   copy(head_pos, header, header_size);
   copy(head_pos + header_size, body, body_size);
   copy(head_pos + header_size + body_size, nullptr, padding);
-  __atomic_store_n(reinterpret_cast<uint64_t*>(memory_ + kPerfDataHeadOffset), head_pos + total, __ATOMIC_RELEASE);
+  __atomic_store_n(reinterpret_cast<uint64_t*>(memory_ + kPerfDataHeadOffset), head_pos + total,
+                   __ATOMIC_RELEASE);
   return true;
 }
 
@@ -130,6 +134,8 @@ rt::Result<void> PerfEventArrayMap::get_next_key(const void* key, void* next_key
   return {};
 }
 
-size_t PerfEventArrayMap::memory_usage() const { return sizeof(*this) + attributes().max_entries * sizeof(void*); }
+size_t PerfEventArrayMap::memory_usage() const {
+  return sizeof(*this) + attributes().max_entries * sizeof(void*);
+}
 
 }  // namespace ebpf

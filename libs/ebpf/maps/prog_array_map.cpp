@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: MIT
 // BPF_MAP_TYPE_PROG_ARRAY: program slots for bpf_tail_call, filled by the trace server.
 #include "ebpf/prog_array.hpp"
-
 #include "rt/errno.hpp"
 
 namespace ebpf {
 
-ProgArrayMap::ProgArrayMap(const MapAttributes& attributes, Slot* slots) : Map(attributes), slots_(slots) {
+ProgArrayMap::ProgArrayMap(const MapAttributes& attributes, Slot* slots)
+    : Map(attributes), slots_(slots) {
   for (uint32_t i = 0; i < attributes.max_entries; ++i) slots_[i] = Slot{nullptr, 0};
 }
 
@@ -20,7 +20,8 @@ rt::Result<void> ProgArrayMap::set(uint32_t index, const Program* program, uint3
 
 rt::Result<void> ProgArrayMap::clear(uint32_t index) {
   if (index >= attributes().max_entries) return rt::err(rt::kE2BIG);
-  if (__atomic_exchange_n(&slots_[index].program, nullptr, __ATOMIC_ACQ_REL) == nullptr) return rt::err(rt::kENOENT);
+  if (__atomic_exchange_n(&slots_[index].program, nullptr, __ATOMIC_ACQ_REL) == nullptr)
+    return rt::err(rt::kENOENT);
   return {};
 }
 
@@ -41,7 +42,8 @@ rt::Result<void> ProgArrayMap::syscall_lookup(const void* key, void* value, uint
   uint32_t index;
   __builtin_memcpy(&index, key, sizeof(index));
   if (index >= attributes().max_entries) return rt::err(rt::kENOENT);
-  if (__atomic_load_n(&slots_[index].program, __ATOMIC_ACQUIRE) == nullptr) return rt::err(rt::kENOENT);
+  if (__atomic_load_n(&slots_[index].program, __ATOMIC_ACQUIRE) == nullptr)
+    return rt::err(rt::kENOENT);
   uint32_t id = __atomic_load_n(&slots_[index].id, __ATOMIC_RELAXED);
   __builtin_memcpy(value, &id, sizeof(id));
   return {};
@@ -72,7 +74,9 @@ rt::Result<void> ProgArrayMap::get_next_key(const void* key, void* next_key) {
 // What the engine's bpf_tail_call needs: the program at `index`, nullptr when out of range
 // or empty (the tail call then falls through, as Linux).
 const Program* ProgArrayMap::tail_call_target(uint32_t index) const {
-  return index < attributes().max_entries ? __atomic_load_n(&slots_[index].program, __ATOMIC_ACQUIRE) : nullptr;
+  return index < attributes().max_entries
+             ? __atomic_load_n(&slots_[index].program, __ATOMIC_ACQUIRE)
+             : nullptr;
 }
 
 size_t ProgArrayMap::memory_usage() const { return sizeof(*this) + slots_bytes(attributes()); }

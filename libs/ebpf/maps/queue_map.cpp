@@ -6,7 +6,8 @@
 
 namespace ebpf {
 
-QueueMap::QueueMap(const MapAttributes& attributes, uint8_t* storage) : Map(attributes), storage_(storage) {}
+QueueMap::QueueMap(const MapAttributes& attributes, uint8_t* storage)
+    : Map(attributes), storage_(storage) {}
 
 long QueueMap::push(const void* value, uint64_t flags) {
   if (flags != kUpdateAny && flags != kUpdateExist) return -rt::kEINVAL;
@@ -41,7 +42,9 @@ long QueueMap::peek(void* value) { return take(value, false); }
 void* QueueMap::lookup(const void*) { return nullptr; }
 long QueueMap::update(const void*, const void*, uint64_t) { return -rt::kEINVAL; }
 long QueueMap::remove(const void*) { return -rt::kEINVAL; }
-rt::Result<void> QueueMap::get_next_key(const void*, void*) { return rt::err(syscall_can_read() ? rt::kEINVAL : rt::kEPERM); }
+rt::Result<void> QueueMap::get_next_key(const void*, void*) {
+  return rt::err(syscall_can_read() ? rt::kEINVAL : rt::kEPERM);
+}
 
 rt::Result<void> QueueMap::syscall_lookup(const void*, void* value, uint64_t flags) {
   if (!syscall_can_read()) return rt::err(rt::kEPERM);

@@ -16,10 +16,13 @@ class QueueMap final : public Map {
   long push(const void* value, uint64_t flags) override;
   long pop(void* value) override;
   long peek(void* value) override;
-  [[nodiscard]] rt::Result<void> syscall_lookup(const void* key, void* value, uint64_t flags) override;
-  [[nodiscard]] rt::Result<void> syscall_update(const void* key, const void* value, uint64_t flags) override;
+  [[nodiscard]] rt::Result<void> syscall_lookup(const void* key, void* value,
+                                                uint64_t flags) override;
+  [[nodiscard]] rt::Result<void> syscall_update(const void* key, const void* value,
+                                                uint64_t flags) override;
   [[nodiscard]] rt::Result<void> get_next_key(const void* key, void* next_key) override;
-  [[nodiscard]] rt::Result<void> lookup_and_delete(const void* key, void* value, uint64_t flags) override;
+  [[nodiscard]] rt::Result<void> lookup_and_delete(const void* key, void* value,
+                                                   uint64_t flags) override;
   size_t memory_usage() const override;
 
   uint8_t* storage() const { return storage_; }
@@ -29,7 +32,9 @@ class QueueMap final : public Map {
 
  private:
   bool is_stack() const { return type() == MapType::kStack; }
-  uint8_t* slot(uint32_t index) const { return storage_ + static_cast<size_t>(index) * attributes().value_size; }
+  uint8_t* slot(uint32_t index) const {
+    return storage_ + static_cast<size_t>(index) * attributes().value_size;
+  }
   long take(void* value, bool remove);
 
   uint8_t* storage_;

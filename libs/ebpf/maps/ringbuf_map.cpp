@@ -18,15 +18,22 @@ RingbufMap* RingbufMap::of_sample(const void* sample) {
   uint32_t page_offset;
   __builtin_memcpy(&page_offset, header + 4, sizeof(page_offset));
   uint64_t page = reinterpret_cast<uint64_t>(header) & ~uint64_t{kRingbufPageSize - 1};
-  const uint8_t* base = reinterpret_cast<const uint8_t*>(page - uint64_t{page_offset} * kRingbufPageSize);
+  const uint8_t* base =
+      reinterpret_cast<const uint8_t*>(page - uint64_t{page_offset} * kRingbufPageSize);
   RingbufMap* ring;
   __builtin_memcpy(&ring, base, sizeof(ring));
   return ring;
 }
 
-uint64_t RingbufMap::consumer_position() const { return __atomic_load_n(consumer(), __ATOMIC_ACQUIRE); }
-uint64_t RingbufMap::producer_position() const { return __atomic_load_n(producer(), __ATOMIC_ACQUIRE); }
-void RingbufMap::set_consumer_position(uint64_t position) { __atomic_store_n(consumer(), position, __ATOMIC_RELEASE); }
+uint64_t RingbufMap::consumer_position() const {
+  return __atomic_load_n(consumer(), __ATOMIC_ACQUIRE);
+}
+uint64_t RingbufMap::producer_position() const {
+  return __atomic_load_n(producer(), __ATOMIC_ACQUIRE);
+}
+void RingbufMap::set_consumer_position(uint64_t position) {
+  __atomic_store_n(consumer(), position, __ATOMIC_RELEASE);
+}
 
 void* RingbufMap::reserve(uint64_t size, uint64_t flags) {
   if (flags != 0) return nullptr;
@@ -50,7 +57,8 @@ void* RingbufMap::reserve(uint64_t size, uint64_t flags) {
 
 void RingbufMap::submit(void* sample, uint64_t flags, bool discard) {
   uint8_t* header = static_cast<uint8_t*>(sample) - kRingbufHeaderSize;
-  uint32_t length = __atomic_load_n(reinterpret_cast<uint32_t*>(header), __ATOMIC_RELAXED) & ~kRingbufBusyBit;
+  uint32_t length =
+      __atomic_load_n(reinterpret_cast<uint32_t*>(header), __ATOMIC_RELAXED) & ~kRingbufBusyBit;
   uint64_t offset = static_cast<uint64_t>(header - data_mut());
   uint64_t total = (length + kRingbufHeaderSize + 7) & ~uint64_t{7};
   // A record that ran past the end was written into the mirror: fold it back to the start.
@@ -91,8 +99,12 @@ uint64_t RingbufMap::query(uint64_t flags) const {
 
 long RingbufMap::update(const void*, const void*, uint64_t) { return -rt::kENOTSUPP; }
 long RingbufMap::remove(const void*) { return -rt::kENOTSUPP; }
-rt::Result<void> RingbufMap::syscall_lookup(const void*, void*, uint64_t) { return rt::err(rt::kENOTSUPP); }
-rt::Result<void> RingbufMap::syscall_update(const void*, const void*, uint64_t) { return rt::err(rt::kENOTSUPP); }
+rt::Result<void> RingbufMap::syscall_lookup(const void*, void*, uint64_t) {
+  return rt::err(rt::kENOTSUPP);
+}
+rt::Result<void> RingbufMap::syscall_update(const void*, const void*, uint64_t) {
+  return rt::err(rt::kENOTSUPP);
+}
 rt::Result<void> RingbufMap::get_next_key(const void*, void*) { return rt::err(rt::kENOTSUPP); }
 size_t RingbufMap::memory_usage() const { return sizeof(*this) + pages_bytes(attributes()); }
 

@@ -33,15 +33,12 @@ bool apply_assumptions(const EntryAssumptions& assumptions, FrameState& entry) {
     RegState& to = entry.regs[i];
     mark_not_init(to);
     switch (from.type) {
-      case AssumedType::kNotInit:
-        continue;
+      case AssumedType::kNotInit: continue;
       case AssumedType::kScalar:
         mark_unknown(to);
         if (!apply_bounds(from, to)) return false;
         continue;
-      case AssumedType::kCtx:
-        to.type = RegType::kCtx;
-        break;
+      case AssumedType::kCtx: to.type = RegType::kCtx; break;
       case AssumedType::kStack:
         to.type = RegType::kStack;
         to.frame = 0;
@@ -71,7 +68,8 @@ bool apply_assumptions(const EntryAssumptions& assumptions, FrameState& entry) {
     if (b == AssumedStackByte::kInvalid) continue;
     int offset = byte - kStackSize;  // from the frame pointer, in [-512, -1]
     int slot = (-offset - 1) / 8;
-    entry.stack[slot].bytes[offset + 8 * (slot + 1)] = b == AssumedStackByte::kZero ? kSlotZero : kSlotMisc;
+    entry.stack[slot].bytes[offset + 8 * (slot + 1)] =
+        b == AssumedStackByte::kZero ? kSlotZero : kSlotMisc;
     if (-offset > entry.stack_depth) entry.stack_depth = static_cast<uint16_t>(-offset);
   }
   return true;

@@ -83,7 +83,8 @@ void sync64(RegState& r) {
   if ((r.var_off.mask >> 63) == 0) {
     // The sign bit is known.
     int64_t lowest = static_cast<int64_t>(r.var_off.value | (r.var_off.mask & (uint64_t{1} << 63)));
-    int64_t highest = static_cast<int64_t>(r.var_off.value | (r.var_off.mask & ~(uint64_t{1} << 63)));
+    int64_t highest =
+        static_cast<int64_t>(r.var_off.value | (r.var_off.mask & ~(uint64_t{1} << 63)));
     r.smin = max_s(r.smin, lowest);
     r.smax = min_s(r.smax, highest);
   }
@@ -126,8 +127,10 @@ void sync32(RegState& r) {
   r.u32min = max_u32(r.u32min, static_cast<uint32_t>(tnum_umin(low)));
   r.u32max = min_u32(r.u32max, static_cast<uint32_t>(tnum_umax(low)));
   if ((low.mask >> 31) == 0) {
-    int32_t lowest = static_cast<int32_t>(static_cast<uint32_t>(low.value | (low.mask & 0x80000000u)));
-    int32_t highest = static_cast<int32_t>(static_cast<uint32_t>(low.value | (low.mask & 0x7fffffffu)));
+    int32_t lowest =
+        static_cast<int32_t>(static_cast<uint32_t>(low.value | (low.mask & 0x80000000u)));
+    int32_t highest =
+        static_cast<int32_t>(static_cast<uint32_t>(low.value | (low.mask & 0x7fffffffu)));
     r.s32min = max_s32(r.s32min, lowest);
     r.s32max = min_s32(r.s32max, highest);
   }
@@ -154,14 +157,16 @@ void sync32(RegState& r) {
 
 void alu_add(RegState& d, const RegState& s) {
   int64_t smin, smax;
-  if (__builtin_add_overflow(d.smin, s.smin, &smin) || __builtin_add_overflow(d.smax, s.smax, &smax)) {
+  if (__builtin_add_overflow(d.smin, s.smin, &smin) ||
+      __builtin_add_overflow(d.smax, s.smax, &smax)) {
     unbound_signed(d);
   } else {
     d.smin = smin;
     d.smax = smax;
   }
   uint64_t umin, umax;
-  if (__builtin_add_overflow(d.umin, s.umin, &umin) || __builtin_add_overflow(d.umax, s.umax, &umax)) {
+  if (__builtin_add_overflow(d.umin, s.umin, &umin) ||
+      __builtin_add_overflow(d.umax, s.umax, &umax)) {
     unbound_unsigned(d);
   } else {
     d.umin = umin;
@@ -172,7 +177,8 @@ void alu_add(RegState& d, const RegState& s) {
 
 void alu_sub(RegState& d, const RegState& s) {
   int64_t smin, smax;
-  if (__builtin_sub_overflow(d.smin, s.smax, &smin) || __builtin_sub_overflow(d.smax, s.smin, &smax)) {
+  if (__builtin_sub_overflow(d.smin, s.smax, &smin) ||
+      __builtin_sub_overflow(d.smax, s.smin, &smax)) {
     unbound_signed(d);
   } else {
     d.smin = smin;
@@ -204,9 +210,12 @@ void alu_bitwise(RegState& d, const RegState& s, uint8_t op) {
   bool both_positive = d.smin >= 0 && s.smin >= 0;
   uint64_t umax_and = min_u(d.umax, s.umax);
   uint64_t umin_or = max_u(d.umin, s.umin);
-  if (op == kAluAnd) d.var_off = tnum_and(d.var_off, s.var_off);
-  else if (op == kAluOr) d.var_off = tnum_or(d.var_off, s.var_off);
-  else d.var_off = tnum_xor(d.var_off, s.var_off);
+  if (op == kAluAnd)
+    d.var_off = tnum_and(d.var_off, s.var_off);
+  else if (op == kAluOr)
+    d.var_off = tnum_or(d.var_off, s.var_off);
+  else
+    d.var_off = tnum_xor(d.var_off, s.var_off);
   d.umin = tnum_umin(d.var_off);
   d.umax = tnum_umax(d.var_off);
   if (op == kAluAnd) d.umax = min_u(d.umax, umax_and);
@@ -360,8 +369,10 @@ void scalar_alu(RegState& dst, const RegState& src_in, uint8_t op, int16_t offse
     case kAluDiv:
     case kAluMod: alu_divmod(dst, src, op, offset); break;
     case kAluNeg:
-      if (dst.is_constant()) mark_constant(dst, 0 - dst.var_off.value);
-      else mark_unknown(dst);
+      if (dst.is_constant())
+        mark_constant(dst, 0 - dst.var_off.value);
+      else
+        mark_unknown(dst);
       break;
     default: mark_unknown(dst); break;
   }
@@ -379,7 +390,8 @@ void scalar_alu(RegState& dst, const RegState& src_in, uint8_t op, int16_t offse
 int branch_taken(const RegState& reg_in, uint64_t value, uint8_t op, bool is32) {
   RegState r = is32 ? low32(reg_in) : reg_in;
   if (is32) value = static_cast<uint32_t>(value);
-  int64_t sval = is32 ? static_cast<int32_t>(static_cast<uint32_t>(value)) : static_cast<int64_t>(value);
+  int64_t sval =
+      is32 ? static_cast<int32_t>(static_cast<uint32_t>(value)) : static_cast<int64_t>(value);
   int64_t smin = r.smin, smax = r.smax;
   if (is32) {
     smin = r.s32min;
@@ -388,11 +400,13 @@ int branch_taken(const RegState& reg_in, uint64_t value, uint8_t op, bool is32) 
   switch (op) {
     case kJmpJeq:
       if (r.var_off.is_constant()) return r.var_off.value == value;
-      if (value < r.umin || value > r.umax || !tnum_contains(r.var_off, Tnum::constant(value))) return 0;
+      if (value < r.umin || value > r.umax || !tnum_contains(r.var_off, Tnum::constant(value)))
+        return 0;
       return -1;
     case kJmpJne:
       if (r.var_off.is_constant()) return r.var_off.value != value;
-      if (value < r.umin || value > r.umax || !tnum_contains(r.var_off, Tnum::constant(value))) return 1;
+      if (value < r.umin || value > r.umax || !tnum_contains(r.var_off, Tnum::constant(value)))
+        return 1;
       return -1;
     case kJmpJset:
       if ((r.var_off.value & value) != 0) return 1;
@@ -421,21 +435,38 @@ void refine_branch32(RegState& r, uint32_t v, uint8_t op) {
       if (((r.var_off.value ^ v) & ~r.var_off.mask & 0xffffffffu) != 0) return;  // cannot hold
       n.u32min = n.u32max = v;
       n.s32min = n.s32max = sv;
-      n.var_off = {(r.var_off.value & 0xffffffff00000000u) | v, r.var_off.mask & 0xffffffff00000000u};
+      n.var_off = {(r.var_off.value & 0xffffffff00000000u) | v,
+                   r.var_off.mask & 0xffffffff00000000u};
       break;
     case kJmpJne:
-      if (n.u32min == v && n.u32min < n.u32max) ++n.u32min;
-      else if (n.u32max == v && n.u32max > n.u32min) --n.u32max;
-      if (n.s32min == sv && n.s32min < n.s32max) ++n.s32min;
-      else if (n.s32max == sv && n.s32max > n.s32min) --n.s32max;
+      if (n.u32min == v && n.u32min < n.u32max)
+        ++n.u32min;
+      else if (n.u32max == v && n.u32max > n.u32min)
+        --n.u32max;
+      if (n.s32min == sv && n.s32min < n.s32max)
+        ++n.s32min;
+      else if (n.s32max == sv && n.s32max > n.s32min)
+        --n.s32max;
       break;
-    case kJmpJgt: if (v == UINT32_MAX) return; n.u32min = max_u32(n.u32min, v + 1); break;
+    case kJmpJgt:
+      if (v == UINT32_MAX) return;
+      n.u32min = max_u32(n.u32min, v + 1);
+      break;
     case kJmpJge: n.u32min = max_u32(n.u32min, v); break;
-    case kJmpJlt: if (v == 0) return; n.u32max = min_u32(n.u32max, v - 1); break;
+    case kJmpJlt:
+      if (v == 0) return;
+      n.u32max = min_u32(n.u32max, v - 1);
+      break;
     case kJmpJle: n.u32max = min_u32(n.u32max, v); break;
-    case kJmpJsgt: if (sv == INT32_MAX) return; n.s32min = max_s32(n.s32min, sv + 1); break;
+    case kJmpJsgt:
+      if (sv == INT32_MAX) return;
+      n.s32min = max_s32(n.s32min, sv + 1);
+      break;
     case kJmpJsge: n.s32min = max_s32(n.s32min, sv); break;
-    case kJmpJslt: if (sv == INT32_MIN) return; n.s32max = min_s32(n.s32max, sv - 1); break;
+    case kJmpJslt:
+      if (sv == INT32_MIN) return;
+      n.s32max = min_s32(n.s32max, sv - 1);
+      break;
     case kJmpJsle: n.s32max = min_s32(n.s32max, sv); break;
     default: return;
   }
@@ -501,8 +532,10 @@ void refine_branch(RegState& r, uint64_t value, uint8_t op, bool is32, bool take
   switch (op) {
     case kJmpJeq: mark_constant(r, value); return;
     case kJmpJne:
-      if (r.umin == value && r.umin < r.umax) ++r.umin;
-      else if (r.umax == value && r.umax > r.umin) --r.umax;
+      if (r.umin == value && r.umin < r.umax)
+        ++r.umin;
+      else if (r.umax == value && r.umax > r.umin)
+        --r.umax;
       break;
     case kJmpJgt: r.umin = max_u(r.umin, value + 1); break;
     case kJmpJge: r.umin = max_u(r.umin, value); break;

@@ -134,8 +134,7 @@ void refine_branch_ranges(RegState& a, RegState& b, uint8_t op, bool is32, bool 
       if (new_a.smax > b.smax) new_a.smax = b.smax;
       if (new_b.smin < a.smin) new_b.smin = a.smin;
       break;
-    default:
-      return;  // JNE and JSET between two unknowns teach nothing about ranges
+    default: return;  // JNE and JSET between two unknowns teach nothing about ranges
   }
   if (!bounds_valid(new_a) || !bounds_valid(new_b)) return;  // infeasible: keep the sound old state
   sync_bounds(new_a);

@@ -13,8 +13,8 @@ namespace {
 
 // Linux's bpf_alu_string: how its messages name an ALU operation.
 const char* alu_string(uint8_t op) {
-  static const char* const kNames[16] = {"+=", "-=", "*=", "/=", "|=", "&=", "<<=", ">>=",
-                                         "neg", "%=", "^=", "=",  "s>>=", "endian", "?", "?"};
+  static const char* const kNames[16] = {"+=",  "-=", "*=", "/=", "|=",   "&=",     "<<=", ">>=",
+                                         "neg", "%=", "^=", "=",  "s>>=", "endian", "?",   "?"};
   return kNames[op >> 4];
 }
 
@@ -30,9 +30,11 @@ Checker::~Checker() {
     }
   }
   for (uint32_t i = 0; i < pending_count_; ++i) free_packed(pending_[i].state);
-  if (pending_ != nullptr) allocator_->deallocate(pending_, pending_capacity_ * sizeof(PendingBranch));
+  if (pending_ != nullptr)
+    allocator_->deallocate(pending_, pending_capacity_ * sizeof(PendingBranch));
   if (checkpoints_ != nullptr) allocator_->deallocate(checkpoints_, count_ * sizeof(Checkpoint*));
-  if (checkpoint_counts_ != nullptr) allocator_->deallocate(checkpoint_counts_, count_ * sizeof(uint16_t));
+  if (checkpoint_counts_ != nullptr)
+    allocator_->deallocate(checkpoint_counts_, count_ * sizeof(uint16_t));
   if (live_ != nullptr) allocator_->deallocate(live_, count_ * sizeof(uint16_t));
   for (Checkpoint* c = retired_; c != nullptr;) {
     Checkpoint* next = c->next_at_pc;
@@ -69,7 +71,8 @@ bool Checker::reject(const char* format, ...) {
 }
 
 bool Checker::read_ok(int regno) {
-  if (current_->current().regs[regno].type == RegType::kNotInit) return reject("R%d !read_ok", regno);
+  if (current_->current().regs[regno].type == RegType::kNotInit)
+    return reject("R%d !read_ok", regno);
   return true;
 }
 
@@ -81,54 +84,77 @@ void Checker::print_reg(const RegState& r) {
       } else {
         log_.print("scalar(");
         const char* sep = "";
-        if (r.smin != INT64_MIN) { log_.print("%ssmin=%ld", sep, r.smin); sep = ","; }
-        if (r.smax != INT64_MAX) { log_.print("%ssmax=%ld", sep, r.smax); sep = ","; }
-        if (r.umin != 0) { log_.print("%sumin=%lu", sep, r.umin); sep = ","; }
-        if (r.umax != UINT64_MAX) { log_.print("%sumax=%lu", sep, r.umax); sep = ","; }
-        if (r.var_off.mask != ~uint64_t{0}) log_.print("%svar_off=(0x%lx; 0x%lx)", sep, r.var_off.value, r.var_off.mask);
+        if (r.smin != INT64_MIN) {
+          log_.print("%ssmin=%ld", sep, r.smin);
+          sep = ",";
+        }
+        if (r.smax != INT64_MAX) {
+          log_.print("%ssmax=%ld", sep, r.smax);
+          sep = ",";
+        }
+        if (r.umin != 0) {
+          log_.print("%sumin=%lu", sep, r.umin);
+          sep = ",";
+        }
+        if (r.umax != UINT64_MAX) {
+          log_.print("%sumax=%lu", sep, r.umax);
+          sep = ",";
+        }
+        if (r.var_off.mask != ~uint64_t{0})
+          log_.print("%svar_off=(0x%lx; 0x%lx)", sep, r.var_off.value, r.var_off.mask);
         // The low half, when it says more than the 64-bit bounds (as Linux prints it).
         if (r.umax > UINT32_MAX || (r.umin >> 32) != (r.umax >> 32)) {
-          if (r.s32min != INT32_MIN) { log_.print("%ss32_min=%d", sep, r.s32min); sep = ","; }
-          if (r.s32max != INT32_MAX) { log_.print("%ss32_max=%d", sep, r.s32max); sep = ","; }
-          if (r.u32min != 0) { log_.print("%su32_min=%u", sep, r.u32min); sep = ","; }
-          if (r.u32max != UINT32_MAX) { log_.print("%su32_max=%u", sep, r.u32max); sep = ","; }
+          if (r.s32min != INT32_MIN) {
+            log_.print("%ss32_min=%d", sep, r.s32min);
+            sep = ",";
+          }
+          if (r.s32max != INT32_MAX) {
+            log_.print("%ss32_max=%d", sep, r.s32max);
+            sep = ",";
+          }
+          if (r.u32min != 0) {
+            log_.print("%su32_min=%u", sep, r.u32min);
+            sep = ",";
+          }
+          if (r.u32max != UINT32_MAX) {
+            log_.print("%su32_max=%u", sep, r.u32max);
+            sep = ",";
+          }
         }
         log_.print(")");
       }
       return;
     case RegType::kStack:
       log_.print("fp%d", r.off);
-      if (!r.var_off.is_constant()) log_.print("(smin=%ld,smax=%ld,var_off=(0x%lx; 0x%lx))", r.smin, r.smax, r.var_off.value, r.var_off.mask);
+      if (!r.var_off.is_constant())
+        log_.print("(smin=%ld,smax=%ld,var_off=(0x%lx; 0x%lx))", r.smin, r.smax, r.var_off.value,
+                   r.var_off.mask);
       return;
-    case RegType::kCtx:
-      log_.print("ctx(off=%d)", r.off);
-      return;
+    case RegType::kCtx: log_.print("ctx(off=%d)", r.off); return;
     case RegType::kMapValue:
     case RegType::kMapValueOrNull:
       log_.print("%s(", reg_type_name(r.type));
       if (r.type == RegType::kMapValueOrNull) log_.print("id=%u,", r.id);
-      log_.print("off=%d,ks=%u,vs=%u", r.off, r.map->attributes().key_size, r.map->attributes().value_size);
+      log_.print("off=%d,ks=%u,vs=%u", r.off, r.map->attributes().key_size,
+                 r.map->attributes().value_size);
       if (!r.var_off.is_constant() || r.var_off.value != 0) log_.print(",umax=%lu", r.umax);
       log_.print(")");
       return;
     case RegType::kMapPointer:
-      log_.print("map_ptr(ks=%u,vs=%u)", r.map->attributes().key_size, r.map->attributes().value_size);
+      log_.print("map_ptr(ks=%u,vs=%u)", r.map->attributes().key_size,
+                 r.map->attributes().value_size);
       return;
     case RegType::kMapKey:
       log_.print("map_key(off=%d,ks=%u)", r.off, r.map->attributes().key_size);
       return;
-    case RegType::kFunc:
-      log_.print("func(pc=%u)", r.func);
-      return;
+    case RegType::kFunc: log_.print("func(pc=%u)", r.func); return;
     case RegType::kRingbufMem:
     case RegType::kRingbufMemOrNull:
       log_.print("%s(", reg_type_name(r.type));
       if (r.type == RegType::kRingbufMemOrNull) log_.print("id=%u,", r.id);
       log_.print("ref_obj_id=%u,off=%d,mem_size=%u)", r.ref, r.off, r.mem_size);
       return;
-    case RegType::kNotInit:
-      log_.print("?");
-      return;
+    case RegType::kNotInit: log_.print("?"); return;
   }
 }
 
@@ -178,9 +204,12 @@ int Checker::run(VerifierResult& result) {
   allocator_ = options_.allocator;
   current_ = static_cast<State*>(allocator_->allocate(sizeof(State), alignof(State)));
   scratch_ = static_cast<State*>(allocator_->allocate(sizeof(State), alignof(State)));
-  checkpoints_ = static_cast<Checkpoint**>(allocator_->allocate(count_ * sizeof(Checkpoint*), alignof(Checkpoint*)));
-  checkpoint_counts_ = static_cast<uint16_t*>(allocator_->allocate(count_ * sizeof(uint16_t), alignof(uint16_t)));
-  live_ = static_cast<uint16_t*>(allocator_->allocate(count_ * sizeof(uint16_t), alignof(uint16_t)));
+  checkpoints_ = static_cast<Checkpoint**>(
+      allocator_->allocate(count_ * sizeof(Checkpoint*), alignof(Checkpoint*)));
+  checkpoint_counts_ =
+      static_cast<uint16_t*>(allocator_->allocate(count_ * sizeof(uint16_t), alignof(uint16_t)));
+  live_ =
+      static_cast<uint16_t*>(allocator_->allocate(count_ * sizeof(uint16_t), alignof(uint16_t)));
   // The checkpoint lists first: the destructor walks them whatever else failed.
   for (uint32_t i = 0; checkpoints_ != nullptr && i < count_; ++i) checkpoints_[i] = nullptr;
   if (current_ == nullptr || scratch_ == nullptr || checkpoints_ == nullptr ||
@@ -235,7 +264,8 @@ int Checker::run(VerifierResult& result) {
   if (error_ == 0) {
     // Combined stack of the deepest call chain, seen through the frames' recorded depths.
     uint32_t deepest = 0;
-    for (uint32_t i = 0; i < structure_.subprog_count; ++i) deepest = deepest > subprog_stack_[i] ? deepest : subprog_stack_[i];
+    for (uint32_t i = 0; i < structure_.subprog_count; ++i)
+      deepest = deepest > subprog_stack_[i] ? deepest : subprog_stack_[i];
     result.max_stack_depth = deepest;
   }
   return error_;
@@ -252,9 +282,7 @@ Checker::Step Checker::step(uint32_t& pc) {
       return s;
     }
     case kClassJmp:
-    case kClassJmp32:
-      ++jumps_;
-      return jump(insn, pc);
+    case kClassJmp32: ++jumps_; return jump(insn, pc);
     case kClassLd: {
       Step s = load_imm64(insn);
       if (s == Step::kNext) pc += 2;
@@ -265,7 +293,8 @@ Checker::Step Checker::step(uint32_t& pc) {
       RegState loaded;
       int size = size_bytes(op_size(insn.opcode));
       if (!check_memory(insn.src, insn.offset, size, false, -1, &loaded)) return Step::kError;
-      if (op_mode(insn.opcode) == kModeMemsx && loaded.type == RegType::kScalar && !loaded.is_constant()) {
+      if (op_mode(insn.opcode) == kModeMemsx && loaded.type == RegType::kScalar &&
+          !loaded.is_constant()) {
         mark_unknown(loaded);
         uint64_t half = uint64_t{1} << (size * 8 - 1);
         loaded.smin = -static_cast<int64_t>(half);
@@ -288,7 +317,8 @@ Checker::Step Checker::step(uint32_t& pc) {
       RegState saved = f.regs[0];
       bool uses_r0 = insn.dst == 0;
       if (!uses_r0) f.regs[0] = value;
-      bool ok = check_memory(insn.dst, insn.offset, size_bytes(op_size(insn.opcode)), true, uses_r0 ? -2 : 0, nullptr);
+      bool ok = check_memory(insn.dst, insn.offset, size_bytes(op_size(insn.opcode)), true,
+                             uses_r0 ? -2 : 0, nullptr);
       if (!uses_r0) f.regs[0] = saved;
       if (!ok) return Step::kError;
       ++pc;
@@ -331,7 +361,8 @@ Checker::Step Checker::step(uint32_t& pc) {
 Checker::Step Checker::load_imm64(const Insn& insn) {
   RegState& dst = current_->current().regs[insn.dst];
   const Insn& next = insns_[&insn - insns_ + 1];
-  uint64_t value = static_cast<uint32_t>(insn.imm) | (static_cast<uint64_t>(static_cast<uint32_t>(next.imm)) << 32);
+  uint64_t value = static_cast<uint32_t>(insn.imm) |
+                   (static_cast<uint64_t>(static_cast<uint32_t>(next.imm)) << 32);
   if (insn.src == kPseudoImm64) {
     mark_constant(dst, value);
   } else if (insn.src == kPseudoMapFd || insn.src == kPseudoMapValue) {
@@ -372,7 +403,8 @@ Checker::Step Checker::load_imm64(const Insn& insn) {
         return Step::kError;
       }
       if (offset >= map->attributes().value_size) {
-        reject("invalid access to map value pointer, value_size=%u off=%u", map->attributes().value_size, offset);
+        reject("invalid access to map value pointer, value_size=%u off=%u",
+               map->attributes().value_size, offset);
         error_ = -rt::kEINVAL;
         return Step::kError;
       }
@@ -396,9 +428,9 @@ bool Checker::pointer_in_bounds_for_unprivileged(const RegState& ptr, int regno)
   if (ptr.type == RegType::kStack) {
     if (!ptr.var_off.is_constant()) {
       // Linux prints the fixed offset plus the known bits of the variable one.
-      return reject("R%d variable stack access prohibited for !root, var_off=(0x%lx; 0x%lx) off=%ld",
-                    regno, ptr.var_off.value, ptr.var_off.mask,
-                    ptr.off + static_cast<int64_t>(ptr.var_off.value));
+      return reject(
+          "R%d variable stack access prohibited for !root, var_off=(0x%lx; 0x%lx) off=%ld", regno,
+          ptr.var_off.value, ptr.var_off.mask, ptr.off + static_cast<int64_t>(ptr.var_off.value));
     }
     int64_t off = ptr.off + static_cast<int64_t>(ptr.var_off.value);
     if (off >= 0 || off < -kStackSize) {
@@ -422,7 +454,8 @@ Checker::Step Checker::alu(const Insn& insn) {
   FrameState& f = current_->current();
   bool is32 = insn_class(insn.opcode) == kClassAlu;
   uint8_t op = op_code(insn.opcode);
-  bool x = op_source(insn.opcode) == kSrcX && op != kAluEnd;  // for END the bit picks the byte order
+  bool x =
+      op_source(insn.opcode) == kSrcX && op != kAluEnd;  // for END the bit picks the byte order
   RegState& dst = f.regs[insn.dst];
 
   if (op == kAluMov) {
@@ -440,7 +473,8 @@ Checker::Step Checker::alu(const Insn& insn) {
           mark_unknown(dst);
         } else if (src.is_constant()) {
           int shift = 64 - insn.offset;
-          uint64_t v = static_cast<uint64_t>(static_cast<int64_t>(src.var_off.value << shift) >> shift);
+          uint64_t v =
+              static_cast<uint64_t>(static_cast<int64_t>(src.var_off.value << shift) >> shift);
           mark_constant(dst, is32 ? static_cast<uint32_t>(v) : v);
         } else {
           mark_unknown(dst);
@@ -453,7 +487,8 @@ Checker::Step Checker::alu(const Insn& insn) {
         // A copy of an unknown scalar shares its id, so a bound learned on either applies
         // to both (Linux's find_equal_scalars).
         RegState& shared = f.regs[insn.src];
-        if (shared.type == RegType::kScalar && !shared.var_off.is_constant() && insn.src != insn.dst && shared.id == 0) {
+        if (shared.type == RegType::kScalar && !shared.var_off.is_constant() &&
+            insn.src != insn.dst && shared.id == 0) {
           shared.id = new_id();
         }
         dst = shared;
@@ -469,7 +504,8 @@ Checker::Step Checker::alu(const Insn& insn) {
         sync_bounds(dst);
       }
     } else {
-      mark_constant(dst, is32 ? static_cast<uint32_t>(insn.imm) : static_cast<uint64_t>(static_cast<int64_t>(insn.imm)));
+      mark_constant(dst, is32 ? static_cast<uint32_t>(insn.imm)
+                              : static_cast<uint64_t>(static_cast<int64_t>(insn.imm)));
     }
     return Step::kNext;
   }
@@ -480,19 +516,24 @@ Checker::Step Checker::alu(const Insn& insn) {
     if (!read_ok(insn.src)) return Step::kError;
     src = f.regs[insn.src];
   } else {
-    mark_constant(src, is32 ? static_cast<uint32_t>(insn.imm) : static_cast<uint64_t>(static_cast<int64_t>(insn.imm)));
+    mark_constant(src, is32 ? static_cast<uint32_t>(insn.imm)
+                            : static_cast<uint64_t>(static_cast<int64_t>(insn.imm)));
   }
 
   if (op == kAluEnd || op == kAluNeg) {
-    if (dst.is_pointer()) return reject("R%d pointer arithmetic prohibited", insn.dst) ? Step::kNext : Step::kError;
+    if (dst.is_pointer())
+      return reject("R%d pointer arithmetic prohibited", insn.dst) ? Step::kNext : Step::kError;
     if (op == kAluNeg) {
       scalar_alu(dst, src, kAluNeg, 0, is32);
     } else if (dst.is_constant()) {
       uint64_t v = dst.var_off.value;
       bool swap = insn_class(insn.opcode) == kClassAlu64 || op_source(insn.opcode) == kEndToBe;
-      if (insn.imm == 16) v = swap ? __builtin_bswap16(static_cast<uint16_t>(v)) : static_cast<uint16_t>(v);
-      else if (insn.imm == 32) v = swap ? __builtin_bswap32(static_cast<uint32_t>(v)) : static_cast<uint32_t>(v);
-      else v = swap ? __builtin_bswap64(v) : v;
+      if (insn.imm == 16)
+        v = swap ? __builtin_bswap16(static_cast<uint16_t>(v)) : static_cast<uint16_t>(v);
+      else if (insn.imm == 32)
+        v = swap ? __builtin_bswap32(static_cast<uint32_t>(v)) : static_cast<uint32_t>(v);
+      else
+        v = swap ? __builtin_bswap64(v) : v;
       mark_constant(dst, v);
     } else {
       mark_unknown(dst);
@@ -508,7 +549,9 @@ Checker::Step Checker::alu(const Insn& insn) {
   if (dst.is_pointer() || src.is_pointer()) {
     const char* name = dst.is_pointer() ? reg_type_name(dst.type) : reg_type_name(src.type);
     int ptr_reg = dst.is_pointer() ? insn.dst : insn.src;
-    if (is32) return reject("R%d 32-bit pointer arithmetic prohibited", ptr_reg) ? Step::kNext : Step::kError;
+    if (is32)
+      return reject("R%d 32-bit pointer arithmetic prohibited", ptr_reg) ? Step::kNext
+                                                                         : Step::kError;
     if (dst.is_pointer() && src.is_pointer()) {
       // The distance between two pointers reveals an address: only with allow_ptr_leaks.
       if (op == kAluSub && options_.privileges.allow_ptr_leaks && dst.type == src.type &&
@@ -527,7 +570,9 @@ Checker::Step Checker::alu(const Insn& insn) {
       }
       return Step::kError;
     }
-    if (!dst.is_pointer() && op == kAluSub) return reject("R%d tried to subtract pointer from scalar", insn.dst) ? Step::kNext : Step::kError;
+    if (!dst.is_pointer() && op == kAluSub)
+      return reject("R%d tried to subtract pointer from scalar", insn.dst) ? Step::kNext
+                                                                           : Step::kError;
     RegState ptr = dst.is_pointer() ? dst : src;
     const RegState scalar = dst.is_pointer() ? src : dst;
     // Without bypass_spec_v1, Linux's sanitize_ptr_alu: a register offset whose sign is
@@ -536,17 +581,19 @@ Checker::Step Checker::alu(const Insn& insn) {
     // per-instruction records across paths that Sonde does not keep.
     if (!options_.privileges.bypass_spec_v1 && x && !scalar.var_off.is_constant() &&
         (scalar.smin < 0) != (scalar.smax < 0)) {
-      reject("R%d has unknown scalar with mixed signed bounds, "
-             "pointer arithmetic with it prohibited for !root",
-             dst.is_pointer() ? insn.src : insn.dst);
+      reject(
+          "R%d has unknown scalar with mixed signed bounds, "
+          "pointer arithmetic with it prohibited for !root",
+          dst.is_pointer() ? insn.src : insn.dst);
       return Step::kError;
     }
     if (ptr.type == RegType::kMapValueOrNull || ptr.type == RegType::kRingbufMemOrNull) {
       reject("R%d pointer arithmetic on %s prohibited, null-check it first", ptr_reg, name);
       return Step::kError;
     }
-    if (ptr.type != RegType::kCtx && ptr.type != RegType::kStack && ptr.type != RegType::kMapValue &&
-        ptr.type != RegType::kRingbufMem && ptr.type != RegType::kMapKey) {
+    if (ptr.type != RegType::kCtx && ptr.type != RegType::kStack &&
+        ptr.type != RegType::kMapValue && ptr.type != RegType::kRingbufMem &&
+        ptr.type != RegType::kMapKey) {
       reject("R%d pointer arithmetic on %s prohibited", ptr_reg, name);
       return Step::kError;
     }
@@ -566,8 +613,10 @@ Checker::Step Checker::alu(const Insn& insn) {
       }
       RegState offset = ptr;
       offset.type = RegType::kScalar;
-      if (op == kAluAdd) scalar_alu(offset, scalar, kAluAdd, 0, false);
-      else scalar_alu(offset, scalar, kAluSub, 0, false);
+      if (op == kAluAdd)
+        scalar_alu(offset, scalar, kAluAdd, 0, false);
+      else
+        scalar_alu(offset, scalar, kAluSub, 0, false);
       ptr.var_off = offset.var_off;
       ptr.smin = offset.smin;
       ptr.smax = offset.smax;

@@ -20,8 +20,8 @@ struct Checkpoint {
   Checkpoint* parent;
   uint32_t branches;
   uint32_t pc;
-  uint32_t hits;    // later states this one pruned
-  uint32_t misses;  // later states it failed to prune (many misses: evicted, as in Linux)
+  uint32_t hits;      // later states this one pruned
+  uint32_t misses;    // later states it failed to prune (many misses: evicted, as in Linux)
   PackedState state;  // only `state.bytes` bytes are allocated
 };
 
@@ -66,10 +66,12 @@ class Checker {
   bool pointer_in_bounds_for_unprivileged(const RegState& ptr, int regno);
 
   // Memory (checker_memory.cpp).
-  bool check_memory(int regno, int32_t insn_off, int size, bool write, int value_regno, RegState* loaded);
-  bool check_stack(const RegState& reg, int regno, int32_t off, int size, bool write, int value_regno, RegState* loaded);
-  bool check_stack_variable(const RegState& reg, int regno, int32_t off, int size, bool write, int value_regno,
-                            RegState* loaded);
+  bool check_memory(int regno, int32_t insn_off, int size, bool write, int value_regno,
+                    RegState* loaded);
+  bool check_stack(const RegState& reg, int regno, int32_t off, int size, bool write,
+                   int value_regno, RegState* loaded);
+  bool check_stack_variable(const RegState& reg, int regno, int32_t off, int size, bool write,
+                            int value_regno, RegState* loaded);
   bool check_helper_memory(int regno, uint64_t size, bool writes, bool zero_ok);
   bool stack_byte_readable(const StackSlot& slot, uint8_t byte) const;
 
@@ -125,13 +127,14 @@ class Checker {
   Checkpoint* retired_ = nullptr;  // evicted while still explored: freed at the end
   uint32_t jumps_ = 0;             // jump-class instructions simulated (Linux's jmps_processed)
   uint32_t jumps_at_store_ = 0;
-  uint32_t processed_at_store_ = 0;  // per instruction: registers read before written (liveness.cpp)
+  uint32_t processed_at_store_ =
+      0;  // per instruction: registers read before written (liveness.cpp)
   PendingBranch* pending_ = nullptr;
   uint32_t pending_count_ = 0;
   uint32_t pending_capacity_ = 0;
   uint32_t processed_ = 0;
   uint32_t states_stored_ = 0;
-  uint32_t states_live_ = 0;           // stored states still allocated
+  uint32_t states_live_ = 0;  // stored states still allocated
   uint32_t peak_states_ = 0;
   uint32_t max_states_per_insn_ = 0;  // longest list met at a prune point
   uint32_t last_id_ = 0;

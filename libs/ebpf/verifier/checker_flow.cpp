@@ -92,12 +92,12 @@ Checker::Step Checker::jump(const Insn& insn, uint32_t& pc) {
 
   // The value compared against, when it is a known number.
   bool have_constant = !x || f.regs[insn.src].is_constant();
-  uint64_t constant = x ? f.regs[insn.src].var_off.value : static_cast<uint64_t>(static_cast<int64_t>(insn.imm));
+  uint64_t constant =
+      x ? f.regs[insn.src].var_off.value : static_cast<uint64_t>(static_cast<int64_t>(insn.imm));
 
   // Null checks of map lookups.
   bool nullable = dst.type == RegType::kMapValueOrNull || dst.type == RegType::kRingbufMemOrNull;
-  if (nullable && have_constant && constant == 0 && !is32 &&
-      (op == kJmpJeq || op == kJmpJne)) {
+  if (nullable && have_constant && constant == 0 && !is32 && (op == kJmpJeq || op == kJmpJne)) {
     uint32_t id = dst.id;
     State* other = &branch_copy();
     // `other` takes the jump; the current state falls through.
@@ -119,8 +119,10 @@ Checker::Step Checker::jump(const Insn& insn, uint32_t& pc) {
   int decision = -1;
   if (x && insn.src == insn.dst) {
     // A register compared with itself: equal, whatever it holds.
-    bool holds = op == kJmpJeq || op == kJmpJge || op == kJmpJle || op == kJmpJsge || op == kJmpJsle;
-    bool fails = op == kJmpJne || op == kJmpJgt || op == kJmpJlt || op == kJmpJsgt || op == kJmpJslt;
+    bool holds =
+        op == kJmpJeq || op == kJmpJge || op == kJmpJle || op == kJmpJsge || op == kJmpJsle;
+    bool fails =
+        op == kJmpJne || op == kJmpJgt || op == kJmpJlt || op == kJmpJsgt || op == kJmpJslt;
     decision = holds ? 1 : fails ? 0 : -1;
   } else if (scalars && right.is_constant()) {
     decision = branch_taken(dst, constant, op, is32);
@@ -165,7 +167,8 @@ Checker::Step Checker::jump(const Insn& insn, uint32_t& pc) {
     State* sides[2] = {other, current_};
     for (State* s : sides) {
       if (dst_id != 0) propagate_scalar(*s, s->current().regs[insn.dst], dst_id);
-      if (src_id != 0 && insn.src != insn.dst) propagate_scalar(*s, s->current().regs[insn.src], src_id);
+      if (src_id != 0 && insn.src != insn.dst)
+        propagate_scalar(*s, s->current().regs[insn.src], src_id);
     }
   }
   mark_edge(pc, kFactBranchTaken | kFactBranchFallthrough);
@@ -210,7 +213,8 @@ Checker::Step Checker::exit(uint32_t& pc) {
   // Record this frame's stack use for the combined limit.
   uint32_t sub = structure_.subprog_of(f.subprog_start);
   uint32_t chain = 0;
-  for (uint32_t d = 0; d <= current_->depth; ++d) chain += (current_->frames[d].stack_depth + 7u) & ~7u;
+  for (uint32_t d = 0; d <= current_->depth; ++d)
+    chain += (current_->frames[d].stack_depth + 7u) & ~7u;
   if (chain > static_cast<uint32_t>(kStackSize)) {
     reject("combined stack size of %u calls is %u. Too large", current_->depth + 1, chain);
     return Step::kError;

@@ -67,8 +67,7 @@ bool Checker::check_helper_argument(const HelperPrototype& proto, int32_t id, in
   if (!read_ok(regno)) return false;
   RegState& reg = current_->current().regs[regno];
   switch (proto.args[arg]) {
-    case ArgType::kNone:
-      break;
+    case ArgType::kNone: break;
     case ArgType::kAnything:
       if (reg.is_pointer() && !options_.privileges.allow_ptr_leaks) {
         return reject("R%d leaks addr into helper function", regno);
@@ -234,12 +233,8 @@ bool Checker::check_helper_call(int32_t id, uint32_t& pc, bool& entered_callback
   }
 
   switch (proto->ret) {
-    case ReturnType::kInteger:
-      mark_unknown(f.regs[0]);
-      break;
-    case ReturnType::kVoid:
-      mark_not_init(f.regs[0]);
-      break;
+    case ReturnType::kInteger: mark_unknown(f.regs[0]); break;
+    case ReturnType::kVoid: mark_not_init(f.regs[0]); break;
     case ReturnType::kMapValueOrNull:
       f.regs[0] = RegState{};
       f.regs[0].type = RegType::kMapValueOrNull;

@@ -16,10 +16,12 @@ int byte_of(int64_t a) { return static_cast<int>(a + 8 * (slot_of(a) + 1)); }
 
 bool Checker::check_stack(const RegState& reg, int regno, int32_t insn_off, int size, bool write,
                           int value_regno, RegState* loaded) {
-  if (!reg.var_off.is_constant()) return check_stack_variable(reg, regno, insn_off, size, write, value_regno, loaded);
+  if (!reg.var_off.is_constant())
+    return check_stack_variable(reg, regno, insn_off, size, write, value_regno, loaded);
   int64_t off = reg.off + static_cast<int64_t>(reg.var_off.value) + insn_off;
   if (off < -kStackSize || off + size > 0) {
-    return reject("invalid %s stack R%d off=%ld size=%d", write ? "write to" : "read from", regno, off, size);
+    return reject("invalid %s stack R%d off=%ld size=%d", write ? "write to" : "read from", regno,
+                  off, size);
   }
   FrameState& frame = current_->frames[reg.frame];
   if (-off > frame.stack_depth) frame.stack_depth = static_cast<uint16_t>(-off);
@@ -48,7 +50,8 @@ bool Checker::check_stack(const RegState& reg, int regno, int32_t insn_off, int 
       for (uint8_t& b : slot.bytes) b = kSlotSpill;
       // The spilled copy and the register stay one value until either changes.
       RegState& source = current_->current().regs[value_regno];
-      if (source.type == RegType::kScalar && !source.var_off.is_constant() && source.id == 0) source.id = new_id();
+      if (source.type == RegType::kScalar && !source.var_off.is_constant() && source.id == 0)
+        source.id = new_id();
       slot.spill = source;
       return true;
     }
@@ -82,8 +85,10 @@ bool Checker::check_stack(const RegState& reg, int regno, int32_t insn_off, int 
     all_zero = all_zero && b == kSlotZero;
   }
   if (loaded) {
-    if (all_zero) mark_constant(*loaded, 0);
-    else mark_unknown_sized(*loaded, size);
+    if (all_zero)
+      mark_constant(*loaded, 0);
+    else
+      mark_unknown_sized(*loaded, size);
   }
   return true;
 }
@@ -93,16 +98,17 @@ bool Checker::check_stack(const RegState& reg, int regno, int32_t insn_off, int 
 // one of them initialised; a write turns them into plain data (a zero write keeps zeros) and
 // destroys spilled registers there. Unlike Linux, bytes that were never written stay
 // uninitialised, because the write may not have reached them.
-bool Checker::check_stack_variable(const RegState& reg, int regno, int32_t insn_off, int size, bool write,
-                                   int value_regno, RegState* loaded) {
+bool Checker::check_stack_variable(const RegState& reg, int regno, int32_t insn_off, int size,
+                                   bool write, int value_regno, RegState* loaded) {
   // Bounds first: an unbounded offset would overflow the sums below.
-  bool bounded = reg.smin >= -kStackSize && reg.smax <= kStackSize && reg.off >= -kMaxAccessOffset &&
-                 reg.off <= kMaxAccessOffset;
+  bool bounded = reg.smin >= -kStackSize && reg.smax <= kStackSize &&
+                 reg.off >= -kMaxAccessOffset && reg.off <= kMaxAccessOffset;
   int64_t min_off = bounded ? reg.off + reg.smin + insn_off : 0;
   int64_t max_off = bounded ? reg.off + reg.smax + insn_off + size : 0;
   if (!bounded || min_off < -kStackSize || max_off > 0) {
     return reject("invalid variable-offset %s stack R%d var_off=(0x%lx; 0x%lx) off=%d size=%d",
-                  write ? "write to" : "read from", regno, reg.var_off.value, reg.var_off.mask, insn_off, size);
+                  write ? "write to" : "read from", regno, reg.var_off.value, reg.var_off.mask,
+                  insn_off, size);
   }
   FrameState& frame = current_->frames[reg.frame];
   if (-min_off > frame.stack_depth) frame.stack_depth = static_cast<uint16_t>(-min_off);
@@ -126,20 +132,25 @@ bool Checker::check_stack_variable(const RegState& reg, int regno, int32_t insn_
     uint8_t b = slot.bytes[byte_of(a)];
     bool leaks = b == kSlotSpill && slot.spill.is_pointer() && !options_.privileges.allow_ptr_leaks;
     if ((b == kSlotInvalid && !options_.privileges.allow_uninit_stack) || leaks) {
-      return reject("invalid variable-offset read from stack R%d var_off=(0x%lx; 0x%lx) off=%d size=%d", regno,
-                    reg.var_off.value, reg.var_off.mask, insn_off, size);
+      return reject(
+          "invalid variable-offset read from stack R%d var_off=(0x%lx; 0x%lx) off=%d size=%d",
+          regno, reg.var_off.value, reg.var_off.mask, insn_off, size);
     }
-    if (b == kSlotSpill && !(slot.spill.is_constant() && slot.spill.var_off.value == 0)) all_zero = false;
+    if (b == kSlotSpill && !(slot.spill.is_constant() && slot.spill.var_off.value == 0))
+      all_zero = false;
     if (b == kSlotMisc) all_zero = false;
   }
   if (loaded) {
-    if (all_zero) mark_constant(*loaded, 0);
-    else mark_unknown_sized(*loaded, size);
+    if (all_zero)
+      mark_constant(*loaded, 0);
+    else
+      mark_unknown_sized(*loaded, size);
   }
   return true;
 }
 
-bool Checker::check_memory(int regno, int32_t insn_off, int size, bool write, int value_regno, RegState* loaded) {
+bool Checker::check_memory(int regno, int32_t insn_off, int size, bool write, int value_regno,
+                           RegState* loaded) {
   RegState& reg = current_->current().regs[regno];
   // A pointer stored where the program or user space can read it back as a number.
   if (write && value_regno >= 0 && !options_.privileges.allow_ptr_leaks &&
@@ -149,8 +160,7 @@ bool Checker::check_memory(int regno, int32_t insn_off, int size, bool write, in
     if (reg.type == RegType::kCtx) return reject("R%d leaks addr into ctx", value_regno);
   }
   switch (reg.type) {
-    case RegType::kNotInit:
-      return reject("R%d !read_ok", regno);
+    case RegType::kNotInit: return reject("R%d !read_ok", regno);
     case RegType::kScalar:
     case RegType::kMapValueOrNull:
     case RegType::kMapPointer:
@@ -169,7 +179,8 @@ bool Checker::check_memory(int regno, int32_t insn_off, int size, bool write, in
         case ProgramType::kRawTracepoint: ctx_size = kRawTracepointArgs * 8; break;
         default: ctx_size = 0; break;
       }
-      if (write || insn_off < 0 || static_cast<uint32_t>(insn_off) + size > ctx_size || insn_off % size != 0) {
+      if (write || insn_off < 0 || static_cast<uint32_t>(insn_off) + size > ctx_size ||
+          insn_off % size != 0) {
         return reject("invalid bpf_context access off=%d size=%d", insn_off, size);
       }
       if (loaded) mark_unknown_sized(*loaded, size);
@@ -184,20 +195,24 @@ bool Checker::check_memory(int regno, int32_t insn_off, int size, bool write, in
       int64_t low = bounded ? reg.off + reg.smin + insn_off : -1;
       int64_t high = bounded ? reg.off + static_cast<int64_t>(reg.umax) + insn_off + size : 0;
       if (!bounded || low < 0 || high > reg.map->attributes().key_size) {
-        return reject("invalid access to map key, key_size=%u off=%ld size=%d", reg.map->attributes().key_size, low, size);
+        return reject("invalid access to map key, key_size=%u off=%ld size=%d",
+                      reg.map->attributes().key_size, low, size);
       }
       if (loaded) mark_unknown_sized(*loaded, size);
       return true;
     }
     case RegType::kRingbufMem: {
       if (reg.smin < 0) {
-        return reject("R%d min value is negative, either use unsigned index or do a if (index >=0) check.", regno);
+        return reject(
+            "R%d min value is negative, either use unsigned index or do a if (index >=0) check.",
+            regno);
       }
       bool bounded = reg.umax < static_cast<uint64_t>(kMaxAccessOffset);
       int64_t low = bounded ? reg.off + reg.smin + insn_off : -1;
       int64_t high = bounded ? reg.off + static_cast<int64_t>(reg.umax) + insn_off + size : 0;
       if (!bounded || low < 0 || high > reg.mem_size) {
-        return reject("invalid access to memory, mem_size=%u off=%ld size=%d", reg.mem_size, low, size);
+        return reject("invalid access to memory, mem_size=%u off=%ld size=%d", reg.mem_size, low,
+                      size);
       }
       if (loaded) mark_unknown_sized(*loaded, size);
       return true;
@@ -205,19 +220,25 @@ bool Checker::check_memory(int regno, int32_t insn_off, int size, bool write, in
     case RegType::kMapValue: {
       const MapAttributes& a = reg.map->attributes();
       if (write && (a.map_flags & kMapRdonlyProg)) {
-        return reject("write into map forbidden, value_size=%u off=%d size=%d", a.value_size, reg.off + insn_off, size);
+        return reject("write into map forbidden, value_size=%u off=%d size=%d", a.value_size,
+                      reg.off + insn_off, size);
       }
       if (reg.smin < 0) {
-        return reject("R%d min value is negative, either use unsigned index or do a if (index >=0) check.", regno);
+        return reject(
+            "R%d min value is negative, either use unsigned index or do a if (index >=0) check.",
+            regno);
       }
       if (reg.umax >= static_cast<uint64_t>(kMaxAccessOffset)) {
-        return reject("R%d unbounded memory access, make sure to bounds check any such access", regno);
+        return reject("R%d unbounded memory access, make sure to bounds check any such access",
+                      regno);
       }
       int64_t low = reg.off + reg.smin + insn_off;
       int64_t high = reg.off + static_cast<int64_t>(reg.umax) + insn_off + size;
       if (low < 0 || high > a.value_size) {
-        int64_t shown = reg.var_off.is_constant() ? reg.off + insn_off : (low < 0 ? low : high - size);
-        return reject("invalid access to map value, value_size=%u off=%ld size=%d", a.value_size, shown, size);
+        int64_t shown =
+            reg.var_off.is_constant() ? reg.off + insn_off : (low < 0 ? low : high - size);
+        return reject("invalid access to map value, value_size=%u off=%ld size=%d", a.value_size,
+                      shown, size);
       }
       if (loaded) mark_unknown_sized(*loaded, size);
       return true;
@@ -249,13 +270,15 @@ bool Checker::check_helper_memory(int regno, uint64_t size, bool writes, bool ze
       // buffer may cover is inside the frame, and initialised when the helper reads it.
       // A helper's write makes data only of bytes that already were (as direct
       // variable-offset writes: it may not reach the others).
-      bool bounded = reg.smin >= -kStackSize && reg.smax <= kStackSize && size <= static_cast<uint64_t>(kStackSize) &&
-                     reg.off >= -kMaxAccessOffset && reg.off <= kMaxAccessOffset;
+      bool bounded = reg.smin >= -kStackSize && reg.smax <= kStackSize &&
+                     size <= static_cast<uint64_t>(kStackSize) && reg.off >= -kMaxAccessOffset &&
+                     reg.off <= kMaxAccessOffset;
       int64_t min_off = bounded ? reg.off + reg.smin : 0;
       int64_t max_off = bounded ? reg.off + reg.smax + static_cast<int64_t>(size) : 0;
       if (!bounded || min_off < -kStackSize || max_off > 0) {
-        return reject("invalid variable-offset indirect access to stack R%d var_off=(0x%lx; 0x%lx) size=%lu", regno,
-                      reg.var_off.value, reg.var_off.mask, size);
+        return reject(
+            "invalid variable-offset indirect access to stack R%d var_off=(0x%lx; 0x%lx) size=%lu",
+            regno, reg.var_off.value, reg.var_off.mask, size);
       }
       FrameState& frame = current_->frames[reg.frame];
       if (-min_off > frame.stack_depth) frame.stack_depth = static_cast<uint16_t>(-min_off);
@@ -263,11 +286,14 @@ bool Checker::check_helper_memory(int regno, uint64_t size, bool writes, bool ze
         StackSlot& slot = frame.stack[slot_of(a)];
         uint8_t& b = slot.bytes[byte_of(a)];
         if (writes) {
-          if (slot.bytes[0] == kSlotSpill) for (uint8_t& s : slot.bytes) s = kSlotMisc;
+          if (slot.bytes[0] == kSlotSpill)
+            for (uint8_t& s : slot.bytes) s = kSlotMisc;
           if (b != kSlotInvalid) b = kSlotMisc;
         } else if (!stack_byte_readable(slot, b)) {
-          return reject("invalid variable-offset indirect read from stack R%d var_off=(0x%lx; 0x%lx) size=%lu", regno,
-                        reg.var_off.value, reg.var_off.mask, size);
+          return reject(
+              "invalid variable-offset indirect read from stack R%d var_off=(0x%lx; 0x%lx) "
+              "size=%lu",
+              regno, reg.var_off.value, reg.var_off.mask, size);
         }
       }
       return true;
@@ -282,22 +308,30 @@ bool Checker::check_helper_memory(int regno, uint64_t size, bool writes, bool ze
       int64_t a = off + static_cast<int64_t>(i);
       StackSlot& slot = frame.stack[slot_of(a)];
       if (writes) {
-        if (slot.bytes[0] == kSlotSpill) for (uint8_t& b : slot.bytes) b = kSlotMisc;
+        if (slot.bytes[0] == kSlotSpill)
+          for (uint8_t& b : slot.bytes) b = kSlotMisc;
         slot.bytes[byte_of(a)] = kSlotMisc;
       } else if (!stack_byte_readable(slot, slot.bytes[byte_of(a)])) {
-        return reject("invalid indirect read from stack R%d off %ld+%lu size %lu", regno, off, i, size);
+        return reject("invalid indirect read from stack R%d off %ld+%lu size %lu", regno, off, i,
+                      size);
       }
     }
     return true;
   }
   if (reg.type == RegType::kMapValue) {
     const MapAttributes& a = reg.map->attributes();
-    if (reg.smin < 0) return reject("R%d min value is negative, either use unsigned index or do a if (index >=0) check.", regno);
-    bool bounded = reg.umax < static_cast<uint64_t>(kMaxAccessOffset) && size < static_cast<uint64_t>(kMaxAccessOffset);
+    if (reg.smin < 0)
+      return reject(
+          "R%d min value is negative, either use unsigned index or do a if (index >=0) check.",
+          regno);
+    bool bounded = reg.umax < static_cast<uint64_t>(kMaxAccessOffset) &&
+                   size < static_cast<uint64_t>(kMaxAccessOffset);
     int64_t low = reg.off + reg.smin;
-    int64_t high = bounded ? reg.off + static_cast<int64_t>(reg.umax) + static_cast<int64_t>(size) : 0;
+    int64_t high =
+        bounded ? reg.off + static_cast<int64_t>(reg.umax) + static_cast<int64_t>(size) : 0;
     if (!bounded || low < 0 || high > a.value_size) {
-      return reject("invalid access to map value, value_size=%u off=%ld size=%lu", a.value_size, low, size);
+      return reject("invalid access to map value, value_size=%u off=%ld size=%lu", a.value_size,
+                    low, size);
     }
     if (writes && (a.map_flags & kMapRdonlyProg)) return reject("write into map forbidden");
     return true;
@@ -306,9 +340,11 @@ bool Checker::check_helper_memory(int regno, uint64_t size, bool writes, bool ze
     bool bounded = reg.smin >= 0 && reg.umax < static_cast<uint64_t>(kMaxAccessOffset) &&
                    size < static_cast<uint64_t>(kMaxAccessOffset);
     int64_t low = bounded ? reg.off + reg.smin : -1;
-    int64_t high = bounded ? reg.off + static_cast<int64_t>(reg.umax) + static_cast<int64_t>(size) : 0;
+    int64_t high =
+        bounded ? reg.off + static_cast<int64_t>(reg.umax) + static_cast<int64_t>(size) : 0;
     if (!bounded || low < 0 || high > reg.mem_size) {
-      return reject("invalid access to memory, mem_size=%u off=%ld size=%lu", reg.mem_size, low, size);
+      return reject("invalid access to memory, mem_size=%u off=%ld size=%lu", reg.mem_size, low,
+                    size);
     }
     return true;
   }

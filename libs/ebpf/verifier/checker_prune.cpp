@@ -32,14 +32,16 @@ struct IdMap {
 };
 
 bool same_bounds(const RegState& a, const RegState& b) {
-  return a.var_off == b.var_off && a.smin == b.smin && a.smax == b.smax && a.umin == b.umin && a.umax == b.umax &&
-         a.s32min == b.s32min && a.s32max == b.s32max && a.u32min == b.u32min && a.u32max == b.u32max;
+  return a.var_off == b.var_off && a.smin == b.smin && a.smax == b.smax && a.umin == b.umin &&
+         a.umax == b.umax && a.s32min == b.s32min && a.s32max == b.s32max && a.u32min == b.u32min &&
+         a.u32max == b.u32max;
 }
 
 bool contains_bounds(const RegState& old_reg, const RegState& cur) {
   return old_reg.umin <= cur.umin && cur.umax <= old_reg.umax && old_reg.smin <= cur.smin &&
          cur.smax <= old_reg.smax && old_reg.u32min <= cur.u32min && cur.u32max <= old_reg.u32max &&
-         old_reg.s32min <= cur.s32min && cur.s32max <= old_reg.s32max && tnum_contains(old_reg.var_off, cur.var_off);
+         old_reg.s32min <= cur.s32min && cur.s32max <= old_reg.s32max &&
+         tnum_contains(old_reg.var_off, cur.var_off);
 }
 
 // The smallest scalar holding both (join), for loops through callbacks.
@@ -57,8 +59,10 @@ void join_scalar(const RegState& a, RegState& b) {
   j.var_off = {a.var_off.value & ~mask, mask};
   j.id = 0;
   sync_bounds(j);
-  if (bounds_valid(j)) b = j;
-  else mark_unknown(b);
+  if (bounds_valid(j))
+    b = j;
+  else
+    mark_unknown(b);
 }
 
 bool reg_safe(const RegState& old_reg, const RegState& cur, bool exact, IdMap& ids) {
@@ -74,14 +78,17 @@ bool reg_safe(const RegState& old_reg, const RegState& cur, bool exact, IdMap& i
       if (!(exact ? same_bounds(old_reg, cur) : contains_bounds(old_reg, cur))) return false;
       // Scalars the old state knew to be equal must be equal here too (Linux's
       // check_scalar_ids): an unlinked current register gets an id no one else has.
-      if (old_reg.id != 0 && !ids.match(old_reg.id, cur.id != 0 ? cur.id : ids.fresh())) return false;
+      if (old_reg.id != 0 && !ids.match(old_reg.id, cur.id != 0 ? cur.id : ids.fresh()))
+        return false;
       return true;
     case RegType::kMapValueOrNull:
     case RegType::kRingbufMemOrNull:
       if (!ids.match(old_reg.id, cur.id)) return false;
       [[fallthrough]];
     case RegType::kRingbufMem:
-      if (old_reg.mem_size != cur.mem_size || !ids.match(old_reg.ref | 0x80000000u, cur.ref | 0x80000000u)) return false;
+      if (old_reg.mem_size != cur.mem_size ||
+          !ids.match(old_reg.ref | 0x80000000u, cur.ref | 0x80000000u))
+        return false;
       if (old_reg.type == RegType::kRingbufMem || old_reg.type == RegType::kRingbufMemOrNull) {
         if (old_reg.off != cur.off) return false;
         return exact ? same_bounds(old_reg, cur) : contains_bounds(old_reg, cur);
@@ -91,14 +98,12 @@ bool reg_safe(const RegState& old_reg, const RegState& cur, bool exact, IdMap& i
     case RegType::kStack:
     case RegType::kMapValue:
     case RegType::kMapKey:
-      if (old_reg.off != cur.off || old_reg.map != cur.map || old_reg.frame != cur.frame) return false;
+      if (old_reg.off != cur.off || old_reg.map != cur.map || old_reg.frame != cur.frame)
+        return false;
       return exact ? same_bounds(old_reg, cur) : contains_bounds(old_reg, cur);
-    case RegType::kMapPointer:
-      return old_reg.map == cur.map;
-    case RegType::kFunc:
-      return old_reg.func == cur.func;
-    case RegType::kNotInit:
-      return true;
+    case RegType::kMapPointer: return old_reg.map == cur.map;
+    case RegType::kFunc: return old_reg.func == cur.func;
+    case RegType::kNotInit: return true;
   }
   return false;
 }
@@ -118,7 +123,9 @@ bool Checker::states_equal(const PackedState& old_state, const State& cur, bool 
     if (a.callsite != b.callsite || a.is_callback != b.is_callback) return false;
     // Registers no path reads before writing cannot matter: in the current frame those dead
     // at `pc`, in a caller those dead where it resumes (r0-r5 are rewritten on return).
-    uint16_t live = d == cur.depth ? live_[pc] : static_cast<uint16_t>(live_[cur.frames[d + 1].callsite + 1] & ~0x3fu);
+    uint16_t live = d == cur.depth
+                        ? live_[pc]
+                        : static_cast<uint16_t>(live_[cur.frames[d + 1].callsite + 1] & ~0x3fu);
     for (int r = 0; r < kNumRegisters; ++r) {
       if (!(live & (1u << r))) continue;
       if (!reg_safe(a.regs[r], b.regs[r], exact, ids)) return false;
@@ -264,18 +271,24 @@ void Checker::widen(const PackedState& old_state, State& cur, bool to_unknown) {
     const FrameState& a = old_state.frame(d);  // registers and header only: slots via slot()
     FrameState& b = cur.frames[d];
     for (int r = 0; r < kNumRegisters; ++r) {
-      if (a.regs[r].type == RegType::kScalar && b.regs[r].type == RegType::kScalar && !contains_bounds(a.regs[r], b.regs[r])) {
-        if (to_unknown) mark_unknown(b.regs[r]);
-        else join_scalar(a.regs[r], b.regs[r]);
+      if (a.regs[r].type == RegType::kScalar && b.regs[r].type == RegType::kScalar &&
+          !contains_bounds(a.regs[r], b.regs[r])) {
+        if (to_unknown)
+          mark_unknown(b.regs[r]);
+        else
+          join_scalar(a.regs[r], b.regs[r]);
       }
     }
     for (int s = 0; s < kSlots; ++s) {
       const StackSlot& x = old_state.slot(d, s);
       StackSlot& y = b.stack[s];
       if (x.bytes[0] == kSlotSpill && y.bytes[0] == kSlotSpill) {
-        if (x.spill.type == RegType::kScalar && y.spill.type == RegType::kScalar && !contains_bounds(x.spill, y.spill)) {
-          if (to_unknown) mark_unknown(y.spill);
-          else join_scalar(x.spill, y.spill);
+        if (x.spill.type == RegType::kScalar && y.spill.type == RegType::kScalar &&
+            !contains_bounds(x.spill, y.spill)) {
+          if (to_unknown)
+            mark_unknown(y.spill);
+          else
+            join_scalar(x.spill, y.spill);
         }
         continue;
       }
@@ -290,13 +303,15 @@ void Checker::widen(const PackedState& old_state, State& cur, bool to_unknown) {
 bool Checker::push_branch(uint32_t pc, const State& state) {
   if (pending_count_ == pending_capacity_) {
     uint32_t capacity = pending_capacity_ == 0 ? 64 : pending_capacity_ * 2;
-    auto* grown = static_cast<PendingBranch*>(allocator_->allocate(capacity * sizeof(PendingBranch), alignof(PendingBranch)));
+    auto* grown = static_cast<PendingBranch*>(
+        allocator_->allocate(capacity * sizeof(PendingBranch), alignof(PendingBranch)));
     if (grown == nullptr) {
       error_ = -rt::kENOMEM;
       return false;
     }
     for (uint32_t i = 0; i < pending_count_; ++i) grown[i] = pending_[i];
-    if (pending_ != nullptr) allocator_->deallocate(pending_, pending_capacity_ * sizeof(PendingBranch));
+    if (pending_ != nullptr)
+      allocator_->deallocate(pending_, pending_capacity_ * sizeof(PendingBranch));
     pending_ = grown;
     pending_capacity_ = capacity;
   }

@@ -8,7 +8,7 @@ namespace ebpf::verifier {
 namespace {
 
 constexpr uint16_t bit(int regno) { return static_cast<uint16_t>(1u << regno); }
-constexpr uint16_t kArguments = 0x3e;   // r1-r5
+constexpr uint16_t kArguments = 0x3e;    // r1-r5
 constexpr uint16_t kCallerSaved = 0x3f;  // r0-r5
 constexpr uint16_t kAll = 0x7ff;
 
@@ -46,9 +46,7 @@ UseDef use_def(const Insn& insn) {
       u.use |= bit(insn.src);
       u.def |= bit(insn.dst);
       break;
-    case kClassSt:
-      u.use |= bit(insn.dst);
-      break;
+    case kClassSt: u.use |= bit(insn.dst); break;
     case kClassStx:
       u.use |= bit(insn.dst) | bit(insn.src);
       if (op_mode(insn.opcode) == kModeAtomic) {
@@ -79,7 +77,8 @@ UseDef use_def(const Insn& insn) {
 
 }  // namespace
 
-void compute_liveness(const Insn* insns, uint32_t count, const Structure& structure, uint16_t* live) {
+void compute_liveness(const Insn* insns, uint32_t count, const Structure& structure,
+                      uint16_t* live) {
   for (uint32_t pc = 0; pc < count; ++pc) live[pc] = 0;
   // Backward passes until nothing changes; a bound on them keeps pathological graphs cheap,
   // and giving up means "everything is live", which only prunes less.

@@ -10,7 +10,8 @@ namespace ebpf::verifier {
 
 class VerifierLog {
  public:
-  VerifierLog(char* buffer, uint32_t size, uint32_t level) : buffer_(buffer), size_(size), level_(level) {
+  VerifierLog(char* buffer, uint32_t size, uint32_t level)
+      : buffer_(buffer), size_(size), level_(level) {
     if (buffer_ != nullptr && size_ > 0) buffer_[0] = 0;
   }
 

@@ -14,27 +14,27 @@ namespace ebpf::verifier {
 enum class RegType : uint8_t {
   kNotInit,
   kScalar,
-  kCtx,              // the program's context (pt_regs, tracepoint record, raw args)
-  kStack,            // a frame's stack; `frame` says which
+  kCtx,    // the program's context (pt_regs, tracepoint record, raw args)
+  kStack,  // a frame's stack; `frame` says which
   kMapValue,
-  kMapValueOrNull,   // result of bpf_map_lookup_elem before the null check
-  kMapPointer,       // CONST_PTR_TO_MAP from LD_IMM64
-  kFunc,             // a callback, from LD_IMM64 BPF_PSEUDO_FUNC
-  kRingbufMem,       // a ring buffer reservation (a reference the program must release)
-  kRingbufMemOrNull, // result of bpf_ringbuf_reserve before the null check
-  kMapKey,           // a map's key, read-only (bpf_for_each_map_elem callbacks)
+  kMapValueOrNull,    // result of bpf_map_lookup_elem before the null check
+  kMapPointer,        // CONST_PTR_TO_MAP from LD_IMM64
+  kFunc,              // a callback, from LD_IMM64 BPF_PSEUDO_FUNC
+  kRingbufMem,        // a ring buffer reservation (a reference the program must release)
+  kRingbufMemOrNull,  // result of bpf_ringbuf_reserve before the null check
+  kMapKey,            // a map's key, read-only (bpf_for_each_map_elem callbacks)
 };
 
 const char* reg_type_name(RegType type);
 
 struct RegState {
   RegType type = RegType::kNotInit;
-  uint8_t frame = 0;       // kStack: index of the frame whose stack this points into
-  int32_t off = 0;         // fixed offset of a pointer
-  uint32_t id = 0;         // shared by copies of one map_value_or_null, for null checks
-  uint32_t func = 0;       // kFunc: first instruction of the callback
-  uint32_t mem_size = 0;   // kRingbufMem: bytes reserved
-  uint32_t ref = 0;        // kRingbufMem: the reference it carries
+  uint8_t frame = 0;      // kStack: index of the frame whose stack this points into
+  int32_t off = 0;        // fixed offset of a pointer
+  uint32_t id = 0;        // shared by copies of one map_value_or_null, for null checks
+  uint32_t func = 0;      // kFunc: first instruction of the callback
+  uint32_t mem_size = 0;  // kRingbufMem: bytes reserved
+  uint32_t ref = 0;       // kRingbufMem: the reference it carries
   const Map* map = nullptr;
   // A scalar's value, or a pointer's variable offset.
   Tnum var_off = Tnum::constant(0);
@@ -62,11 +62,11 @@ inline constexpr int kSlots = kStackSize / 8;
 
 struct FrameState {
   RegState regs[kNumRegisters];
-  uint32_t callsite = 0;      // caller's call instruction (frames > 0)
+  uint32_t callsite = 0;  // caller's call instruction (frames > 0)
   uint32_t subprog_start = 0;
-  bool is_callback = false;   // entered from a helper (bpf_loop), returns to after the helper
-  uint16_t stack_depth = 0;   // deepest byte touched, for the combined stack limit
-  StackSlot stack[kSlots];    // last: a packed copy keeps only the slots in use
+  bool is_callback = false;  // entered from a helper (bpf_loop), returns to after the helper
+  uint16_t stack_depth = 0;  // deepest byte touched, for the combined stack limit
+  StackSlot stack[kSlots];   // last: a packed copy keeps only the slots in use
 };
 
 inline constexpr int kMaxReferences = 16;

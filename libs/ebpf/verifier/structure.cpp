@@ -3,7 +3,6 @@
 #include "verifier/structure.hpp"
 
 #include "ebpf/helper_ids.hpp"
-
 #include "rt/errno.hpp"
 
 namespace ebpf::verifier {
@@ -32,24 +31,31 @@ int check_encoding(const Insn* insns, uint32_t count, uint32_t pc, VerifierLog& 
       bool wide = cls == kClassAlu64;
       if (!valid_alu_op(op)) return fail(log, "insn %u: invalid BPF_ALU opcode %lx", pc, op);
       if (op == kAluNeg) {
-        if (x || insn.src != 0 || insn.imm != 0 || insn.offset != 0) return fail(log, "insn %u: BPF_NEG uses reserved fields", pc);
+        if (x || insn.src != 0 || insn.imm != 0 || insn.offset != 0)
+          return fail(log, "insn %u: BPF_NEG uses reserved fields", pc);
       } else if (op == kAluEnd) {
-        if (insn.src != 0 || insn.offset != 0 || (insn.imm != 16 && insn.imm != 32 && insn.imm != 64) || (wide && x)) {
+        if (insn.src != 0 || insn.offset != 0 ||
+            (insn.imm != 16 && insn.imm != 32 && insn.imm != 64) || (wide && x)) {
           return fail(log, "insn %u: BPF_END uses reserved fields", pc);
         }
       } else if (op == kAluMov) {
         bool sign_extend = insn.offset != 0;
-        bool ok_offset = !sign_extend || (x && (insn.offset == 8 || insn.offset == 16 || (wide && insn.offset == 32)));
-        if ((x && insn.imm != 0) || (!x && insn.src != 0) || !ok_offset) return fail(log, "insn %u: BPF_MOV uses reserved fields", pc);
+        bool ok_offset =
+            !sign_extend ||
+            (x && (insn.offset == 8 || insn.offset == 16 || (wide && insn.offset == 32)));
+        if ((x && insn.imm != 0) || (!x && insn.src != 0) || !ok_offset)
+          return fail(log, "insn %u: BPF_MOV uses reserved fields", pc);
       } else {
         bool signed_ok = (op == kAluDiv || op == kAluMod) && insn.offset == 1;
         if ((x && insn.imm != 0) || (!x && insn.src != 0) || (insn.offset != 0 && !signed_ok)) {
           return fail(log, "insn %u: BPF_ALU uses reserved fields", pc);
         }
-        if ((op == kAluDiv || op == kAluMod) && !x && insn.imm == 0) return fail(log, "insn %u: div by zero", pc);
+        if ((op == kAluDiv || op == kAluMod) && !x && insn.imm == 0)
+          return fail(log, "insn %u: div by zero", pc);
         if ((op == kAluLsh || op == kAluRsh || op == kAluArsh) && !x) {
           int32_t width = wide ? 64 : 32;
-          if (insn.imm < 0 || insn.imm >= width) return fail(log, "insn %u: invalid shift %ld", pc, insn.imm);
+          if (insn.imm < 0 || insn.imm >= width)
+            return fail(log, "insn %u: invalid shift %ld", pc, insn.imm);
         }
       }
       if (insn.dst == kFramePointer) return fail(log, "insn %u: frame pointer is read only", pc);
@@ -66,8 +72,10 @@ int check_encoding(const Insn* insns, uint32_t count, uint32_t pc, VerifierLog& 
       }
       if (op == kJmpCall) {
         if (!wide || x) return fail(log, "insn %u: unknown opcode %02lx", pc, insn.opcode);
-        if (insn.offset != 0 || insn.dst != 0 || insn.src > kPseudoKfuncCall) return fail(log, "insn %u: BPF_CALL uses reserved fields", pc);
-        if (insn.src == kPseudoKfuncCall) return fail(log, "insn %u: calling kernel functions is not supported", pc);
+        if (insn.offset != 0 || insn.dst != 0 || insn.src > kPseudoKfuncCall)
+          return fail(log, "insn %u: BPF_CALL uses reserved fields", pc);
+        if (insn.src == kPseudoKfuncCall)
+          return fail(log, "insn %u: calling kernel functions is not supported", pc);
         return 0;
       }
       if (op == kJmpExit) {
@@ -76,26 +84,28 @@ int check_encoding(const Insn* insns, uint32_t count, uint32_t pc, VerifierLog& 
         }
         return 0;
       }
-      if (op > kJmpJsle || op == kJmpJa) return fail(log, "insn %u: unknown opcode %02lx", pc, insn.opcode);
-      if ((x && insn.imm != 0) || (!x && insn.src != 0)) return fail(log, "insn %u: BPF_JMP/JMP32 uses reserved fields", pc);
+      if (op > kJmpJsle || op == kJmpJa)
+        return fail(log, "insn %u: unknown opcode %02lx", pc, insn.opcode);
+      if ((x && insn.imm != 0) || (!x && insn.src != 0))
+        return fail(log, "insn %u: BPF_JMP/JMP32 uses reserved fields", pc);
       return 0;
     }
     case kClassLd: {
       if (insn.opcode != kOpLdImm64) {
-        return fail(log, "insn %u: BPF_LD_[ABS|IND] instructions not allowed for this program type", pc);
+        return fail(log, "insn %u: BPF_LD_[ABS|IND] instructions not allowed for this program type",
+                    pc);
       }
       if (pc + 1 >= count) return fail(log, "insn %u: invalid bpf_ld_imm64 insn", pc);
       const Insn& next = insns[pc + 1];
-      if (insn.offset != 0 || next.opcode != 0 || next.dst != 0 || next.src != 0 || next.offset != 0) {
+      if (insn.offset != 0 || next.opcode != 0 || next.dst != 0 || next.src != 0 ||
+          next.offset != 0) {
         return fail(log, "insn %u: invalid bpf_ld_imm64 insn", pc);
       }
       if (insn.dst == kFramePointer) return fail(log, "insn %u: frame pointer is read only", pc);
       switch (insn.src) {
-        case kPseudoImm64:
-          return 0;
+        case kPseudoImm64: return 0;
         case kPseudoMapFd:
-        case kPseudoMapValue:
-          return 0;  // checked against the map when simulated
+        case kPseudoMapValue: return 0;  // checked against the map when simulated
         case kPseudoFunc:
           if (next.imm != 0) return fail(log, "insn %u: invalid bpf_ld_imm64 insn", pc);
           return 0;
@@ -111,7 +121,8 @@ int check_encoding(const Insn* insns, uint32_t count, uint32_t pc, VerifierLog& 
       return 0;
     }
     case kClassSt:
-      if (op_mode(insn.opcode) != kModeMem || insn.src != 0) return fail(log, "insn %u: BPF_ST uses reserved fields", pc);
+      if (op_mode(insn.opcode) != kModeMem || insn.src != 0)
+        return fail(log, "insn %u: BPF_ST uses reserved fields", pc);
       return 0;
     case kClassStx: {
       uint8_t mode = op_mode(insn.opcode);
@@ -119,13 +130,15 @@ int check_encoding(const Insn* insns, uint32_t count, uint32_t pc, VerifierLog& 
         if (insn.imm != 0) return fail(log, "insn %u: BPF_STX uses reserved fields", pc);
         return 0;
       }
-      if (mode != kModeAtomic || (op_size(insn.opcode) != kSizeW && op_size(insn.opcode) != kSizeDw)) {
+      if (mode != kModeAtomic ||
+          (op_size(insn.opcode) != kSizeW && op_size(insn.opcode) != kSizeDw)) {
         return fail(log, "insn %u: BPF_STX uses reserved fields", pc);
       }
       int32_t base = insn.imm & ~kAtomicFetch;
-      bool ok = base == kAtomicAdd || base == kAtomicOr || base == kAtomicAnd || base == kAtomicXor ||
-                insn.imm == kAtomicXchg || insn.imm == kAtomicCmpxchg;
-      if (!ok) return fail(log, "insn %u: BPF_ATOMIC uses invalid atomic opcode %02lx", pc, insn.imm);
+      bool ok = base == kAtomicAdd || base == kAtomicOr || base == kAtomicAnd ||
+                base == kAtomicXor || insn.imm == kAtomicXchg || insn.imm == kAtomicCmpxchg;
+      if (!ok)
+        return fail(log, "insn %u: BPF_ATOMIC uses invalid atomic opcode %02lx", pc, insn.imm);
       return 0;
     }
   }
@@ -134,15 +147,19 @@ int check_encoding(const Insn* insns, uint32_t count, uint32_t pc, VerifierLog& 
 
 bool is_conditional_jump(const Insn& insn) {
   uint8_t cls = insn_class(insn.opcode), op = op_code(insn.opcode);
-  return (cls == kClassJmp || cls == kClassJmp32) && op != kJmpJa && op != kJmpCall && op != kJmpExit;
+  return (cls == kClassJmp || cls == kClassJmp32) && op != kJmpJa && op != kJmpCall &&
+         op != kJmpExit;
 }
 
 bool is_unconditional_jump(const Insn& insn) {
-  return op_code(insn.opcode) == kJmpJa && (insn_class(insn.opcode) == kClassJmp || insn_class(insn.opcode) == kClassJmp32);
+  return op_code(insn.opcode) == kJmpJa &&
+         (insn_class(insn.opcode) == kClassJmp || insn_class(insn.opcode) == kClassJmp32);
 }
 
 int64_t jump_target(const Insn& insn, uint32_t pc) {
-  int64_t offset = insn_class(insn.opcode) == kClassJmp32 && op_code(insn.opcode) == kJmpJa ? insn.imm : insn.offset;
+  int64_t offset = insn_class(insn.opcode) == kClassJmp32 && op_code(insn.opcode) == kJmpJa
+                       ? insn.imm
+                       : insn.offset;
   return static_cast<int64_t>(pc) + offset + 1;
 }
 
@@ -158,11 +175,13 @@ int check_structure(const Insn* insns, uint32_t count, VerifierLog& log, Structu
   // Encodings, LD_IMM64 tails, and subprogram starts.
   s.subprog_count = 0;
   auto add_subprog = [&](int64_t start, uint32_t pc) -> int {
-    if (start < 0 || start >= count) return fail(log, "insn %u: function call to pc %ld is out of range", pc, start);
+    if (start < 0 || start >= count)
+      return fail(log, "insn %u: function call to pc %ld is out of range", pc, start);
     for (uint32_t i = 0; i < s.subprog_count; ++i) {
       if (s.subprog_starts[i] == start) return 0;
     }
-    if (s.subprog_count == kMaxSubprograms) return fail(log, "insn %u: too many subprograms (limit %ld)", pc, kMaxSubprograms);
+    if (s.subprog_count == kMaxSubprograms)
+      return fail(log, "insn %u: too many subprograms (limit %ld)", pc, kMaxSubprograms);
     s.subprog_starts[s.subprog_count++] = static_cast<uint32_t>(start);
     return 0;
   };
@@ -191,7 +210,9 @@ int check_structure(const Insn* insns, uint32_t count, VerifierLog& log, Structu
   s.subprog_starts[s.subprog_count] = count;
   for (uint32_t i = 0; i < s.subprog_count; ++i) {
     uint32_t start = s.subprog_starts[i];
-    if (s.flags[start] & kFlagImm64Tail) return fail(log, "insn %u: function starts in the middle of ldimm64 insn %ld", start, start - 1);
+    if (s.flags[start] & kFlagImm64Tail)
+      return fail(log, "insn %u: function starts in the middle of ldimm64 insn %ld", start,
+                  start - 1);
     s.flags[start] |= kFlagSubprogStart;
     // The last instruction of every subprogram must end it.
     uint32_t last = s.subprog_starts[i + 1] - 1;
@@ -281,8 +302,9 @@ int check_unprivileged_structure(const Insn* insns, uint32_t count, VerifierLog&
     bool call = insns[pc].opcode == (kClassJmp | kJmpCall) && insns[pc].src == kPseudoCall;
     bool func = insns[pc].opcode == kOpLdImm64 && insns[pc].src == kPseudoFunc;
     if (call || func) {
-      log.print("loading/calling other bpf or kernel functions are allowed for CAP_BPF and "
-                "CAP_SYS_ADMIN\n");
+      log.print(
+          "loading/calling other bpf or kernel functions are allowed for CAP_BPF and "
+          "CAP_SYS_ADMIN\n");
       return -rt::kEPERM;
     }
   }

@@ -41,6 +41,7 @@ int check_unprivileged_structure(const Insn* insns, uint32_t count, VerifierLog&
 
 // Fills `live[pc]` with the registers (bit n: rN) some path from `pc` reads before writing
 // (liveness.cpp). Needs a structure check_structure() accepted.
-void compute_liveness(const Insn* insns, uint32_t count, const Structure& structure, uint16_t* live);
+void compute_liveness(const Insn* insns, uint32_t count, const Structure& structure,
+                      uint16_t* live);
 
 }  // namespace ebpf::verifier

@@ -69,8 +69,10 @@ inline Tnum tnum_mul(Tnum a, Tnum b) {
   uint64_t acc_v = a.value * b.value;
   Tnum acc_m = {0, 0};
   while (a.value != 0 || a.mask != 0) {
-    if (a.value & 1) acc_m = tnum_add(acc_m, {0, b.mask});
-    else if (a.mask & 1) acc_m = tnum_add(acc_m, {0, b.value | b.mask});
+    if (a.value & 1)
+      acc_m = tnum_add(acc_m, {0, b.mask});
+    else if (a.mask & 1)
+      acc_m = tnum_add(acc_m, {0, b.value | b.mask});
     a = tnum_rshift(a, 1);
     b = tnum_lshift(b, 1);
   }
@@ -83,7 +85,9 @@ inline Tnum tnum_intersect(Tnum a, Tnum b) {
   return {v & ~mu, mu};
 }
 
-inline Tnum tnum_cast32(Tnum a) { return {static_cast<uint32_t>(a.value), static_cast<uint32_t>(a.mask)}; }
+inline Tnum tnum_cast32(Tnum a) {
+  return {static_cast<uint32_t>(a.value), static_cast<uint32_t>(a.mask)};
+}
 
 // True when every value `b` allows, `a` allows too.
 inline bool tnum_contains(Tnum a, Tnum b) {

@@ -2,9 +2,8 @@
 // verify(): argument checks, structural checks, then the simulation, with Linux's log rules.
 #include "ebpf/verifier.hpp"
 
-#include "ebpf/program.hpp"
-
 #include "ebpf/helper_ids.hpp"
+#include "ebpf/program.hpp"
 #include "rt/errno.hpp"
 #include "verifier/budget.hpp"
 #include "verifier/checker.hpp"
@@ -17,8 +16,9 @@ VerifierResult verify(const Insn* insns, uint32_t count, const VerifierOptions& 
   VerifierResult result;
   // Log arguments are all-or-nothing, as in Linux's bpf_check.
   if (options.log_level != 0 || options.log != nullptr || options.log_size != 0) {
-    if (options.log_size < kMinLogSize || options.log_size > (UINT32_MAX >> 2) || options.log_level == 0 ||
-        options.log == nullptr || (options.log_level & ~(kLogLevel1 | kLogLevel2 | kLogStats)) != 0) {
+    if (options.log_size < kMinLogSize || options.log_size > (UINT32_MAX >> 2) ||
+        options.log_level == 0 || options.log == nullptr ||
+        (options.log_level & ~(kLogLevel1 | kLogLevel2 | kLogStats)) != 0) {
       result.error = -rt::kEINVAL;
       return result;
     }
@@ -79,10 +79,11 @@ VerifierResult verify(const Insn* insns, uint32_t count, const VerifierOptions& 
   // On success, level 1 keeps only the summary (the instruction trace matters for errors).
   if (error == 0 && log.level() == kLogLevel1) log.truncate(start);
   if (log.level() != 0) {
-    log.print("processed %u insns (limit %u) max_states_per_insn %u total_states %u "
-              "peak_states %u mark_read 0\n",
-              result.instructions_processed, options.instruction_limit, result.max_states_per_insn,
-              result.states_stored, result.peak_states);
+    log.print(
+        "processed %u insns (limit %u) max_states_per_insn %u total_states %u "
+        "peak_states %u mark_read 0\n",
+        result.instructions_processed, options.instruction_limit, result.max_states_per_insn,
+        result.states_stored, result.peak_states);
   }
   result.log_true_size = log.true_size();
   if (error == 0 && log.level() != 0 && log.truncated()) error = -rt::kENOSPC;
@@ -90,7 +91,8 @@ VerifierResult verify(const Insn* insns, uint32_t count, const VerifierOptions& 
   return result;
 }
 
-rt::Result<void> relocate_maps(Insn* insns, uint32_t count, Map* (*resolve_map)(void* state, int32_t fd), void* resolve_state) {
+rt::Result<void> relocate_maps(Insn* insns, uint32_t count,
+                               Map* (*resolve_map)(void* state, int32_t fd), void* resolve_state) {
   LoadResolver resolver;
   resolver.map_by_fd = resolve_map;
   resolver.state = resolve_state;

@@ -46,33 +46,35 @@ bool reserved_fields_clear(const Insn& insn) {
   switch (insn_class(insn.opcode)) {
     case kClassAlu:
     case kClassAlu64:
-      if (op == kAluEnd || op == kAluNeg) return insn.src == 0 && insn.offset == 0 && (op == kAluEnd || insn.imm == 0);
-      if (x) return insn.imm == 0 && (insn.offset == 0 || op == kAluDiv || op == kAluMod || op == kAluMov);
+      if (op == kAluEnd || op == kAluNeg)
+        return insn.src == 0 && insn.offset == 0 && (op == kAluEnd || insn.imm == 0);
+      if (x)
+        return insn.imm == 0 &&
+               (insn.offset == 0 || op == kAluDiv || op == kAluMod || op == kAluMov);
       return insn.src == 0 && (insn.offset == 0 || op == kAluDiv || op == kAluMod);
     case kClassJmp:
     case kClassJmp32:
-      if (op == kJmpCall) return insn.offset == 0 && (x ? insn.src == 0 && insn.imm == 0 : insn.dst == 0);
-      if (op == kJmpExit) return insn.src == 0 && insn.dst == 0 && insn.offset == 0 && insn.imm == 0;
+      if (op == kJmpCall)
+        return insn.offset == 0 && (x ? insn.src == 0 && insn.imm == 0 : insn.dst == 0);
+      if (op == kJmpExit)
+        return insn.src == 0 && insn.dst == 0 && insn.offset == 0 && insn.imm == 0;
       if (op == kJmpJa) {
         return insn.src == 0 && insn.dst == 0 &&
                (insn_class(insn.opcode) == kClassJmp ? insn.imm == 0 : insn.offset == 0);
       }
       return x ? insn.imm == 0 : insn.src == 0;
-    case kClassLdx:
-      return insn.imm == 0;
-    case kClassSt:
-      return insn.src == 0;
-    case kClassStx:
-      return op_mode(insn.opcode) == kModeAtomic || insn.imm == 0;
-    case kClassLd:
-      return insn.offset == 0;
+    case kClassLdx: return insn.imm == 0;
+    case kClassSt: return insn.src == 0;
+    case kClassStx: return op_mode(insn.opcode) == kModeAtomic || insn.imm == 0;
+    case kClassLd: return insn.offset == 0;
   }
   return true;
 }
 
 bool access_allowed(const Engine& e, uint64_t address, uint64_t size, bool write) {
   uint64_t stack = reinterpret_cast<uint64_t>(e.stack_base);
-  if (address >= stack && address + size <= stack + kStackBytes && address + size >= address) return true;
+  if (address >= stack && address + size <= stack + kStackBytes && address + size >= address)
+    return true;
   for (size_t i = 0; i < e.checked->region_count; ++i) {
     const MemoryRegion& r = e.checked->regions[i];
     if (address >= r.start && size <= r.size && address - r.start <= r.size - size) {
@@ -105,8 +107,9 @@ uint64_t invoke_callback(ExecContext& context, uint64_t function, uint64_t a1, u
   ++e.depth;
   e.frames[e.depth - 1] = Frame{{0, 0, 0, 0}, 0, nullptr, program};
   uint64_t arguments[5] = {a1, a2, a3, a4, a5};
-  uint64_t result = execute<kChecked>(e, static_cast<uint32_t>(function), arguments,
-                                      reinterpret_cast<uint64_t>(e.stack_top) - e.depth * kStackSize);
+  uint64_t result =
+      execute<kChecked>(e, static_cast<uint32_t>(function), arguments,
+                        reinterpret_cast<uint64_t>(e.stack_top) - e.depth * kStackSize);
   --e.depth;
   e.program = program;
   context.program = program;
@@ -114,7 +117,8 @@ uint64_t invoke_callback(ExecContext& context, uint64_t function, uint64_t a1, u
 }
 
 template <bool kChecked>
-uint64_t execute(Engine& e, uint32_t start_pc, const uint64_t arguments[5], uint64_t frame_pointer) {
+uint64_t execute(Engine& e, uint32_t start_pc, const uint64_t arguments[5],
+                 uint64_t frame_pointer) {
   uint64_t reg[kNumRegisters] = {};
   for (int i = 0; i < 5; ++i) reg[i + 1] = arguments[i];
   reg[kFramePointer] = frame_pointer;
@@ -127,104 +131,104 @@ uint64_t execute(Engine& e, uint32_t start_pc, const uint64_t arguments[5], uint
   // Opcode -> handler. Constant-initialised (no first-run race between threads); label
   // addresses differ per template instantiation, so the table lives inside the function.
   static const void* const dispatch[256] = {
-      &&invalid, &&invalid, &&invalid, &&invalid,  // 0x00
-      &&alu32_add_k, &&jmp_ja, &&jmp32_ja, &&alu64_add_k,  // 0x04
-      &&invalid, &&invalid, &&invalid, &&invalid,  // 0x08
-      &&alu32_add_x, &&invalid, &&invalid, &&alu64_add_x,  // 0x0c
-      &&invalid, &&invalid, &&invalid, &&invalid,  // 0x10
-      &&alu32_sub_k, &&jmp_jeq_k, &&jmp32_jeq_k, &&alu64_sub_k,  // 0x14
-      &&ld_imm64, &&invalid, &&invalid, &&invalid,  // 0x18
-      &&alu32_sub_x, &&jmp_jeq_x, &&jmp32_jeq_x, &&alu64_sub_x,  // 0x1c
-      &&invalid, &&invalid, &&invalid, &&invalid,  // 0x20
-      &&alu32_mul_k, &&jmp_jgt_k, &&jmp32_jgt_k, &&alu64_mul_k,  // 0x24
-      &&invalid, &&invalid, &&invalid, &&invalid,  // 0x28
-      &&alu32_mul_x, &&jmp_jgt_x, &&jmp32_jgt_x, &&alu64_mul_x,  // 0x2c
-      &&invalid, &&invalid, &&invalid, &&invalid,  // 0x30
-      &&alu32_divmod_k, &&jmp_jge_k, &&jmp32_jge_k, &&alu64_divmod_k,  // 0x34
-      &&invalid, &&invalid, &&invalid, &&invalid,  // 0x38
-      &&alu32_divmod_x, &&jmp_jge_x, &&jmp32_jge_x, &&alu64_divmod_x,  // 0x3c
-      &&invalid, &&invalid, &&invalid, &&invalid,  // 0x40
-      &&alu32_or_k, &&jmp_jset_k, &&jmp32_jset_k, &&alu64_or_k,  // 0x44
-      &&invalid, &&invalid, &&invalid, &&invalid,  // 0x48
-      &&alu32_or_x, &&jmp_jset_x, &&jmp32_jset_x, &&alu64_or_x,  // 0x4c
-      &&invalid, &&invalid, &&invalid, &&invalid,  // 0x50
-      &&alu32_and_k, &&jmp_jne_k, &&jmp32_jne_k, &&alu64_and_k,  // 0x54
-      &&invalid, &&invalid, &&invalid, &&invalid,  // 0x58
-      &&alu32_and_x, &&jmp_jne_x, &&jmp32_jne_x, &&alu64_and_x,  // 0x5c
-      &&invalid, &&ldx_w, &&st_w, &&stx_w,  // 0x60
-      &&alu32_lsh_k, &&jmp_jsgt_k, &&jmp32_jsgt_k, &&alu64_lsh_k,  // 0x64
-      &&invalid, &&ldx_h, &&st_h, &&stx_h,  // 0x68
-      &&alu32_lsh_x, &&jmp_jsgt_x, &&jmp32_jsgt_x, &&alu64_lsh_x,  // 0x6c
-      &&invalid, &&ldx_b, &&st_b, &&stx_b,  // 0x70
-      &&alu32_rsh_k, &&jmp_jsge_k, &&jmp32_jsge_k, &&alu64_rsh_k,  // 0x74
-      &&invalid, &&ldx_dw, &&st_dw, &&stx_dw,  // 0x78
-      &&alu32_rsh_x, &&jmp_jsge_x, &&jmp32_jsge_x, &&alu64_rsh_x,  // 0x7c
-      &&invalid, &&ldx_sw, &&invalid, &&invalid,  // 0x80
-      &&alu32_neg, &&jmp_call, &&invalid, &&alu64_neg,  // 0x84
-      &&invalid, &&ldx_sh, &&invalid, &&invalid,  // 0x88
-      &&invalid, &&jmp_callx, &&invalid, &&invalid,  // 0x8c
-      &&invalid, &&ldx_sb, &&invalid, &&invalid,  // 0x90
-      &&alu32_divmod_k, &&jmp_exit, &&invalid, &&alu64_divmod_k,  // 0x94
-      &&invalid, &&invalid, &&invalid, &&invalid,  // 0x98
-      &&alu32_divmod_x, &&invalid, &&invalid, &&alu64_divmod_x,  // 0x9c
-      &&invalid, &&invalid, &&invalid, &&invalid,  // 0xa0
-      &&alu32_xor_k, &&jmp_jlt_k, &&jmp32_jlt_k, &&alu64_xor_k,  // 0xa4
-      &&invalid, &&invalid, &&invalid, &&invalid,  // 0xa8
-      &&alu32_xor_x, &&jmp_jlt_x, &&jmp32_jlt_x, &&alu64_xor_x,  // 0xac
-      &&invalid, &&invalid, &&invalid, &&invalid,  // 0xb0
-      &&alu32_mov_k, &&jmp_jle_k, &&jmp32_jle_k, &&alu64_mov_k,  // 0xb4
-      &&invalid, &&invalid, &&invalid, &&invalid,  // 0xb8
-      &&alu32_mov_x, &&jmp_jle_x, &&jmp32_jle_x, &&alu64_mov_x,  // 0xbc
-      &&invalid, &&invalid, &&invalid, &&atomic_w,  // 0xc0
-      &&alu32_arsh_k, &&jmp_jslt_k, &&jmp32_jslt_k, &&alu64_arsh_k,  // 0xc4
-      &&invalid, &&invalid, &&invalid, &&invalid,  // 0xc8
-      &&alu32_arsh_x, &&jmp_jslt_x, &&jmp32_jslt_x, &&alu64_arsh_x,  // 0xcc
-      &&invalid, &&invalid, &&invalid, &&invalid,  // 0xd0
-      &&alu32_end_le, &&jmp_jsle_k, &&jmp32_jsle_k, &&alu64_bswap,  // 0xd4
-      &&invalid, &&invalid, &&invalid, &&atomic_dw,  // 0xd8
-      &&alu32_end_be, &&jmp_jsle_x, &&jmp32_jsle_x, &&invalid,  // 0xdc
-      &&invalid, &&invalid, &&invalid, &&invalid,  // 0xe0
-      &&invalid, &&invalid, &&invalid, &&invalid,  // 0xe4
-      &&invalid, &&invalid, &&invalid, &&invalid,  // 0xe8
-      &&invalid, &&invalid, &&invalid, &&invalid,  // 0xec
-      &&invalid, &&invalid, &&invalid, &&invalid,  // 0xf0
-      &&invalid, &&invalid, &&invalid, &&invalid,  // 0xf4
-      &&invalid, &&invalid, &&invalid, &&invalid,  // 0xf8
-      &&invalid, &&invalid, &&invalid, &&invalid,  // 0xfc
+      &&invalid,        &&invalid,    &&invalid,      &&invalid,         // 0x00
+      &&alu32_add_k,    &&jmp_ja,     &&jmp32_ja,     &&alu64_add_k,     // 0x04
+      &&invalid,        &&invalid,    &&invalid,      &&invalid,         // 0x08
+      &&alu32_add_x,    &&invalid,    &&invalid,      &&alu64_add_x,     // 0x0c
+      &&invalid,        &&invalid,    &&invalid,      &&invalid,         // 0x10
+      &&alu32_sub_k,    &&jmp_jeq_k,  &&jmp32_jeq_k,  &&alu64_sub_k,     // 0x14
+      &&ld_imm64,       &&invalid,    &&invalid,      &&invalid,         // 0x18
+      &&alu32_sub_x,    &&jmp_jeq_x,  &&jmp32_jeq_x,  &&alu64_sub_x,     // 0x1c
+      &&invalid,        &&invalid,    &&invalid,      &&invalid,         // 0x20
+      &&alu32_mul_k,    &&jmp_jgt_k,  &&jmp32_jgt_k,  &&alu64_mul_k,     // 0x24
+      &&invalid,        &&invalid,    &&invalid,      &&invalid,         // 0x28
+      &&alu32_mul_x,    &&jmp_jgt_x,  &&jmp32_jgt_x,  &&alu64_mul_x,     // 0x2c
+      &&invalid,        &&invalid,    &&invalid,      &&invalid,         // 0x30
+      &&alu32_divmod_k, &&jmp_jge_k,  &&jmp32_jge_k,  &&alu64_divmod_k,  // 0x34
+      &&invalid,        &&invalid,    &&invalid,      &&invalid,         // 0x38
+      &&alu32_divmod_x, &&jmp_jge_x,  &&jmp32_jge_x,  &&alu64_divmod_x,  // 0x3c
+      &&invalid,        &&invalid,    &&invalid,      &&invalid,         // 0x40
+      &&alu32_or_k,     &&jmp_jset_k, &&jmp32_jset_k, &&alu64_or_k,      // 0x44
+      &&invalid,        &&invalid,    &&invalid,      &&invalid,         // 0x48
+      &&alu32_or_x,     &&jmp_jset_x, &&jmp32_jset_x, &&alu64_or_x,      // 0x4c
+      &&invalid,        &&invalid,    &&invalid,      &&invalid,         // 0x50
+      &&alu32_and_k,    &&jmp_jne_k,  &&jmp32_jne_k,  &&alu64_and_k,     // 0x54
+      &&invalid,        &&invalid,    &&invalid,      &&invalid,         // 0x58
+      &&alu32_and_x,    &&jmp_jne_x,  &&jmp32_jne_x,  &&alu64_and_x,     // 0x5c
+      &&invalid,        &&ldx_w,      &&st_w,         &&stx_w,           // 0x60
+      &&alu32_lsh_k,    &&jmp_jsgt_k, &&jmp32_jsgt_k, &&alu64_lsh_k,     // 0x64
+      &&invalid,        &&ldx_h,      &&st_h,         &&stx_h,           // 0x68
+      &&alu32_lsh_x,    &&jmp_jsgt_x, &&jmp32_jsgt_x, &&alu64_lsh_x,     // 0x6c
+      &&invalid,        &&ldx_b,      &&st_b,         &&stx_b,           // 0x70
+      &&alu32_rsh_k,    &&jmp_jsge_k, &&jmp32_jsge_k, &&alu64_rsh_k,     // 0x74
+      &&invalid,        &&ldx_dw,     &&st_dw,        &&stx_dw,          // 0x78
+      &&alu32_rsh_x,    &&jmp_jsge_x, &&jmp32_jsge_x, &&alu64_rsh_x,     // 0x7c
+      &&invalid,        &&ldx_sw,     &&invalid,      &&invalid,         // 0x80
+      &&alu32_neg,      &&jmp_call,   &&invalid,      &&alu64_neg,       // 0x84
+      &&invalid,        &&ldx_sh,     &&invalid,      &&invalid,         // 0x88
+      &&invalid,        &&jmp_callx,  &&invalid,      &&invalid,         // 0x8c
+      &&invalid,        &&ldx_sb,     &&invalid,      &&invalid,         // 0x90
+      &&alu32_divmod_k, &&jmp_exit,   &&invalid,      &&alu64_divmod_k,  // 0x94
+      &&invalid,        &&invalid,    &&invalid,      &&invalid,         // 0x98
+      &&alu32_divmod_x, &&invalid,    &&invalid,      &&alu64_divmod_x,  // 0x9c
+      &&invalid,        &&invalid,    &&invalid,      &&invalid,         // 0xa0
+      &&alu32_xor_k,    &&jmp_jlt_k,  &&jmp32_jlt_k,  &&alu64_xor_k,     // 0xa4
+      &&invalid,        &&invalid,    &&invalid,      &&invalid,         // 0xa8
+      &&alu32_xor_x,    &&jmp_jlt_x,  &&jmp32_jlt_x,  &&alu64_xor_x,     // 0xac
+      &&invalid,        &&invalid,    &&invalid,      &&invalid,         // 0xb0
+      &&alu32_mov_k,    &&jmp_jle_k,  &&jmp32_jle_k,  &&alu64_mov_k,     // 0xb4
+      &&invalid,        &&invalid,    &&invalid,      &&invalid,         // 0xb8
+      &&alu32_mov_x,    &&jmp_jle_x,  &&jmp32_jle_x,  &&alu64_mov_x,     // 0xbc
+      &&invalid,        &&invalid,    &&invalid,      &&atomic_w,        // 0xc0
+      &&alu32_arsh_k,   &&jmp_jslt_k, &&jmp32_jslt_k, &&alu64_arsh_k,    // 0xc4
+      &&invalid,        &&invalid,    &&invalid,      &&invalid,         // 0xc8
+      &&alu32_arsh_x,   &&jmp_jslt_x, &&jmp32_jslt_x, &&alu64_arsh_x,    // 0xcc
+      &&invalid,        &&invalid,    &&invalid,      &&invalid,         // 0xd0
+      &&alu32_end_le,   &&jmp_jsle_k, &&jmp32_jsle_k, &&alu64_bswap,     // 0xd4
+      &&invalid,        &&invalid,    &&invalid,      &&atomic_dw,       // 0xd8
+      &&alu32_end_be,   &&jmp_jsle_x, &&jmp32_jsle_x, &&invalid,         // 0xdc
+      &&invalid,        &&invalid,    &&invalid,      &&invalid,         // 0xe0
+      &&invalid,        &&invalid,    &&invalid,      &&invalid,         // 0xe4
+      &&invalid,        &&invalid,    &&invalid,      &&invalid,         // 0xe8
+      &&invalid,        &&invalid,    &&invalid,      &&invalid,         // 0xec
+      &&invalid,        &&invalid,    &&invalid,      &&invalid,         // 0xf0
+      &&invalid,        &&invalid,    &&invalid,      &&invalid,         // 0xf4
+      &&invalid,        &&invalid,    &&invalid,      &&invalid,         // 0xf8
+      &&invalid,        &&invalid,    &&invalid,      &&invalid,         // 0xfc
   };
 
 #define PC static_cast<uint32_t>(insn - insns)
-#define FAIL(why)              \
-  do {                         \
-    e.status = (why);          \
-    e.fail_pc = PC;            \
-    return 0;                  \
+#define FAIL(why)     \
+  do {                \
+    e.status = (why); \
+    e.fail_pc = PC;   \
+    return 0;         \
   } while (0)
-#define NEXT_AT(target)                                                                 \
-  do {                                                                                  \
-    insn = (target);                                                                    \
-    if constexpr (kChecked) {                                                           \
-      if (insn < insns || insn >= insns + count) {                                      \
-        insn = insns;                                                                   \
-        FAIL(RunStatus::kJumpOutOfRange);                                               \
-      }                                                                                 \
-      if (e.budget-- == 0) FAIL(RunStatus::kBudgetExhausted);                           \
-      if (insn->dst > 10 || insn->src > 10 || !reserved_fields_clear(*insn)) {           \
-        FAIL(RunStatus::kInvalidInstruction);                                           \
-      }                                                                                 \
-    }                                                                                   \
-    goto* dispatch[insn->opcode];                                                       \
+#define NEXT_AT(target)                                                        \
+  do {                                                                         \
+    insn = (target);                                                           \
+    if constexpr (kChecked) {                                                  \
+      if (insn < insns || insn >= insns + count) {                             \
+        insn = insns;                                                          \
+        FAIL(RunStatus::kJumpOutOfRange);                                      \
+      }                                                                        \
+      if (e.budget-- == 0) FAIL(RunStatus::kBudgetExhausted);                  \
+      if (insn->dst > 10 || insn->src > 10 || !reserved_fields_clear(*insn)) { \
+        FAIL(RunStatus::kInvalidInstruction);                                  \
+      }                                                                        \
+    }                                                                          \
+    goto* dispatch[insn->opcode];                                              \
   } while (0)
 #define NEXT NEXT_AT(insn + 1)
 #define DST reg[insn->dst]
 #define SRC reg[insn->src]
 #define IMM insn->imm
 #define OFF insn->offset
-#define CHECK_ACCESS(address, size, write)                                          \
-  do {                                                                              \
-    if constexpr (kChecked) {                                                       \
+#define CHECK_ACCESS(address, size, write)                                               \
+  do {                                                                                   \
+    if constexpr (kChecked) {                                                            \
       if (!access_allowed(e, (address), (size), (write))) FAIL(RunStatus::kOutOfBounds); \
-    }                                                                               \
+    }                                                                                    \
   } while (0)
 
   NEXT_AT(insn);
@@ -233,23 +237,29 @@ invalid:
   FAIL(RunStatus::kInvalidInstruction);
 
   // ALU64 and ALU with immediate (K) and register (X) sources.
-#define ALU_BOTH(name, op64, op32)                                   \
-  alu64_##name##_k : DST = op64(DST, static_cast<uint64_t>(static_cast<int64_t>(IMM))); NEXT; \
-  alu64_##name##_x : DST = op64(DST, SRC); NEXT;                      \
-  alu32_##name##_k : DST = static_cast<uint32_t>(op32(static_cast<uint32_t>(DST), static_cast<uint32_t>(IMM))); NEXT; \
-  alu32_##name##_x : DST = static_cast<uint32_t>(op32(static_cast<uint32_t>(DST), static_cast<uint32_t>(SRC))); NEXT;
+#define ALU_BOTH(name, op64, op32)                                                                 \
+  alu64_##name##_k : DST = op64(DST, static_cast<uint64_t>(static_cast<int64_t>(IMM)));            \
+  NEXT;                                                                                            \
+  alu64_##name##_x : DST = op64(DST, SRC);                                                         \
+  NEXT;                                                                                            \
+  alu32_##name##_k                                                                                 \
+      : DST = static_cast<uint32_t>(op32(static_cast<uint32_t>(DST), static_cast<uint32_t>(IMM))); \
+  NEXT;                                                                                            \
+  alu32_##name##_x                                                                                 \
+      : DST = static_cast<uint32_t>(op32(static_cast<uint32_t>(DST), static_cast<uint32_t>(SRC))); \
+  NEXT;
 #define OP_ADD(a, b) ((a) + (b))
 #define OP_SUB(a, b) ((a) - (b))
 #define OP_MUL(a, b) ((a) * (b))
 #define OP_OR(a, b) ((a) | (b))
 #define OP_AND(a, b) ((a) & (b))
 #define OP_XOR(a, b) ((a) ^ (b))
-#define OP_LSH64(a, b) ((a) << ((b) & 63))
-#define OP_RSH64(a, b) ((a) >> ((b) & 63))
-#define OP_LSH32(a, b) ((a) << ((b) & 31))
-#define OP_RSH32(a, b) ((a) >> ((b) & 31))
-#define OP_ARSH64(a, b) static_cast<uint64_t>(static_cast<int64_t>(a) >> ((b) & 63))
-#define OP_ARSH32(a, b) static_cast<uint32_t>(static_cast<int32_t>(a) >> ((b) & 31))
+#define OP_LSH64(a, b) ((a) << ((b)&63))
+#define OP_RSH64(a, b) ((a) >> ((b)&63))
+#define OP_LSH32(a, b) ((a) << ((b)&31))
+#define OP_RSH32(a, b) ((a) >> ((b)&31))
+#define OP_ARSH64(a, b) static_cast<uint64_t>(static_cast<int64_t>(a) >> ((b)&63))
+#define OP_ARSH32(a, b) static_cast<uint32_t>(static_cast<int32_t>(a) >> ((b)&31))
   ALU_BOTH(add, OP_ADD, OP_ADD)
   ALU_BOTH(sub, OP_SUB, OP_SUB)
   ALU_BOTH(mul, OP_MUL, OP_MUL)
@@ -262,38 +272,48 @@ invalid:
 
   // Division and modulo: unsigned when offset is 0, signed (SDIV/SMOD) when 1. Division by
   // zero gives 0; modulo by zero leaves the dividend (truncated to 32 bits for ALU32).
-#define DIVMOD64(divisor_expr)                                                        \
-  {                                                                                   \
-    uint64_t divisor = (divisor_expr);                                                \
-    bool is_div = (insn->opcode & 0xf0) == kAluDiv;                                    \
-    if (OFF == 0) {                                                                   \
-      if (is_div) DST = divisor ? DST / divisor : 0;                                  \
-      else if (divisor) DST = DST % divisor;                                          \
-    } else if (OFF == 1) {                                                            \
-      int64_t a = static_cast<int64_t>(DST), b = static_cast<int64_t>(divisor);       \
-      if (is_div) DST = b == 0 ? 0 : (b == -1 ? 0 - DST : static_cast<uint64_t>(a / b)); \
-      else if (b != 0) DST = b == -1 ? 0 : static_cast<uint64_t>(a % b);              \
-    } else {                                                                          \
-      FAIL(RunStatus::kInvalidInstruction);                                           \
-    }                                                                                 \
-    NEXT;                                                                             \
+#define DIVMOD64(divisor_expr)                                                  \
+  {                                                                             \
+    uint64_t divisor = (divisor_expr);                                          \
+    bool is_div = (insn->opcode & 0xf0) == kAluDiv;                             \
+    if (OFF == 0) {                                                             \
+      if (is_div)                                                               \
+        DST = divisor ? DST / divisor : 0;                                      \
+      else if (divisor)                                                         \
+        DST = DST % divisor;                                                    \
+    } else if (OFF == 1) {                                                      \
+      int64_t a = static_cast<int64_t>(DST), b = static_cast<int64_t>(divisor); \
+      if (is_div)                                                               \
+        DST = b == 0 ? 0 : (b == -1 ? 0 - DST : static_cast<uint64_t>(a / b));  \
+      else if (b != 0)                                                          \
+        DST = b == -1 ? 0 : static_cast<uint64_t>(a % b);                       \
+    } else {                                                                    \
+      FAIL(RunStatus::kInvalidInstruction);                                     \
+    }                                                                           \
+    NEXT;                                                                       \
   }
-#define DIVMOD32(divisor_expr)                                                        \
-  {                                                                                   \
-    uint32_t divisor = static_cast<uint32_t>(divisor_expr);                           \
-    uint32_t dividend = static_cast<uint32_t>(DST);                                   \
-    bool is_div = (insn->opcode & 0xf0) == kAluDiv;                                    \
-    if (OFF == 0) {                                                                   \
-      if (is_div) DST = divisor ? dividend / divisor : 0;                             \
-      else DST = divisor ? dividend % divisor : dividend;                             \
-    } else if (OFF == 1) {                                                            \
-      int32_t a = static_cast<int32_t>(dividend), b = static_cast<int32_t>(divisor);  \
-      if (is_div) DST = static_cast<uint32_t>(b == 0 ? 0 : (b == -1 ? 0u - dividend : static_cast<uint32_t>(a / b))); \
-      else DST = static_cast<uint32_t>(b == 0 ? dividend : (b == -1 ? 0u : static_cast<uint32_t>(a % b))); \
-    } else {                                                                          \
-      FAIL(RunStatus::kInvalidInstruction);                                           \
-    }                                                                                 \
-    NEXT;                                                                             \
+#define DIVMOD32(divisor_expr)                                                               \
+  {                                                                                          \
+    uint32_t divisor = static_cast<uint32_t>(divisor_expr);                                  \
+    uint32_t dividend = static_cast<uint32_t>(DST);                                          \
+    bool is_div = (insn->opcode & 0xf0) == kAluDiv;                                          \
+    if (OFF == 0) {                                                                          \
+      if (is_div)                                                                            \
+        DST = divisor ? dividend / divisor : 0;                                              \
+      else                                                                                   \
+        DST = divisor ? dividend % divisor : dividend;                                       \
+    } else if (OFF == 1) {                                                                   \
+      int32_t a = static_cast<int32_t>(dividend), b = static_cast<int32_t>(divisor);         \
+      if (is_div)                                                                            \
+        DST = static_cast<uint32_t>(                                                         \
+            b == 0 ? 0 : (b == -1 ? 0u - dividend : static_cast<uint32_t>(a / b)));          \
+      else                                                                                   \
+        DST = static_cast<uint32_t>(b == 0 ? dividend                                        \
+                                           : (b == -1 ? 0u : static_cast<uint32_t>(a % b))); \
+    } else {                                                                                 \
+      FAIL(RunStatus::kInvalidInstruction);                                                  \
+    }                                                                                        \
+    NEXT;                                                                                    \
   }
 alu64_divmod_k:
   DIVMOD64(static_cast<uint64_t>(static_cast<int64_t>(IMM)))
@@ -361,11 +381,18 @@ jmp_ja:
   NEXT_AT(insn + 1 + OFF);
 jmp32_ja:
   NEXT_AT(insn + 1 + IMM);
-#define JUMP_BOTH(name, cmp)                                                                   \
-  jmp_##name##_k : if (cmp(DST, static_cast<uint64_t>(static_cast<int64_t>(IMM)), uint64_t, int64_t)) NEXT_AT(insn + 1 + OFF); NEXT; \
-  jmp_##name##_x : if (cmp(DST, SRC, uint64_t, int64_t)) NEXT_AT(insn + 1 + OFF); NEXT;        \
-  jmp32_##name##_k : if (cmp(DST, static_cast<uint32_t>(IMM), uint32_t, int32_t)) NEXT_AT(insn + 1 + OFF); NEXT; \
-  jmp32_##name##_x : if (cmp(DST, SRC, uint32_t, int32_t)) NEXT_AT(insn + 1 + OFF); NEXT;
+#define JUMP_BOTH(name, cmp)                                                               \
+  jmp_##name##_k                                                                           \
+      : if (cmp(DST, static_cast<uint64_t>(static_cast<int64_t>(IMM)), uint64_t, int64_t)) \
+            NEXT_AT(insn + 1 + OFF);                                                       \
+  NEXT;                                                                                    \
+  jmp_##name##_x : if (cmp(DST, SRC, uint64_t, int64_t)) NEXT_AT(insn + 1 + OFF);          \
+  NEXT;                                                                                    \
+  jmp32_##name##_k : if (cmp(DST, static_cast<uint32_t>(IMM), uint32_t, int32_t))          \
+                         NEXT_AT(insn + 1 + OFF);                                          \
+  NEXT;                                                                                    \
+  jmp32_##name##_x : if (cmp(DST, SRC, uint32_t, int32_t)) NEXT_AT(insn + 1 + OFF);        \
+  NEXT;
 #define CMP_EQ(a, b, U, S) (static_cast<U>(a) == static_cast<U>(b))
 #define CMP_NE(a, b, U, S) (static_cast<U>(a) != static_cast<U>(b))
 #define CMP_GT(a, b, U, S) (static_cast<U>(a) > static_cast<U>(b))
@@ -390,7 +417,7 @@ jmp32_ja:
   JUMP_BOTH(jsle, CMP_SLE)
 
   // Calls: helpers (src 0), bpf-to-bpf (src 1), and callx (helper id in a register).
-jmp_call: {
+jmp_call : {
   if (insn->src == kPseudoCall) {
     if (e.depth + 1 >= kMaxCallDepth) FAIL(RunStatus::kCallDepthExceeded);
     Frame& frame = e.frames[e.depth++];
@@ -421,13 +448,14 @@ helper_call:
     return 0;
   }
   NEXT;
-tail_call: {
+tail_call : {
   Map* map = reinterpret_cast<Map*>(reg[2]);
   uint32_t index = static_cast<uint32_t>(reg[3]);
   if constexpr (kChecked) {
     // An unverified program may pass anything as the map: only listed maps are used.
     bool listed = false;
-    for (size_t i = 0; i < e.checked->tail_call_map_count; ++i) listed |= e.checked->tail_call_maps[i] == map;
+    for (size_t i = 0; i < e.checked->tail_call_map_count; ++i)
+      listed |= e.checked->tail_call_maps[i] == map;
     if (!listed) FAIL(RunStatus::kOutOfBounds);
   }
   const Program* target = map->tail_call_target(index);
@@ -467,20 +495,22 @@ ld_imm64:
   if constexpr (kChecked) {
     // A second slot must follow, and pseudo sources must have been rewritten at load time
     // (prepare_for_execution); an unresolved map fd is no pointer.
-    if (PC + 1 >= count || insn->src != kPseudoImm64 || insn[1].opcode != 0) FAIL(RunStatus::kInvalidInstruction);
+    if (PC + 1 >= count || insn->src != kPseudoImm64 || insn[1].opcode != 0)
+      FAIL(RunStatus::kInvalidInstruction);
   }
-  DST = static_cast<uint32_t>(IMM) | (static_cast<uint64_t>(static_cast<uint32_t>(insn[1].imm)) << 32);
+  DST = static_cast<uint32_t>(IMM) |
+        (static_cast<uint64_t>(static_cast<uint32_t>(insn[1].imm)) << 32);
   NEXT_AT(insn + 2);
 
   // Loads and stores.
-#define LOAD(name, type, result_type)                                          \
-  name : {                                                                     \
-    uint64_t address = SRC + static_cast<int64_t>(OFF);                        \
-    CHECK_ACCESS(address, sizeof(type), false);                                \
-    type value;                                                                \
+#define LOAD(name, type, result_type)                                               \
+  name : {                                                                          \
+    uint64_t address = SRC + static_cast<int64_t>(OFF);                             \
+    CHECK_ACCESS(address, sizeof(type), false);                                     \
+    type value;                                                                     \
     __builtin_memcpy(&value, reinterpret_cast<const void*>(address), sizeof(type)); \
-    DST = static_cast<uint64_t>(static_cast<result_type>(value));             \
-    NEXT;                                                                      \
+    DST = static_cast<uint64_t>(static_cast<result_type>(value));                   \
+    NEXT;                                                                           \
   }
   LOAD(ldx_b, uint8_t, uint8_t)
   LOAD(ldx_h, uint16_t, uint16_t)
@@ -489,13 +519,13 @@ ld_imm64:
   LOAD(ldx_sb, int8_t, int64_t)
   LOAD(ldx_sh, int16_t, int64_t)
   LOAD(ldx_sw, int32_t, int64_t)
-#define STORE(name, type, value_expr)                                          \
-  name : {                                                                     \
-    uint64_t address = DST + static_cast<int64_t>(OFF);                        \
-    CHECK_ACCESS(address, sizeof(type), true);                                 \
-    type value = static_cast<type>(value_expr);                                \
-    __builtin_memcpy(reinterpret_cast<void*>(address), &value, sizeof(type));  \
-    NEXT;                                                                      \
+#define STORE(name, type, value_expr)                                         \
+  name : {                                                                    \
+    uint64_t address = DST + static_cast<int64_t>(OFF);                       \
+    CHECK_ACCESS(address, sizeof(type), true);                                \
+    type value = static_cast<type>(value_expr);                               \
+    __builtin_memcpy(reinterpret_cast<void*>(address), &value, sizeof(type)); \
+    NEXT;                                                                     \
   }
   STORE(st_b, uint8_t, IMM)
   STORE(st_h, uint16_t, IMM)
@@ -507,41 +537,48 @@ ld_imm64:
   STORE(stx_dw, uint64_t, SRC)
 
   // Atomic read-modify-write on 32 or 64 bits.
-#define ATOMIC(name, type)                                                                 \
-  name : {                                                                                 \
-    uint64_t address = DST + static_cast<int64_t>(OFF);                                    \
-    CHECK_ACCESS(address, sizeof(type), true);                                             \
-    if constexpr (kChecked) {                                                              \
-      if (address % sizeof(type) != 0) FAIL(RunStatus::kOutOfBounds);                      \
-    }                                                                                      \
-    type* target = reinterpret_cast<type*>(address);                                       \
-    type operand = static_cast<type>(SRC);                                                 \
-    type old;                                                                              \
-    switch (IMM) {                                                                         \
-      case kAtomicAdd: case kAtomicAdd | kAtomicFetch:                                     \
-        old = __atomic_fetch_add(target, operand, __ATOMIC_SEQ_CST); break;                \
-      case kAtomicOr: case kAtomicOr | kAtomicFetch:                                       \
-        old = __atomic_fetch_or(target, operand, __ATOMIC_SEQ_CST); break;                 \
-      case kAtomicAnd: case kAtomicAnd | kAtomicFetch:                                     \
-        old = __atomic_fetch_and(target, operand, __ATOMIC_SEQ_CST); break;                \
-      case kAtomicXor: case kAtomicXor | kAtomicFetch:                                     \
-        old = __atomic_fetch_xor(target, operand, __ATOMIC_SEQ_CST); break;                \
-      case kAtomicXchg:                                                                    \
-        old = __atomic_exchange_n(target, operand, __ATOMIC_SEQ_CST);                      \
-        SRC = old;                                                                         \
-        NEXT;                                                                              \
-      case kAtomicCmpxchg: {                                                               \
-        type expected = static_cast<type>(reg[0]);                                         \
-        __atomic_compare_exchange_n(target, &expected, operand, false, __ATOMIC_SEQ_CST,   \
-                                    __ATOMIC_SEQ_CST);                                     \
-        reg[0] = expected; /* the old value, zero-extended for 32 bits */                  \
-        NEXT;                                                                              \
-      }                                                                                    \
-      default:                                                                             \
-        FAIL(RunStatus::kInvalidInstruction);                                              \
-    }                                                                                      \
-    if (IMM & kAtomicFetch) SRC = old;                                                     \
-    NEXT;                                                                                  \
+#define ATOMIC(name, type)                                                               \
+  name : {                                                                               \
+    uint64_t address = DST + static_cast<int64_t>(OFF);                                  \
+    CHECK_ACCESS(address, sizeof(type), true);                                           \
+    if constexpr (kChecked) {                                                            \
+      if (address % sizeof(type) != 0) FAIL(RunStatus::kOutOfBounds);                    \
+    }                                                                                    \
+    type* target = reinterpret_cast<type*>(address);                                     \
+    type operand = static_cast<type>(SRC);                                               \
+    type old;                                                                            \
+    switch (IMM) {                                                                       \
+      case kAtomicAdd:                                                                   \
+      case kAtomicAdd | kAtomicFetch:                                                    \
+        old = __atomic_fetch_add(target, operand, __ATOMIC_SEQ_CST);                     \
+        break;                                                                           \
+      case kAtomicOr:                                                                    \
+      case kAtomicOr | kAtomicFetch:                                                     \
+        old = __atomic_fetch_or(target, operand, __ATOMIC_SEQ_CST);                      \
+        break;                                                                           \
+      case kAtomicAnd:                                                                   \
+      case kAtomicAnd | kAtomicFetch:                                                    \
+        old = __atomic_fetch_and(target, operand, __ATOMIC_SEQ_CST);                     \
+        break;                                                                           \
+      case kAtomicXor:                                                                   \
+      case kAtomicXor | kAtomicFetch:                                                    \
+        old = __atomic_fetch_xor(target, operand, __ATOMIC_SEQ_CST);                     \
+        break;                                                                           \
+      case kAtomicXchg:                                                                  \
+        old = __atomic_exchange_n(target, operand, __ATOMIC_SEQ_CST);                    \
+        SRC = old;                                                                       \
+        NEXT;                                                                            \
+      case kAtomicCmpxchg: {                                                             \
+        type expected = static_cast<type>(reg[0]);                                       \
+        __atomic_compare_exchange_n(target, &expected, operand, false, __ATOMIC_SEQ_CST, \
+                                    __ATOMIC_SEQ_CST);                                   \
+        reg[0] = expected; /* the old value, zero-extended for 32 bits */                \
+        NEXT;                                                                            \
+      }                                                                                  \
+      default: FAIL(RunStatus::kInvalidInstruction);                                     \
+    }                                                                                    \
+    if (IMM & kAtomicFetch) SRC = old;                                                   \
+    NEXT;                                                                                \
   }
   ATOMIC(atomic_w, uint32_t)
   ATOMIC(atomic_dw, uint64_t)
@@ -549,7 +586,8 @@ ld_imm64:
 
 template <bool kChecked>
 RunResult start(const Program& program, uint64_t r1, uint64_t r2, Environment* environment,
-                void* program_context, const CheckedRunOptions* checked, ExecContext* parent = nullptr) {
+                void* program_context, const CheckedRunOptions* checked,
+                ExecContext* parent = nullptr) {
   alignas(16) uint8_t stack[kStackBytes];
   ExecContext context;
   context.env = environment;
@@ -570,7 +608,8 @@ RunResult start(const Program& program, uint64_t r1, uint64_t r2, Environment* e
   context.engine_state = &engine;
   if (kChecked && program.insn_count == 0) return RunResult{RunStatus::kJumpOutOfRange, 0, 0};
   uint64_t arguments[5] = {r1, r2, 0, 0, 0};
-  uint64_t value = execute<kChecked>(engine, 0, arguments, reinterpret_cast<uint64_t>(engine.stack_top));
+  uint64_t value =
+      execute<kChecked>(engine, 0, arguments, reinterpret_cast<uint64_t>(engine.stack_top));
   if (parent != nullptr) {
     parent->tail_call_count = context.tail_call_count;
     if (engine.status != RunStatus::kOk) parent->abort_requested = true;
@@ -595,7 +634,9 @@ const char* run_status_message(RunStatus status) {
 }
 
 uint64_t run(const Program& program, void* context, Environment* environment) {
-  return start<false>(program, reinterpret_cast<uint64_t>(context), 0, environment, context, nullptr).value;
+  return start<false>(program, reinterpret_cast<uint64_t>(context), 0, environment, context,
+                      nullptr)
+      .value;
 }
 
 uint64_t run_tail_call_target(const Program& program, uint64_t r1, ExecContext& parent) {

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // Load-time rewriting of LD_IMM64 pseudo sources into the plain loads the engines execute.
-#include "ebpf/map.hpp"
 #include "ebpf/program.hpp"
+
+#include "ebpf/map.hpp"
 #include "rt/errno.hpp"
 
 namespace ebpf {
@@ -15,7 +16,8 @@ void set_imm64(Insn* pair, uint64_t value) {
 
 }  // namespace
 
-rt::Result<void> resolve_fd_array(Insn* insns, uint32_t count, const int32_t* fd_array, uint32_t fd_array_count) {
+rt::Result<void> resolve_fd_array(Insn* insns, uint32_t count, const int32_t* fd_array,
+                                  uint32_t fd_array_count) {
   for (uint32_t pc = 0; pc < count; ++pc) {
     if (insns[pc].opcode != kOpLdImm64) continue;
     if (pc + 1 >= count) return rt::err(rt::kEINVAL);
@@ -38,8 +40,7 @@ rt::Result<void> prepare_for_execution(Insn* insns, uint32_t count, const LoadRe
     if (pc + 1 >= count) return rt::err(rt::kEINVAL);
     Insn* pair = &insns[pc];
     switch (pair[0].src) {
-      case kPseudoImm64:
-        break;
+      case kPseudoImm64: break;
       case kPseudoMapFd:
       case kPseudoMapValue: {
         Map* map = resolver.map_by_fd ? resolver.map_by_fd(resolver.state, pair[0].imm) : nullptr;
@@ -58,12 +59,15 @@ rt::Result<void> prepare_for_execution(Insn* insns, uint32_t count, const LoadRe
       case kPseudoFunc: {
         // Linux's form is relative to the next instruction, like a bpf-to-bpf call.
         int64_t target = static_cast<int64_t>(pc) + 1 + pair[0].imm;
-        if (target < 0 || target >= static_cast<int64_t>(count) || pair[1].imm != 0) return rt::err(rt::kEINVAL);
+        if (target < 0 || target >= static_cast<int64_t>(count) || pair[1].imm != 0)
+          return rt::err(rt::kEINVAL);
         set_imm64(pair, static_cast<uint64_t>(target));
         break;
       }
       case kPseudoBtfId: {
-        uint64_t address = resolver.btf_variable ? resolver.btf_variable(resolver.state, pair[0].imm, pair[1].imm) : 0;
+        uint64_t address = resolver.btf_variable
+                               ? resolver.btf_variable(resolver.state, pair[0].imm, pair[1].imm)
+                               : 0;
         if (address == 0) return rt::err(rt::kENOENT);
         set_imm64(pair, address);
         break;

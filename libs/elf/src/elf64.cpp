@@ -108,11 +108,14 @@ const char* error_message(ElfError error) {
     case ElfError::kProgramHeadersOutOfBounds: return "program headers lie outside the file";
     case ElfError::kTooManyProgramHeaders: return "too many loadable segments";
     case ElfError::kSegmentOutOfBounds: return "a segment's bytes lie outside the file";
-    case ElfError::kSegmentFileLargerThanMemory: return "a segment's file size exceeds its memory size";
+    case ElfError::kSegmentFileLargerThanMemory:
+      return "a segment's file size exceeds its memory size";
     case ElfError::kSegmentAddressOverflow: return "a segment's address range overflows";
-    case ElfError::kSegmentNotInUserSpace: return "a segment lies outside the allowed address range";
+    case ElfError::kSegmentNotInUserSpace:
+      return "a segment lies outside the allowed address range";
     case ElfError::kSegmentsOverlap: return "segments overlap";
-    case ElfError::kBadSegmentAlignment: return "a segment's address and file offset disagree modulo its alignment";
+    case ElfError::kBadSegmentAlignment:
+      return "a segment's address and file offset disagree modulo its alignment";
     case ElfError::kNoLoadableSegment: return "no loadable segment";
     case ElfError::kEntryNotInSegment: return "entry point is not inside an executable segment";
     case ElfError::kSectionHeadersOutOfBounds: return "section headers lie outside the file";
@@ -159,9 +162,10 @@ ElfError parse_executable(const uint8_t* image, size_t size, const Limits& limit
         return ElfError::kSegmentsOverlap;
       }
     }
-    out.segments[out.segment_count++] = Segment{ph.virtual_address, ph.memory_size, ph.offset,
-                                                ph.file_size, ph.flags & 7};
-    if ((ph.flags & kFlagExecute) != 0 && header.entry >= ph.virtual_address && header.entry < end) {
+    out.segments[out.segment_count++] =
+        Segment{ph.virtual_address, ph.memory_size, ph.offset, ph.file_size, ph.flags & 7};
+    if ((ph.flags & kFlagExecute) != 0 && header.entry >= ph.virtual_address &&
+        header.entry < end) {
       entry_found = true;
     }
   }
@@ -207,11 +211,13 @@ bool SymbolTable::find(const char* name, uint64_t& value) const {
     Symbol symbol;
     copy_in(symbol, image_ + symbols_offset_ + i * sizeof(Symbol));
     uint8_t type = symbol.info & 0xf;
-    if ((type != kSymbolFunction && type != kSymbolObject) || symbol.name >= strings_size_) continue;
+    if ((type != kSymbolFunction && type != kSymbolObject) || symbol.name >= strings_size_)
+      continue;
     // Compare inside the string table only: a name running off its end never matches.
     uint64_t k = symbol.name;
     size_t j = 0;
-    while (k < strings_size_ && name[j] != '\0' && image_[strings_offset_ + k] == static_cast<uint8_t>(name[j])) {
+    while (k < strings_size_ && name[j] != '\0' &&
+           image_[strings_offset_ + k] == static_cast<uint8_t>(name[j])) {
       ++k;
       ++j;
     }

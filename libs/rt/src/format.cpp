@@ -75,9 +75,7 @@ size_t vformat(CharSink sink, void* state, const char* format, va_list arguments
         out.put('x');
         put_unsigned(out, reinterpret_cast<uint64_t>(va_arg(arguments, void*)), 16, false, 16, '0');
         break;
-      case 'c':
-        out.put(static_cast<char>(va_arg(arguments, int)));
-        break;
+      case 'c': out.put(static_cast<char>(va_arg(arguments, int))); break;
       case 's': {
         const char* s = va_arg(arguments, const char*);
         if (s == nullptr) s = "(null)";
@@ -87,11 +85,8 @@ size_t vformat(CharSink sink, void* state, const char* format, va_list arguments
         for (int i = 0; i < length; ++i) out.put(s[i]);
         break;
       }
-      case '%':
-        out.put('%');
-        break;
-      case 0:
-        return out.count;
+      case '%': out.put('%'); break;
+      case 0: return out.count;
       default:
         out.put('%');
         out.put(*p);

@@ -73,7 +73,8 @@ struct Loader {
     if (length > 0) {
       uint64_t alias = slot();
       if (Error e = cnode_copy(r().root, alias, page_frame[index]); e != Error::kNone) return e;
-      if (Error e = map_frame(alias, r().own_vspace, r().window, abi::kMapWrite); e != Error::kNone) {
+      if (Error e = map_frame(alias, r().own_vspace, r().window, abi::kMapWrite);
+          e != Error::kNone) {
         return e;
       }
       auto* bytes = reinterpret_cast<volatile uint8_t*>(r().window);
@@ -82,10 +83,12 @@ struct Loader {
     }
     uint64_t wanted = page_rights[index] == 0x100 ? rights : (page_rights[index] | rights);
     if (page_rights[index] == 0x100) {
-      if (Error e = map_frame(page_frame[index], vspace, address, wanted); e != Error::kNone) return e;
+      if (Error e = map_frame(page_frame[index], vspace, address, wanted); e != Error::kNone)
+        return e;
     } else if (wanted != page_rights[index]) {
       uint64_t words[] = {wanted};
-      if (Error e = invoke(page_frame[index], Label::kFrameRemap, words); e != Error::kNone) return e;
+      if (Error e = invoke(page_frame[index], Label::kFrameRemap, words); e != Error::kNone)
+        return e;
     }
     page_rights[index] = wanted;
     return Error::kNone;

@@ -82,7 +82,7 @@ void apic_send_init_sipi(uint8_t start_page) {
 }
 
 void apic_timer_start(uint32_t hz) {
-  write(kRegisterTimerDivide, 0x3);  // divide by 16
+  write(kRegisterTimerDivide, 0x3);                         // divide by 16
   write(kRegisterLvtTimer, (1u << 17) | kApicTimerVector);  // periodic
   write(kRegisterTimerInitial, static_cast<uint32_t>(kTimerCountsPerSecond / hz));
 }

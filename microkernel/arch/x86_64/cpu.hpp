@@ -6,9 +6,15 @@
 
 namespace arch {
 
-inline void outb(uint16_t port, uint8_t value) { asm volatile("outb %0, %1" : : "a"(value), "Nd"(port)); }
-inline void outw(uint16_t port, uint16_t value) { asm volatile("outw %0, %1" : : "a"(value), "Nd"(port)); }
-inline void outl(uint16_t port, uint32_t value) { asm volatile("outl %0, %1" : : "a"(value), "Nd"(port)); }
+inline void outb(uint16_t port, uint8_t value) {
+  asm volatile("outb %0, %1" : : "a"(value), "Nd"(port));
+}
+inline void outw(uint16_t port, uint16_t value) {
+  asm volatile("outw %0, %1" : : "a"(value), "Nd"(port));
+}
+inline void outl(uint16_t port, uint32_t value) {
+  asm volatile("outl %0, %1" : : "a"(value), "Nd"(port));
+}
 inline uint8_t inb(uint16_t port) {
   uint8_t value;
   asm volatile("inb %1, %0" : "=a"(value) : "Nd"(port));
@@ -21,8 +27,10 @@ inline uint64_t read_msr(uint32_t msr) {
   return (uint64_t{high} << 32) | low;
 }
 inline void write_msr(uint32_t msr, uint64_t value) {
-  asm volatile("wrmsr" : : "c"(msr), "a"(static_cast<uint32_t>(value)),
-               "d"(static_cast<uint32_t>(value >> 32)));
+  asm volatile("wrmsr"
+               :
+               : "c"(msr), "a"(static_cast<uint32_t>(value)),
+                 "d"(static_cast<uint32_t>(value >> 32)));
 }
 
 inline uint64_t read_cr2() {

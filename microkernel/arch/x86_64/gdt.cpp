@@ -50,7 +50,8 @@ void gdt_init_cpu(unsigned cpu, uint64_t kernel_stack_top) {
   uint64_t* gdt = gdts[cpu];
   for (int i = 0; i < 8; ++i) gdt[i] = kGdtTemplate[i];
   tss.rsp[0] = kernel_stack_top;
-  tss.ist[0] = reinterpret_cast<uint64_t>(double_fault_stacks[cpu] + sizeof(double_fault_stacks[cpu]));
+  tss.ist[0] =
+      reinterpret_cast<uint64_t>(double_fault_stacks[cpu] + sizeof(double_fault_stacks[cpu]));
   tss.io_map_base = sizeof(TaskStateSegment);  // no I/O bitmap: ring 3 gets no ports
 
   uint64_t base = reinterpret_cast<uint64_t>(&tss);

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// Benchmark: encode and decode a BPF_PROG_LOAD request (4,096 instructions) with capnpc-sonde code vs the official library.
+// Benchmark: encode and decode a BPF_PROG_LOAD request (4,096 instructions) with capnpc-sonde code
+// vs the official library.
 #include <benchmark/benchmark.h>
 #include <capnp/message.h>
 #include <capnp/serialize.h>
@@ -22,7 +23,7 @@ const std::vector<uint64_t>& instructions() {
   static std::vector<uint64_t> insns = [] {
     std::vector<uint64_t> v(kInsns);
     for (size_t i = 0; i < kInsns; ++i) v[i] = 0x00000000000000b7ull | (i << 32);  // r0 = i
-    v.back() = 0x95;  // exit
+    v.back() = 0x95;                                                               // exit
     return v;
   }();
   return insns;
@@ -95,7 +96,8 @@ void DecodeOurs(benchmark::State& state) {
     if (!reader.init(message.data(), message.size() * 8).ok()) state.SkipWithError("init");
     if (kValidateFirst && !reader.validate().ok()) state.SkipWithError("validate");
     auto attr = reader.getRoot<ours::TraceService::ProgLoadParams>().value().getAttr().value();
-    uint64_t sum = attr.getProgType() + attr.getLogLevel() + attr.getLogSize() + attr.getExpectedAttachType();
+    uint64_t sum =
+        attr.getProgType() + attr.getLogLevel() + attr.getLogSize() + attr.getExpectedAttachType();
     auto insns = attr.getInsns().value();
     uint64_t first, last;
     std::memcpy(&first, insns.bytes, 8);
@@ -110,9 +112,11 @@ void DecodeOurs(benchmark::State& state) {
 void DecodeOfficial(benchmark::State& state) {
   auto message = encoded();
   for (auto _ : state) {
-    capnp::FlatArrayMessageReader reader(kj::arrayPtr(reinterpret_cast<const capnp::word*>(message.data()), message.size()));
+    capnp::FlatArrayMessageReader reader(
+        kj::arrayPtr(reinterpret_cast<const capnp::word*>(message.data()), message.size()));
     auto attr = reader.getRoot<TraceService::ProgLoadParams>().getAttr();
-    uint64_t sum = attr.getProgType() + attr.getLogLevel() + attr.getLogSize() + attr.getExpectedAttachType();
+    uint64_t sum =
+        attr.getProgType() + attr.getLogLevel() + attr.getLogSize() + attr.getExpectedAttachType();
     auto insns = attr.getInsns();
     uint64_t first, last;
     std::memcpy(&first, insns.begin(), 8);
@@ -135,15 +139,17 @@ class RatioReporter : public benchmark::ConsoleReporter {
   void ReportRuns(const std::vector<Run>& runs) override {
     ConsoleReporter::ReportRuns(runs);
     for (const auto& run : runs) {
-      if (run.iterations > 0) nanoseconds_[run.benchmark_name()] = run.GetAdjustedCPUTime();  // CPU time: the machine is shared
+      if (run.iterations > 0)
+        nanoseconds_[run.benchmark_name()] =
+            run.GetAdjustedCPUTime();  // CPU time: the machine is shared
     }
   }
   void Finalize() override {
     ConsoleReporter::Finalize();
     auto ratio = [&](const char* label, const std::string& a, const std::string& b) {
       if (nanoseconds_.count(a) && nanoseconds_.count(b) && nanoseconds_[b] > 0) {
-        std::printf("capnp %s: ours/official = %.2f (%.0f ns vs %.0f ns)\n", label, nanoseconds_[a] / nanoseconds_[b],
-                    nanoseconds_[a], nanoseconds_[b]);
+        std::printf("capnp %s: ours/official = %.2f (%.0f ns vs %.0f ns)\n", label,
+                    nanoseconds_[a] / nanoseconds_[b], nanoseconds_[a], nanoseconds_[b]);
       }
     };
     ratio("encode BPF_PROG_LOAD 4096 insns", "EncodeOurs", "EncodeOfficial");

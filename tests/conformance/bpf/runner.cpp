@@ -33,7 +33,8 @@ TestCase read_test(const std::filesystem::path& path) {
   while (std::getline(in, line)) {
     if (line.rfind("-- ", 0) == 0) {
       current = line.substr(3);
-      while (!current.empty() && (current.back() == '\r' || current.back() == ' ')) current.pop_back();
+      while (!current.empty() && (current.back() == '\r' || current.back() == ' '))
+        current.pop_back();
       test.sections[current];
       continue;
     }
@@ -71,7 +72,8 @@ std::vector<ebpf::Insn> parse_raw(const std::string& text) {
 }
 
 // The conformance suite's helper 5 ("unwind"): returns its argument; zero ends the program.
-uint64_t unwind_helper(ebpf::ExecContext& context, uint64_t r1, uint64_t, uint64_t, uint64_t, uint64_t) {
+uint64_t unwind_helper(ebpf::ExecContext& context, uint64_t r1, uint64_t, uint64_t, uint64_t,
+                       uint64_t) {
   if (r1 == 0) ebpf::request_abort(context);
   return r1;
 }
@@ -104,7 +106,8 @@ Outcome run_test(const TestCase& test) {
   }
 
   std::vector<uint8_t> memory;
-  if (auto mem = test.sections.find("mem"); mem != test.sections.end()) memory = parse_hex_bytes(mem->second);
+  if (auto mem = test.sections.find("mem"); mem != test.sections.end())
+    memory = parse_hex_bytes(mem->second);
 
   static ebpf::HelperFunction helpers[ebpf::kMaxHelperId] = {};
   helpers[5] = unwind_helper;
@@ -123,7 +126,8 @@ Outcome run_test(const TestCase& test) {
 
   bool expect_error = test.sections.count("error") != 0;
   if (expect_error) {
-    if (result.status == ebpf::RunStatus::kOk) return {false, "expected an error, program ran to completion"};
+    if (result.status == ebpf::RunStatus::kOk)
+      return {false, "expected an error, program ran to completion"};
     return {true, ""};
   }
   if (result.status != ebpf::RunStatus::kOk && result.status != ebpf::RunStatus::kAborted) {
@@ -136,7 +140,8 @@ Outcome run_test(const TestCase& test) {
     if (!compiled.ok()) return {false, std::string("JIT refused: ") + compiled.error().message};
     compiled->install(program);
     std::vector<uint8_t> fresh;  // the checked run may have written the memory: start again
-    if (auto mem = test.sections.find("mem"); mem != test.sections.end()) fresh = parse_hex_bytes(mem->second);
+    if (auto mem = test.sections.find("mem"); mem != test.sections.end())
+      fresh = parse_hex_bytes(mem->second);
     uint64_t jit_r1 = fresh.empty() ? 0 : reinterpret_cast<uint64_t>(fresh.data());
     ebpf::JitRunResult jitted = ebpf::jit_run_registers(program, jit_r1, fresh.size(), nullptr);
     if (jitted.failed) return {false, "JIT run failed where the interpreter's did not"};
@@ -148,7 +153,8 @@ Outcome run_test(const TestCase& test) {
   if (result.value != expected) {
     char buffer[96];
     std::snprintf(buffer, sizeof(buffer), "r0 = 0x%llx, expected 0x%llx",
-                  static_cast<unsigned long long>(result.value), static_cast<unsigned long long>(expected));
+                  static_cast<unsigned long long>(result.value),
+                  static_cast<unsigned long long>(expected));
     return {false, buffer};
   }
   return {true, ""};
@@ -187,12 +193,15 @@ int main(int argc, char** argv) {
   for (size_t i = 0; i < files.size(); ++i) {
     TestCase test = read_test(files[i]);
     Outcome outcome = run_test(test);
-    if (outcome.pass) ++passed;
-    else ++failed;
+    if (outcome.pass)
+      ++passed;
+    else
+      ++failed;
     std::printf("%s %zu - %s%s%s\n", outcome.pass ? "ok" : "not ok", i + 1, test.name.c_str(),
                 outcome.pass ? "" : " # ", outcome.detail.c_str());
   }
   std::printf("1..%zu\n", files.size());
-  std::printf("# bpf_conformance%s: %d passed, %d failed\n", use_jit ? " (jit)" : "", passed, failed);
+  std::printf("# bpf_conformance%s: %d passed, %d failed\n", use_jit ? " (jit)" : "", passed,
+              failed);
   return failed == 0 ? 0 : 1;
 }

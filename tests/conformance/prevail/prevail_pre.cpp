@@ -50,18 +50,27 @@ bool translate_pre(const TestCase& tc, MapSource& maps, EntryAssumptions& out, s
       regs[std::stoi(m[1])].type = m[2];
     } else if (std::regex_match(constraint, m, kTypeSet)) {
       return error = "pre: a set of possible types (" + constraint + ")", false;
-    } else if (std::regex_match(constraint, m, kInterval) || std::regex_match(constraint, m, kSingle)) {
+    } else if (std::regex_match(constraint, m, kInterval) ||
+               std::regex_match(constraint, m, kSingle)) {
       RegisterFacts& r = regs[std::stoi(m[1])];
       std::string kind = m[2];
       bool is_unsigned = kind == "uvalue";
-      Range range{number(m[3], is_unsigned), number(m.size() > 4 && m[4].matched ? m[4].str() : m[3].str(), is_unsigned)};
-      if (kind == "svalue") r.svalue = range;
-      else if (kind == "uvalue") r.uvalue = range;
-      else if (kind == "stack_offset" || kind == "ctx_offset" || kind == "shared_offset") r.offset = range;
-      else if (kind == "shared_region_size") r.region_size = range;
-      else if (kind == "stack_numeric_size") r.numeric_size = range;
-      else if (kind == "map_fd" || kind == "map_fd_programs") continue;  // every fd names the test map
-      else return error = "pre: " + kind + " has no Sonde equivalent (" + constraint + ")", false;
+      Range range{number(m[3], is_unsigned),
+                  number(m.size() > 4 && m[4].matched ? m[4].str() : m[3].str(), is_unsigned)};
+      if (kind == "svalue")
+        r.svalue = range;
+      else if (kind == "uvalue")
+        r.uvalue = range;
+      else if (kind == "stack_offset" || kind == "ctx_offset" || kind == "shared_offset")
+        r.offset = range;
+      else if (kind == "shared_region_size")
+        r.region_size = range;
+      else if (kind == "stack_numeric_size")
+        r.numeric_size = range;
+      else if (kind == "map_fd" || kind == "map_fd_programs")
+        continue;  // every fd names the test map
+      else
+        return error = "pre: " + kind + " has no Sonde equivalent (" + constraint + ")", false;
     } else if (std::regex_match(constraint, m, kRelation)) {
       if (m[1] == m[3] && m[2] == m[4]) continue;  // x = x
       if (m[1] == m[3] && m[2] == "uvalue" && m[4] == "svalue") {
@@ -88,7 +97,9 @@ bool translate_pre(const TestCase& tc, MapSource& maps, EntryAssumptions& out, s
     }
     frame_top = fp.offset->low;
   }
-  auto stack_index = [&](int64_t prevail_offset) { return prevail_offset - frame_top + kStackSize; };
+  auto stack_index = [&](int64_t prevail_offset) {
+    return prevail_offset - frame_top + kStackSize;
+  };
 
   for (int i = 0; i < kNumRegisters; ++i) out.regs[i] = AssumedRegister{};
   out.regs[kFramePointer].type = AssumedType::kStack;
@@ -124,7 +135,9 @@ bool translate_pre(const TestCase& tc, MapSource& maps, EntryAssumptions& out, s
       offset.low -= frame_top;
       offset.high -= frame_top;
       if (r.numeric_size && r.offset && r.offset->low == r.offset->high) {
-        for (int64_t b = 0; b < r.numeric_size->low; ++b) stack.push_back({static_cast<int>(r.offset->low + b), static_cast<int>(r.offset->low + b), false});
+        for (int64_t b = 0; b < r.numeric_size->low; ++b)
+          stack.push_back(
+              {static_cast<int>(r.offset->low + b), static_cast<int>(r.offset->low + b), false});
       }
     } else if (r.type == "ctx") {
       a.type = AssumedType::kCtx;
@@ -139,14 +152,17 @@ bool translate_pre(const TestCase& tc, MapSource& maps, EntryAssumptions& out, s
         return error = "pre: shared region of unknown size", false;
       }
       // A shared pointer whose value range holds 0 may be NULL (an unchecked lookup).
-      bool maybe_null = (r.svalue && r.svalue->low <= 0 && r.svalue->high >= 0) || (r.uvalue && r.uvalue->low == 0);
+      bool maybe_null = (r.svalue && r.svalue->low <= 0 && r.svalue->high >= 0) ||
+                        (r.uvalue && r.uvalue->low == 0);
       a.type = maybe_null ? AssumedType::kMapValueOrNull : AssumedType::kMapValue;
       a.map = maps.region(static_cast<uint32_t>(r.region_size->low));
-      if (a.map == nullptr) return error = "pre: shared region of size " + std::to_string(r.region_size->low), false;
+      if (a.map == nullptr)
+        return error = "pre: shared region of size " + std::to_string(r.region_size->low), false;
     } else {
       return error = "pre: type " + r.type + " has no Sonde equivalent", false;
     }
-    if (a.map == nullptr && (a.type == AssumedType::kMapPointer)) return error = "pre: no map", false;
+    if (a.map == nullptr && (a.type == AssumedType::kMapPointer))
+      return error = "pre: no map", false;
     a.offset = static_cast<int32_t>(offset.low);
     if (offset.high != offset.low) {
       a.variable_offset = true;

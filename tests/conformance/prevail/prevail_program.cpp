@@ -21,7 +21,8 @@ const std::regex kExit("exit");
 const std::regex kCallHelper("call\\s+" NUM);
 const std::regex kCallLocal("call\\s+<(\\w+)>");
 const std::regex kCallx("callx\\s+r([0-9]+)");
-const std::regex kUnary(REG "\\s*=\\s*(-|be16|be32|be64|le16|le32|le64|swap16|swap32|swap64)\\s*" REG);
+const std::regex kUnary(REG
+                        "\\s*=\\s*(-|be16|be32|be64|le16|le32|le64|swap16|swap32|swap64)\\s*" REG);
 const std::regex kBinReg(REG "\\s*(\\S*)=\\s*" REG);
 const std::regex kMapFd(REG "\\s*=\\s*map_fd\\s+([0-9]+)");
 const std::regex kMapVal(REG "\\s*=\\s*map_val\\(([0-9]+)\\)\\s*\\+\\s*([0-9]+)");
@@ -31,7 +32,8 @@ const std::regex kBinImm(REG "\\s*(\\S*)=\\s*" NUM "\\s*(ll)?");
 const std::regex kLoad("r([0-9]+)\\s*=\\s*" MEMREF);
 const std::regex kStore(MEMREF "\\s*=\\s*(r[0-9]+|" NUM ")");
 const std::regex kAtomic("lock\\s+" MEMREF "\\s*(\\+|\\||&|\\^|x|cx)=\\s*r([0-9]+)(\\s+fetch)?");
-const std::regex kPacket("r0\\s*=\\s*\\*\\(\\s*u([0-9]+)\\s*\\*\\)\\s*skb\\[\\s*(r[0-9]+|[0-9]+)\\s*\\]");
+const std::regex kPacket(
+    "r0\\s*=\\s*\\*\\(\\s*u([0-9]+)\\s*\\*\\)\\s*skb\\[\\s*(r[0-9]+|[0-9]+)\\s*\\]");
 const std::regex kAssume("assume\\s+" REG "\\s*" CMP "\\s*(r[0-9]+|" NUM ")");
 const std::regex kJump("(?:if\\s+" REG "\\s*" CMP "\\s*(r[0-9]+|" NUM ")\\s+)?goto\\s+<(\\w+)>");
 
@@ -49,9 +51,14 @@ Insn make(uint8_t opcode, int dst = 0, int src = 0, int16_t offset = 0, int32_t 
 uint64_t parse_immediate(const std::string& text, bool wide) {
   bool negative = !text.empty() && text[0] == '-';
   int base = text.find("0x") != std::string::npos ? 16 : 10;
-  if (wide) return negative ? static_cast<uint64_t>(std::stoll(text, nullptr, base)) : std::stoull(text, nullptr, base);
-  if (negative) return static_cast<uint64_t>(static_cast<int64_t>(static_cast<int32_t>(std::stoll(text, nullptr, base))));
-  return static_cast<uint64_t>(static_cast<int64_t>(static_cast<int32_t>(static_cast<uint32_t>(std::stoull(text, nullptr, base)))));
+  if (wide)
+    return negative ? static_cast<uint64_t>(std::stoll(text, nullptr, base))
+                    : std::stoull(text, nullptr, base);
+  if (negative)
+    return static_cast<uint64_t>(
+        static_cast<int64_t>(static_cast<int32_t>(std::stoll(text, nullptr, base))));
+  return static_cast<uint64_t>(static_cast<int64_t>(
+      static_cast<int32_t>(static_cast<uint32_t>(std::stoull(text, nullptr, base)))));
 }
 
 uint8_t size_code(int bits) {
@@ -70,8 +77,9 @@ struct Comparison {
 
 bool comparison(const std::string& text, Comparison& out) {
   static const std::map<std::string, uint8_t> ops = {
-      {"==", kJmpJeq}, {"!=", kJmpJne}, {"&==", kJmpJset}, {"&!=", kJmpJset}, {"<", kJmpJlt},   {"<=", kJmpJle},
-      {">", kJmpJgt},  {">=", kJmpJge}, {"s<", kJmpJslt},  {"s<=", kJmpJsle}, {"s>", kJmpJsgt}, {"s>=", kJmpJsge},
+      {"==", kJmpJeq},  {"!=", kJmpJne},   {"&==", kJmpJset}, {"&!=", kJmpJset},
+      {"<", kJmpJlt},   {"<=", kJmpJle},   {">", kJmpJgt},    {">=", kJmpJge},
+      {"s<", kJmpJslt}, {"s<=", kJmpJsle}, {"s>", kJmpJsgt},  {"s>=", kJmpJsge},
   };
   auto it = ops.find(text);
   if (it == ops.end()) return false;
@@ -81,10 +89,10 @@ bool comparison(const std::string& text, Comparison& out) {
 
 bool alu_op(const std::string& text, uint8_t& op, int16_t& offset) {
   static const std::map<std::string, std::pair<uint8_t, int16_t>> ops = {
-      {"", {kAluMov, 0}},    {"+", {kAluAdd, 0}},   {"-", {kAluSub, 0}},   {"*", {kAluMul, 0}},
-      {"/", {kAluDiv, 0}},   {"%", {kAluMod, 0}},   {"|", {kAluOr, 0}},    {"&", {kAluAnd, 0}},
-      {"<<", {kAluLsh, 0}},  {">>", {kAluRsh, 0}},  {"s>>", {kAluArsh, 0}}, {"^", {kAluXor, 0}},
-      {"s/", {kAluDiv, 1}},  {"s%", {kAluMod, 1}},  {"s8", {kAluMov, 8}},  {"s16", {kAluMov, 16}},
+      {"", {kAluMov, 0}},     {"+", {kAluAdd, 0}},  {"-", {kAluSub, 0}},    {"*", {kAluMul, 0}},
+      {"/", {kAluDiv, 0}},    {"%", {kAluMod, 0}},  {"|", {kAluOr, 0}},     {"&", {kAluAnd, 0}},
+      {"<<", {kAluLsh, 0}},   {">>", {kAluRsh, 0}}, {"s>>", {kAluArsh, 0}}, {"^", {kAluXor, 0}},
+      {"s/", {kAluDiv, 1}},   {"s%", {kAluMod, 1}}, {"s8", {kAluMov, 8}},   {"s16", {kAluMov, 16}},
       {"s32", {kAluMov, 32}},
   };
   auto it = ops.find(text);
@@ -110,8 +118,8 @@ class Assembler {
   std::string fresh_label() { return "#" + std::to_string(fresh_++); }
 
   // A conditional jump to `label` (two instructions for "not JSET").
-  bool conditional_jump(const std::smatch& m, int first, const std::string& label, const std::string& source,
-                        std::string& error) {
+  bool conditional_jump(const std::smatch& m, int first, const std::string& label,
+                        const std::string& source, std::string& error) {
     Comparison c;
     if (!comparison(m[first + 2], c)) return error = "unknown comparison in: " + source, false;
     bool is32 = m[first] == "w";
@@ -122,7 +130,8 @@ class Assembler {
     if (right[0] == 'r' || right[0] == 'w') {
       jump = make(cls | c.op | kSrcX, dst, std::stoi(right.substr(1)));
     } else {
-      jump = make(cls | c.op | kSrcK, dst, 0, 0, static_cast<int32_t>(parse_immediate(right, false)));
+      jump =
+          make(cls | c.op | kSrcK, dst, 0, 0, static_cast<int32_t>(parse_immediate(right, false)));
     }
     if (!c.negated_set) {
       emit_to_label(jump, label, source);
@@ -140,8 +149,10 @@ class Assembler {
       if (it == labels_.end()) return error = "unknown label <" + label + ">", false;
       int64_t delta = static_cast<int64_t>(it->second) - static_cast<int64_t>(index) - 1;
       Insn& insn = out_.insns[index];
-      if (insn.opcode == (kClassJmp | kJmpCall)) insn.imm = static_cast<int32_t>(delta);
-      else insn.offset = static_cast<int16_t>(delta);
+      if (insn.opcode == (kClassJmp | kJmpCall))
+        insn.imm = static_cast<int32_t>(delta);
+      else
+        insn.offset = static_cast<int16_t>(delta);
     }
     return true;
   }
@@ -153,7 +164,8 @@ class Assembler {
   int fresh_ = 0;
 };
 
-bool translate_line(Assembler& a, TranslatedProgram& out, const std::string& line, bool& ends_flow, std::string& error) {
+bool translate_line(Assembler& a, TranslatedProgram& out, const std::string& line, bool& ends_flow,
+                    std::string& error) {
   std::smatch m;
   ends_flow = false;
   auto reg = [&](int i) { return std::stoi(m[i]); };
@@ -163,7 +175,8 @@ bool translate_line(Assembler& a, TranslatedProgram& out, const std::string& lin
     return true;
   }
   if (std::regex_match(line, m, kCallHelper)) {
-    a.emit(make(kClassJmp | kJmpCall, 0, 0, 0, static_cast<int32_t>(parse_immediate(m[1], false))), line);
+    a.emit(make(kClassJmp | kJmpCall, 0, 0, 0, static_cast<int32_t>(parse_immediate(m[1], false))),
+           line);
     return true;
   }
   if (std::regex_match(line, m, kCallLocal)) {
@@ -171,11 +184,13 @@ bool translate_line(Assembler& a, TranslatedProgram& out, const std::string& lin
     return true;
   }
   if (std::regex_match(line, m, kCallx)) {
-    a.emit(make(kClassJmp | kJmpCall | kSrcX, reg(1)), line);  // Linux has no callx; encoded as LLVM does
+    a.emit(make(kClassJmp | kJmpCall | kSrcX, reg(1)),
+           line);  // Linux has no callx; encoded as LLVM does
     return true;
   }
   if (std::regex_match(line, m, kUnary)) {
-    if (m[1] != m[4] || m[2] != m[5]) return error = "unary operation on two registers: " + line, false;
+    if (m[1] != m[4] || m[2] != m[5])
+      return error = "unary operation on two registers: " + line, false;
     bool is32 = m[1] == "w";
     std::string op = m[3];
     int dst = reg(2);
@@ -214,23 +229,29 @@ bool translate_line(Assembler& a, TranslatedProgram& out, const std::string& lin
     int16_t offset;
     if (!alu_op(m[3], op, offset)) return error = "unknown operator in: " + line, false;
     bool is32 = m[1] == "w";
-    a.emit(make((is32 ? kClassAlu : kClassAlu64) | op | kSrcX, reg(2), std::stoi(m[5]), offset), line);
+    a.emit(make((is32 ? kClassAlu : kClassAlu64) | op | kSrcX, reg(2), std::stoi(m[5]), offset),
+           line);
     return true;
   }
   if (std::regex_match(line, m, kBinImm)) {
     uint8_t op;
     int16_t offset;
-    if (!alu_op(m[3], op, offset) || (op == kAluMov && offset != 0)) return error = "unknown operator in: " + line, false;
+    if (!alu_op(m[3], op, offset) || (op == kAluMov && offset != 0))
+      return error = "unknown operator in: " + line, false;
     bool is32 = m[1] == "w";
     bool wide = m[5].matched && m[5] == "ll";
     uint64_t value = parse_immediate(m[4], wide);
     if (wide) {
-      if (op != kAluMov || is32) return error = "ll immediate outside a 64-bit move: " + line, false;
-      a.emit(make(kOpLdImm64, reg(2), 0, 0, static_cast<int32_t>(static_cast<uint32_t>(value))), line);
+      if (op != kAluMov || is32)
+        return error = "ll immediate outside a 64-bit move: " + line, false;
+      a.emit(make(kOpLdImm64, reg(2), 0, 0, static_cast<int32_t>(static_cast<uint32_t>(value))),
+             line);
       a.emit(make(0, 0, 0, 0, static_cast<int32_t>(static_cast<uint32_t>(value >> 32))), line);
       return true;
     }
-    a.emit(make((is32 ? kClassAlu : kClassAlu64) | op | kSrcK, reg(2), 0, offset, static_cast<int32_t>(value)), line);
+    a.emit(make((is32 ? kClassAlu : kClassAlu64) | op | kSrcK, reg(2), 0, offset,
+                static_cast<int32_t>(value)),
+           line);
     return true;
   }
   if (std::regex_match(line, m, kLoad)) {
@@ -246,7 +267,9 @@ bool translate_line(Assembler& a, TranslatedProgram& out, const std::string& lin
     int16_t offset = static_cast<int16_t>(m[4] == "-" ? -std::stoi(m[5]) : std::stoi(m[5]));
     std::string value = m[6];
     if (value[0] == 'r') {
-      a.emit(make(kClassStx | kModeMem | size_code(bits), reg(3), std::stoi(value.substr(1)), offset), line);
+      a.emit(
+          make(kClassStx | kModeMem | size_code(bits), reg(3), std::stoi(value.substr(1)), offset),
+          line);
     } else {
       a.emit(make(kClassSt | kModeMem | size_code(bits), reg(3), 0, offset,
                   static_cast<int32_t>(parse_immediate(value, false))),
@@ -258,17 +281,24 @@ bool translate_line(Assembler& a, TranslatedProgram& out, const std::string& lin
     int bits = std::stoi(m[2]);
     int16_t offset = static_cast<int16_t>(m[4] == "-" ? -std::stoi(m[5]) : std::stoi(m[5]));
     std::string op = m[6];
-    int32_t imm = op == "+" ? kAtomicAdd : op == "|" ? kAtomicOr : op == "&" ? kAtomicAnd : op == "^" ? kAtomicXor
-                : op == "x" ? kAtomicXchg : kAtomicCmpxchg;
+    int32_t imm = op == "+"   ? kAtomicAdd
+                  : op == "|" ? kAtomicOr
+                  : op == "&" ? kAtomicAnd
+                  : op == "^" ? kAtomicXor
+                  : op == "x" ? kAtomicXchg
+                              : kAtomicCmpxchg;
     if (m[8].matched) imm |= kAtomicFetch;
-    a.emit(make(kClassStx | kModeAtomic | size_code(bits), reg(3), std::stoi(m[7]), offset, imm), line);
+    a.emit(make(kClassStx | kModeAtomic | size_code(bits), reg(3), std::stoi(m[7]), offset, imm),
+           line);
     return true;
   }
   if (std::regex_match(line, m, kPacket)) {
     std::string where = m[2];
     uint8_t size = size_code(std::stoi(m[1]));
-    if (where[0] == 'r') a.emit(make(kClassLd | kModeInd | size, 0, std::stoi(where.substr(1))), line);
-    else a.emit(make(kClassLd | kModeAbs | size, 0, 0, 0, std::stoi(where)), line);
+    if (where[0] == 'r')
+      a.emit(make(kClassLd | kModeInd | size, 0, std::stoi(where.substr(1))), line);
+    else
+      a.emit(make(kClassLd | kModeAbs | size, 0, 0, 0, std::stoi(where)), line);
     return true;
   }
   if (std::regex_match(line, m, kAssume)) {

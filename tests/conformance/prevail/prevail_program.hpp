@@ -46,6 +46,7 @@ class MapSource {
 
 // Translates the `pre` constraints. Returns false with `error` set for constraints Sonde
 // cannot state (packet pointers, type disjunctions...).
-bool translate_pre(const TestCase& tc, MapSource& maps, ebpf::EntryAssumptions& out, std::string& error);
+bool translate_pre(const TestCase& tc, MapSource& maps, ebpf::EntryAssumptions& out,
+                   std::string& error);
 
 }  // namespace prevail_runner

@@ -28,7 +28,8 @@ std::string trim(const std::string& s) {
 }
 
 // A plain or quoted scalar starting at text[pos]; advances pos past it.
-bool read_scalar(const std::string& text, size_t& pos, const char* stops, std::string& out, std::string& error) {
+bool read_scalar(const std::string& text, size_t& pos, const char* stops, std::string& out,
+                 std::string& error) {
   while (pos < text.size() && text[pos] == ' ') ++pos;
   out.clear();
   if (pos < text.size() && text[pos] == '"') {
@@ -67,7 +68,8 @@ bool read_scalar(const std::string& text, size_t& pos, const char* stops, std::s
 }
 
 // "[a, "b", c]" possibly spread over several lines (already joined).
-bool parse_flow_sequence(const std::string& text, std::vector<std::string>& items, std::string& error) {
+bool parse_flow_sequence(const std::string& text, std::vector<std::string>& items,
+                         std::string& error) {
   size_t pos = text.find('[');
   if (pos == std::string::npos) return error = "expected a flow sequence", false;
   ++pos;
@@ -99,7 +101,8 @@ int bracket_balance(const std::string& s) {
   return depth;
 }
 
-bool parse_document(const std::vector<std::string>& lines, TestCase& tc, bool& empty, std::string& error) {
+bool parse_document(const std::vector<std::string>& lines, TestCase& tc, bool& empty,
+                    std::string& error) {
   empty = true;
   for (size_t i = 0; i < lines.size();) {
     const std::string& line = lines[i];
@@ -116,7 +119,8 @@ bool parse_document(const std::vector<std::string>& lines, TestCase& tc, bool& e
     ++i;
     // Everything indented below the key belongs to it.
     std::vector<std::string> body;
-    while (i < lines.size() && (lines[i].empty() || indent_of(lines[i]) > 0 || trim(lines[i]).empty())) {
+    while (i < lines.size() &&
+           (lines[i].empty() || indent_of(lines[i]) > 0 || trim(lines[i]).empty())) {
       body.push_back(lines[i]);
       ++i;
     }
@@ -177,18 +181,24 @@ bool parse_document(const std::vector<std::string>& lines, TestCase& tc, bool& e
       for (const std::string& item_line : body) {
         if (is_blank_or_comment(item_line)) continue;
         std::string t = trim(item_line);
-        if (t.rfind("- ", 0) != 0 && t != "-") return error = "expected a block sequence item: " + t, false;
+        if (t.rfind("- ", 0) != 0 && t != "-")
+          return error = "expected a block sequence item: " + t, false;
         size_t pos = 1;
         std::string item;
         if (!read_scalar(t, pos, "", item, error)) return false;
         items.push_back(item);
       }
     }
-    if (key == "options") tc.options = items;
-    else if (key == "pre") tc.pre = items;
-    else if (key == "post") tc.post = items;
-    else if (key == "messages") tc.messages = items;
-    else return error = "unknown key " + key, false;
+    if (key == "options")
+      tc.options = items;
+    else if (key == "pre")
+      tc.pre = items;
+    else if (key == "post")
+      tc.post = items;
+    else if (key == "messages")
+      tc.messages = items;
+    else
+      return error = "unknown key " + key, false;
   }
   return true;
 }

@@ -72,7 +72,7 @@ const ebpf::Map* resolve_fd(void* state, int32_t fd) {
 
 struct Verdict {
   bool sonde_rejects = false;
-  std::string reason;        // Sonde's reason (or why the case could not be stated)
+  std::string reason;  // Sonde's reason (or why the case could not be stated)
   bool not_expressible = false;
 };
 
@@ -83,7 +83,8 @@ std::string rejection_reason(const std::string& log, const TranslatedProgram& pr
   while (std::getline(in, line)) {
     if (line.rfind("processed ", 0) == 0 || line.empty()) continue;
     size_t colon = line.find(": (");
-    if (colon != std::string::npos && std::all_of(line.begin(), line.begin() + colon, ::isdigit) && colon > 0) {
+    if (colon != std::string::npos && std::all_of(line.begin(), line.begin() + colon, ::isdigit) &&
+        colon > 0) {
       last_insn = line.substr(0, colon);
       continue;
     }
@@ -127,10 +128,12 @@ Verdict run_case(const TestCase& tc, RunnerMaps& maps, test_support::MallocAlloc
   options.insn_facts = facts.data();
   options.resolve_map = resolve_fd;
   options.resolve_state = &maps;
-  ebpf::VerifierResult result = ebpf::verify(program.insns.data(), static_cast<uint32_t>(program.insns.size()), options);
+  ebpf::VerifierResult result =
+      ebpf::verify(program.insns.data(), static_cast<uint32_t>(program.insns.size()), options);
   if (result.error != 0) {
     v.sonde_rejects = true;
-    v.reason = "error " + std::to_string(-result.error) + ", " + rejection_reason(log.data(), program);
+    v.reason =
+        "error " + std::to_string(-result.error) + ", " + rejection_reason(log.data(), program);
     return v;
   }
   // PREVAIL's harness reports an assumption that no path can satisfy ("Code becomes
@@ -146,7 +149,8 @@ Verdict run_case(const TestCase& tc, RunnerMaps& maps, test_support::MallocAlloc
   // The same for both edges of every conditional jump the simulation reached.
   for (const auto& [pc, text] : program.branches) {
     uint8_t f = facts[pc];
-    if (!(f & ebpf::kFactSeen) || program.insns[pc].offset == 0) continue;  // both edges lead to one place
+    if (!(f & ebpf::kFactSeen) || program.insns[pc].offset == 0)
+      continue;  // both edges lead to one place
     if (!(f & ebpf::kFactBranchTaken) || !(f & ebpf::kFactBranchFallthrough)) {
       v.sonde_rejects = true;
       v.reason = std::string("Code becomes unreachable (") + text + ": the jump is " +
@@ -179,9 +183,12 @@ int main(int argc, char** argv) {
   std::vector<std::string> files;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
-    if (arg == "--verbose") verbose = true;
-    else if (arg.rfind("--min-agree=", 0) == 0) min_agree = std::stol(arg.substr(12));
-    else collect(arg, files);
+    if (arg == "--verbose")
+      verbose = true;
+    else if (arg.rfind("--min-agree=", 0) == 0)
+      min_agree = std::stol(arg.substr(12));
+    else
+      collect(arg, files);
   }
   if (files.empty()) {
     std::fprintf(stderr, "usage: %s [--verbose] [--min-agree=N] DIR|FILE...\n", argv[0]);
@@ -211,15 +218,20 @@ int main(int argc, char** argv) {
       bool prevail_rejects = !tc.messages.empty();
       Verdict v = run_case(tc, maps, allocator);
       bool same = !v.not_expressible && v.sonde_rejects == prevail_rejects;
-      if (same) ++agree;
-      else ++disagree;
+      if (same)
+        ++agree;
+      else
+        ++disagree;
       if (same && !verbose) continue;
-      std::printf("%s %s: \"%s\": prevail %s", same ? "agree" : "DISAGREE", name.c_str(), tc.name.c_str(),
-                  prevail_rejects ? "rejects" : "accepts");
+      std::printf("%s %s: \"%s\": prevail %s", same ? "agree" : "DISAGREE", name.c_str(),
+                  tc.name.c_str(), prevail_rejects ? "rejects" : "accepts");
       if (prevail_rejects) std::printf(" (%s)", tc.messages[0].c_str());
-      if (v.not_expressible) std::printf("; sonde cannot state it: %s\n", v.reason.c_str());
-      else if (v.sonde_rejects) std::printf("; sonde rejects: %s\n", v.reason.c_str());
-      else std::printf("; sonde accepts\n");
+      if (v.not_expressible)
+        std::printf("; sonde cannot state it: %s\n", v.reason.c_str());
+      else if (v.sonde_rejects)
+        std::printf("; sonde rejects: %s\n", v.reason.c_str());
+      else
+        std::printf("; sonde accepts\n");
     }
   }
   std::printf("prevail: %d agree, %d disagree\n", agree, disagree);

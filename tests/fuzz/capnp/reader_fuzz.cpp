@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// libFuzzer target: arbitrary bytes through the capnp reader, the schema-less walk, the generated readers and request serving.
+// libFuzzer target: arbitrary bytes through the capnp reader, the schema-less walk, the generated
+// readers and request serving.
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,7 +33,8 @@ void consume(const rt::Result<T>& result) {
 
 void touchText(const rt::Result<sonde::capnp::Text>& text) {
   if (!text.ok()) return;
-  for (uint32_t i = 0; i < text.value().size; ++i) sink = sink + static_cast<uint8_t>(text.value().chars[i]);
+  for (uint32_t i = 0; i < text.value().size; ++i)
+    sink = sink + static_cast<uint8_t>(text.value().chars[i]);
   sink = sink + static_cast<uint8_t>(text.value().chars[text.value().size]);  // the NUL
 }
 
@@ -69,11 +71,14 @@ void touchAllKinds(ours::AllKinds::Reader r) {
   touchPrimitives(r.getFloat32List());
   touchPrimitives(r.getEnumList());
   auto texts = r.getTextList();
-  if (texts.ok()) for (uint32_t i = 0; i < texts.value().size(); ++i) touchText(texts.value()[i]);
+  if (texts.ok())
+    for (uint32_t i = 0; i < texts.value().size(); ++i) touchText(texts.value()[i]);
   auto datas = r.getDataList();
-  if (datas.ok()) for (uint32_t i = 0; i < datas.value().size(); ++i) touchData(datas.value()[i]);
+  if (datas.ok())
+    for (uint32_t i = 0; i < datas.value().size(); ++i) touchData(datas.value()[i]);
   auto structs = r.getStructList();
-  if (structs.ok()) for (uint32_t i = 0; i < structs.value().size(); ++i) touchInner(structs.value()[i]);
+  if (structs.ok())
+    for (uint32_t i = 0; i < structs.value().size(); ++i) touchInner(structs.value()[i]);
   auto lists = r.getListList();
   if (lists.ok()) {
     for (uint32_t i = 0; i < lists.value().size(); ++i) touchPrimitives(lists.value()[i]);
@@ -143,9 +148,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   {
     Echo server;
     alignas(8) static uint8_t reply[4096];
-    auto result = sonde::capnp::serveRequest(server, sonde::capnp::Label{ours::Calculator::kInterfaceId, 1},
-                                             sonde::capnp::Bytes{data, size}, sonde::capnp::MutableBytes{reply, sizeof reply},
-                                             kLimits);
+    auto result = sonde::capnp::serveRequest(
+        server, sonde::capnp::Label{ours::Calculator::kInterfaceId, 1},
+        sonde::capnp::Bytes{data, size}, sonde::capnp::MutableBytes{reply, sizeof reply}, kLimits);
     sink = sink + static_cast<uint64_t>(result.status);
   }
   return 0;

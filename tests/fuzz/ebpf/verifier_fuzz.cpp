@@ -59,7 +59,9 @@ constexpr int kMaps = 5;
 Map* maps[kMaps] = {};
 
 const Map* resolve(void*, int32_t fd) { return fd >= 0 && fd < kMaps ? maps[fd] : nullptr; }
-Map* resolve_for_relocation(void*, int32_t fd) { return fd >= 0 && fd < kMaps ? maps[fd] : nullptr; }
+Map* resolve_for_relocation(void*, int32_t fd) {
+  return fd >= 0 && fd < kMaps ? maps[fd] : nullptr;
+}
 
 void setup() {
   if (maps[0] != nullptr) return;
@@ -82,7 +84,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // test maps) for BPF_PSEUDO_MAP_FD and BPF_PSEUDO_MAP_VALUE, resolved by the verifier and
   // rewritten into addresses after it accepts the program.
   for (size_t i = 0; i + 1 < count; ++i) {
-    if (insns[i].opcode == kOpLdImm64 && (insns[i].src == kPseudoMapFd || insns[i].src == kPseudoMapValue)) {
+    if (insns[i].opcode == kOpLdImm64 &&
+        (insns[i].src == kPseudoMapFd || insns[i].src == kPseudoMapValue)) {
       insns[i].imm = static_cast<int32_t>(static_cast<uint32_t>(insns[i].imm) % kMaps);
     }
   }

@@ -37,7 +37,8 @@ TEST(CapnpBuilder, EveryBufferSizeEitherFitsOrFailsWithoutOverflow) {
     MessageBuilder builder(memory.data(), size);
     fill(builder.initRoot<ours::AllKinds>());
     auto bytes = builder.finish();
-    for (size_t i = size; i < memory.size(); ++i) ASSERT_EQ(memory[i], 0xa5) << "overflow at size " << size;
+    for (size_t i = size; i < memory.size(); ++i)
+      ASSERT_EQ(memory[i], 0xa5) << "overflow at size " << size;
     if (!bytes.ok()) {
       EXPECT_EQ(bytes.error().code, rt::kENOSPC) << size;
       EXPECT_EQ(smallest_fit, 0u) << "a larger buffer failed after a smaller one fit";

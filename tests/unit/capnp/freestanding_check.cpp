@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// Build check: the generated headers and the runtime compile freestanding (no exceptions, RTTI or hosted library).
+// Build check: the generated headers and the runtime compile freestanding (no exceptions, RTTI or
+// hosted library).
 #include "common.capnp.hpp"
 #include "supervisor.capnp.hpp"
 #include "test.capnp.hpp"
@@ -22,8 +23,9 @@ extern "C" int sonde_capnp_freestanding_check(void* buffer, unsigned long size) 
   Trace trace;
   Supervisor supervisor;
   alignas(8) static uint8_t shared[4096];
-  sonde::capnp::InProcessTransport transport(trace, sonde::capnp::MutableBytes{static_cast<uint8_t*>(buffer), size},
-                                             sonde::capnp::MutableBytes{shared, sizeof shared});
+  sonde::capnp::InProcessTransport transport(
+      trace, sonde::capnp::MutableBytes{static_cast<uint8_t*>(buffer), size},
+      sonde::capnp::MutableBytes{shared, sizeof shared});
   sonde::proto::TraceService::Client client(transport);
   auto request = client.progLoadRequest();
   auto attr = request.params().initAttr();

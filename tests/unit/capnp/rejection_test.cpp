@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// The reader against hostile input: truncated, oversized, cyclic, out-of-bounds, too deep, amplified.
+// The reader against hostile input: truncated, oversized, cyclic, out-of-bounds, too deep,
+// amplified.
 #include <capnp/message.h>
 #include <capnp/serialize.h>
 #include <gtest/gtest.h>
@@ -40,7 +41,8 @@ uint64_t listPtr(int32_t offset, ElementSize size, uint32_t count) {
   return sonde::capnp::makeListPointer(offset, size, count);
 }
 uint64_t farPtr(uint32_t segment, uint32_t pad, bool double_far) {
-  return 2 | (double_far ? 4 : 0) | (static_cast<uint64_t>(pad) << 3) | (static_cast<uint64_t>(segment) << 32);
+  return 2 | (double_far ? 4 : 0) | (static_cast<uint64_t>(pad) << 3) |
+         (static_cast<uint64_t>(segment) << 32);
 }
 
 int initError(const std::vector<uint8_t>& bytes) {
@@ -121,12 +123,14 @@ TEST(CapnpRejection, SegmentSizesThatOverflowAreRejected) {
 // Many segments are legal framing (the official library writes one per object when asked to):
 // what bounds them is the size of the message and the traversal limit.
 TEST(CapnpRejection, ManySegmentsAreBoundedByTheTraversalLimit) {
-  std::vector<std::vector<uint64_t>> many(MessageReader::kAnchorCount * 10, std::vector<uint64_t>{0});
+  std::vector<std::vector<uint64_t>> many(MessageReader::kAnchorCount * 10,
+                                          std::vector<uint64_t>{0});
   EXPECT_EQ(initError(frame(many)), 0);
   MessageReader reader;
   auto bytes = frame(many);
   // More segments than words a reader may read cannot all be reached.
-  EXPECT_EQ(reader.init(bytes.data(), bytes.size(), ReaderLimits{100, 64}).error().code, rt::kEBADMSG);
+  EXPECT_EQ(reader.init(bytes.data(), bytes.size(), ReaderLimits{100, 64}).error().code,
+            rt::kEBADMSG);
   EXPECT_TRUE(reader.init(bytes.data(), bytes.size(), ReaderLimits{10000, 64}).ok());
 }
 
@@ -154,12 +158,15 @@ TEST(CapnpRejection, OutOfBoundsPointersAreRejected) {
   // Struct with the largest possible sections.
   EXPECT_EQ(validateError(frame({{structPtr(0, 0xffff, 0xffff)}})), rt::kEBADMSG);
   // List of 2^29-1 eight-byte elements in a two-word segment.
-  EXPECT_EQ(validateError(frame({{listPtr(0, ElementSize::kEightBytes, (1u << 29) - 1), 0}})), rt::kEBADMSG);
-  // Composite list whose tag claims more elements than its words hold.
-  EXPECT_EQ(validateError(frame({{listPtr(0, ElementSize::kComposite, 2), structPtr(5, 1, 0), 0, 0}})),
+  EXPECT_EQ(validateError(frame({{listPtr(0, ElementSize::kEightBytes, (1u << 29) - 1), 0}})),
             rt::kEBADMSG);
+  // Composite list whose tag claims more elements than its words hold.
+  EXPECT_EQ(
+      validateError(frame({{listPtr(0, ElementSize::kComposite, 2), structPtr(5, 1, 0), 0, 0}})),
+      rt::kEBADMSG);
   // Composite list whose tag is not a struct pointer.
-  EXPECT_EQ(validateError(frame({{listPtr(0, ElementSize::kComposite, 1), listPtr(1, ElementSize::kByte, 0), 0}})),
+  EXPECT_EQ(validateError(frame(
+                {{listPtr(0, ElementSize::kComposite, 1), listPtr(1, ElementSize::kByte, 0), 0}})),
             rt::kEBADMSG);
   // Capability pointer.
   EXPECT_EQ(validateError(frame({{3}})), rt::kEBADMSG);
@@ -175,12 +182,16 @@ TEST(CapnpRejection, BadFarPointersAreRejected) {
   // Landing pad that is itself a far pointer (a chain a naive reader would follow forever).
   EXPECT_EQ(validateError(frame({{farPtr(1, 0, false)}, {farPtr(1, 0, false)}})), rt::kEBADMSG);
   // Double-far pad whose first word is not a single far pointer.
-  EXPECT_EQ(validateError(frame({{farPtr(1, 0, true)}, {structPtr(0, 1, 0), structPtr(0, 1, 0)}})), rt::kEBADMSG);
-  EXPECT_EQ(validateError(frame({{farPtr(1, 0, true)}, {farPtr(0, 0, true), structPtr(0, 1, 0)}})), rt::kEBADMSG);
-  // Double-far content in a missing segment; content out of bounds.
-  EXPECT_EQ(validateError(frame({{farPtr(1, 0, true)}, {farPtr(9, 0, false), structPtr(0, 1, 0)}})), rt::kEBADMSG);
-  EXPECT_EQ(validateError(frame({{farPtr(1, 0, true)}, {farPtr(2, 4, false), structPtr(0, 1, 0)}, {0}})),
+  EXPECT_EQ(validateError(frame({{farPtr(1, 0, true)}, {structPtr(0, 1, 0), structPtr(0, 1, 0)}})),
             rt::kEBADMSG);
+  EXPECT_EQ(validateError(frame({{farPtr(1, 0, true)}, {farPtr(0, 0, true), structPtr(0, 1, 0)}})),
+            rt::kEBADMSG);
+  // Double-far content in a missing segment; content out of bounds.
+  EXPECT_EQ(validateError(frame({{farPtr(1, 0, true)}, {farPtr(9, 0, false), structPtr(0, 1, 0)}})),
+            rt::kEBADMSG);
+  EXPECT_EQ(
+      validateError(frame({{farPtr(1, 0, true)}, {farPtr(2, 4, false), structPtr(0, 1, 0)}, {0}})),
+      rt::kEBADMSG);
   // Good single-far and double-far pointers read their struct.
   EXPECT_EQ(validateError(frame({{farPtr(1, 0, false)}, {structPtr(0, 1, 0), 99}})), 0);
   auto good = frame({{farPtr(1, 0, true)}, {farPtr(2, 0, false), structPtr(0, 1, 0)}, {1234}});
@@ -211,7 +222,8 @@ TEST(CapnpRejection, SelfReferencingStructStopsAtTheNestingLimit) {
 
 TEST(CapnpRejection, CyclicListOfPointersIsBounded) {
   // A pointer list whose element points back at the list's owner: depth limit ends it.
-  auto cyclic = frame({{structPtr(0, 0, 1), listPtr(0, ElementSize::kPointer, 1), structPtr(-3, 0, 1)}});
+  auto cyclic =
+      frame({{structPtr(0, 0, 1), listPtr(0, ElementSize::kPointer, 1), structPtr(-3, 0, 1)}});
   EXPECT_EQ(validateError(cyclic), rt::kELOOP);
 }
 
@@ -260,7 +272,8 @@ TEST(CapnpRejection, BudgetIsSharedByAllReadersOfAMessage) {
 
 TEST(CapnpRejection, TypedReadsCheckKindsAndTerminators) {
   // AllKinds.textField is pointer 0: give it a byte list without a NUL.
-  std::vector<uint64_t> words(1 + ours::AllKinds::kDataWords + ours::AllKinds::kPointerCount + 1, 0);
+  std::vector<uint64_t> words(1 + ours::AllKinds::kDataWords + ours::AllKinds::kPointerCount + 1,
+                              0);
   words[0] = structPtr(0, ours::AllKinds::kDataWords, ours::AllKinds::kPointerCount);
   size_t text_slot = 1 + ours::AllKinds::kDataWords;  // textField is pointer 0
   size_t text_at = words.size() - 1;

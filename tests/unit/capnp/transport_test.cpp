@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// The IPC binding over the in-process transport: client stub -> transport -> dispatcher -> implementation -> reply.
+// The IPC binding over the in-process transport: client stub -> transport -> dispatcher ->
+// implementation -> reply.
 #include <capnp/message.h>
 #include <capnp/serialize.h>
 #include <gtest/gtest.h>
@@ -23,7 +24,8 @@ namespace ours = sonde::proto;
 class CalculatorImpl final : public ours::Calculator::Server {
  public:
   int calls = 0;
-  rt::Result<void> add(ours::Calculator::AddParams::Reader params, ours::Calculator::AddResults::Builder results) override {
+  rt::Result<void> add(ours::Calculator::AddParams::Reader params,
+                       ours::Calculator::AddResults::Builder results) override {
     ++calls;
     results.setSum(params.getA() + params.getB());
     return {};
@@ -37,7 +39,8 @@ class CalculatorImpl final : public ours::Calculator::Server {
     results.setLength(payload.value().size);
     return {};
   }
-  rt::Result<void> fail(ours::Calculator::FailParams::Reader params, ours::Calculator::FailResults::Builder) override {
+  rt::Result<void> fail(ours::Calculator::FailParams::Reader params,
+                        ours::Calculator::FailResults::Builder) override {
     ++calls;
     return rt::err(params.getCode(), "failed on purpose");
   }
@@ -47,8 +50,10 @@ struct Fixture {
   CalculatorImpl server;
   std::vector<uint64_t> request_memory = std::vector<uint64_t>(64 * 1024);
   std::vector<uint64_t> reply_memory = std::vector<uint64_t>(64 * 1024);
-  InProcessTransport transport{server, MutableBytes{reinterpret_cast<uint8_t*>(request_memory.data()), request_memory.size() * 8},
-                               MutableBytes{reinterpret_cast<uint8_t*>(reply_memory.data()), reply_memory.size() * 8}};
+  InProcessTransport transport{
+      server,
+      MutableBytes{reinterpret_cast<uint8_t*>(request_memory.data()), request_memory.size() * 8},
+      MutableBytes{reinterpret_cast<uint8_t*>(reply_memory.data()), reply_memory.size() * 8}};
   ours::Calculator::Client client{transport};
 };
 
@@ -109,7 +114,8 @@ TEST(CapnpTransport, HostileRequestsGetErrorRepliesAndNeverReachTheImplementatio
   Fixture f;
   // A root struct pointer running off the end of the message.
   uint64_t hostile[2] = {0x0000000100000000ull, sonde::capnp::makeStructPointer(0, 100, 0)};
-  auto reply = f.transport.call(Label{ours::Calculator::kInterfaceId, 0}, Bytes{reinterpret_cast<uint8_t*>(hostile), 16});
+  auto reply = f.transport.call(Label{ours::Calculator::kInterfaceId, 0},
+                                Bytes{reinterpret_cast<uint8_t*>(hostile), 16});
   ASSERT_TRUE(reply.ok());
   EXPECT_EQ(reply.value().status, rt::kEBADMSG);
   // Garbage framing.
@@ -123,7 +129,8 @@ TEST(CapnpTransport, HostileRequestsGetErrorRepliesAndNeverReachTheImplementatio
 TEST(CapnpTransport, LargeRequestOutsideTheSharedBufferIsRefused) {
   Fixture f;
   std::vector<uint8_t> elsewhere(4096);
-  auto reply = f.transport.call(Label{ours::Calculator::kInterfaceId, 1}, Bytes{elsewhere.data(), elsewhere.size()});
+  auto reply = f.transport.call(Label{ours::Calculator::kInterfaceId, 1},
+                                Bytes{elsewhere.data(), elsewhere.size()});
   ASSERT_FALSE(reply.ok());
   EXPECT_EQ(reply.error().code, rt::kEFAULT);
 }
@@ -131,8 +138,10 @@ TEST(CapnpTransport, LargeRequestOutsideTheSharedBufferIsRefused) {
 TEST(CapnpTransport, ReplyLargerThanTheReplyBufferIsAnError) {
   CalculatorImpl server;
   std::vector<uint64_t> request_memory(64 * 1024), reply_memory(64);
-  InProcessTransport transport(server, MutableBytes{reinterpret_cast<uint8_t*>(request_memory.data()), request_memory.size() * 8},
-                               MutableBytes{reinterpret_cast<uint8_t*>(reply_memory.data()), reply_memory.size() * 8});
+  InProcessTransport transport(
+      server,
+      MutableBytes{reinterpret_cast<uint8_t*>(request_memory.data()), request_memory.size() * 8},
+      MutableBytes{reinterpret_cast<uint8_t*>(reply_memory.data()), reply_memory.size() * 8});
   ours::Calculator::Client client(transport);
   std::vector<uint8_t> payload(4096, 1);
   auto request = client.echoRequest();
@@ -145,8 +154,10 @@ TEST(CapnpTransport, ReplyLargerThanTheReplyBufferIsAnError) {
 TEST(CapnpTransport, RequestLargerThanItsBufferFailsBeforeSending) {
   CalculatorImpl server;
   std::vector<uint64_t> request_memory(8), reply_memory(64);
-  InProcessTransport transport(server, MutableBytes{reinterpret_cast<uint8_t*>(request_memory.data()), request_memory.size() * 8},
-                               MutableBytes{reinterpret_cast<uint8_t*>(reply_memory.data()), reply_memory.size() * 8});
+  InProcessTransport transport(
+      server,
+      MutableBytes{reinterpret_cast<uint8_t*>(request_memory.data()), request_memory.size() * 8},
+      MutableBytes{reinterpret_cast<uint8_t*>(reply_memory.data()), reply_memory.size() * 8});
   ours::Calculator::Client client(transport);
   std::vector<uint8_t> payload(1000, 7);
   auto request = client.echoRequest();
@@ -167,12 +178,13 @@ TEST(CapnpTransport, OfficialClientTalksToGeneratedDispatcher) {
   params.setB(10);
   auto flat = capnp::messageToFlatArray(official);
   std::vector<uint64_t> reply_memory(128);
-  auto reply = sonde::capnp::serveRequest(server, Label{Calculator::_capnpPrivate::typeId, 0},
-                                          Bytes{flat.asBytes().begin(), flat.asBytes().size()},
-                                          MutableBytes{reinterpret_cast<uint8_t*>(reply_memory.data()), reply_memory.size() * 8});
+  auto reply = sonde::capnp::serveRequest(
+      server, Label{Calculator::_capnpPrivate::typeId, 0},
+      Bytes{flat.asBytes().begin(), flat.asBytes().size()},
+      MutableBytes{reinterpret_cast<uint8_t*>(reply_memory.data()), reply_memory.size() * 8});
   ASSERT_EQ(reply.status, 0);
-  capnp::FlatArrayMessageReader results(
-      kj::arrayPtr(reinterpret_cast<const capnp::word*>(reply.message.data), reply.message.size / 8));
+  capnp::FlatArrayMessageReader results(kj::arrayPtr(
+      reinterpret_cast<const capnp::word*>(reply.message.data), reply.message.size / 8));
   EXPECT_EQ(results.getRoot<Calculator::AddResults>().getSum(), 3);
   EXPECT_EQ(ours::Calculator::kInterfaceId, Calculator::_capnpPrivate::typeId);
 }
@@ -202,8 +214,10 @@ class TraceImpl final : public ours::TraceService::Server {
 TEST(CapnpTransport, TraceServiceProgLoadRoundTrip) {
   TraceImpl server;
   std::vector<uint64_t> request_memory(16 * 1024), reply_memory(1024);
-  InProcessTransport transport(server, MutableBytes{reinterpret_cast<uint8_t*>(request_memory.data()), request_memory.size() * 8},
-                               MutableBytes{reinterpret_cast<uint8_t*>(reply_memory.data()), reply_memory.size() * 8});
+  InProcessTransport transport(
+      server,
+      MutableBytes{reinterpret_cast<uint8_t*>(request_memory.data()), request_memory.size() * 8},
+      MutableBytes{reinterpret_cast<uint8_t*>(reply_memory.data()), reply_memory.size() * 8});
   ours::TraceService::Client client(transport);
   std::vector<uint64_t> insns(4096, 0x00000000000000b7ull);
   auto request = client.progLoadRequest();
@@ -222,7 +236,8 @@ TEST(CapnpTransport, TraceServiceProgLoadRoundTrip) {
   auto not_implemented = freeze.send();
   ASSERT_FALSE(not_implemented.ok());
   EXPECT_EQ(not_implemented.error().code, rt::kENOSYS);
-  EXPECT_EQ(std::string(not_implemented.error().message), "TraceService.mapFreeze is not implemented");
+  EXPECT_EQ(std::string(not_implemented.error().message),
+            "TraceService.mapFreeze is not implemented");
 }
 
 }  // namespace

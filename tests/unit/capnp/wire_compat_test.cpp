@@ -9,10 +9,10 @@
 #include <string>
 #include <vector>
 
-#include "test.capnp.h"    // official generated code (global namespace)
-#include "test.capnp.hpp"  // capnpc-sonde generated code (sonde::proto)
 #include "supervisor.capnp.h"
 #include "supervisor.capnp.hpp"
+#include "test.capnp.h"    // official generated code (global namespace)
+#include "test.capnp.hpp"  // capnpc-sonde generated code (sonde::proto)
 #include "trace.capnp.h"
 #include "trace.capnp.hpp"
 
@@ -25,8 +25,12 @@ using sonde::capnp::MessageReader;
 const uint8_t kBlob[] = {0x00, 0x01, 0xfe, 0xff, 0x7f};
 
 std::string str(sonde::capnp::Text text) { return std::string(text.chars, text.size); }
-std::string str(sonde::capnp::Data data) { return std::string(reinterpret_cast<const char*>(data.bytes), data.size); }
-std::string str(capnp::Data::Reader data) { return std::string(reinterpret_cast<const char*>(data.begin()), data.size()); }
+std::string str(sonde::capnp::Data data) {
+  return std::string(reinterpret_cast<const char*>(data.bytes), data.size);
+}
+std::string str(capnp::Data::Reader data) {
+  return std::string(reinterpret_cast<const char*>(data.begin()), data.size());
+}
 kj::ArrayPtr<const kj::byte> blob() { return kj::arrayPtr(kBlob, sizeof kBlob); }
 
 // ---- the same values, written with each library ----
@@ -80,7 +84,8 @@ void fillOurs(ours::AllKinds::Builder b) {
   auto datas = b.initDataList(2);
   datas.setData(0, kBlob, 2), datas.setData(1, kBlob, sizeof kBlob);
   auto enums = b.initEnumList(3);
-  enums.set(0, ours::Color::kBlue), enums.set(1, ours::Color::kRed), enums.set(2, ours::Color::kGreen);
+  enums.set(0, ours::Color::kBlue), enums.set(1, ours::Color::kRed),
+      enums.set(2, ours::Color::kGreen);
   auto structs = b.initStructList(2);
   structs[0].setId(1), structs[0].setLabel("first");
   structs[1].setId(2), structs[1].initWeights(1).set(0, 9.5);
@@ -194,7 +199,8 @@ void checkOfficial(AllKinds::Reader r) {
   EXPECT_EQ(std::string(r.getTextList()[1].cStr()), "");
   EXPECT_EQ(std::string(r.getTextList()[2].cStr()), "three");
   EXPECT_EQ(r.getDataList()[0].size(), 2u);
-  EXPECT_EQ(str(r.getDataList()[1]), std::string(reinterpret_cast<const char*>(kBlob), sizeof kBlob));
+  EXPECT_EQ(str(r.getDataList()[1]),
+            std::string(reinterpret_cast<const char*>(kBlob), sizeof kBlob));
   EXPECT_EQ(r.getEnumList()[0], Color::BLUE);
   EXPECT_EQ(r.getEnumList()[2], Color::GREEN);
   ASSERT_EQ(r.getStructList().size(), 2u);
@@ -226,7 +232,8 @@ void checkOurs(ours::AllKinds::Reader r) {
   EXPECT_EQ(r.getFloat32Field(), 3.25f);
   EXPECT_EQ(r.getFloat64Field(), -1e300);
   EXPECT_EQ(str(r.getTextField().value()), "hello, wire");
-  EXPECT_EQ(str(r.getDataField().value()), std::string(reinterpret_cast<const char*>(kBlob), sizeof kBlob));
+  EXPECT_EQ(str(r.getDataField().value()),
+            std::string(reinterpret_cast<const char*>(kBlob), sizeof kBlob));
   EXPECT_EQ(r.getEnumField(), ours::Color::kGreen);
   auto inner = r.getStructField();
   ASSERT_TRUE(inner.ok());
@@ -292,7 +299,8 @@ struct OurMessage {
   kj::ArrayPtr<const capnp::word> words() {
     auto bytes = builder.finish();
     EXPECT_TRUE(bytes.ok());
-    return kj::arrayPtr(reinterpret_cast<const capnp::word*>(bytes.value().data), bytes.value().size / 8);
+    return kj::arrayPtr(reinterpret_cast<const capnp::word*>(bytes.value().data),
+                        bytes.value().size / 8);
   }
 };
 
@@ -465,7 +473,8 @@ TEST(CapnpWireCompat, DefaultsAreXorEncodedLikeTheOfficialLibrary) {
   s.setFloat64Field(-2.25);
   s.setBoolField(true);
   auto words = same.words();
-  for (size_t i = 2; i < words.size(); ++i) EXPECT_EQ(reinterpret_cast<const uint64_t*>(words.begin())[i], 0u) << i;
+  for (size_t i = 2; i < words.size(); ++i)
+    EXPECT_EQ(reinterpret_cast<const uint64_t*>(words.begin())[i], 0u) << i;
 
   // Non-default values written by the official library read back through our masks.
   capnp::MallocMessageBuilder changed;
@@ -559,7 +568,7 @@ TEST(CapnpWireCompat, PointerFieldsSetOverrideTheirDefaults) {
   EXPECT_EQ(str(r.getStructField().value().getLabel().value()), "");  // set struct, unset text
   ASSERT_EQ(r.getInt32List().value().size(), 1u);
   EXPECT_EQ(r.getInt32List().value()[0], 9);
-  EXPECT_EQ(r.getTextList().value().size(), 0u);  // an empty list is not the default
+  EXPECT_EQ(r.getTextList().value().size(), 0u);    // an empty list is not the default
   EXPECT_EQ(r.getStructList().value().size(), 2u);  // untouched: still the default
 }
 

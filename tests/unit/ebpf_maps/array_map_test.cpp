@@ -53,7 +53,8 @@ TEST(ArrayMapCreate, RejectsBadAttributes) {
   EXPECT_EQ(create_map(per_cpu, allocator, 2, &env).error().code, rt::kE2BIG);
   // Sizes Linux accepts but the budget does not: ENOMEM, nothing left behind.
   allocator.set_budget(1u << 20);
-  EXPECT_EQ(create_map(array_attributes(1u << 20, 1u << 13), allocator, 1).error().code, rt::kENOMEM);
+  EXPECT_EQ(create_map(array_attributes(1u << 20, 1u << 13), allocator, 1).error().code,
+            rt::kENOMEM);
   EXPECT_EQ(allocator.in_use(), 0u);
   MapAttributes unknown;
   unknown.type = static_cast<MapType>(9999);
@@ -126,7 +127,8 @@ TEST_F(ArrayMapTest, LookupBatchWalksIndexes) {
   EXPECT_EQ(values[2], 102u);
   uint32_t token = next;
   count = 3;
-  EXPECT_EQ(rt::to_negated_errno(map->lookup_batch(&token, &next, keys, values, &count)), -rt::kENOENT);
+  EXPECT_EQ(rt::to_negated_errno(map->lookup_batch(&token, &next, keys, values, &count)),
+            -rt::kENOENT);
   EXPECT_EQ(count, 1u);
   EXPECT_EQ(keys[0], 3u);
   EXPECT_EQ(values[0], 103u);

@@ -12,7 +12,8 @@ namespace ebpf_test {
 class FakeEnvironment final : public ebpf::Environment {
  public:
   uint32_t cpu = 1;
-  uint64_t now = 1000, boot = 5000, pid_tgid = (uint64_t{42} << 32) | 43, uid_gid = (uint64_t{7} << 32) | 8;
+  uint64_t now = 1000, boot = 5000, pid_tgid = (uint64_t{42} << 32) | 43,
+           uid_gid = (uint64_t{7} << 32) | 8;
   uint32_t next_random = 12345;
   const char* comm = "busybox";
   // Readable "traced" memory: [readable, readable + readable_size).
@@ -32,8 +33,12 @@ class FakeEnvironment final : public ebpf::Environment {
     std::strncpy(buffer, comm, size - 1);
     return 0;
   }
-  long read_user(void* destination, uint64_t source, uint32_t size) override { return read(destination, source, size); }
-  long read_kernel(void* destination, uint64_t source, uint32_t size) override { return read(destination, source, size); }
+  long read_user(void* destination, uint64_t source, uint32_t size) override {
+    return read(destination, source, size);
+  }
+  long read_kernel(void* destination, uint64_t source, uint32_t size) override {
+    return read(destination, source, size);
+  }
   uint64_t function_ip = 0xffffffff81234560ull;
   uint64_t current_function_ip() override { return function_ip; }
   uint32_t string_reads = 0;  // read_string calls (helpers must use it for strings)

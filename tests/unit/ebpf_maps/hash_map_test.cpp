@@ -12,7 +12,8 @@ namespace {
 
 using namespace ebpf;
 
-MapAttributes hash_attributes(uint32_t max_entries = 4, uint32_t key_size = 4, uint32_t value_size = 8) {
+MapAttributes hash_attributes(uint32_t max_entries = 4, uint32_t key_size = 4,
+                              uint32_t value_size = 8) {
   MapAttributes a;
   a.type = MapType::kHash;
   a.key_size = key_size;
@@ -29,7 +30,9 @@ struct HashMapTest : ::testing::Test {
     destroy_map(map, allocator);
     EXPECT_EQ(allocator.in_use(), 0u);
   }
-  long put(uint32_t key, uint64_t value, uint64_t flags = kUpdateAny) { return rt::to_negated_errno(map->syscall_update(&key, &value, flags)); }
+  long put(uint32_t key, uint64_t value, uint64_t flags = kUpdateAny) {
+    return rt::to_negated_errno(map->syscall_update(&key, &value, flags));
+  }
 };
 
 TEST(HashMapCreate, RejectsBadAttributes) {
@@ -38,7 +41,8 @@ TEST(HashMapCreate, RejectsBadAttributes) {
   EXPECT_EQ(create_map(hash_attributes(4, 0), allocator, 1).error().code, rt::kEINVAL);
   EXPECT_EQ(create_map(hash_attributes(4, 4, 0), allocator, 1).error().code, rt::kEINVAL);
   // key_size + value_size must stay below KMALLOC_MAX_SIZE - sizeof(struct htab_elem).
-  EXPECT_EQ(create_map(hash_attributes(4, 4, (1u << 22) - 52), allocator, 1).error().code, rt::kE2BIG);
+  EXPECT_EQ(create_map(hash_attributes(4, 4, (1u << 22) - 52), allocator, 1).error().code,
+            rt::kE2BIG);
   EXPECT_EQ(create_map(hash_attributes((1u << 28) + 1), allocator, 1).error().code, rt::kE2BIG);
   auto flags = hash_attributes();
   flags.map_flags = kMapMmapable;
@@ -126,7 +130,8 @@ TEST(HashMapBatch, LookupBatchReturnsEveryElementOnceThenENOENT) {
     uint32_t keys[8];
     uint64_t values[8];
     uint32_t count = 8, next = 0;
-    r = rt::to_negated_errno(map->lookup_batch(first ? nullptr : &token, &next, keys, values, &count));
+    r = rt::to_negated_errno(
+        map->lookup_batch(first ? nullptr : &token, &next, keys, values, &count));
     ASSERT_TRUE(r == 0 || r == -rt::kENOENT) << r;
     for (uint32_t i = 0; i < count; ++i) {
       EXPECT_EQ(values[i], keys[i] * 10u);
@@ -139,7 +144,8 @@ TEST(HashMapBatch, LookupBatchReturnsEveryElementOnceThenENOENT) {
   uint32_t keys[1];
   uint64_t values[1];
   uint32_t count = 0, next = 0;
-  EXPECT_EQ(rt::to_negated_errno(map->lookup_batch(nullptr, &next, keys, values, &count)), 0) << "Linux: a zero count is a no-op";
+  EXPECT_EQ(rt::to_negated_errno(map->lookup_batch(nullptr, &next, keys, values, &count)), 0)
+      << "Linux: a zero count is a no-op";
   EXPECT_EQ(count, 0u);
   destroy_map(map, allocator);
 }

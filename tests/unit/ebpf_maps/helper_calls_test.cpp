@@ -30,8 +30,8 @@ struct CallbackLog {
   uint64_t count = 0;
 };
 
-uint64_t fake_invoke(ExecContext& context, uint64_t function, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4,
-                     uint64_t a5) {
+uint64_t fake_invoke(ExecContext& context, uint64_t function, uint64_t a1, uint64_t a2, uint64_t a3,
+                     uint64_t a4, uint64_t a5) {
   auto* log = static_cast<CallbackLog*>(context.engine_state);
   size_t index = log->count++;
   if (!log->record) return 0;
@@ -62,7 +62,8 @@ struct HelperCallTest : ::testing::Test {
     env.readable = readable.data();
     env.readable_size = readable.size();
   }
-  uint64_t call(int id, uint64_t r1 = 0, uint64_t r2 = 0, uint64_t r3 = 0, uint64_t r4 = 0, uint64_t r5 = 0) {
+  uint64_t call(int id, uint64_t r1 = 0, uint64_t r2 = 0, uint64_t r3 = 0, uint64_t r4 = 0,
+                uint64_t r5 = 0) {
     EXPECT_NE(table[id], nullptr) << id;
     return table[id](context, r1, r2, r3, r4, r5);
   }
@@ -84,7 +85,8 @@ TEST_F(HelperCallTest, PrintkFlagsWidthsAndIntegerSizes) {
   EXPECT_EQ(env.trace, "BEEF 0 0000beef|");
   EXPECT_EQ(printk("%d %ld %lu", 0x1ffffffffull, 0x1ffffffffull, static_cast<uint64_t>(-1)), 34);
   EXPECT_EQ(env.trace, "-1 8589934591 18446744073709551615|");
-  EXPECT_EQ(printk("%i %lli %llx", static_cast<uint64_t>(-3), static_cast<uint64_t>(-3), 0xabcull), 9);
+  EXPECT_EQ(printk("%i %lli %llx", static_cast<uint64_t>(-3), static_cast<uint64_t>(-3), 0xabcull),
+            9);
   EXPECT_EQ(env.trace, "-3 -3 abc|");
   EXPECT_EQ(printk("%c%3c%-3c|", 'a', 'b', 'c'), 8);
   EXPECT_EQ(env.trace, "a  bc  ||");
@@ -114,8 +116,8 @@ TEST_F(HelperCallTest, PrintkStringsPointersAndAddresses) {
 }
 
 TEST_F(HelperCallTest, PrintkRefusesWhatLinuxRefuses) {
-  const char* refused[] = {"%#x", "%.2d", "%q", "%lllx", "%sx", "%pZ", "%pks1", "%hd", "%n", "%f", "bell\a",
-                           "%d %d %d %d", "%", "%l", "%5"};
+  const char* refused[] = {"%#x", "%.2d", "%q",     "%lllx",       "%sx", "%pZ", "%pks1", "%hd",
+                           "%n",  "%f",   "bell\a", "%d %d %d %d", "%",   "%l",  "%5"};
   for (const char* format : refused) {
     EXPECT_EQ(printk(format, 1, 2, 3), -rt::kEINVAL) << format;
     EXPECT_EQ(env.trace, "") << format;
@@ -139,10 +141,13 @@ TEST_F(HelperCallTest, VprintkTakesUpToTwelveArgumentsInAnArray) {
   env.trace.clear();
   EXPECT_EQ(s(call(kHelperTraceVprintk, u(twelve), std::strlen(twelve) + 1, u(args), 96)), 15);
   EXPECT_EQ(env.trace, "123456789101112|");
-  EXPECT_EQ(s(call(kHelperTraceVprintk, u(twelve), std::strlen(twelve) + 1, u(args), 104)), -rt::kEINVAL);
-  EXPECT_EQ(s(call(kHelperTraceVprintk, u(twelve), std::strlen(twelve) + 1, u(args), 12)), -rt::kEINVAL);
+  EXPECT_EQ(s(call(kHelperTraceVprintk, u(twelve), std::strlen(twelve) + 1, u(args), 104)),
+            -rt::kEINVAL);
+  EXPECT_EQ(s(call(kHelperTraceVprintk, u(twelve), std::strlen(twelve) + 1, u(args), 12)),
+            -rt::kEINVAL);
   EXPECT_EQ(s(call(kHelperTraceVprintk, u(twelve), std::strlen(twelve) + 1, 0, 96)), -rt::kEINVAL);
-  EXPECT_EQ(s(call(kHelperTraceVprintk, u(twelve), std::strlen(twelve) + 1, u(args), 88)), -rt::kEINVAL)
+  EXPECT_EQ(s(call(kHelperTraceVprintk, u(twelve), std::strlen(twelve) + 1, u(args), 88)),
+            -rt::kEINVAL)
       << "twelve conversions, eleven arguments";
   EXPECT_EQ(s(call(kHelperTraceVprintk, u("plain"), 6, 0, 0)), 5);
 }
@@ -213,14 +218,16 @@ TEST_F(HelperCallTest, ForEachMapElemCountsVisitsAndStops) {
 TEST_F(HelperCallTest, GetStackFlagsSkipDepthAndZeroing) {
   uint64_t buffer[8];
   std::memset(buffer, 0xff, sizeof(buffer));
-  EXPECT_EQ(call(kHelperGetStack, 0, u(buffer), sizeof(buffer), 1), 24u) << "kernel stack, one frame skipped";
+  EXPECT_EQ(call(kHelperGetStack, 0, u(buffer), sizeof(buffer), 1), 24u)
+      << "kernel stack, one frame skipped";
   EXPECT_EQ(buffer[0], 0x2000u);
   EXPECT_EQ(buffer[2], 0x4000u);
   EXPECT_EQ(buffer[3], 0u) << "the rest is zeroed";
   EXPECT_EQ(call(kHelperGetStack, 0, u(buffer), sizeof(buffer), 1u << 8), 16u);
   EXPECT_EQ(buffer[0], 0x401000u);
   std::memset(buffer, 0xff, sizeof(buffer));
-  EXPECT_EQ(s(call(kHelperGetStack, 0, u(buffer), sizeof(buffer), (1u << 8) | (1u << 11))), -rt::kEINVAL)
+  EXPECT_EQ(s(call(kHelperGetStack, 0, u(buffer), sizeof(buffer), (1u << 8) | (1u << 11))),
+            -rt::kEINVAL)
       << "build ids are not supported";
   EXPECT_EQ(buffer[0], 0u) << "zeroed on error";
   EXPECT_EQ(s(call(kHelperGetStack, 0, u(buffer), 12, 0)), -rt::kEINVAL);
@@ -275,7 +282,8 @@ TEST_F(HelperCallTest, TaskTimeCpuAndRandom) {
   char wide[32];
   std::memset(wide, 'z', sizeof(wide));
   EXPECT_EQ(call(kHelperGetCurrentComm, u(wide), sizeof(wide)), 0u);
-  EXPECT_EQ(std::string(wide, 32), std::string("busybox") + std::string(25, '\0')) << "padded to the end";
+  EXPECT_EQ(std::string(wide, 32), std::string("busybox") + std::string(25, '\0'))
+      << "padded to the end";
   EXPECT_EQ(s(call(kHelperGetCurrentComm, u(comm), 0)), -rt::kEINVAL);
 }
 
@@ -298,7 +306,8 @@ TEST_F(HelperCallTest, MapHelpersReturnLinuxErrors) {
   EXPECT_EQ(call(kHelperMapLookupPercpuElem, u(hash), u(&k1), 0), 0u) << "not a per-CPU map";
   EXPECT_EQ(call(kHelperMapDeleteElem, u(hash), u(&k1)), 0u);
   EXPECT_EQ(s(call(kHelperMapDeleteElem, u(hash), u(&k1))), -rt::kENOENT);
-  EXPECT_EQ(s(call(kHelperMapPushElem, u(hash), u(&v), 0)), -rt::kEINVAL) << "push is for queues and stacks";
+  EXPECT_EQ(s(call(kHelperMapPushElem, u(hash), u(&v), 0)), -rt::kEINVAL)
+      << "push is for queues and stacks";
   destroy_map(hash, allocator);
 
   a.type = MapType::kPercpuArray;
@@ -310,7 +319,8 @@ TEST_F(HelperCallTest, MapHelpersReturnLinuxErrors) {
   call(kHelperMapUpdateElem, u(per_cpu), u(&index), u(&v), kUpdateAny);
   env.cpu = 1;
   EXPECT_EQ(*reinterpret_cast<uint64_t*>(call(kHelperMapLookupElem, u(per_cpu), u(&index))), 0u);
-  EXPECT_EQ(*reinterpret_cast<uint64_t*>(call(kHelperMapLookupPercpuElem, u(per_cpu), u(&index), 0)), 5u);
+  EXPECT_EQ(
+      *reinterpret_cast<uint64_t*>(call(kHelperMapLookupPercpuElem, u(per_cpu), u(&index), 0)), 5u);
   EXPECT_EQ(call(kHelperMapLookupPercpuElem, u(per_cpu), u(&index), 2), 0u) << "no such CPU";
   EXPECT_EQ(s(call(kHelperMapDeleteElem, u(per_cpu), u(&index))), -rt::kEINVAL);
   destroy_map(per_cpu, allocator);
@@ -325,7 +335,8 @@ TEST_F(HelperCallTest, MapHelpersReturnLinuxErrors) {
   uint64_t three = 3;
   EXPECT_EQ(s(call(kHelperMapPushElem, u(stack), u(&three), 0)), -rt::kE2BIG);
   EXPECT_EQ(s(call(kHelperMapPushElem, u(stack), u(&three), kUpdateNoExist)), -rt::kEINVAL);
-  EXPECT_EQ(call(kHelperMapPushElem, u(stack), u(&three), kUpdateExist), 0u) << "BPF_EXIST drops the oldest";
+  EXPECT_EQ(call(kHelperMapPushElem, u(stack), u(&three), kUpdateExist), 0u)
+      << "BPF_EXIST drops the oldest";
   EXPECT_EQ(call(kHelperMapPeekElem, u(stack), u(&out)), 0u);
   EXPECT_EQ(out, 3u);
   EXPECT_EQ(call(kHelperMapPopElem, u(stack), u(&out)), 0u);

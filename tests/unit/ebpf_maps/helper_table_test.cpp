@@ -43,7 +43,8 @@ TEST(HelperTable, EveryHelperWithAPrototypeHasAnImplementationAndAName) {
     if (prototype == nullptr) continue;
     ++prototypes;
     // Tail calls are performed by the engines themselves, never through the table.
-    if (id != kHelperTailCall) EXPECT_NE(table[id], nullptr) << "no implementation for " << prototype->name;
+    if (id != kHelperTailCall)
+      EXPECT_NE(table[id], nullptr) << "no implementation for " << prototype->name;
     ASSERT_NE(helper_name(id), nullptr) << "no name for " << prototype->name;
     EXPECT_EQ(helper_name(id), std::string("bpf_") + prototype->name) << "id " << id;
   }

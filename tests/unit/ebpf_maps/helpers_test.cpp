@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Helpers: Linux numbering, and each helper's success and error paths through programs.
+#include "ebpf/helpers.hpp"
+
 #include <gtest/gtest.h>
 #include <linux/bpf.h>
 
@@ -8,7 +10,6 @@
 #include <vector>
 
 #include "ebpf/assembler.hpp"
-#include "ebpf/helpers.hpp"
 #include "ebpf/interpreter.hpp"
 #include "ebpf/maps.hpp"
 #include "fake_environment.hpp"
@@ -126,20 +127,30 @@ TEST_F(HelperTest, MapHelpersThroughAnArrayMap) {
   Map* map = create_map(attributes, allocator, 1).value();
   std::string m = std::to_string(reinterpret_cast<uint64_t>(map));
   // update(map, &key(=1), &value(=77), BPF_ANY), then lookup and read it back.
-  RunResult r = run_text("stw [%r10-4], 1\nstdw [%r10-16], 77\nlddw %r1, " + m +
-                         "\nmov %r2, %r10\nadd %r2, -4\nmov %r3, %r10\nadd %r3, -16\nmov %r4, 0\ncall 2\n"
-                         "jne %r0, 0, fail\nlddw %r1, " + m +
-                         "\nmov %r2, %r10\nadd %r2, -4\ncall 1\nexit\n"
-                         "fail:\nmov %r0, 0\nexit");
+  RunResult r =
+      run_text("stw [%r10-4], 1\nstdw [%r10-16], 77\nlddw %r1, " + m +
+               "\nmov %r2, %r10\nadd %r2, -4\nmov %r3, %r10\nadd %r3, -16\nmov %r4, 0\ncall 2\n"
+               "jne %r0, 0, fail\nlddw %r1, " +
+               m +
+               "\nmov %r2, %r10\nadd %r2, -4\ncall 1\nexit\n"
+               "fail:\nmov %r0, 0\nexit");
   ASSERT_EQ(r.status, RunStatus::kOk);
   ASSERT_NE(r.value, 0u);  // a pointer to the element (map memory is not a checked-run region)
   EXPECT_EQ(*reinterpret_cast<uint64_t*>(r.value), 77u);
   // Lookup of a missing key returns NULL; delete on an array is EINVAL; NOEXIST is EEXIST.
-  EXPECT_EQ(run_text("stw [%r10-4], 9\nlddw %r1, " + m + "\nmov %r2, %r10\nadd %r2, -4\ncall 1\nexit").value, 0u);
+  EXPECT_EQ(
+      run_text("stw [%r10-4], 9\nlddw %r1, " + m + "\nmov %r2, %r10\nadd %r2, -4\ncall 1\nexit")
+          .value,
+      0u);
   EXPECT_EQ(static_cast<int64_t>(run_text("stw [%r10-4], 0\nlddw %r1, " + m +
-                                          "\nmov %r2, %r10\nadd %r2, -4\ncall 3\nexit").value), -22);
-  EXPECT_EQ(static_cast<int64_t>(run_text("stw [%r10-4], 0\nlddw %r1, " + m +
-                                          "\nmov %r2, %r10\nadd %r2, -4\nmov %r3, %r2\nmov %r4, 1\ncall 2\nexit").value), -17);
+                                          "\nmov %r2, %r10\nadd %r2, -4\ncall 3\nexit")
+                                     .value),
+            -22);
+  EXPECT_EQ(static_cast<int64_t>(
+                run_text("stw [%r10-4], 0\nlddw %r1, " + m +
+                         "\nmov %r2, %r10\nadd %r2, -4\nmov %r3, %r2\nmov %r4, 1\ncall 2\nexit")
+                    .value),
+            -17);
   destroy_map(map, allocator);
 }
 
@@ -158,8 +169,10 @@ TEST_F(HelperTest, ForEachMapElemVisitsUntilTheCallbackStops) {
   std::string m = std::to_string(reinterpret_cast<uint64_t>(map));
   // Verified programs run unchecked (map memory is not a checked-run region). The callback
   // (instruction 7) stops at the element whose value is 3.
-  AssemblyResult assembled = assemble("lddw %r1, " + m + "\nmov %r2, 7\nmov %r3, 0\nmov %r4, 0\ncall 164\nexit\n"
-                                      "ldxdw %r0, [%r3+0]\njeq %r0, 3, stop\nmov %r0, 0\nexit\nstop:\nmov %r0, 1\nexit");
+  AssemblyResult assembled =
+      assemble("lddw %r1, " + m +
+               "\nmov %r2, 7\nmov %r3, 0\nmov %r4, 0\ncall 164\nexit\n"
+               "ldxdw %r0, [%r3+0]\njeq %r0, 3, stop\nmov %r0, 0\nexit\nstop:\nmov %r0, 1\nexit");
   ASSERT_TRUE(assembled.ok()) << assembled.error;
   Program p;
   p.insns = assembled.insns.data();
@@ -173,7 +186,8 @@ TEST_F(HelperTest, ForEachMapElemVisitsUntilTheCallbackStops) {
   ASSERT_EQ(map->remove(&three), 0);
   EXPECT_EQ(run(p, nullptr, &env), 4u) << "without the stopping element every element is visited";
   // Flags must be 0.
-  AssemblyResult bad = assemble("lddw %r1, " + m + "\nmov %r2, 7\nmov %r3, 0\nmov %r4, 1\ncall 164\nexit\nmov %r0, 0\nexit");
+  AssemblyResult bad = assemble(
+      "lddw %r1, " + m + "\nmov %r2, 7\nmov %r3, 0\nmov %r4, 1\ncall 164\nexit\nmov %r0, 0\nexit");
   p.insns = bad.insns.data();
   p.insn_count = static_cast<uint32_t>(bad.insns.size());
   EXPECT_EQ(static_cast<int64_t>(run(p, nullptr, &env)), -22);
@@ -184,15 +198,23 @@ TEST_F(HelperTest, LoopRunsCallbackAndHonoursStopAndLimits) {
   // Callback at index 6: adds its index to *ctx (r2 = memory) and stops when index == 3.
   std::string program =
       "mov %r3, %r1\nmov %r1, 10\nmov %r2, 6\nmov %r4, 0\ncall 181\nexit\n"
-      "ldxdw %r0, [%r2]\nadd %r0, %r1\nstxdw [%r2], %r0\nmov %r0, 0\njne %r1, 3, +1\nmov %r0, 1\nexit";
+      "ldxdw %r0, [%r2]\nadd %r0, %r1\nstxdw [%r2], %r0\nmov %r0, 0\njne %r1, 3, +1\nmov %r0, "
+      "1\nexit";
   RunResult r = run_text(program);
   ASSERT_EQ(r.status, RunStatus::kOk);
   EXPECT_EQ(r.value, 4u);  // iterations 0..3, the fourth returned 1
   uint64_t sum;
   std::memcpy(&sum, memory.data(), 8);
   EXPECT_EQ(sum, 0u + 1 + 2 + 3);
-  EXPECT_EQ(static_cast<int64_t>(run_text("mov %r1, 1\nmov %r2, 6\nmov %r3, 0\nmov %r4, 1\ncall 181\nexit\nexit").value), -22);
-  EXPECT_EQ(static_cast<int64_t>(run_text("lddw %r1, 0x800001\nmov %r2, 6\nmov %r3, 0\nmov %r4, 0\ncall 181\nexit\nexit").value), -7);
+  EXPECT_EQ(
+      static_cast<int64_t>(
+          run_text("mov %r1, 1\nmov %r2, 6\nmov %r3, 0\nmov %r4, 1\ncall 181\nexit\nexit").value),
+      -22);
+  EXPECT_EQ(
+      static_cast<int64_t>(
+          run_text("lddw %r1, 0x800001\nmov %r2, 6\nmov %r3, 0\nmov %r4, 0\ncall 181\nexit\nexit")
+              .value),
+      -7);
 }
 
 TEST_F(HelperTest, UnimplementedHelpersAreAbsentNotFaked) {
@@ -216,8 +238,9 @@ TEST_F(HelperTest, TracePrintkFormatsLikeLinux) {
     std::memset(memory.data(), 0, memory.size());
     std::memcpy(memory.data(), format.c_str(), format.size() + 1);
     env.trace.clear();
-    RunResult r = run_text("mov %r2, " + std::to_string(format.size() + 1) + "\nlddw %r3, " + std::to_string(a1) +
-                           "\nlddw %r4, " + std::to_string(a2) + "\nlddw %r5, " + std::to_string(a3) + "\ncall 6\nexit");
+    RunResult r = run_text("mov %r2, " + std::to_string(format.size() + 1) + "\nlddw %r3, " +
+                           std::to_string(a1) + "\nlddw %r4, " + std::to_string(a2) +
+                           "\nlddw %r5, " + std::to_string(a3) + "\ncall 6\nexit");
     EXPECT_EQ(r.status, RunStatus::kOk);
     return static_cast<int64_t>(r.value);
   };
@@ -279,8 +302,12 @@ TEST_F(HelperTest, GetFuncIpAndGetStack) {
   std::memcpy(ips, memory.data(), sizeof(ips));
   EXPECT_EQ(ips[0], 0x401000u);
   EXPECT_EQ(ips[2], 0u);
-  EXPECT_EQ(static_cast<int64_t>(run_text("mov %r2, %r1\nmov %r3, 32\nmov %r4, 0x10000\ncall 67\nexit").value), -22);
-  EXPECT_EQ(static_cast<int64_t>(run_text("mov %r2, %r1\nmov %r3, 12\nmov %r4, 0\ncall 67\nexit").value), -22);
+  EXPECT_EQ(static_cast<int64_t>(
+                run_text("mov %r2, %r1\nmov %r3, 32\nmov %r4, 0x10000\ncall 67\nexit").value),
+            -22);
+  EXPECT_EQ(
+      static_cast<int64_t>(run_text("mov %r2, %r1\nmov %r3, 12\nmov %r4, 0\ncall 67\nexit").value),
+      -22);
 }
 
 TEST_F(HelperTest, TraceVprintkTakesAnArgumentArray) {
@@ -292,7 +319,8 @@ TEST_F(HelperTest, TraceVprintkTakesAnArgumentArray) {
                          "\nmov %r3, %r6\nadd %r3, 32\nmov %r4, 32\ncall 177\nexit");
   EXPECT_EQ(static_cast<int64_t>(r.value), 7);
   EXPECT_EQ(env.trace, "1-2-3-4|");
-  r = run_text("mov %r6, %r1\nmov %r2, " + std::to_string(sizeof(format)) + "\nmov %r3, %r6\nadd %r3, 32\nmov %r4, 12\ncall 177\nexit");
+  r = run_text("mov %r6, %r1\nmov %r2, " + std::to_string(sizeof(format)) +
+               "\nmov %r3, %r6\nadd %r3, 32\nmov %r4, 12\ncall 177\nexit");
   EXPECT_EQ(static_cast<int64_t>(r.value), -22);
 }
 

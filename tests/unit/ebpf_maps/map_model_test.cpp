@@ -80,7 +80,8 @@ void run_hash_model(MapType type, uint32_t seed) {
       case 0:
       case 1: {
         uint64_t flags = random() % 4;  // 3 is an invalid flag value
-        ASSERT_EQ(map->update(&key, &value, flags), model.update(key, value, flags)) << "step " << step;
+        ASSERT_EQ(map->update(&key, &value, flags), model.update(key, value, flags))
+            << "step " << step;
         break;
       }
       case 2: {
@@ -95,14 +96,13 @@ void run_hash_model(MapType type, uint32_t seed) {
         }
         break;
       }
-      case 3:
-        ASSERT_EQ(map->remove(&key), model.remove(key)) << "step " << step;
-        break;
+      case 3: ASSERT_EQ(map->remove(&key), model.remove(key)) << "step " << step; break;
       case 4: {
         uint64_t out = 0;
         auto it = model.values.find(key);
         long expected = it == model.values.end() ? -rt::kENOENT : 0;
-        ASSERT_EQ(rt::to_negated_errno(map->lookup_and_delete(&key, &out, 0)), expected) << "step " << step;
+        ASSERT_EQ(rt::to_negated_errno(map->lookup_and_delete(&key, &out, 0)), expected)
+            << "step " << step;
         if (expected == 0) {
           ASSERT_EQ(out, it->second);
           model.remove(key);
@@ -154,8 +154,10 @@ TEST(MapModel, QueueAndStackMatchADeque) {
           if (flags == kUpdateNoExist) {
             expected = -rt::kEINVAL;
           } else if (model.size() == kMax) {
-            if (flags == kUpdateExist) model.pop_front();
-            else expected = -rt::kE2BIG;
+            if (flags == kUpdateExist)
+              model.pop_front();
+            else
+              expected = -rt::kE2BIG;
           }
           if (expected == 0) model.push_back(value);
           ASSERT_EQ(map->push(&value, flags), expected) << "step " << step;
@@ -173,8 +175,10 @@ TEST(MapModel, QueueAndStackMatchADeque) {
           uint64_t expected = type == MapType::kQueue ? model.front() : model.back();
           ASSERT_EQ(out, expected) << "step " << step;
           if (pop) {
-            if (type == MapType::kQueue) model.pop_front();
-            else model.pop_back();
+            if (type == MapType::kQueue)
+              model.pop_front();
+            else
+              model.pop_back();
           }
           break;
         }
@@ -183,8 +187,10 @@ TEST(MapModel, QueueAndStackMatchADeque) {
           ASSERT_EQ(result, model.empty() ? -rt::kENOENT : 0);
           if (!model.empty()) {
             ASSERT_EQ(out, type == MapType::kQueue ? model.front() : model.back());
-            if (type == MapType::kQueue) model.pop_front();
-            else model.pop_back();
+            if (type == MapType::kQueue)
+              model.pop_front();
+            else
+              model.pop_back();
           }
           break;
         }
@@ -261,7 +267,8 @@ TEST(MapModel, RingbufReaderSeesCommittedRecordsInOrder) {
     } else if (op < 8) {
       // Commit or discard a random pending reservation, in any order.
       std::vector<Pending*> open;
-      for (Pending& p : in_ring) if (p.state == 0) open.push_back(&p);
+      for (Pending& p : in_ring)
+        if (p.state == 0) open.push_back(&p);
       if (open.empty()) continue;
       Pending* p = open[random() % open.size()];
       bool discard = random() % 4 == 0;
@@ -272,7 +279,8 @@ TEST(MapModel, RingbufReaderSeesCommittedRecordsInOrder) {
       // Expected: the committed records before the first still-reserved one, in order.
       std::vector<Record> expected;
       while (!in_ring.empty() && in_ring.front().state != 0) {
-        if (in_ring.front().state == 1) expected.push_back({in_ring.front().id, in_ring.front().length});
+        if (in_ring.front().state == 1)
+          expected.push_back({in_ring.front().id, in_ring.front().length});
         in_ring.pop_front();
       }
       ASSERT_EQ(seen.size(), expected.size()) << "step " << step;
@@ -355,7 +363,8 @@ TEST(MapModel, PerfRingReaderSeesEverySampleOrCountsItLost) {
   for (size_t i = 0; i < written.size(); ++i) {
     // PERF_SAMPLE_RAW pads the raw data to keep records 8-byte aligned; the sample leads.
     ASSERT_GE(seen.samples[i].size(), written[i].size());
-    ASSERT_TRUE(std::equal(written[i].begin(), written[i].end(), seen.samples[i].begin())) << "sample " << i;
+    ASSERT_TRUE(std::equal(written[i].begin(), written[i].end(), seen.samples[i].begin()))
+        << "sample " << i;
   }
   EXPECT_GT(refused, 100u) << "the ring filled up many times";
   EXPECT_EQ(seen.lost, refused) << "every refused sample is reported lost, once";

@@ -80,9 +80,12 @@ TEST(MapFlags, CreationAcceptsAndRefusesFlagsAsLinux) {
   EXPECT_EQ(create_error(attributes(MapType::kArray, 4, 8, 4, kMapRdonly)), 0);
   EXPECT_EQ(create_error(attributes(MapType::kHash, 4, 8, 4, kMapWronly)), 0);
   EXPECT_EQ(create_error(attributes(MapType::kQueue, 0, 8, 4, kMapRdonly)), 0);
-  EXPECT_EQ(create_error(attributes(MapType::kArray, 4, 8, 4, kMapRdonly | kMapWronly)), rt::kEINVAL);
-  EXPECT_EQ(create_error(attributes(MapType::kArray, 4, 8, 4, kMapRdonlyProg | kMapWronlyProg)), rt::kEINVAL);
-  EXPECT_EQ(create_error(attributes(MapType::kHash, 4, 8, 4, kMapRdonlyProg | kMapWronlyProg)), rt::kEINVAL);
+  EXPECT_EQ(create_error(attributes(MapType::kArray, 4, 8, 4, kMapRdonly | kMapWronly)),
+            rt::kEINVAL);
+  EXPECT_EQ(create_error(attributes(MapType::kArray, 4, 8, 4, kMapRdonlyProg | kMapWronlyProg)),
+            rt::kEINVAL);
+  EXPECT_EQ(create_error(attributes(MapType::kHash, 4, 8, 4, kMapRdonlyProg | kMapWronlyProg)),
+            rt::kEINVAL);
   // mmapable only for plain arrays; preserve_elems only for perf event arrays.
   EXPECT_EQ(create_error(attributes(MapType::kArray, 4, 8, 4, kMapMmapable)), 0);
   EXPECT_EQ(create_error(attributes(MapType::kPercpuArray, 4, 8, 4, kMapMmapable)), rt::kEINVAL);
@@ -113,8 +116,10 @@ TEST(MapFlags, CreationAcceptsAndRefusesFlagsAsLinux) {
 
 TEST(MapPermissions, ReadOnlyAndWriteOnlyMapsAndFreezing) {
   test_support::MallocAllocator allocator;
-  Map* read_only = create_map(attributes(MapType::kHash, 4, 8, 4, kMapRdonly), allocator, 1).value();
-  Map* write_only = create_map(attributes(MapType::kArray, 4, 8, 4, kMapWronly), allocator, 1).value();
+  Map* read_only =
+      create_map(attributes(MapType::kHash, 4, 8, 4, kMapRdonly), allocator, 1).value();
+  Map* write_only =
+      create_map(attributes(MapType::kArray, 4, 8, 4, kMapWronly), allocator, 1).value();
   uint32_t key = 1;
   uint64_t value = 5, out = 0;
   uint32_t keys[4];
@@ -131,7 +136,8 @@ TEST(MapPermissions, ReadOnlyAndWriteOnlyMapsAndFreezing) {
   // BPF_F_WRONLY: syscall reads refused.
   EXPECT_EQ(rt::to_negated_errno(write_only->syscall_update(&key, &value, kUpdateAny)), 0);
   EXPECT_EQ(rt::to_negated_errno(write_only->syscall_lookup(&key, &out, 0)), -rt::kEPERM);
-  EXPECT_EQ(rt::to_negated_errno(write_only->lookup_batch(nullptr, &token, keys, values, &count)), -rt::kEPERM);
+  EXPECT_EQ(rt::to_negated_errno(write_only->lookup_batch(nullptr, &token, keys, values, &count)),
+            -rt::kEPERM);
   uint32_t next_key = 0;
   EXPECT_EQ(rt::to_negated_errno(write_only->get_next_key(nullptr, &next_key)), -rt::kEPERM);
   EXPECT_EQ(rt::to_negated_errno(read_only->get_next_key(nullptr, &next_key)), 0);
@@ -156,14 +162,17 @@ TEST(MapPermissions, LookupAndDeleteIsNotSupportedForArrays) {
   uint32_t key = 0;
   uint64_t value;
   EXPECT_EQ(rt::to_negated_errno(array->lookup_and_delete(&key, &value, 0)), -rt::kENOTSUPP);
-  EXPECT_EQ(rt::to_negated_errno(array->syscall_delete(&key)), -rt::kEINVAL) << "array elements cannot be deleted";
-  EXPECT_EQ(array->update(&key, &value, BPF_F_LOCK), -rt::kEINVAL) << "no bpf_spin_lock in the value";
+  EXPECT_EQ(rt::to_negated_errno(array->syscall_delete(&key)), -rt::kEINVAL)
+      << "array elements cannot be deleted";
+  EXPECT_EQ(array->update(&key, &value, BPF_F_LOCK), -rt::kEINVAL)
+      << "no bpf_spin_lock in the value";
   // array_map_update_elem's order: flags, index, NOEXIST, then the lock.
   EXPECT_EQ(array->update(&key, &value, BPF_NOEXIST | BPF_F_LOCK), -rt::kEEXIST);
   uint32_t far = 9;
   EXPECT_EQ(array->update(&far, &value, BPF_NOEXIST), -rt::kE2BIG);
   EXPECT_EQ(array->update(&far, &value, 3), -rt::kEINVAL);
-  EXPECT_EQ(rt::to_negated_errno(array->syscall_update(&key, &value, BPF_NOEXIST | BPF_F_LOCK)), -rt::kEINVAL);
+  EXPECT_EQ(rt::to_negated_errno(array->syscall_update(&key, &value, BPF_NOEXIST | BPF_F_LOCK)),
+            -rt::kEINVAL);
   EXPECT_EQ(rt::to_negated_errno(array->syscall_lookup(&key, &value, BPF_F_LOCK)), -rt::kEINVAL);
   destroy_map(array, allocator);
 }
@@ -172,11 +181,11 @@ TEST(MapBudget, BoundsEveryMapTypeAndGetsEveryByteBack) {
   test_support::MallocAllocator parent;
   ebpf_test::FakeEnvironment env;
   const MapAttributes all[] = {
-      attributes(MapType::kArray, 4, 24, 100),         attributes(MapType::kPercpuArray, 4, 24, 100),
-      attributes(MapType::kHash, 8, 24, 100),          attributes(MapType::kPercpuHash, 8, 24, 100),
-      attributes(MapType::kLruHash, 8, 24, 100),       attributes(MapType::kLruPercpuHash, 8, 24, 100),
-      attributes(MapType::kQueue, 0, 24, 100),         attributes(MapType::kStack, 0, 24, 100),
-      attributes(MapType::kProgArray, 4, 4, 100),      attributes(MapType::kPerfEventArray, 4, 4, 100),
+      attributes(MapType::kArray, 4, 24, 100),    attributes(MapType::kPercpuArray, 4, 24, 100),
+      attributes(MapType::kHash, 8, 24, 100),     attributes(MapType::kPercpuHash, 8, 24, 100),
+      attributes(MapType::kLruHash, 8, 24, 100),  attributes(MapType::kLruPercpuHash, 8, 24, 100),
+      attributes(MapType::kQueue, 0, 24, 100),    attributes(MapType::kStack, 0, 24, 100),
+      attributes(MapType::kProgArray, 4, 4, 100), attributes(MapType::kPerfEventArray, 4, 4, 100),
       attributes(MapType::kRingbuf, 0, 0, 4096),
   };
   for (const MapAttributes& a : all) {
@@ -211,7 +220,8 @@ TEST(MapBudget, MmapableArraysTakeWholeAlignedPages) {
   Map* plain = create_map(attributes(MapType::kArray, 4, 12, 3), budget, 1).value();
   size_t plain_bytes = budget.used();
   Map* mapped = create_map(attributes(MapType::kArray, 4, 12, 3, kMapMmapable), budget, 1).value();
-  EXPECT_EQ(budget.used() - plain_bytes, plain_bytes - 48 + 4096) << "48 value bytes become one page";
+  EXPECT_EQ(budget.used() - plain_bytes, plain_bytes - 48 + 4096)
+      << "48 value bytes become one page";
   uint32_t key = 2;
   auto address = reinterpret_cast<uintptr_t>(mapped->lookup(&key));
   EXPECT_EQ((address - 32) % 4096, 0u) << "element 2 sits 32 bytes into a page-aligned area";
@@ -243,7 +253,8 @@ TEST(MapBatch, ArrayTokensAreTheLastKeyAsInLinux) {
   EXPECT_EQ(values[1], 300u);
   count = 2;
   uint32_t untouched = 1234;
-  EXPECT_EQ(rt::to_negated_errno(array->lookup_batch(&next, &untouched, keys, values, &count)), -rt::kENOENT);
+  EXPECT_EQ(rt::to_negated_errno(array->lookup_batch(&next, &untouched, keys, values, &count)),
+            -rt::kENOENT);
   EXPECT_EQ(count, 0u);
   EXPECT_EQ(untouched, 1234u) << "no element copied, no token written";
   // More room than elements: all of them and ENOENT in one call.
@@ -251,7 +262,9 @@ TEST(MapBatch, ArrayTokensAreTheLastKeyAsInLinux) {
   uint32_t all_keys[8];
   uint64_t all_values[8];
   count = 8;
-  EXPECT_EQ(rt::to_negated_errno(array->lookup_batch(nullptr, &token, all_keys, all_values, &count)), -rt::kENOENT);
+  EXPECT_EQ(
+      rt::to_negated_errno(array->lookup_batch(nullptr, &token, all_keys, all_values, &count)),
+      -rt::kENOENT);
   EXPECT_EQ(count, 4u);
   destroy_map(array, allocator);
 }
@@ -262,10 +275,13 @@ TEST(MapBatch, UpdateDeleteAndLookupAndDeleteBatches) {
   uint32_t keys[8] = {1, 2, 3, 4, 5, 6, 7, 8};
   uint64_t values[8] = {10, 20, 30, 40, 50, 60, 70, 80};
   uint32_t count = 0;
-  EXPECT_EQ(rt::to_negated_errno(hash->update_batch(keys, values, &count, 0)), 0) << "a zero count does nothing";
+  EXPECT_EQ(rt::to_negated_errno(hash->update_batch(keys, values, &count, 0)), 0)
+      << "a zero count does nothing";
   count = 8;
-  EXPECT_EQ(rt::to_negated_errno(hash->update_batch(keys, values, &count, BPF_F_LOCK)), -rt::kEINVAL);
-  EXPECT_EQ(rt::to_negated_errno(hash->update_batch(keys, values, &count, 0)), -rt::kE2BIG) << "the seventh key does not fit";
+  EXPECT_EQ(rt::to_negated_errno(hash->update_batch(keys, values, &count, BPF_F_LOCK)),
+            -rt::kEINVAL);
+  EXPECT_EQ(rt::to_negated_errno(hash->update_batch(keys, values, &count, 0)), -rt::kE2BIG)
+      << "the seventh key does not fit";
   EXPECT_EQ(count, 6u) << "count says how many were done";
   uint64_t out = 0;
   ASSERT_EQ(rt::to_negated_errno(hash->syscall_lookup(&keys[5], &out, 0)), 0);
@@ -275,7 +291,8 @@ TEST(MapBatch, UpdateDeleteAndLookupAndDeleteBatches) {
   count = 3;
   EXPECT_EQ(rt::to_negated_errno(hash->delete_batch(doomed, &count, 0)), -rt::kENOENT);
   EXPECT_EQ(count, 1u);
-  EXPECT_EQ(rt::to_negated_errno(hash->syscall_lookup(&doomed[2], &out, 0)), 0) << "nothing after the error is deleted";
+  EXPECT_EQ(rt::to_negated_errno(hash->syscall_lookup(&doomed[2], &out, 0)), 0)
+      << "nothing after the error is deleted";
   // Lookup-and-delete drains the map bucket by bucket.
   std::set<uint32_t> drained;
   uint32_t token = 0, next = 0;
@@ -285,7 +302,8 @@ TEST(MapBatch, UpdateDeleteAndLookupAndDeleteBatches) {
     uint32_t got_keys[8];
     uint64_t got_values[8];
     count = 8;
-    result = rt::to_negated_errno(hash->lookup_and_delete_batch(first ? nullptr : &token, &next, got_keys, got_values, &count));
+    result = rt::to_negated_errno(hash->lookup_and_delete_batch(first ? nullptr : &token, &next,
+                                                                got_keys, got_values, &count));
     ASSERT_TRUE(result == 0 || result == -rt::kENOENT) << result;
     for (uint32_t i = 0; i < count; ++i) {
       EXPECT_EQ(got_values[i], got_keys[i] * 10u);
@@ -296,14 +314,18 @@ TEST(MapBatch, UpdateDeleteAndLookupAndDeleteBatches) {
   } while (result == 0);
   EXPECT_EQ(drained, (std::set<uint32_t>{1, 3, 4, 5, 6}));
   uint32_t probe = 0;
-  EXPECT_EQ(rt::to_negated_errno(hash->get_next_key(nullptr, &probe)), -rt::kENOENT) << "the map is empty";
+  EXPECT_EQ(rt::to_negated_errno(hash->get_next_key(nullptr, &probe)), -rt::kENOENT)
+      << "the map is empty";
   count = 6;
-  EXPECT_EQ(rt::to_negated_errno(hash->update_batch(keys, values, &count, 0)), 0) << "every element went back to the free list";
+  EXPECT_EQ(rt::to_negated_errno(hash->update_batch(keys, values, &count, 0)), 0)
+      << "every element went back to the free list";
   (void)hash->syscall_freeze();
   count = 1;
   EXPECT_EQ(rt::to_negated_errno(hash->update_batch(keys, values, &count, 0)), -rt::kEPERM);
   EXPECT_EQ(rt::to_negated_errno(hash->delete_batch(keys, &count, 0)), -rt::kEPERM);
-  EXPECT_EQ(rt::to_negated_errno(hash->lookup_and_delete_batch(nullptr, &next, keys, values, &count)), -rt::kEPERM);
+  EXPECT_EQ(
+      rt::to_negated_errno(hash->lookup_and_delete_batch(nullptr, &next, keys, values, &count)),
+      -rt::kEPERM);
   // Arrays take batch updates but not deletions; queues neither.
   Map* array = create_map(attributes(MapType::kArray, 4, 8, 4), allocator, 1).value();
   uint32_t indexes[2] = {3, 4};
@@ -311,7 +333,9 @@ TEST(MapBatch, UpdateDeleteAndLookupAndDeleteBatches) {
   EXPECT_EQ(rt::to_negated_errno(array->update_batch(indexes, values, &count, 0)), -rt::kE2BIG);
   EXPECT_EQ(count, 1u);
   EXPECT_EQ(rt::to_negated_errno(array->delete_batch(indexes, &count, 0)), -rt::kENOTSUPP);
-  EXPECT_EQ(rt::to_negated_errno(array->lookup_and_delete_batch(nullptr, &next, keys, values, &count)), -rt::kENOTSUPP);
+  EXPECT_EQ(
+      rt::to_negated_errno(array->lookup_and_delete_batch(nullptr, &next, keys, values, &count)),
+      -rt::kENOTSUPP);
   Map* queue = create_map(attributes(MapType::kQueue, 0, 8, 4), allocator, 1).value();
   EXPECT_EQ(rt::to_negated_errno(queue->update_batch(nullptr, values, &count, 0)), -rt::kENOTSUPP);
   destroy_map(hash, allocator);
@@ -351,7 +375,8 @@ struct RingTest : ::testing::Test {
   test_support::MallocAllocator allocator;
   RingbufMap* ring = nullptr;
   void SetUp() override {
-    ring = static_cast<RingbufMap*>(create_map(attributes(MapType::kRingbuf, 0, 0, 4096), allocator, 1).value());
+    ring = static_cast<RingbufMap*>(
+        create_map(attributes(MapType::kRingbuf, 0, 0, 4096), allocator, 1).value());
   }
   void TearDown() override { destroy_map(ring, allocator); }
   uint32_t header_length(uint64_t position) {
@@ -460,8 +485,10 @@ TEST(HashSeed, ZeroSeedIsReproducibleAndSeededMapsStillFindEveryKey) {
     }
     EXPECT_EQ(iteration_order(map).size(), 64u);
   }
-  EXPECT_EQ(iteration_order(maps[0]), iteration_order(maps[1])) << "BPF_F_ZERO_SEED: same placement";
-  EXPECT_NE(iteration_order(maps[2]), iteration_order(maps[3])) << "seeded maps place keys differently";
+  EXPECT_EQ(iteration_order(maps[0]), iteration_order(maps[1]))
+      << "BPF_F_ZERO_SEED: same placement";
+  EXPECT_NE(iteration_order(maps[2]), iteration_order(maps[3]))
+      << "seeded maps place keys differently";
   for (Map* map : maps) destroy_map(map, allocator);
 }
 
@@ -481,7 +508,8 @@ TEST(PerfRingWakeups, EveryRecordWakesTheReader) {
 
 TEST(ProgArray, SlotsIdsAndTailCallTargets) {
   test_support::MallocAllocator allocator;
-  auto* array = static_cast<ProgArrayMap*>(create_map(attributes(MapType::kProgArray, 4, 4, 3), allocator, 1).value());
+  auto* array = static_cast<ProgArrayMap*>(
+      create_map(attributes(MapType::kProgArray, 4, 4, 3), allocator, 1).value());
   Program a, b;
   EXPECT_EQ(array->tail_call_target(0), nullptr);
   ASSERT_EQ(rt::to_negated_errno(array->set(0, &a, 11)), 0);
@@ -495,7 +523,8 @@ TEST(ProgArray, SlotsIdsAndTailCallTargets) {
   EXPECT_EQ(id, 12u);
   key = 7;
   EXPECT_EQ(rt::to_negated_errno(array->syscall_lookup(&key, &id, 0)), -rt::kENOENT);
-  EXPECT_EQ(rt::to_negated_errno(array->syscall_update(&key, &id, 0)), -rt::kEOPNOTSUPP) << "fds are resolved by the trace server";
+  EXPECT_EQ(rt::to_negated_errno(array->syscall_update(&key, &id, 0)), -rt::kEOPNOTSUPP)
+      << "fds are resolved by the trace server";
   EXPECT_EQ(rt::to_negated_errno(array->get_next_key(&key, &next)), 0);
   EXPECT_EQ(next, 0u) << "an out-of-range key restarts at the first";
   key = 2;

@@ -27,7 +27,8 @@ TEST(PercpuMaps, NeedACpuSource) {
   test_support::MallocAllocator allocator;
   EXPECT_EQ(create_map(attributes(MapType::kPercpuArray), allocator, 2).error().code, rt::kEINVAL);
   ebpf_test::FakeEnvironment env;
-  EXPECT_EQ(create_map(attributes(MapType::kPercpuHash), allocator, 0, &env).error().code, rt::kEINVAL);
+  EXPECT_EQ(create_map(attributes(MapType::kPercpuHash), allocator, 0, &env).error().code,
+            rt::kEINVAL);
   auto mmapable = attributes(MapType::kPercpuArray);
   mmapable.map_flags = kMapMmapable;
   EXPECT_EQ(create_map(mmapable, allocator, 2, &env).error().code, rt::kEINVAL);

@@ -84,7 +84,8 @@ TEST_F(PerfTest, IndexAndCpuRulesFollowLinux) {
   EXPECT_EQ(array->output(1ull << 32, 0, "x", 1), -rt::kEINVAL);
   EXPECT_EQ(rt::to_negated_errno(array->set(2, rings[0])), -rt::kE2BIG);
   uint32_t key = 0, value = 0;
-  EXPECT_EQ(rt::to_negated_errno(array->syscall_lookup(&key, &value, 0)), -rt::kENOTSUPP) << "no map_fd_sys_lookup_elem in Linux";
+  EXPECT_EQ(rt::to_negated_errno(array->syscall_lookup(&key, &value, 0)), -rt::kENOTSUPP)
+      << "no map_fd_sys_lookup_elem in Linux";
   EXPECT_EQ(array->remove(&key), 0);
   EXPECT_EQ(array->remove(&key), -rt::kENOENT);
 }
@@ -116,8 +117,9 @@ TEST_F(PerfTest, HelperFromAProgram) {
   env.cpu = 1;
   HelperFunction table[kMaxHelperId] = {};
   fill_helper_table(table);
-  AssemblyResult program = assemble("stdw [%r10-8], 42\nlddw %r2, " + std::to_string(reinterpret_cast<uint64_t>(array)) +
-                                    "\nlddw %r3, 0xffffffff\nmov %r4, %r10\nadd %r4, -8\nmov %r5, 8\ncall 25\nexit");
+  AssemblyResult program =
+      assemble("stdw [%r10-8], 42\nlddw %r2, " + std::to_string(reinterpret_cast<uint64_t>(array)) +
+               "\nlddw %r3, 0xffffffff\nmov %r4, %r10\nadd %r4, -8\nmov %r5, 8\ncall 25\nexit");
   ASSERT_TRUE(program.ok()) << program.error;
   Program p;
   p.insns = program.insns.data();

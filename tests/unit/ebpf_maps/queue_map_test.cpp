@@ -53,7 +53,8 @@ TEST(QueueMap, FifoOrderFullAndEmpty) {
 TEST(QueueMap, StackIsLifoAndSyscallsMapToPushPeekPop) {
   test_support::MallocAllocator allocator;
   Map* s = create_map(queue_attributes(MapType::kStack), allocator, 1).value();
-  for (uint32_t i = 1; i <= 3; ++i) ASSERT_EQ(rt::to_negated_errno(s->syscall_update(nullptr, &i, kUpdateAny)), 0);
+  for (uint32_t i = 1; i <= 3; ++i)
+    ASSERT_EQ(rt::to_negated_errno(s->syscall_update(nullptr, &i, kUpdateAny)), 0);
   uint32_t v = 0;
   ASSERT_EQ(rt::to_negated_errno(s->syscall_lookup(nullptr, &v, 0)), 0);
   EXPECT_EQ(v, 3u);
@@ -71,7 +72,8 @@ TEST(QueueMap, CreationChecks) {
   auto keyed = queue_attributes(MapType::kQueue);
   keyed.key_size = 4;
   EXPECT_EQ(create_map(keyed, allocator, 1).error().code, rt::kEINVAL);
-  EXPECT_EQ(create_map(queue_attributes(MapType::kStack, 0), allocator, 1).error().code, rt::kEINVAL);
+  EXPECT_EQ(create_map(queue_attributes(MapType::kStack, 0), allocator, 1).error().code,
+            rt::kEINVAL);
   MapAttributes prog;
   prog.type = MapType::kProgArray;
   prog.key_size = 4;
@@ -87,12 +89,19 @@ TEST(QueueMap, HelpersPushPopPeekFromPrograms) {
   fill_helper_table(table);
   std::string m = std::to_string(reinterpret_cast<uint64_t>(q));
   // push 7 and 9, pop into fp-8, return popped value * 100 + peeked value.
-  AssemblyResult program = assemble(
-      "stw [%r10-4], 7\nlddw %r1, " + m + "\nmov %r2, %r10\nadd %r2, -4\nmov %r3, 0\ncall 87\n"
-      "stw [%r10-4], 9\nlddw %r1, " + m + "\nmov %r2, %r10\nadd %r2, -4\nmov %r3, 0\ncall 87\n"
-      "lddw %r1, " + m + "\nmov %r2, %r10\nadd %r2, -8\ncall 88\n"
-      "lddw %r1, " + m + "\nmov %r2, %r10\nadd %r2, -12\ncall 89\n"
-      "ldxw %r0, [%r10-8]\nmul %r0, 100\nldxw %r1, [%r10-12]\nadd %r0, %r1\nexit");
+  AssemblyResult program =
+      assemble("stw [%r10-4], 7\nlddw %r1, " + m +
+               "\nmov %r2, %r10\nadd %r2, -4\nmov %r3, 0\ncall 87\n"
+               "stw [%r10-4], 9\nlddw %r1, " +
+               m +
+               "\nmov %r2, %r10\nadd %r2, -4\nmov %r3, 0\ncall 87\n"
+               "lddw %r1, " +
+               m +
+               "\nmov %r2, %r10\nadd %r2, -8\ncall 88\n"
+               "lddw %r1, " +
+               m +
+               "\nmov %r2, %r10\nadd %r2, -12\ncall 89\n"
+               "ldxw %r0, [%r10-8]\nmul %r0, 100\nldxw %r1, [%r10-12]\nadd %r0, %r1\nexit");
   ASSERT_TRUE(program.ok()) << program.error;
   Program p;
   p.insns = program.insns.data();
@@ -123,8 +132,9 @@ TEST(ProgArrayMap, HoldsProgramsForTailCalls) {
   EXPECT_EQ(rt::to_negated_errno(array->set(1, nullptr)), -rt::kEINVAL);
   ASSERT_EQ(rt::to_negated_errno(array->set(1, &target, 77)), 0);
   HelperFunction table[kMaxHelperId] = {};
-  AssemblyResult caller_code = assemble("lddw %r2, " + std::to_string(reinterpret_cast<uint64_t>(map)) +
-                                        "\nmov %r3, 1\ncall 12\nmov %r0, 1\nexit");
+  AssemblyResult caller_code =
+      assemble("lddw %r2, " + std::to_string(reinterpret_cast<uint64_t>(map)) +
+               "\nmov %r3, 1\ncall 12\nmov %r0, 1\nexit");
   Program caller;
   caller.insns = caller_code.insns.data();
   caller.insn_count = static_cast<uint32_t>(caller_code.insns.size());
@@ -134,7 +144,8 @@ TEST(ProgArrayMap, HoldsProgramsForTailCalls) {
   target.helper_count = kMaxHelperId;
   EXPECT_EQ(run(caller, nullptr, nullptr), 42u);
   uint32_t key = 1, value = 0;
-  EXPECT_EQ(rt::to_negated_errno(map->syscall_lookup(&key, &value, 0)), 0) << "Linux returns the program's id";
+  EXPECT_EQ(rt::to_negated_errno(map->syscall_lookup(&key, &value, 0)), 0)
+      << "Linux returns the program's id";
   EXPECT_EQ(value, 77u);
   uint32_t empty = 0;
   EXPECT_EQ(rt::to_negated_errno(map->syscall_lookup(&empty, &value, 0)), -rt::kENOENT);

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Ring buffers: Linux's record layout, positions, full ring, discard, wakeups, wraparound.
+#include "ebpf/ringbuf.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -9,7 +11,6 @@
 #include "ebpf/helpers.hpp"
 #include "ebpf/interpreter.hpp"
 #include "ebpf/maps.hpp"
-#include "ebpf/ringbuf.hpp"
 #include "fake_environment.hpp"
 #include "rt/errno.hpp"
 #include "support/malloc_allocator.hpp"
@@ -102,10 +103,12 @@ TEST_F(RingbufTest, HelpersFromAProgram) {
   HelperFunction table[kMaxHelperId] = {};
   fill_helper_table(table);
   std::string m = std::to_string(reinterpret_cast<uint64_t>(ring));
-  AssemblyResult program = assemble(
-      "lddw %r1, " + m + "\nmov %r2, 16\nmov %r3, 0\ncall 131\njeq %r0, 0, out\n"
-      "stdw [%r0+0], 7\nstdw [%r0+8], 9\nmov %r1, %r0\nmov %r2, 0\ncall 132\n"
-      "lddw %r1, " + m + "\nmov %r2, 0\ncall 134\nexit\nout:\nmov %r0, -1\nexit");
+  AssemblyResult program =
+      assemble("lddw %r1, " + m +
+               "\nmov %r2, 16\nmov %r3, 0\ncall 131\njeq %r0, 0, out\n"
+               "stdw [%r0+0], 7\nstdw [%r0+8], 9\nmov %r1, %r0\nmov %r2, 0\ncall 132\n"
+               "lddw %r1, " +
+               m + "\nmov %r2, 0\ncall 134\nexit\nout:\nmov %r0, -1\nexit");
   ASSERT_TRUE(program.ok()) << program.error;
   Program p;
   p.insns = program.insns.data();

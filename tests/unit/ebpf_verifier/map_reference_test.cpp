@@ -60,7 +60,8 @@ struct MapReferenceTest : ::testing::Test {
   }
 
   // `lddw %rN, map:FD` is a BPF_PSEUDO_MAP_FD; `value:FD:OFF` below becomes BPF_PSEUDO_MAP_VALUE.
-  std::vector<Insn> build(const std::string& text, std::vector<std::pair<size_t, std::pair<int, int>>> values = {}) {
+  std::vector<Insn> build(const std::string& text,
+                          std::vector<std::pair<size_t, std::pair<int, int>>> values = {}) {
     AssemblyResult a = assemble(text);
     EXPECT_TRUE(a.ok()) << a.error;
     for (auto& [slot, fd_off] : values) {
@@ -86,33 +87,44 @@ struct MapReferenceTest : ::testing::Test {
 };
 
 TEST_F(MapReferenceTest, FdsAreResolvedThroughTheCaller) {
-  auto ok = check(build("stw [%r10-4], 0\nlddw %r1, map:2\nmov %r2, %r10\nadd %r2, -4\ncall 1\nmov %r0, 0\nexit"));
+  auto ok = check(build(
+      "stw [%r10-4], 0\nlddw %r1, map:2\nmov %r2, %r10\nadd %r2, -4\ncall 1\nmov %r0, 0\nexit"));
   EXPECT_EQ(ok.first, 0) << ok.second;
   auto bad = check(build("lddw %r1, map:7\nmov %r0, 0\nexit"));
   EXPECT_EQ(bad.first, -rt::kEBADF);
-  EXPECT_NE(bad.second.find("fd 7 is not pointing to valid bpf_map"), std::string::npos) << bad.second;
+  EXPECT_NE(bad.second.find("fd 7 is not pointing to valid bpf_map"), std::string::npos)
+      << bad.second;
 }
 
 TEST_F(MapReferenceTest, GlobalVariablesAreMapValues) {
   // r1 = &bss[8]; *(u64 *)r1 += 1
-  auto ok = check(build("lddw %r1, 0\nldxdw %r0, [%r1+0]\nadd %r0, 1\nstxdw [%r1+0], %r0\nexit", {{0, {1, 8}}}));
+  auto ok = check(build("lddw %r1, 0\nldxdw %r0, [%r1+0]\nadd %r0, 1\nstxdw [%r1+0], %r0\nexit",
+                        {{0, {1, 8}}}));
   EXPECT_EQ(ok.first, 0) << ok.second;
   auto past = check(build("lddw %r1, 0\nldxdw %r0, [%r1+8]\nexit", {{0, {1, 8}}}));
-  EXPECT_NE(past.second.find("invalid access to map value, value_size=16 off=16 size=8"), std::string::npos) << past.second;
+  EXPECT_NE(past.second.find("invalid access to map value, value_size=16 off=16 size=8"),
+            std::string::npos)
+      << past.second;
   auto offset = check(build("lddw %r1, 0\nmov %r0, 0\nexit", {{0, {1, 16}}}));
   EXPECT_EQ(offset.first, -rt::kEINVAL);
-  EXPECT_NE(offset.second.find("invalid access to map value pointer, value_size=16 off=16"), std::string::npos);
+  EXPECT_NE(offset.second.find("invalid access to map value pointer, value_size=16 off=16"),
+            std::string::npos);
   auto hash = check(build("lddw %r1, 0\nmov %r0, 0\nexit", {{0, {2, 0}}}));
   EXPECT_EQ(hash.first, -rt::kEINVAL);
-  EXPECT_NE(hash.second.find("no direct value access support for this map type"), std::string::npos);
+  EXPECT_NE(hash.second.find("no direct value access support for this map type"),
+            std::string::npos);
   auto rodata_write = check(build("lddw %r1, 0\nstdw [%r1+0], 1\nmov %r0, 0\nexit", {{0, {0, 0}}}));
-  EXPECT_NE(rodata_write.second.find("write into map forbidden"), std::string::npos) << rodata_write.second;
+  EXPECT_NE(rodata_write.second.find("write into map forbidden"), std::string::npos)
+      << rodata_write.second;
 }
 
 TEST_F(MapReferenceTest, RelocationProducesWhatEnginesRun) {
-  std::vector<Insn> insns = build("lddw %r1, 0\nldxdw %r0, [%r1+0]\nadd %r0, 1\nstxdw [%r1+0], %r0\nexit", {{0, {1, 8}}});
+  std::vector<Insn> insns =
+      build("lddw %r1, 0\nldxdw %r0, [%r1+0]\nadd %r0, 1\nstxdw [%r1+0], %r0\nexit", {{0, {1, 8}}});
   ASSERT_EQ(check(insns).first, 0);
-  ASSERT_EQ(rt::to_negated_errno(relocate_maps(insns.data(), static_cast<uint32_t>(insns.size()), resolve_mutable, this)), 0);
+  ASSERT_EQ(rt::to_negated_errno(relocate_maps(insns.data(), static_cast<uint32_t>(insns.size()),
+                                               resolve_mutable, this)),
+            0);
   EXPECT_EQ(insns[0].src, kPseudoImm64);
   Program program;
   program.insns = insns.data();
@@ -124,9 +136,13 @@ TEST_F(MapReferenceTest, RelocationProducesWhatEnginesRun) {
   ASSERT_EQ(rt::to_negated_errno(maps[1]->syscall_lookup(&zero, bss, 0)), 0);
   EXPECT_EQ(bss[1], 2u);
   std::vector<Insn> bad = build("lddw %r1, map:9\nexit");
-  EXPECT_EQ(rt::to_negated_errno(relocate_maps(bad.data(), static_cast<uint32_t>(bad.size()), resolve_mutable, this)), -rt::kEBADF);
+  EXPECT_EQ(rt::to_negated_errno(relocate_maps(bad.data(), static_cast<uint32_t>(bad.size()),
+                                               resolve_mutable, this)),
+            -rt::kEBADF);
   std::vector<Insn> no_direct = build("lddw %r1, 0\nexit", {{0, {2, 0}}});
-  EXPECT_EQ(rt::to_negated_errno(relocate_maps(no_direct.data(), static_cast<uint32_t>(no_direct.size()), resolve_mutable, this)), -rt::kEINVAL);
+  EXPECT_EQ(rt::to_negated_errno(relocate_maps(
+                no_direct.data(), static_cast<uint32_t>(no_direct.size()), resolve_mutable, this)),
+            -rt::kEINVAL);
 }
 
 class StringEnvironment final : public Environment {
@@ -141,7 +157,8 @@ class StringEnvironment final : public Environment {
   long current_comm(char*, uint32_t) override { return -22; }
   long read_user(void*, uint64_t, uint32_t) override { return -14; }
   long read_kernel(void* destination, uint64_t source, uint32_t size) override {
-    std::memcpy(destination, reinterpret_cast<const void*>(source), size);  // test strings are real memory
+    std::memcpy(destination, reinterpret_cast<const void*>(source),
+                size);  // test strings are real memory
     return 0;
   }
   uint64_t current_function_ip() override { return 0; }
@@ -153,11 +170,14 @@ TEST_F(MapReferenceTest, SnprintfTakesItsFormatFromReadOnlyMaps) {
   // data[0] = 42, data[1] = &rodata[16] ("abc"); snprintf(fp-64, 8, rodata, data, 16)
   std::string text =
       "stdw [%r10-16], 42\nlddw %r1, 0\nstxdw [%r10-8], %r1\n"
-      "mov %r1, %r10\nadd %r1, -64\nmov %r2, 8\nlddw %r3, 0\nmov %r4, %r10\nadd %r4, -16\nmov %r5, 16\ncall 165\nexit";
+      "mov %r1, %r10\nadd %r1, -64\nmov %r2, 8\nlddw %r3, 0\nmov %r4, %r10\nadd %r4, -16\nmov %r5, "
+      "16\ncall 165\nexit";
   std::vector<Insn> insns = build(text, {{1, {0, 16}}, {7, {0, 0}}});
   auto verdict = check(insns);
   ASSERT_EQ(verdict.first, 0) << verdict.second;
-  ASSERT_EQ(rt::to_negated_errno(relocate_maps(insns.data(), static_cast<uint32_t>(insns.size()), resolve_mutable, this)), 0);
+  ASSERT_EQ(rt::to_negated_errno(relocate_maps(insns.data(), static_cast<uint32_t>(insns.size()),
+                                               resolve_mutable, this)),
+            0);
   HelperFunction table[kMaxHelperId] = {};
   fill_helper_table(table);
   StringEnvironment env;
@@ -172,7 +192,8 @@ TEST_F(MapReferenceTest, SnprintfTakesItsFormatFromReadOnlyMaps) {
   std::vector<Insn> writable = build(text, {{1, {0, 16}}, {7, {1, 0}}});
   auto refused = check(writable);
   EXPECT_EQ(refused.first, -rt::kEACCES);
-  EXPECT_NE(refused.second.find("R3 does not point to a readonly map"), std::string::npos) << refused.second;
+  EXPECT_NE(refused.second.find("R3 does not point to a readonly map"), std::string::npos)
+      << refused.second;
 }
 
 }  // namespace

@@ -51,8 +51,10 @@ constexpr const char* kTrap = "trap:\nldxdw %r0, [%r10-8]\nexit\n";
 TEST_F(VerifierPrecisionTest, KnownLeftOperandDecidesAgainstARange) {
   // The constant teaches the other side: r2 == 5 makes r2 - 5 a known zero. (That 3 > r2 with
   // r2 in [8, 15] never holds is cases/known_left_operand_decides_against_a_range.data.)
-  Outcome o = check("call 7\nmov %r2, %r0\nmov %r1, 5\njeq %r1, %r2, eq\nmov %r0, 0\nexit\neq:\nmov %r0, %r2\n"
-                    "add %r0, -5\njne %r0, 0, trap\nexit\n" + std::string(kTrap));
+  Outcome o = check(
+      "call 7\nmov %r2, %r0\nmov %r1, 5\njeq %r1, %r2, eq\nmov %r0, 0\nexit\neq:\nmov %r0, %r2\n"
+      "add %r0, -5\njne %r0, 0, trap\nexit\n" +
+      std::string(kTrap));
   EXPECT_EQ(o.error, 0) << o.log;
 }
 
@@ -67,16 +69,18 @@ TEST_F(VerifierPrecisionTest, LoopsWithNullChecksArePrunedThroughDeadRegisters) 
   a.max_entries = 16;
   test_support::MallocAllocator map_allocator;
   Map* map = create_map(a, map_allocator, 1).value();
-  std::string text = "mov %r6, 0\nmov %r7, 0\nlddw %r8, " + std::to_string(reinterpret_cast<uint64_t>(map)) +
-                     "\nloop:\nmov %r1, %r6\nand %r1, 15\nstxw [%r10-4], %r1\nmov %r2, %r10\nadd %r2, -4\n"
-                     "mov %r1, %r8\ncall 1\njeq %r0, 0, next\nldxdw %r1, [%r0+0]\nadd %r7, %r1\nnext:\n"
-                     "add %r6, 1\njlt %r6, 1000, loop\nmov %r0, %r7\nexit";
+  std::string text =
+      "mov %r6, 0\nmov %r7, 0\nlddw %r8, " + std::to_string(reinterpret_cast<uint64_t>(map)) +
+      "\nloop:\nmov %r1, %r6\nand %r1, 15\nstxw [%r10-4], %r1\nmov %r2, %r10\nadd %r2, -4\n"
+      "mov %r1, %r8\ncall 1\njeq %r0, 0, next\nldxdw %r1, [%r0+0]\nadd %r7, %r1\nnext:\n"
+      "add %r6, 1\njlt %r6, 1000, loop\nmov %r0, %r7\nexit";
   AssemblyResult assembled = assemble(text);
   ASSERT_TRUE(assembled.ok()) << assembled.error;
   assembled.insns[2].src = kPseudoMapFd;  // the Map* itself, as the loader leaves it
   VerifierOptions options;
   options.allocator = &allocator_;
-  VerifierResult result = verify(assembled.insns.data(), static_cast<uint32_t>(assembled.insns.size()), options);
+  VerifierResult result =
+      verify(assembled.insns.data(), static_cast<uint32_t>(assembled.insns.size()), options);
   EXPECT_EQ(result.error, 0);
   EXPECT_LT(result.instructions_processed, 200000u);
   destroy_map(map, map_allocator);
@@ -104,15 +108,15 @@ TEST_F(VerifierPrecisionTest, EntryAssumptionsReplaceLinuxEntryState) {
 
 TEST_F(VerifierPrecisionTest, FactsDescribeEveryInstruction) {
   Outcome o = check(
-      "call 7\n"               // 0: helper call
-      "jeq %r10, 0, dead\n"    // 1: never taken
-      "jgt %r0, 5, big\n"      // 2: both ways
-      "mov %r0, 0\n"           // 3
-      "exit\n"                 // 4
-      "big:\nmov %r0, 1\n"     // 5
-      "exit\n"                 // 6
-      "dead:\nmov %r0, 2\n"    // 7: never reached
-      "exit\n");               // 8
+      "call 7\n"             // 0: helper call
+      "jeq %r10, 0, dead\n"  // 1: never taken
+      "jgt %r0, 5, big\n"    // 2: both ways
+      "mov %r0, 0\n"         // 3
+      "exit\n"               // 4
+      "big:\nmov %r0, 1\n"   // 5
+      "exit\n"               // 6
+      "dead:\nmov %r0, 2\n"  // 7: never reached
+      "exit\n");             // 8
   ASSERT_EQ(o.error, 0) << o.log;
   EXPECT_EQ(o.facts[0], kFactSeen | kFactHelperCall | kFactSubprogStart);
   EXPECT_TRUE(o.facts[1] & kFactBranchFallthrough);

@@ -78,7 +78,8 @@ TEST(Assembler, MapReferences) {
 }
 
 TEST(Assembler, ReportsErrorsWithLineNumbers) {
-  EXPECT_EQ(assemble("mov %r0, 1\nfrobnicate %r1").error, "line 2: unknown instruction 'frobnicate'");
+  EXPECT_EQ(assemble("mov %r0, 1\nfrobnicate %r1").error,
+            "line 2: unknown instruction 'frobnicate'");
   EXPECT_NE(assemble("mov %r11, 1").error.find("bad register"), std::string::npos);
   EXPECT_NE(assemble("ja nowhere").error.find("bad jump target"), std::string::npos);
   EXPECT_NE(assemble("mov %r0, 0x1ffffffff").error.find("bad 32-bit immediate"), std::string::npos);
@@ -150,8 +151,10 @@ TEST(Assembler, FunctionAndMapValueReferences) {
   EXPECT_EQ(result.insns[2].imm, 4);
   EXPECT_EQ(result.insns[3].imm, 16);
   EXPECT_EQ(disassemble_one(result.insns[2], &result.insns[3]), "r3 = map[fd:4][0]+16");
-  EXPECT_NE(assemble("lddw %r2, func:nowhere\nexit").error.find("unknown function"), std::string::npos);
-  EXPECT_NE(assemble("lddw %r2, map_value:1+x\nexit").error.find("bad map value"), std::string::npos);
+  EXPECT_NE(assemble("lddw %r2, func:nowhere\nexit").error.find("unknown function"),
+            std::string::npos);
+  EXPECT_NE(assemble("lddw %r2, map_value:1+x\nexit").error.find("bad map value"),
+            std::string::npos);
 }
 
 // Every conformance program survives assemble -> to_assembly -> assemble bit for bit, and
@@ -180,8 +183,10 @@ TEST(RoundTrip, EveryConformanceProgram) {
     AssemblyResult second = assemble(written);
     ASSERT_TRUE(second.ok()) << entry.path() << ": " << second.error << "\n" << written;
     ASSERT_EQ(first.insns.size(), second.insns.size()) << entry.path();
-    EXPECT_EQ(std::memcmp(first.insns.data(), second.insns.data(), first.insns.size() * sizeof(Insn)), 0)
-        << entry.path() << "\n" << written;
+    EXPECT_EQ(
+        std::memcmp(first.insns.data(), second.insns.data(), first.insns.size() * sizeof(Insn)), 0)
+        << entry.path() << "\n"
+        << written;
     EXPECT_EQ(disassemble(first.insns).find("invalid"), std::string::npos) << entry.path();
     ++programs;
   }

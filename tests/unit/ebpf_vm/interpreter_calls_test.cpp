@@ -20,20 +20,27 @@ TEST(InterpreterCalls, LocalCallsPreserveCalleeSavedRegistersAndGetOwnStack) {
 
 TEST(InterpreterCalls, ArgumentsPassInR1ToR5AndFramesAre512BytesApart) {
   // The callee sees its caller's frame 512 bytes above its own r10.
-  EXPECT_EQ(value_of("mov %r1, 1\nmov %r2, 2\nmov %r3, 3\nmov %r4, 4\nmov %r5, 5\ncall local f\nexit\n"
-                     "f:\nmov %r0, %r1\nadd %r0, %r2\nadd %r0, %r3\nadd %r0, %r4\nadd %r0, %r5\nexit"),
-            15u);
-  EXPECT_EQ(value_of("mov %r1, %r10\ncall local f\nexit\nf:\nmov %r0, %r1\nsub %r0, %r10\nexit"), 512u);
-  EXPECT_EQ(value_of("stdw [%r10-8], 99\nmov %r1, %r10\ncall local f\nexit\nf:\nldxdw %r0, [%r10+504]\nexit"), 99u);
+  EXPECT_EQ(
+      value_of("mov %r1, 1\nmov %r2, 2\nmov %r3, 3\nmov %r4, 4\nmov %r5, 5\ncall local f\nexit\n"
+               "f:\nmov %r0, %r1\nadd %r0, %r2\nadd %r0, %r3\nadd %r0, %r4\nadd %r0, %r5\nexit"),
+      15u);
+  EXPECT_EQ(value_of("mov %r1, %r10\ncall local f\nexit\nf:\nmov %r0, %r1\nsub %r0, %r10\nexit"),
+            512u);
+  EXPECT_EQ(
+      value_of(
+          "stdw [%r10-8], 99\nmov %r1, %r10\ncall local f\nexit\nf:\nldxdw %r0, [%r10+504]\nexit"),
+      99u);
 }
 
 TEST(InterpreterCalls, EightFramesAreAllowedTheNinthIsRefused) {
   // f recurses r1 times: depth 8 (main + 7 calls) runs, depth 9 fails.
-  const std::string recursion = "call local f\nexit\nf:\njeq %r1, 0, +3\nsub %r1, 1\ncall local f\nadd %r0, 1\nexit";
+  const std::string recursion =
+      "call local f\nexit\nf:\njeq %r1, 0, +3\nsub %r1, 1\ncall local f\nadd %r0, 1\nexit";
   EXPECT_EQ(value_of("mov %r1, 6\nmov %r0, 0\n" + recursion), 6u);
   RunResult nine = checked(load("mov %r1, 7\nmov %r0, 0\n" + recursion));
   EXPECT_EQ(nine.status, RunStatus::kCallDepthExceeded);
-  EXPECT_EQ(checked(load("call local f\nexit\nf:\ncall local f\nexit")).status, RunStatus::kCallDepthExceeded);
+  EXPECT_EQ(checked(load("call local f\nexit\nf:\ncall local f\nexit")).status,
+            RunStatus::kCallDepthExceeded);
 }
 
 uint64_t sum_helper(ExecContext&, uint64_t a, uint64_t b, uint64_t c, uint64_t d, uint64_t e) {
@@ -42,8 +49,11 @@ uint64_t sum_helper(ExecContext&, uint64_t a, uint64_t b, uint64_t c, uint64_t d
 
 TEST(InterpreterCalls, HelpersAndCallx) {
   helper_table()[201] = sum_helper;
-  EXPECT_EQ(value_of("mov %r1, 1\nmov %r2, 2\nmov %r3, 3\nmov %r4, 4\nmov %r5, 5\ncall 201\nexit"), 54321u);
-  EXPECT_EQ(value_of("mov %r1, 1\nmov %r2, 0\nmov %r3, 0\nmov %r4, 0\nmov %r5, 0\nmov %r7, 201\ncall %r7\nexit"), 1u);
+  EXPECT_EQ(value_of("mov %r1, 1\nmov %r2, 2\nmov %r3, 3\nmov %r4, 4\nmov %r5, 5\ncall 201\nexit"),
+            54321u);
+  EXPECT_EQ(value_of("mov %r1, 1\nmov %r2, 0\nmov %r3, 0\nmov %r4, 0\nmov %r5, 0\nmov %r7, "
+                     "201\ncall %r7\nexit"),
+            1u);
   helper_table()[201] = nullptr;
   EXPECT_EQ(checked(load("call 201\nexit")).status, RunStatus::kUnknownHelper);
   EXPECT_EQ(checked(load("mov %r1, 5000\ncall %r1\nexit")).status, RunStatus::kUnknownHelper);
@@ -67,16 +77,22 @@ TEST(InterpreterTailCalls, JumpFallThroughAndLinuxLimit) {
   OneProgramArray array(&target.program);
   CheckedSetup setup;
   setup.tail_call_maps = {&array};
-  Loaded caller = load("lddw %r2, " + address_of(&array) + "\nmov %r3, 0\ncall 12\nmov %r0, 5\nexit");
+  Loaded caller =
+      load("lddw %r2, " + address_of(&array) + "\nmov %r3, 0\ncall 12\nmov %r0, 5\nexit");
   EXPECT_EQ(checked(caller, 0, setup).value, 77u);
   EXPECT_EQ(run(caller.program, nullptr, nullptr), 77u);
 
   // Missing slot (and an index past the array): the call falls through.
-  EXPECT_EQ(checked(load("lddw %r2, " + address_of(&array) + "\nmov %r3, 1\ncall 12\nmov %r0, 5\nexit"), 0, setup).value,
-            5u);
-  EXPECT_EQ(checked(load("lddw %r2, " + address_of(&array) + "\nmov %r3, -1\ncall 12\nmov %r0, 5\nexit"), 0, setup)
-                .value,
-            5u);
+  EXPECT_EQ(
+      checked(load("lddw %r2, " + address_of(&array) + "\nmov %r3, 1\ncall 12\nmov %r0, 5\nexit"),
+              0, setup)
+          .value,
+      5u);
+  EXPECT_EQ(
+      checked(load("lddw %r2, " + address_of(&array) + "\nmov %r3, -1\ncall 12\nmov %r0, 5\nexit"),
+              0, setup)
+          .value,
+      5u);
 
   // A program that tail-calls itself counts in memory until the limit stops it: 33 tail
   // calls, so 34 runs of the body.
@@ -99,8 +115,10 @@ TEST(InterpreterTailCalls, FromASubprogramReturnsToTheCaller) {
   OneProgramArray array(&target.program);
   CheckedSetup setup;
   setup.tail_call_maps = {&array};
-  Loaded main = load("mov %r6, 1000\ncall local f\nadd %r0, %r6\nexit\n"
-                     "f:\nlddw %r2, " + address_of(&array) + "\nmov %r3, 0\ncall 12\nmov %r0, 1\nexit");
+  Loaded main = load(
+      "mov %r6, 1000\ncall local f\nadd %r0, %r6\nexit\n"
+      "f:\nlddw %r2, " +
+      address_of(&array) + "\nmov %r3, 0\ncall 12\nmov %r0, 1\nexit");
   EXPECT_EQ(checked(main, 0, setup).value, 1007u);
   EXPECT_EQ(run(main.program, nullptr, nullptr), 1007u);
 }
@@ -108,41 +126,48 @@ TEST(InterpreterTailCalls, FromASubprogramReturnsToTheCaller) {
 TEST(InterpreterTailCalls, CheckedRunsOnlyUseListedMaps) {
   Loaded target = load("mov %r0, 1\nexit");
   OneProgramArray array(&target.program);
-  RunResult result = checked(load("lddw %r2, " + address_of(&array) + "\nmov %r3, 0\ncall 12\nexit"));
+  RunResult result =
+      checked(load("lddw %r2, " + address_of(&array) + "\nmov %r3, 0\ncall 12\nexit"));
   EXPECT_EQ(result.status, RunStatus::kOutOfBounds);
-  EXPECT_EQ(checked(load("mov %r2, 12345\nmov %r3, 0\ncall 12\nexit")).status, RunStatus::kOutOfBounds);
+  EXPECT_EQ(checked(load("mov %r2, 12345\nmov %r3, 0\ncall 12\nexit")).status,
+            RunStatus::kOutOfBounds);
 }
 
 // A bpf_loop-like helper: calls the callback r1 times with the index, sums the results.
-uint64_t loop_helper(ExecContext& context, uint64_t count, uint64_t callback, uint64_t, uint64_t, uint64_t) {
+uint64_t loop_helper(ExecContext& context, uint64_t count, uint64_t callback, uint64_t, uint64_t,
+                     uint64_t) {
   uint64_t sum = 0;
-  for (uint64_t i = 0; i < count; ++i) sum += context.invoke_callback(context, callback, i, 0, 0, 0, 0);
+  for (uint64_t i = 0; i < count; ++i)
+    sum += context.invoke_callback(context, callback, i, 0, 0, 0, 0);
   return sum;
 }
 
 TEST(InterpreterCallbacks, RunAsFunctionsOfTheProgram) {
   helper_table()[200] = loop_helper;
   // Linux's form (pc-relative BPF_PSEUDO_FUNC), rewritten to an absolute index by load().
-  EXPECT_EQ(value_of("mov %r6, 100\nmov %r1, 5\nlddw %r2, func:square\ncall 200\nadd %r0, %r6\nexit\n"
-                     "square:\nmov %r6, 1\nmov %r0, %r1\nmul %r0, %r0\nexit"),
-            100u + 0 + 1 + 4 + 9 + 16);
+  EXPECT_EQ(
+      value_of("mov %r6, 100\nmov %r1, 5\nlddw %r2, func:square\ncall 200\nadd %r0, %r6\nexit\n"
+               "square:\nmov %r6, 1\nmov %r0, %r1\nmul %r0, %r0\nexit"),
+      100u + 0 + 1 + 4 + 9 + 16);
   helper_table()[200] = nullptr;
 }
 
 TEST(InterpreterCallbacks, HaveTheirOwnStackFrame) {
   helper_table()[200] = loop_helper;
   // The callback writes its own fp-8; main's fp-8 survives.
-  EXPECT_EQ(value_of("stdw [%r10-8], 40\nmov %r1, 2\nlddw %r2, func:cb\ncall 200\nldxdw %r1, [%r10-8]\n"
-                     "add %r0, %r1\nexit\ncb:\nstdw [%r10-8], 1\nldxdw %r0, [%r10-8]\nexit"),
-            42u);
+  EXPECT_EQ(
+      value_of("stdw [%r10-8], 40\nmov %r1, 2\nlddw %r2, func:cb\ncall 200\nldxdw %r1, [%r10-8]\n"
+               "add %r0, %r1\nexit\ncb:\nstdw [%r10-8], 1\nldxdw %r0, [%r10-8]\nexit"),
+      42u);
   helper_table()[200] = nullptr;
 }
 
 TEST(InterpreterCallbacks, CountTowardsTheCallDepth) {
   helper_table()[200] = loop_helper;
   // Each callback calls the helper again: the eighth frame's callback is refused.
-  RunResult result = checked(load("mov %r1, 1\nlddw %r2, func:cb\ncall 200\nexit\n"
-                                  "cb:\nmov %r1, 1\nlddw %r2, func:cb\ncall 200\nexit"));
+  RunResult result =
+      checked(load("mov %r1, 1\nlddw %r2, func:cb\ncall 200\nexit\n"
+                   "cb:\nmov %r1, 1\nlddw %r2, func:cb\ncall 200\nexit"));
   EXPECT_EQ(result.status, RunStatus::kCallDepthExceeded);
   helper_table()[200] = nullptr;
 }
@@ -152,7 +177,8 @@ TEST(InterpreterChecked, OutOfBoundsAccessIsCaught) {
   EXPECT_EQ(checked(load("ldxdw %r0, [%r10-4097]\nexit")).status, RunStatus::kOutOfBounds);
   EXPECT_EQ(checked(load("mov %r1, 0\nldxw %r0, [%r1]\nexit")).status, RunStatus::kOutOfBounds);
   EXPECT_EQ(checked(load("mov %r1, 0\nstw [%r1], 1\nexit")).status, RunStatus::kOutOfBounds);
-  EXPECT_EQ(checked(load("mov %r1, 0\nmov %r2, 1\nlock add [%r1], %r2\nexit")).status, RunStatus::kOutOfBounds);
+  EXPECT_EQ(checked(load("mov %r1, 0\nmov %r2, 1\nlock add [%r1], %r2\nexit")).status,
+            RunStatus::kOutOfBounds);
   uint8_t buffer[4] = {1, 2, 3, 4};
   CheckedSetup read_only;
   read_only.regions = {MemoryRegion{reinterpret_cast<uint64_t>(buffer), sizeof(buffer), false}};
@@ -162,7 +188,8 @@ TEST(InterpreterChecked, OutOfBoundsAccessIsCaught) {
   EXPECT_EQ(overrun.status, RunStatus::kOutOfBounds);
   EXPECT_EQ(overrun.pc, 1u);
   EXPECT_EQ(checked(load("stb [%r1], 0\nexit"), at, read_only).status, RunStatus::kOutOfBounds);
-  EXPECT_EQ(checked(load("ldxw %r0, [%r1-1]\nexit"), at, read_only).status, RunStatus::kOutOfBounds);
+  EXPECT_EQ(checked(load("ldxw %r0, [%r1-1]\nexit"), at, read_only).status,
+            RunStatus::kOutOfBounds);
 }
 
 TEST(InterpreterChecked, BadJumpsOpcodesAndFields) {
@@ -171,7 +198,8 @@ TEST(InterpreterChecked, BadJumpsOpcodesAndFields) {
   EXPECT_EQ(checked(load("call local +5\nexit")).status, RunStatus::kJumpOutOfRange);
   EXPECT_EQ(checked(load("mov %r0, 1")).status, RunStatus::kJumpOutOfRange);  // falls off the end
   Program empty;
-  EXPECT_EQ(run_checked(empty, 0, 0, nullptr, CheckedRunOptions{}).status, RunStatus::kJumpOutOfRange);
+  EXPECT_EQ(run_checked(empty, 0, 0, nullptr, CheckedRunOptions{}).status,
+            RunStatus::kJumpOutOfRange);
 
   Loaded bad = load("mov %r0, 1\nexit");
   bad.insns[0].opcode = 0xff;
@@ -220,7 +248,8 @@ TEST(InterpreterChecked, BadJumpsOpcodesAndFields) {
   };
   for (const Reserved& r : reserved) {
     Loaded spoiled = load(r.text);
-    Insn& target = std::string(r.text).rfind("mov %r0, 0", 0) == 0 ? spoiled.insns[1] : spoiled.insns[0];
+    Insn& target =
+        std::string(r.text).rfind("mov %r0, 0", 0) == 0 ? spoiled.insns[1] : spoiled.insns[0];
     r.spoil(target);
     EXPECT_EQ(checked(spoiled).status, RunStatus::kInvalidInstruction) << r.text;
   }
@@ -235,16 +264,22 @@ TEST(InterpreterChecked, BadJumpsOpcodesAndFields) {
 }
 
 TEST(InterpreterChecked, UncheckedRunMatchesCheckedRun) {
-  Loaded loaded = load("mov %r0, 0\nmov %r1, 0\nl:\nadd %r0, %r1\nadd %r1, 1\njlt %r1, 100, l\nexit");
+  Loaded loaded =
+      load("mov %r0, 0\nmov %r1, 0\nl:\nadd %r0, %r1\nadd %r1, 1\njlt %r1, 100, l\nexit");
   EXPECT_EQ(run(loaded.program, nullptr, nullptr), 4950u);
   EXPECT_EQ(checked(loaded).value, 4950u);
   EXPECT_EQ(execute(loaded.program, nullptr, nullptr), 4950u);
 }
 
 TEST(InterpreterChecked, StatusMessagesAreDistinct) {
-  const RunStatus all[] = {RunStatus::kOk,          RunStatus::kInvalidInstruction, RunStatus::kOutOfBounds,
-                           RunStatus::kCallDepthExceeded, RunStatus::kUnknownHelper, RunStatus::kBudgetExhausted,
-                           RunStatus::kJumpOutOfRange, RunStatus::kAborted};
+  const RunStatus all[] = {RunStatus::kOk,
+                           RunStatus::kInvalidInstruction,
+                           RunStatus::kOutOfBounds,
+                           RunStatus::kCallDepthExceeded,
+                           RunStatus::kUnknownHelper,
+                           RunStatus::kBudgetExhausted,
+                           RunStatus::kJumpOutOfRange,
+                           RunStatus::kAborted};
   for (RunStatus a : all) {
     for (RunStatus b : all) {
       if (a != b) EXPECT_STRNE(run_status_message(a), run_status_message(b));

@@ -64,26 +64,41 @@ uint64_t alu32(const std::string& op, uint64_t a64, uint64_t b64) {
   uint32_t a = static_cast<uint32_t>(a64), b = static_cast<uint32_t>(b64);
   int32_t sa = static_cast<int32_t>(a), sb = static_cast<int32_t>(b);
   uint32_t r = 0;
-  if (op == "add") r = a + b;
-  else if (op == "sub") r = a - b;
-  else if (op == "mul") r = a * b;
-  else if (op == "div") r = b ? a / b : 0;
-  else if (op == "mod") r = b ? a % b : a;
-  else if (op == "sdiv") r = sb == 0 ? 0 : sb == -1 ? 0u - a : static_cast<uint32_t>(sa / sb);
-  else if (op == "smod") r = sb == 0 ? a : sb == -1 ? 0 : static_cast<uint32_t>(sa % sb);
-  else if (op == "or") r = a | b;
-  else if (op == "and") r = a & b;
-  else if (op == "xor") r = a ^ b;
-  else if (op == "lsh") r = a << (b & 31);
-  else if (op == "rsh") r = a >> (b & 31);
-  else if (op == "arsh") r = static_cast<uint32_t>(sa >> (b & 31));
-  else if (op == "mov") r = b;
-  else ADD_FAILURE() << op;
+  if (op == "add")
+    r = a + b;
+  else if (op == "sub")
+    r = a - b;
+  else if (op == "mul")
+    r = a * b;
+  else if (op == "div")
+    r = b ? a / b : 0;
+  else if (op == "mod")
+    r = b ? a % b : a;
+  else if (op == "sdiv")
+    r = sb == 0 ? 0 : sb == -1 ? 0u - a : static_cast<uint32_t>(sa / sb);
+  else if (op == "smod")
+    r = sb == 0 ? a : sb == -1 ? 0 : static_cast<uint32_t>(sa % sb);
+  else if (op == "or")
+    r = a | b;
+  else if (op == "and")
+    r = a & b;
+  else if (op == "xor")
+    r = a ^ b;
+  else if (op == "lsh")
+    r = a << (b & 31);
+  else if (op == "rsh")
+    r = a >> (b & 31);
+  else if (op == "arsh")
+    r = static_cast<uint32_t>(sa >> (b & 31));
+  else if (op == "mov")
+    r = b;
+  else
+    ADD_FAILURE() << op;
   return r;  // ALU32 results are zero-extended
 }
 
-const char* const kAluOps[] = {"add", "sub", "mul", "div", "mod", "sdiv", "smod", "or",
-                               "and", "xor", "lsh", "rsh", "arsh", "mov"};
+const char* const kAluOps[] = {"add", "sub", "mul", "div", "mod", "sdiv", "smod",
+                               "or",  "and", "xor", "lsh", "rsh", "arsh", "mov"};
 
 // Register and immediate forms of every ALU operation, both widths, over all operand pairs
 // (immediates only where the value fits the sign-extended 32-bit field). One program per
@@ -204,7 +219,8 @@ bool taken(const std::string& op, uint64_t a, uint64_t b, bool wide) {
 }
 
 TEST(InterpreterJump, EveryConditionMatchesTheOracle) {
-  const char* ops[] = {"jeq", "jne", "jgt", "jge", "jlt", "jle", "jset", "jsgt", "jsge", "jslt", "jsle"};
+  const char* ops[] = {"jeq",  "jne",  "jgt",  "jge",  "jlt", "jle",
+                       "jset", "jsgt", "jsge", "jslt", "jsle"};
   for (const char* op : ops) {
     for (bool wide : {true, false}) {
       for (bool immediate : {false, true}) {
@@ -237,23 +253,33 @@ TEST(InterpreterJump, EveryConditionMatchesTheOracle) {
 TEST(InterpreterJump, UnconditionalJumpsIncludingGotol) {
   EXPECT_EQ(value_of("mov %r0, 1\nja +1\nmov %r0, 2\nexit"), 1u);
   EXPECT_EQ(value_of("mov %r0, 1\nja32 +1\nmov %r0, 2\nexit"), 1u);
-  EXPECT_EQ(value_of("mov %r0, 0\nja32 fwd\nback:\nadd %r0, 1\nexit\nfwd:\nadd %r0, 10\nja32 back"), 11u);
+  EXPECT_EQ(value_of("mov %r0, 0\nja32 fwd\nback:\nadd %r0, 1\nexit\nfwd:\nadd %r0, 10\nja32 back"),
+            11u);
   // An unconditional jump back to itself is a loop only a checked run's budget ends.
   Loaded loop = load("mov %r0, 0\nl:\nja l\nexit");
   EXPECT_EQ(checked(loop, 0, CheckedSetup{{}, {}, 500}).status, RunStatus::kBudgetExhausted);
 }
 
 TEST(InterpreterMemory, LoadsAndStoresOfEverySize) {
-  EXPECT_EQ(value_of("stdw [%r10-8], -1\nstb [%r10-8], 0x12\nldxdw %r0, [%r10-8]\nexit"), 0xffffffffffffff12ull);
-  EXPECT_EQ(value_of("stdw [%r10-8], 0\nsth [%r10-6], 0x1234\nldxdw %r0, [%r10-8]\nexit"), 0x12340000ull);
-  EXPECT_EQ(value_of("stdw [%r10-8], 0\nstw [%r10-8], -2\nldxdw %r0, [%r10-8]\nexit"), 0xfffffffeull);
-  EXPECT_EQ(value_of("stdw [%r10-8], -2\nldxdw %r0, [%r10-8]\nexit"), static_cast<uint64_t>(-2));  // imm sign-extends
-  EXPECT_EQ(value_of("lddw %r1, 0x1122334455667788\nstxdw [%r10-8], %r1\nldxb %r0, [%r10-8]\nexit"), 0x88u);
-  EXPECT_EQ(value_of("lddw %r1, 0x1122334455667788\nstxdw [%r10-8], %r1\nldxh %r0, [%r10-6]\nexit"), 0x5566u);
-  EXPECT_EQ(value_of("lddw %r1, 0x1122334455667788\nstxdw [%r10-8], %r1\nldxw %r0, [%r10-4]\nexit"), 0x11223344u);
-  EXPECT_EQ(value_of("stdw [%r10-8], 0\nlddw %r1, 0x1122334455667788\nstxb [%r10-8], %r1\nstxh [%r10-6], %r1\n"
-                     "stxw [%r10-4], %r1\nldxdw %r0, [%r10-8]\nexit"),
-            0x5566778877880088ull);
+  EXPECT_EQ(value_of("stdw [%r10-8], -1\nstb [%r10-8], 0x12\nldxdw %r0, [%r10-8]\nexit"),
+            0xffffffffffffff12ull);
+  EXPECT_EQ(value_of("stdw [%r10-8], 0\nsth [%r10-6], 0x1234\nldxdw %r0, [%r10-8]\nexit"),
+            0x12340000ull);
+  EXPECT_EQ(value_of("stdw [%r10-8], 0\nstw [%r10-8], -2\nldxdw %r0, [%r10-8]\nexit"),
+            0xfffffffeull);
+  EXPECT_EQ(value_of("stdw [%r10-8], -2\nldxdw %r0, [%r10-8]\nexit"),
+            static_cast<uint64_t>(-2));  // imm sign-extends
+  EXPECT_EQ(value_of("lddw %r1, 0x1122334455667788\nstxdw [%r10-8], %r1\nldxb %r0, [%r10-8]\nexit"),
+            0x88u);
+  EXPECT_EQ(value_of("lddw %r1, 0x1122334455667788\nstxdw [%r10-8], %r1\nldxh %r0, [%r10-6]\nexit"),
+            0x5566u);
+  EXPECT_EQ(value_of("lddw %r1, 0x1122334455667788\nstxdw [%r10-8], %r1\nldxw %r0, [%r10-4]\nexit"),
+            0x11223344u);
+  EXPECT_EQ(
+      value_of(
+          "stdw [%r10-8], 0\nlddw %r1, 0x1122334455667788\nstxb [%r10-8], %r1\nstxh [%r10-6], %r1\n"
+          "stxw [%r10-4], %r1\nldxdw %r0, [%r10-8]\nexit"),
+      0x5566778877880088ull);
   // Unaligned accesses are allowed (the verifier decides alignment rules).
   EXPECT_EQ(value_of("stdw [%r10-16], 0\nstdw [%r10-8], 0\nmov %r1, -1\nstxw [%r10-11], %r1\n"
                      "ldxdw %r0, [%r10-16]\nexit"),
@@ -284,8 +310,11 @@ TEST(InterpreterAtomic, EveryOperationAndWidth) {
     for (bool wide : {true, false}) {
       for (bool fetch : {false, true}) {
         std::string op = std::string(fetch ? "fetch " : "") + c.op + (wide ? "" : "32");
-        std::string prefix = "lddw %r1, " + hex(memory) + "\nstxdw [%r10-8], %r1\nlddw %r2, " + hex(operand) + "\n"
-                             "lock " + op + " [%r10-8], %r2\n";
+        std::string prefix = "lddw %r1, " + hex(memory) + "\nstxdw [%r10-8], %r1\nlddw %r2, " +
+                             hex(operand) +
+                             "\n"
+                             "lock " +
+                             op + " [%r10-8], %r2\n";
         uint64_t old_value = wide ? memory : static_cast<uint32_t>(memory);
         uint64_t updated = wide ? c.apply(memory, operand)
                                 : (memory & 0xffffffff00000000ull) |
@@ -299,11 +328,18 @@ TEST(InterpreterAtomic, EveryOperationAndWidth) {
 }
 
 TEST(InterpreterAtomic, ExchangeAndCompareExchange) {
-  EXPECT_EQ(value_of("stdw [%r10-8], 1\nmov %r1, 2\nlock xchg [%r10-8], %r1\nmov %r0, %r1\nexit"), 1u);
-  EXPECT_EQ(value_of("stdw [%r10-8], 1\nmov %r1, 2\nlock xchg [%r10-8], %r1\nldxdw %r0, [%r10-8]\nexit"), 2u);
-  EXPECT_EQ(value_of("stdw [%r10-8], -1\nmov %r1, 2\nlock xchg32 [%r10-8], %r1\nmov %r0, %r1\nexit"), 0xffffffffu);
-  EXPECT_EQ(value_of("stdw [%r10-8], -1\nmov %r1, 2\nlock xchg32 [%r10-8], %r1\nldxdw %r0, [%r10-8]\nexit"),
-            0xffffffff00000002ull);
+  EXPECT_EQ(value_of("stdw [%r10-8], 1\nmov %r1, 2\nlock xchg [%r10-8], %r1\nmov %r0, %r1\nexit"),
+            1u);
+  EXPECT_EQ(
+      value_of("stdw [%r10-8], 1\nmov %r1, 2\nlock xchg [%r10-8], %r1\nldxdw %r0, [%r10-8]\nexit"),
+      2u);
+  EXPECT_EQ(
+      value_of("stdw [%r10-8], -1\nmov %r1, 2\nlock xchg32 [%r10-8], %r1\nmov %r0, %r1\nexit"),
+      0xffffffffu);
+  EXPECT_EQ(
+      value_of(
+          "stdw [%r10-8], -1\nmov %r1, 2\nlock xchg32 [%r10-8], %r1\nldxdw %r0, [%r10-8]\nexit"),
+      0xffffffff00000002ull);
   // cmpxchg: equal -> stores, r0 = old; different -> no store, r0 = current value.
   EXPECT_EQ(value_of("stw [%r10-4], 9\nmov %r0, 9\nmov %r1, 4\nlock cmpxchg32 [%r10-4], %r1\n"
                      "ldxw %r0, [%r10-4]\nexit"),
@@ -311,11 +347,14 @@ TEST(InterpreterAtomic, ExchangeAndCompareExchange) {
   EXPECT_EQ(value_of("stw [%r10-4], 9\nmov %r0, 8\nmov %r1, 4\nlock cmpxchg32 [%r10-4], %r1\n"
                      "ldxw %r2, [%r10-4]\nlsh %r0, 8\nor %r0, %r2\nexit"),
             (9u << 8) | 9u);
-  EXPECT_EQ(value_of("stdw [%r10-8], -1\nmov %r0, -1\nmov %r1, 3\nlock cmpxchg [%r10-8], %r1\nexit"), ~0ull);
+  EXPECT_EQ(
+      value_of("stdw [%r10-8], -1\nmov %r0, -1\nmov %r1, 3\nlock cmpxchg [%r10-8], %r1\nexit"),
+      ~0ull);
   // A 32-bit cmpxchg compares and returns only the low half (zero-extended).
-  EXPECT_EQ(value_of("stw [%r10-4], -1\nlddw %r0, 0x1ffffffff\nmov %r1, 3\nlock cmpxchg32 [%r10-4], %r1\n"
-                     "exit"),
-            0xffffffffu);
+  EXPECT_EQ(
+      value_of("stw [%r10-4], -1\nlddw %r0, 0x1ffffffff\nmov %r1, 3\nlock cmpxchg32 [%r10-4], %r1\n"
+               "exit"),
+      0xffffffffu);
 }
 
 TEST(InterpreterImmediates, LdImm64LoadsBothHalves) {

@@ -7,8 +7,8 @@
 #include <cstring>
 
 #include "ebpf/assembler.hpp"
-#include "ebpf/jit.hpp"
 #include "ebpf/helpers.hpp"
+#include "ebpf/jit.hpp"
 #include "ebpf/maps.hpp"
 #include "ebpf/prog_array.hpp"
 #include "ebpf/program.hpp"
@@ -83,25 +83,31 @@ class LoadPath : public ::testing::TestWithParam<bool> {
 
 TEST_P(LoadPath, BpfLoopCallsAFunctionReferencedByPseudoFunc) {
   // bpf_loop(10, cb, &counter, 0): cb adds its index to *ctx; the sum is 45.
-  EXPECT_EQ(load_and_run("stdw [%r10-8], 0\nmov %r1, 10\nlddw %r2, func:cb\nmov %r3, %r10\nadd %r3, -8\n"
-                         "mov %r4, 0\ncall 181\nldxdw %r0, [%r10-8]\nexit\n"
-                         "cb:\nldxdw %r3, [%r2+0]\nadd %r3, %r1\nstxdw [%r2+0], %r3\nmov %r0, 0\nexit"),
-            45u);
+  EXPECT_EQ(
+      load_and_run("stdw [%r10-8], 0\nmov %r1, 10\nlddw %r2, func:cb\nmov %r3, %r10\nadd %r3, -8\n"
+                   "mov %r4, 0\ncall 181\nldxdw %r0, [%r10-8]\nexit\n"
+                   "cb:\nldxdw %r3, [%r2+0]\nadd %r3, %r1\nstxdw [%r2+0], %r3\nmov %r0, 0\nexit"),
+      45u);
 }
 
 TEST_P(LoadPath, MapLookupsThroughAMapFdReference) {
   uint32_t key = 2;
   uint64_t value = 40;
   ASSERT_EQ(maps_[0]->update(&key, &value, kUpdateAny), 0);
-  EXPECT_EQ(load_and_run("stw [%r10-4], 2\nlddw %r1, map:0\nmov %r2, %r10\nadd %r2, -4\ncall 1\n"
-                         "jne %r0, 0, +2\nmov %r0, 0\nexit\nldxdw %r1, [%r0+0]\nadd %r1, 2\nstxdw [%r0+0], %r1\n"
-                         "mov %r0, %r1\nexit"),
-            42u);
+  EXPECT_EQ(
+      load_and_run(
+          "stw [%r10-4], 2\nlddw %r1, map:0\nmov %r2, %r10\nadd %r2, -4\ncall 1\n"
+          "jne %r0, 0, +2\nmov %r0, 0\nexit\nldxdw %r1, [%r0+0]\nadd %r1, 2\nstxdw [%r0+0], %r1\n"
+          "mov %r0, %r1\nexit"),
+      42u);
   EXPECT_EQ(*static_cast<uint64_t*>(maps_[0]->lookup(&key)), 42u);
 }
 
 TEST_P(LoadPath, GlobalsThroughAMapValueReference) {
-  EXPECT_EQ(load_and_run("lddw %r1, map_value:1+8\nmov %r2, 7\nstxdw [%r1+0], %r2\nldxdw %r0, [%r1+0]\nexit"), 7u);
+  EXPECT_EQ(
+      load_and_run(
+          "lddw %r1, map_value:1+8\nmov %r2, 7\nstxdw [%r1+0], %r2\nldxdw %r0, [%r1+0]\nexit"),
+      7u);
   uint32_t zero = 0;
   uint64_t stored;
   std::memcpy(&stored, static_cast<uint8_t*>(maps_[1]->lookup(&zero)) + 8, 8);

@@ -23,17 +23,21 @@ class GlobalsMap : public Map {
   rt::Result<void> syscall_lookup(const void*, void*, uint64_t) override { return {}; }
   rt::Result<void> syscall_update(const void*, const void*, uint64_t) override { return {}; }
   rt::Result<void> get_next_key(const void*, void*) override { return rt::err(rt::kENOENT); }
-  uint8_t* direct_value(uint32_t offset) override { return offset < sizeof(value_) ? value_ + offset : nullptr; }
+  uint8_t* direct_value(uint32_t offset) override {
+    return offset < sizeof(value_) ? value_ + offset : nullptr;
+  }
   size_t memory_usage() const override { return sizeof(*this); }
   uint8_t value_[32] = {};
 };
 
 struct Maps {
-  GlobalsMap globals;   // fd 3
+  GlobalsMap globals;              // fd 3
   OneProgramArray jumps{nullptr};  // fd 4: no direct value access
   static Map* by_fd(void* state, int32_t fd) {
     auto* maps = static_cast<Maps*>(state);
-    return fd == 3 ? static_cast<Map*>(&maps->globals) : fd == 4 ? static_cast<Map*>(&maps->jumps) : nullptr;
+    return fd == 3   ? static_cast<Map*>(&maps->globals)
+           : fd == 4 ? static_cast<Map*>(&maps->jumps)
+                     : nullptr;
   }
   LoadResolver resolver() { return LoadResolver{by_fd, nullptr, this}; }
 };
@@ -45,16 +49,19 @@ std::vector<Insn> assembled(const std::string& text) {
 }
 
 uint64_t imm64(const std::vector<Insn>& insns, size_t at) {
-  return static_cast<uint32_t>(insns[at].imm) | (static_cast<uint64_t>(static_cast<uint32_t>(insns[at + 1].imm)) << 32);
+  return static_cast<uint32_t>(insns[at].imm) |
+         (static_cast<uint64_t>(static_cast<uint32_t>(insns[at + 1].imm)) << 32);
 }
 
 int prepare(std::vector<Insn>& insns, const LoadResolver& resolver) {
-  return rt::to_negated_errno(prepare_for_execution(insns.data(), static_cast<uint32_t>(insns.size()), resolver));
+  return rt::to_negated_errno(
+      prepare_for_execution(insns.data(), static_cast<uint32_t>(insns.size()), resolver));
 }
 
 TEST(ProgramLoad, MapReferencesBecomePointers) {
   Maps maps;
-  std::vector<Insn> insns = assembled("lddw %r1, map:3\nlddw %r2, map_value:3+8\nlddw %r3, 0x55\nexit");
+  std::vector<Insn> insns =
+      assembled("lddw %r1, map:3\nlddw %r2, map_value:3+8\nlddw %r3, 0x55\nexit");
   ASSERT_EQ(prepare(insns, maps.resolver()), 0);
   EXPECT_EQ(insns[0].src, kPseudoImm64);
   EXPECT_EQ(imm64(insns, 0), reinterpret_cast<uint64_t>(static_cast<Map*>(&maps.globals)));
@@ -105,7 +112,9 @@ TEST(ProgramLoad, FdArrayIndexFormsBecomeFdForms) {
   insns[0].src = kPseudoMapIdx;
   insns[2].src = kPseudoMapIdxValue;
   const int32_t fd_array[] = {3, 4};
-  ASSERT_EQ(rt::to_negated_errno(resolve_fd_array(insns.data(), static_cast<uint32_t>(insns.size()), fd_array, 2)), 0);
+  ASSERT_EQ(rt::to_negated_errno(
+                resolve_fd_array(insns.data(), static_cast<uint32_t>(insns.size()), fd_array, 2)),
+            0);
   EXPECT_EQ(insns[0].src, kPseudoMapFd);
   EXPECT_EQ(insns[0].imm, 4);
   EXPECT_EQ(insns[2].src, kPseudoMapValue);
@@ -117,7 +126,8 @@ TEST(ProgramLoad, FdArrayIndexFormsBecomeFdForms) {
   EXPECT_EQ(rt::to_negated_errno(resolve_fd_array(again.data(), 3, fd_array, 2)), -rt::kEFAULT);
   EXPECT_EQ(rt::to_negated_errno(resolve_fd_array(again.data(), 3, nullptr, 0)), -rt::kEPROTO);
   std::vector<Insn> plain = assembled("lddw %r1, map:2\nexit");
-  EXPECT_EQ(rt::to_negated_errno(resolve_fd_array(plain.data(), 3, nullptr, 0)), 0);  // nothing to resolve
+  EXPECT_EQ(rt::to_negated_errno(resolve_fd_array(plain.data(), 3, nullptr, 0)),
+            0);  // nothing to resolve
   EXPECT_EQ(plain[0].imm, 2);
 }
 
@@ -148,7 +158,9 @@ TEST(ProgramLoad, BtfIdsGoThroughTheResolver) {
   EXPECT_EQ(imm64(insns, 0), 0xffff888000001000ull);
 }
 
-uint64_t fake_engine(const Program& program, void*, Environment*) { return program.insn_count + 1000; }
+uint64_t fake_engine(const Program& program, void*, Environment*) {
+  return program.insn_count + 1000;
+}
 
 TEST(ProgramEngine, ExecuteUsesTheProgramsRunnerOrTheInterpreter) {
   Loaded loaded = load("mov %r0, 3\nexit");

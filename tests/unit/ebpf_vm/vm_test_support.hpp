@@ -32,7 +32,9 @@ inline Loaded load(const std::string& text) {
   AssemblyResult assembled = assemble(text);
   EXPECT_TRUE(assembled.ok()) << assembled.error;
   Loaded loaded{assembled.insns, {}};
-  EXPECT_EQ(rt::to_negated_errno(prepare_for_execution(loaded.insns.data(), static_cast<uint32_t>(loaded.insns.size()), LoadResolver{})), 0);
+  EXPECT_EQ(rt::to_negated_errno(prepare_for_execution(
+                loaded.insns.data(), static_cast<uint32_t>(loaded.insns.size()), LoadResolver{})),
+            0);
   loaded.program.insns = loaded.insns.data();
   loaded.program.insn_count = static_cast<uint32_t>(loaded.insns.size());
   loaded.program.helpers = helper_table();
@@ -100,13 +102,17 @@ inline JitProgram jit_in_place(Loaded& loaded) {
 inline uint64_t value_of(const std::string& text) {
   Loaded loaded = load(text);
   RunResult result = checked(loaded);
-  EXPECT_EQ(result.status, RunStatus::kOk) << run_status_message(result.status) << " at " << result.pc << "\n" << text;
+  EXPECT_EQ(result.status, RunStatus::kOk)
+      << run_status_message(result.status) << " at " << result.pc << "\n"
+      << text;
   uint64_t unchecked = run(loaded.program, nullptr, nullptr);
   EXPECT_EQ(unchecked, result.value) << "checked and unchecked runs disagree\n" << text;
   if (result.status == RunStatus::kOk) {
     Jitted jitted = jit(loaded);
     if (jitted.code.compiled()) {
-      EXPECT_EQ(execute(jitted.program, nullptr, nullptr), result.value) << "JIT and interpreter disagree\n" << text;
+      EXPECT_EQ(execute(jitted.program, nullptr, nullptr), result.value)
+          << "JIT and interpreter disagree\n"
+          << text;
     }
   }
   return result.value;
@@ -120,10 +126,16 @@ class OneProgramArray : public Map {
   void* lookup(const void*) override { return nullptr; }
   long update(const void*, const void*, uint64_t) override { return -22; }
   long remove(const void*) override { return -22; }
-  rt::Result<void> syscall_lookup(const void*, void*, uint64_t) override { return rt::err(rt::kEINVAL); }
-  rt::Result<void> syscall_update(const void*, const void*, uint64_t) override { return rt::err(rt::kEINVAL); }
+  rt::Result<void> syscall_lookup(const void*, void*, uint64_t) override {
+    return rt::err(rt::kEINVAL);
+  }
+  rt::Result<void> syscall_update(const void*, const void*, uint64_t) override {
+    return rt::err(rt::kEINVAL);
+  }
   rt::Result<void> get_next_key(const void*, void*) override { return rt::err(rt::kENOENT); }
-  const Program* tail_call_target(uint32_t index) const override { return index == 0 ? program_ : nullptr; }
+  const Program* tail_call_target(uint32_t index) const override {
+    return index == 0 ? program_ : nullptr;
+  }
   size_t memory_usage() const override { return sizeof(*this); }
   void set(const Program* program) { program_ = program; }
 
@@ -131,6 +143,8 @@ class OneProgramArray : public Map {
   const Program* program_;
 };
 
-inline std::string address_of(const void* pointer) { return std::to_string(reinterpret_cast<uint64_t>(pointer)); }
+inline std::string address_of(const void* pointer) {
+  return std::to_string(reinterpret_cast<uint64_t>(pointer));
+}
 
 }  // namespace ebpf::testing

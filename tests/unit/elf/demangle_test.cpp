@@ -37,17 +37,17 @@ TEST(Demangle, ConstructorsAndDestructors) {
 TEST(Demangle, UnmangledAndUnknownFormsAreCopied) {
   EXPECT_EQ(demangled("kernel_main"), "kernel_main");
   EXPECT_EQ(demangled(""), "");
-  EXPECT_EQ(demangled("_ZTVN2rt9AllocatorE"), "_ZTVN2rt9AllocatorE");  // vtable
+  EXPECT_EQ(demangled("_ZTVN2rt9AllocatorE"), "_ZTVN2rt9AllocatorE");        // vtable
   EXPECT_EQ(demangled("_ZN2rt3maxIiEET_S0_S0_"), "_ZN2rt3maxIiEET_S0_S0_");  // template
   EXPECT_EQ(demangled("_ZN3fooC1Ev"), "foo::foo");
   EXPECT_EQ(demangled("_ZNC1Ev"), "_ZNC1Ev");  // constructor with no class
 }
 
 TEST(Demangle, MalformedNamesAreCopiedNotOverread) {
-  EXPECT_EQ(demangled("_ZN6kern"), "_ZN6kern");          // length past the end
-  EXPECT_EQ(demangled("_ZN6kernel"), "_ZN6kernel");      // no closing E
-  EXPECT_EQ(demangled("_ZN0E"), "_ZN0E");                // zero length
-  EXPECT_EQ(demangled("_ZNE"), "_ZNE");                  // empty nested name
+  EXPECT_EQ(demangled("_ZN6kern"), "_ZN6kern");      // length past the end
+  EXPECT_EQ(demangled("_ZN6kernel"), "_ZN6kernel");  // no closing E
+  EXPECT_EQ(demangled("_ZN0E"), "_ZN0E");            // zero length
+  EXPECT_EQ(demangled("_ZNE"), "_ZNE");              // empty nested name
   EXPECT_EQ(demangled("_ZN99999999999999999999999aE"), "_ZN99999999999999999999999aE");
   EXPECT_EQ(demangled("_Z"), "_Z");
 }

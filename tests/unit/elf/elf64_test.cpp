@@ -25,11 +25,11 @@ std::vector<uint8_t> make_image(const std::vector<Phdr>& phdrs, uint64_t entry =
   auto put16 = [&](size_t at, uint16_t v) { std::memcpy(&image[at], &v, 2); };
   auto put32 = [&](size_t at, uint32_t v) { std::memcpy(&image[at], &v, 4); };
   auto put64 = [&](size_t at, uint64_t v) { std::memcpy(&image[at], &v, 8); };
-  put16(16, 2);    // ET_EXEC
-  put16(18, 62);   // x86-64
+  put16(16, 2);   // ET_EXEC
+  put16(18, 62);  // x86-64
   put32(20, 1);
   put64(24, entry);
-  put64(32, 64);   // program headers right after the header
+  put64(32, 64);  // program headers right after the header
   put16(52, 64);
   put16(54, 56);
   put16(56, static_cast<uint16_t>(phdrs.size()));
@@ -67,7 +67,8 @@ TEST(Elf64, RejectsTruncatedHeader) {
   auto image = make_image({Phdr{}});
   image.resize(40);
   EXPECT_EQ(parse(image), elf::ElfError::kTooSmall);
-  EXPECT_EQ(elf::parse_executable(nullptr, 0, kUser, *new elf::Executable{}), elf::ElfError::kTooSmall);
+  EXPECT_EQ(elf::parse_executable(nullptr, 0, kUser, *new elf::Executable{}),
+            elf::ElfError::kTooSmall);
 }
 
 TEST(Elf64, RejectsBadMagicClassEndianVersionMachineType) {
@@ -129,7 +130,8 @@ TEST(Elf64, RejectsAddressOverflowAndKernelAddresses) {
   EXPECT_EQ(parse(make_image({wrap})), elf::ElfError::kSegmentAddressOverflow);
   Phdr kernel;
   kernel.vaddr = 0xffffffff80000000ull;
-  EXPECT_EQ(parse(make_image({kernel}, 0xffffffff80000010ull)), elf::ElfError::kSegmentNotInUserSpace);
+  EXPECT_EQ(parse(make_image({kernel}, 0xffffffff80000010ull)),
+            elf::ElfError::kSegmentNotInUserSpace);
   Phdr null_page;
   null_page.vaddr = 0;
   EXPECT_EQ(parse(make_image({null_page}, 0x10)), elf::ElfError::kSegmentNotInUserSpace);
@@ -187,7 +189,8 @@ TEST(Elf64, SymbolTableOfRealBinaryFindsThisFunction) {
   std::vector<uint8_t> image;
   uint8_t chunk[65536];
   size_t n;
-  while ((n = std::fread(chunk, 1, sizeof(chunk), self)) > 0) image.insert(image.end(), chunk, chunk + n);
+  while ((n = std::fread(chunk, 1, sizeof(chunk), self)) > 0)
+    image.insert(image.end(), chunk, chunk + n);
   std::fclose(self);
   elf::SymbolTable symbols;
   ASSERT_EQ(symbols.open(image.data(), image.size()), elf::ElfError::kNone);

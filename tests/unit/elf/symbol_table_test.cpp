@@ -13,7 +13,7 @@ namespace {
 struct Sym {
   std::string name;
   uint64_t value;
-  uint8_t type;  // 1 object, 2 function, 0 none
+  uint8_t type;                       // 1 object, 2 function, 0 none
   uint32_t name_offset_override = 0;  // when nonzero, used instead of the real offset
 };
 
@@ -77,7 +77,9 @@ std::string lookup(const elf::SymbolTable& table, uint64_t address, uint64_t* of
 }
 
 TEST(SymbolTable, FindsTheNearestFunctionOrObjectBelow) {
-  SymbolImage image({{"alpha", 0x1000, 2}, {"beta", 0x1100, 2}, {"gamma", 0x2000, 1},
+  SymbolImage image({{"alpha", 0x1000, 2},
+                     {"beta", 0x1100, 2},
+                     {"gamma", 0x2000, 1},
                      {"section_marker", 0x1080, 0}});
   elf::SymbolTable table;
   ASSERT_EQ(table.open(image.bytes.data(), image.bytes.size()), elf::ElfError::kNone);
@@ -95,9 +97,9 @@ TEST(SymbolTable, FindsTheNearestFunctionOrObjectBelow) {
 }
 
 TEST(SymbolTable, SkipsNamesOutsideOrUnterminatedInTheStringTable) {
-  SymbolImage image({{"good", 0x1000, 2}, {"outside", 0x1100, 2, 0x7fffffff},
-                     {"unterminated", 0x1200, 2}},
-                    /*terminate_last_name=*/false);
+  SymbolImage image(
+      {{"good", 0x1000, 2}, {"outside", 0x1100, 2, 0x7fffffff}, {"unterminated", 0x1200, 2}},
+      /*terminate_last_name=*/false);
   elf::SymbolTable table;
   ASSERT_EQ(table.open(image.bytes.data(), image.bytes.size()), elf::ElfError::kNone);
   uint64_t offset = 0;
@@ -154,8 +156,8 @@ TEST(SymbolTable, AnEmptyTableFindsNothing) {
 namespace {
 
 TEST(SymbolTable, FindLooksUpExactNamesOfFunctionsAndObjects) {
-  SymbolImage image({{"alpha", 0x1000, 2}, {"alphabet", 0x1100, 2}, {"gamma", 0x2000, 1},
-                     {"marker", 0x3000, 0}});
+  SymbolImage image(
+      {{"alpha", 0x1000, 2}, {"alphabet", 0x1100, 2}, {"gamma", 0x2000, 1}, {"marker", 0x3000, 0}});
   elf::SymbolTable table;
   ASSERT_EQ(table.open(image.bytes.data(), image.bytes.size()), elf::ElfError::kNone);
   uint64_t value = 0;

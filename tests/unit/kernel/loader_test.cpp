@@ -45,7 +45,8 @@ struct LoaderTest : ::testing::Test {
 TEST_F(LoaderTest, CopiesFileBytesAndZeroesTheRest) {
   // Data starting mid-page, 0x1800 bytes from the file, 0x3000 in memory (bss after).
   add(0x600100, 0x3000, 0x100, 0x1800, elf::kFlagRead | elf::kFlagWrite);
-  ASSERT_EQ(load_executable(table, executable, image.data(), kStackTop, 2, nullptr), LoadError::kNone);
+  ASSERT_EQ(load_executable(table, executable, image.data(), kStackTop, 2, nullptr),
+            LoadError::kNone);
   EXPECT_EQ(byte_at(0x600100), image[0x100]);
   EXPECT_EQ(byte_at(0x600fff), image[0xfff]);
   EXPECT_EQ(byte_at(0x601000), image[0x1000]);
@@ -60,7 +61,8 @@ TEST_F(LoaderTest, PermissionsFollowSegmentFlags) {
   add(0x400000, 0x1000, 0x0, 0x1000, elf::kFlagRead | elf::kFlagExecute);
   add(0x401000, 0x1000, 0x1000, 0x1000, elf::kFlagRead);
   add(0x402000, 0x1000, 0x2000, 0x1000, elf::kFlagRead | elf::kFlagWrite);
-  ASSERT_EQ(load_executable(table, executable, image.data(), kStackTop, 1, nullptr), LoadError::kNone);
+  ASSERT_EQ(load_executable(table, executable, image.data(), kStackTop, 1, nullptr),
+            LoadError::kNone);
   uint64_t text = flags_at(0x400000), rodata = flags_at(0x401000), data = flags_at(0x402000);
   EXPECT_TRUE((text & page::kUser) && !(text & page::kWritable) && !(text & page::kNoExecute));
   EXPECT_TRUE((rodata & page::kUser) && !(rodata & page::kWritable) && (rodata & page::kNoExecute));
@@ -70,7 +72,8 @@ TEST_F(LoaderTest, PermissionsFollowSegmentFlags) {
 TEST_F(LoaderTest, SegmentsSharingAPageShareItsFrameWithUnitedPermissions) {
   add(0x400000, 0x1800, 0x0, 0x1800, elf::kFlagRead | elf::kFlagExecute);
   add(0x401800, 0x1000, 0x1800, 0x800, elf::kFlagRead | elf::kFlagWrite);
-  ASSERT_EQ(load_executable(table, executable, image.data(), kStackTop, 1, nullptr), LoadError::kNone);
+  ASSERT_EQ(load_executable(table, executable, image.data(), kStackTop, 1, nullptr),
+            LoadError::kNone);
   uint64_t shared = flags_at(0x401000);
   EXPECT_TRUE(shared & page::kWritable);
   EXPECT_FALSE(shared & page::kNoExecute);
@@ -83,7 +86,8 @@ TEST_F(LoaderTest, SegmentsSharingAPageShareItsFrameWithUnitedPermissions) {
 
 TEST_F(LoaderTest, MapsAWritableNonExecutableStackBelowTheTop) {
   add(0x400000, 0x1000, 0x0, 0x1000, elf::kFlagRead | elf::kFlagExecute);
-  ASSERT_EQ(load_executable(table, executable, image.data(), kStackTop, 4, nullptr), LoadError::kNone);
+  ASSERT_EQ(load_executable(table, executable, image.data(), kStackTop, 4, nullptr),
+            LoadError::kNone);
   for (uint64_t i = 1; i <= 4; ++i) {
     uint64_t flags = flags_at(kStackTop - i * page::kSize);
     EXPECT_TRUE((flags & page::kUser) && (flags & page::kWritable) && (flags & page::kNoExecute));
@@ -105,14 +109,15 @@ TEST_F(LoaderTest, ReportsOutOfMemoryWithThePage) {
 
 TEST_F(LoaderTest, CopyFromUserCrossesPagesAndChecksEveryOne) {
   add(0x400000, 0x2000, 0x0, 0x2000, elf::kFlagRead | elf::kFlagWrite);
-  ASSERT_EQ(load_executable(table, executable, image.data(), kStackTop, 1, nullptr), LoadError::kNone);
+  ASSERT_EQ(load_executable(table, executable, image.data(), kStackTop, 1, nullptr),
+            LoadError::kNone);
   uint8_t buffer[0x200];
   ASSERT_TRUE(copy_from_user(table, buffer, 0x400f00, sizeof(buffer)));
   EXPECT_EQ(std::memcmp(buffer, &image[0xf00], sizeof(buffer)), 0);
-  EXPECT_TRUE(copy_from_user(table, buffer, 0x401f00, 0x100));    // ends exactly at the end
-  EXPECT_FALSE(copy_from_user(table, buffer, 0x401f00, 0x101));   // one byte past the end
-  EXPECT_FALSE(copy_from_user(table, buffer, 0x3fffff, 2));       // starts before
-  EXPECT_TRUE(copy_from_user(table, buffer, 0x1000, 0));          // nothing to read
+  EXPECT_TRUE(copy_from_user(table, buffer, 0x401f00, 0x100));   // ends exactly at the end
+  EXPECT_FALSE(copy_from_user(table, buffer, 0x401f00, 0x101));  // one byte past the end
+  EXPECT_FALSE(copy_from_user(table, buffer, 0x3fffff, 2));      // starts before
+  EXPECT_TRUE(copy_from_user(table, buffer, 0x1000, 0));         // nothing to read
 }
 
 TEST_F(LoaderTest, CopyFromUserRefusesKernelPagesAndWrappingRanges) {
@@ -134,7 +139,7 @@ namespace {
 
 TEST_F(LoaderTest, CopyToUserNeedsWritableUserPagesAndWritesNothingOnFailure) {
   ASSERT_EQ(table.map(0x600000, 0xc000, page::kWritable | page::kUser), MapError::kNone);
-  ASSERT_EQ(table.map(0x601000, 0xd000, page::kUser), MapError::kNone);  // read-only
+  ASSERT_EQ(table.map(0x601000, 0xd000, page::kUser), MapError::kNone);      // read-only
   ASSERT_EQ(table.map(0x602000, 0xe000, page::kWritable), MapError::kNone);  // kernel only
   uint8_t data[32];
   for (size_t i = 0; i < sizeof(data); ++i) data[i] = static_cast<uint8_t>(i + 1);
@@ -147,7 +152,7 @@ TEST_F(LoaderTest, CopyToUserNeedsWritableUserPagesAndWritesNothingOnFailure) {
   ASSERT_TRUE(copy_from_user(table, back, 0x600ff0, 16));
   EXPECT_EQ(std::memcmp(back, data, 16), 0);
   EXPECT_FALSE(copy_to_user(table, 0x602000, data, 8));
-  EXPECT_FALSE(copy_to_user(table, 0x700000, data, 8));            // unmapped
+  EXPECT_FALSE(copy_to_user(table, 0x700000, data, 8));               // unmapped
   EXPECT_FALSE(copy_to_user(table, 0xffff800000000000ull, data, 8));  // kernel half
   EXPECT_FALSE(copy_to_user(table, 0x7ffffffffff8ull, data, 16));     // past user space
 }

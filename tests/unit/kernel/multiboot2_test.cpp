@@ -94,7 +94,8 @@ TEST(Multiboot2, RejectsBadTotalSize) {
             kernel::BootInfoError::kBadTotalSize);
   uint32_t odd = info.size() - 3;
   std::memcpy(info.data(), &odd, 4);
-  EXPECT_EQ(kernel::parse_boot_info(info.data(), info.size(), boot), kernel::BootInfoError::kBadTotalSize);
+  EXPECT_EQ(kernel::parse_boot_info(info.data(), info.size(), boot),
+            kernel::BootInfoError::kBadTotalSize);
 }
 
 TEST(Multiboot2, RejectsTagRunningPastTheEnd) {
@@ -102,7 +103,8 @@ TEST(Multiboot2, RejectsTagRunningPastTheEnd) {
   uint32_t huge = 0x10000;
   std::memcpy(&info[12], &huge, 4);  // first tag's size
   kernel::BootInfo boot;
-  EXPECT_EQ(kernel::parse_boot_info(info.data(), info.size(), boot), kernel::BootInfoError::kTagOutOfBounds);
+  EXPECT_EQ(kernel::parse_boot_info(info.data(), info.size(), boot),
+            kernel::BootInfoError::kTagOutOfBounds);
 }
 
 TEST(Multiboot2, RejectsMissingEndTag) {
@@ -111,7 +113,8 @@ TEST(Multiboot2, RejectsMissingEndTag) {
   uint32_t total = info.size();
   std::memcpy(info.data(), &total, 4);
   kernel::BootInfo boot;
-  EXPECT_EQ(kernel::parse_boot_info(info.data(), info.size(), boot), kernel::BootInfoError::kTagOutOfBounds);
+  EXPECT_EQ(kernel::parse_boot_info(info.data(), info.size(), boot),
+            kernel::BootInfoError::kTagOutOfBounds);
 }
 
 TEST(Multiboot2, RejectsUnterminatedStringsAndBadModules) {
@@ -119,14 +122,17 @@ TEST(Multiboot2, RejectsUnterminatedStringsAndBadModules) {
   auto unterminated = InfoBuilder().tag(1, {'a', 'b', 'c'}).memory_map({{0, 0x1000, 1}}).finish();
   EXPECT_EQ(kernel::parse_boot_info(unterminated.data(), unterminated.size(), boot),
             kernel::BootInfoError::kUnterminatedString);
-  auto backwards = InfoBuilder().module(0x300000, 0x200000, "root").memory_map({{0, 0x1000, 1}}).finish();
-  EXPECT_EQ(kernel::parse_boot_info(backwards.data(), backwards.size(), boot), kernel::BootInfoError::kBadTag);
+  auto backwards =
+      InfoBuilder().module(0x300000, 0x200000, "root").memory_map({{0, 0x1000, 1}}).finish();
+  EXPECT_EQ(kernel::parse_boot_info(backwards.data(), backwards.size(), boot),
+            kernel::BootInfoError::kBadTag);
 }
 
 TEST(Multiboot2, RequiresAMemoryMap) {
   auto info = InfoBuilder().command_line("x").finish();
   kernel::BootInfo boot;
-  EXPECT_EQ(kernel::parse_boot_info(info.data(), info.size(), boot), kernel::BootInfoError::kNoMemoryMap);
+  EXPECT_EQ(kernel::parse_boot_info(info.data(), info.size(), boot),
+            kernel::BootInfoError::kNoMemoryMap);
 }
 
 TEST(Multiboot2, RejectsTooManyModules) {
@@ -134,7 +140,8 @@ TEST(Multiboot2, RejectsTooManyModules) {
   for (size_t i = 0; i <= kernel::kMaxModules; ++i) builder.module(0x1000 * i, 0x1000 * i + 1, "m");
   auto info = builder.memory_map({{0, 0x1000, 1}}).finish();
   kernel::BootInfo boot;
-  EXPECT_EQ(kernel::parse_boot_info(info.data(), info.size(), boot), kernel::BootInfoError::kTooManyModules);
+  EXPECT_EQ(kernel::parse_boot_info(info.data(), info.size(), boot),
+            kernel::BootInfoError::kTooManyModules);
 }
 
 }  // namespace

@@ -40,7 +40,8 @@ TEST_F(PageTableTest, MapsAndTranslatesWithEffectiveFlags) {
 }
 
 TEST_F(PageTableTest, KernelPagesAreNotUserAccessible) {
-  ASSERT_EQ(table.map(0xffff800000001000ull, 0x9000, page::kWritable | page::kNoExecute), MapError::kNone);
+  ASSERT_EQ(table.map(0xffff800000001000ull, 0x9000, page::kWritable | page::kNoExecute),
+            MapError::kNone);
   uint64_t physical = 0, flags = 0;
   ASSERT_TRUE(table.translate(0xffff800000001000ull, &physical, &flags));
   EXPECT_FALSE(flags & page::kUser);

@@ -94,12 +94,13 @@ TEST(PhysicalAllocator, RangesPastTheEndAreClipped) {
 namespace {
 
 TEST(PhysicalAllocator, AllocateBlockIsNaturallyAlignedAndWhollyFree) {
-  Fixture f(1 << 22);  // 1024 frames
-  f.allocator.add_free_range(0x3000, 0x40000);  // frames 3..63
-  f.allocator.reserve_range(0x10000, 0x11000);  // frame 16 taken: 16..31 is not a whole block
+  Fixture f(1 << 22);                               // 1024 frames
+  f.allocator.add_free_range(0x3000, 0x40000);      // frames 3..63
+  f.allocator.reserve_range(0x10000, 0x11000);      // frame 16 taken: 16..31 is not a whole block
   uint64_t block = f.allocator.allocate_block(16);  // 16 frames
-  EXPECT_EQ(block, 0x20000u);                        // frames 32..47
-  for (uint64_t a = block; a < block + 0x10000; a += kFrameSize) EXPECT_FALSE(f.allocator.is_free(a));
+  EXPECT_EQ(block, 0x20000u);                       // frames 32..47
+  for (uint64_t a = block; a < block + 0x10000; a += kFrameSize)
+    EXPECT_FALSE(f.allocator.is_free(a));
   EXPECT_EQ(f.allocator.allocate_block(16), 0x30000u);
   EXPECT_EQ(f.allocator.allocate_block(16), 0u);  // no aligned run of 16 left
   EXPECT_EQ(f.allocator.allocate_block(11), 0u);  // below a frame

@@ -30,9 +30,7 @@ struct SimulatedMemory {
     return &self->memory[physical / 8];
   }
   kernel::FrameSource source() { return kernel::FrameSource{allocate, table_at, this}; }
-  uint8_t* bytes(uint64_t physical) {
-    return reinterpret_cast<uint8_t*>(memory.data()) + physical;
-  }
+  uint8_t* bytes(uint64_t physical) { return reinterpret_cast<uint8_t*>(memory.data()) + physical; }
 };
 
 }  // namespace kernel_test

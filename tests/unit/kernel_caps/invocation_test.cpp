@@ -28,10 +28,10 @@ TEST(ErrorTable, CodesAndNamesAreDistinctAndResultsAreNegated) {
 }
 
 TEST(LabelTable, TcbLabelsBelongToTheTcbBlock) {
-  for (Label label : {Label::kTcbConfigure, Label::kTcbSetPriority, Label::kTcbReadRegisters,
-                      Label::kTcbWriteRegisters, Label::kTcbResume, Label::kTcbSuspend,
-                      Label::kTcbSetAbi, Label::kTcbSetAffinity, Label::kTcbSetTls,
-                      Label::kTcbSetMaxPriority}) {
+  for (Label label :
+       {Label::kTcbConfigure, Label::kTcbSetPriority, Label::kTcbReadRegisters,
+        Label::kTcbWriteRegisters, Label::kTcbResume, Label::kTcbSuspend, Label::kTcbSetAbi,
+        Label::kTcbSetAffinity, Label::kTcbSetTls, Label::kTcbSetMaxPriority}) {
     EXPECT_EQ(kernel::label_object_type(label), ObjectType::kTcb);
     EXPECT_EQ(abi::label_block(label), 3u);
   }

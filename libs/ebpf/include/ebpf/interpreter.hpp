@@ -17,13 +17,13 @@ class Map;
 // checked runs of unverified programs.
 enum class RunStatus : uint8_t {
   kOk,
-  kInvalidInstruction,   // opcode or field the engine does not implement
-  kOutOfBounds,          // checked mode: memory access outside every allowed region
-  kCallDepthExceeded,    // more than kMaxCallDepth nested bpf-to-bpf calls
-  kUnknownHelper,        // helper id with no entry in the table
-  kBudgetExhausted,      // checked mode: instruction budget used up (a loop?)
-  kJumpOutOfRange,       // checked mode: jump or fall-through leaves the program
-  kAborted,              // a helper asked to stop the program (ExecContext::abort)
+  kInvalidInstruction,  // opcode or field the engine does not implement
+  kOutOfBounds,         // checked mode: memory access outside every allowed region
+  kCallDepthExceeded,   // more than kMaxCallDepth nested bpf-to-bpf calls
+  kUnknownHelper,       // helper id with no entry in the table
+  kBudgetExhausted,     // checked mode: instruction budget used up (a loop?)
+  kJumpOutOfRange,      // checked mode: jump or fall-through leaves the program
+  kAborted,             // a helper asked to stop the program (ExecContext::abort)
 };
 
 const char* run_status_message(RunStatus status);
@@ -46,8 +46,8 @@ struct CheckedRunOptions {
 
 struct RunResult {
   RunStatus status;
-  uint64_t value;     // r0 at exit
-  uint32_t pc;        // instruction index where a failure happened
+  uint64_t value;  // r0 at exit
+  uint32_t pc;     // instruction index where a failure happened
 };
 
 // Runs a verified program on `context` (r1). No bounds checks: the verifier proved them.

@@ -108,19 +108,19 @@ inline constexpr uint8_t kPseudoMapIdx = 5;       // imm: index into the fd_arra
 inline constexpr uint8_t kPseudoMapIdxValue = 6;  // imm: fd_array index, next imm: offset
 
 // CALL source-register values.
-inline constexpr uint8_t kCallHelper = 0;        // imm: helper id (enum bpf_func_id)
-inline constexpr uint8_t kPseudoCall = 1;        // imm: pc-relative offset of a bpf function
-inline constexpr uint8_t kPseudoKfuncCall = 2;   // imm: BTF id of a kernel function
+inline constexpr uint8_t kCallHelper = 0;       // imm: helper id (enum bpf_func_id)
+inline constexpr uint8_t kPseudoCall = 1;       // imm: pc-relative offset of a bpf function
+inline constexpr uint8_t kPseudoKfuncCall = 2;  // imm: BTF id of a kernel function
 
 inline constexpr uint8_t kOpLdImm64 = kClassLd | kSizeDw | kModeImm;  // 0x18
 
 // Register file and limits, as Linux defines them.
 inline constexpr int kNumRegisters = 11;  // r0..r10, r10 is the read-only frame pointer
 inline constexpr int kFramePointer = 10;
-inline constexpr int kStackSize = 512;            // bytes per frame
-inline constexpr int kMaxCallDepth = 8;           // MAX_CALL_FRAMES
-inline constexpr int kMaxTailCalls = 33;          // MAX_TAIL_CALL_CNT
-inline constexpr uint32_t kMaxInsns = 1000000;    // BPF_COMPLEXITY_LIMIT_INSNS
+inline constexpr int kStackSize = 512;                 // bytes per frame
+inline constexpr int kMaxCallDepth = 8;                // MAX_CALL_FRAMES
+inline constexpr int kMaxTailCalls = 33;               // MAX_TAIL_CALL_CNT
+inline constexpr uint32_t kMaxInsns = 1000000;         // BPF_COMPLEXITY_LIMIT_INSNS
 inline constexpr uint32_t kMaxProgramInsns = 1000000;  // program length limit for privileged loads
 
 }  // namespace ebpf

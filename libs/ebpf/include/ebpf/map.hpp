@@ -41,11 +41,11 @@ inline constexpr uint64_t kUpdateLock = 4;
 
 // map_flags bits used by supported types (Linux uapi values).
 inline constexpr uint32_t kMapNoPrealloc = 1u << 0;
-inline constexpr uint32_t kMapNoCommonLru = 1u << 1;   // BPF_F_NO_COMMON_LRU
-inline constexpr uint32_t kMapNumaNode = 1u << 2;      // BPF_F_NUMA_NODE
-inline constexpr uint32_t kMapRdonly = 1u << 3;        // BPF_F_RDONLY: syscall side may only read
-inline constexpr uint32_t kMapWronly = 1u << 4;        // BPF_F_WRONLY: syscall side may only write
-inline constexpr uint32_t kMapZeroSeed = 1u << 6;      // BPF_F_ZERO_SEED
+inline constexpr uint32_t kMapNoCommonLru = 1u << 1;  // BPF_F_NO_COMMON_LRU
+inline constexpr uint32_t kMapNumaNode = 1u << 2;     // BPF_F_NUMA_NODE
+inline constexpr uint32_t kMapRdonly = 1u << 3;       // BPF_F_RDONLY: syscall side may only read
+inline constexpr uint32_t kMapWronly = 1u << 4;       // BPF_F_WRONLY: syscall side may only write
+inline constexpr uint32_t kMapZeroSeed = 1u << 6;     // BPF_F_ZERO_SEED
 inline constexpr uint32_t kMapRdonlyProg = 1u << 7;
 inline constexpr uint32_t kMapWronlyProg = 1u << 8;
 inline constexpr uint32_t kMapMmapable = 1u << 10;
@@ -73,7 +73,8 @@ class Map {
   // each rounded up to 8 bytes, as Linux lays them out.
   uint32_t value_copies() const { return value_copies_; }
   uint32_t syscall_value_size() const {
-    return value_copies_ == 1 ? attributes_.value_size : ((attributes_.value_size + 7u) & ~7u) * value_copies_;
+    return value_copies_ == 1 ? attributes_.value_size
+                              : ((attributes_.value_size + 7u) & ~7u) * value_copies_;
   }
 
   // Program side (helpers). Lookup returns a pointer into the map's storage (for per-CPU
@@ -81,38 +82,71 @@ class Map {
   virtual void* lookup(const void* key) = 0;
   virtual long update(const void* key, const void* value, uint64_t flags) = 0;
   virtual long remove(const void* key) = 0;  // bpf_map_delete_elem
-  virtual long push(const void* value, uint64_t flags) { (void)value; (void)flags; return -22; }
-  virtual long pop(void* value) { (void)value; return -22; }
+  virtual long push(const void* value, uint64_t flags) {
+    (void)value;
+    (void)flags;
+    return -22;
+  }
+  virtual long pop(void* value) {
+    (void)value;
+    return -22;
+  }
   // bpf_map_lookup_percpu_elem: the copy of `cpu`, or nullptr (also for non-per-CPU maps).
-  virtual void* lookup_percpu(const void* key, uint32_t cpu) { (void)key; (void)cpu; return nullptr; }
-  virtual long peek(void* value) { (void)value; return -22; }
+  virtual void* lookup_percpu(const void* key, uint32_t cpu) {
+    (void)key;
+    (void)cpu;
+    return nullptr;
+  }
+  virtual long peek(void* value) {
+    (void)value;
+    return -22;
+  }
 
   // Syscall side (bpf(BPF_MAP_*)): values of per-CPU maps are value_size rounded up to 8,
   // times the number of possible CPUs.
-  [[nodiscard]] virtual rt::Result<void> syscall_lookup(const void* key, void* value, uint64_t flags) = 0;
-  [[nodiscard]] virtual rt::Result<void> syscall_update(const void* key, const void* value, uint64_t flags) = 0;
-  [[nodiscard]] virtual rt::Result<void> get_next_key(const void* key, void* next_key) = 0;  // key nullptr: first key
-  [[nodiscard]] virtual rt::Result<void> lookup_and_delete(const void* key, void* value, uint64_t flags) {
-    (void)key; (void)value; (void)flags;
+  [[nodiscard]] virtual rt::Result<void> syscall_lookup(const void* key, void* value,
+                                                        uint64_t flags) = 0;
+  [[nodiscard]] virtual rt::Result<void> syscall_update(const void* key, const void* value,
+                                                        uint64_t flags) = 0;
+  [[nodiscard]] virtual rt::Result<void> get_next_key(
+      const void* key, void* next_key) = 0;  // key nullptr: first key
+  [[nodiscard]] virtual rt::Result<void> lookup_and_delete(const void* key, void* value,
+                                                           uint64_t flags) {
+    (void)key;
+    (void)value;
+    (void)flags;
     return rt::err(rt::kENOTSUPP);  // as Linux for other types
   }
   // Direct access to the value of a single-element array (global variables, .rodata):
   // the byte at `offset`, or nullptr when the map has no direct value access.
-  virtual uint8_t* direct_value(uint32_t offset) { (void)offset; return nullptr; }
+  virtual uint8_t* direct_value(uint32_t offset) {
+    (void)offset;
+    return nullptr;
+  }
 
   // BPF_MAP_LOOKUP_BATCH: copies up to *count keys and values starting at the position in
   // `in_batch` (nullptr: the start), stores where to continue in `out_batch` (a u32), and
   // sets *count to what was copied. -ENOENT once the end is reached (with the last
   // elements copied), -ENOSPC if not even one bucket fits, -ENOTSUPP for other types.
-  [[nodiscard]] virtual rt::Result<void> lookup_batch(const void* in_batch, void* out_batch, void* keys, void* values, uint32_t* count) {
-    (void)in_batch; (void)out_batch; (void)keys; (void)values; (void)count;
+  [[nodiscard]] virtual rt::Result<void> lookup_batch(const void* in_batch, void* out_batch,
+                                                      void* keys, void* values, uint32_t* count) {
+    (void)in_batch;
+    (void)out_batch;
+    (void)keys;
+    (void)values;
+    (void)count;
     return rt::err(rt::kENOTSUPP);
   }
   // BPF_MAP_LOOKUP_AND_DELETE_BATCH: as lookup_batch, deleting what it copies (hash maps;
   // ENOTSUPP for other types, as Linux).
-  [[nodiscard]] virtual rt::Result<void> lookup_and_delete_batch(const void* in_batch, void* out_batch, void* keys, void* values,
-                                       uint32_t* count) {
-    (void)in_batch; (void)out_batch; (void)keys; (void)values; (void)count;
+  [[nodiscard]] virtual rt::Result<void> lookup_and_delete_batch(const void* in_batch,
+                                                                 void* out_batch, void* keys,
+                                                                 void* values, uint32_t* count) {
+    (void)in_batch;
+    (void)out_batch;
+    (void)keys;
+    (void)values;
+    (void)count;
     return rt::err(rt::kENOTSUPP);
   }
   // BPF_MAP_UPDATE_BATCH / BPF_MAP_DELETE_BATCH (Linux's generic_map_update_batch and
@@ -120,24 +154,33 @@ class Map {
   // first error, which is returned with *count set to the elements done. elem_flags may
   // only be 0 here (BPF_F_LOCK needs a spin lock Sonde's values never have): EINVAL.
   // Arrays and hashes take updates, hashes deletions; other types ENOTSUPP.
-  [[nodiscard]] virtual rt::Result<void> update_batch(const void* keys, const void* values, uint32_t* count, uint64_t elem_flags) {
-    (void)keys; (void)values; (void)count; (void)elem_flags;
+  [[nodiscard]] virtual rt::Result<void> update_batch(const void* keys, const void* values,
+                                                      uint32_t* count, uint64_t elem_flags) {
+    (void)keys;
+    (void)values;
+    (void)count;
+    (void)elem_flags;
     return rt::err(rt::kENOTSUPP);
   }
-  [[nodiscard]] virtual rt::Result<void> delete_batch(const void* keys, uint32_t* count, uint64_t elem_flags) {
-    (void)keys; (void)count; (void)elem_flags;
+  [[nodiscard]] virtual rt::Result<void> delete_batch(const void* keys, uint32_t* count,
+                                                      uint64_t elem_flags) {
+    (void)keys;
+    (void)count;
+    (void)elem_flags;
     return rt::err(rt::kENOTSUPP);
   }
   // bpf_for_each_map_elem: calls `visit(key, value, state)` for each element until it
   // returns non-zero; returns the number of elements visited, or -EINVAL for other types.
   using ElementVisitor = uint64_t (*)(void* key, void* value, void* state);
   virtual long for_each_element(ElementVisitor visit, void* state) {
-    (void)visit; (void)state;
+    (void)visit;
+    (void)state;
     return -22;
   }
 
   // The shared loops behind update_batch and delete_batch, for types that support them.
-  [[nodiscard]] rt::Result<void> generic_update_batch(const void* keys, const void* values, uint32_t* count, uint64_t elem_flags) {
+  [[nodiscard]] rt::Result<void> generic_update_batch(const void* keys, const void* values,
+                                                      uint32_t* count, uint64_t elem_flags) {
     if (elem_flags != 0) return rt::err(rt::kEINVAL);
     if (!syscall_can_write()) return rt::err(rt::kEPERM);
     uint32_t want = *count, done = 0;
@@ -152,14 +195,16 @@ class Map {
     *count = done;
     return result;
   }
-  [[nodiscard]] rt::Result<void> generic_delete_batch(const void* keys, uint32_t* count, uint64_t elem_flags) {
+  [[nodiscard]] rt::Result<void> generic_delete_batch(const void* keys, uint32_t* count,
+                                                      uint64_t elem_flags) {
     if (elem_flags != 0) return rt::err(rt::kEINVAL);
     if (!syscall_can_write()) return rt::err(rt::kEPERM);
     uint32_t want = *count, done = 0;
     rt::Result<void> result;
     const auto* key_bytes = static_cast<const uint8_t*>(keys);
     for (; done < want; ++done) {
-      result = rt::from_negated_errno(remove(key_bytes + static_cast<size_t>(done) * attributes_.key_size));
+      result = rt::from_negated_errno(
+          remove(key_bytes + static_cast<size_t>(done) * attributes_.key_size));
       if (!result.ok()) break;
     }
     *count = done;

@@ -11,13 +11,13 @@
 namespace ebpf {
 
 inline constexpr uint32_t kPerfPageSize = 4096;
-inline constexpr uint32_t kPerfRecordLost = 2;     // PERF_RECORD_LOST
-inline constexpr uint32_t kPerfRecordSample = 9;   // PERF_RECORD_SAMPLE
+inline constexpr uint32_t kPerfRecordLost = 2;         // PERF_RECORD_LOST
+inline constexpr uint32_t kPerfRecordSample = 9;       // PERF_RECORD_SAMPLE
 inline constexpr uint64_t kPerfDataHeadOffset = 1024;  // offsetof(perf_event_mmap_page, data_head)
 inline constexpr uint64_t kPerfDataTailOffset = 1032;
 inline constexpr uint64_t kPerfDataOffsetOffset = 1040;
 inline constexpr uint64_t kPerfDataSizeOffset = 1048;
-inline constexpr uint64_t kBpfFIndexMask = 0xffffffffull;  // BPF_F_INDEX_MASK
+inline constexpr uint64_t kBpfFIndexMask = 0xffffffffull;    // BPF_F_INDEX_MASK
 inline constexpr uint64_t kBpfFCurrentCpu = kBpfFIndexMask;  // BPF_F_CURRENT_CPU
 
 // One perf event's ring (what perf_event_open + mmap give a reader): a metadata page, then

@@ -25,8 +25,10 @@ class ProgArrayMap final : public Map {
   void* lookup(const void* key) override;
   long update(const void* key, const void* value, uint64_t flags) override;
   long remove(const void* key) override;
-  [[nodiscard]] rt::Result<void> syscall_lookup(const void* key, void* value, uint64_t flags) override;
-  [[nodiscard]] rt::Result<void> syscall_update(const void* key, const void* value, uint64_t flags) override;
+  [[nodiscard]] rt::Result<void> syscall_lookup(const void* key, void* value,
+                                                uint64_t flags) override;
+  [[nodiscard]] rt::Result<void> syscall_update(const void* key, const void* value,
+                                                uint64_t flags) override;
   [[nodiscard]] rt::Result<void> get_next_key(const void* key, void* next_key) override;
   const Program* tail_call_target(uint32_t index) const override;
   size_t memory_usage() const override;

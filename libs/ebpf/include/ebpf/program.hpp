@@ -27,7 +27,8 @@ inline constexpr uint32_t kMaxHelperId = 256;
 
 // How an engine runs a program on `context` (r1). The interpreter's `run` is the default;
 // a JIT sets its own entry here and keeps its code in `jit_image`.
-using ProgramRunner = uint64_t (*)(const struct Program& program, void* context, Environment* environment);
+using ProgramRunner = uint64_t (*)(const struct Program& program, void* context,
+                                   Environment* environment);
 
 // A loaded program. Instructions are the load-time rewritten form (prepare_for_execution):
 // LD_IMM64 map references hold the Map* (or value address) in their two immediates and
@@ -43,8 +44,8 @@ struct Program {
 
   // What the verifier proved (for engines that can use it, e.g. a JIT sizing its frame).
   bool verified = false;
-  uint32_t max_stack_depth = 0;        // deepest combined stack of a call chain, bytes
-  const uint8_t* insn_facts = nullptr; // per-instruction InsnFact bits, or nullptr
+  uint32_t max_stack_depth = 0;         // deepest combined stack of a call chain, bytes
+  const uint8_t* insn_facts = nullptr;  // per-instruction InsnFact bits, or nullptr
 
   // The engine seam: nullptr means "interpret". A JIT stores its entry and image here.
   ProgramRunner runner = nullptr;
@@ -83,9 +84,9 @@ struct LoadResolver {
   void* state = nullptr;
 };
 
-[[nodiscard]] rt::Result<void> resolve_fd_array(Insn* insns, uint32_t count, const int32_t* fd_array,
-                                               uint32_t fd_array_count);
+[[nodiscard]] rt::Result<void> resolve_fd_array(Insn* insns, uint32_t count,
+                                                const int32_t* fd_array, uint32_t fd_array_count);
 [[nodiscard]] rt::Result<void> prepare_for_execution(Insn* insns, uint32_t count,
-                                                    const LoadResolver& resolver);
+                                                     const LoadResolver& resolver);
 
 }  // namespace ebpf

@@ -6,7 +6,8 @@
 
 namespace ebpf {
 
-class Environment;  // services of the host: current task, traced memory, time, output (environment.hpp)
+class Environment;  // services of the host: current task, traced memory, time, output
+                    // (environment.hpp)
 struct Program;     // a loaded, verified program (program.hpp)
 
 // Per-run state, created by the engine for one program invocation and passed to helpers.

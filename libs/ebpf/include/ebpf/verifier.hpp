@@ -19,7 +19,7 @@ inline constexpr uint32_t kLogLevel2 = 2;
 inline constexpr uint32_t kLogStats = 4;
 inline constexpr uint32_t kMinLogSize = 128;  // smaller log buffers are EINVAL, as in Linux
 
-inline constexpr size_t kPtRegsSize = 168;      // x86-64 struct pt_regs
+inline constexpr size_t kPtRegsSize = 168;        // x86-64 struct pt_regs
 inline constexpr size_t kRawTracepointArgs = 12;  // MAX_BPF_FUNC_ARGS u64 arguments
 
 // Linux's complexity limits (kernel/bpf/verifier.c): pending branches of one path
@@ -85,14 +85,14 @@ struct VerifierOptions {
 };
 
 struct VerifierResult {
-  int error = 0;                  // 0 or a negative Linux errno (EINVAL, EACCES, E2BIG, ENOSPC, ENOMEM)
+  int error = 0;  // 0 or a negative Linux errno (EINVAL, EACCES, E2BIG, ENOSPC, ENOMEM)
   uint32_t instructions_processed = 0;
-  uint32_t states_stored = 0;     // Linux's total_states
-  uint32_t peak_states = 0;       // most stored states held at once
+  uint32_t states_stored = 0;        // Linux's total_states
+  uint32_t peak_states = 0;          // most stored states held at once
   uint32_t max_states_per_insn = 0;  // longest list of stored states met at one instruction
-  uint32_t max_stack_depth = 0;   // deepest combined stack of a call chain, bytes
-  uint32_t log_true_size = 0;     // bytes the whole log needed, including the NUL
-  size_t peak_memory = 0;         // most bytes the verifier held at once
+  uint32_t max_stack_depth = 0;      // deepest combined stack of a call chain, bytes
+  uint32_t log_true_size = 0;        // bytes the whole log needed, including the NUL
+  size_t peak_memory = 0;            // most bytes the verifier held at once
 };
 
 VerifierResult verify(const Insn* insns, uint32_t count, const VerifierOptions& options);
@@ -101,6 +101,8 @@ VerifierResult verify(const Insn* insns, uint32_t count, const VerifierOptions& 
 // (program.hpp, the load path) with `resolve_map` as its map resolver. Map references become
 // plain LD_IMM64s of the Map* or of the value's address; EBADF for an unknown fd and EINVAL for
 // a value reference the map cannot serve.
-[[nodiscard]] rt::Result<void> relocate_maps(Insn* insns, uint32_t count, Map* (*resolve_map)(void* state, int32_t fd), void* resolve_state);
+[[nodiscard]] rt::Result<void> relocate_maps(Insn* insns, uint32_t count,
+                                             Map* (*resolve_map)(void* state, int32_t fd),
+                                             void* resolve_state);
 
 }  // namespace ebpf

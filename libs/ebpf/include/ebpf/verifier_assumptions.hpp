@@ -17,10 +17,10 @@ namespace ebpf {
 enum class AssumedType : uint8_t {
   kNotInit,
   kScalar,
-  kCtx,          // offset: fixed offset into the context
-  kStack,        // offset: fixed offset from the frame pointer (e.g. -8)
-  kMapPointer,   // map: the map (CONST_PTR_TO_MAP)
-  kMapValue,     // map, offset: a pointer into one of the map's values
+  kCtx,             // offset: fixed offset into the context
+  kStack,           // offset: fixed offset from the frame pointer (e.g. -8)
+  kMapPointer,      // map: the map (CONST_PTR_TO_MAP)
+  kMapValue,        // map, offset: a pointer into one of the map's values
   kMapValueOrNull,  // as kMapValue, or NULL (a lookup result not yet checked)
 };
 
@@ -47,11 +47,11 @@ struct EntryAssumptions {
 // Facts per instruction, filled (when VerifierOptions::insn_facts is set) for every
 // instruction the simulation reached, whether or not the program was accepted.
 enum InsnFact : uint8_t {
-  kFactSeen = 1 << 0,          // reached on some path (Linux's insn_aux_data.seen)
-  kFactTailCall = 1 << 1,      // a call of bpf_tail_call
-  kFactHelperCall = 1 << 2,    // a helper call (not bpf-to-bpf)
-  kFactSubprogStart = 1 << 3,  // first instruction of a subprogram or callback
-  kFactPrunePoint = 1 << 4,    // a jump target or call return, where states are compared
+  kFactSeen = 1 << 0,               // reached on some path (Linux's insn_aux_data.seen)
+  kFactTailCall = 1 << 1,           // a call of bpf_tail_call
+  kFactHelperCall = 1 << 2,         // a helper call (not bpf-to-bpf)
+  kFactSubprogStart = 1 << 3,       // first instruction of a subprogram or callback
+  kFactPrunePoint = 1 << 4,         // a jump target or call return, where states are compared
   kFactBranchTaken = 1 << 5,        // a conditional jump was taken on some path
   kFactBranchFallthrough = 1 << 6,  // a conditional jump fell through on some path
 };

@@ -55,14 +55,13 @@ struct Executable {
 };
 
 struct Limits {
-  uint64_t lowest_address;   // segments must lie in [lowest_address, highest_address)
+  uint64_t lowest_address;  // segments must lie in [lowest_address, highest_address)
   uint64_t highest_address;
 };
 
 // Validates an x86-64 ELF64 executable held in `image` and describes its loadable segments.
 // Every offset, size and address is checked against the image and `limits` before use.
-ElfError parse_executable(const uint8_t* image, size_t size, const Limits& limits,
-                          Executable& out);
+ElfError parse_executable(const uint8_t* image, size_t size, const Limits& limits, Executable& out);
 
 // Symbol lookup over an ELF image's .symtab (functions and objects), for panic reports and
 // /proc/kallsyms-style listings.

@@ -10,7 +10,7 @@ namespace rt {
 
 // Errors travel as values: a negative-free errno plus an optional static message for people.
 struct Error {
-  int code = 0;                 // a Linux errno (positive), see errno.hpp
+  int code = 0;                   // a Linux errno (positive), see errno.hpp
   const char* message = nullptr;  // static string, never owned
 };
 
@@ -18,7 +18,7 @@ template <typename T>
 class [[nodiscard]] Result {
  public:
   Result(T value) : value_(static_cast<T&&>(value)), ok_(true) {}  // NOLINT: implicit by design
-  Result(Error error) : error_(error), ok_(false) {}                // NOLINT: implicit by design
+  Result(Error error) : error_(error), ok_(false) {}               // NOLINT: implicit by design
 
   bool ok() const { return ok_; }
   explicit operator bool() const { return ok_; }

@@ -20,7 +20,8 @@ inline uint64_t clock_ns() {
     uint32_t low, high;
     asm volatile("lfence; rdtsc" : "=a"(low), "=d"(high) : : "memory");
     uint64_t tsc = (uint64_t{high} << 32) | low;
-    uint64_t ns = page->ns_base + sonde::abi::clock_delta_ns(tsc - page->tsc_base, page->mult, page->shift);
+    uint64_t ns =
+        page->ns_base + sonde::abi::clock_delta_ns(tsc - page->tsc_base, page->mult, page->shift);
     if (__atomic_load_n(&page->sequence, __ATOMIC_ACQUIRE) == sequence) return ns;
   }
 }

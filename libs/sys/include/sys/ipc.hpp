@@ -97,7 +97,9 @@ template <size_t N>
 abi::Error invoke(uint64_t cptr, abi::Label label, const uint64_t (&words)[N]) {
   return invoke(cptr, label, words, N);
 }
-inline abi::Error invoke(uint64_t cptr, abi::Label label) { return invoke(cptr, label, nullptr, 0); }
+inline abi::Error invoke(uint64_t cptr, abi::Label label) {
+  return invoke(cptr, label, nullptr, 0);
+}
 
 // Makes `buffer` the IPC buffer ipc_buffer() returns in the thread of `tcb` (the caller's own
 // TCB cap, or a new thread's before it starts). The buffer must also be the one configured
@@ -109,8 +111,8 @@ inline abi::Error bind_ipc_buffer(uint64_t tcb, abi::IpcBuffer* buffer) {
 }
 
 // Common invocations.
-inline abi::Error retype(uint64_t untyped, abi::ObjectType type, uint64_t size_bits,
-                         uint64_t root, uint64_t slot, uint64_t count = 1) {
+inline abi::Error retype(uint64_t untyped, abi::ObjectType type, uint64_t size_bits, uint64_t root,
+                         uint64_t slot, uint64_t count = 1) {
   uint64_t words[] = {static_cast<uint64_t>(type), size_bits, root, 0, 0, slot, count};
   return invoke(untyped, abi::Label::kUntypedRetype, words);
 }

@@ -11,17 +11,17 @@
 namespace sys {
 
 struct LoaderResources {
-  uint64_t untyped;          // objects are retyped from here
-  uint64_t root;             // the caller's root CNode (depth-64 cptrs, slot n = cptr n)
-  uint64_t* next_slot;       // free slots from here on (advanced as they are used)
-  uint64_t own_vspace;       // the caller's VSpace, where pages are filled
-  uint64_t window;           // a free, page-aligned address there whose page table exists
+  uint64_t untyped;     // objects are retyped from here
+  uint64_t root;        // the caller's root CNode (depth-64 cptrs, slot n = cptr n)
+  uint64_t* next_slot;  // free slots from here on (advanced as they are used)
+  uint64_t own_vspace;  // the caller's VSpace, where pages are filled
+  uint64_t window;      // a free, page-aligned address there whose page table exists
 };
 
 struct LoadedProgram {
-  uint64_t vspace = 0;       // cap to the program's new VSpace
+  uint64_t vspace = 0;  // cap to the program's new VSpace
   uint64_t entry = 0;
-  uint64_t stack_top = 0;    // rsp for the first instruction (16-byte aligned minus 8)
+  uint64_t stack_top = 0;  // rsp for the first instruction (16-byte aligned minus 8)
 };
 
 // Validates `image` as an x86-64 executable, makes a VSpace with its segments (file bytes

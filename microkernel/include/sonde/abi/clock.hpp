@@ -15,7 +15,7 @@ struct ClockPage {
   uint64_t mult;               // ns = ns_base + ((tsc - tsc_base) * mult) >> shift
   uint32_t shift;
   uint32_t reserved;
-  uint64_t tsc_hz;             // the calibrated TSC frequency
+  uint64_t tsc_hz;  // the calibrated TSC frequency
 };
 
 inline constexpr uint32_t kClockInvariantTsc = 1u << 0;  // CPUID says the TSC never stops

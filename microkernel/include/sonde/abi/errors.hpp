@@ -4,11 +4,11 @@
 
 #include <stdint.h>
 
-
 namespace sonde::abi {
 
 // One error space for every native call. A call returns -code in rax on failure. Codes 1..4
-// are the errors of the system calls themselves; capability errors start at 16. Every code has one meaning, listed in docs/CAPABILITIES.md.
+// are the errors of the system calls themselves; capability errors start at 16. Every code has one
+// meaning, listed in docs/CAPABILITIES.md.
 // clang-format off
 enum class [[nodiscard]] Error : int64_t {
   kNone = 0,
@@ -52,7 +52,6 @@ enum class [[nodiscard]] Error : int64_t {
   kNoReceiver = 40,        // no cap with the Read right to the endpoint is left
 };
 // clang-format on
-
 
 // The value a native call leaves in rax for `error`.
 constexpr int64_t syscall_result(Error error) { return -static_cast<int64_t>(error); }

@@ -33,29 +33,29 @@ enum class Label : uint64_t {
   kTcbSetMaxPriority = 57,
   // Endpoints, notifications and replies take no invocations: Call, Send and Recv on them are
   // IPC. Blocks reserved for the types still to come (labels are assigned with the code):
-  kVSpaceMapForeign = 96,    // VSpace (Read right): map one of its pages read-only elsewhere
+  kVSpaceMapForeign = 96,  // VSpace (Read right): map one of its pages read-only elsewhere
   kVSpaceUnmapForeign = 97,
-  kFrameMap = 112,         // Frame: map into a VSpace
+  kFrameMap = 112,  // Frame: map into a VSpace
   kFrameUnmap = 113,
   kFrameRemap = 114,       // change the rights of the mapping (protect)
   kFrameGetAddress = 115,  // -> physical address in word 0
   kPageTableMap = 176,     // PageTable: becomes the missing paging structure at an address
   kPageTableUnmap = 177,
-  kBreakpointBind = 128,    // Breakpoint: choose the target VSpace and the endpoint for hits
-  kBreakpointInsert = 129,  // put an int3 at an address
-  kBreakpointRemove = 130,  // restore the original byte
+  kBreakpointBind = 128,        // Breakpoint: choose the target VSpace and the endpoint for hits
+  kBreakpointInsert = 129,      // put an int3 at an address
+  kBreakpointRemove = 130,      // restore the original byte
   kBreakpointBindKernel = 131,  // probe kernel text: samples go to a ring, a notification
-  kIrqControlGet = 144,           // IrqControl: a handler cap for one interrupt line
+  kIrqControlGet = 144,         // IrqControl: a handler cap for one interrupt line
   kIrqHandlerSetNotification = 145,  // IrqHandler: bind (or, with cptr 0, unbind)
-  kIrqHandlerAck = 146,           // IrqHandler: the line may interrupt again
-  kIoPortsIn8 = 160,       // IoPorts: read a port (the value comes back in word 0)
+  kIrqHandlerAck = 146,              // IrqHandler: the line may interrupt again
+  kIoPortsIn8 = 160,                 // IoPorts: read a port (the value comes back in word 0)
   kIoPortsIn16 = 161,
   kIoPortsIn32 = 162,
-  kIoPortsOut8 = 163,      // IoPorts: write a port
+  kIoPortsOut8 = 163,  // IoPorts: write a port
   kIoPortsOut16 = 164,
   kIoPortsOut32 = 165,
-  kIoPortsIssue = 166,     // IoPorts: a cap to a narrower range (a child: revocable)
-  kPageTableFirst = 176,   // PageTable 176..191
+  kIoPortsIssue = 166,    // IoPorts: a cap to a narrower range (a child: revocable)
+  kPageTableFirst = 176,  // PageTable 176..191
   kFirstUnassigned = 192,
 };
 

@@ -36,10 +36,10 @@ struct IpcBuffer {
   uint64_t reserved;
   uint64_t message[kMaxMessageWords];  // words 0..7 are in registers, not here
   uint64_t user_data;                  // free for the thread (thread-local pointer, say)
-  uint64_t caps[3];          // send: cptrs of caps to transfer; receive: unused
-  uint64_t receive_root;     // receive: cptr of the CNode cap where a received cap goes
-  uint64_t receive_index;    //   slot index in that CNode
-  uint64_t receive_depth;    //   depth of the index (0: the CNode itself is the slot's root)
+  uint64_t caps[3];                    // send: cptrs of caps to transfer; receive: unused
+  uint64_t receive_root;               // receive: cptr of the CNode cap where a received cap goes
+  uint64_t receive_index;              //   slot index in that CNode
+  uint64_t receive_depth;  //   depth of the index (0: the CNode itself is the slot's root)
 };
 static_assert(sizeof(IpcBuffer) == 128 * 8);
 inline constexpr uint64_t kIpcBufferAlign = 1024;
@@ -81,17 +81,17 @@ struct SampleRecord {
   uint64_t address;    // the probed function
   uint64_t timestamp;  // TSC
   uint64_t cpu;
-  uint64_t thread;     // the current thread's TCB (an opaque identity), 0 when idle
-  uint64_t rsp;        // the kernel stack at the probe
+  uint64_t thread;  // the current thread's TCB (an opaque identity), 0 when idle
+  uint64_t rsp;     // the kernel stack at the probe
   uint64_t rdi, rsi, rdx, rcx, r8, r9;  // the function's arguments
-  uint64_t stack[5];   // the top of the stack (return address first)
+  uint64_t stack[5];                    // the top of the stack (return address first)
 };
 static_assert(sizeof(SampleRecord) == 128);
 struct SampleRing {
-  volatile uint64_t head;    // written by the kernel
-  volatile uint64_t tail;    // written by the holder
+  volatile uint64_t head;  // written by the kernel
+  volatile uint64_t tail;  // written by the holder
   volatile uint64_t dropped;
-  uint64_t capacity;         // records
+  uint64_t capacity;  // records
   uint64_t reserved[4];
   SampleRecord records[31];
 };
@@ -107,15 +107,15 @@ inline constexpr uint64_t kSlotRootTcb = 1;
 inline constexpr uint64_t kSlotRootCNode = 2;
 inline constexpr uint64_t kSlotRootVSpace = 3;
 inline constexpr uint64_t kSlotIrqControl = 4;
-inline constexpr uint64_t kSlotIoPorts = 5;  // every port, 0..0xffff
-inline constexpr uint64_t kSlotClock = 6;    // the clock page (clock.hpp), read-only Frame
+inline constexpr uint64_t kSlotIoPorts = 5;       // every port, 0..0xffff
+inline constexpr uint64_t kSlotClock = 6;         // the clock page (clock.hpp), read-only Frame
 inline constexpr uint64_t kSlotKernelProbes = 7;  // KernelProbes: authority for BindKernel
 inline constexpr uint64_t kSlotDebugConsole = 8;  // DebugConsole: DebugWrite, DebugTicks
-inline constexpr uint64_t kSlotFirstFree = 16;  // boot module frames, untyped caps, free slots
+inline constexpr uint64_t kSlotFirstFree = 16;    // boot module frames, untyped caps, free slots
 
 struct UntypedDescription {
-  uint64_t physical;   // base address
-  uint8_t size_bits;   // 2^size_bits bytes
+  uint64_t physical;  // base address
+  uint8_t size_bits;  // 2^size_bits bytes
   uint8_t reserved[7];
 };
 
@@ -123,25 +123,25 @@ struct UntypedDescription {
 // memory is the module's and nobody else's). The first frame starts `offset` bytes before the
 // module's first byte.
 struct ModuleDescription {
-  char name[32];         // the first word of the module's command line
-  uint64_t physical;     // first byte
-  uint64_t size;         // bytes
-  uint64_t first_slot;   // slot of the Frame cap of the page holding the first byte
+  char name[32];        // the first word of the module's command line
+  uint64_t physical;    // first byte
+  uint64_t size;        // bytes
+  uint64_t first_slot;  // slot of the Frame cap of the page holding the first byte
   uint64_t frame_count;
-  uint64_t offset;       // of the first byte in the first frame
+  uint64_t offset;  // of the first byte in the first frame
 };
 
 inline constexpr uint64_t kBootInfoMaxUntyped = 128;
 inline constexpr uint64_t kBootInfoMaxModules = 8;
 struct BootInfo {
-  uint64_t magic;              // kBootInfoMagic
-  uint64_t root_cnode_radix;   // the root CNode has 2^radix slots
-  uint64_t ipc_buffer;         // the root thread's IPC buffer address
-  uint64_t untyped_first;      // slot of the first untyped cap
-  uint64_t untyped_count;      // untyped caps in consecutive slots from untyped_first
-  uint64_t first_free_slot;    // first empty slot after the untyped caps
-  uint64_t cpu_count;          // CPUs the kernel runs threads on
-  uint64_t timer_hz;           // tick rate behind kDebugTicks
+  uint64_t magic;             // kBootInfoMagic
+  uint64_t root_cnode_radix;  // the root CNode has 2^radix slots
+  uint64_t ipc_buffer;        // the root thread's IPC buffer address
+  uint64_t untyped_first;     // slot of the first untyped cap
+  uint64_t untyped_count;     // untyped caps in consecutive slots from untyped_first
+  uint64_t first_free_slot;   // first empty slot after the untyped caps
+  uint64_t cpu_count;         // CPUs the kernel runs threads on
+  uint64_t timer_hz;          // tick rate behind kDebugTicks
   UntypedDescription untyped[kBootInfoMaxUntyped];
   uint64_t module_count;
   ModuleDescription modules[kBootInfoMaxModules];

@@ -28,7 +28,7 @@ enum class ObjectType : uint64_t {
   kKernelProbes = 14,  // Breakpoint BindKernel needs it: probing kernel text shows every
                        // thread's arguments and kernel addresses
   kDebugConsole = 15,  // DebugWrite and DebugTicks need it (the kernel's serial console)
-  kCount = 16,  // first value that is not a type
+  kCount = 16,         // first value that is not a type
 };
 
 // Every object occupies a naturally aligned power-of-two block of its untyped. Sizes are in

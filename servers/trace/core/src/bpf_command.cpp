@@ -15,13 +15,10 @@ bool is_name_char(char c) {
 ObjectKind kind_of_id_command(int command) {
   switch (command) {
     case kProgGetNextId:
-    case kProgGetFdById:
-      return ObjectKind::kProgram;
+    case kProgGetFdById: return ObjectKind::kProgram;
     case kMapGetNextId:
-    case kMapGetFdById:
-      return ObjectKind::kMap;
-    default:
-      return ObjectKind::kNone;
+    case kMapGetFdById: return ObjectKind::kMap;
+    default: return ObjectKind::kNone;
   }
 }
 
@@ -82,8 +79,7 @@ rt::Result<int64_t> link_create(BpfCall& call) {
     case ebpf::ProgramType::kKprobe:
       if (attr.attach_type != kAttachPerfEvent) return rt::err(rt::kEINVAL);  // GAP: kprobe_multi
       break;
-    default:
-      return rt::err(rt::kEINVAL);
+    default: return rt::err(rt::kEINVAL);
   }
   if (attr.flags != 0) return rt::err(rt::kEINVAL);
   return rt::err(rt::kEBADF, "no perf event objects yet");
@@ -101,8 +97,7 @@ rt::Result<int64_t> obj_get_info_by_fd(BpfCall& call) {
       return map_get_info(call, *static_cast<const MapObject*>(handle->object));
     case ObjectKind::kProgram:
       return prog_get_info(call, *static_cast<const ProgramObject*>(handle->object));
-    default:
-      return rt::err(rt::kEINVAL);  // GAP: bpf_btf_info and bpf_link_info
+    default: return rt::err(rt::kEINVAL);  // GAP: bpf_btf_info and bpf_link_info
   }
 }
 
@@ -144,41 +139,26 @@ rt::Result<int64_t> bpf_command(Session& session, int command, const uint8_t* at
   BpfCall call{session, copy, size < kAttrSize ? size : kAttrSize, memory};
 
   switch (command) {
-    case kMapCreate:
-      return map_create(call);
-    case kMapLookupElem:
-      return map_lookup_elem(call);
-    case kMapUpdateElem:
-      return map_update_elem(call);
-    case kMapDeleteElem:
-      return map_delete_elem(call);
-    case kMapGetNextKey:
-      return map_get_next_key(call);
-    case kMapLookupAndDeleteElem:
-      return map_lookup_and_delete_elem(call);
-    case kMapFreeze:
-      return map_freeze(call);
+    case kMapCreate: return map_create(call);
+    case kMapLookupElem: return map_lookup_elem(call);
+    case kMapUpdateElem: return map_update_elem(call);
+    case kMapDeleteElem: return map_delete_elem(call);
+    case kMapGetNextKey: return map_get_next_key(call);
+    case kMapLookupAndDeleteElem: return map_lookup_and_delete_elem(call);
+    case kMapFreeze: return map_freeze(call);
     case kMapLookupBatch:
     case kMapLookupAndDeleteBatch:
     case kMapUpdateBatch:
-    case kMapDeleteBatch:
-      return map_batch(call, command);
-    case kProgLoad:
-      return prog_load(call);
-    case kProgTestRun:
-      return prog_test_run(call);
+    case kMapDeleteBatch: return map_batch(call, command);
+    case kProgLoad: return prog_load(call);
+    case kProgTestRun: return prog_test_run(call);
     case kProgGetNextId:
-    case kMapGetNextId:
-      return get_next_id(call, kind_of_id_command(command));
+    case kMapGetNextId: return get_next_id(call, kind_of_id_command(command));
     case kProgGetFdById:
-    case kMapGetFdById:
-      return get_fd_by_id(call, kind_of_id_command(command));
-    case kObjGetInfoByFd:
-      return obj_get_info_by_fd(call);
-    case kProgBindMap:
-      return prog_bind_map(call);
-    case kLinkCreate:
-      return link_create(call);
+    case kMapGetFdById: return get_fd_by_id(call, kind_of_id_command(command));
+    case kObjGetInfoByFd: return obj_get_info_by_fd(call);
+    case kProgBindMap: return prog_bind_map(call);
+    case kLinkCreate: return link_create(call);
     default:
       // GAP: OBJ_PIN, OBJ_GET, PROG_ATTACH/DETACH, PROG_QUERY, RAW_TRACEPOINT_OPEN, BTF_*,
       // TASK_FD_QUERY, LINK_UPDATE/DETACH/GET_*, ENABLE_STATS, ITER_CREATE. Linux answers

@@ -346,14 +346,10 @@ rt::Result<int64_t> map_batch(BpfCall& call, int command) {
   bool writes = command != kMapLookupBatch;
   if ((reads && !access.can_read) || (writes && !access.can_write)) return rt::err(rt::kEPERM);
   switch (command) {
-    case kMapLookupBatch:
-      return lookup_batch(call, access, false);
-    case kMapLookupAndDeleteBatch:
-      return lookup_batch(call, access, true);
-    case kMapUpdateBatch:
-      return change_batch(call, access, true);
-    default:
-      return change_batch(call, access, false);
+    case kMapLookupBatch: return lookup_batch(call, access, false);
+    case kMapLookupAndDeleteBatch: return lookup_batch(call, access, true);
+    case kMapUpdateBatch: return change_batch(call, access, true);
+    default: return change_batch(call, access, false);
   }
 }
 

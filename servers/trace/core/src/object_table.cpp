@@ -117,11 +117,8 @@ void ObjectTable::destroy(Object* object) {
       allocator_.deallocate(map, sizeof(MapObject));
       break;
     }
-    case ObjectKind::kProgram:
-      destroy_program(*this, static_cast<ProgramObject*>(object));
-      break;
-    default:
-      break;  // GAP: BTF objects and links are not implemented yet
+    case ObjectKind::kProgram: destroy_program(*this, static_cast<ProgramObject*>(object)); break;
+    default: break;  // GAP: BTF objects and links are not implemented yet
   }
 }
 

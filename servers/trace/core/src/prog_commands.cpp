@@ -41,10 +41,8 @@ bool supported_type(uint32_t type) {
     case ebpf::ProgramType::kKprobe:
     case ebpf::ProgramType::kTracepoint:
     case ebpf::ProgramType::kPerfEvent:
-    case ebpf::ProgramType::kRawTracepoint:
-      return true;
-    default:
-      return false;
+    case ebpf::ProgramType::kRawTracepoint: return true;
+    default: return false;
   }
 }
 

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// Single-segment message builder over a caller-supplied buffer; running out of space is an error, never an overflow.
+// Single-segment message builder over a caller-supplied buffer; running out of space is an error,
+// never an overflow.
 #pragma once
 
 #include <stddef.h>
@@ -53,24 +54,29 @@ class StructBuilder {
   void setBlob(uint16_t index, const void* bytes, size_t size);
   MutableBytes initBlob(uint16_t index, size_t size);
   bool hasPointer(uint16_t index) const {
-    return index < pointer_count_ && loadLittle<uint64_t>(pointers_ + static_cast<size_t>(index) * 8) != 0;
+    return index < pointer_count_ &&
+           loadLittle<uint64_t>(pointers_ + static_cast<size_t>(index) * 8) != 0;
   }
   // Resets a field to its default (zero on the wire): used when a union switches to a group.
   void clearBits(uint32_t bit, uint32_t width) {
     if (width == 1) {
-      if (bit / 8 < data_bytes_) data_[bit / 8] = static_cast<uint8_t>(data_[bit / 8] & ~(1u << (bit % 8)));
+      if (bit / 8 < data_bytes_)
+        data_[bit / 8] = static_cast<uint8_t>(data_[bit / 8] & ~(1u << (bit % 8)));
     } else if ((bit + width) / 8 <= data_bytes_) {
       __builtin_memset(data_ + bit / 8, 0, width / 8);
     }
   }
   void clearPointer(uint16_t index) {
-    if (index < pointer_count_) storeLittle<uint64_t>(pointers_ + static_cast<size_t>(index) * 8, 0);
+    if (index < pointer_count_)
+      storeLittle<uint64_t>(pointers_ + static_cast<size_t>(index) * 8, 0);
   }
 
  private:
   friend class MessageBuilder;
   friend class ListBuilder;
-  uint8_t* slot(uint16_t index) const { return index < pointer_count_ ? pointers_ + static_cast<size_t>(index) * 8 : nullptr; }
+  uint8_t* slot(uint16_t index) const {
+    return index < pointer_count_ ? pointers_ + static_cast<size_t>(index) * 8 : nullptr;
+  }
 
   MessageBuilder* message_ = nullptr;
   uint8_t* data_ = nullptr;
@@ -99,7 +105,8 @@ class ListBuilder {
   void setBool(uint32_t index, bool value) {
     if (index >= count_ || element_size_ != ElementSize::kBit) return;
     uint8_t mask = static_cast<uint8_t>(1u << (index % 8));
-    start_[index / 8] = static_cast<uint8_t>(value ? (start_[index / 8] | mask) : (start_[index / 8] & ~mask));
+    start_[index / 8] =
+        static_cast<uint8_t>(value ? (start_[index / 8] | mask) : (start_[index / 8] & ~mask));
   }
   bool getBool(uint32_t index) const {
     if (index >= count_ || element_size_ != ElementSize::kBit) return false;
@@ -109,7 +116,8 @@ class ListBuilder {
   // Pointer elements.
   StructBuilder initStruct(uint32_t index, uint16_t data_words, uint16_t pointer_count);
   ListBuilder initList(uint32_t index, ElementSize size, uint32_t count);
-  ListBuilder initStructList(uint32_t index, uint32_t count, uint16_t data_words, uint16_t pointer_count);
+  ListBuilder initStructList(uint32_t index, uint32_t count, uint16_t data_words,
+                             uint16_t pointer_count);
   void setText(uint32_t index, const char* chars, size_t size);
   void setBlob(uint32_t index, const void* bytes, size_t size);
   MutableBytes initBlob(uint32_t index, size_t size);
@@ -120,8 +128,9 @@ class ListBuilder {
   friend class MessageBuilder;
   friend class StructBuilder;
   uint8_t* slot(uint32_t index) const {
-    return index < count_ && element_size_ == ElementSize::kPointer ? start_ + static_cast<size_t>(index) * 8
-                                                                   : nullptr;
+    return index < count_ && element_size_ == ElementSize::kPointer
+               ? start_ + static_cast<size_t>(index) * 8
+               : nullptr;
   }
 
   MessageBuilder* message_ = nullptr;
@@ -162,7 +171,8 @@ class MessageBuilder {
   }
   StructBuilder initStructAt(uint8_t* slot, uint16_t data_words, uint16_t pointer_count);
   ListBuilder initListAt(uint8_t* slot, ElementSize size, uint32_t count);
-  ListBuilder initStructListAt(uint8_t* slot, uint32_t count, uint16_t data_words, uint16_t pointer_count);
+  ListBuilder initStructListAt(uint8_t* slot, uint32_t count, uint16_t data_words,
+                               uint16_t pointer_count);
   MutableBytes initBlobAt(uint8_t* slot, size_t size, bool text);
   // Copies `size` bytes into a new byte list (plus a NUL for text) without zeroing them first.
   void copyBlobAt(uint8_t* slot, const void* bytes, size_t size, bool text);

@@ -45,7 +45,7 @@ struct KernelServerConfig {
   Bytes shared_request;       // this side's mapping of the session's request buffer
   MutableBytes shared_reply;  // and of its reply buffer (replies are built here)
   ReaderLimits limits;
-  uint64_t max_calls;         // stop after this many calls (0: never)
+  uint64_t max_calls;  // stop after this many calls (0: never)
 };
 
 // Serves calls on the endpoint until max_calls were answered or receiving fails. Malformed

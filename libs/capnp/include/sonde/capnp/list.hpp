@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// Typed lists for generated code: List<T>::Reader and ::Builder over primitives, enums, bool, text, data, structs and lists.
+// Typed lists for generated code: List<T>::Reader and ::Builder over primitives, enums, bool, text,
+// data, structs and lists.
 #pragma once
 
 #include <stdint.h>
@@ -51,7 +52,7 @@ constexpr ElementSize elementSizeOf() {
   } else if constexpr (kind == Kind::kEnum) {
     return ElementSize::kTwoBytes;
   } else if constexpr (kind == Kind::kPrimitive) {
-    return sizeof(T) == 1 ? ElementSize::kByte
+    return sizeof(T) == 1   ? ElementSize::kByte
            : sizeof(T) == 2 ? ElementSize::kTwoBytes
            : sizeof(T) == 4 ? ElementSize::kFourBytes
                             : ElementSize::kEightBytes;
@@ -148,11 +149,19 @@ struct List {
       }
     }
     // Struct elements.
-    auto operator[](uint32_t index) const { return typename T::Builder(list_.getStructElement(index)); }
+    auto operator[](uint32_t index) const {
+      return typename T::Builder(list_.getStructElement(index));
+    }
     // Text and data elements.
-    void setText(uint32_t index, const char* chars, size_t size) { list_.setText(index, chars, size); }
-    void setText(uint32_t index, const char* chars) { list_.setText(index, chars, textLength(chars)); }
-    void setData(uint32_t index, const void* bytes, size_t size) { list_.setBlob(index, bytes, size); }
+    void setText(uint32_t index, const char* chars, size_t size) {
+      list_.setText(index, chars, size);
+    }
+    void setText(uint32_t index, const char* chars) {
+      list_.setText(index, chars, textLength(chars));
+    }
+    void setData(uint32_t index, const void* bytes, size_t size) {
+      list_.setBlob(index, bytes, size);
+    }
     MutableBytes initData(uint32_t index, size_t size) { return list_.initBlob(index, size); }
     // Nested lists.
     auto init(uint32_t index, uint32_t count) {

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// Validating reader for untrusted Cap'n Proto messages: framing, pointer bounds, far pointers, limits.
+// Validating reader for untrusted Cap'n Proto messages: framing, pointer bounds, far pointers,
+// limits.
 #pragma once
 
 #include <stddef.h>
@@ -61,7 +62,8 @@ class StructReader {
     return (((data_[bit / 8] >> (bit % 8)) & 1) != 0) != default_value;
   }
   bool hasPointer(uint16_t index) const {
-    return index < pointer_count_ && loadLittle<uint64_t>(pointers_ + static_cast<size_t>(index) * 8) != 0;
+    return index < pointer_count_ &&
+           loadLittle<uint64_t>(pointers_ + static_cast<size_t>(index) * 8) != 0;
   }
 
   // Pointer fields. A null pointer yields the empty value (or the given default).

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// IPC binding for generated stubs: labels, the Transport interface, client sessions, server dispatch, and an in-process transport.
+// IPC binding for generated stubs: labels, the Transport interface, client sessions, server
+// dispatch, and an in-process transport.
 #pragma once
 
 #include <stddef.h>
@@ -96,7 +97,8 @@ class Request {
 class Dispatcher {
  public:
   virtual uint64_t interfaceId() const = 0;
-  virtual rt::Result<void> dispatch(uint16_t method, StructReader params, MessageBuilder& reply) = 0;
+  virtual rt::Result<void> dispatch(uint16_t method, StructReader params,
+                                    MessageBuilder& reply) = 0;
 
  protected:
   ~Dispatcher() = default;
@@ -117,7 +119,7 @@ Reply errorReply(rt::Error error, MutableBytes reply_buffer);
 struct ErrorLayout {
   static constexpr uint16_t kDataWords = 1;
   static constexpr uint16_t kPointerCount = 1;
-  static constexpr uint32_t kErrnoOffset = 0;   // Int32 at byte 0
+  static constexpr uint32_t kErrnoOffset = 0;     // Int32 at byte 0
   static constexpr uint16_t kMessagePointer = 0;  // Text
 };
 
@@ -130,7 +132,10 @@ class InProcessTransport final : public Transport {
 
   InProcessTransport(Dispatcher& server, MutableBytes shared_request, MutableBytes shared_reply,
                      ReaderLimits server_limits = ReaderLimits())
-      : server_(server), shared_request_(shared_request), shared_reply_(shared_reply), limits_(server_limits) {}
+      : server_(server),
+        shared_request_(shared_request),
+        shared_reply_(shared_reply),
+        limits_(server_limits) {}
 
   MutableBytes requestBuffer() override { return shared_request_; }
   rt::Result<Reply> call(Label label, Bytes request) override;
