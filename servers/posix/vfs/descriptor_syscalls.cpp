@@ -1,0 +1,192 @@
+// SPDX-License-Identifier: MIT
+// Descriptor system calls: dup, fcntl, pipes, ioctl and poll.
+
+#include "kernel/syscalls.hpp"
+#include "sys/clock.hpp"
+#include "vfs/vfs.hpp"
+
+namespace posix {
+
+// ---- descriptors ----
+
+namespace {
+int64_t duplicate(SyscallContext& c, int old_fd, int new_fd, bool cloexec) {
+  FdTable& table = *c.process->files;
+  File* file = fd_file(table, old_fd);
+  if (file == nullptr) return -rt::kEBADF;
+  if (new_fd < 0 || new_fd >= FdTable::kMax) return -rt::kEBADF;
+  if (old_fd == new_fd) return new_fd;
+  get_file(file);
+  if (table.files[new_fd] != nullptr) (void)close_fd(table, new_fd);
+  table.files[new_fd] = file;
+  table.close_on_exec[new_fd] = cloexec;
+  return new_fd;
+}
+}  // namespace
+
+int64_t sys_dup(SyscallContext& c) {
+  File* file = fd_file(*c.process->files, static_cast<int>(c.arg(0)));
+  if (file == nullptr) return -rt::kEBADF;
+  get_file(file);
+  auto fd = install_fd(*c.process->files, file, 0, false);
+  if (!fd.ok()) {
+    put_file(file);
+    return -fd.error().code;
+  }
+  return fd.value();
+}
+int64_t sys_dup2(SyscallContext& c) {
+  int old_fd = static_cast<int>(c.arg(0)), new_fd = static_cast<int>(c.arg(1));
+  if (old_fd == new_fd) return fd_file(*c.process->files, old_fd) == nullptr ? -rt::kEBADF : new_fd;
+  return duplicate(c, old_fd, new_fd, false);
+}
+int64_t sys_dup3(SyscallContext& c) {
+  if ((c.arg(2) & ~uint64_t{kO_CLOEXEC}) != 0 || c.arg(0) == c.arg(1)) return -rt::kEINVAL;
+  return duplicate(c, static_cast<int>(c.arg(0)), static_cast<int>(c.arg(1)),
+                   (c.arg(2) & kO_CLOEXEC) != 0);
+}
+
+int64_t sys_fcntl(SyscallContext& c) {
+  constexpr uint64_t kDupFd = 0, kGetFd = 1, kSetFd = 2, kGetFl = 3, kSetFl = 4;
+  constexpr uint64_t kDupFdCloexec = 1030;
+  FdTable& table = *c.process->files;
+  int fd = static_cast<int>(c.arg(0));
+  File* file = fd_file(table, fd);
+  if (file == nullptr) return -rt::kEBADF;
+  switch (c.arg(1)) {
+    case kDupFd:
+    case kDupFdCloexec: {
+      if (c.arg(2) >= FdTable::kMax) return -rt::kEINVAL;
+      get_file(file);
+      auto installed =
+          install_fd(table, file, static_cast<int>(c.arg(2)), c.arg(1) == kDupFdCloexec);
+      if (!installed.ok()) {
+        put_file(file);
+        return -installed.error().code;
+      }
+      return installed.value();
+    }
+    case kGetFd: return table.close_on_exec[fd] ? 1 : 0;
+    case kSetFd: table.close_on_exec[fd] = (c.arg(2) & 1) != 0; return 0;
+    case kGetFl:
+      return file->flags & ~uint32_t{kO_CLOEXEC | kO_CREAT | kO_EXCL | kO_TRUNC | kO_NOCTTY};
+    case kSetFl: {
+      uint32_t changeable = kO_APPEND | kO_NONBLOCK;
+      file->flags = (file->flags & ~changeable) | (static_cast<uint32_t>(c.arg(2)) & changeable);
+      return 0;
+    }
+    default: return -rt::kEINVAL;  // GAP: locks (F_GETLK, F_SETLK) and the rest
+  }
+}
+
+int64_t sys_pipe2(SyscallContext& c) {
+  uint64_t flags = c.arg(1);
+  if ((flags & ~uint64_t{kO_CLOEXEC | kO_NONBLOCK}) != 0) return -rt::kEINVAL;
+  File* read_end = nullptr;
+  File* write_end = nullptr;
+  if (auto r = make_pipe(read_end, write_end, static_cast<uint32_t>(flags)); !r.ok()) {
+    return -r.error().code;
+  }
+  bool cloexec = (flags & kO_CLOEXEC) != 0;
+  auto first = install_fd(*c.process->files, read_end, 0, cloexec);
+  if (!first.ok()) {
+    put_file(read_end);
+    put_file(write_end);
+    return -first.error().code;
+  }
+  auto second = install_fd(*c.process->files, write_end, 0, cloexec);
+  if (!second.ok()) {
+    (void)close_fd(*c.process->files, first.value());
+    put_file(write_end);
+    return -second.error().code;
+  }
+  int fds[2] = {first.value(), second.value()};
+  if (auto r = user(c).copy_out(c.arg(0), fds, sizeof(fds)); !r.ok()) {
+    (void)close_fd(*c.process->files, fds[0]);
+    (void)close_fd(*c.process->files, fds[1]);
+    return -rt::kEFAULT;
+  }
+  return 0;
+}
+int64_t sys_pipe(SyscallContext& c) {
+  c.registers.rsi = 0;
+  return sys_pipe2(c);
+}
+
+// ---- ioctl and poll ----
+
+int64_t sys_ioctl(SyscallContext& c) {
+  File* file = fd_file(*c.process->files, static_cast<int>(c.arg(0)));
+  if (file == nullptr) return -rt::kEBADF;
+  uint64_t request = c.arg(1) & 0xffffffff, argument = c.arg(2);
+  constexpr uint64_t kFionbio = 0x5421, kFionread = 0x541b;
+  if (request == kFionbio) {
+    int value = 0;
+    if (auto r = user(c).copy_in(&value, argument, 4); !r.ok()) return -rt::kEFAULT;
+    if (value != 0) {
+      file->flags |= kO_NONBLOCK;
+    } else {
+      file->flags &= ~kO_NONBLOCK;
+    }
+    return 0;
+  }
+  if (file->kind == FileKind::kPipeRead && request == kFionread) {
+    int available = static_cast<int>(file->pipe->count);
+    return to_rax(user(c).copy_out(argument, &available, 4));
+  }
+  if (file->kind != FileKind::kConsole) return -rt::kENOTTY;
+  return tty_ioctl(c, request, argument);
+}
+
+int64_t sys_poll(SyscallContext& c) {
+  uint64_t fds = c.arg(0), count = c.arg(1);
+  int64_t timeout = static_cast<int32_t>(c.arg(2));
+  if (count > FdTable::kMax) return -rt::kEINVAL;
+  int64_t ready = 0;
+  for (uint64_t i = 0; i < count; ++i) {
+    struct {
+      int32_t fd;
+      int16_t events, revents;
+    } entry;
+    if (auto r = user(c).copy_in(&entry, fds + i * 8, 8); !r.ok()) return -rt::kEFAULT;
+    entry.revents = 0;
+    if (entry.fd >= 0) {
+      File* file = fd_file(*c.process->files, entry.fd);
+      entry.revents =
+          file == nullptr ? 0x20 : static_cast<int16_t>(poll_file(file) & (entry.events | 0x18));
+      if (entry.revents != 0) ++ready;
+    }
+    if (auto r = user(c).copy_out(fds + i * 8 + 6, &entry.revents, 2); !r.ok()) return -rt::kEFAULT;
+  }
+  Process* p = c.process;
+  if (ready > 0 || timeout == 0) {
+    p->sleep_deadline = 0;
+    return ready;
+  }
+  if (timeout > 0) {
+    // A retry keeps the deadline set by the first try; the timer thread ends the wait.
+    uint64_t now = sys::clock_ns();
+    if (p->sleep_deadline == 0) p->sleep_deadline = now + static_cast<uint64_t>(timeout) * 1000000;
+    if (now >= p->sleep_deadline) {
+      p->sleep_deadline = 0;
+      return 0;
+    }
+    arm_timer();
+  }
+  return kDeferred;
+}
+
+int64_t sys_ppoll(SyscallContext& c) {
+  if (c.arg(2) != 0) {
+    int64_t timespec[2];
+    if (auto r = user(c).copy_in(timespec, c.arg(2), 16); !r.ok()) return -rt::kEFAULT;
+    if (timespec[0] < 0 || timespec[1] < 0 || timespec[1] >= 1000000000) return -rt::kEINVAL;
+    int64_t ms = timespec[0] * 1000 + (timespec[1] + 999999) / 1000000;
+    c.registers.rdx = static_cast<uint64_t>(ms > 0x7fffffff ? 0x7fffffff : ms);
+  } else {
+    c.registers.rdx = static_cast<uint64_t>(-1);
+  }
+  return sys_poll(c);
+}
+
+}  // namespace posix
