@@ -14,53 +14,15 @@
 #include "ebpf/jit.hpp"
 #include "ebpf/maps.hpp"
 #include "ebpf/verifier.hpp"
+#include "support/fixed_environment.hpp"
+#include "support/malloc_allocator.hpp"
 
 namespace {
 
 using namespace ebpf;
 
-class FuzzAllocator final : public rt::Allocator {
- public:
-  void* allocate(size_t size, size_t alignment) override {
-    return std::aligned_alloc(alignment < 8 ? 8 : alignment, (size + 7) & ~size_t{7});
-  }
-  void deallocate(void* pointer, size_t) override { std::free(pointer); }
-};
-
-// Deterministic: both engines must see the same answers.
-class FuzzEnvironment final : public Environment {
- public:
-  uint32_t current_cpu() override { return 0; }
-  uint32_t possible_cpus() override { return 1; }
-  uint64_t monotonic_ns() override { return 1; }
-  uint64_t boot_ns() override { return 2; }
-  uint32_t random_u32() override { return 4; }
-  uint64_t current_pid_tgid() override { return 5; }
-  uint64_t current_uid_gid() override { return 6; }
-  long current_comm(char* buffer, uint32_t size) override {
-    std::memset(buffer, 'c', size);
-    if (size > 0) buffer[size - 1] = 0;
-    return 0;
-  }
-  long read_user(void* destination, uint64_t, uint32_t size) override {
-    std::memset(destination, 0, size);
-    return -14;
-  }
-  long read_kernel(void* destination, uint64_t, uint32_t size) override {
-    std::memset(destination, 0, size);
-    return -14;
-  }
-  long trace_output(const char*, uint32_t) override { return 0; }
-  uint64_t current_function_ip() override { return 0x1234; }
-  long capture_stack(bool, uint32_t skip, uint64_t* ips, uint32_t max) override {
-    uint32_t n = 0;
-    for (uint32_t i = skip; i < 3 && n < max; ++i) ips[n++] = 0x1000 * (i + 1);
-    return n;
-  }
-};
-
-FuzzAllocator allocator;
-FuzzEnvironment environment;
+test_support::MallocAllocator allocator;
+test_support::FixedEnvironment environment;
 HelperFunction helpers[kMaxHelperId] = {};
 // By fd: array, hash, queue, and a one-element array (global variables). No ring buffer:
 // its consumer position cannot be put back between the two runs.

@@ -14,45 +14,15 @@
 #include "ebpf/maps.hpp"
 #include "ebpf/verifier.hpp"
 #include "support/ebpf_fixture.hpp"
+#include "support/fixed_environment.hpp"
 #include "support/malloc_allocator.hpp"
 
 namespace {
 
 using namespace ebpf;
 
-class FuzzEnvironment final : public Environment {
- public:
-  uint32_t current_cpu() override { return 0; }
-  uint32_t possible_cpus() override { return 1; }
-  uint64_t monotonic_ns() override { return 1; }
-  uint64_t boot_ns() override { return 2; }
-  uint32_t random_u32() override { return 4; }
-  uint64_t current_pid_tgid() override { return 5; }
-  uint64_t current_uid_gid() override { return 6; }
-  long current_comm(char* buffer, uint32_t size) override {
-    std::memset(buffer, 'c', size);
-    if (size > 0) buffer[size - 1] = 0;
-    return 0;
-  }
-  long read_user(void* destination, uint64_t, uint32_t size) override {
-    std::memset(destination, 0, size);
-    return -14;
-  }
-  long read_kernel(void* destination, uint64_t, uint32_t size) override {
-    std::memset(destination, 0, size);
-    return -14;
-  }
-  long trace_output(const char*, uint32_t) override { return 0; }
-  uint64_t current_function_ip() override { return 0x1234; }
-  long capture_stack(bool, uint32_t skip, uint64_t* ips, uint32_t max) override {
-    uint32_t n = 0;
-    for (uint32_t i = skip; i < 3 && n < max; ++i) ips[n++] = 0x1000 * (i + 1);
-    return n;
-  }
-};
-
 test_support::MallocAllocator allocator;
-FuzzEnvironment environment;
+test_support::FixedEnvironment environment;
 constexpr int kMaps = 5;
 // By fd: array, hash, ring buffer, queue, and a one-element array (global variables,
 // reachable through BPF_PSEUDO_MAP_VALUE).
