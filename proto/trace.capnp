@@ -7,151 +7,59 @@
 
 using Common = import "common.capnp";
 
-# ---- bpf(): maps ----------------------------------------------------------------------------
+# ---- bpf() ----------------------------------------------------------------------------------
 
-struct MapCreateAttr {
-  mapType @0 :UInt32;                # enum bpf_map_type
-  keySize @1 :UInt32;
-  valueSize @2 :UInt32;
-  maxEntries @3 :UInt32;
-  mapFlags @4 :UInt32;
-  innerMapHandle @5 :UInt32;         # inner_map_fd
-  numaNode @6 :UInt32;
-  mapName @7 :Text;                  # at most BPF_OBJ_NAME_LEN - 1 bytes
-  mapIfindex @8 :UInt32;
-  btfHandle @9 :UInt32;              # btf_fd
-  btfKeyTypeId @10 :UInt32;
-  btfValueTypeId @11 :UInt32;
-  btfVmlinuxValueTypeId @12 :UInt32;
-  mapExtra @13 :UInt64;
+# bpf(2) travels as Linux's own bytes: the attr as the caller passed it, and the parts of the
+# caller's memory the command reads, copied in by the POSIX server. The trace core applies
+# Linux's rules to the attr directly (CHECK_ATTR, tail bytes, output fields), so no field of
+# any command is re-encoded here (docs/TRACE.md, "The bpf() call over IPC").
+
+# Bytes of the caller's memory: [address, address + length); `data` holds the readable prefix
+# (shorter than `length` where the caller's memory faulted).
+struct UserRange {
+  address @0 :UInt64;
+  length @1 :UInt64;
+  data @2 :Data;
 }
 
-# BPF_MAP_LOOKUP_BATCH, BPF_MAP_LOOKUP_AND_DELETE_BATCH, BPF_MAP_UPDATE_BATCH, BPF_MAP_DELETE_BATCH.
-struct MapBatchAttr {
-  mapHandle @0 :UInt32;
-  inBatch @1 :Data;                  # null: start from the beginning
-  keys @2 :Data;                     # count * key_size bytes (update and delete)
-  values @3 :Data;                   # count * value_size bytes (update)
-  count @4 :UInt32;                  # elements requested
-  elemFlags @5 :UInt64;
-  flags @6 :UInt64;
+# Who calls: the Linux process on whose behalf the POSIX server asks.
+struct Caller {
+  pid @0 :Int32;                     # thread id
+  tgid @1 :Int32;
+  uid @2 :UInt32;
+  gid @3 :UInt32;
+  comm @4 :Text;
+  capBpf @5 :Bool;                   # CAP_BPF or CAP_SYS_ADMIN
+  capPerfmon @6 :Bool;
+  # The caller's descriptor table as the trace server needs it: entry n for Linux fd n is
+  # the handle behind it, 0 for an open fd that is no trace-server object, -1 for a closed one.
+  descriptors @7 :List(Int32);
 }
 
-struct MapBatchResult {
-  outBatch @0 :Data;
-  keys @1 :Data;
-  values @2 :Data;
-  count @3 :UInt32;                  # elements processed
-  done @4 :Bool;                     # Linux returns ENOENT with the last batch; this says so
+struct BpfRequest {
+  command @0 :UInt32;                # enum bpf_cmd
+  attr @1 :Data;                     # the first min(size, 4096) bytes of the caller's attr
+  attrSize @2 :UInt32;               # bpf()'s size argument
+  attrAddress @3 :UInt64;            # where the attr is in the caller (output fields go there)
+  caller @4 :Caller;
+  memory @5 :List(UserRange);        # ranges the previous tries asked for
 }
 
-# ---- bpf(): programs ------------------------------------------------------------------------
-
-struct ProgLoadAttr {
-  progType @0 :UInt32;               # enum bpf_prog_type
-  insns @1 :Data;                    # insn_cnt * 8 bytes of struct bpf_insn
-  license @2 :Text;
-  logLevel @3 :UInt32;
-  logSize @4 :UInt32;                # size of the caller's log buffer (0: no log)
-  kernVersion @5 :UInt32;
-  progFlags @6 :UInt32;
-  progName @7 :Text;
-  progIfindex @8 :UInt32;
-  expectedAttachType @9 :UInt32;     # enum bpf_attach_type
-  progBtfHandle @10 :UInt32;
-  funcInfoRecSize @11 :UInt32;
-  funcInfo @12 :Data;
-  lineInfoRecSize @13 :UInt32;
-  lineInfo @14 :Data;
-  attachBtfId @15 :UInt32;
-  attachTarget :union {
-    none @16 :Void;
-    attachProgHandle @17 :UInt32;    # attach_prog_fd
-    attachBtfObjHandle @18 :UInt32;  # attach_btf_obj_fd
-  }
-  fdArray @19 :List(UInt32);         # handles for BPF_PSEUDO_MAP_IDX and friends
-  coreRelos @20 :Data;
-  coreReloRecSize @21 :UInt32;
-}
-
-struct ProgLoadResult {
-  progHandle @0 :UInt32;
-  log @1 :Text;                      # the verifier log, cut to log_size - 1 bytes
-  logTrueSize @2 :UInt32;            # bytes the full log needs (Linux's log_true_size)
-}
-
-struct ProgAttachAttr {
-  targetHandle @0 :UInt32;           # target_fd
-  attachBpfHandle @1 :UInt32;        # attach_bpf_fd
-  attachType @2 :UInt32;
-  attachFlags @3 :UInt32;
-  replaceBpfHandle @4 :UInt32;
-}
-
-struct ProgTestRunAttr {
-  progHandle @0 :UInt32;
-  dataIn @1 :Data;
-  dataSizeOut @2 :UInt32;            # room the caller has for data_out
-  repeat @3 :UInt32;
-  ctxIn @4 :Data;
-  ctxSizeOut @5 :UInt32;
-  flags @6 :UInt32;
-  cpu @7 :UInt32;
-  batchSize @8 :UInt32;
-}
-
-struct ProgTestRunResult {
-  retval @0 :UInt32;
-  dataOut @1 :Data;
-  dataSizeOut @2 :UInt32;            # full size; ENOSPC if it exceeds the caller's room
-  ctxOut @3 :Data;
-  ctxSizeOut @4 :UInt32;
-  duration @5 :UInt32;               # average nanoseconds per run
-}
-
-# ---- bpf(): objects, ids, info --------------------------------------------------------------
-
-struct ObjGetAttr {
-  pathname @0 :Text;
-  fileFlags @1 :UInt32;
-}
-
-struct LinkCreateAttr {
-  progHandle @0 :UInt32;
-  targetHandle @1 :UInt32;           # target_fd or target_ifindex
-  attachType @2 :UInt32;
-  flags @3 :UInt32;
-  target :union {
-    none @4 :Void;
-    targetBtfId @5 :UInt32;
-    iterInfo @6 :Data;
-    perfEvent :group {
-      bpfCookie @7 :UInt64;
+struct BpfOutcome {
+  union {
+    # The command ran: bpf()'s return value (a new handle, 0, or -errno), and what it wrote
+    # into the caller's memory, in order (the POSIX server copies each out).
+    done :group {
+      result @0 :Int64;
+      writes @1 :List(UserRange);
     }
-    kprobeMulti :group {
-      flags @8 :UInt32;
-      syms @9 :List(Text);
-      addrs @10 :List(UInt64);
-      cookies @11 :List(UInt64);
-    }
-    tracing :group {
-      targetBtfId @12 :UInt32;
-      cookie @13 :UInt64;
+    # The command needs bytes of the caller not sent yet and changed nothing: call again with
+    # this range added (copy what is readable).
+    needMemory :group {
+      address @2 :UInt64;
+      length @3 :UInt64;
     }
   }
-}
-
-struct LinkUpdateAttr {
-  linkHandle @0 :UInt32;
-  newProgHandle @1 :UInt32;
-  flags @2 :UInt32;
-  oldProgHandle @3 :UInt32;          # only with BPF_F_REPLACE
-}
-
-struct BtfLoadResult {
-  btfHandle @0 :UInt32;
-  log @1 :Text;
-  logTrueSize @2 :UInt32;
 }
 
 # ---- perf_event_open ------------------------------------------------------------------------
@@ -256,51 +164,26 @@ struct ProbeSpec {
 # ---- the interface --------------------------------------------------------------------------
 
 interface TraceService {
-  # bpf() commands, one method each (BPF_* names in comments).
-  mapCreate @0 (attr :MapCreateAttr) -> (mapHandle :UInt32);                                       # MAP_CREATE
-  mapLookupElem @1 (mapHandle :UInt32, key :Data, flags :UInt64) -> (value :Data);                 # MAP_LOOKUP_ELEM
-  mapUpdateElem @2 (mapHandle :UInt32, key :Data, value :Data, flags :UInt64) -> ();               # MAP_UPDATE_ELEM
-  mapDeleteElem @3 (mapHandle :UInt32, key :Data) -> ();                                           # MAP_DELETE_ELEM
-  mapGetNextKey @4 (mapHandle :UInt32, key :Data, fromStart :Bool) -> (nextKey :Data);             # MAP_GET_NEXT_KEY
-  progLoad @5 (attr :ProgLoadAttr) -> (result :ProgLoadResult);                                    # PROG_LOAD
-  objPin @6 (handle :UInt32, pathname :Text, fileFlags :UInt32) -> ();                             # OBJ_PIN
-  objGet @7 (attr :ObjGetAttr) -> (handle :UInt32, kind :Common.ObjectKind);                       # OBJ_GET
-  progAttach @8 (attr :ProgAttachAttr) -> ();                                                      # PROG_ATTACH
-  progDetach @9 (attr :ProgAttachAttr) -> ();                                                      # PROG_DETACH
-  progTestRun @10 (attr :ProgTestRunAttr) -> (result :ProgTestRunResult);                          # PROG_TEST_RUN
-  getNextId @11 (kind :Common.ObjectKind, startId :UInt32) -> (nextId :UInt32);                    # PROG/MAP/BTF/LINK_GET_NEXT_ID
-  getHandleById @12 (kind :Common.ObjectKind, id :UInt32, openFlags :UInt32) -> (handle :UInt32);  # *_GET_FD_BY_ID
-  objGetInfoByHandle @13 (handle :UInt32, infoLen :UInt32) -> (info :Data, kind :Common.ObjectKind); # OBJ_GET_INFO_BY_FD (Linux's bpf_*_info bytes)
-  rawTracepointOpen @14 (name :Text, progHandle :UInt32) -> (linkHandle :UInt32);                   # RAW_TRACEPOINT_OPEN
-  btfLoad @15 (btf :Data, logLevel :UInt32, logSize :UInt32) -> (result :BtfLoadResult);           # BTF_LOAD
-  linkCreate @16 (attr :LinkCreateAttr) -> (linkHandle :UInt32);                                   # LINK_CREATE
-  linkUpdate @17 (attr :LinkUpdateAttr) -> ();                                                     # LINK_UPDATE
-  linkDetach @18 (linkHandle :UInt32) -> ();                                                       # LINK_DETACH
-  mapLookupAndDeleteElem @19 (mapHandle :UInt32, key :Data, flags :UInt64) -> (value :Data);       # MAP_LOOKUP_AND_DELETE_ELEM
-  mapFreeze @20 (mapHandle :UInt32) -> ();                                                         # MAP_FREEZE
-  mapLookupBatch @21 (attr :MapBatchAttr) -> (result :MapBatchResult);                             # MAP_LOOKUP_BATCH
-  mapLookupAndDeleteBatch @22 (attr :MapBatchAttr) -> (result :MapBatchResult);                    # MAP_LOOKUP_AND_DELETE_BATCH
-  mapUpdateBatch @23 (attr :MapBatchAttr) -> (result :MapBatchResult);                             # MAP_UPDATE_BATCH
-  mapDeleteBatch @24 (attr :MapBatchAttr) -> (result :MapBatchResult);                             # MAP_DELETE_BATCH
-  progBindMap @25 (progHandle :UInt32, mapHandle :UInt32, flags :UInt32) -> ();                    # PROG_BIND_MAP
+  # One bpf(2) call; repeat with more memory while the outcome is needMemory.
+  bpf @0 (request :BpfRequest) -> (outcome :BpfOutcome);
+  # Drops a handle (the last close() of the fd wrapping it).
+  close @1 (handle :UInt32) -> ();
 
   # perf_event_open(2) and the calls on its fd.
-  perfEventOpen @26 (attr :PerfEventAttr, pid :Int32, cpu :Int32, groupHandle :UInt32, flags :UInt64)
+  perfEventOpen @2 (attr :PerfEventAttr, pid :Int32, cpu :Int32, groupHandle :UInt32, flags :UInt64)
       -> (eventHandle :UInt32);
-  perfEventIoctl @27 (eventHandle :UInt32, request :PerfIoctl, argument :UInt64, filter :Text)
+  perfEventIoctl @3 (eventHandle :UInt32, request :PerfIoctl, argument :UInt64, filter :Text)
       -> (result :Int64);
   # Grants the pages of a perf ring, BPF ring buffer or mmapable map.
-  mmapGrant @28 (handle :UInt32, offset :UInt64, length :UInt64, writable :Bool) -> (grant :MmapGrant);
-  # Drops a handle (close() of the fd wrapping it).
-  close @29 (handle :UInt32) -> ();
-
+  mmapGrant @4 (handle :UInt32, offset :UInt64, length :UInt64, writable :Bool) -> (grant :MmapGrant);
   # tracefs (debugfs tracing/) files the trace server owns, by path below the tracing root.
-  # A blocking read (trace_pipe) replies only when data arrives.
-  tracefsRead @30 (path :Text, offset :UInt64, maxBytes :UInt32, blocking :Bool)
-      -> (data :Data, endOfFile :Bool);
-  tracefsWrite @31 (path :Text, offset :UInt64, data :Data, append :Bool) -> (written :UInt32);
+  # A read with nothing to give yet (trace_pipe) answers wouldBlock; the POSIX server waits
+  # and asks again, so its own loop never blocks on the trace server.
+  tracefsRead @5 (path :Text, offset :UInt64, maxBytes :UInt32, blocking :Bool)
+      -> (data :Data, endOfFile :Bool, wouldBlock :Bool);
+  tracefsWrite @6 (path :Text, offset :UInt64, data :Data, append :Bool) -> (written :UInt32);
 
   # Probe registration for the probe manager (kprobe_events, uprobe_events, perf probes).
-  registerProbe @32 (probe :ProbeSpec) -> (probeId :UInt32);
-  unregisterProbe @33 (probeId :UInt32) -> ();
+  registerProbe @7 (probe :ProbeSpec) -> (probeId :UInt32);
+  unregisterProbe @8 (probeId :UInt32) -> ();
 }

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// Root task: starts the POSIX server from its boot module and supervises it.
+// Root task: starts the POSIX server and the trace server from their boot modules, connects
+// them, and supervises both (a dead trace server is replaced by a fresh instance).
 #include <stddef.h>
 #include <stdint.h>
 
@@ -19,6 +20,7 @@ using abi::ObjectType;
 constexpr uint64_t kRoot = abi::kSlotRootCNode;
 constexpr uint64_t kVSpace = abi::kSlotRootVSpace;
 constexpr uint64_t kModuleWindow = 0x40000000;  // boot module pages, read by the loader
+constexpr uint64_t kTraceModuleWindow = 0x50000000;  // the trace module, kept for restarts
 constexpr uint64_t kLoaderWindow = 0x3ff00000;  // one page the loader fills through
 constexpr uint64_t kFillWindow = 0x3fe00000;    // start info page while it is written
 constexpr uint64_t kServerPriority = 200;
@@ -26,11 +28,32 @@ constexpr uint64_t kServerPriority = 200;
 constexpr uint64_t kServerStackPages = 256;
 constexpr uint64_t kCom1 = 0x3f8;
 constexpr uint64_t kCom2 = 0x2f8;
-constexpr uint64_t kFaultBadge = 0x9051;
+constexpr uint64_t kFaultBadge = 0x9051;       // fault messages of the POSIX server
+constexpr uint64_t kTraceFaultBadge = 0x7ace;  // and of the trace server
+constexpr uint64_t kTraceServiceBadge = 1;     // the POSIX server's calls to the trace server
+// Each trace-server instance lives in one untyped cap the root task keeps and revokes when the
+// instance dies: 64 MiB, half of it the server's own pool for its objects and heap.
+constexpr uint64_t kTraceUntypedBits = 26;
+constexpr uint64_t kTracePoolBits = 25;
+constexpr uint64_t kTraceStackPages = 64;
 
 const abi::BootInfo* boot;
 uint64_t next_slot;
 uint64_t untyped;
+
+// What outlives trace-server instances: the service endpoint the POSIX server calls, the two
+// shared buffers, the supervisor endpoint and the untyped cap each instance is made from.
+struct TraceResources {
+  bool ready = false;
+  uint64_t untyped = 0;
+  uint64_t service = 0;
+  uint64_t request_frame = 0;
+  uint64_t reply_frame = 0;
+  uint64_t first_slot = 0;  // root slots from here on belong to the current instance
+  uint64_t instance = 0;
+  uint64_t tcb = 0;
+} trace;
+uint64_t supervisor_endpoint = 0;
 
 bool same(const char* a, const char* b) {
   while (*a != '\0' && *a == *b) {
@@ -107,6 +130,156 @@ struct Started {
   uint64_t reply = 0;
 };
 
+// Maps a copy of `frame` (made in a root slot) into `vspace`: a frame cap maps once.
+bool map_copy(uint64_t frame, uint64_t vspace, uint64_t address, uint64_t rights,
+              const char* what) {
+  uint64_t copy = next_slot++;
+  return check(sys::cnode_copy(kRoot, copy, frame), what) &&
+         check(map_frame(copy, vspace, address, rights), what);
+}
+
+// The trace server's lasting resources, made before the POSIX server takes the memory.
+bool prepare_trace_server() {
+  if (find_module("trace") == nullptr) {
+    sys::print("root: no 'trace' boot module; bpf() will answer ENOSYS\n");
+    return false;
+  }
+  if (!check(make(ObjectType::kUntyped, kTraceUntypedBits, trace.untyped), "trace untyped") ||
+      !check(make(ObjectType::kEndpoint, 0, trace.service), "trace service endpoint") ||
+      !check(make(ObjectType::kFrame, abi::kFrameLargeBits, trace.request_frame),
+             "trace request buffer") ||
+      !check(make(ObjectType::kFrame, abi::kFrameLargeBits, trace.reply_frame),
+             "trace reply buffer")) {
+    return false;
+  }
+  const abi::ModuleDescription* image_module = find_module("trace");
+  for (uint64_t i = 0; i < image_module->frame_count; ++i) {
+    if (!check(map_frame(image_module->first_slot + i, kVSpace, kTraceModuleWindow + i * 4096, 0),
+               "mapping the trace module")) {
+      return false;
+    }
+  }
+  trace.ready = true;
+  return true;
+}
+
+// Gives the POSIX server (CNode `cnode`, VSpace `vspace`) its end of the trace service.
+bool connect_trace_client(uint64_t cnode, uint64_t vspace) {
+  uint64_t badged = next_slot++;
+  return check(sys::cnode_mint(kRoot, badged, trace.service, abi::kRightWrite | abi::kRightGrant,
+                               kTraceServiceBadge),
+               "trace service badge") &&
+         check(give_moved(cnode, sys::kServerSlotTraceService, badged), "trace service") &&
+         map_copy(trace.request_frame, vspace, sys::kTraceRequestBuffer, abi::kMapWrite,
+                  "trace request buffer") &&
+         map_copy(trace.reply_frame, vspace, sys::kTraceReplyBuffer, abi::kMapRead,
+                  "trace reply buffer");
+}
+
+// One trace-server instance, all of it made from trace.untyped (so revoking that cap takes the
+// whole instance away, breakpoints included). Root slots it uses start at trace.first_slot.
+bool start_trace_server() {
+  const abi::ModuleDescription* image_module = find_module("trace");
+  trace.first_slot = next_slot;
+  ++trace.instance;
+  // make() and map_frame() take their objects from `untyped`: here the instance's own.
+  struct UseTraceMemory {
+    uint64_t saved = untyped;
+    UseTraceMemory() { untyped = trace.untyped; }
+    ~UseTraceMemory() { untyped = saved; }
+  } use_trace_memory;
+  uint64_t pool = 0;
+  auto make_trace = [](ObjectType type, uint64_t size_bits, uint64_t& slot) {
+    return make(type, size_bits, slot);
+  };
+  // The pool first: it takes the first, naturally aligned half of the untyped cap.
+  if (!check(make_trace(ObjectType::kUntyped, kTracePoolBits, pool), "trace pool")) return false;
+  const auto* image = reinterpret_cast<const uint8_t*>(kTraceModuleWindow + image_module->offset);
+  sys::LoaderResources resources{trace.untyped, kRoot, &next_slot, kVSpace, kLoaderWindow};
+  sys::LoadedProgram program;
+  if (!check(sys::load_program(image, image_module->size, kTraceStackPages, resources, program),
+             "loading the trace server")) {
+    return false;
+  }
+  uint64_t cnode = 0, tcb = 0, info_frame = 0, buffer_frame = 0;
+  if (!check(make_trace(ObjectType::kCNode, sys::kServerCNodeRadix, cnode), "trace CNode") ||
+      !check(make_trace(ObjectType::kTcb, 0, tcb), "trace TCB") ||
+      !check(make_trace(ObjectType::kFrame, 12, info_frame), "trace start info") ||
+      !check(make_trace(ObjectType::kFrame, 12, buffer_frame), "trace IPC buffer")) {
+    return false;
+  }
+  uint64_t guard = abi::cnode_guard_data(0, 64 - sys::kServerCNodeRadix);
+  uint64_t mint_cnode[] = {
+      sys::kServerSlotCNode, sys::kServerCNodeRadix, kRoot, cnode, 64, abi::kRightsAll, guard};
+  uint64_t fault = next_slot++;
+  if (!check(give(cnode, sys::kServerSlotTcb, tcb), "TCB to the trace server") ||
+      !check(sys::invoke(cnode, Label::kCNodeMint, mint_cnode), "CNode to the trace server") ||
+      !check(give(cnode, sys::kServerSlotVSpace, program.vspace), "VSpace to the trace server") ||
+      !check(give(cnode, sys::kServerSlotDebugConsole, abi::kSlotDebugConsole),
+             "debug console to the trace server") ||
+      !check(give(cnode, sys::kServerSlotTraceService, trace.service), "the service endpoint") ||
+      !check(give_moved(cnode, sys::kServerSlotFirstUntyped, pool), "pool to the trace server") ||
+      !map_copy(abi::kSlotClock, program.vspace, sys::kServerClockPage, abi::kMapRead,
+                "trace clock page") ||
+      !map_copy(trace.request_frame, program.vspace, sys::kTraceRequestBuffer, abi::kMapRead,
+                "trace request buffer") ||
+      !map_copy(trace.reply_frame, program.vspace, sys::kTraceReplyBuffer, abi::kMapWrite,
+                "trace reply buffer") ||
+      !check(map_frame(info_frame, kVSpace, kFillWindow, abi::kMapWrite), "trace start info")) {
+    return false;
+  }
+  auto* info = reinterpret_cast<sys::ServerStartInfo*>(kFillWindow);
+  *info = sys::ServerStartInfo{};
+  info->magic = sys::kServerStartMagic;
+  info->first_free_slot = sys::kServerSlotFirstUntyped + 1;
+  info->untyped_count = 1;
+  info->untyped_bytes = 1ull << kTracePoolBits;
+  info->instance = trace.instance;
+  if (!check(sys::invoke(info_frame, Label::kFrameUnmap), "unmapping trace start info") ||
+      !check(map_frame(info_frame, program.vspace, sys::kServerStartInfo, abi::kMapRead),
+             "mapping trace start info") ||
+      !check(map_frame(buffer_frame, program.vspace, sys::kServerIpcBuffer, abi::kMapWrite),
+             "mapping the trace IPC buffer") ||
+      !check(sys::cnode_mint(kRoot, fault, supervisor_endpoint, abi::kRightWrite,
+                             kTraceFaultBadge),
+             "trace fault badge")) {
+    return false;
+  }
+  uint64_t configure[] = {cnode, guard, program.vspace, sys::kServerIpcBuffer, fault, 0};
+  uint64_t priority[] = {kServerPriority};
+  if (!check(sys::invoke(tcb, Label::kTcbConfigure, configure), "configuring the trace server") ||
+      !check(sys::invoke(tcb, Label::kTcbSetMaxPriority, priority), "trace max priority") ||
+      !check(sys::invoke(tcb, Label::kTcbSetPriority, priority), "trace priority")) {
+    return false;
+  }
+  uint64_t words[1 + abi::kUserRegisterWords] = {};
+  words[0] = abi::tcb_message::kWriteResume;
+  abi::UserRegisters registers{};
+  registers.rip = program.entry;
+  registers.rsp = program.stack_top;
+  registers.rflags = 0x202;
+  registers.rdi = sys::kServerStartInfo;
+  registers.fs_base = sys::kServerIpcBuffer;
+  const auto* in = reinterpret_cast<const uint64_t*>(&registers);
+  for (uint64_t i = 0; i < abi::kUserRegisterWords; ++i) words[1 + i] = in[i];
+  if (!check(sys::invoke(tcb, Label::kTcbWriteRegisters, words), "starting the trace server")) {
+    return false;
+  }
+  trace.tcb = tcb;
+  return true;
+}
+
+// Takes a dead instance away: everything made from its untyped cap (its TCB, CNode, VSpace,
+// breakpoints, the pool and all made from that), then the root slots it used.
+void stop_trace_server() {
+  (void)sys::cnode_revoke(kRoot, trace.untyped);
+  for (uint64_t slot = trace.first_slot; slot < next_slot; ++slot) {
+    (void)sys::cnode_delete(kRoot, slot);
+  }
+  next_slot = trace.first_slot;
+  trace.tcb = 0;
+}
+
 bool start_posix_server(Started& started) {
   const abi::ModuleDescription* image_module = find_module("posix");
   if (image_module == nullptr) {
@@ -114,7 +287,6 @@ bool start_posix_server(Started& started) {
     return false;
   }
   const abi::ModuleDescription* initramfs = find_module("initramfs");
-  if (!choose_untyped()) return false;
 
   for (uint64_t i = 0; i < image_module->frame_count; ++i) {
     if (!check(map_frame(image_module->first_slot + i, kVSpace, kModuleWindow + i * 4096, 0),
@@ -130,10 +302,10 @@ bool start_posix_server(Started& started) {
     return false;
   }
 
-  uint64_t cnode = 0, tcb = 0, endpoint = 0, info_frame = 0, buffer_frame = 0;
+  uint64_t cnode = 0, tcb = 0, info_frame = 0, buffer_frame = 0;
+  uint64_t endpoint = supervisor_endpoint;
   if (!check(make(ObjectType::kCNode, sys::kServerCNodeRadix, cnode), "server CNode") ||
       !check(make(ObjectType::kTcb, 0, tcb), "server TCB") ||
-      !check(make(ObjectType::kEndpoint, 0, endpoint), "server fault endpoint") ||
       !check(make(ObjectType::kFrame, 12, info_frame), "start info frame") ||
       !check(make(ObjectType::kFrame, 12, buffer_frame), "IPC buffer frame")) {
     return false;
@@ -214,6 +386,10 @@ bool start_posix_server(Started& started) {
   info->module_offset = initramfs != nullptr ? initramfs->offset : 0;
   info->module_frames = module_frames;
   info->flags = has_com2 ? sys::kStartFlagHasCom2 : 0;
+  info->instance = 1;
+  if (trace.ready && connect_trace_client(cnode, program.vspace)) {
+    info->flags |= sys::kStartFlagHasTrace;
+  }
   if (!check(sys::invoke(info_frame, Label::kFrameUnmap), "unmapping start info") ||
       !check(map_frame(info_frame, program.vspace, sys::kServerStartInfo, abi::kMapRead),
              "mapping start info") ||
@@ -271,29 +447,44 @@ const char* fault_name(uint64_t label) {
   return "unknown fault";
 }
 
-// Every fault of the server is reported and leaves it suspended: the machine stays up.
+void report_fault(const char* server, uint64_t label, const sys::MessageRegisters& mr,
+                  uint64_t length) {
+  abi::UserRegisters registers{};
+  auto* out = reinterpret_cast<uint64_t*>(&registers);
+  for (uint64_t i = 0; i < abi::kUserRegisterWords && i < length; ++i) {
+    out[i] = sys::message_word(mr, i);
+  }
+  uint64_t address = length > abi::kFaultAddressWord ? sys::message_word(mr, abi::kFaultAddressWord) : 0;
+  uint64_t detail = length > abi::kFaultDetailWord ? sys::message_word(mr, abi::kFaultDetailWord) : 0;
+  sys::print("root: the %s died: %s at rip 0x%lx (address/vector 0x%lx, detail 0x%lx)\n", server,
+             fault_name(label), registers.rip, address, detail);
+  sys::print("root:   rsp 0x%lx rax 0x%lx rdi 0x%lx rsi 0x%lx rdx 0x%lx\n", registers.rsp,
+             registers.rax, registers.rdi, registers.rsi, registers.rdx);
+}
+
+// Every fault of a server is reported. The POSIX server stays suspended (the kernel keeps
+// running); a dead trace server is taken away whole and a fresh instance started, which the
+// POSIX server reaches through the same endpoint.
 [[noreturn]] void supervise(const Started& started) {
   uint64_t reply = started.reply;
   for (;;) {
     sys::MessageRegisters mr;
-    sys::IpcResult r = sys::recv(started.endpoint, reply, mr);
+    sys::IpcResult r = sys::recv(supervisor_endpoint, reply, mr);
     if (r.error != Error::kNone) continue;
-    abi::UserRegisters registers{};
-    auto* out = reinterpret_cast<uint64_t*>(&registers);
-    for (uint64_t i = 0; i < abi::kUserRegisterWords && i < r.info.length; ++i) {
-      out[i] = sys::message_word(mr, i);
-    }
-    uint64_t address =
-        r.info.length > abi::kFaultAddressWord ? sys::message_word(mr, abi::kFaultAddressWord) : 0;
-    uint64_t detail =
-        r.info.length > abi::kFaultDetailWord ? sys::message_word(mr, abi::kFaultDetailWord) : 0;
-    sys::print(
-        "root: the POSIX server died: %s at rip 0x%lx (address/vector 0x%lx, detail 0x%lx)\n",
-        fault_name(r.info.label), registers.rip, address, detail);
-    sys::print("root:   rsp 0x%lx rax 0x%lx rdi 0x%lx rsi 0x%lx rdx 0x%lx\n", registers.rsp,
-               registers.rax, registers.rdi, registers.rsi, registers.rdx);
-    // GAP: no restart yet; the server stays suspended and the kernel keeps running.
     sys::MessageRegisters none;
+    if (r.badge == kTraceFaultBadge) {
+      report_fault("trace server", r.info.label, mr, r.info.length);
+      (void)sys::send(reply, static_cast<uint64_t>(abi::FaultReply::kSuspend), none, 0);
+      stop_trace_server();
+      if (start_trace_server()) {
+        sys::print("root: restarted the trace server (instance %lu)\n", trace.instance);
+      } else {
+        sys::print("root: cannot restart the trace server\n");
+      }
+      continue;
+    }
+    report_fault("POSIX server", r.info.label, mr, r.info.length);
+    // GAP: no restart of the POSIX server; it stays suspended and the kernel keeps running.
     (void)sys::send(reply, static_cast<uint64_t>(abi::FaultReply::kSuspend), none, 0);
   }
 }
@@ -308,9 +499,21 @@ extern "C" int main() {
                              reinterpret_cast<abi::IpcBuffer*>(boot->ipc_buffer));
   sys::print("root: hello from user mode (ring 3)\n");
   Started started;
+  if (!choose_untyped() ||
+      !check(make(ObjectType::kEndpoint, 0, supervisor_endpoint), "supervisor endpoint")) {
+    return 0;
+  }
+  (void)prepare_trace_server();
   if (!start_posix_server(started)) {
     sys::print("root: nothing more to start\n");
     return 0;
+  }
+  if (trace.ready) {
+    if (start_trace_server()) {
+      sys::print("root: started the trace server\n");
+    } else {
+      sys::print("root: cannot start the trace server\n");
+    }
   }
   supervise(started);
 }

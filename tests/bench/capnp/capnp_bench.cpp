@@ -33,29 +33,40 @@ const uint32_t kFdArray[] = {3, 4, 5, 6};
 
 // ---- encode ----
 
+// A BPF_PROG_LOAD as the POSIX server forwards it: the attr, the caller, the instructions.
 void buildOurs(sonde::capnp::MessageBuilder& builder) {
-  auto attr = builder.initRoot<ours::TraceService::ProgLoadParams>().initAttr();
-  attr.setProgType(2);
-  attr.setInsns(instructions().data(), kInsns * 8);
-  attr.setLicense("GPL");
-  attr.setLogLevel(1);
-  attr.setLogSize(65536);
-  attr.setProgName("handle_exec");
-  attr.setExpectedAttachType(0);
-  auto fds = attr.initFdArray(4);
-  for (uint32_t i = 0; i < 4; ++i) fds.set(i, kFdArray[i]);
+  auto request = builder.initRoot<ours::TraceService::BpfParams>().initRequest();
+  uint8_t attr[144] = {2};
+  request.setCommand(5);
+  request.setAttr(attr, sizeof attr);
+  request.setAttrSize(sizeof attr);
+  auto caller = request.initCaller();
+  caller.setComm("handle_exec");
+  caller.setCapBpf(true);
+  auto fds = caller.initDescriptors(4);
+  for (uint32_t i = 0; i < 4; ++i) fds.set(i, static_cast<int32_t>(kFdArray[i]));
+  auto range = request.initMemory(1)[0];
+  range.setAddress(0x10000);
+  range.setLength(kInsns * 8);
+  range.setData(instructions().data(), kInsns * 8);
 }
 
 void buildOfficial(capnp::MessageBuilder& builder) {
-  auto attr = builder.initRoot<TraceService::ProgLoadParams>().initAttr();
-  attr.setProgType(2);
-  attr.setInsns(kj::arrayPtr(reinterpret_cast<const kj::byte*>(instructions().data()), kInsns * 8));
-  attr.setLicense("GPL");
-  attr.setLogLevel(1);
-  attr.setLogSize(65536);
-  attr.setProgName("handle_exec");
-  attr.setExpectedAttachType(0);
-  attr.setFdArray(kj::arrayPtr(kFdArray, 4));
+  auto request = builder.initRoot<TraceService::BpfParams>().initRequest();
+  uint8_t attr[144] = {2};
+  request.setCommand(5);
+  request.setAttr(kj::arrayPtr(attr, sizeof attr));
+  request.setAttrSize(sizeof attr);
+  auto caller = request.initCaller();
+  caller.setComm("handle_exec");
+  caller.setCapBpf(true);
+  auto fds = caller.initDescriptors(4);
+  for (uint32_t i = 0; i < 4; ++i) fds.set(i, static_cast<int32_t>(kFdArray[i]));
+  auto range = request.initMemory(1)[0];
+  range.setAddress(0x10000);
+  range.setLength(kInsns * 8);
+  range.setData(
+      kj::arrayPtr(reinterpret_cast<const kj::byte*>(instructions().data()), kInsns * 8));
 }
 
 void EncodeOurs(benchmark::State& state) {
@@ -95,16 +106,16 @@ void DecodeOurs(benchmark::State& state) {
     sonde::capnp::MessageReader reader;
     if (!reader.init(message.data(), message.size() * 8).ok()) state.SkipWithError("init");
     if (kValidateFirst && !reader.validate().ok()) state.SkipWithError("validate");
-    auto attr = reader.getRoot<ours::TraceService::ProgLoadParams>().value().getAttr().value();
-    uint64_t sum =
-        attr.getProgType() + attr.getLogLevel() + attr.getLogSize() + attr.getExpectedAttachType();
-    auto insns = attr.getInsns().value();
+    auto request = reader.getRoot<ours::TraceService::BpfParams>().value().getRequest().value();
+    uint64_t sum = request.getCommand() + request.getAttrSize() + request.getAttr().value().size;
+    auto caller = request.getCaller().value();
+    auto insns = request.getMemory().value()[0].getData().value();
     uint64_t first, last;
     std::memcpy(&first, insns.bytes, 8);
     std::memcpy(&last, insns.bytes + insns.size - 8, 8);
-    sum += first + last + attr.getLicense().value().size + attr.getProgName().value().size;
-    auto fds = attr.getFdArray().value();
-    for (uint32_t i = 0; i < fds.size(); ++i) sum += fds[i];
+    sum += first + last + caller.getComm().value().size;
+    auto fds = caller.getDescriptors().value();
+    for (uint32_t i = 0; i < fds.size(); ++i) sum += static_cast<uint32_t>(fds[i]);
     benchmark::DoNotOptimize(sum);
   }
 }
@@ -114,15 +125,15 @@ void DecodeOfficial(benchmark::State& state) {
   for (auto _ : state) {
     capnp::FlatArrayMessageReader reader(
         kj::arrayPtr(reinterpret_cast<const capnp::word*>(message.data()), message.size()));
-    auto attr = reader.getRoot<TraceService::ProgLoadParams>().getAttr();
-    uint64_t sum =
-        attr.getProgType() + attr.getLogLevel() + attr.getLogSize() + attr.getExpectedAttachType();
-    auto insns = attr.getInsns();
+    auto request = reader.getRoot<TraceService::BpfParams>().getRequest();
+    uint64_t sum = request.getCommand() + request.getAttrSize() + request.getAttr().size();
+    auto caller = request.getCaller();
+    auto insns = request.getMemory()[0].getData();
     uint64_t first, last;
     std::memcpy(&first, insns.begin(), 8);
     std::memcpy(&last, insns.end() - 8, 8);
-    sum += first + last + attr.getLicense().size() + attr.getProgName().size();
-    for (auto fd : attr.getFdArray()) sum += fd;
+    sum += first + last + caller.getComm().size();
+    for (auto fd : caller.getDescriptors()) sum += static_cast<uint32_t>(fd);
     benchmark::DoNotOptimize(sum);
   }
 }

@@ -104,14 +104,21 @@ void touchAllKinds(ours::AllKinds::Reader r) {
   consume(mode.getFast());
 }
 
-void touchProgLoad(ours::TraceService::ProgLoadParams::Reader params) {
-  auto attr = params.getAttr();
-  if (!attr.ok()) return;
-  touchData(attr.value().getInsns());
-  touchText(attr.value().getLicense());
-  touchText(attr.value().getProgName());
-  touchPrimitives(attr.value().getFdArray());
-  consume(attr.value().getAttachTarget().getAttachProgHandle());
+void touchBpf(ours::TraceService::BpfParams::Reader params) {
+  auto request = params.getRequest();
+  if (!request.ok()) return;
+  touchData(request.value().getAttr());
+  auto caller = request.value().getCaller();
+  if (caller.ok()) {
+    touchText(caller.value().getComm());
+    touchPrimitives(caller.value().getDescriptors());
+  }
+  auto memory = request.value().getMemory();
+  if (!memory.ok()) return;
+  for (uint32_t i = 0; i < memory.value().size(); ++i) {
+    sink = sink + memory.value()[i].getAddress();
+    touchData(memory.value()[i].getData());
+  }
 }
 
 // A dispatcher that reads what it is given, so serveRequest's checks meet every input too.
@@ -142,8 +149,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   {
     MessageReader reader;
     (void)reader.init(data, size, kLimits);
-    auto root = reader.getRoot<ours::TraceService::ProgLoadParams>();
-    if (root.ok()) touchProgLoad(root.value());
+    auto root = reader.getRoot<ours::TraceService::BpfParams>();
+    if (root.ok()) touchBpf(root.value());
   }
   {
     Echo server;

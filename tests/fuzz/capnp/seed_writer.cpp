@@ -39,12 +39,14 @@ int main(int argc, char** argv) {
   }
   {
     sonde::capnp::MessageBuilder builder(buffer.data(), buffer.size() * 8);
-    auto attr = builder.initRoot<ours::TraceService::ProgLoadParams>().initAttr();
+    auto request = builder.initRoot<ours::TraceService::BpfParams>().initRequest();
     uint64_t insns[4] = {0xb7, 0x95, 0, 0};
-    attr.setInsns(insns, sizeof insns);
-    attr.setLicense("GPL");
-    attr.initFdArray(2).set(1, 9);
-    attr.getAttachTarget().setAttachProgHandle(4);
+    request.setCommand(5);
+    request.setAttr(insns, sizeof insns);
+    request.initCaller().initDescriptors(2).set(1, 9);
+    auto range = request.initMemory(1)[0];
+    range.setAddress(0x1000);
+    range.setData(insns, sizeof insns);
     if (!save(argv[2], builder)) return 1;
   }
   {

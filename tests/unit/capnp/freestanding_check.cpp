@@ -27,10 +27,11 @@ extern "C" int sonde_capnp_freestanding_check(void* buffer, unsigned long size) 
       trace, sonde::capnp::MutableBytes{static_cast<uint8_t*>(buffer), size},
       sonde::capnp::MutableBytes{shared, sizeof shared});
   sonde::proto::TraceService::Client client(transport);
-  auto request = client.progLoadRequest();
-  auto attr = request.params().initAttr();
-  attr.setLicense("GPL");
-  attr.initFdArray(1).set(0, 3);
+  auto request = client.bpfRequest();
+  auto bpf = request.params().initRequest();
+  bpf.setCommand(5);
+  bpf.initCaller().initDescriptors(1).set(0, 3);
+  bpf.initMemory(1)[0].setData("GPL", 4);
   auto reply = request.send();
   sonde::capnp::MessageBuilder builder(shared, sizeof shared);
   auto all = builder.initRoot<sonde::proto::AllKinds>();

@@ -189,23 +189,26 @@ TEST(CapnpTransport, OfficialClientTalksToGeneratedDispatcher) {
   EXPECT_EQ(ours::Calculator::kInterfaceId, Calculator::_capnpPrivate::typeId);
 }
 
-// The trace service end to end: a BPF_PROG_LOAD with 4,096 instructions and a verifier log.
+// The trace service end to end: a bpf() call carrying 4,096 instructions as a memory range,
+// answered with a handle and a verifier log written back.
 class TraceImpl final : public ours::TraceService::Server {
  public:
-  rt::Result<void> progLoad(ours::TraceService::ProgLoadParams::Reader params,
-                            ours::TraceService::ProgLoadResults::Builder results) override {
-    auto attr = params.getAttr();
-    if (!attr.ok()) return attr.error();
-    auto insns = attr.value().getInsns();
+  rt::Result<void> bpf(ours::TraceService::BpfParams::Reader params,
+                       ours::TraceService::BpfResults::Builder results) override {
+    auto request = params.getRequest();
+    if (!request.ok()) return request.error();
+    auto memory = request.value().getMemory();
+    if (!memory.ok()) return memory.error();
+    if (memory.value().size() != 1) return rt::err(rt::kEINVAL, "one range expected");
+    auto insns = memory.value()[0].getData();
     if (!insns.ok()) return insns.error();
     if (insns.value().size % 8 != 0) return rt::err(rt::kEINVAL, "insns not a multiple of 8 bytes");
-    auto license = attr.value().getLicense();
-    if (!license.ok()) return license.error();
     seen_insns = insns.value().size / 8;
-    auto result = results.initResult();
-    result.setProgHandle(17);
-    result.setLog("processed 4096 insns");
-    result.setLogTrueSize(21);
+    auto done = results.initOutcome().initDone();
+    done.setResult(17);
+    auto log = done.initWrites(1)[0];
+    log.setAddress(0x5000);
+    log.setData("processed 4096 insns", 21);
     return {};
   }
   uint32_t seen_insns = 0;
@@ -220,24 +223,31 @@ TEST(CapnpTransport, TraceServiceProgLoadRoundTrip) {
       MutableBytes{reinterpret_cast<uint8_t*>(reply_memory.data()), reply_memory.size() * 8});
   ours::TraceService::Client client(transport);
   std::vector<uint64_t> insns(4096, 0x00000000000000b7ull);
-  auto request = client.progLoadRequest();
-  auto attr = request.params().initAttr();
-  attr.setProgType(2);
-  attr.setInsns(insns.data(), insns.size() * 8);
-  attr.setLicense("GPL");
+  auto request = client.bpfRequest();
+  auto bpf = request.params().initRequest();
+  bpf.setCommand(5);
+  auto range = bpf.initMemory(1)[0];
+  range.setAddress(0x10000);
+  range.setLength(insns.size() * 8);
+  range.setData(insns.data(), insns.size() * 8);
   auto reply = request.send();
   ASSERT_TRUE(reply.ok()) << reply.error().message;
   EXPECT_EQ(server.seen_insns, 4096u);
-  EXPECT_EQ(reply.value().getResult().value().getProgHandle(), 17u);
+  auto outcome = reply.value().getOutcome().value();
+  ASSERT_TRUE(outcome.isDone());
+  EXPECT_EQ(outcome.getDone()->getResult(), 17);
+  auto log = outcome.getDone()->getWrites().value()[0].getData().value();
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(log.bytes), log.size),
+            std::string("processed 4096 insns", 21));
   EXPECT_EQ(transport.sharedCalls(), 1u);
   // A method the server does not implement says so.
-  auto freeze = client.mapFreezeRequest();
-  freeze.params().setMapHandle(3);
+  auto freeze = client.tracefsReadRequest();
+  freeze.params().setPath("trace_pipe");
   auto not_implemented = freeze.send();
   ASSERT_FALSE(not_implemented.ok());
   EXPECT_EQ(not_implemented.error().code, rt::kENOSYS);
   EXPECT_EQ(std::string(not_implemented.error().message),
-            "TraceService.mapFreeze is not implemented");
+            "TraceService.tracefsRead is not implemented");
 }
 
 }  // namespace

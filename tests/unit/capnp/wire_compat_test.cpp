@@ -572,48 +572,54 @@ TEST(CapnpWireCompat, PointerFieldsSetOverrideTheirDefaults) {
   EXPECT_EQ(r.getStructList().value().size(), 2u);  // untouched: still the default
 }
 
-// The schema's own request, BPF_PROG_LOAD, both ways.
-TEST(CapnpWireCompat, TraceProgLoadBothWays) {
+// The schema's own request, a bpf() call, both ways.
+TEST(CapnpWireCompat, TraceBpfCallBothWays) {
   std::vector<uint8_t> insns(64 * 8);
   for (size_t i = 0; i < insns.size(); ++i) insns[i] = static_cast<uint8_t>(i * 7);
+  std::vector<uint8_t> attr(144, 0);
+  attr[0] = 2;
   OurMessage message;
-  auto params = message.builder.initRoot<ours::TraceService::ProgLoadParams>();
-  auto attr = params.initAttr();
-  attr.setProgType(2);
-  attr.setInsns(insns.data(), insns.size());
-  attr.setLicense("GPL");
-  attr.setLogLevel(1);
-  attr.setLogSize(4096);
-  attr.setProgName("trace_open");
-  attr.setExpectedAttachType(7);
-  attr.getAttachTarget().setAttachProgHandle(12);
-  auto fds = attr.initFdArray(3);
-  fds.set(0, 3), fds.set(1, 4), fds.set(2, 5);
+  auto params = message.builder.initRoot<ours::TraceService::BpfParams>();
+  auto request = params.initRequest();
+  request.setCommand(5);
+  request.setAttr(attr.data(), attr.size());
+  request.setAttrSize(144);
+  request.setAttrAddress(0x7ffff000);
+  auto caller = request.initCaller();
+  caller.setPid(42);
+  caller.setComm("loader");
+  caller.setCapBpf(true);
+  auto fds = caller.initDescriptors(3);
+  fds.set(0, 0), fds.set(1, -1), fds.set(2, 5);
+  auto range = request.initMemory(1)[0];
+  range.setAddress(0x1000);
+  range.setLength(insns.size() + 8);
+  range.setData(insns.data(), insns.size());
   capnp::FlatArrayMessageReader official(message.words());
-  auto a = official.getRoot<TraceService::ProgLoadParams>().getAttr();
-  EXPECT_EQ(a.getProgType(), 2u);
-  EXPECT_EQ(a.getInsns().size(), insns.size());
-  EXPECT_EQ(0, std::memcmp(a.getInsns().begin(), insns.data(), insns.size()));
-  EXPECT_EQ(std::string(a.getLicense().cStr()), "GPL");
-  EXPECT_EQ(std::string(a.getProgName().cStr()), "trace_open");
-  EXPECT_EQ(a.getLogSize(), 4096u);
-  EXPECT_EQ(a.getExpectedAttachType(), 7u);
-  ASSERT_EQ(a.getAttachTarget().which(), ProgLoadAttr::AttachTarget::ATTACH_PROG_HANDLE);
-  EXPECT_EQ(a.getAttachTarget().getAttachProgHandle(), 12u);
-  EXPECT_EQ(a.getFdArray()[2], 5u);
+  auto r = official.getRoot<TraceService::BpfParams>().getRequest();
+  EXPECT_EQ(r.getCommand(), 5u);
+  EXPECT_EQ(r.getAttr().size(), 144u);
+  EXPECT_EQ(r.getAttrAddress(), 0x7ffff000u);
+  EXPECT_EQ(r.getCaller().getPid(), 42);
+  EXPECT_EQ(std::string(r.getCaller().getComm().cStr()), "loader");
+  EXPECT_TRUE(r.getCaller().getCapBpf());
+  EXPECT_EQ(r.getCaller().getDescriptors()[1], -1);
+  EXPECT_EQ(r.getCaller().getDescriptors()[2], 5);
+  EXPECT_EQ(r.getMemory()[0].getLength(), insns.size() + 8);
+  EXPECT_EQ(0, std::memcmp(r.getMemory()[0].getData().begin(), insns.data(), insns.size()));
 
   capnp::MallocMessageBuilder back;
-  auto results = back.initRoot<TraceService::ProgLoadResults>().initResult();
-  results.setProgHandle(42);
-  results.setLog("0: (b7) r0 = 0\n");
-  results.setLogTrueSize(16);
+  auto outcome = back.initRoot<TraceService::BpfResults>().initOutcome();
+  auto need = outcome.initNeedMemory();
+  need.setAddress(0x2000);
+  need.setLength(16);
   auto flat = capnp::messageToFlatArray(back);
   MessageReader reader;
   ASSERT_TRUE(reader.init(flat.begin(), flat.size() * 8).ok());
-  auto r = reader.getRoot<ours::TraceService::ProgLoadResults>().value().getResult().value();
-  EXPECT_EQ(r.getProgHandle(), 42u);
-  EXPECT_EQ(str(r.getLog().value()), "0: (b7) r0 = 0\n");
-  EXPECT_EQ(r.getLogTrueSize(), 16u);
+  auto o = reader.getRoot<ours::TraceService::BpfResults>().value().getOutcome().value();
+  ASSERT_TRUE(o.isNeedMemory());
+  EXPECT_EQ(o.getNeedMemory()->getAddress(), 0x2000u);
+  EXPECT_EQ(o.getNeedMemory()->getLength(), 16u);
 }
 
 // Unions of groups, lists of text and structs, and a signed default in the real schemas.
@@ -636,23 +642,24 @@ TEST(CapnpWireCompat, ProbeLinkAndSupervisorStructsBothWays) {
   }
   {
     capnp::MallocMessageBuilder official;
-    auto link = official.initRoot<LinkCreateAttr>();
-    link.setProgHandle(9);
-    auto multi = link.getTarget().initKprobeMulti();
-    multi.setSyms({"do_unlinkat", "vfs_read"});
-    multi.setCookies({1, 2});
+    auto done = official.initRoot<BpfOutcome>().initDone();
+    done.setResult(-28);
+    auto writes = done.initWrites(2);
+    writes[0].setAddress(0x1000);
+    writes[1].setAddress(0x2000);
+    writes[1].setData(kj::heapArray<capnp::byte>({'o', 'k'}));
     auto flat = capnp::messageToFlatArray(official);
     MessageReader reader;
     ASSERT_TRUE(reader.init(flat.begin(), flat.size() * 8).ok());
-    auto l = reader.getRoot<ours::LinkCreateAttr>().value();
-    EXPECT_EQ(l.getProgHandle(), 9u);
-    auto target = l.getTarget();
-    ASSERT_EQ(target.which(), ours::LinkCreateAttr::Target::Which::kKprobeMulti);
-    auto syms = target.getKprobeMulti().value().getSyms().value();
-    ASSERT_EQ(syms.size(), 2u);
-    EXPECT_EQ(str(syms[1].value()), "vfs_read");
-    EXPECT_EQ(target.getKprobeMulti().value().getCookies().value()[1], 2u);
-    EXPECT_EQ(target.getTracing().error().code, rt::kENODATA);
+    auto o = reader.getRoot<ours::BpfOutcome>().value();
+    ASSERT_EQ(o.which(), ours::BpfOutcome::Which::kDone);
+    auto d = o.getDone().value();
+    EXPECT_EQ(d.getResult(), -28);
+    auto w = d.getWrites().value();
+    ASSERT_EQ(w.size(), 2u);
+    EXPECT_EQ(w[1].getAddress(), 0x2000u);
+    EXPECT_EQ(w[1].getData().value().size, 2u);
+    EXPECT_EQ(o.getNeedMemory().error().code, rt::kENODATA);
   }
   {
     OurMessage message;

@@ -20,6 +20,9 @@ inline constexpr uint64_t kServerSlotCom2 = 8;       // IoPorts 0x2f8..0x2ff (lo
 inline constexpr uint64_t kServerSlotDebugExit = 9;  // IoPorts 0xf4..0xf7 (QEMU's isa-debug-exit)
 inline constexpr uint64_t kServerSlotDebugConsole = 10;  // DebugConsole: sys::print, debug_ticks
 inline constexpr uint64_t kServerSlotRtc = 11;           // IoPorts 0x70..0x71 (the CMOS clock)
+// The trace service (proto/trace.capnp): the POSIX server holds the endpoint badged with Write,
+// the trace server the same endpoint with Read (it serves it).
+inline constexpr uint64_t kServerSlotTraceService = 12;
 inline constexpr uint64_t kServerSlotFirstUntyped = 16;  // memory for the server and its processes
 inline constexpr uint64_t kServerMaxUntyped = 48;
 inline constexpr uint64_t kServerSlotFirstModule = 64;  // the initramfs frames, in order
@@ -28,6 +31,13 @@ inline constexpr uint64_t kServerSlotFirstModule = 64;  // the initramfs frames,
 inline constexpr uint64_t kServerStartInfo = 0x00007fffffe00000ull;
 inline constexpr uint64_t kServerIpcBuffer = kServerStartInfo + 0x1000;
 inline constexpr uint64_t kServerClockPage = kServerStartInfo + 0x2000;
+
+// The trace service session's shared buffers (large requests and replies), one 2 MiB frame
+// each, at the same addresses in both servers: the POSIX server writes requests and reads
+// replies, the trace server the other way round.
+inline constexpr uint64_t kTraceBufferBytes = 2ull << 20;
+inline constexpr uint64_t kTraceRequestBuffer = 0x0000400000000000ull;
+inline constexpr uint64_t kTraceReplyBuffer = kTraceRequestBuffer + kTraceBufferBytes;
 
 // Read-only page at kServerStartInfo; its address is main's first argument.
 struct ServerStartInfo {
@@ -39,8 +49,10 @@ struct ServerStartInfo {
   uint64_t module_offset;    // of its first byte in its first frame
   uint64_t module_frames;    // Frame caps from kServerSlotFirstModule
   uint64_t flags;            // kStartFlag*
+  uint64_t instance;         // 1 for the first start, one more at every restart
 };
 inline constexpr uint64_t kServerStartMagic = 0x7472617453767253ull;  // "SrvStart"
 inline constexpr uint64_t kStartFlagHasCom2 = 1;
+inline constexpr uint64_t kStartFlagHasTrace = 2;  // the POSIX server has the trace service
 
 }  // namespace sys

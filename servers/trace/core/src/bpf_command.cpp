@@ -91,7 +91,10 @@ namespace {
 rt::Result<int64_t> obj_get_info_by_fd(BpfCall& call) {
   if (!attr_tail_is_zero(call.attr, kInfoLastFieldEnd)) return rt::err(rt::kEINVAL);
   auto handle = call.session.lookup(static_cast<int32_t>(call.attr.info.bpf_fd));
-  if (!handle.ok()) return rt::err(rt::kEBADFD);
+  if (!handle.ok()) {
+    if (handle.error().code == rt::kEBADF) return rt::err(rt::kEBADFD);
+    return handle.error();
+  }
   switch (handle->object->kind) {
     case ObjectKind::kMap:
       return map_get_info(call, *static_cast<const MapObject*>(handle->object));

@@ -317,6 +317,8 @@ rt::Result<int64_t> change_batch(BpfCall& call, const MapAccess& access, bool up
     TRY(access.map->delete_batch(key.data(), &none, attr.elem_flags));
   }
   if (attr.count == 0) return 0;
+  TRY(call.memory.prefetch(attr.keys, uint64_t{attr.count} * key_size));
+  if (update) TRY(call.memory.prefetch(attr.values, uint64_t{attr.count} * value_size));
   uint32_t done = 0;
   rt::Result<void> result;
   for (; done < attr.count; ++done) {

@@ -23,7 +23,17 @@ rt::Result<int32_t> Session::open_shared(Object* object, uint32_t mode) {
   return open(object, mode);
 }
 
-rt::Result<Handle> Session::lookup(int32_t handle) const {
+rt::Result<Handle> Session::lookup(int32_t fd) const {
+  if (descriptors_ == nullptr) return lookup_handle(fd);
+  if (fd < 0 || static_cast<uint32_t>(fd) >= descriptor_count_ ||
+      descriptors_[fd] == kClosedDescriptor) {
+    return rt::err(rt::kEBADF);
+  }
+  if (descriptors_[fd] == kForeignDescriptor) return rt::err(rt::kEINVAL);
+  return lookup_handle(descriptors_[fd]);
+}
+
+rt::Result<Handle> Session::lookup_handle(int32_t handle) const {
   if (handle <= 0 || static_cast<uint32_t>(handle) >= kMaxHandles ||
       handles_[handle].object == nullptr) {
     return rt::err(rt::kEBADF);
@@ -38,7 +48,7 @@ rt::Result<Handle> Session::lookup_kind(int32_t handle, ObjectKind kind) const {
 }
 
 rt::Result<void> Session::close(int32_t handle) {
-  Handle found = TRY(lookup(handle));
+  Handle found = TRY(lookup_handle(handle));
   handles_[handle] = Handle{};
   --open_;
   if (found.object->kind == ObjectKind::kMap) {

@@ -31,6 +31,16 @@ class UserMemory {
     return size;
   }
 
+  // Says that the command will read [source, source + size) before it changes anything (batch
+  // updates and deletes, which read element by element): memory that copies the caller's
+  // bytes in ahead of time (ForwardedMemory) asks for all of them now. EFAULT only when the
+  // range is not there at all; a partly unreadable range still fails where Linux fails.
+  virtual rt::Result<void> prefetch(uint64_t source, uint64_t size) {
+    (void)source;
+    (void)size;
+    return {};
+  }
+
  protected:
   ~UserMemory() = default;
 };

@@ -1,0 +1,151 @@
+// SPDX-License-Identifier: MIT
+// Cap slots, objects from the untyped caps a server was given, frame mappings, the heap.
+#include "sys/server_memory.hpp"
+
+#include <string.h>
+
+#include "sys/ipc.hpp"
+
+namespace sys::server {
+
+namespace {
+
+namespace abi = sonde::abi;
+using abi::Error;
+using abi::Label;
+using abi::ObjectType;
+
+constexpr uint64_t kSlots = 1ull << kServerCNodeRadix;
+uint64_t slot_bitmap[kSlots / 64];  // 1: in use
+uint64_t slot_hint = 0;
+
+// Untyped caps are used in turn: when one cannot hold an object, the next one is tried.
+uint64_t untyped_count = 0;
+uint64_t untyped_index = 0;
+
+Error retype_object(ObjectType type, uint64_t size_bits, uint64_t slot) {
+  for (uint64_t tries = 0; tries < untyped_count; ++tries) {
+    uint64_t index = (untyped_index + tries) % untyped_count;
+    Error e = retype(kServerSlotFirstUntyped + index, type, size_bits, kServerSlotCNode, slot);
+    if (e != Error::kNotEnoughMemory) {
+      untyped_index = index;
+      return e;
+    }
+  }
+  return Error::kNotEnoughMemory;
+}
+
+class Heap final : public rt::Allocator {
+ public:
+  void set_base(uint64_t base) { top_ = mapped_ = base; }
+
+  void* allocate(size_t size, size_t alignment) override {
+    if (size == 0) size = 1;
+    if (alignment > kPage) return nullptr;
+    unsigned cls = class_of(size);
+    if (cls < kClasses) {
+      if (free_[cls] != nullptr) {
+        void* block = free_[cls];
+        free_[cls] = *static_cast<void**>(block);
+        memset(block, 0, size);
+        return block;
+      }
+      return carve(size_t{1} << (cls + kMinShift), size_t{1} << (cls + kMinShift));
+    }
+    // GAP: blocks above 1 MiB are never returned to the heap.
+    return carve((size + kPage - 1) & ~(kPage - 1), kPage);
+  }
+  void deallocate(void* pointer, size_t size) override {
+    if (pointer == nullptr) return;
+    if (size == 0) size = 1;
+    unsigned cls = class_of(size);
+    if (cls >= kClasses) return;
+    *static_cast<void**>(pointer) = free_[cls];
+    free_[cls] = pointer;
+  }
+
+ private:
+  static constexpr unsigned kMinShift = 4;  // 16 bytes
+  static constexpr unsigned kClasses = 17;  // up to 1 MiB
+  static unsigned class_of(size_t size) {
+    unsigned cls = 0;
+    while ((size_t{1} << (cls + kMinShift)) < size) ++cls;
+    return cls;
+  }
+  void* carve(size_t size, size_t alignment) {
+    uint64_t start = (top_ + alignment - 1) & ~(alignment - 1);
+    uint64_t end = start + size;
+    while (mapped_ < end) {
+      auto frame = make_object(ObjectType::kFrame, 12);
+      if (!frame.ok()) return nullptr;
+      if (map_frame(frame.value(), kServerSlotVSpace, mapped_, abi::kMapWrite) != Error::kNone) {
+        return nullptr;
+      }
+      mapped_ += kPage;
+    }
+    top_ = end;
+    return reinterpret_cast<void*>(start);
+  }
+  void* free_[kClasses] = {};
+  uint64_t top_ = 0;
+  uint64_t mapped_ = 0;
+};
+
+Heap the_heap;
+
+}  // namespace
+
+void init(const ServerStartInfo& info, uint64_t heap_base) {
+  untyped_count = info.untyped_count;
+  for (uint64_t s = 0; s < info.first_free_slot && s < kSlots; ++s) {
+    slot_bitmap[s / 64] |= 1ull << (s % 64);
+  }
+  slot_hint = info.first_free_slot;
+  the_heap.set_base(heap_base);
+}
+
+rt::Result<uint64_t> allocate_slot() {
+  for (uint64_t n = 0; n < kSlots; ++n) {
+    uint64_t s = (slot_hint + n) % kSlots;
+    if (s == 0) continue;
+    if ((slot_bitmap[s / 64] & (1ull << (s % 64))) == 0) {
+      slot_bitmap[s / 64] |= 1ull << (s % 64);
+      slot_hint = s + 1;
+      return s;
+    }
+  }
+  return rt::err(rt::kENOMEM, "no free cap slots");
+}
+
+void free_slot(uint64_t slot) {
+  if (slot == 0 || slot >= kSlots) return;
+  slot_bitmap[slot / 64] &= ~(1ull << (slot % 64));
+}
+
+rt::Result<uint64_t> make_object(ObjectType type, uint64_t size_bits) {
+  uint64_t slot = TRY(allocate_slot());
+  if (retype_object(type, size_bits, slot) != Error::kNone) {
+    free_slot(slot);
+    return rt::err(rt::kENOMEM, "untyped memory used up");
+  }
+  return slot;
+}
+
+Error map_frame(uint64_t frame, uint64_t vspace, uint64_t address, uint64_t rights) {
+  uint64_t words[] = {vspace, address, rights};
+  Error e = invoke(frame, Label::kFrameMap, words);
+  for (int level = 0; level < 3 && e == Error::kMissingPageTable; ++level) {
+    auto table = make_object(ObjectType::kPageTable);
+    if (!table.ok()) return Error::kNotEnoughMemory;
+    uint64_t table_words[] = {vspace, address};
+    if (Error m = invoke(table.value(), Label::kPageTableMap, table_words); m != Error::kNone) {
+      return m;
+    }
+    e = invoke(frame, Label::kFrameMap, words);
+  }
+  return e;
+}
+
+rt::Allocator& heap() { return the_heap; }
+
+}  // namespace sys::server

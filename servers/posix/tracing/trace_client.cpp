@@ -1,0 +1,153 @@
+// SPDX-License-Identifier: MIT
+// forward_bpf: tries until the trace server has every byte it needs, then the writes back.
+#include "tracing/trace_client.hpp"
+
+#include "rt/errno.hpp"
+
+namespace posix::trace_client {
+
+namespace {
+
+constexpr uint32_t kAttrPage = 4096;
+constexpr uint32_t kMaxRanges = 64;
+
+struct Staged {
+  uint64_t address;
+  uint64_t length;
+  uint8_t* bytes;
+  uint64_t available;
+};
+
+// The ranges of one call, freed when it ends.
+class StagedRanges {
+ public:
+  explicit StagedRanges(rt::Allocator& allocator) : allocator_(allocator) {}
+  ~StagedRanges() {
+    for (uint32_t i = 0; i < count_; ++i) allocator_.deallocate(ranges_[i].bytes, ranges_[i].length);
+  }
+  uint32_t count() const { return count_; }
+  const Staged& operator[](uint32_t i) const { return ranges_[i]; }
+
+  // EFAULT-free: a range the caller cannot read is staged with its readable prefix only.
+  rt::Result<void> add(uint64_t address, uint64_t length, CallerMemory& memory) {
+    if (count_ == kMaxRanges) return rt::err(rt::kE2BIG, "too many memory ranges for one call");
+    if (length > kMaxStagedBytes || total_ + length > kMaxStagedBytes) {
+      return rt::err(rt::kE2BIG, "the call reads more memory than one request carries");
+    }
+    auto* bytes = static_cast<uint8_t*>(allocator_.allocate(length == 0 ? 1 : length, 8));
+    if (bytes == nullptr) return rt::err(rt::kENOMEM);
+    uint64_t available = memory.read_prefix(address, bytes, length);
+    ranges_[count_++] = Staged{address, length, bytes, available};
+    total_ += length;
+    return {};
+  }
+
+ private:
+  rt::Allocator& allocator_;
+  Staged ranges_[kMaxRanges] = {};
+  uint32_t count_ = 0;
+  uint64_t total_ = 0;
+};
+
+int64_t errno_value(const rt::Error& error) { return -static_cast<int64_t>(error.code); }
+
+}  // namespace
+
+bool returns_handle(int command) {
+  switch (command) {
+    case 0:   // BPF_MAP_CREATE
+    case 5:   // BPF_PROG_LOAD
+    case 7:   // BPF_OBJ_GET
+    case 13:  // BPF_PROG_GET_FD_BY_ID
+    case 14:  // BPF_MAP_GET_FD_BY_ID
+    case 17:  // BPF_RAW_TRACEPOINT_OPEN
+    case 18:  // BPF_BTF_LOAD
+    case 19:  // BPF_BTF_GET_FD_BY_ID
+    case 28:  // BPF_LINK_CREATE
+    case 30:  // BPF_LINK_GET_FD_BY_ID
+    case 33:  // BPF_ITER_CREATE
+      return true;
+    default: return false;
+  }
+}
+
+int64_t forward_bpf(sonde::proto::TraceService::Client& client, int command,
+                    uint64_t attr_address, uint32_t size, const CallerInfo& caller,
+                    CallerMemory& memory, rt::Allocator& scratch) {
+  // unprivileged_bpf_disabled: the capability check comes before anything is read.
+  if (!caller.cap_bpf) return -static_cast<int64_t>(rt::kEPERM);
+  if (size > kAttrPage) return -static_cast<int64_t>(rt::kE2BIG);
+  uint8_t attr[kAttrPage];
+  if (memory.read_prefix(attr_address, attr, size) != size) {
+    return -static_cast<int64_t>(rt::kEFAULT);
+  }
+  StagedRanges ranges(scratch);
+  for (uint32_t tries = 0; tries < kMaxTries; ++tries) {
+    auto request = client.bpfRequest();
+    auto call = request.params().initRequest();
+    call.setCommand(static_cast<uint32_t>(command));
+    call.setAttr(attr, size);
+    call.setAttrSize(size);
+    call.setAttrAddress(attr_address);
+    auto who = call.initCaller();
+    who.setPid(caller.pid);
+    who.setTgid(caller.tgid);
+    who.setUid(caller.uid);
+    who.setGid(caller.gid);
+    who.setComm(caller.comm);
+    who.setCapBpf(caller.cap_bpf);
+    who.setCapPerfmon(caller.cap_perfmon);
+    auto descriptors = who.initDescriptors(caller.descriptor_count);
+    for (uint32_t i = 0; i < caller.descriptor_count; ++i) {
+      descriptors.set(i, caller.descriptors[i]);
+    }
+    auto list = call.initMemory(ranges.count());
+    for (uint32_t i = 0; i < ranges.count(); ++i) {
+      list[i].setAddress(ranges[i].address);
+      list[i].setLength(ranges[i].length);
+      list[i].setData(ranges[i].bytes, ranges[i].available);
+    }
+    auto reply = request.send();
+    if (!reply.ok()) return errno_value(reply.error());
+    auto outcome = reply.value().getOutcome();
+    if (!outcome.ok()) return errno_value(outcome.error());
+    if (outcome.value().isNeedMemory()) {
+      auto need = outcome.value().getNeedMemory();
+      if (!need.ok()) return errno_value(need.error());
+      auto added = ranges.add(need.value().getAddress(), need.value().getLength(), memory);
+      if (!added.ok()) return errno_value(added.error());
+      continue;
+    }
+    auto done = outcome.value().getDone();
+    if (!done.ok()) return errno_value(done.error());
+    int64_t result = done.value().getResult();
+    auto writes = done.value().getWrites();
+    if (!writes.ok()) return errno_value(writes.error());
+    bool faulted = false;
+    for (uint32_t i = 0; i < writes.value().size() && !faulted; ++i) {
+      auto data = writes.value()[i].getData();
+      if (!data.ok()) return errno_value(data.error());
+      faulted = !memory.write(writes.value()[i].getAddress(), data.value().bytes, data.value().size);
+    }
+    if (faulted && result >= 0) {
+      // copy_to_user failed after the work was done: Linux answers EFAULT, and a new fd is
+      // not installed.
+      if (returns_handle(command) && result > 0) {
+        (void)close_handle(client, static_cast<uint32_t>(result));
+      }
+      return -static_cast<int64_t>(rt::kEFAULT);
+    }
+    return result;
+  }
+  return -static_cast<int64_t>(rt::kE2BIG);  // the command kept asking for more memory
+}
+
+rt::Result<void> close_handle(sonde::proto::TraceService::Client& client, uint32_t handle) {
+  auto request = client.closeRequest();
+  request.params().setHandle(handle);
+  auto reply = request.send();
+  if (!reply.ok()) return reply.error();
+  return {};
+}
+
+}  // namespace posix::trace_client

@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: MIT
+// The POSIX server's side of the trace service: bpf() forwarded as Linux's bytes.
+#pragma once
+
+#include <stdint.h>
+
+#include "rt/allocator.hpp"
+#include "rt/result.hpp"
+#include "trace.capnp.hpp"
+
+namespace posix::trace_client {
+
+// The calling process's memory, as the POSIX server reaches it.
+class CallerMemory {
+ public:
+  // Copies up to `length` bytes from `address`, stopping at the first unreadable byte; the
+  // count copied.
+  virtual uint64_t read_prefix(uint64_t address, uint8_t* out, uint64_t length) = 0;
+  // Copies `length` bytes to `address`; false if any of it is not writable.
+  virtual bool write(uint64_t address, const uint8_t* bytes, uint64_t length) = 0;
+
+ protected:
+  ~CallerMemory() = default;
+};
+
+struct CallerInfo {
+  int32_t pid;
+  int32_t tgid;
+  uint32_t uid;
+  uint32_t gid;
+  const char* comm;
+  bool cap_bpf;  // CAP_BPF or CAP_SYS_ADMIN (root)
+  bool cap_perfmon;
+  // Entry n: the trace handle behind fd n, 0 for another open fd, -1 for a closed one.
+  const int32_t* descriptors;
+  uint32_t descriptor_count;
+};
+
+// The most the POSIX server stages from the caller for one call (the request buffer is
+// 2 MiB; the rest is framing).
+inline constexpr uint64_t kMaxStagedBytes = (2u << 20) - (64u << 10);
+inline constexpr uint32_t kMaxTries = 64;
+
+// Whether a bpf command's value is a new handle (the POSIX server wraps it in an fd).
+bool returns_handle(int command);
+
+// bpf(command, attr, size) for the caller: bpf()'s value (a handle for commands that make
+// one, 0) or -errno. Linux's size rules come first (E2BIG above a page, EFAULT for an
+// unreadable attr); the trace server does the rest.
+int64_t forward_bpf(sonde::proto::TraceService::Client& client, int command,
+                    uint64_t attr_address, uint32_t size, const CallerInfo& caller,
+                    CallerMemory& memory, rt::Allocator& scratch);
+
+// Drops a handle (the last close of its fd).
+rt::Result<void> close_handle(sonde::proto::TraceService::Client& client, uint32_t handle);
+
+}  // namespace posix::trace_client

@@ -1,0 +1,102 @@
+// SPDX-License-Identifier: MIT
+// The trace server: owns every BPF object and serves the POSIX server's bpf() calls over
+// proto/trace.capnp on the endpoint the root task gives it.
+#include "rt/new.hpp"
+#include "service.hpp"
+#include "sonde/capnp/kernel_transport.hpp"
+#include "sys/clock.hpp"
+#include "sys/server_memory.hpp"
+#include "sys/server_start.hpp"
+#include "sys/syscall.hpp"
+#include "task_environment.hpp"
+#include "trace/objects.hpp"
+
+namespace {
+
+namespace abi = sonde::abi;
+
+constexpr uint64_t kHeapBase = 0x100000000000ull;
+// Room for one call's writes; the reply needs a little more for its own framing.
+constexpr uint64_t kWriteLogBytes = sys::kTraceBufferBytes - (64u << 10);
+
+// Time from the kernel's clock page, randomness from a xorshift generator seeded by the TSC.
+class ServerEnvironment final : public trace::TaskEnvironment {
+ public:
+  ServerEnvironment() {
+    uint32_t low, high;
+    asm volatile("rdtsc" : "=a"(low), "=d"(high));
+    state_ = (uint64_t{high} << 32 | low) | 1;
+  }
+  uint32_t current_cpu() override { return 0; }    // GAP: the CPU of the hit, once probes exist
+  uint32_t possible_cpus() override { return 1; }  // GAP: per-CPU data for every CPU
+  uint64_t monotonic_ns() override { return sys::clock_ns(); }
+  uint64_t boot_ns() override { return sys::clock_ns(); }
+  uint32_t random_u32() override {
+    state_ ^= state_ << 13;
+    state_ ^= state_ >> 7;
+    state_ ^= state_ << 17;
+    return static_cast<uint32_t>(state_ >> 16);
+  }
+  // GAP: traced memory through borrowed pages comes with probes; until then nothing is
+  // readable, as for an address the task cannot read.
+  long read_user(void*, uint64_t, uint32_t) override { return -14; }
+  long read_kernel(void*, uint64_t, uint32_t) override { return -14; }
+  uint64_t current_function_ip() override { return 0; }
+  long capture_stack(bool, uint32_t, uint64_t*, uint32_t) override { return -14; }
+  // GAP: the trace buffer behind trace_pipe; until then messages go to the log console.
+  long trace_output(const char* message, uint32_t length) override {
+    char line[256];
+    uint32_t n = 0;
+    for (; n < length && n + 1 < sizeof line && message[n] != 0; ++n) line[n] = message[n];
+    line[n] = 0;
+    sys::print("trace: bpf_trace_printk: %s\n", line);
+    return 0;
+  }
+
+ private:
+  uint64_t state_;
+};
+
+alignas(ServerEnvironment) uint8_t environment_storage[sizeof(ServerEnvironment)];
+alignas(trace::ObjectTable) uint8_t objects_storage[sizeof(trace::ObjectTable)];
+alignas(trace::Session) uint8_t session_storage[sizeof(trace::Session)];
+alignas(trace::Service) uint8_t service_storage[sizeof(trace::Service)];
+
+}  // namespace
+
+extern "C" int main(const sys::ServerStartInfo* info) {
+  auto* buffer = reinterpret_cast<abi::IpcBuffer*>(sys::kServerIpcBuffer);
+  buffer->user_data = sys::kServerIpcBuffer;
+  sys::debug_console = sys::kServerSlotDebugConsole;
+  sys::clock_page = reinterpret_cast<const abi::ClockPage*>(sys::kServerClockPage);
+  if (info->magic != sys::kServerStartMagic) {
+    sys::print("trace: bad start information\n");
+    return 1;
+  }
+  sys::server::init(*info, kHeapBase);
+  rt::Allocator& heap = sys::server::heap();
+  auto* environment = new (environment_storage) ServerEnvironment();
+  auto* objects = new (objects_storage) trace::ObjectTable(heap, *environment);
+  auto* session = new (session_storage) trace::Session(*objects, false);
+  auto* write_log = static_cast<uint8_t*>(heap.allocate(kWriteLogBytes, 4096));
+  auto reply = sys::server::make_object(abi::ObjectType::kReply);
+  if (write_log == nullptr || !reply.ok()) {
+    sys::print("trace: out of memory at start\n");
+    return 1;
+  }
+  auto* service = new (service_storage) trace::Service(*session, *environment, write_log,
+                                                       kWriteLogBytes);
+  sonde::capnp::KernelServerConfig config{};
+  config.endpoint = sys::kServerSlotTraceService;
+  config.reply = reply.value();
+  config.shared_request = sonde::capnp::Bytes{
+      reinterpret_cast<const uint8_t*>(sys::kTraceRequestBuffer), sys::kTraceBufferBytes};
+  config.shared_reply = sonde::capnp::MutableBytes{
+      reinterpret_cast<uint8_t*>(sys::kTraceReplyBuffer), sys::kTraceBufferBytes};
+  config.max_calls = 0;
+  sys::print("trace: the trace server is up (instance %lu)\n", info->instance);
+  auto served = sonde::capnp::serveKernelEndpoint(*service, config);
+  sys::print("trace: serving stopped: %s\n",
+             served.ok() || served.error().message == nullptr ? "?" : served.error().message);
+  return 1;
+}

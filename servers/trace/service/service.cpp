@@ -1,0 +1,150 @@
+// SPDX-License-Identifier: MIT
+// TraceService: bpf() tries over ForwardedMemory, close of handles.
+#include "service.hpp"
+
+#include "rt/errno.hpp"
+#include "trace/bpf_command.hpp"
+
+namespace trace {
+
+namespace {
+
+// Commands whose value is a new handle (a try that missed memory must give it back).
+bool returns_handle(int command) {
+  switch (command) {
+    case 0:   // BPF_MAP_CREATE
+    case 5:   // BPF_PROG_LOAD
+    case 7:   // BPF_OBJ_GET
+    case 13:  // BPF_PROG_GET_FD_BY_ID
+    case 14:  // BPF_MAP_GET_FD_BY_ID
+    case 17:  // BPF_RAW_TRACEPOINT_OPEN
+    case 18:  // BPF_BTF_LOAD
+    case 19:  // BPF_BTF_GET_FD_BY_ID
+    case 28:  // BPF_LINK_CREATE
+    case 30:  // BPF_LINK_GET_FD_BY_ID
+    case 33:  // BPF_ITER_CREATE
+      return true;
+    default: return false;
+  }
+}
+
+// Clears the per-call view of the session whichever way a try ends.
+class CallerScope {
+ public:
+  CallerScope(Session& session, const BpfServiceCall& call) : session_(session) {
+    session_.set_privileged(call.privileged);
+    session_.set_descriptors(call.descriptors, call.descriptor_count);
+  }
+  ~CallerScope() {
+    session_.set_descriptors(nullptr, 0);
+    session_.set_privileged(false);
+  }
+
+ private:
+  Session& session_;
+};
+
+}  // namespace
+
+BpfServiceOutcome serve_bpf(Session& session, const BpfServiceCall& call, uint8_t* write_log,
+                            uint64_t write_capacity, uint64_t& log_size) {
+  CallerScope scope(session, call);
+  ForwardedMemory memory(call.ranges, call.range_count, call.attr_address, write_log,
+                         write_capacity);
+  auto result = bpf_command(session, call.command, call.attr, call.attr_size, memory);
+  BpfServiceOutcome outcome;
+  if (memory.missed()) {
+    if (result.ok() && returns_handle(call.command)) {
+      (void)session.close(static_cast<int32_t>(result.value()));
+    }
+    log_size = 0;
+    outcome.need_memory = true;
+    outcome.miss = memory.miss();
+    return outcome;
+  }
+  log_size = memory.log_size();
+  if (memory.overflowed()) {
+    // GAP: outputs larger than the reply buffer (huge batches, logs) are refused, not split.
+    if (result.ok() && returns_handle(call.command)) {
+      (void)session.close(static_cast<int32_t>(result.value()));
+    }
+    outcome.result = -static_cast<int64_t>(rt::kE2BIG);
+    return outcome;
+  }
+  outcome.result = result.ok() ? result.value() : -static_cast<int64_t>(result.error().code);
+  return outcome;
+}
+
+rt::Result<void> Service::bpf(sonde::proto::TraceService::BpfParams::Reader params,
+                              sonde::proto::TraceService::BpfResults::Builder results) {
+  auto request = TRY(params.getRequest());
+  auto attr = TRY(request.getAttr());
+  auto caller = TRY(request.getCaller());
+  auto descriptors = TRY(caller.getDescriptors());
+  auto memory = TRY(request.getMemory());
+  uint32_t expected_attr = request.getAttrSize() < 4096 ? request.getAttrSize() : 4096;
+  if (attr.size != expected_attr) return rt::err(rt::kEINVAL, "attr bytes and size disagree");
+  if (descriptors.size() > kMaxDescriptors) return rt::err(rt::kEINVAL, "descriptor table");
+  if (memory.size() > kMaxForwardedRanges) return rt::err(rt::kE2BIG, "too many memory ranges");
+
+  ForwardedMemory::Range ranges[kMaxForwardedRanges];
+  for (uint32_t i = 0; i < memory.size(); ++i) {
+    auto range = memory[i];
+    auto data = TRY(range.getData());
+    if (data.size > range.getLength()) return rt::err(rt::kEINVAL, "range data past its length");
+    ranges[i] = ForwardedMemory::Range{range.getAddress(), range.getLength(), data.bytes,
+                                       data.size};
+  }
+  // The list is read in place (little-endian Int32 elements), one entry per descriptor.
+  int32_t table[kMaxDescriptors];
+  for (uint32_t i = 0; i < descriptors.size(); ++i) table[i] = descriptors[i];
+
+  BpfServiceCall call{static_cast<int>(request.getCommand()),
+                      attr.bytes,
+                      request.getAttrSize(),
+                      request.getAttrAddress(),
+                      caller.getCapBpf(),
+                      table,
+                      descriptors.size(),
+                      ranges,
+                      memory.size()};
+  auto comm = TRY(caller.getComm());
+  environment_.set_current(caller.getPid(), caller.getTgid(), caller.getUid(), caller.getGid(),
+                           comm.chars, comm.size);
+  uint64_t log_size = 0;
+  BpfServiceOutcome outcome = serve_bpf(session_, call, write_log_, write_capacity_, log_size);
+  auto out = results.initOutcome();
+  if (outcome.need_memory) {
+    auto need = out.initNeedMemory();
+    need.setAddress(outcome.miss.address);
+    need.setLength(outcome.miss.length);
+    return {};
+  }
+  auto done = out.initDone();
+  done.setResult(outcome.result);
+  uint32_t count = 0;
+  for (uint64_t at = 0; at < log_size; ++count) {
+    ForwardedMemory::WriteHeader header;
+    __builtin_memcpy(&header, write_log_ + at, sizeof header);
+    at += sizeof header + ((header.length + 7) & ~uint64_t{7});
+  }
+  auto writes = done.initWrites(count);
+  uint64_t at = 0;
+  for (uint32_t i = 0; i < count; ++i) {
+    ForwardedMemory::WriteHeader header;
+    __builtin_memcpy(&header, write_log_ + at, sizeof header);
+    auto write = writes[i];
+    write.setAddress(header.address);
+    write.setLength(header.length);
+    write.setData(write_log_ + at + sizeof header, header.length);
+    at += sizeof header + ((header.length + 7) & ~uint64_t{7});
+  }
+  return {};
+}
+
+rt::Result<void> Service::close(sonde::proto::TraceService::CloseParams::Reader params,
+                                sonde::proto::TraceService::CloseResults::Builder) {
+  return session_.close(static_cast<int32_t>(params.getHandle()));
+}
+
+}  // namespace trace

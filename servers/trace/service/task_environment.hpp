@@ -1,0 +1,36 @@
+// SPDX-License-Identifier: MIT
+// The task part of the helpers' environment: the Linux process a call or a probe hit is for.
+#pragma once
+
+#include <stdint.h>
+
+#include "ebpf/environment.hpp"
+
+namespace trace {
+
+// bpf_get_current_pid_tgid, _uid_gid and _comm answer for the task set last: the caller of a
+// bpf() command (PROG_TEST_RUN runs in the caller's context, as on Linux).
+class TaskEnvironment : public ebpf::Environment {
+ public:
+  void set_current(int32_t pid, int32_t tgid, uint32_t uid, uint32_t gid, const char* comm,
+                   uint32_t comm_length);
+
+  uint64_t current_pid_tgid() override {
+    return uint64_t{static_cast<uint32_t>(tgid_)} << 32 | static_cast<uint32_t>(pid_);
+  }
+  uint64_t current_uid_gid() override { return uint64_t{gid_} << 32 | uid_; }
+  long current_comm(char* buffer, uint32_t size) override;
+
+ protected:
+  ~TaskEnvironment() = default;
+
+ private:
+  static constexpr uint32_t kCommLength = 16;  // TASK_COMM_LEN
+  int32_t pid_ = 0;
+  int32_t tgid_ = 0;
+  uint32_t uid_ = 0;
+  uint32_t gid_ = 0;
+  char comm_[kCommLength] = {};
+};
+
+}  // namespace trace

@@ -1,0 +1,283 @@
+// SPDX-License-Identifier: MIT
+// bpf() as the POSIX server forwards it: trace_client's tries over the Cap'n Proto transport to
+// the trace server's Service and core, with a fake process's memory on the client side.
+#include "service.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "trace_test_support.hpp"
+#include "tracing/trace_client.hpp"
+
+namespace trace::testing {
+namespace {
+
+// A process's memory: host buffers registered as readable (and writable) regions, addressed
+// by their host pointers. read_prefix stops at the end of a region, as at an unmapped page.
+class ProcessMemory final : public posix::trace_client::CallerMemory {
+ public:
+  void map(const void* start, size_t size, bool writable = true) {
+    regions_.push_back({reinterpret_cast<uint64_t>(start), size, writable});
+  }
+  uint64_t read_prefix(uint64_t address, uint8_t* out, uint64_t length) override {
+    ++reads;
+    uint64_t n = 0;
+    while (n < length && readable(address + n)) {
+      out[n] = *reinterpret_cast<const uint8_t*>(address + n);
+      ++n;
+    }
+    return n;
+  }
+  bool write(uint64_t address, const uint8_t* bytes, uint64_t length) override {
+    for (uint64_t i = 0; i < length; ++i) {
+      if (!writable(address + i)) return false;
+    }
+    std::memcpy(reinterpret_cast<void*>(address), bytes, length);
+    return true;
+  }
+  int reads = 0;
+
+ private:
+  struct Region {
+    uint64_t start, size;
+    bool writable;
+  };
+  bool readable(uint64_t a) const {
+    for (const Region& r : regions_) {
+      if (a >= r.start && a - r.start < r.size) return true;
+    }
+    return false;
+  }
+  bool writable(uint64_t a) const {
+    for (const Region& r : regions_) {
+      if (a >= r.start && a - r.start < r.size && r.writable) return true;
+    }
+    return false;
+  }
+  std::vector<Region> regions_;
+};
+
+class TaskEnv final : public TaskEnvironment {
+ public:
+  uint32_t current_cpu() override { return 0; }
+  uint32_t possible_cpus() override { return 1; }
+  uint64_t monotonic_ns() override { return 1; }
+  uint64_t boot_ns() override { return 1; }
+  uint32_t random_u32() override { return 4; }
+  long read_user(void*, uint64_t, uint32_t) override { return -rt::kEFAULT; }
+  long read_kernel(void*, uint64_t, uint32_t) override { return -rt::kEFAULT; }
+  uint64_t current_function_ip() override { return 0; }
+  long capture_stack(bool, uint32_t, uint64_t*, uint32_t) override { return -rt::kEFAULT; }
+  long trace_output(const char*, uint32_t) override { return 0; }
+};
+
+class TraceServiceTest : public ::testing::Test {
+ protected:
+  TraceServiceTest()
+      : objects_(allocator_, environment_),
+        session_(objects_, false),
+        write_log_(1 << 20),
+        service_(session_, environment_, write_log_.data(), write_log_.size()),
+        request_(1 << 18),
+        reply_(1 << 18),
+        transport_(service_,
+                   sonde::capnp::MutableBytes{reinterpret_cast<uint8_t*>(request_.data()),
+                                              request_.size() * 8},
+                   sonde::capnp::MutableBytes{reinterpret_cast<uint8_t*>(reply_.data()),
+                                              reply_.size() * 8}),
+        client_(transport_) {
+    descriptors_ = {0, 0, 0};  // stdin, stdout, stderr: open, no BPF objects
+  }
+  ~TraceServiceTest() override { session_.close_all(); }
+
+  posix::trace_client::CallerInfo caller(bool root = true) {
+    return {7, 7, root ? 0u : 1000u, 0, "loader", root, root, descriptors_.data(),
+            static_cast<uint32_t>(descriptors_.size())};
+  }
+  // bpf() as the process calls it; a new handle becomes the lowest free fd, as POSIX does.
+  int64_t bpf(int command, BpfAttr& attr, uint32_t size = sizeof(BpfAttr), bool root = true) {
+    memory_.map(&attr, sizeof attr);
+    int64_t r = posix::trace_client::forward_bpf(client_, command, address(&attr), size,
+                                                 caller(root), memory_, allocator_);
+    if (r > 0 && posix::trace_client::returns_handle(command)) {
+      descriptors_.push_back(static_cast<int32_t>(r));
+      return static_cast<int64_t>(descriptors_.size() - 1);
+    }
+    return r;
+  }
+  int64_t create_map(uint32_t type, uint32_t key_size, uint32_t value_size, uint32_t entries) {
+    BpfAttr attr = {};
+    attr.map_create.map_type = type;
+    attr.map_create.key_size = key_size;
+    attr.map_create.value_size = value_size;
+    attr.map_create.max_entries = entries;
+    return bpf(kMapCreate, attr);
+  }
+
+  HostAllocator allocator_;
+  TaskEnv environment_;
+  ObjectTable objects_;
+  Session session_;
+  std::vector<uint8_t> write_log_;
+  Service service_;
+  std::vector<uint64_t> request_, reply_;
+  sonde::capnp::InProcessTransport transport_;
+  sonde::proto::TraceService::Client client_;
+  ProcessMemory memory_;
+  std::vector<int32_t> descriptors_;
+};
+
+TEST_F(TraceServiceTest, MapCreateUpdateLookupThroughFds) {
+  int64_t fd = create_map(1 /* HASH */, 4, 8, 16);
+  ASSERT_EQ(fd, 3);  // the lowest free fd, a handle of the server behind it
+  uint32_t key = 7;
+  uint64_t value = 0x1122334455667788, out = 0;
+  memory_.map(&key, sizeof key, false);
+  memory_.map(&value, sizeof value, false);
+  memory_.map(&out, sizeof out);
+  BpfAttr update = {};
+  update.elem.map_fd = static_cast<uint32_t>(fd);
+  update.elem.key = address(&key);
+  update.elem.value = address(&value);
+  ASSERT_EQ(bpf(kMapUpdateElem, update), 0);
+  BpfAttr lookup = {};
+  lookup.elem.map_fd = static_cast<uint32_t>(fd);
+  lookup.elem.key = address(&key);
+  lookup.elem.value = address(&out);
+  ASSERT_EQ(bpf(kMapLookupElem, lookup), 0);
+  EXPECT_EQ(out, value);
+  // The fd names the map only through the caller's table: fd 1 is open but no map, fd 9 closed.
+  lookup.elem.map_fd = 1;
+  EXPECT_EQ(bpf(kMapLookupElem, lookup), -rt::kEINVAL);
+  lookup.elem.map_fd = 9;
+  EXPECT_EQ(bpf(kMapLookupElem, lookup), -rt::kEBADF);
+  // A value buffer the caller cannot write: EFAULT, as copy_to_user.
+  uint64_t read_only = 0;
+  memory_.map(&read_only, sizeof read_only, false);
+  lookup.elem.map_fd = static_cast<uint32_t>(fd);
+  lookup.elem.value = address(&read_only);
+  EXPECT_EQ(bpf(kMapLookupElem, lookup), -rt::kEFAULT);
+}
+
+TEST_F(TraceServiceTest, ProgLoadFetchesLicenseInsnsAndWritesTheLog) {
+  std::vector<ebpf::Insn> insns = ebpf::assemble("mov %r0, 0\nexit").insns;
+  ASSERT_EQ(insns.size(), 2u);
+  const char license[] = "GPL";
+  std::vector<char> log(4096, 'x');
+  memory_.map(insns.data(), insns.size() * sizeof(ebpf::Insn), false);
+  memory_.map(license, sizeof license, false);
+  memory_.map(log.data(), log.size());
+  BpfAttr attr = {};
+  attr.prog_load.prog_type = 2;  // kprobe
+  attr.prog_load.insns = address(insns.data());
+  attr.prog_load.insn_cnt = 2;
+  attr.prog_load.license = address(license);
+  attr.prog_load.log_buf = address(log.data());
+  attr.prog_load.log_size = static_cast<uint32_t>(log.size());
+  attr.prog_load.log_level = 2;
+  int64_t fd = bpf(kProgLoad, attr);
+  ASSERT_EQ(fd, 3);
+  EXPECT_NE(std::string(log.data()).find("processed 2 insns"), std::string::npos) << log.data();
+  EXPECT_EQ(objects_.count(ObjectKind::kProgram), 1u);
+  // The tries that missed memory left no program behind.
+  EXPECT_EQ(session_.open_count(), 1u);
+}
+
+TEST_F(TraceServiceTest, ABadInsnsPointerIsEfaultAndLeavesNothing) {
+  const char license[] = "GPL";
+  memory_.map(license, sizeof license, false);
+  BpfAttr attr = {};
+  attr.prog_load.prog_type = 2;
+  attr.prog_load.insns = 0x1000;  // nothing mapped there
+  attr.prog_load.insn_cnt = 2;
+  attr.prog_load.license = address(license);
+  EXPECT_EQ(bpf(kProgLoad, attr), -rt::kEFAULT);
+  EXPECT_EQ(objects_.count(ObjectKind::kProgram), 0u);
+}
+
+TEST_F(TraceServiceTest, BatchUpdateStopsWhereTheCallersKeysFault) {
+  int64_t fd = create_map(1, 4, 4, 16);
+  ASSERT_EQ(fd, 3);
+  // Three keys readable, the fourth not: three updates, count 3, EFAULT (as Linux).
+  std::vector<uint32_t> keys = {1, 2, 3};
+  std::vector<uint32_t> values = {10, 20, 30, 40};
+  memory_.map(keys.data(), keys.size() * 4, false);
+  memory_.map(values.data(), values.size() * 4, false);
+  BpfAttr attr = {};
+  attr.batch.map_fd = static_cast<uint32_t>(fd);
+  attr.batch.keys = address(keys.data());
+  attr.batch.values = address(values.data());
+  attr.batch.count = 4;
+  // BPF_NOEXIST: a try that updated some elements before missing memory would make the next
+  // try fail with EEXIST; the batch announces its input first, so no try does.
+  attr.batch.elem_flags = 1;
+  EXPECT_EQ(bpf(kMapUpdateBatch, attr), -rt::kEFAULT);
+  EXPECT_EQ(attr.batch.count, 3u);
+  uint32_t key = 3, out = 0;
+  memory_.map(&key, 4, false);
+  memory_.map(&out, 4);
+  BpfAttr lookup = {};
+  lookup.elem.map_fd = static_cast<uint32_t>(fd);
+  lookup.elem.key = address(&key);
+  lookup.elem.value = address(&out);
+  ASSERT_EQ(bpf(kMapLookupElem, lookup), 0);
+  EXPECT_EQ(out, 30u);
+}
+
+TEST_F(TraceServiceTest, SizeAndPrivilegeRulesComeFirst) {
+  BpfAttr attr = {};
+  EXPECT_EQ(bpf(kMapCreate, attr, sizeof attr, /*root=*/false), -rt::kEPERM);
+  EXPECT_EQ(bpf(kMapCreate, attr, 4097), -rt::kE2BIG);
+  // An attr the caller cannot read.
+  int64_t r = posix::trace_client::forward_bpf(client_, kMapCreate, 0x10, sizeof(BpfAttr),
+                                               caller(), memory_, allocator_);
+  EXPECT_EQ(r, -rt::kEFAULT);
+}
+
+TEST_F(TraceServiceTest, CloseDropsTheHandle) {
+  int64_t fd = create_map(2 /* ARRAY */, 4, 4, 1);
+  ASSERT_EQ(fd, 3);
+  EXPECT_EQ(objects_.count(ObjectKind::kMap), 1u);
+  ASSERT_TRUE(
+      posix::trace_client::close_handle(client_, static_cast<uint32_t>(descriptors_[3])).ok());
+  EXPECT_EQ(objects_.count(ObjectKind::kMap), 0u);
+  auto again = posix::trace_client::close_handle(client_, static_cast<uint32_t>(descriptors_[3]));
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.error().code, rt::kEBADF);
+}
+
+// A hostile request: a range whose data claims more than its length, and attr bytes that
+// disagree with the size, are refused without touching the core.
+TEST_F(TraceServiceTest, MalformedRequestsAreRefused) {
+  auto request = client_.bpfRequest();
+  auto call = request.params().initRequest();
+  call.setCommand(kMapCreate);
+  uint8_t attr[8] = {};
+  call.setAttr(attr, sizeof attr);
+  call.setAttrSize(144);
+  call.initCaller().setCapBpf(true);
+  auto reply = request.send();
+  ASSERT_FALSE(reply.ok());
+  EXPECT_EQ(reply.error().code, rt::kEINVAL);
+
+  auto second = client_.bpfRequest();
+  auto bad = second.params().initRequest();
+  bad.setCommand(kMapCreate);
+  bad.setAttrSize(0);
+  bad.initCaller().setCapBpf(true);
+  auto range = bad.initMemory(1)[0];
+  range.setAddress(0x1000);
+  range.setLength(2);
+  range.setData(attr, 8);
+  auto refused = second.send();
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, rt::kEINVAL);
+  EXPECT_EQ(objects_.count(ObjectKind::kMap), 0u);
+}
+
+}  // namespace
+}  // namespace trace::testing
