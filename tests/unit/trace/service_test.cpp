@@ -212,10 +212,11 @@ TEST_F(TraceServiceTest, BatchUpdateStopsWhereTheCallersKeysFault) {
   attr.batch.keys = address(keys.data());
   attr.batch.values = address(values.data());
   attr.batch.count = 4;
-  // BPF_NOEXIST: a try that updated some elements before missing memory would make the next
-  // try fail with EEXIST; the batch announces its input first, so no try does.
-  attr.batch.elem_flags = 1;
+  memory_.reads = 0;
   EXPECT_EQ(bpf(kMapUpdateBatch, attr), -rt::kEFAULT);
+  // The batch announced its whole input before changing anything: the attr, then all keys and
+  // all values in one range each (not one try per element, each repeating earlier updates).
+  EXPECT_EQ(memory_.reads, 3);
   EXPECT_EQ(attr.batch.count, 3u);
   uint32_t key = 3, out = 0;
   memory_.map(&key, 4, false);
