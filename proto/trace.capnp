@@ -43,6 +43,10 @@ struct BpfRequest {
   attrAddress @3 :UInt64;            # where the attr is in the caller (output fields go there)
   caller @4 :Caller;
   memory @5 :List(UserRange);        # ranges the previous tries asked for
+  # The trace-server instance the caller's handles belong to. Another instance answers ESTALE
+  # without running anything: the caller asks for the current instance (method `instance`)
+  # and sends the handles of the dead one as closed descriptors.
+  instance @6 :UInt64;
 }
 
 struct BpfOutcome {
@@ -166,8 +170,9 @@ struct ProbeSpec {
 interface TraceService {
   # One bpf(2) call; repeat with more memory while the outcome is needMemory.
   bpf @0 (request :BpfRequest) -> (outcome :BpfOutcome);
-  # Drops a handle (the last close() of the fd wrapping it).
-  close @1 (handle :UInt32) -> ();
+  # Drops a handle (the last close() of the fd wrapping it); ESTALE (nothing dropped) when
+  # `instance` is not the server's.
+  close @1 (handle :UInt32, instance :UInt64) -> ();
 
   # perf_event_open(2) and the calls on its fd.
   perfEventOpen @2 (attr :PerfEventAttr, pid :Int32, cpu :Int32, groupHandle :UInt32, flags :UInt64)
@@ -186,4 +191,7 @@ interface TraceService {
   # Probe registration for the probe manager (kprobe_events, uprobe_events, perf probes).
   registerProbe @7 (probe :ProbeSpec) -> (probeId :UInt32);
   unregisterProbe @8 (probeId :UInt32) -> ();
+
+  # Which instance serves: the root task starts instance 1 and one more at every restart.
+  instance @9 () -> (instance :UInt64);
 }

@@ -84,8 +84,8 @@ extern "C" int main(const sys::ServerStartInfo* info) {
     sys::print("trace: out of memory at start\n");
     return 1;
   }
-  auto* service = new (service_storage) trace::Service(*session, *environment, write_log,
-                                                       kWriteLogBytes);
+  auto* service = new (service_storage)
+      trace::Service(*session, *environment, write_log, kWriteLogBytes, info->instance);
   sonde::capnp::KernelServerConfig config{};
   config.endpoint = sys::kServerSlotTraceService;
   config.reply = reply.value();

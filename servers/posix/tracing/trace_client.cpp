@@ -51,7 +51,20 @@ class StagedRanges {
 
 int64_t errno_value(const rt::Error& error) { return -static_cast<int64_t>(error.code); }
 
+uint64_t known_instance = 0;  // 0: not asked yet
+
+// Asks the server which instance it is.
+rt::Result<uint64_t> ask_instance(sonde::proto::TraceService::Client& client) {
+  auto request = client.instanceRequest();
+  auto reply = request.send();
+  if (!reply.ok()) return reply.error();
+  known_instance = reply.value().getInstance();
+  return known_instance;
+}
+
 }  // namespace
+
+uint64_t current_instance() { return known_instance; }
 
 bool returns_handle(int command) {
   switch (command) {
@@ -73,7 +86,7 @@ bool returns_handle(int command) {
 
 int64_t forward_bpf(sonde::proto::TraceService::Client& client, int command,
                     uint64_t attr_address, uint32_t size, const CallerInfo& caller,
-                    CallerMemory& memory, rt::Allocator& scratch) {
+                    DescriptorSource& source, CallerMemory& memory, rt::Allocator& scratch) {
   // unprivileged_bpf_disabled: the capability check comes before anything is read.
   if (!caller.cap_bpf) return -static_cast<int64_t>(rt::kEPERM);
   if (size > kAttrPage) return -static_cast<int64_t>(rt::kE2BIG);
@@ -81,7 +94,14 @@ int64_t forward_bpf(sonde::proto::TraceService::Client& client, int command,
   if (memory.read_prefix(attr_address, attr, size) != size) {
     return -static_cast<int64_t>(rt::kEFAULT);
   }
+  if (known_instance == 0) {
+    auto asked = ask_instance(client);
+    if (!asked.ok()) return errno_value(asked.error());
+  }
+  int32_t descriptors[kMaxDescriptors];
+  uint32_t descriptor_count = source.fill(descriptors, kMaxDescriptors, known_instance);
   StagedRanges ranges(scratch);
+  bool asked_again = false;
   for (uint32_t tries = 0; tries < kMaxTries; ++tries) {
     auto request = client.bpfRequest();
     auto call = request.params().initRequest();
@@ -89,6 +109,7 @@ int64_t forward_bpf(sonde::proto::TraceService::Client& client, int command,
     call.setAttr(attr, size);
     call.setAttrSize(size);
     call.setAttrAddress(attr_address);
+    call.setInstance(known_instance);
     auto who = call.initCaller();
     who.setPid(caller.pid);
     who.setTgid(caller.tgid);
@@ -97,10 +118,8 @@ int64_t forward_bpf(sonde::proto::TraceService::Client& client, int command,
     who.setComm(caller.comm);
     who.setCapBpf(caller.cap_bpf);
     who.setCapPerfmon(caller.cap_perfmon);
-    auto descriptors = who.initDescriptors(caller.descriptor_count);
-    for (uint32_t i = 0; i < caller.descriptor_count; ++i) {
-      descriptors.set(i, caller.descriptors[i]);
-    }
+    auto list_of_fds = who.initDescriptors(descriptor_count);
+    for (uint32_t i = 0; i < descriptor_count; ++i) list_of_fds.set(i, descriptors[i]);
     auto list = call.initMemory(ranges.count());
     for (uint32_t i = 0; i < ranges.count(); ++i) {
       list[i].setAddress(ranges[i].address);
@@ -108,6 +127,17 @@ int64_t forward_bpf(sonde::proto::TraceService::Client& client, int command,
       list[i].setData(ranges[i].bytes, ranges[i].available);
     }
     auto reply = request.send();
+    if (!reply.ok() && reply.error().code == rt::kESTALE && !asked_again) {
+      // A new instance serves: every handle of the old one is gone.
+      asked_again = true;
+      auto asked = ask_instance(client);
+      if (!asked.ok()) return errno_value(asked.error());
+      descriptor_count = source.fill(descriptors, kMaxDescriptors, known_instance);
+      continue;
+    }
+    // The server died during the call (its reply object went with it): the new instance has
+    // none of this call's work, so the caller may simply try again.
+    if (!reply.ok() && reply.error().code == rt::kEPIPE) return -static_cast<int64_t>(rt::kEAGAIN);
     if (!reply.ok()) return errno_value(reply.error());
     auto outcome = reply.value().getOutcome();
     if (!outcome.ok()) return errno_value(outcome.error());
@@ -133,7 +163,7 @@ int64_t forward_bpf(sonde::proto::TraceService::Client& client, int command,
       // copy_to_user failed after the work was done: Linux answers EFAULT, and a new fd is
       // not installed.
       if (returns_handle(command) && result > 0) {
-        (void)close_handle(client, static_cast<uint32_t>(result));
+        (void)close_handle(client, static_cast<uint32_t>(result), known_instance);
       }
       return -static_cast<int64_t>(rt::kEFAULT);
     }
@@ -142,9 +172,12 @@ int64_t forward_bpf(sonde::proto::TraceService::Client& client, int command,
   return -static_cast<int64_t>(rt::kE2BIG);  // the command kept asking for more memory
 }
 
-rt::Result<void> close_handle(sonde::proto::TraceService::Client& client, uint32_t handle) {
+rt::Result<void> close_handle(sonde::proto::TraceService::Client& client, uint32_t handle,
+                              uint64_t instance) {
+  if (instance != known_instance) return {};  // died with its instance
   auto request = client.closeRequest();
   request.params().setHandle(handle);
+  request.params().setInstance(instance);
   auto reply = request.send();
   if (!reply.ok()) return reply.error();
   return {};

@@ -31,15 +31,26 @@ struct CallerInfo {
   const char* comm;
   bool cap_bpf;  // CAP_BPF or CAP_SYS_ADMIN (root)
   bool cap_perfmon;
-  // Entry n: the trace handle behind fd n, 0 for another open fd, -1 for a closed one.
-  const int32_t* descriptors;
-  uint32_t descriptor_count;
+};
+
+// Fills `table` for the caller (called again when the instance changes).
+class DescriptorSource {
+ public:
+  virtual uint32_t fill(int32_t* table, uint32_t capacity, uint64_t instance) = 0;
+
+ protected:
+  ~DescriptorSource() = default;
 };
 
 // The most the POSIX server stages from the caller for one call (the request buffer is
 // 2 MiB; the rest is framing).
 inline constexpr uint64_t kMaxStagedBytes = (2u << 20) - (64u << 10);
 inline constexpr uint32_t kMaxTries = 64;
+inline constexpr uint32_t kMaxDescriptors = 1024;
+
+// The trace-server instance the POSIX server's handles belong to: learnt from the server,
+// bumped when a call finds another instance answering (then every older handle is stale).
+uint64_t current_instance();
 
 // Whether a bpf command's value is a new handle (the POSIX server wraps it in an fd).
 bool returns_handle(int command);
@@ -47,11 +58,13 @@ bool returns_handle(int command);
 // bpf(command, attr, size) for the caller: bpf()'s value (a handle for commands that make
 // one, 0) or -errno. Linux's size rules come first (E2BIG above a page, EFAULT for an
 // unreadable attr); the trace server does the rest.
+// A handle of a dead instance names nothing: the fd behaves as closed in bpf() (EBADF).
 int64_t forward_bpf(sonde::proto::TraceService::Client& client, int command,
                     uint64_t attr_address, uint32_t size, const CallerInfo& caller,
-                    CallerMemory& memory, rt::Allocator& scratch);
+                    DescriptorSource& descriptors, CallerMemory& memory, rt::Allocator& scratch);
 
-// Drops a handle (the last close of its fd).
-rt::Result<void> close_handle(sonde::proto::TraceService::Client& client, uint32_t handle);
+// Drops a handle of `instance` (the last close of its fd); nothing to do for a dead instance.
+rt::Result<void> close_handle(sonde::proto::TraceService::Client& client, uint32_t handle,
+                              uint64_t instance);
 
 }  // namespace posix::trace_client

@@ -78,6 +78,7 @@ BpfServiceOutcome serve_bpf(Session& session, const BpfServiceCall& call, uint8_
 rt::Result<void> Service::bpf(sonde::proto::TraceService::BpfParams::Reader params,
                               sonde::proto::TraceService::BpfResults::Builder results) {
   auto request = TRY(params.getRequest());
+  if (request.getInstance() != instance_) return rt::err(rt::kESTALE, "another instance");
   auto attr = TRY(request.getAttr());
   auto caller = TRY(request.getCaller());
   auto descriptors = TRY(caller.getDescriptors());
@@ -144,7 +145,14 @@ rt::Result<void> Service::bpf(sonde::proto::TraceService::BpfParams::Reader para
 
 rt::Result<void> Service::close(sonde::proto::TraceService::CloseParams::Reader params,
                                 sonde::proto::TraceService::CloseResults::Builder) {
+  if (params.getInstance() != instance_) return rt::err(rt::kESTALE, "another instance");
   return session_.close(static_cast<int32_t>(params.getHandle()));
+}
+
+rt::Result<void> Service::instance(sonde::proto::TraceService::InstanceParams::Reader,
+                                   sonde::proto::TraceService::InstanceResults::Builder results) {
+  results.setInstance(instance_);
+  return {};
 }
 
 }  // namespace trace

@@ -45,8 +45,9 @@ class Service final : public sonde::proto::TraceService::Server {
   // `write_log` holds the writes of one call; the reply carries them (so it needs about as
   // much room in the reply buffer).
   Service(Session& session, TaskEnvironment& environment, uint8_t* write_log,
-          uint64_t write_capacity)
-      : session_(session),
+          uint64_t write_capacity, uint64_t instance = 1)
+      : instance_(instance),
+        session_(session),
         environment_(environment),
         write_log_(write_log),
         write_capacity_(write_capacity) {}
@@ -55,8 +56,11 @@ class Service final : public sonde::proto::TraceService::Server {
                        sonde::proto::TraceService::BpfResults::Builder results) override;
   rt::Result<void> close(sonde::proto::TraceService::CloseParams::Reader params,
                          sonde::proto::TraceService::CloseResults::Builder results) override;
+  rt::Result<void> instance(sonde::proto::TraceService::InstanceParams::Reader params,
+                            sonde::proto::TraceService::InstanceResults::Builder results) override;
 
  private:
+  uint64_t instance_;
   Session& session_;
   TaskEnvironment& environment_;
   uint8_t* write_log_;

@@ -75,6 +75,24 @@ class TaskEnv final : public TaskEnvironment {
   long trace_output(const char*, uint32_t) override { return 0; }
 };
 
+// The process's fd table as the POSIX server keeps it: each fd's handle and its instance.
+class FdTable final : public posix::trace_client::DescriptorSource {
+ public:
+  struct Entry {
+    int32_t handle;  // -1 closed, 0 another file
+    uint64_t instance;
+  };
+  uint32_t fill(int32_t* table, uint32_t capacity, uint64_t instance) override {
+    uint32_t n = 0;
+    for (; n < entries.size() && n < capacity; ++n) {
+      const Entry& e = entries[n];
+      table[n] = e.handle > 0 && e.instance != instance ? -1 : e.handle;
+    }
+    return n;
+  }
+  std::vector<Entry> entries = {{0, 0}, {0, 0}, {0, 0}};
+};
+
 class TraceServiceTest : public ::testing::Test {
  protected:
   TraceServiceTest()
@@ -89,23 +107,20 @@ class TraceServiceTest : public ::testing::Test {
                                               request_.size() * 8},
                    sonde::capnp::MutableBytes{reinterpret_cast<uint8_t*>(reply_.data()),
                                               reply_.size() * 8}),
-        client_(transport_) {
-    descriptors_ = {0, 0, 0};  // stdin, stdout, stderr: open, no BPF objects
-  }
+        client_(transport_) {}
   ~TraceServiceTest() override { session_.close_all(); }
 
   posix::trace_client::CallerInfo caller(bool root = true) {
-    return {7, 7, root ? 0u : 1000u, 0, "loader", root, root, descriptors_.data(),
-            static_cast<uint32_t>(descriptors_.size())};
+    return {7, 7, root ? 0u : 1000u, 0, "loader", root, root};
   }
   // bpf() as the process calls it; a new handle becomes the lowest free fd, as POSIX does.
   int64_t bpf(int command, BpfAttr& attr, uint32_t size = sizeof(BpfAttr), bool root = true) {
     memory_.map(&attr, sizeof attr);
     int64_t r = posix::trace_client::forward_bpf(client_, command, address(&attr), size,
-                                                 caller(root), memory_, allocator_);
+                                                 caller(root), fds_, memory_, allocator_);
     if (r > 0 && posix::trace_client::returns_handle(command)) {
-      descriptors_.push_back(static_cast<int32_t>(r));
-      return static_cast<int64_t>(descriptors_.size() - 1);
+      fds_.entries.push_back({static_cast<int32_t>(r), posix::trace_client::current_instance()});
+      return static_cast<int64_t>(fds_.entries.size() - 1);
     }
     return r;
   }
@@ -128,7 +143,7 @@ class TraceServiceTest : public ::testing::Test {
   sonde::capnp::InProcessTransport transport_;
   sonde::proto::TraceService::Client client_;
   ProcessMemory memory_;
-  std::vector<int32_t> descriptors_;
+  FdTable fds_;
 };
 
 TEST_F(TraceServiceTest, MapCreateUpdateLookupThroughFds) {
@@ -235,7 +250,7 @@ TEST_F(TraceServiceTest, SizeAndPrivilegeRulesComeFirst) {
   EXPECT_EQ(bpf(kMapCreate, attr, 4097), -rt::kE2BIG);
   // An attr the caller cannot read.
   int64_t r = posix::trace_client::forward_bpf(client_, kMapCreate, 0x10, sizeof(BpfAttr),
-                                               caller(), memory_, allocator_);
+                                               caller(), fds_, memory_, allocator_);
   EXPECT_EQ(r, -rt::kEFAULT);
 }
 
@@ -243,12 +258,71 @@ TEST_F(TraceServiceTest, CloseDropsTheHandle) {
   int64_t fd = create_map(2 /* ARRAY */, 4, 4, 1);
   ASSERT_EQ(fd, 3);
   EXPECT_EQ(objects_.count(ObjectKind::kMap), 1u);
-  ASSERT_TRUE(
-      posix::trace_client::close_handle(client_, static_cast<uint32_t>(descriptors_[3])).ok());
+  auto instance = posix::trace_client::current_instance();
+  auto handle = static_cast<uint32_t>(fds_.entries[3].handle);
+  ASSERT_TRUE(posix::trace_client::close_handle(client_, handle, instance).ok());
   EXPECT_EQ(objects_.count(ObjectKind::kMap), 0u);
-  auto again = posix::trace_client::close_handle(client_, static_cast<uint32_t>(descriptors_[3]));
+  auto again = posix::trace_client::close_handle(client_, handle, instance);
   ASSERT_FALSE(again.ok());
   EXPECT_EQ(again.error().code, rt::kEBADF);
+}
+
+// A restarted trace server: the fds of the old instance name nothing (EBADF), nothing of
+// them is closed in the new one, and new objects work.
+TEST_F(TraceServiceTest, HandlesOfADeadInstanceAreStale) {
+  int64_t old_fd = create_map(2, 4, 4, 1);
+  ASSERT_EQ(old_fd, 3);
+  uint64_t old_instance = posix::trace_client::current_instance();
+
+  ObjectTable objects(allocator_, environment_);
+  Session session(objects, false);
+  std::vector<uint8_t> log(1 << 20);
+  Service restarted(session, environment_, log.data(), log.size(), old_instance + 1);
+  sonde::capnp::InProcessTransport transport(
+      restarted,
+      sonde::capnp::MutableBytes{reinterpret_cast<uint8_t*>(request_.data()), request_.size() * 8},
+      sonde::capnp::MutableBytes{reinterpret_cast<uint8_t*>(reply_.data()), reply_.size() * 8});
+  sonde::proto::TraceService::Client client(transport);
+  // The new instance's first object gets handle 1, as the old map did.
+  BpfAttr create = {};
+  create.map_create.map_type = 2;
+  create.map_create.key_size = 4;
+  create.map_create.value_size = 4;
+  create.map_create.max_entries = 1;
+  memory_.map(&create, sizeof create);
+  int64_t handle = posix::trace_client::forward_bpf(client, kMapCreate, address(&create),
+                                                    sizeof create, caller(), fds_, memory_,
+                                                    allocator_);
+  ASSERT_EQ(handle, 1);
+  EXPECT_EQ(posix::trace_client::current_instance(), old_instance + 1);
+  fds_.entries.push_back({1, old_instance + 1});
+  // The old fd does not reach the new map behind the same handle number.
+  uint32_t key = 0, out = 0;
+  memory_.map(&key, 4);
+  memory_.map(&out, 4);
+  BpfAttr lookup = {};
+  lookup.elem.map_fd = static_cast<uint32_t>(old_fd);
+  lookup.elem.key = address(&key);
+  lookup.elem.value = address(&out);
+  memory_.map(&lookup, sizeof lookup);
+  EXPECT_EQ(posix::trace_client::forward_bpf(client, kMapLookupElem, address(&lookup),
+                                             sizeof lookup, caller(), fds_, memory_, allocator_),
+            -rt::kEBADF);
+  lookup.elem.map_fd = 4;
+  EXPECT_EQ(posix::trace_client::forward_bpf(client, kMapLookupElem, address(&lookup),
+                                             sizeof lookup, caller(), fds_, memory_, allocator_),
+            0);
+  // Closing the old fd drops nothing in the new instance.
+  ASSERT_TRUE(posix::trace_client::close_handle(client, 1, old_instance).ok());
+  EXPECT_EQ(objects.count(ObjectKind::kMap), 1u);
+  // A close that names the old instance is refused by the new one as well.
+  auto request = client.closeRequest();
+  request.params().setHandle(1);
+  request.params().setInstance(old_instance);
+  auto refused = request.send();
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, rt::kESTALE);
+  session.close_all();
 }
 
 // A hostile request: a range whose data claims more than its length, and attr bytes that
@@ -260,6 +334,7 @@ TEST_F(TraceServiceTest, MalformedRequestsAreRefused) {
   uint8_t attr[8] = {};
   call.setAttr(attr, sizeof attr);
   call.setAttrSize(144);
+  call.setInstance(1);  // the fixture's instance
   call.initCaller().setCapBpf(true);
   auto reply = request.send();
   ASSERT_FALSE(reply.ok());
@@ -269,6 +344,7 @@ TEST_F(TraceServiceTest, MalformedRequestsAreRefused) {
   auto bad = second.params().initRequest();
   bad.setCommand(kMapCreate);
   bad.setAttrSize(0);
+  bad.setInstance(1);
   bad.initCaller().setCapBpf(true);
   auto range = bad.initMemory(1)[0];
   range.setAddress(0x1000);
