@@ -11,6 +11,7 @@
 #include "sys/syscall.hpp"
 #include "task/process.hpp"
 #include "task/replies.hpp"
+#include "tracing/trace_service.hpp"
 #include "tty/console.hpp"
 #include "vfs/inode.hpp"
 
@@ -243,6 +244,7 @@ extern "C" int main(const sys::ServerStartInfo* info) {
             (info->flags & sys::kStartFlagHasCom2) != 0 ? sys::kServerSlotCom2 : 0);
   init_power(sys::kServerSlotDebugExit);
   init_wall_clock(sys::kServerSlotRtc);
+  init_trace_service(*info);
   tty::log("posix: the POSIX personality server is up\n");
 
   auto* tree = new (tree_storage) FileTree(platform::heap());

@@ -19,10 +19,10 @@ using abi::ObjectType;
 
 constexpr uint64_t kRoot = abi::kSlotRootCNode;
 constexpr uint64_t kVSpace = abi::kSlotRootVSpace;
-constexpr uint64_t kModuleWindow = 0x40000000;  // boot module pages, read by the loader
+constexpr uint64_t kModuleWindow = 0x40000000;       // boot module pages, read by the loader
 constexpr uint64_t kTraceModuleWindow = 0x50000000;  // the trace module, kept for restarts
-constexpr uint64_t kLoaderWindow = 0x3ff00000;  // one page the loader fills through
-constexpr uint64_t kFillWindow = 0x3fe00000;    // start info page while it is written
+constexpr uint64_t kLoaderWindow = 0x3ff00000;       // one page the loader fills through
+constexpr uint64_t kFillWindow = 0x3fe00000;         // start info page while it is written
 constexpr uint64_t kServerPriority = 200;
 // 1 MiB: path walks keep a path buffer per symlink level (up to 40, as Linux allows).
 constexpr uint64_t kServerStackPages = 256;
@@ -34,7 +34,6 @@ constexpr uint64_t kTraceServiceBadge = 1;     // the POSIX server's calls to th
 // Each trace-server instance lives in one untyped cap the root task keeps and revokes when the
 // instance dies: 64 MiB, half of it the server's own pool for its objects and heap.
 constexpr uint64_t kTraceUntypedBits = 26;
-constexpr uint64_t kTracePoolBits = 25;
 constexpr uint64_t kTraceStackPages = 64;
 
 const abi::BootInfo* boot;
@@ -52,6 +51,7 @@ struct TraceResources {
   uint64_t first_slot = 0;  // root slots from here on belong to the current instance
   uint64_t instance = 0;
   uint64_t tcb = 0;
+  uint64_t pool_bits = 0;  // half the instance's untyped cap
 } trace;
 uint64_t supervisor_endpoint = 0;
 
@@ -144,7 +144,18 @@ bool prepare_trace_server() {
     sys::print("root: no 'trace' boot module; bpf() will answer ENOSYS\n");
     return false;
   }
-  if (!check(make(ObjectType::kUntyped, kTraceUntypedBits, trace.untyped), "trace untyped") ||
+  // The instance's untyped cap: 64 MiB from any untyped cap that has it, else 32 MiB.
+  Error made = Error::kNotEnoughMemory;
+  for (uint64_t bits = kTraceUntypedBits; bits + 1 >= kTraceUntypedBits && made != Error::kNone;
+       --bits) {
+    for (uint64_t i = 0; i < boot->untyped_count && made != Error::kNone; ++i) {
+      if (boot->untyped[i].size_bits < bits) continue;
+      trace.untyped = next_slot++;
+      made = sys::retype(boot->untyped_first + i, ObjectType::kUntyped, bits, kRoot, trace.untyped);
+      trace.pool_bits = bits - 1;
+    }
+  }
+  if (!check(made, "trace untyped") ||
       !check(make(ObjectType::kEndpoint, 0, trace.service), "trace service endpoint") ||
       !check(make(ObjectType::kFrame, abi::kFrameLargeBits, trace.request_frame),
              "trace request buffer") ||
@@ -193,7 +204,7 @@ bool start_trace_server() {
     return make(type, size_bits, slot);
   };
   // The pool first: it takes the first, naturally aligned half of the untyped cap.
-  if (!check(make_trace(ObjectType::kUntyped, kTracePoolBits, pool), "trace pool")) return false;
+  if (!check(make_trace(ObjectType::kUntyped, trace.pool_bits, pool), "trace pool")) return false;
   const auto* image = reinterpret_cast<const uint8_t*>(kTraceModuleWindow + image_module->offset);
   sys::LoaderResources resources{trace.untyped, kRoot, &next_slot, kVSpace, kLoaderWindow};
   sys::LoadedProgram program;
@@ -233,15 +244,14 @@ bool start_trace_server() {
   info->magic = sys::kServerStartMagic;
   info->first_free_slot = sys::kServerSlotFirstUntyped + 1;
   info->untyped_count = 1;
-  info->untyped_bytes = 1ull << kTracePoolBits;
+  info->untyped_bytes = 1ull << trace.pool_bits;
   info->instance = trace.instance;
   if (!check(sys::invoke(info_frame, Label::kFrameUnmap), "unmapping trace start info") ||
       !check(map_frame(info_frame, program.vspace, sys::kServerStartInfo, abi::kMapRead),
              "mapping trace start info") ||
       !check(map_frame(buffer_frame, program.vspace, sys::kServerIpcBuffer, abi::kMapWrite),
              "mapping the trace IPC buffer") ||
-      !check(sys::cnode_mint(kRoot, fault, supervisor_endpoint, abi::kRightWrite,
-                             kTraceFaultBadge),
+      !check(sys::cnode_mint(kRoot, fault, supervisor_endpoint, abi::kRightWrite, kTraceFaultBadge),
              "trace fault badge")) {
     return false;
   }
@@ -454,8 +464,10 @@ void report_fault(const char* server, uint64_t label, const sys::MessageRegister
   for (uint64_t i = 0; i < abi::kUserRegisterWords && i < length; ++i) {
     out[i] = sys::message_word(mr, i);
   }
-  uint64_t address = length > abi::kFaultAddressWord ? sys::message_word(mr, abi::kFaultAddressWord) : 0;
-  uint64_t detail = length > abi::kFaultDetailWord ? sys::message_word(mr, abi::kFaultDetailWord) : 0;
+  uint64_t address =
+      length > abi::kFaultAddressWord ? sys::message_word(mr, abi::kFaultAddressWord) : 0;
+  uint64_t detail =
+      length > abi::kFaultDetailWord ? sys::message_word(mr, abi::kFaultDetailWord) : 0;
   sys::print("root: the %s died: %s at rip 0x%lx (address/vector 0x%lx, detail 0x%lx)\n", server,
              fault_name(label), registers.rip, address, detail);
   sys::print("root:   rsp 0x%lx rax 0x%lx rdi 0x%lx rsi 0x%lx rdx 0x%lx\n", registers.rsp,

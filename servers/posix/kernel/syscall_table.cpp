@@ -145,6 +145,7 @@ constexpr SyscallEntry kTable[] = {
     ENTRY(309, getcpu),
     ENTRY(316, renameat2),
     ENTRY(318, getrandom),
+    ENTRY(321, bpf),
     ENTRY(436, close_range),
     ENTRY(439, faccessat2),
 };

@@ -23,7 +23,8 @@ class StagedRanges {
  public:
   explicit StagedRanges(rt::Allocator& allocator) : allocator_(allocator) {}
   ~StagedRanges() {
-    for (uint32_t i = 0; i < count_; ++i) allocator_.deallocate(ranges_[i].bytes, ranges_[i].length);
+    for (uint32_t i = 0; i < count_; ++i)
+      allocator_.deallocate(ranges_[i].bytes, ranges_[i].length);
   }
   uint32_t count() const { return count_; }
   const Staged& operator[](uint32_t i) const { return ranges_[i]; }
@@ -84,9 +85,9 @@ bool returns_handle(int command) {
   }
 }
 
-int64_t forward_bpf(sonde::proto::TraceService::Client& client, int command,
-                    uint64_t attr_address, uint32_t size, const CallerInfo& caller,
-                    DescriptorSource& source, CallerMemory& memory, rt::Allocator& scratch) {
+int64_t forward_bpf(sonde::proto::TraceService::Client& client, int command, uint64_t attr_address,
+                    uint32_t size, const CallerInfo& caller, DescriptorSource& source,
+                    CallerMemory& memory, rt::Allocator& scratch) {
   // unprivileged_bpf_disabled: the capability check comes before anything is read.
   if (!caller.cap_bpf) return -static_cast<int64_t>(rt::kEPERM);
   if (size > kAttrPage) return -static_cast<int64_t>(rt::kE2BIG);
@@ -157,7 +158,8 @@ int64_t forward_bpf(sonde::proto::TraceService::Client& client, int command,
     for (uint32_t i = 0; i < writes.value().size() && !faulted; ++i) {
       auto data = writes.value()[i].getData();
       if (!data.ok()) return errno_value(data.error());
-      faulted = !memory.write(writes.value()[i].getAddress(), data.value().bytes, data.value().size);
+      faulted =
+          !memory.write(writes.value()[i].getAddress(), data.value().bytes, data.value().size);
     }
     if (faulted && result >= 0) {
       // copy_to_user failed after the work was done: Linux answers EFAULT, and a new fd is

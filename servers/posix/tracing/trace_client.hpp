@@ -59,9 +59,9 @@ bool returns_handle(int command);
 // one, 0) or -errno. Linux's size rules come first (E2BIG above a page, EFAULT for an
 // unreadable attr); the trace server does the rest.
 // A handle of a dead instance names nothing: the fd behaves as closed in bpf() (EBADF).
-int64_t forward_bpf(sonde::proto::TraceService::Client& client, int command,
-                    uint64_t attr_address, uint32_t size, const CallerInfo& caller,
-                    DescriptorSource& descriptors, CallerMemory& memory, rt::Allocator& scratch);
+int64_t forward_bpf(sonde::proto::TraceService::Client& client, int command, uint64_t attr_address,
+                    uint32_t size, const CallerInfo& caller, DescriptorSource& descriptors,
+                    CallerMemory& memory, rt::Allocator& scratch);
 
 // Drops a handle of `instance` (the last close of its fd); nothing to do for a dead instance.
 rt::Result<void> close_handle(sonde::proto::TraceService::Client& client, uint32_t handle,

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "platform/kernel.hpp"
+#include "tracing/trace_service.hpp"
 
 namespace posix {
 
@@ -25,6 +26,7 @@ void get_file(File* file) { file->references++; }
 
 void put_file(File* file) {
   if (file == nullptr || --file->references > 0) return;
+  if (file->kind == FileKind::kTrace) close_trace_handle(file->trace_handle, file->trace_instance);
   if (file->pipe != nullptr) {
     Pipe* pipe = file->pipe;
     if (file->kind == FileKind::kPipeRead) pipe->readers--;

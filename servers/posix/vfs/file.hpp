@@ -26,7 +26,16 @@ inline constexpr uint32_t kO_NOFOLLOW = 0400000;
 inline constexpr uint32_t kO_CLOEXEC = 02000000;
 inline constexpr uint32_t kO_PATH = 010000000;
 
-enum class FileKind : uint8_t { kInode, kConsole, kNull, kZero, kRandom, kPipeRead, kPipeWrite };
+enum class FileKind : uint8_t {
+  kInode,
+  kConsole,
+  kNull,
+  kZero,
+  kRandom,
+  kPipeRead,
+  kPipeWrite,
+  kTrace,  // an object of the trace server (BPF map, program, link, ...): an anon inode fd
+};
 
 struct Pipe {
   static constexpr size_t kCapacity = 16384;
@@ -42,6 +51,8 @@ struct File {
   Inode* inode;    // kInode (and the device inode for devices)
   uint64_t position;
   Pipe* pipe;
+  uint32_t trace_handle;    // kTrace: the trace server's handle
+  uint64_t trace_instance;  // and the instance it belongs to
 };
 
 struct FdTable {

@@ -93,8 +93,8 @@ rt::Result<void> Service::bpf(sonde::proto::TraceService::BpfParams::Reader para
     auto range = memory[i];
     auto data = TRY(range.getData());
     if (data.size > range.getLength()) return rt::err(rt::kEINVAL, "range data past its length");
-    ranges[i] = ForwardedMemory::Range{range.getAddress(), range.getLength(), data.bytes,
-                                       data.size};
+    ranges[i] =
+        ForwardedMemory::Range{range.getAddress(), range.getLength(), data.bytes, data.size};
   }
   // The list is read in place (little-endian Int32 elements), one entry per descriptor.
   int32_t table[kMaxDescriptors];

@@ -249,8 +249,8 @@ TEST_F(TraceServiceTest, SizeAndPrivilegeRulesComeFirst) {
   EXPECT_EQ(bpf(kMapCreate, attr, sizeof attr, /*root=*/false), -rt::kEPERM);
   EXPECT_EQ(bpf(kMapCreate, attr, 4097), -rt::kE2BIG);
   // An attr the caller cannot read.
-  int64_t r = posix::trace_client::forward_bpf(client_, kMapCreate, 0x10, sizeof(BpfAttr),
-                                               caller(), fds_, memory_, allocator_);
+  int64_t r = posix::trace_client::forward_bpf(client_, kMapCreate, 0x10, sizeof(BpfAttr), caller(),
+                                               fds_, memory_, allocator_);
   EXPECT_EQ(r, -rt::kEFAULT);
 }
 
@@ -290,9 +290,8 @@ TEST_F(TraceServiceTest, HandlesOfADeadInstanceAreStale) {
   create.map_create.value_size = 4;
   create.map_create.max_entries = 1;
   memory_.map(&create, sizeof create);
-  int64_t handle = posix::trace_client::forward_bpf(client, kMapCreate, address(&create),
-                                                    sizeof create, caller(), fds_, memory_,
-                                                    allocator_);
+  int64_t handle = posix::trace_client::forward_bpf(
+      client, kMapCreate, address(&create), sizeof create, caller(), fds_, memory_, allocator_);
   ASSERT_EQ(handle, 1);
   EXPECT_EQ(posix::trace_client::current_instance(), old_instance + 1);
   fds_.entries.push_back({1, old_instance + 1});

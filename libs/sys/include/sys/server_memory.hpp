@@ -25,8 +25,7 @@ void init(const ServerStartInfo& info, uint64_t heap_base);
 void free_slot(uint64_t slot);
 
 // A new kernel object in a fresh slot, from whichever untyped cap still holds it.
-[[nodiscard]] rt::Result<uint64_t> make_object(sonde::abi::ObjectType type,
-                                               uint64_t size_bits = 0);
+[[nodiscard]] rt::Result<uint64_t> make_object(sonde::abi::ObjectType type, uint64_t size_bits = 0);
 // Maps a frame cap into `vspace` at `address`, making missing paging structures.
 [[nodiscard]] sonde::abi::Error map_frame(uint64_t frame, uint64_t vspace, uint64_t address,
                                           uint64_t rights);

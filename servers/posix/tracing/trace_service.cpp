@@ -1,0 +1,119 @@
+// SPDX-License-Identifier: MIT
+// bpf(2) for Linux processes: the caller's fds and memory handed to trace_client, new handles
+// wrapped in fds (anon inodes, close-on-exec, as Linux's bpf fds).
+#include "tracing/trace_service.hpp"
+
+#include "kernel/syscalls.hpp"
+#include "platform/kernel.hpp"
+#include "rt/new.hpp"
+#include "sonde/capnp/kernel_transport.hpp"
+#include "tracing/trace_client.hpp"
+#include "vfs/vfs.hpp"
+
+namespace posix {
+
+namespace {
+
+alignas(sonde::capnp::KernelTransport) uint8_t
+    transport_storage[sizeof(sonde::capnp::KernelTransport)];
+alignas(sonde::proto::TraceService::Client) uint8_t
+    client_storage[sizeof(sonde::proto::TraceService::Client)];
+sonde::proto::TraceService::Client* client = nullptr;
+
+// The caller's memory through its address space (pages fault in as the CPU would).
+class ProcessMemory final : public trace_client::CallerMemory {
+ public:
+  explicit ProcessMemory(mm::AddressSpace& memory) : memory_(memory) {}
+  uint64_t read_prefix(uint64_t address, uint8_t* out, uint64_t length) override {
+    uint64_t done = 0;
+    while (done < length) {
+      uint64_t at = address + done;
+      if (at < address) break;  // wrapped
+      uint64_t chunk = platform::kPage - (at & (platform::kPage - 1));
+      if (chunk > length - done) chunk = length - done;
+      if (!memory_.copy_in(out + done, at, chunk).ok()) break;
+      done += chunk;
+    }
+    return done;
+  }
+  bool write(uint64_t address, const uint8_t* bytes, uint64_t length) override {
+    return memory_.copy_out(address, bytes, length).ok();
+  }
+
+ private:
+  mm::AddressSpace& memory_;
+};
+
+// The caller's fd table: trace handles of the current instance, other files, closed slots.
+class Descriptors final : public trace_client::DescriptorSource {
+ public:
+  explicit Descriptors(const FdTable& table) : table_(table) {}
+  uint32_t fill(int32_t* out, uint32_t capacity, uint64_t instance) override {
+    uint32_t count = 0;
+    for (int fd = 0; fd < FdTable::kMax && static_cast<uint32_t>(fd) < capacity; ++fd) {
+      const File* file = table_.files[fd];
+      if (file == nullptr) {
+        out[fd] = -1;
+        continue;
+      }
+      bool live = file->kind == FileKind::kTrace && file->trace_instance == instance;
+      out[fd] = file->kind != FileKind::kTrace ? 0
+                : live                         ? static_cast<int32_t>(file->trace_handle)
+                                               : -1;
+      count = static_cast<uint32_t>(fd) + 1;
+    }
+    return count;
+  }
+
+ private:
+  const FdTable& table_;
+};
+
+}  // namespace
+
+void init_trace_service(const sys::ServerStartInfo& info) {
+  if ((info.flags & sys::kStartFlagHasTrace) == 0) return;
+  auto* transport = new (transport_storage) sonde::capnp::KernelTransport(
+      sys::kServerSlotTraceService,
+      sonde::capnp::MutableBytes{reinterpret_cast<uint8_t*>(sys::kTraceRequestBuffer),
+                                 sys::kTraceBufferBytes},
+      sonde::capnp::Bytes{reinterpret_cast<const uint8_t*>(sys::kTraceReplyBuffer),
+                          sys::kTraceBufferBytes});
+  client = new (client_storage) sonde::proto::TraceService::Client(*transport);
+}
+
+bool trace_service_available() { return client != nullptr; }
+
+void close_trace_handle(uint32_t handle, uint64_t instance) {
+  if (client != nullptr) (void)trace_client::close_handle(*client, handle, instance);
+}
+
+int64_t sys_bpf(SyscallContext& c) {
+  if (client == nullptr) return -rt::kENOSYS;  // no trace server in this system
+  Process* process = c.process;
+  auto command = static_cast<int>(c.arg(0));
+  // Every process runs as root (uid 0): CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN.
+  trace_client::CallerInfo caller{process->pid, process->pid, 0, 0, process->comm, true, true};
+  ProcessMemory memory(user(c));
+  Descriptors descriptors(*process->files);
+  int64_t result =
+      trace_client::forward_bpf(*client, command, c.arg(1), static_cast<uint32_t>(c.arg(2)), caller,
+                                descriptors, memory, platform::heap());
+  if (result <= 0 || !trace_client::returns_handle(command)) return result;
+  uint64_t instance = trace_client::current_instance();
+  auto file = new_file(FileKind::kTrace, kO_RDWR, nullptr);
+  if (!file.ok()) {
+    close_trace_handle(static_cast<uint32_t>(result), instance);
+    return -rt::kENOMEM;
+  }
+  file.value()->trace_handle = static_cast<uint32_t>(result);
+  file.value()->trace_instance = instance;
+  auto fd = install_fd(*process->files, file.value(), 0, /*close_on_exec=*/true);
+  if (!fd.ok()) {
+    put_file(file.value());  // closes the handle
+    return -static_cast<int64_t>(fd.error().code);
+  }
+  return fd.value();
+}
+
+}  // namespace posix

@@ -1,0 +1,238 @@
+// SPDX-License-Identifier: MIT
+// bpf(2) as Linux answers it, from a static musl program using the raw system call (no
+// libbpf): maps, programs, test runs, ids, info, fds across fork, errors. It runs on the host's
+// Linux first (where every check must pass), then on Sonde through the trace server.
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/bpf.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static int passed, failed;
+
+#define CHECK(name, condition)                                        \
+  do {                                                                \
+    if (condition) {                                                  \
+      ++passed;                                                       \
+    } else {                                                          \
+      ++failed;                                                       \
+      printf("FAIL %s (line %d, errno %d)\n", name, __LINE__, errno); \
+    }                                                                 \
+  } while (0)
+
+#define CHECK_ERRNO(name, call, expected)              \
+  do {                                                 \
+    errno = 0;                                         \
+    long result_ = (long)(call);                       \
+    CHECK(name, result_ == -1 && errno == (expected)); \
+  } while (0)
+
+static long sys_bpf(int cmd, union bpf_attr* attr, unsigned size) {
+  return syscall(SYS_bpf, cmd, attr, size);
+}
+
+static int map_create(unsigned type, unsigned key, unsigned value, unsigned entries) {
+  union bpf_attr attr;
+  memset(&attr, 0, sizeof attr);
+  attr.map_type = type;
+  attr.key_size = key;
+  attr.value_size = value;
+  attr.max_entries = entries;
+  return (int)sys_bpf(BPF_MAP_CREATE, &attr, sizeof attr);
+}
+
+static long elem(int cmd, int fd, const void* key, void* value, uint64_t flags) {
+  union bpf_attr attr;
+  memset(&attr, 0, sizeof attr);
+  attr.map_fd = (uint32_t)fd;
+  attr.key = (uint64_t)(uintptr_t)key;
+  attr.value = (uint64_t)(uintptr_t)value;
+  attr.flags = flags;
+  return sys_bpf(cmd, &attr, sizeof attr);
+}
+
+static char log_buffer[65536];
+
+static int prog_load(unsigned type, const struct bpf_insn* insns, unsigned count, int log) {
+  union bpf_attr attr;
+  memset(&attr, 0, sizeof attr);
+  attr.prog_type = type;
+  attr.insns = (uint64_t)(uintptr_t)insns;
+  attr.insn_cnt = count;
+  attr.license = (uint64_t)(uintptr_t) "GPL";
+  if (log) {
+    log_buffer[0] = 0;
+    attr.log_buf = (uint64_t)(uintptr_t)log_buffer;
+    attr.log_size = sizeof log_buffer;
+    attr.log_level = 1;
+  }
+  return (int)sys_bpf(BPF_PROG_LOAD, &attr, sizeof attr);
+}
+
+#define INSN(code, dst, src, off, imm) ((struct bpf_insn){(code), (dst), (src), (off), (imm)})
+
+static void maps(void) {
+  int fd = map_create(BPF_MAP_TYPE_HASH, 4, 8, 16);
+  CHECK("MAP_CREATE hash", fd >= 3);
+  CHECK("bpf fds are close-on-exec", fcntl(fd, F_GETFD) == FD_CLOEXEC);
+  uint32_t key = 7;
+  uint64_t value = 0x1122334455667788ull, out = 0;
+  CHECK("UPDATE", elem(BPF_MAP_UPDATE_ELEM, fd, &key, &value, BPF_ANY) == 0);
+  CHECK("LOOKUP", elem(BPF_MAP_LOOKUP_ELEM, fd, &key, &out, 0) == 0 && out == value);
+  CHECK_ERRNO("UPDATE NOEXIST of a present key",
+              elem(BPF_MAP_UPDATE_ELEM, fd, &key, &value, BPF_NOEXIST), EEXIST);
+  uint32_t missing = 8, next = 0;
+  CHECK_ERRNO("LOOKUP missing", elem(BPF_MAP_LOOKUP_ELEM, fd, &missing, &out, 0), ENOENT);
+  CHECK("GET_NEXT_KEY from a missing key",
+        elem(BPF_MAP_GET_NEXT_KEY, fd, &missing, &next, 0) == 0 && next == 7);
+  CHECK_ERRNO("GET_NEXT_KEY after the last", elem(BPF_MAP_GET_NEXT_KEY, fd, &key, &next, 0),
+              ENOENT);
+  CHECK_ERRNO("LOOKUP into an unwritable value",
+              elem(BPF_MAP_LOOKUP_ELEM, fd, &key, (void*)"rodata", 0), EFAULT);
+  CHECK_ERRNO("LOOKUP with a bad key pointer", elem(BPF_MAP_LOOKUP_ELEM, fd, (void*)16, &out, 0),
+              EFAULT);
+  CHECK("DELETE", elem(BPF_MAP_DELETE_ELEM, fd, &key, NULL, 0) == 0);
+  CHECK_ERRNO("DELETE again", elem(BPF_MAP_DELETE_ELEM, fd, &key, NULL, 0), ENOENT);
+  char byte;
+  CHECK_ERRNO("read() of a map fd", read(fd, &byte, 1), EINVAL);
+  struct stat st;
+  CHECK("fstat of a map fd: an anon inode",
+        fstat(fd, &st) == 0 && (st.st_mode & 0777) == 0600 && (st.st_mode & S_IFMT) == 0);
+  CHECK_ERRNO("LOOKUP through stdout", elem(BPF_MAP_LOOKUP_ELEM, 1, &key, &out, 0), EINVAL);
+  CHECK_ERRNO("LOOKUP through a closed fd", elem(BPF_MAP_LOOKUP_ELEM, 99, &key, &out, 0), EBADF);
+
+  struct bpf_map_info info;
+  memset(&info, 0, sizeof info);
+  union bpf_attr attr;
+  memset(&attr, 0, sizeof attr);
+  attr.info.bpf_fd = (uint32_t)fd;
+  attr.info.info_len = sizeof info;
+  attr.info.info = (uint64_t)(uintptr_t)&info;
+  CHECK("OBJ_GET_INFO_BY_FD map", sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &attr, sizeof attr) == 0 &&
+                                      info.type == BPF_MAP_TYPE_HASH && info.key_size == 4 &&
+                                      info.value_size == 8 && info.max_entries == 16 &&
+                                      info.id > 0 && attr.info.info_len == sizeof info);
+  attr.info.bpf_fd = 99;
+  CHECK_ERRNO("OBJ_GET_INFO_BY_FD closed fd", sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &attr, sizeof attr),
+              EBADFD);
+  memset(&attr, 0, sizeof attr);
+  attr.map_id = info.id;
+  int again = (int)sys_bpf(BPF_MAP_GET_FD_BY_ID, &attr, sizeof attr);
+  CHECK("MAP_GET_FD_BY_ID", again > fd);
+  CHECK("UPDATE through the second fd", elem(BPF_MAP_UPDATE_ELEM, again, &key, &value, 0) == 0);
+
+  // A child shares the parent's map through the fds it inherits.
+  pid_t child = fork();
+  if (child == 0) {
+    uint64_t seen = 0;
+    _exit(elem(BPF_MAP_LOOKUP_ELEM, fd, &key, &seen, 0) == 0 && seen == value ? 0 : 1);
+  }
+  int status = -1;
+  CHECK("fork: the child reads the map",
+        waitpid(child, &status, 0) == child && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  close(again);
+  close(fd);
+  CHECK_ERRNO("LOOKUP after close", elem(BPF_MAP_LOOKUP_ELEM, fd, &key, &out, 0), EBADF);
+
+  CHECK_ERRNO("MAP_CREATE unknown type", map_create(1000, 4, 4, 1), EINVAL);
+  CHECK_ERRNO("MAP_CREATE hash with key size 0", map_create(BPF_MAP_TYPE_HASH, 0, 4, 1), EINVAL);
+  int array = map_create(BPF_MAP_TYPE_ARRAY, 4, 4, 2);
+  CHECK("MAP_CREATE array", array >= 0);
+  uint32_t index = 2, small = 0;
+  CHECK_ERRNO("array LOOKUP past the end", elem(BPF_MAP_LOOKUP_ELEM, array, &index, &small, 0),
+              ENOENT);
+  close(array);
+}
+
+static void programs(void) {
+  int counter = map_create(BPF_MAP_TYPE_ARRAY, 4, 8, 1);
+  CHECK("MAP_CREATE counter", counter >= 0);
+  // key = 0; value = lookup(counter, &key); if (value) *value += 1; return 42;
+  struct bpf_insn insns[] = {
+      INSN(BPF_ST | BPF_MEM | BPF_W, BPF_REG_10, 0, -4, 0),
+      INSN(BPF_LD | BPF_DW | BPF_IMM, BPF_REG_1, BPF_PSEUDO_MAP_FD, 0, counter),
+      INSN(0, 0, 0, 0, 0),
+      INSN(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_2, BPF_REG_10, 0, 0),
+      INSN(BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_2, 0, 0, -4),
+      INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_map_lookup_elem),
+      INSN(BPF_JMP | BPF_JEQ | BPF_K, BPF_REG_0, 0, 2, 0),
+      INSN(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_1, 0, 0, 1),
+      INSN(BPF_STX | BPF_ATOMIC | BPF_DW, BPF_REG_0, BPF_REG_1, 0, BPF_ADD),
+      INSN(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 42),
+      INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
+  };
+  int prog = prog_load(BPF_PROG_TYPE_RAW_TRACEPOINT, insns, sizeof insns / sizeof insns[0], 1);
+  CHECK("PROG_LOAD raw tracepoint with a map", prog >= 0);
+  CHECK("prog fds are close-on-exec", fcntl(prog, F_GETFD) == FD_CLOEXEC);
+  union bpf_attr attr;
+  memset(&attr, 0, sizeof attr);
+  uint64_t args[1] = {5};
+  attr.test.prog_fd = (uint32_t)prog;
+  attr.test.ctx_in = (uint64_t)(uintptr_t)args;
+  attr.test.ctx_size_in = sizeof args;
+  CHECK("PROG_TEST_RUN",
+        sys_bpf(BPF_PROG_TEST_RUN, &attr, sizeof attr) == 0 && attr.test.retval == 42);
+  uint32_t key = 0;
+  uint64_t count = 0;
+  CHECK("the run counted in the map",
+        elem(BPF_MAP_LOOKUP_ELEM, counter, &key, &count, 0) == 0 && count == 1);
+
+  struct bpf_prog_info info;
+  memset(&info, 0, sizeof info);
+  memset(&attr, 0, sizeof attr);
+  uint32_t map_ids[4] = {0};
+  info.nr_map_ids = 4;
+  info.map_ids = (uint64_t)(uintptr_t)map_ids;
+  attr.info.bpf_fd = (uint32_t)prog;
+  attr.info.info_len = sizeof info;
+  attr.info.info = (uint64_t)(uintptr_t)&info;
+  CHECK("OBJ_GET_INFO_BY_FD prog", sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &attr, sizeof attr) == 0 &&
+                                       info.type == BPF_PROG_TYPE_RAW_TRACEPOINT &&
+                                       info.nr_map_ids == 1 && map_ids[0] != 0 && info.id > 0);
+
+  // No exit: the verifier refuses it with a log.
+  struct bpf_insn bad[] = {INSN(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0)};
+  errno = 0;
+  int refused = prog_load(BPF_PROG_TYPE_RAW_TRACEPOINT, bad, 1, 1);
+  CHECK("PROG_LOAD without exit is EINVAL", refused == -1 && errno == EINVAL);
+  CHECK("with a verifier log", strlen(log_buffer) > 0);
+  CHECK_ERRNO("PROG_LOAD with a bad insns pointer",
+              prog_load(BPF_PROG_TYPE_RAW_TRACEPOINT, (const struct bpf_insn*)16, 2, 0), EFAULT);
+  close(prog);
+  close(counter);
+}
+
+static void attrs(void) {
+  static unsigned char big[8192];
+  big[200] = 1;
+  CHECK_ERRNO("an attr above a page", sys_bpf(BPF_MAP_CREATE, (union bpf_attr*)big, 4097), E2BIG);
+  CHECK_ERRNO("a nonzero byte past the attr", sys_bpf(BPF_MAP_CREATE, (union bpf_attr*)big, 300),
+              E2BIG);
+  CHECK_ERRNO("an unreadable attr", sys_bpf(BPF_MAP_CREATE, (union bpf_attr*)16, 72), EFAULT);
+  union bpf_attr attr;
+  memset(&attr, 0, sizeof attr);
+  CHECK_ERRNO("an unknown command", sys_bpf(1000, &attr, sizeof attr), EINVAL);
+}
+
+int main(void) {
+  setvbuf(stdout, NULL, _IONBF, 0);
+  union bpf_attr probe;
+  memset(&probe, 0, sizeof probe);
+  errno = 0;
+  if (sys_bpf(BPF_PROG_GET_NEXT_ID, &probe, sizeof probe) < 0 &&
+      (errno == EPERM || errno == ENOSYS)) {
+    printf("bpf_checks: bpf() not permitted here (errno %d): skipped\n", errno);
+    return 77;
+  }
+  maps();
+  programs();
+  attrs();
+  printf("bpf_checks: %d passed, %d failed\n", passed, failed);
+  return failed == 0 ? 0 : 1;
+}
