@@ -65,8 +65,7 @@ void buildOfficial(capnp::MessageBuilder& builder) {
   auto range = request.initMemory(1)[0];
   range.setAddress(0x10000);
   range.setLength(kInsns * 8);
-  range.setData(
-      kj::arrayPtr(reinterpret_cast<const kj::byte*>(instructions().data()), kInsns * 8));
+  range.setData(kj::arrayPtr(reinterpret_cast<const kj::byte*>(instructions().data()), kInsns * 8));
 }
 
 void EncodeOurs(benchmark::State& state) {

@@ -47,7 +47,7 @@ enum Errno : int {
   kEBADFD = 77,  // bpf(BPF_OBJ_GET_INFO_BY_FD) for an fd that is not open
   kEOPNOTSUPP = 95,
   kETIMEDOUT = 110,
-  kESTALE = 116,  // a trace-server handle of an instance that died
+  kESTALE = 116,    // a trace-server handle of an instance that died
   kENOTSUPP = 524,  // Linux-internal, but bpf() returns it to user space
 };
 

@@ -71,8 +71,7 @@ rt::Result<void> ForwardedMemory::prefetch(uint64_t source, uint64_t size) {
   return rt::err(rt::kEFAULT);
 }
 
-rt::Result<void> ForwardedMemory::write(uint64_t destination, const void* source,
-                                        uint64_t size) {
+rt::Result<void> ForwardedMemory::write(uint64_t destination, const void* source, uint64_t size) {
   if (size == 0) return {};
   uint64_t padded = (size + 7) & ~uint64_t{7};
   if (size > capacity_ || padded + sizeof(WriteHeader) > capacity_ - used_) {
