@@ -141,7 +141,7 @@ rt::Result<int64_t> prog_load(BpfCall& call) {
     return rt::err(rt::kEFAULT);
   license[kMaxLicenseLen - 1] = 0;
   if (attr.insn_cnt == 0 || attr.insn_cnt > ebpf::kMaxProgramInsns) return rt::err(rt::kE2BIG);
-  // GAP: no BTF objects, so nothing names an attach target: EINVAL as for a missing one.
+  // GAP: no kernel (vmlinux) BTF, so nothing names an attach target: EINVAL as for a missing one.
   if (attr.attach_prog_fd != 0 || attr.attach_btf_id != 0) return rt::err(rt::kEINVAL);
 
   ObjectTable& objects = call.session.objects();
