@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <functional>
 
+#include "btf_test_support.hpp"
 #include "trace_test_support.hpp"
 
 namespace trace::testing {
@@ -67,7 +68,7 @@ class HostDifferential : public TraceCoreTest {
   }
   static bool returns_fd(int command) {
     return command == kMapCreate || command == kProgLoad || command == kMapGetFdById ||
-           command == kProgGetFdById;
+           command == kProgGetFdById || command == kBtfLoad;
   }
   // A map on each side: the core's handle and the host's fd.
   std::pair<int64_t, int64_t> map_on_both(uint32_t type, uint32_t key_size, uint32_t value_size,
@@ -443,6 +444,100 @@ TEST_F(HostDifferential, LibbpfFeatureProbes) {
     a.link_create.prog_fd = static_cast<uint32_t>(host ? tracepoint.host : tracepoint.core);
   };
   EXPECT_SAME(both(kLinkCreate, link, sizeof(link), link_fds), "a perf link without a perf event");
+}
+
+// BTF blobs, valid and not, to both sides (no log: Linux 6.4 changed the log's rules).
+TEST_F(HostDifferential, BtfLoad) {
+  auto with_int = [](const std::function<void(BtfBuilder&)>& more) {
+    BtfBuilder b;
+    b.add_int("int", 4, 32, kBtfIntSigned);
+    more(b);
+    return b.build();
+  };
+  BtfBuilder every = every_kind();
+  BtfHeader bad_magic = every.header();
+  bad_magic.magic = 0x9feb;
+  struct Case {
+    const char* what;
+    std::vector<uint8_t> blob;
+  };
+  const Case cases[] = {
+      {"every kind", every.build()},
+      {"bad magic", every.build(&bad_magic)},
+      {"modifier loop", with_int([](BtfBuilder& b) {
+         b.add_const(3);
+         b.add_volatile(2);
+       })},
+      {"struct loop", with_int([](BtfBuilder& b) {
+         b.add_struct("a", 4, {{"b", 3, 0}});
+         b.add_struct("b", 4, {{"a", 2, 0}});
+       })},
+      {"33 typedefs deep", with_int([](BtfBuilder& b) {
+         for (uint32_t i = 0; i < 33; ++i) b.add_typedef("t" + std::to_string(i), i + 3);
+         b.add_const(1);
+       })},
+      {"member past the struct", with_int([](BtfBuilder& b) {
+         b.add_struct("s", 2, {{"x", 1, 0}});
+       })},
+      {"enum of 3 bytes", with_int([](BtfBuilder& b) {
+         b.add_enum("e", 3, {{"A", 1}});
+       })},
+      {"int encoding", with_int([](BtfBuilder& b) { b.add_int("odd", 4, 32, 3); })},
+      {"typedef without a name", with_int([](BtfBuilder& b) { b.add_typedef("", 1); })},
+      {"pointer to a missing type", with_int([](BtfBuilder& b) { b.add_ptr(7); })},
+      {"array of 4 GiB", with_int([](BtfBuilder& b) { b.add_array(1, 1, 0x40000000); })},
+      {"datasec entry not a var", with_int([](BtfBuilder& b) {
+         b.add_datasec(".data", 4, {{1, 0, 4}});
+       })},
+  };
+  for (const Case& c : cases) {
+    memory_.allow(c.blob.data(), c.blob.size(), false);
+    BpfAttr attr = {};
+    attr.btf_load.btf = address(c.blob.data());
+    attr.btf_load.btf_size = static_cast<uint32_t>(c.blob.size());
+    EXPECT_SAME(both(kBtfLoad, attr), c.what);
+  }
+}
+
+// A map whose BTF key and value types have the map's sizes, and ones that do not.
+TEST_F(HostDifferential, MapCreateWithBtf) {
+  BtfBuilder b;
+  b.add_int("unsigned int", 4, 32);
+  b.add_int("long long unsigned int", 8, 64);
+  std::vector<uint8_t> blob = b.build();
+  memory_.allow(blob.data(), blob.size(), false);
+  BpfAttr load = {};
+  load.btf_load.btf = address(blob.data());
+  load.btf_load.btf_size = static_cast<uint32_t>(blob.size());
+  Answers btf = both(kBtfLoad, load);
+  ASSERT_GT(btf.core, 0);
+  ASSERT_GT(btf.host, 0);
+  auto btf_fd = [btf](BpfAttr& attr, bool host) {
+    attr.map_create.btf_fd = static_cast<uint32_t>(host ? btf.host : btf.core);
+  };
+  struct Case {
+    const char* what;
+    uint32_t type, key_size, value_size, key_id, value_id;
+  };
+  const Case cases[] = {
+      {"hash u32 -> u64", BPF_MAP_TYPE_HASH, 4, 8, 1, 2},
+      {"array u32 -> u64", BPF_MAP_TYPE_ARRAY, 4, 8, 1, 2},
+      {"key size differs", BPF_MAP_TYPE_HASH, 8, 8, 1, 2},
+      {"value size differs", BPF_MAP_TYPE_HASH, 4, 4, 1, 2},
+      {"missing type", BPF_MAP_TYPE_HASH, 4, 8, 1, 9},
+      {"hash without key type", BPF_MAP_TYPE_HASH, 4, 8, 0, 2},
+      {"array keyed by u64", BPF_MAP_TYPE_ARRAY, 8, 8, 2, 2},
+  };
+  for (const Case& c : cases) {
+    BpfAttr attr = {};
+    attr.map_create.map_type = c.type;
+    attr.map_create.key_size = c.key_size;
+    attr.map_create.value_size = c.value_size;
+    attr.map_create.max_entries = 4;
+    attr.map_create.btf_key_type_id = c.key_id;
+    attr.map_create.btf_value_type_id = c.value_id;
+    EXPECT_SAME(both(kMapCreate, attr, sizeof(BpfAttr), btf_fd), c.what);
+  }
 }
 
 }  // namespace

@@ -18,6 +18,7 @@ ObjectKind kind_of_id_command(int command) {
     case kProgGetFdById: return ObjectKind::kProgram;
     case kMapGetNextId:
     case kMapGetFdById: return ObjectKind::kMap;
+    case kBtfGetNextId: return ObjectKind::kBtf;
     default: return ObjectKind::kNone;
   }
 }
@@ -100,7 +101,9 @@ rt::Result<int64_t> obj_get_info_by_fd(BpfCall& call) {
       return map_get_info(call, *static_cast<const MapObject*>(handle->object));
     case ObjectKind::kProgram:
       return prog_get_info(call, *static_cast<const ProgramObject*>(handle->object));
-    default: return rt::err(rt::kEINVAL);  // GAP: bpf_btf_info and bpf_link_info
+    case ObjectKind::kBtf:
+      return btf_get_info(call, *static_cast<const BtfObject*>(handle->object));
+    default: return rt::err(rt::kEINVAL);  // GAP: bpf_link_info
   }
 }
 
@@ -156,14 +159,17 @@ rt::Result<int64_t> bpf_command(Session& session, int command, const uint8_t* at
     case kProgLoad: return prog_load(call);
     case kProgTestRun: return prog_test_run(call);
     case kProgGetNextId:
-    case kMapGetNextId: return get_next_id(call, kind_of_id_command(command));
+    case kMapGetNextId:
+    case kBtfGetNextId: return get_next_id(call, kind_of_id_command(command));
     case kProgGetFdById:
     case kMapGetFdById: return get_fd_by_id(call, kind_of_id_command(command));
     case kObjGetInfoByFd: return obj_get_info_by_fd(call);
+    case kBtfLoad: return btf_load(call);
+    case kBtfGetFdById: return btf_get_fd_by_id(call);
     case kProgBindMap: return prog_bind_map(call);
     case kLinkCreate: return link_create(call);
     default:
-      // GAP: OBJ_PIN, OBJ_GET, PROG_ATTACH/DETACH, PROG_QUERY, RAW_TRACEPOINT_OPEN, BTF_*,
+      // GAP: OBJ_PIN, OBJ_GET, PROG_ATTACH/DETACH, PROG_QUERY, RAW_TRACEPOINT_OPEN,
       // TASK_FD_QUERY, LINK_UPDATE/DETACH/GET_*, ENABLE_STATS, ITER_CREATE. Linux answers
       // EINVAL for a command it does not know.
       return rt::err(rt::kEINVAL, "bpf command not implemented");

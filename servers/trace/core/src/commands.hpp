@@ -80,6 +80,18 @@ rt::Result<int64_t> map_get_info(BpfCall& call, const MapObject& map);
 // bpf_prog_array_compatible: a program array takes programs of one type, its owner's.
 rt::Result<void> claim_program_array(MapObject& map, const ProgramObject& program);
 
+// BTF (btf_commands.cpp, prog_btf_info.cpp).
+rt::Result<int64_t> btf_load(BpfCall& call);
+rt::Result<int64_t> btf_get_fd_by_id(BpfCall& call);
+rt::Result<int64_t> btf_get_info(BpfCall& call, const BtfObject& btf);
+// map_check_btf: the key (0: none) and value types exist with the map's sizes; EINVAL else.
+rt::Result<void> check_map_btf(const Btf& btf, const ebpf::MapAttributes& map, uint32_t key_id,
+                               uint32_t value_id);
+class VerifierLog;
+// check_btf_info: prog_btf_fd's BTF object (held by the program) and the func and line info
+// records, with Linux's messages in `log`.
+rt::Result<void> check_program_btf(BpfCall& call, ProgramObject& program, VerifierLog& log);
+
 // Programs (prog_commands.cpp, prog_info.cpp).
 rt::Result<int64_t> prog_load(BpfCall& call);
 rt::Result<int64_t> prog_test_run(BpfCall& call);

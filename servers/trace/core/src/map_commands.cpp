@@ -110,11 +110,17 @@ rt::Result<int64_t> map_create(BpfCall& call) {
     return error;
   };
   if (!named.ok()) return fail(named.error());
+  BtfObject* btf = nullptr;
   if (attr.btf_key_type_id != 0 || attr.btf_value_type_id != 0) {
-    // GAP: BTF objects are not implemented, so no btf_fd names one: EBADF for a closed
-    // handle, EINVAL for any other object, as btf_get_by_fd answers.
-    auto btf = call.session.lookup(static_cast<int32_t>(attr.btf_fd));
-    return fail(rt::err(btf.ok() ? rt::kEINVAL : rt::kEBADF));
+    // btf_get_by_fd: EBADF for a closed handle, EINVAL for another object.
+    auto handle = call.session.lookup_kind(static_cast<int32_t>(attr.btf_fd), ObjectKind::kBtf);
+    if (!handle.ok()) return fail(handle.error());
+    btf = static_cast<BtfObject*>(handle->object);
+    if (auto checked = check_map_btf(btf->btf, map->attributes(), attr.btf_key_type_id,
+                                     attr.btf_value_type_id);
+        !checked.ok()) {
+      return fail(checked.error());
+    }
   }
   void* memory = objects.allocator().allocate(sizeof(MapObject), alignof(MapObject));
   if (memory == nullptr) return fail(rt::err(rt::kENOMEM));
@@ -124,6 +130,12 @@ rt::Result<int64_t> map_create(BpfCall& call) {
   if (auto added = objects.add(object); !added.ok()) {
     objects.allocator().deallocate(object, sizeof(MapObject));
     return fail(added.error());
+  }
+  if (btf != nullptr) {
+    objects.acquire(btf);
+    object->btf = btf;
+    object->btf_key_type_id = attr.btf_key_type_id;
+    object->btf_value_type_id = attr.btf_value_type_id;
   }
   uint32_t mode = (attr.map_flags & kFlagRdonly)   ? kCanRead
                   : (attr.map_flags & kFlagWronly) ? kCanWrite
@@ -369,6 +381,11 @@ rt::Result<int64_t> map_get_info(BpfCall& call, const MapObject& object) {
   info.max_entries = attributes.max_entries;
   info.map_flags = attributes.map_flags;
   for (uint32_t i = 0; i < kObjNameLen; ++i) info.name[i] = attributes.name[i];
+  if (object.btf != nullptr) {
+    info.btf_id = object.btf->id;
+    info.btf_key_type_id = object.btf_key_type_id;
+    info.btf_value_type_id = object.btf_value_type_id;
+  }
   TRY(call.memory.write(attr.info, &info, info_len));
   TRY(write_attr_field(call, &attr.info_len, info_len));
   return 0;

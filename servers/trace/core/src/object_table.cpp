@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// ObjectTable: ids per kind (Linux's cyclic idr) and the lifetime of maps and programs.
+// ObjectTable: ids per kind (Linux's cyclic idr) and the lifetime of maps, programs and BTF.
 #include "ebpf/helpers.hpp"
 #include "ebpf/maps.hpp"
 #include "ebpf/prog_array.hpp"
@@ -114,11 +114,19 @@ void ObjectTable::destroy(Object* object) {
       auto* map = static_cast<MapObject*>(object);
       clear_program_array(map);
       ebpf::destroy_map(map->map, allocator_);
+      if (map->btf != nullptr) release(map->btf);
       allocator_.deallocate(map, sizeof(MapObject));
       break;
     }
     case ObjectKind::kProgram: destroy_program(*this, static_cast<ProgramObject*>(object)); break;
-    default: break;  // GAP: BTF objects and links are not implemented yet
+    case ObjectKind::kBtf: {
+      auto* btf = static_cast<BtfObject*>(object);
+      btf->btf.destroy(allocator_);
+      btf->~BtfObject();
+      allocator_.deallocate(btf, sizeof(BtfObject));
+      break;
+    }
+    default: break;  // GAP: links are not implemented yet
   }
 }
 
@@ -132,6 +140,11 @@ void destroy_program(ObjectTable& table, ProgramObject* program) {
     allocator.deallocate(program->insns, program->insn_count * sizeof(ebpf::Insn));
   if (program->xlated != nullptr)
     allocator.deallocate(program->xlated, program->insn_count * sizeof(ebpf::Insn));
+  if (program->func_info != nullptr)
+    allocator.deallocate(program->func_info, program->func_info_count * sizeof(FuncInfo));
+  if (program->line_info != nullptr)
+    allocator.deallocate(program->line_info, program->line_info_count * sizeof(LineInfo));
+  if (program->btf != nullptr) table.release(program->btf);
   program->~ProgramObject();
   allocator.deallocate(program, sizeof(ProgramObject));
 }

@@ -4,6 +4,7 @@
 #include "ebpf/verifier.hpp"
 #include "prog_info.hpp"
 #include "rt/new.hpp"
+#include "verifier_log.hpp"
 
 namespace trace {
 namespace {
@@ -140,7 +141,7 @@ rt::Result<int64_t> prog_load(BpfCall& call) {
     return rt::err(rt::kEFAULT);
   license[kMaxLicenseLen - 1] = 0;
   if (attr.insn_cnt == 0 || attr.insn_cnt > ebpf::kMaxProgramInsns) return rt::err(rt::kE2BIG);
-  // GAP: no BTF objects, so nothing names an attach target: EINVAL as for a missing one.
+  // GAP: no kernel (vmlinux) BTF, so nothing names an attach target: EINVAL as for a missing one.
   if (attr.attach_prog_fd != 0 || attr.attach_btf_id != 0) return rt::err(rt::kEINVAL);
 
   ObjectTable& objects = call.session.objects();
@@ -176,18 +177,25 @@ rt::Result<int64_t> prog_load(BpfCall& call) {
        attr.log_buf == 0 || (attr.log_level & ~kLogLevelMask) != 0)) {
     return fail(rt::err(rt::kEINVAL));
   }
-  if (attr.func_info_cnt != 0 || attr.line_info_cnt != 0) {
-    // GAP: func and line info need the program's BTF object, which nothing can name yet.
-    auto btf = call.session.lookup(static_cast<int32_t>(attr.prog_btf_fd));
-    return fail(rt::err(btf.ok() ? rt::kEINVAL : rt::kEBADF));
+  ScratchBuffer log(allocator, logging ? attr.log_size : 0);
+  if (!log.ok()) return fail(rt::err(rt::kENOMEM));
+  // check_btf_info, before the verifier: its messages start the log.
+  VerifierLog btf_log(reinterpret_cast<char*>(log.data()), logging ? attr.log_size : 0,
+                      attr.log_level);
+  if (auto checked = check_program_btf(call, *program, btf_log); !checked.ok()) {
+    if (logging && !call.memory.write(attr.log_buf, log.data(), btf_log.used() + 1).ok())
+      return fail(rt::err(rt::kEFAULT));
+    if (call.size >= offsetof(ProgLoadAttr, log_true_size) + sizeof(uint32_t) &&
+        !write_attr_field(call, &attr.log_true_size, btf_log.true_size()).ok()) {
+      return fail(rt::err(rt::kEFAULT));
+    }
+    return fail(checked.error());
   }
   compute_tag(program->insns, program->insn_count, program->tag);
   if (auto resolved = resolve_fd_array(call, program->insns, program->insn_count); !resolved.ok()) {
     return fail(resolved.error());
   }
 
-  ScratchBuffer log(allocator, logging ? attr.log_size : 0);
-  if (!log.ok()) return fail(rt::err(rt::kENOMEM));
   LoadState state{&call.session};
   ebpf::VerifierOptions options;
   // GAP: no __sk_buff context yet: a socket filter verifies with a context it cannot read

@@ -104,9 +104,20 @@ rt::Result<int64_t> prog_get_info(BpfCall& call, const ProgramObject& program) {
     uint32_t length = 0;
     TRY(memory.write(info.jited_func_lens, &length, sizeof(length)));
   }
-  info.nr_func_info = 0;
-  info.nr_line_info = 0;
-  info.nr_jited_line_info = 0;
+  info.btf_id = program.btf != nullptr ? program.btf->id : 0;
+  uint32_t func_room = info.nr_func_info;
+  info.nr_func_info = program.func_info_count;
+  if (func_room != 0 && program.func_info_count != 0) {
+    uint32_t count = func_room < program.func_info_count ? func_room : program.func_info_count;
+    TRY(memory.write(info.func_info, program.func_info, uint64_t{count} * sizeof(FuncInfo)));
+  }
+  uint32_t line_room = info.nr_line_info;
+  info.nr_line_info = program.line_info_count;
+  if (line_room != 0 && program.line_info_count != 0) {
+    uint32_t count = line_room < program.line_info_count ? line_room : program.line_info_count;
+    TRY(memory.write(info.line_info, program.line_info, uint64_t{count} * sizeof(LineInfo)));
+  }
+  info.nr_jited_line_info = 0;  // no JIT image, so no jited line info (prog->aux->jited_linfo)
   uint32_t tag_room = info.nr_prog_tags;
   info.nr_prog_tags = 1;
   if (tag_room != 0) TRY(memory.write(info.prog_tags, program.tag, kTagSize));

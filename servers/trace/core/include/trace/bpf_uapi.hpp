@@ -164,6 +164,16 @@ struct ProgBindMapAttr {
   uint32_t flags;
 };
 
+// BTF_LOAD (btf_log_true_size is Linux 6.4's, in 6.1's padding: written back like PROG_LOAD's).
+struct BtfLoadAttr {
+  uint64_t btf;
+  uint64_t btf_log_buf;
+  uint32_t btf_size;
+  uint32_t btf_log_size;
+  uint32_t btf_log_level;
+  uint32_t btf_log_true_size;
+};
+
 // LINK_CREATE's common head; the target-specific union starts at 16 (perf_event.bpf_cookie,
 // kprobe_multi.{flags, cnt, syms, addrs, cookies}, ...).
 struct LinkCreateAttr {
@@ -187,6 +197,7 @@ union BpfAttr {
   InfoAttr info;
   ProgBindMapAttr prog_bind_map;
   LinkCreateAttr link_create;
+  BtfLoadAttr btf_load;
   uint8_t bytes[kAttrSize];
 };
 
@@ -196,6 +207,7 @@ static_assert(offsetof(MapBatchAttr, map_fd) == 36 && sizeof(MapBatchAttr) == 56
 static_assert(offsetof(ProgLoadAttr, prog_name) == 48 && offsetof(ProgLoadAttr, fd_array) == 120);
 static_assert(offsetof(ProgLoadAttr, log_true_size) == 140);
 static_assert(offsetof(TestRunAttr, batch_size) == 72);
+static_assert(offsetof(BtfLoadAttr, btf_log_true_size) == 28);
 
 // The end of the last field each command reads (Linux's CHECK_ATTR: bytes after it must be 0).
 inline constexpr uint32_t kMapCreateLastFieldEnd = offsetof(MapCreateAttr, map_extra) + 8;
@@ -211,6 +223,8 @@ inline constexpr uint32_t kProgGetFdByIdLastFieldEnd = 4;
 inline constexpr uint32_t kMapGetFdByIdLastFieldEnd = 12;
 inline constexpr uint32_t kInfoLastFieldEnd = sizeof(InfoAttr);
 inline constexpr uint32_t kProgBindMapLastFieldEnd = sizeof(ProgBindMapAttr);
+inline constexpr uint32_t kBtfLoadLastFieldEnd = sizeof(BtfLoadAttr);
+inline constexpr uint32_t kBtfGetFdByIdLastFieldEnd = 4;
 inline constexpr uint32_t kLinkCreateLastFieldEnd = sizeof(LinkCreateAttr);  // kprobe_multi.cookies
 
 // struct bpf_map_info (Linux 6.1).
@@ -278,6 +292,17 @@ struct ProgInfo {
 };
 static_assert(sizeof(ProgInfo) == 232 && offsetof(ProgInfo, verified_insns) == 216);
 static_assert(offsetof(ProgInfo, name) == 64 && offsetof(ProgInfo, prog_tags) == 184);
+
+// struct bpf_btf_info (Linux 6.1).
+struct BtfInfo {
+  uint64_t btf;
+  uint32_t btf_size;
+  uint32_t id;
+  uint64_t name;
+  uint32_t name_len;
+  uint32_t kernel_btf;
+};
+static_assert(sizeof(BtfInfo) == 32);
 
 // Record sizes bpf_prog_info reports (struct bpf_func_info, bpf_line_info, a jited line).
 inline constexpr uint32_t kFuncInfoRecSize = 8;

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// The BPF objects the trace server owns (maps, programs) and the table that names them by id.
+// The BPF objects the trace server owns (maps, programs, BTF) and the table that names them by id.
 #pragma once
 
 #include <stddef.h>
@@ -13,6 +13,7 @@
 #include "rt/allocator.hpp"
 #include "rt/result.hpp"
 #include "trace/bpf_uapi.hpp"
+#include "trace/btf.hpp"
 
 namespace trace {
 
@@ -28,13 +29,33 @@ struct Object {
   uint32_t references = 0;
 };
 
+// A loaded BTF blob (BTF_LOAD); maps and programs that use it hold a reference.
+struct BtfObject : Object {
+  Btf btf;
+};
+
 struct MapObject : Object {
   ebpf::Map* map = nullptr;
+  BtfObject* btf = nullptr;  // with the key and value types MAP_CREATE named in it
+  uint32_t btf_key_type_id = 0;
+  uint32_t btf_value_type_id = 0;
   // Handles on the map (Linux's usercnt): when the last one goes, a program array drops its
   // programs, which breaks the cycles of programs that tail-call through their own array.
   uint32_t user_references = 0;
   // A program array's owner type: the first program stored or loaded with it fixes it.
   uint32_t owner_type = 0;
+};
+
+// struct bpf_func_info and struct bpf_line_info.
+struct FuncInfo {
+  uint32_t insn_off;
+  uint32_t type_id;
+};
+struct LineInfo {
+  uint32_t insn_off;
+  uint32_t file_name_off;
+  uint32_t line_off;
+  uint32_t line_col;
 };
 
 struct ProgramObject : Object {
@@ -50,6 +71,11 @@ struct ProgramObject : Object {
   ebpf::Insn* xlated = nullptr;     // what bpf_prog_info shows: map references as map ids
   MapObject** used_maps = nullptr;  // each held by one reference, in order of first use
   uint32_t used_map_count = 0;
+  BtfObject* btf = nullptr;  // prog_btf_fd's, when func or line info came with the program
+  FuncInfo* func_info = nullptr;
+  uint32_t func_info_count = 0;
+  LineInfo* line_info = nullptr;
+  uint32_t line_info_count = 0;
   ebpf::Program program;
 };
 

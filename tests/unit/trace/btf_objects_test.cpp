@@ -1,0 +1,339 @@
+// SPDX-License-Identifier: MIT
+// BTF objects: ids, BTF_GET_FD_BY_ID, bpf_btf_info; maps with BTF key and value types; programs
+// with func_info and line_info (PROG_LOAD's checks and bpf_prog_info).
+#include <linux/bpf.h>
+
+#include "btf_test_support.hpp"
+
+namespace trace::testing {
+namespace {
+
+class BtfObjects : public BtfTestBase {
+ protected:
+  BtfInfo info_of(int64_t btf, uint32_t info_len = sizeof(BtfInfo), uint8_t* data = nullptr,
+                  uint32_t data_size = 0, char* name = nullptr, uint32_t name_len = 0) {
+    BtfInfo info = {};
+    info.btf = address(data);
+    info.btf_size = data_size;
+    info.name = address(name);
+    info.name_len = name_len;
+    memory_.allow(&info, sizeof(info));
+    if (data != nullptr) memory_.allow(data, data_size);
+    if (name != nullptr) memory_.allow(name, name_len);
+    BpfAttr attr = {};
+    attr.info.bpf_fd = static_cast<uint32_t>(btf);
+    attr.info.info = address(&info);
+    attr.info.info_len = info_len;
+    info_status_ = bpf(kObjGetInfoByFd, attr);
+    info_len_ = attr.info.info_len;
+    return info;
+  }
+  int64_t map_with_btf(int64_t btf, uint32_t type, uint32_t key_size, uint32_t value_size,
+                       uint32_t max_entries, uint32_t key_id, uint32_t value_id) {
+    BpfAttr attr = {};
+    attr.map_create.map_type = type;
+    attr.map_create.key_size = key_size;
+    attr.map_create.value_size = value_size;
+    attr.map_create.max_entries = max_entries;
+    attr.map_create.btf_fd = static_cast<uint32_t>(btf);
+    attr.map_create.btf_key_type_id = key_id;
+    attr.map_create.btf_value_type_id = value_id;
+    return bpf(kMapCreate, attr);
+  }
+
+  int64_t info_status_ = 0;
+  uint32_t info_len_ = 0;
+};
+
+TEST_F(BtfObjects, IdsFdsAndInfo) {
+  std::vector<uint8_t> blob = every_kind().build();
+  int64_t btf = load_ok(blob);
+  BpfAttr attr = {};
+  EXPECT_EQ(bpf(kBtfGetNextId, attr), 0);
+  uint32_t id = attr.get_id.next_id;
+  EXPECT_GT(id, 0u);
+  attr.get_id.start_id = id;
+  EXPECT_EQ(bpf(kBtfGetNextId, attr), -rt::kENOENT);
+  attr = {};
+  attr.get_id.start_id = id;
+  int64_t second = bpf(kBtfGetFdById, attr);
+  EXPECT_GT(second, 0);
+  attr.get_id.next_id = 1;
+  EXPECT_EQ(bpf(kBtfGetFdById, attr), -rt::kEINVAL) << "CHECK_ATTR: btf_id is the last field";
+  attr = {};
+  attr.get_id.start_id = id + 1;
+  EXPECT_EQ(bpf(kBtfGetFdById, attr), -rt::kENOENT);
+
+  std::vector<uint8_t> copy(blob.size() + 8, 0xee);
+  char name[4] = {'x', 'x', 'x', 'x'};
+  BtfInfo info = info_of(second, sizeof(BtfInfo), copy.data(), static_cast<uint32_t>(copy.size()),
+                         name, sizeof(name));
+  EXPECT_EQ(info_status_, 0);
+  EXPECT_EQ(info_len_, sizeof(BtfInfo));
+  EXPECT_EQ(info.id, id);
+  EXPECT_EQ(info.btf_size, blob.size());
+  EXPECT_EQ(std::vector<uint8_t>(copy.begin(), copy.begin() + blob.size()), blob);
+  EXPECT_EQ(copy[blob.size()], 0xee);
+  EXPECT_EQ(info.name_len, 0u);
+  EXPECT_EQ(name[0], 0) << "user BTF has an empty name";
+  EXPECT_EQ(info.kernel_btf, 0u);
+
+  info = info_of(btf, sizeof(BtfInfo), copy.data(), 8);
+  EXPECT_EQ(info_status_, 0) << "the blob cut to the caller's room";
+  EXPECT_EQ(info.btf_size, blob.size());
+  info_of(btf, sizeof(BtfInfo), nullptr, 0, nullptr, 4);
+  EXPECT_EQ(info_status_, -rt::kEINVAL) << "name_len without a name";
+  info = info_of(btf, 12);
+  EXPECT_EQ(info_status_, 0);
+  EXPECT_EQ(info_len_, 12u);
+  EXPECT_EQ(info.id, 0u) << "only info_len bytes are written";
+  struct {
+    BtfInfo info;
+    uint64_t more;
+  } longer = {{}, 1};
+  memory_.allow(&longer, sizeof(longer));
+  attr = {};
+  attr.info.bpf_fd = static_cast<uint32_t>(btf);
+  attr.info.info = address(&longer);
+  attr.info.info_len = sizeof(longer);
+  EXPECT_EQ(bpf(kObjGetInfoByFd, attr), -rt::kE2BIG);
+  longer.more = 0;
+  EXPECT_EQ(bpf(kObjGetInfoByFd, attr), 0);
+  EXPECT_EQ(attr.info.info_len, sizeof(BtfInfo));
+
+  EXPECT_TRUE(session_.close(static_cast<int32_t>(btf)).ok());
+  EXPECT_TRUE(session_.close(static_cast<int32_t>(second)).ok());
+  EXPECT_EQ(objects_.count(ObjectKind::kBtf), 0u) << "the last handle frees the BTF";
+}
+
+TEST_F(BtfObjects, MapsCheckTheirKeyAndValueTypes) {
+  BtfBuilder b;
+  uint32_t u32 = b.add_int("unsigned int", 4, 32);                              // 1
+  uint32_t u64 = b.add_int("u64", 8, 64);                                       // 2
+  uint32_t value = b.add_struct("value", 16, {{"a", u64, 0}, {"b", u64, 64}});  // 3
+  uint32_t key_t = b.add_typedef("key_t", u32);                                 // 4
+  uint32_t small = b.add_struct("small", 4, {{"x", u32, 0}});                   // 5
+  uint32_t var = b.add_var("g", value);                                         // 6
+  uint32_t data = b.add_datasec(".data", 16, {{var, 0, 16}});                   // 7
+  uint32_t fwd = b.add_fwd("opaque");                                           // 8
+  int64_t btf = load_ok(b.build());
+
+  int64_t hash = map_with_btf(btf, BPF_MAP_TYPE_HASH, 4, 16, 8, key_t, value);
+  ASSERT_GT(hash, 0);
+  MapInfo info = {};
+  memory_.allow(&info, sizeof(info));
+  BpfAttr attr = {};
+  attr.info.bpf_fd = static_cast<uint32_t>(hash);
+  attr.info.info = address(&info);
+  attr.info.info_len = sizeof(info);
+  ASSERT_EQ(bpf(kObjGetInfoByFd, attr), 0);
+  EXPECT_EQ(info.btf_key_type_id, key_t);
+  EXPECT_EQ(info.btf_value_type_id, value);
+  EXPECT_NE(info.btf_id, 0u);
+  // The map holds the BTF: its id lives on after the BTF handle closes.
+  EXPECT_TRUE(session_.close(static_cast<int32_t>(btf)).ok());
+  EXPECT_EQ(objects_.count(ObjectKind::kBtf), 1u);
+  attr = {};
+  attr.get_id.start_id = info.btf_id;
+  btf = bpf(kBtfGetFdById, attr);
+  ASSERT_GT(btf, 0);
+
+  EXPECT_GT(map_with_btf(btf, BPF_MAP_TYPE_ARRAY, 4, 16, 4, u32, value), 0);
+  EXPECT_GT(map_with_btf(btf, BPF_MAP_TYPE_ARRAY, 4, 16, 1, 0, data), 0) << "global data";
+  struct Refused {
+    const char* what;
+    uint32_t type, key_size, value_size, max_entries, key_id, value_id;
+    int error;
+  };
+  for (const Refused& r : {
+           Refused{"key size", BPF_MAP_TYPE_HASH, 8, 16, 8, key_t, value, rt::kEINVAL},
+           Refused{"value size", BPF_MAP_TYPE_HASH, 4, 8, 8, key_t, value, rt::kEINVAL},
+           Refused{"missing type", BPF_MAP_TYPE_HASH, 4, 16, 8, key_t, 99, rt::kEINVAL},
+           Refused{"type without size", BPF_MAP_TYPE_HASH, 4, 16, 8, fwd, value, rt::kEINVAL},
+           Refused{"hash without a key type", BPF_MAP_TYPE_HASH, 4, 16, 8, 0, value, rt::kEINVAL},
+           Refused{"array keyed by a struct", BPF_MAP_TYPE_ARRAY, 4, 16, 4, small, value,
+                   rt::kEINVAL},
+           Refused{"key-less array of 4", BPF_MAP_TYPE_ARRAY, 4, 16, 4, 0, data, rt::kEINVAL},
+           Refused{"key-less array not of a DATASEC", BPF_MAP_TYPE_ARRAY, 4, 16, 1, 0, value,
+                   rt::kEINVAL},
+           Refused{"program array", BPF_MAP_TYPE_PROG_ARRAY, 4, 4, 4, u32, u32, rt::kENOTSUPP},
+       }) {
+    EXPECT_EQ(
+        map_with_btf(btf, r.type, r.key_size, r.value_size, r.max_entries, r.key_id, r.value_id),
+        -r.error)
+        << r.what;
+  }
+  EXPECT_EQ(map_with_btf(999, BPF_MAP_TYPE_HASH, 4, 16, 8, key_t, value), -rt::kEBADF);
+  EXPECT_EQ(map_with_btf(hash, BPF_MAP_TYPE_HASH, 4, 16, 8, key_t, value), -rt::kEINVAL)
+      << "btf_fd names a map";
+}
+
+// main calls sub: two subprograms, at 0 and 2.
+std::vector<ebpf::Insn> two_functions() {
+  return {
+      {0x85, 0, 1, 0, 1},  // call sub (pc + 1 + 1)
+      {0x95, 0, 0, 0, 0},  // exit
+      {0xb7, 0, 0, 0, 0},  // sub: r0 = 0
+      {0x95, 0, 0, 0, 0},  // exit
+  };
+}
+
+class ProgramBtf : public BtfObjects {
+ public:
+  using TraceCoreTest::create_map;
+  void SetUp() override {
+    BtfObjects::SetUp();
+    int_id_ = builder_.add_int("int", 4, 32, kBtfIntSigned);
+    proto_ = builder_.add_func_proto(int_id_, {});
+    main_ = builder_.add_func("main", proto_);
+    sub_ = builder_.add_func("sub", proto_, 0);
+    file_ = builder_.name("prog.c");
+    line_ = builder_.name("return 0;");
+    btf_ = load_ok(builder_.build());
+    func_info_ = {{0, main_}, {2, sub_}};
+    line_info_ = {{0, file_, line_, 5}, {1, file_, line_, 6}, {2, file_, line_, 7}};
+  }
+  BpfAttr program_attr() {
+    BpfAttr attr = {};
+    attr.prog_load.prog_type = BPF_PROG_TYPE_KPROBE;
+    attr.prog_load.insns = address(insns_.data());
+    attr.prog_load.insn_cnt = static_cast<uint32_t>(insns_.size());
+    attr.prog_load.license = address(license_);
+    attr.prog_load.prog_btf_fd = static_cast<uint32_t>(btf_);
+    attr.prog_load.func_info = address(func_info_.data());
+    attr.prog_load.func_info_cnt = static_cast<uint32_t>(func_info_.size());
+    attr.prog_load.func_info_rec_size = sizeof(FuncInfo);
+    attr.prog_load.line_info = address(line_info_.data());
+    attr.prog_load.line_info_cnt = static_cast<uint32_t>(line_info_.size());
+    attr.prog_load.line_info_rec_size = sizeof(LineInfo);
+    attr.prog_load.log_buf = address(log_);
+    attr.prog_load.log_size = sizeof(log_);
+    attr.prog_load.log_level = 1;
+    memory_.allow(insns_.data(), insns_.size() * sizeof(ebpf::Insn), false);
+    memory_.allow(func_info_.data(), func_info_.size() * sizeof(FuncInfo), false);
+    memory_.allow(line_info_.data(), line_info_.size() * sizeof(LineInfo), false);
+    memory_.allow(log_, sizeof(log_));
+    return attr;
+  }
+  int64_t load(BpfAttr& attr) {
+    log_[0] = 0;
+    return bpf(kProgLoad, attr);
+  }
+
+  BtfBuilder builder_;
+  uint32_t int_id_ = 0, proto_ = 0, main_ = 0, sub_ = 0, file_ = 0, line_ = 0;
+  int64_t btf_ = 0;
+  std::vector<ebpf::Insn> insns_ = two_functions();
+  std::vector<FuncInfo> func_info_;
+  std::vector<LineInfo> line_info_;
+  char log_[4096] = {};
+};
+
+TEST_F(ProgramBtf, LoadsAndReportsFuncAndLineInfo) {
+  BpfAttr attr = program_attr();
+  int64_t program = load(attr);
+  ASSERT_GT(program, 0) << log_;
+  ProgInfo info = {};
+  FuncInfo funcs[4] = {};
+  LineInfo lines[1] = {};
+  memory_.allow(&info, sizeof(info));
+  memory_.allow(funcs, sizeof(funcs));
+  memory_.allow(lines, sizeof(lines));
+  info.nr_func_info = 4;
+  info.func_info_rec_size = sizeof(FuncInfo);
+  info.func_info = address(funcs);
+  info.nr_line_info = 1;
+  info.line_info_rec_size = sizeof(LineInfo);
+  info.line_info = address(lines);
+  attr = {};
+  attr.info.bpf_fd = static_cast<uint32_t>(program);
+  attr.info.info = address(&info);
+  attr.info.info_len = sizeof(info);
+  ASSERT_EQ(bpf(kObjGetInfoByFd, attr), 0);
+  EXPECT_NE(info.btf_id, 0u);
+  EXPECT_EQ(info.nr_func_info, 2u);
+  EXPECT_EQ(funcs[1].insn_off, 2u);
+  EXPECT_EQ(funcs[1].type_id, sub_);
+  EXPECT_EQ(funcs[2].type_id, 0u) << "only the program's records";
+  EXPECT_EQ(info.nr_line_info, 3u);
+  EXPECT_EQ(lines[0].line_col, 5u) << "cut to the caller's room";
+  EXPECT_EQ(info.nr_jited_line_info, 0u);
+  // The program holds its BTF.
+  EXPECT_TRUE(session_.close(static_cast<int32_t>(btf_)).ok());
+  EXPECT_EQ(objects_.count(ObjectKind::kBtf), 1u);
+}
+
+TEST_F(ProgramBtf, RefusesWhatCheckBtfFuncAndLineRefuse) {
+  struct Case {
+    const char* what;
+    std::function<void(ProgramBtf&, BpfAttr&)> change;
+    int error;
+    const char* log;
+  };
+  const Case cases[] = {
+      {"no BTF object", [](ProgramBtf&, BpfAttr& a) { a.prog_load.prog_btf_fd = 999; }, rt::kEBADF,
+       ""},
+      {"a BTF fd that is no BTF",
+       [](ProgramBtf& t, BpfAttr& a) {
+         a.prog_load.prog_btf_fd = static_cast<uint32_t>(t.create_map(BPF_MAP_TYPE_ARRAY, 4, 4, 1));
+       },
+       rt::kEINVAL, ""},
+      {"one func for two subprograms",
+       [](ProgramBtf&, BpfAttr& a) { a.prog_load.func_info_cnt = 1; }, rt::kEINVAL,
+       "number of funcs in func_info doesn't match number of subprogs\n"},
+      {"record size 4", [](ProgramBtf&, BpfAttr& a) { a.prog_load.func_info_rec_size = 4; },
+       rt::kEINVAL, "invalid func info rec size 4\n"},
+      {"first offset", [](ProgramBtf& t, BpfAttr&) { t.func_info_[0].insn_off = 1; }, rt::kEINVAL,
+       "nonzero insn_off 1 for the first func info record"},
+      {"offsets not increasing", [](ProgramBtf& t, BpfAttr&) { t.func_info_[1].insn_off = 0; },
+       rt::kEINVAL, "same or smaller insn offset (0) than previous func info record (0)"},
+      {"not a subprogram start", [](ProgramBtf& t, BpfAttr&) { t.func_info_[1].insn_off = 3; },
+       rt::kEINVAL, "func_info BTF section doesn't match subprog layout in BPF program\n"},
+      {"not a FUNC", [](ProgramBtf& t, BpfAttr&) { t.func_info_[1].type_id = t.proto_; },
+       rt::kEINVAL, "invalid type id 2 in func info"},
+      {"line offset past the program",
+       [](ProgramBtf& t, BpfAttr&) { t.line_info_[2].insn_off = 4; }, rt::kEINVAL,
+       "Invalid line_info[2].insn_off:4 (prev_offset:1 prog->len:4)\n"},
+      {"line string offset", [](ProgramBtf& t, BpfAttr&) { t.line_info_[1].line_off = 9999; },
+       rt::kEINVAL, "Invalid line_info[1].line_off or .file_name_off\n"},
+      {"no line for sub", [](ProgramBtf&, BpfAttr& a) { a.prog_load.line_info_cnt = 2; },
+       rt::kEINVAL, "missing bpf_line_info for 1 funcs starting from func#1\n"},
+      {"line skipping sub", [](ProgramBtf& t, BpfAttr&) { t.line_info_[2].insn_off = 3; },
+       rt::kEINVAL, "missing bpf_line_info for func#1\n"},
+      {"line record size 12", [](ProgramBtf&, BpfAttr& a) { a.prog_load.line_info_rec_size = 12; },
+       rt::kEINVAL, ""},
+      {"2^28 lines", [](ProgramBtf&, BpfAttr& a) { a.prog_load.line_info_cnt = 1u << 28; },
+       rt::kEINVAL, ""},
+      {"lines past the caller's memory",
+       [](ProgramBtf&, BpfAttr& a) { a.prog_load.line_info_cnt = 1000000; }, rt::kEFAULT, ""},
+  };
+  for (const Case& c : cases) {
+    func_info_ = {{0, main_}, {2, sub_}};
+    line_info_ = {{0, file_, line_, 5}, {1, file_, line_, 6}, {2, file_, line_, 7}};
+    BpfAttr attr = program_attr();
+    c.change(*this, attr);
+    EXPECT_EQ(load(attr), -c.error) << c.what << ": " << log_;
+    EXPECT_NE(std::string(log_).find(c.log), std::string::npos) << c.what << ": " << log_;
+  }
+  EXPECT_EQ(objects_.count(ObjectKind::kProgram), 0u);
+}
+
+TEST_F(ProgramBtf, ANonzeroRecordTailIsE2BIGWithTheKernelsSize) {
+  struct Wide {
+    FuncInfo record;
+    uint32_t extra;
+  };
+  std::vector<Wide> wide = {{{0, main_}, 0}, {{2, sub_}, 7}};
+  memory_.allow(wide.data(), wide.size() * sizeof(Wide), false);
+  BpfAttr attr = program_attr();
+  attr.prog_load.func_info = address(wide.data());
+  attr.prog_load.func_info_rec_size = sizeof(Wide);
+  EXPECT_EQ(load(attr), -rt::kE2BIG);
+  EXPECT_EQ(attr.prog_load.func_info_rec_size, sizeof(FuncInfo));
+  wide[1].extra = 0;
+  attr.prog_load.func_info_rec_size = sizeof(Wide);
+  EXPECT_GT(load(attr), 0) << log_;
+}
+
+}  // namespace
+}  // namespace trace::testing
