@@ -58,6 +58,7 @@ class Event {
   Vector<EventField> fields;  // the event's own, after the common ones
   TextBuffer print_fmt;       // what follows "print fmt: "
   bool enabled = false;
+  uint32_t users = 0;  // perf events and BPF links attached (the event is busy while > 0)
   // The filter file: empty for "none"; after a failed write, the text with Linux's error.
   TextBuffer filter_text;
   FilterProgram* filter = nullptr;  // null: every record passes
