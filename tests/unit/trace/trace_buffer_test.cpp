@@ -139,7 +139,7 @@ TEST(TraceBufferTest, RingKeepsTheNewestWithinItsBudget) {
     int length = std::snprintf(message, sizeof(message), "message %d", i);
     ASSERT_TRUE(buffer.record_printk(context("w", 2, i), message, length));
   }
-  EXPECT_EQ(buffer.entries_written(), 1000u);
+  EXPECT_EQ(buffer.entries_written(), 1000u);  // held and overwritten
   EXPECT_LT(buffer.entries(), 1000u);
   EXPECT_GT(buffer.entries(), 5u);
   EXPECT_LE(allocator.in_use(), 1024u);
@@ -166,6 +166,7 @@ TEST(TraceBufferTest, ResizeKeepsNewestEntries) {
     TraceBuffer buffer(allocator);
     for (int i = 0; i < 100; ++i) ASSERT_TRUE(buffer.record_printk(context("w", 2, i), "abc", 3));
     ASSERT_TRUE(buffer.set_size_kb(2).ok());
+    // Entries the smaller ring could not keep count as overwritten.
     EXPECT_EQ(buffer.entries_written(), 100u);
     EXPECT_LT(buffer.entries(), 100u);
     EXPECT_GT(buffer.entries(), 10u);

@@ -87,6 +87,14 @@ class ProbeTargets {
   virtual bool kernel_symbol_exists(const char* name, size_t length) = 0;
   // 0, ENOENT for a missing path, EINVAL for one that is no regular file.
   virtual int user_file_status(const char* path, size_t length) = 0;
+  // Appends "function+0xOFF/0xSIZE" (or the function alone without `with_offset`) for an
+  // address, as Linux's %pS / %ps; false when no symbol covers it (the line shows hex).
+  virtual bool symbolize(uint64_t address, bool with_offset, TextBuffer& out) {
+    (void)address;
+    (void)with_offset;
+    (void)out;
+    return false;
+  }
 
  protected:
   ~ProbeTargets() = default;

@@ -64,7 +64,9 @@ class TraceBuffer {
   bool tracing_on() const { return tracing_on_; }
 
   uint64_t entries() const { return count_; }
-  uint64_t entries_written() const { return written_; }
+  // Linux's "entries-written": the entries held and those overwritten (entries read from
+  // trace_pipe count in neither).
+  uint64_t entries_written() const { return count_ + overruns_; }
 
   // The `trace` file: header and every entry, oldest first; nothing is consumed.
   [[nodiscard]] rt::Result<void> render_trace(TextBuffer& out) const;
@@ -83,7 +85,7 @@ class TraceBuffer {
   bool append_record(const TraceContext& context, const char* first, size_t first_length,
                      const char* second, size_t second_length);
   const Record* oldest() const;
-  void drop_oldest();
+  void drop_oldest(bool overrun);
   uint64_t next_offset(uint64_t offset) const;
 
   rt::Allocator& allocator_;
@@ -95,7 +97,7 @@ class TraceBuffer {
   uint64_t head_ = 0;      // offset of the oldest record
   uint64_t tail_ = 0;      // where the next record goes
   uint64_t count_ = 0;
-  uint64_t written_ = 0;
+  uint64_t overruns_ = 0;
   TextBuffer pending_;  // the rest of a trace_pipe line a short read cut
 };
 

@@ -257,8 +257,7 @@ rt::Result<void> parse_fetch(DefinitionParser& parser, const ArgContext& context
     }
     case '+':
     case '-': {
-      if (depth >= kMaxDereferences)
-        return parser.fail(column, "Dereference is too much nested");
+      if (depth >= kMaxDereferences) return parser.fail(column, "Dereference is too much nested");
       size_t i = 1;
       if (i < length && text[i] == 'u') ++i;  // +u: a user-space dereference
       const char* open = find_char(text, length, '(');

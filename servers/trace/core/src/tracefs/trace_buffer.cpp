@@ -123,7 +123,8 @@ const TraceBuffer::Record* TraceBuffer::oldest() const {
   return reinterpret_cast<const Record*>(ring_ + head_);
 }
 
-void TraceBuffer::drop_oldest() {
+void TraceBuffer::drop_oldest(bool overrun) {
+  if (overrun) ++overruns_;
   head_ = next_offset(head_ + oldest()->size);
   if (--count_ == 0) head_ = tail_ = 0;
 }
@@ -154,7 +155,7 @@ bool TraceBuffer::append_record(const TraceContext& context, const char* first, 
       place = tail_;
       break;
     }
-    drop_oldest();  // tail_ == head_ with entries: full
+    drop_oldest(true);  // tail_ == head_ with entries: full
   }
   Record* record = reinterpret_cast<Record*>(ring_ + place);
   record->size = static_cast<uint32_t>(size);
@@ -165,7 +166,6 @@ bool TraceBuffer::append_record(const TraceContext& context, const char* first, 
   if (second_length > 0) __builtin_memcpy(text + first_length, second, second_length);
   tail_ = place + size;
   ++count_;
-  ++written_;
   return true;
 }
 
@@ -178,7 +178,7 @@ bool TraceBuffer::record_printk(const TraceContext& context, const char* message
 }
 
 void TraceBuffer::clear() {
-  head_ = tail_ = count_ = written_ = 0;
+  head_ = tail_ = count_ = overruns_ = 0;
   pending_.clear();
 }
 
@@ -194,12 +194,12 @@ rt::Result<void> TraceBuffer::set_size_kb(uint64_t size_kb) {
   uint64_t old_capacity = capacity_;
   uint64_t offset = head_;
   uint64_t old_count = count_;
-  uint64_t written = written_;
+  uint64_t overruns = overruns_;
   bool on = tracing_on_;
   ring_ = ring;
   capacity_ = size_kb * 1024;
   size_kb_ = size_kb;
-  head_ = tail_ = count_ = 0;
+  head_ = tail_ = count_ = overruns_ = 0;
   tracing_on_ = true;
   for (uint64_t i = 0; i < old_count; ++i) {
     const Record* record = reinterpret_cast<const Record*>(old_ring + offset);
@@ -210,7 +210,7 @@ rt::Result<void> TraceBuffer::set_size_kb(uint64_t size_kb) {
       offset = 0;
   }
   tracing_on_ = on;
-  written_ = written;
+  overruns_ += overruns;
   allocator_.deallocate(old_ring, old_capacity);
   return {};
 }
@@ -219,7 +219,7 @@ rt::Result<void> TraceBuffer::render_trace(TextBuffer& out) const {
   out.append("# tracer: nop\n#\n# entries-in-buffer/entries-written: ");
   out.append_unsigned(count_);
   out.append_char('/');
-  out.append_unsigned(written_);
+  out.append_unsigned(entries_written());
   out.append("   #P:");
   out.append_unsigned(cpus_);
   out.append("\n#\n");
@@ -246,7 +246,7 @@ size_t TraceBuffer::consume_pipe(TextBuffer& out, size_t max_bytes) {
       size_t room = max_bytes - (out.size() - start);
       if (line.size() > room && out.size() > start) break;  // whole lines when possible
       pending_ = static_cast<TextBuffer&&>(line);
-      drop_oldest();
+      drop_oldest(false);
     }
     size_t room = max_bytes - (out.size() - start);
     size_t take = pending_.size() < room ? pending_.size() : room;
