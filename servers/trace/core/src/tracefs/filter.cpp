@@ -12,7 +12,7 @@ namespace {
 
 constexpr size_t kMaxStringValue = 256;  // MAX_FILTER_STR_VAL
 constexpr size_t kMaxNumberText = 24;
-constexpr uint32_t kMaxNesting = 128;  // GAP: Linux nests '(' as deep as the page allows
+constexpr uint32_t kMaxNesting = 32;  // GAP: Linux nests "(" as deep as a page allows
 constexpr size_t kMaxFilterLength = 4096;
 
 enum class Op : uint8_t { kGlob, kNe, kEq, kLe, kLt, kGe, kGt, kBand };

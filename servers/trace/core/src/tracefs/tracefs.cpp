@@ -58,6 +58,7 @@ bool parse_decimal(const char* data, size_t length, uint64_t& value) {
   return true;
 }
 
+// GAP: trace_marker, per_cpu/, snapshot, kprobe_profile, and the events' hist and trigger files.
 constexpr const char* kRootFiles[] = {
     "available_events",     "available_tracers", "buffer_size_kb",
     "buffer_total_size_kb", "current_tracer",    "error_log",
