@@ -3,6 +3,7 @@
 // exact layout at the final address, emission) and lays out the image.
 #include <stddef.h>
 
+#include "ebpf/helpers.hpp"
 #include "ebpf/interpreter.hpp"
 #include "ebpf/jit.hpp"
 #include "jit_layout.hpp"
@@ -57,6 +58,7 @@ class Compiler {
   rt::Result<void> emit_jump(uint32_t pc, const Insn& insn, bool wide);
   rt::Result<void> emit_call(uint32_t pc, const Insn& insn);
   void emit_helper_call(uint64_t function);
+  bool emit_map_lookup(uint32_t pc);
   void emit_tail_call();
   void emit_callx(const Insn& insn);
   rt::Result<void> emit_load(const Insn& insn);
@@ -420,8 +422,7 @@ rt::Result<void> Compiler::emit_jump(uint32_t pc, const Insn& insn, bool wide) {
 
 // A helper call: r1..r5 are already in rsi, rdx, rcx, r8, r9; rdi gets the ExecContext. A
 // helper that asked to abort ends the run.
-// GAP: nothing is inlined yet (array-map lookups, bpf_get_smp_processor_id, per-CPU pointer
-// arithmetic; hash lookups as direct calls into the map): every helper is a call.
+// GAP: per-CPU pointer arithmetic (bpf_this_cpu_ptr, per-CPU array lookups) is not inlined.
 void Compiler::emit_helper_call(uint64_t function) {
   Encoder& c = code_;
   c.rm(op1(0x89), true, kRbp, kR12, kOffsetCallbackFrame);  // callbacks go below this frame
@@ -430,6 +431,52 @@ void Compiler::emit_helper_call(uint64_t function) {
   c.rm(op1(0x80), false, 7, kR12, kOffsetAbort);
   c.byte(0);
   c.jcc_to(kNotEqual, abort_stub_);
+}
+
+// bpf_map_lookup_elem(map, key) where the verifier saw one map at this call (and the program's
+// table holds Sonde's own helper): a plain array's lookup is computed in place, as Linux's
+// array_map_gen_lookup (the key is a u32; NULL from max_entries on); another map with a lookup
+// function gets a direct call to it, without the helper, the callback frame or the abort check
+// (a lookup never runs a callback nor aborts). False: emit the helper call.
+// GAP: no Spectre v1 index masking (Linux masks the index for unprivileged programs).
+bool Compiler::emit_map_lookup(uint32_t pc) {
+  if (program_.call_maps == nullptr ||
+      program_.helpers[kHelperMapLookupElem] != standard_helper(kHelperMapLookupElem)) {
+    return false;
+  }
+  const CallSiteMap& site = program_.call_maps[pc];
+  if (site.map == nullptr || site.varies) return false;
+  Encoder& c = code_;
+  Map::InlineArray array{};
+  if (site.map->inline_array(array) && array.stride > 0 && array.stride <= INT32_MAX) {
+    Label null, done;
+    c.rm(op1(0x8b), false, kRax, reg(2), 0);  // mov eax, [key]: the index, zero-extended
+    c.alu_ri(kCmp.ext, false, kRax, static_cast<int32_t>(array.max_entries));
+    c.jcc(kAboveEqual, null);
+    if ((array.stride & (array.stride - 1)) == 0) {
+      uint8_t shift = static_cast<uint8_t>(__builtin_ctzll(array.stride));
+      if (shift != 0) {
+        c.rr(op1(0xc1), true, 4, kRax);  // shl rax, log2(stride)
+        c.byte(shift);
+      }
+    } else {
+      c.rr(op1(0x69), true, kRax, kRax);  // imul rax, rax, stride
+      c.u32(static_cast<uint32_t>(array.stride));
+    }
+    c.mov_imm64(kR11, reinterpret_cast<uint64_t>(array.values));
+    c.alu_rr(kAdd.opcode, true, kRax, kR11);
+    c.jmp(done);
+    c.bind(null);
+    c.alu_rr(kXor.opcode, false, kRax, kRax);
+    c.bind(done);
+    return true;
+  }
+  Map::LookupFunction lookup = site.map->lookup_function();
+  if (lookup == nullptr) return false;
+  c.mov_rr(true, kRdi, reg(1));  // function(map, key)
+  c.mov_rr(true, kRsi, reg(2));
+  c.call_absolute(reinterpret_cast<uint64_t>(lookup), kRax);
+  return true;
 }
 
 // bpf_tail_call(ctx, map, index): the runtime finds the target (and counts the call); the
@@ -516,6 +563,7 @@ rt::Result<void> Compiler::emit_call(uint32_t pc, const Insn& insn) {
     c.jmp_to(fail_stub_);  // as the interpreter: the run fails when it gets here
     return {};
   }
+  if (id == static_cast<uint32_t>(kHelperMapLookupElem) && emit_map_lookup(pc)) return {};
   emit_helper_call(reinterpret_cast<uint64_t>(program_.helpers[id]));
   return {};
 }
