@@ -19,6 +19,7 @@ constexpr int32_t kOffsetSavedRsp = offsetof(JitRun, saved_rsp);
 constexpr int32_t kOffsetFrameLimit = offsetof(JitRun, frame_limit);
 constexpr int32_t kOffsetCallbackFrame = offsetof(JitRun, callback_frame_pointer);
 constexpr int32_t kOffsetFailed = offsetof(JitRun, failed);
+constexpr int32_t kOffsetCpu = offsetof(JitRun, cpu);
 constexpr int32_t kOffsetProgram = offsetof(JitRun, context) + offsetof(ExecContext, program);
 constexpr int32_t kOffsetAbort = offsetof(JitRun, context) + offsetof(ExecContext, abort_requested);
 
@@ -72,6 +73,7 @@ class Compiler {
   size_t exit_position_ = 0;
   size_t fail_stub_ = 0;
   size_t abort_stub_ = 0;
+  bool reads_cpu_ = false;  // ImageHeader::flags kImageReadsCpu
 };
 
 // uint64_t trampoline(JitRun* run, const uint64_t args[5], uint64_t frame_pointer, target):
@@ -143,6 +145,7 @@ rt::Result<void> Compiler::compile_image(ImageHeader& header) {
   header.insn_count = program_.insn_count;
   for (uint32_t pc = 0; pc < program_.insn_count; ++pc) c.u32(offsets_[pc]);
   header.code_size = static_cast<uint32_t>(c.position());
+  header.flags = reads_cpu_ ? kImageReadsCpu : 0;
   header.magic = kImageMagic;
   return {};
 }
@@ -421,7 +424,8 @@ rt::Result<void> Compiler::emit_jump(uint32_t pc, const Insn& insn, bool wide) {
 }
 
 // A helper call: r1..r5 are already in rsi, rdx, rcx, r8, r9; rdi gets the ExecContext. A
-// helper that asked to abort ends the run.
+// helper that asked to abort ends the run. (bpf_get_smp_processor_id is a load of JitRun::cpu
+// and lookups may be specialised: see emit_call.)
 // GAP: per-CPU pointer arithmetic (bpf_this_cpu_ptr, per-CPU array lookups) is not inlined.
 void Compiler::emit_helper_call(uint64_t function) {
   Encoder& c = code_;
@@ -484,6 +488,7 @@ bool Compiler::emit_map_lookup(uint32_t pc) {
 // A missing slot or the 34th call falls through with every register kept.
 void Compiler::emit_tail_call() {
   Encoder& c = code_;
+  reads_cpu_ = true;  // the target may read JitRun::cpu
   for (Reg r : kTailCallKept) c.push(r);
   c.mov_rr(true, kRdi, kR12);
   c.mov_rr(true, kRsi, kRdx);
@@ -564,6 +569,12 @@ rt::Result<void> Compiler::emit_call(uint32_t pc, const Insn& insn) {
     return {};
   }
   if (id == static_cast<uint32_t>(kHelperMapLookupElem) && emit_map_lookup(pc)) return {};
+  if (id == static_cast<uint32_t>(kHelperGetSmpProcessorId) &&
+      program_.helpers[id] == standard_helper(id)) {
+    c.rm(op1(0x8b), false, kRax, kR12, kOffsetCpu);  // mov eax, [run.cpu]
+    reads_cpu_ = true;
+    return {};
+  }
   emit_helper_call(reinterpret_cast<uint64_t>(program_.helpers[id]));
   return {};
 }

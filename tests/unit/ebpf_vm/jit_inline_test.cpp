@@ -219,4 +219,22 @@ TEST_F(JitInline, ALookupHelperReplacedInTheTableIsCalled) {
   EXPECT_TRUE(calls(compiled.value(), reinterpret_cast<const void*>(table[1])));
 }
 
+TEST_F(JitInline, TheCpuNumberIsALoad) {
+  environment_.cpu = 3;
+  Engines engines = load("call 8\nexit");
+  EXPECT_FALSE(calls(engines.code,
+                     reinterpret_cast<const void*>(standard_helper(kHelperGetSmpProcessorId))));
+  EXPECT_EQ(both(engines), 3u);
+}
+
+TEST_F(JitInline, ATailCalledProgramReadsTheCpuOfTheRun) {
+  // The entry program does not read the CPU itself; its tail-call target does.
+  environment_.cpu = 5;
+  Engines target = load("call 8\nadd %r0, 100\nexit");
+  ASSERT_TRUE(target.code.compiled());
+  ASSERT_EQ(rt::to_negated_errno(static_cast<ProgArrayMap*>(maps_[4])->set(0, &target.jitted)), 0);
+  Engines entry = load("lddw %r2, map:4\nmov %r3, 0\ncall 12\nmov %r0, 1\nexit");
+  EXPECT_EQ(both(entry), 105u);
+}
+
 }  // namespace
