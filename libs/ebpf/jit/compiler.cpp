@@ -3,6 +3,7 @@
 // exact layout at the final address, emission) and lays out the image.
 #include <stddef.h>
 
+#include "ebpf/environment.hpp"
 #include "ebpf/helpers.hpp"
 #include "ebpf/interpreter.hpp"
 #include "ebpf/jit.hpp"
@@ -39,14 +40,18 @@ rt::Error unsupported(const char* why) { return rt::err(rt::kEINVAL, why); }
 
 class Compiler {
  public:
-  Compiler(const Program& program, Encoder& code, const uint32_t* known_offsets, uint32_t* offsets)
-      : program_(program), code_(code), known_(known_offsets), offsets_(offsets) {}
+  // `keys`: a random value per instruction when constants are blinded, else nullptr.
+  Compiler(const Program& program, Encoder& code, const uint32_t* known_offsets, uint32_t* offsets,
+           const uint32_t* keys)
+      : program_(program), code_(code), known_(known_offsets), offsets_(offsets), keys_(keys) {}
 
   rt::Result<void> compile_image(ImageHeader& header);
 
  private:
   Reg reg(int bpf) const { return kRegisterMap[bpf]; }
   size_t target_of(uint32_t pc) const { return known_ != nullptr ? known_[pc] : 0; }
+  bool blinding() const { return keys_ != nullptr; }
+  void load_blinded(bool wide, Reg dst, int32_t imm);
 
   void emit_trampoline();
   void emit_stubs();
@@ -70,6 +75,8 @@ class Compiler {
   Encoder& code_;
   const uint32_t* known_;  // offsets from the previous pass (forward jumps), or nullptr
   uint32_t* offsets_;      // offsets found in this pass
+  const uint32_t* keys_;   // blinding values per instruction, or nullptr
+  uint32_t pc_ = 0;        // the instruction being compiled
   size_t exit_position_ = 0;
   size_t fail_stub_ = 0;
   size_t abort_stub_ = 0;
@@ -132,6 +139,7 @@ rt::Result<void> Compiler::compile_image(ImageHeader& header) {
   header.main = static_cast<uint32_t>(c.position());
   for (uint32_t pc = 0; pc < program_.insn_count; ++pc) {
     offsets_[pc] = static_cast<uint32_t>(c.position());
+    pc_ = pc;
     TRY(emit(pc));
     if (program_.insns[pc].opcode == kOpLdImm64) {
       ++pc;
@@ -150,7 +158,20 @@ rt::Result<void> Compiler::compile_image(ImageHeader& header) {
   return {};
 }
 
-// GAP: constant blinding (Linux's bpf_jit_harden): immediates reach the code as given.
+// Blinding (JitOptions::blind_constants): `imm` into `dst`, sign-extended to 64 bits (`wide`)
+// or zero-extended from 32, without its bytes in the code: mov dst, imm ^ key; xor dst, key.
+void Compiler::load_blinded(bool wide, Reg dst, int32_t imm) {
+  Encoder& c = code_;
+  int32_t key = static_cast<int32_t>(keys_[pc_]);
+  if (wide) {
+    c.rr(op1(0xc7), true, 0, dst);  // mov dst, simm32
+    c.u32(static_cast<uint32_t>(imm ^ key));
+  } else {
+    c.mov_imm32(dst, imm ^ key);
+  }
+  c.alu_ri(kXor.ext, wide, dst, key);
+}
+
 rt::Result<void> Compiler::emit(uint32_t pc) {
   const Insn& insn = program_.insns[pc];
   switch (insn_class(insn.opcode)) {
@@ -169,10 +190,20 @@ rt::Result<void> Compiler::emit(uint32_t pc) {
       if (insn.opcode != kOpLdImm64) return unsupported("jit: legacy packet access (LD ABS/IND)");
       if (pc + 1 >= program_.insn_count) return unsupported("jit: truncated LD_IMM64");
       if (insn.src != kPseudoImm64) return unsupported("jit: LD_IMM64 pseudo source not prepared");
-      code_.mov_imm64(
-          reg(insn.dst),
-          static_cast<uint32_t>(insn.imm) |
-              (static_cast<uint64_t>(static_cast<uint32_t>(program_.insns[pc + 1].imm)) << 32));
+      if (insn.dst >= kFramePointer) return unsupported("jit: bad register");
+      {
+        uint64_t value =
+            static_cast<uint32_t>(insn.imm) |
+            (static_cast<uint64_t>(static_cast<uint32_t>(program_.insns[pc + 1].imm)) << 32);
+        if (!blinding()) {
+          code_.mov_imm64(reg(insn.dst), value);
+          return {};
+        }
+        uint64_t key = keys_[pc] | (static_cast<uint64_t>(keys_[pc + 1]) << 32);
+        code_.mov_imm64(reg(insn.dst), value ^ key);
+        code_.mov_imm64(kR10, key);
+        code_.alu_rr(kXor.opcode, true, reg(insn.dst), kR10);
+      }
       return {};
     case kClassLdx: return emit_load(insn);
     case kClassSt:
@@ -191,10 +222,14 @@ rt::Result<void> Compiler::emit_alu(const Insn& insn, bool wide) {
   Reg src = reg(insn.src);
   bool x = op_source(insn.opcode) == kSrcX;
   auto simple = [&](AluForm form) {
-    if (x)
+    if (x) {
       c.alu_rr(form.opcode, wide, dst, src);
-    else
+    } else if (blinding()) {
+      load_blinded(wide, kR10, insn.imm);
+      c.alu_rr(form.opcode, wide, dst, kR10);
+    } else {
       c.alu_ri(form.ext, wide, dst, insn.imm);
+    }
   };
   switch (op_code(insn.opcode)) {
     case kAluAdd: simple(kAdd); return {};
@@ -205,6 +240,9 @@ rt::Result<void> Compiler::emit_alu(const Insn& insn, bool wide) {
     case kAluMul:
       if (x) {
         c.rr(op2(0x0f, 0xaf), wide, dst, src);
+      } else if (blinding()) {
+        load_blinded(wide, kR10, insn.imm);
+        c.rr(op2(0x0f, 0xaf), wide, dst, kR10);
       } else {
         c.rr(op1(0x69), wide, dst, dst);
         c.u32(static_cast<uint32_t>(insn.imm));
@@ -221,7 +259,9 @@ rt::Result<void> Compiler::emit_alu(const Insn& insn, bool wide) {
       return {};
     case kAluMov:
       if (!x) {
-        if (wide)
+        if (blinding())
+          load_blinded(wide, dst, insn.imm);
+        else if (wide)
           c.mov_imm64(dst, static_cast<uint64_t>(static_cast<int64_t>(insn.imm)));
         else
           c.mov_imm32(dst, insn.imm);
@@ -323,7 +363,9 @@ rt::Result<void> Compiler::emit_divmod(const Insn& insn, bool wide) {
     } else if (is_signed && divisor == -1) {
       on_minus_one();
     } else {
-      if (wide)
+      if (blinding())
+        load_blinded(wide, kR11, insn.imm);
+      else if (wide)
         c.mov_imm64(kR11, static_cast<uint64_t>(divisor));
       else
         c.mov_imm32(kR11, insn.imm);
@@ -409,13 +451,15 @@ rt::Result<void> Compiler::emit_jump(uint32_t pc, const Insn& insn, bool wide) {
   }
   Reg dst = reg(insn.dst);
   bool x = op_source(insn.opcode) == kSrcX;
+  Reg operand = x ? reg(insn.src) : kR10;
+  if (!x && blinding()) load_blinded(wide, kR10, insn.imm);
   if (op == kJmpJset) {
-    if (x)
-      c.test_rr(wide, dst, reg(insn.src));
+    if (x || blinding())
+      c.test_rr(wide, dst, operand);
     else
       c.test_ri(wide, dst, insn.imm);
-  } else if (x) {
-    c.alu_rr(kCmp.opcode, wide, dst, reg(insn.src));
+  } else if (x || blinding()) {
+    c.alu_rr(kCmp.opcode, wide, dst, operand);
   } else {
     c.alu_ri(kCmp.ext, wide, dst, insn.imm);
   }
@@ -613,6 +657,17 @@ rt::Result<void> Compiler::emit_store(const Insn& insn) {
     }
     return {};
   }
+  if (blinding()) {
+    // The value through r10, stored with the STX forms.
+    load_blinded(op_size(insn.opcode) == kSizeDw, kR10, insn.imm);
+    switch (op_size(insn.opcode)) {
+      case kSizeB: c.rm(op1(0x88), false, kR10, base, insn.offset, true); break;
+      case kSizeH: c.rm(with_prefix(op1(0x89), 0x66), false, kR10, base, insn.offset); break;
+      case kSizeW: c.rm(op1(0x89), false, kR10, base, insn.offset); break;
+      case kSizeDw: c.rm(op1(0x89), true, kR10, base, insn.offset); break;
+    }
+    return {};
+  }
   switch (op_size(insn.opcode)) {
     case kSizeB:
       c.rm(op1(0xc6), false, 0, base, insn.offset);
@@ -714,30 +769,40 @@ void JitProgram::install(Program& program) const {
 }
 
 rt::Result<JitProgram> jit_compile(const Program& program, ExecutableMemory& memory,
-                                   rt::Allocator& scratch) {
+                                   rt::Allocator& scratch, const JitOptions& options) {
   using namespace jit;
   if (program.insn_count == 0) return unsupported("jit: empty program");
+  if (options.blind_constants && options.random_source == nullptr)
+    return unsupported("jit: blinding needs a random source");
   size_t table_bytes = sizeof(uint32_t) * program.insn_count;
   auto* measured = static_cast<uint32_t*>(scratch.allocate(table_bytes, alignof(uint32_t)));
   auto* final_offsets = static_cast<uint32_t*>(scratch.allocate(table_bytes, alignof(uint32_t)));
+  auto* keys = options.blind_constants
+                   ? static_cast<uint32_t*>(scratch.allocate(table_bytes, alignof(uint32_t)))
+                   : nullptr;
   struct Release {
     rt::Allocator& allocator;
-    void* a;
-    void* b;
+    void* tables[3];
     size_t size;
     ~Release() {
-      if (a) allocator.deallocate(a, size);
-      if (b) allocator.deallocate(b, size);
+      for (void* table : tables) {
+        if (table != nullptr) allocator.deallocate(table, size);
+      }
     }
-  } release{scratch, measured, final_offsets, table_bytes};
-  if (measured == nullptr || final_offsets == nullptr)
+  } release{scratch, {measured, final_offsets, keys}, table_bytes};
+  if (measured == nullptr || final_offsets == nullptr || (options.blind_constants && !keys))
     return rt::err(rt::kENOMEM, "jit: no memory for tables");
+  // One value per instruction, drawn once: every pass must emit the same bytes.
+  if (keys != nullptr) {
+    for (uint32_t pc = 0; pc < program.insn_count; ++pc)
+      keys[pc] = options.random_source->random_u32();
+  }
 
   // Pass 0: an upper bound (every helper call in its long form) to size the region.
   ImageHeader header{};
   Encoder bound(nullptr, 0, 0);
   bound.set_assume_far(true);
-  TRY(Compiler(program, bound, nullptr, measured).compile_image(header));
+  TRY(Compiler(program, bound, nullptr, measured, keys).compile_image(header));
   JitProgram result;
   result.region_ = TRY(memory.allocate(
       bound.position(),
@@ -747,9 +812,9 @@ rt::Result<JitProgram> jit_compile(const Program& program, ExecutableMemory& mem
   // Pass 1: the exact layout at the final address; pass 2 writes it, jumping to pass 1's
   // offsets (every jump is rel32, so sizes do not change between the passes).
   Encoder layout(nullptr, 0, base);
-  TRY(Compiler(program, layout, nullptr, measured).compile_image(header));
+  TRY(Compiler(program, layout, nullptr, measured, keys).compile_image(header));
   Encoder writer(result.region_.write_view, result.region_.size, base);
-  TRY(Compiler(program, writer, measured, final_offsets).compile_image(header));
+  TRY(Compiler(program, writer, measured, final_offsets, keys).compile_image(header));
   if (writer.overflowed() || writer.position() != layout.position())
     return rt::err(rt::kEINVAL, "jit: layout changed");
   __builtin_memcpy(result.region_.write_view, &header, sizeof(header));
