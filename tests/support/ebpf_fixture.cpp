@@ -27,7 +27,10 @@ VerifierRun verify_program(const std::vector<ebpf::Insn>& insns, ebpf::VerifierO
 LoadedProgram load_program(std::vector<ebpf::Insn> insns, const LoadOptions& options) {
   LoadedProgram loaded;
   loaded.insns = std::move(insns);
-  loaded.verdict = verify_program(loaded.insns, options.verifier, options.log_size);
+  loaded.call_maps.resize(loaded.insns.size());
+  ebpf::VerifierOptions verifier = options.verifier;
+  verifier.call_maps = loaded.call_maps.data();
+  loaded.verdict = verify_program(loaded.insns, verifier, options.log_size);
   if (!loaded.verified() && !options.prepare_rejected) return loaded;
   uint32_t count = static_cast<uint32_t>(loaded.insns.size());
   loaded.prepare_error = rt::to_negated_errno(
@@ -42,6 +45,7 @@ LoadedProgram load_program(std::vector<ebpf::Insn> insns, const LoadOptions& opt
   program.helper_count = options.helpers != nullptr ? ebpf::kMaxHelperId : 0;
   program.verified = loaded.verified();
   program.max_stack_depth = loaded.verdict.result.max_stack_depth;
+  if (loaded.verified()) program.call_maps = loaded.call_maps.data();
   return loaded;
 }
 

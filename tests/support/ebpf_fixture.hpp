@@ -45,6 +45,7 @@ struct LoadedProgram {
   LoadedProgram& operator=(LoadedProgram&&) = default;
 
   std::vector<ebpf::Insn> insns;
+  std::vector<ebpf::CallSiteMap> call_maps;  // the verifier's, for Program::call_maps
   ebpf::Program program;
   VerifierRun verdict;
   int prepare_error = 0;  // prepare_for_execution's result
@@ -54,7 +55,8 @@ struct LoadedProgram {
 };
 
 // Verifies `insns`, then (if accepted, or if options.prepare_rejected) prepares them and fills
-// `program` with the verifier's facts and the helper table.
+// `program` with the verifier's facts (the map at each helper call included) and the helper
+// table.
 LoadedProgram load_program(std::vector<ebpf::Insn> insns, const LoadOptions& options);
 
 // A map of the given shape for one possible CPU; a map a test cannot create is a broken test,

@@ -12,11 +12,15 @@ namespace test_support {
 
 class FixedEnvironment final : public ebpf::Environment {
  public:
-  uint32_t current_cpu() override { return 0; }
+  // The constants a test may change (before the runs it compares).
+  uint32_t cpu = 0;
+  uint32_t random = 4;
+
+  uint32_t current_cpu() override { return cpu; }
   uint32_t possible_cpus() override { return 1; }
   uint64_t monotonic_ns() override { return 1; }
   uint64_t boot_ns() override { return 2; }
-  uint32_t random_u32() override { return 4; }
+  uint32_t random_u32() override { return random; }
   uint64_t current_pid_tgid() override { return 5; }
   uint64_t current_uid_gid() override { return 6; }
   long current_comm(char* buffer, uint32_t size) override {

@@ -316,4 +316,13 @@ void fill_helper_table(HelperFunction* table) {
 #include "ebpf/helper_table.def"
 }
 
+HelperFunction standard_helper(uint32_t id) {
+  HelperFunction function = nullptr;
+#define LINUX_HELPER(id, name)
+#define SONDE_HELPER(helper_id, Name, name, implementation, ...) \
+  if (id == helper_id) function = implementation;
+#include "ebpf/helper_table.def"
+  return function;
+}
+
 }  // namespace ebpf

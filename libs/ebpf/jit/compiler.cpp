@@ -3,6 +3,8 @@
 // exact layout at the final address, emission) and lays out the image.
 #include <stddef.h>
 
+#include "ebpf/environment.hpp"
+#include "ebpf/helpers.hpp"
 #include "ebpf/interpreter.hpp"
 #include "ebpf/jit.hpp"
 #include "jit_layout.hpp"
@@ -18,6 +20,7 @@ constexpr int32_t kOffsetSavedRsp = offsetof(JitRun, saved_rsp);
 constexpr int32_t kOffsetFrameLimit = offsetof(JitRun, frame_limit);
 constexpr int32_t kOffsetCallbackFrame = offsetof(JitRun, callback_frame_pointer);
 constexpr int32_t kOffsetFailed = offsetof(JitRun, failed);
+constexpr int32_t kOffsetCpu = offsetof(JitRun, cpu);
 constexpr int32_t kOffsetProgram = offsetof(JitRun, context) + offsetof(ExecContext, program);
 constexpr int32_t kOffsetAbort = offsetof(JitRun, context) + offsetof(ExecContext, abort_requested);
 
@@ -37,14 +40,18 @@ rt::Error unsupported(const char* why) { return rt::err(rt::kEINVAL, why); }
 
 class Compiler {
  public:
-  Compiler(const Program& program, Encoder& code, const uint32_t* known_offsets, uint32_t* offsets)
-      : program_(program), code_(code), known_(known_offsets), offsets_(offsets) {}
+  // `keys`: a random value per instruction when constants are blinded, else nullptr.
+  Compiler(const Program& program, Encoder& code, const uint32_t* known_offsets, uint32_t* offsets,
+           const uint32_t* keys)
+      : program_(program), code_(code), known_(known_offsets), offsets_(offsets), keys_(keys) {}
 
   rt::Result<void> compile_image(ImageHeader& header);
 
  private:
   Reg reg(int bpf) const { return kRegisterMap[bpf]; }
   size_t target_of(uint32_t pc) const { return known_ != nullptr ? known_[pc] : 0; }
+  bool blinding() const { return keys_ != nullptr; }
+  void load_blinded(bool wide, Reg dst, int32_t imm);
 
   void emit_trampoline();
   void emit_stubs();
@@ -57,6 +64,7 @@ class Compiler {
   rt::Result<void> emit_jump(uint32_t pc, const Insn& insn, bool wide);
   rt::Result<void> emit_call(uint32_t pc, const Insn& insn);
   void emit_helper_call(uint64_t function);
+  bool emit_map_lookup(uint32_t pc);
   void emit_tail_call();
   void emit_callx(const Insn& insn);
   rt::Result<void> emit_load(const Insn& insn);
@@ -67,9 +75,12 @@ class Compiler {
   Encoder& code_;
   const uint32_t* known_;  // offsets from the previous pass (forward jumps), or nullptr
   uint32_t* offsets_;      // offsets found in this pass
+  const uint32_t* keys_;   // blinding values per instruction, or nullptr
+  uint32_t pc_ = 0;        // the instruction being compiled
   size_t exit_position_ = 0;
   size_t fail_stub_ = 0;
   size_t abort_stub_ = 0;
+  bool reads_cpu_ = false;  // ImageHeader::flags kImageReadsCpu
 };
 
 // uint64_t trampoline(JitRun* run, const uint64_t args[5], uint64_t frame_pointer, target):
@@ -128,6 +139,7 @@ rt::Result<void> Compiler::compile_image(ImageHeader& header) {
   header.main = static_cast<uint32_t>(c.position());
   for (uint32_t pc = 0; pc < program_.insn_count; ++pc) {
     offsets_[pc] = static_cast<uint32_t>(c.position());
+    pc_ = pc;
     TRY(emit(pc));
     if (program_.insns[pc].opcode == kOpLdImm64) {
       ++pc;
@@ -141,11 +153,25 @@ rt::Result<void> Compiler::compile_image(ImageHeader& header) {
   header.insn_count = program_.insn_count;
   for (uint32_t pc = 0; pc < program_.insn_count; ++pc) c.u32(offsets_[pc]);
   header.code_size = static_cast<uint32_t>(c.position());
+  header.flags = reads_cpu_ ? kImageReadsCpu : 0;
   header.magic = kImageMagic;
   return {};
 }
 
-// GAP: constant blinding (Linux's bpf_jit_harden): immediates reach the code as given.
+// Blinding (JitOptions::blind_constants): `imm` into `dst`, sign-extended to 64 bits (`wide`)
+// or zero-extended from 32, without its bytes in the code: mov dst, imm ^ key; xor dst, key.
+void Compiler::load_blinded(bool wide, Reg dst, int32_t imm) {
+  Encoder& c = code_;
+  int32_t key = static_cast<int32_t>(keys_[pc_]);
+  if (wide) {
+    c.rr(op1(0xc7), true, 0, dst);  // mov dst, simm32
+    c.u32(static_cast<uint32_t>(imm ^ key));
+  } else {
+    c.mov_imm32(dst, imm ^ key);
+  }
+  c.alu_ri(kXor.ext, wide, dst, key);
+}
+
 rt::Result<void> Compiler::emit(uint32_t pc) {
   const Insn& insn = program_.insns[pc];
   switch (insn_class(insn.opcode)) {
@@ -164,10 +190,20 @@ rt::Result<void> Compiler::emit(uint32_t pc) {
       if (insn.opcode != kOpLdImm64) return unsupported("jit: legacy packet access (LD ABS/IND)");
       if (pc + 1 >= program_.insn_count) return unsupported("jit: truncated LD_IMM64");
       if (insn.src != kPseudoImm64) return unsupported("jit: LD_IMM64 pseudo source not prepared");
-      code_.mov_imm64(
-          reg(insn.dst),
-          static_cast<uint32_t>(insn.imm) |
-              (static_cast<uint64_t>(static_cast<uint32_t>(program_.insns[pc + 1].imm)) << 32));
+      if (insn.dst >= kFramePointer) return unsupported("jit: bad register");
+      {
+        uint64_t value =
+            static_cast<uint32_t>(insn.imm) |
+            (static_cast<uint64_t>(static_cast<uint32_t>(program_.insns[pc + 1].imm)) << 32);
+        if (!blinding()) {
+          code_.mov_imm64(reg(insn.dst), value);
+          return {};
+        }
+        uint64_t key = keys_[pc] | (static_cast<uint64_t>(keys_[pc + 1]) << 32);
+        code_.mov_imm64(reg(insn.dst), value ^ key);
+        code_.mov_imm64(kR10, key);
+        code_.alu_rr(kXor.opcode, true, reg(insn.dst), kR10);
+      }
       return {};
     case kClassLdx: return emit_load(insn);
     case kClassSt:
@@ -186,10 +222,14 @@ rt::Result<void> Compiler::emit_alu(const Insn& insn, bool wide) {
   Reg src = reg(insn.src);
   bool x = op_source(insn.opcode) == kSrcX;
   auto simple = [&](AluForm form) {
-    if (x)
+    if (x) {
       c.alu_rr(form.opcode, wide, dst, src);
-    else
+    } else if (blinding()) {
+      load_blinded(wide, kR10, insn.imm);
+      c.alu_rr(form.opcode, wide, dst, kR10);
+    } else {
       c.alu_ri(form.ext, wide, dst, insn.imm);
+    }
   };
   switch (op_code(insn.opcode)) {
     case kAluAdd: simple(kAdd); return {};
@@ -200,6 +240,9 @@ rt::Result<void> Compiler::emit_alu(const Insn& insn, bool wide) {
     case kAluMul:
       if (x) {
         c.rr(op2(0x0f, 0xaf), wide, dst, src);
+      } else if (blinding()) {
+        load_blinded(wide, kR10, insn.imm);
+        c.rr(op2(0x0f, 0xaf), wide, dst, kR10);
       } else {
         c.rr(op1(0x69), wide, dst, dst);
         c.u32(static_cast<uint32_t>(insn.imm));
@@ -216,7 +259,9 @@ rt::Result<void> Compiler::emit_alu(const Insn& insn, bool wide) {
       return {};
     case kAluMov:
       if (!x) {
-        if (wide)
+        if (blinding())
+          load_blinded(wide, dst, insn.imm);
+        else if (wide)
           c.mov_imm64(dst, static_cast<uint64_t>(static_cast<int64_t>(insn.imm)));
         else
           c.mov_imm32(dst, insn.imm);
@@ -318,7 +363,9 @@ rt::Result<void> Compiler::emit_divmod(const Insn& insn, bool wide) {
     } else if (is_signed && divisor == -1) {
       on_minus_one();
     } else {
-      if (wide)
+      if (blinding())
+        load_blinded(wide, kR11, insn.imm);
+      else if (wide)
         c.mov_imm64(kR11, static_cast<uint64_t>(divisor));
       else
         c.mov_imm32(kR11, insn.imm);
@@ -404,13 +451,15 @@ rt::Result<void> Compiler::emit_jump(uint32_t pc, const Insn& insn, bool wide) {
   }
   Reg dst = reg(insn.dst);
   bool x = op_source(insn.opcode) == kSrcX;
+  Reg operand = x ? reg(insn.src) : kR10;
+  if (!x && blinding()) load_blinded(wide, kR10, insn.imm);
   if (op == kJmpJset) {
-    if (x)
-      c.test_rr(wide, dst, reg(insn.src));
+    if (x || blinding())
+      c.test_rr(wide, dst, operand);
     else
       c.test_ri(wide, dst, insn.imm);
-  } else if (x) {
-    c.alu_rr(kCmp.opcode, wide, dst, reg(insn.src));
+  } else if (x || blinding()) {
+    c.alu_rr(kCmp.opcode, wide, dst, operand);
   } else {
     c.alu_ri(kCmp.ext, wide, dst, insn.imm);
   }
@@ -419,9 +468,9 @@ rt::Result<void> Compiler::emit_jump(uint32_t pc, const Insn& insn, bool wide) {
 }
 
 // A helper call: r1..r5 are already in rsi, rdx, rcx, r8, r9; rdi gets the ExecContext. A
-// helper that asked to abort ends the run.
-// GAP: nothing is inlined yet (array-map lookups, bpf_get_smp_processor_id, per-CPU pointer
-// arithmetic; hash lookups as direct calls into the map): every helper is a call.
+// helper that asked to abort ends the run. (bpf_get_smp_processor_id is a load of JitRun::cpu
+// and lookups may be specialised: see emit_call.)
+// GAP: per-CPU pointer arithmetic (bpf_this_cpu_ptr, per-CPU array lookups) is not inlined.
 void Compiler::emit_helper_call(uint64_t function) {
   Encoder& c = code_;
   c.rm(op1(0x89), true, kRbp, kR12, kOffsetCallbackFrame);  // callbacks go below this frame
@@ -432,11 +481,58 @@ void Compiler::emit_helper_call(uint64_t function) {
   c.jcc_to(kNotEqual, abort_stub_);
 }
 
+// bpf_map_lookup_elem(map, key) where the verifier saw one map at this call (and the program's
+// table holds Sonde's own helper): a plain array's lookup is computed in place, as Linux's
+// array_map_gen_lookup (the key is a u32; NULL from max_entries on); another map with a lookup
+// function gets a direct call to it, without the helper, the callback frame or the abort check
+// (a lookup never runs a callback nor aborts). False: emit the helper call.
+// GAP: no Spectre v1 index masking (Linux masks the index for unprivileged programs).
+bool Compiler::emit_map_lookup(uint32_t pc) {
+  if (program_.call_maps == nullptr ||
+      program_.helpers[kHelperMapLookupElem] != standard_helper(kHelperMapLookupElem)) {
+    return false;
+  }
+  const CallSiteMap& site = program_.call_maps[pc];
+  if (site.map == nullptr || site.varies) return false;
+  Encoder& c = code_;
+  Map::InlineArray array{};
+  if (site.map->inline_array(array) && array.stride > 0 && array.stride <= INT32_MAX) {
+    Label null, done;
+    c.rm(op1(0x8b), false, kRax, reg(2), 0);  // mov eax, [key]: the index, zero-extended
+    c.alu_ri(kCmp.ext, false, kRax, static_cast<int32_t>(array.max_entries));
+    c.jcc(kAboveEqual, null);
+    if ((array.stride & (array.stride - 1)) == 0) {
+      uint8_t shift = static_cast<uint8_t>(__builtin_ctzll(array.stride));
+      if (shift != 0) {
+        c.rr(op1(0xc1), true, 4, kRax);  // shl rax, log2(stride)
+        c.byte(shift);
+      }
+    } else {
+      c.rr(op1(0x69), true, kRax, kRax);  // imul rax, rax, stride
+      c.u32(static_cast<uint32_t>(array.stride));
+    }
+    c.mov_imm64(kR11, reinterpret_cast<uint64_t>(array.values));
+    c.alu_rr(kAdd.opcode, true, kRax, kR11);
+    c.jmp(done);
+    c.bind(null);
+    c.alu_rr(kXor.opcode, false, kRax, kRax);
+    c.bind(done);
+    return true;
+  }
+  Map::LookupFunction lookup = site.map->lookup_function();
+  if (lookup == nullptr) return false;
+  c.mov_rr(true, kRdi, reg(1));  // function(map, key)
+  c.mov_rr(true, kRsi, reg(2));
+  c.call_absolute(reinterpret_cast<uint64_t>(lookup), kRax);
+  return true;
+}
+
 // bpf_tail_call(ctx, map, index): the runtime finds the target (and counts the call); the
 // target then replaces the running function: same frame, and its exit returns to our caller.
 // A missing slot or the 34th call falls through with every register kept.
 void Compiler::emit_tail_call() {
   Encoder& c = code_;
+  reads_cpu_ = true;  // the target may read JitRun::cpu
   for (Reg r : kTailCallKept) c.push(r);
   c.mov_rr(true, kRdi, kR12);
   c.mov_rr(true, kRsi, kRdx);
@@ -516,6 +612,13 @@ rt::Result<void> Compiler::emit_call(uint32_t pc, const Insn& insn) {
     c.jmp_to(fail_stub_);  // as the interpreter: the run fails when it gets here
     return {};
   }
+  if (id == static_cast<uint32_t>(kHelperMapLookupElem) && emit_map_lookup(pc)) return {};
+  if (id == static_cast<uint32_t>(kHelperGetSmpProcessorId) &&
+      program_.helpers[id] == standard_helper(id)) {
+    c.rm(op1(0x8b), false, kRax, kR12, kOffsetCpu);  // mov eax, [run.cpu]
+    reads_cpu_ = true;
+    return {};
+  }
   emit_helper_call(reinterpret_cast<uint64_t>(program_.helpers[id]));
   return {};
 }
@@ -551,6 +654,17 @@ rt::Result<void> Compiler::emit_store(const Insn& insn) {
       case kSizeH: c.rm(with_prefix(op1(0x89), 0x66), false, src, base, insn.offset); break;
       case kSizeW: c.rm(op1(0x89), false, src, base, insn.offset); break;
       case kSizeDw: c.rm(op1(0x89), true, src, base, insn.offset); break;
+    }
+    return {};
+  }
+  if (blinding()) {
+    // The value through r10, stored with the STX forms.
+    load_blinded(op_size(insn.opcode) == kSizeDw, kR10, insn.imm);
+    switch (op_size(insn.opcode)) {
+      case kSizeB: c.rm(op1(0x88), false, kR10, base, insn.offset, true); break;
+      case kSizeH: c.rm(with_prefix(op1(0x89), 0x66), false, kR10, base, insn.offset); break;
+      case kSizeW: c.rm(op1(0x89), false, kR10, base, insn.offset); break;
+      case kSizeDw: c.rm(op1(0x89), true, kR10, base, insn.offset); break;
     }
     return {};
   }
@@ -655,30 +769,40 @@ void JitProgram::install(Program& program) const {
 }
 
 rt::Result<JitProgram> jit_compile(const Program& program, ExecutableMemory& memory,
-                                   rt::Allocator& scratch) {
+                                   rt::Allocator& scratch, const JitOptions& options) {
   using namespace jit;
   if (program.insn_count == 0) return unsupported("jit: empty program");
+  if (options.blind_constants && options.random_source == nullptr)
+    return unsupported("jit: blinding needs a random source");
   size_t table_bytes = sizeof(uint32_t) * program.insn_count;
   auto* measured = static_cast<uint32_t*>(scratch.allocate(table_bytes, alignof(uint32_t)));
   auto* final_offsets = static_cast<uint32_t*>(scratch.allocate(table_bytes, alignof(uint32_t)));
+  auto* keys = options.blind_constants
+                   ? static_cast<uint32_t*>(scratch.allocate(table_bytes, alignof(uint32_t)))
+                   : nullptr;
   struct Release {
     rt::Allocator& allocator;
-    void* a;
-    void* b;
+    void* tables[3];
     size_t size;
     ~Release() {
-      if (a) allocator.deallocate(a, size);
-      if (b) allocator.deallocate(b, size);
+      for (void* table : tables) {
+        if (table != nullptr) allocator.deallocate(table, size);
+      }
     }
-  } release{scratch, measured, final_offsets, table_bytes};
-  if (measured == nullptr || final_offsets == nullptr)
+  } release{scratch, {measured, final_offsets, keys}, table_bytes};
+  if (measured == nullptr || final_offsets == nullptr || (options.blind_constants && !keys))
     return rt::err(rt::kENOMEM, "jit: no memory for tables");
+  // One value per instruction, drawn once: every pass must emit the same bytes.
+  if (keys != nullptr) {
+    for (uint32_t pc = 0; pc < program.insn_count; ++pc)
+      keys[pc] = options.random_source->random_u32();
+  }
 
   // Pass 0: an upper bound (every helper call in its long form) to size the region.
   ImageHeader header{};
   Encoder bound(nullptr, 0, 0);
   bound.set_assume_far(true);
-  TRY(Compiler(program, bound, nullptr, measured).compile_image(header));
+  TRY(Compiler(program, bound, nullptr, measured, keys).compile_image(header));
   JitProgram result;
   result.region_ = TRY(memory.allocate(
       bound.position(),
@@ -688,9 +812,9 @@ rt::Result<JitProgram> jit_compile(const Program& program, ExecutableMemory& mem
   // Pass 1: the exact layout at the final address; pass 2 writes it, jumping to pass 1's
   // offsets (every jump is rel32, so sizes do not change between the passes).
   Encoder layout(nullptr, 0, base);
-  TRY(Compiler(program, layout, nullptr, measured).compile_image(header));
+  TRY(Compiler(program, layout, nullptr, measured, keys).compile_image(header));
   Encoder writer(result.region_.write_view, result.region_.size, base);
-  TRY(Compiler(program, writer, measured, final_offsets).compile_image(header));
+  TRY(Compiler(program, writer, measured, final_offsets, keys).compile_image(header));
   if (writer.overflowed() || writer.position() != layout.position())
     return rt::err(rt::kEINVAL, "jit: layout changed");
   __builtin_memcpy(result.region_.write_view, &header, sizeof(header));

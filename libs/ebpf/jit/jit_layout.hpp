@@ -22,6 +22,9 @@ struct JitRun {
   const Program* pending_tail_target;  // an interpreted tail-call target, for the stub
   uint64_t interpreted_tail_stub;      // address of the stub that runs it
   uint8_t failed;                      // call depth or unknown helper: the run's value is 0
+  // bpf_get_smp_processor_id, read once per run from the Environment (a run does not move
+  // between CPUs, as a Linux program runs with migration disabled) when the image says so.
+  uint32_t cpu;
 };
 
 // Compiled code begins with this header; offsets are from the image start.
@@ -33,9 +36,13 @@ struct ImageHeader {
   uint32_t insn_offsets;  // uint32_t per instruction: its code offset
   uint32_t insn_count;
   uint32_t code_size;
+  uint32_t flags;  // kImage* bits
 };
+// The code loads JitRun::cpu, or may tail-call a program that does: the run fills it.
+inline constexpr uint32_t kImageReadsCpu = 1;
 inline constexpr uint32_t kImageMagic = 0x54494a53;  // "SJIT"
 inline constexpr uint32_t kHeaderSize = 64;
+static_assert(sizeof(ImageHeader) <= kHeaderSize);
 
 using Trampoline = uint64_t (*)(JitRun* run, const uint64_t* arguments, uint64_t frame_pointer,
                                 uint64_t target);

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 // The JIT's C++ runtime: entering compiled code, callbacks, and tail calls between programs.
+#include "ebpf/environment.hpp"
 #include "ebpf/interpreter.hpp"
 #include "ebpf/jit.hpp"
 #include "jit_layout.hpp"
@@ -60,6 +61,8 @@ JitRunResult start(const Program& program, uint64_t r1, uint64_t r2, Environment
   run.context.engine_state = &run;
   run.frame_limit = reinterpret_cast<uint64_t>(stack) + kStackSize;
   run.interpreted_tail_stub = code_address(program, header_of(program).tail_stub);
+  if ((header_of(program).flags & kImageReadsCpu) != 0 && environment != nullptr)
+    run.cpu = environment->current_cpu();
   uint64_t arguments[5] = {r1, r2, 0, 0, 0};
   uint64_t value = enter(run, program, arguments, reinterpret_cast<uint64_t>(stack + kStackBytes),
                          code_address(program, header_of(program).main));

@@ -27,6 +27,18 @@ void* ArrayMap::lookup(const void* key) {
   return element(index, current_cpu());
 }
 
+Map::LookupFunction ArrayMap::lookup_function() const {
+  return
+      [](Map* map, const void* key) { return static_cast<ArrayMap*>(map)->ArrayMap::lookup(key); };
+}
+
+// Per-CPU arrays pick their copy by the current CPU: they keep the call.
+bool ArrayMap::inline_array(InlineArray& layout) const {
+  if (type() != MapType::kArray || value_copies() != 1) return false;
+  layout = InlineArray{values_, stride_, attributes().max_entries};
+  return true;
+}
+
 void* ArrayMap::lookup_percpu(const void* key, uint32_t cpu) {
   uint32_t index = read_key(key);
   if (value_copies() == 1 || index >= attributes().max_entries || cpu >= value_copies())

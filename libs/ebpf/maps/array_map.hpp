@@ -38,6 +38,8 @@ class ArrayMap final : public Map {
     return values_ + offset;
   }
   size_t memory_usage() const override;
+  LookupFunction lookup_function() const override;
+  bool inline_array(InlineArray& layout) const override;
 
   uint8_t* storage() const { return values_; }
   size_t stride() const { return stride_; }

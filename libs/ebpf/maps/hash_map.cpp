@@ -143,6 +143,10 @@ HashMap::Element* HashMap::take_free_or_evict() {
   return victim;
 }
 
+Map::LookupFunction HashMap::lookup_function() const {
+  return [](Map* map, const void* key) { return static_cast<HashMap*>(map)->HashMap::lookup(key); };
+}
+
 void* HashMap::lookup(const void* key) {
   Element* e = find(key, hash_key(key), nullptr);
   if (e == nullptr) return nullptr;

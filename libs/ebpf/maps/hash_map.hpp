@@ -53,6 +53,7 @@ class HashMap final : public Map {
   }
   long for_each_element(ElementVisitor visit, void* state) override;
   size_t memory_usage() const override;
+  LookupFunction lookup_function() const override;
 
   uint32_t count() const { return count_; }
   Element** buckets() const { return buckets_; }

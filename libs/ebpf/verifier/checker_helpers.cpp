@@ -187,6 +187,15 @@ bool Checker::check_helper_call(int32_t id, uint32_t& pc, bool& entered_callback
   for (int i = 0; i < 5 && proto->args[i] != ArgType::kNone; ++i) {
     if (!check_helper_argument(*proto, id, i, args)) return false;
   }
+  if (options_.call_maps != nullptr && proto->args[0] == ArgType::kMapPointer) {
+    CallSiteMap& site = options_.call_maps[pc];
+    if (site.map == nullptr && !site.varies) {
+      site.map = args.map;
+    } else if (site.map != args.map) {
+      site.map = nullptr;  // poisoned, as Linux's BPF_MAP_PTR_POISON
+      site.varies = true;
+    }
+  }
   FrameState& f = current_->current();
   if (args.has_callback) {
     if (current_->depth + 1 >= static_cast<uint32_t>(kMaxCallDepth)) {

@@ -69,6 +69,9 @@ VerifierResult verify(const Insn* insns, uint32_t count, const VerifierOptions& 
       options.insn_facts[i] = facts;
     }
   }
+  if (options.call_maps != nullptr) {
+    for (uint32_t i = 0; i < count; ++i) options.call_maps[i] = CallSiteMap{};
+  }
   if (error == 0) {
     verifier::Checker checker(insns, count, budgeted, log, structure);
     error = checker.run(result);

@@ -3,7 +3,8 @@
 // ISA v4 with every instruction group, and compares r0 with the expected result (TAP output).
 // With --jit, each program the checked run accepts on its input also runs through the JIT
 // (which must compile it) and the JIT's r0 is the one compared: the checked interpreter run
-// stands in for the verifier these unverified programs never met.
+// stands in for the verifier these unverified programs never met. --jit-blinded does the same
+// with constant blinding on (random values from the fixed test environment).
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -18,6 +19,7 @@
 #include "ebpf/assembler.hpp"
 #include "ebpf/interpreter.hpp"
 #include "ebpf/jit.hpp"
+#include "support/fixed_environment.hpp"
 
 namespace {
 
@@ -79,6 +81,7 @@ uint64_t unwind_helper(ebpf::ExecContext& context, uint64_t r1, uint64_t, uint64
 }
 
 bool use_jit = false;
+bool blind_constants = false;
 
 class MallocAllocator final : public rt::Allocator {
  public:
@@ -136,7 +139,13 @@ Outcome run_test(const TestCase& test) {
   }
   if (use_jit) {
     MallocAllocator scratch;
-    auto compiled = ebpf::jit_compile(program, ebpf::host_executable_memory(), scratch);
+    test_support::FixedEnvironment environment;
+    environment.random = 0x9e3779b9;  // bits in every byte of the blinded immediates
+    ebpf::JitOptions jit_options;
+    jit_options.blind_constants = blind_constants;
+    jit_options.random_source = &environment;
+    auto compiled =
+        ebpf::jit_compile(program, ebpf::host_executable_memory(), scratch, jit_options);
     if (!compiled.ok()) return {false, std::string("JIT refused: ") + compiled.error().message};
     compiled->install(program);
     std::vector<uint8_t> fresh;  // the checked run may have written the memory: start again
@@ -165,8 +174,9 @@ Outcome run_test(const TestCase& test) {
 int main(int argc, char** argv) {
   std::vector<std::filesystem::path> files;
   for (int i = 1; i < argc; ++i) {
-    if (std::string(argv[i]) == "--jit") {
+    if (std::string(argv[i]) == "--jit" || std::string(argv[i]) == "--jit-blinded") {
       use_jit = true;
+      blind_constants = std::string(argv[i]) == "--jit-blinded";
       continue;
     }
     std::filesystem::path p = argv[i];
@@ -201,7 +211,10 @@ int main(int argc, char** argv) {
                 outcome.pass ? "" : " # ", outcome.detail.c_str());
   }
   std::printf("1..%zu\n", files.size());
-  std::printf("# bpf_conformance%s: %d passed, %d failed\n", use_jit ? " (jit)" : "", passed,
-              failed);
+  std::printf("# bpf_conformance%s: %d passed, %d failed\n",
+              blind_constants ? " (jit, blinded constants)"
+              : use_jit       ? " (jit)"
+                              : "",
+              passed, failed);
   return failed == 0 ? 0 : 1;
 }

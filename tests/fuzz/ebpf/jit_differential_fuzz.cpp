@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // libFuzzer target: random programs through the verifier; whatever it accepts runs in the
-// interpreter and in the JIT on the same maps and context, and r0, the context and every
-// map's contents must match.
+// interpreter and in the JIT (lookups specialised on the verifier's maps; constants blinded for
+// inputs of odd length) on the same maps and context, and r0, the context and every map's
+// contents must match.
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -118,6 +119,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   options.allocator = &allocator;
   options.instruction_limit = 100000;
   options.resolve_map = resolve;
+  std::vector<CallSiteMap> call_maps(count);  // so the JIT specialises map lookups
+  options.call_maps = call_maps.data();
   VerifierResult result = verify(insns.data(), static_cast<uint32_t>(count), options);
   if (result.error != 0) return 0;
   LoadResolver resolver;
@@ -133,7 +136,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   program.helper_count = kMaxHelperId;
   program.verified = true;
   program.max_stack_depth = result.max_stack_depth;
-  auto compiled = jit_compile(program, host_executable_memory(), allocator);
+  program.call_maps = call_maps.data();
+  JitOptions jit_options;  // inputs of odd length also blind constants
+  jit_options.blind_constants = count % 2 == 1;
+  jit_options.random_source = &environment;
+  auto compiled = jit_compile(program, host_executable_memory(), allocator, jit_options);
   if (!compiled.ok()) {
     std::fprintf(stderr, "the JIT refused a verified program: %s\n", compiled.error().message);
     std::abort();

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // The JIT against the interpreter: every instruction class on the same programs (ALU edge
-// cases, memory, atomics, jumps), calls and frames, helpers, tail calls, callbacks, W^X.
+// cases, memory, atomics, jumps; also with constant blinding), calls and frames, helpers, tail
+// calls, callbacks, W^X, blinded code.
 #include <gtest/gtest.h>
 #include <sys/mman.h>
 
@@ -13,27 +14,35 @@ namespace {
 using namespace ebpf;
 using namespace ebpf::testing;
 
-// Runs `text` with r1 pointing at a copy of `memory` in the interpreter and in the JIT;
-// returns the JIT's r0 after checking r0 and memory agree.
+// Runs `text` with r1 pointing at a copy of `memory` in the interpreter and in the JIT (with
+// and without constant blinding); returns the JIT's r0 after checking r0 and memory agree.
 uint64_t both_on_memory(const std::string& text, std::vector<uint8_t> memory) {
   Loaded loaded = load(text);
-  std::vector<uint8_t> interpreted = memory, compiled = memory;
+  std::vector<uint8_t> interpreted = memory;
   uint64_t expected = run(loaded.program, interpreted.data(), nullptr);
-  Jitted jitted = jit(loaded);
-  if (!jitted.code.compiled()) return ~0ull;
-  uint64_t value = execute(jitted.program, compiled.data(), nullptr);
-  EXPECT_EQ(value, expected) << text;
-  EXPECT_EQ(compiled, interpreted) << "memory differs\n" << text;
+  uint64_t value = ~0ull;
+  for (const JitOptions& options : {JitOptions{}, blinded()}) {
+    std::vector<uint8_t> compiled = memory;
+    Jitted jitted = jit(loaded, options);
+    if (!jitted.code.compiled()) return ~0ull;
+    value = execute(jitted.program, compiled.data(), nullptr);
+    EXPECT_EQ(value, expected) << text << (options.blind_constants ? "\n(blinded)" : "");
+    EXPECT_EQ(compiled, interpreted) << "memory differs\n" << text;
+  }
   return value;
 }
 
-// r0 of `text` (verified-style: no checked run) in the interpreter and the JIT, which must agree.
+// r0 of `text` (verified-style: no checked run) in the interpreter and the JIT (with and
+// without constant blinding), which must agree.
 uint64_t both(const std::string& text) {
   Loaded loaded = load(text);
   uint64_t expected = run(loaded.program, nullptr, nullptr);
-  Jitted jitted = jit(loaded);
-  if (!jitted.code.compiled()) return ~0ull;
-  EXPECT_EQ(execute(jitted.program, nullptr, nullptr), expected) << text;
+  for (const JitOptions& options : {JitOptions{}, blinded()}) {
+    Jitted jitted = jit(loaded, options);
+    if (!jitted.code.compiled()) return ~0ull;
+    EXPECT_EQ(execute(jitted.program, nullptr, nullptr), expected)
+        << text << (options.blind_constants ? "\n(blinded)" : "");
+  }
   return expected;
 }
 
@@ -310,6 +319,45 @@ TEST(Jit, RefusesWhatItDoesNotImplement) {
   ASSERT_FALSE(compiled.ok());
   EXPECT_EQ(compiled.error().code, rt::kEINVAL);
   EXPECT_NE(std::string(compiled.error().message).find("LD ABS"), std::string::npos);
+}
+
+// Whether `needle`'s bytes occur in the program's code.
+bool code_contains(const JitProgram& code, const void* needle, size_t size) {
+  const uint8_t* bytes = code.code();
+  for (size_t i = 0; i + size <= code.code_size(); ++i) {
+    if (std::memcmp(bytes + i, needle, size) == 0) return true;
+  }
+  return false;
+}
+
+TEST(Jit, BlindedConstantsDoNotAppearInTheCode) {
+  // Each immediate form: ALU, MUL, MOV, DIV, jump, store, LD_IMM64.
+  const std::string text =
+      "mov %r0, 0x12345678\nadd %r0, 0x12345678\nmul32 %r0, 0x12345678\n"
+      "div %r0, 0x12345678\njeq %r0, 0x12345678, +0\nstw [%r10-8], 0x12345678\n"
+      "lddw %r1, 0x1122334455667788\nadd %r0, %r1\nldxw %r1, [%r10-8]\nadd %r0, %r1\nexit";
+  Loaded loaded = load(text);
+  const uint32_t word = 0x12345678;
+  const uint64_t dword = 0x1122334455667788;
+  Jitted plain = jit(loaded);
+  ASSERT_TRUE(plain.code.compiled());
+  EXPECT_TRUE(code_contains(plain.code, &word, 4));
+  EXPECT_TRUE(code_contains(plain.code, &dword, 8));
+  Jitted hardened = jit(loaded, blinded());
+  ASSERT_TRUE(hardened.code.compiled());
+  EXPECT_FALSE(code_contains(hardened.code, &word, 4));
+  EXPECT_FALSE(code_contains(hardened.code, &dword, 4));
+  EXPECT_FALSE(code_contains(hardened.code, reinterpret_cast<const uint8_t*>(&dword) + 4, 4));
+  EXPECT_EQ(execute(hardened.program, nullptr, nullptr), run(loaded.program, nullptr, nullptr));
+}
+
+TEST(Jit, BlindingWithoutARandomSourceIsRefused) {
+  JitOptions options;
+  options.blind_constants = true;
+  auto compiled = jit_compile(load("mov %r0, 1\nexit").program, host_executable_memory(),
+                              test_allocator(), options);
+  ASSERT_FALSE(compiled.ok());
+  EXPECT_EQ(compiled.error().code, rt::kEINVAL);
 }
 
 }  // namespace

@@ -14,6 +14,7 @@
 #include "ebpf/jit.hpp"
 #include "ebpf/map.hpp"
 #include "ebpf/program.hpp"
+#include "support/fixed_environment.hpp"
 
 namespace ebpf::testing {
 
@@ -77,9 +78,23 @@ struct Jitted {
   Program program;
 };
 
-inline Jitted jit(const Loaded& loaded) {
+// The random values constant blinding uses in these tests: fixed, with bits in every byte.
+inline test_support::FixedEnvironment& blinding_environment() {
+  static test_support::FixedEnvironment environment;
+  environment.random = 0x9e3779b9;
+  return environment;
+}
+
+inline JitOptions blinded() {
+  JitOptions options;
+  options.blind_constants = true;
+  options.random_source = &blinding_environment();
+  return options;
+}
+
+inline Jitted jit(const Loaded& loaded, const JitOptions& options = {}) {
   Jitted jitted{{}, loaded.program};
-  auto compiled = jit_compile(loaded.program, host_executable_memory(), test_allocator());
+  auto compiled = jit_compile(loaded.program, host_executable_memory(), test_allocator(), options);
   EXPECT_TRUE(compiled.ok()) << "JIT refused: " << (compiled.ok() ? "" : compiled.error().message);
   if (compiled.ok()) {
     jitted.code = static_cast<JitProgram&&>(compiled.value());
@@ -98,7 +113,8 @@ inline JitProgram jit_in_place(Loaded& loaded) {
   return code;
 }
 
-// r0 of a program run checked, unchecked and through the JIT (they must agree).
+// r0 of a program run checked, unchecked and through the JIT, with and without constant
+// blinding (they must agree).
 inline uint64_t value_of(const std::string& text) {
   Loaded loaded = load(text);
   RunResult result = checked(loaded);
@@ -108,11 +124,14 @@ inline uint64_t value_of(const std::string& text) {
   uint64_t unchecked = run(loaded.program, nullptr, nullptr);
   EXPECT_EQ(unchecked, result.value) << "checked and unchecked runs disagree\n" << text;
   if (result.status == RunStatus::kOk) {
-    Jitted jitted = jit(loaded);
-    if (jitted.code.compiled()) {
-      EXPECT_EQ(execute(jitted.program, nullptr, nullptr), result.value)
-          << "JIT and interpreter disagree\n"
-          << text;
+    for (const JitOptions& options : {JitOptions{}, blinded()}) {
+      Jitted jitted = jit(loaded, options);
+      if (jitted.code.compiled()) {
+        EXPECT_EQ(execute(jitted.program, nullptr, nullptr), result.value)
+            << "JIT" << (options.blind_constants ? " (blinded)" : "")
+            << " and interpreter disagree\n"
+            << text;
+      }
     }
   }
   return result.value;

@@ -12,4 +12,8 @@ namespace ebpf {
 // stay nullptr. Helpers reach the host through ExecContext::env.
 void fill_helper_table(HelperFunction* table);
 
+// The function fill_helper_table puts at `id`, or nullptr: an engine that performs a helper
+// itself (the JIT inlining a lookup) first checks the program's table still holds this one.
+HelperFunction standard_helper(uint32_t id);
+
 }  // namespace ebpf

@@ -38,6 +38,18 @@ class ExecutableMemory {
 // Host provider: mmap(PROT_READ|PROT_WRITE), then mprotect(PROT_READ|PROT_EXEC). Host only.
 ExecutableMemory& host_executable_memory();
 
+// How jit_compile compiles.
+struct JitOptions {
+  // Linux's bpf_jit_harden: the immediate of every ALU (add, sub, and, or, xor, mul, mov, div,
+  // mod), jump, store and LD_IMM64 instruction reaches the code XORed with a random value and
+  // is restored at run time through a scratch register (mov r10, imm ^ key; xor r10, key), so
+  // no constant a program chose appears in executable memory. Shift counts and byte-swap
+  // widths (at most 6 bits) stay as they are, as in Linux.
+  bool blind_constants = false;
+  // Gives the random values (random_u32, one per instruction); required with blind_constants.
+  Environment* random_source = nullptr;
+};
+
 // A compiled program: owns its executable region (released by the destructor or `reset`).
 // `install` points a Program's engine seam (runner, jit_image, jit_image_size) at it; the
 // Program must not outlive this object.
@@ -57,7 +69,8 @@ class JitProgram {
   size_t code_size() const { return code_size_; }
 
  private:
-  friend rt::Result<JitProgram> jit_compile(const Program&, ExecutableMemory&, rt::Allocator&);
+  friend rt::Result<JitProgram> jit_compile(const Program&, ExecutableMemory&, rt::Allocator&,
+                                            const JitOptions&);
   ExecutableMemory* memory_ = nullptr;
   ExecutableRegion region_{};
   size_t code_size_ = 0;
@@ -66,9 +79,10 @@ class JitProgram {
 // Compiles `program` (prepare_for_execution done: no pseudo LD_IMM64 sources). The program
 // should be verified: the code checks no memory access. Errors (EINVAL with a message naming
 // the instruction class, ENOMEM) mean "run it in the interpreter"; the JIT never emits code
-// for an instruction it does not implement. `scratch` holds compile-time tables only.
+// for an instruction it does not implement. `scratch` holds compile-time tables only. EINVAL
+// also for blind_constants without a random_source.
 rt::Result<JitProgram> jit_compile(const Program& program, ExecutableMemory& memory,
-                                   rt::Allocator& scratch);
+                                   rt::Allocator& scratch, const JitOptions& options = {});
 
 // The ProgramRunner `install` sets: runs the program's code with r1 = context.
 uint64_t jit_run(const Program& program, void* context, Environment* environment);

@@ -117,6 +117,22 @@ class Map {
     (void)flags;
     return rt::err(rt::kENOTSUPP);  // as Linux for other types
   }
+  // For engines that specialise bpf_map_lookup_elem on a map known at the call site (the JIT,
+  // as Linux's map_gen_lookup and direct map_lookup_elem calls). `lookup_function`: this map's
+  // `lookup` without virtual dispatch, called as function(map, key); nullptr when the type has
+  // none. `inline_array`: for a plain BPF_MAP_TYPE_ARRAY, where its values live (element i at
+  // values + i * stride for i < max_entries), so the lookup can be computed in place.
+  using LookupFunction = void* (*)(Map* map, const void* key);
+  virtual LookupFunction lookup_function() const { return nullptr; }
+  struct InlineArray {
+    uint8_t* values;
+    uint64_t stride;
+    uint32_t max_entries;
+  };
+  virtual bool inline_array(InlineArray& layout) const {
+    (void)layout;
+    return false;
+  }
   // Direct access to the value of a single-element array (global variables, .rodata):
   // the byte at `offset`, or nullptr when the map has no direct value access.
   virtual uint8_t* direct_value(uint32_t offset) {

@@ -30,6 +30,14 @@ inline constexpr uint32_t kMaxHelperId = 256;
 using ProgramRunner = uint64_t (*)(const struct Program& program, void* context,
                                    Environment* environment);
 
+// The map a helper call's map argument held, as the verifier found it on every path to the call
+// (Linux's insn_aux_data map_ptr_state): engines specialise the call on it (the JIT inlines
+// array lookups). One per instruction; only helper calls that take a map have one.
+struct CallSiteMap {
+  const Map* map = nullptr;  // nullptr: no map argument, or `varies`
+  bool varies = false;       // different maps reached this call: keep the generic helper
+};
+
 // A loaded program. Instructions are the load-time rewritten form (prepare_for_execution):
 // LD_IMM64 map references hold the Map* (or value address) in their two immediates and
 // BPF_PSEUDO_FUNC references hold the absolute instruction index of the function, both as
@@ -46,6 +54,8 @@ struct Program {
   bool verified = false;
   uint32_t max_stack_depth = 0;         // deepest combined stack of a call chain, bytes
   const uint8_t* insn_facts = nullptr;  // per-instruction InsnFact bits, or nullptr
+  const CallSiteMap* call_maps =
+      nullptr;  // per instruction (VerifierOptions::call_maps), or nullptr
 
   // The engine seam: nullptr means "interpret". A JIT stores its entry and image here.
   ProgramRunner runner = nullptr;

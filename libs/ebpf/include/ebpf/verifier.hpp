@@ -82,6 +82,9 @@ struct VerifierOptions {
   // and `count` bytes that receive InsnFact bits for the engines and tools.
   const EntryAssumptions* assumptions = nullptr;
   uint8_t* insn_facts = nullptr;
+  // Optional: `count` entries that receive, for each helper call taking a map, the map its
+  // argument held on every path (program.hpp), for Program::call_maps.
+  CallSiteMap* call_maps = nullptr;
 };
 
 struct VerifierResult {
