@@ -52,7 +52,11 @@ struct TraceResources {
   uint64_t instance = 0;
   uint64_t tcb = 0;
   uint64_t pool_bits = 0;  // half the instance's untyped cap
+  uint64_t current_task_frame = 0;
 } trace;
+// The POSIX server's VSpace and image, which the trace server probes.
+uint64_t posix_vspace = 0;
+const abi::ModuleDescription* posix_image = nullptr;
 uint64_t supervisor_endpoint = 0;
 
 bool same(const char* a, const char* b) {
@@ -160,7 +164,8 @@ bool prepare_trace_server() {
       !check(make(ObjectType::kFrame, abi::kFrameLargeBits, trace.request_frame),
              "trace request buffer") ||
       !check(make(ObjectType::kFrame, abi::kFrameLargeBits, trace.reply_frame),
-             "trace reply buffer")) {
+             "trace reply buffer") ||
+      !check(make(ObjectType::kFrame, 12, trace.current_task_frame), "current task page")) {
     return false;
   }
   const abi::ModuleDescription* image_module = find_module("trace");
@@ -184,7 +189,9 @@ bool connect_trace_client(uint64_t cnode, uint64_t vspace) {
          map_copy(trace.request_frame, vspace, sys::kTraceRequestBuffer, abi::kMapWrite,
                   "trace request buffer") &&
          map_copy(trace.reply_frame, vspace, sys::kTraceReplyBuffer, abi::kMapRead,
-                  "trace reply buffer");
+                  "trace reply buffer") &&
+         map_copy(trace.current_task_frame, vspace, sys::kCurrentTaskPage, abi::kMapWrite,
+                  "current task page");
 }
 
 // One trace-server instance, all of it made from trace.untyped (so revoking that cap takes the
@@ -236,6 +243,9 @@ bool start_trace_server() {
                 "trace request buffer") ||
       !map_copy(trace.reply_frame, program.vspace, sys::kTraceReplyBuffer, abi::kMapWrite,
                 "trace reply buffer") ||
+      !map_copy(trace.current_task_frame, program.vspace, sys::kCurrentTaskPage, abi::kMapRead,
+                "current task page") ||
+      !check(give(cnode, sys::kServerSlotTracedVSpace, posix_vspace), "the POSIX VSpace") ||
       !check(map_frame(info_frame, kVSpace, kFillWindow, abi::kMapWrite), "trace start info")) {
     return false;
   }
@@ -246,6 +256,17 @@ bool start_trace_server() {
   info->untyped_count = 1;
   info->untyped_bytes = 1ull << trace.pool_bits;
   info->instance = trace.instance;
+  // The POSIX server's image, read-only, for its symbol table.
+  for (uint64_t i = 0; posix_image != nullptr && i < posix_image->frame_count; ++i) {
+    if (!map_copy(posix_image->first_slot + i, program.vspace, sys::kTracedImageBase + i * 4096,
+                  abi::kMapRead, "the POSIX image to the trace server")) {
+      return false;
+    }
+  }
+  if (posix_image != nullptr) {
+    info->traced_image_size = posix_image->size;
+    info->traced_image_offset = posix_image->offset;
+  }
   if (!check(sys::invoke(info_frame, Label::kFrameUnmap), "unmapping trace start info") ||
       !check(map_frame(info_frame, program.vspace, sys::kServerStartInfo, abi::kMapRead),
              "mapping trace start info") ||
@@ -442,6 +463,8 @@ bool start_posix_server(Started& started) {
   }
   started.tcb = tcb;
   started.endpoint = endpoint;
+  posix_vspace = program.vspace;
+  posix_image = image_module;
   sys::print("root: started the POSIX server (%lu KiB of memory, %lu initramfs pages)\n",
              untyped_bytes / 1024, module_frames);
   return true;

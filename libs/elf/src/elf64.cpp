@@ -229,9 +229,10 @@ bool SymbolTable::find(const char* name, uint64_t& value) const {
   return false;
 }
 
-const char* SymbolTable::nearest(uint64_t address, uint64_t* offset) const {
+const char* SymbolTable::nearest(uint64_t address, uint64_t* offset, uint64_t* size) const {
   const char* best_name = nullptr;
   uint64_t best_value = 0;
+  uint64_t best_size = 0;
   for (size_t i = 0; i < symbol_count_; ++i) {
     Symbol symbol;
     copy_in(symbol, image_ + symbols_offset_ + i * sizeof(Symbol));
@@ -251,9 +252,11 @@ const char* SymbolTable::nearest(uint64_t address, uint64_t* offset) const {
       if (!terminated) continue;
       best_name = name;
       best_value = symbol.value;
+      best_size = symbol.size;
     }
   }
   if (best_name != nullptr && offset != nullptr) *offset = address - best_value;
+  if (best_name != nullptr && size != nullptr) *size = best_size;
   return best_name;
 }
 

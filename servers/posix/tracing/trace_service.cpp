@@ -84,6 +84,22 @@ void init_trace_service(const sys::ServerStartInfo& info) {
 
 bool trace_service_available() { return client != nullptr; }
 
+void publish_current_task(const Process* process) {
+  if (client == nullptr) return;
+  auto* task = reinterpret_cast<volatile sys::CurrentTask*>(sys::kCurrentTaskPage);
+  task->sequence = task->sequence + 1;  // odd: being rewritten
+  __atomic_thread_fence(__ATOMIC_RELEASE);
+  const char* comm = process != nullptr ? process->comm : "swapper/0";
+  task->pid = process != nullptr ? process->pid : 0;
+  task->tgid = process != nullptr ? process->pid : 0;
+  task->uid = 0;
+  task->gid = 0;
+  for (int i = 0; i < 16; ++i) task->comm[i] = 0;
+  for (int i = 0; i < 15 && comm[i] != 0; ++i) task->comm[i] = comm[i];
+  __atomic_thread_fence(__ATOMIC_RELEASE);
+  task->sequence = task->sequence + 1;
+}
+
 void close_trace_handle(uint32_t handle, uint64_t instance) {
   if (client != nullptr) (void)trace_client::close_handle(*client, handle, instance);
 }

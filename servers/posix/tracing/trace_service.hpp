@@ -12,6 +12,11 @@ namespace posix {
 void init_trace_service(const sys::ServerStartInfo& info);
 bool trace_service_available();
 
+struct Process;
+// Writes the current-task record the trace server reads on a probe hit (nullptr: the server
+// works for nobody, as Linux's idle task: pid 0, comm "swapper/0").
+void publish_current_task(const Process* process);
+
 // The last close of a kTrace file.
 void close_trace_handle(uint32_t handle, uint64_t instance);
 

@@ -4,6 +4,7 @@
 
 #include "kernel/random.hpp"
 #include "kernel/syscalls.hpp"
+#include "tracing/trace_service.hpp"
 #include "tty/console.hpp"
 #include "vfs/vfs.hpp"
 
@@ -18,6 +19,7 @@ SyscallContext* current_context() { return serving; }
 void set_current_context(SyscallContext* context) {
   serving = context;
   current = context != nullptr ? context->process : nullptr;
+  publish_current_task(current);
 }
 
 int poll_file(File* file) {
@@ -110,6 +112,7 @@ extern "C" __attribute__((noinline)) long vfs_read(File* file, char* buf, size_t
       return static_cast<long>(n);
     }
     case FileKind::kPipeWrite: return -rt::kEBADF;
+    case FileKind::kTrace: return -rt::kEINVAL;  // as bpf_dummy_read
   }
   return -rt::kEINVAL;
 }
@@ -179,6 +182,7 @@ extern "C" __attribute__((noinline)) long vfs_write(File* file, const char* buf,
       return static_cast<long>(n);
     }
     case FileKind::kPipeRead: return -rt::kEBADF;
+    case FileKind::kTrace: return -rt::kEINVAL;  // as bpf_dummy_write
   }
   return -rt::kEINVAL;
 }

@@ -71,8 +71,8 @@ class SymbolTable {
   // Finds the function or data symbol with the highest start at or below `address` (so a
   // rip in a data page names that data); returns its name and the offset from its start, or
   // nullptr when none is below it. Symbols whose names are not NUL-terminated inside the
-  // string table are skipped.
-  const char* nearest(uint64_t address, uint64_t* offset) const;
+  // string table are skipped. `size` (if given) receives the symbol's st_size.
+  const char* nearest(uint64_t address, uint64_t* offset, uint64_t* size = nullptr) const;
   // The value of the function or data symbol named exactly `name` (its raw, mangled name);
   // false when there is none.
   bool find(const char* name, uint64_t& value) const;

@@ -23,6 +23,9 @@ inline constexpr uint64_t kServerSlotRtc = 11;           // IoPorts 0x70..0x71 (
 // The trace service (proto/trace.capnp): the POSIX server holds the endpoint badged with Write,
 // the trace server the same endpoint with Read (it serves it).
 inline constexpr uint64_t kServerSlotTraceService = 12;
+// The trace server's view of the POSIX server (DESIGN.md section 5: probes on its functions):
+// its VSpace (Write: breakpoints; Read: MapForeign of its pages, read-only).
+inline constexpr uint64_t kServerSlotTracedVSpace = 13;
 inline constexpr uint64_t kServerSlotFirstUntyped = 16;  // memory for the server and its processes
 inline constexpr uint64_t kServerMaxUntyped = 48;
 inline constexpr uint64_t kServerSlotFirstModule = 64;  // the initramfs frames, in order
@@ -39,6 +42,22 @@ inline constexpr uint64_t kTraceBufferBytes = 2ull << 20;
 inline constexpr uint64_t kTraceRequestBuffer = 0x0000400000000000ull;
 inline constexpr uint64_t kTraceReplyBuffer = kTraceRequestBuffer + kTraceBufferBytes;
 
+// The POSIX server's ELF image, mapped read-only in the trace server (its symbol table names
+// the functions kprobes attach to); ServerStartInfo::traced_image_* say where it starts.
+inline constexpr uint64_t kTracedImageBase = 0x0000500000000000ull;
+// "Current task" records (DESIGN.md section 5): the POSIX server writes, at every system call
+// it starts serving, which Linux process it works for; the trace server reads them when a
+// probe on a POSIX-server function hits. One page, writable there, read-only here.
+inline constexpr uint64_t kCurrentTaskPage = 0x0000400000400000ull;
+struct CurrentTask {
+  uint64_t sequence;  // odd while the POSIX server rewrites the record
+  int32_t pid;        // thread id
+  int32_t tgid;
+  uint32_t uid;
+  uint32_t gid;
+  char comm[16];
+};
+
 // Read-only page at kServerStartInfo; its address is main's first argument.
 struct ServerStartInfo {
   uint64_t magic;            // kServerStartMagic
@@ -50,6 +69,8 @@ struct ServerStartInfo {
   uint64_t module_frames;    // Frame caps from kServerSlotFirstModule
   uint64_t flags;            // kStartFlag*
   uint64_t instance;         // 1 for the first start, one more at every restart
+  uint64_t traced_image_size;    // trace server: bytes of the POSIX server's ELF (0: none)
+  uint64_t traced_image_offset;  // of its first byte in its first page at kTracedImageBase
 };
 inline constexpr uint64_t kServerStartMagic = 0x7472617453767253ull;  // "SrvStart"
 inline constexpr uint64_t kStartFlagHasCom2 = 1;
