@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 // The trace server: owns every BPF object and serves the POSIX server's bpf() calls over
 // proto/trace.capnp on the endpoint the root task gives it.
+#include "kprobes.hpp"
+#include "posix_symbols.hpp"
 #include "rt/new.hpp"
 #include "service.hpp"
 #include "sonde/capnp/kernel_transport.hpp"
@@ -61,6 +63,36 @@ alignas(ServerEnvironment) uint8_t environment_storage[sizeof(ServerEnvironment)
 alignas(trace::ObjectTable) uint8_t objects_storage[sizeof(trace::ObjectTable)];
 alignas(trace::Session) uint8_t session_storage[sizeof(trace::Session)];
 alignas(trace::Service) uint8_t service_storage[sizeof(trace::Service)];
+alignas(trace::Kprobes) uint8_t kprobes_storage[sizeof(trace::Kprobes)];
+trace::PosixSymbols posix_symbols;
+
+// One endpoint receives both the POSIX server's calls (Cap'n Proto, badge 1) and breakpoint
+// hits on its functions (badged per probe): a hit is handled and the thread resumed at once.
+[[noreturn]] void serve(trace::Service& service, trace::Kprobes& kprobes,
+                        const sonde::capnp::KernelServerConfig& config) {
+  sys::MessageRegisters mr;
+  sys::IpcResult received = sys::recv(config.endpoint, config.reply, mr);
+  for (;;) {
+    if (received.error != abi::Error::kNone) {
+      received = sys::recv(config.endpoint, config.reply, mr);
+      continue;
+    }
+    if (received.info.label == static_cast<uint64_t>(abi::FaultKind::kBreakpoint) &&
+        kprobes.handles(received.badge)) {
+      abi::UserRegisters registers;
+      auto* words = reinterpret_cast<uint64_t*>(&registers);
+      for (uint64_t i = 0; i < abi::kUserRegisterWords; ++i) words[i] = sys::message_word(mr, i);
+      kprobes.hit(received.badge, registers, sys::message_word(mr, abi::kFaultAddressWord));
+      received = sys::reply_recv(config.endpoint, config.reply,
+                                 static_cast<uint64_t>(abi::FaultReply::kResume), mr, 0);
+      continue;
+    }
+    uint64_t length = sonde::capnp::answerKernelCall(service, config, received.info.label,
+                                                     received.info.length, mr);
+    received =
+        sys::reply_recv(config.endpoint, config.reply, sonde::capnp::kReplyLabel, mr, length);
+  }
+}
 
 }  // namespace
 
@@ -94,9 +126,13 @@ extern "C" int main(const sys::ServerStartInfo* info) {
   config.shared_reply = sonde::capnp::MutableBytes{
       reinterpret_cast<uint8_t*>(sys::kTraceReplyBuffer), sys::kTraceBufferBytes};
   config.max_calls = 0;
+  if (info->traced_image_size > 0) {
+    posix_symbols.open(
+        reinterpret_cast<const uint8_t*>(sys::kTracedImageBase + info->traced_image_offset),
+        info->traced_image_size);
+  }
+  auto* kprobes = new (kprobes_storage)
+      trace::Kprobes(sys::kServerSlotTracedVSpace, sys::kServerSlotTraceService);
   sys::print("trace: the trace server is up (instance %lu)\n", info->instance);
-  auto served = sonde::capnp::serveKernelEndpoint(*service, config);
-  sys::print("trace: serving stopped: %s\n",
-             served.ok() || served.error().message == nullptr ? "?" : served.error().message);
-  return 1;
+  serve(*service, *kprobes, config);
 }

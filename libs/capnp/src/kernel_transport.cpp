@@ -74,42 +74,49 @@ rt::Result<Reply> KernelTransport::call(Label label, Bytes request) {
   return Reply{status, Bytes{inlineMessage(mr), size}};
 }
 
+uint64_t answerKernelCall(Dispatcher& server, const KernelServerConfig& config, uint64_t label,
+                          uint64_t length, sys::MessageRegisters& mr) {
+  alignas(8) static uint8_t error_buffer[64];
+  Reply reply;
+  uint64_t flags = mr.word[1] >> 16;
+  uint64_t size = mr.word[2];
+  bool malformed = label != kCallLabel || length < kHeaderWords;
+  Bytes request;
+  if (!malformed && (flags & kSharedFlag) != 0) {
+    malformed = size > config.shared_request.size;
+    request = Bytes{config.shared_request.data, size};
+  } else if (!malformed) {
+    malformed = size > (length - kHeaderWords) * 8;
+    request = Bytes{inlineMessage(mr), size};
+  }
+  if (malformed) {
+    reply = errorReply(rt::err(rt::kEBADMSG, "malformed call envelope"),
+                       MutableBytes{error_buffer, sizeof error_buffer});
+  } else {
+    reply = serveRequest(server, Label{mr.word[0], static_cast<uint16_t>(mr.word[1] & 0xffff)},
+                         request, config.shared_reply, config.limits);
+  }
+  uint64_t words = kHeaderWords;
+  uint64_t reply_flags = 0;
+  if (reply.message.size <= kInlineBytes) {
+    words = storeInline(mr, reply.message);
+  } else {
+    reply_flags = kSharedFlag;  // built at the start of the shared reply buffer
+  }
+  mr.word[0] = static_cast<uint64_t>(static_cast<uint32_t>(reply.status));
+  mr.word[1] = reply_flags;
+  mr.word[2] = reply.message.size;
+  return words;
+}
+
 rt::Result<void> serveKernelEndpoint(Dispatcher& server, const KernelServerConfig& config) {
   sys::MessageRegisters mr;
   sys::IpcResult received = sys::recv(config.endpoint, config.reply, mr);
   uint64_t served = 0;
-  alignas(8) static uint8_t error_buffer[64];
   for (;;) {
     if (received.error != abi::Error::kNone) return rt::err(rt::kEPIPE, "receive failed");
-    Reply reply;
-    uint64_t flags = mr.word[1] >> 16;
-    uint64_t size = mr.word[2];
-    bool malformed = received.info.label != kCallLabel || received.info.length < kHeaderWords;
-    Bytes request;
-    if (!malformed && (flags & kSharedFlag) != 0) {
-      malformed = size > config.shared_request.size;
-      request = Bytes{config.shared_request.data, size};
-    } else if (!malformed) {
-      malformed = size > (received.info.length - kHeaderWords) * 8;
-      request = Bytes{inlineMessage(mr), size};
-    }
-    if (malformed) {
-      reply = errorReply(rt::err(rt::kEBADMSG, "malformed call envelope"),
-                         MutableBytes{error_buffer, sizeof error_buffer});
-    } else {
-      reply = serveRequest(server, Label{mr.word[0], static_cast<uint16_t>(mr.word[1] & 0xffff)},
-                           request, config.shared_reply, config.limits);
-    }
-    uint64_t length = kHeaderWords;
-    uint64_t reply_flags = 0;
-    if (reply.message.size <= kInlineBytes) {
-      length = storeInline(mr, reply.message);
-    } else {
-      reply_flags = kSharedFlag;  // built at the start of the shared reply buffer
-    }
-    mr.word[0] = static_cast<uint64_t>(static_cast<uint32_t>(reply.status));
-    mr.word[1] = reply_flags;
-    mr.word[2] = reply.message.size;
+    uint64_t length =
+        answerKernelCall(server, config, received.info.label, received.info.length, mr);
     ++served;
     if (config.max_calls != 0 && served == config.max_calls) {
       (void)sys::send(config.reply, kReplyLabel, mr, length);

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "sonde/capnp/transport.hpp"
+#include "sys/ipc.hpp"
 
 namespace sonde::capnp {
 
@@ -47,6 +48,12 @@ struct KernelServerConfig {
   ReaderLimits limits;
   uint64_t max_calls;  // stop after this many calls (0: never)
 };
+
+// Answers one call that arrived with `label` and `length` words in `mr` (for a server whose
+// endpoint also receives other messages): builds the reply into `mr` and returns its length
+// in words, to send with label kReplyLabel. Malformed calls get an EBADMSG reply.
+uint64_t answerKernelCall(Dispatcher& server, const KernelServerConfig& config, uint64_t label,
+                          uint64_t length, sys::MessageRegisters& mr);
 
 // Serves calls on the endpoint until max_calls were answered or receiving fails. Malformed
 // calls (wrong label, sizes beyond what arrived or beyond the shared buffer) get an EBADMSG

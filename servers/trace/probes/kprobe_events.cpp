@@ -1,0 +1,85 @@
+// SPDX-License-Identifier: MIT
+// KprobeEventSwitch: arming on enable, records on hits.
+#include "kprobe_events.hpp"
+
+#include "rt/errno.hpp"
+#include "sys/clock.hpp"
+#include "sys/server_start.hpp"
+
+namespace trace {
+
+CurrentTaskView read_current_task() {
+  const auto* task = reinterpret_cast<const volatile sys::CurrentTask*>(sys::kCurrentTaskPage);
+  CurrentTaskView view;
+  // The POSIX server is stopped while a probe on it is handled: one pass normally suffices.
+  for (int tries = 0; tries < 4; ++tries) {
+    uint64_t before = task->sequence;
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    view.pid = task->pid;
+    view.tgid = task->tgid;
+    view.uid = task->uid;
+    view.gid = task->gid;
+    for (int i = 0; i < 16; ++i) view.comm[i] = task->comm[i];
+    view.comm[15] = 0;
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    if ((before & 1) == 0 && task->sequence == before) break;
+  }
+  return view;
+}
+
+rt::Result<void> KprobeEventSwitch::event_enabled(Event& event, bool enabled) {
+  if (event.source == EventSource::kUprobe) {
+    return enabled ? rt::err(rt::kEOPNOTSUPP, "uprobes are not armed yet") : rt::Result<void>();
+  }
+  if (event.source != EventSource::kKprobe || event.probe == nullptr) return {};
+  const auto& probe = *static_cast<const ProbeDefinition*>(event.probe);
+  if (!enabled) {
+    for (Client& client : clients_) {
+      if (client.event != &event) continue;
+      kprobes_.detach(client.address, &client);
+      client = Client{};
+    }
+    return {};
+  }
+  if (probe.is_return) return rt::err(rt::kEOPNOTSUPP, "kretprobes are not armed yet");
+  uint64_t address = probe.address;
+  if (!probe.target.empty() &&
+      !symbols_.resolve(probe.target.data(), probe.target.size(), probe.offset, address)) {
+    return rt::err(rt::kENOENT);
+  }
+  Client* free = nullptr;
+  for (Client& client : clients_) {
+    if (client.event == &event) return {};  // already armed
+    if (client.event == nullptr && free == nullptr) free = &client;
+  }
+  if (free == nullptr) return rt::err(rt::kENOSPC, "too many kprobe events enabled");
+  free->owner = this;
+  free->event = &event;
+  free->address = address;
+  auto attached = kprobes_.attach(address, free);
+  if (!attached.ok()) {
+    *free = Client{};
+    return attached.error();
+  }
+  return {};
+}
+
+void KprobeEventSwitch::Client::on_hit(const PtRegs& regs, uint64_t address, TracedMemory& memory) {
+  if (event == nullptr || event->probe == nullptr) return;
+  CurrentTaskView task = read_current_task();
+  alignas(8) static uint8_t record[8192];
+  ProbeHit hit{address, 0, task.comm};
+  const auto& probe = *static_cast<const ProbeDefinition*>(event->probe);
+  size_t size = build_probe_record(probe, static_cast<uint16_t>(event->id), task.pid, regs, hit,
+                                   memory, record, sizeof record);
+  if (size == 0) return;
+  TraceContext context;
+  context.timestamp_ns = sys::clock_ns();
+  context.cpu = 0;  // GAP: the CPU of the hit (the fault message does not carry it yet)
+  context.pid = task.pid;
+  for (int i = 0; i < 16; ++i) context.comm[i] = task.comm[i];
+  context.flags = kTraceIrqsOff;  // int3 kprobes run with interrupts off, as Linux shows "d"
+  owner->tracefs_.record_event(*event, context, record, size);
+}
+
+}  // namespace trace

@@ -1,0 +1,46 @@
+// SPDX-License-Identifier: MIT
+// tracefs kprobe events on POSIX-server functions: enabling one arms its kprobe; each hit
+// records the event's line in the trace buffer.
+#pragma once
+
+#include <stdint.h>
+
+#include "kprobes.hpp"
+#include "posix_symbols.hpp"
+#include "trace/tracefs.hpp"
+
+namespace trace {
+
+// The Linux process the POSIX server works for (sys::CurrentTask, read consistently).
+struct CurrentTaskView {
+  int32_t pid = 0;
+  int32_t tgid = 0;
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+  char comm[16] = {};
+};
+CurrentTaskView read_current_task();
+
+class KprobeEventSwitch final : public EventSwitch {
+ public:
+  KprobeEventSwitch(Tracefs& tracefs, PosixSymbols& symbols, Kprobes& kprobes)
+      : tracefs_(tracefs), symbols_(symbols), kprobes_(kprobes) {}
+
+  rt::Result<void> event_enabled(Event& event, bool enabled) override;
+
+ private:
+  struct Client final : KprobeClient {
+    void on_hit(const PtRegs& regs, uint64_t address, TracedMemory& memory) override;
+    KprobeEventSwitch* owner = nullptr;
+    Event* event = nullptr;  // nullptr: free
+    uint64_t address = 0;
+  };
+  static constexpr uint32_t kMaxEvents = 64;
+
+  Tracefs& tracefs_;
+  PosixSymbols& symbols_;
+  Kprobes& kprobes_;
+  Client clients_[kMaxEvents];
+};
+
+}  // namespace trace

@@ -1,0 +1,43 @@
+// SPDX-License-Identifier: MIT
+// PosixSymbols over libs/elf's SymbolTable.
+#include "posix_symbols.hpp"
+
+namespace trace {
+
+void PosixSymbols::open(const uint8_t* image, size_t size) {
+  open_ = image != nullptr && table_.open(image, size) == elf::ElfError::kNone;
+}
+
+bool PosixSymbols::resolve(const char* name, size_t length, uint64_t offset,
+                           uint64_t& address) const {
+  char text[kEventNameMax * 2 + 1];
+  if (!open_ || length == 0 || length >= sizeof text) return false;
+  for (size_t i = 0; i < length; ++i) text[i] = name[i];
+  text[length] = 0;
+  uint64_t start = 0;
+  if (!table_.find(text, start) || !table_.is_function_start(start)) return false;
+  address = start + offset;
+  return true;
+}
+
+bool PosixSymbols::kernel_symbol_exists(const char* name, size_t length) {
+  uint64_t address = 0;
+  return resolve(name, length, 0, address);
+}
+
+bool PosixSymbols::symbolize(uint64_t address, bool with_offset, TextBuffer& out) {
+  if (!open_) return false;
+  uint64_t offset = 0, size = 0;
+  const char* name = table_.nearest(address, &offset, &size);
+  if (name == nullptr || (size != 0 && offset >= size)) return false;
+  out.append(name);
+  if (with_offset) {
+    out.append("+0x");
+    out.append_unsigned(offset, 16);
+    out.append("/0x");
+    out.append_unsigned(size, 16);
+  }
+  return true;
+}
+
+}  // namespace trace

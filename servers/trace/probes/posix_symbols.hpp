@@ -1,0 +1,31 @@
+// SPDX-License-Identifier: MIT
+// The POSIX server's symbol table: what kprobes name, and how addresses print (%pS).
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "elf/elf64.hpp"
+#include "trace/probe_events.hpp"
+
+namespace trace {
+
+class PosixSymbols final : public ProbeTargets {
+ public:
+  // `image`: the POSIX server's ELF (nullptr: no symbols, every kprobe target is refused).
+  void open(const uint8_t* image, size_t size);
+
+  // The address of function `name` (`length` bytes) plus `offset`; false when there is none.
+  bool resolve(const char* name, size_t length, uint64_t offset, uint64_t& address) const;
+
+  bool kernel_symbol_exists(const char* name, size_t length) override;
+  // GAP: uprobes on files of the POSIX server's VFS (the trace server cannot see them yet).
+  int user_file_status(const char*, size_t) override { return 2; /* ENOENT */ }
+  bool symbolize(uint64_t address, bool with_offset, TextBuffer& out) override;
+
+ private:
+  elf::SymbolTable table_;
+  bool open_ = false;
+};
+
+}  // namespace trace

@@ -1,0 +1,32 @@
+// SPDX-License-Identifier: MIT
+// The POSIX server's memory as a probe sees it: its pages borrowed read-only (MapForeign)
+// into a window of the trace server for the length of one hit.
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "trace/probe_record.hpp"
+
+namespace trace {
+
+class BorrowedMemory final : public TracedMemory {
+ public:
+  // `source_vspace`: a cap (Read right) to the traced VSpace.
+  explicit BorrowedMemory(uint64_t source_vspace) : source_(source_vspace) {}
+
+  bool read(void* destination, uint64_t address, size_t size) override;
+  // Ends the hit: every borrowed page is given back (the traced thread runs on after this).
+  void release();
+
+ private:
+  static constexpr uint32_t kSlots = 32;
+  // Borrows the page at `page` (aligned); its address here, or 0 if it is not mapped there.
+  uint64_t borrow(uint64_t page);
+
+  uint64_t source_;
+  uint64_t pages_[kSlots] = {};  // the traced page in each window slot (0: free)
+  uint32_t used_ = 0;
+};
+
+}  // namespace trace
