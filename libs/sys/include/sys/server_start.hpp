@@ -60,15 +60,15 @@ struct CurrentTask {
 
 // Read-only page at kServerStartInfo; its address is main's first argument.
 struct ServerStartInfo {
-  uint64_t magic;            // kServerStartMagic
-  uint64_t first_free_slot;  // slots from here on are empty
-  uint64_t untyped_count;    // untyped caps from kServerSlotFirstUntyped
-  uint64_t untyped_bytes;    // their total size
-  uint64_t module_size;      // bytes of the initramfs (0: none)
-  uint64_t module_offset;    // of its first byte in its first frame
-  uint64_t module_frames;    // Frame caps from kServerSlotFirstModule
-  uint64_t flags;            // kStartFlag*
-  uint64_t instance;         // 1 for the first start, one more at every restart
+  uint64_t magic;                // kServerStartMagic
+  uint64_t first_free_slot;      // slots from here on are empty
+  uint64_t untyped_count;        // untyped caps from kServerSlotFirstUntyped
+  uint64_t untyped_bytes;        // their total size
+  uint64_t module_size;          // bytes of the initramfs (0: none)
+  uint64_t module_offset;        // of its first byte in its first frame
+  uint64_t module_frames;        // Frame caps from kServerSlotFirstModule
+  uint64_t flags;                // kStartFlag*
+  uint64_t instance;             // 1 for the first start, one more at every restart
   uint64_t traced_image_size;    // trace server: bytes of the POSIX server's ELF (0: none)
   uint64_t traced_image_offset;  // of its first byte in its first page at kTracedImageBase
 };
