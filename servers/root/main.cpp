@@ -5,6 +5,8 @@
 #include <stdint.h>
 
 #include "sonde/abi/clock.hpp"
+#include "sonde/capnp/kernel_transport.hpp"
+#include "supervisor.capnp.hpp"
 #include "sys/ipc.hpp"
 #include "sys/loader.hpp"
 #include "sys/server_start.hpp"
@@ -31,6 +33,7 @@ constexpr uint64_t kCom2 = 0x2f8;
 constexpr uint64_t kFaultBadge = 0x9051;       // fault messages of the POSIX server
 constexpr uint64_t kTraceFaultBadge = 0x7ace;  // and of the trace server
 constexpr uint64_t kTraceServiceBadge = 1;     // the POSIX server's calls to the trace server
+constexpr uint64_t kSupervisorBadge = 0x5b;    // the POSIX server's Supervisor calls
 // Each trace-server instance lives in one untyped cap the root task keeps and revokes when the
 // instance dies: 64 MiB, half of it the server's own pool for its objects and heap.
 constexpr uint64_t kTraceUntypedBits = 26;
@@ -56,6 +59,7 @@ struct TraceResources {
 } trace;
 // The POSIX server's VSpace and image, which the trace server probes.
 uint64_t posix_vspace = 0;
+uint64_t log_ports = 0;  // COM2 for the root task's and trace server's messages (0: none)
 const abi::ModuleDescription* posix_image = nullptr;
 uint64_t supervisor_endpoint = 0;
 
@@ -236,6 +240,7 @@ bool start_trace_server() {
       !check(give(cnode, sys::kServerSlotDebugConsole, abi::kSlotDebugConsole),
              "debug console to the trace server") ||
       !check(give(cnode, sys::kServerSlotTraceService, trace.service), "the service endpoint") ||
+      (log_ports != 0 && !check(give(cnode, sys::kServerSlotCom2, log_ports), "COM2 to trace")) ||
       !check(give_moved(cnode, sys::kServerSlotFirstUntyped, pool), "pool to the trace server") ||
       !map_copy(abi::kSlotClock, program.vspace, sys::kServerClockPage, abi::kMapRead,
                 "trace clock page") ||
@@ -256,6 +261,7 @@ bool start_trace_server() {
   info->untyped_count = 1;
   info->untyped_bytes = 1ull << trace.pool_bits;
   info->instance = trace.instance;
+  info->flags = log_ports != 0 ? sys::kStartFlagHasCom2 : 0;
   // The POSIX server's image, read-only, for its symbol table.
   for (uint64_t i = 0; posix_image != nullptr && i < posix_image->frame_count; ++i) {
     if (!map_copy(posix_image->first_slot + i, program.vspace, sys::kTracedImageBase + i * 4096,
@@ -369,6 +375,11 @@ bool start_posix_server(Started& started) {
   if (has_com2 && !check(give_moved(cnode, sys::kServerSlotCom2, com2), "COM2 to the server")) {
     return false;
   }
+  if (has_com2) {
+    log_ports = next_slot++;
+    uint64_t words[] = {kCom2, kCom2 + 7, log_ports, 64};
+    if (sys::invoke(abi::kSlotIoPorts, Label::kIoPortsIssue, words) != Error::kNone) log_ports = 0;
+  }
   // Powering off is QEMU's debug-exit port (tools/run and the test harness add the device).
   uint64_t exit_ports = next_slot++;
   uint64_t exit_words[] = {0xf4, 0xf7, exit_ports, 64};
@@ -421,6 +432,14 @@ bool start_posix_server(Started& started) {
   if (trace.ready && connect_trace_client(cnode, program.vspace)) {
     info->flags |= sys::kStartFlagHasTrace;
   }
+  uint64_t supervisor_client = next_slot++;
+  if (!check(sys::cnode_mint(kRoot, supervisor_client, supervisor_endpoint, abi::kRightWrite,
+                             kSupervisorBadge),
+             "supervisor badge") ||
+      !check(give_moved(cnode, sys::kServerSlotSupervisor, supervisor_client),
+             "supervisor to the POSIX server")) {
+    return false;
+  }
   if (!check(sys::invoke(info_frame, Label::kFrameUnmap), "unmapping start info") ||
       !check(map_frame(info_frame, program.vspace, sys::kServerStartInfo, abi::kMapRead),
              "mapping start info") ||
@@ -467,6 +486,8 @@ bool start_posix_server(Started& started) {
   posix_image = image_module;
   sys::print("root: started the POSIX server (%lu KiB of memory, %lu initramfs pages)\n",
              untyped_bytes / 1024, module_frames);
+  // From here on the console belongs to the POSIX server's programs: messages go to COM2.
+  if (log_ports != 0 && !sys::use_log_port(log_ports, kCom2)) log_ports = 0;
   return true;
 }
 
@@ -479,6 +500,52 @@ const char* fault_name(uint64_t label) {
   }
   return "unknown fault";
 }
+
+uint32_t trace_restarts = 0;
+
+bool restart_trace_server(const char* why) {
+  stop_trace_server();
+  ++trace_restarts;
+  if (!start_trace_server()) {
+    sys::print("root: cannot restart the trace server\n");
+    return false;
+  }
+  sys::print("root: restarted the trace server (instance %lu): %s\n", trace.instance, why);
+  return true;
+}
+
+// proto/supervisor.capnp for the POSIX server: the health of the servers, and a restart of the
+// trace server on request (the same path as after a crash).
+class SupervisorService final : public sonde::proto::Supervisor::Server {
+ public:
+  rt::Result<void> health(sonde::proto::Supervisor::HealthParams::Reader,
+                          sonde::proto::Supervisor::HealthResults::Builder results) override {
+    auto servers = results.initServers(2);
+    servers[0].setServer(sonde::proto::ServerKind::kPosix);
+    servers[0].setHealth(sonde::proto::Health::kRunning);
+    servers[0].setInstance(1);
+    servers[1].setServer(sonde::proto::ServerKind::kTrace);
+    servers[1].setHealth(trace.tcb != 0 ? sonde::proto::Health::kRunning
+                                        : sonde::proto::Health::kCrashed);
+    servers[1].setInstance(static_cast<uint32_t>(trace.instance));
+    servers[1].setRestarts(trace_restarts);
+    return {};
+  }
+  rt::Result<void> restart(sonde::proto::Supervisor::RestartParams::Reader params,
+                           sonde::proto::Supervisor::RestartResults::Builder results) override {
+    if (params.getServer() != sonde::proto::ServerKind::kTrace) {
+      return rt::err(rt::kEPERM, "only the trace server restarts");
+    }
+    if (!trace.ready) return rt::err(rt::kENODEV, "no trace server in this system");
+    if (!restart_trace_server("on request")) return rt::err(rt::kENOMEM, "restart failed");
+    auto status = results.initStatus();
+    status.setServer(sonde::proto::ServerKind::kTrace);
+    status.setHealth(sonde::proto::Health::kRunning);
+    status.setInstance(static_cast<uint32_t>(trace.instance));
+    status.setRestarts(trace_restarts);
+    return {};
+  }
+};
 
 void report_fault(const char* server, uint64_t label, const sys::MessageRegisters& mr,
                   uint64_t length) {
@@ -502,20 +569,27 @@ void report_fault(const char* server, uint64_t label, const sys::MessageRegister
 // POSIX server reaches through the same endpoint.
 [[noreturn]] void supervise(const Started& started) {
   uint64_t reply = started.reply;
+  SupervisorService service;
+  alignas(8) static uint8_t reply_buffer[4096];
+  sonde::capnp::KernelServerConfig config{};
+  config.endpoint = supervisor_endpoint;
+  config.reply = reply;
+  config.shared_reply = sonde::capnp::MutableBytes{reply_buffer, sizeof reply_buffer};
   for (;;) {
     sys::MessageRegisters mr;
     sys::IpcResult r = sys::recv(supervisor_endpoint, reply, mr);
     if (r.error != Error::kNone) continue;
     sys::MessageRegisters none;
+    if (r.badge == kSupervisorBadge) {
+      uint64_t length =
+          sonde::capnp::answerKernelCall(service, config, r.info.label, r.info.length, mr);
+      (void)sys::send(reply, sonde::capnp::kReplyLabel, mr, length);
+      continue;
+    }
     if (r.badge == kTraceFaultBadge) {
       report_fault("trace server", r.info.label, mr, r.info.length);
       (void)sys::send(reply, static_cast<uint64_t>(abi::FaultReply::kSuspend), none, 0);
-      stop_trace_server();
-      if (start_trace_server()) {
-        sys::print("root: restarted the trace server (instance %lu)\n", trace.instance);
-      } else {
-        sys::print("root: cannot restart the trace server\n");
-      }
+      (void)restart_trace_server("after a fault");
       continue;
     }
     report_fault("POSIX server", r.info.label, mr, r.info.length);

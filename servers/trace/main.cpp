@@ -105,6 +105,9 @@ extern "C" int main(const sys::ServerStartInfo* info) {
     sys::print("trace: bad start information\n");
     return 1;
   }
+  if ((info->flags & sys::kStartFlagHasCom2) != 0) {
+    (void)sys::use_log_port(sys::kServerSlotCom2, 0x2f8);
+  }
   sys::server::init(*info, kHeapBase);
   rt::Allocator& heap = sys::server::heap();
   auto* environment = new (environment_storage) ServerEnvironment();

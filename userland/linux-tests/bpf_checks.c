@@ -220,8 +220,30 @@ static void attrs(void) {
   CHECK_ERRNO("an unknown command", sys_bpf(1000, &attr, sizeof attr), EINVAL);
 }
 
-int main(void) {
+// Sonde only: a trace-server restart (/proc/sonde/trace-server) in the middle. The old fds
+// name nothing any more (EBADF) but close fine; new objects work.
+static int restart_checks(void) {
+  int fd = map_create(BPF_MAP_TYPE_ARRAY, 4, 4, 1);
+  CHECK("MAP_CREATE before the restart", fd >= 0);
+  int control = open("/proc/sonde/trace-server", O_WRONLY | O_TRUNC);
+  CHECK("open /proc/sonde/trace-server", control >= 0);
+  CHECK("restart", write(control, "restart\n", 8) == 8);
+  close(control);
+  uint32_t key = 0, value = 0;
+  CHECK_ERRNO("a map fd of the dead instance", elem(BPF_MAP_LOOKUP_ELEM, fd, &key, &value, 0),
+              EBADF);
+  CHECK("close of a stale fd", close(fd) == 0);
+  int fresh = map_create(BPF_MAP_TYPE_ARRAY, 4, 4, 1);
+  CHECK("MAP_CREATE after the restart", fresh >= 0);
+  CHECK("LOOKUP after the restart", elem(BPF_MAP_LOOKUP_ELEM, fresh, &key, &value, 0) == 0);
+  close(fresh);
+  printf("bpf_checks --restart: %d passed, %d failed\n", passed, failed);
+  return failed == 0 ? 0 : 1;
+}
+
+int main(int argc, char** argv) {
   setvbuf(stdout, NULL, _IONBF, 0);
+  if (argc > 1 && strcmp(argv[1], "--restart") == 0) return restart_checks();
   union bpf_attr probe;
   memset(&probe, 0, sizeof probe);
   errno = 0;

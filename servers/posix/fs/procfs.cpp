@@ -9,6 +9,7 @@
 #include "platform/kernel.hpp"
 #include "rt/format.hpp"
 #include "sys/clock.hpp"
+#include "tracing/trace_service.hpp"
 #include "tty/console.hpp"
 #include "vfs/mount.hpp"
 
@@ -18,6 +19,7 @@ namespace {
 
 constexpr size_t kText = 8192;
 char text[kText];
+Inode* trace_server_control = nullptr;
 
 Inode* proc_root(FileTree& tree) { return tree.find(tree.root(), "proc", 4); }
 
@@ -163,7 +165,29 @@ void refresh_procfs(FileTree& tree, Process* viewer) {
       used_text += rt::format_to(text + used_text, kText - used_text, "%lu %lu\n", number, count);
     }
     put(tree, sonde, "enosys", text, used_text);
+    TraceServerStatus status = trace_server_status();
+    size_t used_status = 0;
+    if (status.available) {
+      used_status = rt::format_to(text, kText, "instance %lu\nrestarts %u\n", status.instance,
+                                  status.restarts);
+    }
+    put(tree, sonde, "trace-server", text, used_status, kTypeRegular | 0644);
+    trace_server_control = tree.find(sonde, "trace-server", 12);
   }
+}
+
+bool is_procfs_control(const Inode* inode) {
+  return inode != nullptr && inode == trace_server_control;
+}
+
+long procfs_control_write(Inode* inode, const char* data, size_t length) {
+  if (inode != trace_server_control) return -rt::kEINVAL;
+  size_t n = length;
+  while (n > 0 && (data[n - 1] == '\n' || data[n - 1] == ' ')) --n;
+  if (n != 7 || memcmp(data, "restart", 7) != 0) return -rt::kEINVAL;
+  auto restarted = restart_trace_server();
+  if (!restarted.ok()) return -static_cast<long>(restarted.error().code);
+  return static_cast<long>(length);
 }
 
 }  // namespace posix

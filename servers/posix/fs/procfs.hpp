@@ -15,4 +15,10 @@ void refresh_procfs(FileTree& tree, Process* viewer);
 // Does `path` (from `cwd`) reach into /proc?
 bool under_procfs(FileTree& tree, Inode* cwd, const char* path);
 
+// /proc/sonde/trace-server: reading shows the trace server's instance and restarts; writing
+// "restart" replaces it with a fresh instance (as after a crash). Control files take writes
+// here instead of storing them: the bytes written, or -errno.
+bool is_procfs_control(const Inode* inode);
+long procfs_control_write(Inode* inode, const char* data, size_t length);
+
 }  // namespace posix

@@ -7,6 +7,7 @@
 #include "platform/kernel.hpp"
 #include "rt/new.hpp"
 #include "sonde/capnp/kernel_transport.hpp"
+#include "supervisor.capnp.hpp"
 #include "tracing/trace_client.hpp"
 #include "vfs/vfs.hpp"
 
@@ -19,6 +20,12 @@ alignas(sonde::capnp::KernelTransport) uint8_t
 alignas(sonde::proto::TraceService::Client) uint8_t
     client_storage[sizeof(sonde::proto::TraceService::Client)];
 sonde::proto::TraceService::Client* client = nullptr;
+alignas(sonde::capnp::KernelTransport) uint8_t
+    supervisor_transport_storage[sizeof(sonde::capnp::KernelTransport)];
+alignas(sonde::proto::Supervisor::Client) uint8_t
+    supervisor_storage[sizeof(sonde::proto::Supervisor::Client)];
+sonde::proto::Supervisor::Client* supervisor = nullptr;
+alignas(8) uint8_t supervisor_request[4096];
 
 // The caller's memory through its address space (pages fault in as the CPU would).
 class ProcessMemory final : public trace_client::CallerMemory {
@@ -80,6 +87,40 @@ void init_trace_service(const sys::ServerStartInfo& info) {
       sonde::capnp::Bytes{reinterpret_cast<const uint8_t*>(sys::kTraceReplyBuffer),
                           sys::kTraceBufferBytes});
   client = new (client_storage) sonde::proto::TraceService::Client(*transport);
+  auto* supervisor_transport = new (supervisor_transport_storage) sonde::capnp::KernelTransport(
+      sys::kServerSlotSupervisor,
+      sonde::capnp::MutableBytes{supervisor_request, sizeof supervisor_request},
+      sonde::capnp::Bytes{});
+  supervisor = new (supervisor_storage) sonde::proto::Supervisor::Client(*supervisor_transport);
+}
+
+TraceServerStatus trace_server_status() {
+  TraceServerStatus status;
+  if (supervisor == nullptr) return status;
+  auto request = supervisor->healthRequest();
+  request.params().setServer(sonde::proto::ServerKind::kTrace);
+  auto reply = request.send();
+  if (!reply.ok()) return status;
+  auto servers = reply.value().getServers();
+  if (!servers.ok()) return status;
+  for (uint32_t i = 0; i < servers.value().size(); ++i) {
+    auto server = servers.value()[i];
+    if (server.getServer() != sonde::proto::ServerKind::kTrace) continue;
+    status.available = true;
+    status.instance = server.getInstance();
+    status.restarts = server.getRestarts();
+  }
+  return status;
+}
+
+rt::Result<void> restart_trace_server() {
+  if (supervisor == nullptr) return rt::err(rt::kENODEV, "no trace server");
+  auto request = supervisor->restartRequest();
+  request.params().setServer(sonde::proto::ServerKind::kTrace);
+  request.params().setReason("requested through /proc/sonde/trace-server");
+  auto reply = request.send();
+  if (!reply.ok()) return reply.error();
+  return {};
 }
 
 bool trace_service_available() { return client != nullptr; }

@@ -4,6 +4,7 @@
 
 #include <stdint.h>
 
+#include "rt/result.hpp"
 #include "sys/server_start.hpp"
 
 namespace posix {
@@ -16,6 +17,16 @@ struct Process;
 // Writes the current-task record the trace server reads on a probe hit (nullptr: the server
 // works for nobody, as Linux's idle task: pid 0, comm "swapper/0").
 void publish_current_task(const Process* process);
+
+// The root task's view of the trace server (proto/supervisor.capnp health).
+struct TraceServerStatus {
+  bool available = false;
+  uint64_t instance = 0;
+  uint32_t restarts = 0;
+};
+TraceServerStatus trace_server_status();
+// Asks the root task for a fresh trace-server instance; fds of the old one become stale.
+rt::Result<void> restart_trace_server();
 
 // The last close of a kTrace file.
 void close_trace_handle(uint32_t handle, uint64_t instance);

@@ -2,6 +2,7 @@
 // vfs_read and vfs_write: files, devices, pipes and the console.
 #include <string.h>
 
+#include "fs/procfs.hpp"
 #include "kernel/random.hpp"
 #include "kernel/syscalls.hpp"
 #include "tracing/trace_service.hpp"
@@ -130,6 +131,12 @@ extern "C" __attribute__((noinline)) long vfs_write(File* file, const char* buf,
     case FileKind::kInode: {
       posix::Inode* inode = file->inode;
       if (inode->is_directory()) return -rt::kEISDIR;
+      if (posix::is_procfs_control(inode)) {
+        char bytes[64];
+        if (count > sizeof(bytes)) return -rt::kEINVAL;
+        if (!memory.copy_in(bytes, address, count).ok()) return -rt::kEFAULT;
+        return posix::procfs_control_write(inode, bytes, count);
+      }
       if ((file->flags & kO_APPEND) != 0) *pos = inode->size;
       if (count == 0) return 0;
       if (*pos + count > (1ull << 32)) return -rt::kEFBIG;

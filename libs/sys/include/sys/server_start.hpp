@@ -26,6 +26,8 @@ inline constexpr uint64_t kServerSlotTraceService = 12;
 // The trace server's view of the POSIX server (DESIGN.md section 5: probes on its functions):
 // its VSpace (Write: breakpoints; Read: MapForeign of its pages, read-only).
 inline constexpr uint64_t kServerSlotTracedVSpace = 13;
+// The POSIX server's cap to the root task's Supervisor (proto/supervisor.capnp).
+inline constexpr uint64_t kServerSlotSupervisor = 14;
 inline constexpr uint64_t kServerSlotFirstUntyped = 16;  // memory for the server and its processes
 inline constexpr uint64_t kServerMaxUntyped = 48;
 inline constexpr uint64_t kServerSlotFirstModule = 64;  // the initramfs frames, in order

@@ -53,7 +53,11 @@ inline int64_t test_shutdown(uint64_t code) {
   return syscall2(sonde::abi::Syscall::kTestShutdown, code, 0);
 }
 
-// printf-style debug output through debug_write.
+// printf-style debug output through debug_write, or through a UART once use_log_port chose
+// one (kernel and server messages on a second serial port, DESIGN.md section 9).
 void print(const char* format, ...) __attribute__((format(printf, 1, 2)));
+// Sends print's output to the 16550 UART at `base` through the IoPorts cap `ports`; false
+// (and the kernel console kept) when no UART answers there.
+bool use_log_port(uint64_t ports, uint64_t base);
 
 }  // namespace sys
