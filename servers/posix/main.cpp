@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "fs/initramfs.hpp"
+#include "fs/kallsyms.hpp"
 #include "platform/kernel.hpp"
 #include "rt/new.hpp"
 #include "sys/clock.hpp"
@@ -269,6 +270,9 @@ extern "C" int main(const sys::ServerStartInfo* info) {
   }
   make_devices(*tree);
   make_sysfs(*tree);
+  if (auto kallsyms = make_kallsyms(*tree, *info); !kallsyms.ok()) {
+    tty::log("posix: no /proc/kallsyms: errno %d\n", kallsyms.error().code);
+  }
 
   auto endpoint = platform::make_object(ObjectType::kEndpoint);
   auto empty_cnode = platform::make_object(ObjectType::kCNode, 1);

@@ -429,6 +429,26 @@ bool start_posix_server(Started& started) {
   info->module_frames = module_frames;
   info->flags = has_com2 ? sys::kStartFlagHasCom2 : 0;
   info->instance = 1;
+  // Its own image and the kernel's, read-only, for /proc/kallsyms.
+  const abi::ModuleDescription* kernel_image = find_module("symbols");
+  for (uint64_t i = 0; i < image_module->frame_count; ++i) {
+    if (!map_copy(image_module->first_slot + i, program.vspace, sys::kTracedImageBase + i * 4096,
+                  abi::kMapRead, "the POSIX image to itself")) {
+      return false;
+    }
+  }
+  info->traced_image_size = image_module->size;
+  info->traced_image_offset = image_module->offset;
+  for (uint64_t i = 0; kernel_image != nullptr && i < kernel_image->frame_count; ++i) {
+    if (!map_copy(kernel_image->first_slot + i, program.vspace, sys::kKernelImageBase + i * 4096,
+                  abi::kMapRead, "the kernel image to the POSIX server")) {
+      return false;
+    }
+  }
+  if (kernel_image != nullptr) {
+    info->kernel_image_size = kernel_image->size;
+    info->kernel_image_offset = kernel_image->offset;
+  }
   if (trace.ready && connect_trace_client(cnode, program.vspace)) {
     info->flags |= sys::kStartFlagHasTrace;
   }

@@ -206,6 +206,28 @@ ElfError SymbolTable::open(const uint8_t* image, size_t size) {
   return ElfError::kNoSymbolTable;
 }
 
+bool SymbolTable::entry(size_t index, SymbolEntry& out) const {
+  if (index >= symbol_count_) return false;
+  Symbol symbol;
+  copy_in(symbol, image_ + symbols_offset_ + index * sizeof(Symbol));
+  out = SymbolEntry{};
+  uint8_t type = symbol.info & 0xf;
+  if ((type != kSymbolFunction && type != kSymbolObject) || symbol.name >= strings_size_ ||
+      symbol.section == 0) {
+    return true;  // not a named function or object: out.name stays nullptr
+  }
+  for (uint64_t k = symbol.name; k < strings_size_; ++k) {
+    if (image_[strings_offset_ + k] != 0) continue;
+    out.name = reinterpret_cast<const char*>(image_ + strings_offset_ + symbol.name);
+    break;
+  }
+  out.value = symbol.value;
+  out.size = symbol.size;
+  out.function = type == kSymbolFunction;
+  out.global = (symbol.info >> 4) != 0;  // STB_GLOBAL or STB_WEAK
+  return true;
+}
+
 bool SymbolTable::find(const char* name, uint64_t& value) const {
   for (size_t i = 0; i < symbol_count_; ++i) {
     Symbol symbol;

@@ -65,6 +65,15 @@ ElfError parse_executable(const uint8_t* image, size_t size, const Limits& limit
 
 // Symbol lookup over an ELF image's .symtab (functions and objects), for panic reports and
 // /proc/kallsyms-style listings.
+// One symbol of a SymbolTable, for listing them (kallsyms).
+struct SymbolEntry {
+  const char* name = nullptr;  // nullptr: not a named, defined function or object
+  uint64_t value = 0;
+  uint64_t size = 0;
+  bool function = false;
+  bool global = false;
+};
+
 class SymbolTable {
  public:
   ElfError open(const uint8_t* image, size_t size);
@@ -79,6 +88,8 @@ class SymbolTable {
   // True when a function symbol (STT_FUNC) starts exactly at `address`.
   bool is_function_start(uint64_t address) const;
   size_t count() const { return symbol_count_; }
+  // Symbol `index` (below count()); false past the end.
+  bool entry(size_t index, SymbolEntry& out) const;
 
  private:
   const uint8_t* image_ = nullptr;

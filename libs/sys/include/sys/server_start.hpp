@@ -45,8 +45,11 @@ inline constexpr uint64_t kTraceRequestBuffer = 0x0000400000000000ull;
 inline constexpr uint64_t kTraceReplyBuffer = kTraceRequestBuffer + kTraceBufferBytes;
 
 // The POSIX server's ELF image, mapped read-only in the trace server (its symbol table names
-// the functions kprobes attach to); ServerStartInfo::traced_image_* say where it starts.
+// the functions kprobes attach to) and in the POSIX server itself (/proc/kallsyms), and the
+// kernel's (the `symbols` boot module) in the POSIX server; ServerStartInfo says where each
+// starts in its first page.
 inline constexpr uint64_t kTracedImageBase = 0x0000500000000000ull;
+inline constexpr uint64_t kKernelImageBase = 0x0000510000000000ull;
 // "Current task" records (DESIGN.md section 5): the POSIX server writes, at every system call
 // it starts serving, which Linux process it works for; the trace server reads them when a
 // probe on a POSIX-server function hits. One page, writable there, read-only here.
@@ -73,6 +76,8 @@ struct ServerStartInfo {
   uint64_t instance;             // 1 for the first start, one more at every restart
   uint64_t traced_image_size;    // trace server: bytes of the POSIX server's ELF (0: none)
   uint64_t traced_image_offset;  // of its first byte in its first page at kTracedImageBase
+  uint64_t kernel_image_size;    // POSIX server: bytes of the kernel's ELF at kKernelImageBase
+  uint64_t kernel_image_offset;
 };
 inline constexpr uint64_t kServerStartMagic = 0x7472617453767253ull;  // "SrvStart"
 inline constexpr uint64_t kStartFlagHasCom2 = 1;

@@ -1,0 +1,99 @@
+// SPDX-License-Identifier: MIT
+// /proc/kallsyms: the POSIX server's functions and objects (Linux's "kernel" here), then the
+// microkernel's marked [microkernel], in Linux's format, sorted by address.
+#include "fs/kallsyms.hpp"
+
+#include <string.h>
+
+#include "elf/elf64.hpp"
+#include "platform/kernel.hpp"
+#include "rt/format.hpp"
+
+namespace posix {
+
+namespace {
+
+struct Line {
+  uint64_t value;
+  const char* name;
+  char type;
+  bool microkernel;
+};
+
+// Linux's letters: T/t text, D/d data (objects); lower case for local symbols.
+char type_of(const elf::SymbolEntry& entry) {
+  char letter = entry.function ? 'T' : 'D';
+  return entry.global ? letter : static_cast<char>(letter + ('a' - 'A'));
+}
+
+size_t collect(const elf::SymbolTable& table, bool microkernel, Line* lines, size_t count,
+               size_t capacity) {
+  for (size_t i = 0; i < table.count() && count < capacity; ++i) {
+    elf::SymbolEntry entry;
+    if (!table.entry(i, entry) || entry.name == nullptr || entry.name[0] == 0) continue;
+    lines[count++] = Line{entry.value, entry.name, type_of(entry), microkernel};
+  }
+  return count;
+}
+
+// Shell sort by address (a few thousand lines, once).
+void sort(Line* lines, size_t count) {
+  for (size_t gap = count / 2; gap > 0; gap /= 2) {
+    for (size_t i = gap; i < count; ++i) {
+      Line line = lines[i];
+      size_t j = i;
+      for (; j >= gap && lines[j - gap].value > line.value; j -= gap) lines[j] = lines[j - gap];
+      lines[j] = line;
+    }
+  }
+}
+
+}  // namespace
+
+rt::Result<void> make_kallsyms(FileTree& tree, const sys::ServerStartInfo& info) {
+  elf::SymbolTable own, kernel;
+  bool have_own =
+      info.traced_image_size > 0 &&
+      own.open(reinterpret_cast<const uint8_t*>(sys::kTracedImageBase + info.traced_image_offset),
+               info.traced_image_size) == elf::ElfError::kNone;
+  bool have_kernel = info.kernel_image_size > 0 &&
+                     kernel.open(reinterpret_cast<const uint8_t*>(sys::kKernelImageBase +
+                                                                  info.kernel_image_offset),
+                                 info.kernel_image_size) == elf::ElfError::kNone;
+  size_t capacity = (have_own ? own.count() : 0) + (have_kernel ? kernel.count() : 0);
+  rt::Allocator& heap = platform::heap();
+  auto* lines = static_cast<Line*>(heap.allocate((capacity + 1) * sizeof(Line), alignof(Line)));
+  if (lines == nullptr) return rt::err(rt::kENOMEM);
+  size_t count = 0;
+  if (have_own) count = collect(own, false, lines, count, capacity);
+  if (have_kernel) count = collect(kernel, true, lines, count, capacity);
+  sort(lines, count);
+  size_t bytes = 0;
+  for (size_t i = 0; i < count; ++i) bytes += 16 + 3 + strlen(lines[i].name) + 15 + 1;
+  auto* text = static_cast<char*>(heap.allocate(bytes + 1, 1));
+  if (text == nullptr) {
+    heap.deallocate(lines, (capacity + 1) * sizeof(Line));
+    return rt::err(rt::kENOMEM);
+  }
+  size_t used = 0;
+  for (size_t i = 0; i < count; ++i) {
+    used +=
+        rt::format_to(text + used, bytes + 1 - used, "%016lx %c %s%s\n", lines[i].value,
+                      lines[i].type, lines[i].name, lines[i].microkernel ? "\t[microkernel]" : "");
+  }
+  Inode* proc = tree.find(tree.root(), "proc", 4);
+  rt::Result<void> result = rt::err(rt::kENOENT);
+  if (proc != nullptr) {
+    auto made = tree.create(proc, "kallsyms", kTypeRegular | 0444);
+    if (made.ok()) {
+      result = tree.set_contents(made.value(), reinterpret_cast<const uint8_t*>(text), used, true);
+    } else {
+      result = made.error();
+    }
+  }
+  heap.deallocate(text, bytes + 1);
+  heap.deallocate(lines, (capacity + 1) * sizeof(Line));
+  return result;
+}
+
+}  // namespace posix
