@@ -194,4 +194,8 @@ interface TraceService {
 
   # Which instance serves: the root task starts instance 1 and one more at every restart.
   instance @9 () -> (instance :UInt64);
+
+  # A tracefs directory's entries, one name per line, a directory's name ending in '/'
+  # (ENOTDIR for a file, ENOENT for nothing): the POSIX server's readdir and path lookup.
+  tracefsList @10 (path :Text) -> (names :Data);
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // The trace server: owns every BPF object and serves the POSIX server's bpf() calls over
 // proto/trace.capnp on the endpoint the root task gives it.
+#include "kprobe_events.hpp"
 #include "kprobes.hpp"
 #include "posix_symbols.hpp"
 #include "rt/new.hpp"
@@ -45,25 +46,25 @@ class ServerEnvironment final : public trace::TaskEnvironment {
   long read_kernel(void*, uint64_t, uint32_t) override { return -14; }
   uint64_t current_function_ip() override { return 0; }
   long capture_stack(bool, uint32_t, uint64_t*, uint32_t) override { return -14; }
-  // GAP: the trace buffer behind trace_pipe; until then messages go to the log console.
+  // bpf_trace_printk: into the trace buffer behind trace and trace_pipe.
   long trace_output(const char* message, uint32_t length) override {
-    char line[256];
-    uint32_t n = 0;
-    for (; n < length && n + 1 < sizeof line && message[n] != 0; ++n) line[n] = message[n];
-    line[n] = 0;
-    sys::print("trace: bpf_trace_printk: %s\n", line);
-    return 0;
+    return tracefs_ != nullptr ? trace::record_trace_printk(*tracefs_, *this, message, length) : 0;
   }
+  void set_tracefs(trace::Tracefs* tracefs) { tracefs_ = tracefs; }
 
  private:
   uint64_t state_;
+  trace::Tracefs* tracefs_ = nullptr;
 };
 
 alignas(ServerEnvironment) uint8_t environment_storage[sizeof(ServerEnvironment)];
 alignas(trace::ObjectTable) uint8_t objects_storage[sizeof(trace::ObjectTable)];
 alignas(trace::Session) uint8_t session_storage[sizeof(trace::Session)];
 alignas(trace::Service) uint8_t service_storage[sizeof(trace::Service)];
+alignas(trace::Tracefs) uint8_t tracefs_storage[sizeof(trace::Tracefs)];
 alignas(trace::Kprobes) uint8_t kprobes_storage[sizeof(trace::Kprobes)];
+alignas(trace::KprobeEventSwitch) uint8_t kprobe_events_storage[sizeof(
+    trace::KprobeEventSwitch)];
 trace::PosixSymbols posix_symbols;
 
 // One endpoint receives both the POSIX server's calls (Cap'n Proto, badge 1) and breakpoint
@@ -119,8 +120,20 @@ extern "C" int main(const sys::ServerStartInfo* info) {
     sys::print("trace: out of memory at start\n");
     return 1;
   }
+  if (info->traced_image_size > 0) {
+    posix_symbols.open(
+        reinterpret_cast<const uint8_t*>(sys::kTracedImageBase + info->traced_image_offset),
+        info->traced_image_size);
+  }
+  auto* tracefs =
+      new (tracefs_storage) trace::Tracefs(heap, posix_symbols, environment->possible_cpus());
+  if (!tracefs->init().ok()) {
+    sys::print("trace: out of memory for tracefs\n");
+    return 1;
+  }
+  environment->set_tracefs(tracefs);
   auto* service = new (service_storage)
-      trace::Service(*session, *environment, write_log, kWriteLogBytes, info->instance);
+      trace::Service(*session, *environment, *tracefs, write_log, kWriteLogBytes, info->instance);
   sonde::capnp::KernelServerConfig config{};
   config.endpoint = sys::kServerSlotTraceService;
   config.reply = reply.value();
@@ -129,13 +142,11 @@ extern "C" int main(const sys::ServerStartInfo* info) {
   config.shared_reply = sonde::capnp::MutableBytes{
       reinterpret_cast<uint8_t*>(sys::kTraceReplyBuffer), sys::kTraceBufferBytes};
   config.max_calls = 0;
-  if (info->traced_image_size > 0) {
-    posix_symbols.open(
-        reinterpret_cast<const uint8_t*>(sys::kTracedImageBase + info->traced_image_offset),
-        info->traced_image_size);
-  }
   auto* kprobes = new (kprobes_storage)
       trace::Kprobes(sys::kServerSlotTracedVSpace, sys::kServerSlotTraceService);
+  auto* kprobe_events =
+      new (kprobe_events_storage) trace::KprobeEventSwitch(*tracefs, posix_symbols, *kprobes);
+  tracefs->set_switch(kprobe_events);
   sys::print("trace: the trace server is up (instance %lu)\n", info->instance);
   serve(*service, *kprobes, config);
 }

@@ -121,6 +121,9 @@ rt::Result<void> Service::bpf(sonde::proto::TraceService::BpfParams::Reader para
     need.setLength(outcome.miss.length);
     return {};
   }
+  if (call.command == 5 && outcome.result > 0) {  // BPF_PROG_LOAD
+    note_program_loaded(static_cast<int32_t>(outcome.result));
+  }
   auto done = out.initDone();
   done.setResult(outcome.result);
   uint32_t count = 0;

@@ -9,6 +9,7 @@
 #include "trace.capnp.hpp"
 #include "trace/forwarded_memory.hpp"
 #include "trace/session.hpp"
+#include "trace/tracefs.hpp"
 
 namespace trace {
 
@@ -40,15 +41,24 @@ struct BpfServiceOutcome {
 BpfServiceOutcome serve_bpf(Session& session, const BpfServiceCall& call, uint8_t* write_log,
                             uint64_t write_capacity, uint64_t& log_size);
 
+// The most one tracefsRead answers (the reply buffer holds 2 MiB).
+inline constexpr uint32_t kMaxTracefsRead = 1u << 20;
+
+// bpf_trace_printk's message into the trace buffer, for the current task (the environment's
+// pid and comm) at the environment's clock.
+long record_trace_printk(Tracefs& tracefs, TaskEnvironment& environment, const char* message,
+                         uint32_t length);
+
 class Service final : public sonde::proto::TraceService::Server {
  public:
   // `write_log` holds the writes of one call; the reply carries them (so it needs about as
   // much room in the reply buffer).
-  Service(Session& session, TaskEnvironment& environment, uint8_t* write_log,
+  Service(Session& session, TaskEnvironment& environment, Tracefs& tracefs, uint8_t* write_log,
           uint64_t write_capacity, uint64_t instance = 1)
       : instance_(instance),
         session_(session),
         environment_(environment),
+        tracefs_(tracefs),
         write_log_(write_log),
         write_capacity_(write_capacity) {}
 
@@ -59,10 +69,25 @@ class Service final : public sonde::proto::TraceService::Server {
   rt::Result<void> instance(sonde::proto::TraceService::InstanceParams::Reader params,
                             sonde::proto::TraceService::InstanceResults::Builder results) override;
 
+  // tracefs (tracefs_service.cpp): the files below /sys/kernel/tracing, by path.
+  rt::Result<void> tracefsRead(
+      sonde::proto::TraceService::TracefsReadParams::Reader params,
+      sonde::proto::TraceService::TracefsReadResults::Builder results) override;
+  rt::Result<void> tracefsWrite(
+      sonde::proto::TraceService::TracefsWriteParams::Reader params,
+      sonde::proto::TraceService::TracefsWriteResults::Builder results) override;
+  rt::Result<void> tracefsList(
+      sonde::proto::TraceService::TracefsListParams::Reader params,
+      sonde::proto::TraceService::TracefsListResults::Builder results) override;
+
  private:
+  // A program that calls bpf_trace_printk switches its event on when it loads, as Linux.
+  void note_program_loaded(int32_t handle);
+
   uint64_t instance_;
   Session& session_;
   TaskEnvironment& environment_;
+  Tracefs& tracefs_;
   uint8_t* write_log_;
   uint64_t write_capacity_;
 };

@@ -21,6 +21,10 @@ class TaskEnvironment : public ebpf::Environment {
   uint64_t current_uid_gid() override { return uint64_t{gid_} << 32 | uid_; }
   long current_comm(char* buffer, uint32_t size) override;
 
+  // The current task as trace lines show it (TASK-PID).
+  int32_t pid() const { return pid_; }
+  const char* comm() const { return comm_; }
+
  protected:
   ~TaskEnvironment() = default;
 

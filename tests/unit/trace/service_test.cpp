@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "probe_targets.hpp"
 #include "trace_test_support.hpp"
 #include "tracing/trace_client.hpp"
 
@@ -72,7 +73,10 @@ class TaskEnv final : public TaskEnvironment {
   long read_kernel(void*, uint64_t, uint32_t) override { return -rt::kEFAULT; }
   uint64_t current_function_ip() override { return 0; }
   long capture_stack(bool, uint32_t, uint64_t*, uint32_t) override { return -rt::kEFAULT; }
-  long trace_output(const char*, uint32_t) override { return 0; }
+  long trace_output(const char* message, uint32_t length) override {
+    return tracefs != nullptr ? record_trace_printk(*tracefs, *this, message, length) : 0;
+  }
+  Tracefs* tracefs = nullptr;
 };
 
 // The process's fd table as the POSIX server keeps it: each fd's handle and its instance.
@@ -98,8 +102,9 @@ class TraceServiceTest : public ::testing::Test {
   TraceServiceTest()
       : objects_(allocator_, environment_),
         session_(objects_, false),
+        tracefs_(allocator_, targets_),
         write_log_(1 << 20),
-        service_(session_, environment_, write_log_.data(), write_log_.size()),
+        service_(session_, environment_, tracefs_, write_log_.data(), write_log_.size()),
         request_(1 << 18),
         reply_(1 << 18),
         transport_(service_,
@@ -107,7 +112,10 @@ class TraceServiceTest : public ::testing::Test {
                                               request_.size() * 8},
                    sonde::capnp::MutableBytes{reinterpret_cast<uint8_t*>(reply_.data()),
                                               reply_.size() * 8}),
-        client_(transport_) {}
+        client_(transport_) {
+    EXPECT_TRUE(tracefs_.init().ok());
+    environment_.tracefs = &tracefs_;
+  }
   ~TraceServiceTest() override { session_.close_all(); }
 
   posix::trace_client::CallerInfo caller(bool root = true) {
@@ -137,6 +145,8 @@ class TraceServiceTest : public ::testing::Test {
   TaskEnv environment_;
   ObjectTable objects_;
   Session session_;
+  UnknownProbeTargets targets_;
+  Tracefs tracefs_;
   std::vector<uint8_t> write_log_;
   Service service_;
   std::vector<uint64_t> request_, reply_;
@@ -277,7 +287,8 @@ TEST_F(TraceServiceTest, HandlesOfADeadInstanceAreStale) {
   ObjectTable objects(allocator_, environment_);
   Session session(objects, false);
   std::vector<uint8_t> log(1 << 20);
-  Service restarted(session, environment_, log.data(), log.size(), old_instance + 1);
+  Tracefs tracefs(allocator_, targets_);
+  Service restarted(session, environment_, tracefs, log.data(), log.size(), old_instance + 1);
   sonde::capnp::InProcessTransport transport(
       restarted,
       sonde::capnp::MutableBytes{reinterpret_cast<uint8_t*>(request_.data()), request_.size() * 8},
@@ -353,6 +364,135 @@ TEST_F(TraceServiceTest, MalformedRequestsAreRefused) {
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.error().code, rt::kEINVAL);
   EXPECT_EQ(objects_.count(ObjectKind::kMap), 0u);
+}
+
+// ---- tracefs ----
+
+// tracefsRead as the POSIX server sends it: the bytes, or the errno of an error reply.
+struct TracefsAnswer {
+  int error = 0;
+  std::string data;
+  bool end_of_file = false;
+  bool would_block = false;
+};
+
+class TracefsServiceTest : public TraceServiceTest {
+ protected:
+  TracefsAnswer read(const std::string& path, uint64_t offset = 0, bool blocking = false) {
+    auto request = client_.tracefsReadRequest();
+    request.params().setPath(path.data(), path.size());
+    request.params().setOffset(offset);
+    request.params().setMaxBytes(1 << 16);
+    request.params().setBlocking(blocking);
+    auto reply = request.send();
+    TracefsAnswer answer;
+    if (!reply.ok()) {
+      answer.error = reply.error().code;
+      return answer;
+    }
+    auto data = reply.value().getData();
+    if (data.ok())
+      answer.data.assign(reinterpret_cast<const char*>(data.value().bytes), data.value().size);
+    answer.end_of_file = reply.value().getEndOfFile();
+    answer.would_block = reply.value().getWouldBlock();
+    return answer;
+  }
+  // The bytes taken, or -errno.
+  int64_t write(const std::string& path, const std::string& data, uint64_t offset = 0,
+                bool append = false) {
+    auto request = client_.tracefsWriteRequest();
+    request.params().setPath(path.data(), path.size());
+    request.params().setOffset(offset);
+    request.params().setData(data.data(), data.size());
+    request.params().setAppend(append);
+    auto reply = request.send();
+    if (!reply.ok()) return -static_cast<int64_t>(reply.error().code);
+    return reply.value().getWritten();
+  }
+  TracefsAnswer list(const std::string& path) {
+    auto request = client_.tracefsListRequest();
+    request.params().setPath(path.data(), path.size());
+    auto reply = request.send();
+    TracefsAnswer answer;
+    if (!reply.ok()) {
+      answer.error = reply.error().code;
+      return answer;
+    }
+    auto names = reply.value().getNames();
+    if (names.ok())
+      answer.data.assign(reinterpret_cast<const char*>(names.value().bytes), names.value().size);
+    return answer;
+  }
+};
+
+TEST_F(TracefsServiceTest, ReadsAndWritesFilesByPath) {
+  EXPECT_EQ(read("tracing_on").data, "1\n");
+  EXPECT_EQ(write("buffer_size_kb", "4\n"), 2);
+  EXPECT_EQ(read("buffer_size_kb").data, "4\n");
+  TracefsAnswer past = read("buffer_size_kb", 2);
+  EXPECT_TRUE(past.end_of_file);
+  EXPECT_EQ(past.data, "");
+  EXPECT_EQ(read("events/syscalls/sys_enter_mkdirat/id").data, "765\n");
+  EXPECT_EQ(read("no_such_file").error, rt::kENOENT);
+  EXPECT_EQ(read("events").error, rt::kEISDIR);
+  EXPECT_EQ(write("tracing_on", "x\n"), -rt::kEINVAL);
+  // A kprobe on a symbol the targets do not know: ENOENT and a line in error_log.
+  EXPECT_EQ(write("kprobe_events", "p:bad no_such_function\n"), -rt::kENOENT);
+  EXPECT_NE(read("error_log").data.find("Invalid probed address or symbol"), std::string::npos);
+}
+
+TEST_F(TracefsServiceTest, ListsDirectoriesWithASlash) {
+  TracefsAnswer root = list("");
+  EXPECT_EQ(root.error, 0);
+  EXPECT_NE(root.data.find("trace_pipe\n"), std::string::npos) << root.data;
+  EXPECT_NE(root.data.find("events/\n"), std::string::npos) << root.data;
+  TracefsAnswer events = list("events");
+  EXPECT_NE(events.data.find("enable\n"), std::string::npos);
+  EXPECT_NE(events.data.find("syscalls/\n"), std::string::npos) << events.data;
+  EXPECT_EQ(list("events/syscalls/sys_enter_mkdirat").data, "enable\nfilter\nformat\nid\n");
+  EXPECT_EQ(list("trace_pipe").error, rt::kENOTDIR);
+  EXPECT_EQ(list("events/syscalls/sys_enter_mkdirat/format").error, rt::kENOTDIR);
+  EXPECT_EQ(list("events/nosuch").error, rt::kENOENT);
+}
+
+TEST_F(TracefsServiceTest, TracePipeWouldBlockThenGivesTheProgramsPrintk) {
+  TracefsAnswer empty = read("trace_pipe", 0, /*blocking=*/true);
+  EXPECT_EQ(empty.error, 0);
+  EXPECT_TRUE(empty.would_block);
+  EXPECT_EQ(read("trace_pipe", 0, /*blocking=*/false).error, rt::kEAGAIN);
+  // A raw tracepoint program writing "hi" through bpf_trace_printk; loading it enables
+  // bpf_trace:bpf_trace_printk, as on Linux.
+  EXPECT_EQ(read("events/bpf_trace/bpf_trace_printk/enable").data, "0\n");
+  std::vector<ebpf::Insn> insns =
+      ebpf::assemble(
+          "mov %r1, 0x6968\nstxw [%r10-8], %r1\nmov %r1, %r10\nadd %r1, -8\nmov %r2, 3\n"
+          "call 6\nmov %r0, 0\nexit")
+          .insns;
+  const char license[] = "GPL";
+  memory_.map(insns.data(), insns.size() * sizeof(ebpf::Insn), false);
+  memory_.map(license, sizeof license, false);
+  BpfAttr load = {};
+  load.prog_load.prog_type = 17;  // raw tracepoint
+  load.prog_load.insns = address(insns.data());
+  load.prog_load.insn_cnt = static_cast<uint32_t>(insns.size());
+  load.prog_load.license = address(license);
+  int64_t fd = bpf(kProgLoad, load);
+  ASSERT_EQ(fd, 3);
+  EXPECT_EQ(read("events/bpf_trace/bpf_trace_printk/enable").data, "1\n");
+  uint64_t arguments[1] = {0};
+  memory_.map(arguments, sizeof arguments, false);
+  BpfAttr run = {};
+  run.test.prog_fd = static_cast<uint32_t>(fd);
+  run.test.ctx_in = address(arguments);
+  run.test.ctx_size_in = sizeof arguments;
+  ASSERT_EQ(bpf(kProgTestRun, run), 0);
+  TracefsAnswer line = read("trace_pipe", 0, /*blocking=*/true);
+  EXPECT_FALSE(line.would_block);
+  // "          loader-7       [000] ...1.     0.000000: bpf_trace_printk: hi"
+  EXPECT_NE(line.data.find("loader-7 "), std::string::npos) << line.data;
+  EXPECT_NE(line.data.find("] ...1. "), std::string::npos) << line.data;
+  EXPECT_NE(line.data.find(": bpf_trace_printk: hi\n"), std::string::npos) << line.data;
+  EXPECT_TRUE(read("trace_pipe", 0, /*blocking=*/true).would_block) << "the line was consumed";
 }
 
 }  // namespace

@@ -331,6 +331,24 @@ TEST_F(TracefsSessionTest, FilesAndErrors) {
   EXPECT_EQ(text_of(names), "enable\nfilter\nformat\nid\n");
   EXPECT_EQ(tracefs.list("trace", 5, names).error().code, rt::kENOTDIR);
   EXPECT_EQ(tracefs.list("events/nosuch", 13, names).error().code, rt::kENOENT);
+  EXPECT_EQ(tracefs.list("trace_pipe", 10, names).error().code, rt::kENOTDIR);
+  // Files and directories by path, without rendering them.
+  auto kind = [&](const char* path) {
+    auto directory = tracefs.is_directory(path, std::strlen(path));
+    return directory.ok() ? (directory.value() ? "directory" : "file") : "missing";
+  };
+  EXPECT_STREQ(kind(""), "directory");
+  EXPECT_STREQ(kind("/events"), "directory");
+  EXPECT_STREQ(kind("trace_pipe"), "file");
+  EXPECT_STREQ(kind("events/enable"), "file");
+  EXPECT_STREQ(kind("events/syscalls"), "directory");
+  EXPECT_STREQ(kind("events/syscalls/filter"), "file");
+  EXPECT_STREQ(kind("events/syscalls/sys_enter_openat"), "directory");
+  EXPECT_STREQ(kind("events/syscalls/sys_enter_openat/format"), "file");
+  EXPECT_STREQ(kind("events/syscalls/sys_enter_openat/hist"), "missing");
+  EXPECT_STREQ(kind("events/nosuch"), "missing");
+  EXPECT_STREQ(kind("nosuch"), "missing");
+  EXPECT_STREQ(kind("trace/x"), "missing");
 }
 
 TEST_F(TracefsSessionTest, EventSwitchSeesEnables) {

@@ -55,6 +55,8 @@ class Tracefs {
                                            const char* data, size_t length, bool append);
   // A directory's entries, one name per line (for readdir); ENOTDIR, ENOENT.
   [[nodiscard]] rt::Result<void> list(const char* path, size_t path_length, TextBuffer& out);
+  // Whether a path names a directory (true) or a file (false); ENOENT. Nothing is rendered.
+  [[nodiscard]] rt::Result<bool> is_directory(const char* path, size_t path_length);
 
   // bpf_trace_printk from a program: recorded while the bpf_trace_printk event is enabled
   // (loading a program that calls it enables it, as on Linux: enable_printk_event()).

@@ -537,13 +537,38 @@ rt::Result<void> Tracefs::list(const char* path_text, size_t path_length, TextBu
       out.append_char('\n');
     }
   } else {
-    TextBuffer ignored(allocator_);
-    rt::Result<void> file = render(path_text, path_length, ignored);
-    if (file.ok()) return rt::err(rt::kENOTDIR);
-    return file.error().code == rt::kEISDIR ? rt::err(rt::kENOENT) : file.error();
+    bool directory = TRY(is_directory(path_text, path_length));
+    return directory ? rt::err(rt::kENOENT) : rt::err(rt::kENOTDIR);
   }
   if (!out.ok()) return rt::err(rt::kENOMEM);
   return {};
+}
+
+rt::Result<bool> Tracefs::is_directory(const char* path_text, size_t path_length) {
+  Path path = split(path_text, path_length);
+  auto one_of = [&](size_t index, const auto& names) {
+    for (const char* name : names) {
+      if (path.is(index, name)) return true;
+    }
+    return false;
+  };
+  if (path.too_deep) return rt::err(rt::kENOENT);
+  if (path.count == 0) return true;
+  if (path.count == 1) {
+    if (path.is(0, "events")) return true;
+    if (one_of(0, kRootFiles)) return false;
+    return rt::err(rt::kENOENT);
+  }
+  if (!path.is(0, "events")) return rt::err(rt::kENOENT);
+  if (path.count == 2 && path.is(1, "enable")) return false;
+  if (!events_.system_exists(path.part[1], path.length[1])) return rt::err(rt::kENOENT);
+  if (path.count == 2) return true;
+  if (path.count == 3 && (path.is(2, "enable") || path.is(2, "filter"))) return false;
+  if (events_.find(path.part[1], path.length[1], path.part[2], path.length[2]) == nullptr)
+    return rt::err(rt::kENOENT);
+  if (path.count == 3) return true;
+  if (one_of(3, kEventFiles)) return false;
+  return rt::err(rt::kENOENT);
 }
 
 }  // namespace trace
