@@ -68,7 +68,7 @@ void KprobeEventSwitch::Client::on_hit(const PtRegs& regs, uint64_t address, Tra
   if (event == nullptr || event->probe == nullptr) return;
   CurrentTaskView task = read_current_task();
   alignas(8) static uint8_t record[8192];
-  ProbeHit hit{address, 0, task.comm};
+  FetchContext hit{address, 0, task.comm};
   const auto& probe = *static_cast<const ProbeDefinition*>(event->probe);
   size_t size = build_probe_record(probe, static_cast<uint16_t>(event->id), task.pid, regs, hit,
                                    memory, record, sizeof record);

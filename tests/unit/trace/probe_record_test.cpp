@@ -57,7 +57,7 @@ class ProbeRecordTest : public ::testing::Test {
     EXPECT_TRUE(written.ok());
     const ProbeDefinition& probe = tracefs_.kprobes().at(0);
     uint8_t record[512];
-    ProbeHit hit{kDoUnlinkat, 0, "rm"};
+    FetchContext hit{kDoUnlinkat, 0, "rm"};
     size_t size = build_probe_record(probe, static_cast<uint16_t>(probe.event->id), 42, regs, hit,
                                      memory_, record, sizeof record);
     EXPECT_GT(size, 0u);
@@ -104,7 +104,7 @@ TEST_F(ProbeRecordTest, TooSmallABufferGivesZero) {
   auto written = tracefs_.write("kprobe_events", 13, 0, "p:t do_unlinkat", 15, false);
   ASSERT_TRUE(written.ok());
   PtRegs regs = {};
-  ProbeHit hit{kDoUnlinkat, 0, "rm"};
+  FetchContext hit{kDoUnlinkat, 0, "rm"};
   uint8_t record[8];
   EXPECT_EQ(
       build_probe_record(tracefs_.kprobes().at(0), 1, 1, regs, hit, memory_, record, sizeof record),

@@ -28,7 +28,7 @@ class TracedMemory {
 };
 
 // What the hit is about besides the registers.
-struct ProbeHit {
+struct FetchContext {
   uint64_t probe_ip;   // the probed address (__probe_ip), or the function for return probes
   uint64_t return_ip;  // return probes: where the function returns to (__probe_ret_ip)
   const char* comm;    // the current task's comm ($comm)
@@ -38,7 +38,7 @@ struct ProbeHit {
 // fields point to) into `out`; the record's size, or 0 if `capacity` is too small. A value
 // that cannot be read is 0, a string that cannot be read "(fault)", as Linux's fetch.
 size_t build_probe_record(const ProbeDefinition& probe, uint16_t event_id, int32_t pid,
-                          const PtRegs& regs, const ProbeHit& hit, TracedMemory& memory,
+                          const PtRegs& regs, const FetchContext& hit, TracedMemory& memory,
                           uint8_t* out, size_t capacity);
 
 }  // namespace trace

@@ -53,7 +53,7 @@ bool argument(const PtRegs& regs, uint64_t n, TracedMemory& memory, uint64_t& va
 }  // namespace
 
 size_t build_probe_record(const ProbeDefinition& probe, uint16_t event_id, int32_t pid,
-                          const PtRegs& regs, const ProbeHit& hit, TracedMemory& memory,
+                          const PtRegs& regs, const FetchContext& hit, TracedMemory& memory,
                           uint8_t* out, size_t capacity) {
   size_t fixed = kCommonFieldsSize + (probe.is_return ? 16 : 8);
   for (const FetchArg& arg : probe.args) fixed = arg.field_offset + type_size(arg.type);
