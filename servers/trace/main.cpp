@@ -23,7 +23,7 @@ constexpr uint64_t kHeapBase = 0x100000000000ull;
 constexpr uint64_t kWriteLogBytes = sys::kTraceBufferBytes - (64u << 10);
 
 // Time from the kernel's clock page, randomness from a xorshift generator seeded by the TSC.
-class ServerEnvironment final : public trace::TaskEnvironment {
+class ServerEnvironment final : public trace::TaskEnvironment, public trace::HitObserver {
  public:
   ServerEnvironment() {
     uint32_t low, high;
@@ -40,10 +40,21 @@ class ServerEnvironment final : public trace::TaskEnvironment {
     state_ ^= state_ << 17;
     return static_cast<uint32_t>(state_ >> 16);
   }
-  // GAP: traced memory through borrowed pages comes with probes; until then nothing is
-  // readable, as for an address the task cannot read.
+  // bpf_probe_read_kernel in a probe on the POSIX server reads its memory, borrowed for the hit;
+  // outside a hit (PROG_TEST_RUN) nothing is readable.
+  // GAP: bpf_probe_read_user: the trace server holds no caps to Linux processes' memory yet.
   long read_user(void*, uint64_t, uint32_t) override { return -14; }
-  long read_kernel(void*, uint64_t, uint32_t) override { return -14; }
+  long read_kernel(void* destination, uint64_t source, uint32_t size) override {
+    if (hit_memory_ == nullptr || !hit_memory_->read(destination, source, size)) return -14;
+    return 0;
+  }
+  // A hit on a POSIX-server function: the helpers see the Linux process it works for.
+  void hit_begins(trace::TracedMemory& memory) override {
+    hit_memory_ = &memory;
+    trace::CurrentTaskView task = trace::read_current_task();
+    set_current(task.pid, task.tgid, task.uid, task.gid, task.comm, 16);
+  }
+  void hit_ends() override { hit_memory_ = nullptr; }
   uint64_t current_function_ip() override { return 0; }
   long capture_stack(bool, uint32_t, uint64_t*, uint32_t) override { return -14; }
   // bpf_trace_printk: into the trace buffer behind trace and trace_pipe.
@@ -55,6 +66,7 @@ class ServerEnvironment final : public trace::TaskEnvironment {
  private:
   uint64_t state_;
   trace::Tracefs* tracefs_ = nullptr;
+  trace::TracedMemory* hit_memory_ = nullptr;
 };
 
 alignas(ServerEnvironment) uint8_t environment_storage[sizeof(ServerEnvironment)];
@@ -63,8 +75,7 @@ alignas(trace::Session) uint8_t session_storage[sizeof(trace::Session)];
 alignas(trace::Service) uint8_t service_storage[sizeof(trace::Service)];
 alignas(trace::Tracefs) uint8_t tracefs_storage[sizeof(trace::Tracefs)];
 alignas(trace::Kprobes) uint8_t kprobes_storage[sizeof(trace::Kprobes)];
-alignas(trace::KprobeEventSwitch) uint8_t kprobe_events_storage[sizeof(
-    trace::KprobeEventSwitch)];
+alignas(trace::KprobeEventSwitch) uint8_t kprobe_events_storage[sizeof(trace::KprobeEventSwitch)];
 trace::PosixSymbols posix_symbols;
 
 // One endpoint receives both the POSIX server's calls (Cap'n Proto, badge 1) and breakpoint
@@ -147,6 +158,7 @@ extern "C" int main(const sys::ServerStartInfo* info) {
   auto* kprobe_events =
       new (kprobe_events_storage) trace::KprobeEventSwitch(*tracefs, posix_symbols, *kprobes);
   tracefs->set_switch(kprobe_events);
+  kprobes->set_observer(environment);
   sys::print("trace: the trace server is up (instance %lu)\n", info->instance);
   serve(*service, *kprobes, config);
 }

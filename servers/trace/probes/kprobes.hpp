@@ -21,6 +21,16 @@ class KprobeClient {
   ~KprobeClient() = default;
 };
 
+// Told around the clients of every hit (the helpers' environment follows the traced task).
+class HitObserver {
+ public:
+  virtual void hit_begins(TracedMemory& memory) = 0;
+  virtual void hit_ends() = 0;
+
+ protected:
+  ~HitObserver() = default;
+};
+
 class Kprobes {
  public:
   static constexpr uint64_t kFirstBadge = 0x1000;
@@ -45,6 +55,7 @@ class Kprobes {
   // A breakpoint fault: runs every client of the probe (the reply, Resume, is the caller's).
   void hit(uint64_t badge, const sonde::abi::UserRegisters& registers, uint64_t address);
   uint64_t hits() const { return hits_; }
+  void set_observer(HitObserver* observer) { observer_ = observer; }
 
  private:
   struct Probe {
@@ -62,6 +73,7 @@ class Kprobes {
   BorrowedMemory memory_;
   Probe probes_[kMaxProbes];
   uint64_t hits_ = 0;
+  HitObserver* observer_ = nullptr;
 };
 
 // Linux's pt_regs from a fault message's registers (ip = the probed address).
