@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "fs/initramfs.hpp"
+#include "fs/tracefs.hpp"
 #include "platform/kernel.hpp"
 #include "rt/new.hpp"
 #include "sys/clock.hpp"
@@ -92,9 +93,15 @@ void make_devices(FileTree& tree) {
     auto made = tree.create(tree.root(), d.path, d.mode);
     if (made.ok()) made.value()->device = d.device;
   }
-  const char* const directories[] = {
-      "/tmp",        "/proc",          "/sys", "/root", "/sys/kernel/debug", "/sys/kernel/tracing",
-      "/sys/fs/bpf", "/sys/kernel/btf"};
+  const char* const directories[] = {"/tmp",
+                                     "/proc",
+                                     "/sys",
+                                     "/root",
+                                     "/sys/kernel/debug",
+                                     "/sys/kernel/tracing",
+                                     "/sys/kernel/debug/tracing",
+                                     "/sys/fs/bpf",
+                                     "/sys/kernel/btf"};
   for (const char* directory : directories) {
     auto made = tree.create(tree.root(), directory, kTypeDirectory | 0755);
     if (made.ok() && strcmp(directory, "/tmp") == 0) made.value()->mode = kTypeDirectory | 01777;
@@ -269,6 +276,7 @@ extern "C" int main(const sys::ServerStartInfo* info) {
   }
   make_devices(*tree);
   make_sysfs(*tree);
+  mount_tracefs(*tree);
 
   auto endpoint = platform::make_object(ObjectType::kEndpoint);
   auto empty_cnode = platform::make_object(ObjectType::kCNode, 1);
