@@ -247,7 +247,7 @@ int64_t sys_write(SyscallContext& c) {
 int64_t sys_pread64(SyscallContext& c) {
   File* file = fd_file(*c.process->files, static_cast<int>(c.arg(0)));
   if (file == nullptr) return -rt::kEBADF;
-  if (file->kind != FileKind::kInode) return -rt::kESPIPE;
+  if (file->kind != FileKind::kInode && file->kind != FileKind::kTracefs) return -rt::kESPIPE;
   if (static_cast<int64_t>(c.arg(3)) < 0) return -rt::kEINVAL;
   uint64_t position = c.arg(3);
   return vfs_read(file, reinterpret_cast<char*>(c.arg(1)), c.arg(2), &position);
@@ -256,7 +256,7 @@ int64_t sys_pread64(SyscallContext& c) {
 int64_t sys_pwrite64(SyscallContext& c) {
   File* file = fd_file(*c.process->files, static_cast<int>(c.arg(0)));
   if (file == nullptr) return -rt::kEBADF;
-  if (file->kind != FileKind::kInode) return -rt::kESPIPE;
+  if (file->kind != FileKind::kInode && file->kind != FileKind::kTracefs) return -rt::kESPIPE;
   if (static_cast<int64_t>(c.arg(3)) < 0) return -rt::kEINVAL;
   uint64_t position = c.arg(3);
   return vfs_write(file, reinterpret_cast<const char*>(c.arg(1)), c.arg(2), &position);

@@ -19,6 +19,8 @@ cat buffer_size_kb buffer_total_size_kb
 echo 0 > buffer_size_kb
 echo "status $?"
 cat buffer_size_kb
+# the trace file: its header, then no entries
+cat trace
 # set_event: append, then clear with a truncating write
 cat set_event
 echo 'syscalls:sys_enter_mkdirat' >> set_event
