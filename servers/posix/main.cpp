@@ -5,6 +5,7 @@
 
 #include "fs/initramfs.hpp"
 #include "fs/kallsyms.hpp"
+#include "fs/tracefs.hpp"
 #include "platform/kernel.hpp"
 #include "rt/new.hpp"
 #include "sys/clock.hpp"
@@ -93,9 +94,15 @@ void make_devices(FileTree& tree) {
     auto made = tree.create(tree.root(), d.path, d.mode);
     if (made.ok()) made.value()->device = d.device;
   }
-  const char* const directories[] = {
-      "/tmp",        "/proc",          "/sys", "/root", "/sys/kernel/debug", "/sys/kernel/tracing",
-      "/sys/fs/bpf", "/sys/kernel/btf"};
+  const char* const directories[] = {"/tmp",
+                                     "/proc",
+                                     "/sys",
+                                     "/root",
+                                     "/sys/kernel/debug",
+                                     "/sys/kernel/tracing",
+                                     "/sys/kernel/debug/tracing",
+                                     "/sys/fs/bpf",
+                                     "/sys/kernel/btf"};
   for (const char* directory : directories) {
     auto made = tree.create(tree.root(), directory, kTypeDirectory | 0755);
     if (made.ok() && strcmp(directory, "/tmp") == 0) made.value()->mode = kTypeDirectory | 01777;
@@ -273,6 +280,7 @@ extern "C" int main(const sys::ServerStartInfo* info) {
   if (auto kallsyms = make_kallsyms(*tree, *info); !kallsyms.ok()) {
     tty::log("posix: no /proc/kallsyms: errno %d\n", kallsyms.error().code);
   }
+  mount_tracefs(*tree);
 
   auto endpoint = platform::make_object(ObjectType::kEndpoint);
   auto empty_cnode = platform::make_object(ObjectType::kCNode, 1);

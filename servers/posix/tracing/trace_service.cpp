@@ -3,6 +3,7 @@
 // wrapped in fds (anon inodes, close-on-exec, as Linux's bpf fds).
 #include "tracing/trace_service.hpp"
 
+#include "fs/tracefs.hpp"
 #include "kernel/syscalls.hpp"
 #include "platform/kernel.hpp"
 #include "rt/new.hpp"
@@ -124,6 +125,7 @@ rt::Result<void> restart_trace_server() {
 }
 
 bool trace_service_available() { return client != nullptr; }
+sonde::proto::TraceService::Client* trace_service_client() { return client; }
 
 void publish_current_task(const Process* process) {
   if (client == nullptr) return;
@@ -156,6 +158,7 @@ int64_t sys_bpf(SyscallContext& c) {
   int64_t result =
       trace_client::forward_bpf(*client, command, c.arg(1), static_cast<uint32_t>(c.arg(2)), caller,
                                 descriptors, memory, platform::heap());
+  note_trace_activity();  // a program may have written to trace_pipe
   if (result <= 0 || !trace_client::returns_handle(command)) return result;
   uint64_t instance = trace_client::current_instance();
   auto file = new_file(FileKind::kTrace, kO_RDWR, nullptr);

@@ -6,12 +6,15 @@
 
 #include "rt/result.hpp"
 #include "sys/server_start.hpp"
+#include "trace.capnp.hpp"
 
 namespace posix {
 
 // Connects to the trace service if the root task gave one (kStartFlagHasTrace).
 void init_trace_service(const sys::ServerStartInfo& info);
 bool trace_service_available();
+// The connection, or nullptr without a trace server.
+sonde::proto::TraceService::Client* trace_service_client();
 
 struct Process;
 // Writes the current-task record the trace server reads on a probe hit (nullptr: the server

@@ -34,7 +34,8 @@ enum class FileKind : uint8_t {
   kRandom,
   kPipeRead,
   kPipeWrite,
-  kTrace,  // an object of the trace server (BPF map, program, link, ...): an anon inode fd
+  kTrace,    // an object of the trace server (BPF map, program, link, ...): an anon inode fd
+  kTracefs,  // a file of tracefs (fs/tracefs.cpp): its reads and writes go to the trace server
 };
 
 struct Pipe {
@@ -51,8 +52,9 @@ struct File {
   Inode* inode;    // kInode (and the device inode for devices)
   uint64_t position;
   Pipe* pipe;
-  uint32_t trace_handle;    // kTrace: the trace server's handle
-  uint64_t trace_instance;  // and the instance it belongs to
+  uint32_t trace_handle;      // kTrace: the trace server's handle
+  uint64_t trace_instance;    // and the instance it belongs to
+  uint64_t tracefs_activity;  // kTracefs: the trace activity when trace_pipe was found empty
 };
 
 struct FdTable {

@@ -187,6 +187,9 @@ struct Walker {
         next = directory->parent;
       } else {
         next = tree.find(directory, p, length);
+        if (directory->remote != nullptr && (next == nullptr || last)) {
+          next = TRY(directory->remote->lookup(tree, directory, p, length));
+        }
       }
       if (next == nullptr) {
         if (last && (flags & kAllowMissing) != 0) {

@@ -23,6 +23,21 @@ inline constexpr size_t kPathMax = 4096;
 inline constexpr int kSymlinkMax = 40;  // Linux's MAXSYMLINKS
 
 struct Inode;
+class FileTree;
+
+// A file system another server holds (tracefs, the trace server's): its directories are
+// inodes of the tree whose entries are brought up to date by asking that server whenever a
+// lookup needs a name it does not know, and always for the last name of a path.
+class RemoteFileSystem {
+ public:
+  // `name` in `directory` (an inode of this file system) as the server knows it now: its inode,
+  // linked into the directory, or nullptr when there is no such name (an old entry goes).
+  virtual rt::Result<Inode*> lookup(FileTree& tree, Inode* directory, const char* name,
+                                    size_t length) = 0;
+
+ protected:
+  ~RemoteFileSystem() = default;
+};
 
 // One name in a directory.
 struct DirectoryEntry {
@@ -46,6 +61,7 @@ struct Inode {
   uint64_t size;
   uint64_t capacity;
   bool owned;
+  RemoteFileSystem* remote;  // the file system holding it, if not the tree itself
 
   bool is_directory() const { return (mode & kTypeMask) == kTypeDirectory; }
   bool is_regular() const { return (mode & kTypeMask) == kTypeRegular; }

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "fs/procfs.hpp"
+#include "fs/tracefs.hpp"
 #include "kernel/random.hpp"
 #include "kernel/syscalls.hpp"
 #include "tracing/trace_service.hpp"
@@ -33,6 +34,7 @@ int poll_file(File* file) {
       return (file->pipe->count > 0 ? 1 : 0) | (file->pipe->writers == 0 ? 0x10 : 0);
     case FileKind::kPipeWrite:
       return (file->pipe->count < Pipe::kCapacity ? 4 : 0) | (file->pipe->readers == 0 ? 8 : 0);
+    // GAP: tracefs files (trace_pipe) poll as always ready; the trace server is not asked.
     default: return 1 | 4;
   }
 }
@@ -113,6 +115,7 @@ extern "C" __attribute__((noinline)) long vfs_read(File* file, char* buf, size_t
       return static_cast<long>(n);
     }
     case FileKind::kPipeWrite: return -rt::kEBADF;
+    case FileKind::kTracefs: return posix::tracefs_read(file, address, count, pos);
     case FileKind::kTrace: return -rt::kEINVAL;  // as bpf_dummy_read
   }
   return -rt::kEINVAL;
@@ -189,6 +192,7 @@ extern "C" __attribute__((noinline)) long vfs_write(File* file, const char* buf,
       return static_cast<long>(n);
     }
     case FileKind::kPipeRead: return -rt::kEBADF;
+    case FileKind::kTracefs: return posix::tracefs_write(file, address, count, pos);
     case FileKind::kTrace: return -rt::kEINVAL;  // as bpf_dummy_write
   }
   return -rt::kEINVAL;

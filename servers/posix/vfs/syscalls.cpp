@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "fs/procfs.hpp"
+#include "fs/tracefs.hpp"
 #include "kernel/random.hpp"
 #include "sys/clock.hpp"
 #include "tty/console.hpp"
@@ -162,6 +163,7 @@ extern "C" __attribute__((noinline)) long do_sys_openat2(int dfd, const char* fi
   if (inode == nullptr) {
     if ((flags & kO_CREAT) == 0) return -rt::kENOENT;
     if (found.value().last == nullptr) return -rt::kEISDIR;
+    if (is_tracefs(found.value().parent)) return -rt::kEACCES;  // tracefs makes no files
     auto made = tree().make_inode(kTypeRegular | (mode & ~c.process->umask));
     if (!made.ok()) return -made.error().code;
     inode = made.value();
@@ -183,8 +185,15 @@ extern "C" __attribute__((noinline)) long do_sys_openat2(int dfd, const char* fi
   }
   FileKind kind =
       (inode->mode & kTypeMask) == kTypeCharDevice ? device_kind(inode->device) : FileKind::kInode;
+  if (is_tracefs(inode) && inode->is_regular()) kind = FileKind::kTracefs;
   auto file = new_file(kind, static_cast<uint32_t>(flags), inode);
   if (!file.ok()) return -file.error().code;
+  if (kind == FileKind::kTracefs) {
+    if (long opened = tracefs_open(file.value()); opened < 0) {
+      put_file(file.value());
+      return opened;
+    }
+  }
   auto fd = install_fd(*c.process->files, file.value(), 0, (flags & kO_CLOEXEC) != 0);
   if (!fd.ok()) {
     put_file(file.value());
@@ -238,7 +247,7 @@ int64_t sys_write(SyscallContext& c) {
 int64_t sys_pread64(SyscallContext& c) {
   File* file = fd_file(*c.process->files, static_cast<int>(c.arg(0)));
   if (file == nullptr) return -rt::kEBADF;
-  if (file->kind != FileKind::kInode) return -rt::kESPIPE;
+  if (file->kind != FileKind::kInode && file->kind != FileKind::kTracefs) return -rt::kESPIPE;
   if (static_cast<int64_t>(c.arg(3)) < 0) return -rt::kEINVAL;
   uint64_t position = c.arg(3);
   return vfs_read(file, reinterpret_cast<char*>(c.arg(1)), c.arg(2), &position);
@@ -247,7 +256,7 @@ int64_t sys_pread64(SyscallContext& c) {
 int64_t sys_pwrite64(SyscallContext& c) {
   File* file = fd_file(*c.process->files, static_cast<int>(c.arg(0)));
   if (file == nullptr) return -rt::kEBADF;
-  if (file->kind != FileKind::kInode) return -rt::kESPIPE;
+  if (file->kind != FileKind::kInode && file->kind != FileKind::kTracefs) return -rt::kESPIPE;
   if (static_cast<int64_t>(c.arg(3)) < 0) return -rt::kEINVAL;
   uint64_t position = c.arg(3);
   return vfs_write(file, reinterpret_cast<const char*>(c.arg(1)), c.arg(2), &position);
@@ -335,6 +344,7 @@ int64_t sys_getdents64(SyscallContext& c) {
   Inode* directory = file->inode;
   if (file->position == 0 && under_procfs(tree(), directory, "."))
     refresh_procfs(tree(), c.process);
+  if (file->position == 0 && is_tracefs(directory)) tracefs_refresh(tree(), directory);
   // Position n: 0 ".", 1 "..", then the entries in list order.
   for (;;) {
     uint64_t index = file->position;
@@ -417,6 +427,7 @@ int64_t make_node(SyscallContext& c, int dfd, uint64_t path_address, uint32_t mo
   auto found = resolve(c, dfd, path, kAllowMissing);
   if (!found.ok()) return -found.error().code;
   if (found.value().inode != nullptr) return -rt::kEEXIST;
+  if (is_tracefs(found.value().parent)) return -rt::kEPERM;  // GAP: tracefs instances/
   auto made = tree().make_inode(mode);
   if (!made.ok()) return -made.error().code;
   Inode* inode = made.value();
@@ -467,6 +478,7 @@ extern "C" __attribute__((noinline)) int do_unlinkat(int dfd, struct filename* n
   if (found.value().last == nullptr) return -rt::kEBUSY;
   Inode* inode = found.value().inode;
   if (inode->is_directory()) return -rt::kEISDIR;
+  if (is_tracefs(inode)) return -rt::kEPERM;
   return static_cast<int>(
       to_rax(tree().unlink(found.value().parent, found.value().last, found.value().last_length)));
 }

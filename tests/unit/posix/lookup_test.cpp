@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <string>
+#include <vector>
 
 #include "support/malloc_allocator.hpp"
 #include "vfs/inode.hpp"
@@ -120,6 +122,57 @@ TEST_F(LookupTest, UnlinkAndLinkKeepCounts) {
   EXPECT_TRUE(tree.unlink(usr_bin, "tmp", 3).ok());
   EXPECT_EQ(find("/usr/bin/tmp"), nullptr);
   EXPECT_EQ(tree.unlink(usr_bin, "tmp", 3).error().code, ENOENT);
+}
+
+// A remote file system (tracefs): names it does not hold are asked for, and always the last
+// name of a path (which the server checks whole); known directories on the way are not.
+class FakeRemote final : public RemoteFileSystem {
+ public:
+  rt::Result<Inode*> lookup(FileTree& tree, Inode* directory, const char* name,
+                            size_t length) override {
+    std::string asked(name, length);
+    asks.push_back(asked);
+    Inode* existing = tree.find(directory, name, length);
+    bool exists = asked == "events" || asked == "trace" || (asked == "gone" && !removed);
+    if (!exists) {
+      if (existing != nullptr) (void)tree.unlink(directory, name, length);
+      return nullptr;
+    }
+    if (existing != nullptr) return existing;
+    bool directory_kind = asked != "trace";
+    auto made = tree.make_inode(directory_kind ? kTypeDirectory | 0750 : kTypeRegular | 0640);
+    if (!made.ok()) return made.error();
+    made.value()->remote = this;
+    TRY(tree.link(directory, name, length, made.value()));
+    return made.value();
+  }
+  std::vector<std::string> asks;
+  bool removed = false;
+};
+
+TEST_F(LookupTest, RemoteDirectoriesAskForTheLastNameAndUnknownOnes) {
+  FakeRemote remote;
+  Inode* mount = make("/sys/kernel/tracing", kTypeDirectory | 0755);
+  mount->remote = &remote;
+  Inode* events = find("/sys/kernel/tracing/events");
+  ASSERT_NE(events, nullptr);
+  EXPECT_EQ(remote.asks, std::vector<std::string>{"events"});
+  remote.asks.clear();
+  // events is known now: only the last name is asked.
+  EXPECT_NE(find("/sys/kernel/tracing/events/trace"), nullptr);
+  EXPECT_EQ(remote.asks, std::vector<std::string>{"trace"});
+  remote.asks.clear();
+  EXPECT_NE(find("gone/trace", kFollowLast, mount), nullptr);
+  EXPECT_EQ(remote.asks, (std::vector<std::string>{"gone", "trace"}));
+  // The server dropped it: the last name is asked again and the entry goes.
+  remote.removed = true;
+  EXPECT_EQ(error_of("/sys/kernel/tracing/gone"), ENOENT);
+  EXPECT_EQ(tree.find(mount, "gone", 4), nullptr);
+  // A missing last name with kAllowMissing: the parent is the remote directory.
+  auto missing = lookup(tree, tree.root(), "/sys/kernel/tracing/new", kAllowMissing);
+  ASSERT_TRUE(missing.ok());
+  EXPECT_EQ(missing.value().inode, nullptr);
+  EXPECT_EQ(missing.value().parent, mount);
 }
 
 }  // namespace

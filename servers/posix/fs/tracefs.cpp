@@ -1,0 +1,243 @@
+// SPDX-License-Identifier: MIT
+// tracefs: names, reads and writes forwarded to the trace server's TraceService by path.
+#include "fs/tracefs.hpp"
+
+#include <string.h>
+
+#include "kernel/syscalls.hpp"
+#include "platform/kernel.hpp"
+#include "sys/clock.hpp"
+#include "tracing/trace_service.hpp"
+#include "vfs/vfs.hpp"
+
+namespace posix {
+
+namespace {
+
+constexpr uint32_t kDirectoryMode = kTypeDirectory | 0750;  // Linux 6.1's tracefs modes
+constexpr uint32_t kFileMode = kTypeRegular | 0640;
+constexpr uint32_t kMaxTransfer = 1u << 20;  // one call's bytes (the buffers hold 2 MiB)
+// How often a blocked trace_pipe read asks again when nothing said data came.
+constexpr uint64_t kPipePollNs = 100'000'000;
+
+Inode* roots[2] = {};
+uint64_t trace_activity = 1;
+
+bool is_root(const Inode* inode) { return inode == roots[0] || inode == roots[1]; }
+
+// The path of a tracefs inode below its mount point ("events/kprobes/enable"); false when it
+// is no longer in the tree (its name went).
+bool path_of(const Inode* inode, char* out, size_t capacity, size_t& length) {
+  size_t at = capacity;
+  for (const Inode* d = inode; !is_root(d); d = d->parent) {
+    if (d->remote == nullptr || d->parent == nullptr) return false;
+    const char* name = nullptr;
+    for (DirectoryEntry* e = d->parent->entries; e != nullptr && name == nullptr; e = e->next) {
+      if (e->inode == d) name = e->name;
+    }
+    if (name == nullptr) return false;
+    size_t n = strlen(name);
+    if (at < n + 1) return false;
+    at -= n;
+    memcpy(out + at, name, n);
+    out[--at] = '/';
+  }
+  length = capacity - at;
+  memmove(out, out + at, length);
+  return true;
+}
+
+// Makes `name` in `directory` a file or directory of tracefs (replacing an entry of the
+// other type).
+rt::Result<Inode*> enter(FileTree& tree, Inode* directory, const char* name, size_t length,
+                         bool is_directory, RemoteFileSystem* remote) {
+  Inode* existing = tree.find(directory, name, length);
+  if (existing != nullptr && existing->is_directory() == is_directory) return existing;
+  if (existing != nullptr) TRY(tree.unlink(directory, name, length));
+  Inode* inode = TRY(tree.make_inode(is_directory ? kDirectoryMode : kFileMode));
+  inode->remote = remote;
+  inode->parent = directory;
+  if (is_directory) inode->links = 2;
+  TRY(tree.link(directory, name, length, inode));
+  return inode;
+}
+
+class Tracefs final : public RemoteFileSystem {
+ public:
+  rt::Result<Inode*> lookup(FileTree& tree, Inode* directory, const char* name,
+                            size_t length) override {
+    sonde::proto::TraceService::Client* client = trace_service_client();
+    char path[kPathMax];
+    size_t used = 0;
+    if (client == nullptr || !path_of(directory, path, sizeof path, used)) return nullptr;
+    if (used + 1 + length > sizeof path) return rt::err(rt::kENAMETOOLONG);
+    path[used++] = '/';
+    memcpy(path + used, name, length);
+    used += length;
+    auto request = client->tracefsListRequest();
+    request.params().setPath(path, used);
+    auto reply = request.send();
+    bool is_directory = reply.ok();
+    if (!reply.ok() && reply.error().code != rt::kENOTDIR) {
+      if (tree.find(directory, name, length) != nullptr) (void)tree.unlink(directory, name, length);
+      return nullptr;
+    }
+    return enter(tree, directory, name, length, is_directory, this);
+  }
+};
+
+Tracefs tracefs;
+
+}  // namespace
+
+void mount_tracefs(FileTree& tree) {
+  if (!trace_service_available()) return;
+  const char* const mount_points[] = {"/sys/kernel/tracing", "/sys/kernel/debug/tracing"};
+  for (size_t i = 0; i < 2; ++i) {
+    auto found = lookup(tree, tree.root(), mount_points[i], kFollowLast);
+    if (!found.ok() || !found.value().inode->is_directory()) continue;
+    roots[i] = found.value().inode;
+    roots[i]->remote = &tracefs;
+  }
+}
+
+bool is_tracefs(const Inode* inode) { return inode != nullptr && inode->remote == &tracefs; }
+
+void note_trace_activity() { ++trace_activity; }
+
+long tracefs_open(File* file) {
+  if ((file->flags & kO_TRUNC) == 0 || (file->flags & kO_ACCMODE) == kO_RDONLY) return 0;
+  char path[kPathMax];
+  size_t length = 0;
+  if (!path_of(file->inode, path, sizeof path, length)) return -rt::kENOENT;
+  const char* const emptied[] = {"/trace", "/set_event", "/error_log", "/kprobe_events",
+                                 "/uprobe_events"};
+  bool empties = false;
+  for (const char* name : emptied) {
+    empties = empties || (strlen(name) == length && memcmp(name, path, length) == 0);
+  }
+  if (!empties) return 0;
+  sonde::proto::TraceService::Client* client = trace_service_client();
+  if (client == nullptr) return -rt::kENODEV;
+  auto request = client->tracefsWriteRequest();
+  request.params().setPath(path, length);
+  request.params().setOffset(0);
+  request.params().setData("", 0);
+  request.params().setAppend(false);
+  auto reply = request.send();
+  return reply.ok() ? 0 : -static_cast<long>(reply.error().code);
+}
+
+long tracefs_read(File* file, uint64_t address, size_t count, uint64_t* pos) {
+  if (file->inode->is_directory()) return -rt::kEISDIR;
+  sonde::proto::TraceService::Client* client = trace_service_client();
+  char path[kPathMax];
+  size_t length = 0;
+  if (client == nullptr || !path_of(file->inode, path, sizeof path, length)) return -rt::kENODEV;
+  if (count == 0) return 0;
+  bool blocking = (file->flags & kO_NONBLOCK) == 0;
+  Process* process = current;
+  // A retried read asks the trace server again only when trace data may have come.
+  if (blocking && process->blocked && file->tracefs_activity == trace_activity &&
+      sys::clock_ns() < process->sleep_deadline) {
+    return kDeferred;
+  }
+  auto request = client->tracefsReadRequest();
+  request.params().setPath(path, length);
+  request.params().setOffset(*pos);
+  request.params().setMaxBytes(count < kMaxTransfer ? static_cast<uint32_t>(count) : kMaxTransfer);
+  request.params().setBlocking(blocking);
+  auto reply = request.send();
+  if (reply.ok() && reply.value().getWouldBlock()) {
+    file->tracefs_activity = trace_activity;
+    process->sleep_deadline = sys::clock_ns() + kPipePollNs;
+    return kDeferred;
+  }
+  if (process->blocked) process->sleep_deadline = 0;
+  if (!reply.ok()) return -static_cast<long>(reply.error().code);
+  auto data = reply.value().getData();
+  if (!data.ok()) return -rt::kEIO;
+  size_t n = data.value().size < count ? data.value().size : count;
+  if (n > 0 && !user(*current_context()).copy_out(address, data.value().bytes, n).ok()) {
+    return -rt::kEFAULT;
+  }
+  *pos += n;
+  return static_cast<long>(n);
+}
+
+long tracefs_write(File* file, uint64_t address, size_t count, uint64_t* pos) {
+  if (file->inode->is_directory()) return -rt::kEISDIR;
+  sonde::proto::TraceService::Client* client = trace_service_client();
+  char path[kPathMax];
+  size_t length = 0;
+  if (client == nullptr || !path_of(file->inode, path, sizeof path, length)) return -rt::kENODEV;
+  if (count == 0) return 0;
+  // GAP: a write above kMaxTransfer is short (Linux takes probe definitions of any length).
+  size_t n = count < kMaxTransfer ? count : kMaxTransfer;
+  auto* bytes = static_cast<uint8_t*>(platform::heap().allocate(n, 8));
+  if (bytes == nullptr) return -rt::kENOMEM;
+  long result;
+  if (!user(*current_context()).copy_in(bytes, address, n).ok()) {
+    result = -rt::kEFAULT;
+  } else {
+    auto request = client->tracefsWriteRequest();
+    request.params().setPath(path, length);
+    request.params().setOffset(*pos);
+    request.params().setData(bytes, n);
+    request.params().setAppend((file->flags & kO_APPEND) != 0);
+    auto reply = request.send();
+    if (reply.ok()) {
+      result = reply.value().getWritten();
+      *pos += static_cast<uint64_t>(result);
+    } else {
+      result = -static_cast<long>(reply.error().code);
+    }
+  }
+  platform::heap().deallocate(bytes, n);
+  return result;
+}
+
+void tracefs_refresh(FileTree& tree, Inode* directory) {
+  sonde::proto::TraceService::Client* client = trace_service_client();
+  char path[kPathMax];
+  size_t length = 0;
+  if (client == nullptr || !path_of(directory, path, sizeof path, length)) return;
+  auto request = client->tracefsListRequest();
+  request.params().setPath(path, length);
+  auto reply = request.send();
+  if (!reply.ok()) return;
+  auto names = reply.value().getNames();
+  if (!names.ok()) return;
+  const char* text = reinterpret_cast<const char*>(names.value().bytes);
+  size_t size = names.value().size;
+  auto listed = [&](const char* name, size_t name_length) {
+    for (size_t at = 0; at < size;) {
+      size_t end = at;
+      while (end < size && text[end] != '\n') ++end;
+      size_t n = end - at;
+      if (n > 0 && text[end - 1] == '/') --n;
+      if (n == name_length && memcmp(text + at, name, n) == 0) return true;
+      at = end + 1;
+    }
+    return false;
+  };
+  // Names that went first, then every listed name (a directory's ends in '/').
+  for (DirectoryEntry* e = directory->entries; e != nullptr;) {
+    DirectoryEntry* next = e->next;
+    if (!listed(e->name, strlen(e->name))) (void)tree.unlink(directory, e->name, strlen(e->name));
+    e = next;
+  }
+  for (size_t at = 0; at < size;) {
+    size_t end = at;
+    while (end < size && text[end] != '\n') ++end;
+    size_t n = end - at;
+    bool is_directory = n > 0 && text[end - 1] == '/';
+    if (is_directory) --n;
+    if (n > 0 && n <= kNameMax) {
+      (void)enter(tree, directory, text + at, n, is_directory, directory->remote);
+    }
+    at = end + 1;
+  }
+}
+
+}  // namespace posix
