@@ -153,6 +153,10 @@ int64_t sys_gettimeofday(SyscallContext& c) {
   return 0;
 }
 
+int64_t wall_clock_seconds() {
+  return boot_epoch_seconds + static_cast<int64_t>(now_ns() / 1000000000);
+}
+
 int64_t sys_time(SyscallContext& c) {
   int64_t seconds = boot_epoch_seconds + static_cast<int64_t>(now_ns() / 1000000000);
   if (c.arg(0) != 0) {

@@ -49,6 +49,9 @@ rt::Result<void> copy_path(SyscallContext& c, uint64_t address, char (&out)[kPat
 POSIX_SYSCALLS(POSIX_DECLARE)
 #undef POSIX_DECLARE
 
+// CLOCK_REALTIME in whole seconds (file times).
+int64_t wall_clock_seconds();
+
 // The ENOSYS fallback's counts, per number (for /proc/sonde/enosys and the log).
 uint64_t enosys_count(uint64_t number);
 

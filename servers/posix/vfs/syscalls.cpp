@@ -737,6 +737,39 @@ int64_t sys_fsync(SyscallContext& c) {
 }
 int64_t sys_fdatasync(SyscallContext& c) { return sys_fsync(c); }
 int64_t sys_sync(SyscallContext&) { return 0; }
-int64_t sys_utimensat(SyscallContext&) { return 0; }  // GAP: times are not recorded
+// utimensat(dfd, path, times, flags): Linux's lookup and errors; the modification time is the
+// only one inodes keep (times[1], UTIME_NOW or UTIME_OMIT; NULL times: now).
+int64_t sys_utimensat(SyscallContext& c) {
+  constexpr int64_t kUtimeNow = (1 << 30) - 1, kUtimeOmit = (1 << 30) - 2;
+  int dfd = static_cast<int>(c.arg(0));
+  uint64_t flags = c.arg(3);
+  if ((flags & ~(kAtSymlinkNoFollow | kAtEmptyPath)) != 0) return -rt::kEINVAL;
+  int64_t times[4] = {0, kUtimeNow, 0, kUtimeNow};
+  if (c.arg(2) != 0) {
+    if (!user(c).copy_in(times, c.arg(2), sizeof(times)).ok()) return -rt::kEFAULT;
+    for (int i = 0; i < 2; ++i) {
+      int64_t nsec = times[2 * i + 1];
+      if (nsec != kUtimeNow && nsec != kUtimeOmit && (nsec < 0 || nsec > 999999999)) {
+        return -rt::kEINVAL;
+      }
+    }
+  }
+  Inode* inode = nullptr;
+  if (c.arg(1) == 0) {  // futimens
+    if (dfd == kAtFdCwd) return -rt::kEFAULT;
+    File* file = fd_file(*c.process->files, dfd);
+    if (file == nullptr) return -rt::kEBADF;
+    inode = file->inode;
+  } else {
+    char path[kPathMax];
+    if (auto r = copy_path(c, c.arg(1), path); !r.ok()) return -r.error().code;
+    auto found = resolve(c, dfd, path, (flags & kAtSymlinkNoFollow) != 0 ? 0 : kFollowLast);
+    if (!found.ok()) return -found.error().code;
+    inode = found.value().inode;
+  }
+  if (inode == nullptr || times[3] == kUtimeOmit) return 0;
+  inode->mtime_seconds = times[3] == kUtimeNow ? wall_clock_seconds() : times[2];
+  return 0;
+}
 
 }  // namespace posix
