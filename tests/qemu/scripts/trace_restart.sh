@@ -1,18 +1,27 @@
 # SPDX-License-Identifier: MIT
-# Trace-server restarts (crash isolation): 100 restarts while a shell loop keeps running (shell
-# builtins only: each pass opens and writes a file); bpf() works after them; fds of a dead
-# instance are stale (bpf_checks --restart).
+# Trace-server restarts (crash isolation): 100 restarts, each with a kprobe armed on the
+# function a running shell loop hits (each pass opens and writes a file: shell builtins only);
+# the loop never notices, the probe works again on the last instance, bpf() works there, and
+# fds of a dead instance are stale (bpf_checks --restart).
 /bin/bpf_checks --restart
 echo "status $?"
+T=/sys/kernel/tracing
 (n=0; while [ ! -e /tmp/stop ]; do n=$((n+1)); echo $n > /tmp/count; done) &
 i=0
 while [ $i -lt 100 ]; do
+  echo 'p:loop do_sys_openat2' > $T/kprobe_events || break
+  echo 1 > $T/events/kprobes/loop/enable || break
   echo restart > /proc/sonde/trace-server || break
   i=$((i+1))
 done
 echo "restarts: $i"
+cat $T/kprobe_events
+echo 'p:loop do_sys_openat2' > $T/kprobe_events
+echo 1 > $T/events/kprobes/loop/enable
 : > /tmp/stop
 wait
+echo 0 > $T/events/kprobes/loop/enable
 [ "$(cat /tmp/count)" -gt 0 ] && echo "the loop ran on"
+grep -c 'loop: (do_sys_openat2' $T/trace | sed 's/^[1-9][0-9]*$/hits after the restarts/'
 head -1 /proc/sonde/trace-server
 /bin/bpf_checks | tail -1
