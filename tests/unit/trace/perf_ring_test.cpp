@@ -320,3 +320,61 @@ TEST_F(PerfRingTest, LostSamplesInRead) {
 
 }  // namespace
 }  // namespace trace::testing
+
+namespace trace::testing {
+namespace {
+
+// strace_perfbuf's calls in its order, with Linux's answers, then a reader's view of the ring.
+TEST_F(PerfRingTest, ReplaysLibbpfsPerfBuffer) {
+  int64_t array = create_map(kPerfEventArray, 4, 4, 1, 0, "events");
+  ASSERT_GT(array, 0);
+  int64_t program = load_output(array, 16);
+  ASSERT_GT(program, 0);
+  int64_t kprobe = open_kprobe("do_unlinkat");
+  ASSERT_GT(kprobe, 0);
+  int64_t probe_program = load(assemble("mov %r0, 0\nexit"), 5);
+  EXPECT_EQ(link_create(probe_program, -1), -rt::kEBADF);
+  EXPECT_TRUE(session_.close(static_cast<int32_t>(probe_program)).ok());
+  int64_t link = link_create(program, kprobe);
+  ASSERT_GT(link, 0);
+  EXPECT_EQ(ioctl(kprobe, kPerfEventIocEnable), 0);
+  int64_t output = open(bpf_output_attr());
+  ASSERT_GT(output, 0);
+  EXPECT_EQ(perf_event_poll(session_, static_cast<int32_t>(output)).value(), 0x10u)
+      << "no ring yet: EPOLLHUP";
+  auto mapping = mmap(output, 36864);
+  ASSERT_TRUE(mapping.ok());
+  EXPECT_EQ(ioctl(output, kPerfEventIocEnable), 0);
+  uint32_t key = 0, value = static_cast<uint32_t>(output);
+  EXPECT_EQ(elem(kMapUpdateElem, array, &key, &value), 0);
+  EXPECT_EQ(perf_event_poll(session_, static_cast<int32_t>(output)).value(), 0u);
+  for (int i = 0; i < 3; ++i) run(probe_of(kprobe));
+  EXPECT_EQ(perf_event_poll(session_, static_cast<int32_t>(output)).value(), 1u) << "EPOLLIN";
+  EXPECT_EQ(perf_event_poll(session_, static_cast<int32_t>(output)).value(), 0u);
+  // The reader: three 32-byte samples (8 header, 4 size, 16 bytes, 4 padding).
+  uint64_t head = u64_at(mapping->memory, kPerfDataHeadOffset);
+  EXPECT_EQ(head, 96u);
+  const uint8_t* data = mapping->memory + 4096;
+  for (uint64_t at = 0; at < head; at += 32) {
+    EXPECT_EQ(u32_at(data, at), kPerfRecordSample);
+    EXPECT_EQ(u32_at(data, at + 8), 20u);
+    EXPECT_EQ(data[at + 12], 0x11);
+    EXPECT_EQ(data[at + 27], 0x110 & 0xff);
+  }
+  // Teardown as recorded.
+  EXPECT_EQ(ioctl(kprobe, kPerfEventIocDisable), 0);
+  EXPECT_TRUE(session_.close(static_cast<int32_t>(kprobe)).ok());
+  EXPECT_TRUE(session_.close(static_cast<int32_t>(link)).ok());
+  EXPECT_TRUE(hooks_.armed.empty());
+  EXPECT_EQ(elem(kMapDeleteElem, array, &key, nullptr), 0);
+  perf_event_munmap(objects_, mapping->event);
+  mappings_.clear();
+  EXPECT_EQ(ioctl(output, kPerfEventIocDisable), 0);
+  EXPECT_TRUE(session_.close(static_cast<int32_t>(output)).ok());
+  EXPECT_TRUE(session_.close(static_cast<int32_t>(array)).ok());
+  EXPECT_TRUE(session_.close(static_cast<int32_t>(program)).ok());
+  EXPECT_EQ(session_.open_count(), 0u);
+}
+
+}  // namespace
+}  // namespace trace::testing

@@ -352,6 +352,13 @@ rt::Result<int64_t> perf_event_read(Session& session, UserMemory& memory, int32_
   return static_cast<int64_t>(n * sizeof(uint64_t));
 }
 
+rt::Result<uint32_t> perf_event_poll(Session& session, int32_t fd) {
+  PerfEventObject* event = TRY(perf_event_of(session, fd, rt::kEINVAL));
+  constexpr uint32_t kEpollHup = 0x10;
+  if (event->ring == nullptr) return kEpollHup;
+  return event->ring->take_poll_events();
+}
+
 rt::Result<PerfEventMapping> perf_event_mmap(Session& session, int32_t fd, uint64_t length,
                                              uint64_t page_offset, bool shared) {
   PerfEventObject* event = TRY(perf_event_of(session, fd, rt::kENODEV));

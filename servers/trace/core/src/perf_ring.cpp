@@ -19,6 +19,7 @@ constexpr uint64_t kSampleId = 1u << 6;
 constexpr uint64_t kSampleStreamId = 1u << 9;
 constexpr uint64_t kSampleCpu = 1u << 7;
 constexpr uint64_t kSamplePeriod = 1u << 8;
+constexpr uint32_t kEpollIn = 1;
 
 class RecordBuilder {
  public:
@@ -181,6 +182,7 @@ long PerfEventRing::output_sample(const PerfSampleFields& fields, const void* da
                    __ATOMIC_RELEASE);
   if (wakeup_ != wakeup_before) {
     ++wakeups_;
+    poll_events_ = kEpollIn;
     if (wakeup_function_ != nullptr) wakeup_function_(wakeup_cookie_);
   }
   return 0;

@@ -115,6 +115,10 @@ class ProbeTable {
 [[nodiscard]] rt::Result<int64_t> perf_event_read(Session& session, UserMemory& memory, int32_t fd,
                                                   uint64_t buffer, uint64_t count);
 
+// poll() of a perf event (perf_poll): EPOLLIN (1) once per due wakeup of its ring, EPOLLHUP
+// (0x10) while it has no ring.
+[[nodiscard]] rt::Result<uint32_t> perf_event_poll(Session& session, int32_t fd);
+
 // mmap(length, MAP_SHARED, fd, page_offset * 4096) of a perf event: the ring's memory for the
 // server binary to grant to the reader. The mapping holds the event until perf_event_munmap.
 struct PerfEventMapping {

@@ -57,6 +57,12 @@ class PerfEventRing {
   uint64_t lost_pending() const { return lost_; }  // not yet reported in a LOST record
   uint64_t lost_total() const { return lost_total_; }
   uint64_t wakeups() const { return wakeups_; }
+  // perf_poll's rb->poll: EPOLLIN once a wakeup was due, cleared by the reading.
+  uint32_t take_poll_events() {
+    uint32_t events = poll_events_;
+    poll_events_ = 0;
+    return events;
+  }
   uint64_t watermark() const { return watermark_; }
   // PERF_EVENT_IOC_PAUSE_OUTPUT: a paused ring counts every record lost.
   void set_paused(bool paused) { paused_ = paused; }
@@ -82,6 +88,7 @@ class PerfEventRing {
   uint64_t lost_ = 0;
   uint64_t lost_total_ = 0;
   uint64_t wakeups_ = 0;
+  uint32_t poll_events_ = 0;
   WakeupFunction wakeup_function_ = nullptr;
   void* wakeup_cookie_ = nullptr;
 };
