@@ -192,7 +192,7 @@ rt::Result<Map*> create_prog_array(const MapAttributes& a, rt::Allocator& alloca
 
 rt::Result<Map*> create_perf_event_array(const MapAttributes& a, rt::Allocator& allocator) {
   uint64_t bytes = uint64_t{a.max_entries} * sizeof(void*);
-  auto* slots = static_cast<PerfRing**>(allocator.allocate(bytes, 8));
+  auto* slots = static_cast<PerfEventOutput**>(allocator.allocate(bytes, 8));
   PerfEventArrayMap* map = slots ? construct<PerfEventArrayMap>(allocator, a, slots) : nullptr;
   if (map == nullptr) {
     if (slots) allocator.deallocate(slots, bytes);

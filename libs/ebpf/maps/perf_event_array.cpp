@@ -76,14 +76,20 @@ long PerfRing::output(const void* data, uint32_t size) {
   return 0;
 }
 
-PerfEventArrayMap::PerfEventArrayMap(const MapAttributes& attributes, PerfRing** slots)
+long PerfRing::output_from(uint32_t cpu, const void* data, uint64_t size) {
+  if (cpu_ != cpu) return -rt::kEOPNOTSUPP;  // Linux: only the event of this CPU
+  if (size > 0xffff) return -rt::kE2BIG;
+  return output(data, static_cast<uint32_t>(size));
+}
+
+PerfEventArrayMap::PerfEventArrayMap(const MapAttributes& attributes, PerfEventOutput** slots)
     : Map(attributes), slots_(slots) {
   for (uint32_t i = 0; i < attributes.max_entries; ++i) slots_[i] = nullptr;
 }
 
-rt::Result<void> PerfEventArrayMap::set(uint32_t index, PerfRing* ring) {
+rt::Result<void> PerfEventArrayMap::set(uint32_t index, PerfEventOutput* event) {
   if (index >= attributes().max_entries) return rt::err(rt::kE2BIG);
-  slots_[index] = ring;
+  slots_[index] = event;
   return {};
 }
 
@@ -92,11 +98,9 @@ long PerfEventArrayMap::output(uint64_t flags, uint32_t cpu, const void* data, u
   uint64_t index = flags & kBpfFIndexMask;
   if (index == kBpfFCurrentCpu) index = cpu;
   if (index >= attributes().max_entries) return -rt::kE2BIG;
-  PerfRing* ring = slots_[index];
-  if (ring == nullptr) return -rt::kENOENT;
-  if (ring->cpu() != cpu) return -rt::kEOPNOTSUPP;  // Linux: only the event of this CPU
-  if (size > 0xffff) return -rt::kE2BIG;
-  return ring->output(data, static_cast<uint32_t>(size));
+  PerfEventOutput* event = slots_[index];
+  if (event == nullptr) return -rt::kENOENT;
+  return event->output_from(cpu, data, size);
 }
 
 long PerfEventArrayMap::update(const void*, const void*, uint64_t) { return -rt::kEINVAL; }

@@ -20,11 +20,26 @@ inline constexpr uint64_t kPerfDataSizeOffset = 1048;
 inline constexpr uint64_t kBpfFIndexMask = 0xffffffffull;    // BPF_F_INDEX_MASK
 inline constexpr uint64_t kBpfFCurrentCpu = kBpfFIndexMask;  // BPF_F_CURRENT_CPU
 
+// What a perf event array slot holds: the perf event bpf_perf_event_output writes to. The
+// trace core's perf events implement it with Linux's event checks and ring accounting.
+class PerfEventOutput {
+ public:
+  // The event's checks for a program running on `cpu`, then a PERF_RECORD_SAMPLE with
+  // PERF_SAMPLE_RAW `data`: 0 or -errno.
+  virtual long output_from(uint32_t cpu, const void* data, uint64_t size) = 0;
+
+ protected:
+  ~PerfEventOutput() = default;
+};
+
 // One perf event's ring (what perf_event_open + mmap give a reader): a metadata page, then
 // a power-of-two number of data pages. `memory` must be page-aligned and zeroed.
-class PerfRing {
+class PerfRing : public PerfEventOutput {
  public:
   PerfRing(uint8_t* memory, uint32_t data_pages, uint32_t cpu);
+  virtual ~PerfRing() = default;
+  // Only the event of `cpu` takes records (EOPNOTSUPP), at most 64 KiB (E2BIG).
+  long output_from(uint32_t cpu, const void* data, uint64_t size) override;
 
   // Appends a PERF_RECORD_SAMPLE with PERF_SAMPLE_RAW `data`; when there is no room the
   // sample is counted as lost and a PERF_RECORD_LOST is written once space returns.
@@ -62,9 +77,9 @@ class PerfRing {
 // Perf event fds by CPU index; the trace server resolves fds and calls set().
 class PerfEventArrayMap final : public Map {
  public:
-  PerfEventArrayMap(const MapAttributes& attributes, PerfRing** slots);
+  PerfEventArrayMap(const MapAttributes& attributes, PerfEventOutput** slots);
 
-  [[nodiscard]] rt::Result<void> set(uint32_t index, PerfRing* ring);
+  [[nodiscard]] rt::Result<void> set(uint32_t index, PerfEventOutput* event);
   // bpf_perf_event_output's flags and index rules; `cpu` is the current CPU.
   long output(uint64_t flags, uint32_t cpu, const void* data, uint64_t size);
 
@@ -75,10 +90,10 @@ class PerfEventArrayMap final : public Map {
   [[nodiscard]] rt::Result<void> syscall_update(const void*, const void*, uint64_t) override;
   [[nodiscard]] rt::Result<void> get_next_key(const void* key, void* next_key) override;
   size_t memory_usage() const override;
-  PerfRing** slots() const { return slots_; }
+  PerfEventOutput** slots() const { return slots_; }
 
  private:
-  PerfRing** slots_;
+  PerfEventOutput** slots_;
 };
 
 }  // namespace ebpf

@@ -3,6 +3,7 @@
 #include "trace/bpf_command.hpp"
 
 #include "commands.hpp"
+#include "trace/links.hpp"
 
 namespace trace {
 namespace {
@@ -19,6 +20,8 @@ ObjectKind kind_of_id_command(int command) {
     case kMapGetNextId:
     case kMapGetFdById: return ObjectKind::kMap;
     case kBtfGetNextId: return ObjectKind::kBtf;
+    case kLinkGetNextId:
+    case kLinkGetFdById: return ObjectKind::kLink;
     default: return ObjectKind::kNone;
   }
 }
@@ -55,6 +58,7 @@ rt::Result<int64_t> get_fd_by_id(BpfCall& call, ObjectKind kind) {
     if (!call.session.privileged()) return rt::err(rt::kEPERM);
     mode = TRY(file_mode(attr.open_flags));
   } else {
+    // Programs and links: CHECK_ATTR ends at the id.
     if (!attr_tail_is_zero(call.attr, kProgGetFdByIdLastFieldEnd)) return rt::err(rt::kEINVAL);
     if (!call.session.privileged()) return rt::err(rt::kEPERM);
   }
@@ -64,27 +68,6 @@ rt::Result<int64_t> get_fd_by_id(BpfCall& call, ObjectKind kind) {
 }
 
 }  // namespace
-
-// link_create up to the attach target. GAP: there are no perf event objects yet, so a
-// BPF_PERF_EVENT link finds no target_fd (EBADF, what libbpf's probe with -1 expects), and
-// no other attach type is implemented.
-rt::Result<int64_t> link_create(BpfCall& call) {
-  const LinkCreateAttr& attr = call.attr.link_create;
-  if (!attr_tail_is_zero(call.attr, kLinkCreateLastFieldEnd)) return rt::err(rt::kEINVAL);
-  Handle handle =
-      TRY(call.session.lookup_kind(static_cast<int32_t>(attr.prog_fd), ObjectKind::kProgram));
-  auto* program = static_cast<ProgramObject*>(handle.object);
-  switch (program->type) {
-    case ebpf::ProgramType::kPerfEvent:
-    case ebpf::ProgramType::kTracepoint:
-    case ebpf::ProgramType::kKprobe:
-      if (attr.attach_type != kAttachPerfEvent) return rt::err(rt::kEINVAL);  // GAP: kprobe_multi
-      break;
-    default: return rt::err(rt::kEINVAL);
-  }
-  if (attr.flags != 0) return rt::err(rt::kEINVAL);
-  return rt::err(rt::kEBADF, "no perf event objects yet");
-}
 
 namespace {
 
@@ -103,7 +86,9 @@ rt::Result<int64_t> obj_get_info_by_fd(BpfCall& call) {
       return prog_get_info(call, *static_cast<const ProgramObject*>(handle->object));
     case ObjectKind::kBtf:
       return btf_get_info(call, *static_cast<const BtfObject*>(handle->object));
-    default: return rt::err(rt::kEINVAL);  // GAP: bpf_link_info
+    case ObjectKind::kLink:
+      return link_get_info(call, *static_cast<const LinkObject*>(handle->object));
+    default: return rt::err(rt::kEINVAL);  // perf events have no bpf info
   }
 }
 
@@ -160,18 +145,22 @@ rt::Result<int64_t> bpf_command(Session& session, int command, const uint8_t* at
     case kProgTestRun: return prog_test_run(call);
     case kProgGetNextId:
     case kMapGetNextId:
-    case kBtfGetNextId: return get_next_id(call, kind_of_id_command(command));
+    case kBtfGetNextId:
+    case kLinkGetNextId: return get_next_id(call, kind_of_id_command(command));
     case kProgGetFdById:
-    case kMapGetFdById: return get_fd_by_id(call, kind_of_id_command(command));
+    case kMapGetFdById:
+    case kLinkGetFdById: return get_fd_by_id(call, kind_of_id_command(command));
     case kObjGetInfoByFd: return obj_get_info_by_fd(call);
     case kBtfLoad: return btf_load(call);
     case kBtfGetFdById: return btf_get_fd_by_id(call);
     case kProgBindMap: return prog_bind_map(call);
     case kLinkCreate: return link_create(call);
+    case kRawTracepointOpen: return raw_tracepoint_open(call);
+    case kLinkUpdate: return link_update(call);
+    case kLinkDetach: return link_detach(call);
     default:
-      // GAP: OBJ_PIN, OBJ_GET, PROG_ATTACH/DETACH, PROG_QUERY, RAW_TRACEPOINT_OPEN,
-      // TASK_FD_QUERY, LINK_UPDATE/DETACH/GET_*, ENABLE_STATS, ITER_CREATE. Linux answers
-      // EINVAL for a command it does not know.
+      // GAP: OBJ_PIN, OBJ_GET, PROG_ATTACH/DETACH, PROG_QUERY, TASK_FD_QUERY, ENABLE_STATS,
+      // ITER_CREATE. Linux answers EINVAL for a command it does not know.
       return rt::err(rt::kEINVAL, "bpf command not implemented");
   }
 }

@@ -77,6 +77,9 @@ rt::Result<int64_t> map_lookup_and_delete_elem(BpfCall& call);
 rt::Result<int64_t> map_freeze(BpfCall& call);
 rt::Result<int64_t> map_batch(BpfCall& call, int command);
 rt::Result<int64_t> map_get_info(BpfCall& call, const MapObject& map);
+// Perf event arrays (perf_event_array.cpp): a slot takes a perf event handle.
+rt::Result<void> update_perf_event_array(BpfCall& call, MapObject& map, const void* key,
+                                         const void* value, uint64_t flags);
 // bpf_prog_array_compatible: a program array takes programs of one type, its owner's.
 rt::Result<void> claim_program_array(MapObject& map, const ProgramObject& program);
 
@@ -96,7 +99,14 @@ rt::Result<void> check_program_btf(BpfCall& call, ProgramObject& program, Verifi
 rt::Result<int64_t> prog_load(BpfCall& call);
 rt::Result<int64_t> prog_test_run(BpfCall& call);
 rt::Result<int64_t> prog_bind_map(BpfCall& call);
+
+// Links (link_commands.cpp).
 rt::Result<int64_t> link_create(BpfCall& call);
+rt::Result<int64_t> raw_tracepoint_open(BpfCall& call);
+rt::Result<int64_t> link_detach(BpfCall& call);
+rt::Result<int64_t> link_update(BpfCall& call);
+struct LinkObject;
+rt::Result<int64_t> link_get_info(BpfCall& call, const LinkObject& link);
 rt::Result<int64_t> prog_get_info(BpfCall& call, const ProgramObject& program);
 
 }  // namespace trace

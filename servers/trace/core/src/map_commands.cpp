@@ -4,6 +4,7 @@
 #include "ebpf/maps.hpp"
 #include "ebpf/prog_array.hpp"
 #include "rt/new.hpp"
+#include "trace/perf_events.hpp"
 
 namespace trace {
 namespace {
@@ -180,7 +181,10 @@ rt::Result<int64_t> map_update_elem(BpfCall& call) {
     TRY(update_program_array(call, *access.object, key.data(), value.data(), attr.flags));
     return 0;
   }
-  // GAP: perf event arrays take perf event fds, which do not exist yet (EOPNOTSUPP from the map).
+  if (access.map->type() == ebpf::MapType::kPerfEventArray) {
+    TRY(update_perf_event_array(call, *access.object, key.data(), value.data(), attr.flags));
+    return 0;
+  }
   TRY(access.map->syscall_update(key.data(), value.data(), attr.flags));
   return 0;
 }
@@ -203,7 +207,14 @@ rt::Result<int64_t> map_delete_elem(BpfCall& call) {
       old_id = array->slots()[index].id;
     }
   }
+  PerfEventObject* old_event = nullptr;
+  if (access.map->type() == ebpf::MapType::kPerfEventArray) {
+    uint32_t index;
+    __builtin_memcpy(&index, key.data(), sizeof(index));
+    old_event = perf_event_in_slot(*access.object, index);
+  }
   TRY(access.map->syscall_delete(key.data()));
+  if (old_event != nullptr) call.session.objects().release(old_event);
   if (old_id != 0) {
     ObjectTable& objects = call.session.objects();
     if (Object* old = objects.find(ObjectKind::kProgram, old_id); old != nullptr)

@@ -4,7 +4,9 @@
 #include "ebpf/maps.hpp"
 #include "ebpf/prog_array.hpp"
 #include "rt/errno.hpp"
+#include "trace/links.hpp"
 #include "trace/objects.hpp"
+#include "trace/perf_events.hpp"
 
 namespace trace {
 namespace {
@@ -99,6 +101,7 @@ void ObjectTable::release(Object* object) {
 }
 
 void ObjectTable::clear_program_array(MapObject* map) {
+  if (map->map->type() == ebpf::MapType::kPerfEventArray) clear_perf_event_array(*this, map);
   if (map->map->type() != ebpf::MapType::kProgArray) return;
   auto* array = static_cast<ebpf::ProgArrayMap*>(map->map);
   for (uint32_t index = 0; index < array->attributes().max_entries; ++index) {
@@ -126,7 +129,11 @@ void ObjectTable::destroy(Object* object) {
       allocator_.deallocate(btf, sizeof(BtfObject));
       break;
     }
-    default: break;  // GAP: links are not implemented yet
+    case ObjectKind::kLink: destroy_link(*this, static_cast<LinkObject*>(object)); break;
+    case ObjectKind::kPerfEvent:
+      destroy_perf_event(*this, static_cast<PerfEventObject*>(object));
+      break;
+    default: break;
   }
 }
 

@@ -18,8 +18,17 @@
 namespace trace {
 
 // Numbered as proto/common.capnp's ObjectKind.
-enum class ObjectKind : uint8_t { kNone = 0, kProgram = 1, kMap = 2, kBtf = 3, kLink = 4 };
-inline constexpr uint32_t kObjectKinds = 5;
+enum class ObjectKind : uint8_t {
+  kNone = 0,
+  kProgram = 1,
+  kMap = 2,
+  kBtf = 3,
+  kLink = 4,
+  kPerfEvent = 5,
+};
+inline constexpr uint32_t kObjectKinds = 6;
+
+class ProbeTable;  // perf_events.hpp
 
 // What every object has: its kind, its id (Linux's idr id) and how many holders keep it alive
 // (handles of any session, programs that use a map).
@@ -92,6 +101,9 @@ class ObjectTable {
   rt::Allocator& allocator() { return allocator_; }
   ebpf::Environment& environment() { return environment_; }
   const ebpf::HelperFunction* helpers() const { return helpers_; }
+  // The probes perf events and links arm (perf_events.hpp); nullptr: none can be opened.
+  ProbeTable* probes() const { return probes_; }
+  void set_probes(ProbeTable* probes) { probes_ = probes; }
 
   // Gives `object` an id and one reference (its creator's handle). ENOSPC when the kind's ids
   // or the table's memory run out.
@@ -104,7 +116,7 @@ class ObjectTable {
   void acquire(Object* object) { ++object->references; }
   // Drops a reference; the last one removes the id and destroys the object.
   void release(Object* object);
-  // Empties a program array, dropping the reference each slot holds on its program.
+  // Empties a program array or a perf event array, dropping the reference each slot holds.
   void clear_program_array(MapObject* map);
 
  private:
@@ -121,6 +133,7 @@ class ObjectTable {
   ebpf::Environment& environment_;
   IdList lists_[kObjectKinds];
   ebpf::HelperFunction helpers_[ebpf::kMaxHelperId] = {};
+  ProbeTable* probes_ = nullptr;
 };
 
 // Frees a program's memory and drops its map references (for ObjectTable and failed loads).

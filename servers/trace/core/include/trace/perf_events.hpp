@@ -1,0 +1,147 @@
+// SPDX-License-Identifier: MIT
+// Perf events (perf_event_open, their ioctls, read, mmap) and the probes their programs run on.
+#pragma once
+
+#include <stdint.h>
+
+#include "ebpf/perf_buffer.hpp"
+#include "rt/result.hpp"
+#include "trace/objects.hpp"
+#include "trace/perf_event_uapi.hpp"
+#include "trace/perf_ring.hpp"
+#include "trace/probe_hooks.hpp"
+#include "trace/session.hpp"
+#include "trace/user_memory.hpp"
+#include "trace/vector.hpp"
+
+namespace trace {
+
+struct PerfEventObject;
+
+// A program on a probe, with the bpf_cookie its link gave (0 for PERF_EVENT_IOC_SET_BPF).
+struct AttachedProgram {
+  ProgramObject* program = nullptr;
+  uint64_t cookie = 0;
+};
+
+// One armed probe (Linux's trace_event_call with its prog_array, or a raw tracepoint): shared
+// by every perf event on the same tracepoint id and every link on the same raw tracepoint; a
+// kprobe or uprobe perf event has its own, as Linux creates a local trace_kprobe per event.
+struct Probe {
+  explicit Probe(rt::Allocator& allocator) : programs(allocator) {}
+  uint32_t number = 0;  // what the server's hits name
+  ProbeKind kind = ProbeKind::kKprobe;
+  uint64_t tracepoint_id = 0;
+  char name[128] = {};                // raw tracepoint
+  uint32_t context_size = 0;          // tracepoint record size, raw tracepoint arguments * 8
+  uint32_t users = 0;                 // perf events and links on it
+  Vector<AttachedProgram> programs;   // in attach order (bpf_prog_array_copy appends)
+  PerfEventObject* events = nullptr;  // the perf events on it (next_on_probe)
+};
+
+// A perf event handle's object. Linux gives perf events no id: only handles (and the perf
+// event arrays, links and mappings that hold one) keep it alive.
+struct PerfEventObject final : Object, ebpf::PerfEventOutput {
+  PerfEventAttr attr = {};
+  int32_t pid = -1;        // the task followed (-1: every task on `cpu`)
+  int32_t cpu = -1;        // -1: wherever the task runs
+  uint64_t event_id = 0;   // PERF_EVENT_IOC_ID, PERF_FORMAT_ID, the samples' id
+  Probe* probe = nullptr;  // kprobe, uprobe and tracepoint events
+  PerfEventObject* next_on_probe = nullptr;
+  bool enabled = false;
+  bool output_paused = false;  // PERF_EVENT_IOC_PAUSE_OUTPUT
+  uint64_t count = 0;
+  uint64_t enabled_ns = 0;  // time enabled before `enabled_since`
+  uint64_t enabled_since = 0;
+  ProgramObject* program = nullptr;  // event->prog: one reference while attached
+  uint64_t cookie = 0;
+  PerfEventRing* ring = nullptr;  // from the first mmap until the last munmap
+  uint32_t mappings = 0;
+  ObjectTable* table = nullptr;
+
+  // bpf_perf_event_output into this event (a perf event array slot): Linux's checks (a
+  // BPF_OUTPUT software event, EINVAL; enabled on this CPU, EOPNOTSUPP), then the ring.
+  long output_from(uint32_t cpu, const void* data, uint64_t size) override;
+};
+
+// The probes of one trace-server instance, the hooks that arm them, and Linux's global perf
+// event id counter. Set on the ObjectTable (set_probes) so bpf() finds it.
+class ProbeTable {
+ public:
+  ProbeTable(ObjectTable& objects, ProbeHooks& hooks);
+  ~ProbeTable();
+  ProbeTable(const ProbeTable&) = delete;
+  ProbeTable& operator=(const ProbeTable&) = delete;
+
+  ObjectTable& objects() { return objects_; }
+  ProbeHooks& hooks() { return hooks_; }
+
+  // The server reports a hit of armed probe `probe`: its programs run on hit.context in attach
+  // order (trace_call_bpf: the result is 1 only if every program's return value has bit 0
+  // set); then, unless that result is 0, each enabled perf event on the probe that follows the
+  // hit's task and CPU counts one. The number of programs run (0 for an unknown probe).
+  uint32_t report_hit(uint32_t probe, const ProbeHit& hit);
+
+  // For the core: a probe for `spec` with one more user (arming it on its first), its release,
+  // and attaching a program to it (EEXIST if it is there, E2BIG past 64 for perf events).
+  [[nodiscard]] rt::Result<Probe*> open_probe(const ProbeSpec& spec, uint32_t context_size);
+  void close_probe(Probe* probe);
+  [[nodiscard]] rt::Result<void> attach(Probe* probe, ProgramObject* program, uint64_t cookie,
+                                        uint32_t limit);
+  void detach(Probe* probe, const ProgramObject* program);
+  uint64_t next_event_id() { return ++event_ids_; }
+  Probe* find(uint32_t number) const;
+  uint32_t probe_count() const { return static_cast<uint32_t>(probes_.size()); }
+
+ private:
+  ObjectTable& objects_;
+  ProbeHooks& hooks_;
+  Vector<Probe*> probes_;
+  uint32_t next_number_ = 1;
+  uint64_t event_ids_ = 0;
+};
+
+// perf_event_open(attr, pid, cpu, group_fd, flags) for `session`: the attr is read at
+// `attr_address` through `memory` (its size first; E2BIG writes kPerfAttrSize back into it),
+// strings (kprobe_func, uprobe_path) too. The new handle, or Linux 6.1's errno.
+[[nodiscard]] rt::Result<int32_t> perf_event_open(Session& session, UserMemory& memory,
+                                                  uint64_t attr_address, int32_t pid, int32_t cpu,
+                                                  int32_t group_fd, uint64_t flags);
+// ioctl(fd, command, argument) on a perf event handle: ENABLE, DISABLE, RESET, PERIOD, ID,
+// SET_BPF, QUERY_BPF, PAUSE_OUTPUT; ENOTTY for others and for handles that are no perf event.
+[[nodiscard]] rt::Result<int64_t> perf_event_ioctl(Session& session, UserMemory& memory, int32_t fd,
+                                                   uint32_t command, uint64_t argument);
+// read(fd, buffer, count): the count as the event's read_format lays it out; the bytes read.
+[[nodiscard]] rt::Result<int64_t> perf_event_read(Session& session, UserMemory& memory, int32_t fd,
+                                                  uint64_t buffer, uint64_t count);
+
+// poll() of a perf event (perf_poll): EPOLLIN (1) once per due wakeup of its ring, EPOLLHUP
+// (0x10) while it has no ring.
+[[nodiscard]] rt::Result<uint32_t> perf_event_poll(Session& session, int32_t fd);
+
+// mmap(length, MAP_SHARED, fd, page_offset * 4096) of a perf event: the ring's memory for the
+// server binary to grant to the reader. The mapping holds the event until perf_event_munmap.
+struct PerfEventMapping {
+  PerfEventObject* event = nullptr;
+  uint8_t* memory = nullptr;  // page-aligned, 1 + data_pages pages
+  uint64_t size = 0;
+  uint32_t data_pages = 0;
+};
+[[nodiscard]] rt::Result<PerfEventMapping> perf_event_mmap(Session& session, int32_t fd,
+                                                           uint64_t length, uint64_t page_offset,
+                                                           bool shared);
+void perf_event_munmap(ObjectTable& objects, PerfEventObject* event);
+
+// A perf event array's slot (nullptr when empty), and emptying the array (when its last handle
+// goes or it dies), each slot dropping its reference on its event.
+PerfEventObject* perf_event_in_slot(MapObject& map, uint32_t index);
+void clear_perf_event_array(ObjectTable& objects, MapObject* map);
+
+// For ObjectTable: the last reference to a perf event went.
+void destroy_perf_event(ObjectTable& objects, PerfEventObject* event);
+// event->prog and its cookie (perf_event_set_bpf_prog), and its release.
+[[nodiscard]] rt::Result<void> set_event_program(PerfEventObject& event, ProgramObject* program,
+                                                 uint64_t cookie);
+void clear_event_program(PerfEventObject& event);
+
+}  // namespace trace

@@ -1,0 +1,67 @@
+// SPDX-License-Identifier: MIT
+// ProbeHooks: what the trace core asks the server about probes; ProbeHit: what it reports back.
+#pragma once
+
+#include <stdint.h>
+
+#include "rt/result.hpp"
+
+namespace trace {
+
+enum class ProbeKind : uint8_t {
+  kKprobe = 0,         // a kprobe PMU event: function entry (or return) in the POSIX server
+  kUprobe = 1,         // a uprobe PMU event: a file offset in a user program
+  kTracepoint = 2,     // PERF_TYPE_TRACEPOINT: a tracefs event by id
+  kRawTracepoint = 3,  // BPF_RAW_TRACEPOINT_OPEN: a tracepoint by name, raw u64 arguments
+};
+
+// One probe to arm. Strings are NUL-terminated and live only for the call.
+struct ProbeSpec {
+  ProbeKind kind = ProbeKind::kKprobe;
+  bool is_return = false;        // kretprobe, uretprobe
+  const char* symbol = nullptr;  // kprobe by symbol (+ offset); nullptr: by address
+  uint64_t address = 0;          // kprobe by address
+  uint64_t offset = 0;           // kprobe: from the symbol; uprobe: in the file
+  const char* path = nullptr;    // uprobe: the file
+  uint64_t ref_ctr_offset = 0;   // uprobe: the semaphore's file offset (config >> 32), or 0
+  uint64_t tracepoint_id = 0;    // tracepoint
+  const char* name = nullptr;    // raw tracepoint
+  int32_t pid = -1;              // the task a perf event follows; -1 any (uprobes: arm there only)
+};
+
+// The server's side. `arm` registers a probe under the core's number and starts reporting its
+// hits (ProbeTable::report_hit) until `disarm`: Linux registers kprobes, uprobes and
+// tracepoints at perf_event_open and raw tracepoints at BPF_RAW_TRACEPOINT_OPEN, and their
+// programs run from the attach on, whether or not the perf event is enabled. arm's errors are
+// what the program sees: ENOENT for a symbol that does not exist, EINVAL for an address that
+// cannot be probed or a path that is no regular file, ENOENT for a missing file, EILSEQ for an
+// offset inside an instruction.
+class ProbeHooks {
+ public:
+  // PERF_TYPE_TRACEPOINT's config: the record size of the tracefs event with this id (the
+  // bound of what its programs may read), or EINVAL when no event has the id.
+  virtual rt::Result<uint32_t> tracepoint_record_size(uint64_t id) = 0;
+  // bpf_get_raw_tracepoint: the number of u64 arguments of raw tracepoint `name`, or ENOENT.
+  virtual rt::Result<uint32_t> raw_tracepoint_arguments(const char* name) = 0;
+  // perf_event_open's pid > 0: whether the task exists (else ESRCH).
+  virtual bool task_exists(int32_t pid) = 0;
+  virtual rt::Result<void> arm(uint32_t probe, const ProbeSpec& spec) = 0;
+  virtual void disarm(uint32_t probe) = 0;
+
+ protected:
+  ~ProbeHooks() = default;
+};
+
+// A hit the server reports. `context` is what the programs get as r1: the x86-64 struct pt_regs
+// (168 bytes) for kprobes and uprobes, the record laid out by the event's `format` for
+// tracepoints, the u64 arguments for raw tracepoints. `pid` is the thread that hit it.
+struct ProbeHit {
+  void* context = nullptr;
+  uint32_t size = 0;
+  uint32_t cpu = 0;
+  int32_t pid = 0;
+};
+
+inline constexpr uint32_t kPtRegsSize = 168;  // sizeof(struct pt_regs) on x86-64
+
+}  // namespace trace

@@ -1,0 +1,198 @@
+// SPDX-License-Identifier: MIT
+// The link commands of bpf(2): LINK_CREATE, RAW_TRACEPOINT_OPEN, LINK_UPDATE, LINK_DETACH, link
+// info.
+#include "commands.hpp"
+#include "rt/new.hpp"
+#include "trace/links.hpp"
+#include "trace/perf_events.hpp"
+
+namespace trace {
+namespace {
+
+constexpr uint32_t kAttachTraceKprobeMulti = 42;  // BPF_TRACE_KPROBE_MULTI
+
+template <typename T>
+T attr_as(const BpfAttr& attr) {
+  T value;
+  __builtin_memcpy(&value, attr.bytes, sizeof(T));
+  return value;
+}
+
+// bpf_link_init + bpf_link_prime: a link with an id, holding its program.
+rt::Result<LinkObject*> new_link(ObjectTable& objects, LinkType type, ProgramObject* program) {
+  void* place = objects.allocator().allocate(sizeof(LinkObject), alignof(LinkObject));
+  if (place == nullptr) return rt::err(rt::kENOMEM);
+  auto* link = new (place) LinkObject();
+  link->kind = ObjectKind::kLink;
+  link->type = type;
+  if (auto added = objects.add(link); !added.ok()) {
+    objects.allocator().deallocate(link, sizeof(LinkObject));
+    return added.error();
+  }
+  objects.acquire(program);
+  link->program = program;
+  return link;
+}
+
+// bpf_perf_link_attach.
+rt::Result<int64_t> perf_link_attach(BpfCall& call, ProgramObject* program) {
+  const LinkCreateAttr& attr = call.attr.link_create;
+  if (attr.flags != 0) return rt::err(rt::kEINVAL);
+  // perf_event_get: EBADF for anything but a perf event.
+  auto handle = call.session.lookup(static_cast<int32_t>(attr.target_fd));
+  if (!handle.ok() || handle->object->kind != ObjectKind::kPerfEvent) return rt::err(rt::kEBADF);
+  auto* event = static_cast<PerfEventObject*>(handle->object);
+  ObjectTable& objects = call.session.objects();
+  LinkObject* link = TRY(new_link(objects, LinkType::kPerfEvent, program));
+  uint64_t cookie = attr.target[0];  // link_create.perf_event.bpf_cookie
+  if (auto set = set_event_program(*event, program, cookie); !set.ok()) {
+    objects.release(link);  // bpf_link_cleanup: the id was taken and is given back
+    return set.error();
+  }
+  objects.acquire(event);
+  link->event = event;
+  link->cookie = cookie;
+  return TRY(call.session.open(link, kCanRead | kCanWrite));
+}
+
+rt::Result<LinkObject*> link_of(BpfCall& call, uint32_t fd) {
+  Handle handle = TRY(call.session.lookup_kind(static_cast<int32_t>(fd), ObjectKind::kLink));
+  return static_cast<LinkObject*>(handle.object);
+}
+
+}  // namespace
+
+// link_create.
+rt::Result<int64_t> link_create(BpfCall& call) {
+  const LinkCreateAttr& attr = call.attr.link_create;
+  if (!attr_tail_is_zero(call.attr, kLinkCreateLastFieldEnd)) return rt::err(rt::kEINVAL);
+  Handle handle =
+      TRY(call.session.lookup_kind(static_cast<int32_t>(attr.prog_fd), ObjectKind::kProgram));
+  auto* program = static_cast<ProgramObject*>(handle.object);
+  switch (program->type) {
+    case ebpf::ProgramType::kPerfEvent:
+    case ebpf::ProgramType::kTracepoint:
+      if (attr.attach_type != kAttachPerfEvent) return rt::err(rt::kEINVAL);
+      break;
+    case ebpf::ProgramType::kKprobe:
+      if (attr.attach_type == kAttachTraceKprobeMulti) {
+        // GAP: kprobe_multi links (fprobe) are not implemented.
+        return rt::err(rt::kEINVAL, "kprobe_multi links are not implemented");
+      }
+      if (attr.attach_type != kAttachPerfEvent) return rt::err(rt::kEINVAL);
+      break;
+    default: return rt::err(rt::kEINVAL);
+  }
+  return perf_link_attach(call, program);
+}
+
+// bpf_raw_tracepoint_open and bpf_raw_tp_link_attach.
+rt::Result<int64_t> raw_tracepoint_open(BpfCall& call) {
+  if (!attr_tail_is_zero(call.attr, kRawTracepointOpenLastFieldEnd)) return rt::err(rt::kEINVAL);
+  auto attr = attr_as<RawTracepointOpenAttr>(call.attr);
+  Handle handle =
+      TRY(call.session.lookup_kind(static_cast<int32_t>(attr.prog_fd), ObjectKind::kProgram));
+  auto* program = static_cast<ProgramObject*>(handle.object);
+  if (program->type != ebpf::ProgramType::kRawTracepoint) return rt::err(rt::kEINVAL);
+  char name[kRawTracepointNameMax] = {};
+  if (!call.memory.read_string(name, attr.name, kRawTracepointNameMax - 1).ok())
+    return rt::err(rt::kEFAULT);
+  name[kRawTracepointNameMax - 1] = 0;
+  ObjectTable& objects = call.session.objects();
+  ProbeTable* probes = objects.probes();
+  if (probes == nullptr) return rt::err(rt::kENOENT);  // no raw tracepoint at all
+  uint32_t arguments = TRY(probes->hooks().raw_tracepoint_arguments(name));
+  LinkObject* link = TRY(new_link(objects, LinkType::kRawTracepoint, program));
+  // bpf_probe_register. GAP: Linux refuses (EINVAL) a program that reads past the
+  // tracepoint's arguments (max_ctx_offset), which the engine does not record.
+  ProbeSpec spec;
+  spec.kind = ProbeKind::kRawTracepoint;
+  spec.name = name;
+  auto probe = probes->open_probe(spec, arguments * 8);
+  if (!probe.ok()) {
+    objects.release(link);
+    return probe.error();
+  }
+  // tracepoint_probe_register_may_exist: the same program twice on one tracepoint is EEXIST.
+  if (auto attached = probes->attach(*probe, program, 0, 0xffffffffu); !attached.ok()) {
+    probes->close_probe(*probe);
+    objects.release(link);
+    return attached.error();
+  }
+  link->probe = *probe;
+  return TRY(call.session.open(link, kCanRead | kCanWrite));
+}
+
+// link_detach: neither perf event nor raw tracepoint links have a detach in 6.1.
+rt::Result<int64_t> link_detach(BpfCall& call) {
+  if (!attr_tail_is_zero(call.attr, kLinkDetachLastFieldEnd)) return rt::err(rt::kEINVAL);
+  TRY(link_of(call, call.attr.get_id.start_id));  // link_detach.link_fd
+  return rt::err(rt::kEOPNOTSUPP);
+}
+
+// link_update: neither link type has update_prog in 6.1, so a well-formed call is EINVAL.
+rt::Result<int64_t> link_update(BpfCall& call) {
+  if (!attr_tail_is_zero(call.attr, kLinkUpdateLastFieldEnd)) return rt::err(rt::kEINVAL);
+  auto attr = attr_as<LinkUpdateAttr>(call.attr);
+  if ((attr.flags & ~kFlagReplace) != 0) return rt::err(rt::kEINVAL);
+  TRY(link_of(call, attr.link_fd));
+  TRY(call.session.lookup_kind(static_cast<int32_t>(attr.new_prog_fd), ObjectKind::kProgram));
+  if (attr.flags & kFlagReplace) {
+    TRY(call.session.lookup_kind(static_cast<int32_t>(attr.old_prog_fd), ObjectKind::kProgram));
+  } else if (attr.old_prog_fd != 0) {
+    return rt::err(rt::kEINVAL);
+  }
+  return rt::err(rt::kEINVAL);
+}
+
+// bpf_link_get_info_by_fd.
+rt::Result<int64_t> link_get_info(BpfCall& call, const LinkObject& link) {
+  const InfoAttr& attr = call.attr.info;
+  TRY(user_tail_is_zero(call.memory, attr.info, sizeof(LinkInfo), attr.info_len));
+  uint32_t length = attr.info_len < sizeof(LinkInfo) ? attr.info_len : sizeof(LinkInfo);
+  LinkInfo info = {};
+  TRY(call.memory.read(&info, attr.info, length));
+  info.type = static_cast<uint32_t>(link.type);
+  info.id = link.id;
+  info.prog_id = link.program->id;
+  if (link.type == LinkType::kRawTracepoint) {
+    // bpf_raw_tp_link_fill_link_info: the name cut to the caller's room, ENOSPC then.
+    const char* name = link.probe->name;
+    uint32_t name_length = 0;
+    while (name[name_length] != 0) ++name_length;
+    uint64_t buffer = info.tp_name;
+    uint32_t room = info.tp_name_len;
+    if ((room == 0) != (buffer == 0)) return rt::err(rt::kEINVAL);
+    info.tp_name_len = name_length + 1;
+    if (buffer != 0) {
+      if (room >= name_length + 1) {
+        TRY(call.memory.write(buffer, name, name_length + 1));
+      } else {
+        char zero = 0;
+        TRY(call.memory.write(buffer, name, room - 1));
+        TRY(call.memory.write(buffer + room - 1, &zero, 1));
+        return rt::err(rt::kENOSPC);
+      }
+    }
+  }
+  TRY(call.memory.write(attr.info, &info, length));
+  TRY(write_attr_field(call, &attr.info_len, length));
+  return 0;
+}
+
+void destroy_link(ObjectTable& objects, LinkObject* link) {
+  if (link->event != nullptr) {
+    // bpf_perf_link_release: the event loses the program the link gave it.
+    if (link->event->program == link->program) clear_event_program(*link->event);
+    objects.release(link->event);
+  }
+  if (link->probe != nullptr) {
+    objects.probes()->detach(link->probe, link->program);
+    objects.probes()->close_probe(link->probe);
+  }
+  if (link->program != nullptr) objects.release(link->program);
+  link->~LinkObject();
+  objects.allocator().deallocate(link, sizeof(LinkObject));
+}
+
+}  // namespace trace

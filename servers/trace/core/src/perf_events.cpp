@@ -1,0 +1,232 @@
+// SPDX-License-Identifier: MIT
+// Perf events: perf_event_open's checks and PMUs, the probes behind them, hits, and the events'
+// ends.
+#include "trace/perf_events.hpp"
+
+#include "commands.hpp"
+#include "ebpf/program.hpp"
+#include "rt/new.hpp"
+#include "trace/perf_event_attr.hpp"
+
+namespace trace {
+namespace {
+
+constexpr uint32_t kPerfMaxTraceSize = 2048;        // what a tracepoint program may read
+constexpr uint32_t kRawTracepointContext = 12 * 8;  // MAX_BPF_FUNC_ARGS u64 arguments
+
+// Whether a program type runs on this probe (perf_event_set_bpf_prog's type rule).
+bool program_fits(const Probe& probe, ebpf::ProgramType type) {
+  if (probe.kind == ProbeKind::kKprobe || probe.kind == ProbeKind::kUprobe)
+    return type == ebpf::ProgramType::kKprobe;
+  return type == ebpf::ProgramType::kTracepoint;
+}
+
+// The context size a program of this probe may read: hits with less are copied into zeroes.
+uint32_t readable_context(ProbeKind kind) {
+  switch (kind) {
+    case ProbeKind::kKprobe:
+    case ProbeKind::kUprobe: return kPtRegsSize;
+    case ProbeKind::kTracepoint: return kPerfMaxTraceSize;
+    case ProbeKind::kRawTracepoint: return kRawTracepointContext;
+  }
+  return 0;
+}
+
+bool same_name(const char* a, const char* b) {
+  for (uint32_t i = 0;; ++i) {
+    if (a[i] != b[i]) return false;
+    if (a[i] == 0) return true;
+  }
+}
+
+}  // namespace
+
+// ProbeTable.
+
+ProbeTable::ProbeTable(ObjectTable& objects, ProbeHooks& hooks)
+    : objects_(objects), hooks_(hooks), probes_(objects.allocator()) {}
+
+ProbeTable::~ProbeTable() {
+  for (Probe* probe : probes_) {
+    hooks_.disarm(probe->number);
+    probe->~Probe();
+    objects_.allocator().deallocate(probe, sizeof(Probe));
+  }
+}
+
+Probe* ProbeTable::find(uint32_t number) const {
+  for (Probe* probe : probes_) {
+    if (probe->number == number) return probe;
+  }
+  return nullptr;
+}
+
+rt::Result<Probe*> ProbeTable::open_probe(const ProbeSpec& spec, uint32_t context_size) {
+  // Perf events on one tracepoint share its trace_event_call; links on one raw tracepoint
+  // share the tracepoint. Kprobes and uprobes opened through the PMUs are each their own.
+  for (Probe* probe : probes_) {
+    if (probe->kind != spec.kind) continue;
+    if ((spec.kind == ProbeKind::kTracepoint && probe->tracepoint_id == spec.tracepoint_id) ||
+        (spec.kind == ProbeKind::kRawTracepoint && same_name(probe->name, spec.name))) {
+      ++probe->users;
+      return probe;
+    }
+  }
+  rt::Allocator& allocator = objects_.allocator();
+  void* place = allocator.allocate(sizeof(Probe), alignof(Probe));
+  if (place == nullptr) return rt::err(rt::kENOMEM);
+  auto* probe = new (place) Probe(allocator);
+  probe->number = next_number_;
+  probe->kind = spec.kind;
+  probe->tracepoint_id = spec.tracepoint_id;
+  probe->context_size = context_size;
+  probe->users = 1;
+  if (spec.kind == ProbeKind::kRawTracepoint) {
+    for (uint32_t i = 0; i + 1 < sizeof(probe->name) && spec.name[i] != 0; ++i)
+      probe->name[i] = spec.name[i];
+  }
+  auto fail = [&](rt::Error error) -> rt::Result<Probe*> {
+    probe->~Probe();
+    allocator.deallocate(probe, sizeof(Probe));
+    return error;
+  };
+  if (!probes_.push_back(static_cast<Probe*>(probe))) return fail(rt::err(rt::kENOMEM));
+  if (auto armed = hooks_.arm(probe->number, spec); !armed.ok()) {
+    probes_.erase(probes_.size() - 1);
+    return fail(armed.error());
+  }
+  ++next_number_;
+  return probe;
+}
+
+void ProbeTable::close_probe(Probe* probe) {
+  if (--probe->users != 0) return;
+  hooks_.disarm(probe->number);
+  for (size_t i = 0; i < probes_.size(); ++i) {
+    if (probes_[i] == probe) {
+      probes_.erase(i);
+      break;
+    }
+  }
+  probe->~Probe();
+  objects_.allocator().deallocate(probe, sizeof(Probe));
+}
+
+rt::Result<void> ProbeTable::attach(Probe* probe, ProgramObject* program, uint64_t cookie,
+                                    uint32_t limit) {
+  for (const AttachedProgram& attached : probe->programs) {
+    if (attached.program == program) return rt::err(rt::kEEXIST);
+  }
+  if (probe->programs.size() >= limit) return rt::err(rt::kE2BIG);
+  if (!probe->programs.push_back(AttachedProgram{program, cookie})) return rt::err(rt::kENOMEM);
+  return {};
+}
+
+void ProbeTable::detach(Probe* probe, const ProgramObject* program) {
+  for (size_t i = 0; i < probe->programs.size(); ++i) {
+    if (probe->programs[i].program == program) {
+      probe->programs.erase(i);
+      return;
+    }
+  }
+}
+
+uint32_t ProbeTable::report_hit(uint32_t number, const ProbeHit& hit) {
+  Probe* probe = find(number);
+  if (probe == nullptr) return 0;
+  // Programs may read the whole context their type allows; a shorter one is padded with zeroes.
+  uint8_t padded[kPerfMaxTraceSize];
+  void* context = hit.context;
+  uint32_t readable = readable_context(probe->kind);
+  if (hit.size < readable) {
+    for (uint32_t i = 0; i < readable; ++i)
+      padded[i] = i < hit.size ? static_cast<const uint8_t*>(hit.context)[i] : 0;
+    context = padded;
+  }
+  ebpf::Environment& environment = objects_.environment();
+  uint32_t result = 1;
+  uint32_t run = 0;
+  // GAP: bpf_get_attach_cookie is not in the engine, so the cookie is kept but not seen.
+  for (size_t i = 0; i < probe->programs.size(); ++i) {
+    result &= static_cast<uint32_t>(
+        ebpf::execute(probe->programs[i].program->program, context, &environment));
+    ++run;
+  }
+  if (probe->kind == ProbeKind::kRawTracepoint || (run != 0 && result == 0)) return run;
+  // perf_tp_event: the enabled events that follow this task and CPU count the hit.
+  for (PerfEventObject* event = probe->events; event != nullptr; event = event->next_on_probe) {
+    if (!event->enabled) continue;
+    if (event->pid > 0 && event->pid != hit.pid) continue;
+    if (event->cpu >= 0 && static_cast<uint32_t>(event->cpu) != hit.cpu) continue;
+    ++event->count;
+  }
+  return run;
+}
+
+// Programs on events.
+
+rt::Result<void> set_event_program(PerfEventObject& event, ProgramObject* program,
+                                   uint64_t cookie) {
+  if (event.probe == nullptr) {
+    // perf_event_set_bpf_handler: software events take perf_event programs.
+    if (event.program != nullptr) return rt::err(rt::kEEXIST);
+    if (program->type != ebpf::ProgramType::kPerfEvent) return rt::err(rt::kEINVAL);
+  } else {
+    if (!program_fits(*event.probe, program->type)) return rt::err(rt::kEINVAL);
+    // GAP: Linux refuses (EACCES) a tracepoint program reading past the record
+    // (max_ctx_offset); the engine does not record how far a program reads.
+    if (event.program != nullptr) return rt::err(rt::kEEXIST);
+    ProbeTable* probes = event.table->probes();
+    TRY(probes->attach(event.probe, program, cookie, kBpfTraceMaxPrograms));
+  }
+  event.program = program;
+  event.cookie = cookie;
+  event.table->acquire(program);
+  return {};
+}
+
+void clear_event_program(PerfEventObject& event) {
+  if (event.program == nullptr) return;
+  if (event.probe != nullptr) event.table->probes()->detach(event.probe, event.program);
+  ProgramObject* program = event.program;
+  event.program = nullptr;
+  event.cookie = 0;
+  event.table->release(program);
+}
+
+// bpf_perf_event_output's checks on the event, then perf_event_output.
+long PerfEventObject::output_from(uint32_t current_cpu, const void* data, uint64_t size) {
+  if (attr.type != kPerfTypeSoftware || attr.config != kPerfCountSwBpfOutput) return -rt::kEINVAL;
+  // event->oncpu: an enabled CPU-bound event is on its CPU; a task-bound one where it runs.
+  bool on_this_cpu = enabled && (cpu < 0 || static_cast<uint32_t>(cpu) == current_cpu);
+  if (!on_this_cpu) return -rt::kEOPNOTSUPP;
+  if (ring == nullptr) return -rt::kENOSPC;  // no buffer mapped: perf_output_begin fails
+  if (size > 0xffff) return -rt::kE2BIG;
+  ebpf::Environment& environment = table->environment();
+  PerfSampleFields fields;
+  fields.sample_type = attr.sample_type;
+  fields.sample_id_all = attr.has(kPerfAttrSampleIdAll);
+  fields.event_id = event_id;
+  fields.period = attr.sample_period;
+  uint64_t pid_tgid = environment.current_pid_tgid();
+  fields.pid = static_cast<uint32_t>(pid_tgid >> 32);
+  fields.tid = static_cast<uint32_t>(pid_tgid);
+  fields.time = environment.monotonic_ns();
+  fields.cpu = current_cpu;
+  return ring->output_sample(fields, data, static_cast<uint32_t>(size));
+}
+
+void destroy_perf_event(ObjectTable& objects, PerfEventObject* event) {
+  clear_event_program(*event);
+  if (event->probe != nullptr) {
+    PerfEventObject** link = &event->probe->events;
+    while (*link != nullptr && *link != event) link = &(*link)->next_on_probe;
+    if (*link == event) *link = event->next_on_probe;
+    objects.probes()->close_probe(event->probe);
+  }
+  if (event->ring != nullptr) event->ring->destroy(objects.allocator());
+  event->~PerfEventObject();
+  objects.allocator().deallocate(event, sizeof(PerfEventObject));
+}
+
+}  // namespace trace
