@@ -36,6 +36,14 @@ struct Caller {
   descriptors @7 :List(Int32);
 }
 
+# The Linux calls that travel as a BpfRequest: their user pointers read and written the same way.
+enum LinuxCall {
+  bpf @0;             # bpf(command, attr, attrSize)
+  perfEventOpen @1;   # perf_event_open(attrAddress, pid, cpu, group_fd, flags): arguments 0..3
+  perfEventIoctl @2;  # ioctl(fd, request, argument) on a perf event: arguments 0..2
+  perfEventRead @3;   # read(fd, buffer, count) of a perf event: arguments 0..2
+}
+
 struct BpfRequest {
   command @0 :UInt32;                # enum bpf_cmd
   attr @1 :Data;                     # the first min(size, 4096) bytes of the caller's attr
@@ -47,6 +55,8 @@ struct BpfRequest {
   # without running anything: the caller asks for the current instance (method `instance`)
   # and sends the handles of the dead one as closed descriptors.
   instance @6 :UInt64;
+  operation @7 :LinuxCall;           # bpf unless set
+  arguments @8 :List(UInt64);        # the call's other arguments, as Linux passes them
 }
 
 struct BpfOutcome {

@@ -109,14 +109,30 @@ void make_devices(FileTree& tree) {
   }
 }
 
-// sysfs's CPU files (GAP: fixed text; one CPU as sched_getaffinity reports).
+// sysfs's CPU files (GAP: fixed text; one CPU as sched_getaffinity reports), and the kprobe and
+// uprobe PMUs whose type numbers perf_event_open takes (the trace server's: 6 and 7, the
+// numbers Linux 6.1 gave them, see servers/trace/core/include/trace/perf_event_uapi.hpp).
 void make_sysfs(FileTree& tree) {
-  const char* const files[] = {"/sys/devices/system/cpu/online", "/sys/devices/system/cpu/possible",
-                               "/sys/devices/system/cpu/present"};
-  for (const char* path : files) {
-    auto made = tree.create(tree.root(), path, kTypeRegular | 0444);
-    if (made.ok())
-      (void)tree.set_contents(made.value(), reinterpret_cast<const uint8_t*>("0\n"), 2, true);
+  struct File {
+    const char* path;
+    const char* text;
+  };
+  const File files[] = {
+      {"/sys/devices/system/cpu/online", "0\n"},
+      {"/sys/devices/system/cpu/possible", "0\n"},
+      {"/sys/devices/system/cpu/present", "0\n"},
+      {"/sys/bus/event_source/devices/kprobe/type", "6\n"},
+      {"/sys/bus/event_source/devices/kprobe/format/retprobe", "config:0\n"},
+      {"/sys/bus/event_source/devices/uprobe/type", "7\n"},
+      {"/sys/bus/event_source/devices/uprobe/format/retprobe", "config:0\n"},
+      {"/sys/bus/event_source/devices/uprobe/format/ref_ctr_offset", "config:32-63\n"},
+  };
+  for (const File& file : files) {
+    auto made = tree.create(tree.root(), file.path, kTypeRegular | 0444);
+    if (made.ok()) {
+      (void)tree.set_contents(made.value(), reinterpret_cast<const uint8_t*>(file.text),
+                              strlen(file.text), true);
+    }
   }
 }
 

@@ -5,6 +5,7 @@
 #include "kprobes.hpp"
 #include "posix_symbols.hpp"
 #include "rt/new.hpp"
+#include "server_probe_hooks.hpp"
 #include "service.hpp"
 #include "sonde/capnp/kernel_transport.hpp"
 #include "sys/clock.hpp"
@@ -13,6 +14,7 @@
 #include "sys/syscall.hpp"
 #include "task_environment.hpp"
 #include "trace/objects.hpp"
+#include "trace/perf_events.hpp"
 
 namespace {
 
@@ -75,6 +77,8 @@ alignas(trace::Session) uint8_t session_storage[sizeof(trace::Session)];
 alignas(trace::Service) uint8_t service_storage[sizeof(trace::Service)];
 alignas(trace::Tracefs) uint8_t tracefs_storage[sizeof(trace::Tracefs)];
 alignas(trace::Kprobes) uint8_t kprobes_storage[sizeof(trace::Kprobes)];
+alignas(trace::ServerProbeHooks) uint8_t hooks_storage[sizeof(trace::ServerProbeHooks)];
+alignas(trace::ProbeTable) uint8_t probe_table_storage[sizeof(trace::ProbeTable)];
 alignas(trace::KprobeEventSwitch) uint8_t kprobe_events_storage[sizeof(trace::KprobeEventSwitch)];
 trace::PosixSymbols posix_symbols;
 
@@ -159,6 +163,10 @@ extern "C" int main(const sys::ServerStartInfo* info) {
       new (kprobe_events_storage) trace::KprobeEventSwitch(*tracefs, posix_symbols, *kprobes);
   tracefs->set_switch(kprobe_events);
   kprobes->set_observer(environment);
+  auto* hooks = new (hooks_storage) trace::ServerProbeHooks(*tracefs, posix_symbols, *kprobes);
+  auto* probe_table = new (probe_table_storage) trace::ProbeTable(*objects, *hooks);
+  hooks->set_table(probe_table);
+  objects->set_probes(probe_table);
   sys::print("trace: the trace server is up (instance %lu)\n", info->instance);
   serve(*service, *kprobes, config);
 }

@@ -141,6 +141,7 @@ constexpr SyscallEntry kTable[] = {
     ENTRY(280, utimensat),
     ENTRY(292, dup3),
     ENTRY(293, pipe2),
+    ENTRY(298, perf_event_open),
     ENTRY(302, prlimit64),
     ENTRY(309, getcpu),
     ENTRY(316, renameat2),

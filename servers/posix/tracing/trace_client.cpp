@@ -85,16 +85,26 @@ bool returns_handle(int command) {
   }
 }
 
-int64_t forward_bpf(sonde::proto::TraceService::Client& client, int command, uint64_t attr_address,
-                    uint32_t size, const CallerInfo& caller, DescriptorSource& source,
-                    CallerMemory& memory, rt::Allocator& scratch) {
-  // unprivileged_bpf_disabled: the capability check comes before anything is read.
-  if (!caller.cap_bpf) return -static_cast<int64_t>(rt::kEPERM);
-  if (size > kAttrPage) return -static_cast<int64_t>(rt::kE2BIG);
-  uint8_t attr[kAttrPage];
-  if (memory.read_prefix(attr_address, attr, size) != size) {
-    return -static_cast<int64_t>(rt::kEFAULT);
-  }
+namespace {
+
+struct Call {
+  sonde::proto::LinuxCall operation;
+  int command;            // bpf's command
+  uint64_t attr_address;  // bpf's attr or perf_event_open's
+  const uint8_t* attr;    // bpf: the attr bytes read ahead
+  uint32_t size;
+  uint64_t arguments[4];
+  uint32_t argument_count;
+  bool makes_handle;
+};
+
+int64_t forward(sonde::proto::TraceService::Client& client, const Call& what,
+                const CallerInfo& caller, DescriptorSource& source, CallerMemory& memory,
+                rt::Allocator& scratch) {
+  const uint8_t* attr = what.attr;
+  uint32_t size = what.size;
+  int command = what.command;
+  uint64_t attr_address = what.attr_address;
   if (known_instance == 0) {
     auto asked = ask_instance(client);
     if (!asked.ok()) return errno_value(asked.error());
@@ -111,6 +121,9 @@ int64_t forward_bpf(sonde::proto::TraceService::Client& client, int command, uin
     call.setAttrSize(size);
     call.setAttrAddress(attr_address);
     call.setInstance(known_instance);
+    call.setOperation(what.operation);
+    auto arguments = call.initArguments(what.argument_count);
+    for (uint32_t i = 0; i < what.argument_count; ++i) arguments.set(i, what.arguments[i]);
     auto who = call.initCaller();
     who.setPid(caller.pid);
     who.setTgid(caller.tgid);
@@ -164,7 +177,7 @@ int64_t forward_bpf(sonde::proto::TraceService::Client& client, int command, uin
     if (faulted && result >= 0) {
       // copy_to_user failed after the work was done: Linux answers EFAULT, and a new fd is
       // not installed.
-      if (returns_handle(command) && result > 0) {
+      if (what.makes_handle && result > 0) {
         (void)close_handle(client, static_cast<uint32_t>(result), known_instance);
       }
       return -static_cast<int64_t>(rt::kEFAULT);
@@ -172,6 +185,57 @@ int64_t forward_bpf(sonde::proto::TraceService::Client& client, int command, uin
     return result;
   }
   return -static_cast<int64_t>(rt::kE2BIG);  // the command kept asking for more memory
+}
+
+}  // namespace
+
+int64_t forward_bpf(sonde::proto::TraceService::Client& client, int command, uint64_t attr_address,
+                    uint32_t size, const CallerInfo& caller, DescriptorSource& source,
+                    CallerMemory& memory, rt::Allocator& scratch) {
+  // unprivileged_bpf_disabled: the capability check comes before anything is read.
+  if (!caller.cap_bpf) return -static_cast<int64_t>(rt::kEPERM);
+  if (size > kAttrPage) return -static_cast<int64_t>(rt::kE2BIG);
+  uint8_t attr[kAttrPage];
+  if (memory.read_prefix(attr_address, attr, size) != size) {
+    return -static_cast<int64_t>(rt::kEFAULT);
+  }
+  Call call{sonde::proto::LinuxCall::kBpf, command, attr_address, attr, size, {}, 0,
+            returns_handle(command)};
+  return forward(client, call, caller, source, memory, scratch);
+}
+
+int64_t forward_perf_event_open(sonde::proto::TraceService::Client& client, uint64_t attr,
+                                int32_t pid, int32_t cpu, int32_t group_fd, uint64_t flags,
+                                const CallerInfo& caller, DescriptorSource& source,
+                                CallerMemory& memory, rt::Allocator& scratch) {
+  // perf_event_paranoid: kprobes, uprobes and tracepoints need CAP_PERFMON (root has it).
+  if (!caller.cap_perfmon) return -static_cast<int64_t>(rt::kEACCES);
+  Call call{sonde::proto::LinuxCall::kPerfEventOpen,
+            0,
+            attr,
+            nullptr,
+            0,
+            {static_cast<uint64_t>(pid), static_cast<uint64_t>(cpu),
+             static_cast<uint64_t>(group_fd), flags},
+            4,
+            true};
+  return forward(client, call, caller, source, memory, scratch);
+}
+
+int64_t forward_perf_event_call(sonde::proto::TraceService::Client& client, bool ioctl, int32_t fd,
+                                uint64_t first, uint64_t second, const CallerInfo& caller,
+                                DescriptorSource& source, CallerMemory& memory,
+                                rt::Allocator& scratch) {
+  Call call{
+      ioctl ? sonde::proto::LinuxCall::kPerfEventIoctl : sonde::proto::LinuxCall::kPerfEventRead,
+      0,
+      0,
+      nullptr,
+      0,
+      {static_cast<uint64_t>(fd), first, second, 0},
+      3,
+      false};
+  return forward(client, call, caller, source, memory, scratch);
 }
 
 rt::Result<void> close_handle(sonde::proto::TraceService::Client& client, uint32_t handle,

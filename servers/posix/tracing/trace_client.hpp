@@ -63,6 +63,17 @@ int64_t forward_bpf(sonde::proto::TraceService::Client& client, int command, uin
                     uint32_t size, const CallerInfo& caller, DescriptorSource& descriptors,
                     CallerMemory& memory, rt::Allocator& scratch);
 
+// perf_event_open(attr, pid, cpu, group_fd, flags): a new handle or -errno.
+int64_t forward_perf_event_open(sonde::proto::TraceService::Client& client, uint64_t attr,
+                                int32_t pid, int32_t cpu, int32_t group_fd, uint64_t flags,
+                                const CallerInfo& caller, DescriptorSource& descriptors,
+                                CallerMemory& memory, rt::Allocator& scratch);
+// ioctl(fd, request, argument) (`ioctl`) or read(fd, buffer, count) of a perf event fd.
+int64_t forward_perf_event_call(sonde::proto::TraceService::Client& client, bool ioctl, int32_t fd,
+                                uint64_t first, uint64_t second, const CallerInfo& caller,
+                                DescriptorSource& descriptors, CallerMemory& memory,
+                                rt::Allocator& scratch);
+
 // Drops a handle of `instance` (the last close of its fd); nothing to do for a dead instance.
 rt::Result<void> close_handle(sonde::proto::TraceService::Client& client, uint32_t handle,
                               uint64_t instance);

@@ -77,6 +77,43 @@ class Descriptors final : public trace_client::DescriptorSource {
   const FdTable& table_;
 };
 
+// One trace file as fd 0: ioctl and read reach the object behind a File, whatever its fd.
+class SingleFile final : public trace_client::DescriptorSource {
+ public:
+  explicit SingleFile(const File& file) : file_(file) {}
+  uint32_t fill(int32_t* out, uint32_t capacity, uint64_t instance) override {
+    if (capacity == 0) return 0;
+    out[0] = file_.trace_instance == instance ? static_cast<int32_t>(file_.trace_handle) : -1;
+    return 1;
+  }
+
+ private:
+  const File& file_;
+};
+
+trace_client::CallerInfo caller_of(const Process& process) {
+  // Every process runs as root (uid 0): CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN.
+  return trace_client::CallerInfo{process.pid, process.pid, 0, 0, process.comm, true, true};
+}
+
+// Wraps a new handle in an fd; the handle is given back when that fails.
+int64_t install_trace_fd(Process& process, int64_t handle, bool close_on_exec) {
+  uint64_t instance = trace_client::current_instance();
+  auto file = new_file(FileKind::kTrace, kO_RDWR, nullptr);
+  if (!file.ok()) {
+    close_trace_handle(static_cast<uint32_t>(handle), instance);
+    return -rt::kENOMEM;
+  }
+  file.value()->trace_handle = static_cast<uint32_t>(handle);
+  file.value()->trace_instance = instance;
+  auto fd = install_fd(*process.files, file.value(), 0, close_on_exec);
+  if (!fd.ok()) {
+    put_file(file.value());  // closes the handle
+    return -static_cast<int64_t>(fd.error().code);
+  }
+  return fd.value();
+}
+
 }  // namespace
 
 void init_trace_service(const sys::ServerStartInfo& info) {
@@ -151,29 +188,52 @@ int64_t sys_bpf(SyscallContext& c) {
   if (client == nullptr) return -rt::kENOSYS;  // no trace server in this system
   Process* process = c.process;
   auto command = static_cast<int>(c.arg(0));
-  // Every process runs as root (uid 0): CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN.
-  trace_client::CallerInfo caller{process->pid, process->pid, 0, 0, process->comm, true, true};
   ProcessMemory memory(user(c));
   Descriptors descriptors(*process->files);
   int64_t result =
-      trace_client::forward_bpf(*client, command, c.arg(1), static_cast<uint32_t>(c.arg(2)), caller,
-                                descriptors, memory, platform::heap());
+      trace_client::forward_bpf(*client, command, c.arg(1), static_cast<uint32_t>(c.arg(2)),
+                                caller_of(*process), descriptors, memory, platform::heap());
   note_trace_activity();  // a program may have written to trace_pipe
   if (result <= 0 || !trace_client::returns_handle(command)) return result;
-  uint64_t instance = trace_client::current_instance();
-  auto file = new_file(FileKind::kTrace, kO_RDWR, nullptr);
-  if (!file.ok()) {
-    close_trace_handle(static_cast<uint32_t>(result), instance);
-    return -rt::kENOMEM;
-  }
-  file.value()->trace_handle = static_cast<uint32_t>(result);
-  file.value()->trace_instance = instance;
-  auto fd = install_fd(*process->files, file.value(), 0, /*close_on_exec=*/true);
-  if (!fd.ok()) {
-    put_file(file.value());  // closes the handle
-    return -static_cast<int64_t>(fd.error().code);
-  }
-  return fd.value();
+  // bpf fds are always close-on-exec (O_CLOEXEC in anon_inode_getfd).
+  return install_trace_fd(*process, result, true);
+}
+
+int64_t sys_perf_event_open(SyscallContext& c) {
+  if (client == nullptr) return -rt::kENOENT;  // no PMU at all
+  constexpr uint64_t kFdCloexec = 8;           // PERF_FLAG_FD_CLOEXEC
+  Process* process = c.process;
+  // The trace server cannot see processes: a pid that names none is ESRCH here.
+  auto pid = static_cast<int32_t>(c.arg(1));
+  if (pid > 0 && find_process(pid) == nullptr) return -rt::kESRCH;
+  ProcessMemory memory(user(c));
+  Descriptors descriptors(*process->files);
+  int64_t result = trace_client::forward_perf_event_open(
+      *client, c.arg(0), static_cast<int32_t>(c.arg(1)), static_cast<int32_t>(c.arg(2)),
+      static_cast<int32_t>(c.arg(3)), c.arg(4), caller_of(*process), descriptors, memory,
+      platform::heap());
+  if (result <= 0) return result;
+  return install_trace_fd(*process, result, (c.arg(4) & kFdCloexec) != 0);
+}
+
+int64_t trace_file_ioctl(SyscallContext& c, int fd, uint64_t request, uint64_t argument) {
+  if (client == nullptr) return -rt::kENOTTY;
+  ProcessMemory memory(user(c));
+  // The whole table: PERF_EVENT_IOC_SET_BPF's argument is another fd (the program).
+  Descriptors descriptors(*c.process->files);
+  int64_t result = trace_client::forward_perf_event_call(*client, true, fd, request, argument,
+                                                         caller_of(*c.process), descriptors, memory,
+                                                         platform::heap());
+  note_trace_activity();
+  return result;
+}
+
+int64_t trace_file_read(SyscallContext& c, File& file, uint64_t buffer, uint64_t count) {
+  if (client == nullptr) return -rt::kEINVAL;
+  ProcessMemory memory(user(c));
+  SingleFile only(file);
+  return trace_client::forward_perf_event_call(
+      *client, false, 0, buffer, count, caller_of(*c.process), only, memory, platform::heap());
 }
 
 }  // namespace posix

@@ -17,6 +17,11 @@ bool trace_service_available();
 sonde::proto::TraceService::Client* trace_service_client();
 
 struct Process;
+struct File;
+struct SyscallContext;
+// ioctl and read on a trace-server fd (perf events; others answer as Linux's bpf fds).
+int64_t trace_file_ioctl(SyscallContext& c, int fd, uint64_t request, uint64_t argument);
+int64_t trace_file_read(SyscallContext& c, File& file, uint64_t buffer, uint64_t count);
 // Writes the current-task record the trace server reads on a probe hit (nullptr: the server
 // works for nobody, as Linux's idle task: pid 0, comm "swapper/0").
 void publish_current_task(const Process* process);

@@ -3,6 +3,7 @@
 
 #include "kernel/syscalls.hpp"
 #include "sys/clock.hpp"
+#include "tracing/trace_service.hpp"
 #include "vfs/vfs.hpp"
 
 namespace posix {
@@ -133,6 +134,9 @@ int64_t sys_ioctl(SyscallContext& c) {
   if (file->kind == FileKind::kPipeRead && request == kFionread) {
     int available = static_cast<int>(file->pipe->count);
     return to_rax(user(c).copy_out(argument, &available, 4));
+  }
+  if (file->kind == FileKind::kTrace) {
+    return trace_file_ioctl(c, static_cast<int>(c.arg(0)), request, argument);
   }
   if (file->kind != FileKind::kConsole) return -rt::kENOTTY;
   return tty_ioctl(c, request, argument);

@@ -116,7 +116,7 @@ extern "C" __attribute__((noinline)) long vfs_read(File* file, char* buf, size_t
     }
     case FileKind::kPipeWrite: return -rt::kEBADF;
     case FileKind::kTracefs: return posix::tracefs_read(file, address, count, pos);
-    case FileKind::kTrace: return -rt::kEINVAL;  // as bpf_dummy_read
+    case FileKind::kTrace: return posix::trace_file_read(c, *file, address, count);
   }
   return -rt::kEINVAL;
 }

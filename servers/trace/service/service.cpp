@@ -4,6 +4,7 @@
 
 #include "rt/errno.hpp"
 #include "trace/bpf_command.hpp"
+#include "trace/perf_events.hpp"
 
 namespace trace {
 
@@ -51,10 +52,35 @@ BpfServiceOutcome serve_bpf(Session& session, const BpfServiceCall& call, uint8_
   CallerScope scope(session, call);
   ForwardedMemory memory(call.ranges, call.range_count, call.attr_address, write_log,
                          write_capacity);
-  auto result = bpf_command(session, call.command, call.attr, call.attr_size, memory);
+  rt::Result<int64_t> result = rt::err(rt::kEINVAL);
+  bool makes_handle = returns_handle(call.command);
+  switch (call.operation) {
+    case sonde::proto::LinuxCall::kBpf:
+      result = bpf_command(session, call.command, call.attr, call.attr_size, memory);
+      break;
+    case sonde::proto::LinuxCall::kPerfEventOpen: {
+      makes_handle = true;
+      auto opened = perf_event_open(session, memory, call.attr_address,
+                                    static_cast<int32_t>(call.arguments[0]),
+                                    static_cast<int32_t>(call.arguments[1]),
+                                    static_cast<int32_t>(call.arguments[2]), call.arguments[3]);
+      result = opened.ok() ? rt::Result<int64_t>(opened.value()) : opened.error();
+      break;
+    }
+    case sonde::proto::LinuxCall::kPerfEventIoctl:
+      makes_handle = false;
+      result = perf_event_ioctl(session, memory, static_cast<int32_t>(call.arguments[0]),
+                                static_cast<uint32_t>(call.arguments[1]), call.arguments[2]);
+      break;
+    case sonde::proto::LinuxCall::kPerfEventRead:
+      makes_handle = false;
+      result = perf_event_read(session, memory, static_cast<int32_t>(call.arguments[0]),
+                               call.arguments[1], call.arguments[2]);
+      break;
+  }
   BpfServiceOutcome outcome;
   if (memory.missed()) {
-    if (result.ok() && returns_handle(call.command)) {
+    if (result.ok() && makes_handle) {
       (void)session.close(static_cast<int32_t>(result.value()));
     }
     log_size = 0;
@@ -65,9 +91,7 @@ BpfServiceOutcome serve_bpf(Session& session, const BpfServiceCall& call, uint8_
   log_size = memory.log_size();
   if (memory.overflowed()) {
     // GAP: outputs larger than the reply buffer (huge batches, logs) are refused, not split.
-    if (result.ok() && returns_handle(call.command)) {
-      (void)session.close(static_cast<int32_t>(result.value()));
-    }
+    if (result.ok() && makes_handle) (void)session.close(static_cast<int32_t>(result.value()));
     outcome.result = -static_cast<int64_t>(rt::kE2BIG);
     return outcome;
   }
@@ -109,9 +133,13 @@ rt::Result<void> Service::bpf(sonde::proto::TraceService::BpfParams::Reader para
                       descriptors.size(),
                       ranges,
                       memory.size()};
+  auto arguments = TRY(request.getArguments());
+  if (arguments.size() > 4) return rt::err(rt::kEINVAL, "too many arguments");
   auto comm = TRY(caller.getComm());
   environment_.set_current(caller.getPid(), caller.getTgid(), caller.getUid(), caller.getGid(),
                            comm.chars, comm.size);
+  call.operation = request.getOperation();
+  for (uint32_t i = 0; i < arguments.size(); ++i) call.arguments[i] = arguments[i];
   uint64_t log_size = 0;
   BpfServiceOutcome outcome = serve_bpf(session_, call, write_log_, write_capacity_, log_size);
   auto out = results.initOutcome();

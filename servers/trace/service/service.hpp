@@ -28,6 +28,8 @@ struct BpfServiceCall {
   uint32_t descriptor_count;
   const ForwardedMemory::Range* ranges;
   uint32_t range_count;
+  sonde::proto::LinuxCall operation = sonde::proto::LinuxCall::kBpf;
+  uint64_t arguments[4] = {};  // perf_event_open, ioctl and read: the call's other arguments
 };
 
 struct BpfServiceOutcome {

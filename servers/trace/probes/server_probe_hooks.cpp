@@ -1,0 +1,72 @@
+// SPDX-License-Identifier: MIT
+// ServerProbeHooks: kprobe PMU events on POSIX-server functions run their programs on hits.
+#include "server_probe_hooks.hpp"
+
+#include "kprobe_events.hpp"
+#include "rt/errno.hpp"
+
+namespace trace {
+
+rt::Result<uint32_t> ServerProbeHooks::tracepoint_record_size(uint64_t id) {
+  EventRegistry& events = tracefs_.events();
+  for (size_t i = 0; i < events.size(); ++i) {
+    if (events.at(i).id == id) return events.at(i).record_size();
+  }
+  return rt::err(rt::kEINVAL);
+}
+
+rt::Result<uint32_t> ServerProbeHooks::raw_tracepoint_arguments(const char*) {
+  return rt::err(rt::kENOENT);
+}
+
+rt::Result<void> ServerProbeHooks::arm(uint32_t probe, const ProbeSpec& spec) {
+  if (spec.kind != ProbeKind::kKprobe) {
+    // GAP: uprobes, and tracepoints the POSIX server fires (syscalls, sched), come later.
+    return rt::err(rt::kEOPNOTSUPP, "only kprobes are armed yet");
+  }
+  if (spec.is_return) return rt::err(rt::kEOPNOTSUPP, "kretprobes are not armed yet");
+  uint64_t address = spec.address;
+  if (spec.symbol != nullptr) {
+    size_t length = 0;
+    while (spec.symbol[length] != 0) ++length;
+    if (!symbols_.resolve(spec.symbol, length, spec.offset, address)) return rt::err(rt::kENOENT);
+  }
+  Client* free = nullptr;
+  for (Client& client : clients_) {
+    if (client.probe == 0) {
+      free = &client;
+      break;
+    }
+  }
+  if (free == nullptr) return rt::err(rt::kENOSPC, "too many probes armed");
+  free->owner = this;
+  free->probe = probe;
+  free->address = address;
+  auto attached = kprobes_.attach(address, free);
+  if (!attached.ok()) {
+    *free = Client{};
+    return attached.error();
+  }
+  return {};
+}
+
+void ServerProbeHooks::disarm(uint32_t probe) {
+  for (Client& client : clients_) {
+    if (client.probe != probe) continue;
+    kprobes_.detach(client.address, &client);
+    client = Client{};
+  }
+}
+
+void ServerProbeHooks::Client::on_hit(const PtRegs& regs, uint64_t, TracedMemory&) {
+  if (owner == nullptr || owner->table_ == nullptr || probe == 0) return;
+  PtRegs context = regs;  // the programs' r1; they may not write it, but own a copy anyway
+  ProbeHit hit;
+  hit.context = &context;
+  hit.size = sizeof context;
+  hit.cpu = 0;  // GAP: the CPU of the hit
+  hit.pid = read_current_task().pid;
+  (void)owner->table_->report_hit(probe, hit);
+}
+
+}  // namespace trace

@@ -1,0 +1,46 @@
+// SPDX-License-Identifier: MIT
+// The trace server's ProbeHooks: perf-event probes (kprobe PMU, tracepoints) armed through the
+// Kprobes of the POSIX server, their hits reported to the core's ProbeTable.
+#pragma once
+
+#include <stdint.h>
+
+#include "kprobes.hpp"
+#include "posix_symbols.hpp"
+#include "trace/perf_events.hpp"
+#include "trace/probe_hooks.hpp"
+#include "trace/tracefs.hpp"
+
+namespace trace {
+
+class ServerProbeHooks final : public ProbeHooks {
+ public:
+  ServerProbeHooks(Tracefs& tracefs, PosixSymbols& symbols, Kprobes& kprobes)
+      : tracefs_(tracefs), symbols_(symbols), kprobes_(kprobes) {}
+  void set_table(ProbeTable* table) { table_ = table; }
+
+  rt::Result<uint32_t> tracepoint_record_size(uint64_t id) override;
+  // GAP: no raw tracepoints are fired by the POSIX server yet.
+  rt::Result<uint32_t> raw_tracepoint_arguments(const char*) override;
+  // The POSIX server answers ESRCH for a pid it does not know before it forwards the call.
+  bool task_exists(int32_t) override { return true; }
+  rt::Result<void> arm(uint32_t probe, const ProbeSpec& spec) override;
+  void disarm(uint32_t probe) override;
+
+ private:
+  struct Client final : KprobeClient {
+    void on_hit(const PtRegs& regs, uint64_t address, TracedMemory& memory) override;
+    ServerProbeHooks* owner = nullptr;
+    uint32_t probe = 0;  // 0: free
+    uint64_t address = 0;
+  };
+  static constexpr uint32_t kMaxArmed = 128;
+
+  Tracefs& tracefs_;
+  PosixSymbols& symbols_;
+  Kprobes& kprobes_;
+  ProbeTable* table_ = nullptr;
+  Client clients_[kMaxArmed];
+};
+
+}  // namespace trace

@@ -1,0 +1,153 @@
+// SPDX-License-Identifier: MIT
+// A kprobe program attached the way libbpf attaches one, with raw system calls: the kprobe PMU
+// (its type from sysfs), perf_event_open on a function name, PERF_EVENT_IOC_SET_BPF or
+// BPF_LINK_CREATE, then hits counted in a map with the context's arguments and the current
+// task. Sonde only: attaching anything to the host's kernel is not allowed here.
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/bpf.h>
+#include <linux/perf_event.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+static int passed, failed;
+
+#define CHECK(name, condition)                                        \
+  do {                                                                \
+    if (condition) {                                                  \
+      ++passed;                                                       \
+    } else {                                                          \
+      ++failed;                                                       \
+      printf("FAIL %s (line %d, errno %d)\n", name, __LINE__, errno); \
+    }                                                                 \
+  } while (0)
+
+#define INSN(code, dst, src, off, imm) ((struct bpf_insn){(code), (dst), (src), (off), (imm)})
+
+static long sys_bpf(int cmd, union bpf_attr* attr) {
+  return syscall(SYS_bpf, cmd, attr, sizeof *attr);
+}
+
+static int kprobe_type(void) {
+  char text[16] = {0};
+  int fd = open("/sys/bus/event_source/devices/kprobe/type", O_RDONLY);
+  if (fd < 0) return -1;
+  ssize_t n = read(fd, text, sizeof text - 1);
+  close(fd);
+  return n > 0 ? atoi(text) : -1;
+}
+
+static int open_kprobe(int type, const char* function) {
+  struct perf_event_attr attr;
+  memset(&attr, 0, sizeof attr);
+  attr.size = sizeof attr;
+  attr.type = (uint32_t)type;
+  attr.config1 = (uint64_t)(uintptr_t)function;  // kprobe_func
+  attr.config2 = 0;                              // probe_offset
+  return (int)syscall(SYS_perf_event_open, &attr, -1, 0, -1, PERF_FLAG_FD_CLOEXEC);
+}
+
+// Field `index` of the map's one value: {hits, dfd, tgid}.
+static uint64_t slot(int map, uint32_t index) {
+  uint64_t value[3] = {0};
+  uint32_t key = 0;
+  union bpf_attr attr;
+  memset(&attr, 0, sizeof attr);
+  attr.map_fd = (uint32_t)map;
+  attr.key = (uint64_t)(uintptr_t)&key;
+  attr.value = (uint64_t)(uintptr_t)value;
+  if (sys_bpf(BPF_MAP_LOOKUP_ELEM, &attr) != 0) return ~0ull;
+  return value[index];
+}
+
+// counts[0] += 1; counts[1] = ctx->di (dfd); counts[2] = current tgid; return 0
+static int load_counter(int map, unsigned type) {
+  struct bpf_insn insns[] = {
+      INSN(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_6, BPF_REG_1, 0, 0),
+      INSN(BPF_LD | BPF_DW | BPF_IMM, BPF_REG_7, BPF_PSEUDO_MAP_VALUE, 0, map),
+      INSN(0, 0, 0, 0, 0),
+      INSN(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_1, 0, 0, 1),
+      INSN(BPF_STX | BPF_ATOMIC | BPF_DW, BPF_REG_7, BPF_REG_1, 0, BPF_ADD),
+      INSN(BPF_LDX | BPF_MEM | BPF_DW, BPF_REG_1, BPF_REG_6, 112, 0),  // pt_regs->di
+      INSN(BPF_STX | BPF_MEM | BPF_DW, BPF_REG_7, BPF_REG_1, 8, 0),
+      INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_get_current_pid_tgid),
+      INSN(BPF_ALU64 | BPF_RSH | BPF_K, BPF_REG_0, 0, 0, 32),
+      INSN(BPF_STX | BPF_MEM | BPF_DW, BPF_REG_7, BPF_REG_0, 16, 0),
+      INSN(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0),
+      INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
+  };
+  static char log[16384];
+  union bpf_attr attr;
+  memset(&attr, 0, sizeof attr);
+  attr.prog_type = type;
+  attr.insns = (uint64_t)(uintptr_t)insns;
+  attr.insn_cnt = sizeof insns / sizeof insns[0];
+  attr.license = (uint64_t)(uintptr_t) "GPL";
+  attr.log_buf = (uint64_t)(uintptr_t)log;
+  attr.log_size = sizeof log;
+  attr.log_level = 1;
+  int fd = (int)sys_bpf(BPF_PROG_LOAD, &attr);
+  if (fd < 0) printf("load: %s\n", log);
+  return fd;
+}
+
+int main(void) {
+  setvbuf(stdout, NULL, _IONBF, 0);
+  int type = kprobe_type();
+  CHECK("kprobe PMU type in sysfs", type > 0);
+  union bpf_attr attr;
+  memset(&attr, 0, sizeof attr);
+  attr.map_type = BPF_MAP_TYPE_ARRAY;
+  attr.key_size = 4;
+  attr.value_size = 24;
+  attr.max_entries = 1;
+  int map = (int)sys_bpf(BPF_MAP_CREATE, &attr);
+  CHECK("MAP_CREATE", map >= 0);
+  int prog = load_counter(map, BPF_PROG_TYPE_KPROBE);
+  CHECK("PROG_LOAD kprobe", prog >= 0);
+
+  errno = 0;
+  CHECK("perf_event_open of a missing function",
+        open_kprobe(type, "no_such_function") == -1 && errno == ENOENT);
+  int event = open_kprobe(type, "do_unlinkat");
+  CHECK("perf_event_open kprobe on do_unlinkat", event >= 0);
+  CHECK("perf fds with PERF_FLAG_FD_CLOEXEC", fcntl(event, F_GETFD) == FD_CLOEXEC);
+  CHECK("PERF_EVENT_IOC_SET_BPF", ioctl(event, PERF_EVENT_IOC_SET_BPF, prog) == 0);
+  errno = 0;
+  CHECK("a second program: EEXIST",
+        ioctl(event, PERF_EVENT_IOC_SET_BPF, prog) == -1 && errno == EEXIST);
+  CHECK("PERF_EVENT_IOC_ENABLE", ioctl(event, PERF_EVENT_IOC_ENABLE, 0) == 0);
+  for (int i = 0; i < 3; ++i) unlink("/tmp/kprobe_checks_missing");
+  CHECK("three hits", slot(map, 0) == 3);
+  CHECK("pt_regs->di is unlink's AT_FDCWD", (int32_t)(uint32_t)slot(map, 1) == AT_FDCWD);
+  CHECK("bpf_get_current_pid_tgid: the caller", slot(map, 2) == (uint64_t)getpid());
+  close(event);
+  unlink("/tmp/kprobe_checks_missing");
+  CHECK("no hits after close", slot(map, 0) == 3);
+
+  // BPF_LINK_CREATE with BPF_PERF_EVENT, as libbpf 1.1 attaches.
+  event = open_kprobe(type, "do_unlinkat");
+  CHECK("perf_event_open again", event >= 0);
+  memset(&attr, 0, sizeof attr);
+  attr.link_create.prog_fd = (uint32_t)prog;
+  attr.link_create.target_fd = (uint32_t)event;
+  attr.link_create.attach_type = BPF_PERF_EVENT;
+  int link = (int)sys_bpf(BPF_LINK_CREATE, &attr);
+  CHECK("LINK_CREATE BPF_PERF_EVENT", link >= 0);
+  unlink("/tmp/kprobe_checks_missing");
+  CHECK("a hit through the link", slot(map, 0) == 4);
+  close(link);
+  close(event);
+  unlink("/tmp/kprobe_checks_missing");
+  CHECK("no hits after the link goes", slot(map, 0) == 4);
+  close(prog);
+  close(map);
+  printf("kprobe_checks: %d passed, %d failed\n", passed, failed);
+  return failed == 0 ? 0 : 1;
+}
