@@ -37,7 +37,6 @@ constexpr uint64_t kSupervisorBadge = 0x5b;    // the POSIX server's Supervisor 
 // Each trace-server instance lives in one untyped cap the root task keeps and revokes when the
 // instance dies: 64 MiB, half of it the server's own pool for its objects and heap.
 constexpr uint64_t kTraceUntypedBits = 26;
-constexpr uint64_t kTraceStackPages = 64;
 
 const abi::BootInfo* boot;
 uint64_t next_slot;
@@ -217,10 +216,12 @@ bool start_trace_server() {
   // The pool first: it takes the first, naturally aligned half of the untyped cap.
   if (!check(make_trace(ObjectType::kUntyped, trace.pool_bits, pool), "trace pool")) return false;
   const auto* image = reinterpret_cast<const uint8_t*>(kTraceModuleWindow + image_module->offset);
-  sys::LoaderResources resources{trace.untyped, kRoot, &next_slot, kVSpace, kLoaderWindow};
+  sys::LoaderResources resources{trace.untyped, kRoot,         &next_slot,
+                                 kVSpace,       kLoaderWindow, sys::kTraceStackTop};
   sys::LoadedProgram program;
-  if (!check(sys::load_program(image, image_module->size, kTraceStackPages, resources, program),
-             "loading the trace server")) {
+  if (!check(
+          sys::load_program(image, image_module->size, sys::kTraceStackPages, resources, program),
+          "loading the trace server")) {
     return false;
   }
   uint64_t cnode = 0, tcb = 0, info_frame = 0, buffer_frame = 0;

@@ -20,7 +20,18 @@ namespace {
 
 namespace abi = sonde::abi;
 
-constexpr uint64_t kHeapBase = 0x100000000000ull;
+constexpr uint64_t kHeapBase = sys::kTraceHeapBase;
+constexpr uint64_t kStackBytes = sys::kTraceStackPages * 4096;  // mapped below kTraceStackTop
+
+// Memory of this server a program may name: its stack (the BPF stack lives there) and heap
+// (map values, ring buffers). Such addresses are read here, not in the traced server.
+bool is_local(uint64_t address, uint64_t size) {
+  auto inside = [&](uint64_t start, uint64_t end) {
+    return address >= start && address < end && size <= end - address;
+  };
+  return inside(sys::kTraceStackTop - kStackBytes, sys::kTraceStackTop) ||
+         inside(kHeapBase, sys::server::heap_end());
+}
 // Room for one call's writes; the reply needs a little more for its own framing.
 constexpr uint64_t kWriteLogBytes = sys::kTraceBufferBytes - (64u << 10);
 
@@ -47,6 +58,10 @@ class ServerEnvironment final : public trace::TaskEnvironment, public trace::Hit
   // GAP: bpf_probe_read_user: the trace server holds no caps to Linux processes' memory yet.
   long read_user(void*, uint64_t, uint32_t) override { return -14; }
   long read_kernel(void* destination, uint64_t source, uint32_t size) override {
+    if (is_local(source, size)) {
+      __builtin_memcpy(destination, reinterpret_cast<const void*>(source), size);
+      return 0;
+    }
     if (hit_memory_ == nullptr || !hit_memory_->read(destination, source, size)) return -14;
     return 0;
   }
@@ -61,7 +76,10 @@ class ServerEnvironment final : public trace::TaskEnvironment, public trace::Hit
   long capture_stack(bool, uint32_t, uint64_t*, uint32_t) override { return -14; }
   // bpf_trace_printk: into the trace buffer behind trace and trace_pipe.
   long trace_output(const char* message, uint32_t length) override {
-    return tracefs_ != nullptr ? trace::record_trace_printk(*tracefs_, *this, message, length) : 0;
+    if (tracefs_ == nullptr) return 0;
+    return trace::record_trace_printk(
+        *tracefs_, *this, message, length,
+        hit_memory_ != nullptr ? trace::kProbePreemptCount : trace::kTestRunPreemptCount);
   }
   void set_tracefs(trace::Tracefs* tracefs) { tracefs_ = tracefs; }
 

@@ -100,7 +100,8 @@ struct Loader {
 Error load_program(const uint8_t* image, size_t size, uint64_t stack_pages,
                    const LoaderResources& resources, LoadedProgram& program) {
   elf::Executable executable;
-  elf::Limits limits{kPage, kStackTop - (stack_pages + 1) * kPage};
+  const uint64_t stack_top = resources.stack_top != 0 ? resources.stack_top : kStackTop;
+  elf::Limits limits{kPage, stack_top - (stack_pages + 1) * kPage};
   if (elf::parse_executable(image, size, limits, executable) != elf::ElfError::kNone) {
     return Error::kInvalidArgument;
   }
@@ -132,14 +133,14 @@ Error load_program(const uint8_t* image, size_t size, uint64_t stack_pages,
     }
   }
   for (uint64_t i = 1; i <= stack_pages; ++i) {
-    if (Error e = loader.place(kStackTop - i * kPage, abi::kMapWrite, nullptr, 0, 0);
+    if (Error e = loader.place(stack_top - i * kPage, abi::kMapWrite, nullptr, 0, 0);
         e != Error::kNone) {
       return e;
     }
   }
   program.vspace = loader.vspace;
   program.entry = executable.entry;
-  program.stack_top = kStackTop - 8;
+  program.stack_top = stack_top - 8;
   return Error::kNone;
 }
 

@@ -38,6 +38,7 @@ Error retype_object(ObjectType type, uint64_t size_bits, uint64_t slot) {
 class Heap final : public rt::Allocator {
  public:
   void set_base(uint64_t base) { top_ = mapped_ = base; }
+  uint64_t mapped_end() const { return mapped_; }
 
   void* allocate(size_t size, size_t alignment) override {
     if (size == 0) size = 1;
@@ -147,5 +148,6 @@ Error map_frame(uint64_t frame, uint64_t vspace, uint64_t address, uint64_t righ
 }
 
 rt::Allocator& heap() { return the_heap; }
+uint64_t heap_end() { return the_heap.mapped_end(); }
 
 }  // namespace sys::server

@@ -113,8 +113,11 @@ void Kprobes::hit(uint64_t badge, const abi::UserRegisters& registers, uint64_t 
   if (probe.address == 0 || probe.address != address) return;  // a late hit of a removed probe
   ++hits_;
   PtRegs regs = pt_regs_from(registers);
-  for (uint32_t i = 0; i < probe.client_count; ++i)
+  if (observer_ != nullptr) observer_->hit_begins(memory_);
+  for (uint32_t i = 0; i < probe.client_count; ++i) {
     probe.clients[i]->on_hit(regs, address, memory_);
+  }
+  if (observer_ != nullptr) observer_->hit_ends();
   memory_.release();
 }
 

@@ -46,10 +46,17 @@ BpfServiceOutcome serve_bpf(Session& session, const BpfServiceCall& call, uint8_
 // The most one tracefsRead answers (the reply buffer holds 2 MiB).
 inline constexpr uint32_t kMaxTracefsRead = 1u << 20;
 
+// The preemption and migrate-disable depths a program's trace line shows (trace_entry's
+// preempt_count): bpf() runs a program (PROG_TEST_RUN) with preemption off, as Linux's
+// bpf_prog_test_run_raw_tp ("...1."); a kprobe runs it at preempt depth 2 with migration
+// disabled ("...21", as Linux's trace_pipe shows for kprobe programs).
+inline constexpr uint8_t kTestRunPreemptCount = 0x01;
+inline constexpr uint8_t kProbePreemptCount = 0x12;
+
 // bpf_trace_printk's message into the trace buffer, for the current task (the environment's
 // pid and comm) at the environment's clock.
 long record_trace_printk(Tracefs& tracefs, TaskEnvironment& environment, const char* message,
-                         uint32_t length);
+                         uint32_t length, uint8_t preempt_count = kTestRunPreemptCount);
 
 class Service final : public sonde::proto::TraceService::Server {
  public:

@@ -10,11 +10,6 @@ namespace trace {
 
 namespace {
 
-// The preemption depth a program's trace line shows: bpf() runs it (PROG_TEST_RUN) with
-// preemption off, as Linux's bpf_prog_test_run_raw_tp. GAP: probe hits (Linux: "...21", a
-// kprobe's preempt and migrate-disable depths) once probes run programs.
-constexpr uint8_t kProgramPreemptCount = 1;
-
 bool calls_trace_printk(const ProgramObject& program) {
   const ebpf::Insn* insns = program.xlated != nullptr ? program.xlated : program.insns;
   for (uint32_t i = 0; i < program.insn_count; ++i) {
@@ -29,14 +24,14 @@ bool calls_trace_printk(const ProgramObject& program) {
 }  // namespace
 
 long record_trace_printk(Tracefs& tracefs, TaskEnvironment& environment, const char* message,
-                         uint32_t length) {
+                         uint32_t length, uint8_t preempt_count) {
   TraceContext context;
   context.timestamp_ns = environment.boot_ns();
   context.cpu = environment.current_cpu();
   context.pid = environment.pid();
   const char* comm = environment.comm();
   for (size_t i = 0; i + 1 < kTaskCommLen && comm[i] != 0; ++i) context.comm[i] = comm[i];
-  context.preempt_count = kProgramPreemptCount;
+  context.preempt_count = preempt_count;
   uint32_t n = 0;
   while (n < length && message[n] != 0) ++n;  // the helper's text ends at its NUL
   (void)tracefs.record_printk(context, message, n);

@@ -11,11 +11,12 @@
 namespace sys {
 
 struct LoaderResources {
-  uint64_t untyped;     // objects are retyped from here
-  uint64_t root;        // the caller's root CNode (depth-64 cptrs, slot n = cptr n)
-  uint64_t* next_slot;  // free slots from here on (advanced as they are used)
-  uint64_t own_vspace;  // the caller's VSpace, where pages are filled
-  uint64_t window;      // a free, page-aligned address there whose page table exists
+  uint64_t untyped;        // objects are retyped from here
+  uint64_t root;           // the caller's root CNode (depth-64 cptrs, slot n = cptr n)
+  uint64_t* next_slot;     // free slots from here on (advanced as they are used)
+  uint64_t own_vspace;     // the caller's VSpace, where pages are filled
+  uint64_t window;         // a free, page-aligned address there whose page table exists
+  uint64_t stack_top = 0;  // where the stack ends (page-aligned); 0: below 0x7fffffff0000
 };
 
 struct LoadedProgram {
@@ -26,7 +27,8 @@ struct LoadedProgram {
 
 // Validates `image` as an x86-64 executable, makes a VSpace with its segments (file bytes
 // copied, the rest zero; text read-only and executable, data no-execute) and `stack_pages`
-// writable pages of stack below 0x7fffffff0000. Returns the first error of any step.
+// writable pages of stack below 0x7fffffff0000 (or resources.stack_top). Returns the first error of
+// any step.
 sonde::abi::Error load_program(const uint8_t* image, size_t size, uint64_t stack_pages,
                                const LoaderResources& resources, LoadedProgram& program);
 

@@ -32,5 +32,7 @@ void free_slot(uint64_t slot);
 
 // The server's heap: power-of-two classes up to 1 MiB, whole pages above.
 rt::Allocator& heap();
+// The end of the heap's mapped pages (everything from heap_base up to here is mapped).
+uint64_t heap_end();
 
 }  // namespace sys::server

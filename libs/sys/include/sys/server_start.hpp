@@ -63,6 +63,14 @@ struct CurrentTask {
   char comm[16];
 };
 
+// The trace server's own stack and heap lie where the POSIX server has nothing (its stack
+// ends below 0x7fffffff0000, its heap starts at 0x100000000000): an address a probe program
+// hands a helper (a buffer on its stack, a map value) is then told apart from the POSIX
+// server's memory it traces.
+inline constexpr uint64_t kTraceStackTop = 0x0000680000000000ull;
+inline constexpr uint64_t kTraceStackPages = 64;
+inline constexpr uint64_t kTraceHeapBase = 0x0000700000000000ull;
+
 // Read-only page at kServerStartInfo; its address is main's first argument.
 struct ServerStartInfo {
   uint64_t magic;                // kServerStartMagic

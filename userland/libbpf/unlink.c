@@ -1,0 +1,38 @@
+// SPDX-License-Identifier: MIT
+// The loader of unlink.bpf.c: a bpftool skeleton over Debian's libbpf, linked statically. It
+// attaches, unlinks the paths it is given, and prints how many do_unlinkat calls the map
+// counted; the program's lines go to trace_pipe.
+#include <bpf/libbpf.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "unlink.skel.h"
+
+static int print(enum libbpf_print_level level, const char* format, va_list args) {
+  if (level == LIBBPF_DEBUG) return 0;
+  return vfprintf(stderr, format, args);
+}
+
+int main(int argc, char** argv) {
+  libbpf_set_print(print);
+  struct unlink_bpf* skeleton = unlink_bpf__open_and_load();
+  if (skeleton == NULL) {
+    fprintf(stderr, "unlink: cannot open and load the BPF object\n");
+    return 1;
+  }
+  if (unlink_bpf__attach(skeleton) != 0) {
+    fprintf(stderr, "unlink: cannot attach\n");
+    unlink_bpf__destroy(skeleton);
+    return 1;
+  }
+  printf("attached\n");
+  for (int i = 1; i < argc; ++i) unlink(argv[i]);
+  __u32 key = 0;
+  __u64 count = 0;
+  if (bpf_map__lookup_elem(skeleton->maps.calls, &key, sizeof key, &count, sizeof count, 0) != 0) {
+    fprintf(stderr, "unlink: cannot read the map\n");
+  }
+  printf("do_unlinkat calls: %llu\n", (unsigned long long)count);
+  unlink_bpf__destroy(skeleton);
+  return 0;
+}
