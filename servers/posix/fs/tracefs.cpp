@@ -98,6 +98,7 @@ void mount_tracefs(FileTree& tree) {
     if (!found.ok() || !found.value().inode->is_directory()) continue;
     roots[i] = found.value().inode;
     roots[i]->remote = &tracefs;
+    roots[i]->mode = kTypeDirectory | 0700;  // tracefs's root, as Linux mounts it
   }
 }
 
