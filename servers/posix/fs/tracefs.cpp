@@ -98,6 +98,7 @@ void mount_tracefs(FileTree& tree) {
     if (!found.ok() || !found.value().inode->is_directory()) continue;
     roots[i] = found.value().inode;
     roots[i]->remote = &tracefs;
+    roots[i]->mode = kTypeDirectory | 0700;  // tracefs's root, as Linux mounts it
   }
 }
 
@@ -233,7 +234,10 @@ void tracefs_refresh(FileTree& tree, Inode* directory) {
     size_t n = end - at;
     bool is_directory = n > 0 && text[end - 1] == '/';
     if (is_directory) --n;
-    if (n > 0 && n <= kNameMax) {
+    bool dots = (n == 1 && text[at] == '.') || (n == 2 && text[at] == '.' && text[at + 1] == '.');
+    bool slash = false;
+    for (size_t i = at; i < at + n; ++i) slash = slash || text[i] == '/';
+    if (n > 0 && n <= kNameMax && !dots && !slash) {
       (void)enter(tree, directory, text + at, n, is_directory, directory->remote);
     }
     at = end + 1;

@@ -2,6 +2,8 @@
 # tracefs through the POSIX server and the trace server: the files Linux tools read and write.
 cd /sys/kernel/tracing
 ls
+ls events events/bpf_trace
+cat events/enable events/syscalls/enable
 cat tracing_on current_tracer
 grep mkdir available_events
 cat events/syscalls/sys_enter_mkdirat/format

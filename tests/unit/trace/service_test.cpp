@@ -451,6 +451,8 @@ TEST_F(TracefsServiceTest, ListsDirectoriesWithASlash) {
   EXPECT_NE(events.data.find("syscalls/\n"), std::string::npos) << events.data;
   EXPECT_EQ(list("events/syscalls/sys_enter_mkdirat").data, "enable\nfilter\nformat\nid\n");
   EXPECT_EQ(list("trace_pipe").error, rt::kENOTDIR);
+  EXPECT_EQ(list("events/enable").error, rt::kENOTDIR);
+  EXPECT_EQ(list("/events/syscalls/enable").error, rt::kENOTDIR);
   EXPECT_EQ(list("events/syscalls/sys_enter_mkdirat/format").error, rt::kENOTDIR);
   EXPECT_EQ(list("events/nosuch").error, rt::kENOENT);
 }

@@ -332,6 +332,8 @@ TEST_F(TracefsSessionTest, FilesAndErrors) {
   EXPECT_EQ(tracefs.list("trace", 5, names).error().code, rt::kENOTDIR);
   EXPECT_EQ(tracefs.list("events/nosuch", 13, names).error().code, rt::kENOENT);
   EXPECT_EQ(tracefs.list("trace_pipe", 10, names).error().code, rt::kENOTDIR);
+  EXPECT_EQ(tracefs.list("events/enable", 13, names).error().code, rt::kENOTDIR);
+  EXPECT_EQ(tracefs.list("events/syscalls/filter", 22, names).error().code, rt::kENOTDIR);
   // Files and directories by path, without rendering them.
   auto kind = [&](const char* path) {
     auto directory = tracefs.is_directory(path, std::strlen(path));

@@ -501,6 +501,8 @@ rt::Result<uint32_t> Tracefs::write(const char* path_text, size_t path_length, u
 }
 
 rt::Result<void> Tracefs::list(const char* path_text, size_t path_length, TextBuffer& out) {
+  // Files first: events/enable and a system's enable and filter sit beside directories.
+  if (!TRY(is_directory(path_text, path_length))) return rt::err(rt::kENOTDIR);
   Path path = split(path_text, path_length);
   if (path.count == 0) {
     for (const char* file : kRootFiles) {
@@ -536,9 +538,6 @@ rt::Result<void> Tracefs::list(const char* path_text, size_t path_length, TextBu
       out.append(file);
       out.append_char('\n');
     }
-  } else {
-    bool directory = TRY(is_directory(path_text, path_length));
-    return directory ? rt::err(rt::kENOENT) : rt::err(rt::kENOTDIR);
   }
   if (!out.ok()) return rt::err(rt::kENOMEM);
   return {};
