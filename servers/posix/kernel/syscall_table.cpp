@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 // The system call table: Linux x86-64 numbers, names and handlers, and the ENOSYS fallback.
+#include "kernel/syscall_tracepoints.hpp"
 #include "kernel/syscalls.hpp"
 #include "tty/console.hpp"
 #include "vfs/vfs.hpp"
@@ -184,12 +185,20 @@ uint64_t enosys_count(uint64_t number) { return number < kMaxNumber ? enosys[num
 int64_t dispatch_syscall(SyscallContext& context) {
   if (!built) build();
   uint64_t number = context.registers.rax;
-  if (number >= kMaxNumber || handlers[number] == nullptr) {
-    return not_implemented(context, number);
-  }
   SyscallContext* outer = current_context();
   set_current_context(&context);
-  int64_t result = handlers[number](context);
+  struct pt_regs regs;
+  syscall_pt_regs(context.registers, regs);
+  trace_sys_enter(&regs, static_cast<long>(number));
+  int64_t result = number >= kMaxNumber || handlers[number] == nullptr
+                       ? not_implemented(context, number)
+                       : handlers[number](context);
+  // A call answered later (a blocking read) or never (exit) has no exit event here yet.
+  // GAP: sys_exit for deferred calls when they complete.
+  if (result != kDeferred && result != kNoReply) {
+    regs.ax = static_cast<unsigned long>(result);
+    trace_sys_exit(&regs, result);
+  }
   set_current_context(outer);
   return result;
 }

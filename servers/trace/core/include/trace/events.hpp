@@ -63,6 +63,7 @@ class Event {
   TextBuffer filter_text;
   FilterProgram* filter = nullptr;  // null: every record passes
   void* probe = nullptr;            // the probe definition of a kprobe/uprobe event
+  int32_t syscall_nr = -1;          // syscalls:sys_enter_NAME / sys_exit_NAME: NAME's number
 
   // The field a filter names: own fields, then the common ones, then comm and cpu.
   const EventField* find_field(const char* name, size_t length) const;

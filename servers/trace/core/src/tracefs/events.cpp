@@ -70,6 +70,7 @@ constexpr BuiltinEvent kBuiltinEvents[] = {
 // sys_exit_NAME (ret); the enter event has `enter_id`, the exit event the next id.
 struct SyscallEvents {
   const char* name;
+  int32_t nr;  // the x86-64 system call number
   uint32_t enter_id;
   struct Argument {
     const char* type;
@@ -82,17 +83,18 @@ struct SyscallEvents {
 // event listed before its enter event). GAP: the formats of the events the recording does not
 // show (openat, raw_syscalls, ...) follow Linux 6.1's definitions and await a recording.
 constexpr SyscallEvents kSyscalls[] = {
-    {"read", 601, {{"unsigned int", "fd"}, {"char *", "buf"}, {"size_t", "count"}}, 3},
-    {"write", 603, {{"unsigned int", "fd"}, {"const char *", "buf"}, {"size_t", "count"}}, 3},
+    {"read", 0, 601, {{"unsigned int", "fd"}, {"char *", "buf"}, {"size_t", "count"}}, 3},
+    {"write", 1, 603, {{"unsigned int", "fd"}, {"const char *", "buf"}, {"size_t", "count"}}, 3},
     {"openat",
+     257,
      621,
      {{"int", "dfd"}, {"const char *", "filename"}, {"int", "flags"}, {"umode_t", "mode"}},
      4},
-    {"close", 611, {{"unsigned int", "fd"}}, 1},
-    {"unlink", 751, {{"const char *", "pathname"}}, 1},
-    {"unlinkat", 753, {{"int", "dfd"}, {"const char *", "pathname"}, {"int", "flag"}}, 3},
-    {"mkdir", 763, {{"const char *", "pathname"}, {"umode_t", "mode"}}, 2},
-    {"mkdirat", 765, {{"int", "dfd"}, {"const char *", "pathname"}, {"umode_t", "mode"}}, 3},
+    {"close", 3, 611, {{"unsigned int", "fd"}}, 1},
+    {"unlink", 87, 751, {{"const char *", "pathname"}}, 1},
+    {"unlinkat", 263, 753, {{"int", "dfd"}, {"const char *", "pathname"}, {"int", "flag"}}, 3},
+    {"mkdir", 83, 763, {{"const char *", "pathname"}, {"umode_t", "mode"}}, 2},
+    {"mkdirat", 258, 765, {{"int", "dfd"}, {"const char *", "pathname"}, {"umode_t", "mode"}}, 3},
 };
 
 bool is_space(char c) {
@@ -249,6 +251,7 @@ rt::Result<void> EventRegistry::add_builtin() {
     copy_text(name + 9, sizeof(name) - 9, syscall.name, length);
     Event* exit = TRY(create("syscalls", name));
     exit->id = syscall.enter_id + 1;
+    exit->syscall_nr = syscall.nr;
     exit->source = EventSource::kSyscallExit;
     if (!add_field(*exit, "int", "__syscall_nr", 8, 4, true) ||
         !add_field(*exit, "long", "ret", 16, 8, true))
@@ -259,6 +262,7 @@ rt::Result<void> EventRegistry::add_builtin() {
     copy_text(name + 10, sizeof(name) - 10, syscall.name, length);
     Event* enter = TRY(create("syscalls", name));
     enter->id = syscall.enter_id;
+    enter->syscall_nr = syscall.nr;
     enter->source = EventSource::kSyscallEnter;
     if (!add_field(*enter, "int", "__syscall_nr", 8, 4, true)) return rt::err(rt::kENOMEM);
     TextBuffer& format = enter->print_fmt;
