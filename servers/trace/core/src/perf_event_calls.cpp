@@ -35,6 +35,8 @@ rt::Result<void> init_pmu(ProbeTable& probes, UserMemory& memory, const PerfEven
       // cpu_clock_event_init and perf_swevent_init: BPF_OUTPUT and CPU_CLOCK here.
       // GAP: the other software counters (task clock, faults, context switches, dummy, ...)
       // answer ENOENT as if the kernel had no such event.
+      // GAP: CPU_CLOCK counts but does not sample (no timer): perf_event programs attach to it
+      // and never run.
       if (attr.config != kPerfCountSwCpuClock && attr.config != kPerfCountSwBpfOutput)
         return rt::err(rt::kENOENT);
       if (branch_stack) return rt::err(rt::kEOPNOTSUPP);
@@ -344,7 +346,7 @@ rt::Result<int64_t> perf_event_read(Session& session, UserMemory& memory, int32_
   if (format & kPerfFormatGroup) values[n++] = 1;  // the leader alone
   if (!(format & kPerfFormatGroup)) values[n++] = event_count(*event, now);
   if (format & kPerfFormatTotalTimeEnabled) values[n++] = enabled;
-  if (format & kPerfFormatTotalTimeRunning) values[n++] = enabled;
+  if (format & kPerfFormatTotalTimeRunning) values[n++] = enabled;  // GAP: running = enabled
   if (format & kPerfFormatGroup) values[n++] = event_count(*event, now);
   if (format & kPerfFormatId) values[n++] = event->event_id;
   if (format & kPerfFormatLost) values[n++] = lost;

@@ -154,6 +154,8 @@ uint32_t ProbeTable::report_hit(uint32_t number, const ProbeHit& hit) {
   }
   if (probe->kind == ProbeKind::kRawTracepoint || (run != 0 && result == 0)) return run;
   // perf_tp_event: the enabled events that follow this task and CPU count the hit.
+  // GAP: they do not also write a sample of the hit into their own ring, and tracepoint
+  // programs see the record's first 8 bytes unchanged (Linux stores the pt_regs pointer there).
   for (PerfEventObject* event = probe->events; event != nullptr; event = event->next_on_probe) {
     if (!event->enabled) continue;
     if (event->pid > 0 && event->pid != hit.pid) continue;

@@ -78,7 +78,8 @@ rt::Result<PerfEventRing*> PerfEventRing::create(rt::Allocator& allocator, uint3
   if (watermark && wakeup_events_or_watermark != 0)
     ring->watermark_ = wakeup_events_or_watermark < size ? wakeup_events_or_watermark : size;
   if (ring->watermark_ == 0) ring->watermark_ = size / 2;
-  // perf_event_init_userpage.
+  // perf_event_init_userpage. GAP: the time fields (time_enabled, time_running, time_mult,
+  // ...) of the header page stay 0.
   put(memory, 0, kPerfMmapPageVersion);
   put(memory, kPerfMmapPageCapabilities, kPerfCapBit0IsDeprecated);
   uint32_t header_size = kPerfMmapPageSizeValue;
