@@ -172,3 +172,124 @@ TEST_F(PerfDifferential, UnknownEvents) {
 
 }  // namespace
 }  // namespace trace::testing
+
+namespace trace::testing {
+namespace {
+
+// The link commands' error paths against the host's bpf(): nothing is attached on the host.
+class LinkDifferential : public PerfEventTest {
+ protected:
+  void SetUp() override {
+    PerfEventTest::SetUp();
+    host_raw_ = host_load(17);
+    if (host_raw_ < 0) GTEST_SKIP() << "the host refuses bpf(): errno " << -host_raw_;
+    host_kprobe_ = host_load(2);
+    core_raw_ = load(assemble("mov %r0, 0\nexit"), 17);
+    core_kprobe_ = load(assemble("mov %r0, 0\nexit"), 2);
+    ASSERT_GT(host_kprobe_, 0);
+    ASSERT_GT(core_raw_, 0);
+  }
+  void TearDown() override {
+    if (host_raw_ >= 0) close(static_cast<int>(host_raw_));
+    if (host_kprobe_ >= 0) close(static_cast<int>(host_kprobe_));
+    PerfEventTest::TearDown();
+  }
+  static int64_t host_bpf(int command, BpfAttr& attr) {
+    long result = syscall(SYS_bpf, command, attr.bytes, sizeof(attr));
+    if (result >= 0) close(static_cast<int>(result));  // nothing here should succeed
+    return result < 0 ? -static_cast<int64_t>(errno) : result;
+  }
+  int64_t host_load(uint32_t type) {
+    static const uint64_t insns[2] = {0x00000000000000b7ull, 0x0000000000000095ull};
+    static const char license[] = "GPL";
+    BpfAttr attr = {};
+    attr.prog_load.prog_type = type;
+    attr.prog_load.insns = address(insns);
+    attr.prog_load.insn_cnt = 2;
+    attr.prog_load.license = address(license);
+    long fd = syscall(SYS_bpf, kProgLoad, attr.bytes, sizeof(attr));
+    return fd < 0 ? -static_cast<int64_t>(errno) : fd;
+  }
+  // `fill` writes each side's fds into the attr.
+  template <typename Fill>
+  void expect_same(int command, Fill fill, const char* what) {
+    BpfAttr core_attr = {}, host_attr = {};
+    fill(core_attr, core_raw_, core_kprobe_);
+    fill(host_attr, host_raw_, host_kprobe_);
+    int64_t core = bpf(command, core_attr);
+    int64_t host = host_bpf(command, host_attr);
+    EXPECT_EQ(core, host) << what << " (core, host)";
+  }
+  int64_t host_raw_ = -1, host_kprobe_ = -1, core_raw_ = -1, core_kprobe_ = -1;
+  char name_[32] = "sonde_no_such_tracepoint";
+};
+
+TEST_F(LinkDifferential, RawTracepointOpenErrors) {
+  memory_.allow(name_, sizeof(name_));
+  auto raw = [&](uint64_t name, int64_t program) {
+    return [=](BpfAttr& attr, int64_t raw_program, int64_t kprobe_program) {
+      RawTracepointOpenAttr fields{name, static_cast<uint32_t>(program == 17  ? raw_program
+                                                               : program == 2 ? kprobe_program
+                                                                              : program)};
+      std::memcpy(attr.bytes, &fields, sizeof(fields));
+    };
+  };
+  expect_same(kRawTracepointOpen, raw(address(name_), 17), "unknown tracepoint");
+  expect_same(kRawTracepointOpen, raw(address(name_), 2), "a kprobe program");
+  expect_same(kRawTracepointOpen, raw(address(name_), 999), "no program");
+  expect_same(kRawTracepointOpen, raw(8, 17), "unreadable name");
+}
+
+TEST_F(LinkDifferential, LinkCommandErrors) {
+  expect_same(
+      kLinkCreate,
+      [](BpfAttr& attr, int64_t, int64_t kprobe) {
+        attr.link_create.prog_fd = static_cast<uint32_t>(kprobe);
+        attr.link_create.target_fd = static_cast<uint32_t>(-1);
+        attr.link_create.attach_type = kAttachPerfEvent;
+      },
+      "libbpf's probe");
+  expect_same(
+      kLinkCreate,
+      [](BpfAttr& attr, int64_t raw, int64_t) {
+        attr.link_create.prog_fd = static_cast<uint32_t>(raw);
+        attr.link_create.attach_type = kAttachPerfEvent;
+      },
+      "a raw tracepoint program");
+  expect_same(
+      kLinkDetach,
+      [](BpfAttr& attr, int64_t raw, int64_t) {
+        attr.get_id.start_id = static_cast<uint32_t>(raw);
+      },
+      "detach of a program fd");
+  expect_same(
+      kLinkDetach, [](BpfAttr& attr, int64_t, int64_t) { attr.get_id.start_id = 999; },
+      "detach of a closed fd");
+  expect_same(
+      kLinkUpdate,
+      [](BpfAttr& attr, int64_t raw, int64_t) {
+        LinkUpdateAttr fields{static_cast<uint32_t>(raw), static_cast<uint32_t>(raw), 1, 0};
+        std::memcpy(attr.bytes, &fields, sizeof(fields));
+      },
+      "update with unknown flags");
+  expect_same(
+      kLinkUpdate,
+      [](BpfAttr& attr, int64_t raw, int64_t) {
+        LinkUpdateAttr fields{static_cast<uint32_t>(raw), static_cast<uint32_t>(raw), 0, 0};
+        std::memcpy(attr.bytes, &fields, sizeof(fields));
+      },
+      "update of a program fd");
+  expect_same(
+      kLinkGetFdById, [](BpfAttr& attr, int64_t, int64_t) { attr.get_id.start_id = 0x7ffffff0; },
+      "no such link id");
+  expect_same(
+      kLinkGetFdById,
+      [](BpfAttr& attr, int64_t, int64_t) {
+        attr.get_id.start_id = 1;
+        attr.get_id.open_flags = 1;
+      },
+      "CHECK_ATTR past link_id");
+}
+
+}  // namespace
+}  // namespace trace::testing
