@@ -153,16 +153,44 @@ uint32_t ProbeTable::report_hit(uint32_t number, const ProbeHit& hit) {
     ++run;
   }
   if (probe->kind == ProbeKind::kRawTracepoint || (run != 0 && result == 0)) return run;
-  // perf_tp_event: the enabled events that follow this task and CPU count the hit.
-  // GAP: they do not also write a sample of the hit into their own ring, and tracepoint
-  // programs see the record's first 8 bytes unchanged (Linux stores the pt_regs pointer there).
+  // perf_tp_event: the enabled events that follow this task and CPU count the hit; sampling
+  // tracepoint events write it (the record as PERF_SAMPLE_RAW) into their ring at each period.
+  // GAP: kprobe and uprobe events do not sample (Linux writes a small entry with the probed
+  // address), tracepoint programs see the record's first 8 bytes unchanged (Linux stores the
+  // pt_regs pointer there), and samples carry IP 0 (the server reports no registers).
   for (PerfEventObject* event = probe->events; event != nullptr; event = event->next_on_probe) {
     if (!event->enabled) continue;
     if (event->pid > 0 && event->pid != hit.pid) continue;
     if (event->cpu >= 0 && static_cast<uint32_t>(event->cpu) != hit.cpu) continue;
     ++event->count;
+    if (probe->kind == ProbeKind::kTracepoint) sample_hit(*event, hit);
   }
   return run;
+}
+
+// perf_swevent_event for one hit: a sampling event overflows each `sample_period` hits (each
+// hit with a period of 1, or PERF_SAMPLE_PERIOD; a frequency is taken as a period of 1).
+void ProbeTable::sample_hit(PerfEventObject& event, const ProbeHit& hit) {
+  uint64_t period = event.attr.sample_period;
+  if (period == 0 || event.ring == nullptr) return;
+  bool every_hit = period == 1 || event.attr.has(kPerfAttrFreq) ||
+                   (event.attr.sample_type & kPerfSamplePeriod) != 0;
+  if (!every_hit) {
+    if (event.period_left == 0) event.period_left = period;
+    if (--event.period_left != 0) return;
+  }
+  ebpf::Environment& environment = objects_.environment();
+  PerfSampleFields fields;
+  fields.sample_type = event.attr.sample_type;
+  fields.sample_id_all = event.attr.has(kPerfAttrSampleIdAll);
+  fields.event_id = event.event_id;
+  fields.period =
+      (event.attr.sample_type & kPerfSamplePeriod) && !event.attr.has(kPerfAttrFreq) ? 1 : period;
+  fields.pid = static_cast<uint32_t>(environment.current_pid_tgid() >> 32);
+  fields.tid = static_cast<uint32_t>(hit.pid);
+  fields.time = environment.monotonic_ns();
+  fields.cpu = hit.cpu;
+  (void)event.ring->output_sample(fields, hit.context, hit.size);
 }
 
 // Programs on events.

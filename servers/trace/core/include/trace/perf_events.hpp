@@ -107,6 +107,8 @@ class ProbeTable {
   uint32_t probe_count() const { return static_cast<uint32_t>(probes_.size()); }
 
  private:
+  void sample_hit(PerfEventObject& event, const ProbeHit& hit);
+
   ObjectTable& objects_;
   ProbeHooks& hooks_;
   Vector<Probe*> probes_;
