@@ -65,7 +65,8 @@ struct PerfEventObject final : Object, ebpf::PerfEventOutput {
 };
 
 // The probes of one trace-server instance, the hooks that arm them, and Linux's global perf
-// event id counter. Set on the ObjectTable (set_probes) so bpf() finds it.
+// event id counter. Set on the ObjectTable (set_probes) so bpf() finds it; the sessions must be
+// closed before it goes (it disarms whatever is still armed).
 class ProbeTable {
  public:
   ProbeTable(ObjectTable& objects, ProbeHooks& hooks);
