@@ -293,6 +293,11 @@ TEST_F(PerfRingTest, OutputChecksTheEvent) {
   EXPECT_EQ(event_of(off)->output_from(0, bytes, 4), -rt::kEOPNOTSUPP) << "not on a CPU";
   int64_t on_cpu1 = open(bpf_output_attr(), -1, 1);
   EXPECT_EQ(event_of(on_cpu1)->output_from(0, bytes, 4), -rt::kEOPNOTSUPP) << "another CPU";
+  int64_t other_task = open(bpf_output_attr(), 7, -1);
+  EXPECT_EQ(event_of(other_task)->output_from(0, bytes, 4), -rt::kEOPNOTSUPP)
+      << "its task is not running";
+  int64_t this_task = open(bpf_output_attr(), 0, -1);
+  EXPECT_EQ(event_of(this_task)->output_from(1, bytes, 4), -rt::kENOSPC) << "runs: no ring";
   int64_t unmapped = open(bpf_output_attr());
   EXPECT_EQ(event_of(unmapped)->output_from(0, bytes, 4), -rt::kENOSPC) << "no ring";
   ASSERT_TRUE(mmap(unmapped, 2 * 4096).ok());

@@ -227,12 +227,15 @@ void clear_event_program(PerfEventObject& event) {
 // bpf_perf_event_output's checks on the event, then perf_event_output.
 long PerfEventObject::output_from(uint32_t current_cpu, const void* data, uint64_t size) {
   if (attr.type != kPerfTypeSoftware || attr.config != kPerfCountSwBpfOutput) return -rt::kEINVAL;
-  // event->oncpu: an enabled CPU-bound event is on its CPU; a task-bound one where it runs.
+  // event->oncpu: an enabled CPU-bound event is on its CPU; a task-bound one is scheduled in
+  // only while its task runs, on that task's CPU.
+  ebpf::Environment& environment = table->environment();
   bool on_this_cpu = enabled && (cpu < 0 || static_cast<uint32_t>(cpu) == current_cpu);
+  if (pid > 0 && static_cast<int32_t>(environment.current_pid_tgid() & 0x7fffffff) != pid)
+    on_this_cpu = false;
   if (!on_this_cpu) return -rt::kEOPNOTSUPP;
   if (ring == nullptr) return -rt::kENOSPC;  // no buffer mapped: perf_output_begin fails
   if (size > 0xffff) return -rt::kE2BIG;
-  ebpf::Environment& environment = table->environment();
   PerfSampleFields fields;
   fields.sample_type = attr.sample_type;
   fields.sample_id_all = attr.has(kPerfAttrSampleIdAll);
