@@ -407,3 +407,81 @@ TEST_F(PerfEventTest, QueryBpfListsTheTracepointsPrograms) {
 
 }  // namespace
 }  // namespace trace::testing
+
+namespace trace::testing {
+namespace {
+
+PerfEventAttr sampling_clock(uint64_t period, bool freq = false) {
+  PerfEventAttr attr = {};
+  attr.type = kPerfTypeSoftware;
+  attr.size = kPerfAttrSize;
+  attr.config = kPerfCountSwCpuClock;
+  attr.sample_period = period;
+  attr.flags = freq ? kPerfAttrFreq : 0;
+  return attr;
+}
+
+TEST_F(PerfEventTest, CpuClockSamplesRunPerfEventPrograms) {
+  // The program reads regs->ip (128) and sample_period (168) into the counter map.
+  int64_t map = counter_map();
+  std::string text =
+      "ldxdw %r6, [%r1+168]\nldxdw %r7, [%r1+128]\nstw [%r10-4], 1\n"
+      "mov %r2, %r10\nadd %r2, -4\nlddw %r1, map:" +
+      std::to_string(map) +
+      "\ncall 1\njeq %r0, 0, +2\nstxdw [%r0+0], %r6\nstxdw [%r0+0], %r7\n"
+      "stw [%r10-4], 0\nmov %r2, %r10\nadd %r2, -4\nlddw %r1, map:" +
+      std::to_string(map) +
+      "\ncall 1\njeq %r0, 0, +3\nldxdw %r1, [%r0+0]\nadd %r1, 1\n"
+      "stxdw [%r0+0], %r1\nmov %r0, 0\nexit";
+  int64_t program = load(assemble(text), kProgPerfEvent);
+  ASSERT_GT(program, 0);
+  int64_t fd = open(sampling_clock(99, true), -1, 0);  // 99 Hz, as libbpf-tools' profile
+  ASSERT_GT(fd, 0);
+  EXPECT_EQ(event_of(fd)->attr.sample_period, 1000000000u / 99) << "freq became a period";
+  EXPECT_FALSE(event_of(fd)->attr.has(kPerfAttrFreq));
+  int64_t other = open(sampling_clock(20000), -1, 0);
+  ASSERT_GT(other, 0);
+  EXPECT_EQ(probes_.cpu_clock_period(0), 20000u);
+  EXPECT_EQ(probes_.cpu_clock_period(1), 0u) << "nothing samples CPU 1";
+  ASSERT_TRUE(session_.close(static_cast<int32_t>(other)).ok());
+  EXPECT_EQ(ioctl(fd, kPerfEventIocSetBpf, program), 0);
+  uint64_t regs[kPtRegsSize / 8] = {};
+  regs[16] = 0x401000;  // ip
+  uint64_t period = 1000000000u / 99;
+  EXPECT_EQ(probes_.report_cpu_clock(0, 42, regs, period - 1), 0u);
+  EXPECT_EQ(probes_.report_cpu_clock(1, 42, regs, period), 0u) << "another CPU";
+  EXPECT_EQ(probes_.report_cpu_clock(0, 42, regs, 1), 1u);
+  EXPECT_EQ(counter(map, 0), 1u);
+  EXPECT_EQ(counter(map, 1), 0x401000u);
+  EXPECT_EQ(probes_.report_cpu_clock(0, 42, regs, 3 * period), 3u);
+  EXPECT_EQ(counter(map, 0), 4u);
+  ASSERT_EQ(ioctl(fd, kPerfEventIocDisable), 0);
+  EXPECT_EQ(probes_.report_cpu_clock(0, 42, regs, 3 * period), 0u) << "disabled";
+}
+
+TEST_F(PerfEventTest, CpuClockSamplesGoToTheRingWithoutAProgram) {
+  PerfEventAttr attr = sampling_clock(5);  // below the 10 us floor
+  attr.sample_type = kPerfSampleIp | kPerfSampleTid | kPerfSamplePeriod;
+  int64_t fd = open(attr, 42, -1);
+  ASSERT_GT(fd, 0);
+  EXPECT_EQ(probes_.cpu_clock_period(1), 10000u);
+  auto mapping = perf_event_mmap(session_, static_cast<int32_t>(fd), 2 * 4096, 0, true);
+  ASSERT_TRUE(mapping.ok());
+  mappings_.push_back(*mapping);
+  uint64_t regs[kPtRegsSize / 8] = {};
+  regs[16] = 0x1234;
+  EXPECT_EQ(probes_.report_cpu_clock(1, 7, regs, 10000), 0u) << "another task";
+  EXPECT_EQ(probes_.report_cpu_clock(1, 42, regs, 10000), 1u);
+  const uint8_t* data = mapping->memory + 4096;
+  uint64_t ip, period;
+  uint32_t size_and_misc;
+  std::memcpy(&size_and_misc, data + 4, 4);
+  EXPECT_EQ(size_and_misc >> 16, 8u + 8 + 8 + 8);
+  std::memcpy(&ip, data + 8, 8);
+  std::memcpy(&period, data + 24, 8);
+  EXPECT_EQ(ip, 0x1234u);
+  EXPECT_EQ(period, 10000u);
+}
+
+}  // namespace
+}  // namespace trace::testing

@@ -230,3 +230,36 @@ TEST_F(PerfLinkTest, LongRawTracepointNamesAreCut) {
 
 }  // namespace
 }  // namespace trace::testing
+
+namespace trace::testing {
+namespace {
+
+// An object table without a ProbeTable (a server that serves no probes): nothing opens, and
+// libbpf's probe still gets Linux's answer.
+TEST_F(TraceCoreTest, WithoutProbesNothingAttaches) {
+  int64_t program = load(assemble("mov %r0, 0\nexit"), 5);
+  ASSERT_GT(program, 0);
+  BpfAttr attr = {};
+  attr.link_create.prog_fd = static_cast<uint32_t>(program);
+  attr.link_create.target_fd = static_cast<uint32_t>(-1);
+  attr.link_create.attach_type = kAttachPerfEvent;
+  EXPECT_EQ(bpf(kLinkCreate, attr), -rt::kEBADF);
+  int64_t raw = load(assemble("mov %r0, 0\nexit"), 17);
+  char name[] = "sys_enter";
+  memory_.allow(name, sizeof(name));
+  BpfAttr open_attr = {};
+  RawTracepointOpenAttr fields{address(name), static_cast<uint32_t>(raw)};
+  std::memcpy(open_attr.bytes, &fields, sizeof(fields));
+  EXPECT_EQ(bpf(kRawTracepointOpen, open_attr), -rt::kENOENT);
+  PerfEventAttr perf = {};
+  perf.type = kPerfTypeSoftware;
+  perf.size = kPerfAttrSize;
+  perf.config = kPerfCountSwBpfOutput;
+  memory_.allow(&perf, sizeof(perf));
+  auto opened = perf_event_open(session_, memory_, address(&perf), -1, 0, -1, 0);
+  ASSERT_FALSE(opened.ok());
+  EXPECT_EQ(opened.error().code, rt::kENODEV);
+}
+
+}  // namespace
+}  // namespace trace::testing

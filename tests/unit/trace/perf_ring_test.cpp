@@ -293,6 +293,11 @@ TEST_F(PerfRingTest, OutputChecksTheEvent) {
   EXPECT_EQ(event_of(off)->output_from(0, bytes, 4), -rt::kEOPNOTSUPP) << "not on a CPU";
   int64_t on_cpu1 = open(bpf_output_attr(), -1, 1);
   EXPECT_EQ(event_of(on_cpu1)->output_from(0, bytes, 4), -rt::kEOPNOTSUPP) << "another CPU";
+  int64_t other_task = open(bpf_output_attr(), 7, -1);
+  EXPECT_EQ(event_of(other_task)->output_from(0, bytes, 4), -rt::kEOPNOTSUPP)
+      << "its task is not running";
+  int64_t this_task = open(bpf_output_attr(), 0, -1);
+  EXPECT_EQ(event_of(this_task)->output_from(1, bytes, 4), -rt::kENOSPC) << "runs: no ring";
   int64_t unmapped = open(bpf_output_attr());
   EXPECT_EQ(event_of(unmapped)->output_from(0, bytes, 4), -rt::kENOSPC) << "no ring";
   ASSERT_TRUE(mmap(unmapped, 2 * 4096).ok());
@@ -374,6 +379,35 @@ TEST_F(PerfRingTest, ReplaysLibbpfsPerfBuffer) {
   EXPECT_TRUE(session_.close(static_cast<int32_t>(array)).ok());
   EXPECT_TRUE(session_.close(static_cast<int32_t>(program)).ok());
   EXPECT_EQ(session_.open_count(), 0u);
+}
+
+}  // namespace
+}  // namespace trace::testing
+
+namespace trace::testing {
+namespace {
+
+// perf record -e syscalls:sys_enter_openat: each hit's record as a raw sample in the ring.
+TEST_F(PerfRingTest, TracepointEventsSampleTheirRecords) {
+  PerfEventAttr attr = tracepoint_attr(FakeProbeHooks::kOpenatId);
+  attr.sample_period = 1;
+  attr.sample_type = kPerfSampleRaw | kPerfSampleTid;
+  int64_t every = open(attr);
+  attr.sample_period = 3;
+  int64_t third = open(attr);
+  ASSERT_TRUE(mmap(every, 2 * 4096).ok());
+  ASSERT_TRUE(mmap(third, 2 * 4096).ok());
+  uint8_t record[12] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+  for (int i = 0; i < 4; ++i) hit(probe_of(every), record, sizeof(record), 42);
+  PerfEventRing* ring = event_of(every)->ring;
+  // header 8, pid/tid 8, raw size 4, 12 bytes, no padding (4 + 12 ends on 8).
+  EXPECT_EQ(ring->head(), 4u * 32);
+  const uint8_t* data = ring->memory() + 4096;
+  EXPECT_EQ(u32_at(data, 12), 42u) << "tid";
+  EXPECT_EQ(u32_at(data, 16), 12u) << "raw size";
+  EXPECT_EQ(data[20], 1);
+  EXPECT_EQ(data[31], 12);
+  EXPECT_EQ(event_of(third)->ring->head(), 32u) << "one sample per 3 hits";
 }
 
 }  // namespace

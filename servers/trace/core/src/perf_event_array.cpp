@@ -41,6 +41,8 @@ PerfEventObject* perf_event_in_slot(MapObject& map, uint32_t index) {
   return static_cast<PerfEventObject*>(array.slots()[index]);
 }
 
+// GAP: Linux drops the entries stored through a map file when that file is closed; here they
+// go with the array's last handle, like a program array's.
 void clear_perf_event_array(ObjectTable& objects, MapObject* map) {
   ebpf::PerfEventArrayMap& array = array_of(*map);
   for (uint32_t index = 0; index < array.attributes().max_entries; ++index) {

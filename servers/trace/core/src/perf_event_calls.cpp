@@ -35,6 +35,7 @@ rt::Result<void> init_pmu(ProbeTable& probes, UserMemory& memory, const PerfEven
       // cpu_clock_event_init and perf_swevent_init: BPF_OUTPUT and CPU_CLOCK here.
       // GAP: the other software counters (task clock, faults, context switches, dummy, ...)
       // answer ENOENT as if the kernel had no such event.
+      // CPU_CLOCK samples on the server's timer (ProbeTable::report_cpu_clock).
       if (attr.config != kPerfCountSwCpuClock && attr.config != kPerfCountSwBpfOutput)
         return rt::err(rt::kENOENT);
       if (branch_stack) return rt::err(rt::kEOPNOTSUPP);
@@ -179,8 +180,8 @@ rt::Result<int32_t> perf_event_open(Session& session, UserMemory& memory, uint64
   if ((flags & kPerfFlagPidCgroup) && (pid == -1 || cpu == -1)) return rt::err(rt::kEINVAL);
   if (session.open_count() + 1 >= Session::kMaxHandles) return rt::err(rt::kEMFILE);
   if (group_fd != -1) {
-    // perf_fget_light: EBADF for an fd that is no perf event.
-    TRY(perf_event_of(session, group_fd, rt::kEBADF));
+    // perf_fget_light: EBADF for an fd that is no perf event (not open, or another file).
+    if (!perf_event_of(session, group_fd, rt::kEBADF).ok()) return rt::err(rt::kEBADF);
     // GAP: event groups (group_fd, PERF_FLAG_FD_OUTPUT) are not implemented.
     return rt::err(rt::kEINVAL, "perf event groups are not implemented");
   }
@@ -252,6 +253,14 @@ rt::Result<int32_t> perf_event_open(Session& session, UserMemory& memory, uint64
     event->probe = probe;
     event->next_on_probe = probe->events;
     probe->events = event;
+  }
+  if (attr.type == kPerfTypeSoftware && attr.config == kPerfCountSwCpuClock) {
+    // perf_swevent_init_hrtimer: a frequency becomes a fixed period.
+    if (attr.has(kPerfAttrFreq) && attr.sample_period != 0) {
+      event->attr.sample_period = 1000000000ull / attr.sample_period;
+      event->attr.flags &= ~static_cast<uint64_t>(kPerfAttrFreq);
+    }
+    probes->add_clock_event(event);
   }
   // GAP: enable_on_exec: an event opened disabled stays so until an ioctl.
   if (!attr.has(kPerfAttrDisabled)) enable(*event, environment.monotonic_ns());
@@ -344,7 +353,7 @@ rt::Result<int64_t> perf_event_read(Session& session, UserMemory& memory, int32_
   if (format & kPerfFormatGroup) values[n++] = 1;  // the leader alone
   if (!(format & kPerfFormatGroup)) values[n++] = event_count(*event, now);
   if (format & kPerfFormatTotalTimeEnabled) values[n++] = enabled;
-  if (format & kPerfFormatTotalTimeRunning) values[n++] = enabled;
+  if (format & kPerfFormatTotalTimeRunning) values[n++] = enabled;  // GAP: running = enabled
   if (format & kPerfFormatGroup) values[n++] = event_count(*event, now);
   if (format & kPerfFormatId) values[n++] = event->event_id;
   if (format & kPerfFormatLost) values[n++] = lost;

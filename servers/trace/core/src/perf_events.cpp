@@ -153,14 +153,44 @@ uint32_t ProbeTable::report_hit(uint32_t number, const ProbeHit& hit) {
     ++run;
   }
   if (probe->kind == ProbeKind::kRawTracepoint || (run != 0 && result == 0)) return run;
-  // perf_tp_event: the enabled events that follow this task and CPU count the hit.
+  // perf_tp_event: the enabled events that follow this task and CPU count the hit; sampling
+  // tracepoint events write it (the record as PERF_SAMPLE_RAW) into their ring at each period.
+  // GAP: kprobe and uprobe events do not sample (Linux writes a small entry with the probed
+  // address), tracepoint programs see the record's first 8 bytes unchanged (Linux stores the
+  // pt_regs pointer there), and samples carry IP 0 (the server reports no registers).
   for (PerfEventObject* event = probe->events; event != nullptr; event = event->next_on_probe) {
     if (!event->enabled) continue;
     if (event->pid > 0 && event->pid != hit.pid) continue;
     if (event->cpu >= 0 && static_cast<uint32_t>(event->cpu) != hit.cpu) continue;
     ++event->count;
+    if (probe->kind == ProbeKind::kTracepoint) sample_hit(*event, hit);
   }
   return run;
+}
+
+// perf_swevent_event for one hit: a sampling event overflows each `sample_period` hits (each
+// hit with a period of 1, or PERF_SAMPLE_PERIOD; a frequency is taken as a period of 1).
+void ProbeTable::sample_hit(PerfEventObject& event, const ProbeHit& hit) {
+  uint64_t period = event.attr.sample_period;
+  if (period == 0 || event.ring == nullptr) return;
+  bool every_hit = period == 1 || event.attr.has(kPerfAttrFreq) ||
+                   (event.attr.sample_type & kPerfSamplePeriod) != 0;
+  if (!every_hit) {
+    if (event.period_left == 0) event.period_left = period;
+    if (--event.period_left != 0) return;
+  }
+  ebpf::Environment& environment = objects_.environment();
+  PerfSampleFields fields;
+  fields.sample_type = event.attr.sample_type;
+  fields.sample_id_all = event.attr.has(kPerfAttrSampleIdAll);
+  fields.event_id = event.event_id;
+  fields.period =
+      (event.attr.sample_type & kPerfSamplePeriod) && !event.attr.has(kPerfAttrFreq) ? 1 : period;
+  fields.pid = static_cast<uint32_t>(environment.current_pid_tgid() >> 32);
+  fields.tid = static_cast<uint32_t>(hit.pid);
+  fields.time = environment.monotonic_ns();
+  fields.cpu = hit.cpu;
+  (void)event.ring->output_sample(fields, hit.context, hit.size);
 }
 
 // Programs on events.
@@ -197,12 +227,15 @@ void clear_event_program(PerfEventObject& event) {
 // bpf_perf_event_output's checks on the event, then perf_event_output.
 long PerfEventObject::output_from(uint32_t current_cpu, const void* data, uint64_t size) {
   if (attr.type != kPerfTypeSoftware || attr.config != kPerfCountSwBpfOutput) return -rt::kEINVAL;
-  // event->oncpu: an enabled CPU-bound event is on its CPU; a task-bound one where it runs.
+  // event->oncpu: an enabled CPU-bound event is on its CPU; a task-bound one is scheduled in
+  // only while its task runs, on that task's CPU.
+  ebpf::Environment& environment = table->environment();
   bool on_this_cpu = enabled && (cpu < 0 || static_cast<uint32_t>(cpu) == current_cpu);
+  if (pid > 0 && static_cast<int32_t>(environment.current_pid_tgid() & 0x7fffffff) != pid)
+    on_this_cpu = false;
   if (!on_this_cpu) return -rt::kEOPNOTSUPP;
   if (ring == nullptr) return -rt::kENOSPC;  // no buffer mapped: perf_output_begin fails
   if (size > 0xffff) return -rt::kE2BIG;
-  ebpf::Environment& environment = table->environment();
   PerfSampleFields fields;
   fields.sample_type = attr.sample_type;
   fields.sample_id_all = attr.has(kPerfAttrSampleIdAll);
@@ -218,6 +251,8 @@ long PerfEventObject::output_from(uint32_t current_cpu, const void* data, uint64
 
 void destroy_perf_event(ObjectTable& objects, PerfEventObject* event) {
   clear_event_program(*event);
+  if (event->attr.type == kPerfTypeSoftware && event->attr.config == kPerfCountSwCpuClock)
+    objects.probes()->remove_clock_event(event);
   if (event->probe != nullptr) {
     PerfEventObject** link = &event->probe->events;
     while (*link != nullptr && *link != event) link = &(*link)->next_on_probe;
@@ -227,6 +262,101 @@ void destroy_perf_event(ObjectTable& objects, PerfEventObject* event) {
   if (event->ring != nullptr) event->ring->destroy(objects.allocator());
   event->~PerfEventObject();
   objects.allocator().deallocate(event, sizeof(PerfEventObject));
+}
+
+}  // namespace trace
+
+namespace trace {
+namespace {
+
+constexpr uint64_t kMinimumClockPeriod = 10000;  // perf_swevent_start_hrtimer's floor
+constexpr uint32_t kPtRegsIp = 128;              // offsetof(struct pt_regs, ip)
+
+bool samples_clock(const PerfEventObject& event) {
+  return event.enabled && event.attr.sample_period != 0;
+}
+
+bool follows(const PerfEventObject& event, uint32_t cpu, int32_t pid) {
+  if (event.cpu >= 0 && static_cast<uint32_t>(event.cpu) != cpu) return false;
+  return event.pid <= 0 || event.pid == pid;
+}
+
+uint64_t clock_period(const PerfEventObject& event) {
+  return event.attr.sample_period > kMinimumClockPeriod ? event.attr.sample_period
+                                                        : kMinimumClockPeriod;
+}
+
+// struct bpf_perf_event_data: what a perf_event program sees.
+struct PerfEventData {
+  uint8_t regs[kPtRegsSize];
+  uint64_t sample_period;
+  uint64_t addr;
+};
+static_assert(sizeof(PerfEventData) == kPtRegsSize + 16);
+
+}  // namespace
+
+void ProbeTable::add_clock_event(PerfEventObject* event) {
+  event->next_on_probe = clock_events_;
+  clock_events_ = event;
+}
+
+void ProbeTable::remove_clock_event(PerfEventObject* event) {
+  PerfEventObject** link = &clock_events_;
+  while (*link != nullptr && *link != event) link = &(*link)->next_on_probe;
+  if (*link == event) *link = event->next_on_probe;
+}
+
+uint64_t ProbeTable::cpu_clock_period(uint32_t cpu) const {
+  uint64_t shortest = 0;
+  for (const PerfEventObject* event = clock_events_; event != nullptr;
+       event = event->next_on_probe) {
+    if (!samples_clock(*event) || (event->cpu >= 0 && static_cast<uint32_t>(event->cpu) != cpu))
+      continue;
+    uint64_t period = clock_period(*event);
+    if (shortest == 0 || period < shortest) shortest = period;
+  }
+  return shortest;
+}
+
+uint32_t ProbeTable::report_cpu_clock(uint32_t cpu, int32_t pid, const void* regs,
+                                      uint64_t elapsed_ns) {
+  uint32_t overflows = 0;
+  ebpf::Environment& environment = objects_.environment();
+  for (PerfEventObject* event = clock_events_; event != nullptr; event = event->next_on_probe) {
+    if (!samples_clock(*event) || !follows(*event, cpu, pid)) continue;
+    uint64_t period = clock_period(*event);
+    if (event->period_left == 0) event->period_left = period;
+    uint64_t elapsed = elapsed_ns;
+    while (elapsed >= event->period_left) {
+      elapsed -= event->period_left;
+      event->period_left = period;
+      ++overflows;
+      // bpf_overflow_handler, then the default handler unless the program returned 0.
+      PerfEventData data = {};
+      if (regs != nullptr) __builtin_memcpy(data.regs, regs, kPtRegsSize);
+      data.sample_period = period;
+      if (event->program != nullptr &&
+          ebpf::execute(event->program->program, &data, &environment) == 0) {
+        continue;
+      }
+      if (event->ring == nullptr) continue;
+      PerfSampleFields fields;
+      fields.sample_type = event->attr.sample_type;
+      fields.sample_id_all = event->attr.has(kPerfAttrSampleIdAll);
+      fields.event_id = event->event_id;
+      fields.period = period;
+      uint64_t pid_tgid = environment.current_pid_tgid();
+      fields.pid = static_cast<uint32_t>(pid_tgid >> 32);
+      fields.tid = static_cast<uint32_t>(pid_tgid);
+      fields.time = environment.monotonic_ns();
+      fields.cpu = cpu;
+      __builtin_memcpy(&fields.ip, data.regs + kPtRegsIp, sizeof(fields.ip));
+      (void)event->ring->output_sample(fields, nullptr, 0);
+    }
+    event->period_left -= elapsed;
+  }
+  return overflows;
 }
 
 }  // namespace trace

@@ -13,12 +13,6 @@ void put(uint8_t* memory, uint32_t offset, uint64_t value) {
   __builtin_memcpy(memory + offset, &value, sizeof(value));
 }
 
-// The bytes a record's fields take, in perf_output_sample's order, written by `emit`.
-constexpr uint64_t kSampleIdentifier = 1u << 16;
-constexpr uint64_t kSampleId = 1u << 6;
-constexpr uint64_t kSampleStreamId = 1u << 9;
-constexpr uint64_t kSampleCpu = 1u << 7;
-constexpr uint64_t kSamplePeriod = 1u << 8;
 constexpr uint32_t kEpollIn = 1;
 
 class RecordBuilder {
@@ -37,10 +31,10 @@ class RecordBuilder {
     uint64_t type = fields.sample_type;
     if (type & kPerfSampleTid) u32_pair(fields.pid, fields.tid);
     if (type & kPerfSampleTime) u64(fields.time);
-    if (type & kSampleId) u64(fields.event_id);
-    if (type & kSampleStreamId) u64(fields.event_id);
-    if (type & kSampleCpu) u32_pair(fields.cpu, 0);
-    if (type & kSampleIdentifier) u64(fields.event_id);
+    if (type & kPerfSampleId) u64(fields.event_id);
+    if (type & kPerfSampleStreamId) u64(fields.event_id);
+    if (type & kPerfSampleCpu) u32_pair(fields.cpu, 0);
+    if (type & kPerfSampleIdentifier) u64(fields.event_id);
   }
   void patch_size() {  // a perf_event_header's size, once the record is complete
     uint16_t size = static_cast<uint16_t>(length_);
@@ -78,7 +72,8 @@ rt::Result<PerfEventRing*> PerfEventRing::create(rt::Allocator& allocator, uint3
   if (watermark && wakeup_events_or_watermark != 0)
     ring->watermark_ = wakeup_events_or_watermark < size ? wakeup_events_or_watermark : size;
   if (ring->watermark_ == 0) ring->watermark_ = size / 2;
-  // perf_event_init_userpage.
+  // perf_event_init_userpage. GAP: the time fields (time_enabled, time_running, time_mult,
+  // ...) of the header page stay 0.
   put(memory, 0, kPerfMmapPageVersion);
   put(memory, kPerfMmapPageCapabilities, kPerfCapBit0IsDeprecated);
   uint32_t header_size = kPerfMmapPageSizeValue;
@@ -115,13 +110,17 @@ long PerfEventRing::output_sample(const PerfSampleFields& fields, const void* da
   // perf_prepare_sample: the fields before RAW, then the raw size and bytes padded to 8.
   RecordBuilder before;
   uint64_t type = fields.sample_type;
-  if (type & kSampleIdentifier) before.u64(fields.event_id);
+  // GAP: READ, CALLCHAIN, BRANCH_STACK, the register and stack dumps, WEIGHT, DATA_SRC,
+  // TRANSACTION, PHYS_ADDR, AUX, CGROUP and the page sizes are not written.
+  if (type & kPerfSampleIdentifier) before.u64(fields.event_id);
+  if (type & kPerfSampleIp) before.u64(fields.ip);
   if (type & kPerfSampleTid) before.u32_pair(fields.pid, fields.tid);
   if (type & kPerfSampleTime) before.u64(fields.time);
-  if (type & kSampleId) before.u64(fields.event_id);
-  if (type & kSampleStreamId) before.u64(fields.event_id);
-  if (type & kSampleCpu) before.u32_pair(fields.cpu, 0);
-  if (type & kSamplePeriod) before.u64(fields.period);
+  if (type & kPerfSampleAddr) before.u64(0);
+  if (type & kPerfSampleId) before.u64(fields.event_id);
+  if (type & kPerfSampleStreamId) before.u64(fields.event_id);
+  if (type & kPerfSampleCpu) before.u32_pair(fields.cpu, 0);
+  if (type & kPerfSamplePeriod) before.u64(fields.period);
   uint64_t raw = 0, padding = 0;
   if (type & kPerfSampleRaw) {
     raw = (uint64_t{size} + 4 + 7) & ~uint64_t{7};

@@ -43,15 +43,15 @@ struct Probe {
 // event arrays, links and mappings that hold one) keep it alive.
 struct PerfEventObject final : Object, ebpf::PerfEventOutput {
   PerfEventAttr attr = {};
-  int32_t pid = -1;        // the task followed (-1: every task on `cpu`)
-  int32_t cpu = -1;        // -1: wherever the task runs
-  uint64_t event_id = 0;   // PERF_EVENT_IOC_ID, PERF_FORMAT_ID, the samples' id
-  Probe* probe = nullptr;  // kprobe, uprobe and tracepoint events
-  PerfEventObject* next_on_probe = nullptr;
+  int32_t pid = -1;                          // the task followed (-1: every task on `cpu`)
+  int32_t cpu = -1;                          // -1: wherever the task runs
+  uint64_t event_id = 0;                     // PERF_EVENT_IOC_ID, PERF_FORMAT_ID, the samples' id
+  Probe* probe = nullptr;                    // kprobe, uprobe and tracepoint events
+  PerfEventObject* next_on_probe = nullptr;  // or in the ProbeTable's CPU_CLOCK list
   bool enabled = false;
-  bool output_paused = false;  // PERF_EVENT_IOC_PAUSE_OUTPUT
   uint64_t count = 0;
-  uint64_t enabled_ns = 0;  // time enabled before `enabled_since`
+  uint64_t period_left = 0;  // CPU_CLOCK sampling: nanoseconds to the next sample
+  uint64_t enabled_ns = 0;   // time enabled before `enabled_since`
   uint64_t enabled_since = 0;
   ProgramObject* program = nullptr;  // event->prog: one reference while attached
   uint64_t cookie = 0;
@@ -65,7 +65,8 @@ struct PerfEventObject final : Object, ebpf::PerfEventOutput {
 };
 
 // The probes of one trace-server instance, the hooks that arm them, and Linux's global perf
-// event id counter. Set on the ObjectTable (set_probes) so bpf() finds it.
+// event id counter. Set on the ObjectTable (set_probes) so bpf() finds it; the sessions must be
+// closed before it goes (it disarms whatever is still armed).
 class ProbeTable {
  public:
   ProbeTable(ObjectTable& objects, ProbeHooks& hooks);
@@ -82,6 +83,19 @@ class ProbeTable {
   // hit's task and CPU counts one. The number of programs run (0 for an unknown probe).
   uint32_t report_hit(uint32_t probe, const ProbeHit& hit);
 
+  // CPU_CLOCK sampling (Linux's hrtimer per event): the server's timer on `cpu` reports
+  // `elapsed_ns` of it while thread `pid` ran, with the interrupted x86-64 pt_regs (168 bytes).
+  // Each enabled sampling CPU_CLOCK event that follows the CPU and task takes the time off its
+  // period (at least 10 us, as perf_swevent_start_hrtimer); at a period's end its perf_event
+  // program runs on struct bpf_perf_event_data (regs, sample_period, addr 0) and, unless the
+  // program returned 0 (or there is none), a sample goes into the event's ring. The number of
+  // periods that ended.
+  uint32_t report_cpu_clock(uint32_t cpu, int32_t pid, const void* regs, uint64_t elapsed_ns);
+  // The shortest period of those events on `cpu` (0: none), for the server's timer.
+  uint64_t cpu_clock_period(uint32_t cpu) const;
+  void add_clock_event(PerfEventObject* event);
+  void remove_clock_event(PerfEventObject* event);
+
   // For the core: a probe for `spec` with one more user (arming it on its first), its release,
   // and attaching a program to it (EEXIST if it is there, E2BIG past 64 for perf events).
   [[nodiscard]] rt::Result<Probe*> open_probe(const ProbeSpec& spec, uint32_t context_size);
@@ -94,10 +108,13 @@ class ProbeTable {
   uint32_t probe_count() const { return static_cast<uint32_t>(probes_.size()); }
 
  private:
+  void sample_hit(PerfEventObject& event, const ProbeHit& hit);
+
   ObjectTable& objects_;
   ProbeHooks& hooks_;
   Vector<Probe*> probes_;
   uint32_t next_number_ = 1;
+  PerfEventObject* clock_events_ = nullptr;
   uint64_t event_ids_ = 0;
 };
 

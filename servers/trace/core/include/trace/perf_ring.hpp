@@ -24,6 +24,7 @@ struct PerfSampleFields {
   uint64_t period = 1;
   uint32_t pid = 0, tid = 0;
   uint64_t time = 0;
+  uint64_t ip = 0;  // PERF_SAMPLE_IP: the interrupted instruction
   uint32_t cpu = 0;
 };
 
