@@ -95,6 +95,7 @@ alignas(trace::Session) uint8_t session_storage[sizeof(trace::Session)];
 alignas(trace::Service) uint8_t service_storage[sizeof(trace::Service)];
 alignas(trace::Tracefs) uint8_t tracefs_storage[sizeof(trace::Tracefs)];
 alignas(trace::Kprobes) uint8_t kprobes_storage[sizeof(trace::Kprobes)];
+alignas(trace::SyscallTracepoints) uint8_t syscalls_storage[sizeof(trace::SyscallTracepoints)];
 alignas(trace::ServerProbeHooks) uint8_t hooks_storage[sizeof(trace::ServerProbeHooks)];
 alignas(trace::ProbeTable) uint8_t probe_table_storage[sizeof(trace::ProbeTable)];
 alignas(trace::KprobeEventSwitch) uint8_t kprobe_events_storage[sizeof(trace::KprobeEventSwitch)];
@@ -177,13 +178,17 @@ extern "C" int main(const sys::ServerStartInfo* info) {
   config.max_calls = 0;
   auto* kprobes = new (kprobes_storage)
       trace::Kprobes(sys::kServerSlotTracedVSpace, sys::kServerSlotTraceService);
-  auto* kprobe_events =
-      new (kprobe_events_storage) trace::KprobeEventSwitch(*tracefs, posix_symbols, *kprobes);
+  auto* syscalls =
+      new (syscalls_storage) trace::SyscallTracepoints(*tracefs, posix_symbols, *kprobes);
+  auto* kprobe_events = new (kprobe_events_storage)
+      trace::KprobeEventSwitch(*tracefs, posix_symbols, *kprobes, *syscalls);
   tracefs->set_switch(kprobe_events);
   kprobes->set_observer(environment);
-  auto* hooks = new (hooks_storage) trace::ServerProbeHooks(*tracefs, posix_symbols, *kprobes);
+  auto* hooks =
+      new (hooks_storage) trace::ServerProbeHooks(*tracefs, posix_symbols, *kprobes, *syscalls);
   auto* probe_table = new (probe_table_storage) trace::ProbeTable(*objects, *hooks);
   hooks->set_table(probe_table);
+  syscalls->set_table(probe_table);
   objects->set_probes(probe_table);
   sys::print("trace: the trace server is up (instance %lu)\n", info->instance);
   serve(*service, *kprobes, config);

@@ -9,8 +9,8 @@
 
 // Linux's x86-64 struct pt_regs, the first argument of the syscall tracepoints.
 struct pt_regs {
-  unsigned long r15, r14, r13, r12, bp, bx, r11, r10, r9, r8, ax, cx, dx, si, di, orig_ax, ip,
-      cs, flags, sp, ss;
+  unsigned long r15, r14, r13, r12, bp, bx, r11, r10, r9, r8, ax, cx, dx, si, di, orig_ax, ip, cs,
+      flags, sp, ss;
 };
 
 // Called around every system call; each is a 5-byte entry NOP and a return while nobody

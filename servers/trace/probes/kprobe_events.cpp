@@ -28,6 +28,7 @@ CurrentTaskView read_current_task() {
 }
 
 rt::Result<void> KprobeEventSwitch::event_enabled(Event& event, bool enabled) {
+  if (SyscallTracepoints::is_syscall_event(event)) return syscalls_.event_enabled(event, enabled);
   if (event.source == EventSource::kUprobe) {
     return enabled ? rt::err(rt::kEOPNOTSUPP, "uprobes are not armed yet") : rt::Result<void>();
   }

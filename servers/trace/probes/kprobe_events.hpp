@@ -7,6 +7,7 @@
 
 #include "kprobes.hpp"
 #include "posix_symbols.hpp"
+#include "syscall_tracepoints.hpp"
 #include "trace/tracefs.hpp"
 
 namespace trace {
@@ -23,8 +24,9 @@ CurrentTaskView read_current_task();
 
 class KprobeEventSwitch final : public EventSwitch {
  public:
-  KprobeEventSwitch(Tracefs& tracefs, PosixSymbols& symbols, Kprobes& kprobes)
-      : tracefs_(tracefs), symbols_(symbols), kprobes_(kprobes) {}
+  KprobeEventSwitch(Tracefs& tracefs, PosixSymbols& symbols, Kprobes& kprobes,
+                    SyscallTracepoints& syscalls)
+      : tracefs_(tracefs), symbols_(symbols), kprobes_(kprobes), syscalls_(syscalls) {}
 
   rt::Result<void> event_enabled(Event& event, bool enabled) override;
 
@@ -40,6 +42,7 @@ class KprobeEventSwitch final : public EventSwitch {
   Tracefs& tracefs_;
   PosixSymbols& symbols_;
   Kprobes& kprobes_;
+  SyscallTracepoints& syscalls_;
   Client clients_[kMaxEvents];
 };
 

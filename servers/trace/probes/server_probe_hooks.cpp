@@ -15,14 +15,23 @@ rt::Result<uint32_t> ServerProbeHooks::tracepoint_record_size(uint64_t id) {
   return rt::err(rt::kEINVAL);
 }
 
-rt::Result<uint32_t> ServerProbeHooks::raw_tracepoint_arguments(const char*) {
+rt::Result<uint32_t> ServerProbeHooks::raw_tracepoint_arguments(const char* name) {
+  const char* known[] = {"sys_enter", "sys_exit"};
+  for (const char* candidate : known) {
+    size_t i = 0;
+    while (name[i] != 0 && name[i] == candidate[i]) ++i;
+    if (name[i] == 0 && candidate[i] == 0) return uint32_t{2};
+  }
   return rt::err(rt::kENOENT);
 }
 
 rt::Result<void> ServerProbeHooks::arm(uint32_t probe, const ProbeSpec& spec) {
+  if (spec.kind == ProbeKind::kTracepoint)
+    return syscalls_.arm_tracepoint(probe, spec.tracepoint_id);
+  if (spec.kind == ProbeKind::kRawTracepoint) return syscalls_.arm_raw(probe, spec.name);
   if (spec.kind != ProbeKind::kKprobe) {
-    // GAP: uprobes, and tracepoints the POSIX server fires (syscalls, sched), come later.
-    return rt::err(rt::kEOPNOTSUPP, "only kprobes are armed yet");
+    // GAP: uprobes come later.
+    return rt::err(rt::kEOPNOTSUPP, "uprobes are not armed yet");
   }
   if (spec.is_return) return rt::err(rt::kEOPNOTSUPP, "kretprobes are not armed yet");
   uint64_t address = spec.address;
@@ -51,6 +60,7 @@ rt::Result<void> ServerProbeHooks::arm(uint32_t probe, const ProbeSpec& spec) {
 }
 
 void ServerProbeHooks::disarm(uint32_t probe) {
+  if (syscalls_.disarm(probe)) return;
   for (Client& client : clients_) {
     if (client.probe != probe) continue;
     kprobes_.detach(client.address, &client);

@@ -7,6 +7,7 @@
 
 #include "kprobes.hpp"
 #include "posix_symbols.hpp"
+#include "syscall_tracepoints.hpp"
 #include "trace/perf_events.hpp"
 #include "trace/probe_hooks.hpp"
 #include "trace/tracefs.hpp"
@@ -15,13 +16,14 @@ namespace trace {
 
 class ServerProbeHooks final : public ProbeHooks {
  public:
-  ServerProbeHooks(Tracefs& tracefs, PosixSymbols& symbols, Kprobes& kprobes)
-      : tracefs_(tracefs), symbols_(symbols), kprobes_(kprobes) {}
+  ServerProbeHooks(Tracefs& tracefs, PosixSymbols& symbols, Kprobes& kprobes,
+                   SyscallTracepoints& syscalls)
+      : tracefs_(tracefs), symbols_(symbols), kprobes_(kprobes), syscalls_(syscalls) {}
   void set_table(ProbeTable* table) { table_ = table; }
 
   rt::Result<uint32_t> tracepoint_record_size(uint64_t id) override;
-  // GAP: no raw tracepoints are fired by the POSIX server yet.
-  rt::Result<uint32_t> raw_tracepoint_arguments(const char*) override;
+  // sys_enter and sys_exit (struct pt_regs *, long); GAP: no other raw tracepoints yet.
+  rt::Result<uint32_t> raw_tracepoint_arguments(const char* name) override;
   // The POSIX server answers ESRCH for a pid it does not know before it forwards the call.
   bool task_exists(int32_t) override { return true; }
   rt::Result<void> arm(uint32_t probe, const ProbeSpec& spec) override;
@@ -39,6 +41,7 @@ class ServerProbeHooks final : public ProbeHooks {
   Tracefs& tracefs_;
   PosixSymbols& symbols_;
   Kprobes& kprobes_;
+  SyscallTracepoints& syscalls_;
   ProbeTable* table_ = nullptr;
   Client clients_[kMaxArmed];
 };

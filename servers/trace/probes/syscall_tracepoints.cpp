@@ -1,0 +1,202 @@
+// SPDX-License-Identifier: MIT
+// SyscallTracepoints: arming the two hooks by use count, records as the format files lay them
+// out, tracefs lines and BPF programs on each hit.
+#include "syscall_tracepoints.hpp"
+
+#include "kprobe_events.hpp"
+#include "rt/errno.hpp"
+#include "sys/clock.hpp"
+
+namespace trace {
+
+namespace {
+
+constexpr uint32_t kRawEnterId = 20;  // raw_syscalls:sys_enter (events.cpp)
+constexpr uint32_t kRawExitId = 21;
+
+bool same(const char* a, const char* b) {
+  while (*a != 0 && *a == *b) {
+    ++a;
+    ++b;
+  }
+  return *a == *b;
+}
+
+size_t length_of(const char* text) {
+  size_t n = 0;
+  while (text[n] != 0) ++n;
+  return n;
+}
+
+}  // namespace
+
+SyscallTracepoints::SyscallTracepoints(Tracefs& tracefs, PosixSymbols& symbols, Kprobes& kprobes)
+    : tracefs_(tracefs), symbols_(symbols), kprobes_(kprobes) {
+  enter_.function = "trace_sys_enter";
+  exit_.function = "trace_sys_exit";
+  enter_.hook.owner = this;
+  enter_.hook.enter = true;
+  exit_.hook.owner = this;
+  exit_.hook.enter = false;
+}
+
+bool SyscallTracepoints::is_syscall_event(const Event& event) {
+  return event.source == EventSource::kSyscallEnter || event.source == EventSource::kSyscallExit ||
+         same(event.system, "raw_syscalls");
+}
+
+rt::Result<void> SyscallTracepoints::use(bool enter) {
+  Side& side = enter ? enter_ : exit_;
+  if (side.users == 0) {
+    if (side.address == 0 &&
+        !symbols_.resolve(side.function, length_of(side.function), 0, side.address)) {
+      return rt::err(rt::kENOENT, "the POSIX server has no syscall hooks");
+    }
+    TRY(kprobes_.attach(side.address, &side.hook));
+  }
+  ++side.users;
+  return {};
+}
+
+void SyscallTracepoints::unuse(bool enter) {
+  Side& side = enter ? enter_ : exit_;
+  if (side.users == 0) return;
+  if (--side.users == 0) kprobes_.detach(side.address, &side.hook);
+}
+
+rt::Result<void> SyscallTracepoints::event_enabled(Event& event, bool enabled) {
+  bool enter = event.source == EventSource::kSyscallEnter ||
+               (event.source == EventSource::kBuiltin && event.id == kRawEnterId);
+  if (enabled) return use(enter);
+  unuse(enter);
+  return {};
+}
+
+rt::Result<void> SyscallTracepoints::arm_tracepoint(uint32_t probe, uint64_t id) {
+  EventRegistry& events = tracefs_.events();
+  const Event* event = nullptr;
+  for (size_t i = 0; i < events.size(); ++i) {
+    if (events.at(i).id == id) event = &events.at(i);
+  }
+  if (event == nullptr || !is_syscall_event(*event)) {
+    // GAP: the sched tracepoints are not fired yet.
+    return rt::err(rt::kEOPNOTSUPP, "only the syscall tracepoints fire yet");
+  }
+  bool enter = event->source == EventSource::kSyscallEnter || event->id == kRawEnterId;
+  for (Armed& armed : armed_) {
+    if (armed.probe != 0) continue;
+    TRY(use(enter));
+    armed = Armed{probe, enter, false, static_cast<uint32_t>(id)};
+    return {};
+  }
+  return rt::err(rt::kENOSPC, "too many syscall tracepoint programs");
+}
+
+rt::Result<void> SyscallTracepoints::arm_raw(uint32_t probe, const char* name) {
+  bool enter = same(name, "sys_enter");
+  if (!enter && !same(name, "sys_exit")) return rt::err(rt::kENOENT);
+  for (Armed& armed : armed_) {
+    if (armed.probe != 0) continue;
+    TRY(use(enter));
+    armed = Armed{probe, enter, true, 0};
+    return {};
+  }
+  return rt::err(rt::kENOSPC, "too many syscall tracepoint programs");
+}
+
+bool SyscallTracepoints::disarm(uint32_t probe) {
+  bool found = false;
+  for (Armed& armed : armed_) {
+    if (armed.probe != probe || probe == 0) continue;
+    unuse(armed.enter);
+    armed = Armed{};
+    found = true;
+  }
+  return found;
+}
+
+uint32_t SyscallTracepoints::build(const Event& event, bool enter, long id, long ret,
+                                   const PtRegs& regs, int32_t pid, uint8_t* out) const {
+  uint32_t size = event.record_size();
+  for (uint32_t i = 0; i < size; ++i) out[i] = 0;
+  auto type = static_cast<uint16_t>(event.id);
+  __builtin_memcpy(out, &type, 2);
+  __builtin_memcpy(out + 4, &pid, 4);
+  if (event.source == EventSource::kBuiltin) {  // raw_syscalls: long id, then args or ret
+    __builtin_memcpy(out + 8, &id, 8);
+    if (enter) {
+      const uint64_t args[6] = {regs.di, regs.si, regs.dx, regs.r10, regs.r8, regs.r9};
+      __builtin_memcpy(out + 16, args, sizeof args);
+    } else {
+      __builtin_memcpy(out + 16, &ret, 8);
+    }
+    return size;
+  }
+  auto nr = static_cast<int32_t>(id);
+  __builtin_memcpy(out + 8, &nr, 4);
+  if (enter) {
+    const uint64_t args[6] = {regs.di, regs.si, regs.dx, regs.r10, regs.r8, regs.r9};
+    for (uint32_t i = 0; 16 + 8 * (i + 1) <= size && i < 6; ++i) {
+      __builtin_memcpy(out + 16 + 8 * i, &args[i], 8);
+    }
+  } else {
+    __builtin_memcpy(out + 16, &ret, 8);
+  }
+  return size;
+}
+
+void SyscallTracepoints::Hook::on_hit(const PtRegs& regs, uint64_t, TracedMemory& memory) {
+  owner->hit(enter, regs, memory);
+}
+
+void SyscallTracepoints::hit(bool enter, const PtRegs& probe_regs, TracedMemory& memory) {
+  // trace_sys_enter(const struct pt_regs *regs, long id) / trace_sys_exit(regs, long ret).
+  PtRegs regs;
+  if (!memory.read(&regs, probe_regs.di, sizeof regs)) return;
+  long id = static_cast<long>(regs.orig_ax);
+  long ret = static_cast<long>(probe_regs.si);
+  CurrentTaskView task = read_current_task();
+  alignas(8) uint8_t record[128];
+
+  EventRegistry& events = tracefs_.events();
+  for (size_t i = 0; i < events.size(); ++i) {
+    Event& event = events.at(i);
+    if (!event.enabled || !is_syscall_event(event) || event.record_size() > sizeof record) continue;
+    bool event_enter = event.source == EventSource::kSyscallEnter || event.id == kRawEnterId;
+    if (event_enter != enter) continue;
+    if (event.source != EventSource::kBuiltin && event.syscall_nr != id) continue;
+    uint32_t size = build(event, enter, id, ret, regs, task.pid, record);
+    TraceContext context;
+    context.timestamp_ns = sys::clock_ns();
+    context.pid = task.pid;
+    for (int c = 0; c < 16; ++c) context.comm[c] = task.comm[c];
+    tracefs_.record_event(event, context, record, size);
+  }
+
+  if (table_ == nullptr) return;
+  for (const Armed& armed : armed_) {
+    if (armed.probe == 0 || armed.enter != enter) continue;
+    ProbeHit hit;
+    hit.pid = task.pid;
+    if (armed.raw) {
+      uint64_t arguments[2] = {probe_regs.di,
+                               enter ? static_cast<uint64_t>(id) : static_cast<uint64_t>(ret)};
+      hit.context = arguments;
+      hit.size = sizeof arguments;
+      (void)table_->report_hit(armed.probe, hit);
+      continue;
+    }
+    const Event* event = nullptr;
+    for (size_t i = 0; i < events.size(); ++i) {
+      if (events.at(i).id == armed.event) event = &events.at(i);
+    }
+    if (event == nullptr || event->record_size() > sizeof record) continue;
+    if (event->source != EventSource::kBuiltin && event->syscall_nr != id) continue;
+    uint32_t size = build(*event, enter, id, ret, regs, task.pid, record);
+    hit.context = record;
+    hit.size = size;
+    (void)table_->report_hit(armed.probe, hit);
+  }
+}
+
+}  // namespace trace

@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: MIT
+// The syscall tracepoints: raw_syscalls:sys_enter/sys_exit and syscalls:sys_enter_*/sys_exit_*
+// for tracefs and for BPF (tracepoint and raw tracepoint programs), fired by kprobes on the
+// POSIX server's trace_sys_enter and trace_sys_exit while anyone wants them.
+#pragma once
+
+#include <stdint.h>
+
+#include "kprobes.hpp"
+#include "posix_symbols.hpp"
+#include "trace/perf_events.hpp"
+#include "trace/tracefs.hpp"
+
+namespace trace {
+
+class SyscallTracepoints {
+ public:
+  SyscallTracepoints(Tracefs& tracefs, PosixSymbols& symbols, Kprobes& kprobes);
+  void set_table(ProbeTable* table) { table_ = table; }
+
+  // A tracefs event of raw_syscalls or syscalls.
+  static bool is_syscall_event(const Event& event);
+  [[nodiscard]] rt::Result<void> event_enabled(Event& event, bool enabled);
+
+  // BPF: a tracepoint program's probe on event `id` (EOPNOTSUPP when it is no syscall event),
+  // a raw tracepoint's on "sys_enter" or "sys_exit" (ENOENT for other names).
+  [[nodiscard]] rt::Result<void> arm_tracepoint(uint32_t probe, uint64_t id);
+  [[nodiscard]] rt::Result<void> arm_raw(uint32_t probe, const char* name);
+  // false when `probe` is none of ours.
+  bool disarm(uint32_t probe);
+
+ private:
+  struct Side;
+  struct Hook final : KprobeClient {
+    void on_hit(const PtRegs& regs, uint64_t address, TracedMemory& memory) override;
+    SyscallTracepoints* owner = nullptr;
+    bool enter = true;
+  };
+  struct Side {
+    const char* function;
+    uint64_t address = 0;
+    uint32_t users = 0;
+    Hook hook;
+  };
+  struct Armed {
+    uint32_t probe = 0;  // 0: free
+    bool enter = true;
+    bool raw = false;    // a raw tracepoint: context {pt_regs *, id or ret}
+    uint32_t event = 0;  // a tracepoint program: the event id
+  };
+  static constexpr uint32_t kMaxArmed = 64;
+
+  [[nodiscard]] rt::Result<void> use(bool enter);
+  void unuse(bool enter);
+  void hit(bool enter, const PtRegs& probe_regs, TracedMemory& memory);
+  // The record of `event` for this hit; its size.
+  uint32_t build(const Event& event, bool enter, long id, long ret, const PtRegs& regs, int32_t pid,
+                 uint8_t* out) const;
+
+  Tracefs& tracefs_;
+  PosixSymbols& symbols_;
+  Kprobes& kprobes_;
+  ProbeTable* table_ = nullptr;
+  Side enter_;
+  Side exit_;
+  Armed armed_[kMaxArmed];
+};
+
+}  // namespace trace
