@@ -97,6 +97,95 @@ static int load_counter(int map, unsigned type) {
   return fd;
 }
 
+static long read_number(const char* path) {
+  char text[32] = {0};
+  int fd = open(path, O_RDONLY);
+  if (fd < 0) return -1;
+  ssize_t n = read(fd, text, sizeof text - 1);
+  close(fd);
+  return n > 0 ? atol(text) : -1;
+}
+
+// A one-counter program of `type`: counts[0] += 1, counts[1] = the u64 at `offset` of the
+// context (a tracepoint record's field, a raw tracepoint's argument).
+static int load_context_counter(int map, unsigned type, short offset) {
+  struct bpf_insn insns[] = {
+      INSN(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_6, BPF_REG_1, 0, 0),
+      INSN(BPF_LD | BPF_DW | BPF_IMM, BPF_REG_7, BPF_PSEUDO_MAP_VALUE, 0, map),
+      INSN(0, 0, 0, 0, 0),
+      INSN(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_1, 0, 0, 1),
+      INSN(BPF_STX | BPF_ATOMIC | BPF_DW, BPF_REG_7, BPF_REG_1, 0, BPF_ADD),
+      INSN(BPF_LDX | BPF_MEM | BPF_DW, BPF_REG_1, BPF_REG_6, offset, 0),
+      INSN(BPF_STX | BPF_MEM | BPF_DW, BPF_REG_7, BPF_REG_1, 8, 0),
+      INSN(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0),
+      INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
+  };
+  union bpf_attr attr;
+  memset(&attr, 0, sizeof attr);
+  attr.prog_type = type;
+  attr.insns = (uint64_t)(uintptr_t)insns;
+  attr.insn_cnt = sizeof insns / sizeof insns[0];
+  attr.license = (uint64_t)(uintptr_t) "GPL";
+  return (int)sys_bpf(BPF_PROG_LOAD, &attr);
+}
+
+static int new_counter(void) {
+  union bpf_attr attr;
+  memset(&attr, 0, sizeof attr);
+  attr.map_type = BPF_MAP_TYPE_ARRAY;
+  attr.key_size = 4;
+  attr.value_size = 24;
+  attr.max_entries = 1;
+  return (int)sys_bpf(BPF_MAP_CREATE, &attr);
+}
+
+// The syscall tracepoints: a tracepoint program on syscalls:sys_enter_unlink (its record's
+// pathname field at offset 16), and a raw tracepoint program on sys_enter (its id argument).
+static void tracepoints(void) {
+  long id = read_number("/sys/kernel/tracing/events/syscalls/sys_enter_unlink/id");
+  CHECK("sys_enter_unlink's id from tracefs", id > 0);
+  int map = new_counter();
+  int prog = load_context_counter(map, BPF_PROG_TYPE_TRACEPOINT, 16);
+  CHECK("PROG_LOAD tracepoint", prog >= 0);
+  struct perf_event_attr attr;
+  memset(&attr, 0, sizeof attr);
+  attr.size = sizeof attr;
+  attr.type = PERF_TYPE_TRACEPOINT;
+  attr.config = (uint64_t)id;
+  int event = (int)syscall(SYS_perf_event_open, &attr, -1, 0, -1, PERF_FLAG_FD_CLOEXEC);
+  CHECK("perf_event_open tracepoint", event >= 0);
+  CHECK("SET_BPF tracepoint", ioctl(event, PERF_EVENT_IOC_SET_BPF, prog) == 0);
+  static const char path[] = "/tmp/tracepoint_missing";
+  unlink(path);
+  unlink(path);
+  CHECK("two sys_enter_unlink hits", slot(map, 0) == 2);
+  CHECK("the record's pathname", slot(map, 1) == (uint64_t)(uintptr_t)path);
+  close(event);
+  close(prog);
+  close(map);
+
+  map = new_counter();
+  prog = load_context_counter(map, BPF_PROG_TYPE_RAW_TRACEPOINT, 8);
+  CHECK("PROG_LOAD raw tracepoint", prog >= 0);
+  union bpf_attr open_attr;
+  memset(&open_attr, 0, sizeof open_attr);
+  open_attr.raw_tracepoint.name = (uint64_t)(uintptr_t) "sys_enter";
+  open_attr.raw_tracepoint.prog_fd = (uint32_t)prog;
+  int link = (int)sys_bpf(BPF_RAW_TRACEPOINT_OPEN, &open_attr);
+  CHECK("RAW_TRACEPOINT_OPEN sys_enter", link >= 0);
+  getppid();
+  uint64_t hits = slot(map, 0);
+  CHECK("raw sys_enter hits", hits >= 1 && hits != ~0ull);
+  CHECK("its id argument: the last call before the lookup",
+        slot(map, 1) == SYS_getppid || slot(map, 1) == SYS_bpf);
+  close(link);
+  uint64_t before = slot(map, 0);
+  getppid();
+  CHECK("no hits after the link closes", slot(map, 0) == before);
+  close(prog);
+  close(map);
+}
+
 int main(void) {
   setvbuf(stdout, NULL, _IONBF, 0);
   int type = kprobe_type();
@@ -148,6 +237,7 @@ int main(void) {
   CHECK("no hits after the link goes", slot(map, 0) == 4);
   close(prog);
   close(map);
+  tracepoints();
   printf("kprobe_checks: %d passed, %d failed\n", passed, failed);
   return failed == 0 ? 0 : 1;
 }
