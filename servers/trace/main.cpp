@@ -117,9 +117,17 @@ trace::PosixSymbols posix_symbols;
       abi::UserRegisters registers;
       auto* words = reinterpret_cast<uint64_t*>(&registers);
       for (uint64_t i = 0; i < abi::kUserRegisterWords; ++i) words[i] = sys::message_word(mr, i);
-      kprobes.hit(received.badge, registers, sys::message_word(mr, abi::kFaultAddressWord));
-      received = sys::reply_recv(config.endpoint, config.reply,
-                                 static_cast<uint64_t>(abi::FaultReply::kResume), mr, 0);
+      if (kprobes.hit(received.badge, registers, sys::message_word(mr, abi::kFaultAddressWord))) {
+        sys::MessageRegisters out;
+        sys::load_message(out, words, abi::kUserRegisterWords);
+        mr = out;
+        received = sys::reply_recv(config.endpoint, config.reply,
+                                   static_cast<uint64_t>(abi::FaultReply::kSetRegisters), mr,
+                                   abi::kUserRegisterWords);
+      } else {
+        received = sys::reply_recv(config.endpoint, config.reply,
+                                   static_cast<uint64_t>(abi::FaultReply::kResume), mr, 0);
+      }
       continue;
     }
     uint64_t length = sonde::capnp::answerKernelCall(service, config, received.info.label,
@@ -184,6 +192,17 @@ extern "C" int main(const sys::ServerStartInfo* info) {
       trace::KprobeEventSwitch(*tracefs, posix_symbols, *kprobes, *syscalls);
   tracefs->set_switch(kprobe_events);
   kprobes->set_observer(environment);
+  trace::Kprobes::ReturnSupport returns;
+  const char* const names[] = {"kretprobe_shim", "kretprobe_trampoline", "kretprobe_depth",
+                               "kretprobe_return_addresses", "kretprobe_functions"};
+  uint64_t* const targets[] = {&returns.shim, &returns.trampoline, &returns.depth,
+                               &returns.return_addresses, &returns.functions};
+  for (int i = 0; i < 5; ++i) {
+    size_t length = 0;
+    while (names[i][length] != 0) ++length;
+    if (!posix_symbols.resolve_any(names[i], length, *targets[i])) returns = {};
+  }
+  kprobes->set_return_support(returns);
   auto* hooks =
       new (hooks_storage) trace::ServerProbeHooks(*tracefs, posix_symbols, *kprobes, *syscalls);
   auto* probe_table = new (probe_table_storage) trace::ProbeTable(*objects, *hooks);

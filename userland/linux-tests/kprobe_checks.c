@@ -43,15 +43,18 @@ static int kprobe_type(void) {
   return n > 0 ? atoi(text) : -1;
 }
 
-static int open_kprobe(int type, const char* function) {
+static int open_probe(int type, const char* function, int retprobe) {
   struct perf_event_attr attr;
   memset(&attr, 0, sizeof attr);
   attr.size = sizeof attr;
   attr.type = (uint32_t)type;
+  attr.config = retprobe ? 1 : 0;                // format/retprobe: config:0
   attr.config1 = (uint64_t)(uintptr_t)function;  // kprobe_func
   attr.config2 = 0;                              // probe_offset
   return (int)syscall(SYS_perf_event_open, &attr, -1, 0, -1, PERF_FLAG_FD_CLOEXEC);
 }
+
+static int open_kprobe(int type, const char* function) { return open_probe(type, function, 0); }
 
 // Field `index` of the map's one value: {hits, dfd, tgid}.
 static uint64_t slot(int map, uint32_t index) {
@@ -186,6 +189,25 @@ static void tracepoints(void) {
   close(map);
 }
 
+// A kretprobe (the PMU's retprobe bit): the program sees the return value in pt_regs->ax.
+static void retprobes(int type) {
+  int map = new_counter();
+  int prog = load_context_counter(map, BPF_PROG_TYPE_KPROBE, 80);  // pt_regs->ax
+  CHECK("PROG_LOAD kretprobe program", prog >= 0);
+  int event = open_probe(type, "do_unlinkat", 1);
+  CHECK("perf_event_open kretprobe", event >= 0);
+  CHECK("SET_BPF kretprobe", ioctl(event, PERF_EVENT_IOC_SET_BPF, prog) == 0);
+  unlink("/tmp/kretprobe_missing");
+  CHECK("one return", slot(map, 0) == 1);
+  // An int: the upper half of rax is not part of it (Linux shows 4294967294 for -ENOENT too).
+  CHECK("the return value: -ENOENT", (int32_t)(uint32_t)slot(map, 1) == -ENOENT);
+  close(event);
+  unlink("/tmp/kretprobe_missing");
+  CHECK("no returns after close", slot(map, 0) == 1);
+  close(prog);
+  close(map);
+}
+
 int main(void) {
   setvbuf(stdout, NULL, _IONBF, 0);
   int type = kprobe_type();
@@ -238,6 +260,7 @@ int main(void) {
   close(prog);
   close(map);
   tracepoints();
+  retprobes(type);
   printf("kprobe_checks: %d passed, %d failed\n", passed, failed);
   return failed == 0 ? 0 : 1;
 }

@@ -37,12 +37,15 @@ rt::Result<void> KprobeEventSwitch::event_enabled(Event& event, bool enabled) {
   if (!enabled) {
     for (Client& client : clients_) {
       if (client.event != &event) continue;
-      kprobes_.detach(client.address, &client);
+      if (client.is_return) {
+        kprobes_.detach_return(client.address, &client);
+      } else {
+        kprobes_.detach(client.address, &client);
+      }
       client = Client{};
     }
     return {};
   }
-  if (probe.is_return) return rt::err(rt::kEOPNOTSUPP, "kretprobes are not armed yet");
   uint64_t address = probe.address;
   if (!probe.target.empty() &&
       !symbols_.resolve(probe.target.data(), probe.target.size(), probe.offset, address)) {
@@ -57,7 +60,9 @@ rt::Result<void> KprobeEventSwitch::event_enabled(Event& event, bool enabled) {
   free->owner = this;
   free->event = &event;
   free->address = address;
-  auto attached = kprobes_.attach(address, free);
+  free->is_return = probe.is_return;
+  auto attached =
+      probe.is_return ? kprobes_.attach_return(address, free) : kprobes_.attach(address, free);
   if (!attached.ok()) {
     *free = Client{};
     return attached.error();
@@ -66,10 +71,20 @@ rt::Result<void> KprobeEventSwitch::event_enabled(Event& event, bool enabled) {
 }
 
 void KprobeEventSwitch::Client::on_hit(const PtRegs& regs, uint64_t address, TracedMemory& memory) {
+  if (!is_return) record(regs, address, 0, memory);
+}
+
+void KprobeEventSwitch::Client::on_return(const PtRegs& regs, uint64_t function,
+                                          uint64_t return_address, TracedMemory& memory) {
+  if (is_return) record(regs, function, return_address, memory);
+}
+
+void KprobeEventSwitch::Client::record(const PtRegs& regs, uint64_t address,
+                                       uint64_t return_address, TracedMemory& memory) {
   if (event == nullptr || event->probe == nullptr) return;
   CurrentTaskView task = read_current_task();
   alignas(8) static uint8_t record[8192];
-  FetchContext hit{address, 0, task.comm};
+  FetchContext hit{address, return_address, task.comm};
   const auto& probe = *static_cast<const ProbeDefinition*>(event->probe);
   size_t size = build_probe_record(probe, static_cast<uint16_t>(event->id), task.pid, regs, hit,
                                    memory, record, sizeof record);

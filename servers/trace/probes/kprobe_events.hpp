@@ -33,7 +33,12 @@ class KprobeEventSwitch final : public EventSwitch {
  private:
   struct Client final : KprobeClient {
     void on_hit(const PtRegs& regs, uint64_t address, TracedMemory& memory) override;
+    void on_return(const PtRegs& regs, uint64_t function, uint64_t return_address,
+                   TracedMemory& memory) override;
+    void record(const PtRegs& regs, uint64_t address, uint64_t return_address,
+                TracedMemory& memory);
     KprobeEventSwitch* owner = nullptr;
+    bool is_return = false;
     Event* event = nullptr;  // nullptr: free
     uint64_t address = 0;
   };

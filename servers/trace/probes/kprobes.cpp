@@ -46,44 +46,95 @@ Kprobes::Probe* Kprobes::find(uint64_t address) {
   return nullptr;
 }
 
-rt::Result<void> Kprobes::attach(uint64_t address, KprobeClient* client) {
+rt::Result<Kprobes::Probe*> Kprobes::arm(uint64_t address) {
   if (address == 0) return rt::err(rt::kEINVAL);
   Probe* probe = find(address);
-  if (probe == nullptr) {
-    probe = find(0);
-    if (probe == nullptr) return rt::err(rt::kENOSPC, "too many kprobes");
-    uint64_t index = static_cast<uint64_t>(probe - probes_);
-    uint64_t breakpoint = TRY(sys::server::make_object(abi::ObjectType::kBreakpoint));
-    auto badged = sys::server::allocate_slot();
-    if (!badged.ok()) {
-      (void)sys::cnode_delete(sys::kServerSlotCNode, breakpoint);
-      sys::server::free_slot(breakpoint);
-      return badged.error();
-    }
-    abi::Error e = sys::cnode_mint(sys::kServerSlotCNode, badged.value(), endpoint_,
-                                   abi::kRightWrite, kFirstBadge + index);
-    uint64_t bind[] = {vspace_, badged.value()};
-    if (e == abi::Error::kNone) e = sys::invoke(breakpoint, abi::Label::kBreakpointBind, bind);
-    uint64_t insert[] = {address, kEntryNopLength, 0, 0};
-    if (e == abi::Error::kNone) e = sys::invoke(breakpoint, abi::Label::kBreakpointInsert, insert);
-    if (e != abi::Error::kNone) {
-      (void)sys::cnode_delete(sys::kServerSlotCNode, breakpoint);
-      (void)sys::cnode_delete(sys::kServerSlotCNode, badged.value());
-      sys::server::free_slot(breakpoint);
-      sys::server::free_slot(badged.value());
-      return rt::err(rt::kEINVAL, "the kernel refused the breakpoint");
-    }
-    probe->address = address;
-    probe->breakpoint = breakpoint;
-    probe->badged_endpoint = badged.value();
-    probe->client_count = 0;
+  if (probe != nullptr) return probe;
+  probe = find(0);
+  if (probe == nullptr) return rt::err(rt::kENOSPC, "too many kprobes");
+  uint64_t index = static_cast<uint64_t>(probe - probes_);
+  uint64_t breakpoint = TRY(sys::server::make_object(abi::ObjectType::kBreakpoint));
+  auto badged = sys::server::allocate_slot();
+  if (!badged.ok()) {
+    (void)sys::cnode_delete(sys::kServerSlotCNode, breakpoint);
+    sys::server::free_slot(breakpoint);
+    return badged.error();
   }
+  abi::Error e = sys::cnode_mint(sys::kServerSlotCNode, badged.value(), endpoint_, abi::kRightWrite,
+                                 kFirstBadge + index);
+  uint64_t bind[] = {vspace_, badged.value()};
+  if (e == abi::Error::kNone) e = sys::invoke(breakpoint, abi::Label::kBreakpointBind, bind);
+  uint64_t insert[] = {address, kEntryNopLength, 0, 0};
+  if (e == abi::Error::kNone) e = sys::invoke(breakpoint, abi::Label::kBreakpointInsert, insert);
+  if (e != abi::Error::kNone) {
+    (void)sys::cnode_delete(sys::kServerSlotCNode, breakpoint);
+    (void)sys::cnode_delete(sys::kServerSlotCNode, badged.value());
+    sys::server::free_slot(breakpoint);
+    sys::server::free_slot(badged.value());
+    return rt::err(rt::kEINVAL, "the kernel refused the breakpoint");
+  }
+  *probe = Probe{};
+  probe->address = address;
+  probe->breakpoint = breakpoint;
+  probe->badged_endpoint = badged.value();
+  return probe;
+}
+
+rt::Result<void> Kprobes::attach(uint64_t address, KprobeClient* client) {
+  Probe* probe = TRY(arm(address));
   for (uint32_t i = 0; i < probe->client_count; ++i) {
     if (probe->clients[i] == client) return {};
   }
-  if (probe->client_count == kMaxClients) return rt::err(rt::kENOSPC, "too many probe clients");
+  if (probe->client_count == kMaxClients) {
+    release_if_unused(*probe);
+    return rt::err(rt::kENOSPC, "too many probe clients");
+  }
   probe->clients[probe->client_count++] = client;
   return {};
+}
+
+rt::Result<void> Kprobes::attach_return(uint64_t address, KprobeClient* client) {
+  if (returns_.shim == 0 || returns_.trampoline == 0) {
+    return rt::err(rt::kEOPNOTSUPP, "the POSIX server has no return-probe trampoline");
+  }
+  if (return_probes_ == 0) {
+    Probe* trampoline = TRY(arm(returns_.trampoline));
+    trampoline->trampoline = true;
+  }
+  auto armed = arm(address);
+  if (!armed.ok()) {
+    if (return_probes_ == 0) {
+      if (Probe* trampoline = find(returns_.trampoline)) disarm(*trampoline);
+    }
+    return armed.error();
+  }
+  Probe* probe = armed.value();
+  for (uint32_t i = 0; i < probe->return_count; ++i) {
+    if (probe->return_clients[i] == client) return {};
+  }
+  if (probe->return_count == kMaxClients) return rt::err(rt::kENOSPC, "too many probe clients");
+  if (probe->return_count == 0) ++return_probes_;
+  probe->return_clients[probe->return_count++] = client;
+  return {};
+}
+
+void Kprobes::release_if_unused(Probe& probe) {
+  if (probe.client_count == 0 && probe.return_count == 0 && !probe.trampoline) disarm(probe);
+}
+
+void Kprobes::detach_return(uint64_t address, KprobeClient* client) {
+  Probe* probe = find(address);
+  if (probe == nullptr || address == 0) return;
+  for (uint32_t i = 0; i < probe->return_count; ++i) {
+    if (probe->return_clients[i] != client) continue;
+    probe->return_clients[i] = probe->return_clients[--probe->return_count];
+    if (probe->return_count == 0 && --return_probes_ == 0) {
+      // The trampoline goes too: pending returns run it unprobed, back to their callers.
+      if (Probe* trampoline = find(returns_.trampoline)) disarm(*trampoline);
+    }
+    break;
+  }
+  release_if_unused(*probe);
 }
 
 void Kprobes::disarm(Probe& probe) {
@@ -104,21 +155,52 @@ void Kprobes::detach(uint64_t address, KprobeClient* client) {
     probe->clients[i] = probe->clients[--probe->client_count];
     break;
   }
-  if (probe->client_count == 0) disarm(*probe);
+  release_if_unused(*probe);
 }
 
-void Kprobes::hit(uint64_t badge, const abi::UserRegisters& registers, uint64_t address) {
-  if (!handles(badge)) return;
+bool Kprobes::hit(uint64_t badge, abi::UserRegisters& registers, uint64_t address) {
+  if (!handles(badge)) return false;
   Probe& probe = probes_[badge - kFirstBadge];
-  if (probe.address == 0 || probe.address != address) return;  // a late hit of a removed probe
+  if (probe.address == 0 || probe.address != address) return false;  // a late hit
   ++hits_;
   PtRegs regs = pt_regs_from(registers);
+  bool redirect = false;
   if (observer_ != nullptr) observer_->hit_begins(memory_);
-  for (uint32_t i = 0; i < probe.client_count; ++i) {
-    probe.clients[i]->on_hit(regs, address, memory_);
+  if (probe.trampoline) {
+    returned(regs);
+  } else {
+    for (uint32_t i = 0; i < probe.client_count; ++i) {
+      probe.clients[i]->on_hit(regs, address, memory_);
+    }
+    if (probe.return_count > 0) {
+      // Into the POSIX server's shim, which records the real return address there and makes
+      // the function return through the trampoline.
+      registers.r11 = address + kEntryNopLength;
+      registers.rip = returns_.shim;
+      redirect = true;
+    }
   }
   if (observer_ != nullptr) observer_->hit_ends();
   memory_.release();
+  return redirect;
+}
+
+void Kprobes::returned(const PtRegs& regs) {
+  uint64_t depth = 0;
+  if (!memory_.read(&depth, returns_.depth, 8) || depth == 0 || depth > 64) return;
+  uint64_t return_address = 0, target = 0;
+  if (!memory_.read(&return_address, returns_.return_addresses + 8 * (depth - 1), 8) ||
+      !memory_.read(&target, returns_.functions + 8 * (depth - 1), 8)) {
+    return;
+  }
+  uint64_t function = target - kEntryNopLength;
+  Probe* probe = find(function);
+  if (probe == nullptr) return;  // its return probes went while it ran
+  PtRegs at_return = regs;
+  at_return.ip = return_address;
+  for (uint32_t i = 0; i < probe->return_count; ++i) {
+    probe->return_clients[i]->on_return(at_return, function, return_address, memory_);
+  }
 }
 
 }  // namespace trace

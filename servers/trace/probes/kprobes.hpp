@@ -16,6 +16,14 @@ namespace trace {
 class KprobeClient {
  public:
   virtual void on_hit(const PtRegs& regs, uint64_t address, TracedMemory& memory) = 0;
+  // A return probe: `function` returned to `return_address` (regs.ax holds its value).
+  virtual void on_return(const PtRegs& regs, uint64_t function, uint64_t return_address,
+                         TracedMemory& memory) {
+    (void)regs;
+    (void)function;
+    (void)return_address;
+    (void)memory;
+  }
 
  protected:
   ~KprobeClient() = default;
@@ -49,11 +57,26 @@ class Kprobes {
   // Removes the client; the last one takes the breakpoint away.
   void detach(uint64_t address, KprobeClient* client);
 
+  // Return probes need the POSIX server's shim, trampoline and pending-return stack
+  // (servers/posix/kernel/kretprobe.S); without them attach_return is EOPNOTSUPP.
+  struct ReturnSupport {
+    uint64_t shim = 0;
+    uint64_t trampoline = 0;
+    uint64_t depth = 0;             // &kretprobe_depth
+    uint64_t return_addresses = 0;  // kretprobe_return_addresses[64]
+    uint64_t functions = 0;         // kretprobe_functions[64] (function + 5)
+  };
+  void set_return_support(const ReturnSupport& support) { returns_ = support; }
+  // A return probe on the function at `address` for `client`.
+  [[nodiscard]] rt::Result<void> attach_return(uint64_t address, KprobeClient* client);
+  void detach_return(uint64_t address, KprobeClient* client);
+
   bool handles(uint64_t badge) const {
     return badge >= kFirstBadge && badge < kFirstBadge + kMaxProbes;
   }
-  // A breakpoint fault: runs every client of the probe (the reply, Resume, is the caller's).
-  void hit(uint64_t badge, const sonde::abi::UserRegisters& registers, uint64_t address);
+  // A breakpoint fault: runs every client of the probe. True when the thread must go on with
+  // `registers` as changed here (SetRegisters: into the return shim), else Resume.
+  bool hit(uint64_t badge, sonde::abi::UserRegisters& registers, uint64_t address);
   uint64_t hits() const { return hits_; }
   void set_observer(HitObserver* observer) { observer_ = observer; }
 
@@ -64,7 +87,15 @@ class Kprobes {
     uint64_t badged_endpoint = 0;
     KprobeClient* clients[kMaxClients] = {};
     uint32_t client_count = 0;
+    KprobeClient* return_clients[kMaxClients] = {};
+    uint32_t return_count = 0;
+    bool trampoline = false;  // the return trampoline's own probe
   };
+  [[nodiscard]] rt::Result<Probe*> arm(uint64_t address);
+  void release_if_unused(Probe& probe);
+  void returned(const PtRegs& regs);
+  uint32_t return_probes_ = 0;  // probes with return clients (the trampoline is armed while > 0)
+  ReturnSupport returns_;
   Probe* find(uint64_t address);
   void disarm(Probe& probe);
 

@@ -20,6 +20,14 @@ bool PosixSymbols::resolve(const char* name, size_t length, uint64_t offset,
   return true;
 }
 
+bool PosixSymbols::resolve_any(const char* name, size_t length, uint64_t& address) const {
+  char text[kEventNameMax * 2 + 1];
+  if (!open_ || length == 0 || length >= sizeof text) return false;
+  for (size_t i = 0; i < length; ++i) text[i] = name[i];
+  text[length] = 0;
+  return table_.find(text, address);
+}
+
 bool PosixSymbols::kernel_symbol_exists(const char* name, size_t length) {
   uint64_t address = 0;
   return resolve(name, length, 0, address);

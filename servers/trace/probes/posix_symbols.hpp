@@ -17,6 +17,8 @@ class PosixSymbols final : public ProbeTargets {
 
   // The address of function `name` (`length` bytes) plus `offset`; false when there is none.
   bool resolve(const char* name, size_t length, uint64_t offset, uint64_t& address) const;
+  // The address of any function or object named `name`.
+  bool resolve_any(const char* name, size_t length, uint64_t& address) const;
 
   bool kernel_symbol_exists(const char* name, size_t length) override;
   // GAP: uprobes on files of the POSIX server's VFS (the trace server cannot see them yet).

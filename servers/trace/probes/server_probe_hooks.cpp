@@ -33,7 +33,6 @@ rt::Result<void> ServerProbeHooks::arm(uint32_t probe, const ProbeSpec& spec) {
     // GAP: uprobes come later.
     return rt::err(rt::kEOPNOTSUPP, "uprobes are not armed yet");
   }
-  if (spec.is_return) return rt::err(rt::kEOPNOTSUPP, "kretprobes are not armed yet");
   uint64_t address = spec.address;
   if (spec.symbol != nullptr) {
     size_t length = 0;
@@ -51,7 +50,9 @@ rt::Result<void> ServerProbeHooks::arm(uint32_t probe, const ProbeSpec& spec) {
   free->owner = this;
   free->probe = probe;
   free->address = address;
-  auto attached = kprobes_.attach(address, free);
+  free->is_return = spec.is_return;
+  auto attached =
+      spec.is_return ? kprobes_.attach_return(address, free) : kprobes_.attach(address, free);
   if (!attached.ok()) {
     *free = Client{};
     return attached.error();
@@ -63,12 +64,24 @@ void ServerProbeHooks::disarm(uint32_t probe) {
   if (syscalls_.disarm(probe)) return;
   for (Client& client : clients_) {
     if (client.probe != probe) continue;
-    kprobes_.detach(client.address, &client);
+    if (client.is_return) {
+      kprobes_.detach_return(client.address, &client);
+    } else {
+      kprobes_.detach(client.address, &client);
+    }
     client = Client{};
   }
 }
 
 void ServerProbeHooks::Client::on_hit(const PtRegs& regs, uint64_t, TracedMemory&) {
+  if (!is_return) report(regs);
+}
+
+void ServerProbeHooks::Client::on_return(const PtRegs& regs, uint64_t, uint64_t, TracedMemory&) {
+  if (is_return) report(regs);
+}
+
+void ServerProbeHooks::Client::report(const PtRegs& regs) {
   if (owner == nullptr || owner->table_ == nullptr || probe == 0) return;
   PtRegs context = regs;  // the programs' r1; they may not write it, but own a copy anyway
   ProbeHit hit;

@@ -32,7 +32,11 @@ class ServerProbeHooks final : public ProbeHooks {
  private:
   struct Client final : KprobeClient {
     void on_hit(const PtRegs& regs, uint64_t address, TracedMemory& memory) override;
+    void on_return(const PtRegs& regs, uint64_t function, uint64_t return_address,
+                   TracedMemory& memory) override;
+    void report(const PtRegs& regs);
     ServerProbeHooks* owner = nullptr;
+    bool is_return = false;
     uint32_t probe = 0;  // 0: free
     uint64_t address = 0;
   };
