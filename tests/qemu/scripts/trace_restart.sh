@@ -1,8 +1,10 @@
 # SPDX-License-Identifier: MIT
 # Trace-server restarts (crash isolation): 100 restarts, each with a kprobe armed on the
-# function a running shell loop hits (each pass opens and writes a file: shell builtins only);
-# the loop never notices, the probe works again on the last instance, bpf() works there, and
-# fds of a dead instance are stale (bpf_checks --restart).
+# function a running shell loop hits (each pass opens and writes a file: shell builtins only)
+# and a return probe on vfs_write, which the restart request itself runs inside (its return,
+# pending when the trace server goes, must still reach its caller); the loop never notices,
+# the probe works again on the last instance, bpf() works there, and fds of a dead instance
+# are stale (bpf_checks --restart).
 /bin/bpf_checks --restart
 echo "status $?"
 T=/sys/kernel/tracing
@@ -10,7 +12,8 @@ T=/sys/kernel/tracing
 i=0
 while [ $i -lt 100 ]; do
   echo 'p:loop do_sys_openat2' > $T/kprobe_events || break
-  echo 1 > $T/events/kprobes/loop/enable || break
+  echo 'r:wret vfs_write' >> $T/kprobe_events || break
+  echo 1 > $T/events/kprobes/enable || break
   echo restart > /proc/sonde/trace-server || break
   i=$((i+1))
 done
