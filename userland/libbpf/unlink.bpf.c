@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 // A kprobe on do_unlinkat as libbpf's examples write one (BPF_KPROBE, bpf_printk), without
 // CO-RE: struct filename's first field is the name, as in Linux and the POSIX server.
-// Order matters: the UAPI types first, then libbpf's headers that use them.
 #include <asm/ptrace.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
