@@ -5,6 +5,8 @@
 #include "arch/x86_64/cpu.hpp"
 #include "kernel/config.hpp"
 #include "kernel/console.hpp"
+#include "kernel/fault.hpp"
+#include "kernel/page_table.hpp"
 #include "kernel/panic.hpp"
 #include "kernel/smp.hpp"
 #include "kernel/timer.hpp"
@@ -16,6 +18,7 @@ namespace {
 // A test kernel whose threads are all blocked for this long ends the run instead of
 // waiting for the harness's timeout.
 constexpr uint64_t kTestDeadlockTicks = 300;
+constexpr uint64_t kGeneralProtectionVector = 13;
 
 PerCpu& home(const Tcb* tcb) { return cpu_at(tcb->cpu); }
 
@@ -102,6 +105,15 @@ Tcb* choose(PerCpu& cpu) {
   return next;
 }
 
+bool all_cpus_idle() {
+  for (unsigned i = 0; i < cpus_online(); ++i) {
+    if (!cpu_at(i).idle) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 void switch_to(PerCpu& cpu, Tcb* next) {
   if (cpu.fpu_owner != next) {
     if (cpu.fpu_owner != nullptr) {
@@ -118,15 +130,6 @@ void switch_to(PerCpu& cpu, Tcb* next) {
   arch::write_msr(arch::kMsrFsBase, next->fs_base);
   cpu.current = next;
 }
-
-bool all_cpus_idle() {
-  for (unsigned i = 0; i < cpus_online(); ++i) {
-    if (!cpu_at(i).idle) return false;
-  }
-  return true;
-}
-
-}  // namespace
 
 Tcb* current_thread() { return this_cpu().current; }
 
@@ -168,7 +171,12 @@ void scheduler_remove(Tcb* tcb) {
   if (tcb->state == ThreadState::kRunning && on < 0 && queued(tcb)) dequeue(tcb);
   tcb->state = ThreadState::kInactive;
   if (on >= 0) {
-    cpu_at(static_cast<unsigned>(on)).current = nullptr;
+    PerCpu& cpu = cpu_at(static_cast<unsigned>(on));
+    cpu.current = nullptr;
+    // That CPU saves its next syscall entry into the TCB, which is about to go: give it
+    // scratch space, and wait until it is past any entry that began with the old pointer.
+    cpu.entry_frame = &cpu.scratch_frame;
+    if (static_cast<unsigned>(on) != this_cpu().index) wait_for_entry(static_cast<unsigned>(on));
     reschedule_cpu(static_cast<unsigned>(on));
   }
   for (unsigned i = 0; i < cpus_online(); ++i) {
@@ -192,7 +200,7 @@ void save_current(const arch::TrapFrame& frame) {
   if (current != nullptr) current->regs = frame;
 }
 
-void schedule_into(arch::TrapFrame& frame) {
+Tcb* schedule() {
   PerCpu& cpu = this_cpu();
   Tcb* next = choose(cpu);
   while (next != nullptr && thread_page_table(next) == 0) {
@@ -229,7 +237,25 @@ void schedule_into(arch::TrapFrame& frame) {
     }
   }
   if (next != cpu.current || thread_page_table(next) != cpu.loaded_page_table) switch_to(cpu, next);
-  frame = next->regs;
+  return next;
+}
+
+void kernel_exit() {
+  Tcb* next = schedule();
+  // The return to user mode must never fault in the kernel. The kernel checks every stack
+  // pointer it is given; one the thread set itself is checked here (iretq would fault on a
+  // non-canonical one; sysretq loads it, and the thread faults in user mode): the thread gets
+  // the #GP it would get in user mode, as a fault to its handler, and another thread runs.
+  while (next->regs.vector != arch::kSyscallVector && !page::is_canonical(next->regs.rsp)) {
+    deliver_fault(next, sonde::abi::FaultKind::kException, kGeneralProtectionVector, 0);
+    next = schedule();
+  }
+  leave_to(this_cpu(), next);
+}
+
+void leave_to(PerCpu& cpu, Tcb* next) {
+  cpu.entry_frame = &next->regs;
+  arch::exit_to_user(&next->regs);
 }
 
 }  // namespace kernel

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "arch/x86_64/trap_frame.hpp"
+#include "kernel/smp.hpp"
 #include "kernel/tcb.hpp"
 
 namespace kernel {
@@ -32,10 +33,18 @@ void scheduler_announce_idle();
 // Timer interrupt: charges the current thread's slice.
 void scheduler_tick();
 
-// The kernel's exit path: chooses the thread to run (idling until there is one), switches
-// address space, FPU state and fs base to it, and copies its registers into `frame`.
-void schedule_into(arch::TrapFrame& frame);
-// The entry path from user mode: saves the interrupted thread's registers.
+// Chooses the thread to run (idling until there is one) and switches address space, FPU state
+// and fs base to it.
+Tcb* schedule();
+// The kernel's exit path (kernel lock held): schedule(), then user mode in the chosen thread;
+// the lock is released on the way out.
+[[noreturn]] void kernel_exit();
+// Leaves for `next`, the CPU's current thread, already switched to (the fast paths' exit).
+[[noreturn]] void leave_to(PerCpu& cpu, Tcb* next);
+// Makes `next` this CPU's current thread: FPU state, address space, fs base.
+void switch_to(PerCpu& cpu, Tcb* next);
+// The entry path of interrupts and exceptions from user mode: copies the interrupted
+// thread's registers into its TCB (a syscall saves them there itself).
 void save_current(const arch::TrapFrame& frame);
 
 }  // namespace kernel

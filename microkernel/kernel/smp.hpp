@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "arch/x86_64/trap_frame.hpp"
+
 namespace kernel {
 
 struct Tcb;
@@ -18,13 +20,16 @@ struct RunQueue {
   Tcb* tail = nullptr;
 };
 
-// One per CPU, reached through the GS base while in the kernel. The first four words are
+// One per CPU, reached through the GS base while in the kernel. The first five words are
 // used by interrupts.S (syscall entry), so their offsets are fixed.
 struct PerCpu {
   PerCpu* self;               // %gs:0
   uint64_t kernel_stack_top;  // %gs:8
   uint64_t user_rsp;          // %gs:16, scratch for the syscall entry
   uint64_t index;             // %gs:24
+  // %gs:32: where the syscall entry saves the registers: the TCB of the thread this CPU runs
+  // (set at every exit), or scratch_frame once that thread is destroyed.
+  arch::TrapFrame* entry_frame;
   uint32_t apic_id;
   volatile uint32_t online;
   volatile uint32_t idle;
@@ -39,9 +44,11 @@ struct PerCpu {
   volatile uint64_t flush_leave;
   RunQueue run_queues[kPriorityCount];
   uint64_t ready_bitmap[kPriorityCount / 64];
+  arch::TrapFrame scratch_frame;
 };
 static_assert(offsetof(PerCpu, kernel_stack_top) == 8);
 static_assert(offsetof(PerCpu, user_rsp) == 16);
+static_assert(offsetof(PerCpu, entry_frame) == 32);
 
 inline PerCpu& this_cpu() {
   PerCpu* cpu;
@@ -65,6 +72,11 @@ bool kernel_lock_held_here();
 void shootdown(uint64_t page_table, bool leave);
 // Serves a pending TLB request of this CPU (entry paths and the lock's wait loop call it).
 void serve_tlb_request();
+
+// CPU `index` (not this one) may be entering the kernel with a TCB's frame as its
+// entry_frame: after this returns (it waits for the CPU to pass a TLB request), it writes only
+// the entry_frame it has now. Call with the kernel lock held.
+void wait_for_entry(unsigned index);
 
 // Asks CPU `index` to run its scheduler soon (a thread became runnable there, or its current
 // thread stopped).

@@ -309,6 +309,9 @@ void write_user_registers(Tcb& tcb, const abi::UserRegisters& in) {
   r.r13 = in.r13;
   r.r14 = in.r14;
   r.r15 = in.r15;
+  // Not a syscall's frame any more: the thread leaves by iretq, which restores rcx and r11
+  // (sysretq would load them with rip and rflags).
+  r.vector = 0;
   tcb.fs_base = in.fs_base;
 }
 

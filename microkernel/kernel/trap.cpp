@@ -27,7 +27,6 @@ constexpr uint64_t kLastIrqVector = 47;
 constexpr uint64_t kPageFaultVector = 14;
 constexpr uint64_t kDebugVector = 1;
 constexpr uint64_t kBreakpointVector = 3;
-constexpr uint64_t kGeneralProtectionVector = 13;
 
 // Device interrupts and inter-processor interrupts (with the kernel lock held).
 void device_interrupt(uint64_t vector) {
@@ -87,25 +86,22 @@ extern "C" void interrupt_dispatch(arch::TrapFrame* frame) {
   save_current(*frame);
   // No current thread: it was destroyed on another CPU while it ran here; its entry is void.
   if (Tcb* thread = current_thread()) {
-    if (vector == arch::kSyscallVector) {
-      syscall_dispatch(thread);
-    } else if (vector < 32) {
+    if (vector < 32) {
       user_exception(thread, *frame);
     } else {
       device_interrupt(vector);
     }
-  } else if (vector >= 32 && vector != arch::kSyscallVector) {
+  } else if (vector >= 32) {
     device_interrupt(vector);
   }
-  schedule_into(*frame);
-  // The return to user mode (iretq) must never fault in the kernel. The kernel checks every
-  // stack pointer it is given; one the thread set itself is checked here: the thread gets the
-  // #GP it would get in user mode, as a fault to its handler, and another thread runs.
-  while (arch::from_user(*frame) && !page::is_canonical(frame->rsp)) {
-    Tcb* thread = current_thread();
-    if (thread == nullptr) break;
-    deliver_fault(thread, sonde::abi::FaultKind::kException, kGeneralProtectionVector, 0);
-    schedule_into(*frame);
-  }
-  kernel_unlock();
+  kernel_exit();
+}
+
+// The syscall entry (interrupts.S) saved the registers in the current thread's TCB.
+extern "C" [[noreturn]] void syscall_handler() {
+  using namespace kernel;
+  kernel_lock();
+  // No current thread: it was destroyed on another CPU while it ran here; its entry is void.
+  if (Tcb* thread = current_thread()) syscall_dispatch(thread);
+  kernel_exit();
 }
