@@ -27,6 +27,16 @@ void thread_set_cpu(Tcb* tcb, uint8_t cpu);
 // being destroyed).
 void scheduler_remove(Tcb* tcb);
 
+// A thread of `priority` or higher is ready in this CPU's run queues.
+inline bool ready_at_or_above(const PerCpu& cpu, uint8_t priority) {
+  unsigned word = priority / 64;
+  if ((cpu.ready_bitmap[word] >> (priority % 64)) != 0) return true;
+  for (++word; word < kPriorityCount / 64; ++word) {
+    if (cpu.ready_bitmap[word] != 0) return true;
+  }
+  return false;
+}
+
 // The next idle period prints "no task left to run" once (after a thread exits).
 void scheduler_announce_idle();
 

@@ -166,8 +166,6 @@ void reply_receive_syscall(Tcb* caller) {
 }  // namespace
 
 void ipc_syscall(Tcb* caller, Syscall number) {
-  if (number == Syscall::kCall && fast_call(caller)) return;
-  if (number == Syscall::kReplyRecv && fast_reply_receive(caller)) return;
   switch (number) {
     case Syscall::kCall:
     case Syscall::kSend:

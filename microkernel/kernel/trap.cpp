@@ -6,6 +6,7 @@
 #include "kernel/breakpoint.hpp"
 #include "kernel/console.hpp"
 #include "kernel/device_caps.hpp"
+#include "kernel/fastpath.hpp"
 #include "kernel/fault.hpp"
 #include "kernel/page_table.hpp"
 #include "kernel/panic.hpp"
@@ -102,6 +103,10 @@ extern "C" [[noreturn]] void syscall_handler() {
   using namespace kernel;
   kernel_lock();
   // No current thread: it was destroyed on another CPU while it ran here; its entry is void.
-  if (Tcb* thread = current_thread()) syscall_dispatch(thread);
+  PerCpu& cpu = this_cpu();
+  if (Tcb* thread = cpu.current) {
+    fast_syscall(cpu, thread);  // returns only when the general path must run
+    syscall_dispatch(thread);
+  }
   kernel_exit();
 }
