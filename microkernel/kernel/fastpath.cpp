@@ -30,18 +30,11 @@ bool register_message(const Tcb* sender, MessageInfo& info) {
   return info.length <= abi::kRegisterMessageWords && info.extra_caps == 0;
 }
 
-// The cap `cptr` names in the thread's CSpace if it has `type` and `rights`, else null. The
-// common CSpace (one CNode whose guard and radix take all 64 bits) is decoded here in a few
-// instructions, exactly as the general walk would; any other takes the general walk.
+// The cap `cptr` names in the thread's CSpace if it has `type` and `rights`, else null.
 Slot* lookup(const Tcb* tcb, uint64_t cptr, ObjectType type, uint64_t rights) {
-  const Capability& root = tcb->cspace_root.cap;
-  uint64_t radix = root.size_bits;
-  Slot* slot = nullptr;
-  if (root.type == static_cast<uint8_t>(ObjectType::kCNode) && radix - 1 < 63 &&
-      root.guard_bits + radix == abi::kCptrBits && (cptr >> radix) == root.data) {
-    slot = &cnode_slots(root)[cptr & ((uint64_t{1} << radix) - 1)];
-  } else if (tcb->cspace_root.empty() ||
-             lookup_cap_slot(tcb->cspace_root.cap, cptr, slot) != Error::kNone) {
+  Slot* slot = lookup_one_level(tcb->cspace_root.cap, cptr);
+  if (slot == nullptr && (tcb->cspace_root.empty() ||
+                          lookup_cap_slot(tcb->cspace_root.cap, cptr, slot) != Error::kNone)) {
     return nullptr;
   }
   if (slot->cap.type != static_cast<uint8_t>(type) || !has_rights(slot->cap, rights)) {

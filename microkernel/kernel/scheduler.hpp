@@ -29,12 +29,17 @@ void scheduler_remove(Tcb* tcb);
 
 // A thread of `priority` or higher is ready in this CPU's run queues.
 inline bool ready_at_or_above(const PerCpu& cpu, uint8_t priority) {
+  static_assert(kPriorityCount == 256);
+  const uint64_t* bitmap = cpu.ready_bitmap;
   unsigned word = priority / 64;
-  if ((cpu.ready_bitmap[word] >> (priority % 64)) != 0) return true;
-  for (++word; word < kPriorityCount / 64; ++word) {
-    if (cpu.ready_bitmap[word] != 0) return true;
+  uint64_t above = bitmap[word] >> (priority % 64);
+  switch (word) {
+    case 0: above |= bitmap[1]; [[fallthrough]];
+    case 1: above |= bitmap[2]; [[fallthrough]];
+    case 2: above |= bitmap[3]; [[fallthrough]];
+    default: break;
   }
-  return false;
+  return above != 0;
 }
 
 // The next idle period prints "no task left to run" once (after a thread exits).

@@ -29,24 +29,6 @@ namespace {
 PerCpu cpus[kMaxCpus];
 volatile uint32_t online_count = 1;
 
-}  // namespace
-}  // namespace kernel
-
-// Layout fixed by interrupts.S (exit_to_user releases the lock: owner at 8, serving at 4).
-struct TicketLock {
-  volatile uint32_t next = 0;
-  volatile uint32_t serving = 0;
-  volatile int32_t owner = -1;  // CPU index holding it
-};
-static_assert(__builtin_offsetof(TicketLock, serving) == 4);
-static_assert(__builtin_offsetof(TicketLock, owner) == 8);
-extern "C" {
-TicketLock kernel_big_lock;
-}
-
-namespace kernel {
-namespace {
-
 constexpr uint64_t kApStackSize = 16 * 1024;
 alignas(16) uint8_t ap_stacks[(kMaxCpus - 1) * kApStackSize];
 
@@ -110,8 +92,15 @@ void serve_tlb_request() {
   __atomic_store_n(&cpu.flush_pending, 0, __ATOMIC_RELEASE);
 }
 
-void kernel_lock() {
-  uint32_t ticket = __atomic_fetch_add(&kernel_big_lock.next, 1, __ATOMIC_ACQUIRE);
+}  // namespace kernel
+
+extern "C" {
+kernel::TicketLock kernel_big_lock;
+}
+
+namespace kernel {
+
+void kernel_lock_wait(uint32_t ticket) {
   uint64_t spins = 0;
   while (__atomic_load_n(&kernel_big_lock.serving, __ATOMIC_ACQUIRE) != ticket) {
     serve_tlb_request();
@@ -124,16 +113,6 @@ void kernel_lock() {
             kernel_big_lock.owner);
     }
   }
-  kernel_big_lock.owner = static_cast<int32_t>(this_cpu().index);
-}
-
-bool kernel_lock_held_here() {
-  return kernel_big_lock.owner == static_cast<int32_t>(this_cpu().index);
-}
-
-void kernel_unlock() {
-  kernel_big_lock.owner = -1;
-  __atomic_store_n(&kernel_big_lock.serving, kernel_big_lock.serving + 1, __ATOMIC_RELEASE);
 }
 
 void shootdown(uint64_t page_table, bool leave) {

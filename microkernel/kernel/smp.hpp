@@ -61,11 +61,40 @@ unsigned cpus_online();
 // Sets up CPU `index`'s per-CPU block and GS base (kernel GS) on the calling CPU.
 void percpu_init(unsigned index, uint64_t kernel_stack_top);
 
-// The big kernel lock: every kernel entry holds it, except the TLB requests it serves while
-// waiting for it (so a CPU holding it can wait for the others' flushes).
-void kernel_lock();
-void kernel_unlock();
-bool kernel_lock_held_here();
+// The big kernel lock (a ticket lock): every kernel entry holds it, except the TLB requests it
+// serves while waiting for it (so a CPU holding it can wait for the others' flushes). Layout
+// fixed by interrupts.S (exit_to_user releases it: owner at 8, then serving at 4).
+struct TicketLock {
+  volatile uint32_t next = 0;
+  volatile uint32_t serving = 0;
+  volatile int32_t owner = -1;  // CPU index holding it
+};
+static_assert(offsetof(TicketLock, serving) == 4);
+static_assert(offsetof(TicketLock, owner) == 8);
+
+}  // namespace kernel
+
+extern "C" kernel::TicketLock kernel_big_lock;
+
+namespace kernel {
+
+// Spins until `ticket` is served (serving TLB requests meanwhile).
+void kernel_lock_wait(uint32_t ticket);
+
+inline void kernel_lock() {
+  uint32_t ticket = __atomic_fetch_add(&kernel_big_lock.next, 1, __ATOMIC_ACQUIRE);
+  if (__atomic_load_n(&kernel_big_lock.serving, __ATOMIC_ACQUIRE) != ticket) {
+    kernel_lock_wait(ticket);
+  }
+  kernel_big_lock.owner = static_cast<int32_t>(this_cpu().index);
+}
+inline void kernel_unlock() {
+  kernel_big_lock.owner = -1;
+  __atomic_store_n(&kernel_big_lock.serving, kernel_big_lock.serving + 1, __ATOMIC_RELEASE);
+}
+inline bool kernel_lock_held_here() {
+  return kernel_big_lock.owner == static_cast<int32_t>(this_cpu().index);
+}
 
 // Flushes the TLB of every other CPU that has `page_table` loaded (or makes them leave it when
 // `leave` is true), and waits until they did. Call with the kernel lock held.

@@ -30,6 +30,10 @@ constexpr uint64_t kMaxDebugWrite = 4096;
 
 // The debug calls are for holders of the DebugConsole cap (its cptr in rdx) only.
 bool holds_debug_console(Tcb* thread) {
+  const Capability& root = thread->cspace_root.cap;
+  if (Slot* slot = lookup_one_level(root, thread->regs.rdx)) {
+    return slot->type() == ObjectType::kDebugConsole;
+  }
   Slot* slot = nullptr;
   if (thread->cspace_root.empty()) return false;
   return lookup_cap_argument(thread->cspace_root.cap, thread->regs.rdx, ObjectType::kDebugConsole,

@@ -250,11 +250,6 @@ void thread_created(Tcb* tcb) {
 
 void thread_destroyed(Tcb* tcb) { scheduler_remove(tcb); }
 
-uint64_t thread_page_table(const Tcb* tcb) {
-  if (tcb->vspace.empty()) return 0;
-  return tcb->vspace.cap.object - kDirectMapBase;
-}
-
 void address_space_destroyed(uintptr_t pml4_virtual) {
   uint64_t table = pml4_virtual - kDirectMapBase;
   PerCpu& cpu = this_cpu();

@@ -8,6 +8,7 @@
 
 #include "arch/x86_64/trap_frame.hpp"
 #include "kernel/cap.hpp"
+#include "kernel/memory.hpp"
 #include "sonde/abi/ipc.hpp"
 #include "sonde/abi/objects.hpp"
 
@@ -76,7 +77,10 @@ void thread_created(Tcb* tcb);
 void thread_destroyed(Tcb* tcb);
 
 // Physical address of the thread's page-table root, or 0 when it has no VSpace.
-uint64_t thread_page_table(const Tcb* tcb);
+inline uint64_t thread_page_table(const Tcb* tcb) {
+  if (tcb->vspace.empty()) return 0;
+  return tcb->vspace.cap.object - kDirectMapBase;
+}
 
 // A VSpace is going away: if its tables are loaded, the CPU switches to the kernel's own.
 void address_space_destroyed(uintptr_t pml4_virtual);
