@@ -173,9 +173,10 @@ void scheduler_remove(Tcb* tcb) {
   if (on >= 0) {
     PerCpu& cpu = cpu_at(static_cast<unsigned>(on));
     cpu.current = nullptr;
-    // That CPU saves its next syscall entry into the TCB, which is about to go: give it
-    // scratch space, and wait until it is past any entry that began with the old pointer.
+    // That CPU saves its next entry from user mode into the TCB, which is about to go: give it
+    // scratch space, and wait until it is past any entry that began with the old pointers.
     cpu.entry_frame = &cpu.scratch_frame;
+    set_interrupt_stack(cpu, &cpu.scratch_frame);
     if (static_cast<unsigned>(on) != this_cpu().index) wait_for_entry(static_cast<unsigned>(on));
     reschedule_cpu(static_cast<unsigned>(on));
   }
@@ -193,11 +194,6 @@ void scheduler_tick() {
   if (current == nullptr || current->state != ThreadState::kRunning) return;
   if (current->ticks_left > 0) --current->ticks_left;
   if (current->ticks_left == 0) current->slice_expired = true;
-}
-
-void save_current(const arch::TrapFrame& frame) {
-  Tcb* current = this_cpu().current;
-  if (current != nullptr) current->regs = frame;
 }
 
 Tcb* schedule() {
@@ -255,6 +251,7 @@ void kernel_exit() {
 
 void leave_to(PerCpu& cpu, Tcb* next) {
   cpu.entry_frame = &next->regs;
+  set_interrupt_stack(cpu, &next->regs);
   arch::exit_to_user(&next->regs);
 }
 

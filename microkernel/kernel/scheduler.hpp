@@ -58,8 +58,5 @@ Tcb* schedule();
 [[noreturn]] void leave_to(PerCpu& cpu, Tcb* next);
 // Makes `next` this CPU's current thread: FPU state, address space, fs base.
 void switch_to(PerCpu& cpu, Tcb* next);
-// The entry path of interrupts and exceptions from user mode: copies the interrupted
-// thread's registers into its TCB (a syscall saves them there itself).
-void save_current(const arch::TrapFrame& frame);
 
 }  // namespace kernel

@@ -77,6 +77,7 @@ void percpu_init(unsigned index, uint64_t kernel_stack_top) {
   cpu.kernel_stack_top = kernel_stack_top;
   cpu.index = index;
   cpu.entry_frame = &cpu.scratch_frame;
+  cpu.interrupt_stack = arch::interrupt_stack_slot(index);
   cpu.apic_id = index == 0 ? 0 : arch::apic_id();
   arch::write_msr(arch::kMsrGsBase, reinterpret_cast<uint64_t>(&cpu));
   arch::write_msr(arch::kMsrKernelGsBase, 0);

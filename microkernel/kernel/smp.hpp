@@ -30,6 +30,9 @@ struct PerCpu {
   // %gs:32: where the syscall entry saves the registers: the TCB of the thread this CPU runs
   // (set at every exit), or scratch_frame once that thread is destroyed.
   arch::TrapFrame* entry_frame;
+  // This CPU's TSS.rsp0 (unaligned: the TSS is packed), where interrupts from user mode push:
+  // the end of the same frame. Written by set_interrupt_stack.
+  void* interrupt_stack;
   uint32_t apic_id;
   volatile uint32_t online;
   volatile uint32_t idle;
@@ -44,11 +47,16 @@ struct PerCpu {
   volatile uint64_t flush_leave;
   RunQueue run_queues[kPriorityCount];
   uint64_t ready_bitmap[kPriorityCount / 64];
-  arch::TrapFrame scratch_frame;
+  alignas(16) arch::TrapFrame scratch_frame;  // 16-aligned end: the CPU aligns rsp0 so
 };
 static_assert(offsetof(PerCpu, kernel_stack_top) == 8);
 static_assert(offsetof(PerCpu, user_rsp) == 16);
 static_assert(offsetof(PerCpu, entry_frame) == 32);
+
+inline void set_interrupt_stack(PerCpu& cpu, const arch::TrapFrame* frame) {
+  auto end = reinterpret_cast<uint64_t>(frame + 1);
+  __builtin_memcpy(cpu.interrupt_stack, &end, sizeof(end));
+}
 
 inline PerCpu& this_cpu() {
   PerCpu* cpu;

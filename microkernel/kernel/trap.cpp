@@ -61,6 +61,8 @@ void user_exception(Tcb* thread, const arch::TrapFrame& frame) {
 }  // namespace
 }  // namespace kernel
 
+// An interrupt or exception in kernel mode: only the idle loop takes interrupts (with the lock
+// free); an exception here is a kernel bug, except a kernel probe's int3.
 extern "C" void interrupt_dispatch(arch::TrapFrame* frame) {
   using namespace kernel;
   uint64_t vector = frame->vector;
@@ -71,22 +73,29 @@ extern "C" void interrupt_dispatch(arch::TrapFrame* frame) {
     return;
   }
   if (vector == arch::kSpuriousVector) return;
-  if (!arch::from_user(*frame)) {
-    // In the kernel, only the idle loop takes interrupts (with the lock free); an exception
-    // here is a kernel bug.
-    if (vector >= 32 && vector != arch::kSyscallVector) {
-      kernel_lock();
-      device_interrupt(vector);
-      kernel_unlock();
-      return;
-    }
-    if (vector == kBreakpointVector && kernel_breakpoint_trap(*frame)) return;
-    panic_exception(*frame);
+  if (vector >= 32) {
+    kernel_lock();
+    device_interrupt(vector);
+    kernel_unlock();
+    return;
   }
+  if (vector == kBreakpointVector && kernel_breakpoint_trap(*frame)) return;
+  panic_exception(*frame);
+}
+
+// An interrupt or exception in user mode: the entry stub built `frame` in the current thread's
+// TCB (TSS.rsp0 pointed there).
+extern "C" [[noreturn]] void user_interrupt(arch::TrapFrame* frame) {
+  using namespace kernel;
+  // Read before the TLB request is served: a CPU destroying the thread waits for that, and
+  // the TCB may be gone after it.
+  uint64_t vector = frame->vector;
+  serve_tlb_request();
+  if (vector == arch::kTlbVector) arch::apic_end_of_interrupt();
   kernel_lock();
-  save_current(*frame);
   // No current thread: it was destroyed on another CPU while it ran here; its entry is void.
   if (Tcb* thread = current_thread()) {
+    if (frame != &thread->regs) panic("entry frame %p is not the current thread's", frame);
     if (vector < 32) {
       user_exception(thread, *frame);
     } else {

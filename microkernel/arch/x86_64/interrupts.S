@@ -57,13 +57,36 @@ STUB_NOERR 31
     .set vector, vector + 1
 .endr
 
+/* From user mode the CPU switched to TSS.rsp0, the end of the current thread's register frame
+   in its TCB (set at every exit to user mode), so the frame is built in the TCB itself; the
+   kernel then runs on this CPU's stack and leaves through exit_to_user. From kernel mode (the
+   idle loop, kernel probes) the frame is on the kernel stack and trap_return goes back. */
 interrupt_common:
     cld
-    /* From user mode, switch GS to this CPU's kernel block (the syscall entry has already). */
     testb $3, 24(%rsp)
-    jz interrupt_common_swapped
+    jz kernel_interrupt_common
     swapgs
-interrupt_common_swapped:
+    pushq %rax
+    pushq %rbx
+    pushq %rcx
+    pushq %rdx
+    pushq %rsi
+    pushq %rdi
+    pushq %rbp
+    pushq %r8
+    pushq %r9
+    pushq %r10
+    pushq %r11
+    pushq %r12
+    pushq %r13
+    pushq %r14
+    pushq %r15
+    mov %rsp, %rdi
+    mov %gs:8, %rsp        /* PerCpu::kernel_stack_top */
+    call user_interrupt    /* does not return */
+    ud2
+
+kernel_interrupt_common:
     pushq %rax
     pushq %rbx
     pushq %rcx
@@ -81,8 +104,6 @@ interrupt_common_swapped:
     pushq %r15
     mov %rsp, %rdi
     call interrupt_dispatch
-    /* fall through: return to the frame at rsp */
-    .globl trap_return
 trap_return:
     popq %r15
     popq %r14
@@ -100,10 +121,7 @@ trap_return:
     popq %rbx
     popq %rax
     add $16, %rsp          /* vector and error code */
-    testb $3, 8(%rsp)      /* back to user mode: give GS back */
-    jz 1f
-    swapgs
-1:  iretq
+    iretq
 
 /* syscall entry: interrupts are off (SFMASK), rcx = user rip, r11 = user rflags. The
    registers go straight into the current thread's TCB (PerCpu::entry_frame, %gs:32; a scratch

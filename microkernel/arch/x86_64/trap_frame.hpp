@@ -36,6 +36,8 @@ inline constexpr uint64_t kSyscallVector = 0x100;  // TrapFrame::vector for a sy
 
 void gdt_init(uint64_t kernel_stack_top);
 void gdt_init_cpu(unsigned cpu, uint64_t kernel_stack_top);
+// Where CPU `cpu`'s TSS.rsp0 is (unaligned): the stack an interrupt from user mode pushes onto.
+void* interrupt_stack_slot(unsigned cpu);
 void idt_init();
 void idt_load();  // on the other CPUs: the boot CPU built the table
 void timer_init(uint32_t hz);
