@@ -24,14 +24,18 @@ using abi::MessageInfo;
 
 namespace {
 
+// Everything the fast paths call is inlined into them: they pay for no calls (each with its
+// patchable entry NOP) and save few registers.
+
 // A message the fast path carries: registers only, no cap.
-bool register_message(const Tcb* sender, MessageInfo& info) {
+[[gnu::always_inline]] inline bool register_message(const Tcb* sender, MessageInfo& info) {
   info = MessageInfo::decode(sender->regs.rsi);
   return info.length <= abi::kRegisterMessageWords && info.extra_caps == 0;
 }
 
 // The cap `cptr` names in the thread's CSpace if it has `type` and `rights`, else null.
-Slot* lookup(const Tcb* tcb, uint64_t cptr, ObjectType type, uint64_t rights) {
+[[gnu::always_inline]] inline Slot* lookup(const Tcb* tcb, uint64_t cptr, ObjectType type,
+                                           uint64_t rights) {
   Slot* slot = lookup_one_level(tcb->cspace_root.cap, cptr);
   if (slot == nullptr && (tcb->cspace_root.empty() ||
                           lookup_cap_slot(tcb->cspace_root.cap, cptr, slot) != Error::kNone)) {
@@ -46,14 +50,15 @@ Slot* lookup(const Tcb* tcb, uint64_t cptr, ObjectType type, uint64_t rights) {
 // `next` (blocked, about to be woken by this CPU's current thread, which blocks) may run here
 // at once: the general scheduler would choose it too (nothing ready here at its priority or
 // above), and it can leave the kernel (an address space; a stack pointer iretq accepts).
-bool can_switch_to(const PerCpu& cpu, const Tcb* next) {
+[[gnu::always_inline]] inline bool can_switch_to(const PerCpu& cpu, const Tcb* next) {
   return next->cpu == cpu.index && !ready_at_or_above(cpu, next->priority) &&
          thread_page_table(next) != 0 &&
          (next->regs.vector == arch::kSyscallVector || page::is_canonical(next->regs.rsp));
 }
 
 // Message registers 0..length-1 (length at most 8), as store_words would copy them.
-void copy_message_registers(const arch::TrapFrame& from, arch::TrapFrame& to, uint64_t length) {
+[[gnu::always_inline]] inline void copy_message_registers(const arch::TrapFrame& from,
+                                                          arch::TrapFrame& to, uint64_t length) {
   switch (length) {
     case 8: to.rbx = from.rbx; [[fallthrough]];
     case 7: to.r15 = from.r15; [[fallthrough]];
@@ -68,7 +73,7 @@ void copy_message_registers(const arch::TrapFrame& from, arch::TrapFrame& to, ui
 }
 
 // The receiver at the head of a receiving endpoint leaves its queue and its Reply.
-void take_receiver(Endpoint* endpoint, Tcb* receiver, Reply* reply) {
+[[gnu::always_inline]] inline void take_receiver(Endpoint* endpoint, Tcb* receiver, Reply* reply) {
   endpoint->head = receiver->next;
   if (endpoint->head == nullptr) {
     endpoint->tail = nullptr;
@@ -83,7 +88,8 @@ void take_receiver(Endpoint* endpoint, Tcb* receiver, Reply* reply) {
 }
 
 // This CPU's current thread stops (`sender`, now bound to `reply`) and `next` runs.
-[[noreturn]] void call_and_switch(PerCpu& cpu, Tcb* sender, Reply* reply, Tcb* next) {
+[[noreturn]] [[gnu::always_inline]] inline void call_and_switch(PerCpu& cpu, Tcb* sender,
+                                                                Reply* reply, Tcb* next) {
   reply->caller = sender;
   sender->reply = reply;
   sender->state = ThreadState::kBlockedOnReply;
@@ -95,7 +101,7 @@ void take_receiver(Endpoint* endpoint, Tcb* receiver, Reply* reply) {
 // Where the thread's IPC buffer is in the kernel's direct map, if the thread may write all of
 // it (the checks copy_to_user makes: present at every level, user and writable all the way).
 // The buffer is 1 KiB-aligned and smaller than 1 KiB, so it lies in one page.
-uint64_t* ipc_buffer_in_kernel(const Tcb* tcb) {
+[[gnu::always_inline]] inline uint64_t* ipc_buffer_in_kernel(const Tcb* tcb) {
   static_assert(sizeof(abi::IpcBuffer) <= abi::kIpcBufferAlign);
   uint64_t address = tcb->ipc_buffer;
   if (address == 0 || address >= page::kUserTop) return nullptr;
@@ -118,16 +124,6 @@ uint64_t* ipc_buffer_in_kernel(const Tcb* tcb) {
 }
 
 }  // namespace
-
-void fast_syscall(PerCpu& cpu, Tcb* thread) {
-  uint64_t number = thread->regs.rax;
-  if (thread->abi != static_cast<uint8_t>(abi::ThreadAbi::kNative)) return;
-  if (number == static_cast<uint64_t>(abi::Syscall::kCall)) {
-    fast_call(cpu, thread);
-  } else if (number == static_cast<uint64_t>(abi::Syscall::kReplyRecv)) {
-    fast_reply_receive(cpu, thread);
-  }
-}
 
 void fast_call(PerCpu& cpu, Tcb* caller) {
   MessageInfo info;
@@ -196,6 +192,14 @@ void fast_reply_receive(PerCpu& cpu, Tcb* replier) {
   endpoint->state = kReceiving;
   switch_to(cpu, caller);
   leave_to(cpu, caller);
+}
+
+void fast_foreign_syscall(Tcb* thread) {
+  if (thread->fault_endpoint.empty()) return;
+  thread->fault_kind = static_cast<uint64_t>(FaultKind::kForeignSyscall);
+  thread->fault_address = 0;
+  thread->fault_detail = 0;
+  fast_fault(thread, thread->fault_endpoint.cap);
 }
 
 void fast_fault(Tcb* thread, const Capability& endpoint_cap) {

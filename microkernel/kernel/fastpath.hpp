@@ -5,6 +5,8 @@
 #include "kernel/cap.hpp"
 #include "kernel/smp.hpp"
 #include "kernel/tcb.hpp"
+#include "sonde/abi/invocations.hpp"
+#include "sonde/abi/syscalls.hpp"
 
 namespace kernel {
 
@@ -18,9 +20,22 @@ namespace kernel {
 // above). ReplyRecv: the same message rules, a Reply with a caller that may run at once (a
 // fault answered by Resume or SetResult included), an endpoint cap with Read that has no
 // sender waiting.
-void fast_syscall(PerCpu& cpu, Tcb* thread);
 void fast_call(PerCpu& cpu, Tcb* caller);
 void fast_reply_receive(PerCpu& cpu, Tcb* replier);
+// A Linux-ABI thread's `syscall`: the ForeignSyscall fault, by fast_fault.
+void fast_foreign_syscall(Tcb* thread);
+
+// The fast paths a syscall may take (inline: the other calls pay two compares).
+inline void fast_syscall(PerCpu& cpu, Tcb* thread) {
+  uint64_t number = thread->regs.rax;
+  if (thread->abi != static_cast<uint8_t>(sonde::abi::ThreadAbi::kNative)) {
+    fast_foreign_syscall(thread);
+  } else if (number == static_cast<uint64_t>(sonde::abi::Syscall::kCall)) {
+    fast_call(cpu, thread);
+  } else if (number == static_cast<uint64_t>(sonde::abi::Syscall::kReplyRecv)) {
+    fast_reply_receive(cpu, thread);
+  }
+}
 
 // A fault of this CPU's current thread (its kind and words already set) to a handler waiting
 // on the endpoint with a Reply and a writable IPC buffer, which may run at once.

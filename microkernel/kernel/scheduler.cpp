@@ -114,23 +114,6 @@ bool all_cpus_idle() {
 
 }  // namespace
 
-void switch_to(PerCpu& cpu, Tcb* next) {
-  if (cpu.fpu_owner != next) {
-    if (cpu.fpu_owner != nullptr) {
-      asm volatile("fxsave64 (%0)" : : "r"(cpu.fpu_owner->fpu) : "memory");
-    }
-    asm volatile("fxrstor64 (%0)" : : "r"(next->fpu) : "memory");
-    cpu.fpu_owner = next;
-  }
-  uint64_t table = thread_page_table(next);
-  if (table != cpu.loaded_page_table) {
-    arch::write_cr3(table);
-    cpu.loaded_page_table = table;
-  }
-  arch::write_msr(arch::kMsrFsBase, next->fs_base);
-  cpu.current = next;
-}
-
 Tcb* current_thread() { return this_cpu().current; }
 
 void thread_make_runnable(Tcb* tcb) {
@@ -247,12 +230,6 @@ void kernel_exit() {
     next = schedule();
   }
   leave_to(this_cpu(), next);
-}
-
-void leave_to(PerCpu& cpu, Tcb* next) {
-  cpu.entry_frame = &next->regs;
-  set_interrupt_stack(cpu, &next->regs);
-  arch::exit_to_user(&next->regs);
 }
 
 }  // namespace kernel

@@ -5,6 +5,7 @@
 
 #include <stdint.h>
 
+#include "arch/x86_64/cpu.hpp"
 #include "arch/x86_64/trap_frame.hpp"
 #include "kernel/smp.hpp"
 #include "kernel/tcb.hpp"
@@ -54,9 +55,30 @@ Tcb* schedule();
 // The kernel's exit path (kernel lock held): schedule(), then user mode in the chosen thread;
 // the lock is released on the way out.
 [[noreturn]] void kernel_exit();
-// Leaves for `next`, the CPU's current thread, already switched to (the fast paths' exit).
-[[noreturn]] void leave_to(PerCpu& cpu, Tcb* next);
 // Makes `next` this CPU's current thread: FPU state, address space, fs base.
-void switch_to(PerCpu& cpu, Tcb* next);
+inline void switch_to(PerCpu& cpu, Tcb* next) {
+  if (cpu.fpu_owner != next) {
+    if (cpu.fpu_owner != nullptr) {
+      asm volatile("fxsave64 (%0)" : : "r"(cpu.fpu_owner->fpu) : "memory");
+    }
+    asm volatile("fxrstor64 (%0)" : : "r"(next->fpu) : "memory");
+    cpu.fpu_owner = next;
+  }
+  uint64_t table = thread_page_table(next);
+  if (table != cpu.loaded_page_table) {
+    arch::write_cr3(table);
+    cpu.loaded_page_table = table;
+  }
+  arch::write_msr(arch::kMsrFsBase, next->fs_base);
+  cpu.current = next;
+}
+
+// Leaves for `next`, the CPU's current thread, already switched to (the fast paths' exit):
+// its next entry saves into its TCB.
+[[noreturn]] inline void leave_to(PerCpu& cpu, Tcb* next) {
+  cpu.entry_frame = &next->regs;
+  set_interrupt_stack(cpu, &next->regs);
+  arch::exit_to_user(&next->regs);
+}
 
 }  // namespace kernel
