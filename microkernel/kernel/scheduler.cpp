@@ -220,6 +220,19 @@ Tcb* schedule() {
 }
 
 void kernel_exit() {
+  // The common case first: the current thread goes on, as choose() would decide (still
+  // running here, its slice not used up, nothing ready above it) and its address space is
+  // loaded; the canonical check is the one below.
+  PerCpu& cpu = this_cpu();
+  Tcb* current = cpu.current;
+  if (current != nullptr && current->state == ThreadState::kRunning && current->cpu == cpu.index &&
+      !current->slice_expired &&
+      (current->priority == kPriorityCount - 1 ||
+       !ready_at_or_above(cpu, static_cast<uint8_t>(current->priority + 1))) &&
+      thread_page_table(current) == cpu.loaded_page_table && cpu.loaded_page_table != 0 &&
+      (current->regs.vector == arch::kSyscallVector || page::is_canonical(current->regs.rsp))) {
+    leave_to(cpu, current);
+  }
   Tcb* next = schedule();
   // The return to user mode must never fault in the kernel. The kernel checks every stack
   // pointer it is given; one the thread set itself is checked here (iretq would fault on a
