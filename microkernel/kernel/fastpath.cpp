@@ -187,7 +187,14 @@ void fast_reply_receive(PerCpu& cpu, Tcb* replier) {
   replier->state = ThreadState::kBlockedOnRecv;
   replier->reply = reply;
   reply->receiver = replier;
-  queue_append(endpoint->head, endpoint->tail, replier);
+  replier->next = nullptr;
+  replier->previous = endpoint->tail;
+  if (endpoint->tail != nullptr) {
+    endpoint->tail->next = replier;
+  } else {
+    endpoint->head = replier;
+  }
+  endpoint->tail = replier;
   replier->blocked_on = endpoint;
   endpoint->state = kReceiving;
   switch_to(cpu, caller);

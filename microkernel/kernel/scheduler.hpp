@@ -56,7 +56,7 @@ Tcb* schedule();
 // the lock is released on the way out.
 [[noreturn]] void kernel_exit();
 // Makes `next` this CPU's current thread: FPU state, address space, fs base.
-inline void switch_to(PerCpu& cpu, Tcb* next) {
+[[gnu::always_inline]] inline void switch_to(PerCpu& cpu, Tcb* next) {
   if (cpu.fpu_owner != next) {
     if (cpu.fpu_owner != nullptr) {
       asm volatile("fxsave64 (%0)" : : "r"(cpu.fpu_owner->fpu) : "memory");
@@ -75,7 +75,7 @@ inline void switch_to(PerCpu& cpu, Tcb* next) {
 
 // Leaves for `next`, the CPU's current thread, already switched to (the fast paths' exit):
 // its next entry saves into its TCB.
-[[noreturn]] inline void leave_to(PerCpu& cpu, Tcb* next) {
+[[noreturn, gnu::always_inline]] inline void leave_to(PerCpu& cpu, Tcb* next) {
   cpu.entry_frame = &next->regs;
   set_interrupt_stack(cpu, &next->regs);
   arch::exit_to_user(&next->regs);
