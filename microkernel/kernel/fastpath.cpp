@@ -49,11 +49,11 @@ namespace {
 
 // `next` (blocked, about to be woken by this CPU's current thread, which blocks) may run here
 // at once: the general scheduler would choose it too (nothing ready here at its priority or
-// above), and it can leave the kernel (an address space; a stack pointer iretq accepts).
+// above), and it can leave the kernel (an address space; a canonical stack pointer, which
+// kernel_exit checks).
 [[gnu::always_inline]] inline bool can_switch_to(const PerCpu& cpu, const Tcb* next) {
   return next->cpu == cpu.index && !ready_at_or_above(cpu, next->priority) &&
-         thread_page_table(next) != 0 &&
-         (next->regs.vector == arch::kSyscallVector || page::is_canonical(next->regs.rsp));
+         thread_page_table(next) != 0 && page::is_canonical(next->regs.rsp);
 }
 
 // Message registers 0..length-1 (length at most 8), as store_words would copy them.

@@ -230,15 +230,15 @@ void kernel_exit() {
       (current->priority == kPriorityCount - 1 ||
        !ready_at_or_above(cpu, static_cast<uint8_t>(current->priority + 1))) &&
       thread_page_table(current) == cpu.loaded_page_table && cpu.loaded_page_table != 0 &&
-      (current->regs.vector == arch::kSyscallVector || page::is_canonical(current->regs.rsp))) {
+      page::is_canonical(current->regs.rsp)) {
     leave_to(cpu, current);
   }
   Tcb* next = schedule();
   // The return to user mode must never fault in the kernel. The kernel checks every stack
   // pointer it is given; one the thread set itself is checked here (iretq would fault on a
-  // non-canonical one; sysretq loads it, and the thread faults in user mode): the thread gets
-  // the #GP it would get in user mode, as a fault to its handler, and another thread runs.
-  while (next->regs.vector != arch::kSyscallVector && !page::is_canonical(next->regs.rsp)) {
+  // non-canonical one; sysretq would load it, for the thread to fault later): the thread gets
+  // the #GP at once, as a fault to its handler, and another thread runs.
+  while (!page::is_canonical(next->regs.rsp)) {
     deliver_fault(next, sonde::abi::FaultKind::kException, kGeneralProtectionVector, 0);
     next = schedule();
   }
