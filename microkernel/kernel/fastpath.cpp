@@ -33,14 +33,22 @@ namespace {
   return info.length <= abi::kRegisterMessageWords && info.extra_caps == 0;
 }
 
+// The general walk, out of line (its result would otherwise live in memory in the fast case).
+[[gnu::noinline]] Slot* lookup_any_cspace(const Tcb* tcb, uint64_t cptr) {
+  Slot* slot = nullptr;
+  if (tcb->cspace_root.empty() ||
+      lookup_cap_slot(tcb->cspace_root.cap, cptr, slot) != Error::kNone) {
+    return nullptr;
+  }
+  return slot;
+}
+
 // The cap `cptr` names in the thread's CSpace if it has `type` and `rights`, else null.
 [[gnu::always_inline]] inline Slot* lookup(const Tcb* tcb, uint64_t cptr, ObjectType type,
                                            uint64_t rights) {
   Slot* slot = lookup_one_level(tcb->cspace_root.cap, cptr);
-  if (slot == nullptr && (tcb->cspace_root.empty() ||
-                          lookup_cap_slot(tcb->cspace_root.cap, cptr, slot) != Error::kNone)) {
-    return nullptr;
-  }
+  if (slot == nullptr) slot = lookup_any_cspace(tcb, cptr);
+  if (slot == nullptr) return nullptr;
   if (slot->cap.type != static_cast<uint8_t>(type) || !has_rights(slot->cap, rights)) {
     return nullptr;
   }

@@ -83,6 +83,9 @@ def main():
         qemu.kill()
         qemu.wait()
         rips = [int(line, 16) for line in open(trace) if line.strip()]
+        if os.environ.get("PROFILE_TRACE"):
+            with open(os.environ["PROFILE_TRACE"], "w") as f:
+                f.write("".join("%x\n" % r for r in rips))
     table = symbols(args.elves)
     starts = [address for address, _ in table]
 
