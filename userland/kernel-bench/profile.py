@@ -10,6 +10,9 @@ count exactly what -icount counts (a `rep` iteration is one instruction).
     userland/kernel-bench/profile.py build/images/kernel-bench.iso \
         build/microkernel/kernel-test.elf build/userland/kernel-bench/kernel-bench.elf \
         0x401a36 0x401a38 --hit 2
+
+With PROFILE_TRACE=FILE set, every rip stepped through is also written to FILE (one hex
+address a line), for `addr2line -e build/microkernel/kernel-test.elf` to map to source lines.
 """
 import argparse
 import bisect
