@@ -320,4 +320,62 @@ DEFINE_TEST(fastpath_fault_fallbacks,
   }
 }
 
+namespace {
+
+volatile uint64_t pair_calls = 0;
+uint64_t pair_endpoint;
+uint64_t pair_reply;
+
+void pair_server(uint64_t) {
+  sys::MessageRegisters mr;
+  auto r = sys::recv(pair_endpoint, pair_reply, mr);
+  while (r.error == Error::kNone) r = sys::reply_recv(pair_endpoint, pair_reply, 0, mr, 1);
+}
+
+void pair_client(uint64_t) {
+  sys::MessageRegisters mr;
+  for (;;) {
+    mr.word[0] = 1;
+    (void)sys::call(pair_endpoint, 1, mr, 1);
+    pair_calls = pair_calls + 1;
+  }
+}
+
+uint64_t start_on_cpu1(ThreadFunction function) {
+  uint64_t thread = spawn(function, 0, ThreadOptions{.priority = 10, .start = false});
+  uint64_t cpu[] = {1};
+  must(sys::invoke(thread, Label::kTcbSetAffinity, cpu), "affinity");
+  must(sys::invoke(thread, Label::kTcbResume), "resume");
+  return thread;
+}
+
+}  // namespace
+
+DEFINE_TEST(fastpath_destroy_on_another_cpu,
+            "threads calling each other on CPU 1 (fast path) are destroyed from CPU 0 mid-run") {
+  // Each entry saves the registers straight into the TCB: a CPU whose thread is destroyed must
+  // not write into it afterwards (the destroying CPU waits for it). Ten rounds of a client and
+  // a server on CPU 1, deleted while they run; the system goes on, and nothing runs after.
+  if (boot->cpu_count < 2) return;
+  Check t("fastpath_threads_destroyed_mid_ipc_on_another_cpu");
+  for (int round = 0; round < 10 && t.ok; ++round) {
+    pair_endpoint = make(ObjectType::kEndpoint);
+    pair_reply = make(ObjectType::kReply);
+    uint64_t server = start_on_cpu1(pair_server);
+    uint64_t client = start_on_cpu1(pair_client);
+    uint64_t first = pair_calls;
+    uint64_t start = sys::debug_ticks();
+    while (pair_calls - first < 200 && sys::debug_ticks() - start < 200) {
+    }
+    t.that(pair_calls - first >= 200, "the pair did not run on CPU 1");
+    kill(round % 2 == 0 ? client : server);
+    kill(round % 2 == 0 ? server : client);
+    uint64_t after = pair_calls;
+    start = sys::debug_ticks();
+    while (sys::debug_ticks() - start < 5) {
+    }
+    t.that(pair_calls == after, "a destroyed thread still ran");
+  }
+}
+
 }  // namespace kernel_tests

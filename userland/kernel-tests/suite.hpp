@@ -65,6 +65,7 @@ enum : int {
   // The IPC fast paths and their fallbacks (fastpath.cpp).
   fastpath_fallbacks,
   fastpath_fault_fallbacks,
+  fastpath_destroy_on_another_cpu,
   kCount,
 };
 }  // namespace test_order
