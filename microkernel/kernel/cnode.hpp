@@ -23,6 +23,19 @@ Error resolve_slot(const Capability& root, uint64_t cptr, uint64_t depth, Slot*&
 // does), so a CSpace need not spend all 64 bits on guards and radices.
 Error lookup_cap_slot(const Capability& cspace_root, uint64_t cptr, Slot*& slot);
 
+// The slot `cptr` names when the CSpace is one CNode whose guard and radix take all 64 bits
+// (the usual shape), decoded as lookup_cap_slot would in a few instructions; null for any
+// other CSpace (or a guard mismatch), where the caller takes lookup_cap_slot.
+inline Slot* lookup_one_level(const Capability& cspace_root, uint64_t cptr) {
+  uint64_t radix = cspace_root.size_bits;
+  if (cspace_root.type != static_cast<uint8_t>(ObjectType::kCNode) || radix - 1 >= 63 ||
+      cspace_root.guard_bits + radix != sonde::abi::kCptrBits ||
+      (cptr >> radix) != cspace_root.data) {
+    return nullptr;
+  }
+  return &cnode_slots(cspace_root)[cptr & ((uint64_t{1} << radix) - 1)];
+}
+
 // A cap argument of an invocation: the slot `cptr` names in the caller's CSpace must hold a cap
 // of `type` with `rights`. Errors, in this order: those of lookup_cap_slot, kSlotEmpty,
 // kWrongType, kMissingRight.

@@ -1,13 +1,20 @@
 // SPDX-License-Identifier: MIT
-// The IPC fast path: Call to a waiting receiver, ReplyRecv to a bound caller.
+// The IPC fast paths: Call to a waiting receiver, ReplyRecv to a bound caller, and faults sent
+// to a waiting handler, each switching straight to the thread that runs next.
 #include "kernel/fastpath.hpp"
+
+#include <stddef.h>
 
 #include "kernel/breakpoint.hpp"
 #include "kernel/cnode.hpp"
 #include "kernel/endpoint.hpp"
+#include "kernel/memory.hpp"
 #include "kernel/message.hpp"
+#include "kernel/page_table.hpp"
 #include "kernel/reply.hpp"
 #include "kernel/scheduler.hpp"
+#include "sonde/abi/invocations.hpp"
+#include "sonde/abi/syscalls.hpp"
 
 namespace kernel {
 
@@ -17,96 +24,241 @@ using abi::MessageInfo;
 
 namespace {
 
-// GAP: the fast path still copies the registers into the TCB and back and runs the general
-// scheduler check (seL4 saves straight into the TCB; docs/BENCHMARKS.md).
-// The message registers (a fast-path message fits in them).
-void copy_registers(const arch::TrapFrame& from, arch::TrapFrame& to) {
-  to.r10 = from.r10;
-  to.r8 = from.r8;
-  to.r9 = from.r9;
-  to.r12 = from.r12;
-  to.r13 = from.r13;
-  to.r14 = from.r14;
-  to.r15 = from.r15;
-  to.rbx = from.rbx;
-}
+// Everything the fast paths call is inlined into them: they pay for no calls (each with its
+// patchable entry NOP) and save few registers.
 
-bool fast_message(const Tcb* sender, MessageInfo& info) {
+// A message the fast path carries: registers only, no cap.
+[[gnu::always_inline]] inline bool register_message(const Tcb* sender, MessageInfo& info) {
   info = MessageInfo::decode(sender->regs.rsi);
-  return info.length <= abi::kRegisterMessageWords && info.extra_caps == 0 &&
-         sender->fault_kind == 0;
+  return info.length <= abi::kRegisterMessageWords && info.extra_caps == 0;
 }
 
-Slot* fast_lookup(const Tcb* tcb, uint64_t cptr, ObjectType type, uint64_t rights) {
+// The general walk, out of line (its result would otherwise live in memory in the fast case).
+[[gnu::noinline]] Slot* lookup_any_cspace(const Tcb* tcb, uint64_t cptr) {
   Slot* slot = nullptr;
   if (tcb->cspace_root.empty() ||
-      lookup_cap_argument(tcb->cspace_root.cap, cptr, type, rights, slot) != Error::kNone) {
+      lookup_cap_slot(tcb->cspace_root.cap, cptr, slot) != Error::kNone) {
     return nullptr;
   }
   return slot;
 }
 
-}  // namespace
+// The cap `cptr` names in the thread's CSpace if it has `type` and `rights`, else null.
+[[gnu::always_inline]] inline Slot* lookup(const Tcb* tcb, uint64_t cptr, ObjectType type,
+                                           uint64_t rights) {
+  Slot* slot = lookup_one_level(tcb->cspace_root.cap, cptr);
+  if (slot == nullptr) slot = lookup_any_cspace(tcb, cptr);
+  if (slot == nullptr) return nullptr;
+  if (slot->cap.type != static_cast<uint8_t>(type) || !has_rights(slot->cap, rights)) {
+    return nullptr;
+  }
+  return slot;
+}
 
-bool fast_call(Tcb* caller) {
-  MessageInfo info;
-  if (!fast_message(caller, info)) return false;
-  Slot* slot = fast_lookup(caller, caller->regs.rdi, ObjectType::kEndpoint, abi::kRightWrite);
-  if (slot == nullptr) return false;
-  auto* endpoint = reinterpret_cast<Endpoint*>(slot->cap.object);
-  if (endpoint->state != kReceiving || endpoint->head->reply == nullptr) return false;
-  Tcb* receiver = endpoint_pop(endpoint);
-  Reply* reply = receiver->reply;
+// `next` (blocked, about to be woken by this CPU's current thread, which blocks) may run here
+// at once: the general scheduler would choose it too (nothing ready here at its priority or
+// above), and it can leave the kernel (an address space; a canonical stack pointer, which
+// kernel_exit checks).
+[[gnu::always_inline]] inline bool can_switch_to(const PerCpu& cpu, const Tcb* next) {
+  return next->cpu == cpu.index && !ready_at_or_above(cpu, next->priority) &&
+         thread_page_table(next) != 0 && page::is_canonical(next->regs.rsp);
+}
+
+// Message registers 0..length-1 (length at most 8), as store_words would copy them.
+[[gnu::always_inline]] inline void copy_message_registers(const arch::TrapFrame& from,
+                                                          arch::TrapFrame& to, uint64_t length) {
+  switch (length) {
+    case 8: to.rbx = from.rbx; [[fallthrough]];
+    case 7: to.r15 = from.r15; [[fallthrough]];
+    case 6: to.r14 = from.r14; [[fallthrough]];
+    case 5: to.r13 = from.r13; [[fallthrough]];
+    case 4: to.r12 = from.r12; [[fallthrough]];
+    case 3: to.r9 = from.r9; [[fallthrough]];
+    case 2: to.r8 = from.r8; [[fallthrough]];
+    case 1: to.r10 = from.r10; [[fallthrough]];
+    default: break;
+  }
+}
+
+// The receiver at the head of a receiving endpoint leaves its queue and its Reply.
+[[gnu::always_inline]] inline void take_receiver(Endpoint* endpoint, Tcb* receiver, Reply* reply) {
+  endpoint->head = receiver->next;
+  if (endpoint->head == nullptr) {
+    endpoint->tail = nullptr;
+    endpoint->state = kIdle;
+  } else {
+    endpoint->head->previous = nullptr;
+  }
+  receiver->next = nullptr;
+  receiver->blocked_on = nullptr;
   receiver->reply = nullptr;
   reply->receiver = nullptr;
-  copy_registers(caller->regs, receiver->regs);
+}
+
+// This CPU's current thread stops (`sender`, now bound to `reply`) and `next` runs.
+[[noreturn]] [[gnu::always_inline]] inline void call_and_switch(PerCpu& cpu, Tcb* sender,
+                                                                Reply* reply, Tcb* next) {
+  reply->caller = sender;
+  sender->reply = reply;
+  sender->state = ThreadState::kBlockedOnReply;
+  next->state = ThreadState::kRunning;
+  switch_to(cpu, next);
+  leave_to(cpu, next);
+}
+
+// Where the thread's IPC buffer is in the kernel's direct map, if the thread may write all of
+// it (the checks copy_to_user makes: present at every level, user and writable all the way).
+// The buffer is 1 KiB-aligned and smaller than 1 KiB, so it lies in one page.
+[[gnu::always_inline]] inline uint64_t* ipc_buffer_in_kernel(const Tcb* tcb) {
+  static_assert(sizeof(abi::IpcBuffer) <= abi::kIpcBufferAlign);
+  uint64_t address = tcb->ipc_buffer;
+  if (address == 0 || address >= page::kUserTop) return nullptr;
+  uint64_t table = thread_page_table(tcb);
+  uint64_t effective = page::kWritable | page::kUser;
+  for (int level = 4; level >= 1; --level) {
+    uint64_t entry =
+        static_cast<const uint64_t*>(physical_to_virtual(table))[page::index(address, level)];
+    if ((entry & page::kPresent) == 0) return nullptr;
+    effective &= entry;
+    if (level == 2 && (entry & page::kLarge) != 0) {
+      table = (entry & page::kAddressMask & ~(page::kLargeSize - 1)) +
+              (address & (page::kLargeSize - 1) & ~(page::kSize - 1));
+      break;
+    }
+    table = entry & page::kAddressMask;
+  }
+  if (effective != (page::kWritable | page::kUser)) return nullptr;
+  return static_cast<uint64_t*>(physical_to_virtual(table + (address & (page::kSize - 1))));
+}
+
+}  // namespace
+
+void fast_call(PerCpu& cpu, Tcb* caller) {
+  MessageInfo info;
+  if (!register_message(caller, info) || caller->fault_kind != 0) return;
+  Slot* slot = lookup(caller, caller->regs.rdi, ObjectType::kEndpoint, abi::kRightWrite);
+  if (slot == nullptr) return;
+  auto* endpoint = reinterpret_cast<Endpoint*>(slot->cap.object);
+  if (endpoint->state != kReceiving) return;
+  Tcb* receiver = endpoint->head;
+  Reply* reply = receiver->reply;
+  if (reply == nullptr || !can_switch_to(cpu, receiver)) return;
+
+  take_receiver(endpoint, receiver, reply);
+  copy_message_registers(caller->regs, receiver->regs, info.length);
   receiver->regs.rsi = MessageInfo{info.label, info.length, 0}.encode();
   receiver->regs.rdi = slot->cap.data;
   receiver->regs.rax = 0;
-  bind_reply(reply, caller);
-  thread_make_runnable(receiver);
-  return true;
+  call_and_switch(cpu, caller, reply, receiver);
 }
 
-bool fast_reply_receive(Tcb* caller) {
+void fast_reply_receive(PerCpu& cpu, Tcb* replier) {
   MessageInfo info;
-  if (!fast_message(caller, info)) return false;
-  Slot* reply_slot = fast_lookup(caller, caller->regs.rdx, ObjectType::kReply, 0);
-  Slot* slot = fast_lookup(caller, caller->regs.rdi, ObjectType::kEndpoint, abi::kRightRead);
-  if (reply_slot == nullptr || slot == nullptr) return false;
+  if (!register_message(replier, info) || replier->fault_kind != 0) return;
+  Slot* reply_slot = lookup(replier, replier->regs.rdx, ObjectType::kReply, 0);
+  if (reply_slot == nullptr) return;
+  Slot* slot = lookup(replier, replier->regs.rdi, ObjectType::kEndpoint, abi::kRightRead);
+  if (slot == nullptr) return;
   auto* reply = reinterpret_cast<Reply*>(reply_slot->cap.object);
   auto* endpoint = reinterpret_cast<Endpoint*>(slot->cap.object);
-  Tcb* waiting = reply->caller;
-  if (waiting == nullptr || endpoint->state == kSending || reply->receiver != nullptr) return false;
-  if (waiting->fault_kind != 0) {
-    // Answers to faults on the hot paths: resume (a breakpoint hit) or set the result (a
-    // ForeignSyscall). Everything else takes the general path.
-    auto answer = static_cast<abi::FaultReply>(info.label);
-    if (answer != abi::FaultReply::kResume &&
-        !(answer == abi::FaultReply::kSetResult && info.length >= 1)) {
-      return false;
-    }
-    unbind_reply(reply);
-    if (answer == abi::FaultReply::kSetResult) waiting->regs.rax = caller->regs.r10;
-    if (waiting->fault_kind == static_cast<uint64_t>(FaultKind::kBreakpoint))
-      breakpoint_resume(waiting);
-    waiting->fault_kind = 0;
-  } else {
-    unbind_reply(reply);
-    copy_registers(caller->regs, waiting->regs);
-    waiting->regs.rsi = MessageInfo{info.label, info.length, 0}.encode();
-    waiting->regs.rdi = 0;
-    waiting->regs.rax = 0;
+  Tcb* caller = reply->caller;
+  if (caller == nullptr || reply->receiver != nullptr || endpoint->state == kSending ||
+      !can_switch_to(cpu, caller)) {
+    return;
   }
-  waiting->state = ThreadState::kInactive;
-  thread_make_runnable(waiting);
-  thread_block(caller, ThreadState::kBlockedOnRecv);
-  caller->reply = reply;
-  reply->receiver = caller;
-  queue_append(endpoint->head, endpoint->tail, caller);
-  caller->blocked_on = endpoint;
+  if (caller->fault_kind != 0) {
+    // The answers on the hot paths: Resume (a breakpoint hit goes on after its NOP) and
+    // SetResult (a ForeignSyscall's result). The others take the general path.
+    auto answer = static_cast<abi::FaultReply>(info.label);
+    if (answer == abi::FaultReply::kSetResult && info.length >= 1) {
+      caller->regs.rax = replier->regs.r10;
+    } else if (answer == abi::FaultReply::kResume) {
+      if (caller->fault_kind == static_cast<uint64_t>(FaultKind::kBreakpoint)) {
+        breakpoint_resume(caller);
+      }
+    } else {
+      return;
+    }
+    caller->fault_kind = 0;
+  } else {
+    copy_message_registers(replier->regs, caller->regs, info.length);
+    caller->regs.rsi = MessageInfo{info.label, info.length, 0}.encode();
+    caller->regs.rdi = 0;
+    caller->regs.rax = 0;
+  }
+  reply->caller = nullptr;
+  caller->reply = nullptr;
+  caller->state = ThreadState::kRunning;
+
+  // The replier waits on the endpoint with the same Reply.
+  replier->regs.rax = 0;
+  replier->state = ThreadState::kBlockedOnRecv;
+  replier->reply = reply;
+  reply->receiver = replier;
+  replier->next = nullptr;
+  replier->previous = endpoint->tail;
+  if (endpoint->tail != nullptr) {
+    endpoint->tail->next = replier;
+  } else {
+    endpoint->head = replier;
+  }
+  endpoint->tail = replier;
+  replier->blocked_on = endpoint;
   endpoint->state = kReceiving;
-  return true;
+  switch_to(cpu, caller);
+  leave_to(cpu, caller);
+}
+
+void fast_foreign_syscall(Tcb* thread) {
+  if (thread->fault_endpoint.empty()) return;
+  thread->fault_kind = static_cast<uint64_t>(FaultKind::kForeignSyscall);
+  thread->fault_address = 0;
+  thread->fault_detail = 0;
+  fast_fault(thread, thread->fault_endpoint.cap);
+}
+
+void fast_fault(Tcb* thread, const Capability& endpoint_cap) {
+  PerCpu& cpu = this_cpu();
+  if (thread != cpu.current) return;
+  auto* endpoint = reinterpret_cast<Endpoint*>(endpoint_cap.object);
+  if (endpoint->state != kReceiving) return;
+  Tcb* handler = endpoint->head;
+  Reply* reply = handler->reply;
+  if (reply == nullptr || !can_switch_to(cpu, handler)) return;
+  uint64_t* buffer = ipc_buffer_in_kernel(handler);
+  if (buffer == nullptr) return;
+
+  // The fault message (gather's): label the kind, words 0..18 the registers (UserRegisters
+  // order), 19 and 20 the fault words. Words 0..7 go in registers, 8..20 in the IPC buffer.
+  take_receiver(endpoint, handler, reply);
+  const arch::TrapFrame& r = thread->regs;
+  arch::TrapFrame& to = handler->regs;
+  to.r10 = r.rip;
+  to.r8 = r.rsp;
+  to.r9 = r.rflags;
+  to.r12 = r.rax;
+  to.r13 = r.rbx;
+  to.r14 = r.rcx;
+  to.r15 = r.rdx;
+  to.rbx = r.rsi;
+  uint64_t* words = buffer + offsetof(abi::IpcBuffer, message) / 8;
+  words[8] = r.rdi;
+  words[9] = r.rbp;
+  words[10] = r.r8;
+  words[11] = r.r9;
+  words[12] = r.r10;
+  words[13] = r.r11;
+  words[14] = r.r12;
+  words[15] = r.r13;
+  words[16] = r.r14;
+  words[17] = r.r15;
+  words[18] = thread->fs_base;
+  words[abi::kFaultAddressWord] = thread->fault_address;
+  words[abi::kFaultDetailWord] = thread->fault_detail;
+  to.rsi = MessageInfo{thread->fault_kind, abi::kFaultMessageWords, 0}.encode();
+  to.rdi = endpoint_cap.data;
+  to.rax = 0;
+  call_and_switch(cpu, thread, reply, handler);
 }
 
 }  // namespace kernel

@@ -6,6 +6,7 @@
 #include "kernel/config.hpp"
 #include "kernel/console.hpp"
 #include "kernel/endpoint.hpp"
+#include "kernel/fastpath.hpp"
 #include "kernel/notification.hpp"
 #include "kernel/panic.hpp"
 #include "kernel/scheduler.hpp"
@@ -87,6 +88,7 @@ void deliver_fault(Tcb* tcb, FaultKind kind, uint64_t address, uint64_t detail) 
     return;
   }
   const Capability& cap = tcb->fault_endpoint.cap;
+  fast_fault(tcb, cap);  // returns only when the general path must run
   endpoint_send(tcb, reinterpret_cast<Endpoint*>(cap.object), cap.data, false, true, true);
 }
 
@@ -95,6 +97,7 @@ void deliver_fault_to(Tcb* tcb, const Capability& endpoint, FaultKind kind, uint
   tcb->fault_kind = static_cast<uint64_t>(kind);
   tcb->fault_address = address;
   tcb->fault_detail = detail;
+  fast_fault(tcb, endpoint);  // returns only when the general path must run
   endpoint_send(tcb, reinterpret_cast<Endpoint*>(endpoint.object), endpoint.data, false, true,
                 true);
 }

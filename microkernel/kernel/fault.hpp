@@ -11,7 +11,9 @@
 namespace kernel {
 
 // Stops `tcb` and sends the fault to its fault endpoint as if it had called it; with no
-// handler, suspends it and signals its supervisor.
+// handler, suspends it and signals its supervisor. When `tcb` is this CPU's current thread and
+// the handler is waiting and may run at once, this does not return: it leaves the kernel to
+// the handler (fast_fault), so callers must have nothing left to do but the kernel exit.
 void deliver_fault(Tcb* tcb, sonde::abi::FaultKind kind, uint64_t address, uint64_t detail);
 
 // The same, to a given endpoint cap (a breakpoint's): the thread waits for its reply.

@@ -25,7 +25,6 @@ namespace {
 
 BootInfo boot_info;
 elf::SymbolTable kernel_symbols;
-arch::TrapFrame first_entry;
 
 // Test kernels can be told to misbehave on purpose, to prove failures are reported. Each
 // misdeed is its own function, so the panic report can be checked to name it.
@@ -127,7 +126,5 @@ extern "C" [[noreturn]] void kernel_main(uint32_t magic, uint32_t boot_info_phys
   if (cpus > 1) printk("kernel: %u CPUs online\n", cpus);
   start_root_task(*root, "root", boot_info);
   printk("kernel: starting root task\n");
-  schedule_into(first_entry);
-  kernel_unlock();
-  arch::return_to(&first_entry);
+  kernel_exit();
 }

@@ -5,6 +5,8 @@
 #include "arch/x86_64/cpu.hpp"
 #include "kernel/config.hpp"
 #include "kernel/console.hpp"
+#include "kernel/fault.hpp"
+#include "kernel/page_table.hpp"
 #include "kernel/panic.hpp"
 #include "kernel/smp.hpp"
 #include "kernel/timer.hpp"
@@ -16,6 +18,7 @@ namespace {
 // A test kernel whose threads are all blocked for this long ends the run instead of
 // waiting for the harness's timeout.
 constexpr uint64_t kTestDeadlockTicks = 300;
+constexpr uint64_t kGeneralProtectionVector = 13;
 
 PerCpu& home(const Tcb* tcb) { return cpu_at(tcb->cpu); }
 
@@ -102,23 +105,6 @@ Tcb* choose(PerCpu& cpu) {
   return next;
 }
 
-void switch_to(PerCpu& cpu, Tcb* next) {
-  if (cpu.fpu_owner != next) {
-    if (cpu.fpu_owner != nullptr) {
-      asm volatile("fxsave64 (%0)" : : "r"(cpu.fpu_owner->fpu) : "memory");
-    }
-    asm volatile("fxrstor64 (%0)" : : "r"(next->fpu) : "memory");
-    cpu.fpu_owner = next;
-  }
-  uint64_t table = thread_page_table(next);
-  if (table != cpu.loaded_page_table) {
-    arch::write_cr3(table);
-    cpu.loaded_page_table = table;
-  }
-  arch::write_msr(arch::kMsrFsBase, next->fs_base);
-  cpu.current = next;
-}
-
 bool all_cpus_idle() {
   for (unsigned i = 0; i < cpus_online(); ++i) {
     if (!cpu_at(i).idle) return false;
@@ -168,7 +154,13 @@ void scheduler_remove(Tcb* tcb) {
   if (tcb->state == ThreadState::kRunning && on < 0 && queued(tcb)) dequeue(tcb);
   tcb->state = ThreadState::kInactive;
   if (on >= 0) {
-    cpu_at(static_cast<unsigned>(on)).current = nullptr;
+    PerCpu& cpu = cpu_at(static_cast<unsigned>(on));
+    cpu.current = nullptr;
+    // That CPU saves its next entry from user mode into the TCB, which is about to go: give it
+    // scratch space, and wait until it is past any entry that began with the old pointers.
+    cpu.entry_frame = &cpu.scratch_frame;
+    set_interrupt_stack(cpu, &cpu.scratch_frame);
+    if (static_cast<unsigned>(on) != this_cpu().index) wait_for_entry(static_cast<unsigned>(on));
     reschedule_cpu(static_cast<unsigned>(on));
   }
   for (unsigned i = 0; i < cpus_online(); ++i) {
@@ -187,12 +179,7 @@ void scheduler_tick() {
   if (current->ticks_left == 0) current->slice_expired = true;
 }
 
-void save_current(const arch::TrapFrame& frame) {
-  Tcb* current = this_cpu().current;
-  if (current != nullptr) current->regs = frame;
-}
-
-void schedule_into(arch::TrapFrame& frame) {
+Tcb* schedule() {
   PerCpu& cpu = this_cpu();
   Tcb* next = choose(cpu);
   while (next != nullptr && thread_page_table(next) == 0) {
@@ -229,7 +216,33 @@ void schedule_into(arch::TrapFrame& frame) {
     }
   }
   if (next != cpu.current || thread_page_table(next) != cpu.loaded_page_table) switch_to(cpu, next);
-  frame = next->regs;
+  return next;
+}
+
+void kernel_exit() {
+  // The common case first: the current thread goes on, as choose() would decide (still
+  // running here, its slice not used up, nothing ready above it) and its address space is
+  // loaded; the canonical check is the one below.
+  PerCpu& cpu = this_cpu();
+  Tcb* current = cpu.current;
+  if (current != nullptr && current->state == ThreadState::kRunning && current->cpu == cpu.index &&
+      !current->slice_expired &&
+      (current->priority == kPriorityCount - 1 ||
+       !ready_at_or_above(cpu, static_cast<uint8_t>(current->priority + 1))) &&
+      thread_page_table(current) == cpu.loaded_page_table && cpu.loaded_page_table != 0 &&
+      page::is_canonical(current->regs.rsp)) {
+    leave_to(cpu, current);
+  }
+  Tcb* next = schedule();
+  // The return to user mode must never fault in the kernel. The kernel checks every stack
+  // pointer it is given; one the thread set itself is checked here (iretq would fault on a
+  // non-canonical one; sysretq would load it, for the thread to fault later): the thread gets
+  // the #GP at once, as a fault to its handler, and another thread runs.
+  while (!page::is_canonical(next->regs.rsp)) {
+    deliver_fault(next, sonde::abi::FaultKind::kException, kGeneralProtectionVector, 0);
+    next = schedule();
+  }
+  leave_to(this_cpu(), next);
 }
 
 }  // namespace kernel

@@ -5,7 +5,9 @@
 
 #include <stdint.h>
 
+#include "arch/x86_64/cpu.hpp"
 #include "arch/x86_64/trap_frame.hpp"
+#include "kernel/smp.hpp"
 #include "kernel/tcb.hpp"
 
 namespace kernel {
@@ -26,16 +28,57 @@ void thread_set_cpu(Tcb* tcb, uint8_t cpu);
 // being destroyed).
 void scheduler_remove(Tcb* tcb);
 
+// A thread of `priority` or higher is ready in this CPU's run queues.
+inline bool ready_at_or_above(const PerCpu& cpu, uint8_t priority) {
+  static_assert(kPriorityCount == 256);
+  const uint64_t* bitmap = cpu.ready_bitmap;
+  unsigned word = priority / 64;
+  uint64_t above = bitmap[word] >> (priority % 64);
+  switch (word) {
+    case 0: above |= bitmap[1]; [[fallthrough]];
+    case 1: above |= bitmap[2]; [[fallthrough]];
+    case 2: above |= bitmap[3]; [[fallthrough]];
+    default: break;
+  }
+  return above != 0;
+}
+
 // The next idle period prints "no task left to run" once (after a thread exits).
 void scheduler_announce_idle();
 
 // Timer interrupt: charges the current thread's slice.
 void scheduler_tick();
 
-// The kernel's exit path: chooses the thread to run (idling until there is one), switches
-// address space, FPU state and fs base to it, and copies its registers into `frame`.
-void schedule_into(arch::TrapFrame& frame);
-// The entry path from user mode: saves the interrupted thread's registers.
-void save_current(const arch::TrapFrame& frame);
+// Chooses the thread to run (idling until there is one) and switches address space, FPU state
+// and fs base to it.
+Tcb* schedule();
+// The kernel's exit path (kernel lock held): schedule(), then user mode in the chosen thread;
+// the lock is released on the way out.
+[[noreturn]] void kernel_exit();
+// Makes `next` this CPU's current thread: FPU state, address space, fs base.
+[[gnu::always_inline]] inline void switch_to(PerCpu& cpu, Tcb* next) {
+  if (cpu.fpu_owner != next) {
+    if (cpu.fpu_owner != nullptr) {
+      asm volatile("fxsave64 (%0)" : : "r"(cpu.fpu_owner->fpu) : "memory");
+    }
+    asm volatile("fxrstor64 (%0)" : : "r"(next->fpu) : "memory");
+    cpu.fpu_owner = next;
+  }
+  uint64_t table = thread_page_table(next);
+  if (table != cpu.loaded_page_table) {
+    arch::write_cr3(table);
+    cpu.loaded_page_table = table;
+  }
+  arch::write_msr(arch::kMsrFsBase, next->fs_base);
+  cpu.current = next;
+}
+
+// Leaves for `next`, the CPU's current thread, already switched to (the fast paths' exit):
+// its next entry saves into its TCB.
+[[noreturn, gnu::always_inline]] inline void leave_to(PerCpu& cpu, Tcb* next) {
+  cpu.entry_frame = &next->regs;
+  set_interrupt_stack(cpu, &next->regs);
+  arch::exit_to_user(&next->regs);
+}
 
 }  // namespace kernel

@@ -29,13 +29,6 @@ namespace {
 PerCpu cpus[kMaxCpus];
 volatile uint32_t online_count = 1;
 
-struct TicketLock {
-  volatile uint32_t next = 0;
-  volatile uint32_t serving = 0;
-  volatile int32_t owner = -1;  // CPU index holding it
-};
-TicketLock big_lock;
-
 constexpr uint64_t kApStackSize = 16 * 1024;
 alignas(16) uint8_t ap_stacks[(kMaxCpus - 1) * kApStackSize];
 
@@ -83,6 +76,8 @@ void percpu_init(unsigned index, uint64_t kernel_stack_top) {
   cpu.self = &cpu;
   cpu.kernel_stack_top = kernel_stack_top;
   cpu.index = index;
+  cpu.entry_frame = &cpu.scratch_frame;
+  cpu.interrupt_stack = arch::interrupt_stack_slot(index);
   cpu.apic_id = index == 0 ? 0 : arch::apic_id();
   arch::write_msr(arch::kMsrGsBase, reinterpret_cast<uint64_t>(&cpu));
   arch::write_msr(arch::kMsrKernelGsBase, 0);
@@ -98,27 +93,27 @@ void serve_tlb_request() {
   __atomic_store_n(&cpu.flush_pending, 0, __ATOMIC_RELEASE);
 }
 
-void kernel_lock() {
-  uint32_t ticket = __atomic_fetch_add(&big_lock.next, 1, __ATOMIC_ACQUIRE);
+}  // namespace kernel
+
+extern "C" {
+kernel::TicketLock kernel_big_lock;
+}
+
+namespace kernel {
+
+void kernel_lock_wait(uint32_t ticket) {
   uint64_t spins = 0;
-  while (__atomic_load_n(&big_lock.serving, __ATOMIC_ACQUIRE) != ticket) {
+  while (__atomic_load_n(&kernel_big_lock.serving, __ATOMIC_ACQUIRE) != ticket) {
     serve_tlb_request();
     asm volatile("pause");
     // A lock held this long (seconds, even under emulation) is a kernel bug: say so loudly
     // instead of hanging.
     if (++spins == (uint64_t{1} << 31)) {
       panic("kernel lock: CPU %lu waited for ticket %u; serving %u, next %u, owner CPU %d",
-            this_cpu().index, ticket, big_lock.serving, big_lock.next, big_lock.owner);
+            this_cpu().index, ticket, kernel_big_lock.serving, kernel_big_lock.next,
+            kernel_big_lock.owner);
     }
   }
-  big_lock.owner = static_cast<int32_t>(this_cpu().index);
-}
-
-bool kernel_lock_held_here() { return big_lock.owner == static_cast<int32_t>(this_cpu().index); }
-
-void kernel_unlock() {
-  big_lock.owner = -1;
-  __atomic_store_n(&big_lock.serving, big_lock.serving + 1, __ATOMIC_RELEASE);
 }
 
 void shootdown(uint64_t page_table, bool leave) {
@@ -133,6 +128,14 @@ void shootdown(uint64_t page_table, bool leave) {
   for (unsigned i = 0; i < online_count; ++i) {
     while (__atomic_load_n(&cpus[i].flush_pending, __ATOMIC_ACQUIRE) != 0) asm volatile("pause");
   }
+}
+
+void wait_for_entry(unsigned index) {
+  PerCpu& cpu = cpus[index];
+  cpu.flush_leave = 0;
+  __atomic_store_n(&cpu.flush_pending, 1, __ATOMIC_RELEASE);
+  arch::apic_send_ipi(cpu.apic_id, arch::kTlbVector);
+  while (__atomic_load_n(&cpu.flush_pending, __ATOMIC_ACQUIRE) != 0) asm volatile("pause");
 }
 
 void reschedule_cpu(unsigned index) {
@@ -217,9 +220,5 @@ extern "C" [[noreturn]] void ap_main(uint64_t index, uint64_t stack_top) {
   cpu.online = 1;
   __atomic_fetch_add(&online_count, 1, __ATOMIC_RELEASE);
   kernel_lock();
-  static arch::TrapFrame first_frames[kMaxCpus];
-  arch::TrapFrame& frame = first_frames[index];
-  schedule_into(frame);
-  kernel_unlock();
-  arch::return_to(&frame);
+  kernel_exit();
 }

@@ -30,6 +30,10 @@ constexpr uint64_t kMaxDebugWrite = 4096;
 
 // The debug calls are for holders of the DebugConsole cap (its cptr in rdx) only.
 bool holds_debug_console(Tcb* thread) {
+  const Capability& root = thread->cspace_root.cap;
+  if (Slot* slot = lookup_one_level(root, thread->regs.rdx)) {
+    return slot->type() == ObjectType::kDebugConsole;
+  }
   Slot* slot = nullptr;
   if (thread->cspace_root.empty()) return false;
   return lookup_cap_argument(thread->cspace_root.cap, thread->regs.rdx, ObjectType::kDebugConsole,
@@ -166,8 +170,6 @@ void reply_receive_syscall(Tcb* caller) {
 }  // namespace
 
 void ipc_syscall(Tcb* caller, Syscall number) {
-  if (number == Syscall::kCall && fast_call(caller)) return;
-  if (number == Syscall::kReplyRecv && fast_reply_receive(caller)) return;
   switch (number) {
     case Syscall::kCall:
     case Syscall::kSend:

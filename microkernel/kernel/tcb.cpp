@@ -250,11 +250,6 @@ void thread_created(Tcb* tcb) {
 
 void thread_destroyed(Tcb* tcb) { scheduler_remove(tcb); }
 
-uint64_t thread_page_table(const Tcb* tcb) {
-  if (tcb->vspace.empty()) return 0;
-  return tcb->vspace.cap.object - kDirectMapBase;
-}
-
 void address_space_destroyed(uintptr_t pml4_virtual) {
   uint64_t table = pml4_virtual - kDirectMapBase;
   PerCpu& cpu = this_cpu();
@@ -309,6 +304,9 @@ void write_user_registers(Tcb& tcb, const abi::UserRegisters& in) {
   r.r13 = in.r13;
   r.r14 = in.r14;
   r.r15 = in.r15;
+  // Not a syscall's frame any more: the thread leaves by iretq, which restores rcx and r11
+  // (sysretq would load them with rip and rflags).
+  r.vector = 0;
   tcb.fs_base = in.fs_base;
 }
 

@@ -8,6 +8,7 @@
 
 #include "arch/x86_64/trap_frame.hpp"
 #include "kernel/cap.hpp"
+#include "kernel/memory.hpp"
 #include "sonde/abi/ipc.hpp"
 #include "sonde/abi/objects.hpp"
 
@@ -69,6 +70,9 @@ struct Tcb {
   char name[16];
 };
 static_assert(sizeof(Tcb) <= (1u << sonde::abi::kTcbBits));
+// Interrupts from user mode push the frame into `regs` (TSS.rsp0 is its end, which the CPU
+// would round down to 16 bytes).
+static_assert(offsetof(Tcb, regs) % 16 == 0 && sizeof(arch::TrapFrame) % 16 == 0);
 
 // A fresh TCB in zeroed memory: inactive, priority 0, clean FPU state.
 void thread_created(Tcb* tcb);
@@ -76,7 +80,10 @@ void thread_created(Tcb* tcb);
 void thread_destroyed(Tcb* tcb);
 
 // Physical address of the thread's page-table root, or 0 when it has no VSpace.
-uint64_t thread_page_table(const Tcb* tcb);
+inline uint64_t thread_page_table(const Tcb* tcb) {
+  if (tcb->vspace.empty()) return 0;
+  return tcb->vspace.cap.object - kDirectMapBase;
+}
 
 // A VSpace is going away: if its tables are loaded, the CPU switches to the kernel's own.
 void address_space_destroyed(uintptr_t pml4_virtual);

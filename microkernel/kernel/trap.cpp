@@ -6,6 +6,7 @@
 #include "kernel/breakpoint.hpp"
 #include "kernel/console.hpp"
 #include "kernel/device_caps.hpp"
+#include "kernel/fastpath.hpp"
 #include "kernel/fault.hpp"
 #include "kernel/page_table.hpp"
 #include "kernel/panic.hpp"
@@ -27,7 +28,6 @@ constexpr uint64_t kLastIrqVector = 47;
 constexpr uint64_t kPageFaultVector = 14;
 constexpr uint64_t kDebugVector = 1;
 constexpr uint64_t kBreakpointVector = 3;
-constexpr uint64_t kGeneralProtectionVector = 13;
 
 // Device interrupts and inter-processor interrupts (with the kernel lock held).
 void device_interrupt(uint64_t vector) {
@@ -61,6 +61,8 @@ void user_exception(Tcb* thread, const arch::TrapFrame& frame) {
 }  // namespace
 }  // namespace kernel
 
+// An interrupt or exception in kernel mode: only the idle loop takes interrupts (with the lock
+// free); an exception here is a kernel bug, except a kernel probe's int3.
 extern "C" void interrupt_dispatch(arch::TrapFrame* frame) {
   using namespace kernel;
   uint64_t vector = frame->vector;
@@ -71,41 +73,49 @@ extern "C" void interrupt_dispatch(arch::TrapFrame* frame) {
     return;
   }
   if (vector == arch::kSpuriousVector) return;
-  if (!arch::from_user(*frame)) {
-    // In the kernel, only the idle loop takes interrupts (with the lock free); an exception
-    // here is a kernel bug.
-    if (vector >= 32 && vector != arch::kSyscallVector) {
-      kernel_lock();
-      device_interrupt(vector);
-      kernel_unlock();
-      return;
-    }
-    if (vector == kBreakpointVector && kernel_breakpoint_trap(*frame)) return;
-    panic_exception(*frame);
+  if (vector >= 32) {
+    kernel_lock();
+    device_interrupt(vector);
+    kernel_unlock();
+    return;
   }
+  if (vector == kBreakpointVector && kernel_breakpoint_trap(*frame)) return;
+  panic_exception(*frame);
+}
+
+// An interrupt or exception in user mode: the entry stub built `frame` in the current thread's
+// TCB (TSS.rsp0 pointed there).
+extern "C" [[noreturn]] void user_interrupt(arch::TrapFrame* frame) {
+  using namespace kernel;
+  // Read before the TLB request is served: a CPU destroying the thread waits for that, and
+  // the TCB may be gone after it.
+  uint64_t vector = frame->vector;
+  serve_tlb_request();
+  if (vector == arch::kTlbVector) arch::apic_end_of_interrupt();
   kernel_lock();
-  save_current(*frame);
   // No current thread: it was destroyed on another CPU while it ran here; its entry is void.
   if (Tcb* thread = current_thread()) {
-    if (vector == arch::kSyscallVector) {
-      syscall_dispatch(thread);
-    } else if (vector < 32) {
+    if (frame != &thread->regs) panic("entry frame %p is not the current thread's", frame);
+    if (vector < 32) {
       user_exception(thread, *frame);
     } else {
       device_interrupt(vector);
     }
-  } else if (vector >= 32 && vector != arch::kSyscallVector) {
+  } else if (vector >= 32) {
     device_interrupt(vector);
   }
-  schedule_into(*frame);
-  // The return to user mode (iretq) must never fault in the kernel. The kernel checks every
-  // stack pointer it is given; one the thread set itself is checked here: the thread gets the
-  // #GP it would get in user mode, as a fault to its handler, and another thread runs.
-  while (arch::from_user(*frame) && !page::is_canonical(frame->rsp)) {
-    Tcb* thread = current_thread();
-    if (thread == nullptr) break;
-    deliver_fault(thread, sonde::abi::FaultKind::kException, kGeneralProtectionVector, 0);
-    schedule_into(*frame);
+  kernel_exit();
+}
+
+// The syscall entry (interrupts.S) saved the registers in the current thread's TCB.
+extern "C" [[noreturn]] void syscall_handler() {
+  using namespace kernel;
+  kernel_lock();
+  // No current thread: it was destroyed on another CPU while it ran here; its entry is void.
+  PerCpu& cpu = this_cpu();
+  if (Tcb* thread = cpu.current) {
+    fast_syscall(cpu, thread);  // returns only when the general path must run
+    syscall_dispatch(thread);
   }
-  kernel_unlock();
+  kernel_exit();
 }

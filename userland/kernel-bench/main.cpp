@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
-// Microkernel benchmarks, run as the root task of kernel-bench.iso by tools/bench: an IPC
-// Call/ReplyRecv round trip between two address spaces, and a breakpoint round trip (hit,
-// handler reply, resume). Prints `BENCH <name> <tsc ticks per operation>` lines and a
-// calibration line (instructions per TSC tick, meaningful when QEMU runs with -icount).
+// Microkernel benchmarks, run as the root task of kernel-bench.iso by tools/bench: the null
+// call, an IPC Call/ReplyRecv round trip between two address spaces, a ForeignSyscall round
+// trip (a Linux-ABI thread's `syscall` to its handler and the SetResult reply), and a
+// breakpoint round trip (hit, handler reply, resume). Prints `BENCH <name> <tsc ticks per
+// operation>` lines and a calibration line (instructions per TSC tick, meaningful when QEMU runs
+// with -icount).
 #include <stddef.h>
 #include <stdint.h>
 
@@ -209,6 +211,70 @@ void breakpoint_round_trip() {
 
 }  // namespace
 
+// A Linux-ABI thread's loop: every `syscall` is a ForeignSyscall fault to its handler.
+extern "C" void bench_linux_loop();
+asm(R"(
+    .text
+    .globl bench_linux_loop
+    .balign 16
+bench_linux_loop:
+    mov $39, %eax
+    syscall
+    jmp bench_linux_loop
+)");
+
+namespace {
+
+struct alignas(16) LinuxStack {
+  uint8_t bytes[4096];
+};
+LinuxStack linux_stack;
+
+// The root task is the fault handler of a Linux-ABI thread at its own priority: each round
+// is the handler's ReplyRecv (SetResult) and the thread's next `syscall` coming back as a
+// ForeignSyscall fault (21 words: 8 in registers, 13 in the handler's IPC buffer).
+void foreign_syscall_round_trip() {
+  uint64_t endpoint = make(ObjectType::kEndpoint);
+  uint64_t reply = make(ObjectType::kReply);
+  uint64_t tcb = make(ObjectType::kTcb);
+  uint64_t configure[] = {kRoot, 0, kVSpace, 0, endpoint, 0};
+  check(invoke(tcb, Label::kTcbConfigure, configure, 6), "configure linux thread");
+  uint64_t priority[] = {100};
+  check(invoke(tcb, Label::kTcbSetPriority, priority, 1), "linux thread priority");
+  uint64_t linux_abi[] = {static_cast<uint64_t>(abi::ThreadAbi::kLinux)};
+  check(invoke(tcb, Label::kTcbSetAbi, linux_abi, 1), "linux abi");
+  uint64_t registers[1 + abi::kUserRegisterWords] = {abi::tcb_message::kWriteResume};
+  registers[1] = reinterpret_cast<uint64_t>(&bench_linux_loop);
+  registers[2] = reinterpret_cast<uint64_t>(linux_stack.bytes + sizeof(linux_stack.bytes));
+  registers[3] = 0x202;
+  check(invoke(tcb, Label::kTcbWriteRegisters, registers, 1 + abi::kUserRegisterWords),
+        "start linux thread");
+
+  constexpr uint64_t kSetResult = static_cast<uint64_t>(abi::FaultReply::kSetResult);
+  sys::MessageRegisters mr;
+  auto r = sys::recv(endpoint, reply, mr);
+  for (int i = 0; i < 100 && r.error == Error::kNone; ++i) {  // warm up
+    mr.word[0] = 0;
+    r = sys::reply_recv(endpoint, reply, kSetResult, mr, 1);
+  }
+  uint64_t start = rdtsc();
+  for (uint64_t i = 0; i < kRounds && r.error == Error::kNone; ++i) {
+    mr.word[0] = i;
+    r = sys::reply_recv(endpoint, reply, kSetResult, mr, 1);
+  }
+  uint64_t ticks = rdtsc() - start;
+  if (r.error != Error::kNone ||
+      r.info.label != static_cast<uint64_t>(abi::FaultKind::kForeignSyscall) ||
+      r.info.length != abi::kFaultMessageWords) {
+    sys::print("kernel-bench: foreign syscall round trip failed\n");
+    failed = true;
+  }
+  check(invoke(tcb, Label::kTcbSuspend, nullptr, 0), "suspend linux thread");
+  sys::print("BENCH foreign_syscall_round_trip %lu\n", ticks / kRounds);
+}
+
+}  // namespace
+
 extern "C" int main() {
   const auto* info = reinterpret_cast<const abi::BootInfo*>(abi::kRootBootInfo);
   next_slot = info->first_free_slot;
@@ -220,6 +286,7 @@ extern "C" int main() {
   calibrate();
   null_syscall();
   ipc_round_trip();
+  foreign_syscall_round_trip();
   breakpoint_round_trip();
   sys::print("kernel-bench: %s\n", failed ? "FAILED" : "done");
   return failed ? 1 : 0;

@@ -62,6 +62,10 @@ enum : int {
   attack_kernel_probe_without_authority,
   attack_kernel_probe_off_function_entry,
   attack_non_canonical_stack_pointer,
+  // The IPC fast paths and their fallbacks (fastpath.cpp).
+  fastpath_fallbacks,
+  fastpath_fault_fallbacks,
+  fastpath_destroy_on_another_cpu,
   kCount,
 };
 }  // namespace test_order

@@ -44,6 +44,10 @@ alignas(16) uint64_t gdts[kCpus][8];
 
 void gdt_init(uint64_t kernel_stack_top) { gdt_init_cpu(0, kernel_stack_top); }
 
+void* interrupt_stack_slot(unsigned cpu) {
+  return reinterpret_cast<uint8_t*>(&tss_of[cpu]) + __builtin_offsetof(TaskStateSegment, rsp);
+}
+
 // Each CPU has its own GDT (its TSS descriptor's busy bit is per CPU) and TSS.
 void gdt_init_cpu(unsigned cpu, uint64_t kernel_stack_top) {
   TaskStateSegment& tss = tss_of[cpu];

@@ -57,13 +57,36 @@ STUB_NOERR 31
     .set vector, vector + 1
 .endr
 
+/* From user mode the CPU switched to TSS.rsp0, the end of the current thread's register frame
+   in its TCB (set at every exit to user mode), so the frame is built in the TCB itself; the
+   kernel then runs on this CPU's stack and leaves through exit_to_user. From kernel mode (the
+   idle loop, kernel probes) the frame is on the kernel stack and trap_return goes back. */
 interrupt_common:
     cld
-    /* From user mode, switch GS to this CPU's kernel block (the syscall entry has already). */
     testb $3, 24(%rsp)
-    jz interrupt_common_swapped
+    jz kernel_interrupt_common
     swapgs
-interrupt_common_swapped:
+    pushq %rax
+    pushq %rbx
+    pushq %rcx
+    pushq %rdx
+    pushq %rsi
+    pushq %rdi
+    pushq %rbp
+    pushq %r8
+    pushq %r9
+    pushq %r10
+    pushq %r11
+    pushq %r12
+    pushq %r13
+    pushq %r14
+    pushq %r15
+    mov %rsp, %rdi
+    mov %gs:8, %rsp        /* PerCpu::kernel_stack_top */
+    call user_interrupt    /* does not return */
+    ud2
+
+kernel_interrupt_common:
     pushq %rax
     pushq %rbx
     pushq %rcx
@@ -81,8 +104,6 @@ interrupt_common_swapped:
     pushq %r15
     mov %rsp, %rdi
     call interrupt_dispatch
-    /* fall through: return to the frame at rsp */
-    .globl trap_return
 trap_return:
     popq %r15
     popq %r14
@@ -100,32 +121,95 @@ trap_return:
     popq %rbx
     popq %rax
     add $16, %rsp          /* vector and error code */
-    testb $3, 8(%rsp)      /* back to user mode: give GS back */
-    jz 1f
-    swapgs
-1:  iretq
+    iretq
 
-/* void arch::return_to(const TrapFrame* frame) */
-    .globl _ZN4arch9return_toEPKNS_9TrapFrameE
-_ZN4arch9return_toEPKNS_9TrapFrameE:
-    mov %rdi, %rsp
-    jmp trap_return
-
-/* syscall entry: interrupts are off (SFMASK), rcx = user rip, r11 = user rflags. Build a
-   TrapFrame on the kernel stack so syscalls and interrupts share one exit path. */
+/* syscall entry: interrupts are off (SFMASK), rcx = user rip, r11 = user rflags. The
+   registers go straight into the current thread's TCB (PerCpu::entry_frame, %gs:32; a scratch
+   frame when there is no thread whose TCB may be written), then the kernel runs on this CPU's
+   stack and never returns here: it leaves through exit_to_user. */
     .globl syscall_entry
 syscall_entry:
     swapgs
     mov %rsp, %gs:16       /* PerCpu::user_rsp */
+    mov %gs:32, %rsp       /* PerCpu::entry_frame */
+    mov %rax, 112(%rsp)
+    mov %rbx, 104(%rsp)
+    mov %rcx, 96(%rsp)
+    mov %rdx, 88(%rsp)
+    mov %rsi, 80(%rsp)
+    mov %rdi, 72(%rsp)
+    mov %rbp, 64(%rsp)
+    mov %r8, 56(%rsp)
+    mov %r9, 48(%rsp)
+    mov %r10, 40(%rsp)
+    mov %r11, 32(%rsp)
+    mov %r12, 24(%rsp)
+    mov %r13, 16(%rsp)
+    mov %r14, 8(%rsp)
+    mov %r15, 0(%rsp)
+    mov %rcx, 136(%rsp)    /* rip */
+    mov %r11, 152(%rsp)    /* rflags */
+    mov %gs:16, %rcx
+    mov %rcx, 160(%rsp)    /* rsp */
+    movq $0x100, 120(%rsp) /* vector: syscall (cs and ss never change in a TCB) */
     mov %gs:8, %rsp        /* PerCpu::kernel_stack_top */
-    pushq $0x23            /* user ss */
-    pushq %gs:16
-    pushq %r11             /* rflags */
-    pushq $0x2b            /* user cs */
-    pushq %rcx             /* rip */
-    pushq $0               /* error code */
-    pushq $0x100           /* vector: syscall */
-    jmp interrupt_common_swapped
+    call syscall_handler   /* does not return */
+    ud2
+
+/* [[noreturn]] void arch::exit_to_user(const TrapFrame* frame): the kernel lock is held and
+   interrupts are off. Every register is read from the TCB before the lock is released (another
+   CPU may change the TCB as soon as it has the lock). A frame saved by a syscall leaves by
+   sysretq: rcx and r11 carry rip and rflags, as the syscall ABI allows; any other frame leaves
+   by iretq from this CPU's stack, which restores every register. */
+    .globl _ZN4arch12exit_to_userEPKNS_9TrapFrameE
+_ZN4arch12exit_to_userEPKNS_9TrapFrameE:
+    cmpq $0x100, 120(%rdi)
+    jne 1f
+    mov 136(%rdi), %rcx
+    mov 152(%rdi), %r11
+    mov 112(%rdi), %rax
+    mov 104(%rdi), %rbx
+    mov 88(%rdi), %rdx
+    mov 80(%rdi), %rsi
+    mov 64(%rdi), %rbp
+    mov 56(%rdi), %r8
+    mov 48(%rdi), %r9
+    mov 40(%rdi), %r10
+    mov 24(%rdi), %r12
+    mov 16(%rdi), %r13
+    mov 8(%rdi), %r14
+    mov 0(%rdi), %r15
+    mov 160(%rdi), %rsp
+    mov 72(%rdi), %rdi
+    movl $-1, kernel_big_lock+8(%rip)   /* kernel_unlock: owner, then serving + 1 */
+    incl kernel_big_lock+4(%rip)
+    swapgs
+    sysretq
+1:  mov %gs:8, %rsp
+    pushq 168(%rdi)        /* ss */
+    pushq 160(%rdi)        /* rsp */
+    pushq 152(%rdi)        /* rflags */
+    pushq 144(%rdi)        /* cs */
+    pushq 136(%rdi)        /* rip */
+    mov 112(%rdi), %rax
+    mov 104(%rdi), %rbx
+    mov 96(%rdi), %rcx
+    mov 88(%rdi), %rdx
+    mov 80(%rdi), %rsi
+    mov 64(%rdi), %rbp
+    mov 56(%rdi), %r8
+    mov 48(%rdi), %r9
+    mov 40(%rdi), %r10
+    mov 32(%rdi), %r11
+    mov 24(%rdi), %r12
+    mov 16(%rdi), %r13
+    mov 8(%rdi), %r14
+    mov 0(%rdi), %r15
+    mov 72(%rdi), %rdi
+    movl $-1, kernel_big_lock+8(%rip)
+    incl kernel_big_lock+4(%rip)
+    swapgs
+    iretq
 
     .section .rodata
     .balign 8

@@ -16,6 +16,12 @@ struct TrapFrame {
   uint64_t rip, cs, rflags, rsp, ss;
 };
 static_assert(sizeof(TrapFrame) == 22 * 8);
+// Offsets interrupts.S uses (syscall_entry and exit_to_user read and write the TCB's frame).
+static_assert(__builtin_offsetof(TrapFrame, rax) == 112);
+static_assert(__builtin_offsetof(TrapFrame, vector) == 120);
+static_assert(__builtin_offsetof(TrapFrame, rip) == 136);
+static_assert(__builtin_offsetof(TrapFrame, rflags) == 152);
+static_assert(__builtin_offsetof(TrapFrame, rsp) == 160);
 
 inline bool from_user(const TrapFrame& frame) { return (frame.cs & 3) == 3; }
 
@@ -30,6 +36,8 @@ inline constexpr uint64_t kSyscallVector = 0x100;  // TrapFrame::vector for a sy
 
 void gdt_init(uint64_t kernel_stack_top);
 void gdt_init_cpu(unsigned cpu, uint64_t kernel_stack_top);
+// Where CPU `cpu`'s TSS.rsp0 is (unaligned): the stack an interrupt from user mode pushes onto.
+void* interrupt_stack_slot(unsigned cpu);
 void idt_init();
 void idt_load();  // on the other CPUs: the boot CPU built the table
 void timer_init(uint32_t hz);
@@ -37,8 +45,8 @@ void timer_init(uint32_t hz);
 void irq_mask(unsigned irq, bool masked);
 void syscall_init();
 
-// Leaves the kernel through the common exit path with `frame`'s registers (used to enter
-// user mode the first time).
-[[noreturn]] void return_to(const TrapFrame* frame);
+// Leaves the kernel for user mode with `frame`'s registers (a TCB's), releasing the kernel
+// lock after the last read of the frame: sysretq for a frame a syscall saved, else iretq.
+[[noreturn]] void exit_to_user(const TrapFrame* frame);
 
 }  // namespace arch

@@ -1,0 +1,119 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Counts the guest instructions of one kernel-bench operation, function by function.
+
+Boots kernel-bench.iso under QEMU (-icount, gdb stub), stops at START (a user address in
+kernel-bench.elf, e.g. a `syscall` in a timed loop) on its Nth hit, single-steps until rip is
+END, and prints the functions the instructions ran in (in order, then totals). Single steps
+count exactly what -icount counts (a `rep` iteration is one instruction).
+
+    userland/kernel-bench/profile.py build/images/kernel-bench.iso \
+        build/microkernel/kernel-test.elf build/userland/kernel-bench/kernel-bench.elf \
+        0x401a36 0x401a38 --hit 2
+
+With PROFILE_TRACE=FILE set, every rip stepped through is also written to FILE (one hex
+address a line), for `addr2line -e build/microkernel/kernel-test.elf` to map to source lines.
+"""
+import argparse
+import bisect
+import collections
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+
+GDB_SCRIPT = """
+import gdb
+gdb.execute("set pagination off")
+gdb.execute("target remote :{port}")
+gdb.execute("hbreak *{start:#x}")
+if {hit} > 1:
+    gdb.execute("ignore 1 {skip}")
+gdb.execute("continue")
+gdb.execute("delete")
+with open("{out}", "w") as f:
+    for i in range({limit}):
+        gdb.execute("stepi", to_string=True)
+        rip = int(gdb.parse_and_eval("$pc")) & 0xffffffffffffffff
+        f.write("%x\\n" % rip)
+        if rip == {end:#x}:
+            break
+gdb.execute("kill")
+"""
+
+
+def symbols(elves):
+    table = []
+    for elf in elves:
+        out = subprocess.run(["nm", "-n", "-C", elf], capture_output=True, text=True).stdout
+        for line in out.splitlines():
+            parts = line.split(" ", 2)
+            if len(parts) == 3 and parts[1] in "tTwW":
+                table.append((int(parts[0], 16), parts[2]))
+    table.sort()
+    return table
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("iso")
+    parser.add_argument("elves", nargs="+", help="kernel ELF, then user ELFs")
+    parser.add_argument("start", type=lambda s: int(s, 0))
+    parser.add_argument("end", type=lambda s: int(s, 0))
+    parser.add_argument("--hit", type=int, default=1)
+    parser.add_argument("--limit", type=int, default=20000)
+    args = parser.parse_args()
+    port = 20000 + random.randrange(20000)
+    with tempfile.TemporaryDirectory() as directory:
+        trace = os.path.join(directory, "trace")
+        script = os.path.join(directory, "steps.py")
+        with open(script, "w") as f:
+            f.write(GDB_SCRIPT.format(port=port, start=args.start, end=args.end, hit=args.hit,
+                                      skip=args.hit - 1, out=trace, limit=args.limit))
+        qemu = subprocess.Popen(
+            ["qemu-system-x86_64", "-cdrom", args.iso, "-boot", "d", "-m", "256M", "-smp", "1",
+             "-accel", "tcg,thread=single", "-display", "none", "-no-reboot",
+             "-serial", f"file:{directory}/serial.log", "-monitor", "none",
+             "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
+             "-icount", "shift=0,align=off", "-gdb", f"tcp::{port}", "-S"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(1)
+        subprocess.run(["gdb", "-batch", "-nx", "-ex", f"source {script}"],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=900)
+        qemu.kill()
+        qemu.wait()
+        rips = [int(line, 16) for line in open(trace) if line.strip()]
+        if os.environ.get("PROFILE_TRACE"):
+            with open(os.environ["PROFILE_TRACE"], "w") as f:
+                f.write("".join("%x\n" % r for r in rips))
+    table = symbols(args.elves)
+    starts = [address for address, _ in table]
+
+    def name(rip):
+        i = bisect.bisect_right(starts, rip) - 1
+        if rip < 0xffff800000000000:
+            return "user" if i < 0 else "user " + table[i][1]
+        return table[i][1] if i >= 0 else "?"
+
+    runs = []
+    totals = collections.Counter()
+    for rip in rips:
+        n = name(rip)
+        totals[n] += 1
+        if runs and runs[-1][0] == n:
+            runs[-1][1] += 1
+        else:
+            runs.append([n, 1])
+    print(f"instructions: {len(rips)}")
+    for n, count in runs:
+        print(f"  {count:5} {n}")
+    print("by function:")
+    for n, count in totals.most_common():
+        print(f"  {count:5} {n}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
