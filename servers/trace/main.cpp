@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // The trace server: owns every BPF object and serves the POSIX server's bpf() calls over
 // proto/trace.capnp on the endpoint the root task gives it.
+#include "jit_memory.hpp"
 #include "kprobe_events.hpp"
 #include "kprobes.hpp"
 #include "posix_symbols.hpp"
@@ -95,6 +96,9 @@ alignas(trace::Session) uint8_t session_storage[sizeof(trace::Session)];
 alignas(trace::Service) uint8_t service_storage[sizeof(trace::Service)];
 alignas(trace::Tracefs) uint8_t tracefs_storage[sizeof(trace::Tracefs)];
 alignas(trace::Kprobes) uint8_t kprobes_storage[sizeof(trace::Kprobes)];
+// JIT code from 1 GiB up: within rel32 reach of the server's text, where helpers are.
+constexpr uint64_t kJitBase = 0x40000000;
+trace::FrameExecutableMemory jit_memory(kJitBase);
 alignas(trace::SyscallTracepoints) uint8_t syscalls_storage[sizeof(trace::SyscallTracepoints)];
 alignas(trace::ServerProbeHooks) uint8_t hooks_storage[sizeof(trace::ServerProbeHooks)];
 alignas(trace::ProbeTable) uint8_t probe_table_storage[sizeof(trace::ProbeTable)];
@@ -156,6 +160,7 @@ extern "C" int main(const sys::ServerStartInfo* info) {
   auto* environment = new (environment_storage) ServerEnvironment();
   auto* objects = new (objects_storage) trace::ObjectTable(heap, *environment);
   auto* session = new (session_storage) trace::Session(*objects, false);
+  objects->set_executable_memory(&jit_memory);
   auto* write_log = static_cast<uint8_t*>(heap.allocate(kWriteLogBytes, 4096));
   auto reply = sys::server::make_object(abi::ObjectType::kReply);
   if (write_log == nullptr || !reply.ok()) {

@@ -195,6 +195,16 @@ static void programs(void) {
   CHECK("OBJ_GET_INFO_BY_FD prog", sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &attr, sizeof attr) == 0 &&
                                        info.type == BPF_PROG_TYPE_RAW_TRACEPOINT &&
                                        info.nr_map_ids == 1 && map_ids[0] != 0 && info.id > 0);
+  // JIT-compiled, as Linux with bpf_jit_enable=1: the image copies out (bpftool prog dump jited).
+  static unsigned char image[4096];
+  uint32_t jited = info.jited_prog_len;
+  memset(&info, 0, sizeof info);
+  info.jited_prog_len = sizeof image;
+  info.jited_prog_insns = (uint64_t)(uintptr_t)image;
+  attr.info.info_len = sizeof info;
+  CHECK("the program is JIT-compiled",
+        jited > 0 && sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &attr, sizeof attr) == 0 &&
+            info.jited_prog_len == jited && (image[0] != 0 || image[1] != 0));
 
   // No exit: the verifier refuses it with a log.
   struct bpf_insn bad[] = {INSN(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0)};

@@ -248,6 +248,17 @@ rt::Result<int64_t> prog_load(BpfCall& call) {
   program->program.helper_count = ebpf::kMaxHelperId;
   program->program.verified = true;
   program->program.max_stack_depth = verdict.max_stack_depth;
+  // The JIT by default where the server has executable memory; the interpreter otherwise,
+  // and for a program the JIT refuses (the reason is kept; GAP: not in the verifier log).
+  if (ebpf::ExecutableMemory* executable = objects.executable_memory(); executable != nullptr) {
+    auto compiled = ebpf::jit_compile(program->program, *executable, objects.allocator());
+    if (compiled.ok()) {
+      program->jit = static_cast<ebpf::JitProgram&&>(compiled.value());
+      program->jit.install(program->program);
+    } else {
+      program->jit_failure = compiled.error().message;
+    }
+  }
   if (auto added = objects.add(program); !added.ok()) return fail(added.error());
   return TRY(call.session.open(program, kCanRead | kCanWrite));
 }

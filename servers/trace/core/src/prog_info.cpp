@@ -90,18 +90,25 @@ rt::Result<int64_t> prog_get_info(BpfCall& call, const ProgramObject& program) {
     uint32_t length = xlated_room < info.xlated_prog_len ? xlated_room : info.xlated_prog_len;
     TRY(memory.write(info.xlated_prog_insns, program.xlated, length));
   }
-  // The interpreter runs every program: no JIT image, one function of length 0 at no address.
-  info.jited_prog_len = 0;
+  // The JIT image as one function (bpftool prog dump jited); an interpreted program has none:
+  // one function of length 0 at no address.
+  bool jited = program.jit.compiled();
+  uint32_t jited_room = info.jited_prog_len;
+  info.jited_prog_len = jited ? static_cast<uint32_t>(program.jit.code_size()) : 0;
+  if (jited && jited_room != 0) {
+    uint32_t length = jited_room < info.jited_prog_len ? jited_room : info.jited_prog_len;
+    TRY(memory.write(info.jited_prog_insns, program.jit.code(), length));
+  }
   uint32_t ksym_room = info.nr_jited_ksyms;
   info.nr_jited_ksyms = 1;
   if (ksym_room != 0) {
-    uint64_t address = 0;
+    uint64_t address = jited ? reinterpret_cast<uint64_t>(program.jit.code()) : 0;
     TRY(memory.write(info.jited_ksyms, &address, sizeof(address)));
   }
   uint32_t length_room = info.nr_jited_func_lens;
   info.nr_jited_func_lens = 1;
   if (length_room != 0) {
-    uint32_t length = 0;
+    uint32_t length = info.jited_prog_len;
     TRY(memory.write(info.jited_func_lens, &length, sizeof(length)));
   }
   info.btf_id = program.btf != nullptr ? program.btf->id : 0;

@@ -7,6 +7,7 @@
 
 #include "ebpf/environment.hpp"
 #include "ebpf/isa.hpp"
+#include "ebpf/jit.hpp"
 #include "ebpf/map.hpp"
 #include "ebpf/program.hpp"
 #include "ebpf/runtime.hpp"
@@ -86,6 +87,9 @@ struct ProgramObject : Object {
   LineInfo* line_info = nullptr;
   uint32_t line_info_count = 0;
   ebpf::Program program;
+  ebpf::JitProgram jit;  // compiled code when the table has executable memory (else empty)
+  // Why the JIT left the program to the interpreter (nullptr: compiled, or no JIT here).
+  const char* jit_failure = nullptr;
 };
 
 // Linux's idr per kind: ids start at 1, are handed out cyclically up to INT_MAX and are never
@@ -93,6 +97,10 @@ struct ProgramObject : Object {
 class ObjectTable {
  public:
   ObjectTable(rt::Allocator& allocator, ebpf::Environment& environment);
+  // Executable memory for the JIT: programs loaded from then on are compiled (each falls back
+  // to the interpreter when compiling fails). Without it every program is interpreted.
+  void set_executable_memory(ebpf::ExecutableMemory* memory) { executable_ = memory; }
+  ebpf::ExecutableMemory* executable_memory() const { return executable_; }
   // Every session must be closed first: objects still referenced are not freed here.
   ~ObjectTable();
   ObjectTable(const ObjectTable&) = delete;
@@ -129,6 +137,7 @@ class ObjectTable {
   uint32_t position(const IdList& list, uint32_t id) const;  // first index with id >= `id`
   void destroy(Object* object);
 
+  ebpf::ExecutableMemory* executable_ = nullptr;
   rt::Allocator& allocator_;
   ebpf::Environment& environment_;
   IdList lists_[kObjectKinds];
