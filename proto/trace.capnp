@@ -208,4 +208,8 @@ interface TraceService {
   # A tracefs directory's entries, one name per line, a directory's name ending in '/'
   # (ENOTDIR for a file, ENOENT for nothing): the POSIX server's readdir and path lookup.
   tracefsList @10 (path :Text) -> (names :Data);
+
+  # Crash isolation drill (root only, through /proc/sonde/trace-server): the server faults on
+  # purpose, now or inside its next probe hit (while a POSIX thread waits on the breakpoint).
+  crash @11 (atNextHit :Bool) -> ();
 }

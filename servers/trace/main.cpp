@@ -99,6 +99,16 @@ alignas(trace::Kprobes) uint8_t kprobes_storage[sizeof(trace::Kprobes)];
 // JIT code from 1 GiB up: within rel32 reach of the server's text, where helpers are.
 constexpr uint64_t kJitBase = 0x40000000;
 trace::FrameExecutableMemory jit_memory(kJitBase);
+trace::Kprobes* the_kprobes = nullptr;
+
+// The crash drill (/proc/sonde/trace-server): a page fault now, or in the next probe hit.
+void crash_drill(bool at_next_hit) {
+  if (at_next_hit && the_kprobes != nullptr) {
+    the_kprobes->crash_at_next_hit();
+    return;
+  }
+  *reinterpret_cast<volatile uint64_t*>(8) = 0;
+}
 alignas(trace::SyscallTracepoints) uint8_t syscalls_storage[sizeof(trace::SyscallTracepoints)];
 alignas(trace::ServerProbeHooks) uint8_t hooks_storage[sizeof(trace::ServerProbeHooks)];
 alignas(trace::ProbeTable) uint8_t probe_table_storage[sizeof(trace::ProbeTable)];
@@ -197,6 +207,8 @@ extern "C" int main(const sys::ServerStartInfo* info) {
       trace::KprobeEventSwitch(*tracefs, posix_symbols, *kprobes, *syscalls);
   tracefs->set_switch(kprobe_events);
   kprobes->set_observer(environment);
+  the_kprobes = kprobes;
+  service->set_crash_hook(crash_drill);
   trace::Kprobes::ReturnSupport returns;
   const char* const names[] = {"kretprobe_shim", "kretprobe_trampoline", "kretprobe_depth",
                                "kretprobe_return_addresses", "kretprobe_functions"};

@@ -184,9 +184,15 @@ long procfs_control_write(Inode* inode, const char* data, size_t length) {
   if (inode != trace_server_control) return -rt::kEINVAL;
   size_t n = length;
   while (n > 0 && (data[n - 1] == '\n' || data[n - 1] == ' ')) --n;
-  if (n != 7 || memcmp(data, "restart", 7) != 0) return -rt::kEINVAL;
-  auto restarted = restart_trace_server();
-  if (!restarted.ok()) return -static_cast<long>(restarted.error().code);
+  rt::Result<void> done = rt::err(rt::kEINVAL);
+  if (n == 7 && memcmp(data, "restart", 7) == 0) {
+    done = restart_trace_server();
+  } else if (n == 5 && memcmp(data, "crash", 5) == 0) {
+    done = crash_trace_server(false);
+  } else if (n == 12 && memcmp(data, "crash-at-hit", 12) == 0) {
+    done = crash_trace_server(true);
+  }
+  if (!done.ok()) return -static_cast<long>(done.error().code);
   return static_cast<long>(length);
 }
 

@@ -16,8 +16,9 @@ void refresh_procfs(FileTree& tree, Process* viewer);
 bool under_procfs(FileTree& tree, Inode* cwd, const char* path);
 
 // /proc/sonde/trace-server: reading shows the trace server's instance and restarts; writing
-// "restart" replaces it with a fresh instance (as after a crash). Control files take writes
-// here instead of storing them: the bytes written, or -errno.
+// "restart" replaces it with a fresh instance, "crash" makes it fault (the root task restarts
+// it), "crash-at-hit" makes it fault inside its next probe hit (crash isolation drills). Control
+// files take writes here instead of storing them: the bytes written, or -errno.
 bool is_procfs_control(const Inode* inode);
 long procfs_control_write(Inode* inode, const char* data, size_t length);
 

@@ -151,6 +151,16 @@ TraceServerStatus trace_server_status() {
   return status;
 }
 
+rt::Result<void> crash_trace_server(bool at_next_hit) {
+  if (client == nullptr) return rt::err(rt::kENODEV, "no trace server");
+  auto request = client->crashRequest();
+  request.params().setAtNextHit(at_next_hit);
+  auto reply = request.send();
+  // Crashing now: the server dies with the call (its reply object goes), as intended.
+  if (!reply.ok() && !(reply.error().code == rt::kEPIPE && !at_next_hit)) return reply.error();
+  return {};
+}
+
 rt::Result<void> restart_trace_server() {
   if (supervisor == nullptr) return rt::err(rt::kENODEV, "no trace server");
   auto request = supervisor->restartRequest();

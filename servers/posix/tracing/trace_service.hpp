@@ -35,6 +35,9 @@ struct TraceServerStatus {
 TraceServerStatus trace_server_status();
 // Asks the root task for a fresh trace-server instance; fds of the old one become stale.
 rt::Result<void> restart_trace_server();
+// The crash drill: the trace server faults now (the call ends when the root task has restarted
+// it) or in its next probe hit.
+rt::Result<void> crash_trace_server(bool at_next_hit);
 
 // The last close of a kTrace file.
 void close_trace_handle(uint32_t handle, uint64_t instance);

@@ -163,6 +163,7 @@ bool Kprobes::hit(uint64_t badge, abi::UserRegisters& registers, uint64_t addres
   Probe& probe = probes_[badge - kFirstBadge];
   if (probe.address == 0 || probe.address != address) return false;  // a late hit
   ++hits_;
+  if (crash_at_next_hit_) *reinterpret_cast<volatile uint64_t*>(8) = 0;  // the drill's fault
   PtRegs regs = pt_regs_from(registers);
   bool redirect = false;
   if (observer_ != nullptr) observer_->hit_begins(memory_);

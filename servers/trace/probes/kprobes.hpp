@@ -79,6 +79,8 @@ class Kprobes {
   bool hit(uint64_t badge, sonde::abi::UserRegisters& registers, uint64_t address);
   uint64_t hits() const { return hits_; }
   void set_observer(HitObserver* observer) { observer_ = observer; }
+  // The crash drill: fault inside the next hit, while the traced thread waits on it.
+  void crash_at_next_hit() { crash_at_next_hit_ = true; }
 
  private:
   struct Probe {
@@ -105,6 +107,7 @@ class Kprobes {
   Probe probes_[kMaxProbes];
   uint64_t hits_ = 0;
   HitObserver* observer_ = nullptr;
+  bool crash_at_next_hit_ = false;
 };
 
 // Linux's pt_regs from a fault message's registers (ip = the probed address).

@@ -180,6 +180,13 @@ rt::Result<void> Service::close(sonde::proto::TraceService::CloseParams::Reader 
   return session_.close(static_cast<int32_t>(params.getHandle()));
 }
 
+rt::Result<void> Service::crash(sonde::proto::TraceService::CrashParams::Reader params,
+                                sonde::proto::TraceService::CrashResults::Builder) {
+  if (crash_hook_ == nullptr) return rt::err(rt::kENOSYS, "no crash drill here");
+  crash_hook_(params.getAtNextHit());
+  return {};
+}
+
 rt::Result<void> Service::instance(sonde::proto::TraceService::InstanceParams::Reader,
                                    sonde::proto::TraceService::InstanceResults::Builder results) {
   results.setInstance(instance_);

@@ -77,6 +77,10 @@ class Service final : public sonde::proto::TraceService::Server {
                          sonde::proto::TraceService::CloseResults::Builder results) override;
   rt::Result<void> instance(sonde::proto::TraceService::InstanceParams::Reader params,
                             sonde::proto::TraceService::InstanceResults::Builder results) override;
+  rt::Result<void> crash(sonde::proto::TraceService::CrashParams::Reader params,
+                         sonde::proto::TraceService::CrashResults::Builder results) override;
+  // The crash drill: `at_next_hit` false faults at once. Without a hook, crash is ENOSYS.
+  void set_crash_hook(void (*hook)(bool at_next_hit)) { crash_hook_ = hook; }
 
   // tracefs (tracefs_service.cpp): the files below /sys/kernel/tracing, by path.
   rt::Result<void> tracefsRead(
@@ -94,6 +98,7 @@ class Service final : public sonde::proto::TraceService::Server {
   void note_program_loaded(int32_t handle);
 
   uint64_t instance_;
+  void (*crash_hook_)(bool) = nullptr;
   Session& session_;
   TaskEnvironment& environment_;
   Tracefs& tracefs_;

@@ -1,0 +1,18 @@
+# SPDX-License-Identifier: MIT
+# Crash drills: the trace server faults inside a kprobe hit (rm still runs through and
+# removes its file) and on request; the root task restarts it each time and probes work again.
+T=/sys/kernel/tracing
+echo 'p:unl do_unlinkat' > $T/kprobe_events
+echo 1 > $T/events/kprobes/unl/enable
+touch /tmp/one /tmp/two
+echo crash-at-hit > /proc/sonde/trace-server
+rm /tmp/one && echo "rm ran through the crash"
+ls /tmp
+cat /proc/sonde/trace-server
+echo crash > /proc/sonde/trace-server && echo "crashed on request"
+cat /proc/sonde/trace-server
+cat $T/kprobe_events
+echo 'p:unl do_unlinkat' > $T/kprobe_events
+echo 1 > $T/events/kprobes/unl/enable
+rm /tmp/two
+grep -c 'unl:' $T/trace
