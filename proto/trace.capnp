@@ -66,6 +66,7 @@ struct BpfOutcome {
     done :group {
       result @0 :Int64;
       writes @1 :List(UserRange);
+      newHandle @4 :Bool;            # `result` is a new handle the caller wraps in an fd
     }
     # The command needs bytes of the caller not sent yet and changed nothing: call again with
     # this range added (copy what is readable).

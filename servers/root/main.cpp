@@ -137,6 +137,21 @@ struct Started {
   uint64_t reply = 0;
 };
 
+// Starts a server's thread at its entry: rdi = its start info, fs_base = its IPC buffer.
+Error run_server(uint64_t tcb, const sys::LoadedProgram& program) {
+  uint64_t words[1 + abi::kUserRegisterWords] = {};
+  words[0] = abi::tcb_message::kWriteResume;
+  abi::UserRegisters registers{};
+  registers.rip = program.entry;
+  registers.rsp = program.stack_top;
+  registers.rflags = 0x202;
+  registers.rdi = sys::kServerStartInfo;
+  registers.fs_base = sys::kServerIpcBuffer;
+  const auto* in = reinterpret_cast<const uint64_t*>(&registers);
+  for (uint64_t i = 0; i < abi::kUserRegisterWords; ++i) words[1 + i] = in[i];
+  return sys::invoke(tcb, Label::kTcbWriteRegisters, words);
+}
+
 // Maps a copy of `frame` (made in a root slot) into `vspace`: a frame cap maps once.
 bool map_copy(uint64_t frame, uint64_t vspace, uint64_t address, uint64_t rights,
               const char* what) {
@@ -290,19 +305,7 @@ bool start_trace_server() {
       !check(sys::invoke(tcb, Label::kTcbSetPriority, priority), "trace priority")) {
     return false;
   }
-  uint64_t words[1 + abi::kUserRegisterWords] = {};
-  words[0] = abi::tcb_message::kWriteResume;
-  abi::UserRegisters registers{};
-  registers.rip = program.entry;
-  registers.rsp = program.stack_top;
-  registers.rflags = 0x202;
-  registers.rdi = sys::kServerStartInfo;
-  registers.fs_base = sys::kServerIpcBuffer;
-  const auto* in = reinterpret_cast<const uint64_t*>(&registers);
-  for (uint64_t i = 0; i < abi::kUserRegisterWords; ++i) words[1 + i] = in[i];
-  if (!check(sys::invoke(tcb, Label::kTcbWriteRegisters, words), "starting the trace server")) {
-    return false;
-  }
+  if (!check(run_server(tcb, program), "starting the trace server")) return false;
   trace.tcb = tcb;
   return true;
 }
@@ -488,19 +491,7 @@ bool start_posix_server(Started& started) {
       return false;
     }
   }
-  uint64_t words[1 + abi::kUserRegisterWords] = {};
-  words[0] = abi::tcb_message::kWriteResume;
-  abi::UserRegisters registers{};
-  registers.rip = program.entry;
-  registers.rsp = program.stack_top;
-  registers.rflags = 0x202;
-  registers.rdi = sys::kServerStartInfo;
-  registers.fs_base = sys::kServerIpcBuffer;
-  const auto* in = reinterpret_cast<const uint64_t*>(&registers);
-  for (uint64_t i = 0; i < abi::kUserRegisterWords; ++i) words[1 + i] = in[i];
-  if (!check(sys::invoke(tcb, Label::kTcbWriteRegisters, words), "starting the server")) {
-    return false;
-  }
+  if (!check(run_server(tcb, program), "starting the server")) return false;
   started.tcb = tcb;
   started.endpoint = endpoint;
   posix_vspace = program.vspace;

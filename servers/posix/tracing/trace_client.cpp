@@ -67,24 +67,6 @@ rt::Result<uint64_t> ask_instance(sonde::proto::TraceService::Client& client) {
 
 uint64_t current_instance() { return known_instance; }
 
-bool returns_handle(int command) {
-  switch (command) {
-    case 0:   // BPF_MAP_CREATE
-    case 5:   // BPF_PROG_LOAD
-    case 7:   // BPF_OBJ_GET
-    case 13:  // BPF_PROG_GET_FD_BY_ID
-    case 14:  // BPF_MAP_GET_FD_BY_ID
-    case 17:  // BPF_RAW_TRACEPOINT_OPEN
-    case 18:  // BPF_BTF_LOAD
-    case 19:  // BPF_BTF_GET_FD_BY_ID
-    case 28:  // BPF_LINK_CREATE
-    case 30:  // BPF_LINK_GET_FD_BY_ID
-    case 33:  // BPF_ITER_CREATE
-      return true;
-    default: return false;
-  }
-}
-
 namespace {
 
 struct Call {
@@ -95,12 +77,12 @@ struct Call {
   uint32_t size;
   uint64_t arguments[4];
   uint32_t argument_count;
-  bool makes_handle;
 };
 
 int64_t forward(sonde::proto::TraceService::Client& client, const Call& what,
                 const CallerInfo& caller, DescriptorSource& source, CallerMemory& memory,
-                rt::Allocator& scratch) {
+                rt::Allocator& scratch, bool& new_handle) {
+  new_handle = false;
   const uint8_t* attr = what.attr;
   uint32_t size = what.size;
   int command = what.command;
@@ -165,6 +147,7 @@ int64_t forward(sonde::proto::TraceService::Client& client, const Call& what,
     auto done = outcome.value().getDone();
     if (!done.ok()) return errno_value(done.error());
     int64_t result = done.value().getResult();
+    bool made = done.value().getNewHandle() && result > 0;
     auto writes = done.value().getWrites();
     if (!writes.ok()) return errno_value(writes.error());
     bool faulted = false;
@@ -177,11 +160,12 @@ int64_t forward(sonde::proto::TraceService::Client& client, const Call& what,
     if (faulted && result >= 0) {
       // copy_to_user failed after the work was done: Linux answers EFAULT, and a new fd is
       // not installed.
-      if (what.makes_handle && result > 0) {
+      if (made) {
         (void)close_handle(client, static_cast<uint32_t>(result), known_instance);
       }
       return -static_cast<int64_t>(rt::kEFAULT);
     }
+    new_handle = made;
     return result;
   }
   return -static_cast<int64_t>(rt::kE2BIG);  // the command kept asking for more memory
@@ -191,7 +175,8 @@ int64_t forward(sonde::proto::TraceService::Client& client, const Call& what,
 
 int64_t forward_bpf(sonde::proto::TraceService::Client& client, int command, uint64_t attr_address,
                     uint32_t size, const CallerInfo& caller, DescriptorSource& source,
-                    CallerMemory& memory, rt::Allocator& scratch) {
+                    CallerMemory& memory, rt::Allocator& scratch, bool& new_handle) {
+  new_handle = false;
   // unprivileged_bpf_disabled: the capability check comes before anything is read.
   if (!caller.cap_bpf) return -static_cast<int64_t>(rt::kEPERM);
   if (size > kAttrPage) return -static_cast<int64_t>(rt::kE2BIG);
@@ -199,15 +184,15 @@ int64_t forward_bpf(sonde::proto::TraceService::Client& client, int command, uin
   if (memory.read_prefix(attr_address, attr, size) != size) {
     return -static_cast<int64_t>(rt::kEFAULT);
   }
-  Call call{sonde::proto::LinuxCall::kBpf, command, attr_address, attr, size, {}, 0,
-            returns_handle(command)};
-  return forward(client, call, caller, source, memory, scratch);
+  Call call{sonde::proto::LinuxCall::kBpf, command, attr_address, attr, size, {}, 0};
+  return forward(client, call, caller, source, memory, scratch, new_handle);
 }
 
 int64_t forward_perf_event_open(sonde::proto::TraceService::Client& client, uint64_t attr,
                                 int32_t pid, int32_t cpu, int32_t group_fd, uint64_t flags,
                                 const CallerInfo& caller, DescriptorSource& source,
-                                CallerMemory& memory, rt::Allocator& scratch) {
+                                CallerMemory& memory, rt::Allocator& scratch, bool& new_handle) {
+  new_handle = false;
   // perf_event_paranoid: kprobes, uprobes and tracepoints need CAP_PERFMON (root has it).
   if (!caller.cap_perfmon) return -static_cast<int64_t>(rt::kEACCES);
   Call call{sonde::proto::LinuxCall::kPerfEventOpen,
@@ -217,9 +202,8 @@ int64_t forward_perf_event_open(sonde::proto::TraceService::Client& client, uint
             0,
             {static_cast<uint64_t>(pid), static_cast<uint64_t>(cpu),
              static_cast<uint64_t>(group_fd), flags},
-            4,
-            true};
-  return forward(client, call, caller, source, memory, scratch);
+            4};
+  return forward(client, call, caller, source, memory, scratch, new_handle);
 }
 
 int64_t forward_perf_event_call(sonde::proto::TraceService::Client& client, bool ioctl, int32_t fd,
@@ -233,9 +217,9 @@ int64_t forward_perf_event_call(sonde::proto::TraceService::Client& client, bool
       nullptr,
       0,
       {static_cast<uint64_t>(fd), first, second, 0},
-      3,
-      false};
-  return forward(client, call, caller, source, memory, scratch);
+      3};
+  bool new_handle = false;
+  return forward(client, call, caller, source, memory, scratch, new_handle);
 }
 
 rt::Result<void> close_handle(sonde::proto::TraceService::Client& client, uint32_t handle,

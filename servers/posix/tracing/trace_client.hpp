@@ -52,22 +52,20 @@ inline constexpr uint32_t kMaxDescriptors = 1024;
 // bumped when a call finds another instance answering (then every older handle is stale).
 uint64_t current_instance();
 
-// Whether a bpf command's value is a new handle (the POSIX server wraps it in an fd).
-bool returns_handle(int command);
-
 // bpf(command, attr, size) for the caller: bpf()'s value (a handle for commands that make
 // one, 0) or -errno. Linux's size rules come first (E2BIG above a page, EFAULT for an
 // unreadable attr); the trace server does the rest.
 // A handle of a dead instance names nothing: the fd behaves as closed in bpf() (EBADF).
+// `new_handle` says whether the value is a handle the call made (to wrap in an fd).
 int64_t forward_bpf(sonde::proto::TraceService::Client& client, int command, uint64_t attr_address,
                     uint32_t size, const CallerInfo& caller, DescriptorSource& descriptors,
-                    CallerMemory& memory, rt::Allocator& scratch);
+                    CallerMemory& memory, rt::Allocator& scratch, bool& new_handle);
 
 // perf_event_open(attr, pid, cpu, group_fd, flags): a new handle or -errno.
 int64_t forward_perf_event_open(sonde::proto::TraceService::Client& client, uint64_t attr,
                                 int32_t pid, int32_t cpu, int32_t group_fd, uint64_t flags,
                                 const CallerInfo& caller, DescriptorSource& descriptors,
-                                CallerMemory& memory, rt::Allocator& scratch);
+                                CallerMemory& memory, rt::Allocator& scratch, bool& new_handle);
 // ioctl(fd, request, argument) (`ioctl`) or read(fd, buffer, count) of a perf event fd.
 int64_t forward_perf_event_call(sonde::proto::TraceService::Client& client, bool ioctl, int32_t fd,
                                 uint64_t first, uint64_t second, const CallerInfo& caller,

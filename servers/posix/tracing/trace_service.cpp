@@ -198,13 +198,14 @@ int64_t sys_bpf(SyscallContext& c) {
   if (client == nullptr) return -rt::kENOSYS;  // no trace server in this system
   Process* process = c.process;
   auto command = static_cast<int>(c.arg(0));
+  bool new_handle = false;
   ProcessMemory memory(user(c));
   Descriptors descriptors(*process->files);
-  int64_t result =
-      trace_client::forward_bpf(*client, command, c.arg(1), static_cast<uint32_t>(c.arg(2)),
-                                caller_of(*process), descriptors, memory, platform::heap());
+  int64_t result = trace_client::forward_bpf(*client, command, c.arg(1),
+                                             static_cast<uint32_t>(c.arg(2)), caller_of(*process),
+                                             descriptors, memory, platform::heap(), new_handle);
   note_trace_activity();  // a program may have written to trace_pipe
-  if (result <= 0 || !trace_client::returns_handle(command)) return result;
+  if (!new_handle) return result;
   // bpf fds are always close-on-exec (O_CLOEXEC in anon_inode_getfd).
   return install_trace_fd(*process, result, true);
 }
@@ -213,6 +214,7 @@ int64_t sys_perf_event_open(SyscallContext& c) {
   if (client == nullptr) return -rt::kENOENT;  // no PMU at all
   constexpr uint64_t kFdCloexec = 8;           // PERF_FLAG_FD_CLOEXEC
   Process* process = c.process;
+  bool new_handle = false;
   // The trace server cannot see processes: a pid that names none is ESRCH here.
   auto pid = static_cast<int32_t>(c.arg(1));
   if (pid > 0 && find_process(pid) == nullptr) return -rt::kESRCH;
@@ -221,8 +223,8 @@ int64_t sys_perf_event_open(SyscallContext& c) {
   int64_t result = trace_client::forward_perf_event_open(
       *client, c.arg(0), static_cast<int32_t>(c.arg(1)), static_cast<int32_t>(c.arg(2)),
       static_cast<int32_t>(c.arg(3)), c.arg(4), caller_of(*process), descriptors, memory,
-      platform::heap());
-  if (result <= 0) return result;
+      platform::heap(), new_handle);
+  if (!new_handle) return result;
   return install_trace_fd(*process, result, (c.arg(4) & kFdCloexec) != 0);
 }
 

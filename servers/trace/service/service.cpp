@@ -96,6 +96,7 @@ BpfServiceOutcome serve_bpf(Session& session, const BpfServiceCall& call, uint8_
     return outcome;
   }
   outcome.result = result.ok() ? result.value() : -static_cast<int64_t>(result.error().code);
+  outcome.new_handle = result.ok() && makes_handle;
   return outcome;
 }
 
@@ -154,6 +155,7 @@ rt::Result<void> Service::bpf(sonde::proto::TraceService::BpfParams::Reader para
   }
   auto done = out.initDone();
   done.setResult(outcome.result);
+  done.setNewHandle(outcome.new_handle);
   uint32_t count = 0;
   for (uint64_t at = 0; at < log_size; ++count) {
     ForwardedMemory::WriteHeader header;

@@ -35,7 +35,8 @@ struct BpfServiceCall {
 struct BpfServiceOutcome {
   bool need_memory = false;
   ForwardedMemory::Miss miss = {};
-  int64_t result = 0;  // bpf()'s value or -errno
+  int64_t result = 0;       // bpf()'s value or -errno
+  bool new_handle = false;  // result is a handle the call made
 };
 
 // Runs one try of a bpf() call: its writes land in `write_log` (see ForwardedMemory). A try

@@ -124,9 +124,11 @@ class TraceServiceTest : public ::testing::Test {
   // bpf() as the process calls it; a new handle becomes the lowest free fd, as POSIX does.
   int64_t bpf(int command, BpfAttr& attr, uint32_t size = sizeof(BpfAttr), bool root = true) {
     memory_.map(&attr, sizeof attr);
-    int64_t r = posix::trace_client::forward_bpf(client_, command, address(&attr), size,
-                                                 caller(root), fds_, memory_, allocator_);
-    if (r > 0 && posix::trace_client::returns_handle(command)) {
+    bool new_handle = false;
+    int64_t r =
+        posix::trace_client::forward_bpf(client_, command, address(&attr), size, caller(root), fds_,
+                                         memory_, allocator_, new_handle);
+    if (new_handle) {
       fds_.entries.push_back({static_cast<int32_t>(r), posix::trace_client::current_instance()});
       return static_cast<int64_t>(fds_.entries.size() - 1);
     }
@@ -154,6 +156,7 @@ class TraceServiceTest : public ::testing::Test {
   sonde::proto::TraceService::Client client_;
   ProcessMemory memory_;
   FdTable fds_;
+  bool ignored_handle_ = false;
 };
 
 TEST_F(TraceServiceTest, MapCreateUpdateLookupThroughFds) {
@@ -260,7 +263,7 @@ TEST_F(TraceServiceTest, SizeAndPrivilegeRulesComeFirst) {
   EXPECT_EQ(bpf(kMapCreate, attr, 4097), -rt::kE2BIG);
   // An attr the caller cannot read.
   int64_t r = posix::trace_client::forward_bpf(client_, kMapCreate, 0x10, sizeof(BpfAttr), caller(),
-                                               fds_, memory_, allocator_);
+                                               fds_, memory_, allocator_, ignored_handle_);
   EXPECT_EQ(r, -rt::kEFAULT);
 }
 
@@ -301,8 +304,9 @@ TEST_F(TraceServiceTest, HandlesOfADeadInstanceAreStale) {
   create.map_create.value_size = 4;
   create.map_create.max_entries = 1;
   memory_.map(&create, sizeof create);
-  int64_t handle = posix::trace_client::forward_bpf(
-      client, kMapCreate, address(&create), sizeof create, caller(), fds_, memory_, allocator_);
+  int64_t handle =
+      posix::trace_client::forward_bpf(client, kMapCreate, address(&create), sizeof create,
+                                       caller(), fds_, memory_, allocator_, ignored_handle_);
   ASSERT_EQ(handle, 1);
   EXPECT_EQ(posix::trace_client::current_instance(), old_instance + 1);
   fds_.entries.push_back({1, old_instance + 1});
@@ -315,13 +319,15 @@ TEST_F(TraceServiceTest, HandlesOfADeadInstanceAreStale) {
   lookup.elem.key = address(&key);
   lookup.elem.value = address(&out);
   memory_.map(&lookup, sizeof lookup);
-  EXPECT_EQ(posix::trace_client::forward_bpf(client, kMapLookupElem, address(&lookup),
-                                             sizeof lookup, caller(), fds_, memory_, allocator_),
-            -rt::kEBADF);
+  EXPECT_EQ(
+      posix::trace_client::forward_bpf(client, kMapLookupElem, address(&lookup), sizeof lookup,
+                                       caller(), fds_, memory_, allocator_, ignored_handle_),
+      -rt::kEBADF);
   lookup.elem.map_fd = 4;
-  EXPECT_EQ(posix::trace_client::forward_bpf(client, kMapLookupElem, address(&lookup),
-                                             sizeof lookup, caller(), fds_, memory_, allocator_),
-            0);
+  EXPECT_EQ(
+      posix::trace_client::forward_bpf(client, kMapLookupElem, address(&lookup), sizeof lookup,
+                                       caller(), fds_, memory_, allocator_, ignored_handle_),
+      0);
   // Closing the old fd drops nothing in the new instance.
   ASSERT_TRUE(posix::trace_client::close_handle(client, 1, old_instance).ok());
   EXPECT_EQ(objects.count(ObjectKind::kMap), 1u);
