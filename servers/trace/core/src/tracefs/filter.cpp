@@ -2,6 +2,7 @@
 // Event filters: a parser with Linux's grammar, errors and positions, and a tree evaluator.
 #include "trace/filter.hpp"
 
+#include "number.hpp"
 #include "rt/errno.hpp"
 #include "rt/new.hpp"
 #include "trace/trace_buffer.hpp"
@@ -31,36 +32,9 @@ bool is_space(char c) {
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 bool is_alnum(char c) { return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 
-// kstrtoull / kstrtoll with base 0: "0x" hex, a leading 0 octal, else decimal; all of it.
+// kstrtoull with base 0 (tracefs/number.hpp).
 bool parse_unsigned(const char* text, size_t length, uint64_t& value) {
-  unsigned base = 10;
-  size_t i = 0;
-  if (length >= 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X')) {
-    base = 16;
-    i = 2;
-  } else if (length >= 1 && text[0] == '0') {
-    base = 8;
-  }
-  if (i == length) return false;
-  uint64_t result = 0;
-  for (; i < length; ++i) {
-    char c = text[i];
-    unsigned digit;
-    if (is_digit(c)) {
-      digit = c - '0';
-    } else if (c >= 'a' && c <= 'f') {
-      digit = c - 'a' + 10;
-    } else if (c >= 'A' && c <= 'F') {
-      digit = c - 'A' + 10;
-    } else {
-      return false;
-    }
-    if (digit >= base) return false;
-    if (result > (UINT64_MAX - digit) / base) return false;
-    result = result * base + digit;
-  }
-  value = result;
-  return true;
+  return parse_kernel_unsigned(text, length, value);
 }
 
 bool parse_signed(const char* text, size_t length, uint64_t& value) {

@@ -2,6 +2,7 @@
 // ProbeEvents: kprobe_events / uprobe_events commands, their errors and error_log lines.
 #include "trace/probe_events.hpp"
 
+#include "number.hpp"
 #include "rt/errno.hpp"
 #include "rt/new.hpp"
 #include "trace/filter.hpp"
@@ -86,36 +87,9 @@ const char* find_char(const char* text, size_t length, char c) {
   return nullptr;
 }
 
-// kstrtoul / kstrtol with base 0.
+// kstrtoull with base 0 (tracefs/number.hpp).
 bool parse_unsigned(const char* text, size_t length, uint64_t& value) {
-  unsigned base = 10;
-  size_t i = 0;
-  if (length > 0 && text[0] == '+') i = 1;
-  if (length - i >= 2 && text[i] == '0' && (text[i + 1] == 'x' || text[i + 1] == 'X')) {
-    base = 16;
-    i += 2;
-  } else if (length - i >= 1 && text[i] == '0') {
-    base = 8;
-  }
-  if (i >= length) return false;
-  uint64_t result = 0;
-  for (; i < length; ++i) {
-    char c = text[i];
-    unsigned digit;
-    if (is_digit(c)) {
-      digit = c - '0';
-    } else if (c >= 'a' && c <= 'f') {
-      digit = c - 'a' + 10;
-    } else if (c >= 'A' && c <= 'F') {
-      digit = c - 'A' + 10;
-    } else {
-      return false;
-    }
-    if (digit >= base || result > (UINT64_MAX - digit) / base) return false;
-    result = result * base + digit;
-  }
-  value = result;
-  return true;
+  return parse_kernel_unsigned(text, length, value);
 }
 
 bool parse_signed(const char* text, size_t length, int64_t& value) {
