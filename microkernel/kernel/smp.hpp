@@ -52,6 +52,7 @@ struct PerCpu {
 static_assert(offsetof(PerCpu, kernel_stack_top) == 8);
 static_assert(offsetof(PerCpu, user_rsp) == 16);
 static_assert(offsetof(PerCpu, entry_frame) == 32);
+static_assert(offsetof(PerCpu, current) == 64);  // syscall_entry's unknown-number path
 
 inline void set_interrupt_stack(PerCpu& cpu, const arch::TrapFrame* frame) {
   auto end = reinterpret_cast<uint64_t>(frame + 1);

@@ -28,6 +28,11 @@ using abi::MessageInfo;
 
 constexpr uint64_t kMaxDebugWrite = 4096;
 
+// syscall_entry (interrupts.S) answers every number from kCount up for a native thread itself,
+// with -1 in rax, before it saves any register.
+static_assert(static_cast<uint64_t>(Syscall::kCount) == 11);
+static_assert(abi::syscall_result(Error::kUnknownSyscall) == -1);
+
 // The debug calls are for holders of the DebugConsole cap (its cptr in rdx) only.
 bool holds_debug_console(Tcb* thread) {
   const Capability& root = thread->cspace_root.cap;

@@ -70,6 +70,7 @@ struct Tcb {
   char name[16];
 };
 static_assert(sizeof(Tcb) <= (1u << sonde::abi::kTcbBits));
+static_assert(offsetof(Tcb, abi) == 955);  // syscall_entry (interrupts.S) reads it
 // Interrupts from user mode push the frame into `regs` (TSS.rsp0 is its end, which the CPU
 // would round down to 16 bytes).
 static_assert(offsetof(Tcb, regs) % 16 == 0 && sizeof(arch::TrapFrame) % 16 == 0);

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT
-// Microkernel benchmarks, run as the root task of kernel-bench.iso by tools/bench: the null
-// call, an IPC Call/ReplyRecv round trip between two address spaces, a ForeignSyscall round
-// trip (a Linux-ABI thread's `syscall` to its handler and the SetResult reply), and a
-// breakpoint round trip (hit, handler reply, resume). Prints `BENCH <name> <tsc ticks per
-// operation>` lines and a calibration line (instructions per TSC tick, meaningful when QEMU runs
-// with -icount).
+// Microkernel benchmarks, run as the root task of kernel-bench.iso by tools/bench: a bare
+// entry and exit (an unknown call number), the null call, an IPC Call/ReplyRecv round trip between
+// two address spaces, a ForeignSyscall round trip (a Linux-ABI thread's `syscall` to its handler
+// and the SetResult reply), and a breakpoint round trip (hit, handler reply, resume). Prints `BENCH
+// <name> <tsc ticks per operation>` lines and a calibration line (instructions per TSC tick,
+// meaningful when QEMU runs with -icount).
 #include <stddef.h>
 #include <stdint.h>
 
@@ -66,6 +66,17 @@ void null_syscall() {
   uint64_t start = rdtsc();
   for (uint64_t i = 0; i < kRounds; ++i) (void)sys::debug_ticks();
   sys::print("BENCH null_syscall %lu\n", (rdtsc() - start) / kRounds);
+}
+
+// The cheapest kernel entry and exit there is (seL4's seL4_BenchmarkNullSyscall, without a
+// debug-only call): a number no native call has, which the kernel answers with UnknownSyscall.
+void bare_syscall() {
+  constexpr uint64_t kUnknown = 4096;
+  uint64_t start = rdtsc();
+  for (uint64_t i = 0; i < kRounds; ++i) {
+    if (sys::raw_syscall(kUnknown) != abi::syscall_result(Error::kUnknownSyscall)) failed = true;
+  }
+  sys::print("BENCH bare_syscall %lu\n", (rdtsc() - start) / kRounds);
 }
 
 // The server: an endpoint loop in its own address space, written as machine code (the
@@ -284,6 +295,7 @@ extern "C" int main() {
   uint64_t priority[] = {100};
   check(invoke(kSelf, Label::kTcbSetPriority, priority, 1), "root priority");
   calibrate();
+  bare_syscall();
   null_syscall();
   ipc_round_trip();
   foreign_syscall_round_trip();

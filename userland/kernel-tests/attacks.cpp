@@ -198,15 +198,22 @@ DEFINE_TEST(attack_kernel_probe_off_function_entry,
 
 namespace {
 
-// Makes its own stack pointer non-canonical and enters the kernel: the way back (iretq) must
-// not fault in the kernel. Touches no memory afterwards, so only the kernel can report it.
+// Makes its own stack pointer non-canonical and enters the kernel with call `number` (Yield, a
+// native call that returns to the caller, or an unknown number, which syscall_entry answers
+// itself): the way back must not fault in the kernel. Touches no memory afterwards, so only the
+// kernel can report it.
 [[gnu::naked]] void leave_with_bad_stack(uint64_t) {
   asm volatile(
+      "mov %rdi, %rax\n"
       "movabs $0x8000000000000000, %rsp\n"
-      "mov $10, %eax\n"  // Yield: a native call that returns to the caller
       "syscall\n"
+      ".globl bad_stack_after_syscall\n"
+      "bad_stack_after_syscall: nop\n"
       "1: jmp 1b\n");
 }
+// Where the fault must show the thread: right after its syscall, not in the loop after it
+// (where a later interrupt's exit would find the bad rsp).
+extern "C" char bad_stack_after_syscall[];
 
 }  // namespace
 
@@ -223,25 +230,31 @@ DEFINE_TEST(attack_non_canonical_stack_pointer,
   kill(thread);
 
   uint64_t reply = make(ObjectType::kReply);
-  uint64_t bad = spawn(leave_with_bad_stack, 0,
-                       ThreadOptions{.priority = kRootPriority, .fault_endpoint = fault_endpoint});
-  // The fault comes at once; without the check the thread spins (or the kernel faults).
-  sys::MessageRegisters mr;
-  sys::IpcResult r{};
-  sys::clock_page = reinterpret_cast<const abi::ClockPage*>(abi::kRootClockPage);
-  uint64_t deadline = sys::clock_ns() + 3'000'000'000ull;
-  do {
-    r = sys::ipc(abi::Syscall::kNBRecv, fault_endpoint, abi::MessageInfo{}, reply, mr);
-    if (r.error != Error::kWouldBlock) break;
-    sys::yield();
-  } while (sys::clock_ns() < deadline);
-  t.error(r.error, Error::kNone, "no fault for the non-canonical stack pointer");
-  t.that(r.info.label == static_cast<uint64_t>(abi::FaultKind::kException) &&
-             sys::message_word(mr, abi::kFaultAddressWord) == 13,
-         "the fault is not a #GP exception");
-  t.that(sys::message_word(mr, 1) == 0x8000000000000000ull, "the fault shows another rsp");
-  (void)sys::send(reply, static_cast<uint64_t>(abi::FaultReply::kSuspend), mr, 0);
-  kill(bad);
+  const uint64_t numbers[] = {10, 4096};
+  for (uint64_t number : numbers) {
+    uint64_t bad =
+        spawn(leave_with_bad_stack, number,
+              ThreadOptions{.priority = kRootPriority, .fault_endpoint = fault_endpoint});
+    // The fault comes at once; without the check the thread spins (or the kernel faults).
+    sys::MessageRegisters mr;
+    sys::IpcResult r{};
+    sys::clock_page = reinterpret_cast<const abi::ClockPage*>(abi::kRootClockPage);
+    uint64_t deadline = sys::clock_ns() + 3'000'000'000ull;
+    do {
+      r = sys::ipc(abi::Syscall::kNBRecv, fault_endpoint, abi::MessageInfo{}, reply, mr);
+      if (r.error != Error::kWouldBlock) break;
+      sys::yield();
+    } while (sys::clock_ns() < deadline);
+    t.error(r.error, Error::kNone, "no fault for the non-canonical stack pointer");
+    t.that(r.info.label == static_cast<uint64_t>(abi::FaultKind::kException) &&
+               sys::message_word(mr, abi::kFaultAddressWord) == 13,
+           "the fault is not a #GP exception");
+    t.that(sys::message_word(mr, 1) == 0x8000000000000000ull, "the fault shows another rsp");
+    t.that(sys::message_word(mr, 0) == reinterpret_cast<uint64_t>(bad_stack_after_syscall),
+           "the fault came after the syscall's exit, not at it");
+    (void)sys::send(reply, static_cast<uint64_t>(abi::FaultReply::kSuspend), mr, 0);
+    kill(bad);
+  }
 }
 
 }  // namespace kernel_tests

@@ -310,6 +310,79 @@ DEFINE_TEST(hostile_messages,
   }
 }
 
+// Loads a distinct pattern (0x5a..01 .. 0x5a..0c) into every register the native ABI
+// preserves, makes system call `number`, and stores what came back: out[0] rax, out[1..12] rbx,
+// rbp, rdi, rsi, rdx, r8, r9, r10, r12, r13, r14, r15, out[13] rsp after, out[14] rsp before.
+extern "C" void unknown_syscall_registers(uint64_t number, uint64_t* out);
+asm(R"(
+    .text
+    .globl unknown_syscall_registers
+unknown_syscall_registers:
+    push %rbx
+    push %rbp
+    push %r12
+    push %r13
+    push %r14
+    push %r15
+    mov %rdi, %rax
+    mov %rsp, 112(%rsi)
+    push %rsi
+    movabs $0x5a5a5a5a5a5a5a01, %rbx
+    movabs $0x5a5a5a5a5a5a5a02, %rbp
+    movabs $0x5a5a5a5a5a5a5a03, %rdi
+    movabs $0x5a5a5a5a5a5a5a04, %rsi
+    movabs $0x5a5a5a5a5a5a5a05, %rdx
+    movabs $0x5a5a5a5a5a5a5a06, %r8
+    movabs $0x5a5a5a5a5a5a5a07, %r9
+    movabs $0x5a5a5a5a5a5a5a08, %r10
+    movabs $0x5a5a5a5a5a5a5a09, %r12
+    movabs $0x5a5a5a5a5a5a5a0a, %r13
+    movabs $0x5a5a5a5a5a5a5a0b, %r14
+    movabs $0x5a5a5a5a5a5a5a0c, %r15
+    syscall
+    mov (%rsp), %rcx
+    mov %rax, 0(%rcx)
+    mov %rbx, 8(%rcx)
+    mov %rbp, 16(%rcx)
+    mov %rdi, 24(%rcx)
+    mov %rsi, 32(%rcx)
+    mov %rdx, 40(%rcx)
+    mov %r8, 48(%rcx)
+    mov %r9, 56(%rcx)
+    mov %r10, 64(%rcx)
+    mov %r12, 72(%rcx)
+    mov %r13, 80(%rcx)
+    mov %r14, 88(%rcx)
+    mov %r15, 96(%rcx)
+    lea 8(%rsp), %r11
+    mov %r11, 104(%rcx)
+    pop %rsi
+    pop %r15
+    pop %r14
+    pop %r13
+    pop %r12
+    pop %rbp
+    pop %rbx
+    ret
+)");
+
+DEFINE_TEST(unknown_syscall,
+            "a number no native call has returns UnknownSyscall and keeps every other register") {
+  // The first number after the last call, one far above, and the largest.
+  const uint64_t numbers[] = {static_cast<uint64_t>(abi::Syscall::kCount), 4096, ~uint64_t{0}};
+  Check t("unknown_syscall_returns_unknown_syscall_and_preserves_registers");
+  for (uint64_t number : numbers) {
+    uint64_t out[15] = {};
+    unknown_syscall_registers(number, out);
+    t.that(out[0] == static_cast<uint64_t>(abi::syscall_result(Error::kUnknownSyscall)),
+           "rax is not -UnknownSyscall");
+    for (uint64_t i = 1; i <= 12; ++i) {
+      t.that(out[i] == 0x5a5a5a5a5a5a5a00 + i, "a register the ABI preserves changed");
+    }
+    t.that(out[13] == out[14], "rsp changed");
+  }
+}
+
 namespace {
 
 volatile uint64_t lonely_send_result = 0;

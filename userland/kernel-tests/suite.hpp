@@ -51,6 +51,7 @@ enum : int {
   kernel_text_probe,
   foreign_mappings,
   hostile_messages,
+  unknown_syscall,
   devices,
   clock,
   receivers_gone,

@@ -131,6 +131,9 @@ trap_return:
 syscall_entry:
     swapgs
     mov %rsp, %gs:16       /* PerCpu::user_rsp */
+    cmp $11, %rax          /* Syscall::kCount (static_assert in syscall.cpp) */
+    jae unknown_syscall
+general_syscall:
     mov %gs:32, %rsp       /* PerCpu::entry_frame */
     mov %rax, 112(%rsp)
     mov %rbx, 104(%rsp)
@@ -155,6 +158,36 @@ syscall_entry:
     mov %gs:8, %rsp        /* PerCpu::kernel_stack_top */
     call syscall_handler   /* does not return */
     ud2
+
+/* A number no native call has, from a native thread: Error::kUnknownSyscall (-1 in rax) at
+   once, without the kernel lock, the TCB or the scheduler. Nothing kernel state holds is read
+   but this CPU's current thread and its ABI byte: interrupts are off, so a CPU destroying that
+   thread waits (wait_for_entry's IPI) until this CPU is back in user mode, and a thread whose
+   destruction began has current == 0 here. The user rsp is the scratch register (saved in
+   PerCpu::user_rsp); rax keeps the number until the thread is known to be native. Anything
+   else takes the general path with every register as the syscall left it: no current thread
+   (the scratch frame), a Linux-ABI thread (ForeignSyscall), a non-canonical rsp (the #GP
+   fault kernel_exit delivers) or a rip at or above kUserTop (sysretq would fault in ring 0).
+   Interrupts that came meanwhile are taken in user mode after sysretq, as they would be had
+   the thread not entered the kernel. */
+unknown_syscall:
+    mov %gs:64, %rsp       /* PerCpu::current */
+    test %rsp, %rsp
+    jz general_syscall
+    cmpb $0, 955(%rsp)     /* Tcb::abi != ThreadAbi::kNative */
+    jne general_syscall
+    mov %gs:16, %rsp
+    sar $47, %rsp          /* canonical: 0 or -1 */
+    inc %rsp
+    cmp $1, %rsp
+    ja general_syscall
+    mov %rcx, %rsp
+    shr $47, %rsp          /* rip < kUserTop */
+    jnz general_syscall
+    mov $-1, %rax          /* -Error::kUnknownSyscall */
+    mov %gs:16, %rsp
+    swapgs
+    sysretq
 
 /* [[noreturn]] void arch::exit_to_user(const TrapFrame* frame): the kernel lock is held and
    interrupts are off. Every register is read from the TCB before the lock is released (another
