@@ -238,11 +238,12 @@ static int bench(int rounds) {
     return 1;
   }
   uint64_t probed = unlink_ns(rounds);
-  printf("unlink of a missing file: %llu ns; with a kprobe+kretprobe pair and a map counter: "
-         "%llu ns; added: %llu ns per call (%llu hits counted, %d rounds, QEMU TCG)\n",
-         (unsigned long long)bare, (unsigned long long)probed,
-         (unsigned long long)(probed > bare ? probed - bare : 0),
-         (unsigned long long)slot(map, 0), rounds);
+  printf(
+      "unlink of a missing file: %llu ns; with a kprobe+kretprobe pair and a map counter: "
+      "%llu ns; added: %llu ns per call (%llu hits counted, %d rounds, QEMU TCG)\n",
+      (unsigned long long)bare, (unsigned long long)probed,
+      (unsigned long long)(probed > bare ? probed - bare : 0), (unsigned long long)slot(map, 0),
+      rounds);
   return 0;
 }
 
