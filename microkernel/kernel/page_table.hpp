@@ -19,6 +19,11 @@ inline constexpr uint64_t kAddressMask = 0x000ffffffffff000ull;
 inline constexpr uint64_t kSize = 4096;
 inline constexpr uint64_t kLargeSize = 2ull << 20;
 inline constexpr uint64_t kUserTop = 0x0000800000000000ull;  // first non-canonical low address
+// The end of what user mappings may cover: one page below kUserTop, as Linux's TASK_SIZE. A
+// `syscall` ending the last page would leave rcx = kUserTop, and sysretq to a non-canonical rip
+// raises #GP in ring 0 (with the user's rsp) on Intel CPUs; with nothing mapped there, no
+// instruction can end at kUserTop.
+inline constexpr uint64_t kUserMapTop = kUserTop - kSize;
 
 constexpr unsigned index(uint64_t virtual_address, int level) {  // level 4 = PML4 .. 1 = PT
   return static_cast<unsigned>((virtual_address >> (12 + 9 * (level - 1))) & 0x1ff);

@@ -184,7 +184,9 @@ Error decode_frame_invocation(const Capability& cspace_root, Slot* slot,
       uint64_t address = words[m::kAddress];
       uint64_t size = uint64_t{1} << cap.size_bits;
       if (address % size != 0) return Error::kInvalidArgument;
-      if (address >= page::kUserTop || page::kUserTop - address < size) return Error::kRangeError;
+      if (address >= page::kUserMapTop || page::kUserMapTop - address < size) {
+        return Error::kRangeError;
+      }
       uint64_t rights = words[m::kRights];
       if ((rights & ~(abi::kMapWrite | abi::kMapExecute)) != 0) return Error::kInvalidArgument;
       if (!has_rights(cap, abi::kRightRead)) return Error::kMissingRight;
@@ -274,7 +276,7 @@ Error decode_vspace_invocation(const Capability& cspace_root, Slot* slot,
   if (source_address % page::kSize != 0 || destination_address % page::kSize != 0) {
     return Error::kInvalidArgument;
   }
-  if (source_address >= page::kUserTop || destination_address >= page::kUserTop) {
+  if (source_address >= page::kUserTop || destination_address >= page::kUserMapTop) {
     return Error::kRangeError;
   }
   uintptr_t destination = 0;

@@ -31,6 +31,9 @@ DEFINE_TEST(vspace, "page tables and frames: map, copy, remap, unmap and their e
     t.error(map_frame(other, kVSpace, kWindow + 0x800, 0), Error::kInvalidArgument, "unaligned");
     t.error(map_frame(other, kVSpace, 0xffff800000000000ull, 0), Error::kRangeError,
             "kernel address");
+    // The last user page stays unmapped: a syscall ending there would sysret to 0x800000000000.
+    t.error(map_frame(other, kVSpace, 0x00007ffffffff000ull, 0), Error::kRangeError,
+            "the last user page");
     t.error(map_frame(other, kVSpace, kWindow + 0x1000, 8), Error::kInvalidArgument, "bad rights");
     t.error(map_frame(other, kRoot, kWindow + 0x1000, 0), Error::kWrongType, "CNode as VSpace");
     uint64_t read_only = new_slot();
