@@ -14,24 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static int passed, failed;
-
-#define CHECK(name, condition)                                        \
-  do {                                                                \
-    if (condition) {                                                  \
-      ++passed;                                                       \
-    } else {                                                          \
-      ++failed;                                                       \
-      printf("FAIL %s (line %d, errno %d)\n", name, __LINE__, errno); \
-    }                                                                 \
-  } while (0)
-
-#define CHECK_ERRNO(name, call, expected)              \
-  do {                                                 \
-    errno = 0;                                         \
-    long result_ = (long)(call);                       \
-    CHECK(name, result_ == -1 && errno == (expected)); \
-  } while (0)
+#include "checks.h"
 
 static long sys_bpf(int cmd, union bpf_attr* attr, unsigned size) {
   return syscall(SYS_bpf, cmd, attr, size);

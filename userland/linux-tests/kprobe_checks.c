@@ -17,17 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static int passed, failed;
-
-#define CHECK(name, condition)                                        \
-  do {                                                                \
-    if (condition) {                                                  \
-      ++passed;                                                       \
-    } else {                                                          \
-      ++failed;                                                       \
-      printf("FAIL %s (line %d, errno %d)\n", name, __LINE__, errno); \
-    }                                                                 \
-  } while (0)
+#include "checks.h"
 
 #define INSN(code, dst, src, off, imm) ((struct bpf_insn){(code), (dst), (src), (off), (imm)})
 

@@ -19,24 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static int passed, failed;
-
-#define CHECK(name, condition)                                        \
-  do {                                                                \
-    if (condition) {                                                  \
-      ++passed;                                                       \
-    } else {                                                          \
-      ++failed;                                                       \
-      printf("FAIL %s (line %d, errno %d)\n", name, __LINE__, errno); \
-    }                                                                 \
-  } while (0)
-
-#define CHECK_ERRNO(name, call, expected)              \
-  do {                                                 \
-    errno = 0;                                         \
-    long result_ = (long)(call);                       \
-    CHECK(name, result_ == -1 && errno == (expected)); \
-  } while (0)
+#include "checks.h"
 
 static volatile sig_atomic_t caught;
 static void on_signal(int signal) { caught = signal; }

@@ -16,3 +16,5 @@ echo 'p:unl do_unlinkat' > $T/kprobe_events
 echo 1 > $T/events/kprobes/unl/enable
 rm /tmp/two
 grep -c 'unl:' $T/trace
+echo nonsense > /proc/sonde/trace-server || echo "an unknown command is refused"
+head -1 /proc/sonde/trace-server
