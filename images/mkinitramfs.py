@@ -13,14 +13,86 @@ SPEC is one of:
   --busybox HOST      HOST as /bin/busybox, and a symlink for each applet it lists
                       (`HOST --list-full`), as Debian's busybox-static installs them
 
+A dynamically linked HOST (an ELF with PT_INTERP) brings its loader and the shared libraries
+it needs (DT_NEEDED, recursively, found where Debian's loader looks: DT_RUNPATH, then
+/lib/x86_64-linux-gnu, /usr/lib/x86_64-linux-gnu, /lib, /usr/lib), each at its host path.
+
 Parent directories are made as needed. Nothing here is committed: the archive is built from
 files on the host at build time.
 """
 import os
 import stat
+import struct
 import subprocess
 import sys
 from pathlib import Path
+
+LIBRARY_DIRS = ["/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib", "/usr/lib"]
+
+
+def elf_dependencies(data: bytes):
+    """(PT_INTERP path or None, DT_NEEDED names, DT_RUNPATH dirs) of an ELF64 file."""
+    if data[:4] != b"\x7fELF" or data[4] != 2:
+        return None, [], []
+    phoff, = struct.unpack_from("<Q", data, 32)
+    phentsize, phnum = struct.unpack_from("<HH", data, 54)
+    loads, interp, dynamic = [], None, None
+    for i in range(phnum):
+        ptype, _, offset, vaddr, _, filesz, _, _ = struct.unpack_from("<IIQQQQQQ", data,
+                                                                      phoff + i * phentsize)
+        if ptype == 1:
+            loads.append((vaddr, offset, filesz))
+        elif ptype == 3:
+            interp = data[offset:offset + filesz].split(b"\0")[0].decode()
+        elif ptype == 2:
+            dynamic = (offset, filesz)
+    if dynamic is None:
+        return interp, [], []
+
+    def file_offset(vaddr):
+        for start, offset, size in loads:
+            if start <= vaddr < start + size:
+                return offset + vaddr - start
+        return None
+
+    entries, strtab = [], None
+    for at in range(dynamic[0], dynamic[0] + dynamic[1], 16):
+        tag, value = struct.unpack_from("<qQ", data, at)
+        if tag == 0:
+            break
+        if tag == 5:
+            strtab = file_offset(value)
+        entries.append((tag, value))
+    if strtab is None:
+        return interp, [], []
+
+    def string(offset):
+        return data[strtab + offset:data.index(b"\0", strtab + offset)].decode()
+
+    needed = [string(v) for t, v in entries if t == 1]
+    runpath = [d for t, v in entries if t in (15, 29) for d in string(v).split(":") if d]
+    return interp, needed, runpath
+
+
+def add_dependencies(archive, host: Path):
+    """The loader and libraries a dynamic ELF needs, at their host paths."""
+    interp, needed, runpath = elf_dependencies(host.read_bytes())
+    if interp is None:
+        return
+    archive.add(interp, stat.S_IFREG | 0o755, Path(interp).read_bytes())
+    pending, seen = list(needed), set()
+    dirs = runpath + LIBRARY_DIRS
+    while pending:
+        name = pending.pop()
+        if name in seen or ("ld-musl" in interp and name == "libc.so"):
+            continue  # musl's loader is its libc
+        seen.add(name)
+        found = next((Path(d) / name for d in dirs if (Path(d) / name).is_file()), None)
+        if found is None:
+            raise SystemExit(f"mkinitramfs: {host} needs {name}, not found in {dirs}")
+        data = found.read_bytes()
+        archive.add(str(found), stat.S_IFREG | 0o755, data)
+        pending.extend(elf_dependencies(data)[1])
 
 
 class Archive:
@@ -95,6 +167,7 @@ def main() -> int:
             host = Path(parts[0])
             mode = int(parts[2], 8) if len(parts) == 3 else stat.S_IMODE(os.stat(host).st_mode)
             archive.add(parts[1], stat.S_IFREG | mode, host.read_bytes())
+            add_dependencies(archive, host)
     archive.write(output)
     return 0
 

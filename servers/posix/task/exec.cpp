@@ -74,9 +74,10 @@ uint64_t hwcap() {
 
 struct Loaded {
   uint64_t entry, phdr, phnum, brk;
+  uint64_t interpreter_offset, interpreter_length;  // PT_INTERP's path in the file (0: none)
 };
 
-rt::Result<Loaded> load_elf(const Inode* file, mm::AddressSpace& memory) {
+rt::Result<ElfHeader> read_header(const Inode* file) {
   if (file->size < sizeof(ElfHeader)) return err(rt::kENOEXEC);
   ElfHeader header;
   memcpy(&header, file->data, sizeof(header));
@@ -90,12 +91,52 @@ rt::Result<Loaded> load_elf(const Inode* file, mm::AddressSpace& memory) {
       file->size - header.phoff < header.phnum * sizeof(ProgramHeader)) {
     return err(rt::kENOEXEC);
   }
-  uint64_t bias = header.type == 3 ? kDynamicBase : 0;
-  Loaded loaded{header.entry + bias, 0, header.phnum, 0};
+  return header;
+}
+
+ProgramHeader program_header(const Inode* file, const ElfHeader& header, uint16_t index) {
+  ProgramHeader ph;
+  memcpy(&ph, file->data + header.phoff + index * sizeof(ProgramHeader), sizeof(ph));
+  return ph;
+}
+
+// Where an ET_DYN interpreter goes: a free range of the mmap area as large as its segments'
+// span; the result is the bias added to its addresses (Linux maps it the same way, with mmap).
+rt::Result<uint64_t> place_interpreter(const Inode* file, const ElfHeader& header,
+                                       mm::AddressSpace& memory) {
+  if (header.type == 2) return uint64_t{0};
+  uint64_t low = ~uint64_t{0}, high = 0;
   for (uint16_t i = 0; i < header.phnum; ++i) {
-    ProgramHeader ph;
-    memcpy(&ph, file->data + header.phoff + i * sizeof(ProgramHeader), sizeof(ph));
-    if (ph.type == kInterp) return err(rt::kENOEXEC, "dynamic executables are not supported yet");
+    ProgramHeader ph = program_header(file, header, i);
+    if (ph.type != kLoad || ph.memsz == 0) continue;
+    if (ph.vaddr + ph.memsz < ph.vaddr || ph.vaddr + ph.memsz > mm::kMmapTop) {
+      return err(rt::kENOEXEC);
+    }
+    if ((ph.vaddr & ~(kPage - 1)) < low) low = ph.vaddr & ~(kPage - 1);
+    if (ph.vaddr + ph.memsz > high) high = ph.vaddr + ph.memsz;
+  }
+  if (high == 0) return err(rt::kENOEXEC);
+  uint64_t span = (high - low + kPage - 1) & ~(kPage - 1);
+  uint64_t base = memory.find_free(span);
+  if (base == 0) return err(rt::kENOMEM);
+  return base - low;
+}
+
+rt::Result<Loaded> load_elf(const Inode* file, mm::AddressSpace& memory, uint64_t dynamic_bias) {
+  ElfHeader header = TRY(read_header(file));
+  uint64_t bias = header.type == 3 ? dynamic_bias : 0;
+  Loaded loaded{header.entry + bias, 0, header.phnum, 0, 0, 0};
+  for (uint16_t i = 0; i < header.phnum; ++i) {
+    ProgramHeader ph = program_header(file, header, i);
+    if (ph.type == kInterp) {
+      if (ph.filesz < 2 || ph.filesz > kPathMax || ph.offset > file->size ||
+          file->size - ph.offset < ph.filesz || file->data[ph.offset + ph.filesz - 1] != '\0') {
+        return err(rt::kENOEXEC);
+      }
+      loaded.interpreter_offset = ph.offset;
+      loaded.interpreter_length = ph.filesz - 1;
+      continue;
+    }
     if (ph.type != kLoad || ph.memsz == 0) continue;
     if (ph.filesz > ph.memsz || ph.offset > file->size || file->size - ph.offset < ph.filesz ||
         ph.vaddr + bias + ph.memsz < ph.vaddr || ph.vaddr + bias + ph.memsz > mm::kMmapTop ||
@@ -126,9 +167,29 @@ rt::Result<Loaded> load_elf(const Inode* file, mm::AddressSpace& memory) {
   return loaded;
 }
 
+// A dynamic executable's interpreter (PT_INTERP, e.g. /lib64/ld-linux-x86-64.so.2) loaded
+// next to it, as Linux's load_elf_interp: the result is its bias (AT_BASE) and entry point.
+struct Interpreter {
+  uint64_t base, entry;
+};
+rt::Result<Interpreter> load_interpreter(Process* process, const Inode* executable,
+                                         const Loaded& loaded, mm::AddressSpace& memory) {
+  char path[kPathMax];
+  memcpy(path, executable->data + loaded.interpreter_offset, loaded.interpreter_length + 1);
+  if (strlen(path) != loaded.interpreter_length) return err(rt::kENOEXEC);
+  LookupResult found = TRY(lookup(file_tree(), process->cwd, path, kFollowLast));
+  Inode* file = found.inode;
+  if (file->is_directory()) return err(rt::kEISDIR);
+  if (!file->is_regular() || (file->mode & 0111) == 0) return err(rt::kEACCES);
+  ElfHeader header = TRY(read_header(file));
+  uint64_t bias = TRY(place_interpreter(file, header, memory));
+  Loaded interpreter = TRY(load_elf(file, memory, bias));
+  return Interpreter{bias, interpreter.entry};
+}
+
 // Linux's initial stack, built top-down in a server buffer and copied out once.
 rt::Result<uint64_t> build_stack(mm::AddressSpace& memory, const ExecArguments& arguments,
-                                 const char* path, const Loaded& loaded) {
+                                 const char* path, const Loaded& loaded, uint64_t base) {
   constexpr size_t kBuffer = ExecArguments::kMaxBytes + 64 * 1024;
   auto* buffer = static_cast<uint8_t*>(platform::heap().allocate(kBuffer, 16));
   if (buffer == nullptr) return err(rt::kENOMEM);
@@ -169,7 +230,7 @@ rt::Result<uint64_t> build_stack(mm::AddressSpace& memory, const ExecArguments& 
                         {kAtPhdr, loaded.phdr},
                         {kAtPhent, sizeof(ProgramHeader)},
                         {kAtPhnum, loaded.phnum},
-                        {kAtBase, 0},
+                        {kAtBase, base},
                         {kAtFlags, 0},
                         {kAtEntry, loaded.entry},
                         {kAtUid, 0},
@@ -328,15 +389,21 @@ rt::Result<void> exec_image(Process* process, const char* path, ExecArguments& a
       return error;
     };
     if (auto made = space->create(); !made.ok()) return fail(made.error());
-    auto loaded = load_elf(file, *space);
+    auto loaded = load_elf(file, *space, kDynamicBase);
     if (!loaded.ok()) return fail(loaded.error());
     space->brk_start = space->brk = loaded.value().brk;
+    Interpreter interpreter{0, loaded.value().entry};
+    if (loaded.value().interpreter_length != 0) {
+      auto found = load_interpreter(process, file, loaded.value(), *space);
+      if (!found.ok()) return fail(found.error());
+      interpreter = found.value();
+    }
     if (auto stack = space->add_area(mm::kStackTop - mm::kStackSize, mm::kStackTop,
                                      mm::kProtRead | mm::kProtWrite);
         !stack.ok()) {
       return fail(stack.error());
     }
-    auto rsp = build_stack(*space, arguments, path, loaded.value());
+    auto rsp = build_stack(*space, arguments, path, loaded.value(), interpreter.base);
     if (!rsp.ok()) return fail(rsp.error());
     if (process->memory != nullptr) {
       process->memory->destroy();
@@ -344,7 +411,7 @@ rt::Result<void> exec_image(Process* process, const char* path, ExecArguments& a
     }
     process->memory = space;
     registers = abi::UserRegisters{};
-    registers.rip = loaded.value().entry;
+    registers.rip = interpreter.entry;
     registers.rsp = rsp.value();
     registers.rflags = 0x202;
     // argv as /proc/<pid>/cmdline shows it (at most what fits).

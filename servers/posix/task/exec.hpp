@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
-// execve's work: static ELF executables (ET_EXEC, static-pie ET_DYN) and `#!` scripts into a
-// new address space, with Linux's initial stack (argc, argv, envp, auxv).
+// execve's work: ELF executables (ET_EXEC, static-pie and PIE ET_DYN, dynamic ones with their
+// PT_INTERP loader) and `#!` scripts into a new address space, with Linux's initial stack
+// (argc, argv, envp, auxv).
 #pragma once
 
 #include <stddef.h>
