@@ -8,8 +8,11 @@
 #include <linux/bpf.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -201,6 +204,106 @@ static void programs(void) {
   close(counter);
 }
 
+static long obj(int cmd, const char* path, int fd, unsigned flags) {
+  union bpf_attr attr;
+  memset(&attr, 0, sizeof attr);
+  attr.pathname = (uint64_t)(uintptr_t)path;
+  attr.bpf_fd = (uint32_t)fd;
+  attr.file_flags = flags;
+  return sys_bpf(cmd, &attr, sizeof attr);
+}
+
+static uint32_t map_id(int fd) {
+  struct bpf_map_info info;
+  memset(&info, 0, sizeof info);
+  union bpf_attr attr;
+  memset(&attr, 0, sizeof attr);
+  attr.info.bpf_fd = (uint32_t)fd;
+  attr.info.info_len = sizeof info;
+  attr.info.info = (uint64_t)(uintptr_t)&info;
+  return sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &attr, sizeof attr) == 0 ? info.id : 0;
+}
+
+// BPF_OBJ_PIN and BPF_OBJ_GET in a bpf file system (/sys/fs/bpf when it is one, else one
+// mounted for the test), and statfs's answers for it.
+static void pins(void) {
+  const unsigned kBpfFsMagic = 0xcafe4a11;
+  struct statfs fs;
+  char directory[64] = "/sys/fs/bpf", made[64] = "";
+  if (statfs(directory, &fs) != 0 || (unsigned)fs.f_type != kBpfFsMagic) {
+    strcpy(made, "/tmp/bpf_checks.XXXXXX");
+    if (mkdtemp(made) == NULL || mount("bpf", made, "bpf", 0, NULL) != 0) {
+      printf("pins: no bpf file system here (errno %d)\n", errno);
+      return;
+    }
+    strcpy(directory, made);
+  }
+  CHECK("statfs of a bpf file system", statfs(directory, &fs) == 0 &&
+                                           (unsigned)fs.f_type == kBpfFsMagic &&
+                                           fs.f_namelen == 255 && fs.f_bsize == 4096);
+  CHECK("statfs of /proc", statfs("/proc", &fs) == 0 && fs.f_type == 0x9fa0);
+  CHECK_ERRNO("statfs of a missing path", statfs("/no/such/dir", &fs), ENOENT);
+  char path[128], sub[128], prog_path[128];
+  snprintf(path, sizeof path, "%s/counts", directory);
+  snprintf(sub, sizeof sub, "%s/sub", directory);
+  snprintf(prog_path, sizeof prog_path, "%s/sub/prog", directory);
+
+  int fd = map_create(BPF_MAP_TYPE_HASH, 4, 8, 4);
+  uint32_t key = 1, id = map_id(fd);
+  uint64_t value = 42, out = 0;
+  CHECK("a map to pin", fd >= 0 && id != 0 && elem(BPF_MAP_UPDATE_ELEM, fd, &key, &value, 0) == 0);
+  CHECK("OBJ_PIN", obj(BPF_OBJ_PIN, path, fd, 0) == 0);
+  struct stat st;
+  CHECK("a pinned object is a regular file, mode 0600",
+        stat(path, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0777) == 0600);
+  CHECK_ERRNO("OBJ_PIN over an existing name", obj(BPF_OBJ_PIN, path, fd, 0), EEXIST);
+  CHECK_ERRNO("OBJ_PIN outside a bpf file system", obj(BPF_OBJ_PIN, "/tmp/pinned", fd, 0), EPERM);
+  CHECK_ERRNO("OBJ_PIN into a missing directory", obj(BPF_OBJ_PIN, "/sys/fs/bpf/no/x", fd, 0),
+              ENOENT);
+  CHECK_ERRNO("OBJ_PIN with file_flags", obj(BPF_OBJ_PIN, path, fd, BPF_F_RDONLY), EINVAL);
+  CHECK_ERRNO("OBJ_PIN of a non-bpf fd", obj(BPF_OBJ_PIN, path, 1, 0), EINVAL);
+  CHECK_ERRNO("OBJ_PIN of a closed fd", obj(BPF_OBJ_PIN, path, 99, 0), EINVAL);
+  CHECK_ERRNO("OBJ_PIN with a bad path pointer", obj(BPF_OBJ_PIN, (const char*)16, fd, 0), EFAULT);
+  close(fd);
+
+  int again = (int)obj(BPF_OBJ_GET, path, 0, 0);
+  CHECK("OBJ_GET after the last fd closed", again >= 0 && map_id(again) == id);
+  CHECK("OBJ_GET's fd is close-on-exec", fcntl(again, F_GETFD) == FD_CLOEXEC);
+  CHECK("the pinned map kept its contents",
+        elem(BPF_MAP_LOOKUP_ELEM, again, &key, &out, 0) == 0 && out == 42);
+  CHECK_ERRNO("OBJ_GET with bpf_fd set", obj(BPF_OBJ_GET, path, again, 0), EINVAL);
+  CHECK_ERRNO("OBJ_GET read-only and write-only",
+              obj(BPF_OBJ_GET, path, 0, BPF_F_RDONLY | BPF_F_WRONLY), EINVAL);
+  CHECK_ERRNO("OBJ_GET of a missing name", obj(BPF_OBJ_GET, sub, 0, 0), ENOENT);
+  CHECK_ERRNO("OBJ_GET of a directory", obj(BPF_OBJ_GET, directory, 0, 0), EACCES);
+
+  struct bpf_insn ret0[] = {INSN(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 0),
+                            INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0)};
+  int prog = prog_load(BPF_PROG_TYPE_SOCKET_FILTER, ret0, 2, 0);
+  CHECK("mkdir in a bpf file system", mkdir(sub, 0700) == 0);
+  CHECK("OBJ_PIN of a program in a subdirectory",
+        prog >= 0 && obj(BPF_OBJ_PIN, prog_path, prog, 0) == 0);
+  close(prog);
+  int prog_again = (int)obj(BPF_OBJ_GET, prog_path, 0, 0);
+  CHECK("OBJ_GET of the program", prog_again >= 0);
+  close(prog_again);
+  CHECK("unlink of the pinned program", unlink(prog_path) == 0);
+  CHECK("rmdir", rmdir(sub) == 0);
+
+  CHECK("unlink of the pinned map", unlink(path) == 0);
+  CHECK_ERRNO("OBJ_GET after unlink", obj(BPF_OBJ_GET, path, 0, 0), ENOENT);
+  close(again);
+  union bpf_attr attr;
+  memset(&attr, 0, sizeof attr);
+  attr.map_id = id;
+  CHECK_ERRNO("the map is gone with its last holder",
+              sys_bpf(BPF_MAP_GET_FD_BY_ID, &attr, sizeof attr), ENOENT);
+  if (made[0] != '\0') {
+    umount(made);
+    rmdir(made);
+  }
+}
+
 static void attrs(void) {
   static unsigned char big[8192];
   big[200] = 1;
@@ -248,6 +351,7 @@ int main(int argc, char** argv) {
   maps();
   programs();
   attrs();
+  pins();
   printf("bpf_checks: %d passed, %d failed\n", passed, failed);
   return failed == 0 ? 0 : 1;
 }

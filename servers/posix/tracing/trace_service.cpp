@@ -3,6 +3,7 @@
 // wrapped in fds (anon inodes, close-on-exec, as Linux's bpf fds).
 #include "tracing/trace_service.hpp"
 
+#include "fs/bpffs.hpp"
 #include "fs/tracefs.hpp"
 #include "kernel/syscalls.hpp"
 #include "platform/kernel.hpp"
@@ -205,6 +206,18 @@ int64_t sys_bpf(SyscallContext& c) {
                                              static_cast<uint32_t>(c.arg(2)), caller_of(*process),
                                              descriptors, memory, platform::heap(), new_handle);
   note_trace_activity();  // a program may have written to trace_pipe
+  constexpr int kObjPin = 6, kObjGet = 7;
+  if ((command == kObjPin || command == kObjGet) && result == 0) {
+    // The trace server checked the attr (and the object); the file is the bpf file system's.
+    struct {
+      uint64_t pathname;
+      uint32_t bpf_fd, file_flags;
+    } attr{};
+    uint64_t size = c.arg(2) < sizeof(attr) ? c.arg(2) : sizeof(attr);
+    if (!user(c).copy_in(&attr, c.arg(1), size).ok()) return -rt::kEFAULT;
+    return command == kObjPin ? bpf_obj_pin(c, attr.pathname, static_cast<int>(attr.bpf_fd))
+                              : bpf_obj_get(c, attr.pathname);
+  }
   if (!new_handle) return result;
   // bpf fds are always close-on-exec (O_CLOEXEC in anon_inode_getfd).
   return install_trace_fd(*process, result, true);

@@ -58,6 +58,8 @@ rt::Result<void> FileTree::link(Inode* directory, const char* name, size_t lengt
   if (inode->is_directory()) {
     inode->parent = directory;
     directory->links++;
+  } else if (inode->parent == nullptr) {
+    inode->parent = directory;  // which file system it is on (statfs)
   }
   return {};
 }

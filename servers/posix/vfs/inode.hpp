@@ -23,6 +23,7 @@ inline constexpr size_t kPathMax = 4096;
 inline constexpr int kSymlinkMax = 40;  // Linux's MAXSYMLINKS
 
 struct Inode;
+struct File;
 class FileTree;
 
 // A file system another server holds (tracefs, the trace server's): its directories are
@@ -53,7 +54,7 @@ struct Inode {
   uint32_t links;
   uint32_t device;  // character devices: major << 8 | minor
   int64_t mtime_seconds;
-  Inode* parent;            // directories: the directory holding it (the root: itself)
+  Inode* parent;  // the directory holding it (the root: itself; a file: where it was first linked)
   DirectoryEntry* entries;  // directories, newest first
   // Regular files and symlinks: the bytes. Files from the initramfs point into it until
   // the first write copies them (`owned` then).
@@ -62,6 +63,7 @@ struct Inode {
   uint64_t capacity;
   bool owned;
   RemoteFileSystem* remote;  // the file system holding it, if not the tree itself
+  File* pinned;              // bpf file system: the object pinned here (a reference to its file)
 
   bool is_directory() const { return (mode & kTypeMask) == kTypeDirectory; }
   bool is_regular() const { return (mode & kTypeMask) == kTypeRegular; }

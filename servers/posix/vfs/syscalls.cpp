@@ -4,6 +4,8 @@
 
 #include <string.h>
 
+#include "fs/bpffs.hpp"
+#include "fs/bpffs.hpp"
 #include "fs/procfs.hpp"
 #include "fs/tracefs.hpp"
 #include "kernel/random.hpp"
@@ -328,12 +330,6 @@ int64_t sys_newfstatat(SyscallContext& c) {
   return do_stat(c, static_cast<int>(c.arg(0)), c.arg(1), c.arg(2), c.arg(3));
 }
 
-int64_t sys_statfs(SyscallContext& c) {
-  uint64_t st[15] = {0x01021994, 4096, 65536, 32768, 32768, 65536, 32768, 0, 255, 4096, 0};
-  return to_rax(user(c).copy_out(c.arg(1), st, sizeof(st)));
-}
-int64_t sys_fstatfs(SyscallContext& c) { return sys_statfs(c); }
-
 // ---- directories ----
 
 int64_t sys_getdents64(SyscallContext& c) {
@@ -479,8 +475,10 @@ extern "C" __attribute__((noinline)) int do_unlinkat(int dfd, struct filename* n
   Inode* inode = found.value().inode;
   if (inode->is_directory()) return -rt::kEISDIR;
   if (is_tracefs(inode)) return -rt::kEPERM;
-  return static_cast<int>(
-      to_rax(tree().unlink(found.value().parent, found.value().last, found.value().last_length)));
+  auto unlinked =
+      tree().unlink(found.value().parent, found.value().last, found.value().last_length);
+  if (unlinked.ok()) release_pin(inode);
+  return static_cast<int>(to_rax(unlinked));
 }
 
 namespace {
@@ -538,7 +536,9 @@ int64_t do_rename(SyscallContext& c, int old_dfd, uint64_t old_address, int new_
     if (existing->is_directory() && !moving->is_directory()) return -rt::kEISDIR;
     if (!existing->is_directory() && moving->is_directory()) return -rt::kENOTDIR;
     if (existing->is_directory() && existing->entries != nullptr) return -rt::kENOTEMPTY;
-    (void)tree().unlink(to.value().parent, to.value().last, to.value().last_length);
+    if (tree().unlink(to.value().parent, to.value().last, to.value().last_length).ok()) {
+      release_pin(existing);
+    }
   }
   moving->links++;
   if (auto r = tree().unlink(from.value().parent, from.value().last, from.value().last_length);

@@ -116,6 +116,37 @@ rt::Result<void> user_tail_is_zero(UserMemory& memory, uint64_t address, uint32_
   return {};
 }
 
+namespace {
+
+// OBJ_PIN and OBJ_GET: the bpf file system is the POSIX server's (it keeps the pinned file), so
+// here the attr is checked as Linux checks it, and for OBJ_PIN the object (a map, program or
+// link: anything else, or a closed fd, is EINVAL as bpf_fd_probe_obj answers); 0 tells the
+// POSIX server to go on with the path.
+rt::Result<int64_t> obj_pin(BpfCall& call) {
+  if (!attr_tail_is_zero(call.attr, kObjLastFieldEnd) || call.attr.obj.file_flags != 0) {
+    return rt::err(rt::kEINVAL);
+  }
+  auto handle = call.session.lookup(static_cast<int32_t>(call.attr.obj.bpf_fd));
+  if (!handle.ok()) return rt::err(rt::kEINVAL, "OBJ_PIN of an fd that is no map, program or link");
+  ObjectKind kind = handle.value().object->kind;
+  if (kind != ObjectKind::kMap && kind != ObjectKind::kProgram && kind != ObjectKind::kLink) {
+    return rt::err(rt::kEINVAL, "OBJ_PIN of an fd that is no map, program or link");
+  }
+  return 0;
+}
+
+rt::Result<int64_t> obj_get(BpfCall& call) {
+  const ObjAttr& attr = call.attr.obj;
+  constexpr uint32_t kBoth = kObjFlagRdonly | kObjFlagWronly;
+  if (!attr_tail_is_zero(call.attr, kObjLastFieldEnd) || attr.bpf_fd != 0 ||
+      (attr.file_flags & ~kBoth) != 0 || attr.file_flags == kBoth) {
+    return rt::err(rt::kEINVAL);
+  }
+  return 0;
+}
+
+}  // namespace
+
 rt::Result<int64_t> bpf_command(Session& session, int command, const uint8_t* attr, uint32_t size,
                                 UserMemory& memory) {
   // unprivileged_bpf_disabled: only capable callers reach any command.
@@ -158,8 +189,10 @@ rt::Result<int64_t> bpf_command(Session& session, int command, const uint8_t* at
     case kRawTracepointOpen: return raw_tracepoint_open(call);
     case kLinkUpdate: return link_update(call);
     case kLinkDetach: return link_detach(call);
+    case kObjPin: return obj_pin(call);
+    case kObjGet: return obj_get(call);
     default:
-      // GAP: OBJ_PIN, OBJ_GET, PROG_ATTACH/DETACH, PROG_QUERY, TASK_FD_QUERY, ENABLE_STATS,
+      // GAP: PROG_ATTACH/DETACH, PROG_QUERY, TASK_FD_QUERY, ENABLE_STATS,
       // ITER_CREATE. Linux answers EINVAL for a command it does not know.
       return rt::err(rt::kEINVAL, "bpf command not implemented");
   }

@@ -187,8 +187,18 @@ inline constexpr uint32_t kAttachPerfEvent = 41;  // BPF_PERF_EVENT
 
 inline constexpr uint32_t kAttrSize = 144;  // sizeof(union bpf_attr) in Linux 6.1
 
+// BPF_OBJ_PIN and BPF_OBJ_GET.
+struct ObjAttr {
+  uint64_t pathname;
+  uint32_t bpf_fd;
+  uint32_t file_flags;
+};
+inline constexpr uint32_t kObjFlagRdonly = 1u << 3;  // BPF_F_RDONLY
+inline constexpr uint32_t kObjFlagWronly = 1u << 4;  // BPF_F_WRONLY
+
 union BpfAttr {
   MapCreateAttr map_create;
+  ObjAttr obj;
   MapElemAttr elem;
   MapBatchAttr batch;
   ProgLoadAttr prog_load;
@@ -215,6 +225,7 @@ inline constexpr uint32_t kMapElemFlagsEnd = offsetof(MapElemAttr, flags) + 8;
 inline constexpr uint32_t kMapDeleteLastFieldEnd = offsetof(MapElemAttr, key) + 8;
 inline constexpr uint32_t kMapNextKeyLastFieldEnd = offsetof(MapElemAttr, value) + 8;
 inline constexpr uint32_t kMapFreezeLastFieldEnd = 4;
+inline constexpr uint32_t kObjLastFieldEnd = sizeof(ObjAttr);
 inline constexpr uint32_t kBatchLastFieldEnd = sizeof(MapBatchAttr);
 inline constexpr uint32_t kProgLoadLastFieldEnd = sizeof(ProgLoadAttr);
 inline constexpr uint32_t kTestRunLastFieldEnd = offsetof(TestRunAttr, batch_size) + 4;
