@@ -11,6 +11,7 @@
 #include "sys/clock.hpp"
 #include "tracing/trace_service.hpp"
 #include "tty/console.hpp"
+#include "vfs/file.hpp"
 #include "vfs/mount.hpp"
 
 namespace posix {
@@ -64,6 +65,48 @@ char state_of(const Process* p) {
   return p->blocked ? 'S' : 'R';
 }
 
+// What /proc/<pid>/fd/N names, as Linux's readlink shows it.
+size_t fd_link(FileTree& tree, const File& file, char* out, size_t capacity) {
+  if (file.kind == FileKind::kTrace) {
+    const char* names[] = {"bpf-map", "bpf-prog", "bpf_link", "btf", "[perf_event]"};
+    return rt::format_to(out, capacity, "anon_inode:%s",
+                         names[static_cast<int>(file.trace_object)]);
+  }
+  if (file.kind == FileKind::kPipeRead || file.kind == FileKind::kPipeWrite) {
+    // One number per pipe, both ends alike (Linux's pipefs inode number).
+    uint64_t number = (reinterpret_cast<uintptr_t>(file.pipe) >> 4) % 1000000 + 1000;
+    return rt::format_to(out, capacity, "pipe:[%lu]", number);
+  }
+  if (file.inode == nullptr) return rt::format_to(out, capacity, "/dev/console");
+  size_t length = tree.path_of(file.inode, out, capacity);
+  return length != 0 ? length : rt::format_to(out, capacity, "(deleted)");
+}
+
+// exe and fd/: symlinks to what Linux's show. GAP: plain symlinks, not Linux's magic links
+// (following one of an anon inode or a pipe does not reach the open file).
+void refresh_links(FileTree& tree, Inode* directory, Process* p) {
+  char target[512];
+  if (p->exe != nullptr) {
+    size_t length = tree.path_of(p->exe, target, sizeof(target));
+    if (length != 0) put(tree, directory, "exe", target, length, kTypeSymlink | 0777);
+  }
+  Inode* fds = child(tree, directory, "fd", kTypeDirectory | 0500);
+  if (fds == nullptr) return;
+  while (fds->entries != nullptr) {
+    DirectoryEntry* e = fds->entries;
+    (void)tree.unlink(fds, e->name, strlen(e->name));
+  }
+  if (p->files == nullptr || p->state == ProcessState::kZombie) return;
+  for (int fd = 0; fd < FdTable::kMax; ++fd) {
+    const File* file = p->files->files[fd];
+    if (file == nullptr) continue;
+    char name[16];
+    rt::format_to(name, sizeof(name), "%d", fd);
+    size_t length = fd_link(tree, *file, target, sizeof(target));
+    put(tree, fds, name, target, length, kTypeSymlink | 0700);
+  }
+}
+
 void refresh_process(FileTree& tree, Inode* proc, Process* p) {
   char name[16];
   rt::format_to(name, sizeof(name), "%d", p->pid);
@@ -86,6 +129,7 @@ void refresh_process(FileTree& tree, Inode* proc, Process* p) {
   put_text(tree, directory, "comm", "%s\n", p->comm);
   put(tree, directory, "cmdline", p->cmdline,
       p->state == ProcessState::kZombie ? 0 : p->cmdline_length);
+  refresh_links(tree, directory, p);
 }
 
 }  // namespace
@@ -117,6 +161,10 @@ void refresh_procfs(FileTree& tree, Process* viewer) {
       if (find_process(pid) == nullptr) {
         while (e->inode->entries != nullptr) {
           DirectoryEntry* f = e->inode->entries;
+          while (f->inode->is_directory() && f->inode->entries != nullptr) {  // fd/
+            DirectoryEntry* g = f->inode->entries;
+            (void)tree.unlink(f->inode, g->name, strlen(g->name));
+          }
           (void)tree.unlink(e->inode, f->name, strlen(f->name));
         }
         (void)tree.unlink(proc, e->name, strlen(e->name));

@@ -421,6 +421,7 @@ rt::Result<void> exec_image(Process* process, const char* path, ExecArguments& a
     process->cmdline_length =
         argv_bytes < sizeof(process->cmdline) ? argv_bytes : sizeof(process->cmdline);
     memcpy(process->cmdline, arguments.bytes, process->cmdline_length);
+    process->exe = file;
     const char* name = base_name(current);
     size_t i = 0;
     for (; name[i] != '\0' && i + 1 < sizeof(process->comm); ++i) process->comm[i] = name[i];

@@ -139,6 +139,7 @@ rt::Result<Process*> fork_process(Process* parent, const abi::UserRegisters& reg
   memcpy(child->comm, parent->comm, sizeof(child->comm));
   memcpy(child->cmdline, parent->cmdline, sizeof(child->cmdline));
   child->cmdline_length = parent->cmdline_length;
+  child->exe = parent->exe;
   auto fail = [&](rt::Error error) -> rt::Error {
     if (child->memory != nullptr) {
       child->memory->destroy();

@@ -35,6 +35,7 @@ struct Process {
   mm::AddressSpace* memory;
   FdTable* files;
   Inode* cwd;
+  Inode* exe;  // the executable's file (/proc/<pid>/exe)
   uint32_t umask;
   uint64_t clear_child_tid;
   uint64_t sleep_deadline;  // nanosleep: clock_ns() when the sleep ends (0: not sleeping)

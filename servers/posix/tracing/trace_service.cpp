@@ -97,8 +97,26 @@ trace_client::CallerInfo caller_of(const Process& process) {
   return trace_client::CallerInfo{process.pid, process.pid, 0, 0, process.comm, true, true};
 }
 
+// What the new handle of a bpf command is (the commands that make one, by number).
+TraceObject object_made_by(int command) {
+  switch (command) {
+    case 5:   // PROG_LOAD
+    case 13:  // PROG_GET_FD_BY_ID
+      return TraceObject::kProgram;
+    case 17:  // RAW_TRACEPOINT_OPEN
+    case 28:  // LINK_CREATE
+    case 30:  // LINK_GET_FD_BY_ID
+      return TraceObject::kLink;
+    case 18:  // BTF_LOAD
+    case 19:  // BTF_GET_FD_BY_ID
+      return TraceObject::kBtf;
+    default:  // MAP_CREATE, MAP_GET_FD_BY_ID
+      return TraceObject::kMap;
+  }
+}
+
 // Wraps a new handle in an fd; the handle is given back when that fails.
-int64_t install_trace_fd(Process& process, int64_t handle, bool close_on_exec) {
+int64_t install_trace_fd(Process& process, int64_t handle, TraceObject object, bool close_on_exec) {
   uint64_t instance = trace_client::current_instance();
   auto file = new_file(FileKind::kTrace, kO_RDWR, nullptr);
   if (!file.ok()) {
@@ -107,6 +125,7 @@ int64_t install_trace_fd(Process& process, int64_t handle, bool close_on_exec) {
   }
   file.value()->trace_handle = static_cast<uint32_t>(handle);
   file.value()->trace_instance = instance;
+  file.value()->trace_object = object;
   auto fd = install_fd(*process.files, file.value(), 0, close_on_exec);
   if (!fd.ok()) {
     put_file(file.value());  // closes the handle
@@ -220,7 +239,7 @@ int64_t sys_bpf(SyscallContext& c) {
   }
   if (!new_handle) return result;
   // bpf fds are always close-on-exec (O_CLOEXEC in anon_inode_getfd).
-  return install_trace_fd(*process, result, true);
+  return install_trace_fd(*process, result, object_made_by(command), true);
 }
 
 int64_t sys_perf_event_open(SyscallContext& c) {
@@ -238,7 +257,7 @@ int64_t sys_perf_event_open(SyscallContext& c) {
       static_cast<int32_t>(c.arg(3)), c.arg(4), caller_of(*process), descriptors, memory,
       platform::heap(), new_handle);
   if (!new_handle) return result;
-  return install_trace_fd(*process, result, (c.arg(4) & kFdCloexec) != 0);
+  return install_trace_fd(*process, result, TraceObject::kPerfEvent, (c.arg(4) & kFdCloexec) != 0);
 }
 
 int64_t trace_file_ioctl(SyscallContext& c, int fd, uint64_t request, uint64_t argument) {

@@ -38,6 +38,9 @@ enum class FileKind : uint8_t {
   kTracefs,  // a file of tracefs (fs/tracefs.cpp): its reads and writes go to the trace server
 };
 
+// What a kTrace file's handle names, from the call that made it (its /proc/<pid>/fd link).
+enum class TraceObject : uint8_t { kMap, kProgram, kLink, kBtf, kPerfEvent };
+
 struct Pipe {
   static constexpr size_t kCapacity = 16384;
   uint8_t* buffer;
@@ -54,6 +57,7 @@ struct File {
   Pipe* pipe;
   uint32_t trace_handle;      // kTrace: the trace server's handle
   uint64_t trace_instance;    // and the instance it belongs to
+  TraceObject trace_object;   // and what it is
   uint64_t tracefs_activity;  // kTracefs: the trace activity when trace_pipe was found empty
 };
 

@@ -64,6 +64,30 @@ rt::Result<void> FileTree::link(Inode* directory, const char* name, size_t lengt
   return {};
 }
 
+size_t FileTree::path_of(const Inode* inode, char* out, size_t capacity) const {
+  if (capacity < 2) return 0;
+  // Built backwards from the end of `out`, then moved to its start.
+  size_t at = capacity - 1;
+  out[at] = '\0';
+  for (int depth = 0; inode != root_; ++depth) {
+    const Inode* parent = inode->parent;
+    if (parent == nullptr || depth > 256) return 0;
+    const DirectoryEntry* entry = parent->entries;
+    while (entry != nullptr && entry->inode != inode) entry = entry->next;
+    if (entry == nullptr) return 0;  // unlinked
+    size_t length = strlen(entry->name);
+    if (length + 1 > at) return 0;
+    at -= length;
+    memcpy(out + at, entry->name, length);
+    out[--at] = '/';
+    inode = parent;
+  }
+  if (at == capacity - 1) out[--at] = '/';  // the root itself
+  size_t length = capacity - 1 - at;
+  memmove(out, out + at, length + 1);
+  return length;
+}
+
 rt::Result<void> FileTree::unlink(Inode* directory, const char* name, size_t length) {
   for (DirectoryEntry** at = &directory->entries; *at != nullptr; at = &(*at)->next) {
     DirectoryEntry* e = *at;

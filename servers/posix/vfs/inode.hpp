@@ -90,6 +90,10 @@ class FileTree {
   rt::Result<void> reserve(Inode* file, uint64_t size);
   rt::Result<void> set_contents(Inode* file, const uint8_t* data, uint64_t size, bool copy);
 
+  // The absolute path of `inode` (through the parent it was first linked under), NUL-terminated;
+  // its length, or 0 when it is no longer reachable or does not fit.
+  size_t path_of(const Inode* inode, char* out, size_t capacity) const;
+
   rt::Allocator& allocator() { return allocator_; }
 
  private:

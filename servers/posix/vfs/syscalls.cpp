@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "fs/bpffs.hpp"
-#include "fs/bpffs.hpp"
 #include "fs/procfs.hpp"
 #include "fs/tracefs.hpp"
 #include "kernel/random.hpp"
