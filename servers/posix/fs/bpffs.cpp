@@ -9,6 +9,7 @@
 #include "kernel/syscalls.hpp"
 #include "vfs/file.hpp"
 #include "vfs/mount.hpp"
+#include "vfs/vfs.hpp"
 
 namespace posix {
 
@@ -18,7 +19,7 @@ int64_t bpf_obj_pin(SyscallContext& c, uint64_t pathname, int fd) {
   char path[kPathMax];
   if (auto r = copy_path(c, pathname, path); !r.ok()) return -r.error().code;
   // kern_path_create: the parent must exist, the name must not.
-  auto found = lookup(file_tree(), c.process->cwd, path, kAllowMissing);
+  auto found = resolve_path(c.process, path, kAllowMissing);
   if (!found.ok()) return -found.error().code;
   if (found.value().inode != nullptr) return -rt::kEEXIST;
   if (found.value().last == nullptr) return -rt::kEEXIST;
@@ -39,7 +40,7 @@ int64_t bpf_obj_pin(SyscallContext& c, uint64_t pathname, int fd) {
 int64_t bpf_obj_get(SyscallContext& c, uint64_t pathname) {
   char path[kPathMax];
   if (auto r = copy_path(c, pathname, path); !r.ok()) return -r.error().code;
-  auto found = lookup(file_tree(), c.process->cwd, path, kFollowLast);
+  auto found = resolve_path(c.process, path, kFollowLast);
   if (!found.ok()) return -found.error().code;
   File* file = found.value().inode->pinned;
   if (file == nullptr) return -rt::kEACCES;  // bpf_inode_type: not a pinned object

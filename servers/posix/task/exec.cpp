@@ -7,6 +7,7 @@
 #include "kernel/random.hpp"
 #include "platform/kernel.hpp"
 #include "rt/new.hpp"
+#include "vfs/vfs.hpp"
 
 namespace posix {
 
@@ -177,7 +178,7 @@ rt::Result<Interpreter> load_interpreter(Process* process, const Inode* executab
   char path[kPathMax];
   memcpy(path, executable->data + loaded.interpreter_offset, loaded.interpreter_length + 1);
   if (strlen(path) != loaded.interpreter_length) return err(rt::kENOEXEC);
-  LookupResult found = TRY(lookup(file_tree(), process->cwd, path, kFollowLast));
+  LookupResult found = TRY(resolve_path(process, path, kFollowLast));
   Inode* file = found.inode;
   if (file->is_directory()) return err(rt::kEISDIR);
   if (!file->is_regular() || (file->mode & 0111) == 0) return err(rt::kEACCES);
@@ -344,7 +345,7 @@ rt::Result<void> exec_image(Process* process, const char* path, ExecArguments& a
   if (path_length >= kPathMax) return err(rt::kENAMETOOLONG);
   memcpy(current, path, path_length + 1);
   for (int depth = 0;; ++depth) {
-    LookupResult found = TRY(lookup(file_tree(), process->cwd, current, kFollowLast));
+    LookupResult found = TRY(resolve_path(process, current, kFollowLast));
     Inode* file = found.inode;
     if (file->is_directory() || !file->is_regular() || (file->mode & 0111) == 0) {
       return err(rt::kEACCES);

@@ -8,6 +8,7 @@
 
 #include "kernel/syscalls.hpp"
 #include "vfs/file.hpp"
+#include "vfs/vfs.hpp"
 
 namespace posix {
 
@@ -98,7 +99,7 @@ const char* filesystem_type(const Inode* inode) {
 int64_t sys_statfs(SyscallContext& c) {
   char path[kPathMax];
   if (auto r = copy_path(c, c.arg(0), path); !r.ok()) return -r.error().code;
-  auto found = lookup(file_tree(), c.process->cwd, path, kFollowLast);
+  auto found = resolve_path(c.process, path, kFollowLast);
   if (!found.ok()) return -found.error().code;
   StatFs st = statfs_of(magic_of(filesystem_type(found.value().inode)));
   return to_rax(user(c).copy_out(c.arg(1), &st, sizeof(st)));

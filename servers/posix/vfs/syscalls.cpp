@@ -142,6 +142,12 @@ rt::Result<size_t> path_of(Inode* directory, char* out, size_t capacity) {
 
 }  // namespace
 
+rt::Result<LookupResult> resolve_path(Process* process, const char* path, uint32_t flags) {
+  Inode* start = path[0] == '/' ? tree().root() : process->cwd;
+  if (under_procfs(tree(), start, path)) refresh_procfs(tree(), process);
+  return lookup(tree(), start, path, flags);
+}
+
 rt::Result<void> copy_path(SyscallContext& c, uint64_t address, char (&out)[kPathMax]) {
   size_t length = TRY(user(c).copy_string(out, address, kPathMax));
   if (length == 0) return rt::err(rt::kENOENT);

@@ -37,6 +37,10 @@ namespace posix {
 SyscallContext* current_context();
 void set_current_context(SyscallContext* context);
 
+// `path` from the process's working directory, as every path of a system call is looked up
+// (procfs brought up to date first when the path is in it).
+rt::Result<LookupResult> resolve_path(Process* process, const char* path, uint32_t flags);
+
 // poll(2) events a file has now (POLLIN 1, POLLOUT 4, POLLHUP 0x10).
 int poll_file(File* file);
 

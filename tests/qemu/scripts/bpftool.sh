@@ -1,0 +1,30 @@
+# SPDX-License-Identifier: MIT
+# Debian's bpftool (added with --add, with its loader and libraries) on the trace server's
+# objects: a map created and pinned, updated and dumped; a program loaded from a BPF object and
+# pinned, shown and dumped; the BTF objects; errors as Linux's bpftool prints them. Times, tags
+# and JIT sizes are masked.
+mask() { sed -E 's/loaded_at [^ ]+/loaded_at TIME/; s/tag [0-9a-f]+/tag TAG/; s/jited [0-9]+B/jited NB/'; }
+bpftool version | head -1
+bpftool map create /sys/fs/bpf/counts type hash key 4 value 8 entries 16 name counts
+echo "create: $?"
+bpftool map update pinned /sys/fs/bpf/counts key 1 0 0 0 value 2 0 0 0 0 0 0 0
+bpftool map update pinned /sys/fs/bpf/counts key 7 0 0 0 value 9 0 0 0 0 0 0 0
+bpftool map dump pinned /sys/fs/bpf/counts
+bpftool map lookup pinned /sys/fs/bpf/counts key 7 0 0 0
+bpftool map delete pinned /sys/fs/bpf/counts key 7 0 0 0
+bpftool map lookup pinned /sys/fs/bpf/counts key 7 0 0 0
+echo "lookup of a deleted key: $?"
+bpftool map show pinned /sys/fs/bpf/counts
+bpftool -j map show id 1
+echo
+bpftool prog load /unlink.bpf.o /sys/fs/bpf/unlink_prog
+echo "load: $?"
+bpftool prog show pinned /sys/fs/bpf/unlink_prog | mask
+bpftool prog dump xlated pinned /sys/fs/bpf/unlink_prog | head -3
+bpftool btf list | sed -E 's/size [0-9]+B/size NB/'
+ls -l /sys/fs/bpf | sed -E 's/ +/ /g'
+bpftool map show pinned /sys/fs/bpf/missing
+echo "missing pin: $?"
+rm /sys/fs/bpf/counts /sys/fs/bpf/unlink_prog
+bpftool map show id 1
+echo "map after unpinning: $?"
