@@ -9,7 +9,7 @@ bpftool map create /sys/fs/bpf/counts type hash key 4 value 8 entries 16 name co
 echo "create: $?"
 bpftool map update pinned /sys/fs/bpf/counts key 1 0 0 0 value 2 0 0 0 0 0 0 0
 bpftool map update pinned /sys/fs/bpf/counts key 7 0 0 0 value 9 0 0 0 0 0 0 0
-bpftool map dump pinned /sys/fs/bpf/counts
+bpftool map dump pinned /sys/fs/bpf/counts | sort  # a hash map: any order
 bpftool map lookup pinned /sys/fs/bpf/counts key 7 0 0 0
 bpftool map delete pinned /sys/fs/bpf/counts key 7 0 0 0
 bpftool map lookup pinned /sys/fs/bpf/counts key 7 0 0 0
