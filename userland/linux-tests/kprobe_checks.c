@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -237,6 +238,57 @@ static int bench(int rounds) {
   return 0;
 }
 
+// BPF_TASK_FD_QUERY (bpftool perf): what a task's perf event fd is attached to, asked by the
+// task itself and by a child naming its parent's pid.
+static long task_fd_query(int pid, int fd, char* buffer, uint32_t length, union bpf_attr* attr) {
+  memset(attr, 0, sizeof *attr);
+  attr->task_fd_query.pid = (uint32_t)pid;
+  attr->task_fd_query.fd = (uint32_t)fd;
+  attr->task_fd_query.buf = (uint64_t)(uintptr_t)buffer;
+  attr->task_fd_query.buf_len = length;
+  return sys_bpf(BPF_TASK_FD_QUERY, attr);
+}
+
+static void task_fd_queries(int event, int map, int prog) {
+  union bpf_attr attr, info_attr;
+  struct bpf_prog_info info;
+  memset(&info, 0, sizeof info);
+  memset(&info_attr, 0, sizeof info_attr);
+  info_attr.info.bpf_fd = (uint32_t)prog;
+  info_attr.info.info_len = sizeof info;
+  info_attr.info.info = (uint64_t)(uintptr_t)&info;
+  sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &info_attr);
+  char name[64] = "";
+  CHECK("TASK_FD_QUERY of a kprobe event",
+        task_fd_query(getpid(), event, name, sizeof name, &attr) == 0 &&
+            attr.task_fd_query.fd_type == BPF_FD_TYPE_KPROBE &&
+            attr.task_fd_query.prog_id == info.id && strcmp(name, "do_unlinkat") == 0 &&
+            attr.task_fd_query.buf_len == 11);
+  errno = 0;
+  CHECK("TASK_FD_QUERY of a missing task",
+        task_fd_query(999999, event, name, sizeof name, &attr) == -1 && errno == ENOENT);
+  errno = 0;
+  CHECK("TASK_FD_QUERY of a closed fd",
+        task_fd_query(getpid(), 200, name, sizeof name, &attr) == -1 && errno == EBADF);
+  errno = 0;
+  CHECK("TASK_FD_QUERY of a map fd: ENOTSUPP",
+        task_fd_query(getpid(), map, name, sizeof name, &attr) == -1 && errno == 524);
+  int parent = getpid();
+  pid_t child = fork();
+  if (child == 0) {
+    char seen[64] = "";
+    union bpf_attr child_attr;
+    _exit(task_fd_query(parent, event, seen, sizeof seen, &child_attr) == 0 &&
+                  strcmp(seen, "do_unlinkat") == 0
+              ? 0
+              : 1);
+  }
+  int status = -1;
+  waitpid(child, &status, 0);
+  CHECK("TASK_FD_QUERY of the parent's fd from a child",
+        WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
 int main(int argc, char** argv) {
   setvbuf(stdout, NULL, _IONBF, 0);
   if (argc > 2 && strcmp(argv[1], "--bench") == 0) return bench(atoi(argv[2]));
@@ -264,6 +316,7 @@ int main(int argc, char** argv) {
   CHECK("a second program: EEXIST",
         ioctl(event, PERF_EVENT_IOC_SET_BPF, prog) == -1 && errno == EEXIST);
   CHECK("PERF_EVENT_IOC_ENABLE", ioctl(event, PERF_EVENT_IOC_ENABLE, 0) == 0);
+  task_fd_queries(event, map, prog);
   for (int i = 0; i < 3; ++i) unlink("/tmp/kprobe_checks_missing");
   CHECK("three hits", slot(map, 0) == 3);
   CHECK("pt_regs->di is unlink's AT_FDCWD", (int32_t)(uint32_t)slot(map, 1) == AT_FDCWD);

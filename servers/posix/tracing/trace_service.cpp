@@ -220,7 +220,22 @@ int64_t sys_bpf(SyscallContext& c) {
   auto command = static_cast<int>(c.arg(0));
   bool new_handle = false;
   ProcessMemory memory(user(c));
-  Descriptors descriptors(*process->files);
+  // TASK_FD_QUERY names the fd of another task: the trace server sees that task's fd table.
+  // A well-formed query for a pid that names no task is ENOENT here (get_pid_task).
+  constexpr int kTaskFdQuery = 20;
+  const FdTable* table = process->files;
+  if (command == kTaskFdQuery) {
+    struct {
+      uint32_t pid, fd, flags;
+    } query{};
+    uint64_t size = c.arg(2) < sizeof(query) ? c.arg(2) : sizeof(query);
+    if (user(c).copy_in(&query, c.arg(1), size).ok() && query.flags == 0) {
+      Process* target = find_process(static_cast<int>(query.pid));
+      if (target == nullptr || target->files == nullptr) return -rt::kENOENT;
+      table = target->files;
+    }
+  }
+  Descriptors descriptors(*table);
   int64_t result = trace_client::forward_bpf(*client, command, c.arg(1),
                                              static_cast<uint32_t>(c.arg(2)), caller_of(*process),
                                              descriptors, memory, platform::heap(), new_handle);

@@ -15,6 +15,14 @@ rt::Result<uint32_t> ServerProbeHooks::tracepoint_record_size(uint64_t id) {
   return rt::err(rt::kEINVAL);
 }
 
+const char* ServerProbeHooks::tracepoint_name(uint64_t id) {
+  EventRegistry& events = tracefs_.events();
+  for (size_t i = 0; i < events.size(); ++i) {
+    if (events.at(i).id == id) return events.at(i).name;
+  }
+  return nullptr;
+}
+
 rt::Result<uint32_t> ServerProbeHooks::raw_tracepoint_arguments(const char* name) {
   const char* known[] = {"sys_enter", "sys_exit"};
   for (const char* candidate : known) {

@@ -22,6 +22,7 @@ class ServerProbeHooks final : public ProbeHooks {
   void set_table(ProbeTable* table) { table_ = table; }
 
   rt::Result<uint32_t> tracepoint_record_size(uint64_t id) override;
+  const char* tracepoint_name(uint64_t id) override;
   // sys_enter and sys_exit (struct pt_regs *, long); GAP: no other raw tracepoints yet.
   rt::Result<uint32_t> raw_tracepoint_arguments(const char* name) override;
   // The POSIX server answers ESRCH for a pid it does not know before it forwards the call.

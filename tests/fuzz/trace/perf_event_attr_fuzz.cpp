@@ -71,6 +71,7 @@ class FuzzHooks final : public trace::ProbeHooks {
     if (id < 8) return 64;
     return rt::err(rt::kEINVAL);
   }
+  const char* tracepoint_name(uint64_t id) override { return id < 8 ? "fuzz" : nullptr; }
   rt::Result<uint32_t> raw_tracepoint_arguments(const char*) override {
     return rt::err(rt::kENOENT);
   }

@@ -23,6 +23,11 @@ bpftool prog show pinned /sys/fs/bpf/unlink_prog | mask
 bpftool prog dump xlated pinned /sys/fs/bpf/unlink_prog | head -3
 bpftool btf list | sed -E 's/size [0-9]+B/size NB/'
 ls -l /sys/fs/bpf | sed -E 's/ +/ /g'
+# bpftool perf: the kprobe a libbpf program holds (BPF_TASK_FD_QUERY over /proc/*/fd).
+/bin/unlink --hold 30 > /tmp/unlink.out &
+while ! grep -q attached /tmp/unlink.out; do sleep 0.2; done
+bpftool perf | sed -E 's/pid [0-9]+/pid PID/; s/prog_id [0-9]+/prog_id ID/'
+kill $!
 bpftool map show pinned /sys/fs/bpf/missing
 echo "missing pin: $?"
 rm /sys/fs/bpf/counts /sys/fs/bpf/unlink_prog

@@ -25,6 +25,11 @@ class FakeProbeHooks final : public ProbeHooks {
     if (id == kWriteId) return 48;
     return rt::err(rt::kEINVAL);
   }
+  const char* tracepoint_name(uint64_t id) override {
+    if (id == kOpenatId) return "sys_enter_openat";
+    if (id == kWriteId) return "sys_enter_write";
+    return nullptr;
+  }
   rt::Result<uint32_t> raw_tracepoint_arguments(const char* name) override {
     if (std::string(name) == "sys_enter") return 2;
     if (std::string(name) == "sched_switch") return 4;

@@ -189,10 +189,11 @@ rt::Result<int64_t> bpf_command(Session& session, int command, const uint8_t* at
     case kRawTracepointOpen: return raw_tracepoint_open(call);
     case kLinkUpdate: return link_update(call);
     case kLinkDetach: return link_detach(call);
+    case kTaskFdQuery: return task_fd_query(call);
     case kObjPin: return obj_pin(call);
     case kObjGet: return obj_get(call);
     default:
-      // GAP: PROG_ATTACH/DETACH, PROG_QUERY, TASK_FD_QUERY, ENABLE_STATS,
+      // GAP: PROG_ATTACH/DETACH, PROG_QUERY, ENABLE_STATS,
       // ITER_CREATE. Linux answers EINVAL for a command it does not know.
       return rt::err(rt::kEINVAL, "bpf command not implemented");
   }

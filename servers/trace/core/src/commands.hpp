@@ -104,6 +104,7 @@ rt::Result<int64_t> prog_bind_map(BpfCall& call);
 rt::Result<int64_t> link_create(BpfCall& call);
 rt::Result<int64_t> raw_tracepoint_open(BpfCall& call);
 rt::Result<int64_t> link_detach(BpfCall& call);
+rt::Result<int64_t> task_fd_query(BpfCall& call);
 rt::Result<int64_t> link_update(BpfCall& call);
 struct LinkObject;
 rt::Result<int64_t> link_get_info(BpfCall& call, const LinkObject& link);

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // The link commands of bpf(2): LINK_CREATE, RAW_TRACEPOINT_OPEN, LINK_UPDATE, LINK_DETACH, link
-// info.
+// info, and TASK_FD_QUERY (what a link or perf event fd of a task is attached to).
 #include "commands.hpp"
 #include "rt/new.hpp"
 #include "trace/links.hpp"
@@ -193,6 +193,107 @@ void destroy_link(ObjectTable& objects, LinkObject* link) {
   if (link->program != nullptr) objects.release(link->program);
   link->~LinkObject();
   objects.allocator().deallocate(link, sizeof(LinkObject));
+}
+
+// bpf_attr.task_fd_query (Linux 6.1).
+struct TaskFdQueryAttr {
+  uint32_t pid, fd, flags, buf_len;
+  uint64_t buf;
+  uint32_t prog_id, fd_type;
+  uint64_t probe_offset, probe_addr;
+};
+static_assert(sizeof(TaskFdQueryAttr) == 48);
+
+// enum bpf_task_fd_type.
+enum : uint32_t {
+  kFdTypeRawTracepoint = 0,
+  kFdTypeTracepoint = 1,
+  kFdTypeKprobe = 2,
+  kFdTypeKretprobe = 3,
+  kFdTypeUprobe = 4,
+  kFdTypeUretprobe = 5,
+};
+constexpr int kENOTSUPP = 524;  // the kernel-internal "not supported" bpf() lets out
+
+namespace {
+
+// bpf_task_fd_query_copy: buf_len gets the name's length; the name goes into buf when buf and
+// buf_len are given, cut short (and ENOSPC after the other fields) when it does not fit.
+rt::Result<int64_t> task_fd_query_copy(BpfCall& call, uint32_t prog_id, uint32_t fd_type,
+                                       const char* name, uint64_t offset, uint64_t address) {
+  auto attr = attr_as<TaskFdQueryAttr>(call.attr);
+  uint32_t length = 0;
+  while (name != nullptr && name[length] != 0) ++length;
+  TRY(write_attr_field(call, &call.attr.bytes[offsetof(TaskFdQueryAttr, buf_len)], length));
+  bool cut = false;
+  if (attr.buf_len != 0 && attr.buf != 0) {
+    const char zero = 0;
+    if (length == 0) {
+      TRY(call.memory.write(attr.buf, &zero, 1));
+    } else if (attr.buf_len >= length + 1) {
+      TRY(call.memory.write(attr.buf, name, length + 1));
+    } else {
+      cut = true;
+      TRY(call.memory.write(attr.buf, name, attr.buf_len - 1));
+      TRY(call.memory.write(attr.buf + attr.buf_len - 1, &zero, 1));
+    }
+  }
+  TRY(write_attr_field(call, &call.attr.bytes[offsetof(TaskFdQueryAttr, prog_id)], prog_id));
+  TRY(write_attr_field(call, &call.attr.bytes[offsetof(TaskFdQueryAttr, fd_type)], fd_type));
+  TRY(write_attr_field(call, &call.attr.bytes[offsetof(TaskFdQueryAttr, probe_offset)], offset));
+  TRY(write_attr_field(call, &call.attr.bytes[offsetof(TaskFdQueryAttr, probe_addr)], address));
+  if (cut) return rt::err(rt::kENOSPC);
+  return 0;
+}
+
+}  // namespace
+
+// The fds are the task's: the POSIX server hands over that task's fd table (and answers ENOENT
+// itself for a pid that names no task).
+rt::Result<int64_t> task_fd_query(BpfCall& call) {
+  if (!attr_tail_is_zero(call.attr, sizeof(TaskFdQueryAttr))) return rt::err(rt::kEINVAL);
+  auto attr = attr_as<TaskFdQueryAttr>(call.attr);
+  if (attr.flags != 0) return rt::err(rt::kEINVAL);
+  auto handle = call.session.lookup(static_cast<int32_t>(attr.fd));
+  if (!handle.ok()) {
+    if (handle.error().code == rt::kEBADF) return handle.error();
+    return rt::err(kENOTSUPP, "TASK_FD_QUERY of an fd that is no link or perf event");
+  }
+  Object* object = handle.value().object;
+  if (object->kind == ObjectKind::kLink) {
+    auto* link = static_cast<LinkObject*>(object);
+    if (link->type != LinkType::kRawTracepoint || link->probe == nullptr) {
+      return rt::err(kENOTSUPP, "TASK_FD_QUERY of a link that is no raw tracepoint");
+    }
+    return task_fd_query_copy(call, link->program->id, kFdTypeRawTracepoint, link->probe->name, 0,
+                              0);
+  }
+  if (object->kind != ObjectKind::kPerfEvent) {
+    return rt::err(kENOTSUPP, "TASK_FD_QUERY of an fd that is no link or perf event");
+  }
+  // bpf_get_perf_event_info.
+  auto* event = static_cast<PerfEventObject*>(object);
+  if (event->program == nullptr) return rt::err(rt::kENOENT, "no program on the perf event");
+  if (event->program->type == ebpf::ProgramType::kPerfEvent || event->probe == nullptr) {
+    return rt::err(rt::kEOPNOTSUPP);
+  }
+  const Probe& probe = *event->probe;
+  uint32_t id = event->program->id;
+  switch (probe.kind) {
+    case ProbeKind::kKprobe: {
+      uint32_t type = probe.is_return ? kFdTypeKretprobe : kFdTypeKprobe;
+      if (probe.name[0] != 0)
+        return task_fd_query_copy(call, id, type, probe.name, probe.offset, 0);
+      return task_fd_query_copy(call, id, type, nullptr, 0, probe.address);
+    }
+    case ProbeKind::kUprobe:
+      return task_fd_query_copy(call, id, probe.is_return ? kFdTypeUretprobe : kFdTypeUprobe,
+                                probe.name, probe.offset, 0);
+    default:
+      // GAP: a kprobe event defined in kprobe_events and opened as a tracepoint reports its
+      // event name, where Linux reports the probed symbol as a kprobe.
+      return task_fd_query_copy(call, id, kFdTypeTracepoint, probe.name, 0, 0);
+  }
 }
 
 }  // namespace trace

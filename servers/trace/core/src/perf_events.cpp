@@ -81,10 +81,16 @@ rt::Result<Probe*> ProbeTable::open_probe(const ProbeSpec& spec, uint32_t contex
   probe->tracepoint_id = spec.tracepoint_id;
   probe->context_size = context_size;
   probe->users = 1;
-  if (spec.kind == ProbeKind::kRawTracepoint) {
-    for (uint32_t i = 0; i + 1 < sizeof(probe->name) && spec.name[i] != 0; ++i)
-      probe->name[i] = spec.name[i];
-  }
+  const char* name = spec.kind == ProbeKind::kRawTracepoint ? spec.name
+                     : spec.kind == ProbeKind::kTracepoint
+                         ? hooks_.tracepoint_name(spec.tracepoint_id)
+                     : spec.kind == ProbeKind::kKprobe ? spec.symbol
+                                                       : spec.path;
+  for (uint32_t i = 0; name != nullptr && i + 1 < sizeof(probe->name) && name[i] != 0; ++i)
+    probe->name[i] = name[i];
+  probe->offset = spec.offset;
+  probe->address = spec.address;
+  probe->is_return = spec.is_return;
   auto fail = [&](rt::Error error) -> rt::Result<Probe*> {
     probe->~Probe();
     allocator.deallocate(probe, sizeof(Probe));

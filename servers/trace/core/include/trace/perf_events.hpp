@@ -32,7 +32,12 @@ struct Probe {
   uint32_t number = 0;  // what the server's hits name
   ProbeKind kind = ProbeKind::kKprobe;
   uint64_t tracepoint_id = 0;
-  char name[128] = {};                // raw tracepoint
+  // What BPF_TASK_FD_QUERY reports: the raw tracepoint's or tracepoint's name, the kprobe's
+  // symbol (empty when by address) or the uprobe's path; offset, address, return probe.
+  char name[256] = {};
+  uint64_t offset = 0;
+  uint64_t address = 0;
+  bool is_return = false;
   uint32_t context_size = 0;          // tracepoint record size, raw tracepoint arguments * 8
   uint32_t users = 0;                 // perf events and links on it
   Vector<AttachedProgram> programs;   // in attach order (bpf_prog_array_copy appends)

@@ -41,6 +41,9 @@ class ProbeHooks {
   // PERF_TYPE_TRACEPOINT's config: the record size of the tracefs event with this id (the
   // bound of what its programs may read), or EINVAL when no event has the id.
   virtual rt::Result<uint32_t> tracepoint_record_size(uint64_t id) = 0;
+  // The name of the tracefs event with this id ("sys_enter_openat"), or nullptr when there is
+  // none; valid while the event exists (BPF_TASK_FD_QUERY reports it).
+  virtual const char* tracepoint_name(uint64_t id) = 0;
   // bpf_get_raw_tracepoint: the number of u64 arguments of raw tracepoint `name`, or ENOENT.
   virtual rt::Result<uint32_t> raw_tracepoint_arguments(const char* name) = 0;
   // perf_event_open's pid > 0: whether the task exists (else ESRCH).
