@@ -109,9 +109,21 @@ void make_devices(FileTree& tree) {
   }
 }
 
-// sysfs's CPU files (GAP: fixed text; one CPU as sched_getaffinity reports), and the kprobe and
+// /boot/config-6.1.0 (the release uname gives), made here at start-up; its first lines are
+// Linux's, which bpftool checks.
+constexpr const char kKernelConfig[] =
+    "#\n# Automatically generated file; DO NOT EDIT.\n"
+    "# Sonde POSIX personality 6.1.0 Kernel Configuration\n#\n"
+    "CONFIG_BPF=y\nCONFIG_BPF_SYSCALL=y\nCONFIG_HAVE_EBPF_JIT=y\nCONFIG_BPF_JIT=y\n"
+    "# CONFIG_BPF_JIT_ALWAYS_ON is not set\n# CONFIG_DEBUG_INFO_BTF is not set\n"
+    "CONFIG_PERF_EVENTS=y\nCONFIG_KPROBES=y\nCONFIG_BPF_EVENTS=y\nCONFIG_KPROBE_EVENTS=y\n"
+    "# CONFIG_UPROBE_EVENTS is not set\nCONFIG_TRACING=y\nCONFIG_FTRACE_SYSCALLS=y\n"
+    "# CONFIG_CGROUPS is not set\n# CONFIG_NET is not set\nCONFIG_HZ=100\n";
+
+// sysfs's CPU files (GAP: fixed text; one CPU as sched_getaffinity reports), the kprobe and
 // uprobe PMUs whose type numbers perf_event_open takes (the trace server's: 6 and 7, the
-// numbers Linux 6.1 gave them, see servers/trace/core/include/trace/perf_event_uapi.hpp).
+// numbers Linux 6.1 gave them, see servers/trace/core/include/trace/perf_event_uapi.hpp), BPF
+// sysctls and the kernel configuration.
 void make_sysfs(FileTree& tree) {
   struct File {
     const char* path;
@@ -126,6 +138,15 @@ void make_sysfs(FileTree& tree) {
       {"/sys/bus/event_source/devices/uprobe/type", "7\n"},
       {"/sys/bus/event_source/devices/uprobe/format/retprobe", "config:0\n"},
       {"/sys/bus/event_source/devices/uprobe/format/ref_ctr_offset", "config:32-63\n"},
+      // The trace server's settings as Linux's sysctls show them (read-only here): its JIT is
+      // on, constant blinding off, JIT images not in kallsyms; unprivileged bpf() as Debian's.
+      {"/proc/sys/net/core/bpf_jit_enable", "1\n"},
+      {"/proc/sys/net/core/bpf_jit_harden", "0\n"},
+      {"/proc/sys/net/core/bpf_jit_kallsyms", "0\n"},
+      {"/proc/sys/kernel/unprivileged_bpf_disabled", "2\n"},
+      // What this system is, in the kernel configuration's terms (bpftool feature, libbpf's
+      // __kconfig externs read /boot/config-$(uname -r)).
+      {"/boot/config-6.1.0", kKernelConfig},
   };
   for (const File& file : files) {
     auto made = tree.create(tree.root(), file.path, kTypeRegular | 0444);

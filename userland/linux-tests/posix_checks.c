@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
@@ -241,6 +242,20 @@ static void system_calls(void) {
             clock_gettime(CLOCK_MONOTONIC, &b) == 0 &&
             (b.tv_sec - a.tv_sec) * 1000000000L + (b.tv_nsec - a.tv_nsec) >= 50000000L);
   CHECK("getuid is root", getuid() == 0 && geteuid() == 0);
+  // capget as libcap uses it: an unknown version learns the kernel's (v3, 0x20080522).
+  uint32_t header[2] = {0, 0}, data[6];
+  CHECK("capget of an unknown version without data",
+        syscall(SYS_capget, header, NULL) == 0 && header[0] == 0x20080522);
+  header[0] = 0;
+  CHECK_ERRNO("capget of an unknown version with data", syscall(SYS_capget, header, data), EINVAL);
+  header[0] = 0x20080522;
+  data[5] = 0x5a5a5a5a;
+  CHECK("capget v3 of the caller", syscall(SYS_capget, header, data) == 0 && data[2] == 0);
+  header[1] = 0x7ffffff0;
+  CHECK_ERRNO("capget of a missing pid", syscall(SYS_capget, header, data), ESRCH);
+  CHECK("PR_CAPBSET_READ of CAP_CHOWN", prctl(PR_CAPBSET_READ, 0, 0, 0, 0) == 1);
+  CHECK_ERRNO("PR_CAPBSET_READ past the last capability", prctl(PR_CAPBSET_READ, 64, 0, 0, 0),
+              EINVAL);
 }
 
 int main(void) {

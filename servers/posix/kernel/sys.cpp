@@ -9,6 +9,8 @@
 
 namespace posix {
 
+constexpr uint64_t kCapLastCap = 40;  // CAP_CHECKPOINT_RESTORE, Linux 6.1's last
+
 namespace {
 
 // The wall clock: the CMOS real-time clock read once at start, then the clock page.
@@ -205,8 +207,10 @@ int64_t sys_clock_nanosleep(SyscallContext& c) {
 }
 
 int64_t sys_prctl(SyscallContext& c) {
-  constexpr uint64_t kSetName = 15, kGetName = 16;
+  constexpr uint64_t kSetName = 15, kGetName = 16, kCapBsetRead = 23;
   switch (c.arg(0)) {
+    case kCapBsetRead:  // every capability up to CAP_LAST_CAP is in the bounding set
+      return c.arg(1) <= kCapLastCap ? 1 : -rt::kEINVAL;
     case kSetName: {
       char name[16] = {};
       auto copied = user(c).copy_string(name, c.arg(1), sizeof(name));
@@ -310,13 +314,24 @@ int64_t sys_getcpu(SyscallContext& c) {
 }
 
 int64_t sys_capget(SyscallContext& c) {
-  uint32_t header[2];
+  constexpr uint32_t kVersion1 = 0x19980330, kVersion2 = 0x20071026, kVersion3 = 0x20080522;
+  uint32_t header[2];  // version, pid
   if (auto r = user(c).copy_in(header, c.arg(0), 8); !r.ok()) return -rt::kEFAULT;
+  if (header[0] != kVersion1 && header[0] != kVersion2 && header[0] != kVersion3) {
+    // An unknown version learns the kernel's (libcap asks this way, with no data).
+    if (!user(c).copy_out(c.arg(0), &kVersion3, 4).ok()) return -rt::kEFAULT;
+    return c.arg(1) == 0 ? 0 : -rt::kEINVAL;
+  }
   if (c.arg(1) == 0) return 0;
-  uint32_t data[6] = {0xffffffff, 0xffffffff, 0xffffffff, 0x1ff, 0x1ff, 0x1ff};  // root: all
-  // _LINUX_CAPABILITY_VERSION_3 has two data structs: effective, permitted, inheritable each.
-  uint32_t layout[6] = {data[0], data[1], 0, data[3], data[4], 0};
-  return to_rax(user(c).copy_out(c.arg(1), layout, sizeof(layout)));
+  auto pid = static_cast<int32_t>(header[1]);
+  if (pid < 0) return -rt::kEINVAL;
+  if (pid != 0 && find_process(pid) == nullptr) return -rt::kESRCH;
+  // Every process is root: effective and permitted hold every capability up to CAP_LAST_CAP,
+  // inheritable none. Version 1 has one {effective, permitted, inheritable}; 2 and 3 have two.
+  constexpr uint32_t kHigh = (1u << (kCapLastCap - 31)) - 1;
+  uint32_t layout[6] = {0xffffffff, 0xffffffff, 0, kHigh, kHigh, 0};
+  size_t bytes = header[0] == kVersion1 ? 12 : sizeof(layout);
+  return to_rax(user(c).copy_out(c.arg(1), layout, bytes));
 }
 
 int64_t sys_reboot(SyscallContext& c) {

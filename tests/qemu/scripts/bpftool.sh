@@ -30,6 +30,12 @@ bpftool perf | sed -E 's/pid [0-9]+/pid PID/; s/prog_id [0-9]+/prog_id ID/'
 kill $!
 bpftool map show pinned /sys/fs/bpf/missing
 echo "missing pin: $?"
+# feature probe: the system's settings and configuration, then what the trace server takes.
+bpftool feature probe kernel > /tmp/features
+sed -n '2,6p' /tmp/features
+grep -E '^CONFIG_(BPF|BPF_SYSCALL|BPF_JIT|KPROBE_EVENTS|UPROBE_EVENTS|NET) ' /tmp/features
+grep -E 'program_type (kprobe|tracepoint|raw_tracepoint|xdp) |map_type (hash|ringbuf|lpm_trie) ' /tmp/features
+grep -c 'helpers supported for program type' /tmp/features
 rm /sys/fs/bpf/counts /sys/fs/bpf/unlink_prog
 bpftool map show id 1
 echo "map after unpinning: $?"
