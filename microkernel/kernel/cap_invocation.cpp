@@ -40,6 +40,7 @@ ObjectType label_object_type(Label label) {
     case Label::kTcbSetTls:
     case Label::kTcbSetMaxPriority: return ObjectType::kTcb;
     case Label::kIrqControlGet: return ObjectType::kIrqControl;
+    case Label::kNotificationSetTimer: return ObjectType::kNotification;
     case Label::kIrqHandlerSetNotification:
     case Label::kIrqHandlerAck: return ObjectType::kIrqHandler;
     case Label::kIoPortsIn8:

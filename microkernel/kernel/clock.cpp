@@ -78,4 +78,11 @@ void clock_init() {
 
 uint64_t clock_page_physical() { return page_physical; }
 
+uint64_t clock_now_ns() {
+  if (page_physical == 0) return 0;
+  const abi::ClockPage* clock = clock_page();
+  return clock->ns_base +
+         abi::clock_delta_ns(arch::read_tsc() - clock->tsc_base, clock->mult, clock->shift);
+}
+
 }  // namespace kernel

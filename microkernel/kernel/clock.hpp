@@ -10,5 +10,7 @@ namespace kernel {
 // page, a frame from the boot allocator. Prints one line with the frequency.
 void clock_init();
 uint64_t clock_page_physical();
+// Now, in the clock page's nanoseconds since boot.
+uint64_t clock_now_ns();
 
 }  // namespace kernel

@@ -77,6 +77,7 @@ void objects_init() {
   vspace_invocations_init();
   breakpoint_invocations_init();
   device_invocations_init();
+  notification_invocations_init();
 }
 
 }  // namespace kernel

@@ -121,7 +121,14 @@ void send_syscall(Tcb* caller, Syscall number) {
                     has_rights(slot->cap, abi::kRightGrant), is_call, blocking);
       return;
     case ObjectType::kNotification:
-      if (is_call) return set_result(caller, Error::kIllegalOperation);
+      if (is_call) {
+        // A Call on a notification is an invocation (SetTimer), never a signal.
+        if (MessageInfo::decode(caller->regs.rsi).label ==
+            static_cast<uint64_t>(abi::Label::kNotificationSetTimer)) {
+          return invoke(caller, caller->regs.rdi);
+        }
+        return set_result(caller, Error::kIllegalOperation);
+      }
       if (!has_rights(slot->cap, abi::kRightWrite)) return set_result(caller, Error::kMissingRight);
       notification_signal(reinterpret_cast<Notification*>(slot->cap.object), slot->cap.data);
       set_result(caller, Error::kNone);

@@ -250,6 +250,7 @@ Answer serve_fault(uint64_t badge, uint64_t label, const sys::MessageRegisters& 
     Answer answer;
     if (r.error == Error::kNone) {
       if (r.badge == kTimerBadge) {
+        timer_expired();
         answer.now = true;  // the retries below end the sleeps that are due
       } else if (r.badge == kIrqBadge) {
         int signal = tty::receive();

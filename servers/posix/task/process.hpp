@@ -119,6 +119,8 @@ void init_wall_clock(uint64_t rtc_ports);
 // then (task/timer.cpp).
 void init_timer(uint64_t endpoint, uint64_t badge);
 void arm_timer();
+// The kernel timer went off (the timer thread's call): the next arm_timer sets it again.
+void timer_expired();
 
 // Retries every blocked system call (after input, an exit, pipe traffic).
 void wake_blocked();

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
-// Timed waits (nanosleep) without a kernel timer: a thread below every process's priority
-// runs only when all are blocked, watches the clock page and wakes the server at the earliest
-// deadline.
+// Timed waits (nanosleep, poll timeouts): the kernel signals a notification at the earliest
+// deadline (NotificationSetTimer); a small thread waiting on it calls the server, whose retries
+// end the waits that are due.
 #include <string.h>
 
 #include "platform/kernel.hpp"
@@ -18,23 +18,13 @@ constexpr uint64_t kTimerPriority = 1;
 alignas(16) uint8_t timer_stack[16384];
 uint64_t timer_notification = 0;
 uint64_t timer_endpoint = 0;
-volatile uint64_t next_deadline = 0;  // written by the server, read by the timer thread
+uint64_t armed_deadline = 0;  // what the kernel timer is set to (0: not armed)
 
-// GAP: the thread spins (yielding) while a sleep is pending; a kernel timeout on Recv or a
-// timer notification would let it block instead (DESIGN.md section 9).
 [[noreturn]] void timer_thread() {
   for (;;) {
-    sys::wait(timer_notification);
-    for (;;) {
-      uint64_t deadline = next_deadline;
-      if (deadline == 0) break;
-      if (sys::clock_ns() >= deadline) {
-        sys::MessageRegisters mr;
-        (void)sys::call(timer_endpoint, 0, mr, 0);
-        break;
-      }
-      sys::yield();
-    }
+    (void)sys::wait(timer_notification);
+    sys::MessageRegisters mr;
+    (void)sys::call(timer_endpoint, 0, mr, 0);
   }
 }
 
@@ -68,14 +58,17 @@ void init_timer(uint64_t endpoint, uint64_t badge) {
   }
 }
 
+void timer_expired() { armed_deadline = 0; }
+
 void arm_timer() {
   uint64_t earliest = 0;
   for (Process* p = first_process(); p != nullptr; p = p->next) {
     if (p->state != ProcessState::kRunning || p->sleep_deadline == 0) continue;
     if (earliest == 0 || p->sleep_deadline < earliest) earliest = p->sleep_deadline;
   }
-  next_deadline = earliest;
-  if (earliest != 0 && timer_notification != 0) (void)sys::signal(timer_notification);
+  // The kernel is asked only when the earliest deadline changes (a cancel when none is left).
+  if (earliest == armed_deadline || timer_notification == 0) return;
+  if (sys::set_timer(timer_notification, earliest) == abi::Error::kNone) armed_deadline = earliest;
 }
 
 }  // namespace posix

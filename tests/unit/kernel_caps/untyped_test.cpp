@@ -82,9 +82,10 @@ TEST_F(UntypedTest, ExhaustionIsNotEnoughMemory) {
   EXPECT_EQ(retype(ObjectType::kFrame, 21, 21, 1, 20), Error::kNotEnoughMemory);  // too big
   ASSERT_EQ(retype(ObjectType::kEndpoint, 0, 21, 1, 20), Error::kNone);
   EXPECT_EQ(retype(ObjectType::kFrame, 12, 22, 1, 20), Error::kNotEnoughMemory);  // after alignment
-  // 127 notifications of 32 bytes from offset 32 (16 bytes lost to alignment) fill the rest.
-  ASSERT_EQ(retype(ObjectType::kNotification, 0, 22, 127, 20), Error::kNone);
-  EXPECT_EQ(slot(22).cap.object, slot(20).cap.object + 32);
+  // 63 notifications of 64 bytes from offset 64 (the endpoint's 32 bytes, then 32 lost to
+  // alignment) fill the rest.
+  ASSERT_EQ(retype(ObjectType::kNotification, 0, 22, 63, 20), Error::kNone);
+  EXPECT_EQ(slot(22).cap.object, slot(20).cap.object + 64);
   EXPECT_EQ(retype(ObjectType::kEndpoint, 0, 150, 1, 20), Error::kNotEnoughMemory);
   EXPECT_EQ(slot(20).cap.data, 4096u);
   // Counting past the end of the region in one call fails without creating anything.

@@ -166,6 +166,11 @@ inline IpcResult poll(uint64_t notification) {
   MessageRegisters mr;
   return ipc(abi::Syscall::kNBRecv, notification, abi::MessageInfo{}, 0, mr);
 }
+// Signals `notification` (with its cap's badge) when the clock reaches `deadline_ns`; 0 cancels.
+inline abi::Error set_timer(uint64_t notification, uint64_t deadline_ns) {
+  uint64_t words[] = {deadline_ns};
+  return invoke(notification, abi::Label::kNotificationSetTimer, words);
+}
 inline void yield() {
   MessageRegisters mr;
   ipc(abi::Syscall::kYield, 0, abi::MessageInfo{}, 0, mr);

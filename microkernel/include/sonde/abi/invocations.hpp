@@ -31,8 +31,11 @@ enum class Label : uint64_t {
   kTcbSetAffinity = 55,
   kTcbSetTls = 56,
   kTcbSetMaxPriority = 57,
-  // Endpoints, notifications and replies take no invocations: Call, Send and Recv on them are
-  // IPC. Blocks reserved for the types still to come (labels are assigned with the code):
+  // Endpoints and replies take no invocations: Call, Send and Recv on them are IPC; so are
+  // Send (signal) and Recv (wait) on a notification.
+  kNotificationSetTimer = 64,  // Notification (Write right): signal it when the clock reaches
+                               // word 0 (clock-page ns), with the cap's badge; 0 cancels
+  // Blocks reserved for the types still to come (labels are assigned with the code):
   kVSpaceMapForeign = 96,  // VSpace (Read right): map one of its pages read-only elsewhere
   kVSpaceUnmapForeign = 97,
   kFrameMap = 112,  // Frame: map into a VSpace
