@@ -196,6 +196,12 @@ Answer serve_fault(uint64_t badge, uint64_t label, const sys::MessageRegisters& 
   abi::UserRegisters registers = read_registers(mr);
   switch (static_cast<abi::FaultKind>(label)) {
     case abi::FaultKind::kForeignSyscall: {
+      if (process->stopped) {  // held, not served, until SIGCONT (wake_blocked serves it then)
+        process->blocked = true;
+        process->saved = registers;
+        process->reply = detach_receive_reply();
+        return answer;
+      }
       SyscallContext context{process, registers, false};
       int64_t result = dispatch_syscall(context);
       if (result != kNoReply && result != kDeferred) result = deliver_signals(context, result);

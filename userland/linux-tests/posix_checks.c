@@ -258,6 +258,75 @@ static void system_calls(void) {
               EINVAL);
 }
 
+static volatile int children_changed;
+static void on_child(int signal) {
+  (void)signal;
+  ++children_changed;
+}
+
+// Job control: SIGSTOP and SIGTSTP stop a child (waitpid WUNTRACED, SIGCHLD to the parent),
+// SIGCONT resumes it (WCONTINUED); a SIGTERM sent while it is stopped acts at SIGCONT; a handled
+// SIGTSTP runs its handler instead.
+static void job_control(void) {
+  struct sigaction action;
+  memset(&action, 0, sizeof action);
+  action.sa_handler = on_child;
+  action.sa_flags = SA_RESTART;
+  sigaction(SIGCHLD, &action, NULL);
+  int fds[2];
+  CHECK("pipe for job control", pipe(fds) == 0);
+  // The child gets its own process group, whose parent (this process) is outside it: not an
+  // orphaned group, so SIGTSTP stops it (Linux discards it in an orphaned one).
+  pid_t child = fork();
+  if (child == 0) {
+    setpgid(0, 0);
+    close(fds[0]);
+    for (;;) {
+      if (write(fds[1], "x", 1) != 1) _exit(1);
+      usleep(20000);
+    }
+  }
+  setpgid(child, child);
+  close(fds[1]);
+  char byte;
+  CHECK("the child runs", read(fds[0], &byte, 1) == 1);
+  int status = 0;
+  children_changed = 0;
+  CHECK("SIGSTOP", kill(child, SIGSTOP) == 0);
+  CHECK("waitpid WUNTRACED sees the stop", waitpid(child, &status, WUNTRACED) == child &&
+                                               WIFSTOPPED(status) && WSTOPSIG(status) == SIGSTOP);
+  CHECK("a stop is reported once", waitpid(child, &status, WUNTRACED | WNOHANG) == 0);
+  CHECK("SIGCHLD for the stop", children_changed >= 1);
+  fcntl(fds[0], F_SETFL, O_NONBLOCK);
+  while (read(fds[0], &byte, 1) == 1) {
+  }
+  usleep(100000);
+  errno = 0;
+  CHECK("a stopped child does not run", read(fds[0], &byte, 1) == -1 && errno == EAGAIN);
+  CHECK("SIGCONT", kill(child, SIGCONT) == 0);
+  CHECK("waitpid WCONTINUED sees the continue",
+        waitpid(child, &status, WCONTINUED) == child && WIFCONTINUED(status));
+  fcntl(fds[0], F_SETFL, 0);
+  CHECK("a continued child runs again", read(fds[0], &byte, 1) == 1);
+  CHECK("SIGTSTP", kill(child, SIGTSTP) == 0);
+  CHECK("SIGTSTP stops by default", waitpid(child, &status, WUNTRACED) == child &&
+                                        WIFSTOPPED(status) && WSTOPSIG(status) == SIGTSTP);
+  CHECK("SIGTERM waits while the child is stopped",
+        kill(child, SIGTERM) == 0 && waitpid(child, &status, WNOHANG) == 0);
+  CHECK("SIGCONT lets the held SIGTERM end it",
+        kill(child, SIGCONT) == 0 && waitpid(child, &status, 0) == child && WIFSIGNALED(status) &&
+            WTERMSIG(status) == SIGTERM);
+  close(fds[0]);
+  signal(SIGCHLD, SIG_DFL);
+  struct sigaction tstp;
+  memset(&tstp, 0, sizeof tstp);
+  tstp.sa_handler = on_signal;
+  sigaction(SIGTSTP, &tstp, NULL);
+  caught = 0;
+  CHECK("a handled SIGTSTP runs its handler", raise(SIGTSTP) == 0 && caught == SIGTSTP);
+  signal(SIGTSTP, SIG_DFL);
+}
+
 int main(void) {
   snprintf(dir, sizeof(dir), "/tmp/posix_checks.%d", (int)getpid());
   if (mkdir(dir, 0755) != 0) {
@@ -269,6 +338,7 @@ int main(void) {
   processes();
   memory_and_signals();
   system_calls();
+  job_control();
   rmdir(dir);
   printf("posix_checks: %d passed, %d failed\n", passed, failed);
   return failed == 0 ? 0 : 1;

@@ -62,6 +62,7 @@ void put_text(FileTree& tree, Inode* directory, const char* name, const char* fo
 
 char state_of(const Process* p) {
   if (p->state == ProcessState::kZombie) return 'Z';
+  if (p->stopped) return 'T';
   return p->blocked ? 'S' : 'R';
 }
 

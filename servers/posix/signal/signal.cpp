@@ -11,7 +11,12 @@ namespace posix {
 namespace {
 
 constexpr uint64_t kSigDefault = 0, kSigIgnore = 1;
-constexpr int kSigKill = 9, kSigStop = 19;
+constexpr int kSigKill = 9, kSigChld = 17, kSigCont = 18, kSigStop = 19;
+constexpr uint64_t kSaNoCldStop = 1;
+constexpr uint64_t kStopSignals = (1ull << (19 - 1)) | (1ull << (20 - 1)) | (1ull << (21 - 1)) |
+                                  (1ull << (22 - 1));  // SIGSTOP SIGTSTP SIGTTIN SIGTTOU
+
+bool is_stop_signal(int signal) { return (kStopSignals & (1ull << (signal - 1))) != 0; }
 
 // What SIG_DFL does (signal(7)): true when it ends the process.
 bool default_terminates(int signal) {
@@ -23,15 +28,71 @@ bool default_terminates(int signal) {
     case 19:
     case 20:
     case 21:
-    case 22:  // stops: GAP, job control stops are not done yet
+    case 22:  // stops (deliver() stops the process)
       return false;
     default: return true;
   }
 }
 
+// The parent learns of a stop or a continue: SIGCHLD, unless it asked for none (SA_NOCLDSTOP)
+// or ignores it; a parent blocked in wait4 is retried by the serve loop.
+void report_to_parent(Process* child) {
+  Process* parent = find_process(child->ppid);
+  if (parent == nullptr || parent->state != ProcessState::kRunning) return;
+  const SigAction& action = parent->actions[kSigChld];
+  if (action.handler == kSigIgnore || (action.flags & kSaNoCldStop) != 0) return;
+  raise_signal(parent, kSigChld);
+}
+
+// Job control (signal(7)): SIGCONT resumes and drops pending stops; a stop signal whose action
+// is the default stops and drops a pending SIGCONT. GAP: a process that makes no system call
+// stops only at its next one (a stopped process's calls are not served), and stops of orphaned
+// process groups are not discarded.
+void job_control(Process* target, int signal) {
+  if (signal == kSigCont) {
+    target->pending_signals &= ~kStopSignals;
+    if (target->stopped) {
+      target->stopped = false;
+      target->stop_report = 0;
+      target->continue_report = true;
+      report_to_parent(target);
+    }
+  } else if (is_stop_signal(signal)) {
+    target->pending_signals &= ~(1ull << (kSigCont - 1));
+    if (signal != kSigStop && target->actions[signal].handler != kSigDefault) return;
+    if (target->stopped) return;
+    target->stopped = true;
+    target->stop_report = signal;
+    target->continue_report = false;
+    report_to_parent(target);
+  }
+}
+
+bool deliver(Process* target, int signal);
+
+// SIGCONT: what was sent while the process was stopped acts now. True when it ended.
+bool deliver_held(Process* target) {
+  uint64_t held = target->held_signals;
+  target->held_signals = 0;
+  while (held != 0) {
+    int signal = __builtin_ctzll(held) + 1;
+    held &= held - 1;
+    if (deliver(target, signal)) return true;
+  }
+  return false;
+}
+
 // Delivers `signal` to `target`; true when the target ended.
 bool deliver(Process* target, int signal) {
   if (signal == 0 || target->state != ProcessState::kRunning) return false;
+  if (target->stopped && signal != kSigKill && signal != kSigCont && !is_stop_signal(signal)) {
+    // A stopped process wants no signal but SIGKILL and SIGCONT (complete_signal).
+    target->held_signals |= 1ull << (signal - 1);
+    return false;
+  }
+  bool was_stopped = target->stopped;
+  job_control(target, signal);
+  if (was_stopped && !target->stopped && deliver_held(target)) return true;
   const SigAction& action = target->actions[signal];
   if (signal != kSigKill && signal != kSigStop) {
     if (action.handler == kSigIgnore) return false;

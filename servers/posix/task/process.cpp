@@ -233,7 +233,7 @@ void wake_blocked() {
   for (int round = 0; round < 256; ++round) {
     bool progress = false;
     for (Process* p = processes; p != nullptr; p = p->next) {
-      if (!p->blocked || p->state != ProcessState::kRunning) continue;
+      if (!p->blocked || p->state != ProcessState::kRunning || p->stopped) continue;
       SyscallContext context{p, p->saved, false};
       int64_t result = dispatch_syscall(context);
       if (result == kDeferred) {

@@ -45,6 +45,12 @@ struct Process {
   uint64_t suspend_mask;     // rt_sigsuspend: the mask to restore after the handler
   bool in_suspend;
   bool interrupted;  // a signal ended the blocked call (EINTR or restart)
+  // Job control: a stopped process's next system call waits (is not served) until SIGCONT.
+  // What wait4 has still to report: the stop signal (WUNTRACED), a continue (WCONTINUED).
+  bool stopped;
+  uint64_t held_signals;  // sent while stopped (SIGKILL aside): they act at SIGCONT, as Linux's
+  int stop_report;
+  bool continue_report;
   char comm[16];
   char cmdline[512];  // argv, NUL-separated, as /proc/<pid>/cmdline shows it
   size_t cmdline_length;

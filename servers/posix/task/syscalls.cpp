@@ -179,21 +179,31 @@ int64_t sys_wait4(SyscallContext& c) {
   int64_t pid = static_cast<int32_t>(c.arg(0));
   uint64_t status_address = c.arg(1);
   uint64_t options = c.arg(2);
-  constexpr uint64_t kNoHang = 1;
+  constexpr uint64_t kNoHang = 1, kUntraced = 2, kContinued = 8;
   if ((options & ~uint64_t{0x0100000b | 0x60000000}) != 0) return -rt::kEINVAL;
   bool any = false;
   for (Process* p = first_process(); p != nullptr; p = p->next) {
     if (!matches(c.process, p, pid)) continue;
     any = true;
-    if (p->state != ProcessState::kZombie) continue;
-    int status = p->wait_status;
+    int status;
+    if (p->state == ProcessState::kZombie) {
+      status = p->wait_status;
+    } else if ((options & kUntraced) != 0 && p->stopped && p->stop_report != 0) {
+      status = (p->stop_report << 8) | 0x7f;  // WIFSTOPPED, once per stop
+      p->stop_report = 0;
+    } else if ((options & kContinued) != 0 && p->continue_report) {
+      status = 0xffff;  // WIFCONTINUED
+      p->continue_report = false;
+    } else {
+      continue;
+    }
     if (status_address != 0) {
       if (auto r = user(c).copy_out(status_address, &status, 4); !r.ok()) return -rt::kEFAULT;
     }
     if (c.arg(3) != 0) (void)user(c).zero(c.arg(3), 144);  // struct rusage
-    int64_t reaped = p->pid;
-    reap_process(p);
-    return reaped;
+    int64_t found = p->pid;
+    if (p->state == ProcessState::kZombie) reap_process(p);
+    return found;
   }
   if (!any) return -rt::kECHILD;
   if ((options & kNoHang) != 0) return 0;
