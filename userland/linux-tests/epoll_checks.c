@@ -109,6 +109,15 @@ static void control_errors(void) {
   close(file);
   close(directory);
   unlink(path);
+  const char* refused[] = {"/dev/null", "/dev/zero", "/dev/urandom", "/proc/self/status"};
+  for (int i = 0; i < 4; ++i) {
+    int fd = open(refused[i], O_RDONLY);
+    CHECK_ERRNO(refused[i], epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &event), EPERM);
+    close(fd);
+  }
+  int random = open("/dev/random", O_RDONLY);
+  CHECK("/dev/random can be polled", epoll_ctl(epfd, EPOLL_CTL_ADD, random, &event) == 0);
+  close(random);
   CHECK_ERRNO("MOD an fd not added", epoll_ctl(epfd, EPOLL_CTL_MOD, p[0], &event), ENOENT);
   CHECK_ERRNO("DEL an fd not added", epoll_ctl(epfd, EPOLL_CTL_DEL, p[0], NULL), ENOENT);
   CHECK("ADD", epoll_ctl(epfd, EPOLL_CTL_ADD, p[0], &event) == 0);

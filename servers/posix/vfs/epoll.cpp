@@ -161,6 +161,19 @@ rt::Result<File*> new_epoll_file(uint32_t flags) {
   return file.value();
 }
 
+// Linux's file_can_poll: regular files, directories and procfs files (kInode here), /dev/null,
+// /dev/zero and /dev/urandom have no poll method, so epoll_ctl refuses them (EPERM).
+// GAP: trace fds Linux cannot poll (programs, links, most maps) are accepted.
+bool has_poll(const File& file) {
+  switch (file.kind) {
+    case FileKind::kInode:
+    case FileKind::kNull:
+    case FileKind::kZero: return false;
+    case FileKind::kRandom: return file.inode != nullptr && file.inode->device == ((1u << 8) | 8);
+    default: return true;
+  }
+}
+
 int64_t create(SyscallContext& c, uint32_t flags) {
   auto file = new_epoll_file(flags);
   if (!file.ok()) return -file.error().code;
@@ -317,13 +330,7 @@ int64_t sys_epoll_ctl(SyscallContext& c) {
   File* epoll_file = fd_file(*c.process->files, static_cast<int32_t>(c.arg(0)));
   File* target = fd_file(*c.process->files, fd);
   if (epoll_file == nullptr || target == nullptr) return -rt::kEBADF;
-  // Regular files and directories have no poll method in Linux; nor have /dev/null and
-  // /dev/zero.
-  // GAP: procfs files are kInode here, so EPERM too (Linux's proc_reg_poll accepts them).
-  if (target->kind == FileKind::kInode || target->kind == FileKind::kNull ||
-      target->kind == FileKind::kZero) {
-    return -rt::kEPERM;
-  }
+  if (!has_poll(*target)) return -rt::kEPERM;
   if (epoll_file == target || epoll_file->kind != FileKind::kEpoll) return -rt::kEINVAL;
   if (op != kCtlDel && (events & kEpollExclusive) != 0) {
     if (op == kCtlMod) return -rt::kEINVAL;
