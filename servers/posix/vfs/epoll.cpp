@@ -221,6 +221,9 @@ int64_t collect(SyscallContext& c, EventPoll* poll, uint64_t address, int64_t ma
 }
 
 // epoll_wait's work once the signal mask is in place; `timeout_ns` < 0 waits for ever.
+// GAP: a blocked wait looks again only when the server serves a message (or at its deadline),
+// as poll does; readiness changed by another server with no message to this one goes unseen
+// until then.
 int64_t wait(SyscallContext& c, int64_t timeout_ns) {
   int64_t max = static_cast<int32_t>(c.arg(2));
   uint64_t address = c.arg(1);
