@@ -139,6 +139,20 @@ static void control_errors(void) {
   CHECK("an epoll fd inside another", epoll_ctl(outer, EPOLL_CTL_ADD, epfd, &event) == 0);
   CHECK_ERRNO("and back: a loop", epoll_ctl(epfd, EPOLL_CTL_ADD, outer, &event), ELOOP);
   close(outer);
+  // Chains: five instances (four links) at most, built bottom-up or top-down.
+  int chain[6];
+  for (int i = 0; i < 6; ++i) chain[i] = epoll_create1(0);
+  int made = 0;
+  for (int i = 1; i < 5; ++i) made += epoll_ctl(chain[i], EPOLL_CTL_ADD, chain[i - 1], &event) == 0;
+  CHECK("a chain of four links", made == 4);
+  CHECK_ERRNO("a fifth link below", epoll_ctl(chain[5], EPOLL_CTL_ADD, chain[4], &event), ELOOP);
+  for (int i = 0; i < 6; ++i) close(chain[i]);
+  for (int i = 0; i < 6; ++i) chain[i] = epoll_create1(0);
+  made = 0;
+  for (int i = 5; i > 1; --i) made += epoll_ctl(chain[i], EPOLL_CTL_ADD, chain[i - 1], &event) == 0;
+  CHECK("a chain of four links built from the top", made == 4);
+  CHECK_ERRNO("a fifth link above", epoll_ctl(chain[1], EPOLL_CTL_ADD, chain[0], &event), ELOOP);
+  for (int i = 0; i < 6; ++i) close(chain[i]);
   close(epfd);
   close(p[0]);
   close(p[1]);

@@ -92,21 +92,45 @@ bool look(EpollItem& item, uint32_t ready) {
 }
 
 uint32_t readiness(EventPoll* poll, int depth) {
-  if (depth > kMaxNests) return 0;
+  if (depth > kMaxNests) return 0;  // ELOOP keeps chains shorter
   for (EpollItem* item = poll->items; item != nullptr; item = item->next) {
     if (look(*item, item_events(*item, depth))) return kEpollIn | kEpollRdNorm;
   }
   return 0;
 }
 
-// Whether `target` is reachable from `from` through nested epoll files, or too deep (ELOOP).
-bool reaches(EventPoll* from, EventPoll* target, int depth) {
-  if (depth >= kMaxNests) return true;
+// The longest chain of epoll files nested below `from`, in links; kLoop when it reaches
+// `target`.
+constexpr int kLoop = 1000;
+int depth_below(EventPoll* from, EventPoll* target, int depth) {
+  if (from == target || depth > kMaxNests) return kLoop;
+  int deepest = 0;
   for (EpollItem* item = from->items; item != nullptr; item = item->next) {
     if (item->file->kind != FileKind::kEpoll) continue;
-    if (item->file->epoll == target || reaches(item->file->epoll, target, depth + 1)) return true;
+    int below = 1 + depth_below(item->file->epoll, target, depth + 1);
+    if (below > deepest) deepest = below;
   }
-  return false;
+  return deepest;
+}
+
+// The longest chain of epoll files `poll` is nested in, in links.
+int depth_above(EventPoll* poll, int depth) {
+  if (depth > kMaxNests) return kLoop;
+  int highest = 0;
+  for (EventPoll* parent = instances; parent != nullptr; parent = parent->next) {
+    for (EpollItem* item = parent->items; item != nullptr; item = item->next) {
+      if (item->file->kind != FileKind::kEpoll || item->file->epoll != poll) continue;
+      int above = 1 + depth_above(parent, depth + 1);
+      if (above > highest) highest = above;
+    }
+  }
+  return highest;
+}
+
+// Adding the epoll file `inner` to `poll`: ELOOP for a loop or a chain of more than
+// EP_MAX_NESTS links, as Linux's ep_loop_check.
+bool too_deep(EventPoll* poll, EventPoll* inner) {
+  return depth_above(poll, 0) + 1 + depth_below(inner, poll, 0) > kMaxNests;
 }
 
 EpollItem* find_item(EventPoll* poll, File* file, int fd) {
@@ -342,7 +366,7 @@ int64_t sys_epoll_ctl(SyscallContext& c) {
     }
   }
   EventPoll* poll = epoll_file->epoll;
-  if (op == kCtlAdd && target->kind == FileKind::kEpoll && reaches(target->epoll, poll, 1)) {
+  if (op == kCtlAdd && target->kind == FileKind::kEpoll && too_deep(poll, target->epoll)) {
     return -rt::kELOOP;
   }
   EpollItem* item = find_item(poll, target, fd);
