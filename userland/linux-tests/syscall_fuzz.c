@@ -49,13 +49,10 @@ static int skipped(long number) {
     case 247:
     case 270:
     case 271:
-    case 281:
     case 322:
     case 435:
     case 128:
     case 24:
-    case 232:
-    case 233:
     case 158: return 1;  // blocking, ending, signalling or tracing calls; arch_prctl (TLS)
     case 9:
     case 10:
@@ -67,6 +64,14 @@ static int skipped(long number) {
                  // then the rest goes untested); tests/qemu covers them separately
     default: return 0;
   }
+}
+
+// epoll_wait, epoll_pwait and epoll_pwait2 on a random epoll fd could wait for ever: they are
+// made with a zero timeout instead of being left out.
+static const struct { long seconds, nanoseconds; } no_wait;
+static void without_waiting(long number, uint64_t a[6]) {
+  if (number == 232 || number == 281) a[3] = 0;
+  if (number == 441) a[3] = (uint64_t)(uintptr_t)&no_wait;
 }
 
 static uint64_t argument(void) {
@@ -92,6 +97,7 @@ int main(int argc, char** argv) {
     if (skipped(number)) continue;
     uint64_t a[6];
     for (int j = 0; j < 6; ++j) a[j] = argument();
+    without_waiting(number, a);
     syscall(number, a[0], a[1], a[2], a[3], a[4], a[5]);
     ++made;
   }

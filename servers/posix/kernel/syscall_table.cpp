@@ -119,12 +119,15 @@ constexpr SyscallEntry kTable[] = {
     ENTRY(201, time),
     ENTRY(202, futex),
     ENTRY(204, sched_getaffinity),
+    ENTRY(213, epoll_create),
     ENTRY(217, getdents64),
     ENTRY(218, set_tid_address),
     ENTRY(228, clock_gettime),
     ENTRY(229, clock_getres),
     ENTRY(230, clock_nanosleep),
     ENTRY(231, exit_group),
+    ENTRY(232, epoll_wait),
+    ENTRY(233, epoll_ctl),
     ENTRY(234, tgkill),
     ENTRY(257, openat),
     ENTRY(258, mkdirat),
@@ -140,6 +143,8 @@ constexpr SyscallEntry kTable[] = {
     ENTRY(271, ppoll),
     ENTRY(273, set_robust_list),
     ENTRY(280, utimensat),
+    ENTRY(281, epoll_pwait),
+    ENTRY(291, epoll_create1),
     ENTRY(292, dup3),
     ENTRY(293, pipe2),
     ENTRY(298, perf_event_open),
@@ -150,6 +155,7 @@ constexpr SyscallEntry kTable[] = {
     ENTRY(321, bpf),
     ENTRY(436, close_range),
     ENTRY(439, faccessat2),
+    ENTRY(441, epoll_pwait2),
 };
 
 #undef ENTRY

@@ -6,6 +6,7 @@
 
 #include "platform/kernel.hpp"
 #include "tracing/trace_service.hpp"
+#include "vfs/epoll.hpp"
 
 namespace posix {
 
@@ -26,6 +27,7 @@ void get_file(File* file) { file->references++; }
 
 void put_file(File* file) {
   if (file == nullptr || --file->references > 0) return;
+  epoll_release(file);
   if (file->kind == FileKind::kTrace) close_trace_handle(file->trace_handle, file->trace_instance);
   if (file->pipe != nullptr) {
     Pipe* pipe = file->pipe;

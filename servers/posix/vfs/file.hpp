@@ -36,6 +36,7 @@ enum class FileKind : uint8_t {
   kPipeWrite,
   kTrace,    // an object of the trace server (BPF map, program, link, ...): an anon inode fd
   kTracefs,  // a file of tracefs (fs/tracefs.cpp): its reads and writes go to the trace server
+  kEpoll,    // an epoll instance (vfs/epoll.cpp): an anon inode fd
 };
 
 // What a kTrace file's handle names, from the call that made it (its /proc/<pid>/fd link).
@@ -46,7 +47,10 @@ struct Pipe {
   uint8_t* buffer;
   size_t head, count;
   int readers, writers;
+  uint64_t writes;  // writes that added data: each is an event for edge-triggered epoll
 };
+
+struct EventPoll;
 
 struct File {
   int references;
@@ -59,6 +63,7 @@ struct File {
   uint64_t trace_instance;    // and the instance it belongs to
   TraceObject trace_object;   // and what it is
   uint64_t tracefs_activity;  // kTracefs: the trace activity when trace_pipe was found empty
+  EventPoll* epoll;           // kEpoll: the instance
 };
 
 struct FdTable {

@@ -8,6 +8,7 @@
 #include "kernel/syscalls.hpp"
 #include "tracing/trace_service.hpp"
 #include "tty/console.hpp"
+#include "vfs/epoll.hpp"
 #include "vfs/vfs.hpp"
 
 namespace posix {
@@ -34,6 +35,7 @@ int poll_file(File* file) {
       return (file->pipe->count > 0 ? 1 : 0) | (file->pipe->writers == 0 ? 0x10 : 0);
     case FileKind::kPipeWrite:
       return (file->pipe->count < Pipe::kCapacity ? 4 : 0) | (file->pipe->readers == 0 ? 8 : 0);
+    case FileKind::kEpoll: return posix::epoll_poll(file);
     // GAP: tracefs files (trace_pipe) poll as always ready; the trace server is not asked.
     default: return 1 | 4;
   }
@@ -117,6 +119,7 @@ extern "C" __attribute__((noinline)) long vfs_read(File* file, char* buf, size_t
     case FileKind::kPipeWrite: return -rt::kEBADF;
     case FileKind::kTracefs: return posix::tracefs_read(file, address, count, pos);
     case FileKind::kTrace: return posix::trace_file_read(c, *file, address, count);
+    case FileKind::kEpoll: return -rt::kEINVAL;  // no read method
   }
   return -rt::kEINVAL;
 }
@@ -189,11 +192,13 @@ extern "C" __attribute__((noinline)) long vfs_write(File* file, const char* buf,
         pipe->count += chunk;
         done += chunk;
       }
+      pipe->writes++;
       return static_cast<long>(n);
     }
     case FileKind::kPipeRead: return -rt::kEBADF;
     case FileKind::kTracefs: return posix::tracefs_write(file, address, count, pos);
     case FileKind::kTrace: return -rt::kEINVAL;  // as bpf_dummy_write
+    case FileKind::kEpoll: return -rt::kEINVAL;  // no write method
   }
   return -rt::kEINVAL;
 }

@@ -54,8 +54,8 @@ void fill_stat(Stat& st, const Inode* inode, FileKind kind) {
       st.st_mode = kTypeCharDevice | 0620;
       st.st_rdev = (5 << 8) | 1;
       st.st_ino = 3;
-    } else if (kind == FileKind::kTrace) {
-      st.st_mode = 0600;  // an anon inode, as Linux's bpf fds: no file type bits
+    } else if (kind == FileKind::kTrace || kind == FileKind::kEpoll) {
+      st.st_mode = 0600;  // an anon inode, as Linux's bpf and epoll fds: no file type bits
       st.st_ino = 5;
     } else {
       st.st_mode = kTypeFifo | 0600;
