@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "kernel/random.hpp"
+#include "kernel/task_struct.hpp"
 #include "platform/kernel.hpp"
 #include "rt/new.hpp"
 
@@ -126,9 +127,10 @@ rt::Result<Loaded> load_elf(const Inode* file, mm::AddressSpace& memory) {
   return loaded;
 }
 
-// Linux's initial stack, built top-down in a server buffer and copied out once.
+// Linux's initial stack, built top-down in a server buffer and copied out once; `strings` is
+// where argv's strings start, the environment's following them.
 rt::Result<uint64_t> build_stack(mm::AddressSpace& memory, const ExecArguments& arguments,
-                                 const char* path, const Loaded& loaded) {
+                                 const char* path, const Loaded& loaded, uint64_t& strings) {
   constexpr size_t kBuffer = ExecArguments::kMaxBytes + 64 * 1024;
   auto* buffer = static_cast<uint8_t*>(platform::heap().allocate(kBuffer, 16));
   if (buffer == nullptr) return err(rt::kENOMEM);
@@ -152,7 +154,7 @@ rt::Result<uint64_t> build_stack(mm::AddressSpace& memory, const ExecArguments& 
   }
   at -= arguments.used;
   memcpy(buffer + at, arguments.bytes, arguments.used);
-  uint64_t strings = address_of(at);
+  strings = address_of(at);
   size_t offset = 0;
   for (size_t i = 0; i < arguments.argc + arguments.envc; ++i) {
     pointers[i] = strings + offset;
@@ -336,7 +338,8 @@ rt::Result<void> exec_image(Process* process, const char* path, ExecArguments& a
         !stack.ok()) {
       return fail(stack.error());
     }
-    auto rsp = build_stack(*space, arguments, path, loaded.value());
+    uint64_t strings = 0;
+    auto rsp = build_stack(*space, arguments, path, loaded.value(), strings);
     if (!rsp.ok()) return fail(rsp.error());
     if (process->memory != nullptr) {
       process->memory->destroy();
@@ -354,6 +357,14 @@ rt::Result<void> exec_image(Process* process, const char* path, ExecArguments& a
     process->cmdline_length =
         argv_bytes < sizeof(process->cmdline) ? argv_bytes : sizeof(process->cmdline);
     memcpy(process->cmdline, arguments.bytes, process->cmdline_length);
+    process->linux_mm = mm_struct{};
+    process->linux_mm.start_brk = process->linux_mm.brk = space->brk_start;
+    process->linux_mm.start_stack = rsp.value();
+    process->linux_mm.arg_start = strings;
+    process->linux_mm.arg_end = strings + argv_bytes;
+    process->linux_mm.env_start = strings + argv_bytes;
+    process->linux_mm.env_end = strings + arguments.used;
+    process->executed = true;
     const char* name = base_name(current);
     size_t i = 0;
     for (; name[i] != '\0' && i + 1 < sizeof(process->comm); ++i) process->comm[i] = name[i];
@@ -361,6 +372,7 @@ rt::Result<void> exec_image(Process* process, const char* path, ExecArguments& a
     for (int s = 1; s <= kSignals; ++s) {
       if (process->actions[s].handler > 1) process->actions[s] = SigAction{};  // handlers reset
     }
+    update_task_struct(*process);
     return {};
   }
 }
