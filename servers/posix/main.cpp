@@ -17,6 +17,10 @@
 #include "tty/console.hpp"
 #include "vfs/inode.hpp"
 
+// The BTF blob (kernel/embed_blob.py's output).
+extern "C" const unsigned char vmlinux_btf[];
+extern "C" const unsigned long vmlinux_btf_size;
+
 namespace {
 
 using namespace posix;
@@ -155,6 +159,10 @@ void make_sysfs(FileTree& tree) {
                               strlen(file.text), true);
     }
   }
+  // The BTF of the types the server keeps with Linux's names (kernel/linux_types.h), made by
+  // pahole at build time; read-only, as Linux's.
+  auto btf = tree.create(tree.root(), "/sys/kernel/btf/vmlinux", kTypeRegular | 0444);
+  if (btf.ok()) (void)tree.set_contents(btf.value(), vmlinux_btf, vmlinux_btf_size, false);
 }
 
 abi::UserRegisters read_registers(const sys::MessageRegisters& mr) {

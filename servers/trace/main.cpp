@@ -71,8 +71,15 @@ class ServerEnvironment final : public trace::TaskEnvironment, public trace::Hit
     hit_memory_ = &memory;
     trace::CurrentTaskView task = trace::read_current_task();
     set_current(task.pid, task.tgid, task.uid, task.gid, task.comm, 16);
+    hit_task_ = task.task_struct;
   }
-  void hit_ends() override { hit_memory_ = nullptr; }
+  void hit_ends() override {
+    hit_memory_ = nullptr;
+    hit_task_ = 0;
+  }
+  // bpf_get_current_task: the task_struct the POSIX server keeps for the process a hit works
+  // for. GAP: 0 outside a hit (PROG_TEST_RUN), where no POSIX-server memory is readable either.
+  uint64_t current_task() override { return hit_task_; }
   uint64_t current_function_ip() override { return 0; }
   long capture_stack(bool, uint32_t, uint64_t*, uint32_t) override { return -14; }
   // bpf_trace_printk: into the trace buffer behind trace and trace_pipe.
@@ -88,6 +95,7 @@ class ServerEnvironment final : public trace::TaskEnvironment, public trace::Hit
   uint64_t state_;
   trace::Tracefs* tracefs_ = nullptr;
   trace::TracedMemory* hit_memory_ = nullptr;
+  uint64_t hit_task_ = 0;
 };
 
 alignas(ServerEnvironment) uint8_t environment_storage[sizeof(ServerEnvironment)];

@@ -71,6 +71,10 @@ uint64_t get_current_pid_tgid(ExecContext& context, uint64_t, uint64_t, uint64_t
   return context.env->current_pid_tgid();
 }
 
+uint64_t get_current_task(ExecContext& context, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) {
+  return context.env->current_task();
+}
+
 uint64_t get_current_uid_gid(ExecContext& context, uint64_t, uint64_t, uint64_t, uint64_t,
                              uint64_t) {
   return context.env->current_uid_gid();

@@ -5,13 +5,8 @@
 
 #include <stdint.h>
 
+#include "kernel/linux_types.h"  // struct pt_regs
 #include "sonde/abi/ipc.hpp"
-
-// Linux's x86-64 struct pt_regs, the first argument of the syscall tracepoints.
-struct pt_regs {
-  unsigned long r15, r14, r13, r12, bp, bx, r11, r10, r9, r8, ax, cx, dx, si, di, orig_ax, ip, cs,
-      flags, sp, ss;
-};
 
 // Called around every system call; each is a 5-byte entry NOP and a return while nobody
 // traces system calls (DESIGN.md section 5).

@@ -4,6 +4,7 @@
 
 #include <string.h>
 
+#include "kernel/task_struct.hpp"
 #include "platform/kernel.hpp"
 #include "rt/new.hpp"
 #include "sys/clock.hpp"
@@ -122,6 +123,7 @@ rt::Result<Process*> spawn_init(const char* path, const char* const* argv,
   arguments.release();
   if (!loaded.ok()) return loaded.error();
   TRY(start_thread(process, registers));
+  update_task_struct(*process);
   tty::foreground_group() = process->pgid;
   return process;
 }
@@ -139,7 +141,11 @@ rt::Result<Process*> fork_process(Process* parent, const abi::UserRegisters& reg
   memcpy(child->comm, parent->comm, sizeof(child->comm));
   memcpy(child->cmdline, parent->cmdline, sizeof(child->cmdline));
   child->cmdline_length = parent->cmdline_length;
+<<<<<<< HEAD
   child->exe = parent->exe;
+=======
+  child->linux_mm = parent->linux_mm;  // the same addresses in the copied address space
+>>>>>>> btf
   auto fail = [&](rt::Error error) -> rt::Error {
     if (child->memory != nullptr) {
       child->memory->destroy();
@@ -164,6 +170,7 @@ rt::Result<Process*> fork_process(Process* parent, const abi::UserRegisters& reg
   if (auto started = start_thread(child, child_registers); !started.ok()) {
     return fail(started.error());
   }
+  update_task_struct(*child);
   return child;
 }
 
@@ -213,6 +220,7 @@ void finish_process(Process* process, int status) {
     Process* next = p->next;
     if (p->ppid == process->pid) {
       p->ppid = 1;
+      update_task_struct(*p);
       if (p->state == ProcessState::kZombie && find_process(1) != nullptr &&
           find_process(1)->actions[17].handler == 1) {
         release_process(p);
@@ -220,6 +228,7 @@ void finish_process(Process* process, int status) {
     }
     p = next;
   }
+  update_task_struct(*process);
   if (process->pid == 1) {
     tty::log("posix: init exited with status 0x%x\n", static_cast<unsigned>(status));
     power_off(status);

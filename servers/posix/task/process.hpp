@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kernel/linux_types.h"
 #include "mm/address_space.hpp"
 #include "rt/result.hpp"
 #include "sys/ipc.hpp"
@@ -55,6 +56,11 @@ struct Process {
   char cmdline[512];  // argv, NUL-separated, as /proc/<pid>/cmdline shows it
   size_t cmdline_length;
   uint64_t start_ns;  // when it was made (clock_ns), for /proc/<pid>/stat
+  bool executed;      // an execve succeeded since the fork (Linux's PF_FORKNOEXEC cleared)
+  // What tracing programs read as Linux's (kernel/task_struct.hpp): its task_struct, and the
+  // mm_struct the task_struct points to while it has an address space.
+  struct task_struct linux_task;
+  struct mm_struct linux_mm;
   // A system call waiting for something (console input, a child, a pipe): its registers
   // and the Reply that answers it.
   bool blocked;

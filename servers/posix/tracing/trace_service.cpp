@@ -6,6 +6,7 @@
 #include "fs/bpffs.hpp"
 #include "fs/tracefs.hpp"
 #include "kernel/syscalls.hpp"
+#include "kernel/task_struct.hpp"
 #include "platform/kernel.hpp"
 #include "rt/new.hpp"
 #include "sonde/capnp/kernel_transport.hpp"
@@ -194,7 +195,8 @@ rt::Result<void> restart_trace_server() {
 bool trace_service_available() { return client != nullptr; }
 sonde::proto::TraceService::Client* trace_service_client() { return client; }
 
-void publish_current_task(const Process* process) {
+void publish_current_task(Process* process) {
+  if (process != nullptr) update_task_struct(*process);
   if (client == nullptr) return;
   auto* task = reinterpret_cast<volatile sys::CurrentTask*>(sys::kCurrentTaskPage);
   task->sequence = task->sequence + 1;  // odd: being rewritten
@@ -206,6 +208,7 @@ void publish_current_task(const Process* process) {
   task->gid = 0;
   for (int i = 0; i < 16; ++i) task->comm[i] = 0;
   for (int i = 0; i < 15 && comm[i] != 0; ++i) task->comm[i] = comm[i];
+  task->task_struct = reinterpret_cast<uint64_t>(task_struct_of(process));
   __atomic_thread_fence(__ATOMIC_RELEASE);
   task->sequence = task->sequence + 1;
 }

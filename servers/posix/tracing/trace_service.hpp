@@ -24,7 +24,7 @@ int64_t trace_file_ioctl(SyscallContext& c, int fd, uint64_t request, uint64_t a
 int64_t trace_file_read(SyscallContext& c, File& file, uint64_t buffer, uint64_t count);
 // Writes the current-task record the trace server reads on a probe hit (nullptr: the server
 // works for nobody, as Linux's idle task: pid 0, comm "swapper/0").
-void publish_current_task(const Process* process);
+void publish_current_task(Process* process);
 
 // The root task's view of the trace server (proto/supervisor.capnp health).
 struct TraceServerStatus {

@@ -6,14 +6,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kernel/linux_types.h"  // struct filename
 #include "task/process.hpp"
 #include "vfs/file.hpp"
-
-// Linux's struct filename: the kernel copy of a path and the user pointer it came from.
-struct filename {
-  const char* name;
-  const char* uptr;
-};
 
 // Linux's struct open_how (openat2).
 struct open_how {

@@ -21,6 +21,7 @@ CurrentTaskView read_current_task() {
     view.gid = task->gid;
     for (int i = 0; i < 16; ++i) view.comm[i] = task->comm[i];
     view.comm[15] = 0;
+    view.task_struct = task->task_struct;
     __atomic_thread_fence(__ATOMIC_ACQUIRE);
     if ((before & 1) == 0 && task->sequence == before) break;
   }

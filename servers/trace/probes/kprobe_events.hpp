@@ -19,6 +19,7 @@ struct CurrentTaskView {
   uint32_t uid = 0;
   uint32_t gid = 0;
   char comm[16] = {};
+  uint64_t task_struct = 0;  // its struct task_struct in the POSIX server
 };
 CurrentTaskView read_current_task();
 

@@ -27,6 +27,8 @@ class FakeEnvironment final : public ebpf::Environment {
   uint32_t random_u32() override { return next_random = next_random * 1103515245u + 12345u; }
   uint64_t current_pid_tgid() override { return pid_tgid; }
   uint64_t current_uid_gid() override { return uid_gid; }
+  uint64_t task = 0xffff888001234500ull;
+  uint64_t current_task() override { return task; }
   long current_comm(char* buffer, uint32_t size) override {
     if (size == 0) return -22;
     std::memset(buffer, 0, size);

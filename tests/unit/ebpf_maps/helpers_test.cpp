@@ -218,10 +218,16 @@ TEST_F(HelperTest, LoopRunsCallbackAndHonoursStopAndLimits) {
 }
 
 TEST_F(HelperTest, UnimplementedHelpersAreAbsentNotFaked) {
-  constexpr int kGetCurrentTask = 35;  // BPF_FUNC_get_current_task: no task_struct in Sonde
-  EXPECT_EQ(table[kGetCurrentTask], nullptr);
+  // BPF_FUNC_get_current_task_btf: no BTF-typed pointers in the verifier.
+  constexpr int kGetCurrentTaskBtf = 158;
+  EXPECT_EQ(table[kGetCurrentTaskBtf], nullptr);
   EXPECT_NE(table[kHelperTracePrintk], nullptr);
-  EXPECT_EQ(run_text("call 35\nexit").status, RunStatus::kUnknownHelper);
+  EXPECT_EQ(run_text("call 158\nexit").status, RunStatus::kUnknownHelper);
+}
+
+TEST_F(HelperTest, GetCurrentTaskIsTheHostsTaskStruct) {
+  EXPECT_EQ(kHelperGetCurrentTask, BPF_FUNC_get_current_task);
+  EXPECT_EQ(run_text("call 35\nexit").value, env.task);
 }
 
 // Writes `text` (NUL-terminated) into the test memory at offset 0 and calls trace_printk.

@@ -17,6 +17,9 @@ class Environment {
   // The Linux task on whose behalf the probed code runs: tgid << 32 | pid, gid << 32 | uid.
   virtual uint64_t current_pid_tgid() = 0;
   virtual uint64_t current_uid_gid() = 0;
+  // The address of the task's struct task_struct in the memory read_kernel reads
+  // (bpf_get_current_task); 0 where the host keeps none.
+  virtual uint64_t current_task() { return 0; }
   // Copies the task's comm (16 bytes, NUL-padded) into `buffer`; 0 or -errno.
   virtual long current_comm(char* buffer, uint32_t size) = 0;
   // Copies traced memory; 0 or -EFAULT for an address the task cannot read.

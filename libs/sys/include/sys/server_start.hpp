@@ -61,6 +61,7 @@ struct CurrentTask {
   uint32_t uid;
   uint32_t gid;
   char comm[16];
+  uint64_t task_struct;  // its struct task_struct in the POSIX server (bpf_get_current_task)
 };
 
 // The trace server's own stack and heap lie where the POSIX server has nothing (its stack

@@ -1,0 +1,169 @@
+// SPDX-License-Identifier: MIT
+// The Linux-named kernel types tracing programs read, laid out as the POSIX server keeps them;
+// /sys/kernel/btf/vmlinux describes exactly these (kernel/vmlinux_btf.c, docs/LINUX.md).
+//
+// C and C++ both include this file: the server uses the types, and the BTF is generated from a
+// C translation unit that includes it, so the two can never disagree. Field names and types are
+// Linux's (6.1) for the fields a CO-RE program reads; the order and the rest of Linux's fields
+// are not kept (CO-RE relocates by name). Which fields the server fills is said per struct.
+#ifndef SONDE_POSIX_KERNEL_LINUX_TYPES_H
+#define SONDE_POSIX_KERNEL_LINUX_TYPES_H
+
+typedef unsigned char u8;
+typedef unsigned short u16;
+typedef unsigned int u32;
+typedef unsigned long long u64;
+typedef signed char s8;
+typedef short s16;
+typedef int s32;
+typedef long long s64;
+typedef int __kernel_pid_t;
+typedef __kernel_pid_t pid_t;
+typedef unsigned short umode_t;
+typedef long long __kernel_loff_t;
+typedef unsigned int __kernel_uid32_t;
+typedef __kernel_uid32_t uid_t;
+typedef unsigned int __kernel_gid32_t;
+typedef __kernel_gid32_t gid_t;
+typedef unsigned int fmode_t;
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+// Linux's x86-64 struct pt_regs: the registers at system call entry (the first argument of
+// trace_sys_enter/trace_sys_exit) and a kprobe program's context.
+struct pt_regs {
+  unsigned long r15, r14, r13, r12, bp, bx, r11, r10, r9, r8, ax, cx, dx, si, di, orig_ax, ip, cs,
+      flags, sp, ss;
+};
+
+// The kernel copy of a path and the user pointer it came from (do_unlinkat, do_mkdirat).
+struct filename {
+  const char* name;
+  const char* uptr;
+};
+
+// A name in the dentry cache. GAP: no dentries are made yet; the type is described so CO-RE
+// programs that read file names through struct file relocate and load.
+struct qstr {
+  union {
+    struct {
+      u32 hash;
+      u32 len;
+    };
+    u64 hash_len;
+  };
+  const unsigned char* name;
+};
+
+struct inode {
+  umode_t i_mode;
+  unsigned int i_flags;
+  unsigned long i_ino;
+  unsigned int i_nlink;
+  __kernel_loff_t i_size;  // Linux: loff_t (not typedef'd here: glibc's differs)
+};
+
+struct dentry {
+  unsigned int d_flags;
+  struct dentry* d_parent;
+  struct qstr d_name;
+  struct inode* d_inode;
+  unsigned char d_iname[32];
+};
+
+struct vfsmount;
+
+struct path {
+  struct vfsmount* mnt;
+  struct dentry* dentry;
+};
+
+// GAP: the server's open files are posix::File; no struct file is kept for them yet.
+struct file {
+  struct path f_path;
+  struct inode* f_inode;
+  unsigned int f_flags;
+  fmode_t f_mode;
+  __kernel_loff_t f_pos;
+};
+
+// One per process (Linux shares one between threads; a Sonde process has one thread). The
+// addresses are in the process's own address space: arg_start..arg_end is argv's strings,
+// env_start..env_end the environment's, as the initial stack holds them.
+struct mm_struct {
+  unsigned long start_code, end_code, start_data, end_data;
+  unsigned long start_brk, brk, start_stack;
+  unsigned long arg_start, arg_end, env_start, env_end;
+};
+
+// Linux's task flags the server sets.
+#define PF_EXITING 0x00000004
+#define PF_FORKNOEXEC 0x00000040
+// An enum, as Linux's since 5.17, so that BTF (and vmlinux.h) has it.
+enum { TASK_COMM_LEN = 16 };
+
+// The server keeps one per process, filled from its table: pid and tgid (the process id: one
+// thread each), comm, real_parent and parent (the parent's task_struct; the first process's
+// is init_task, pid 0 "swapper/0", as Linux), group_leader (itself), mm (NULL once it exited),
+// flags (PF_FORKNOEXEC until execve, PF_EXITING once it exited), exit_code (its wait status
+// once a zombie), exit_signal (SIGCHLD) and start_time (ns since boot).
+struct task_struct {
+  unsigned int __state;
+  unsigned int flags;
+  int prio;
+  struct mm_struct* mm;
+  struct mm_struct* active_mm;
+  int exit_state;
+  int exit_code;
+  int exit_signal;
+  pid_t pid;
+  pid_t tgid;
+  struct task_struct* real_parent;
+  struct task_struct* parent;
+  struct task_struct* group_leader;
+  u64 start_time;
+  char comm[TASK_COMM_LEN];
+};
+
+// What an execve is loading. GAP: exec_image does not build one yet (no probeable Linux-named
+// function takes it); the type is described for programs on exec paths.
+struct linux_binprm {
+  struct mm_struct* mm;
+  unsigned long p;
+  struct file* file;
+  int argc, envc;
+  const char* filename;
+  const char* interp;
+};
+
+// The common head of a trace event record (Linux's struct trace_entry).
+struct trace_entry {
+  unsigned short type;
+  unsigned char flags;
+  unsigned char preempt_count;
+  int pid;
+};
+
+// The records of raw_syscalls:sys_enter and sys_exit as the trace server writes them
+// (servers/trace/probes/syscall_tracepoints.cpp) and their format files describe.
+struct trace_event_raw_sys_enter {
+  struct trace_entry ent;
+  long id;
+  unsigned long args[6];
+  char __data[];
+};
+
+struct trace_event_raw_sys_exit {
+  struct trace_entry ent;
+  long id;
+  long ret;
+  char __data[];
+};
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif  // SONDE_POSIX_KERNEL_LINUX_TYPES_H

@@ -1,0 +1,61 @@
+// SPDX-License-Identifier: MIT
+// Linux task_structs for tracing programs, filled from the process table.
+#include "kernel/task_struct.hpp"
+
+#include <string.h>
+
+extern "C" {
+struct task_struct init_task = {
+    .__state = 0,
+    .flags = 0,
+    .prio = 120,
+    .mm = nullptr,
+    .active_mm = nullptr,
+    .exit_state = 0,
+    .exit_code = 0,
+    .exit_signal = 0,
+    .pid = 0,
+    .tgid = 0,
+    .real_parent = &init_task,
+    .parent = &init_task,
+    .group_leader = &init_task,
+    .start_time = 0,
+    .comm = "swapper/0",
+};
+}
+
+namespace posix {
+
+namespace {
+constexpr int kSigChld = 17;
+constexpr int kExitZombie = 0x20;     // EXIT_ZOMBIE
+constexpr unsigned kTaskDead = 0x80;  // TASK_DEAD
+}  // namespace
+
+struct task_struct* task_struct_of(Process* process) {
+  return process != nullptr ? &process->linux_task : &init_task;
+}
+
+void update_task_struct(Process& process) {
+  struct task_struct& task = process.linux_task;
+  bool zombie = process.state == ProcessState::kZombie;
+  task.__state = zombie ? kTaskDead : 0;
+  task.prio = 120;
+  task.pid = process.pid;
+  task.tgid = process.pid;
+  Process* parent = process.ppid != 0 ? find_process(process.ppid) : nullptr;
+  task.real_parent = task_struct_of(parent);
+  task.parent = task.real_parent;
+  task.group_leader = &task;
+  task.mm = zombie || process.memory == nullptr ? nullptr : &process.linux_mm;
+  task.active_mm = task.mm;
+  task.flags = (process.executed ? 0 : PF_FORKNOEXEC) | (zombie ? PF_EXITING : 0);
+  task.exit_state = zombie ? kExitZombie : 0;
+  task.exit_code = zombie ? process.wait_status : 0;
+  task.exit_signal = kSigChld;
+  task.start_time = process.start_ns;
+  static_assert(sizeof(task.comm) == sizeof(process.comm));
+  memcpy(task.comm, process.comm, sizeof(task.comm));
+}
+
+}  // namespace posix
