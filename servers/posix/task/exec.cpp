@@ -169,7 +169,6 @@ rt::Result<Loaded> load_elf(const Inode* file, mm::AddressSpace& memory, uint64_
   return loaded;
 }
 
-<<<<<<< HEAD
 // A dynamic executable's interpreter (PT_INTERP, e.g. /lib64/ld-linux-x86-64.so.2) loaded
 // next to it, as Linux's load_elf_interp: the result is its bias (AT_BASE) and entry point.
 struct Interpreter {
@@ -190,15 +189,11 @@ rt::Result<Interpreter> load_interpreter(Process* process, const Inode* executab
   return Interpreter{bias, interpreter.entry};
 }
 
-// Linux's initial stack, built top-down in a server buffer and copied out once.
-rt::Result<uint64_t> build_stack(mm::AddressSpace& memory, const ExecArguments& arguments,
-                                 const char* path, const Loaded& loaded, uint64_t base) {
-=======
 // Linux's initial stack, built top-down in a server buffer and copied out once; `strings` is
 // where argv's strings start, the environment's following them.
 rt::Result<uint64_t> build_stack(mm::AddressSpace& memory, const ExecArguments& arguments,
-                                 const char* path, const Loaded& loaded, uint64_t& strings) {
->>>>>>> btf
+                                 const char* path, const Loaded& loaded, uint64_t base,
+                                 uint64_t& strings) {
   constexpr size_t kBuffer = ExecArguments::kMaxBytes + 64 * 1024;
   auto* buffer = static_cast<uint8_t*>(platform::heap().allocate(kBuffer, 16));
   if (buffer == nullptr) return err(rt::kENOMEM);
@@ -412,12 +407,8 @@ rt::Result<void> exec_image(Process* process, const char* path, ExecArguments& a
         !stack.ok()) {
       return fail(stack.error());
     }
-<<<<<<< HEAD
-    auto rsp = build_stack(*space, arguments, path, loaded.value(), interpreter.base);
-=======
     uint64_t strings = 0;
-    auto rsp = build_stack(*space, arguments, path, loaded.value(), strings);
->>>>>>> btf
+    auto rsp = build_stack(*space, arguments, path, loaded.value(), interpreter.base, strings);
     if (!rsp.ok()) return fail(rsp.error());
     if (process->memory != nullptr) {
       process->memory->destroy();
@@ -435,9 +426,7 @@ rt::Result<void> exec_image(Process* process, const char* path, ExecArguments& a
     process->cmdline_length =
         argv_bytes < sizeof(process->cmdline) ? argv_bytes : sizeof(process->cmdline);
     memcpy(process->cmdline, arguments.bytes, process->cmdline_length);
-<<<<<<< HEAD
     process->exe = file;
-=======
     process->linux_mm = mm_struct{};
     process->linux_mm.start_brk = process->linux_mm.brk = space->brk_start;
     process->linux_mm.start_stack = rsp.value();
@@ -446,7 +435,6 @@ rt::Result<void> exec_image(Process* process, const char* path, ExecArguments& a
     process->linux_mm.env_start = strings + argv_bytes;
     process->linux_mm.env_end = strings + arguments.used;
     process->executed = true;
->>>>>>> btf
     const char* name = base_name(current);
     size_t i = 0;
     for (; name[i] != '\0' && i + 1 < sizeof(process->comm); ++i) process->comm[i] = name[i];

@@ -141,11 +141,8 @@ rt::Result<Process*> fork_process(Process* parent, const abi::UserRegisters& reg
   memcpy(child->comm, parent->comm, sizeof(child->comm));
   memcpy(child->cmdline, parent->cmdline, sizeof(child->cmdline));
   child->cmdline_length = parent->cmdline_length;
-<<<<<<< HEAD
   child->exe = parent->exe;
-=======
   child->linux_mm = parent->linux_mm;  // the same addresses in the copied address space
->>>>>>> btf
   auto fail = [&](rt::Error error) -> rt::Error {
     if (child->memory != nullptr) {
       child->memory->destroy();
