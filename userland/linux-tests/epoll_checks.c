@@ -222,6 +222,13 @@ static void pipes(void) {
   CHECK("EPOLLHUP alone when empty", ready(epfd, events, 4) == 1 && events[0].events == EPOLLHUP);
   close(p[0]);
   pipe(p);
+  CHECK("ADD for EPOLLPRI|EPOLLRDHUP only", add(epfd, p[0], EPOLLPRI | EPOLLRDHUP, 10) == 0);
+  write(p[1], "x", 1);
+  CHECK("a pipe has neither", ready(epfd, events, 4) == 0);
+  close(p[1]);
+  CHECK("but EPOLLHUP comes anyway", ready(epfd, events, 4) == 1 && events[0].events == EPOLLHUP);
+  close(p[0]);
+  pipe(p);
   CHECK("ADD a write end", add(epfd, p[1], EPOLLOUT, 9) == 0);
   close(p[0]);
   CHECK("EPOLLERR once the reader is gone",
@@ -466,6 +473,17 @@ static void lifetime(void) {
   close(inner);
   close(again[1]);
   close(epfd);
+  // Instances and items are freed: many come and go.
+  int made = 0;
+  for (int i = 0; i < 2000; ++i) {
+    int e = epoll_create1(0), q[2];
+    if (e < 0 || pipe(q) != 0) break;
+    made += add(e, q[0], EPOLLIN, i) == 0 && add(e, q[1], EPOLLOUT, i) == 0;
+    close(i % 2 == 0 ? e : q[0]);  // the instance first, or a member first
+    close(i % 2 == 0 ? q[0] : e);
+    close(q[1]);
+  }
+  CHECK("2000 instances with items come and go", made == 2000);
 }
 
 int main(void) {
