@@ -73,6 +73,7 @@ size_t fd_link(FileTree& tree, const File& file, char* out, size_t capacity) {
     return rt::format_to(out, capacity, "anon_inode:%s",
                          names[static_cast<int>(file.trace_object)]);
   }
+  if (file.kind == FileKind::kEpoll) return rt::format_to(out, capacity, "anon_inode:[eventpoll]");
   if (file.kind == FileKind::kPipeRead || file.kind == FileKind::kPipeWrite) {
     // One number per pipe, both ends alike (Linux's pipefs inode number).
     uint64_t number = (reinterpret_cast<uintptr_t>(file.pipe) >> 4) % 1000000 + 1000;
