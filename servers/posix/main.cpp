@@ -119,7 +119,7 @@ constexpr const char kKernelConfig[] =
     "#\n# Automatically generated file; DO NOT EDIT.\n"
     "# Sonde POSIX personality 6.1.0 Kernel Configuration\n#\n"
     "CONFIG_BPF=y\nCONFIG_BPF_SYSCALL=y\nCONFIG_HAVE_EBPF_JIT=y\nCONFIG_BPF_JIT=y\n"
-    "# CONFIG_BPF_JIT_ALWAYS_ON is not set\n# CONFIG_DEBUG_INFO_BTF is not set\n"
+    "# CONFIG_BPF_JIT_ALWAYS_ON is not set\nCONFIG_DEBUG_INFO_BTF=y\n"
     "CONFIG_PERF_EVENTS=y\nCONFIG_KPROBES=y\nCONFIG_BPF_EVENTS=y\nCONFIG_KPROBE_EVENTS=y\n"
     "# CONFIG_UPROBE_EVENTS is not set\nCONFIG_TRACING=y\nCONFIG_FTRACE_SYSCALLS=y\n"
     "# CONFIG_CGROUPS is not set\n# CONFIG_NET is not set\nCONFIG_HZ=100\n";
