@@ -56,8 +56,34 @@ class ServerEnvironment final : public trace::TaskEnvironment, public trace::Hit
   }
   // bpf_probe_read_kernel in a probe on the POSIX server reads its memory, borrowed for the hit;
   // outside a hit (PROG_TEST_RUN) nothing is readable.
-  // GAP: bpf_probe_read_user: the trace server holds no caps to Linux processes' memory yet.
-  long read_user(void*, uint64_t, uint32_t) override { return -14; }
+  // bpf_probe_read_user: the process the hit works for, through its page map in the POSIX
+  // server (sys::user_page_map); a page not present or not readable is EFAULT, as
+  // copy_from_user_nofault. Outside a hit nothing is readable.
+  long read_user(void* destination, uint64_t source, uint32_t size) override {
+    namespace map = sys::user_page_map;
+    if (hit_memory_ == nullptr || hit_user_pages_ == 0) return -14;
+    auto* out = static_cast<uint8_t*>(destination);
+    for (uint32_t done = 0; done < size;) {
+      uint64_t address = source + done;
+      if (address < source || address >= 0x0000800000000000ull) return -14;
+      uint64_t entry = hit_user_pages_;
+      for (uint64_t level = 0; level < map::kLevels && entry != 0; ++level) {
+        uint64_t index = (address >> (39 - 9 * level)) & (map::kEntries - 1);
+        if (!hit_memory_->read(&entry, entry + index * 8, 8)) return -14;
+      }
+      uint64_t page_address = 0;
+      uint32_t prot = 0;
+      if (entry == 0 || !hit_memory_->read(&page_address, entry + map::kServerAddressOffset, 8) ||
+          !hit_memory_->read(&prot, entry + map::kProtOffset, 4) || (prot & map::kProtRead) == 0) {
+        return -14;
+      }
+      uint32_t offset = static_cast<uint32_t>(address & 4095);
+      uint32_t chunk = 4096 - offset < size - done ? 4096 - offset : size - done;
+      if (!hit_memory_->read(out + done, page_address + offset, chunk)) return -14;
+      done += chunk;
+    }
+    return 0;
+  }
   long read_kernel(void* destination, uint64_t source, uint32_t size) override {
     if (is_local(source, size)) {
       __builtin_memcpy(destination, reinterpret_cast<const void*>(source), size);
@@ -72,10 +98,12 @@ class ServerEnvironment final : public trace::TaskEnvironment, public trace::Hit
     trace::CurrentTaskView task = trace::read_current_task();
     set_current(task.pid, task.tgid, task.uid, task.gid, task.comm, 16);
     hit_task_ = task.task_struct;
+    hit_user_pages_ = task.user_pages;
   }
   void hit_ends() override {
     hit_memory_ = nullptr;
     hit_task_ = 0;
+    hit_user_pages_ = 0;
   }
   // bpf_get_current_task: the task_struct the POSIX server keeps for the process a hit works
   // for. GAP: 0 outside a hit (PROG_TEST_RUN), where no POSIX-server memory is readable either.
@@ -96,6 +124,7 @@ class ServerEnvironment final : public trace::TaskEnvironment, public trace::Hit
   trace::Tracefs* tracefs_ = nullptr;
   trace::TracedMemory* hit_memory_ = nullptr;
   uint64_t hit_task_ = 0;
+  uint64_t hit_user_pages_ = 0;
 };
 
 alignas(ServerEnvironment) uint8_t environment_storage[sizeof(ServerEnvironment)];

@@ -181,6 +181,67 @@ static void tracepoints(void) {
   close(map);
 }
 
+// bpf_probe_read_user_str from a tracepoint program: sys_enter_unlink's pathname (a pointer into
+// the caller's memory) copied into a map value: {length or -errno, 40 bytes of string}.
+static void user_memory(void) {
+  long id = read_number("/sys/kernel/tracing/events/syscalls/sys_enter_unlink/id");
+  union bpf_attr attr;
+  memset(&attr, 0, sizeof attr);
+  attr.map_type = BPF_MAP_TYPE_ARRAY;
+  attr.key_size = 4;
+  attr.value_size = 48;
+  attr.max_entries = 1;
+  int map = (int)sys_bpf(BPF_MAP_CREATE, &attr);
+  struct bpf_insn insns[] = {
+      INSN(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_6, BPF_REG_1, 0, 0),
+      INSN(BPF_LD | BPF_DW | BPF_IMM, BPF_REG_7, BPF_PSEUDO_MAP_VALUE, 0, map),
+      INSN(0, 0, 0, 0, 0),
+      INSN(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_1, BPF_REG_7, 0, 0),
+      INSN(BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_1, 0, 0, 8),
+      INSN(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_2, 0, 0, 40),
+      INSN(BPF_LDX | BPF_MEM | BPF_DW, BPF_REG_3, BPF_REG_6, 16, 0),  // the record's pathname
+      INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_probe_read_user_str),
+      INSN(BPF_STX | BPF_MEM | BPF_DW, BPF_REG_7, BPF_REG_0, 0, 0),
+      INSN(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0),
+      INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
+  };
+  memset(&attr, 0, sizeof attr);
+  attr.prog_type = BPF_PROG_TYPE_TRACEPOINT;
+  attr.insns = (uint64_t)(uintptr_t)insns;
+  attr.insn_cnt = sizeof insns / sizeof insns[0];
+  attr.license = (uint64_t)(uintptr_t) "GPL";
+  int prog = (int)sys_bpf(BPF_PROG_LOAD, &attr);
+  CHECK("PROG_LOAD with bpf_probe_read_user_str", prog >= 0);
+  struct perf_event_attr event_attr;
+  memset(&event_attr, 0, sizeof event_attr);
+  event_attr.size = sizeof event_attr;
+  event_attr.type = PERF_TYPE_TRACEPOINT;
+  event_attr.config = (uint64_t)id;
+  int event = (int)syscall(SYS_perf_event_open, &event_attr, -1, 0, -1, PERF_FLAG_FD_CLOEXEC);
+  CHECK("attach to sys_enter_unlink",
+        event >= 0 && ioctl(event, PERF_EVENT_IOC_SET_BPF, prog) == 0);
+  static const char path[] = "/tmp/read_user_missing";
+  unlink(path);
+  struct {
+    int64_t result;
+    char text[40];
+  } value;
+  uint32_t key = 0;
+  memset(&attr, 0, sizeof attr);
+  attr.map_fd = (uint32_t)map;
+  attr.key = (uint64_t)(uintptr_t)&key;
+  attr.value = (uint64_t)(uintptr_t)&value;
+  CHECK("bpf_probe_read_user_str reads the caller's path",
+        sys_bpf(BPF_MAP_LOOKUP_ELEM, &attr) == 0 && value.result == (int64_t)sizeof path &&
+            strcmp(value.text, path) == 0);
+  syscall(SYS_unlink, (const char*)8);  // a pointer to nothing
+  CHECK("bpf_probe_read_user_str of an unmapped address: -EFAULT",
+        sys_bpf(BPF_MAP_LOOKUP_ELEM, &attr) == 0 && value.result == -EFAULT);
+  close(event);
+  close(prog);
+  close(map);
+}
+
 // A kretprobe (the PMU's retprobe bit): the program sees the return value in pt_regs->ax.
 static void retprobes(int type) {
   int map = new_counter();
@@ -343,6 +404,7 @@ int main(int argc, char** argv) {
   close(prog);
   close(map);
   tracepoints();
+  user_memory();
   retprobes(type);
   printf("kprobe_checks: %d passed, %d failed\n", passed, failed);
   return failed == 0 ? 0 : 1;

@@ -5,8 +5,15 @@
 #include <string.h>
 
 #include "rt/new.hpp"
+#include "sys/server_start.hpp"
 
 namespace posix::mm {
+
+// The trace server walks the page radix (sys::user_page_map): keep the layout it reads.
+static_assert(offsetof(Page, frame) + offsetof(platform::PageFrame, server_address) ==
+              sys::user_page_map::kServerAddressOffset);
+static_assert(offsetof(Page, prot) == sys::user_page_map::kProtOffset);
+static_assert(kProtRead == sys::user_page_map::kProtRead);
 
 namespace {
 

@@ -40,6 +40,9 @@ class AddressSpace {
   void destroy();
 
   uint64_t vspace() const { return vspace_; }
+  // The radix of pages (sys::user_page_map's layout): what the trace server walks to read this
+  // process's memory in a probe hit.
+  const void* page_map() const { return top_; }
 
   // Areas: pages inside one appear on first touch (demand-zero).
   rt::Result<void> add_area(uint64_t start, uint64_t end, uint32_t prot);

@@ -209,6 +209,9 @@ void publish_current_task(Process* process) {
   for (int i = 0; i < 16; ++i) task->comm[i] = 0;
   for (int i = 0; i < 15 && comm[i] != 0; ++i) task->comm[i] = comm[i];
   task->task_struct = reinterpret_cast<uint64_t>(task_struct_of(process));
+  task->user_pages = process != nullptr && process->memory != nullptr
+                         ? reinterpret_cast<uint64_t>(process->memory->page_map())
+                         : 0;
   __atomic_thread_fence(__ATOMIC_RELEASE);
   task->sequence = task->sequence + 1;
 }

@@ -22,6 +22,7 @@ CurrentTaskView read_current_task() {
     for (int i = 0; i < 16; ++i) view.comm[i] = task->comm[i];
     view.comm[15] = 0;
     view.task_struct = task->task_struct;
+    view.user_pages = task->user_pages;
     __atomic_thread_fence(__ATOMIC_ACQUIRE);
     if ((before & 1) == 0 && task->sequence == before) break;
   }

@@ -20,6 +20,7 @@ struct CurrentTaskView {
   uint32_t gid = 0;
   char comm[16] = {};
   uint64_t task_struct = 0;  // its struct task_struct in the POSIX server
+  uint64_t user_pages = 0;   // its page map (sys::user_page_map) in the POSIX server
 };
 CurrentTaskView read_current_task();
 

@@ -62,7 +62,21 @@ struct CurrentTask {
   uint32_t gid;
   char comm[16];
   uint64_t task_struct;  // its struct task_struct in the POSIX server (bpf_get_current_task)
+  uint64_t user_pages;   // the root of its page map (UserPageMap below), 0 for none
 };
+
+// How the trace server reads the current Linux process's memory (bpf_probe_read_user) in a hit:
+// the POSIX server keeps, for each process, a four-level radix over bits 47..12 of user
+// addresses (512 8-byte entries per level, 0 for nothing), all in its own memory; a leaf entry
+// points at the page's record, which holds where the page is mapped in the POSIX server and its
+// Linux PROT_* bits.
+namespace user_page_map {
+inline constexpr uint64_t kLevels = 4;
+inline constexpr uint64_t kEntries = 512;
+inline constexpr uint64_t kServerAddressOffset = 8;  // in a page's record: uint64_t
+inline constexpr uint64_t kProtOffset = 24;          // in a page's record: uint32_t
+inline constexpr uint32_t kProtRead = 1;
+}  // namespace user_page_map
 
 // The trace server's own stack and heap lie where the POSIX server has nothing (its stack
 // ends below 0x7fffffff0000, its heap starts at 0x100000000000): an address a probe program
