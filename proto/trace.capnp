@@ -134,14 +134,6 @@ enum PerfIoctl {
   modifyAttributes @11;
 }
 
-# Pages the trace server grants to a reader (perf ring, BPF ring buffer, mmapable array). The
-# frame capabilities travel with the IPC reply; this says how to map them.
-struct MmapGrant {
-  firstPage @0 :UInt64;              # page offset within the object
-  pageCount @1 :UInt32;
-  writable @2 :Bool;
-  readOnlyPages @3 :UInt32;          # trailing pages that must stay read-only (ring data)
-}
 
 # ---- probes ---------------------------------------------------------------------------------
 
@@ -191,7 +183,13 @@ interface TraceService {
   perfEventIoctl @3 (eventHandle :UInt32, request :PerfIoctl, argument :UInt64, filter :Text)
       -> (result :Int64);
   # Grants the pages of a perf ring, BPF ring buffer or mmapable map.
-  mmapGrant @4 (handle :UInt32, offset :UInt64, length :UInt64, writable :Bool) -> (grant :MmapGrant);
+  # mmap(length, PROT_WRITE if `writable`, MAP_SHARED if `shared`, fd, offset) of the map or
+  # perf event behind `handle` (of `instance`): its pages are shared as Frame caps copied into
+  # the exchange CNode (sys::kServerSlotExchange) from slot `firstSlot` on, with Write only
+  # when `writable`, one per page, in order. `result` is 0 or -errno (Linux's mmap errors);
+  # `mapping` is the mapping's own handle, which keeps the object alive: close it at munmap.
+  mmapGrant @4 (handle :UInt32, offset :UInt64, length :UInt64, writable :Bool, shared :Bool,
+                instance :UInt64, firstSlot :UInt32) -> (result :Int64, mapping :UInt32, pages :UInt32);
   # tracefs (debugfs tracing/) files the trace server owns, by path below the tracing root.
   # A read with nothing to give yet (trace_pipe) answers wouldBlock; the POSIX server waits
   # and asks again, so its own loop never blocks on the trace server.
@@ -213,4 +211,8 @@ interface TraceService {
   # Crash isolation drill (root only, through /proc/sonde/trace-server): the server faults on
   # purpose, now or inside its next probe hit (while a POSIX thread waits on the breakpoint).
   crash @11 (atNextHit :Bool) -> ();
+
+  # poll() of a trace-server fd: Linux's event mask (EPOLLIN when a ring buffer or a perf
+  # event's ring has data to read; what vfs_poll gives files without a poll method otherwise).
+  poll @12 (handle :UInt32, instance :UInt64) -> (events :UInt32);
 }

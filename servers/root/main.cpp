@@ -55,6 +55,7 @@ struct TraceResources {
   uint64_t tcb = 0;
   uint64_t pool_bits = 0;  // half the instance's untyped cap
   uint64_t current_task_frame = 0;
+  uint64_t exchange = 0;  // the exchange CNode (sys::kServerSlotExchange), kept across restarts
 } trace;
 // The POSIX server's VSpace and image, which the trace server probes.
 uint64_t posix_vspace = 0;
@@ -183,7 +184,8 @@ bool prepare_trace_server() {
              "trace request buffer") ||
       !check(make(ObjectType::kFrame, abi::kFrameLargeBits, trace.reply_frame),
              "trace reply buffer") ||
-      !check(make(ObjectType::kFrame, 12, trace.current_task_frame), "current task page")) {
+      !check(make(ObjectType::kFrame, 12, trace.current_task_frame), "current task page") ||
+      !check(make(ObjectType::kCNode, sys::kExchangeRadix, trace.exchange), "exchange CNode")) {
     return false;
   }
   const abi::ModuleDescription* image_module = find_module("trace");
@@ -209,7 +211,8 @@ bool connect_trace_client(uint64_t cnode, uint64_t vspace) {
          map_copy(trace.reply_frame, vspace, sys::kTraceReplyBuffer, abi::kMapRead,
                   "trace reply buffer") &&
          map_copy(trace.current_task_frame, vspace, sys::kCurrentTaskPage, abi::kMapWrite,
-                  "current task page");
+                  "current task page") &&
+         check(give(cnode, sys::kServerSlotExchange, trace.exchange), "exchange CNode");
 }
 
 // One trace-server instance, all of it made from trace.untyped (so revoking that cap takes the
@@ -267,6 +270,7 @@ bool start_trace_server() {
       !map_copy(trace.current_task_frame, program.vspace, sys::kCurrentTaskPage, abi::kMapRead,
                 "current task page") ||
       !check(give(cnode, sys::kServerSlotTracedVSpace, posix_vspace), "the POSIX VSpace") ||
+      !check(give(cnode, sys::kServerSlotExchange, trace.exchange), "the exchange CNode") ||
       !check(map_frame(info_frame, kVSpace, kFillWindow, abi::kMapWrite), "trace start info")) {
     return false;
   }

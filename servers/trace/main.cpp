@@ -127,6 +127,26 @@ class ServerEnvironment final : public trace::TaskEnvironment, public trace::Hit
   uint64_t hit_user_pages_ = 0;
 };
 
+// mmap of rings and mmapable arrays: the Frame caps behind the object's heap pages, minted into
+// the exchange CNode for the POSIX server (read-only unless the mapping may write).
+class FrameGranter final : public trace::PageGranter {
+ public:
+  rt::Result<void> grant(const uint8_t* page, uint32_t slot, bool writable) override {
+    uint64_t frame = TRY(sys::server::heap_frame(reinterpret_cast<uint64_t>(page)));
+    uint64_t rights = abi::kRightRead | (writable ? abi::kRightWrite : 0);
+    uint64_t words[] = {slot, sys::kExchangeRadix, sys::kServerSlotCNode, frame, 64, rights, 0};
+    if (sys::invoke(sys::kServerSlotExchange, abi::Label::kCNodeMint, words) != abi::Error::kNone) {
+      return rt::err(rt::kENOMEM, "the exchange slot is taken or the frame cap is gone");
+    }
+    return {};
+  }
+  void take_back(uint32_t slot) override {
+    uint64_t words[] = {slot, sys::kExchangeRadix};
+    (void)sys::invoke(sys::kServerSlotExchange, abi::Label::kCNodeDelete, words);
+  }
+};
+FrameGranter frame_granter;
+
 alignas(ServerEnvironment) uint8_t environment_storage[sizeof(ServerEnvironment)];
 alignas(trace::ObjectTable) uint8_t objects_storage[sizeof(trace::ObjectTable)];
 alignas(trace::Session) uint8_t session_storage[sizeof(trace::Session)];
@@ -246,6 +266,7 @@ extern "C" int main(const sys::ServerStartInfo* info) {
   kprobes->set_observer(environment);
   the_kprobes = kprobes;
   service->set_crash_hook(crash_drill);
+  service->set_page_granter(&frame_granter);
   trace::Kprobes::ReturnSupport returns;
   const char* const names[] = {"kretprobe_shim", "kretprobe_trampoline", "kretprobe_depth",
                                "kretprobe_return_addresses", "kretprobe_functions"};

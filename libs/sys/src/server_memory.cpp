@@ -37,8 +37,18 @@ Error retype_object(ObjectType type, uint64_t size_bits, uint64_t slot) {
 
 class Heap final : public rt::Allocator {
  public:
-  void set_base(uint64_t base) { top_ = mapped_ = base; }
+  void set_base(uint64_t base) { base_ = top_ = mapped_ = base; }
   uint64_t mapped_end() const { return mapped_; }
+  rt::Result<uint64_t> frame_at(uint64_t address) const {
+    if (address < base_ || address >= mapped_ || (address & (kPage - 1)) != 0) {
+      return rt::err(rt::kEINVAL, "not a heap page");
+    }
+    uint64_t index = (address - base_) / kPage;
+    if (index >= kMaxSharedHeapPages || frames_[index] == 0) {
+      return rt::err(rt::kEINVAL, "heap page beyond the shareable range");
+    }
+    return uint64_t{frames_[index]};
+  }
 
   void* allocate(size_t size, size_t alignment) override {
     if (size == 0) size = 1;
@@ -82,12 +92,16 @@ class Heap final : public rt::Allocator {
       if (map_frame(frame.value(), kServerSlotVSpace, mapped_, abi::kMapWrite) != Error::kNone) {
         return nullptr;
       }
+      uint64_t index = (mapped_ - base_) / kPage;
+      if (index < kMaxSharedHeapPages) frames_[index] = static_cast<uint32_t>(frame.value());
       mapped_ += kPage;
     }
     top_ = end;
     return reinterpret_cast<void*>(start);
   }
   void* free_[kClasses] = {};
+  uint32_t frames_[kMaxSharedHeapPages] = {};  // the Frame cap slot of each heap page
+  uint64_t base_ = 0;
   uint64_t top_ = 0;
   uint64_t mapped_ = 0;
 };
@@ -149,5 +163,6 @@ Error map_frame(uint64_t frame, uint64_t vspace, uint64_t address, uint64_t righ
 
 rt::Allocator& heap() { return the_heap; }
 uint64_t heap_end() { return the_heap.mapped_end(); }
+rt::Result<uint64_t> heap_frame(uint64_t address) { return the_heap.frame_at(address); }
 
 }  // namespace sys::server

@@ -17,6 +17,8 @@ static_assert(kProtRead == sys::user_page_map::kProtRead);
 
 namespace {
 
+void (*foreign_release)(uint32_t handle, uint64_t instance) = nullptr;
+
 using platform::kPage;
 namespace abi = sonde::abi;
 using abi::Error;
@@ -66,6 +68,25 @@ Page* AddressSpace::find_page(uint64_t address) const {
   return slot != nullptr ? *slot : nullptr;
 }
 
+void set_foreign_release(void (*release)(uint32_t handle, uint64_t instance)) {
+  foreign_release = release;
+}
+
+Error AddressSpace::map_cap(uint64_t cap, uint64_t address, uint32_t prot) {
+  uint64_t words[] = {vspace_, address, map_rights(prot)};
+  Error e = sys::invoke(cap, Label::kFrameMap, words);
+  for (int level = 0; level < 3 && e == Error::kMissingPageTable; ++level) {
+    auto table = platform::make_object(abi::ObjectType::kPageTable);
+    if (!table.ok()) return Error::kNotEnoughMemory;
+    if (table_count_ < sizeof(tables_) / sizeof(tables_[0]))
+      tables_[table_count_++] = table.value();
+    uint64_t table_words[] = {vspace_, address};
+    e = sys::invoke(table.value(), Label::kPageTableMap, table_words);
+    if (e == Error::kNone) e = sys::invoke(cap, Label::kFrameMap, words);
+  }
+  return e;
+}
+
 rt::Result<Page*> AddressSpace::ensure_page(uint64_t address, uint32_t prot) {
   address = page_of(address);
   Page** slot = slot_for(address, true);
@@ -88,20 +109,7 @@ rt::Result<Page*> AddressSpace::ensure_page(uint64_t address, uint32_t prot) {
   }
   page->mapped_cap = copy.value();
   Error e = sys::cnode_copy(sys::kServerSlotCNode, page->mapped_cap, page->frame.cap);
-  uint64_t words[] = {vspace_, address, map_rights(prot)};
-  if (e == Error::kNone) e = sys::invoke(page->mapped_cap, Label::kFrameMap, words);
-  for (int level = 0; level < 3 && e == Error::kMissingPageTable; ++level) {
-    auto table = platform::make_object(abi::ObjectType::kPageTable);
-    if (!table.ok()) {
-      e = Error::kNotEnoughMemory;
-      break;
-    }
-    if (table_count_ < sizeof(tables_) / sizeof(tables_[0]))
-      tables_[table_count_++] = table.value();
-    uint64_t table_words[] = {vspace_, address};
-    e = sys::invoke(table.value(), Label::kPageTableMap, table_words);
-    if (e == Error::kNone) e = sys::invoke(page->mapped_cap, Label::kFrameMap, words);
-  }
+  if (e == Error::kNone) e = map_cap(page->mapped_cap, address, prot);
   if (e != Error::kNone) {
     (void)sys::cnode_delete(sys::kServerSlotCNode, page->mapped_cap);
     platform::free_slot(page->mapped_cap);
@@ -120,8 +128,56 @@ void AddressSpace::unmap_page(uint64_t address) {
   *slot = nullptr;
   (void)sys::cnode_delete(sys::kServerSlotCNode, page->mapped_cap);  // unmaps it
   platform::free_slot(page->mapped_cap);
-  platform::free_page(page->frame);
+  if (page->foreign != 0) {
+    foreign_page_gone(page->foreign_mapping);
+  } else {
+    platform::free_page(page->frame);
+  }
   platform::heap().deallocate(page, sizeof(Page));
+}
+
+rt::Result<uint32_t> AddressSpace::add_foreign_mapping(uint32_t handle, uint64_t instance) {
+  for (uint32_t i = 0; i < kMaxForeign; ++i) {
+    if (foreign_[i].pages != 0 || foreign_[i].handle != 0) continue;
+    foreign_[i] = ForeignMapping{handle, instance, 0};
+    return i;
+  }
+  return rt::err(rt::kENOMEM, "too many shared mappings in one process");
+}
+
+bool AddressSpace::drop_empty_foreign_mapping(uint32_t mapping) {
+  if (mapping >= kMaxForeign || foreign_[mapping].pages != 0) return false;
+  foreign_[mapping] = ForeignMapping{};
+  return true;
+}
+
+rt::Result<void> AddressSpace::map_foreign(uint64_t address, uint64_t frame, uint32_t prot,
+                                           bool writable, uint32_t mapping) {
+  address = page_of(address);
+  if (find_page(address) != nullptr) unmap_page(address);
+  Page** slot = slot_for(address, true);
+  if (slot == nullptr) return rt::err(rt::kENOMEM);
+  auto* page = static_cast<Page*>(zeroed(sizeof(Page)));
+  if (page == nullptr) return rt::err(rt::kENOMEM);
+  if (map_cap(frame, address, prot) != Error::kNone) {
+    platform::heap().deallocate(page, sizeof(Page));
+    return rt::err(rt::kENOMEM, "mapping a shared page failed");
+  }
+  page->mapped_cap = frame;
+  page->prot = prot;
+  page->foreign = writable ? kForeignWritable : kForeignReadOnly;
+  page->foreign_mapping = mapping;
+  ++foreign_[mapping].pages;
+  *slot = page;
+  return {};
+}
+
+void AddressSpace::foreign_page_gone(uint32_t mapping) {
+  if (mapping >= kMaxForeign || foreign_[mapping].pages == 0) return;
+  if (--foreign_[mapping].pages != 0) return;
+  ForeignMapping done = foreign_[mapping];
+  foreign_[mapping] = ForeignMapping{};
+  if (foreign_release != nullptr) foreign_release(done.handle, done.instance);
 }
 
 rt::Result<void> AddressSpace::add_area(uint64_t start, uint64_t end, uint32_t prot) {
@@ -165,6 +221,10 @@ void AddressSpace::remove_range(uint64_t start, uint64_t end) {
 rt::Result<void> AddressSpace::protect(uint64_t start, uint64_t end, uint32_t prot) {
   for (uint64_t address = start; address < end; address += kPage) {
     if (find_area(address) == nullptr) return rt::err(rt::kENOMEM);
+    const Page* page = find_page(address);
+    if (page != nullptr && page->foreign == kForeignReadOnly && (prot & kProtWrite) != 0) {
+      return rt::err(rt::kEACCES);  // a read-only shared page (VM_MAYWRITE cleared)
+    }
   }
   // Split the areas at the edges, then set the protection of everything inside.
   Area pieces[kMaxAreas];
@@ -238,6 +298,7 @@ rt::Result<void> AddressSpace::copy_in(void* to, uint64_t from, size_t length) {
       if (!access_allowed(from, false)) return rt::err(rt::kEFAULT);
       page = TRY(ensure_page(from, find_area(from)->prot));
     }
+    if (page->foreign != 0) return rt::err(rt::kEFAULT);  // GAP: not mapped in this server
     uint64_t offset = from & (kPage - 1);
     size_t chunk = kPage - offset < length ? kPage - offset : length;
     memcpy(out, reinterpret_cast<const void*>(page->frame.server_address + offset), chunk);
@@ -257,6 +318,7 @@ rt::Result<void> AddressSpace::copy_out(uint64_t to, const void* from, size_t le
       if (!access_allowed(to, true)) return rt::err(rt::kEFAULT);
       if (page == nullptr) page = TRY(ensure_page(to, find_area(to)->prot));
     }
+    if (page->foreign != 0) return rt::err(rt::kEFAULT);  // GAP: not mapped in this server
     uint64_t offset = to & (kPage - 1);
     size_t chunk = kPage - offset < length ? kPage - offset : length;
     memcpy(reinterpret_cast<void*>(page->frame.server_address + offset), in, chunk);
@@ -288,6 +350,7 @@ rt::Result<size_t> AddressSpace::copy_string(char* to, uint64_t from, size_t cap
       if (!access_allowed(address, false)) return rt::err(rt::kEFAULT);
       page = TRY(ensure_page(address, find_area(address)->prot));
     }
+    if (page->foreign != 0) return rt::err(rt::kEFAULT);
     const char* bytes = reinterpret_cast<const char*>(page->frame.server_address);
     for (uint64_t offset = address & (kPage - 1); offset < kPage && i < capacity; ++offset, ++i) {
       to[i] = bytes[offset];
@@ -319,6 +382,10 @@ rt::Result<void> AddressSpace::copy_into(AddressSpace& child) const {
           if (page == nullptr) continue;
           uint64_t address =
               (uint64_t{a} << 39) | (uint64_t{b} << 30) | (uint64_t{c} << 21) | (uint64_t{d} << 12);
+          if (page->foreign != 0) {
+            child.remove_range(address, address + kPage);
+            continue;
+          }
           Page* copy = TRY(child.ensure_page(address, page->prot));
           memcpy(reinterpret_cast<void*>(copy->frame.server_address),
                  reinterpret_cast<const void*>(page->frame.server_address), kPage);
@@ -345,7 +412,11 @@ void AddressSpace::destroy() {
             if (page == nullptr) continue;
             (void)sys::cnode_delete(sys::kServerSlotCNode, page->mapped_cap);
             platform::free_slot(page->mapped_cap);
-            platform::free_page(page->frame);
+            if (page->foreign != 0) {
+              foreign_page_gone(page->foreign_mapping);
+            } else {
+              platform::free_page(page->frame);
+            }
             platform::heap().deallocate(page, sizeof(Page));
           }
           platform::heap().deallocate(leaf, sizeof(Leaf));

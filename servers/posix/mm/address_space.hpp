@@ -22,10 +22,24 @@ inline constexpr uint64_t kStackSize = 8ull << 20;  // RLIMIT_STACK's default
 inline constexpr uint64_t kMmapTop = 0x00007ffff7fff000ull;
 
 struct Page {
-  platform::PageFrame frame;
-  uint64_t mapped_cap;  // the copy of the frame cap mapped in the process
+  platform::PageFrame frame;  // a page of another server: {0, 0} (not mapped in this one)
+  uint64_t mapped_cap;        // the copy of the frame cap mapped in the process
   uint32_t prot;
+  uint8_t foreign;           // 0: the POSIX server's page; kForeignReadOnly / kForeignWritable
+  uint32_t foreign_mapping;  // for a foreign page: its ForeignMapping's index
 };
+inline constexpr uint8_t kForeignReadOnly = 1;
+inline constexpr uint8_t kForeignWritable = 2;
+
+// Pages another server shares with a process (the trace server's rings and mmapable maps):
+// the handle that keeps them alive there, released when the last page of it is unmapped.
+struct ForeignMapping {
+  uint32_t handle;
+  uint64_t instance;
+  uint32_t pages;  // 0: the entry is free
+};
+// Called when a foreign mapping's last page goes (munmap, exit, exec).
+void set_foreign_release(void (*release)(uint32_t handle, uint64_t instance));
 
 struct Area {
   uint64_t start, end;
@@ -67,8 +81,19 @@ class AddressSpace {
   rt::Result<size_t> copy_string(char* to, uint64_t from, size_t capacity);
   rt::Result<void> zero(uint64_t to, size_t length);
 
-  // Every page and area copied into `child` (fork, eager copy).
+  // Every page and area copied into `child` (fork, eager copy). GAP: pages of other servers
+  // (mapped rings) are not shared with the child: their range is left unmapped there.
   rt::Result<void> copy_into(AddressSpace& child) const;
+
+  // A new mapping of another server's pages, held by `handle` there; its index.
+  rt::Result<uint32_t> add_foreign_mapping(uint32_t handle, uint64_t instance);
+  // Maps `frame` (a Frame cap slot the address space then owns) at `address`, replacing what
+  // was there, as a page of foreign mapping `mapping`. It is not mapped in the POSIX server:
+  // system calls reading or writing it get EFAULT.
+  rt::Result<void> map_foreign(uint64_t address, uint64_t frame, uint32_t prot, bool writable,
+                               uint32_t mapping);
+  // Drops an entry that got no pages (an mmap that failed half way); false if it has some.
+  bool drop_empty_foreign_mapping(uint32_t mapping);
 
   uint64_t brk_start = 0;
   uint64_t brk = 0;
@@ -86,6 +111,12 @@ class AddressSpace {
     void* next[512];
   };
   Page** slot_for(uint64_t address, bool create) const;
+  // Maps cap `cap` at `address` with `prot`, making missing page tables.
+  sonde::abi::Error map_cap(uint64_t cap, uint64_t address, uint32_t prot);
+  void foreign_page_gone(uint32_t mapping);
+
+  static constexpr size_t kMaxForeign = 32;
+  ForeignMapping foreign_[kMaxForeign] = {};
 
   uint64_t vspace_ = 0;
   Node* top_ = nullptr;

@@ -4,6 +4,7 @@
 
 #include <string.h>
 
+#include "tracing/trace_service.hpp"
 #include "vfs/file.hpp"
 
 namespace posix {
@@ -57,7 +58,11 @@ int64_t sys_mmap(SyscallContext& c) {
   if ((flags & kMapAnonymous) == 0) {
     file = fd_file(*c.process->files, fd);
     if (file == nullptr) return -rt::kEBADF;
-    if (file->kind != FileKind::kInode || !file->inode->is_regular()) return -rt::kENODEV;
+    if (file->kind == FileKind::kTrace) {
+      if ((offset & (kPage - 1)) != 0) return -rt::kEINVAL;
+    } else if (file->kind != FileKind::kInode || !file->inode->is_regular()) {
+      return -rt::kENODEV;
+    }
     if ((file->flags & kO_ACCMODE) == kO_WRONLY) return -rt::kEACCES;
     // GAP: MAP_SHARED file mappings are private copies (writes do not reach the file).
   }
@@ -78,6 +83,15 @@ int64_t sys_mmap(SyscallContext& c) {
     if (address == 0) return -rt::kENOMEM;
   }
   if (auto r = memory.add_area(address, address + length, prot); !r.ok()) return -r.error().code;
+  if (file != nullptr && file->kind == FileKind::kTrace) {
+    // A ring buffer, perf ring or mmapable map: the trace server's pages, shared.
+    int64_t mapped = trace_file_mmap(c, *file, address, length, prot, type != kMapPrivate, offset);
+    if (mapped < 0) {
+      memory.remove_range(address, address + length);
+      return mapped;
+    }
+    return static_cast<int64_t>(address);
+  }
   if (file != nullptr) {
     Inode* inode = file->inode;
     for (uint64_t done = 0; done < length && offset + done < inode->size; done += kPage) {

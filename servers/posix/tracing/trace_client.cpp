@@ -222,6 +222,44 @@ int64_t forward_perf_event_call(sonde::proto::TraceService::Client& client, bool
   return forward(client, call, caller, source, memory, scratch, new_handle);
 }
 
+MmapGrant mmap_grant(sonde::proto::TraceService::Client& client, uint32_t handle, uint64_t instance,
+                     uint64_t offset, uint64_t length, bool writable, bool shared) {
+  MmapGrant grant;
+  if (instance != known_instance) {
+    grant.result = -rt::kEBADF;  // an fd of a dead instance
+    return grant;
+  }
+  auto request = client.mmapGrantRequest();
+  auto params = request.params();
+  params.setHandle(handle);
+  params.setOffset(offset);
+  params.setLength(length);
+  params.setWritable(writable);
+  params.setShared(shared);
+  params.setInstance(instance);
+  params.setFirstSlot(0);
+  auto reply = request.send();
+  if (!reply.ok()) {
+    grant.result = reply.error().code == rt::kESTALE ? -rt::kEBADF : -rt::kENODEV;
+    return grant;
+  }
+  grant.result = reply.value().getResult();
+  grant.mapping = reply.value().getMapping();
+  grant.pages = reply.value().getPages();
+  return grant;
+}
+
+int64_t poll_handle(sonde::proto::TraceService::Client& client, uint32_t handle,
+                    uint64_t instance) {
+  if (instance != known_instance) return -rt::kEBADF;
+  auto request = client.pollRequest();
+  request.params().setHandle(handle);
+  request.params().setInstance(instance);
+  auto reply = request.send();
+  if (!reply.ok()) return -static_cast<int64_t>(reply.error().code);
+  return reply.value().getEvents();
+}
+
 rt::Result<void> close_handle(sonde::proto::TraceService::Client& client, uint32_t handle,
                               uint64_t instance) {
   if (instance != known_instance) return {};  // died with its instance

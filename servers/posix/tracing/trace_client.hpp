@@ -72,6 +72,18 @@ int64_t forward_perf_event_call(sonde::proto::TraceService::Client& client, bool
                                 DescriptorSource& descriptors, CallerMemory& memory,
                                 rt::Allocator& scratch);
 
+// mmap of the object behind `handle`: its pages copied as Frame caps into the exchange CNode
+// from slot 0 on. `result` 0 or -errno; `mapping` the handle that keeps them (close at munmap).
+struct MmapGrant {
+  int64_t result = 0;
+  uint32_t mapping = 0;
+  uint32_t pages = 0;
+};
+MmapGrant mmap_grant(sonde::proto::TraceService::Client& client, uint32_t handle, uint64_t instance,
+                     uint64_t offset, uint64_t length, bool writable, bool shared);
+// poll() of the object behind `handle`: Linux's event mask, or -errno.
+int64_t poll_handle(sonde::proto::TraceService::Client& client, uint32_t handle, uint64_t instance);
+
 // Drops a handle of `instance` (the last close of its fd); nothing to do for a dead instance.
 rt::Result<void> close_handle(sonde::proto::TraceService::Client& client, uint32_t handle,
                               uint64_t instance);

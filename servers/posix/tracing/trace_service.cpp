@@ -139,6 +139,7 @@ int64_t install_trace_fd(Process& process, int64_t handle, TraceObject object, b
 
 void init_trace_service(const sys::ServerStartInfo& info) {
   if ((info.flags & sys::kStartFlagHasTrace) == 0) return;
+  mm::set_foreign_release(close_trace_handle);
   auto* transport = new (transport_storage) sonde::capnp::KernelTransport(
       sys::kServerSlotTraceService,
       sonde::capnp::MutableBytes{reinterpret_cast<uint8_t*>(sys::kTraceRequestBuffer),
@@ -299,6 +300,59 @@ int64_t trace_file_read(SyscallContext& c, File& file, uint64_t buffer, uint64_t
   SingleFile only(file);
   return trace_client::forward_perf_event_call(
       *client, false, 0, buffer, count, caller_of(*c.process), only, memory, platform::heap());
+}
+
+int64_t trace_file_mmap(SyscallContext& c, File& file, uint64_t address, uint64_t length,
+                        uint32_t prot, bool shared, uint64_t offset) {
+  if (client == nullptr) return -rt::kENODEV;
+  bool writable = (prot & mm::kProtWrite) != 0;
+  trace_client::MmapGrant grant = trace_client::mmap_grant(
+      *client, file.trace_handle, file.trace_instance, offset, length, writable, shared);
+  if (grant.result < 0) return grant.result;
+  mm::AddressSpace& memory = user(c);
+  // The pages wait in the exchange CNode's slots 0..pages-1: each moves into a slot of this
+  // server and is mapped in the process; whatever is left there is deleted.
+  uint64_t moved = 0;
+  int64_t result = 0;
+  auto mapping = memory.add_foreign_mapping(grant.mapping, file.trace_instance);
+  if (!mapping.ok()) result = -rt::kENOMEM;
+  for (; result == 0 && moved < grant.pages; ++moved) {
+    auto slot = platform::allocate_slot();
+    if (!slot.ok()) {
+      result = -rt::kENOMEM;
+      break;
+    }
+    uint64_t words[] = {slot.value(), 64, sys::kServerSlotExchange, moved, sys::kExchangeRadix};
+    if (sys::invoke(sys::kServerSlotCNode, abi::Label::kCNodeMove, words) != abi::Error::kNone) {
+      platform::free_slot(slot.value());
+      result = -rt::kENOMEM;
+      break;
+    }
+    if (!memory
+             .map_foreign(address + moved * platform::kPage, slot.value(), prot, writable,
+                          mapping.value())
+             .ok()) {
+      (void)sys::cnode_delete(sys::kServerSlotCNode, slot.value());
+      platform::free_slot(slot.value());
+      result = -rt::kENOMEM;
+      break;
+    }
+  }
+  for (uint64_t left = moved; left < grant.pages; ++left) {
+    uint64_t words[] = {left, sys::kExchangeRadix};
+    (void)sys::invoke(sys::kServerSlotExchange, abi::Label::kCNodeDelete, words);
+  }
+  // No page mapped: the mapping handle goes now (else with its last page, at munmap).
+  if (mapping.ok() ? memory.drop_empty_foreign_mapping(mapping.value()) : true) {
+    close_trace_handle(grant.mapping, file.trace_instance);
+  }
+  return result;
+}
+
+int trace_file_poll(File& file) {
+  if (client == nullptr) return 0x8;  // EPOLLERR
+  int64_t events = trace_client::poll_handle(*client, file.trace_handle, file.trace_instance);
+  return events < 0 ? 0x8 : static_cast<int>(events);
 }
 
 }  // namespace posix

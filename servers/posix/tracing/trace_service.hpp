@@ -22,6 +22,11 @@ struct SyscallContext;
 // ioctl and read on a trace-server fd (perf events; others answer as Linux's bpf fds).
 int64_t trace_file_ioctl(SyscallContext& c, int fd, uint64_t request, uint64_t argument);
 int64_t trace_file_read(SyscallContext& c, File& file, uint64_t buffer, uint64_t count);
+// mmap of a trace-server fd at `address` (an area sys_mmap made): the object's pages mapped
+// into the caller (0 or -errno). poll(): its event mask.
+int64_t trace_file_mmap(SyscallContext& c, File& file, uint64_t address, uint64_t length,
+                        uint32_t prot, bool shared, uint64_t offset);
+int trace_file_poll(File& file);
 // Writes the current-task record the trace server reads on a probe hit (nullptr: the server
 // works for nobody, as Linux's idle task: pid 0, comm "swapper/0").
 void publish_current_task(Process* process);

@@ -36,6 +36,7 @@ int poll_file(File* file) {
     case FileKind::kPipeWrite:
       return (file->pipe->count < Pipe::kCapacity ? 4 : 0) | (file->pipe->readers == 0 ? 8 : 0);
     case FileKind::kEpoll: return posix::epoll_poll(file);
+    case FileKind::kTrace: return posix::trace_file_poll(*file);
     // GAP: tracefs files (trace_pipe) poll as always ready; the trace server is not asked.
     default: return 1 | 4;
   }

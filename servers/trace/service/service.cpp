@@ -4,6 +4,7 @@
 
 #include "rt/errno.hpp"
 #include "trace/bpf_command.hpp"
+#include "trace/object_mmap.hpp"
 #include "trace/perf_events.hpp"
 
 namespace trace {
@@ -180,6 +181,45 @@ rt::Result<void> Service::close(sonde::proto::TraceService::CloseParams::Reader 
                                 sonde::proto::TraceService::CloseResults::Builder) {
   if (params.getInstance() != instance_) return rt::err(rt::kESTALE, "another instance");
   return session_.close(static_cast<int32_t>(params.getHandle()));
+}
+
+rt::Result<void> Service::mmapGrant(sonde::proto::TraceService::MmapGrantParams::Reader params,
+                                    sonde::proto::TraceService::MmapGrantResults::Builder results) {
+  if (params.getInstance() != instance_) return rt::err(rt::kESTALE, "another instance");
+  auto fail = [&](const rt::Error& error) {
+    results.setResult(-static_cast<int64_t>(error.code));
+    return rt::Result<void>{};
+  };
+  if (granter_ == nullptr) return fail(rt::Error{rt::kENODEV, "no pages can be shared here"});
+  auto mapping = mmap_object(session_, static_cast<int32_t>(params.getHandle()), params.getOffset(),
+                             params.getLength(), params.getWritable(), params.getShared());
+  if (!mapping.ok()) return fail(mapping.error());
+  const ObjectMapping& granted = mapping.value();
+  uint64_t first_slot = params.getFirstSlot();
+  if (granted.pages > kMaxGrantedPages || first_slot + granted.pages > kMaxGrantedPages) {
+    (void)session_.close(granted.handle);
+    return fail(rt::Error{rt::kENOMEM, "more pages than one mmap may share"});
+  }
+  for (uint64_t i = 0; i < granted.pages; ++i) {
+    auto slot = static_cast<uint32_t>(first_slot + i);
+    if (auto shared = granter_->grant(granted.first_page + i * 4096, slot, granted.writable);
+        !shared.ok()) {
+      for (uint64_t j = 0; j < i; ++j) granter_->take_back(static_cast<uint32_t>(first_slot + j));
+      (void)session_.close(granted.handle);
+      return fail(shared.error());
+    }
+  }
+  results.setResult(0);
+  results.setMapping(static_cast<uint32_t>(granted.handle));
+  results.setPages(static_cast<uint32_t>(granted.pages));
+  return {};
+}
+
+rt::Result<void> Service::poll(sonde::proto::TraceService::PollParams::Reader params,
+                               sonde::proto::TraceService::PollResults::Builder results) {
+  if (params.getInstance() != instance_) return rt::err(rt::kESTALE, "another instance");
+  results.setEvents(TRY(poll_object(session_, static_cast<int32_t>(params.getHandle()))));
+  return {};
 }
 
 rt::Result<void> Service::crash(sonde::proto::TraceService::CrashParams::Reader params,

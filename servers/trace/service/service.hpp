@@ -59,6 +59,21 @@ inline constexpr uint8_t kProbePreemptCount = 0x12;
 long record_trace_printk(Tracefs& tracefs, TaskEnvironment& environment, const char* message,
                          uint32_t length, uint8_t preempt_count = kTestRunPreemptCount);
 
+// Shares a page of the trace server with the POSIX server: a copy of the Frame cap behind
+// `page` into slot `slot` of the exchange CNode, with Write only when `writable`.
+// The exchange CNode's slots (one mmap shares at most this many pages).
+inline constexpr uint64_t kMaxGrantedPages = 4096;
+
+class PageGranter {
+ public:
+  virtual rt::Result<void> grant(const uint8_t* page, uint32_t slot, bool writable) = 0;
+  // Takes back what grant put in `slot` (a failed mmap after some pages were granted).
+  virtual void take_back(uint32_t slot) = 0;
+
+ protected:
+  ~PageGranter() = default;
+};
+
 class Service final : public sonde::proto::TraceService::Server {
  public:
   // `write_log` holds the writes of one call; the reply carries them (so it needs about as
@@ -83,6 +98,14 @@ class Service final : public sonde::proto::TraceService::Server {
   // The crash drill: `at_next_hit` false faults at once. Without a hook, crash is ENOSYS.
   void set_crash_hook(void (*hook)(bool at_next_hit)) { crash_hook_ = hook; }
 
+  // mmap and poll of trace-server fds (object_mmap.hpp); without a granter, mmap is ENODEV.
+  rt::Result<void> mmapGrant(
+      sonde::proto::TraceService::MmapGrantParams::Reader params,
+      sonde::proto::TraceService::MmapGrantResults::Builder results) override;
+  rt::Result<void> poll(sonde::proto::TraceService::PollParams::Reader params,
+                        sonde::proto::TraceService::PollResults::Builder results) override;
+  void set_page_granter(PageGranter* granter) { granter_ = granter; }
+
   // tracefs (tracefs_service.cpp): the files below /sys/kernel/tracing, by path.
   rt::Result<void> tracefsRead(
       sonde::proto::TraceService::TracefsReadParams::Reader params,
@@ -100,6 +123,7 @@ class Service final : public sonde::proto::TraceService::Server {
 
   uint64_t instance_;
   void (*crash_hook_)(bool) = nullptr;
+  PageGranter* granter_ = nullptr;
   Session& session_;
   TaskEnvironment& environment_;
   Tracefs& tracefs_;

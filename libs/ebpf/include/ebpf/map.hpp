@@ -139,6 +139,14 @@ class Map {
     (void)offset;
     return nullptr;
   }
+  // What mmap() of the map's fd shows (Linux's map_mmap): page-aligned memory and its size in
+  // `bytes`, or nullptr for a map that cannot be mapped. An mmapable array: its values; a ring
+  // buffer: the consumer page, the producer page, then the data twice (records wrap
+  // contiguously there, as in Linux's double mapping).
+  virtual uint8_t* mapped_memory(uint64_t* bytes) {
+    *bytes = 0;
+    return nullptr;
+  }
 
   // BPF_MAP_LOOKUP_BATCH: copies up to *count keys and values starting at the position in
   // `in_batch` (nullptr: the start), stores where to continue in `out_batch` (a u32), and

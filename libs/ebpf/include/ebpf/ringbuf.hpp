@@ -59,6 +59,10 @@ class RingbufMap final : public Map {
   [[nodiscard]] rt::Result<void> syscall_update(const void*, const void*, uint64_t) override;
   [[nodiscard]] rt::Result<void> get_next_key(const void*, void*) override;
   size_t memory_usage() const override;
+  uint8_t* mapped_memory(uint64_t* bytes) override {
+    *bytes = pages_bytes(attributes()) - kRingbufPageSize;  // page 0 is the map's own
+    return pages_ + kRingbufPageSize;
+  }
 
   uint8_t* pages() const { return pages_; }
   static uint64_t pages_bytes(const MapAttributes& attributes) {

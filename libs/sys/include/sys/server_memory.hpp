@@ -34,5 +34,9 @@ void free_slot(uint64_t slot);
 rt::Allocator& heap();
 // The end of the heap's mapped pages (everything from heap_base up to here is mapped).
 uint64_t heap_end();
+// The Frame cap mapped at heap page `address` (page-aligned), to share that page with another
+// address space; EINVAL outside the heap's first kMaxSharedHeapPages pages.
+inline constexpr uint64_t kMaxSharedHeapPages = 65536;  // 256 MiB
+[[nodiscard]] rt::Result<uint64_t> heap_frame(uint64_t address);
 
 }  // namespace sys::server

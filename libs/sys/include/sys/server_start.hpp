@@ -28,6 +28,12 @@ inline constexpr uint64_t kServerSlotTraceService = 12;
 inline constexpr uint64_t kServerSlotTracedVSpace = 13;
 // The POSIX server's cap to the root task's Supervisor (proto/supervisor.capnp).
 inline constexpr uint64_t kServerSlotSupervisor = 14;
+// The exchange CNode (2^kExchangeRadix slots) both servers hold: the trace server copies the
+// Frame caps of pages a Linux process maps (TraceService.mmapGrant) into it, the POSIX server
+// moves them out. The root task keeps it across trace-server restarts; revoking a dead
+// instance's memory empties whatever it left there.
+inline constexpr uint64_t kServerSlotExchange = 15;
+inline constexpr uint64_t kExchangeRadix = 12;
 inline constexpr uint64_t kServerSlotFirstUntyped = 16;  // memory for the server and its processes
 inline constexpr uint64_t kServerMaxUntyped = 48;
 inline constexpr uint64_t kServerSlotFirstModule = 64;  // the initramfs frames, in order

@@ -3,6 +3,7 @@
 #include "trace/session.hpp"
 
 #include "rt/errno.hpp"
+#include "trace/object_mmap.hpp"
 
 namespace trace {
 
@@ -51,6 +52,9 @@ rt::Result<void> Session::close(int32_t handle) {
   Handle found = TRY(lookup_handle(handle));
   handles_[handle] = Handle{};
   --open_;
+  if ((found.mode & kMapping) != 0 && found.object->kind == ObjectKind::kPerfEvent) {
+    perf_event_unmapped(objects_, found.object);
+  }
   if (found.object->kind == ObjectKind::kMap) {
     auto* map = static_cast<MapObject*>(found.object);
     if (--map->user_references == 0) objects_.clear_program_array(map);
