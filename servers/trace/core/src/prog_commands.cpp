@@ -196,6 +196,13 @@ rt::Result<int64_t> prog_load(BpfCall& call) {
     return fail(resolved.error());
   }
 
+  // The map each helper call's map argument held (the verifier fills it): the JIT inlines array
+  // lookups and calls other maps' lookups directly from it. Needed only while compiling.
+  uint64_t call_map_bytes = objects.executable_memory() != nullptr
+                                ? uint64_t{program->insn_count} * sizeof(ebpf::CallSiteMap)
+                                : 0;
+  ScratchBuffer call_maps(allocator, call_map_bytes);
+  if (!call_maps.ok()) return fail(rt::err(rt::kENOMEM));
   LoadState state{&call.session};
   ebpf::VerifierOptions options;
   // GAP: no __sk_buff context yet: a socket filter verifies with a context it cannot read
@@ -208,15 +215,17 @@ rt::Result<int64_t> prog_load(BpfCall& call) {
   options.log_size = logging ? attr.log_size : 0;
   options.log_level = attr.log_level;
   options.allocator = &allocator;
+  options.call_maps = reinterpret_cast<ebpf::CallSiteMap*>(call_maps.data());
   ebpf::VerifierResult verdict = ebpf::verify(program->insns, program->insn_count, options);
+  uint32_t log_length = 0;  // bytes of the log kept, without its NUL
   if (logging) {
-    uint32_t length = 0;
-    while (length + 1 < attr.log_size && log.data()[length] != 0) ++length;
-    if (!call.memory.write(attr.log_buf, log.data(), length + 1).ok())
+    while (log_length + 1 < attr.log_size && log.data()[log_length] != 0) ++log_length;
+    if (!call.memory.write(attr.log_buf, log.data(), log_length + 1).ok())
       return fail(rt::err(rt::kEFAULT));
   }
   // Linux 6.4's log_true_size, for callers whose attr reaches it.
-  if (call.size >= offsetof(ProgLoadAttr, log_true_size) + sizeof(uint32_t)) {
+  bool reports_true_size = call.size >= offsetof(ProgLoadAttr, log_true_size) + sizeof(uint32_t);
+  if (reports_true_size) {
     uint32_t true_size = logging ? verdict.log_true_size : 0;
     if (!write_attr_field(call, &attr.log_true_size, true_size).ok())
       return fail(rt::err(rt::kEFAULT));
@@ -251,7 +260,9 @@ rt::Result<int64_t> prog_load(BpfCall& call) {
   // The JIT by default where the server has executable memory; the interpreter otherwise,
   // and for a program the JIT refuses (the reason is kept; GAP: not in the verifier log).
   if (ebpf::ExecutableMemory* executable = objects.executable_memory(); executable != nullptr) {
+    program->program.call_maps = reinterpret_cast<const ebpf::CallSiteMap*>(call_maps.data());
     auto compiled = ebpf::jit_compile(program->program, *executable, objects.allocator());
+    program->program.call_maps = nullptr;  // freed with `call_maps`; the code has what it needs
     if (compiled.ok()) {
       program->jit = static_cast<ebpf::JitProgram&&>(compiled.value());
       program->jit.install(program->program);
