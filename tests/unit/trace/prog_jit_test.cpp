@@ -33,6 +33,16 @@ bool calls(const std::vector<uint8_t>& code, uint64_t base, const void* target) 
   return false;
 }
 
+// Executable memory that is never there: every compilation fails with this provider's reason.
+class NoExecutableMemory final : public ebpf::ExecutableMemory {
+ public:
+  rt::Result<ebpf::ExecutableRegion> allocate(size_t, const void*) override {
+    return rt::err(rt::kENOMEM, "test: no executable memory");
+  }
+  rt::Result<void> seal(ebpf::ExecutableRegion&) override { return {}; }
+  void release(ebpf::ExecutableRegion&) override {}
+};
+
 class ProgJit : public TraceCoreTest {
  protected:
   void SetUp() override {
@@ -146,6 +156,37 @@ TEST_F(ProgJit, AHashLookupCallsTheMapDirectlyInAServerLoadedProgram) {
   EXPECT_FALSE(calls(code, base, lookup_helper()));
   EXPECT_TRUE(calls(code, base, reinterpret_cast<const void*>(engine_map(map)->lookup_function())));
   EXPECT_EQ(run(program), 10u);
+}
+
+TEST_F(ProgJit, AProgramTheJitRefusesRunsInTheInterpreterWithTheReasonLogged) {
+  NoExecutableMemory no_memory;
+  objects_.set_executable_memory(&no_memory);
+  std::vector<char> log(4096);
+  BpfAttr attr;
+  int64_t program = load_logged(assemble("mov %r0, 7\nexit"), log, attr);
+  ASSERT_GT(program, 0) << "a JIT failure does not fail the load";
+  std::string text(log.data());
+  const std::string line =
+      "JIT: not compiled (test: no executable memory); the program runs in the interpreter\n";
+  ASSERT_GE(text.size(), line.size()) << text;
+  EXPECT_EQ(text.substr(text.size() - line.size()), line) << "the log ends with the reason";
+  EXPECT_EQ(attr.prog_load.log_true_size, text.size() + 1) << "log_true_size counts the line";
+  uint64_t base = 1;
+  EXPECT_TRUE(jited(program, base).empty()) << "no JIT image";
+  EXPECT_EQ(base, 0u);
+  EXPECT_EQ(run(program), 7u) << "the interpreter runs it";
+}
+
+TEST_F(ProgJit, TheFallbackLineIsCutToASmallLog) {
+  NoExecutableMemory no_memory;
+  objects_.set_executable_memory(&no_memory);
+  std::vector<char> log(ebpf::kMinLogSize, 'x');
+  BpfAttr attr;
+  int64_t program = load_logged(assemble("mov %r0, 7\nexit"), log, attr);
+  ASSERT_GT(program, 0);
+  EXPECT_EQ(log.back(), 0) << "the log stays NUL-terminated within its size";
+  EXPECT_NE(std::string(log.data()).find("JIT: not compiled"), std::string::npos);
+  EXPECT_GT(attr.prog_load.log_true_size, log.size()) << "the whole line is counted";
 }
 
 }  // namespace

@@ -129,6 +129,22 @@ rt::Result<void> collect_used_maps(Session& session, ProgramObject& program) {
   return {};
 }
 
+// Ends the verifier log (`length` bytes kept of `size`) with why the JIT left the program to
+// the interpreter, as much of the line as fits (the load still succeeds: the log is not
+// "full" for it). Returns the line's whole length, for log_true_size.
+uint32_t append_jit_fallback(char* log, uint32_t size, uint32_t& length, const char* reason) {
+  const char* const parts[] = {"JIT: not compiled (", reason != nullptr ? reason : "unknown",
+                               "); the program runs in the interpreter\n"};
+  uint32_t line = 0;
+  for (const char* part : parts) {
+    for (; *part != 0; ++part, ++line) {
+      if (length + 1 < size) log[length++] = *part;
+    }
+  }
+  log[length] = 0;
+  return line;
+}
+
 }  // namespace
 
 // bpf_prog_load.
@@ -258,7 +274,7 @@ rt::Result<int64_t> prog_load(BpfCall& call) {
   program->program.verified = true;
   program->program.max_stack_depth = verdict.max_stack_depth;
   // The JIT by default where the server has executable memory; the interpreter otherwise,
-  // and for a program the JIT refuses (the reason is kept; GAP: not in the verifier log).
+  // and for a program the JIT refuses: the reason is kept and ends the caller's log.
   if (ebpf::ExecutableMemory* executable = objects.executable_memory(); executable != nullptr) {
     program->program.call_maps = reinterpret_cast<const ebpf::CallSiteMap*>(call_maps.data());
     auto compiled = ebpf::jit_compile(program->program, *executable, objects.allocator());
@@ -268,6 +284,16 @@ rt::Result<int64_t> prog_load(BpfCall& call) {
       program->jit.install(program->program);
     } else {
       program->jit_failure = compiled.error().message;
+      if (logging) {
+        uint32_t line = append_jit_fallback(reinterpret_cast<char*>(log.data()), attr.log_size,
+                                            log_length, program->jit_failure);
+        if (!call.memory.write(attr.log_buf, log.data(), log_length + 1).ok())
+          return fail(rt::err(rt::kEFAULT));
+        if (reports_true_size &&
+            !write_attr_field(call, &attr.log_true_size, verdict.log_true_size + line).ok()) {
+          return fail(rt::err(rt::kEFAULT));
+        }
+      }
     }
   }
   if (auto added = objects.add(program); !added.ok()) return fail(added.error());
