@@ -67,6 +67,7 @@ class Compiler {
   rt::Result<void> emit_call(uint32_t pc, const Insn& insn);
   void emit_helper_call(uint64_t function);
   bool emit_map_lookup(uint32_t pc);
+  void scale(Reg target, uint64_t factor);
   void emit_tail_call();
   void emit_callx(const Insn& insn);
   rt::Result<void> emit_load(const Insn& insn);

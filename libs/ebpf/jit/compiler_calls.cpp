@@ -9,7 +9,7 @@ namespace ebpf::jit {
 // A helper call: r1..r5 are already in rsi, rdx, rcx, r8, r9; rdi gets the ExecContext. A
 // helper that asked to abort ends the run. (bpf_get_smp_processor_id is a load of JitRun::cpu
 // and lookups may be specialised: see emit_call.)
-// GAP: per-CPU pointer arithmetic (bpf_this_cpu_ptr, per-CPU array lookups) is not inlined.
+// GAP: bpf_this_cpu_ptr and bpf_per_cpu_ptr are not Sonde helpers, so nothing inlines them.
 void Compiler::emit_helper_call(uint64_t function) {
   Encoder& c = code_;
   c.rm(op1(0x89), true, kRbp, kR12, kOffsetCallbackFrame);  // callbacks go below this frame
@@ -20,11 +20,29 @@ void Compiler::emit_helper_call(uint64_t function) {
   c.jcc_to(kNotEqual, abort_stub_);
 }
 
+// target *= factor (a shift for a power of two, else imul; factor <= INT32_MAX).
+void Compiler::scale(Reg target, uint64_t factor) {
+  Encoder& c = code_;
+  if ((factor & (factor - 1)) == 0) {
+    uint8_t shift = static_cast<uint8_t>(__builtin_ctzll(factor));
+    if (shift != 0) {
+      c.rr(op1(0xc1), true, 4, target);  // shl target, log2(factor)
+      c.byte(shift);
+    }
+    return;
+  }
+  c.rr(op1(0x69), true, target, target);  // imul target, target, factor
+  c.u32(static_cast<uint32_t>(factor));
+}
+
 // bpf_map_lookup_elem(map, key) where the verifier saw one map at this call (and the program's
-// table holds Sonde's own helper): a plain array's lookup is computed in place, as Linux's
-// array_map_gen_lookup (the key is a u32; NULL from max_entries on); another map with a lookup
-// function gets a direct call to it, without the helper, the callback frame or the abort check
-// (a lookup never runs a callback nor aborts). False: emit the helper call.
+// table holds Sonde's own helper): an array's lookup is computed in place, as Linux's
+// array_map_gen_lookup (the key is a u32; NULL from max_entries on), and a per-CPU array's
+// then moves to the running CPU's copy (JitRun::cpu, the CPU bpf_get_smp_processor_id gives;
+// past the map's copies, copy 0, as the map's own lookup), as Linux's
+// percpu_array_map_gen_lookup adds this CPU's offset; another map with a lookup function gets
+// a direct call to it, without the helper, the callback frame or the abort check (a lookup
+// never runs a callback nor aborts). False: emit the helper call.
 // GAP: no Spectre v1 index masking (Linux masks the index for unprivileged programs).
 bool Compiler::emit_map_lookup(uint32_t pc) {
   if (program_.call_maps == nullptr ||
@@ -35,23 +53,23 @@ bool Compiler::emit_map_lookup(uint32_t pc) {
   if (site.map == nullptr || site.varies) return false;
   Encoder& c = code_;
   Map::InlineArray array{};
-  if (site.map->inline_array(array) && array.stride > 0 && array.stride <= INT32_MAX) {
+  if (site.map->inline_array(array) && array.stride > 0 && array.stride <= INT32_MAX &&
+      array.cpus >= 1 && array.cpu_stride <= INT32_MAX && array.cpus <= INT32_MAX) {
     Label null, done;
     c.rm(op1(0x8b), false, kRax, reg(2), 0);  // mov eax, [key]: the index, zero-extended
     c.alu_ri(kCmp.ext, false, kRax, static_cast<int32_t>(array.max_entries));
     c.jcc(kAboveEqual, null);
-    if ((array.stride & (array.stride - 1)) == 0) {
-      uint8_t shift = static_cast<uint8_t>(__builtin_ctzll(array.stride));
-      if (shift != 0) {
-        c.rr(op1(0xc1), true, 4, kRax);  // shl rax, log2(stride)
-        c.byte(shift);
-      }
-    } else {
-      c.rr(op1(0x69), true, kRax, kRax);  // imul rax, rax, stride
-      c.u32(static_cast<uint32_t>(array.stride));
-    }
+    scale(kRax, array.stride);
     c.mov_imm64(kR11, reinterpret_cast<uint64_t>(array.values));
     c.alu_rr(kAdd.opcode, true, kRax, kR11);
+    if (array.cpus > 1) {
+      reads_cpu_ = true;
+      c.rm(op1(0x8b), false, kR11, kR12, kOffsetCpu);  // mov r11d, [run.cpu]
+      c.alu_ri(kCmp.ext, false, kR11, static_cast<int32_t>(array.cpus));
+      c.jcc(kAboveEqual, done);  // no copy for that CPU: copy 0
+      scale(kR11, array.cpu_stride);
+      c.alu_rr(kAdd.opcode, true, kRax, kR11);
+    }
     c.jmp(done);
     c.bind(null);
     c.alu_rr(kXor.opcode, false, kRax, kRax);
