@@ -13,9 +13,31 @@
 namespace ebpf {
 namespace jit {
 
+// The retpoline (Linux's __x86_indirect_thunk_r11 with retpolines on): an indirect branch to
+// r11 whose target the CPU cannot speculate from a poisoned branch predictor. The `call`
+// pushes a return address the return stack buffer predicts, so speculation is caught in the
+// pause/lfence loop; the real return address is replaced with r11 and `ret` goes there.
+// `call retpoline` is an indirect call, `jmp retpoline` an indirect jump.
+void Compiler::emit_retpoline() {
+  Encoder& c = code_;
+  retpoline_ = c.position();
+  c.byte(0xe8);  // call set_target (over the 7-byte loop)
+  c.u32(7);
+  c.byte(0xf3);  // capture: pause
+  c.byte(0x90);
+  c.byte(0x0f);  // lfence
+  c.byte(0xae);
+  c.byte(0xe8);
+  c.byte(0xeb);  // jmp capture
+  c.byte(0xf9);
+  c.rm(op1(0x89), true, kR11, kRsp, 0);  // set_target: mov [rsp], r11
+  c.ret();
+}
+
 // uint64_t trampoline(JitRun* run, const uint64_t args[5], uint64_t frame_pointer, target):
 // saves the callee-saved registers, loads r1..r5 and r10, calls `target` (instruction code
-// of this image) and returns its r0. Aborts unwind to here through JitRun::saved_rsp.
+// of this image; 0 for instruction 0, a direct call) and returns its r0. Aborts unwind to here
+// through JitRun::saved_rsp. Other targets (callbacks) are reached through the retpoline.
 void Compiler::emit_trampoline() {
   Encoder& c = code_;
   for (Reg r : kTrampolineSaved) c.push(r);
@@ -30,8 +52,14 @@ void Compiler::emit_trampoline() {
   c.rm(op1(0x8b), true, kRdx, kRsi, 8);
   c.rm(op1(0x8b), true, kRsi, kRsi, 0);
   c.alu_ri(kSub.ext, true, kRsp, 8);  // the body runs with rsp 16-byte aligned
-  // GAP: indirect call without a retpoline (one per run or callback entry).
-  c.rr(op1(0xff), false, 2, kR11);
+  Label indirect, returned;
+  c.test_rr(true, kR11, kR11);
+  c.jcc(kNotEqual, indirect);
+  c.call_to(target_of(0));
+  c.jmp(returned);
+  c.bind(indirect);
+  c.call_to(retpoline_);
+  c.bind(returned);
   c.alu_ri(kAdd.ext, true, kRsp, 8);
   exit_position_ = c.position();
   c.pop_mem(kR12, kOffsetSavedRsp);
@@ -54,13 +82,14 @@ void Compiler::emit_stubs() {
 rt::Result<void> Compiler::compile_image(ImageHeader& header) {
   Encoder& c = code_;
   for (uint32_t i = 0; i < kHeaderSize; ++i) c.byte(0);
+  emit_retpoline();
   header.trampoline = static_cast<uint32_t>(c.position());
   emit_trampoline();
   emit_stubs();
   // Stands in for a tail-call target that runs in the interpreter: called like instruction 0.
   header.tail_stub = static_cast<uint32_t>(c.position());
   c.mov_rr(true, kRdi, kR12);
-  c.call_absolute(reinterpret_cast<uint64_t>(&interpreted_tail_call), kR11);
+  c.call_absolute(reinterpret_cast<uint64_t>(&interpreted_tail_call), retpoline_);
   c.rm(op1(0x80), false, 7, kR12, kOffsetAbort);  // cmp byte [abort], 0
   c.byte(0);
   c.jcc_to(kNotEqual, abort_stub_);

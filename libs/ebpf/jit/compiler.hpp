@@ -55,6 +55,7 @@ class Compiler {
   bool blinding() const { return keys_ != nullptr; }
   void load_blinded(bool wide, Reg dst, int32_t imm);
 
+  void emit_retpoline();
   void emit_trampoline();
   void emit_stubs();
   rt::Result<void> emit(uint32_t pc);
@@ -80,6 +81,7 @@ class Compiler {
   uint32_t* offsets_;      // offsets found in this pass
   const uint32_t* keys_;   // blinding values per instruction, or nullptr
   uint32_t pc_ = 0;        // the instruction being compiled
+  size_t retpoline_ = 0;   // the thunk every indirect call and jump goes through
   size_t exit_position_ = 0;
   size_t fail_stub_ = 0;
   size_t abort_stub_ = 0;

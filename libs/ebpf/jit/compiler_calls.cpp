@@ -14,7 +14,7 @@ void Compiler::emit_helper_call(uint64_t function) {
   Encoder& c = code_;
   c.rm(op1(0x89), true, kRbp, kR12, kOffsetCallbackFrame);  // callbacks go below this frame
   c.mov_rr(true, kRdi, kR12);
-  c.call_absolute(function, kRax);
+  c.call_absolute(function, retpoline_);
   c.rm(op1(0x80), false, 7, kR12, kOffsetAbort);
   c.byte(0);
   c.jcc_to(kNotEqual, abort_stub_);
@@ -80,7 +80,7 @@ bool Compiler::emit_map_lookup(uint32_t pc) {
   if (lookup == nullptr) return false;
   c.mov_rr(true, kRdi, reg(1));  // function(map, key)
   c.mov_rr(true, kRsi, reg(2));
-  c.call_absolute(reinterpret_cast<uint64_t>(lookup), kRax);
+  c.call_absolute(reinterpret_cast<uint64_t>(lookup), retpoline_);
   return true;
 }
 
@@ -94,14 +94,13 @@ void Compiler::emit_tail_call() {
   c.mov_rr(true, kRdi, kR12);
   c.mov_rr(true, kRsi, kRdx);
   c.mov_rr(false, kRdx, kRcx);
-  c.call_absolute(reinterpret_cast<uint64_t>(&tail_call_target), kRax);
+  c.call_absolute(reinterpret_cast<uint64_t>(&tail_call_target), retpoline_);
   c.mov_rr(true, kR11, kRax);
   for (int i = 5; i >= 0; --i) c.pop(kTailCallKept[i]);
   Label fall_through;
   c.test_rr(true, kR11, kR11);
   c.jcc(kEqual, fall_through);
-  // GAP: indirect jump without a retpoline (Linux uses one for tail calls as well).
-  c.rr(op1(0xff), false, 4, kR11);
+  c.jmp_to(retpoline_);  // jmp r11, without speculation
   c.bind(fall_through);
 }
 
@@ -126,8 +125,7 @@ void Compiler::emit_callx(const Insn& insn) {
   c.bind(known);
   c.rm(op1(0x89), true, kRbp, kR12, kOffsetCallbackFrame);
   c.mov_rr(true, kRdi, kR12);
-  // GAP: indirect call without a retpoline (callx only).
-  c.rr(op1(0xff), false, 2, kR11);
+  c.call_to(retpoline_);  // call r11, without speculation
   c.rm(op1(0x80), false, 7, kR12, kOffsetAbort);
   c.byte(0);
   c.jcc_to(kNotEqual, abort_stub_);
