@@ -3,6 +3,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <atomic>
+
 #include "ebpf/jit.hpp"
 
 namespace ebpf {
@@ -16,19 +18,27 @@ constexpr int kAttempts = 256;           // hints tried below `near` (up to 512 
 // helper calls are direct `call rel32` rather than going through the retpoline. The first free
 // hint wins: a hint that is taken (an earlier program's code) makes the kernel place the
 // mapping elsewhere, often terabytes away, so each miss is unmapped and the next slot down is
-// tried. Past the attempts, or without `near`, anywhere (the JIT then calls far).
+// tried. The search starts at the last slot that worked: the slots before it are likely still
+// taken, and code compiled and freed in turn keeps reusing one place (and its page tables). Past
+// the attempts, or without `near`, anywhere (the JIT then calls far).
 void* map_near(size_t length, const void* near) {
+  static std::atomic<int> next_slot{0};
   uint64_t top = reinterpret_cast<uint64_t>(near) & ~(kSlot - 1);
+  uint64_t span = (length + kSlot - 1) & ~(kSlot - 1);
+  int first = next_slot.load(std::memory_order_relaxed);
   for (int attempt = 0; near != nullptr && attempt < kAttempts; ++attempt) {
-    uint64_t span = (length + kSlot - 1) & ~(kSlot - 1);
-    uint64_t below = kSlot * 128 + static_cast<uint64_t>(attempt) * span;
-    if (top <= below + kReach / 4) break;
+    int slot = (first + attempt) % kAttempts;
+    uint64_t below = kSlot * 128 + static_cast<uint64_t>(slot) * span;
+    if (top <= below + kReach / 4) continue;
     auto* hint = reinterpret_cast<void*>(top - below);
     void* memory = mmap(hint, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (memory == MAP_FAILED) break;
     uint64_t address = reinterpret_cast<uint64_t>(memory);
     uint64_t distance = address > top ? address - top : top - address;
-    if (distance < kReach) return memory;
+    if (distance < kReach) {
+      next_slot.store(slot, std::memory_order_relaxed);
+      return memory;
+    }
     munmap(memory, length);
   }
   return mmap(nullptr, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
