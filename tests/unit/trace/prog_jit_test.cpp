@@ -138,6 +138,28 @@ TEST_F(ProgJit, AnArrayLookupIsInlinedInAServerLoadedProgram) {
   EXPECT_EQ(std::string(log.data()).find("JIT:"), std::string::npos) << "compiled: no JIT line";
 }
 
+TEST_F(ProgJit, APerCpuArrayLookupIsInlinedInAServerLoadedProgram) {
+  // The test environment has two CPUs and runs on CPU 0: CPU 0's copy, found without a call.
+  int64_t map = create_map(BPF_MAP_TYPE_PERCPU_ARRAY, 4, 8, 4);
+  ASSERT_GT(map, 0);
+  uint32_t key = 1;
+  uint64_t values[2] = {20, 30};  // CPU 0's and CPU 1's copies
+  memory_.allow(&key, sizeof(key), false);
+  memory_.allow(values, sizeof(values), false);
+  ASSERT_EQ(elem(kMapUpdateElem, map, &key, values), 0);
+  std::vector<char> log(4096);
+  BpfAttr attr;
+  int64_t program = load_logged(lookup_program(map), log, attr);
+  ASSERT_GT(program, 0) << log.data();
+  uint64_t base = 0;
+  std::vector<uint8_t> code = jited(program, base);
+  ASSERT_FALSE(code.empty());
+  EXPECT_FALSE(calls(code, base, lookup_helper()));
+  EXPECT_FALSE(
+      calls(code, base, reinterpret_cast<const void*>(engine_map(map)->lookup_function())));
+  EXPECT_EQ(run(program), 21u);
+}
+
 TEST_F(ProgJit, AHashLookupCallsTheMapDirectlyInAServerLoadedProgram) {
   int64_t map = create_map(BPF_MAP_TYPE_HASH, 4, 8, 4);
   ASSERT_GT(map, 0);
