@@ -68,8 +68,8 @@ std::string jit_listing(const JitProgram& code) {
     std::snprintf(prefix, sizeof(prefix), "  %04x  ", at);
     out += prefix + text + "\n";
   };
-  out += "trampoline and stubs:\n";
-  decode(code, header.trampoline, insn_offset(code, 0), line);
+  out += "retpoline, trampoline and stubs:\n";
+  decode(code, jit::kHeaderSize, insn_offset(code, 0), line);
   for (uint32_t pc = 0; pc < header.insn_count; ++pc) {
     uint32_t begin = insn_offset(code, pc);
     uint32_t end = pc + 1 < header.insn_count ? insn_offset(code, pc + 1) : header.insn_offsets;

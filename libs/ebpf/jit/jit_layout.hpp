@@ -30,7 +30,8 @@ struct JitRun {
 // Compiled code begins with this header; offsets are from the image start.
 struct ImageHeader {
   uint32_t magic;
-  uint32_t trampoline;    // uint64_t (JitRun*, const uint64_t args[5], frame pointer, target)
+  uint32_t trampoline;    // uint64_t (JitRun*, const uint64_t args[5], frame pointer, target):
+                          // target 0 is instruction 0
   uint32_t main;          // instruction 0
   uint32_t tail_stub;     // runs JitRun::pending_tail_target in the interpreter
   uint32_t insn_offsets;  // uint32_t per instruction: its code offset

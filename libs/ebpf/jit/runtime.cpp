@@ -64,8 +64,9 @@ JitRunResult start(const Program& program, uint64_t r1, uint64_t r2, Environment
   if ((header_of(program).flags & kImageReadsCpu) != 0 && environment != nullptr)
     run.cpu = environment->current_cpu();
   uint64_t arguments[5] = {r1, r2, 0, 0, 0};
-  uint64_t value = enter(run, program, arguments, reinterpret_cast<uint64_t>(stack + kStackBytes),
-                         code_address(program, header_of(program).main));
+  // Target 0: the trampoline calls instruction 0 directly (no indirect call per run).
+  uint64_t value =
+      enter(run, program, arguments, reinterpret_cast<uint64_t>(stack + kStackBytes), 0);
   bool aborted = run.context.abort_requested;
   bool failed = run.failed != 0;
   return JitRunResult{aborted || failed ? 0 : value, aborted, failed};

@@ -199,18 +199,15 @@ bool Encoder::reaches(uint64_t target) const {
   return distance > INT32_MIN / 2 * 2 + (1 << 24) && distance < INT32_MAX - (1 << 24);
 }
 
-void Encoder::call_absolute(uint64_t target, int scratch) {
+void Encoder::call_absolute(uint64_t target, size_t retpoline) {
   if (reaches(target)) {
     byte(0xe8);
     int64_t rel = static_cast<int64_t>(target) - static_cast<int64_t>(base_ + position_ + 4);
     u32(static_cast<uint32_t>(static_cast<int32_t>(rel)));
     return;
   }
-  // GAP: an indirect call (no retpoline) when the code is placed beyond rel32 reach of a helper.
-  rex(true, 0, 0, scratch, false);
-  byte(static_cast<uint8_t>(0xb8 + (scratch & 7)));
-  u64(target);
-  rr(op1(0xff), false, 2, scratch);
+  mov_imm64(kR11, target);
+  call_to(retpoline);
 }
 
 }  // namespace ebpf::jit

@@ -109,9 +109,10 @@ class Encoder {
   void jmp_to(size_t position);  // a known position in this code
   void jcc_to(Cond cond, size_t position);
   void call_to(size_t position);
-  // Direct call of an absolute address: rel32 when it reaches (always, when measuring with
-  // `assume_near`), else through `scratch` (mov imm64; call reg).
-  void call_absolute(uint64_t target, int scratch);
+  // Call of an absolute address: rel32 when it reaches (never, when measuring with
+  // `assume_far`), else mov r11, target and a call to `retpoline` (the image's thunk that
+  // branches to r11), so even a far call is no indirect call the CPU could mispredict.
+  void call_absolute(uint64_t target, size_t retpoline);
   bool reaches(uint64_t target) const;
   void set_assume_far(bool far) { assume_far_ = far; }
 

@@ -32,10 +32,12 @@ Map::LookupFunction ArrayMap::lookup_function() const {
       [](Map* map, const void* key) { return static_cast<ArrayMap*>(map)->ArrayMap::lookup(key); };
 }
 
-// Per-CPU arrays pick their copy by the current CPU: they keep the call.
+// A per-CPU array keeps each element's copies side by side (element()), so an element is
+// value_copies() strides long and CPU c's copy is c strides into it.
 bool ArrayMap::inline_array(InlineArray& layout) const {
-  if (type() != MapType::kArray || value_copies() != 1) return false;
-  layout = InlineArray{values_, stride_, attributes().max_entries};
+  if (type() != MapType::kArray && type() != MapType::kPercpuArray) return false;
+  layout = InlineArray{values_, stride_ * value_copies(), attributes().max_entries, value_copies(),
+                       value_copies() == 1 ? 0 : stride_};
   return true;
 }
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Listings of JIT output (Zydis): the instruction sequences the JIT emits for small programs,
-// an inlined array lookup without a call, a hash lookup with one, blinded immediates.
+// an inlined array lookup without a call, a hash lookup with one, blinded immediates, indirect
+// branches only through the retpoline.
 #include "ebpf/jit_disassembly.hpp"
 
 #include <gtest/gtest.h>
@@ -15,6 +16,7 @@
 #include "support/ebpf_fixture.hpp"
 #include "support/fixed_environment.hpp"
 #include "support/malloc_allocator.hpp"
+#include "vm_test_support.hpp"
 
 namespace {
 
@@ -107,6 +109,41 @@ TEST_F(JitDisassembly, ABlindedMoveIsAMoveAndAnXor) {
   // 0x12345678 ^ 0x0f0f0f0f = 0x1d3b5977
   EXPECT_EQ(jit_instructions(code, 0, 1), (Lines{"mov rax, 0x1D3B5977", "xor rax, 0xF0F0F0F"}));
   EXPECT_NE(jit_listing(code).find("insn 1:\n"), std::string::npos);
+}
+
+// A callx (an indirect call), a tail call (an indirect jump) and the trampoline's entry to a
+// callback all go through the retpoline thunk; no call or jmp anywhere takes a register or
+// memory operand.
+TEST_F(JitDisassembly, IndirectBranchesGoThroughTheRetpoline) {
+  ebpf::testing::Loaded loaded =
+      ebpf::testing::load("mov %r7, 201\ncall %r7\nlddw %r2, 0x1000\nmov %r3, 0\ncall 12\nexit");
+  auto compiled = jit_compile(loaded.program, host_executable_memory(), allocator_);
+  ASSERT_TRUE(compiled.ok());
+  std::string listing = jit_listing(compiled.value());
+  const std::string thunk = "0x0000000000000040";  // the first thing after the 64-byte header
+  // The thunk: call over the capture loop, pause and lfence until the return, r11 as the return
+  // address, ret to it.
+  EXPECT_NE(listing.find("  0040  call 0x000000000000004C\n  0045  pause\n  0047  lfence\n"
+                         "  004a  jmp 0x0000000000000045\n  004c  mov [rsp], r11\n  0050  ret\n"),
+            std::string::npos)
+      << listing;
+  int calls_to_thunk = 0, jumps_to_thunk = 0;
+  size_t start = 0;
+  while (start < listing.size()) {
+    size_t end = listing.find('\n', start);
+    std::string line = listing.substr(start, end - start);
+    start = end + 1;
+    if (line.size() < 8 || line[0] != ' ') continue;  // a heading
+    std::string text = line.substr(8);
+    for (const char* branch : {"call ", "jmp "}) {
+      if (text.rfind(branch, 0) != 0) continue;
+      std::string operand = text.substr(std::string(branch).size());
+      EXPECT_EQ(operand.rfind("0x", 0), 0u) << "an indirect branch: " << line;
+      if (operand == thunk) ++(branch[0] == 'c' ? calls_to_thunk : jumps_to_thunk);
+    }
+  }
+  EXPECT_EQ(calls_to_thunk, 2) << "the trampoline's and callx's";
+  EXPECT_EQ(jumps_to_thunk, 2) << "the tail call's, and callx's (its id may be bpf_tail_call)";
 }
 
 }  // namespace

@@ -55,6 +55,19 @@ class JitInline : public ::testing::Test {
     MapAttributes per_cpu{MapType::kPercpuArray, 4, 8, 2, 0, {}};
     maps_[3] = create_map(per_cpu, allocator_, environment_).value();
     maps_[4] = create_test_map(allocator_, MapType::kProgArray, 4, 4, 1);
+    // Three CPUs' copies: value 1000 * cpu + 100 + key in each.
+    MapAttributes three_cpus{MapType::kPercpuArray, 4, 8, 3, 0, {}};
+    maps_[5] = create_map(three_cpus, allocator_, 3, &environment_).value();
+    three_cpus.value_size = 20;
+    maps_[6] = create_map(three_cpus, allocator_, 3, &environment_).value();
+    for (int fd : {5, 6}) {
+      for (uint32_t key = 0; key < 3; ++key) {
+        uint64_t values[3 * 3] = {};  // user space's layout: one 8-byte-aligned slot per CPU
+        size_t slot = fd == 5 ? 1 : 3;
+        for (uint32_t cpu = 0; cpu < 3; ++cpu) values[cpu * slot] = 1000 * cpu + 100 + key;
+        EXPECT_TRUE(maps_[fd]->syscall_update(&key, values, kUpdateAny).ok());
+      }
+    }
     for (uint32_t key = 0; key < 4; ++key) {
       uint64_t value = 100 + key;
       EXPECT_EQ(maps_[0]->update(&key, &value, kUpdateAny), 0);
@@ -125,7 +138,7 @@ class JitInline : public ::testing::Test {
   // Every array and hash value, as user space reads them.
   std::vector<std::vector<uint8_t>> snapshot() {
     std::vector<std::vector<uint8_t>> values;
-    for (int fd = 0; fd < 4; ++fd) {
+    for (int fd : kValueMaps) {
       for (uint32_t key = 0; key < 8; ++key) {
         std::vector<uint8_t> value(maps_[fd]->syscall_value_size(), 0xee);
         (void)maps_[fd]->syscall_lookup(&key, value.data(), 0);
@@ -136,7 +149,7 @@ class JitInline : public ::testing::Test {
   }
   void restore(const std::vector<std::vector<uint8_t>>& values) {
     size_t i = 0;
-    for (int fd = 0; fd < 4; ++fd) {
+    for (int fd : kValueMaps) {
       for (uint32_t key = 0; key < 8; ++key, ++i) {
         if (values[i] != std::vector<uint8_t>(values[i].size(), 0xee))
           (void)maps_[fd]->syscall_update(&key, values[i].data(), kUpdateAny);
@@ -144,10 +157,13 @@ class JitInline : public ::testing::Test {
     }
   }
 
-  static constexpr int kMaps = 5;
+  static constexpr int kMaps = 7;
+  static constexpr int kValueMaps[] = {0, 1, 2, 3, 5, 6};  // the maps snapshot() compares
   test_support::MallocAllocator allocator_;
   test_support::FixedEnvironment environment_;
-  Map* maps_[kMaps] = {};  // fd 0, 1: arrays; 2: hash; 3: per-CPU array; 4: prog_array
+  // fd 0, 1: arrays; 2: hash; 3: per-CPU array (one CPU); 4: prog_array; 5, 6: per-CPU arrays
+  // of three CPUs.
+  Map* maps_[kMaps] = {};
 };
 
 // Looks `key` (a u64 on the stack: the lookup reads its low 32 bits) up in map `fd`; adds one
@@ -183,13 +199,42 @@ TEST_F(JitInline, ArrayLookupsWithAStrideThatIsNotAPowerOfTwo) {
   }
 }
 
-TEST_F(JitInline, HashAndPerCpuLookupsCallTheMapDirectly) {
-  for (int fd : {2, 3}) {
-    for (const char* key : {"0", "1", "7", "9"}) {
-      Engines engines = load(lookup_program(fd, key));
-      EXPECT_FALSE(calls(engines.code, lookup_helper()));
-      EXPECT_TRUE(calls(engines.code, reinterpret_cast<const void*>(maps_[fd]->lookup_function())));
-      both(engines);
+TEST_F(JitInline, HashLookupsCallTheMapDirectly) {
+  for (const char* key : {"0", "1", "7", "9"}) {
+    Engines engines = load(lookup_program(2, key));
+    EXPECT_FALSE(calls(engines.code, lookup_helper()));
+    EXPECT_TRUE(calls(engines.code, reinterpret_cast<const void*>(maps_[2]->lookup_function())));
+    both(engines);
+  }
+}
+
+TEST_F(JitInline, PerCpuArrayLookupsAreComputedInPlace) {
+  // fd 3 has one copy (the environment reports one CPU); fd 5 and 6 have three, with strides 8
+  // (shifts) and 24 (imul). Each CPU's copy, and a CPU past the copies (copy 0, as the map's
+  // own lookup picks), in both engines.
+  struct Key {
+    const char* text;
+    uint32_t index;  // the u32 the lookup uses
+  };
+  const Key keys[] = {{"0", 0}, {"1", 1}, {"2", 2}, {"3", 3}, {"0x100000001", 1}};
+  for (int fd : {3, 5, 6}) {
+    uint32_t copies = fd == 3 ? 1 : 3;
+    uint32_t entries = fd == 3 ? 2 : 3;
+    for (uint32_t cpu : {0u, 1u, 2u, 3u, 9u}) {
+      environment_.cpu = cpu;
+      for (const Key& key : keys) {
+        Engines engines = load(lookup_program(fd, key.text));
+        ASSERT_TRUE(engines.code.compiled());
+        EXPECT_FALSE(calls(engines.code, lookup_helper()));
+        EXPECT_FALSE(
+            calls(engines.code, reinterpret_cast<const void*>(maps_[fd]->lookup_function())));
+        std::vector<std::vector<uint8_t>> before = snapshot();
+        uint64_t value = both(engines);
+        restore(before);
+        uint32_t copy = cpu < copies ? cpu : 0;
+        uint64_t expected = key.index >= entries ? 0xdead : 1000 * copy + 100 + key.index + 1;
+        EXPECT_EQ(value, expected) << "fd " << fd << ", cpu " << cpu << ", key " << key.text;
+      }
     }
   }
 }

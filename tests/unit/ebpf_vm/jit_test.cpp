@@ -295,21 +295,95 @@ TEST(Jit, CodeIsNeverWritableAndExecutable) {
 
 TEST(Jit, HelpersAreCalledDirectly) {
   // The host provider places code within rel32 reach of the program text, so a helper call
-  // is `call rel32` to the helper itself, not an indirect call.
+  // is `call rel32` to the helper itself, not a far call through the retpoline; also while
+  // many programs' code is alive at once (each takes the next free place near the text).
   helper_table()[201] = sum_helper;
-  Jitted jitted = jit(load("call 201\nexit"));
+  Loaded loaded = load("call 201\nexit");
+  std::vector<Jitted> programs;
+  for (int i = 0; i < 40; ++i) programs.push_back(jit(loaded));
   helper_table()[201] = nullptr;
-  ASSERT_TRUE(jitted.code.compiled());
-  const uint8_t* code = jitted.code.code();
-  bool direct = false;
-  for (size_t i = 0; i + 5 <= jitted.code.code_size(); ++i) {
-    if (code[i] != 0xe8) continue;
-    int32_t rel;
-    std::memcpy(&rel, code + i + 1, 4);
-    direct |=
-        reinterpret_cast<uint64_t>(code + i + 5) + rel == reinterpret_cast<uint64_t>(&sum_helper);
+  for (size_t n = 0; n < programs.size(); ++n) {
+    const JitProgram& jitted = programs[n].code;
+    ASSERT_TRUE(jitted.compiled());
+    const uint8_t* code = jitted.code();
+    bool direct = false;
+    for (size_t i = 0; i + 5 <= jitted.code_size(); ++i) {
+      if (code[i] != 0xe8) continue;
+      int32_t rel;
+      std::memcpy(&rel, code + i + 1, 4);
+      direct |=
+          reinterpret_cast<uint64_t>(code + i + 5) + rel == reinterpret_cast<uint64_t>(&sum_helper);
+    }
+    EXPECT_TRUE(direct) << "program " << n;
   }
-  EXPECT_TRUE(direct);
+}
+
+// Executable memory placed far (terabytes) from the program text, so no helper is within rel32
+// reach and every call to C++ takes the far form: mov r11, address; call the retpoline.
+class FarExecutableMemory final : public ExecutableMemory {
+ public:
+  rt::Result<ExecutableRegion> allocate(size_t size, const void*) override {
+    return host_executable_memory().allocate(size, reinterpret_cast<const void*>(0x100000000000));
+  }
+  rt::Result<void> seal(ExecutableRegion& region) override {
+    return host_executable_memory().seal(region);
+  }
+  void release(ExecutableRegion& region) override { host_executable_memory().release(region); }
+};
+
+TEST(Jit, FarCallsGoThroughTheRetpoline) {
+  helper_table()[201] = sum_helper;
+  helper_table()[200] = loop_helper;
+  Loaded target = load("mov %r0, 77\nexit");
+  OneProgramArray array(&target.program);
+  // A helper, callx, a callback and a tail call to an interpreted target (the stub's call).
+  Loaded loaded = load(
+      "mov %r1, 1\nmov %r2, 2\nmov %r3, 3\nmov %r4, 4\nmov %r5, 5\ncall 201\nmov %r6, %r0\n"
+      "mov %r1, 1\nmov %r2, 2\nmov %r3, 3\nmov %r4, 4\nmov %r5, 5\nmov %r7, 201\ncall %r7\n"
+      "add %r6, %r0\nmov %r1, 3\nlddw %r2, func:square\ncall 200\n"
+      "add %r6, %r0\nstxdw [%r10-8], %r6\nlddw %r2, " +
+      address_of(&array) +
+      "\nmov %r3, 0\ncall 12\nexit\n"
+      "square:\nmov %r0, %r1\nmul %r0, %r0\nexit");
+  FarExecutableMemory far;
+  auto compiled = jit_compile(loaded.program, far, test_allocator());
+  ASSERT_TRUE(compiled.ok());
+  uint64_t distance = reinterpret_cast<uint64_t>(compiled->code()) -
+                      reinterpret_cast<uint64_t>(reinterpret_cast<const void*>(&sum_helper));
+  if (distance + (1ull << 31) < (1ull << 32)) GTEST_SKIP() << "mmap placed the code near";
+  // mov r11, sum_helper (REX.WB b8+3, imm64) then call rel32 to the thunk at image offset 64.
+  uint8_t far_call[10] = {0x49, 0xbb};
+  uint64_t helper = reinterpret_cast<uint64_t>(&sum_helper);
+  std::memcpy(far_call + 2, &helper, 8);
+  const uint8_t* code = compiled->code();
+  bool found = false;
+  for (size_t i = 0; i + 15 <= compiled->code_size() && !found; ++i) {
+    if (std::memcmp(code + i, far_call, 10) != 0 || code[i + 10] != 0xe8) continue;
+    int32_t rel;
+    std::memcpy(&rel, code + i + 11, 4);
+    found = static_cast<int64_t>(i) + 15 + rel == 64;
+  }
+  EXPECT_TRUE(found) << "the helper is called through the retpoline";
+  Program program = loaded.program;
+  compiled->install(program);
+  uint64_t expected = run(loaded.program, nullptr, nullptr);
+  EXPECT_EQ(expected, 77u);
+  EXPECT_EQ(execute(program, nullptr, nullptr), expected);
+  // Without the tail call: two sums of 54321 and the callbacks' 0 + 1 + 4, in both engines.
+  Loaded no_tail = load(
+      "mov %r1, 1\nmov %r2, 2\nmov %r3, 3\nmov %r4, 4\nmov %r5, 5\ncall 201\nmov %r6, %r0\n"
+      "mov %r1, 1\nmov %r2, 2\nmov %r3, 3\nmov %r4, 4\nmov %r5, 5\nmov %r7, 201\ncall %r7\n"
+      "add %r6, %r0\nmov %r1, 3\nlddw %r2, func:square\ncall 200\n"
+      "add %r6, %r0\nmov %r0, %r6\nexit\n"
+      "square:\nmov %r0, %r1\nmul %r0, %r0\nexit");
+  auto no_tail_code = jit_compile(no_tail.program, far, test_allocator());
+  ASSERT_TRUE(no_tail_code.ok());
+  Program no_tail_program = no_tail.program;
+  no_tail_code->install(no_tail_program);
+  EXPECT_EQ(run(no_tail.program, nullptr, nullptr), 108647u);
+  EXPECT_EQ(execute(no_tail_program, nullptr, nullptr), 108647u);
+  helper_table()[200] = nullptr;
+  helper_table()[201] = nullptr;
 }
 
 TEST(Jit, RefusesWhatItDoesNotImplement) {

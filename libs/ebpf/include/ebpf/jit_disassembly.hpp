@@ -16,8 +16,8 @@ namespace ebpf {
 // second slot has no code of its own.
 std::vector<std::string> jit_instructions(const JitProgram& code, uint32_t first, uint32_t last);
 
-// The whole image: the trampoline and stubs, then each BPF instruction's code under its index,
-// each line "  offset  instruction".
+// The whole image: the retpoline, the trampoline and stubs, then each BPF instruction's code under
+// its index, each line "  offset  instruction".
 std::string jit_listing(const JitProgram& code);
 
 }  // namespace ebpf

@@ -120,14 +120,18 @@ class Map {
   // For engines that specialise bpf_map_lookup_elem on a map known at the call site (the JIT,
   // as Linux's map_gen_lookup and direct map_lookup_elem calls). `lookup_function`: this map's
   // `lookup` without virtual dispatch, called as function(map, key); nullptr when the type has
-  // none. `inline_array`: for a plain BPF_MAP_TYPE_ARRAY, where its values live (element i at
-  // values + i * stride for i < max_entries), so the lookup can be computed in place.
+  // none. `inline_array`: for BPF_MAP_TYPE_ARRAY and PERCPU_ARRAY, where its values live, so
+  // the lookup can be computed in place: element i (i < max_entries) of CPU c at
+  // values + i * stride + c * cpu_stride, where c is the running CPU when it is below `cpus`
+  // and 0 otherwise (the copy the map's own lookup picks); a plain array has one copy.
   using LookupFunction = void* (*)(Map* map, const void* key);
   virtual LookupFunction lookup_function() const { return nullptr; }
   struct InlineArray {
     uint8_t* values;
     uint64_t stride;
     uint32_t max_entries;
+    uint32_t cpus = 1;
+    uint64_t cpu_stride = 0;
   };
   virtual bool inline_array(InlineArray& layout) const {
     (void)layout;

@@ -129,6 +129,22 @@ rt::Result<void> collect_used_maps(Session& session, ProgramObject& program) {
   return {};
 }
 
+// Ends the verifier log (`length` bytes kept of `size`) with why the JIT left the program to
+// the interpreter, as much of the line as fits (the load still succeeds: the log is not
+// "full" for it). Returns the line's whole length, for log_true_size.
+uint32_t append_jit_fallback(char* log, uint32_t size, uint32_t& length, const char* reason) {
+  const char* const parts[] = {"JIT: not compiled (", reason != nullptr ? reason : "unknown",
+                               "); the program runs in the interpreter\n"};
+  uint32_t line = 0;
+  for (const char* part : parts) {
+    for (; *part != 0; ++part, ++line) {
+      if (length + 1 < size) log[length++] = *part;
+    }
+  }
+  log[length] = 0;
+  return line;
+}
+
 }  // namespace
 
 // bpf_prog_load.
@@ -196,6 +212,13 @@ rt::Result<int64_t> prog_load(BpfCall& call) {
     return fail(resolved.error());
   }
 
+  // The map each helper call's map argument held (the verifier fills it): the JIT inlines array
+  // lookups and calls other maps' lookups directly from it. Needed only while compiling.
+  uint64_t call_map_bytes = objects.executable_memory() != nullptr
+                                ? uint64_t{program->insn_count} * sizeof(ebpf::CallSiteMap)
+                                : 0;
+  ScratchBuffer call_maps(allocator, call_map_bytes);
+  if (!call_maps.ok()) return fail(rt::err(rt::kENOMEM));
   LoadState state{&call.session};
   ebpf::VerifierOptions options;
   // GAP: no __sk_buff context yet: a socket filter verifies with a context it cannot read
@@ -208,15 +231,17 @@ rt::Result<int64_t> prog_load(BpfCall& call) {
   options.log_size = logging ? attr.log_size : 0;
   options.log_level = attr.log_level;
   options.allocator = &allocator;
+  options.call_maps = reinterpret_cast<ebpf::CallSiteMap*>(call_maps.data());
   ebpf::VerifierResult verdict = ebpf::verify(program->insns, program->insn_count, options);
+  uint32_t log_length = 0;  // bytes of the log kept, without its NUL
   if (logging) {
-    uint32_t length = 0;
-    while (length + 1 < attr.log_size && log.data()[length] != 0) ++length;
-    if (!call.memory.write(attr.log_buf, log.data(), length + 1).ok())
+    while (log_length + 1 < attr.log_size && log.data()[log_length] != 0) ++log_length;
+    if (!call.memory.write(attr.log_buf, log.data(), log_length + 1).ok())
       return fail(rt::err(rt::kEFAULT));
   }
   // Linux 6.4's log_true_size, for callers whose attr reaches it.
-  if (call.size >= offsetof(ProgLoadAttr, log_true_size) + sizeof(uint32_t)) {
+  bool reports_true_size = call.size >= offsetof(ProgLoadAttr, log_true_size) + sizeof(uint32_t);
+  if (reports_true_size) {
     uint32_t true_size = logging ? verdict.log_true_size : 0;
     if (!write_attr_field(call, &attr.log_true_size, true_size).ok())
       return fail(rt::err(rt::kEFAULT));
@@ -249,14 +274,26 @@ rt::Result<int64_t> prog_load(BpfCall& call) {
   program->program.verified = true;
   program->program.max_stack_depth = verdict.max_stack_depth;
   // The JIT by default where the server has executable memory; the interpreter otherwise,
-  // and for a program the JIT refuses (the reason is kept; GAP: not in the verifier log).
+  // and for a program the JIT refuses: the reason is kept and ends the caller's log.
   if (ebpf::ExecutableMemory* executable = objects.executable_memory(); executable != nullptr) {
+    program->program.call_maps = reinterpret_cast<const ebpf::CallSiteMap*>(call_maps.data());
     auto compiled = ebpf::jit_compile(program->program, *executable, objects.allocator());
+    program->program.call_maps = nullptr;  // freed with `call_maps`; the code has what it needs
     if (compiled.ok()) {
       program->jit = static_cast<ebpf::JitProgram&&>(compiled.value());
       program->jit.install(program->program);
     } else {
       program->jit_failure = compiled.error().message;
+      if (logging) {
+        uint32_t line = append_jit_fallback(reinterpret_cast<char*>(log.data()), attr.log_size,
+                                            log_length, program->jit_failure);
+        if (!call.memory.write(attr.log_buf, log.data(), log_length + 1).ok())
+          return fail(rt::err(rt::kEFAULT));
+        if (reports_true_size &&
+            !write_attr_field(call, &attr.log_true_size, verdict.log_true_size + line).ok()) {
+          return fail(rt::err(rt::kEFAULT));
+        }
+      }
     }
   }
   if (auto added = objects.add(program); !added.ok()) return fail(added.error());
