@@ -25,7 +25,8 @@ int BPF_KPROBE(do_unlinkat, int dfd, struct filename* name) {
   unsigned long arguments = BPF_CORE_READ(task, mm, arg_end) - BPF_CORE_READ(task, mm, arg_start);
   bpf_printk("CORE unlink %s", path);
   bpf_printk("CORE task tgid=%d parent=%d comm=%s", tgid, parent, comm);
-  bpf_printk("CORE task pid=%d argv_bytes=%lu", BPF_CORE_READ(task, pid), arguments);
+  bpf_printk("CORE task pid=%d argv_bytes=%lu flags=%x", BPF_CORE_READ(task, pid), arguments,
+             BPF_CORE_READ(task, flags));
   return 0;
 }
 

@@ -2,7 +2,8 @@
 # userland/libbpf/task_core (added with --add): libbpf relocates CO-RE programs against
 # /sys/kernel/btf/vmlinux; what they read through bpf_get_current_task and struct filename is
 # the process that ran them: its tgid and pid ($!), its parent (this shell, $$), its comm and
-# the size of its argv in its mm_struct (43 bytes: three strings and their NULs).
+# the size of its argv in its mm_struct (43 bytes: three strings and their NULs), its flags (0:
+# no PF_FORKNOEXEC after execve).
 ls -l /sys/kernel/btf/vmlinux | cut -c1-10
 head -c 4 /sys/kernel/btf/vmlinux | od -An -tx1
 touch /tmp/core_one /tmp/core_two

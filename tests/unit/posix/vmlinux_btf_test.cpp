@@ -3,10 +3,12 @@
 // types with the layout the POSIX server compiles (kernel/linux_types.h), bpftool turns it into
 // a vmlinux.h, and libbpf's CO-RE relocations of userland/libbpf/task_core resolve against it.
 #include <bpf/btf.h>
+#include <bpf/libbpf.h>
 #include <gtest/gtest.h>
 #include <linux/btf.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstddef>
 #include <cstdio>
 #include <cstdlib>
@@ -180,6 +182,25 @@ TEST_F(VmlinuxBtfTest, CoreRelocationsOfTaskCoreResolve) {
                            "'arg_end'", "STRUCT 'trace_event_raw_sys_enter'", "'id'"}) {
     EXPECT_NE(dump.find(text), std::string::npos) << text << "\n" << dump;
   }
+}
+
+// The same object, relocated against this BTF by libbpf (btf_custom_path), passes the host
+// kernel's verifier. Nothing is attached: the programs are loaded and closed. Skipped where the
+// host refuses bpf().
+TEST_F(VmlinuxBtfTest, TaskCoreRelocatedForSondeLoadsOnTheHost) {
+  std::string object_path = env("SONDE_TASK_CORE_OBJECT");
+  if (object_path.empty()) GTEST_SKIP() << "no libbpf programs";
+  LIBBPF_OPTS(bpf_object_open_opts, options, .btf_custom_path = path_.c_str());
+  struct bpf_object* object = bpf_object__open_file(object_path.c_str(), &options);
+  ASSERT_NE(object, nullptr);
+  libbpf_print_fn_t previous = libbpf_set_print(nullptr);
+  int loaded = bpf_object__load(object);
+  libbpf_set_print(previous);
+  bpf_object__close(object);
+  if (loaded == -EPERM || loaded == -EACCES || loaded == -ENOSYS) {
+    GTEST_SKIP() << "the host refuses bpf(): " << loaded;
+  }
+  EXPECT_EQ(loaded, 0);
 }
 
 }  // namespace
