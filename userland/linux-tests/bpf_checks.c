@@ -304,6 +304,28 @@ static void pins(void) {
   }
 }
 
+// BPF_MAP_TYPE_CGROUP_ARRAY (libbpf-tools' --cgroup filters): an fd that is no cgroup is
+// EBADF, lookups from bpf() ENOTSUPP, empty slots ENOENT.
+static void cgroup_arrays(void) {
+  int fd = map_create(BPF_MAP_TYPE_CGROUP_ARRAY, 4, 4, 4);
+  CHECK("MAP_CREATE cgroup array", fd >= 0);
+  CHECK_ERRNO("a cgroup array of 8-byte values", map_create(BPF_MAP_TYPE_CGROUP_ARRAY, 4, 8, 4),
+              EINVAL);
+  uint32_t key = 0, value = 1, big = 9;
+  CHECK_ERRNO("UPDATE with an fd that is no cgroup",
+              elem(BPF_MAP_UPDATE_ELEM, fd, &key, &value, BPF_ANY), EBADF);
+  CHECK_ERRNO("UPDATE past the end", elem(BPF_MAP_UPDATE_ELEM, fd, &big, &value, BPF_ANY), E2BIG);
+  CHECK_ERRNO("UPDATE with NOEXIST", elem(BPF_MAP_UPDATE_ELEM, fd, &key, &value, BPF_NOEXIST),
+              EINVAL);
+  CHECK_ERRNO("LOOKUP of a cgroup array", elem(BPF_MAP_LOOKUP_ELEM, fd, &key, &value, 0), 524);
+  CHECK_ERRNO("DELETE of an empty slot", elem(BPF_MAP_DELETE_ELEM, fd, &key, NULL, 0), ENOENT);
+  CHECK_ERRNO("DELETE past the end", elem(BPF_MAP_DELETE_ELEM, fd, &big, NULL, 0), E2BIG);
+  uint32_t next = 7;
+  CHECK("GET_NEXT_KEY of a cgroup array",
+        elem(BPF_MAP_GET_NEXT_KEY, fd, NULL, &next, 0) == 0 && next == 0);
+  close(fd);
+}
+
 static void attrs(void) {
   static unsigned char big[8192];
   big[200] = 1;
@@ -352,6 +374,7 @@ int main(int argc, char** argv) {
   programs();
   attrs();
   pins();
+  cgroup_arrays();
   printf("bpf_checks: %d passed, %d failed\n", passed, failed);
   return failed == 0 ? 0 : 1;
 }

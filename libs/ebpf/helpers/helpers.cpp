@@ -7,6 +7,7 @@
 #include "ebpf/perf_buffer.hpp"
 #include "ebpf/ringbuf.hpp"
 #include "helpers/printk_format.hpp"
+#include "maps/cgroup_array_map.hpp"
 #include "rt/errno.hpp"
 
 namespace ebpf {
@@ -73,6 +74,13 @@ uint64_t get_current_pid_tgid(ExecContext& context, uint64_t, uint64_t, uint64_t
 
 uint64_t get_current_task(ExecContext& context, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) {
   return context.env->current_task();
+}
+
+// bpf_current_task_under_cgroup(map, index): a cgroup array's slot (always empty on Sonde).
+uint64_t current_task_under_cgroup(ExecContext&, uint64_t map, uint64_t index, uint64_t, uint64_t,
+                                   uint64_t) {
+  auto* cgroups = static_cast<const CgroupArrayMap*>(reinterpret_cast<const Map*>(map));
+  return static_cast<uint64_t>(cgroups->task_under_cgroup(static_cast<uint32_t>(index)));
 }
 
 uint64_t get_current_uid_gid(ExecContext& context, uint64_t, uint64_t, uint64_t, uint64_t,

@@ -7,6 +7,7 @@
 #include "ebpf/prog_array.hpp"
 #include "ebpf/ringbuf.hpp"
 #include "maps/array_map.hpp"
+#include "maps/cgroup_array_map.hpp"
 #include "maps/hash_map.hpp"
 #include "maps/queue_map.hpp"
 #include "rt/errno.hpp"
@@ -42,7 +43,8 @@ bool program_access_ok(uint32_t flags) {
 // array_map_alloc_check (and fd_array_map_alloc_check for program and perf event arrays).
 int check_array(const MapAttributes& a) {
   bool per_cpu = a.type == MapType::kPercpuArray;
-  bool fd_array = a.type == MapType::kProgArray || a.type == MapType::kPerfEventArray;
+  bool fd_array = a.type == MapType::kProgArray || a.type == MapType::kPerfEventArray ||
+                  a.type == MapType::kCgroupArray;
   if (fd_array && (a.value_size != 4 || (a.map_flags & (kMapRdonlyProg | kMapWronlyProg))))
     return rt::kEINVAL;
   uint32_t allowed = kMapNumaNode | kMapMmapable | kAccessFlags | kMapPreserveElems;
@@ -103,7 +105,8 @@ int check_attributes(const MapAttributes& a) {
     case MapType::kArray:
     case MapType::kPercpuArray:
     case MapType::kProgArray:
-    case MapType::kPerfEventArray: return check_array(a);
+    case MapType::kPerfEventArray:
+    case MapType::kCgroupArray: return check_array(a);
     case MapType::kHash:
     case MapType::kPercpuHash:
     case MapType::kLruHash:
@@ -238,6 +241,11 @@ rt::Result<Map*> create_map(const MapAttributes& attributes, rt::Allocator& allo
     case MapType::kProgArray: return create_prog_array(attributes, allocator);
     case MapType::kPerfEventArray: return create_perf_event_array(attributes, allocator);
     case MapType::kRingbuf: return create_ringbuf(attributes, allocator);
+    case MapType::kCgroupArray: {
+      CgroupArrayMap* map = construct<CgroupArrayMap>(allocator, attributes);
+      if (map == nullptr) return no_memory();
+      return static_cast<Map*>(map);
+    }
     default: return rt::err(rt::kEINVAL, "map type not supported");
   }
 }
@@ -290,6 +298,12 @@ void destroy_map(Map* map, rt::Allocator& allocator) {
       allocator.deallocate(array->slots(), array->attributes().max_entries * sizeof(void*));
       array->~PerfEventArrayMap();
       allocator.deallocate(array, sizeof(PerfEventArrayMap));
+      return;
+    }
+    case MapType::kCgroupArray: {
+      auto* array = static_cast<CgroupArrayMap*>(map);
+      array->~CgroupArrayMap();
+      allocator.deallocate(array, sizeof(CgroupArrayMap));
       return;
     }
     case MapType::kRingbuf: {

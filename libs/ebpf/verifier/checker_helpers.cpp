@@ -47,12 +47,13 @@ bool Checker::check_map_func_compatibility(const Map& map, int32_t id, const cha
       id == kHelperRingbufOutput || id == kHelperRingbufReserve || id == kHelperRingbufQuery;
   bool per_cpu = type == MapType::kPercpuArray || type == MapType::kPercpuHash ||
                  type == MapType::kLruPercpuHash;
-  bool compatible = id == kHelperTailCall              ? prog_array
-                    : id == kHelperPerfEventOutput     ? type == MapType::kPerfEventArray
-                    : id == kHelperMapLookupPercpuElem ? per_cpu
-                    : queue_helper                     ? queue
-                    : ring_helper                      ? type == MapType::kRingbuf
-                                                       : plain;
+  bool compatible = id == kHelperTailCall                 ? prog_array
+                    : id == kHelperCurrentTaskUnderCgroup ? type == MapType::kCgroupArray
+                    : id == kHelperPerfEventOutput        ? type == MapType::kPerfEventArray
+                    : id == kHelperMapLookupPercpuElem    ? per_cpu
+                    : queue_helper                        ? queue
+                    : ring_helper                         ? type == MapType::kRingbuf
+                                                          : plain;
   if (!compatible) {
     return reject("cannot pass map_type %u into func %s#%d", static_cast<uint32_t>(type), name, id);
   }
