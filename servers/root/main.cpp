@@ -35,8 +35,13 @@ constexpr uint64_t kTraceFaultBadge = 0x7ace;  // and of the trace server
 constexpr uint64_t kTraceServiceBadge = 1;     // the POSIX server's calls to the trace server
 constexpr uint64_t kSupervisorBadge = 0x5b;    // the POSIX server's Supervisor calls
 // Each trace-server instance lives in one untyped cap the root task keeps and revokes when the
-// instance dies: 64 MiB, half of it the server's own pool for its objects and heap.
+// instance dies, half of it the server's own pool for its objects and heap: 256 MiB on a machine
+// with 448 MiB or more (Linux tools preallocate maps of tens of MiB: execsnoop's is 79 MiB),
+// 64 MiB on smaller ones, and down to 32 MiB when no untyped cap is that large.
+constexpr uint64_t kTraceUntypedBitsLarge = 28;
 constexpr uint64_t kTraceUntypedBits = 26;
+constexpr uint64_t kTraceUntypedBitsLeast = 25;
+constexpr uint64_t kLargeMachineBytes = 448ull << 20;
 
 const abi::BootInfo* boot;
 uint64_t next_slot;
@@ -167,10 +172,12 @@ bool prepare_trace_server() {
     sys::print("root: no 'trace' boot module; bpf() will answer ENOSYS\n");
     return false;
   }
-  // The instance's untyped cap: 64 MiB from any untyped cap that has it, else 32 MiB.
+  // The instance's untyped cap: as large as the machine allows, from any untyped cap that has it.
+  uint64_t total = 0;
+  for (uint64_t i = 0; i < boot->untyped_count; ++i) total += 1ull << boot->untyped[i].size_bits;
+  uint64_t first_bits = total >= kLargeMachineBytes ? kTraceUntypedBitsLarge : kTraceUntypedBits;
   Error made = Error::kNotEnoughMemory;
-  for (uint64_t bits = kTraceUntypedBits; bits + 1 >= kTraceUntypedBits && made != Error::kNone;
-       --bits) {
+  for (uint64_t bits = first_bits; bits >= kTraceUntypedBitsLeast && made != Error::kNone; --bits) {
     for (uint64_t i = 0; i < boot->untyped_count && made != Error::kNone; ++i) {
       if (boot->untyped[i].size_bits < bits) continue;
       trace.untyped = next_slot++;
@@ -635,7 +642,7 @@ extern "C" int main() {
   }
   if (trace.ready) {
     if (start_trace_server()) {
-      sys::print("root: started the trace server\n");
+      sys::print("root: started the trace server (%lu MiB of memory)\n", (2ull << trace.pool_bits) >> 20);
     } else {
       sys::print("root: cannot start the trace server\n");
     }
