@@ -16,7 +16,7 @@ inline constexpr uint64_t kUserStackPages = 16;
 // Below the stack (and a guard page): the read-only BootInfo page, then the IPC buffer.
 inline constexpr uint64_t kRootBootInfo = sonde::abi::kRootBootInfo;
 inline constexpr uint64_t kRootIpcBuffer = sonde::abi::kRootIpcBuffer;
-inline constexpr unsigned kRootCNodeRadix = 12;
+inline constexpr unsigned kRootCNodeRadix = 14;
 
 // Loads the ELF image of `module` into a new address space, makes the root thread (priority
 // 255, runnable) and the root CNode with the boot caps: itself, the thread's TCB and VSpace,
