@@ -642,7 +642,8 @@ extern "C" int main() {
   }
   if (trace.ready) {
     if (start_trace_server()) {
-      sys::print("root: started the trace server (%lu MiB of memory)\n", (2ull << trace.pool_bits) >> 20);
+      sys::print("root: started the trace server (%lu MiB of memory)\n",
+                 (2ull << trace.pool_bits) >> 20);
     } else {
       sys::print("root: cannot start the trace server\n");
     }

@@ -327,6 +327,29 @@ static void job_control(void) {
   signal(SIGTSTP, SIG_DFL);
 }
 
+// alarm(): SIGALRM after the seconds asked for; the seconds left of the previous one.
+static void alarms(void) {
+  struct sigaction action;
+  memset(&action, 0, sizeof action);
+  action.sa_handler = on_signal;
+  sigaction(SIGALRM, &action, NULL);
+  caught = 0;
+  CHECK("alarm with none pending returns 0", alarm(5) == 0);
+  unsigned left = alarm(1);
+  CHECK("alarm returns the previous one's seconds left", left >= 4 && left <= 5);
+  sigset_t none;
+  sigemptyset(&none);
+  struct timespec start, end;
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  while (caught != SIGALRM) sigsuspend(&none);
+  clock_gettime(CLOCK_MONOTONIC, &end);
+  CHECK("SIGALRM arrives after about a second", end.tv_sec - start.tv_sec <= 3);
+  CHECK("alarm(0) when none is pending", alarm(0) == 0);
+  alarm(10);
+  CHECK("alarm(0) cancels and returns the seconds left", alarm(0) >= 9);
+  signal(SIGALRM, SIG_DFL);
+}
+
 int main(void) {
   snprintf(dir, sizeof(dir), "/tmp/posix_checks.%d", (int)getpid());
   if (mkdir(dir, 0755) != 0) {
@@ -339,6 +362,7 @@ int main(void) {
   memory_and_signals();
   system_calls();
   job_control();
+  alarms();
   rmdir(dir);
   printf("posix_checks: %d passed, %d failed\n", passed, failed);
   return failed == 0 ? 0 : 1;

@@ -39,8 +39,8 @@ class ArrayMap final : public Map {
   }
   size_t memory_usage() const override;
   uint8_t* mapped_memory(uint64_t* bytes) override {
-    *bytes = (attributes().map_flags & kMapMmapable) ? storage_bytes(attributes(), value_copies())
-                                                      : 0;
+    *bytes =
+        (attributes().map_flags & kMapMmapable) ? storage_bytes(attributes(), value_copies()) : 0;
     return *bytes != 0 ? values_ : nullptr;
   }
   LookupFunction lookup_function() const override;

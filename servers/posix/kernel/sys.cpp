@@ -196,6 +196,65 @@ int64_t sys_nanosleep(SyscallContext& c) {
   if (auto r = user(c).copy_in(spec, c.arg(0), 16); !r.ok()) return -rt::kEFAULT;
   return sleep_until(c, spec, false, false);
 }
+// alarm(seconds): SIGALRM that many seconds from now (0 cancels); the seconds the previous
+// alarm had left, rounded up (at least 1 while one was pending), as Linux.
+int64_t sys_alarm(SyscallContext& c) {
+  Process* p = c.process;
+  uint64_t now = sys::clock_ns();
+  uint64_t left = 0;
+  if (p->alarm_deadline > now) left = (p->alarm_deadline - now + 999999999) / 1000000000;
+  if (p->alarm_deadline != 0 && left == 0) left = 1;
+  uint64_t seconds = static_cast<uint32_t>(c.arg(0));
+  p->alarm_deadline = seconds == 0 ? 0 : now + seconds * 1000000000;
+  p->alarm_interval = 0;
+  arm_timer();
+  return static_cast<int64_t>(left);
+}
+
+// setitimer/getitimer for ITIMER_REAL (the timer alarm() also sets; musl's alarm() is
+// setitimer). struct itimerval: {interval {sec, usec}, value {sec, usec}}.
+// GAP: ITIMER_VIRTUAL and ITIMER_PROF (CPU-time timers) are EINVAL: no per-process CPU time yet.
+namespace {
+void current_itimer(const Process* p, int64_t out[4]) {
+  uint64_t now = sys::clock_ns();
+  uint64_t left = p->alarm_deadline > now ? p->alarm_deadline - now : 0;
+  if (p->alarm_deadline != 0 && left == 0) left = 1000;  // due: at least a microsecond
+  out[0] = static_cast<int64_t>(p->alarm_interval / 1000000000);
+  out[1] = static_cast<int64_t>(p->alarm_interval % 1000000000 / 1000);
+  out[2] = static_cast<int64_t>(left / 1000000000);
+  out[3] = static_cast<int64_t>((left % 1000000000 + 999) / 1000);
+}
+}  // namespace
+
+int64_t sys_getitimer(SyscallContext& c) {
+  if (c.arg(0) != 0) return -rt::kEINVAL;
+  int64_t value[4];
+  current_itimer(c.process, value);
+  return to_rax(user(c).copy_out(c.arg(1), value, sizeof(value)));
+}
+
+int64_t sys_setitimer(SyscallContext& c) {
+  if (c.arg(0) != 0) return -rt::kEINVAL;
+  int64_t value[4] = {};
+  if (c.arg(1) != 0 && !user(c).copy_in(value, c.arg(1), sizeof(value)).ok()) return -rt::kEFAULT;
+  for (int i = 0; i < 4; ++i) {
+    if (value[i] < 0 || ((i & 1) != 0 && value[i] >= 1000000)) return -rt::kEINVAL;
+  }
+  if (c.arg(2) != 0) {
+    int64_t old[4];
+    current_itimer(c.process, old);
+    if (!user(c).copy_out(c.arg(2), old, sizeof(old)).ok()) return -rt::kEFAULT;
+  }
+  uint64_t due =
+      static_cast<uint64_t>(value[2]) * 1000000000 + static_cast<uint64_t>(value[3]) * 1000;
+  c.process->alarm_deadline = due == 0 ? 0 : sys::clock_ns() + due;
+  c.process->alarm_interval = due == 0 ? 0
+                                       : static_cast<uint64_t>(value[0]) * 1000000000 +
+                                             static_cast<uint64_t>(value[1]) * 1000;
+  arm_timer();
+  return 0;
+}
+
 int64_t sys_clock_nanosleep(SyscallContext& c) {
   int64_t spec[2];
   constexpr uint64_t kAbsolute = 1;

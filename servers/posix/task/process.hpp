@@ -40,6 +40,8 @@ struct Process {
   uint32_t umask;
   uint64_t clear_child_tid;
   uint64_t sleep_deadline;  // nanosleep: clock_ns() when the sleep ends (0: not sleeping)
+  uint64_t alarm_deadline;  // alarm(): clock_ns() when SIGALRM is due (0: none; kept by execve)
+  uint64_t alarm_interval;  // setitimer(ITIMER_REAL)'s it_interval in ns (0: once)
   SigAction actions[kSignals + 1];
   uint64_t signal_mask;
   uint64_t pending_signals;  // bit n-1: signal n waits for delivery to a handler
@@ -131,7 +133,8 @@ void init_wall_clock(uint64_t rtc_ports);
 // then (task/timer.cpp).
 void init_timer(uint64_t endpoint, uint64_t badge);
 void arm_timer();
-// The kernel timer went off (the timer thread's call): the next arm_timer sets it again.
+// The kernel timer went off (the timer thread's call): the next arm_timer sets it again;
+// processes whose alarm is due get SIGALRM.
 void timer_expired();
 
 // Retries every blocked system call (after input, an exit, pipe traffic).

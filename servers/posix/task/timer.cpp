@@ -58,13 +58,25 @@ void init_timer(uint64_t endpoint, uint64_t badge) {
   }
 }
 
-void timer_expired() { armed_deadline = 0; }
+void timer_expired() {
+  armed_deadline = 0;
+  uint64_t now = sys::clock_ns();
+  for (Process* p = first_process(); p != nullptr; p = p->next) {
+    if (p->state != ProcessState::kRunning || p->alarm_deadline == 0 || p->alarm_deadline > now)
+      continue;
+    p->alarm_deadline = p->alarm_interval != 0 ? now + p->alarm_interval : 0;
+    raise_signal(p, 14);  // SIGALRM
+  }
+}
 
 void arm_timer() {
   uint64_t earliest = 0;
   for (Process* p = first_process(); p != nullptr; p = p->next) {
-    if (p->state != ProcessState::kRunning || p->sleep_deadline == 0) continue;
-    if (earliest == 0 || p->sleep_deadline < earliest) earliest = p->sleep_deadline;
+    if (p->state != ProcessState::kRunning) continue;
+    const uint64_t deadlines[] = {p->sleep_deadline, p->alarm_deadline};
+    for (uint64_t deadline : deadlines) {
+      if (deadline != 0 && (earliest == 0 || deadline < earliest)) earliest = deadline;
+    }
   }
   // The kernel is asked only when the earliest deadline changes (a cancel when none is left).
   if (earliest == armed_deadline || timer_notification == 0) return;

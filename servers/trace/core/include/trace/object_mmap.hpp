@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // mmap() and poll() of a trace-server object by a Linux process (Linux's bpf_map_mmap and
-// perf_mmap, bpf_map_poll and perf_poll): which of the object's pages, with which rights. The pages live in the trace server; the
-// server binary shares their frames and the POSIX server maps them into the process.
+// perf_mmap, bpf_map_poll and perf_poll): which of the object's pages, with which rights. The pages
+// live in the trace server; the server binary shares their frames and the POSIX server maps them
+// into the process.
 #pragma once
 
 #include <stdint.h>
