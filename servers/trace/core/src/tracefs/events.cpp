@@ -154,6 +154,9 @@ uint32_t Event::record_size() const {
   for (const EventField& field : fields) {
     if (field.offset + field.size > size) size = field.offset + field.size;
   }
+  // Linux's struct syscall_trace_enter pads __syscall_nr to its args[], so an enter record of a
+  // call without arguments is 16 bytes, not 12.
+  if (source == EventSource::kSyscallEnter && size < 16) size = 16;
   return size;
 }
 
