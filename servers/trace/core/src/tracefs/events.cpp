@@ -4,6 +4,7 @@
 
 #include "rt/errno.hpp"
 #include "rt/new.hpp"
+#include "syscall_events.hpp"
 #include "trace/filter.hpp"
 
 namespace trace {
@@ -64,37 +65,6 @@ constexpr BuiltinEvent kBuiltinEvents[] = {
      2,
      "\"NR %ld (%lx, %lx, %lx, %lx, %lx, %lx)\", REC->id, REC->args[0], REC->args[1], "
      "REC->args[2], REC->args[3], REC->args[4], REC->args[5]"},
-};
-
-// A system call's events: sys_enter_NAME (its arguments, each 8 bytes from offset 16) and
-// sys_exit_NAME (ret); the enter event has `enter_id`, the exit event the next id.
-struct SyscallEvents {
-  const char* name;
-  int32_t nr;  // the x86-64 system call number
-  uint32_t enter_id;
-  struct Argument {
-    const char* type;
-    const char* name;
-  } arguments[6];
-  size_t argument_count;
-};
-
-// mkdir and mkdirat have the ids the recording shows; the list order is Linux's (each exit
-// event listed before its enter event). GAP: the formats of the events the recording does not
-// show (openat, raw_syscalls, ...) follow Linux 6.1's definitions and await a recording.
-constexpr SyscallEvents kSyscalls[] = {
-    {"read", 0, 601, {{"unsigned int", "fd"}, {"char *", "buf"}, {"size_t", "count"}}, 3},
-    {"write", 1, 603, {{"unsigned int", "fd"}, {"const char *", "buf"}, {"size_t", "count"}}, 3},
-    {"openat",
-     257,
-     621,
-     {{"int", "dfd"}, {"const char *", "filename"}, {"int", "flags"}, {"umode_t", "mode"}},
-     4},
-    {"close", 3, 611, {{"unsigned int", "fd"}}, 1},
-    {"unlink", 87, 751, {{"const char *", "pathname"}}, 1},
-    {"unlinkat", 263, 753, {{"int", "dfd"}, {"const char *", "pathname"}, {"int", "flag"}}, 3},
-    {"mkdir", 83, 763, {{"const char *", "pathname"}, {"umode_t", "mode"}}, 2},
-    {"mkdirat", 258, 765, {{"int", "dfd"}, {"const char *", "pathname"}, {"umode_t", "mode"}}, 3},
 };
 
 bool is_space(char c) {
@@ -184,6 +154,9 @@ uint32_t Event::record_size() const {
   for (const EventField& field : fields) {
     if (field.offset + field.size > size) size = field.offset + field.size;
   }
+  // Linux's struct syscall_trace_enter pads __syscall_nr to its args[], so an enter record of a
+  // call without arguments is 16 bytes, not 12.
+  if (source == EventSource::kSyscallEnter && size < 16) size = 16;
   return size;
 }
 
@@ -244,7 +217,10 @@ rt::Result<void> EventRegistry::add_builtin() {
     event->print_fmt.append(builtin.print_fmt);
     if (!event->print_fmt.ok()) return rt::err(rt::kENOMEM);
   }
-  for (const SyscallEvents& syscall : kSyscalls) {
+  // Each system call (syscall_events.cpp) lists its exit event before its enter event, as
+  // Linux's available_events does.
+  for (size_t row = 0; row < kSyscallCount; ++row) {
+    const SyscallEvents& syscall = kSyscalls[row];
     char name[kEventNameMax];
     size_t length = string_length(syscall.name);
     __builtin_memcpy(name, "sys_exit_", 9);

@@ -1,0 +1,14 @@
+# SPDX-License-Identifier: MIT
+# Syscall tracepoints beyond openat: syscalls:sys_enter_kill/sys_exit_kill from the shell's kill
+# builtin and sys_enter_newuname from uname(1) (pids and pointers masked).
+cd /sys/kernel/tracing
+echo > trace
+echo 1 > events/syscalls/sys_enter_kill/enable
+echo 1 > events/syscalls/sys_exit_kill/enable
+echo 1 > events/syscalls/sys_enter_newuname/enable
+kill -0 $$
+uname -s > /dev/null
+echo 0 > events/syscalls/sys_enter_kill/enable
+echo 0 > events/syscalls/sys_exit_kill/enable
+echo 0 > events/syscalls/sys_enter_newuname/enable
+grep -v '^#' trace | sed -E 's/-[0-9]+ +\[/-PID [/; s/ [0-9]+\.[0-9]+:/ TIME:/; s/pid: [0-9a-f]+/pid: PID/; s/name: [0-9a-f]+/name: PTR/'
