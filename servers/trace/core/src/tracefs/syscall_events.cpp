@@ -7,14 +7,14 @@ namespace trace {
 // Each event is listed as Linux lists it: the exit event before its enter event (events.cpp).
 // The first rows (read ... mkdirat) keep their ids; mkdir and mkdirat have the ids the recording
 // shows. Every other system call the POSIX server implements (servers/posix/kernel/
-// syscall_table.cpp) follows in number order with ids from 801 on, two per call: enter odd,
-// exit even, below kFirstDynamicEventId and clear of the ids above. Argument types and names are
-// those of Linux's SYSCALL_DEFINE for the call (the name it has there, e.g. newstat for stat(2)
-// and umount for umount2(2)), as its format files show them: `__user` gone, each 8 bytes.
-// GAP: the recording shows neither the ids nor the list position of these events; both are
-// Sonde's own until a recording shows Linux 6.1's.
-// GAP: the formats of the events the recording does not show (openat, raw_syscalls, ...) follow
-// Linux 6.1's definitions and await a recording.
+// syscall_table.cpp) follows in number order with ids from 801 on (getitimer, alarm and
+// setitimer, added later, from 1057), two per call: enter odd, exit even, below
+// kFirstDynamicEventId and clear of the ids above. Argument types and names are those of Linux's
+// SYSCALL_DEFINE for the call (the name it has there, e.g. newstat for stat(2) and umount for
+// umount2(2)), as its format files show them: `__user` gone, each 8 bytes. GAP: the recording shows
+// neither the ids nor the list position of these events; both are Sonde's own until a recording
+// shows Linux 6.1's. GAP: the formats of the events the recording does not show (openat,
+// raw_syscalls, ...) follow Linux 6.1's definitions and await a recording.
 constinit const SyscallEvents kSyscalls[] = {
     {"read", 0, 601, {{"unsigned int", "fd"}, {"char *", "buf"}, {"size_t", "count"}}, 3},
     {"write", 1, 603, {{"unsigned int", "fd"}, {"const char *", "buf"}, {"size_t", "count"}}, 3},
@@ -109,6 +109,15 @@ constinit const SyscallEvents kSyscalls[] = {
      849,
      {{"struct __kernel_timespec *", "rqtp"}, {"struct __kernel_timespec *", "rmtp"}},
      2},
+    {"getitimer", 36, 1057, {{"int", "which"}, {"struct __kernel_old_itimerval *", "value"}}, 2},
+    {"alarm", 37, 1059, {{"unsigned int", "seconds"}}, 1},
+    {"setitimer",
+     38,
+     1061,
+     {{"int", "which"},
+      {"struct __kernel_old_itimerval *", "value"},
+      {"struct __kernel_old_itimerval *", "ovalue"}},
+     3},
     {"getpid", 39, 851, {}, 0},
     {"clone",
      56,
