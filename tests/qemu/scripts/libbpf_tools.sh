@@ -43,3 +43,13 @@ ls / > /dev/null
 kill -INT $!; wait $!
 head -1 /tmp/syscount.out
 awk '/^SYSCALL/ { t = 1; next } t && NF == 2 && $2 > 0 { n++ } END { print (n >= 3 ? "3 or more system calls counted" : "counted: " n) }' /tmp/syscount.out
+
+# killsnoop (syscalls:sys_{enter,exit}_kill): the signal the shell sends and its result.
+killsnoop > /tmp/killsnoop.out 2>&1 &
+attached $! 2
+sleep 30 &
+kill -USR1 $!
+sleep 1
+kill -INT %1; wait %1
+head -1 /tmp/killsnoop.out | tr -s ' '
+awk '$3 == "sh" && $4 == 10 { print "sh sent signal 10, result " $6 }' /tmp/killsnoop.out
