@@ -17,6 +17,7 @@ static_assert(kProtRead == sys::user_page_map::kProtRead);
 
 namespace {
 
+void (*foreign_retain)(uint32_t handle, uint64_t instance) = nullptr;
 void (*foreign_release)(uint32_t handle, uint64_t instance) = nullptr;
 
 using platform::kPage;
@@ -68,7 +69,9 @@ Page* AddressSpace::find_page(uint64_t address) const {
   return slot != nullptr ? *slot : nullptr;
 }
 
-void set_foreign_release(void (*release)(uint32_t handle, uint64_t instance)) {
+void set_foreign_holder(void (*retain)(uint32_t handle, uint64_t instance),
+                        void (*release)(uint32_t handle, uint64_t instance)) {
+  foreign_retain = retain;
   foreign_release = release;
 }
 
@@ -383,7 +386,33 @@ rt::Result<void> AddressSpace::copy_into(AddressSpace& child) const {
           uint64_t address =
               (uint64_t{a} << 39) | (uint64_t{b} << 30) | (uint64_t{c} << 21) | (uint64_t{d} << 12);
           if (page->foreign != 0) {
-            child.remove_range(address, address + kPage);
+            // Shared: a copy of the frame cap (copies start unmapped) mapped in the child under
+            // its own entry for the same handle, which the holder then counts once more.
+            const ForeignMapping& from = foreign_[page->foreign_mapping];
+            uint32_t index = kMaxForeign;
+            for (uint32_t f = 0; f < kMaxForeign; ++f) {
+              if (child.foreign_[f].handle == from.handle &&
+                  child.foreign_[f].instance == from.instance && child.foreign_[f].pages != 0) {
+                index = f;
+              }
+            }
+            if (index == kMaxForeign) {
+              index = TRY(child.add_foreign_mapping(from.handle, from.instance));
+              if (foreign_retain != nullptr) foreign_retain(from.handle, from.instance);
+            }
+            uint64_t copy = TRY(platform::allocate_slot());
+            if (sys::cnode_copy(sys::kServerSlotCNode, copy, page->mapped_cap) != Error::kNone) {
+              platform::free_slot(copy);  // the frame went with its trace-server instance
+              child.remove_range(address, address + kPage);
+              continue;
+            }
+            auto mapped = child.map_foreign(address, copy, page->prot,
+                                            page->foreign == kForeignWritable, index);
+            if (!mapped.ok()) {
+              (void)sys::cnode_delete(sys::kServerSlotCNode, copy);
+              platform::free_slot(copy);
+              return mapped.error();
+            }
             continue;
           }
           Page* copy = TRY(child.ensure_page(address, page->prot));

@@ -38,8 +38,11 @@ struct ForeignMapping {
   uint64_t instance;
   uint32_t pages;  // 0: the entry is free
 };
-// Called when a foreign mapping's last page goes (munmap, exit, exec).
-void set_foreign_release(void (*release)(uint32_t handle, uint64_t instance));
+// The holder of foreign mappings (the trace service): `retain` when another address space
+// comes to share one (fork), `release` when one address space's last page of it goes (munmap,
+// exit, exec). The holder closes the handle when nothing shares it any more.
+void set_foreign_holder(void (*retain)(uint32_t handle, uint64_t instance),
+                        void (*release)(uint32_t handle, uint64_t instance));
 
 struct Area {
   uint64_t start, end;
@@ -81,8 +84,8 @@ class AddressSpace {
   rt::Result<size_t> copy_string(char* to, uint64_t from, size_t capacity);
   rt::Result<void> zero(uint64_t to, size_t length);
 
-  // Every page and area copied into `child` (fork, eager copy). GAP: pages of other servers
-  // (mapped rings) are not shared with the child: their range is left unmapped there.
+  // Every page and area copied into `child` (fork, eager copy); pages of other servers (mapped
+  // rings) are shared: the child maps the same frames.
   rt::Result<void> copy_into(AddressSpace& child) const;
 
   // A new mapping of another server's pages, held by `handle` there; its index.

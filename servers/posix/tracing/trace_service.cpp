@@ -98,6 +98,42 @@ trace_client::CallerInfo caller_of(const Process& process) {
   return trace_client::CallerInfo{process.pid, process.pid, 0, 0, process.comm, true, true};
 }
 
+// Mapping handles (mmap of trace-server objects) and how many address spaces share each: a
+// forked child shares its parent's mappings; the handle closes when the last one lets go.
+struct MappingUsers {
+  uint32_t handle;
+  uint64_t instance;
+  uint32_t users;  // 0: a free entry
+};
+MappingUsers mapping_users[1024];
+
+MappingUsers* find_mapping(uint32_t handle, uint64_t instance) {
+  for (MappingUsers& m : mapping_users) {
+    if (m.users != 0 && m.handle == handle && m.instance == instance) return &m;
+  }
+  return nullptr;
+}
+
+void retain_mapping(uint32_t handle, uint64_t instance) {
+  if (MappingUsers* m = find_mapping(handle, instance)) {
+    ++m->users;
+    return;
+  }
+  for (MappingUsers& m : mapping_users) {
+    if (m.users != 0) continue;
+    m = MappingUsers{handle, instance, 1};
+    return;
+  }
+  // GAP: more than 1024 live mappings: this one is closed with its first user.
+}
+
+void release_mapping(uint32_t handle, uint64_t instance) {
+  MappingUsers* m = find_mapping(handle, instance);
+  if (m != nullptr && --m->users != 0) return;
+  if (m != nullptr) *m = MappingUsers{};
+  close_trace_handle(handle, instance);
+}
+
 // What the new handle of a bpf command is (the commands that make one, by number).
 TraceObject object_made_by(int command) {
   switch (command) {
@@ -139,7 +175,7 @@ int64_t install_trace_fd(Process& process, int64_t handle, TraceObject object, b
 
 void init_trace_service(const sys::ServerStartInfo& info) {
   if ((info.flags & sys::kStartFlagHasTrace) == 0) return;
-  mm::set_foreign_release(close_trace_handle);
+  mm::set_foreign_holder(retain_mapping, release_mapping);
   auto* transport = new (transport_storage) sonde::capnp::KernelTransport(
       sys::kServerSlotTraceService,
       sonde::capnp::MutableBytes{reinterpret_cast<uint8_t*>(sys::kTraceRequestBuffer),
@@ -345,6 +381,8 @@ int64_t trace_file_mmap(SyscallContext& c, File& file, uint64_t address, uint64_
   // No page mapped: the mapping handle goes now (else with its last page, at munmap).
   if (mapping.ok() ? memory.drop_empty_foreign_mapping(mapping.value()) : true) {
     close_trace_handle(grant.mapping, file.trace_instance);
+  } else {
+    retain_mapping(grant.mapping, file.trace_instance);
   }
   return result;
 }
