@@ -22,6 +22,11 @@ import sys
 import time
 
 
+def printable(text: str) -> str:
+    """Control characters as \\xNN, so TAP output (and the JUnit XML made of it) stays text."""
+    return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in text)
+
+
 def main() -> int:
     args = sys.argv[1:]
     if not args:
@@ -78,13 +83,13 @@ def main() -> int:
                     match = pattern.search(seen)
                 count += 1
                 if match is not None:
-                    print(f"ok {count} - console shows {value}", flush=True)
+                    print(f"ok {count} - console shows {printable(value)}", flush=True)
                     seen = seen[match.end():]
                 else:
                     failed += 1
-                    print(f"not ok {count} - console shows {value}", flush=True)
+                    print(f"not ok {count} - console shows {printable(value)}", flush=True)
                     for line in seen.splitlines()[-20:]:
-                        print(f"# {line}", flush=True)
+                        print(f"# {printable(line)}", flush=True)
                     break
     finally:
         qemu.kill()
