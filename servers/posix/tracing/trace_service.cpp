@@ -114,17 +114,23 @@ MappingUsers* find_mapping(uint32_t handle, uint64_t instance) {
   return nullptr;
 }
 
-void retain_mapping(uint32_t handle, uint64_t instance) {
+// A mapping's first user (mmap) or another one (fork: the entry exists already). False when
+// the table is full, which only a new mapping can meet: its mmap is then ENOMEM.
+bool add_mapping_user(uint32_t handle, uint64_t instance) {
   if (MappingUsers* m = find_mapping(handle, instance)) {
     ++m->users;
-    return;
+    return true;
   }
   for (MappingUsers& m : mapping_users) {
     if (m.users != 0) continue;
     m = MappingUsers{handle, instance, 1};
-    return;
+    return true;
   }
-  // GAP: more than 1024 live mappings: this one is closed with its first user.
+  return false;
+}
+
+void retain_mapping(uint32_t handle, uint64_t instance) {
+  (void)add_mapping_user(handle, instance);
 }
 
 void release_mapping(uint32_t handle, uint64_t instance) {
@@ -351,7 +357,11 @@ int64_t trace_file_mmap(SyscallContext& c, File& file, uint64_t address, uint64_
   uint64_t moved = 0;
   int64_t result = 0;
   auto mapping = memory.add_foreign_mapping(grant.mapping, file.trace_instance);
-  if (!mapping.ok()) result = -rt::kENOMEM;
+  if (!mapping.ok() || !add_mapping_user(grant.mapping, file.trace_instance)) {
+    result = -rt::kENOMEM;
+    if (mapping.ok()) (void)memory.drop_empty_foreign_mapping(mapping.value());
+    mapping = rt::err(rt::kENOMEM);
+  }
   for (; result == 0 && moved < grant.pages; ++moved) {
     auto slot = platform::allocate_slot();
     if (!slot.ok()) {
@@ -379,10 +389,10 @@ int64_t trace_file_mmap(SyscallContext& c, File& file, uint64_t address, uint64_
     (void)sys::invoke(sys::kServerSlotExchange, abi::Label::kCNodeDelete, words);
   }
   // No page mapped: the mapping handle goes now (else with its last page, at munmap).
-  if (mapping.ok() ? memory.drop_empty_foreign_mapping(mapping.value()) : true) {
+  if (!mapping.ok()) {
     close_trace_handle(grant.mapping, file.trace_instance);
-  } else {
-    retain_mapping(grant.mapping, file.trace_instance);
+  } else if (memory.drop_empty_foreign_mapping(mapping.value())) {
+    release_mapping(grant.mapping, file.trace_instance);
   }
   return result;
 }
