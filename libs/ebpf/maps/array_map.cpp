@@ -99,17 +99,7 @@ rt::Result<void> ArrayMap::syscall_update(const void* key, const void* value, ui
 
 rt::Result<void> ArrayMap::get_next_key(const void* key, void* next_key) {
   if (!syscall_can_read()) return rt::err(rt::kEPERM);  // BPF_MAP_GET_NEXT_KEY reads the map
-  uint32_t max = attributes().max_entries;
-  uint32_t next = 0;
-  if (key != nullptr) {
-    uint32_t index = read_key(key);
-    if (index < max) {
-      if (index == max - 1) return rt::err(rt::kENOENT);
-      next = index + 1;
-    }
-  }
-  __builtin_memcpy(next_key, &next, sizeof(next));
-  return {};
+  return next_array_index(attributes().max_entries, key, next_key);
 }
 
 // Linux's generic_map_lookup_batch: the batch token is the last key copied, and the walk

@@ -27,18 +27,7 @@ long CgroupArrayMap::remove(const void* key) {
 }
 
 rt::Result<void> CgroupArrayMap::get_next_key(const void* key, void* next_key) {
-  uint32_t max = attributes().max_entries;
-  uint32_t next = 0;
-  if (key != nullptr) {
-    uint32_t index;
-    __builtin_memcpy(&index, key, sizeof(index));
-    if (index < max) {
-      if (index == max - 1) return rt::err(rt::kENOENT);
-      next = index + 1;
-    }
-  }
-  __builtin_memcpy(next_key, &next, sizeof(next));
-  return {};
+  return next_array_index(attributes().max_entries, key, next_key);
 }
 
 long CgroupArrayMap::task_under_cgroup(uint32_t index) const {

@@ -57,18 +57,7 @@ rt::Result<void> ProgArrayMap::syscall_update(const void*, const void*, uint64_t
 
 rt::Result<void> ProgArrayMap::get_next_key(const void* key, void* next_key) {
   if (!syscall_can_read()) return rt::err(rt::kEPERM);  // BPF_MAP_GET_NEXT_KEY reads the map
-  uint32_t max = attributes().max_entries;
-  uint32_t next = 0;
-  if (key != nullptr) {
-    uint32_t index;
-    __builtin_memcpy(&index, key, sizeof(index));
-    if (index < max) {
-      if (index == max - 1) return rt::err(rt::kENOENT);
-      next = index + 1;
-    }
-  }
-  __builtin_memcpy(next_key, &next, sizeof(next));
-  return {};
+  return next_array_index(attributes().max_entries, key, next_key);
 }
 
 // What the engine's bpf_tail_call needs: the program at `index`, nullptr when out of range

@@ -147,6 +147,23 @@ class Map {
   // `bytes`, or nullptr for a map that cannot be mapped. An mmapable array: its values; a ring
   // buffer: the consumer page, the producer page, then the data twice (records wrap
   // contiguously there, as in Linux's double mapping).
+  // BPF_MAP_GET_NEXT_KEY of an array-like map of `max_entries` u32 indexes
+  // (array_map_get_next_key): the first index for no key or one out of range, ENOENT after the
+  // last.
+  [[nodiscard]] static rt::Result<void> next_array_index(uint32_t max_entries, const void* key,
+                                                         void* next_key) {
+    uint32_t next = 0;
+    if (key != nullptr) {
+      uint32_t index;
+      __builtin_memcpy(&index, key, sizeof(index));
+      if (index < max_entries) {
+        if (index == max_entries - 1) return rt::err(rt::kENOENT);
+        next = index + 1;
+      }
+    }
+    __builtin_memcpy(next_key, &next, sizeof(next));
+    return {};
+  }
   virtual uint8_t* mapped_memory(uint64_t* bytes) {
     *bytes = 0;
     return nullptr;
