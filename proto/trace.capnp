@@ -215,4 +215,45 @@ interface TraceService {
   # poll() of a trace-server fd: Linux's event mask (EPOLLIN when a ring buffer or a perf
   # event's ring has data to read; what vfs_poll gives files without a poll method otherwise).
   poll @12 (handle :UInt32, instance :UInt64) -> (events :UInt32);
+
+  # ---- uprobes: the trace server owns them, the POSIX server arms them in its processes ----
+  # The uprobes armed now (perf events of the uprobe PMU, enabled uprobe_events). `generation`
+  # changes whenever the set does; asked with the current one, the answer is `unchanged`.
+  # The POSIX server asks after the calls that can change the set and arms every site in every
+  # process that maps the file executable (at exec and mmap too).
+  uprobeSites @13 (generation :UInt64) -> (generation :UInt64, unchanged :Bool,
+                                           instance :UInt64, sites :List(UprobeSite));
+  # How to run the instruction at `address` (its bytes, up to 16) out of line: decoded here.
+  # `result` 0, or -errno when it cannot be probed (the site is then not armed in that process).
+  uprobePrepare @14 (bytes :Data, address :UInt64) -> (result :Int64, plan :UprobePlan);
+  # A hit of the sites `probes` in the process the current-task record names (the POSIX server
+  # publishes it first; helpers read that process's memory through its page map). `registers`
+  # are the thread's UserRegisters (19 words) at the probe; for a return, rip is the address
+  # the function returns to and `function` the probed function.
+  uprobeHit @15 (probes :List(UInt32), registers :List(UInt64), isReturn :Bool,
+                 function :UInt64, instance :UInt64) -> ();
+}
+
+struct UprobeSite {
+  probe @0 :UInt32;                  # the trace server's number for the site
+  path @1 :Text;                     # absolute, as the POSIX server resolved it at open
+  offset @2 :UInt64;                 # file offset of the probed instruction
+  isReturn @3 :Bool;                 # uretprobe: the hit comes when the function returns
+  pid @4 :Int32 = -1;                # only this process (a perf event's pid), -1 every one
+}
+
+enum UprobeAction {
+  step @0;                           # run `slot` out of line (the kernel single-steps it)
+  jump @1;                           # emulated: rip = target
+  branch @2;                         # emulated: rip = target if `condition` holds, else next
+  call @3;                           # emulated: push the next address, rip = target
+}
+
+struct UprobePlan {
+  action @0 :UprobeAction;
+  length @1 :UInt8;                  # the original instruction's length
+  slot @2 :Data;                     # step: the bytes to run out of line, as long as the original
+  fixupRegister @3 :Int8 = -1;       # step: UserRegisters index holding the next address
+  target @4 :UInt64;
+  condition @5 :UInt8;               # branch: x86 condition code (0..15)
 }

@@ -14,6 +14,7 @@
 #include "task/process.hpp"
 #include "task/replies.hpp"
 #include "tracing/trace_service.hpp"
+#include "tracing/uprobes.hpp"
 #include "tty/console.hpp"
 #include "vfs/inode.hpp"
 
@@ -244,6 +245,19 @@ Answer serve_fault(uint64_t badge, uint64_t label, const sys::MessageRegisters& 
       tty::log("posix: pid %d (%s): segfault at 0x%lx rip 0x%lx access 0x%lx\n", process->pid,
                process->comm, address, registers.rip, access);
       finish_process(process, 11);
+      return answer;
+    }
+    case abi::FaultKind::kBreakpoint: {
+      // A uprobe (tracing/uprobes.hpp): the programs run, then the thread goes on.
+      uint64_t address = sys::message_word(mr, abi::kFaultAddressWord);
+      answer.now = true;
+      if (uprobes_hit(process, registers, address)) {
+        memcpy(answer.words, &registers, sizeof(registers));
+        answer.label = static_cast<uint64_t>(abi::FaultReply::kSetRegisters);
+        answer.length = abi::kUserRegisterWords;
+      } else {
+        answer.label = static_cast<uint64_t>(abi::FaultReply::kResume);
+      }
       return answer;
     }
     default: {

@@ -14,6 +14,7 @@
 #include "sys/server_start.hpp"
 #include "sys/syscall.hpp"
 #include "task_environment.hpp"
+#include "uprobes.hpp"
 #include "trace/objects.hpp"
 #include "trace/perf_events.hpp"
 
@@ -167,6 +168,7 @@ void crash_drill(bool at_next_hit) {
   *reinterpret_cast<volatile uint64_t*>(8) = 0;
 }
 alignas(trace::SyscallTracepoints) uint8_t syscalls_storage[sizeof(trace::SyscallTracepoints)];
+alignas(trace::Uprobes) uint8_t uprobes_storage[sizeof(trace::Uprobes)];
 alignas(trace::ServerProbeHooks) uint8_t hooks_storage[sizeof(trace::ServerProbeHooks)];
 alignas(trace::ProbeTable) uint8_t probe_table_storage[sizeof(trace::ProbeTable)];
 alignas(trace::KprobeEventSwitch) uint8_t kprobe_events_storage[sizeof(trace::KprobeEventSwitch)];
@@ -282,6 +284,13 @@ extern "C" int main(const sys::ServerStartInfo* info) {
       new (hooks_storage) trace::ServerProbeHooks(*tracefs, posix_symbols, *kprobes, *syscalls);
   auto* probe_table = new (probe_table_storage) trace::ProbeTable(*objects, *hooks);
   hooks->set_table(probe_table);
+  auto* uprobes =
+      new (uprobes_storage) trace::Uprobes(sys::kServerSlotTracedVSpace, *tracefs, *environment);
+  uprobes->set_table(probe_table);
+  uprobes->set_observer(environment);
+  hooks->set_uprobes(uprobes);
+  kprobe_events->set_uprobes(uprobes);
+  service->set_uprobes(uprobes);
   syscalls->set_table(probe_table);
   objects->set_probes(probe_table);
   sys::print("trace: the trace server is up (instance %lu)\n", info->instance);

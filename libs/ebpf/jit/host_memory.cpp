@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdlib>
 
 #include "ebpf/jit.hpp"
 
@@ -23,6 +24,9 @@ constexpr int kAttempts = 256;           // hints tried below `near` (up to 512 
 // the attempts, or without `near`, anywhere (the JIT then calls far).
 void* map_near(size_t length, const void* near) {
   static std::atomic<int> next_slot{0};
+  // SONDE_JIT_FAR=1: never near (tests and fuzzing of the far-call paths).
+  static const bool far = getenv("SONDE_JIT_FAR") != nullptr;
+  if (far) near = nullptr;
   uint64_t top = reinterpret_cast<uint64_t>(near) & ~(kSlot - 1);
   uint64_t span = (length + kSlot - 1) & ~(kSlot - 1);
   int first = next_slot.load(std::memory_order_relaxed);

@@ -8,6 +8,7 @@
 #include "platform/kernel.hpp"
 #include "sys/clock.hpp"
 #include "tracing/trace_service.hpp"
+#include "tracing/uprobes.hpp"
 #include "vfs/vfs.hpp"
 
 namespace posix {
@@ -190,6 +191,7 @@ long tracefs_write(File* file, uint64_t address, size_t count, uint64_t* pos) {
     if (reply.ok()) {
       result = reply.value().getWritten();
       *pos += static_cast<uint64_t>(result);
+      uprobes_sync();  // an enabled (or disabled) uprobe event
     } else {
       result = -static_cast<long>(reply.error().code);
     }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "tracing/trace_service.hpp"
+#include "tracing/uprobes.hpp"
 #include "vfs/file.hpp"
 
 namespace posix {
@@ -82,7 +83,12 @@ int64_t sys_mmap(SyscallContext& c) {
     address = memory.find_free(length);
     if (address == 0) return -rt::kENOMEM;
   }
-  if (auto r = memory.add_area(address, address + length, prot); !r.ok()) return -r.error().code;
+  bool regular = file != nullptr && file->kind == FileKind::kInode;
+  if (auto r = memory.add_area(address, address + length, prot, regular ? file->inode->number : 0,
+                               regular ? offset : 0);
+      !r.ok()) {
+    return -r.error().code;
+  }
   if (file != nullptr && file->kind == FileKind::kTrace) {
     // A ring buffer, perf ring or mmapable map: the trace server's pages, shared.
     int64_t mapped = trace_file_mmap(c, *file, address, length, prot, type != kMapPrivate, offset);
@@ -101,6 +107,7 @@ int64_t sys_mmap(SyscallContext& c) {
       memcpy(reinterpret_cast<void*>(page.value()->frame.server_address),
              inode->data + offset + done, available < kPage ? available : kPage);
     }
+    if ((prot & mm::kProtExec) != 0) uprobes_mapped(c.process);  // a probed library, maybe
   }
   return static_cast<int64_t>(address);
 }
@@ -119,7 +126,9 @@ int64_t sys_mprotect(SyscallContext& c) {
   uint32_t prot = static_cast<uint32_t>(c.arg(2));
   if ((address & (kPage - 1)) != 0 || (prot & ~7u) != 0) return -rt::kEINVAL;
   if (length == 0) return 0;
-  return to_rax(user(c).protect(address, address + length, prot));
+  int64_t result = to_rax(user(c).protect(address, address + length, prot));
+  if (result == 0 && (prot & mm::kProtExec) != 0) uprobes_mapped(c.process);
+  return result;
 }
 
 int64_t sys_madvise(SyscallContext& c) {

@@ -8,6 +8,7 @@
 #include "kernel/task_struct.hpp"
 #include "platform/kernel.hpp"
 #include "rt/new.hpp"
+#include "tracing/uprobes.hpp"
 #include "vfs/vfs.hpp"
 
 namespace posix {
@@ -148,7 +149,7 @@ rt::Result<Loaded> load_elf(const Inode* file, mm::AddressSpace& memory, uint64_
     uint64_t start = (ph.vaddr + bias) & ~(kPage - 1);
     uint64_t end = (ph.vaddr + bias + ph.memsz + kPage - 1) & ~(kPage - 1);
     uint32_t prot = prot_of(ph.flags);
-    TRY(memory.add_area(start, end, prot));
+    TRY(memory.add_area(start, end, prot, file->number, ph.offset & ~(kPage - 1)));
     // Every page now (eager), file bytes copied, the rest zero.
     uint64_t file_start = ph.vaddr + bias, file_end = file_start + ph.filesz;
     for (uint64_t page = start; page < end; page += kPage) {
@@ -415,6 +416,7 @@ rt::Result<void> exec_image(Process* process, const char* path, ExecArguments& a
       platform::heap().deallocate(process->memory, sizeof(mm::AddressSpace));
     }
     process->memory = space;
+    uprobes_exec(process);  // the new image's files may have uprobes
     registers = abi::UserRegisters{};
     registers.rip = interpreter.entry;
     registers.rsp = rsp.value();

@@ -10,6 +10,7 @@
 #include "sys/clock.hpp"
 #include "task/exec.hpp"
 #include "task/replies.hpp"
+#include "tracing/uprobes.hpp"
 #include "tty/console.hpp"
 
 namespace posix {
@@ -68,14 +69,21 @@ Process* find_process(int pid) {
 Process* first_process() { return processes; }
 
 // A thread for `process` in its VSpace, started with `registers`; replaces the old one.
-rt::Result<void> start_thread(Process* process, const abi::UserRegisters& registers) {
-  if (process->fault_cap == 0) {
-    process->fault_cap = TRY(platform::allocate_slot());
-    if (sys::cnode_mint(sys::kServerSlotCNode, process->fault_cap, resources.endpoint,
-                        abi::kRightsAll, static_cast<uint64_t>(process->pid)) != Error::kNone) {
-      return rt::err(rt::kENOMEM, "cannot badge the fault endpoint");
-    }
+// The process's badged fault endpoint cap, made once.
+rt::Result<void> ensure_fault_cap(Process* process) {
+  if (process->fault_cap != 0) return {};
+  uint64_t slot = TRY(platform::allocate_slot());
+  if (sys::cnode_mint(sys::kServerSlotCNode, slot, resources.endpoint, abi::kRightsAll,
+                      static_cast<uint64_t>(process->pid)) != Error::kNone) {
+    platform::free_slot(slot);
+    return rt::err(rt::kENOMEM, "cannot badge the fault endpoint");
   }
+  process->fault_cap = slot;
+  return {};
+}
+
+rt::Result<void> start_thread(Process* process, const abi::UserRegisters& registers) {
+  TRY(ensure_fault_cap(process));
   uint64_t tcb = TRY(platform::make_object(abi::ObjectType::kTcb));
   uint64_t configure[] = {resources.empty_cnode, 0, process->memory->vspace(), 0,
                           process->fault_cap,    0};
@@ -144,6 +152,11 @@ rt::Result<Process*> fork_process(Process* parent, const abi::UserRegisters& reg
   child->exe = parent->exe;
   child->linux_mm = parent->linux_mm;  // the same addresses in the copied address space
   auto fail = [&](rt::Error error) -> rt::Error {
+    uprobes_exit(child);
+    if (child->fault_cap != 0) {
+      (void)sys::cnode_delete(sys::kServerSlotCNode, child->fault_cap);
+      platform::free_slot(child->fault_cap);
+    }
     if (child->memory != nullptr) {
       child->memory->destroy();
       platform::heap().deallocate(child->memory, sizeof(mm::AddressSpace));
@@ -162,6 +175,9 @@ rt::Result<Process*> fork_process(Process* parent, const abi::UserRegisters& reg
   if (auto copied = parent->memory->copy_into(*child->memory); !copied.ok()) {
     return fail(copied.error());
   }
+  // The child's uprobes are in place before its thread runs into their int3s.
+  if (auto badged = ensure_fault_cap(child); !badged.ok()) return fail(badged.error());
+  uprobes_fork(parent, child);
   abi::UserRegisters child_registers = registers;
   child_registers.rax = 0;
   if (auto started = start_thread(child, child_registers); !started.ok()) {
@@ -207,6 +223,7 @@ void finish_process(Process* process, int status) {
   }
   put_fd_table(process->files);
   process->files = nullptr;
+  uprobes_exit(process);
   if (process->memory != nullptr) {
     process->memory->destroy();
     platform::heap().deallocate(process->memory, sizeof(mm::AddressSpace));

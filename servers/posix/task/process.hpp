@@ -68,6 +68,7 @@ struct Process {
   bool blocked;
   uint64_t reply;
   abi::UserRegisters saved;
+  struct ProcessUprobes* uprobes;  // its armed uprobes (tracing/uprobes.hpp), or nullptr
   Process* next;
 };
 

@@ -12,6 +12,7 @@
 #include "sonde/capnp/kernel_transport.hpp"
 #include "supervisor.capnp.hpp"
 #include "tracing/trace_client.hpp"
+#include "tracing/uprobes.hpp"
 #include "vfs/vfs.hpp"
 
 namespace posix {
@@ -260,7 +261,9 @@ void publish_current_task(Process* process) {
 }
 
 void close_trace_handle(uint32_t handle, uint64_t instance) {
-  if (client != nullptr) (void)trace_client::close_handle(*client, handle, instance);
+  if (client == nullptr) return;
+  (void)trace_client::close_handle(*client, handle, instance);
+  uprobes_sync();  // a uprobe perf event's last close takes its probe away
 }
 
 int64_t sys_bpf(SyscallContext& c) {
@@ -320,6 +323,7 @@ int64_t sys_perf_event_open(SyscallContext& c) {
       *client, c.arg(0), static_cast<int32_t>(c.arg(1)), static_cast<int32_t>(c.arg(2)),
       static_cast<int32_t>(c.arg(3)), c.arg(4), caller_of(*process), descriptors, memory,
       platform::heap(), new_handle);
+  uprobes_sync();  // a uprobe PMU event registers its probe at open, as Linux
   if (!new_handle) return result;
   return install_trace_fd(*process, result, TraceObject::kPerfEvent, (c.arg(4) & kFdCloexec) != 0);
 }
@@ -333,6 +337,7 @@ int64_t trace_file_ioctl(SyscallContext& c, int fd, uint64_t request, uint64_t a
                                                          caller_of(*c.process), descriptors, memory,
                                                          platform::heap());
   note_trace_activity();
+  uprobes_sync();
   return result;
 }
 

@@ -32,7 +32,12 @@ CurrentTaskView read_current_task() {
 rt::Result<void> KprobeEventSwitch::event_enabled(Event& event, bool enabled) {
   if (SyscallTracepoints::is_syscall_event(event)) return syscalls_.event_enabled(event, enabled);
   if (event.source == EventSource::kUprobe) {
-    return enabled ? rt::err(rt::kEOPNOTSUPP, "uprobes are not armed yet") : rt::Result<void>();
+    if (uprobes_ == nullptr || event.probe == nullptr) return rt::err(rt::kEOPNOTSUPP);
+    if (!enabled) {
+      uprobes_->disarm_event(event);
+      return {};
+    }
+    return uprobes_->arm_event(event);
   }
   if (event.source != EventSource::kKprobe || event.probe == nullptr) return {};
   const auto& probe = *static_cast<const ProbeDefinition*>(event.probe);

@@ -9,6 +9,7 @@
 #include "posix_symbols.hpp"
 #include "syscall_tracepoints.hpp"
 #include "trace/tracefs.hpp"
+#include "uprobes.hpp"
 
 namespace trace {
 
@@ -31,6 +32,7 @@ class KprobeEventSwitch final : public EventSwitch {
       : tracefs_(tracefs), symbols_(symbols), kprobes_(kprobes), syscalls_(syscalls) {}
 
   rt::Result<void> event_enabled(Event& event, bool enabled) override;
+  void set_uprobes(Uprobes* uprobes) { uprobes_ = uprobes; }
 
  private:
   struct Client final : KprobeClient {
@@ -50,6 +52,7 @@ class KprobeEventSwitch final : public EventSwitch {
   PosixSymbols& symbols_;
   Kprobes& kprobes_;
   SyscallTracepoints& syscalls_;
+  Uprobes* uprobes_ = nullptr;
   Client clients_[kMaxEvents];
 };
 

@@ -37,9 +37,9 @@ rt::Result<void> ServerProbeHooks::arm(uint32_t probe, const ProbeSpec& spec) {
   if (spec.kind == ProbeKind::kTracepoint)
     return syscalls_.arm_tracepoint(probe, spec.tracepoint_id);
   if (spec.kind == ProbeKind::kRawTracepoint) return syscalls_.arm_raw(probe, spec.name);
-  if (spec.kind != ProbeKind::kKprobe) {
-    // GAP: uprobes come later.
-    return rt::err(rt::kEOPNOTSUPP, "uprobes are not armed yet");
+  if (spec.kind == ProbeKind::kUprobe) {
+    if (uprobes_ == nullptr) return rt::err(rt::kEOPNOTSUPP, "no uprobes here");
+    return uprobes_->arm_perf(probe, spec);
   }
   uint64_t address = spec.address;
   if (spec.symbol != nullptr) {
@@ -70,6 +70,7 @@ rt::Result<void> ServerProbeHooks::arm(uint32_t probe, const ProbeSpec& spec) {
 
 void ServerProbeHooks::disarm(uint32_t probe) {
   if (syscalls_.disarm(probe)) return;
+  if (uprobes_ != nullptr) uprobes_->disarm_perf(probe);
   for (Client& client : clients_) {
     if (client.probe != probe) continue;
     if (client.is_return) {

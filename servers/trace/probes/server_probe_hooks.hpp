@@ -11,6 +11,7 @@
 #include "trace/perf_events.hpp"
 #include "trace/probe_hooks.hpp"
 #include "trace/tracefs.hpp"
+#include "uprobes.hpp"
 
 namespace trace {
 
@@ -20,6 +21,7 @@ class ServerProbeHooks final : public ProbeHooks {
                    SyscallTracepoints& syscalls)
       : tracefs_(tracefs), symbols_(symbols), kprobes_(kprobes), syscalls_(syscalls) {}
   void set_table(ProbeTable* table) { table_ = table; }
+  void set_uprobes(Uprobes* uprobes) { uprobes_ = uprobes; }
 
   rt::Result<uint32_t> tracepoint_record_size(uint64_t id) override;
   const char* tracepoint_name(uint64_t id) override;
@@ -48,6 +50,7 @@ class ServerProbeHooks final : public ProbeHooks {
   Kprobes& kprobes_;
   SyscallTracepoints& syscalls_;
   ProbeTable* table_ = nullptr;
+  Uprobes* uprobes_ = nullptr;
   Client clients_[kMaxArmed];
 };
 

@@ -222,6 +222,48 @@ rt::Result<void> Service::poll(sonde::proto::TraceService::PollParams::Reader pa
   return {};
 }
 
+rt::Result<void> Service::uprobeSites(
+    sonde::proto::TraceService::UprobeSitesParams::Reader params,
+    sonde::proto::TraceService::UprobeSitesResults::Builder results) {
+  results.setInstance(instance_);
+  if (uprobes_ == nullptr) {
+    results.setGeneration(0);
+    results.setUnchanged(params.getGeneration() == 0);
+    return {};
+  }
+  uprobes_->sites(params.getGeneration(), results);
+  return {};
+}
+
+rt::Result<void> Service::uprobePrepare(
+    sonde::proto::TraceService::UprobePrepareParams::Reader params,
+    sonde::proto::TraceService::UprobePrepareResults::Builder results) {
+  if (uprobes_ == nullptr) return rt::err(rt::kENOSYS, "no uprobes here");
+  auto bytes = TRY(params.getBytes());
+  if (bytes.size == 0 || bytes.size > 16) return rt::err(rt::kEINVAL, "1 to 16 bytes");
+  results.setResult(
+      uprobes_->prepare(bytes.bytes, bytes.size, params.getAddress(), results.initPlan()));
+  return {};
+}
+
+rt::Result<void> Service::uprobeHit(sonde::proto::TraceService::UprobeHitParams::Reader params,
+                                    sonde::proto::TraceService::UprobeHitResults::Builder) {
+  if (params.getInstance() != instance_) return rt::err(rt::kESTALE, "another instance");
+  if (uprobes_ == nullptr) return rt::err(rt::kENOSYS, "no uprobes here");
+  auto words = TRY(params.getRegisters());
+  auto probes = TRY(params.getProbes());
+  constexpr uint32_t kMaxProbes = 16;
+  if (words.size() != UprobeBackend::kRegisterWords || probes.size() > kMaxProbes) {
+    return rt::err(rt::kEINVAL, "19 register words and at most 16 probes");
+  }
+  uint64_t registers[UprobeBackend::kRegisterWords];
+  for (uint32_t i = 0; i < UprobeBackend::kRegisterWords; ++i) registers[i] = words[i];
+  uint32_t ids[kMaxProbes];
+  for (uint32_t i = 0; i < probes.size(); ++i) ids[i] = probes[i];
+  uprobes_->hit(ids, probes.size(), registers, params.getIsReturn(), params.getFunction());
+  return {};
+}
+
 rt::Result<void> Service::crash(sonde::proto::TraceService::CrashParams::Reader params,
                                 sonde::proto::TraceService::CrashResults::Builder) {
   if (crash_hook_ == nullptr) return rt::err(rt::kENOSYS, "no crash drill here");

@@ -74,6 +74,24 @@ class PageGranter {
   ~PageGranter() = default;
 };
 
+// The server's uprobes (servers/trace/probes/uprobes.hpp and the x86 decoder): without one,
+// uprobeSites answers an empty set and the other two ENOSYS.
+class UprobeBackend {
+ public:
+  virtual void sites(uint64_t known,
+                     sonde::proto::TraceService::UprobeSitesResults::Builder results) = 0;
+  // 0 or -errno; fills `plan`.
+  virtual int64_t prepare(const uint8_t* bytes, size_t size, uint64_t address,
+                          sonde::proto::UprobePlan::Builder plan) = 0;
+  // `registers`: the thread's UserRegisters (sonde/abi/ipc.hpp), kRegisterWords words.
+  static constexpr uint32_t kRegisterWords = 19;
+  virtual void hit(const uint32_t* probes, uint32_t count, const uint64_t* registers,
+                   bool is_return, uint64_t function) = 0;
+
+ protected:
+  ~UprobeBackend() = default;
+};
+
 class Service final : public sonde::proto::TraceService::Server {
  public:
   // `write_log` holds the writes of one call; the reply carries them (so it needs about as
@@ -106,6 +124,17 @@ class Service final : public sonde::proto::TraceService::Server {
                         sonde::proto::TraceService::PollResults::Builder results) override;
   void set_page_granter(PageGranter* granter) { granter_ = granter; }
 
+  // Uprobes (UprobeBackend): the POSIX server arms them, hits come back here.
+  rt::Result<void> uprobeSites(
+      sonde::proto::TraceService::UprobeSitesParams::Reader params,
+      sonde::proto::TraceService::UprobeSitesResults::Builder results) override;
+  rt::Result<void> uprobePrepare(
+      sonde::proto::TraceService::UprobePrepareParams::Reader params,
+      sonde::proto::TraceService::UprobePrepareResults::Builder results) override;
+  rt::Result<void> uprobeHit(sonde::proto::TraceService::UprobeHitParams::Reader params,
+                             sonde::proto::TraceService::UprobeHitResults::Builder results) override;
+  void set_uprobes(UprobeBackend* uprobes) { uprobes_ = uprobes; }
+
   // tracefs (tracefs_service.cpp): the files below /sys/kernel/tracing, by path.
   rt::Result<void> tracefsRead(
       sonde::proto::TraceService::TracefsReadParams::Reader params,
@@ -124,6 +153,7 @@ class Service final : public sonde::proto::TraceService::Server {
   uint64_t instance_;
   void (*crash_hook_)(bool) = nullptr;
   PageGranter* granter_ = nullptr;
+  UprobeBackend* uprobes_ = nullptr;
   Session& session_;
   TaskEnvironment& environment_;
   Tracefs& tracefs_;

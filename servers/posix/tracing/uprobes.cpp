@@ -1,0 +1,502 @@
+// SPDX-License-Identifier: MIT
+// Uprobes in Linux processes: the sites from the trace server, breakpoints per process, hits.
+#include "tracing/uprobes.hpp"
+
+#include <string.h>
+
+#include "mm/address_space.hpp"
+#include "platform/kernel.hpp"
+#include "rt/errno.hpp"
+#include "rt/new.hpp"
+#include "sys/ipc.hpp"
+#include "task/process.hpp"
+#include "tracing/trace_service.hpp"
+#include "tty/console.hpp"
+#include "vfs/vfs.hpp"
+
+extern "C" const uint8_t uprobe_trampoline_code[];
+extern "C" const uint8_t uprobe_trampoline_end[];
+
+namespace posix {
+
+namespace abi = sonde::abi;
+using abi::Error;
+using abi::Label;
+
+namespace {
+
+constexpr uint64_t kPage = 4096;
+constexpr uint32_t kMaxSites = 64;
+constexpr uint32_t kSitesPerProbe = 8;
+constexpr uint32_t kObjects = 4;  // Breakpoint objects per process (12 probes each)
+constexpr uint32_t kMaxProbes = kObjects * abi::kBreakpointProbes - 1;  // one is the trampoline
+// The uprobe page: the trampoline at 0, out-of-line slots of 16 bytes from kFirstSlot on; the
+// data page after it holds the shadow stack (depth, then {return address, function} pairs).
+constexpr uint64_t kFirstSlot = 64;
+constexpr uint64_t kShadowEntries = 64;
+constexpr uint64_t kEntryNopLength = 5;
+
+struct Site {
+  uint32_t id = 0;  // the trace server's number (0: free)
+  uint64_t inode = 0;  // the file's inode number (0: the path names no regular file)
+  uint64_t offset = 0;
+  bool is_return = false;
+  int32_t pid = -1;
+};
+
+enum class Action : uint8_t { kStep, kJump, kBranch, kCall };
+
+struct ArmedProbe {
+  uint64_t address = 0;  // 0: free
+  uint32_t sites[kSitesPerProbe] = {};
+  uint32_t site_count = 0;
+  uint8_t object = 0;      // which Breakpoint object holds it
+  uint8_t first_byte = 0;  // the byte the int3 replaced
+  Action action = Action::kStep;
+  uint8_t length = 0;
+  uint8_t condition = 0;
+  uint64_t target = 0;
+};
+
+}  // namespace
+
+struct ProcessUprobes {
+  uint64_t page = 0;  // the uprobe page (0: not made yet)
+  uint64_t objects[kObjects] = {};
+  uint32_t used[kObjects] = {};
+  bool trampoline_armed = false;
+  uint8_t trampoline_object = 0;
+  ArmedProbe probes[kMaxProbes];
+};
+
+namespace {
+
+Site sites[kMaxSites];
+uint64_t known_generation = 0;
+uint64_t known_instance = 0;
+
+Site* find_site(uint32_t id) {
+  for (Site& site : sites) {
+    if (site.id != 0 && site.id == id) return &site;
+  }
+  return nullptr;
+}
+
+ProcessUprobes* state_of(Process* process) {
+  if (process->uprobes != nullptr) return process->uprobes;
+  void* memory = platform::heap().allocate(sizeof(ProcessUprobes), 16);
+  if (memory == nullptr) return nullptr;
+  process->uprobes = new (memory) ProcessUprobes();
+  return process->uprobes;
+}
+
+void drop_state(Process* process) {
+  ProcessUprobes* state = process->uprobes;
+  if (state == nullptr) return;
+  for (uint32_t i = 0; i < kObjects; ++i) {
+    if (state->objects[i] == 0) continue;
+    (void)sys::cnode_delete(sys::kServerSlotCNode, state->objects[i]);  // removes its probes
+    platform::free_slot(state->objects[i]);
+  }
+  state->~ProcessUprobes();
+  platform::heap().deallocate(state, sizeof(ProcessUprobes));
+  process->uprobes = nullptr;
+}
+
+// A Breakpoint object of the process with room for one more probe.
+rt::Result<uint8_t> object_with_room(Process* process, ProcessUprobes& state) {
+  for (uint8_t i = 0; i < kObjects; ++i) {
+    if (state.objects[i] != 0 && state.used[i] < abi::kBreakpointProbes) return i;
+  }
+  for (uint8_t i = 0; i < kObjects; ++i) {
+    if (state.objects[i] != 0) continue;
+    uint64_t object = TRY(platform::make_object(abi::ObjectType::kBreakpoint));
+    uint64_t bind[] = {process->memory->vspace(), process->fault_cap};
+    if (sys::invoke(object, Label::kBreakpointBind, bind) != Error::kNone) {
+      (void)sys::cnode_delete(sys::kServerSlotCNode, object);
+      platform::free_slot(object);
+      return rt::err(rt::kENOMEM, "cannot bind a breakpoint");
+    }
+    state.objects[i] = object;
+    state.used[i] = 0;
+    return i;
+  }
+  return rt::err(rt::kENOSPC, "too many uprobes in one process");
+}
+
+rt::Result<void> insert(Process* process, ProcessUprobes& state, uint64_t address,
+                        uint64_t length, uint64_t xol, uint64_t fixup, uint8_t& object) {
+  object = TRY(object_with_room(process, state));
+  uint64_t words[] = {address, length, xol, fixup};
+  Error e = sys::invoke(state.objects[object], Label::kBreakpointInsert, words);
+  if (e != Error::kNone) return rt::err(rt::kEINVAL, abi::error_name(e));
+  ++state.used[object];
+  return {};
+}
+
+void remove(ProcessUprobes& state, uint64_t address, uint8_t object) {
+  uint64_t words[] = {address};
+  (void)sys::invoke(state.objects[object], Label::kBreakpointRemove, words);
+  if (state.used[object] > 0) --state.used[object];
+}
+
+// The process's uprobe page and the data page after it, made on first use.
+rt::Result<void> ensure_page(Process* process, ProcessUprobes& state) {
+  if (state.page != 0) return {};
+  mm::AddressSpace& memory = *process->memory;
+  uint64_t base = memory.find_free(2 * kPage);
+  if (base == 0) return rt::err(rt::kENOMEM);
+  TRY(memory.add_area(base, base + kPage, mm::kProtRead | mm::kProtExec));
+  TRY(memory.add_area(base + kPage, base + 2 * kPage, mm::kProtRead | mm::kProtWrite));
+  mm::Page* code = TRY(memory.ensure_page(base, mm::kProtRead | mm::kProtExec));
+  TRY(memory.ensure_page(base + kPage, mm::kProtRead | mm::kProtWrite));
+  auto* bytes = reinterpret_cast<uint8_t*>(code->frame.server_address);
+  memset(bytes, 0xcc, kPage);
+  memcpy(bytes, uprobe_trampoline_code,
+         static_cast<size_t>(uprobe_trampoline_end - uprobe_trampoline_code));
+  state.page = base;
+  return {};
+}
+
+uint64_t slot_address(const ProcessUprobes& state, const ArmedProbe& probe) {
+  return state.page + kFirstSlot + 16 * static_cast<uint64_t>(&probe - state.probes);
+}
+
+bool has_return_site(const ArmedProbe& probe) {
+  for (uint32_t i = 0; i < probe.site_count; ++i) {
+    const Site* site = find_site(probe.sites[i]);
+    if (site != nullptr && site->is_return) return true;
+  }
+  return false;
+}
+
+void disarm(ProcessUprobes& state, ArmedProbe& probe) {
+  remove(state, probe.address, probe.object);
+  probe = ArmedProbe{};
+}
+
+// Arms `site` at `address` of `process` (a byte of the file's executable mapping).
+void arm_at(Process* process, const Site& site, uint64_t address) {
+  ProcessUprobes* state = state_of(process);
+  if (state == nullptr) return;
+  ArmedProbe* free = nullptr;
+  for (ArmedProbe& probe : state->probes) {
+    if (probe.address == address) {
+      for (uint32_t i = 0; i < probe.site_count; ++i) {
+        if (probe.sites[i] == site.id) return;
+      }
+      if (probe.site_count == kSitesPerProbe) return;
+      probe.sites[probe.site_count++] = site.id;
+      free = &probe;
+      break;
+    }
+    if (probe.address == 0 && free == nullptr) free = &probe;
+  }
+  if (free == nullptr) {
+    tty::log("posix: pid %d: too many uprobes\n", process->pid);
+    return;
+  }
+  auto fail = [&](const char* why) {
+    tty::log("posix: pid %d: uprobe at 0x%lx not armed: %s\n", process->pid, address, why);
+  };
+  if (free->address == 0) {
+    uint8_t bytes[16];
+    uint64_t available = 16;
+    const mm::Area* area = process->memory->find_area(address);
+    if (area == nullptr) return fail("not mapped");
+    if (area->end - address < available) available = area->end - address;
+    if (!process->memory->copy_in(bytes, address, available).ok()) return fail("not readable");
+    if (bytes[0] == 0xcc) return fail("an int3 is there already");
+    sonde::proto::TraceService::Client* client = trace_service_client();
+    if (client == nullptr) return;
+    auto request = client->uprobePrepareRequest();
+    request.params().setBytes(bytes, static_cast<uint32_t>(available));
+    request.params().setAddress(address);
+    auto reply = request.send();
+    if (!reply.ok()) return fail(reply.error().message);
+    auto outcome = reply.value();
+    if (outcome.getResult() < 0) return fail("the trace server cannot run it out of line");
+    auto plan = outcome.getPlan();
+    if (!plan.ok()) return fail("no plan");
+    ArmedProbe probe;
+    probe.address = address;
+    probe.sites[0] = site.id;
+    probe.site_count = 1;
+    probe.first_byte = bytes[0];
+    probe.length = plan.value().getLength();
+    probe.target = plan.value().getTarget();
+    probe.condition = plan.value().getCondition();
+    uint64_t xol = 0, fixup = 0;
+    switch (plan.value().getAction()) {
+      case sonde::proto::UprobeAction::kStep: probe.action = Action::kStep; break;
+      case sonde::proto::UprobeAction::kJump: probe.action = Action::kJump; break;
+      case sonde::proto::UprobeAction::kBranch: probe.action = Action::kBranch; break;
+      case sonde::proto::UprobeAction::kCall: probe.action = Action::kCall; break;
+      default: return fail("unknown plan");
+    }
+    if (!ensure_page(process, *state).ok()) return fail("no room for the uprobe page");
+    if (probe.action == Action::kStep) {
+      auto slot = plan.value().getSlot();
+      if (!slot.ok() || slot.value().size != probe.length || probe.length > 16) {
+        return fail("a bad out-of-line copy");
+      }
+      xol = slot_address(*state, *free);
+      mm::Page* code = process->memory->find_page(state->page);
+      memcpy(reinterpret_cast<uint8_t*>(code->frame.server_address) + (xol - state->page),
+             slot.value().bytes, slot.value().size);
+      int8_t reg = plan.value().getFixupRegister();
+      fixup = reg > 0 ? static_cast<uint64_t>(reg) : 0;
+    }
+    auto inserted = insert(process, *state, address, probe.length, xol, fixup, probe.object);
+    if (!inserted.ok()) return fail(inserted.error().message);
+    *free = probe;
+  }
+  if (site.is_return && !state->trampoline_armed) {
+    auto inserted =
+        insert(process, *state, state->page, kEntryNopLength, 0, 0, state->trampoline_object);
+    if (!inserted.ok()) return fail("the return trampoline");
+    state->trampoline_armed = true;
+  }
+}
+
+bool applies(const Site& site, const Process* process) {
+  return site.id != 0 && site.inode != 0 && (site.pid < 0 || site.pid == process->pid) &&
+         process->state == ProcessState::kRunning && process->memory != nullptr &&
+         process->fault_cap != 0;
+}
+
+void arm_site(Process* process, const Site& site) {
+  if (!applies(site, process)) return;
+  mm::AddressSpace& memory = *process->memory;
+  for (size_t i = 0; i < memory.area_count(); ++i) {
+    const mm::Area& area = memory.area(i);
+    if (area.file != site.inode || (area.prot & mm::kProtExec) == 0) continue;
+    if (site.offset < area.file_offset || site.offset - area.file_offset >= area.end - area.start)
+      continue;
+    arm_at(process, site, area.start + (site.offset - area.file_offset));
+  }
+}
+
+// Takes site `id` away from every probe of the process; a probe left with none is removed.
+void forget_site(Process* process, uint32_t id) {
+  ProcessUprobes* state = process->uprobes;
+  if (state == nullptr) return;
+  for (ArmedProbe& probe : state->probes) {
+    if (probe.address == 0) continue;
+    for (uint32_t i = 0; i < probe.site_count; ++i) {
+      if (probe.sites[i] != id) continue;
+      probe.sites[i] = probe.sites[--probe.site_count];
+      break;
+    }
+    if (probe.site_count == 0) disarm(*state, probe);
+  }
+  // The trampoline stays armed: pending returns may still come back through it.
+}
+
+void publish_and_hit(Process* process, const uint32_t* ids, uint32_t count,
+                     const abi::UserRegisters& registers, bool is_return, uint64_t function) {
+  sonde::proto::TraceService::Client* client = trace_service_client();
+  if (client == nullptr || count == 0) return;
+  publish_current_task(process);
+  auto request = client->uprobeHitRequest();
+  auto probes = request.params().initProbes(count);
+  for (uint32_t i = 0; i < count; ++i) probes.set(i, ids[i]);
+  auto words = request.params().initRegisters(abi::kUserRegisterWords);
+  const auto* source = reinterpret_cast<const uint64_t*>(&registers);
+  for (uint32_t i = 0; i < abi::kUserRegisterWords; ++i) words.set(i, source[i]);
+  request.params().setIsReturn(is_return);
+  request.params().setFunction(function);
+  request.params().setInstance(known_instance);
+  (void)request.send();  // a dead or restarted trace server: the programs do not run
+  publish_current_task(nullptr);
+}
+
+bool condition_holds(uint8_t condition, uint64_t flags) {
+  bool cf = (flags & 0x001) != 0, pf = (flags & 0x004) != 0, zf = (flags & 0x040) != 0;
+  bool sf = (flags & 0x080) != 0, of = (flags & 0x800) != 0;
+  bool result = false;
+  switch (condition >> 1) {
+    case 0: result = of; break;                  // O
+    case 1: result = cf; break;                  // B
+    case 2: result = zf; break;                  // E
+    case 3: result = cf || zf; break;            // BE
+    case 4: result = sf; break;                  // S
+    case 5: result = pf; break;                  // P
+    case 6: result = sf != of; break;            // L
+    default: result = zf || sf != of; break;     // LE
+  }
+  return (condition & 1) != 0 ? !result : result;
+}
+
+}  // namespace
+
+void uprobes_sync() {
+  sonde::proto::TraceService::Client* client = trace_service_client();
+  if (client == nullptr) return;
+  auto request = client->uprobeSitesRequest();
+  request.params().setGeneration(known_generation);
+  auto reply = request.send();
+  if (!reply.ok()) return;
+  auto answer = reply.value();
+  bool same_instance = answer.getInstance() == known_instance;
+  if (same_instance && answer.getUnchanged()) return;
+  auto list = answer.getSites();
+  if (!list.ok()) return;
+  auto listed = [&](uint32_t id) {
+    if (!same_instance) return false;
+    for (uint32_t i = 0; i < list.value().size(); ++i) {
+      if (list.value()[i].getProbe() == id) return true;
+    }
+    return false;
+  };
+  // Sites that went (all of them when another instance answers: its numbers are its own).
+  for (Site& site : sites) {
+    if (site.id == 0 || listed(site.id)) continue;
+    for (Process* p = first_process(); p != nullptr; p = p->next) forget_site(p, site.id);
+    site = Site{};
+  }
+  for (uint32_t i = 0; i < list.value().size(); ++i) {
+    auto entry = list.value()[i];
+    if (find_site(entry.getProbe()) != nullptr) continue;
+    Site* free = nullptr;
+    for (Site& site : sites) {
+      if (site.id == 0) {
+        free = &site;
+        break;
+      }
+    }
+    if (free == nullptr) break;
+    *free = Site{};
+    free->id = entry.getProbe();
+    free->offset = entry.getOffset();
+    free->is_return = entry.getIsReturn();
+    free->pid = entry.getPid();
+    auto path = entry.getPath();
+    if (path.ok() && path.value().size > 0 && path.value().chars[0] == '/') {
+      auto found = resolve_path(first_process(), path.value().chars, kFollowLast);
+      if (found.ok() && found.value().inode != nullptr && found.value().inode->is_regular()) {
+        free->inode = found.value().inode->number;
+      }
+    }
+    for (Process* p = first_process(); p != nullptr; p = p->next) arm_site(p, *free);
+  }
+  known_generation = answer.getGeneration();
+  known_instance = answer.getInstance();
+}
+
+void uprobes_mapped(Process* process) {
+  if (process->memory == nullptr) return;
+  if (ProcessUprobes* state = process->uprobes) {
+    // Probes whose page no longer maps a probed file executable are forgotten.
+    for (ArmedProbe& probe : state->probes) {
+      if (probe.address == 0) continue;
+      const mm::Area* area = process->memory->find_area(probe.address);
+      if (area == nullptr || area->file == 0 || (area->prot & mm::kProtExec) == 0) {
+        disarm(*state, probe);
+      }
+    }
+  }
+  for (const Site& site : sites) arm_site(process, site);
+}
+
+void uprobes_exec(Process* process) {
+  drop_state(process);
+  for (const Site& site : sites) arm_site(process, site);
+}
+
+void uprobes_fork(Process* parent, Process* child) {
+  ProcessUprobes* from = parent->uprobes;
+  if (from == nullptr || child->memory == nullptr || child->fault_cap == 0) return;
+  ProcessUprobes* to = state_of(child);
+  if (to == nullptr) return;
+  // The copied pages have the parent's int3s: the original bytes go back, then the child's
+  // own breakpoints go in as in any process that maps the files. Its uprobe page is a copy
+  // of the parent's, pending returns included: they come back through its trampoline.
+  mm::AddressSpace& memory = *child->memory;
+  for (const ArmedProbe& probe : from->probes) {
+    if (probe.address == 0) continue;
+    mm::Page* page = memory.find_page(probe.address & ~(kPage - 1));
+    if (page == nullptr || page->foreign != 0) continue;
+    reinterpret_cast<uint8_t*>(page->frame.server_address)[probe.address & (kPage - 1)] =
+        probe.first_byte;
+  }
+  to->page = from->page;
+  if (from->trampoline_armed &&
+      insert(child, *to, to->page, kEntryNopLength, 0, 0, to->trampoline_object).ok()) {
+    to->trampoline_armed = true;
+  }
+  for (const Site& site : sites) arm_site(child, site);
+}
+
+void uprobes_exit(Process* process) { drop_state(process); }
+
+bool uprobes_hit(Process* process, abi::UserRegisters& registers, uint64_t address) {
+  ProcessUprobes* state = process->uprobes;
+  if (state == nullptr) return false;
+  mm::AddressSpace& memory = *process->memory;
+  if (state->trampoline_armed && address == state->page) {
+    // A return: the trampoline pops the shadow stack itself after this hit.
+    uint64_t depth = 0;
+    uint64_t data = state->page + kPage;
+    if (!memory.copy_in(&depth, data, 8).ok() || depth == 0 || depth > kShadowEntries) return false;
+    uint64_t entry[2] = {};
+    if (!memory.copy_in(entry, data + 8 + 16 * (depth - 1), 16).ok()) return false;
+    for (const ArmedProbe& probe : state->probes) {
+      if (probe.address != entry[1]) continue;
+      uint32_t ids[kSitesPerProbe];
+      uint32_t count = 0;
+      for (uint32_t i = 0; i < probe.site_count; ++i) {
+        const Site* site = find_site(probe.sites[i]);
+        if (site != nullptr && site->is_return) ids[count++] = site->id;
+      }
+      abi::UserRegisters at_return = registers;
+      at_return.rip = entry[0];
+      publish_and_hit(process, ids, count, at_return, true, probe.address);
+      break;
+    }
+    return false;
+  }
+  ArmedProbe* probe = nullptr;
+  for (ArmedProbe& candidate : state->probes) {
+    if (candidate.address != 0 && candidate.address == address) probe = &candidate;
+  }
+  if (probe == nullptr) return false;
+  uint32_t ids[kSitesPerProbe];
+  uint32_t count = 0;
+  for (uint32_t i = 0; i < probe->site_count; ++i) {
+    const Site* site = find_site(probe->sites[i]);
+    if (site != nullptr && !site->is_return) ids[count++] = site->id;
+  }
+  publish_and_hit(process, ids, count, registers, false, 0);
+  if (has_return_site(*probe) && state->trampoline_armed) {
+    // The return address goes on the shadow stack; the function returns to the trampoline.
+    uint64_t data = state->page + kPage;
+    uint64_t depth = 0, return_address = 0;
+    if (memory.copy_in(&depth, data, 8).ok() && depth < kShadowEntries &&
+        memory.copy_in(&return_address, registers.rsp, 8).ok()) {
+      uint64_t entry[2] = {return_address, probe->address};
+      uint64_t next = depth + 1;
+      if (memory.copy_out(data + 8 + 16 * depth, entry, 16).ok() &&
+          memory.copy_out(registers.rsp, &state->page, 8).ok()) {
+        (void)memory.copy_out(data, &next, 8);
+      }
+    }
+    // GAP: past kShadowEntries pending returns the return is missed (Linux's maxactive).
+  }
+  uint64_t next = address + probe->length;
+  switch (probe->action) {
+    case Action::kStep: return false;  // the kernel runs the copy out of line
+    case Action::kJump: registers.rip = probe->target; return true;
+    case Action::kBranch:
+      registers.rip = condition_holds(probe->condition, registers.rflags) ? probe->target : next;
+      return true;
+    case Action::kCall:
+      if (!memory.copy_out(registers.rsp - 8, &next, 8).ok()) return false;
+      registers.rsp -= 8;
+      registers.rip = probe->target;
+      return true;
+  }
+  return false;
+}
+
+}  // namespace posix

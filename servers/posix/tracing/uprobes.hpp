@@ -1,0 +1,40 @@
+// SPDX-License-Identifier: MIT
+// Uprobes in Linux processes. The trace server owns the sites (a file and an offset); the POSIX
+// server, pager of every process, arms them: in each process that maps the file executable it
+// puts a breakpoint (a Breakpoint object bound to the process's VSpace, hits to the process's
+// fault endpoint), an out-of-line copy of the probed instruction in the process's uprobe page
+// (the trace server decodes it: TraceService.uprobePrepare), and for return probes a trampoline
+// and shadow stack there. Hits come here as breakpoint faults and go on to the trace server
+// (uprobeHit); a dead trace server only means the programs do not run: the instruction still
+// runs out of line and pending returns still reach their callers (the trampoline pops the
+// shadow stack itself).
+#pragma once
+
+#include <stdint.h>
+
+#include "sonde/abi/ipc.hpp"
+
+namespace posix {
+
+struct Process;
+
+// Asks the trace server for its sites if they may have changed (after perf_event_open, its
+// ioctls, closes, tracefs writes) and arms or disarms them in every process.
+void uprobes_sync();
+// The process's areas changed (exec loaded an image, mmap or mprotect made file pages
+// executable): arms the sites that apply, forgets probes whose pages went.
+void uprobes_mapped(Process* process);
+// exec: the old address space (and every breakpoint in it) is gone; the new one gets the sites.
+void uprobes_exec(Process* process);
+// fork: the child's copy of memory has the parent's int3s; the child gets its own breakpoints
+// on them before its thread runs (else it would take the int3s as SIGTRAP).
+void uprobes_fork(Process* parent, Process* child);
+// exit: the breakpoints go.
+void uprobes_exit(Process* process);
+
+// A breakpoint fault of `process` at `address`. True when the thread goes on with `registers`
+// (SetRegisters: an emulated branch or call); false for Resume (the kernel runs the copy out
+// of line, or the trampoline's NOP).
+bool uprobes_hit(Process* process, sonde::abi::UserRegisters& registers, uint64_t address);
+
+}  // namespace posix
