@@ -271,7 +271,8 @@ TEST(XolTest, ConditionalJumpsAreEmulatedWithTheirCondition) {
 void expect_refused(std::initializer_list<uint8_t> bytes, int code) {
   auto result = plan(bytes);
   ASSERT_FALSE(result.ok());
-  EXPECT_EQ(result.error().code, code);
+  EXPECT_EQ(result.error().code, code) << "first byte " << std::hex << int{*bytes.begin()} << ": "
+                                       << result.error().message;
   EXPECT_NE(result.error().message, nullptr);
 }
 
@@ -291,7 +292,7 @@ TEST(XolTest, UnsteppableInstructionsAreRefused) {
   expect_refused({0xcb}, rt::kENOTSUPP);                                // lret
   expect_refused({0xe3, 0x10}, rt::kENOTSUPP);                          // jrcxz
   expect_refused({0xe2, 0x10}, rt::kENOTSUPP);                          // loop
-  expect_refused({0x66, 0xe9, 0x10, 0x00}, rt::kENOTSUPP);              // jmp rel16
+  expect_refused({0x66, 0xe9, 0x10, 0x00, 0x00, 0x00}, rt::kENOTSUPP);  // data16 jmp
   // vmovaps 0x0(%rip),%xmm0: rip-relative VEX is not rewritten.
   expect_refused({0xc5, 0xf8, 0x28, 0x05, 0x00, 0x00, 0x00, 0x00}, rt::kENOTSUPP);
   // mov 0x0(%eip),%eax: a 32-bit rip-relative address.

@@ -110,8 +110,13 @@ bool is_conditional_jump(const ZydisDecodedInstruction& instruction) {
 rt::Result<XolPlan> plan_relative_branch(const Decoded& decoded, const ZydisDecodedOperand& operand,
                                          uint64_t address) {
   const ZydisDecodedInstruction& instruction = decoded.instruction;
-  // With an operand-size prefix, Intel and AMD disagree on what rel16 does to rip.
-  if (instruction.operand_width != 64) {
+  // With an operand-size prefix Intel ignores, AMD truncates rip to 16 bits (Zydis decodes as
+  // Intel): which one runs the program is not known here.
+  bool operand_size_prefix = instruction.operand_width != 64;
+  for (uint8_t i = 0; i < instruction.raw.prefix_count; ++i) {
+    operand_size_prefix = operand_size_prefix || instruction.raw.prefixes[i].value == 0x66;
+  }
+  if (operand_size_prefix) {
     return err(kENOTSUPP, "uprobe: cannot probe a relative branch with an operand-size prefix");
   }
   XolPlan plan;
