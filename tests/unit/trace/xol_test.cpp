@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "sonde/abi/ipc.hpp"
+#include "xol_avoiding.hpp"
 
 namespace trace {
 namespace {
@@ -20,8 +21,10 @@ constexpr uint64_t kAddress = 0x401000;
 int user_register_word(size_t offset) { return static_cast<int>(offset / sizeof(uint64_t)); }
 using sonde::abi::UserRegisters;
 
-rt::Result<XolPlan> plan(std::initializer_list<uint8_t> bytes, uint64_t address = kAddress) {
+rt::Result<XolPlan> plan(std::initializer_list<uint8_t> bytes, uint64_t address = kAddress,
+                         uint16_t avoided = 0) {
   std::vector<uint8_t> copy(bytes);
+  if (avoided != 0) return plan_out_of_line_avoiding(copy.data(), copy.size(), address, avoided);
   return plan_out_of_line(copy.data(), copy.size(), address);
 }
 
@@ -34,8 +37,8 @@ Redecoded decode(const uint8_t* bytes, size_t length) {
   ZydisDecoder decoder;
   ZydisDecoderInit(&decoder, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
   Redecoded decoded;
-  decoded.ok = ZYAN_SUCCESS(ZydisDecoderDecodeFull(&decoder, bytes, length, &decoded.instruction,
-                                                   decoded.operands));
+  decoded.ok = ZYAN_SUCCESS(
+      ZydisDecoderDecodeFull(&decoder, bytes, length, &decoded.instruction, decoded.operands));
   return decoded;
 }
 
@@ -87,8 +90,8 @@ TEST(XolTest, FunctionEntryInstructionsAreSteppedUnchanged) {
 }
 
 TEST(XolTest, LooksAtFifteenBytesAtMost) {
-  auto result = plan({0x90, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc,
-                      0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc});
+  auto result = plan({0x90, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc,
+                      0xcc, 0xcc, 0xcc, 0xcc, 0xcc});
   ASSERT_TRUE(result.ok());
   EXPECT_EQ(result->length, 1);
   EXPECT_EQ(result->slot_length, 1);
@@ -102,9 +105,10 @@ struct RipRelative {
   Redecoded rewritten;
   ZydisRegister base = ZYDIS_REGISTER_NONE;
 };
-RipRelative expect_rewritten(std::initializer_list<uint8_t> bytes, int64_t displacement) {
+RipRelative expect_rewritten(std::initializer_list<uint8_t> bytes, int64_t displacement,
+                             uint16_t avoided = 0) {
   RipRelative checked;
-  auto result = plan(bytes);
+  auto result = plan(bytes, kAddress, avoided);
   EXPECT_TRUE(result.ok()) << result.error().message;
   if (!result.ok()) return checked;
   checked.plan = *result;
@@ -116,7 +120,8 @@ RipRelative expect_rewritten(std::initializer_list<uint8_t> bytes, int64_t displ
   EXPECT_TRUE(checked.rewritten.ok);
   EXPECT_EQ(checked.rewritten.instruction.length, checked.plan.slot_length);
   EXPECT_EQ(checked.rewritten.instruction.mnemonic, checked.original.instruction.mnemonic);
-  EXPECT_EQ(checked.rewritten.instruction.operand_count, checked.original.instruction.operand_count);
+  EXPECT_EQ(checked.rewritten.instruction.operand_count,
+            checked.original.instruction.operand_count);
   int memory_operands = 0;
   for (uint8_t i = 0; i < checked.rewritten.instruction.operand_count; ++i) {
     const ZydisDecodedOperand& before = checked.original.operands[i];
@@ -231,6 +236,50 @@ TEST(XolTest, PushRipRelativeAvoidsRsp) {
   EXPECT_NE(checked.base, ZYDIS_REGISTER_RSP);
 }
 
+// Registers rax..rdi kept from the fix-up choice: a register from r8 must be used.
+constexpr uint16_t kFirstEight = 0x00ff;
+
+TEST(XolTest, RexIsInsertedForAFixupRegisterFromR8) {
+  // mov 0x10(%rip),%eax becomes 41 8b 80 10 00 00 00: mov 0x10(%r8),%eax.
+  auto mov = expect_rewritten({0x8b, 0x05, 0x10, 0x00, 0x00, 0x00}, 0x10, kFirstEight);
+  EXPECT_EQ(mov.base, ZYDIS_REGISTER_R8);
+  EXPECT_EQ(mov.plan.length, 6);
+  EXPECT_EQ(std::vector<uint8_t>(mov.plan.slot, mov.plan.slot + mov.plan.slot_length),
+            (std::vector<uint8_t>{0x41, 0x8b, 0x80, 0x10, 0x00, 0x00, 0x00}));
+  EXPECT_EQ(mov.rewritten.operands[0].reg.value, ZYDIS_REGISTER_EAX);
+  // After a mandatory prefix and before 0F: movapd 0x8(%rip),%xmm1.
+  auto movapd = expect_rewritten({0x66, 0x0f, 0x28, 0x0d, 0x08, 0x00, 0x00, 0x00}, 8, kFirstEight);
+  EXPECT_EQ(movapd.plan.slot[0], 0x66);
+  EXPECT_EQ(movapd.plan.slot[1], 0x41);
+  EXPECT_EQ(movapd.rewritten.operands[0].reg.value, ZYDIS_REGISTER_XMM1);
+  // An existing REX gets REX.B: mov 0x40(%rip),%rcx.
+  auto rex = expect_rewritten({0x48, 0x8b, 0x0d, 0x40, 0x00, 0x00, 0x00}, 0x40, kFirstEight);
+  EXPECT_EQ(rex.plan.slot_length, 7);
+  EXPECT_EQ(rex.plan.slot[0], 0x49);
+  EXPECT_EQ(rex.rewritten.operands[0].reg.value, ZYDIS_REGISTER_RCX);
+  // r12 would need a SIB byte, like rsp: never chosen.
+  auto no_r12 = expect_rewritten({0x8b, 0x05, 0x10, 0x00, 0x00, 0x00}, 0x10, 0x0fff & ~(1 << 12));
+  EXPECT_EQ(no_r12.base, ZYDIS_REGISTER_R13);
+}
+
+TEST(XolTest, NoRexIsInsertedBesideAHighByteRegister) {
+  // mov %ah,0x4(%rip): a REX would make ah spl.
+  auto result = plan({0x88, 0x25, 0x04, 0x00, 0x00, 0x00}, kAddress, kFirstEight);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.error().code, rt::kENOTSUPP);
+}
+
+TEST(XolTest, NoRexIsInsertedIntoAFifteenByteInstruction) {
+  // movl $0x0,0x10(%rip) behind five redundant segment prefixes: fifteen bytes.
+  const std::initializer_list<uint8_t> bytes = {0x2e, 0x2e, 0x2e, 0x2e, 0x2e, 0xc7, 0x05, 0x10,
+                                                0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00};
+  ASSERT_EQ(bytes.size(), kMaxInstructionLength);
+  EXPECT_TRUE(plan(bytes).ok());
+  auto result = plan(bytes, kAddress, kFirstEight);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.error().code, rt::kENOTSUPP);
+}
+
 void expect_emulated(std::initializer_list<uint8_t> bytes, XolAction action, uint64_t target,
                      uint64_t address = kAddress) {
   auto result = plan(bytes, address);
@@ -247,8 +296,7 @@ TEST(XolTest, RelativeJumpsAndCallsAreEmulated) {
   expect_emulated({0xe9, 0x00, 0x01, 0x00, 0x00}, XolAction::kJump, kAddress + 5 + 0x100);
   expect_emulated({0xe9, 0xfb, 0xff, 0xff, 0xff}, XolAction::kJump, kAddress);  // jmp rel32 -5
   expect_emulated({0xe8, 0x10, 0x00, 0x00, 0x00}, XolAction::kCall, kAddress + 5 + 0x10);
-  expect_emulated({0xe8, 0x00, 0x00, 0x00, 0x80}, XolAction::kCall,
-                  kAddress + 5 - 0x80000000ull);
+  expect_emulated({0xe8, 0x00, 0x00, 0x00, 0x80}, XolAction::kCall, kAddress + 5 - 0x80000000ull);
 }
 
 TEST(XolTest, ConditionalJumpsAreEmulatedWithTheirCondition) {
@@ -271,22 +319,22 @@ TEST(XolTest, ConditionalJumpsAreEmulatedWithTheirCondition) {
 void expect_refused(std::initializer_list<uint8_t> bytes, int code) {
   auto result = plan(bytes);
   ASSERT_FALSE(result.ok());
-  EXPECT_EQ(result.error().code, code) << "first byte " << std::hex << int{*bytes.begin()} << ": "
-                                       << result.error().message;
+  EXPECT_EQ(result.error().code, code)
+      << "first byte " << std::hex << int{*bytes.begin()} << ": " << result.error().message;
   EXPECT_NE(result.error().message, nullptr);
 }
 
 TEST(XolTest, UnsteppableInstructionsAreRefused) {
-  expect_refused({0xcc}, rt::kENOTSUPP);                    // int3
-  expect_refused({0xcd, 0x80}, rt::kENOTSUPP);              // int $0x80
-  expect_refused({0x0f, 0x05}, rt::kENOTSUPP);              // syscall
-  expect_refused({0x0f, 0x34}, rt::kENOTSUPP);              // sysenter
-  expect_refused({0x48, 0x0f, 0x07}, rt::kENOTSUPP);        // sysretq
-  expect_refused({0x48, 0xcf}, rt::kENOTSUPP);              // iretq
-  expect_refused({0x0f, 0x0b}, rt::kENOTSUPP);              // ud2
-  expect_refused({0xf4}, rt::kENOTSUPP);                    // hlt: privileged
-  expect_refused({0x0f, 0x01, 0xf8}, rt::kENOTSUPP);        // swapgs: privileged
-  expect_refused({0xff, 0xd0}, rt::kENOTSUPP);              // call *%rax pushes rip
+  expect_refused({0xcc}, rt::kENOTSUPP);                                // int3
+  expect_refused({0xcd, 0x80}, rt::kENOTSUPP);                          // int $0x80
+  expect_refused({0x0f, 0x05}, rt::kENOTSUPP);                          // syscall
+  expect_refused({0x0f, 0x34}, rt::kENOTSUPP);                          // sysenter
+  expect_refused({0x48, 0x0f, 0x07}, rt::kENOTSUPP);                    // sysretq
+  expect_refused({0x48, 0xcf}, rt::kENOTSUPP);                          // iretq
+  expect_refused({0x0f, 0x0b}, rt::kENOTSUPP);                          // ud2
+  expect_refused({0xf4}, rt::kENOTSUPP);                                // hlt: privileged
+  expect_refused({0x0f, 0x01, 0xf8}, rt::kENOTSUPP);                    // swapgs: privileged
+  expect_refused({0xff, 0xd0}, rt::kENOTSUPP);                          // call *%rax pushes rip
   expect_refused({0xff, 0x15, 0x00, 0x00, 0x00, 0x00}, rt::kENOTSUPP);  // call *0(%rip)
   expect_refused({0xff, 0x2d, 0x00, 0x00, 0x00, 0x00}, rt::kENOTSUPP);  // ljmp *0(%rip)
   expect_refused({0xcb}, rt::kENOTSUPP);                                // lret

@@ -7,6 +7,7 @@
 #include <Zydis/Utils.h>
 
 #include "sonde/abi/ipc.hpp"
+#include "xol_avoiding.hpp"
 
 namespace trace {
 namespace {
@@ -68,15 +69,12 @@ rt::Result<void> refuse_unsteppable(const Decoded& decoded) {
       return err(kENOTSUPP, "uprobe: cannot probe a system call instruction");
     case ZYDIS_MNEMONIC_IRET:
     case ZYDIS_MNEMONIC_IRETD:
-    case ZYDIS_MNEMONIC_IRETQ:
-      return err(kENOTSUPP, "uprobe: cannot probe iret");
+    case ZYDIS_MNEMONIC_IRETQ: return err(kENOTSUPP, "uprobe: cannot probe iret");
     // A probe on an instruction whose only effect is #UD fires at most once: refused, as Linux.
     case ZYDIS_MNEMONIC_UD0:
     case ZYDIS_MNEMONIC_UD1:
-    case ZYDIS_MNEMONIC_UD2:
-      return err(kENOTSUPP, "uprobe: cannot probe ud0, ud1 or ud2");
-    default:
-      break;
+    case ZYDIS_MNEMONIC_UD2: return err(kENOTSUPP, "uprobe: cannot probe ud0, ud1 or ud2");
+    default: break;
   }
   if (instruction.attributes & ZYDIS_ATTRIB_IS_PRIVILEGED) {
     return err(kENOTSUPP, "uprobe: cannot probe a privileged instruction");
@@ -102,7 +100,8 @@ const ZydisDecodedOperand* relative_branch_operand(const Decoded& decoded) {
 
 bool is_conditional_jump(const ZydisDecodedInstruction& instruction) {
   if (instruction.encoding != ZYDIS_INSTRUCTION_ENCODING_LEGACY) return false;
-  if (instruction.opcode_map == ZYDIS_OPCODE_MAP_DEFAULT) return (instruction.opcode & 0xF0) == 0x70;
+  if (instruction.opcode_map == ZYDIS_OPCODE_MAP_DEFAULT)
+    return (instruction.opcode & 0xF0) == 0x70;
   if (instruction.opcode_map == ZYDIS_OPCODE_MAP_0F) return (instruction.opcode & 0xF0) == 0x80;
   return false;
 }
@@ -154,21 +153,17 @@ bool is_high_byte_register(ZydisRegister reg) {
 // Bytes of the opcode itself, between the prefixes and ModRM.
 int opcode_length(ZydisOpcodeMap map) {
   switch (map) {
-    case ZYDIS_OPCODE_MAP_DEFAULT:
-      return 1;
-    case ZYDIS_OPCODE_MAP_0F:
-      return 2;
+    case ZYDIS_OPCODE_MAP_DEFAULT: return 1;
+    case ZYDIS_OPCODE_MAP_0F: return 2;
     case ZYDIS_OPCODE_MAP_0F38:
-    case ZYDIS_OPCODE_MAP_0F3A:
-      return 3;
-    default:
-      return -1;
+    case ZYDIS_OPCODE_MAP_0F3A: return 3;
+    default: return -1;
   }
 }
 
 // [rip+disp32] becomes [reg+disp32] with reg holding what rip would: the address after the
 // original instruction. reg must be one the instruction does not use, visibly or not.
-rt::Result<void> rewrite_rip_relative(const Decoded& decoded, XolPlan& plan) {
+rt::Result<void> rewrite_rip_relative(const Decoded& decoded, uint16_t avoided, XolPlan& plan) {
   const ZydisDecodedInstruction& instruction = decoded.instruction;
   if (instruction.encoding != ZYDIS_INSTRUCTION_ENCODING_LEGACY) {
     // GAP: rip-relative VEX, EVEX, XOP and 3DNow! instructions are not rewritten.
@@ -189,6 +184,7 @@ rt::Result<void> rewrite_rip_relative(const Decoded& decoded, XolPlan& plan) {
   bool used[kGeneralRegisterCount] = {};
   bool uses_high_byte = false;
   used[kRsp] = used[kR12] = true;
+  for (int i = 0; i < kGeneralRegisterCount; ++i) used[i] = used[i] || ((avoided >> i) & 1);
   for (uint8_t i = 0; i < instruction.operand_count; ++i) {
     const ZydisDecodedOperand& operand = decoded.operands[i];
     ZydisRegister registers[2] = {ZYDIS_REGISTER_NONE, ZYDIS_REGISTER_NONE};
@@ -221,8 +217,8 @@ rt::Result<void> rewrite_rip_relative(const Decoded& decoded, XolPlan& plan) {
   int modrm_offset = instruction.raw.modrm.offset;
   uint8_t* slot = plan.slot;
   if (has_rex) {
-    slot[instruction.raw.rex.offset] = static_cast<uint8_t>((slot[instruction.raw.rex.offset] & ~1) |
-                                                            (chosen >> 3));
+    slot[instruction.raw.rex.offset] =
+        static_cast<uint8_t>((slot[instruction.raw.rex.offset] & ~1) | (chosen >> 3));
   } else if (chosen >= 8) {
     for (int i = plan.slot_length; i > opcode_offset; --i) slot[i] = slot[i - 1];
     slot[opcode_offset] = 0x41;  // REX.B
@@ -235,7 +231,7 @@ rt::Result<void> rewrite_rip_relative(const Decoded& decoded, XolPlan& plan) {
   return {};
 }
 
-rt::Result<XolPlan> plan_step(const uint8_t* bytes, const Decoded& decoded) {
+rt::Result<XolPlan> plan_step(const uint8_t* bytes, const Decoded& decoded, uint16_t avoided) {
   const ZydisDecodedInstruction& instruction = decoded.instruction;
   bool rip_relative = false;
   for (uint8_t i = 0; i < instruction.operand_count; ++i) {
@@ -258,21 +254,26 @@ rt::Result<XolPlan> plan_step(const uint8_t* bytes, const Decoded& decoded) {
   plan.length = instruction.length;
   plan.slot_length = instruction.length;
   for (uint8_t i = 0; i < instruction.length; ++i) plan.slot[i] = bytes[i];
-  if (rip_relative) TRY(rewrite_rip_relative(decoded, plan));
+  if (rip_relative) TRY(rewrite_rip_relative(decoded, avoided, plan));
   return plan;
 }
 
 }  // namespace
 
 rt::Result<XolPlan> plan_out_of_line(const uint8_t* bytes, size_t available, uint64_t address) {
+  return plan_out_of_line_avoiding(bytes, available, address, 0);
+}
+
+rt::Result<XolPlan> plan_out_of_line_avoiding(const uint8_t* bytes, size_t available,
+                                              uint64_t address, uint16_t avoided) {
   ZydisDecoder decoder;
   if (ZYAN_FAILED(ZydisDecoderInit(&decoder, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64))) {
     return err(kEINVAL, "uprobe: the x86 decoder did not start");
   }
   Decoded decoded;
   const size_t length = available < kMaxInstructionLength ? available : kMaxInstructionLength;
-  const ZyanStatus status = ZydisDecoderDecodeFull(&decoder, bytes, length, &decoded.instruction,
-                                                   decoded.operands);
+  const ZyanStatus status =
+      ZydisDecoderDecodeFull(&decoder, bytes, length, &decoded.instruction, decoded.operands);
   if (status == ZYDIS_STATUS_NO_MORE_DATA) {
     return err(kEINVAL, "uprobe: the instruction continues past the bytes read");
   }
@@ -282,7 +283,7 @@ rt::Result<XolPlan> plan_out_of_line(const uint8_t* bytes, size_t available, uin
   if (const ZydisDecodedOperand* operand = relative_branch_operand(decoded)) {
     return plan_relative_branch(decoded, *operand, address);
   }
-  return plan_step(bytes, decoded);
+  return plan_step(bytes, decoded, avoided);
 }
 
 bool branch_taken(uint8_t condition, uint64_t rflags) {

@@ -19,7 +19,7 @@ enum class XolAction : uint8_t {
 
 struct XolPlan {
   XolAction action = XolAction::kStep;
-  uint8_t length = 0;  // the original instruction's length
+  uint8_t length = 0;     // the original instruction's length
   uint8_t slot[16] = {};  // kStep: the bytes to run out of line (rip-relative operand rewritten)
   uint8_t slot_length = 0;
   // kStep with a rip-relative operand: the index in sonde's UserRegisters (sonde/abi/ipc.hpp) of
