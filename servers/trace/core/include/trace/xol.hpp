@@ -1,0 +1,48 @@
+// SPDX-License-Identifier: MIT
+// Execute out of line (XOL): how a uprobe runs the user instruction its breakpoint replaced.
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rt/result.hpp"
+
+namespace trace {
+
+// How a probed user instruction is executed after a uprobe hit.
+enum class XolAction : uint8_t {
+  kStep,    // copy `slot` to the out-of-line slot; the kernel single-steps it
+  kJump,    // emulate: rip = target (jmp rel8/rel32)
+  kBranch,  // emulate: rip = branch_taken(condition, rflags) ? target : address + length (jcc)
+  kCall,    // emulate: push address + length, rip = target (call rel32)
+};
+
+struct XolPlan {
+  XolAction action = XolAction::kStep;
+  uint8_t length = 0;     // the original instruction's length
+  uint8_t slot[16] = {};  // kStep: the bytes to run out of line (rip-relative operand rewritten)
+  uint8_t slot_length = 0;
+  // kStep with a rip-relative operand: the index in sonde's UserRegisters (sonde/abi/ipc.hpp) of
+  // the register the kernel sets to address + length for the step and restores afterwards;
+  // -1 when there is none.
+  int8_t fixup_register = -1;
+  uint64_t target = 0;    // kJump/kBranch/kCall: absolute destination
+  uint8_t condition = 0;  // kBranch: the x86 condition code (low nibble of 0x7X / 0x0F 0x8X)
+};
+
+// The longest x86 instruction.
+inline constexpr size_t kMaxInstructionLength = 15;
+
+// Decodes the instruction at `address` (`available` bytes read from the traced process; more
+// than kMaxInstructionLength are not looked at) and plans how it runs after a uprobe hit.
+// EINVAL for bytes that are no instruction or end before it does; ENOTSUPP, with a message
+// saying why, for instructions that cannot run out of line: traps and system calls (int3, int,
+// into, ud2, syscall, sysenter, sysret, iret), privileged and far ones, those reading rip other
+// than relative jmp/jcc/call and rip-relative memory operands (call through a register or memory,
+// jrcxz, loop, xbegin), and rip-relative VEX/EVEX/XOP-encoded instructions.
+rt::Result<XolPlan> plan_out_of_line(const uint8_t* bytes, size_t available, uint64_t address);
+
+// True when a kBranch's condition holds for these flags (CF, PF, ZF, SF, OF as jcc reads them).
+bool branch_taken(uint8_t condition, uint64_t rflags);
+
+}  // namespace trace
