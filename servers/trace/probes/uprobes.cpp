@@ -15,9 +15,9 @@ namespace {
 
 // The traced process's memory, through the helpers' bpf_probe_read_user path (its page map
 // in the POSIX server): what a uprobe event's fetch arguments read.
-class UserMemory final : public TracedMemory {
+class ProcessUserMemory final : public TracedMemory {
  public:
-  explicit UserMemory(TaskEnvironment& environment) : environment_(environment) {}
+  explicit ProcessUserMemory(TaskEnvironment& environment) : environment_(environment) {}
   bool read(void* destination, uint64_t address, size_t size) override {
     return size <= 0xffffffffu &&
            environment_.read_user(destination, address, static_cast<uint32_t>(size)) == 0;
@@ -166,7 +166,7 @@ void Uprobes::record(Site& site, const PtRegs& regs, uint64_t function, uint64_t
   CurrentTaskView task = read_current_task();
   alignas(8) static uint8_t buffer[8192];
   FetchContext context{function, return_address, task.comm};
-  UserMemory user(environment_);
+  ProcessUserMemory user(environment_);
   const auto& probe = *static_cast<const ProbeDefinition*>(event.probe);
   size_t size = build_probe_record(probe, static_cast<uint16_t>(event.id), task.pid, regs, context,
                                    user, buffer, sizeof buffer);
