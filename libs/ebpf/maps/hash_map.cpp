@@ -30,7 +30,8 @@ HashMap::HashMap(const MapAttributes& attributes, Element** buckets, uint32_t bu
 
 bool HashMap::preallocate() {
   if (attributes().map_flags & kMapNoPrealloc) return true;
-  size_t fit = kPreallocBytes / element_size_;
+  // Chunk header included, so the chunk is one 1 MiB block of a power-of-two heap.
+  size_t fit = (kPreallocBytes - sizeof(Chunk)) / element_size_;
   uint32_t elements = fit >= attributes().max_entries ? attributes().max_entries
                                                       : static_cast<uint32_t>(fit > 0 ? fit : 1);
   return grow(elements);
@@ -163,7 +164,7 @@ void HashMap::touch(Element* e) {
 
 HashMap::Element* HashMap::take_free_or_evict(long* error) {
   if (free_list_ == nullptr && allocated_ < attributes().max_entries) {
-    size_t per_chunk = kChunkBytes / element_size_;
+    size_t per_chunk = (kChunkBytes - sizeof(Chunk)) / element_size_;
     (void)grow(per_chunk > 0 ? static_cast<uint32_t>(per_chunk) : 1u);
   }
   if (free_list_ != nullptr) {
