@@ -13,12 +13,12 @@ size_t HashMap::element_bytes(const MapAttributes& a, uint32_t copies) {
 }
 
 HashMap::HashMap(const MapAttributes& attributes, Element** buckets, uint32_t bucket_count,
-                 uint8_t* pool, size_t element_size, uint32_t copies, bool lru,
+                 rt::Allocator* allocator, size_t element_size, uint32_t copies, bool lru,
                  Environment* cpu_source, uint64_t seed)
     : Map(attributes, copies),
       buckets_(buckets),
       bucket_count_(bucket_count),
-      pool_(pool),
+      allocator_(allocator),
       element_size_(element_size),
       key_stride_((attributes.key_size + 7u) & ~size_t{7}),
       value_stride_((attributes.value_size + 7u) & ~size_t{7}),
@@ -26,13 +26,49 @@ HashMap::HashMap(const MapAttributes& attributes, Element** buckets, uint32_t bu
       cpu_source_(cpu_source),
       seed_(seed) {
   for (uint32_t i = 0; i < bucket_count_; ++i) buckets_[i] = nullptr;
-  // Every element starts on the free list, in pool order.
-  for (uint32_t i = attributes.max_entries; i > 0; --i) {
-    auto* e = reinterpret_cast<Element*>(pool_ + (i - 1) * element_size_);
+}
+
+bool HashMap::preallocate() {
+  if (attributes().map_flags & kMapNoPrealloc) return true;
+  // Chunk header included, so the chunk is one 1 MiB block of a power-of-two heap.
+  size_t fit = (kPreallocBytes - sizeof(Chunk)) / element_size_;
+  uint32_t elements = fit >= attributes().max_entries ? attributes().max_entries
+                                                      : static_cast<uint32_t>(fit > 0 ? fit : 1);
+  return grow(elements);
+}
+
+bool HashMap::grow(uint32_t elements) {
+  uint32_t room = attributes().max_entries - allocated_;
+  if (elements > room) elements = room;
+  if (elements == 0) return false;
+  size_t bytes = sizeof(Chunk) + element_size_ * elements;
+  auto* chunk = static_cast<Chunk*>(allocator_->allocate(bytes, 8));
+  if (chunk == nullptr) return false;
+  chunk->next = chunks_;
+  chunk->bytes = bytes;
+  chunks_ = chunk;
+  storage_bytes_ += bytes;
+  allocated_ += elements;
+  // The chunk's elements join the free list in address order.
+  auto* first = reinterpret_cast<uint8_t*>(chunk + 1);
+  for (uint32_t i = elements; i > 0; --i) {
+    auto* e = reinterpret_cast<Element*>(first + (i - 1) * element_size_);
     e->used = false;
     e->next = free_list_;
     free_list_ = e;
   }
+  return true;
+}
+
+void HashMap::release_storage() {
+  while (chunks_ != nullptr) {
+    Chunk* chunk = chunks_;
+    chunks_ = chunk->next;
+    storage_bytes_ -= chunk->bytes;
+    allocator_->deallocate(chunk, chunk->bytes);
+  }
+  free_list_ = nullptr;
+  allocated_ = 0;
 }
 
 namespace {
@@ -126,14 +162,21 @@ void HashMap::touch(Element* e) {
   if (lru_tail_ == nullptr) lru_tail_ = e;
 }
 
-// A free element, or for LRU maps the least recently used one, evicted.
-HashMap::Element* HashMap::take_free_or_evict() {
+HashMap::Element* HashMap::take_free_or_evict(long* error) {
+  if (free_list_ == nullptr && allocated_ < attributes().max_entries) {
+    size_t per_chunk = (kChunkBytes - sizeof(Chunk)) / element_size_;
+    (void)grow(per_chunk > 0 ? static_cast<uint32_t>(per_chunk) : 1u);
+  }
   if (free_list_ != nullptr) {
     Element* e = free_list_;
     free_list_ = e->next;
     return e;
   }
-  if (!lru_ || lru_tail_ == nullptr) return nullptr;
+  // An LRU map short of memory for a new chunk evicts instead, as a full one does.
+  if (!lru_ || lru_tail_ == nullptr) {
+    *error = allocated_ < attributes().max_entries ? -rt::kENOMEM : -rt::kE2BIG;
+    return nullptr;
+  }
   Element* victim = lru_tail_;
   Element** link = nullptr;
   find(key_of(victim), victim->hash, &link);
@@ -171,14 +214,15 @@ long HashMap::update(const void* key, const void* value, uint64_t flags) {
     return 0;
   }
   if (flags == kUpdateExist) return -rt::kENOENT;
-  e = insert(key, hash);
-  if (e == nullptr) return -rt::kE2BIG;
+  long error = 0;
+  e = insert(key, hash, &error);
+  if (e == nullptr) return error;
   __builtin_memcpy(value_of(e, current_cpu()), value, attributes().value_size);
   return 0;
 }
 
-HashMap::Element* HashMap::insert(const void* key, uint32_t hash) {
-  Element* e = take_free_or_evict();
+HashMap::Element* HashMap::insert(const void* key, uint32_t hash, long* error) {
+  Element* e = take_free_or_evict(error);
   if (e == nullptr) return nullptr;
   e->used = true;
   e->hash = hash;
@@ -236,8 +280,9 @@ rt::Result<void> HashMap::syscall_update(const void* key, const void* value, uin
   Element* e = find(key, hash, nullptr);
   if (e != nullptr && flags == kUpdateNoExist) return rt::err(rt::kEEXIST);
   if (e == nullptr && flags == kUpdateExist) return rt::err(rt::kENOENT);
-  if (e == nullptr) e = insert(key, hash);
-  if (e == nullptr) return rt::err(rt::kE2BIG);
+  long error = 0;
+  if (e == nullptr) e = insert(key, hash, &error);
+  if (e == nullptr) return rt::err(static_cast<rt::Errno>(-error));
   const auto* in = static_cast<const uint8_t*>(value);
   for (uint32_t cpu = 0; cpu < value_copies(); ++cpu) {
     __builtin_memcpy(value_of(e, cpu), in + cpu * value_stride_, attributes().value_size);
@@ -337,8 +382,7 @@ long HashMap::for_each_element(ElementVisitor visit, void* state) {
 }
 
 size_t HashMap::memory_usage() const {
-  return sizeof(*this) + bucket_count_ * sizeof(Element*) +
-         element_size_ * attributes().max_entries;
+  return sizeof(*this) + bucket_count_ * sizeof(Element*) + storage_bytes_;
 }
 
 }  // namespace ebpf

@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: MIT
-// BPF_MAP_TYPE_HASH and its per-CPU and LRU variants: preallocated elements in chained
-// buckets, with Linux's update rules; LRU maps evict the least recently used key when full.
+// BPF_MAP_TYPE_HASH and its per-CPU and LRU variants: elements in chained buckets, with
+// Linux's update rules; LRU maps evict the least recently used key when full. Element storage
+// comes in chunks: up to kPreallocBytes at creation (none with BPF_F_NO_PREALLOC), the rest
+// as keys arrive (docs/TRACE.md "Hash map memory").
 #pragma once
 
 #include "ebpf/environment.hpp"
 #include "ebpf/map.hpp"
+#include "rt/allocator.hpp"
 
 namespace ebpf {
 
@@ -19,9 +22,26 @@ class HashMap final : public Map {
     // key_size bytes of key, padded to 8, then one value (padded to 8) per CPU copy.
   };
 
-  HashMap(const MapAttributes& attributes, Element** buckets, uint32_t bucket_count, uint8_t* pool,
-          size_t element_size, uint32_t copies, bool lru, Environment* cpu_source,
-          uint64_t seed = 0);
+  // A block of elements from the allocator; the elements follow the header.
+  struct Chunk {
+    Chunk* next;
+    size_t bytes;  // header included, as allocated
+  };
+
+  // What a map preallocates at creation at most (all of a smaller map), and how much each
+  // later chunk holds (at least one element).
+  static constexpr size_t kPreallocBytes = size_t{1} << 20;
+  static constexpr size_t kChunkBytes = size_t{64} << 10;
+
+  HashMap(const MapAttributes& attributes, Element** buckets, uint32_t bucket_count,
+          rt::Allocator* allocator, size_t element_size, uint32_t copies, bool lru,
+          Environment* cpu_source, uint64_t seed = 0);
+
+  // The creation-time chunk: every element when they fit kPreallocBytes, else that much
+  // (nothing for BPF_F_NO_PREALLOC). false when the allocator refuses.
+  [[nodiscard]] bool preallocate();
+  // Gives every chunk back to the allocator (destroy_map).
+  void release_storage();
 
   void* lookup(const void* key) override;
   void* lookup_percpu(const void* key, uint32_t cpu) override;
@@ -58,8 +78,11 @@ class HashMap final : public Map {
   uint32_t count() const { return count_; }
   Element** buckets() const { return buckets_; }
   uint32_t bucket_count() const { return bucket_count_; }
-  uint8_t* pool() const { return pool_; }
   size_t element_size() const { return element_size_; }
+  // Elements carved from chunks so far (at most max_entries).
+  uint32_t allocated() const { return allocated_; }
+  // Bytes of element chunks held.
+  size_t storage_bytes() const { return storage_bytes_; }
 
   // Bytes of one element for these attributes (header, key padded to 8, values).
   static size_t element_bytes(const MapAttributes& attributes, uint32_t copies);
@@ -73,8 +96,13 @@ class HashMap final : public Map {
   uint32_t current_cpu() const;
   void touch(Element* e);  // LRU: move to the head
   void unlink_lru(Element* e);
-  Element* take_free_or_evict();
-  Element* insert(const void* key, uint32_t hash);
+  // Adds a chunk of up to `elements` elements to the free list; false when the allocator
+  // refuses or the map has max_entries elements already.
+  bool grow(uint32_t elements);
+  // A free element, a new one from a new chunk, or for LRU maps the least recently used one,
+  // evicted; nullptr with *error E2BIG (full) or ENOMEM (no memory for a new chunk).
+  Element* take_free_or_evict(long* error);
+  Element* insert(const void* key, uint32_t hash, long* error);
   void release(
       Element* e);  // an element already unlinked from its bucket goes back to the free list
   [[nodiscard]] rt::Result<void> batch(const void* in_batch, void* out_batch, void* keys,
@@ -84,7 +112,7 @@ class HashMap final : public Map {
 
   Element** buckets_;
   uint32_t bucket_count_;  // power of two
-  uint8_t* pool_;
+  rt::Allocator* allocator_;
   size_t element_size_;
   size_t key_stride_;
   size_t value_stride_;
@@ -95,6 +123,9 @@ class HashMap final : public Map {
   Element* lru_tail_ = nullptr;
   Element* free_list_ = nullptr;
   uint32_t count_ = 0;
+  Chunk* chunks_ = nullptr;
+  uint32_t allocated_ = 0;
+  size_t storage_bytes_ = 0;
 };
 
 }  // namespace ebpf

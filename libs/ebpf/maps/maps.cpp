@@ -148,23 +148,26 @@ rt::Result<Map*> create_hash(const MapAttributes& a, rt::Allocator& allocator, u
   while (buckets < a.max_entries) buckets <<= 1;
   bool lru = a.type == MapType::kLruHash || a.type == MapType::kLruPercpuHash;
   size_t element = HashMap::element_bytes(a, copies);
-  uint64_t pool_bytes = uint64_t{element} * a.max_entries;
-  if (!fits(pool_bytes)) return no_memory();
+  if (!fits(uint64_t{element} * a.max_entries)) return no_memory();
   auto* bucket_array =
       static_cast<HashMap::Element**>(allocator.allocate(buckets * sizeof(void*), 8));
-  auto* pool = bucket_array ? static_cast<uint8_t*>(allocator.allocate(pool_bytes, 8)) : nullptr;
+  if (bucket_array == nullptr) return no_memory();
   // Seeded from the host's randomness as Linux seeds its hash, unless BPF_F_ZERO_SEED asks
   // for reproducible placement (or there is no environment to ask).
   uint64_t seed = 0;
   if (!(a.map_flags & kMapZeroSeed) && cpu_source != nullptr) {
     seed = (uint64_t{cpu_source->random_u32()} << 32) | cpu_source->random_u32();
   }
-  HashMap* map = pool ? construct<HashMap>(allocator, a, bucket_array, buckets, pool, element,
-                                           copies, lru, cpu_source, seed)
-                      : nullptr;
+  HashMap* map = construct<HashMap>(allocator, a, bucket_array, buckets, &allocator, element,
+                                    copies, lru, cpu_source, seed);
+  if (map != nullptr && !map->preallocate()) {
+    map->release_storage();
+    map->~HashMap();
+    allocator.deallocate(map, sizeof(HashMap));
+    map = nullptr;
+  }
   if (map == nullptr) {
-    if (pool) allocator.deallocate(pool, pool_bytes);
-    if (bucket_array) allocator.deallocate(bucket_array, buckets * sizeof(void*));
+    allocator.deallocate(bucket_array, buckets * sizeof(void*));
     return no_memory();
   }
   return static_cast<Map*>(map);
@@ -272,7 +275,7 @@ void destroy_map(Map* map, rt::Allocator& allocator) {
     case MapType::kLruHash:
     case MapType::kLruPercpuHash: {
       auto* hash = static_cast<HashMap*>(map);
-      allocator.deallocate(hash->pool(), hash->element_size() * hash->attributes().max_entries);
+      hash->release_storage();
       allocator.deallocate(hash->buckets(), hash->bucket_count() * sizeof(void*));
       hash->~HashMap();
       allocator.deallocate(hash, sizeof(HashMap));

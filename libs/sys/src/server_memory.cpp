@@ -63,14 +63,36 @@ class Heap final : public rt::Allocator {
       }
       return carve(size_t{1} << (cls + kMinShift), size_t{1} << (cls + kMinShift));
     }
-    // GAP: blocks above 1 MiB are never returned to the heap.
-    return carve((size + kPage - 1) & ~(kPage - 1), kPage);
+    // Blocks above 1 MiB: whole pages, from the large free list (first fit, the rest of a
+    // bigger block stays on it) or newly carved. GAP: neighbouring free blocks never merge.
+    size_t bytes = (size + kPage - 1) & ~(kPage - 1);
+    for (LargeFree** link = &large_free_; *link != nullptr; link = &(*link)->next) {
+      LargeFree* block = *link;
+      if (block->bytes < bytes) continue;
+      if (block->bytes - bytes >= kLargeMin) {
+        auto* rest = reinterpret_cast<LargeFree*>(reinterpret_cast<uint8_t*>(block) + bytes);
+        rest->next = block->next;
+        rest->bytes = block->bytes - bytes;
+        *link = rest;
+      } else {
+        *link = block->next;
+      }
+      memset(block, 0, size);
+      return block;
+    }
+    return carve(bytes, kPage);
   }
   void deallocate(void* pointer, size_t size) override {
     if (pointer == nullptr) return;
     if (size == 0) size = 1;
     unsigned cls = class_of(size);
-    if (cls >= kClasses) return;
+    if (cls >= kClasses) {
+      auto* block = static_cast<LargeFree*>(pointer);
+      block->next = large_free_;
+      block->bytes = (size + kPage - 1) & ~(kPage - 1);
+      large_free_ = block;
+      return;
+    }
     *static_cast<void**>(pointer) = free_[cls];
     free_[cls] = pointer;
   }
@@ -99,7 +121,14 @@ class Heap final : public rt::Allocator {
     top_ = end;
     return reinterpret_cast<void*>(start);
   }
+  // A freed block above 1 MiB (whole pages); a split leaves at least kLargeMin on the list.
+  struct LargeFree {
+    LargeFree* next;
+    size_t bytes;
+  };
+  static constexpr size_t kLargeMin = kPage;
   void* free_[kClasses] = {};
+  LargeFree* large_free_ = nullptr;
   uint32_t frames_[kMaxSharedHeapPages] = {};  // the Frame cap slot of each heap page
   uint64_t base_ = 0;
   uint64_t top_ = 0;

@@ -108,7 +108,28 @@ enum { TASK_COMM_LEN = 16 };
 // thread each), comm, real_parent and parent (the parent's task_struct; the first process's
 // is init_task, pid 0 "swapper/0", as Linux), group_leader (itself), mm (NULL once it exited),
 // flags (PF_FORKNOEXEC until execve, PF_EXITING once it exited), exit_code (its wait status
-// once a zombie), exit_signal (SIGCHLD) and start_time (ns since boot).
+// once a zombie), exit_signal (SIGCHLD), start_time (ns since boot) and nsproxy (the one
+// namespace set, init_nsproxy).
+// A namespace's identity (Linux's struct ns_common: inum is what /proc/PID/ns/* links show).
+struct ns_common {
+  void* stashed;
+  const void* ops;
+  unsigned int inum;
+  int count;
+};
+
+// Sonde has one mount namespace; every task's nsproxy points at it (mountsnoop reads
+// task->nsproxy->mnt_ns->ns.inum). Its inum is the one Linux's initial mount namespace
+// usually gets (4026531841).
+struct mnt_namespace {
+  struct ns_common ns;
+};
+
+struct nsproxy {
+  int count;
+  struct mnt_namespace* mnt_ns;
+};
+
 struct task_struct {
   unsigned int __state;
   unsigned int flags;
@@ -125,6 +146,7 @@ struct task_struct {
   struct task_struct* group_leader;
   u64 start_time;
   char comm[TASK_COMM_LEN];
+  struct nsproxy* nsproxy;
 };
 
 // What an execve is loading. GAP: exec_image does not build one yet (no probeable Linux-named
@@ -160,6 +182,65 @@ struct trace_event_raw_sys_exit {
   long id;
   long ret;
   char __data[];
+};
+
+// Records of the sched and signal tracepoints, as Linux 6.1's format files lay them out
+// (BTF only: CO-RE programs name them for their tracepoint contexts). GAP: the trace server
+// does not fire these tracepoints yet.
+struct trace_event_raw_sched_process_exec {
+  struct trace_entry ent;
+  u32 __data_loc_filename;
+  pid_t pid;
+  pid_t old_pid;
+  char __data[];
+};
+
+struct trace_event_raw_sched_process_template {
+  struct trace_entry ent;
+  char comm[16];
+  pid_t pid;
+  int prio;
+  char __data[];
+};
+
+struct trace_event_raw_sched_process_wait {
+  struct trace_entry ent;
+  char comm[16];
+  pid_t pid;
+  int prio;
+  char __data[];
+};
+
+struct trace_event_raw_sched_process_fork {
+  struct trace_entry ent;
+  char parent_comm[16];
+  pid_t parent_pid;
+  char child_comm[16];
+  pid_t child_pid;
+  char __data[];
+};
+
+#ifndef __cplusplus  // a field named errno: for the BTF's C translation unit only
+struct trace_event_raw_signal_generate {
+  struct trace_entry ent;
+  int sig;
+  int errno;
+  int code;
+  char comm[16];
+  pid_t pid;
+  int group;
+  int result;
+  char __data[];
+};
+#endif
+
+// Named so that bpf_core_type_exists(struct bpf_ringbuf) finds it, as on Linux 5.8 and later
+// (libbpf-tools' compat code then uses BPF_MAP_TYPE_RINGBUF, which the trace server has).
+// Only the name matters; these are not the fields of Sonde's ring buffers.
+struct bpf_ringbuf {
+  u64 mask;
+  unsigned long consumer_pos;
+  unsigned long producer_pos;
 };
 
 #ifdef __cplusplus

@@ -5,6 +5,9 @@
 #include <string.h>
 
 extern "C" {
+struct mnt_namespace init_mnt_ns = {
+    .ns = {.stashed = nullptr, .ops = nullptr, .inum = 4026531841u, .count = 1}};
+struct nsproxy init_nsproxy = {.count = 1, .mnt_ns = &init_mnt_ns};
 struct task_struct init_task = {
     .__state = 0,
     .flags = 0,
@@ -21,6 +24,7 @@ struct task_struct init_task = {
     .group_leader = &init_task,
     .start_time = 0,
     .comm = "swapper/0",
+    .nsproxy = &init_nsproxy,
 };
 }
 
@@ -54,6 +58,7 @@ void update_task_struct(Process& process) {
   task.exit_code = zombie ? process.wait_status : 0;
   task.exit_signal = kSigChld;
   task.start_time = process.start_ns;
+  task.nsproxy = &init_nsproxy;
   static_assert(sizeof(task.comm) == sizeof(process.comm));
   memcpy(task.comm, process.comm, sizeof(task.comm));
 }

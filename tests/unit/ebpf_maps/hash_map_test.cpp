@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <set>
+#include <vector>
 
 #include "ebpf/maps.hpp"
 #include "fake_environment.hpp"
@@ -160,6 +161,94 @@ TEST(HashMapKeys, LongKeysCompareEveryByte) {
   ASSERT_EQ(map->update(b, &vb, 0), 0);
   EXPECT_EQ(*static_cast<uint32_t*>(map->lookup(a)), 1u);
   EXPECT_EQ(*static_cast<uint32_t*>(map->lookup(b)), 2u);
+  destroy_map(map, allocator);
+  EXPECT_EQ(allocator.in_use(), 0u);
+}
+
+// execsnoop's `execs`: 10240 elements of 7.7 KiB (79 MiB preallocated on Linux). Sonde
+// preallocates at most HashMap::kPreallocBytes and takes the rest in chunks as keys arrive.
+TEST(HashMapStorage, LargeMapIsCreatedWithoutItsWholeSize) {
+  test_support::MallocAllocator allocator(size_t{8} << 20);
+  Map* map = create_map(hash_attributes(10240, 4, 7720), allocator, 1).value();
+  EXPECT_LT(allocator.in_use(), size_t{2} << 20);
+  EXPECT_LE(map->memory_usage(), allocator.in_use() + 64) << "memory_usage is what is held";
+  std::vector<uint8_t> value(7720, 0xab);
+  // Past the preallocated part: new chunks come as keys arrive.
+  for (uint32_t k = 0; k < 400; ++k) ASSERT_EQ(map->update(&k, value.data(), 0), 0) << k;
+  size_t held = allocator.in_use();
+  EXPECT_GT(held, size_t{3} << 20);
+  EXPECT_LT(held, size_t{4} << 20);
+  EXPECT_LE(map->memory_usage(), held + 64);
+  EXPECT_GE(map->memory_usage() + 64, held);
+  uint32_t key = 399;
+  auto* stored = static_cast<uint8_t*>(map->lookup(&key));
+  ASSERT_NE(stored, nullptr);
+  EXPECT_EQ(stored[7719], 0xab);
+  // Deleting and re-adding reuses elements: nothing more is taken.
+  for (uint32_t k = 0; k < 400; ++k) ASSERT_EQ(map->remove(&k), 0);
+  for (uint32_t k = 1000; k < 1400; ++k) ASSERT_EQ(map->update(&k, value.data(), 0), 0);
+  EXPECT_EQ(allocator.in_use(), held);
+  // The budget runs out before max_entries: ENOMEM (not E2BIG), and the map stays usable.
+  long result = 0;
+  uint32_t k = 2000;
+  for (; k < 12000 && result == 0; ++k) result = map->update(&k, value.data(), 0);
+  EXPECT_EQ(result, -rt::kENOMEM);
+  key = 1000;
+  EXPECT_NE(map->lookup(&key), nullptr);
+  uint32_t again = k - 1;
+  EXPECT_EQ(rt::to_negated_errno(map->syscall_update(&again, value.data(), 0)), -rt::kENOMEM);
+  destroy_map(map, allocator);
+  EXPECT_EQ(allocator.in_use(), 0u);
+}
+
+TEST(HashMapStorage, LazyMapFillsToMaxEntriesThenE2BIG) {
+  test_support::MallocAllocator allocator;
+  auto a = hash_attributes(3000, 4, 1000);  // 3 MiB of elements: partly preallocated
+  Map* map = create_map(a, allocator, 1).value();
+  std::vector<uint8_t> value(1000, 1);
+  for (uint32_t k = 0; k < 3000; ++k) ASSERT_EQ(map->update(&k, value.data(), 0), 0) << k;
+  uint32_t extra = 5000;
+  EXPECT_EQ(map->update(&extra, value.data(), 0), -rt::kE2BIG);
+  EXPECT_EQ(rt::to_negated_errno(map->syscall_update(&extra, value.data(), 0)), -rt::kE2BIG);
+  uint32_t key = 1234;
+  EXPECT_EQ(map->update(&key, value.data(), kUpdateExist), 0) << "old keys still update";
+  EXPECT_EQ(map->remove(&key), 0);
+  EXPECT_EQ(map->update(&extra, value.data(), 0), 0) << "a deleted element is reused";
+  EXPECT_EQ(map->update(&key, value.data(), 0), -rt::kE2BIG);
+  size_t full = allocator.in_use();
+  EXPECT_LT(full, size_t{3000} * (1000 + 64) + 64 * 1024) << "no more than max_entries elements";
+  destroy_map(map, allocator);
+  EXPECT_EQ(allocator.in_use(), 0u);
+}
+
+TEST(HashMapStorage, NoPreallocTakesNothingUntilTheFirstKey) {
+  test_support::MallocAllocator allocator;
+  auto a = hash_attributes(4, 4, 8);
+  Map* preallocated = create_map(a, allocator, 1).value();
+  size_t with_elements = allocator.in_use();
+  a.map_flags = kMapNoPrealloc;
+  Map* lazy = create_map(a, allocator, 1).value();
+  size_t lazy_bytes = allocator.in_use() - with_elements;
+  EXPECT_LT(lazy_bytes, with_elements) << "no elements until the first key";
+  for (uint32_t k = 0; k < 4; ++k) ASSERT_EQ(lazy->update(&k, &k, 0), 0);
+  uint32_t k = 4;
+  EXPECT_EQ(lazy->update(&k, &k, 0), -rt::kE2BIG);
+  destroy_map(lazy, allocator);
+  destroy_map(preallocated, allocator);
+  EXPECT_EQ(allocator.in_use(), 0u);
+}
+
+TEST(HashMapStorage, LruMapShortOfMemoryEvicts) {
+  test_support::MallocAllocator allocator(size_t{3} << 20);
+  auto a = hash_attributes(10240, 4, 7720);
+  a.type = MapType::kLruHash;
+  Map* map = create_map(a, allocator, 1).value();
+  std::vector<uint8_t> value(7720, 2);
+  for (uint32_t k = 0; k < 1000; ++k) ASSERT_EQ(map->update(&k, value.data(), 0), 0) << k;
+  uint32_t key = 999;
+  EXPECT_NE(map->lookup(&key), nullptr);
+  key = 0;
+  EXPECT_EQ(map->lookup(&key), nullptr) << "the oldest key made room";
   destroy_map(map, allocator);
   EXPECT_EQ(allocator.in_use(), 0u);
 }
