@@ -179,8 +179,17 @@ long tracefs_write(File* file, uint64_t address, size_t count, uint64_t* pos) {
   auto* bytes = static_cast<uint8_t*>(platform::heap().allocate(n, 8));
   if (bytes == nullptr) return -rt::kENOMEM;
   long result;
+  constexpr char kUprobeEvents[] = "/sys/kernel/tracing/uprobe_events";
+  constexpr char kDebugUprobeEvents[] = "/sys/kernel/debug/tracing/uprobe_events";
+  bool uprobe_events = (length == sizeof kUprobeEvents - 1 && memcmp(path, kUprobeEvents, length) == 0) ||
+                       (length == sizeof kDebugUprobeEvents - 1 &&
+                        memcmp(path, kDebugUprobeEvents, length) == 0);
+  int status = 0;
   if (!user(*current_context()).copy_in(bytes, address, n).ok()) {
     result = -rt::kEFAULT;
+  } else if (uprobe_events &&
+             (status = uprobe_events_status(current_context()->process, bytes, n)) != 0) {
+    result = -status;  // the file of a uprobe (the trace server cannot see files)
   } else {
     auto request = client->tracefsWriteRequest();
     request.params().setPath(path, length);

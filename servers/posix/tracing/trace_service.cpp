@@ -317,12 +317,32 @@ int64_t sys_perf_event_open(SyscallContext& c) {
   // The trace server cannot see processes: a pid that names none is ESRCH here.
   auto pid = static_cast<int32_t>(c.arg(1));
   if (pid > 0 && find_process(pid) == nullptr) return -rt::kESRCH;
+  // A uprobe's file is looked up here (the trace server cannot see files): perf_uprobe_init's
+  // kern_path and d_is_reg, after the attr's own checks (the trace server's) pass.
+  constexpr uint32_t kUprobePmu = 7;  // /sys/bus/event_source/devices/uprobe/type
+  struct {
+    uint32_t type, size;
+    uint64_t config, sample_period, sample_type, read_format, flags;
+    uint32_t wakeup, bp_type;
+    uint64_t config1, config2;
+  } head{};
+  char path[kPathMax];
+  int path_status = 0;
+  if (user(c).copy_in(&head, c.arg(0), sizeof head).ok() && head.type == kUprobePmu &&
+      head.config1 != 0) {
+    auto length = user(c).copy_string(path, head.config1, sizeof path);
+    if (length.ok()) path_status = uprobe_path_status(process, path, length.value());
+  }
   ProcessMemory memory(user(c));
   Descriptors descriptors(*process->files);
   int64_t result = trace_client::forward_perf_event_open(
       *client, c.arg(0), static_cast<int32_t>(c.arg(1)), static_cast<int32_t>(c.arg(2)),
       static_cast<int32_t>(c.arg(3)), c.arg(4), caller_of(*process), descriptors, memory,
       platform::heap(), new_handle);
+  if (new_handle && path_status != 0) {
+    close_trace_handle(static_cast<uint32_t>(result), trace_client::current_instance());
+    return -path_status;
+  }
   uprobes_sync();  // a uprobe PMU event registers its probe at open, as Linux
   if (!new_handle) return result;
   return install_trace_fd(*process, result, TraceObject::kPerfEvent, (c.arg(4) & kFdCloexec) != 0);

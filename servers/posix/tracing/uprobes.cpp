@@ -337,27 +337,50 @@ void uprobes_sync() {
   request.params().setGeneration(known_generation);
   auto reply = request.send();
   if (!reply.ok()) return;
+  // Everything is copied out of the reply first: arming makes more calls, whose replies
+  // reuse its buffer.
   auto answer = reply.value();
-  bool same_instance = answer.getInstance() == known_instance;
+  uint64_t generation = answer.getGeneration(), instance = answer.getInstance();
+  bool same_instance = instance == known_instance;
   if (same_instance && answer.getUnchanged()) return;
   auto list = answer.getSites();
   if (!list.ok()) return;
-  auto listed = [&](uint32_t id) {
-    if (!same_instance) return false;
-    for (uint32_t i = 0; i < list.value().size(); ++i) {
-      if (list.value()[i].getProbe() == id) return true;
+  struct Listed {
+    Site site;
+    char path[256];
+  };
+  static Listed listed[kMaxSites];
+  uint32_t count = 0;
+  for (uint32_t i = 0; i < list.value().size() && count < kMaxSites; ++i) {
+    auto entry = list.value()[i];
+    Listed& to = listed[count++];
+    to.site = Site{};
+    to.site.id = entry.getProbe();
+    to.site.offset = entry.getOffset();
+    to.site.is_return = entry.getIsReturn();
+    to.site.pid = entry.getPid();
+    to.path[0] = 0;
+    auto path = entry.getPath();
+    if (path.ok() && path.value().size < sizeof to.path) {
+      memcpy(to.path, path.value().chars, path.value().size + 1);
+    }
+  }
+  known_generation = generation;
+  known_instance = instance;
+  auto is_listed = [&](uint32_t id) {
+    for (uint32_t i = 0; i < count; ++i) {
+      if (listed[i].site.id == id) return same_instance;
     }
     return false;
   };
   // Sites that went (all of them when another instance answers: its numbers are its own).
   for (Site& site : sites) {
-    if (site.id == 0 || listed(site.id)) continue;
+    if (site.id == 0 || is_listed(site.id)) continue;
     for (Process* p = first_process(); p != nullptr; p = p->next) forget_site(p, site.id);
     site = Site{};
   }
-  for (uint32_t i = 0; i < list.value().size(); ++i) {
-    auto entry = list.value()[i];
-    if (find_site(entry.getProbe()) != nullptr) continue;
+  for (uint32_t i = 0; i < count; ++i) {
+    if (find_site(listed[i].site.id) != nullptr) continue;
     Site* free = nullptr;
     for (Site& site : sites) {
       if (site.id == 0) {
@@ -366,22 +389,15 @@ void uprobes_sync() {
       }
     }
     if (free == nullptr) break;
-    *free = Site{};
-    free->id = entry.getProbe();
-    free->offset = entry.getOffset();
-    free->is_return = entry.getIsReturn();
-    free->pid = entry.getPid();
-    auto path = entry.getPath();
-    if (path.ok() && path.value().size > 0 && path.value().chars[0] == '/') {
-      auto found = resolve_path(first_process(), path.value().chars, kFollowLast);
+    *free = listed[i].site;
+    if (listed[i].path[0] == '/') {
+      auto found = resolve_path(first_process(), listed[i].path, kFollowLast);
       if (found.ok() && found.value().inode != nullptr && found.value().inode->is_regular()) {
         free->inode = found.value().inode->number;
       }
     }
     for (Process* p = first_process(); p != nullptr; p = p->next) arm_site(p, *free);
   }
-  known_generation = answer.getGeneration();
-  known_instance = answer.getInstance();
 }
 
 void uprobes_mapped(Process* process) {
@@ -429,6 +445,45 @@ void uprobes_fork(Process* parent, Process* child) {
 }
 
 void uprobes_exit(Process* process) { drop_state(process); }
+
+int uprobe_path_status(Process* process, const char* path, size_t length) {
+  char copy[256];
+  if (length == 0 || length >= sizeof copy) return length == 0 ? rt::kENOENT : rt::kENAMETOOLONG;
+  memcpy(copy, path, length);
+  copy[length] = 0;
+  auto found = resolve_path(process, copy, kFollowLast);
+  if (!found.ok()) return found.error().code;
+  if (found.value().inode == nullptr) return rt::kENOENT;
+  return found.value().inode->is_regular() ? 0 : rt::kEINVAL;
+}
+
+int uprobe_events_status(Process* process, const uint8_t* bytes, size_t length) {
+  const char* text = reinterpret_cast<const char*>(bytes);
+  for (size_t at = 0; at < length;) {
+    size_t end = at;
+    while (end < length && text[end] != '\n') ++end;
+    size_t i = at;
+    auto skip_blanks = [&] {
+      while (i < end && (text[i] == ' ' || text[i] == '\t')) ++i;
+    };
+    skip_blanks();
+    if (i < end && (text[i] == 'p' || text[i] == 'r')) {
+      while (i < end && text[i] != ' ' && text[i] != '\t') ++i;  // p[:[GRP/]EVENT]
+      skip_blanks();
+      size_t target = i;
+      while (i < end && text[i] != ' ' && text[i] != '\t') ++i;  // PATH:OFFSET[(REF)]
+      size_t colon = i;
+      while (colon > target && text[colon - 1] != ':') --colon;
+      // A definition without PATH:OFFSET is the trace server's to refuse, with its error_log.
+      if (colon > target + 1) {
+        int status = uprobe_path_status(process, text + target, colon - 1 - target);
+        if (status != 0) return status;
+      }
+    }
+    at = end + 1;
+  }
+  return 0;
+}
 
 bool uprobes_hit(Process* process, abi::UserRegisters& registers, uint64_t address) {
   ProcessUprobes* state = process->uprobes;

@@ -10,6 +10,7 @@
 // shadow stack itself).
 #pragma once
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "sonde/abi/ipc.hpp"
@@ -29,6 +30,13 @@ void uprobes_exec(Process* process);
 // fork: the child's copy of memory has the parent's int3s; the child gets its own breakpoints
 // on them before its thread runs (else it would take the int3s as SIGTRAP).
 void uprobes_fork(Process* parent, Process* child);
+// What Linux's uprobe creation finds at `path` (`length` bytes): 0 for a regular file, ENOENT,
+// or EINVAL for anything else (kern_path, d_is_reg).
+int uprobe_path_status(Process* process, const char* path, size_t length);
+// A write to uprobe_events: the errno of the first definition whose file is not a regular
+// file (the trace server cannot see files), else 0.
+int uprobe_events_status(Process* process, const uint8_t* text, size_t length);
+
 // exit: the breakpoints go.
 void uprobes_exit(Process* process);
 

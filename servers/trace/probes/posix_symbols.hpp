@@ -21,8 +21,12 @@ class PosixSymbols final : public ProbeTargets {
   bool resolve_any(const char* name, size_t length, uint64_t& address) const;
 
   bool kernel_symbol_exists(const char* name, size_t length) override;
-  // GAP: uprobes on files of the POSIX server's VFS (the trace server cannot see them yet).
-  int user_file_status(const char*, size_t) override { return 2; /* ENOENT */ }
+  // The trace server cannot see the POSIX server's files: that server checks the paths of
+  // uprobe_events writes before it forwards them (ENOENT, EINVAL as Linux), and of uprobe
+  // perf events at perf_event_open. A relative path names nothing here.
+  int user_file_status(const char* path, size_t length) override {
+    return length > 0 && path[0] == '/' ? 0 : 2; /* ENOENT */
+  }
   bool symbolize(uint64_t address, bool with_offset, TextBuffer& out) override;
 
  private:
