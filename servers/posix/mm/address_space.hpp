@@ -64,6 +64,9 @@ class AddressSpace {
   // Areas: pages inside one appear on first touch (demand-zero).
   rt::Result<void> add_area(uint64_t start, uint64_t end, uint32_t prot);
   const Area* find_area(uint64_t address) const;
+  // The areas, in no order (/proc/<pid>/maps sorts them).
+  size_t area_count() const { return area_count_; }
+  const Area& area(size_t index) const { return areas_[index]; }
   // Removes [start, end) from areas and unmaps its pages.
   void remove_range(uint64_t start, uint64_t end);
   rt::Result<void> protect(uint64_t start, uint64_t end, uint32_t prot);
