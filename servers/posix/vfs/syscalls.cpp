@@ -600,14 +600,6 @@ int64_t do_readlink(SyscallContext& c, int dfd, uint64_t path_address, uint64_t 
   char path[kPathMax];
   if (size <= 0) return -rt::kEINVAL;
   if (auto r = copy_path(c, path_address, path); !r.ok()) return -r.error().code;
-  // /proc/self/exe: the program's path (busybox finds itself this way).
-  // GAP: every program is busybox here; the exec path is not recorded yet.
-  if (strcmp(path, "/proc/self/exe") == 0) {
-    const char* exe = "/bin/busybox";
-    size_t length = strlen(exe);
-    if (static_cast<int64_t>(length) > size) length = static_cast<size_t>(size);
-    return user(c).copy_out(out, exe, length).ok() ? static_cast<int64_t>(length) : -rt::kEFAULT;
-  }
   auto found = resolve(c, dfd, path, 0);
   if (!found.ok()) return -found.error().code;
   Inode* inode = found.value().inode;
