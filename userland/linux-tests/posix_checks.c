@@ -16,8 +16,8 @@
 #include <sys/prctl.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -460,8 +460,8 @@ static void proc_maps(void) {
   CHECK("maps: the stack's line", found);
   if (found) {
     CHECK("maps: the stack is rw-p [stack]", strcmp(f.perms, "rw-p") == 0 && f.path != NULL &&
-                                                 strcmp(f.path, "[stack]") == 0 &&
-                                                 f.inode == 0 && f.offset == 0);
+                                                 strcmp(f.path, "[stack]") == 0 && f.inode == 0 &&
+                                                 f.offset == 0);
   }
   found = maps_line((uintptr_t)anonymous + 4096, line, sizeof(line));
   char expected[160];
@@ -483,8 +483,8 @@ static void proc_maps(void) {
               f.major == major(file_stat.st_dev) && f.minor == minor(file_stat.st_dev));
   }
   found = maps_line(heap, line, sizeof(line)) && parse_map(line, &f);
-  CHECK("maps: the heap is rw-p [heap]", found && strcmp(f.perms, "rw-p") == 0 &&
-                                             f.path != NULL && strcmp(f.path, "[heap]") == 0);
+  CHECK("maps: the heap is rw-p [heap]",
+        found && strcmp(f.perms, "rw-p") == 0 && f.path != NULL && strcmp(f.path, "[heap]") == 0);
   unsigned long previous_end = 0;
   int ordered = 1, lines = 0;
   for (char* at = maps; *at != '\0'; ++lines) {
@@ -533,8 +533,9 @@ static void proc_environ(char** argv, char** envp) {
   CHECK("stat: 52 fields", count == 52);
   CHECK("stat: startstack is where argc is", fields[28] == (unsigned long)argv - sizeof(long));
   CHECK("stat: arg_start is argv[0]", fields[48] == (unsigned long)argv[0]);
-  CHECK("stat: env_start is envp[0], env_end its end",
-        envp[0] == NULL || (fields[50] == (unsigned long)envp[0] && fields[51] - fields[50] == used));
+  CHECK(
+      "stat: env_start is envp[0], env_end its end",
+      envp[0] == NULL || (fields[50] == (unsigned long)envp[0] && fields[51] - fields[50] == used));
   CHECK("stat: startcode <= a function < endcode",
         fields[26] <= (unsigned long)&proc_environ && (unsigned long)&proc_environ < fields[27]);
 }
@@ -560,19 +561,19 @@ static void sendfile_checks(void) {
   lseek(in, 3, SEEK_SET);
   CHECK("sendfile: from an offset", sendfile(out, in, &offset, 10) == 10 && offset == 15);
   CHECK("sendfile: the offset leaves the position alone", lseek(in, 0, SEEK_CUR) == 3);
-  CHECK("sendfile: the bytes from the offset", pread(out, back, 10, sizeof(bytes)) == 10 &&
-                                                   memcmp(back, bytes + 5, 10) == 0);
+  CHECK("sendfile: the bytes from the offset",
+        pread(out, back, 10, sizeof(bytes)) == 10 && memcmp(back, bytes + 5, 10) == 0);
   offset = sizeof(bytes) - 4;
-  CHECK("sendfile: short at the end", sendfile(out, in, &offset, 100) == 4 &&
-                                          offset == sizeof(bytes));
+  CHECK("sendfile: short at the end",
+        sendfile(out, in, &offset, 100) == 4 && offset == sizeof(bytes));
   offset = 0;
   CHECK("sendfile: count 0", sendfile(out, in, &offset, 0) == 0 && offset == 0);
   int pipe_fds[2];
   CHECK("sendfile: pipe", pipe(pipe_fds) == 0);
   offset = 26;
   CHECK("sendfile: into a pipe", sendfile(pipe_fds[1], in, &offset, 100) == 100 && offset == 126);
-  CHECK("sendfile: the pipe's bytes", read(pipe_fds[0], back, sizeof(back)) == 100 &&
-                                          memcmp(back, bytes + 26, 100) == 0);
+  CHECK("sendfile: the pipe's bytes",
+        read(pipe_fds[0], back, sizeof(back)) == 100 && memcmp(back, bytes + 26, 100) == 0);
   int null = open("/dev/null", O_WRONLY);
   offset = 0;
   CHECK("sendfile: into /dev/null", sendfile(null, in, &offset, 50) == 50 && offset == 50);
@@ -606,8 +607,8 @@ static void sendfile_checks(void) {
   while ((n = sendfile(nonblocking[1], zero, NULL, 4096)) > 0) total += n;
   CHECK("sendfile: /dev/zero fills a non-blocking pipe, then EAGAIN",
         n == -1 && errno == EAGAIN && total > 0);
-  int fds[] = {in, out, null, read_only, write_only, directory, appending, pipe_fds[1],
-               nonblocking[0], nonblocking[1], zero};
+  int fds[] = {in,        out,         null,           read_only,      write_only, directory,
+               appending, pipe_fds[1], nonblocking[0], nonblocking[1], zero};
   for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); ++i) close(fds[i]);
   unlink(source);
   unlink(target);
@@ -627,8 +628,8 @@ static void clone3_checks(void) {
   if (pid == 0) _exit(7);
   CHECK("clone3: a fork-like child", pid > 0);
   int status = 0;
-  CHECK("clone3: waitpid the child", waitpid((pid_t)pid, &status, 0) == pid &&
-                                         WIFEXITED(status) && WEXITSTATUS(status) == 7);
+  CHECK("clone3: waitpid the child",
+        waitpid((pid_t)pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 7);
   int parent_tid = 0;
   memset(&args, 0, sizeof(args));
   args.flags = CLONE_PARENT_SETTID;
@@ -661,8 +662,7 @@ static void clone3_checks(void) {
   CHECK_ERRNO("clone3: a size without a stack", clone3_call(&args, sizeof(args)), EINVAL);
   args.stack_size = 0;
   args.flags = CLONE_THREAD | CLONE_SIGHAND | CLONE_VM;
-  CHECK_ERRNO("clone3: CLONE_THREAD with an exit signal", clone3_call(&args, sizeof(args)),
-              EINVAL);
+  CHECK_ERRNO("clone3: CLONE_THREAD with an exit signal", clone3_call(&args, sizeof(args)), EINVAL);
   args.flags = 0;
   args.set_tid_size = 1;
   CHECK_ERRNO("clone3: set_tid_size without set_tid", clone3_call(&args, sizeof(args)), EINVAL);
