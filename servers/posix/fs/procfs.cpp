@@ -122,6 +122,7 @@ struct MapPiece {
   uint64_t offset;
   const char* name;  // [heap], [stack], an anonymous mapping's name; nullptr: none
   bool shared;
+  const mm::FileMapping* record;  // what it came from (nullptr: plain anonymous memory)
 };
 
 size_t map_line(FileTree& tree, const MapPiece& piece, char* out, size_t capacity) {
@@ -177,8 +178,9 @@ size_t render_maps(FileTree& tree, const Process& p, char* out, size_t capacity)
       uint64_t end = maps.next_boundary(at, next->end);
       if (heap_start > at && heap_start < end) end = heap_start;
       if (heap_end > at && heap_end < end) end = heap_end;
-      MapPiece piece{at, end, next->prot, nullptr, 0, nullptr, false};
+      MapPiece piece{at, end, next->prot, nullptr, 0, nullptr, false, nullptr};
       if (const mm::FileMapping* m = maps.find(at); m != nullptr) {
+        piece.record = m;
         piece.inode = m->inode;
         piece.offset = m->inode != nullptr ? m->offset + (at - m->start) : 0;
         piece.name = m->name;
@@ -188,11 +190,12 @@ size_t render_maps(FileTree& tree, const Process& p, char* out, size_t capacity)
       } else if (stack >= at && stack <= end) {
         piece.name = "[stack]";
       }
+      // Pieces of one mapping join again (Linux merges what mprotect split back), and plain
+      // anonymous memory with its neighbour; separate mappings of a file stay apart (Linux's
+      // VMAs of two segments differ in flags: the written, RELRO part of a data segment is
+      // not merged into the read-only segment before it).
       bool joins = have && pending.end == at && pending.prot == piece.prot &&
-                   pending.inode == piece.inode && pending.name == piece.name &&
-                   pending.shared == piece.shared &&
-                   (piece.inode == nullptr ||
-                    pending.offset + (pending.end - pending.start) == piece.offset);
+                   pending.record == piece.record && pending.name == piece.name;
       if (joins) {
         pending.end = end;
       } else {
