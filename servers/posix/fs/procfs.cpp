@@ -182,7 +182,7 @@ size_t render_maps(FileTree& tree, const Process& p, char* out, size_t capacity)
       if (const mm::FileMapping* m = maps.find(at); m != nullptr) {
         piece.record = m;
         piece.inode = m->inode;
-        piece.offset = m->inode != nullptr ? m->offset + (at - m->start) : 0;
+        piece.offset = m->offset + (at - m->start);
         piece.name = m->name;
         piece.shared = m->shared;
       } else if (at >= heap_start && at < heap_end) {

@@ -27,7 +27,7 @@ void FileMaps::remove(uint64_t start, uint64_t end) {
     if (m.end > end && count_ < kMax) {
       FileMapping after = m;
       after.start = end;
-      if (after.inode != nullptr) after.offset += end - m.start;
+      after.offset += end - m.start;
       entries_[count_++] = after;
     }
   }

@@ -16,7 +16,7 @@ namespace mm {
 struct FileMapping {
   uint64_t start, end;  // page-aligned, [start, end)
   const Inode* inode;   // the file (nullptr: anonymous)
-  uint64_t offset;      // the file offset at `start`
+  uint64_t offset;      // the offset at `start` in the file (or the anon inode object)
   const char* name;     // anonymous mappings with a name ("anon_inode:bpf-map"), else nullptr
   bool shared;          // MAP_SHARED (the maps line's 's')
 };

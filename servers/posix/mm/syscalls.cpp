@@ -88,7 +88,7 @@ int64_t sys_mmap(SyscallContext& c) {
   // What /proc/<pid>/maps names it by. GAP: anon_inode mappings show no device or inode.
   bool shared = type != kMapPrivate;
   if (file != nullptr && file->kind == FileKind::kTrace) {
-    c.process->file_maps.add(address, address + length, nullptr, 0, shared,
+    c.process->file_maps.add(address, address + length, nullptr, offset, shared,
                              file->trace_object == TraceObject::kPerfEvent
                                  ? "anon_inode:[perf_event]"
                                  : "anon_inode:bpf-map");
