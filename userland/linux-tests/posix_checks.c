@@ -607,6 +607,27 @@ static void sendfile_checks(void) {
   while ((n = sendfile(nonblocking[1], zero, NULL, 4096)) > 0) total += n;
   CHECK("sendfile: /dev/zero fills a non-blocking pipe, then EAGAIN",
         n == -1 && errno == EAGAIN && total > 0);
+  // The write end blocking again: sendfile waits until a reader makes room.
+  fcntl(nonblocking[1], F_SETFL, 0);
+  pid_t reader = fork();
+  if (reader == 0) {
+    struct timespec pause = {0, 100 * 1000 * 1000};
+    nanosleep(&pause, NULL);
+    long drained = 0;
+    while (drained < total + 100) {
+      ssize_t got = read(nonblocking[0], back, sizeof(back));
+      if (got > 0) drained += got;
+      if (got < 0 && errno != EAGAIN) _exit(1);
+      if (got < 0) nanosleep(&pause, NULL);
+    }
+    _exit(0);
+  }
+  CHECK("sendfile: into a full pipe waits for the reader",
+        sendfile(nonblocking[1], zero, NULL, 100) == 100);
+  int reader_status = 0;
+  CHECK("sendfile: the reader got every byte", waitpid(reader, &reader_status, 0) == reader &&
+                                                   WIFEXITED(reader_status) &&
+                                                   WEXITSTATUS(reader_status) == 0);
   int fds[] = {in,        out,         null,           read_only,      write_only, directory,
                appending, pipe_fds[1], nonblocking[0], nonblocking[1], zero};
   for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); ++i) close(fds[i]);
