@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -13,8 +14,10 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -350,7 +353,345 @@ static void alarms(void) {
   signal(SIGALRM, SIG_DFL);
 }
 
-int main(void) {
+// A whole file into `buffer` (NUL-terminated); its length, or -1.
+static long read_all(const char* path, char* buffer, size_t capacity) {
+  int fd = open(path, O_RDONLY);
+  if (fd < 0) return -1;
+  size_t used = 0;
+  for (;;) {
+    ssize_t n = read(fd, buffer + used, capacity - 1 - used);
+    if (n <= 0) break;
+    used += (size_t)n;
+  }
+  close(fd);
+  buffer[used] = '\0';
+  return (long)used;
+}
+
+static char maps[65536];
+
+// The line of /proc/self/maps holding `address` (copied into `line`, without its newline).
+static int maps_line(uintptr_t address, char* line, size_t capacity) {
+  for (char* at = maps; *at != '\0';) {
+    char* end = strchr(at, '\n');
+    size_t length = end != NULL ? (size_t)(end - at) : strlen(at);
+    unsigned long start, stop;
+    if (sscanf(at, "%lx-%lx", &start, &stop) == 2 && address >= start && address < stop) {
+      if (length >= capacity) length = capacity - 1;
+      memcpy(line, at, length);
+      line[length] = '\0';
+      return 1;
+    }
+    at += length + (end != NULL);
+  }
+  return 0;
+}
+
+// What a maps line says, and where its path starts (NULL: none).
+struct map_fields {
+  unsigned long start, end, offset, inode;
+  char perms[8];
+  unsigned major, minor;
+  const char* path;
+};
+static int parse_map(const char* line, struct map_fields* f) {
+  int prefix = 0;
+  if (sscanf(line, "%lx-%lx %7s %lx %x:%x %lu %n", &f->start, &f->end, f->perms, &f->offset,
+             &f->major, &f->minor, &f->inode, &prefix) != 7) {
+    return 0;
+  }
+  f->path = line[prefix] != '\0' ? line + prefix : NULL;
+  return 1;
+}
+
+// /proc/self/maps in Linux's format: the code, the stack, an anonymous mapping split by
+// mprotect, a file mapping at an offset, the heap, address order.
+static void proc_maps(void) {
+  char exe[512];
+  ssize_t exe_length = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+  CHECK("readlink /proc/self/exe", exe_length > 0);
+  exe[exe_length > 0 ? exe_length : 0] = '\0';
+  struct stat exe_stat;
+  CHECK("stat the executable", stat(exe, &exe_stat) == 0);
+  // An anonymous mapping whose middle page is readable, and three pages of a file, the middle
+  // one mapped.
+  char* anonymous = mmap(NULL, 3 * 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  CHECK("mmap three pages", anonymous != MAP_FAILED);
+  CHECK("mprotect the middle page", mprotect(anonymous + 4096, 4096, PROT_READ) == 0);
+  char path[128];
+  snprintf(path, sizeof(path), "%s/mapped", dir);
+  int fd = open(path, O_CREAT | O_RDWR | O_TRUNC, 0600);
+  static char page[4096];
+  for (int i = 0; i < 3; ++i) {
+    memset(page, 'a' + i, sizeof(page));
+    CHECK("write a page of the file", write(fd, page, sizeof(page)) == sizeof(page));
+  }
+  struct stat file_stat;
+  CHECK("fstat the mapped file", fstat(fd, &file_stat) == 0);
+  char* mapped = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, fd, 4096);
+  CHECK("mmap a file at an offset", mapped != MAP_FAILED && mapped[0] == 'b');
+  close(fd);
+  // The heap: brk moved up two pages (the program's malloc is given its old break back).
+  uintptr_t heap = (uintptr_t)syscall(SYS_brk, 0);
+  CHECK("brk up", (uintptr_t)syscall(SYS_brk, heap + 8192) == heap + 8192);
+  long length = read_all("/proc/self/maps", maps, sizeof(maps));
+  syscall(SYS_brk, heap);
+  CHECK("read /proc/self/maps", length > 0 && maps[length - 1] == '\n');
+
+  char line[1024];
+  struct map_fields f;
+  int found = maps_line((uintptr_t)&proc_maps, line, sizeof(line)) && parse_map(line, &f);
+  CHECK("maps: the code's line", found);
+  if (found) {
+    CHECK("maps: the code is r-xp", strcmp(f.perms, "r-xp") == 0);
+    CHECK("maps: the code's path is the executable", f.path != NULL && strcmp(f.path, exe) == 0);
+    CHECK("maps: the path starts in column 74", f.path == line + 73 && line[72] == ' ');
+    CHECK("maps: the code's inode and device are the executable's",
+          f.inode == exe_stat.st_ino && f.major == major(exe_stat.st_dev) &&
+              f.minor == minor(exe_stat.st_dev));
+    CHECK("maps: the code's offset is page-aligned", (f.offset & 4095) == 0);
+    char start[32];
+    snprintf(start, sizeof(start), "%08lx-%08lx r-xp %08lx ", f.start, f.end, f.offset);
+    CHECK("maps: the line's fields as %08lx-%08lx perms %08llx",
+          strncmp(line, start, strlen(start)) == 0);
+  }
+  int local = 0;
+  found = maps_line((uintptr_t)&local, line, sizeof(line)) && parse_map(line, &f);
+  CHECK("maps: the stack's line", found);
+  if (found) {
+    CHECK("maps: the stack is rw-p [stack]", strcmp(f.perms, "rw-p") == 0 && f.path != NULL &&
+                                                 strcmp(f.path, "[stack]") == 0 && f.inode == 0 &&
+                                                 f.offset == 0);
+  }
+  found = maps_line((uintptr_t)anonymous + 4096, line, sizeof(line));
+  char expected[160];
+  snprintf(expected, sizeof(expected), "%08lx-%08lx r--p 00000000 00:00 0 ",
+           (unsigned long)anonymous + 4096, (unsigned long)anonymous + 8192);
+  CHECK("maps: an anonymous page mprotected on its own, without path",
+        found && strcmp(line, expected) == 0);
+  found = maps_line((uintptr_t)anonymous, line, sizeof(line)) && parse_map(line, &f);
+  CHECK("maps: the PROT_NONE page before it is ---p",
+        found && strcmp(f.perms, "---p") == 0 && f.end == (unsigned long)anonymous + 4096);
+  found = maps_line((uintptr_t)mapped, line, sizeof(line)) && parse_map(line, &f);
+  CHECK("maps: the file mapping's line", found);
+  if (found) {
+    CHECK("maps: the file mapping is r--p at offset 1000, one page",
+          strcmp(f.perms, "r--p") == 0 && f.offset == 4096 && f.start == (uintptr_t)mapped &&
+              f.end == (uintptr_t)mapped + 4096);
+    CHECK("maps: the file mapping's path, inode and device",
+          f.path != NULL && strcmp(f.path, path) == 0 && f.inode == file_stat.st_ino &&
+              f.major == major(file_stat.st_dev) && f.minor == minor(file_stat.st_dev));
+  }
+  found = maps_line(heap, line, sizeof(line)) && parse_map(line, &f);
+  CHECK("maps: the heap is rw-p [heap]",
+        found && strcmp(f.perms, "rw-p") == 0 && f.path != NULL && strcmp(f.path, "[heap]") == 0);
+  unsigned long previous_end = 0;
+  int ordered = 1, lines = 0;
+  for (char* at = maps; *at != '\0'; ++lines) {
+    unsigned long start, end;
+    if (sscanf(at, "%lx-%lx", &start, &end) != 2 || start < previous_end || end <= start) {
+      ordered = 0;
+    }
+    previous_end = end;
+    char* next = strchr(at, '\n');
+    if (next == NULL) break;
+    at = next + 1;
+  }
+  CHECK("maps: lines in address order", ordered && lines >= 5);
+  char by_pid[64];
+  snprintf(by_pid, sizeof(by_pid), "/proc/%d/maps", (int)getpid());
+  static char again[65536];
+  CHECK("maps: /proc/<pid>/maps reads like /proc/self/maps",
+        read_all(by_pid, again, sizeof(again)) > 0 && strstr(again, exe) != NULL);
+  munmap(mapped, 4096);
+  munmap(anonymous, 3 * 4096);
+  unlink(path);
+}
+
+// /proc/self/environ: the initial environment, NUL-separated; stat's memory layout fields.
+static void proc_environ(char** argv, char** envp) {
+  static char expected[65536], environ_file[65536];
+  size_t used = 0;
+  for (char** e = envp; *e != NULL && used + strlen(*e) + 1 < sizeof(expected); ++e) {
+    memcpy(expected + used, *e, strlen(*e) + 1);
+    used += strlen(*e) + 1;
+  }
+  long length = read_all("/proc/self/environ", environ_file, sizeof(environ_file));
+  CHECK("environ: the initial environment, NUL-separated",
+        length == (long)used && memcmp(expected, environ_file, used) == 0);
+  static char stat_line[4096];
+  CHECK("read /proc/self/stat", read_all("/proc/self/stat", stat_line, sizeof(stat_line)) > 0);
+  // Fields after the command's closing parenthesis: 3 (state) onwards.
+  unsigned long fields[53] = {0};
+  char* at = strrchr(stat_line, ')');
+  int count = 2;
+  while (at != NULL && count < 52) {
+    at = strchr(at + 1, ' ');
+    if (at == NULL) break;
+    fields[++count] = strtoul(at + 1, NULL, 10);
+  }
+  CHECK("stat: 52 fields", count == 52);
+  CHECK("stat: startstack is where argc is", fields[28] == (unsigned long)argv - sizeof(long));
+  CHECK("stat: arg_start is argv[0]", fields[48] == (unsigned long)argv[0]);
+  CHECK(
+      "stat: env_start is envp[0], env_end its end",
+      envp[0] == NULL || (fields[50] == (unsigned long)envp[0] && fields[51] - fields[50] == used));
+  CHECK("stat: startcode <= a function < endcode",
+        fields[26] <= (unsigned long)&proc_environ && (unsigned long)&proc_environ < fields[27]);
+}
+
+// sendfile: file to file with and without an offset pointer, to a pipe, and its errors.
+static void sendfile_checks(void) {
+  char source[128], target[128];
+  snprintf(source, sizeof(source), "%s/source", dir);
+  snprintf(target, sizeof(target), "%s/target", dir);
+  static char bytes[10000], back[10000];
+  for (size_t i = 0; i < sizeof(bytes); ++i) bytes[i] = (char)('a' + i % 26);
+  int in = open(source, O_CREAT | O_RDWR | O_TRUNC, 0600);
+  CHECK("sendfile: write the source", write(in, bytes, sizeof(bytes)) == sizeof(bytes));
+  lseek(in, 0, SEEK_SET);
+  int out = open(target, O_CREAT | O_RDWR | O_TRUNC, 0600);
+  CHECK("sendfile: a whole file", sendfile(out, in, NULL, sizeof(bytes)) == sizeof(bytes));
+  CHECK("sendfile: the input's position moves", lseek(in, 0, SEEK_CUR) == sizeof(bytes));
+  CHECK("sendfile: the output's position moves", lseek(out, 0, SEEK_CUR) == sizeof(bytes));
+  CHECK("sendfile: the copy", pread(out, back, sizeof(back), 0) == sizeof(back) &&
+                                  memcmp(bytes, back, sizeof(bytes)) == 0);
+  CHECK("sendfile: at the end of the input", sendfile(out, in, NULL, 10) == 0);
+  off_t offset = 5;
+  lseek(in, 3, SEEK_SET);
+  CHECK("sendfile: from an offset", sendfile(out, in, &offset, 10) == 10 && offset == 15);
+  CHECK("sendfile: the offset leaves the position alone", lseek(in, 0, SEEK_CUR) == 3);
+  CHECK("sendfile: the bytes from the offset",
+        pread(out, back, 10, sizeof(bytes)) == 10 && memcmp(back, bytes + 5, 10) == 0);
+  offset = sizeof(bytes) - 4;
+  CHECK("sendfile: short at the end",
+        sendfile(out, in, &offset, 100) == 4 && offset == sizeof(bytes));
+  offset = 0;
+  CHECK("sendfile: count 0", sendfile(out, in, &offset, 0) == 0 && offset == 0);
+  int pipe_fds[2];
+  CHECK("sendfile: pipe", pipe(pipe_fds) == 0);
+  offset = 26;
+  CHECK("sendfile: into a pipe", sendfile(pipe_fds[1], in, &offset, 100) == 100 && offset == 126);
+  CHECK("sendfile: the pipe's bytes",
+        read(pipe_fds[0], back, sizeof(back)) == 100 && memcmp(back, bytes + 26, 100) == 0);
+  int null = open("/dev/null", O_WRONLY);
+  offset = 0;
+  CHECK("sendfile: into /dev/null", sendfile(null, in, &offset, 50) == 50 && offset == 50);
+  CHECK_ERRNO("sendfile: a bad input fd", sendfile(out, 999, NULL, 1), EBADF);
+  CHECK_ERRNO("sendfile: a bad output fd", sendfile(999, in, NULL, 1), EBADF);
+  int read_only = open(source, O_RDONLY), write_only = open(target, O_WRONLY);
+  CHECK_ERRNO("sendfile: output not open for writing", sendfile(read_only, in, NULL, 1), EBADF);
+  CHECK_ERRNO("sendfile: input not open for reading", sendfile(out, write_only, NULL, 1), EBADF);
+  offset = -1;
+  CHECK_ERRNO("sendfile: a negative offset", sendfile(out, in, &offset, 1), EINVAL);
+  CHECK_ERRNO("sendfile: a bad offset pointer", sendfile(out, in, (off_t*)8, 1), EFAULT);
+  offset = 0;
+  CHECK_ERRNO("sendfile: an offset on a pipe", sendfile(out, pipe_fds[0], &offset, 1), ESPIPE);
+  CHECK_ERRNO("sendfile: from a pipe", sendfile(out, pipe_fds[0], NULL, 1), EINVAL);
+  int directory = open(dir, O_RDONLY | O_DIRECTORY);
+  CHECK_ERRNO("sendfile: from a directory", sendfile(out, directory, NULL, 1), EINVAL);
+  int appending = open(target, O_WRONLY | O_APPEND);
+  offset = 0;
+  CHECK_ERRNO("sendfile: to an O_APPEND file", sendfile(appending, in, &offset, 1), EINVAL);
+  CHECK_ERRNO("sendfile: a negative count", sendfile(out, in, NULL, (size_t)-1), EINVAL);
+  close(pipe_fds[0]);
+  signal(SIGPIPE, SIG_IGN);
+  offset = 0;
+  CHECK_ERRNO("sendfile: into a pipe without readers", sendfile(pipe_fds[1], in, &offset, 1),
+              EPIPE);
+  signal(SIGPIPE, SIG_DFL);
+  int nonblocking[2];
+  CHECK("sendfile: pipe2 O_NONBLOCK", pipe2(nonblocking, O_NONBLOCK) == 0);
+  int zero = open("/dev/zero", O_RDONLY);
+  long total = 0, n;
+  while ((n = sendfile(nonblocking[1], zero, NULL, 4096)) > 0) total += n;
+  CHECK("sendfile: /dev/zero fills a non-blocking pipe, then EAGAIN",
+        n == -1 && errno == EAGAIN && total > 0);
+  // The write end blocking again: sendfile waits until a reader makes room.
+  fcntl(nonblocking[1], F_SETFL, 0);
+  pid_t reader = fork();
+  if (reader == 0) {
+    struct timespec pause = {0, 100 * 1000 * 1000};
+    nanosleep(&pause, NULL);
+    long drained = 0;
+    while (drained < total + 100) {
+      ssize_t got = read(nonblocking[0], back, sizeof(back));
+      if (got > 0) drained += got;
+      if (got < 0 && errno != EAGAIN) _exit(1);
+      if (got < 0) nanosleep(&pause, NULL);
+    }
+    _exit(0);
+  }
+  CHECK("sendfile: into a full pipe waits for the reader",
+        sendfile(nonblocking[1], zero, NULL, 100) == 100);
+  int reader_status = 0;
+  CHECK("sendfile: the reader got every byte", waitpid(reader, &reader_status, 0) == reader &&
+                                                   WIFEXITED(reader_status) &&
+                                                   WEXITSTATUS(reader_status) == 0);
+  int fds[] = {in,        out,         null,           read_only,      write_only, directory,
+               appending, pipe_fds[1], nonblocking[0], nonblocking[1], zero};
+  for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); ++i) close(fds[i]);
+  unlink(source);
+  unlink(target);
+}
+
+// clone3: a fork-like child with exit_signal SIGCHLD, CLONE_PARENT_SETTID, the size checks.
+struct clone_args_v2 {
+  uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid,
+      set_tid_size, cgroup;
+};
+static long clone3_call(void* args, size_t size) { return syscall(435, args, size); }
+static void clone3_checks(void) {
+  struct clone_args_v2 args;
+  memset(&args, 0, sizeof(args));
+  args.exit_signal = SIGCHLD;
+  long pid = clone3_call(&args, sizeof(args));
+  if (pid == 0) _exit(7);
+  CHECK("clone3: a fork-like child", pid > 0);
+  int status = 0;
+  CHECK("clone3: waitpid the child",
+        waitpid((pid_t)pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 7);
+  int parent_tid = 0;
+  memset(&args, 0, sizeof(args));
+  args.flags = CLONE_PARENT_SETTID;
+  args.parent_tid = (uintptr_t)&parent_tid;
+  args.exit_signal = SIGCHLD;
+  pid = clone3_call(&args, 64);  // CLONE_ARGS_SIZE_VER0
+  if (pid == 0) _exit(0);
+  CHECK("clone3: the first version's size, CLONE_PARENT_SETTID", pid > 0 && parent_tid == pid);
+  CHECK("clone3: waitpid", waitpid((pid_t)pid, &status, 0) == pid && WIFEXITED(status));
+  static uint64_t larger[16];
+  memset(larger, 0, sizeof(larger));
+  larger[4] = SIGCHLD;
+  larger[12] = 1;
+  CHECK_ERRNO("clone3: non-zero bytes past the known struct", clone3_call(larger, 104), E2BIG);
+  CHECK_ERRNO("clone3: more than a page", clone3_call(&args, 4097), E2BIG);
+  CHECK_ERRNO("clone3: smaller than the first version", clone3_call(&args, 63), EINVAL);
+  CHECK_ERRNO("clone3: size 0", clone3_call(&args, 0), EINVAL);
+  CHECK_ERRNO("clone3: a bad pointer", clone3_call((void*)8, sizeof(args)), EFAULT);
+  memset(&args, 0, sizeof(args));
+  args.flags = SIGCHLD;
+  CHECK_ERRNO("clone3: the signal in the flags", clone3_call(&args, sizeof(args)), EINVAL);
+  args.flags = 0;
+  args.exit_signal = 0x100 | SIGCHLD;
+  CHECK_ERRNO("clone3: exit_signal beyond CSIGNAL", clone3_call(&args, sizeof(args)), EINVAL);
+  args.exit_signal = SIGCHLD;
+  args.stack = (uintptr_t)larger;
+  CHECK_ERRNO("clone3: a stack without a size", clone3_call(&args, sizeof(args)), EINVAL);
+  args.stack = 0;
+  args.stack_size = 4096;
+  CHECK_ERRNO("clone3: a size without a stack", clone3_call(&args, sizeof(args)), EINVAL);
+  args.stack_size = 0;
+  args.flags = CLONE_THREAD | CLONE_SIGHAND | CLONE_VM;
+  CHECK_ERRNO("clone3: CLONE_THREAD with an exit signal", clone3_call(&args, sizeof(args)), EINVAL);
+  args.flags = 0;
+  args.set_tid_size = 1;
+  CHECK_ERRNO("clone3: set_tid_size without set_tid", clone3_call(&args, sizeof(args)), EINVAL);
+  CHECK("clone3: no child left behind", waitpid(-1, &status, WNOHANG) == -1 && errno == ECHILD);
+}
+
+int main(int argc, char** argv, char** envp) {
+  (void)argc;
   snprintf(dir, sizeof(dir), "/tmp/posix_checks.%d", (int)getpid());
   if (mkdir(dir, 0755) != 0) {
     perror("mkdir");
@@ -363,6 +704,10 @@ int main(void) {
   system_calls();
   job_control();
   alarms();
+  proc_environ(argv, envp);
+  proc_maps();
+  sendfile_checks();
+  clone3_checks();
   rmdir(dir);
   printf("posix_checks: %d passed, %d failed\n", passed, failed);
   return failed == 0 ? 0 : 1;

@@ -29,6 +29,7 @@ static int skipped(long number) {
     case 20:
     case 23:
     case 34:
+    case 40:
     case 35:
     case 15:
     case 56:

@@ -109,6 +109,123 @@ void refresh_links(FileTree& tree, Inode* directory, Process* p) {
   }
 }
 
+// /proc/<pid>/maps: one line per mapping in address order, as Linux's show_map_vma prints it.
+// Areas are cut where what they map changes (a file's pages, the heap's start) and joined
+// where it does not (Linux's merged anonymous VMAs).
+constexpr size_t kMapsText = 16384;
+char maps_text[kMapsText];
+
+struct MapPiece {
+  uint64_t start, end;
+  uint32_t prot;
+  const Inode* inode;
+  uint64_t offset;
+  const char* name;  // [heap], [stack], an anonymous mapping's name; nullptr: none
+  bool shared;
+  const mm::FileMapping* record;  // what it came from (nullptr: plain anonymous memory)
+};
+
+size_t map_line(FileTree& tree, const MapPiece& piece, char* out, size_t capacity) {
+  unsigned minor = 0;
+  uint64_t number = 0;
+  if (piece.inode != nullptr) {
+    minor = 1;  // the tree's st_dev (00:01)
+    number = piece.inode->number;
+  }
+  size_t used = rt::format_to(out, capacity, "%08lx-%08lx %c%c%c%c %08lx %02x:%02x %lu ",
+                              piece.start, piece.end, (piece.prot & mm::kProtRead) ? 'r' : '-',
+                              (piece.prot & mm::kProtWrite) ? 'w' : '-',
+                              (piece.prot & mm::kProtExec) ? 'x' : '-', piece.shared ? 's' : 'p',
+                              piece.offset, 0u, minor, number);
+  char path[512];
+  const char* name = piece.name;
+  if (piece.inode != nullptr) {
+    size_t length = tree.path_of(piece.inode, path, sizeof(path));
+    name = length != 0 ? path : "(deleted)";
+  }
+  if (name != nullptr) {
+    // The path starts in column 74: the line is padded to 72 characters, then one space.
+    while (used < 72 && used + 1 < capacity) out[used++] = ' ';
+    used += rt::format_to(out + used, capacity - used, " %s", name);
+  }
+  if (used + 1 < capacity) out[used++] = '\n';
+  return used;
+}
+
+size_t render_maps(FileTree& tree, const Process& p, char* out, size_t capacity) {
+  const mm::AddressSpace& memory = *p.memory;
+  const mm::FileMaps& maps = p.file_maps;
+  uint64_t heap_start = memory.brk_start;
+  uint64_t heap_end = (memory.brk + platform::kPage - 1) & ~(platform::kPage - 1);
+  uint64_t stack = p.linux_mm.start_stack;
+  size_t used = 0;
+  MapPiece pending{};
+  bool have = false;
+  auto flush = [&] {
+    if (have && used + 1024 < capacity)
+      used += map_line(tree, pending, out + used, capacity - used);
+    have = false;
+  };
+  uint64_t cursor = 0;
+  for (;;) {
+    const mm::Area* next = nullptr;
+    for (size_t i = 0; i < memory.area_count(); ++i) {
+      const mm::Area& a = memory.area(i);
+      if (a.start >= cursor && (next == nullptr || a.start < next->start)) next = &a;
+    }
+    if (next == nullptr) break;
+    for (uint64_t at = next->start; at < next->end;) {
+      uint64_t end = maps.next_boundary(at, next->end);
+      if (heap_start > at && heap_start < end) end = heap_start;
+      if (heap_end > at && heap_end < end) end = heap_end;
+      MapPiece piece{at, end, next->prot, nullptr, 0, nullptr, false, nullptr};
+      if (const mm::FileMapping* m = maps.find(at); m != nullptr) {
+        piece.record = m;
+        piece.inode = m->inode;
+        piece.offset = m->offset + (at - m->start);
+        piece.name = m->name;
+        piece.shared = m->shared;
+      } else if (at >= heap_start && at < heap_end) {
+        piece.name = "[heap]";
+      } else if (stack >= at && stack <= end) {
+        piece.name = "[stack]";
+      }
+      // Pieces of one mapping join again (Linux merges what mprotect split back), and plain
+      // anonymous memory with its neighbour; separate mappings of a file stay apart (Linux's
+      // VMAs of two segments differ in flags: the written, RELRO part of a data segment is
+      // not merged into the read-only segment before it).
+      bool joins = have && pending.end == at && pending.prot == piece.prot &&
+                   pending.record == piece.record && pending.name == piece.name;
+      if (joins) {
+        pending.end = end;
+      } else {
+        flush();
+        pending = piece;
+        have = true;
+      }
+      at = end;
+    }
+    cursor = next->end;
+  }
+  flush();
+  return used;
+}
+
+// /proc/<pid>/environ: the bytes between env_start and env_end of its memory, as Linux reads
+// them (what the process wrote over its initial environment shows).
+void refresh_environ(FileTree& tree, Inode* directory, Process* p) {
+  uint64_t start = p->linux_mm.env_start, end = p->linux_mm.env_end;
+  size_t length = end > start ? end - start : 0;
+  if (p->state == ProcessState::kZombie || p->memory == nullptr) length = 0;
+  char* bytes = nullptr;
+  if (length != 0) {
+    bytes = static_cast<char*>(platform::heap().allocate(length, 16));
+    if (bytes == nullptr || !p->memory->copy_in(bytes, start, length).ok()) length = 0;
+  }
+  put(tree, directory, "environ", bytes, length, kTypeRegular | 0400);
+  if (bytes != nullptr) platform::heap().deallocate(bytes, end - start);
+}
+
 void refresh_process(FileTree& tree, Inode* proc, Process* p) {
   char name[16];
   rt::format_to(name, sizeof(name), "%d", p->pid);
@@ -116,11 +233,18 @@ void refresh_process(FileTree& tree, Inode* proc, Process* p) {
   if (directory == nullptr) return;
   uint64_t ticks = p->start_ns / 10000000;
   uint64_t pages = 0;  // GAP: resident pages are not counted per process
+  // The memory layout fields (startcode, endcode, startstack; start_data to env_end) as Linux
+  // shows them to a viewer allowed to ptrace (root): 0 once there is no mm (a zombie).
+  bool has_mm = p->state != ProcessState::kZombie && p->memory != nullptr;
+  const mm_struct empty{};
+  const mm_struct& m = has_mm ? p->linux_mm : empty;
   put_text(tree, directory, "stat",
            "%d (%s) %c %d %d %d 0 %d 0 0 0 0 0 0 0 0 0 20 0 1 0 %lu %lu %lu 18446744073709551615 "
-           "0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
+           "%lu %lu %lu 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 %lu %lu %lu %lu %lu %lu %lu %d\n",
            p->pid, p->comm, state_of(p), p->ppid, p->pgid, p->sid, tty::foreground_group(), ticks,
-           pages * 4096, pages);
+           pages * 4096, pages, m.start_code, m.end_code, m.start_stack, m.start_data, m.end_data,
+           m.start_brk, m.arg_start, m.arg_end, m.env_start, m.env_end,
+           p->state == ProcessState::kZombie ? p->wait_status : 0);
   char umask[5] = {'0', static_cast<char>('0' + ((p->umask >> 6) & 7)),
                    static_cast<char>('0' + ((p->umask >> 3) & 7)),
                    static_cast<char>('0' + (p->umask & 7)), '\0'};  // the formatter has no %o
@@ -132,6 +256,9 @@ void refresh_process(FileTree& tree, Inode* proc, Process* p) {
   put(tree, directory, "cmdline", p->cmdline,
       p->state == ProcessState::kZombie ? 0 : p->cmdline_length);
   refresh_links(tree, directory, p);
+  refresh_environ(tree, directory, p);
+  size_t maps_length = has_mm ? render_maps(tree, *p, maps_text, kMapsText) : 0;
+  put(tree, directory, "maps", maps_text, maps_length);
 }
 
 }  // namespace

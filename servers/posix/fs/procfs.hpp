@@ -7,7 +7,7 @@
 
 namespace posix {
 
-// Brings /proc up to date: /proc/<pid>/{stat,status,cmdline,comm}, /proc/self for
+// Brings /proc up to date: /proc/<pid>/{stat,status,cmdline,comm,environ,maps}, /proc/self for
 // `viewer`, and the system files (meminfo, cpuinfo, uptime, version, loadavg, mounts,
 // filesystems, sonde/enosys).
 void refresh_procfs(FileTree& tree, Process* viewer);

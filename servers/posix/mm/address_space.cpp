@@ -183,32 +183,20 @@ void AddressSpace::foreign_page_gone(uint32_t mapping) {
   if (foreign_release != nullptr) foreign_release(done.handle, done.instance);
 }
 
-rt::Result<void> AddressSpace::add_area(uint64_t start, uint64_t end, uint32_t prot,
-                                        uint64_t file, uint64_t file_offset) {
+rt::Result<void> AddressSpace::add_area(uint64_t start, uint64_t end, uint32_t prot) {
   if (start >= end || end > kUserTop) return rt::err(rt::kEINVAL);
   if (area_count_ == kMaxAreas) return rt::err(rt::kENOMEM);
   // Joins an adjacent area with the same protection (brk grows this way).
   for (size_t i = 0; i < area_count_; ++i) {
-    if (areas_[i].end == start && areas_[i].prot == prot && areas_[i].file == 0 && file == 0) {
+    if (areas_[i].end == start && areas_[i].prot == prot) {
       areas_[i].end = end;
       return {};
     }
   }
-  areas_[area_count_++] = Area{start, end, prot, file, file_offset};
+  areas_[area_count_++] = Area{start, end, prot};
   return {};
 }
 
-namespace {
-// The part [start, end) of `a` (inside it), its file offset moved along.
-Area piece(const Area& a, uint64_t start, uint64_t end, uint32_t prot) {
-  Area p = a;
-  p.start = start;
-  p.end = end;
-  p.prot = prot;
-  if (p.file != 0) p.file_offset = a.file_offset + (start - a.start);
-  return p;
-}
-}  // namespace
 
 const Area* AddressSpace::find_area(uint64_t address) const {
   for (size_t i = 0; i < area_count_; ++i) {
@@ -226,8 +214,8 @@ void AddressSpace::remove_range(uint64_t start, uint64_t end) {
     }
     // Cut [start, end) out of the area: up to two pieces stay.
     areas_[i] = areas_[--area_count_];
-    if (a.start < start) areas_[area_count_++] = piece(a, a.start, start, a.prot);
-    if (a.end > end && area_count_ < kMaxAreas) areas_[area_count_++] = piece(a, end, a.end, a.prot);
+    if (a.start < start) areas_[area_count_++] = Area{a.start, start, a.prot};
+    if (a.end > end && area_count_ < kMaxAreas) areas_[area_count_++] = Area{end, a.end, a.prot};
   }
   for (uint64_t address = page_of(start); address < end; address += kPage) {
     if (find_page(address) != nullptr) unmap_page(address);
@@ -251,11 +239,11 @@ rt::Result<void> AddressSpace::protect(uint64_t start, uint64_t end, uint32_t pr
       pieces[count++] = a;
       continue;
     }
-    if (a.start < start && count < kMaxAreas) pieces[count++] = piece(a, a.start, start, a.prot);
+    if (a.start < start && count < kMaxAreas) pieces[count++] = Area{a.start, start, a.prot};
     uint64_t from = a.start > start ? a.start : start;
     uint64_t to = a.end < end ? a.end : end;
-    if (count < kMaxAreas) pieces[count++] = piece(a, from, to, prot);
-    if (a.end > end && count < kMaxAreas) pieces[count++] = piece(a, end, a.end, a.prot);
+    if (count < kMaxAreas) pieces[count++] = Area{from, to, prot};
+    if (a.end > end && count < kMaxAreas) pieces[count++] = Area{end, a.end, a.prot};
   }
   for (size_t i = 0; i < count; ++i) areas_[i] = pieces[i];
   area_count_ = count;

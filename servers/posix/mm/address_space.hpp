@@ -47,8 +47,6 @@ void set_foreign_holder(void (*retain)(uint32_t handle, uint64_t instance),
 struct Area {
   uint64_t start, end;
   uint32_t prot;
-  uint64_t file = 0;         // a file mapping: its inode's number (0: anonymous)
-  uint64_t file_offset = 0;  // where `start` is in the file
 };
 
 class AddressSpace {
@@ -64,14 +62,11 @@ class AddressSpace {
   const void* page_map() const { return top_; }
 
   // Areas: pages inside one appear on first touch (demand-zero).
-  // `file`: the inode number of the file it maps from `file_offset` (mmap of a file, ELF
-  // segments; /proc/<pid>/maps and uprobes find files through it), 0 for anonymous memory.
-  rt::Result<void> add_area(uint64_t start, uint64_t end, uint32_t prot, uint64_t file = 0,
-                            uint64_t file_offset = 0);
-  // Every area, in no particular order.
-  size_t area_count() const { return area_count_; }
-  const Area& area(size_t i) const { return areas_[i]; }
+  rt::Result<void> add_area(uint64_t start, uint64_t end, uint32_t prot);
   const Area* find_area(uint64_t address) const;
+  // The areas, in no order (/proc/<pid>/maps sorts them).
+  size_t area_count() const { return area_count_; }
+  const Area& area(size_t index) const { return areas_[index]; }
   // Removes [start, end) from areas and unmaps its pages.
   void remove_range(uint64_t start, uint64_t end);
   rt::Result<void> protect(uint64_t start, uint64_t end, uint32_t prot);

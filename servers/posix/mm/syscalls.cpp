@@ -38,6 +38,7 @@ int64_t sys_brk(SyscallContext& c) {
     }
   } else if (new_end < old_end) {
     memory.remove_range(new_end, old_end);
+    c.process->file_maps.remove(new_end, old_end);
   }
   memory.brk = wanted;
   return wanted;
@@ -78,22 +79,33 @@ int64_t sys_mmap(SyscallContext& c) {
       }
     }
     memory.remove_range(hint, hint + length);
+    c.process->file_maps.remove(hint, hint + length);
     address = hint;
   } else {
     address = memory.find_free(length);
     if (address == 0) return -rt::kENOMEM;
   }
-  bool regular = file != nullptr && file->kind == FileKind::kInode;
-  if (auto r = memory.add_area(address, address + length, prot, regular ? file->inode->number : 0,
-                               regular ? offset : 0);
-      !r.ok()) {
-    return -r.error().code;
+  if (auto r = memory.add_area(address, address + length, prot); !r.ok()) return -r.error().code;
+  // What /proc/<pid>/maps names it by. GAP: anon_inode mappings show no device or inode.
+  bool shared = type != kMapPrivate;
+  if (file != nullptr && file->kind == FileKind::kTrace) {
+    c.process->file_maps.add(address, address + length, nullptr, offset, shared,
+                             file->trace_object == TraceObject::kPerfEvent
+                                 ? "anon_inode:[perf_event]"
+                                 : "anon_inode:bpf-map");
+  } else if (file != nullptr) {
+    c.process->file_maps.add(address, address + length, file->inode, offset, shared);
+  } else if (shared) {
+    c.process->file_maps.add(address, address + length, nullptr, 0, true, "/dev/zero (deleted)");
+  } else {
+    c.process->file_maps.remove(address, address + length);
   }
   if (file != nullptr && file->kind == FileKind::kTrace) {
     // A ring buffer, perf ring or mmapable map: the trace server's pages, shared.
     int64_t mapped = trace_file_mmap(c, *file, address, length, prot, type != kMapPrivate, offset);
     if (mapped < 0) {
       memory.remove_range(address, address + length);
+      c.process->file_maps.remove(address, address + length);
       return mapped;
     }
     return static_cast<int64_t>(address);
@@ -118,6 +130,7 @@ int64_t sys_munmap(SyscallContext& c) {
     return -rt::kEINVAL;
   }
   user(c).remove_range(address, address + length);
+  c.process->file_maps.remove(address, address + length);
   return 0;
 }
 

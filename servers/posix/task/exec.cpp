@@ -125,10 +125,15 @@ rt::Result<uint64_t> place_interpreter(const Inode* file, const ElfHeader& heade
   return base - low;
 }
 
-rt::Result<Loaded> load_elf(const Inode* file, mm::AddressSpace& memory, uint64_t dynamic_bias) {
+// The segments of `file` mapped into `memory` (recorded in `maps` as mappings of the file: the
+// pages holding file bytes; the rest of a segment is anonymous, as Linux's bss). `layout`, for
+// the executable (not its interpreter): Linux's start_code, end_code, start_data and end_data.
+rt::Result<Loaded> load_elf(const Inode* file, mm::AddressSpace& memory, uint64_t dynamic_bias,
+                            mm::FileMaps& maps, mm_struct* layout) {
   ElfHeader header = TRY(read_header(file));
   uint64_t bias = header.type == 3 ? dynamic_bias : 0;
   Loaded loaded{header.entry + bias, 0, header.phnum, 0, 0, 0};
+  uint64_t start_code = ~uint64_t{0}, end_code = 0, start_data = 0, end_data = 0;
   for (uint16_t i = 0; i < header.phnum; ++i) {
     ProgramHeader ph = program_header(file, header, i);
     if (ph.type == kInterp) {
@@ -149,7 +154,7 @@ rt::Result<Loaded> load_elf(const Inode* file, mm::AddressSpace& memory, uint64_
     uint64_t start = (ph.vaddr + bias) & ~(kPage - 1);
     uint64_t end = (ph.vaddr + bias + ph.memsz + kPage - 1) & ~(kPage - 1);
     uint32_t prot = prot_of(ph.flags);
-    TRY(memory.add_area(start, end, prot, file->number, ph.offset & ~(kPage - 1)));
+    TRY(memory.add_area(start, end, prot));
     // Every page now (eager), file bytes copied, the rest zero.
     uint64_t file_start = ph.vaddr + bias, file_end = file_start + ph.filesz;
     for (uint64_t page = start; page < end; page += kPage) {
@@ -161,12 +166,26 @@ rt::Result<Loaded> load_elf(const Inode* file, mm::AddressSpace& memory, uint64_
                file->data + ph.offset + (from - file_start), to - from);
       }
     }
+    if (ph.filesz != 0) {
+      uint64_t file_pages_end = (file_end + kPage - 1) & ~(kPage - 1);
+      maps.add(start, file_pages_end, file, ph.offset & ~(kPage - 1), false);
+    }
+    if ((ph.flags & 1) != 0 && ph.vaddr < start_code) start_code = ph.vaddr;
+    if ((ph.flags & 1) != 0 && ph.vaddr + ph.filesz > end_code) end_code = ph.vaddr + ph.filesz;
+    if (ph.vaddr > start_data) start_data = ph.vaddr;
+    if (ph.vaddr + ph.filesz > end_data) end_data = ph.vaddr + ph.filesz;
     if (header.phoff >= ph.offset && header.phoff < ph.offset + ph.filesz) {
       loaded.phdr = ph.vaddr + bias + (header.phoff - ph.offset);
     }
     if (end > loaded.brk) loaded.brk = end;
   }
   if (loaded.brk == 0) return err(rt::kENOEXEC);
+  if (layout != nullptr) {
+    layout->start_code = (start_code == ~uint64_t{0} ? 0 : start_code) + bias;
+    layout->end_code = end_code + bias;
+    layout->start_data = start_data + bias;
+    layout->end_data = end_data + bias;
+  }
   return loaded;
 }
 
@@ -176,7 +195,8 @@ struct Interpreter {
   uint64_t base, entry;
 };
 rt::Result<Interpreter> load_interpreter(Process* process, const Inode* executable,
-                                         const Loaded& loaded, mm::AddressSpace& memory) {
+                                         const Loaded& loaded, mm::AddressSpace& memory,
+                                         mm::FileMaps& maps) {
   char path[kPathMax];
   memcpy(path, executable->data + loaded.interpreter_offset, loaded.interpreter_length + 1);
   if (strlen(path) != loaded.interpreter_length) return err(rt::kENOEXEC);
@@ -186,7 +206,7 @@ rt::Result<Interpreter> load_interpreter(Process* process, const Inode* executab
   if (!file->is_regular() || (file->mode & 0111) == 0) return err(rt::kEACCES);
   ElfHeader header = TRY(read_header(file));
   uint64_t bias = TRY(place_interpreter(file, header, memory));
-  Loaded interpreter = TRY(load_elf(file, memory, bias));
+  Loaded interpreter = TRY(load_elf(file, memory, bias, maps, nullptr));
   return Interpreter{bias, interpreter.entry};
 }
 
@@ -394,12 +414,16 @@ rt::Result<void> exec_image(Process* process, const char* path, ExecArguments& a
       return error;
     };
     if (auto made = space->create(); !made.ok()) return fail(made.error());
-    auto loaded = load_elf(file, *space, kDynamicBase);
+    // What the new image maps, the process's own once the execve cannot fail any more.
+    static mm::FileMaps maps;
+    maps.clear();
+    mm_struct layout{};
+    auto loaded = load_elf(file, *space, kDynamicBase, maps, &layout);
     if (!loaded.ok()) return fail(loaded.error());
     space->brk_start = space->brk = loaded.value().brk;
     Interpreter interpreter{0, loaded.value().entry};
     if (loaded.value().interpreter_length != 0) {
-      auto found = load_interpreter(process, file, loaded.value(), *space);
+      auto found = load_interpreter(process, file, loaded.value(), *space, maps);
       if (!found.ok()) return fail(found.error());
       interpreter = found.value();
     }
@@ -416,7 +440,6 @@ rt::Result<void> exec_image(Process* process, const char* path, ExecArguments& a
       platform::heap().deallocate(process->memory, sizeof(mm::AddressSpace));
     }
     process->memory = space;
-    uprobes_exec(process);  // the new image's files may have uprobes
     registers = abi::UserRegisters{};
     registers.rip = interpreter.entry;
     registers.rsp = rsp.value();
@@ -429,7 +452,9 @@ rt::Result<void> exec_image(Process* process, const char* path, ExecArguments& a
         argv_bytes < sizeof(process->cmdline) ? argv_bytes : sizeof(process->cmdline);
     memcpy(process->cmdline, arguments.bytes, process->cmdline_length);
     process->exe = file;
-    process->linux_mm = mm_struct{};
+    process->file_maps = maps;
+    uprobes_exec(process);  // the new image's files may have uprobes
+    process->linux_mm = layout;
     process->linux_mm.start_brk = process->linux_mm.brk = space->brk_start;
     process->linux_mm.start_stack = rsp.value();
     process->linux_mm.arg_start = strings;

@@ -151,6 +151,7 @@ rt::Result<Process*> fork_process(Process* parent, const abi::UserRegisters& reg
   child->cmdline_length = parent->cmdline_length;
   child->exe = parent->exe;
   child->linux_mm = parent->linux_mm;  // the same addresses in the copied address space
+  child->file_maps = parent->file_maps;
   auto fail = [&](rt::Error error) -> rt::Error {
     uprobes_exit(child);
     if (child->fault_cap != 0) {

@@ -7,6 +7,7 @@
 
 #include "kernel/linux_types.h"
 #include "mm/address_space.hpp"
+#include "mm/file_maps.hpp"
 #include "rt/result.hpp"
 #include "sys/ipc.hpp"
 #include "vfs/file.hpp"
@@ -63,6 +64,8 @@ struct Process {
   // mm_struct the task_struct points to while it has an address space.
   struct task_struct linux_task;
   struct mm_struct linux_mm;
+  // What its mappings map (/proc/<pid>/maps).
+  mm::FileMaps file_maps;
   // A system call waiting for something (console input, a child, a pipe): its registers
   // and the Reply that answers it.
   bool blocked;

@@ -132,6 +132,70 @@ int64_t sys_clone(SyscallContext& c) {
   return kernel_clone(&args);
 }
 
+// clone3(args, size): Linux's struct clone_args, checked as copy_clone_args_from_user and
+// clone3_args_valid do, then the clone path every other fork takes (the same errors for the
+// same flags: glibc falls back to clone on ENOSYS only).
+int64_t sys_clone3(SyscallContext& c) {
+  struct CloneArgs {
+    uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid,
+        set_tid_size, cgroup;
+  };
+  constexpr uint64_t kSizeVer0 = 64, kPage = 4096, kCSignal = 0xff, kCloneDetached = 0x400000;
+  constexpr uint64_t kCloneSighand = 0x800, kCloneParent = 0x8000;
+  constexpr uint64_t kCloneClearSighand = 0x100000000ull, kCloneIntoCgroup = 0x200000000ull;
+  constexpr uint64_t kMaxPidNsLevel = 32;
+  uint64_t address = c.arg(0), size = c.arg(1);
+  if (size > kPage) return -rt::kE2BIG;
+  if (size < kSizeVer0) return -rt::kEINVAL;
+  CloneArgs args{};
+  uint64_t known = size < sizeof(args) ? size : sizeof(args);
+  if (!user(c).copy_in(&args, address, known).ok()) return -rt::kEFAULT;
+  // A larger struct than this one: what follows must be zero (copy_struct_from_user).
+  for (uint64_t at = sizeof(args); at < size; at += 8) {
+    uint64_t word = 0;
+    uint64_t n = size - at < 8 ? size - at : 8;
+    if (!user(c).copy_in(&word, address + at, n).ok()) return -rt::kEFAULT;
+    if (word != 0) return -rt::kE2BIG;
+  }
+  if (args.set_tid_size > kMaxPidNsLevel) return -rt::kEINVAL;
+  if (args.set_tid == 0 && args.set_tid_size > 0) return -rt::kEINVAL;
+  if (args.set_tid != 0 && args.set_tid_size == 0) return -rt::kEINVAL;
+  if ((args.exit_signal & ~kCSignal) != 0 || args.exit_signal > static_cast<uint64_t>(kSignals)) {
+    return -rt::kEINVAL;
+  }
+  if ((args.flags & kCloneIntoCgroup) != 0 && (args.cgroup > 0x7fffffff || size < 88)) {
+    return -rt::kEINVAL;
+  }
+  if ((args.flags & ~(0xffffffffull | kCloneClearSighand | kCloneIntoCgroup)) != 0) {
+    return -rt::kEINVAL;
+  }
+  if ((args.flags & (kCloneDetached | kCSignal)) != 0) return -rt::kEINVAL;
+  if ((args.flags & (kCloneSighand | kCloneClearSighand)) == (kCloneSighand | kCloneClearSighand)) {
+    return -rt::kEINVAL;
+  }
+  if ((args.flags & (kCloneThread | kCloneParent)) != 0 && args.exit_signal != 0) {
+    return -rt::kEINVAL;
+  }
+  // The stack: none, or a range of user memory (its top is the child's rsp).
+  if (args.stack == 0) {
+    if (args.stack_size != 0) return -rt::kEINVAL;
+  } else if (args.stack_size == 0 || args.stack + args.stack_size < args.stack ||
+             args.stack + args.stack_size > mm::kUserTop) {
+    return -rt::kEINVAL;
+  }
+  // GAP: set_tid (a chosen pid), CLONE_INTO_CGROUP and CLONE_CLEAR_SIGHAND are accepted and
+  // not acted on, as clone's other flags are.
+  kernel_clone_args kargs{args.flags,
+                          reinterpret_cast<int*>(args.pidfd),
+                          reinterpret_cast<int*>(args.child_tid),
+                          reinterpret_cast<int*>(args.parent_tid),
+                          static_cast<int>(args.exit_signal),
+                          args.stack + args.stack_size,
+                          0,
+                          args.tls};
+  return kernel_clone(&kargs);
+}
+
 extern "C" __attribute__((noinline)) int do_execveat_common(int fd, const char* filename,
                                                             SyscallContext* c) {
   (void)fd;

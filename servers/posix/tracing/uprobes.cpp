@@ -267,13 +267,13 @@ bool applies(const Site& site, const Process* process) {
 
 void arm_site(Process* process, const Site& site) {
   if (!applies(site, process)) return;
-  mm::AddressSpace& memory = *process->memory;
-  for (size_t i = 0; i < memory.area_count(); ++i) {
-    const mm::Area& area = memory.area(i);
-    if (area.file != site.inode || (area.prot & mm::kProtExec) == 0) continue;
-    if (site.offset < area.file_offset || site.offset - area.file_offset >= area.end - area.start)
-      continue;
-    arm_at(process, site, area.start + (site.offset - area.file_offset));
+  for (size_t i = 0; i < process->file_maps.count(); ++i) {
+    const mm::FileMapping& map = process->file_maps.at(i);
+    if (map.inode == nullptr || map.inode->number != site.inode) continue;
+    if (site.offset < map.offset || site.offset - map.offset >= map.end - map.start) continue;
+    uint64_t address = map.start + (site.offset - map.offset);
+    const mm::Area* area = process->memory->find_area(address);
+    if (area != nullptr && (area->prot & mm::kProtExec) != 0) arm_at(process, site, address);
   }
 }
 
@@ -407,7 +407,9 @@ void uprobes_mapped(Process* process) {
     for (ArmedProbe& probe : state->probes) {
       if (probe.address == 0) continue;
       const mm::Area* area = process->memory->find_area(probe.address);
-      if (area == nullptr || area->file == 0 || (area->prot & mm::kProtExec) == 0) {
+      const mm::FileMapping* map = process->file_maps.find(probe.address);
+      if (area == nullptr || map == nullptr || map->inode == nullptr ||
+          (area->prot & mm::kProtExec) == 0) {
         disarm(*state, probe);
       }
     }
