@@ -153,6 +153,18 @@ static int attach(int type, const char* self, void* function, int retprobe, int 
 }
 
 int main(int argc, char** argv) {
+  if (argc > 1 && strcmp(argv[1], "offset") == 0) {  // for uprobe_events definitions
+    char self[256] = {0};
+    if (readlink("/proc/self/exe", self, sizeof self - 1) <= 0) return 1;
+    printf("0x%lx\n", file_offset(self, (uintptr_t)traced_add));
+    return 0;
+  }
+  if (argc > 1 && strcmp(argv[1], "call") == 0) {  // calls for a tracefs uprobe event
+    long total = 0;
+    for (int i = 2; i < argc; ++i) total += traced_add(atol(argv[i]), 1000);
+    printf("called: %ld\n", total);
+    return 0;
+  }
   if (argc > 1) {  // the exec'd child: three calls of the probed function
     long sum = 0;
     for (int i = 0; i < 3; ++i) sum += traced_add(100, i);

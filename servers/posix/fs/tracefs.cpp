@@ -179,11 +179,9 @@ long tracefs_write(File* file, uint64_t address, size_t count, uint64_t* pos) {
   auto* bytes = static_cast<uint8_t*>(platform::heap().allocate(n, 8));
   if (bytes == nullptr) return -rt::kENOMEM;
   long result;
-  constexpr char kUprobeEvents[] = "/sys/kernel/tracing/uprobe_events";
-  constexpr char kDebugUprobeEvents[] = "/sys/kernel/debug/tracing/uprobe_events";
-  bool uprobe_events = (length == sizeof kUprobeEvents - 1 && memcmp(path, kUprobeEvents, length) == 0) ||
-                       (length == sizeof kDebugUprobeEvents - 1 &&
-                        memcmp(path, kDebugUprobeEvents, length) == 0);
+  constexpr char kUprobeEvents[] = "/uprobe_events";  // below the tracing root
+  bool uprobe_events =
+      length == sizeof kUprobeEvents - 1 && memcmp(path, kUprobeEvents, length) == 0;
   int status = 0;
   if (!user(*current_context()).copy_in(bytes, address, n).ok()) {
     result = -rt::kEFAULT;

@@ -178,9 +178,11 @@ void Tracefs::render_event_text(const Event& event, const uint8_t* record, size_
       const ProbeDefinition* probe = static_cast<const ProbeDefinition*>(event.probe);
       out.append(event.name);
       out.append(": (");
+      // Uprobes show user addresses in hex (print_uprobe_event), kprobes symbolized (%pS).
+      bool user = event.source == EventSource::kUprobe;
       auto symbol = [&](const EventField& field, bool with_offset) {
         uint64_t address = read_unsigned(record, size, field);
-        if (!targets_.symbolize(address, with_offset, out)) {
+        if (user || !targets_.symbolize(address, with_offset, out)) {
           out.append("0x");
           out.append_unsigned(address, 16);
         }
