@@ -14,9 +14,9 @@
 #include "sys/server_start.hpp"
 #include "sys/syscall.hpp"
 #include "task_environment.hpp"
-#include "uprobes.hpp"
 #include "trace/objects.hpp"
 #include "trace/perf_events.hpp"
+#include "uprobes.hpp"
 
 namespace {
 

@@ -204,8 +204,8 @@ int main(int argc, char** argv) {
   pid_t child = fork();
   if (child == 0) _exit(traced_add(1, 2) == 3 && traced_twice(5) == 10 ? 0 : 1);
   int status = 0;
-  CHECK("forked child ran", waitpid(child, &status, 0) == child && WIFEXITED(status) &&
-                                WEXITSTATUS(status) == 0);
+  CHECK("forked child ran",
+        waitpid(child, &status, 0) == child && WIFEXITED(status) && WEXITSTATUS(status) == 0);
   CHECK("child's entry hits", slot(entry_map, 0) == 9);
   CHECK("child's tgid", slot(entry_map, 2) == (uint64_t)child);
   CHECK("child's return", slot(return_map, 0) == 3 && slot(return_map, 3) == 10);
@@ -217,8 +217,8 @@ int main(int argc, char** argv) {
     execv(self, args);
     _exit(127);
   }
-  CHECK("exec'd child ran", waitpid(child, &status, 0) == child && WIFEXITED(status) &&
-                                WEXITSTATUS(status) == 0);
+  CHECK("exec'd child ran",
+        waitpid(child, &status, 0) == child && WIFEXITED(status) && WEXITSTATUS(status) == 0);
   CHECK("exec'd child's hits", slot(entry_map, 0) == 12 && slot(entry_map, 1) == 100);
 
   // Closing the events takes the probes away: calls no longer count.

@@ -197,7 +197,6 @@ rt::Result<void> AddressSpace::add_area(uint64_t start, uint64_t end, uint32_t p
   return {};
 }
 
-
 const Area* AddressSpace::find_area(uint64_t address) const {
   for (size_t i = 0; i < area_count_; ++i) {
     if (address >= areas_[i].start && address < areas_[i].end) return &areas_[i];

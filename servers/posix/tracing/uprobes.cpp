@@ -37,7 +37,7 @@ constexpr uint64_t kShadowEntries = 64;
 constexpr uint64_t kEntryNopLength = 5;
 
 struct Site {
-  uint32_t id = 0;  // the trace server's number (0: free)
+  uint32_t id = 0;     // the trace server's number (0: free)
   uint64_t inode = 0;  // the file's inode number (0: the path names no regular file)
   uint64_t offset = 0;
   bool is_return = false;
@@ -124,8 +124,8 @@ rt::Result<uint8_t> object_with_room(Process* process, ProcessUprobes& state) {
   return rt::err(rt::kENOSPC, "too many uprobes in one process");
 }
 
-rt::Result<void> insert(Process* process, ProcessUprobes& state, uint64_t address,
-                        uint64_t length, uint64_t xol, uint64_t fixup, uint8_t& object) {
+rt::Result<void> insert(Process* process, ProcessUprobes& state, uint64_t address, uint64_t length,
+                        uint64_t xol, uint64_t fixup, uint8_t& object) {
   object = TRY(object_with_room(process, state));
   uint64_t words[] = {address, length, xol, fixup};
   Error e = sys::invoke(state.objects[object], Label::kBreakpointInsert, words);
@@ -316,14 +316,14 @@ bool condition_holds(uint8_t condition, uint64_t flags) {
   bool sf = (flags & 0x080) != 0, of = (flags & 0x800) != 0;
   bool result = false;
   switch (condition >> 1) {
-    case 0: result = of; break;                  // O
-    case 1: result = cf; break;                  // B
-    case 2: result = zf; break;                  // E
-    case 3: result = cf || zf; break;            // BE
-    case 4: result = sf; break;                  // S
-    case 5: result = pf; break;                  // P
-    case 6: result = sf != of; break;            // L
-    default: result = zf || sf != of; break;     // LE
+    case 0: result = of; break;               // O
+    case 1: result = cf; break;               // B
+    case 2: result = zf; break;               // E
+    case 3: result = cf || zf; break;         // BE
+    case 4: result = sf; break;               // S
+    case 5: result = pf; break;               // P
+    case 6: result = sf != of; break;         // L
+    default: result = zf || sf != of; break;  // LE
   }
   return (condition & 1) != 0 ? !result : result;
 }

@@ -131,8 +131,9 @@ class Service final : public sonde::proto::TraceService::Server {
   rt::Result<void> uprobePrepare(
       sonde::proto::TraceService::UprobePrepareParams::Reader params,
       sonde::proto::TraceService::UprobePrepareResults::Builder results) override;
-  rt::Result<void> uprobeHit(sonde::proto::TraceService::UprobeHitParams::Reader params,
-                             sonde::proto::TraceService::UprobeHitResults::Builder results) override;
+  rt::Result<void> uprobeHit(
+      sonde::proto::TraceService::UprobeHitParams::Reader params,
+      sonde::proto::TraceService::UprobeHitResults::Builder results) override;
   void set_uprobes(UprobeBackend* uprobes) { uprobes_ = uprobes; }
 
   // tracefs (tracefs_service.cpp): the files below /sys/kernel/tracing, by path.
