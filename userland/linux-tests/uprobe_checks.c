@@ -32,6 +32,10 @@ __attribute__((noinline)) long traced_add(long a, long b) {
   __asm__ volatile("" ::: "memory");
   return a + b;
 }
+__attribute__((noinline)) long traced_length(const char* text) {
+  __asm__ volatile("" ::: "memory");
+  return (long)strlen(text);
+}
 __attribute__((noinline)) long traced_twice(long a) {
   __asm__ volatile("" ::: "memory");
   return traced_add(a, a);
@@ -161,7 +165,8 @@ int main(int argc, char** argv) {
   }
   if (argc > 1 && strcmp(argv[1], "call") == 0) {  // calls for a tracefs uprobe event
     long total = 0;
-    for (int i = 2; i < argc; ++i) total += traced_add(atol(argv[i]), 1000);
+    for (int i = 2; i < argc; ++i)
+      total += traced_add(atol(argv[i]), 1000) + traced_length(argv[i]);
     printf("called: %ld\n", total);
     return 0;
   }
