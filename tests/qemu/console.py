@@ -3,7 +3,10 @@
 """Types at the interactive console of a Sonde image, as a user at tools/run would, and checks
 what comes back (TAP).
 
-usage: console.py IMAGE [--timeout S] STEP...
+usage: console.py IMAGE [--timeout S] [--add HOST:GUEST]... STEP...
+
+IMAGE is an ISO; with --add, the default image plus those files, made as tools/run --add makes
+it (IMAGE is then ignored; SONDE_BUILD_DIR names the build).
 
 STEP is one of:
   --expect REGEX   wait (at most --timeout seconds per step) until REGEX matches the console
@@ -14,12 +17,16 @@ STEP is one of:
 The console is COM1 on QEMU's stdin and stdout; kernel and server messages go to COM2 (not
 read). The machine is stopped at the end.
 """
+import importlib.machinery
+import importlib.util
 import os
 import re
 import select
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 
 def printable(text: str) -> str:
@@ -37,6 +44,10 @@ def main() -> int:
     if args[:1] == ["--timeout"]:
         args.pop(0)
         timeout = float(args.pop(0))
+    adds = []
+    while args[:1] == ["--add"] and len(args) > 1:
+        args.pop(0)
+        adds.append(args.pop(0))
     steps = []
     while args:
         kind = args.pop(0)
@@ -44,6 +55,14 @@ def main() -> int:
             print(f"console: bad step {kind!r}", file=sys.stderr)
             return 2
         steps.append((kind, args.pop(0)))
+    workdir = tempfile.TemporaryDirectory(prefix="sonde-console-")
+    if adds:
+        run_path = Path(__file__).resolve().parents[2] / "tools" / "run"
+        loader = importlib.machinery.SourceFileLoader("sonde_tools_run", str(run_path))
+        spec = importlib.util.spec_from_loader(loader.name, loader)
+        tools_run = importlib.util.module_from_spec(spec)
+        loader.exec_module(tools_run)
+        image = str(tools_run.make_image(Path(workdir.name), adds, None))
     command = [os.environ.get("QEMU", "qemu-system-x86_64"), "-cdrom", image, "-boot", "d",
                "-m", "256M", "-smp", "1", "-accel", "tcg,thread=single", "-display", "none",
                "-no-reboot", "-monitor", "none", "-serial", "stdio", "-serial", "null",

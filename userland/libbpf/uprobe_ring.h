@@ -3,6 +3,8 @@
 #ifndef SONDE_UPROBE_RING_H
 #define SONDE_UPROBE_RING_H
 
+#include <linux/types.h>
+
 struct uprobe_event {
   __u32 tgid;
   __u32 kind;  // 0: traced_add's entry (a, b), 1: its return (value), 2: traced_length (text)

@@ -180,6 +180,108 @@ int64_t sys_poll(SyscallContext& c) {
   return kDeferred;
 }
 
+namespace {
+
+// select and pselect6 over poll_file: `timeout_ms` -1 waits without end. Linux's rules: nfds
+// below 0 is EINVAL, above the fd table it is cut to its size; an fd in a set that is not open
+// is EBADF; the sets are rewritten only when the call ends (a deferred call is retried with
+// them as they were). Readable: POLLIN, POLLHUP or POLLERR; writable: POLLOUT or POLLERR;
+// exceptional: POLLPRI.
+int64_t select_files(SyscallContext& c, int64_t timeout_ms, bool& timed_out) {
+  timed_out = false;
+  int64_t nfds = static_cast<int32_t>(c.arg(0));
+  if (nfds < 0) return -rt::kEINVAL;
+  if (nfds > FdTable::kMax) nfds = FdTable::kMax;
+  constexpr size_t kWords = (FdTable::kMax + 63) / 64;
+  uint64_t in[3][kWords] = {}, out[3][kWords] = {};
+  size_t bytes = static_cast<size_t>((nfds + 63) / 64) * 8;
+  for (int set = 0; set < 3; ++set) {
+    uint64_t address = c.arg(1 + set);
+    if (address == 0 || bytes == 0) continue;
+    if (!user(c).copy_in(in[set], address, bytes).ok()) return -rt::kEFAULT;
+  }
+  constexpr int kPollIn = 0x001, kPollPri = 0x002, kPollOut = 0x004, kPollErr = 0x008,
+                kPollHup = 0x010;
+  int64_t ready = 0;
+  for (int64_t fd = 0; fd < nfds; ++fd) {
+    uint64_t bit = 1ull << (fd % 64);
+    size_t word = static_cast<size_t>(fd / 64);
+    if (((in[0][word] | in[1][word] | in[2][word]) & bit) == 0) continue;
+    File* file = fd_file(*c.process->files, static_cast<int>(fd));
+    if (file == nullptr) return -rt::kEBADF;
+    int events = poll_file(file);
+    const int wanted[3] = {kPollIn | kPollHup | kPollErr, kPollOut | kPollErr, kPollPri};
+    for (int set = 0; set < 3; ++set) {
+      if ((in[set][word] & bit) != 0 && (events & wanted[set]) != 0) {
+        out[set][word] |= bit;
+        ++ready;
+      }
+    }
+  }
+  Process* p = c.process;
+  bool done = ready > 0 || timeout_ms == 0;
+  if (!done && timeout_ms > 0) {
+    // A retry keeps the deadline set by the first try; the timer thread ends the wait.
+    uint64_t now = sys::clock_ns();
+    if (p->sleep_deadline == 0)
+      p->sleep_deadline = now + static_cast<uint64_t>(timeout_ms) * 1000000;
+    if (now >= p->sleep_deadline) {
+      done = true;
+      timed_out = true;
+    } else {
+      arm_timer();
+    }
+  }
+  if (!done) return kDeferred;
+  p->sleep_deadline = 0;
+  for (int set = 0; set < 3; ++set) {
+    uint64_t address = c.arg(1 + set);
+    if (address == 0 || bytes == 0) continue;
+    if (!user(c).copy_out(address, out[set], bytes).ok()) return -rt::kEFAULT;
+  }
+  return ready;
+}
+
+int64_t timeout_of(int64_t seconds, int64_t fraction_ns) {
+  if (seconds < 0 || fraction_ns < 0 || fraction_ns >= 1000000000) return -2;  // EINVAL
+  int64_t ms = seconds * 1000 + (fraction_ns + 999999) / 1000000;
+  return ms > 0x7fffffff || seconds > 0x7fffffff ? 0x7fffffff : ms;
+}
+
+}  // namespace
+
+int64_t sys_select(SyscallContext& c) {
+  int64_t timeout = -1;
+  int64_t timeval[2] = {};
+  if (c.arg(4) != 0) {
+    if (!user(c).copy_in(timeval, c.arg(4), 16).ok()) return -rt::kEFAULT;
+    if (timeval[1] >= 1000000) return -rt::kEINVAL;
+    timeout = timeout_of(timeval[0], timeval[1] * 1000);
+    if (timeout == -2) return -rt::kEINVAL;
+  }
+  bool timed_out = false;
+  int64_t result = select_files(c, timeout, timed_out);
+  // Linux's select writes back the time left: all of it gone after a timeout.
+  if (timed_out && c.arg(4) != 0) {
+    int64_t zero[2] = {0, 0};
+    (void)user(c).copy_out(c.arg(4), zero, 16);
+  }
+  return result;
+}
+
+// GAP: the signal mask (the sixth argument) is not applied while waiting, as ppoll's.
+int64_t sys_pselect6(SyscallContext& c) {
+  int64_t timeout = -1;
+  if (c.arg(4) != 0) {
+    int64_t timespec[2];
+    if (!user(c).copy_in(timespec, c.arg(4), 16).ok()) return -rt::kEFAULT;
+    timeout = timeout_of(timespec[0], timespec[1]);
+    if (timeout == -2) return -rt::kEINVAL;
+  }
+  bool timed_out = false;
+  return select_files(c, timeout, timed_out);
+}
+
 int64_t sys_ppoll(SyscallContext& c) {
   if (c.arg(2) != 0) {
     int64_t timespec[2];
