@@ -38,7 +38,9 @@ ObjectType label_object_type(Label label) {
     case Label::kTcbSetAbi:
     case Label::kTcbSetAffinity:
     case Label::kTcbSetTls:
-    case Label::kTcbSetMaxPriority: return ObjectType::kTcb;
+    case Label::kTcbSetMaxPriority:
+    case Label::kTcbReadFpu:
+    case Label::kTcbWriteFpu: return ObjectType::kTcb;
     case Label::kIrqControlGet: return ObjectType::kIrqControl;
     case Label::kNotificationSetTimer: return ObjectType::kNotification;
     case Label::kIrqHandlerSetNotification:

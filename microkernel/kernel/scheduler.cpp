@@ -168,6 +168,18 @@ void scheduler_remove(Tcb* tcb) {
   }
 }
 
+bool fpu_state_in_tcb(const Tcb* tcb) {
+  // A CPU's FPU owner is its current thread or none (schedule() drops it before idling).
+  for (unsigned i = 0; i < cpus_online(); ++i) {
+    PerCpu& cpu = cpu_at(i);
+    if (cpu.fpu_owner != tcb) continue;
+    if (i != this_cpu().index) return false;
+    // The current thread here: a copy (its registers stay live).
+    asm volatile("fxsave64 (%0)" : : "r"(cpu.fpu_owner->fpu) : "memory");
+  }
+  return true;
+}
+
 void thread_yield(Tcb* tcb) { tcb->slice_expired = true; }
 
 void scheduler_announce_idle() { this_cpu().announce_idle = true; }
@@ -189,6 +201,12 @@ Tcb* schedule() {
   }
   if (next == nullptr) {
     cpu.current = nullptr;
+    // The FPU state goes back to its TCB before idling: while the CPU idles (the kernel lock
+    // free), others may read or write it (TCB ReadFpu/WriteFpu) or run the thread elsewhere.
+    if (cpu.fpu_owner != nullptr) {
+      asm volatile("fxsave64 (%0)" : : "r"(cpu.fpu_owner->fpu) : "memory");
+      cpu.fpu_owner = nullptr;
+    }
     uint64_t idle_since = timer_ticks();
     bool reported = false;
     while ((next = choose(cpu)) == nullptr) {

@@ -38,10 +38,27 @@ struct TcbOperation {
   // WriteRegisters.
   abi::UserRegisters registers{};
   bool resume = false;
-  // ReadRegisters: where the register words go.
+  // ReadRegisters, ReadFpu: where the words go.
   uint64_t* output = nullptr;
   size_t* output_count = nullptr;
+  // WriteFpu: the legacy area in the invocation's words (checked).
+  const uint64_t* fpu_area = nullptr;
 };
+
+// The MXCSR bits the CPU accepts (fxsave's MXCSR_MASK; 0 there means the default 0xffbf).
+// fxrstor of an MXCSR with another bit set faults, so WriteFpu refuses it.
+uint32_t mxcsr_mask = 0xffbf;
+
+// The components TCB ReadFpu reports and WriteFpu takes.
+constexpr uint64_t kFpuFeatures = abi::tcb_message::kFpuX87 | abi::tcb_message::kFpuSse;
+
+void read_mxcsr_mask() {
+  alignas(16) uint8_t area[512] = {};
+  asm volatile("fxsave64 %0" : "=m"(area));
+  uint32_t mask;
+  __builtin_memcpy(&mask, area + abi::tcb_message::kFpuMxcsrMaskOffset, sizeof(mask));
+  if (mask != 0) mxcsr_mask = mask;
+}
 
 // A cap argument: an optional (cptr 0 = none) cap of `type` with `rights`, to be copied.
 Error optional_cap(const Capability& cspace_root, uint64_t cptr, ObjectType type, uint64_t rights,
@@ -126,7 +143,8 @@ Error decode_tcb_invocation(const Capability& cspace_root, Slot* slot, const Inv
   operation.label = invocation.label;
   operation.tcb = tcb;
   operation.on_caller = tcb == caller;
-  bool reads = invocation.label == Label::kTcbReadRegisters;
+  bool reads =
+      invocation.label == Label::kTcbReadRegisters || invocation.label == Label::kTcbReadFpu;
   if (!has_rights(slot->cap, reads ? abi::kRightRead : abi::kRightWrite)) {
     return Error::kMissingRight;
   }
@@ -160,6 +178,25 @@ Error decode_tcb_invocation(const Capability& cspace_root, Slot* slot, const Inv
       auto* in = reinterpret_cast<uint64_t*>(&operation.registers);
       for (uint64_t i = 0; i < abi::kUserRegisterWords; ++i) in[i] = words[1 + i];
       if (!user_registers_valid(operation.registers)) return Error::kInvalidArgument;
+      return Error::kNone;
+    }
+    case Label::kTcbReadFpu:
+      if (tcb == caller || !fpu_state_in_tcb(tcb)) return Error::kThreadState;
+      if (invocation.output == nullptr || invocation.output_capacity < m::kFpuLength) {
+        return Error::kRangeError;
+      }
+      operation.output = invocation.output;
+      operation.output_count = invocation.output_count;
+      return Error::kNone;
+    case Label::kTcbWriteFpu: {
+      if (count < m::kFpuLength) return Error::kTruncatedMessage;
+      if (tcb == caller || !fpu_state_in_tcb(tcb)) return Error::kThreadState;
+      if (words[m::kFpuFeatures] != kFpuFeatures) return Error::kInvalidArgument;
+      const uint64_t* area = &words[m::kFpuArea];
+      // MXCSR is the low half of the area's word 3 (byte 24).
+      auto mxcsr = static_cast<uint32_t>(area[m::kFpuMxcsrOffset / 8]);
+      if ((mxcsr & ~mxcsr_mask) != 0) return Error::kInvalidArgument;
+      operation.fpu_area = area;
       return Error::kNone;
     }
     case Label::kTcbResume:
@@ -209,6 +246,15 @@ void invoke_tcb(const TcbOperation& operation) {
     case Label::kTcbWriteRegisters:
       write_user_registers(*tcb, operation.registers);
       if (operation.resume && tcb->state == ThreadState::kInactive) thread_make_runnable(tcb);
+      return;
+    case Label::kTcbReadFpu:
+      operation.output[abi::tcb_message::kFpuFeatures] = kFpuFeatures;
+      __builtin_memcpy(&operation.output[abi::tcb_message::kFpuArea], tcb->fpu, sizeof(tcb->fpu));
+      *operation.output_count = abi::tcb_message::kFpuLength;
+      return;
+    case Label::kTcbWriteFpu:
+      // Not any CPU's live state (decode checked): the thread's next switch loads it.
+      __builtin_memcpy(tcb->fpu, operation.fpu_area, sizeof(tcb->fpu));
       return;
     case Label::kTcbResume:
       if (tcb->state == ThreadState::kInactive) thread_make_runnable(tcb);
@@ -318,6 +364,9 @@ bool registers_from_user(Tcb& tcb, const abi::UserRegisters& in) {
 
 uint64_t cpu_count() { return cpus_online(); }
 
-void tcb_invocations_init() { set_invocation_handler(ObjectType::kTcb, handle_tcb_invocation); }
+void tcb_invocations_init() {
+  read_mxcsr_mask();
+  set_invocation_handler(ObjectType::kTcb, handle_tcb_invocation);
+}
 
 }  // namespace kernel

@@ -27,7 +27,7 @@ struct Reply;
 
 // A thread, in the memory of its TCB object (2^kTcbBits bytes, zeroed by Retype).
 struct Tcb {
-  alignas(16) uint8_t fpu[512];  // fxsave64 area
+  alignas(16) uint8_t fpu[512];  // fxsave64 area (TCB ReadFpu/WriteFpu hand it out)
   arch::TrapFrame regs;          // user registers while the thread is not on the CPU
   uint64_t fs_base;
   // Caps the thread holds itself (emptied by the deletion queue before the TCB is destroyed).

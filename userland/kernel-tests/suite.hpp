@@ -67,6 +67,8 @@ enum : int {
   fastpath_fallbacks,
   fastpath_fault_fallbacks,
   fastpath_destroy_on_another_cpu,
+  // TCB ReadFpu and WriteFpu (fpu.cpp).
+  fpu_state,
   kCount,
 };
 }  // namespace test_order

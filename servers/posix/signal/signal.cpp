@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// Signals: actions and masks recorded, default actions carried out (handlers not run yet).
+// Signals: actions and masks, default actions, handlers run on Linux's x86-64 signal frame
+// (registers, mask and FPU state saved; rt_sigreturn restores them).
 #include <stddef.h>
 #include <string.h>
 
@@ -220,10 +221,118 @@ struct SigFrame {
 };
 static_assert(sizeof(SigContext) == 256 && sizeof(UContext) == 304);
 
+// The FPU state in a signal frame, as Linux lays it out on an XSAVE machine whose enabled
+// state is x87 and SSE (arch/x86/include/uapi/asm/sigcontext.h): the fxsave area, whose
+// software bytes describe what follows, the XSAVE header, and a second magic number after
+// the area. uc_mcontext.fpstate points at it, 64-byte aligned.
+struct FpSoftware {  // struct _fpx_sw_bytes, at byte 464 of the fxsave area
+  uint32_t magic1;
+  uint32_t extended_size;  // the whole of FpFrame
+  uint64_t xfeatures;
+  uint32_t xstate_size;  // the fxsave area and the header: where magic2 is
+  uint32_t padding[7];
+};
+struct FpFrame {
+  uint8_t legacy[464];  // fxsave64 layout: FCW at 0, MXCSR at 24, st0.. at 32, xmm0.. at 160
+  FpSoftware software;
+  uint64_t xstate_bv;  // the XSAVE header: the components the area holds
+  uint64_t xcomp_bv;
+  uint64_t header_reserved[6];
+  uint32_t magic2;
+} __attribute__((packed));
+static_assert(sizeof(FpSoftware) == 48 && sizeof(FpFrame) == 580);
+
 namespace {
 constexpr uint64_t kSaRestorer = 0x04000000, kSaRestart = 0x10000000;
 constexpr uint64_t kSaNoDefer = 0x40000000, kSaResetHand = 0x80000000;
 constexpr uint64_t kUnblockable = (1ull << (kSigKill - 1)) | (1ull << (kSigStop - 1));
+
+constexpr uint32_t kFpMagic1 = 0x46505853, kFpMagic2 = 0x46505845;
+constexpr uint64_t kUcFpXstate = 1;  // uc_flags: fpstate is an XSAVE-style area
+constexpr uint64_t kFpXsaveSize = offsetof(FpFrame, magic2);  // 576
+constexpr uint64_t kFpFeatures = abi::tcb_message::kFpuX87 | abi::tcb_message::kFpuSse;
+constexpr size_t kFpMxcsr = abi::tcb_message::kFpuMxcsrOffset;
+constexpr size_t kFpXmm = 160;  // xmm0 in the fxsave area
+constexpr size_t kFpSoftware = offsetof(FpFrame, software);
+
+// The thread a signal's frame is for. (One thread per process for now.)
+uint64_t frame_thread(const SyscallContext& c) { return c.process->tcb; }
+
+// The thread's x87/SSE state, the 512-byte fxsave area (TCB ReadFpu).
+bool read_fpu(uint64_t tcb, uint8_t (&area)[512]) {
+  namespace m = abi::tcb_message;
+  sys::MessageRegisters out;
+  abi::MessageInfo info;
+  if (sys::invoke(tcb, abi::Label::kTcbReadFpu, nullptr, 0, &out, &info) != abi::Error::kNone ||
+      info.length != m::kFpuLength || sys::message_word(out, m::kFpuFeatures) != kFpFeatures) {
+    return false;
+  }
+  for (uint64_t i = 0; i < 64; ++i) {
+    uint64_t word = sys::message_word(out, m::kFpuArea + i);
+    memcpy(area + 8 * i, &word, 8);
+  }
+  return true;
+}
+
+// Replaces it (TCB WriteFpu); false when the kernel refuses it (a reserved MXCSR bit).
+bool write_fpu(uint64_t tcb, const uint8_t (&area)[512]) {
+  namespace m = abi::tcb_message;
+  uint64_t words[m::kFpuLength];
+  words[m::kFpuFeatures] = kFpFeatures;
+  memcpy(&words[m::kFpuArea], area, sizeof(area));
+  return sys::invoke(tcb, abi::Label::kTcbWriteFpu, words) == abi::Error::kNone;
+}
+
+// Parts of the initial state (what a handler starts with, as after Linux's fpu reset).
+void init_x87(uint8_t (&area)[512]) {
+  memset(area, 0, kFpMxcsr);          // FCW FSW FTW FOP FIP FDP
+  memset(area + 32, 0, kFpXmm - 32);  // st0..st7
+  uint16_t control = 0x37f;           // every x87 exception masked, extended precision
+  memcpy(area, &control, sizeof(control));
+}
+void init_sse(uint8_t (&area)[512]) { memset(area + kFpXmm, 0, 16 * 16); }
+void init_mxcsr(uint8_t (&area)[512]) {
+  uint32_t mxcsr = 0x1f80;  // every SSE exception masked, round to nearest
+  memcpy(area + kFpMxcsr, &mxcsr, sizeof(mxcsr));
+}
+void init_fpu(uint8_t (&area)[512]) {
+  memset(area, 0, sizeof(area));
+  init_x87(area);
+  init_mxcsr(area);
+}
+
+// The state rt_sigreturn restores from the frame's fpstate at `address`, as Linux reads it: an
+// XSAVE-style area when its magic numbers and sizes say so (components outside xfeatures or
+// xstate_bv go back to their initial state), else the plain fxsave area. False for what Linux
+// answers with SIGSEGV: memory that cannot be read, a misaligned area, or one XRSTOR would
+// refuse (xstate_bv with components the thread does not have, a nonzero XCOMP_BV).
+bool fpu_from_frame(SyscallContext& c, uint64_t address, uint8_t (&area)[512]) {
+  if (address == 0) {  // no state: the initial one
+    init_fpu(area);
+    return true;
+  }
+  if (address % 16 != 0 || !user(c).copy_in(area, address, sizeof(area)).ok()) return false;
+  FpSoftware software;
+  memcpy(&software, area + kFpSoftware, sizeof(software));
+  memset(area + kFpSoftware, 0, sizeof(area) - kFpSoftware);
+  uint32_t magic2 = 0;
+  bool xsave = software.magic1 == kFpMagic1 && software.xstate_size == kFpXsaveSize &&
+               software.extended_size >= software.xstate_size &&
+               user(c).copy_in(&magic2, address + software.xstate_size, 4).ok() &&
+               magic2 == kFpMagic2;
+  if (!xsave) return true;  // the fxsave area alone
+  uint64_t header[3];
+  if (address % 64 != 0 || !user(c).copy_in(header, address + 512, sizeof(header)).ok()) {
+    return false;
+  }
+  uint64_t xstate_bv = header[0];
+  if ((xstate_bv & ~kFpFeatures) != 0 || header[1] != 0 || header[2] != 0) return false;
+  uint64_t restored = software.xfeatures & xstate_bv;
+  if ((restored & abi::tcb_message::kFpuX87) == 0) init_x87(area);
+  if ((restored & abi::tcb_message::kFpuSse) == 0) init_sse(area);
+  if ((software.xfeatures & abi::tcb_message::kFpuSse) == 0) init_mxcsr(area);
+  return true;
+}
 
 bool restartable(uint64_t number) {
   switch (number) {
@@ -264,8 +373,24 @@ int64_t deliver_signals(SyscallContext& c, int64_t result) {
   p->interrupted = false;
   uint64_t old_mask = p->in_suspend ? p->suspend_mask : p->signal_mask;
   p->in_suspend = false;
+  // The interrupted FPU state goes into the frame, 64-byte aligned below the red zone, the
+  // rest of the frame below it; rsp + 8 is 16-byte aligned at the handler's entry, as after a
+  // call.
+  uint64_t fp_address = (saved.rsp - 128 - sizeof(FpFrame)) & ~uint64_t{63};
+  uint64_t sp = ((fp_address - sizeof(SigFrame)) & ~uint64_t{15}) - 8;
+  FpFrame fp = {};
+  uint8_t area[512];
+  bool have_fpu = read_fpu(frame_thread(c), area);
+  memcpy(fp.legacy, area, sizeof(fp.legacy));
+  fp.software.magic1 = kFpMagic1;
+  fp.software.extended_size = sizeof(FpFrame);
+  fp.software.xfeatures = kFpFeatures;
+  fp.software.xstate_size = kFpXsaveSize;
+  fp.xstate_bv = kFpFeatures;
+  fp.magic2 = kFpMagic2;
   SigFrame frame = {};
   frame.pretcode = action.restorer;
+  frame.uc.uc_flags = kUcFpXstate;
   frame.uc.ss_flags = 2;  // SS_DISABLE
   SigContext& m = frame.uc.mcontext;
   m.r8 = saved.r8;
@@ -289,13 +414,16 @@ int64_t deliver_signals(SyscallContext& c, int64_t result) {
   m.cs = 0x33;
   m.ss = 0x2b;
   m.oldmask = old_mask;
+  m.fpstate = fp_address;
   frame.uc.sigmask = old_mask;
   int32_t info[4] = {signal, 0, 0, 0};  // si_signo, si_errno, si_code (SI_USER)
   memcpy(frame.info, info, sizeof(info));
-  // Below the red zone; rsp + 8 is 16-byte aligned at the handler's entry, as after a call.
-  uint64_t sp = ((saved.rsp - 128 - sizeof(SigFrame)) & ~uint64_t{15}) - 8;
-  // GAP: FPU/SSE state is not saved in the frame (the kernel does not hand it out yet).
-  if ((action.flags & kSaRestorer) == 0 || !user(c).copy_out(sp, &frame, sizeof(frame)).ok()) {
+  // The handler starts with the initial FPU state (as Linux resets it for a handler).
+  uint8_t clean[512];
+  init_fpu(clean);
+  if ((action.flags & kSaRestorer) == 0 || !have_fpu ||
+      !user(c).copy_out(fp_address, &fp, sizeof(fp)).ok() ||
+      !user(c).copy_out(sp, &frame, sizeof(frame)).ok() || !write_fpu(frame_thread(c), clean)) {
     finish_process(p, 11);  // as Linux: a frame that cannot be written is SIGSEGV
     return kNoReply;
   }
@@ -341,7 +469,11 @@ int64_t sys_rt_sigreturn(SyscallContext& c) {
   r.rip = m.rip;
   // Only the flags a program may change (CF PF AF ZF SF TF DF OF); IF stays on.
   r.rflags = (m.eflags & 0xdd5) | 0x202;
-  if (r.rip >= mm::kUserTop) {
+  // The FPU state from the frame (the handler may have changed it, or the whole frame):
+  // what the kernel would refuse (a reserved MXCSR bit) is SIGSEGV, as Linux's fault on it.
+  uint8_t area[512];
+  if (r.rip >= mm::kUserTop || !fpu_from_frame(c, m.fpstate, area) ||
+      !write_fpu(frame_thread(c), area)) {
     finish_process(c.process, 11);
     return kNoReply;
   }

@@ -31,6 +31,8 @@ enum class Label : uint64_t {
   kTcbSetAffinity = 55,
   kTcbSetTls = 56,
   kTcbSetMaxPriority = 57,
+  kTcbReadFpu = 58,   // -> the thread's FPU/SSE state (tcb_message::kFpu*)
+  kTcbWriteFpu = 59,  // replace it (checked: MXCSR reserved bits are refused)
   // Endpoints and replies take no invocations: Call, Send and Recv on them are IPC; so are
   // Send (signal) and Recv (wait) on a notification.
   kNotificationSetTimer = 64,  // Notification (Write right): signal it when the clock reaches
@@ -116,6 +118,20 @@ inline constexpr uint64_t kWriteFlags = 0;
 inline constexpr uint64_t kWriteResume = 1;  // flag: resume the thread afterwards
 // SetAbi: ThreadAbi value. SetAffinity: CPU index. SetTls: the fs base.
 inline constexpr uint64_t kValue = 0;
+// ReadFpu returns and WriteFpu takes the thread's FPU state: word 0 the state components that
+// follow, as XSAVE feature bits (kFpuX87 | kFpuSse; the kernel does not enable AVX), then the
+// 512-byte legacy area as fxsave64 lays it out (FCW at byte 0, MXCSR at 24, MXCSR_MASK at 28,
+// st0..7 from 32, xmm0..15 from 160; bytes 464..511 are free for software). WriteFpu wants
+// exactly the components ReadFpu reports and an MXCSR with no bit outside the CPU's MXCSR
+// mask. Neither works on the caller's own thread or on a thread running on another CPU.
+inline constexpr uint64_t kFpuFeatures = 0;
+inline constexpr uint64_t kFpuArea = 1;
+inline constexpr uint64_t kFpuX87 = 1u << 0;
+inline constexpr uint64_t kFpuSse = 1u << 1;
+inline constexpr uint64_t kFpuAreaBytes = 512;
+inline constexpr uint64_t kFpuLength = kFpuArea + kFpuAreaBytes / 8;  // 65 words
+inline constexpr uint64_t kFpuMxcsrOffset = 24;                       // bytes into the area
+inline constexpr uint64_t kFpuMxcsrMaskOffset = 28;
 }  // namespace tcb_message
 
 namespace frame_message {
@@ -208,6 +224,8 @@ inline constexpr uint64_t kMaxPriority = 255;
 // to the thread's fault endpoint (the POSIX personality serves Linux programs that way).
 enum class ThreadAbi : uint64_t { kNative = 0, kLinux = 1 };
 
-inline constexpr uint64_t kMaxInvocationWords = 32;
+// Words an invocation may carry in or return (the message registers and the IPC buffer's
+// message array; TCB ReadFpu and WriteFpu carry 65).
+inline constexpr uint64_t kMaxInvocationWords = 72;
 
 }  // namespace sonde::abi
