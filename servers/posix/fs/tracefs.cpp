@@ -138,7 +138,7 @@ long tracefs_read(File* file, uint64_t address, size_t count, uint64_t* pos) {
   if (client == nullptr || !path_of(file->inode, path, sizeof path, length)) return -rt::kENODEV;
   if (count == 0) return 0;
   bool blocking = (file->flags & kO_NONBLOCK) == 0;
-  Process* process = current;
+  Thread* process = current_context()->thread;
   // A retried read asks the trace server again only when trace data may have come.
   if (blocking && process->blocked && file->tracefs_activity == trace_activity &&
       sys::clock_ns() < process->sleep_deadline) {
@@ -181,9 +181,9 @@ long tracefs_write(File* file, uint64_t address, size_t count, uint64_t* pos) {
   long result;
   constexpr char kUprobeEvents[] = "/sys/kernel/tracing/uprobe_events";
   constexpr char kDebugUprobeEvents[] = "/sys/kernel/debug/tracing/uprobe_events";
-  bool uprobe_events = (length == sizeof kUprobeEvents - 1 && memcmp(path, kUprobeEvents, length) == 0) ||
-                       (length == sizeof kDebugUprobeEvents - 1 &&
-                        memcmp(path, kDebugUprobeEvents, length) == 0);
+  bool uprobe_events =
+      (length == sizeof kUprobeEvents - 1 && memcmp(path, kUprobeEvents, length) == 0) ||
+      (length == sizeof kDebugUprobeEvents - 1 && memcmp(path, kDebugUprobeEvents, length) == 0);
   int status = 0;
   if (!user(*current_context()).copy_in(bytes, address, n).ok()) {
     result = -rt::kEFAULT;

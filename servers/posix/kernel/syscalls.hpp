@@ -52,6 +52,9 @@ POSIX_SYSCALLS(POSIX_DECLARE)
 
 // CLOCK_REALTIME in whole seconds (file times).
 int64_t wall_clock_seconds();
+// When a timed wait for a valid timespec `spec` ends, in clock_ns() time: `spec` from now, or
+// the time `spec` on CLOCK_REALTIME or CLOCK_MONOTONIC (at least 1: 0 means no deadline).
+uint64_t deadline_of(const int64_t (&spec)[2], bool absolute, bool realtime);
 
 // The ENOSYS fallback's counts, per number (for /proc/sonde/enosys and the log).
 uint64_t enosys_count(uint64_t number);
