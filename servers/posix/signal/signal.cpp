@@ -431,6 +431,19 @@ int64_t sys_rt_sigreturn(SyscallContext& c) {
   return static_cast<int64_t>(m.rax);
 }
 
+// pause: waits until a signal's handler runs (or the process ends).
+int64_t sys_pause(SyscallContext& c) {
+  return deliverable_signals(c.thread) != 0 ? -rt::kEINTR : kDeferred;
+}
+
+// rt_sigpending: the blocked signals waiting, the thread's and its process's.
+int64_t sys_rt_sigpending(SyscallContext& c) {
+  if (c.arg(1) > 8) return -rt::kEINVAL;
+  Thread* t = c.thread;
+  uint64_t pending = (t->pending_signals | c.process->pending_signals) & t->signal_mask;
+  return to_rax(user(c).copy_out(c.arg(0), &pending, c.arg(1)));
+}
+
 int64_t sys_rt_sigsuspend(SyscallContext& c) {
   Thread* p = c.thread;
   if (!p->in_suspend) {
