@@ -139,6 +139,10 @@ int64_t send_signal(Process* from, int64_t pid, int signal) {
   bool found = false;
   if (pid > 0) {
     Process* target = find_process(static_cast<int>(pid));
+    if (target == nullptr) {  // any thread's id names its process, as Linux's find_vpid
+      Thread* thread = find_thread(static_cast<int>(pid));
+      target = thread != nullptr ? thread->process : nullptr;
+    }
     if (target == nullptr || target->state == ProcessState::kZombie) return -rt::kESRCH;
     found = true;
     self_ended = deliver(target, signal) && target->pid == from_pid;
