@@ -295,6 +295,46 @@ static void thread_signals(void) {
   signal(SIGUSR2, SIG_DFL);
 }
 
+// --- an alternate signal stack per thread ---
+
+static char alternate_stack[65536] __attribute__((aligned(16)));
+static volatile int on_alternate;
+
+static void note_stack(int signal) {
+  (void)signal;
+  char here;
+  on_alternate = &here >= alternate_stack && &here < alternate_stack + sizeof(alternate_stack);
+}
+
+static void* use_alternate_stack(void* argument) {
+  (void)argument;
+  stack_t stack = {.ss_sp = alternate_stack, .ss_flags = 0, .ss_size = sizeof(alternate_stack)};
+  if (sigaltstack(&stack, NULL) != 0) return (void*)0;
+  on_alternate = -1;
+  syscall(SYS_tgkill, getpid(), tid_of_caller(), SIGUSR2);  // handled on this call's return
+  stack_t now;
+  sigaltstack(NULL, &now);
+  return (void*)(intptr_t)(on_alternate == 1 && now.ss_sp == alternate_stack &&
+                           now.ss_flags == 0);
+}
+
+static void alternate_stacks(void) {
+  struct sigaction action;
+  memset(&action, 0, sizeof(action));
+  action.sa_handler = note_stack;
+  action.sa_flags = SA_ONSTACK;
+  sigaction(SIGUSR2, &action, NULL);
+  pthread_t thread;
+  void* result = NULL;
+  int made = pthread_create(&thread, NULL, use_alternate_stack, NULL) == 0;
+  CHECK("sigaltstack: a thread's SA_ONSTACK handler runs on its alternate stack",
+        made && pthread_join(thread, &result) == 0 && result == (void*)1);
+  stack_t mine;
+  CHECK("sigaltstack: the main thread's is its own (none)",
+        sigaltstack(NULL, &mine) == 0 && (mine.ss_flags & SS_DISABLE) != 0);
+  signal(SIGUSR2, SIG_DFL);
+}
+
 // --- a detached thread ---
 
 static volatile int detached_ran;
@@ -549,6 +589,7 @@ int main(int argc, char** argv) {
   condition_variables();
   tls_and_ids();
   thread_signals();
+  alternate_stacks();
   detached_thread();
   futex_checks();
   exits();
