@@ -92,8 +92,8 @@ namespace {
 // CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD|CLONE_SYSVSEM|CLONE_SETTLS|
 // CLONE_PARENT_SETTID|CLONE_CHILD_CLEARTID). The memory, files, cwd, umask and signal actions
 // are the process's, shared by all its threads, so CLONE_FS, CLONE_FILES and CLONE_SYSVSEM
-// have nothing more to do. GAP: CLONE_VM and CLONE_SIGHAND are required, as Linux does; a
-// process-wide fs (cwd) is shared even without CLONE_FS.
+// have nothing more to do; without CLONE_SIGHAND (or CLONE_VM) it is EINVAL, as Linux's. GAP:
+// a thread made without CLONE_FS or CLONE_FILES shares the cwd and files all the same.
 long clone_thread_of(posix::SyscallContext& c, const kernel_clone_args* args,
                      const posix::abi::UserRegisters& registers) {
   using namespace posix;
