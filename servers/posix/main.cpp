@@ -196,7 +196,14 @@ struct Answer {
 
 Answer serve_fault(uint64_t badge, uint64_t label, const sys::MessageRegisters& mr) {
   Answer answer;
-  Process* process = find_process(static_cast<int>(badge));
+  // The badge is the faulting thread's tid (task/process.hpp). Breakpoint hits come through
+  // the process's cap (badge = pid) from whichever thread hit them: the leader's thread, or
+  // none once the leader has exited; they need only the process.
+  Thread* thread = find_thread(static_cast<int>(badge));
+  Process* process = thread != nullptr ? thread->process : nullptr;
+  if (process == nullptr && static_cast<abi::FaultKind>(label) == abi::FaultKind::kBreakpoint) {
+    process = find_process(static_cast<int>(badge));
+  }
   if (process == nullptr || process->state != ProcessState::kRunning) {
     answer.now = true;
     answer.label = static_cast<uint64_t>(abi::FaultReply::kSuspend);
@@ -206,19 +213,21 @@ Answer serve_fault(uint64_t badge, uint64_t label, const sys::MessageRegisters& 
   switch (static_cast<abi::FaultKind>(label)) {
     case abi::FaultKind::kForeignSyscall: {
       if (process->stopped) {  // held, not served, until SIGCONT (wake_blocked serves it then)
-        process->blocked = true;
-        process->saved = registers;
-        process->reply = detach_receive_reply();
+        thread->blocked = true;
+        thread->saved = registers;
+        thread->reply = detach_receive_reply();
         return answer;
       }
-      SyscallContext context{process, registers, false};
+      SyscallContext context{process, thread, registers, false};
+      int tid = thread->tid;
       int64_t result = dispatch_syscall(context);
       if (result != kNoReply && result != kDeferred) result = deliver_signals(context, result);
       if (result == kNoReply) return answer;
       if (result == kDeferred) {
-        process->blocked = true;
-        process->saved = registers;
-        process->reply = detach_receive_reply();
+        if (find_thread(tid) != thread) return answer;  // it ended meanwhile
+        thread->blocked = true;
+        thread->saved = registers;
+        thread->reply = detach_receive_reply();
         return answer;
       }
       answer.now = true;

@@ -63,7 +63,17 @@ void put_text(FileTree& tree, Inode* directory, const char* name, const char* fo
 char state_of(const Process* p) {
   if (p->state == ProcessState::kZombie) return 'Z';
   if (p->stopped) return 'T';
-  return p->blocked ? 'S' : 'R';
+  // Running while one of its threads is not waiting in a system call.
+  for (const Thread* t = p->threads; t != nullptr; t = t->next) {
+    if (!t->blocked) return 'R';
+  }
+  return 'S';
+}
+
+int thread_count(const Process* p) {
+  int count = 0;
+  for (const Thread* t = p->threads; t != nullptr; t = t->next) ++count;
+  return count;
 }
 
 // What /proc/<pid>/fd/N names, as Linux's readlink shows it.
@@ -250,8 +260,9 @@ void refresh_process(FileTree& tree, Inode* proc, Process* p) {
                    static_cast<char>('0' + (p->umask & 7)), '\0'};  // the formatter has no %o
   put_text(tree, directory, "status",
            "Name:\t%s\nUmask:\t%s\nState:\t%c\nTgid:\t%d\nPid:\t%d\nPPid:\t%d\n"
-           "Uid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nThreads:\t1\nSigBlk:\t%016lx\n",
-           p->comm, umask, state_of(p), p->pid, p->pid, p->ppid, p->signal_mask);
+           "Uid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nThreads:\t%d\nSigBlk:\t%016lx\n",
+           p->comm, umask, state_of(p), p->pid, p->pid, p->ppid, thread_count(p),
+           p->threads != nullptr ? p->threads->signal_mask : 0);
   put_text(tree, directory, "comm", "%s\n", p->comm);
   put(tree, directory, "cmdline", p->cmdline,
       p->state == ProcessState::kZombie ? 0 : p->cmdline_length);

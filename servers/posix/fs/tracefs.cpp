@@ -138,7 +138,7 @@ long tracefs_read(File* file, uint64_t address, size_t count, uint64_t* pos) {
   if (client == nullptr || !path_of(file->inode, path, sizeof path, length)) return -rt::kENODEV;
   if (count == 0) return 0;
   bool blocking = (file->flags & kO_NONBLOCK) == 0;
-  Process* process = current;
+  Thread* process = current_context()->thread;
   // A retried read asks the trace server again only when trace data may have come.
   if (blocking && process->blocked && file->tracefs_activity == trace_activity &&
       sys::clock_ns() < process->sleep_deadline) {

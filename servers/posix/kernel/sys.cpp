@@ -167,21 +167,20 @@ int64_t sys_time(SyscallContext& c) {
   return seconds;
 }
 
+uint64_t deadline_of(const int64_t (&spec)[2], bool absolute, bool realtime) {
+  uint64_t length = static_cast<uint64_t>(spec[0]) * 1000000000 + static_cast<uint64_t>(spec[1]);
+  if (!absolute) return now_ns() + length;
+  uint64_t base = realtime ? static_cast<uint64_t>(boot_epoch_seconds) * 1000000000 : 0;
+  length = length > base ? length - base : 0;
+  return length > 0 ? length : 1;
+}
+
 namespace {
 // The call is retried when the timer fires: the deadline is set on the first try only.
 int64_t sleep_until(SyscallContext& c, const int64_t (&spec)[2], bool absolute, bool realtime) {
   if (spec[0] < 0 || spec[1] < 0 || spec[1] >= 1000000000) return -rt::kEINVAL;
-  Process* p = c.process;
-  if (p->sleep_deadline == 0) {
-    uint64_t length = static_cast<uint64_t>(spec[0]) * 1000000000 + static_cast<uint64_t>(spec[1]);
-    if (absolute) {
-      uint64_t base = realtime ? static_cast<uint64_t>(boot_epoch_seconds) * 1000000000 : 0;
-      length = length > base ? length - base : 0;
-      p->sleep_deadline = length > 0 ? length : 1;
-    } else {
-      p->sleep_deadline = now_ns() + length;
-    }
-  }
+  Thread* p = c.thread;
+  if (p->sleep_deadline == 0) p->sleep_deadline = deadline_of(spec, absolute, realtime);
   if (now_ns() >= p->sleep_deadline) {
     p->sleep_deadline = 0;
     return 0;

@@ -43,7 +43,8 @@ rt::Result<void> copy_path(SyscallContext& c, uint64_t address, char (&out)[kPat
   X(capget) X(fsync) X(fdatasync) X(utimensat) X(truncate) X(statfs) X(fstatfs) X(rt_sigreturn) \
   X(rt_sigsuspend) X(renameat2) X(link) X(linkat) X(fchownat) X(close_range) X(prctl) X(mount) \
   X(umount2) X(bpf) X(perf_event_open) X(epoll_create) X(epoll_create1) X(epoll_ctl) \
-  X(epoll_wait) X(epoll_pwait) X(epoll_pwait2) X(sendfile) X(clone3)
+  X(epoll_wait) X(epoll_pwait) X(epoll_pwait2) X(sendfile) X(clone3) \
+  X(pause) X(rt_sigpending)
 // clang-format on
 
 #define POSIX_DECLARE(name) int64_t sys_##name(SyscallContext& c);
@@ -52,6 +53,9 @@ POSIX_SYSCALLS(POSIX_DECLARE)
 
 // CLOCK_REALTIME in whole seconds (file times).
 int64_t wall_clock_seconds();
+// When a timed wait for a valid timespec `spec` ends, in clock_ns() time: `spec` from now, or
+// the time `spec` on CLOCK_REALTIME or CLOCK_MONOTONIC (at least 1: 0 means no deadline).
+uint64_t deadline_of(const int64_t (&spec)[2], bool absolute, bool realtime);
 
 // The ENOSYS fallback's counts, per number (for /proc/sonde/enosys and the log).
 uint64_t enosys_count(uint64_t number);

@@ -69,7 +69,7 @@ void job_control(Process* target, int signal) {
   }
 }
 
-bool deliver(Process* target, int signal);
+bool deliver(Process* target, int signal, Thread* to = nullptr);
 
 // SIGCONT: what was sent while the process was stopped acts now. True when it ended.
 bool deliver_held(Process* target) {
@@ -83,11 +83,33 @@ bool deliver_held(Process* target) {
   return false;
 }
 
-// Delivers `signal` to `target`; true when the target ended.
-bool deliver(Process* target, int signal) {
+// A handler's signal waits for a thread: `to` (tgkill) or any of the process's that does not
+// block it. A blocked call of such a thread is interrupted for it (the first one found, as
+// Linux wakes one thread; whichever thread next returns from a system call may take it
+// first, and then the interrupted one waits on).
+void make_pending(Process* target, int signal, Thread* to) {
+  uint64_t bit = 1ull << (signal - 1);
+  if (to != nullptr) {
+    to->pending_signals |= bit;
+    if (to->blocked && (to->signal_mask & bit) == 0) to->interrupted = true;
+    return;
+  }
+  target->pending_signals |= bit;
+  for (Thread* t = target->threads; t != nullptr; t = t->next) {
+    if (t->blocked && (t->signal_mask & bit) == 0) {
+      t->interrupted = true;
+      return;
+    }
+  }
+}
+
+// Delivers `signal` to `target` (to its thread `to` when not null); true when the target
+// ended.
+bool deliver(Process* target, int signal, Thread* to) {
   if (signal == 0 || target->state != ProcessState::kRunning) return false;
   if (target->stopped && signal != kSigKill && signal != kSigCont && !is_stop_signal(signal)) {
-    // A stopped process wants no signal but SIGKILL and SIGCONT (complete_signal).
+    // A stopped process wants no signal but SIGKILL and SIGCONT (complete_signal). GAP: one
+    // sent to a thread acts on the process at SIGCONT.
     target->held_signals |= 1ull << (signal - 1);
     return false;
   }
@@ -98,18 +120,15 @@ bool deliver(Process* target, int signal) {
   if (signal != kSigKill && signal != kSigStop) {
     if (action.handler == kSigIgnore) return false;
     if (action.handler != kSigDefault) {
-      // A handler runs when the target next returns from a system call; a blocked call is
-      // interrupted for it. GAP: a process computing without system calls sees it only at
+      // A handler runs when a thread next returns from a system call; a blocked call is
+      // interrupted for it. GAP: a thread computing without system calls sees it only at
       // its next one.
-      target->pending_signals |= 1ull << (signal - 1);
-      if (target->blocked && (target->signal_mask & (1ull << (signal - 1))) == 0) {
-        target->interrupted = true;
-      }
+      make_pending(target, signal, to);
       return false;
     }
   }
   if (!default_terminates(signal)) return false;
-  finish_process(target, signal);
+  finish_process(target, signal);  // a fatal signal ends every thread, as Linux's
   return true;
 }
 
@@ -121,6 +140,10 @@ int64_t send_signal(Process* from, int64_t pid, int signal) {
   bool found = false;
   if (pid > 0) {
     Process* target = find_process(static_cast<int>(pid));
+    if (target == nullptr) {  // any thread's id names its process, as Linux's find_vpid
+      Thread* thread = find_thread(static_cast<int>(pid));
+      target = thread != nullptr ? thread->process : nullptr;
+    }
     if (target == nullptr || target->state == ProcessState::kZombie) return -rt::kESRCH;
     found = true;
     self_ended = deliver(target, signal) && target->pid == from_pid;
@@ -144,6 +167,15 @@ int64_t send_signal(Process* from, int64_t pid, int signal) {
     if (!found) return -rt::kESRCH;
   }
   return self_ended ? kNoReply : 0;
+}
+
+int64_t send_thread_signal(Process* from, int tgid, int tid, int signal) {
+  Thread* thread = find_thread(tid);
+  if (thread == nullptr || (tgid != 0 && thread->process->pid != tgid)) return -rt::kESRCH;
+  Process* target = thread->process;
+  if (target->state != ProcessState::kRunning) return -rt::kESRCH;
+  bool ended = deliver(target, signal, thread);
+  return ended && target == from ? kNoReply : 0;
 }
 
 // ^C and friends from the console, to the foreground process group.
@@ -170,15 +202,16 @@ int64_t sys_rt_sigaction(SyscallContext& c) {
 int64_t sys_rt_sigprocmask(SyscallContext& c) {
   constexpr uint64_t kBlock = 0, kUnblock = 1, kSetMask = 2;
   if (c.arg(3) != 8) return -rt::kEINVAL;
-  uint64_t old = c.process->signal_mask;
+  uint64_t& mask = c.thread->signal_mask;  // each thread's own
+  uint64_t old = mask;
   if (c.arg(1) != 0) {
     uint64_t set;
     if (auto r = user(c).copy_in(&set, c.arg(1), 8); !r.ok()) return -rt::kEFAULT;
     set &= ~((1ull << (kSigKill - 1)) | (1ull << (kSigStop - 1)));
     switch (c.arg(0)) {
-      case kBlock: c.process->signal_mask |= set; break;
-      case kUnblock: c.process->signal_mask &= ~set; break;
-      case kSetMask: c.process->signal_mask = set; break;
+      case kBlock: mask |= set; break;
+      case kUnblock: mask &= ~set; break;
+      case kSetMask: mask = set; break;
       default: return -rt::kEINVAL;
     }
   }
@@ -188,14 +221,50 @@ int64_t sys_rt_sigprocmask(SyscallContext& c) {
   return 0;
 }
 
+namespace {
+constexpr int32_t kSsOnStack = 1, kSsDisable = 2;
+constexpr uint32_t kSsAutoDisarm = 1u << 31;
+constexpr uint64_t kMinSigStackSize = 2048;
+
+bool on_altstack(const Thread* t, uint64_t sp) {
+  return t->altstack_flags != kSsDisable && sp > t->altstack_sp &&
+         sp - t->altstack_sp <= t->altstack_size;
+}
+}  // namespace
+
+// sigaltstack(ss, old_ss): each thread's alternate stack for SA_ONSTACK handlers.
 int64_t sys_sigaltstack(SyscallContext& c) {
-  if (c.arg(1) != 0) {
-    uint64_t disabled[3] = {0, 2, 0};  // ss_sp, ss_flags = SS_DISABLE, ss_size
-    if (auto r = user(c).copy_out(c.arg(1), disabled, sizeof(disabled)); !r.ok()) {
-      return -rt::kEFAULT;
+  struct StackT {
+    uint64_t sp;
+    int32_t flags, pad;
+    uint64_t size;
+  };
+  Thread* t = c.thread;
+  bool on = on_altstack(t, c.registers.rsp);
+  StackT old = {t->altstack_sp, on ? kSsOnStack : t->altstack_flags, 0, t->altstack_size};
+  if (c.arg(0) != 0) {
+    StackT wanted;
+    if (!user(c).copy_in(&wanted, c.arg(0), sizeof(wanted)).ok()) return -rt::kEFAULT;
+    if (on) return -rt::kEPERM;
+    uint32_t mode = static_cast<uint32_t>(wanted.flags) & ~kSsAutoDisarm;
+    if (mode != 0 && mode != static_cast<uint32_t>(kSsDisable) &&
+        mode != static_cast<uint32_t>(kSsOnStack)) {
+      return -rt::kEINVAL;
+    }
+    if (mode == static_cast<uint32_t>(kSsDisable)) {
+      t->altstack_sp = t->altstack_size = 0;
+      t->altstack_flags = kSsDisable;
+    } else {
+      if (wanted.size < kMinSigStackSize) return -rt::kENOMEM;
+      t->altstack_sp = wanted.sp;
+      t->altstack_size = wanted.size;
+      t->altstack_flags = 0;  // GAP: SS_AUTODISARM is accepted and not acted on
     }
   }
-  return 0;  // GAP: the alternate stack is recorded nowhere (no handlers run yet)
+  if (c.arg(1) != 0) {
+    if (auto r = user(c).copy_out(c.arg(1), &old, sizeof(old)); !r.ok()) return -rt::kEFAULT;
+  }
+  return 0;
 }
 
 // Linux's x86-64 signal frame (arch/x86/include/uapi/asm/sigcontext.h, ucontext.h).
@@ -243,7 +312,7 @@ struct FpFrame {
 static_assert(sizeof(FpSoftware) == 48 && sizeof(FpFrame) == 580);
 
 namespace {
-constexpr uint64_t kSaRestorer = 0x04000000, kSaRestart = 0x10000000;
+constexpr uint64_t kSaRestorer = 0x04000000, kSaOnStack = 0x08000000, kSaRestart = 0x10000000;
 constexpr uint64_t kSaNoDefer = 0x40000000, kSaResetHand = 0x80000000;
 constexpr uint64_t kUnblockable = (1ull << (kSigKill - 1)) | (1ull << (kSigStop - 1));
 
@@ -256,7 +325,7 @@ constexpr size_t kFpXmm = 160;  // xmm0 in the fxsave area
 constexpr size_t kFpSoftware = offsetof(FpFrame, software);
 
 // The thread a signal's frame is for. (One thread per process for now.)
-uint64_t frame_thread(const SyscallContext& c) { return c.process->tcb; }
+uint64_t frame_thread(const SyscallContext& c) { return c.thread->tcb; }
 
 // The thread's x87/SSE state, the 512-byte fxsave area (TCB ReadFpu).
 bool read_fpu(uint64_t tcb, uint8_t (&area)[512]) {
@@ -354,29 +423,42 @@ void raise_signal(Process* target, int signal) { (void)deliver(target, signal); 
 
 int64_t deliver_signals(SyscallContext& c, int64_t result) {
   Process* p = c.process;
-  uint64_t deliverable = p->pending_signals & ~p->signal_mask;
-  if (deliverable == 0 || p->memory == nullptr || p->state != ProcessState::kRunning) {
-    p->interrupted = false;
+  Thread* t = c.thread;
+  if (p->memory == nullptr || p->state != ProcessState::kRunning) return result;
+  uint64_t deliverable = deliverable_signals(t);
+  if (deliverable == 0) {
+    t->interrupted = false;
     return result;
   }
-  int signal = __builtin_ctzll(deliverable) + 1;
-  p->pending_signals &= ~(1ull << (signal - 1));
+  // The thread's own signals first, then the process's (as Linux's dequeue_signal).
+  uint64_t own = t->pending_signals & ~t->signal_mask;
+  int signal = __builtin_ctzll(own != 0 ? own : deliverable) + 1;
+  if (own != 0) {
+    t->pending_signals &= ~(1ull << (signal - 1));
+  } else {
+    p->pending_signals &= ~(1ull << (signal - 1));
+  }
   SigAction action = p->actions[signal];
   if (action.handler <= kSigIgnore) return result;
   abi::UserRegisters saved = c.registers;
   saved.rax = static_cast<uint64_t>(result);
-  if (result == -rt::kEINTR && p->interrupted && (action.flags & kSaRestart) != 0 &&
+  if (result == -rt::kEINTR && t->interrupted && (action.flags & kSaRestart) != 0 &&
       restartable(c.registers.rax)) {
     saved.rax = c.registers.rax;  // the call runs again after the handler
     saved.rip -= 2;
   }
-  p->interrupted = false;
-  uint64_t old_mask = p->in_suspend ? p->suspend_mask : p->signal_mask;
-  p->in_suspend = false;
-  // The interrupted FPU state goes into the frame, 64-byte aligned below the red zone, the
-  // rest of the frame below it; rsp + 8 is 16-byte aligned at the handler's entry, as after a
-  // call.
-  uint64_t fp_address = (saved.rsp - 128 - sizeof(FpFrame)) & ~uint64_t{63};
+  t->interrupted = false;
+  uint64_t old_mask = t->in_suspend ? t->suspend_mask : t->signal_mask;
+  t->in_suspend = false;
+  // Below the red zone (or at the top of the alternate stack for SA_ONSTACK): the interrupted
+  // FPU state, 64-byte aligned, then the rest of the frame below it; rsp + 8 is 16-byte
+  // aligned at the handler's entry, as after a call.
+  bool on_stack = on_altstack(t, saved.rsp);
+  uint64_t top = saved.rsp - 128;
+  if ((action.flags & kSaOnStack) != 0 && t->altstack_flags == 0 && !on_stack) {
+    top = t->altstack_sp + t->altstack_size;
+  }
+  uint64_t fp_address = (top - sizeof(FpFrame)) & ~uint64_t{63};
   uint64_t sp = ((fp_address - sizeof(SigFrame)) & ~uint64_t{15}) - 8;
   FpFrame fp = {};
   uint8_t area[512];
@@ -391,7 +473,9 @@ int64_t deliver_signals(SyscallContext& c, int64_t result) {
   SigFrame frame = {};
   frame.pretcode = action.restorer;
   frame.uc.uc_flags = kUcFpXstate;
-  frame.uc.ss_flags = 2;  // SS_DISABLE
+  frame.uc.ss_sp = t->altstack_sp;
+  frame.uc.ss_flags = on_stack ? kSsOnStack : t->altstack_flags;
+  frame.uc.ss_size = t->altstack_size;
   SigContext& m = frame.uc.mcontext;
   m.r8 = saved.r8;
   m.r9 = saved.r9;
@@ -427,8 +511,8 @@ int64_t deliver_signals(SyscallContext& c, int64_t result) {
     finish_process(p, 11);  // as Linux: a frame that cannot be written is SIGSEGV
     return kNoReply;
   }
-  p->signal_mask = (old_mask | action.mask) & ~kUnblockable;
-  if ((action.flags & kSaNoDefer) == 0) p->signal_mask |= 1ull << (signal - 1);
+  t->signal_mask = (old_mask | action.mask) & ~kUnblockable;
+  if ((action.flags & kSaNoDefer) == 0) t->signal_mask |= 1ull << (signal - 1);
   if ((action.flags & kSaResetHand) != 0) p->actions[signal] = SigAction{};
   abi::UserRegisters entry = saved;
   entry.rsp = sp;
@@ -477,13 +561,26 @@ int64_t sys_rt_sigreturn(SyscallContext& c) {
     finish_process(c.process, 11);
     return kNoReply;
   }
-  c.process->signal_mask = uc.sigmask & ~kUnblockable;
+  c.thread->signal_mask = uc.sigmask & ~kUnblockable;
   c.replace_registers = true;
   return static_cast<int64_t>(m.rax);
 }
 
+// pause: waits until a signal's handler runs (or the process ends).
+int64_t sys_pause(SyscallContext& c) {
+  return deliverable_signals(c.thread) != 0 ? -rt::kEINTR : kDeferred;
+}
+
+// rt_sigpending: the blocked signals waiting, the thread's and its process's.
+int64_t sys_rt_sigpending(SyscallContext& c) {
+  if (c.arg(1) > 8) return -rt::kEINVAL;
+  Thread* t = c.thread;
+  uint64_t pending = (t->pending_signals | c.process->pending_signals) & t->signal_mask;
+  return to_rax(user(c).copy_out(c.arg(0), &pending, c.arg(1)));
+}
+
 int64_t sys_rt_sigsuspend(SyscallContext& c) {
-  Process* p = c.process;
+  Thread* p = c.thread;
   if (!p->in_suspend) {
     if (c.arg(1) != 8) return -rt::kEINVAL;
     uint64_t mask;
@@ -493,7 +590,7 @@ int64_t sys_rt_sigsuspend(SyscallContext& c) {
     p->in_suspend = true;
   }
   // The handler's frame saves suspend_mask, so the old mask returns after it.
-  if ((p->pending_signals & ~p->signal_mask) != 0) return -rt::kEINTR;
+  if (deliverable_signals(p) != 0) return -rt::kEINTR;
   return kDeferred;
 }
 

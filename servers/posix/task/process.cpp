@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// The process table, threads of Linux processes, fork, exit and the waits of blocked calls.
+// The process table, threads of Linux processes, fork, clone of threads, exit and the waits of
+// blocked calls.
 #include "task/process.hpp"
 
 #include <string.h>
@@ -48,6 +49,57 @@ void release_process(Process* process) {
   platform::heap().deallocate(process, sizeof(Process));
 }
 
+// A thread record for `process` (no TCB yet), with a new tid or the pid (the leader).
+Thread* allocate_thread(Process* process, int tid) {
+  auto* thread = static_cast<Thread*>(platform::heap().allocate(sizeof(Thread), 16));
+  if (thread == nullptr) return nullptr;
+  memset(thread, 0, sizeof(Thread));
+  thread->process = process;
+  thread->tid = tid;
+  thread->altstack_flags = 2;       // SS_DISABLE
+  Thread** at = &process->threads;  // in the order made: the leader first
+  while (*at != nullptr) at = &(*at)->next;
+  *at = thread;
+  return thread;
+}
+
+void delete_cap(uint64_t& slot) {
+  if (slot == 0) return;
+  (void)sys::cnode_delete(sys::kServerSlotCNode, slot);
+  platform::free_slot(slot);
+  slot = 0;
+}
+
+// Ends a thread at once: its blocked call is not answered, its TCB and its own cap go.
+void destroy_thread(Thread* thread) {
+  Process* process = thread->process;
+  futex_cancel(thread);
+  if (thread->blocked) {
+    return_reply(thread->reply);
+    thread->blocked = false;
+  }
+  delete_cap(thread->tcb);
+  if (thread->fault_cap != process->fault_cap) delete_cap(thread->fault_cap);
+  for (Thread** at = &process->threads; *at != nullptr; at = &(*at)->next) {
+    if (*at == thread) {
+      *at = thread->next;
+      break;
+    }
+  }
+  platform::heap().deallocate(thread, sizeof(Thread));
+}
+
+// A cap of the server's endpoint badged with `badge` (a tid).
+rt::Result<uint64_t> badged_endpoint(uint64_t badge) {
+  uint64_t slot = TRY(platform::allocate_slot());
+  if (sys::cnode_mint(sys::kServerSlotCNode, slot, resources.endpoint, abi::kRightsAll, badge) !=
+      Error::kNone) {
+    platform::free_slot(slot);
+    return rt::err(rt::kENOMEM, "cannot badge the fault endpoint");
+  }
+  return slot;
+}
+
 }  // namespace
 
 Process* current = nullptr;
@@ -66,27 +118,33 @@ Process* find_process(int pid) {
   return nullptr;
 }
 
+Thread* find_thread(int tid) {
+  for (Process* p = processes; p != nullptr; p = p->next) {
+    for (Thread* t = p->threads; t != nullptr; t = t->next) {
+      if (t->tid == tid) return t;
+    }
+  }
+  return nullptr;
+}
+
 Process* first_process() { return processes; }
 
-// A thread for `process` in its VSpace, started with `registers`; replaces the old one.
-// The process's badged fault endpoint cap, made once.
+// The process's badged fault endpoint cap (badge = pid), made once; its leader faults to it.
 rt::Result<void> ensure_fault_cap(Process* process) {
   if (process->fault_cap != 0) return {};
-  uint64_t slot = TRY(platform::allocate_slot());
-  if (sys::cnode_mint(sys::kServerSlotCNode, slot, resources.endpoint, abi::kRightsAll,
-                      static_cast<uint64_t>(process->pid)) != Error::kNone) {
-    platform::free_slot(slot);
-    return rt::err(rt::kENOMEM, "cannot badge the fault endpoint");
-  }
-  process->fault_cap = slot;
+  process->fault_cap = TRY(badged_endpoint(static_cast<uint64_t>(process->pid)));
   return {};
 }
 
-rt::Result<void> start_thread(Process* process, const abi::UserRegisters& registers) {
-  TRY(ensure_fault_cap(process));
+rt::Result<void> start_thread(Thread* thread, const abi::UserRegisters& registers) {
+  Process* process = thread->process;
+  if (thread->fault_cap == 0) {
+    TRY(ensure_fault_cap(process));
+    thread->fault_cap = process->fault_cap;
+  }
   uint64_t tcb = TRY(platform::make_object(abi::ObjectType::kTcb));
   uint64_t configure[] = {resources.empty_cnode, 0, process->memory->vspace(), 0,
-                          process->fault_cap,    0};
+                          thread->fault_cap,     0};
   uint64_t abi_words[] = {static_cast<uint64_t>(abi::ThreadAbi::kLinux)};
   uint64_t priority[] = {kProcessPriority};
   uint64_t words[1 + abi::kUserRegisterWords];
@@ -98,16 +156,42 @@ rt::Result<void> start_thread(Process* process, const abi::UserRegisters& regist
   if (e == Error::kNone) e = sys::invoke(tcb, Label::kTcbWriteRegisters, words);
   if (e != Error::kNone) {
     tty::log("posix: cannot start a thread for pid %d: %s\n", process->pid, abi::error_name(e));
-    (void)sys::cnode_delete(sys::kServerSlotCNode, tcb);
-    platform::free_slot(tcb);
+    delete_cap(tcb);
     return rt::err(rt::kENOMEM);
   }
-  if (process->tcb != 0) {
-    (void)sys::cnode_delete(sys::kServerSlotCNode, process->tcb);
-    platform::free_slot(process->tcb);
-  }
-  process->tcb = tcb;
+  delete_cap(thread->tcb);
+  thread->tcb = tcb;
   return {};
+}
+
+rt::Result<Thread*> clone_thread(Process* process, const Thread* from,
+                                 const abi::UserRegisters& registers) {
+  Thread* thread = allocate_thread(process, next_pid++);
+  if (thread == nullptr) return rt::err(rt::kENOMEM);
+  thread->signal_mask = from->signal_mask;
+  auto cap = badged_endpoint(static_cast<uint64_t>(thread->tid));
+  if (!cap.ok()) {
+    destroy_thread(thread);
+    return cap.error();
+  }
+  thread->fault_cap = cap.value();
+  if (auto started = start_thread(thread, registers); !started.ok()) {
+    destroy_thread(thread);
+    return started.error();
+  }
+  return thread;
+}
+
+void exec_kill_other_threads(Thread* survivor) {
+  Process* process = survivor->process;
+  while (process->threads != survivor || survivor->next != nullptr) {
+    destroy_thread(process->threads != survivor ? process->threads : survivor->next);
+  }
+  if (survivor->tid != process->pid) {
+    delete_cap(survivor->fault_cap);
+    survivor->fault_cap = process->fault_cap;
+    survivor->tid = process->pid;
+  }
 }
 
 rt::Result<Process*> spawn_init(const char* path, const char* const* argv,
@@ -130,13 +214,16 @@ rt::Result<Process*> spawn_init(const char* path, const char* const* argv,
   rt::Result<void> loaded = exec_image(process, path, arguments, registers);
   arguments.release();
   if (!loaded.ok()) return loaded.error();
-  TRY(start_thread(process, registers));
+  Thread* thread = allocate_thread(process, process->pid);
+  if (thread == nullptr) return rt::err(rt::kENOMEM);
+  TRY(start_thread(thread, registers));
   update_task_struct(*process);
   tty::foreground_group() = process->pgid;
   return process;
 }
 
-rt::Result<Process*> fork_process(Process* parent, const abi::UserRegisters& registers) {
+rt::Result<Process*> fork_process(Process* parent, const Thread* thread,
+                                  const abi::UserRegisters& registers) {
   Process* child = allocate_process();
   if (child == nullptr) return rt::err(rt::kENOMEM);
   child->ppid = parent->pid;
@@ -145,7 +232,6 @@ rt::Result<Process*> fork_process(Process* parent, const abi::UserRegisters& reg
   child->cwd = parent->cwd;
   child->umask = parent->umask;
   memcpy(child->actions, parent->actions, sizeof(child->actions));
-  child->signal_mask = parent->signal_mask;
   memcpy(child->comm, parent->comm, sizeof(child->comm));
   memcpy(child->cmdline, parent->cmdline, sizeof(child->cmdline));
   child->cmdline_length = parent->cmdline_length;
@@ -154,10 +240,8 @@ rt::Result<Process*> fork_process(Process* parent, const abi::UserRegisters& reg
   child->file_maps = parent->file_maps;
   auto fail = [&](rt::Error error) -> rt::Error {
     uprobes_exit(child);
-    if (child->fault_cap != 0) {
-      (void)sys::cnode_delete(sys::kServerSlotCNode, child->fault_cap);
-      platform::free_slot(child->fault_cap);
-    }
+    while (child->threads != nullptr) destroy_thread(child->threads);
+    delete_cap(child->fault_cap);
     if (child->memory != nullptr) {
       child->memory->destroy();
       platform::heap().deallocate(child->memory, sizeof(mm::AddressSpace));
@@ -179,9 +263,16 @@ rt::Result<Process*> fork_process(Process* parent, const abi::UserRegisters& reg
   // The child's uprobes are in place before its thread runs into their int3s.
   if (auto badged = ensure_fault_cap(child); !badged.ok()) return fail(badged.error());
   uprobes_fork(parent, child);
+  // Only the calling thread is copied, as Linux's fork; it keeps its mask and alternate stack.
+  Thread* leader = allocate_thread(child, child->pid);
+  if (leader == nullptr) return fail(rt::err(rt::kENOMEM));
+  leader->signal_mask = thread->signal_mask;
+  leader->altstack_sp = thread->altstack_sp;
+  leader->altstack_size = thread->altstack_size;
+  leader->altstack_flags = thread->altstack_flags;
   abi::UserRegisters child_registers = registers;
   child_registers.rax = 0;
-  if (auto started = start_thread(child, child_registers); !started.ok()) {
+  if (auto started = start_thread(leader, child_registers); !started.ok()) {
     return fail(started.error());
   }
   update_task_struct(*child);
@@ -206,22 +297,11 @@ void notify_parent(Process* process) {
 
 void finish_process(Process* process, int status) {
   if (process->state == ProcessState::kZombie) return;
-  if (process->blocked) {
-    return_reply(process->reply);
-    process->blocked = false;
-  }
+  // Every thread ends (exit_group, a fatal signal); their blocked calls are not answered.
+  while (process->threads != nullptr) destroy_thread(process->threads);
   process->state = ProcessState::kZombie;
   process->wait_status = status;
-  if (process->tcb != 0) {
-    (void)sys::cnode_delete(sys::kServerSlotCNode, process->tcb);
-    platform::free_slot(process->tcb);
-    process->tcb = 0;
-  }
-  if (process->fault_cap != 0) {
-    (void)sys::cnode_delete(sys::kServerSlotCNode, process->fault_cap);
-    platform::free_slot(process->fault_cap);
-    process->fault_cap = 0;
-  }
+  delete_cap(process->fault_cap);
   put_fd_table(process->files);
   process->files = nullptr;
   uprobes_exit(process);
@@ -251,34 +331,72 @@ void finish_process(Process* process, int status) {
   notify_parent(process);
 }
 
+void exit_thread(Thread* thread, int status) {
+  Process* process = thread->process;
+  if (thread->clear_child_tid != 0 && process->memory != nullptr) {
+    // As Linux's mm_release: the word is zeroed and one waiter woken (pthread_join's).
+    uint32_t zero = 0;
+    if (process->memory->copy_out(thread->clear_child_tid, &zero, 4).ok()) {
+      (void)futex_wake(process->memory, thread->clear_child_tid, 1, ~0u);
+    }
+  }
+  if (process->threads == thread && thread->next == nullptr) {
+    finish_process(process, status);
+    return;
+  }
+  destroy_thread(thread);
+}
+
+namespace {
+
+// Retries one blocked call; true when it went on (answered, or its thread or process ended).
+bool retry(Thread* t) {
+  Process* p = t->process;
+  int tid = t->tid;
+  SyscallContext context{p, t, t->saved, false};
+  int64_t result = dispatch_syscall(context);
+  if (result == kDeferred) {
+    if (!t->interrupted) return false;
+    if (deliverable_signals(t) == 0) {  // another thread took the signal: wait on
+      t->interrupted = false;
+      return false;
+    }
+    result = -rt::kEINTR;  // a signal's handler runs instead (or restarts the call)
+    t->sleep_deadline = 0;
+    futex_cancel(t);
+  }
+  // The thread may be gone now (exit, execve, a fatal signal): look it up again.
+  if (result == kNoReply || find_thread(tid) != t || !t->blocked) return true;
+  t->blocked = false;
+  uint64_t reply = t->reply;
+  t->reply = 0;
+  result = deliver_signals(context, result);
+  if (result == kNoReply) {  // the frame could not be written: the process is gone
+    return_reply(reply);
+    return true;
+  }
+  answer(reply, context, result);
+  return_reply(reply);
+  return true;
+}
+
+}  // namespace
+
 void wake_blocked() {
-  // A retried call may change what others wait for (and the table itself: wait4 reaps), so
-  // the walk starts over after each call that went on, a bounded number of times.
+  // A retried call may change what others wait for (and the table itself: wait4 reaps, exits
+  // free threads), so the walk starts over after each call that went on, a bounded number of
+  // times.
   for (int round = 0; round < 256; ++round) {
     bool progress = false;
-    for (Process* p = processes; p != nullptr; p = p->next) {
-      if (!p->blocked || p->state != ProcessState::kRunning || p->stopped) continue;
-      SyscallContext context{p, p->saved, false};
-      int64_t result = dispatch_syscall(context);
-      if (result == kDeferred) {
-        if (!p->interrupted) continue;
-        result = -rt::kEINTR;  // a signal's handler runs instead (or restarts the call)
-        p->sleep_deadline = 0;
-      }
-      progress = true;
-      if (result != kNoReply && p->blocked) {
-        p->blocked = false;
-        uint64_t reply = p->reply;
-        result = deliver_signals(context, result);
-        if (result == kNoReply) {  // the frame could not be written: the process is gone
-          return_reply(reply);
+    for (Process* p = processes; p != nullptr && !progress; p = p->next) {
+      if (p->state != ProcessState::kRunning || p->stopped) continue;
+      for (Thread* t = p->threads; t != nullptr; t = t->next) {
+        if (!t->blocked) continue;
+        if (retry(t)) {
+          progress = true;
           break;
         }
-        answer(p->reply, context, result);
-        return_reply(p->reply);
-        p->reply = 0;
       }
-      break;
     }
     if (!progress) return;
   }

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Linux processes as the server keeps them (one thread each for now), and the table of them.
+// Linux processes and their threads as the server keeps them, and the table of them.
 #pragma once
 
 #include <stddef.h>
@@ -28,27 +28,59 @@ inline constexpr int kSignals = 64;
 
 enum class ProcessState : uint8_t { kRunning, kZombie };
 
+struct Process;
+
+// One thread of a Linux process (Linux's task; the process is its thread group). Each has its
+// own TCB in the process's VSpace and its own badged cap of the server's endpoint: the badge
+// is the thread id (find_thread). The thread group leader's tid is the pid and its cap is the
+// process's fault_cap, which Breakpoint objects are bound to too, so uprobe hits of any thread
+// arrive with the pid as badge (they need only the process). Threads that clone makes get
+// their own caps; tids and pids come from one counter, as Linux's.
+struct Thread {
+  Process* process;
+  int tid;
+  uint64_t tcb;
+  uint64_t fault_cap;  // the badged endpoint cap its TCB faults to (the leader's: the process's)
+  uint64_t clear_child_tid;  // CLONE_CHILD_CLEARTID, set_tid_address: zeroed and woken at exit
+  uint64_t sleep_deadline;   // nanosleep, poll, futex: clock_ns() when the wait ends (0: none)
+  uint64_t signal_mask;
+  uint64_t pending_signals;  // sent to this thread (tgkill, tkill); the process's are shared
+  uint64_t suspend_mask;     // rt_sigsuspend: the mask to restore after the handler
+  bool in_suspend;
+  bool interrupted;  // a signal ended the blocked call (EINTR or restart)
+  // A system call waiting for something (console input, a child, a pipe, a futex): its
+  // registers and the Reply that answers it.
+  bool blocked;
+  uint64_t reply;
+  abi::UserRegisters saved;
+  // futex: the word it waits on (in the process's memory) and the FUTEX_WAIT_BITSET bits.
+  bool futex_waiting;
+  bool futex_woken;
+  uint64_t futex_address;
+  uint32_t futex_bitset;
+  uint64_t futex_order;  // when it began waiting (wakes go in this order, as Linux's queue)
+  // sigaltstack: where SA_ONSTACK handlers run (flags 2, SS_DISABLE, when none).
+  uint64_t altstack_sp;
+  uint64_t altstack_size;
+  int32_t altstack_flags;
+  Thread* next;  // the next thread of the same process
+};
+
 struct Process {
   int pid, ppid, pgid, sid;
   ProcessState state;
   int wait_status;     // Linux's wait status word, once a zombie
-  uint64_t tcb;        // its thread
-  uint64_t fault_cap;  // the badged endpoint cap the thread faults to
+  Thread* threads;     // its live threads (none once a zombie)
+  uint64_t fault_cap;  // the endpoint cap badged with the pid (its leader's, its Breakpoints')
   mm::AddressSpace* memory;
   FdTable* files;
   Inode* cwd;
   Inode* exe;  // the executable's file (/proc/<pid>/exe)
   uint32_t umask;
-  uint64_t clear_child_tid;
-  uint64_t sleep_deadline;  // nanosleep: clock_ns() when the sleep ends (0: not sleeping)
   uint64_t alarm_deadline;  // alarm(): clock_ns() when SIGALRM is due (0: none; kept by execve)
   uint64_t alarm_interval;  // setitimer(ITIMER_REAL)'s it_interval in ns (0: once)
   SigAction actions[kSignals + 1];
-  uint64_t signal_mask;
-  uint64_t pending_signals;  // bit n-1: signal n waits for delivery to a handler
-  uint64_t suspend_mask;     // rt_sigsuspend: the mask to restore after the handler
-  bool in_suspend;
-  bool interrupted;  // a signal ended the blocked call (EINTR or restart)
+  uint64_t pending_signals;  // bit n-1: signal n (sent to the process) waits for a thread
   // Job control: a stopped process's next system call waits (is not served) until SIGCONT.
   // What wait4 has still to report: the stop signal (WUNTRACED), a continue (WCONTINUED).
   bool stopped;
@@ -66,18 +98,19 @@ struct Process {
   struct mm_struct linux_mm;
   // What its mappings map (/proc/<pid>/maps).
   mm::FileMaps file_maps;
-  // A system call waiting for something (console input, a child, a pipe): its registers
-  // and the Reply that answers it.
-  bool blocked;
-  uint64_t reply;
-  abi::UserRegisters saved;
   struct ProcessUprobes* uprobes;  // its armed uprobes (tracing/uprobes.hpp), or nullptr
   Process* next;
 };
 
+// The signals `thread` may take now: its own and its process's, less its mask.
+inline uint64_t deliverable_signals(const Thread* thread) {
+  return (thread->pending_signals | thread->process->pending_signals) & ~thread->signal_mask;
+}
+
 // The context one system call runs in.
 struct SyscallContext {
   Process* process;
+  Thread* thread;                // the thread that made the call
   abi::UserRegisters registers;  // as the thread left them; handlers may change them
   bool replace_registers;        // reply with all of `registers` (execve, arch_prctl)
   uint64_t arg(int i) const {
@@ -98,13 +131,15 @@ inline constexpr int64_t kNoReply = INT64_MIN + 1;  // the thread is gone (exit,
 
 // The server's resources processes are made from.
 struct TaskResources {
-  uint64_t endpoint;     // where every process thread faults to (badge = pid)
+  uint64_t endpoint;     // where every process thread faults to (badge = tid)
   uint64_t empty_cnode;  // the CSpace of Linux threads: they hold no caps
 };
 void init_tasks(const TaskResources& resources, FileTree& tree);
 FileTree& file_tree();
 
 Process* find_process(int pid);
+// The live thread with id `tid` (of any process), or nullptr.
+Thread* find_thread(int tid);
 // The process whose system call runs now (Linux's `current`).
 extern Process* current;
 Process* first_process();
@@ -115,15 +150,30 @@ rt::Result<Process*> spawn_init(const char* path, const char* const* argv, const
 // Ends `process` with wait status `status` (exit code << 8, or the signal number).
 void finish_process(Process* process, int status);
 
-rt::Result<Process*> fork_process(Process* parent, const abi::UserRegisters& registers);
-// A new thread for `process` in its current VSpace, started with `registers`; the old one goes.
-rt::Result<void> start_thread(Process* process, const abi::UserRegisters& registers);
+// fork: a copy of `parent` whose one thread is a copy of `thread` (with `registers`).
+rt::Result<Process*> fork_process(Process* parent, const Thread* thread,
+                                  const abi::UserRegisters& registers);
+// clone(CLONE_THREAD): a new thread of `process` in its VSpace, started with `registers`, with
+// `from`'s signal mask.
+rt::Result<Thread*> clone_thread(Process* process, const Thread* from,
+                                 const abi::UserRegisters& registers);
+// A new TCB for `thread` in its process's current VSpace, started with `registers`; the old
+// one goes (execve).
+rt::Result<void> start_thread(Thread* thread, const abi::UserRegisters& registers);
+// execve: every thread of the process but `survivor` ends; `survivor` becomes the leader
+// (its tid the pid, its cap the process's).
+void exec_kill_other_threads(Thread* survivor);
+// exit(2) of one thread: its clear_child_tid is zeroed and woken; the last one ends the
+// process with `status`.
+void exit_thread(Thread* thread, int status);
 // Frees a zombie whose status was collected.
 void reap_process(Process* zombie);
 // kill(2)'s work: default actions only for now (signal/signal.cpp).
 int64_t send_signal(Process* from, int64_t pid, int signal);
 // Sends `signal` to one process from the server itself (SIGCHLD, SIGPIPE).
 void raise_signal(Process* target, int signal);
+// tgkill and tkill: `signal` to one thread (tgid 0: any process).
+int64_t send_thread_signal(Process* from, int tgid, int tid, int signal);
 // ^C, ^\ and ^Z from the console go to the foreground process group.
 void console_signal(int signal);
 // Before a system call returns: runs a pending signal's handler (Linux's frame on the user
@@ -141,8 +191,14 @@ void arm_timer();
 // processes whose alarm is due get SIGALRM.
 void timer_expired();
 
-// Retries every blocked system call (after input, an exit, pipe traffic).
+// Retries every blocked system call (after input, an exit, pipe traffic, a futex wake).
 void wake_blocked();
+
+// futex (task/futex.cpp): wakes up to `count` waiters on `address` in `memory` whose bitset
+// meets `bitset`; returns how many.
+int futex_wake(mm::AddressSpace* memory, uint64_t address, int count, uint32_t bitset);
+// A thread's futex wait ends without a wake (a signal, the thread's end).
+void futex_cancel(Thread* thread);
 
 // Defined by the system call table; the main loop runs it for every ForeignSyscall.
 int64_t dispatch_syscall(SyscallContext& context);

@@ -14,7 +14,8 @@ namespace posix {
 
 namespace {
 
-constexpr uint64_t kCloneVm = 0x100, kCloneVfork = 0x4000, kCloneThread = 0x10000;
+constexpr uint64_t kCloneVm = 0x100, kCloneSighand = 0x800, kCloneVfork = 0x4000;
+constexpr uint64_t kCloneThread = 0x10000;
 constexpr uint64_t kCloneSetTls = 0x80000, kCloneParentSetTid = 0x100000;
 constexpr uint64_t kCloneChildClearTid = 0x200000, kCloneChildSetTid = 0x1000000;
 constexpr int kSigChld = 17;
@@ -31,7 +32,7 @@ bool matches(const Process* parent, const Process* child, int64_t pid) {
 }  // namespace
 
 int64_t sys_getpid(SyscallContext& c) { return c.process->pid; }
-int64_t sys_gettid(SyscallContext& c) { return c.process->pid; }
+int64_t sys_gettid(SyscallContext& c) { return c.thread->tid; }
 int64_t sys_getppid(SyscallContext& c) { return c.process->ppid; }
 int64_t sys_getuid(SyscallContext&) { return 0; }
 int64_t sys_geteuid(SyscallContext&) { return 0; }
@@ -53,8 +54,8 @@ int64_t sys_getgroups(SyscallContext&) { return 0; }
 int64_t sys_setgroups(SyscallContext&) { return 0; }
 
 int64_t sys_set_tid_address(SyscallContext& c) {
-  c.process->clear_child_tid = c.arg(0);
-  return c.process->pid;
+  c.thread->clear_child_tid = c.arg(0);
+  return c.thread->tid;
 }
 int64_t sys_set_robust_list(SyscallContext&) { return 0; }
 
@@ -85,19 +86,52 @@ struct kernel_clone_args {
   unsigned long tls;
 };
 
+namespace {
+
+// clone(CLONE_THREAD): a thread of the caller's process (pthread_create's flags:
+// CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD|CLONE_SYSVSEM|CLONE_SETTLS|
+// CLONE_PARENT_SETTID|CLONE_CHILD_CLEARTID). The memory, files, cwd, umask and signal actions
+// are the process's, shared by all its threads, so CLONE_FS, CLONE_FILES and CLONE_SYSVSEM
+// have nothing more to do; without CLONE_SIGHAND (or CLONE_VM) it is EINVAL, as Linux's. GAP:
+// a thread made without CLONE_FS or CLONE_FILES shares the cwd and files all the same.
+long clone_thread_of(posix::SyscallContext& c, const kernel_clone_args* args,
+                     const posix::abi::UserRegisters& registers) {
+  using namespace posix;
+  uint64_t flags = args->flags;
+  if ((flags & kCloneSighand) == 0 || (flags & kCloneVm) == 0) return -rt::kEINVAL;
+  auto made = clone_thread(c.process, c.thread, registers);
+  if (!made.ok()) return -made.error().code;
+  Thread* thread = made.value();
+  int32_t tid = thread->tid;
+  auto parent_tid = reinterpret_cast<uint64_t>(args->parent_tid);
+  auto child_tid = reinterpret_cast<uint64_t>(args->child_tid);
+  // Written before the thread can run past its first instruction: the server runs first.
+  if ((flags & kCloneParentSetTid) != 0) (void)user(c).copy_out(parent_tid, &tid, 4);
+  if ((flags & kCloneChildSetTid) != 0) (void)user(c).copy_out(child_tid, &tid, 4);
+  if ((flags & kCloneChildClearTid) != 0) thread->clear_child_tid = child_tid;
+  return tid;
+}
+
+}  // namespace
+
 // fork, vfork and clone end here, as in Linux.
 extern "C" __attribute__((noinline)) long kernel_clone(struct kernel_clone_args* args) {
   using namespace posix;
   SyscallContext& c = *current_context();
   uint64_t flags = args->flags;
-  if ((flags & kCloneThread) != 0) return -rt::kENOSYS;  // GAP: threads (CLONE_THREAD)
-  if (args->exit_signal != kSigChld && args->exit_signal != 0) return -rt::kEINVAL;
+  if ((flags & kCloneThread) == 0 && args->exit_signal != kSigChld && args->exit_signal != 0) {
+    return -rt::kEINVAL;
+  }
   abi::UserRegisters registers = c.registers;
   if (args->stack != 0) registers.rsp = args->stack;
   if ((flags & kCloneSetTls) != 0) registers.fs_base = args->tls;
+  if ((flags & kCloneThread) != 0) {
+    registers.rax = 0;
+    return clone_thread_of(c, args, registers);
+  }
   // vfork and CLONE_VM without threads: the child gets a copy (GAP: the parent does not wait
   // for the child's exec or exit, which programs written for vfork do not notice).
-  auto child = fork_process(c.process, registers);
+  auto child = fork_process(c.process, c.thread, registers);
   if (!child.ok()) return -child.error().code;
   Process* p = child.value();
   int64_t pid = p->pid;
@@ -105,7 +139,7 @@ extern "C" __attribute__((noinline)) long kernel_clone(struct kernel_clone_args*
   auto child_tid = reinterpret_cast<uint64_t>(args->child_tid);
   if ((flags & kCloneParentSetTid) != 0) (void)user(c).copy_out(parent_tid, &pid, 4);
   if ((flags & kCloneChildSetTid) != 0) (void)p->memory->copy_out(child_tid, &pid, 4);
-  if ((flags & kCloneChildClearTid) != 0) p->clear_child_tid = child_tid;
+  if ((flags & kCloneChildClearTid) != 0) p->threads->clear_child_tid = child_tid;
   return pid;
 }
 
@@ -141,7 +175,7 @@ int64_t sys_clone3(SyscallContext& c) {
         set_tid_size, cgroup;
   };
   constexpr uint64_t kSizeVer0 = 64, kPage = 4096, kCSignal = 0xff, kCloneDetached = 0x400000;
-  constexpr uint64_t kCloneSighand = 0x800, kCloneParent = 0x8000;
+  constexpr uint64_t kCloneParent = 0x8000;
   constexpr uint64_t kCloneClearSighand = 0x100000000ull, kCloneIntoCgroup = 0x200000000ull;
   constexpr uint64_t kMaxPidNsLevel = 32;
   uint64_t address = c.arg(0), size = c.arg(1);
@@ -210,9 +244,14 @@ extern "C" __attribute__((noinline)) int do_execveat_common(int fd, const char* 
   arguments.release();
   if (!loaded.ok()) return -loaded.error().code;
   close_on_exec(*c->process->files);
-  c->process->clear_child_tid = 0;
-  // The old thread waits on a Reply nobody answers; it goes with its TCB.
-  if (auto started = start_thread(c->process, registers); !started.ok()) {
+  // The other threads end; the caller becomes the leader (Linux's de_thread).
+  Thread* thread = c->thread;
+  exec_kill_other_threads(thread);
+  thread->clear_child_tid = 0;
+  thread->altstack_sp = thread->altstack_size = 0;
+  thread->altstack_flags = 2;  // SS_DISABLE
+  // The old TCB waits on a Reply nobody answers; it goes.
+  if (auto started = start_thread(thread, registers); !started.ok()) {
     finish_process(c->process, 9);
   }
   return 0;
@@ -225,19 +264,31 @@ int64_t sys_execve(SyscallContext& c) {
   return result == 0 ? kNoReply : result;
 }
 
-extern "C" __attribute__((noinline)) void do_exit(long code, Process* process) {
-  if (process->clear_child_tid != 0 && process->memory != nullptr) {
+// One thread's end (exit), as Linux's do_exit: its clear_child_tid is zeroed and woken; the
+// process ends with its last thread.
+extern "C" __attribute__((noinline)) void do_exit(long code, Thread* thread) {
+  exit_thread(thread, static_cast<int>(code));
+}
+
+// exit_group: every thread ends; the caller's clear_child_tid is zeroed as at its own exit
+// (the others' do not matter: the memory goes).
+extern "C" __attribute__((noinline)) void do_group_exit(long code, Thread* thread) {
+  Process* process = thread->process;
+  if (thread->clear_child_tid != 0 && process->memory != nullptr) {
     uint32_t zero = 0;
-    (void)process->memory->copy_out(process->clear_child_tid, &zero, 4);
+    (void)process->memory->copy_out(thread->clear_child_tid, &zero, 4);
   }
   finish_process(process, static_cast<int>(code));
 }
 
 int64_t sys_exit(SyscallContext& c) {
-  do_exit((c.arg(0) & 0xff) << 8, c.process);
+  do_exit(static_cast<long>((c.arg(0) & 0xff) << 8), c.thread);
   return kNoReply;
 }
-int64_t sys_exit_group(SyscallContext& c) { return sys_exit(c); }
+int64_t sys_exit_group(SyscallContext& c) {
+  do_group_exit(static_cast<long>((c.arg(0) & 0xff) << 8), c.thread);
+  return kNoReply;
+}
 
 int64_t sys_wait4(SyscallContext& c) {
   int64_t pid = static_cast<int32_t>(c.arg(0));
@@ -282,13 +333,15 @@ int64_t sys_kill(SyscallContext& c) {
 }
 int64_t sys_tkill(SyscallContext& c) {
   int signal = static_cast<int>(c.arg(1));
-  if (signal < 0 || signal > kSignals || static_cast<int64_t>(c.arg(0)) <= 0) return -rt::kEINVAL;
-  return send_signal(c.process, static_cast<int32_t>(c.arg(0)), signal);
+  int64_t tid = static_cast<int32_t>(c.arg(0));
+  if (signal < 0 || signal > kSignals || tid <= 0) return -rt::kEINVAL;
+  return send_thread_signal(c.process, 0, static_cast<int>(tid), signal);
 }
 int64_t sys_tgkill(SyscallContext& c) {
   int signal = static_cast<int>(c.arg(2));
-  if (signal < 0 || signal > kSignals || static_cast<int64_t>(c.arg(1)) <= 0) return -rt::kEINVAL;
-  return send_signal(c.process, static_cast<int32_t>(c.arg(1)), signal);
+  int64_t tgid = static_cast<int32_t>(c.arg(0)), tid = static_cast<int32_t>(c.arg(1));
+  if (signal < 0 || signal > kSignals || tid <= 0 || tgid <= 0) return -rt::kEINVAL;
+  return send_thread_signal(c.process, static_cast<int>(tgid), static_cast<int>(tid), signal);
 }
 
 int64_t sys_setpgid(SyscallContext& c) {
@@ -318,6 +371,5 @@ int64_t sys_getsid(SyscallContext& c) {
 }
 
 int64_t sys_sched_yield(SyscallContext&) { return 0; }
-int64_t sys_futex(SyscallContext&) { return -rt::kENOSYS; }  // GAP: futex (no threads yet)
 
 }  // namespace posix

@@ -71,12 +71,13 @@ void timer_expired() {
 
 void arm_timer() {
   uint64_t earliest = 0;
+  auto consider = [&](uint64_t deadline) {
+    if (deadline != 0 && (earliest == 0 || deadline < earliest)) earliest = deadline;
+  };
   for (Process* p = first_process(); p != nullptr; p = p->next) {
     if (p->state != ProcessState::kRunning) continue;
-    const uint64_t deadlines[] = {p->sleep_deadline, p->alarm_deadline};
-    for (uint64_t deadline : deadlines) {
-      if (deadline != 0 && (earliest == 0 || deadline < earliest)) earliest = deadline;
-    }
+    consider(p->alarm_deadline);
+    for (Thread* t = p->threads; t != nullptr; t = t->next) consider(t->sleep_deadline);
   }
   // The kernel is asked only when the earliest deadline changes (a cancel when none is left).
   if (earliest == armed_deadline || timer_notification == 0) return;

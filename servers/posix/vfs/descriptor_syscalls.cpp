@@ -162,7 +162,7 @@ int64_t sys_poll(SyscallContext& c) {
     }
     if (auto r = user(c).copy_out(fds + i * 8 + 6, &entry.revents, 2); !r.ok()) return -rt::kEFAULT;
   }
-  Process* p = c.process;
+  Thread* p = c.thread;
   if (ready > 0 || timeout == 0) {
     p->sleep_deadline = 0;
     return ready;
@@ -218,7 +218,7 @@ int64_t select_files(SyscallContext& c, int64_t timeout_ms, bool& timed_out) {
       }
     }
   }
-  Process* p = c.process;
+  Thread* p = c.thread;
   bool done = ready > 0 || timeout_ms == 0;
   if (!done && timeout_ms > 0) {
     // A retry keeps the deadline set by the first try; the timer thread ends the wait.

@@ -258,13 +258,13 @@ int64_t wait(SyscallContext& c, int64_t timeout_ns) {
   File* file = fd_file(*c.process->files, static_cast<int>(c.arg(0)));
   if (file == nullptr) return -rt::kEBADF;
   if (file->kind != FileKind::kEpoll) return -rt::kEINVAL;
-  Process* p = c.process;
+  Thread* p = c.thread;
   int64_t count = collect(c, file->epoll, address, max);
   if (count != 0 || timeout_ns == 0) {
     p->sleep_deadline = 0;
     return count;
   }
-  if ((p->pending_signals & ~p->signal_mask) != 0) {
+  if (deliverable_signals(p) != 0) {
     p->sleep_deadline = 0;
     return -rt::kEINTR;
   }
@@ -284,7 +284,7 @@ int64_t wait(SyscallContext& c, int64_t timeout_ns) {
 // epoll_pwait and epoll_pwait2: the mask (arguments 4 and 5) holds while the call waits, as
 // rt_sigsuspend's does; a signal's handler frame restores the old one.
 int64_t wait_with_mask(SyscallContext& c, int64_t timeout_ns) {
-  Process* p = c.process;
+  Thread* p = c.thread;
   bool masked = c.arg(4) != 0;
   if (masked && !p->in_suspend) {
     if (c.arg(5) != 8) return -rt::kEINVAL;
@@ -295,8 +295,7 @@ int64_t wait_with_mask(SyscallContext& c, int64_t timeout_ns) {
     p->in_suspend = true;
   }
   int64_t result = wait(c, timeout_ns);
-  if (masked && result != kDeferred &&
-      (result != -rt::kEINTR || (p->pending_signals & ~p->signal_mask) == 0)) {
+  if (masked && result != kDeferred && (result != -rt::kEINTR || deliverable_signals(p) == 0)) {
     p->signal_mask = p->suspend_mask;
     p->in_suspend = false;
   }
