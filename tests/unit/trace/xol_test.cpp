@@ -341,6 +341,9 @@ TEST(XolTest, UnsteppableInstructionsAreRefused) {
   expect_refused({0xe3, 0x10}, rt::kENOTSUPP);                          // jrcxz
   expect_refused({0xe2, 0x10}, rt::kENOTSUPP);                          // loop
   expect_refused({0x66, 0xe9, 0x10, 0x00, 0x00, 0x00}, rt::kENOTSUPP);  // data16 jmp
+  expect_refused({0xf3, 0xa4}, rt::kENOTSUPP);                          // rep movsb
+  expect_refused({0xf3, 0x48, 0xab}, rt::kENOTSUPP);                    // rep stos %rax
+  expect_refused({0xf2, 0xae}, rt::kENOTSUPP);                          // repnz scasb
   // vmovaps 0x0(%rip),%xmm0: rip-relative VEX is not rewritten.
   expect_refused({0xc5, 0xf8, 0x28, 0x05, 0x00, 0x00, 0x00, 0x00}, rt::kENOTSUPP);
   // mov 0x0(%eip),%eax: a 32-bit rip-relative address.
