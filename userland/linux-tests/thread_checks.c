@@ -288,8 +288,8 @@ static void thread_signals(void) {
   // The main thread's pending-free mask comes back; no signal is left over.
   sigset_t pending;
   sigpending(&pending);
-  CHECK("signals: none left pending", !sigismember(&pending, SIGUSR1) &&
-                                          !sigismember(&pending, SIGUSR2));
+  CHECK("signals: none left pending",
+        !sigismember(&pending, SIGUSR1) && !sigismember(&pending, SIGUSR2));
   pthread_sigmask(SIG_SETMASK, &old, NULL);
   signal(SIGUSR1, SIG_DFL);
   signal(SIGUSR2, SIG_DFL);
@@ -314,8 +314,7 @@ static void* use_alternate_stack(void* argument) {
   syscall(SYS_tgkill, getpid(), tid_of_caller(), SIGUSR2);  // handled on this call's return
   stack_t now;
   sigaltstack(NULL, &now);
-  return (void*)(intptr_t)(on_alternate == 1 && now.ss_sp == alternate_stack &&
-                           now.ss_flags == 0);
+  return (void*)(intptr_t)(on_alternate == 1 && now.ss_sp == alternate_stack && now.ss_flags == 0);
 }
 
 static void alternate_stacks(void) {
@@ -400,8 +399,8 @@ static void futex_checks(void) {
   }
   start = monotonic_ns();
   errno = 0;
-  long r = syscall(SYS_futex, &word, FUTEX_WAIT_BITSET_PRIVATE, 1, &until, NULL,
-                   FUTEX_BITSET_MATCH_ANY);
+  long r =
+      syscall(SYS_futex, &word, FUTEX_WAIT_BITSET_PRIVATE, 1, &until, NULL, FUTEX_BITSET_MATCH_ANY);
   CHECK("futex: WAIT_BITSET times out at an absolute time",
         r == -1 && errno == ETIMEDOUT && monotonic_ns() - start >= 15 * 1000000ull);
   CHECK_ERRNO("futex: WAIT_BITSET with no bits",
@@ -543,12 +542,12 @@ static void fork_and_exec(void) {
     _exit(code);
   }
   int status = -1;
-  CHECK("fork from a threaded process: the child exits", child > 0 && waitpid(child, &status, 0) ==
-                                                                          child);
-  CHECK("fork: the child has the calling thread only", WIFEXITED(status) &&
-                                                          (WEXITSTATUS(status) & 1) == 0);
-  CHECK("fork: the child's thread id is its pid", WIFEXITED(status) &&
-                                                     (WEXITSTATUS(status) & 2) == 0);
+  CHECK("fork from a threaded process: the child exits",
+        child > 0 && waitpid(child, &status, 0) == child);
+  CHECK("fork: the child has the calling thread only",
+        WIFEXITED(status) && (WEXITSTATUS(status) & 1) == 0);
+  CHECK("fork: the child's thread id is its pid",
+        WIFEXITED(status) && (WEXITSTATUS(status) & 2) == 0);
   CHECK("fork: the child makes threads", WIFEXITED(status) && (WEXITSTATUS(status) & 4) == 0);
   pthread_mutex_lock(&park_lock);
   park_done = 1;

@@ -8,7 +8,8 @@ namespace trace {
 // The first rows (read ... mkdirat) keep their ids; mkdir and mkdirat have the ids the recording
 // shows. Every other system call the POSIX server implements (servers/posix/kernel/
 // syscall_table.cpp) follows in number order with ids from 801 on (getitimer, alarm and
-// setitimer, added later, from 1057), two per call: enter odd, exit even, below
+// setitimer, added later, from 1057; select, pause, sendfile64, rt_sigpending, pselect6 and clone3
+// from 1063), two per call: enter odd, exit even, below
 // kFirstDynamicEventId and clear of the ids above. Argument types and names are those of Linux's
 // SYSCALL_DEFINE for the call (the name it has there, e.g. newstat for stat(2) and umount for
 // umount2(2)), as its format files show them: `__user` gone, each 8 bytes. GAP: the recording shows
@@ -96,6 +97,15 @@ constinit const SyscallEvents kSyscalls[] = {
      3},
     {"access", 21, 837, {{"const char *", "filename"}, {"int", "mode"}}, 2},
     {"pipe", 22, 839, {{"int *", "fildes"}}, 1},
+    {"select",
+     23,
+     1063,
+     {{"int", "n"},
+      {"fd_set *", "inp"},
+      {"fd_set *", "outp"},
+      {"fd_set *", "exp"},
+      {"struct __kernel_old_timeval *", "tvp"}},
+     5},
     {"sched_yield", 24, 841, {}, 0},
     {"madvise",
      28,
@@ -104,6 +114,7 @@ constinit const SyscallEvents kSyscalls[] = {
      3},
     {"dup", 32, 845, {{"unsigned int", "fildes"}}, 1},
     {"dup2", 33, 847, {{"unsigned int", "oldfd"}, {"unsigned int", "newfd"}}, 2},
+    {"pause", 34, 1065, {}, 0},
     {"nanosleep",
      35,
      849,
@@ -119,6 +130,11 @@ constinit const SyscallEvents kSyscalls[] = {
       {"struct __kernel_old_itimerval *", "ovalue"}},
      3},
     {"getpid", 39, 851, {}, 0},
+    {"sendfile64",
+     40,
+     1067,
+     {{"int", "out_fd"}, {"int", "in_fd"}, {"loff_t *", "offset"}, {"size_t", "count"}},
+     4},
     {"clone",
      56,
      853,
@@ -196,6 +212,7 @@ constinit const SyscallEvents kSyscalls[] = {
     {"getpgid", 121, 949, {{"pid_t", "pid"}}, 1},
     {"getsid", 124, 951, {{"pid_t", "pid"}}, 1},
     {"capget", 125, 953, {{"cap_user_header_t", "header"}, {"cap_user_data_t", "dataptr"}}, 2},
+    {"rt_sigpending", 127, 1069, {{"sigset_t *", "uset"}, {"size_t", "sigsetsize"}}, 2},
     {"rt_sigsuspend", 130, 955, {{"sigset_t *", "unewset"}, {"size_t", "sigsetsize"}}, 2},
     {"sigaltstack", 131, 957, {{"const stack_t *", "uss"}, {"stack_t *", "uoss"}}, 2},
     {"statfs", 137, 959, {{"const char *", "pathname"}, {"struct statfs *", "buf"}}, 2},
@@ -329,6 +346,16 @@ constinit const SyscallEvents kSyscalls[] = {
      4},
     {"fchmodat", 268, 1021, {{"int", "dfd"}, {"const char *", "filename"}, {"umode_t", "mode"}}, 3},
     {"faccessat", 269, 1023, {{"int", "dfd"}, {"const char *", "filename"}, {"int", "mode"}}, 3},
+    {"pselect6",
+     270,
+     1071,
+     {{"int", "n"},
+      {"fd_set *", "inp"},
+      {"fd_set *", "outp"},
+      {"fd_set *", "exp"},
+      {"struct __kernel_timespec *", "tsp"},
+      {"void *", "sig"}},
+     6},
     {"ppoll",
      271,
      1025,
@@ -401,6 +428,7 @@ constinit const SyscallEvents kSyscalls[] = {
      1049,
      {{"int", "cmd"}, {"union bpf_attr *", "uattr"}, {"unsigned int", "size"}},
      3},
+    {"clone3", 435, 1073, {{"struct clone_args *", "uargs"}, {"size_t", "size"}}, 2},
     {"close_range",
      436,
      1051,
