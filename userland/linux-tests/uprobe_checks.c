@@ -36,6 +36,11 @@ __attribute__((noinline)) long traced_length(const char* text) {
   __asm__ volatile("" ::: "memory");
   return (long)strlen(text);
 }
+__attribute__((noinline)) long traced_slow(int fd) {
+  char c = 0;
+  if (read(fd, &c, 1) != 1) return -1;
+  return c + 1;
+}
 __attribute__((noinline)) long traced_twice(long a) {
   __asm__ volatile("" ::: "memory");
   return traced_add(a, a);
@@ -232,6 +237,27 @@ int main(int argc, char** argv) {
   uint64_t before = slot(entry_map, 0), returns = slot(return_map, 0);
   CHECK("unprobed calls", traced_add(2, 2) == 4 && traced_twice(3) == 6);
   CHECK("no hits after close", slot(entry_map, 0) == before && slot(return_map, 0) == returns);
+
+  // Return probes survive a trace-server crash: a call pending in a uretprobed function while
+  // the server dies (and the root task restarts it) still returns to its caller, through the
+  // trampoline in this process, which pops the shadow stack itself.
+  int slow_map = -1;
+  int slow = attach(type, self, (void*)traced_slow, 1, -1, &slow_map);
+  int pipe_fds[2];
+  CHECK("uretprobe on a blocking function", slow >= 0 && pipe(pipe_fds) == 0);
+  pid_t crasher = fork();
+  if (crasher == 0) {
+    int control = open("/proc/sonde/trace-server", O_WRONLY);
+    int crashed = control >= 0 && write(control, "crash\n", 6) == 6;
+    char byte = 'x';
+    if (write(pipe_fds[1], &byte, 1) != 1) crashed = 0;
+    _exit(crashed ? 0 : 1);
+  }
+  CHECK("a pending return reaches its caller after a crash", traced_slow(pipe_fds[0]) == 'x' + 1);
+  CHECK("the crash was made", waitpid(crasher, &status, 0) == crasher && WIFEXITED(status) &&
+                                  WEXITSTATUS(status) == 0);
+  CHECK("calls go on after the crash", traced_twice(8) == 16 && traced_add(1, 1) == 2);
+  close(slow);
   printf("uprobe_checks: %d passed, %d failed\n", passed, failed);
   return failed == 0 ? 0 : 1;
 }
