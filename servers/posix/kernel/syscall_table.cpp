@@ -161,6 +161,7 @@ constexpr SyscallEntry kTable[] = {
     ENTRY(316, renameat2),
     ENTRY(318, getrandom),
     ENTRY(321, bpf),
+    ENTRY(332, statx),
     ENTRY(435, clone3),
     ENTRY(436, close_range),
     ENTRY(439, faccessat2),
