@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
-// A kprobe program on a microkernel function (kernel::syscall_dispatch, which every system call
-// enters), attached as libbpf attaches one: the kprobe PMU on `microkernel:NAME` as
-// /proc/kallsyms lists it. The kernel records samples; the trace server runs the program on
-// each: counts grow with the program's system calls, the context holds the sample's registers.
-// Sonde only.
+// A kprobe program on a microkernel function (kernel::fast_foreign_syscall, which every system
+// call of a Linux program enters: kernel::syscall_dispatch is skipped by the fast paths), attached
+// as libbpf attaches one: the kprobe PMU on `microkernel:NAME` as /proc/kallsyms lists it. The
+// kernel records samples; the trace server runs the program on each: counts grow with the program's
+// system calls, the context holds the sample's registers. Sonde only.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -15,12 +15,13 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "checks.h"
 
 #define INSN(code, dst, src, off, imm) ((struct bpf_insn){(code), (dst), (src), (off), (imm)})
-#define DISPATCH "_ZN6kernel16syscall_dispatchEPNS_3TcbE"
+#define FOREIGN "_ZN6kernel20fast_foreign_syscallEPNS_3TcbE"
 #define KERNEL_HALF 0xffff800000000000ull
 
 static long sys_bpf(int cmd, union bpf_attr* attr) {
@@ -134,18 +135,18 @@ static void run(int type, int map, int prog, const char* name, uint64_t function
   printf("%s: %llu samples before, %llu after 5 getppid\n", name, (unsigned long long)before,
          (unsigned long long)after);
   CHECK("a sample per system call", before != ~0ull && after != ~0ull && after >= before + 5);
-  CHECK("pt_regs->di: the dispatched TCB, a kernel address", value(map, kDi) >= KERNEL_HALF);
+  CHECK("pt_regs->di: the calling TCB, a kernel address", value(map, kDi) >= KERNEL_HALF);
   CHECK("pt_regs->ip: the probed function", value(map, kIp) == function);
   CHECK("pt_regs->sp: the kernel stack", value(map, kSp) >= KERNEL_HALF);
   CHECK("no Linux task: tgid 0", value(map, kTgid) == 0);
   CHECK("the return address on the sampled stack", value(map, kReturnAddress) >= KERNEL_HALF);
   // The trace server drains the rings while the program sleeps (its drain thread): six short
   // bursts of system calls give more samples than one ring holds, none dropped.
-  struct timespec pause = {0, 50 * 1000 * 1000};
+  struct timespec gap = {0, 50 * 1000 * 1000};
   uint64_t bursts_before = value(map, kHits);
   for (int burst = 0; burst < 6; ++burst) {
     for (int i = 0; i < 5; ++i) getppid();
-    nanosleep(&pause, NULL);
+    nanosleep(&gap, NULL);
   }
   uint64_t bursts = value(map, kHits) - bursts_before;
   printf("%s: %llu samples in six bursts\n", name, (unsigned long long)bursts);
@@ -159,8 +160,8 @@ static void run(int type, int map, int prog, const char* name, uint64_t function
 int main(void) {
   setvbuf(stdout, NULL, _IONBF, 0);
   char letter = 0;
-  uint64_t function = kallsyms_address(DISPATCH, &letter);
-  CHECK("syscall_dispatch in /proc/kallsyms as [microkernel]", function >= KERNEL_HALF);
+  uint64_t function = kallsyms_address(FOREIGN, &letter);
+  CHECK("fast_foreign_syscall in /proc/kallsyms as [microkernel]", function >= KERNEL_HALF);
   CHECK("a text symbol", letter == 'T' || letter == 't');
   int type = kprobe_type();
   CHECK("kprobe PMU type in sysfs", type > 0);
@@ -177,9 +178,9 @@ int main(void) {
 
   CHECK_ERRNO("a missing microkernel function", open_kprobe(type, "microkernel:no_such", 0),
               ENOENT);
-  CHECK_ERRNO("another module", open_kprobe(type, "ext4:" DISPATCH, 0), ENOENT);
-  run(type, map, prog, "microkernel:" DISPATCH, function);
-  run(type, map, prog, DISPATCH, function);  // a bare name the POSIX server does not have
+  CHECK_ERRNO("another module", open_kprobe(type, "ext4:" FOREIGN, 0), ENOENT);
+  run(type, map, prog, "microkernel:" FOREIGN, function);
+  run(type, map, prog, FOREIGN, function);  // a bare name the POSIX server does not have
   close(prog);
   close(map);
   printf("kernel_kprobe_checks: %d passed, %d failed\n", passed, failed);
