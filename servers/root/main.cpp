@@ -265,6 +265,8 @@ bool start_trace_server() {
       !check(give(cnode, sys::kServerSlotVSpace, program.vspace), "VSpace to the trace server") ||
       !check(give(cnode, sys::kServerSlotDebugConsole, abi::kSlotDebugConsole),
              "debug console to the trace server") ||
+      !check(give(cnode, sys::kServerSlotKernelProbes, abi::kSlotKernelProbes),
+             "kernel probes to the trace server") ||
       !check(give(cnode, sys::kServerSlotTraceService, trace.service), "the service endpoint") ||
       (log_ports != 0 && !check(give(cnode, sys::kServerSlotCom2, log_ports), "COM2 to trace")) ||
       !check(give_moved(cnode, sys::kServerSlotFirstUntyped, pool), "pool to the trace server") ||
@@ -299,6 +301,18 @@ bool start_trace_server() {
   if (posix_image != nullptr) {
     info->traced_image_size = posix_image->size;
     info->traced_image_offset = posix_image->offset;
+  }
+  // The kernel's image, for the addresses of kernel functions that kprobes name.
+  const abi::ModuleDescription* kernel_image = find_module("symbols");
+  for (uint64_t i = 0; kernel_image != nullptr && i < kernel_image->frame_count; ++i) {
+    if (!map_copy(kernel_image->first_slot + i, program.vspace, sys::kKernelImageBase + i * 4096,
+                  abi::kMapRead, "the kernel image to the trace server")) {
+      return false;
+    }
+  }
+  if (kernel_image != nullptr) {
+    info->kernel_image_size = kernel_image->size;
+    info->kernel_image_offset = kernel_image->offset;
   }
   if (!check(sys::invoke(info_frame, Label::kFrameUnmap), "unmapping trace start info") ||
       !check(map_frame(info_frame, program.vspace, sys::kServerStartInfo, abi::kMapRead),

@@ -2,6 +2,7 @@
 // The trace server: owns every BPF object and serves the POSIX server's bpf() calls over
 // proto/trace.capnp on the endpoint the root task gives it.
 #include "jit_memory.hpp"
+#include "kernel_probes.hpp"
 #include "kprobe_events.hpp"
 #include "kprobes.hpp"
 #include "posix_symbols.hpp"
@@ -101,6 +102,14 @@ class ServerEnvironment final : public trace::TaskEnvironment, public trace::Hit
     hit_task_ = task.task_struct;
     hit_user_pages_ = task.user_pages;
   }
+  // A sample of a microkernel function: no Linux task (pid 0, comm "microkernel"); the sample's
+  // stack words are the kernel memory a program can read.
+  void kernel_hit_begins(trace::TracedMemory& memory) override {
+    hit_memory_ = &memory;
+    set_current(0, 0, 0, 0, trace::kKernelSampleComm, sizeof trace::kKernelSampleComm);
+    hit_task_ = 0;
+    hit_user_pages_ = 0;
+  }
   void hit_ends() override {
     hit_memory_ = nullptr;
     hit_task_ = 0;
@@ -154,6 +163,7 @@ alignas(trace::Session) uint8_t session_storage[sizeof(trace::Session)];
 alignas(trace::Service) uint8_t service_storage[sizeof(trace::Service)];
 alignas(trace::Tracefs) uint8_t tracefs_storage[sizeof(trace::Tracefs)];
 alignas(trace::Kprobes) uint8_t kprobes_storage[sizeof(trace::Kprobes)];
+alignas(trace::KernelProbes) uint8_t kernel_probes_storage[sizeof(trace::KernelProbes)];
 // JIT code from 1 GiB up: within rel32 reach of the server's text, where helpers are.
 constexpr uint64_t kJitBase = 0x40000000;
 trace::FrameExecutableMemory jit_memory(kJitBase);
@@ -176,7 +186,11 @@ trace::PosixSymbols posix_symbols;
 
 // One endpoint receives both the POSIX server's calls (Cap'n Proto, badge 1) and breakpoint
 // hits on its functions (badged per probe): a hit is handled and the thread resumed at once.
+// The drain thread calls it too when the kernel has samples of probes on its own functions;
+// the rings are drained before every call is answered as well, so what a program counted
+// before a bpf() call is seen by it.
 [[noreturn]] void serve(trace::Service& service, trace::Kprobes& kprobes,
+                        trace::KernelProbes& kernel_probes,
                         const sonde::capnp::KernelServerConfig& config) {
   sys::MessageRegisters mr;
   sys::IpcResult received = sys::recv(config.endpoint, config.reply, mr);
@@ -201,6 +215,11 @@ trace::PosixSymbols posix_symbols;
         received = sys::reply_recv(config.endpoint, config.reply,
                                    static_cast<uint64_t>(abi::FaultReply::kResume), mr, 0);
       }
+      continue;
+    }
+    kernel_probes.drain();
+    if (kernel_probes.handles(received.badge)) {
+      received = sys::reply_recv(config.endpoint, config.reply, 0, mr, 0);
       continue;
     }
     uint64_t length = sonde::capnp::answerKernelCall(service, config, received.info.label,
@@ -241,6 +260,11 @@ extern "C" int main(const sys::ServerStartInfo* info) {
         reinterpret_cast<const uint8_t*>(sys::kTracedImageBase + info->traced_image_offset),
         info->traced_image_size);
   }
+  if (info->kernel_image_size > 0) {
+    posix_symbols.open_kernel(
+        reinterpret_cast<const uint8_t*>(sys::kKernelImageBase + info->kernel_image_offset),
+        info->kernel_image_size);
+  }
   auto* tracefs =
       new (tracefs_storage) trace::Tracefs(heap, posix_symbols, environment->possible_cpus());
   if (!tracefs->init().ok()) {
@@ -266,6 +290,12 @@ extern "C" int main(const sys::ServerStartInfo* info) {
       trace::KprobeEventSwitch(*tracefs, posix_symbols, *kprobes, *syscalls);
   tracefs->set_switch(kprobe_events);
   kprobes->set_observer(environment);
+  // Kprobes on microkernel functions, with the KernelProbes cap root hands over (an empty slot
+  // makes every such probe EPERM).
+  auto* kernel_probes = new (kernel_probes_storage)
+      trace::KernelProbes(sys::kServerSlotKernelProbes, sys::kServerSlotTraceService);
+  kernel_probes->set_observer(environment);
+  kprobes->set_kernel(kernel_probes);
   the_kprobes = kprobes;
   service->set_crash_hook(crash_drill);
   service->set_page_granter(&frame_granter);
@@ -294,5 +324,5 @@ extern "C" int main(const sys::ServerStartInfo* info) {
   syscalls->set_table(probe_table);
   objects->set_probes(probe_table);
   sys::print("trace: the trace server is up (instance %lu)\n", info->instance);
-  serve(*service, *kprobes, config);
+  serve(*service, *kprobes, *kernel_probes, config);
 }

@@ -2,6 +2,7 @@
 // KprobeEventSwitch: arming on enable, records on hits.
 #include "kprobe_events.hpp"
 
+#include "kernel_probes.hpp"
 #include "rt/errno.hpp"
 #include "sys/clock.hpp"
 #include "sys/server_start.hpp"
@@ -89,7 +90,14 @@ void KprobeEventSwitch::Client::on_return(const PtRegs& regs, uint64_t function,
 void KprobeEventSwitch::Client::record(const PtRegs& regs, uint64_t address,
                                        uint64_t return_address, TracedMemory& memory) {
   if (event == nullptr || event->probe == nullptr) return;
-  CurrentTaskView task = read_current_task();
+  // A sample of a microkernel function: no Linux task ran it (pid 0, comm "microkernel").
+  const sonde::abi::SampleRecord* sample = current_kernel_sample();
+  CurrentTaskView task;
+  if (sample == nullptr) {
+    task = read_current_task();
+  } else {
+    for (size_t i = 0; i < sizeof kKernelSampleComm; ++i) task.comm[i] = kKernelSampleComm[i];
+  }
   alignas(8) static uint8_t record[8192];
   FetchContext hit{address, return_address, task.comm};
   const auto& probe = *static_cast<const ProbeDefinition*>(event->probe);
@@ -97,7 +105,7 @@ void KprobeEventSwitch::Client::record(const PtRegs& regs, uint64_t address,
                                    memory, record, sizeof record);
   if (size == 0) return;
   TraceContext context;
-  context.timestamp_ns = sys::clock_ns();
+  context.timestamp_ns = sample != nullptr ? sample_time_ns(*sample) : sys::clock_ns();
   context.cpu = 0;  // GAP: the CPU of the hit (the fault message does not carry it yet)
   context.pid = task.pid;
   for (int i = 0; i < 16; ++i) context.comm[i] = task.comm[i];

@@ -2,6 +2,7 @@
 // Kprobes: Bind, Insert and Remove on Breakpoint objects, and the hit dispatch.
 #include "kprobes.hpp"
 
+#include "kernel_probes.hpp"
 #include "rt/errno.hpp"
 #include "sys/ipc.hpp"
 #include "sys/server_memory.hpp"
@@ -81,6 +82,10 @@ rt::Result<Kprobes::Probe*> Kprobes::arm(uint64_t address) {
 }
 
 rt::Result<void> Kprobes::attach(uint64_t address, KprobeClient* client) {
+  if (is_kernel_address(address)) {
+    if (kernel_ == nullptr) return rt::err(rt::kEOPNOTSUPP, "no kernel probes here");
+    return kernel_->attach(address, client);
+  }
   Probe* probe = TRY(arm(address));
   for (uint32_t i = 0; i < probe->client_count; ++i) {
     if (probe->clients[i] == client) return {};
@@ -94,6 +99,10 @@ rt::Result<void> Kprobes::attach(uint64_t address, KprobeClient* client) {
 }
 
 rt::Result<void> Kprobes::attach_return(uint64_t address, KprobeClient* client) {
+  // A kernel sample cannot redirect the function's return: no kretprobes on kernel functions.
+  if (is_kernel_address(address)) {
+    return rt::err(rt::kEOPNOTSUPP, "no return probes on microkernel functions");
+  }
   if (returns_.shim == 0 || returns_.trampoline == 0) {
     return rt::err(rt::kEOPNOTSUPP, "the POSIX server has no return-probe trampoline");
   }
@@ -123,6 +132,7 @@ void Kprobes::release_if_unused(Probe& probe) {
 }
 
 void Kprobes::detach_return(uint64_t address, KprobeClient* client) {
+  if (is_kernel_address(address)) return;
   Probe* probe = find(address);
   if (probe == nullptr || address == 0) return;
   for (uint32_t i = 0; i < probe->return_count; ++i) {
@@ -148,6 +158,10 @@ void Kprobes::disarm(Probe& probe) {
 }
 
 void Kprobes::detach(uint64_t address, KprobeClient* client) {
+  if (is_kernel_address(address)) {
+    if (kernel_ != nullptr) kernel_->detach(address, client);
+    return;
+  }
   Probe* probe = find(address);
   if (probe == nullptr || address == 0) return;
   for (uint32_t i = 0; i < probe->client_count; ++i) {

@@ -33,11 +33,15 @@ class KprobeClient {
 class HitObserver {
  public:
   virtual void hit_begins(TracedMemory& memory) = 0;
+  // A sample of a probe on a microkernel function (current_kernel_sample() says which).
+  virtual void kernel_hit_begins(TracedMemory& memory) = 0;
   virtual void hit_ends() = 0;
 
  protected:
   ~HitObserver() = default;
 };
+
+class KernelProbes;
 
 class Kprobes {
  public:
@@ -56,6 +60,9 @@ class Kprobes {
   [[nodiscard]] rt::Result<void> attach(uint64_t address, KprobeClient* client);
   // Removes the client; the last one takes the breakpoint away.
   void detach(uint64_t address, KprobeClient* client);
+  // Addresses in the kernel's half go to `kernel` (kprobes on microkernel functions, whose
+  // clients run on samples); without it they are EOPNOTSUPP.
+  void set_kernel(KernelProbes* kernel) { kernel_ = kernel; }
 
   // Return probes need the POSIX server's shim, trampoline and pending-return stack
   // (servers/posix/kernel/kretprobe.S); without them attach_return is EOPNOTSUPP.
@@ -103,6 +110,7 @@ class Kprobes {
 
   uint64_t vspace_;
   uint64_t endpoint_;
+  KernelProbes* kernel_ = nullptr;
   BorrowedMemory memory_;
   Probe probes_[kMaxProbes];
   uint64_t hits_ = 0;

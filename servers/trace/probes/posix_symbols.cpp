@@ -2,20 +2,42 @@
 // PosixSymbols over libs/elf's SymbolTable.
 #include "posix_symbols.hpp"
 
+#include "trace/kernel_samples.hpp"
+
 namespace trace {
 
 void PosixSymbols::open(const uint8_t* image, size_t size) {
   open_ = image != nullptr && table_.open(image, size) == elf::ElfError::kNone;
 }
 
-bool PosixSymbols::resolve(const char* name, size_t length, uint64_t offset,
-                           uint64_t& address) const {
+void PosixSymbols::open_kernel(const uint8_t* image, size_t size) {
+  kernel_open_ = image != nullptr && kernel_table_.open(image, size) == elf::ElfError::kNone;
+}
+
+bool PosixSymbols::find_function(const elf::SymbolTable& table, const char* name, size_t length,
+                                 uint64_t& address) const {
   char text[kEventNameMax * 2 + 1];
-  if (!open_ || length == 0 || length >= sizeof text) return false;
+  if (length == 0 || length >= sizeof text) return false;
   for (size_t i = 0; i < length; ++i) text[i] = name[i];
   text[length] = 0;
   uint64_t start = 0;
-  if (!table_.find(text, start) || !table_.is_function_start(start)) return false;
+  if (!table.find(text, start) || !table.is_function_start(start)) return false;
+  address = start;
+  return true;
+}
+
+bool PosixSymbols::resolve(const char* name, size_t length, uint64_t offset,
+                           uint64_t& address) const {
+  SymbolName split = split_symbol_name(name, length);
+  uint64_t start = 0;
+  bool found = false;
+  if (split.module == nullptr) {
+    found = (open_ && find_function(table_, name, length, start)) ||
+            (kernel_open_ && find_function(kernel_table_, name, length, start));
+  } else if (split.is_kernel_module()) {
+    found = kernel_open_ && find_function(kernel_table_, split.symbol, split.symbol_length, start);
+  }
+  if (!found) return false;
   address = start + offset;
   return true;
 }
@@ -34,9 +56,11 @@ bool PosixSymbols::kernel_symbol_exists(const char* name, size_t length) {
 }
 
 bool PosixSymbols::symbolize(uint64_t address, bool with_offset, TextBuffer& out) {
-  if (!open_) return false;
+  bool kernel = is_kernel_address(address);
+  const elf::SymbolTable& table = kernel ? kernel_table_ : table_;
+  if (!(kernel ? kernel_open_ : open_)) return false;
   uint64_t offset = 0, size = 0;
-  const char* name = table_.nearest(address, &offset, &size);
+  const char* name = table.nearest(address, &offset, &size);
   if (name == nullptr || (size != 0 && offset >= size)) return false;
   out.append(name);
   if (with_offset) {
@@ -44,6 +68,12 @@ bool PosixSymbols::symbolize(uint64_t address, bool with_offset, TextBuffer& out
     out.append_unsigned(offset, 16);
     out.append("/0x");
     out.append_unsigned(size, 16);
+  }
+  // Linux's way for a module's symbol: its name after the symbol's.
+  if (kernel) {
+    out.append(" [");
+    out.append(kKernelModule);
+    out.append("]");
   }
   return true;
 }

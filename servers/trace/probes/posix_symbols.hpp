@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: MIT
-// The POSIX server's symbol table: what kprobes name, and how addresses print (%pS).
+// The POSIX server's symbol table and the microkernel's: what kprobes name, and how addresses
+// print (%pS). A bare name is the POSIX server's function (Linux's "kernel" here) or, when it
+// has none of that name, the microkernel's; `microkernel:NAME` is only the microkernel's.
+// Names are the ELF symbols as /proc/kallsyms lists them (C++ functions mangled).
 #pragma once
 
 #include <stddef.h>
@@ -14,6 +17,8 @@ class PosixSymbols final : public ProbeTargets {
  public:
   // `image`: the POSIX server's ELF (nullptr: no symbols, every kprobe target is refused).
   void open(const uint8_t* image, size_t size);
+  // `image`: the microkernel's ELF (the `symbols` boot module).
+  void open_kernel(const uint8_t* image, size_t size);
 
   // The address of function `name` (`length` bytes) plus `offset`; false when there is none.
   bool resolve(const char* name, size_t length, uint64_t offset, uint64_t& address) const;
@@ -30,8 +35,13 @@ class PosixSymbols final : public ProbeTargets {
   bool symbolize(uint64_t address, bool with_offset, TextBuffer& out) override;
 
  private:
+  bool find_function(const elf::SymbolTable& table, const char* name, size_t length,
+                     uint64_t& address) const;
+
   elf::SymbolTable table_;
   bool open_ = false;
+  elf::SymbolTable kernel_table_;
+  bool kernel_open_ = false;
 };
 
 }  // namespace trace

@@ -2,6 +2,7 @@
 // ServerProbeHooks: kprobe PMU events on POSIX-server functions run their programs on hits.
 #include "server_probe_hooks.hpp"
 
+#include "kernel_probes.hpp"
 #include "kprobe_events.hpp"
 #include "rt/errno.hpp"
 
@@ -97,7 +98,7 @@ void ServerProbeHooks::Client::report(const PtRegs& regs) {
   hit.context = &context;
   hit.size = sizeof context;
   hit.cpu = 0;  // GAP: the CPU of the hit
-  hit.pid = read_current_task().pid;
+  hit.pid = current_kernel_sample() != nullptr ? 0 : read_current_task().pid;
   (void)owner->table_->report_hit(probe, hit);
 }
 

@@ -13,6 +13,9 @@ inline constexpr uint64_t kServerCNodeRadix = 16;
 inline constexpr uint64_t kServerSlotTcb = 1;
 inline constexpr uint64_t kServerSlotCNode = 2;
 inline constexpr uint64_t kServerSlotVSpace = 3;
+// The trace server's copy of the root task's KernelProbes cap (Breakpoint BindKernel: kprobes
+// on microkernel functions).
+inline constexpr uint64_t kServerSlotKernelProbes = 4;
 inline constexpr uint64_t kServerSlotCom1 = 5;       // IoPorts 0x3f8..0x3ff
 inline constexpr uint64_t kServerSlotCom1Irq = 6;    // IrqHandler for line 4
 inline constexpr uint64_t kServerSlotClock = 7;      // the clock page (read-only Frame)
@@ -52,8 +55,8 @@ inline constexpr uint64_t kTraceReplyBuffer = kTraceRequestBuffer + kTraceBuffer
 
 // The POSIX server's ELF image, mapped read-only in the trace server (its symbol table names
 // the functions kprobes attach to) and in the POSIX server itself (/proc/kallsyms), and the
-// kernel's (the `symbols` boot module) in the POSIX server; ServerStartInfo says where each
-// starts in its first page.
+// kernel's (the `symbols` boot module) in both (/proc/kallsyms; kprobes on kernel functions);
+// ServerStartInfo says where each starts in its first page.
 inline constexpr uint64_t kTracedImageBase = 0x0000500000000000ull;
 inline constexpr uint64_t kKernelImageBase = 0x0000510000000000ull;
 // "Current task" records (DESIGN.md section 5): the POSIX server writes, at every system call
@@ -105,7 +108,7 @@ struct ServerStartInfo {
   uint64_t instance;             // 1 for the first start, one more at every restart
   uint64_t traced_image_size;    // trace server: bytes of the POSIX server's ELF (0: none)
   uint64_t traced_image_offset;  // of its first byte in its first page at kTracedImageBase
-  uint64_t kernel_image_size;    // POSIX server: bytes of the kernel's ELF at kKernelImageBase
+  uint64_t kernel_image_size;    // bytes of the kernel's ELF at kKernelImageBase (0: none)
   uint64_t kernel_image_offset;
 };
 inline constexpr uint64_t kServerStartMagic = 0x7472617453767253ull;  // "SrvStart"

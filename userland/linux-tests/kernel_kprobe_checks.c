@@ -1,0 +1,188 @@
+// SPDX-License-Identifier: MIT
+// A kprobe program on a microkernel function (kernel::fast_foreign_syscall, which every system
+// call of a Linux program enters: kernel::syscall_dispatch is skipped by the fast paths), attached
+// as libbpf attaches one: the kprobe PMU on `microkernel:NAME` as /proc/kallsyms lists it. The
+// kernel records samples; the trace server runs the program on each: counts grow with the program's
+// system calls, the context holds the sample's registers. Sonde only.
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/bpf.h>
+#include <linux/perf_event.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "checks.h"
+
+#define INSN(code, dst, src, off, imm) ((struct bpf_insn){(code), (dst), (src), (off), (imm)})
+#define FOREIGN "_ZN6kernel20fast_foreign_syscallEPNS_3TcbE"
+#define KERNEL_HALF 0xffff800000000000ull
+
+static long sys_bpf(int cmd, union bpf_attr* attr) {
+  return syscall(SYS_bpf, cmd, attr, sizeof *attr);
+}
+
+static int kprobe_type(void) {
+  char text[16] = {0};
+  int fd = open("/sys/bus/event_source/devices/kprobe/type", O_RDONLY);
+  if (fd < 0) return -1;
+  ssize_t n = read(fd, text, sizeof text - 1);
+  close(fd);
+  return n > 0 ? atoi(text) : -1;
+}
+
+static int open_kprobe(int type, const char* function, int retprobe) {
+  struct perf_event_attr attr;
+  memset(&attr, 0, sizeof attr);
+  attr.size = sizeof attr;
+  attr.type = (uint32_t)type;
+  attr.config = retprobe ? 1 : 0;
+  attr.config1 = (uint64_t)(uintptr_t)function;
+  return (int)syscall(SYS_perf_event_open, &attr, -1, 0, -1, PERF_FLAG_FD_CLOEXEC);
+}
+
+// The function's address and type letter from /proc/kallsyms, where it is marked [microkernel].
+static uint64_t kallsyms_address(const char* name, char* type) {
+  FILE* file = fopen("/proc/kallsyms", "r");
+  if (file == NULL) return 0;
+  char line[512];
+  uint64_t found = 0;
+  while (fgets(line, sizeof line, file) != NULL) {
+    unsigned long long address;
+    char letter;
+    char symbol[400], module[64] = "";
+    int fields = sscanf(line, "%llx %c %399s %63s", &address, &letter, symbol, module);
+    if (fields == 4 && strcmp(symbol, name) == 0 && strcmp(module, "[microkernel]") == 0) {
+      found = address;
+      *type = letter;
+      break;
+    }
+  }
+  fclose(file);
+  return found;
+}
+
+enum { kHits, kDi, kIp, kSp, kTgid, kReturnAddress, kValues };
+
+static uint64_t value(int map, int index) {
+  uint64_t values[kValues] = {0};
+  uint32_t key = 0;
+  union bpf_attr attr;
+  memset(&attr, 0, sizeof attr);
+  attr.map_fd = (uint32_t)map;
+  attr.key = (uint64_t)(uintptr_t)&key;
+  attr.value = (uint64_t)(uintptr_t)values;
+  if (sys_bpf(BPF_MAP_LOOKUP_ELEM, &attr) != 0) return ~0ull;
+  return values[index];
+}
+
+// v[0] += 1; v[1] = ctx->di; v[2] = ctx->ip; v[3] = ctx->sp; v[4] = current tgid;
+// v[5] = the return address read at ctx->sp (bpf_probe_read_kernel); return 0
+static int load_program(int map) {
+  struct bpf_insn insns[] = {
+      INSN(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_6, BPF_REG_1, 0, 0),
+      INSN(BPF_LD | BPF_DW | BPF_IMM, BPF_REG_7, BPF_PSEUDO_MAP_VALUE, 0, map),
+      INSN(0, 0, 0, 0, 0),
+      INSN(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_1, 0, 0, 1),
+      INSN(BPF_STX | BPF_ATOMIC | BPF_DW, BPF_REG_7, BPF_REG_1, 0, BPF_ADD),
+      INSN(BPF_LDX | BPF_MEM | BPF_DW, BPF_REG_1, BPF_REG_6, 112, 0),  // di
+      INSN(BPF_STX | BPF_MEM | BPF_DW, BPF_REG_7, BPF_REG_1, 8, 0),
+      INSN(BPF_LDX | BPF_MEM | BPF_DW, BPF_REG_1, BPF_REG_6, 128, 0),  // ip
+      INSN(BPF_STX | BPF_MEM | BPF_DW, BPF_REG_7, BPF_REG_1, 16, 0),
+      INSN(BPF_LDX | BPF_MEM | BPF_DW, BPF_REG_1, BPF_REG_6, 152, 0),  // sp
+      INSN(BPF_STX | BPF_MEM | BPF_DW, BPF_REG_7, BPF_REG_1, 24, 0),
+      INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_get_current_pid_tgid),
+      INSN(BPF_ALU64 | BPF_RSH | BPF_K, BPF_REG_0, 0, 0, 32),
+      INSN(BPF_STX | BPF_MEM | BPF_DW, BPF_REG_7, BPF_REG_0, 32, 0),
+      // bpf_probe_read_kernel(&v[5], 8, ctx->sp)
+      INSN(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_1, BPF_REG_7, 0, 0),
+      INSN(BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_1, 0, 0, 40),
+      INSN(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_2, 0, 0, 8),
+      INSN(BPF_LDX | BPF_MEM | BPF_DW, BPF_REG_3, BPF_REG_6, 152, 0),
+      INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_probe_read_kernel),
+      INSN(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0),
+      INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
+  };
+  static char log[16384];
+  union bpf_attr attr;
+  memset(&attr, 0, sizeof attr);
+  attr.prog_type = BPF_PROG_TYPE_KPROBE;
+  attr.insns = (uint64_t)(uintptr_t)insns;
+  attr.insn_cnt = sizeof insns / sizeof insns[0];
+  attr.license = (uint64_t)(uintptr_t) "GPL";
+  attr.log_buf = (uint64_t)(uintptr_t)log;
+  attr.log_size = sizeof log;
+  attr.log_level = 1;
+  int fd = (int)sys_bpf(BPF_PROG_LOAD, &attr);
+  if (fd < 0) printf("load: %s\n", log);
+  return fd;
+}
+
+static void run(int type, int map, int prog, const char* name, uint64_t function) {
+  int event = open_kprobe(type, name, 0);
+  CHECK("perf_event_open kprobe on the microkernel function", event >= 0);
+  CHECK("PERF_EVENT_IOC_SET_BPF", ioctl(event, PERF_EVENT_IOC_SET_BPF, prog) == 0);
+  CHECK("PERF_EVENT_IOC_ENABLE", ioctl(event, PERF_EVENT_IOC_ENABLE, 0) == 0);
+  uint64_t before = value(map, kHits);
+  for (int i = 0; i < 5; ++i) getppid();
+  uint64_t after = value(map, kHits);
+  printf("%s: %llu samples before, %llu after 5 getppid\n", name, (unsigned long long)before,
+         (unsigned long long)after);
+  CHECK("a sample per system call", before != ~0ull && after != ~0ull && after >= before + 5);
+  CHECK("pt_regs->di: the calling TCB, a kernel address", value(map, kDi) >= KERNEL_HALF);
+  CHECK("pt_regs->ip: the probed function", value(map, kIp) == function);
+  CHECK("pt_regs->sp: the kernel stack", value(map, kSp) >= KERNEL_HALF);
+  CHECK("no Linux task: tgid 0", value(map, kTgid) == 0);
+  CHECK("the return address on the sampled stack", value(map, kReturnAddress) >= KERNEL_HALF);
+  // The trace server drains the rings while the program sleeps (its drain thread): six short
+  // bursts of system calls give more samples than one ring holds, none dropped.
+  struct timespec gap = {0, 50 * 1000 * 1000};
+  uint64_t bursts_before = value(map, kHits);
+  for (int burst = 0; burst < 6; ++burst) {
+    for (int i = 0; i < 5; ++i) getppid();
+    nanosleep(&gap, NULL);
+  }
+  uint64_t bursts = value(map, kHits) - bursts_before;
+  printf("%s: %llu samples in six bursts\n", name, (unsigned long long)bursts);
+  CHECK("more samples than a ring holds: drained between bursts", bursts > 31);
+  close(event);
+  uint64_t closed = value(map, kHits);
+  for (int i = 0; i < 5; ++i) getppid();
+  CHECK("no samples after close", value(map, kHits) == closed);
+}
+
+int main(void) {
+  setvbuf(stdout, NULL, _IONBF, 0);
+  char letter = 0;
+  uint64_t function = kallsyms_address(FOREIGN, &letter);
+  CHECK("fast_foreign_syscall in /proc/kallsyms as [microkernel]", function >= KERNEL_HALF);
+  CHECK("a text symbol", letter == 'T' || letter == 't');
+  int type = kprobe_type();
+  CHECK("kprobe PMU type in sysfs", type > 0);
+  union bpf_attr attr;
+  memset(&attr, 0, sizeof attr);
+  attr.map_type = BPF_MAP_TYPE_ARRAY;
+  attr.key_size = 4;
+  attr.value_size = kValues * 8;
+  attr.max_entries = 1;
+  int map = (int)sys_bpf(BPF_MAP_CREATE, &attr);
+  CHECK("MAP_CREATE", map >= 0);
+  int prog = load_program(map);
+  CHECK("PROG_LOAD kprobe", prog >= 0);
+
+  CHECK_ERRNO("a missing microkernel function", open_kprobe(type, "microkernel:no_such", 0),
+              ENOENT);
+  CHECK_ERRNO("another module", open_kprobe(type, "ext4:" FOREIGN, 0), ENOENT);
+  run(type, map, prog, "microkernel:" FOREIGN, function);
+  run(type, map, prog, FOREIGN, function);  // a bare name the POSIX server does not have
+  close(prog);
+  close(map);
+  printf("kernel_kprobe_checks: %d passed, %d failed\n", passed, failed);
+  return failed == 0 ? 0 : 1;
+}
