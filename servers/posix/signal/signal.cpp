@@ -3,6 +3,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "kernel/sched_tracepoints.hpp"
 #include "kernel/syscalls.hpp"
 #include "tty/console.hpp"
 
@@ -68,7 +69,7 @@ void job_control(Process* target, int signal) {
   }
 }
 
-bool deliver(Process* target, int signal);
+bool deliver(Process* target, int signal, int code = kSiKernel, bool group = true);
 
 // SIGCONT: what was sent while the process was stopped acts now. True when it ended.
 bool deliver_held(Process* target) {
@@ -82,9 +83,25 @@ bool deliver_held(Process* target) {
   return false;
 }
 
+// signal_generate's result for `signal` about to be sent to `target`: ignored (its action is
+// to ignore it and it is not blocked), already pending (a standard signal waiting for its
+// handler), or delivered.
+int generate_result(const Process* target, int signal) {
+  uint64_t bit = 1ull << (signal - 1);
+  uint64_t handler = target->actions[signal].handler;
+  bool default_ignored = signal == kSigChld || signal == kSigCont || signal == 23 || signal == 28;
+  if (signal != kSigKill && signal != kSigStop && (target->signal_mask & bit) == 0 &&
+      (handler == kSigIgnore || (handler == kSigDefault && default_ignored))) {
+    return kSignalIgnored;
+  }
+  if (signal < 32 && (target->pending_signals & bit) != 0) return kSignalAlreadyPending;
+  return kSignalDelivered;
+}
+
 // Delivers `signal` to `target`; true when the target ended.
-bool deliver(Process* target, int signal) {
+bool deliver(Process* target, int signal, int code, bool group) {
   if (signal == 0 || target->state != ProcessState::kRunning) return false;
+  signal_generate(signal, code, *target, group, generate_result(target, signal));
   if (target->stopped && signal != kSigKill && signal != kSigCont && !is_stop_signal(signal)) {
     // A stopped process wants no signal but SIGKILL and SIGCONT (complete_signal).
     target->held_signals |= 1ull << (signal - 1);
@@ -114,7 +131,7 @@ bool deliver(Process* target, int signal) {
 
 }  // namespace
 
-int64_t send_signal(Process* from, int64_t pid, int signal) {
+int64_t send_signal(Process* from, int64_t pid, int signal, int code, bool group) {
   int from_pid = from != nullptr ? from->pid : 0;
   bool self_ended = false;
   bool found = false;
@@ -122,7 +139,7 @@ int64_t send_signal(Process* from, int64_t pid, int signal) {
     Process* target = find_process(static_cast<int>(pid));
     if (target == nullptr || target->state == ProcessState::kZombie) return -rt::kESRCH;
     found = true;
-    self_ended = deliver(target, signal) && target->pid == from_pid;
+    self_ended = deliver(target, signal, code, group) && target->pid == from_pid;
   } else {
     int group = pid == 0 ? (from != nullptr ? from->pgid : 0) : static_cast<int>(-pid);
     // Collect first: delivering changes the table.
@@ -138,7 +155,7 @@ int64_t send_signal(Process* from, int64_t pid, int signal) {
       Process* p = find_process(targets[i]);
       if (p == nullptr) continue;
       found = true;
-      if (deliver(p, signal) && targets[i] == from_pid) self_ended = true;
+      if (deliver(p, signal, code, group) && targets[i] == from_pid) self_ended = true;
     }
     if (!found) return -rt::kESRCH;
   }
@@ -147,7 +164,7 @@ int64_t send_signal(Process* from, int64_t pid, int signal) {
 
 // ^C and friends from the console, to the foreground process group.
 void console_signal(int signal) {
-  (void)send_signal(nullptr, -static_cast<int64_t>(tty::foreground_group()), signal);
+  (void)send_signal(nullptr, -static_cast<int64_t>(tty::foreground_group()), signal, kSiKernel);
 }
 
 int64_t sys_rt_sigaction(SyscallContext& c) {
@@ -241,7 +258,7 @@ bool restartable(uint64_t number) {
 }
 }  // namespace
 
-void raise_signal(Process* target, int signal) { (void)deliver(target, signal); }
+void raise_signal(Process* target, int signal, int code) { (void)deliver(target, signal, code); }
 
 int64_t deliver_signals(SyscallContext& c, int64_t result) {
   Process* p = c.process;

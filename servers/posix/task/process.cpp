@@ -4,6 +4,7 @@
 
 #include <string.h>
 
+#include "kernel/sched_tracepoints.hpp"
 #include "kernel/task_struct.hpp"
 #include "platform/kernel.hpp"
 #include "rt/new.hpp"
@@ -46,6 +47,12 @@ void release_process(Process* process) {
     }
   }
   platform::heap().deallocate(process, sizeof(Process));
+}
+
+// A process that ran (not a failed fork's) leaves the table: sched_process_free first.
+void free_process(Process* process) {
+  sched_process_free(*process);
+  release_process(process);
 }
 
 }  // namespace
@@ -188,7 +195,7 @@ rt::Result<Process*> fork_process(Process* parent, const abi::UserRegisters& reg
   return child;
 }
 
-void reap_process(Process* zombie) { release_process(zombie); }
+void reap_process(Process* zombie) { free_process(zombie); }
 
 namespace {
 
@@ -196,10 +203,11 @@ namespace {
 void notify_parent(Process* process) {
   Process* parent = find_process(process->ppid);
   if (parent == nullptr || parent->actions[17].handler == 1) {
-    release_process(process);
+    free_process(process);
     return;
   }
-  raise_signal(parent, 17);  // SIGCHLD
+  // SIGCHLD: CLD_KILLED when a signal ended the child (its status is the signal's number).
+  raise_signal(parent, 17, (process->wait_status & 0x7f) != 0 ? kCldKilled : kCldExited);
 }
 
 }  // namespace
@@ -212,6 +220,7 @@ void finish_process(Process* process, int status) {
   }
   process->state = ProcessState::kZombie;
   process->wait_status = status;
+  sched_process_exit(*process);
   if (process->tcb != 0) {
     (void)sys::cnode_delete(sys::kServerSlotCNode, process->tcb);
     platform::free_slot(process->tcb);
@@ -238,7 +247,7 @@ void finish_process(Process* process, int status) {
       update_task_struct(*p);
       if (p->state == ProcessState::kZombie && find_process(1) != nullptr &&
           find_process(1)->actions[17].handler == 1) {
-        release_process(p);
+        free_process(p);
       }
     }
     p = next;

@@ -120,10 +120,13 @@ rt::Result<Process*> fork_process(Process* parent, const abi::UserRegisters& reg
 rt::Result<void> start_thread(Process* process, const abi::UserRegisters& registers);
 // Frees a zombie whose status was collected.
 void reap_process(Process* zombie);
-// kill(2)'s work: default actions only for now (signal/signal.cpp).
-int64_t send_signal(Process* from, int64_t pid, int signal);
-// Sends `signal` to one process from the server itself (SIGCHLD, SIGPIPE).
-void raise_signal(Process* target, int signal);
+// kill(2)'s work: default actions only for now (signal/signal.cpp). `code` is the si_code
+// (SI_USER for kill, SI_TKILL for tkill and tgkill), `group` whether it goes to the whole
+// process (signal_generate shows both).
+int64_t send_signal(Process* from, int64_t pid, int signal, int code = 0, bool group = true);
+// Sends `signal` to one process from the server itself (SIGCHLD, SIGALRM), si_code `code`
+// (SI_KERNEL unless told).
+void raise_signal(Process* target, int signal, int code = 0x80);
 // ^C, ^\ and ^Z from the console go to the foreground process group.
 void console_signal(int signal);
 // Before a system call returns: runs a pending signal's handler (Linux's frame on the user

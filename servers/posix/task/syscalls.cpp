@@ -4,6 +4,7 @@
 
 #include <string.h>
 
+#include "kernel/sched_tracepoints.hpp"
 #include "platform/kernel.hpp"
 #include "task/exec.hpp"
 #include "task/replies.hpp"
@@ -100,6 +101,7 @@ extern "C" __attribute__((noinline)) long kernel_clone(struct kernel_clone_args*
   auto child = fork_process(c.process, registers);
   if (!child.ok()) return -child.error().code;
   Process* p = child.value();
+  sched_process_fork(*c.process, *p);
   int64_t pid = p->pid;
   auto parent_tid = reinterpret_cast<uint64_t>(args->parent_tid);
   auto child_tid = reinterpret_cast<uint64_t>(args->child_tid);
@@ -211,6 +213,7 @@ extern "C" __attribute__((noinline)) int do_execveat_common(int fd, const char* 
   if (!loaded.ok()) return -loaded.error().code;
   close_on_exec(*c->process->files);
   c->process->clear_child_tid = 0;
+  sched_process_exec(*c->process, filename);
   // The old thread waits on a Reply nobody answers; it goes with its TCB.
   if (auto started = start_thread(c->process, registers); !started.ok()) {
     finish_process(c->process, 9);
@@ -245,6 +248,13 @@ int64_t sys_wait4(SyscallContext& c) {
   uint64_t options = c.arg(2);
   constexpr uint64_t kNoHang = 1, kUntraced = 2, kContinued = 8;
   if ((options & ~uint64_t{0x0100000b | 0x60000000}) != 0) return -rt::kEINVAL;
+  // Once per call: a blocked wait4 is dispatched again when a child changes.
+  if (!c.process->blocked) {
+    sched_process_wait(*c.process, pid > 0    ? static_cast<int>(pid)
+                                   : pid == 0 ? c.process->pgid
+                                   : pid < -1 ? static_cast<int>(-pid)
+                                              : 0);
+  }
   bool any = false;
   for (Process* p = first_process(); p != nullptr; p = p->next) {
     if (!matches(c.process, p, pid)) continue;
@@ -283,12 +293,12 @@ int64_t sys_kill(SyscallContext& c) {
 int64_t sys_tkill(SyscallContext& c) {
   int signal = static_cast<int>(c.arg(1));
   if (signal < 0 || signal > kSignals || static_cast<int64_t>(c.arg(0)) <= 0) return -rt::kEINVAL;
-  return send_signal(c.process, static_cast<int32_t>(c.arg(0)), signal);
+  return send_signal(c.process, static_cast<int32_t>(c.arg(0)), signal, kSiTkill, false);
 }
 int64_t sys_tgkill(SyscallContext& c) {
   int signal = static_cast<int>(c.arg(2));
   if (signal < 0 || signal > kSignals || static_cast<int64_t>(c.arg(1)) <= 0) return -rt::kEINVAL;
-  return send_signal(c.process, static_cast<int32_t>(c.arg(1)), signal);
+  return send_signal(c.process, static_cast<int32_t>(c.arg(1)), signal, kSiTkill, false);
 }
 
 int64_t sys_setpgid(SyscallContext& c) {
