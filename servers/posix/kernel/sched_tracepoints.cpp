@@ -54,14 +54,8 @@ void sched_process_exec(Process& process, const char* filename) {
 }
 
 void sched_process_exit(Process& process) {
-  bool other = &process != current;
-  if (other) {
-    publish_current_task(&process);
-  } else {
-    update_task_struct(process);  // exit_code and flags for programs reading the task
-  }
+  update_task_struct(process);  // exit_code and flags for programs reading the task
   trace_sched_process_exit(process.comm, process.pid, kPrio);
-  if (other) publish_current_task(current);
 }
 
 void sched_process_free(Process& process) {

@@ -41,8 +41,8 @@ inline constexpr int kCldKilled = 2;    // ... that a signal ended
 
 // After a successful execve of `filename` (as the caller passed it): `process` has its new comm.
 void sched_process_exec(Process& process, const char* filename);
-// At the start of `process`'s end, its exit status recorded; the trace server sees it as the
-// current task (Linux fires it in the exiting task).
+// At the start of `process`'s end, its exit status recorded, published as the current task
+// (finish_process does: Linux fires it in the exiting task).
 void sched_process_exit(Process& process);
 // When the process table lets go of `process`.
 void sched_process_free(Process& process);

@@ -11,6 +11,7 @@
 #include "sys/clock.hpp"
 #include "task/exec.hpp"
 #include "task/replies.hpp"
+#include "tracing/trace_service.hpp"
 #include "tracing/uprobes.hpp"
 #include "tty/console.hpp"
 
@@ -220,6 +221,10 @@ void finish_process(Process* process, int status) {
   }
   process->state = ProcessState::kZombie;
   process->wait_status = status;
+  // The end runs as the ending task, as Linux's do_exit does: tracing sees it as current for
+  // sched_process_exit and for the SIGCHLD it sends its parent.
+  bool elsewhere = process != current;
+  if (elsewhere) publish_current_task(process);
   sched_process_exit(*process);
   if (process->tcb != 0) {
     (void)sys::cnode_delete(sys::kServerSlotCNode, process->tcb);
@@ -257,7 +262,9 @@ void finish_process(Process* process, int status) {
     tty::log("posix: init exited with status 0x%x\n", static_cast<unsigned>(status));
     power_off(status);
   }
-  notify_parent(process);
+  if (elsewhere) publish_current_task(process);  // without the address space it no longer has
+  notify_parent(process);                        // may free `process`
+  if (elsewhere) publish_current_task(current);
 }
 
 void wake_blocked() {
