@@ -8,13 +8,13 @@ namespace trace {
 // The first rows (read ... mkdirat) keep their ids; mkdir and mkdirat have the ids the recording
 // shows. Every other system call the POSIX server implements (servers/posix/kernel/
 // syscall_table.cpp) follows in number order with ids from 801 on (getitimer, alarm and
-// setitimer, added later, from 1057), two per call: enter odd, exit even, below
-// kFirstDynamicEventId and clear of the ids above. Argument types and names are those of Linux's
-// SYSCALL_DEFINE for the call (the name it has there, e.g. newstat for stat(2) and umount for
-// umount2(2)), as its format files show them: `__user` gone, each 8 bytes. GAP: the recording shows
-// neither the ids nor the list position of these events; both are Sonde's own until a recording
-// shows Linux 6.1's. GAP: the formats of the events the recording does not show (openat,
-// raw_syscalls, ...) follow Linux 6.1's definitions and await a recording.
+// setitimer, added later, from 1057; sendfile64 and clone3 from 1065), two per call: enter odd,
+// exit even, below kFirstDynamicEventId and clear of the ids above. Argument types and names are
+// those of Linux's SYSCALL_DEFINE for the call (the name it has there, e.g. newstat for stat(2) and
+// umount for umount2(2)), as its format files show them: `__user` gone, each 8 bytes. GAP: the
+// recording shows neither the ids nor the list position of these events; both are Sonde's own until
+// a recording shows Linux 6.1's. GAP: the formats of the events the recording does not show
+// (openat, raw_syscalls, ...) follow Linux 6.1's definitions and await a recording.
 constinit const SyscallEvents kSyscalls[] = {
     {"read", 0, 601, {{"unsigned int", "fd"}, {"char *", "buf"}, {"size_t", "count"}}, 3},
     {"write", 1, 603, {{"unsigned int", "fd"}, {"const char *", "buf"}, {"size_t", "count"}}, 3},
@@ -119,6 +119,11 @@ constinit const SyscallEvents kSyscalls[] = {
       {"struct __kernel_old_itimerval *", "ovalue"}},
      3},
     {"getpid", 39, 851, {}, 0},
+    {"sendfile64",
+     40,
+     1065,
+     {{"int", "out_fd"}, {"int", "in_fd"}, {"loff_t *", "offset"}, {"size_t", "count"}},
+     4},
     {"clone",
      56,
      853,
@@ -401,6 +406,7 @@ constinit const SyscallEvents kSyscalls[] = {
      1049,
      {{"int", "cmd"}, {"union bpf_attr *", "uattr"}, {"unsigned int", "size"}},
      3},
+    {"clone3", 435, 1067, {{"struct clone_args *", "uargs"}, {"size_t", "size"}}, 2},
     {"close_range",
      436,
      1051,
