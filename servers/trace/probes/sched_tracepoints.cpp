@@ -166,7 +166,9 @@ void SchedTracepoints::hit(SchedEvent which, const PtRegs& regs, TracedMemory& m
     case SchedEvent::kCount: return;
   }
   CurrentTaskView task = read_current_task();
-  alignas(8) static uint8_t record[kPathMax + 64];
+  // On the stack, which programs' probe reads resolve here: bpf_probe_read_str(ctx + offset)
+  // of sched_process_exec's filename reads this record, as on Linux.
+  alignas(8) uint8_t record[kPathMax + 64];
 
   EventRegistry& events = tracefs_.events();
   for (size_t i = 0; i < events.size(); ++i) {
