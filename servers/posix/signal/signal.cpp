@@ -29,7 +29,7 @@ bool default_terminates(int signal) {
     case 19:
     case 20:
     case 21:
-    case 22:  // stops (deliver() stops the process)
+    case 22:  // stops (act() stops the process)
       return false;
     default: return true;
   }
@@ -69,7 +69,7 @@ void job_control(Process* target, int signal) {
   }
 }
 
-bool deliver(Process* target, int signal, int code = kSiKernel, bool group = true);
+bool act(Process* target, int signal);
 
 // SIGCONT: what was sent while the process was stopped acts now. True when it ended.
 bool deliver_held(Process* target) {
@@ -78,7 +78,7 @@ bool deliver_held(Process* target) {
   while (held != 0) {
     int signal = __builtin_ctzll(held) + 1;
     held &= held - 1;
-    if (deliver(target, signal)) return true;
+    if (act(target, signal)) return true;  // generated when it was sent
   }
   return false;
 }
@@ -98,10 +98,9 @@ int generate_result(const Process* target, int signal) {
   return kSignalDelivered;
 }
 
-// Delivers `signal` to `target`; true when the target ended.
-bool deliver(Process* target, int signal, int code, bool group) {
+// Carries out `signal` for `target`; true when the target ended.
+bool act(Process* target, int signal) {
   if (signal == 0 || target->state != ProcessState::kRunning) return false;
-  signal_generate(signal, code, *target, group, generate_result(target, signal));
   if (target->stopped && signal != kSigKill && signal != kSigCont && !is_stop_signal(signal)) {
     // A stopped process wants no signal but SIGKILL and SIGCONT (complete_signal).
     target->held_signals |= 1ull << (signal - 1);
@@ -129,6 +128,14 @@ bool deliver(Process* target, int signal, int code, bool group) {
   return true;
 }
 
+// Sends `signal` to `target` (signal:signal_generate sees it with its si_code and group) and
+// carries it out; true when the target ended.
+bool deliver(Process* target, int signal, int code = kSiKernel, bool group = true) {
+  if (signal == 0 || target->state != ProcessState::kRunning) return false;
+  signal_generate(signal, code, *target, group, generate_result(target, signal));
+  return act(target, signal);
+}
+
 }  // namespace
 
 int64_t send_signal(Process* from, int64_t pid, int signal, int code, bool group) {
@@ -141,13 +148,13 @@ int64_t send_signal(Process* from, int64_t pid, int signal, int code, bool group
     found = true;
     self_ended = deliver(target, signal, code, group) && target->pid == from_pid;
   } else {
-    int group = pid == 0 ? (from != nullptr ? from->pgid : 0) : static_cast<int>(-pid);
+    int pgrp = pid == 0 ? (from != nullptr ? from->pgid : 0) : static_cast<int>(-pid);
     // Collect first: delivering changes the table.
     int targets[256];
     int count = 0;
     for (Process* p = first_process(); p != nullptr && count < 256; p = p->next) {
       if (p->state != ProcessState::kRunning) continue;
-      if (pid == -1 ? (p->pid != 1 && p->pid != from_pid) : p->pgid == group) {
+      if (pid == -1 ? (p->pid != 1 && p->pid != from_pid) : p->pgid == pgrp) {
         targets[count++] = p->pid;
       }
     }
