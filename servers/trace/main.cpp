@@ -178,6 +178,7 @@ void crash_drill(bool at_next_hit) {
   *reinterpret_cast<volatile uint64_t*>(8) = 0;
 }
 alignas(trace::SyscallTracepoints) uint8_t syscalls_storage[sizeof(trace::SyscallTracepoints)];
+alignas(trace::SchedTracepoints) uint8_t sched_storage[sizeof(trace::SchedTracepoints)];
 alignas(trace::Uprobes) uint8_t uprobes_storage[sizeof(trace::Uprobes)];
 alignas(trace::ServerProbeHooks) uint8_t hooks_storage[sizeof(trace::ServerProbeHooks)];
 alignas(trace::ProbeTable) uint8_t probe_table_storage[sizeof(trace::ProbeTable)];
@@ -286,8 +287,10 @@ extern "C" int main(const sys::ServerStartInfo* info) {
       trace::Kprobes(sys::kServerSlotTracedVSpace, sys::kServerSlotTraceService);
   auto* syscalls =
       new (syscalls_storage) trace::SyscallTracepoints(*tracefs, posix_symbols, *kprobes);
+  auto* sched = new (sched_storage) trace::SchedTracepoints(*tracefs, posix_symbols, *kprobes);
   auto* kprobe_events = new (kprobe_events_storage)
       trace::KprobeEventSwitch(*tracefs, posix_symbols, *kprobes, *syscalls);
+  kprobe_events->set_sched(sched);
   tracefs->set_switch(kprobe_events);
   kprobes->set_observer(environment);
   // Kprobes on microkernel functions, with the KernelProbes cap root hands over (an empty slot
@@ -322,6 +325,8 @@ extern "C" int main(const sys::ServerStartInfo* info) {
   kprobe_events->set_uprobes(uprobes);
   service->set_uprobes(uprobes);
   syscalls->set_table(probe_table);
+  sched->set_table(probe_table);
+  hooks->set_sched(sched);
   objects->set_probes(probe_table);
   sys::print("trace: the trace server is up (instance %lu)\n", info->instance);
   serve(*service, *kprobes, *kernel_probes, config);

@@ -181,6 +181,97 @@ static void tracepoints(void) {
   close(map);
 }
 
+static int attach_tracepoint(const char* id_path, int prog) {
+  struct perf_event_attr attr;
+  memset(&attr, 0, sizeof attr);
+  attr.size = sizeof attr;
+  attr.type = PERF_TYPE_TRACEPOINT;
+  attr.config = (uint64_t)read_number(id_path);
+  int event = (int)syscall(SYS_perf_event_open, &attr, -1, 0, -1, PERF_FLAG_FD_CLOEXEC);
+  if (event >= 0 && ioctl(event, PERF_EVENT_IOC_SET_BPF, prog) != 0) {
+    close(event);
+    return -1;
+  }
+  return event;
+}
+
+// The sched tracepoints: sched_process_exec's record (pid, and the filename its __data_loc
+// points to, read with bpf_probe_read_kernel_str from the context) and sched_process_exit's
+// (pid and prio), for a child that execs /bin/true.
+static void sched_tracepoints(void) {
+  union bpf_attr attr;
+  memset(&attr, 0, sizeof attr);
+  attr.map_type = BPF_MAP_TYPE_ARRAY;
+  attr.key_size = 4;
+  attr.value_size = 48;  // {hits, pid, filename[32]}
+  attr.max_entries = 1;
+  int map = (int)sys_bpf(BPF_MAP_CREATE, &attr);
+  struct bpf_insn insns[] = {
+      INSN(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_6, BPF_REG_1, 0, 0),
+      INSN(BPF_LD | BPF_DW | BPF_IMM, BPF_REG_7, BPF_PSEUDO_MAP_VALUE, 0, map),
+      INSN(0, 0, 0, 0, 0),
+      INSN(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_1, 0, 0, 1),
+      INSN(BPF_STX | BPF_ATOMIC | BPF_DW, BPF_REG_7, BPF_REG_1, 0, BPF_ADD),
+      INSN(BPF_LDX | BPF_MEM | BPF_W, BPF_REG_1, BPF_REG_6, 12, 0),  // pid
+      INSN(BPF_STX | BPF_MEM | BPF_DW, BPF_REG_7, BPF_REG_1, 8, 0),
+      INSN(BPF_LDX | BPF_MEM | BPF_W, BPF_REG_3, BPF_REG_6, 8, 0),  // __data_loc filename
+      INSN(BPF_ALU64 | BPF_AND | BPF_K, BPF_REG_3, 0, 0, 0xffff),
+      INSN(BPF_ALU64 | BPF_ADD | BPF_X, BPF_REG_3, BPF_REG_6, 0, 0),  // ctx + its offset
+      INSN(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_1, BPF_REG_7, 0, 0),
+      INSN(BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_1, 0, 0, 16),
+      INSN(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_2, 0, 0, 32),
+      INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_probe_read_kernel_str),
+      INSN(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0),
+      INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
+  };
+  static char log[16384];
+  memset(&attr, 0, sizeof attr);
+  attr.prog_type = BPF_PROG_TYPE_TRACEPOINT;
+  attr.insns = (uint64_t)(uintptr_t)insns;
+  attr.insn_cnt = sizeof insns / sizeof insns[0];
+  attr.license = (uint64_t)(uintptr_t) "GPL";
+  attr.log_buf = (uint64_t)(uintptr_t)log;
+  attr.log_size = sizeof log;
+  attr.log_level = 1;
+  int prog = (int)sys_bpf(BPF_PROG_LOAD, &attr);
+  if (prog < 0) printf("load: %s\n", log);
+  CHECK("PROG_LOAD sched_process_exec program", prog >= 0);
+  int exec_event =
+      attach_tracepoint("/sys/kernel/tracing/events/sched/sched_process_exec/id", prog);
+  CHECK("attach to sched_process_exec", exec_event >= 0);
+  int exit_map = new_counter();
+  int exit_prog = load_context_counter(exit_map, BPF_PROG_TYPE_TRACEPOINT, 24);
+  int exit_event =
+      attach_tracepoint("/sys/kernel/tracing/events/sched/sched_process_exit/id", exit_prog);
+  CHECK("attach to sched_process_exit", exit_event >= 0);
+  pid_t child = fork();
+  if (child == 0) {
+    execl("/bin/true", "true", (char*)NULL);
+    _exit(127);
+  }
+  int status = 0;
+  waitpid(child, &status, 0);
+  CHECK("the child ran /bin/true", WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  uint64_t value[6] = {0};
+  uint32_t key = 0;
+  memset(&attr, 0, sizeof attr);
+  attr.map_fd = (uint32_t)map;
+  attr.key = (uint64_t)(uintptr_t)&key;
+  attr.value = (uint64_t)(uintptr_t)value;
+  CHECK("lookup", sys_bpf(BPF_MAP_LOOKUP_ELEM, &attr) == 0);
+  CHECK("one sched_process_exec hit", value[0] == 1);
+  CHECK("its pid: the child", value[1] == (uint64_t)child);
+  CHECK("its filename through the context", strcmp((const char*)&value[2], "/bin/true") == 0);
+  CHECK("one sched_process_exit hit", slot(exit_map, 0) == 1);
+  CHECK("its pid and prio", slot(exit_map, 1) == ((uint64_t)120 << 32 | (uint32_t)child));
+  close(exit_event);
+  close(exec_event);
+  close(exit_prog);
+  close(prog);
+  close(exit_map);
+  close(map);
+}
+
 // bpf_probe_read_user_str from a tracepoint program: sys_enter_unlink's pathname (a pointer into
 // the caller's memory) copied into a map value: {length or -errno, 40 bytes of string}.
 static void user_memory(void) {
@@ -404,6 +495,7 @@ int main(int argc, char** argv) {
   close(prog);
   close(map);
   tracepoints();
+  sched_tracepoints();
   user_memory();
   retprobes(type);
   printf("kprobe_checks: %d passed, %d failed\n", passed, failed);

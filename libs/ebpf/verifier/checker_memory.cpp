@@ -241,6 +241,17 @@ bool Checker::check_memory(int regno, int32_t insn_off, int size, bool write, in
                       shown, size);
       }
       if (loaded) mark_unknown_sized(*loaded, size);
+      // A read-only map's frozen bytes at a known offset are a known number (Linux's
+      // bpf_map_direct_read): .rodata bounds (`const volatile int max_args`) bound loops.
+      if (loaded && !write && reg.var_off.is_constant() && (a.map_flags & kMapRdonlyProg) != 0 &&
+          reg.map->frozen() && (size == 1 || size == 2 || size == 4 || size == 8)) {
+        const uint8_t* bytes = const_cast<Map*>(reg.map)->direct_value(0);
+        if (bytes != nullptr) {
+          uint64_t value = 0;
+          __builtin_memcpy(&value, bytes + low, static_cast<size_t>(size));  // little-endian
+          mark_constant(*loaded, value);
+        }
+      }
       return true;
     }
   }

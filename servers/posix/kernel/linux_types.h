@@ -185,8 +185,8 @@ struct trace_event_raw_sys_exit {
 };
 
 // Records of the sched and signal tracepoints, as Linux 6.1's format files lay them out
-// (BTF only: CO-RE programs name them for their tracepoint contexts). GAP: the trace server
-// does not fire these tracepoints yet.
+// (BTF only: CO-RE programs name them for their tracepoint contexts; the trace server builds
+// them in servers/trace/core/src/tracefs/sched_events.cpp).
 struct trace_event_raw_sched_process_exec {
   struct trace_entry ent;
   u32 __data_loc_filename;

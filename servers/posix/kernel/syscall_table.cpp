@@ -9,6 +9,8 @@ namespace posix {
 
 namespace {
 
+constexpr uint64_t kExecve = 59;
+
 struct SyscallEntry {
   uint16_t number;
   const char* name;
@@ -214,6 +216,12 @@ int64_t dispatch_syscall(SyscallContext& context) {
   if (result != kDeferred && result != kNoReply) {
     regs.ax = static_cast<unsigned long>(result);
     trace_sys_exit(&regs, result);
+  } else if (result == kNoReply && number == kExecve &&
+             context.process->state == ProcessState::kRunning) {
+    // A successful execve returns 0 in the new image (its thread starts with rax 0), as
+    // Linux's sys_exit_execve shows; the task is already the new program.
+    regs.ax = 0;
+    trace_sys_exit(&regs, 0);
   }
   set_current_context(outer);
   return result;

@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "kernel/sched_tracepoints.hpp"
 #include "kernel/syscalls.hpp"
 #include "tty/console.hpp"
 
@@ -29,7 +30,7 @@ bool default_terminates(int signal) {
     case 19:
     case 20:
     case 21:
-    case 22:  // stops (deliver() stops the process)
+    case 22:  // stops (act() stops the process)
       return false;
     default: return true;
   }
@@ -69,7 +70,7 @@ void job_control(Process* target, int signal) {
   }
 }
 
-bool deliver(Process* target, int signal, Thread* to = nullptr);
+bool act(Process* target, int signal, Thread* to = nullptr);
 
 // SIGCONT: what was sent while the process was stopped acts now. True when it ended.
 bool deliver_held(Process* target) {
@@ -78,7 +79,7 @@ bool deliver_held(Process* target) {
   while (held != 0) {
     int signal = __builtin_ctzll(held) + 1;
     held &= held - 1;
-    if (deliver(target, signal)) return true;
+    if (act(target, signal)) return true;  // generated when it was sent
   }
   return false;
 }
@@ -103,9 +104,28 @@ void make_pending(Process* target, int signal, Thread* to) {
   }
 }
 
-// Delivers `signal` to `target` (to its thread `to` when not null); true when the target
+// signal_generate's result for `signal` about to be sent to `target` (its thread `to`, or the
+// process, whose first thread's mask stands for it): ignored (its action is to ignore it and
+// it is not blocked), already pending (a standard signal waiting for its handler), or
+// delivered.
+int generate_result(const Process* target, int signal, const Thread* to) {
+  uint64_t bit = 1ull << (signal - 1);
+  uint64_t handler = target->actions[signal].handler;
+  bool default_ignored = signal == kSigChld || signal == kSigCont || signal == 23 || signal == 28;
+  const Thread* thread = to != nullptr ? to : target->threads;
+  uint64_t mask = thread != nullptr ? thread->signal_mask : 0;
+  uint64_t pending = target->pending_signals | (thread != nullptr ? thread->pending_signals : 0);
+  if (signal != kSigKill && signal != kSigStop && (mask & bit) == 0 &&
+      (handler == kSigIgnore || (handler == kSigDefault && default_ignored))) {
+    return kSignalIgnored;
+  }
+  if (signal < 32 && (pending & bit) != 0) return kSignalAlreadyPending;
+  return kSignalDelivered;
+}
+
+// Carries out `signal` for `target` (for its thread `to` when not null); true when the target
 // ended.
-bool deliver(Process* target, int signal, Thread* to) {
+bool act(Process* target, int signal, Thread* to) {
   if (signal == 0 || target->state != ProcessState::kRunning) return false;
   if (target->stopped && signal != kSigKill && signal != kSigCont && !is_stop_signal(signal)) {
     // A stopped process wants no signal but SIGKILL and SIGCONT (complete_signal). GAP: one
@@ -132,9 +152,18 @@ bool deliver(Process* target, int signal, Thread* to) {
   return true;
 }
 
+// Sends `signal` to `target` (signal:signal_generate sees it with its si_code and group) and
+// carries it out; true when the target ended.
+bool deliver(Process* target, int signal, int code = kSiKernel, bool group = true,
+             Thread* to = nullptr) {
+  if (signal == 0 || target->state != ProcessState::kRunning) return false;
+  signal_generate(signal, code, *target, group, generate_result(target, signal, to));
+  return act(target, signal, to);
+}
+
 }  // namespace
 
-int64_t send_signal(Process* from, int64_t pid, int signal) {
+int64_t send_signal(Process* from, int64_t pid, int signal, int code, bool group) {
   int from_pid = from != nullptr ? from->pid : 0;
   bool self_ended = false;
   bool found = false;
@@ -146,15 +175,15 @@ int64_t send_signal(Process* from, int64_t pid, int signal) {
     }
     if (target == nullptr || target->state == ProcessState::kZombie) return -rt::kESRCH;
     found = true;
-    self_ended = deliver(target, signal) && target->pid == from_pid;
+    self_ended = deliver(target, signal, code, group) && target->pid == from_pid;
   } else {
-    int group = pid == 0 ? (from != nullptr ? from->pgid : 0) : static_cast<int>(-pid);
+    int pgrp = pid == 0 ? (from != nullptr ? from->pgid : 0) : static_cast<int>(-pid);
     // Collect first: delivering changes the table.
     int targets[256];
     int count = 0;
     for (Process* p = first_process(); p != nullptr && count < 256; p = p->next) {
       if (p->state != ProcessState::kRunning) continue;
-      if (pid == -1 ? (p->pid != 1 && p->pid != from_pid) : p->pgid == group) {
+      if (pid == -1 ? (p->pid != 1 && p->pid != from_pid) : p->pgid == pgrp) {
         targets[count++] = p->pid;
       }
     }
@@ -162,7 +191,7 @@ int64_t send_signal(Process* from, int64_t pid, int signal) {
       Process* p = find_process(targets[i]);
       if (p == nullptr) continue;
       found = true;
-      if (deliver(p, signal) && targets[i] == from_pid) self_ended = true;
+      if (deliver(p, signal, code, group) && targets[i] == from_pid) self_ended = true;
     }
     if (!found) return -rt::kESRCH;
   }
@@ -174,13 +203,13 @@ int64_t send_thread_signal(Process* from, int tgid, int tid, int signal) {
   if (thread == nullptr || (tgid != 0 && thread->process->pid != tgid)) return -rt::kESRCH;
   Process* target = thread->process;
   if (target->state != ProcessState::kRunning) return -rt::kESRCH;
-  bool ended = deliver(target, signal, thread);
+  bool ended = deliver(target, signal, kSiTkill, false, thread);
   return ended && target == from ? kNoReply : 0;
 }
 
 // ^C and friends from the console, to the foreground process group.
 void console_signal(int signal) {
-  (void)send_signal(nullptr, -static_cast<int64_t>(tty::foreground_group()), signal);
+  (void)send_signal(nullptr, -static_cast<int64_t>(tty::foreground_group()), signal, kSiKernel);
 }
 
 int64_t sys_rt_sigaction(SyscallContext& c) {
@@ -419,7 +448,7 @@ bool restartable(uint64_t number) {
 }
 }  // namespace
 
-void raise_signal(Process* target, int signal) { (void)deliver(target, signal); }
+void raise_signal(Process* target, int signal, int code) { (void)deliver(target, signal, code); }
 
 int64_t deliver_signals(SyscallContext& c, int64_t result) {
   Process* p = c.process;

@@ -5,12 +5,14 @@
 
 #include <string.h>
 
+#include "kernel/sched_tracepoints.hpp"
 #include "kernel/task_struct.hpp"
 #include "platform/kernel.hpp"
 #include "rt/new.hpp"
 #include "sys/clock.hpp"
 #include "task/exec.hpp"
 #include "task/replies.hpp"
+#include "tracing/trace_service.hpp"
 #include "tracing/uprobes.hpp"
 #include "tty/console.hpp"
 
@@ -98,6 +100,12 @@ rt::Result<uint64_t> badged_endpoint(uint64_t badge) {
     return rt::err(rt::kENOMEM, "cannot badge the fault endpoint");
   }
   return slot;
+}
+
+// A process that ran (not a failed fork's) leaves the table: sched_process_free first.
+void free_process(Process* process) {
+  sched_process_free(*process);
+  release_process(process);
 }
 
 }  // namespace
@@ -279,7 +287,7 @@ rt::Result<Process*> fork_process(Process* parent, const Thread* thread,
   return child;
 }
 
-void reap_process(Process* zombie) { release_process(zombie); }
+void reap_process(Process* zombie) { free_process(zombie); }
 
 namespace {
 
@@ -287,10 +295,11 @@ namespace {
 void notify_parent(Process* process) {
   Process* parent = find_process(process->ppid);
   if (parent == nullptr || parent->actions[17].handler == 1) {
-    release_process(process);
+    free_process(process);
     return;
   }
-  raise_signal(parent, 17);  // SIGCHLD
+  // SIGCHLD: CLD_KILLED when a signal ended the child (its status is the signal's number).
+  raise_signal(parent, 17, (process->wait_status & 0x7f) != 0 ? kCldKilled : kCldExited);
 }
 
 }  // namespace
@@ -301,6 +310,11 @@ void finish_process(Process* process, int status) {
   while (process->threads != nullptr) destroy_thread(process->threads);
   process->state = ProcessState::kZombie;
   process->wait_status = status;
+  // The end runs as the ending task, as Linux's do_exit does: tracing sees it as current for
+  // sched_process_exit and for the SIGCHLD it sends its parent.
+  bool elsewhere = process != current;
+  if (elsewhere) publish_current_task(process);
+  sched_process_exit(*process);
   delete_cap(process->fault_cap);
   put_fd_table(process->files);
   process->files = nullptr;
@@ -318,7 +332,7 @@ void finish_process(Process* process, int status) {
       update_task_struct(*p);
       if (p->state == ProcessState::kZombie && find_process(1) != nullptr &&
           find_process(1)->actions[17].handler == 1) {
-        release_process(p);
+        free_process(p);
       }
     }
     p = next;
@@ -328,7 +342,9 @@ void finish_process(Process* process, int status) {
     tty::log("posix: init exited with status 0x%x\n", static_cast<unsigned>(status));
     power_off(status);
   }
-  notify_parent(process);
+  if (elsewhere) publish_current_task(process);  // without the address space it no longer has
+  notify_parent(process);                        // may free `process`
+  if (elsewhere) publish_current_task(current);
 }
 
 void exit_thread(Thread* thread, int status) {

@@ -168,10 +168,12 @@ void exec_kill_other_threads(Thread* survivor);
 void exit_thread(Thread* thread, int status);
 // Frees a zombie whose status was collected.
 void reap_process(Process* zombie);
-// kill(2)'s work: default actions only for now (signal/signal.cpp).
-int64_t send_signal(Process* from, int64_t pid, int signal);
-// Sends `signal` to one process from the server itself (SIGCHLD, SIGPIPE).
-void raise_signal(Process* target, int signal);
+// kill(2)'s work: default actions only for now (signal/signal.cpp). `code` is the si_code
+// (SI_USER for kill), `group` whether it goes to the whole process (signal_generate shows both).
+int64_t send_signal(Process* from, int64_t pid, int signal, int code = 0, bool group = true);
+// Sends `signal` to one process from the server itself (SIGCHLD, SIGALRM), si_code `code`
+// (SI_KERNEL unless told).
+void raise_signal(Process* target, int signal, int code = 0x80);
 // tgkill and tkill: `signal` to one thread (tgid 0: any process).
 int64_t send_thread_signal(Process* from, int tgid, int tid, int signal);
 // ^C, ^\ and ^Z from the console go to the foreground process group.

@@ -4,6 +4,7 @@
 
 #include <string.h>
 
+#include "kernel/sched_tracepoints.hpp"
 #include "platform/kernel.hpp"
 #include "task/exec.hpp"
 #include "task/replies.hpp"
@@ -134,6 +135,7 @@ extern "C" __attribute__((noinline)) long kernel_clone(struct kernel_clone_args*
   auto child = fork_process(c.process, c.thread, registers);
   if (!child.ok()) return -child.error().code;
   Process* p = child.value();
+  sched_process_fork(*c.process, *p);
   int64_t pid = p->pid;
   auto parent_tid = reinterpret_cast<uint64_t>(args->parent_tid);
   auto child_tid = reinterpret_cast<uint64_t>(args->child_tid);
@@ -250,6 +252,7 @@ extern "C" __attribute__((noinline)) int do_execveat_common(int fd, const char* 
   thread->clear_child_tid = 0;
   thread->altstack_sp = thread->altstack_size = 0;
   thread->altstack_flags = 2;  // SS_DISABLE
+  sched_process_exec(*c->process, filename);
   // The old TCB waits on a Reply nobody answers; it goes.
   if (auto started = start_thread(thread, registers); !started.ok()) {
     finish_process(c->process, 9);
@@ -296,6 +299,13 @@ int64_t sys_wait4(SyscallContext& c) {
   uint64_t options = c.arg(2);
   constexpr uint64_t kNoHang = 1, kUntraced = 2, kContinued = 8;
   if ((options & ~uint64_t{0x0100000b | 0x60000000}) != 0) return -rt::kEINVAL;
+  // Once per call: a blocked wait4 is dispatched again when a child changes.
+  if (!c.thread->blocked) {
+    sched_process_wait(*c.process, pid > 0    ? static_cast<int>(pid)
+                                   : pid == 0 ? c.process->pgid
+                                   : pid < -1 ? static_cast<int>(-pid)
+                                              : 0);
+  }
   bool any = false;
   for (Process* p = first_process(); p != nullptr; p = p->next) {
     if (!matches(c.process, p, pid)) continue;

@@ -32,6 +32,10 @@ CurrentTaskView read_current_task() {
 
 rt::Result<void> KprobeEventSwitch::event_enabled(Event& event, bool enabled) {
   if (SyscallTracepoints::is_syscall_event(event)) return syscalls_.event_enabled(event, enabled);
+  if (SchedTracepoints::is_sched_event(event)) {
+    if (sched_ == nullptr) return rt::err(rt::kEOPNOTSUPP);
+    return sched_->event_enabled(event, enabled);
+  }
   if (event.source == EventSource::kUprobe) {
     if (uprobes_ == nullptr || event.probe == nullptr) return rt::err(rt::kEOPNOTSUPP);
     if (!enabled) {

@@ -7,6 +7,7 @@
 
 #include "kprobes.hpp"
 #include "posix_symbols.hpp"
+#include "sched_tracepoints.hpp"
 #include "syscall_tracepoints.hpp"
 #include "trace/tracefs.hpp"
 #include "uprobes.hpp"
@@ -33,6 +34,7 @@ class KprobeEventSwitch final : public EventSwitch {
 
   rt::Result<void> event_enabled(Event& event, bool enabled) override;
   void set_uprobes(Uprobes* uprobes) { uprobes_ = uprobes; }
+  void set_sched(SchedTracepoints* sched) { sched_ = sched; }
 
  private:
   struct Client final : KprobeClient {
@@ -53,6 +55,7 @@ class KprobeEventSwitch final : public EventSwitch {
   Kprobes& kprobes_;
   SyscallTracepoints& syscalls_;
   Uprobes* uprobes_ = nullptr;
+  SchedTracepoints* sched_ = nullptr;
   Client clients_[kMaxEvents];
 };
 

@@ -35,8 +35,11 @@ rt::Result<uint32_t> ServerProbeHooks::raw_tracepoint_arguments(const char* name
 }
 
 rt::Result<void> ServerProbeHooks::arm(uint32_t probe, const ProbeSpec& spec) {
-  if (spec.kind == ProbeKind::kTracepoint)
+  if (spec.kind == ProbeKind::kTracepoint) {
+    if (sched_ != nullptr && sched_->has_tracepoint(spec.tracepoint_id))
+      return sched_->arm_tracepoint(probe, spec.tracepoint_id);
     return syscalls_.arm_tracepoint(probe, spec.tracepoint_id);
+  }
   if (spec.kind == ProbeKind::kRawTracepoint) return syscalls_.arm_raw(probe, spec.name);
   if (spec.kind == ProbeKind::kUprobe) {
     if (uprobes_ == nullptr) return rt::err(rt::kEOPNOTSUPP, "no uprobes here");
@@ -71,6 +74,7 @@ rt::Result<void> ServerProbeHooks::arm(uint32_t probe, const ProbeSpec& spec) {
 
 void ServerProbeHooks::disarm(uint32_t probe) {
   if (syscalls_.disarm(probe)) return;
+  if (sched_ != nullptr && sched_->disarm(probe)) return;
   if (uprobes_ != nullptr) uprobes_->disarm_perf(probe);
   for (Client& client : clients_) {
     if (client.probe != probe) continue;

@@ -7,6 +7,7 @@
 
 #include "kprobes.hpp"
 #include "posix_symbols.hpp"
+#include "sched_tracepoints.hpp"
 #include "syscall_tracepoints.hpp"
 #include "trace/perf_events.hpp"
 #include "trace/probe_hooks.hpp"
@@ -22,6 +23,7 @@ class ServerProbeHooks final : public ProbeHooks {
       : tracefs_(tracefs), symbols_(symbols), kprobes_(kprobes), syscalls_(syscalls) {}
   void set_table(ProbeTable* table) { table_ = table; }
   void set_uprobes(Uprobes* uprobes) { uprobes_ = uprobes; }
+  void set_sched(SchedTracepoints* sched) { sched_ = sched; }
 
   rt::Result<uint32_t> tracepoint_record_size(uint64_t id) override;
   const char* tracepoint_name(uint64_t id) override;
@@ -51,6 +53,7 @@ class ServerProbeHooks final : public ProbeHooks {
   SyscallTracepoints& syscalls_;
   ProbeTable* table_ = nullptr;
   Uprobes* uprobes_ = nullptr;
+  SchedTracepoints* sched_ = nullptr;
   Client clients_[kMaxArmed];
 };
 

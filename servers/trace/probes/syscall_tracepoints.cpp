@@ -79,8 +79,7 @@ rt::Result<void> SyscallTracepoints::arm_tracepoint(uint32_t probe, uint64_t id)
     if (events.at(i).id == id) event = &events.at(i);
   }
   if (event == nullptr || !is_syscall_event(*event)) {
-    // GAP: the sched tracepoints are not fired yet.
-    return rt::err(rt::kEOPNOTSUPP, "only the syscall tracepoints fire yet");
+    return rt::err(rt::kEOPNOTSUPP, "not a syscall tracepoint");
   }
   bool enter = event->source == EventSource::kSyscallEnter || event->id == kRawEnterId;
   for (Armed& armed : armed_) {

@@ -35,6 +35,8 @@ struct MapReferenceTest : ::testing::Test {
     uint32_t zero = 0;
     char text[32] = "n=%d s=%s";
     std::memcpy(text + 16, "abc", 4);
+    uint32_t max_args = 5;  // a `const volatile` bound at offset 24
+    std::memcpy(text + 24, &max_args, 4);
     ASSERT_EQ(rt::to_negated_errno(maps[0]->syscall_update(&zero, text, 0)), 0);
     maps[0]->freeze();
     MapAttributes bss = rodata;
@@ -194,6 +196,27 @@ TEST_F(MapReferenceTest, SnprintfTakesItsFormatFromReadOnlyMaps) {
   EXPECT_EQ(refused.first, -rt::kEACCES);
   EXPECT_NE(refused.second.find("R3 does not point to a readonly map"), std::string::npos)
       << refused.second;
+}
+
+// Linux's bpf_map_direct_read: a load from a frozen read-only map at a known offset is that
+// number, so branches on it are decided (a loop bounded by .rodata ends where the value says).
+TEST_F(MapReferenceTest, FrozenReadOnlyValuesAreKnownNumbers) {
+  // r2 = rodata[24] (5); the other side of `r2 == 5` reads an uninitialised register.
+  const char* program =
+      "lddw %r1, 0\nldxw %r2, [%r1+0]\njeq %r2, 5, known\nmov %r0, %r9\nexit\n"
+      "known:\nmov %r0, 0\nexit";
+  auto rodata = check(build(program, {{0, {0, 24}}}));
+  EXPECT_EQ(rodata.first, 0) << rodata.second;
+  // The same load from a writable map is any number: the bad side is checked.
+  auto bss = check(build(program, {{0, {1, 8}}}));
+  EXPECT_EQ(bss.first, -rt::kEACCES) << bss.second;
+  EXPECT_NE(bss.second.find("R9 !read_ok"), std::string::npos) << bss.second;
+  // A byte and a word of it too.
+  auto byte =
+      check(build("lddw %r1, 0\nldxb %r2, [%r1+1]\njeq %r2, 0, known\nmov %r0, %r9\n"
+                  "exit\nknown:\nmov %r0, 0\nexit",
+                  {{0, {0, 24}}}));
+  EXPECT_EQ(byte.first, 0) << byte.second;
 }
 
 }  // namespace

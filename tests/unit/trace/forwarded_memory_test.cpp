@@ -129,6 +129,18 @@ TEST(ForwardedMemory, AWriteThatDoesNotFitOverflows) {
   EXPECT_EQ(memory.log_size(), 0u);
 }
 
+TEST(ForwardedMemory, WriteRoomIsWhatOneMoreWriteMayCarry) {
+  uint8_t log[64];
+  ForwardedMemory memory(nullptr, 0, 0, log, sizeof log);
+  EXPECT_EQ(memory.write_room(), 64u - sizeof(ForwardedMemory::WriteHeader));
+  uint8_t bytes[8] = {};
+  ASSERT_TRUE(memory.write(0x1000, bytes, 3).ok());  // a header and 8 padded bytes
+  EXPECT_EQ(memory.write_room(), 64u - 24 - sizeof(ForwardedMemory::WriteHeader));
+  ASSERT_TRUE(memory.write(0x2000, bytes, memory.write_room()).ok());
+  EXPECT_EQ(memory.write_room(), 0u);
+  EXPECT_FALSE(memory.overflowed());
+}
+
 TEST(ForwardedMemory, AWrappingAddressIsAFaultNotAMiss) {
   uint8_t log[32];
   ForwardedMemory memory(nullptr, 0, 0, log, sizeof log);

@@ -143,6 +143,28 @@ TEST_F(ProgCommands, ATooSmallLogIsENOSPCWithTheTruncatedLogAndItsTrueSize) {
   EXPECT_EQ(short_attr.prog_load.log_true_size, 0u);
 }
 
+// A log longer than the reply can carry (the POSIX server's forwarding) keeps its end, where
+// the verifier says why; the load's errno is the verifier's.
+TEST_F(ProgCommands, ALogPastTheReplysRoomKeepsItsEnd) {
+  std::string text;
+  for (int i = 0; i < 200; ++i) text += "mov %r1, " + std::to_string(i) + "\n";
+  text += "mov %r0, %r9\nexit";
+  std::vector<ebpf::Insn> insns = assemble(text);
+  std::vector<char> log(1 << 16, 'x');
+  memory_.allow(log.data(), log.size());
+  memory_.room = 4096 + 2 * 1000;
+  BpfAttr attr = load_attr(insns);
+  attr.prog_load.log_buf = address(log.data());
+  attr.prog_load.log_size = static_cast<uint32_t>(log.size());
+  attr.prog_load.log_level = 2;
+  EXPECT_EQ(bpf(kProgLoad, attr), -rt::kEACCES);
+  std::string kept(log.data());
+  EXPECT_EQ(kept.size(), 999u);
+  EXPECT_EQ(kept.rfind("(verifier log cut: its last bytes follow)\n", 0), 0u) << kept;
+  EXPECT_NE(kept.find("R9 !read_ok"), std::string::npos) << kept;
+  memory_.room = UINT64_MAX;
+}
+
 TEST_F(ProgCommands, MapReferencesThroughFdsAndTheFdArray) {
   int64_t map = create_map(BPF_MAP_TYPE_ARRAY, 4, 8, 1);
   ASSERT_GT(map, 0);

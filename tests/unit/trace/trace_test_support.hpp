@@ -68,8 +68,10 @@ class CallerMemory final : public UserMemory {
     std::memcpy(attr + offset, source, size);
     return {};
   }
+  uint64_t write_room() const override { return room; }
   uint8_t* attr = nullptr;
   uint32_t attr_size = 0;
+  uint64_t room = UINT64_MAX;  // what a reply could carry back (ForwardedMemory's limit)
 
  private:
   struct Region {

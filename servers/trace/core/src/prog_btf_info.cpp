@@ -89,6 +89,17 @@ rt::Result<void> refuse(VerifierLog& log, const char* message) {
   return rt::err(rt::kEINVAL, "func or line info refused");
 }
 
+// The records a check reads one by one, asked for in one piece first: memory forwarded by the
+// POSIX server (ForwardedMemory) would otherwise come a record per round trip, and a program
+// with hundreds of line_info records would run out of them (E2BIG). Reads still fail where
+// Linux's would; a claim past 1 MiB is left to those reads.
+rt::Result<void> prefetch_records(BpfCall& call, uint64_t address, uint32_t count,
+                                  uint32_t record_size) {
+  uint64_t bytes = uint64_t{count} * record_size;
+  if (bytes == 0 || bytes > (1u << 20)) return {};
+  return call.memory.prefetch(address, bytes);
+}
+
 // check_btf_func.
 rt::Result<void> check_func_info(BpfCall& call, ProgramObject& program,
                                  const Subprograms& subprograms, VerifierLog& log) {
@@ -109,6 +120,7 @@ rt::Result<void> check_func_info(BpfCall& call, ProgramObject& program,
       static_cast<FuncInfo*>(allocator.allocate(count * sizeof(FuncInfo), alignof(FuncInfo)));
   if (program.func_info == nullptr) return rt::err(rt::kENOMEM);
   program.func_info_count = count;
+  TRY(prefetch_records(call, attr.func_info, count, record_size));
   uint32_t previous = 0;
   for (uint32_t i = 0; i < count; ++i) {
     uint64_t address = attr.func_info + uint64_t{i} * record_size;
@@ -173,6 +185,8 @@ rt::Result<void> check_line_info(BpfCall& call, ProgramObject& program,
       static_cast<LineInfo*>(allocator.allocate(kept * sizeof(LineInfo), alignof(LineInfo)));
   if (program.line_info == nullptr) return rt::err(rt::kENOMEM);
   program.line_info_count = kept;
+  // At most insn_cnt records pass and one more fails: no more are read.
+  TRY(prefetch_records(call, attr.line_info, count < kept + 1 ? count : kept + 1, record_size));
   uint32_t previous = 0, subprogram = 0;
   for (uint32_t i = 0; i < count; ++i) {
     uint64_t address = attr.line_info + uint64_t{i} * record_size;

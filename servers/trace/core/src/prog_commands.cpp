@@ -129,6 +129,27 @@ rt::Result<void> collect_used_maps(Session& session, ProgramObject& program) {
   return {};
 }
 
+// A log longer than the reply can carry back (ForwardedMemory's write room, kept for two writes
+// of it and the attr fields) keeps its end, where the verifier says why it stopped, after a
+// line saying so. GAP: Linux writes the whole log (up to log_size) into the caller's buffer.
+void cut_log_to_room(char* log, uint32_t& length, uint64_t room) {
+  constexpr uint64_t kReserve = 4096;
+  static constexpr char kNote[] = "(verifier log cut: its last bytes follow)\n";
+  constexpr uint32_t kNoteLength = sizeof(kNote) - 1;
+  uint64_t limit = room > kReserve ? (room - kReserve) / 2 : 0;
+  if (uint64_t{length} + 1 <= limit) return;
+  if (limit <= kNoteLength + 1) {
+    length = 0;
+    log[0] = 0;
+    return;
+  }
+  auto keep = static_cast<uint32_t>(limit - kNoteLength - 1);
+  __builtin_memmove(log + kNoteLength, log + length - keep, keep);
+  __builtin_memcpy(log, kNote, kNoteLength);
+  length = kNoteLength + keep;
+  log[length] = 0;
+}
+
 // Ends the verifier log (`length` bytes kept of `size`) with why the JIT left the program to
 // the interpreter, as much of the line as fits (the load still succeeds: the log is not
 // "full" for it). Returns the line's whole length, for log_true_size.
@@ -236,6 +257,7 @@ rt::Result<int64_t> prog_load(BpfCall& call) {
   uint32_t log_length = 0;  // bytes of the log kept, without its NUL
   if (logging) {
     while (log_length + 1 < attr.log_size && log.data()[log_length] != 0) ++log_length;
+    cut_log_to_room(reinterpret_cast<char*>(log.data()), log_length, call.memory.write_room());
     if (!call.memory.write(attr.log_buf, log.data(), log_length + 1).ok())
       return fail(rt::err(rt::kEFAULT));
   }

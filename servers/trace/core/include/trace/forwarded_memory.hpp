@@ -48,6 +48,10 @@ class ForwardedMemory final : public UserMemory {
   rt::Result<void> write_attr(uint32_t offset, const void* source, uint32_t size) override;
   rt::Result<uint64_t> read_string(char* destination, uint64_t source, uint64_t size) override;
   rt::Result<void> prefetch(uint64_t source, uint64_t size) override;
+  uint64_t write_room() const override {
+    uint64_t left = capacity_ - used_;
+    return left > sizeof(WriteHeader) ? left - sizeof(WriteHeader) : 0;
+  }
 
   bool missed() const { return missed_; }
   Miss miss() const { return miss_; }

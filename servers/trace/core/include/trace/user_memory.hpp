@@ -41,6 +41,10 @@ class UserMemory {
     return {};
   }
 
+  // How many bytes writes may still carry: unlimited for memory written directly; what is left
+  // of the reply for ForwardedMemory (a verifier log longer than that is cut, prog_commands.cpp).
+  virtual uint64_t write_room() const { return UINT64_MAX; }
+
  protected:
   ~UserMemory() = default;
 };

@@ -39,12 +39,13 @@ struct BuiltinEvent {
   const char* system;
   const char* name;
   uint32_t id;
-  BuiltinField fields[2];
+  BuiltinField fields[7];
   size_t field_count;
   const char* print_fmt;
 };
 
-// GAP: ids of events whose ids the Linux 6.1 recording does not show are Sonde's own.
+// GAP: ids of events whose ids the Linux 6.1 recording does not show are Sonde's own (the sched
+// and signal ones too: Linux numbers them at boot, per configuration).
 constexpr BuiltinEvent kBuiltinEvents[] = {
     {"bpf_trace",
      "bpf_trace_printk",
@@ -65,6 +66,63 @@ constexpr BuiltinEvent kBuiltinEvents[] = {
      2,
      "\"NR %ld (%lx, %lx, %lx, %lx, %lx, %lx)\", REC->id, REC->args[0], REC->args[1], "
      "REC->args[2], REC->args[3], REC->args[4], REC->args[5]"},
+    // The sched and signal tracepoints (sched_events.cpp builds their records): fields and
+    // print formats of Linux 6.1, whose char is signed on x86-64 (signed:1 for strings).
+    {"signal",
+     "signal_generate",
+     180,
+     {{"int", "sig", 8, 4, true},
+      {"int", "errno", 12, 4, true},
+      {"int", "code", 16, 4, true},
+      {"char[16]", "comm", 20, 16, true},
+      {"pid_t", "pid", 36, 4, true},
+      {"int", "group", 40, 4, true},
+      {"int", "result", 44, 4, true}},
+     7,
+     "\"sig=%d errno=%d code=%d comm=%s pid=%d grp=%d res=%d\", REC->sig, REC->errno, REC->code, "
+     "REC->comm, REC->pid, REC->group, REC->result"},
+    {"sched",
+     "sched_process_exec",
+     306,
+     {{"__data_loc char[]", "filename", 8, 4, true},
+      {"pid_t", "pid", 12, 4, true},
+      {"pid_t", "old_pid", 16, 4, true}},
+     3,
+     "\"filename=%s pid=%d old_pid=%d\", __get_str(filename), REC->pid, REC->old_pid"},
+    {"sched",
+     "sched_process_fork",
+     305,
+     {{"char[16]", "parent_comm", 8, 16, true},
+      {"pid_t", "parent_pid", 24, 4, true},
+      {"char[16]", "child_comm", 28, 16, true},
+      {"pid_t", "child_pid", 44, 4, true}},
+     4,
+     "\"comm=%s pid=%d child_comm=%s child_pid=%d\", REC->parent_comm, REC->parent_pid, "
+     "REC->child_comm, REC->child_pid"},
+    {"sched",
+     "sched_process_wait",
+     304,
+     {{"char[16]", "comm", 8, 16, true},
+      {"pid_t", "pid", 24, 4, true},
+      {"int", "prio", 28, 4, true}},
+     3,
+     "\"comm=%s pid=%d prio=%d\", REC->comm, REC->pid, REC->prio"},
+    {"sched",
+     "sched_process_exit",
+     303,
+     {{"char[16]", "comm", 8, 16, true},
+      {"pid_t", "pid", 24, 4, true},
+      {"int", "prio", 28, 4, true}},
+     3,
+     "\"comm=%s pid=%d prio=%d\", REC->comm, REC->pid, REC->prio"},
+    {"sched",
+     "sched_process_free",
+     302,
+     {{"char[16]", "comm", 8, 16, true},
+      {"pid_t", "pid", 24, 4, true},
+      {"int", "prio", 28, 4, true}},
+     3,
+     "\"comm=%s pid=%d prio=%d\", REC->comm, REC->pid, REC->prio"},
 };
 
 bool is_space(char c) {
@@ -87,10 +145,24 @@ bool add_field(Event& event, const char* type, const char* name, uint32_t offset
 }
 
 void render_field(TextBuffer& out, const EventField& field) {
+  // An array type ("char[16]") prints its dimension after the name, as C declares it.
+  const char* dimension = nullptr;
+  bool data_loc = same_text(field.type, string_length(field.type) < 10 ? 0 : 10, "__data_loc");
+  for (const char* c = field.type; *c != 0 && !data_loc; ++c) {
+    if (*c == '[') {
+      dimension = c;
+      break;
+    }
+  }
   out.append("\tfield:");
-  out.append(field.type);
+  if (dimension == nullptr) {
+    out.append(field.type);
+  } else {
+    out.append(field.type, static_cast<size_t>(dimension - field.type));
+  }
   out.append_char(' ');
   out.append(field.name);
+  if (dimension != nullptr) out.append(dimension);
   out.append(";\toffset:");
   out.append_unsigned(field.offset);
   out.append(";\tsize:");
@@ -111,8 +183,9 @@ bool copy_text(char* destination, size_t capacity, const char* source, size_t le
 }
 
 FieldKind field_kind(const EventField& field) {
-  if (same_text(field.name, string_length(field.name), "comm") ||
-      same_text(field.name, string_length(field.name), "COMM"))
+  // The generic comm (offset 0); a record's own comm field (signal_generate's) is a string.
+  if (field.offset == 0 && (same_text(field.name, string_length(field.name), "comm") ||
+                            same_text(field.name, string_length(field.name), "COMM")))
     return FieldKind::kComm;
   if (same_text(field.name, string_length(field.name), "cpu") ||
       same_text(field.name, string_length(field.name), "CPU"))

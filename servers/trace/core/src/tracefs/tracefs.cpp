@@ -3,6 +3,7 @@
 #include "trace/tracefs.hpp"
 
 #include "rt/errno.hpp"
+#include "trace/sched_events.hpp"
 
 namespace trace {
 namespace {
@@ -236,6 +237,12 @@ void Tracefs::render_event_text(const Event& event, const uint8_t* record, size_
       return;
     }
     case EventSource::kBuiltin: break;
+  }
+  if (SchedEvent which; sched_event_of(event, which)) {
+    out.append(event.name);
+    out.append(": ");
+    render_sched_text(which, record, size, out);
+    return;
   }
   if (same_text("bpf_trace_printk", 16, event.name) && !fields.empty()) {
     out.append("bpf_trace_printk: ");

@@ -1,0 +1,56 @@
+// SPDX-License-Identifier: MIT
+// The sched and signal tracepoints (sched:sched_process_{exec,exit,free,wait,fork},
+// signal:signal_generate): patchable functions the trace server breakpoints while one of the
+// events is enabled or a tracepoint program is attached to it, called with the event's values
+// where Linux fires it (servers/trace/probes/sched_tracepoints.cpp reads the arguments).
+#pragma once
+
+#include "task/process.hpp"
+
+// Linux's struct kernel_siginfo head: what signal_generate's errno and code come from.
+struct kernel_siginfo {
+  int si_signo;
+  int si_errno;
+  int si_code;
+};
+
+// Each is a 5-byte entry NOP and a return while nobody traces them. Strings are the POSIX
+// server's (a comm is its 16-byte buffer).
+extern "C" void trace_sched_process_exec(const char* filename, int pid, int old_pid);
+extern "C" void trace_sched_process_exit(const char* comm, int pid, int prio);
+extern "C" void trace_sched_process_free(const char* comm, int pid, int prio);
+extern "C" void trace_sched_process_wait(const char* comm, int pid, int prio);
+extern "C" void trace_sched_process_fork(const char* parent_comm, int parent_pid,
+                                         const char* child_comm, int child_pid);
+extern "C" void trace_signal_generate(int sig, const struct kernel_siginfo* info, const char* comm,
+                                      int pid, int group, int result);
+
+namespace posix {
+
+// signal_generate's result (Linux's enum trace_signal_result).
+inline constexpr int kSignalDelivered = 0;
+inline constexpr int kSignalIgnored = 1;
+inline constexpr int kSignalAlreadyPending = 2;
+
+// si_code values of the senders the POSIX server has.
+inline constexpr int kSiUser = 0;       // kill(2), and the kernel's own SIGPIPE
+inline constexpr int kSiKernel = 0x80;  // SIGSEGV, SIGALRM, the console's ^C
+inline constexpr int kSiTkill = -6;     // tkill(2), tgkill(2)
+inline constexpr int kCldExited = 1;    // SIGCHLD for a child that exited
+inline constexpr int kCldKilled = 2;    // ... that a signal ended
+
+// After a successful execve of `filename` (as the caller passed it): `process` has its new comm.
+void sched_process_exec(Process& process, const char* filename);
+// At the start of `process`'s end, its exit status recorded, published as the current task
+// (finish_process does: Linux fires it in the exiting task).
+void sched_process_exit(Process& process);
+// When the process table lets go of `process`.
+void sched_process_free(Process& process);
+// wait4 by `waiter` for `pid` (Linux's pid_nr of the wait's struct pid: 0 for any child).
+void sched_process_wait(Process& waiter, int pid);
+// After fork made `child`, in the parent.
+void sched_process_fork(Process& parent, Process& child);
+// A signal sent to `target` (before it acts).
+void signal_generate(int sig, int code, Process& target, bool group, int result);
+
+}  // namespace posix

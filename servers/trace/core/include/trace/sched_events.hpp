@@ -1,0 +1,59 @@
+// SPDX-License-Identifier: MIT
+// The sched and signal tracepoints (sched:sched_process_{exec,exit,free,wait,fork},
+// signal:signal_generate): their records as Linux 6.1's format files lay them out, built from
+// the values the POSIX server's hook functions pass, and the lines tracefs prints for them.
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "trace/events.hpp"
+#include "trace/text_buffer.hpp"
+
+namespace trace {
+
+enum class SchedEvent : uint8_t {
+  kExec,
+  kExit,
+  kFree,
+  kWait,
+  kFork,
+  kSignalGenerate,
+  kCount,
+};
+inline constexpr size_t kSchedEventCount = static_cast<size_t>(SchedEvent::kCount);
+
+// Each event's system and name, and the POSIX server function that fires it
+// (servers/posix/kernel/sched_tracepoints.hpp gives their arguments).
+struct SchedEventName {
+  const char* system;
+  const char* name;
+  const char* hook;
+};
+extern const SchedEventName kSchedEvents[kSchedEventCount];
+
+// Which of them `event` is; false for any other event.
+bool sched_event_of(const Event& event, SchedEvent& which);
+
+// What a hit carries, in the order of the record's fields:
+//   exec: text[0] filename; value[0] pid, value[1] old_pid
+//   exit, free, wait: text[0] comm; value[0] pid, value[1] prio
+//   fork: text[0] parent comm, value[0] parent pid, text[1] child comm, value[1] child pid
+//   signal_generate: value[0] sig, [1] errno, [2] code, text[0] comm, value[3] pid,
+//     value[4] group, value[5] result
+// Texts need no NUL within their length (comm is cut to 15 characters).
+struct SchedValues {
+  const char* text[2] = {};
+  size_t text_length[2] = {};
+  int32_t value[6] = {};
+};
+
+// The record (common fields first, `type` and `common_pid` filled) in `out`; its size, 0 when
+// it does not fit in `capacity`.
+uint32_t build_sched_record(SchedEvent which, uint16_t type, int32_t common_pid,
+                            const SchedValues& values, uint8_t* out, size_t capacity);
+
+// The line text after "NAME: " for a record of `which`, as Linux's print fmt gives it.
+void render_sched_text(SchedEvent which, const uint8_t* record, size_t size, TextBuffer& out);
+
+}  // namespace trace

@@ -1,0 +1,202 @@
+// SPDX-License-Identifier: MIT
+// SchedTracepoints: a kprobe per hook function, armed by use count; each hit's arguments read
+// as servers/posix/kernel/sched_tracepoints.hpp passes them, made into the event's record for
+// tracefs and for the programs attached.
+#include "sched_tracepoints.hpp"
+
+#include "kprobe_events.hpp"
+#include "rt/errno.hpp"
+#include "sys/clock.hpp"
+
+namespace trace {
+
+namespace {
+
+constexpr size_t kPathMax = 4096;
+
+size_t length_of(const char* text) {
+  size_t n = 0;
+  while (text[n] != 0) ++n;
+  return n;
+}
+
+// A NUL-terminated string of the POSIX server, at most `capacity - 1` bytes of it; its length
+// (0 when it cannot be read).
+size_t read_string(TracedMemory& memory, uint64_t address, char* out, size_t capacity) {
+  size_t length = 0;
+  while (length + 1 < capacity) {
+    // Up to the end of the page, so that no read crosses into one that is not there.
+    uint64_t at = address + length;
+    size_t chunk = 4096 - (at & 4095);
+    if (chunk > capacity - 1 - length) chunk = capacity - 1 - length;
+    if (!memory.read(out + length, at, chunk)) break;
+    for (size_t i = 0; i < chunk; ++i) {
+      if (out[length + i] == 0) return length + i;
+    }
+    length += chunk;
+  }
+  out[length] = 0;
+  return length;
+}
+
+}  // namespace
+
+SchedTracepoints::SchedTracepoints(Tracefs& tracefs, PosixSymbols& symbols, Kprobes& kprobes)
+    : tracefs_(tracefs), symbols_(symbols), kprobes_(kprobes) {
+  for (size_t i = 0; i < kSchedEventCount; ++i) {
+    hooks_[i].owner = this;
+    hooks_[i].which = static_cast<SchedEvent>(i);
+  }
+}
+
+bool SchedTracepoints::is_sched_event(const Event& event) {
+  SchedEvent which;
+  return event.source == EventSource::kBuiltin && sched_event_of(event, which);
+}
+
+Event* SchedTracepoints::find(uint64_t id) {
+  EventRegistry& events = tracefs_.events();
+  for (size_t i = 0; i < events.size(); ++i) {
+    if (events.at(i).id == id) return &events.at(i);
+  }
+  return nullptr;
+}
+
+bool SchedTracepoints::has_tracepoint(uint64_t id) {
+  Event* event = find(id);
+  return event != nullptr && is_sched_event(*event);
+}
+
+rt::Result<void> SchedTracepoints::use(SchedEvent which) {
+  Hook& hook = hooks_[static_cast<size_t>(which)];
+  if (hook.users == 0) {
+    const char* function = kSchedEvents[static_cast<size_t>(which)].hook;
+    if (hook.address == 0 && !symbols_.resolve(function, length_of(function), 0, hook.address)) {
+      return rt::err(rt::kENOENT, "the POSIX server has no sched tracepoint hooks");
+    }
+    TRY(kprobes_.attach(hook.address, &hook));
+  }
+  ++hook.users;
+  return {};
+}
+
+void SchedTracepoints::unuse(SchedEvent which) {
+  Hook& hook = hooks_[static_cast<size_t>(which)];
+  if (hook.users == 0) return;
+  if (--hook.users == 0) kprobes_.detach(hook.address, &hook);
+}
+
+rt::Result<void> SchedTracepoints::event_enabled(Event& event, bool enabled) {
+  SchedEvent which;
+  if (!sched_event_of(event, which)) return rt::err(rt::kEINVAL);
+  if (enabled) return use(which);
+  unuse(which);
+  return {};
+}
+
+rt::Result<void> SchedTracepoints::arm_tracepoint(uint32_t probe, uint64_t id) {
+  Event* event = find(id);
+  SchedEvent which;
+  if (event == nullptr || !sched_event_of(*event, which)) return rt::err(rt::kEOPNOTSUPP);
+  for (Armed& armed : armed_) {
+    if (armed.probe != 0) continue;
+    TRY(use(which));
+    armed = Armed{probe, which, static_cast<uint32_t>(id)};
+    return {};
+  }
+  return rt::err(rt::kENOSPC, "too many sched tracepoint programs");
+}
+
+bool SchedTracepoints::disarm(uint32_t probe) {
+  bool found = false;
+  for (Armed& armed : armed_) {
+    if (armed.probe != probe || probe == 0) continue;
+    unuse(armed.which);
+    armed = Armed{};
+    found = true;
+  }
+  return found;
+}
+
+void SchedTracepoints::Hook::on_hit(const PtRegs& regs, uint64_t, TracedMemory& memory) {
+  owner->hit(which, regs, memory);
+}
+
+void SchedTracepoints::hit(SchedEvent which, const PtRegs& regs, TracedMemory& memory) {
+  // The hooks' arguments (servers/posix/kernel/sched_tracepoints.hpp), in rdi, rsi, rdx, rcx,
+  // r8, r9; ints are the low halves.
+  static char text[2][kPathMax];
+  SchedValues values;
+  auto number = [](uint64_t reg) { return static_cast<int32_t>(static_cast<uint32_t>(reg)); };
+  auto string = [&](int slot, uint64_t address, size_t capacity) {
+    values.text[slot] = text[slot];
+    values.text_length[slot] = read_string(memory, address, text[slot], capacity);
+  };
+  switch (which) {
+    case SchedEvent::kExec:  // (filename, pid, old_pid)
+      string(0, regs.di, kPathMax);
+      values.value[0] = number(regs.si);
+      values.value[1] = number(regs.dx);
+      break;
+    case SchedEvent::kExit:  // (comm, pid, prio)
+    case SchedEvent::kFree:
+    case SchedEvent::kWait:
+      string(0, regs.di, 16);
+      values.value[0] = number(regs.si);
+      values.value[1] = number(regs.dx);
+      break;
+    case SchedEvent::kFork:  // (parent_comm, parent_pid, child_comm, child_pid)
+      string(0, regs.di, 16);
+      values.value[0] = number(regs.si);
+      string(1, regs.dx, 16);
+      values.value[1] = number(regs.cx);
+      break;
+    case SchedEvent::kSignalGenerate: {  // (sig, info, comm, pid, group, result)
+      int32_t info[3] = {};              // si_signo, si_errno, si_code
+      (void)memory.read(info, regs.si, sizeof info);
+      values.value[0] = number(regs.di);
+      values.value[1] = info[1];
+      values.value[2] = info[2];
+      string(0, regs.dx, 16);
+      values.value[3] = number(regs.cx);
+      values.value[4] = number(regs.r8);
+      values.value[5] = number(regs.r9);
+      break;
+    }
+    case SchedEvent::kCount: return;
+  }
+  CurrentTaskView task = read_current_task();
+  // On the stack, which programs' probe reads resolve here: bpf_probe_read_str(ctx + offset)
+  // of sched_process_exec's filename reads this record, as on Linux.
+  alignas(8) uint8_t record[kPathMax + 64];
+
+  EventRegistry& events = tracefs_.events();
+  for (size_t i = 0; i < events.size(); ++i) {
+    Event& event = events.at(i);
+    SchedEvent event_which;
+    if (!event.enabled || !sched_event_of(event, event_which) || event_which != which) continue;
+    uint32_t size = build_sched_record(which, static_cast<uint16_t>(event.id), task.pid, values,
+                                       record, sizeof record);
+    if (size == 0) continue;
+    TraceContext context;
+    context.timestamp_ns = sys::clock_ns();
+    context.pid = task.pid;
+    for (int c = 0; c < 16; ++c) context.comm[c] = task.comm[c];
+    tracefs_.record_event(event, context, record, size);
+  }
+
+  if (table_ == nullptr) return;
+  for (const Armed& armed : armed_) {
+    if (armed.probe == 0 || armed.which != which) continue;
+    uint32_t size = build_sched_record(which, static_cast<uint16_t>(armed.event), task.pid, values,
+                                       record, sizeof record);
+    if (size == 0) continue;
+    ProbeHit hit;
+    hit.pid = task.pid;
+    hit.context = record;
+    hit.size = size;
+    (void)table_->report_hit(armed.probe, hit);
+  }
+}
+
+}  // namespace trace

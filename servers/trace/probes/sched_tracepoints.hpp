@@ -1,0 +1,59 @@
+// SPDX-License-Identifier: MIT
+// The sched and signal tracepoints (sched:sched_process_{exec,exit,free,wait,fork},
+// signal:signal_generate) for tracefs and for BPF tracepoint programs, fired by kprobes on the
+// POSIX server's trace_sched_process_* and trace_signal_generate while anyone wants them.
+#pragma once
+
+#include <stdint.h>
+
+#include "kprobes.hpp"
+#include "posix_symbols.hpp"
+#include "trace/perf_events.hpp"
+#include "trace/sched_events.hpp"
+#include "trace/tracefs.hpp"
+
+namespace trace {
+
+class SchedTracepoints {
+ public:
+  SchedTracepoints(Tracefs& tracefs, PosixSymbols& symbols, Kprobes& kprobes);
+  void set_table(ProbeTable* table) { table_ = table; }
+
+  static bool is_sched_event(const Event& event);
+  [[nodiscard]] rt::Result<void> event_enabled(Event& event, bool enabled);
+
+  // Whether event `id` is one of ours; a tracepoint program's probe on it.
+  bool has_tracepoint(uint64_t id);
+  [[nodiscard]] rt::Result<void> arm_tracepoint(uint32_t probe, uint64_t id);
+  // false when `probe` is none of ours.
+  bool disarm(uint32_t probe);
+
+ private:
+  struct Hook final : KprobeClient {
+    void on_hit(const PtRegs& regs, uint64_t address, TracedMemory& memory) override;
+    SchedTracepoints* owner = nullptr;
+    SchedEvent which = SchedEvent::kExec;
+    uint64_t address = 0;
+    uint32_t users = 0;
+  };
+  struct Armed {
+    uint32_t probe = 0;  // 0: free
+    SchedEvent which = SchedEvent::kExec;
+    uint32_t event = 0;
+  };
+  static constexpr uint32_t kMaxArmed = 64;
+
+  Event* find(uint64_t id);
+  [[nodiscard]] rt::Result<void> use(SchedEvent which);
+  void unuse(SchedEvent which);
+  void hit(SchedEvent which, const PtRegs& regs, TracedMemory& memory);
+
+  Tracefs& tracefs_;
+  PosixSymbols& symbols_;
+  Kprobes& kprobes_;
+  ProbeTable* table_ = nullptr;
+  Hook hooks_[kSchedEventCount];
+  Armed armed_[kMaxArmed];
+};
+
+}  // namespace trace
