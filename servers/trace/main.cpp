@@ -176,8 +176,9 @@ alignas(trace::ProbeTable) uint8_t probe_table_storage[sizeof(trace::ProbeTable)
 alignas(trace::KprobeEventSwitch) uint8_t kprobe_events_storage[sizeof(trace::KprobeEventSwitch)];
 trace::PosixSymbols posix_symbols;
 
-// One endpoint receives both the POSIX server's calls (Cap'n Proto, badge 1) and breakpoint
-// hits on its functions (badged per probe): a hit is handled and the thread resumed at once.
+// One endpoint receives the POSIX server's calls (Cap'n Proto, badge 1), native clients' (their
+// own badges) and breakpoint hits on its functions (badged per probe): a hit is handled and the
+// thread resumed at once.
 [[noreturn]] void serve(trace::Service& service, trace::Kprobes& kprobes,
                         const sonde::capnp::KernelServerConfig& config,
                         trace::ClientSessions& clients) {
