@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // The trace server: owns every BPF object and serves the POSIX server's bpf() calls over
 // proto/trace.capnp on the endpoint the root task gives it.
+#include "client_calls.hpp"
 #include "jit_memory.hpp"
 #include "kernel_probes.hpp"
 #include "kprobe_events.hpp"
@@ -162,6 +163,7 @@ alignas(trace::ObjectTable) uint8_t objects_storage[sizeof(trace::ObjectTable)];
 alignas(trace::Session) uint8_t session_storage[sizeof(trace::Session)];
 alignas(trace::Service) uint8_t service_storage[sizeof(trace::Service)];
 alignas(trace::Tracefs) uint8_t tracefs_storage[sizeof(trace::Tracefs)];
+alignas(trace::ClientSessions) uint8_t clients_storage[sizeof(trace::ClientSessions)];
 alignas(trace::Kprobes) uint8_t kprobes_storage[sizeof(trace::Kprobes)];
 alignas(trace::KernelProbes) uint8_t kernel_probes_storage[sizeof(trace::KernelProbes)];
 // JIT code from 1 GiB up: within rel32 reach of the server's text, where helpers are.
@@ -185,14 +187,15 @@ alignas(trace::ProbeTable) uint8_t probe_table_storage[sizeof(trace::ProbeTable)
 alignas(trace::KprobeEventSwitch) uint8_t kprobe_events_storage[sizeof(trace::KprobeEventSwitch)];
 trace::PosixSymbols posix_symbols;
 
-// One endpoint receives both the POSIX server's calls (Cap'n Proto, badge 1) and breakpoint
-// hits on its functions (badged per probe): a hit is handled and the thread resumed at once.
-// The drain thread calls it too when the kernel has samples of probes on its own functions;
-// the rings are drained before every call is answered as well, so what a program counted
-// before a bpf() call is seen by it.
+// One endpoint receives the POSIX server's calls (Cap'n Proto, badge 1), native clients' (their
+// own badges) and breakpoint hits on its functions (badged per probe): a hit is handled and the
+// thread resumed at once. The drain thread calls it too when the kernel has samples of probes on
+// its own functions; the rings are drained before every call is answered as well, so what a
+// program counted before a bpf() call is seen by it.
 [[noreturn]] void serve(trace::Service& service, trace::Kprobes& kprobes,
                         trace::KernelProbes& kernel_probes,
-                        const sonde::capnp::KernelServerConfig& config) {
+                        const sonde::capnp::KernelServerConfig& config,
+                        trace::ClientSessions& clients) {
   sys::MessageRegisters mr;
   sys::IpcResult received = sys::recv(config.endpoint, config.reply, mr);
   for (;;) {
@@ -223,8 +226,9 @@ trace::PosixSymbols posix_symbols;
       received = sys::reply_recv(config.endpoint, config.reply, 0, mr, 0);
       continue;
     }
-    uint64_t length = sonde::capnp::answerKernelCall(service, config, received.info.label,
-                                                     received.info.length, mr);
+    // The POSIX server (badge 1) or a native client (its own session): client_calls.hpp.
+    uint64_t length = trace::answer_client_call(service, clients, config, received.badge,
+                                                received.info.label, received.info.length, mr);
     received =
         sys::reply_recv(config.endpoint, config.reply, sonde::capnp::kReplyLabel, mr, length);
   }
@@ -328,6 +332,10 @@ extern "C" int main(const sys::ServerStartInfo* info) {
   sched->set_table(probe_table);
   hooks->set_sched(sched);
   objects->set_probes(probe_table);
+  auto* clients = new (clients_storage) trace::ClientSessions(
+      *objects, heap, *session,
+      trace::ClientBadges{sys::kTracePosixBadge, sys::kTraceNativeBadgeFirst,
+                          static_cast<uint32_t>(sys::kTraceMaxNativeClients)});
   sys::print("trace: the trace server is up (instance %lu)\n", info->instance);
-  serve(*service, *kprobes, *kernel_probes, config);
+  serve(*service, *kprobes, *kernel_probes, config, *clients);
 }

@@ -126,24 +126,33 @@ rt::Result<void> Service::bpf(sonde::proto::TraceService::BpfParams::Reader para
   int32_t table[kMaxDescriptors];
   for (uint32_t i = 0; i < descriptors.size(); ++i) table[i] = descriptors[i];
 
+  bool native = client_ == ClientKind::kNative;
   BpfServiceCall call{static_cast<int>(request.getCommand()),
                       attr.bytes,
                       request.getAttrSize(),
                       request.getAttrAddress(),
-                      caller.getCapBpf(),
-                      table,
-                      descriptors.size(),
+                      native || caller.getCapBpf(),
+                      native ? nullptr : table,  // a native client's fds are its handles
+                      native ? 0 : descriptors.size(),
                       ranges,
                       memory.size()};
   auto arguments = TRY(request.getArguments());
   if (arguments.size() > 4) return rt::err(rt::kEINVAL, "too many arguments");
   auto comm = TRY(caller.getComm());
-  environment_.set_current(caller.getPid(), caller.getTgid(), caller.getUid(), caller.getGid(),
-                           comm.chars, comm.size);
+  if (native) {
+    // The fixed identity of a native client (clients.hpp), whatever its caller struct says.
+    environment_.set_current(kNativePid, kNativePid, kNativeUid, kNativeUid, kNativeComm,
+                             sizeof kNativeComm - 1);
+  } else {
+    environment_.set_current(caller.getPid(), caller.getTgid(), caller.getUid(), caller.getGid(),
+                             comm.chars, comm.size);
+  }
   call.operation = request.getOperation();
   for (uint32_t i = 0; i < arguments.size(); ++i) call.arguments[i] = arguments[i];
   uint64_t log_size = 0;
-  BpfServiceOutcome outcome = serve_bpf(session_, call, write_log_, write_capacity_, log_size);
+  uint64_t capacity =
+      native && write_capacity_ > kNativeWriteCapacity ? kNativeWriteCapacity : write_capacity_;
+  BpfServiceOutcome outcome = serve_bpf(*session_, call, write_log_, capacity, log_size);
   auto out = results.initOutcome();
   if (outcome.need_memory) {
     auto need = out.initNeedMemory();
@@ -180,24 +189,26 @@ rt::Result<void> Service::bpf(sonde::proto::TraceService::BpfParams::Reader para
 rt::Result<void> Service::close(sonde::proto::TraceService::CloseParams::Reader params,
                                 sonde::proto::TraceService::CloseResults::Builder) {
   if (params.getInstance() != instance_) return rt::err(rt::kESTALE, "another instance");
-  return session_.close(static_cast<int32_t>(params.getHandle()));
+  return session_->close(static_cast<int32_t>(params.getHandle()));
 }
 
 rt::Result<void> Service::mmapGrant(sonde::proto::TraceService::MmapGrantParams::Reader params,
                                     sonde::proto::TraceService::MmapGrantResults::Builder results) {
   if (params.getInstance() != instance_) return rt::err(rt::kESTALE, "another instance");
+  TRY(posix_only());  // the exchange CNode is the POSIX server's
   auto fail = [&](const rt::Error& error) {
     results.setResult(-static_cast<int64_t>(error.code));
     return rt::Result<void>{};
   };
   if (granter_ == nullptr) return fail(rt::Error{rt::kENODEV, "no pages can be shared here"});
-  auto mapping = mmap_object(session_, static_cast<int32_t>(params.getHandle()), params.getOffset(),
-                             params.getLength(), params.getWritable(), params.getShared());
+  auto mapping =
+      mmap_object(*session_, static_cast<int32_t>(params.getHandle()), params.getOffset(),
+                  params.getLength(), params.getWritable(), params.getShared());
   if (!mapping.ok()) return fail(mapping.error());
   const ObjectMapping& granted = mapping.value();
   uint64_t first_slot = params.getFirstSlot();
   if (granted.pages > kMaxGrantedPages || first_slot + granted.pages > kMaxGrantedPages) {
-    (void)session_.close(granted.handle);
+    (void)session_->close(granted.handle);
     return fail(rt::Error{rt::kENOMEM, "more pages than one mmap may share"});
   }
   for (uint64_t i = 0; i < granted.pages; ++i) {
@@ -205,7 +216,7 @@ rt::Result<void> Service::mmapGrant(sonde::proto::TraceService::MmapGrantParams:
     if (auto shared = granter_->grant(granted.first_page + i * 4096, slot, granted.writable);
         !shared.ok()) {
       for (uint64_t j = 0; j < i; ++j) granter_->take_back(static_cast<uint32_t>(first_slot + j));
-      (void)session_.close(granted.handle);
+      (void)session_->close(granted.handle);
       return fail(shared.error());
     }
   }
@@ -218,13 +229,14 @@ rt::Result<void> Service::mmapGrant(sonde::proto::TraceService::MmapGrantParams:
 rt::Result<void> Service::poll(sonde::proto::TraceService::PollParams::Reader params,
                                sonde::proto::TraceService::PollResults::Builder results) {
   if (params.getInstance() != instance_) return rt::err(rt::kESTALE, "another instance");
-  results.setEvents(TRY(poll_object(session_, static_cast<int32_t>(params.getHandle()))));
+  results.setEvents(TRY(poll_object(*session_, static_cast<int32_t>(params.getHandle()))));
   return {};
 }
 
 rt::Result<void> Service::uprobeSites(
     sonde::proto::TraceService::UprobeSitesParams::Reader params,
     sonde::proto::TraceService::UprobeSitesResults::Builder results) {
+  TRY(posix_only());
   results.setInstance(instance_);
   if (uprobes_ == nullptr) {
     results.setGeneration(0);
@@ -238,6 +250,7 @@ rt::Result<void> Service::uprobeSites(
 rt::Result<void> Service::uprobePrepare(
     sonde::proto::TraceService::UprobePrepareParams::Reader params,
     sonde::proto::TraceService::UprobePrepareResults::Builder results) {
+  TRY(posix_only());
   if (uprobes_ == nullptr) return rt::err(rt::kENOSYS, "no uprobes here");
   auto bytes = TRY(params.getBytes());
   if (bytes.size == 0 || bytes.size > 16) return rt::err(rt::kEINVAL, "1 to 16 bytes");
@@ -249,6 +262,7 @@ rt::Result<void> Service::uprobePrepare(
 rt::Result<void> Service::uprobeHit(sonde::proto::TraceService::UprobeHitParams::Reader params,
                                     sonde::proto::TraceService::UprobeHitResults::Builder) {
   if (params.getInstance() != instance_) return rt::err(rt::kESTALE, "another instance");
+  TRY(posix_only());
   if (uprobes_ == nullptr) return rt::err(rt::kENOSYS, "no uprobes here");
   auto words = TRY(params.getRegisters());
   auto probes = TRY(params.getProbes());
@@ -266,8 +280,14 @@ rt::Result<void> Service::uprobeHit(sonde::proto::TraceService::UprobeHitParams:
 
 rt::Result<void> Service::crash(sonde::proto::TraceService::CrashParams::Reader params,
                                 sonde::proto::TraceService::CrashResults::Builder) {
+  TRY(posix_only());  // root of the Linux side only (/proc/sonde/trace-server)
   if (crash_hook_ == nullptr) return rt::err(rt::kENOSYS, "no crash drill here");
   crash_hook_(params.getAtNextHit());
+  return {};
+}
+
+rt::Result<void> Service::posix_only() const {
+  if (client_ == ClientKind::kNative) return rt::err(rt::kEPERM, "the POSIX server's method");
   return {};
 }
 

@@ -4,6 +4,7 @@
 
 #include <stdint.h>
 
+#include "clients.hpp"
 #include "rt/allocator.hpp"
 #include "task_environment.hpp"
 #include "trace.capnp.hpp"
@@ -99,11 +100,23 @@ class Service final : public sonde::proto::TraceService::Server {
   Service(Session& session, TaskEnvironment& environment, Tracefs& tracefs, uint8_t* write_log,
           uint64_t write_capacity, uint64_t instance = 1)
       : instance_(instance),
-        session_(session),
+        session_(&session),
         environment_(environment),
         tracefs_(tracefs),
         write_log_(write_log),
         write_capacity_(write_capacity) {}
+
+  // The client of the calls from here on (ClientSessions::find by the call's badge): its session
+  // holds the handles; a native client gets a fixed identity and privileges in bpf, its writes
+  // must fit an inline reply (kNativeWriteCapacity), and the POSIX server's own methods (mmap
+  // grants through the exchange CNode, uprobes, the crash drill) are refused to it.
+  void set_client(const Client& client) {
+    session_ = client.session;
+    client_ = client.kind;
+  }
+  // A native call's writes (map values, attr output fields): with their framing they fit in
+  // the 936 bytes of an inline reply; more is E2BIG, as a reply the POSIX server cannot carry.
+  static constexpr uint64_t kNativeWriteCapacity = 512;
 
   rt::Result<void> bpf(sonde::proto::TraceService::BpfParams::Reader params,
                        sonde::proto::TraceService::BpfResults::Builder results) override;
@@ -152,10 +165,14 @@ class Service final : public sonde::proto::TraceService::Server {
   void note_program_loaded(int32_t handle);
 
   uint64_t instance_;
+  // EPERM for a native client: what only the POSIX server may call.
+  rt::Result<void> posix_only() const;
+
   void (*crash_hook_)(bool) = nullptr;
   PageGranter* granter_ = nullptr;
   UprobeBackend* uprobes_ = nullptr;
-  Session& session_;
+  Session* session_;
+  ClientKind client_ = ClientKind::kPosix;
   TaskEnvironment& environment_;
   Tracefs& tracefs_;
   uint8_t* write_log_;

@@ -39,7 +39,7 @@ long record_trace_printk(Tracefs& tracefs, TaskEnvironment& environment, const c
 }
 
 void Service::note_program_loaded(int32_t handle) {
-  auto found = session_.lookup_handle(handle);
+  auto found = session_->lookup_handle(handle);
   if (!found.ok() || found.value().object->kind != ObjectKind::kProgram) return;
   if (calls_trace_printk(*static_cast<const ProgramObject*>(found.value().object))) {
     tracefs_.enable_printk_event();
@@ -52,7 +52,7 @@ rt::Result<void> Service::tracefsRead(
   auto path = TRY(params.getPath());
   uint32_t max_bytes = params.getMaxBytes();
   if (max_bytes > kMaxTracefsRead) max_bytes = kMaxTracefsRead;
-  TextBuffer out(session_.objects().allocator());
+  TextBuffer out(session_->objects().allocator());
   tracefs_.set_time(environment_.boot_ns());
   TracefsRead read = TRY(tracefs_.read(path.chars, path.size, params.getOffset(), max_bytes,
                                        params.getBlocking(), out));
@@ -79,7 +79,7 @@ rt::Result<void> Service::tracefsList(
     sonde::proto::TraceService::TracefsListParams::Reader params,
     sonde::proto::TraceService::TracefsListResults::Builder results) {
   auto path = TRY(params.getPath());
-  rt::Allocator& allocator = session_.objects().allocator();
+  rt::Allocator& allocator = session_->objects().allocator();
   TextBuffer names(allocator);
   TRY(tracefs_.list(path.chars, path.size, names));
   // Each name, with '/' after a directory's: "PATH/NAME" asked of the facade.

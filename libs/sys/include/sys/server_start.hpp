@@ -26,6 +26,14 @@ inline constexpr uint64_t kServerSlotRtc = 11;           // IoPorts 0x70..0x71 (
 // The trace service (proto/trace.capnp): the POSIX server holds the endpoint badged with Write,
 // the trace server the same endpoint with Read (it serves it).
 inline constexpr uint64_t kServerSlotTraceService = 12;
+// Badges on the trace service endpoint: the POSIX server's, and one per native program the root
+// task starts (kStartFlagNativeTrace), each with its own session in the trace server. They lie
+// apart from the trace server's probe badges (0x1000 and up), which its endpoint also receives.
+inline constexpr uint64_t kTracePosixBadge = 1;
+inline constexpr uint64_t kTraceNativeBadgeFirst = 0x6e000000;  // 'n' << 24
+inline constexpr uint64_t kTraceMaxNativeClients = 16;
+// A native program's timer (docs/NATIVE.md): a Notification it may arm with sys::set_timer.
+inline constexpr uint64_t kServerSlotTimer = 4;
 // The trace server's view of the POSIX server (DESIGN.md section 5: probes on its functions):
 // its VSpace (Write: breakpoints; Read: MapForeign of its pages, read-only).
 inline constexpr uint64_t kServerSlotTracedVSpace = 13;
@@ -114,5 +122,9 @@ struct ServerStartInfo {
 inline constexpr uint64_t kServerStartMagic = 0x7472617453767253ull;  // "SrvStart"
 inline constexpr uint64_t kStartFlagHasCom2 = 1;
 inline constexpr uint64_t kStartFlagHasTrace = 2;  // the POSIX server has the trace service
+// A native program (the `native` boot module) holds the trace service in kServerSlotTraceService
+// badged for its own session, inline messages only (no shared buffers), and a timer in
+// kServerSlotTimer.
+inline constexpr uint64_t kStartFlagNativeTrace = 4;
 
 }  // namespace sys
