@@ -415,8 +415,7 @@ rt::Result<void> AddressSpace::break_cow(uint64_t address, Page& page) {
 }
 
 void AddressSpace::discard(uint64_t start, uint64_t end) {
-  for (uint64_t address = page_of(start); address < end && address < kUserTop;
-       address += kPage) {
+  for (uint64_t address = page_of(start); address < end && address < kUserTop; address += kPage) {
     const Page* page = find_page(address);
     if (page != nullptr && page->foreign == 0) unmap_page(address);
   }
@@ -453,8 +452,7 @@ rt::Result<size_t> AddressSpace::copy_string(char* to, uint64_t from, size_t cap
   return rt::err(rt::kENAMETOOLONG);
 }
 
-rt::Result<void> AddressSpace::share_page_with(uint64_t address, Page& page,
-                                               AddressSpace& child) {
+rt::Result<void> AddressSpace::share_page_with(uint64_t address, Page& page, AddressSpace& child) {
   Page** slot = child.slot_for(address, true);
   if (slot == nullptr) return rt::err(rt::kENOMEM);
   auto* shared = static_cast<Page*>(zeroed(sizeof(Page)));
