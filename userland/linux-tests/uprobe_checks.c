@@ -238,6 +238,27 @@ int main(int argc, char** argv) {
   CHECK("unprobed calls", traced_add(2, 2) == 4 && traced_twice(3) == 6);
   CHECK("no hits after close", slot(entry_map, 0) == before && slot(return_map, 0) == returns);
 
+  // A probe on a forked child only (perf_event_open with its pid), armed while the child still
+  // shares the parent's code copy-on-write: the child gets its own copy of the page before the
+  // int3 goes in, so the unprobed parent never meets it (it would take a SIGTRAP).
+  int go[2];
+  CHECK("pipe", pipe(go) == 0);
+  child = fork();
+  if (child == 0) {
+    char byte;
+    if (read(go[0], &byte, 1) != 1) _exit(2);
+    _exit(traced_add(7, 1) == 8 && traced_add(7, 2) == 9 ? 0 : 1);
+  }
+  int only_map = -1;
+  int only = attach(type, self, (void*)traced_add, 0, child, &only_map);
+  CHECK("uprobe on the child only", only >= 0);
+  CHECK("the parent's calls are not probed", traced_add(3, 3) == 6 && slot(only_map, 0) == 0);
+  CHECK("start the child", write(go[1], "g", 1) == 1);
+  CHECK("probed child ran",
+        waitpid(child, &status, 0) == child && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  CHECK("the child's hits", slot(only_map, 0) == 2 && slot(only_map, 2) == (uint64_t)child);
+  close(only);
+
   // Return probes survive a trace-server crash: a call pending in a uretprobed function while
   // the server dies (and the root task restarts it) still returns to its caller, through the
   // trampoline in this process, which pops the shadow stack itself.

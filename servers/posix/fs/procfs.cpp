@@ -329,6 +329,13 @@ void refresh_procfs(FileTree& tree, Process* viewer) {
            "MemTotal:       %8lu kB\nMemFree:        %8lu kB\nMemAvailable:   %8lu kB\n"
            "Buffers:               0 kB\nCached:                0 kB\n",
            262144ul, 262144ul - used, 262144ul - used);
+  // Linux's name=value lines; the cow_ ones are Sonde's (fork's copy-on-write: pages shared,
+  // pages a write copied, pages a write found no longer shared).
+  const mm::CowCounters& cow = mm::cow_counters();
+  put_text(tree, proc, "vmstat",
+           "nr_free_pages %lu\nnr_used_pages %lu\ncow_shared %lu\ncow_copied %lu\n"
+           "cow_reused %lu\n",
+           (262144ul - used) / 4, used / 4, cow.shared, cow.copied, cow.reused);
   put_text(tree, proc, "cpuinfo",
            "processor\t: 0\nvendor_id\t: GenuineIntel\nmodel name\t: QEMU Virtual CPU\n"
            "flags\t\t: fpu tsc sse sse2\n\n");

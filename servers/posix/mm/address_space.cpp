@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Process memory: demand-zero areas, pages shared with the server's view, eager fork copies.
+// Process memory: demand-zero areas, pages shared with the server's view, copy-on-write fork.
 #include "mm/address_space.hpp"
 
 #include <string.h>
@@ -19,6 +19,7 @@ namespace {
 
 void (*foreign_retain)(uint32_t handle, uint64_t instance) = nullptr;
 void (*foreign_release)(uint32_t handle, uint64_t instance) = nullptr;
+CowCounters counters = {};
 
 using platform::kPage;
 namespace abi = sonde::abi;
@@ -34,6 +35,13 @@ uint64_t map_rights(uint32_t prot) {
   return rights;
 }
 
+// The rights `page` is mapped with: its protection, without write while copy-on-write.
+uint64_t page_rights(const Page& page) {
+  uint64_t rights = map_rights(page.prot);
+  if (page.cow != 0) rights &= ~abi::kMapWrite;
+  return rights;
+}
+
 void* zeroed(size_t size) {
   void* memory = platform::heap().allocate(size, 16);
   if (memory != nullptr) memset(memory, 0, size);
@@ -41,6 +49,8 @@ void* zeroed(size_t size) {
 }
 
 }  // namespace
+
+const CowCounters& cow_counters() { return counters; }
 
 rt::Result<void> AddressSpace::create() {
   vspace_ = TRY(platform::make_object(abi::ObjectType::kVSpace));
@@ -250,7 +260,7 @@ rt::Result<void> AddressSpace::protect(uint64_t start, uint64_t end, uint32_t pr
     Page* page = find_page(address);
     if (page == nullptr || page->prot == prot) continue;
     page->prot = prot;
-    uint64_t words[] = {map_rights(prot)};
+    uint64_t words[] = {page_rights(*page)};
     (void)sys::invoke(page->mapped_cap, Label::kFrameRemap, words);
   }
   return {};
@@ -288,8 +298,16 @@ bool AddressSpace::handle_fault(uint64_t address, uint64_t access) {
   if (area == nullptr) return false;
   if (write && (area->prot & kProtWrite) == 0) return false;
   if (fetch && (area->prot & kProtExec) == 0) return false;
-  if (find_page(address) != nullptr) return false;  // present: a protection fault
-  return ensure_page(address, area->prot).ok();
+  Page* page = find_page(address);
+  if (page == nullptr) return ensure_page(address, area->prot).ok();
+  if (page->foreign != 0) return false;
+  if (write && (page->prot & kProtWrite) != 0) {
+    if (page->cow != 0) return break_cow(page_of(address), *page).ok();
+    return true;  // writable already: another thread's fault (a copy, a new page) made it so
+  }
+  // Not present in the process although the page is there: another thread's fault mapped it
+  // meanwhile. Present: a protection fault.
+  return (access & 1) == 0;
 }
 
 rt::Result<void> AddressSpace::copy_in(void* to, uint64_t from, size_t length) {
@@ -317,11 +335,13 @@ rt::Result<void> AddressSpace::copy_out(uint64_t to, const void* from, size_t le
   while (length > 0) {
     if (to >= kUserTop) return rt::err(rt::kEFAULT);
     Page* page = find_page(to);
-    if (page == nullptr || (page->prot & kProtWrite) == 0) {
-      if (!access_allowed(to, true)) return rt::err(rt::kEFAULT);
-      if (page == nullptr) page = TRY(ensure_page(to, find_area(to)->prot));
+    if ((page == nullptr || (page->prot & kProtWrite) == 0) && !access_allowed(to, true)) {
+      return rt::err(rt::kEFAULT);
     }
-    if (page->foreign != 0) return rt::err(rt::kEFAULT);  // GAP: not mapped in this server
+    // Private first: the write goes through the server's mapping of the frame, which a frame
+    // shared copy-on-write would carry into the other process. GAP: another server's page is
+    // not mapped in this one (EFAULT).
+    page = TRY(writable_page(to));
     uint64_t offset = to & (kPage - 1);
     size_t chunk = kPage - offset < length ? kPage - offset : length;
     memcpy(reinterpret_cast<void*>(page->frame.server_address + offset), in, chunk);
@@ -330,6 +350,75 @@ rt::Result<void> AddressSpace::copy_out(uint64_t to, const void* from, size_t le
     length -= chunk;
   }
   return {};
+}
+
+rt::Result<Page*> AddressSpace::writable_page(uint64_t address) {
+  if (address >= kUserTop) return rt::err(rt::kEFAULT);
+  address = page_of(address);
+  Page* page = find_page(address);
+  if (page == nullptr) {
+    const Area* area = find_area(address);
+    if (area == nullptr) return rt::err(rt::kEFAULT);
+    return ensure_page(address, area->prot);
+  }
+  if (page->foreign != 0) return rt::err(rt::kEFAULT);
+  if (page->cow != 0) TRY(break_cow(address, *page));
+  return page;
+}
+
+rt::Result<void> AddressSpace::break_cow(uint64_t address, Page& page) {
+  if (platform::page_references(page.frame) <= 1) {
+    // The others let the frame go (wrote, exited, exec'd): it is this process's alone again.
+    page.cow = 0;
+    if ((page.prot & kProtWrite) != 0) {
+      uint64_t words[] = {page_rights(page)};
+      if (sys::invoke(page.mapped_cap, Label::kFrameRemap, words) != Error::kNone) {
+        page.cow = 1;
+        return rt::err(rt::kENOMEM, "giving a page its write back failed");
+      }
+    }
+    ++counters.reused;
+    return {};
+  }
+  platform::PageFrame frame = TRY(platform::allocate_page());
+  memcpy(reinterpret_cast<void*>(frame.server_address),
+         reinterpret_cast<const void*>(page.frame.server_address), kPage);
+  auto cap = platform::allocate_slot();
+  if (!cap.ok()) {
+    platform::free_page(frame);
+    return cap.error();
+  }
+  if (sys::cnode_copy(sys::kServerSlotCNode, cap.value(), frame.cap) != Error::kNone) {
+    platform::free_slot(cap.value());
+    platform::free_page(frame);
+    return rt::err(rt::kENOMEM, "copying a frame cap failed");
+  }
+  // The shared frame's mapping goes (deleting its cap unmaps it), the copy's takes its place.
+  (void)sys::cnode_delete(sys::kServerSlotCNode, page.mapped_cap);
+  if (map_cap(cap.value(), address, page.prot) != Error::kNone) {
+    (void)sys::cnode_delete(sys::kServerSlotCNode, cap.value());
+    platform::free_slot(cap.value());
+    platform::free_page(frame);
+    // The shared frame comes back, read-only as before.
+    if (sys::cnode_copy(sys::kServerSlotCNode, page.mapped_cap, page.frame.cap) == Error::kNone) {
+      (void)map_cap(page.mapped_cap, address, page.prot & ~kProtWrite);
+    }
+    return rt::err(rt::kENOMEM, "mapping a copied page failed");
+  }
+  platform::free_slot(page.mapped_cap);
+  platform::free_page(page.frame);  // one reference fewer: the others keep it
+  page.frame = frame;
+  page.mapped_cap = cap.value();
+  page.cow = 0;
+  ++counters.copied;
+  return {};
+}
+
+void AddressSpace::discard(uint64_t start, uint64_t end) {
+  for (uint64_t address = page_of(start); address < end && address < kUserTop; address += kPage) {
+    const Page* page = find_page(address);
+    if (page != nullptr && page->foreign == 0) unmap_page(address);
+  }
 }
 
 rt::Result<void> AddressSpace::zero(uint64_t to, size_t length) {
@@ -363,7 +452,49 @@ rt::Result<size_t> AddressSpace::copy_string(char* to, uint64_t from, size_t cap
   return rt::err(rt::kENAMETOOLONG);
 }
 
-rt::Result<void> AddressSpace::copy_into(AddressSpace& child) const {
+rt::Result<void> AddressSpace::share_page_with(uint64_t address, Page& page, AddressSpace& child) {
+  Page** slot = child.slot_for(address, true);
+  if (slot == nullptr) return rt::err(rt::kENOMEM);
+  auto* shared = static_cast<Page*>(zeroed(sizeof(Page)));
+  if (shared == nullptr) return rt::err(rt::kENOMEM);
+  auto cap = platform::allocate_slot();
+  if (!cap.ok()) {
+    platform::heap().deallocate(shared, sizeof(Page));
+    return cap.error();
+  }
+  // A copy of the frame cap (copies start unmapped) for the child's mapping, without write.
+  Error e = sys::cnode_copy(sys::kServerSlotCNode, cap.value(), page.frame.cap);
+  if (e == Error::kNone) e = child.map_cap(cap.value(), address, page.prot & ~kProtWrite);
+  if (e != Error::kNone) {
+    (void)sys::cnode_delete(sys::kServerSlotCNode, cap.value());
+    platform::free_slot(cap.value());
+    platform::heap().deallocate(shared, sizeof(Page));
+    return rt::err(rt::kENOMEM, "sharing a page with the child failed");
+  }
+  // The parent loses write too (a page shared already has none).
+  if (page.cow == 0) {
+    page.cow = 1;
+    uint64_t words[] = {page_rights(page)};
+    if ((page.prot & kProtWrite) != 0 &&
+        sys::invoke(page.mapped_cap, Label::kFrameRemap, words) != Error::kNone) {
+      page.cow = 0;
+      (void)sys::cnode_delete(sys::kServerSlotCNode, cap.value());  // unmaps it in the child
+      platform::free_slot(cap.value());
+      platform::heap().deallocate(shared, sizeof(Page));
+      return rt::err(rt::kENOMEM, "taking write from a shared page failed");
+    }
+  }
+  platform::share_page(page.frame);
+  shared->frame = page.frame;
+  shared->mapped_cap = cap.value();
+  shared->prot = page.prot;
+  shared->cow = 1;
+  *slot = shared;
+  ++counters.shared;
+  return {};
+}
+
+rt::Result<void> AddressSpace::fork_into(AddressSpace& child) {
   for (size_t i = 0; i < area_count_; ++i) child.areas_[i] = areas_[i];
   child.area_count_ = area_count_;
   child.brk_start = brk_start;
@@ -415,9 +546,7 @@ rt::Result<void> AddressSpace::copy_into(AddressSpace& child) const {
             }
             continue;
           }
-          Page* copy = TRY(child.ensure_page(address, page->prot));
-          memcpy(reinterpret_cast<void*>(copy->frame.server_address),
-                 reinterpret_cast<const void*>(page->frame.server_address), kPage);
+          TRY(share_page_with(address, *page, child));
         }
       }
     }

@@ -24,8 +24,12 @@ inline constexpr uint64_t kMmapTop = 0x00007ffff7fff000ull;
 struct Page {
   platform::PageFrame frame;  // a page of another server: {0, 0} (not mapped in this one)
   uint64_t mapped_cap;        // the copy of the frame cap mapped in the process
-  uint32_t prot;
-  uint8_t foreign;           // 0: the POSIX server's page; kForeignReadOnly / kForeignWritable
+  uint32_t prot;              // the Linux protection (the mapping lacks write while `cow`)
+  uint8_t foreign;            // 0: the POSIX server's page; kForeignReadOnly / kForeignWritable
+  // Copy-on-write: the frame was shared by fork, so the process maps it without write whatever
+  // `prot` says; the first write (the process's fault, or the server's writable_page) copies
+  // it, or only restores write when no other address space maps it any more.
+  uint8_t cow;
   uint32_t foreign_mapping;  // for a foreign page: its ForeignMapping's index
 };
 inline constexpr uint8_t kForeignReadOnly = 1;
@@ -43,6 +47,15 @@ struct ForeignMapping {
 // exit, exec). The holder closes the handle when nothing shares it any more.
 void set_foreign_holder(void (*retain)(uint32_t handle, uint64_t instance),
                         void (*release)(uint32_t handle, uint64_t instance));
+
+// Copy-on-write since boot, for /proc/vmstat: pages fork shared instead of copying, pages a
+// write copied, pages a write found no longer shared (write given back, nothing copied).
+struct CowCounters {
+  uint64_t shared;
+  uint64_t copied;
+  uint64_t reused;
+};
+const CowCounters& cow_counters();
 
 struct Area {
   uint64_t start, end;
@@ -73,11 +86,22 @@ class AddressSpace {
   // A free range of `length` bytes below the last one handed out (mmap without a hint).
   uint64_t find_free(uint64_t length);
 
-  // The page at `address` (page-aligned), made and mapped with `prot` if missing.
+  // The page at `address` (page-aligned), made and mapped with `prot` if missing. It may be
+  // shared copy-on-write with another process: only read it (writable_page to write).
   rt::Result<Page*> ensure_page(uint64_t address, uint32_t prot);
   Page* find_page(uint64_t address) const;
+  // The page at `address` made private to this address space, for the server to write into
+  // its frame: a frame shared with another process (fork) is copied first, or only made
+  // writable again in the process when no other maps it. A missing page inside an area is
+  // made (demand-zero); outside every area, and for another server's page, EFAULT. It checks
+  // no protection: the caller does (copy_out), or writes as the kernel would (uprobes, exec).
+  rt::Result<Page*> writable_page(uint64_t address);
+  // Drops the pages in [start, end) (madvise MADV_DONTNEED): they come back zero on the next
+  // touch. Another server's pages stay.
+  void discard(uint64_t start, uint64_t end);
 
-  // A page fault at `address` with x86 error code bits `access`: true if a page was made.
+  // A page fault at `address` with x86 error code bits `access`: true if the access can be
+  // retried (a page made, a copy-on-write page copied, a fault another thread already served).
   bool handle_fault(uint64_t address, uint64_t access);
 
   // User memory, checked against areas (faulting pages in as the CPU would): EFAULT else.
@@ -87,9 +111,10 @@ class AddressSpace {
   rt::Result<size_t> copy_string(char* to, uint64_t from, size_t capacity);
   rt::Result<void> zero(uint64_t to, size_t length);
 
-  // Every page and area copied into `child` (fork, eager copy); pages of other servers (mapped
-  // rings) are shared: the child maps the same frames.
-  rt::Result<void> copy_into(AddressSpace& child) const;
+  // Fork: every area into `child`, every page shared with it copy-on-write (the same frame
+  // mapped without write in both, until one of them writes); pages of other servers (mapped
+  // rings) are shared as they are: the child maps the same frames.
+  rt::Result<void> fork_into(AddressSpace& child);
 
   // A new mapping of another server's pages, held by `handle` there; its index.
   rt::Result<uint32_t> add_foreign_mapping(uint32_t handle, uint64_t instance);
@@ -108,6 +133,11 @@ class AddressSpace {
  private:
   bool access_allowed(uint64_t address, bool write) const;
   void unmap_page(uint64_t address);
+  // Gives `page` (at `address`, copy-on-write) a frame of its own, or write back when it is the
+  // frame's last user.
+  rt::Result<void> break_cow(uint64_t address, Page& page);
+  // Shares `page` (at `address`, this address space's) with `child` copy-on-write.
+  rt::Result<void> share_page_with(uint64_t address, Page& page, AddressSpace& child);
 
   // Four-level radix map from page address to Page, like the hardware's.
   struct Leaf {

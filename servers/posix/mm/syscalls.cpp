@@ -113,7 +113,7 @@ int64_t sys_mmap(SyscallContext& c) {
   if (file != nullptr) {
     Inode* inode = file->inode;
     for (uint64_t done = 0; done < length && offset + done < inode->size; done += kPage) {
-      auto page = memory.ensure_page(address + done, prot);
+      auto page = memory.writable_page(address + done);
       if (!page.ok()) return -rt::kENOMEM;
       uint64_t available = inode->size - (offset + done);
       memcpy(reinterpret_cast<void*>(page.value()->frame.server_address),
@@ -148,12 +148,9 @@ int64_t sys_madvise(SyscallContext& c) {
   constexpr uint64_t kDontNeed = 4;
   uint64_t address = c.arg(0), length = page_up(c.arg(1));
   if ((address & (kPage - 1)) != 0) return -rt::kEINVAL;
-  if (c.arg(2) == kDontNeed) {
-    for (uint64_t a = address; a < address + length; a += kPage) {
-      mm::Page* page = user(c).find_page(a);
-      if (page != nullptr) memset(reinterpret_cast<void*>(page->frame.server_address), 0, kPage);
-    }
-  }
+  // The pages go (a page shared copy-on-write is only let go); they come back zero on the next
+  // touch. GAP: a private file mapping's pages come back zero too, not from the file.
+  if (c.arg(2) == kDontNeed) user(c).discard(address, address + length);
   return 0;
 }
 

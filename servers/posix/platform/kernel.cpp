@@ -4,6 +4,8 @@
 
 #include <string.h>
 
+#include "mm/frame_refs.hpp"
+#include "rt/new.hpp"
 #include "sys/server_memory.hpp"
 
 namespace posix::platform {
@@ -19,6 +21,10 @@ PageFrame* free_pages = nullptr;
 size_t free_page_count = 0;
 uint64_t next_frame_index = 0;
 uint64_t live_pages = 0;
+alignas(mm::FrameRefs) unsigned char refs_storage[sizeof(mm::FrameRefs)];
+mm::FrameRefs* refs = nullptr;
+
+uint64_t index_of(const PageFrame& page) { return (page.server_address - kFrameMapBase) / kPage; }
 
 }  // namespace
 
@@ -26,6 +32,7 @@ void init(const sys::ServerStartInfo& info) {
   sys::server::init(info, kHeapBase);
   free_pages = static_cast<PageFrame*>(
       heap().allocate(kMaxFreePages * sizeof(PageFrame), alignof(PageFrame)));
+  refs = new (refs_storage) mm::FrameRefs(heap());
 }
 
 rt::Result<uint64_t> allocate_slot() { return sys::server::allocate_slot(); }
@@ -39,11 +46,14 @@ Error map_frame(uint64_t frame, uint64_t vspace, uint64_t address, uint64_t righ
 
 rt::Result<PageFrame> allocate_page() {
   if (free_page_count > 0) {
-    PageFrame page = free_pages[--free_page_count];
+    PageFrame page = free_pages[free_page_count - 1];
+    if (!refs->start(index_of(page))) return rt::err(rt::kENOMEM, "no room for a page count");
+    --free_page_count;
     memset(reinterpret_cast<void*>(page.server_address), 0, kPage);
     ++live_pages;
     return page;
   }
+  if (!refs->start(next_frame_index)) return rt::err(rt::kENOMEM, "no room for a page count");
   uint64_t cap = TRY(make_object(ObjectType::kFrame, 12));
   PageFrame page{cap, kFrameMapBase + next_frame_index * kPage};
   if (map_frame(cap, sys::kServerSlotVSpace, page.server_address, abi::kMapWrite) != Error::kNone) {
@@ -54,7 +64,12 @@ rt::Result<PageFrame> allocate_page() {
   return page;  // fresh frames from untyped memory are zero
 }
 
+void share_page(const PageFrame& page) { refs->retain(index_of(page)); }
+
+uint32_t page_references(const PageFrame& page) { return refs->count(index_of(page)); }
+
 void free_page(const PageFrame& page) {
+  if (refs->release(index_of(page)) != 0) return;  // another address space still maps it
   --live_pages;
   if (free_pages != nullptr && free_page_count < kMaxFreePages) {
     free_pages[free_page_count++] = page;

@@ -36,9 +36,16 @@ struct PageFrame {
   uint64_t cap;  // mapped in the server's VSpace at `server_address`
   uint64_t server_address;
 };
-// A zeroed page (recycled ones are cleared); ENOMEM when the untyped is used up.
+// A zeroed page (recycled ones are cleared) with one reference; ENOMEM when the untyped is
+// used up.
 rt::Result<PageFrame> allocate_page();
+// One more address space maps `page` (fork shares it copy-on-write).
+void share_page(const PageFrame& page);
+// How many address spaces map `page` (1: only the one asking).
+uint32_t page_references(const PageFrame& page);
+// Drops one reference; the page goes back to the pool with the last.
 void free_page(const PageFrame& page);
+// Pages in use, a page mapped by several processes counted once.
 uint64_t pages_in_use();
 
 // The server's heap.

@@ -158,7 +158,7 @@ rt::Result<Loaded> load_elf(const Inode* file, mm::AddressSpace& memory, uint64_
     // Every page now (eager), file bytes copied, the rest zero.
     uint64_t file_start = ph.vaddr + bias, file_end = file_start + ph.filesz;
     for (uint64_t page = start; page < end; page += kPage) {
-      mm::Page* p = TRY(memory.ensure_page(page, prot));
+      mm::Page* p = TRY(memory.writable_page(page));
       uint64_t from = page > file_start ? page : file_start;
       uint64_t to = page + kPage < file_end ? page + kPage : file_end;
       if (from < to) {

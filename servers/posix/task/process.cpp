@@ -265,12 +265,12 @@ rt::Result<Process*> fork_process(Process* parent, const Thread* thread,
   if (memory == nullptr) return fail(rt::err(rt::kENOMEM));
   child->memory = new (memory) mm::AddressSpace();
   if (auto made = child->memory->create(); !made.ok()) return fail(made.error());
-  if (auto copied = parent->memory->copy_into(*child->memory); !copied.ok()) {
+  if (auto copied = parent->memory->fork_into(*child->memory); !copied.ok()) {
     return fail(copied.error());
   }
   // The child's uprobes are in place before its thread runs into their int3s.
   if (auto badged = ensure_fault_cap(child); !badged.ok()) return fail(badged.error());
-  uprobes_fork(parent, child);
+  if (auto probed = uprobes_fork(parent, child); !probed.ok()) return fail(probed.error());
   // Only the calling thread is copied, as Linux's fork; it keeps its mask and alternate stack.
   Thread* leader = allocate_thread(child, child->pid);
   if (leader == nullptr) return fail(rt::err(rt::kENOMEM));

@@ -126,6 +126,9 @@ rt::Result<uint8_t> object_with_room(Process* process, ProcessUprobes& state) {
 
 rt::Result<void> insert(Process* process, ProcessUprobes& state, uint64_t address, uint64_t length,
                         uint64_t xol, uint64_t fixup, uint8_t& object) {
+  // The kernel writes the int3 into the frame itself: a frame shared copy-on-write with
+  // another process (after fork) becomes this process's own first, or the other would see it.
+  TRY(process->memory->writable_page(address));
   object = TRY(object_with_room(process, state));
   uint64_t words[] = {address, length, xol, fixup};
   Error e = sys::invoke(state.objects[object], Label::kBreakpointInsert, words);
@@ -148,7 +151,7 @@ rt::Result<void> ensure_page(Process* process, ProcessUprobes& state) {
   if (base == 0) return rt::err(rt::kENOMEM);
   TRY(memory.add_area(base, base + kPage, mm::kProtRead | mm::kProtExec));
   TRY(memory.add_area(base + kPage, base + 2 * kPage, mm::kProtRead | mm::kProtWrite));
-  mm::Page* code = TRY(memory.ensure_page(base, mm::kProtRead | mm::kProtExec));
+  mm::Page* code = TRY(memory.writable_page(base));
   TRY(memory.ensure_page(base + kPage, mm::kProtRead | mm::kProtWrite));
   auto* bytes = reinterpret_cast<uint8_t*>(code->frame.server_address);
   memset(bytes, 0xcc, kPage);
@@ -241,7 +244,9 @@ void arm_at(Process* process, const Site& site, uint64_t address) {
         return fail("a bad out-of-line copy");
       }
       xol = slot_address(*state, *free);
-      mm::Page* code = process->memory->find_page(state->page);
+      auto code_page = process->memory->writable_page(state->page);
+      if (!code_page.ok()) return fail("the uprobe page");
+      mm::Page* code = code_page.value();
       memcpy(reinterpret_cast<uint8_t*>(code->frame.server_address) + (xol - state->page),
              slot.value().bytes, slot.value().size);
       int8_t reg = plan.value().getFixupRegister();
@@ -422,28 +427,36 @@ void uprobes_exec(Process* process) {
   for (const Site& site : sites) arm_site(process, site);
 }
 
-void uprobes_fork(Process* parent, Process* child) {
+rt::Result<void> uprobes_fork(Process* parent, Process* child) {
   ProcessUprobes* from = parent->uprobes;
-  if (from == nullptr || child->memory == nullptr || child->fault_cap == 0) return;
-  ProcessUprobes* to = state_of(child);
-  if (to == nullptr) return;
-  // The copied pages have the parent's int3s: the original bytes go back, then the child's
-  // own breakpoints go in as in any process that maps the files. Its uprobe page is a copy
-  // of the parent's, pending returns included: they come back through its trampoline.
+  if (from == nullptr || child->memory == nullptr) return {};
+  // The shared frames have the parent's int3s: the child's pages with one become its own
+  // copies (writable_page) and get the original bytes back, then the child's own breakpoints
+  // go in as in any process that maps the files. Its uprobe page is a copy of the parent's,
+  // pending returns included: they come back through its trampoline.
   mm::AddressSpace& memory = *child->memory;
   for (const ArmedProbe& probe : from->probes) {
     if (probe.address == 0) continue;
-    mm::Page* page = memory.find_page(probe.address & ~(kPage - 1));
-    if (page == nullptr || page->foreign != 0) continue;
+    const mm::Page* shared = memory.find_page(probe.address & ~(kPage - 1));
+    if (shared == nullptr || shared->foreign != 0) continue;
+    mm::Page* page = TRY(memory.writable_page(probe.address));
     reinterpret_cast<uint8_t*>(page->frame.server_address)[probe.address & (kPage - 1)] =
         probe.first_byte;
   }
+  if (from->trampoline_armed && memory.find_page(from->page) != nullptr) {
+    mm::Page* page = TRY(memory.writable_page(from->page));
+    reinterpret_cast<uint8_t*>(page->frame.server_address)[0] = uprobe_trampoline_code[0];
+  }
+  if (child->fault_cap == 0) return {};
+  ProcessUprobes* to = state_of(child);
+  if (to == nullptr) return rt::err(rt::kENOMEM);
   to->page = from->page;
   if (from->trampoline_armed &&
       insert(child, *to, to->page, kEntryNopLength, 0, 0, to->trampoline_object).ok()) {
     to->trampoline_armed = true;
   }
   for (const Site& site : sites) arm_site(child, site);
+  return {};
 }
 
 void uprobes_exit(Process* process) { drop_state(process); }

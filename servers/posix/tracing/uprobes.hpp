@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "rt/result.hpp"
 #include "sonde/abi/ipc.hpp"
 
 namespace posix {
@@ -27,9 +28,11 @@ void uprobes_sync();
 void uprobes_mapped(Process* process);
 // exec: the old address space (and every breakpoint in it) is gone; the new one gets the sites.
 void uprobes_exec(Process* process);
-// fork: the child's copy of memory has the parent's int3s; the child gets its own breakpoints
-// on them before its thread runs (else it would take the int3s as SIGTRAP).
-void uprobes_fork(Process* parent, Process* child);
+// fork: the child shares the parent's frames, int3s included; the pages with one become the
+// child's own copies with the original bytes back, and the child gets its own breakpoints
+// before its thread runs (else it would take the int3s as SIGTRAP). An error (no memory for a
+// copy) fails the fork: the child must not run into the parent's int3s.
+rt::Result<void> uprobes_fork(Process* parent, Process* child);
 // What Linux's uprobe creation finds at `path` (`length` bytes): 0 for a regular file, ENOENT,
 // or EINVAL for anything else (kern_path, d_is_reg).
 int uprobe_path_status(Process* process, const char* path, size_t length);
