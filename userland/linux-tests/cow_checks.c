@@ -22,7 +22,7 @@
 
 #define PAGE 4096
 
-static int data_word = 1234;  // .data
+static int data_word = 1234;       // .data
 static char bss_buffer[3 * PAGE];  // .bss
 static const char* self_path;
 
@@ -193,8 +193,8 @@ static void kernel_writes(void) {
   }
   CHECK("write to the child", write(data[1], "hello", 5) == 5);
   CHECK("child's read(2) into its buffer", wait_status_of(pid) == 0);
-  CHECK("read(2) in the child leaves the parent's buffer", read_buffer[0] == 'r' &&
-                                                              read_buffer[4] == 'r');
+  CHECK("read(2) in the child leaves the parent's buffer",
+        read_buffer[0] == 'r' && read_buffer[4] == 'r');
   // The parent reads into the buffer while the child keeps its bytes.
   int go[2];
   CHECK("pipe", pipe(go) == 0);
@@ -326,8 +326,8 @@ static void many_children(void) {
   CHECK("the children's writes stay out of the parent", all_right);
   // Copying would cost CHILDREN * SHARED_PAGES * 4 kB (50 MB); sharing a few pages a child.
   long copying_kb = (long)CHILDREN * SHARED_PAGES * 4;
-  CHECK("fifty children cost far less than copies of the megabyte", best >= 0 &&
-                                                                        best < copying_kb / 4);
+  CHECK("fifty children cost far less than copies of the megabyte",
+        best >= 0 && best < copying_kb / 4);
   if (best < 0 || best >= copying_kb / 4) printf("  memory grew by %ld kB\n", best);
   munmap(shared, (size_t)SHARED_PAGES * PAGE);
 }

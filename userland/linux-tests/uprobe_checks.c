@@ -275,8 +275,8 @@ int main(int argc, char** argv) {
     _exit(crashed ? 0 : 1);
   }
   CHECK("a pending return reaches its caller after a crash", traced_slow(pipe_fds[0]) == 'x' + 1);
-  CHECK("the crash was made", waitpid(crasher, &status, 0) == crasher && WIFEXITED(status) &&
-                                  WEXITSTATUS(status) == 0);
+  CHECK("the crash was made",
+        waitpid(crasher, &status, 0) == crasher && WIFEXITED(status) && WEXITSTATUS(status) == 0);
   CHECK("calls go on after the crash", traced_twice(8) == 16 && traced_add(1, 1) == 2);
   close(slow);
   printf("uprobe_checks: %d passed, %d failed\n", passed, failed);
