@@ -63,6 +63,8 @@ struct ProbeHit {
   uint32_t size = 0;
   uint32_t cpu = 0;
   int32_t pid = 0;
+  // A kprobe's: the probed function's address (bpf_get_func_ip), on entry and on return.
+  uint64_t function_ip = 0;
 };
 
 inline constexpr uint32_t kPtRegsSize = 168;  // sizeof(struct pt_regs) on x86-64
