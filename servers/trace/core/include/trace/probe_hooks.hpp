@@ -27,6 +27,9 @@ struct ProbeSpec {
   uint64_t tracepoint_id = 0;    // tracepoint
   const char* name = nullptr;    // raw tracepoint
   int32_t pid = -1;              // the task a perf event follows; -1 any (uprobes: arm there only)
+  // A kprobe_multi link's function (Linux attaches those with fprobe, through ftrace: they are
+  // not kprobes, so /sys/kernel/debug/kprobes/list does not show them).
+  bool multi = false;
 };
 
 // The server's side. `arm` registers a probe under the core's number and starts reporting its
