@@ -3,6 +3,7 @@
 // proto/trace.capnp on the endpoint the root task gives it.
 #include "jit_memory.hpp"
 #include "kprobe_events.hpp"
+#include "kprobe_list.hpp"
 #include "kprobes.hpp"
 #include "posix_symbols.hpp"
 #include "rt/new.hpp"
@@ -172,6 +173,7 @@ alignas(trace::Uprobes) uint8_t uprobes_storage[sizeof(trace::Uprobes)];
 alignas(trace::ServerProbeHooks) uint8_t hooks_storage[sizeof(trace::ServerProbeHooks)];
 alignas(trace::ProbeTable) uint8_t probe_table_storage[sizeof(trace::ProbeTable)];
 alignas(trace::KprobeEventSwitch) uint8_t kprobe_events_storage[sizeof(trace::KprobeEventSwitch)];
+alignas(trace::KprobeList) uint8_t kprobe_list_storage[sizeof(trace::KprobeList)];
 trace::PosixSymbols posix_symbols;
 
 // One endpoint receives both the POSIX server's calls (Cap'n Proto, badge 1) and breakpoint
@@ -265,6 +267,8 @@ extern "C" int main(const sys::ServerStartInfo* info) {
   auto* kprobe_events = new (kprobe_events_storage)
       trace::KprobeEventSwitch(*tracefs, posix_symbols, *kprobes, *syscalls);
   tracefs->set_switch(kprobe_events);
+  service->set_kprobe_listing(new (kprobe_list_storage)
+                                  trace::KprobeList(*kprobes, posix_symbols, *tracefs));
   kprobes->set_observer(environment);
   the_kprobes = kprobes;
   service->set_crash_hook(crash_drill);

@@ -59,6 +59,7 @@ rt::Result<void> ServerProbeHooks::arm(uint32_t probe, const ProbeSpec& spec) {
   free->probe = probe;
   free->address = address;
   free->is_return = spec.is_return;
+  free->multi = spec.multi;
   auto attached =
       spec.is_return ? kprobes_.attach_return(address, free) : kprobes_.attach(address, free);
   if (!attached.ok()) {
@@ -98,6 +99,7 @@ void ServerProbeHooks::Client::report(const PtRegs& regs) {
   hit.size = sizeof context;
   hit.cpu = 0;  // GAP: the CPU of the hit
   hit.pid = read_current_task().pid;
+  hit.function_ip = address;  // bpf_get_func_ip: the probed function, at entry and return
   (void)owner->table_->report_hit(probe, hit);
 }
 
