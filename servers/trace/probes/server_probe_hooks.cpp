@@ -46,6 +46,8 @@ rt::Result<void> ServerProbeHooks::arm(uint32_t probe, const ProbeSpec& spec) {
     size_t length = 0;
     while (spec.symbol[length] != 0) ++length;
     if (!symbols_.resolve(spec.symbol, length, spec.offset, address)) return rt::err(rt::kENOENT);
+  } else if (spec.multi && !symbols_.is_function_start(address)) {
+    return rt::err(rt::kEINVAL, "a kprobe_multi address that is no function entry");
   }
   Client* free = nullptr;
   for (Client& client : clients_) {
