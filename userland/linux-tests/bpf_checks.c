@@ -383,6 +383,10 @@ static void stats(void) {
   attr.enable_stats.type = BPF_STATS_RUN_TIME;
   int fd = (int)sys_bpf(BPF_ENABLE_STATS, &attr, sizeof attr);
   CHECK("ENABLE_STATS", fd >= 0 && fcntl(fd, F_GETFD) == FD_CLOEXEC);
+  char link[64], target[64] = {0};
+  snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+  CHECK("an anon inode named bpf-stats", readlink(link, target, sizeof target - 1) > 0 &&
+                                             strcmp(target, "anon_inode:bpf-stats") == 0);
   CHECK("the sysctl still reads 0 (its own value)", read_sysctl() == 0);
   CHECK("two runs counted", test_run(prog) == 0 && test_run(prog) == 0 && run_count(prog) == 2);
   close(fd);

@@ -9,7 +9,7 @@ cat kprobe_events
 cat events/kprobes/myprobe/format | head -3
 # debugfs's kprobes/list: the defined event's kprobe, disabled, then armed (addresses masked).
 list() { sed -E 's/^[0-9a-f]{16}  /ADDRESS  /' /sys/kernel/debug/kprobes/list; }
-ls /sys/kernel/debug/kprobes
+ls -1 /sys/kernel/debug/kprobes
 cat /sys/kernel/debug/kprobes/enabled
 list
 echo 1 > events/kprobes/myprobe/enable

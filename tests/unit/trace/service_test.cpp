@@ -191,6 +191,16 @@ TEST_F(TraceServiceTest, MapCreateUpdateLookupThroughFds) {
   EXPECT_EQ(bpf(kMapLookupElem, lookup), -rt::kEFAULT);
 }
 
+TEST_F(TraceServiceTest, EnableStatsMakesAnFd) {
+  BpfAttr attr = {};  // enable_stats.type = BPF_STATS_RUN_TIME
+  int64_t fd = bpf(kEnableStats, attr);
+  ASSERT_GE(fd, 0) << "a new handle, wrapped in an fd";
+  EXPECT_EQ(fds_.entries.size(), static_cast<size_t>(fd) + 1);
+  EXPECT_TRUE(objects_.stats_enabled());
+  ASSERT_TRUE(session_.close(fds_.entries[static_cast<size_t>(fd)].handle).ok());
+  EXPECT_FALSE(objects_.stats_enabled());
+}
+
 TEST_F(TraceServiceTest, ProgLoadFetchesLicenseInsnsAndWritesTheLog) {
   std::vector<ebpf::Insn> insns = ebpf::assemble("mov %r0, 0\nexit").insns;
   ASSERT_EQ(insns.size(), 2u);
