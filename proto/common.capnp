@@ -20,6 +20,7 @@ enum ObjectKind {
   link @4;
   perfEvent @5;
   ringBuffer @6;
+  stats @7;  # BPF_ENABLE_STATS's fd
 }
 
 # A monotonic timestamp in nanoseconds since boot (the clock bpf_ktime_get_ns reads).

@@ -5,6 +5,7 @@
 #include "jit_memory.hpp"
 #include "kernel_probes.hpp"
 #include "kprobe_events.hpp"
+#include "kprobe_list.hpp"
 #include "kprobes.hpp"
 #include "posix_symbols.hpp"
 #include "rt/new.hpp"
@@ -185,6 +186,7 @@ alignas(trace::Uprobes) uint8_t uprobes_storage[sizeof(trace::Uprobes)];
 alignas(trace::ServerProbeHooks) uint8_t hooks_storage[sizeof(trace::ServerProbeHooks)];
 alignas(trace::ProbeTable) uint8_t probe_table_storage[sizeof(trace::ProbeTable)];
 alignas(trace::KprobeEventSwitch) uint8_t kprobe_events_storage[sizeof(trace::KprobeEventSwitch)];
+alignas(trace::KprobeList) uint8_t kprobe_list_storage[sizeof(trace::KprobeList)];
 trace::PosixSymbols posix_symbols;
 
 // One endpoint receives the POSIX server's calls (Cap'n Proto, badge 1), native clients' (their
@@ -296,6 +298,8 @@ extern "C" int main(const sys::ServerStartInfo* info) {
       trace::KprobeEventSwitch(*tracefs, posix_symbols, *kprobes, *syscalls);
   kprobe_events->set_sched(sched);
   tracefs->set_switch(kprobe_events);
+  service->set_kprobe_listing(new (kprobe_list_storage)
+                                  trace::KprobeList(*kprobes, posix_symbols, *tracefs));
   kprobes->set_observer(environment);
   // Kprobes on microkernel functions, with the KernelProbes cap root hands over (an empty slot
   // makes every such probe EPERM).

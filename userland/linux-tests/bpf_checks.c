@@ -326,6 +326,183 @@ static void cgroup_arrays(void) {
   close(fd);
 }
 
+static uint64_t run_count(int prog) {
+  struct bpf_prog_info info;
+  union bpf_attr attr;
+  memset(&info, 0, sizeof info);
+  memset(&attr, 0, sizeof attr);
+  attr.info.bpf_fd = (uint32_t)prog;
+  attr.info.info_len = sizeof info;
+  attr.info.info = (uint64_t)(uintptr_t)&info;
+  if (sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &attr, sizeof attr) != 0 || info.recursion_misses != 0)
+    return ~0ull;
+  return info.run_cnt;
+}
+
+static int test_run(int prog) {
+  union bpf_attr attr;
+  memset(&attr, 0, sizeof attr);
+  attr.test.prog_fd = (uint32_t)prog;
+  return (int)sys_bpf(BPF_PROG_TEST_RUN, &attr, sizeof attr);
+}
+
+static int read_sysctl(void) {
+  char text[8] = {0};
+  int fd = open("/proc/sys/kernel/bpf_stats_enabled", O_RDONLY);
+  if (fd < 0) return -1;
+  long n = read(fd, text, sizeof text - 1);
+  close(fd);
+  return n == 2 && text[1] == '\n' ? text[0] - '0' : -1;
+}
+
+static int write_sysctl(const char* text) {
+  int fd = open("/proc/sys/kernel/bpf_stats_enabled", O_WRONLY | O_TRUNC);
+  if (fd < 0) return -1;
+  long n = write(fd, text, strlen(text));
+  close(fd);
+  return n == (long)strlen(text) ? 0 : -1;
+}
+
+// BPF_ENABLE_STATS and kernel.bpf_stats_enabled: run_cnt counts only while stats are on.
+static void stats(void) {
+  struct bpf_insn insns[] = {
+      INSN(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0),
+      INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
+  };
+  int prog = prog_load(BPF_PROG_TYPE_RAW_TRACEPOINT, insns, 2, 0);
+  CHECK("PROG_LOAD for the stats", prog >= 0);
+  int sysctl = read_sysctl();
+  CHECK("/proc/sys/kernel/bpf_stats_enabled reads 0", sysctl == 0);
+  if (sysctl != 0) return;  // someone else counts: the numbers below would not be ours
+  CHECK("a run without stats is not counted", test_run(prog) == 0 && run_count(prog) == 0);
+  union bpf_attr attr;
+  memset(&attr, 0, sizeof attr);
+  attr.enable_stats.type = BPF_STATS_RUN_TIME + 1;
+  CHECK_ERRNO("ENABLE_STATS of an unknown type", sys_bpf(BPF_ENABLE_STATS, &attr, sizeof attr),
+              EINVAL);
+  attr.enable_stats.type = BPF_STATS_RUN_TIME;
+  int fd = (int)sys_bpf(BPF_ENABLE_STATS, &attr, sizeof attr);
+  CHECK("ENABLE_STATS", fd >= 0 && fcntl(fd, F_GETFD) == FD_CLOEXEC);
+  char link[64], target[64] = {0};
+  snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+  CHECK("an anon inode named bpf-stats", readlink(link, target, sizeof target - 1) > 0 &&
+                                             strcmp(target, "anon_inode:bpf-stats") == 0);
+  CHECK("the sysctl still reads 0 (its own value)", read_sysctl() == 0);
+  CHECK("two runs counted", test_run(prog) == 0 && test_run(prog) == 0 && run_count(prog) == 2);
+  close(fd);
+  CHECK("not counted after the last close", test_run(prog) == 0 && run_count(prog) == 2);
+  CHECK("writing 1 to the sysctl", write_sysctl("1\n") == 0 && read_sysctl() == 1);
+  CHECK("counted through the sysctl", test_run(prog) == 0 && run_count(prog) == 3);
+  CHECK_ERRNO("writing 2 to the sysctl", write_sysctl("2\n"), EINVAL);
+  CHECK("writing 0 to the sysctl", write_sysctl("0\n") == 0 && read_sysctl() == 0);
+  CHECK("not counted after 0", test_run(prog) == 0 && run_count(prog) == 3);
+  close(prog);
+}
+
+static int kprobe_multi_link(int prog, const char** syms, const uint64_t* cookies, unsigned count,
+                             unsigned flags) {
+  union bpf_attr attr;
+  memset(&attr, 0, sizeof attr);
+  attr.link_create.prog_fd = (uint32_t)prog;
+  attr.link_create.attach_type = BPF_TRACE_KPROBE_MULTI;
+  attr.link_create.kprobe_multi.flags = flags;
+  attr.link_create.kprobe_multi.cnt = count;
+  attr.link_create.kprobe_multi.syms = (uint64_t)(uintptr_t)syms;
+  attr.link_create.kprobe_multi.cookies = (uint64_t)(uintptr_t)cookies;
+  return (int)sys_bpf(BPF_LINK_CREATE, &attr, sizeof attr);
+}
+
+// BPF_TRACE_KPROBE_MULTI on do_unlinkat (a function on Linux and in the POSIX server): the
+// program counts its runs and keeps bpf_get_attach_cookie and bpf_get_func_ip.
+static void kprobe_multi(void) {
+  int results = map_create(BPF_MAP_TYPE_ARRAY, 4, 8, 3);
+  CHECK("MAP_CREATE for kprobe_multi", results >= 0);
+  struct bpf_insn insns[] = {
+      INSN(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_6, BPF_REG_1, 0, 0),
+      INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_get_attach_cookie),
+      INSN(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_7, BPF_REG_0, 0, 0),
+      INSN(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_1, BPF_REG_6, 0, 0),
+      INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_get_func_ip),
+      INSN(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_8, BPF_REG_0, 0, 0),
+#define LOOKUP(slot)                                                                       \
+  INSN(BPF_ST | BPF_MEM | BPF_W, BPF_REG_10, 0, -4, (slot)),                               \
+      INSN(BPF_LD | BPF_DW | BPF_IMM, BPF_REG_1, BPF_PSEUDO_MAP_FD, 0, results),           \
+      INSN(0, 0, 0, 0, 0), INSN(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_2, BPF_REG_10, 0, 0), \
+      INSN(BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_2, 0, 0, -4),                              \
+      INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_map_lookup_elem)
+      LOOKUP(0),
+      INSN(BPF_JMP | BPF_JEQ | BPF_K, BPF_REG_0, 0, 2, 0),
+      INSN(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_1, 0, 0, 1),
+      INSN(BPF_STX | BPF_ATOMIC | BPF_DW, BPF_REG_0, BPF_REG_1, 0, BPF_ADD),
+      LOOKUP(1),
+      INSN(BPF_JMP | BPF_JEQ | BPF_K, BPF_REG_0, 0, 1, 0),
+      INSN(BPF_STX | BPF_MEM | BPF_DW, BPF_REG_0, BPF_REG_7, 0, 0),
+      LOOKUP(2),
+      INSN(BPF_JMP | BPF_JEQ | BPF_K, BPF_REG_0, 0, 1, 0),
+      INSN(BPF_STX | BPF_MEM | BPF_DW, BPF_REG_0, BPF_REG_8, 0, 0),
+#undef LOOKUP
+      INSN(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0),
+      INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
+  };
+  union bpf_attr attr;
+  memset(&attr, 0, sizeof attr);
+  attr.prog_type = BPF_PROG_TYPE_KPROBE;
+  attr.insns = (uint64_t)(uintptr_t)insns;
+  attr.insn_cnt = sizeof insns / sizeof insns[0];
+  attr.license = (uint64_t)(uintptr_t) "GPL";
+  attr.expected_attach_type = BPF_TRACE_KPROBE_MULTI;
+  int prog = (int)sys_bpf(BPF_PROG_LOAD, &attr, sizeof attr);
+  CHECK("PROG_LOAD kprobe with expected_attach_type BPF_TRACE_KPROBE_MULTI", prog >= 0);
+  int plain = prog_load(BPF_PROG_TYPE_KPROBE, insns + sizeof insns / sizeof insns[0] - 2, 2,
+                        0);  // mov r0, 0; exit
+  const char* syms[] = {"do_unlinkat", "sonde_no_such_function"};
+  uint64_t cookies[] = {0x5eed, 2};
+  errno = 0;
+  if (kprobe_multi_link(prog, syms, NULL, 1, 2) < 0 && errno == EOPNOTSUPP) {
+    // A kernel without CONFIG_FPROBE answers every kprobe_multi link so.
+    printf("bpf_checks: no kprobe_multi in this kernel (EOPNOTSUPP): those checks skipped\n");
+    close(plain);
+    close(prog);
+    close(results);
+    return;
+  }
+  CHECK_ERRNO("kprobe_multi of a program without the expected attach type",
+              kprobe_multi_link(plain, syms, NULL, 1, 0), EINVAL);
+  CHECK_ERRNO("kprobe_multi flags", kprobe_multi_link(prog, syms, NULL, 1, 2), EINVAL);
+  CHECK_ERRNO("kprobe_multi cnt 0", kprobe_multi_link(prog, syms, NULL, 0, 0), EINVAL);
+  CHECK_ERRNO("kprobe_multi without syms or addrs", kprobe_multi_link(prog, NULL, NULL, 1, 0),
+              EINVAL);
+  CHECK_ERRNO("kprobe_multi of an unknown function", kprobe_multi_link(prog, syms, cookies, 2, 0),
+              ESRCH);
+  int link = kprobe_multi_link(prog, syms, cookies, 1, 0);
+  CHECK("LINK_CREATE kprobe_multi on do_unlinkat", link >= 0);
+  struct bpf_link_info info;
+  memset(&info, 0, sizeof info);
+  memset(&attr, 0, sizeof attr);
+  attr.info.bpf_fd = (uint32_t)link;
+  attr.info.info_len = sizeof info;
+  attr.info.info = (uint64_t)(uintptr_t)&info;
+  CHECK("the link's info", sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &attr, sizeof attr) == 0 &&
+                               info.type == BPF_LINK_TYPE_KPROBE_MULTI && info.prog_id != 0);
+  char path[] = "/tmp/bpf_checks_multi";
+  close(open(path, O_CREAT | O_WRONLY, 0600));
+  CHECK("unlink under kprobe_multi", unlink(path) == 0);
+  uint32_t key = 0;
+  uint64_t runs = 0, cookie = 0, ip = 0;
+  elem(BPF_MAP_LOOKUP_ELEM, results, &key, &runs, 0);
+  key = 1;
+  elem(BPF_MAP_LOOKUP_ELEM, results, &key, &cookie, 0);
+  key = 2;
+  elem(BPF_MAP_LOOKUP_ELEM, results, &key, &ip, 0);
+  CHECK("the program ran on do_unlinkat", runs >= 1);
+  CHECK("bpf_get_attach_cookie gives the function's cookie", cookie == 0x5eed);
+  CHECK("bpf_get_func_ip gives an address", ip != 0);
+  close(link);
+  close(plain);
+  close(prog);
+  close(results);
+}
+
 static void attrs(void) {
   static unsigned char big[8192];
   big[200] = 1;
@@ -375,6 +552,8 @@ int main(int argc, char** argv) {
   attrs();
   pins();
   cgroup_arrays();
+  stats();
+  kprobe_multi();
   printf("bpf_checks: %d passed, %d failed\n", passed, failed);
   return failed == 0 ? 0 : 1;
 }

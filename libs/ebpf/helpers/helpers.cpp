@@ -185,6 +185,10 @@ uint64_t get_func_ip(ExecContext& context, uint64_t, uint64_t, uint64_t, uint64_
   return context.env->current_function_ip();
 }
 
+uint64_t get_attach_cookie(ExecContext& context, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) {
+  return context.env->attach_cookie();
+}
+
 // bpf_get_stack(ctx, buf, size, flags): flags = skip (low 8 bits) | BPF_F_USER_STACK.
 uint64_t get_stack(ExecContext& context, uint64_t, uint64_t buffer, uint64_t size, uint64_t flags,
                    uint64_t) {

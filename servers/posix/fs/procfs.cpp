@@ -79,7 +79,7 @@ int thread_count(const Process* p) {
 // What /proc/<pid>/fd/N names, as Linux's readlink shows it.
 size_t fd_link(FileTree& tree, const File& file, char* out, size_t capacity) {
   if (file.kind == FileKind::kTrace) {
-    const char* names[] = {"bpf-map", "bpf-prog", "bpf_link", "btf", "[perf_event]"};
+    const char* names[] = {"bpf-map", "bpf-prog", "bpf_link", "btf", "[perf_event]", "bpf-stats"};
     return rt::format_to(out, capacity, "anon_inode:%s",
                          names[static_cast<int>(file.trace_object)]);
   }

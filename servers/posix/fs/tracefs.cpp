@@ -21,16 +21,39 @@ constexpr uint32_t kMaxTransfer = 1u << 20;  // one call's bytes (the buffers ho
 // How often a blocked trace_pipe read asks again when nothing said data came.
 constexpr uint64_t kPipePollNs = 100'000'000;
 
-Inode* roots[2] = {};
+// The two tracefs mounts, then files the trace server also serves through the tracefs methods
+// under an '@' path (servers/trace/service/service.hpp): debugfs's kprobes/ and the
+// kernel.bpf_stats_enabled sysctl (a root that is itself the file).
+struct Root {
+  const char* mount_point;
+  const char* prefix;  // what the trace server's paths below this root start with
+  bool is_directory;
+  uint32_t mode;
+  Inode* inode;
+};
+Root roots[] = {
+    {"/sys/kernel/tracing", "", true, kTypeDirectory | 0700, nullptr},
+    {"/sys/kernel/debug/tracing", "", true, kTypeDirectory | 0700, nullptr},
+    {"/sys/kernel/debug/kprobes", "@debugfs/kprobes", true, kTypeDirectory | 0755, nullptr},
+    {"/proc/sys/kernel/bpf_stats_enabled", "@sysctl/kernel/bpf_stats_enabled", false,
+     kTypeRegular | 0644, nullptr},
+};
 uint64_t trace_activity = 1;
 
-bool is_root(const Inode* inode) { return inode == roots[0] || inode == roots[1]; }
+const Root* root_of(const Inode* inode) {
+  for (const Root& root : roots) {
+    if (root.inode != nullptr && root.inode == inode) return &root;
+  }
+  return nullptr;
+}
+bool is_root(const Inode* inode) { return root_of(inode) != nullptr; }
 
-// The path of a tracefs inode below its mount point ("events/kprobes/enable"); false when it
-// is no longer in the tree (its name went).
+// The path of a tracefs inode below its mount point ("events/kprobes/enable"), after its
+// root's prefix; false when it is no longer in the tree (its name went).
 bool path_of(const Inode* inode, char* out, size_t capacity, size_t& length) {
   size_t at = capacity;
-  for (const Inode* d = inode; !is_root(d); d = d->parent) {
+  const Inode* d = inode;
+  for (; !is_root(d); d = d->parent) {
     if (d->remote == nullptr || d->parent == nullptr) return false;
     const char* name = nullptr;
     for (DirectoryEntry* e = d->parent->entries; e != nullptr && name == nullptr; e = e->next) {
@@ -43,6 +66,11 @@ bool path_of(const Inode* inode, char* out, size_t capacity, size_t& length) {
     memcpy(out + at, name, n);
     out[--at] = '/';
   }
+  const char* prefix = root_of(d)->prefix;
+  size_t prefix_length = strlen(prefix);
+  if (at < prefix_length) return false;
+  at -= prefix_length;
+  memcpy(out + at, prefix, prefix_length);
   length = capacity - at;
   memmove(out, out + at, length);
   return true;
@@ -93,13 +121,18 @@ Tracefs tracefs;
 
 void mount_tracefs(FileTree& tree) {
   if (!trace_service_available()) return;
-  const char* const mount_points[] = {"/sys/kernel/tracing", "/sys/kernel/debug/tracing"};
-  for (size_t i = 0; i < 2; ++i) {
-    auto found = lookup(tree, tree.root(), mount_points[i], kFollowLast);
-    if (!found.ok() || !found.value().inode->is_directory()) continue;
-    roots[i] = found.value().inode;
-    roots[i]->remote = &tracefs;
-    roots[i]->mode = kTypeDirectory | 0700;  // tracefs's root, as Linux mounts it
+  for (Root& root : roots) {
+    auto found = lookup(tree, tree.root(), root.mount_point, kFollowLast);
+    Inode* inode = found.ok() ? found.value().inode : nullptr;
+    if (inode == nullptr) {
+      auto made = tree.create(tree.root(), root.mount_point, root.mode);
+      if (!made.ok()) continue;
+      inode = made.value();
+    }
+    if (inode->is_directory() != root.is_directory) continue;
+    root.inode = inode;
+    root.inode->remote = &tracefs;
+    root.inode->mode = root.mode;  // tracefs's root as Linux mounts it, debugfs's kprobes/
   }
 }
 

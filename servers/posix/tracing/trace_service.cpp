@@ -154,6 +154,8 @@ TraceObject object_made_by(int command) {
     case 18:  // BTF_LOAD
     case 19:  // BTF_GET_FD_BY_ID
       return TraceObject::kBtf;
+    case 32:  // ENABLE_STATS
+      return TraceObject::kStats;
     default:  // MAP_CREATE, MAP_GET_FD_BY_ID
       return TraceObject::kMap;
   }

@@ -40,7 +40,7 @@ enum class FileKind : uint8_t {
 };
 
 // What a kTrace file's handle names, from the call that made it (its /proc/<pid>/fd link).
-enum class TraceObject : uint8_t { kMap, kProgram, kLink, kBtf, kPerfEvent };
+enum class TraceObject : uint8_t { kMap, kProgram, kLink, kBtf, kPerfEvent, kStats };
 
 struct Pipe {
   static constexpr size_t kCapacity = 16384;

@@ -43,6 +43,7 @@ class KprobeEventSwitch final : public EventSwitch {
                    TracedMemory& memory) override;
     void record(const PtRegs& regs, uint64_t address, uint64_t return_address,
                 TracedMemory& memory);
+    bool listed() const override { return true; }
     KprobeEventSwitch* owner = nullptr;
     bool is_return = false;
     Event* event = nullptr;  // nullptr: free

@@ -172,6 +172,19 @@ void Kprobes::detach(uint64_t address, KprobeClient* client) {
   release_if_unused(*probe);
 }
 
+void Kprobes::each_listed(void (*visit)(void* context, uint64_t address, bool is_return),
+                          void* context) const {
+  for (const Probe& probe : probes_) {
+    if (probe.address == 0 || probe.trampoline) continue;
+    for (uint32_t i = 0; i < probe.client_count; ++i) {
+      if (probe.clients[i]->listed()) visit(context, probe.address, false);
+    }
+    for (uint32_t i = 0; i < probe.return_count; ++i) {
+      if (probe.return_clients[i]->listed()) visit(context, probe.address, true);
+    }
+  }
+}
+
 bool Kprobes::hit(uint64_t badge, abi::UserRegisters& registers, uint64_t address) {
   if (!handles(badge)) return false;
   Probe& probe = probes_[badge - kFirstBadge];

@@ -24,6 +24,10 @@ class KprobeClient {
     (void)return_address;
     (void)memory;
   }
+  // Whether /sys/kernel/debug/kprobes/list shows this client as a kprobe of its own (Linux's
+  // registered struct kprobe): kprobe events and kprobe PMU events are; tracepoint hooks and
+  // kprobe_multi functions (fprobe in Linux) are not.
+  virtual bool listed() const { return false; }
 
  protected:
   ~KprobeClient() = default;
@@ -85,6 +89,9 @@ class Kprobes {
   // `registers` as changed here (SetRegisters: into the return shim), else Resume.
   bool hit(uint64_t badge, sonde::abi::UserRegisters& registers, uint64_t address);
   uint64_t hits() const { return hits_; }
+  // Every listed client of every armed probe, entry clients first (kprobes/list).
+  void each_listed(void (*visit)(void* context, uint64_t address, bool is_return),
+                   void* context) const;
   void set_observer(HitObserver* observer) { observer_ = observer; }
   // The crash drill: fault inside the next hit, while the traced thread waits on it.
   void crash_at_next_hit() { crash_at_next_hit_ = true; }

@@ -55,6 +55,13 @@ bool PosixSymbols::kernel_symbol_exists(const char* name, size_t length) {
   return resolve(name, length, 0, address);
 }
 
+bool PosixSymbols::locate(uint64_t address, const char*& name, uint64_t& offset) const {
+  if (!open_) return false;
+  uint64_t size = 0;
+  name = table_.nearest(address, &offset, &size);
+  return name != nullptr && (size == 0 || offset < size);
+}
+
 bool PosixSymbols::symbolize(uint64_t address, bool with_offset, TextBuffer& out) {
   bool kernel = is_kernel_address(address);
   const elf::SymbolTable& table = kernel ? kernel_table_ : table_;

@@ -33,6 +33,11 @@ class PosixSymbols final : public ProbeTargets {
     return length > 0 && path[0] == '/' ? 0 : 2; /* ENOENT */
   }
   bool symbolize(uint64_t address, bool with_offset, TextBuffer& out) override;
+  bool is_function_start(uint64_t address) const {
+    return open_ && table_.is_function_start(address);
+  }
+  // The function `address` is in and how far into it; false when no symbol covers it.
+  bool locate(uint64_t address, const char*& name, uint64_t& offset) const;
 
  private:
   bool find_function(const elf::SymbolTable& table, const char* name, size_t length,

@@ -50,6 +50,8 @@ rt::Result<void> ServerProbeHooks::arm(uint32_t probe, const ProbeSpec& spec) {
     size_t length = 0;
     while (spec.symbol[length] != 0) ++length;
     if (!symbols_.resolve(spec.symbol, length, spec.offset, address)) return rt::err(rt::kENOENT);
+  } else if (spec.multi && !symbols_.is_function_start(address)) {
+    return rt::err(rt::kEINVAL, "a kprobe_multi address that is no function entry");
   }
   Client* free = nullptr;
   for (Client& client : clients_) {
@@ -63,6 +65,7 @@ rt::Result<void> ServerProbeHooks::arm(uint32_t probe, const ProbeSpec& spec) {
   free->probe = probe;
   free->address = address;
   free->is_return = spec.is_return;
+  free->multi = spec.multi;
   auto attached =
       spec.is_return ? kprobes_.attach_return(address, free) : kprobes_.attach(address, free);
   if (!attached.ok()) {
@@ -103,6 +106,7 @@ void ServerProbeHooks::Client::report(const PtRegs& regs) {
   hit.size = sizeof context;
   hit.cpu = 0;  // GAP: the CPU of the hit
   hit.pid = current_kernel_sample() != nullptr ? 0 : read_current_task().pid;
+  hit.function_ip = address;  // bpf_get_func_ip: the probed function, at entry and return
   (void)owner->table_->report_hit(probe, hit);
 }
 

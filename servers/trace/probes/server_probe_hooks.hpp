@@ -40,8 +40,10 @@ class ServerProbeHooks final : public ProbeHooks {
     void on_return(const PtRegs& regs, uint64_t function, uint64_t return_address,
                    TracedMemory& memory) override;
     void report(const PtRegs& regs);
+    bool listed() const override { return !multi; }
     ServerProbeHooks* owner = nullptr;
     bool is_return = false;
+    bool multi = false;  // a kprobe_multi link's function
     uint32_t probe = 0;  // 0: free
     uint64_t address = 0;
   };

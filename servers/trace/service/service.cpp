@@ -24,6 +24,7 @@ bool returns_handle(int command) {
     case 19:  // BPF_BTF_GET_FD_BY_ID
     case 28:  // BPF_LINK_CREATE
     case 30:  // BPF_LINK_GET_FD_BY_ID
+    case 32:  // BPF_ENABLE_STATS
     case 33:  // BPF_ITER_CREATE
       return true;
     default: return false;

@@ -93,6 +93,21 @@ class UprobeBackend {
   ~UprobeBackend() = default;
 };
 
+// Files outside tracefs the trace server answers for through the tracefs methods, named below
+// kOtherFilesPrefix: "@debugfs/kprobes/list" and "@debugfs/kprobes/enabled" (debugfs's
+// kprobes/ directory, which the POSIX server mounts at /sys/kernel/debug/kprobes) and
+// "@sysctl/kernel/bpf_stats_enabled" (/proc/sys/kernel/bpf_stats_enabled).
+inline constexpr char kOtherFilesPrefix = '@';
+
+// The server binary's registered kprobes as Linux's kprobes/list shows them.
+class KprobeListing {
+ public:
+  virtual void list_kprobes(TextBuffer& out) = 0;
+
+ protected:
+  ~KprobeListing() = default;
+};
+
 class Service final : public sonde::proto::TraceService::Server {
  public:
   // `write_log` holds the writes of one call; the reply carries them (so it needs about as
@@ -148,6 +163,7 @@ class Service final : public sonde::proto::TraceService::Server {
       sonde::proto::TraceService::UprobeHitParams::Reader params,
       sonde::proto::TraceService::UprobeHitResults::Builder results) override;
   void set_uprobes(UprobeBackend* uprobes) { uprobes_ = uprobes; }
+  void set_kprobe_listing(KprobeListing* listing) { kprobe_listing_ = listing; }
 
   // tracefs (tracefs_service.cpp): the files below /sys/kernel/tracing, by path.
   rt::Result<void> tracefsRead(
@@ -171,6 +187,12 @@ class Service final : public sonde::proto::TraceService::Server {
   void (*crash_hook_)(bool) = nullptr;
   PageGranter* granter_ = nullptr;
   UprobeBackend* uprobes_ = nullptr;
+  KprobeListing* kprobe_listing_ = nullptr;
+  // The "@" files (tracefs_service.cpp): their whole text, a write, a directory's names.
+  [[nodiscard]] rt::Result<void> render_other(const char* path, size_t length, TextBuffer& out);
+  [[nodiscard]] rt::Result<uint32_t> write_other(const char* path, size_t length, uint64_t offset,
+                                                 const char* data, size_t size);
+  [[nodiscard]] rt::Result<bool> list_other(const char* path, size_t length, TextBuffer& names);
   Session* session_;
   ClientKind client_ = ClientKind::kPosix;
   TaskEnvironment& environment_;

@@ -27,6 +27,14 @@ ls -l /sys/fs/bpf | sed -E 's/ +/ /g'
 /bin/unlink --hold 30 > /tmp/unlink.out &
 while ! grep -q attached /tmp/unlink.out; do sleep 0.2; done
 bpftool perf | sed -E 's/pid [0-9]+/pid PID/; s/prog_id [0-9]+/prog_id ID/'
+# Run-time statistics (kernel.bpf_stats_enabled): the attached program's runs while they are
+# on; bpftool prints them after "gpl" when nonzero (the pinned program, never run, shows none).
+echo 1 > /proc/sys/kernel/bpf_stats_enabled
+cat /proc/sys/kernel/bpf_stats_enabled
+touch /tmp/stats_victim
+rm /tmp/stats_victim
+bpftool prog show | grep -E '^[0-9]+: ' | mask | sed -E 's/^[0-9]+:/ID:/; s/run_time_ns [1-9][0-9]* run_cnt [1-9][0-9]*/run_time_ns N run_cnt M/'
+echo 0 > /proc/sys/kernel/bpf_stats_enabled
 kill $!
 bpftool map show pinned /sys/fs/bpf/missing
 echo "missing pin: $?"

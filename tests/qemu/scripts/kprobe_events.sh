@@ -1,12 +1,19 @@
 # SPDX-License-Identifier: MIT
 # A kprobe on a POSIX-server function through tracefs, as on Linux: define, enable, hit, read
-# the trace; removal while enabled is EBUSY. Timestamps and pids are masked.
+# the trace; removal while enabled is EBUSY; /sys/kernel/debug/kprobes/list shows it. Timestamps
+# and pids are masked.
 grep -w do_unlinkat /proc/kallsyms | cut -c17-
 cd /sys/kernel/tracing
 echo 'p:myprobe do_unlinkat dfd=%di name=+0(+0(%si)):string' > kprobe_events
 cat kprobe_events
 cat events/kprobes/myprobe/format | head -3
+# debugfs's kprobes/list: the defined event's kprobe, disabled, then armed (addresses masked).
+list() { sed -E 's/^[0-9a-f]{16}  /ADDRESS  /' /sys/kernel/debug/kprobes/list; }
+ls -1 /sys/kernel/debug/kprobes
+cat /sys/kernel/debug/kprobes/enabled
+list
 echo 1 > events/kprobes/myprobe/enable
+list
 touch /tmp/victim
 rm /tmp/victim
 echo -:myprobe >> kprobe_events || echo "removal while enabled refused"
@@ -15,4 +22,6 @@ touch /tmp/after
 rm /tmp/after
 grep myprobe trace | sed -E 's/-[0-9]+ +\[/-PID [/; s/ [0-9]+\.[0-9]+:/ TIME:/; s/\+0x0\/0x[0-9a-f]+/+0x0\/SIZE/'
 echo -:myprobe >> kprobe_events && echo removed
+list
+echo "list after removal: $?"
 cat kprobe_events

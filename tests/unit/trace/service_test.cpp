@@ -191,6 +191,16 @@ TEST_F(TraceServiceTest, MapCreateUpdateLookupThroughFds) {
   EXPECT_EQ(bpf(kMapLookupElem, lookup), -rt::kEFAULT);
 }
 
+TEST_F(TraceServiceTest, EnableStatsMakesAnFd) {
+  BpfAttr attr = {};  // enable_stats.type = BPF_STATS_RUN_TIME
+  int64_t fd = bpf(kEnableStats, attr);
+  ASSERT_GE(fd, 0) << "a new handle, wrapped in an fd";
+  EXPECT_EQ(fds_.entries.size(), static_cast<size_t>(fd) + 1);
+  EXPECT_TRUE(objects_.stats_enabled());
+  ASSERT_TRUE(session_.close(fds_.entries[static_cast<size_t>(fd)].handle).ok());
+  EXPECT_FALSE(objects_.stats_enabled());
+}
+
 TEST_F(TraceServiceTest, ProgLoadFetchesLicenseInsnsAndWritesTheLog) {
   std::vector<ebpf::Insn> insns = ebpf::assemble("mov %r0, 0\nexit").insns;
   ASSERT_EQ(insns.size(), 2u);
@@ -445,6 +455,48 @@ TEST_F(TracefsServiceTest, ReadsAndWritesFilesByPath) {
   // A kprobe on a symbol the targets do not know: ENOENT and a line in error_log.
   EXPECT_EQ(write("kprobe_events", "p:bad no_such_function\n"), -rt::kENOENT);
   EXPECT_NE(read("error_log").data.find("Invalid probed address or symbol"), std::string::npos);
+}
+
+// The server binary's kprobes, as a test gives them.
+class FixedKprobeListing final : public KprobeListing {
+ public:
+  void list_kprobes(TextBuffer& out) override { out.append(text.c_str()); }
+  std::string text;
+};
+
+TEST_F(TracefsServiceTest, ServesDebugfsKprobesAndTheStatsSysctl) {
+  FixedKprobeListing listing;
+  listing.text = "0000000000401000  k  do_unlinkat+0x0    [FTRACE]\n";
+  EXPECT_EQ(read("@debugfs/kprobes/list").data, "") << "no listing: no kprobes";
+  service_.set_kprobe_listing(&listing);
+  EXPECT_EQ(read("@debugfs/kprobes/list").data, listing.text);
+  EXPECT_EQ(read("@debugfs/kprobes/list", 20).data, listing.text.substr(20));
+  EXPECT_TRUE(read("@debugfs/kprobes/list", 400).end_of_file);
+  EXPECT_EQ(read("@debugfs/kprobes/enabled").data, "1\n");
+  EXPECT_EQ(list("@debugfs/kprobes").data, "enabled\nlist\n");
+  EXPECT_EQ(list("@debugfs/kprobes/list").error, rt::kENOTDIR);
+  EXPECT_EQ(read("@debugfs/kprobes").error, rt::kEISDIR);
+  EXPECT_EQ(read("@debugfs/kprobes/blacklist").error, rt::kENOENT);
+  EXPECT_EQ(list("@debugfs/nothing").error, rt::kENOENT);
+  EXPECT_EQ(write("@debugfs/kprobes/list", "x"), -rt::kEINVAL);
+  EXPECT_EQ(write("@debugfs/kprobes/enabled", "1\n"), 2);
+  EXPECT_EQ(write("@debugfs/kprobes/enabled", "0\n"), -rt::kEINVAL) << "GAP: no global disarm";
+
+  // /proc/sys/kernel/bpf_stats_enabled: the sysctl's own value, 0 or 1.
+  const std::string sysctl = "@sysctl/kernel/bpf_stats_enabled";
+  EXPECT_EQ(read(sysctl).data, "0\n");
+  EXPECT_EQ(write(sysctl, "1\n"), 2);
+  EXPECT_TRUE(objects_.stats_enabled());
+  EXPECT_EQ(read(sysctl).data, "1\n");
+  EXPECT_EQ(read(sysctl, 1).data, "") << "a sysctl reads as empty past its start";
+  EXPECT_EQ(write(sysctl, "2\n"), -rt::kEINVAL);
+  EXPECT_EQ(write(sysctl, "one"), -rt::kEINVAL);
+  EXPECT_EQ(write(sysctl, "0", 1), 1) << "a write past the start changes nothing";
+  EXPECT_TRUE(objects_.stats_enabled());
+  EXPECT_EQ(write(sysctl, " 0\n"), 3);
+  EXPECT_FALSE(objects_.stats_enabled());
+  EXPECT_EQ(read(sysctl).data, "0\n");
+  service_.set_kprobe_listing(nullptr);
 }
 
 TEST_F(TracefsServiceTest, ListsDirectoriesWithASlash) {

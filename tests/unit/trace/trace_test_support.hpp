@@ -26,7 +26,7 @@ class TestEnvironment final : public ebpf::Environment {
  public:
   uint32_t current_cpu() override { return 0; }
   uint32_t possible_cpus() override { return 2; }
-  uint64_t monotonic_ns() override { return 1000; }
+  uint64_t monotonic_ns() override { return now_ns += clock_step_ns; }
   uint64_t boot_ns() override { return 123456789; }
   uint32_t random_u32() override { return 4; }
   uint64_t current_pid_tgid() override { return (uint64_t{42} << 32) | 42; }
@@ -41,6 +41,9 @@ class TestEnvironment final : public ebpf::Environment {
   uint64_t current_function_ip() override { return 0; }
   long capture_stack(bool, uint32_t, uint64_t*, uint32_t) override { return -rt::kEFAULT; }
   long trace_output(const char*, uint32_t) override { return 0; }
+  // The clock: fixed unless a test makes it advance by a step at every reading.
+  uint64_t now_ns = 1000;
+  uint64_t clock_step_ns = 0;
 };
 
 // The caller's memory: host buffers registered as readable or writable regions, addressed by

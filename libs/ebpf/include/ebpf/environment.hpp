@@ -45,6 +45,8 @@ class Environment {
   }
   // Address of the probed function (bpf_get_func_ip), 0 when there is none.
   virtual uint64_t current_function_ip() = 0;
+  // The cookie the running program was attached with (bpf_get_attach_cookie), 0 when none.
+  virtual uint64_t attach_cookie() { return 0; }
   // Return addresses of the current kernel (POSIX server) or user stack, innermost first,
   // after skipping `skip` frames; the count stored, or -errno: -EFAULT when there is no
   // stack or it has fewer than `skip` frames (bpf_get_stack then fails as in Linux).

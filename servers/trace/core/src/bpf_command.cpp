@@ -145,6 +145,18 @@ rt::Result<int64_t> obj_get(BpfCall& call) {
   return 0;
 }
 
+// bpf_enable_stats: CHECK_ATTR (enable_stats.type is the last field), CAP_SYS_ADMIN, then
+// BPF_STATS_RUN_TIME's fd (the only type); statistics stay on until its last close.
+rt::Result<int64_t> enable_stats(BpfCall& call) {
+  uint32_t type = 0;
+  __builtin_memcpy(&type, call.attr.bytes, sizeof type);
+  if (!attr_tail_is_zero(call.attr, kEnableStatsLastFieldEnd)) return rt::err(rt::kEINVAL);
+  if (!call.session.privileged()) return rt::err(rt::kEPERM);
+  if (type != kStatsRunTime) return rt::err(rt::kEINVAL, "unknown bpf_stats_type");
+  Object* stats = TRY(call.session.objects().enable_stats());
+  return TRY(call.session.open(stats, kCanRead));
+}
+
 }  // namespace
 
 rt::Result<int64_t> bpf_command(Session& session, int command, const uint8_t* attr, uint32_t size,
@@ -192,9 +204,10 @@ rt::Result<int64_t> bpf_command(Session& session, int command, const uint8_t* at
     case kTaskFdQuery: return task_fd_query(call);
     case kObjPin: return obj_pin(call);
     case kObjGet: return obj_get(call);
+    case kEnableStats: return enable_stats(call);
     default:
-      // GAP: PROG_ATTACH/DETACH, PROG_QUERY, ENABLE_STATS,
-      // ITER_CREATE. Linux answers EINVAL for a command it does not know.
+      // GAP: PROG_ATTACH/DETACH, PROG_QUERY, ITER_CREATE. Linux answers EINVAL for a command it
+      // does not know.
       return rt::err(rt::kEINVAL, "bpf command not implemented");
   }
 }

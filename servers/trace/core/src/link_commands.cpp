@@ -9,8 +9,6 @@
 namespace trace {
 namespace {
 
-constexpr uint32_t kAttachTraceKprobeMulti = 42;  // BPF_TRACE_KPROBE_MULTI
-
 template <typename T>
 T attr_as(const BpfAttr& attr) {
   T value;
@@ -55,6 +53,84 @@ rt::Result<int64_t> perf_link_attach(BpfCall& call, ProgramObject* program) {
   return TRY(call.session.open(link, kCanRead | kCanWrite));
 }
 
+// bpf_kprobe_multi_link_attach: Linux's checks in its order, then one probe per function
+// (fprobe's addresses; here each function's entry NOP through the same kprobes as single
+// kprobes), the program on each with its cookie; any failure takes back what was armed.
+rt::Result<int64_t> kprobe_multi_link_attach(BpfCall& call, ProgramObject* program) {
+  KprobeMultiAttr attr;
+  __builtin_memcpy(&attr, call.attr.bytes + 16, sizeof attr);
+  if (program->expected_attach_type != kAttachTraceKprobeMulti) return rt::err(rt::kEINVAL);
+  if ((attr.flags & ~kKprobeMultiReturn) != 0) return rt::err(rt::kEINVAL);
+  if ((attr.addrs != 0) == (attr.syms != 0)) return rt::err(rt::kEINVAL);
+  if (attr.cnt == 0) return rt::err(rt::kEINVAL);
+  if (attr.cnt > kMaxKprobeMultiCount) return rt::err(rt::kE2BIG);
+  ObjectTable& objects = call.session.objects();
+  rt::Allocator& allocator = objects.allocator();
+  uint64_t bytes = uint64_t{attr.cnt} * sizeof(uint64_t);
+  ScratchBuffer cookies(allocator, attr.cookies != 0 ? bytes : 0);
+  ScratchBuffer targets(allocator, bytes);  // addresses, or the symbols' user pointers
+  if (!cookies.ok() || !targets.ok()) return rt::err(rt::kENOMEM);
+  auto* cookie = reinterpret_cast<uint64_t*>(cookies.data());
+  auto* target = reinterpret_cast<uint64_t*>(targets.data());
+  if (attr.cookies != 0 && !call.memory.read(cookie, attr.cookies, bytes).ok())
+    return rt::err(rt::kEFAULT);
+  if (!call.memory.read(target, attr.addrs != 0 ? attr.addrs : attr.syms, bytes).ok())
+    return rt::err(rt::kEFAULT);
+  // copy_user_syms: every name is read first (EFAULT; E2BIG for one of KSYM_NAME_LEN bytes).
+  ScratchBuffer names(allocator, attr.syms != 0 ? uint64_t{attr.cnt} * kKsymNameLen : 0);
+  if (!names.ok()) return rt::err(rt::kENOMEM);
+  auto name_of = [&](uint32_t i) {
+    return reinterpret_cast<char*>(names.data()) + i * kKsymNameLen;
+  };
+  for (uint32_t i = 0; attr.syms != 0 && i < attr.cnt; ++i) {
+    char* name = name_of(i);
+    if (!call.memory.read_string(name, target[i], kKsymNameLen).ok()) return rt::err(rt::kEFAULT);
+    uint32_t length = 0;
+    while (length < kKsymNameLen && name[length] != 0) ++length;
+    if (length == kKsymNameLen) return rt::err(rt::kE2BIG);
+  }
+  ProbeTable* probes = objects.probes();
+  // ftrace_lookup_symbols: ESRCH when a name is no function; an address that is no function
+  // entry (ftrace location) is EINVAL.
+  if (probes == nullptr) return rt::err(attr.syms != 0 ? rt::kESRCH : rt::kEINVAL);
+  auto** attached =
+      static_cast<Probe**>(allocator.allocate(attr.cnt * sizeof(Probe*), alignof(Probe*)));
+  if (attached == nullptr) return rt::err(rt::kENOMEM);
+  LinkObject* link = nullptr;
+  if (auto made = new_link(objects, LinkType::kKprobeMulti, program); made.ok()) {
+    link = made.value();
+  } else {
+    allocator.deallocate(attached, attr.cnt * sizeof(Probe*));
+    return made.error();
+  }
+  link->probes = attached;
+  link->probe_capacity = attr.cnt;
+  for (uint32_t i = 0; i < attr.cnt; ++i) {
+    ProbeSpec spec;
+    spec.kind = ProbeKind::kKprobe;
+    spec.is_return = (attr.flags & kKprobeMultiReturn) != 0;
+    spec.multi = true;
+    if (attr.syms != 0) {
+      spec.symbol = name_of(i);
+    } else {
+      spec.address = target[i];
+    }
+    auto probe = probes->open_probe(spec, kPtRegsSize);
+    rt::Result<void> joined =
+        probe.ok() ? probes->attach(*probe, program, cookie != nullptr ? cookie[i] : 0, 0xffffffffu)
+                   : rt::Result<void>(probe.error());
+    if (!joined.ok()) {
+      if (probe.ok()) probes->close_probe(*probe);
+      objects.release(link);  // bpf_link_cleanup: the probes armed so far go with it
+      rt::Error error = joined.error();
+      if (attr.syms != 0 && error.code == rt::kENOENT) error = rt::err(rt::kESRCH);
+      return error;
+    }
+    link->probes[link->probe_count++] = *probe;
+  }
+  return TRY(call.session.open(link, kCanRead | kCanWrite));
+}
+
 rt::Result<LinkObject*> link_of(BpfCall& call, uint32_t fd) {
   Handle handle = TRY(call.session.lookup_kind(static_cast<int32_t>(fd), ObjectKind::kLink));
   return static_cast<LinkObject*>(handle.object);
@@ -76,8 +152,7 @@ rt::Result<int64_t> link_create(BpfCall& call) {
       break;
     case ebpf::ProgramType::kKprobe:
       if (attr.attach_type == kAttachTraceKprobeMulti) {
-        // GAP: kprobe_multi links (fprobe) are not implemented.
-        return rt::err(rt::kEINVAL, "kprobe_multi links are not implemented");
+        return kprobe_multi_link_attach(call, program);
       }
       if (attr.attach_type != kAttachPerfEvent) return rt::err(rt::kEINVAL);
       break;
@@ -189,6 +264,13 @@ void destroy_link(ObjectTable& objects, LinkObject* link) {
   if (link->probe != nullptr) {
     objects.probes()->detach(link->probe, link->program);
     objects.probes()->close_probe(link->probe);
+  }
+  for (uint32_t i = 0; i < link->probe_count; ++i) {
+    objects.probes()->detach(link->probes[i], link->program);
+    objects.probes()->close_probe(link->probes[i]);
+  }
+  if (link->probes != nullptr) {
+    objects.allocator().deallocate(link->probes, link->probe_capacity * sizeof(Probe*));
   }
   if (link->program != nullptr) objects.release(link->program);
   link->~LinkObject();

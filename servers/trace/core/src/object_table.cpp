@@ -4,6 +4,7 @@
 #include "ebpf/maps.hpp"
 #include "ebpf/prog_array.hpp"
 #include "rt/errno.hpp"
+#include "rt/new.hpp"
 #include "trace/links.hpp"
 #include "trace/objects.hpp"
 #include "trace/perf_events.hpp"
@@ -12,6 +13,46 @@ namespace trace {
 namespace {
 
 constexpr uint32_t kMaxId = 0x7fffffff;  // idr_alloc_cyclic(..., 1, INT_MAX)
+
+// The table's environment with one run's cookie and function address on top.
+class RunEnvironment final : public ebpf::Environment {
+ public:
+  RunEnvironment(ebpf::Environment& inner, const RunContext& run) : inner_(inner), run_(run) {}
+  uint32_t current_cpu() override { return inner_.current_cpu(); }
+  uint32_t possible_cpus() override { return inner_.possible_cpus(); }
+  uint64_t monotonic_ns() override { return inner_.monotonic_ns(); }
+  uint64_t boot_ns() override { return inner_.boot_ns(); }
+  uint32_t random_u32() override { return inner_.random_u32(); }
+  uint64_t current_pid_tgid() override { return inner_.current_pid_tgid(); }
+  uint64_t current_uid_gid() override { return inner_.current_uid_gid(); }
+  uint64_t current_task() override { return inner_.current_task(); }
+  long current_comm(char* buffer, uint32_t size) override {
+    return inner_.current_comm(buffer, size);
+  }
+  long read_user(void* destination, uint64_t source, uint32_t size) override {
+    return inner_.read_user(destination, source, size);
+  }
+  long read_kernel(void* destination, uint64_t source, uint32_t size) override {
+    return inner_.read_kernel(destination, source, size);
+  }
+  long read_string(bool user, char* destination, uint64_t source, uint32_t size) override {
+    return inner_.read_string(user, destination, source, size);
+  }
+  uint64_t current_function_ip() override {
+    return run_.function_ip != 0 ? run_.function_ip : inner_.current_function_ip();
+  }
+  uint64_t attach_cookie() override { return run_.cookie; }
+  long capture_stack(bool user, uint32_t skip, uint64_t* ips, uint32_t max) override {
+    return inner_.capture_stack(user, skip, ips, max);
+  }
+  long trace_output(const char* message, uint32_t length) override {
+    return inner_.trace_output(message, length);
+  }
+
+ private:
+  ebpf::Environment& inner_;
+  const RunContext& run_;
+};
 
 }  // namespace
 
@@ -111,8 +152,50 @@ void ObjectTable::clear_program_array(MapObject* map) {
   }
 }
 
+uint64_t ObjectTable::run(ProgramObject& program, void* context, const RunContext& run) {
+  RunEnvironment environment(environment_, run);
+  if (stats_users_ == 0) return ebpf::execute(program.program, context, &environment);
+  // __bpf_prog_run with bpf_stats_enabled_key on: the run's time and one more run.
+  uint64_t start = environment_.monotonic_ns();
+  uint64_t result = ebpf::execute(program.program, context, &environment);
+  uint64_t end = environment_.monotonic_ns();
+  program.run_time_ns += end > start ? end - start : 0;
+  ++program.run_cnt;
+  return result;
+}
+
+rt::Result<Object*> ObjectTable::enable_stats() {
+  if (stats_users_ >= kMaxId) return rt::err(rt::kEBUSY);
+  void* place = allocator_.allocate(sizeof(Object), alignof(Object));
+  if (place == nullptr) return rt::err(rt::kENOMEM);
+  auto* stats = new (place) Object();
+  stats->kind = ObjectKind::kStats;
+  if (auto added = add(stats); !added.ok()) {
+    allocator_.deallocate(stats, sizeof(Object));
+    return added.error();
+  }
+  ++stats_users_;
+  return stats;
+}
+
+rt::Result<void> ObjectTable::set_stats_sysctl(int64_t value) {
+  if (value < 0 || value > 1) return rt::err(rt::kEINVAL);
+  if (value == stats_sysctl_) return {};
+  if (value != 0) {
+    ++stats_users_;
+  } else {
+    --stats_users_;
+  }
+  stats_sysctl_ = static_cast<int>(value);
+  return {};
+}
+
 void ObjectTable::destroy(Object* object) {
   switch (object->kind) {
+    case ObjectKind::kStats:
+      --stats_users_;  // bpf_stats_release
+      allocator_.deallocate(object, sizeof(Object));
+      break;
     case ObjectKind::kMap: {
       auto* map = static_cast<MapObject*>(object);
       clear_program_array(map);

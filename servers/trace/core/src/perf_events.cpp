@@ -149,13 +149,13 @@ uint32_t ProbeTable::report_hit(uint32_t number, const ProbeHit& hit) {
       padded[i] = i < hit.size ? static_cast<const uint8_t*>(hit.context)[i] : 0;
     context = padded;
   }
-  ebpf::Environment& environment = objects_.environment();
   uint32_t result = 1;
   uint32_t run = 0;
-  // GAP: bpf_get_attach_cookie is not in the engine, so the cookie is kept but not seen.
   for (size_t i = 0; i < probe->programs.size(); ++i) {
-    result &= static_cast<uint32_t>(
-        ebpf::execute(probe->programs[i].program->program, context, &environment));
+    RunContext run_context{probe->programs[i].cookie,
+                           probe->kind == ProbeKind::kKprobe ? hit.function_ip : 0};
+    result &=
+        static_cast<uint32_t>(objects_.run(*probe->programs[i].program, context, run_context));
     ++run;
   }
   if (probe->kind == ProbeKind::kRawTracepoint || (run != 0 && result == 0)) return run;
@@ -343,7 +343,7 @@ uint32_t ProbeTable::report_cpu_clock(uint32_t cpu, int32_t pid, const void* reg
       if (regs != nullptr) __builtin_memcpy(data.regs, regs, kPtRegsSize);
       data.sample_period = period;
       if (event->program != nullptr &&
-          ebpf::execute(event->program->program, &data, &environment) == 0) {
+          objects_.run(*event->program, &data, RunContext{event->cookie, 0}) == 0) {
         continue;
       }
       if (event->ring == nullptr) continue;

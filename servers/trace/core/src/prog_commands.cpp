@@ -377,7 +377,8 @@ rt::Result<int64_t> prog_test_run(BpfCall& call) {
     return rt::err(rt::kENXIO);
   }
   // GAP: a run asked for on another CPU runs on the current one.
-  uint32_t retval = static_cast<uint32_t>(ebpf::execute(program->program, arguments, &environment));
+  uint32_t retval =
+      static_cast<uint32_t>(call.session.objects().run(*program, arguments, RunContext{}));
   TRY(write_attr_field(call, &attr.retval, retval));
   return 0;
 }

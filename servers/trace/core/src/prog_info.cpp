@@ -83,6 +83,11 @@ rt::Result<int64_t> prog_get_info(BpfCall& call, const ProgramObject& program) {
   }
   TRY(check_record_sizes(info));
   info.verified_insns = program.verified_insns;
+  // bpf_prog_get_stats: what was counted while statistics were on (recursion_misses: no run
+  // is ever skipped for recursion here).
+  info.run_time_ns = program.run_time_ns;
+  info.run_cnt = program.run_cnt;
+  info.recursion_misses = 0;
 
   uint32_t xlated_room = info.xlated_prog_len;
   info.xlated_prog_len = program.insn_count * static_cast<uint32_t>(sizeof(ebpf::Insn));

@@ -236,6 +236,8 @@ inline constexpr uint32_t kInfoLastFieldEnd = sizeof(InfoAttr);
 inline constexpr uint32_t kProgBindMapLastFieldEnd = sizeof(ProgBindMapAttr);
 inline constexpr uint32_t kBtfLoadLastFieldEnd = sizeof(BtfLoadAttr);
 inline constexpr uint32_t kBtfGetFdByIdLastFieldEnd = 4;
+inline constexpr uint32_t kEnableStatsLastFieldEnd = 4;                      // enable_stats.type
+inline constexpr uint32_t kStatsRunTime = 0;                                 // BPF_STATS_RUN_TIME
 inline constexpr uint32_t kLinkCreateLastFieldEnd = sizeof(LinkCreateAttr);  // kprobe_multi.cookies
 
 // struct bpf_map_info (Linux 6.1).

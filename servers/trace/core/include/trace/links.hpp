@@ -13,7 +13,12 @@ struct PerfEventObject;
 struct Probe;
 
 // enum bpf_link_type.
-enum class LinkType : uint32_t { kUnspec = 0, kRawTracepoint = 1, kPerfEvent = 7 };
+enum class LinkType : uint32_t {
+  kUnspec = 0,
+  kRawTracepoint = 1,
+  kPerfEvent = 7,
+  kKprobeMulti = 8
+};
 
 // A link holds its program (one reference) and what it attaches it to: a perf event (one
 // reference; the event's program is this link's until the link goes) or a raw tracepoint.
@@ -23,6 +28,11 @@ struct LinkObject : Object {
   PerfEventObject* event = nullptr;
   Probe* probe = nullptr;
   uint64_t cookie = 0;
+  // A kprobe_multi link: one probe per function, the program on each with that function's
+  // cookie.
+  Probe** probes = nullptr;
+  uint32_t probe_count = 0;
+  uint32_t probe_capacity = 0;
 };
 
 // For ObjectTable: the last reference to a link went (bpf_link_free).
@@ -46,6 +56,19 @@ inline constexpr uint32_t kLinkDetachLastFieldEnd = 4;
 inline constexpr uint32_t kLinkGetFdByIdLastFieldEnd = 4;
 inline constexpr uint32_t kFlagReplace = 1u << 2;  // BPF_F_REPLACE
 inline constexpr uint32_t kRawTracepointNameMax = 128;
+
+// link_create.kprobe_multi (at 16 in the attr) and its limits (Linux 6.1).
+struct KprobeMultiAttr {
+  uint32_t flags;
+  uint32_t cnt;
+  uint64_t syms;
+  uint64_t addrs;
+  uint64_t cookies;
+};
+inline constexpr uint32_t kAttachTraceKprobeMulti = 42;     // BPF_TRACE_KPROBE_MULTI
+inline constexpr uint32_t kKprobeMultiReturn = 1;           // BPF_F_KPROBE_MULTI_RETURN
+inline constexpr uint32_t kMaxKprobeMultiCount = 1u << 20;  // MAX_KPROBE_MULTI_CNT
+inline constexpr uint32_t kKsymNameLen = 512;               // KSYM_NAME_LEN
 
 // struct bpf_link_info (Linux 6.1: 48 bytes); raw_tracepoint's fields at 16.
 struct LinkInfo {

@@ -26,8 +26,9 @@ enum class ObjectKind : uint8_t {
   kBtf = 3,
   kLink = 4,
   kPerfEvent = 5,
+  kStats = 7,  // BPF_ENABLE_STATS's fd ("bpf-stats"): run-time statistics while it is open
 };
-inline constexpr uint32_t kObjectKinds = 6;
+inline constexpr uint32_t kObjectKinds = 8;
 
 class ProbeTable;  // perf_events.hpp
 
@@ -90,6 +91,17 @@ struct ProgramObject : Object {
   ebpf::JitProgram jit;  // compiled code when the table has executable memory (else empty)
   // Why the JIT left the program to the interpreter (nullptr: compiled, or no JIT here).
   const char* jit_failure = nullptr;
+  // Linux's bpf_prog_stats: runs and their time while statistics are on (BPF_ENABLE_STATS,
+  // kernel.bpf_stats_enabled), reported in bpf_prog_info.
+  uint64_t run_time_ns = 0;
+  uint64_t run_cnt = 0;
+};
+
+// What a run tells the helpers besides the context: bpf_get_attach_cookie's cookie and
+// bpf_get_func_ip's address (0: the environment's own answer).
+struct RunContext {
+  uint64_t cookie = 0;
+  uint64_t function_ip = 0;
 };
 
 // Linux's idr per kind: ids start at 1, are handed out cyclically up to INT_MAX and are never
@@ -127,6 +139,21 @@ class ObjectTable {
   // Empties a program array or a perf event array, dropping the reference each slot holds.
   void clear_program_array(MapObject* map);
 
+  // Runs `program` on `context` (bpf_prog_run): its run time and count are added to the
+  // program's statistics while they are on. Every run of a program goes through here.
+  uint64_t run(ProgramObject& program, void* context, const RunContext& run = {});
+  // Run-time statistics (Linux's bpf_stats_enabled_key): on while any BPF_ENABLE_STATS fd is
+  // open or the sysctl is 1. `stats_users` counts both.
+  bool stats_enabled() const { return stats_users_ != 0; }
+  uint32_t stats_users() const { return stats_users_; }
+  // BPF_ENABLE_STATS(BPF_STATS_RUN_TIME): an object whose last reference turns its count
+  // back; EBUSY at INT_MAX users, ENOMEM.
+  [[nodiscard]] rt::Result<Object*> enable_stats();
+  // kernel.bpf_stats_enabled (bpf_stats_handler): reading shows what was last written (0 or
+  // 1), writing a change counts one user more or less. EINVAL outside 0..1.
+  int stats_sysctl() const { return stats_sysctl_; }
+  [[nodiscard]] rt::Result<void> set_stats_sysctl(int64_t value);
+
  private:
   struct IdList {
     Object** objects = nullptr;  // sorted by id
@@ -143,6 +170,8 @@ class ObjectTable {
   IdList lists_[kObjectKinds];
   ebpf::HelperFunction helpers_[ebpf::kMaxHelperId] = {};
   ProbeTable* probes_ = nullptr;
+  uint32_t stats_users_ = 0;
+  int stats_sysctl_ = 0;
 };
 
 // Frees a program's memory and drops its map references (for ObjectTable and failed loads).

@@ -27,6 +27,9 @@ struct ProbeSpec {
   uint64_t tracepoint_id = 0;    // tracepoint
   const char* name = nullptr;    // raw tracepoint
   int32_t pid = -1;              // the task a perf event follows; -1 any (uprobes: arm there only)
+  // A kprobe_multi link's function (Linux attaches those with fprobe, through ftrace: they are
+  // not kprobes, so /sys/kernel/debug/kprobes/list does not show them).
+  bool multi = false;
 };
 
 // The server's side. `arm` registers a probe under the core's number and starts reporting its
@@ -63,6 +66,8 @@ struct ProbeHit {
   uint32_t size = 0;
   uint32_t cpu = 0;
   int32_t pid = 0;
+  // A kprobe's: the probed function's address (bpf_get_func_ip), on entry and on return.
+  uint64_t function_ip = 0;
 };
 
 inline constexpr uint32_t kPtRegsSize = 168;  // sizeof(struct pt_regs) on x86-64
