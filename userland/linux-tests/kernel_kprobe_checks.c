@@ -18,24 +18,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bpf_raw.h"
 #include "checks.h"
 
-#define INSN(code, dst, src, off, imm) ((struct bpf_insn){(code), (dst), (src), (off), (imm)})
 #define FOREIGN "_ZN6kernel20fast_foreign_syscallEPNS_3TcbE"
 #define KERNEL_HALF 0xffff800000000000ull
 
-static long sys_bpf(int cmd, union bpf_attr* attr) {
-  return syscall(SYS_bpf, cmd, attr, sizeof *attr);
-}
-
-static int kprobe_type(void) {
-  char text[16] = {0};
-  int fd = open("/sys/bus/event_source/devices/kprobe/type", O_RDONLY);
-  if (fd < 0) return -1;
-  ssize_t n = read(fd, text, sizeof text - 1);
-  close(fd);
-  return n > 0 ? atoi(text) : -1;
-}
+static int kprobe_type(void) { return pmu_type("kprobe"); }
 
 static int open_kprobe(int type, const char* function, int retprobe) {
   struct perf_event_attr attr;
@@ -70,17 +59,7 @@ static uint64_t kallsyms_address(const char* name, char* type) {
 
 enum { kHits, kDi, kIp, kSp, kTgid, kReturnAddress, kValues };
 
-static uint64_t value(int map, int index) {
-  uint64_t values[kValues] = {0};
-  uint32_t key = 0;
-  union bpf_attr attr;
-  memset(&attr, 0, sizeof attr);
-  attr.map_fd = (uint32_t)map;
-  attr.key = (uint64_t)(uintptr_t)&key;
-  attr.value = (uint64_t)(uintptr_t)values;
-  if (sys_bpf(BPF_MAP_LOOKUP_ELEM, &attr) != 0) return ~0ull;
-  return values[index];
-}
+static uint64_t value(int map, int index) { return map_word(map, (unsigned)index); }
 
 // v[0] += 1; v[1] = ctx->di; v[2] = ctx->ip; v[3] = ctx->sp; v[4] = current tgid;
 // v[5] = the return address read at ctx->sp (bpf_probe_read_kernel); return 0
@@ -109,19 +88,7 @@ static int load_program(int map) {
       INSN(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0),
       INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
   };
-  static char log[16384];
-  union bpf_attr attr;
-  memset(&attr, 0, sizeof attr);
-  attr.prog_type = BPF_PROG_TYPE_KPROBE;
-  attr.insns = (uint64_t)(uintptr_t)insns;
-  attr.insn_cnt = sizeof insns / sizeof insns[0];
-  attr.license = (uint64_t)(uintptr_t) "GPL";
-  attr.log_buf = (uint64_t)(uintptr_t)log;
-  attr.log_size = sizeof log;
-  attr.log_level = 1;
-  int fd = (int)sys_bpf(BPF_PROG_LOAD, &attr);
-  if (fd < 0) printf("load: %s\n", log);
-  return fd;
+  return load_insns(BPF_PROG_TYPE_KPROBE, insns, sizeof insns / sizeof insns[0]);
 }
 
 static void run(int type, int map, int prog, const char* name, uint64_t function) {
@@ -165,13 +132,7 @@ int main(void) {
   CHECK("a text symbol", letter == 'T' || letter == 't');
   int type = kprobe_type();
   CHECK("kprobe PMU type in sysfs", type > 0);
-  union bpf_attr attr;
-  memset(&attr, 0, sizeof attr);
-  attr.map_type = BPF_MAP_TYPE_ARRAY;
-  attr.key_size = 4;
-  attr.value_size = kValues * 8;
-  attr.max_entries = 1;
-  int map = (int)sys_bpf(BPF_MAP_CREATE, &attr);
+  int map = new_word_map(kValues);
   CHECK("MAP_CREATE", map >= 0);
   int prog = load_program(map);
   CHECK("PROG_LOAD kprobe", prog >= 0);

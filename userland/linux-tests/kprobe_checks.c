@@ -18,22 +18,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bpf_raw.h"
 #include "checks.h"
 
-#define INSN(code, dst, src, off, imm) ((struct bpf_insn){(code), (dst), (src), (off), (imm)})
-
-static long sys_bpf(int cmd, union bpf_attr* attr) {
-  return syscall(SYS_bpf, cmd, attr, sizeof *attr);
-}
-
-static int kprobe_type(void) {
-  char text[16] = {0};
-  int fd = open("/sys/bus/event_source/devices/kprobe/type", O_RDONLY);
-  if (fd < 0) return -1;
-  ssize_t n = read(fd, text, sizeof text - 1);
-  close(fd);
-  return n > 0 ? atoi(text) : -1;
-}
+static int kprobe_type(void) { return pmu_type("kprobe"); }
 
 static int open_probe(int type, const char* function, int retprobe) {
   struct perf_event_attr attr;
@@ -49,17 +37,7 @@ static int open_probe(int type, const char* function, int retprobe) {
 static int open_kprobe(int type, const char* function) { return open_probe(type, function, 0); }
 
 // Field `index` of the map's one value: {hits, dfd, tgid}.
-static uint64_t slot(int map, uint32_t index) {
-  uint64_t value[3] = {0};
-  uint32_t key = 0;
-  union bpf_attr attr;
-  memset(&attr, 0, sizeof attr);
-  attr.map_fd = (uint32_t)map;
-  attr.key = (uint64_t)(uintptr_t)&key;
-  attr.value = (uint64_t)(uintptr_t)value;
-  if (sys_bpf(BPF_MAP_LOOKUP_ELEM, &attr) != 0) return ~0ull;
-  return value[index];
-}
+static uint64_t slot(int map, uint32_t index) { return map_word(map, index); }
 
 // counts[0] += 1; counts[1] = ctx->di (dfd); counts[2] = current tgid; return 0
 static int load_counter(int map, unsigned type) {
@@ -77,19 +55,7 @@ static int load_counter(int map, unsigned type) {
       INSN(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0),
       INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
   };
-  static char log[16384];
-  union bpf_attr attr;
-  memset(&attr, 0, sizeof attr);
-  attr.prog_type = type;
-  attr.insns = (uint64_t)(uintptr_t)insns;
-  attr.insn_cnt = sizeof insns / sizeof insns[0];
-  attr.license = (uint64_t)(uintptr_t) "GPL";
-  attr.log_buf = (uint64_t)(uintptr_t)log;
-  attr.log_size = sizeof log;
-  attr.log_level = 1;
-  int fd = (int)sys_bpf(BPF_PROG_LOAD, &attr);
-  if (fd < 0) printf("load: %s\n", log);
-  return fd;
+  return load_insns(type, insns, sizeof insns / sizeof insns[0]);
 }
 
 static long read_number(const char* path) {
@@ -124,15 +90,7 @@ static int load_context_counter(int map, unsigned type, short offset) {
   return (int)sys_bpf(BPF_PROG_LOAD, &attr);
 }
 
-static int new_counter(void) {
-  union bpf_attr attr;
-  memset(&attr, 0, sizeof attr);
-  attr.map_type = BPF_MAP_TYPE_ARRAY;
-  attr.key_size = 4;
-  attr.value_size = 24;
-  attr.max_entries = 1;
-  return (int)sys_bpf(BPF_MAP_CREATE, &attr);
-}
+static int new_counter(void) { return new_word_map(3); }
 
 // The syscall tracepoints: a tracepoint program on syscalls:sys_enter_unlink (its record's
 // pathname field at offset 16), and a raw tracepoint program on sys_enter (its id argument).

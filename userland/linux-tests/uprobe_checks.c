@@ -19,13 +19,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "bpf_raw.h"
 #include "checks.h"
-
-#define INSN(code, dst, src, off, imm) ((struct bpf_insn){(code), (dst), (src), (off), (imm)})
-
-static long sys_bpf(int cmd, union bpf_attr* attr) {
-  return syscall(SYS_bpf, cmd, attr, sizeof *attr);
-}
 
 // The probed functions: out of line, with ordinary prologues.
 __attribute__((noinline)) long traced_add(long a, long b) {
@@ -46,14 +41,7 @@ __attribute__((noinline)) long traced_twice(long a) {
   return traced_add(a, a);
 }
 
-static int uprobe_type(void) {
-  char text[16] = {0};
-  int fd = open("/sys/bus/event_source/devices/uprobe/type", O_RDONLY);
-  if (fd < 0) return -1;
-  ssize_t n = read(fd, text, sizeof text - 1);
-  close(fd);
-  return n > 0 ? atoi(text) : -1;
-}
+static int uprobe_type(void) { return pmu_type("uprobe"); }
 
 // The file offset of `address` in this program (its PT_LOAD segments, as libbpf finds them).
 static long file_offset(const char* path, uintptr_t address) {
@@ -86,28 +74,10 @@ static int open_uprobe(int type, const char* path, long offset, int retprobe, in
                       PERF_FLAG_FD_CLOEXEC);
 }
 
-static int new_counter(void) {
-  union bpf_attr attr;
-  memset(&attr, 0, sizeof attr);
-  attr.map_type = BPF_MAP_TYPE_ARRAY;
-  attr.key_size = 4;
-  attr.value_size = 32;
-  attr.max_entries = 1;
-  return (int)sys_bpf(BPF_MAP_CREATE, &attr);
-}
+static int new_counter(void) { return new_word_map(4); }
 
 // Field `index` of the map's one value: {hits, first argument, tgid, return value}.
-static uint64_t slot(int map, uint32_t index) {
-  uint64_t value[4] = {0};
-  uint32_t key = 0;
-  union bpf_attr attr;
-  memset(&attr, 0, sizeof attr);
-  attr.map_fd = (uint32_t)map;
-  attr.key = (uint64_t)(uintptr_t)&key;
-  attr.value = (uint64_t)(uintptr_t)value;
-  if (sys_bpf(BPF_MAP_LOOKUP_ELEM, &attr) != 0) return ~0ull;
-  return value[index];
-}
+static uint64_t slot(int map, uint32_t index) { return map_word(map, index); }
 
 // value[0] += 1; value[1] = ctx->di; value[2] = tgid; value[3] = ctx->ax; return 0
 static int load_counter(int map) {
@@ -127,19 +97,7 @@ static int load_counter(int map) {
       INSN(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0),
       INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
   };
-  static char log[16384];
-  union bpf_attr attr;
-  memset(&attr, 0, sizeof attr);
-  attr.prog_type = BPF_PROG_TYPE_KPROBE;
-  attr.insns = (uint64_t)(uintptr_t)insns;
-  attr.insn_cnt = sizeof insns / sizeof insns[0];
-  attr.license = (uint64_t)(uintptr_t) "GPL";
-  attr.log_buf = (uint64_t)(uintptr_t)log;
-  attr.log_size = sizeof log;
-  attr.log_level = 1;
-  int fd = (int)sys_bpf(BPF_PROG_LOAD, &attr);
-  if (fd < 0) printf("load: %s\n", log);
-  return fd;
+  return load_insns(BPF_PROG_TYPE_KPROBE, insns, sizeof insns / sizeof insns[0]);
 }
 
 // A uprobe (or uretprobe) on `function` with a fresh counter; the perf event fd, or -1.
