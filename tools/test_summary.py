@@ -9,7 +9,7 @@ import xml.etree.ElementTree as et
 from pathlib import Path
 
 # Lines a suite prints that a person wants to see even when everything passes.
-HIGHLIGHT = re.compile(r"^(#\s*)?(bpf_conformance: |prevail: |boot time: |fuzz: )")
+HIGHLIGHT = re.compile(r"^(#\s*)?(bpf_conformance: |prevail: |boot time: |fuzz: |linux: )")
 
 
 def junit_root(junit: Path):

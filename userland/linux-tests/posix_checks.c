@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <sys/time.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -736,6 +737,62 @@ static void statx_checks(void) {
   CHECK_ERRNO("statx bad buffer", raw_statx(AT_FDCWD, "/", 0, kBasic, (void*)8), EFAULT);
 }
 
+// creat, utimes, syncfs, fadvise64, the priority and scheduler queries (raw system calls, as
+// the C libraries name some of them differently).
+static void small_calls(void) {
+  char path[300];
+  snprintf(path, sizeof path, "%s/created", dir);
+  int fd = (int)syscall(85, path, 0640);  // creat
+  CHECK("creat makes a file open for writing", fd >= 0 && write(fd, "abc", 3) == 3);
+  CHECK("creat's fd is write-only", read(fd, path + 299, 1) == -1 && errno == EBADF);
+  struct stat st;
+  CHECK("creat's mode", stat(path, &st) == 0 && (st.st_mode & 0777) == 0640 && st.st_size == 3);
+  close(fd);
+  fd = (int)syscall(85, path, 0600);
+  CHECK("creat truncates", fd >= 0 && fstat(fd, &st) == 0 && st.st_size == 0);
+  CHECK("syncfs", syscall(306, fd) == 0);
+  CHECK_ERRNO("syncfs of a closed fd", syscall(306, 999), EBADF);
+  CHECK("fadvise64 DONTNEED", syscall(221, fd, 0, 4096, 4) == 0);
+  CHECK_ERRNO("fadvise64 unknown advice", syscall(221, fd, 0, 4096, 99), EINVAL);
+  CHECK_ERRNO("fadvise64 closed fd", syscall(221, 999, 0, 0, 0), EBADF);
+  int pipe_fds[2];
+  CHECK("pipe", pipe(pipe_fds) == 0);
+  CHECK_ERRNO("fadvise64 on a pipe", syscall(221, pipe_fds[0], 0, 0, 0), ESPIPE);
+  close(pipe_fds[0]);
+  close(pipe_fds[1]);
+  close(fd);
+  struct timeval times[2] = {{1000000000, 5}, {1200000000, 999999}};
+  CHECK("utimes sets the modification time",
+        syscall(235, path, times) == 0 && stat(path, &st) == 0 && st.st_mtime == 1200000000);
+  times[1].tv_usec = 1000000;
+  CHECK_ERRNO("utimes with 10^6 microseconds", syscall(235, path, times), EINVAL);
+  CHECK_ERRNO("utimes of a missing file", syscall(235, "/no/such/file", NULL), ENOENT);
+  unlink(path);
+
+  // getpriority's raw answer is 20 - nice; a child inherits the nice value.
+  long raw = syscall(140, 0, 0);
+  CHECK("getpriority of itself", raw >= 1 && raw <= 40);
+  int nice_before = 20 - (int)raw;
+  CHECK("setpriority to 5", syscall(141, 0, 0, 5) == 0 && syscall(140, 0, 0) == 15);
+  pid_t child = fork();
+  if (child == 0) _exit(syscall(140, 0, 0) == 15 ? 0 : 1);
+  int status = 0;
+  CHECK("a child inherits nice",
+        waitpid(child, &status, 0) == child && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  CHECK("setpriority clamps to 19",
+        syscall(141, 0, getpid(), 100) == 0 && syscall(140, 0, getpid()) == 1);
+  CHECK("setpriority back", syscall(141, 0, 0, nice_before) == 0);
+  CHECK_ERRNO("getpriority of an unknown which", syscall(140, 7, 0), EINVAL);
+  CHECK_ERRNO("getpriority of no such process", syscall(140, 0, 999999), ESRCH);
+  CHECK("getpriority of the process group", syscall(140, 1, 0) >= 1);
+  CHECK("sched_getscheduler: SCHED_OTHER", syscall(145, 0) == 0 && syscall(145, getpid()) == 0);
+  CHECK_ERRNO("sched_getscheduler of a negative pid", syscall(145, -1), EINVAL);
+  CHECK_ERRNO("sched_getscheduler of no such process", syscall(145, 999999), ESRCH);
+  int priority = -1;
+  CHECK("sched_getparam: priority 0", syscall(143, 0, &priority) == 0 && priority == 0);
+  CHECK_ERRNO("sched_getparam with NULL", syscall(143, 0, NULL), EINVAL);
+}
+
 int main(int argc, char** argv, char** envp) {
   (void)argc;
   snprintf(dir, sizeof(dir), "/tmp/posix_checks.%d", (int)getpid());
@@ -755,6 +812,7 @@ int main(int argc, char** argv, char** envp) {
   sendfile_checks();
   clone3_checks();
   statx_checks();
+  small_calls();
   rmdir(dir);
   printf("posix_checks: %d passed, %d failed\n", passed, failed);
   return failed == 0 ? 0 : 1;

@@ -249,12 +249,12 @@ void refresh_process(FileTree& tree, Inode* proc, Process* p) {
   const mm_struct empty{};
   const mm_struct& m = has_mm ? p->linux_mm : empty;
   put_text(tree, directory, "stat",
-           "%d (%s) %c %d %d %d 0 %d 0 0 0 0 0 0 0 0 0 20 0 1 0 %lu %lu %lu 18446744073709551615 "
+           "%d (%s) %c %d %d %d 0 %d 0 0 0 0 0 0 0 0 0 %d %d 1 0 %lu %lu %lu 18446744073709551615 "
            "%lu %lu %lu 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 %lu %lu %lu %lu %lu %lu %lu %d\n",
-           p->pid, p->comm, state_of(p), p->ppid, p->pgid, p->sid, tty::foreground_group(), ticks,
-           pages * 4096, pages, m.start_code, m.end_code, m.start_stack, m.start_data, m.end_data,
-           m.start_brk, m.arg_start, m.arg_end, m.env_start, m.env_end,
-           p->state == ProcessState::kZombie ? p->wait_status : 0);
+           p->pid, p->comm, state_of(p), p->ppid, p->pgid, p->sid, tty::foreground_group(),
+           20 + p->nice, p->nice, ticks, pages * 4096, pages, m.start_code, m.end_code,
+           m.start_stack, m.start_data, m.end_data, m.start_brk, m.arg_start, m.arg_end,
+           m.env_start, m.env_end, p->state == ProcessState::kZombie ? p->wait_status : 0);
   char umask[5] = {'0', static_cast<char>('0' + ((p->umask >> 6) & 7)),
                    static_cast<char>('0' + ((p->umask >> 3) & 7)),
                    static_cast<char>('0' + (p->umask & 7)), '\0'};  // the formatter has no %o

@@ -364,6 +364,71 @@ int64_t sys_sched_getaffinity(SyscallContext& c) {
   return 8;
 }
 
+namespace {
+
+constexpr int kPrioProcess = 0, kPrioPgrp = 1, kPrioUser = 2;
+
+// The processes getpriority/setpriority name (`who` 0: the caller's own pid, pgrp or uid); at
+// most `capacity` of them, their count, or -1 for an unknown `which`.
+int priority_targets(SyscallContext& c, int which, int64_t who, Process** out, int capacity) {
+  if (which < kPrioProcess || which > kPrioUser) return -1;
+  int count = 0;
+  for (Process* p = first_process(); p != nullptr && count < capacity; p = p->next) {
+    if (p->state != ProcessState::kRunning) continue;
+    bool named = which == kPrioProcess ? p->pid == (who == 0 ? c.process->pid : who)
+                 : which == kPrioPgrp  ? p->pgid == (who == 0 ? c.process->pgid : who)
+                                       : who == 0;  // every process is uid 0 here
+    if (named) out[count++] = p;
+  }
+  return count;
+}
+
+}  // namespace
+
+// getpriority(which, who): the raw system call's 20 - nice of the named process with the
+// highest priority (glibc turns it into the nice value); EINVAL for an unknown `which`, ESRCH
+// when nothing is named.
+int64_t sys_getpriority(SyscallContext& c) {
+  Process* targets[256];
+  int count =
+      priority_targets(c, static_cast<int>(c.arg(0)), static_cast<int32_t>(c.arg(1)), targets, 256);
+  if (count < 0) return -rt::kEINVAL;
+  if (count == 0) return -rt::kESRCH;
+  int best = 19;
+  for (int i = 0; i < count; ++i) best = targets[i]->nice < best ? targets[i]->nice : best;
+  return 20 - best;
+}
+
+// setpriority(which, who, nice): nice cut to -20..19 for every named process (root may lower
+// it); EINVAL, ESRCH as getpriority.
+int64_t sys_setpriority(SyscallContext& c) {
+  Process* targets[256];
+  int count =
+      priority_targets(c, static_cast<int>(c.arg(0)), static_cast<int32_t>(c.arg(1)), targets, 256);
+  if (count < 0) return -rt::kEINVAL;
+  if (count == 0) return -rt::kESRCH;
+  int64_t nice = static_cast<int32_t>(c.arg(2));
+  nice = nice < -20 ? -20 : nice > 19 ? 19 : nice;
+  for (int i = 0; i < count; ++i) targets[i]->nice = static_cast<int>(nice);
+  return 0;
+}
+
+// sched_getscheduler(pid) and sched_getparam(pid, param): every process is SCHED_OTHER with
+// priority 0; EINVAL for a negative pid (or a NULL param), ESRCH for one that names nothing.
+int64_t sys_sched_getscheduler(SyscallContext& c) {
+  int64_t pid = static_cast<int32_t>(c.arg(0));
+  if (pid < 0) return -rt::kEINVAL;
+  if (pid != 0 && find_process(static_cast<int>(pid)) == nullptr) return -rt::kESRCH;
+  return 0;  // SCHED_OTHER
+}
+int64_t sys_sched_getparam(SyscallContext& c) {
+  int64_t pid = static_cast<int32_t>(c.arg(0));
+  if (pid < 0 || c.arg(1) == 0) return -rt::kEINVAL;
+  if (pid != 0 && find_process(static_cast<int>(pid)) == nullptr) return -rt::kESRCH;
+  int32_t priority = 0;
+  return user(c).copy_out(c.arg(1), &priority, 4).ok() ? 0 : -rt::kEFAULT;
+}
+
 int64_t sys_getcpu(SyscallContext& c) {
   uint32_t zero = 0;
   if (c.arg(0) != 0 && !user(c).copy_out(c.arg(0), &zero, 4).ok()) return -rt::kEFAULT;

@@ -239,6 +239,7 @@ rt::Result<Process*> fork_process(Process* parent, const Thread* thread,
   child->sid = parent->sid;
   child->cwd = parent->cwd;
   child->umask = parent->umask;
+  child->nice = parent->nice;
   memcpy(child->actions, parent->actions, sizeof(child->actions));
   memcpy(child->comm, parent->comm, sizeof(child->comm));
   memcpy(child->cmdline, parent->cmdline, sizeof(child->cmdline));

@@ -77,6 +77,7 @@ struct Process {
   Inode* cwd;
   Inode* exe;  // the executable's file (/proc/<pid>/exe)
   uint32_t umask;
+  int nice;                 // setpriority(PRIO_PROCESS): -20..19, inherited at fork
   uint64_t alarm_deadline;  // alarm(): clock_ns() when SIGALRM is due (0: none; kept by execve)
   uint64_t alarm_interval;  // setitimer(ITIMER_REAL)'s it_interval in ns (0: once)
   SigAction actions[kSignals + 1];

@@ -811,9 +811,32 @@ int64_t sys_fdatasync(SyscallContext& c) { return sys_fsync(c); }
 int64_t sys_sync(SyscallContext&) { return 0; }
 // utimensat(dfd, path, times, flags): Linux's lookup and errors; the modification time is the
 // only one inodes keep (times[1], UTIME_NOW or UTIME_OMIT; NULL times: now).
+namespace {
+constexpr int64_t kUtimeNow = (1 << 30) - 1, kUtimeOmit = (1 << 30) - 2;
+
+// The end of utimensat and utimes: `times` (atime, mtime as timespec words) already checked.
+int64_t set_times(SyscallContext& c, int dfd, uint64_t path_address, const int64_t (&times)[4],
+                  uint64_t flags) {
+  Inode* inode = nullptr;
+  if (path_address == 0) {  // futimens
+    if (dfd == kAtFdCwd) return -rt::kEFAULT;
+    File* file = fd_file(*c.process->files, dfd);
+    if (file == nullptr) return -rt::kEBADF;
+    inode = file->inode;
+  } else {
+    char path[kPathMax];
+    if (auto r = copy_path(c, path_address, path); !r.ok()) return -r.error().code;
+    auto found = resolve(c, dfd, path, (flags & kAtSymlinkNoFollow) != 0 ? 0 : kFollowLast);
+    if (!found.ok()) return -found.error().code;
+    inode = found.value().inode;
+  }
+  if (inode == nullptr || times[3] == kUtimeOmit) return 0;
+  inode->mtime_seconds = times[3] == kUtimeNow ? wall_clock_seconds() : times[2];
+  return 0;
+}
+}  // namespace
+
 int64_t sys_utimensat(SyscallContext& c) {
-  constexpr int64_t kUtimeNow = (1 << 30) - 1, kUtimeOmit = (1 << 30) - 2;
-  int dfd = static_cast<int>(c.arg(0));
   uint64_t flags = c.arg(3);
   if ((flags & ~(kAtSymlinkNoFollow | kAtEmptyPath)) != 0) return -rt::kEINVAL;
   int64_t times[4] = {0, kUtimeNow, 0, kUtimeNow};
@@ -826,21 +849,44 @@ int64_t sys_utimensat(SyscallContext& c) {
       }
     }
   }
-  Inode* inode = nullptr;
-  if (c.arg(1) == 0) {  // futimens
-    if (dfd == kAtFdCwd) return -rt::kEFAULT;
-    File* file = fd_file(*c.process->files, dfd);
-    if (file == nullptr) return -rt::kEBADF;
-    inode = file->inode;
-  } else {
-    char path[kPathMax];
-    if (auto r = copy_path(c, c.arg(1), path); !r.ok()) return -r.error().code;
-    auto found = resolve(c, dfd, path, (flags & kAtSymlinkNoFollow) != 0 ? 0 : kFollowLast);
-    if (!found.ok()) return -found.error().code;
-    inode = found.value().inode;
+  return set_times(c, static_cast<int>(c.arg(0)), c.arg(1), times, flags);
+}
+
+// utimes(path, timeval[2]): microseconds 0..999999 (EINVAL otherwise); NULL: now.
+int64_t sys_utimes(SyscallContext& c) {
+  int64_t times[4] = {0, kUtimeNow, 0, kUtimeNow};
+  if (c.arg(1) != 0) {
+    int64_t timeval[4];
+    if (!user(c).copy_in(timeval, c.arg(1), sizeof(timeval)).ok()) return -rt::kEFAULT;
+    for (int i = 0; i < 2; ++i) {
+      if (timeval[2 * i + 1] < 0 || timeval[2 * i + 1] > 999999) return -rt::kEINVAL;
+      times[2 * i] = timeval[2 * i];
+      times[2 * i + 1] = timeval[2 * i + 1] * 1000;
+    }
   }
-  if (inode == nullptr || times[3] == kUtimeOmit) return 0;
-  inode->mtime_seconds = times[3] == kUtimeNow ? wall_clock_seconds() : times[2];
+  if (c.arg(0) == 0) return -rt::kEFAULT;
+  return set_times(c, kAtFdCwd, c.arg(0), times, 0);
+}
+
+// creat(path, mode): open(path, O_CREAT | O_WRONLY | O_TRUNC, mode).
+int64_t sys_creat(SyscallContext& c) {
+  char path[kPathMax];
+  if (auto r = copy_path(c, c.arg(0), path); !r.ok()) return -r.error().code;
+  open_how how{kO_CREAT | kO_WRONLY | kO_TRUNC, c.arg(1) & 07777, 0};
+  return do_sys_openat2(kAtFdCwd, path, &how);
+}
+
+// syncfs(fd): nothing is cached on the way to a disk; EBADF as Linux.
+int64_t sys_syncfs(SyscallContext& c) { return sys_fsync(c); }
+
+// fadvise64(fd, offset, len, advice): advice is taken and nothing changes; Linux's checks:
+// EBADF, ESPIPE for a pipe, EINVAL for an unknown advice (a negative length is taken, as the
+// host's tmpfs takes it).
+int64_t sys_fadvise64(SyscallContext& c) {
+  File* file = fd_file(*c.process->files, static_cast<int>(c.arg(0)));
+  if (file == nullptr) return -rt::kEBADF;
+  if (file->kind == FileKind::kPipeRead || file->kind == FileKind::kPipeWrite) return -rt::kESPIPE;
+  if (c.arg(3) > 5) return -rt::kEINVAL;
   return 0;
 }
 

@@ -9,9 +9,11 @@ namespace trace {
 // shows. Every other system call the POSIX server implements (servers/posix/kernel/
 // syscall_table.cpp) follows in number order with ids from 801 on (getitimer, alarm and
 // setitimer, added later, from 1057; select, pause, sendfile64, rt_sigpending, pselect6, clone3 and
-// statx from 1063), two per call: enter odd, exit even, below kFirstDynamicEventId and clear of the
-// ids above. Argument types and names are those of Linux's SYSCALL_DEFINE for the call (the name it
-// has there, e.g. newstat for stat(2) and umount for umount2(2)), as its format files show them:
+// statx from 1063; creat, getpriority, setpriority, sched_getparam, sched_getscheduler, fadvise64,
+// utimes and syncfs from 1077), two per call: enter odd, exit even, below kFirstDynamicEventId and
+// clear of the ids above. Argument types and names are those of Linux's SYSCALL_DEFINE for the call
+// (the name it has there, e.g. newstat for stat(2) and umount for umount2(2)), as its format files
+// show them:
 // `__user` gone, each 8 bytes. GAP: the recording shows neither the ids nor the list position of
 // these events; both are Sonde's own until a recording shows Linux 6.1's. GAP: the formats of the
 // events the recording does not show (openat, raw_syscalls, ...) follow Linux 6.1's definitions and
@@ -175,6 +177,7 @@ constinit const SyscallEvents kSyscalls[] = {
     {"fchdir", 81, 883, {{"unsigned int", "fd"}}, 1},
     {"rename", 82, 885, {{"const char *", "oldname"}, {"const char *", "newname"}}, 2},
     {"rmdir", 84, 887, {{"const char *", "pathname"}}, 1},
+    {"creat", 85, 1077, {{"const char *", "pathname"}, {"umode_t", "mode"}}, 2},
     {"link", 86, 889, {{"const char *", "oldname"}, {"const char *", "newname"}}, 2},
     {"symlink", 88, 891, {{"const char *", "oldname"}, {"const char *", "newname"}}, 2},
     {"readlink", 89, 893, {{"const char *", "path"}, {"char *", "buf"}, {"int", "bufsiz"}}, 3},
@@ -217,6 +220,10 @@ constinit const SyscallEvents kSyscalls[] = {
     {"sigaltstack", 131, 957, {{"const stack_t *", "uss"}, {"stack_t *", "uoss"}}, 2},
     {"statfs", 137, 959, {{"const char *", "pathname"}, {"struct statfs *", "buf"}}, 2},
     {"fstatfs", 138, 961, {{"unsigned int", "fd"}, {"struct statfs *", "buf"}}, 2},
+    {"getpriority", 140, 1079, {{"int", "which"}, {"int", "who"}}, 2},
+    {"setpriority", 141, 1081, {{"int", "which"}, {"int", "who"}, {"int", "niceval"}}, 3},
+    {"sched_getparam", 143, 1083, {{"pid_t", "pid"}, {"struct sched_param *", "param"}}, 2},
+    {"sched_getscheduler", 145, 1085, {{"pid_t", "pid"}}, 1},
     {"prctl",
      157,
      963,
@@ -270,6 +277,11 @@ constinit const SyscallEvents kSyscalls[] = {
      {{"unsigned int", "fd"}, {"struct linux_dirent64 *", "dirent"}, {"unsigned int", "count"}},
      3},
     {"set_tid_address", 218, 993, {{"int *", "tidptr"}}, 1},
+    {"fadvise64",
+     221,
+     1087,
+     {{"int", "fd"}, {"loff_t", "offset"}, {"size_t", "len"}, {"int", "advice"}},
+     4},
     {"clock_gettime",
      228,
      995,
@@ -303,6 +315,7 @@ constinit const SyscallEvents kSyscalls[] = {
      {{"int", "epfd"}, {"int", "op"}, {"int", "fd"}, {"struct epoll_event *", "event"}},
      4},
     {"tgkill", 234, 1007, {{"pid_t", "tgid"}, {"pid_t", "pid"}, {"int", "sig"}}, 3},
+    {"utimes", 235, 1089, {{"char *", "filename"}, {"struct __kernel_old_timeval *", "utimes"}}, 2},
     {"fchownat",
      260,
      1009,
@@ -408,6 +421,7 @@ constinit const SyscallEvents kSyscalls[] = {
       {"const struct rlimit64 *", "new_rlim"},
       {"struct rlimit64 *", "old_rlim"}},
      4},
+    {"syncfs", 306, 1091, {{"int", "fd"}}, 1},
     {"getcpu",
      309,
      1043,
