@@ -538,7 +538,10 @@ bool uprobes_hit(Process* process, abi::UserRegisters& registers, uint64_t addre
     if (site != nullptr && !site->is_return) ids[count++] = site->id;
   }
   publish_and_hit(process, ids, count, registers, false, 0);
-  if (has_return_site(*probe) && state->trampoline_armed) {
+  // One shadow stack per process: with several threads, returns could pop each other's
+  // entries, so their return probes are missed rather than sent to another thread's caller.
+  bool one_thread = process->threads != nullptr && process->threads->next == nullptr;
+  if (has_return_site(*probe) && state->trampoline_armed && one_thread) {
     // The return address goes on the shadow stack; the function returns to the trampoline.
     uint64_t data = state->page + kPage;
     uint64_t depth = 0, return_address = 0;
