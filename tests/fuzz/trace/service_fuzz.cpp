@@ -11,6 +11,7 @@
 #include "service.hpp"
 #include "support/malloc_allocator.hpp"
 #include "trace/tracefs.hpp"
+#include "trace/xol.hpp"
 
 namespace {
 
@@ -28,8 +29,36 @@ class Environment final : public trace::TaskEnvironment {
   long trace_output(const char*, uint32_t) override { return 0; }
 };
 
+// The uprobe methods over the real decoder (uprobePrepare's bytes are hostile too); sites and
+// hits have nothing behind them but the Service's own checks.
+class Uprobes final : public trace::UprobeBackend {
+ public:
+  void sites(uint64_t known,
+             sonde::proto::TraceService::UprobeSitesResults::Builder results) override {
+    results.setGeneration(2);
+    results.setUnchanged(known == 2);
+  }
+  int64_t prepare(const uint8_t* bytes, size_t size, uint64_t address,
+                  sonde::proto::UprobePlan::Builder plan) override {
+    auto planned = trace::plan_out_of_line(bytes, size, address);
+    if (!planned.ok()) return -static_cast<int64_t>(planned.error().code);
+    plan.setLength(planned.value().length);
+    plan.setSlot(planned.value().slot, planned.value().slot_length);
+    return 0;
+  }
+  void hit(const uint32_t* probes, uint32_t count, const uint64_t* registers, bool,
+           uint64_t) override {
+    for (uint32_t i = 0; i < count; ++i) sum_ += probes[i];
+    for (uint32_t i = 0; i < kRegisterWords; ++i) sum_ += registers[i];
+  }
+
+ private:
+  uint64_t sum_ = 0;
+};
+
 // The methods a client can call (ordinals of TraceService).
-constexpr uint16_t kMethods[] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12};  // not 11: crash
+constexpr uint16_t kMethods[] = {0, 1, 2,  3,  4,  5,  6, 7,
+                                 8, 9, 10, 12, 13, 14, 15};  // not 11: crash
 
 }  // namespace
 
@@ -47,6 +76,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   trace::ObjectTable objects(allocator, environment);
   trace::Session session(objects, false);
   trace::Service service(session, environment, *tracefs, write_log.data(), write_log.size(), 1);
+  static Uprobes uprobes;
+  service.set_uprobes(&uprobes);
   // The message must be word-aligned, as the transport hands it over.
   std::vector<uint64_t> message((size - 1 + 7) / 8 + 1, 0);
   std::memcpy(message.data(), data + 1, size - 1);
