@@ -235,6 +235,20 @@ DEFINE_TEST(fpu_state, "TCB ReadFpu/WriteFpu: round trips, the thread runs with 
     uint64_t write_only = new_slot();
     must_mint(kRoot, write_only, fresh, abi::kRightWrite, 0);
     t.error(read_fpu(write_only, back), Error::kMissingRight, "read through a write-only cap");
+    // Not a TCB, or nothing at all: refused before anything is read or written (a call on a
+    // notification is IllegalOperation, docs/CAPABILITIES.md; another object WrongType).
+    uint64_t notification = make(ObjectType::kNotification);
+    t.error(read_fpu(notification, back), Error::kIllegalOperation,
+            "read through a notification cap");
+    t.error(write_fpu(notification, state), Error::kIllegalOperation,
+            "write through a notification cap");
+    t.error(read_fpu(kRoot, back), Error::kWrongType, "read through a CNode cap");
+    t.error(write_fpu(kRoot, state), Error::kWrongType, "write through a CNode cap");
+    uint64_t empty = new_slot();
+    t.error(read_fpu(empty, back), Error::kInvalidCapability, "read through an empty slot");
+    t.error(write_fpu(empty, state), Error::kInvalidCapability, "write through an empty slot");
+    t.error(read_fpu(fresh, back), Error::kNone, "read after the refusals");
+    t.that(same_area(back, clean), "a refused write through another cap changed the state");
   }
   kill(fresh);
 }

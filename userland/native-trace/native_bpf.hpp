@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // bpf() and perf_event_open for a native Sonde program, straight through the trace server's
-// TraceService (proto/trace.capnp) with the generated client stubs: the calls the POSIX
+// TraceService (proto/trace.capnp) through the generated client classes: the calls the POSIX
 // server forwards for Linux processes, made by the program itself (docs/NATIVE.md).
 //
 // A native client has no Linux memory the trace server could ask the POSIX server for: every
