@@ -113,7 +113,12 @@ void KprobeEventSwitch::Client::record(const PtRegs& regs, uint64_t address,
   context.cpu = 0;  // GAP: the CPU of the hit (the fault message does not carry it yet)
   context.pid = task.pid;
   for (int i = 0; i < 16; ++i) context.comm[i] = task.comm[i];
-  context.flags = kTraceIrqsOff;  // int3 kprobes run with interrupts off, as Linux shows "d"
+  // Linux 6.1 (KPROBES_ON_FTRACE) probes a function's first byte through ftrace, with
+  // interrupts on; other offsets through int3, with interrupts off ("d"). The POSIX server's
+  // functions start with a patchable NOP, as ftrace's; return probes run with interrupts on.
+  bool ftrace_like =
+      sample == nullptr && (is_return || (!probe.target.empty() && probe.offset == 0));
+  context.flags = ftrace_like ? 0 : kTraceIrqsOff;
   owner->tracefs_.record_event(*event, context, record, size);
 }
 

@@ -11,6 +11,8 @@ namespace trace {
 
 namespace {
 
+constexpr uint8_t kSyscallEventPreemptCount = 1;
+
 constexpr uint32_t kRawEnterId = 20;  // raw_syscalls:sys_enter (events.cpp)
 constexpr uint32_t kRawExitId = 21;
 
@@ -131,6 +133,9 @@ uint32_t SyscallTracepoints::build(const Event& event, bool enter, long id, long
     }
     return size;
   }
+  // Linux 6.1's syscall events record inside the tracepoint's preemption-off section and,
+  // unlike ordinary events, do not subtract it: their lines show "...1." (tracefs.txt).
+  out[3] = kSyscallEventPreemptCount;
   auto nr = static_cast<int32_t>(id);
   __builtin_memcpy(out + 8, &nr, 4);
   if (enter) {
@@ -169,6 +174,7 @@ void SyscallTracepoints::hit(bool enter, const PtRegs& probe_regs, TracedMemory&
     context.timestamp_ns = sys::clock_ns();
     context.pid = task.pid;
     for (int c = 0; c < 16; ++c) context.comm[c] = task.comm[c];
+    if (event.source != EventSource::kBuiltin) context.preempt_count = kSyscallEventPreemptCount;
     tracefs_.record_event(event, context, record, size);
   }
 

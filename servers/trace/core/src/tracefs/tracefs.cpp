@@ -250,7 +250,9 @@ void Tracefs::render_event_text(const Event& event, const uint8_t* record, size_
     return;
   }
   if (same_text("raw_syscalls", 12, event.system) && fields.size() == 2) {
-    out.append("NR ");
+    // An ordinary TRACE_EVENT: Linux puts the event's name before its print fmt.
+    out.append(event.name);
+    out.append(": NR ");
     out.append_signed(static_cast<int64_t>(read_unsigned(record, size, fields[0])));
     if (same_text("sys_exit", 8, event.name)) {
       out.append(" = ");
