@@ -42,6 +42,10 @@ SyscallTracepoints::SyscallTracepoints(Tracefs& tracefs, PosixSymbols& symbols, 
   exit_.hook.enter = false;
 }
 
+bool SyscallTracepoints::is_enter_event(const Event& event) {
+  return event.source == EventSource::kSyscallEnter || event.id == kRawEnterId;
+}
+
 bool SyscallTracepoints::is_syscall_event(const Event& event) {
   return event.source == EventSource::kSyscallEnter || event.source == EventSource::kSyscallExit ||
          same(event.system, "raw_syscalls");
@@ -162,20 +166,35 @@ void SyscallTracepoints::hit(bool enter, const PtRegs& probe_regs, TracedMemory&
   CurrentTaskView task = read_current_task();
   alignas(8) uint8_t record[128];
 
+  // Linux's syscall events share one probe on the sys_enter (sys_exit) tracepoint, registered
+  // when the first of them is enabled; raw_syscalls' event has its own. Probes run in the order
+  // they were registered, so the two kinds of lines come in the order they were enabled.
   EventRegistry& events = tracefs_.events();
+  uint64_t raw_order = 0;
+  uint64_t syscalls_order = 0;
   for (size_t i = 0; i < events.size(); ++i) {
-    Event& event = events.at(i);
-    if (!event.enabled || !is_syscall_event(event) || event.record_size() > sizeof record) continue;
-    bool event_enter = event.source == EventSource::kSyscallEnter || event.id == kRawEnterId;
-    if (event_enter != enter) continue;
-    if (event.source != EventSource::kBuiltin && event.syscall_nr != id) continue;
-    uint32_t size = build(event, enter, id, ret, regs, task.pid, record);
-    TraceContext context;
-    context.timestamp_ns = sys::clock_ns();
-    context.pid = task.pid;
-    for (int c = 0; c < 16; ++c) context.comm[c] = task.comm[c];
-    if (event.source != EventSource::kBuiltin) context.preempt_count = kSyscallEventPreemptCount;
-    tracefs_.record_event(event, context, record, size);
+    const Event& event = events.at(i);
+    if (!event.enabled || !is_syscall_event(event) || is_enter_event(event) != enter) continue;
+    uint64_t& order = event.source == EventSource::kBuiltin ? raw_order : syscalls_order;
+    if (order == 0 || event.enabled_order < order) order = event.enabled_order;
+  }
+  bool raw_first = raw_order != 0 && (syscalls_order == 0 || raw_order < syscalls_order);
+  const bool kinds[2] = {raw_first, !raw_first};
+  for (bool raw : kinds) {
+    for (size_t i = 0; i < events.size(); ++i) {
+      Event& event = events.at(i);
+      if (!event.enabled || !is_syscall_event(event) || is_enter_event(event) != enter) continue;
+      if ((event.source == EventSource::kBuiltin) != raw) continue;
+      if (event.record_size() > sizeof record) continue;
+      if (!raw && event.syscall_nr != id) continue;
+      uint32_t size = build(event, enter, id, ret, regs, task.pid, record);
+      TraceContext context;
+      context.timestamp_ns = sys::clock_ns();
+      context.pid = task.pid;
+      for (int c = 0; c < 16; ++c) context.comm[c] = task.comm[c];
+      if (!raw) context.preempt_count = kSyscallEventPreemptCount;
+      tracefs_.record_event(event, context, record, size);
+    }
   }
 
   if (table_ == nullptr) return;

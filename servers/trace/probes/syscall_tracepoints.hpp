@@ -20,6 +20,7 @@ class SyscallTracepoints {
 
   // A tracefs event of raw_syscalls or syscalls.
   static bool is_syscall_event(const Event& event);
+  static bool is_enter_event(const Event& event);  // sys_enter_* or raw_syscalls:sys_enter
   [[nodiscard]] rt::Result<void> event_enabled(Event& event, bool enabled);
 
   // BPF: a tracepoint program's probe on event `id` (EOPNOTSUPP when it is no syscall event),

@@ -58,6 +58,9 @@ class Event {
   Vector<EventField> fields;  // the event's own, after the common ones
   TextBuffer print_fmt;       // what follows "print fmt: "
   bool enabled = false;
+  // When the event was last enabled (a count over all events): the order in which Linux would
+  // have registered its tracepoint probe, which is the order its lines appear in.
+  uint64_t enabled_order = 0;
   uint32_t users = 0;  // perf events and BPF links attached (the event is busy while > 0)
   // The filter file: empty for "none"; after a failed write, the text with Linux's error.
   TextBuffer filter_text;
@@ -65,6 +68,8 @@ class Event {
   void* probe = nullptr;            // the probe definition of a kprobe/uprobe event
   int32_t syscall_nr = -1;          // syscalls:sys_enter_NAME / sys_exit_NAME: NAME's number
 
+  // Every enable and disable goes through here.
+  void set_enabled(bool on);
   // The field a filter names: own fields, then the common ones, then comm and cpu.
   const EventField* find_field(const char* name, size_t length) const;
   // The record size: the common fields and every own field.

@@ -399,10 +399,16 @@ char EventRegistry::enable_state(const char* system, size_t length) const {
   return some_on ? '1' : '0';
 }
 
+void Event::set_enabled(bool on) {
+  static uint64_t enables = 0;
+  if (on && !enabled) enabled_order = ++enables;
+  enabled = on;
+}
+
 void EventRegistry::set_enabled(const char* system, size_t length, bool enabled) {
   for (Event* event : events_) {
     if (system != nullptr && !text_equals(system, length, event->system)) continue;
-    event->enabled = enabled;
+    event->set_enabled(enabled);
   }
 }
 
@@ -432,7 +438,7 @@ rt::Result<void> EventRegistry::set_clear(const char* token, size_t length, bool
       continue;
     if (sub != nullptr && !text_equals(sub, sub_length, event->system)) continue;
     if (name != nullptr && !text_equals(name, name_length, event->name)) continue;
-    event->enabled = enable;
+    event->set_enabled(enable);
     matched = true;
   }
   if (!matched) return rt::err(rt::kEINVAL);

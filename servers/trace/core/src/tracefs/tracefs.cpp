@@ -130,7 +130,7 @@ rt::Result<void> Tracefs::init() { return events_.add_builtin(); }
 
 void Tracefs::enable_printk_event() {
   Event* event = events_.find("bpf_trace", "bpf_trace_printk");
-  if (event != nullptr) event->enabled = true;
+  if (event != nullptr) event->set_enabled(true);
 }
 
 bool Tracefs::record_printk(const TraceContext& context, const char* message, size_t length) {
@@ -412,7 +412,7 @@ rt::Result<void> Tracefs::set_enable(Event* event, const char* system, size_t sy
       continue;
     if (candidate.enabled == on) continue;
     if (switch_ != nullptr) TRY(switch_->event_enabled(candidate, on));
-    candidate.enabled = on;
+    candidate.set_enabled(on);
   }
   return {};
 }
