@@ -47,9 +47,9 @@ void report_to_parent(Process* child) {
 }
 
 // Job control (signal(7)): SIGCONT resumes and drops pending stops; a stop signal whose action
-// is the default stops and drops a pending SIGCONT. GAP: a process that makes no system call
-// stops only at its next one (a stopped process's calls are not served), and stops of orphaned
-// process groups are not discarded.
+// is the default stops and drops a pending SIGCONT. A stopped process's calls are not served;
+// its threads in user mode are suspended after the message (signal/interrupt.cpp). GAP: stops
+// of orphaned process groups are not discarded.
 void job_control(Process* target, int signal) {
   if (signal == kSigCont) {
     target->pending_signals &= ~kStopSignals;
@@ -141,8 +141,8 @@ bool act(Process* target, int signal, Thread* to) {
     if (action.handler == kSigIgnore) return false;
     if (action.handler != kSigDefault) {
       // A handler runs when a thread next returns from a system call; a blocked call is
-      // interrupted for it. GAP: a thread computing without system calls sees it only at
-      // its next one.
+      // interrupted for it, and a thread running in user mode is, after this message
+      // (signal/interrupt.cpp).
       make_pending(target, signal, to);
       return false;
     }
@@ -353,9 +353,6 @@ constexpr size_t kFpMxcsr = abi::tcb_message::kFpuMxcsrOffset;
 constexpr size_t kFpXmm = 160;  // xmm0 in the fxsave area
 constexpr size_t kFpSoftware = offsetof(FpFrame, software);
 
-// The thread a signal's frame is for. (One thread per process for now.)
-uint64_t frame_thread(const SyscallContext& c) { return c.thread->tcb; }
-
 // The thread's x87/SSE state, the 512-byte fxsave area (TCB ReadFpu).
 bool read_fpu(uint64_t tcb, uint8_t (&area)[512]) {
   namespace m = abi::tcb_message;
@@ -450,15 +447,10 @@ bool restartable(uint64_t number) {
 
 void raise_signal(Process* target, int signal, int code) { (void)deliver(target, signal, code); }
 
-int64_t deliver_signals(SyscallContext& c, int64_t result) {
-  Process* p = c.process;
-  Thread* t = c.thread;
-  if (p->memory == nullptr || p->state != ProcessState::kRunning) return result;
+int take_signal(Thread* t) {
+  Process* p = t->process;
   uint64_t deliverable = deliverable_signals(t);
-  if (deliverable == 0) {
-    t->interrupted = false;
-    return result;
-  }
+  if (deliverable == 0) return 0;
   // The thread's own signals first, then the process's (as Linux's dequeue_signal).
   uint64_t own = t->pending_signals & ~t->signal_mask;
   int signal = __builtin_ctzll(own != 0 ? own : deliverable) + 1;
@@ -467,16 +459,17 @@ int64_t deliver_signals(SyscallContext& c, int64_t result) {
   } else {
     p->pending_signals &= ~(1ull << (signal - 1));
   }
+  return signal;
+}
+
+bool signal_has_handler(const Process* p, int signal) {
+  return p->actions[signal].handler > kSigIgnore;
+}
+
+bool setup_signal_frame(Thread* t, int signal, abi::UserRegisters& registers) {
+  Process* p = t->process;
   SigAction action = p->actions[signal];
-  if (action.handler <= kSigIgnore) return result;
-  abi::UserRegisters saved = c.registers;
-  saved.rax = static_cast<uint64_t>(result);
-  if (result == -rt::kEINTR && t->interrupted && (action.flags & kSaRestart) != 0 &&
-      restartable(c.registers.rax)) {
-    saved.rax = c.registers.rax;  // the call runs again after the handler
-    saved.rip -= 2;
-  }
-  t->interrupted = false;
+  const abi::UserRegisters saved = registers;
   uint64_t old_mask = t->in_suspend ? t->suspend_mask : t->signal_mask;
   t->in_suspend = false;
   // Below the red zone (or at the top of the alternate stack for SA_ONSTACK): the interrupted
@@ -491,7 +484,7 @@ int64_t deliver_signals(SyscallContext& c, int64_t result) {
   uint64_t sp = ((fp_address - sizeof(SigFrame)) & ~uint64_t{15}) - 8;
   FpFrame fp = {};
   uint8_t area[512];
-  bool have_fpu = read_fpu(frame_thread(c), area);
+  bool have_fpu = read_fpu(t->tcb, area);
   memcpy(fp.legacy, area, sizeof(fp.legacy));
   fp.software.magic1 = kFpMagic1;
   fp.software.extended_size = sizeof(FpFrame);
@@ -534,23 +527,47 @@ int64_t deliver_signals(SyscallContext& c, int64_t result) {
   // The handler starts with the initial FPU state (as Linux resets it for a handler).
   uint8_t clean[512];
   init_fpu(clean);
+  mm::AddressSpace& memory = *p->memory;
   if ((action.flags & kSaRestorer) == 0 || !have_fpu ||
-      !user(c).copy_out(fp_address, &fp, sizeof(fp)).ok() ||
-      !user(c).copy_out(sp, &frame, sizeof(frame)).ok() || !write_fpu(frame_thread(c), clean)) {
-    finish_process(p, 11);  // as Linux: a frame that cannot be written is SIGSEGV
-    return kNoReply;
+      !memory.copy_out(fp_address, &fp, sizeof(fp)).ok() ||
+      !memory.copy_out(sp, &frame, sizeof(frame)).ok() || !write_fpu(t->tcb, clean)) {
+    return false;
   }
   t->signal_mask = (old_mask | action.mask) & ~kUnblockable;
   if ((action.flags & kSaNoDefer) == 0) t->signal_mask |= 1ull << (signal - 1);
   if ((action.flags & kSaResetHand) != 0) p->actions[signal] = SigAction{};
-  abi::UserRegisters entry = saved;
-  entry.rsp = sp;
-  entry.rip = action.handler;
-  entry.rdi = static_cast<uint64_t>(signal);
-  entry.rsi = sp + offsetof(SigFrame, info);
-  entry.rdx = sp + offsetof(SigFrame, uc);
-  entry.rflags &= ~uint64_t{0x400};  // DF clear, as the ABI wants at a call
-  c.registers = entry;
+  registers.rsp = sp;
+  registers.rip = action.handler;
+  registers.rdi = static_cast<uint64_t>(signal);
+  registers.rsi = sp + offsetof(SigFrame, info);
+  registers.rdx = sp + offsetof(SigFrame, uc);
+  registers.rflags &= ~uint64_t{0x400};  // DF clear, as the ABI wants at a call
+  return true;
+}
+
+int64_t deliver_signals(SyscallContext& c, int64_t result) {
+  Process* p = c.process;
+  Thread* t = c.thread;
+  if (p->memory == nullptr || p->state != ProcessState::kRunning) return result;
+  int signal = take_signal(t);
+  if (signal == 0) {
+    t->interrupted = false;
+    return result;
+  }
+  if (!signal_has_handler(p, signal)) return result;
+  abi::UserRegisters registers = c.registers;
+  registers.rax = static_cast<uint64_t>(result);
+  if (result == -rt::kEINTR && t->interrupted && (p->actions[signal].flags & kSaRestart) != 0 &&
+      restartable(c.registers.rax)) {
+    registers.rax = c.registers.rax;  // the call runs again after the handler
+    registers.rip -= 2;
+  }
+  t->interrupted = false;
+  if (!setup_signal_frame(t, signal, registers)) {
+    finish_process(p, 11);  // as Linux: a frame that cannot be written is SIGSEGV
+    return kNoReply;
+  }
+  c.registers = registers;
   c.replace_registers = true;
   return 0;
 }
@@ -586,7 +603,7 @@ int64_t sys_rt_sigreturn(SyscallContext& c) {
   // what the kernel would refuse (a reserved MXCSR bit) is SIGSEGV, as Linux's fault on it.
   uint8_t area[512];
   if (r.rip >= mm::kUserTop || !fpu_from_frame(c, m.fpstate, area) ||
-      !write_fpu(frame_thread(c), area)) {
+      !write_fpu(c.thread->tcb, area)) {
     finish_process(c.process, 11);
     return kNoReply;
   }
