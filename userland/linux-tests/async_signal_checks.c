@@ -181,9 +181,13 @@ static void stop_and_continue(void) {
   if (got != child) reap(child);
 }
 
-// SIGTSTP (default action) stops it too; SIGKILL ends it while stopped.
+// SIGTSTP (default action) stops it too; SIGKILL ends it while stopped. The child gets its own
+// process group, which is not orphaned (Linux discards the stop in an orphaned one) whatever
+// group the test runs in, and SIGTSTP's default action whatever the test inherited.
 static void tstp_then_kill(void) {
+  signal(SIGTSTP, SIG_DFL);
   pid_t child = spawn_spinner(spin_forever);
+  setpgid(child, child);
   kill(child, SIGTSTP);
   int status = 0;
   pid_t got = wait_within(child, &status, WUNTRACED, 5000);
