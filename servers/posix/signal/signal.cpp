@@ -127,6 +127,9 @@ int generate_result(const Process* target, int signal, const Thread* to) {
 // ended.
 bool act(Process* target, int signal, Thread* to) {
   if (signal == 0 || target->state != ProcessState::kRunning) return false;
+  // init takes only the signals it has handlers for (Linux's SIGNAL_UNKILLABLE): ^C typed while
+  // the shell that is pid 1 runs a loop of builtins reaches its handler, and nothing ends it.
+  if (target->pid == 1 && target->actions[signal].handler == kSigDefault) return false;
   if (target->stopped && signal != kSigKill && signal != kSigCont && !is_stop_signal(signal)) {
     // A stopped process wants no signal but SIGKILL and SIGCONT (complete_signal). GAP: one
     // sent to a thread acts on the process at SIGCONT.
@@ -163,6 +166,34 @@ bool deliver(Process* target, int signal, int code = kSiKernel, bool group = tru
 
 }  // namespace
 
+namespace {
+
+constexpr int kEveryProcess = -1;  // kill(-1): every process but init and the sender
+
+// Sends `signal` to process group `pgrp` (or kEveryProcess); true when it had a member.
+// `self_ended` tells whether the process `from_pid` ended.
+bool send_to_many(int from_pid, int pgrp, int signal, int code, bool group, bool& self_ended) {
+  // Collect first: delivering changes the table.
+  int targets[256];
+  int count = 0;
+  for (Process* p = first_process(); p != nullptr && count < 256; p = p->next) {
+    if (p->state != ProcessState::kRunning) continue;
+    if (pgrp == kEveryProcess ? (p->pid != 1 && p->pid != from_pid) : p->pgid == pgrp) {
+      targets[count++] = p->pid;
+    }
+  }
+  bool found = false;
+  for (int i = 0; i < count; ++i) {
+    Process* p = find_process(targets[i]);
+    if (p == nullptr) continue;
+    found = true;
+    if (deliver(p, signal, code, group) && targets[i] == from_pid) self_ended = true;
+  }
+  return found;
+}
+
+}  // namespace
+
 int64_t send_signal(Process* from, int64_t pid, int signal, int code, bool group) {
   int from_pid = from != nullptr ? from->pid : 0;
   bool self_ended = false;
@@ -178,21 +209,8 @@ int64_t send_signal(Process* from, int64_t pid, int signal, int code, bool group
     self_ended = deliver(target, signal, code, group) && target->pid == from_pid;
   } else {
     int pgrp = pid == 0 ? (from != nullptr ? from->pgid : 0) : static_cast<int>(-pid);
-    // Collect first: delivering changes the table.
-    int targets[256];
-    int count = 0;
-    for (Process* p = first_process(); p != nullptr && count < 256; p = p->next) {
-      if (p->state != ProcessState::kRunning) continue;
-      if (pid == -1 ? (p->pid != 1 && p->pid != from_pid) : p->pgid == pgrp) {
-        targets[count++] = p->pid;
-      }
-    }
-    for (int i = 0; i < count; ++i) {
-      Process* p = find_process(targets[i]);
-      if (p == nullptr) continue;
-      found = true;
-      if (deliver(p, signal, code, group) && targets[i] == from_pid) self_ended = true;
-    }
+    found =
+        send_to_many(from_pid, pid == -1 ? kEveryProcess : pgrp, signal, code, group, self_ended);
     if (!found) return -rt::kESRCH;
   }
   return self_ended ? kNoReply : 0;
@@ -207,9 +225,11 @@ int64_t send_thread_signal(Process* from, int tgid, int tid, int signal) {
   return ended && target == from ? kNoReply : 0;
 }
 
-// ^C and friends from the console, to the foreground process group.
+// ^C and friends from the console, to the foreground process group (init's, 1, is a group like
+// any other here, not kill(-1)'s every process).
 void console_signal(int signal) {
-  (void)send_signal(nullptr, -static_cast<int64_t>(tty::foreground_group()), signal, kSiKernel);
+  bool self_ended = false;
+  (void)send_to_many(0, tty::foreground_group(), signal, kSiKernel, true, self_ended);
 }
 
 int64_t sys_rt_sigaction(SyscallContext& c) {
