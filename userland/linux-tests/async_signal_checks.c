@@ -200,6 +200,22 @@ static void tstp_then_kill(void) {
   if (got != child) reap(child);
 }
 
+// A process that stops itself does not go on past its kill: it goes on, with kill's result,
+// once continued.
+static void stop_self(void) {
+  pid_t child = fork();
+  if (child == 0) _exit(kill(getpid(), SIGSTOP) == 0 ? 7 : 8);
+  int status = 0;
+  pid_t got = wait_within(child, &status, WUNTRACED, 5000);
+  CHECK("kill(getpid(), SIGSTOP) stops the caller",
+        got == child && WIFSTOPPED(status) && WSTOPSIG(status) == SIGSTOP);
+  kill(child, SIGCONT);
+  got = wait_within(child, &status, 0, 5000);
+  CHECK("it goes on with kill's result once continued",
+        got == child && WIFEXITED(status) && WEXITSTATUS(status) == 7);
+  if (got != child) reap(child);
+}
+
 static volatile int ticks;
 static void count_tick(int signal) {
   (void)signal;
@@ -314,6 +330,7 @@ int main(void) {
   handler_in_spinning_process();
   stop_and_continue();
   tstp_then_kill();
+  stop_self();
   timers();
   spinning_thread();
   multithreaded_fatal();
