@@ -124,8 +124,22 @@ void invoke_configure(const TcbOperation& operation) {
 
 void suspend(Tcb* tcb) {
   bool was_blocked = tcb->state != ThreadState::kRunning && tcb->state != ThreadState::kInactive;
+  // A fault its handler has not received yet is taken back: the thread is left where it was
+  // before the faulting instruction, so Resume faults again (a handler that suspends threads
+  // asynchronously, the POSIX server's signals, never loses a system call it did not see).
+  bool unreceived_fault = tcb->fault_kind != 0 && tcb->state == ThreadState::kBlockedOnSend;
+  uint64_t kind = tcb->fault_kind;
   ipc_cancel(tcb);
   tcb->fault_kind = 0;
+  if (unreceived_fault) {
+    // Page faults and exceptions left rip at the instruction; `syscall` (0f 05) and a probe's
+    // int3 left it after theirs.
+    if (kind == static_cast<uint64_t>(abi::FaultKind::kForeignSyscall)) tcb->regs.rip -= 2;
+    if (kind == static_cast<uint64_t>(abi::FaultKind::kBreakpoint)) {
+      tcb->regs.rip = tcb->probe_address;
+    }
+    return;
+  }
   // An IPC the thread was blocked in ends with Cancelled when it is resumed.
   if (was_blocked) tcb->regs.rax = static_cast<uint64_t>(abi::syscall_result(Error::kCancelled));
 }

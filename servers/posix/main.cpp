@@ -192,7 +192,44 @@ struct Answer {
   uint64_t label = 0;
   uint64_t length = 0;
   uint64_t words[abi::kUserRegisterWords] = {};
+  // The thread that waits for it (its system call or page fault), with the registers it
+  // faulted with; none for a breakpoint hit (which of the process's threads hit it is not
+  // known), and then no thread is interrupted before the answer (uprobes send no signals).
+  int tid = 0;
+  bool breakpoint = false;
+  abi::UserRegisters registers{};
 };
+
+// The registers the thread goes on with once `answer` reaches it.
+abi::UserRegisters answered_registers(const Answer& answer) {
+  abi::UserRegisters registers = answer.registers;
+  if (answer.label == static_cast<uint64_t>(abi::FaultReply::kSetRegisters)) {
+    memcpy(&registers, answer.words, sizeof(registers));
+  } else if (answer.label == static_cast<uint64_t>(abi::FaultReply::kSetResult)) {
+    registers.rax = answer.words[0];
+  }
+  return registers;
+}
+
+// Signals for threads in user mode (signal/interrupt.cpp), before the answer goes out. A
+// thread whose process stopped during its call does not run on: it is answered with Suspend
+// and parked with the registers the answer would have given it.
+void interrupt_before_answer(Answer& answer) {
+  if (answer.now && answer.breakpoint) return;
+  int serving = answer.now ? answer.tid : 0;
+  interrupt_user_threads(serving);
+  if (serving == 0) return;
+  Thread* thread = find_thread(serving);
+  if (thread == nullptr || !thread->process->stopped ||
+      thread->process->state != ProcessState::kRunning) {
+    return;
+  }
+  thread->saved = answered_registers(answer);
+  thread->parked = true;
+  thread->parked_answer = true;
+  answer.label = static_cast<uint64_t>(abi::FaultReply::kSuspend);
+  answer.length = 0;
+}
 
 Answer serve_fault(uint64_t badge, uint64_t label, const sys::MessageRegisters& mr) {
   Answer answer;
@@ -210,6 +247,9 @@ Answer serve_fault(uint64_t badge, uint64_t label, const sys::MessageRegisters& 
     return answer;
   }
   abi::UserRegisters registers = read_registers(mr);
+  answer.tid = thread != nullptr ? thread->tid : 0;
+  answer.breakpoint = static_cast<abi::FaultKind>(label) == abi::FaultKind::kBreakpoint;
+  answer.registers = registers;
   switch (static_cast<abi::FaultKind>(label)) {
     case abi::FaultKind::kForeignSyscall: {
       if (process->stopped) {  // held, not served, until SIGCONT (wake_blocked serves it then)
@@ -298,6 +338,7 @@ Answer serve_fault(uint64_t badge, uint64_t label, const sys::MessageRegisters& 
         answer = serve_fault(r.badge, r.info.label, mr);
       }
       wake_blocked();
+      interrupt_before_answer(answer);
       arm_timer();
     }
     if (answer.now) {

@@ -128,6 +128,44 @@ DEFINE_TEST(faults, "faults, exceptions and foreign syscalls reach the handler o
     kill(thread);
   }
   {
+    // A fault its handler has not received is taken back by Suspend: the thread is left at its
+    // `syscall` with the number in rax, and Resume makes the call again (the POSIX server
+    // suspends threads for signals without knowing whether one has just made a call).
+    Check t("suspend_takes_back_an_unreceived_foreign_syscall");
+    after_fault = 0;
+    uint64_t thread =
+        spawn(linux_syscall, 0,
+              ThreadOptions{.priority = 200, .fault_endpoint = badged, .linux_abi = true});
+    // It ran at once (above the root) and waits in its fault's send: nobody receives yet.
+    t.error(sys::invoke(thread, Label::kTcbSuspend), Error::kNone, "suspend failed");
+    sys::MessageRegisters out;
+    abi::MessageInfo info;
+    t.error(sys::invoke(thread, Label::kTcbReadRegisters, nullptr, 0, &out, &info), Error::kNone,
+            "read registers failed");
+    abi::UserRegisters registers;
+    auto* words = reinterpret_cast<uint64_t*>(&registers);
+    for (uint64_t i = 0; i < abi::kUserRegisterWords; ++i) words[i] = sys::message_word(out, i);
+    const auto* at = reinterpret_cast<const uint8_t*>(registers.rip);
+    t.that(at[0] == 0x0f && at[1] == 0x05, "not left at its syscall instruction");
+    t.that(registers.rax == 39, "the syscall number was lost");
+    t.error(sys::invoke(thread, Label::kTcbResume), Error::kNone, "resume failed");
+    uint64_t a = 0, b = 0;
+    auto r = receive_fault(reply, registers, a, b);
+    t.error(r.error, Error::kNone, "no fault message after resume");
+    t.that(r.info.label == static_cast<uint64_t>(abi::FaultKind::kForeignSyscall) &&
+               registers.rax == 39,
+           "the call was not made again");
+    sys::MessageRegisters mr;
+    mr.word[0] = 4242;
+    r = sys::reply_recv(fault_endpoint, reply, static_cast<uint64_t>(abi::FaultReply::kSetResult),
+                        mr, 1);
+    t.error(r.error, Error::kNone, "no second fault message");
+    t.that(after_fault == 4242, "the result of the call made again was not delivered");
+    t.error(sys::send(reply, static_cast<uint64_t>(abi::FaultReply::kSuspend), mr, 0).error,
+            Error::kNone, "suspend reply failed");
+    kill(thread);
+  }
+  {
     Check t("malformed_fault_reply_is_rejected");
     uint64_t thread =
         spawn(invalid_opcode, 0, ThreadOptions{.priority = 100, .fault_endpoint = badged});

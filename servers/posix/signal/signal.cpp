@@ -47,9 +47,9 @@ void report_to_parent(Process* child) {
 }
 
 // Job control (signal(7)): SIGCONT resumes and drops pending stops; a stop signal whose action
-// is the default stops and drops a pending SIGCONT. GAP: a process that makes no system call
-// stops only at its next one (a stopped process's calls are not served), and stops of orphaned
-// process groups are not discarded.
+// is the default stops and drops a pending SIGCONT. A stopped process's calls are not served;
+// its threads in user mode are suspended after the message (signal/interrupt.cpp). GAP: stops
+// of orphaned process groups are not discarded.
 void job_control(Process* target, int signal) {
   if (signal == kSigCont) {
     target->pending_signals &= ~kStopSignals;
@@ -127,6 +127,9 @@ int generate_result(const Process* target, int signal, const Thread* to) {
 // ended.
 bool act(Process* target, int signal, Thread* to) {
   if (signal == 0 || target->state != ProcessState::kRunning) return false;
+  // init takes only the signals it has handlers for (Linux's SIGNAL_UNKILLABLE): ^C typed while
+  // the shell that is pid 1 runs a loop of builtins reaches its handler, and nothing ends it.
+  if (target->pid == 1 && target->actions[signal].handler == kSigDefault) return false;
   if (target->stopped && signal != kSigKill && signal != kSigCont && !is_stop_signal(signal)) {
     // A stopped process wants no signal but SIGKILL and SIGCONT (complete_signal). GAP: one
     // sent to a thread acts on the process at SIGCONT.
@@ -141,8 +144,8 @@ bool act(Process* target, int signal, Thread* to) {
     if (action.handler == kSigIgnore) return false;
     if (action.handler != kSigDefault) {
       // A handler runs when a thread next returns from a system call; a blocked call is
-      // interrupted for it. GAP: a thread computing without system calls sees it only at
-      // its next one.
+      // interrupted for it, and a thread running in user mode is, after this message
+      // (signal/interrupt.cpp).
       make_pending(target, signal, to);
       return false;
     }
@@ -163,6 +166,34 @@ bool deliver(Process* target, int signal, int code = kSiKernel, bool group = tru
 
 }  // namespace
 
+namespace {
+
+constexpr int kEveryProcess = -1;  // kill(-1): every process but init and the sender
+
+// Sends `signal` to process group `pgrp` (or kEveryProcess); true when it had a member.
+// `self_ended` tells whether the process `from_pid` ended.
+bool send_to_many(int from_pid, int pgrp, int signal, int code, bool group, bool& self_ended) {
+  // Collect first: delivering changes the table.
+  int targets[256];
+  int count = 0;
+  for (Process* p = first_process(); p != nullptr && count < 256; p = p->next) {
+    if (p->state != ProcessState::kRunning) continue;
+    if (pgrp == kEveryProcess ? (p->pid != 1 && p->pid != from_pid) : p->pgid == pgrp) {
+      targets[count++] = p->pid;
+    }
+  }
+  bool found = false;
+  for (int i = 0; i < count; ++i) {
+    Process* p = find_process(targets[i]);
+    if (p == nullptr) continue;
+    found = true;
+    if (deliver(p, signal, code, group) && targets[i] == from_pid) self_ended = true;
+  }
+  return found;
+}
+
+}  // namespace
+
 int64_t send_signal(Process* from, int64_t pid, int signal, int code, bool group) {
   int from_pid = from != nullptr ? from->pid : 0;
   bool self_ended = false;
@@ -178,21 +209,8 @@ int64_t send_signal(Process* from, int64_t pid, int signal, int code, bool group
     self_ended = deliver(target, signal, code, group) && target->pid == from_pid;
   } else {
     int pgrp = pid == 0 ? (from != nullptr ? from->pgid : 0) : static_cast<int>(-pid);
-    // Collect first: delivering changes the table.
-    int targets[256];
-    int count = 0;
-    for (Process* p = first_process(); p != nullptr && count < 256; p = p->next) {
-      if (p->state != ProcessState::kRunning) continue;
-      if (pid == -1 ? (p->pid != 1 && p->pid != from_pid) : p->pgid == pgrp) {
-        targets[count++] = p->pid;
-      }
-    }
-    for (int i = 0; i < count; ++i) {
-      Process* p = find_process(targets[i]);
-      if (p == nullptr) continue;
-      found = true;
-      if (deliver(p, signal, code, group) && targets[i] == from_pid) self_ended = true;
-    }
+    found =
+        send_to_many(from_pid, pid == -1 ? kEveryProcess : pgrp, signal, code, group, self_ended);
     if (!found) return -rt::kESRCH;
   }
   return self_ended ? kNoReply : 0;
@@ -207,9 +225,11 @@ int64_t send_thread_signal(Process* from, int tgid, int tid, int signal) {
   return ended && target == from ? kNoReply : 0;
 }
 
-// ^C and friends from the console, to the foreground process group.
+// ^C and friends from the console, to the foreground process group (init's, 1, is a group like
+// any other here, not kill(-1)'s every process).
 void console_signal(int signal) {
-  (void)send_signal(nullptr, -static_cast<int64_t>(tty::foreground_group()), signal, kSiKernel);
+  bool self_ended = false;
+  (void)send_to_many(0, tty::foreground_group(), signal, kSiKernel, true, self_ended);
 }
 
 int64_t sys_rt_sigaction(SyscallContext& c) {
@@ -353,9 +373,6 @@ constexpr size_t kFpMxcsr = abi::tcb_message::kFpuMxcsrOffset;
 constexpr size_t kFpXmm = 160;  // xmm0 in the fxsave area
 constexpr size_t kFpSoftware = offsetof(FpFrame, software);
 
-// The thread a signal's frame is for. (One thread per process for now.)
-uint64_t frame_thread(const SyscallContext& c) { return c.thread->tcb; }
-
 // The thread's x87/SSE state, the 512-byte fxsave area (TCB ReadFpu).
 bool read_fpu(uint64_t tcb, uint8_t (&area)[512]) {
   namespace m = abi::tcb_message;
@@ -450,15 +467,10 @@ bool restartable(uint64_t number) {
 
 void raise_signal(Process* target, int signal, int code) { (void)deliver(target, signal, code); }
 
-int64_t deliver_signals(SyscallContext& c, int64_t result) {
-  Process* p = c.process;
-  Thread* t = c.thread;
-  if (p->memory == nullptr || p->state != ProcessState::kRunning) return result;
+int take_signal(Thread* t) {
+  Process* p = t->process;
   uint64_t deliverable = deliverable_signals(t);
-  if (deliverable == 0) {
-    t->interrupted = false;
-    return result;
-  }
+  if (deliverable == 0) return 0;
   // The thread's own signals first, then the process's (as Linux's dequeue_signal).
   uint64_t own = t->pending_signals & ~t->signal_mask;
   int signal = __builtin_ctzll(own != 0 ? own : deliverable) + 1;
@@ -467,16 +479,17 @@ int64_t deliver_signals(SyscallContext& c, int64_t result) {
   } else {
     p->pending_signals &= ~(1ull << (signal - 1));
   }
+  return signal;
+}
+
+bool signal_has_handler(const Process* p, int signal) {
+  return p->actions[signal].handler > kSigIgnore;
+}
+
+bool setup_signal_frame(Thread* t, int signal, abi::UserRegisters& registers) {
+  Process* p = t->process;
   SigAction action = p->actions[signal];
-  if (action.handler <= kSigIgnore) return result;
-  abi::UserRegisters saved = c.registers;
-  saved.rax = static_cast<uint64_t>(result);
-  if (result == -rt::kEINTR && t->interrupted && (action.flags & kSaRestart) != 0 &&
-      restartable(c.registers.rax)) {
-    saved.rax = c.registers.rax;  // the call runs again after the handler
-    saved.rip -= 2;
-  }
-  t->interrupted = false;
+  const abi::UserRegisters saved = registers;
   uint64_t old_mask = t->in_suspend ? t->suspend_mask : t->signal_mask;
   t->in_suspend = false;
   // Below the red zone (or at the top of the alternate stack for SA_ONSTACK): the interrupted
@@ -491,7 +504,7 @@ int64_t deliver_signals(SyscallContext& c, int64_t result) {
   uint64_t sp = ((fp_address - sizeof(SigFrame)) & ~uint64_t{15}) - 8;
   FpFrame fp = {};
   uint8_t area[512];
-  bool have_fpu = read_fpu(frame_thread(c), area);
+  bool have_fpu = read_fpu(t->tcb, area);
   memcpy(fp.legacy, area, sizeof(fp.legacy));
   fp.software.magic1 = kFpMagic1;
   fp.software.extended_size = sizeof(FpFrame);
@@ -534,23 +547,47 @@ int64_t deliver_signals(SyscallContext& c, int64_t result) {
   // The handler starts with the initial FPU state (as Linux resets it for a handler).
   uint8_t clean[512];
   init_fpu(clean);
+  mm::AddressSpace& memory = *p->memory;
   if ((action.flags & kSaRestorer) == 0 || !have_fpu ||
-      !user(c).copy_out(fp_address, &fp, sizeof(fp)).ok() ||
-      !user(c).copy_out(sp, &frame, sizeof(frame)).ok() || !write_fpu(frame_thread(c), clean)) {
-    finish_process(p, 11);  // as Linux: a frame that cannot be written is SIGSEGV
-    return kNoReply;
+      !memory.copy_out(fp_address, &fp, sizeof(fp)).ok() ||
+      !memory.copy_out(sp, &frame, sizeof(frame)).ok() || !write_fpu(t->tcb, clean)) {
+    return false;
   }
   t->signal_mask = (old_mask | action.mask) & ~kUnblockable;
   if ((action.flags & kSaNoDefer) == 0) t->signal_mask |= 1ull << (signal - 1);
   if ((action.flags & kSaResetHand) != 0) p->actions[signal] = SigAction{};
-  abi::UserRegisters entry = saved;
-  entry.rsp = sp;
-  entry.rip = action.handler;
-  entry.rdi = static_cast<uint64_t>(signal);
-  entry.rsi = sp + offsetof(SigFrame, info);
-  entry.rdx = sp + offsetof(SigFrame, uc);
-  entry.rflags &= ~uint64_t{0x400};  // DF clear, as the ABI wants at a call
-  c.registers = entry;
+  registers.rsp = sp;
+  registers.rip = action.handler;
+  registers.rdi = static_cast<uint64_t>(signal);
+  registers.rsi = sp + offsetof(SigFrame, info);
+  registers.rdx = sp + offsetof(SigFrame, uc);
+  registers.rflags &= ~uint64_t{0x400};  // DF clear, as the ABI wants at a call
+  return true;
+}
+
+int64_t deliver_signals(SyscallContext& c, int64_t result) {
+  Process* p = c.process;
+  Thread* t = c.thread;
+  if (p->memory == nullptr || p->state != ProcessState::kRunning) return result;
+  int signal = take_signal(t);
+  if (signal == 0) {
+    t->interrupted = false;
+    return result;
+  }
+  if (!signal_has_handler(p, signal)) return result;
+  abi::UserRegisters registers = c.registers;
+  registers.rax = static_cast<uint64_t>(result);
+  if (result == -rt::kEINTR && t->interrupted && (p->actions[signal].flags & kSaRestart) != 0 &&
+      restartable(c.registers.rax)) {
+    registers.rax = c.registers.rax;  // the call runs again after the handler
+    registers.rip -= 2;
+  }
+  t->interrupted = false;
+  if (!setup_signal_frame(t, signal, registers)) {
+    finish_process(p, 11);  // as Linux: a frame that cannot be written is SIGSEGV
+    return kNoReply;
+  }
+  c.registers = registers;
   c.replace_registers = true;
   return 0;
 }
@@ -586,7 +623,7 @@ int64_t sys_rt_sigreturn(SyscallContext& c) {
   // what the kernel would refuse (a reserved MXCSR bit) is SIGSEGV, as Linux's fault on it.
   uint8_t area[512];
   if (r.rip >= mm::kUserTop || !fpu_from_frame(c, m.fpstate, area) ||
-      !write_fpu(frame_thread(c), area)) {
+      !write_fpu(c.thread->tcb, area)) {
     finish_process(c.process, 11);
     return kNoReply;
   }

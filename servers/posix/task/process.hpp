@@ -59,6 +59,10 @@ struct Thread {
   uint64_t futex_address;
   uint32_t futex_bitset;
   uint64_t futex_order;  // when it began waiting (wakes go in this order, as Linux's queue)
+  // Suspended by the server (signal/interrupt.cpp) because its process is stopped (while it
+  // ran in user mode, or as its call was answered): resumed at SIGCONT.
+  bool parked;
+  bool parked_answer;  // it was parked instead of answered: it starts with `saved`
   // sigaltstack: where SA_ONSTACK handlers run (flags 2, SS_DISABLE, when none).
   uint64_t altstack_sp;
   uint64_t altstack_size;
@@ -82,7 +86,8 @@ struct Process {
   uint64_t alarm_interval;  // setitimer(ITIMER_REAL)'s it_interval in ns (0: once)
   SigAction actions[kSignals + 1];
   uint64_t pending_signals;  // bit n-1: signal n (sent to the process) waits for a thread
-  // Job control: a stopped process's next system call waits (is not served) until SIGCONT.
+  // Job control: a stopped process's threads are suspended and its system calls wait (are not
+  // served) until SIGCONT.
   // What wait4 has still to report: the stop signal (WUNTRACED), a continue (WCONTINUED).
   bool stopped;
   uint64_t held_signals;  // sent while stopped (SIGKILL aside): they act at SIGCONT, as Linux's
@@ -169,7 +174,7 @@ void exec_kill_other_threads(Thread* survivor);
 void exit_thread(Thread* thread, int status);
 // Frees a zombie whose status was collected.
 void reap_process(Process* zombie);
-// kill(2)'s work: default actions only for now (signal/signal.cpp). `code` is the si_code
+// kill(2)'s work (signal/signal.cpp). `code` is the si_code
 // (SI_USER for kill), `group` whether it goes to the whole process (signal_generate shows both).
 int64_t send_signal(Process* from, int64_t pid, int signal, int code = 0, bool group = true);
 // Sends `signal` to one process from the server itself (SIGCHLD, SIGALRM), si_code `code`
@@ -182,6 +187,22 @@ void console_signal(int signal);
 // Before a system call returns: runs a pending signal's handler (Linux's frame on the user
 // stack; `result` is what rax would have held). Returns the new result.
 int64_t deliver_signals(SyscallContext& context, int64_t result);
+
+// The next signal `thread` takes (its own first, then its process's), removed from what is
+// pending; 0 when none may be taken.
+int take_signal(Thread* thread);
+// Whether `signal`'s action in `process` is a handler (not SIG_DFL or SIG_IGN).
+bool signal_has_handler(const Process* process, int signal);
+// Writes Linux's signal frame for `signal`'s handler over `registers` (the interrupted state,
+// rax as it returns) on the thread's stack, saves and resets its FPU state, sets its mask, and
+// turns `registers` into the handler's entry. False when the frame cannot be written (the
+// caller ends the process with SIGSEGV, as Linux).
+bool setup_signal_frame(Thread* thread, int signal, abi::UserRegisters& registers);
+// Signals for threads running in user mode (signal/interrupt.cpp): after each message, every
+// such thread (never one waiting for the server's answer, nor the thread `serving_tid` whose
+// call is being answered) of a stopped process is suspended, those of a continued one resumed,
+// and one with a signal to take is suspended and sent to its handler.
+void interrupt_user_threads(int serving_tid);
 
 // The wall clock's start from the CMOS clock (kernel/sys.cpp).
 void init_wall_clock(uint64_t rtc_ports);

@@ -26,7 +26,7 @@ enum class Label : uint64_t {
   kTcbReadRegisters = 50,
   kTcbWriteRegisters = 51,
   kTcbResume = 52,
-  kTcbSuspend = 53,
+  kTcbSuspend = 53,  // a fault not yet received is taken back: Resume faults again
   kTcbSetAbi = 54,
   kTcbSetAffinity = 55,
   kTcbSetTls = 56,
