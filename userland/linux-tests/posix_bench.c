@@ -36,9 +36,7 @@ static void die(const char* what) {
 }
 
 // 2 * count instructions (dec, jnz), plus a few.
-static void spin(uint64_t count) {
-  __asm__ volatile("1: dec %0\n\tjnz 1b" : "+r"(count));
-}
+static void spin(uint64_t count) { __asm__ volatile("1: dec %0\n\tjnz 1b" : "+r"(count)); }
 
 static void calibrate(void) {
   const uint64_t count = 20000000;
