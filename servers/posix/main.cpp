@@ -197,6 +197,7 @@ struct Answer {
   // known), and then no thread is interrupted before the answer (uprobes send no signals).
   int tid = 0;
   bool breakpoint = false;
+  bool wakes_nobody = false;  // a call that changed nothing a blocked call waits for
   abi::UserRegisters registers{};
 };
 
@@ -254,6 +255,7 @@ Answer serve_fault(uint64_t badge, uint64_t label, const sys::MessageRegisters& 
     case abi::FaultKind::kForeignSyscall: {
       if (process->stopped) {  // held, not served, until SIGCONT (wake_blocked serves it then)
         thread->blocked = true;
+        thread->entered = false;
         thread->saved = registers;
         thread->reply = detach_receive_reply();
         return answer;
@@ -266,11 +268,13 @@ Answer serve_fault(uint64_t badge, uint64_t label, const sys::MessageRegisters& 
       if (result == kDeferred) {
         if (find_thread(tid) != thread) return answer;  // it ended meanwhile
         thread->blocked = true;
+        thread->entered = true;
         thread->saved = registers;
         thread->reply = detach_receive_reply();
         return answer;
       }
       answer.now = true;
+      answer.wakes_nobody = syscall_wakes_nobody(registers.rax) && !context.replace_registers;
       if (context.replace_registers) {
         context.registers.rax = static_cast<uint64_t>(result);
         memcpy(answer.words, &context.registers, sizeof(context.registers));
@@ -337,7 +341,7 @@ Answer serve_fault(uint64_t badge, uint64_t label, const sys::MessageRegisters& 
       } else {
         answer = serve_fault(r.badge, r.info.label, mr);
       }
-      wake_blocked();
+      if (!answer.wakes_nobody) wake_blocked();
       interrupt_before_answer(answer);
       arm_timer();
     }

@@ -370,7 +370,8 @@ namespace {
 bool retry(Thread* t) {
   Process* p = t->process;
   int tid = t->tid;
-  SyscallContext context{p, t, t->saved, false};
+  SyscallContext context{p, t, t->saved, false, t->entered};
+  t->entered = true;
   int64_t result = dispatch_syscall(context);
   if (result == kDeferred) {
     if (!t->interrupted) return false;

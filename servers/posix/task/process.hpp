@@ -51,6 +51,7 @@ struct Thread {
   // A system call waiting for something (console input, a child, a pipe, a futex): its
   // registers and the Reply that answers it.
   bool blocked;
+  bool entered;  // the blocked call was dispatched once (not held unserved while stopped)
   uint64_t reply;
   abi::UserRegisters saved;
   // futex: the word it waits on (in the process's memory) and the FUTEX_WAIT_BITSET bits.
@@ -119,6 +120,9 @@ struct SyscallContext {
   Thread* thread;                // the thread that made the call
   abi::UserRegisters registers;  // as the thread left them; handlers may change them
   bool replace_registers;        // reply with all of `registers` (execve, arch_prctl)
+  // A blocked call tried again (wake_blocked): Linux enters a system call once, however long
+  // it sleeps, so its sys_enter tracepoint does not fire again.
+  bool retried = false;
   uint64_t arg(int i) const {
     switch (i) {
       case 0: return registers.rdi;
@@ -226,5 +230,6 @@ void futex_cancel(Thread* thread);
 
 // Defined by the system call table; the main loop runs it for every ForeignSyscall.
 int64_t dispatch_syscall(SyscallContext& context);
+bool syscall_wakes_nobody(uint64_t number);
 
 }  // namespace posix

@@ -12,3 +12,11 @@ echo 0 > events/syscalls/sys_enter_kill/enable
 echo 0 > events/syscalls/sys_exit_kill/enable
 echo 0 > events/syscalls/sys_enter_newuname/enable
 grep -v '^#' trace | sed -E 's/-[0-9]+ +\[/-PID [/; s/ [0-9]+\.[0-9]+:/ TIME:/; s/pid: [0-9a-f]+/pid: PID/; s/name: [0-9a-f]+/name: PTR/'
+# A call that sleeps enters once: the shell's wait4 for sleep(1) and sleep's nanosleep each show
+# one sys_enter however long they block (the shell's second wait4, WNOHANG, is the other line).
+echo > trace
+echo 1 > events/raw_syscalls/sys_enter/enable
+sleep 0.5
+echo 0 > events/raw_syscalls/sys_enter/enable
+echo "wait4 entered: $(grep -c 'sys_enter: NR 61 ' trace)"
+echo "nanosleep entered: $(grep -c 'sys_enter: NR 35 \|sys_enter: NR 230 ' trace)"
