@@ -104,10 +104,11 @@ struct path {
 #define FMODE_WRITE 0x2
 #define FMODE_CREATED 0x100000
 
-// Every open file holds one (posix::File::linux_file), filled when it is made: f_flags, f_mode
-// (FMODE_READ/WRITE from the access mode, FMODE_CREATED when the open made the file), f_inode;
-// f_path when it was opened by path (vfs_open); f_pos when handed to a Linux-named function.
-// private_data points back to the posix::File.
+// Every open file holds one (posix::File::linux_file), filled when it is made: f_flags
+// (without O_CREAT, O_EXCL, O_NOCTTY and O_TRUNC, as Linux), f_mode (FMODE_READ/WRITE from the
+// access mode, FMODE_CREATED when the open made the file), f_inode; f_path when it was opened by
+// path (vfs_open); f_flags and f_pos again when handed to a Linux-named function; private_data
+// points back to the posix::File.
 struct file {
   struct path f_path;
   struct inode* f_inode;

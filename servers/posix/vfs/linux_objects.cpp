@@ -46,6 +46,11 @@ struct dentry* fill_dentry(DirectoryEntry* entry) {
   return &dentry;
 }
 
+// Linux's f_flags: the open flags without those that only act at the open (do_dentry_open).
+unsigned int linux_file_flags(uint32_t flags) {
+  return flags & ~(kO_CREAT | kO_EXCL | kO_NOCTTY | kO_TRUNC);
+}
+
 // The entry naming `inode` in the directory it was first linked in.
 DirectoryEntry* entry_of(Inode* inode) {
   if (inode->parent == nullptr) return nullptr;
@@ -91,7 +96,7 @@ struct dentry* linux_dentry_of(Inode* inode) {
 
 void init_linux_file(File* file) {
   struct file& record = file->linux_file;
-  record.f_flags = file->flags;
+  record.f_flags = linux_file_flags(file->flags);
   uint32_t access = file->flags & kO_ACCMODE;
   record.f_mode = (access == kO_RDONLY || access == kO_RDWR ? FMODE_READ : 0) |
                   (access == kO_WRONLY || access == kO_RDWR ? FMODE_WRITE : 0);
@@ -100,6 +105,7 @@ void init_linux_file(File* file) {
 }
 
 struct file* linux_file_of(File* file) {
+  file->linux_file.f_flags = linux_file_flags(file->flags);  // fcntl(F_SETFL) changes them
   file->linux_file.f_pos = static_cast<__kernel_loff_t>(file->position);
   if (file->inode != nullptr) linux_inode_of(file->inode);
   return &file->linux_file;
