@@ -44,8 +44,17 @@ struct filename {
   const char* uptr;
 };
 
-// A name in the dentry cache. GAP: no dentries are made yet; the type is described so CO-RE
-// programs that read file names through struct file relocate and load.
+// A namespace's identity (Linux's struct ns_common: inum is what /proc/PID/ns/* links show).
+struct ns_common {
+  void* stashed;
+  const void* ops;
+  unsigned int inum;
+  int count;
+};
+
+// A name in the dentry cache: `name` points to the dentry's d_iname when the name fits there
+// (as Linux's), else to the directory entry's own copy. GAP: `hash` is 0 (Linux's is a salted
+// full_name_hash no tool compares with anything).
 struct qstr {
   union {
     struct {
@@ -57,36 +66,76 @@ struct qstr {
   const unsigned char* name;
 };
 
+// Every inode of the server's file tree holds one (posix::Inode::linux_inode), refreshed from it
+// before it is handed to a Linux-named function (vfs/linux_objects.cpp): i_mode, i_ino,
+// i_nlink, i_size; i_private points back to the posix::Inode.
 struct inode {
   umode_t i_mode;
   unsigned int i_flags;
   unsigned long i_ino;
   unsigned int i_nlink;
   __kernel_loff_t i_size;  // Linux: loff_t (not typedef'd here: glibc's differs)
+  void* i_private;
 };
 
+// Every name in a directory holds one (posix::DirectoryEntry::linux_dentry), from before the
+// name is linked (a negative dentry: d_inode NULL, as security_inode_create and vfs_create see
+// it) until it is unlinked; the root's is the server's root_dentry. d_parent is the directory's
+// dentry, d_fsdata points back to the posix::DirectoryEntry (NULL for the root).
 struct dentry {
   unsigned int d_flags;
   struct dentry* d_parent;
   struct qstr d_name;
   struct inode* d_inode;
-  unsigned char d_iname[32];
+  unsigned char d_iname[32];  // Linux's DNAME_INLINE_LEN on x86-64
+  void* d_fsdata;
 };
 
 struct vfsmount;
 
+// GAP: `mnt` is NULL (no struct vfsmount is kept for the mount table).
 struct path {
   struct vfsmount* mnt;
   struct dentry* dentry;
 };
 
-// GAP: the server's open files are posix::File; no struct file is kept for them yet.
+// Linux's f_mode bits the server sets.
+#define FMODE_READ 0x1
+#define FMODE_WRITE 0x2
+#define FMODE_CREATED 0x100000
+
+// Every open file holds one (posix::File::linux_file), filled when it is made: f_flags
+// (without O_CREAT, O_EXCL, O_NOCTTY and O_TRUNC, as Linux), f_mode (FMODE_READ/WRITE from the
+// access mode, FMODE_CREATED when the open made the file), f_inode; f_path when it was opened by
+// path (vfs_open); f_flags and f_pos again when handed to a Linux-named function; private_data
+// points back to the posix::File.
 struct file {
   struct path f_path;
   struct inode* f_inode;
   unsigned int f_flags;
   fmode_t f_mode;
   __kernel_loff_t f_pos;
+  void* private_data;
+};
+
+// The user namespace of a mount (Linux 5.12 to 6.2 pass one to vfs_create and vfs_unlink):
+// Sonde has one, init_user_ns, with the inum Linux's initial one has (4026531837).
+struct user_namespace {
+  struct ns_common ns;
+};
+
+// Linux 6.1's argument of vfs_rename. Described only (no Linux-named function takes it yet):
+// filelife asks whether it has old_mnt_userns to know that vfs_create and vfs_unlink take a
+// user namespace first, as here.
+struct renamedata {
+  struct user_namespace* old_mnt_userns;
+  struct inode* old_dir;
+  struct dentry* old_dentry;
+  struct user_namespace* new_mnt_userns;
+  struct inode* new_dir;
+  struct dentry* new_dentry;
+  struct inode** delegated_inode;
+  unsigned int flags;
 };
 
 // One per process (Linux shares one between threads; a Sonde process has one thread). The
@@ -110,14 +159,6 @@ enum { TASK_COMM_LEN = 16 };
 // flags (PF_FORKNOEXEC until execve, PF_EXITING once it exited), exit_code (its wait status
 // once a zombie), exit_signal (SIGCHLD), start_time (ns since boot) and nsproxy (the one
 // namespace set, init_nsproxy).
-// A namespace's identity (Linux's struct ns_common: inum is what /proc/PID/ns/* links show).
-struct ns_common {
-  void* stashed;
-  const void* ops;
-  unsigned int inum;
-  int count;
-};
-
 // Sonde has one mount namespace; every task's nsproxy points at it (mountsnoop reads
 // task->nsproxy->mnt_ns->ns.inum). Its inum is the one Linux's initial mount namespace
 // usually gets (4026531841).

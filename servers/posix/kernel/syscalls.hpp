@@ -37,7 +37,7 @@ rt::Result<void> copy_path(SyscallContext& c, uint64_t address, char (&out)[kPat
   X(setgroups) X(setresuid) X(getresuid) X(setresgid) X(getresgid) X(getpgid) X(getsid) \
   X(sigaltstack) X(arch_prctl) X(setrlimit) X(sync) X(sethostname) X(gettid) X(tkill) X(time) \
   X(futex) X(getdents64) X(set_tid_address) X(clock_gettime) X(clock_getres) X(clock_nanosleep) \
-  X(exit_group) X(tgkill) X(openat) X(mkdirat) X(newfstatat) X(unlinkat) X(renameat) \
+  X(exit_group) X(tgkill) X(openat) X(mkdirat) X(mknod) X(mknodat) X(newfstatat) X(unlinkat) X(renameat) \
   X(symlinkat) X(readlinkat) X(fchmodat) X(faccessat) X(set_robust_list) X(dup3) X(pipe2) \
   X(prlimit64) X(getrandom) X(faccessat2) X(ppoll) X(select) X(pselect6) X(statx) X(creat) X(utimes) X(syncfs) X(fadvise64) X(getpriority) X(setpriority) X(sched_getscheduler) X(sched_getparam) X(reboot) X(sched_getaffinity) X(getcpu) \
   X(capget) X(fsync) X(fdatasync) X(utimensat) X(truncate) X(statfs) X(fstatfs) X(rt_sigreturn) \

@@ -7,6 +7,7 @@
 #include "platform/kernel.hpp"
 #include "tracing/trace_service.hpp"
 #include "vfs/epoll.hpp"
+#include "vfs/linux_objects.hpp"
 
 namespace posix {
 
@@ -20,6 +21,7 @@ rt::Result<File*> new_file(FileKind kind, uint32_t flags, Inode* inode) {
   file->kind = kind;
   file->flags = flags;
   file->inode = inode;
+  init_linux_file(file);
   return file;
 }
 

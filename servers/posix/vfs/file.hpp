@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kernel/linux_types.h"
 #include "rt/result.hpp"
 #include "vfs/inode.hpp"
 
@@ -64,6 +65,7 @@ struct File {
   TraceObject trace_object;   // and what it is
   uint64_t tracefs_activity;  // kTracefs: the trace activity when trace_pipe was found empty
   EventPoll* epoll;           // kEpoll: the instance
+  struct file linux_file;     // what tracing programs are handed (vfs/linux_objects.cpp)
 };
 
 struct FdTable {

@@ -29,14 +29,19 @@ rt::Result<Inode*> FileTree::make_inode(uint32_t mode) {
   return inode;
 }
 
-Inode* FileTree::find(Inode* directory, const char* name, size_t length) const {
+DirectoryEntry* FileTree::find_entry(Inode* directory, const char* name, size_t length) const {
   for (DirectoryEntry* e = directory->entries; e != nullptr; e = e->next) {
-    if (strlen(e->name) == length && memcmp(e->name, name, length) == 0) return e->inode;
+    if (strlen(e->name) == length && memcmp(e->name, name, length) == 0) return e;
   }
   return nullptr;
 }
 
-rt::Result<void> FileTree::link(Inode* directory, const char* name, size_t length, Inode* inode) {
+Inode* FileTree::find(Inode* directory, const char* name, size_t length) const {
+  DirectoryEntry* entry = find_entry(directory, name, length);
+  return entry != nullptr ? entry->inode : nullptr;
+}
+
+rt::Result<DirectoryEntry*> FileTree::new_entry(Inode* directory, const char* name, size_t length) {
   if (!directory->is_directory()) return err(rt::kENOTDIR);
   if (length == 0) return err(rt::kENOENT);
   if (length > kNameMax) return err(rt::kENAMETOOLONG);
@@ -51,7 +56,12 @@ rt::Result<void> FileTree::link(Inode* directory, const char* name, size_t lengt
   }
   memcpy(copy, name, length);
   copy[length] = '\0';
+  new (entry) DirectoryEntry{};
   entry->name = copy;
+  return entry;
+}
+
+void FileTree::link_entry(Inode* directory, DirectoryEntry* entry, Inode* inode) {
   entry->inode = inode;
   entry->next = directory->entries;
   directory->entries = entry;
@@ -61,6 +71,16 @@ rt::Result<void> FileTree::link(Inode* directory, const char* name, size_t lengt
   } else if (inode->parent == nullptr) {
     inode->parent = directory;  // which file system it is on (statfs)
   }
+}
+
+void FileTree::free_entry(DirectoryEntry* entry) {
+  allocator_.deallocate(entry->name, strlen(entry->name) + 1);
+  allocator_.deallocate(entry, sizeof(DirectoryEntry));
+}
+
+rt::Result<void> FileTree::link(Inode* directory, const char* name, size_t length, Inode* inode) {
+  DirectoryEntry* entry = TRY(new_entry(directory, name, length));
+  link_entry(directory, entry, inode);
   return {};
 }
 
@@ -95,9 +115,9 @@ rt::Result<void> FileTree::unlink(Inode* directory, const char* name, size_t len
     *at = e->next;
     if (e->inode->is_directory()) directory->links--;
     e->inode->links--;
-    // GAP: inodes with no links and no open files are not freed yet.
-    allocator_.deallocate(e->name, length + 1);
-    allocator_.deallocate(e, sizeof(DirectoryEntry));
+    // GAP: inodes with no links and no open files are not freed yet; an open file's
+    // f_path.dentry (vfs_open) is left pointing at the freed entry.
+    free_entry(e);
     return {};
   }
   return err(rt::kENOENT);

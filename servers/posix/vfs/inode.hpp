@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kernel/linux_types.h"
 #include "rt/allocator.hpp"
 #include "rt/result.hpp"
 
@@ -43,8 +44,9 @@ class RemoteFileSystem {
 // One name in a directory.
 struct DirectoryEntry {
   char* name;
-  Inode* inode;
+  Inode* inode;  // nullptr until linked (a name being created)
   DirectoryEntry* next;
+  struct dentry linux_dentry;  // what tracing programs are handed (vfs/linux_objects.cpp)
 };
 
 struct Inode {
@@ -64,6 +66,7 @@ struct Inode {
   bool owned;
   RemoteFileSystem* remote;  // the file system holding it, if not the tree itself
   File* pinned;              // bpf file system: the object pinned here (a reference to its file)
+  struct inode linux_inode;  // what tracing programs are handed (vfs/linux_objects.cpp)
 
   bool is_directory() const { return (mode & kTypeMask) == kTypeDirectory; }
   bool is_regular() const { return (mode & kTypeMask) == kTypeRegular; }
@@ -81,6 +84,15 @@ class FileTree {
   rt::Result<void> link(Inode* directory, const char* name, size_t length, Inode* inode);
   rt::Result<void> unlink(Inode* directory, const char* name, size_t length);
   Inode* find(Inode* directory, const char* name, size_t length) const;
+  DirectoryEntry* find_entry(Inode* directory, const char* name, size_t length) const;
+
+  // link() in two steps, so that a name exists before its inode (Linux's negative dentry, which
+  // security_inode_create and vfs_create are handed): new_entry checks `name` for `directory`
+  // (ENOTDIR, ENOENT, ENAMETOOLONG, EEXIST) and makes its entry, unlinked; link_entry links it
+  // to `inode`; free_entry drops an entry that was never linked.
+  rt::Result<DirectoryEntry*> new_entry(Inode* directory, const char* name, size_t length);
+  void link_entry(Inode* directory, DirectoryEntry* entry, Inode* inode);
+  void free_entry(DirectoryEntry* entry);
 
   // Creates what `path` names below `directory` (absolute paths start at the root);
   // missing parent directories are made (as a cpio archive may omit them).

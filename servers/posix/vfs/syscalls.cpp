@@ -10,6 +10,7 @@
 #include "kernel/random.hpp"
 #include "sys/clock.hpp"
 #include "tty/console.hpp"
+#include "vfs/linux_objects.hpp"
 #include "vfs/vfs.hpp"
 
 namespace posix {
@@ -104,16 +105,15 @@ extern "C" __attribute__((noinline)) long do_sys_openat2(int dfd, const char* fi
   auto found = resolve(c, dfd, filename, lookup_flags);
   if (!found.ok()) return -found.error().code;
   Inode* inode = found.value().inode;
-  if (inode == nullptr) {
+  bool created = inode == nullptr;
+  if (created) {
     if ((flags & kO_CREAT) == 0) return -rt::kENOENT;
     if (found.value().last == nullptr) return -rt::kEISDIR;
     if (is_tracefs(found.value().parent)) return -rt::kEACCES;  // tracefs makes no files
-    auto made = tree().make_inode(kTypeRegular | (mode & ~c.process->umask));
+    auto made = create_regular_file(found.value().parent, found.value().last,
+                                    found.value().last_length, mode & ~c.process->umask);
     if (!made.ok()) return -made.error().code;
     inode = made.value();
-    auto linked =
-        tree().link(found.value().parent, found.value().last, found.value().last_length, inode);
-    if (!linked.ok()) return -linked.error().code;
   } else {
     if ((flags & kO_CREAT) != 0 && (flags & kO_EXCL) != 0) return -rt::kEEXIST;
     if (inode->is_symlink()) return -rt::kELOOP;  // O_NOFOLLOW on a symlink
@@ -132,11 +132,18 @@ extern "C" __attribute__((noinline)) long do_sys_openat2(int dfd, const char* fi
   if (is_tracefs(inode) && inode->is_regular()) kind = FileKind::kTracefs;
   auto file = new_file(kind, static_cast<uint32_t>(flags), inode);
   if (!file.ok()) return -file.error().code;
-  if (kind == FileKind::kTracefs) {
-    if (long opened = tracefs_open(file.value()); opened < 0) {
-      put_file(file.value());
-      return opened;
-    }
+  if (created) file.value()->linux_file.f_mode |= FMODE_CREATED;
+  // The dentry the path reached the file by (the inode's first name for `.`, `..` and `/`).
+  DirectoryEntry* entry =
+      found.value().last == nullptr
+          ? nullptr
+          : tree().find_entry(found.value().parent, found.value().last, found.value().last_length);
+  struct path path = {nullptr, entry != nullptr && entry->inode == inode
+                                   ? linux_dentry_of(entry, found.value().parent)
+                                   : linux_dentry_of(inode)};
+  if (int opened = vfs_open(&path, linux_file_of(file.value())); opened < 0) {
+    put_file(file.value());
+    return opened;
   }
   auto fd = install_fd(*c.process->files, file.value(), 0, (flags & kO_CLOEXEC) != 0);
   if (!fd.ok()) {
@@ -394,14 +401,13 @@ extern "C" __attribute__((noinline)) int do_unlinkat(int dfd, struct filename* n
   SyscallContext& c = *current_context();
   auto found = resolve(c, dfd, name->name, 0);
   if (!found.ok()) return -found.error().code;
-  if (found.value().last == nullptr) return -rt::kEBUSY;
-  Inode* inode = found.value().inode;
-  if (inode->is_directory()) return -rt::kEISDIR;
-  if (is_tracefs(inode)) return -rt::kEPERM;
-  auto unlinked =
-      tree().unlink(found.value().parent, found.value().last, found.value().last_length);
-  if (unlinked.ok()) release_pin(inode);
-  return static_cast<int>(to_rax(unlinked));
+  const LookupResult& at = found.value();
+  if (at.last == nullptr) return -rt::kEBUSY;
+  if (at.inode->is_directory()) return -rt::kEISDIR;
+  DirectoryEntry* entry = tree().find_entry(at.parent, at.last, at.last_length);
+  if (entry == nullptr) return -rt::kENOENT;
+  return vfs_unlink(&init_user_ns, linux_inode_of(at.parent), linux_dentry_of(entry, at.parent),
+                    nullptr);
 }
 
 namespace {
@@ -647,10 +653,6 @@ int64_t sys_ftruncate(SyscallContext& c) {
   return truncate_inode(file->inode, static_cast<int64_t>(c.arg(1)));
 }
 
-int64_t sys_fsync(SyscallContext& c) {
-  return fd_file(*c.process->files, static_cast<int>(c.arg(0))) == nullptr ? -rt::kEBADF : 0;
-}
-int64_t sys_fdatasync(SyscallContext& c) { return sys_fsync(c); }
 int64_t sys_sync(SyscallContext&) { return 0; }
 // utimensat(dfd, path, times, flags): Linux's lookup and errors; the modification time is the
 // only one inodes keep (times[1], UTIME_NOW or UTIME_OMIT; NULL times: now).
@@ -720,7 +722,9 @@ int64_t sys_creat(SyscallContext& c) {
 }
 
 // syncfs(fd): nothing is cached on the way to a disk; EBADF as Linux.
-int64_t sys_syncfs(SyscallContext& c) { return sys_fsync(c); }
+int64_t sys_syncfs(SyscallContext& c) {
+  return fd_file(*c.process->files, static_cast<int>(c.arg(0))) == nullptr ? -rt::kEBADF : 0;
+}
 
 // fadvise64(fd, offset, len, advice): advice is taken and nothing changes; Linux's checks:
 // EBADF, ESPIPE for a pipe, EINVAL for an unknown advice (a negative length is taken, as the

@@ -24,6 +24,15 @@ long vfs_write(posix::File* file, const char* buf, size_t count, uint64_t* pos);
 long do_sys_openat2(int dfd, const char* filename, struct open_how* how);
 int do_unlinkat(int dfd, struct filename* name);
 int do_mkdirat(int dfd, struct filename* name, unsigned short mode);
+// Linux 6.1's (vfs/namei.cpp): `dir` and `dentry` are records of the file tree
+// (vfs/linux_objects.hpp), `file` an open file's.
+int security_inode_create(struct inode* dir, struct dentry* dentry, umode_t mode);
+int vfs_create(struct user_namespace* mnt_userns, struct inode* dir, struct dentry* dentry,
+               umode_t mode, bool want_excl);
+int vfs_unlink(struct user_namespace* mnt_userns, struct inode* dir, struct dentry* dentry,
+               struct inode** delegated_inode);
+int vfs_open(const struct path* path, struct file* file);
+int vfs_fsync(struct file* file, int datasync);
 }
 
 namespace posix {
@@ -40,6 +49,11 @@ rt::Result<LookupResult> resolve(SyscallContext& c, int dfd, const char* path, u
 
 // poll(2) events a file has now (POLLIN 1, POLLOUT 4, POLLHUP 0x10).
 int poll_file(File* file);
+
+// A new regular file `name` in `directory` as open(O_CREAT) makes it (Linux's lookup_open):
+// its name goes through security_inode_create, then the inode is made and linked.
+rt::Result<Inode*> create_regular_file(Inode* directory, const char* name, size_t length,
+                                       uint32_t mode);
 
 int64_t tty_ioctl(SyscallContext& c, uint64_t request, uint64_t argument);
 

@@ -10,10 +10,10 @@ namespace trace {
 // syscall_table.cpp) follows in number order with ids from 801 on (getitimer, alarm and
 // setitimer, added later, from 1057; select, pause, sendfile64, rt_sigpending, pselect6, clone3 and
 // statx from 1063; creat, getpriority, setpriority, sched_getparam, sched_getscheduler, fadvise64,
-// utimes and syncfs from 1077), two per call: enter odd, exit even, below kFirstDynamicEventId and
-// clear of the ids above. Argument types and names are those of Linux's SYSCALL_DEFINE for the call
-// (the name it has there, e.g. newstat for stat(2) and umount for umount2(2)), as its format files
-// show them:
+// utimes and syncfs from 1077; mknod and mknodat from 1093), two per call: enter odd, exit even,
+// below kFirstDynamicEventId and clear of the ids above. Argument types and names are those of
+// Linux's SYSCALL_DEFINE for the call (the name it has there, e.g. newstat for stat(2) and umount
+// for umount2(2)), as its format files show them:
 // `__user` gone, each 8 bytes. GAP: the recording shows neither the ids nor the list position of
 // these events; both are Sonde's own until a recording shows Linux 6.1's. GAP: the formats of the
 // events the recording does not show (openat, raw_syscalls, ...) follow Linux 6.1's definitions and
@@ -218,6 +218,11 @@ constinit const SyscallEvents kSyscalls[] = {
     {"rt_sigpending", 127, 1069, {{"sigset_t *", "uset"}, {"size_t", "sigsetsize"}}, 2},
     {"rt_sigsuspend", 130, 955, {{"sigset_t *", "unewset"}, {"size_t", "sigsetsize"}}, 2},
     {"sigaltstack", 131, 957, {{"const stack_t *", "uss"}, {"stack_t *", "uoss"}}, 2},
+    {"mknod",
+     133,
+     1093,
+     {{"const char *", "filename"}, {"umode_t", "mode"}, {"unsigned", "dev"}},
+     3},
     {"statfs", 137, 959, {{"const char *", "pathname"}, {"struct statfs *", "buf"}}, 2},
     {"fstatfs", 138, 961, {{"unsigned int", "fd"}, {"struct statfs *", "buf"}}, 2},
     {"getpriority", 140, 1079, {{"int", "which"}, {"int", "who"}}, 2},
@@ -316,6 +321,11 @@ constinit const SyscallEvents kSyscalls[] = {
      4},
     {"tgkill", 234, 1007, {{"pid_t", "tgid"}, {"pid_t", "pid"}, {"int", "sig"}}, 3},
     {"utimes", 235, 1089, {{"char *", "filename"}, {"struct __kernel_old_timeval *", "utimes"}}, 2},
+    {"mknodat",
+     259,
+     1095,
+     {{"int", "dfd"}, {"const char *", "filename"}, {"umode_t", "mode"}, {"unsigned int", "dev"}},
+     4},
     {"fchownat",
      260,
      1009,
