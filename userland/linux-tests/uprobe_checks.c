@@ -219,15 +219,19 @@ int main(int argc, char** argv) {
 
   // Return probes survive a trace-server crash: a call pending in a uretprobed function while
   // the server dies (and the root task restarts it) still returns to its caller, through the
-  // trampoline in this process, which pops the shadow stack itself.
+  // trampoline in this process, which pops the shadow stack itself. Linux has no trace server
+  // to crash (no /proc/sonde): there the child only writes, and the same checks hold.
   int slow_map = -1;
   int slow = attach(type, self, (void*)traced_slow, 1, -1, &slow_map);
   int pipe_fds[2];
   CHECK("uretprobe on a blocking function", slow >= 0 && pipe(pipe_fds) == 0);
   pid_t crasher = fork();
   if (crasher == 0) {
-    int control = open("/proc/sonde/trace-server", O_WRONLY);
-    int crashed = control >= 0 && write(control, "crash\n", 6) == 6;
+    int crashed = 1;
+    if (access("/proc/sonde", F_OK) == 0) {
+      int control = open("/proc/sonde/trace-server", O_WRONLY);
+      crashed = control >= 0 && write(control, "crash\n", 6) == 6;
+    }
     char byte = 'x';
     if (write(pipe_fds[1], &byte, 1) != 1) crashed = 0;
     _exit(crashed ? 0 : 1);

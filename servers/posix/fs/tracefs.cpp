@@ -140,11 +140,21 @@ bool is_tracefs(const Inode* inode) { return inode != nullptr && inode->remote =
 
 void note_trace_activity() { ++trace_activity; }
 
+// Whether an open file holds trace_pipe (Linux's pipe_cpumask for the top instance, all CPUs).
+static bool trace_pipe_taken = false;
+
 long tracefs_open(File* file) {
-  if ((file->flags & kO_TRUNC) == 0 || (file->flags & kO_ACCMODE) == kO_RDONLY) return 0;
   char path[kPathMax];
   size_t length = 0;
   if (!path_of(file->inode, path, sizeof path, length)) return -rt::kENOENT;
+  constexpr char kTracePipe[] = "/trace_pipe";
+  if (length == sizeof kTracePipe - 1 && memcmp(path, kTracePipe, length) == 0) {
+    if (trace_pipe_taken) return -rt::kEBUSY;
+    trace_pipe_taken = true;
+    file->trace_pipe_reader = true;
+    return 0;
+  }
+  if ((file->flags & kO_TRUNC) == 0 || (file->flags & kO_ACCMODE) == kO_RDONLY) return 0;
   const char* const emptied[] = {"/trace", "/set_event", "/error_log", "/kprobe_events",
                                  "/uprobe_events"};
   bool empties = false;
@@ -161,6 +171,10 @@ long tracefs_open(File* file) {
   request.params().setAppend(false);
   auto reply = request.send();
   return reply.ok() ? 0 : -static_cast<long>(reply.error().code);
+}
+
+void tracefs_release(File* file) {
+  if (file->trace_pipe_reader) trace_pipe_taken = false;
 }
 
 long tracefs_read(File* file, uint64_t address, size_t count, uint64_t* pos) {

@@ -16,7 +16,11 @@ bool is_tracefs(const Inode* inode);
 
 // open(2) of a tracefs file: O_TRUNC on a writable open of trace, set_event, error_log,
 // kprobe_events or uprobe_events is a write at offset 0 (it empties them, as Linux's open).
+// trace_pipe has one reader at a time: another open is EBUSY until that one's last close
+// (Linux's pipe_cpumask in tracing_open_pipe, 6.5 and Debian's 6.1).
 long tracefs_open(File* file);
+// The last close of a tracefs file.
+void tracefs_release(File* file);
 // read(2) and write(2): one tracefsRead or tracefsWrite each. A blocking read of an empty
 // trace_pipe returns kDeferred and is asked again when trace data may have come (see
 // note_trace_activity) or after a poll interval.

@@ -342,7 +342,9 @@ static_assert(sizeof(SigContext) == 256 && sizeof(UContext) == 304);
 // The FPU state in a signal frame, as Linux lays it out on an XSAVE machine whose enabled
 // state is x87 and SSE (arch/x86/include/uapi/asm/sigcontext.h): the fxsave area, whose
 // software bytes describe what follows, the XSAVE header, and a second magic number after
-// the area. uc_mcontext.fpstate points at it, 64-byte aligned.
+// the area. uc_mcontext.fpstate points at it, 64-byte aligned. Without XSAVE (CPUID; QEMU's
+// default qemu64 CPU) Linux writes the fxsave area alone, its software bytes saying so
+// (xstate_size 512), and restores only that (arch/x86/kernel/fpu/signal.c).
 struct FpSoftware {  // struct _fpx_sw_bytes, at byte 464 of the fxsave area
   uint32_t magic1;
   uint32_t extended_size;  // the whole of FpFrame
@@ -372,6 +374,14 @@ constexpr uint64_t kFpFeatures = abi::tcb_message::kFpuX87 | abi::tcb_message::k
 constexpr size_t kFpMxcsr = abi::tcb_message::kFpuMxcsrOffset;
 constexpr size_t kFpXmm = 160;  // xmm0 in the fxsave area
 constexpr size_t kFpSoftware = offsetof(FpFrame, software);
+constexpr uint32_t kFxSize = 512;  // the fxsave area, the whole fpstate without XSAVE
+
+// CPUID.1:ECX.XSAVE: whether Linux would write (and read back) an XSAVE-style fpstate.
+bool cpu_has_xsave() {
+  uint32_t eax = 1, ebx, ecx = 0, edx;
+  __asm__("cpuid" : "+a"(eax), "=b"(ebx), "+c"(ecx), "=d"(edx));
+  return (ecx & (1u << 26)) != 0;
+}
 
 // The thread's x87/SSE state, the 512-byte fxsave area (TCB ReadFpu).
 bool read_fpu(uint64_t tcb, uint8_t (&area)[512]) {
@@ -430,6 +440,7 @@ bool fpu_from_frame(SyscallContext& c, uint64_t address, uint8_t (&area)[512]) {
   FpSoftware software;
   memcpy(&software, area + kFpSoftware, sizeof(software));
   memset(area + kFpSoftware, 0, sizeof(area) - kFpSoftware);
+  if (!cpu_has_xsave()) return true;  // Linux's FXRSTOR of the area, its software bytes unread
   uint32_t magic2 = 0;
   bool xsave = software.magic1 == kFpMagic1 && software.xstate_size == kFpXsaveSize &&
                software.extended_size >= software.xstate_size &&
@@ -500,21 +511,23 @@ bool setup_signal_frame(Thread* t, int signal, abi::UserRegisters& registers) {
   if ((action.flags & kSaOnStack) != 0 && t->altstack_flags == 0 && !on_stack) {
     top = t->altstack_sp + t->altstack_size;
   }
-  uint64_t fp_address = (top - sizeof(FpFrame)) & ~uint64_t{63};
+  bool xsave = cpu_has_xsave();
+  uint64_t fp_size = xsave ? sizeof(FpFrame) : kFxSize;
+  uint64_t fp_address = (top - fp_size) & ~uint64_t{63};
   uint64_t sp = ((fp_address - sizeof(SigFrame)) & ~uint64_t{15}) - 8;
   FpFrame fp = {};
   uint8_t area[512];
   bool have_fpu = read_fpu(t->tcb, area);
   memcpy(fp.legacy, area, sizeof(fp.legacy));
   fp.software.magic1 = kFpMagic1;
-  fp.software.extended_size = sizeof(FpFrame);
+  fp.software.extended_size = xsave ? sizeof(FpFrame) : kFxSize + sizeof(fp.magic2);
   fp.software.xfeatures = kFpFeatures;
-  fp.software.xstate_size = kFpXsaveSize;
+  fp.software.xstate_size = xsave ? kFpXsaveSize : kFxSize;
   fp.xstate_bv = kFpFeatures;
   fp.magic2 = kFpMagic2;
   SigFrame frame = {};
   frame.pretcode = action.restorer;
-  frame.uc.uc_flags = kUcFpXstate;
+  frame.uc.uc_flags = xsave ? kUcFpXstate : 0;
   frame.uc.ss_sp = t->altstack_sp;
   frame.uc.ss_flags = on_stack ? kSsOnStack : t->altstack_flags;
   frame.uc.ss_size = t->altstack_size;
@@ -549,7 +562,7 @@ bool setup_signal_frame(Thread* t, int signal, abi::UserRegisters& registers) {
   init_fpu(clean);
   mm::AddressSpace& memory = *p->memory;
   if ((action.flags & kSaRestorer) == 0 || !have_fpu ||
-      !memory.copy_out(fp_address, &fp, sizeof(fp)).ok() ||
+      !memory.copy_out(fp_address, &fp, fp_size).ok() ||
       !memory.copy_out(sp, &frame, sizeof(frame)).ok() || !write_fpu(t->tcb, clean)) {
     return false;
   }

@@ -4,6 +4,7 @@
 
 #include <string.h>
 
+#include "fs/tracefs.hpp"
 #include "platform/kernel.hpp"
 #include "tracing/trace_service.hpp"
 #include "vfs/epoll.hpp"
@@ -30,6 +31,7 @@ void get_file(File* file) { file->references++; }
 void put_file(File* file) {
   if (file == nullptr || --file->references > 0) return;
   epoll_release(file);
+  if (file->kind == FileKind::kTracefs) tracefs_release(file);
   if (file->kind == FileKind::kTrace) close_trace_handle(file->trace_handle, file->trace_instance);
   if (file->pipe != nullptr) {
     Pipe* pipe = file->pipe;

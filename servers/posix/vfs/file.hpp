@@ -64,6 +64,7 @@ struct File {
   uint64_t trace_instance;    // and the instance it belongs to
   TraceObject trace_object;   // and what it is
   uint64_t tracefs_activity;  // kTracefs: the trace activity when trace_pipe was found empty
+  bool trace_pipe_reader;     // kTracefs: this open of trace_pipe is its one reader
   EventPoll* epoll;           // kEpoll: the instance
   struct file linux_file;     // what tracing programs are handed (vfs/linux_objects.cpp)
 };

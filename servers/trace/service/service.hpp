@@ -50,9 +50,11 @@ inline constexpr uint32_t kMaxTracefsRead = 1u << 20;
 
 // The preemption and migrate-disable depths a program's trace line shows (trace_entry's
 // preempt_count): bpf() runs a program (PROG_TEST_RUN) with preemption off, as Linux's
-// bpf_prog_test_run_raw_tp ("...1."); a kprobe runs it at preempt depth 2 with migration
-// disabled ("...21", as Linux's trace_pipe shows for kprobe programs).
-inline constexpr uint8_t kTestRunPreemptCount = 0x01;
+// bpf_prog_test_run_raw_tp (get_cpu), and bpf_trace_printk disables it once more for its
+// per-CPU buffers (bpf_bprintf_prepare), so Linux 6.1's trace_pipe shows "...2."; a kprobe
+// runs it at preempt depth 2 with migration disabled ("...21", as Linux's trace_pipe shows
+// for kprobe programs).
+inline constexpr uint8_t kTestRunPreemptCount = 0x02;
 inline constexpr uint8_t kProbePreemptCount = 0x12;
 
 // bpf_trace_printk's message into the trace buffer, for the current task (the environment's

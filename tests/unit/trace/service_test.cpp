@@ -548,9 +548,9 @@ TEST_F(TracefsServiceTest, TracePipeWouldBlockThenGivesTheProgramsPrintk) {
   ASSERT_EQ(bpf(kProgTestRun, run), 0);
   TracefsAnswer line = read("trace_pipe", 0, /*blocking=*/true);
   EXPECT_FALSE(line.would_block);
-  // "          loader-7       [000] ...1.     0.000000: bpf_trace_printk: hi"
+  // "          loader-7       [000] ...2.     0.000000: bpf_trace_printk: hi"
   EXPECT_NE(line.data.find("loader-7 "), std::string::npos) << line.data;
-  EXPECT_NE(line.data.find("] ...1. "), std::string::npos) << line.data;
+  EXPECT_NE(line.data.find("] ...2. "), std::string::npos) << line.data;
   EXPECT_NE(line.data.find(": bpf_trace_printk: hi\n"), std::string::npos) << line.data;
   EXPECT_TRUE(read("trace_pipe", 0, /*blocking=*/true).would_block) << "the line was consumed";
 }
