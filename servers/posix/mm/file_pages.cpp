@@ -13,9 +13,9 @@ namespace {
 using platform::kPage;
 namespace abi = sonde::abi;
 
-// Where the files' windows are, one after another (inodes are never freed, nor their windows).
-constexpr uint64_t kFileFramesBase = 0x400000000000ull;
-constexpr uint64_t kMaxWindows = 0x100000000000ull / kFileFramesWindow;
+// The files' windows, one after another (inodes are never freed, nor their windows).
+constexpr uint64_t kMaxWindows =
+    (platform::kFileFramesEnd - platform::kFileFramesBase) / kFileFramesWindow;
 uint64_t windows_used = 0;
 
 class Frames final : public FileFrames {
@@ -27,9 +27,15 @@ class Frames final : public FileFrames {
   uint64_t count() const { return count_; }
 
   rt::Result<void> reserve(Inode& file, uint64_t size) override {
+    TRY(grow(size));
+    file.capacity = count_ * kPage;
+    return {};
+  }
+
+  // Frames for at least `size` bytes.
+  rt::Result<void> grow(uint64_t size) {
     if (size > kFileFramesWindow) return rt::err(rt::kEFBIG);
     while (count_ * kPage < size) TRY(add_frame());
-    file.capacity = count_ * kPage;
     return {};
   }
 
@@ -96,11 +102,12 @@ rt::Result<Frames*> frames_of(Inode& file) {
   if (windows_used == kMaxWindows) return rt::err(rt::kENOMEM, "no window left for a file");
   void* memory = platform::heap().allocate(sizeof(Frames), alignof(Frames));
   if (memory == nullptr) return rt::err(rt::kENOMEM);
-  auto* frames = new (memory) Frames(kFileFramesBase + windows_used * kFileFramesWindow);
+  auto* frames = new (memory) Frames(platform::kFileFramesBase + windows_used * kFileFramesWindow);
   ++windows_used;  // GAP: a window whose file failed to move is not used again
   // GAP: frames that were added before a failure stay with the (unused) window.
-  TRY(frames->reserve(file, file.size));
+  TRY(frames->grow(file.size));
   if (file.size > 0) memcpy(reinterpret_cast<void*>(frames->base()), file.data, file.size);
+  // The tree's allocator is the server's heap (main.cpp makes the tree with it).
   if (file.owned && file.data != nullptr) platform::heap().deallocate(file.data, file.capacity);
   file.data = reinterpret_cast<uint8_t*>(frames->base());
   file.capacity = frames->count() * kPage;
