@@ -290,14 +290,16 @@ Answer serve_fault(uint64_t badge, uint64_t label, const sys::MessageRegisters& 
     case abi::FaultKind::kPage: {
       uint64_t address = sys::message_word(mr, abi::kFaultAddressWord);
       uint64_t access = sys::message_word(mr, abi::kFaultDetailWord);
-      if (process->memory->handle_fault(address, access)) {
+      int signal = process->memory->handle_fault(address, access);
+      if (signal == 0) {
         answer.now = true;
         answer.label = static_cast<uint64_t>(abi::FaultReply::kResume);
         return answer;
       }
-      tty::log("posix: pid %d (%s): segfault at 0x%lx rip 0x%lx access 0x%lx\n", process->pid,
-               process->comm, address, registers.rip, access);
-      finish_process(process, 11);
+      tty::log("posix: pid %d (%s): %s at 0x%lx rip 0x%lx access 0x%lx\n", process->pid,
+               process->comm, signal == 11 ? "segfault" : "bus error", address, registers.rip,
+               access);
+      finish_process(process, signal);
       return answer;
     }
     case abi::FaultKind::kBreakpoint: {

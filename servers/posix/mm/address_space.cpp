@@ -4,8 +4,10 @@
 
 #include <string.h>
 
+#include "mm/file_pages.hpp"
 #include "rt/new.hpp"
 #include "sys/server_start.hpp"
+#include "vfs/inode.hpp"
 
 namespace posix::mm {
 
@@ -40,6 +42,23 @@ uint64_t page_rights(const Page& page) {
   uint64_t rights = map_rights(page.prot);
   if (page.cow != 0) rights &= ~abi::kMapWrite;
   return rights;
+}
+
+constexpr int kSigBus = 7;
+constexpr int kSigSegv = 11;
+
+// [from, to) of area `a`, its file offset moved along.
+Area piece_of(const Area& a, uint64_t from, uint64_t to) {
+  Area piece = a;
+  piece.start = from;
+  piece.end = to;
+  if (a.file != nullptr) piece.offset = a.offset + (from - a.start);
+  return piece;
+}
+
+// Whether the page at `address` in file area `area` lies wholly past the end of its file.
+bool past_end_of_file(const Area& area, uint64_t address) {
+  return area.offset + (page_of(address) - area.start) >= area.file->size;
 }
 
 void* zeroed(size_t size) {
@@ -100,37 +119,50 @@ Error AddressSpace::map_cap(uint64_t cap, uint64_t address, uint32_t prot) {
   return e;
 }
 
-rt::Result<Page*> AddressSpace::ensure_page(uint64_t address, uint32_t prot) {
-  address = page_of(address);
+rt::Result<Page*> AddressSpace::map_new_page(uint64_t address, const platform::PageFrame& frame,
+                                             uint32_t prot, bool cow, bool file_shared) {
   Page** slot = slot_for(address, true);
   if (slot == nullptr) return rt::err(rt::kENOMEM);
-  if (*slot != nullptr) return *slot;
   auto* page = static_cast<Page*>(zeroed(sizeof(Page)));
   if (page == nullptr) return rt::err(rt::kENOMEM);
-  auto frame = platform::allocate_page();
-  if (!frame.ok()) {
-    platform::heap().deallocate(page, sizeof(Page));
-    return frame.error();
-  }
-  page->frame = frame.value();
-  page->prot = prot;
   auto copy = platform::allocate_slot();
   if (!copy.ok()) {
-    platform::free_page(page->frame);
     platform::heap().deallocate(page, sizeof(Page));
     return copy.error();
   }
-  page->mapped_cap = copy.value();
-  Error e = sys::cnode_copy(sys::kServerSlotCNode, page->mapped_cap, page->frame.cap);
-  if (e == Error::kNone) e = map_cap(page->mapped_cap, address, prot);
+  // A copy of the frame cap (copies start unmapped) for this mapping.
+  Error e = sys::cnode_copy(sys::kServerSlotCNode, copy.value(), frame.cap);
+  if (e == Error::kNone) e = map_cap(copy.value(), address, cow ? prot & ~kProtWrite : prot);
   if (e != Error::kNone) {
-    (void)sys::cnode_delete(sys::kServerSlotCNode, page->mapped_cap);
-    platform::free_slot(page->mapped_cap);
-    platform::free_page(page->frame);
+    (void)sys::cnode_delete(sys::kServerSlotCNode, copy.value());
+    platform::free_slot(copy.value());
     platform::heap().deallocate(page, sizeof(Page));
     return rt::err(rt::kENOMEM, "mapping a page failed");
   }
+  platform::share_page(frame);
+  page->frame = frame;
+  page->mapped_cap = copy.value();
+  page->prot = prot;
+  page->cow = cow ? 1 : 0;
+  page->file_shared = file_shared ? 1 : 0;
   *slot = page;
+  return page;
+}
+
+rt::Result<Page*> AddressSpace::ensure_page(uint64_t address, uint32_t prot) {
+  address = page_of(address);
+  if (Page* page = find_page(address)) return page;
+  const Area* area = find_area(address);
+  if (area != nullptr && area->file != nullptr) {
+    // A shared file's page: the file's own frame.
+    if (past_end_of_file(*area, address)) return rt::err(rt::kEFAULT);
+    uint64_t offset = area->offset + (address - area->start);
+    platform::PageFrame frame = TRY(file_frame(*area->file, offset / kPage));
+    return map_new_page(address, frame, prot, false, true);
+  }
+  platform::PageFrame frame = TRY(platform::allocate_page());
+  auto page = map_new_page(address, frame, prot, false, false);
+  platform::free_page(frame);  // the page holds its own reference (or the frame goes back)
   return page;
 }
 
@@ -198,13 +230,32 @@ rt::Result<void> AddressSpace::add_area(uint64_t start, uint64_t end, uint32_t p
   if (area_count_ == kMaxAreas) return rt::err(rt::kENOMEM);
   // Joins an adjacent area with the same protection (brk grows this way).
   for (size_t i = 0; i < area_count_; ++i) {
-    if (areas_[i].end == start && areas_[i].prot == prot) {
+    if (areas_[i].end == start && areas_[i].prot == prot && areas_[i].file == nullptr) {
       areas_[i].end = end;
       return {};
     }
   }
-  areas_[area_count_++] = Area{start, end, prot};
+  areas_[area_count_++] = Area{start, end, prot, nullptr, 0, false};
   return {};
+}
+
+rt::Result<void> AddressSpace::add_file_area(uint64_t start, uint64_t end, uint32_t prot,
+                                             Inode* file, uint64_t offset, bool write_denied) {
+  if (start >= end || end > kUserTop) return rt::err(rt::kEINVAL);
+  if (area_count_ == kMaxAreas) return rt::err(rt::kENOMEM);
+  areas_[area_count_++] = Area{start, end, prot, file, offset, write_denied};
+  return {};
+}
+
+void AddressSpace::file_shrunk(const Inode* file, uint64_t size) {
+  for (size_t i = 0; i < area_count_; ++i) {
+    const Area& area = areas_[i];
+    if (area.file != file) continue;
+    for (uint64_t address = area.start; address < area.end; address += kPage) {
+      if (area.offset + (address - area.start) < size) continue;
+      if (find_page(address) != nullptr) unmap_page(address);
+    }
+  }
 }
 
 const Area* AddressSpace::find_area(uint64_t address) const {
@@ -223,8 +274,8 @@ void AddressSpace::remove_range(uint64_t start, uint64_t end) {
     }
     // Cut [start, end) out of the area: up to two pieces stay.
     areas_[i] = areas_[--area_count_];
-    if (a.start < start) areas_[area_count_++] = Area{a.start, start, a.prot};
-    if (a.end > end && area_count_ < kMaxAreas) areas_[area_count_++] = Area{end, a.end, a.prot};
+    if (a.start < start) areas_[area_count_++] = piece_of(a, a.start, start);
+    if (a.end > end && area_count_ < kMaxAreas) areas_[area_count_++] = piece_of(a, end, a.end);
   }
   for (uint64_t address = page_of(start); address < end; address += kPage) {
     if (find_page(address) != nullptr) unmap_page(address);
@@ -233,7 +284,9 @@ void AddressSpace::remove_range(uint64_t start, uint64_t end) {
 
 rt::Result<void> AddressSpace::protect(uint64_t start, uint64_t end, uint32_t prot) {
   for (uint64_t address = start; address < end; address += kPage) {
-    if (find_area(address) == nullptr) return rt::err(rt::kENOMEM);
+    const Area* area = find_area(address);
+    if (area == nullptr) return rt::err(rt::kENOMEM);
+    if (area->write_denied && (prot & kProtWrite) != 0) return rt::err(rt::kEACCES);
     const Page* page = find_page(address);
     if (page != nullptr && page->foreign == kForeignReadOnly && (prot & kProtWrite) != 0) {
       return rt::err(rt::kEACCES);  // a read-only shared page (VM_MAYWRITE cleared)
@@ -248,11 +301,14 @@ rt::Result<void> AddressSpace::protect(uint64_t start, uint64_t end, uint32_t pr
       pieces[count++] = a;
       continue;
     }
-    if (a.start < start && count < kMaxAreas) pieces[count++] = Area{a.start, start, a.prot};
+    if (a.start < start && count < kMaxAreas) pieces[count++] = piece_of(a, a.start, start);
     uint64_t from = a.start > start ? a.start : start;
     uint64_t to = a.end < end ? a.end : end;
-    if (count < kMaxAreas) pieces[count++] = Area{from, to, prot};
-    if (a.end > end && count < kMaxAreas) pieces[count++] = Area{end, a.end, a.prot};
+    if (count < kMaxAreas) {
+      pieces[count] = piece_of(a, from, to);
+      pieces[count++].prot = prot;
+    }
+    if (a.end > end && count < kMaxAreas) pieces[count++] = piece_of(a, end, a.end);
   }
   for (size_t i = 0; i < count; ++i) areas_[i] = pieces[i];
   area_count_ = count;
@@ -291,23 +347,26 @@ bool AddressSpace::access_allowed(uint64_t address, bool write) const {
   return write ? (area->prot & kProtWrite) != 0 : (area->prot & (kProtRead | kProtWrite)) != 0;
 }
 
-bool AddressSpace::handle_fault(uint64_t address, uint64_t access) {
+int AddressSpace::handle_fault(uint64_t address, uint64_t access) {
   bool write = (access & 2) != 0;
   bool fetch = (access & 16) != 0;
   const Area* area = find_area(address);
-  if (area == nullptr) return false;
-  if (write && (area->prot & kProtWrite) == 0) return false;
-  if (fetch && (area->prot & kProtExec) == 0) return false;
+  if (area == nullptr) return kSigSegv;
+  if (write && (area->prot & kProtWrite) == 0) return kSigSegv;
+  if (fetch && (area->prot & kProtExec) == 0) return kSigSegv;
   Page* page = find_page(address);
-  if (page == nullptr) return ensure_page(address, area->prot).ok();
-  if (page->foreign != 0) return false;
+  if (page == nullptr) {
+    if (area->file != nullptr && past_end_of_file(*area, address)) return kSigBus;
+    return ensure_page(address, area->prot).ok() ? 0 : kSigSegv;
+  }
+  if (page->foreign != 0) return kSigSegv;
   if (write && (page->prot & kProtWrite) != 0) {
-    if (page->cow != 0) return break_cow(page_of(address), *page).ok();
-    return true;  // writable already: another thread's fault (a copy, a new page) made it so
+    if (page->cow != 0) return break_cow(page_of(address), *page).ok() ? 0 : kSigSegv;
+    return 0;  // writable already: another thread's fault (a copy, a new page) made it so
   }
   // Not present in the process although the page is there: another thread's fault mapped it
   // meanwhile. Present: a protection fault.
-  return (access & 1) == 0;
+  return (access & 1) == 0 ? 0 : kSigSegv;
 }
 
 rt::Result<void> AddressSpace::copy_in(void* to, uint64_t from, size_t length) {
@@ -544,6 +603,11 @@ rt::Result<void> AddressSpace::fork_into(AddressSpace& child) {
               platform::free_slot(copy);
               return mapped.error();
             }
+            continue;
+          }
+          if (page->file_shared != 0) {
+            // A MAP_SHARED file's page stays shared: the child maps the file's frame as it is.
+            TRY(child.map_new_page(address, page->frame, page->prot, false, true));
             continue;
           }
           TRY(share_page_with(address, *page, child));

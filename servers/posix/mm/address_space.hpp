@@ -9,6 +9,10 @@
 #include "platform/kernel.hpp"
 #include "rt/result.hpp"
 
+namespace posix {
+struct Inode;
+}
+
 namespace posix::mm {
 
 // Linux's PROT_* bits.
@@ -30,6 +34,9 @@ struct Page {
   // `prot` says; the first write (the process's fault, or the server's writable_page) copies
   // it, or only restores write when no other address space maps it any more.
   uint8_t cow;
+  // A page of a MAP_SHARED file mapping: the file's own frame (mm/file_pages.hpp), shared
+  // with the file and every process mapping it, never copy-on-write.
+  uint8_t file_shared;
   uint32_t foreign_mapping;  // for a foreign page: its ForeignMapping's index
 };
 inline constexpr uint8_t kForeignReadOnly = 1;
@@ -60,6 +67,11 @@ const CowCounters& cow_counters();
 struct Area {
   uint64_t start, end;
   uint32_t prot;
+  // MAP_SHARED of a regular file: its pages are the file's from `offset` (at `start`); a page
+  // wholly past the end of the file is a SIGBUS. nullptr: demand-zero.
+  Inode* file;
+  uint64_t offset;
+  bool write_denied;  // a shared mapping of a file opened read-only: mprotect(PROT_WRITE) EACCES
 };
 
 class AddressSpace {
@@ -76,6 +88,9 @@ class AddressSpace {
 
   // Areas: pages inside one appear on first touch (demand-zero).
   rt::Result<void> add_area(uint64_t start, uint64_t end, uint32_t prot);
+  // An area whose pages are `file`'s from `offset` (MAP_SHARED).
+  rt::Result<void> add_file_area(uint64_t start, uint64_t end, uint32_t prot, Inode* file,
+                                 uint64_t offset, bool write_denied);
   const Area* find_area(uint64_t address) const;
   // The areas, in no order (/proc/<pid>/maps sorts them).
   size_t area_count() const { return area_count_; }
@@ -100,9 +115,13 @@ class AddressSpace {
   // touch. Another server's pages stay.
   void discard(uint64_t start, uint64_t end);
 
-  // A page fault at `address` with x86 error code bits `access`: true if the access can be
-  // retried (a page made, a copy-on-write page copied, a fault another thread already served).
-  bool handle_fault(uint64_t address, uint64_t access);
+  // A page fault at `address` with x86 error code bits `access`: 0 if the access can be
+  // retried (a page made, a copy-on-write page copied, a fault another thread already served),
+  // else the signal it gets (SIGSEGV; SIGBUS past the end of a shared file).
+  int handle_fault(uint64_t address, uint64_t access);
+  // `file` shrank to `size` bytes: its pages past the new end leave this address space (the
+  // next touch is a SIGBUS).
+  void file_shrunk(const Inode* file, uint64_t size);
 
   // User memory, checked against areas (faulting pages in as the CPU would): EFAULT else.
   rt::Result<void> copy_in(void* to, uint64_t from, size_t length);
@@ -112,8 +131,8 @@ class AddressSpace {
   rt::Result<void> zero(uint64_t to, size_t length);
 
   // Fork: every area into `child`, every page shared with it copy-on-write (the same frame
-  // mapped without write in both, until one of them writes); pages of other servers (mapped
-  // rings) are shared as they are: the child maps the same frames.
+  // mapped without write in both, until one of them writes); pages of MAP_SHARED files and of
+  // other servers (mapped rings) are shared as they are: the child maps the same frames.
   rt::Result<void> fork_into(AddressSpace& child);
 
   // A new mapping of another server's pages, held by `handle` there; its index.
@@ -133,6 +152,9 @@ class AddressSpace {
  private:
   bool access_allowed(uint64_t address, bool write) const;
   void unmap_page(uint64_t address);
+  // Maps `frame` (taking a reference to it) at `address` as a new page; ENOMEM on failure.
+  rt::Result<Page*> map_new_page(uint64_t address, const platform::PageFrame& frame, uint32_t prot,
+                                 bool cow, bool file_shared);
   // Gives `page` (at `address`, copy-on-write) a frame of its own, or write back when it is the
   // frame's last user.
   rt::Result<void> break_cow(uint64_t address, Page& page);

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
-// Memory system calls: brk, mmap, munmap, mprotect, madvise.
+// Memory system calls: brk, mmap, munmap, mprotect, madvise, msync.
 #include "kernel/syscalls.hpp"
 
 #include <string.h>
 
+#include "mm/file_pages.hpp"
 #include "tracing/trace_service.hpp"
 #include "tracing/uprobes.hpp"
 #include "vfs/file.hpp"
@@ -66,8 +67,15 @@ int64_t sys_mmap(SyscallContext& c) {
       return -rt::kENODEV;
     }
     if ((file->flags & kO_ACCMODE) == kO_WRONLY) return -rt::kEACCES;
-    // GAP: MAP_SHARED file mappings are private copies (writes do not reach the file).
+    // A shared writable mapping writes the file: the descriptor must allow writing.
+    if (type == kMapShared && (prot & mm::kProtWrite) != 0 &&
+        (file->flags & kO_ACCMODE) != kO_RDWR) {
+      return -rt::kEACCES;
+    }
   }
+  // MAP_SHARED of a regular file maps the file's own pages (mm/file_pages.hpp).
+  // GAP: MAP_SHARED_VALIDATE (3) is taken as MAP_SHARED without checking the other flags.
+  bool file_shared = file != nullptr && file->kind == FileKind::kInode && type != kMapPrivate;
   mm::AddressSpace& memory = user(c);
   uint64_t address;
   if ((flags & (kMapFixed | kMapFixedNoReplace)) != 0) {
@@ -85,7 +93,10 @@ int64_t sys_mmap(SyscallContext& c) {
     address = memory.find_free(length);
     if (address == 0) return -rt::kENOMEM;
   }
-  if (auto r = memory.add_area(address, address + length, prot); !r.ok()) return -r.error().code;
+  auto added = file_shared ? memory.add_file_area(address, address + length, prot, file->inode,
+                                                  offset, (file->flags & kO_ACCMODE) != kO_RDWR)
+                           : memory.add_area(address, address + length, prot);
+  if (!added.ok()) return -added.error().code;
   // What /proc/<pid>/maps names it by. GAP: anon_inode mappings show no device or inode.
   bool shared = type != kMapPrivate;
   if (file != nullptr && file->kind == FileKind::kTrace) {
@@ -110,7 +121,19 @@ int64_t sys_mmap(SyscallContext& c) {
     }
     return static_cast<int64_t>(address);
   }
-  if (file != nullptr) {
+  if (file_shared) {
+    // Nothing to copy: faults map the file's frames. Moving the bytes into frames now makes
+    // ENOMEM and EFBIG mmap's errors rather than a fault's.
+    Inode* inode = file->inode;
+    uint64_t first = offset / kPage;
+    if (offset < inode->size) {
+      if (auto frame = mm::file_frame(*inode, first); !frame.ok()) {
+        memory.remove_range(address, address + length);
+        c.process->file_maps.remove(address, address + length);
+        return -frame.error().code;
+      }
+    }
+  } else if (file != nullptr) {
     Inode* inode = file->inode;
     for (uint64_t done = 0; done < length && offset + done < inode->size; done += kPage) {
       auto page = memory.writable_page(address + done);
@@ -151,6 +174,22 @@ int64_t sys_madvise(SyscallContext& c) {
   // The pages go (a page shared copy-on-write is only let go); they come back zero on the next
   // touch. GAP: a private file mapping's pages come back zero too, not from the file.
   if (c.arg(2) == kDontNeed) user(c).discard(address, address + length);
+  return 0;
+}
+
+int64_t sys_msync(SyscallContext& c) {
+  constexpr uint64_t kMsAsync = 1, kMsInvalidate = 2, kMsSync = 4;
+  uint64_t address = c.arg(0), length = page_up(c.arg(1)), flags = c.arg(2);
+  if ((address & (kPage - 1)) != 0 || (flags & ~(kMsAsync | kMsInvalidate | kMsSync)) != 0 ||
+      (flags & (kMsAsync | kMsSync)) == (kMsAsync | kMsSync)) {
+    return -rt::kEINVAL;
+  }
+  if (address + length < address || address + length > mm::kUserTop) return -rt::kENOMEM;
+  // Shared file mappings are the file's pages, in memory as the file is: nothing to write back.
+  // A hole in the range is ENOMEM, as Linux's.
+  for (uint64_t a = address; a < address + length; a += kPage) {
+    if (user(c).find_area(a) == nullptr) return -rt::kENOMEM;
+  }
   return 0;
 }
 

@@ -18,6 +18,11 @@ namespace abi = sonde::abi;
 inline constexpr uint64_t kHeapBase = 0x100000000000ull;
 inline constexpr uint64_t kFrameMapBase = 0x200000000000ull;  // every process page, by index
 inline constexpr uint64_t kInitramfsBase = 0x300000000000ull;
+// Files mapped MAP_SHARED, a window each (mm/file_pages.hpp), up to kFileFramesEnd: clear of
+// the trace session's buffers (0x4000_0000_0000, sys/server_start.hpp), the server images
+// (0x5000_..., 0x5100_...) and the trace server's stack and heap (0x6800_..., 0x7000_...).
+inline constexpr uint64_t kFileFramesBase = 0x600000000000ull;
+inline constexpr uint64_t kFileFramesEnd = 0x640000000000ull;
 inline constexpr uint64_t kPage = 4096;
 
 void init(const sys::ServerStartInfo& info);

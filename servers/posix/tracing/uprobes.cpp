@@ -274,7 +274,8 @@ void arm_site(Process* process, const Site& site) {
   if (!applies(site, process)) return;
   for (size_t i = 0; i < process->file_maps.count(); ++i) {
     const mm::FileMapping& map = process->file_maps.at(i);
-    if (map.inode == nullptr || map.inode->number != site.inode) continue;
+    // Not in a shared mapping (Linux's valid_vma): the int3 would be written into the file.
+    if (map.inode == nullptr || map.shared || map.inode->number != site.inode) continue;
     if (site.offset < map.offset || site.offset - map.offset >= map.end - map.start) continue;
     uint64_t address = map.start + (site.offset - map.offset);
     const mm::Area* area = process->memory->find_area(address);

@@ -167,6 +167,7 @@ rt::Result<Inode*> FileTree::create(Inode* directory, const char* path, uint32_t
 }
 
 rt::Result<void> FileTree::reserve(Inode* file, uint64_t size) {
+  if (file->frames != nullptr) return file->frames->reserve(*file, size);
   if (file->owned && size <= file->capacity) return {};
   uint64_t capacity = file->owned && file->capacity > 0 ? file->capacity : 64;
   while (capacity < size) capacity *= 2;
@@ -183,7 +184,7 @@ rt::Result<void> FileTree::reserve(Inode* file, uint64_t size) {
 
 rt::Result<void> FileTree::set_contents(Inode* file, const uint8_t* data, uint64_t size,
                                         bool copy) {
-  if (!copy) {
+  if (!copy && file->frames == nullptr) {
     if (file->owned && file->data != nullptr) allocator_.deallocate(file->data, file->capacity);
     file->data = const_cast<uint8_t*>(data);
     file->size = size;

@@ -41,6 +41,18 @@ class RemoteFileSystem {
   ~RemoteFileSystem() = default;
 };
 
+// Where a regular file's bytes live once a process maps it MAP_SHARED: page frames the server
+// maps contiguously at the file's `data`, and processes map too (mm/file_pages.hpp), so a store
+// through a mapping is a store into the file. The bytes never move again.
+class FileFrames {
+ public:
+  // Room for at least `size` bytes at the same `data` (new pages are zero).
+  virtual rt::Result<void> reserve(Inode& file, uint64_t size) = 0;
+
+ protected:
+  ~FileFrames() = default;
+};
+
 // One name in a directory.
 struct DirectoryEntry {
   char* name;
@@ -59,11 +71,12 @@ struct Inode {
   Inode* parent;  // the directory holding it (the root: itself; a file: where it was first linked)
   DirectoryEntry* entries;  // directories, newest first
   // Regular files and symlinks: the bytes. Files from the initramfs point into it until
-  // the first write copies them (`owned` then).
+  // the first write copies them (`owned` then); a file mapped MAP_SHARED has them in `frames`.
   uint8_t* data;
   uint64_t size;
   uint64_t capacity;
   bool owned;
+  FileFrames* frames;
   RemoteFileSystem* remote;  // the file system holding it, if not the tree itself
   File* pinned;              // bpf file system: the object pinned here (a reference to its file)
   struct inode linux_inode;  // what tracing programs are handed (vfs/linux_objects.cpp)

@@ -631,10 +631,20 @@ int64_t truncate_inode(Inode* inode, int64_t length) {
   if (!inode->is_regular()) return -rt::kEINVAL;
   if (auto r = tree().reserve(inode, static_cast<uint64_t>(length)); !r.ok())
     return -r.error().code;
-  if (static_cast<uint64_t>(length) > inode->size) {
-    memset(inode->data + inode->size, 0, static_cast<uint64_t>(length) - inode->size);
+  uint64_t size = static_cast<uint64_t>(length);
+  if (size > inode->size) {
+    memset(inode->data + inode->size, 0, size - inode->size);
+  } else if (size < inode->size) {
+    // As Linux's truncate_pagecache: what shared mappings see past the new end is zero in the
+    // page holding it, and the pages after it leave every mapping (touching them is a SIGBUS).
+    memset(inode->data + size, 0, inode->size - size);
+    if (inode->frames != nullptr) {
+      for (Process* p = first_process(); p != nullptr; p = p->next) {
+        if (p->memory != nullptr) p->memory->file_shrunk(inode, size);
+      }
+    }
   }
-  inode->size = static_cast<uint64_t>(length);
+  inode->size = size;
   return 0;
 }
 }  // namespace

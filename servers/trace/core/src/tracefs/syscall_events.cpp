@@ -10,10 +10,10 @@ namespace trace {
 // syscall_table.cpp) follows in number order with ids from 801 on (getitimer, alarm and
 // setitimer, added later, from 1057; select, pause, sendfile64, rt_sigpending, pselect6, clone3 and
 // statx from 1063; creat, getpriority, setpriority, sched_getparam, sched_getscheduler, fadvise64,
-// utimes and syncfs from 1077; mknod and mknodat from 1093), two per call: enter odd, exit even,
-// below kFirstDynamicEventId and clear of the ids above. Argument types and names are those of
-// Linux's SYSCALL_DEFINE for the call (the name it has there, e.g. newstat for stat(2) and umount
-// for umount2(2)), as its format files show them:
+// utimes and syncfs from 1077; mknod and mknodat from 1093, msync 1097), two per call: enter
+// odd, exit even, below kFirstDynamicEventId and clear of the ids above. Argument types and names
+// are those of Linux's SYSCALL_DEFINE for the call (the name it has there, e.g. newstat for
+// stat(2) and umount for umount2(2)), as its format files show them:
 // `__user` gone, each 8 bytes. GAP: the recording shows neither the ids nor the list position of
 // these events; both are Sonde's own until a recording shows Linux 6.1's. GAP: the formats of the
 // events the recording does not show (openat, raw_syscalls, ...) follow Linux 6.1's definitions and
@@ -109,6 +109,7 @@ constinit const SyscallEvents kSyscalls[] = {
       {"struct __kernel_old_timeval *", "tvp"}},
      5},
     {"sched_yield", 24, 841, {}, 0},
+    {"msync", 26, 1097, {{"unsigned long", "start"}, {"size_t", "len"}, {"int", "flags"}}, 3},
     {"madvise",
      28,
      843,

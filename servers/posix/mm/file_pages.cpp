@@ -1,0 +1,127 @@
+// SPDX-License-Identifier: MIT
+// Regular files' bytes in page frames (MAP_SHARED): a window of the server's VSpace per file.
+#include "mm/file_pages.hpp"
+
+#include <string.h>
+
+#include "rt/new.hpp"
+
+namespace posix::mm {
+
+namespace {
+
+using platform::kPage;
+namespace abi = sonde::abi;
+
+// The files' windows, one after another (inodes are never freed, nor their windows).
+constexpr uint64_t kMaxWindows =
+    (platform::kFileFramesEnd - platform::kFileFramesBase) / kFileFramesWindow;
+uint64_t windows_used = 0;
+
+class Frames final : public FileFrames {
+ public:
+  explicit Frames(uint64_t base) : base_(base) {}
+
+  uint64_t base() const { return base_; }
+  const platform::PageFrame& at(uint64_t index) const { return frames_[index]; }
+  uint64_t count() const { return count_; }
+
+  rt::Result<void> reserve(Inode& file, uint64_t size) override {
+    TRY(grow(size));
+    file.capacity = count_ * kPage;
+    return {};
+  }
+
+  // Frames for at least `size` bytes.
+  rt::Result<void> grow(uint64_t size) {
+    if (size > kFileFramesWindow) return rt::err(rt::kEFBIG);
+    while (count_ * kPage < size) TRY(add_frame());
+    return {};
+  }
+
+ private:
+  // One more frame at the end of the window (zero, as allocate_page makes it).
+  rt::Result<void> add_frame() {
+    if (count_ == room_) {
+      uint64_t room = room_ == 0 ? 16 : room_ * 2;
+      auto* frames = static_cast<platform::PageFrame*>(platform::heap().allocate(
+          room * sizeof(platform::PageFrame), alignof(platform::PageFrame)));
+      auto* caps = static_cast<uint64_t*>(
+          platform::heap().allocate(room * sizeof(uint64_t), alignof(uint64_t)));
+      if (frames == nullptr || caps == nullptr) {
+        if (frames != nullptr) platform::heap().deallocate(frames, room * sizeof(*frames));
+        if (caps != nullptr) platform::heap().deallocate(caps, room * sizeof(*caps));
+        return rt::err(rt::kENOMEM);
+      }
+      if (count_ > 0) {
+        memcpy(frames, frames_, count_ * sizeof(*frames));
+        memcpy(caps, window_caps_, count_ * sizeof(*caps));
+        platform::heap().deallocate(frames_, room_ * sizeof(*frames));
+        platform::heap().deallocate(window_caps_, room_ * sizeof(*caps));
+      }
+      frames_ = frames;
+      window_caps_ = caps;
+      room_ = room;
+    }
+    platform::PageFrame frame = TRY(platform::allocate_page());
+    // The frame is mapped in the server at its index already; a copy of its cap maps it again
+    // in the file's window, after the frames before it.
+    auto cap = platform::allocate_slot();
+    if (!cap.ok()) {
+      platform::free_page(frame);
+      return cap.error();
+    }
+    abi::Error e = sys::cnode_copy(sys::kServerSlotCNode, cap.value(), frame.cap);
+    if (e == abi::Error::kNone) {
+      e = platform::map_frame(cap.value(), sys::kServerSlotVSpace, base_ + count_ * kPage,
+                              abi::kMapRead | abi::kMapWrite);
+    }
+    if (e != abi::Error::kNone) {
+      (void)sys::cnode_delete(sys::kServerSlotCNode, cap.value());
+      platform::free_slot(cap.value());
+      platform::free_page(frame);
+      return rt::err(rt::kENOMEM, "mapping a file page in the server failed");
+    }
+    frames_[count_] = frame;
+    window_caps_[count_] = cap.value();
+    ++count_;
+    return {};
+  }
+
+  uint64_t base_;
+  platform::PageFrame* frames_ = nullptr;
+  uint64_t* window_caps_ = nullptr;  // the cap copy mapping frames_[i] in the window
+  uint64_t count_ = 0;
+  uint64_t room_ = 0;
+};
+
+// Moves `file`'s bytes (the initramfs's, or the tree's heap copy) into frames.
+rt::Result<Frames*> frames_of(Inode& file) {
+  if (file.frames != nullptr) return static_cast<Frames*>(file.frames);
+  if (file.size > kFileFramesWindow) return rt::err(rt::kEFBIG);
+  if (windows_used == kMaxWindows) return rt::err(rt::kENOMEM, "no window left for a file");
+  void* memory = platform::heap().allocate(sizeof(Frames), alignof(Frames));
+  if (memory == nullptr) return rt::err(rt::kENOMEM);
+  auto* frames = new (memory) Frames(platform::kFileFramesBase + windows_used * kFileFramesWindow);
+  ++windows_used;  // GAP: a window whose file failed to move is not used again
+  // GAP: frames that were added before a failure stay with the (unused) window.
+  TRY(frames->grow(file.size));
+  if (file.size > 0) memcpy(reinterpret_cast<void*>(frames->base()), file.data, file.size);
+  // The tree's allocator is the server's heap (main.cpp makes the tree with it).
+  if (file.owned && file.data != nullptr) platform::heap().deallocate(file.data, file.capacity);
+  file.data = reinterpret_cast<uint8_t*>(frames->base());
+  file.capacity = frames->count() * kPage;
+  file.owned = true;
+  file.frames = frames;
+  return frames;
+}
+
+}  // namespace
+
+rt::Result<platform::PageFrame> file_frame(Inode& file, uint64_t index) {
+  Frames* frames = TRY(frames_of(file));
+  if (index >= frames->count()) return rt::err(rt::kEFAULT);
+  return frames->at(index);
+}
+
+}  // namespace posix::mm

@@ -1,0 +1,23 @@
+// SPDX-License-Identifier: MIT
+// A regular file's bytes as page frames, once a process maps it MAP_SHARED: the server maps the
+// frames contiguously (the inode's `data` then points at them, so read, write, exec and
+// truncate work on them unchanged) and every shared mapping of the file maps the same frames.
+#pragma once
+
+#include <stdint.h>
+
+#include "platform/kernel.hpp"
+#include "rt/result.hpp"
+#include "vfs/inode.hpp"
+
+namespace posix::mm {
+
+// The most a file with frames can hold: its window in the server's VSpace.
+inline constexpr uint64_t kFileFramesWindow = 1ull << 30;
+
+// The frame holding page `index` of `file`, its bytes moved into frames first if they are not
+// yet (the file keeps one reference to each frame; a process mapping one takes its own). EFBIG
+// past kFileFramesWindow, ENOMEM without memory; the page must lie below the file's capacity.
+rt::Result<platform::PageFrame> file_frame(Inode& file, uint64_t index);
+
+}  // namespace posix::mm

@@ -1,0 +1,306 @@
+// SPDX-License-Identifier: MIT
+// MAP_SHARED file mappings as a program sees them: the mapping is the file, so a store through
+// it is what read(2) returns at once, write(2) shows through it, other mappings (another
+// process's, a forked child's, an independent open's) see the same bytes, MAP_PRIVATE stays
+// copy-on-write; msync's errors; SIGBUS past the end of the file, ftruncate; EACCES for a
+// writable shared mapping of a read-only descriptor. Built static against musl and glibc; on
+// the host first, then on Sonde (tests/qemu/scripts/mmap_shared_checks.sh), where mapping its
+// own executable moves the initramfs file into shared pages (the script then runs it again).
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "checks.h"
+
+#define PAGE 4096
+
+static char file_path[64];
+
+// A child's result: its exit status, or 128 + the signal that ended it.
+static int wait_status_of(pid_t pid) {
+  int status = 0;
+  if (waitpid(pid, &status, 0) != pid) return -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+// A new file of `size` bytes of `fill` at file_path, open read-write.
+static int make_file(size_t size, char fill) {
+  (void)unlink(file_path);
+  int fd = open(file_path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+  if (fd < 0) return -1;
+  char buffer[PAGE];
+  memset(buffer, fill, sizeof buffer);
+  for (size_t done = 0; done < size;) {
+    size_t n = size - done < sizeof buffer ? size - done : sizeof buffer;
+    if (write(fd, buffer, n) != (ssize_t)n) {
+      close(fd);
+      return -1;
+    }
+    done += n;
+  }
+  return fd;
+}
+
+static char byte_at(int fd, off_t offset) {
+  char byte = 0;
+  if (pread(fd, &byte, 1, offset) != 1) return -1;
+  return byte;
+}
+
+// --- stores and writes meet in one process ---
+
+static void stores_and_writes(void) {
+  int fd = make_file(2 * PAGE, 'a');
+  CHECK("make the file", fd >= 0);
+  if (fd < 0) return;
+  char* p = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  CHECK("mmap MAP_SHARED read-write", p != MAP_FAILED);
+  if (p == MAP_FAILED) return;
+  CHECK("the mapping shows the file", p[0] == 'a' && p[2 * PAGE - 1] == 'a');
+  p[10] = 'Z';
+  p[PAGE + 5] = 'Y';
+  CHECK("a store is what pread returns", byte_at(fd, 10) == 'Z' && byte_at(fd, PAGE + 5) == 'Y');
+  char buffer[16] = {0};
+  CHECK("a store is what read returns",
+        lseek(fd, 8, SEEK_SET) == 8 && read(fd, buffer, 4) == 4 && memcmp(buffer, "aaZa", 4) == 0);
+  CHECK("pwrite", pwrite(fd, "Q", 1, PAGE + 1) == 1);
+  CHECK("a pwrite shows through the mapping", p[PAGE + 1] == 'Q');
+  CHECK("write", lseek(fd, 20, SEEK_SET) == 20 && write(fd, "WXYZ", 4) == 4);
+  CHECK("a write shows through the mapping", memcmp(p + 20, "WXYZ", 4) == 0);
+
+  // A second mapping of the same file (an independent open) is the same bytes.
+  int fd2 = open(file_path, O_RDWR);
+  char* q = fd2 >= 0 ? mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd2, PAGE) : MAP_FAILED;
+  CHECK("a second mapping at an offset", q != MAP_FAILED);
+  if (q != MAP_FAILED) {
+    CHECK("it sees the first one's stores", q[5] == 'Y' && q[1] == 'Q');
+    q[100] = 'q';
+    CHECK("the first one sees its stores", p[PAGE + 100] == 'q');
+    CHECK("msync MS_SYNC", msync(q, PAGE, MS_SYNC) == 0);
+    CHECK("munmap the second mapping", munmap(q, PAGE) == 0);
+  }
+  if (fd2 >= 0) close(fd2);
+
+  // A MAP_PRIVATE mapping of it sees the file but keeps its stores.
+  char* r = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+  CHECK("a private mapping", r != MAP_FAILED);
+  if (r != MAP_FAILED) {
+    CHECK("it shows the shared stores", r[10] == 'Z');
+    r[11] = 'p';
+    CHECK("its stores stay its own", p[11] == 'a' && byte_at(fd, 11) == 'a');
+    munmap(r, PAGE);
+  }
+
+  // The stores stay in the file after the mapping and the descriptor go.
+  p[30] = 'K';
+  CHECK("msync MS_ASYNC", msync(p, 2 * PAGE, MS_ASYNC) == 0);
+  CHECK("msync MS_INVALIDATE", msync(p, PAGE, MS_INVALIDATE) == 0);
+  CHECK("munmap", munmap(p, 2 * PAGE) == 0);
+  close(fd);
+  fd = open(file_path, O_RDONLY);
+  CHECK("stores outlive the mapping", fd >= 0 && byte_at(fd, 30) == 'K' && byte_at(fd, 10) == 'Z');
+  if (fd >= 0) close(fd);
+
+  // A mapping outlives its descriptor.
+  fd = open(file_path, O_RDWR);
+  p = fd >= 0 ? mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0) : MAP_FAILED;
+  if (fd >= 0) close(fd);
+  CHECK("mmap then close", p != MAP_FAILED);
+  if (p == MAP_FAILED) return;
+  p[40] = 'C';
+  fd = open(file_path, O_RDONLY);
+  CHECK("a store after close reaches the file", fd >= 0 && byte_at(fd, 40) == 'C');
+  if (fd >= 0) close(fd);
+  munmap(p, PAGE);
+}
+
+// --- msync's errors ---
+
+static void msync_errors(void) {
+  char* p = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  CHECK("an anonymous mapping", p != MAP_FAILED);
+  if (p == MAP_FAILED) return;
+  CHECK("msync of anonymous memory", msync(p, 2 * PAGE, MS_SYNC) == 0);
+  CHECK("msync of a part of a page", msync(p, 1, MS_SYNC) == 0);
+  CHECK_ERRNO("msync unaligned: EINVAL", msync(p + 1, PAGE, MS_SYNC), EINVAL);
+  CHECK_ERRNO("msync MS_SYNC|MS_ASYNC: EINVAL", msync(p, PAGE, MS_SYNC | MS_ASYNC), EINVAL);
+  CHECK_ERRNO("msync unknown flag: EINVAL", msync(p, PAGE, 0x10), EINVAL);
+  munmap(p + PAGE, PAGE);
+  CHECK_ERRNO("msync over a hole: ENOMEM", msync(p, 2 * PAGE, MS_SYNC), ENOMEM);
+  munmap(p, PAGE);
+}
+
+// --- other processes ---
+
+static void other_processes(void) {
+  int fd = make_file(PAGE, 'f');
+  CHECK("make the file", fd >= 0);
+  if (fd < 0) return;
+  char* shared = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  char* private = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+  CHECK("shared and private mappings", shared != MAP_FAILED && private != MAP_FAILED);
+  if (shared == MAP_FAILED || private == MAP_FAILED) return;
+  shared[0] = 'P';   // touched before fork: the page is mapped in both
+  private[0] = 'v';  // a private copy already (an untouched one would show the file's changes)
+
+  int go[2], done[2];
+  CHECK("pipes", pipe(go) == 0 && pipe(done) == 0);
+  pid_t pid = fork();
+  if (pid == 0) {
+    int bad = 0;
+    if (shared[0] != 'P') bad |= 1;
+    shared[1] = 'c';   // the parent must see it
+    private[1] = 'x';  // the parent must not
+    char token;
+    (void)write(done[1], "1", 1);
+    (void)read(go[0], &token, 1);
+    if (shared[2] != 'p') bad |= 2;   // the parent's store after fork
+    if (private[2] == 'y') bad |= 4;  // the parent's private store stays its own
+    // An independent open and mapping in this process meets the parent's.
+    int own = open(file_path, O_RDWR);
+    char* again =
+        own >= 0 ? mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, own, 0) : MAP_FAILED;
+    if (again == MAP_FAILED || again[2] != 'p') bad |= 8;
+    if (again != MAP_FAILED) again[3] = 'o';
+    _exit(bad);
+  }
+  CHECK("fork", pid > 0);
+  if (pid < 0) return;
+  char token;
+  CHECK("the child wrote", read(done[0], &token, 1) == 1);
+  CHECK("after fork a shared mapping stays shared", shared[1] == 'c');
+  CHECK("the child's store reached the file", byte_at(fd, 1) == 'c');
+  CHECK("after fork a private mapping stays copy-on-write", private[1] == 'f');
+  shared[2] = 'p';
+  private[2] = 'y';
+  (void)write(go[1], "1", 1);
+  int status = wait_status_of(pid);
+  CHECK("the child saw the parent's stores, its private one not", status == 0);
+  if (status != 0) printf("  child status %d\n", status);
+  CHECK("the child's independent mapping reached the parent's", shared[3] == 'o');
+  CHECK("the private mapping kept its page", private[3] == 'f' && private[2] == 'y');
+  munmap(shared, PAGE);
+  munmap(private, PAGE);
+  close(go[0]);
+  close(go[1]);
+  close(done[0]);
+  close(done[1]);
+  close(fd);
+}
+
+// --- the end of the file ---
+
+// Reads the byte at `address` in a child: its exit status (0) or 128 + the signal it got.
+static int touch_in_child(const volatile char* address) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    char byte = *address;
+    _exit(byte == 0 ? 0 : 1);
+  }
+  return pid > 0 ? wait_status_of(pid) : -1;
+}
+
+static void end_of_file(void) {
+  int fd = make_file(100, 'e');
+  CHECK("make a 100-byte file", fd >= 0);
+  if (fd < 0) return;
+  char* p = mmap(NULL, 3 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  CHECK("map 3 pages of it", p != MAP_FAILED);
+  if (p == MAP_FAILED) return;
+  CHECK("the page holding the end reads", p[99] == 'e' && p[100] == 0 && p[PAGE - 1] == 0);
+  CHECK("a read past the last page is SIGBUS", touch_in_child(p + PAGE) == 128 + SIGBUS);
+  CHECK("and two pages past it", touch_in_child(p + 2 * PAGE + 7) == 128 + SIGBUS);
+  char buffer[8];
+  CHECK_ERRNO("write(2) from past the end: EFAULT", write(STDOUT_FILENO, p + PAGE, 1), EFAULT);
+  (void)buffer;
+
+  // Growing the file makes the page valid: ftruncate and write(2).
+  CHECK("ftruncate up to 2 pages", ftruncate(fd, 2 * PAGE) == 0);
+  CHECK("the new page reads zero", touch_in_child(p + PAGE + 9) == 0 && p[PAGE + 9] == 0);
+  p[PAGE + 9] = 'g';
+  CHECK("a store in it reaches the file", byte_at(fd, PAGE + 9) == 'g');
+  CHECK("pwrite past the end", pwrite(fd, "W", 1, 2 * PAGE + 3) == 1);
+  CHECK("the mapping shows it", p[2 * PAGE + 3] == 'W');
+
+  // Shrinking it: the rest of the page holding the end reads zero, the pages after are gone.
+  CHECK("ftruncate down to 10 bytes", ftruncate(fd, 10) == 0);
+  CHECK("past the end in its page reads zero", p[9] == 'e' && p[10] == 0 && p[99] == 0);
+  CHECK("a page mapped before is SIGBUS now", touch_in_child(p + PAGE + 9) == 128 + SIGBUS);
+  struct stat st;
+  CHECK("the size is 10", fstat(fd, &st) == 0 && st.st_size == 10);
+  p[50] = 's';  // past the end: not in the file
+  CHECK("a store past the end is not in the file", fstat(fd, &st) == 0 && st.st_size == 10);
+  munmap(p, 3 * PAGE);
+  close(fd);
+}
+
+// --- permissions ---
+
+static void permissions(void) {
+  int fd = make_file(PAGE, 'r');
+  if (fd >= 0) close(fd);
+  fd = open(file_path, O_RDONLY);
+  CHECK("open read-only", fd >= 0);
+  if (fd < 0) return;
+  CHECK_ERRNO("MAP_SHARED PROT_WRITE of a read-only fd: EACCES",
+              mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), EACCES);
+  char* p = mmap(NULL, PAGE, PROT_READ, MAP_SHARED, fd, 0);
+  CHECK("MAP_SHARED PROT_READ of it", p != MAP_FAILED);
+  if (p != MAP_FAILED) {
+    CHECK_ERRNO("mprotect PROT_WRITE on it: EACCES", mprotect(p, PAGE, PROT_READ | PROT_WRITE),
+                EACCES);
+    CHECK("it reads the file", p[0] == 'r');
+    munmap(p, PAGE);
+  }
+  p = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+  CHECK("MAP_PRIVATE PROT_WRITE of it", p != MAP_FAILED);
+  if (p != MAP_FAILED) {
+    p[0] = 'w';
+    CHECK("its store stays its own", byte_at(fd, 0) == 'r');
+    munmap(p, PAGE);
+  }
+  close(fd);
+}
+
+// --- a file of the initramfs (on Sonde): the program's own executable ---
+
+static void own_executable(const char* path) {
+  int fd = open(path, O_RDONLY);
+  CHECK("open the executable", fd >= 0);
+  if (fd < 0) return;
+  char* p = mmap(NULL, 2 * PAGE, PROT_READ, MAP_SHARED, fd, 0);
+  CHECK("map it MAP_SHARED", p != MAP_FAILED);
+  if (p != MAP_FAILED) {
+    char buffer[2 * PAGE];
+    CHECK("it is what read returns",
+          pread(fd, buffer, sizeof buffer, 0) == (ssize_t)sizeof buffer &&
+              memcmp(buffer, p, sizeof buffer) == 0);
+    CHECK("an ELF file", memcmp(p, "\177ELF", 4) == 0);
+    munmap(p, 2 * PAGE);
+  }
+  close(fd);
+}
+
+int main(int argc, char** argv) {
+  (void)argc;
+  setvbuf(stdout, NULL, _IONBF, 0);
+  const char* directory = getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp";
+  snprintf(file_path, sizeof file_path, "%.40s/mmap_shared.%d", directory, (int)getpid());
+  stores_and_writes();
+  msync_errors();
+  other_processes();
+  end_of_file();
+  permissions();
+  own_executable(argv[0]);
+  (void)unlink(file_path);
+  printf("mmap_shared_checks: %d passed, %d failed\n", passed, failed);
+  return failed == 0 ? 0 : 1;
+}
