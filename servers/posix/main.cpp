@@ -72,7 +72,7 @@ bool start_irq_thread(uint64_t endpoint) {
   }
   uint64_t words[1 + abi::kUserRegisterWords] = {};
   words[0] = abi::tcb_message::kWriteResume;
-  abi::UserRegisters registers{};
+  abi::UserRegisters registers;  // valid when tid is set
   registers.rip = reinterpret_cast<uint64_t>(&irq_thread);
   registers.rsp = reinterpret_cast<uint64_t>(irq_stack + sizeof(irq_stack)) - 8;
   registers.rflags = 0x202;
@@ -167,9 +167,15 @@ void make_sysfs(FileTree& tree) {
 }
 
 abi::UserRegisters read_registers(const sys::MessageRegisters& mr) {
+  static_assert(abi::kUserRegisterWords > abi::kRegisterMessageWords);
   abi::UserRegisters registers;
   auto* words = reinterpret_cast<uint64_t*>(&registers);
-  for (uint64_t i = 0; i < abi::kUserRegisterWords; ++i) words[i] = sys::message_word(mr, i);
+  // The first words came in registers, the rest in the IPC buffer (sys::message_word's split,
+  // without its per-word test: this is every system call's path).
+  memcpy(words, mr.word, sizeof(mr.word));
+  memcpy(words + abi::kRegisterMessageWords,
+         &sys::ipc_buffer()->message[abi::kRegisterMessageWords],
+         (abi::kUserRegisterWords - abi::kRegisterMessageWords) * sizeof(uint64_t));
   return registers;
 }
 
@@ -191,14 +197,14 @@ struct Answer {
   bool now = false;
   uint64_t label = 0;
   uint64_t length = 0;
-  uint64_t words[abi::kUserRegisterWords] = {};
+  uint64_t words[abi::kUserRegisterWords];  // the first `length` are sent
   // The thread that waits for it (its system call or page fault), with the registers it
   // faulted with; none for a breakpoint hit (which of the process's threads hit it is not
   // known), and then no thread is interrupted before the answer (uprobes send no signals).
   int tid = 0;
   bool breakpoint = false;
-  bool wakes_nobody = false;  // a call that changed nothing a blocked call waits for
-  abi::UserRegisters registers{};
+  bool wakes_nobody = false;     // a call that changed nothing a blocked call waits for
+  abi::UserRegisters registers;  // valid when tid is set
 };
 
 // The registers the thread goes on with once `answer` reaches it.
@@ -232,8 +238,8 @@ void interrupt_before_answer(Answer& answer) {
   answer.length = 0;
 }
 
-Answer serve_fault(uint64_t badge, uint64_t label, const sys::MessageRegisters& mr) {
-  Answer answer;
+// Fills `answer` (fresh) in place: it is large, and this is every system call's path.
+void serve_fault(Answer& answer, uint64_t badge, uint64_t label, const sys::MessageRegisters& mr) {
   // The badge is the faulting thread's tid (task/process.hpp). Breakpoint hits come through
   // the process's cap (badge = pid) from whichever thread hit them: the leader's thread, or
   // none once the leader has exited; they need only the process.
@@ -245,7 +251,7 @@ Answer serve_fault(uint64_t badge, uint64_t label, const sys::MessageRegisters& 
   if (process == nullptr || process->state != ProcessState::kRunning) {
     answer.now = true;
     answer.label = static_cast<uint64_t>(abi::FaultReply::kSuspend);
-    return answer;
+    return;
   }
   abi::UserRegisters registers = read_registers(mr);
   answer.tid = thread != nullptr ? thread->tid : 0;
@@ -258,20 +264,20 @@ Answer serve_fault(uint64_t badge, uint64_t label, const sys::MessageRegisters& 
         thread->entered = false;
         thread->saved = registers;
         thread->reply = detach_receive_reply();
-        return answer;
+        return;
       }
       SyscallContext context{process, thread, registers, false};
       int tid = thread->tid;
       int64_t result = dispatch_syscall(context);
       if (result != kNoReply && result != kDeferred) result = deliver_signals(context, result);
-      if (result == kNoReply) return answer;
+      if (result == kNoReply) return;
       if (result == kDeferred) {
-        if (find_thread(tid) != thread) return answer;  // it ended meanwhile
+        if (find_thread(tid) != thread) return;  // it ended meanwhile
         thread->blocked = true;
         thread->entered = true;
         thread->saved = registers;
         thread->reply = detach_receive_reply();
-        return answer;
+        return;
       }
       answer.now = true;
       answer.wakes_nobody = syscall_wakes_nobody(registers.rax) && !context.replace_registers;
@@ -285,22 +291,23 @@ Answer serve_fault(uint64_t badge, uint64_t label, const sys::MessageRegisters& 
         answer.label = static_cast<uint64_t>(abi::FaultReply::kSetResult);
         answer.length = 1;
       }
-      return answer;
+      return;
     }
     case abi::FaultKind::kPage: {
+      use_current_task(process);  // as Linux, a page fault is the faulting task's
       uint64_t address = sys::message_word(mr, abi::kFaultAddressWord);
       uint64_t access = sys::message_word(mr, abi::kFaultDetailWord);
       int signal = process->memory->handle_fault(address, access);
       if (signal == 0) {
         answer.now = true;
         answer.label = static_cast<uint64_t>(abi::FaultReply::kResume);
-        return answer;
+        return;
       }
       tty::log("posix: pid %d (%s): %s at 0x%lx rip 0x%lx access 0x%lx\n", process->pid,
                process->comm, signal == 11 ? "segfault" : "bus error", address, registers.rip,
                access);
       finish_process(process, signal);
-      return answer;
+      return;
     }
     case abi::FaultKind::kBreakpoint: {
       // A uprobe (tracing/uprobes.hpp): the programs run, then the thread goes on.
@@ -313,7 +320,7 @@ Answer serve_fault(uint64_t badge, uint64_t label, const sys::MessageRegisters& 
       } else {
         answer.label = static_cast<uint64_t>(abi::FaultReply::kResume);
       }
-      return answer;
+      return;
     }
     default: {
       uint64_t vector = sys::message_word(mr, abi::kFaultAddressWord);
@@ -321,7 +328,7 @@ Answer serve_fault(uint64_t badge, uint64_t label, const sys::MessageRegisters& 
       tty::log("posix: pid %d (%s): exception %lu at rip 0x%lx: signal %d\n", process->pid,
                process->comm, vector, registers.rip, signal);
       finish_process(process, signal);
-      return answer;
+      return;
     }
   }
 }
@@ -332,6 +339,9 @@ Answer serve_fault(uint64_t badge, uint64_t label, const sys::MessageRegisters& 
   for (;;) {
     Answer answer;
     if (r.error == Error::kNone) {
+      if (r.badge == kTimerBadge || r.badge == kIrqBadge) {
+        use_current_task(nullptr);  // for nobody: probes there see the idle task
+      }
       if (r.badge == kTimerBadge) {
         timer_expired();
         answer.now = true;  // the retries below end the sleeps that are due
@@ -341,11 +351,14 @@ Answer serve_fault(uint64_t badge, uint64_t label, const sys::MessageRegisters& 
         if (signal != 0) console_signal(signal);
         answer.now = true;
       } else {
-        answer = serve_fault(r.badge, r.info.label, mr);
+        serve_fault(answer, r.badge, r.info.label, mr);
       }
-      if (!answer.wakes_nobody) wake_blocked();
-      interrupt_before_answer(answer);
-      arm_timer();
+      // A call that only reported changed nothing blocked calls, signals or timers depend on.
+      if (!answer.wakes_nobody) {
+        wake_blocked();
+        interrupt_before_answer(answer);
+        arm_timer();
+      }
     }
     if (answer.now) {
       sys::MessageRegisters out;

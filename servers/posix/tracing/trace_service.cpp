@@ -241,7 +241,16 @@ rt::Result<void> restart_trace_server() {
 bool trace_service_available() { return client != nullptr; }
 sonde::proto::TraceService::Client* trace_service_client() { return client; }
 
+namespace {
+Process* published_task = nullptr;  // whose record the page holds now
+}  // namespace
+
+void use_current_task(Process* process) {
+  if (process != published_task) publish_current_task(process);
+}
+
 void publish_current_task(Process* process) {
+  published_task = process;
   if (process != nullptr) update_task_struct(*process);
   if (client == nullptr) return;
   auto* task = reinterpret_cast<volatile sys::CurrentTask*>(sys::kCurrentTaskPage);

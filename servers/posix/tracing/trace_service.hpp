@@ -30,6 +30,9 @@ int trace_file_poll(File& file);
 // Writes the current-task record the trace server reads on a probe hit (nullptr: the server
 // works for nobody, as Linux's idle task: pid 0, comm "swapper/0").
 void publish_current_task(Process* process);
+// The same when the record is someone else's: what the server does between two system calls of
+// one process needs no rewrite (a process's own changes, exec's comm, publish themselves).
+void use_current_task(Process* process);
 
 // The root task's view of the trace server (proto/supervisor.capnp health).
 struct TraceServerStatus {

@@ -22,7 +22,9 @@ SyscallContext* current_context() { return serving; }
 void set_current_context(SyscallContext* context) {
   serving = context;
   current = context != nullptr ? context->process : nullptr;
-  publish_current_task(current);
+  // Back to the idle task (nullptr) only when the server next works for nobody (serve()):
+  // between a process's calls the record stays its own.
+  if (current != nullptr) use_current_task(current);
 }
 
 int poll_file(File* file) {
