@@ -183,8 +183,9 @@ int64_t install_trace_fd(Process& process, int64_t handle, TraceObject object, b
   return fd.value();
 }
 
-// A buffer of the POSIX server standing in for a caller's memory at kScratchAddress: where
-// fdinfo's BPF_OBJ_GET_INFO_BY_FD has its attr and the info the trace server writes.
+// A buffer of the POSIX server standing in for a caller's memory at kAddress: where
+// fdinfo's BPF_OBJ_GET_INFO_BY_FD has its attr and the info the trace server writes (one
+// call per BPF fd each time procfs is refreshed).
 class ScratchMemory final : public trace_client::CallerMemory {
  public:
   static constexpr uint64_t kAddress = 0x10000;
