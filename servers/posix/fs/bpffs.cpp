@@ -34,6 +34,8 @@ int64_t bpf_obj_pin(SyscallContext& c, uint64_t pathname, int fd) {
   }
   get_file(file);
   inode.value()->pinned = file;
+  // bpf_mkobj_ops: a new inode's atime, mtime and ctime are the current time.
+  inode.value()->mtime_seconds = wall_clock_seconds();
   return 0;
 }
 

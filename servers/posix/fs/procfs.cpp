@@ -94,6 +94,33 @@ size_t fd_link(FileTree& tree, const File& file, char* out, size_t capacity) {
   return length != 0 ? length : rt::format_to(out, capacity, "(deleted)");
 }
 
+// What /proc/<pid>/fdinfo/N shows: the position and open flags (octal, O_CLOEXEC included;
+// open's O_CREAT, O_EXCL, O_NOCTTY and O_TRUNC gone, as Linux's f_flags), the inode number
+// (0 for anonymous ones), then a BPF map's or program's lines (memlock among them, which
+// bpftool shows). GAP: no mnt_id line (Sonde's mounts have no ids).
+size_t fd_info(const Process& p, const File& file, bool close_on_exec, char* out, size_t capacity) {
+  constexpr uint32_t kOpenOnly = kO_CREAT | kO_EXCL | kO_NOCTTY | kO_TRUNC | kO_CLOEXEC;
+  uint32_t flags = (file.flags & ~kOpenOnly) | (close_on_exec ? kO_CLOEXEC : 0);
+  char octal[16];
+  int digits = 0;
+  do {
+    octal[digits++] = static_cast<char>('0' + (flags & 7));
+    flags >>= 3;
+  } while (flags != 0);
+  char flag_text[17];
+  size_t at = 0;
+  flag_text[at++] = '0';  // Linux's "0%o"
+  while (digits > 0) flag_text[at++] = octal[--digits];
+  flag_text[at] = '\0';
+  uint64_t number = file.kind == FileKind::kInode && file.inode != nullptr ? file.inode->number : 0;
+  size_t used = rt::format_to(out, capacity, "pos:\t%lu\nflags:\t%s\nino:\t%lu\n",
+                              file.kind == FileKind::kInode ? file.position : 0, flag_text, number);
+  if (file.kind == FileKind::kTrace && used < capacity) {
+    used += trace_fdinfo(p, file, out + used, capacity - used);
+  }
+  return used;
+}
+
 // exe and fd/: symlinks to what Linux's show. GAP: plain symlinks, not Linux's magic links
 // (following one of an anon inode or a pipe does not reach the open file).
 void refresh_links(FileTree& tree, Inode* directory, Process* p) {
@@ -108,6 +135,12 @@ void refresh_links(FileTree& tree, Inode* directory, Process* p) {
     DirectoryEntry* e = fds->entries;
     (void)tree.unlink(fds, e->name, strlen(e->name));
   }
+  Inode* infos = child(tree, directory, "fdinfo", kTypeDirectory | 0500);
+  if (infos == nullptr) return;
+  while (infos->entries != nullptr) {
+    DirectoryEntry* e = infos->entries;
+    (void)tree.unlink(infos, e->name, strlen(e->name));
+  }
   if (p->files == nullptr || p->state == ProcessState::kZombie) return;
   for (int fd = 0; fd < FdTable::kMax; ++fd) {
     const File* file = p->files->files[fd];
@@ -116,6 +149,8 @@ void refresh_links(FileTree& tree, Inode* directory, Process* p) {
     rt::format_to(name, sizeof(name), "%d", fd);
     size_t length = fd_link(tree, *file, target, sizeof(target));
     put(tree, fds, name, target, length, kTypeSymlink | 0700);
+    length = fd_info(*p, *file, p->files->close_on_exec[fd], target, sizeof(target));
+    put(tree, infos, name, target, length, kTypeRegular | 0400);
   }
 }
 

@@ -150,15 +150,17 @@ struct mm_struct {
 // Linux's task flags the server sets.
 #define PF_EXITING 0x00000004
 #define PF_FORKNOEXEC 0x00000040
+#define PF_SUPERPRIV 0x00000100
 // An enum, as Linux's since 5.17, so that BTF (and vmlinux.h) has it.
 enum { TASK_COMM_LEN = 16 };
 
 // The server keeps one per process, filled from its table: pid and tgid (the process id: one
 // thread each), comm, real_parent and parent (the parent's task_struct; the first process's
 // is init_task, pid 0 "swapper/0", as Linux), group_leader (itself), mm (NULL once it exited),
-// flags (PF_FORKNOEXEC until execve, PF_EXITING once it exited), exit_code (its wait status
-// once a zombie), exit_signal (SIGCHLD), start_time (ns since boot) and nsproxy (the one
-// namespace set, init_nsproxy).
+// flags (PF_FORKNOEXEC until execve, PF_SUPERPRIV once it used root's privilege, PF_EXITING
+// once it exited; never PF_RANDOMIZE: Sonde does not randomize address spaces), exit_code (its
+// wait status once a zombie), exit_signal (SIGCHLD), start_time (ns since boot) and nsproxy
+// (the one namespace set, init_nsproxy).
 // Sonde has one mount namespace; every task's nsproxy points at it (mountsnoop reads
 // task->nsproxy->mnt_ns->ns.inum). Its inum is the one Linux's initial mount namespace
 // usually gets (4026531841).

@@ -53,7 +53,8 @@ void update_task_struct(Process& process) {
   task.group_leader = &task;
   task.mm = zombie || process.memory == nullptr ? nullptr : &process.linux_mm;
   task.active_mm = task.mm;
-  task.flags = (process.executed ? 0 : PF_FORKNOEXEC) | (zombie ? PF_EXITING : 0);
+  task.flags = (process.executed ? 0 : PF_FORKNOEXEC) |
+               (process.used_privilege ? PF_SUPERPRIV : 0) | (zombie ? PF_EXITING : 0);
   task.exit_state = zombie ? kExitZombie : 0;
   task.exit_code = zombie ? process.wait_status : 0;
   task.exit_signal = kSigChld;

@@ -99,6 +99,10 @@ struct Process {
   size_t cmdline_length;
   uint64_t start_ns;  // when it was made (clock_ns), for /proc/<pid>/stat
   bool executed;      // an execve succeeded since the fork (Linux's PF_FORKNOEXEC cleared)
+  // A capability check passed for it since the fork (Linux's PF_SUPERPRIV: capable() sets it,
+  // fork clears it, execve keeps it). The checks Sonde makes are bpf()'s (CAP_BPF) and
+  // perf_event_open's (CAP_PERFMON); root's other privileged calls are not counted.
+  bool used_privilege;
   // What tracing programs read as Linux's (kernel/task_struct.hpp): its task_struct, and the
   // mm_struct the task_struct points to while it has an address space.
   struct task_struct linux_task;

@@ -3,11 +3,14 @@
 // wrapped in fds (anon inodes, close-on-exec, as Linux's bpf fds).
 #include "tracing/trace_service.hpp"
 
+#include <string.h>
+
 #include "fs/bpffs.hpp"
 #include "fs/tracefs.hpp"
 #include "kernel/syscalls.hpp"
 #include "kernel/task_struct.hpp"
 #include "platform/kernel.hpp"
+#include "rt/format.hpp"
 #include "rt/new.hpp"
 #include "sonde/capnp/kernel_transport.hpp"
 #include "supervisor.capnp.hpp"
@@ -180,6 +183,74 @@ int64_t install_trace_fd(Process& process, int64_t handle, TraceObject object, b
   return fd.value();
 }
 
+// A buffer of the POSIX server standing in for a caller's memory at kAddress: where
+// fdinfo's BPF_OBJ_GET_INFO_BY_FD has its attr and the info the trace server writes (one
+// call per BPF fd each time procfs is refreshed).
+class ScratchMemory final : public trace_client::CallerMemory {
+ public:
+  static constexpr uint64_t kAddress = 0x10000;
+  static constexpr uint64_t kSize = 512;
+  uint8_t bytes[kSize] = {};
+  uint64_t read_prefix(uint64_t address, uint8_t* out, uint64_t length) override {
+    if (address < kAddress || address >= kAddress + kSize) return 0;
+    uint64_t room = kAddress + kSize - address;
+    uint64_t n = length < room ? length : room;
+    memcpy(out, bytes + (address - kAddress), n);
+    return n;
+  }
+  bool write(uint64_t address, const uint8_t* data, uint64_t length) override {
+    if (address < kAddress || length > kSize || address - kAddress > kSize - length) return false;
+    memcpy(bytes + (address - kAddress), data, length);
+    return true;
+  }
+};
+
+uint32_t word_at(const uint8_t* bytes, size_t offset) {
+  uint32_t value;
+  memcpy(&value, bytes + offset, sizeof(value));
+  return value;
+}
+
+uint64_t quad_at(const uint8_t* bytes, size_t offset) {
+  uint64_t value;
+  memcpy(&value, bytes + offset, sizeof(value));
+  return value;
+}
+
+uint64_t round_up(uint64_t value, uint64_t to) { return (value + to - 1) / to * to; }
+
+// printf's %#x (0 bare, others 0x-prefixed); Sonde's formatter has no '#'.
+struct AlternateHex {
+  char text[24];
+  explicit AlternateHex(uint64_t value) {
+    rt::format_to(text, sizeof(text), value == 0 ? "0" : "0x%lx", value);
+  }
+};
+
+// Linux 6.1's bpf_map_memory_footprint: max_entries times key and value (8-byte rounded), in
+// whole pages; a per-CPU map's value once per possible CPU (one here), an fd map's a u32.
+uint64_t map_memlock(uint32_t type, uint32_t key_size, uint32_t value_size, uint32_t entries) {
+  constexpr uint32_t kPossibleCpus = 1;  // /sys/devices/system/cpu/possible
+  uint64_t value = value_size;
+  switch (type) {
+    case 5:   // PERCPU_HASH
+    case 6:   // PERCPU_ARRAY
+    case 10:  // LRU_PERCPU_HASH
+    case 21:  // PERCPU_CGROUP_STORAGE
+      value = round_up(value_size, 8) * kPossibleCpus;
+      break;
+    case 3:   // PROG_ARRAY
+    case 4:   // PERF_EVENT_ARRAY
+    case 8:   // CGROUP_ARRAY
+    case 12:  // ARRAY_OF_MAPS
+    case 13:  // HASH_OF_MAPS
+      value = sizeof(uint32_t);
+      break;
+    default: break;
+  }
+  return round_up(entries * round_up(key_size + value, 8), 4096);
+}
+
 }  // namespace
 
 void init_trace_service(const sys::ServerStartInfo& info) {
@@ -277,11 +348,64 @@ void close_trace_handle(uint32_t handle, uint64_t instance) {
   uprobes_sync();  // a uprobe perf event's last close takes its probe away
 }
 
+size_t trace_fdinfo(const Process& owner, const File& file, char* out, size_t capacity) {
+  bool map = file.trace_object == TraceObject::kMap;
+  if (client == nullptr || (!map && file.trace_object != TraceObject::kProgram)) return 0;
+  // BPF_OBJ_GET_INFO_BY_FD of the file (as fd 0) into the scratch buffer: attr at its start,
+  // the info after it.
+  constexpr int kObjGetInfoByFd = 15;
+  constexpr uint64_t kInfoOffset = 16;
+  // sizeof(struct bpf_map_info) and sizeof(struct bpf_prog_info) in Linux 6.1.
+  uint32_t info_size = map ? 88 : 232;
+  ScratchMemory memory;
+  uint32_t attr_words[2] = {0, info_size};
+  uint64_t info_address = ScratchMemory::kAddress + kInfoOffset;
+  memcpy(memory.bytes, attr_words, sizeof(attr_words));
+  memcpy(memory.bytes + 8, &info_address, sizeof(info_address));
+  SingleFile descriptors(file);
+  bool new_handle = false;
+  int64_t result = trace_client::forward_bpf(*client, kObjGetInfoByFd, ScratchMemory::kAddress, 16,
+                                             caller_of(owner), descriptors, memory,
+                                             platform::heap(), new_handle);
+  if (result != 0) return 0;
+  const uint8_t* info = memory.bytes + kInfoOffset;
+  if (map) {
+    // bpf_map_show_fdinfo (struct bpf_map_info: type, id, key_size, value_size, max_entries,
+    // map_flags at 0..20, map_extra at 80). GAP: no "frozen:" line (bpf_map_info does not
+    // carry it; bpftool then shows 0).
+    uint32_t type = word_at(info, 0);
+    return rt::format_to(out, capacity,
+                         "map_type:\t%u\nkey_size:\t%u\nvalue_size:\t%u\nmax_entries:\t%u\n"
+                         "map_flags:\t%s\nmap_extra:\t%s\nmemlock:\t%lu\nmap_id:\t%u\n",
+                         type, word_at(info, 8), word_at(info, 12), word_at(info, 16),
+                         AlternateHex(word_at(info, 20)).text, AlternateHex(quad_at(info, 80)).text,
+                         map_memlock(type, word_at(info, 8), word_at(info, 12), word_at(info, 16)),
+                         word_at(info, 4));
+  }
+  // bpf_prog_show_fdinfo (struct bpf_prog_info: type, id, tag at 0..8, jited_prog_len 16,
+  // xlated_prog_len 20, run_time_ns 192, run_cnt 200, recursion_misses 208, verified_insns
+  // 216). memlock is prog->pages in bytes: struct bpf_prog's 72-byte head and its
+  // instructions, in whole pages.
+  char tag[17];
+  for (int i = 0; i < 8; ++i) rt::format_to(tag + 2 * i, 3, "%02x", info[8 + i]);
+  constexpr uint64_t kProgHead = 72;  // offsetof(struct bpf_prog, insns)
+  return rt::format_to(out, capacity,
+                       "prog_type:\t%u\nprog_jited:\t%u\nprog_tag:\t%s\nmemlock:\t%lu\n"
+                       "prog_id:\t%u\nrun_time_ns:\t%lu\nrun_cnt:\t%lu\n"
+                       "recursion_misses:\t%lu\nverified_insns:\t%u\n",
+                       word_at(info, 0), word_at(info, 16) != 0 ? 1u : 0u, tag,
+                       round_up(kProgHead + word_at(info, 20), 4096), word_at(info, 4),
+                       quad_at(info, 192), quad_at(info, 200), quad_at(info, 208),
+                       word_at(info, 216));
+}
+
 int64_t sys_bpf(SyscallContext& c) {
   if (client == nullptr) return -rt::kENOSYS;  // no trace server in this system
   Process* process = c.process;
   auto command = static_cast<int>(c.arg(0));
   bool new_handle = false;
+  // bpf_capable(): root passes, and capable() marks the task (PF_SUPERPRIV).
+  process->used_privilege = process->used_privilege || caller_of(*process).cap_bpf;
   ProcessMemory memory(user(c));
   // TASK_FD_QUERY names the fd of another task: the trace server sees that task's fd table.
   // A well-formed query for a pid that names no task is ENOENT here (get_pid_task).
@@ -325,6 +449,8 @@ int64_t sys_perf_event_open(SyscallContext& c) {
   constexpr uint64_t kFdCloexec = 8;           // PERF_FLAG_FD_CLOEXEC
   Process* process = c.process;
   bool new_handle = false;
+  // perfmon_capable(): root passes, and capable() marks the task (PF_SUPERPRIV).
+  process->used_privilege = process->used_privilege || caller_of(*process).cap_perfmon;
   // The trace server cannot see processes: a pid that names none is ESRCH here.
   auto pid = static_cast<int32_t>(c.arg(1));
   if (pid > 0 && find_process(pid) == nullptr) return -rt::kESRCH;

@@ -2,6 +2,7 @@
 // The POSIX server's connection to the trace server, and the Linux calls forwarded on it.
 #pragma once
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "rt/result.hpp"
@@ -46,6 +47,11 @@ rt::Result<void> restart_trace_server();
 // The crash drill: the trace server faults now (the call ends when the root task has restarted
 // it) or in its next probe hit.
 rt::Result<void> crash_trace_server(bool at_next_hit);
+
+// The lines of /proc/<pid>/fdinfo/<fd> particular to a BPF map or program fd of `owner`, as
+// Linux 6.1's bpf_map_show_fdinfo and bpf_prog_show_fdinfo print them (from the trace
+// server's BPF_OBJ_GET_INFO_BY_FD); their length (0 for other objects or on failure).
+size_t trace_fdinfo(const Process& owner, const File& file, char* out, size_t capacity);
 
 // The last close of a kTrace file.
 void close_trace_handle(uint32_t handle, uint64_t instance);

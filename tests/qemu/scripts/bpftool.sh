@@ -22,7 +22,8 @@ echo "load: $?"
 bpftool prog show pinned /sys/fs/bpf/unlink_prog | mask
 bpftool prog dump xlated pinned /sys/fs/bpf/unlink_prog | head -3
 bpftool btf list | sed -E 's/size [0-9]+B/size NB/'
-ls -l /sys/fs/bpf | sed -E 's/ +/ /g'
+# A pin's time is when it was made (masked; an unset one would show as Jan 1 1970).
+ls -l /sys/fs/bpf | sed -E 's/ +/ /g; s/ [A-Z][a-z][a-z] [0-9]+ [0-9][0-9]:[0-9][0-9] / DATE /'
 # bpftool perf: the kprobe a libbpf program holds (BPF_TASK_FD_QUERY over /proc/*/fd).
 /bin/unlink --hold 30 > /tmp/unlink.out &
 while ! grep -q attached /tmp/unlink.out; do sleep 0.2; done

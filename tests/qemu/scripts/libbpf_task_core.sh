@@ -2,8 +2,9 @@
 # userland/libbpf/task_core (added with --add): libbpf relocates CO-RE programs against
 # /sys/kernel/btf/vmlinux; what they read through bpf_get_current_task and struct filename is
 # the process that ran them: its tgid and pid ($!), its parent (this shell, $$), its comm and
-# the size of its argv in its mm_struct (43 bytes: three strings and their NULs), its flags (0:
-# no PF_FORKNOEXEC after execve).
+# the size of its argv in its mm_struct (43 bytes: three strings and their NULs), its flags
+# (100: PF_SUPERPRIV from its bpf() calls, no PF_FORKNOEXEC after execve; Linux's also have
+# PF_RANDOMIZE, 400000, which Sonde's fixed address spaces do not earn: docs/LINUX-VM.md).
 ls -l /sys/kernel/btf/vmlinux | cut -c1-10
 head -c 4 /sys/kernel/btf/vmlinux | od -An -tx1
 touch /tmp/core_one /tmp/core_two
