@@ -320,7 +320,11 @@ extern "C" int main(const sys::ServerStartInfo* info) {
     while (names[i][length] != 0) ++length;
     if (!posix_symbols.resolve_any(names[i], length, *targets[i])) returns = {};
   }
+  returns.shim_size = posix_symbols.function_size(returns.shim);
+  returns.trampoline_size = posix_symbols.function_size(returns.trampoline);
   kprobes->set_return_support(returns);
+  kprobes->each_blacklisted(
+      [&](uint64_t start, uint64_t end) { posix_symbols.refuse(start, end); });
   auto* hooks =
       new (hooks_storage) trace::ServerProbeHooks(*tracefs, posix_symbols, *kprobes, *syscalls);
   auto* probe_table = new (probe_table_storage) trace::ProbeTable(*objects, *hooks);

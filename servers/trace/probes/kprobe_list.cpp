@@ -54,4 +54,16 @@ void KprobeList::list_kprobes(TextBuffer& out) {
   }
 }
 
+void KprobeList::list_blacklist(TextBuffer& out) {
+  kprobes_.each_blacklisted([&](uint64_t start, uint64_t end) {
+    out.append("0x");
+    out.append_unsigned(start, 16, 16, '0');
+    out.append("-0x");
+    out.append_unsigned(end, 16, 16, '0');
+    out.append_char('\t');
+    if (!symbols_.symbolize(start, false, out)) out.append("?");
+    out.append_char('\n');
+  });
+}
+
 }  // namespace trace

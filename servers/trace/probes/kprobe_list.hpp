@@ -21,6 +21,7 @@ class KprobeList final : public KprobeListing {
   KprobeList(Kprobes& kprobes, PosixSymbols& symbols, Tracefs& tracefs)
       : kprobes_(kprobes), symbols_(symbols), tracefs_(tracefs) {}
   void list_kprobes(TextBuffer& out) override;
+  void list_blacklist(TextBuffer& out) override;
 
   // One line (for tests and list_kprobes).
   static void line(TextBuffer& out, PosixSymbols& symbols, uint64_t address, bool is_return,

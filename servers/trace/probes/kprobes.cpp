@@ -81,7 +81,16 @@ rt::Result<Kprobes::Probe*> Kprobes::arm(uint64_t address) {
   return probe;
 }
 
+bool Kprobes::blacklisted(uint64_t address) const {
+  bool found = false;
+  each_blacklisted([&](uint64_t start, uint64_t end) {
+    if (address >= start && address < (end > start ? end : start + 1)) found = true;
+  });
+  return found;
+}
+
 rt::Result<void> Kprobes::attach(uint64_t address, KprobeClient* client) {
+  if (blacklisted(address)) return rt::err(rt::kEINVAL, "the function is on the kprobe blacklist");
   if (is_kernel_address(address)) {
     if (kernel_ == nullptr) return rt::err(rt::kEOPNOTSUPP, "no kernel probes here");
     return kernel_->attach(address, client);
@@ -106,6 +115,7 @@ rt::Result<void> Kprobes::attach_return(uint64_t address, KprobeClient* client) 
   if (returns_.shim == 0 || returns_.trampoline == 0) {
     return rt::err(rt::kEOPNOTSUPP, "the POSIX server has no return-probe trampoline");
   }
+  if (blacklisted(address)) return rt::err(rt::kEINVAL, "the function is on the kprobe blacklist");
   if (return_probes_ == 0) {
     Probe* trampoline = TRY(arm(returns_.trampoline));
     trampoline->trampoline = true;

@@ -72,12 +72,25 @@ class Kprobes {
   // (servers/posix/kernel/kretprobe.S); without them attach_return is EOPNOTSUPP.
   struct ReturnSupport {
     uint64_t shim = 0;
+    uint64_t shim_size = 0;
     uint64_t trampoline = 0;
+    uint64_t trampoline_size = 0;
     uint64_t depth = 0;             // &kretprobe_depth
     uint64_t return_addresses = 0;  // kretprobe_return_addresses[64]
     uint64_t functions = 0;         // kretprobe_functions[64] (function + 5)
   };
   void set_return_support(const ReturnSupport& support) { returns_ = support; }
+  // Linux's kprobe blacklist (NOKPROBE_SYMBOL): code that probes themselves run through, here
+  // the return-probe shim and trampoline. A probe inside is EINVAL, as Linux answers.
+  bool blacklisted(uint64_t address) const;
+  // Each blacklisted range [start, end) with the function's address, for kprobes/blacklist.
+  template <typename F>
+  void each_blacklisted(F&& f) const {
+    if (returns_.shim != 0) f(returns_.shim, returns_.shim + returns_.shim_size);
+    if (returns_.trampoline != 0) {
+      f(returns_.trampoline, returns_.trampoline + returns_.trampoline_size);
+    }
+  }
   // A return probe on the function at `address` for `client`.
   [[nodiscard]] rt::Result<void> attach_return(uint64_t address, KprobeClient* client);
   void detach_return(uint64_t address, KprobeClient* client);

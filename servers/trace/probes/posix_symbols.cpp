@@ -55,6 +55,28 @@ bool PosixSymbols::kernel_symbol_exists(const char* name, size_t length) {
   return resolve(name, length, 0, address);
 }
 
+void PosixSymbols::refuse(uint64_t start, uint64_t end) {
+  if (refused_count_ < sizeof refused_ / sizeof refused_[0]) {
+    refused_[refused_count_++] = Range{start, end > start ? end : start + 1};
+  }
+}
+
+bool PosixSymbols::kernel_probe_refused(const char* name, size_t length, uint64_t offset) {
+  uint64_t address = 0;
+  if (!resolve(name, length, offset, address)) return false;
+  for (size_t i = 0; i < refused_count_; ++i) {
+    if (address >= refused_[i].start && address < refused_[i].end) return true;
+  }
+  return false;
+}
+
+uint64_t PosixSymbols::function_size(uint64_t address) const {
+  if (!open_) return 0;
+  uint64_t offset = 0, size = 0;
+  if (table_.nearest(address, &offset, &size) == nullptr || offset != 0) return 0;
+  return size;
+}
+
 bool PosixSymbols::locate(uint64_t address, const char*& name, uint64_t& offset) const {
   if (!open_) return false;
   uint64_t size = 0;

@@ -26,6 +26,9 @@ class PosixSymbols final : public ProbeTargets {
   bool resolve_any(const char* name, size_t length, uint64_t& address) const;
 
   bool kernel_symbol_exists(const char* name, size_t length) override;
+  bool kernel_probe_refused(const char* name, size_t length, uint64_t offset) override;
+  // Code kprobes refuse, [start, end) (Kprobes::each_blacklisted gives it at start).
+  void refuse(uint64_t start, uint64_t end);
   // The trace server cannot see the POSIX server's files: that server checks the paths of
   // uprobe_events writes before it forwards them (ENOENT, EINVAL as Linux), and of uprobe
   // perf events at perf_event_open. A relative path names nothing here.
@@ -36,6 +39,8 @@ class PosixSymbols final : public ProbeTargets {
   bool is_function_start(uint64_t address) const {
     return open_ && table_.is_function_start(address);
   }
+  // The st_size of the POSIX-server function that starts at `address` (0: none starts there).
+  uint64_t function_size(uint64_t address) const;
   // The function `address` is in and how far into it; false when no symbol covers it.
   bool locate(uint64_t address, const char*& name, uint64_t& offset) const;
 
@@ -47,6 +52,12 @@ class PosixSymbols final : public ProbeTargets {
   bool open_ = false;
   elf::SymbolTable kernel_table_;
   bool kernel_open_ = false;
+  struct Range {
+    uint64_t start = 0;
+    uint64_t end = 0;
+  };
+  Range refused_[4];
+  size_t refused_count_ = 0;
 };
 
 }  // namespace trace

@@ -105,6 +105,8 @@ inline constexpr char kOtherFilesPrefix = '@';
 class KprobeListing {
  public:
   virtual void list_kprobes(TextBuffer& out) = 0;
+  // kprobes/blacklist: "0xSTART-0xEND\tFUNCTION" a line, as Linux shows root.
+  virtual void list_blacklist(TextBuffer& out) = 0;
 
  protected:
   ~KprobeListing() = default;

@@ -57,6 +57,7 @@ bool is_path(const char* path, size_t length, const char* name) {
 constexpr char kKprobesDirectory[] = "@debugfs/kprobes";
 constexpr char kKprobesList[] = "@debugfs/kprobes/list";
 constexpr char kKprobesEnabled[] = "@debugfs/kprobes/enabled";
+constexpr char kKprobesBlacklist[] = "@debugfs/kprobes/blacklist";
 constexpr char kStatsSysctl[] = "@sysctl/kernel/bpf_stats_enabled";
 
 }  // namespace
@@ -64,6 +65,8 @@ constexpr char kStatsSysctl[] = "@sysctl/kernel/bpf_stats_enabled";
 rt::Result<void> Service::render_other(const char* path, size_t length, TextBuffer& out) {
   if (is_path(path, length, kKprobesList)) {
     if (kprobe_listing_ != nullptr) kprobe_listing_->list_kprobes(out);
+  } else if (is_path(path, length, kKprobesBlacklist)) {
+    if (kprobe_listing_ != nullptr) kprobe_listing_->list_blacklist(out);
   } else if (is_path(path, length, kKprobesEnabled)) {
     out.append("1\n");  // kprobes_all_disarmed is never set: GAP, writes are refused
   } else if (is_path(path, length, kStatsSysctl)) {
@@ -91,7 +94,9 @@ rt::Result<uint32_t> Service::write_other(const char* path, size_t length, uint6
     return rt::err(rt::kEINVAL, "kprobes cannot be disarmed all at once here");
   }
   if (!is_path(path, length, kStatsSysctl)) {
-    return rt::err(is_path(path, length, kKprobesList) ? rt::kEINVAL : rt::kENOENT);
+    return rt::err(is_path(path, length, kKprobesList) || is_path(path, length, kKprobesBlacklist)
+                       ? rt::kEINVAL
+                       : rt::kENOENT);
   }
   if (offset != 0) return static_cast<uint32_t>(size);
   size_t at = 0;
@@ -111,11 +116,11 @@ rt::Result<uint32_t> Service::write_other(const char* path, size_t length, uint6
 
 rt::Result<bool> Service::list_other(const char* path, size_t length, TextBuffer& names) {
   if (is_path(path, length, kKprobesDirectory)) {
-    names.append("enabled\nlist\n");
+    names.append("blacklist\nenabled\nlist\n");
     return true;
   }
   if (is_path(path, length, kKprobesList) || is_path(path, length, kKprobesEnabled) ||
-      is_path(path, length, kStatsSysctl)) {
+      is_path(path, length, kKprobesBlacklist) || is_path(path, length, kStatsSysctl)) {
     return false;
   }
   return rt::err(rt::kENOENT);

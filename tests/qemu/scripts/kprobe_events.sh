@@ -25,3 +25,8 @@ echo -:myprobe >> kprobe_events && echo removed
 list
 echo "list after removal: $?"
 cat kprobe_events
+# kprobes/blacklist lists the code kprobes refuse; a probe defined on its first function is
+# refused (EINVAL) at once, as Linux registers a kprobe when it is defined.
+first=$(head -1 /sys/kernel/debug/kprobes/blacklist | cut -f2)
+echo "p:refused $first" >> kprobe_events 2> /dev/null || echo "a blacklisted function: refused"
+echo "refused definitions kept: $(grep -c refused kprobe_events)"

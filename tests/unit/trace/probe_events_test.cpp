@@ -17,7 +17,12 @@ class FakeTargets final : public ProbeTargets {
  public:
   bool kernel_symbol_exists(const char* name, size_t length) override {
     std::string symbol(name, length);
-    return symbol == "do_unlinkat" || symbol == "do_sys_openat2" || symbol == "vfs_read.cold";
+    return symbol == "do_unlinkat" || symbol == "do_sys_openat2" || symbol == "vfs_read.cold" ||
+           symbol == "kretprobe_shim";
+  }
+  // The return-probe shim is on the blacklist, as Sonde's servers/trace/main.cpp puts it.
+  bool kernel_probe_refused(const char* name, size_t length, uint64_t) override {
+    return std::string(name, length) == "kretprobe_shim";
   }
   int user_file_status(const char* path, size_t length) override {
     std::string file(path, length);
@@ -145,6 +150,7 @@ TEST_F(ProbeEventsTest, ErrorsAndErrorLog) {
       {"r5000:x do_unlinkat", rt::kEINVAL, "Maxactive is too big", 1},
       {"r:x do_unlinkat+4", rt::kEINVAL, "Retprobe address must be an function entry", 4},
       {"p:x do_unlinkat+zz", rt::kEINVAL, "Invalid probed address or symbol", 4},
+      {"p:x kretprobe_shim", rt::kEINVAL, "Failed to register probe event", 4},
       {"p:/x do_unlinkat", rt::kEINVAL, "Group name is not specified", 2},
       {"p:1g/x do_unlinkat", rt::kEINVAL, "Group name must follow the same rules as C identifiers",
        2},

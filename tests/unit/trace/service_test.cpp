@@ -461,22 +461,26 @@ TEST_F(TracefsServiceTest, ReadsAndWritesFilesByPath) {
 class FixedKprobeListing final : public KprobeListing {
  public:
   void list_kprobes(TextBuffer& out) override { out.append(text.c_str()); }
+  void list_blacklist(TextBuffer& out) override { out.append(blacklist.c_str()); }
   std::string text;
+  std::string blacklist;
 };
 
 TEST_F(TracefsServiceTest, ServesDebugfsKprobesAndTheStatsSysctl) {
   FixedKprobeListing listing;
   listing.text = "0000000000401000  k  do_unlinkat+0x0    [FTRACE]\n";
+  listing.blacklist = "0x0000000000408208-0x000000000040824b\tkretprobe_shim\n";
   EXPECT_EQ(read("@debugfs/kprobes/list").data, "") << "no listing: no kprobes";
   service_.set_kprobe_listing(&listing);
   EXPECT_EQ(read("@debugfs/kprobes/list").data, listing.text);
   EXPECT_EQ(read("@debugfs/kprobes/list", 20).data, listing.text.substr(20));
   EXPECT_TRUE(read("@debugfs/kprobes/list", 400).end_of_file);
   EXPECT_EQ(read("@debugfs/kprobes/enabled").data, "1\n");
-  EXPECT_EQ(list("@debugfs/kprobes").data, "enabled\nlist\n");
+  EXPECT_EQ(list("@debugfs/kprobes").data, "blacklist\nenabled\nlist\n");
   EXPECT_EQ(list("@debugfs/kprobes/list").error, rt::kENOTDIR);
   EXPECT_EQ(read("@debugfs/kprobes").error, rt::kEISDIR);
-  EXPECT_EQ(read("@debugfs/kprobes/blacklist").error, rt::kENOENT);
+  EXPECT_EQ(read("@debugfs/kprobes/blacklist").data, listing.blacklist);
+  EXPECT_EQ(write("@debugfs/kprobes/blacklist", "x"), -rt::kEINVAL);
   EXPECT_EQ(list("@debugfs/nothing").error, rt::kENOENT);
   EXPECT_EQ(write("@debugfs/kprobes/list", "x"), -rt::kEINVAL);
   EXPECT_EQ(write("@debugfs/kprobes/enabled", "1\n"), 2);

@@ -85,6 +85,13 @@ class ProbeTargets {
  public:
   // Kernel (Sonde: POSIX-server) functions a kprobe may name.
   virtual bool kernel_symbol_exists(const char* name, size_t length) = 0;
+  // Whether NAME+OFFSET lies in code kprobes refuse (Linux's blacklist): EINVAL at definition.
+  virtual bool kernel_probe_refused(const char* name, size_t length, uint64_t offset) {
+    (void)name;
+    (void)length;
+    (void)offset;
+    return false;
+  }
   // 0, ENOENT for a missing path, EINVAL for one that is no regular file.
   virtual int user_file_status(const char* path, size_t length) = 0;
   // Appends "function+0xOFF/0xSIZE" (or the function alone without `with_offset`) for an
