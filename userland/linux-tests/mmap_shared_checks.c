@@ -2,8 +2,9 @@
 // MAP_SHARED file mappings as a program sees them: the mapping is the file, so a store through
 // it is what read(2) returns at once, write(2) shows through it, other mappings (another
 // process's, a forked child's, an independent open's) see the same bytes, MAP_PRIVATE stays
-// copy-on-write; msync's errors; SIGBUS past the end of the file, ftruncate; EACCES for a
-// writable shared mapping of a read-only descriptor. Built static against musl and glibc; on
+// copy-on-write; MAP_SHARED|MAP_ANONYMOUS memory is shared with a forked child; msync's errors;
+// SIGBUS past the end of the file, ftruncate; EACCES for a writable shared mapping of a
+// read-only descriptor. Built static against musl and glibc; on
 // the host first, then on Sonde (tests/qemu/scripts/mmap_shared_checks.sh), where mapping its
 // own executable moves the initramfs file into shared pages (the script then runs it again).
 #define _GNU_SOURCE
@@ -196,6 +197,60 @@ static void other_processes(void) {
   close(fd);
 }
 
+// --- shared anonymous memory (Linux's shmem: an unnamed file) ---
+
+static void anonymous_shared(void) {
+  char* shared = mmap(NULL, 3 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  char* private = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  CHECK("MAP_SHARED and MAP_PRIVATE anonymous mappings",
+        shared != MAP_FAILED && private != MAP_FAILED);
+  if (shared == MAP_FAILED || private == MAP_FAILED) return;
+  int zero = 1;
+  for (int i = 0; i < 3 * PAGE; ++i) zero &= shared[i] == 0;
+  CHECK("shared anonymous memory reads zero at first", zero);
+  shared[0] = 'P';  // touched before fork; the other pages are not
+  private[0] = 'v';
+
+  int go[2], done[2];
+  CHECK("pipes", pipe(go) == 0 && pipe(done) == 0);
+  pid_t pid = fork();
+  if (pid == 0) {
+    int bad = 0;
+    if (shared[0] != 'P' || private[0] != 'v') bad |= 1;
+    shared[1] = 'c';         // the parent must see it
+    shared[2 * PAGE] = 'C';  // in a page neither touched before
+    private[1] = 'x';        // the parent must not
+    char token;
+    (void)write(done[1], "1", 1);
+    (void)read(go[0], &token, 1);
+    if (shared[2] != 'p' || shared[PAGE + 2] != 'p') bad |= 2;  // the parent's stores after fork
+    if (private[2] == 'y') bad |= 4;
+    _exit(bad);
+  }
+  CHECK("fork", pid > 0);
+  if (pid < 0) return;
+  char token;
+  CHECK("the child wrote", read(done[0], &token, 1) == 1);
+  CHECK("the parent sees the child's stores in shared anonymous memory",
+        shared[1] == 'c' && shared[2 * PAGE] == 'C');
+  CHECK("private anonymous memory stays private after fork", private[1] == 0);
+  shared[2] = 'p';
+  shared[PAGE + 2] = 'p';
+  private[2] = 'y';
+  (void)write(go[1], "1", 1);
+  int status = wait_status_of(pid);
+  CHECK("the child saw the parent's shared stores, its private one not", status == 0);
+  if (status != 0) printf("  child status %d\n", status);
+  CHECK("the memory outlives the child", shared[1] == 'c' && shared[2 * PAGE] == 'C');
+  CHECK("MADV_DONTNEED keeps shared anonymous memory",
+        madvise(shared, PAGE, MADV_DONTNEED) == 0 && shared[0] == 'P' && shared[1] == 'c');
+  CHECK("munmap", munmap(shared, 3 * PAGE) == 0 && munmap(private, PAGE) == 0);
+  close(go[0]);
+  close(go[1]);
+  close(done[0]);
+  close(done[1]);
+}
+
 // --- the end of the file ---
 
 // Reads the byte at `address` in a child: its exit status (0) or 128 + the signal it got.
@@ -297,6 +352,7 @@ int main(int argc, char** argv) {
   stores_and_writes();
   msync_errors();
   other_processes();
+  anonymous_shared();
   end_of_file();
   permissions();
   own_executable(argv[0]);

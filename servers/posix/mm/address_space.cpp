@@ -272,10 +272,18 @@ void AddressSpace::remove_range(uint64_t start, uint64_t end) {
       ++i;
       continue;
     }
-    // Cut [start, end) out of the area: up to two pieces stay.
+    // Cut [start, end) out of the area: up to two pieces stay (each one more user of a
+    // shared anonymous inode, the area cut one less).
     areas_[i] = areas_[--area_count_];
-    if (a.start < start) areas_[area_count_++] = piece_of(a, a.start, start);
-    if (a.end > end && area_count_ < kMaxAreas) areas_[area_count_++] = piece_of(a, end, a.end);
+    if (a.start < start) {
+      areas_[area_count_++] = piece_of(a, a.start, start);
+      anon_retain(a.file);
+    }
+    if (a.end > end && area_count_ < kMaxAreas) {
+      areas_[area_count_++] = piece_of(a, end, a.end);
+      anon_retain(a.file);
+    }
+    anon_release(a.file);
   }
   for (uint64_t address = page_of(start); address < end; address += kPage) {
     if (find_page(address) != nullptr) unmap_page(address);
@@ -301,14 +309,22 @@ rt::Result<void> AddressSpace::protect(uint64_t start, uint64_t end, uint32_t pr
       pieces[count++] = a;
       continue;
     }
-    if (a.start < start && count < kMaxAreas) pieces[count++] = piece_of(a, a.start, start);
+    if (a.start < start && count < kMaxAreas) {
+      pieces[count++] = piece_of(a, a.start, start);
+      anon_retain(a.file);
+    }
     uint64_t from = a.start > start ? a.start : start;
     uint64_t to = a.end < end ? a.end : end;
     if (count < kMaxAreas) {
       pieces[count] = piece_of(a, from, to);
       pieces[count++].prot = prot;
+      anon_retain(a.file);
     }
-    if (a.end > end && count < kMaxAreas) pieces[count++] = piece_of(a, end, a.end);
+    if (a.end > end && count < kMaxAreas) {
+      pieces[count++] = piece_of(a, end, a.end);
+      anon_retain(a.file);
+    }
+    anon_release(a.file);  // the pieces hold it now
   }
   for (size_t i = 0; i < count; ++i) areas_[i] = pieces[i];
   area_count_ = count;
@@ -554,7 +570,10 @@ rt::Result<void> AddressSpace::share_page_with(uint64_t address, Page& page, Add
 }
 
 rt::Result<void> AddressSpace::fork_into(AddressSpace& child) {
-  for (size_t i = 0; i < area_count_; ++i) child.areas_[i] = areas_[i];
+  for (size_t i = 0; i < area_count_; ++i) {
+    child.areas_[i] = areas_[i];
+    anon_retain(areas_[i].file);  // a shared anonymous inode: the child's area maps it too
+  }
   child.area_count_ = area_count_;
   child.brk_start = brk_start;
   child.brk = brk;
@@ -662,6 +681,7 @@ void AddressSpace::destroy() {
     platform::free_slot(vspace_);
     vspace_ = 0;
   }
+  for (size_t i = 0; i < area_count_; ++i) anon_release(areas_[i].file);
   area_count_ = 0;
 }
 

@@ -95,6 +95,40 @@ class Frames final : public FileFrames {
   uint64_t room_ = 0;
 };
 
+// The frames of an unnamed shared anonymous inode, made on first touch (zero), and how many
+// areas map it.
+class AnonFrames final : public FileFrames {
+ public:
+  AnonFrames(platform::PageFrame* frames, uint64_t count) : frames_(frames), count_(count) {}
+
+  rt::Result<void> reserve(Inode&, uint64_t) override { return rt::err(rt::kEFBIG); }
+
+  rt::Result<platform::PageFrame> at(uint64_t index) {
+    if (index >= count_) return rt::err(rt::kEFAULT);
+    if (frames_[index].cap == 0) frames_[index] = TRY(platform::allocate_page());
+    return frames_[index];
+  }
+
+  // Lets every frame go (processes' pages keep theirs) and the array.
+  void drop() {
+    for (uint64_t i = 0; i < count_; ++i) {
+      if (frames_[i].cap != 0) platform::free_page(frames_[i]);
+    }
+    platform::heap().deallocate(frames_, count_ * sizeof(*frames_));
+  }
+
+  uint64_t users = 1;
+
+ private:
+  platform::PageFrame* frames_;
+  uint64_t count_;
+};
+
+// Unnamed shared anonymous inodes carry this bit in their number (no one sees the number:
+// /proc/<pid>/maps names them "/dev/zero (deleted)").
+constexpr uint64_t kAnonNumber = 1ull << 62;
+uint64_t anon_made = 0;
+
 // Moves `file`'s bytes (the initramfs's, or the tree's heap copy) into frames.
 rt::Result<Frames*> frames_of(Inode& file) {
   if (file.frames != nullptr) return static_cast<Frames*>(file.frames);
@@ -119,9 +153,49 @@ rt::Result<Frames*> frames_of(Inode& file) {
 }  // namespace
 
 rt::Result<platform::PageFrame> file_frame(Inode& file, uint64_t index) {
+  if (is_anon_shared(&file)) return static_cast<AnonFrames*>(file.frames)->at(index);
   Frames* frames = TRY(frames_of(file));
   if (index >= frames->count()) return rt::err(rt::kEFAULT);
   return frames->at(index);
+}
+
+bool is_anon_shared(const Inode* file) {
+  return file != nullptr && (file->number & kAnonNumber) != 0;
+}
+
+rt::Result<Inode*> make_anon_shared(uint64_t length) {
+  uint64_t count = (length + kPage - 1) / kPage;
+  auto* frames = static_cast<platform::PageFrame*>(
+      platform::heap().allocate(count * sizeof(platform::PageFrame), alignof(platform::PageFrame)));
+  void* holder = platform::heap().allocate(sizeof(AnonFrames), alignof(AnonFrames));
+  void* memory = platform::heap().allocate(sizeof(Inode), alignof(Inode));
+  if (frames == nullptr || holder == nullptr || memory == nullptr) {
+    if (frames != nullptr) platform::heap().deallocate(frames, count * sizeof(*frames));
+    if (holder != nullptr) platform::heap().deallocate(holder, sizeof(AnonFrames));
+    if (memory != nullptr) platform::heap().deallocate(memory, sizeof(Inode));
+    return rt::err(rt::kENOMEM);
+  }
+  memset(frames, 0, count * sizeof(*frames));
+  auto* inode = new (memory) Inode{};
+  inode->number = kAnonNumber | ++anon_made;
+  inode->mode = kTypeRegular | 0600;
+  inode->links = 0;
+  inode->size = count * kPage;
+  inode->frames = new (holder) AnonFrames(frames, count);
+  return inode;
+}
+
+void anon_retain(Inode* file) {
+  if (is_anon_shared(file)) ++static_cast<AnonFrames*>(file->frames)->users;
+}
+
+void anon_release(Inode* file) {
+  if (!is_anon_shared(file)) return;
+  auto* frames = static_cast<AnonFrames*>(file->frames);
+  if (--frames->users != 0) return;
+  frames->drop();
+  platform::heap().deallocate(frames, sizeof(AnonFrames));
+  platform::heap().deallocate(file, sizeof(Inode));
 }
 
 }  // namespace posix::mm

@@ -20,4 +20,14 @@ inline constexpr uint64_t kFileFramesWindow = 1ull << 30;
 // past kFileFramesWindow, ENOMEM without memory; the page must lie below the file's capacity.
 rt::Result<platform::PageFrame> file_frame(Inode& file, uint64_t index);
 
+// MAP_SHARED|MAP_ANONYMOUS memory, as Linux's shmem: an unnamed regular inode (in no directory)
+// of `length` bytes, zero, whose pages file_frame hands out (a frame made on first use; no
+// window, no descriptor reads it). Areas mapping it count as its users: the mapping's area is
+// the first; anon_retain for each area copied or split off (fork, munmap, mprotect),
+// anon_release for each one gone, the last of which frees the inode and its frames.
+rt::Result<Inode*> make_anon_shared(uint64_t length);
+bool is_anon_shared(const Inode* file);
+void anon_retain(Inode* file);
+void anon_release(Inode* file);
+
 }  // namespace posix::mm

@@ -93,9 +93,20 @@ int64_t sys_mmap(SyscallContext& c) {
     address = memory.find_free(length);
     if (address == 0) return -rt::kENOMEM;
   }
-  auto added = file_shared ? memory.add_file_area(address, address + length, prot, file->inode,
-                                                  offset, (file->flags & kO_ACCMODE) != kO_RDWR)
-                           : memory.add_area(address, address + length, prot);
+  rt::Result<void> added = {};
+  if (file_shared) {
+    added = memory.add_file_area(address, address + length, prot, file->inode, offset,
+                                 (file->flags & kO_ACCMODE) != kO_RDWR);
+  } else if (file == nullptr && type != kMapPrivate) {
+    // MAP_SHARED|MAP_ANONYMOUS: Linux's shmem, an unnamed zero file of the mapping's length
+    // whose pages the area maps as a shared file's (fork shares them; the last area frees it).
+    auto anon = mm::make_anon_shared(length);
+    if (!anon.ok()) return -anon.error().code;
+    added = memory.add_file_area(address, address + length, prot, anon.value(), 0, false);
+    if (!added.ok()) mm::anon_release(anon.value());
+  } else {
+    added = memory.add_area(address, address + length, prot);
+  }
   if (!added.ok()) return -added.error().code;
   // What /proc/<pid>/maps names it by. GAP: anon_inode mappings show no device or inode.
   bool shared = type != kMapPrivate;
