@@ -4,7 +4,8 @@
 // process's, a forked child's, an independent open's) see the same bytes, MAP_PRIVATE stays
 // copy-on-write; MAP_SHARED|MAP_ANONYMOUS memory is shared with a forked child; msync's errors;
 // SIGBUS past the end of the file, ftruncate; EACCES for a writable shared mapping of a
-// read-only descriptor. Built static against musl and glibc; on
+// read-only descriptor; mremap (shrink, grow in place, move, MREMAP_FIXED, its errors, a moved
+// shared mapping still shared). Built static against musl and glibc; on
 // the host first, then on Sonde (tests/qemu/scripts/mmap_shared_checks.sh), where mapping its
 // own executable moves the initramfs file into shared pages (the script then runs it again).
 #define _GNU_SOURCE
@@ -22,6 +23,12 @@
 #include "checks.h"
 
 #define PAGE 4096
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE 0x100000
+#endif
+#ifndef MREMAP_DONTUNMAP
+#define MREMAP_DONTUNMAP 4
+#endif
 
 static char file_path[64];
 
@@ -325,6 +332,137 @@ static void permissions(void) {
   close(fd);
 }
 
+// --- mremap ---
+
+// Whether [p, p + length) is unmapped: a MAP_FIXED_NOREPLACE mapping there succeeds (and goes).
+static int unmapped(char* p, size_t length) {
+  void* q = mmap(p, length, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+  if (q == MAP_FAILED) return 0;
+  munmap(q, length);
+  return q == p;
+}
+
+// An anonymous read-write mapping of `pages` pages, the first `used` of them kept and filled
+// with `fill`, the rest unmapped (free after it, for growing in place).
+static char* anonymous_pages(int pages, int used, char fill) {
+  char* p = mmap(NULL, pages * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return NULL;
+  if (used < pages) munmap(p + used * PAGE, (pages - used) * PAGE);
+  memset(p, fill, used * PAGE);
+  return p;
+}
+
+static void remap(void) {
+  // Growing in place keeps the contents; the new pages are zero.
+  char* p = anonymous_pages(3, 1, 'g');
+  CHECK("an anonymous page with two free after it", p != NULL);
+  if (p == NULL) return;
+  char* q = mremap(p, PAGE, 3 * PAGE, 0);
+  CHECK("mremap grows in place", q == p);
+  if (q != p) return;
+  CHECK("growing keeps the contents", p[0] == 'g' && p[PAGE - 1] == 'g');
+  CHECK("the new pages are zero", p[PAGE] == 0 && p[3 * PAGE - 1] == 0);
+  p[2 * PAGE] = 'n';
+  // Shrinking unmaps the tail.
+  CHECK("mremap shrinks", mremap(p, 3 * PAGE, PAGE, 0) == p);
+  CHECK("shrinking unmaps the tail", unmapped(p + PAGE, 2 * PAGE));
+  CHECK("shrinking keeps the head", p[0] == 'g');
+
+  // The page after it taken: ENOMEM without MREMAP_MAYMOVE, a move with it.
+  char* taken =
+      mmap(p + PAGE, PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+  CHECK("the next page taken", taken == p + PAGE);
+  CHECK_ERRNO("growing into it without MREMAP_MAYMOVE: ENOMEM", mremap(p, PAGE, 2 * PAGE, 0),
+              ENOMEM);
+  q = mremap(p, PAGE, 2 * PAGE, MREMAP_MAYMOVE);
+  CHECK("mremap MREMAP_MAYMOVE moves", q != MAP_FAILED && q != p);
+  if (q != MAP_FAILED && q != p) {
+    CHECK("the moved mapping keeps the contents", q[0] == 'g' && q[PAGE - 1] == 'g');
+    CHECK("its new page is zero", q[PAGE] == 0 && q[2 * PAGE - 1] == 0);
+    CHECK("the old range is unmapped", unmapped(p, PAGE));
+    q[PAGE] = 'w';
+    CHECK("the moved mapping is writable", q[PAGE] == 'w');
+    munmap(q, 2 * PAGE);
+  }
+  munmap(taken, PAGE);
+
+  // MREMAP_FIXED: to new_address, what was there unmapped.
+  char* from = anonymous_pages(2, 2, 'f');
+  char* to = anonymous_pages(3, 3, 'x');
+  CHECK("two anonymous mappings", from != NULL && to != NULL);
+  if (from != NULL && to != NULL) {
+    CHECK_ERRNO("MREMAP_FIXED without MREMAP_MAYMOVE: EINVAL",
+                mremap(from, 2 * PAGE, 2 * PAGE, MREMAP_FIXED, to), EINVAL);
+    CHECK_ERRNO("MREMAP_FIXED onto itself: EINVAL",
+                mremap(from, 2 * PAGE, 2 * PAGE, MREMAP_MAYMOVE | MREMAP_FIXED, from + PAGE),
+                EINVAL);
+    q = mremap(from, 2 * PAGE, 2 * PAGE, MREMAP_MAYMOVE | MREMAP_FIXED, to);
+    CHECK("mremap MREMAP_FIXED", q == to);
+    CHECK("the contents are at new_address", to[0] == 'f' && to[2 * PAGE - 1] == 'f');
+    CHECK("past new_size what was there stays", to[2 * PAGE] == 'x');
+    CHECK("the old range is unmapped after MREMAP_FIXED", unmapped(from, 2 * PAGE));
+    munmap(to, 3 * PAGE);
+  }
+
+  // The errors.
+  p = anonymous_pages(2, 1, 'e');
+  CHECK("a page to get errors from", p != NULL);
+  if (p != NULL) {
+    CHECK_ERRNO("mremap unaligned: EINVAL", mremap(p + 1, PAGE, 2 * PAGE, MREMAP_MAYMOVE), EINVAL);
+    CHECK_ERRNO("mremap unknown flag: EINVAL", mremap(p, PAGE, 2 * PAGE, MREMAP_MAYMOVE | 8),
+                EINVAL);
+    CHECK_ERRNO("mremap new_size 0: EINVAL", mremap(p, PAGE, 0, MREMAP_MAYMOVE), EINVAL);
+    CHECK_ERRNO("MREMAP_DONTUNMAP with another size: EINVAL",
+                mremap(p, PAGE, 2 * PAGE, MREMAP_MAYMOVE | MREMAP_DONTUNMAP), EINVAL);
+    CHECK_ERRNO("mremap beyond the mapping: EFAULT", mremap(p, 2 * PAGE, 3 * PAGE, MREMAP_MAYMOVE),
+                EFAULT);
+    CHECK_ERRNO("mremap of nothing: EFAULT", mremap(p + PAGE, PAGE, 2 * PAGE, MREMAP_MAYMOVE),
+                EFAULT);
+    munmap(p, PAGE);
+  }
+
+  // A moved MAP_SHARED|MAP_ANONYMOUS mapping stays shared with a forked child.
+  char* shared = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  to = anonymous_pages(1, 1, 0);
+  CHECK("a shared anonymous page", shared != MAP_FAILED && to != NULL);
+  if (shared != MAP_FAILED && to != NULL) {
+    shared[0] = 's';
+    q = mremap(shared, PAGE, PAGE, MREMAP_MAYMOVE | MREMAP_FIXED, to);
+    CHECK("mremap moves it", q == to);
+    CHECK("it keeps its contents", q == to && to[0] == 's');
+    pid_t pid = fork();
+    if (pid == 0) {
+      to[1] = 'c';
+      _exit(to[0] == 's' ? 0 : 1);
+    }
+    CHECK("the child sees it", pid > 0 && wait_status_of(pid) == 0);
+    CHECK("the child's store shows in the parent", to[1] == 'c');
+    munmap(to, PAGE);
+  }
+
+  // A shared file mapping moved (at an offset) and grown in place is still the file.
+  int fd = make_file(3 * PAGE, 'm');
+  CHECK("make the file", fd >= 0);
+  if (fd < 0) return;
+  char* file = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, PAGE);
+  to = anonymous_pages(3, 1, 0);
+  CHECK("map its second page MAP_SHARED", file != MAP_FAILED && to != NULL);
+  if (file != MAP_FAILED && to != NULL) {
+    file[0] = '1';
+    q = mremap(file, PAGE, PAGE, MREMAP_MAYMOVE | MREMAP_FIXED, to);
+    CHECK("move the file mapping", q == to);
+    to[1] = '2';
+    CHECK("a store through the moved mapping reaches the file",
+          byte_at(fd, PAGE) == '1' && byte_at(fd, PAGE + 1) == '2');
+    CHECK("grow the file mapping in place", mremap(to, PAGE, 2 * PAGE, 0) == to);
+    CHECK("the grown page is the file's next", to[PAGE] == 'm');
+    to[PAGE] = '3';
+    CHECK("a store there reaches the file", byte_at(fd, 2 * PAGE) == '3');
+    munmap(to, 2 * PAGE);
+  }
+  close(fd);
+}
+
 // --- a file of the initramfs (on Sonde): the program's own executable ---
 
 static void own_executable(const char* path) {
@@ -355,6 +493,7 @@ int main(int argc, char** argv) {
   anonymous_shared();
   end_of_file();
   permissions();
+  remap();
   own_executable(argv[0]);
   (void)unlink(file_path);
   printf("mmap_shared_checks: %d passed, %d failed\n", passed, failed);

@@ -47,6 +47,7 @@ constexpr SyscallEntry kTable[] = {
     ENTRY(22, pipe),
     ENTRY(23, select),
     ENTRY(24, sched_yield),
+    ENTRY(25, mremap),
     ENTRY(26, msync),
     ENTRY(28, madvise),
     ENTRY(32, dup),

@@ -28,7 +28,7 @@ rt::Result<void> copy_path(SyscallContext& c, uint64_t address, char (&out)[kPat
 #define POSIX_SYSCALLS(X) \
   X(read) X(write) X(open) X(close) X(stat) X(fstat) X(lstat) X(poll) X(lseek) X(mmap) \
   X(mprotect) X(munmap) X(brk) X(rt_sigaction) X(rt_sigprocmask) X(ioctl) X(pread64) \
-  X(pwrite64) X(readv) X(writev) X(access) X(pipe) X(sched_yield) X(msync) X(madvise) X(dup) X(dup2) \
+  X(pwrite64) X(readv) X(writev) X(access) X(pipe) X(sched_yield) X(mremap) X(msync) X(madvise) X(dup) X(dup2) \
   X(nanosleep) X(getitimer) X(alarm) X(setitimer) X(getpid) X(clone) X(fork) X(vfork) X(execve) X(exit) X(wait4) X(kill) X(uname) \
   X(fcntl) X(ftruncate) X(getcwd) X(chdir) X(fchdir) X(rename) X(mkdir) X(rmdir) X(unlink) \
   X(symlink) X(readlink) X(chmod) X(fchmod) X(chown) X(fchown) X(lchown) X(umask) \

@@ -338,6 +338,48 @@ rt::Result<void> AddressSpace::protect(uint64_t start, uint64_t end, uint32_t pr
   return {};
 }
 
+rt::Result<void> AddressSpace::move_range(uint64_t from, uint64_t length, uint64_t to,
+                                          uint64_t new_length, bool keep_old) {
+  const Area* found = find_area(from);
+  if (found == nullptr || from + length > found->end) return rt::err(rt::kEFAULT);
+  uint64_t carried = length < new_length ? length : new_length;
+  for (uint64_t off = 0; off < carried; off += kPage) {
+    const Page* page = find_page(from + off);
+    if (page != nullptr && page->foreign != 0) return rt::err(rt::kEINVAL);
+  }
+  if (area_count_ == kMaxAreas) return rt::err(rt::kENOMEM);
+  Area moved = piece_of(*found, from, from + length);
+  moved.start = to;
+  moved.end = to + new_length;
+  areas_[area_count_++] = moved;
+  anon_retain(moved.file);  // one more area maps a shared anonymous inode
+  for (uint64_t off = 0; off < carried; off += kPage) {
+    Page* page = find_page(from + off);
+    if (page == nullptr) continue;
+    auto mapped =
+        map_new_page(to + off, page->frame, page->prot, page->cow != 0, page->file_shared != 0);
+    if (!mapped.ok()) {
+      remove_range(to, to + new_length);
+      return mapped.error();
+    }
+  }
+  if (keep_old) {
+    discard(from, from + length);
+  } else {
+    remove_range(from, from + length);
+  }
+  return {};
+}
+
+void AddressSpace::extend_area(uint64_t end, uint64_t new_end) {
+  for (size_t i = 0; i < area_count_; ++i) {
+    if (areas_[i].end == end && areas_[i].start < end) {
+      areas_[i].end = new_end;
+      return;
+    }
+  }
+}
+
 uint64_t AddressSpace::find_free(uint64_t length) {
   uint64_t candidate = mmap_top - length;
   for (int tries = 0; tries < 4096; ++tries) {

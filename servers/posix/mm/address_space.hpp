@@ -98,6 +98,14 @@ class AddressSpace {
   // Removes [start, end) from areas and unmaps its pages.
   void remove_range(uint64_t start, uint64_t end);
   rt::Result<void> protect(uint64_t start, uint64_t end, uint32_t prot);
+  // mremap: [from, from + length), inside one area, to [to, to + new_length) (free): an area
+  // with the same protection and backing (a file's at the same offset), the same frames mapped
+  // there (a copy-on-write page stays so), then the old range removed, or with `keep_old` only
+  // emptied (MREMAP_DONTUNMAP: it refaults). EINVAL for another server's pages, ENOMEM.
+  rt::Result<void> move_range(uint64_t from, uint64_t length, uint64_t to, uint64_t new_length,
+                              bool keep_old);
+  // Makes the area ending at `end` end at `new_end` (mremap growing in place).
+  void extend_area(uint64_t end, uint64_t new_end);
   // A free range of `length` bytes below the last one handed out (mmap without a hint).
   uint64_t find_free(uint64_t length);
 

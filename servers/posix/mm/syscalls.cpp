@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Memory system calls: brk, mmap, munmap, mprotect, madvise, msync.
+// Memory system calls: brk, mmap, munmap, mprotect, mremap, madvise, msync.
 #include "kernel/syscalls.hpp"
 
 #include <string.h>
@@ -176,6 +176,90 @@ int64_t sys_mprotect(SyscallContext& c) {
   int64_t result = to_rax(user(c).protect(address, address + length, prot));
   if (result == 0 && (prot & mm::kProtExec) != 0) uprobes_mapped(c.process);
   return result;
+}
+
+int64_t sys_mremap(SyscallContext& c) {
+  constexpr uint64_t kMayMove = 1, kFixed = 2, kDontUnmap = 4;
+  uint64_t old_address = c.arg(0), old_size = page_up(c.arg(1)), new_size = page_up(c.arg(2));
+  uint64_t flags = c.arg(3), new_address = c.arg(4);
+  if ((old_address & (kPage - 1)) != 0 || (flags & ~(kMayMove | kFixed | kDontUnmap)) != 0) {
+    return -rt::kEINVAL;
+  }
+  if ((flags & (kFixed | kDontUnmap)) != 0 && (flags & kMayMove) == 0) return -rt::kEINVAL;
+  if ((flags & kDontUnmap) != 0 && old_size != new_size) return -rt::kEINVAL;
+  if (c.arg(2) == 0 || new_size == 0) return -rt::kEINVAL;
+  // GAP: old_size 0 (a second mapping of a shared mapping's pages) is EINVAL.
+  if (old_size == 0) return -rt::kEINVAL;
+  if (old_address + old_size < old_address || old_address + old_size > mm::kUserTop) {
+    return -rt::kEFAULT;
+  }
+  if (new_size > mm::kMmapTop) return -rt::kENOMEM;
+  mm::AddressSpace& memory = user(c);
+  mm::FileMaps& maps = c.process->file_maps;
+  // As Linux's: the range to move must lie in one mapping (EFAULT), checked after the target
+  // (MREMAP_FIXED) is cleared, and not at all for a shrink in place (the tail is unmapped).
+  const mm::Area* area = nullptr;
+  bool named = false;
+  mm::FileMapping record = {};  // what /proc/<pid>/maps names the old range by
+  auto look_up = [&]() {
+    area = memory.find_area(old_address);
+    if (area == nullptr || old_address + old_size > area->end) return false;
+    const mm::FileMapping* found = maps.find(old_address);
+    named = found != nullptr;
+    if (named) record = *found;
+    return true;
+  };
+  auto name_range = [&](uint64_t start, uint64_t end, uint64_t at) {
+    if (!named) {
+      maps.remove(start, end);
+      return;
+    }
+    maps.add(start, end, record.inode, record.offset + (at - record.start), record.shared,
+             record.name);
+  };
+  uint64_t target;
+  if ((flags & kFixed) != 0) {
+    if ((new_address & (kPage - 1)) != 0) return -rt::kEINVAL;
+    if (new_address + new_size < new_address || new_address + new_size > mm::kUserTop) {
+      return -rt::kEINVAL;
+    }
+    if (new_address < old_address + old_size && old_address < new_address + new_size) {
+      return -rt::kEINVAL;
+    }
+    memory.remove_range(new_address, new_address + new_size);
+    maps.remove(new_address, new_address + new_size);
+    if (!look_up()) return -rt::kEFAULT;
+    target = new_address;
+  } else {
+    if (new_size <= old_size && (flags & kDontUnmap) == 0) {
+      // Shrinking (or the same size): the tail goes, the mapping stays where it is.
+      memory.remove_range(old_address + new_size, old_address + old_size);
+      maps.remove(old_address + new_size, old_address + old_size);
+      return static_cast<int64_t>(old_address);
+    }
+    if (!look_up()) return -rt::kEFAULT;
+    bool room = (flags & kDontUnmap) == 0 && old_address + old_size == area->end &&
+                old_address + new_size <= mm::kUserTop;
+    for (uint64_t a = old_address + old_size; room && a < old_address + new_size; a += kPage) {
+      if (memory.find_area(a) != nullptr) room = false;
+    }
+    if (room) {
+      // Growing in place: the area reaches further (a file's pages past the end of the file
+      // are SIGBUS on touch, as a shared anonymous mapping's past its length).
+      memory.extend_area(old_address + old_size, old_address + new_size);
+      name_range(old_address + old_size, old_address + new_size, old_address + old_size);
+      return static_cast<int64_t>(old_address);
+    }
+    if ((flags & kMayMove) == 0) return -rt::kENOMEM;
+    target = memory.find_free(new_size);
+    if (target == 0) return -rt::kENOMEM;
+  }
+  bool keep_old = (flags & kDontUnmap) != 0;
+  int64_t moved = to_rax(memory.move_range(old_address, old_size, target, new_size, keep_old));
+  if (moved != 0) return moved;
+  if (!keep_old) maps.remove(old_address, old_address + old_size);
+  name_range(target, target + new_size, old_address);
+  return static_cast<int64_t>(target);
 }
 
 int64_t sys_madvise(SyscallContext& c) {

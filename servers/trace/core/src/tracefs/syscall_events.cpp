@@ -10,7 +10,8 @@ namespace trace {
 // syscall_table.cpp) follows in number order with ids from 801 on (getitimer, alarm and
 // setitimer, added later, from 1057; select, pause, sendfile64, rt_sigpending, pselect6, clone3 and
 // statx from 1063; creat, getpriority, setpriority, sched_getparam, sched_getscheduler, fadvise64,
-// utimes and syncfs from 1077; mknod and mknodat from 1093, msync 1097), two per call: enter
+// utimes and syncfs from 1077; mknod and mknodat from 1093, msync 1097,
+// mremap 1099), two per call: enter
 // odd, exit even, below kFirstDynamicEventId and clear of the ids above. Argument types and names
 // are those of Linux's SYSCALL_DEFINE for the call (the name it has there, e.g. newstat for
 // stat(2) and umount for umount2(2)), as its format files show them:
@@ -109,6 +110,15 @@ constinit const SyscallEvents kSyscalls[] = {
       {"struct __kernel_old_timeval *", "tvp"}},
      5},
     {"sched_yield", 24, 841, {}, 0},
+    {"mremap",
+     25,
+     1099,
+     {{"unsigned long", "addr"},
+      {"unsigned long", "old_len"},
+      {"unsigned long", "new_len"},
+      {"unsigned long", "flags"},
+      {"unsigned long", "new_addr"}},
+     5},
     {"msync", 26, 1097, {{"unsigned long", "start"}, {"size_t", "len"}, {"int", "flags"}}, 3},
     {"madvise",
      28,
