@@ -14,6 +14,10 @@ class TestSupervisor final : public proto::Supervisor::Server {
  public:
   rt::Result<void> start(proto::Supervisor::StartParams::Reader params,
                          proto::Supervisor::StartResults::Builder results) override {
+    // Serving may take kernel calls whose messages go through this thread's IPC buffer, where
+    // an inline request arrived: it must have been copied out (the checks below read it after).
+    abi::IpcBuffer* buffer = sys::ipc_buffer();
+    for (uint64_t i = 0; i < abi::kMaxMessageWords; ++i) buffer->message[i] = ~0ull;
     if (params.getServer() == proto::ServerKind::kPosix)
       return rt::err(rt::kEEXIST, "posix already runs");
     auto arguments = params.getArguments();

@@ -77,6 +77,7 @@ rt::Result<Reply> KernelTransport::call(Label label, Bytes request) {
 uint64_t answerKernelCall(Dispatcher& server, const KernelServerConfig& config, uint64_t label,
                           uint64_t length, sys::MessageRegisters& mr) {
   alignas(8) static uint8_t error_buffer[64];
+  alignas(8) uint8_t request_copy[kInlineBytes];
   Reply reply;
   uint64_t flags = mr.word[1] >> 16;
   uint64_t size = mr.word[2];
@@ -87,7 +88,13 @@ uint64_t answerKernelCall(Dispatcher& server, const KernelServerConfig& config, 
     request = Bytes{config.shared_request.data, size};
   } else if (!malformed) {
     malformed = size > (length - kHeaderWords) * 8;
-    request = Bytes{inlineMessage(mr), size};
+    // Copied out of the IPC buffer: the server's own kernel calls while it serves the request
+    // (any with more than the register words) overwrite the buffer.
+    if (!malformed) {
+      const uint8_t* inline_words = inlineMessage(mr);
+      for (uint64_t i = 0; i < size; ++i) request_copy[i] = inline_words[i];
+      request = Bytes{request_copy, size};
+    }
   }
   if (malformed) {
     reply = errorReply(rt::err(rt::kEBADMSG, "malformed call envelope"),
