@@ -119,7 +119,10 @@ Tcb* current_thread() { return this_cpu().current; }
 void thread_make_runnable(Tcb* tcb) {
   if (tcb->state == ThreadState::kRunning) return;
   tcb->state = ThreadState::kRunning;
-  if (running_on(tcb) < 0) enqueue(tcb);
+  if (running_on(tcb) < 0) {
+    sched_trace_runnable(tcb);
+    enqueue(tcb);
+  }
 }
 
 void thread_block(Tcb* tcb, ThreadState state) {
@@ -150,6 +153,7 @@ void thread_set_cpu(Tcb* tcb, uint8_t cpu) {
 }
 
 void scheduler_remove(Tcb* tcb) {
+  sched_trace_destroyed(tcb);
   int on = running_on(tcb);
   if (tcb->state == ThreadState::kRunning && on < 0 && queued(tcb)) dequeue(tcb);
   tcb->state = ThreadState::kInactive;
@@ -200,6 +204,7 @@ Tcb* schedule() {
     next = choose(cpu);
   }
   if (next == nullptr) {
+    sched_trace_idle(cpu);
     cpu.current = nullptr;
     // The FPU state goes back to its TCB before idling: while the CPU idles (the kernel lock
     // free), others may read or write it (TCB ReadFpu/WriteFpu) or run the thread elsewhere.

@@ -7,6 +7,7 @@
 
 #include "arch/x86_64/cpu.hpp"
 #include "arch/x86_64/trap_frame.hpp"
+#include "kernel/sched_trace.hpp"
 #include "kernel/smp.hpp"
 #include "kernel/tcb.hpp"
 
@@ -62,6 +63,7 @@ Tcb* schedule();
 [[noreturn]] void kernel_exit();
 // Makes `next` this CPU's current thread: FPU state, address space, fs base.
 [[gnu::always_inline]] inline void switch_to(PerCpu& cpu, Tcb* next) {
+  if (next->trace.ids != 0 && next->trace.ids != cpu.traced.ids) sched_trace_switch_in(cpu, next);
   if (cpu.fpu_owner != next) {
     if (cpu.fpu_owner != nullptr) {
       asm volatile("fxsave64 (%0)" : : "r"(cpu.fpu_owner->fpu) : "memory");

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "arch/x86_64/trap_frame.hpp"
+#include "sonde/abi/ipc.hpp"
 
 namespace kernel {
 
@@ -45,6 +46,11 @@ struct PerCpu {
   // drop back to 0.
   volatile uint32_t flush_pending;
   volatile uint64_t flush_leave;
+  // The Linux task this CPU last ran (sched_trace.hpp): its identity (ids 0: the idle task),
+  // its thread (null once destroyed: traced_gone).
+  sonde::abi::TraceIdentity traced;
+  Tcb* traced_thread;
+  bool traced_gone;
   RunQueue run_queues[kPriorityCount];
   uint64_t ready_bitmap[kPriorityCount / 64];
   alignas(16) arch::TrapFrame scratch_frame;  // 16-aligned end: the CPU aligns rsp0 so

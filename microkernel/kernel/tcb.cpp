@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // TCB: thread life cycle, user register conversion, and the invocations (configure, priority,
-// registers, suspend and resume, ABI, affinity, TLS).
+// registers, suspend and resume, ABI, affinity, TLS, trace identity).
 #include "kernel/tcb.hpp"
 
 #include "arch/x86_64/cpu.hpp"
@@ -33,7 +33,8 @@ struct TcbOperation {
   Slot* fault_endpoint = nullptr;
   Slot* supervisor = nullptr;
   uint64_t ipc_buffer = 0;
-  // SetPriority, SetMaxPriority, SetAbi, SetAffinity, SetTls: the new value.
+  // SetPriority, SetMaxPriority, SetAbi, SetAffinity, SetTls: the new value; SetTraceIdentity:
+  // its flags.
   uint64_t value = 0;
   // WriteRegisters.
   abi::UserRegisters registers{};
@@ -43,6 +44,8 @@ struct TcbOperation {
   size_t* output_count = nullptr;
   // WriteFpu: the legacy area in the invocation's words (checked).
   const uint64_t* fpu_area = nullptr;
+  // SetTraceIdentity.
+  abi::TraceIdentity trace{};
 };
 
 // The MXCSR bits the CPU accepts (fxsave's MXCSR_MASK; 0 there means the default 0xffbf).
@@ -229,6 +232,14 @@ Error decode_tcb_invocation(const Capability& cspace_root, Slot* slot, const Inv
       if (words[m::kValue] >= cpu_count()) return Error::kRangeError;
       operation.value = words[m::kValue];
       return Error::kNone;
+    case Label::kTcbSetTraceIdentity:
+      if (count < m::kTraceLength) return Error::kTruncatedMessage;
+      if ((words[m::kTraceFlags] & ~m::kTraceContinues) != 0) return Error::kInvalidArgument;
+      operation.trace = abi::TraceIdentity{words[m::kTraceIds],
+                                           {words[m::kTraceComm], words[m::kTraceComm + 1]},
+                                           words[m::kTraceTask]};
+      operation.value = words[m::kTraceFlags];
+      return Error::kNone;
     case Label::kTcbSetTls:
       if (count < 1) return Error::kTruncatedMessage;
       if (words[m::kValue] >= page::kUserTop) return Error::kInvalidArgument;
@@ -276,6 +287,10 @@ void invoke_tcb(const TcbOperation& operation) {
     case Label::kTcbSuspend: suspend(tcb); return;
     case Label::kTcbSetAbi: tcb->abi = static_cast<uint8_t>(operation.value); return;
     case Label::kTcbSetAffinity: thread_set_cpu(tcb, static_cast<uint8_t>(operation.value)); return;
+    case Label::kTcbSetTraceIdentity:
+      sched_trace_set_identity(tcb, operation.trace,
+                               (operation.value & abi::tcb_message::kTraceContinues) != 0);
+      return;
     case Label::kTcbSetTls:
       tcb->fs_base = operation.value;
       if (operation.on_caller) arch::write_msr(arch::kMsrFsBase, tcb->fs_base);

@@ -68,6 +68,12 @@ struct Tcb {
   bool step_saved_trap_flag;
   uint64_t step_saved_register;
   char name[16];
+  // Who the thread is to Linux tracing (TCB SetTraceIdentity; sched_trace.hpp): 0 for threads
+  // that are no Linux task. Not yet reported as switched in since the identity was set
+  // (trace_new: sched_wakeup_new), or switched out asleep (trace_switched_out: sched_wakeup).
+  sonde::abi::TraceIdentity trace;
+  bool trace_new;
+  bool trace_switched_out;
 };
 static_assert(sizeof(Tcb) <= (1u << sonde::abi::kTcbBits));
 static_assert(offsetof(Tcb, abi) == 955);  // syscall_entry (interrupts.S) reads it

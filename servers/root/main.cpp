@@ -785,7 +785,7 @@ extern "C" int main() {
   (void)start_native_program();
   if (trace.ready) {
     if (start_trace_server()) {
-      sys::print("root: started the trace server (%lu MiB of memory)\n",
+      sys::print("root: started the trace server (%llu MiB of memory)\n",
                  (2ull << trace.pool_bits) >> 20);
     } else {
       sys::print("root: cannot start the trace server\n");

@@ -112,6 +112,10 @@ class ServerEnvironment final : public trace::TaskEnvironment, public trace::Hit
     hit_task_ = 0;
     hit_user_pages_ = 0;
   }
+  void kernel_hit_task(int32_t tid, int32_t tgid, const char* comm, uint64_t task) override {
+    set_current(tid, tgid, 0, 0, comm, 16);
+    hit_task_ = task;
+  }
   void hit_ends() override {
     hit_memory_ = nullptr;
     hit_task_ = 0;
@@ -338,6 +342,7 @@ extern "C" int main(const sys::ServerStartInfo* info) {
   service->set_uprobes(uprobes);
   syscalls->set_table(probe_table);
   sched->set_table(probe_table);
+  sched->set_observer(environment);
   hooks->set_sched(sched);
   objects->set_probes(probe_table);
   auto* clients = new (clients_storage) trace::ClientSessions(

@@ -162,6 +162,19 @@ DEFINE_TEST(tcb_invocations,
     t.error(sys::invoke(thread, Label::kTcbSetAffinity, words), Error::kRangeError, "cpu 64");
   }
   {
+    Check t("set_trace_identity_checks_its_words");
+    uint64_t words[] = {7 | uint64_t{7} << 32, 0x6873, 0, 0x1000, 0};
+    t.error(sys::invoke(thread, Label::kTcbSetTraceIdentity, words, 4), Error::kTruncatedMessage,
+            "4 words");
+    words[4] = 2;  // no such flag
+    t.error(sys::invoke(thread, Label::kTcbSetTraceIdentity, words), Error::kInvalidArgument,
+            "flag 2");
+    words[4] = abi::tcb_message::kTraceContinues;
+    t.error(sys::invoke(thread, Label::kTcbSetTraceIdentity, words), Error::kNone, "continues");
+    words[0] = 0;  // no Linux task again
+    t.error(sys::invoke(thread, Label::kTcbSetTraceIdentity, words), Error::kNone, "cleared");
+  }
+  {
     Check t("configure_rejects_unaligned_ipc_buffer");
     uint64_t words[] = {kRoot, 0, kVSpace, 0x1008, 0, 0};
     t.error(sys::invoke(thread, Label::kTcbConfigure, words), Error::kInvalidArgument,

@@ -4,6 +4,7 @@
 
 #include "kernel/random.hpp"
 #include "kernel/syscalls.hpp"
+#include "kernel/task_struct.hpp"
 #include "sys/clock.hpp"
 #include "task/replies.hpp"
 
@@ -275,6 +276,8 @@ int64_t sys_prctl(SyscallContext& c) {
       if (!copied.ok() && copied.error().code != rt::kENAMETOOLONG) return -rt::kEFAULT;
       name[15] = '\0';
       memcpy(c.process->comm, name, sizeof(name));
+      update_task_struct(*c.process);
+      publish_trace_identity(c.process);
       return 0;
     }
     case kGetName:

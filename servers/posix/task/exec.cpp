@@ -470,6 +470,7 @@ rt::Result<void> exec_image(Process* process, const char* path, ExecArguments& a
       if (process->actions[s].handler > 1) process->actions[s] = SigAction{};  // handlers reset
     }
     update_task_struct(*process);
+    publish_trace_identity(process);
     return {};
   }
 }

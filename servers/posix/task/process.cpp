@@ -144,6 +144,29 @@ rt::Result<void> ensure_fault_cap(Process* process) {
   return {};
 }
 
+namespace {
+
+Error set_trace_identity(uint64_t tcb, const Thread& thread, bool continues = false) {
+  const Process& process = *thread.process;
+  uint64_t words[abi::tcb_message::kTraceLength] = {};
+  words[abi::tcb_message::kTraceIds] =
+      static_cast<uint32_t>(thread.tid) | static_cast<uint64_t>(process.pid) << 32;
+  static_assert(sizeof(process.comm) == 16);
+  memcpy(&words[abi::tcb_message::kTraceComm], process.comm, sizeof(process.comm));
+  words[abi::tcb_message::kTraceTask] =
+      reinterpret_cast<uint64_t>(task_struct_of(const_cast<Process*>(&process)));
+  words[abi::tcb_message::kTraceFlags] = continues ? abi::tcb_message::kTraceContinues : 0;
+  return sys::invoke(tcb, Label::kTcbSetTraceIdentity, words);
+}
+
+}  // namespace
+
+void publish_trace_identity(Process* process) {
+  for (Thread* t = process->threads; t != nullptr; t = t->next) {
+    if (t->tcb != 0) (void)set_trace_identity(t->tcb, *t);
+  }
+}
+
 rt::Result<void> start_thread(Thread* thread, const abi::UserRegisters& registers) {
   Process* process = thread->process;
   if (thread->fault_cap == 0) {
@@ -161,6 +184,8 @@ rt::Result<void> start_thread(Thread* thread, const abi::UserRegisters& register
   Error e = sys::invoke(tcb, Label::kTcbConfigure, configure);
   if (e == Error::kNone) e = sys::invoke(tcb, Label::kTcbSetAbi, abi_words);
   if (e == Error::kNone) e = sys::invoke(tcb, Label::kTcbSetPriority, priority);
+  // A thread that had a TCB (an exec replaces it) is the same Linux task going on.
+  if (e == Error::kNone) e = set_trace_identity(tcb, *thread, thread->tcb != 0);
   if (e == Error::kNone) e = sys::invoke(tcb, Label::kTcbWriteRegisters, words);
   if (e != Error::kNone) {
     tty::log("posix: cannot start a thread for pid %d: %s\n", process->pid, abi::error_name(e));

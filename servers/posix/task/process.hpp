@@ -174,6 +174,9 @@ rt::Result<Thread*> clone_thread(Process* process, const Thread* from,
 // A new TCB for `thread` in its process's current VSpace, started with `registers`; the old
 // one goes (execve).
 rt::Result<void> start_thread(Thread* thread, const abi::UserRegisters& registers);
+// Tells the kernel who the process's threads are to Linux tracing (tid, pid, comm, its
+// task_struct): its scheduling tracepoints report them. After a start, an exec or a rename.
+void publish_trace_identity(Process* process);
 // execve: every thread of the process but `survivor` ends; `survivor` becomes the leader
 // (its tid the pid, its cap the process's).
 void exec_kill_other_threads(Thread* survivor);

@@ -87,7 +87,7 @@ rt::Result<void> KernelProbes::start_drain_thread() {
   registers.rsp = reinterpret_cast<uint64_t>(drain_stack + sizeof(drain_stack)) - 8;
   registers.rflags = 0x202;
   __builtin_memcpy(&words[1], &registers, sizeof(registers));
-  uint64_t priority[] = {1};
+  uint64_t priority[] = {kDrainPriority};
   if (sys::cnode_mint(sys::kServerSlotCNode, drain_endpoint, endpoint_, abi::kRightWrite,
                       kDrainBadge) != abi::Error::kNone ||
       sys::invoke(tcb.value(), abi::Label::kTcbConfigure, configure) != abi::Error::kNone ||
@@ -160,7 +160,7 @@ rt::Result<void> KernelProbes::attach(uint64_t address, KprobeClient* client) {
 void KernelProbes::detach(uint64_t address, KprobeClient* client) {
   Probe* probe = address != 0 ? find(address) : nullptr;
   if (probe == nullptr) return;
-  drain(*probe);  // what was sampled while the client was attached is still its
+  drain(*probe, 0);  // what was sampled while the client was attached is still its
   for (uint32_t i = 0; i < probe->client_count; ++i) {
     if (probe->clients[i] != client) continue;
     probe->clients[i] = probe->clients[--probe->client_count];
@@ -178,24 +178,56 @@ void KernelProbes::disarm(Probe& probe) {
 }
 
 void KernelProbes::drain() {
-  for (Probe& probe : probes_) {
-    if (probe.address != 0) drain(probe);
+  // Oldest first over every ring (a sched_switch and the sched_wakeup before it are in two),
+  // as far as the samples there now go; a ring the kernel fills meanwhile waits for the next.
+  uint64_t heads[kMaxProbes];
+  for (uint32_t i = 0; i < kMaxProbes; ++i) {
+    heads[i] = probes_[i].address != 0 ? probes_[i].ring->head : 0;
+  }
+  __atomic_thread_fence(__ATOMIC_ACQUIRE);
+  for (;;) {
+    Probe* oldest = nullptr;
+    uint64_t oldest_time = 0;
+    for (uint32_t i = 0; i < kMaxProbes; ++i) {
+      Probe& probe = probes_[i];
+      if (probe.address == 0) continue;
+      volatile abi::SampleRing& ring = *probe.ring;
+      uint64_t tail = ring.tail;
+      uint64_t capacity = ring.capacity;
+      if (tail >= heads[i] || capacity == 0 ||
+          capacity > sizeof(ring.records) / sizeof(ring.records[0])) {
+        continue;
+      }
+      uint64_t time = ring.records[tail % capacity].timestamp;
+      if (oldest == nullptr || time < oldest_time) {
+        oldest = &probe;
+        oldest_time = time;
+      }
+    }
+    if (oldest == nullptr) break;
+    drain(*oldest, 1);
+  }
+  for (Probe& probe : probes_) {  // and whatever a ring with odd indices holds (reset there)
+    if (probe.address != 0) drain(probe, 0);
   }
 }
 
-void KernelProbes::drain(Probe& probe) {
-  samples_ += drain_samples(*probe.ring, [&](const abi::SampleRecord& sample) {
-    if (sample.address != probe.address) return;
-    PtRegs regs = pt_regs_from_sample(sample);
-    SampleMemory memory(sample);
-    sample_in_progress = &sample;
-    if (observer_ != nullptr) observer_->kernel_hit_begins(memory);
-    for (uint32_t i = 0; i < probe.client_count; ++i) {
-      probe.clients[i]->on_hit(regs, probe.address, memory);
-    }
-    if (observer_ != nullptr) observer_->hit_ends();
-    sample_in_progress = nullptr;
-  });
+void KernelProbes::drain(Probe& probe, uint64_t limit) {
+  samples_ += drain_samples(
+      *probe.ring,
+      [&](const abi::SampleRecord& sample) {
+        if (sample.address != probe.address) return;
+        PtRegs regs = pt_regs_from_sample(sample);
+        SampleMemory memory(sample);
+        sample_in_progress = &sample;
+        if (observer_ != nullptr) observer_->kernel_hit_begins(memory);
+        for (uint32_t i = 0; i < probe.client_count; ++i) {
+          probe.clients[i]->on_hit(regs, probe.address, memory);
+        }
+        if (observer_ != nullptr) observer_->hit_ends();
+        sample_in_progress = nullptr;
+      },
+      limit);
 }
 
 uint64_t KernelProbes::dropped() const {

@@ -29,7 +29,10 @@ class KernelProbes {
   // How long the drain thread waits after a signal before it asks for a drain: it batches
   // samples and keeps the server's own system calls (which a probe on a system-call path
   // samples) from waking it in a tight loop.
-  static constexpr uint64_t kDrainDelayNs = 10'000'000;
+  static constexpr uint64_t kDrainDelayNs = 2'000'000;
+  // Above Linux processes (100), below the servers (200): a busy workload must not starve the
+  // drain while the kernel's rings (31 samples each) fill.
+  static constexpr uint64_t kDrainPriority = 150;
 
   // `authority`: the KernelProbes cap (0: none, every attach is EPERM); `endpoint`: where the
   // server receives (the drain thread calls it badged kDrainBadge).
@@ -65,7 +68,8 @@ class KernelProbes {
   };
   [[nodiscard]] rt::Result<void> start_drain_thread();
   Probe* find(uint64_t address);
-  void drain(Probe& probe);
+  // Up to `limit` samples of the probe (0: all there are).
+  void drain(Probe& probe, uint64_t limit);
   void disarm(Probe& probe);
 
   uint64_t authority_;

@@ -39,6 +39,14 @@ class HitObserver {
   virtual void hit_begins(TracedMemory& memory) = 0;
   // A sample of a probe on a microkernel function (current_kernel_sample() says which).
   virtual void kernel_hit_begins(TracedMemory& memory) = 0;
+  // Within such a sample: the Linux task the event stands for (a scheduling tracepoint's), for
+  // the helpers (bpf_get_current_pid_tgid, _comm, _task).
+  virtual void kernel_hit_task(int32_t tid, int32_t tgid, const char* comm, uint64_t task) {
+    (void)tid;
+    (void)tgid;
+    (void)comm;
+    (void)task;
+  }
   virtual void hit_ends() = 0;
 
  protected:

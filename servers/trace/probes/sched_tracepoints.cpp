@@ -4,6 +4,7 @@
 // tracefs and for the programs attached.
 #include "sched_tracepoints.hpp"
 
+#include "kernel_probes.hpp"
 #include "kprobe_events.hpp"
 #include "rt/errno.hpp"
 #include "sys/clock.hpp"
@@ -163,6 +164,9 @@ void SchedTracepoints::hit(SchedEvent which, const PtRegs& regs, TracedMemory& m
       values.value[5] = number(regs.r9);
       break;
     }
+    case SchedEvent::kSwitch:
+    case SchedEvent::kWakeup:
+    case SchedEvent::kWakeupNew: kernel_hit(which, regs, memory); return;
     case SchedEvent::kCount: return;
   }
   CurrentTaskView task = read_current_task();
@@ -170,33 +174,129 @@ void SchedTracepoints::hit(SchedEvent which, const PtRegs& regs, TracedMemory& m
   // of sched_process_exec's filename reads this record, as on Linux.
   alignas(8) uint8_t record[kPathMax + 64];
 
+  TraceContext context;
+  context.timestamp_ns = sys::clock_ns();
+  context.pid = task.pid;
+  for (int c = 0; c < 16; ++c) context.comm[c] = task.comm[c];
+  deliver(which, values, context, record, sizeof record);
+}
+
+void SchedTracepoints::deliver(SchedEvent which, const SchedValues& values,
+                               const TraceContext& context, uint8_t* record, size_t capacity) {
   EventRegistry& events = tracefs_.events();
   for (size_t i = 0; i < events.size(); ++i) {
     Event& event = events.at(i);
     SchedEvent event_which;
     if (!event.enabled || !sched_event_of(event, event_which) || event_which != which) continue;
-    uint32_t size = build_sched_record(which, static_cast<uint16_t>(event.id), task.pid, values,
-                                       record, sizeof record);
+    uint32_t size = build_sched_record(which, static_cast<uint16_t>(event.id), context.pid, values,
+                                       record, capacity);
     if (size == 0) continue;
-    TraceContext context;
-    context.timestamp_ns = sys::clock_ns();
-    context.pid = task.pid;
-    for (int c = 0; c < 16; ++c) context.comm[c] = task.comm[c];
     tracefs_.record_event(event, context, record, size);
   }
 
   if (table_ == nullptr) return;
   for (const Armed& armed : armed_) {
     if (armed.probe == 0 || armed.which != which) continue;
-    uint32_t size = build_sched_record(which, static_cast<uint16_t>(armed.event), task.pid, values,
-                                       record, sizeof record);
+    uint32_t size = build_sched_record(which, static_cast<uint16_t>(armed.event), context.pid,
+                                       values, record, capacity);
     if (size == 0) continue;
     ProbeHit hit;
-    hit.pid = task.pid;
+    hit.pid = context.pid;
+    hit.cpu = context.cpu;
     hit.context = record;
     hit.size = size;
     (void)table_->report_hit(armed.probe, hit);
   }
+}
+
+namespace {
+
+// A Linux task as the microkernel's scheduling tracepoints pass it (sched_trace.hpp there):
+// ids (tid low, pid high; 0 the CPU's idle task) and comm in two words.
+struct KernelTask {
+  int32_t tid = 0;
+  int32_t tgid = 0;
+  char comm[16] = {};
+  size_t comm_length = 0;
+};
+
+KernelTask kernel_task(uint64_t ids, uint64_t comm0, uint64_t comm1, uint32_t cpu) {
+  KernelTask task;
+  task.tid = static_cast<int32_t>(static_cast<uint32_t>(ids));
+  task.tgid = static_cast<int32_t>(ids >> 32);
+  if (ids == 0) {  // Linux's idle task of that CPU
+    const char prefix[] = "swapper/";
+    for (size_t i = 0; i + 1 < sizeof prefix; ++i) task.comm[i] = prefix[i];
+    size_t n = sizeof prefix - 1;
+    char digits[10];
+    size_t count = 0;
+    do {
+      digits[count++] = static_cast<char>('0' + cpu % 10);
+      cpu /= 10;
+    } while (cpu != 0 && count < sizeof digits);
+    while (count > 0 && n + 1 < sizeof task.comm) task.comm[n++] = digits[--count];
+    task.comm_length = n;
+    return task;
+  }
+  __builtin_memcpy(task.comm, &comm0, 8);
+  __builtin_memcpy(task.comm + 8, &comm1, 8);
+  task.comm[15] = 0;
+  while (task.comm_length < 15 && task.comm[task.comm_length] != 0) ++task.comm_length;
+  return task;
+}
+
+// Linux's priority of a task of nice 0 (every Linux task here).
+constexpr int32_t kDefaultPrio = 120;
+
+}  // namespace
+
+void SchedTracepoints::kernel_hit(SchedEvent which, const PtRegs& regs, TracedMemory& memory) {
+  const sonde::abi::SampleRecord* sample = current_kernel_sample();
+  if (sample == nullptr) return;
+  auto cpu = static_cast<uint32_t>(sample->cpu);
+  // Arguments 7..9 follow the return address on the stack (the sample's stack words).
+  uint64_t stack[3] = {};
+  if (!memory.read(stack, regs.sp + 8, sizeof stack)) return;
+  SchedValues values;
+  KernelTask current;
+  KernelTask second;
+  alignas(8) uint8_t record[128];
+  if (which == SchedEvent::kSwitch) {
+    // (prev ids, prev comm x2, next ids, next comm x2, prev_state, prev task, next task)
+    current = kernel_task(regs.di, regs.si, regs.dx, cpu);
+    second = kernel_task(regs.cx, regs.r8, regs.r9, cpu);
+    values.text[0] = current.comm;
+    values.text_length[0] = current.comm_length;
+    values.value[0] = current.tid;
+    values.value[1] = kDefaultPrio;
+    values.state = static_cast<int64_t>(stack[0]);
+    values.text[1] = second.comm;
+    values.text_length[1] = second.comm_length;
+    values.value[2] = second.tid;
+    values.value[3] = kDefaultPrio;
+  } else {
+    // (ids, comm x2, target cpu, waker ids, waker comm x2, task, waker task)
+    second = kernel_task(regs.di, regs.si, regs.dx, cpu);
+    current = kernel_task(regs.r8, regs.r9, stack[0], cpu);
+    values.text[0] = second.comm;
+    values.text_length[0] = second.comm_length;
+    values.value[0] = second.tid;
+    values.value[1] = kDefaultPrio;
+    values.value[2] = static_cast<int32_t>(regs.cx);
+  }
+  TraceContext context;
+  context.timestamp_ns = sample_time_ns(*sample);
+  context.cpu = cpu;
+  context.pid = current.tid;
+  for (size_t c = 0; c < sizeof context.comm; ++c) context.comm[c] = current.comm[c];
+  // Linux fires them with interrupts off in the scheduler: "d..2." (switch), "d..3." (wakeup).
+  context.flags = kTraceIrqsOff;
+  context.preempt_count = which == SchedEvent::kSwitch ? 2 : 3;
+  if (observer_ != nullptr) {
+    observer_->kernel_hit_task(current.tid, current.tgid, current.comm,
+                               which == SchedEvent::kSwitch ? stack[1] : stack[2]);
+  }
+  deliver(which, values, context, record, sizeof record);
 }
 
 }  // namespace trace

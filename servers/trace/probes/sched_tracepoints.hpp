@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: MIT
 // The sched and signal tracepoints (sched:sched_process_{exec,exit,free,wait,fork},
 // signal:signal_generate) for tracefs and for BPF tracepoint programs, fired by kprobes on the
-// POSIX server's trace_sched_process_* and trace_signal_generate while anyone wants them.
+// POSIX server's trace_sched_process_* and trace_signal_generate while anyone wants them; and
+// sched_switch, sched_wakeup and sched_wakeup_new, fired by the microkernel's trace_sched_*
+// (kernel probes: their hits are samples, delivered after the fact with the sample's time and
+// CPU).
 #pragma once
 
 #include <stdint.h>
@@ -18,6 +21,8 @@ class SchedTracepoints {
  public:
   SchedTracepoints(Tracefs& tracefs, PosixSymbols& symbols, Kprobes& kprobes);
   void set_table(ProbeTable* table) { table_ = table; }
+  // Told which task a microkernel event's programs run for (the switch's prev, the waker).
+  void set_observer(HitObserver* observer) { observer_ = observer; }
 
   static bool is_sched_event(const Event& event);
   [[nodiscard]] rt::Result<void> event_enabled(Event& event, bool enabled);
@@ -47,11 +52,17 @@ class SchedTracepoints {
   [[nodiscard]] rt::Result<void> use(SchedEvent which);
   void unuse(SchedEvent which);
   void hit(SchedEvent which, const PtRegs& regs, TracedMemory& memory);
+  // The microkernel's events: kernel samples, the task in them.
+  void kernel_hit(SchedEvent which, const PtRegs& regs, TracedMemory& memory);
+  // To tracefs and to the programs armed on `which`.
+  void deliver(SchedEvent which, const SchedValues& values, const TraceContext& context,
+               uint8_t* record, size_t capacity);
 
   Tracefs& tracefs_;
   PosixSymbols& symbols_;
   Kprobes& kprobes_;
   ProbeTable* table_ = nullptr;
+  HitObserver* observer_ = nullptr;
   Hook hooks_[kSchedEventCount];
   Armed armed_[kMaxArmed];
 };

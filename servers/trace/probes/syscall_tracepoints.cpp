@@ -13,8 +13,7 @@ namespace {
 
 constexpr uint8_t kSyscallEventPreemptCount = 1;
 
-constexpr uint32_t kRawEnterId = 20;  // raw_syscalls:sys_enter (events.cpp)
-constexpr uint32_t kRawExitId = 21;
+constexpr uint32_t kRawEnterId = 20;  // raw_syscalls:sys_enter (events.cpp; sys_exit is 21)
 
 bool same(const char* a, const char* b) {
   while (*a != 0 && *a == *b) {

@@ -179,6 +179,54 @@ TEST_F(SchedEventsTest, TaskRecordsAndLines) {
             "signal_generate: sig=10 errno=0 code=-6 comm=sleep pid=43 grp=1 res=1");
 }
 
+TEST_F(SchedEventsTest, SwitchAndWakeupRecordsAndLines) {
+  SchedValues change;
+  change.text[0] = "sh";
+  change.text_length[0] = 2;
+  change.value[0] = 9;
+  change.value[1] = 120;
+  change.text[1] = "swapper/1";
+  change.text_length[1] = 9;
+  change.value[2] = 0;
+  change.value[3] = 120;
+  struct Case {
+    int64_t state;
+    const char* shown;
+  };
+  // Linux's letters for the TASK_REPORT bits, several joined by "|", "R" for none and "+" for
+  // TASK_REPORT_MAX (preempted).
+  const Case cases[] = {{0, "R"},     {kSwitchPreempted, "R+"},
+                        {0x1, "S"},   {0x2, "D"},
+                        {0x4, "T"},   {0x20, "Z"},
+                        {0x80, "I"},  {0x10, "X"},
+                        {0x5, "S|T"}, {0x101, "S+"}};
+  std::vector<uint8_t> record;
+  for (const Case& c : cases) {
+    change.state = c.state;
+    EXPECT_EQ(line(SchedEvent::kSwitch, change, &record),
+              std::string("sched_switch: prev_comm=sh prev_pid=9 prev_prio=120 prev_state=") +
+                  c.shown + " ==> next_comm=swapper/1 next_pid=0 next_prio=120");
+  }
+  ASSERT_EQ(record.size(), 64u);
+  int64_t state = 0;
+  std::memcpy(&state, record.data() + 32, 8);
+  EXPECT_EQ(state, 0x101);
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(record.data() + 40)), "swapper/1");
+
+  SchedValues wakeup;
+  wakeup.text[0] = "sleep";
+  wakeup.text_length[0] = 5;
+  wakeup.value[0] = 12;
+  wakeup.value[1] = 120;
+  wakeup.value[2] = 1;
+  EXPECT_EQ(line(SchedEvent::kWakeup, wakeup, &record),
+            "sched_wakeup: comm=sleep pid=12 prio=120 target_cpu=001");
+  EXPECT_EQ(record.size(), 36u);
+  wakeup.value[2] = 12;
+  EXPECT_EQ(line(SchedEvent::kWakeupNew, wakeup, nullptr),
+            "sched_wakeup_new: comm=sleep pid=12 prio=120 target_cpu=012");
+}
+
 TEST_F(SchedEventsTest, LinesInTraceAndFiltersOnOwnFields) {
   const char* enable = "1";
   ASSERT_TRUE(tracefs.write("events/signal/signal_generate/enable", 36, 0, enable, 1, false).ok());

@@ -31,8 +31,9 @@ enum class Label : uint64_t {
   kTcbSetAffinity = 55,
   kTcbSetTls = 56,
   kTcbSetMaxPriority = 57,
-  kTcbReadFpu = 58,   // -> the thread's FPU/SSE state (tcb_message::kFpu*)
-  kTcbWriteFpu = 59,  // replace it (checked: MXCSR reserved bits are refused)
+  kTcbReadFpu = 58,           // -> the thread's FPU/SSE state (tcb_message::kFpu*)
+  kTcbWriteFpu = 59,          // replace it (checked: MXCSR reserved bits are refused)
+  kTcbSetTraceIdentity = 60,  // who the thread is to Linux tracing (tcb_message::kTrace*)
   // Endpoints and replies take no invocations: Call, Send and Recv on them are IPC; so are
   // Send (signal) and Recv (wait) on a notification.
   kNotificationSetTimer = 64,  // Notification (Write right): signal it when the clock reaches
@@ -132,6 +133,17 @@ inline constexpr uint64_t kFpuAreaBytes = 512;
 inline constexpr uint64_t kFpuLength = kFpuArea + kFpuAreaBytes / 8;  // 65 words
 inline constexpr uint64_t kFpuMxcsrOffset = 24;                       // bytes into the area
 inline constexpr uint64_t kFpuMxcsrMaskOffset = 28;
+// SetTraceIdentity: a TraceIdentity (ipc.hpp) in order, the Linux task the thread is, which
+// the kernel reports in its scheduling tracepoints (trace_sched_switch, trace_sched_wakeup,
+// trace_sched_wakeup_new). An identity with ids 0 makes the thread no Linux task again.
+inline constexpr uint64_t kTraceIds = 0;
+inline constexpr uint64_t kTraceComm = 1;  // two words: 16 bytes, NUL-padded
+inline constexpr uint64_t kTraceTask = 3;
+inline constexpr uint64_t kTraceFlags = 4;
+inline constexpr uint64_t kTraceLength = 5;
+// Flag: the task ran before in another thread object (an exec that replaces the thread): the
+// CPUs that last ran it name this thread now, and its first run is no sched_wakeup_new.
+inline constexpr uint64_t kTraceContinues = 1;
 }  // namespace tcb_message
 
 namespace frame_message {

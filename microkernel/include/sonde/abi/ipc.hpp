@@ -73,6 +73,17 @@ enum class FaultReply : uint64_t {
   kSuspend = 3,       // leave the thread suspended (a later TCB Resume restarts it)
 };
 
+// A thread's identity for Linux tracing (TCB SetTraceIdentity): `ids` is the Linux thread id
+// in the low half and its process id in the high half (0: no Linux task), `comm` its name,
+// `task` where its task_struct lives in the memory of the server that set it (opaque to the
+// kernel). The kernel's scheduling tracepoints pass these words as they are.
+struct TraceIdentity {
+  uint64_t ids;
+  uint64_t comm[2];
+  uint64_t task;
+};
+static_assert(sizeof(TraceIdentity) == 32);
+
 // Kernel-text breakpoints record samples into a ring in a frame their holder maps: the kernel
 // writes records at head % capacity and advances head; the holder reads up to head and sets
 // tail. A sample that finds the ring full is counted in `dropped` instead: the kernel never

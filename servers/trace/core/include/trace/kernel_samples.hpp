@@ -53,10 +53,12 @@ class SampleMemory final : public TracedMemory {
 
 // Takes every record between the ring's tail and head (copied out first, so the kernel may
 // reuse the slot as soon as tail moves), in order, and gives each to `consume`; returns how many.
+// A `limit` other than 0 takes at most that many.
 // A ring whose indices make no sense (head behind tail, more than capacity pending, a
 // capacity beyond the frame) is reset to empty, losing nothing the kernel could still write.
 template <typename Consume>
-uint64_t drain_samples(volatile sonde::abi::SampleRing& ring, Consume&& consume) {
+uint64_t drain_samples(volatile sonde::abi::SampleRing& ring, Consume&& consume,
+                       uint64_t limit = 0) {
   constexpr uint64_t kMaxCapacity = sizeof(ring.records) / sizeof(ring.records[0]);
   uint64_t capacity = ring.capacity;
   uint64_t head = ring.head;
@@ -67,7 +69,7 @@ uint64_t drain_samples(volatile sonde::abi::SampleRing& ring, Consume&& consume)
     return 0;
   }
   uint64_t taken = 0;
-  for (; tail != head; ++tail, ++taken) {
+  for (; tail != head && (limit == 0 || taken < limit); ++tail, ++taken) {
     sonde::abi::SampleRecord record;
     const volatile auto& slot = ring.records[tail % capacity];
     auto* out = reinterpret_cast<uint64_t*>(&record);

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // The sched and signal tracepoints (sched:sched_process_{exec,exit,free,wait,fork},
-// signal:signal_generate): their records as Linux 6.1's format files lay them out, built from
-// the values the POSIX server's hook functions pass, and the lines tracefs prints for them.
+// sched_switch, sched_wakeup, sched_wakeup_new, signal:signal_generate): their records as
+// Linux 6.1's format files lay them out, built from the values the POSIX server's hook functions
+// pass, and the lines tracefs prints for them.
 #pragma once
 
 #include <stddef.h>
@@ -19,12 +20,22 @@ enum class SchedEvent : uint8_t {
   kWait,
   kFork,
   kSignalGenerate,
+  kSwitch,
+  kWakeup,
+  kWakeupNew,
   kCount,
 };
+
+// The events the microkernel fires (sched_trace.hpp there): their hits are kernel samples.
+inline bool is_kernel_sched_event(SchedEvent which) {
+  return which == SchedEvent::kSwitch || which == SchedEvent::kWakeup ||
+         which == SchedEvent::kWakeupNew;
+}
 inline constexpr size_t kSchedEventCount = static_cast<size_t>(SchedEvent::kCount);
 
-// Each event's system and name, and the POSIX server function that fires it
-// (servers/posix/kernel/sched_tracepoints.hpp gives their arguments).
+// Each event's system and name, and the function that fires it: the POSIX server's
+// (servers/posix/kernel/sched_tracepoints.hpp gives their arguments) or the microkernel's
+// (`microkernel:NAME`, microkernel/kernel/sched_trace.hpp).
 struct SchedEventName {
   const char* system;
   const char* name;
@@ -41,12 +52,21 @@ bool sched_event_of(const Event& event, SchedEvent& which);
 //   fork: text[0] parent comm, value[0] parent pid, text[1] child comm, value[1] child pid
 //   signal_generate: value[0] sig, [1] errno, [2] code, text[0] comm, value[3] pid,
 //     value[4] group, value[5] result
+//   sched_switch: text[0] prev comm, value[0] prev pid, value[1] prev prio, state (prev_state),
+//     text[1] next comm, value[2] next pid, value[3] next prio
+//   sched_wakeup, sched_wakeup_new: text[0] comm, value[0] pid, value[1] prio,
+//     value[2] target cpu
 // Texts need no NUL within their length (comm is cut to 15 characters).
 struct SchedValues {
   const char* text[2] = {};
   size_t text_length[2] = {};
   int32_t value[6] = {};
+  int64_t state = 0;
 };
+
+// sched_switch's prev_state: Linux's TASK_REPORT bits, and TASK_REPORT_MAX for a task that
+// was preempted (shown "R+").
+inline constexpr int64_t kSwitchPreempted = 0x100;
 
 // The record (common fields first, `type` and `common_pid` filled) in `out`; its size, 0 when
 // it does not fit in `capacity`.

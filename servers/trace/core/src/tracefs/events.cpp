@@ -44,8 +44,13 @@ struct BuiltinEvent {
   const char* print_fmt;
 };
 
-// GAP: ids of events whose ids the Linux 6.1 recording does not show are Sonde's own (the sched
-// and signal ones too: Linux numbers them at boot, per configuration).
+// Ids are those of Debian's Linux 6.1 (linux-image-6.1.0-*-amd64; Linux numbers events at boot,
+// per configuration, so another build may differ).
+// Linux 6.1's SONDE_TASK_REPORT_MAX as sched_switch's print fmt spells it out.
+#define SONDE_TASK_REPORT_MAX                                                         \
+  "(((0x00000000 | 0x00000001 | 0x00000002 | 0x00000004 | 0x00000008 | 0x00000010 | " \
+  "0x00000020 | 0x00000040) + 1) << 1)"
+
 constexpr BuiltinEvent kBuiltinEvents[] = {
     {"bpf_trace",
      "bpf_trace_printk",
@@ -70,7 +75,7 @@ constexpr BuiltinEvent kBuiltinEvents[] = {
     // print formats of Linux 6.1, whose char is signed on x86-64 (signed:1 for strings).
     {"signal",
      "signal_generate",
-     180,
+     188,
      {{"int", "sig", 8, 4, true},
       {"int", "errno", 12, 4, true},
       {"int", "code", 16, 4, true},
@@ -83,7 +88,7 @@ constexpr BuiltinEvent kBuiltinEvents[] = {
      "REC->comm, REC->pid, REC->group, REC->result"},
     {"sched",
      "sched_process_exec",
-     306,
+     312,
      {{"__data_loc char[]", "filename", 8, 4, true},
       {"pid_t", "pid", 12, 4, true},
       {"pid_t", "old_pid", 16, 4, true}},
@@ -91,7 +96,7 @@ constexpr BuiltinEvent kBuiltinEvents[] = {
      "\"filename=%s pid=%d old_pid=%d\", __get_str(filename), REC->pid, REC->old_pid"},
     {"sched",
      "sched_process_fork",
-     305,
+     313,
      {{"char[16]", "parent_comm", 8, 16, true},
       {"pid_t", "parent_pid", 24, 4, true},
       {"char[16]", "child_comm", 28, 16, true},
@@ -101,7 +106,7 @@ constexpr BuiltinEvent kBuiltinEvents[] = {
      "REC->child_comm, REC->child_pid"},
     {"sched",
      "sched_process_wait",
-     304,
+     314,
      {{"char[16]", "comm", 8, 16, true},
       {"pid_t", "pid", 24, 4, true},
       {"int", "prio", 28, 4, true}},
@@ -109,7 +114,7 @@ constexpr BuiltinEvent kBuiltinEvents[] = {
      "\"comm=%s pid=%d prio=%d\", REC->comm, REC->pid, REC->prio"},
     {"sched",
      "sched_process_exit",
-     303,
+     316,
      {{"char[16]", "comm", 8, 16, true},
       {"pid_t", "pid", 24, 4, true},
       {"int", "prio", 28, 4, true}},
@@ -117,12 +122,53 @@ constexpr BuiltinEvent kBuiltinEvents[] = {
      "\"comm=%s pid=%d prio=%d\", REC->comm, REC->pid, REC->prio"},
     {"sched",
      "sched_process_free",
-     302,
+     317,
      {{"char[16]", "comm", 8, 16, true},
       {"pid_t", "pid", 24, 4, true},
       {"int", "prio", 28, 4, true}},
      3,
      "\"comm=%s pid=%d prio=%d\", REC->comm, REC->pid, REC->prio"},
+    // Fired by the microkernel (sched_trace.hpp there), seen through kernel samples.
+    {"sched",
+     "sched_switch",
+     319,
+     {{"char[16]", "prev_comm", 8, 16, true},
+      {"pid_t", "prev_pid", 24, 4, true},
+      {"int", "prev_prio", 28, 4, true},
+      {"long", "prev_state", 32, 8, true},
+      {"char[16]", "next_comm", 40, 16, true},
+      {"pid_t", "next_pid", 56, 4, true},
+      {"int", "next_prio", 60, 4, true}},
+     7,
+     "\"prev_comm=%s prev_pid=%d prev_prio=%d prev_state=%s%s ==> next_comm=%s next_pid=%d "
+     "next_prio=%d\", REC->prev_comm, REC->prev_pid, REC->prev_prio, (REC->prev_state & "
+     "(" SONDE_TASK_REPORT_MAX " - 1)) ? __print_flags(REC->prev_state & (" SONDE_TASK_REPORT_MAX
+     " - 1), \"|\", { 0x00000001, \"S\" "
+     "}, { 0x00000002, \"D\" }, { 0x00000004, \"T\" }, { 0x00000008, \"t\" }, { 0x00000010, "
+     "\"X\" }, { 0x00000020, \"Z\" }, { 0x00000040, \"P\" }, { 0x00000080, \"I\" }) : "
+     "\"R\", REC->prev_state & " SONDE_TASK_REPORT_MAX
+     " ? \"+\" : \"\", REC->next_comm, REC->next_pid, "
+     "REC->next_prio"},
+    {"sched",
+     "sched_wakeup_new",
+     320,
+     {{"char[16]", "comm", 8, 16, true},
+      {"pid_t", "pid", 24, 4, true},
+      {"int", "prio", 28, 4, true},
+      {"int", "target_cpu", 32, 4, true}},
+     4,
+     "\"comm=%s pid=%d prio=%d target_cpu=%03d\", REC->comm, REC->pid, REC->prio, "
+     "REC->target_cpu"},
+    {"sched",
+     "sched_wakeup",
+     321,
+     {{"char[16]", "comm", 8, 16, true},
+      {"pid_t", "pid", 24, 4, true},
+      {"int", "prio", 28, 4, true},
+      {"int", "target_cpu", 32, 4, true}},
+     4,
+     "\"comm=%s pid=%d prio=%d target_cpu=%03d\", REC->comm, REC->pid, REC->prio, "
+     "REC->target_cpu"},
 };
 
 bool is_space(char c) {

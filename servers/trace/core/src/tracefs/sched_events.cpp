@@ -11,6 +11,9 @@ constinit const SchedEventName kSchedEvents[kSchedEventCount] = {
     {"sched", "sched_process_wait", "trace_sched_process_wait"},
     {"sched", "sched_process_fork", "trace_sched_process_fork"},
     {"signal", "signal_generate", "trace_signal_generate"},
+    {"sched", "sched_switch", "microkernel:trace_sched_switch"},
+    {"sched", "sched_wakeup", "microkernel:trace_sched_wakeup"},
+    {"sched", "sched_wakeup_new", "microkernel:trace_sched_wakeup_new"},
 };
 
 namespace {
@@ -109,6 +112,27 @@ uint32_t build_sched_record(SchedEvent which, uint16_t type, int32_t common_pid,
       put32(out, 40, values.value[4]);
       put32(out, 44, values.value[5]);
       break;
+    case SchedEvent::kSwitch: {
+      size = 64;
+      if (size > capacity) return 0;
+      put_comm(out, 8, values.text[0], values.text_length[0]);
+      put32(out, 24, values.value[0]);
+      put32(out, 28, values.value[1]);
+      __builtin_memcpy(out + 32, &values.state, 8);
+      put_comm(out, 40, values.text[1], values.text_length[1]);
+      put32(out, 56, values.value[2]);
+      put32(out, 60, values.value[3]);
+      break;
+    }
+    case SchedEvent::kWakeup:
+    case SchedEvent::kWakeupNew:
+      size = 36;
+      if (size > capacity) return 0;
+      put_comm(out, 8, values.text[0], values.text_length[0]);
+      put32(out, 24, values.value[0]);
+      put32(out, 28, values.value[1]);
+      put32(out, 32, values.value[2]);
+      break;
     case SchedEvent::kCount: return 0;
   }
   __builtin_memcpy(out, &type, 2);
@@ -163,6 +187,50 @@ void render_sched_text(SchedEvent which, const uint8_t* record, size_t size, Tex
       append_number(out, " grp=", get32(record, size, 40));
       append_number(out, " res=", get32(record, size, 44));
       return;
+    case SchedEvent::kSwitch: {
+      // prev_comm=%s prev_pid=%d prev_prio=%d prev_state=%s%s ==> next_comm=%s next_pid=%d
+      // next_prio=%d, the state as Linux's __print_flags of the TASK_REPORT bits ("R" for
+      // none) and "+" for TASK_REPORT_MAX.
+      out.append("prev_comm=");
+      append_comm(out, record, size, 8);
+      append_number(out, " prev_pid=", get32(record, size, 24));
+      append_number(out, " prev_prio=", get32(record, size, 28));
+      int64_t state = 0;
+      if (size >= 40) __builtin_memcpy(&state, record + 32, 8);
+      out.append(" prev_state=");
+      static constexpr const char* kStateLetters[] = {"S", "D", "T", "t", "X", "Z", "P", "I"};
+      int64_t reported = state & (kSwitchPreempted - 1);
+      if (reported == 0) {
+        out.append("R");
+      } else {
+        bool first = true;
+        for (int bit = 0; bit < 8; ++bit) {
+          if ((reported & (int64_t{1} << bit)) == 0) continue;
+          if (!first) out.append("|");
+          out.append(kStateLetters[bit]);
+          first = false;
+        }
+      }
+      if ((state & kSwitchPreempted) != 0) out.append("+");
+      out.append(" ==> next_comm=");
+      append_comm(out, record, size, 40);
+      append_number(out, " next_pid=", get32(record, size, 56));
+      append_number(out, " next_prio=", get32(record, size, 60));
+      return;
+    }
+    case SchedEvent::kWakeup:
+    case SchedEvent::kWakeupNew: {
+      // comm=%s pid=%d prio=%d target_cpu=%03d
+      out.append("comm=");
+      append_comm(out, record, size, 8);
+      append_number(out, " pid=", get32(record, size, 24));
+      append_number(out, " prio=", get32(record, size, 28));
+      out.append(" target_cpu=");
+      int32_t cpu = get32(record, size, 32);
+      if (cpu >= 0 && cpu < 100) out.append(cpu < 10 ? "00" : "0");
+      out.append_signed(cpu);
+      return;
+    }
     case SchedEvent::kCount: return;
   }
 }

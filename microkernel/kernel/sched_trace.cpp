@@ -1,0 +1,143 @@
+// SPDX-License-Identifier: MIT
+// The scheduling tracepoints: which Linux task each CPU runs, and the probe-site calls when it
+// changes (sched_trace.hpp).
+#include "kernel/sched_trace.hpp"
+
+namespace abi = sonde::abi;
+
+// The probe sites: never inlined, so every event is a call of the symbol the
+// trace server probes; the empty asm keeps the body from being treated as side-effect free.
+extern "C" {
+// The asm uses every argument, so callers in this file pass them all (an unused argument
+// could otherwise be left unset by a caller that sees the body).
+#define SONDE_USE_ARGUMENTS(a, b, c, d, e, f, g, h, i)                                  \
+  asm volatile(""                                                                       \
+               :                                                                        \
+               : "r"(a), "r"(b), "r"(c), "r"(d), "r"(e), "r"(f), "g"(g), "g"(h), "g"(i) \
+               : "memory")
+[[gnu::noinline, gnu::used]] void trace_sched_switch(uint64_t a, uint64_t b, uint64_t c, uint64_t d,
+                                                     uint64_t e, uint64_t f, uint64_t g, uint64_t h,
+                                                     uint64_t i) {
+  SONDE_USE_ARGUMENTS(a, b, c, d, e, f, g, h, i);
+}
+[[gnu::noinline, gnu::used]] void trace_sched_wakeup(uint64_t a, uint64_t b, uint64_t c, uint64_t d,
+                                                     uint64_t e, uint64_t f, uint64_t g, uint64_t h,
+                                                     uint64_t i) {
+  SONDE_USE_ARGUMENTS(a, b, c, d, e, f, g, h, i);
+}
+[[gnu::noinline, gnu::used]] void trace_sched_wakeup_new(uint64_t a, uint64_t b, uint64_t c,
+                                                         uint64_t d, uint64_t e, uint64_t f,
+                                                         uint64_t g, uint64_t h, uint64_t i) {
+  SONDE_USE_ARGUMENTS(a, b, c, d, e, f, g, h, i);
+}
+#undef SONDE_USE_ARGUMENTS
+}
+
+namespace kernel {
+
+namespace {
+
+// The state Linux would report for the CPU's last task as it leaves the CPU.
+uint64_t leaving_state(const PerCpu& cpu) {
+  if (cpu.traced_gone) return kTaskZombie;
+  const Tcb* thread = cpu.traced_thread;
+  if (thread == nullptr) return kTaskRunning;  // the idle task
+  switch (thread->state) {
+    case ThreadState::kRunning: return kPreempted;
+    case ThreadState::kInactive: return kTaskStopped;
+    default: return kTaskSleeping;
+  }
+}
+
+void wakeup(Tcb* tcb, const PerCpu& waker) {
+  const abi::TraceIdentity& t = tcb->trace;
+  const abi::TraceIdentity& w = waker.traced;
+  if (tcb->trace_new) {
+    trace_sched_wakeup_new(t.ids, t.comm[0], t.comm[1], tcb->cpu, w.ids, w.comm[0], w.comm[1],
+                           t.task, w.task);
+  } else {
+    trace_sched_wakeup(t.ids, t.comm[0], t.comm[1], tcb->cpu, w.ids, w.comm[0], w.comm[1], t.task,
+                       w.task);
+  }
+  tcb->trace_new = false;
+  tcb->trace_switched_out = false;
+}
+
+// The CPU's last task leaves for `next` (ids 0: idle).
+void switch_from_last(PerCpu& cpu, const abi::TraceIdentity& next) {
+  uint64_t state = leaving_state(cpu);
+  const abi::TraceIdentity& prev = cpu.traced;
+  trace_sched_switch(prev.ids, prev.comm[0], prev.comm[1], next.ids, next.comm[0], next.comm[1],
+                     state, prev.task, next.task);
+  if (cpu.traced_thread != nullptr && state != kPreempted) {
+    cpu.traced_thread->trace_switched_out = true;
+  }
+}
+
+}  // namespace
+
+void sched_trace_switch_in(PerCpu& cpu, Tcb* next) {
+  if (next->trace_new || next->trace_switched_out) wakeup(next, cpu);
+  switch_from_last(cpu, next->trace);
+  // A task that last ran on another CPU is not that CPU's any more: it is here now.
+  for (unsigned i = 0; i < cpus_online(); ++i) {
+    PerCpu& other = cpu_at(i);
+    if (&other == &cpu || other.traced_thread != next) continue;
+    other.traced = abi::TraceIdentity{};
+    other.traced_thread = nullptr;
+  }
+  cpu.traced = next->trace;
+  cpu.traced_thread = next;
+  cpu.traced_gone = false;
+}
+
+void sched_trace_idle(PerCpu& cpu) {
+  if (cpu.traced.ids == 0) return;
+  switch_from_last(cpu, abi::TraceIdentity{});
+  cpu.traced = abi::TraceIdentity{};
+  cpu.traced_thread = nullptr;
+  cpu.traced_gone = false;
+}
+
+void sched_trace_runnable(Tcb* tcb) {
+  if (tcb->trace.ids != 0 && (tcb->trace_new || tcb->trace_switched_out)) {
+    wakeup(tcb, this_cpu());
+  }
+}
+
+void sched_trace_destroyed(Tcb* tcb) {
+  for (unsigned i = 0; i < cpus_online(); ++i) {
+    PerCpu& cpu = cpu_at(i);
+    if (cpu.traced_thread != tcb) continue;
+    cpu.traced_thread = nullptr;
+    cpu.traced_gone = true;
+  }
+}
+
+void sched_trace_set_identity(Tcb* tcb, const abi::TraceIdentity& identity, bool continues) {
+  bool was_task = tcb->trace.ids != 0;
+  tcb->trace = identity;
+  if (identity.ids == 0) {
+    tcb->trace_new = tcb->trace_switched_out = false;
+    for (unsigned i = 0; i < cpus_online(); ++i) {  // no Linux task any more: CPUs forget it
+      PerCpu& cpu = cpu_at(i);
+      if (cpu.traced_thread != tcb) continue;
+      cpu.traced = abi::TraceIdentity{};
+      cpu.traced_thread = nullptr;
+    }
+    return;
+  }
+  // A thread that never ran as this task starts as a new one (its first run is
+  // sched_wakeup_new); a running task renamed (exec, prctl) keeps going.
+  if (!was_task && !continues && tcb->state == ThreadState::kInactive) tcb->trace_new = true;
+  for (unsigned i = 0; i < cpus_online(); ++i) {
+    PerCpu& cpu = cpu_at(i);
+    if (continues && cpu.traced.ids == identity.ids) {
+      cpu.traced_thread = tcb;
+      cpu.traced_gone = false;
+    }
+    if (cpu.traced_thread == tcb) cpu.traced = identity;
+  }
+}
+
+}  // namespace kernel

@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: MIT
+// Linux's view of scheduling, for the trace server's sched:sched_switch, sched_wakeup and
+// sched_wakeup_new. Threads that are Linux tasks carry a TraceIdentity (TCB
+// SetTraceIdentity, set by the POSIX server); each CPU remembers the Linux task it last ran.
+// Only changes of that task are switches to Linux: a task blocked in a system call while the
+// POSIX server (no Linux task) serves it is still the CPU's task, as a Linux task in the
+// kernel is, until another task runs there or the CPU idles. The events are calls of the
+// functions below, which do nothing: probe sites whose entry NOP the trace server breakpoints
+// (kernel samples) while someone wants the events, so they cost a call when nobody does.
+#pragma once
+
+#include <stdint.h>
+
+#include "kernel/smp.hpp"
+#include "kernel/tcb.hpp"
+
+// The probe sites; their arguments, as the trace server reads them from the samples (the
+// first six in registers, the rest in the sample's stack words after the return address):
+//   trace_sched_switch(prev ids, prev comm[0], prev comm[1], next ids, next comm[0],
+//                      next comm[1], prev_state, prev task, next task)
+//   trace_sched_wakeup(_new)(ids, comm[0], comm[1], target cpu, waker ids, waker comm[0],
+//                            waker comm[1], task, waker task)
+// ids 0 is the CPU's idle task (swapper/N); prev_state is Linux's TASK_REPORT value (0 running,
+// 1 S, 4 T, 0x20 Z) or kPreempted (R+).
+extern "C" {
+void trace_sched_switch(uint64_t prev_ids, uint64_t prev_comm0, uint64_t prev_comm1,
+                        uint64_t next_ids, uint64_t next_comm0, uint64_t next_comm1,
+                        uint64_t prev_state, uint64_t prev_task, uint64_t next_task);
+void trace_sched_wakeup(uint64_t ids, uint64_t comm0, uint64_t comm1, uint64_t target_cpu,
+                        uint64_t waker_ids, uint64_t waker_comm0, uint64_t waker_comm1,
+                        uint64_t task, uint64_t waker_task);
+void trace_sched_wakeup_new(uint64_t ids, uint64_t comm0, uint64_t comm1, uint64_t target_cpu,
+                            uint64_t waker_ids, uint64_t waker_comm0, uint64_t waker_comm1,
+                            uint64_t task, uint64_t waker_task);
+}
+
+namespace kernel {
+
+// Linux's prev_state values (TASK_REPORT bits; TASK_REPORT_MAX for a preempted task).
+inline constexpr uint64_t kTaskRunning = 0;
+inline constexpr uint64_t kTaskSleeping = 0x1;
+inline constexpr uint64_t kTaskStopped = 0x4;
+inline constexpr uint64_t kTaskZombie = 0x20;
+inline constexpr uint64_t kPreempted = 0x100;
+
+// `next`, a Linux task other than the CPU's last one, is about to run there.
+void sched_trace_switch_in(PerCpu& cpu, Tcb* next);
+// The CPU is about to idle.
+void sched_trace_idle(PerCpu& cpu);
+// `tcb` becomes runnable (not yet on a CPU).
+void sched_trace_runnable(Tcb* tcb);
+// `tcb` is being destroyed.
+void sched_trace_destroyed(Tcb* tcb);
+// SetTraceIdentity.
+void sched_trace_set_identity(Tcb* tcb, const sonde::abi::TraceIdentity& identity, bool continues);
+
+}  // namespace kernel
