@@ -180,6 +180,7 @@ void SchedTracepoints::hit(SchedEvent which, const PtRegs& regs, TracedMemory& m
     if (size == 0) continue;
     TraceContext context;
     context.timestamp_ns = sys::clock_ns();
+    context.cpu = task.cpu;
     context.pid = task.pid;
     for (int c = 0; c < 16; ++c) context.comm[c] = task.comm[c];
     tracefs_.record_event(event, context, record, size);
@@ -192,6 +193,7 @@ void SchedTracepoints::hit(SchedEvent which, const PtRegs& regs, TracedMemory& m
                                        record, sizeof record);
     if (size == 0) continue;
     ProbeHit hit;
+    hit.cpu = task.cpu;
     hit.pid = task.pid;
     hit.context = record;
     hit.size = size;
