@@ -214,6 +214,7 @@ void fast_foreign_syscall(Tcb* thread) {
   thread->fault_kind = static_cast<uint64_t>(FaultKind::kForeignSyscall);
   thread->fault_address = 0;
   thread->fault_detail = 0;
+  thread->fault_cpu = this_cpu().index;
   fast_fault(thread, thread->fault_endpoint.cap);
 }
 
@@ -229,7 +230,8 @@ void fast_fault(Tcb* thread, const Capability& endpoint_cap) {
   if (buffer == nullptr) return;
 
   // The fault message (gather's): label the kind, words 0..18 the registers (UserRegisters
-  // order), 19 and 20 the fault words. Words 0..7 go in registers, 8..20 in the IPC buffer.
+  // order), 19 and 20 the fault words, 21 the CPU. Words 0..7 go in registers, 8..21 in the IPC
+  // buffer.
   take_receiver(endpoint, handler, reply);
   const arch::TrapFrame& r = thread->regs;
   arch::TrapFrame& to = handler->regs;
@@ -255,6 +257,7 @@ void fast_fault(Tcb* thread, const Capability& endpoint_cap) {
   words[18] = thread->fs_base;
   words[abi::kFaultAddressWord] = thread->fault_address;
   words[abi::kFaultDetailWord] = thread->fault_detail;
+  words[abi::kFaultCpuWord] = thread->fault_cpu;
   to.rsi = MessageInfo{thread->fault_kind, abi::kFaultMessageWords, 0}.encode();
   to.rdi = endpoint_cap.data;
   to.rax = 0;

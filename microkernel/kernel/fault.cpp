@@ -83,6 +83,7 @@ void deliver_fault(Tcb* tcb, FaultKind kind, uint64_t address, uint64_t detail) 
   tcb->fault_kind = static_cast<uint64_t>(kind);
   tcb->fault_address = address;
   tcb->fault_detail = detail;
+  tcb->fault_cpu = this_cpu().index;  // the thread faulted on this CPU (or is about to run here)
   if (tcb->fault_endpoint.empty()) {
     handler_gone(tcb);
     return;
@@ -97,6 +98,7 @@ void deliver_fault_to(Tcb* tcb, const Capability& endpoint, FaultKind kind, uint
   tcb->fault_kind = static_cast<uint64_t>(kind);
   tcb->fault_address = address;
   tcb->fault_detail = detail;
+  tcb->fault_cpu = this_cpu().index;
   fast_fault(tcb, endpoint);  // returns only when the general path must run
   endpoint_send(tcb, reinterpret_cast<Endpoint*>(endpoint.object), endpoint.data, false, true,
                 true);

@@ -123,6 +123,7 @@ void gather(Tcb* sender, Message& message) {
     for (uint64_t i = 0; i < abi::kUserRegisterWords; ++i) message.words[i] = words[i];
     message.words[abi::kFaultAddressWord] = sender->fault_address;
     message.words[abi::kFaultDetailWord] = sender->fault_detail;
+    message.words[abi::kFaultCpuWord] = sender->fault_cpu;
     return;
   }
   MessageInfo info = MessageInfo::decode(sender->regs.rsi);

@@ -58,6 +58,7 @@ struct Tcb {
   uint64_t fault_kind;
   uint64_t fault_address;
   uint64_t fault_detail;
+  uint64_t fault_cpu;  // the CPU it faulted on
   // A breakpoint hit being handled, then its displaced instruction being single-stepped out
   // of line (copied at the hit, so removing the probe meanwhile cannot confuse the step).
   uint64_t probe_address;

@@ -254,6 +254,11 @@ void serve_fault(Answer& answer, uint64_t badge, uint64_t label, const sys::Mess
     return;
   }
   abi::UserRegisters registers = read_registers(mr);
+  // The CPU it faulted on: probes on what the server does for it report it (as Linux's run on
+  // the task's CPU), getcpu returns it.
+  auto cpu = static_cast<uint32_t>(sys::message_word(mr, abi::kFaultCpuWord));
+  if (thread != nullptr) thread->cpu = cpu;
+  use_current_cpu(cpu);
   answer.tid = thread != nullptr ? thread->tid : 0;
   answer.breakpoint = static_cast<abi::FaultKind>(label) == abi::FaultKind::kBreakpoint;
   answer.registers = registers;

@@ -306,6 +306,7 @@ bool start_trace_server() {
   info->untyped_count = 1;
   info->untyped_bytes = 1ull << trace.pool_bits;
   info->instance = trace.instance;
+  info->cpu_count = boot->cpu_count;
   info->flags = log_ports != 0 ? sys::kStartFlagHasCom2 : 0;
   // The POSIX server's image, read-only, for its symbol table.
   for (uint64_t i = 0; posix_image != nullptr && i < posix_image->frame_count; ++i) {
@@ -431,6 +432,7 @@ bool start_native_program() {
   info->magic = sys::kServerStartMagic;
   info->first_free_slot = sys::kServerSlotTraceService + 1;
   info->instance = 1;
+  info->cpu_count = boot->cpu_count;
   info->flags = sys::kStartFlagNativeTrace;
   if (!check(sys::invoke(info_frame, Label::kFrameUnmap), "unmapping native start info") ||
       !check(map_frame(info_frame, program.vspace, sys::kServerStartInfo, abi::kMapRead),
@@ -577,6 +579,7 @@ bool start_posix_server(Started& started) {
   info->module_frames = module_frames;
   info->flags = has_com2 ? sys::kStartFlagHasCom2 : 0;
   info->instance = 1;
+  info->cpu_count = boot->cpu_count;
   // Its own image and the kernel's, read-only, for /proc/kallsyms.
   const abi::ModuleDescription* kernel_image = find_module("symbols");
   for (uint64_t i = 0; i < image_module->frame_count; ++i) {

@@ -48,7 +48,11 @@ class ServerEnvironment final : public trace::TaskEnvironment, public trace::Hit
     asm volatile("rdtsc" : "=a"(low), "=d"(high));
     state_ = (uint64_t{high} << 32 | low) | 1;
   }
-  uint32_t current_cpu() override { return 0; }    // GAP: the CPU of the hit, once probes exist
+  // In a hit: its CPU (the task's a POSIX-server function works for, or the sample's); outside
+  // one (PROG_TEST_RUN): the bpf() caller's, as the POSIX server published it.
+  uint32_t current_cpu() override {
+    return hit_memory_ != nullptr ? hit_cpu_ : trace::read_current_task().cpu;
+  }
   uint32_t possible_cpus() override { return 1; }  // GAP: per-CPU data for every CPU
   uint64_t monotonic_ns() override { return sys::clock_ns(); }
   uint64_t boot_ns() override { return sys::clock_ns(); }
@@ -103,6 +107,7 @@ class ServerEnvironment final : public trace::TaskEnvironment, public trace::Hit
     set_current(task.pid, task.tgid, task.uid, task.gid, task.comm, 16);
     hit_task_ = task.task_struct;
     hit_user_pages_ = task.user_pages;
+    hit_cpu_ = task.cpu;
   }
   // A sample of a microkernel function: no Linux task (pid 0, comm "microkernel"); the sample's
   // stack words are the kernel memory a program can read.
@@ -111,6 +116,8 @@ class ServerEnvironment final : public trace::TaskEnvironment, public trace::Hit
     set_current(0, 0, 0, 0, trace::kKernelSampleComm, sizeof trace::kKernelSampleComm);
     hit_task_ = 0;
     hit_user_pages_ = 0;
+    const sonde::abi::SampleRecord* sample = trace::current_kernel_sample();
+    hit_cpu_ = sample != nullptr ? static_cast<uint32_t>(sample->cpu) : 0;
   }
   void kernel_hit_task(int32_t tid, int32_t tgid, const char* comm, uint64_t task) override {
     set_current(tid, tgid, 0, 0, comm, 16);
@@ -141,6 +148,7 @@ class ServerEnvironment final : public trace::TaskEnvironment, public trace::Hit
   trace::TracedMemory* hit_memory_ = nullptr;
   uint64_t hit_task_ = 0;
   uint64_t hit_user_pages_ = 0;
+  uint32_t hit_cpu_ = 0;
 };
 
 // mmap of rings and mmapable arrays: the Frame caps behind the object's heap pages, minted into

@@ -24,7 +24,8 @@ void read_window_forever(uint64_t address) {
   }
 }
 
-// Two callers, one per CPU, through the probed function; the root handles every hit.
+// Two callers, one per CPU, through the probed function; the root handles every hit and counts
+// them by the CPU their fault message names (hits_on: CPUs 0, 1, other).
 volatile uint64_t caller_sums[2];
 void probe_caller_on(uint64_t which) {
   uint64_t sum = 0;
@@ -35,7 +36,7 @@ void probe_caller_on(uint64_t which) {
 }
 
 bool two_cpu_probe_run(uint64_t address, uint64_t length, uint64_t xol, uint64_t fixup,
-                       uint64_t& hits, uint64_t remove_after = 0) {
+                       uint64_t& hits, uint64_t remove_after = 0, uint64_t* hits_on = nullptr) {
   uint64_t breakpoint = make(ObjectType::kBreakpoint);
   must(bind(breakpoint, kVSpace, probe_endpoint), "bind");
   must(insert(breakpoint, address, length, xol, fixup), "insert");
@@ -58,6 +59,10 @@ bool two_cpu_probe_run(uint64_t address, uint64_t length, uint64_t xol, uint64_t
       continue;
     }
     if (sys::message_word(mr, 0) == address) ++hits;
+    if (hits_on != nullptr) {
+      uint64_t cpu = sys::message_word(mr, abi::kFaultCpuWord);
+      ++hits_on[cpu < 2 ? cpu : 2];
+    }
     if (remove_after != 0 && hits == remove_after)
       must(sys::cnode_delete(kRoot, breakpoint), "delete");
     r = sys::reply_recv(probe_endpoint, reply, static_cast<uint64_t>(abi::FaultReply::kResume), mr,
@@ -72,7 +77,7 @@ bool two_cpu_probe_run(uint64_t address, uint64_t length, uint64_t xol, uint64_t
 
 }  // namespace
 
-DEFINE_TEST(smp, "a second CPU: affinity, TLB shootdown on unmap, breakpoint hits from two CPUs") {
+DEFINE_TEST(smp, "a second CPU: affinity, TLB shootdown on unmap, breakpoints hit on two CPUs") {
   // With one CPU there is nothing to test here; the harness checks the CPU count main()
   // prints against the -smp it gave QEMU, so a CPU that failed to start is a failure.
   if (boot->cpu_count < 2) return;
@@ -131,6 +136,8 @@ DEFINE_TEST(smp, "a second CPU: affinity, TLB shootdown on unmap, breakpoint hit
                r.info.label == static_cast<uint64_t>(abi::FaultKind::kPage) &&
                sys::message_word(fault, abi::kFaultAddressWord) == kWindow + 0x20000,
            "the reader on CPU 1 kept reading an unmapped page");
+    t.that(r.error == Error::kNone && sys::message_word(fault, abi::kFaultCpuWord) == 1,
+           "the page fault's message does not say CPU 1");
     sys::MessageRegisters mr;
     (void)sys::send(reply, static_cast<uint64_t>(abi::FaultReply::kSuspend), mr, 0);
     kill(thread);
@@ -141,8 +148,14 @@ DEFINE_TEST(smp, "a second CPU: affinity, TLB shootdown on unmap, breakpoint hit
   {
     Check t("breakpoint_on_entry_nop_with_callers_on_two_cpus");
     uint64_t hits = 0;
-    t.that(two_cpu_probe_run(entry, 5, 0, 0, hits), "results changed or a caller did not finish");
+    uint64_t hits_on[3] = {};
+    t.that(two_cpu_probe_run(entry, 5, 0, 0, hits, 0, hits_on),
+           "results changed or a caller did not finish");
     t.that(hits == 2 * kCalls, "hit count is not the call count");
+    // The caller pinned to CPU 1 hits there (the general path: the root listens on CPU 0), the
+    // other on CPU 0 (the fast path where it can): each fault message names its CPU.
+    t.that(hits_on[0] == kCalls && hits_on[1] == kCalls && hits_on[2] == 0,
+           "the fault messages do not name the CPU of the hit");
   }
   {
     Check t("breakpoint_out_of_line_with_callers_on_two_cpus");

@@ -360,11 +360,62 @@ int64_t sys_sysinfo(SyscallContext& c) {
   return to_rax(user(c).copy_out(c.arg(0), &info, sizeof(info)));
 }
 
+namespace {
+
+// The CPUs threads run on, as a mask (cpumask_size() is 8 bytes here: up to 64 CPUs).
+uint64_t online_cpus() {
+  uint32_t count = platform::cpu_count();
+  return count >= 64 ? ~uint64_t{0} : (uint64_t{1} << count) - 1;
+}
+
+// The thread sched_{get,set}affinity name: the caller for pid 0, else the thread with that id.
+Thread* affinity_target(SyscallContext& c) {
+  auto pid = static_cast<int32_t>(c.arg(0));
+  if (pid == 0) return c.thread;
+  Thread* thread = pid > 0 ? find_thread(pid) : nullptr;
+  return thread != nullptr && thread->process->state == ProcessState::kRunning ? thread : nullptr;
+}
+
+}  // namespace
+
+// sched_getaffinity(pid, len, mask): the thread's allowed CPUs that are online; EINVAL for a
+// length not a whole number of longs or too short for the CPUs; returns the bytes written.
 int64_t sys_sched_getaffinity(SyscallContext& c) {
-  if (c.arg(1) < 8) return -rt::kEINVAL;
-  uint64_t mask = 1;  // GAP: one CPU is reported
+  uint64_t length = c.arg(1);
+  if (length < 8 || (length & 7) != 0) return -rt::kEINVAL;
+  Thread* thread = affinity_target(c);
+  if (thread == nullptr) return -rt::kESRCH;
+  uint64_t mask = (thread->affinity != 0 ? thread->affinity : ~uint64_t{0}) & online_cpus();
   if (auto r = user(c).copy_out(c.arg(2), &mask, 8); !r.ok()) return -rt::kEFAULT;
   return 8;
+}
+
+// sched_setaffinity(pid, len, mask): the thread may run on the mask's online CPUs. Its TCB is
+// bound to one CPU (the kernel does not migrate threads): the one it is on when the mask allows
+// it, else the mask's lowest. A mask shorter than 8 bytes is zero-extended, bytes past 8 are
+// ignored; EINVAL when no online CPU is left, EFAULT for an unreadable mask, ESRCH for no such
+// thread.
+int64_t sys_sched_setaffinity(SyscallContext& c) {
+  uint64_t length = c.arg(1) < 8 ? c.arg(1) : 8;
+  uint64_t requested = 0;
+  if (length > 0) {
+    if (auto r = user(c).copy_in(&requested, c.arg(2), length); !r.ok()) return -rt::kEFAULT;
+  }
+  Thread* thread = affinity_target(c);
+  if (thread == nullptr) return -rt::kESRCH;
+  uint64_t allowed = requested & online_cpus();
+  if (allowed == 0) return -rt::kEINVAL;
+  if ((allowed & (uint64_t{1} << thread->home_cpu)) == 0) {
+    auto cpu = static_cast<uint32_t>(__builtin_ctzll(allowed));
+    uint64_t words[] = {cpu};
+    if (thread->tcb != 0 &&
+        sys::invoke(thread->tcb, abi::Label::kTcbSetAffinity, words) != abi::Error::kNone) {
+      return -rt::kEINVAL;
+    }
+    thread->home_cpu = cpu;
+  }
+  thread->affinity = requested;
+  return 0;
 }
 
 namespace {
@@ -432,9 +483,11 @@ int64_t sys_sched_getparam(SyscallContext& c) {
   return user(c).copy_out(c.arg(1), &priority, 4).ok() ? 0 : -rt::kEFAULT;
 }
 
+// getcpu(cpu, node, cache): the CPU the caller's call came from (its fault message's), node 0.
 int64_t sys_getcpu(SyscallContext& c) {
+  uint32_t cpu = c.thread != nullptr ? c.thread->cpu : 0;
   uint32_t zero = 0;
-  if (c.arg(0) != 0 && !user(c).copy_out(c.arg(0), &zero, 4).ok()) return -rt::kEFAULT;
+  if (c.arg(0) != 0 && !user(c).copy_out(c.arg(0), &cpu, 4).ok()) return -rt::kEFAULT;
   if (c.arg(1) != 0 && !user(c).copy_out(c.arg(1), &zero, 4).ok()) return -rt::kEFAULT;
   return 0;
 }

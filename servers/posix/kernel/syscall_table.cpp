@@ -135,6 +135,7 @@ constexpr SyscallEntry kTable[] = {
     ENTRY(200, tkill),
     ENTRY(201, time),
     ENTRY(202, futex),
+    ENTRY(203, sched_setaffinity),
     ENTRY(204, sched_getaffinity),
     ENTRY(213, epoll_create),
     ENTRY(217, getdents64),

@@ -39,7 +39,7 @@ rt::Result<void> copy_path(SyscallContext& c, uint64_t address, char (&out)[kPat
   X(futex) X(getdents64) X(set_tid_address) X(clock_gettime) X(clock_getres) X(clock_nanosleep) \
   X(exit_group) X(tgkill) X(openat) X(mkdirat) X(mknod) X(mknodat) X(newfstatat) X(unlinkat) X(renameat) \
   X(symlinkat) X(readlinkat) X(fchmodat) X(faccessat) X(set_robust_list) X(dup3) X(pipe2) \
-  X(prlimit64) X(getrandom) X(faccessat2) X(ppoll) X(select) X(pselect6) X(statx) X(creat) X(utimes) X(syncfs) X(fadvise64) X(getpriority) X(setpriority) X(sched_getscheduler) X(sched_getparam) X(reboot) X(sched_getaffinity) X(getcpu) \
+  X(prlimit64) X(getrandom) X(faccessat2) X(ppoll) X(select) X(pselect6) X(statx) X(creat) X(utimes) X(syncfs) X(fadvise64) X(getpriority) X(setpriority) X(sched_getscheduler) X(sched_getparam) X(reboot) X(sched_setaffinity) X(sched_getaffinity) X(getcpu) \
   X(capget) X(fsync) X(fdatasync) X(utimensat) X(truncate) X(statfs) X(fstatfs) X(rt_sigreturn) \
   X(rt_sigsuspend) X(renameat2) X(link) X(linkat) X(fchownat) X(close_range) X(prctl) X(mount) \
   X(umount2) X(bpf) X(perf_event_open) X(epoll_create) X(epoll_create1) X(epoll_ctl) \

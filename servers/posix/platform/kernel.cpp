@@ -28,8 +28,15 @@ uint64_t index_of(const PageFrame& page) { return (page.server_address - kFrameM
 
 }  // namespace
 
+namespace {
+uint32_t cpus = 1;
+}  // namespace
+
+uint32_t cpu_count() { return cpus; }
+
 void init(const sys::ServerStartInfo& info) {
   sys::server::init(info, kHeapBase);
+  if (info.cpu_count > 1) cpus = info.cpu_count < 64 ? static_cast<uint32_t>(info.cpu_count) : 64;
   free_pages = static_cast<PageFrame*>(
       heap().allocate(kMaxFreePages * sizeof(PageFrame), alignof(PageFrame)));
   refs = new (refs_storage) mm::FrameRefs(heap());

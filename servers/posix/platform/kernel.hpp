@@ -26,6 +26,8 @@ inline constexpr uint64_t kFileFramesEnd = 0x640000000000ull;
 inline constexpr uint64_t kPage = 4096;
 
 void init(const sys::ServerStartInfo& info);
+// The CPUs the kernel runs threads on (0 .. cpu_count() - 1), at least 1.
+uint32_t cpu_count();
 
 // Cap slots of the server's CNode.
 rt::Result<uint64_t> allocate_slot();

@@ -186,6 +186,10 @@ rt::Result<void> start_thread(Thread* thread, const abi::UserRegisters& register
   if (e == Error::kNone) e = sys::invoke(tcb, Label::kTcbSetPriority, priority);
   // A thread that had a TCB (an exec replaces it) is the same Linux task going on.
   if (e == Error::kNone) e = set_trace_identity(tcb, *thread, thread->tcb != 0);
+  if (e == Error::kNone && thread->home_cpu != 0) {
+    uint64_t cpu[] = {thread->home_cpu};
+    e = sys::invoke(tcb, Label::kTcbSetAffinity, cpu);
+  }
   if (e == Error::kNone) e = sys::invoke(tcb, Label::kTcbWriteRegisters, words);
   if (e != Error::kNone) {
     tty::log("posix: cannot start a thread for pid %d: %s\n", process->pid, abi::error_name(e));
@@ -202,6 +206,9 @@ rt::Result<Thread*> clone_thread(Process* process, const Thread* from,
   Thread* thread = allocate_thread(process, next_pid++);
   if (thread == nullptr) return rt::err(rt::kENOMEM);
   thread->signal_mask = from->signal_mask;
+  thread->affinity = from->affinity;  // as Linux's clone: the mask is inherited
+  thread->home_cpu = from->home_cpu;
+  thread->cpu = from->home_cpu;
   auto cap = badged_endpoint(static_cast<uint64_t>(thread->tid));
   if (!cap.ok()) {
     destroy_thread(thread);
@@ -301,6 +308,9 @@ rt::Result<Process*> fork_process(Process* parent, const Thread* thread,
   Thread* leader = allocate_thread(child, child->pid);
   if (leader == nullptr) return fail(rt::err(rt::kENOMEM));
   leader->signal_mask = thread->signal_mask;
+  leader->affinity = thread->affinity;
+  leader->home_cpu = thread->home_cpu;
+  leader->cpu = thread->home_cpu;
   leader->altstack_sp = thread->altstack_sp;
   leader->altstack_size = thread->altstack_size;
   leader->altstack_flags = thread->altstack_flags;

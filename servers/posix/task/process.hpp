@@ -40,6 +40,12 @@ struct Thread {
   Process* process;
   int tid;
   uint64_t tcb;
+  // sched_setaffinity: the mask it allows (0: every CPU, the default), the CPU its TCB is bound
+  // to (TCB SetAffinity; a new TCB, at exec, gets it too), and the CPU its last fault message
+  // named (what getcpu and probes on its behalf report).
+  uint64_t affinity;
+  uint32_t home_cpu;
+  uint32_t cpu;
   uint64_t fault_cap;  // the badged endpoint cap its TCB faults to (the leader's: the process's)
   uint64_t clear_child_tid;  // CLONE_CHILD_CLEARTID, set_tid_address: zeroed and woken at exit
   uint64_t sleep_deadline;   // nanosleep, poll, futex: clock_ns() when the wait ends (0: none)

@@ -314,7 +314,20 @@ sonde::proto::TraceService::Client* trace_service_client() { return client; }
 
 namespace {
 Process* published_task = nullptr;  // whose record the page holds now
+uint32_t published_cpu = 0;
 }  // namespace
+
+void use_current_cpu(uint32_t cpu) {
+  if (cpu == published_cpu) return;
+  published_cpu = cpu;
+  if (client == nullptr) return;
+  auto* task = reinterpret_cast<volatile sys::CurrentTask*>(sys::kCurrentTaskPage);
+  task->sequence = task->sequence + 1;  // odd: being rewritten
+  __atomic_thread_fence(__ATOMIC_RELEASE);
+  task->cpu = cpu;
+  __atomic_thread_fence(__ATOMIC_RELEASE);
+  task->sequence = task->sequence + 1;
+}
 
 void use_current_task(Process* process) {
   if (process != published_task) publish_current_task(process);
@@ -338,6 +351,7 @@ void publish_current_task(Process* process) {
   task->user_pages = process != nullptr && process->memory != nullptr
                          ? reinterpret_cast<uint64_t>(process->memory->page_map())
                          : 0;
+  task->cpu = published_cpu;
   __atomic_thread_fence(__ATOMIC_RELEASE);
   task->sequence = task->sequence + 1;
 }

@@ -25,6 +25,7 @@ void set_current_context(SyscallContext* context) {
   // Back to the idle task (nullptr) only when the server next works for nobody (serve()):
   // between a process's calls the record stays its own.
   if (current != nullptr) use_current_task(current);
+  if (context != nullptr && context->thread != nullptr) use_current_cpu(context->thread->cpu);
 }
 
 int poll_file(File* file) {

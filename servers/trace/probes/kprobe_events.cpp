@@ -24,6 +24,7 @@ CurrentTaskView read_current_task() {
     view.comm[15] = 0;
     view.task_struct = task->task_struct;
     view.user_pages = task->user_pages;
+    view.cpu = task->cpu;
     __atomic_thread_fence(__ATOMIC_ACQUIRE);
     if ((before & 1) == 0 && task->sequence == before) break;
   }
@@ -110,7 +111,9 @@ void KprobeEventSwitch::Client::record(const PtRegs& regs, uint64_t address,
   if (size == 0) return;
   TraceContext context;
   context.timestamp_ns = sample != nullptr ? sample_time_ns(*sample) : sys::clock_ns();
-  context.cpu = 0;  // GAP: the CPU of the hit (the fault message does not carry it yet)
+  // The CPU of the task the server works for (a server function runs for it, as Linux's on the
+  // task's CPU), or the one the microkernel sample was taken on.
+  context.cpu = sample != nullptr ? static_cast<uint32_t>(sample->cpu) : task.cpu;
   context.pid = task.pid;
   for (int i = 0; i < 16; ++i) context.comm[i] = task.comm[i];
   // Linux 6.1 (KPROBES_ON_FTRACE) probes a function's first byte through ftrace, with

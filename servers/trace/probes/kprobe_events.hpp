@@ -23,6 +23,7 @@ struct CurrentTaskView {
   char comm[16] = {};
   uint64_t task_struct = 0;  // its struct task_struct in the POSIX server
   uint64_t user_pages = 0;   // its page map (sys::user_page_map) in the POSIX server
+  uint32_t cpu = 0;          // the CPU it runs on (its last fault message's)
 };
 CurrentTaskView read_current_task();
 

@@ -176,6 +176,7 @@ void SchedTracepoints::hit(SchedEvent which, const PtRegs& regs, TracedMemory& m
 
   TraceContext context;
   context.timestamp_ns = sys::clock_ns();
+  context.cpu = task.cpu;
   context.pid = task.pid;
   for (int c = 0; c < 16; ++c) context.comm[c] = task.comm[c];
   deliver(which, values, context, record, sizeof record);

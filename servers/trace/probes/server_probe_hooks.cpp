@@ -104,8 +104,10 @@ void ServerProbeHooks::Client::report(const PtRegs& regs) {
   ProbeHit hit;
   hit.context = &context;
   hit.size = sizeof context;
-  hit.cpu = 0;  // GAP: the CPU of the hit
-  hit.pid = current_kernel_sample() != nullptr ? 0 : read_current_task().pid;
+  const sonde::abi::SampleRecord* sample = current_kernel_sample();
+  CurrentTaskView task = sample != nullptr ? CurrentTaskView{} : read_current_task();
+  hit.cpu = sample != nullptr ? static_cast<uint32_t>(sample->cpu) : task.cpu;
+  hit.pid = task.pid;
   hit.function_ip = address;  // bpf_get_func_ip: the probed function, at entry and return
   (void)owner->table_->report_hit(probe, hit);
 }

@@ -189,6 +189,7 @@ void SyscallTracepoints::hit(bool enter, const PtRegs& probe_regs, TracedMemory&
       uint32_t size = build(event, enter, id, ret, regs, task.pid, record);
       TraceContext context;
       context.timestamp_ns = sys::clock_ns();
+      context.cpu = task.cpu;
       context.pid = task.pid;
       for (int c = 0; c < 16; ++c) context.comm[c] = task.comm[c];
       if (!raw) context.preempt_count = kSyscallEventPreemptCount;
@@ -200,6 +201,7 @@ void SyscallTracepoints::hit(bool enter, const PtRegs& probe_regs, TracedMemory&
   for (const Armed& armed : armed_) {
     if (armed.probe == 0 || armed.enter != enter) continue;
     ProbeHit hit;
+    hit.cpu = task.cpu;
     hit.pid = task.pid;
     if (armed.raw) {
       uint64_t arguments[2] = {probe_regs.di,

@@ -150,8 +150,9 @@ void Uprobes::hit(const uint32_t* probes, uint32_t count, const uint64_t* words,
         ProbeHit hit;
         hit.context = &context;
         hit.size = sizeof context;
-        hit.cpu = 0;  // GAP: the CPU of the hit
-        hit.pid = read_current_task().pid;
+        CurrentTaskView task = read_current_task();  // the POSIX server published the hit's
+        hit.cpu = task.cpu;                          // CPU (its fault message's) with the task
+        hit.pid = task.pid;
         (void)table_->report_hit(site.probe, hit);
       }
     }
@@ -173,7 +174,7 @@ void Uprobes::record(Site& site, const PtRegs& regs, uint64_t function, uint64_t
   if (size == 0) return;
   TraceContext line;
   line.timestamp_ns = sys::clock_ns();
-  line.cpu = 0;  // GAP: the CPU of the hit
+  line.cpu = task.cpu;  // the hit's (its fault message's), published with the task
   line.pid = task.pid;
   for (int i = 0; i < 16; ++i) line.comm[i] = task.comm[i];
   tracefs_.record_event(event, line, buffer, size);

@@ -80,6 +80,8 @@ struct CurrentTask {
   char comm[16];
   uint64_t task_struct;  // its struct task_struct in the POSIX server (bpf_get_current_task)
   uint64_t user_pages;   // the root of its page map (UserPageMap below), 0 for none
+  uint32_t cpu;          // the CPU it runs on (its last fault message's), for probe hits
+  uint32_t reserved;
 };
 
 // How the trace server reads the current Linux process's memory (bpf_probe_read_user) in a hit:
@@ -118,6 +120,7 @@ struct ServerStartInfo {
   uint64_t traced_image_offset;  // of its first byte in its first page at kTracedImageBase
   uint64_t kernel_image_size;    // bytes of the kernel's ELF at kKernelImageBase (0: none)
   uint64_t kernel_image_offset;
+  uint64_t cpu_count;  // CPUs the kernel runs threads on (BootInfo's; TCB SetAffinity takes below)
 };
 inline constexpr uint64_t kServerStartMagic = 0x7472617453767253ull;  // "SrvStart"
 inline constexpr uint64_t kStartFlagHasCom2 = 1;

@@ -54,7 +54,8 @@ inline constexpr uint64_t kUserRegisterWords = sizeof(UserRegisters) / 8;
 static_assert(kUserRegisterWords == 19);
 
 // Faults arrive as a message on the thread's fault endpoint, as if the thread had called it:
-// the label is the fault kind, words 0..18 the UserRegisters, then two fault words.
+// the label is the fault kind, words 0..18 the UserRegisters, then two fault words, then the
+// index of the CPU the thread faulted on (per-CPU data and trace lines of probe hits).
 enum class FaultKind : uint64_t {
   kPage = 1,            // words: address, access (x86 page-fault error code bits)
   kException = 2,       // words: vector, error code (#UD, #GP, #DE, int3, ...)
@@ -63,7 +64,8 @@ enum class FaultKind : uint64_t {
 };
 inline constexpr uint64_t kFaultAddressWord = kUserRegisterWords;
 inline constexpr uint64_t kFaultDetailWord = kUserRegisterWords + 1;
-inline constexpr uint64_t kFaultMessageWords = kUserRegisterWords + 2;
+inline constexpr uint64_t kFaultCpuWord = kUserRegisterWords + 2;
+inline constexpr uint64_t kFaultMessageWords = kUserRegisterWords + 3;
 
 // The reply to a fault says how the thread goes on (its label):
 enum class FaultReply : uint64_t {

@@ -11,7 +11,7 @@ namespace trace {
 // setitimer, added later, from 1057; select, pause, sendfile64, rt_sigpending, pselect6, clone3 and
 // statx from 1063; creat, getpriority, setpriority, sched_getparam, sched_getscheduler, fadvise64,
 // utimes and syncfs from 1077; mknod and mknodat from 1093, msync 1097,
-// mremap 1099), two per call: enter
+// mremap 1099, sched_setaffinity 1101), two per call: enter
 // odd, exit even, below kFirstDynamicEventId and clear of the ids above. Argument types and names
 // are those of Linux's SYSCALL_DEFINE for the call (the name it has there, e.g. newstat for
 // stat(2) and umount for umount2(2)), as its format files show them:
@@ -281,6 +281,11 @@ constinit const SyscallEvents kSyscalls[] = {
       {"u32 *", "uaddr2"},
       {"u32", "val3"}},
      6},
+    {"sched_setaffinity",
+     203,
+     1101,
+     {{"pid_t", "pid"}, {"unsigned int", "len"}, {"unsigned long *", "user_mask_ptr"}},
+     3},
     {"sched_getaffinity",
      204,
      987,
