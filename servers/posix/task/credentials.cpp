@@ -98,14 +98,6 @@ bool Credentials::in_group(uint32_t id) const {
   return false;
 }
 
-bool Credentials::in_effective_group(uint32_t id) const {
-  if (id == egid) return true;
-  for (uint32_t i = 0; i < group_count; ++i) {
-    if (groups[i] == id) return true;
-  }
-  return false;
-}
-
 rt::Result<Credentials> set_uid(const Credentials& old, uint32_t uid) {
   Credentials c = old;
   TRY(set_one(uid_side(c), old.privileged(), uid));

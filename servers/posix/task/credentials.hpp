@@ -35,12 +35,10 @@ struct Credentials {
   bool fs_privileged() const { return fsuid == 0; }
   // in_group_p(): `id` is the file system gid or a supplementary group.
   bool in_group(uint32_t id) const;
-  // in_egroup_p(): `id` is the effective gid or a supplementary group.
-  bool in_effective_group(uint32_t id) const;
 };
 
-// The system calls' rules: the new credentials, or Linux's errno (EPERM, EINVAL). `ids` and
-// the arguments are as the caller passed them (kNoChange: -1).
+// The system calls' rules: the new credentials, or Linux's errno (EPERM, EINVAL). The ids are
+// the arguments as the caller passed them (kNoChange: -1, leave it).
 rt::Result<Credentials> set_uid(const Credentials& old, uint32_t uid);
 rt::Result<Credentials> set_gid(const Credentials& old, uint32_t gid);
 rt::Result<Credentials> set_reuid(const Credentials& old, uint32_t ruid, uint32_t euid);
