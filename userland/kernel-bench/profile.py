@@ -5,7 +5,9 @@
 Boots kernel-bench.iso under QEMU (-icount, gdb stub), stops at START (a user address in
 kernel-bench.elf, e.g. a `syscall` in a timed loop) on its Nth hit, single-steps until rip is
 END, and prints the functions the instructions ran in (in order, then totals). Single steps
-count exactly what -icount counts (a `rep` iteration is one instruction).
+count exactly what -icount counts (a `rep` iteration is one instruction). User addresses are
+named from the user ELF that fits their address space best (servers and programs share
+addresses such as 0x401000), shown as "ELF function".
 
     userland/kernel-bench/profile.py build/images/kernel-bench.iso \
         build/microkernel/kernel-test.elf build/userland/kernel-bench/kernel-bench.elf \
@@ -37,23 +39,74 @@ with open("{out}", "w") as f:
     for i in range({limit}):
         gdb.execute("stepi", to_string=True)
         rip = int(gdb.parse_and_eval("$pc")) & 0xffffffffffffffff
-        f.write("%x\\n" % rip)
+        cr3 = int(gdb.parse_and_eval("$cr3")) & 0xfffffffffffff000
+        f.write("%x %x\\n" % (rip, cr3))
         if rip == {end:#x}:
             break
 gdb.execute("kill")
 """
 
 
-def symbols(elves):
+def symbols(elf):
+    """(start, end, name) of the ELF's functions, sorted."""
     table = []
-    for elf in elves:
-        out = subprocess.run(["nm", "-n", "-C", elf], capture_output=True, text=True).stdout
-        for line in out.splitlines():
-            parts = line.split(" ", 2)
-            if len(parts) == 3 and parts[1] in "tTwW":
-                table.append((int(parts[0], 16), parts[2]))
+    out = subprocess.run(["nm", "-n", "-S", "-C", elf], capture_output=True, text=True).stdout
+    for line in out.splitlines():
+        parts = line.split(" ", 3)
+        if len(parts) == 4 and parts[2] in "tTwW":
+            start = int(parts[0], 16)
+            table.append((start, start + int(parts[1], 16), parts[3]))
+        elif len(parts) == 3 and parts[1] in "tTwW":  # no size
+            start = int(parts[0], 16)
+            table.append((start, start + 1, parts[2]))
     table.sort()
     return table
+
+
+class Names:
+    """Names addresses: the kernel's from the first ELF; a user address from the user ELF that
+    best explains its address space (several programs share addresses such as 0x401000, so each
+    page-table root is matched with the ELF whose functions cover most of its addresses)."""
+
+    def __init__(self, elves, steps):
+        self.tables = [(elf, symbols(elf)) for elf in elves]
+        self.starts = [[entry[0] for entry in table] for _, table in self.tables]
+        self.space_elf = {}
+        by_space = collections.defaultdict(list)
+        for rip, cr3 in steps:
+            if rip < KERNEL_HALF:
+                by_space[cr3].append(rip)
+        for cr3, rips in by_space.items():
+            sample = rips[:: max(1, len(rips) // 500)]
+            best, best_hits = None, -1
+            for index in range(1, len(self.tables)):
+                hits = sum(1 for rip in sample if self.lookup(index, rip, exact=True))
+                if hits > best_hits:
+                    best, best_hits = index, hits
+            self.space_elf[cr3] = best
+
+    def lookup(self, index, rip, exact=False):
+        table, starts = self.tables[index][1], self.starts[index]
+        i = bisect.bisect_right(starts, rip) - 1
+        if i < 0:
+            return None
+        start, end, name = table[i]
+        if exact and rip >= end:
+            return None
+        return name
+
+    def name(self, rip, cr3):
+        if rip >= KERNEL_HALF:
+            return self.lookup(0, rip) or "?"
+        index = self.space_elf.get(cr3)
+        if index is None:
+            return "user"
+        program = os.path.basename(self.tables[index][0])
+        found = self.lookup(index, rip)
+        return f"{program} {found}" if found else f"{program} ?"
+
+
+KERNEL_HALF = 0xffff800000000000
 
 
 def main():
@@ -85,23 +138,17 @@ def main():
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=900)
         qemu.kill()
         qemu.wait()
-        rips = [int(line, 16) for line in open(trace) if line.strip()]
+        steps = [tuple(int(word, 16) for word in line.split()) for line in open(trace)
+                 if line.strip()]
         if os.environ.get("PROFILE_TRACE"):
             with open(os.environ["PROFILE_TRACE"], "w") as f:
-                f.write("".join("%x\n" % r for r in rips))
-    table = symbols(args.elves)
-    starts = [address for address, _ in table]
-
-    def name(rip):
-        i = bisect.bisect_right(starts, rip) - 1
-        if rip < 0xffff800000000000:
-            return "user" if i < 0 else "user " + table[i][1]
-        return table[i][1] if i >= 0 else "?"
-
+                f.write("".join("%x\n" % rip for rip, _ in steps))
+    names = Names(args.elves, steps)
+    rips = steps
     runs = []
     totals = collections.Counter()
-    for rip in rips:
-        n = name(rip)
+    for rip, cr3 in steps:
+        n = names.name(rip, cr3)
         totals[n] += 1
         if runs and runs[-1][0] == n:
             runs[-1][1] += 1

@@ -271,6 +271,19 @@ void refresh_environ(FileTree& tree, Inode* directory, Process* p) {
   if (bytes != nullptr) platform::heap().deallocate(bytes, end - start);
 }
 
+// The owner of /proc/<pid> and what is in it (Linux's task_dump_owner): the process's
+// effective ids, but for files and directories other than world-readable, searchable ones
+// (r-xr-xr-x: /proc/<pid> itself), root's while the process is not dumpable.
+void set_owner(Inode* inode, const Process& p) {
+  bool effective = p.dumpable || inode->mode == (kTypeDirectory | 0555);
+  inode->uid = effective ? p.credentials.euid : 0;
+  inode->gid = effective ? p.credentials.egid : 0;
+  if (!inode->is_directory()) return;
+  for (DirectoryEntry* e = inode->entries; e != nullptr; e = e->next) {
+    if (e->inode != nullptr) set_owner(e->inode, p);
+  }
+}
+
 void refresh_process(FileTree& tree, Inode* proc, Process* p) {
   char name[16];
   rt::format_to(name, sizeof(name), "%d", p->pid);
@@ -293,10 +306,21 @@ void refresh_process(FileTree& tree, Inode* proc, Process* p) {
   char umask[5] = {'0', static_cast<char>('0' + ((p->umask >> 6) & 7)),
                    static_cast<char>('0' + ((p->umask >> 3) & 7)),
                    static_cast<char>('0' + (p->umask & 7)), '\0'};  // the formatter has no %o
+  const Credentials& ids = p->credentials;
+  // Groups: each supplementary group and a space after the last (Linux's trailing space).
+  char groups[Credentials::kGroupsMax * 11 + 2];
+  size_t used = 0;
+  for (uint32_t i = 0; i < ids.group_count; ++i) {
+    used +=
+        rt::format_to(groups + used, sizeof(groups) - used, i == 0 ? "%u" : " %u", ids.groups[i]);
+  }
+  rt::format_to(groups + used, sizeof(groups) - used, " ");
   put_text(tree, directory, "status",
            "Name:\t%s\nUmask:\t%s\nState:\t%c\nTgid:\t%d\nPid:\t%d\nPPid:\t%d\n"
-           "Uid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nThreads:\t%d\nSigBlk:\t%016lx\n",
-           p->comm, umask, state_of(p), p->pid, p->pid, p->ppid, thread_count(p),
+           "Uid:\t%u\t%u\t%u\t%u\nGid:\t%u\t%u\t%u\t%u\nGroups:\t%s\nThreads:\t%d\n"
+           "SigBlk:\t%016lx\n",
+           p->comm, umask, state_of(p), p->pid, p->pid, p->ppid, ids.uid, ids.euid, ids.suid,
+           ids.fsuid, ids.gid, ids.egid, ids.sgid, ids.fsgid, groups, thread_count(p),
            p->threads != nullptr ? p->threads->signal_mask : 0);
   put_text(tree, directory, "comm", "%s\n", p->comm);
   put(tree, directory, "cmdline", p->cmdline,
@@ -305,6 +329,7 @@ void refresh_process(FileTree& tree, Inode* proc, Process* p) {
   refresh_environ(tree, directory, p);
   size_t maps_length = has_mm ? render_maps(tree, *p, maps_text, kMapsText) : 0;
   put(tree, directory, "maps", maps_text, maps_length);
+  set_owner(directory, *p);
 }
 
 }  // namespace

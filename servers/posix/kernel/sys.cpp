@@ -103,6 +103,7 @@ int64_t sys_uname(SyscallContext& c) {
 }
 
 int64_t sys_sethostname(SyscallContext& c) {
+  if (!c.process->credentials.privileged()) return -rt::kEPERM;  // CAP_SYS_ADMIN
   uint64_t length = c.arg(1);
   if (length > 64) return -rt::kEINVAL;
   char name[65] = {};
@@ -267,7 +268,13 @@ int64_t sys_clock_nanosleep(SyscallContext& c) {
 
 int64_t sys_prctl(SyscallContext& c) {
   constexpr uint64_t kSetName = 15, kGetName = 16, kCapBsetRead = 23;
+  constexpr uint64_t kGetDumpable = 3, kSetDumpable = 4;
   switch (c.arg(0)) {
+    case kGetDumpable: return c.process->dumpable ? 1 : 0;
+    case kSetDumpable:
+      if (c.arg(1) > 1) return -rt::kEINVAL;  // SUID_DUMP_ROOT (2) is not for prctl
+      c.process->dumpable = c.arg(1) == 1;
+      return 0;
     case kCapBsetRead:  // every capability up to CAP_LAST_CAP is in the bounding set
       return c.arg(1) <= kCapLastCap ? 1 : -rt::kEINVAL;
     case kSetName: {
@@ -309,6 +316,8 @@ int64_t sys_prlimit64(SyscallContext& c) {
     RLimit wanted;
     if (auto r = user(c).copy_in(&wanted, c.arg(2), sizeof(wanted)); !r.ok()) return -rt::kEFAULT;
     if (wanted.current > wanted.maximum) return -rt::kEINVAL;
+    // CAP_SYS_RESOURCE to raise a hard limit.
+    if (wanted.maximum > old.maximum && !c.process->credentials.privileged()) return -rt::kEPERM;
     limits[resource] = wanted;  // GAP: limits are system-wide and not enforced
   }
   if (c.arg(3) != 0) {
@@ -325,6 +334,9 @@ int64_t sys_setrlimit(SyscallContext& c) {
   RLimit wanted;
   if (auto r = user(c).copy_in(&wanted, c.arg(1), sizeof(wanted)); !r.ok()) return -rt::kEFAULT;
   if (wanted.current > wanted.maximum) return -rt::kEINVAL;
+  if (wanted.maximum > limits[c.arg(0)].maximum && !c.process->credentials.privileged()) {
+    return -rt::kEPERM;  // CAP_SYS_RESOURCE to raise a hard limit
+  }
   limits[c.arg(0)] = wanted;
   return 0;
 }
@@ -430,8 +442,9 @@ int priority_targets(SyscallContext& c, int which, int64_t who, Process** out, i
   for (Process* p = first_process(); p != nullptr && count < capacity; p = p->next) {
     if (p->state != ProcessState::kRunning) continue;
     bool named = which == kPrioProcess ? p->pid == (who == 0 ? c.process->pid : who)
-                 : which == kPrioPgrp  ? p->pgid == (who == 0 ? c.process->pgid : who)
-                                       : who == 0;  // every process is uid 0 here
+                 : which == kPrioPgrp
+                     ? p->pgid == (who == 0 ? c.process->pgid : who)
+                     : p->credentials.uid == (who == 0 ? c.process->credentials.uid : who);
     if (named) out[count++] = p;
   }
   return count;
@@ -463,8 +476,22 @@ int64_t sys_setpriority(SyscallContext& c) {
   if (count == 0) return -rt::kESRCH;
   int64_t nice = static_cast<int32_t>(c.arg(2));
   nice = nice < -20 ? -20 : nice > 19 ? 19 : nice;
-  for (int i = 0; i < count; ++i) targets[i]->nice = static_cast<int>(nice);
-  return 0;
+  // set_one_prio: another user's process needs CAP_SYS_NICE (EPERM), and so does a lower nice
+  // value (EACCES: RLIMIT_NICE is 0); the last refusal is the answer, success if any was set.
+  const Credentials& who = c.process->credentials;
+  int64_t result = -rt::kESRCH;
+  for (int i = 0; i < count; ++i) {
+    const Credentials& owner = targets[i]->credentials;
+    if (!who.privileged() && owner.uid != who.euid && owner.euid != who.euid) {
+      result = -rt::kEPERM;
+    } else if (nice < targets[i]->nice && !who.privileged()) {
+      result = -rt::kEACCES;
+    } else {
+      targets[i]->nice = static_cast<int>(nice);
+      if (result == -rt::kESRCH) result = 0;
+    }
+  }
+  return result;
 }
 
 // sched_getscheduler(pid) and sched_getparam(pid, param): every process is SCHED_OTHER with
@@ -505,16 +532,22 @@ int64_t sys_capget(SyscallContext& c) {
   auto pid = static_cast<int32_t>(header[1]);
   if (pid < 0) return -rt::kEINVAL;
   if (pid != 0 && find_process(pid) == nullptr) return -rt::kESRCH;
-  // Every process is root: effective and permitted hold every capability up to CAP_LAST_CAP,
-  // inheritable none. Version 1 has one {effective, permitted, inheritable}; 2 and 3 have two.
+  // Root holds every capability up to CAP_LAST_CAP, others none (task/credentials.hpp): the
+  // effective set with an effective uid 0, the permitted one while any of the real, effective
+  // and saved uids is 0; inheritable none. Version 1 has one {effective, permitted,
+  // inheritable}; 2 and 3 have two.
   constexpr uint32_t kHigh = (1u << (kCapLastCap - 31)) - 1;
-  uint32_t layout[6] = {0xffffffff, 0xffffffff, 0, kHigh, kHigh, 0};
+  const Credentials& ids = pid == 0 ? c.process->credentials : find_process(pid)->credentials;
+  bool effective = ids.euid == 0, permitted = ids.uid == 0 || ids.euid == 0 || ids.suid == 0;
+  uint32_t layout[6] = {effective ? 0xffffffff : 0, permitted ? 0xffffffff : 0, 0,
+                        effective ? kHigh : 0,      permitted ? kHigh : 0,      0};
   size_t bytes = header[0] == kVersion1 ? 12 : sizeof(layout);
   return to_rax(user(c).copy_out(c.arg(1), layout, bytes));
 }
 
 int64_t sys_reboot(SyscallContext& c) {
   constexpr uint64_t kMagic1 = 0xfee1dead;
+  if (!c.process->credentials.privileged()) return -rt::kEPERM;  // CAP_SYS_BOOT
   if (c.arg(0) != kMagic1) return -rt::kEINVAL;
   power_off(0);
 }

@@ -170,9 +170,27 @@ namespace {
 
 constexpr int kEveryProcess = -1;  // kill(-1): every process but init and the sender
 
-// Sends `signal` to process group `pgrp` (or kEveryProcess); true when it had a member.
-// `self_ended` tells whether the process `from_pid` ended.
-bool send_to_many(int from_pid, int pgrp, int signal, int code, bool group, bool& self_ended) {
+// Whether `from` (nullptr: the server itself) may send `signal` to `target` (Linux's
+// check_kill_permission): its own process, root, a sender whose real or effective uid is the
+// target's real or saved uid, or SIGCONT within a session.
+bool may_signal(const Process* from, const Process* target, int signal) {
+  if (from == nullptr || from == target) return true;
+  const Credentials& sender = from->credentials;
+  const Credentials& receiver = target->credentials;
+  if (sender.privileged()) return true;  // CAP_KILL
+  if (sender.euid == receiver.suid || sender.euid == receiver.uid || sender.uid == receiver.suid ||
+      sender.uid == receiver.uid) {
+    return true;
+  }
+  return signal == kSigCont && from->sid == target->sid;
+}
+
+// Sends `signal` to process group `pgrp` (or kEveryProcess): 0 when it reached a member (for
+// kEveryProcess: when there was any, as Linux's kill(-1) does not report EPERM), else EPERM
+// or ESRCH. `self_ended` tells whether the process `from` ended.
+int64_t send_to_many(const Process* from, int pgrp, int signal, int code, bool group,
+                     bool& self_ended) {
+  int from_pid = from != nullptr ? from->pid : 0;
   // Collect first: delivering changes the table.
   int targets[256];
   int count = 0;
@@ -182,14 +200,17 @@ bool send_to_many(int from_pid, int pgrp, int signal, int code, bool group, bool
       targets[count++] = p->pid;
     }
   }
-  bool found = false;
+  bool found = false, reached = false;
   for (int i = 0; i < count; ++i) {
     Process* p = find_process(targets[i]);
     if (p == nullptr) continue;
     found = true;
+    if (!may_signal(from, p, signal)) continue;
+    reached = true;
     if (deliver(p, signal, code, group) && targets[i] == from_pid) self_ended = true;
   }
-  return found;
+  if (!found) return -rt::kESRCH;
+  return reached || pgrp == kEveryProcess ? 0 : -rt::kEPERM;
 }
 
 }  // namespace
@@ -197,7 +218,6 @@ bool send_to_many(int from_pid, int pgrp, int signal, int code, bool group, bool
 int64_t send_signal(Process* from, int64_t pid, int signal, int code, bool group) {
   int from_pid = from != nullptr ? from->pid : 0;
   bool self_ended = false;
-  bool found = false;
   if (pid > 0) {
     Process* target = find_process(static_cast<int>(pid));
     if (target == nullptr) {  // any thread's id names its process, as Linux's find_vpid
@@ -205,13 +225,13 @@ int64_t send_signal(Process* from, int64_t pid, int signal, int code, bool group
       target = thread != nullptr ? thread->process : nullptr;
     }
     if (target == nullptr || target->state == ProcessState::kZombie) return -rt::kESRCH;
-    found = true;
+    if (!may_signal(from, target, signal)) return -rt::kEPERM;
     self_ended = deliver(target, signal, code, group) && target->pid == from_pid;
   } else {
     int pgrp = pid == 0 ? (from != nullptr ? from->pgid : 0) : static_cast<int>(-pid);
-    found =
-        send_to_many(from_pid, pid == -1 ? kEveryProcess : pgrp, signal, code, group, self_ended);
-    if (!found) return -rt::kESRCH;
+    int64_t sent =
+        send_to_many(from, pid == -1 ? kEveryProcess : pgrp, signal, code, group, self_ended);
+    if (sent < 0) return sent;
   }
   return self_ended ? kNoReply : 0;
 }
@@ -221,6 +241,7 @@ int64_t send_thread_signal(Process* from, int tgid, int tid, int signal) {
   if (thread == nullptr || (tgid != 0 && thread->process->pid != tgid)) return -rt::kESRCH;
   Process* target = thread->process;
   if (target->state != ProcessState::kRunning) return -rt::kESRCH;
+  if (!may_signal(from, target, signal)) return -rt::kEPERM;
   bool ended = deliver(target, signal, kSiTkill, false, thread);
   return ended && target == from ? kNoReply : 0;
 }
@@ -229,7 +250,7 @@ int64_t send_thread_signal(Process* from, int tgid, int tid, int signal) {
 // any other here, not kill(-1)'s every process).
 void console_signal(int signal) {
   bool self_ended = false;
-  (void)send_to_many(0, tty::foreground_group(), signal, kSiKernel, true, self_ended);
+  (void)send_to_many(nullptr, tty::foreground_group(), signal, kSiKernel, true, self_ended);
 }
 
 int64_t sys_rt_sigaction(SyscallContext& c) {

@@ -9,6 +9,7 @@
 #include "platform/kernel.hpp"
 #include "rt/new.hpp"
 #include "tracing/uprobes.hpp"
+#include "vfs/permission.hpp"
 #include "vfs/vfs.hpp"
 
 namespace posix {
@@ -203,7 +204,8 @@ rt::Result<Interpreter> load_interpreter(Process* process, const Inode* executab
   LookupResult found = TRY(resolve_path(process, path, kFollowLast));
   Inode* file = found.inode;
   if (file->is_directory()) return err(rt::kEISDIR);
-  if (!file->is_regular() || (file->mode & 0111) == 0) return err(rt::kEACCES);
+  if (!file->is_regular()) return err(rt::kEACCES);
+  TRY(inode_permission(process->credentials, *file, kMayExec));
   ElfHeader header = TRY(read_header(file));
   uint64_t bias = TRY(place_interpreter(file, header, memory));
   Loaded interpreter = TRY(load_elf(file, memory, bias, maps, nullptr));
@@ -214,7 +216,7 @@ rt::Result<Interpreter> load_interpreter(Process* process, const Inode* executab
 // where argv's strings start, the environment's following them.
 rt::Result<uint64_t> build_stack(mm::AddressSpace& memory, const ExecArguments& arguments,
                                  const char* path, const Loaded& loaded, uint64_t base,
-                                 uint64_t& strings) {
+                                 const Credentials& ids, bool secure, uint64_t& strings) {
   constexpr size_t kBuffer = ExecArguments::kMaxBytes + 64 * 1024;
   auto* buffer = static_cast<uint8_t*>(platform::heap().allocate(kBuffer, 16));
   if (buffer == nullptr) return err(rt::kENOMEM);
@@ -258,11 +260,11 @@ rt::Result<uint64_t> build_stack(mm::AddressSpace& memory, const ExecArguments& 
                         {kAtBase, base},
                         {kAtFlags, 0},
                         {kAtEntry, loaded.entry},
-                        {kAtUid, 0},
-                        {kAtEuid, 0},
-                        {kAtGid, 0},
-                        {kAtEgid, 0},
-                        {kAtSecure, 0},
+                        {kAtUid, ids.uid},
+                        {kAtEuid, ids.euid},
+                        {kAtGid, ids.gid},
+                        {kAtEgid, ids.egid},
+                        {kAtSecure, secure ? 1u : 0u},
                         {kAtRandom, random_address},
                         {kAtHwcap2, 0},
                         {kAtExecfn, execfn},
@@ -371,9 +373,8 @@ rt::Result<void> exec_image(Process* process, const char* path, ExecArguments& a
   for (int depth = 0;; ++depth) {
     LookupResult found = TRY(resolve_path(process, current, kFollowLast));
     Inode* file = found.inode;
-    if (file->is_directory() || !file->is_regular() || (file->mode & 0111) == 0) {
-      return err(rt::kEACCES);
-    }
+    if (file->is_directory() || !file->is_regular()) return err(rt::kEACCES);
+    TRY(inode_permission(process->credentials, *file, kMayExec));
     if (file->size >= 2 && file->data[0] == '#' && file->data[1] == '!') {
       if (depth == kMaxInterpreterDepth) return err(rt::kELOOP);
       // "#!interpreter [one argument]" on the first line.
@@ -432,8 +433,14 @@ rt::Result<void> exec_image(Process* process, const char* path, ExecArguments& a
         !stack.ok()) {
       return fail(stack.error());
     }
+    // The ids the new image runs with: a set-user-ID or set-group-ID file's owner's (of the
+    // ELF file itself: a script's bits are not honoured, as Linux).
+    bool secure = false;
+    Credentials ids =
+        exec_credentials(process->credentials, file->mode, file->uid, file->gid, secure);
     uint64_t strings = 0;
-    auto rsp = build_stack(*space, arguments, path, loaded.value(), interpreter.base, strings);
+    auto rsp = build_stack(*space, arguments, path, loaded.value(), interpreter.base, ids, secure,
+                           strings);
     if (!rsp.ok()) return fail(rsp.error());
     if (process->memory != nullptr) {
       process->memory->destroy();
@@ -452,6 +459,10 @@ rt::Result<void> exec_image(Process* process, const char* path, ExecArguments& a
         argv_bytes < sizeof(process->cmdline) ? argv_bytes : sizeof(process->cmdline);
     memcpy(process->cmdline, arguments.bytes, process->cmdline_length);
     process->exe = file;
+    // The new image is dumpable unless it runs with other ids than the real ones or could
+    // not be read (Linux's would_dump).
+    process->dumpable = !secure && inode_permission(process->credentials, *file, kMayRead).ok();
+    process->credentials = ids;
     process->file_maps = maps;
     uprobes_exec(process);  // the new image's files may have uprobes
     process->linux_mm = layout;

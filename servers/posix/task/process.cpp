@@ -35,6 +35,8 @@ Process* allocate_process() {
   memset(process, 0, sizeof(Process));
   process->pid = next_pid++;
   process->umask = 022;
+  process->credentials = Credentials::root();
+  process->dumpable = true;
   process->start_ns = sys::clock_ns();
   process->next = processes;
   processes = process;
@@ -271,6 +273,8 @@ rt::Result<Process*> fork_process(Process* parent, const Thread* thread,
   child->sid = parent->sid;
   child->cwd = parent->cwd;
   child->umask = parent->umask;
+  child->credentials = parent->credentials;
+  child->dumpable = parent->dumpable;
   child->nice = parent->nice;
   memcpy(child->actions, parent->actions, sizeof(child->actions));
   memcpy(child->comm, parent->comm, sizeof(child->comm));

@@ -10,6 +10,7 @@
 #include "mm/file_maps.hpp"
 #include "rt/result.hpp"
 #include "sys/ipc.hpp"
+#include "task/credentials.hpp"
 #include "vfs/file.hpp"
 #include "vfs/inode.hpp"
 
@@ -88,6 +89,14 @@ struct Process {
   Inode* cwd;
   Inode* exe;  // the executable's file (/proc/<pid>/exe)
   uint32_t umask;
+  // Its user and group ids (Linux keeps them per thread; glibc and musl set every thread's
+  // alike, so one set per process is what their programs see). Inherited at fork, changed by
+  // execve of a set-user-ID or set-group-ID file.
+  Credentials credentials;
+  // Linux's dumpable flag (suid_dumpable 0): cleared when the effective or file system ids
+  // change, set again by prctl(PR_SET_DUMPABLE) or an execve that keeps the real ids; while
+  // clear, /proc/<pid> belongs to root.
+  bool dumpable;
   int nice;                 // setpriority(PRIO_PROCESS): -20..19, inherited at fork
   uint64_t alarm_deadline;  // alarm(): clock_ns() when SIGALRM is due (0: none; kept by execve)
   uint64_t alarm_interval;  // setitimer(ITIMER_REAL)'s it_interval in ns (0: once)

@@ -8,6 +8,7 @@
 #include "platform/kernel.hpp"
 #include "task/exec.hpp"
 #include "task/replies.hpp"
+#include "tracing/trace_service.hpp"
 #include "tty/console.hpp"
 #include "vfs/vfs.hpp"
 
@@ -35,24 +36,106 @@ bool matches(const Process* parent, const Process* child, int64_t pid) {
 int64_t sys_getpid(SyscallContext& c) { return c.process->pid; }
 int64_t sys_gettid(SyscallContext& c) { return c.thread->tid; }
 int64_t sys_getppid(SyscallContext& c) { return c.process->ppid; }
-int64_t sys_getuid(SyscallContext&) { return 0; }
-int64_t sys_geteuid(SyscallContext&) { return 0; }
-int64_t sys_getgid(SyscallContext&) { return 0; }
-int64_t sys_getegid(SyscallContext&) { return 0; }
-int64_t sys_setuid(SyscallContext& c) { return c.arg(0) == 0 ? 0 : -rt::kEPERM; }
-int64_t sys_setgid(SyscallContext& c) { return c.arg(0) == 0 ? 0 : -rt::kEPERM; }
-int64_t sys_setresuid(SyscallContext&) { return 0; }
-int64_t sys_setresgid(SyscallContext&) { return 0; }
-int64_t sys_getresuid(SyscallContext& c) {
-  uint32_t zero = 0;
+int64_t sys_getuid(SyscallContext& c) { return c.process->credentials.uid; }
+int64_t sys_geteuid(SyscallContext& c) { return c.process->credentials.euid; }
+int64_t sys_getgid(SyscallContext& c) { return c.process->credentials.gid; }
+int64_t sys_getegid(SyscallContext& c) { return c.process->credentials.egid; }
+
+namespace {
+
+uint32_t id_argument(SyscallContext& c, int i) { return static_cast<uint32_t>(c.arg(i)); }
+
+// Linux's commit_creds: a change of the effective or file system ids makes the process
+// undumpable (suid_dumpable 0).
+void commit_credentials(Process& process, const Credentials& ids) {
+  const Credentials& old = process.credentials;
+  if (ids.euid != old.euid || ids.egid != old.egid || ids.fsuid != old.fsuid ||
+      ids.fsgid != old.fsgid) {
+    process.dumpable = false;
+  }
+  process.credentials = ids;
+}
+
+// The new credentials of a set*id call, or its errno.
+int64_t install(SyscallContext& c, const rt::Result<Credentials>& changed) {
+  if (!changed.ok()) return -changed.error().code;
+  commit_credentials(*c.process, changed.value());
+  publish_current_task(c.process);  // bpf_get_current_uid_gid's ids
+  return 0;
+}
+
+// getresuid and getresgid: three ids to three user addresses, EFAULT at the first bad one.
+int64_t copy_out_ids(SyscallContext& c, const uint32_t (&ids)[3]) {
   for (int i = 0; i < 3; ++i) {
-    if (auto r = user(c).copy_out(c.arg(i), &zero, 4); !r.ok()) return -rt::kEFAULT;
+    if (!user(c).copy_out(c.arg(i), &ids[i], 4).ok()) return -rt::kEFAULT;
   }
   return 0;
 }
-int64_t sys_getresgid(SyscallContext& c) { return sys_getresuid(c); }
-int64_t sys_getgroups(SyscallContext&) { return 0; }
-int64_t sys_setgroups(SyscallContext&) { return 0; }
+
+}  // namespace
+
+int64_t sys_setuid(SyscallContext& c) {
+  return install(c, set_uid(c.process->credentials, id_argument(c, 0)));
+}
+int64_t sys_setgid(SyscallContext& c) {
+  return install(c, set_gid(c.process->credentials, id_argument(c, 0)));
+}
+int64_t sys_setreuid(SyscallContext& c) {
+  return install(c, set_reuid(c.process->credentials, id_argument(c, 0), id_argument(c, 1)));
+}
+int64_t sys_setregid(SyscallContext& c) {
+  return install(c, set_regid(c.process->credentials, id_argument(c, 0), id_argument(c, 1)));
+}
+int64_t sys_setresuid(SyscallContext& c) {
+  return install(c, set_resuid(c.process->credentials, id_argument(c, 0), id_argument(c, 1),
+                               id_argument(c, 2)));
+}
+int64_t sys_setresgid(SyscallContext& c) {
+  return install(c, set_resgid(c.process->credentials, id_argument(c, 0), id_argument(c, 1),
+                               id_argument(c, 2)));
+}
+int64_t sys_getresuid(SyscallContext& c) {
+  const Credentials& ids = c.process->credentials;
+  return copy_out_ids(c, {ids.uid, ids.euid, ids.suid});
+}
+int64_t sys_getresgid(SyscallContext& c) {
+  const Credentials& ids = c.process->credentials;
+  return copy_out_ids(c, {ids.gid, ids.egid, ids.sgid});
+}
+// setfsuid and setfsgid answer the old id, changed or not.
+int64_t sys_setfsuid(SyscallContext& c) {
+  uint32_t old = c.process->credentials.fsuid;
+  commit_credentials(*c.process, set_fsuid(c.process->credentials, id_argument(c, 0)));
+  return old;
+}
+int64_t sys_setfsgid(SyscallContext& c) {
+  uint32_t old = c.process->credentials.fsgid;
+  commit_credentials(*c.process, set_fsgid(c.process->credentials, id_argument(c, 0)));
+  return old;
+}
+
+// getgroups(size, list): the count when size is 0; EINVAL when they do not fit.
+int64_t sys_getgroups(SyscallContext& c) {
+  auto size = static_cast<int32_t>(c.arg(0));
+  const Credentials& ids = c.process->credentials;
+  if (size < 0) return -rt::kEINVAL;
+  if (size == 0) return ids.group_count;
+  if (static_cast<uint32_t>(size) < ids.group_count) return -rt::kEINVAL;
+  if (!user(c).copy_out(c.arg(1), ids.groups, ids.group_count * 4).ok()) return -rt::kEFAULT;
+  return ids.group_count;
+}
+
+// setgroups(size, list): EPERM and EINVAL before the list is read, EFAULT while it is.
+int64_t sys_setgroups(SyscallContext& c) {
+  auto size = static_cast<int32_t>(c.arg(0));
+  if (auto checked = check_group_count(c.process->credentials, size); !checked.ok()) {
+    return -checked.error().code;
+  }
+  uint32_t groups[Credentials::kGroupsMax];
+  auto count = static_cast<uint32_t>(size);
+  if (count > 0 && !user(c).copy_in(groups, c.arg(1), count * 4).ok()) return -rt::kEFAULT;
+  return install(c, set_groups(c.process->credentials, groups, count));
+}
 
 int64_t sys_set_tid_address(SyscallContext& c) {
   c.thread->clear_child_tid = c.arg(0);

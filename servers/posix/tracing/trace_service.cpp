@@ -98,8 +98,11 @@ class SingleFile final : public trace_client::DescriptorSource {
 };
 
 trace_client::CallerInfo caller_of(const Process& process) {
-  // Every process runs as root (uid 0): CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN.
-  return trace_client::CallerInfo{process.pid, process.pid, 0, 0, process.comm, true, true};
+  // Root (effective uid 0) holds CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN; nobody else any
+  // (task/credentials.hpp). The ids are the real ones, as bpf_get_current_uid_gid shows them.
+  const Credentials& ids = process.credentials;
+  return trace_client::CallerInfo{process.pid,  process.pid,      ids.uid,         ids.gid,
+                                  process.comm, ids.privileged(), ids.privileged()};
 }
 
 // Mapping handles (mmap of trace-server objects) and how many address spaces share each: a
@@ -343,8 +346,8 @@ void publish_current_task(Process* process) {
   const char* comm = process != nullptr ? process->comm : "swapper/0";
   task->pid = process != nullptr ? process->pid : 0;
   task->tgid = process != nullptr ? process->pid : 0;
-  task->uid = 0;
-  task->gid = 0;
+  task->uid = process != nullptr ? process->credentials.uid : 0;
+  task->gid = process != nullptr ? process->credentials.gid : 0;
   for (int i = 0; i < 16; ++i) task->comm[i] = 0;
   for (int i = 0; i < 15 && comm[i] != 0; ++i) task->comm[i] = comm[i];
   task->task_struct = reinterpret_cast<uint64_t>(task_struct_of(process));

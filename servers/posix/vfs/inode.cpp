@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "rt/new.hpp"
+#include "vfs/permission.hpp"
 
 namespace posix {
 
@@ -203,6 +204,7 @@ namespace {
 
 struct Walker {
   FileTree& tree;
+  const Credentials* who;  // whose search permission each directory needs (nullptr: none)
   int symlinks = 0;
 
   // Walks `path` from `start`; the last component is handled by the flags.
@@ -227,6 +229,7 @@ struct Walker {
       while (*rest == '/') ++rest;
       bool last = *rest == '\0';
       if (!directory->is_directory()) return err(rt::kENOTDIR);
+      if (who != nullptr) TRY(inode_permission(*who, *directory, kMayExec));
       Inode* next;
       if (length == 1 && p[0] == '.') {
         next = directory;
@@ -281,8 +284,9 @@ struct Walker {
 
 }  // namespace
 
-rt::Result<LookupResult> lookup(FileTree& tree, Inode* cwd, const char* path, uint32_t flags) {
-  Walker walker{tree};
+rt::Result<LookupResult> lookup(FileTree& tree, Inode* cwd, const char* path, uint32_t flags,
+                                const Credentials* who) {
+  Walker walker{tree, who};
   return walker.walk(cwd, path, flags);
 }
 

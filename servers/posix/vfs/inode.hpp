@@ -141,6 +141,10 @@ enum LookupFlags : uint32_t {
   kAllowMissing = 2,  // the last component may be missing (creation): inode is nullptr then
 };
 
-rt::Result<LookupResult> lookup(FileTree& tree, Inode* cwd, const char* path, uint32_t flags);
+struct Credentials;
+// With `who`, each directory a name is looked up in must let `who` search it (EACCES), as
+// Linux's may_lookup; without, nothing is checked (the server's own lookups).
+rt::Result<LookupResult> lookup(FileTree& tree, Inode* cwd, const char* path, uint32_t flags,
+                                const Credentials* who = nullptr);
 
 }  // namespace posix

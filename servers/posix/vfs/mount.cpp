@@ -122,6 +122,10 @@ int64_t sys_mount(SyscallContext& c) {
   if (c.arg(2) == 0) return -rt::kEINVAL;  // GAP: bind and remount without a type
   auto copied = user(c).copy_string(type, c.arg(2), sizeof(type));
   if (!copied.ok()) return copied.error().code == rt::kENAMETOOLONG ? -rt::kENODEV : -rt::kEFAULT;
+  if (!c.process->credentials.privileged()) {  // may_mount: CAP_SYS_ADMIN, after the lookup
+    auto found = resolve(c, -100, target, kFollowLast);
+    return found.ok() ? -rt::kEPERM : -found.error().code;
+  }
   if (!known_type(type)) return -rt::kENODEV;
   if (c.arg(0) == 0 || !user(c).copy_string(source, c.arg(0), sizeof(source)).ok()) {
     copy_field(source, sizeof(source), type);
@@ -141,6 +145,10 @@ int64_t sys_mount(SyscallContext& c) {
 int64_t sys_umount2(SyscallContext& c) {
   char target[kPathMax];
   if (auto r = copy_path(c, c.arg(0), target); !r.ok()) return -r.error().code;
+  if (!c.process->credentials.privileged()) {  // may_mount: CAP_SYS_ADMIN, after the lookup
+    auto found = resolve(c, -100, target, kFollowLast);
+    return found.ok() ? -rt::kEPERM : -found.error().code;
+  }
   for (size_t i = mount_count; i-- > 1;) {
     if (strcmp(mounts[i].target, target) == 0) {
       memmove(&mounts[i], &mounts[i + 1], (mount_count - i - 1) * sizeof(Mount));

@@ -8,6 +8,7 @@
 #include "fs/tracefs.hpp"
 #include "kernel/syscalls.hpp"
 #include "vfs/linux_objects.hpp"
+#include "vfs/permission.hpp"
 #include "vfs/vfs.hpp"
 
 namespace posix {
@@ -20,6 +21,7 @@ constexpr uint32_t kTypeBlockDevice = 0060000, kTypeSocket = 0140000;
 // Linux's i_op->create: the inode of a regular file for a name not linked yet, linked.
 rt::Result<Inode*> instantiate(Inode* directory, DirectoryEntry* entry, uint32_t mode) {
   Inode* inode = TRY(file_tree().make_inode(kTypeRegular | (mode & 07777)));
+  init_owner(current_context()->process->credentials, *inode, *directory);
   file_tree().link_entry(directory, entry, inode);
   entry->linux_dentry.d_inode = linux_inode_of(inode);
   return inode;
@@ -40,6 +42,7 @@ rt::Result<Inode*> create_regular_file(Inode* directory, const char* name, size_
 
 }  // namespace posix
 
+using posix::current_context;
 using posix::DirectoryEntry;
 using posix::File;
 using posix::file_tree;
@@ -48,6 +51,7 @@ using posix::Inode;
 using posix::instantiate;
 using posix::is_tracefs;
 using posix::kTypeRegular;
+using posix::may_delete;
 using posix::release_pin;
 using posix::tracefs_open;
 
@@ -85,6 +89,11 @@ extern "C" __attribute__((noinline)) int vfs_unlink(struct user_namespace* mnt_u
   auto* directory = static_cast<Inode*>(dir->i_private);
   auto* entry = static_cast<DirectoryEntry*>(dentry->d_fsdata);
   Inode* inode = entry->inode;
+  // may_delete: write and search permission on the directory, the sticky bit, then the type.
+  if (auto allowed = may_delete(current_context()->process->credentials, *directory, *inode);
+      !allowed.ok()) {
+    return -allowed.error().code;
+  }
   if (inode->is_directory()) return -rt::kEISDIR;
   if (is_tracefs(inode)) return -rt::kEPERM;  // tracefs has no unlink operation
   auto unlinked = file_tree().unlink(directory, entry->name, strlen(entry->name));
@@ -129,6 +138,11 @@ int64_t do_mknodat(SyscallContext& c, int dfd, uint64_t path_address, uint32_t m
   const LookupResult& at = found.value();
   if (at.inode != nullptr || at.last == nullptr) return -rt::kEEXIST;
   if (is_tracefs(at.parent)) return -rt::kEPERM;
+  // vfs_mknod: may_create, then CAP_MKNOD for a device.
+  if (auto allowed = may_create(c.process->credentials, *at.parent); !allowed.ok()) {
+    return -allowed.error().code;
+  }
+  if (type == kTypeCharDevice && !c.process->credentials.fs_privileged()) return -rt::kEPERM;
   uint32_t permissions = mode & 07777 & ~c.process->umask;
   if (type == 0 || type == kTypeRegular) {
     auto entry = file_tree().new_entry(at.parent, at.last, at.last_length);
@@ -143,6 +157,7 @@ int64_t do_mknodat(SyscallContext& c, int dfd, uint64_t path_address, uint32_t m
   if (type != kTypeCharDevice) return -rt::kEPERM;
   auto made = file_tree().make_inode(kTypeCharDevice | permissions);
   if (!made.ok()) return -made.error().code;
+  init_owner(c.process->credentials, *made.value(), *at.parent);
   // Linux's new_decode_dev; the tree keeps major << 8 | minor.
   auto major = static_cast<uint32_t>((device & 0xfff00) >> 8);
   auto minor = static_cast<uint32_t>((device & 0xff) | ((device >> 12) & 0xfff00));

@@ -11,6 +11,7 @@
 #include "sys/clock.hpp"
 #include "tty/console.hpp"
 #include "vfs/linux_objects.hpp"
+#include "vfs/permission.hpp"
 #include "vfs/vfs.hpp"
 
 namespace posix {
@@ -19,6 +20,7 @@ namespace {
 
 constexpr int kAtFdCwd = -100;
 constexpr uint64_t kAtSymlinkNoFollow = 0x100, kAtRemoveDir = 0x200, kAtEmptyPath = 0x1000;
+constexpr uint64_t kAtEaccess = 0x200;  // faccessat2 (the same bit as AT_REMOVEDIR)
 
 FileTree& tree() { return file_tree(); }
 
@@ -43,10 +45,11 @@ rt::Result<Inode*> directory_of(SyscallContext& c, int dfd) {
 
 }  // namespace
 
-rt::Result<LookupResult> resolve(SyscallContext& c, int dfd, const char* path, uint32_t flags) {
+rt::Result<LookupResult> resolve(SyscallContext& c, int dfd, const char* path, uint32_t flags,
+                                 const Credentials* who) {
   Inode* start = path[0] == '/' ? tree().root() : TRY(directory_of(c, dfd));
   if (under_procfs(tree(), start, path)) refresh_procfs(tree(), c.process);
-  return lookup(tree(), start, path, flags);
+  return lookup(tree(), start, path, flags, who != nullptr ? who : &c.process->credentials);
 }
 
 namespace {
@@ -83,7 +86,7 @@ rt::Result<size_t> path_of(Inode* directory, char* out, size_t capacity) {
 rt::Result<LookupResult> resolve_path(Process* process, const char* path, uint32_t flags) {
   Inode* start = path[0] == '/' ? tree().root() : process->cwd;
   if (under_procfs(tree(), start, path)) refresh_procfs(tree(), process);
-  return lookup(tree(), start, path, flags);
+  return lookup(tree(), start, path, flags, &process->credentials);
 }
 
 rt::Result<void> copy_path(SyscallContext& c, uint64_t address, char (&out)[kPathMax]) {
@@ -93,6 +96,25 @@ rt::Result<void> copy_path(SyscallContext& c, uint64_t address, char (&out)[kPat
 }
 
 // ---- open and close ----
+
+namespace {
+
+// The kMay* bits an open with `flags` needs (Linux's ACC_MODE, and write for O_TRUNC); O_PATH
+// needs none.
+uint32_t open_permission(uint64_t flags) {
+  constexpr uint64_t kOPath = 010000000;
+  if ((flags & kOPath) != 0) return 0;
+  uint32_t wanted = 0;
+  switch (flags & kO_ACCMODE) {
+    case kO_RDONLY: wanted = kMayRead; break;
+    case kO_WRONLY: wanted = kMayWrite; break;
+    default: wanted = kMayRead | kMayWrite; break;  // O_RDWR (and 3, read and write on Linux)
+  }
+  if ((flags & kO_TRUNC) != 0) wanted |= kMayWrite;
+  return wanted;
+}
+
+}  // namespace
 
 extern "C" __attribute__((noinline)) long do_sys_openat2(int dfd, const char* filename,
                                                          struct open_how* how) {
@@ -110,6 +132,9 @@ extern "C" __attribute__((noinline)) long do_sys_openat2(int dfd, const char* fi
     if ((flags & kO_CREAT) == 0) return -rt::kENOENT;
     if (found.value().last == nullptr) return -rt::kEISDIR;
     if (is_tracefs(found.value().parent)) return -rt::kEACCES;  // tracefs makes no files
+    if (auto allowed = may_create(c.process->credentials, *found.value().parent); !allowed.ok()) {
+      return -allowed.error().code;
+    }
     auto made = create_regular_file(found.value().parent, found.value().last,
                                     found.value().last_length, mode & ~c.process->umask);
     if (!made.ok()) return -made.error().code;
@@ -119,6 +144,12 @@ extern "C" __attribute__((noinline)) long do_sys_openat2(int dfd, const char* fi
     if (inode->is_symlink()) return -rt::kELOOP;  // O_NOFOLLOW on a symlink
     if ((flags & kO_DIRECTORY) != 0 && !inode->is_directory()) return -rt::kENOTDIR;
     if (inode->is_directory() && (flags & kO_ACCMODE) != kO_RDONLY) return -rt::kEISDIR;
+    // may_open: the access mode's permission (O_TRUNC needs write); a file this open made is
+    // not checked.
+    uint32_t wanted = open_permission(flags);
+    if (auto allowed = inode_permission(c.process->credentials, *inode, wanted); !allowed.ok()) {
+      return -allowed.error().code;
+    }
     if ((flags & kO_TRUNC) != 0 && inode->is_regular() && (flags & kO_ACCMODE) != kO_RDONLY) {
       if (inode->owned) {
         inode->size = 0;
@@ -334,6 +365,10 @@ int64_t sys_chdir(SyscallContext& c) {
   auto found = resolve(c, kAtFdCwd, path, kFollowLast);
   if (!found.ok()) return -found.error().code;
   if (!found.value().inode->is_directory()) return -rt::kENOTDIR;
+  if (auto allowed = inode_permission(c.process->credentials, *found.value().inode, kMayExec);
+      !allowed.ok()) {
+    return -allowed.error().code;
+  }
   c.process->cwd = found.value().inode;
   return 0;
 }
@@ -341,6 +376,10 @@ int64_t sys_chdir(SyscallContext& c) {
 int64_t sys_fchdir(SyscallContext& c) {
   auto directory = directory_of(c, static_cast<int>(c.arg(0)));
   if (!directory.ok()) return -directory.error().code;
+  if (auto allowed = inode_permission(c.process->credentials, *directory.value(), kMayExec);
+      !allowed.ok()) {
+    return -allowed.error().code;
+  }
   c.process->cwd = directory.value();
   return 0;
 }
@@ -354,9 +393,14 @@ int64_t make_node(SyscallContext& c, int dfd, uint64_t path_address, uint32_t mo
   if (!found.ok()) return -found.error().code;
   if (found.value().inode != nullptr) return -rt::kEEXIST;
   if (is_tracefs(found.value().parent)) return -rt::kEPERM;  // GAP: tracefs instances/
+  const Credentials& who = c.process->credentials;
+  if (auto allowed = may_create(who, *found.value().parent); !allowed.ok()) {
+    return -allowed.error().code;
+  }
   auto made = tree().make_inode(mode);
   if (!made.ok()) return -made.error().code;
   Inode* inode = made.value();
+  init_owner(who, *inode, *found.value().parent);
   if (inode->is_directory()) inode->links = 2;
   if (target != nullptr) {
     if (auto r = tree().set_contents(inode, reinterpret_cast<const uint8_t*>(target),
@@ -403,7 +447,6 @@ extern "C" __attribute__((noinline)) int do_unlinkat(int dfd, struct filename* n
   if (!found.ok()) return -found.error().code;
   const LookupResult& at = found.value();
   if (at.last == nullptr) return -rt::kEBUSY;
-  if (at.inode->is_directory()) return -rt::kEISDIR;
   DirectoryEntry* entry = tree().find_entry(at.parent, at.last, at.last_length);
   if (entry == nullptr) return -rt::kENOENT;
   return vfs_unlink(&init_user_ns, linux_inode_of(at.parent), linux_dentry_of(entry, at.parent),
@@ -415,9 +458,14 @@ int64_t remove_directory(SyscallContext& c, int dfd, const char* path) {
   auto found = resolve(c, dfd, path, 0);
   if (!found.ok()) return -found.error().code;
   Inode* inode = found.value().inode;
-  if (!inode->is_directory()) return -rt::kENOTDIR;
   if (inode == tree().root() || found.value().last == nullptr) return -rt::kEBUSY;
   if (found.value().last_length == 1 && found.value().last[0] == '.') return -rt::kEINVAL;
+  // vfs_rmdir's may_delete: permission and the sticky bit before the type.
+  if (auto allowed = may_delete(c.process->credentials, *found.value().parent, *inode);
+      !allowed.ok()) {
+    return -allowed.error().code;
+  }
+  if (!inode->is_directory()) return -rt::kENOTDIR;
   if (inode->entries != nullptr) return -rt::kENOTEMPTY;
   return to_rax(tree().unlink(found.value().parent, found.value().last, found.value().last_length));
 }
@@ -461,6 +509,18 @@ int64_t do_rename(SyscallContext& c, int old_dfd, uint64_t old_address, int new_
     if (d == moving) return -rt::kEINVAL;
     if (d == tree().root()) break;
   }
+  // vfs_rename: the old name may go, the new one may be made (or replaced), and a directory
+  // moving to another parent must be writable (its `..` changes).
+  const Credentials& who = c.process->credentials;
+  auto allowed = may_delete(who, *from.value().parent, *moving);
+  if (allowed.ok()) {
+    allowed = to.value().inode != nullptr ? may_delete(who, *to.value().parent, *to.value().inode)
+                                          : may_create(who, *to.value().parent);
+  }
+  if (allowed.ok() && moving->is_directory() && to.value().parent != from.value().parent) {
+    allowed = inode_permission(who, *moving, kMayWrite);
+  }
+  if (!allowed.ok()) return -allowed.error().code;
   if (Inode* existing = to.value().inode; existing != nullptr) {
     if (existing->is_directory() && !moving->is_directory()) return -rt::kEISDIR;
     if (!existing->is_directory() && moving->is_directory()) return -rt::kENOTDIR;
@@ -503,6 +563,13 @@ int64_t do_link(SyscallContext& c, int old_dfd, uint64_t old_address, int new_df
   auto to = resolve(c, new_dfd, new_path, kAllowMissing);
   if (!to.ok()) return -to.error().code;
   if (to.value().inode != nullptr) return -rt::kEEXIST;
+  const Credentials& who = c.process->credentials;
+  if (auto allowed = may_create(who, *to.value().parent); !allowed.ok()) {
+    return -allowed.error().code;
+  }
+  if (auto allowed = may_link(who, *from.value().inode); !allowed.ok()) {
+    return -allowed.error().code;
+  }
   from.value().inode->links++;
   auto linked =
       tree().link(to.value().parent, to.value().last, to.value().last_length, from.value().inode);
@@ -548,13 +615,19 @@ int64_t do_access(SyscallContext& c, int dfd, uint64_t path_address, uint64_t mo
                   uint64_t flags) {
   char path[kPathMax];
   if ((mode & ~7u) != 0) return -rt::kEINVAL;
+  if ((flags & ~(kAtSymlinkNoFollow | kAtEaccess | kAtEmptyPath)) != 0) return -rt::kEINVAL;
   if (auto r = copy_path(c, path_address, path); !r.ok()) return -r.error().code;
-  auto found = resolve(c, dfd, path, (flags & kAtSymlinkNoFollow) != 0 ? 0 : kFollowLast);
+  // The real ids stand for the file system ones (and root's capabilities follow the real uid),
+  // unless AT_EACCESS asks for the effective ones.
+  Credentials who = c.process->credentials;
+  if ((flags & kAtEaccess) == 0) {
+    who.fsuid = who.uid;
+    who.fsgid = who.gid;
+  }
+  auto found = resolve(c, dfd, path, (flags & kAtSymlinkNoFollow) != 0 ? 0 : kFollowLast, &who);
   if (!found.ok()) return -found.error().code;
-  Inode* inode = found.value().inode;
-  // Root may do anything, except execute a file with no execute bit at all.
-  if ((mode & 1) != 0 && !inode->is_directory() && (inode->mode & 0111) == 0) return -rt::kEACCES;
-  return 0;
+  // F_OK (0) asks only whether the path resolves.
+  return to_rax(inode_permission(who, *found.value().inode, static_cast<uint32_t>(mode)));
 }
 }  // namespace
 
@@ -567,14 +640,30 @@ int64_t sys_faccessat2(SyscallContext& c) {
 }
 
 namespace {
+// chmod's end: the owner (or root) sets the mode (setattr_prepare's rules).
+int64_t set_mode(SyscallContext& c, Inode* inode, uint32_t mode) {
+  auto allowed = chmod_mode(c.process->credentials, *inode, mode);
+  if (!allowed.ok()) return -allowed.error().code;
+  inode->mode = (inode->mode & kTypeMask) | allowed.value();
+  return 0;
+}
+// chown's end: the ids (-1 leaves one), then the set-ID bits a chown clears.
+int64_t set_owner(SyscallContext& c, Inode* inode, uint64_t uid, uint64_t gid) {
+  auto new_uid = static_cast<uint32_t>(uid), new_gid = static_cast<uint32_t>(gid);
+  if (auto allowed = may_chown(c.process->credentials, *inode, new_uid, new_gid); !allowed.ok()) {
+    return -allowed.error().code;
+  }
+  if (new_uid != Credentials::kNoChange) inode->uid = new_uid;
+  if (new_gid != Credentials::kNoChange) inode->gid = new_gid;
+  inode->mode = mode_after_chown(inode->mode);
+  return 0;
+}
 int64_t change_mode(SyscallContext& c, int dfd, uint64_t path_address, uint32_t mode) {
   char path[kPathMax];
   if (auto r = copy_path(c, path_address, path); !r.ok()) return -r.error().code;
   auto found = resolve(c, dfd, path, kFollowLast);
   if (!found.ok()) return -found.error().code;
-  Inode* inode = found.value().inode;
-  inode->mode = (inode->mode & kTypeMask) | (mode & 07777);
-  return 0;
+  return set_mode(c, found.value().inode, mode);
 }
 int64_t change_owner(SyscallContext& c, int dfd, uint64_t path_address, uint64_t uid, uint64_t gid,
                      uint32_t follow) {
@@ -582,11 +671,7 @@ int64_t change_owner(SyscallContext& c, int dfd, uint64_t path_address, uint64_t
   if (auto r = copy_path(c, path_address, path); !r.ok()) return -r.error().code;
   auto found = resolve(c, dfd, path, follow);
   if (!found.ok()) return -found.error().code;
-  if (static_cast<uint32_t>(uid) != 0xffffffffu)
-    found.value().inode->uid = static_cast<uint32_t>(uid);
-  if (static_cast<uint32_t>(gid) != 0xffffffffu)
-    found.value().inode->gid = static_cast<uint32_t>(gid);
-  return 0;
+  return set_owner(c, found.value().inode, uid, gid);
 }
 }  // namespace
 
@@ -599,10 +684,8 @@ int64_t sys_fchmodat(SyscallContext& c) {
 int64_t sys_fchmod(SyscallContext& c) {
   File* file = fd_file(*c.process->files, static_cast<int>(c.arg(0)));
   if (file == nullptr) return -rt::kEBADF;
-  if (file->inode != nullptr) {
-    file->inode->mode = (file->inode->mode & kTypeMask) | (c.arg(1) & 07777);
-  }
-  return 0;
+  if (file->inode == nullptr) return 0;  // GAP: pipes and anonymous files have no mode to set
+  return set_mode(c, file->inode, static_cast<uint32_t>(c.arg(1)));
 }
 int64_t sys_chown(SyscallContext& c) {
   return change_owner(c, kAtFdCwd, c.arg(0), c.arg(1), c.arg(2), kFollowLast);
@@ -615,7 +698,10 @@ int64_t sys_fchownat(SyscallContext& c) {
                       (c.arg(4) & kAtSymlinkNoFollow) != 0 ? 0 : kFollowLast);
 }
 int64_t sys_fchown(SyscallContext& c) {
-  return fd_file(*c.process->files, static_cast<int>(c.arg(0))) == nullptr ? -rt::kEBADF : 0;
+  File* file = fd_file(*c.process->files, static_cast<int>(c.arg(0)));
+  if (file == nullptr) return -rt::kEBADF;
+  if (file->inode == nullptr) return 0;  // GAP: pipes and anonymous files have no owner to set
+  return set_owner(c, file->inode, c.arg(1), c.arg(2));
 }
 
 int64_t sys_umask(SyscallContext& c) {
@@ -654,7 +740,14 @@ int64_t sys_truncate(SyscallContext& c) {
   if (auto r = copy_path(c, c.arg(0), path); !r.ok()) return -r.error().code;
   auto found = resolve(c, kAtFdCwd, path, kFollowLast);
   if (!found.ok()) return -found.error().code;
-  return truncate_inode(found.value().inode, static_cast<int64_t>(c.arg(1)));
+  Inode* inode = found.value().inode;
+  // vfs_truncate: the type, then write permission.
+  if (inode->is_directory()) return -rt::kEISDIR;
+  if (!inode->is_regular()) return -rt::kEINVAL;
+  if (auto allowed = inode_permission(c.process->credentials, *inode, kMayWrite); !allowed.ok()) {
+    return -allowed.error().code;
+  }
+  return truncate_inode(inode, static_cast<int64_t>(c.arg(1)));
 }
 int64_t sys_ftruncate(SyscallContext& c) {
   File* file = fd_file(*c.process->files, static_cast<int>(c.arg(0)));
@@ -685,7 +778,18 @@ int64_t set_times(SyscallContext& c, int dfd, uint64_t path_address, const int64
     if (!found.ok()) return -found.error().code;
     inode = found.value().inode;
   }
-  if (inode == nullptr || times[3] == kUtimeOmit) return 0;
+  if (inode == nullptr) return 0;
+  if (times[1] == kUtimeOmit && times[3] == kUtimeOmit) return 0;
+  // Both times "now" (or none given): the owner, root, or whoever may write the file (EACCES);
+  // any other time only the owner or root (EPERM).
+  const Credentials& who = c.process->credentials;
+  if (!owner_or_privileged(who, *inode)) {
+    if (times[1] != kUtimeNow || times[3] != kUtimeNow) return -rt::kEPERM;
+    if (auto allowed = inode_permission(who, *inode, kMayWrite); !allowed.ok()) {
+      return -allowed.error().code;
+    }
+  }
+  if (times[3] == kUtimeOmit) return 0;
   inode->mtime_seconds = times[3] == kUtimeNow ? wall_clock_seconds() : times[2];
   return 0;
 }

@@ -42,10 +42,13 @@ SyscallContext* current_context();
 void set_current_context(SyscallContext* context);
 
 // `path` from the process's working directory, as every path of a system call is looked up
-// (procfs brought up to date first when the path is in it).
+// (procfs brought up to date first when the path is in it), with the process's permission to
+// search each directory on the way.
 rt::Result<LookupResult> resolve_path(Process* process, const char* path, uint32_t flags);
-// `path` from `dfd` (AT_FDCWD or a directory's fd) for the system call being served.
-rt::Result<LookupResult> resolve(SyscallContext& c, int dfd, const char* path, uint32_t flags);
+// `path` from `dfd` (AT_FDCWD or a directory's fd) for the system call being served, searched
+// with `who`'s ids (nullptr: the caller's; access(2) passes its real ids).
+rt::Result<LookupResult> resolve(SyscallContext& c, int dfd, const char* path, uint32_t flags,
+                                 const Credentials* who = nullptr);
 
 // poll(2) events a file has now (POLLIN 1, POLLOUT 4, POLLHUP 0x10).
 int poll_file(File* file);

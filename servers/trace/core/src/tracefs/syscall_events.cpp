@@ -11,7 +11,8 @@ namespace trace {
 // setitimer, added later, from 1057; select, pause, sendfile64, rt_sigpending, pselect6, clone3 and
 // statx from 1063; creat, getpriority, setpriority, sched_getparam, sched_getscheduler, fadvise64,
 // utimes and syncfs from 1077; mknod and mknodat from 1093, msync 1097,
-// mremap 1099, sched_setaffinity 1101), two per call: enter
+// mremap 1099, sched_setaffinity 1101, setreuid, setregid, setfsuid and setfsgid from 1111), two
+// per call: enter
 // odd, exit even, below kFirstDynamicEventId and clear of the ids above. Argument types and names
 // are those of Linux's SYSCALL_DEFINE for the call (the name it has there, e.g. newstat for
 // stat(2) and umount for umount2(2)), as its format files show them:
@@ -217,6 +218,8 @@ constinit const SyscallEvents kSyscalls[] = {
     {"getppid", 110, 931, {}, 0},
     {"getpgrp", 111, 933, {}, 0},
     {"setsid", 112, 935, {}, 0},
+    {"setreuid", 113, 1111, {{"uid_t", "ruid"}, {"uid_t", "euid"}}, 2},
+    {"setregid", 114, 1113, {{"gid_t", "rgid"}, {"gid_t", "egid"}}, 2},
     {"getgroups", 115, 937, {{"int", "gidsetsize"}, {"gid_t *", "grouplist"}}, 2},
     {"setgroups", 116, 939, {{"int", "gidsetsize"}, {"gid_t *", "grouplist"}}, 2},
     {"setresuid", 117, 941, {{"uid_t", "ruid"}, {"uid_t", "euid"}, {"uid_t", "suid"}}, 3},
@@ -224,6 +227,8 @@ constinit const SyscallEvents kSyscalls[] = {
     {"setresgid", 119, 945, {{"gid_t", "rgid"}, {"gid_t", "egid"}, {"gid_t", "sgid"}}, 3},
     {"getresgid", 120, 947, {{"gid_t *", "rgidp"}, {"gid_t *", "egidp"}, {"gid_t *", "sgidp"}}, 3},
     {"getpgid", 121, 949, {{"pid_t", "pid"}}, 1},
+    {"setfsuid", 122, 1115, {{"uid_t", "uid"}}, 1},
+    {"setfsgid", 123, 1117, {{"gid_t", "gid"}}, 1},
     {"getsid", 124, 951, {{"pid_t", "pid"}}, 1},
     {"capget", 125, 953, {{"cap_user_header_t", "header"}, {"cap_user_data_t", "dataptr"}}, 2},
     {"rt_sigpending", 127, 1069, {{"sigset_t *", "uset"}, {"size_t", "sigsetsize"}}, 2},
