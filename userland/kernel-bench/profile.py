@@ -4,7 +4,8 @@
 
 Boots kernel-bench.iso under QEMU (-icount, gdb stub), stops at START (a user address in
 kernel-bench.elf, e.g. a `syscall` in a timed loop) on its Nth hit, single-steps until rip is
-END, and prints the functions the instructions ran in (in order, then totals). Single steps
+END, and prints the functions the instructions ran in (in order, then totals); END counts
+only in START's address space. Single steps
 count exactly what -icount counts (a `rep` iteration is one instruction). User addresses are
 named from the user ELF that fits their address space best (servers and programs share
 addresses such as 0x401000), shown as "ELF function".
@@ -31,17 +32,20 @@ import gdb
 gdb.execute("set pagination off")
 gdb.execute("target remote :{port}")
 gdb.execute("hbreak *{start:#x}")
+if {condition!r}:
+    gdb.execute("condition 1 {condition}")
 if {hit} > 1:
     gdb.execute("ignore 1 {skip}")
 gdb.execute("continue")
 gdb.execute("delete")
+space = int(gdb.parse_and_eval("$cr3")) & 0xfffffffffffff000
 with open("{out}", "w") as f:
     for i in range({limit}):
         gdb.execute("stepi", to_string=True)
         rip = int(gdb.parse_and_eval("$pc")) & 0xffffffffffffffff
         cr3 = int(gdb.parse_and_eval("$cr3")) & 0xfffffffffffff000
         f.write("%x %x\\n" % (rip, cr3))
-        if rip == {end:#x}:
+        if rip == {end:#x} and cr3 == space:
             break
 gdb.execute("kill")
 """
@@ -118,6 +122,9 @@ def main():
     parser.add_argument("end", type=lambda s: int(s, 0))
     parser.add_argument("--hit", type=int, default=1)
     parser.add_argument("--limit", type=int, default=20000)
+    parser.add_argument("--condition", default="",
+                        help="a gdb condition for START (e.g. '$rax == 0x57': other programs "
+                        "and servers may have code at the same address)")
     args = parser.parse_args()
     port = 20000 + random.randrange(20000)
     with tempfile.TemporaryDirectory() as directory:
@@ -125,7 +132,8 @@ def main():
         script = os.path.join(directory, "steps.py")
         with open(script, "w") as f:
             f.write(GDB_SCRIPT.format(port=port, start=args.start, end=args.end, hit=args.hit,
-                                      skip=args.hit - 1, out=trace, limit=args.limit))
+                                      skip=args.hit - 1, out=trace, limit=args.limit,
+                                      condition=args.condition))
         qemu = subprocess.Popen(
             ["qemu-system-x86_64", "-cdrom", args.iso, "-boot", "d", "-m", "256M", "-smp", "1",
              "-accel", "tcg,thread=single", "-display", "none", "-no-reboot",
