@@ -280,6 +280,7 @@ void serve_fault(Answer& answer, uint64_t badge, uint64_t label, const sys::Mess
         if (find_thread(tid) != thread) return;  // it ended meanwhile
         thread->blocked = true;
         thread->entered = true;
+        thread->blocked_child_events = child_events();
         thread->saved = registers;
         thread->reply = detach_receive_reply();
         return;

@@ -7,6 +7,7 @@
 #include "kernel/task_struct.hpp"
 #include "sys/clock.hpp"
 #include "task/replies.hpp"
+#include "tracing/trace_service.hpp"
 
 namespace posix {
 
@@ -285,6 +286,8 @@ int64_t sys_prctl(SyscallContext& c) {
       memcpy(c.process->comm, name, sizeof(name));
       update_task_struct(*c.process);
       publish_trace_identity(c.process);
+      // Tracing sees the new name at once, as Linux's current->comm.
+      if (published_current_task() == c.process) publish_current_task(c.process);
       return 0;
     }
     case kGetName:

@@ -54,6 +54,7 @@ void job_control(Process* target, int signal) {
   if (signal == kSigCont) {
     target->pending_signals &= ~kStopSignals;
     if (target->stopped) {
+      note_child_event();
       target->stopped = false;
       target->stop_report = 0;
       target->continue_report = true;
@@ -63,6 +64,7 @@ void job_control(Process* target, int signal) {
     target->pending_signals &= ~(1ull << (kSigCont - 1));
     if (signal != kSigStop && target->actions[signal].handler != kSigDefault) return;
     if (target->stopped) return;
+    note_child_event();
     target->stopped = true;
     target->stop_report = signal;
     target->continue_report = false;

@@ -105,7 +105,10 @@ rt::Result<uint64_t> badged_endpoint(uint64_t badge) {
 }
 
 // A process that ran (not a failed fork's) leaves the table: sched_process_free first.
+uint64_t child_event_count = 0;
+
 void free_process(Process* process) {
+  note_child_event();
   sched_process_free(*process);
   release_process(process);
 }
@@ -344,8 +347,12 @@ void notify_parent(Process* process) {
 
 }  // namespace
 
+uint64_t child_events() { return child_event_count; }
+void note_child_event() { ++child_event_count; }
+
 void finish_process(Process* process, int status) {
   if (process->state == ProcessState::kZombie) return;
+  note_child_event();  // its parent's, and init's for its orphans
   // Every thread ends (exit_group, a fatal signal); their blocked calls are not answered.
   while (process->threads != nullptr) destroy_thread(process->threads);
   process->state = ProcessState::kZombie;
@@ -405,6 +412,15 @@ void exit_thread(Thread* thread, int status) {
 
 namespace {
 
+// Whether the blocked call certainly cannot go on yet: a wait4 or waitid that no change of a
+// child and no signal has touched since it blocked.
+bool waits_on(const Thread* t) {
+  constexpr uint64_t kWait4 = 61, kWaitid = 247;
+  bool waits_for_children = t->saved.rax == kWait4 || t->saved.rax == kWaitid;
+  return waits_for_children && t->entered && !t->interrupted &&
+         t->blocked_child_events == child_event_count;
+}
+
 // Retries one blocked call; true when it went on (answered, or its thread or process ended).
 bool retry(Thread* t) {
   Process* p = t->process;
@@ -413,6 +429,7 @@ bool retry(Thread* t) {
   t->entered = true;
   int64_t result = dispatch_syscall(context);
   if (result == kDeferred) {
+    t->blocked_child_events = child_event_count;  // it saw every change so far
     if (!t->interrupted) return false;
     if (deliverable_signals(t) == 0) {  // another thread took the signal: wait on
       t->interrupted = false;
@@ -448,7 +465,7 @@ void wake_blocked() {
     for (Process* p = processes; p != nullptr && !progress; p = p->next) {
       if (p->state != ProcessState::kRunning || p->stopped) continue;
       for (Thread* t = p->threads; t != nullptr; t = t->next) {
-        if (!t->blocked) continue;
+        if (!t->blocked || waits_on(t)) continue;
         if (retry(t)) {
           progress = true;
           break;

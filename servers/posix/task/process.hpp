@@ -59,6 +59,7 @@ struct Thread {
   // registers and the Reply that answers it.
   bool blocked;
   bool entered;  // the blocked call was dispatched once (not held unserved while stopped)
+  uint64_t blocked_child_events;  // child_events() when it blocked (wait4 and waitid retry on change)
   uint64_t reply;
   abi::UserRegisters saved;
   // futex: the word it waits on (in the process's memory) and the FUTEX_WAIT_BITSET bits.
@@ -241,8 +242,13 @@ void arm_timer();
 // processes whose alarm is due get SIGALRM.
 void timer_expired();
 
-// Retries every blocked system call (after input, an exit, pipe traffic, a futex wake).
+// Retries every blocked system call (after input, an exit, pipe traffic, a futex wake); a
+// wait4 or waitid only once a child changed state (or a signal came) since it blocked.
 void wake_blocked();
+// Counts changes of children's states (an end, a stop, a continue, a reaping, a new parent):
+// what a blocked wait4 or waitid can be waiting for.
+uint64_t child_events();
+void note_child_event();
 
 // futex (task/futex.cpp): wakes up to `count` waiters on `address` in `memory` whose bitset
 // meets `bitset`; returns how many.

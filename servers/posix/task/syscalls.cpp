@@ -54,6 +54,8 @@ void commit_credentials(Process& process, const Credentials& ids) {
     process.dumpable = false;
   }
   process.credentials = ids;
+  // Tracing sees the new ids at once (bpf_get_current_uid_gid), not at the next task switch.
+  if (published_current_task() == &process) publish_current_task(&process);
 }
 
 // The new credentials of a set*id call, or its errno.

@@ -332,6 +332,8 @@ void use_current_cpu(uint32_t cpu) {
   task->sequence = task->sequence + 1;
 }
 
+Process* published_current_task() { return published_task; }
+
 void use_current_task(Process* process) {
   if (process != published_task) publish_current_task(process);
 }

@@ -34,6 +34,8 @@ void publish_current_task(Process* process);
 // The same when the record is someone else's: what the server does between two system calls of
 // one process needs no rewrite (a process's own changes, exec's comm, publish themselves).
 void use_current_task(Process* process);
+// Whose the record is now.
+Process* published_current_task();
 // The CPU the current task runs on (the fault message's of what the server serves), in the same
 // record: probe hits in the server report it as theirs.
 void use_current_cpu(uint32_t cpu);
