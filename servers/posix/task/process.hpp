@@ -59,7 +59,8 @@ struct Thread {
   // registers and the Reply that answers it.
   bool blocked;
   bool entered;  // the blocked call was dispatched once (not held unserved while stopped)
-  uint64_t blocked_child_events;  // child_events() when it blocked (wait4 and waitid retry on change)
+  uint64_t
+      blocked_child_events;  // child_events() when it blocked (wait4 and waitid retry on change)
   uint64_t reply;
   abi::UserRegisters saved;
   // futex: the word it waits on (in the process's memory) and the FUTEX_WAIT_BITSET bits.
