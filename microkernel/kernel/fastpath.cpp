@@ -8,6 +8,7 @@
 #include "kernel/breakpoint.hpp"
 #include "kernel/cnode.hpp"
 #include "kernel/endpoint.hpp"
+#include "kernel/fault.hpp"
 #include "kernel/memory.hpp"
 #include "kernel/message.hpp"
 #include "kernel/page_table.hpp"
@@ -176,6 +177,11 @@ void fast_reply_receive(PerCpu& cpu, Tcb* replier) {
       if (caller->fault_kind == static_cast<uint64_t>(FaultKind::kBreakpoint)) {
         breakpoint_resume(caller);
       }
+    } else if (answer == abi::FaultReply::kSetSomeRegisters) {
+      const arch::TrapFrame& r = replier->regs;
+      const uint64_t words[abi::kRegisterMessageWords] = {r.r10, r.r8,  r.r9,  r.r12,
+                                                          r.r13, r.r14, r.r15, r.rbx};
+      if (!set_some_registers(caller, words, info.length)) return;  // the general path refuses it
     } else {
       return;
     }

@@ -48,6 +48,23 @@ void handler_gone(Tcb* tcb) {
   if (test_kernel()) machine_exit(abi::kShutdownFailure);
 }
 
+bool set_some_registers(Tcb* faulted, const uint64_t* words, uint64_t length) {
+  if (length < 1) return false;
+  uint64_t mask = words[0];
+  if ((mask & ~abi::kAllUserRegisters) != 0 ||
+      static_cast<uint64_t>(__builtin_popcountll(mask)) > length - 1) {
+    return false;
+  }
+  abi::UserRegisters registers;
+  registers_to_user(*faulted, registers);
+  auto* values = reinterpret_cast<uint64_t*>(&registers);
+  uint64_t next = 1;
+  for (uint64_t i = 0; i < abi::kUserRegisterWords; ++i) {
+    if ((mask & (uint64_t{1} << i)) != 0) values[i] = words[next++];
+  }
+  return registers_from_user(*faulted, registers);
+}
+
 bool answer_fault(Tcb* faulted, const Message& message) {
   switch (static_cast<abi::FaultReply>(message.label)) {
     case abi::FaultReply::kResume:
@@ -67,6 +84,9 @@ bool answer_fault(Tcb* faulted, const Message& message) {
       if (!registers_from_user(*faulted, registers)) return false;
       break;
     }
+    case abi::FaultReply::kSetSomeRegisters:
+      if (!set_some_registers(faulted, message.words, message.length)) return false;
+      break;
     case abi::FaultReply::kSuspend:
       faulted->fault_kind = 0;
       faulted->state = ThreadState::kInactive;

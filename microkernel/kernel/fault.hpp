@@ -26,5 +26,8 @@ void handler_gone(Tcb* tcb);
 // Applies a fault handler's reply to the faulted thread; false if the reply is malformed
 // (the thread stays waiting for a proper one).
 bool answer_fault(Tcb* faulted, const Message& message);
+// FaultReply::kSetSomeRegisters' words (mask, values) applied to the thread's registers; false
+// (and no change) for a bad mask, too few values or a register value the kernel refuses.
+bool set_some_registers(Tcb* faulted, const uint64_t* words, uint64_t length);
 
 }  // namespace kernel

@@ -66,6 +66,60 @@ DEFINE_TEST(faults, "faults, exceptions and foreign syscalls reach the handler o
     kill(thread);
   }
   {
+    Check t("set_some_registers_redirects_a_fault");
+    // Twice: answered by Send (the general path) and by ReplyRecv (the fast path's case).
+    for (int round = 0; round < 2; ++round) {
+      after_fault = 0;
+      uint64_t thread =
+          spawn(touch_unmapped, 0, ThreadOptions{.priority = 100, .fault_endpoint = badged});
+      abi::UserRegisters registers;
+      uint64_t address = 0, detail = 0;
+      auto r = receive_fault(reply, registers, address, detail);
+      t.error(r.error, Error::kNone, "no fault message");
+      sys::MessageRegisters mr;
+      constexpr uint64_t kRip = 0, kRdi = 8;
+      uint64_t words[] = {uint64_t{1} << kRip | uint64_t{1} << kRdi,
+                          reinterpret_cast<uint64_t>(&recovered), 78u + round};
+      // Refused, and nothing changed: a bit past the registers, fewer values than bits, a
+      // kernel rip.
+      uint64_t beyond[] = {uint64_t{1} << abi::kUserRegisterWords, 1};
+      sys::load_message(mr, beyond, 2);
+      t.error(
+          sys::send(reply, static_cast<uint64_t>(abi::FaultReply::kSetSomeRegisters), mr, 2).error,
+          Error::kInvalidArgument, "a mask beyond the registers accepted");
+      sys::load_message(mr, words, 2);
+      t.error(
+          sys::send(reply, static_cast<uint64_t>(abi::FaultReply::kSetSomeRegisters), mr, 2).error,
+          Error::kInvalidArgument, "two bits with one value accepted");
+      uint64_t kernel_rip[] = {uint64_t{1} << kRip, 0xffffffff80000000ull};
+      sys::load_message(mr, kernel_rip, 2);
+      t.error(
+          sys::send(reply, static_cast<uint64_t>(abi::FaultReply::kSetSomeRegisters), mr, 2).error,
+          Error::kInvalidArgument, "a kernel rip accepted");
+      sys::load_message(mr, words, 3);
+      if (round == 0) {
+        t.error(sys::send(reply, static_cast<uint64_t>(abi::FaultReply::kSetSomeRegisters), mr, 3)
+                    .error,
+                Error::kNone, "reply failed");
+        sys::wait(done_notification);
+        t.that(after_fault == 78, "the thread did not go on where the answer said");
+      } else {
+        // Sent into ud2 with rdi 79: the handler, waiting again at once, gets that #UD.
+        words[1] = reinterpret_cast<uint64_t>(&invalid_opcode);
+        sys::load_message(mr, words, 3);
+        r = sys::reply_recv(fault_endpoint, reply,
+                            static_cast<uint64_t>(abi::FaultReply::kSetSomeRegisters), mr, 3);
+        t.error(r.error, Error::kNone, "no fault after the redirect");
+        t.that(r.info.label == static_cast<uint64_t>(abi::FaultKind::kException),
+               "not the #UD where the answer sent it");
+        t.that(sys::message_word(mr, kRdi) == 79, "rdi not set by the answer");
+        t.error(sys::send(reply, static_cast<uint64_t>(abi::FaultReply::kSuspend), mr, 0).error,
+                Error::kNone, "suspend reply failed");
+      }
+      kill(thread);
+    }
+  }
+  {
     Check t("invalid_opcode_is_an_exception_fault");
     uint64_t thread =
         spawn(invalid_opcode, 0, ThreadOptions{.priority = 100, .fault_endpoint = badged});

@@ -87,7 +87,15 @@ class Kprobes {
     uint64_t return_addresses = 0;  // kretprobe_return_addresses[64]
     uint64_t functions = 0;         // kretprobe_functions[64] (function + 5)
   };
-  void set_return_support(const ReturnSupport& support) { returns_ = support; }
+  // The pending-return stack is read at every return hit: its pages stay borrowed.
+  void set_return_support(const ReturnSupport& support) {
+    returns_ = support;
+    if (support.depth != 0) {
+      (void)memory_.pin(support.depth, 8);
+      (void)memory_.pin(support.return_addresses, 64 * 8);
+      (void)memory_.pin(support.functions, 64 * 8);
+    }
+  }
   // Linux's kprobe blacklist (NOKPROBE_SYMBOL): code that probes themselves run through, here
   // the return-probe shim and trampoline. A probe inside is EINVAL, as Linux answers.
   bool blacklisted(uint64_t address) const;

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// BorrowedMemory: MapForeign page by page, UnmapForeign when the hit ends.
+// BorrowedMemory: MapForeign page by page, UnmapForeign when the hit ends (pinned pages stay).
 #include "traced_memory.hpp"
 
 #include "sys/ipc.hpp"
@@ -12,31 +12,53 @@ namespace {
 namespace abi = sonde::abi;
 constexpr uint64_t kWindow = 0x0000600000000000ull;
 constexpr uint64_t kPage = 4096;
+constexpr uint64_t kPinnedWindow = kWindow + 0x100000;  // past the per-hit slots
 // Canonical user addresses only: anything else is never mapped in the traced VSpace.
 constexpr uint64_t kUserTop = 0x0000800000000000ull;
 
 }  // namespace
 
+bool BorrowedMemory::map(uint64_t page, uint64_t here) {
+  uint64_t words[] = {page, sys::kServerSlotVSpace, here};
+  abi::Error e = sys::invoke(source_, abi::Label::kVSpaceMapForeign, words);
+  for (int level = 0; level < 3 && e == abi::Error::kMissingPageTable; ++level) {
+    auto table = sys::server::make_object(abi::ObjectType::kPageTable);
+    if (!table.ok()) return false;
+    uint64_t table_words[] = {sys::kServerSlotVSpace, here};
+    if (sys::invoke(table.value(), abi::Label::kPageTableMap, table_words) != abi::Error::kNone) {
+      return false;
+    }
+    e = sys::invoke(source_, abi::Label::kVSpaceMapForeign, words);
+  }
+  return e == abi::Error::kNone;
+}
+
 uint64_t BorrowedMemory::borrow(uint64_t page) {
+  for (uint32_t i = 0; i < pinned_used_; ++i) {
+    if (pinned_[i] == page) return kPinnedWindow + i * kPage;
+  }
   for (uint32_t i = 0; i < used_; ++i) {
     if (pages_[i] == page) return kWindow + i * kPage;
   }
   if (used_ == kSlots) release();  // a long read: start the window again
   uint64_t here = kWindow + used_ * kPage;
-  uint64_t words[] = {page, sys::kServerSlotVSpace, here};
-  abi::Error e = sys::invoke(source_, abi::Label::kVSpaceMapForeign, words);
-  for (int level = 0; level < 3 && e == abi::Error::kMissingPageTable; ++level) {
-    auto table = sys::server::make_object(abi::ObjectType::kPageTable);
-    if (!table.ok()) return 0;
-    uint64_t table_words[] = {sys::kServerSlotVSpace, here};
-    if (sys::invoke(table.value(), abi::Label::kPageTableMap, table_words) != abi::Error::kNone) {
-      return 0;
-    }
-    e = sys::invoke(source_, abi::Label::kVSpaceMapForeign, words);
-  }
-  if (e != abi::Error::kNone) return 0;
+  if (!map(page, here)) return 0;
   pages_[used_++] = page;
   return here;
+}
+
+bool BorrowedMemory::pin(uint64_t address, size_t size) {
+  if (size == 0 || address + size < address || address + size > kUserTop) return false;
+  for (uint64_t page = address & ~(kPage - 1); page < address + size; page += kPage) {
+    bool pinned = false;
+    for (uint32_t i = 0; i < pinned_used_; ++i) pinned |= pinned_[i] == page;
+    if (pinned) continue;
+    if (pinned_used_ == kPinnedSlots) return false;
+    uint64_t here = kPinnedWindow + pinned_used_ * kPage;
+    if (!map(page, here)) return false;
+    pinned_[pinned_used_++] = page;
+  }
+  return true;
 }
 
 bool BorrowedMemory::read(void* destination, uint64_t address, size_t size) {

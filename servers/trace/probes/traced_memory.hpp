@@ -16,17 +16,27 @@ class BorrowedMemory final : public TracedMemory {
   explicit BorrowedMemory(uint64_t source_vspace) : source_(source_vspace) {}
 
   bool read(void* destination, uint64_t address, size_t size) override;
-  // Ends the hit: every borrowed page is given back (the traced thread runs on after this).
+  // Ends the hit: every borrowed page is given back (the traced thread runs on after this),
+  // but the pinned ones.
   void release();
+  // Keeps the pages of [address, address + size) borrowed for good: data of the POSIX server
+  // that lives as long as it and that hits read every time (the return probes' stack of
+  // pending returns), so no hit maps and unmaps it. False when a page cannot be.
+  bool pin(uint64_t address, size_t size);
 
  private:
   static constexpr uint32_t kSlots = 32;
+  static constexpr uint32_t kPinnedSlots = 8;
   // Borrows the page at `page` (aligned); its address here, or 0 if it is not mapped there.
   uint64_t borrow(uint64_t page);
+  // MapForeign of `page` at `here` (page tables made as needed).
+  bool map(uint64_t page, uint64_t here);
 
   uint64_t source_;
   uint64_t pages_[kSlots] = {};  // the traced page in each window slot (0: free)
   uint32_t used_ = 0;
+  uint64_t pinned_[kPinnedSlots] = {};  // the traced page in each pinned slot
+  uint32_t pinned_used_ = 0;
 };
 
 }  // namespace trace

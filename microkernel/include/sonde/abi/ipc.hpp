@@ -73,7 +73,12 @@ enum class FaultReply : uint64_t {
   kSetResult = 1,     // word 0 goes to rax (a ForeignSyscall's result), then resume
   kSetRegisters = 2,  // words 0..18 are a UserRegisters; then resume
   kSuspend = 3,       // leave the thread suspended (a later TCB Resume restarts it)
+  // Word 0 a mask of UserRegisters indices (bit i: word i of a UserRegisters), then the new
+  // values of those registers in index order; the others keep theirs; then resume. Changing
+  // at most seven fits the message registers (the answer of a kprobe that redirects a thread).
+  kSetSomeRegisters = 4,
 };
+inline constexpr uint64_t kAllUserRegisters = (uint64_t{1} << kUserRegisterWords) - 1;
 
 // A thread's identity for Linux tracing (TCB SetTraceIdentity): `ids` is the Linux thread id
 // in the low half and its process id in the high half (0: no Linux task), `comm` its name,
