@@ -8,6 +8,7 @@
 #include "kernel/endpoint.hpp"
 #include "kernel/fastpath.hpp"
 #include "kernel/notification.hpp"
+#include "kernel/page_table.hpp"
 #include "kernel/panic.hpp"
 #include "kernel/scheduler.hpp"
 
@@ -55,14 +56,29 @@ bool set_some_registers(Tcb* faulted, const uint64_t* words, uint64_t length) {
       static_cast<uint64_t>(__builtin_popcountll(mask)) > length - 1) {
     return false;
   }
-  abi::UserRegisters registers;
-  registers_to_user(*faulted, registers);
-  auto* values = reinterpret_cast<uint64_t*>(&registers);
-  uint64_t next = 1;
-  for (uint64_t i = 0; i < abi::kUserRegisterWords; ++i) {
-    if ((mask & (uint64_t{1} << i)) != 0) values[i] = words[next++];
+  // Checked first (the rules of registers_from_user), then written: no change on a refusal.
+  constexpr uint64_t kRip = 0, kRsp = 1, kFsBase = 18;
+  const uint64_t* value = words + 1;
+  for (uint64_t bits = mask, at = 0; bits != 0; bits &= bits - 1, ++at) {
+    auto index = static_cast<uint64_t>(__builtin_ctzll(bits));
+    uint64_t v = value[at];
+    if ((index == kRip || index == kFsBase) && v >= page::kUserTop) return false;
+    if (index == kRsp && !page::is_canonical(v)) return false;
   }
-  return registers_from_user(*faulted, registers);
+  arch::TrapFrame& r = faulted->regs;
+  uint64_t* const frame_words[] = {
+      &r.rip, &r.rsp, &r.rflags, &r.rax, &r.rbx, &r.rcx, &r.rdx, &r.rsi, &r.rdi,           &r.rbp,
+      &r.r8,  &r.r9,  &r.r10,    &r.r11, &r.r12, &r.r13, &r.r14, &r.r15, &faulted->fs_base};
+  static_assert(sizeof(frame_words) / sizeof(frame_words[0]) == abi::kUserRegisterWords);
+  for (uint64_t bits = mask; bits != 0; bits &= bits - 1) {
+    auto index = static_cast<uint64_t>(__builtin_ctzll(bits));
+    uint64_t v = *value++;
+    // Arithmetic flags, TF and DF are the thread's; interrupts stay on, IOPL 0 (as WriteRegisters).
+    *frame_words[index] = index == 2 ? (v & 0xdd5) | 0x202 : v;
+  }
+  // Not a syscall's frame any more: the thread leaves by iretq, which restores rcx and r11.
+  r.vector = 0;
+  return true;
 }
 
 bool answer_fault(Tcb* faulted, const Message& message) {

@@ -222,36 +222,18 @@ trace::PosixSymbols posix_symbols;
       abi::UserRegisters registers;
       auto* words = reinterpret_cast<uint64_t*>(&registers);
       for (uint64_t i = 0; i < abi::kUserRegisterWords; ++i) words[i] = sys::message_word(mr, i);
-      abi::UserRegisters before = registers;
       if (kprobes.hit(received.badge, registers, sys::message_word(mr, abi::kFaultAddressWord))) {
-        // Only what the hit changed (rip and r11 into the return shim): in the message
-        // registers, the kernel's fast path.
-        const auto* old_words = reinterpret_cast<const uint64_t*>(&before);
-        uint64_t answer[abi::kRegisterMessageWords] = {};
-        uint64_t count = 1;
-        for (uint64_t i = 0; i < abi::kUserRegisterWords; ++i) {
-          if (words[i] == old_words[i]) continue;
-          if (count == abi::kRegisterMessageWords) {
-            count = 0;  // too many: all of them
-            break;
-          }
-          answer[0] |= uint64_t{1} << i;
-          answer[count++] = words[i];
-        }
+        // Into the return shim: rip and r11 (Kprobes::hit changes nothing else), in the message
+        // registers, so the kernel's fast path answers.
+        constexpr uint64_t kRip = 0, kR11 = 13;
+        uint64_t answer[] = {uint64_t{1} << kRip | uint64_t{1} << kR11, registers.rip,
+                             registers.r11};
         sys::MessageRegisters out;
-        if (count != 0) {
-          sys::load_message(out, answer, count);
-          mr = out;
-          received =
-              sys::reply_recv(config.endpoint, config.reply,
-                              static_cast<uint64_t>(abi::FaultReply::kSetSomeRegisters), mr, count);
-        } else {
-          sys::load_message(out, words, abi::kUserRegisterWords);
-          mr = out;
-          received = sys::reply_recv(config.endpoint, config.reply,
-                                     static_cast<uint64_t>(abi::FaultReply::kSetRegisters), mr,
-                                     abi::kUserRegisterWords);
-        }
+        sys::load_message(out, answer, 3);
+        mr = out;
+        received =
+            sys::reply_recv(config.endpoint, config.reply,
+                            static_cast<uint64_t>(abi::FaultReply::kSetSomeRegisters), mr, 3);
       } else {
         received = sys::reply_recv(config.endpoint, config.reply,
                                    static_cast<uint64_t>(abi::FaultReply::kResume), mr, 0);

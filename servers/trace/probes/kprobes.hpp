@@ -115,7 +115,8 @@ class Kprobes {
     return badge >= kFirstBadge && badge < kFirstBadge + kMaxProbes;
   }
   // A breakpoint fault: runs every client of the probe. True when the thread must go on with
-  // `registers` as changed here (SetRegisters: into the return shim), else Resume.
+  // the rip and r11 set here in `registers` (into the return shim; nothing else changes), else
+  // Resume.
   bool hit(uint64_t badge, sonde::abi::UserRegisters& registers, uint64_t address);
   uint64_t hits() const { return hits_; }
   // Every listed client of every armed probe, entry clients first (kprobes/list).
