@@ -43,6 +43,8 @@ Process* allocate_process() {
   return process;
 }
 
+Thread* last_found = nullptr;  // find_thread's
+
 void release_process(Process* process) {
   for (Process** at = &processes; *at != nullptr; at = &(*at)->next) {
     if (*at == process) {
@@ -76,6 +78,7 @@ void delete_cap(uint64_t& slot) {
 
 // Ends a thread at once: its blocked call is not answered, its TCB and its own cap go.
 void destroy_thread(Thread* thread) {
+  if (last_found == thread) last_found = nullptr;
   Process* process = thread->process;
   futex_cancel(thread);
   if (thread->blocked) {
@@ -132,9 +135,12 @@ Process* find_process(int pid) {
 }
 
 Thread* find_thread(int tid) {
+  // Every message looks its thread up: the last one found first (threads of a process that
+  // calls in a loop), forgotten when it is destroyed.
+  if (last_found != nullptr && last_found->tid == tid) return last_found;
   for (Process* p = processes; p != nullptr; p = p->next) {
     for (Thread* t = p->threads; t != nullptr; t = t->next) {
-      if (t->tid == tid) return t;
+      if (t->tid == tid) return last_found = t;
     }
   }
   return nullptr;
