@@ -53,3 +53,8 @@ sleep 1
 kill -INT %1; wait %1
 head -1 /tmp/killsnoop.out | tr -s ' '
 awk '$3 == "sh" && $4 == 10 { print "sh sent signal 10, result " $6 }' /tmp/killsnoop.out
+
+# Every tool has exited: what they attached went with them (issue 13): no kprobe is
+# registered, no process holds a BPF program, link or perf event.
+echo "kprobes registered: $(wc -l < /sys/kernel/debug/kprobes/list)"
+echo "BPF and perf fds held: $(ls -l /proc/[0-9]*/fd 2>/dev/null | grep -c 'bpf-prog\|bpf_link\|bpf-map\|perf_event')"
