@@ -111,7 +111,10 @@ rt::Result<uint8_t> object_with_room(Process* process, ProcessUprobes& state) {
   for (uint8_t i = 0; i < kObjects; ++i) {
     if (state.objects[i] != 0) continue;
     uint64_t object = TRY(platform::make_object(abi::ObjectType::kBreakpoint));
-    uint64_t bind[] = {process->memory->vspace(), process->fault_cap};
+    // Each hit comes through the hitting thread's own fault cap (badge = its tid); the
+    // process's cap only has to have a receiver (this server).
+    uint64_t bind[] = {process->memory->vspace(), process->fault_cap,
+                       abi::breakpoint_message::kBindToThread};
     if (sys::invoke(object, Label::kBreakpointBind, bind) != Error::kNone) {
       (void)sys::cnode_delete(sys::kServerSlotCNode, object);
       platform::free_slot(object);
@@ -299,11 +302,11 @@ void forget_site(Process* process, uint32_t id) {
   // The trampoline stays armed: pending returns may still come back through it.
 }
 
-void publish_and_hit(Process* process, const uint32_t* ids, uint32_t count,
+void publish_and_hit(Process* process, int tid, const uint32_t* ids, uint32_t count,
                      const abi::UserRegisters& registers, bool is_return, uint64_t function) {
   sonde::proto::TraceService::Client* client = trace_service_client();
   if (client == nullptr || count == 0) return;
-  publish_current_task(process);
+  publish_current_task(process, tid);  // the hitting thread's tid, comm-TID in the lines
   auto request = client->uprobeHitRequest();
   auto probes = request.params().initProbes(count);
   for (uint32_t i = 0; i < count; ++i) probes.set(i, ids[i]);
@@ -501,7 +504,7 @@ int uprobe_events_status(Process* process, const uint8_t* bytes, size_t length) 
   return 0;
 }
 
-bool uprobes_hit(Process* process, abi::UserRegisters& registers, uint64_t address) {
+bool uprobes_hit(Process* process, int tid, abi::UserRegisters& registers, uint64_t address) {
   ProcessUprobes* state = process->uprobes;
   if (state == nullptr) return false;
   mm::AddressSpace& memory = *process->memory;
@@ -522,7 +525,7 @@ bool uprobes_hit(Process* process, abi::UserRegisters& registers, uint64_t addre
       }
       abi::UserRegisters at_return = registers;
       at_return.rip = entry[0];
-      publish_and_hit(process, ids, count, at_return, true, probe.address);
+      publish_and_hit(process, tid, ids, count, at_return, true, probe.address);
       break;
     }
     return false;
@@ -538,7 +541,7 @@ bool uprobes_hit(Process* process, abi::UserRegisters& registers, uint64_t addre
     const Site* site = find_site(probe->sites[i]);
     if (site != nullptr && !site->is_return) ids[count++] = site->id;
   }
-  publish_and_hit(process, ids, count, registers, false, 0);
+  publish_and_hit(process, tid, ids, count, registers, false, 0);
   // One shadow stack per process: with several threads, returns could pop each other's
   // entries, so their return probes are missed rather than sent to another thread's caller.
   bool one_thread = process->threads != nullptr && process->threads->next == nullptr;
