@@ -3,7 +3,7 @@
 // uprobe PMU (its type from sysfs), perf_event_open on this program's own file and the file
 // offset of one of its functions, PERF_EVENT_IOC_SET_BPF, then hits counted in a map with the
 // context's arguments, the return value and the current task; a forked child hits them too,
-// and two threads interleaving calls get their own tids.
+// and two threads interleaving calls get their own tids and return values.
 // Sonde only: attaching anything to the host's kernel is not allowed here.
 #define _GNU_SOURCE
 #include <elf.h>
@@ -109,8 +109,8 @@ static int load_counter(int map) {
 }
 
 // The threads' map, 4 words per thread `which` (1, 2) from word 4 * which: entry hits, the tid
-// of the last entry hit. The entry program: r7 = the thread's words (di & 3), hits += 1, tid =
-// pid_tgid.
+// of the last entry hit, returns with that tid and the thread's value (ax & 3 = which), other
+// returns. The entry program: r7 = the thread's words (di & 3), hits += 1, tid = pid_tgid.
 static int load_thread_entry(int map) {
   struct bpf_insn insns[] = {
       INSN(BPF_LD | BPF_DW | BPF_IMM, BPF_REG_7, BPF_PSEUDO_MAP_VALUE, 0, map),
@@ -124,6 +124,30 @@ static int load_thread_entry(int map) {
       INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_get_current_pid_tgid),
       INSN(BPF_ALU | BPF_MOV | BPF_X, BPF_REG_0, BPF_REG_0, 0, 0),  // the low half: the tid
       INSN(BPF_STX | BPF_MEM | BPF_DW, BPF_REG_7, BPF_REG_0, 8, 0),
+      INSN(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0),
+      INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
+  };
+  return load_insns(BPF_PROG_TYPE_KPROBE, insns, sizeof insns / sizeof insns[0]);
+}
+
+// The return program: r7 = the words of thread ax & 3; the return counts as the thread's own
+// when the returning tid is the one its entry hit saw, else as another's.
+static int load_thread_return(int map) {
+  struct bpf_insn insns[] = {
+      INSN(BPF_LD | BPF_DW | BPF_IMM, BPF_REG_7, BPF_PSEUDO_MAP_VALUE, 0, map),
+      INSN(0, 0, 0, 0, 0),
+      INSN(BPF_LDX | BPF_MEM | BPF_DW, BPF_REG_2, BPF_REG_1, 80, 0),  // pt_regs->ax
+      INSN(BPF_ALU64 | BPF_AND | BPF_K, BPF_REG_2, 0, 0, 3),
+      INSN(BPF_ALU64 | BPF_LSH | BPF_K, BPF_REG_2, 0, 0, 5),
+      INSN(BPF_ALU64 | BPF_ADD | BPF_X, BPF_REG_7, BPF_REG_2, 0, 0),
+      INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_get_current_pid_tgid),
+      INSN(BPF_ALU | BPF_MOV | BPF_X, BPF_REG_0, BPF_REG_0, 0, 0),
+      INSN(BPF_LDX | BPF_MEM | BPF_DW, BPF_REG_1, BPF_REG_7, 8, 0),
+      INSN(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_2, 0, 0, 1),
+      INSN(BPF_JMP | BPF_JNE | BPF_X, BPF_REG_0, BPF_REG_1, 2, 0),
+      INSN(BPF_STX | BPF_ATOMIC | BPF_DW, BPF_REG_7, BPF_REG_2, 16, BPF_ADD),
+      INSN(BPF_JMP | BPF_JA, 0, 0, 1, 0),
+      INSN(BPF_STX | BPF_ATOMIC | BPF_DW, BPF_REG_7, BPF_REG_2, 24, BPF_ADD),
       INSN(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0),
       INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
   };
@@ -174,6 +198,17 @@ static void* thread_call(void* argument) {
   long* value = argument;
   if (traced_add(*value, 1000) != *value + 1000) return NULL;
   *value = (long)syscall(SYS_gettid);
+  return NULL;
+}
+
+enum { kRaceCalls = 100 };
+
+// kRaceCalls calls of traced_twice; *argument counts the wrong results.
+static void* race_calls(void* argument) {
+  long* wrong = argument;
+  for (long i = 0; i < kRaceCalls; ++i) {
+    if (traced_twice(i) != 2 * i) ++*wrong;
+  }
   return NULL;
 }
 
@@ -309,12 +344,15 @@ int main(int argc, char** argv) {
   close(only);
 
   // Two threads in traced_thread at once, returning in the other order every second round:
-  // each entry hit sees its own thread's tid (bpf_get_current_pid_tgid), and each call
-  // reaches its own caller.
+  // each entry hit sees its own thread's tid (bpf_get_current_pid_tgid) and each return its
+  // own value, with the tid of its entry, and reaches its own caller.
   int thread_map = new_word_map(16);
   int thread_entry =
       attach_program(type, self, (void*)traced_thread, 0, -1, load_thread_entry(thread_map));
-  CHECK("uprobe for threads", thread_map >= 0 && thread_entry >= 0);
+  int thread_return =
+      attach_program(type, self, (void*)traced_thread, 1, -1, load_thread_return(thread_map));
+  CHECK("uprobe and uretprobe for threads",
+        thread_map >= 0 && thread_entry >= 0 && thread_return >= 0);
   struct worker workers[3] = {{0}};
   pthread_t handles[3];
   int started = 1;
@@ -345,7 +383,33 @@ int main(int argc, char** argv) {
   CHECK("each thread's tid", workers[1].tid != getpid() &&
                                  map_word(thread_map, 5) == (uint64_t)workers[1].tid &&
                                  map_word(thread_map, 9) == (uint64_t)workers[2].tid);
+  CHECK("each thread's returns",
+        map_word(thread_map, 6) == kThreadRounds && map_word(thread_map, 10) == kThreadRounds);
+  CHECK("no return seen by another thread",
+        map_word(thread_map, 7) == 0 && map_word(thread_map, 11) == 0);
   close(thread_entry);
+  close(thread_return);
+
+  // A tail call between two functions with return probes (traced_twice jumps to traced_add at
+  // -O2): the one return reports both, as Linux's chained return instances.
+  int add_map = -1, twice_map = -1;
+  int add_return = attach(type, self, (void*)traced_add, 1, -1, &add_map);
+  int twice_return = attach(type, self, (void*)traced_twice, 1, -1, &twice_map);
+  CHECK("uretprobes on a tail call",
+        add_return >= 0 && twice_return >= 0 && traced_twice(6) == 12 && traced_twice(7) == 14);
+  CHECK("both returns of a tail call", slot(add_map, 0) == 2 && slot(twice_map, 0) == 2 &&
+                                           slot(add_map, 3) == 14 && slot(twice_map, 3) == 14);
+  // The same from two threads at once, free-running: every call returns its own value.
+  pthread_t racers[2];
+  long wrong[2] = {0, 0};
+  int raced = pthread_create(&racers[0], NULL, race_calls, &wrong[0]) == 0 &&
+              pthread_create(&racers[1], NULL, race_calls, &wrong[1]) == 0 &&
+              pthread_join(racers[0], NULL) == 0 && pthread_join(racers[1], NULL) == 0;
+  CHECK("concurrent returns reach their callers", raced && wrong[0] == 0 && wrong[1] == 0);
+  CHECK("concurrent returns counted",
+        slot(add_map, 0) == 2 + 2 * kRaceCalls && slot(twice_map, 0) == 2 + 2 * kRaceCalls);
+  close(add_return);
+  close(twice_return);
 
   // Return probes survive a trace-server crash: a call pending in a uretprobed function while
   // the server dies (and the root task restarts it) still returns to its caller, through the

@@ -4,10 +4,11 @@
 // puts a breakpoint (a Breakpoint object bound to the process's VSpace, each hit to the hitting
 // thread's fault endpoint), an out-of-line copy of the probed instruction in the process's uprobe
 // page (the trace server decodes it: TraceService.uprobePrepare), and for return probes a
-// trampoline and shadow stack there. Hits come here as breakpoint faults and go on to the trace
-// server (uprobeHit); a dead trace server only means the programs do not run: the instruction still
-// runs out of line and pending returns still reach their callers (the trampoline pops the
-// shadow stack itself).
+// trampoline and the pending returns there, keyed by the stack address of each return address,
+// so every thread finds its own. Hits come here as breakpoint faults and go on to the trace
+// server (uprobeHit); a dead trace server only means the programs do not run: the instruction
+// still runs out of line and pending returns still reach their callers (the trampoline finds
+// and frees its entry itself).
 #pragma once
 
 #include <stddef.h>
