@@ -216,6 +216,7 @@ struct BreakpointOperation {
   uint32_t vspace_tag = 0;
   uintptr_t vspace = 0;
   Slot* endpoint = nullptr;
+  uint64_t flags = 0;
   Slot* notification = nullptr;
   Slot* ring = nullptr;
   // Insert: the free probe to fill and the code byte to patch; Remove: the probe.
@@ -244,6 +245,8 @@ Error decode_bind(const Capability& cspace_root, const Invocation& invocation,
   operation.vspace_tag = vspace_tag(vspace->cap.object);
   if (operation.vspace_tag == 0) return Error::kNotEnoughMemory;
   operation.vspace = vspace->cap.object;
+  if (invocation.word_count > m::kBindFlags) operation.flags = invocation.words[m::kBindFlags];
+  if ((operation.flags & ~m::kBindToThread) != 0) return Error::kInvalidArgument;
   return lookup_cap_argument(cspace_root, invocation.words[m::kEndpoint], ObjectType::kEndpoint,
                              abi::kRightWrite, operation.endpoint);
 }
@@ -262,6 +265,7 @@ void invoke_bind(const BreakpointOperation& operation) {
   if (had_endpoint) delete_cap(&scratch);
   VSpaceInfo* info = vspace_info(operation.vspace);
   breakpoint->vspace_tag = operation.vspace_tag;
+  breakpoint->to_thread = (operation.flags & abi::breakpoint_message::kBindToThread) != 0;
   breakpoint->next = info->breakpoints;
   if (info->breakpoints != nullptr) info->breakpoints->previous = breakpoint;
   info->breakpoints = breakpoint;
@@ -545,7 +549,10 @@ bool breakpoint_trap(Tcb* thread) {
   thread->probe_xol = probe->xol;
   thread->probe_length = probe->length;
   thread->probe_fixup = probe->fixup;
-  deliver_fault_to(thread, owner->endpoint.cap, abi::FaultKind::kBreakpoint, address,
+  // kBindToThread: the thread's own fault endpoint, whose badge names it to the handler.
+  bool own = owner->to_thread != 0 && !thread->fault_endpoint.empty();
+  deliver_fault_to(thread, own ? thread->fault_endpoint.cap : owner->endpoint.cap,
+                   abi::FaultKind::kBreakpoint, address,
                    static_cast<uint64_t>(probe - owner->probes));
   return true;
 }

@@ -30,6 +30,7 @@ struct Breakpoint {
   Slot ring;            // kernel: the sample ring's Frame cap
   uint32_t vspace_tag;  // the target VSpace (0: not bound, or destroyed)
   uint32_t kernel;      // bound to kernel text (BindKernel)
+  uint32_t to_thread;   // hits go to the hitting thread's fault endpoint (kBindToThread)
   Breakpoint* next;     // in the target VSpace's list
   Breakpoint* previous;
   uint64_t hits;

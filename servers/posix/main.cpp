@@ -240,9 +240,9 @@ void interrupt_before_answer(Answer& answer) {
 
 // Fills `answer` (fresh) in place: it is large, and this is every system call's path.
 void serve_fault(Answer& answer, uint64_t badge, uint64_t label, const sys::MessageRegisters& mr) {
-  // The badge is the faulting thread's tid (task/process.hpp). Breakpoint hits come through
-  // the process's cap (badge = pid) from whichever thread hit them: the leader's thread, or
-  // none once the leader has exited; they need only the process.
+  // The badge is the faulting thread's tid (task/process.hpp), breakpoint hits' too (the
+  // Breakpoint objects are bound with kBindToThread). Only a hit of a TCB with no fault
+  // endpoint would come through the process's cap (badge = pid) once the leader is gone.
   Thread* thread = find_thread(static_cast<int>(badge));
   Process* process = thread != nullptr ? thread->process : nullptr;
   if (process == nullptr && static_cast<abi::FaultKind>(label) == abi::FaultKind::kBreakpoint) {
@@ -319,7 +319,8 @@ void serve_fault(Answer& answer, uint64_t badge, uint64_t label, const sys::Mess
       // A uprobe (tracing/uprobes.hpp): the programs run, then the thread goes on.
       uint64_t address = sys::message_word(mr, abi::kFaultAddressWord);
       answer.now = true;
-      if (uprobes_hit(process, registers, address)) {
+      int tid = thread != nullptr ? thread->tid : process->pid;
+      if (uprobes_hit(process, tid, registers, address)) {
         memcpy(answer.words, &registers, sizeof(registers));
         answer.label = static_cast<uint64_t>(abi::FaultReply::kSetRegisters);
         answer.length = abi::kUserRegisterWords;

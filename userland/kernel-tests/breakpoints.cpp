@@ -67,8 +67,9 @@ void prepare_xol() {
 
 }  // namespace
 
-DEFINE_TEST(breakpoints,
-            "user breakpoints: errors, entry NOP, out-of-line steps, deletion mid-run") {
+DEFINE_TEST(
+    breakpoints,
+    "user breakpoints: errors, entry NOP, out-of-line steps, per-thread hits, deletion mid-run") {
   probe_endpoint = make(ObjectType::kEndpoint);
   prepare_xol();
   auto entry = reinterpret_cast<uint64_t>(&probed_function);
@@ -156,6 +157,44 @@ DEFINE_TEST(breakpoints,
     t.that(run.hits == kCalls / 2, "hits after the cap was deleted");
     t.that(call_sum == expected_sum(kCalls), "results changed");
     t.that(*reinterpret_cast<volatile uint8_t*>(ordinary) == 0x48, "original byte not restored");
+  }
+  {
+    // kBindToThread: hits come through the hitting thread's own fault endpoint (badge 9),
+    // not the bound cap (badge 7); the bound endpoint still has to have a receiver.
+    Check t("breakpoint_bound_to_threads_hits_through_the_thread_fault_endpoint");
+    uint64_t bound = new_slot(), own = new_slot();
+    must_mint(kRoot, bound, probe_endpoint, abi::kRightsAll, 7);
+    must_mint(kRoot, own, probe_endpoint, abi::kRightsAll, 9);
+    uint64_t breakpoint = make(ObjectType::kBreakpoint);
+    uint64_t bad[] = {kVSpace, bound, 2};
+    t.error(sys::invoke(breakpoint, Label::kBreakpointBind, bad), Error::kInvalidArgument,
+            "unknown bind flag");
+    uint64_t words[] = {kVSpace, bound, abi::breakpoint_message::kBindToThread};
+    t.error(sys::invoke(breakpoint, Label::kBreakpointBind, words), Error::kNone, "bind");
+    t.error(insert(breakpoint, entry, 5, 0, 0), Error::kNone, "insert");
+    uint64_t reply = make(ObjectType::kReply);
+    uint64_t thread =
+        spawn(probe_caller, 0, ThreadOptions{.priority = kRootPriority, .fault_endpoint = own});
+    uint64_t hits = 0, other_badges = 0;
+    bool finished = false;
+    sys::MessageRegisters mr;
+    auto r = sys::recv(probe_endpoint, reply, mr);
+    while (r.error == Error::kNone) {
+      if (r.info.label == kDoneLabel) {
+        finished = true;
+        break;
+      }
+      if (r.info.label != static_cast<uint64_t>(abi::FaultKind::kBreakpoint)) break;
+      ++hits;
+      if (r.badge != 9) ++other_badges;
+      r = sys::reply_recv(probe_endpoint, reply, static_cast<uint64_t>(abi::FaultReply::kResume),
+                          mr, 0);
+    }
+    kill(thread);
+    t.that(finished && hits == kCalls, "hit count is not the call count");
+    t.that(other_badges == 0, "a hit came with another badge than the thread's");
+    t.that(call_sum == expected_sum(kCalls), "results changed under the probe");
+    kill(breakpoint);
   }
   {
     Check t("breakpoint_with_endpoint_revoked_lets_threads_pass");

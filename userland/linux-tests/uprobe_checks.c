@@ -2,7 +2,8 @@
 // Uprobes and uretprobes attached the way libbpf attaches them, with raw system calls: the
 // uprobe PMU (its type from sysfs), perf_event_open on this program's own file and the file
 // offset of one of its functions, PERF_EVENT_IOC_SET_BPF, then hits counted in a map with the
-// context's arguments, the return value and the current task; a forked child hits them too.
+// context's arguments, the return value and the current task; a forked child hits them too,
+// and two threads interleaving calls get their own tids and return values.
 // Sonde only: attaching anything to the host's kernel is not allowed here.
 #define _GNU_SOURCE
 #include <elf.h>
@@ -10,6 +11,7 @@
 #include <fcntl.h>
 #include <linux/bpf.h>
 #include <linux/perf_event.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +41,12 @@ __attribute__((noinline)) long traced_slow(int fd) {
 __attribute__((noinline)) long traced_twice(long a) {
   __asm__ volatile("" ::: "memory");
   return traced_add(a, a);
+}
+// Thread `which` (1 or 2) waits in here for a byte; the result's low bits name the thread.
+__attribute__((noinline)) long traced_thread(long which, int fd, long round) {
+  char c = 0;
+  if (read(fd, &c, 1) != 1) return -1;
+  return which + 4 * (round + c);
 }
 
 static int uprobe_type(void) { return pmu_type("uprobe"); }
@@ -100,6 +108,115 @@ static int load_counter(int map) {
   return load_insns(BPF_PROG_TYPE_KPROBE, insns, sizeof insns / sizeof insns[0]);
 }
 
+// The threads' map, 4 words per thread `which` (1, 2) from word 4 * which: entry hits, the tid
+// of the last entry hit, returns with that tid and the thread's value (ax & 3 = which), other
+// returns. The entry program: r7 = the thread's words (di & 3), hits += 1, tid = pid_tgid.
+static int load_thread_entry(int map) {
+  struct bpf_insn insns[] = {
+      INSN(BPF_LD | BPF_DW | BPF_IMM, BPF_REG_7, BPF_PSEUDO_MAP_VALUE, 0, map),
+      INSN(0, 0, 0, 0, 0),
+      INSN(BPF_LDX | BPF_MEM | BPF_DW, BPF_REG_2, BPF_REG_1, 112, 0),  // pt_regs->di
+      INSN(BPF_ALU64 | BPF_AND | BPF_K, BPF_REG_2, 0, 0, 3),
+      INSN(BPF_ALU64 | BPF_LSH | BPF_K, BPF_REG_2, 0, 0, 5),
+      INSN(BPF_ALU64 | BPF_ADD | BPF_X, BPF_REG_7, BPF_REG_2, 0, 0),
+      INSN(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_1, 0, 0, 1),
+      INSN(BPF_STX | BPF_ATOMIC | BPF_DW, BPF_REG_7, BPF_REG_1, 0, BPF_ADD),
+      INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_get_current_pid_tgid),
+      INSN(BPF_ALU | BPF_MOV | BPF_X, BPF_REG_0, BPF_REG_0, 0, 0),  // the low half: the tid
+      INSN(BPF_STX | BPF_MEM | BPF_DW, BPF_REG_7, BPF_REG_0, 8, 0),
+      INSN(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0),
+      INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
+  };
+  return load_insns(BPF_PROG_TYPE_KPROBE, insns, sizeof insns / sizeof insns[0]);
+}
+
+// The return program: r7 = the words of thread ax & 3; the return counts as the thread's own
+// when the returning tid is the one its entry hit saw, else as another's.
+static int load_thread_return(int map) {
+  struct bpf_insn insns[] = {
+      INSN(BPF_LD | BPF_DW | BPF_IMM, BPF_REG_7, BPF_PSEUDO_MAP_VALUE, 0, map),
+      INSN(0, 0, 0, 0, 0),
+      INSN(BPF_LDX | BPF_MEM | BPF_DW, BPF_REG_2, BPF_REG_1, 80, 0),  // pt_regs->ax
+      INSN(BPF_ALU64 | BPF_AND | BPF_K, BPF_REG_2, 0, 0, 3),
+      INSN(BPF_ALU64 | BPF_LSH | BPF_K, BPF_REG_2, 0, 0, 5),
+      INSN(BPF_ALU64 | BPF_ADD | BPF_X, BPF_REG_7, BPF_REG_2, 0, 0),
+      INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_get_current_pid_tgid),
+      INSN(BPF_ALU | BPF_MOV | BPF_X, BPF_REG_0, BPF_REG_0, 0, 0),
+      INSN(BPF_LDX | BPF_MEM | BPF_DW, BPF_REG_1, BPF_REG_7, 8, 0),
+      INSN(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_2, 0, 0, 1),
+      INSN(BPF_JMP | BPF_JNE | BPF_X, BPF_REG_0, BPF_REG_1, 2, 0),
+      INSN(BPF_STX | BPF_ATOMIC | BPF_DW, BPF_REG_7, BPF_REG_2, 16, BPF_ADD),
+      INSN(BPF_JMP | BPF_JA, 0, 0, 1, 0),
+      INSN(BPF_STX | BPF_ATOMIC | BPF_DW, BPF_REG_7, BPF_REG_2, 24, BPF_ADD),
+      INSN(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0),
+      INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
+  };
+  return load_insns(BPF_PROG_TYPE_KPROBE, insns, sizeof insns / sizeof insns[0]);
+}
+
+// A uprobe (or uretprobe) on `function` running `prog`; the perf event fd, or -1.
+static int attach_program(int type, const char* self, void* function, int retprobe, int pid,
+                          int prog) {
+  long offset = file_offset(self, (uintptr_t)function);
+  int event = open_uprobe(type, self, offset, retprobe, pid);
+  if (offset < 0 || prog < 0 || event < 0) {
+    printf("attach: offset %ld prog %d event %d (%s)\n", offset, prog, event, strerror(errno));
+    return -1;
+  }
+  if (ioctl(event, PERF_EVENT_IOC_SET_BPF, prog) != 0 || ioctl(event, PERF_EVENT_IOC_ENABLE, 0)) {
+    printf("attach: ioctl %s\n", strerror(errno));
+    return -1;
+  }
+  close(prog);
+  return event;
+}
+
+struct worker {
+  long which;
+  int go[2];    // the main thread writes a byte: the pending call returns
+  int done[2];  // the worker writes the result's low byte after each call
+  int tid;      // its gettid()
+  int wrong;    // calls whose result was not this thread's
+};
+
+enum { kThreadRounds = 6 };
+
+static void* worker_main(void* argument) {
+  struct worker* w = argument;
+  w->tid = (int)syscall(SYS_gettid);
+  for (long round = 0; round < kThreadRounds; ++round) {
+    long result = traced_thread(w->which, w->go[0], round);
+    if (result != w->which + 4 * (round + 'g')) ++w->wrong;
+    char byte = (char)result;
+    if (write(w->done[1], &byte, 1) != 1) ++w->wrong;
+  }
+  return NULL;
+}
+
+// traced_add(*value, 1000) in a thread; *value becomes the thread's tid.
+static void* thread_call(void* argument) {
+  long* value = argument;
+  if (traced_add(*value, 1000) != *value + 1000) return NULL;
+  *value = (long)syscall(SYS_gettid);
+  return NULL;
+}
+
+enum { kRaceCalls = 100 };
+
+// kRaceCalls calls of traced_twice; *argument counts the wrong results.
+static void* race_calls(void* argument) {
+  long* wrong = argument;
+  for (long i = 0; i < kRaceCalls; ++i) {
+    if (traced_twice(i) != 2 * i) ++*wrong;
+  }
+  return NULL;
+}
+
+// Waits (up to 5 s) until thread `which` has made `hits` entry hits.
+static void wait_for_entry(int map, long which, uint64_t hits) {
+  for (int i = 0; i < 5000 && map_word(map, 4 * (unsigned)which) < hits; ++i) usleep(1000);
+}
+
 // A uprobe (or uretprobe) on `function` with a fresh counter; the perf event fd, or -1.
 static int attach(int type, const char* self, void* function, int retprobe, int pid, int* map) {
   long offset = file_offset(self, (uintptr_t)function);
@@ -131,6 +248,15 @@ int main(int argc, char** argv) {
     for (int i = 2; i < argc; ++i)
       total += traced_add(atol(argv[i]), 1000) + traced_length(argv[i]);
     printf("called: %ld\n", total);
+    return 0;
+  }
+  if (argc > 2 && strcmp(argv[1], "threadcall") == 0) {  // a call from a second thread
+    pthread_t handle;
+    long value = atol(argv[2]), tid = 0;
+    if (pthread_create(&handle, NULL, thread_call, &value) != 0 || pthread_join(handle, NULL))
+      return 1;
+    tid = value;
+    printf("%ld\n", tid != getpid() ? tid : -1L);  // its tid, for the lines' comm-TID
     return 0;
   }
   if (argc > 1) {  // the exec'd child: three calls of the probed function
@@ -216,6 +342,74 @@ int main(int argc, char** argv) {
         waitpid(child, &status, 0) == child && WIFEXITED(status) && WEXITSTATUS(status) == 0);
   CHECK("the child's hits", slot(only_map, 0) == 2 && slot(only_map, 2) == (uint64_t)child);
   close(only);
+
+  // Two threads in traced_thread at once, returning in the other order every second round:
+  // each entry hit sees its own thread's tid (bpf_get_current_pid_tgid) and each return its
+  // own value, with the tid of its entry, and reaches its own caller.
+  int thread_map = new_word_map(16);
+  int thread_entry =
+      attach_program(type, self, (void*)traced_thread, 0, -1, load_thread_entry(thread_map));
+  int thread_return =
+      attach_program(type, self, (void*)traced_thread, 1, -1, load_thread_return(thread_map));
+  CHECK("uprobe and uretprobe for threads",
+        thread_map >= 0 && thread_entry >= 0 && thread_return >= 0);
+  struct worker workers[3] = {{0}};
+  pthread_t handles[3];
+  int started = 1;
+  for (long k = 1; k <= 2; ++k) {
+    workers[k].which = k;
+    started = started && pipe(workers[k].go) == 0 && pipe(workers[k].done) == 0 &&
+              pthread_create(&handles[k], NULL, worker_main, &workers[k]) == 0;
+  }
+  CHECK("two threads", started);
+  int in_order = 1;
+  for (int round = 0; started && round < kThreadRounds; ++round) {
+    wait_for_entry(thread_map, 1, (uint64_t)round + 1);
+    wait_for_entry(thread_map, 2, (uint64_t)round + 1);
+    for (int n = 0; n < 2; ++n) {
+      long k = (round + n) % 2 + 1;  // thread 1 returns first in even rounds, 2 in odd ones
+      char byte = 'g';
+      if (write(workers[k].go[1], &byte, 1) != 1 || read(workers[k].done[0], &byte, 1) != 1 ||
+          (byte & 3) != k) {
+        in_order = 0;
+      }
+    }
+  }
+  for (long k = 1; started && k <= 2; ++k) pthread_join(handles[k], NULL);
+  CHECK("threads' calls return to their callers",
+        in_order && workers[1].wrong == 0 && workers[2].wrong == 0);
+  CHECK("entry hits of each thread",
+        map_word(thread_map, 4) == kThreadRounds && map_word(thread_map, 8) == kThreadRounds);
+  CHECK("each thread's tid", workers[1].tid != getpid() &&
+                                 map_word(thread_map, 5) == (uint64_t)workers[1].tid &&
+                                 map_word(thread_map, 9) == (uint64_t)workers[2].tid);
+  CHECK("each thread's returns",
+        map_word(thread_map, 6) == kThreadRounds && map_word(thread_map, 10) == kThreadRounds);
+  CHECK("no return seen by another thread",
+        map_word(thread_map, 7) == 0 && map_word(thread_map, 11) == 0);
+  close(thread_entry);
+  close(thread_return);
+
+  // A tail call between two functions with return probes (traced_twice jumps to traced_add at
+  // -O2): the one return reports both, as Linux's chained return instances.
+  int add_map = -1, twice_map = -1;
+  int add_return = attach(type, self, (void*)traced_add, 1, -1, &add_map);
+  int twice_return = attach(type, self, (void*)traced_twice, 1, -1, &twice_map);
+  CHECK("uretprobes on a tail call",
+        add_return >= 0 && twice_return >= 0 && traced_twice(6) == 12 && traced_twice(7) == 14);
+  CHECK("both returns of a tail call", slot(add_map, 0) == 2 && slot(twice_map, 0) == 2 &&
+                                           slot(add_map, 3) == 14 && slot(twice_map, 3) == 14);
+  // The same from two threads at once, free-running: every call returns its own value.
+  pthread_t racers[2];
+  long wrong[2] = {0, 0};
+  int raced = pthread_create(&racers[0], NULL, race_calls, &wrong[0]) == 0 &&
+              pthread_create(&racers[1], NULL, race_calls, &wrong[1]) == 0 &&
+              pthread_join(racers[0], NULL) == 0 && pthread_join(racers[1], NULL) == 0;
+  CHECK("concurrent returns reach their callers", raced && wrong[0] == 0 && wrong[1] == 0);
+  CHECK("concurrent returns counted",
+        slot(add_map, 0) == 2 + 2 * kRaceCalls && slot(twice_map, 0) == 2 + 2 * kRaceCalls);
+  close(add_return);
+  close(twice_return);
 
   // Return probes survive a trace-server crash: a call pending in a uretprobed function while
   // the server dies (and the root task restarts it) still returns to its caller, through the

@@ -34,9 +34,9 @@ struct Process;
 // One thread of a Linux process (Linux's task; the process is its thread group). Each has its
 // own TCB in the process's VSpace and its own badged cap of the server's endpoint: the badge
 // is the thread id (find_thread). The thread group leader's tid is the pid and its cap is the
-// process's fault_cap, which Breakpoint objects are bound to too, so uprobe hits of any thread
-// arrive with the pid as badge (they need only the process). Threads that clone makes get
-// their own caps; tids and pids come from one counter, as Linux's.
+// process's fault_cap, which Breakpoint objects are bound to too (their hits still come through
+// the hitting thread's own cap: kBindToThread). Threads that clone makes get their own caps;
+// tids and pids come from one counter, as Linux's.
 struct Thread {
   Process* process;
   int tid;

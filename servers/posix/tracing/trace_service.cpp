@@ -317,6 +317,7 @@ sonde::proto::TraceService::Client* trace_service_client() { return client; }
 
 namespace {
 Process* published_task = nullptr;  // whose record the page holds now
+int published_tid = 0;              // and which of its threads (0: the leader)
 uint32_t published_cpu = 0;
 }  // namespace
 
@@ -335,18 +336,19 @@ void use_current_cpu(uint32_t cpu) {
 Process* published_current_task() { return published_task; }
 
 void use_current_task(Process* process) {
-  if (process != published_task) publish_current_task(process);
+  if (process != published_task || published_tid != 0) publish_current_task(process);
 }
 
-void publish_current_task(Process* process) {
+void publish_current_task(Process* process, int tid) {
   published_task = process;
+  published_tid = process != nullptr && tid != process->pid ? tid : 0;
   if (process != nullptr) update_task_struct(*process);
   if (client == nullptr) return;
   auto* task = reinterpret_cast<volatile sys::CurrentTask*>(sys::kCurrentTaskPage);
   task->sequence = task->sequence + 1;  // odd: being rewritten
   __atomic_thread_fence(__ATOMIC_RELEASE);
   const char* comm = process != nullptr ? process->comm : "swapper/0";
-  task->pid = process != nullptr ? process->pid : 0;
+  task->pid = process == nullptr ? 0 : published_tid != 0 ? published_tid : process->pid;
   task->tgid = process != nullptr ? process->pid : 0;
   task->uid = process != nullptr ? process->credentials.uid : 0;
   task->gid = process != nullptr ? process->credentials.gid : 0;

@@ -29,8 +29,9 @@ int64_t trace_file_mmap(SyscallContext& c, File& file, uint64_t address, uint64_
                         uint32_t prot, bool shared, uint64_t offset);
 int trace_file_poll(File& file);
 // Writes the current-task record the trace server reads on a probe hit (nullptr: the server
-// works for nobody, as Linux's idle task: pid 0, comm "swapper/0").
-void publish_current_task(Process* process);
+// works for nobody, as Linux's idle task: pid 0, comm "swapper/0"). `tid` is the thread's id
+// (0: the process's pid, its leader's).
+void publish_current_task(Process* process, int tid = 0);
 // The same when the record is someone else's: what the server does between two system calls of
 // one process needs no rewrite (a process's own changes, exec's comm, publish themselves).
 void use_current_task(Process* process);

@@ -31,9 +31,9 @@ constexpr uint32_t kSitesPerProbe = 8;
 constexpr uint32_t kObjects = 4;  // Breakpoint objects per process (12 probes each)
 constexpr uint32_t kMaxProbes = kObjects * abi::kBreakpointProbes - 1;  // one is the trampoline
 // The uprobe page: the trampoline at 0, out-of-line slots of 16 bytes from kFirstSlot on; the
-// data page after it holds the shadow stack (depth, then {return address, function} pairs).
-constexpr uint64_t kFirstSlot = 64;
-constexpr uint64_t kShadowEntries = 64;
+// data page after it holds the pending returns of every thread (ShadowEntry).
+constexpr uint64_t kFirstSlot = 128;
+constexpr uint64_t kShadowEntries = 170;  // as the trampoline's scan (uprobe_trampoline.S)
 constexpr uint64_t kEntryNopLength = 5;
 
 struct Site {
@@ -45,6 +45,21 @@ struct Site {
 };
 
 enum class Action : uint8_t { kStep, kJump, kBranch, kCall };
+
+// A pending return in the data page, as the trampoline reads it. `slot` is the stack address
+// the entry probe found the return address at (and put the trampoline's address in): the
+// thread's own, so threads returning in any order each find theirs (0: a free entry). A
+// function entered by a tail call from one whose return is pending at the same slot (the
+// trampoline's address is there already) gets a chained entry, slot | 1 and `return_address`
+// its depth in the chain: the trampoline never finds it, the return hit reports it (deepest
+// first) and frees it. Only this server fills entries, and only for a stopped thread; the
+// trampoline frees its own entry by clearing `slot`.
+struct ShadowEntry {
+  uint64_t slot;
+  uint64_t return_address;
+  uint64_t function;
+};
+static_assert(kShadowEntries * sizeof(ShadowEntry) <= kPage);
 
 struct ArmedProbe {
   uint64_t address = 0;  // 0: free
@@ -111,7 +126,10 @@ rt::Result<uint8_t> object_with_room(Process* process, ProcessUprobes& state) {
   for (uint8_t i = 0; i < kObjects; ++i) {
     if (state.objects[i] != 0) continue;
     uint64_t object = TRY(platform::make_object(abi::ObjectType::kBreakpoint));
-    uint64_t bind[] = {process->memory->vspace(), process->fault_cap};
+    // Each hit comes through the hitting thread's own fault cap (badge = its tid); the
+    // process's cap only has to have a receiver (this server).
+    uint64_t bind[] = {process->memory->vspace(), process->fault_cap,
+                       abi::breakpoint_message::kBindToThread};
     if (sys::invoke(object, Label::kBreakpointBind, bind) != Error::kNone) {
       (void)sys::cnode_delete(sys::kServerSlotCNode, object);
       platform::free_slot(object);
@@ -151,6 +169,9 @@ rt::Result<void> ensure_page(Process* process, ProcessUprobes& state) {
   if (base == 0) return rt::err(rt::kENOMEM);
   TRY(memory.add_area(base, base + kPage, mm::kProtRead | mm::kProtExec));
   TRY(memory.add_area(base + kPage, base + 2 * kPage, mm::kProtRead | mm::kProtWrite));
+  if (uprobe_trampoline_end - uprobe_trampoline_code > static_cast<ptrdiff_t>(kFirstSlot)) {
+    return rt::err(rt::kENOMEM, "the trampoline does not fit before the slots");
+  }
   mm::Page* code = TRY(memory.writable_page(base));
   TRY(memory.ensure_page(base + kPage, mm::kProtRead | mm::kProtWrite));
   auto* bytes = reinterpret_cast<uint8_t*>(code->frame.server_address);
@@ -299,11 +320,11 @@ void forget_site(Process* process, uint32_t id) {
   // The trampoline stays armed: pending returns may still come back through it.
 }
 
-void publish_and_hit(Process* process, const uint32_t* ids, uint32_t count,
+void publish_and_hit(Process* process, int tid, const uint32_t* ids, uint32_t count,
                      const abi::UserRegisters& registers, bool is_return, uint64_t function) {
   sonde::proto::TraceService::Client* client = trace_service_client();
   if (client == nullptr || count == 0) return;
-  publish_current_task(process);
+  publish_current_task(process, tid);  // the hitting thread's tid, comm-TID in the lines
   auto request = client->uprobeHitRequest();
   auto probes = request.params().initProbes(count);
   for (uint32_t i = 0; i < count; ++i) probes.set(i, ids[i]);
@@ -315,6 +336,104 @@ void publish_and_hit(Process* process, const uint32_t* ids, uint32_t count,
   request.params().setInstance(known_instance);
   (void)request.send();  // a dead or restarted trace server: the programs do not run
   publish_current_task(nullptr);
+}
+
+// The process's pending returns, through this server's mapping of the data page (made its own
+// first: after fork it may still be shared). Other threads of the process run on meanwhile:
+// the trampoline may free an entry at any time, so slots are read and written whole.
+ShadowEntry* shadow_entries(Process* process, const ProcessUprobes& state) {
+  auto page = process->memory->writable_page(state.page + kPage);
+  if (!page.ok()) return nullptr;
+  return reinterpret_cast<ShadowEntry*>(page.value()->frame.server_address);
+}
+uint64_t slot_of(const ShadowEntry& entry) {
+  return __atomic_load_n(&entry.slot, __ATOMIC_ACQUIRE);
+}
+void set_slot(ShadowEntry& entry, uint64_t slot) {
+  __atomic_store_n(&entry.slot, slot, __ATOMIC_RELEASE);
+}
+
+// The entry hit of a function with a return probe: the return address at `slot` (the stack
+// pointer) goes to a shadow entry, the trampoline's address in its place.
+void push_return(Process* process, const ProcessUprobes& state, uint64_t slot, uint64_t function) {
+  mm::AddressSpace& memory = *process->memory;
+  uint64_t return_address = 0;
+  if ((slot & 7) != 0 || !memory.copy_in(&return_address, slot, 8).ok()) return;
+  ShadowEntry* entries = shadow_entries(process, state);
+  if (entries == nullptr) return;
+  bool chained = return_address == state.page;  // a tail call from a function with one
+  ShadowEntry* own = nullptr;
+  ShadowEntry* free = nullptr;
+  uint64_t depth = 0;
+  for (uint64_t i = 0; i < kShadowEntries; ++i) {
+    ShadowEntry& entry = entries[i];
+    uint64_t key = slot_of(entry);
+    if (key == 0 && free == nullptr) free = &entry;
+    if (key == slot) own = &entry;
+    if (key == (slot | 1)) {
+      // A chain at this slot: its depth, or (no tail call now) left by a frame that never
+      // returned through the trampoline (longjmp), as an entry at this slot is then.
+      if (chained && entry.return_address > depth) depth = entry.return_address;
+      if (!chained) set_slot(entry, 0);
+    }
+  }
+  if (chained) {
+    if (own == nullptr || free == nullptr) return;
+    free->return_address = depth + 1;
+    free->function = function;
+    set_slot(*free, slot | 1);
+    return;
+  }
+  ShadowEntry* to = own != nullptr ? own : free;
+  if (to == nullptr) return;  // GAP: every entry pending, the return is missed
+  to->return_address = return_address;
+  to->function = function;
+  set_slot(*to, slot);
+  if (!memory.copy_out(slot, &state.page, 8).ok()) set_slot(*to, 0);
+}
+
+// The return hit of the trampoline, rsp just above the slot of the pending return: the return
+// probes of its function (and of the functions chained to it, deepest first) with the return
+// address as rip. The trampoline frees the entry itself when the thread goes on.
+void report_returns(Process* process, int tid, const abi::UserRegisters& registers) {
+  ProcessUprobes& state = *process->uprobes;
+  ShadowEntry* entries = shadow_entries(process, state);
+  if (entries == nullptr) return;
+  uint64_t slot = registers.rsp - 8;
+  ShadowEntry* own = nullptr;
+  for (uint64_t i = 0; i < kShadowEntries && own == nullptr; ++i) {
+    if (slot_of(entries[i]) == slot) own = &entries[i];
+  }
+  if (own == nullptr) return;
+  abi::UserRegisters at_return = registers;
+  at_return.rip = own->return_address;
+  auto report = [&](uint64_t function) {
+    for (const ArmedProbe& probe : state.probes) {
+      if (probe.address == 0 || probe.address != function) continue;
+      uint32_t ids[kSitesPerProbe];
+      uint32_t count = 0;
+      for (uint32_t i = 0; i < probe.site_count; ++i) {
+        const Site* site = find_site(probe.sites[i]);
+        if (site != nullptr && site->is_return) ids[count++] = site->id;
+      }
+      publish_and_hit(process, tid, ids, count, at_return, true, probe.address);
+      return;
+    }
+  };
+  for (;;) {
+    ShadowEntry* deepest = nullptr;
+    for (uint64_t i = 0; i < kShadowEntries; ++i) {
+      if (slot_of(entries[i]) != (slot | 1)) continue;
+      if (deepest == nullptr || entries[i].return_address > deepest->return_address) {
+        deepest = &entries[i];
+      }
+    }
+    if (deepest == nullptr) break;
+    uint64_t function = deepest->function;
+    set_slot(*deepest, 0);
+    report(function);
+  }
+  report(own->function);
 }
 
 bool condition_holds(uint8_t condition, uint64_t flags) {
@@ -501,30 +620,12 @@ int uprobe_events_status(Process* process, const uint8_t* bytes, size_t length) 
   return 0;
 }
 
-bool uprobes_hit(Process* process, abi::UserRegisters& registers, uint64_t address) {
+bool uprobes_hit(Process* process, int tid, abi::UserRegisters& registers, uint64_t address) {
   ProcessUprobes* state = process->uprobes;
   if (state == nullptr) return false;
   mm::AddressSpace& memory = *process->memory;
   if (state->trampoline_armed && address == state->page) {
-    // A return: the trampoline pops the shadow stack itself after this hit.
-    uint64_t depth = 0;
-    uint64_t data = state->page + kPage;
-    if (!memory.copy_in(&depth, data, 8).ok() || depth == 0 || depth > kShadowEntries) return false;
-    uint64_t entry[2] = {};
-    if (!memory.copy_in(entry, data + 8 + 16 * (depth - 1), 16).ok()) return false;
-    for (const ArmedProbe& probe : state->probes) {
-      if (probe.address != entry[1]) continue;
-      uint32_t ids[kSitesPerProbe];
-      uint32_t count = 0;
-      for (uint32_t i = 0; i < probe.site_count; ++i) {
-        const Site* site = find_site(probe.sites[i]);
-        if (site != nullptr && site->is_return) ids[count++] = site->id;
-      }
-      abi::UserRegisters at_return = registers;
-      at_return.rip = entry[0];
-      publish_and_hit(process, ids, count, at_return, true, probe.address);
-      break;
-    }
+    report_returns(process, tid, registers);  // the trampoline then returns to the caller
     return false;
   }
   ArmedProbe* probe = nullptr;
@@ -538,24 +639,9 @@ bool uprobes_hit(Process* process, abi::UserRegisters& registers, uint64_t addre
     const Site* site = find_site(probe->sites[i]);
     if (site != nullptr && !site->is_return) ids[count++] = site->id;
   }
-  publish_and_hit(process, ids, count, registers, false, 0);
-  // One shadow stack per process: with several threads, returns could pop each other's
-  // entries, so their return probes are missed rather than sent to another thread's caller.
-  bool one_thread = process->threads != nullptr && process->threads->next == nullptr;
-  if (has_return_site(*probe) && state->trampoline_armed && one_thread) {
-    // The return address goes on the shadow stack; the function returns to the trampoline.
-    uint64_t data = state->page + kPage;
-    uint64_t depth = 0, return_address = 0;
-    if (memory.copy_in(&depth, data, 8).ok() && depth < kShadowEntries &&
-        memory.copy_in(&return_address, registers.rsp, 8).ok()) {
-      uint64_t entry[2] = {return_address, probe->address};
-      uint64_t next = depth + 1;
-      if (memory.copy_out(data + 8 + 16 * depth, entry, 16).ok() &&
-          memory.copy_out(registers.rsp, &state->page, 8).ok()) {
-        (void)memory.copy_out(data, &next, 8);
-      }
-    }
-    // GAP: past kShadowEntries pending returns the return is missed (Linux's maxactive).
+  publish_and_hit(process, tid, ids, count, registers, false, 0);
+  if (has_return_site(*probe) && state->trampoline_armed) {
+    push_return(process, *state, registers.rsp, probe->address);
   }
   uint64_t next = address + probe->length;
   switch (probe->action) {

@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: MIT
 // Uprobes in Linux processes. The trace server owns the sites (a file and an offset); the POSIX
 // server, pager of every process, arms them: in each process that maps the file executable it
-// puts a breakpoint (a Breakpoint object bound to the process's VSpace, hits to the process's
-// fault endpoint), an out-of-line copy of the probed instruction in the process's uprobe page
-// (the trace server decodes it: TraceService.uprobePrepare), and for return probes a trampoline
-// and shadow stack there. Hits come here as breakpoint faults and go on to the trace server
-// (uprobeHit); a dead trace server only means the programs do not run: the instruction still
-// runs out of line and pending returns still reach their callers (the trampoline pops the
-// shadow stack itself).
+// puts a breakpoint (a Breakpoint object bound to the process's VSpace, each hit to the hitting
+// thread's fault endpoint), an out-of-line copy of the probed instruction in the process's uprobe
+// page (the trace server decodes it: TraceService.uprobePrepare), and for return probes a
+// trampoline and the pending returns there, keyed by the stack address of each return address,
+// so every thread finds its own. Hits come here as breakpoint faults and go on to the trace
+// server (uprobeHit); a dead trace server only means the programs do not run: the instruction
+// still runs out of line and pending returns still reach their callers (the trampoline finds
+// and frees its entry itself).
 #pragma once
 
 #include <stddef.h>
@@ -43,9 +44,9 @@ int uprobe_events_status(Process* process, const uint8_t* text, size_t length);
 // exit: the breakpoints go.
 void uprobes_exit(Process* process);
 
-// A breakpoint fault of `process` at `address`. True when the thread goes on with `registers`
-// (SetRegisters: an emulated branch or call); false for Resume (the kernel runs the copy out
-// of line, or the trampoline's NOP).
-bool uprobes_hit(Process* process, sonde::abi::UserRegisters& registers, uint64_t address);
+// A breakpoint fault of thread `tid` of `process` at `address`. True when the thread goes on
+// with `registers` (SetRegisters: an emulated branch or call); false for Resume (the kernel
+// runs the copy out of line, or the trampoline's NOP).
+bool uprobes_hit(Process* process, int tid, sonde::abi::UserRegisters& registers, uint64_t address);
 
 }  // namespace posix

@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: MIT
 # uprobe and uretprobe events through tracefs with busybox only, as Linux's
 # Documentation/trace/uprobetracer: definitions, enable, the trace lines with fetched
-# registers, errors for a missing file. The probed function's offset comes from the program
-# (its own ELF headers); addresses in the lines vary with the build and are shown as ADDR.
+# registers, hits in a second thread (its tid in comm-TID), errors for a missing file. The
+# probed function's offset comes from the program (its own ELF headers); addresses in the
+# lines vary with the build and are shown as ADDR.
 cd /sys/kernel/tracing
 offset=$(/bin/uprobe_checks offset)
 echo "p:add /bin/uprobe_checks:$offset a=%di:s64 b=%si:u64" > uprobe_events
@@ -13,6 +14,13 @@ echo 1 > events/uprobes/enable
 /bin/uprobe_checks call 5 -7
 echo 0 > events/uprobes/enable
 grep -v '^#' trace | sed 's/^ *//; s/ \[00[0-9]\] [^ ]* */ /; s/[0-9]*\.[0-9]*: //; s/0x[0-9a-f]*/ADDR/g; s/-[0-9]* / /'
+echo > trace
+# Hits in a thread other than the leader: their lines' comm-TID has the thread's tid.
+echo 1 > events/uprobes/enable
+tid=$(/bin/uprobe_checks threadcall 9)
+echo 0 > events/uprobes/enable
+echo "lines of thread: $(grep -c "uprobe_checks-$tid " trace)"
+grep -v '^#' trace | sed 's/^ *//; s/ \[00[0-9]\] [^ ]* */ /; s/[0-9]*\.[0-9]*: //; s/0x[0-9a-f]*/ADDR/g; s/-[0-9]*  */ /'
 echo > trace
 echo 'p:gone /no/such/file:0x10' >> uprobe_events
 echo "missing file: $?"

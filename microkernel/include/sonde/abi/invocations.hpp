@@ -193,10 +193,15 @@ inline constexpr uint64_t kMapLength = 2;
 
 namespace breakpoint_message {
 // Bind: the VSpace cap (Write right) whose code is probed and the Endpoint cap (Write right)
-// hits are sent to; its badge tells the holder's breakpoints apart.
+// hits are sent to; its badge tells the holder's breakpoints apart. An optional flags word:
+// kBindToThread sends each hit to the hitting thread's own fault endpoint instead (its badge
+// names the thread, as its other faults'); the bound endpoint then only says that somebody
+// listens (without receivers the probes go), and a thread with no fault endpoint hits to it.
 inline constexpr uint64_t kVSpace = 0;
 inline constexpr uint64_t kEndpoint = 1;
+inline constexpr uint64_t kBindFlags = 2;
 inline constexpr uint64_t kBindLength = 2;
+inline constexpr uint64_t kBindToThread = 1;
 // Insert: the address, the displaced instruction's length (1..15; 5 for an entry NOP), the
 // out-of-line slot holding a copy of it (0 for a NOP: the thread resumes after it), and the
 // fix-up register: an index into UserRegisters (0 none) the kernel sets to the address after
