@@ -335,8 +335,9 @@ void use_current_cpu(uint32_t cpu) {
 
 Process* published_current_task() { return published_task; }
 
-void use_current_task(Process* process) {
-  if (process != published_task || published_tid != 0) publish_current_task(process);
+void use_current_task(Process* process, int tid) {
+  int thread = process != nullptr && tid != process->pid ? tid : 0;
+  if (process != published_task || published_tid != thread) publish_current_task(process, tid);
 }
 
 void publish_current_task(Process* process, int tid) {

@@ -34,7 +34,7 @@ int trace_file_poll(File& file);
 void publish_current_task(Process* process, int tid = 0);
 // The same when the record is someone else's: what the server does between two system calls of
 // one process needs no rewrite (a process's own changes, exec's comm, publish themselves).
-void use_current_task(Process* process);
+void use_current_task(Process* process, int tid = 0);
 // Whose the record is now.
 Process* published_current_task();
 // The CPU the current task runs on (the fault message's of what the server serves), in the same

@@ -24,7 +24,10 @@ void set_current_context(SyscallContext* context) {
   current = context != nullptr ? context->process : nullptr;
   // Back to the idle task (nullptr) only when the server next works for nobody (serve()):
   // between a process's calls the record stays its own.
-  if (current != nullptr) use_current_task(current);
+  // The calling thread's tid (a thread of a process: bpf_get_current_pid_tgid's low half).
+  if (current != nullptr) {
+    use_current_task(current, context->thread != nullptr ? context->thread->tid : 0);
+  }
   if (context != nullptr && context->thread != nullptr) use_current_cpu(context->thread->cpu);
 }
 

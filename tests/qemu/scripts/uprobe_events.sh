@@ -15,9 +15,12 @@ echo 1 > events/uprobes/enable
 echo 0 > events/uprobes/enable
 grep -v '^#' trace | sed 's/^ *//; s/ \[00[0-9]\] [^ ]* */ /; s/[0-9]*\.[0-9]*: //; s/0x[0-9a-f]*/ADDR/g; s/-[0-9]* / /'
 echo > trace
-# Hits in a thread other than the leader: their lines' comm-TID has the thread's tid.
+# Hits in a thread other than the leader: their lines' comm-TID has the thread's tid (the
+# uprobes' and that of the thread's gettid system call).
 echo 1 > events/uprobes/enable
+echo 1 > events/syscalls/sys_enter_gettid/enable
 tid=$(/bin/uprobe_checks threadcall 9)
+echo 0 > events/syscalls/sys_enter_gettid/enable
 echo 0 > events/uprobes/enable
 echo "lines of thread: $(grep -c "uprobe_checks-$tid " trace)"
 grep -v '^#' trace | sed 's/^ *//; s/ \[00[0-9]\] [^ ]* */ /; s/[0-9]*\.[0-9]*: //; s/0x[0-9a-f]*/ADDR/g; s/-[0-9]*  */ /'
