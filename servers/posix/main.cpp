@@ -7,6 +7,7 @@
 #include "fs/kallsyms.hpp"
 #include "fs/tracefs.hpp"
 #include "platform/kernel.hpp"
+#include "rt/format.hpp"
 #include "rt/new.hpp"
 #include "sys/clock.hpp"
 #include "sys/server_start.hpp"
@@ -125,19 +126,28 @@ constexpr const char kKernelConfig[] =
     "# CONFIG_UPROBE_EVENTS is not set\nCONFIG_TRACING=y\nCONFIG_FTRACE_SYSCALLS=y\n"
     "# CONFIG_CGROUPS is not set\n# CONFIG_NET is not set\nCONFIG_HZ=100\n";
 
-// sysfs's CPU files (GAP: fixed text; one CPU as sched_getaffinity reports), the kprobe and
-// uprobe PMUs whose type numbers perf_event_open takes (the trace server's: 6 and 7, the
-// numbers Linux 6.1 gave them, see servers/trace/core/include/trace/perf_event_uapi.hpp), BPF
-// sysctls and the kernel configuration.
+// sysfs's CPU files (every CPU the kernel runs threads on is present, possible and online, as
+// sched_getaffinity and the trace server's per-CPU maps count them), the kprobe and uprobe PMUs
+// whose type numbers perf_event_open takes (the trace server's: 6 and 7, the numbers Linux 6.1 gave
+// them, see servers/trace/core/include/trace/perf_event_uapi.hpp), BPF sysctls and the kernel
+// configuration.
 void make_sysfs(FileTree& tree) {
   struct File {
     const char* path;
     const char* text;
   };
+  // Linux's cpulist format: "0" for one CPU, "0-N" for more.
+  char cpus[24];
+  uint32_t last_cpu = platform::cpu_count() - 1;
+  if (last_cpu == 0) {
+    rt::format_to(cpus, sizeof(cpus), "0\n");
+  } else {
+    rt::format_to(cpus, sizeof(cpus), "0-%u\n", last_cpu);
+  }
   const File files[] = {
-      {"/sys/devices/system/cpu/online", "0\n"},
-      {"/sys/devices/system/cpu/possible", "0\n"},
-      {"/sys/devices/system/cpu/present", "0\n"},
+      {"/sys/devices/system/cpu/online", cpus},
+      {"/sys/devices/system/cpu/possible", cpus},
+      {"/sys/devices/system/cpu/present", cpus},
       {"/sys/bus/event_source/devices/kprobe/type", "6\n"},
       {"/sys/bus/event_source/devices/kprobe/format/retprobe", "config:0\n"},
       {"/sys/bus/event_source/devices/uprobe/type", "7\n"},

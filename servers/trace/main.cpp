@@ -53,7 +53,6 @@ class ServerEnvironment final : public trace::TaskEnvironment, public trace::Hit
   uint32_t current_cpu() override {
     return hit_memory_ != nullptr ? hit_cpu_ : trace::read_current_task().cpu;
   }
-  uint32_t possible_cpus() override { return 1; }  // GAP: per-CPU data for every CPU
   uint64_t monotonic_ns() override { return sys::clock_ns(); }
   uint64_t boot_ns() override { return sys::clock_ns(); }
   uint32_t random_u32() override {
@@ -270,6 +269,7 @@ extern "C" int main(const sys::ServerStartInfo* info) {
   sys::server::init(*info, kHeapBase);
   rt::Allocator& heap = sys::server::heap();
   auto* environment = new (environment_storage) ServerEnvironment();
+  environment->set_possible_cpus(info->cpu_count);
   auto* objects = new (objects_storage) trace::ObjectTable(heap, *environment);
   auto* session = new (session_storage) trace::Session(*objects, false);
   objects->set_executable_memory(&jit_memory);

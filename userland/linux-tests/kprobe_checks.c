@@ -2,12 +2,14 @@
 // A kprobe program attached the way libbpf attaches one, with raw system calls: the kprobe PMU
 // (its type from sysfs), perf_event_open on a function name, PERF_EVENT_IOC_SET_BPF or
 // BPF_LINK_CREATE, then hits counted in a map with the context's arguments and the current
-// task. Sonde only: attaching anything to the host's kernel is not allowed here.
+// task; with --per-cpu (run under `taskset -c 1`), per-CPU maps as a program on CPU 1 and bpf(2)
+// see them. Sonde and Linux in QEMU: attaching anything to the host's kernel is not allowed here.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/bpf.h>
 #include <linux/perf_event.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -399,9 +401,95 @@ static void task_fd_queries(int event, int map, int prog) {
         WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
+// The CPUs in /sys/devices/system/cpu/possible ("0" or "0-N"), as libbpf counts them.
+static int possible_cpus(void) {
+  char text[32] = {0};
+  int fd = open("/sys/devices/system/cpu/possible", O_RDONLY);
+  if (fd < 0) return -1;
+  ssize_t n = read(fd, text, sizeof text - 1);
+  close(fd);
+  if (n <= 0 || text[0] != '0') return -1;
+  return text[1] == '-' ? atoi(text + 2) + 1 : 1;
+}
+
+// A per-CPU value as bpf(2) carries it: value_size 12 ({hits, cpu, 0}) rounded up to 16 per CPU.
+struct per_cpu_value {
+  uint32_t hits, cpu, zero, padding;
+};
+
+static long per_cpu_call(int cmd, int map, uint32_t key, struct per_cpu_value* values) {
+  union bpf_attr attr;
+  memset(&attr, 0, sizeof attr);
+  attr.map_fd = (uint32_t)map;
+  attr.key = (uint64_t)(uintptr_t)&key;
+  attr.value = (uint64_t)(uintptr_t)values;
+  return sys_bpf(cmd, &attr);
+}
+
+// `kprobe_checks --per-cpu` under `taskset -c 1`: a kprobe program on do_unlinkat counts into
+// element 0 of a PERCPU_ARRAY and records bpf_get_smp_processor_id(); bpf(2) reads and writes one
+// value per possible CPU, so the hits of a task on CPU 1 are in the second value only.
+static int per_cpu(void) {
+  cpu_set_t cpus;
+  CPU_ZERO(&cpus);
+  CHECK("taskset -c 1: the affinity is CPU 1", sched_getaffinity(0, sizeof cpus, &cpus) == 0 &&
+                                                   CPU_COUNT(&cpus) == 1 && CPU_ISSET(1, &cpus));
+  unsigned cpu = ~0u;
+  CHECK("getcpu: 1", syscall(SYS_getcpu, &cpu, NULL, NULL) == 0 && cpu == 1);
+  CHECK("two possible CPUs in sysfs", possible_cpus() == 2);
+  union bpf_attr attr;
+  memset(&attr, 0, sizeof attr);
+  attr.map_type = BPF_MAP_TYPE_PERCPU_ARRAY;
+  attr.key_size = 4;
+  attr.value_size = 12;
+  attr.max_entries = 2;
+  int map = (int)sys_bpf(BPF_MAP_CREATE, &attr);
+  CHECK("MAP_CREATE PERCPU_ARRAY", map >= 0);
+  struct per_cpu_value values[2] = {{5, 6, 7, 0}, {8, 9, 10, 0}};
+  CHECK("UPDATE_ELEM with a value per CPU", per_cpu_call(BPF_MAP_UPDATE_ELEM, map, 1, values) == 0);
+  memset(values, 0xff, sizeof values);
+  CHECK("LOOKUP_ELEM gives each CPU's value, 8-byte aligned, padding zeroed",
+        per_cpu_call(BPF_MAP_LOOKUP_ELEM, map, 1, values) == 0 && values[0].hits == 5 &&
+            values[0].zero == 7 && values[0].padding == 0 && values[1].hits == 8 &&
+            values[1].cpu == 9 && values[1].padding == 0);
+  // r0 = bpf_map_lookup_elem(map, &0); if r0: r0->hits += 1, r0->cpu = smp_processor_id
+  struct bpf_insn insns[] = {
+      INSN(BPF_ST | BPF_MEM | BPF_W, BPF_REG_10, 0, -4, 0),
+      INSN(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_2, BPF_REG_10, 0, 0),
+      INSN(BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_2, 0, 0, -4),
+      INSN(BPF_LD | BPF_DW | BPF_IMM, BPF_REG_1, BPF_PSEUDO_MAP_FD, 0, map),
+      INSN(0, 0, 0, 0, 0),
+      INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_map_lookup_elem),
+      INSN(BPF_JMP | BPF_JEQ | BPF_K, BPF_REG_0, 0, 6, 0),
+      INSN(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_6, BPF_REG_0, 0, 0),
+      INSN(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_1, 0, 0, 1),
+      INSN(BPF_STX | BPF_ATOMIC | BPF_W, BPF_REG_6, BPF_REG_1, 0, BPF_ADD),
+      INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_get_smp_processor_id),
+      INSN(BPF_STX | BPF_MEM | BPF_W, BPF_REG_6, BPF_REG_0, 4, 0),
+      INSN(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0),
+      INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
+  };
+  int prog = load_insns(BPF_PROG_TYPE_KPROBE, insns, sizeof insns / sizeof insns[0]);
+  CHECK("PROG_LOAD kprobe counting into a per-CPU array", prog >= 0);
+  int event = open_kprobe(kprobe_type(), "do_unlinkat");
+  CHECK("attach to do_unlinkat", event >= 0 && ioctl(event, PERF_EVENT_IOC_SET_BPF, prog) == 0);
+  for (int i = 0; i < 3; ++i) unlink("/tmp/kprobe_checks_missing");
+  close(event);
+  memset(values, 0xff, sizeof values);
+  CHECK("LOOKUP_ELEM of the counted element",
+        per_cpu_call(BPF_MAP_LOOKUP_ELEM, map, 0, values) == 0);
+  CHECK("CPU 1's value: three hits on CPU 1", values[1].hits == 3 && values[1].cpu == 1);
+  CHECK("CPU 0's value: untouched", values[0].hits == 0 && values[0].cpu == 0);
+  close(prog);
+  close(map);
+  printf("kprobe_checks --per-cpu: %d passed, %d failed\n", passed, failed);
+  return failed == 0 ? 0 : 1;
+}
+
 int main(int argc, char** argv) {
   setvbuf(stdout, NULL, _IONBF, 0);
   if (argc > 2 && strcmp(argv[1], "--bench") == 0) return bench(atoi(argv[2]));
+  if (argc > 1 && strcmp(argv[1], "--per-cpu") == 0) return per_cpu();
   int type = kprobe_type();
   CHECK("kprobe PMU type in sysfs", type > 0);
   union bpf_attr attr;

@@ -4,9 +4,9 @@
 // perf_event_mmap_page and data pages; poll() for readiness; a BPF_F_MMAPABLE array's values;
 // Linux's mmap errors. Records come from raw tracepoint programs run by BPF_PROG_TEST_RUN (host
 // and Sonde); `--attach` adds kprobe programs on do_unlinkat (Sonde only: nothing is attached to
-// the host's kernel), including a poll that blocks until a child's unlink produces a record, and
-// the bound on ring pages a process maps; `--restart` checks that a ring mapped across a
-// trace-server restart faults in its process only.
+// the host's kernel), including a poll that blocks until a child's unlink produces a record, a
+// perf ring per CPU filled from CPU 0 and CPU 1, and the bound on ring pages a process maps;
+// `--restart` checks that a ring mapped across a trace-server restart faults in its process only.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -285,7 +285,7 @@ static int read_samples(struct perf_ring* ring) {
   return count;
 }
 
-static int open_output_event(void) {
+static int open_output_event_on(int cpu) {
   struct perf_event_attr attr;
   memset(&attr, 0, sizeof attr);
   attr.size = sizeof attr;
@@ -294,8 +294,10 @@ static int open_output_event(void) {
   attr.sample_period = 1;
   attr.sample_type = PERF_SAMPLE_RAW;
   attr.wakeup_events = 1;
-  return (int)syscall(SYS_perf_event_open, &attr, -1, 0, -1, PERF_FLAG_FD_CLOEXEC);
+  return (int)syscall(SYS_perf_event_open, &attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC);
 }
+
+static int open_output_event(void) { return open_output_event_on(0); }
 
 static int perf_array_with(int event) {
   int array = new_map(BPF_MAP_TYPE_PERF_EVENT_ARRAY, 4, 4, 1);
@@ -456,6 +458,51 @@ static void kprobe_checks(void) {
   close(fd);
 }
 
+static void run_on(int cpu) {
+  cpu_set_t cpus;
+  CPU_ZERO(&cpus);
+  CPU_SET(cpu, &cpus);
+  (void)sched_setaffinity(0, sizeof cpus, &cpus);
+}
+
+// libbpf's perf_buffer: a BPF_OUTPUT event per possible CPU (pid -1), each in the array's slot of
+// its CPU; BPF_F_CURRENT_CPU writes to the ring of the CPU the probed task runs on.
+static void perf_per_cpu_checks(void) {
+  CHECK_ERRNO("perf_event_open on CPU 2 of 2: EINVAL", open_output_event_on(2), EINVAL);
+  CHECK_ERRNO("perf_event_open on no CPU and no task: EINVAL", open_output_event_on(-1), EINVAL);
+  int events[2] = {open_output_event_on(0), open_output_event_on(1)};
+  CHECK("perf_event_open BPF_OUTPUT on CPU 0 and CPU 1", events[0] >= 0 && events[1] >= 0);
+  int array = new_map(BPF_MAP_TYPE_PERF_EVENT_ARRAY, 4, 4, 2);
+  struct perf_ring rings[2] = {{0}, {0}};
+  int ready_rings = array >= 0;
+  for (uint32_t cpu = 0; cpu < 2; ++cpu) {
+    uint32_t value = (uint32_t)events[cpu];
+    union bpf_attr attr;
+    memset(&attr, 0, sizeof attr);
+    attr.map_fd = (uint32_t)array;
+    attr.key = (uint64_t)(uintptr_t)&cpu;
+    attr.value = (uint64_t)(uintptr_t)&value;
+    ready_rings = ready_rings && sys_bpf(BPF_MAP_UPDATE_ELEM, &attr) == 0 &&
+                  map_perf_ring(events[cpu], &rings[cpu]) == 0;
+  }
+  CHECK("each event in its CPU's slot, each ring mapped", ready_rings);
+  if (!ready_rings) return;
+  int kprobe = attach(array, 1);
+  CHECK("kprobe on do_unlinkat with BPF_F_CURRENT_CPU", kprobe >= 0);
+  run_on(1);
+  for (int i = 0; i < 2; ++i) unlink(MISSING);
+  run_on(0);
+  unlink(MISSING);
+  close(kprobe);
+  CHECK("two samples in CPU 1's ring", read_samples(&rings[1]) == 2);
+  CHECK("one sample in CPU 0's ring", read_samples(&rings[0]) == 1);
+  for (int cpu = 0; cpu < 2; ++cpu) {
+    munmap(rings[cpu].header, PAGE + RING_BYTES);
+    close(events[cpu]);
+  }
+  close(array);
+}
+
 // Sonde: a process holds at most 32 mappings of trace-server objects (ENOMEM past them);
 // Linux's bound is vm.max_map_count, so there all 33 are made.
 static void limit_checks(void) {
@@ -522,11 +569,8 @@ int main(int argc, char** argv) {
   setvbuf(stdout, NULL, _IONBF, 0);
   writer = (uint32_t)getpid();
   if (argc > 1 && strcmp(argv[1], "--restart") == 0) return restart_checks();
-  // BPF_F_CURRENT_CPU picks slot 0 of the perf event array: stay on CPU 0.
-  cpu_set_t cpus;
-  CPU_ZERO(&cpus);
-  CPU_SET(0, &cpus);
-  (void)sched_setaffinity(0, sizeof cpus, &cpus);
+  // BPF_F_CURRENT_CPU picks slot 0 of the one-slot perf event arrays: stay on CPU 0.
+  run_on(0);
   errno = 0;
   int map = new_map(BPF_MAP_TYPE_RINGBUF, 0, 0, RING_BYTES);
   if (map < 0 && (errno == EPERM || errno == ENOSYS)) {
@@ -540,6 +584,7 @@ int main(int argc, char** argv) {
   array_checks();
   if (argc > 1 && strcmp(argv[1], "--attach") == 0) {
     kprobe_checks();
+    perf_per_cpu_checks();
     limit_checks();
   }
   printf("ring_checks: %d passed, %d failed\n", passed, failed);

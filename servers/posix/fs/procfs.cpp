@@ -396,9 +396,16 @@ void refresh_procfs(FileTree& tree, Process* viewer) {
            "nr_free_pages %lu\nnr_used_pages %lu\ncow_shared %lu\ncow_copied %lu\n"
            "cow_reused %lu\n",
            (262144ul - used) / 4, used / 4, cow.shared, cow.copied, cow.reused);
-  put_text(tree, proc, "cpuinfo",
-           "processor\t: 0\nvendor_id\t: GenuineIntel\nmodel name\t: QEMU Virtual CPU\n"
-           "flags\t\t: fpu tsc sse sse2\n\n");
+  // One block per CPU the kernel runs threads on, as sysfs's online list.
+  size_t used_cpuinfo = 0;
+  for (uint32_t cpu = 0; cpu < platform::cpu_count() && used_cpuinfo + 256 < kText; ++cpu) {
+    used_cpuinfo +=
+        rt::format_to(text + used_cpuinfo, kText - used_cpuinfo,
+                      "processor\t: %u\nvendor_id\t: GenuineIntel\nmodel name\t: QEMU Virtual CPU\n"
+                      "flags\t\t: fpu tsc sse sse2\n\n",
+                      cpu);
+  }
+  put(tree, proc, "cpuinfo", text, used_cpuinfo);
   size_t mount_count = 0;
   const Mount* mounts = mount_table(mount_count);
   size_t used_mounts = 0;

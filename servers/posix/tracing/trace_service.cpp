@@ -231,16 +231,16 @@ struct AlternateHex {
 };
 
 // Linux 6.1's bpf_map_memory_footprint: max_entries times key and value (8-byte rounded), in
-// whole pages; a per-CPU map's value once per possible CPU (one here), an fd map's a u32.
+// whole pages; a per-CPU map's value once per possible CPU (/sys/devices/system/cpu/possible,
+// the trace server's copies), an fd map's a u32.
 uint64_t map_memlock(uint32_t type, uint32_t key_size, uint32_t value_size, uint32_t entries) {
-  constexpr uint32_t kPossibleCpus = 1;  // /sys/devices/system/cpu/possible
   uint64_t value = value_size;
   switch (type) {
     case 5:   // PERCPU_HASH
     case 6:   // PERCPU_ARRAY
     case 10:  // LRU_PERCPU_HASH
     case 21:  // PERCPU_CGROUP_STORAGE
-      value = round_up(value_size, 8) * kPossibleCpus;
+      value = round_up(value_size, 8) * platform::cpu_count();
       break;
     case 3:   // PROG_ARRAY
     case 4:   // PERF_EVENT_ARRAY

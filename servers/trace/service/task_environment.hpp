@@ -21,6 +21,17 @@ class TaskEnvironment : public ebpf::Environment {
   uint64_t current_uid_gid() override { return uint64_t{gid_} << 32 | uid_; }
   long current_comm(char* buffer, uint32_t size) override;
 
+  // Per-CPU maps keep a copy for each CPU the machine has, perf event arrays a slot each, as
+  // Linux's num_possible_cpus(): the count the root task passes at start, at least 1 and at
+  // most kMaxCpus (what the POSIX server's affinity masks hold), so both servers agree.
+  static constexpr uint32_t kMaxCpus = 64;
+  void set_possible_cpus(uint64_t cpu_count) {
+    possible_cpus_ = cpu_count == 0         ? 1
+                     : cpu_count > kMaxCpus ? kMaxCpus
+                                            : static_cast<uint32_t>(cpu_count);
+  }
+  uint32_t possible_cpus() override { return possible_cpus_; }
+
   // The current task as trace lines show it (TASK-PID).
   int32_t pid() const { return pid_; }
   const char* comm() const { return comm_; }
@@ -35,6 +46,7 @@ class TaskEnvironment : public ebpf::Environment {
   uint32_t uid_ = 0;
   uint32_t gid_ = 0;
   char comm_[kCommLength] = {};
+  uint32_t possible_cpus_ = 1;
 };
 
 }  // namespace trace

@@ -48,3 +48,14 @@ grep -c 'helpers supported for program type' /tmp/features
 rm /sys/fs/bpf/counts /sys/fs/bpf/unlink_prog
 bpftool map show id 1
 echo "map after unpinning: $?"
+# Per-CPU maps: a value per CPU (two, as on Linux in the same QEMU), memlock counting each
+# (percpu_array: 200 * round_up(4 + 2 * 8, 8) = 4800 bytes, two pages); the same as Linux.
+bpftool map create /sys/fs/bpf/pc type percpu_array key 4 value 4 entries 200 name pc
+bpftool map create /sys/fs/bpf/ph type percpu_hash key 4 value 12 entries 16 name ph
+bpftool map update pinned /sys/fs/bpf/pc key 3 0 0 0 value 5 0 0 0
+bpftool map lookup pinned /sys/fs/bpf/pc key 3 0 0 0
+bpftool map update pinned /sys/fs/bpf/ph key 1 0 0 0 value 1 2 3 4 5 6 7 8 9 10 11 12
+bpftool map dump pinned /sys/fs/bpf/ph
+bpftool map show pinned /sys/fs/bpf/pc | sed -E 's/^[0-9]+:/ID:/'
+bpftool map show pinned /sys/fs/bpf/ph | sed -E 's/^[0-9]+:/ID:/'
+rm /sys/fs/bpf/pc /sys/fs/bpf/ph

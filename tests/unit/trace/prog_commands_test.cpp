@@ -304,6 +304,43 @@ TEST_F(ProgCommands, TestRunRunsARawTracepointProgramOnItsArguments) {
   EXPECT_EQ(bpf(kProgTestRun, bad), -rt::kEFAULT);
 }
 
+// BPF_F_TEST_RUN_ON_CPU: the run is on the CPU named (the test environment's caller is on CPU 0
+// of 2), so the program's per-CPU copy and bpf_get_smp_processor_id are CPU 1's.
+TEST_F(ProgCommands, TestRunOnCpuOneUsesCpuOnesCopy) {
+  int64_t map = create_map(BPF_MAP_TYPE_PERCPU_ARRAY, 4, 8, 1);
+  ASSERT_GT(map, 0);
+  // r0 = lookup(map, &0); *r0 += 10; return bpf_get_smp_processor_id()
+  int64_t program = load(assemble("stw [%r10-4], 0\nlddw %r1, map:" + std::to_string(map) +
+                                  "\nmov %r2, %r10\nadd %r2, -4\ncall 1\njeq %r0, 0, +3\n"
+                                  "ldxdw %r1, [%r0+0]\nadd %r1, 10\nstxdw [%r0+0], %r1\n"
+                                  "call 8\nexit"),
+                         BPF_PROG_TYPE_RAW_TRACEPOINT);
+  ASSERT_GT(program, 0);
+  uint64_t arguments[1] = {0};
+  memory_.allow(arguments, sizeof(arguments), false);
+  BpfAttr attr = {};
+  attr.test.prog_fd = static_cast<uint32_t>(program);
+  attr.test.ctx_in = address(arguments);
+  attr.test.ctx_size_in = sizeof(arguments);
+  attr.test.flags = BPF_F_TEST_RUN_ON_CPU;
+  attr.test.cpu = 1;
+  ASSERT_EQ(bpf(kProgTestRun, attr), 0);
+  EXPECT_EQ(attr.test.retval, 1u) << "bpf_get_smp_processor_id";
+  attr.test.cpu = 1;
+  ASSERT_EQ(bpf(kProgTestRun, attr), 0);
+  attr.test.flags = 0;
+  attr.test.cpu = 0;
+  ASSERT_EQ(bpf(kProgTestRun, attr), 0);
+  EXPECT_EQ(attr.test.retval, 0u) << "without the flag: the caller's CPU";
+  uint32_t key = 0;
+  uint64_t values[2] = {};
+  memory_.allow(&key, sizeof(key), false);
+  memory_.allow(values, sizeof(values));
+  ASSERT_EQ(elem(kMapLookupElem, map, &key, values), 0);
+  EXPECT_EQ(values[0], 10u) << "CPU 0's copy: the run without the flag";
+  EXPECT_EQ(values[1], 20u) << "CPU 1's copy: the two runs on CPU 1";
+}
+
 TEST_F(ProgCommands, TestRunIsENOTSUPPForKprobesAndChecksTheFd) {
   int64_t program = load(assemble("mov %r0, 0\nexit"));
   BpfAttr attr = {};

@@ -64,8 +64,7 @@ class ProcessMemory final : public posix::trace_client::CallerMemory {
 
 class TaskEnv final : public TaskEnvironment {
  public:
-  uint32_t current_cpu() override { return 0; }
-  uint32_t possible_cpus() override { return 1; }
+  uint32_t current_cpu() override { return cpu; }
   uint64_t monotonic_ns() override { return 1; }
   uint64_t boot_ns() override { return 1; }
   uint32_t random_u32() override { return 4; }
@@ -77,6 +76,7 @@ class TaskEnv final : public TaskEnvironment {
     return tracefs != nullptr ? record_trace_printk(*tracefs, *this, message, length) : 0;
   }
   Tracefs* tracefs = nullptr;
+  uint32_t cpu = 0;
 };
 
 // The process's fd table as the POSIX server keeps it: each fd's handle and its instance.
@@ -189,6 +189,69 @@ TEST_F(TraceServiceTest, MapCreateUpdateLookupThroughFds) {
   lookup.elem.map_fd = static_cast<uint32_t>(fd);
   lookup.elem.value = address(&read_only);
   EXPECT_EQ(bpf(kMapLookupElem, lookup), -rt::kEFAULT);
+}
+
+TEST(TaskEnvironment, PossibleCpusAreTheMachinesFromOneToSixtyFour) {
+  TaskEnv environment;
+  EXPECT_EQ(environment.possible_cpus(), 1u) << "before the start info says";
+  environment.set_possible_cpus(2);
+  EXPECT_EQ(environment.possible_cpus(), 2u);
+  environment.set_possible_cpus(0);
+  EXPECT_EQ(environment.possible_cpus(), 1u);
+  environment.set_possible_cpus(1000);
+  EXPECT_EQ(environment.possible_cpus(), 64u) << "what the POSIX server's masks hold";
+}
+
+// The trace server with the machine's two CPUs: bpf() carries a per-CPU array's value once per
+// CPU, each rounded up to 8 bytes, and a program run on CPU 1 changes CPU 1's copy only.
+TEST_F(TraceServiceTest, APerCpuArrayHasAValuePerMachineCpu) {
+  environment_.set_possible_cpus(2);
+  int64_t fd = create_map(6 /* PERCPU_ARRAY */, 4, 4, 2);
+  ASSERT_EQ(fd, 3);
+  uint32_t key = 0;
+  uint32_t values[4] = {5, 0xaaaa, 7, 0xbbbb};  // CPU 0's value, padding, CPU 1's, padding
+  uint32_t out[6] = {0, 0, 0, 0, 0xeeee, 0xeeee};
+  memory_.map(&key, sizeof key, false);
+  memory_.map(values, sizeof values, false);
+  memory_.map(out, sizeof out);
+  BpfAttr elem = {};
+  elem.elem.map_fd = static_cast<uint32_t>(fd);
+  elem.elem.key = address(&key);
+  elem.elem.value = address(values);
+  ASSERT_EQ(bpf(kMapUpdateElem, elem), 0);
+  elem.elem.value = address(out);
+  ASSERT_EQ(bpf(kMapLookupElem, elem), 0);
+  EXPECT_EQ(std::vector<uint32_t>(out, out + 6),
+            (std::vector<uint32_t>{5, 0, 7, 0, 0xeeee, 0xeeee}))
+      << "two 8-byte values, the padding zero, nothing written past them";
+
+  // r0 = lookup(map, &0); *r0 += 10
+  std::vector<ebpf::Insn> insns =
+      ebpf::assemble("stw [%r10-4], 0\nlddw %r1, map:" + std::to_string(fd) +
+                     "\nmov %r2, %r10\nadd %r2, -4\ncall 1\njeq %r0, 0, +3\nldxw %r1, [%r0+0]\n"
+                     "add %r1, 10\nstxw [%r0+0], %r1\nmov %r0, 0\nexit")
+          .insns;
+  const char license[] = "GPL";
+  memory_.map(insns.data(), insns.size() * sizeof(ebpf::Insn), false);
+  memory_.map(license, sizeof license, false);
+  BpfAttr load = {};
+  load.prog_load.prog_type = 17;  // raw tracepoint
+  load.prog_load.insns = address(insns.data());
+  load.prog_load.insn_cnt = static_cast<uint32_t>(insns.size());
+  load.prog_load.license = address(license);
+  int64_t program = bpf(kProgLoad, load);
+  ASSERT_GT(program, 0);
+  uint64_t arguments[1] = {0};
+  memory_.map(arguments, sizeof arguments, false);
+  BpfAttr run = {};
+  run.test.prog_fd = static_cast<uint32_t>(program);
+  run.test.ctx_in = address(arguments);
+  run.test.ctx_size_in = sizeof arguments;
+  environment_.cpu = 1;  // the caller runs on CPU 1
+  ASSERT_EQ(bpf(kProgTestRun, run), 0);
+  ASSERT_EQ(bpf(kMapLookupElem, elem), 0);
+  EXPECT_EQ(out[0], 5u) << "CPU 0's copy untouched";
+  EXPECT_EQ(out[2], 17u) << "CPU 1's copy counted";
 }
 
 TEST_F(TraceServiceTest, EnableStatsMakesAnFd) {

@@ -15,42 +15,16 @@ namespace {
 constexpr uint32_t kMaxId = 0x7fffffff;  // idr_alloc_cyclic(..., 1, INT_MAX)
 
 // The table's environment with one run's cookie and function address on top.
-class RunEnvironment final : public ebpf::Environment {
+class RunEnvironment final : public ForwardingEnvironment {
  public:
-  RunEnvironment(ebpf::Environment& inner, const RunContext& run) : inner_(inner), run_(run) {}
-  uint32_t current_cpu() override { return inner_.current_cpu(); }
-  uint32_t possible_cpus() override { return inner_.possible_cpus(); }
-  uint64_t monotonic_ns() override { return inner_.monotonic_ns(); }
-  uint64_t boot_ns() override { return inner_.boot_ns(); }
-  uint32_t random_u32() override { return inner_.random_u32(); }
-  uint64_t current_pid_tgid() override { return inner_.current_pid_tgid(); }
-  uint64_t current_uid_gid() override { return inner_.current_uid_gid(); }
-  uint64_t current_task() override { return inner_.current_task(); }
-  long current_comm(char* buffer, uint32_t size) override {
-    return inner_.current_comm(buffer, size);
-  }
-  long read_user(void* destination, uint64_t source, uint32_t size) override {
-    return inner_.read_user(destination, source, size);
-  }
-  long read_kernel(void* destination, uint64_t source, uint32_t size) override {
-    return inner_.read_kernel(destination, source, size);
-  }
-  long read_string(bool user, char* destination, uint64_t source, uint32_t size) override {
-    return inner_.read_string(user, destination, source, size);
-  }
+  RunEnvironment(ebpf::Environment& inner, const RunContext& run)
+      : ForwardingEnvironment(inner), run_(run) {}
   uint64_t current_function_ip() override {
-    return run_.function_ip != 0 ? run_.function_ip : inner_.current_function_ip();
+    return run_.function_ip != 0 ? run_.function_ip : inner().current_function_ip();
   }
   uint64_t attach_cookie() override { return run_.cookie; }
-  long capture_stack(bool user, uint32_t skip, uint64_t* ips, uint32_t max) override {
-    return inner_.capture_stack(user, skip, ips, max);
-  }
-  long trace_output(const char* message, uint32_t length) override {
-    return inner_.trace_output(message, length);
-  }
 
  private:
-  ebpf::Environment& inner_;
   const RunContext& run_;
 };
 
@@ -161,6 +135,13 @@ uint64_t ObjectTable::run(ProgramObject& program, void* context, const RunContex
   uint64_t end = environment_.monotonic_ns();
   program.run_time_ns += end > start ? end - start : 0;
   ++program.run_cnt;
+  return result;
+}
+
+uint64_t ObjectTable::run_on_cpu(ProgramObject& program, void* context, uint32_t cpu) {
+  environment_.run_cpu = cpu;
+  uint64_t result = run(program, context, RunContext{});
+  environment_.run_cpu = TableEnvironment::kNoCpu;
   return result;
 }
 

@@ -15,6 +15,7 @@
 #include "rt/result.hpp"
 #include "trace/bpf_uapi.hpp"
 #include "trace/btf.hpp"
+#include "trace/forwarding_environment.hpp"
 
 namespace trace {
 
@@ -104,6 +105,19 @@ struct RunContext {
   uint64_t function_ip = 0;
 };
 
+// The environment the table's objects see (maps ask it for the current CPU, runs read helpers
+// through it): the host's, except while a PROG_TEST_RUN with BPF_F_TEST_RUN_ON_CPU runs on the
+// CPU it names, as Linux runs it there.
+class TableEnvironment final : public ForwardingEnvironment {
+ public:
+  static constexpr uint32_t kNoCpu = ~0u;
+  explicit TableEnvironment(ebpf::Environment& host) : ForwardingEnvironment(host) {}
+  uint32_t current_cpu() override {
+    return run_cpu != kNoCpu ? run_cpu : ForwardingEnvironment::current_cpu();
+  }
+  uint32_t run_cpu = kNoCpu;
+};
+
 // Linux's idr per kind: ids start at 1, are handed out cyclically up to INT_MAX and are never
 // reused while their object lives. Objects die when their last reference goes.
 class ObjectTable {
@@ -142,6 +156,10 @@ class ObjectTable {
   // Runs `program` on `context` (bpf_prog_run): its run time and count are added to the
   // program's statistics while they are on. Every run of a program goes through here.
   uint64_t run(ProgramObject& program, void* context, const RunContext& run = {});
+  // The same run as if on `cpu` (below possible_cpus()): its per-CPU map copies, perf event
+  // array slot and bpf_get_smp_processor_id are that CPU's (PROG_TEST_RUN's
+  // BPF_F_TEST_RUN_ON_CPU; Linux sends the run to that CPU).
+  uint64_t run_on_cpu(ProgramObject& program, void* context, uint32_t cpu);
   // Run-time statistics (Linux's bpf_stats_enabled_key): on while any BPF_ENABLE_STATS fd is
   // open or the sysctl is 1. `stats_users` counts both.
   bool stats_enabled() const { return stats_users_ != 0; }
@@ -166,7 +184,7 @@ class ObjectTable {
 
   ebpf::ExecutableMemory* executable_ = nullptr;
   rt::Allocator& allocator_;
-  ebpf::Environment& environment_;
+  TableEnvironment environment_;
   IdList lists_[kObjectKinds];
   ebpf::HelperFunction helpers_[ebpf::kMaxHelperId] = {};
   ProbeTable* probes_ = nullptr;
