@@ -76,18 +76,37 @@ class Names:
         self.tables = [(elf, symbols(elf)) for elf in elves]
         self.starts = [[entry[0] for entry in table] for _, table in self.tables]
         self.space_elf = {}
+        self.starts_cache = {}
         by_space = collections.defaultdict(list)
         for rip, cr3 in steps:
             if rip < KERNEL_HALF:
                 by_space[cr3].append(rip)
         for cr3, rips in by_space.items():
             sample = rips[:: max(1, len(rips) // 500)]
+            # The ELF in which most of these addresses start an instruction: programs share
+            # ranges (0x401000...), but rarely instruction boundaries.
             best, best_hits = None, -1
             for index in range(1, len(self.tables)):
-                hits = sum(1 for rip in sample if self.lookup(index, rip, exact=True))
+                starts = self.instruction_starts(index)
+                hits = sum(1 for rip in sample if rip in starts)
                 if hits > best_hits:
                     best, best_hits = index, hits
             self.space_elf[cr3] = best
+
+    def instruction_starts(self, index):
+        if index not in self.starts_cache:
+            out = subprocess.run(["objdump", "-d", "--no-show-raw-insn", self.tables[index][0]],
+                                 capture_output=True, text=True).stdout
+            found = set()
+            for line in out.splitlines():
+                head = line.split(":", 1)[0].strip()
+                if line.startswith("  ") and head:
+                    try:
+                        found.add(int(head, 16))
+                    except ValueError:
+                        pass
+            self.starts_cache[index] = found
+        return self.starts_cache[index]
 
     def lookup(self, index, rip, exact=False):
         table, starts = self.tables[index][1], self.starts[index]

@@ -269,13 +269,13 @@ int64_t dispatch_syscall(SyscallContext& context) {
   // GAP: sys_exit for deferred calls when they complete.
   if (result != kDeferred && result != kNoReply) {
     regs.ax = static_cast<unsigned long>(result);
-    trace_sys_exit(&regs, result);
+    trace_sys_exit(&regs, result, static_cast<long>(number));
   } else if (result == kNoReply && number == kExecve &&
              context.process->state == ProcessState::kRunning) {
     // A successful execve returns 0 in the new image (its thread starts with rax 0), as
     // Linux's sys_exit_execve shows; the task is already the new program.
     regs.ax = 0;
-    trace_sys_exit(&regs, 0);
+    trace_sys_exit(&regs, 0, static_cast<long>(number));
   }
   set_current_context(outer);
   return result;

@@ -8,9 +8,9 @@ extern "C" __attribute__((noinline, used)) void trace_sys_enter(const struct pt_
   asm volatile("" : : "r"(regs), "r"(id) : "memory");
 }
 
-extern "C" __attribute__((noinline, used)) void trace_sys_exit(const struct pt_regs* regs,
-                                                               long ret) {
-  asm volatile("" : : "r"(regs), "r"(ret) : "memory");
+extern "C" __attribute__((noinline, used)) void trace_sys_exit(const struct pt_regs* regs, long ret,
+                                                               long id) {
+  asm volatile("" : : "r"(regs), "r"(ret), "r"(id) : "memory");
 }
 
 namespace posix {

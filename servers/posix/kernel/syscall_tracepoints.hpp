@@ -11,7 +11,10 @@
 // Called around every system call; each is a 5-byte entry NOP and a return while nobody
 // traces system calls (DESIGN.md section 5).
 extern "C" void trace_sys_enter(const struct pt_regs* regs, long id);
-extern "C" void trace_sys_exit(const struct pt_regs* regs, long ret);
+// trace_sys_exit's third argument, the system call's number, is Sonde's: Linux's raw
+// tracepoint has (regs, ret), which raw tracepoint programs get; the trace server reads the
+// number there to skip, without reading pt_regs, the calls no program is for.
+extern "C" void trace_sys_exit(const struct pt_regs* regs, long ret, long id);
 
 namespace posix {
 

@@ -72,7 +72,12 @@ void SyscallTracepoints::unuse(bool enter) {
 rt::Result<void> SyscallTracepoints::event_enabled(Event& event, bool enabled) {
   bool enter = event.source == EventSource::kSyscallEnter ||
                (event.source == EventSource::kBuiltin && event.id == kRawEnterId);
-  if (enabled) return use(enter);
+  if (enabled) {
+    TRY(use(enter));
+    ++enabled_[enter];
+    return {};
+  }
+  if (enabled_[enter] > 0) --enabled_[enter];
   unuse(enter);
   return {};
 }
@@ -90,7 +95,8 @@ rt::Result<void> SyscallTracepoints::arm_tracepoint(uint32_t probe, uint64_t id)
   for (Armed& armed : armed_) {
     if (armed.probe != 0) continue;
     TRY(use(enter));
-    armed = Armed{probe, enter, false, static_cast<uint32_t>(id)};
+    armed = Armed{probe, enter, false, static_cast<uint32_t>(id),
+                  event->source == EventSource::kBuiltin ? -1 : event->syscall_nr};
     return {};
   }
   return rt::err(rt::kENOSPC, "too many syscall tracepoint programs");
@@ -102,7 +108,7 @@ rt::Result<void> SyscallTracepoints::arm_raw(uint32_t probe, const char* name) {
   for (Armed& armed : armed_) {
     if (armed.probe != 0) continue;
     TRY(use(enter));
-    armed = Armed{probe, enter, true, 0};
+    armed = Armed{probe, enter, true, 0, -1};
     return {};
   }
   return rt::err(rt::kENOSPC, "too many syscall tracepoint programs");
@@ -158,6 +164,17 @@ void SyscallTracepoints::Hook::on_hit(const PtRegs& regs, uint64_t, TracedMemory
 
 void SyscallTracepoints::hit(bool enter, const PtRegs& probe_regs, TracedMemory& memory) {
   // trace_sys_enter(const struct pt_regs *regs, long id) / trace_sys_exit(regs, long ret).
+  // Every system call hits while any syscall event or program is armed: first, cheaply,
+  // whether anything wants this one (the number is the enter hook's second argument and the
+  // exit hook's third), before pt_regs is read from the POSIX server.
+  bool wanted = enabled_[enter] > 0;
+  long hook_id = static_cast<long>(enter ? probe_regs.si : probe_regs.dx);
+  for (const Armed& armed : armed_) {
+    if (wanted) break;
+    wanted = armed.probe != 0 && armed.enter == enter &&
+             (armed.raw || armed.nr == -1 || armed.nr == hook_id);
+  }
+  if (!wanted) return;
   PtRegs regs;
   if (!memory.read(&regs, probe_regs.di, sizeof regs)) return;
   long id = static_cast<long>(regs.orig_ax);
@@ -171,7 +188,7 @@ void SyscallTracepoints::hit(bool enter, const PtRegs& probe_regs, TracedMemory&
   EventRegistry& events = tracefs_.events();
   uint64_t raw_order = 0;
   uint64_t syscalls_order = 0;
-  for (size_t i = 0; i < events.size(); ++i) {
+  for (size_t i = 0; i < events.size() && enabled_[enter] > 0; ++i) {
     const Event& event = events.at(i);
     if (!event.enabled || !is_syscall_event(event) || is_enter_event(event) != enter) continue;
     uint64_t& order = event.source == EventSource::kBuiltin ? raw_order : syscalls_order;
@@ -180,7 +197,7 @@ void SyscallTracepoints::hit(bool enter, const PtRegs& probe_regs, TracedMemory&
   bool raw_first = raw_order != 0 && (syscalls_order == 0 || raw_order < syscalls_order);
   const bool kinds[2] = {raw_first, !raw_first};
   for (bool raw : kinds) {
-    for (size_t i = 0; i < events.size(); ++i) {
+    for (size_t i = 0; i < events.size() && enabled_[enter] > 0; ++i) {
       Event& event = events.at(i);
       if (!event.enabled || !is_syscall_event(event) || is_enter_event(event) != enter) continue;
       if ((event.source == EventSource::kBuiltin) != raw) continue;
@@ -211,8 +228,9 @@ void SyscallTracepoints::hit(bool enter, const PtRegs& probe_regs, TracedMemory&
       (void)table_->report_hit(armed.probe, hit);
       continue;
     }
+    if (armed.nr != -1 && armed.nr != id) continue;
     const Event* event = nullptr;
-    for (size_t i = 0; i < events.size(); ++i) {
+    for (size_t i = 0; i < events.size() && event == nullptr; ++i) {
       if (events.at(i).id == armed.event) event = &events.at(i);
     }
     if (event == nullptr || event->record_size() > sizeof record) continue;

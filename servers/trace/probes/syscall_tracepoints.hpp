@@ -48,9 +48,13 @@ class SyscallTracepoints {
     bool enter = true;
     bool raw = false;    // a raw tracepoint: context {pt_regs *, id or ret}
     uint32_t event = 0;  // a tracepoint program: the event id
+    int64_t nr = -1;     // and the system call it is for (-1: any, raw_syscalls')
   };
   static constexpr uint32_t kMaxArmed = 64;
 
+  // tracefs syscall events enabled, per side (0: exit, 1: enter): a hit with none and no
+  // program for its system call costs no more than the test.
+  uint32_t enabled_[2] = {};
   [[nodiscard]] rt::Result<void> use(bool enter);
   void unuse(bool enter);
   void hit(bool enter, const PtRegs& probe_regs, TracedMemory& memory);
