@@ -8,6 +8,10 @@ ISO under QEMU (one CPU, -icount shift=0,align=off so guest time follows instruc
 until the serial console prints MARKER, then reads rip and cr3 through QEMU's monitor every
 INTERVAL ms for SECONDS and prints how the samples fall into functions (the kernel's from the
 first ELF, user addresses from the user ELF that fits their address space, as profile.py).
+Samples follow QEMU's wall time, not guest instructions: what TCG makes slow (an int3's
+exception, an address-space switch) weighs more than its instruction count (an int3 probe site
+such as trace_sys_enter collects many samples). Use it to find where a workload goes, then
+profile.py to count instructions.
 
     userland/kernel-bench/sample.py ISO build/microkernel/kernel.elf posix.elf trace.elf \\
         build/userland/linux-tests/posix_bench /usr/sbin/opensnoop --marker SAMPLE-START
