@@ -3,10 +3,10 @@
 // action are discarded in an orphaned group while SIGSTOP stops it, SIGTSTP stops a process of
 // a group that is not orphaned, and a group an exit orphans gets SIGHUP then SIGCONT when it has
 // a stopped member (through a child's group and through the exiting process's own), nothing
-// when none is stopped. The checks run in a session of their own (setsid), so whatever session
-// and group the test is started in does not matter. It runs on the host's Linux first, then on
-// Sonde, against musl and glibc. Every wait has a deadline: a signal that never arrives is a
-// failed check, not a hang.
+// when none is stopped, nor at a setsid that orphans a stopped group. The checks run in a
+// session of their own (setsid), so whatever session and group the test is started in does not
+// matter. It runs on the host's Linux first, then on Sonde, against musl and glibc. Every wait
+// has a deadline: a signal that never arrives is a failed check, not a hang.
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <poll.h>
@@ -222,6 +222,49 @@ static void hangup_at_orphaning(void) {
   if (grandchild > 0) kill(grandchild, SIGKILL);
 }
 
+// Linux checks for orphaned groups at exit only: a setsid that takes a group's only link out of
+// the session leaves the group's stopped member stopped, with no SIGHUP.
+static void no_hangup_at_setsid(void) {
+  int reports[2];
+  if (pipe(reports) != 0) return;
+  pid_t middle = fork();
+  if (middle == 0) {
+    close(reports[0]);
+    pid_t g = fork();
+    if (g == 0) {
+      setpgid(0, 0);
+      report_fd = reports[1];
+      install(SIGHUP, on_hangup);
+      install(SIGCONT, on_continue);
+      raise(SIGSTOP);
+      _exit(0);
+    }
+    close(reports[1]);
+    setpgid(g, g);
+    int status;
+    int stopped = wait_within(g, &status, WUNTRACED, 5000) == g && WIFSTOPPED(status);
+    int moved = setsid() == getpid();
+    sleep_ms(300);
+    int still = state_of(g) == 'T';
+    kill(g, SIGKILL);
+    waitpid(g, &status, 0);
+    _exit(stopped && moved && still ? 0 : 1);
+  }
+  close(reports[1]);
+  char record[4];
+  size_t n = read_within(reports[0], record, 2, 5000);
+  close(reports[0]);
+  CHECK("a setsid that orphans a stopped group sends it nothing", n == 0);
+  int status = 0;
+  pid_t got = wait_within(middle, &status, 0, 5000);
+  CHECK("the stopped member stays stopped after the setsid",
+        got == middle && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  if (got != middle) {
+    kill(middle, SIGKILL);
+    waitpid(middle, &status, 0);
+  }
+}
+
 int main(void) {
   setvbuf(stdout, NULL, _IONBF, 0);
   // Whatever the caller ignored or handled, the checks are of the default actions.
@@ -239,6 +282,7 @@ int main(void) {
     orphaned_group_stops();
     linked_group_stops();
     hangup_at_orphaning();
+    no_hangup_at_setsid();
     printf("orphan_checks: %d passed, %d failed\n", passed, failed);
     _exit(failed == 0 ? 0 : 1);
   }

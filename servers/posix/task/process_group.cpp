@@ -47,8 +47,8 @@ OrphanCandidates groups_linked_through(const Process* process) {
     add_group(candidates, process->pgid);
   }
   for (Process* p = first_process(); p != nullptr; p = p->next) {
-    if (p->ppid == process->pid && p->state == ProcessState::kRunning &&
-        p->pgid != process->pgid && p->sid == process->sid) {
+    if (p->ppid == process->pid && p->state == ProcessState::kRunning && p->pgid != process->pgid &&
+        p->sid == process->sid) {
       add_group(candidates, p->pgid);
     }
   }
