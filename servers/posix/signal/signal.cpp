@@ -48,8 +48,9 @@ void report_to_parent(Process* child) {
 
 // Job control (signal(7)): SIGCONT resumes and drops pending stops; a stop signal whose action
 // is the default stops and drops a pending SIGCONT. A stopped process's calls are not served;
-// its threads in user mode are suspended after the message (signal/interrupt.cpp). GAP: stops
-// of orphaned process groups are not discarded.
+// its threads in user mode are suspended after the message (signal/interrupt.cpp). SIGTSTP,
+// SIGTTIN and SIGTTOU are discarded in an orphaned process group (no shell is left to continue
+// it); SIGSTOP stops it still. Linux checks when the signal is taken, Sonde when it is sent.
 void job_control(Process* target, int signal) {
   if (signal == kSigCont) {
     target->pending_signals &= ~kStopSignals;
@@ -62,7 +63,10 @@ void job_control(Process* target, int signal) {
     }
   } else if (is_stop_signal(signal)) {
     target->pending_signals &= ~(1ull << (kSigCont - 1));
-    if (signal != kSigStop && target->actions[signal].handler != kSigDefault) return;
+    if (signal != kSigStop &&
+        (target->actions[signal].handler != kSigDefault || process_group_orphaned(target->pgid))) {
+      return;
+    }
     if (target->stopped) return;
     note_child_event();
     target->stopped = true;

@@ -377,6 +377,8 @@ void finish_process(Process* process, int status) {
     platform::heap().deallocate(process->memory, sizeof(mm::AddressSpace));
     process->memory = nullptr;
   }
+  // Groups linked to the session through it may be orphaned by its end.
+  OrphanCandidates orphan_candidates = groups_linked_through(process);
   // Orphans go to init; zombies among them are reaped there.
   for (Process* p = processes; p != nullptr;) {
     Process* next = p->next;
@@ -398,6 +400,7 @@ void finish_process(Process* process, int status) {
   if (elsewhere) publish_current_task(process);  // without the address space it no longer has
   notify_parent(process);                        // may free `process`
   if (elsewhere) publish_current_task(current);
+  hang_up_orphaned_groups(orphan_candidates);
 }
 
 void exit_thread(Thread* thread, int status) {

@@ -181,6 +181,23 @@ rt::Result<Process*> spawn_init(const char* path, const char* const* argv, const
 // Ends `process` with wait status `status` (exit code << 8, or the signal number).
 void finish_process(Process* process, int status);
 
+// Job control (task/process_group.cpp). A process group is orphaned when no live member has a
+// parent in another group of the same session: its members' SIGTSTP, SIGTTIN and SIGTTOU with
+// the default action are discarded.
+bool process_group_orphaned(int pgid);
+// The groups an exit of `process` may leave orphaned (before it, while its parent and children
+// are still linked): its own, when its parent is in another group of its session, and each of
+// its children's that is another group of its session.
+struct OrphanCandidates {
+  static constexpr int kMax = 32;
+  int groups[kMax];
+  int count = 0;
+};
+OrphanCandidates groups_linked_through(const Process* process);
+// After the exit: each of those groups that is orphaned now and has a stopped member gets
+// SIGHUP, then SIGCONT (POSIX; Linux's kill_orphaned_pgrp).
+void hang_up_orphaned_groups(const OrphanCandidates& candidates);
+
 // fork: a copy of `parent` whose one thread is a copy of `thread` (with `registers`).
 rt::Result<Process*> fork_process(Process* parent, const Thread* thread,
                                   const abi::UserRegisters& registers);
