@@ -283,7 +283,11 @@ void serve_fault(Answer& answer, uint64_t badge, uint64_t label, const sys::Mess
       }
       SyscallContext context{process, thread, registers, false};
       int tid = thread->tid;
+      uint64_t destroyed = threads_destroyed();
       int64_t result = dispatch_syscall(context);
+      // The caller may have ended in its own call without being what the call ended (an exit
+      // it caused orphaned its stopped group, whose SIGHUP ended it): nothing left to answer.
+      if (threads_destroyed() != destroyed && find_thread(tid) != thread) return;
       if (result != kNoReply && result != kDeferred) result = deliver_signals(context, result);
       if (result == kNoReply) return;
       if (result == kDeferred) {

@@ -44,6 +44,7 @@ Process* allocate_process() {
 }
 
 Thread* last_found = nullptr;  // find_thread's
+uint64_t destroyed_count = 0;  // threads_destroyed()
 
 void release_process(Process* process) {
   for (Process** at = &processes; *at != nullptr; at = &(*at)->next) {
@@ -78,6 +79,7 @@ void delete_cap(uint64_t& slot) {
 
 // Ends a thread at once: its blocked call is not answered, its TCB and its own cap go.
 void destroy_thread(Thread* thread) {
+  ++destroyed_count;
   if (last_found == thread) last_found = nullptr;
   Process* process = thread->process;
   futex_cancel(thread);
@@ -354,6 +356,7 @@ void notify_parent(Process* process) {
 }  // namespace
 
 uint64_t child_events() { return child_event_count; }
+uint64_t threads_destroyed() { return destroyed_count; }
 void note_child_event() { ++child_event_count; }
 
 void finish_process(Process* process, int status) {

@@ -267,6 +267,9 @@ void wake_blocked();
 // what a blocked wait4 or waitid can be waiting for.
 uint64_t child_events();
 void note_child_event();
+// Counts the threads destroyed so far: a caller compares it around a call to know cheaply
+// whether the calling thread may be gone.
+uint64_t threads_destroyed();
 
 // futex (task/futex.cpp): wakes up to `count` waiters on `address` in `memory` whose bitset
 // meets `bitset`; returns how many.
