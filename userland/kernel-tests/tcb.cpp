@@ -208,6 +208,12 @@ DEFINE_TEST(tcb_invocations,
     must_mint(kRoot, read_only, thread, abi::kRightRead, 0);
     t.error(sys::invoke(read_only, Label::kTcbResume), Error::kMissingRight,
             "resume through read-only cap");
+    // Who a thread is to Linux tracing is the holder of a writable cap's to say, nobody else's.
+    uint64_t identity[] = {42 | uint64_t{42} << 32, 0x6e776f, 0, 0x1000, 0};
+    t.error(sys::invoke(read_only, Label::kTcbSetTraceIdentity, identity), Error::kMissingRight,
+            "trace identity through read-only cap");
+    t.error(sys::invoke(kRoot, Label::kTcbSetTraceIdentity, identity), Error::kWrongType,
+            "trace identity on a CNode cap");
   }
   kill(thread);
 }
