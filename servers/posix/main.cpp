@@ -159,6 +159,7 @@ void make_sysfs(FileTree& tree) {
       {"/proc/sys/net/core/bpf_jit_harden", "0\n"},
       {"/proc/sys/net/core/bpf_jit_kallsyms", "0\n"},
       {"/proc/sys/kernel/unprivileged_bpf_disabled", "2\n"},
+      {"/proc/sys/kernel/pid_max", "32768\n"},  // kPidMax
       // What this system is, in the kernel configuration's terms (bpftool feature, libbpf's
       // __kconfig externs read /boot/config-$(uname -r)).
       {"/boot/config-6.1.0", kKernelConfig},

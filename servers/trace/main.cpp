@@ -53,8 +53,13 @@ class ServerEnvironment final : public trace::TaskEnvironment, public trace::Hit
   uint32_t current_cpu() override {
     return hit_memory_ != nullptr ? hit_cpu_ : trace::read_current_task().cpu;
   }
-  uint64_t monotonic_ns() override { return sys::clock_ns(); }
-  uint64_t boot_ns() override { return sys::clock_ns(); }
+  // A program on a kernel sample runs after the fact: its clock is the sample's, so that the
+  // time between two events (runqlat's wakeup and switch) is theirs, not the drain's.
+  uint64_t monotonic_ns() override {
+    const sonde::abi::SampleRecord* sample = trace::current_kernel_sample();
+    return sample != nullptr ? trace::sample_time_ns(*sample) : sys::clock_ns();
+  }
+  uint64_t boot_ns() override { return monotonic_ns(); }
   uint32_t random_u32() override {
     state_ ^= state_ << 13;
     state_ ^= state_ >> 7;
@@ -323,6 +328,7 @@ extern "C" int main(const sys::ServerStartInfo* info) {
   auto* kernel_probes = new (kernel_probes_storage)
       trace::KernelProbes(sys::kServerSlotKernelProbes, sys::kServerSlotTraceService);
   kernel_probes->set_observer(environment);
+  kernel_probes->set_server_memory(&kprobes->memory());
   kprobes->set_kernel(kernel_probes);
   the_kprobes = kprobes;
   service->set_crash_hook(crash_drill);

@@ -192,8 +192,8 @@ struct task_struct {
   struct nsproxy* nsproxy;
 };
 
-// What an execve is loading. GAP: exec_image does not build one yet (no probeable Linux-named
-// function takes it); the type is described for programs on exec paths.
+// What an execve loaded: do_execveat_common builds one for sched_process_exec's raw tracepoint
+// (GAP: no probeable Linux-named function takes it yet).
 struct linux_binprm {
   struct mm_struct* mm;
   unsigned long p;

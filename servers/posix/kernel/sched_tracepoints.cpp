@@ -5,20 +5,23 @@
 #include "kernel/task_struct.hpp"
 #include "tracing/trace_service.hpp"
 
-extern "C" __attribute__((noinline, used)) void trace_sched_process_exec(const char* filename,
-                                                                         int pid, int old_pid) {
+extern "C" __attribute__((noinline, used)) void trace_sched_process_exec(
+    const char* filename, int pid, int old_pid, struct task_struct* task,
+    struct linux_binprm* bprm) {
   // Keeps the call and the arguments in their registers for the probe.
-  asm volatile("" : : "r"(filename), "r"(pid), "r"(old_pid) : "memory");
+  asm volatile("" : : "r"(filename), "r"(pid), "r"(old_pid), "r"(task), "r"(bprm) : "memory");
 }
 
 extern "C" __attribute__((noinline, used)) void trace_sched_process_exit(const char* comm, int pid,
-                                                                         int prio) {
-  asm volatile("" : : "r"(comm), "r"(pid), "r"(prio) : "memory");
+                                                                         int prio,
+                                                                         struct task_struct* task) {
+  asm volatile("" : : "r"(comm), "r"(pid), "r"(prio), "r"(task) : "memory");
 }
 
 extern "C" __attribute__((noinline, used)) void trace_sched_process_free(const char* comm, int pid,
-                                                                         int prio) {
-  asm volatile("" : : "r"(comm), "r"(pid), "r"(prio) : "memory");
+                                                                         int prio,
+                                                                         struct task_struct* task) {
+  asm volatile("" : : "r"(comm), "r"(pid), "r"(prio), "r"(task) : "memory");
 }
 
 extern "C" __attribute__((noinline, used)) void trace_sched_process_wait(const char* comm, int pid,
@@ -26,19 +29,24 @@ extern "C" __attribute__((noinline, used)) void trace_sched_process_wait(const c
   asm volatile("" : : "r"(comm), "r"(pid), "r"(prio) : "memory");
 }
 
-extern "C" __attribute__((noinline, used)) void trace_sched_process_fork(const char* parent_comm,
-                                                                         int parent_pid,
-                                                                         const char* child_comm,
-                                                                         int child_pid) {
+extern "C" __attribute__((noinline, used)) void trace_sched_process_fork(
+    const char* parent_comm, int parent_pid, const char* child_comm, int child_pid,
+    struct task_struct* parent, struct task_struct* child) {
   asm volatile(""
                :
-               : "r"(parent_comm), "r"(parent_pid), "r"(child_comm), "r"(child_pid)
+               : "r"(parent_comm), "r"(parent_pid), "r"(child_comm), "r"(child_pid), "r"(parent),
+                 "r"(child)
                : "memory");
 }
 
+// The seventh argument (the task) is on the stack, above the return address.
 extern "C" __attribute__((noinline, used)) void trace_signal_generate(
-    int sig, const struct kernel_siginfo* info, const char* comm, int pid, int group, int result) {
-  asm volatile("" : : "r"(sig), "r"(info), "r"(comm), "r"(pid), "r"(group), "r"(result) : "memory");
+    int sig, const struct kernel_siginfo* info, const char* comm, int pid, int group, int result,
+    struct task_struct* task) {
+  asm volatile(""
+               :
+               : "r"(sig), "r"(info), "r"(comm), "r"(pid), "r"(group), "r"(result), "m"(task)
+               : "memory");
 }
 
 namespace posix {
@@ -47,19 +55,19 @@ namespace {
 constexpr int kPrio = 120;  // every task is SCHED_NORMAL at nice 0 (task_struct.cpp)
 }  // namespace
 
-void sched_process_exec(Process& process, const char* filename) {
+void sched_process_exec(Process& process, const char* filename, struct linux_binprm* bprm) {
   // The new comm is what the trace server shows from now on, as Linux's current->comm.
   if (&process == current) publish_current_task(current);
-  trace_sched_process_exec(filename, process.pid, process.pid);
+  trace_sched_process_exec(filename, process.pid, process.pid, task_struct_of(&process), bprm);
 }
 
 void sched_process_exit(Process& process) {
   update_task_struct(process);  // exit_code and flags for programs reading the task
-  trace_sched_process_exit(process.comm, process.pid, kPrio);
+  trace_sched_process_exit(process.comm, process.pid, kPrio, task_struct_of(&process));
 }
 
 void sched_process_free(Process& process) {
-  trace_sched_process_free(process.comm, process.pid, kPrio);
+  trace_sched_process_free(process.comm, process.pid, kPrio, task_struct_of(&process));
 }
 
 void sched_process_wait(Process& waiter, int pid) {
@@ -67,12 +75,14 @@ void sched_process_wait(Process& waiter, int pid) {
 }
 
 void sched_process_fork(Process& parent, Process& child) {
-  trace_sched_process_fork(parent.comm, parent.pid, child.comm, child.pid);
+  trace_sched_process_fork(parent.comm, parent.pid, child.comm, child.pid, task_struct_of(&parent),
+                           task_struct_of(&child));
 }
 
 void signal_generate(int sig, int code, Process& target, bool group, int result) {
   kernel_siginfo info{sig, 0, code};
-  trace_signal_generate(sig, &info, target.comm, target.pid, group ? 1 : 0, result);
+  trace_signal_generate(sig, &info, target.comm, target.pid, group ? 1 : 0, result,
+                        task_struct_of(&target));
 }
 
 }  // namespace posix

@@ -15,15 +15,20 @@ struct kernel_siginfo {
 };
 
 // Each is a 5-byte entry NOP and a return while nobody traces them. Strings are the POSIX
-// server's (a comm is its 16-byte buffer).
-extern "C" void trace_sched_process_exec(const char* filename, int pid, int old_pid);
-extern "C" void trace_sched_process_exit(const char* comm, int pid, int prio);
-extern "C" void trace_sched_process_free(const char* comm, int pid, int prio);
+// server's (a comm is its 16-byte buffer). The task_structs (and exec's linux_binprm) are what
+// raw tracepoint programs get as Linux's arguments; the values before them make the records.
+extern "C" void trace_sched_process_exec(const char* filename, int pid, int old_pid,
+                                         struct task_struct* task, struct linux_binprm* bprm);
+extern "C" void trace_sched_process_exit(const char* comm, int pid, int prio,
+                                         struct task_struct* task);
+extern "C" void trace_sched_process_free(const char* comm, int pid, int prio,
+                                         struct task_struct* task);
 extern "C" void trace_sched_process_wait(const char* comm, int pid, int prio);
 extern "C" void trace_sched_process_fork(const char* parent_comm, int parent_pid,
-                                         const char* child_comm, int child_pid);
+                                         const char* child_comm, int child_pid,
+                                         struct task_struct* parent, struct task_struct* child);
 extern "C" void trace_signal_generate(int sig, const struct kernel_siginfo* info, const char* comm,
-                                      int pid, int group, int result);
+                                      int pid, int group, int result, struct task_struct* task);
 
 namespace posix {
 
@@ -39,8 +44,9 @@ inline constexpr int kSiTkill = -6;     // tkill(2), tgkill(2)
 inline constexpr int kCldExited = 1;    // SIGCHLD for a child that exited
 inline constexpr int kCldKilled = 2;    // ... that a signal ended
 
-// After a successful execve of `filename` (as the caller passed it): `process` has its new comm.
-void sched_process_exec(Process& process, const char* filename);
+// After a successful execve of `filename` (as the caller passed it): `process` has its new comm;
+// `bprm` describes what was loaded.
+void sched_process_exec(Process& process, const char* filename, struct linux_binprm* bprm);
 // At the start of `process`'s end, its exit status recorded, published as the current task
 // (finish_process does: Linux fires it in the exiting task).
 void sched_process_exit(Process& process);

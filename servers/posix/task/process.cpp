@@ -29,11 +29,32 @@ Process* processes = nullptr;
 int next_pid = 1;
 constexpr uint64_t kProcessPriority = 100;
 
+// Linux's alloc_pid: the next number up to pid_max, then again from RESERVED_PIDS, skipping
+// every number still in use as a thread, process, group or session id.
+int allocate_pid() {
+  for (int tries = 0; tries < kPidMax; ++tries) {
+    int pid = next_pid++;
+    if (next_pid >= kPidMax) next_pid = kReservedPids;
+    bool used = false;
+    for (Process* p = processes; p != nullptr && !used; p = p->next) {
+      used = p->pid == pid || p->pgid == pid || p->sid == pid;
+      for (Thread* t = p->threads; t != nullptr && !used; t = t->next) used = t->tid == pid;
+    }
+    if (!used) return pid;
+  }
+  return 0;  // every number is taken
+}
+
 Process* allocate_process() {
   auto* process = static_cast<Process*>(platform::heap().allocate(sizeof(Process), 16));
   if (process == nullptr) return nullptr;
+  int pid = allocate_pid();
+  if (pid == 0) {
+    platform::heap().deallocate(process, sizeof(Process));
+    return nullptr;
+  }
   memset(process, 0, sizeof(Process));
-  process->pid = next_pid++;
+  process->pid = pid;
   process->umask = 022;
   process->credentials = Credentials::root();
   process->dumpable = true;
@@ -216,7 +237,9 @@ rt::Result<void> start_thread(Thread* thread, const abi::UserRegisters& register
 
 rt::Result<Thread*> clone_thread(Process* process, const Thread* from,
                                  const abi::UserRegisters& registers) {
-  Thread* thread = allocate_thread(process, next_pid++);
+  int tid = allocate_pid();
+  if (tid == 0) return rt::err(rt::kEAGAIN, "every pid is taken");
+  Thread* thread = allocate_thread(process, tid);
   if (thread == nullptr) return rt::err(rt::kENOMEM);
   thread->signal_mask = from->signal_mask;
   thread->affinity = from->affinity;  // as Linux's clone: the mask is inherited

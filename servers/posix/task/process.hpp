@@ -16,6 +16,11 @@
 
 namespace posix {
 
+// /proc/sys/kernel/pid_max (Linux's default for a machine of up to 32 CPUs) and the numbers
+// below RESERVED_PIDS that pid allocation skips once it wraps around.
+inline constexpr int kPidMax = 32768;
+inline constexpr int kReservedPids = 300;
+
 namespace abi = sonde::abi;
 
 // Linux's struct k_sigaction as rt_sigaction passes it.

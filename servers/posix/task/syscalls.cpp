@@ -328,6 +328,16 @@ extern "C" __attribute__((noinline)) int do_execveat_common(int fd, const char* 
   }
   abi::UserRegisters registers{};
   auto loaded = exec_image(c->process, filename, arguments, registers);
+  // What sched_process_exec's raw tracepoint programs read of the exec, as Linux's bprm after
+  // loading (p: the new stack's top; no file kept past the load; GAP: interp is the file name
+  // for a script too, where Linux's names the interpreter).
+  struct linux_binprm bprm = {};
+  bprm.mm = &c->process->linux_mm;
+  bprm.p = registers.rsp;
+  bprm.argc = static_cast<int>(arguments.argc);
+  bprm.envc = static_cast<int>(arguments.envc);
+  bprm.filename = filename;
+  bprm.interp = filename;
   arguments.release();
   if (!loaded.ok()) return -loaded.error().code;
   close_on_exec(*c->process->files);
@@ -337,7 +347,7 @@ extern "C" __attribute__((noinline)) int do_execveat_common(int fd, const char* 
   thread->clear_child_tid = 0;
   thread->altstack_sp = thread->altstack_size = 0;
   thread->altstack_flags = 2;  // SS_DISABLE
-  sched_process_exec(*c->process, filename);
+  sched_process_exec(*c->process, filename, &bprm);
   // The old TCB waits on a Reply nobody answers; it goes.
   if (auto started = start_thread(thread, registers); !started.ok()) {
     finish_process(c->process, 9);

@@ -218,13 +218,14 @@ void KernelProbes::drain(Probe& probe, uint64_t limit) {
       [&](const abi::SampleRecord& sample) {
         if (sample.address != probe.address) return;
         PtRegs regs = pt_regs_from_sample(sample);
-        SampleMemory memory(sample);
+        SampleMemory memory(sample, server_memory_);
         sample_in_progress = &sample;
         if (observer_ != nullptr) observer_->kernel_hit_begins(memory);
         for (uint32_t i = 0; i < probe.client_count; ++i) {
           probe.clients[i]->on_hit(regs, probe.address, memory);
         }
         if (observer_ != nullptr) observer_->hit_ends();
+        if (server_memory_ != nullptr) server_memory_->release();
         sample_in_progress = nullptr;
       },
       limit);

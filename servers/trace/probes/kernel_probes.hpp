@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "kprobes.hpp"
+#include "traced_memory.hpp"
 #include "rt/result.hpp"
 #include "sonde/abi/ipc.hpp"
 #include "trace/kernel_samples.hpp"
@@ -51,6 +52,9 @@ class KernelProbes {
   // Runs the clients of each probe on every sample in its ring, oldest first.
   void drain();
   void set_observer(HitObserver* observer) { observer_ = observer; }
+  // The POSIX server's memory, which programs on samples may read too (the task_structs the
+  // scheduling tracepoints pass); its borrowed pages are given back after each sample.
+  void set_server_memory(BorrowedMemory* memory) { server_memory_ = memory; }
 
   uint64_t samples() const { return samples_; }
   // Samples the kernel could not record (a full ring), over every probe there is or was.
@@ -79,6 +83,7 @@ class KernelProbes {
   uint64_t samples_ = 0;
   uint64_t dropped_gone_ = 0;  // drops counted by probes since removed
   HitObserver* observer_ = nullptr;
+  BorrowedMemory* server_memory_ = nullptr;
 };
 
 }  // namespace trace

@@ -108,6 +108,54 @@ rt::Result<void> SchedTracepoints::arm_tracepoint(uint32_t probe, uint64_t id) {
   return rt::err(rt::kENOSPC, "too many sched tracepoint programs");
 }
 
+namespace {
+
+// Linux 6.1's raw arguments of each event (its TP_PROTO): exec (task, old_pid, bprm); exit and
+// free (task); fork (parent, child); signal_generate (sig, info, task, group, result); switch
+// (preempt, prev, next, prev_state); wakeup and wakeup_new (task). GAP: sched_process_wait
+// passes a struct pid, which the POSIX server does not have: no raw tracepoint (ENOENT).
+constexpr uint32_t kRawArgumentCounts[kSchedEventCount] = {3, 1, 1, 0, 2, 5, 4, 1, 1};
+
+bool same(const char* a, const char* b) {
+  size_t i = 0;
+  while (a[i] != 0 && a[i] == b[i]) ++i;
+  return a[i] == b[i];
+}
+
+bool raw_event_named(const char* name, SchedEvent& which) {
+  for (size_t i = 0; i < kSchedEventCount; ++i) {
+    if (kRawArgumentCounts[i] != 0 && same(name, kSchedEvents[i].name)) {
+      which = static_cast<SchedEvent>(i);
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+uint32_t SchedTracepoints::raw_arguments(const char* name) {
+  SchedEvent which;
+  return raw_event_named(name, which) ? kRawArgumentCounts[static_cast<size_t>(which)] : 0;
+}
+
+rt::Result<void> SchedTracepoints::arm_raw(uint32_t probe, const char* name) {
+  SchedEvent which;
+  if (!raw_event_named(name, which)) return rt::err(rt::kENOENT);
+  for (Armed& armed : armed_) {
+    if (armed.probe != 0) continue;
+    TRY(use(which));
+    armed = Armed{probe, which, 0};
+    return {};
+  }
+  return rt::err(rt::kENOSPC, "too many sched tracepoint programs");
+}
+
+uint64_t SchedTracepoints::idle_task() {
+  if (idle_task_ == 0) (void)symbols_.resolve_any("init_task", 9, idle_task_);
+  return idle_task_;
+}
+
 bool SchedTracepoints::disarm(uint32_t probe) {
   bool found = false;
   for (Armed& armed : armed_) {
@@ -128,31 +176,37 @@ void SchedTracepoints::hit(SchedEvent which, const PtRegs& regs, TracedMemory& m
   // r8, r9; ints are the low halves.
   static char text[2][kPathMax];
   SchedValues values;
+  RawArguments raw;
   auto number = [](uint64_t reg) { return static_cast<int32_t>(static_cast<uint32_t>(reg)); };
+  // An int argument as Linux's raw tracepoints pass it: sign-extended to u64.
+  auto widened = [&](uint64_t reg) { return static_cast<uint64_t>(int64_t{number(reg)}); };
   auto string = [&](int slot, uint64_t address, size_t capacity) {
     values.text[slot] = text[slot];
     values.text_length[slot] = read_string(memory, address, text[slot], capacity);
   };
   switch (which) {
-    case SchedEvent::kExec:  // (filename, pid, old_pid)
+    case SchedEvent::kExec:  // (filename, pid, old_pid, task, bprm)
       string(0, regs.di, kPathMax);
       values.value[0] = number(regs.si);
       values.value[1] = number(regs.dx);
+      raw = RawArguments{{regs.cx, widened(regs.dx), regs.r8}, 3};
       break;
-    case SchedEvent::kExit:  // (comm, pid, prio)
+    case SchedEvent::kExit:  // (comm, pid, prio, task)
     case SchedEvent::kFree:
-    case SchedEvent::kWait:
+    case SchedEvent::kWait:  // (comm, pid, prio)
       string(0, regs.di, 16);
       values.value[0] = number(regs.si);
       values.value[1] = number(regs.dx);
+      if (which != SchedEvent::kWait) raw = RawArguments{{regs.cx}, 1};
       break;
-    case SchedEvent::kFork:  // (parent_comm, parent_pid, child_comm, child_pid)
+    case SchedEvent::kFork:  // (parent_comm, parent_pid, child_comm, child_pid, parent, child)
       string(0, regs.di, 16);
       values.value[0] = number(regs.si);
       string(1, regs.dx, 16);
       values.value[1] = number(regs.cx);
+      raw = RawArguments{{regs.r8, regs.r9}, 2};
       break;
-    case SchedEvent::kSignalGenerate: {  // (sig, info, comm, pid, group, result)
+    case SchedEvent::kSignalGenerate: {  // (sig, info, comm, pid, group, result, task)
       int32_t info[3] = {};              // si_signo, si_errno, si_code
       (void)memory.read(info, regs.si, sizeof info);
       values.value[0] = number(regs.di);
@@ -162,6 +216,9 @@ void SchedTracepoints::hit(SchedEvent which, const PtRegs& regs, TracedMemory& m
       values.value[3] = number(regs.cx);
       values.value[4] = number(regs.r8);
       values.value[5] = number(regs.r9);
+      uint64_t task = 0;  // the seventh argument, above the return address
+      (void)memory.read(&task, regs.sp + 8, sizeof task);
+      raw = RawArguments{{widened(regs.di), regs.si, task, widened(regs.r8), widened(regs.r9)}, 5};
       break;
     }
     case SchedEvent::kSwitch:
@@ -179,11 +236,12 @@ void SchedTracepoints::hit(SchedEvent which, const PtRegs& regs, TracedMemory& m
   context.cpu = task.cpu;
   context.pid = task.pid;
   for (int c = 0; c < 16; ++c) context.comm[c] = task.comm[c];
-  deliver(which, values, context, record, sizeof record);
+  deliver(which, values, raw, context, record, sizeof record);
 }
 
 void SchedTracepoints::deliver(SchedEvent which, const SchedValues& values,
-                               const TraceContext& context, uint8_t* record, size_t capacity) {
+                               const RawArguments& raw, const TraceContext& context,
+                               uint8_t* record, size_t capacity) {
   EventRegistry& events = tracefs_.events();
   for (size_t i = 0; i < events.size(); ++i) {
     Event& event = events.at(i);
@@ -198,6 +256,17 @@ void SchedTracepoints::deliver(SchedEvent which, const SchedValues& values,
   if (table_ == nullptr) return;
   for (const Armed& armed : armed_) {
     if (armed.probe == 0 || armed.which != which) continue;
+    if (armed.event == 0) {  // a raw tracepoint program
+      ProbeHit hit;
+      hit.pid = context.pid;
+      hit.cpu = context.cpu;
+      uint64_t arguments[5];
+      for (uint32_t i = 0; i < raw.count; ++i) arguments[i] = raw.value[i];
+      hit.context = arguments;
+      hit.size = raw.count * 8;
+      (void)table_->report_hit(armed.probe, hit);
+      continue;
+    }
     uint32_t size = build_sched_record(which, static_cast<uint16_t>(armed.event), context.pid,
                                        values, record, capacity);
     if (size == 0) continue;
@@ -249,6 +318,18 @@ KernelTask kernel_task(uint64_t ids, uint64_t comm0, uint64_t comm1, uint32_t cp
 // Linux's priority of a task of nice 0 (every Linux task here).
 constexpr int32_t kDefaultPrio = 120;
 
+// The task's __state that sched_switch's raw prev_state passes, from the record's prev_state
+// (Linux's TASK_REPORT bit of it): the same bits but for a dead task (TASK_DEAD, whatever its
+// exit_state) and an idle kernel thread (TASK_IDLE); a preempted task is TASK_RUNNING.
+uint64_t raw_task_state(int64_t reported) {
+  constexpr int64_t kExitDead = 0x10, kExitZombie = 0x20, kReportIdle = 0x80;
+  constexpr uint64_t kTaskDead = 0x80, kTaskIdle = 0x402;
+  if (reported == kSwitchPreempted) return 0;
+  if (reported == kExitDead || reported == kExitZombie) return kTaskDead;
+  if (reported == kReportIdle) return kTaskIdle;
+  return static_cast<uint64_t>(reported);
+}
+
 }  // namespace
 
 void SchedTracepoints::kernel_hit(SchedEvent which, const PtRegs& regs, TracedMemory& memory) {
@@ -259,9 +340,12 @@ void SchedTracepoints::kernel_hit(SchedEvent which, const PtRegs& regs, TracedMe
   uint64_t stack[3] = {};
   if (!memory.read(stack, regs.sp + 8, sizeof stack)) return;
   SchedValues values;
+  RawArguments raw;
   KernelTask current;
   KernelTask second;
   alignas(8) uint8_t record[128];
+  // A task's task_struct (the idle task's is the POSIX server's init_task).
+  auto task_of = [&](uint64_t ids, uint64_t task) { return ids == 0 ? idle_task() : task; };
   if (which == SchedEvent::kSwitch) {
     // (prev ids, prev comm x2, next ids, next comm x2, prev_state, prev task, next task)
     current = kernel_task(regs.di, regs.si, regs.dx, cpu);
@@ -275,6 +359,9 @@ void SchedTracepoints::kernel_hit(SchedEvent which, const PtRegs& regs, TracedMe
     values.text_length[1] = second.comm_length;
     values.value[2] = second.tid;
     values.value[3] = kDefaultPrio;
+    raw = RawArguments{{values.state == kSwitchPreempted ? 1u : 0u, task_of(regs.di, stack[1]),
+                        task_of(regs.cx, stack[2]), raw_task_state(values.state)},
+                       4};
   } else {
     // (ids, comm x2, target cpu, waker ids, waker comm x2, task, waker task)
     second = kernel_task(regs.di, regs.si, regs.dx, cpu);
@@ -284,6 +371,7 @@ void SchedTracepoints::kernel_hit(SchedEvent which, const PtRegs& regs, TracedMe
     values.value[0] = second.tid;
     values.value[1] = kDefaultPrio;
     values.value[2] = static_cast<int32_t>(regs.cx);
+    raw = RawArguments{{task_of(regs.di, stack[1])}, 1};
   }
   TraceContext context;
   context.timestamp_ns = sample_time_ns(*sample);
@@ -297,7 +385,7 @@ void SchedTracepoints::kernel_hit(SchedEvent which, const PtRegs& regs, TracedMe
     observer_->kernel_hit_task(current.tid, current.tgid, current.comm,
                                which == SchedEvent::kSwitch ? stack[1] : stack[2]);
   }
-  deliver(which, values, context, record, sizeof record);
+  deliver(which, values, raw, context, record, sizeof record);
 }
 
 }  // namespace trace

@@ -30,6 +30,10 @@ class SchedTracepoints {
   // Whether event `id` is one of ours; a tracepoint program's probe on it.
   bool has_tracepoint(uint64_t id);
   [[nodiscard]] rt::Result<void> arm_tracepoint(uint32_t probe, uint64_t id);
+  // The number of u64 arguments of raw tracepoint `name` (Linux 6.1's TP_PROTO), 0 when it is
+  // none of ours; a raw tracepoint program's probe on it.
+  static uint32_t raw_arguments(const char* name);
+  [[nodiscard]] rt::Result<void> arm_raw(uint32_t probe, const char* name);
   // false when `probe` is none of ours.
   bool disarm(uint32_t probe);
 
@@ -44,7 +48,12 @@ class SchedTracepoints {
   struct Armed {
     uint32_t probe = 0;  // 0: free
     SchedEvent which = SchedEvent::kExec;
-    uint32_t event = 0;
+    uint32_t event = 0;  // the tracepoint's id; 0 for a raw tracepoint
+  };
+  // A hit's raw tracepoint arguments, as Linux passes them.
+  struct RawArguments {
+    uint64_t value[5] = {};
+    uint32_t count = 0;
   };
   static constexpr uint32_t kMaxArmed = 64;
 
@@ -55,8 +64,11 @@ class SchedTracepoints {
   // The microkernel's events: kernel samples, the task in them.
   void kernel_hit(SchedEvent which, const PtRegs& regs, TracedMemory& memory);
   // To tracefs and to the programs armed on `which`.
-  void deliver(SchedEvent which, const SchedValues& values, const TraceContext& context,
-               uint8_t* record, size_t capacity);
+  void deliver(SchedEvent which, const SchedValues& values, const RawArguments& raw,
+               const TraceContext& context, uint8_t* record, size_t capacity);
+  // The task_struct Linux passes for the idle task (the POSIX server's init_task); 0 when the
+  // server has none.
+  uint64_t idle_task();
 
   Tracefs& tracefs_;
   PosixSymbols& symbols_;
@@ -65,6 +77,7 @@ class SchedTracepoints {
   HitObserver* observer_ = nullptr;
   Hook hooks_[kSchedEventCount];
   Armed armed_[kMaxArmed];
+  uint64_t idle_task_ = 0;
 };
 
 }  // namespace trace

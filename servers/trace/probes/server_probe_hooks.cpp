@@ -31,6 +31,8 @@ rt::Result<uint32_t> ServerProbeHooks::raw_tracepoint_arguments(const char* name
     while (name[i] != 0 && name[i] == candidate[i]) ++i;
     if (name[i] == 0 && candidate[i] == 0) return uint32_t{2};
   }
+  uint32_t sched = sched_ != nullptr ? SchedTracepoints::raw_arguments(name) : 0;
+  if (sched != 0) return sched;
   return rt::err(rt::kENOENT);
 }
 
@@ -40,7 +42,11 @@ rt::Result<void> ServerProbeHooks::arm(uint32_t probe, const ProbeSpec& spec) {
       return sched_->arm_tracepoint(probe, spec.tracepoint_id);
     return syscalls_.arm_tracepoint(probe, spec.tracepoint_id);
   }
-  if (spec.kind == ProbeKind::kRawTracepoint) return syscalls_.arm_raw(probe, spec.name);
+  if (spec.kind == ProbeKind::kRawTracepoint) {
+    if (sched_ != nullptr && SchedTracepoints::raw_arguments(spec.name) != 0)
+      return sched_->arm_raw(probe, spec.name);
+    return syscalls_.arm_raw(probe, spec.name);
+  }
   if (spec.kind == ProbeKind::kUprobe) {
     if (uprobes_ == nullptr) return rt::err(rt::kEOPNOTSUPP, "no uprobes here");
     return uprobes_->arm_perf(probe, spec);

@@ -72,6 +72,47 @@ TEST(KernelSamples, StackWordsAreTheOnlyReadableMemory) {
   EXPECT_FALSE(memory.read(&word, ~uint64_t{0} - 3, 8));
 }
 
+// The POSIX server's memory as a test sees it: one readable range.
+class ServerRange final : public TracedMemory {
+ public:
+  ServerRange(uint64_t start, const uint8_t* bytes, size_t size)
+      : start_(start), bytes_(bytes), size_(size) {}
+  bool read(void* destination, uint64_t address, size_t size) override {
+    ++reads;
+    if (address < start_ || address - start_ > size_ || size > size_ - (address - start_))
+      return false;
+    std::memcpy(destination, bytes_ + (address - start_), size);
+    return true;
+  }
+  int reads = 0;
+
+ private:
+  uint64_t start_;
+  const uint8_t* bytes_;
+  size_t size_;
+};
+
+TEST(KernelSamples, LowerHalfAddressesAreTheServersWhenItIsGiven) {
+  abi::SampleRecord record = sample(0);
+  const uint8_t task[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+  ServerRange server(0x400000, task, sizeof task);
+  SampleMemory memory(record, &server);
+  uint64_t word = 0;
+  ASSERT_TRUE(memory.read(&word, 0x400000, 8));  // a task_struct of the POSIX server
+  EXPECT_EQ(word, 0x0807060504030201u);
+  EXPECT_FALSE(memory.read(&word, 0x400004, 8));  // past what the server has
+  ASSERT_TRUE(memory.read(&word, record.rsp, 8));  // the stack words stay the sample's
+  EXPECT_EQ(word, record.stack[0]);
+  int asked = server.reads;
+  // Kernel addresses and ranges that run out of the lower half are never asked of the server.
+  EXPECT_FALSE(memory.read(&word, record.address, 8));
+  EXPECT_FALSE(memory.read(&word, 0x00007ffffffffffcull, 8));
+  EXPECT_EQ(server.reads, asked);
+  // Without a server, nothing outside the stack words is readable.
+  SampleMemory alone(record);
+  EXPECT_FALSE(alone.read(&word, 0x400000, 8));
+}
+
 abi::SampleRing* new_ring() {
   auto* ring = new abi::SampleRing{};
   ring->capacity = 31;

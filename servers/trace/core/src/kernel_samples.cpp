@@ -8,6 +8,7 @@ namespace {
 constexpr uint64_t kKernelCodeSelector = 0x08;  // the microkernel's GDT (trap_frame.hpp)
 constexpr uint64_t kKernelDataSelector = 0x10;
 constexpr uint64_t kStackWords = sizeof(sonde::abi::SampleRecord::stack) / 8;
+constexpr uint64_t kUserHalfEnd = 0x0000800000000000ull;  // past the POSIX server's addresses
 }  // namespace
 
 bool SymbolName::is_kernel_module() const {
@@ -54,7 +55,10 @@ PtRegs pt_regs_from_sample(const sonde::abi::SampleRecord& sample) {
 bool SampleMemory::read(void* destination, uint64_t address, size_t size) {
   uint64_t start = sample_.rsp;
   uint64_t bytes = kStackWords * 8;
-  if (address < start || address - start > bytes || size > bytes - (address - start)) return false;
+  if (address < start || address - start > bytes || size > bytes - (address - start)) {
+    bool in_server = address < kUserHalfEnd && size <= kUserHalfEnd - address;
+    return server_ != nullptr && in_server && server_->read(destination, address, size);
+  }
   const auto* words = reinterpret_cast<const uint8_t*>(sample_.stack);
   auto* out = static_cast<uint8_t*>(destination);
   for (size_t i = 0; i < size; ++i) out[i] = words[address - start + i];

@@ -40,15 +40,19 @@ SymbolName split_symbol_name(const char* name, size_t length);
 // segments those of the kernel's code and stack.
 PtRegs pt_regs_from_sample(const sonde::abi::SampleRecord& sample);
 
-// What a program may read of the kernel at a sample: the five stack words it recorded, at
-// [rsp, rsp + 40); everything else fails as an unreadable address does.
+// What a program may read at a sample: of the kernel, the five stack words it recorded, at
+// [rsp, rsp + 40); of the POSIX server (lower-half addresses: the task_structs the scheduling
+// tracepoints pass), its memory through `server` when there is one, read when the sample is
+// drained rather than when it was taken. Everything else fails as an unreadable address does.
 class SampleMemory final : public TracedMemory {
  public:
-  explicit SampleMemory(const sonde::abi::SampleRecord& sample) : sample_(sample) {}
+  explicit SampleMemory(const sonde::abi::SampleRecord& sample, TracedMemory* server = nullptr)
+      : sample_(sample), server_(server) {}
   bool read(void* destination, uint64_t address, size_t size) override;
 
  private:
   const sonde::abi::SampleRecord& sample_;
+  TracedMemory* server_;
 };
 
 // Takes every record between the ring's tail and head (copied out first, so the kernel may
