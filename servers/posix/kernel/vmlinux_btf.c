@@ -11,6 +11,7 @@
 // whether a BTF-typed (tp_btf) program could attach. GAP: the trace server loads no tp_btf
 // program (PROG_LOAD with an attach_btf_id is EINVAL), so tools that ask fall back to raw_tp.
 struct kernel_siginfo;
+typedef _Bool bool;  // as Linux's types.h: programs written against its vmlinux.h use it
 typedef void (*btf_trace_sys_enter)(void*, struct pt_regs*, long);
 typedef void (*btf_trace_sys_exit)(void*, struct pt_regs*, long);
 typedef void (*btf_trace_sched_process_exec)(void*, struct task_struct*, pid_t,
@@ -20,7 +21,7 @@ typedef void (*btf_trace_sched_process_free)(void*, struct task_struct*);
 typedef void (*btf_trace_sched_process_fork)(void*, struct task_struct*, struct task_struct*);
 typedef void (*btf_trace_signal_generate)(void*, int, struct kernel_siginfo*, struct task_struct*,
                                           int, int);
-typedef void (*btf_trace_sched_switch)(void*, _Bool, struct task_struct*, struct task_struct*,
+typedef void (*btf_trace_sched_switch)(void*, bool, struct task_struct*, struct task_struct*,
                                        unsigned int);
 typedef void (*btf_trace_sched_wakeup)(void*, struct task_struct*);
 typedef void (*btf_trace_sched_wakeup_new)(void*, struct task_struct*);

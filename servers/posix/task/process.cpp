@@ -67,6 +67,31 @@ Process* allocate_process() {
 Thread* last_found = nullptr;  // find_thread's
 uint64_t destroyed_count = 0;  // threads_destroyed()
 
+// Linux frees a task_struct an RCU grace period after its last use: programs that run late
+// still read the dead task's fields. Here the scheduling tracepoints' programs run on kernel
+// samples drained a few milliseconds after the event, and they read the task_struct inside
+// the process record: a released record waits kRetireNs (or until kRetiredMax newer ones wait)
+// before its memory may be reused.
+constexpr uint64_t kRetireNs = 100'000'000;
+constexpr size_t kRetiredMax = 16;
+struct Retired {
+  Process* process;
+  uint64_t since;
+};
+Retired retired[kRetiredMax];
+size_t retired_first = 0, retired_count = 0;
+
+void retire(Process* process) {
+  uint64_t now = sys::clock_ns();
+  while (retired_count > 0 &&
+         (retired_count == kRetiredMax || now - retired[retired_first].since >= kRetireNs)) {
+    platform::heap().deallocate(retired[retired_first].process, sizeof(Process));
+    retired_first = (retired_first + 1) % kRetiredMax;
+    --retired_count;
+  }
+  retired[(retired_first + retired_count++) % kRetiredMax] = Retired{process, now};
+}
+
 void release_process(Process* process) {
   for (Process** at = &processes; *at != nullptr; at = &(*at)->next) {
     if (*at == process) {
@@ -74,7 +99,7 @@ void release_process(Process* process) {
       break;
     }
   }
-  platform::heap().deallocate(process, sizeof(Process));
+  retire(process);
 }
 
 // A thread record for `process` (no TCB yet), with a new tid or the pid (the leader).

@@ -8,10 +8,10 @@
 #include <stdint.h>
 
 #include "kprobes.hpp"
-#include "traced_memory.hpp"
 #include "rt/result.hpp"
 #include "sonde/abi/ipc.hpp"
 #include "trace/kernel_samples.hpp"
+#include "traced_memory.hpp"
 
 namespace trace {
 

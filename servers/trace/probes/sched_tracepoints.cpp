@@ -239,9 +239,8 @@ void SchedTracepoints::hit(SchedEvent which, const PtRegs& regs, TracedMemory& m
   deliver(which, values, raw, context, record, sizeof record);
 }
 
-void SchedTracepoints::deliver(SchedEvent which, const SchedValues& values,
-                               const RawArguments& raw, const TraceContext& context,
-                               uint8_t* record, size_t capacity) {
+void SchedTracepoints::deliver(SchedEvent which, const SchedValues& values, const RawArguments& raw,
+                               const TraceContext& context, uint8_t* record, size_t capacity) {
   EventRegistry& events = tracefs_.events();
   for (size_t i = 0; i < events.size(); ++i) {
     Event& event = events.at(i);
