@@ -2,6 +2,8 @@
 // Faults: delivery to the fault endpoint (or the supervisor), and the handler's answers.
 #include "kernel/fault.hpp"
 
+#include <stddef.h>
+
 #include "kernel/breakpoint.hpp"
 #include "kernel/config.hpp"
 #include "kernel/console.hpp"
@@ -65,19 +67,32 @@ bool set_some_registers(Tcb* faulted, const uint64_t* words, uint64_t length) {
     if ((index == kRip || index == kFsBase) && v >= page::kUserTop) return false;
     if (index == kRsp && !page::is_canonical(v)) return false;
   }
-  arch::TrapFrame& r = faulted->regs;
-  uint64_t* const frame_words[] = {
-      &r.rip, &r.rsp, &r.rflags, &r.rax, &r.rbx, &r.rcx, &r.rdx, &r.rsi, &r.rdi,           &r.rbp,
-      &r.r8,  &r.r9,  &r.r10,    &r.r11, &r.r12, &r.r13, &r.r14, &r.r15, &faulted->fs_base};
-  static_assert(sizeof(frame_words) / sizeof(frame_words[0]) == abi::kUserRegisterWords);
+  // Each word's place in the trap frame, from a constant table (a breakpoint hit's reply comes
+  // this way: no table of pointers built per call); fs_base lives in the TCB.
+  using arch::TrapFrame;
+  static constexpr uint16_t kFrameOffsets[] = {
+      offsetof(TrapFrame, rip), offsetof(TrapFrame, rsp), offsetof(TrapFrame, rflags),
+      offsetof(TrapFrame, rax), offsetof(TrapFrame, rbx), offsetof(TrapFrame, rcx),
+      offsetof(TrapFrame, rdx), offsetof(TrapFrame, rsi), offsetof(TrapFrame, rdi),
+      offsetof(TrapFrame, rbp), offsetof(TrapFrame, r8),  offsetof(TrapFrame, r9),
+      offsetof(TrapFrame, r10), offsetof(TrapFrame, r11), offsetof(TrapFrame, r12),
+      offsetof(TrapFrame, r13), offsetof(TrapFrame, r14), offsetof(TrapFrame, r15)};
+  static_assert(sizeof(kFrameOffsets) / sizeof(kFrameOffsets[0]) == kFsBase);
+  static_assert(kFsBase + 1 == abi::kUserRegisterWords);
+  auto* frame = reinterpret_cast<uint8_t*>(&faulted->regs);
   for (uint64_t bits = mask; bits != 0; bits &= bits - 1) {
     auto index = static_cast<uint64_t>(__builtin_ctzll(bits));
     uint64_t v = *value++;
+    if (index == kFsBase) {
+      faulted->fs_base = v;
+      continue;
+    }
     // Arithmetic flags, TF and DF are the thread's; interrupts stay on, IOPL 0 (as WriteRegisters).
-    *frame_words[index] = index == 2 ? (v & 0xdd5) | 0x202 : v;
+    if (index == 2) v = (v & 0xdd5) | 0x202;
+    __builtin_memcpy(frame + kFrameOffsets[index], &v, sizeof v);
   }
   // Not a syscall's frame any more: the thread leaves by iretq, which restores rcx and r11.
-  r.vector = 0;
+  faulted->regs.vector = 0;
   return true;
 }
 

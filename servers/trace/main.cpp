@@ -107,7 +107,7 @@ class ServerEnvironment final : public trace::TaskEnvironment, public trace::Hit
   // A hit on a POSIX-server function: the helpers see the Linux process it works for.
   void hit_begins(trace::TracedMemory& memory) override {
     hit_memory_ = &memory;
-    trace::CurrentTaskView task = trace::read_current_task();
+    const trace::CurrentTaskView& task = trace::read_current_task();
     set_current(task.pid, task.tgid, task.uid, task.gid, task.comm, 16);
     hit_task_ = task.task_struct;
     hit_user_pages_ = task.user_pages;
@@ -223,9 +223,15 @@ trace::PosixSymbols posix_symbols;
     }
     if (received.info.label == static_cast<uint64_t>(abi::FaultKind::kBreakpoint) &&
         kprobes.handles(received.badge)) {
+      // The first words came in registers, the rest in the IPC buffer (sys::message_word's
+      // split, without its per-word test: every hit comes this way).
+      static_assert(abi::kUserRegisterWords > abi::kRegisterMessageWords);
       abi::UserRegisters registers;
       auto* words = reinterpret_cast<uint64_t*>(&registers);
-      for (uint64_t i = 0; i < abi::kUserRegisterWords; ++i) words[i] = sys::message_word(mr, i);
+      __builtin_memcpy(words, mr.word, sizeof(mr.word));
+      __builtin_memcpy(words + abi::kRegisterMessageWords,
+                       &sys::ipc_buffer()->message[abi::kRegisterMessageWords],
+                       (abi::kUserRegisterWords - abi::kRegisterMessageWords) * sizeof(uint64_t));
       if (kprobes.hit(received.badge, registers, sys::message_word(mr, abi::kFaultAddressWord))) {
         // Into the return shim: rip and r11 (Kprobes::hit changes nothing else), in the message
         // registers, so the kernel's fast path answers.

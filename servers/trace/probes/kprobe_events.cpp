@@ -9,9 +9,12 @@
 
 namespace trace {
 
-CurrentTaskView read_current_task() {
+namespace {
+CurrentTaskView current_view;  // the last read
+bool task_held = false;
+
+void read_into(CurrentTaskView& view) {
   const auto* task = reinterpret_cast<const volatile sys::CurrentTask*>(sys::kCurrentTaskPage);
-  CurrentTaskView view;
   // The POSIX server is stopped while a probe on it is handled: one pass normally suffices.
   for (int tries = 0; tries < 4; ++tries) {
     uint64_t before = task->sequence;
@@ -20,7 +23,7 @@ CurrentTaskView read_current_task() {
     view.tgid = task->tgid;
     view.uid = task->uid;
     view.gid = task->gid;
-    for (int i = 0; i < 16; ++i) view.comm[i] = task->comm[i];
+    __builtin_memcpy(view.comm, const_cast<const char*>(task->comm), 16);
     view.comm[15] = 0;
     view.task_struct = task->task_struct;
     view.user_pages = task->user_pages;
@@ -28,7 +31,19 @@ CurrentTaskView read_current_task() {
     __atomic_thread_fence(__ATOMIC_ACQUIRE);
     if ((before & 1) == 0 && task->sequence == before) break;
   }
-  return view;
+}
+}  // namespace
+
+void hold_current_task() {
+  read_into(current_view);
+  task_held = true;
+}
+
+void release_current_task() { task_held = false; }
+
+const CurrentTaskView& read_current_task() {
+  if (!task_held) read_into(current_view);
+  return current_view;
 }
 
 rt::Result<void> KprobeEventSwitch::event_enabled(Event& event, bool enabled) {

@@ -25,7 +25,12 @@ struct CurrentTaskView {
   uint64_t user_pages = 0;   // its page map (sys::user_page_map) in the POSIX server
   uint32_t cpu = 0;          // the CPU it runs on (its last fault message's)
 };
-CurrentTaskView read_current_task();
+// The task the POSIX server published last (valid until the next call).
+const CurrentTaskView& read_current_task();
+// While a probe hit on the POSIX server is handled (the server is stopped, its record cannot
+// change), read_current_task answers from the one read made here; release forgets it.
+void hold_current_task();
+void release_current_task();
 
 class KprobeEventSwitch final : public EventSwitch {
  public:

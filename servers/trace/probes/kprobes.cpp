@@ -3,6 +3,7 @@
 #include "kprobes.hpp"
 
 #include "kernel_probes.hpp"
+#include "kprobe_events.hpp"
 #include "rt/errno.hpp"
 #include "sys/ipc.hpp"
 #include "sys/server_memory.hpp"
@@ -203,6 +204,7 @@ bool Kprobes::hit(uint64_t badge, abi::UserRegisters& registers, uint64_t addres
   if (crash_at_next_hit_) *reinterpret_cast<volatile uint64_t*>(8) = 0;  // the drill's fault
   PtRegs regs = pt_regs_from(registers);
   bool redirect = false;
+  hold_current_task();  // the observer and every client ask for it
   if (observer_ != nullptr) observer_->hit_begins(memory_);
   if (probe.trampoline) {
     returned(regs);
@@ -219,16 +221,17 @@ bool Kprobes::hit(uint64_t badge, abi::UserRegisters& registers, uint64_t addres
     }
   }
   if (observer_ != nullptr) observer_->hit_ends();
+  release_current_task();
   memory_.release();
   return redirect;
 }
 
 void Kprobes::returned(const PtRegs& regs) {
   uint64_t depth = 0;
-  if (!memory_.read(&depth, returns_.depth, 8) || depth == 0 || depth > 64) return;
+  if (!memory_.read_word(depth, returns_.depth) || depth == 0 || depth > 64) return;
   uint64_t return_address = 0, target = 0;
-  if (!memory_.read(&return_address, returns_.return_addresses + 8 * (depth - 1), 8) ||
-      !memory_.read(&target, returns_.functions + 8 * (depth - 1), 8)) {
+  if (!memory_.read_word(return_address, returns_.return_addresses + 8 * (depth - 1)) ||
+      !memory_.read_word(target, returns_.functions + 8 * (depth - 1))) {
     return;
   }
   uint64_t function = target - kEntryNopLength;

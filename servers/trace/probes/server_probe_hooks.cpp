@@ -111,9 +111,13 @@ void ServerProbeHooks::Client::report(const PtRegs& regs) {
   hit.context = &context;
   hit.size = sizeof context;
   const sonde::abi::SampleRecord* sample = current_kernel_sample();
-  CurrentTaskView task = sample != nullptr ? CurrentTaskView{} : read_current_task();
-  hit.cpu = sample != nullptr ? static_cast<uint32_t>(sample->cpu) : task.cpu;
-  hit.pid = task.pid;
+  if (sample != nullptr) {  // the kernel's: no Linux task
+    hit.cpu = static_cast<uint32_t>(sample->cpu);
+  } else {
+    const CurrentTaskView& task = read_current_task();
+    hit.cpu = task.cpu;
+    hit.pid = task.pid;
+  }
   hit.function_ip = address;  // bpf_get_func_ip: the probed function, at entry and return
   (void)owner->table_->report_hit(probe, hit);
 }

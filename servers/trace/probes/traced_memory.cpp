@@ -47,6 +47,19 @@ uint64_t BorrowedMemory::borrow(uint64_t page) {
   return here;
 }
 
+bool BorrowedMemory::read_word(uint64_t& value, uint64_t address) {
+  if ((address & 7) == 0) {
+    uint64_t page = address & ~(kPage - 1);
+    for (uint32_t i = 0; i < pinned_used_; ++i) {
+      if (pinned_[i] != page) continue;
+      value = *reinterpret_cast<const volatile uint64_t*>(kPinnedWindow + i * kPage +
+                                                          (address & (kPage - 1)));
+      return true;
+    }
+  }
+  return read(&value, address, 8);
+}
+
 bool BorrowedMemory::pin(uint64_t address, size_t size) {
   if (size == 0 || address + size < address || address + size > kUserTop) return false;
   for (uint64_t page = address & ~(kPage - 1); page < address + size; page += kPage) {

@@ -16,6 +16,9 @@ class BorrowedMemory final : public TracedMemory {
   explicit BorrowedMemory(uint64_t source_vspace) : source_(source_vspace) {}
 
   bool read(void* destination, uint64_t address, size_t size) override;
+  // One aligned word, loaded straight from its window slot when its page is pinned (every
+  // return hit reads three such words), else as read().
+  bool read_word(uint64_t& value, uint64_t address);
   // Ends the hit: every borrowed page is given back (the traced thread runs on after this),
   // but the pinned ones.
   void release();

@@ -10,9 +10,14 @@ void TaskEnvironment::set_current(int32_t pid, int32_t tgid, uint32_t uid, uint3
   tgid_ = tgid;
   uid_ = uid;
   gid_ = gid;
-  for (uint32_t i = 0; i < kCommLength; ++i) {
-    comm_[i] = i + 1 < kCommLength && i < comm_length ? comm[i] : 0;
+  // Every probe hit sets it: whole-buffer copies rather than a byte loop.
+  if (comm_length >= kCommLength) {
+    __builtin_memcpy(comm_, comm, kCommLength);
+  } else {
+    __builtin_memset(comm_, 0, kCommLength);
+    __builtin_memcpy(comm_, comm, comm_length);
   }
+  comm_[kCommLength - 1] = 0;
 }
 
 long TaskEnvironment::current_comm(char* buffer, uint32_t size) {
