@@ -177,9 +177,8 @@ void make_sysfs(FileTree& tree) {
   if (btf.ok()) (void)tree.set_contents(btf.value(), vmlinux_btf, vmlinux_btf_size, false);
 }
 
-abi::UserRegisters read_registers(const sys::MessageRegisters& mr) {
+void read_registers(abi::UserRegisters& registers, const sys::MessageRegisters& mr) {
   static_assert(abi::kUserRegisterWords > abi::kRegisterMessageWords);
-  abi::UserRegisters registers;
   auto* words = reinterpret_cast<uint64_t*>(&registers);
   // The first words came in registers, the rest in the IPC buffer (sys::message_word's split,
   // without its per-word test: this is every system call's path).
@@ -187,7 +186,6 @@ abi::UserRegisters read_registers(const sys::MessageRegisters& mr) {
   memcpy(words + abi::kRegisterMessageWords,
          &sys::ipc_buffer()->message[abi::kRegisterMessageWords],
          (abi::kUserRegisterWords - abi::kRegisterMessageWords) * sizeof(uint64_t));
-  return registers;
 }
 
 int signal_for_exception(uint64_t vector) {
@@ -264,7 +262,9 @@ void serve_fault(Answer& answer, uint64_t badge, uint64_t label, const sys::Mess
     answer.label = static_cast<uint64_t>(abi::FaultReply::kSuspend);
     return;
   }
-  abi::UserRegisters registers = read_registers(mr);
+  // Read straight into the answer (every system call's path: no copy of them is made here).
+  const abi::UserRegisters& registers = answer.registers;
+  read_registers(answer.registers, mr);
   // The CPU it faulted on: probes on what the server does for it report it (as Linux's run on
   // the task's CPU), getcpu returns it.
   auto cpu = static_cast<uint32_t>(sys::message_word(mr, abi::kFaultCpuWord));
@@ -272,7 +272,6 @@ void serve_fault(Answer& answer, uint64_t badge, uint64_t label, const sys::Mess
   use_current_cpu(cpu);
   answer.tid = thread != nullptr ? thread->tid : 0;
   answer.breakpoint = static_cast<abi::FaultKind>(label) == abi::FaultKind::kBreakpoint;
-  answer.registers = registers;
   switch (static_cast<abi::FaultKind>(label)) {
     case abi::FaultKind::kForeignSyscall: {
       if (process->stopped) {  // held, not served, until SIGCONT (wake_blocked serves it then)
@@ -335,8 +334,9 @@ void serve_fault(Answer& answer, uint64_t badge, uint64_t label, const sys::Mess
       uint64_t address = sys::message_word(mr, abi::kFaultAddressWord);
       answer.now = true;
       int tid = thread != nullptr ? thread->tid : process->pid;
-      if (uprobes_hit(process, tid, registers, address)) {
-        memcpy(answer.words, &registers, sizeof(registers));
+      abi::UserRegisters hit = registers;  // what the probe's plan makes of them
+      if (uprobes_hit(process, tid, hit, address)) {
+        memcpy(answer.words, &hit, sizeof(hit));
         answer.label = static_cast<uint64_t>(abi::FaultReply::kSetRegisters);
         answer.length = abi::kUserRegisterWords;
       } else {

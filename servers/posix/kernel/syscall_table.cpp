@@ -259,23 +259,33 @@ int64_t dispatch_syscall(SyscallContext& context) {
   uint64_t number = context.registers.rax;
   SyscallContext* outer = current_context();
   set_current_context(&context);
+  // The hooks get the caller's pt_regs only while the trace server probes them.
   struct pt_regs regs;
-  syscall_pt_regs(context.registers, regs);
-  if (!context.retried) trace_sys_enter(&regs, static_cast<long>(number));
+  bool regs_made = false;
+  if (!context.retried && hook_armed(reinterpret_cast<const void*>(&trace_sys_enter))) {
+    syscall_pt_regs(context.registers, regs);
+    regs_made = true;
+    trace_sys_enter(&regs, static_cast<long>(number));
+  }
   int64_t result = number >= kMaxNumber || handlers[number] == nullptr
                        ? not_implemented(context, number)
                        : handlers[number](context);
   // A call answered later (a blocking read) or never (exit) has no exit event here yet.
   // GAP: sys_exit for deferred calls when they complete.
-  if (result != kDeferred && result != kNoReply) {
-    regs.ax = static_cast<unsigned long>(result);
-    trace_sys_exit(&regs, result, static_cast<long>(number));
-  } else if (result == kNoReply && number == kExecve &&
-             context.process->state == ProcessState::kRunning) {
-    // A successful execve returns 0 in the new image (its thread starts with rax 0), as
-    // Linux's sys_exit_execve shows; the task is already the new program.
-    regs.ax = 0;
-    trace_sys_exit(&regs, 0, static_cast<long>(number));
+  bool exits = result != kDeferred && result != kNoReply;
+  // A successful execve returns 0 in the new image (its thread starts with rax 0), as Linux's
+  // sys_exit_execve shows; the task is already the new program.
+  bool execve_returns =
+      result == kNoReply && number == kExecve && context.process->state == ProcessState::kRunning;
+  if ((exits || execve_returns) && hook_armed(reinterpret_cast<const void*>(&trace_sys_exit))) {
+    // Made now if the entry hook was not armed: the number is still the call's.
+    if (!regs_made) {
+      syscall_pt_regs(context.registers, regs);
+      regs.orig_ax = number;
+    }
+    long ret = exits ? result : 0;
+    regs.ax = static_cast<unsigned long>(ret);
+    trace_sys_exit(&regs, ret, static_cast<long>(number));
   }
   set_current_context(outer);
   return result;
