@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 // Raw tracepoint programs (SEC("raw_tp/...")) on the sched and signal events, with Linux's raw
 // arguments: the task_structs (read with CO-RE against /sys/kernel/btf/vmlinux), exec's struct
-// linux_binprm, sched_switch's preempt and prev_state. Only the tasks of the loader's own
-// workload are reported (its tgid is `loader`, set before load), through a ring buffer.
+// linux_binprm, sched_switch's preempt and prev_state; a thread is a task of its own (its pid,
+// the group's tgid and leader). Only the tasks of the loader's own workload are reported (its tgid
+// is `loader`, set before load), through a ring buffer.
 // clang-format off: vmlinux.h defines the types libbpf's headers use, so it comes first.
 #include "vmlinux.h"
 // clang-format on
@@ -40,6 +41,13 @@ static int is_child(struct task_struct* task) {
 SEC("raw_tp/sched_process_fork")
 int BPF_PROG(on_fork, struct task_struct* parent, struct task_struct* new_task) {
   if (BPF_CORE_READ(parent, tgid) != loader) return 0;
+  if (BPF_CORE_READ(new_task, tgid) == loader) {  // a thread: clone fires it too
+    struct sched_raw_event* event = start(SCHED_RAW_THREAD_FORK, new_task);
+    if (event == NULL) return 0;
+    event->other = BPF_CORE_READ(parent, pid);
+    bpf_ringbuf_submit(event, 0);
+    return 0;
+  }
   child = BPF_CORE_READ(new_task, tgid);
   struct sched_raw_event* event = start(SCHED_RAW_FORK, new_task);
   if (event == NULL) return 0;
@@ -67,6 +75,12 @@ int BPF_PROG(on_switch, bool preempt, struct task_struct* prev, struct task_stru
     struct sched_raw_event* event = start(SCHED_RAW_SWITCH_IN, next);
     if (event == NULL) return 0;
     event->value = preempt;
+    bpf_ringbuf_submit(event, 0);
+  }
+  if (BPF_CORE_READ(next, tgid) == loader && BPF_CORE_READ(next, pid) != loader) {
+    struct sched_raw_event* event = start(SCHED_RAW_THREAD, next);
+    if (event == NULL) return 0;
+    event->other = BPF_CORE_READ(next, group_leader, pid);
     bpf_ringbuf_submit(event, 0);
   }
   if (is_child(prev)) {
@@ -101,6 +115,11 @@ int BPF_PROG(on_signal, int sig, struct kernel_siginfo* info, struct task_struct
 
 SEC("raw_tp/sched_process_exit")
 int BPF_PROG(on_exit, struct task_struct* task) {
+  if (BPF_CORE_READ(task, tgid) == loader && BPF_CORE_READ(task, pid) != loader) {
+    struct sched_raw_event* event = start(SCHED_RAW_THREAD_EXIT, task);
+    if (event != NULL) bpf_ringbuf_submit(event, 0);
+    return 0;
+  }
   if (!is_child(task)) return 0;
   struct sched_raw_event* event = start(SCHED_RAW_EXIT, task);
   if (event == NULL) return 0;

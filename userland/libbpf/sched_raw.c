@@ -6,9 +6,11 @@
 #include "sched_raw.h"
 
 #include <bpf/libbpf.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -32,6 +34,17 @@ static int handle(void* context, void* data, size_t size) {
   seen[event->kind] = *event;
   ++counts[event->kind];
   return 0;
+}
+
+static pid_t thread_tid;
+
+// A second thread of the loader: it sleeps, so the scheduler switches it out and in again.
+static void* sleeper(void* unused) {
+  (void)unused;
+  thread_tid = (pid_t)syscall(SYS_gettid);
+  struct timespec pause = {0, 20 * 1000 * 1000};
+  nanosleep(&pause, NULL);
+  return NULL;
 }
 
 static const char* who(int pid) {
@@ -68,6 +81,12 @@ int main(void) {
   }
   int status = 0;
   waitpid(child, &status, 0);
+  pthread_t thread;
+  if (pthread_create(&thread, NULL, sleeper, NULL) != 0) {
+    fprintf(stderr, "sched_raw: no thread\n");
+    return 1;
+  }
+  pthread_join(thread, NULL);
   // Events of the microkernel's scheduler reach the programs a little later on Sonde.
   struct timespec pause = {0, 200 * 1000 * 1000};
   nanosleep(&pause, NULL);
@@ -103,6 +122,23 @@ int main(void) {
   if (counts[SCHED_RAW_EXIT] > 0) {
     printf("exit: %s (%s), exit_code 0x%x\n", who(exit_event->tgid), exit_event->comm,
            exit_event->other);
+  }
+  const struct sched_raw_event* thread_event = &seen[SCHED_RAW_THREAD];
+  if (counts[SCHED_RAW_THREAD] > 0) {
+    printf("thread: switched in with pid %s, tgid %s, group leader %s, comm %s\n",
+           thread_event->pid == thread_tid ? "its tid" : "another", who(thread_event->tgid),
+           who(thread_event->other), thread_event->comm);
+  }
+  const struct sched_raw_event* thread_fork = &seen[SCHED_RAW_THREAD_FORK];
+  if (counts[SCHED_RAW_THREAD_FORK] > 0) {
+    printf("thread fork: by %s, new task pid %s, tgid %s\n", who(thread_fork->other),
+           thread_fork->pid == thread_tid ? "its tid" : "another", who(thread_fork->tgid));
+  }
+  const struct sched_raw_event* thread_exit = &seen[SCHED_RAW_THREAD_EXIT];
+  if (counts[SCHED_RAW_THREAD_EXIT] > 0) {
+    printf("thread exit: pid %s, tgid %s, comm %s\n",
+           thread_exit->pid == thread_tid ? "its tid" : "another", who(thread_exit->tgid),
+           thread_exit->comm);
   }
   ring_buffer__free(ring);
   sched_raw_bpf__destroy(skeleton);

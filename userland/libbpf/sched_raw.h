@@ -10,6 +10,9 @@ enum sched_raw_kind {
   SCHED_RAW_WAKEUP,
   SCHED_RAW_SIGNAL,
   SCHED_RAW_EXIT,
+  SCHED_RAW_THREAD,  // a thread of the loader other than its leader, switched in
+  SCHED_RAW_THREAD_FORK,
+  SCHED_RAW_THREAD_EXIT,
   SCHED_RAW_KINDS,
 };
 

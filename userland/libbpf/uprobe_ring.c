@@ -6,6 +6,7 @@
 #include "uprobe_ring.h"
 
 #include <bpf/libbpf.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -79,6 +79,23 @@ void sched_process_fork(Process& parent, Process& child) {
                            task_struct_of(&child));
 }
 
+void sched_thread_fork(Thread& parent, Thread& child) {
+  Process& process = *parent.process;
+  trace_sched_process_fork(process.comm, parent.tid, process.comm, child.tid,
+                           task_struct_of(&parent), task_struct_of(&child));
+}
+
+void sched_thread_exit(Thread& thread) {
+  Process& process = *thread.process;
+  // As Linux's do_exit, in the exiting task; then back to whoever the server works for.
+  Process* was = published_current_task();
+  int was_tid = published_current_tid();
+  use_current_task(&process, thread.tid);
+  trace_sched_process_exit(process.comm, thread.tid, kPrio, task_struct_of(&thread));
+  use_current_task(was, was_tid);
+  trace_sched_process_free(process.comm, thread.tid, kPrio, task_struct_of(&thread));
+}
+
 void signal_generate(int sig, int code, Process& target, bool group, int result) {
   kernel_siginfo info{sig, 0, code};
   trace_signal_generate(sig, &info, target.comm, target.pid, group ? 1 : 0, result,

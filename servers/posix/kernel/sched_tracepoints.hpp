@@ -56,6 +56,11 @@ void sched_process_free(Process& process);
 void sched_process_wait(Process& waiter, int pid);
 // After fork made `child`, in the parent.
 void sched_process_fork(Process& parent, Process& child);
+// After clone made thread `child` of `parent`'s process, in `parent` (ids are the threads').
+void sched_thread_fork(Thread& parent, Thread& child);
+// A thread other than its process's leader ends (its own exit, its group's, an exec): its
+// sched_process_exit, fired as that thread, and its sched_process_free.
+void sched_thread_exit(Thread& thread);
 // A signal sent to `target` (before it acts).
 void signal_generate(int sig, int code, Process& target, bool group, int result);
 

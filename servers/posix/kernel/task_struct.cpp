@@ -40,6 +40,11 @@ struct task_struct* task_struct_of(Process* process) {
   return process != nullptr ? &process->linux_task : &init_task;
 }
 
+struct task_struct* task_struct_of(Thread* thread) {
+  if (thread == nullptr) return &init_task;
+  return thread->tid == thread->process->pid ? &thread->process->linux_task : &thread->linux_task;
+}
+
 void update_task_struct(Process& process) {
   struct task_struct& task = process.linux_task;
   bool zombie = process.state == ProcessState::kZombie;
@@ -62,6 +67,13 @@ void update_task_struct(Process& process) {
   task.nsproxy = &init_nsproxy;
   static_assert(sizeof(task.comm) == sizeof(process.comm));
   memcpy(task.comm, process.comm, sizeof(task.comm));
+  // The other threads: the group's fields, their own pid, the leader as group_leader (an
+  // exiting group's threads are gone before its task is a zombie).
+  for (Thread* t = process.threads; t != nullptr; t = t->next) {
+    if (t->tid == process.pid) continue;
+    t->linux_task = task;
+    t->linux_task.pid = t->tid;
+  }
 }
 
 }  // namespace posix

@@ -17,5 +17,7 @@ void update_task_struct(Process& process);
 
 // The task_struct of `process`, init_task for none (the server's own work).
 struct task_struct* task_struct_of(Process* process);
+// The task_struct of one thread: the process's for its leader, the thread's own for the others.
+struct task_struct* task_struct_of(Thread* thread);
 
 }  // namespace posix

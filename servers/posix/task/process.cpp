@@ -74,22 +74,24 @@ uint64_t destroyed_count = 0;  // threads_destroyed()
 // before its memory may be reused.
 constexpr uint64_t kRetireNs = 100'000'000;
 constexpr size_t kRetiredMax = 16;
+// Thread records hold the task_structs of threads other than the leader: they wait too.
 struct Retired {
-  Process* process;
+  void* record;
+  size_t size;
   uint64_t since;
 };
 Retired retired[kRetiredMax];
 size_t retired_first = 0, retired_count = 0;
 
-void retire(Process* process) {
+void retire(void* record, size_t size) {
   uint64_t now = sys::clock_ns();
   while (retired_count > 0 &&
          (retired_count == kRetiredMax || now - retired[retired_first].since >= kRetireNs)) {
-    platform::heap().deallocate(retired[retired_first].process, sizeof(Process));
+    platform::heap().deallocate(retired[retired_first].record, retired[retired_first].size);
     retired_first = (retired_first + 1) % kRetiredMax;
     --retired_count;
   }
-  retired[(retired_first + retired_count++) % kRetiredMax] = Retired{process, now};
+  retired[(retired_first + retired_count++) % kRetiredMax] = Retired{record, size, now};
 }
 
 void release_process(Process* process) {
@@ -99,7 +101,7 @@ void release_process(Process* process) {
       break;
     }
   }
-  retire(process);
+  retire(process, sizeof(Process));
 }
 
 // A thread record for `process` (no TCB yet), with a new tid or the pid (the leader).
@@ -126,8 +128,11 @@ void delete_cap(uint64_t& slot) {
 // Ends a thread at once: its blocked call is not answered, its TCB and its own cap go.
 void destroy_thread(Thread* thread) {
   ++destroyed_count;
-  if (last_found == thread) last_found = nullptr;
   Process* process = thread->process;
+  // A thread that ran and is not the leader was a Linux task of its own (the leader's end is
+  // the process's: finish_process, free_process).
+  if (thread->tcb != 0 && thread->tid != process->pid) sched_thread_exit(*thread);
+  if (last_found == thread) last_found = nullptr;
   futex_cancel(thread);
   if (thread->blocked) {
     return_reply(thread->reply);
@@ -141,7 +146,7 @@ void destroy_thread(Thread* thread) {
       break;
     }
   }
-  platform::heap().deallocate(thread, sizeof(Thread));
+  retire(thread, sizeof(Thread));
 }
 
 // A cap of the server's endpoint badged with `badge` (a tid).
@@ -213,7 +218,7 @@ Error set_trace_identity(uint64_t tcb, const Thread& thread, bool continues = fa
   static_assert(sizeof(process.comm) == 16);
   memcpy(&words[abi::tcb_message::kTraceComm], process.comm, sizeof(process.comm));
   words[abi::tcb_message::kTraceTask] =
-      reinterpret_cast<uint64_t>(task_struct_of(const_cast<Process*>(&process)));
+      reinterpret_cast<uint64_t>(task_struct_of(const_cast<Thread*>(&thread)));
   words[abi::tcb_message::kTraceFlags] = continues ? abi::tcb_message::kTraceContinues : 0;
   return sys::invoke(tcb, Label::kTcbSetTraceIdentity, words);
 }
@@ -270,6 +275,7 @@ rt::Result<Thread*> clone_thread(Process* process, const Thread* from,
   thread->affinity = from->affinity;  // as Linux's clone: the mask is inherited
   thread->home_cpu = from->home_cpu;
   thread->cpu = from->home_cpu;
+  update_task_struct(*process);  // the new thread's task_struct, before it is ever scheduled
   auto cap = badged_endpoint(static_cast<uint64_t>(thread->tid));
   if (!cap.ok()) {
     destroy_thread(thread);

@@ -46,6 +46,9 @@ struct Thread {
   Process* process;
   int tid;
   uint64_t tcb;
+  // A thread other than the leader is a Linux task of its own: its task_struct (pid = tid,
+  // the rest the group's, kernel/task_struct.hpp); the leader's is the process's.
+  struct task_struct linux_task;
   // sched_setaffinity: the mask it allows (0: every CPU, the default), the CPU its TCB is bound
   // to (TCB SetAffinity; a new TCB, at exec, gets it too), and the CPU its last fault message
   // named (what getcpu and probes on its behalf report).

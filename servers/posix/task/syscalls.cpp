@@ -188,6 +188,7 @@ long clone_thread_of(posix::SyscallContext& c, const kernel_clone_args* args,
   auto made = clone_thread(c.process, c.thread, registers);
   if (!made.ok()) return -made.error().code;
   Thread* thread = made.value();
+  sched_thread_fork(*c.thread, *thread);  // Linux fires sched_process_fork for every clone
   int32_t tid = thread->tid;
   auto parent_tid = reinterpret_cast<uint64_t>(args->parent_tid);
   auto child_tid = reinterpret_cast<uint64_t>(args->child_tid);

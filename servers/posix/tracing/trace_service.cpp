@@ -335,6 +335,11 @@ void use_current_cpu(uint32_t cpu) {
 
 Process* published_current_task() { return published_task; }
 
+int published_current_tid() {
+  if (published_task == nullptr) return 0;
+  return published_tid != 0 ? published_tid : published_task->pid;
+}
+
 void use_current_task(Process* process, int tid) {
   int thread = process != nullptr && tid != process->pid ? tid : 0;
   if (process != published_task || published_tid != thread) publish_current_task(process, tid);
@@ -355,7 +360,10 @@ void publish_current_task(Process* process, int tid) {
   task->gid = process != nullptr ? process->credentials.gid : 0;
   for (int i = 0; i < 16; ++i) task->comm[i] = 0;
   for (int i = 0; i < 15 && comm[i] != 0; ++i) task->comm[i] = comm[i];
-  task->task_struct = reinterpret_cast<uint64_t>(task_struct_of(process));
+  Thread* thread = published_tid != 0 ? find_thread(published_tid) : nullptr;
+  task->task_struct = reinterpret_cast<uint64_t>(thread != nullptr && thread->process == process
+                                                     ? task_struct_of(thread)
+                                                     : task_struct_of(process));
   task->user_pages = process != nullptr && process->memory != nullptr
                          ? reinterpret_cast<uint64_t>(process->memory->page_map())
                          : 0;

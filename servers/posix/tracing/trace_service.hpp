@@ -37,6 +37,8 @@ void publish_current_task(Process* process, int tid = 0);
 void use_current_task(Process* process, int tid = 0);
 // Whose the record is now.
 Process* published_current_task();
+// Which of its threads (its tid; the pid for the leader, 0 for none).
+int published_current_tid();
 // The CPU the current task runs on (the fault message's of what the server serves), in the same
 // record: probe hits in the server report it as theirs.
 void use_current_cpu(uint32_t cpu);
