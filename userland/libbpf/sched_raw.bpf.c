@@ -83,6 +83,15 @@ int BPF_PROG(on_switch, bool preempt, struct task_struct* prev, struct task_stru
     event->other = BPF_CORE_READ(next, group_leader, pid);
     bpf_ringbuf_submit(event, 0);
   }
+  // TASK_INTERRUPTIBLE, with Linux 6.1's TASK_FREEZABLE (0x2000) in the bits above the low byte.
+  if ((prev_state & 0xff) == 1 && BPF_CORE_READ(prev, tgid) == loader &&
+      BPF_CORE_READ(prev, pid) != loader) {
+    struct sched_raw_event* event = start(SCHED_RAW_THREAD_SLEEPS, prev);
+    if (event == NULL) return 0;
+    event->value = prev_state;
+    event->extra = BPF_CORE_READ(prev, __state);  // the same, read from the task
+    bpf_ringbuf_submit(event, 0);
+  }
   if (is_child(prev)) {
     struct sched_raw_event* event = start(SCHED_RAW_SWITCH_OUT, prev);
     if (event == NULL) return 0;

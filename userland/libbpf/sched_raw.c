@@ -129,6 +129,11 @@ int main(void) {
            thread_event->pid == thread_tid ? "its tid" : "another", who(thread_event->tgid),
            who(thread_event->other), thread_event->comm);
   }
+  const struct sched_raw_event* sleeps = &seen[SCHED_RAW_THREAD_SLEEPS];
+  if (counts[SCHED_RAW_THREAD_SLEEPS] > 0) {
+    printf("thread sleeps: switched out with prev_state 0x%x, prev->__state 0x%x (low bytes)\n",
+           sleeps->value & 0xff, sleeps->extra & 0xff);
+  }
   const struct sched_raw_event* thread_fork = &seen[SCHED_RAW_THREAD_FORK];
   if (counts[SCHED_RAW_THREAD_FORK] > 0) {
     printf("thread fork: by %s, new task pid %s, tgid %s\n", who(thread_fork->other),

@@ -13,6 +13,7 @@ enum sched_raw_kind {
   SCHED_RAW_THREAD,  // a thread of the loader other than its leader, switched in
   SCHED_RAW_THREAD_FORK,
   SCHED_RAW_THREAD_EXIT,
+  SCHED_RAW_THREAD_SLEEPS,  // that thread switched out to sleep (TASK_INTERRUPTIBLE)
   SCHED_RAW_KINDS,
 };
 

@@ -2,6 +2,7 @@
 // Linux task_structs for tracing programs, filled from the process table.
 #include "kernel/task_struct.hpp"
 
+#include <stddef.h>
 #include <string.h>
 
 extern "C" {
@@ -27,6 +28,10 @@ struct task_struct init_task = {
     .nsproxy = &init_nsproxy,
 };
 }
+
+// The trace server shows sched_switch's prev->__state as it was at the switch by its offset
+// (servers/trace/probes/sched_tracepoints.cpp).
+static_assert(offsetof(struct task_struct, __state) == 0);
 
 namespace posix {
 

@@ -18,6 +18,8 @@ namespace trace {
 // The sample whose clients run now (nullptr outside a drain): its pid is 0, its comm
 // kKernelSampleComm, its time the sample's.
 const sonde::abi::SampleRecord* current_kernel_sample();
+// What the programs of that sample read (nullptr outside a drain).
+SampleMemory* current_sample_memory();
 // The clock's nanoseconds at a sample's TSC.
 uint64_t sample_time_ns(const sonde::abi::SampleRecord& sample);
 

@@ -314,6 +314,9 @@ KernelTask kernel_task(uint64_t ids, uint64_t comm0, uint64_t comm1, uint32_t cp
   return task;
 }
 
+// Where a task_struct's __state is (servers/posix/kernel/linux_types.h; asserted there).
+constexpr uint64_t kTaskStateOffset = 0;
+
 // Linux's priority of a task of nice 0 (every Linux task here).
 constexpr int32_t kDefaultPrio = 120;
 
@@ -361,6 +364,13 @@ void SchedTracepoints::kernel_hit(SchedEvent which, const PtRegs& regs, TracedMe
     raw = RawArguments{{values.state == kSwitchPreempted ? 1u : 0u, task_of(regs.di, stack[1]),
                         task_of(regs.cx, stack[2]), raw_task_state(values.state)},
                        4};
+    // Programs read prev->__state (runqlat, cpudist: was it preempted?) after the fact: they
+    // see it as it was at the switch, not as the POSIX server's record says now.
+    SampleMemory* sampled = current_sample_memory();
+    if (sampled != nullptr && regs.di != 0) {
+      auto state = static_cast<uint32_t>(raw.value[3]);
+      sampled->show_as_sampled(stack[1] + kTaskStateOffset, &state, sizeof state);
+    }
   } else {
     // (ids, comm x2, target cpu, waker ids, waker comm x2, task, waker task)
     second = kernel_task(regs.di, regs.si, regs.dx, cpu);

@@ -113,6 +113,27 @@ TEST(KernelSamples, LowerHalfAddressesAreTheServersWhenItIsGiven) {
   EXPECT_FALSE(alone.read(&word, 0x400000, 8));
 }
 
+TEST(KernelSamples, BytesShownAsSampledOverrideTheServersNow) {
+  abi::SampleRecord record = sample(0);
+  const uint8_t task[8] = {0, 0, 0, 0, 5, 6, 7, 8};  // __state 0 now
+  ServerRange server(0x400000, task, sizeof task);
+  SampleMemory memory(record, &server);
+  const uint32_t sleeping = 1;  // TASK_INTERRUPTIBLE when the sample was taken
+  memory.show_as_sampled(0x400000, &sleeping, sizeof sleeping);
+  uint32_t state = 99;
+  ASSERT_TRUE(memory.read(&state, 0x400000, 4));
+  EXPECT_EQ(state, 1u);
+  uint64_t word = 0;  // a read that covers it and more: only those bytes change
+  ASSERT_TRUE(memory.read(&word, 0x400000, 8));
+  EXPECT_EQ(word, 0x0807060500000001u);
+  uint8_t byte = 0;  // a read of part of it
+  ASSERT_TRUE(memory.read(&byte, 0x400000, 1));
+  EXPECT_EQ(byte, 1);
+  ASSERT_TRUE(memory.read(&byte, 0x400004, 1));  // outside it
+  EXPECT_EQ(byte, 5);
+  EXPECT_FALSE(memory.read(&word, 0x400004, 8));  // what the server cannot read stays unreadable
+}
+
 abi::SampleRing* new_ring() {
   auto* ring = new abi::SampleRing{};
   ring->capacity = 31;

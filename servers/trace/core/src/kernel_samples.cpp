@@ -57,12 +57,26 @@ bool SampleMemory::read(void* destination, uint64_t address, size_t size) {
   uint64_t bytes = kStackWords * 8;
   if (address < start || address - start > bytes || size > bytes - (address - start)) {
     bool in_server = address < kUserHalfEnd && size <= kUserHalfEnd - address;
-    return server_ != nullptr && in_server && server_->read(destination, address, size);
+    if (server_ == nullptr || !in_server || !server_->read(destination, address, size)) {
+      return false;
+    }
+    auto* out = static_cast<uint8_t*>(destination);
+    for (size_t i = 0; i < overlay_size_; ++i) {
+      uint64_t at = overlay_address_ + i;
+      if (at >= address && at - address < size) out[at - address] = overlay_[i];
+    }
+    return true;
   }
   const auto* words = reinterpret_cast<const uint8_t*>(sample_.stack);
   auto* out = static_cast<uint8_t*>(destination);
   for (size_t i = 0; i < size; ++i) out[i] = words[address - start + i];
   return true;
+}
+
+void SampleMemory::show_as_sampled(uint64_t address, const void* bytes, size_t size) {
+  overlay_size_ = size <= sizeof overlay_ ? size : sizeof overlay_;
+  overlay_address_ = address;
+  __builtin_memcpy(overlay_, bytes, overlay_size_);
 }
 
 }  // namespace trace

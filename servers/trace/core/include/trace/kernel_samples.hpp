@@ -49,10 +49,17 @@ class SampleMemory final : public TracedMemory {
   explicit SampleMemory(const sonde::abi::SampleRecord& sample, TracedMemory* server = nullptr)
       : sample_(sample), server_(server) {}
   bool read(void* destination, uint64_t address, size_t size) override;
+  // Shows `size` (at most 8) bytes of the server's memory at `address` as they were when the
+  // sample was taken, whatever the server holds now: what the sample itself says of them
+  // (sched_switch's prev_state is prev->__state at the switch).
+  void show_as_sampled(uint64_t address, const void* bytes, size_t size);
 
  private:
   const sonde::abi::SampleRecord& sample_;
   TracedMemory* server_;
+  uint64_t overlay_address_ = 0;
+  size_t overlay_size_ = 0;
+  uint8_t overlay_[8] = {};
 };
 
 // Takes every record between the ring's tail and head (copied out first, so the kernel may
