@@ -25,6 +25,11 @@ extern "C" {
                                                      uint64_t i) {
   SONDE_USE_ARGUMENTS(a, b, c, d, e, f, g, h, i);
 }
+[[gnu::noinline, gnu::used]] void trace_sched_waking(uint64_t a, uint64_t b, uint64_t c, uint64_t d,
+                                                     uint64_t e, uint64_t f, uint64_t g, uint64_t h,
+                                                     uint64_t i) {
+  SONDE_USE_ARGUMENTS(a, b, c, d, e, f, g, h, i);
+}
 [[gnu::noinline, gnu::used]] void trace_sched_wakeup_new(uint64_t a, uint64_t b, uint64_t c,
                                                          uint64_t d, uint64_t e, uint64_t f,
                                                          uint64_t g, uint64_t h, uint64_t i) {
@@ -56,6 +61,10 @@ void wakeup(Tcb* tcb, const PerCpu& waker) {
     trace_sched_wakeup_new(t.ids, t.comm[0], t.comm[1], tcb->cpu, w.ids, w.comm[0], w.comm[1],
                            t.task, w.task);
   } else {
+    // As Linux's try_to_wake_up: sched_waking in the waker as it starts, sched_wakeup once the
+    // task is runnable (here both at once: making it runnable is one step).
+    trace_sched_waking(t.ids, t.comm[0], t.comm[1], tcb->cpu, w.ids, w.comm[0], w.comm[1], t.task,
+                       w.task);
     trace_sched_wakeup(t.ids, t.comm[0], t.comm[1], tcb->cpu, w.ids, w.comm[0], w.comm[1], t.task,
                        w.task);
   }

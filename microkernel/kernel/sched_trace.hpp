@@ -18,8 +18,8 @@
 // first six in registers, the rest in the sample's stack words after the return address):
 //   trace_sched_switch(prev ids, prev comm[0], prev comm[1], next ids, next comm[0],
 //                      next comm[1], prev_state, prev task, next task)
-//   trace_sched_wakeup(_new)(ids, comm[0], comm[1], target cpu, waker ids, waker comm[0],
-//                            waker comm[1], task, waker task)
+//   trace_sched_waking, trace_sched_wakeup(_new)(ids, comm[0], comm[1], target cpu, waker ids,
+//                            waker comm[0], waker comm[1], task, waker task)
 // ids 0 is the CPU's idle task (swapper/N); prev_state is Linux's TASK_REPORT value (0 running,
 // 1 S, 4 T, 0x20 Z) or kPreempted (R+).
 extern "C" {
@@ -27,6 +27,9 @@ void trace_sched_switch(uint64_t prev_ids, uint64_t prev_comm0, uint64_t prev_co
                         uint64_t next_ids, uint64_t next_comm0, uint64_t next_comm1,
                         uint64_t prev_state, uint64_t prev_task, uint64_t next_task);
 void trace_sched_wakeup(uint64_t ids, uint64_t comm0, uint64_t comm1, uint64_t target_cpu,
+                        uint64_t waker_ids, uint64_t waker_comm0, uint64_t waker_comm1,
+                        uint64_t task, uint64_t waker_task);
+void trace_sched_waking(uint64_t ids, uint64_t comm0, uint64_t comm1, uint64_t target_cpu,
                         uint64_t waker_ids, uint64_t waker_comm0, uint64_t waker_comm1,
                         uint64_t task, uint64_t waker_task);
 void trace_sched_wakeup_new(uint64_t ids, uint64_t comm0, uint64_t comm1, uint64_t target_cpu,

@@ -112,9 +112,9 @@ namespace {
 
 // Linux 6.1's raw arguments of each event (its TP_PROTO): exec (task, old_pid, bprm); exit and
 // free (task); fork (parent, child); signal_generate (sig, info, task, group, result); switch
-// (preempt, prev, next, prev_state); wakeup and wakeup_new (task). GAP: sched_process_wait
+// (preempt, prev, next, prev_state); waking, wakeup and wakeup_new (task). GAP: sched_process_wait
 // passes a struct pid, which the POSIX server does not have: no raw tracepoint (ENOENT).
-constexpr uint32_t kRawArgumentCounts[kSchedEventCount] = {3, 1, 1, 0, 2, 5, 4, 1, 1};
+constexpr uint32_t kRawArgumentCounts[kSchedEventCount] = {3, 1, 1, 0, 2, 5, 4, 1, 1, 1};
 
 bool same(const char* a, const char* b) {
   size_t i = 0;
@@ -223,7 +223,8 @@ void SchedTracepoints::hit(SchedEvent which, const PtRegs& regs, TracedMemory& m
     }
     case SchedEvent::kSwitch:
     case SchedEvent::kWakeup:
-    case SchedEvent::kWakeupNew: kernel_hit(which, regs, memory); return;
+    case SchedEvent::kWakeupNew:
+    case SchedEvent::kWaking: kernel_hit(which, regs, memory); return;
     case SchedEvent::kCount: return;
   }
   CurrentTaskView task = read_current_task();
@@ -387,9 +388,10 @@ void SchedTracepoints::kernel_hit(SchedEvent which, const PtRegs& regs, TracedMe
   context.cpu = cpu;
   context.pid = current.tid;
   for (size_t c = 0; c < sizeof context.comm; ++c) context.comm[c] = current.comm[c];
-  // Linux fires them with interrupts off in the scheduler: "d..2." (switch), "d..3." (wakeup).
+  // Linux fires them with interrupts off in the scheduler: "d..2." (switch, and waking under
+  // try_to_wake_up's pi_lock), "d..3." (wakeup, under the run queue's lock too).
   context.flags = kTraceIrqsOff;
-  context.preempt_count = which == SchedEvent::kSwitch ? 2 : 3;
+  context.preempt_count = which == SchedEvent::kWakeup || which == SchedEvent::kWakeupNew ? 3 : 2;
   if (observer_ != nullptr) {
     observer_->kernel_hit_task(current.tid, current.tgid, current.comm,
                                which == SchedEvent::kSwitch ? stack[1] : stack[2]);

@@ -23,4 +23,4 @@ kill -USR1 $!
 wait
 echo 0 > events/sched/enable
 echo 0 > events/signal/signal_generate/enable
-normalise | grep -v -E ': sched_(switch|wakeup|wakeup_new): ' | sort -u
+normalise | grep -v -E ': sched_(switch|wakeup|wakeup_new|waking): ' | sort -u

@@ -225,6 +225,8 @@ TEST_F(SchedEventsTest, SwitchAndWakeupRecordsAndLines) {
   wakeup.value[2] = 12;
   EXPECT_EQ(line(SchedEvent::kWakeupNew, wakeup, nullptr),
             "sched_wakeup_new: comm=sleep pid=12 prio=120 target_cpu=012");
+  EXPECT_EQ(line(SchedEvent::kWaking, wakeup, nullptr),
+            "sched_waking: comm=sleep pid=12 prio=120 target_cpu=012");
 }
 
 TEST_F(SchedEventsTest, LinesInTraceAndFiltersOnOwnFields) {

@@ -23,13 +23,14 @@ enum class SchedEvent : uint8_t {
   kSwitch,
   kWakeup,
   kWakeupNew,
+  kWaking,
   kCount,
 };
 
 // The events the microkernel fires (sched_trace.hpp there): their hits are kernel samples.
 inline bool is_kernel_sched_event(SchedEvent which) {
   return which == SchedEvent::kSwitch || which == SchedEvent::kWakeup ||
-         which == SchedEvent::kWakeupNew;
+         which == SchedEvent::kWakeupNew || which == SchedEvent::kWaking;
 }
 inline constexpr size_t kSchedEventCount = static_cast<size_t>(SchedEvent::kCount);
 
@@ -54,7 +55,7 @@ bool sched_event_of(const Event& event, SchedEvent& which);
 //     value[4] group, value[5] result
 //   sched_switch: text[0] prev comm, value[0] prev pid, value[1] prev prio, state (prev_state),
 //     text[1] next comm, value[2] next pid, value[3] next prio
-//   sched_wakeup, sched_wakeup_new: text[0] comm, value[0] pid, value[1] prio,
+//   sched_wakeup, sched_wakeup_new, sched_waking: text[0] comm, value[0] pid, value[1] prio,
 //     value[2] target cpu
 // Texts need no NUL within their length (comm is cut to 15 characters).
 struct SchedValues {

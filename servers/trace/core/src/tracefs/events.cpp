@@ -51,6 +51,19 @@ struct BuiltinEvent {
   "(((0x00000000 | 0x00000001 | 0x00000002 | 0x00000004 | 0x00000008 | 0x00000010 | " \
   "0x00000020 | 0x00000040) + 1) << 1)"
 
+// sched_waking, sched_wakeup and sched_wakeup_new: Linux's sched_wakeup_template.
+#define SONDE_WAKEUP_EVENT(name, id)                                                   \
+  {                                                                                    \
+    "sched", name, id,                                                                 \
+        {{"char[16]", "comm", 8, 16, true},                                            \
+         {"pid_t", "pid", 24, 4, true},                                                \
+         {"int", "prio", 28, 4, true},                                                 \
+         {"int", "target_cpu", 32, 4, true}},                                          \
+        4,                                                                             \
+        "\"comm=%s pid=%d prio=%d target_cpu=%03d\", REC->comm, REC->pid, REC->prio, " \
+        "REC->target_cpu"                                                              \
+  }
+
 constexpr BuiltinEvent kBuiltinEvents[] = {
     {"bpf_trace",
      "bpf_trace_printk",
@@ -149,26 +162,9 @@ constexpr BuiltinEvent kBuiltinEvents[] = {
      "\"R\", REC->prev_state & " SONDE_TASK_REPORT_MAX
      " ? \"+\" : \"\", REC->next_comm, REC->next_pid, "
      "REC->next_prio"},
-    {"sched",
-     "sched_wakeup_new",
-     320,
-     {{"char[16]", "comm", 8, 16, true},
-      {"pid_t", "pid", 24, 4, true},
-      {"int", "prio", 28, 4, true},
-      {"int", "target_cpu", 32, 4, true}},
-     4,
-     "\"comm=%s pid=%d prio=%d target_cpu=%03d\", REC->comm, REC->pid, REC->prio, "
-     "REC->target_cpu"},
-    {"sched",
-     "sched_wakeup",
-     321,
-     {{"char[16]", "comm", 8, 16, true},
-      {"pid_t", "pid", 24, 4, true},
-      {"int", "prio", 28, 4, true},
-      {"int", "target_cpu", 32, 4, true}},
-     4,
-     "\"comm=%s pid=%d prio=%d target_cpu=%03d\", REC->comm, REC->pid, REC->prio, "
-     "REC->target_cpu"},
+    SONDE_WAKEUP_EVENT("sched_wakeup_new", 320),
+    SONDE_WAKEUP_EVENT("sched_wakeup", 321),
+    SONDE_WAKEUP_EVENT("sched_waking", 322),
 };
 
 bool is_space(char c) {

@@ -14,6 +14,7 @@ constinit const SchedEventName kSchedEvents[kSchedEventCount] = {
     {"sched", "sched_switch", "microkernel:trace_sched_switch"},
     {"sched", "sched_wakeup", "microkernel:trace_sched_wakeup"},
     {"sched", "sched_wakeup_new", "microkernel:trace_sched_wakeup_new"},
+    {"sched", "sched_waking", "microkernel:trace_sched_waking"},
 };
 
 namespace {
@@ -126,6 +127,7 @@ uint32_t build_sched_record(SchedEvent which, uint16_t type, int32_t common_pid,
     }
     case SchedEvent::kWakeup:
     case SchedEvent::kWakeupNew:
+    case SchedEvent::kWaking:
       size = 36;
       if (size > capacity) return 0;
       put_comm(out, 8, values.text[0], values.text_length[0]);
@@ -219,7 +221,8 @@ void render_sched_text(SchedEvent which, const uint8_t* record, size_t size, Tex
       return;
     }
     case SchedEvent::kWakeup:
-    case SchedEvent::kWakeupNew: {
+    case SchedEvent::kWakeupNew:
+    case SchedEvent::kWaking: {
       // comm=%s pid=%d prio=%d target_cpu=%03d
       out.append("comm=");
       append_comm(out, record, size, 8);
