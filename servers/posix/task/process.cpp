@@ -421,8 +421,9 @@ void finish_process(Process* process, int status) {
   process->state = ProcessState::kZombie;
   process->wait_status = status;
   // The end runs as the ending task, as Linux's do_exit does: tracing sees it as current for
-  // sched_process_exit and for the SIGCHLD it sends its parent.
-  bool elsewhere = process != current;
+  // sched_process_exit and for the SIGCHLD it sends its parent (its leader: another thread's
+  // exit_group, whose own end was its thread's, leaves the leader's to the leader).
+  bool elsewhere = process != current || published_current_tid() != process->pid;
   if (elsewhere) publish_current_task(process);
   sched_process_exit(*process);
   delete_cap(process->fault_cap);
