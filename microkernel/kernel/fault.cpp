@@ -59,7 +59,10 @@ bool set_some_registers(Tcb* faulted, const uint64_t* words, uint64_t length) {
     return false;
   }
   // Checked first (the rules of registers_from_user), then written: no change on a refusal.
-  constexpr uint64_t kRip = 0, kRsp = 1, kFsBase = 18;
+  using abi::user_register::kFsBase;
+  using abi::user_register::kRflags;
+  using abi::user_register::kRip;
+  using abi::user_register::kRsp;
   const uint64_t* value = words + 1;
   for (uint64_t bits = mask, at = 0; bits != 0; bits &= bits - 1, ++at) {
     auto index = static_cast<uint64_t>(__builtin_ctzll(bits));
@@ -88,7 +91,7 @@ bool set_some_registers(Tcb* faulted, const uint64_t* words, uint64_t length) {
       continue;
     }
     // Arithmetic flags, TF and DF are the thread's; interrupts stay on, IOPL 0 (as WriteRegisters).
-    if (index == 2) v = (v & 0xdd5) | 0x202;
+    if (index == kRflags) v = (v & 0xdd5) | 0x202;
     __builtin_memcpy(frame + kFrameOffsets[index], &v, sizeof v);
   }
   // Not a syscall's frame any more: the thread leaves by iretq, which restores rcx and r11.

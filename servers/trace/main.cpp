@@ -235,7 +235,8 @@ trace::PosixSymbols posix_symbols;
       if (kprobes.hit(received.badge, registers, sys::message_word(mr, abi::kFaultAddressWord))) {
         // Into the return shim: rip and r11 (Kprobes::hit changes nothing else), in the message
         // registers, so the kernel's fast path answers.
-        constexpr uint64_t kRip = 0, kR11 = 13;
+        using abi::user_register::kR11;
+        using abi::user_register::kRip;
         uint64_t answer[] = {uint64_t{1} << kRip | uint64_t{1} << kR11, registers.rip,
                              registers.r11};
         sys::MessageRegisters out;

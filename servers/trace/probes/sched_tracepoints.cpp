@@ -7,6 +7,7 @@
 #include "kernel_probes.hpp"
 #include "kprobe_events.hpp"
 #include "rt/errno.hpp"
+#include "rt/format.hpp"
 #include "sys/clock.hpp"
 
 namespace trace {
@@ -295,17 +296,8 @@ KernelTask kernel_task(uint64_t ids, uint64_t comm0, uint64_t comm1, uint32_t cp
   task.tid = static_cast<int32_t>(static_cast<uint32_t>(ids));
   task.tgid = static_cast<int32_t>(ids >> 32);
   if (ids == 0) {  // Linux's idle task of that CPU
-    const char prefix[] = "swapper/";
-    for (size_t i = 0; i + 1 < sizeof prefix; ++i) task.comm[i] = prefix[i];
-    size_t n = sizeof prefix - 1;
-    char digits[10];
-    size_t count = 0;
-    do {
-      digits[count++] = static_cast<char>('0' + cpu % 10);
-      cpu /= 10;
-    } while (cpu != 0 && count < sizeof digits);
-    while (count > 0 && n + 1 < sizeof task.comm) task.comm[n++] = digits[--count];
-    task.comm_length = n;
+    rt::format_to(task.comm, sizeof task.comm, "swapper/%u", cpu);
+    while (task.comm_length < 15 && task.comm[task.comm_length] != 0) ++task.comm_length;
     return task;
   }
   __builtin_memcpy(task.comm, &comm0, 8);

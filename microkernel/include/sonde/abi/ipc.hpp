@@ -79,6 +79,14 @@ enum class FaultReply : uint64_t {
   kSetSomeRegisters = 4,
 };
 inline constexpr uint64_t kAllUserRegisters = (uint64_t{1} << kUserRegisterWords) - 1;
+// Indices of UserRegisters words (SetSomeRegisters masks), from the struct's layout.
+namespace user_register {
+inline constexpr uint64_t kRip = __builtin_offsetof(UserRegisters, rip) / 8;
+inline constexpr uint64_t kRsp = __builtin_offsetof(UserRegisters, rsp) / 8;
+inline constexpr uint64_t kRflags = __builtin_offsetof(UserRegisters, rflags) / 8;
+inline constexpr uint64_t kR11 = __builtin_offsetof(UserRegisters, r11) / 8;
+inline constexpr uint64_t kFsBase = __builtin_offsetof(UserRegisters, fs_base) / 8;
+}  // namespace user_register
 
 // A thread's identity for Linux tracing (TCB SetTraceIdentity): `ids` is the Linux thread id
 // in the low half and its process id in the high half (0: no Linux task), `comm` its name,
