@@ -288,7 +288,11 @@ void serve_fault(Answer& answer, uint64_t badge, uint64_t label, const sys::Mess
       // The caller may have ended in its own call without being what the call ended (an exit
       // it caused orphaned its stopped group, whose SIGHUP ended it): nothing left to answer.
       if (threads_destroyed() != destroyed && find_thread(tid) != thread) return;
-      if (result != kNoReply && result != kDeferred) result = deliver_signals(context, result);
+      // Signals to act on before the answer (the common case, none, decided inline).
+      if (result != kNoReply && result != kDeferred &&
+          (deliverable_signals(thread) != 0 || thread->interrupted)) {
+        result = deliver_signals(context, result);
+      }
       if (result == kNoReply) return;
       if (result == kDeferred) {
         if (find_thread(tid) != thread) return;  // it ended meanwhile
