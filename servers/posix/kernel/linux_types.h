@@ -20,6 +20,9 @@ typedef long long s64;
 typedef int __kernel_pid_t;
 typedef __kernel_pid_t pid_t;
 typedef unsigned short umode_t;
+// The kernel's device number: major << 20 | minor (MKDEV). Linux's dev_t is this; the name is
+// not typedef'd here (glibc's dev_t differs).
+typedef u32 __kernel_dev_t;
 typedef long long __kernel_loff_t;
 typedef unsigned int __kernel_uid32_t;
 typedef __kernel_uid32_t uid_t;
@@ -66,14 +69,23 @@ struct qstr {
   const unsigned char* name;
 };
 
+// The file tree's one file system (stat's st_dev is 1 for every file: major 0, minor 1).
+struct super_block {
+  __kernel_dev_t s_dev;
+  unsigned long s_magic;
+};
+
 // Every inode of the server's file tree holds one (posix::Inode::linux_inode), refreshed from it
 // before it is handed to a Linux-named function (vfs/linux_objects.cpp): i_mode, i_ino,
-// i_nlink, i_size; i_private points back to the posix::Inode.
+// i_nlink, i_size, i_rdev (a device's number); i_sb is the tree's super_block; i_private points
+// back to the posix::Inode.
 struct inode {
   umode_t i_mode;
   unsigned int i_flags;
+  struct super_block* i_sb;
   unsigned long i_ino;
   unsigned int i_nlink;
+  __kernel_dev_t i_rdev;
   __kernel_loff_t i_size;  // Linux: loff_t (not typedef'd here: glibc's differs)
   void* i_private;
 };

@@ -16,6 +16,16 @@ namespace posix {
 
 namespace {
 
+// The file tree's super_block: st_dev 1 (MKDEV(0, 1)), a tmpfs as the root is (statfs).
+struct super_block tree_super_block = {.s_dev = 1, .s_magic = 0x01021994};
+
+// A device number as stat shows it (new_encode_dev) in the kernel's form (MKDEV).
+__kernel_dev_t kernel_dev(uint64_t encoded) {
+  auto major = static_cast<uint32_t>((encoded >> 8) & 0xfff);
+  auto minor = static_cast<uint32_t>((encoded & 0xff) | ((encoded >> 12) & 0xfff00));
+  return major << 20 | minor;
+}
+
 // The root directory's dentry, "/", its own parent (as Linux's).
 struct dentry root_dentry = {};
 
@@ -68,6 +78,8 @@ struct inode* linux_inode_of(Inode* inode) {
   record.i_ino = inode->number;
   record.i_nlink = inode->links;
   record.i_size = static_cast<__kernel_loff_t>(inode->size);
+  record.i_sb = &tree_super_block;
+  record.i_rdev = (inode->mode & kTypeMask) == kTypeCharDevice ? kernel_dev(inode->device) : 0;
   record.i_private = inode;
   return &record;
 }

@@ -60,8 +60,9 @@ using posix::kO_RDONLY;
 using posix::kO_WRONLY;
 using posix::Pipe;
 
-extern "C" __attribute__((noinline)) long vfs_read(File* file, char* buf, size_t count,
+extern "C" __attribute__((noinline)) long vfs_read(struct file* record, char* buf, size_t count,
                                                    uint64_t* pos) {
+  File* file = static_cast<File*>(record->private_data);
   posix::SyscallContext& c = *posix::current_context();
   posix::mm::AddressSpace& memory = posix::user(c);
   auto address = reinterpret_cast<uint64_t>(buf);
@@ -131,8 +132,9 @@ extern "C" __attribute__((noinline)) long vfs_read(File* file, char* buf, size_t
   return -rt::kEINVAL;
 }
 
-extern "C" __attribute__((noinline)) long vfs_write(File* file, const char* buf, size_t count,
-                                                    uint64_t* pos) {
+extern "C" __attribute__((noinline)) long vfs_write(struct file* record, const char* buf,
+                                                    size_t count, uint64_t* pos) {
+  File* file = static_cast<File*>(record->private_data);
   posix::SyscallContext& c = *posix::current_context();
   posix::mm::AddressSpace& memory = posix::user(c);
   auto address = reinterpret_cast<uint64_t>(buf);

@@ -8,6 +8,7 @@
 #include "fs/procfs.hpp"
 #include "fs/tracefs.hpp"
 #include "kernel/random.hpp"
+#include "kernel/syscall_tracepoints.hpp"
 #include "sys/clock.hpp"
 #include "tty/console.hpp"
 #include "vfs/at_flags.hpp"
@@ -211,16 +212,29 @@ int64_t sys_close_range(SyscallContext& c) {
 
 // ---- read and write ----
 
+namespace {
+// The record vfs_read and vfs_write are handed: brought up to date (f_pos, f_flags, the inode)
+// only while the trace server probes one of them, as the syscall hooks' pt_regs are.
+struct file* file_record(File* file) {
+  if (hook_armed(reinterpret_cast<const void*>(&vfs_read)) ||
+      hook_armed(reinterpret_cast<const void*>(&vfs_write))) {
+    return linux_file_of(file);
+  }
+  return &file->linux_file;
+}
+}  // namespace
+
 int64_t sys_read(SyscallContext& c) {
   File* file = fd_file(*c.process->files, static_cast<int>(c.arg(0)));
   if (file == nullptr) return -rt::kEBADF;
-  return vfs_read(file, reinterpret_cast<char*>(c.arg(1)), c.arg(2), &file->position);
+  return vfs_read(file_record(file), reinterpret_cast<char*>(c.arg(1)), c.arg(2), &file->position);
 }
 
 int64_t sys_write(SyscallContext& c) {
   File* file = fd_file(*c.process->files, static_cast<int>(c.arg(0)));
   if (file == nullptr) return -rt::kEBADF;
-  return vfs_write(file, reinterpret_cast<const char*>(c.arg(1)), c.arg(2), &file->position);
+  return vfs_write(file_record(file), reinterpret_cast<const char*>(c.arg(1)), c.arg(2),
+                   &file->position);
 }
 
 int64_t sys_pread64(SyscallContext& c) {
@@ -229,7 +243,7 @@ int64_t sys_pread64(SyscallContext& c) {
   if (file->kind != FileKind::kInode && file->kind != FileKind::kTracefs) return -rt::kESPIPE;
   if (static_cast<int64_t>(c.arg(3)) < 0) return -rt::kEINVAL;
   uint64_t position = c.arg(3);
-  return vfs_read(file, reinterpret_cast<char*>(c.arg(1)), c.arg(2), &position);
+  return vfs_read(file_record(file), reinterpret_cast<char*>(c.arg(1)), c.arg(2), &position);
 }
 
 int64_t sys_pwrite64(SyscallContext& c) {
@@ -238,7 +252,7 @@ int64_t sys_pwrite64(SyscallContext& c) {
   if (file->kind != FileKind::kInode && file->kind != FileKind::kTracefs) return -rt::kESPIPE;
   if (static_cast<int64_t>(c.arg(3)) < 0) return -rt::kEINVAL;
   uint64_t position = c.arg(3);
-  return vfs_write(file, reinterpret_cast<const char*>(c.arg(1)), c.arg(2), &position);
+  return vfs_write(file_record(file), reinterpret_cast<const char*>(c.arg(1)), c.arg(2), &position);
 }
 
 namespace {
@@ -252,10 +266,10 @@ int64_t vector_io(SyscallContext& c, bool writing) {
     uint64_t vector[2];
     if (auto r = user(c).copy_in(vector, c.arg(1) + i * 16, 16); !r.ok()) return -rt::kEFAULT;
     if (vector[1] == 0) continue;
-    int64_t done =
-        writing
-            ? vfs_write(file, reinterpret_cast<const char*>(vector[0]), vector[1], &file->position)
-            : vfs_read(file, reinterpret_cast<char*>(vector[0]), vector[1], &file->position);
+    int64_t done = writing ? vfs_write(file_record(file), reinterpret_cast<const char*>(vector[0]),
+                                       vector[1], &file->position)
+                           : vfs_read(file_record(file), reinterpret_cast<char*>(vector[0]),
+                                      vector[1], &file->position);
     if (done == kDeferred || done == kNoReply || done < 0) return total > 0 ? total : done;
     total += done;
     if (static_cast<uint64_t>(done) < vector[1]) break;

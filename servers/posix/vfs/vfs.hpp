@@ -18,9 +18,11 @@ struct open_how {
 };
 
 extern "C" {
-// `buf` is a user address in the current process. Returns bytes, -errno, or kDeferred.
-long vfs_read(posix::File* file, char* buf, size_t count, uint64_t* pos);
-long vfs_write(posix::File* file, const char* buf, size_t count, uint64_t* pos);
+// Linux's: `file` is an open file's record (its private_data the server's File), `buf` a user
+// address in the current process. Returns bytes, -errno, or kDeferred. (`pos` points at the
+// server's 64-bit position, where Linux's is a loff_t.)
+long vfs_read(struct file* file, char* buf, size_t count, uint64_t* pos);
+long vfs_write(struct file* file, const char* buf, size_t count, uint64_t* pos);
 long do_sys_openat2(int dfd, const char* filename, struct open_how* how);
 int do_unlinkat(int dfd, struct filename* name);
 int do_mkdirat(int dfd, struct filename* name, unsigned short mode);

@@ -61,3 +61,25 @@ awk 'NR > 1 { n++; r += $2; w += $3; f += $4; o += $5; c += $6 }
     print (r >= 5 ? "READ at least 5" : "READ only " r)
     print (w >= 4 ? "WRITE at least 4" : "WRITE only " w)
   }' /tmp/vfsstat.out
+
+# filetop -C 2 1: two seconds while a loop reads a file (dd: busybox's cat would sendfile, which
+# does not go through vfs_read, on Linux either) and appends to another; kprobes on
+# vfs_read and vfs_write read each call's struct file (f_inode's mode, number and super_block,
+# f_path's dentry name): the loop's files show with their reads and writes.
+echo hello > /tmp/top_data.txt
+filetop -C 2 1 > /tmp/filetop.out 2>&1 &
+attached $! 4
+i=0
+while [ $i -lt 10 ]; do
+  dd if=/tmp/top_data.txt of=/dev/null 2> /dev/null
+  echo x >> /tmp/top_out.txt
+  i=$((i+1))
+done
+wait $!
+grep -c 'TID *COMM *READS *WRITES *R_Kb *W_Kb *T FILE' /tmp/filetop.out
+awk '$2 == "dd" && $8 == "top_data.txt" && $3 > 0 && $7 == "R" { read = 1 }
+  $8 == "top_out.txt" && $4 > 0 && $7 == "R" { wrote = 1 }
+  END {
+    print (read ? "dd read top_data.txt" : "no read of top_data.txt")
+    print (wrote ? "top_out.txt written" : "no write to top_out.txt")
+  }' /tmp/filetop.out
