@@ -21,6 +21,10 @@
 #include "trace/perf_events.hpp"
 #include "uprobes.hpp"
 
+// The POSIX server's vmlinux BTF (servers/posix/meson.build, kernel/embed_blob.py).
+extern "C" const unsigned char vmlinux_btf[];
+extern "C" const unsigned long vmlinux_btf_size;
+
 namespace {
 
 namespace abi = sonde::abi;
@@ -283,6 +287,11 @@ extern "C" int main(const sys::ServerStartInfo* info) {
   auto* environment = new (environment_storage) ServerEnvironment();
   environment->set_possible_cpus(info->cpu_count);
   auto* objects = new (objects_storage) trace::ObjectTable(heap, *environment);
+  // The kernel's BTF before anything else: BTF object 1, "vmlinux", as on Linux.
+  if (auto added = objects->add_kernel_btf(vmlinux_btf, static_cast<uint32_t>(vmlinux_btf_size));
+      !added.ok()) {
+    sys::print("trace: going on without the vmlinux BTF object (errno %d)\n", added.error().code);
+  }
   auto* session = new (session_storage) trace::Session(*objects, false);
   objects->set_executable_memory(&jit_memory);
   auto* write_log = static_cast<uint8_t*>(heap.allocate(kWriteLogBytes, 4096));

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
 # Writes a C++ source holding a file's bytes as `extern const unsigned char NAME[]` and its size
-# as `extern const unsigned long NAME_size` (the BTF blob the POSIX server serves).
+# as `extern const unsigned long NAME_size` (the vmlinux BTF the POSIX and trace servers embed).
 import sys
 
 

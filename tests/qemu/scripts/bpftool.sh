@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: MIT
 # Debian's bpftool (added with --add, with its loader and libraries) on the trace server's
 # objects: a map created and pinned, updated and dumped; a program loaded from a BPF object and
-# pinned, shown and dumped; the BTF objects; errors as Linux's bpftool prints them. Times, tags
-# and JIT sizes are masked.
+# pinned, shown and dumped; the BTF objects (the kernel's first); errors as Linux's bpftool
+# prints them. Times, tags and JIT sizes are masked.
 mask() { sed -E 's/loaded_at [^ ]+/loaded_at TIME/; s/tag [0-9a-f]+/tag TAG/; s/jited [0-9]+B/jited NB/'; }
 bpftool version | head -1
 bpftool map create /sys/fs/bpf/counts type hash key 4 value 8 entries 16 name counts
@@ -22,6 +22,14 @@ echo "load: $?"
 bpftool prog show pinned /sys/fs/bpf/unlink_prog | mask
 bpftool prog dump xlated pinned /sys/fs/bpf/unlink_prog | head -3
 bpftool btf list | sed -E 's/size [0-9]+B/size NB/'
+# The kernel's BTF is object 1, "vmlinux": /sys/kernel/btf/vmlinux's bytes (its size is masked
+# above, so a type added to the POSIX server's BTF changes nothing here).
+size=$(bpftool btf show id 1 | sed -nE 's/.*size ([0-9]+)B.*/\1/p')
+[ "$size" = "$(wc -c < /sys/kernel/btf/vmlinux)" ] && echo "btf 1: the size of /sys/kernel/btf/vmlinux"
+bpftool btf dump id 1 format c > /tmp/btf1.h
+bpftool btf dump file /sys/kernel/btf/vmlinux format c > /tmp/vmlinux.h
+cmp /tmp/vmlinux.h /tmp/btf1.h && echo "btf 1: dumps as /sys/kernel/btf/vmlinux"
+grep -c 'struct task_struct {' /tmp/btf1.h
 # A pin's time is when it was made (masked; an unset one would show as Jan 1 1970).
 ls -l /sys/fs/bpf | sed -E 's/ +/ /g; s/ [A-Z][a-z][a-z] [0-9]+ [0-9][0-9]:[0-9][0-9] / DATE /'
 # bpftool perf: the kprobe a libbpf program holds (BPF_TASK_FD_QUERY over /proc/*/fd).

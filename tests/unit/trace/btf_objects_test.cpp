@@ -1,9 +1,17 @@
 // SPDX-License-Identifier: MIT
 // BTF objects: ids, BTF_GET_FD_BY_ID, bpf_btf_info; maps with BTF key and value types; programs
-// with func_info and line_info (PROG_LOAD's checks and bpf_prog_info).
+// with func_info and line_info (PROG_LOAD's checks and bpf_prog_info); the kernel's BTF as
+// object 1 ("vmlinux", the POSIX server's vmlinux BTF as built).
 #include <linux/bpf.h>
 
+#include <cstring>
+#include <new>
+
 #include "btf_test_support.hpp"
+
+// The POSIX server's vmlinux BTF (servers/posix/meson.build), as the trace server embeds it.
+extern "C" const unsigned char vmlinux_btf[];
+extern "C" const unsigned long vmlinux_btf_size;
 
 namespace trace::testing {
 namespace {
@@ -333,6 +341,208 @@ TEST_F(ProgramBtf, ANonzeroRecordTailIsE2BIGWithTheKernelsSize) {
   wide[1].extra = 0;
   attr.prog_load.func_info_rec_size = sizeof(Wide);
   EXPECT_GT(load(attr), 0) << log_;
+}
+
+// A table with the kernel's BTF, made first as the trace server makes it (servers/trace/main.cpp).
+class KernelBtf : public BtfObjects {
+ protected:
+  void SetUp() override {
+    BtfObjects::SetUp();
+    rt::Result<void> added = objects_.add_kernel_btf(vmlinux_btf, vmlinux_btf_size);
+    // On failure, BTF_LOAD of the same bytes shows why in Linux's words.
+    ASSERT_TRUE(added.ok()) << "errno " << added.error().code << "; BTF_LOAD's log:\n"
+                            << load_btf(vmlinux(), 1u << 24).log;
+  }
+  void TearDown() override {
+    TraceCoreTest::TearDown();
+    EXPECT_EQ(objects_.count(ObjectKind::kBtf), 1u) << "only the kernel's BTF is left";
+    EXPECT_EQ(objects_.find(ObjectKind::kBtf, 1), objects_.kernel_btf());
+  }
+  static std::vector<uint8_t> vmlinux() {
+    return std::vector<uint8_t>(vmlinux_btf, vmlinux_btf + vmlinux_btf_size);
+  }
+  int64_t fd_by_id(uint32_t id) {
+    BpfAttr attr = {};
+    attr.get_id.start_id = id;
+    return bpf(kBtfGetFdById, attr);
+  }
+  // BTF_GET_NEXT_ID after `start`: the id, or -errno.
+  int64_t next_id(uint32_t start) {
+    BpfAttr attr = {};
+    attr.get_id.start_id = start;
+    int64_t status = bpf(kBtfGetNextId, attr);
+    return status == 0 ? attr.get_id.next_id : status;
+  }
+};
+
+TEST_F(KernelBtf, IsObjectOneFromTheStart) {
+  EXPECT_EQ(next_id(0), 1);
+  EXPECT_EQ(next_id(1), -rt::kENOENT);
+  ASSERT_NE(objects_.kernel_btf(), nullptr);
+  EXPECT_EQ(objects_.kernel_btf()->id, 1u);
+  EXPECT_TRUE(objects_.kernel_btf()->kernel_btf);
+  EXPECT_EQ(objects_.kernel_btf()->btf.size(), vmlinux_btf_size);
+  EXPECT_GT(objects_.kernel_btf()->btf.type_count(), 100u) << "the POSIX server's types";
+}
+
+TEST_F(KernelBtf, GetFdByIdGivesItsInfo) {
+  int64_t btf = fd_by_id(1);
+  ASSERT_GT(btf, 0);
+  std::vector<uint8_t> copy(vmlinux_btf_size + 8, 0xee);
+  char name[64];
+  std::memset(name, 'x', sizeof(name));
+  BtfInfo info = info_of(btf, sizeof(BtfInfo), copy.data(), static_cast<uint32_t>(copy.size()),
+                         name, sizeof(name));
+  EXPECT_EQ(info_status_, 0);
+  EXPECT_EQ(info.id, 1u);
+  EXPECT_EQ(info.btf_size, vmlinux_btf_size);
+  EXPECT_EQ(std::vector<uint8_t>(copy.begin(), copy.begin() + vmlinux_btf_size), vmlinux());
+  EXPECT_EQ(copy[vmlinux_btf_size], 0xee) << "no byte past the blob";
+  EXPECT_STREQ(name, "vmlinux");
+  EXPECT_EQ(info.name_len, 7u);
+  EXPECT_EQ(info.kernel_btf, 1u);
+
+  // bpftool's first call: no buffers, only the sizes come back.
+  info = info_of(btf);
+  EXPECT_EQ(info_status_, 0);
+  EXPECT_EQ(info.btf_size, vmlinux_btf_size);
+  EXPECT_EQ(info.name_len, 7u) << "the name's length, for the caller to make room";
+  EXPECT_EQ(info.kernel_btf, 1u);
+
+  // A name buffer without room for the NUL: the name cut, ENOSPC, the info written all the same.
+  std::memset(name, 'x', sizeof(name));
+  info = info_of(btf, sizeof(BtfInfo), nullptr, 0, name, 7);
+  EXPECT_EQ(info_status_, -rt::kENOSPC);
+  EXPECT_STREQ(name, "vmlinu");
+  EXPECT_EQ(name[7], 'x');
+  EXPECT_EQ(info.id, 1u);
+  EXPECT_EQ(info.name_len, 7u);
+  EXPECT_EQ(info_len_, sizeof(BtfInfo));
+  info = info_of(btf, sizeof(BtfInfo), nullptr, 0, name, 1);
+  EXPECT_EQ(info_status_, -rt::kENOSPC);
+  EXPECT_EQ(name[0], 0);
+  info = info_of(btf, sizeof(BtfInfo), nullptr, 0, name, 8);
+  EXPECT_EQ(info_status_, 0);
+  EXPECT_STREQ(name, "vmlinux");
+  info_of(btf, sizeof(BtfInfo), nullptr, 0, name, 0);
+  EXPECT_EQ(info_status_, -rt::kEINVAL) << "a name without name_len";
+  EXPECT_TRUE(session_.close(static_cast<int32_t>(btf)).ok());
+}
+
+TEST_F(KernelBtf, ClosingEveryFdFreesNothing) {
+  int64_t first = fd_by_id(1);
+  int64_t second = fd_by_id(1);
+  ASSERT_GT(first, 0);
+  ASSERT_GT(second, 0);
+  EXPECT_TRUE(session_.close(static_cast<int32_t>(first)).ok());
+  EXPECT_TRUE(session_.close(static_cast<int32_t>(second)).ok());
+  EXPECT_EQ(objects_.count(ObjectKind::kBtf), 1u);
+  EXPECT_EQ(next_id(0), 1);
+  int64_t again = fd_by_id(1);
+  ASSERT_GT(again, 0);
+  session_.close_all();
+  EXPECT_GT(fd_by_id(1), 0) << "still there after every handle went";
+}
+
+TEST_F(KernelBtf, UserBtfComesAfterIt) {
+  int64_t user = load_ok(every_kind().build());
+  EXPECT_EQ(next_id(0), 1);
+  EXPECT_EQ(next_id(1), 2);
+  EXPECT_EQ(next_id(2), -rt::kENOENT);
+  char name[16] = {'x'};
+  BtfInfo info = info_of(user, sizeof(BtfInfo), nullptr, 0, name, sizeof(name));
+  EXPECT_EQ(info_status_, 0);
+  EXPECT_EQ(info.id, 2u);
+  EXPECT_EQ(info.kernel_btf, 0u);
+  EXPECT_EQ(info.name_len, 0u);
+  EXPECT_EQ(name[0], 0);
+  EXPECT_TRUE(session_.close(static_cast<int32_t>(user)).ok());
+  EXPECT_EQ(next_id(1), -rt::kENOENT) << "user BTF is freed with its last fd";
+  user = load_ok(every_kind().build());
+  EXPECT_EQ(info_of(user).id, 3u) << "ids go on cyclically";
+}
+
+TEST_F(KernelBtf, ByIdNeedsPrivilege) {
+  session_.set_privileged(false);
+  EXPECT_EQ(fd_by_id(1), -rt::kEPERM);
+  EXPECT_EQ(next_id(0), -rt::kEPERM);
+  session_.set_privileged(true);
+}
+
+// map_create and check_btf_info: EACCES for kernel BTF.
+TEST_F(KernelBtf, MapsAndProgramsCannotUseIt) {
+  int64_t btf = fd_by_id(1);
+  ASSERT_GT(btf, 0);
+  EXPECT_EQ(map_with_btf(btf, BPF_MAP_TYPE_HASH, 4, 4, 8, 1, 1), -rt::kEACCES);
+  std::vector<ebpf::Insn> insns = {{0xb7, 0, 0, 0, 0}, {0x95, 0, 0, 0, 0}};  // r0 = 0; exit
+  std::vector<FuncInfo> func_info = {{0, 1}};
+  memory_.allow(insns.data(), insns.size() * sizeof(ebpf::Insn), false);
+  memory_.allow(func_info.data(), func_info.size() * sizeof(FuncInfo), false);
+  BpfAttr attr = {};
+  attr.prog_load.prog_type = BPF_PROG_TYPE_KPROBE;
+  attr.prog_load.insns = address(insns.data());
+  attr.prog_load.insn_cnt = static_cast<uint32_t>(insns.size());
+  attr.prog_load.license = address(license_);
+  attr.prog_load.prog_btf_fd = static_cast<uint32_t>(btf);
+  attr.prog_load.func_info = address(func_info.data());
+  attr.prog_load.func_info_cnt = 1;
+  attr.prog_load.func_info_rec_size = sizeof(FuncInfo);
+  EXPECT_EQ(bpf(kProgLoad, attr), -rt::kEACCES);
+  EXPECT_EQ(objects_.count(ObjectKind::kMap), 0u);
+  EXPECT_EQ(objects_.count(ObjectKind::kProgram), 0u);
+}
+
+// The table's own checks, on tables made for each test.
+struct KernelBtfTable : ::testing::Test {
+  HostAllocator allocator;
+  TestEnvironment environment;
+};
+
+TEST_F(KernelBtfTable, ComesBeforeAnyOtherBtf) {
+  ObjectTable objects(allocator, environment);
+  auto* user = new (allocator.allocate(sizeof(BtfObject), alignof(BtfObject))) BtfObject();
+  user->kind = ObjectKind::kBtf;
+  ASSERT_TRUE(objects.add(user).ok());
+  objects.release(user);  // freed, but id 1 is taken: the next BTF would get 2
+  rt::Result<void> added = objects.add_kernel_btf(vmlinux_btf, vmlinux_btf_size);
+  ASSERT_FALSE(added.ok());
+  EXPECT_EQ(added.error().code, rt::kEBUSY);
+  EXPECT_EQ(objects.kernel_btf(), nullptr);
+}
+
+TEST_F(KernelBtfTable, IsMadeOnce) {
+  ObjectTable objects(allocator, environment);
+  ASSERT_TRUE(objects.add_kernel_btf(vmlinux_btf, vmlinux_btf_size).ok());
+  rt::Result<void> again = objects.add_kernel_btf(vmlinux_btf, vmlinux_btf_size);
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.error().code, rt::kEBUSY);
+  EXPECT_EQ(objects.count(ObjectKind::kBtf), 1u);
+}
+
+TEST_F(KernelBtfTable, ARefusedBlobLeavesTheTableWithout) {
+  std::vector<uint8_t> bad(vmlinux_btf, vmlinux_btf + vmlinux_btf_size);
+  bad[0] ^= 0xff;  // the magic
+  {
+    ObjectTable objects(allocator, environment);
+    size_t before = allocator.in_use();
+    rt::Result<void> added = objects.add_kernel_btf(bad.data(), static_cast<uint32_t>(bad.size()));
+    ASSERT_FALSE(added.ok());
+    EXPECT_EQ(added.error().code, rt::kEINVAL);
+    EXPECT_EQ(objects.kernel_btf(), nullptr);
+    EXPECT_EQ(objects.count(ObjectKind::kBtf), 0u);
+    EXPECT_EQ(allocator.in_use(), before) << "nothing kept of the refused blob";
+    EXPECT_FALSE(objects.add_kernel_btf(nullptr, 0).ok()) << "an empty blob";
+  }
+  EXPECT_EQ(allocator.in_use(), 0u);
+}
+
+TEST_F(KernelBtfTable, GoesWithTheTable) {
+  {
+    ObjectTable objects(allocator, environment);
+    ASSERT_TRUE(objects.add_kernel_btf(vmlinux_btf, vmlinux_btf_size).ok());
+    EXPECT_GE(allocator.in_use(), vmlinux_btf_size) << "a copy of the blob";
+  }
+  EXPECT_EQ(allocator.in_use(), 0u);
 }
 
 }  // namespace

@@ -92,8 +92,10 @@ rt::Result<int64_t> btf_get_fd_by_id(BpfCall& call) {
   return TRY(call.session.open_shared(object, kCanRead));
 }
 
-// btf_get_info_by_fd: the blob as loaded (cut to the caller's room), its size, id and name
-// (user BTF has none: name_len 0, and a name buffer gets just the NUL).
+// btf_get_info_by_fd: the blob as loaded (cut to the caller's room), its size, id, kernel_btf
+// and name ("vmlinux" for the kernel's BTF; user BTF has none: name_len 0, and a name buffer
+// gets just the NUL). name_len is the name's length, whatever room the caller gave; a name cut
+// to the caller's room is ENOSPC, with the info written all the same.
 rt::Result<int64_t> btf_get_info(BpfCall& call, const BtfObject& object) {
   const InfoAttr& attr = call.attr.info;
   UserMemory& memory = call.memory;
@@ -105,15 +107,26 @@ rt::Result<int64_t> btf_get_info(BpfCall& call, const BtfObject& object) {
   uint32_t copy = object.btf.size() < info.btf_size ? object.btf.size() : info.btf_size;
   TRY(memory.write(info.btf, object.btf.data(), copy));
   info.btf_size = object.btf.size();
-  info.kernel_btf = 0;
+  info.kernel_btf = object.kernel_btf ? 1 : 0;
   if ((info.name == 0) != (info.name_len == 0)) return rt::err(rt::kEINVAL);
+  uint32_t name_len = 0;
+  while (object.name[name_len] != 0) ++name_len;
+  uint32_t room = info.name_len;
+  info.name_len = name_len;
+  bool cut = false;
   if (info.name != 0) {
-    char nul = 0;
-    TRY(memory.write(info.name, &nul, 1));
+    if (room >= name_len + 1) {
+      TRY(memory.write(info.name, object.name, name_len + 1));
+    } else {
+      char nul = 0;
+      TRY(memory.write(info.name, object.name, room - 1));
+      TRY(memory.write(info.name + room - 1, &nul, 1));
+      cut = true;
+    }
   }
-  info.name_len = 0;
   TRY(memory.write(attr.info, &info, info_len));
   TRY(write_attr_field(call, &attr.info_len, info_len));
+  if (cut) return rt::err(rt::kENOSPC);
   return 0;
 }
 

@@ -117,6 +117,7 @@ rt::Result<int64_t> map_create(BpfCall& call) {
     auto handle = call.session.lookup_kind(static_cast<int32_t>(attr.btf_fd), ObjectKind::kBtf);
     if (!handle.ok()) return fail(handle.error());
     btf = static_cast<BtfObject*>(handle->object);
+    if (btf->kernel_btf) return fail(rt::err(rt::kEACCES, "a map's BTF cannot be the kernel's"));
     if (auto checked = check_map_btf(btf->btf, map->attributes(), attr.btf_key_type_id,
                                      attr.btf_value_type_id);
         !checked.ok()) {

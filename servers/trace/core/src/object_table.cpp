@@ -8,6 +8,7 @@
 #include "trace/links.hpp"
 #include "trace/objects.hpp"
 #include "trace/perf_events.hpp"
+#include "verifier_log.hpp"
 
 namespace trace {
 namespace {
@@ -36,10 +37,42 @@ ObjectTable::ObjectTable(rt::Allocator& allocator, ebpf::Environment& environmen
 }
 
 ObjectTable::~ObjectTable() {
+  if (kernel_btf_ != nullptr) release(kernel_btf_);
   for (IdList& list : lists_) {
     if (list.objects != nullptr)
       allocator_.deallocate(list.objects, list.capacity * sizeof(Object*));
   }
+}
+
+rt::Result<void> ObjectTable::add_kernel_btf(const uint8_t* data, uint32_t size) {
+  // Any BTF added before, even one freed since, has taken id 1.
+  if (kernel_btf_ != nullptr || lists_[static_cast<uint32_t>(ObjectKind::kBtf)].next != 1)
+    return rt::err(rt::kEBUSY, "the kernel's BTF comes before any other BTF object");
+  void* memory = allocator_.allocate(sizeof(BtfObject), alignof(BtfObject));
+  if (memory == nullptr) return rt::err(rt::kENOMEM);
+  auto* object = new (memory) BtfObject();
+  object->kind = ObjectKind::kBtf;
+  object->kernel_btf = true;
+  object->name = "vmlinux";
+  uint8_t* copy = nullptr;
+  rt::Result<void> added;
+  if (size != 0) {
+    copy = static_cast<uint8_t*>(allocator_.allocate(size, 8));
+    if (copy == nullptr) added = rt::err(rt::kENOMEM);
+    for (uint32_t i = 0; copy != nullptr && i < size; ++i) copy[i] = data[i];
+  }
+  // btf_parse_vmlinux logs to the kernel's console; the errno is enough here.
+  VerifierLog log;
+  if (added.ok()) added = object->btf.parse(allocator_, copy, size, log);
+  if (added.ok()) added = add(object);
+  if (!added.ok()) {
+    object->btf.destroy(allocator_);  // the copy too: the Btf owns it once parse has it
+    object->~BtfObject();
+    allocator_.deallocate(object, sizeof(BtfObject));
+    return added.error();
+  }
+  kernel_btf_ = object;
+  return {};
 }
 
 uint32_t ObjectTable::position(const IdList& list, uint32_t id) const {

@@ -241,7 +241,9 @@ rt::Result<void> check_program_btf(BpfCall& call, ProgramObject& program, Verifi
   if (attr.func_info_cnt == 0 && attr.line_info_cnt == 0) return {};
   Handle handle =
       TRY(call.session.lookup_kind(static_cast<int32_t>(attr.prog_btf_fd), ObjectKind::kBtf));
-  program.btf = static_cast<BtfObject*>(handle.object);
+  auto* btf = static_cast<BtfObject*>(handle.object);
+  if (btf->kernel_btf) return rt::err(rt::kEACCES, "a program's BTF cannot be the kernel's");
+  program.btf = btf;
   call.session.objects().acquire(program.btf);
   Subprograms subprograms;
   find_subprograms(program.insns, program.insn_count, subprograms);

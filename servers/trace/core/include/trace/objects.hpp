@@ -41,9 +41,14 @@ struct Object {
   uint32_t references = 0;
 };
 
-// A loaded BTF blob (BTF_LOAD); maps and programs that use it hold a reference.
+// A BTF blob: one BTF_LOAD loaded, or the kernel's own (ObjectTable::add_kernel_btf). Maps
+// and programs that use it hold a reference.
 struct BtfObject : Object {
   Btf btf;
+  // Linux's btf->kernel_btf and btf->name, as bpf_btf_info reports them: the kernel's BTF is
+  // "vmlinux"; BTF_LOAD's has no name.
+  bool kernel_btf = false;
+  const char* name = "";
 };
 
 struct MapObject : Object {
@@ -132,6 +137,14 @@ class ObjectTable {
   ObjectTable(const ObjectTable&) = delete;
   ObjectTable& operator=(const ObjectTable&) = delete;
 
+  // The kernel's BTF (Linux's btf_vmlinux): `size` bytes at `data`, copied and checked by the
+  // parser BTF_LOAD uses, become the BTF object "vmlinux", which the table holds until it is
+  // destroyed (closing every fd of it frees nothing). Called before any BTF is loaded, so its id
+  // is 1 as on Linux: EBUSY after that. When the parser refuses the blob, its errno (BTF_LOAD
+  // of the same bytes shows Linux's log), and the table goes on without kernel BTF; ENOMEM.
+  [[nodiscard]] rt::Result<void> add_kernel_btf(const uint8_t* data, uint32_t size);
+  BtfObject* kernel_btf() const { return kernel_btf_; }
+
   rt::Allocator& allocator() { return allocator_; }
   ebpf::Environment& environment() { return environment_; }
   const ebpf::HelperFunction* helpers() const { return helpers_; }
@@ -188,6 +201,7 @@ class ObjectTable {
   IdList lists_[kObjectKinds];
   ebpf::HelperFunction helpers_[ebpf::kMaxHelperId] = {};
   ProbeTable* probes_ = nullptr;
+  BtfObject* kernel_btf_ = nullptr;  // held by one reference of the table's own
   uint32_t stats_users_ = 0;
   int stats_sysctl_ = 0;
 };
