@@ -280,9 +280,6 @@ TEST_F(PerfRingTest, WakeupsFollowWakeupEventsOrTheWatermark) {
 }
 
 TEST_F(PerfRingTest, OutputChecksTheEvent) {
-  int64_t array = create_map(kPerfEventArray, 4, 4, 2);
-  int64_t map = counter_map();
-  // r0 of the program lands in a counter: store it in slot 3.
   // Direct calls: the event's checks in Linux's order.
   int64_t clock = open(software_attr(kPerfCountSwCpuClock));
   uint8_t bytes[4] = {};
