@@ -200,6 +200,13 @@ alignas(trace::KprobeEventSwitch) uint8_t kprobe_events_storage[sizeof(trace::Kp
 alignas(trace::KprobeList) uint8_t kprobe_list_storage[sizeof(trace::KprobeList)];
 trace::PosixSymbols posix_symbols;
 
+// The POSIX server's calls blocked on this server's rings and trace_pipe look again when a
+// message made something they may wait for ready (trace/reader_wakeups.hpp): signalled before
+// the message's answer goes out, so a probe hit's record is announced before its thread runs on.
+void tell_readers(trace::ReaderWakeups& wakeups) {
+  if (wakeups.take_due()) (void)sys::signal(sys::kServerSlotTraceWakeupSignal);
+}
+
 // One endpoint receives the POSIX server's calls (Cap'n Proto, badge 1), native clients' (their
 // own badges) and breakpoint hits on its functions (badged per probe): a hit is handled and the
 // thread resumed at once. The drain thread calls it too when the kernel has samples of probes on
@@ -208,7 +215,7 @@ trace::PosixSymbols posix_symbols;
 [[noreturn]] void serve(trace::Service& service, trace::Kprobes& kprobes,
                         trace::KernelProbes& kernel_probes,
                         const sonde::capnp::KernelServerConfig& config,
-                        trace::ClientSessions& clients) {
+                        trace::ClientSessions& clients, trace::ReaderWakeups& wakeups) {
   sys::MessageRegisters mr;
   sys::IpcResult received = sys::recv(config.endpoint, config.reply, mr);
   for (;;) {
@@ -221,7 +228,10 @@ trace::PosixSymbols posix_symbols;
       abi::UserRegisters registers;
       auto* words = reinterpret_cast<uint64_t*>(&registers);
       for (uint64_t i = 0; i < abi::kUserRegisterWords; ++i) words[i] = sys::message_word(mr, i);
-      if (kprobes.hit(received.badge, registers, sys::message_word(mr, abi::kFaultAddressWord))) {
+      bool redirected =
+          kprobes.hit(received.badge, registers, sys::message_word(mr, abi::kFaultAddressWord));
+      tell_readers(wakeups);
+      if (redirected) {
         // Into the return shim: rip and r11 (Kprobes::hit changes nothing else), in the message
         // registers, so the kernel's fast path answers.
         constexpr uint64_t kRip = 0, kR11 = 13;
@@ -241,12 +251,14 @@ trace::PosixSymbols posix_symbols;
     }
     kernel_probes.drain();
     if (kernel_probes.handles(received.badge)) {
+      tell_readers(wakeups);
       received = sys::reply_recv(config.endpoint, config.reply, 0, mr, 0);
       continue;
     }
     // The POSIX server (badge 1) or a native client (its own session): client_calls.hpp.
     uint64_t length = trace::answer_client_call(service, clients, config, received.badge,
                                                 received.info.label, received.info.length, mr);
+    tell_readers(wakeups);
     received =
         sys::reply_recv(config.endpoint, config.reply, sonde::capnp::kReplyLabel, mr, length);
   }
@@ -296,6 +308,7 @@ extern "C" int main(const sys::ServerStartInfo* info) {
     return 1;
   }
   environment->set_tracefs(tracefs);
+  tracefs->buffer().set_wakeup(&trace::ReaderWakeups::wake, &objects->reader_wakeups());
   auto* service = new (service_storage)
       trace::Service(*session, *environment, *tracefs, write_log, kWriteLogBytes, info->instance);
   sonde::capnp::KernelServerConfig config{};
@@ -363,5 +376,5 @@ extern "C" int main(const sys::ServerStartInfo* info) {
       trace::ClientBadges{sys::kTracePosixBadge, sys::kTraceNativeBadgeFirst,
                           static_cast<uint32_t>(sys::kTraceMaxNativeClients)});
   sys::print("trace: the trace server is up (instance %lu)\n", info->instance);
-  serve(*service, *kprobes, *kernel_probes, config, *clients);
+  serve(*service, *kprobes, *kernel_probes, config, *clients, objects->reader_wakeups());
 }
