@@ -416,10 +416,16 @@ static int attach(int map, int perf) {
 }
 
 // Waits with no timeout for `fd` to be readable, by epoll_wait or poll: the number of fds ready,
-// or -1 with EINTR when 20 s passed (SIGALRM, whose handler on_alarm is), so a wakeup that never
-// comes fails its check instead of hanging the test.
-static void on_alarm(int signal) { (void)signal; }
+// or -1 when 20 s passed first (SIGALRM, whose handler on_alarm is), so a wakeup that never comes
+// fails its check instead of hanging the test (a wait the signal ends may still find the fd
+// ready: it counts as failed all the same).
+static volatile sig_atomic_t alarmed;
+static void on_alarm(int signal) {
+  (void)signal;
+  alarmed = 1;
+}
 static int wait_readable(int fd, int use_epoll) {
+  alarmed = 0;
   struct sigaction action;
   memset(&action, 0, sizeof action);
   action.sa_handler = on_alarm;  // no SA_RESTART: the wait ends
@@ -439,7 +445,7 @@ static int wait_readable(int fd, int use_epoll) {
     n = ready(fd, -1);
   }
   alarm(0);
-  return n;
+  return alarmed ? -1 : n;
 }
 
 // The polls of trace-server files the POSIX server has asked of the trace server
