@@ -308,7 +308,6 @@ extern "C" int main(const sys::ServerStartInfo* info) {
     return 1;
   }
   environment->set_tracefs(tracefs);
-  tracefs->buffer().set_wakeup(&trace::ReaderWakeups::wake, &objects->reader_wakeups());
   auto* service = new (service_storage)
       trace::Service(*session, *environment, *tracefs, write_log, kWriteLogBytes, info->instance);
   sonde::capnp::KernelServerConfig config{};
