@@ -649,6 +649,16 @@ TEST_F(TracefsServiceTest, BlockedReadersAreToldOfNewLinesAndRecords) {
   uint64_t record = 1;
   ASSERT_EQ(map.output(&record, sizeof record, 0), 0);
   EXPECT_TRUE(wakeups.take_due()) << "a record for the reader that polled";
+  // A poll that finds the record: that reader reads before it blocks, so a record meanwhile
+  // (BPF_RB_FORCE_WAKEUP here: the reader is behind) costs no signal.
+  auto again = client_.pollRequest();
+  again.params().setHandle(static_cast<uint32_t>(fds_.entries[3].handle));
+  again.params().setInstance(posix::trace_client::current_instance());
+  auto ready = again.send();
+  ASSERT_TRUE(ready.ok());
+  EXPECT_NE(ready.value().getEvents(), 0u);
+  ASSERT_EQ(map.output(&record, sizeof record, ebpf::kRingbufForceWakeup), 0);
+  EXPECT_FALSE(wakeups.take_due());
 }
 
 }  // namespace

@@ -402,7 +402,7 @@ void perf_event_munmap(ObjectTable& objects, PerfEventObject* event) {
   if (--event->mappings == 0 && event->ring != nullptr) {
     event->ring->destroy(objects.allocator());
     event->ring = nullptr;
-    objects.reader_wakeups().wake();  // a poll of the event is EPOLLHUP from now on
+    objects.reader_wakeups().wake_everyone();  // a poll of the event is EPOLLHUP from now on
   }
   objects.release(event);
 }

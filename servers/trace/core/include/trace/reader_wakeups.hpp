@@ -12,7 +12,9 @@ namespace trace {
 // files only when told (its trace wakeup notification, which the server binary signals): the
 // rings and the trace buffer call wake(), a poll and a blocking trace_pipe read that found
 // nothing call reader_waits(), and after each message take_due() says whether to signal. One
-// flag for all objects: a reader told in vain looks, finds nothing and waits again.
+// flag for all objects: a reader told in vain looks, finds nothing and waits again. A reader
+// whose poll found something does not wait (it reads first, and polls again before it blocks),
+// so records that come meanwhile cost no signal (a tool that keeps up with a busy ring).
 class ReaderWakeups {
  public:
   void wake() {
@@ -21,7 +23,13 @@ class ReaderWakeups {
   }
   // For PerfEventRing::set_wakeup, RingbufMap::set_wakeup and TraceBuffer::set_wakeup.
   static void wake(void* wakeups) { static_cast<ReaderWakeups*>(wakeups)->wake(); }
-  // A reader looked (a poll) or would block (trace_pipe): it may be waiting from now on.
+  // What any waiter hears, whatever its poll found before: an object hung up (EPOLLHUP).
+  void wake_everyone() {
+    wake();
+    waiting_ = true;
+  }
+  // A poll found nothing to report, or a trace_pipe read would block: the reader may be
+  // waiting from now on.
   void reader_waits() { waiting_ = true; }
   // True once something woke since a reader began waiting; the reader then counts as told.
   // A wakeup with no reader waiting is dropped: whoever looks next finds its record.
