@@ -11,7 +11,7 @@
 namespace trace {
 namespace {
 
-constexpr uint32_t kPerfMaxTraceSize = 2048;        // what a tracepoint program may read
+constexpr uint32_t kPerfMaxTraceSize = ProbeTable::kMaxReadableContext;  // a tracepoint's
 constexpr uint32_t kRawTracepointContext = 12 * 8;  // MAX_BPF_FUNC_ARGS u64 arguments
 
 // Whether a program type runs on this probe (perf_event_set_bpf_prog's type rule).
@@ -141,13 +141,13 @@ uint32_t ProbeTable::report_hit(uint32_t number, const ProbeHit& hit) {
   Probe* probe = find(number);
   if (probe == nullptr) return 0;
   // Programs may read the whole context their type allows; a shorter one is padded with zeroes.
-  uint8_t padded[kPerfMaxTraceSize];
   void* context = hit.context;
   uint32_t readable = readable_context(probe->kind);
   if (hit.size < readable) {
-    for (uint32_t i = 0; i < readable; ++i)
-      padded[i] = i < hit.size ? static_cast<const uint8_t*>(hit.context)[i] : 0;
-    context = padded;
+    __builtin_memcpy(padded_, hit.context, hit.size);
+    for (uint32_t i = hit.size; i < padded_used_; ++i) padded_[i] = 0;
+    padded_used_ = hit.size;
+    context = padded_;
   }
   uint32_t result = 1;
   uint32_t run = 0;
