@@ -31,6 +31,7 @@ using abi::Error;
 using abi::Label;
 using abi::ObjectType;
 
+// The helper threads' badges (tids, the other badges, are far below them).
 constexpr uint64_t kIrqBadge = 1ull << 40;
 constexpr uint64_t kTimerBadge = 1ull << 41;
 constexpr uint64_t kTraceWakeupBadge = 1ull << 42;
@@ -361,22 +362,21 @@ void serve_fault(Answer& answer, uint64_t badge, uint64_t label, const sys::Mess
   for (;;) {
     Answer answer;
     if (r.error == Error::kNone) {
-      if (r.badge == kTimerBadge || r.badge == kIrqBadge || r.badge == kTraceWakeupBadge) {
-        use_current_task(nullptr);  // for nobody: probes there see the idle task
-      }
-      if (r.badge == kTimerBadge) {
-        timer_expired();
-        answer.now = true;  // the retries below end the sleeps that are due
-      } else if (r.badge == kTraceWakeupBadge) {
-        trace_wakeup();
-        answer.now = true;  // the retries below go on with calls waiting on trace files
-      } else if (r.badge == kIrqBadge) {
-        int signal = tty::receive();
-        (void)sys::invoke(sys::kServerSlotCom1Irq, Label::kIrqHandlerAck);
-        if (signal != 0) console_signal(signal);
-        answer.now = true;
-      } else {
+      // A helper thread's badge lies above every tid: one test on every system call's path.
+      if (r.badge < kIrqBadge) {
         serve_fault(answer, r.badge, r.info.label, mr);
+      } else {
+        use_current_task(nullptr);  // for nobody: probes there see the idle task
+        answer.now = true;
+        if (r.badge == kTimerBadge) {
+          timer_expired();  // the retries below end the sleeps that are due
+        } else if (r.badge == kTraceWakeupBadge) {
+          trace_wakeup();  // the retries below go on with calls waiting on trace files
+        } else {
+          int signal = tty::receive();
+          (void)sys::invoke(sys::kServerSlotCom1Irq, Label::kIrqHandlerAck);
+          if (signal != 0) console_signal(signal);
+        }
       }
       // A call that only reported changed nothing blocked calls, signals or timers depend on.
       if (!answer.wakes_nobody) {

@@ -355,14 +355,11 @@ void notify_parent(Process* process) {
 
 }  // namespace
 
-namespace {
 uint64_t trace_event_count = 0;
-}  // namespace
 
 uint64_t child_events() { return child_event_count; }
 uint64_t threads_destroyed() { return destroyed_count; }
 void note_child_event() { ++child_event_count; }
-uint64_t trace_events() { return trace_event_count; }
 void note_trace_event() { ++trace_event_count; }
 
 void block_thread(Thread* thread, const SyscallContext& context, uint64_t trace_seen) {

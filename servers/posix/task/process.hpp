@@ -283,8 +283,10 @@ uint64_t child_events();
 void note_child_event();
 // Counts what a call blocked on trace-server files alone can be waiting for: the trace server's
 // wakeups (tracing/trace_wakeup.cpp) and changes of epoll interest lists (another thread's
-// epoll_ctl may add a file that is ready, or one that is not the trace server's).
-uint64_t trace_events();
+// epoll_ctl may add a file that is ready, or one that is not the trace server's). Read before
+// every system call is dispatched, so inline.
+extern uint64_t trace_event_count;
+inline uint64_t trace_events() { return trace_event_count; }
 void note_trace_event();
 // Counts the threads destroyed so far: a caller compares it around a call to know cheaply
 // whether the calling thread may be gone.
