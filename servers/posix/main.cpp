@@ -31,8 +31,10 @@ using abi::Error;
 using abi::Label;
 using abi::ObjectType;
 
+// The helper threads' badges (tids, the other badges, are far below them).
 constexpr uint64_t kIrqBadge = 1ull << 40;
 constexpr uint64_t kTimerBadge = 1ull << 41;
+constexpr uint64_t kTraceWakeupBadge = 1ull << 42;
 constexpr uint64_t kServerPriority = 200;
 
 alignas(FileTree) uint8_t tree_storage[sizeof(FileTree)];
@@ -277,6 +279,7 @@ void serve_fault(Answer& answer, uint64_t badge, uint64_t label, const sys::Mess
       if (process->stopped) {  // held, not served, until SIGCONT (wake_blocked serves it then)
         thread->blocked = true;
         thread->entered = false;
+        thread->wait_reason = WaitReason::kAny;
         thread->saved = registers;
         thread->reply = detach_receive_reply();
         return;
@@ -284,6 +287,7 @@ void serve_fault(Answer& answer, uint64_t badge, uint64_t label, const sys::Mess
       SyscallContext context{process, thread, registers, false};
       int tid = thread->tid;
       uint64_t destroyed = threads_destroyed();
+      uint64_t trace_seen = trace_events();  // before the call polls the trace server
       int64_t result = dispatch_syscall(context);
       // The caller may have ended in its own call without being what the call ended (an exit
       // it caused orphaned its stopped group, whose SIGHUP ended it): nothing left to answer.
@@ -296,9 +300,7 @@ void serve_fault(Answer& answer, uint64_t badge, uint64_t label, const sys::Mess
       if (result == kNoReply) return;
       if (result == kDeferred) {
         if (find_thread(tid) != thread) return;  // it ended meanwhile
-        thread->blocked = true;
-        thread->entered = true;
-        thread->blocked_child_events = child_events();
+        block_thread(thread, context, trace_seen);
         thread->saved = registers;
         thread->reply = detach_receive_reply();
         return;
@@ -365,19 +367,21 @@ void serve_fault(Answer& answer, uint64_t badge, uint64_t label, const sys::Mess
   for (;;) {
     Answer answer;
     if (r.error == Error::kNone) {
-      if (r.badge == kTimerBadge || r.badge == kIrqBadge) {
-        use_current_task(nullptr);  // for nobody: probes there see the idle task
-      }
-      if (r.badge == kTimerBadge) {
-        timer_expired();
-        answer.now = true;  // the retries below end the sleeps that are due
-      } else if (r.badge == kIrqBadge) {
-        int signal = tty::receive();
-        (void)sys::invoke(sys::kServerSlotCom1Irq, Label::kIrqHandlerAck);
-        if (signal != 0) console_signal(signal);
-        answer.now = true;
-      } else {
+      // A helper thread's badge lies above every tid: one test on every system call's path.
+      if (r.badge < kIrqBadge) {
         serve_fault(answer, r.badge, r.info.label, mr);
+      } else {
+        use_current_task(nullptr);  // for nobody: probes there see the idle task
+        answer.now = true;
+        if (r.badge == kTimerBadge) {
+          timer_expired();  // the retries below end the sleeps that are due
+        } else if (r.badge == kTraceWakeupBadge) {
+          trace_wakeup();  // the retries below go on with calls waiting on trace files
+        } else {
+          int signal = tty::receive();
+          (void)sys::invoke(sys::kServerSlotCom1Irq, Label::kIrqHandlerAck);
+          if (signal != 0) console_signal(signal);
+        }
       }
       // A call that only reported changed nothing blocked calls, signals or timers depend on.
       if (!answer.wakes_nobody) {
@@ -454,6 +458,7 @@ extern "C" int main(const sys::ServerStartInfo* info) {
   init_tasks(TaskResources{endpoint.value(), empty_cnode.value()}, *tree);
   if (!start_irq_thread(endpoint.value())) tty::log("posix: no console input (IRQ 4)\n");
   init_timer(endpoint.value(), kTimerBadge);
+  init_trace_wakeup(endpoint.value(), kTraceWakeupBadge);
 
   const char* const argv[] = {"/init", nullptr};
   const char* const envp[] = {"HOME=/", "TERM=vt100", "PATH=/sbin:/usr/sbin:/bin:/usr/bin",

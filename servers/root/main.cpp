@@ -50,7 +50,8 @@ uint64_t next_slot;
 uint64_t untyped;
 
 // What outlives trace-server instances: the service endpoint the POSIX server calls, the two
-// shared buffers, the supervisor endpoint and the untyped cap each instance is made from.
+// shared buffers, the trace wakeup, the supervisor endpoint and the untyped cap each instance is
+// made from.
 struct TraceResources {
   bool ready = false;
   uint64_t untyped = 0;
@@ -63,6 +64,7 @@ struct TraceResources {
   uint64_t pool_bits = 0;  // half the instance's untyped cap
   uint64_t current_task_frame = 0;
   uint64_t exchange = 0;  // the exchange CNode (sys::kServerSlotExchange), kept across restarts
+  uint64_t wakeup = 0;    // the trace wakeup Notification (sys::kServerSlotTraceWakeupSignal)
 } trace;
 // The POSIX server's VSpace and image, which the trace server probes.
 uint64_t posix_vspace = 0;
@@ -208,7 +210,8 @@ bool prepare_trace_server() {
       !check(make(ObjectType::kFrame, abi::kFrameLargeBits, trace.reply_frame),
              "trace reply buffer") ||
       !check(make(ObjectType::kFrame, 12, trace.current_task_frame), "current task page") ||
-      !check(make(ObjectType::kCNode, sys::kExchangeRadix, trace.exchange), "exchange CNode")) {
+      !check(make(ObjectType::kCNode, sys::kExchangeRadix, trace.exchange), "exchange CNode") ||
+      !check(make(ObjectType::kNotification, 0, trace.wakeup), "trace wakeup")) {
     return false;
   }
   const abi::ModuleDescription* image_module = find_module("trace");
@@ -222,13 +225,17 @@ bool prepare_trace_server() {
   return true;
 }
 
-// Gives the POSIX server (CNode `cnode`, VSpace `vspace`) its end of the trace service.
+// Gives the POSIX server (CNode `cnode`, VSpace `vspace`) its end of the trace service, and the
+// trace wakeup to wait on.
 bool connect_trace_client(uint64_t cnode, uint64_t vspace) {
   uint64_t badged = next_slot++;
+  uint64_t wait = next_slot++;
   return check(sys::cnode_mint(kRoot, badged, trace.service, abi::kRightWrite | abi::kRightGrant,
                                kTraceServiceBadge),
                "trace service badge") &&
          check(give_moved(cnode, sys::kServerSlotTraceService, badged), "trace service") &&
+         check(sys::cnode_mint(kRoot, wait, trace.wakeup, abi::kRightRead, 0), "trace wakeup") &&
+         check(give_moved(cnode, sys::kServerSlotTraceWakeupWait, wait), "trace wakeup to wait") &&
          map_copy(trace.request_frame, vspace, sys::kTraceRequestBuffer, abi::kMapWrite,
                   "trace request buffer") &&
          map_copy(trace.reply_frame, vspace, sys::kTraceReplyBuffer, abi::kMapRead,
@@ -276,6 +283,7 @@ bool start_trace_server() {
   uint64_t mint_cnode[] = {
       sys::kServerSlotCNode, sys::kServerCNodeRadix, kRoot, cnode, 64, abi::kRightsAll, guard};
   uint64_t fault = next_slot++;
+  uint64_t wakeup = next_slot++;
   if (!check(give(cnode, sys::kServerSlotTcb, tcb), "TCB to the trace server") ||
       !check(sys::invoke(cnode, Label::kCNodeMint, mint_cnode), "CNode to the trace server") ||
       !check(give(cnode, sys::kServerSlotVSpace, program.vspace), "VSpace to the trace server") ||
@@ -296,6 +304,9 @@ bool start_trace_server() {
                 "current task page") ||
       !check(give(cnode, sys::kServerSlotTracedVSpace, posix_vspace), "the POSIX VSpace") ||
       !check(give(cnode, sys::kServerSlotExchange, trace.exchange), "the exchange CNode") ||
+      !check(sys::cnode_mint(kRoot, wakeup, trace.wakeup, abi::kRightWrite, 0), "trace wakeup") ||
+      !check(give_moved(cnode, sys::kServerSlotTraceWakeupSignal, wakeup),
+             "the trace wakeup to signal") ||
       !check(map_frame(info_frame, kVSpace, kFillWindow, abi::kMapWrite), "trace start info")) {
     return false;
   }
@@ -665,7 +676,11 @@ uint32_t trace_restarts = 0;
 bool restart_trace_server(const char* why) {
   stop_trace_server();
   ++trace_restarts;
-  if (!start_trace_server()) {
+  bool started = start_trace_server();
+  // The old instance's objects are gone: a poll of one of them now fails (or, with no instance,
+  // never returns), so the POSIX server's calls blocked on them must look again.
+  (void)sys::signal(trace.wakeup);
+  if (!started) {
     sys::print("root: cannot restart the trace server\n");
     return false;
   }

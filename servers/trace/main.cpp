@@ -100,6 +100,30 @@ class ServerEnvironment final : public trace::TaskEnvironment, public trace::Hit
     }
     return 0;
   }
+  // bpf_probe_read_user_str a page at a time: read_user walks the page map once per chunk, not
+  // once per byte (opensnoop's file name cost about 20,000 instructions a byte at a time). A
+  // page is readable or not as a whole, so the outcome is the byte-at-a-time default's, and
+  // nothing past the string's NUL reaches `destination`.
+  long read_string(bool user, char* destination, uint64_t source, uint32_t size) override {
+    if (!user) return TaskEnvironment::read_string(user, destination, source, size);
+    if (size == 0) return 0;
+    char chunk[256];
+    uint32_t n = 0;
+    while (n + 1 < size) {
+      uint64_t address = source + n;
+      uint32_t want = size - 1 - n;
+      uint32_t page_left = 4096 - static_cast<uint32_t>(address & 4095);
+      if (want > page_left) want = page_left;
+      if (want > sizeof chunk) want = sizeof chunk;
+      if (read_user(chunk, address, want) < 0) return -14;  // EFAULT
+      for (uint32_t i = 0; i < want; ++i) {
+        destination[n++] = chunk[i];
+        if (chunk[i] == 0) return n;
+      }
+    }
+    destination[n] = 0;
+    return n + 1;
+  }
   long read_kernel(void* destination, uint64_t source, uint32_t size) override {
     if (is_local(source, size)) {
       __builtin_memcpy(destination, reinterpret_cast<const void*>(source), size);
@@ -209,6 +233,13 @@ alignas(trace::KprobeEventSwitch) uint8_t kprobe_events_storage[sizeof(trace::Kp
 alignas(trace::KprobeList) uint8_t kprobe_list_storage[sizeof(trace::KprobeList)];
 trace::PosixSymbols posix_symbols;
 
+// The POSIX server's calls blocked on this server's rings and trace_pipe look again when a
+// message made something they may wait for ready (trace/reader_wakeups.hpp): signalled before
+// the message's answer goes out, so a probe hit's record is announced before its thread runs on.
+void tell_readers(trace::ReaderWakeups& wakeups) {
+  if (wakeups.take_due()) (void)sys::signal(sys::kServerSlotTraceWakeupSignal);
+}
+
 // One endpoint receives the POSIX server's calls (Cap'n Proto, badge 1), native clients' (their
 // own badges) and breakpoint hits on its functions (badged per probe): a hit is handled and the
 // thread resumed at once. The drain thread calls it too when the kernel has samples of probes on
@@ -217,7 +248,7 @@ trace::PosixSymbols posix_symbols;
 [[noreturn]] void serve(trace::Service& service, trace::Kprobes& kprobes,
                         trace::KernelProbes& kernel_probes,
                         const sonde::capnp::KernelServerConfig& config,
-                        trace::ClientSessions& clients) {
+                        trace::ClientSessions& clients, trace::ReaderWakeups& wakeups) {
   sys::MessageRegisters mr;
   sys::IpcResult received = sys::recv(config.endpoint, config.reply, mr);
   for (;;) {
@@ -236,7 +267,10 @@ trace::PosixSymbols posix_symbols;
       __builtin_memcpy(words + abi::kRegisterMessageWords,
                        &sys::ipc_buffer()->message[abi::kRegisterMessageWords],
                        (abi::kUserRegisterWords - abi::kRegisterMessageWords) * sizeof(uint64_t));
-      if (kprobes.hit(received.badge, registers, sys::message_word(mr, abi::kFaultAddressWord))) {
+      bool redirected =
+          kprobes.hit(received.badge, registers, sys::message_word(mr, abi::kFaultAddressWord));
+      tell_readers(wakeups);
+      if (redirected) {
         // Into the return shim: rip and r11 (Kprobes::hit changes nothing else), in the message
         // registers, so the kernel's fast path answers.
         using abi::user_register::kR11;
@@ -257,12 +291,14 @@ trace::PosixSymbols posix_symbols;
     }
     kernel_probes.drain();
     if (kernel_probes.handles(received.badge)) {
+      tell_readers(wakeups);
       received = sys::reply_recv(config.endpoint, config.reply, 0, mr, 0);
       continue;
     }
     // The POSIX server (badge 1) or a native client (its own session): client_calls.hpp.
     uint64_t length = trace::answer_client_call(service, clients, config, received.badge,
                                                 received.info.label, received.info.length, mr);
+    tell_readers(wakeups);
     received =
         sys::reply_recv(config.endpoint, config.reply, sonde::capnp::kReplyLabel, mr, length);
   }
@@ -385,5 +421,5 @@ extern "C" int main(const sys::ServerStartInfo* info) {
       trace::ClientBadges{sys::kTracePosixBadge, sys::kTraceNativeBadgeFirst,
                           static_cast<uint32_t>(sys::kTraceMaxNativeClients)});
   sys::print("trace: the trace server is up (instance %lu)\n", info->instance);
-  serve(*service, *kprobes, *kernel_probes, config, *clients);
+  serve(*service, *kprobes, *kernel_probes, config, *clients, objects->reader_wakeups());
 }

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -288,6 +289,31 @@ static void user_memory(void) {
   syscall(SYS_unlink, (const char*)8);  // a pointer to nothing
   CHECK("bpf_probe_read_user_str of an unmapped address: -EFAULT",
         sys_bpf(BPF_MAP_LOOKUP_ELEM, &attr) == 0 && value.result == -EFAULT);
+  // Strings at a page's end: across it into the next page, ending on its last byte with no page
+  // after it, and running into no page (the copy goes a page at a time, as a byte at a time).
+  char* pages = mmap(NULL, 2 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (pages != MAP_FAILED) {
+    static const char crossing[] = "/tmp/read_user_across_pages";
+    char* across = pages + 4096 - 8;
+    memcpy(across, crossing, sizeof crossing);
+    unlink(across);
+    CHECK("bpf_probe_read_user_str across a page boundary",
+          sys_bpf(BPF_MAP_LOOKUP_ELEM, &attr) == 0 && value.result == (int64_t)sizeof crossing &&
+              strcmp(value.text, crossing) == 0);
+    munmap(pages + 4096, 4096);
+    static const char last[] = "/tmp/read_user_last";
+    char* at_end = pages + 4096 - sizeof last;
+    memcpy(at_end, last, sizeof last);
+    unlink(at_end);
+    CHECK("bpf_probe_read_user_str of a string ending on a page's last byte, no page after",
+          sys_bpf(BPF_MAP_LOOKUP_ELEM, &attr) == 0 && value.result == (int64_t)sizeof last &&
+              strcmp(value.text, last) == 0);
+    memset(pages + 4096 - 16, 'a', 16);  // no NUL before the missing page
+    syscall(SYS_unlink, pages + 4096 - 16);
+    CHECK("bpf_probe_read_user_str running into no page: -EFAULT",
+          sys_bpf(BPF_MAP_LOOKUP_ELEM, &attr) == 0 && value.result == -EFAULT);
+    munmap(pages, 4096);
+  }
   close(event);
   close(prog);
   close(map);

@@ -4,9 +4,12 @@
 // perf_event_mmap_page and data pages; poll() for readiness; a BPF_F_MMAPABLE array's values;
 // Linux's mmap errors. Records come from raw tracepoint programs run by BPF_PROG_TEST_RUN (host
 // and Sonde); `--attach` adds kprobe programs on do_unlinkat (Sonde only: nothing is attached to
-// the host's kernel), including a poll that blocks until a child's unlink produces a record, a
-// perf ring per CPU filled from CPU 0 and CPU 1, and the bound on ring pages a process maps;
-// `--restart` checks that a ring mapped across a trace-server restart faults in its process only.
+// the host's kernel), including a poll, an epoll_wait and a poll of a perf ring that block until
+// a child's unlink produces a record, a reader blocked in epoll_wait while another process makes
+// system calls (on Sonde the ring is not polled for each: /proc/sonde/trace-wakeups), a perf ring
+// per CPU filled from CPU 0 and CPU 1, and the bound on ring pages a process maps; `--restart`
+// checks that a ring mapped across a trace-server restart faults in its process only, and that
+// the restart wakes a reader blocked on a ring.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -19,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -411,6 +415,83 @@ static int attach(int map, int perf) {
   return kprobe;
 }
 
+// Waits with no timeout for `fd` to be readable, by epoll_wait or poll: the number of fds ready,
+// or -1 when 20 s passed first (SIGALRM, whose handler on_alarm is), so a wakeup that never comes
+// fails its check instead of hanging the test (a wait the signal ends may still find the fd
+// ready: it counts as failed all the same).
+static volatile sig_atomic_t alarmed;
+static void on_alarm(int signal) {
+  (void)signal;
+  alarmed = 1;
+}
+static int wait_readable(int fd, int use_epoll) {
+  alarmed = 0;
+  struct sigaction action;
+  memset(&action, 0, sizeof action);
+  action.sa_handler = on_alarm;  // no SA_RESTART: the wait ends
+  sigaction(SIGALRM, &action, NULL);
+  int n = -1;
+  alarm(20);
+  if (use_epoll) {
+    int epoll = epoll_create1(EPOLL_CLOEXEC);
+    struct epoll_event event;
+    memset(&event, 0, sizeof event);
+    event.events = EPOLLIN;
+    if (epoll >= 0 && epoll_ctl(epoll, EPOLL_CTL_ADD, fd, &event) == 0) {
+      n = epoll_wait(epoll, &event, 1, -1);
+    }
+    if (epoll >= 0) close(epoll);
+  } else {
+    n = ready(fd, -1);
+  }
+  alarm(0);
+  return alarmed ? -1 : n;
+}
+
+// The polls of trace-server files the POSIX server has asked of the trace server
+// (/proc/sonde/trace-wakeups), or -1 where there is no such count (Linux).
+static long trace_polls(void) {
+  char text[128] = {0};
+  int fd = open("/proc/sonde/trace-wakeups", O_RDONLY);
+  if (fd < 0) return -1;
+  ssize_t n = read(fd, text, sizeof text - 1);
+  close(fd);
+  const char* polls = n > 0 ? strstr(text, "polls ") : NULL;
+  return polls != NULL ? atol(polls + 6) : -1;
+}
+
+// A reader blocked in epoll_wait with no timeout (opensnoop's way) while this process makes 200
+// system calls: it wakes for the record the probe writes when this process unlinks. On Sonde
+// the calls in between cost it nothing: the POSIX server asks the trace server about the ring
+// after the trace server's wakeup, not after each of them. Returns the child's wait status.
+static int epoll_reader_wakes(int fd, long* polls_meanwhile) {
+  pid_t child = fork();
+  if (child == 0) _exit(wait_readable(fd, 1) == 1 ? 0 : 1);
+  usleep(200000);  // it blocks
+  long before = trace_polls();
+  for (int i = 0; i < 100; ++i) close(open("/dev/null", O_RDONLY));
+  *polls_meanwhile = before < 0 ? 0 : trace_polls() - before;
+  unlink(MISSING);
+  int status = -1;
+  waitpid(child, &status, 0);
+  return status;
+}
+
+// A child unlinks after a while; the parent's wait (epoll_wait or poll, with no timeout) must
+// wake for the record its probe writes.
+static int wakes_for_a_child(int fd, int use_epoll) {
+  pid_t child = fork();
+  if (child == 0) {
+    usleep(200000);
+    unlink(MISSING);
+    _exit(0);
+  }
+  int woke = wait_readable(fd, use_epoll);
+  int status = 0;
+  waitpid(child, &status, 0);
+  return woke == 1;
+}
+
 // A child unlinks after a while; the parent's poll must wake for the record its probe writes.
 static int poll_wakes_for_a_child(int fd) {
   pid_t child = fork();
@@ -439,6 +520,16 @@ static void kprobe_checks(void) {
   // The child's records carry its tgid: skip them by moving consumer_pos to producer_pos.
   CHECK("a blocking poll wakes for a child's unlink", poll_wakes_for_a_child(fd));
   *ring.consumer = *ring.producer;
+  CHECK("epoll_wait with no timeout wakes for a child's unlink", wakes_for_a_child(fd, 1));
+  *ring.consumer = *ring.producer;
+  long polls = 0;
+  int status = epoll_reader_wakes(fd, &polls);
+  CHECK("a child blocked in epoll_wait with no timeout wakes for the probe's record",
+        WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  if (polls >= 20) printf("%ld polls of the ring while its reader waited\n", polls);
+  CHECK("200 calls while it waits: the ring is not polled for each (nothing to count on Linux)",
+        polls < 20);
+  CHECK("the record there", consume(&ring) == 1);
   close(kprobe);
 
   int event = open_output_event();
@@ -452,6 +543,9 @@ static void kprobe_checks(void) {
   for (int i = 0; i < 3; ++i) unlink(MISSING);
   CHECK("kprobe: perf poll", ready(event, -1) == 1);
   CHECK("kprobe: three samples", read_samples(&perf) == 3);
+  CHECK("poll of a perf ring with no timeout wakes for a child's unlink",
+        wakes_for_a_child(event, 0));
+  perf.header->data_tail = perf.header->data_head;  // the child's sample: its tgid, skipped
   close(kprobe);
   close(array);
   close(event);
@@ -536,13 +630,26 @@ static int restart_checks(void) {
   CHECK("ringbuf mapped", mapped);
   if (!mapped) return 1;
   CHECK("readable before", *ring.producer == 0);
+  // A reader blocked in epoll_wait on another ring: the restart wakes it (its ring is gone:
+  // EPOLLERR); on Linux, with no restart, the record a program writes there does.
+  int waited = new_map(BPF_MAP_TYPE_RINGBUF, 0, 0, RING_BYTES);
+  int program = load_output(waited, BPF_PROG_TYPE_RAW_TRACEPOINT, 0);
+  pid_t reader = fork();
+  if (reader == 0) _exit(wait_readable(waited, 1) == 1 ? 0 : 1);
+  usleep(200000);  // it blocks
   if (sonde) {
     int control = open("/proc/sonde/trace-server", O_WRONLY);
     CHECK("restart the trace server", control >= 0 && write(control, "restart\n", 8) == 8);
     close(control);
   } else {
-    CHECK("no trace server to restart on Linux", 1);
+    CHECK("no trace server to restart on Linux", test_run(program) == 0);
   }
+  int woken = -1;
+  waitpid(reader, &woken, 0);
+  CHECK("a reader blocked in epoll_wait on a ring wakes (the restart, or the record on Linux)",
+        WIFEXITED(woken) && WEXITSTATUS(woken) == 0);
+  close(program);
+  close(waited);
   pid_t child = fork();
   if (child == 0) {
     uint64_t value = *ring.producer;

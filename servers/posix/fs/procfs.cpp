@@ -435,6 +435,11 @@ void refresh_procfs(FileTree& tree, Process* viewer) {
     }
     put(tree, sonde, "trace-server", text, used_status, kTypeRegular | 0644);
     trace_server_control = tree.find(sonde, "trace-server", 12);
+    // What calls blocked on trace-server files cost: the trace server's wakeups served, and the
+    // polls asked of it (each retry of such a call asks once per trace file it watches).
+    TraceWakeupCounts wakeups = trace_wakeup_counts();
+    put_text(tree, sonde, "trace-wakeups", "wakeups %lu\npolls %lu\n", wakeups.wakeups,
+             wakeups.polls);
   }
 }
 

@@ -185,10 +185,13 @@ long tracefs_read(File* file, uint64_t address, size_t count, uint64_t* pos) {
   if (client == nullptr || !path_of(file->inode, path, sizeof path, length)) return -rt::kENODEV;
   if (count == 0) return 0;
   bool blocking = (file->flags & kO_NONBLOCK) == 0;
-  Thread* process = current_context()->thread;
-  // A retried read asks the trace server again only when trace data may have come.
+  SyscallContext& context = *current_context();
+  Thread* process = context.thread;
+  // A retried read asks the trace server again only when trace data may have come: a trace
+  // wakeup says so (and retries it: WaitReason::kTrace), the poll interval is a fallback.
   if (blocking && process->blocked && file->tracefs_activity == trace_activity &&
       sys::clock_ns() < process->sleep_deadline) {
+    context.wait = WaitReason::kTrace;
     return kDeferred;
   }
   auto request = client->tracefsReadRequest();
@@ -200,6 +203,7 @@ long tracefs_read(File* file, uint64_t address, size_t count, uint64_t* pos) {
   if (reply.ok() && reply.value().getWouldBlock()) {
     file->tracefs_activity = trace_activity;
     process->sleep_deadline = sys::clock_ns() + kPipePollNs;
+    context.wait = WaitReason::kTrace;
     return kDeferred;
   }
   if (process->blocked) process->sleep_deadline = 0;

@@ -409,9 +409,20 @@ void notify_parent(Process* process) {
 
 }  // namespace
 
+uint64_t trace_event_count = 0;
+
 uint64_t child_events() { return child_event_count; }
 uint64_t threads_destroyed() { return destroyed_count; }
 void note_child_event() { ++child_event_count; }
+void note_trace_event() { ++trace_event_count; }
+
+void block_thread(Thread* thread, const SyscallContext& context, uint64_t trace_seen) {
+  thread->blocked = true;
+  thread->entered = true;
+  thread->wait_reason = context.wait;
+  // A wakeup that came while the call asked the trace server counts as unseen: it retries.
+  thread->wait_mark = context.wait == WaitReason::kTrace ? trace_seen : child_event_count;
+}
 
 void finish_process(Process* process, int status) {
   if (process->state == ProcessState::kZombie) return;
@@ -479,24 +490,28 @@ void exit_thread(Thread* thread, int status) {
 
 namespace {
 
-// Whether the blocked call certainly cannot go on yet: a wait4 or waitid that no change of a
-// child and no signal has touched since it blocked.
-bool waits_on(const Thread* t) {
-  constexpr uint64_t kWait4 = 61, kWaitid = 247;
-  bool waits_for_children = t->saved.rax == kWait4 || t->saved.rax == kWaitid;
-  return waits_for_children && t->entered && !t->interrupted &&
-         t->blocked_child_events == child_event_count;
+// Whether the blocked call certainly cannot go on yet: nothing it waits for changed since it
+// blocked, no signal came and its deadline is ahead. This runs for every blocked thread after
+// every message: the clock is read (into `now`, once per walk) only for a call with a deadline.
+bool waits_on(const Thread* t, uint64_t& now) {
+  if (t->wait_reason == WaitReason::kAny || !t->entered || t->interrupted) return false;
+  uint64_t changes = t->wait_reason == WaitReason::kTrace ? trace_event_count : child_event_count;
+  if (t->wait_mark != changes) return false;
+  if (t->sleep_deadline == 0) return true;
+  if (now == 0) now = sys::clock_ns();
+  return now < t->sleep_deadline;
 }
 
 // Retries one blocked call; true when it went on (answered, or its thread or process ended).
 bool retry(Thread* t) {
   Process* p = t->process;
   int tid = t->tid;
+  uint64_t trace_seen = trace_event_count;  // before the call polls the trace server
   SyscallContext context{p, t, t->saved, false, t->entered};
   t->entered = true;
   int64_t result = dispatch_syscall(context);
   if (result == kDeferred) {
-    t->blocked_child_events = child_event_count;  // it saw every change so far
+    block_thread(t, context, trace_seen);  // it saw every change so far
     if (!t->interrupted) return false;
     if (deliverable_signals(t) == 0) {  // another thread took the signal: wait on
       t->interrupted = false;
@@ -527,12 +542,13 @@ void wake_blocked() {
   // A retried call may change what others wait for (and the table itself: wait4 reaps, exits
   // free threads), so the walk starts over after each call that went on, a bounded number of
   // times.
+  uint64_t now = 0;
   for (int round = 0; round < 256; ++round) {
     bool progress = false;
     for (Process* p = processes; p != nullptr && !progress; p = p->next) {
       if (p->state != ProcessState::kRunning || p->stopped) continue;
       for (Thread* t = p->threads; t != nullptr; t = t->next) {
-        if (!t->blocked || waits_on(t)) continue;
+        if (!t->blocked || waits_on(t, now)) continue;
         if (retry(t)) {
           progress = true;
           break;

@@ -36,6 +36,13 @@ enum class ProcessState : uint8_t { kRunning, kZombie };
 
 struct Process;
 
+// What a blocked call waits for, so wake_blocked retries it only when that may have changed:
+// anything (kAny: after every message the server serves), a child's change of state (kChildren:
+// wait4), or a wakeup from the trace server (kTrace: poll, select and epoll over trace-server
+// files alone, a blocking trace_pipe read). A signal for the thread, or its sleep_deadline
+// passing, retries a call whatever it waits for.
+enum class WaitReason : uint8_t { kAny, kChildren, kTrace };
+
 // One thread of a Linux process (Linux's task; the process is its thread group). Each has its
 // own TCB in the process's VSpace and its own badged cap of the server's endpoint: the badge
 // is the thread id (find_thread). The thread group leader's tid is the pid and its cap is the
@@ -67,8 +74,10 @@ struct Thread {
   // registers and the Reply that answers it.
   bool blocked;
   bool entered;  // the blocked call was dispatched once (not held unserved while stopped)
-  uint64_t
-      blocked_child_events;  // child_events() when it blocked (wait4 and waitid retry on change)
+  WaitReason wait_reason;
+  // What the call had seen when it blocked: child_events() for kChildren, trace_events() (read
+  // before the call asked the trace server anything) for kTrace.
+  uint64_t wait_mark;
   uint64_t reply;
   abi::UserRegisters saved;
   // futex: the word it waits on (in the process's memory) and the FUTEX_WAIT_BITSET bits.
@@ -152,6 +161,8 @@ struct SyscallContext {
   // A blocked call tried again (wake_blocked): Linux enters a system call once, however long
   // it sleeps, so its sys_enter tracepoint does not fire again.
   bool retried = false;
+  // Set by a handler that returns kDeferred: what the call waits for (kAny unless it knows).
+  WaitReason wait = WaitReason::kAny;
   uint64_t arg(int i) const {
     switch (i) {
       case 0: return registers.rdi;
@@ -268,13 +279,23 @@ void arm_timer();
 // processes whose alarm is due get SIGALRM.
 void timer_expired();
 
-// Retries every blocked system call (after input, an exit, pipe traffic, a futex wake); a
-// wait4 or waitid only once a child changed state (or a signal came) since it blocked.
+// Retries the blocked system calls (after input, an exit, pipe traffic, a futex wake) that may
+// go on now: each as its WaitReason allows.
 void wake_blocked();
+// Marks `thread` blocked in its call, which returned kDeferred with `context.wait`;
+// `trace_seen` is trace_events() before the call was dispatched.
+void block_thread(Thread* thread, const SyscallContext& context, uint64_t trace_seen);
 // Counts changes of children's states (an end, a stop, a continue, a reaping, a new parent):
 // what a blocked wait4 or waitid can be waiting for.
 uint64_t child_events();
 void note_child_event();
+// Counts what a call blocked on trace-server files alone can be waiting for: the trace server's
+// wakeups (tracing/trace_wakeup.cpp) and changes of epoll interest lists (another thread's
+// epoll_ctl may add a file that is ready, or one that is not the trace server's). Read before
+// every system call is dispatched, so inline.
+extern uint64_t trace_event_count;
+inline uint64_t trace_events() { return trace_event_count; }
+void note_trace_event();
 // Counts the threads destroyed so far: a caller compares it around a call to know cheaply
 // whether the calling thread may be gone.
 uint64_t threads_destroyed();

@@ -428,6 +428,7 @@ int64_t sys_wait4(SyscallContext& c) {
   }
   if (!any) return -rt::kECHILD;
   if ((options & kNoHang) != 0) return 0;
+  c.wait = WaitReason::kChildren;  // retried once a child changes (or a signal comes)
   return kDeferred;
 }
 

@@ -591,6 +591,7 @@ int64_t trace_file_mmap(SyscallContext& c, File& file, uint64_t address, uint64_
 
 int trace_file_poll(File& file) {
   if (client == nullptr) return 0x8;  // EPOLLERR
+  note_trace_poll();
   int64_t events = trace_client::poll_handle(*client, file.trace_handle, file.trace_instance);
   return events < 0 ? 0x8 : static_cast<int>(events);
 }

@@ -64,4 +64,19 @@ size_t trace_fdinfo(const Process& owner, const File& file, char* out, size_t ca
 // The last close of a kTrace file.
 void close_trace_handle(uint32_t handle, uint64_t instance);
 
+// The trace wakeup (tracing/trace_wakeup.cpp): a thread waits on the notification the trace
+// server signals (sys::kServerSlotTraceWakeupWait) and calls `endpoint` with `badge`; serve()
+// then calls trace_wakeup, which counts it (trace_events()) before the blocked calls are
+// retried. Without the trace service there is no thread.
+void init_trace_wakeup(uint64_t endpoint, uint64_t badge);
+void trace_wakeup();
+// Counted for /proc/sonde/trace-wakeups: the wakeups served, and the polls of trace-server
+// files asked of the trace server (what a call blocked on them costs each time it is retried).
+struct TraceWakeupCounts {
+  uint64_t wakeups = 0;
+  uint64_t polls = 0;
+};
+TraceWakeupCounts trace_wakeup_counts();
+void note_trace_poll();
+
 }  // namespace posix

@@ -147,6 +147,7 @@ int64_t sys_poll(SyscallContext& c) {
   int64_t timeout = static_cast<int32_t>(c.arg(2));
   if (count > FdTable::kMax) return -rt::kEINVAL;
   int64_t ready = 0;
+  WatchedFiles watched;
   for (uint64_t i = 0; i < count; ++i) {
     struct {
       int32_t fd;
@@ -159,6 +160,7 @@ int64_t sys_poll(SyscallContext& c) {
       entry.revents =
           file == nullptr ? 0x20 : static_cast<int16_t>(poll_file(file) & (entry.events | 0x18));
       if (entry.revents != 0) ++ready;
+      watched.add(file);
     }
     if (auto r = user(c).copy_out(fds + i * 8 + 6, &entry.revents, 2); !r.ok()) return -rt::kEFAULT;
   }
@@ -177,6 +179,7 @@ int64_t sys_poll(SyscallContext& c) {
     }
     arm_timer();
   }
+  c.wait = watched.reason();
   return kDeferred;
 }
 
@@ -203,6 +206,7 @@ int64_t select_files(SyscallContext& c, int64_t timeout_ms, bool& timed_out) {
   constexpr int kPollIn = 0x001, kPollPri = 0x002, kPollOut = 0x004, kPollErr = 0x008,
                 kPollHup = 0x010;
   int64_t ready = 0;
+  WatchedFiles watched;
   for (int64_t fd = 0; fd < nfds; ++fd) {
     uint64_t bit = 1ull << (fd % 64);
     size_t word = static_cast<size_t>(fd / 64);
@@ -210,6 +214,7 @@ int64_t select_files(SyscallContext& c, int64_t timeout_ms, bool& timed_out) {
     File* file = fd_file(*c.process->files, static_cast<int>(fd));
     if (file == nullptr) return -rt::kEBADF;
     int events = poll_file(file);
+    watched.add(file);
     const int wanted[3] = {kPollIn | kPollHup | kPollErr, kPollOut | kPollErr, kPollPri};
     for (int set = 0; set < 3; ++set) {
       if ((in[set][word] & bit) != 0 && (events & wanted[set]) != 0) {
@@ -232,7 +237,10 @@ int64_t select_files(SyscallContext& c, int64_t timeout_ms, bool& timed_out) {
       arm_timer();
     }
   }
-  if (!done) return kDeferred;
+  if (!done) {
+    c.wait = watched.reason();
+    return kDeferred;
+  }
   p->sleep_deadline = 0;
   for (int set = 0; set < 3; ++set) {
     uint64_t address = c.arg(1 + set);

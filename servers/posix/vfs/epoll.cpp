@@ -3,8 +3,9 @@
 //
 // Linux queues an item on its instance's ready list from a wakeup callback. Here there are no
 // wakeups: readiness is polled on every try (a blocked wait is retried after each message the
-// server serves, as poll is), and edge-triggered items are armed by what changed since the
-// last look: an event bit that was off, or another write into a pipe.
+// server serves, as poll is; over trace-server files alone only after the trace server's
+// wakeups), and edge-triggered items are armed by what changed since the last look: an event
+// bit that was off, or another write into a pipe.
 #include "vfs/epoll.hpp"
 
 #include <string.h>
@@ -209,6 +210,16 @@ int64_t create(SyscallContext& c, uint32_t flags) {
   return fd.value();
 }
 
+// What a wait on `poll` blocks for: the trace server's wakeups alone while every item is a
+// trace-server file (an epoll file among them is kAny: what it holds may change unseen).
+WaitReason wait_reason_of(const EventPoll* poll) {
+  WatchedFiles watched;
+  for (const EpollItem* item = poll->items; item != nullptr; item = item->next) {
+    watched.add(item->file);
+  }
+  return watched.reason();
+}
+
 // Fills the user's array with up to `max` reportable items: their count, or -EFAULT when the
 // first cannot be written. Reported items go to the end of the list; a fired ONESHOT item is
 // disabled until EPOLL_CTL_MOD, an edge-triggered one until its next edge.
@@ -245,9 +256,9 @@ int64_t collect(SyscallContext& c, EventPoll* poll, uint64_t address, int64_t ma
 }
 
 // epoll_wait's work once the signal mask is in place; `timeout_ns` < 0 waits for ever.
-// GAP: a blocked wait looks again only when the server serves a message (or at its deadline),
-// as poll does; readiness changed by another server with no message to this one goes unseen
-// until then.
+// A blocked wait looks again when the server serves a message (or at its deadline), as poll
+// does; one over trace-server files alone only when the trace server wakes it (the trace
+// wakeup: the server's own message), a signal comes or an interest list changes.
 int64_t wait(SyscallContext& c, int64_t timeout_ns) {
   int64_t max = static_cast<int32_t>(c.arg(2));
   uint64_t address = c.arg(1);
@@ -278,6 +289,7 @@ int64_t wait(SyscallContext& c, int64_t timeout_ns) {
     }
     arm_timer();
   }
+  c.wait = wait_reason_of(file->epoll);
   return kDeferred;
 }
 
@@ -369,6 +381,9 @@ int64_t sys_epoll_ctl(SyscallContext& c) {
     return -rt::kELOOP;
   }
   EpollItem* item = find_item(poll, target, fd);
+  // A wait blocked on this instance over trace files alone looks again: what it watches may be
+  // ready, or no longer the trace server's alone.
+  if (op != kCtlDel) note_trace_event();
   switch (op) {
     case kCtlAdd: {
       if (item != nullptr) return -rt::kEEXIST;

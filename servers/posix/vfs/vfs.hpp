@@ -55,6 +55,22 @@ rt::Result<LookupResult> resolve(SyscallContext& c, int dfd, const char* path, u
 // poll(2) events a file has now (POLLIN 1, POLLOUT 4, POLLHUP 0x10).
 int poll_file(File* file);
 
+// The files a poll, select or epoll_wait watches: while every one is the trace server's, the
+// call, blocked, waits only for the trace server's wakeups (WaitReason::kTrace). A file that
+// is not (or an fd that names none) keeps it WaitReason::kAny.
+class WatchedFiles {
+ public:
+  void add(const File* file) {
+    any_ = true;
+    trace_only_ = trace_only_ && file != nullptr && file->kind == FileKind::kTrace;
+  }
+  WaitReason reason() const { return any_ && trace_only_ ? WaitReason::kTrace : WaitReason::kAny; }
+
+ private:
+  bool any_ = false;
+  bool trace_only_ = true;
+};
+
 // A new regular file `name` in `directory` as open(O_CREAT) makes it (Linux's lookup_open):
 // its name goes through security_inode_create, then the inode is made and linked.
 rt::Result<Inode*> create_regular_file(Inode* directory, const char* name, size_t length,

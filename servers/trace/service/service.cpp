@@ -230,7 +230,10 @@ rt::Result<void> Service::mmapGrant(sonde::proto::TraceService::MmapGrantParams:
 rt::Result<void> Service::poll(sonde::proto::TraceService::PollParams::Reader params,
                                sonde::proto::TraceService::PollResults::Builder results) {
   if (params.getInstance() != instance_) return rt::err(rt::kESTALE, "another instance");
-  results.setEvents(TRY(poll_object(*session_, static_cast<int32_t>(params.getHandle()))));
+  uint32_t events = TRY(poll_object(*session_, static_cast<int32_t>(params.getHandle())));
+  // Nothing to report: the reader may block now, and the next wakeup is passed on.
+  if (events == 0) session_->objects().reader_wakeups().reader_waits();
+  results.setEvents(events);
   return {};
 }
 

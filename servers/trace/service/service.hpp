@@ -123,7 +123,10 @@ class Service final : public sonde::proto::TraceService::Server {
         environment_(environment),
         tracefs_(tracefs),
         write_log_(write_log),
-        write_capacity_(write_capacity) {}
+        write_capacity_(write_capacity) {
+    // Every trace line is one a blocked trace_pipe reader may be waiting for.
+    tracefs.buffer().set_wakeup(&ReaderWakeups::wake, &session.objects().reader_wakeups());
+  }
 
   // The client of the calls from here on (ClientSessions::find by the call's badge): its session
   // holds the handles; a native client gets a fixed identity and privileges in bpf, its writes

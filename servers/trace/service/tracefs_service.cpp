@@ -155,6 +155,7 @@ rt::Result<void> Service::tracefsRead(
   results.setData(out.data(), out.size());
   results.setEndOfFile(read.end_of_file);
   results.setWouldBlock(read.would_block);
+  if (read.would_block) session_->objects().reader_wakeups().reader_waits();
   return {};
 }
 

@@ -370,6 +370,10 @@ TEST_F(PerfEventTest, KprobeProgramsReadPtRegs) {
   EXPECT_EQ(counter(map, 2), 0xabcdefu);
   EXPECT_EQ(hit(probe_of(fd), regs, 8), 1u) << "a short context is padded with zeroes";
   EXPECT_EQ(counter(map, 2), 0u);
+  EXPECT_EQ(hit(probe_of(fd), regs, 120), 1u) << "short, with di";
+  EXPECT_EQ(counter(map, 2), 0xabcdefu);
+  EXPECT_EQ(hit(probe_of(fd), regs, 8), 1u) << "what the last short one left is zeroes again";
+  EXPECT_EQ(counter(map, 2), 0u);
 }
 
 TEST_F(PerfEventTest, QueryBpfListsTheTracepointsPrograms) {

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "ebpf/ringbuf.hpp"
 #include "probe_targets.hpp"
 #include "trace_test_support.hpp"
 #include "tracing/trace_client.hpp"
@@ -620,6 +621,44 @@ TEST_F(TracefsServiceTest, TracePipeWouldBlockThenGivesTheProgramsPrintk) {
   EXPECT_NE(line.data.find("] ...2. "), std::string::npos) << line.data;
   EXPECT_NE(line.data.find(": bpf_trace_printk: hi\n"), std::string::npos) << line.data;
   EXPECT_TRUE(read("trace_pipe", 0, /*blocking=*/true).would_block) << "the line was consumed";
+}
+
+// A reader that would block on trace_pipe, or that polled a ring, is told of the next line or
+// record (the server binary signals the POSIX server's trace wakeup when take_due says so).
+TEST_F(TracefsServiceTest, BlockedReadersAreToldOfNewLinesAndRecords) {
+  ReaderWakeups& wakeups = objects_.reader_wakeups();
+  EXPECT_TRUE(read("trace_pipe", 0, /*blocking=*/true).would_block);
+  EXPECT_FALSE(wakeups.take_due()) << "nothing new yet";
+  // Lines as an event or bpf_trace_printk records them.
+  ASSERT_TRUE(tracefs_.buffer().record(TraceContext{}, "hello", 5));
+  EXPECT_TRUE(wakeups.take_due()) << "a line for the blocked reader";
+  ASSERT_TRUE(tracefs_.buffer().record(TraceContext{}, "again", 5));
+  EXPECT_FALSE(wakeups.take_due()) << "the reader was told and has not blocked again";
+  EXPECT_FALSE(read("trace_pipe", 0, /*blocking=*/true).would_block);
+  int64_t ring = create_map(27, 0, 0, 4096);
+  ASSERT_EQ(ring, 3);
+  auto request = client_.pollRequest();
+  request.params().setHandle(static_cast<uint32_t>(fds_.entries[3].handle));
+  request.params().setInstance(posix::trace_client::current_instance());
+  auto polled = request.send();
+  ASSERT_TRUE(polled.ok());
+  EXPECT_EQ(polled.value().getEvents(), 0u) << "empty";
+  EXPECT_FALSE(wakeups.take_due());
+  Handle handle = session_.lookup(fds_.entries[3].handle).value();
+  auto& map = *static_cast<ebpf::RingbufMap*>(static_cast<MapObject*>(handle.object)->map);
+  uint64_t record = 1;
+  ASSERT_EQ(map.output(&record, sizeof record, 0), 0);
+  EXPECT_TRUE(wakeups.take_due()) << "a record for the reader that polled";
+  // A poll that finds the record: that reader reads before it blocks, so a record meanwhile
+  // (BPF_RB_FORCE_WAKEUP here: the reader is behind) costs no signal.
+  auto again = client_.pollRequest();
+  again.params().setHandle(static_cast<uint32_t>(fds_.entries[3].handle));
+  again.params().setInstance(posix::trace_client::current_instance());
+  auto ready = again.send();
+  ASSERT_TRUE(ready.ok());
+  EXPECT_NE(ready.value().getEvents(), 0u);
+  ASSERT_EQ(map.output(&record, sizeof record, ebpf::kRingbufForceWakeup), 0);
+  EXPECT_FALSE(wakeups.take_due());
 }
 
 }  // namespace

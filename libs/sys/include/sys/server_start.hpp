@@ -45,6 +45,13 @@ inline constexpr uint64_t kServerSlotSupervisor = 14;
 // instance's memory empties whatever it left there.
 inline constexpr uint64_t kServerSlotExchange = 15;
 inline constexpr uint64_t kExchangeRadix = 12;
+// The trace wakeup (a Notification the root task makes once and keeps across trace-server
+// restarts): the trace server signals it when a reader of its rings or trace_pipe may find
+// something new, the POSIX server waits on it and retries the calls blocked on trace-server
+// files. Each holds it in a slot the other's role leaves empty: the trace server Write only (no
+// Supervisor there), the POSIX server Read only (no traced VSpace there).
+inline constexpr uint64_t kServerSlotTraceWakeupSignal = 14;
+inline constexpr uint64_t kServerSlotTraceWakeupWait = 13;
 inline constexpr uint64_t kServerSlotFirstUntyped = 16;  // memory for the server and its processes
 inline constexpr uint64_t kServerMaxUntyped = 48;
 inline constexpr uint64_t kServerSlotFirstModule = 64;  // the initramfs frames, in order

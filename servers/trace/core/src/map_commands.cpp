@@ -3,6 +3,7 @@
 #include "commands.hpp"
 #include "ebpf/maps.hpp"
 #include "ebpf/prog_array.hpp"
+#include "ebpf/ringbuf.hpp"
 #include "rt/new.hpp"
 #include "trace/perf_events.hpp"
 
@@ -105,6 +106,10 @@ rt::Result<int64_t> map_create(BpfCall& call) {
   rt::Result<void> named = copy_object_name(attributes.name, attr.map_name);
   ObjectTable& objects = call.session.objects();
   ebpf::Map* map = TRY(ebpf::create_map(attributes, objects.allocator(), objects.environment()));
+  if (attributes.type == ebpf::MapType::kRingbuf) {
+    static_cast<ebpf::RingbufMap*>(map)->set_wakeup(&ReaderWakeups::wake,
+                                                    &objects.reader_wakeups());
+  }
 
   auto fail = [&](rt::Error error) -> rt::Result<int64_t> {
     ebpf::destroy_map(map, objects.allocator());

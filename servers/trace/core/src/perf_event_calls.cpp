@@ -389,6 +389,7 @@ rt::Result<PerfEventMapping> perf_event_mmap(Session& session, int32_t fd, uint6
     event->ring =
         TRY(PerfEventRing::create(objects.allocator(), static_cast<uint32_t>(data_pages),
                                   event->attr.has(kPerfAttrWatermark), event->attr.wakeup_events));
+    event->ring->set_wakeup(&ReaderWakeups::wake, &objects.reader_wakeups());
   }
   ++event->mappings;
   objects.acquire(event);
@@ -401,6 +402,7 @@ void perf_event_munmap(ObjectTable& objects, PerfEventObject* event) {
   if (--event->mappings == 0 && event->ring != nullptr) {
     event->ring->destroy(objects.allocator());
     event->ring = nullptr;
+    objects.reader_wakeups().wake_everyone();  // a poll of the event is EPOLLHUP from now on
   }
   objects.release(event);
 }

@@ -11,7 +11,7 @@
 namespace trace {
 namespace {
 
-constexpr uint32_t kPerfMaxTraceSize = 2048;        // what a tracepoint program may read
+constexpr uint32_t kPerfMaxTraceSize = ProbeTable::kMaxReadableContext;  // a tracepoint's
 constexpr uint32_t kRawTracepointContext = 12 * 8;  // MAX_BPF_FUNC_ARGS u64 arguments
 
 // Whether a program type runs on this probe (perf_event_set_bpf_prog's type rule).
@@ -52,6 +52,7 @@ ProbeTable::~ProbeTable() {
     probe->~Probe();
     objects_.allocator().deallocate(probe, sizeof(Probe));
   }
+  if (padded_ != nullptr) objects_.allocator().deallocate(padded_, kMaxReadableContext);
 }
 
 Probe* ProbeTable::find(uint32_t number) const {
@@ -141,13 +142,23 @@ uint32_t ProbeTable::report_hit(uint32_t number, const ProbeHit& hit) {
   Probe* probe = find(number);
   if (probe == nullptr) return 0;
   // Programs may read the whole context their type allows; a shorter one is padded with zeroes.
-  uint8_t padded[kPerfMaxTraceSize];
   void* context = hit.context;
   uint32_t readable = readable_context(probe->kind);
-  if (hit.size < readable) {
+  uint8_t fallback[kPerfMaxTraceSize];  // without memory for padded_: zeroed at every hit
+  if (hit.size < readable && padded_ == nullptr) {
+    padded_ = static_cast<uint8_t*>(objects_.allocator().allocate(kMaxReadableContext, 16));
+    if (padded_ != nullptr) __builtin_memset(padded_, 0, kMaxReadableContext);
+    padded_used_ = 0;
+  }
+  if (hit.size < readable && padded_ != nullptr) {
+    __builtin_memcpy(padded_, hit.context, hit.size);
+    for (uint32_t i = hit.size; i < padded_used_; ++i) padded_[i] = 0;
+    padded_used_ = hit.size;
+    context = padded_;
+  } else if (hit.size < readable) {
     for (uint32_t i = 0; i < readable; ++i)
-      padded[i] = i < hit.size ? static_cast<const uint8_t*>(hit.context)[i] : 0;
-    context = padded;
+      fallback[i] = i < hit.size ? static_cast<const uint8_t*>(hit.context)[i] : 0;
+    context = fallback;
   }
   uint32_t result = 1;
   uint32_t run = 0;

@@ -16,6 +16,7 @@
 #include "trace/bpf_uapi.hpp"
 #include "trace/btf.hpp"
 #include "trace/forwarding_environment.hpp"
+#include "trace/reader_wakeups.hpp"
 
 namespace trace {
 
@@ -151,6 +152,8 @@ class ObjectTable {
   // The probes perf events and links arm (perf_events.hpp); nullptr: none can be opened.
   ProbeTable* probes() const { return probes_; }
   void set_probes(ProbeTable* probes) { probes_ = probes; }
+  // The wakeups of blocked readers of the table's rings (reader_wakeups.hpp).
+  ReaderWakeups& reader_wakeups() { return reader_wakeups_; }
 
   // Gives `object` an id and one reference (its creator's handle). ENOSPC when the kind's ids
   // or the table's memory run out.
@@ -202,6 +205,7 @@ class ObjectTable {
   ebpf::HelperFunction helpers_[ebpf::kMaxHelperId] = {};
   ProbeTable* probes_ = nullptr;
   BtfObject* kernel_btf_ = nullptr;  // held by one reference of the table's own
+  ReaderWakeups reader_wakeups_;
   uint32_t stats_users_ = 0;
   int stats_sysctl_ = 0;
 };

@@ -63,6 +63,13 @@ class TraceBuffer {
   void set_tracing_on(bool on) { tracing_on_ = on; }
   bool tracing_on() const { return tracing_on_; }
 
+  // Called for every entry recorded (a blocked trace_pipe reader's wakeup).
+  using WakeupFunction = void (*)(void* cookie);
+  void set_wakeup(WakeupFunction function, void* cookie) {
+    wakeup_function_ = function;
+    wakeup_cookie_ = cookie;
+  }
+
   uint64_t entries() const { return count_; }
   // Linux's "entries-written": the entries held and those overwritten (entries read from
   // trace_pipe count in neither).
@@ -99,6 +106,8 @@ class TraceBuffer {
   uint64_t count_ = 0;
   uint64_t overruns_ = 0;
   TextBuffer pending_;  // the rest of a trace_pipe line a short read cut
+  WakeupFunction wakeup_function_ = nullptr;
+  void* wakeup_cookie_ = nullptr;
 };
 
 }  // namespace trace

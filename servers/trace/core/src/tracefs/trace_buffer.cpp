@@ -166,6 +166,7 @@ bool TraceBuffer::append_record(const TraceContext& context, const char* first, 
   if (second_length > 0) __builtin_memcpy(text + first_length, second, second_length);
   tail_ = place + size;
   ++count_;
+  if (wakeup_function_ != nullptr) wakeup_function_(wakeup_cookie_);
   return true;
 }
 
