@@ -378,6 +378,7 @@ void serve_fault(Answer& answer, uint64_t badge, uint64_t label, const sys::Mess
         } else if (r.badge == kTraceWakeupBadge) {
           trace_wakeup();  // the retries below go on with calls waiting on trace files
         } else {
+          note_console_event();  // a console read waits for this
           int signal = tty::receive();
           (void)sys::invoke(sys::kServerSlotCom1Irq, Label::kIrqHandlerAck);
           if (signal != 0) console_signal(signal);

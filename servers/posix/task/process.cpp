@@ -410,18 +410,25 @@ void notify_parent(Process* process) {
 }  // namespace
 
 uint64_t trace_event_count = 0;
+uint64_t console_event_count = 0;
+uint64_t pipe_event_count = 0;
 
 uint64_t child_events() { return child_event_count; }
 uint64_t threads_destroyed() { return destroyed_count; }
 void note_child_event() { ++child_event_count; }
 void note_trace_event() { ++trace_event_count; }
+void note_console_event() { ++console_event_count; }
+void note_pipe_event() { ++pipe_event_count; }
 
 void block_thread(Thread* thread, const SyscallContext& context, uint64_t trace_seen) {
   thread->blocked = true;
   thread->entered = true;
   thread->wait_reason = context.wait;
   // A wakeup that came while the call asked the trace server counts as unseen: it retries.
-  thread->wait_mark = context.wait == WaitReason::kTrace ? trace_seen : child_event_count;
+  thread->wait_mark = context.wait == WaitReason::kTrace     ? trace_seen
+                      : context.wait == WaitReason::kConsole ? console_event_count
+                      : context.wait == WaitReason::kPipe    ? pipe_event_count
+                                                             : child_event_count;
 }
 
 void finish_process(Process* process, int status) {
@@ -495,7 +502,10 @@ namespace {
 // every message: the clock is read (into `now`, once per walk) only for a call with a deadline.
 bool waits_on(const Thread* t, uint64_t& now) {
   if (t->wait_reason == WaitReason::kAny || !t->entered || t->interrupted) return false;
-  uint64_t changes = t->wait_reason == WaitReason::kTrace ? trace_event_count : child_event_count;
+  uint64_t changes = t->wait_reason == WaitReason::kTrace     ? trace_event_count
+                     : t->wait_reason == WaitReason::kConsole ? console_event_count
+                     : t->wait_reason == WaitReason::kPipe    ? pipe_event_count
+                                                              : child_event_count;
   if (t->wait_mark != changes) return false;
   if (t->sleep_deadline == 0) return true;
   if (now == 0) now = sys::clock_ns();

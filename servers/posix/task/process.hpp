@@ -38,10 +38,12 @@ struct Process;
 
 // What a blocked call waits for, so wake_blocked retries it only when that may have changed:
 // anything (kAny: after every message the server serves), a child's change of state (kChildren:
-// wait4), or a wakeup from the trace server (kTrace: poll, select and epoll over trace-server
-// files alone, a blocking trace_pipe read). A signal for the thread, or its sleep_deadline
-// passing, retries a call whatever it waits for.
-enum class WaitReason : uint8_t { kAny, kChildren, kTrace };
+// wait4), a wakeup from the trace server (kTrace: poll, select and epoll over trace-server
+// files alone, a blocking trace_pipe read), the console (kConsole: a read of it, retried after
+// its input interrupt or an ioctl on it), or a pipe (kPipe: a read of an empty one or a write
+// to a full one, retried after any pipe's data or ends changed). A signal for the thread, or its
+// sleep_deadline passing, retries a call whatever it waits for.
+enum class WaitReason : uint8_t { kAny, kChildren, kTrace, kConsole, kPipe };
 
 // One thread of a Linux process (Linux's task; the process is its thread group). Each has its
 // own TCB in the process's VSpace and its own badged cap of the server's endpoint: the badge
@@ -296,6 +298,10 @@ void note_child_event();
 extern uint64_t trace_event_count;
 inline uint64_t trace_events() { return trace_event_count; }
 void note_trace_event();
+// Counts what can make the console readable (input, a change of its settings).
+void note_console_event();
+// Counts what can let a blocked pipe read or write go on: data in or out, an end closed.
+void note_pipe_event();
 // Counts the threads destroyed so far: a caller compares it around a call to know cheaply
 // whether the calling thread may be gone.
 uint64_t threads_destroyed();

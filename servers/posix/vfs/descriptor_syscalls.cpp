@@ -121,6 +121,8 @@ int64_t sys_ioctl(SyscallContext& c) {
   if (file == nullptr) return -rt::kEBADF;
   uint64_t request = c.arg(1) & 0xffffffff, argument = c.arg(2);
   constexpr uint64_t kFionbio = 0x5421, kFionread = 0x541b;
+  // A terminal's settings decide what a blocked read of it may take (canonical mode, VMIN).
+  if (file->kind == FileKind::kConsole) note_console_event();
   if (request == kFionbio) {
     int value = 0;
     if (auto r = user(c).copy_in(&value, argument, 4); !r.ok()) return -rt::kEFAULT;

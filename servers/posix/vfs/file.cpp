@@ -6,6 +6,7 @@
 
 #include "fs/tracefs.hpp"
 #include "platform/kernel.hpp"
+#include "task/process.hpp"
 #include "tracing/trace_service.hpp"
 #include "vfs/epoll.hpp"
 #include "vfs/linux_objects.hpp"
@@ -37,6 +38,7 @@ void put_file(File* file) {
     Pipe* pipe = file->pipe;
     if (file->kind == FileKind::kPipeRead) pipe->readers--;
     if (file->kind == FileKind::kPipeWrite) pipe->writers--;
+    note_pipe_event();  // a blocked reader sees the end, a blocked writer EPIPE
     if (pipe->readers == 0 && pipe->writers == 0) {
       platform::heap().deallocate(pipe->buffer, Pipe::kCapacity);
       platform::heap().deallocate(pipe, sizeof(Pipe));

@@ -97,7 +97,9 @@ extern "C" __attribute__((noinline)) long vfs_read(struct file* record, char* bu
       bool eof = false;
       size_t available = posix::tty::readable(eof);
       if (available == 0 && !eof) {
-        return (file->flags & kO_NONBLOCK) != 0 ? -rt::kEAGAIN : kDeferred;
+        if ((file->flags & kO_NONBLOCK) != 0) return -rt::kEAGAIN;
+        c.wait = posix::WaitReason::kConsole;  // retried after input, not after every message
+        return kDeferred;
       }
       char bytes[4096];
       size_t n = posix::tty::read(bytes, count < sizeof(bytes) ? count : sizeof(bytes));
@@ -109,7 +111,9 @@ extern "C" __attribute__((noinline)) long vfs_read(struct file* record, char* bu
       if (count == 0) return 0;
       if (pipe->count == 0) {
         if (pipe->writers == 0) return 0;
-        return (file->flags & kO_NONBLOCK) != 0 ? -rt::kEAGAIN : kDeferred;
+        if ((file->flags & kO_NONBLOCK) != 0) return -rt::kEAGAIN;
+        c.wait = posix::WaitReason::kPipe;  // retried once a pipe changes
+        return kDeferred;
       }
       size_t n = pipe->count < count ? pipe->count : count;
       for (size_t done = 0; done < n;) {
@@ -122,6 +126,7 @@ extern "C" __attribute__((noinline)) long vfs_read(struct file* record, char* bu
         pipe->count -= chunk;
         done += chunk;
       }
+      posix::note_pipe_event();  // room for a blocked writer
       return static_cast<long>(n);
     }
     case FileKind::kPipeWrite: return -rt::kEBADF;
@@ -186,7 +191,9 @@ extern "C" __attribute__((noinline)) long vfs_write(struct file* record, const c
       }
       if (count == 0) return 0;
       if (pipe->count == Pipe::kCapacity) {
-        return (file->flags & kO_NONBLOCK) != 0 ? -rt::kEAGAIN : kDeferred;
+        if ((file->flags & kO_NONBLOCK) != 0) return -rt::kEAGAIN;
+        c.wait = posix::WaitReason::kPipe;  // retried once a pipe changes
+        return kDeferred;
       }
       // GAP: a write larger than the free room is short (Linux blocks until all is written).
       size_t room = Pipe::kCapacity - pipe->count;
@@ -202,6 +209,7 @@ extern "C" __attribute__((noinline)) long vfs_write(struct file* record, const c
         done += chunk;
       }
       pipe->writes++;
+      posix::note_pipe_event();  // data for a blocked reader
       return static_cast<long>(n);
     }
     case FileKind::kPipeRead: return -rt::kEBADF;

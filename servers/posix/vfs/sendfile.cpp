@@ -44,7 +44,9 @@ int64_t send_to_pipe(SyscallContext& c, File& in, File& out, uint64_t& position,
     return ended == kNoReply ? kNoReply : -rt::kEPIPE;
   }
   if (pipe->count == Pipe::kCapacity) {
-    return (out.flags & kO_NONBLOCK) != 0 ? -rt::kEAGAIN : kDeferred;
+    if ((out.flags & kO_NONBLOCK) != 0) return -rt::kEAGAIN;
+    c.wait = WaitReason::kPipe;  // retried once a pipe changes
+    return kDeferred;
   }
   if (count == 0) return 0;
   if (!is_source(in)) return -rt::kEINVAL;
@@ -61,7 +63,10 @@ int64_t send_to_pipe(SyscallContext& c, File& in, File& out, uint64_t& position,
     position += got;
     done += got;
   }
-  if (done > 0) pipe->writes++;
+  if (done > 0) {
+    pipe->writes++;
+    note_pipe_event();  // data for a blocked reader
+  }
   return static_cast<int64_t>(done);
 }
 
