@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "fault_report.hpp"
 #include "sonde/abi/clock.hpp"
 #include "sonde/capnp/kernel_transport.hpp"
 #include "supervisor.capnp.hpp"
@@ -661,16 +662,6 @@ bool start_posix_server(Started& started) {
   return true;
 }
 
-const char* fault_name(uint64_t label) {
-  switch (static_cast<abi::FaultKind>(label)) {
-    case abi::FaultKind::kPage: return "page fault";
-    case abi::FaultKind::kException: return "exception";
-    case abi::FaultKind::kForeignSyscall: return "foreign system call";
-    case abi::FaultKind::kBreakpoint: return "breakpoint";
-  }
-  return "unknown fault";
-}
-
 uint32_t trace_restarts = 0;
 
 bool restart_trace_server(const char* why) {
@@ -721,23 +712,6 @@ class SupervisorService final : public sonde::proto::Supervisor::Server {
   }
 };
 
-void report_fault(const char* server, uint64_t label, const sys::MessageRegisters& mr,
-                  uint64_t length) {
-  abi::UserRegisters registers{};
-  auto* out = reinterpret_cast<uint64_t*>(&registers);
-  for (uint64_t i = 0; i < abi::kUserRegisterWords && i < length; ++i) {
-    out[i] = sys::message_word(mr, i);
-  }
-  uint64_t address =
-      length > abi::kFaultAddressWord ? sys::message_word(mr, abi::kFaultAddressWord) : 0;
-  uint64_t detail =
-      length > abi::kFaultDetailWord ? sys::message_word(mr, abi::kFaultDetailWord) : 0;
-  sys::print("root: the %s died: %s at rip 0x%lx (address/vector 0x%lx, detail 0x%lx)\n", server,
-             fault_name(label), registers.rip, address, detail);
-  sys::print("root:   rsp 0x%lx rax 0x%lx rdi 0x%lx rsi 0x%lx rdx 0x%lx\n", registers.rsp,
-             registers.rax, registers.rdi, registers.rsi, registers.rdx);
-}
-
 // Every fault of a server is reported. The POSIX server stays suspended (the kernel keeps
 // running); a dead trace server is taken away whole and a fresh instance started, which the
 // POSIX server reaches through the same endpoint.
@@ -762,17 +736,17 @@ void report_fault(const char* server, uint64_t label, const sys::MessageRegister
     }
     if (r.badge == kNativeFaultBadge) {
       // It stays suspended; nothing else depends on it.
-      report_fault("native program", r.info.label, mr, r.info.length);
+      root::report_fault("native program", r.info.label, mr, r.info.length);
       (void)sys::send(reply, static_cast<uint64_t>(abi::FaultReply::kSuspend), none, 0);
       continue;
     }
     if (r.badge == kTraceFaultBadge) {
-      report_fault("trace server", r.info.label, mr, r.info.length);
+      root::report_fault("trace server", r.info.label, mr, r.info.length);
       (void)sys::send(reply, static_cast<uint64_t>(abi::FaultReply::kSuspend), none, 0);
       (void)restart_trace_server("after a fault");
       continue;
     }
-    report_fault("POSIX server", r.info.label, mr, r.info.length);
+    root::report_fault("POSIX server", r.info.label, mr, r.info.length);
     // GAP: no restart of the POSIX server; it stays suspended and the kernel keeps running.
     (void)sys::send(reply, static_cast<uint64_t>(abi::FaultReply::kSuspend), none, 0);
   }
