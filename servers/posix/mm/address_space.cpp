@@ -450,15 +450,7 @@ rt::Result<void> AddressSpace::copy_in(void* to, uint64_t from, size_t length) {
 rt::Result<void> AddressSpace::copy_out(uint64_t to, const void* from, size_t length) {
   const auto* in = static_cast<const uint8_t*>(from);
   while (length > 0) {
-    if (to >= kUserTop) return rt::err(rt::kEFAULT);
-    Page* page = find_page(to);
-    if ((page == nullptr || (page->prot & kProtWrite) == 0) && !access_allowed(to, true)) {
-      return rt::err(rt::kEFAULT);
-    }
-    // Private first: the write goes through the server's mapping of the frame, which a frame
-    // shared copy-on-write would carry into the other process. GAP: another server's page is
-    // not mapped in this one (EFAULT).
-    page = TRY(writable_page(to));
+    Page* page = TRY(user_writable_page(to));
     uint64_t offset = to & (kPage - 1);
     size_t chunk = kPage - offset < length ? kPage - offset : length;
     memcpy(reinterpret_cast<void*>(page->frame.server_address + offset), in, chunk);
@@ -467,6 +459,18 @@ rt::Result<void> AddressSpace::copy_out(uint64_t to, const void* from, size_t le
     length -= chunk;
   }
   return {};
+}
+
+rt::Result<Page*> AddressSpace::user_writable_page(uint64_t address) {
+  if (address >= kUserTop) return rt::err(rt::kEFAULT);
+  Page* page = find_page(address);
+  if ((page == nullptr || (page->prot & kProtWrite) == 0) && !access_allowed(address, true)) {
+    return rt::err(rt::kEFAULT);
+  }
+  // Private first: the write goes through the server's mapping of the frame, which a frame
+  // shared copy-on-write would carry into the other process. GAP: another server's page is
+  // not mapped in this one (EFAULT).
+  return writable_page(address);
 }
 
 rt::Result<Page*> AddressSpace::writable_page(uint64_t address) {
@@ -539,14 +543,9 @@ void AddressSpace::discard(uint64_t start, uint64_t end) {
 }
 
 rt::Result<void> AddressSpace::zero(uint64_t to, size_t length) {
-  // copy_out's checks, a page at a time (a read of /dev/zero comes this way).
+  // A page at a time (a read of /dev/zero comes this way).
   while (length > 0) {
-    if (to >= kUserTop) return rt::err(rt::kEFAULT);
-    Page* page = find_page(to);
-    if ((page == nullptr || (page->prot & kProtWrite) == 0) && !access_allowed(to, true)) {
-      return rt::err(rt::kEFAULT);
-    }
-    page = TRY(writable_page(to));
+    Page* page = TRY(user_writable_page(to));
     uint64_t offset = to & (kPage - 1);
     size_t chunk = kPage - offset < length ? kPage - offset : length;
     memset(reinterpret_cast<void*>(page->frame.server_address + offset), 0, chunk);

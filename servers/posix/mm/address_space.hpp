@@ -119,6 +119,9 @@ class AddressSpace {
   // made (demand-zero); outside every area, and for another server's page, EFAULT. It checks
   // no protection: the caller does (copy_out), or writes as the kernel would (uprobes, exec).
   rt::Result<Page*> writable_page(uint64_t address);
+  // writable_page for a write on the process's behalf (copy_out, zero): EFAULT where the
+  // process may not write.
+  rt::Result<Page*> user_writable_page(uint64_t address);
   // Drops the pages in [start, end) (madvise MADV_DONTNEED): they come back zero on the next
   // touch. Another server's pages stay.
   void discard(uint64_t start, uint64_t end);
