@@ -10,6 +10,9 @@ rt::Result<void> Compiler::emit_load(const Insn& insn) {
   Encoder& c = code_;
   Reg dst = reg(insn.dst), src = reg(insn.src);
   bool sign = op_mode(insn.opcode) == kModeMemsx;
+  // GAP: BPF_PROBE_MEM loads (through BTF-typed pointers) are left to the interpreter.
+  if (op_mode(insn.opcode) == kModeProbeMem)
+    return unsupported("jit: loads through BTF-typed pointers are interpreted");
   if (!sign && op_mode(insn.opcode) != kModeMem) return unsupported("jit: invalid load mode");
   switch (op_size(insn.opcode)) {
     case kSizeB: c.rm(op2(0x0f, sign ? 0xbe : 0xb6), sign, dst, src, insn.offset); return {};

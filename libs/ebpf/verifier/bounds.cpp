@@ -293,6 +293,7 @@ const char* reg_type_name(RegType type) {
     case RegType::kRingbufMem: return "ringbuf_mem";
     case RegType::kRingbufMemOrNull: return "ringbuf_mem_or_null";
     case RegType::kMapKey: return "map_key";
+    case RegType::kBtfPointer: return "ptr_";
   }
   return "?";
 }

@@ -36,6 +36,7 @@ Checker::~Checker() {
   if (checkpoint_counts_ != nullptr)
     allocator_->deallocate(checkpoint_counts_, count_ * sizeof(uint16_t));
   if (live_ != nullptr) allocator_->deallocate(live_, count_ * sizeof(uint16_t));
+  if (load_kinds_ != nullptr) allocator_->deallocate(load_kinds_, count_);
   for (Checkpoint* c = retired_; c != nullptr;) {
     Checkpoint* next = c->next_at_pc;
     allocator_->deallocate(c, offsetof(Checkpoint, state) + c->state.bytes);
@@ -148,6 +149,12 @@ void Checker::print_reg(const RegState& r) {
       log_.print("map_key(off=%d,ks=%u)", r.off, r.map->attributes().key_size);
       return;
     case RegType::kFunc: log_.print("func(pc=%u)", r.func); return;
+    case RegType::kBtfPointer: {
+      const char* name =
+          options_.kernel_types != nullptr ? options_.kernel_types->type_name(r.btf_id) : "";
+      log_.print("ptr_%s(off=%d)", name, r.off);
+      return;
+    }
     case RegType::kRingbufMem:
     case RegType::kRingbufMemOrNull:
       log_.print("%s(", reg_type_name(r.type));
@@ -210,12 +217,14 @@ int Checker::run(VerifierResult& result) {
       static_cast<uint16_t*>(allocator_->allocate(count_ * sizeof(uint16_t), alignof(uint16_t)));
   live_ =
       static_cast<uint16_t*>(allocator_->allocate(count_ * sizeof(uint16_t), alignof(uint16_t)));
+  load_kinds_ = static_cast<uint8_t*>(allocator_->allocate(count_, 1));
   // The checkpoint lists first: the destructor walks them whatever else failed.
   for (uint32_t i = 0; checkpoints_ != nullptr && i < count_; ++i) checkpoints_[i] = nullptr;
   if (current_ == nullptr || scratch_ == nullptr || checkpoints_ == nullptr ||
-      checkpoint_counts_ == nullptr || live_ == nullptr) {
+      checkpoint_counts_ == nullptr || live_ == nullptr || load_kinds_ == nullptr) {
     return -rt::kENOMEM;
   }
+  for (uint32_t i = 0; i < count_; ++i) load_kinds_[i] = 0;
   compute_liveness(insns_, count_, structure_, live_);
   for (uint32_t i = 0; i < count_; ++i) checkpoint_counts_[i] = 0;
 
@@ -293,6 +302,15 @@ Checker::Step Checker::step(uint32_t& pc) {
       RegState loaded;
       int size = size_bytes(op_size(insn.opcode));
       if (!check_memory(insn.src, insn.offset, size, false, -1, &loaded)) return Step::kError;
+      // A load through a BTF-typed pointer runs as BPF_PROBE_MEM; one instruction cannot be
+      // both kinds (the engine has one form of it).
+      uint8_t kind = f.regs[insn.src].type == RegType::kBtfPointer ? kLoadProbe : kLoadPlain;
+      if (load_kinds_[pc] != 0 && load_kinds_[pc] != kind) {
+        reject("same insn cannot be used with different pointers");
+        return Step::kError;
+      }
+      load_kinds_[pc] = kind;
+      if (kind == kLoadProbe) mark_edge(pc, kFactProbeLoad);
       if (op_mode(insn.opcode) == kModeMemsx && loaded.type == RegType::kScalar &&
           !loaded.is_constant()) {
         mark_unknown(loaded);
@@ -593,7 +611,7 @@ Checker::Step Checker::alu(const Insn& insn) {
     }
     if (ptr.type != RegType::kCtx && ptr.type != RegType::kStack &&
         ptr.type != RegType::kMapValue && ptr.type != RegType::kRingbufMem &&
-        ptr.type != RegType::kMapKey) {
+        ptr.type != RegType::kMapKey && ptr.type != RegType::kBtfPointer) {
       reject("R%d pointer arithmetic on %s prohibited", ptr_reg, name);
       return Step::kError;
     }

@@ -55,6 +55,7 @@ class Checker {
 
  private:
   enum class Step { kNext, kJumped, kPathDone, kError };
+  enum : uint8_t { kLoadPlain = 1, kLoadProbe = 2 };
 
   // Simulation of one instruction (checker.cpp).
   Step step(uint32_t& pc);
@@ -73,6 +74,9 @@ class Checker {
   bool check_stack_variable(const RegState& reg, int regno, int32_t off, int size, bool write,
                             int value_regno, RegState* loaded);
   bool check_helper_memory(int regno, uint64_t size, bool writes, bool zero_ok);
+  bool check_tracing_context(int32_t insn_off, int size, bool write, RegState* loaded);
+  bool check_btf_pointer(const RegState& reg, int regno, int32_t insn_off, int size, bool write,
+                         RegState* loaded);
   bool stack_byte_readable(const StackSlot& slot, uint8_t byte) const;
 
   // Helper calls (checker_helpers.cpp).
@@ -124,6 +128,9 @@ class Checker {
   Checkpoint** checkpoints_ = nullptr;  // per instruction
   uint16_t* checkpoint_counts_ = nullptr;
   uint16_t* live_ = nullptr;
+  // Per instruction: what its loads went through (kLoadPlain, kLoadProbe), for Linux's "same
+  // insn cannot be used with different pointers".
+  uint8_t* load_kinds_ = nullptr;
   Checkpoint* retired_ = nullptr;  // evicted while still explored: freed at the end
   uint32_t jumps_ = 0;             // jump-class instructions simulated (Linux's jmps_processed)
   uint32_t jumps_at_store_ = 0;

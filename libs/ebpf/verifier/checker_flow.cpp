@@ -130,8 +130,9 @@ Checker::Step Checker::jump(const Insn& insn, uint32_t& pc) {
     decision = branch_taken(right, dst.var_off.value, flip_comparison(op), is32);
   } else if (scalars) {
     decision = branch_taken_ranges(dst, right, op, is32);
-  } else if (dst.is_pointer() && !nullable && right.is_constant() && constant == 0 && !is32 &&
-             (op == kJmpJeq || op == kJmpJne)) {
+  } else if (dst.is_pointer() && !nullable && dst.type != RegType::kBtfPointer &&
+             right.is_constant() && constant == 0 && !is32 && (op == kJmpJeq || op == kJmpJne)) {
+    // (A BTF-typed pointer may be NULL: Linux's reg_type_not_null leaves it undecided.)
     decision = op == kJmpJne ? 1 : 0;
   }
   // GAP: without bypass_spec_v1 Linux also walks the side of a decided branch that runs only

@@ -251,6 +251,14 @@ bool Checker::check_helper_call(int32_t id, uint32_t& pc, bool& entered_callback
       f.regs[0].map = args.map;
       f.regs[0].id = new_id();
       break;
+    case ReturnType::kTaskBtf: {
+      uint32_t task = options_.kernel_types != nullptr ? options_.kernel_types->task_struct() : 0;
+      if (task == 0) return reject("invalid return type %u of func %s#%d", 8u, proto->name, id);
+      f.regs[0] = RegState{};
+      f.regs[0].type = RegType::kBtfPointer;
+      f.regs[0].btf_id = task;
+      break;
+    }
     case ReturnType::kRingbufMemOrNull: {
       if (current_->ref_count == static_cast<uint32_t>(kMaxReferences))
         return reject("too many unreleased references");

@@ -171,6 +171,9 @@ bool Checker::check_memory(int regno, int32_t insn_off, int size, bool write, in
       if (reg.off != 0 || !reg.var_off.is_constant() || reg.var_off.value != 0) {
         return reject("dereference of modified ctx ptr R%d off=%d disallowed", regno, reg.off);
       }
+      if (options_.type == ProgramType::kTracing) {
+        return check_tracing_context(insn_off, size, write, loaded);
+      }
       uint32_t ctx_size = 0;
       switch (options_.type) {
         case ProgramType::kKprobe: ctx_size = kPtRegsSize; break;
@@ -188,6 +191,7 @@ bool Checker::check_memory(int regno, int32_t insn_off, int size, bool write, in
     }
     case RegType::kStack:
       return check_stack(reg, regno, insn_off, size, write, value_regno, loaded);
+    case RegType::kBtfPointer: return check_btf_pointer(reg, regno, insn_off, size, write, loaded);
     case RegType::kMapKey: {
       if (write) return reject("R%d cannot write into map_key", regno);
       // Bounds before sums: an unbounded offset must not overflow into a small one.
@@ -256,6 +260,76 @@ bool Checker::check_memory(int regno, int32_t insn_off, int size, bool write, in
     }
   }
   return reject("R%d invalid mem access", regno);
+}
+
+// The context of a tracing program (Linux's btf_ctx_access): the traced function's arguments as
+// u64s, read whole or in part at a multiple of 8; a pointer to a kernel struct read whole is a
+// BTF-typed pointer, anything else a number.
+bool Checker::check_tracing_context(int32_t insn_off, int size, bool write, RegState* loaded) {
+  const char* name = options_.attach_name != nullptr ? options_.attach_name : "";
+  if (write || insn_off < 0 || insn_off >= static_cast<int32_t>(8 * kMaxTracingArgs) ||
+      insn_off % size != 0) {
+    return reject("invalid bpf_context access off=%d size=%d", insn_off, size);
+  }
+  if (insn_off % 8 != 0) {
+    log_.print("func '%s' offset %d is not multiple of 8\n", name, insn_off);
+    return reject("invalid bpf_context access off=%d size=%d", insn_off, size);
+  }
+  uint32_t arg = static_cast<uint32_t>(insn_off / 8);
+  if (arg >= options_.context_args) {
+    log_.print("func '%s' doesn't have %u-th argument\n", name, arg + 1);
+    return reject("invalid bpf_context access off=%d size=%d", insn_off, size);
+  }
+  if (loaded == nullptr) return true;
+  uint32_t pointee = options_.context_arg_types[arg];
+  if (pointee != 0 && size == 8 && options_.kernel_types != nullptr) {
+    *loaded = RegState{};
+    loaded->type = RegType::kBtfPointer;
+    loaded->btf_id = pointee;
+  } else {
+    mark_unknown_sized(*loaded, size);
+  }
+  return true;
+}
+
+// A read through a BTF-typed pointer (Linux's check_ptr_to_btf_access): at a known offset,
+// inside the struct; a pointer field read whole gives a pointer to its struct. The engine runs
+// the load as BPF_PROBE_MEM (the memory may be gone, or the pointer NULL).
+bool Checker::check_btf_pointer(const RegState& reg, int regno, int32_t insn_off, int size,
+                                bool write, RegState* loaded) {
+  const KernelTypes* types = options_.kernel_types;
+  const char* name = types != nullptr ? types->type_name(reg.btf_id) : "";
+  int64_t off = int64_t{reg.off} + insn_off;
+  if (off < 0) {
+    return reject("R%d is ptr_%s invalid negative access: off=%ld", regno, name, off);
+  }
+  if (!reg.var_off.is_constant() || reg.var_off.value != 0) {
+    return reject("R%d is ptr_%s invalid variable offset: off=%ld, var_off=(0x%lx; 0x%lx)", regno,
+                  name, off, reg.var_off.value, reg.var_off.mask);
+  }
+  if (write) return reject("only read is supported");
+  if (types == nullptr || options_.insn_facts == nullptr) {
+    return reject("R%d invalid mem access '%s'", regno, reg_type_name(reg.type));
+  }
+  uint32_t pointee = 0;
+  char message[160] = {};
+  int error = types->read_field(reg.btf_id, static_cast<int32_t>(off), size, &pointee, message,
+                                sizeof message);
+  if (error < 0) {
+    log_.print("%s\n", message);
+    error_ = error;
+    return false;
+  }
+  if (loaded != nullptr) {
+    if (pointee != 0) {
+      *loaded = RegState{};
+      loaded->type = RegType::kBtfPointer;
+      loaded->btf_id = pointee;
+    } else {
+      mark_unknown_sized(*loaded, size);
+    }
+  }
+  return true;
 }
 
 // Whether a helper may read a stack byte (Linux's check_stack_range_initialized): written

@@ -103,6 +103,9 @@ bool reg_safe(const RegState& old_reg, const RegState& cur, bool exact, IdMap& i
       return exact ? same_bounds(old_reg, cur) : contains_bounds(old_reg, cur);
     case RegType::kMapPointer: return old_reg.map == cur.map;
     case RegType::kFunc: return old_reg.func == cur.func;
+    case RegType::kBtfPointer:
+      if (old_reg.btf_id != cur.btf_id || old_reg.off != cur.off) return false;
+      return exact ? same_bounds(old_reg, cur) : contains_bounds(old_reg, cur);
     case RegType::kNotInit: return true;
   }
   return false;

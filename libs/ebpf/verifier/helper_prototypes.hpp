@@ -27,7 +27,13 @@ enum class ArgType : uint8_t {
   kReleaseMemory,       // an unmodified ring buffer reservation, released by the call
 };
 
-enum class ReturnType : uint8_t { kInteger, kMapValueOrNull, kVoid, kRingbufMemOrNull };
+enum class ReturnType : uint8_t {
+  kInteger,
+  kMapValueOrNull,
+  kVoid,
+  kRingbufMemOrNull,
+  kTaskBtf,  // a BTF-typed pointer to the current struct task_struct
+};
 
 struct HelperPrototype {
   const char* name;

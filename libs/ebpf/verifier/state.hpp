@@ -23,6 +23,7 @@ enum class RegType : uint8_t {
   kRingbufMem,        // a ring buffer reservation (a reference the program must release)
   kRingbufMemOrNull,  // result of bpf_ringbuf_reserve before the null check
   kMapKey,            // a map's key, read-only (bpf_for_each_map_elem callbacks)
+  kBtfPointer,        // a kernel struct typed by BTF (`btf_id`), read by probing loads
 };
 
 const char* reg_type_name(RegType type);
@@ -35,6 +36,7 @@ struct RegState {
   uint32_t func = 0;      // kFunc: first instruction of the callback
   uint32_t mem_size = 0;  // kRingbufMem: bytes reserved
   uint32_t ref = 0;       // kRingbufMem: the reference it carries
+  uint32_t btf_id = 0;    // kBtfPointer: the struct's BTF id
   const Map* map = nullptr;
   // A scalar's value, or a pointer's variable offset.
   Tnum var_off = Tnum::constant(0);

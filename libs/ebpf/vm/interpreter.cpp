@@ -3,6 +3,7 @@
 // (unchecked) and unverified (checked) runs, chosen at compile time.
 #include "ebpf/interpreter.hpp"
 
+#include "ebpf/environment.hpp"
 #include "ebpf/map.hpp"
 
 namespace ebpf {
@@ -131,70 +132,70 @@ uint64_t execute(Engine& e, uint32_t start_pc, const uint64_t arguments[5],
   // Opcode -> handler. Constant-initialised (no first-run race between threads); label
   // addresses differ per template instantiation, so the table lives inside the function.
   static const void* const dispatch[256] = {
-      &&invalid,        &&invalid,    &&invalid,      &&invalid,         // 0x00
-      &&alu32_add_k,    &&jmp_ja,     &&jmp32_ja,     &&alu64_add_k,     // 0x04
-      &&invalid,        &&invalid,    &&invalid,      &&invalid,         // 0x08
-      &&alu32_add_x,    &&invalid,    &&invalid,      &&alu64_add_x,     // 0x0c
-      &&invalid,        &&invalid,    &&invalid,      &&invalid,         // 0x10
-      &&alu32_sub_k,    &&jmp_jeq_k,  &&jmp32_jeq_k,  &&alu64_sub_k,     // 0x14
-      &&ld_imm64,       &&invalid,    &&invalid,      &&invalid,         // 0x18
-      &&alu32_sub_x,    &&jmp_jeq_x,  &&jmp32_jeq_x,  &&alu64_sub_x,     // 0x1c
-      &&invalid,        &&invalid,    &&invalid,      &&invalid,         // 0x20
-      &&alu32_mul_k,    &&jmp_jgt_k,  &&jmp32_jgt_k,  &&alu64_mul_k,     // 0x24
-      &&invalid,        &&invalid,    &&invalid,      &&invalid,         // 0x28
-      &&alu32_mul_x,    &&jmp_jgt_x,  &&jmp32_jgt_x,  &&alu64_mul_x,     // 0x2c
-      &&invalid,        &&invalid,    &&invalid,      &&invalid,         // 0x30
-      &&alu32_divmod_k, &&jmp_jge_k,  &&jmp32_jge_k,  &&alu64_divmod_k,  // 0x34
-      &&invalid,        &&invalid,    &&invalid,      &&invalid,         // 0x38
-      &&alu32_divmod_x, &&jmp_jge_x,  &&jmp32_jge_x,  &&alu64_divmod_x,  // 0x3c
-      &&invalid,        &&invalid,    &&invalid,      &&invalid,         // 0x40
-      &&alu32_or_k,     &&jmp_jset_k, &&jmp32_jset_k, &&alu64_or_k,      // 0x44
-      &&invalid,        &&invalid,    &&invalid,      &&invalid,         // 0x48
-      &&alu32_or_x,     &&jmp_jset_x, &&jmp32_jset_x, &&alu64_or_x,      // 0x4c
-      &&invalid,        &&invalid,    &&invalid,      &&invalid,         // 0x50
-      &&alu32_and_k,    &&jmp_jne_k,  &&jmp32_jne_k,  &&alu64_and_k,     // 0x54
-      &&invalid,        &&invalid,    &&invalid,      &&invalid,         // 0x58
-      &&alu32_and_x,    &&jmp_jne_x,  &&jmp32_jne_x,  &&alu64_and_x,     // 0x5c
-      &&invalid,        &&ldx_w,      &&st_w,         &&stx_w,           // 0x60
-      &&alu32_lsh_k,    &&jmp_jsgt_k, &&jmp32_jsgt_k, &&alu64_lsh_k,     // 0x64
-      &&invalid,        &&ldx_h,      &&st_h,         &&stx_h,           // 0x68
-      &&alu32_lsh_x,    &&jmp_jsgt_x, &&jmp32_jsgt_x, &&alu64_lsh_x,     // 0x6c
-      &&invalid,        &&ldx_b,      &&st_b,         &&stx_b,           // 0x70
-      &&alu32_rsh_k,    &&jmp_jsge_k, &&jmp32_jsge_k, &&alu64_rsh_k,     // 0x74
-      &&invalid,        &&ldx_dw,     &&st_dw,        &&stx_dw,          // 0x78
-      &&alu32_rsh_x,    &&jmp_jsge_x, &&jmp32_jsge_x, &&alu64_rsh_x,     // 0x7c
-      &&invalid,        &&ldx_sw,     &&invalid,      &&invalid,         // 0x80
-      &&alu32_neg,      &&jmp_call,   &&invalid,      &&alu64_neg,       // 0x84
-      &&invalid,        &&ldx_sh,     &&invalid,      &&invalid,         // 0x88
-      &&invalid,        &&jmp_callx,  &&invalid,      &&invalid,         // 0x8c
-      &&invalid,        &&ldx_sb,     &&invalid,      &&invalid,         // 0x90
-      &&alu32_divmod_k, &&jmp_exit,   &&invalid,      &&alu64_divmod_k,  // 0x94
-      &&invalid,        &&invalid,    &&invalid,      &&invalid,         // 0x98
-      &&alu32_divmod_x, &&invalid,    &&invalid,      &&alu64_divmod_x,  // 0x9c
-      &&invalid,        &&invalid,    &&invalid,      &&invalid,         // 0xa0
-      &&alu32_xor_k,    &&jmp_jlt_k,  &&jmp32_jlt_k,  &&alu64_xor_k,     // 0xa4
-      &&invalid,        &&invalid,    &&invalid,      &&invalid,         // 0xa8
-      &&alu32_xor_x,    &&jmp_jlt_x,  &&jmp32_jlt_x,  &&alu64_xor_x,     // 0xac
-      &&invalid,        &&invalid,    &&invalid,      &&invalid,         // 0xb0
-      &&alu32_mov_k,    &&jmp_jle_k,  &&jmp32_jle_k,  &&alu64_mov_k,     // 0xb4
-      &&invalid,        &&invalid,    &&invalid,      &&invalid,         // 0xb8
-      &&alu32_mov_x,    &&jmp_jle_x,  &&jmp32_jle_x,  &&alu64_mov_x,     // 0xbc
-      &&invalid,        &&invalid,    &&invalid,      &&atomic_w,        // 0xc0
-      &&alu32_arsh_k,   &&jmp_jslt_k, &&jmp32_jslt_k, &&alu64_arsh_k,    // 0xc4
-      &&invalid,        &&invalid,    &&invalid,      &&invalid,         // 0xc8
-      &&alu32_arsh_x,   &&jmp_jslt_x, &&jmp32_jslt_x, &&alu64_arsh_x,    // 0xcc
-      &&invalid,        &&invalid,    &&invalid,      &&invalid,         // 0xd0
-      &&alu32_end_le,   &&jmp_jsle_k, &&jmp32_jsle_k, &&alu64_bswap,     // 0xd4
-      &&invalid,        &&invalid,    &&invalid,      &&atomic_dw,       // 0xd8
-      &&alu32_end_be,   &&jmp_jsle_x, &&jmp32_jsle_x, &&invalid,         // 0xdc
-      &&invalid,        &&invalid,    &&invalid,      &&invalid,         // 0xe0
-      &&invalid,        &&invalid,    &&invalid,      &&invalid,         // 0xe4
-      &&invalid,        &&invalid,    &&invalid,      &&invalid,         // 0xe8
-      &&invalid,        &&invalid,    &&invalid,      &&invalid,         // 0xec
-      &&invalid,        &&invalid,    &&invalid,      &&invalid,         // 0xf0
-      &&invalid,        &&invalid,    &&invalid,      &&invalid,         // 0xf4
-      &&invalid,        &&invalid,    &&invalid,      &&invalid,         // 0xf8
-      &&invalid,        &&invalid,    &&invalid,      &&invalid,         // 0xfc
+      &&invalid,        &&invalid,      &&invalid,      &&invalid,         // 0x00
+      &&alu32_add_k,    &&jmp_ja,       &&jmp32_ja,     &&alu64_add_k,     // 0x04
+      &&invalid,        &&invalid,      &&invalid,      &&invalid,         // 0x08
+      &&alu32_add_x,    &&invalid,      &&invalid,      &&alu64_add_x,     // 0x0c
+      &&invalid,        &&invalid,      &&invalid,      &&invalid,         // 0x10
+      &&alu32_sub_k,    &&jmp_jeq_k,    &&jmp32_jeq_k,  &&alu64_sub_k,     // 0x14
+      &&ld_imm64,       &&invalid,      &&invalid,      &&invalid,         // 0x18
+      &&alu32_sub_x,    &&jmp_jeq_x,    &&jmp32_jeq_x,  &&alu64_sub_x,     // 0x1c
+      &&invalid,        &&ldx_probe_w,  &&invalid,      &&invalid,         // 0x20
+      &&alu32_mul_k,    &&jmp_jgt_k,    &&jmp32_jgt_k,  &&alu64_mul_k,     // 0x24
+      &&invalid,        &&ldx_probe_h,  &&invalid,      &&invalid,         // 0x28
+      &&alu32_mul_x,    &&jmp_jgt_x,    &&jmp32_jgt_x,  &&alu64_mul_x,     // 0x2c
+      &&invalid,        &&ldx_probe_b,  &&invalid,      &&invalid,         // 0x30
+      &&alu32_divmod_k, &&jmp_jge_k,    &&jmp32_jge_k,  &&alu64_divmod_k,  // 0x34
+      &&invalid,        &&ldx_probe_dw, &&invalid,      &&invalid,         // 0x38
+      &&alu32_divmod_x, &&jmp_jge_x,    &&jmp32_jge_x,  &&alu64_divmod_x,  // 0x3c
+      &&invalid,        &&invalid,      &&invalid,      &&invalid,         // 0x40
+      &&alu32_or_k,     &&jmp_jset_k,   &&jmp32_jset_k, &&alu64_or_k,      // 0x44
+      &&invalid,        &&invalid,      &&invalid,      &&invalid,         // 0x48
+      &&alu32_or_x,     &&jmp_jset_x,   &&jmp32_jset_x, &&alu64_or_x,      // 0x4c
+      &&invalid,        &&invalid,      &&invalid,      &&invalid,         // 0x50
+      &&alu32_and_k,    &&jmp_jne_k,    &&jmp32_jne_k,  &&alu64_and_k,     // 0x54
+      &&invalid,        &&invalid,      &&invalid,      &&invalid,         // 0x58
+      &&alu32_and_x,    &&jmp_jne_x,    &&jmp32_jne_x,  &&alu64_and_x,     // 0x5c
+      &&invalid,        &&ldx_w,        &&st_w,         &&stx_w,           // 0x60
+      &&alu32_lsh_k,    &&jmp_jsgt_k,   &&jmp32_jsgt_k, &&alu64_lsh_k,     // 0x64
+      &&invalid,        &&ldx_h,        &&st_h,         &&stx_h,           // 0x68
+      &&alu32_lsh_x,    &&jmp_jsgt_x,   &&jmp32_jsgt_x, &&alu64_lsh_x,     // 0x6c
+      &&invalid,        &&ldx_b,        &&st_b,         &&stx_b,           // 0x70
+      &&alu32_rsh_k,    &&jmp_jsge_k,   &&jmp32_jsge_k, &&alu64_rsh_k,     // 0x74
+      &&invalid,        &&ldx_dw,       &&st_dw,        &&stx_dw,          // 0x78
+      &&alu32_rsh_x,    &&jmp_jsge_x,   &&jmp32_jsge_x, &&alu64_rsh_x,     // 0x7c
+      &&invalid,        &&ldx_sw,       &&invalid,      &&invalid,         // 0x80
+      &&alu32_neg,      &&jmp_call,     &&invalid,      &&alu64_neg,       // 0x84
+      &&invalid,        &&ldx_sh,       &&invalid,      &&invalid,         // 0x88
+      &&invalid,        &&jmp_callx,    &&invalid,      &&invalid,         // 0x8c
+      &&invalid,        &&ldx_sb,       &&invalid,      &&invalid,         // 0x90
+      &&alu32_divmod_k, &&jmp_exit,     &&invalid,      &&alu64_divmod_k,  // 0x94
+      &&invalid,        &&invalid,      &&invalid,      &&invalid,         // 0x98
+      &&alu32_divmod_x, &&invalid,      &&invalid,      &&alu64_divmod_x,  // 0x9c
+      &&invalid,        &&invalid,      &&invalid,      &&invalid,         // 0xa0
+      &&alu32_xor_k,    &&jmp_jlt_k,    &&jmp32_jlt_k,  &&alu64_xor_k,     // 0xa4
+      &&invalid,        &&invalid,      &&invalid,      &&invalid,         // 0xa8
+      &&alu32_xor_x,    &&jmp_jlt_x,    &&jmp32_jlt_x,  &&alu64_xor_x,     // 0xac
+      &&invalid,        &&invalid,      &&invalid,      &&invalid,         // 0xb0
+      &&alu32_mov_k,    &&jmp_jle_k,    &&jmp32_jle_k,  &&alu64_mov_k,     // 0xb4
+      &&invalid,        &&invalid,      &&invalid,      &&invalid,         // 0xb8
+      &&alu32_mov_x,    &&jmp_jle_x,    &&jmp32_jle_x,  &&alu64_mov_x,     // 0xbc
+      &&invalid,        &&invalid,      &&invalid,      &&atomic_w,        // 0xc0
+      &&alu32_arsh_k,   &&jmp_jslt_k,   &&jmp32_jslt_k, &&alu64_arsh_k,    // 0xc4
+      &&invalid,        &&invalid,      &&invalid,      &&invalid,         // 0xc8
+      &&alu32_arsh_x,   &&jmp_jslt_x,   &&jmp32_jslt_x, &&alu64_arsh_x,    // 0xcc
+      &&invalid,        &&invalid,      &&invalid,      &&invalid,         // 0xd0
+      &&alu32_end_le,   &&jmp_jsle_k,   &&jmp32_jsle_k, &&alu64_bswap,     // 0xd4
+      &&invalid,        &&invalid,      &&invalid,      &&atomic_dw,       // 0xd8
+      &&alu32_end_be,   &&jmp_jsle_x,   &&jmp32_jsle_x, &&invalid,         // 0xdc
+      &&invalid,        &&invalid,      &&invalid,      &&invalid,         // 0xe0
+      &&invalid,        &&invalid,      &&invalid,      &&invalid,         // 0xe4
+      &&invalid,        &&invalid,      &&invalid,      &&invalid,         // 0xe8
+      &&invalid,        &&invalid,      &&invalid,      &&invalid,         // 0xec
+      &&invalid,        &&invalid,      &&invalid,      &&invalid,         // 0xf0
+      &&invalid,        &&invalid,      &&invalid,      &&invalid,         // 0xf4
+      &&invalid,        &&invalid,      &&invalid,      &&invalid,         // 0xf8
+      &&invalid,        &&invalid,      &&invalid,      &&invalid,         // 0xfc
   };
 
 #define PC static_cast<uint32_t>(insn - insns)
@@ -519,6 +520,22 @@ ld_imm64:
   LOAD(ldx_sb, int8_t, int64_t)
   LOAD(ldx_sh, int16_t, int64_t)
   LOAD(ldx_sw, int32_t, int64_t)
+  // BPF_PROBE_MEM: a field of a kernel struct through a BTF-typed pointer (the verifier marked
+  // the load), read from traced memory as bpf_probe_read_kernel does; 0 where it is unreadable.
+#define PROBE_LOAD(name, type)                                                                 \
+  name : {                                                                                     \
+    uint64_t address = SRC + static_cast<int64_t>(OFF);                                        \
+    type value = 0;                                                                            \
+    Environment* environment = e.context->env;                                                 \
+    if (environment == nullptr || environment->read_kernel(&value, address, sizeof(type)) < 0) \
+      value = 0;                                                                               \
+    DST = static_cast<uint64_t>(value);                                                        \
+    NEXT;                                                                                      \
+  }
+  PROBE_LOAD(ldx_probe_b, uint8_t)
+  PROBE_LOAD(ldx_probe_h, uint16_t)
+  PROBE_LOAD(ldx_probe_w, uint32_t)
+  PROBE_LOAD(ldx_probe_dw, uint64_t)
 #define STORE(name, type, value_expr)                                         \
   name : {                                                                    \
     uint64_t address = DST + static_cast<int64_t>(OFF);                       \

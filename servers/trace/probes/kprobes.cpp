@@ -135,6 +135,7 @@ rt::Result<void> Kprobes::attach_return(uint64_t address, KprobeClient* client) 
   if (probe->return_count == kMaxClients) return rt::err(rt::kENOSPC, "too many probe clients");
   if (probe->return_count == 0) ++return_probes_;
   probe->return_clients[probe->return_count++] = client;
+  probe->keeps_arguments = probe->keeps_arguments || client->needs_entry_arguments();
   return {};
 }
 
@@ -149,6 +150,11 @@ void Kprobes::detach_return(uint64_t address, KprobeClient* client) {
   for (uint32_t i = 0; i < probe->return_count; ++i) {
     if (probe->return_clients[i] != client) continue;
     probe->return_clients[i] = probe->return_clients[--probe->return_count];
+    probe->keeps_arguments = false;
+    for (uint32_t k = 0; k < probe->return_count; ++k) {
+      probe->keeps_arguments =
+          probe->keeps_arguments || probe->return_clients[k]->needs_entry_arguments();
+    }
     if (probe->return_count == 0 && --return_probes_ == 0) {
       // The trampoline goes too: pending returns run it unprobed, back to their callers.
       if (Probe* trampoline = find(returns_.trampoline)) disarm(*trampoline);
@@ -213,6 +219,7 @@ bool Kprobes::hit(uint64_t badge, abi::UserRegisters& registers, uint64_t addres
       probe.clients[i]->on_hit(regs, address, memory_);
     }
     if (probe.return_count > 0) {
+      if (probe.keeps_arguments) keep_arguments(probe, regs);
       // Into the POSIX server's shim, which records the real return address there and makes
       // the function return through the trampoline.
       registers.r11 = address + kEntryNopLength;
@@ -224,6 +231,16 @@ bool Kprobes::hit(uint64_t badge, abi::UserRegisters& registers, uint64_t addres
   release_current_task();
   memory_.release();
   return redirect;
+}
+
+// At a call's entry, for its fexit programs: the shim will push the call at the current depth.
+void Kprobes::keep_arguments(const Probe& probe, const PtRegs& regs) {
+  uint64_t depth = 0;
+  if (!memory_.read_word(depth, returns_.depth) || depth >= kReturnDepth) return;
+  EntryArguments& kept = pending_arguments_[depth];
+  kept.function = probe.address;
+  const uint64_t values[6] = {regs.di, regs.si, regs.dx, regs.cx, regs.r8, regs.r9};
+  for (int i = 0; i < 6; ++i) kept.registers[i] = values[i];
 }
 
 void Kprobes::returned(const PtRegs& regs) {
@@ -239,9 +256,13 @@ void Kprobes::returned(const PtRegs& regs) {
   if (probe == nullptr) return;  // its return probes went while it ran
   PtRegs at_return = regs;
   at_return.ip = return_address;
+  EntryArguments& kept = pending_arguments_[depth - 1];
+  entry_arguments_ = kept.function == function ? kept.registers : nullptr;
+  kept.function = 0;  // one return per entry
   for (uint32_t i = 0; i < probe->return_count; ++i) {
     probe->return_clients[i]->on_return(at_return, function, return_address, memory_);
   }
+  entry_arguments_ = nullptr;
 }
 
 }  // namespace trace

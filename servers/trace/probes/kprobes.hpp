@@ -28,6 +28,9 @@ class KprobeClient {
   // registered struct kprobe): kprobe events and kprobe PMU events are; tracepoint hooks and
   // kprobe_multi functions (fprobe in Linux) are not.
   virtual bool listed() const { return false; }
+  // A return client that reads the call's arguments at its return (fexit): the probe keeps
+  // them at each entry (Kprobes::entry_arguments).
+  virtual bool needs_entry_arguments() const { return false; }
 
  protected:
   ~KprobeClient() = default;
@@ -119,6 +122,9 @@ class Kprobes {
   // Resume.
   bool hit(uint64_t badge, sonde::abi::UserRegisters& registers, uint64_t address);
   uint64_t hits() const { return hits_; }
+  // During a return client's on_return: the six argument registers the call had at its entry,
+  // or nullptr when its entry was not seen keeping them.
+  const uint64_t* entry_arguments() const { return entry_arguments_; }
   // Every listed client of every armed probe, entry clients first (kprobes/list).
   void each_listed(void (*visit)(void* context, uint64_t address, bool is_return),
                    void* context) const;
@@ -137,8 +143,19 @@ class Kprobes {
     uint32_t client_count = 0;
     KprobeClient* return_clients[kMaxClients] = {};
     uint32_t return_count = 0;
-    bool trampoline = false;  // the return trampoline's own probe
+    bool trampoline = false;       // the return trampoline's own probe
+    bool keeps_arguments = false;  // a return client needs_entry_arguments
   };
+  // The arguments of each pending return, by its depth in the POSIX server's pending-return
+  // stack (kretprobe.S: 64 deep), with the function they belong to.
+  struct EntryArguments {
+    uint64_t function = 0;
+    uint64_t registers[6] = {};
+  };
+  static constexpr uint32_t kReturnDepth = 64;
+  EntryArguments pending_arguments_[kReturnDepth];
+  const uint64_t* entry_arguments_ = nullptr;
+  void keep_arguments(const Probe& probe, const PtRegs& regs);
   [[nodiscard]] rt::Result<Probe*> arm(uint64_t address);
   void release_if_unused(Probe& probe);
   void returned(const PtRegs& regs);

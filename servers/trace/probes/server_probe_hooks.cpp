@@ -47,6 +47,9 @@ rt::Result<void> ServerProbeHooks::arm(uint32_t probe, const ProbeSpec& spec) {
       return sched_->arm_raw(probe, spec.name);
     return syscalls_.arm_raw(probe, spec.name);
   }
+  if (spec.kind == ProbeKind::kTracing && spec.arguments > kMaxTracingRegisterArgs) {
+    return rt::err(rt::kEINVAL, "a function with more than six arguments");
+  }
   if (spec.kind == ProbeKind::kUprobe) {
     if (uprobes_ == nullptr) return rt::err(rt::kEOPNOTSUPP, "no uprobes here");
     return uprobes_->arm_perf(probe, spec);
@@ -72,6 +75,8 @@ rt::Result<void> ServerProbeHooks::arm(uint32_t probe, const ProbeSpec& spec) {
   free->address = address;
   free->is_return = spec.is_return;
   free->multi = spec.multi;
+  free->tracing = spec.kind == ProbeKind::kTracing;
+  free->arguments = spec.arguments;
   auto attached =
       spec.is_return ? kprobes_.attach_return(address, free) : kprobes_.attach(address, free);
   if (!attached.ok()) {
@@ -97,11 +102,47 @@ void ServerProbeHooks::disarm(uint32_t probe) {
 }
 
 void ServerProbeHooks::Client::on_hit(const PtRegs& regs, uint64_t, TracedMemory&) {
-  if (!is_return) report(regs);
+  if (is_return) return;
+  if (tracing) {
+    report_arguments(regs);
+  } else {
+    report(regs);
+  }
 }
 
 void ServerProbeHooks::Client::on_return(const PtRegs& regs, uint64_t, uint64_t, TracedMemory&) {
-  if (is_return) report(regs);
+  if (!is_return) return;
+  if (tracing) {
+    report_arguments(regs);
+  } else {
+    report(regs);
+  }
+}
+
+void ServerProbeHooks::Client::report_arguments(const PtRegs& regs) {
+  if (owner == nullptr || owner->table_ == nullptr || probe == 0) return;
+  // The count first, as Linux's trampoline stores it below the arguments (ctx[-1]).
+  uint64_t words[1 + kMaxTracingRegisterArgs + 1] = {};
+  uint32_t count = arguments < kMaxTracingRegisterArgs ? arguments : kMaxTracingRegisterArgs;
+  words[0] = count;
+  const uint64_t at_entry[kMaxTracingRegisterArgs] = {regs.di, regs.si, regs.dx,
+                                                      regs.cx, regs.r8, regs.r9};
+  const uint64_t* values = at_entry;
+  if (is_return) {
+    // The registers now are the return's: the call's arguments were kept at its entry.
+    values = owner->kprobes_.entry_arguments();
+    if (values == nullptr) return;  // the call began before the program was attached
+    words[1 + count] = regs.ax;
+  }
+  for (uint32_t i = 0; i < count; ++i) words[1 + i] = values[i];
+  ProbeHit hit;
+  hit.context = &words[1];
+  hit.size = (count + (is_return ? 1 : 0)) * 8;
+  const CurrentTaskView& task = read_current_task();
+  hit.cpu = task.cpu;
+  hit.pid = task.pid;
+  hit.function_ip = address;
+  (void)owner->table_->report_hit(probe, hit);
 }
 
 void ServerProbeHooks::Client::report(const PtRegs& regs) {

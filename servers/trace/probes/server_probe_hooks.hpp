@@ -40,10 +40,15 @@ class ServerProbeHooks final : public ProbeHooks {
     void on_return(const PtRegs& regs, uint64_t function, uint64_t return_address,
                    TracedMemory& memory) override;
     void report(const PtRegs& regs);
-    bool listed() const override { return !multi; }
+    // fentry, fexit: the arguments as u64s (fexit: those of the call, then its return value).
+    void report_arguments(const PtRegs& regs);
+    bool listed() const override { return !multi && !tracing; }
+    bool needs_entry_arguments() const override { return tracing && is_return; }
     ServerProbeHooks* owner = nullptr;
     bool is_return = false;
-    bool multi = false;  // a kprobe_multi link's function
+    bool multi = false;    // a kprobe_multi link's function
+    bool tracing = false;  // a fentry or fexit program's (not a kprobe: Linux's trampoline)
+    uint32_t arguments = 0;
     uint32_t probe = 0;  // 0: free
     uint64_t address = 0;
   };

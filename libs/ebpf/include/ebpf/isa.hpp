@@ -79,6 +79,9 @@ inline constexpr uint8_t kModeInd = 0x40;
 inline constexpr uint8_t kModeMem = 0x60;
 inline constexpr uint8_t kModeMemsx = 0x80;
 inline constexpr uint8_t kModeAtomic = 0xc0;
+// Linux's BPF_PROBE_MEM: a load the verifier rewrote from a BTF-typed kernel pointer; engines
+// read it as bpf_probe_read_kernel does (zero on a fault). Never accepted in a loaded program.
+inline constexpr uint8_t kModeProbeMem = 0x20;
 
 inline constexpr uint8_t op_code(uint8_t opcode) { return opcode & 0xf0; }
 inline constexpr uint8_t op_source(uint8_t opcode) { return opcode & 0x08; }

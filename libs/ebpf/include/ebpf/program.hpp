@@ -21,6 +21,9 @@ enum class ProgramType : uint32_t {
   kTracepoint = 5,
   kPerfEvent = 7,
   kRawTracepoint = 17,
+  // BPF_PROG_TYPE_TRACING: fentry, fexit and tp_btf programs, whose context is the traced
+  // function's (or tracepoint's) u64 arguments typed by the kernel's BTF.
+  kTracing = 26,
 };
 
 inline constexpr uint32_t kMaxHelperId = 256;

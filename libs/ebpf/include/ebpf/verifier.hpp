@@ -59,10 +59,40 @@ struct VerifierPrivileges {
   }
 };
 
+// The kernel's types as BTF-typed programs see them (Linux's PTR_TO_BTF_ID): tracing programs
+// get pointers to kernel structs in their arguments and from bpf_get_current_task_btf, and read
+// their fields directly. The trace server answers from the kernel's BTF.
+class KernelTypes {
+ public:
+  // A read of `size` bytes at `offset` in the struct or union with BTF id `type`: 0, with
+  // `*pointee` the struct a pointer field read whole there points to (0 for a number), or a
+  // negative errno with Linux's message in `message` (btf_struct_access: "access beyond
+  // struct %s at off %u size %u").
+  virtual int read_field(uint32_t type, int32_t offset, int size, uint32_t* pointee, char* message,
+                         size_t message_size) const = 0;
+  // The struct's name, as the log prints a pointer to it (ptr_<name>).
+  virtual const char* type_name(uint32_t type) const = 0;
+  // The BTF id of struct task_struct (bpf_get_current_task_btf), 0 when the BTF has none.
+  virtual uint32_t task_struct() const = 0;
+
+ protected:
+  ~KernelTypes() = default;
+};
+
+inline constexpr uint32_t kMaxTracingArgs = 12;  // MAX_BPF_FUNC_ARGS
+
 struct VerifierOptions {
   ProgramType type = ProgramType::kKprobe;
   // Tracepoint programs: bytes of the event record (from the event's format file).
   uint32_t tracepoint_record_size = 0;
+  // Tracing programs (kTracing): the kernel's types, the traced function's name (for the log)
+  // and the u64 arguments the context holds (a fexit program's last one is the return value),
+  // each the BTF id of the struct it points to, or 0 for a number. A load through a
+  // BTF-typed pointer needs `insn_facts` (kFactProbeLoad tells the engine which ones).
+  const KernelTypes* kernel_types = nullptr;
+  const char* attach_name = "";
+  uint32_t context_args = 0;
+  uint32_t context_arg_types[kMaxTracingArgs + 1] = {};
   // Map references. With `resolve_map` set, LD_IMM64 instructions are in Linux's form:
   // BPF_PSEUDO_MAP_FD holds a map fd, BPF_PSEUDO_MAP_VALUE a map fd and an offset into the
   // value of a single-element array (global variables, .rodata). Without it,

@@ -54,6 +54,9 @@ enum InsnFact : uint8_t {
   kFactPrunePoint = 1 << 4,         // a jump target or call return, where states are compared
   kFactBranchTaken = 1 << 5,        // a conditional jump was taken on some path
   kFactBranchFallthrough = 1 << 6,  // a conditional jump fell through on some path
+  // A load through a BTF-typed kernel pointer (Linux's PTR_TO_BTF_ID): the engine must run it
+  // as BPF_PROBE_MEM (kModeProbeMem), a read that gives 0 where the memory is not readable.
+  kFactProbeLoad = 1 << 7,
 };
 
 }  // namespace ebpf

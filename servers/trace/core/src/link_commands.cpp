@@ -3,11 +3,14 @@
 // info, and TASK_FD_QUERY (what a link or perf event fd of a task is attached to).
 #include "commands.hpp"
 #include "rt/new.hpp"
+#include "trace/kernel_types.hpp"
 #include "trace/links.hpp"
 #include "trace/perf_events.hpp"
 
 namespace trace {
 namespace {
+
+constexpr int kENOTSUPP = 524;  // the kernel-internal "not supported" bpf() lets out
 
 template <typename T>
 T attr_as(const BpfAttr& attr) {
@@ -161,6 +164,37 @@ rt::Result<int64_t> link_create(BpfCall& call) {
   return perf_link_attach(call, program);
 }
 
+// bpf_tracing_prog_attach for a fentry or fexit program: a probe on the function's entry (fexit:
+// its return), whose hits give the program the arguments (and the return value) as u64s.
+rt::Result<int64_t> tracing_attach(BpfCall& call, ProgramObject* program) {
+  ObjectTable& objects = call.session.objects();
+  ProbeTable* probes = objects.probes();
+  if (probes == nullptr) return rt::err(rt::kENOENT, "no functions to attach to");
+  // arch_prepare_bpf_trampoline: x86-64 passes six arguments in registers.
+  if (program->attach_args > kMaxTracingRegisterArgs) {
+    return rt::err(kENOTSUPP, "a function with more than six arguments");
+  }
+  LinkObject* link = TRY(new_link(objects, LinkType::kTracing, program));
+  ProbeSpec spec;
+  spec.kind = ProbeKind::kTracing;
+  spec.symbol = program->attach_name;
+  spec.is_return = program->expected_attach_type == kAttachTraceFexit;
+  spec.arguments = program->attach_args;
+  auto probe = probes->open_probe(spec, (program->attach_args + 1) * 8);
+  if (!probe.ok()) {
+    objects.release(link);
+    return probe.error();
+  }
+  // bpf_trampoline_link_prog: a program is on its trampoline once (EBUSY).
+  if (auto attached = probes->attach(*probe, program, 0, 0xffffffffu); !attached.ok()) {
+    probes->close_probe(*probe);
+    objects.release(link);
+    return attached.error().code == rt::kEEXIST ? rt::err(rt::kEBUSY) : attached.error();
+  }
+  link->probe = *probe;
+  return TRY(call.session.open(link, kCanRead | kCanWrite));
+}
+
 // bpf_raw_tracepoint_open and bpf_raw_tp_link_attach.
 rt::Result<int64_t> raw_tracepoint_open(BpfCall& call) {
   if (!attr_tail_is_zero(call.attr, kRawTracepointOpenLastFieldEnd)) return rt::err(rt::kEINVAL);
@@ -168,10 +202,18 @@ rt::Result<int64_t> raw_tracepoint_open(BpfCall& call) {
   Handle handle =
       TRY(call.session.lookup_kind(static_cast<int32_t>(attr.prog_fd), ObjectKind::kProgram));
   auto* program = static_cast<ProgramObject*>(handle.object);
-  if (program->type != ebpf::ProgramType::kRawTracepoint) return rt::err(rt::kEINVAL);
   char name[kRawTracepointNameMax] = {};
-  if (!call.memory.read_string(name, attr.name, kRawTracepointNameMax - 1).ok())
+  if (program->type == ebpf::ProgramType::kTracing) {
+    // A tracing program attaches where it was loaded for; no name may come with it.
+    if (attr.name != 0) return rt::err(rt::kEINVAL);
+    if (program->expected_attach_type != kAttachTraceRawTp) return tracing_attach(call, program);
+    for (uint32_t i = 0; i + 1 < kRawTracepointNameMax && program->attach_name[i] != 0; ++i)
+      name[i] = program->attach_name[i];
+  } else if (program->type != ebpf::ProgramType::kRawTracepoint) {
+    return rt::err(rt::kEINVAL);
+  } else if (!call.memory.read_string(name, attr.name, kRawTracepointNameMax - 1).ok()) {
     return rt::err(rt::kEFAULT);
+  }
   name[kRawTracepointNameMax - 1] = 0;
   ObjectTable& objects = call.session.objects();
   ProbeTable* probes = objects.probes();
@@ -230,6 +272,11 @@ rt::Result<int64_t> link_get_info(BpfCall& call, const LinkObject& link) {
   info.type = static_cast<uint32_t>(link.type);
   info.id = link.id;
   info.prog_id = link.program->id;
+  if (link.type == LinkType::kTracing) {
+    // bpf_tracing_link_fill_link_info: attach_type, target_obj_id (the kernel's BTF), btf_id.
+    uint32_t tracing[3] = {link.program->expected_attach_type, 1, link.program->attach_btf_id};
+    __builtin_memcpy(reinterpret_cast<uint8_t*>(&info) + 16, tracing, sizeof tracing);
+  }
   if (link.type == LinkType::kRawTracepoint) {
     // bpf_raw_tp_link_fill_link_info: the name cut to the caller's room, ENOSPC then.
     const char* name = link.probe->name;
@@ -295,7 +342,6 @@ enum : uint32_t {
   kFdTypeUprobe = 4,
   kFdTypeUretprobe = 5,
 };
-constexpr int kENOTSUPP = 524;  // the kernel-internal "not supported" bpf() lets out
 
 namespace {
 

@@ -28,6 +28,7 @@ uint32_t readable_context(ProbeKind kind) {
     case ProbeKind::kUprobe: return kPtRegsSize;
     case ProbeKind::kTracepoint: return kPerfMaxTraceSize;
     case ProbeKind::kRawTracepoint: return kRawTracepointContext;
+    case ProbeKind::kTracing: return 0;  // the verifier bounds reads by the argument count
   }
   return 0;
 }
@@ -82,11 +83,11 @@ rt::Result<Probe*> ProbeTable::open_probe(const ProbeSpec& spec, uint32_t contex
   probe->tracepoint_id = spec.tracepoint_id;
   probe->context_size = context_size;
   probe->users = 1;
-  const char* name = spec.kind == ProbeKind::kRawTracepoint ? spec.name
-                     : spec.kind == ProbeKind::kTracepoint
-                         ? hooks_.tracepoint_name(spec.tracepoint_id)
-                     : spec.kind == ProbeKind::kKprobe ? spec.symbol
-                                                       : spec.path;
+  const char* name =
+      spec.kind == ProbeKind::kRawTracepoint ? spec.name
+      : spec.kind == ProbeKind::kTracepoint  ? hooks_.tracepoint_name(spec.tracepoint_id)
+      : spec.kind == ProbeKind::kKprobe || spec.kind == ProbeKind::kTracing ? spec.symbol
+                                                                            : spec.path;
   for (uint32_t i = 0; name != nullptr && i + 1 < sizeof(probe->name) && name[i] != 0; ++i)
     probe->name[i] = name[i];
   probe->offset = spec.offset;
@@ -163,13 +164,16 @@ uint32_t ProbeTable::report_hit(uint32_t number, const ProbeHit& hit) {
   uint32_t result = 1;
   uint32_t run = 0;
   for (size_t i = 0; i < probe->programs.size(); ++i) {
-    RunContext run_context{probe->programs[i].cookie,
-                           probe->kind == ProbeKind::kKprobe ? hit.function_ip : 0};
+    bool function = probe->kind == ProbeKind::kKprobe || probe->kind == ProbeKind::kTracing;
+    RunContext run_context{probe->programs[i].cookie, function ? hit.function_ip : 0};
     result &=
         static_cast<uint32_t>(objects_.run(*probe->programs[i].program, context, run_context));
     ++run;
   }
-  if (probe->kind == ProbeKind::kRawTracepoint || (run != 0 && result == 0)) return run;
+  if (probe->kind == ProbeKind::kRawTracepoint || probe->kind == ProbeKind::kTracing ||
+      (run != 0 && result == 0)) {
+    return run;
+  }
   // perf_tp_event: the enabled events that follow this task and CPU count the hit; sampling
   // tracepoint events write it (the record as PERF_SAMPLE_RAW) into their ring at each period.
   // GAP: kprobe and uprobe events do not sample (Linux writes a small entry with the probed

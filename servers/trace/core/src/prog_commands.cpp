@@ -4,6 +4,7 @@
 #include "ebpf/verifier.hpp"
 #include "prog_info.hpp"
 #include "rt/new.hpp"
+#include "trace/kernel_types.hpp"
 #include "verifier_log.hpp"
 
 namespace trace {
@@ -34,15 +35,16 @@ bool license_is_gpl_compatible(const char* license) {
 constexpr uint32_t kSocketFilter = 1;  // BPF_PROG_TYPE_SOCKET_FILTER
 
 // Program types whose verifier context Sonde knows, and socket filters, which loaders load to
-// probe for features (libbpf: names, global data, PROG_BIND_MAP). GAP: XDP, cgroup and
-// tracing (fentry/fexit) programs are EINVAL, as a kernel built without them answers.
+// probe for features (libbpf: names, global data, PROG_BIND_MAP). GAP: XDP and cgroup programs
+// are EINVAL, as a kernel built without them answers.
 bool supported_type(uint32_t type) {
   if (type == kSocketFilter) return true;
   switch (static_cast<ebpf::ProgramType>(type)) {
     case ebpf::ProgramType::kKprobe:
     case ebpf::ProgramType::kTracepoint:
     case ebpf::ProgramType::kPerfEvent:
-    case ebpf::ProgramType::kRawTracepoint: return true;
+    case ebpf::ProgramType::kRawTracepoint:
+    case ebpf::ProgramType::kTracing: return true;
     default: return false;
   }
 }
@@ -178,8 +180,14 @@ rt::Result<int64_t> prog_load(BpfCall& call) {
     return rt::err(rt::kEFAULT);
   license[kMaxLicenseLen - 1] = 0;
   if (attr.insn_cnt == 0 || attr.insn_cnt > ebpf::kMaxProgramInsns) return rt::err(rt::kE2BIG);
-  // GAP: no kernel (vmlinux) BTF, so nothing names an attach target: EINVAL as for a missing one.
-  if (attr.attach_prog_fd != 0 || attr.attach_btf_id != 0) return rt::err(rt::kEINVAL);
+  // bpf_prog_load_check_attach: a BTF attach target is for tracing programs, in the kernel's
+  // BTF. GAP: no attach_prog_fd (freplace, fentry on BPF programs) or module BTF object fd.
+  if (attr.attach_prog_fd != 0 || attr.attach_btf_id > kBtfMaxType) return rt::err(rt::kEINVAL);
+  if (attr.attach_btf_id != 0 &&
+      (attr.prog_type != static_cast<uint32_t>(ebpf::ProgramType::kTracing) ||
+       call.session.objects().kernel_btf() == nullptr)) {
+    return rt::err(rt::kEINVAL);
+  }
 
   ObjectTable& objects = call.session.objects();
   rt::Allocator& allocator = objects.allocator();
@@ -228,6 +236,27 @@ rt::Result<int64_t> prog_load(BpfCall& call) {
     }
     return fail(checked.error());
   }
+  // check_attach_btf_id: a tracing program names its target, whose arguments are its context.
+  BtfObject* kernel_btf = objects.kernel_btf();
+  alignas(BtfKernelTypes) uint8_t types_place[sizeof(BtfKernelTypes)];
+  BtfKernelTypes* types =
+      kernel_btf != nullptr ? new (types_place) BtfKernelTypes(kernel_btf->btf) : nullptr;
+  TracingTarget target;
+  if (program->type == ebpf::ProgramType::kTracing) {
+    auto resolved =
+        types != nullptr
+            ? types->resolve_target(attr.attach_btf_id, attr.expected_attach_type, btf_log)
+            : rt::Result<TracingTarget>(rt::err(rt::kEINVAL, "no kernel BTF"));
+    if (!resolved.ok()) {
+      if (logging && !call.memory.write(attr.log_buf, log.data(), btf_log.used() + 1).ok())
+        return fail(rt::err(rt::kEFAULT));
+      return fail(resolved.error());
+    }
+    target = resolved.value();
+    program->attach_btf_id = attr.attach_btf_id;
+    program->attach_name = target.name;
+    program->attach_args = target.function_args;
+  }
   compute_tag(program->insns, program->insn_count, program->tag);
   if (auto resolved = resolve_fd_array(call, program->insns, program->insn_count); !resolved.ok()) {
     return fail(resolved.error());
@@ -240,6 +269,9 @@ rt::Result<int64_t> prog_load(BpfCall& call) {
                                 : 0;
   ScratchBuffer call_maps(allocator, call_map_bytes);
   if (!call_maps.ok()) return fail(rt::err(rt::kENOMEM));
+  // Which loads go through BTF-typed pointers (run as BPF_PROBE_MEM).
+  ScratchBuffer facts(allocator, program->insn_count);
+  if (!facts.ok()) return fail(rt::err(rt::kENOMEM));
   LoadState state{&call.session};
   ebpf::VerifierOptions options;
   // GAP: no __sk_buff context yet: a socket filter verifies with a context it cannot read
@@ -253,6 +285,14 @@ rt::Result<int64_t> prog_load(BpfCall& call) {
   options.log_level = attr.log_level;
   options.allocator = &allocator;
   options.call_maps = reinterpret_cast<ebpf::CallSiteMap*>(call_maps.data());
+  options.insn_facts = facts.data();
+  options.kernel_types = types;
+  if (program->type == ebpf::ProgramType::kTracing) {
+    options.attach_name = target.name;
+    options.context_args = target.context_args;
+    for (uint32_t i = 0; i < target.context_args; ++i)
+      options.context_arg_types[i] = target.arg_types[i];
+  }
   ebpf::VerifierResult verdict = ebpf::verify(program->insns, program->insn_count, options);
   uint32_t log_length = 0;  // bytes of the log kept, without its NUL
   if (logging) {
@@ -271,7 +311,16 @@ rt::Result<int64_t> prog_load(BpfCall& call) {
   if (verdict.error != 0) return fail(rt::err(-verdict.error, "the verifier refused the program"));
   program->verified_insns = verdict.instructions_processed;
 
-  for (uint32_t i = 0; i < program->insn_count; ++i) program->xlated[i] = program->insns[i];
+  // The xlated copy shows plain loads (as Linux's bpf_insn_prepare_dump); the engines get
+  // BPF_PROBE_MEM where the verifier found a BTF-typed pointer.
+  for (uint32_t i = 0; i < program->insn_count; ++i) {
+    program->xlated[i] = program->insns[i];
+    if ((facts.data()[i] & ebpf::kFactProbeLoad) != 0) {
+      uint8_t opcode = program->insns[i].opcode;
+      program->insns[i].opcode = static_cast<uint8_t>(ebpf::insn_class(opcode) |
+                                                      ebpf::op_size(opcode) | ebpf::kModeProbeMem);
+    }
+  }
   if (auto used = collect_used_maps(call.session, *program); !used.ok()) return fail(used.error());
   // bpf_check_tail_call: every program array the program uses must take its type.
   for (uint32_t i = 0; i < program->used_map_count; ++i) {

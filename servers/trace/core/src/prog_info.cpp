@@ -117,6 +117,10 @@ rt::Result<int64_t> prog_get_info(BpfCall& call, const ProgramObject& program) {
     TRY(memory.write(info.jited_func_lens, &length, sizeof(length)));
   }
   info.btf_id = program.btf != nullptr ? program.btf->id : 0;
+  if (program.attach_btf_id != 0) {
+    info.attach_btf_obj_id = 1;  // the kernel's BTF (ObjectTable::add_kernel_btf)
+    info.attach_btf_id = program.attach_btf_id;
+  }
   uint32_t func_room = info.nr_func_info;
   info.nr_func_info = program.func_info_count;
   if (func_room != 0 && program.func_info_count != 0) {

@@ -16,6 +16,7 @@ struct Probe;
 enum class LinkType : uint32_t {
   kUnspec = 0,
   kRawTracepoint = 1,
+  kTracing = 2,  // fentry, fexit (a tp_btf program's link is a raw tracepoint's)
   kPerfEvent = 7,
   kKprobeMulti = 8
 };

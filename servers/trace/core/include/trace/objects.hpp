@@ -79,6 +79,11 @@ struct LineInfo {
 struct ProgramObject : Object {
   ebpf::ProgramType type = ebpf::ProgramType::kUnspec;
   uint32_t expected_attach_type = 0;
+  // A tracing program's target in the kernel's BTF (fentry, fexit: a function; tp_btf: a
+  // raw tracepoint), its name (the BTF's string) and the function's own arguments.
+  uint32_t attach_btf_id = 0;
+  const char* attach_name = nullptr;
+  uint32_t attach_args = 0;
   char name[kObjNameLen] = {};
   uint8_t tag[kTagSize] = {};
   bool gpl_compatible = false;

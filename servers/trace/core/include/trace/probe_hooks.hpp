@@ -13,6 +13,9 @@ enum class ProbeKind : uint8_t {
   kUprobe = 1,         // a uprobe PMU event: a file offset in a user program
   kTracepoint = 2,     // PERF_TYPE_TRACEPOINT: a tracefs event by id
   kRawTracepoint = 3,  // BPF_RAW_TRACEPOINT_OPEN: a tracepoint by name, raw u64 arguments
+  // A fentry or fexit program (BPF_PROG_TYPE_TRACING) on a POSIX-server function by name: the
+  // function's arguments as u64s (fexit: then its return value), with their count before them.
+  kTracing = 4,
 };
 
 // One probe to arm. Strings are NUL-terminated and live only for the call.
@@ -30,7 +33,13 @@ struct ProbeSpec {
   // A kprobe_multi link's function (Linux attaches those with fprobe, through ftrace: they are
   // not kprobes, so /sys/kernel/debug/kprobes/list does not show them).
   bool multi = false;
+  // kTracing: the function's arguments (at most kMaxTracingRegisterArgs; fexit: is_return).
+  uint32_t arguments = 0;
 };
+
+// Arguments a fentry or fexit program may have: those x86-64 passes in registers (Linux 6.1's
+// trampoline refuses more with ENOTSUPP).
+inline constexpr uint32_t kMaxTracingRegisterArgs = 6;
 
 // The server's side. `arm` registers a probe under the core's number and starts reporting its
 // hits (ProbeTable::report_hit) until `disarm`: Linux registers kprobes, uprobes and
@@ -60,7 +69,9 @@ class ProbeHooks {
 
 // A hit the server reports. `context` is what the programs get as r1: the x86-64 struct pt_regs
 // (168 bytes) for kprobes and uprobes, the record laid out by the event's `format` for
-// tracepoints, the u64 arguments for raw tracepoints. `pid` is the thread that hit it.
+// tracepoints, the u64 arguments for raw tracepoints and for fentry/fexit (with their count in
+// the u64 before `context`, as Linux's trampoline keeps it for bpf_get_func_arg_cnt). `pid` is
+// the thread that hit it.
 struct ProbeHit {
   void* context = nullptr;
   uint32_t size = 0;
