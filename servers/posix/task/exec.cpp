@@ -444,6 +444,7 @@ rt::Result<void> exec_image(Process* process, const char* path, ExecArguments& a
     if (!rsp.ok()) return fail(rsp.error());
     release_memory(process);  // a vfork child leaves its parent's to the parent
     process->memory = space;
+    process->borrowed_memory = false;
     registers = abi::UserRegisters{};
     registers.rip = interpreter.entry;
     registers.rsp = rsp.value();

@@ -378,6 +378,7 @@ rt::Result<Process*> fork_process(Process* parent, const Thread* thread,
   if (share_memory) {
     child->memory = parent->memory;
     ++child->memory->users;
+    child->borrowed_memory = true;
   } else {
     void* memory = platform::heap().allocate(sizeof(mm::AddressSpace), 16);
     if (memory == nullptr) return fail(rt::err(rt::kENOMEM));
@@ -389,8 +390,8 @@ rt::Result<Process*> fork_process(Process* parent, const Thread* thread,
   }
   if (auto badged = ensure_fault_cap(child); !badged.ok()) return fail(badged.error());
   // The child's uprobes are in place before its thread runs into their int3s. GAP: a child
-  // sharing its parent's memory gets none (uprobes_fork would take the parent's int3s out of
-  // the one copy of the code they share): a probe it hits before its exec is not reported.
+  // sharing its parent's memory gets none until it execs (uprobes_fork would take the parent's
+  // int3s out of the one copy of the code they share): a probe it hits is not reported.
   if (!share_memory) {
     if (auto probed = uprobes_fork(parent, child); !probed.ok()) return fail(probed.error());
   }

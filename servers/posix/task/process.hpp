@@ -141,6 +141,9 @@ struct Process {
   // The thread (tid) whose vfork waits for this process to exec or end (Linux's vfork_done);
   // 0 when none, or once released.
   int vfork_waiter;
+  // Its memory is the parent's (clone(CLONE_VM) without CLONE_THREAD), until it execs: no
+  // uprobes are armed for it (their int3s would go into the parent's code).
+  bool borrowed_memory;
   // A capability check passed for it since the fork (Linux's PF_SUPERPRIV: capable() sets it,
   // fork clears it, execve keeps it). The checks Sonde makes are bpf()'s (CAP_BPF) and
   // perf_event_open's (CAP_PERFMON); root's other privileged calls are not counted.
