@@ -30,19 +30,25 @@ uint64_t page_up(uint64_t value) { return (value + kPage - 1) & ~(kPage - 1); }
 // where Linux's is a SIGBUS.
 void fill_private_file_pages(SyscallContext& c, uint64_t start, uint64_t end) {
   mm::AddressSpace& memory = user(c);
-  for (uint64_t address = start; address < end; address += kPage) {
-    const mm::FileMapping* map = c.process->file_maps.find(address);
-    if (map == nullptr || map->shared || map->inode == nullptr || map->name != nullptr) continue;
+  const mm::FileMaps& maps = c.process->file_maps;
+  for (uint64_t address = start; address < end;) {
+    const mm::FileMapping* map = maps.find(address);
+    if (map == nullptr || map->shared || map->inode == nullptr || map->name != nullptr) {
+      address = maps.next_boundary(address, end);  // anonymous memory (malloc's) is skipped whole
+      continue;
+    }
     const mm::Area* area = memory.find_area(address);
-    if (area == nullptr || area->file != nullptr) continue;
-    const Inode& inode = *map->inode;
     uint64_t at = map->offset + (address - map->start);
-    if (at >= inode.size) continue;
-    auto page = memory.writable_page(address);
-    if (!page.ok()) continue;
-    uint64_t available = inode.size - at;
-    memcpy(reinterpret_cast<void*>(page.value()->frame.server_address), inode.data + at,
-           available < kPage ? available : kPage);
+    const Inode& inode = *map->inode;
+    if (area != nullptr && area->file == nullptr && at < inode.size) {
+      auto page = memory.writable_page(address);
+      uint64_t available = inode.size - at;
+      if (page.ok()) {
+        memcpy(reinterpret_cast<void*>(page.value()->frame.server_address), inode.data + at,
+               available < kPage ? available : kPage);
+      }
+    }
+    address += kPage;
   }
 }
 
