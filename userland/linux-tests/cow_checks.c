@@ -3,12 +3,17 @@
 // their own (stack, heap, data, bss, anonymous private mappings, a page made writable with
 // mprotect), in either order; memory the kernel writes for one of them (read(2) into a buffer,
 // a signal frame on an alternate stack) stays private too; fifty children sharing a parent's
-// megabyte cost a few pages each, not a copy; fork then exec works. Built static against musl
+// megabyte cost a few pages each, not a copy; fork then exec works. vfork and
+// clone(CLONE_VM|CLONE_VFORK) are not copies: the child shares the parent's memory and the
+// parent waits for its exec or exit (killable only), as posix_spawn relies on to report an exec
+// failure. Built static against musl
 // and against glibc; on the host first, then on Sonde (tests/qemu/scripts/cow_checks.sh).
 // `cow_checks bench` times a fork+exit loop instead (and shows /proc/vmstat's cow_ lines).
 #define _GNU_SOURCE
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -332,6 +337,119 @@ static void many_children(void) {
   munmap(shared, (size_t)SHARED_PAGES * PAGE);
 }
 
+static uint64_t monotonic_ns(void) {
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
+}
+
+// --- vfork and clone(CLONE_VM) share the memory; the vfork parent waits ---
+
+static volatile int vfork_word;
+static volatile int vfork_flag;
+static volatile sig_atomic_t usr1_seen;
+static char clone_stack[16 * PAGE] __attribute__((aligned(16)));
+
+static void sleep_ms(long ms) {
+  struct timespec delay = {0, ms * 1000000L};
+  nanosleep(&delay, NULL);
+}
+
+static void on_usr1_count(int signal) {
+  (void)signal;
+  ++usr1_seen;
+}
+
+static int clone_child(void* argument) {
+  vfork_word = (int)(intptr_t)argument;
+  return 0;
+}
+
+// A process that vforks a child which sends it `sent`, waits 50 ms and writes the flag:
+// the vfork returns only after the child's exit (0 from this process when so), whatever the
+// signal did meanwhile.
+static int vfork_signalled(int sent) {
+  signal(SIGUSR1, on_usr1_count);
+  vfork_flag = 0;
+  usr1_seen = 0;
+  pid_t parent = getpid();
+  pid_t pid = vfork();
+  if (pid == 0) {
+    kill(parent, sent);
+    sleep_ms(50);
+    vfork_flag = 1;
+    _exit(0);
+  }
+  int right = pid > 0 && vfork_flag == 1 && wait_status_of(pid) == 0;
+  return right && usr1_seen == 1 ? 0 : 1;
+}
+
+static void vfork_shares(void) {
+  vfork_word = 1;
+  pid_t pid = vfork();
+  if (pid == 0) {
+    vfork_word = 2;
+    _exit(0);
+  }
+  CHECK("vfork child's write is the parent's", pid > 0 && vfork_word == 2);
+  CHECK("vfork child's exit status", wait_status_of(pid) == 0);
+
+  // The parent is not resumed before the child's exit.
+  vfork_flag = 0;
+  uint64_t start = monotonic_ns();
+  pid = vfork();
+  if (pid == 0) {
+    sleep_ms(100);
+    vfork_flag = 1;
+    _exit(0);
+  }
+  uint64_t waited = monotonic_ns() - start;
+  CHECK("vfork parent waits for the child's exit", vfork_flag == 1 && waited >= 90000000ull);
+  CHECK("and then collects it", wait_status_of(pid) == 0);
+
+  // Nor before the child's exec; what it wrote before the exec stays the parent's.
+  vfork_word = 3;
+  pid = vfork();
+  if (pid == 0) {
+    vfork_word = 4;
+    char* const argv[] = {(char*)self_path, "exec-child", NULL};
+    execv(self_path, argv);
+    _exit(127);
+  }
+  CHECK("vfork then exec", pid > 0 && vfork_word == 4 && wait_status_of(pid) == 42);
+
+  // clone(CLONE_VM|CLONE_VFORK) on a stack of its own (posix_spawn's), and CLONE_VM alone: the
+  // same memory, the parent going on at once.
+  char* top = clone_stack + sizeof clone_stack;
+  pid = clone(clone_child, top, CLONE_VM | CLONE_VFORK | SIGCHLD, (void*)(intptr_t)5);
+  CHECK("clone(CLONE_VM|CLONE_VFORK) child's write", pid > 0 && vfork_word == 5);
+  CHECK("clone(CLONE_VM|CLONE_VFORK) child's status", wait_status_of(pid) == 0);
+  pid = clone(clone_child, top, CLONE_VM | SIGCHLD, (void*)(intptr_t)6);
+  CHECK("clone(CLONE_VM) child's write after its end", wait_status_of(pid) == 0 && vfork_word == 6);
+
+  // posix_spawn reports the exec's failure (glibc through the memory the child shares, musl
+  // through a pipe) and runs a program.
+  char* const missing_argv[] = {"/nonexistent/program", NULL};
+  pid_t spawned = 0;
+  int status = posix_spawn(&spawned, missing_argv[0], NULL, NULL, missing_argv, NULL);
+  CHECK("posix_spawn of a missing program is ENOENT", status == ENOENT);
+  if (status == 0) (void)wait_status_of(spawned);
+  char* const self_argv[] = {(char*)self_path, "exec-child", NULL};
+  status = posix_spawn(&spawned, self_path, NULL, NULL, self_argv, NULL);
+  CHECK("posix_spawn runs a program", status == 0 && wait_status_of(spawned) == 42);
+
+  // A handler's signal does not end the wait (it is handled after the vfork returns); SIGKILL
+  // does (the child lives on).
+  pid = fork();
+  if (pid == 0) _exit(vfork_signalled(SIGUSR1));
+  CHECK("a signal waits for the vfork's end", wait_status_of(pid) == 0);
+  pid = fork();
+  if (pid == 0) _exit(vfork_signalled(SIGKILL));
+  int killed = 0;
+  CHECK("SIGKILL ends the vfork's wait",
+        waitpid(pid, &killed, 0) == pid && WIFSIGNALED(killed) && WTERMSIG(killed) == SIGKILL);
+}
+
 // --- fork then exec ---
 
 static void fork_and_exec(void) {
@@ -357,12 +475,6 @@ static void fork_and_exec(void) {
     right += wait_status_of(pid) == 42;
   }
   CHECK("ten fork and exec", right == 10);
-}
-
-static uint64_t monotonic_ns(void) {
-  struct timespec now;
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  return (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
 }
 
 static void show_vmstat(void) {
@@ -411,6 +523,7 @@ int main(int argc, char** argv) {
   kernel_writes();
   many_children();
   fork_and_exec();
+  vfork_shares();
   printf("cow_checks: %d passed, %d failed\n", passed, failed);
   return failed == 0 ? 0 : 1;
 }

@@ -5,9 +5,11 @@
 // copy-on-write; MAP_SHARED|MAP_ANONYMOUS memory is shared with a forked child; msync's errors;
 // SIGBUS past the end of the file, ftruncate; EACCES for a writable shared mapping of a
 // read-only descriptor; mremap (shrink, grow in place, move, MREMAP_FIXED, its errors, a moved
-// shared mapping still shared). Built static against musl and glibc; on
-// the host first, then on Sonde (tests/qemu/scripts/mmap_shared_checks.sh), where mapping its
-// own executable moves the initramfs file into shared pages (the script then runs it again).
+// shared mapping still shared, old_size 0 duplicating a shared mapping, a private file mapping
+// grown reading the file); MADV_DONTNEED on a private file mapping reads the file again. Built
+// static against musl and glibc; on the host first, then on Sonde
+// (tests/qemu/scripts/mmap_shared_checks.sh), where mapping its own executable moves the initramfs
+// file into shared pages (the script then runs it again).
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -463,6 +465,94 @@ static void remap(void) {
   close(fd);
 }
 
+// A file of `size` bytes whose byte at n is 'a' + n / PAGE (a letter a page), open read-write.
+static int make_lettered_file(size_t size) {
+  int fd = make_file(size, 0);
+  if (fd < 0) return -1;
+  for (size_t page = 0; page * PAGE < size; ++page) {
+    char buffer[PAGE];
+    size_t n = size - page * PAGE < PAGE ? size - page * PAGE : PAGE;
+    memset(buffer, 'a' + (int)page, n);
+    if (pwrite(fd, buffer, n, (off_t)(page * PAGE)) != (ssize_t)n) {
+      close(fd);
+      return -1;
+    }
+  }
+  return fd;
+}
+
+static void remap_duplicates_and_private_files(void) {
+  // old_size 0: a second mapping of a shared mapping's pages.
+  char* shared = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  CHECK("two shared anonymous pages", shared != MAP_FAILED);
+  if (shared != MAP_FAILED) {
+    shared[5] = 'a';
+    char* twin = mremap(shared, 0, 2 * PAGE, MREMAP_MAYMOVE);
+    CHECK("mremap old_size 0 duplicates a shared mapping", twin != MAP_FAILED && twin != shared);
+    if (twin != MAP_FAILED && twin != shared) {
+      CHECK("the duplicate has the pages' contents", twin[5] == 'a');
+      twin[PAGE + 1] = 'b';
+      shared[6] = 'c';
+      CHECK("a store through either shows in the other", shared[PAGE + 1] == 'b' && twin[6] == 'c');
+      munmap(twin, 2 * PAGE);
+      CHECK("the original outlives the duplicate", shared[PAGE + 1] == 'b');
+    }
+    char* half = mremap(shared + PAGE, 0, PAGE, MREMAP_MAYMOVE);
+    CHECK("a duplicate from the second page", half != MAP_FAILED && half[1] == 'b');
+    if (half != MAP_FAILED) munmap(half, PAGE);
+    munmap(shared, 2 * PAGE);
+  }
+  char* private_page = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  CHECK("a private anonymous page", private_page != MAP_FAILED);
+  if (private_page != MAP_FAILED) {
+    CHECK_ERRNO("mremap old_size 0 of a private mapping: EINVAL",
+                mremap(private_page, 0, PAGE, MREMAP_MAYMOVE), EINVAL);
+    munmap(private_page, PAGE);
+  }
+
+  // A private file mapping grown reads the file past its old end, moved or in place; the page
+  // holding the end of the file is zero past it.
+  int fd = make_lettered_file(2 * PAGE + 100);
+  CHECK("make a lettered file", fd >= 0);
+  if (fd < 0) return;
+  // Two pages mapped, the second replaced by an anonymous one: the first cannot grow in place.
+  char* file = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+  char* taken = file == MAP_FAILED ? MAP_FAILED
+                                   : mmap(file + PAGE, PAGE, PROT_READ,
+                                          MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+  CHECK("map its first page MAP_PRIVATE, the next page taken",
+        file != MAP_FAILED && taken == file + PAGE);
+  if (file != MAP_FAILED && taken == file + PAGE) {
+    file[0] = 'P';  // a private store, kept by the move
+    char* grown = mremap(file, PAGE, 3 * PAGE, MREMAP_MAYMOVE);
+    CHECK("grow it with MREMAP_MAYMOVE", grown != MAP_FAILED && grown != file);
+    if (grown != MAP_FAILED) {
+      CHECK("the moved page keeps the private store", grown[0] == 'P' && grown[1] == 'a');
+      CHECK("the pages it grew by are the file's",
+            grown[PAGE] == 'b' && grown[2 * PAGE - 1] == 'b' && grown[2 * PAGE + 99] == 'c');
+      CHECK("zero past the end of the file", grown[2 * PAGE + 100] == 0);
+      CHECK("the file is unchanged", byte_at(fd, 0) == 'a');
+      // MADV_DONTNEED: the private store goes, the file's bytes come back.
+      grown[PAGE] = 'Q';
+      CHECK("madvise(MADV_DONTNEED)", madvise(grown, 2 * PAGE, MADV_DONTNEED) == 0);
+      CHECK("a private file mapping reads the file again after MADV_DONTNEED",
+            grown[0] == 'a' && grown[PAGE] == 'b');
+      munmap(grown, 3 * PAGE);
+    }
+    munmap(taken, PAGE);
+  }
+  char* in_place = mmap(NULL, 3 * PAGE, PROT_READ, MAP_PRIVATE, fd, 0);
+  CHECK("map the file MAP_PRIVATE again", in_place != MAP_FAILED);
+  if (in_place != MAP_FAILED) {
+    munmap(in_place + PAGE, 2 * PAGE);
+    CHECK("grow it in place", mremap(in_place, PAGE, 3 * PAGE, 0) == in_place);
+    CHECK("the pages it grew by in place are the file's",
+          in_place[PAGE] == 'b' && in_place[2 * PAGE] == 'c' && in_place[2 * PAGE + 100] == 0);
+    munmap(in_place, 3 * PAGE);
+  }
+  close(fd);
+}
+
 // --- a file of the initramfs (on Sonde): the program's own executable ---
 
 static void own_executable(const char* path) {
@@ -494,6 +584,7 @@ int main(int argc, char** argv) {
   end_of_file();
   permissions();
   remap();
+  remap_duplicates_and_private_files();
   own_executable(argv[0]);
   (void)unlink(file_path);
   printf("mmap_shared_checks: %d passed, %d failed\n", passed, failed);

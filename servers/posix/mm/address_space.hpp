@@ -159,6 +159,10 @@ class AddressSpace {
   uint64_t brk_start = 0;
   uint64_t brk = 0;
   uint64_t mmap_top = kMmapTop;
+  // The processes using it (Linux's mm_users): more than one after clone(CLONE_VM) without
+  // CLONE_THREAD (vfork, posix_spawn) until the child execs or exits. The last one destroys it
+  // (task/process.hpp, release_memory).
+  uint32_t users = 1;
 
  private:
   bool access_allowed(uint64_t address, bool write) const;

@@ -23,6 +23,35 @@ constexpr uint64_t kKnownFlags = 0x03 | 0x10 | 0x20 | 0x100 | 0x800 | 0x1000 | 0
 
 uint64_t page_up(uint64_t value) { return (value + kPage - 1) & ~(kPage - 1); }
 
+// The pages of private file mappings in [start, end) get the file's bytes, as Linux reads them
+// from the file on the first touch: mmap copies them at once, mremap does for the pages a
+// mapping grew by and madvise(MADV_DONTNEED) for the pages it dropped. The page holding the end
+// of the file is zero past it. GAP: a page wholly past the end of the file is a zero page,
+// where Linux's is a SIGBUS.
+void fill_private_file_pages(SyscallContext& c, uint64_t start, uint64_t end) {
+  mm::AddressSpace& memory = user(c);
+  const mm::FileMaps& maps = c.process->file_maps;
+  for (uint64_t address = start; address < end;) {
+    const mm::FileMapping* map = maps.find(address);
+    if (map == nullptr || map->shared || map->inode == nullptr || map->name != nullptr) {
+      address = maps.next_boundary(address, end);  // anonymous memory (malloc's) is skipped whole
+      continue;
+    }
+    const mm::Area* area = memory.find_area(address);
+    uint64_t at = map->offset + (address - map->start);
+    const Inode& inode = *map->inode;
+    if (area != nullptr && area->file == nullptr && at < inode.size) {
+      auto page = memory.writable_page(address);
+      uint64_t available = inode.size - at;
+      if (page.ok()) {
+        memcpy(reinterpret_cast<void*>(page.value()->frame.server_address), inode.data + at,
+               available < kPage ? available : kPage);
+      }
+    }
+    address += kPage;
+  }
+}
+
 }  // namespace
 
 int64_t sys_brk(SyscallContext& c) {
@@ -188,8 +217,6 @@ int64_t sys_mremap(SyscallContext& c) {
   if ((flags & (kFixed | kDontUnmap)) != 0 && (flags & kMayMove) == 0) return -rt::kEINVAL;
   if ((flags & kDontUnmap) != 0 && old_size != new_size) return -rt::kEINVAL;
   if (c.arg(2) == 0 || new_size == 0) return -rt::kEINVAL;
-  // GAP: old_size 0 (a second mapping of a shared mapping's pages) is EINVAL.
-  if (old_size == 0) return -rt::kEINVAL;
   if (old_address + old_size < old_address || old_address + old_size > mm::kUserTop) {
     return -rt::kEFAULT;
   }
@@ -198,16 +225,20 @@ int64_t sys_mremap(SyscallContext& c) {
   mm::FileMaps& maps = c.process->file_maps;
   // As Linux's: the range to move must lie in one mapping (EFAULT), checked after the target
   // (MREMAP_FIXED) is cleared, and not at all for a shrink in place (the tail is unmapped).
+  // old_size 0 asks for a second mapping of the same pages (Linux's "duplicate shm area"): a
+  // shared mapping's (a file's or shared anonymous memory's); a private one has none to share
+  // (EINVAL).
   const mm::Area* area = nullptr;
   bool named = false;
   mm::FileMapping record = {};  // what /proc/<pid>/maps names the old range by
-  auto look_up = [&]() {
+  auto look_up = [&]() -> int {
     area = memory.find_area(old_address);
-    if (area == nullptr || old_address + old_size > area->end) return false;
+    if (area == nullptr || old_address + old_size > area->end) return rt::kEFAULT;
+    if (old_size == 0 && area->file == nullptr) return rt::kEINVAL;
     const mm::FileMapping* found = maps.find(old_address);
     named = found != nullptr;
     if (named) record = *found;
-    return true;
+    return 0;
   };
   auto name_range = [&](uint64_t start, uint64_t end, uint64_t at) {
     if (!named) {
@@ -228,7 +259,7 @@ int64_t sys_mremap(SyscallContext& c) {
     }
     memory.remove_range(new_address, new_address + new_size);
     maps.remove(new_address, new_address + new_size);
-    if (!look_up()) return -rt::kEFAULT;
+    if (int error = look_up(); error != 0) return -error;
     target = new_address;
   } else {
     if (new_size <= old_size && (flags & kDontUnmap) == 0) {
@@ -237,7 +268,7 @@ int64_t sys_mremap(SyscallContext& c) {
       maps.remove(old_address + new_size, old_address + old_size);
       return static_cast<int64_t>(old_address);
     }
-    if (!look_up()) return -rt::kEFAULT;
+    if (int error = look_up(); error != 0) return -error;
     bool room = (flags & kDontUnmap) == 0 && old_address + old_size == area->end &&
                 old_address + new_size <= mm::kUserTop;
     for (uint64_t a = old_address + old_size; room && a < old_address + new_size; a += kPage) {
@@ -248,17 +279,21 @@ int64_t sys_mremap(SyscallContext& c) {
       // are SIGBUS on touch, as a shared anonymous mapping's past its length).
       memory.extend_area(old_address + old_size, old_address + new_size);
       name_range(old_address + old_size, old_address + new_size, old_address + old_size);
+      fill_private_file_pages(c, old_address + old_size, old_address + new_size);
       return static_cast<int64_t>(old_address);
     }
     if ((flags & kMayMove) == 0) return -rt::kENOMEM;
     target = memory.find_free(new_size);
     if (target == 0) return -rt::kENOMEM;
   }
-  bool keep_old = (flags & kDontUnmap) != 0;
+  // A duplicate (old_size 0) is a move of nothing that keeps the old mapping.
+  bool keep_old = (flags & kDontUnmap) != 0 || old_size == 0;
   int64_t moved = to_rax(memory.move_range(old_address, old_size, target, new_size, keep_old));
   if (moved != 0) return moved;
   if (!keep_old) maps.remove(old_address, old_address + old_size);
   name_range(target, target + new_size, old_address);
+  if (new_size > old_size) fill_private_file_pages(c, target + old_size, target + new_size);
+  if ((flags & kDontUnmap) != 0) fill_private_file_pages(c, old_address, old_address + old_size);
   return static_cast<int64_t>(target);
 }
 
@@ -267,8 +302,11 @@ int64_t sys_madvise(SyscallContext& c) {
   uint64_t address = c.arg(0), length = page_up(c.arg(1));
   if ((address & (kPage - 1)) != 0) return -rt::kEINVAL;
   // The pages go (a page shared copy-on-write is only let go); they come back zero on the next
-  // touch. GAP: a private file mapping's pages come back zero too, not from the file.
-  if (c.arg(2) == kDontNeed) user(c).discard(address, address + length);
+  // touch, a private file mapping's with the file's bytes.
+  if (c.arg(2) == kDontNeed) {
+    user(c).discard(address, address + length);
+    fill_private_file_pages(c, address, address + length);
+  }
   return 0;
 }
 

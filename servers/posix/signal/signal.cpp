@@ -90,6 +90,10 @@ bool deliver_held(Process* target) {
   return false;
 }
 
+// Whether a handler's signal ends the thread's blocked call: not a vfork's wait for its child,
+// which only a fatal signal ends (it ends the process).
+bool interruptible(const Thread* thread) { return thread->blocked && thread->vfork_child == 0; }
+
 // A handler's signal waits for a thread: `to` (tgkill) or any of the process's that does not
 // block it. A blocked call of such a thread is interrupted for it (the first one found, as
 // Linux wakes one thread; whichever thread next returns from a system call may take it
@@ -98,12 +102,12 @@ void make_pending(Process* target, int signal, Thread* to) {
   uint64_t bit = 1ull << (signal - 1);
   if (to != nullptr) {
     to->pending_signals |= bit;
-    if (to->blocked && (to->signal_mask & bit) == 0) to->interrupted = true;
+    if (interruptible(to) && (to->signal_mask & bit) == 0) to->interrupted = true;
     return;
   }
   target->pending_signals |= bit;
   for (Thread* t = target->threads; t != nullptr; t = t->next) {
-    if (t->blocked && (t->signal_mask & bit) == 0) {
+    if (interruptible(t) && (t->signal_mask & bit) == 0) {
       t->interrupted = true;
       return;
     }

@@ -442,11 +442,9 @@ rt::Result<void> exec_image(Process* process, const char* path, ExecArguments& a
     auto rsp = build_stack(*space, arguments, path, loaded.value(), interpreter.base, ids, secure,
                            strings);
     if (!rsp.ok()) return fail(rsp.error());
-    if (process->memory != nullptr) {
-      process->memory->destroy();
-      platform::heap().deallocate(process->memory, sizeof(mm::AddressSpace));
-    }
+    release_memory(process);  // a vfork child leaves its parent's to the parent
     process->memory = space;
+    process->borrowed_memory = false;
     registers = abi::UserRegisters{};
     registers.rip = interpreter.entry;
     registers.rsp = rsp.value();

@@ -329,8 +329,23 @@ rt::Result<Process*> spawn_init(const char* path, const char* const* argv,
   return process;
 }
 
+void release_memory(Process* process) {
+  mm::AddressSpace* memory = process->memory;
+  if (memory == nullptr) return;
+  process->memory = nullptr;
+  if (--memory->users != 0) return;
+  memory->destroy();
+  platform::heap().deallocate(memory, sizeof(mm::AddressSpace));
+}
+
+void release_vfork_waiter(Process* process) {
+  if (process->vfork_waiter == 0) return;
+  process->vfork_waiter = 0;
+  note_child_event();  // the waiting vfork is retried as a wait4 is (WaitReason::kChildren)
+}
+
 rt::Result<Process*> fork_process(Process* parent, const Thread* thread,
-                                  const abi::UserRegisters& registers) {
+                                  const abi::UserRegisters& registers, bool share_memory) {
   Process* child = allocate_process();
   if (child == nullptr) return rt::err(rt::kENOMEM);
   child->ppid = parent->pid;
@@ -352,10 +367,7 @@ rt::Result<Process*> fork_process(Process* parent, const Thread* thread,
     uprobes_exit(child);
     while (child->threads != nullptr) destroy_thread(child->threads);
     delete_cap(child->fault_cap);
-    if (child->memory != nullptr) {
-      child->memory->destroy();
-      platform::heap().deallocate(child->memory, sizeof(mm::AddressSpace));
-    }
+    release_memory(child);
     put_fd_table(child->files);
     release_process(child);
     return error;
@@ -363,16 +375,26 @@ rt::Result<Process*> fork_process(Process* parent, const Thread* thread,
   auto files = copy_fd_table(*parent->files);
   if (!files.ok()) return fail(files.error());
   child->files = files.value();
-  void* memory = platform::heap().allocate(sizeof(mm::AddressSpace), 16);
-  if (memory == nullptr) return fail(rt::err(rt::kENOMEM));
-  child->memory = new (memory) mm::AddressSpace();
-  if (auto made = child->memory->create(); !made.ok()) return fail(made.error());
-  if (auto copied = parent->memory->fork_into(*child->memory); !copied.ok()) {
-    return fail(copied.error());
+  if (share_memory) {
+    child->memory = parent->memory;
+    ++child->memory->users;
+    child->borrowed_memory = true;
+  } else {
+    void* memory = platform::heap().allocate(sizeof(mm::AddressSpace), 16);
+    if (memory == nullptr) return fail(rt::err(rt::kENOMEM));
+    child->memory = new (memory) mm::AddressSpace();
+    if (auto made = child->memory->create(); !made.ok()) return fail(made.error());
+    if (auto copied = parent->memory->fork_into(*child->memory); !copied.ok()) {
+      return fail(copied.error());
+    }
   }
-  // The child's uprobes are in place before its thread runs into their int3s.
   if (auto badged = ensure_fault_cap(child); !badged.ok()) return fail(badged.error());
-  if (auto probed = uprobes_fork(parent, child); !probed.ok()) return fail(probed.error());
+  // The child's uprobes are in place before its thread runs into their int3s. GAP: a child
+  // sharing its parent's memory gets none until it execs (uprobes_fork would take the parent's
+  // int3s out of the one copy of the code they share): a probe it hits is not reported.
+  if (!share_memory) {
+    if (auto probed = uprobes_fork(parent, child); !probed.ok()) return fail(probed.error());
+  }
   // Only the calling thread is copied, as Linux's fork; it keeps its mask and alternate stack.
   Thread* leader = allocate_thread(child, child->pid);
   if (leader == nullptr) return fail(rt::err(rt::kENOMEM));
@@ -448,11 +470,8 @@ void finish_process(Process* process, int status) {
   put_fd_table(process->files);
   process->files = nullptr;
   uprobes_exit(process);
-  if (process->memory != nullptr) {
-    process->memory->destroy();
-    platform::heap().deallocate(process->memory, sizeof(mm::AddressSpace));
-    process->memory = nullptr;
-  }
+  release_memory(process);
+  release_vfork_waiter(process);
   // Groups linked to the session through it may be orphaned by its end.
   OrphanCandidates orphan_candidates = groups_linked_through(process);
   // Orphans go to init; zombies among them are reaped there.

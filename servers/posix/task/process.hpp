@@ -96,6 +96,9 @@ struct Thread {
   uint64_t altstack_sp;
   uint64_t altstack_size;
   int32_t altstack_flags;
+  // vfork, clone(CLONE_VFORK): the child whose exec or end this thread's call waits for (0:
+  // none). The wait is killable only: other signals wait for its end (Linux's TASK_KILLABLE).
+  int vfork_child;
   Thread* next;  // the next thread of the same process
 };
 
@@ -135,6 +138,12 @@ struct Process {
   size_t cmdline_length;
   uint64_t start_ns;  // when it was made (clock_ns), for /proc/<pid>/stat
   bool executed;      // an execve succeeded since the fork (Linux's PF_FORKNOEXEC cleared)
+  // The thread (tid) whose vfork waits for this process to exec or end (Linux's vfork_done);
+  // 0 when none, or once released.
+  int vfork_waiter;
+  // Its memory is the parent's (clone(CLONE_VM) without CLONE_THREAD), until it execs: no
+  // uprobes are armed for it (their int3s would go into the parent's code).
+  bool borrowed_memory;
   // A capability check passed for it since the fork (Linux's PF_SUPERPRIV: capable() sets it,
   // fork clears it, execve keeps it). The checks Sonde makes are bpf()'s (CAP_BPF) and
   // perf_event_open's (CAP_PERFMON); root's other privileged calls are not counted.
@@ -219,9 +228,16 @@ OrphanCandidates groups_linked_through(const Process* process);
 // SIGHUP, then SIGCONT (POSIX; Linux's kill_orphaned_pgrp).
 void hang_up_orphaned_groups(const OrphanCandidates& candidates);
 
-// fork: a copy of `parent` whose one thread is a copy of `thread` (with `registers`).
+// fork: a copy of `parent` whose one thread is a copy of `thread` (with `registers`). With
+// `share_memory` (clone(CLONE_VM) without CLONE_THREAD: vfork, posix_spawn) the child uses the
+// parent's address space itself, not a copy-on-write copy, until it execs or exits.
 rt::Result<Process*> fork_process(Process* parent, const Thread* thread,
-                                  const abi::UserRegisters& registers);
+                                  const abi::UserRegisters& registers, bool share_memory = false);
+// The process stops using its address space (exit, exec, a failed fork); the last user
+// destroys it.
+void release_memory(Process* process);
+// The process exec'd or ended: the vfork that waits for it (its parent's thread) may return.
+void release_vfork_waiter(Process* process);
 // clone(CLONE_THREAD): a new thread of `process` in its VSpace, started with `registers`, with
 // `from`'s signal mask.
 rt::Result<Thread*> clone_thread(Process* process, const Thread* from,

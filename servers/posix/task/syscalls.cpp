@@ -216,9 +216,9 @@ extern "C" __attribute__((noinline)) long kernel_clone(struct kernel_clone_args*
     registers.rax = 0;
     return clone_thread_of(c, args, registers);
   }
-  // vfork and CLONE_VM without threads: the child gets a copy (GAP: the parent does not wait
-  // for the child's exec or exit, which programs written for vfork do not notice).
-  auto child = fork_process(c.process, c.thread, registers);
+  // CLONE_VM without CLONE_THREAD (vfork, posix_spawn): the child runs in the parent's address
+  // space itself until it execs or exits; otherwise a copy-on-write copy.
+  auto child = fork_process(c.process, c.thread, registers, (flags & kCloneVm) != 0);
   if (!child.ok()) return -child.error().code;
   Process* p = child.value();
   sched_process_fork(*c.process, *p);
@@ -228,20 +228,50 @@ extern "C" __attribute__((noinline)) long kernel_clone(struct kernel_clone_args*
   if ((flags & kCloneParentSetTid) != 0) (void)user(c).copy_out(parent_tid, &pid, 4);
   if ((flags & kCloneChildSetTid) != 0) (void)p->memory->copy_out(child_tid, &pid, 4);
   if ((flags & kCloneChildClearTid) != 0) p->threads->clear_child_tid = child_tid;
+  if ((flags & kCloneVfork) != 0) {
+    // The caller waits until the child execs or ends (Linux's wait_for_vfork_done): its call
+    // is answered by a retry (vfork_wait) once release_vfork_waiter ran.
+    p->vfork_waiter = c.thread->tid;
+    c.thread->vfork_child = p->pid;
+    c.wait = WaitReason::kChildren;
+    return kDeferred;
+  }
   return pid;
 }
 
 namespace posix {
 
+namespace {
+
+// The retry of a call waiting for its vfork child (before the call's arguments are read again:
+// a vfork child running on the parent's stack may have changed them): the child's pid once it
+// exec'd or ended, kDeferred until then. No signal but a fatal one (which ends the process and
+// this call with it) ends the wait: make_pending leaves such a thread uninterrupted.
+int64_t vfork_wait(SyscallContext& c) {
+  Thread* thread = c.thread;
+  int pid = thread->vfork_child;
+  const Process* child = find_process(pid);
+  if (child != nullptr && child->vfork_waiter == thread->tid) {
+    c.wait = WaitReason::kChildren;
+    return kDeferred;
+  }
+  thread->vfork_child = 0;
+  return pid;
+}
+
+}  // namespace
+
 int64_t sys_fork(SyscallContext&) {
   kernel_clone_args args{0, nullptr, nullptr, nullptr, kSigChld, 0, 0, 0};
   return kernel_clone(&args);
 }
-int64_t sys_vfork(SyscallContext&) {
+int64_t sys_vfork(SyscallContext& c) {
+  if (c.thread->vfork_child != 0) return vfork_wait(c);
   kernel_clone_args args{kCloneVfork | kCloneVm, nullptr, nullptr, nullptr, kSigChld, 0, 0, 0};
   return kernel_clone(&args);
 }
 int64_t sys_clone(SyscallContext& c) {
+  if (c.thread->vfork_child != 0) return vfork_wait(c);
   // clone(flags, stack, parent_tid, child_tid, tls) on x86-64; the low byte is the exit signal.
   kernel_clone_args args{c.arg(0) & ~uint64_t{0xff},
                          nullptr,
@@ -258,6 +288,7 @@ int64_t sys_clone(SyscallContext& c) {
 // clone3_args_valid do, then the clone path every other fork takes (the same errors for the
 // same flags: glibc falls back to clone on ENOSYS only).
 int64_t sys_clone3(SyscallContext& c) {
+  if (c.thread->vfork_child != 0) return vfork_wait(c);
   struct CloneArgs {
     uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid,
         set_tid_size, cgroup;
@@ -341,6 +372,7 @@ extern "C" __attribute__((noinline)) int do_execveat_common(int fd, const char* 
   bprm.interp = filename;
   arguments.release();
   if (!loaded.ok()) return -loaded.error().code;
+  release_vfork_waiter(c->process);  // its own address space now: a vfork parent goes on
   close_on_exec(*c->process->files);
   // The other threads end; the caller becomes the leader (Linux's de_thread).
   Thread* thread = c->thread;

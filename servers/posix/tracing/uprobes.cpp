@@ -292,7 +292,8 @@ bool applies(const Site& site, const Process* process) {
 }
 
 void arm_site(Process* process, const Site& site) {
-  if (!applies(site, process)) return;
+  // A vfork child runs in its parent's memory: the parent's probes are the only ones there.
+  if (process->borrowed_memory || !applies(site, process)) return;
   for (size_t i = 0; i < process->file_maps.count(); ++i) {
     const mm::FileMapping& map = process->file_maps.at(i);
     // Not in a shared mapping (Linux's valid_vma): the int3 would be written into the file.
