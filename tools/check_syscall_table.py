@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
 """docs/LINUX.md's system call table against the POSIX server's dispatch table
-(servers/posix/kernel/syscall_table.cpp): every call the server dispatches has a row (done or
+(servers/posix/kernel/syscall_list.h, which syscall_table.cpp expands): every call the server dispatches has a row (done or
 partial), every row names a call the server dispatches, numbers and names agree, and the count
 line above the table is right. Prints `linux: N system calls implemented (D done, P partial)`.
 
@@ -14,7 +14,7 @@ from pathlib import Path
 
 def main() -> int:
     root = Path(sys.argv[1])
-    table = (root / "servers/posix/kernel/syscall_table.cpp").read_text()
+    table = (root / "servers/posix/kernel/syscall_list.h").read_text()
     dispatched = {int(n): name for n, name in re.findall(r"ENTRY\((\d+), (\w+)\)", table)
                   if name != "name"}
     doc = (root / "docs/LINUX.md").read_text()

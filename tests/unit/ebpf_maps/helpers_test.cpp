@@ -218,11 +218,16 @@ TEST_F(HelperTest, LoopRunsCallbackAndHonoursStopAndLimits) {
 }
 
 TEST_F(HelperTest, UnimplementedHelpersAreAbsentNotFaked) {
-  // BPF_FUNC_get_current_task_btf: no BTF-typed pointers in the verifier.
-  constexpr int kGetCurrentTaskBtf = 158;
-  EXPECT_EQ(table[kGetCurrentTaskBtf], nullptr);
+  // BPF_FUNC_task_storage_get: no task storage maps.
+  constexpr int kTaskStorageGet = 156;
+  EXPECT_EQ(table[kTaskStorageGet], nullptr);
   EXPECT_NE(table[kHelperTracePrintk], nullptr);
-  EXPECT_EQ(run_text("call 158\nexit").status, RunStatus::kUnknownHelper);
+  EXPECT_EQ(run_text("call 156\nexit").status, RunStatus::kUnknownHelper);
+}
+
+TEST_F(HelperTest, GetCurrentTaskBtfIsTheTaskStructTyped) {
+  EXPECT_EQ(kHelperGetCurrentTaskBtf, BPF_FUNC_get_current_task_btf);
+  EXPECT_EQ(run_text("call 158\nexit").value, env.task);
 }
 
 TEST_F(HelperTest, GetCurrentTaskIsTheHostsTaskStruct) {
