@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
-# Debian's filelife and vfsstat, unmodified: kprobes on the POSIX server's Linux-named VFS
-# functions (vfs_create, vfs_unlink, vfs_open, vfs_fsync, vfs_read, vfs_write and
-# security_inode_create), CO-RE reads of the struct dentry, file and path they are handed (see
+# Debian's filelife, vfsstat and filetop, unmodified: kprobes and fentry programs on the POSIX
+# server's Linux-named VFS functions (vfs_create, vfs_unlink, vfs_open, vfs_fsync, vfs_read,
+# vfs_write and security_inode_create), CO-RE reads of the struct dentry, file and path they are handed (see
 # libbpf_tools.sh for how the tools are run and when they count as attached).
 attached() {  # PID COUNT: until PID holds COUNT such fds (at most 60 s), then a moment
   n=0
@@ -41,11 +41,13 @@ awk 'NR > 2 {
 }' /tmp/filelife.out
 
 # vfsstat 1 5: five one-second intervals while fsync (3), fdatasync (1), mknod (2), open, read
-# and write run; the sums of its columns. Only the workload makes or syncs files, so FSYNC and
+# and write run; the sums of its columns. It counts with fentry programs (the kernel BTF has
+# FUNC records of the five functions, so its fentry_can_attach says yes, as on Linux): five
+# bpf_link fds, no perf events. Only the workload makes or syncs files, so FSYNC and
 # CREATE are exact; the shell's reads, writes and opens add to the rest.
 dd if=/dev/zero of=/tmp/vfs.dat bs=512 count=4 2> /dev/null
 vfsstat 1 5 > /tmp/vfsstat.out 2>&1 &
-attached $! 10
+attached $! 5
 for i in 1 2 3; do sync /tmp/vfs.dat; done
 sync -d /tmp/vfs.dat
 mknod_file /tmp/m1 /tmp/m2
