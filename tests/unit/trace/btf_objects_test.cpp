@@ -8,6 +8,7 @@
 #include <new>
 
 #include "btf_test_support.hpp"
+#include "trace/kernel_types.hpp"
 
 // The POSIX server's vmlinux BTF (servers/posix/meson.build), as the trace server embeds it.
 extern "C" const unsigned char vmlinux_btf[];
@@ -543,6 +544,138 @@ TEST_F(KernelBtfTable, GoesWithTheTable) {
     EXPECT_GE(allocator.in_use(), vmlinux_btf_size) << "a copy of the blob";
   }
   EXPECT_EQ(allocator.in_use(), 0u);
+}
+
+
+// Tracing programs (fentry, fexit, tp_btf) name their target in the kernel's BTF.
+class TracingPrograms : public KernelBtf {
+ protected:
+  // The id of the type named `name` of `kind` in the kernel's BTF, or 0.
+  uint32_t kernel_type(const char* name, uint32_t kind) {
+    const Btf& btf = objects_.kernel_btf()->btf;
+    for (uint32_t id = 1; id < btf.type_count(); ++id) {
+      const BtfType* t = btf.type_by_id(id);
+      const char* type_name = btf.name_by_offset(t->name_off);
+      if (btf_kind(t) == kind && type_name != nullptr && std::strcmp(type_name, name) == 0)
+        return id;
+    }
+    return 0;
+  }
+  int64_t load_tracing(const std::vector<ebpf::Insn>& insns, uint32_t attach_type, uint32_t btf_id,
+                       uint32_t type = BPF_PROG_TYPE_TRACING) {
+    log_.assign(4096, 0);
+    BpfAttr attr = {};
+    attr.prog_load.prog_type = type;
+    attr.prog_load.insns = address(insns.data());
+    attr.prog_load.insn_cnt = static_cast<uint32_t>(insns.size());
+    attr.prog_load.license = address(license_);
+    attr.prog_load.expected_attach_type = attach_type;
+    attr.prog_load.attach_btf_id = btf_id;
+    attr.prog_load.log_buf = address(log_.data());
+    attr.prog_load.log_size = static_cast<uint32_t>(log_.size());
+    attr.prog_load.log_level = 1;
+    memory_.allow(insns.data(), insns.size() * sizeof(ebpf::Insn), false);
+    memory_.allow(log_.data(), log_.size(), true);
+    return bpf(kProgLoad, attr);
+  }
+  std::string log() const { return std::string(log_.data()); }
+  std::vector<char> log_;
+  // r0 = 0; exit
+  const std::vector<ebpf::Insn> trivial_ = {{0xb7, 0, 0, 0, 0}, {0x95, 0, 0, 0, 0}};
+};
+
+TEST_F(TracingPrograms, FentryReadsItsTypedArguments) {
+  uint32_t unlink = kernel_type("do_unlinkat", kBtfKindFunc);
+  ASSERT_NE(unlink, 0u) << "the kernel BTF has do_unlinkat's FUNC record";
+  // r2 = ctx[1] (struct filename *); r0 = name->name (a probing load); exit
+  std::vector<ebpf::Insn> insns = {
+      {0x79, 2, 1, 8, 0}, {0x79, 0, 2, 0, 0}, {0xb7, 0, 0, 0, 0}, {0x95, 0, 0, 0, 0}};
+  int64_t fd = load_tracing(insns, kAttachTraceFentry, unlink);
+  ASSERT_GT(fd, 0) << log();
+  Handle handle = session_.lookup_kind(static_cast<int32_t>(fd), ObjectKind::kProgram).value();
+  auto* program = static_cast<ProgramObject*>(handle.object);
+  EXPECT_EQ(program->attach_btf_id, unlink);
+  EXPECT_STREQ(program->attach_name, "do_unlinkat");
+  EXPECT_EQ(program->attach_args, 2u);
+  EXPECT_EQ(program->insns[1].opcode, ebpf::kClassLdx | ebpf::kSizeDw | ebpf::kModeProbeMem)
+      << "the engine reads it as BPF_PROBE_MEM";
+  EXPECT_EQ(program->xlated[1].opcode, 0x79) << "xlated shows a plain load, as Linux's dump";
+  EXPECT_EQ(program->insns[0].opcode, 0x79) << "the context is no kernel memory";
+  // A fentry program has only the arguments; a fexit one the return value after them.
+  insns = {{0x79, 0, 1, 16, 0}, {0x95, 0, 0, 0, 0}};
+  EXPECT_EQ(load_tracing(insns, kAttachTraceFentry, unlink), -rt::kEACCES);
+  EXPECT_NE(log().find("func 'do_unlinkat' doesn't have 3-th argument"), std::string::npos)
+      << log();
+  EXPECT_GT(load_tracing(insns, kAttachTraceFexit, unlink), 0) << log();
+  insns = {{0x79, 0, 1, 24, 0}, {0x95, 0, 0, 0, 0}};
+  EXPECT_EQ(load_tracing(insns, kAttachTraceFexit, unlink), -rt::kEACCES);
+}
+
+TEST_F(TracingPrograms, TheTargetMustBeAFunctionOrATracepointTypedef) {
+  uint32_t task = kernel_type("task_struct", kBtfKindStruct);
+  uint32_t unlink = kernel_type("do_unlinkat", kBtfKindFunc);
+  uint32_t switch_tp = kernel_type("btf_trace_sched_switch", kBtfKindTypedef);
+  ASSERT_NE(task, 0u);
+  ASSERT_NE(switch_tp, 0u);
+  EXPECT_EQ(load_tracing(trivial_, kAttachTraceFentry, task), -rt::kEINVAL);
+  EXPECT_NE(log().find("is not a function"), std::string::npos) << log();
+  EXPECT_EQ(load_tracing(trivial_, kAttachTraceFentry, 0), -rt::kEINVAL);
+  EXPECT_NE(log().find("Tracing programs must provide btf_id"), std::string::npos) << log();
+  EXPECT_EQ(load_tracing(trivial_, kAttachTraceFentry, 0x7ffff), -rt::kEINVAL);
+  EXPECT_NE(log().find("attach_btf_id 524287 is invalid"), std::string::npos) << log();
+  EXPECT_EQ(load_tracing(trivial_, kAttachTraceFentry, 0x100000), -rt::kEINVAL);
+  EXPECT_EQ(load_tracing(trivial_, kAttachTraceRawTp, unlink), -rt::kEINVAL);
+  EXPECT_NE(log().find("is not a typedef"), std::string::npos) << log();
+  EXPECT_GT(load_tracing(trivial_, kAttachTraceRawTp, switch_tp), 0) << log();
+  // An attach target is for tracing programs only.
+  EXPECT_EQ(load_tracing(trivial_, 0, unlink, BPF_PROG_TYPE_KPROBE), -rt::kEINVAL);
+  EXPECT_EQ(objects_.count(ObjectKind::kProgram), 1u);
+}
+
+TEST_F(TracingPrograms, TpBtfArgumentsSkipTheProbesDataPointer) {
+  uint32_t switch_tp = kernel_type("btf_trace_sched_switch", kBtfKindTypedef);
+  // sched_switch(bool preempt, struct task_struct *prev, struct task_struct *next, ...):
+  // prev->pid through ctx[1].
+  uint32_t pid_offset = 0;
+  {
+    const Btf& btf = objects_.kernel_btf()->btf;
+    const BtfType* t = btf.type_by_id(kernel_type("task_struct", kBtfKindStruct));
+    const auto* members = reinterpret_cast<const BtfMember*>(t + 1);
+    for (uint32_t i = 0; i < btf_vlen(t); ++i) {
+      if (std::strcmp(btf.name_by_offset(members[i].name_off), "pid") == 0)
+        pid_offset = members[i].offset / 8;
+    }
+  }
+  std::vector<ebpf::Insn> insns = {
+      {0x79, 2, 1, 8, 0}, {0x61, 0, 2, static_cast<int16_t>(pid_offset), 0}, {0x95, 0, 0, 0, 0}};
+  EXPECT_GT(load_tracing(insns, kAttachTraceRawTp, switch_tp), 0) << log();
+  // Four arguments: ctx[4] is past them.
+  insns = {{0x79, 0, 1, 32, 0}, {0x95, 0, 0, 0, 0}};
+  EXPECT_EQ(load_tracing(insns, kAttachTraceRawTp, switch_tp), -rt::kEACCES);
+  EXPECT_NE(log().find("func 'sched_switch' doesn't have 5-th argument"), std::string::npos)
+      << log();
+}
+
+TEST_F(TracingPrograms, AttachIsRawTracepointOpenWithoutAName) {
+  uint32_t unlink = kernel_type("do_unlinkat", kBtfKindFunc);
+  int64_t fd = load_tracing(trivial_, kAttachTraceFentry, unlink);
+  ASSERT_GT(fd, 0) << log();
+  // Linux 6.1's LINK_CREATE has no tracing attach (libbpf then uses RAW_TRACEPOINT_OPEN).
+  BpfAttr attr = {};
+  attr.link_create.prog_fd = static_cast<uint32_t>(fd);
+  attr.link_create.attach_type = kAttachTraceFentry;
+  EXPECT_EQ(bpf(kLinkCreate, attr), -rt::kEINVAL);
+  // A name with a tracing program is EINVAL; without one, this table has no functions.
+  static const char kName[] = "do_unlinkat";
+  memory_.allow(kName, sizeof kName, false);
+  attr = {};
+  uint64_t name = address(kName);
+  std::memcpy(attr.bytes, &name, sizeof name);
+  uint32_t prog_fd = static_cast<uint32_t>(fd);
+  std::memcpy(attr.bytes + 8, &prog_fd, sizeof prog_fd);
+  EXPECT_EQ(bpf(kRawTracepointOpen, attr), -rt::kEINVAL);
+  std::memset(attr.bytes, 0, 8);
+  EXPECT_EQ(bpf(kRawTracepointOpen, attr), -rt::kENOENT);
 }
 
 }  // namespace
