@@ -23,6 +23,9 @@ int BPF_PROG(unlink_entry, int dfd, struct filename* name) {
   bpf_printk("FENTRY task pid=%d comm=%s", task->pid - target_pid, task->comm);
   bpf_printk("FENTRY parent comm=%s func_ip_set=%d", task->real_parent->comm,
              bpf_get_func_ip(ctx) != 0);
+  __u64 value = 0;
+  bpf_printk("FENTRY helpers arg2=%ld ret=%ld", bpf_get_func_arg(ctx, 2, &value),
+             bpf_get_func_ret(ctx, &value));
   return 0;
 }
 
@@ -30,6 +33,11 @@ SEC("fexit/do_unlinkat")
 int BPF_PROG(unlink_exit, int dfd, struct filename* name, int ret) {
   if (bpf_get_current_task_btf()->tgid != target_pid) return 0;
   bpf_printk("FEXIT do_unlinkat dfd=%d ret=%d", dfd, ret);
+  // The trampoline's helpers read the same context: the count, an argument, the return value.
+  __u64 first = 0, value = 0;
+  long got = bpf_get_func_arg(ctx, 0, &first) | bpf_get_func_ret(ctx, &value);
+  bpf_printk("FEXIT helpers count=%d arg0=%d ret=%d", (int)bpf_get_func_arg_cnt(ctx), (int)first,
+             got == 0 ? (int)value : 999);
   return 0;
 }
 

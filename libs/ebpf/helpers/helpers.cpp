@@ -5,6 +5,7 @@
 #include "ebpf/environment.hpp"
 #include "ebpf/map.hpp"
 #include "ebpf/perf_buffer.hpp"
+#include "ebpf/program.hpp"
 #include "ebpf/ringbuf.hpp"
 #include "helpers/printk_format.hpp"
 #include "maps/cgroup_array_map.hpp"
@@ -183,6 +184,30 @@ uint64_t probe_read_kernel_str(ExecContext& context, uint64_t destination, uint6
 
 uint64_t get_func_ip(ExecContext& context, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) {
   return context.env->current_function_ip();
+}
+
+// bpf_get_func_arg, bpf_get_func_ret, bpf_get_func_arg_cnt: Linux's verifier inlines them as
+// loads around the trampoline's context, which keeps the argument count at ctx[-1]; Sonde's
+// fentry/fexit contexts are laid out the same (kTrampolineHasReturn marks a fexit's).
+uint64_t trampoline_word(uint64_t ctx) { return reinterpret_cast<const uint64_t*>(ctx)[-1]; }
+
+uint64_t get_func_arg(ExecContext&, uint64_t ctx, uint64_t n, uint64_t value, uint64_t, uint64_t) {
+  uint64_t count = trampoline_word(ctx) & ~kTrampolineHasReturn;
+  if (static_cast<uint32_t>(n) >= count) return static_cast<uint64_t>(-22);  // EINVAL
+  *reinterpret_cast<uint64_t*>(value) = reinterpret_cast<const uint64_t*>(ctx)[n & 0xffffffff];
+  return 0;
+}
+
+uint64_t get_func_ret(ExecContext&, uint64_t ctx, uint64_t value, uint64_t, uint64_t, uint64_t) {
+  uint64_t word = trampoline_word(ctx);
+  if ((word & kTrampolineHasReturn) == 0) return static_cast<uint64_t>(-95);  // EOPNOTSUPP
+  uint64_t count = word & ~kTrampolineHasReturn;
+  *reinterpret_cast<uint64_t*>(value) = reinterpret_cast<const uint64_t*>(ctx)[count];
+  return 0;
+}
+
+uint64_t get_func_arg_cnt(ExecContext&, uint64_t ctx, uint64_t, uint64_t, uint64_t, uint64_t) {
+  return trampoline_word(ctx) & ~kTrampolineHasReturn;
 }
 
 uint64_t get_attach_cookie(ExecContext& context, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) {

@@ -168,6 +168,9 @@ bool Checker::check_helper_argument(const HelperPrototype& proto, int32_t id, in
         return reject("R%d reference has already been released", regno);
       break;
     }
+    case ArgType::kLongOut:
+      if (!check_helper_memory(regno, 8, true, false)) return false;
+      break;
     case ArgType::kStackOrNull:
       if (reg.type != RegType::kStack && !(reg.is_constant() && reg.var_off.value == 0)) {
         return reject("R%d type=%s expected=fp", regno, reg_type_name(reg.type));
@@ -181,6 +184,15 @@ bool Checker::check_helper_call(int32_t id, uint32_t& pc, bool& entered_callback
   const HelperPrototype* proto = helper_prototype(id);
   if (proto == nullptr) {
     log_.print("invalid func unknown#%d\n", id);
+    error_ = -rt::kEINVAL;
+    return false;
+  }
+  // The trampoline's helpers exist for fentry and fexit programs only (Linux's
+  // bpf_prog_has_trampoline): for the others they are unknown functions.
+  bool trampoline_only =
+      id == kHelperGetFuncArg || id == kHelperGetFuncRet || id == kHelperGetFuncArgCnt;
+  if (trampoline_only && !options_.trampoline) {
+    log_.print("unknown func bpf_%s#%d\n", proto->name, id);
     error_ = -rt::kEINVAL;
     return false;
   }

@@ -25,6 +25,7 @@ enum class ArgType : uint8_t {
   kUninitMemoryOrNull,  // as kUninitMemory, or NULL with a zero size
   kConstString,         // a NUL-terminated string in a frozen read-only map (.rodata)
   kReleaseMemory,       // an unmodified ring buffer reservation, released by the call
+  kLongOut,             // pointer to 8 bytes the helper fills (ARG_PTR_TO_LONG)
 };
 
 enum class ReturnType : uint8_t {

@@ -2,6 +2,7 @@
 // ServerProbeHooks: kprobe PMU events on POSIX-server functions run their programs on hits.
 #include "server_probe_hooks.hpp"
 
+#include "ebpf/program.hpp"
 #include "kernel_probes.hpp"
 #include "kprobe_events.hpp"
 #include "rt/errno.hpp"
@@ -124,7 +125,7 @@ void ServerProbeHooks::Client::report_arguments(const PtRegs& regs) {
   // The count first, as Linux's trampoline stores it below the arguments (ctx[-1]).
   uint64_t words[1 + kMaxTracingRegisterArgs + 1] = {};
   uint32_t count = arguments < kMaxTracingRegisterArgs ? arguments : kMaxTracingRegisterArgs;
-  words[0] = count;
+  words[0] = count | (is_return ? ebpf::kTrampolineHasReturn : 0);
   const uint64_t at_entry[kMaxTracingRegisterArgs] = {regs.di, regs.si, regs.dx,
                                                       regs.cx, regs.r8, regs.r9};
   const uint64_t* values = at_entry;

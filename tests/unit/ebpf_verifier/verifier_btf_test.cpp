@@ -58,6 +58,7 @@ class VerifierBtfTest : public ::testing::Test {
     options.context_args = 3;
     options.context_arg_types[0] = FakeKernelTypes::kTask;
     options.context_arg_types[2] = FakeKernelTypes::kFile;
+    options.trampoline = trampoline_;
     return test_support::verify_program(insns_, options, 1 << 16);
   }
   void expect_rejected(const std::string& text, const std::string& message) {
@@ -68,6 +69,7 @@ class VerifierBtfTest : public ::testing::Test {
   }
   bool probe_load(size_t pc) const { return (facts_[pc] & ebpf::kFactProbeLoad) != 0; }
 
+  bool trampoline_ = true;
   FakeKernelTypes types_;
   test_support::MallocAllocator allocator_;
   std::vector<ebpf::Insn> insns_;
@@ -149,6 +151,25 @@ TEST_F(VerifierBtfTest, GetCurrentTaskBtfGivesTheTaskTyped) {
   EXPECT_TRUE(probe_load(2));
   // Without the kernel's types there is nothing to type it with.
   run = check("call 158\nmov %r0, 0\nexit\n", ebpf::ProgramType::kKprobe, false);
+  EXPECT_EQ(run.error, -rt::kEACCES) << run.log;
+}
+
+TEST_F(VerifierBtfTest, TrampolineHelpersAreForFentryAndFexitOnly) {
+  // bpf_get_func_arg(ctx, 0, fp-8), bpf_get_func_arg_cnt(ctx), bpf_get_func_ret(ctx, fp-8)
+  const std::string calls =
+      "mov %r6, %r1\nmov %r2, 0\nmov %r3, %r10\nadd %r3, -8\ncall 183\nmov %r1, %r6\n"
+      "call 185\nmov %r1, %r6\nmov %r2, %r10\nadd %r2, -8\ncall 184\nexit\n";
+  test_support::VerifierRun run = check(calls);
+  EXPECT_EQ(run.error, 0) << run.log;
+  trampoline_ = false;  // a tp_btf program, or any other type
+  run = check(calls);
+  EXPECT_EQ(run.error, -rt::kEINVAL) << run.log;
+  EXPECT_NE(run.log.find("unknown func bpf_get_func_arg#183"), std::string::npos) << run.log;
+  run = check("call 185\nexit\n", ebpf::ProgramType::kKprobe);
+  EXPECT_EQ(run.error, -rt::kEINVAL) << run.log;
+  trampoline_ = true;
+  // The value pointer must be 8 writable bytes.
+  run = check("mov %r2, 0\nmov %r3, %r10\nadd %r3, -4\ncall 183\nexit\n");
   EXPECT_EQ(run.error, -rt::kEACCES) << run.log;
 }
 

@@ -28,6 +28,11 @@ enum class ProgramType : uint32_t {
 
 inline constexpr uint32_t kMaxHelperId = 256;
 
+// A fentry or fexit program's context (kTracing on a function) is the arguments as u64s, with
+// their count in the u64 before them (Linux's trampoline layout, which bpf_get_func_arg and its
+// siblings read); this bit of that word says a fexit's return value follows the arguments.
+inline constexpr uint64_t kTrampolineHasReturn = uint64_t{1} << 63;
+
 // How an engine runs a program on `context` (r1). The interpreter's `run` is the default;
 // a JIT sets its own entry here and keeps its code in `jit_image`.
 using ProgramRunner = uint64_t (*)(const struct Program& program, void* context,

@@ -93,6 +93,9 @@ struct VerifierOptions {
   const char* attach_name = "";
   uint32_t context_args = 0;
   uint32_t context_arg_types[kMaxTracingArgs + 1] = {};
+  // fentry and fexit programs (the context has the trampoline's layout, kTrampolineHasReturn):
+  // bpf_get_func_arg, bpf_get_func_ret and bpf_get_func_arg_cnt may be called.
+  bool trampoline = false;
   // Map references. With `resolve_map` set, LD_IMM64 instructions are in Linux's form:
   // BPF_PSEUDO_MAP_FD holds a map fd, BPF_PSEUDO_MAP_VALUE a map fd and an offset into the
   // value of a single-element array (global variables, .rodata). Without it,

@@ -290,6 +290,7 @@ rt::Result<int64_t> prog_load(BpfCall& call) {
   if (program->type == ebpf::ProgramType::kTracing) {
     options.attach_name = target.name;
     options.context_args = target.context_args;
+    options.trampoline = attr.expected_attach_type != kAttachTraceRawTp;
     for (uint32_t i = 0; i < target.context_args; ++i)
       options.context_arg_types[i] = target.arg_types[i];
   }
