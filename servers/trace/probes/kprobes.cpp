@@ -215,6 +215,9 @@ bool Kprobes::hit(uint64_t badge, abi::UserRegisters& registers, uint64_t addres
   if (probe.trampoline) {
     returned(regs);
   } else {
+    // Linux's kprobe handlers see ip just past the int3 (its ftrace and optimized kprobes set
+    // it so too): a program's PT_REGS_IP is the probed address + 1 (ksnoop subtracts it).
+    regs.ip = address + 1;
     for (uint32_t i = 0; i < probe.client_count; ++i) {
       probe.clients[i]->on_hit(regs, address, memory_);
     }

@@ -30,3 +30,14 @@ cat kprobe_events
 first=$(head -1 /sys/kernel/debug/kprobes/blacklist | cut -f2)
 echo "p:refused $first" >> kprobe_events 2> /dev/null || echo "a blacklisted function: refused"
 echo "refused definitions kept: $(grep -c refused kprobe_events)"
+# %ip is the registers' ip, which Linux's kprobe handlers see just past the int3 (ftrace-based
+# kprobes set it so too): the probed function + 1.
+echo 'p:ipcheck do_unlinkat ip=%ip' >> kprobe_events
+echo 1 > events/kprobes/ipcheck/enable
+touch /tmp/ipcheck_file
+rm /tmp/ipcheck_file
+echo 0 > events/kprobes/ipcheck/enable
+ip=$(grep ipcheck: trace | tail -1 | sed -E 's/^.*ip=//')
+function=0x$(grep ' do_unlinkat$' /proc/kallsyms | cut -d' ' -f1)
+echo "ip - do_unlinkat: $((ip - function))"
+echo -:ipcheck >> kprobe_events

@@ -44,7 +44,7 @@ PtRegs pt_regs_from_sample(const sonde::abi::SampleRecord& sample) {
   regs.r8 = sample.r8;
   regs.r9 = sample.r9;
   regs.orig_ax = ~uint64_t{0};
-  regs.ip = sample.address;
+  regs.ip = sample.address + 1;  // past the int3, as Linux's kprobe handlers see it
   regs.cs = kKernelCodeSelector;
   regs.flags = 0x2;  // the kernel runs probed code with interrupts off
   regs.sp = sample.rsp;
