@@ -110,7 +110,7 @@ int64_t dispatch_syscall(SyscallContext& context) {
   // The hooks get the caller's pt_regs only while the trace server probes them.
   struct pt_regs regs;
   bool regs_made = false;
-  if (!context.retried && hook_armed(reinterpret_cast<const void*>(&trace_sys_enter))) {
+  if (!context.retried && syscall_hook_wanted(true, number)) {
     syscall_pt_regs(context.registers, regs);
     regs_made = true;
     trace_sys_enter(&regs, static_cast<long>(number));
@@ -135,7 +135,7 @@ int64_t dispatch_syscall(SyscallContext& context) {
   // sys_exit_execve shows; the task is already the new program.
   bool execve_returns =
       result == kNoReply && number == kExecve && context.process->state == ProcessState::kRunning;
-  if ((exits || execve_returns) && hook_armed(reinterpret_cast<const void*>(&trace_sys_exit))) {
+  if ((exits || execve_returns) && syscall_hook_wanted(false, number)) {
     // Made now if the entry hook was not armed: the number is still the call's.
     if (!regs_made) {
       syscall_pt_regs(context.registers, regs);

@@ -16,6 +16,14 @@ extern "C" void trace_sys_enter(const struct pt_regs* regs, long id);
 // number there to skip, without reading pt_regs, the calls no program is for.
 extern "C" void trace_sys_exit(const struct pt_regs* regs, long ret, long id);
 
+// The trace server's keys for the hooks (syscall_keys.S): a byte per system call and side, and
+// one per side for every call.
+inline constexpr uint64_t kSyscallKeys = 512;
+extern "C" const unsigned char trace_syscall_keys_enter[kSyscallKeys];
+extern "C" const unsigned char trace_syscall_keys_exit[kSyscallKeys];
+extern "C" const unsigned char trace_syscall_key_all_enter[1];
+extern "C" const unsigned char trace_syscall_key_all_exit[1];
+
 namespace posix {
 
 // The calling thread's registers as Linux's pt_regs at system call entry.
@@ -28,6 +36,17 @@ void syscall_pt_regs(const sonde::abi::UserRegisters& registers, struct pt_regs&
 // does on Linux.
 inline bool hook_armed(const void* function) {
   return *static_cast<const volatile unsigned char*>(function) == 0xcc;
+}
+
+// Whether the trace server wants system call `number` at the entry (or exit) hook: the hook and
+// the call's key (or the key for every call) are armed.
+inline bool syscall_hook_wanted(bool enter, uint64_t number) {
+  const void* hook = enter ? reinterpret_cast<const void*>(&trace_sys_enter)
+                           : reinterpret_cast<const void*>(&trace_sys_exit);
+  if (!hook_armed(hook)) return false;
+  if (hook_armed(enter ? trace_syscall_key_all_enter : trace_syscall_key_all_exit)) return true;
+  const unsigned char* keys = enter ? trace_syscall_keys_enter : trace_syscall_keys_exit;
+  return number < kSyscallKeys && hook_armed(keys + number);
 }
 
 }  // namespace posix

@@ -35,6 +35,10 @@ SyscallTracepoints::SyscallTracepoints(Tracefs& tracefs, PosixSymbols& symbols, 
     : tracefs_(tracefs), symbols_(symbols), kprobes_(kprobes) {
   enter_.function = "trace_sys_enter";
   exit_.function = "trace_sys_exit";
+  enter_.keys_symbol = "trace_syscall_keys_enter";
+  exit_.keys_symbol = "trace_syscall_keys_exit";
+  enter_.all_symbol = "trace_syscall_key_all_enter";
+  exit_.all_symbol = "trace_syscall_key_all_exit";
   enter_.hook.owner = this;
   enter_.hook.enter = true;
   exit_.hook.owner = this;
@@ -50,35 +54,85 @@ bool SyscallTracepoints::is_syscall_event(const Event& event) {
          same(event.system, "raw_syscalls");
 }
 
-rt::Result<void> SyscallTracepoints::use(bool enter) {
-  Side& side = enter ? enter_ : exit_;
-  if (side.users == 0) {
-    if (side.address == 0 &&
-        !symbols_.resolve(side.function, length_of(side.function), 0, side.address)) {
-      return rt::err(rt::kENOENT, "the POSIX server has no syscall hooks");
-    }
-    TRY(kprobes_.attach(side.address, &side.hook));
+rt::Result<void> SyscallTracepoints::resolve(Side& side) {
+  if (side.address != 0) return {};
+  if (!symbols_.resolve(side.function, length_of(side.function), 0, side.address) ||
+      !symbols_.resolve(side.keys_symbol, length_of(side.keys_symbol), 0, side.keys) ||
+      !symbols_.resolve(side.all_symbol, length_of(side.all_symbol), 0, side.all)) {
+    side.address = 0;
+    return rt::err(rt::kENOENT, "the POSIX server has no syscall hooks");
   }
-  ++side.users;
   return {};
 }
 
-void SyscallTracepoints::unuse(bool enter) {
+rt::Result<void> SyscallTracepoints::use_all(Side& side) {
+  if (side.all_users == 0) TRY(kprobes_.attach(side.all, &key_));
+  ++side.all_users;
+  return {};
+}
+
+void SyscallTracepoints::unuse_all(Side& side) {
+  if (side.all_users != 0 && --side.all_users == 0) kprobes_.detach(side.all, &key_);
+}
+
+// The hook first, then the key: the POSIX server calls the hook for a system call while both
+// are armed (a call racing with the arming may go unseen, as Linux's events racing with their
+// enabling). A call whose own key cannot be armed (too many breakpoints) has the all key.
+rt::Result<void> SyscallTracepoints::use(bool enter, int64_t nr) {
+  Side& side = enter ? enter_ : exit_;
+  TRY(resolve(side));
+  if (side.users == 0) TRY(kprobes_.attach(side.address, &side.hook));
+  ++side.users;
+  rt::Result<void> keyed = {};
+  if (nr < 0 || nr >= kKeys) {
+    keyed = use_all(side);
+  } else if (side.key_users[nr] == 0) {
+    if (side.own_keys < kMaxOwnKeys &&
+        kprobes_.attach(side.keys + static_cast<uint64_t>(nr), &key_).ok()) {
+      ++side.own_keys;
+    } else {
+      keyed = use_all(side);
+      side.key_by_all[nr] = keyed.ok();
+    }
+    if (keyed.ok()) side.key_users[nr] = 1;
+  } else {
+    ++side.key_users[nr];
+  }
+  if (!keyed.ok()) {
+    if (--side.users == 0) kprobes_.detach(side.address, &side.hook);
+    return keyed.error();
+  }
+  return {};
+}
+
+void SyscallTracepoints::unuse(bool enter, int64_t nr) {
   Side& side = enter ? enter_ : exit_;
   if (side.users == 0) return;
+  if (nr < 0 || nr >= kKeys) {
+    unuse_all(side);
+  } else if (side.key_users[nr] != 0 && --side.key_users[nr] == 0) {
+    if (side.key_by_all[nr]) {
+      side.key_by_all[nr] = false;
+      unuse_all(side);
+    } else {
+      kprobes_.detach(side.keys + static_cast<uint64_t>(nr), &key_);
+      --side.own_keys;
+    }
+  }
   if (--side.users == 0) kprobes_.detach(side.address, &side.hook);
 }
 
 rt::Result<void> SyscallTracepoints::event_enabled(Event& event, bool enabled) {
   bool enter = event.source == EventSource::kSyscallEnter ||
                (event.source == EventSource::kBuiltin && event.id == kRawEnterId);
+  int64_t nr = event.source == EventSource::kBuiltin ? -1 : event.syscall_nr;
   if (enabled) {
-    TRY(use(enter));
+    TRY(use(enter, nr));
     ++enabled_[enter];
     return {};
   }
   if (enabled_[enter] > 0) --enabled_[enter];
-  unuse(enter);
+  unuse(enter, nr);
   return {};
 }
 
@@ -92,11 +146,11 @@ rt::Result<void> SyscallTracepoints::arm_tracepoint(uint32_t probe, uint64_t id)
     return rt::err(rt::kEOPNOTSUPP, "not a syscall tracepoint");
   }
   bool enter = event->source == EventSource::kSyscallEnter || event->id == kRawEnterId;
+  int64_t nr = event->source == EventSource::kBuiltin ? -1 : event->syscall_nr;
   for (Armed& armed : armed_) {
     if (armed.probe != 0) continue;
-    TRY(use(enter));
-    armed = Armed{probe, enter, false, static_cast<uint32_t>(id),
-                  event->source == EventSource::kBuiltin ? -1 : event->syscall_nr};
+    TRY(use(enter, nr));
+    armed = Armed{probe, enter, false, static_cast<uint32_t>(id), nr};
     return {};
   }
   return rt::err(rt::kENOSPC, "too many syscall tracepoint programs");
@@ -107,7 +161,7 @@ rt::Result<void> SyscallTracepoints::arm_raw(uint32_t probe, const char* name) {
   if (!enter && !same(name, "sys_exit")) return rt::err(rt::kENOENT);
   for (Armed& armed : armed_) {
     if (armed.probe != 0) continue;
-    TRY(use(enter));
+    TRY(use(enter, -1));
     armed = Armed{probe, enter, true, 0, -1};
     return {};
   }
@@ -118,7 +172,7 @@ bool SyscallTracepoints::disarm(uint32_t probe) {
   bool found = false;
   for (Armed& armed : armed_) {
     if (armed.probe != probe || probe == 0) continue;
-    unuse(armed.enter);
+    unuse(armed.enter, armed.nr);
     armed = Armed{};
     found = true;
   }

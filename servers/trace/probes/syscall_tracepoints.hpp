@@ -37,10 +37,26 @@ class SyscallTracepoints {
     SyscallTracepoints* owner = nullptr;
     bool enter = true;
   };
+  // A key is never executed: its client never hears of a hit.
+  struct Key final : KprobeClient {
+    void on_hit(const PtRegs&, uint64_t, TracedMemory&) override {}
+  };
+  static constexpr uint32_t kKeys = 512;  // syscall_keys.S: a byte per system call number
+  // Calls with their own key at once, per side (each is a breakpoint of Kprobes' 256): past
+  // these, the all key stands in.
+  static constexpr uint32_t kMaxOwnKeys = 32;
   struct Side {
     const char* function;
+    const char* keys_symbol;
+    const char* all_symbol;
     uint64_t address = 0;
+    uint64_t keys = 0;  // the first key byte (number 0)
+    uint64_t all = 0;   // the key for every call
     uint32_t users = 0;
+    uint32_t all_users = 0;
+    uint32_t own_keys = 0;
+    uint16_t key_users[kKeys] = {};
+    bool key_by_all[kKeys] = {};  // the call's own key could not be armed: the all key stands in
     Hook hook;
   };
   struct Armed {
@@ -55,8 +71,12 @@ class SyscallTracepoints {
   // tracefs syscall events enabled, per side (0: exit, 1: enter): a hit with none and no
   // program for its system call costs no more than the test.
   uint32_t enabled_[2] = {};
-  [[nodiscard]] rt::Result<void> use(bool enter);
-  void unuse(bool enter);
+  // The hook of a side and the key of system call `nr` (-1: every call) are armed while used.
+  [[nodiscard]] rt::Result<void> use(bool enter, int64_t nr);
+  void unuse(bool enter, int64_t nr);
+  [[nodiscard]] rt::Result<void> use_all(Side& side);
+  void unuse_all(Side& side);
+  [[nodiscard]] rt::Result<void> resolve(Side& side);
   void hit(bool enter, const PtRegs& probe_regs, TracedMemory& memory);
   // The record of `event` for this hit; its size.
   uint32_t build(const Event& event, bool enter, long id, long ret, const PtRegs& regs, int32_t pid,
@@ -68,6 +88,7 @@ class SyscallTracepoints {
   ProbeTable* table_ = nullptr;
   Side enter_;
   Side exit_;
+  Key key_;
   Armed armed_[kMaxArmed];
 };
 
