@@ -546,7 +546,6 @@ TEST_F(KernelBtfTable, GoesWithTheTable) {
   EXPECT_EQ(allocator.in_use(), 0u);
 }
 
-
 // Tracing programs (fentry, fexit, tp_btf) name their target in the kernel's BTF.
 class TracingPrograms : public KernelBtf {
  protected:
