@@ -12,6 +12,7 @@
 #include "server_probe_hooks.hpp"
 #include "service.hpp"
 #include "sonde/capnp/kernel_transport.hpp"
+#include "stack_walk.hpp"
 #include "sys/clock.hpp"
 #include "sys/server_memory.hpp"
 #include "sys/server_start.hpp"
@@ -140,6 +141,14 @@ class ServerEnvironment final : public trace::TaskEnvironment, public trace::Hit
     hit_task_ = task.task_struct;
     hit_user_pages_ = task.user_pages;
     hit_cpu_ = task.cpu;
+    hit_serving_context_ = task.serving_context;
+    hit_registers_offset_ = task.registers_offset;
+    has_registers_ = false;
+  }
+  void hit_registers(const trace::PtRegs& regs, HitRegisters kind) override {
+    hit_regs_ = regs;
+    hit_kind_ = kind;
+    has_registers_ = true;
   }
   // A sample of a microkernel function: no Linux task (pid 0, comm "microkernel"); the sample's
   // stack words are the kernel memory a program can read.
@@ -148,6 +157,8 @@ class ServerEnvironment final : public trace::TaskEnvironment, public trace::Hit
     set_current(0, 0, 0, 0, trace::kKernelSampleComm, sizeof trace::kKernelSampleComm);
     hit_task_ = 0;
     hit_user_pages_ = 0;
+    hit_serving_context_ = 0;
+    has_registers_ = false;
     const sonde::abi::SampleRecord* sample = trace::current_kernel_sample();
     hit_cpu_ = sample != nullptr ? static_cast<uint32_t>(sample->cpu) : 0;
   }
@@ -156,6 +167,7 @@ class ServerEnvironment final : public trace::TaskEnvironment, public trace::Hit
     hit_task_ = task;
   }
   void hit_ends() override {
+    has_registers_ = false;
     hit_memory_ = nullptr;
     hit_task_ = 0;
     hit_user_pages_ = 0;
@@ -164,7 +176,40 @@ class ServerEnvironment final : public trace::TaskEnvironment, public trace::Hit
   // for. GAP: 0 outside a hit (PROG_TEST_RUN), where no POSIX-server memory is readable either.
   uint64_t current_task() override { return hit_task_; }
   uint64_t current_function_ip() override { return 0; }
-  long capture_stack(bool, uint32_t, uint64_t*, uint32_t) override { return -14; }
+  // bpf_get_stack and bpf_get_stackid: frame-pointer walks, as Linux's user stacks (and its
+  // kernel stacks with CONFIG_UNWINDER_FRAME_POINTER). The kernel stack of a probe on a
+  // POSIX-server function is the server's own (built with frame pointers for this); at a uprobe
+  // there is none (the hit is in user mode: no frames, as Linux). The user stack is the traced
+  // process's: a uprobe's registers, or in a kprobe those of the system call being served.
+  // GAP: kernel samples (programs on microkernel functions) have no stack here: EFAULT.
+  // GAP: a return address a kretprobe replaced shows as the POSIX server's trampoline (Linux
+  // puts the real one back).
+  long capture_stack(bool user, uint32_t skip, uint64_t* ips, uint32_t max) override {
+    if (hit_memory_ == nullptr || !has_registers_) return -14;
+    bool server_regs = hit_kind_ != HitRegisters::kUser;
+    if (!user) {
+      if (!server_regs) return skip == 0 ? 0 : -14;
+      trace::StackStart start{hit_regs_.ip, hit_regs_.sp, hit_regs_.bp,
+                              hit_kind_ == HitRegisters::kServerEntry};
+      return trace::walk_stack(start, trace::StackWalkRules::kServer, &read_server_word, this, skip,
+                               ips, max);
+    }
+    trace::StackStart start{hit_regs_.ip, hit_regs_.sp, hit_regs_.bp, false};
+    if (server_regs) {
+      // The registers the Linux process made its system call with; none outside a call (Linux:
+      // a kernel thread has no user stack, EFAULT).
+      uint64_t context = 0;
+      sonde::abi::UserRegisters registers;
+      if (hit_serving_context_ == 0 || !hit_memory_->read(&context, hit_serving_context_, 8) ||
+          context == 0 ||
+          !hit_memory_->read(&registers, context + hit_registers_offset_, sizeof registers)) {
+        return -14;
+      }
+      start = trace::StackStart{registers.rip, registers.rsp, registers.rbp, false};
+    }
+    return trace::walk_stack(start, trace::StackWalkRules::kUser, &read_user_word, this, skip, ips,
+                             max);
+  }
   // bpf_trace_printk: into the trace buffer behind trace and trace_pipe.
   long trace_output(const char* message, uint32_t length) override {
     if (tracefs_ == nullptr) return 0;
@@ -181,6 +226,18 @@ class ServerEnvironment final : public trace::TaskEnvironment, public trace::Hit
   uint64_t hit_task_ = 0;
   uint64_t hit_user_pages_ = 0;
   uint32_t hit_cpu_ = 0;
+  uint64_t hit_serving_context_ = 0;
+  uint32_t hit_registers_offset_ = 0;
+  trace::PtRegs hit_regs_{};
+  HitRegisters hit_kind_ = HitRegisters::kServerEntry;
+  bool has_registers_ = false;
+
+  static bool read_server_word(void* state, uint64_t address, uint64_t& word) {
+    return static_cast<ServerEnvironment*>(state)->hit_memory_->read(&word, address, 8);
+  }
+  static bool read_user_word(void* state, uint64_t address, uint64_t& word) {
+    return static_cast<ServerEnvironment*>(state)->read_user(&word, address, 8) == 0;
+  }
 };
 
 // mmap of rings and mmapable arrays: the Frame caps behind the object's heap pages, minted into

@@ -9,6 +9,7 @@
 #include "ebpf/ringbuf.hpp"
 #include "helpers/printk_format.hpp"
 #include "maps/cgroup_array_map.hpp"
+#include "maps/stack_trace_map.hpp"
 #include "rt/errno.hpp"
 
 namespace ebpf {
@@ -241,6 +242,29 @@ uint64_t get_stack(ExecContext& context, uint64_t, uint64_t buffer, uint64_t siz
   __builtin_memcpy(out, ips, bytes);
   if (bytes < size) __builtin_memset(out + bytes, 0, size - bytes);
   return bytes;
+}
+
+// bpf_get_stackid(ctx, map, flags): flags = skip (low 8 bits) | BPF_F_USER_STACK |
+// BPF_F_FAST_STACK_CMP | BPF_F_REUSE_STACKID. The stack is walked value_size / 8 frames deep
+// after the skipped ones (at most perf_event_max_stack in all), then stored in the map.
+uint64_t get_stackid(ExecContext& context, uint64_t, uint64_t map, uint64_t flags, uint64_t,
+                     uint64_t) {
+  constexpr uint64_t kSkipMask = 0xff, kUserStack = 1u << 8, kFastStackCompare = 1u << 9,
+                     kReuseStackId = 1u << 10;
+  constexpr uint32_t kMaxStackDepth = 127;  // sysctl perf_event_max_stack
+  if ((flags & ~(kSkipMask | kUserStack | kFastStackCompare | kReuseStackId)) != 0) {
+    return static_cast<uint64_t>(-static_cast<int64_t>(rt::kEINVAL));
+  }
+  auto* stacks = static_cast<StackTraceMap*>(as_map(map));
+  uint32_t skip = static_cast<uint32_t>(flags & kSkipMask);
+  uint32_t depth = stacks->attributes().value_size / 8 + skip;
+  if (depth > kMaxStackDepth) depth = kMaxStackDepth;
+  uint32_t max = depth > skip ? depth - skip : 0;
+  uint64_t ips[kMaxStackDepth];
+  long count = max == 0 ? 0 : context.env->capture_stack((flags & kUserStack) != 0, skip, ips, max);
+  // Linux: no frame left after the skipped ones is EFAULT too.
+  if (count <= 0) return static_cast<uint64_t>(count < 0 ? count : -rt::kEFAULT);
+  return static_cast<uint64_t>(stacks->stack_id(ips, static_cast<uint32_t>(count), flags));
 }
 
 // bpf_perf_event_output(ctx, map, flags, data, size).

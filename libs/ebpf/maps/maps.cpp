@@ -10,6 +10,7 @@
 #include "maps/cgroup_array_map.hpp"
 #include "maps/hash_map.hpp"
 #include "maps/queue_map.hpp"
+#include "maps/stack_trace_map.hpp"
 #include "rt/errno.hpp"
 #include "rt/new.hpp"
 
@@ -98,6 +99,20 @@ int check_ringbuf(const MapAttributes& a) {
   return 0;
 }
 
+// stack_map_alloc: u32 ids, values of 8-byte ips at most perf_event_max_stack deep.
+int check_stack_trace(const MapAttributes& a) {
+  constexpr uint32_t kMaxStackDepth = 127;  // sysctl perf_event_max_stack
+  uint32_t allowed = kMapNumaNode | kMapRdonly | kMapWronly | kMapStackBuildId;
+  if ((a.map_flags & ~allowed) || a.max_entries == 0 || a.key_size != 4 || a.value_size < 8 ||
+      a.value_size % 8 != 0 || a.value_size / 8 > kMaxStackDepth) {
+    return rt::kEINVAL;
+  }
+  // GAP: BPF_F_STACK_BUILD_ID (stacks as build id + offset) is not supported: EINVAL.
+  if (a.map_flags & kMapStackBuildId) return rt::kEINVAL;
+  if (a.max_entries > (1u << 31)) return rt::kE2BIG;  // roundup_pow_of_two overflows
+  return 0;
+}
+
 int check_attributes(const MapAttributes& a) {
   // bpf_get_file_flag: the syscall side cannot be both read-only and write-only.
   if ((a.map_flags & kMapRdonly) && (a.map_flags & kMapWronly)) return rt::kEINVAL;
@@ -114,6 +129,7 @@ int check_attributes(const MapAttributes& a) {
     case MapType::kQueue:
     case MapType::kStack: return check_queue(a);
     case MapType::kRingbuf: return check_ringbuf(a);
+    case MapType::kStackTrace: return check_stack_trace(a);
     default:
       return rt::kEINVAL;  // not a type Sonde implements (Linux: EINVAL for unknown types too)
   }
@@ -218,6 +234,26 @@ rt::Result<Map*> create_ringbuf(const MapAttributes& a, rt::Allocator& allocator
   return static_cast<Map*>(map);
 }
 
+rt::Result<Map*> create_stack_trace(const MapAttributes& a, rt::Allocator& allocator) {
+  uint32_t buckets = 1;
+  while (buckets < a.max_entries) buckets <<= 1;
+  uint64_t elements_bytes = StackTraceMap::elements_bytes(a);
+  if (!fits(elements_bytes)) return no_memory();
+  size_t buckets_bytes = size_t{buckets} * sizeof(void*);
+  auto* bucket_array =
+      static_cast<StackTraceMap::Bucket**>(allocator.allocate(buckets_bytes, sizeof(void*)));
+  auto* elements =
+      bucket_array ? static_cast<uint8_t*>(allocator.allocate(elements_bytes, 8)) : nullptr;
+  StackTraceMap* map =
+      elements ? construct<StackTraceMap>(allocator, a, bucket_array, buckets, elements) : nullptr;
+  if (map == nullptr) {
+    if (elements) allocator.deallocate(elements, elements_bytes);
+    if (bucket_array) allocator.deallocate(bucket_array, buckets_bytes);
+    return no_memory();
+  }
+  return static_cast<Map*>(map);
+}
+
 }  // namespace
 
 rt::Result<Map*> create_map(const MapAttributes& attributes, rt::Allocator& allocator,
@@ -244,6 +280,7 @@ rt::Result<Map*> create_map(const MapAttributes& attributes, rt::Allocator& allo
     case MapType::kProgArray: return create_prog_array(attributes, allocator);
     case MapType::kPerfEventArray: return create_perf_event_array(attributes, allocator);
     case MapType::kRingbuf: return create_ringbuf(attributes, allocator);
+    case MapType::kStackTrace: return create_stack_trace(attributes, allocator);
     case MapType::kCgroupArray: {
       CgroupArrayMap* map = construct<CgroupArrayMap>(allocator, attributes);
       if (map == nullptr) return no_memory();
@@ -307,6 +344,14 @@ void destroy_map(Map* map, rt::Allocator& allocator) {
       auto* array = static_cast<CgroupArrayMap*>(map);
       array->~CgroupArrayMap();
       allocator.deallocate(array, sizeof(CgroupArrayMap));
+      return;
+    }
+    case MapType::kStackTrace: {
+      auto* stacks = static_cast<StackTraceMap*>(map);
+      allocator.deallocate(stacks->elements(), StackTraceMap::elements_bytes(stacks->attributes()));
+      allocator.deallocate(stacks->buckets(), stacks->bucket_count() * sizeof(void*));
+      stacks->~StackTraceMap();
+      allocator.deallocate(stacks, sizeof(StackTraceMap));
       return;
     }
     case MapType::kRingbuf: {

@@ -47,6 +47,15 @@ bool Checker::check_map_func_compatibility(const Map& map, int32_t id, const cha
       id == kHelperRingbufOutput || id == kHelperRingbufReserve || id == kHelperRingbufQuery;
   bool per_cpu = type == MapType::kPercpuArray || type == MapType::kPercpuHash ||
                  type == MapType::kLruPercpuHash;
+  // A stack trace map only goes to bpf_get_stackid, which takes no other map (Linux: lookups
+  // of its stacks are for user space).
+  if (type == MapType::kStackTrace || id == kHelperGetStackid) {
+    if (type != MapType::kStackTrace || id != kHelperGetStackid) {
+      return reject("cannot pass map_type %u into func %s#%d", static_cast<uint32_t>(type), name,
+                    id);
+    }
+    return true;
+  }
   bool compatible = id == kHelperTailCall                 ? prog_array
                     : id == kHelperCurrentTaskUnderCgroup ? type == MapType::kCgroupArray
                     : id == kHelperPerfEventOutput        ? type == MapType::kPerfEventArray

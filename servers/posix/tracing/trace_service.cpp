@@ -368,6 +368,8 @@ void publish_current_task(Process* process, int tid) {
                          ? reinterpret_cast<uint64_t>(process->memory->page_map())
                          : 0;
   task->cpu = published_cpu;
+  task->registers_offset = offsetof(SyscallContext, registers);
+  task->serving_context = reinterpret_cast<uint64_t>(current_context_slot());
   __atomic_thread_fence(__ATOMIC_RELEASE);
   task->sequence = task->sequence + 1;
 }

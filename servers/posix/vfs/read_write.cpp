@@ -19,6 +19,7 @@ constexpr int kSigPipe = 13;
 }  // namespace
 
 SyscallContext* current_context() { return serving; }
+SyscallContext* const* current_context_slot() { return &serving; }
 void set_current_context(SyscallContext* context) {
   serving = context;
   current = context != nullptr ? context->process : nullptr;

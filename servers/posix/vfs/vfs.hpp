@@ -42,6 +42,8 @@ namespace posix {
 // The system call being served.
 SyscallContext* current_context();
 void set_current_context(SyscallContext* context);
+// Where current_context() keeps it (the trace server reads it in probe hits).
+SyscallContext* const* current_context_slot();
 
 // `path` from the process's working directory, as every path of a system call is looked up
 // (procfs brought up to date first when the path is in it), with the process's permission to

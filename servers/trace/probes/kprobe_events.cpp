@@ -28,6 +28,8 @@ void read_into(CurrentTaskView& view) {
     view.task_struct = task->task_struct;
     view.user_pages = task->user_pages;
     view.cpu = task->cpu;
+    view.serving_context = task->serving_context;
+    view.registers_offset = task->registers_offset;
     __atomic_thread_fence(__ATOMIC_ACQUIRE);
     if ((before & 1) == 0 && task->sequence == before) break;
   }

@@ -24,6 +24,9 @@ struct CurrentTaskView {
   uint64_t task_struct = 0;  // its struct task_struct in the POSIX server
   uint64_t user_pages = 0;   // its page map (sys::user_page_map) in the POSIX server
   uint32_t cpu = 0;          // the CPU it runs on (its last fault message's)
+  // sys::CurrentTask's: where the served call's user registers are (0: unknown).
+  uint64_t serving_context = 0;
+  uint32_t registers_offset = 0;
 };
 // The task the POSIX server published last (valid until the next call).
 const CurrentTaskView& read_current_task();

@@ -218,6 +218,8 @@ bool Kprobes::hit(uint64_t badge, abi::UserRegisters& registers, uint64_t addres
     // Linux's kprobe handlers see ip just past the int3 (its ftrace and optimized kprobes set
     // it so too): a program's PT_REGS_IP is the probed address + 1 (ksnoop subtracts it).
     regs.ip = address + 1;
+    if (observer_ != nullptr)
+      observer_->hit_registers(regs, HitObserver::HitRegisters::kServerEntry);
     for (uint32_t i = 0; i < probe.client_count; ++i) {
       probe.clients[i]->on_hit(regs, address, memory_);
     }
@@ -260,6 +262,9 @@ void Kprobes::returned(const PtRegs& regs) {
   PtRegs at_return = regs;
   at_return.ip = return_address;
   EntryArguments& kept = pending_arguments_[depth - 1];
+  if (observer_ != nullptr) {
+    observer_->hit_registers(at_return, HitObserver::HitRegisters::kServerReturn);
+  }
   entry_arguments_ = kept.function == function ? kept.registers : nullptr;
   kept.function = 0;  // one return per entry
   for (uint32_t i = 0; i < probe->return_count; ++i) {

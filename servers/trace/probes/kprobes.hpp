@@ -50,6 +50,14 @@ class HitObserver {
     (void)comm;
     (void)task;
   }
+  // The registers a hit's stack walks start from (bpf_get_stack, bpf_get_stackid): a
+  // POSIX-server function's at its entry or at a return probe's return, or the traced process's
+  // at a uprobe. Told after hit_begins; kernel samples have none.
+  enum class HitRegisters { kServerEntry, kServerReturn, kUser };
+  virtual void hit_registers(const PtRegs& regs, HitRegisters kind) {
+    (void)regs;
+    (void)kind;
+  }
   virtual void hit_ends() = 0;
 
  protected:

@@ -4,6 +4,7 @@
 
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "ebpf/environment.hpp"
 
@@ -49,12 +50,13 @@ class FakeEnvironment final : public ebpf::Environment {
     return Environment::read_string(user, destination, source, size);
   }
   uint32_t last_stack_max = 0;  // the `max` of the last capture_stack call
+  // The stacks capture_stack reports, innermost first (tests may change them).
+  std::vector<uint64_t> kernel_stack = {0x1000, 0x2000, 0x3000, 0x4000};
+  std::vector<uint64_t> user_stack = {0x401000, 0x402000};
   long capture_stack(bool user, uint32_t skip, uint64_t* ips, uint32_t max) override {
     last_stack_max = max;
-    const uint64_t kernel_stack[4] = {0x1000, 0x2000, 0x3000, 0x4000};
-    const uint64_t user_stack[2] = {0x401000, 0x402000};
-    const uint64_t* stack = user ? user_stack : kernel_stack;
-    uint32_t depth = user ? 2 : 4;
+    const uint64_t* stack = user ? user_stack.data() : kernel_stack.data();
+    uint32_t depth = static_cast<uint32_t>(user ? user_stack.size() : kernel_stack.size());
     if (skip > depth) return -14;
     uint32_t n = 0;
     for (uint32_t i = skip; i < depth && n < max; ++i) ips[n++] = stack[i];

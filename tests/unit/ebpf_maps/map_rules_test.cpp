@@ -111,7 +111,9 @@ TEST(MapFlags, CreationAcceptsAndRefusesFlagsAsLinux) {
   EXPECT_EQ(create_error(attributes(MapType::kRingbuf, 0, 0, 3 * 4096)), rt::kEINVAL);
   // Types Sonde does not implement.
   EXPECT_EQ(create_error(attributes(MapType::kLpmTrie, 8, 8, 4, kMapNoPrealloc)), rt::kEINVAL);
-  EXPECT_EQ(create_error(attributes(MapType::kStackTrace, 4, 8, 4)), rt::kEINVAL);
+  // Stack trace maps (stack_trace_map_test.cpp has the rest of their rules).
+  EXPECT_EQ(create_error(attributes(MapType::kStackTrace, 4, 8, 4)), 0);
+  EXPECT_EQ(create_error(attributes(MapType::kStackTrace, 4, 12, 4)), rt::kEINVAL);
 }
 
 TEST(MapPermissions, ReadOnlyAndWriteOnlyMapsAndFreezing) {
@@ -186,7 +188,7 @@ TEST(MapBudget, BoundsEveryMapTypeAndGetsEveryByteBack) {
       attributes(MapType::kLruHash, 8, 24, 100),  attributes(MapType::kLruPercpuHash, 8, 24, 100),
       attributes(MapType::kQueue, 0, 24, 100),    attributes(MapType::kStack, 0, 24, 100),
       attributes(MapType::kProgArray, 4, 4, 100), attributes(MapType::kPerfEventArray, 4, 4, 100),
-      attributes(MapType::kRingbuf, 0, 0, 4096),
+      attributes(MapType::kRingbuf, 0, 0, 4096),  attributes(MapType::kStackTrace, 4, 64, 100),
   };
   for (const MapAttributes& a : all) {
     SCOPED_TRACE(static_cast<uint32_t>(a.type));

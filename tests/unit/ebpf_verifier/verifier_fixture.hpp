@@ -26,16 +26,18 @@ class VerifierTest : public ::testing::Test {
     big_array_ = test_support::create_test_map(map_allocator_, ebpf::MapType::kArray, 4, 64, 4);
     queue_ = test_support::create_test_map(map_allocator_, ebpf::MapType::kQueue, 0, 8, 4);
     ring_ = test_support::create_test_map(map_allocator_, ebpf::MapType::kRingbuf, 0, 0, 4096);
+    stacks_ = test_support::create_test_map(map_allocator_, ebpf::MapType::kStackTrace, 4, 32, 16);
   }
   void TearDown() override {
     ebpf::destroy_map(array_, map_allocator_);
     ebpf::destroy_map(big_array_, map_allocator_);
     ebpf::destroy_map(queue_, map_allocator_);
     ebpf::destroy_map(ring_, map_allocator_);
+    ebpf::destroy_map(stacks_, map_allocator_);
     EXPECT_EQ(allocator_.in_use(), 0u) << "verifier leaked memory";
   }
 
-  // Assembles `text`; `MAP`, `BIGMAP`, `QUEUE` and `RING` stand for map references
+  // Assembles `text`; `MAP`, `BIGMAP`, `QUEUE`, `RING` and `STACKS` stand for map references
   // (BPF_PSEUDO_MAP_FD, already resolved to the Map* as the loader leaves them).
   std::vector<ebpf::Insn> program(std::string text) {
     auto replace = [&](const std::string& name, ebpf::Map* map) {
@@ -44,6 +46,7 @@ class VerifierTest : public ::testing::Test {
       }
     };
     replace("QUEUE", queue_);
+    replace("STACKS", stacks_);
     replace("RING", ring_);
     replace("BIGMAP", big_array_);
     replace("MAP", array_);
@@ -57,7 +60,8 @@ class VerifierTest : public ::testing::Test {
       if (value == reinterpret_cast<uint64_t>(array_) ||
           value == reinterpret_cast<uint64_t>(big_array_) ||
           value == reinterpret_cast<uint64_t>(queue_) ||
-          value == reinterpret_cast<uint64_t>(ring_)) {
+          value == reinterpret_cast<uint64_t>(ring_) ||
+          value == reinterpret_cast<uint64_t>(stacks_)) {
         insn.src = ebpf::kPseudoMapFd;
       }
     }
@@ -95,6 +99,7 @@ class VerifierTest : public ::testing::Test {
   ebpf::Map* big_array_ = nullptr;
   ebpf::Map* queue_ = nullptr;
   ebpf::Map* ring_ = nullptr;
+  ebpf::Map* stacks_ = nullptr;
 };
 
 }  // namespace ebpf_test

@@ -41,11 +41,12 @@ inline constexpr uint64_t kUpdateLock = 4;
 
 // map_flags bits used by supported types (Linux uapi values).
 inline constexpr uint32_t kMapNoPrealloc = 1u << 0;
-inline constexpr uint32_t kMapNoCommonLru = 1u << 1;  // BPF_F_NO_COMMON_LRU
-inline constexpr uint32_t kMapNumaNode = 1u << 2;     // BPF_F_NUMA_NODE
-inline constexpr uint32_t kMapRdonly = 1u << 3;       // BPF_F_RDONLY: syscall side may only read
-inline constexpr uint32_t kMapWronly = 1u << 4;       // BPF_F_WRONLY: syscall side may only write
-inline constexpr uint32_t kMapZeroSeed = 1u << 6;     // BPF_F_ZERO_SEED
+inline constexpr uint32_t kMapNoCommonLru = 1u << 1;   // BPF_F_NO_COMMON_LRU
+inline constexpr uint32_t kMapNumaNode = 1u << 2;      // BPF_F_NUMA_NODE
+inline constexpr uint32_t kMapRdonly = 1u << 3;        // BPF_F_RDONLY: syscall side may only read
+inline constexpr uint32_t kMapWronly = 1u << 4;        // BPF_F_WRONLY: syscall side may only write
+inline constexpr uint32_t kMapStackBuildId = 1u << 5;  // BPF_F_STACK_BUILD_ID
+inline constexpr uint32_t kMapZeroSeed = 1u << 6;      // BPF_F_ZERO_SEED
 inline constexpr uint32_t kMapRdonlyProg = 1u << 7;
 inline constexpr uint32_t kMapWronlyProg = 1u << 8;
 inline constexpr uint32_t kMapMmapable = 1u << 10;

@@ -88,7 +88,12 @@ struct CurrentTask {
   uint64_t task_struct;  // its struct task_struct in the POSIX server (bpf_get_current_task)
   uint64_t user_pages;   // the root of its page map (UserPageMap below), 0 for none
   uint32_t cpu;          // the CPU it runs on (its last fault message's), for probe hits
-  uint32_t reserved;
+  // Where a probe hit finds the Linux process's registers of the system call being served
+  // (user stacks of bpf_get_stack/bpf_get_stackid in kprobes): the POSIX server's pointer to the
+  // call's context (0: none yet; the pointer is 0 between calls), and the offset of its
+  // abi::UserRegisters. Constant while the server runs, so no call pays for them.
+  uint32_t registers_offset;
+  uint64_t serving_context;
 };
 
 // How the trace server reads the current Linux process's memory (bpf_probe_read_user) in a hit:

@@ -1,0 +1,141 @@
+// SPDX-License-Identifier: MIT
+// Stack trace maps: bpf_get_stackid's buckets, and their syscall side (kernel/bpf/stackmap.c).
+#include "maps/stack_trace_map.hpp"
+
+#include "rt/errno.hpp"
+
+namespace ebpf {
+namespace {
+
+constexpr uint64_t kFastStackCompare = 1u << 9;  // BPF_F_FAST_STACK_CMP
+constexpr uint64_t kReuseStackId = 1u << 10;     // BPF_F_REUSE_STACKID
+
+uint32_t rotate_left(uint32_t word, int shift) { return (word << shift) | (word >> (32 - shift)); }
+
+uint32_t read_id(const void* key) {
+  uint32_t id;
+  __builtin_memcpy(&id, key, sizeof(id));
+  return id;
+}
+
+}  // namespace
+
+uint32_t jhash2(const uint32_t* k, uint32_t length, uint32_t initval) {
+  uint32_t a, b, c;
+  a = b = c = 0xdeadbeefu + (length << 2) + initval;
+  while (length > 3) {
+    a += k[0];
+    b += k[1];
+    c += k[2];
+    a -= c, a ^= rotate_left(c, 4), c += b;
+    b -= a, b ^= rotate_left(a, 6), a += c;
+    c -= b, c ^= rotate_left(b, 8), b += a;
+    a -= c, a ^= rotate_left(c, 16), c += b;
+    b -= a, b ^= rotate_left(a, 19), a += c;
+    c -= b, c ^= rotate_left(b, 4), b += a;
+    length -= 3;
+    k += 3;
+  }
+  if (length == 0) return c;
+  if (length == 3) c += k[2];
+  if (length >= 2) b += k[1];
+  a += k[0];
+  c ^= b, c -= rotate_left(b, 14);
+  a ^= c, a -= rotate_left(c, 11);
+  b ^= a, b -= rotate_left(a, 25);
+  c ^= b, c -= rotate_left(b, 16);
+  a ^= c, a -= rotate_left(c, 4);
+  b ^= a, b -= rotate_left(a, 14);
+  c ^= b, c -= rotate_left(b, 24);
+  return c;
+}
+
+StackTraceMap::StackTraceMap(const MapAttributes& attributes, Bucket** buckets,
+                             uint32_t bucket_count, uint8_t* elements)
+    : Map(attributes), buckets_(buckets), bucket_count_(bucket_count), elements_(elements) {
+  for (uint32_t i = 0; i < bucket_count; ++i) buckets_[i] = nullptr;
+  size_t size = element_bytes(attributes);
+  for (uint32_t i = attributes.max_entries; i-- > 0;) {
+    free_bucket(reinterpret_cast<Bucket*>(elements_ + size * i));
+  }
+}
+
+void StackTraceMap::free_bucket(Bucket* bucket) {
+  bucket->next_free = free_;
+  free_ = bucket;
+}
+
+// __bpf_get_stackid: the id is the hash's bucket; the same stack there gives the same id.
+long StackTraceMap::stack_id(const uint64_t* ips, uint32_t count, uint64_t flags) {
+  uint32_t length = count * 8;
+  uint32_t hash = jhash2(reinterpret_cast<const uint32_t*>(ips), length / 4, 0);
+  uint32_t id = hash & (bucket_count_ - 1);
+  Bucket* bucket = buckets_[id];
+  bool hash_matches = bucket != nullptr && bucket->hash == hash;
+  if (hash_matches && (flags & kFastStackCompare)) return id;
+  if (hash_matches && bucket->count == count && __builtin_memcmp(bucket->ips(), ips, length) == 0) {
+    return id;
+  }
+  if (bucket != nullptr && !(flags & kReuseStackId)) return -rt::kEEXIST;
+  Bucket* fresh = free_;
+  if (fresh == nullptr) return -rt::kENOMEM;
+  free_ = fresh->next_free;
+  __builtin_memcpy(fresh->ips(), ips, length);
+  fresh->hash = hash;
+  fresh->count = count;
+  buckets_[id] = fresh;
+  if (bucket != nullptr) free_bucket(bucket);
+  return id;
+}
+
+// stack_map_delete_elem.
+long StackTraceMap::remove(const void* key) {
+  uint32_t id = read_id(key);
+  if (id >= bucket_count_) return -rt::kE2BIG;
+  Bucket* bucket = buckets_[id];
+  if (bucket == nullptr) return -rt::kENOENT;
+  buckets_[id] = nullptr;
+  free_bucket(bucket);
+  return 0;
+}
+
+// bpf_stackmap_copy: the stored ips, zeros after them.
+rt::Result<void> StackTraceMap::syscall_lookup(const void* key, void* value, uint64_t flags) {
+  if (!syscall_can_read()) return rt::err(rt::kEPERM);
+  if (flags != 0) return rt::err(rt::kEINVAL);  // BPF_F_LOCK: no spin locks here
+  uint32_t id = read_id(key);
+  if (id >= bucket_count_ || buckets_[id] == nullptr) return rt::err(rt::kENOENT);
+  Bucket* bucket = buckets_[id];
+  uint32_t length = bucket->count * 8;
+  auto* out = static_cast<uint8_t*>(value);
+  __builtin_memcpy(out, bucket->ips(), length);
+  __builtin_memset(out + length, 0, attributes().value_size - length);
+  return {};
+}
+
+// stack_map_update_elem: stacks only come from bpf_get_stackid.
+rt::Result<void> StackTraceMap::syscall_update(const void*, const void*, uint64_t) {
+  if (!syscall_can_write()) return rt::err(rt::kEPERM);
+  return rt::err(rt::kEINVAL);
+}
+
+// stack_map_get_next_key: the next id holding a stack; from no key, or a key out of range or
+// empty, the first.
+rt::Result<void> StackTraceMap::get_next_key(const void* key, void* next_key) {
+  if (!syscall_can_read()) return rt::err(rt::kEPERM);  // BPF_MAP_GET_NEXT_KEY reads the map
+  uint32_t id = 0;
+  if (key != nullptr) {
+    id = read_id(key);
+    id = id >= bucket_count_ || buckets_[id] == nullptr ? 0 : id + 1;
+  }
+  while (id < bucket_count_ && buckets_[id] == nullptr) ++id;
+  if (id >= bucket_count_) return rt::err(rt::kENOENT);
+  __builtin_memcpy(next_key, &id, sizeof(id));
+  return {};
+}
+
+size_t StackTraceMap::memory_usage() const {
+  return sizeof(*this) + size_t{bucket_count_} * sizeof(Bucket*) + elements_bytes(attributes());
+}
+
+}  // namespace ebpf
