@@ -240,6 +240,7 @@ struct UprobeSite {
   offset @2 :UInt64;                 # file offset of the probed instruction
   isReturn @3 :Bool;                 # uretprobe: the hit comes when the function returns
   pid @4 :Int32 = -1;                # only this process (a perf event's pid), -1 every one
+  refCtrOffset @5 :UInt64;           # file offset of the USDT semaphore (a u16) it counts, or 0
 }
 
 enum UprobeAction {

@@ -1,11 +1,17 @@
 // SPDX-License-Identifier: MIT
 // The loader of usdt.bpf.c and the traced program at once: it has a USDT probe, sonde:tick,
-// with three arguments (SystemTap's sys/sdt.h; no semaphore), attaches the program to it in its
-// own binary (bpf_program__attach_usdt with its pid), fires it three times and detaches.
+// with three arguments and a semaphore (SystemTap's sys/sdt.h), attaches the program to it in
+// its own binary (bpf_program__attach_usdt with its pid), fires it three times and detaches.
+// The semaphore counts the attached uprobes (libbpf passes its offset, the kernel adds to it):
+// 0 before, 1 while attached, 0 after.
 #include <bpf/libbpf.h>
 #include <stdio.h>
-#include <sys/sdt.h>
 #include <unistd.h>
+
+#define _SDT_HAS_SEMAPHORES 1
+#include <sys/sdt.h>
+
+volatile unsigned short sonde_tick_semaphore __attribute__((section(".probes")));
 
 #include "usdt.skel.h"
 
@@ -28,6 +34,7 @@ int main(void) {
     return 1;
   }
   path[length] = 0;
+  unsigned before = sonde_tick_semaphore;
   struct usdt_bpf* skeleton = usdt_bpf__open_and_load();
   if (skeleton == NULL) {
     fprintf(stderr, "usdt: cannot open and load the BPF object\n");
@@ -43,8 +50,10 @@ int main(void) {
   printf("attached to sonde:tick\n");
   const char* names[] = {"one", "two", "three"};
   for (int i = 0; i < 3; ++i) tick(i + 1, names[i]);
+  unsigned attached = sonde_tick_semaphore;
   bpf_link__destroy(link);
   tick(9, "unseen");  // after the detach
+  printf("semaphore before=%u attached=%u after=%u\n", before, attached, sonde_tick_semaphore);
   usdt_bpf__destroy(skeleton);
   return 0;
 }

@@ -42,6 +42,7 @@ struct Site {
   uint64_t offset = 0;
   bool is_return = false;
   int32_t pid = -1;
+  uint64_t ref_ctr_offset = 0;  // a USDT semaphore's file offset (0: none)
 };
 
 enum class Action : uint8_t { kStep, kJump, kBranch, kCall };
@@ -82,6 +83,12 @@ struct ProcessUprobes {
   bool trampoline_armed = false;
   uint8_t trampoline_object = 0;
   ArmedProbe probes[kMaxProbes];
+  // Sites whose USDT semaphore this process's memory counts, and where it is.
+  struct Counted {
+    uint32_t site = 0;  // 0: free
+    uint64_t address = 0;
+  };
+  Counted counted[kMaxSites];
 };
 
 namespace {
@@ -285,6 +292,58 @@ void arm_at(Process* process, const Site& site, uint64_t address) {
   }
 }
 
+// Adds `delta` to the u16 at `address` as the kernel writes (the page becomes the process's own
+// copy, whatever its protection): Linux's __update_ref_ctr. False where it cannot.
+bool add_to_semaphore(Process* process, uint64_t address, int delta) {
+  if ((address & (kPage - 1)) > kPage - sizeof(uint16_t)) return false;
+  auto page = process->memory->writable_page(address);
+  if (!page.ok()) return false;
+  auto* bytes = reinterpret_cast<uint8_t*>(page.value()->frame.server_address);
+  uint16_t value = 0;
+  memcpy(&value, bytes + (address & (kPage - 1)), sizeof value);
+  if (delta < 0 && value == 0) return false;  // someone else cleared it (Linux warns)
+  value = static_cast<uint16_t>(value + delta);
+  memcpy(bytes + (address & (kPage - 1)), &value, sizeof value);
+  return true;
+}
+
+// A site armed in `process` with a semaphore counts once in it (Linux's update_ref_ctr at
+// install_breakpoint; the semaphore is in a private mapping of the probed file, normally its
+// data segment). A semaphore not mapped yet is counted when it is (uprobes_mapped).
+void count_semaphore(Process* process, const Site& site) {
+  ProcessUprobes* state = process->uprobes;
+  if (site.ref_ctr_offset == 0 || state == nullptr) return;
+  ProcessUprobes::Counted* free = nullptr;
+  for (ProcessUprobes::Counted& counted : state->counted) {
+    if (counted.site == site.id) return;
+    if (counted.site == 0 && free == nullptr) free = &counted;
+  }
+  if (free == nullptr) return;
+  for (size_t i = 0; i < process->file_maps.count(); ++i) {
+    const mm::FileMapping& map = process->file_maps.at(i);
+    if (map.inode == nullptr || map.shared || map.inode->number != site.inode) continue;
+    if (site.ref_ctr_offset < map.offset || site.ref_ctr_offset - map.offset >= map.end - map.start)
+      continue;
+    uint64_t address = map.start + (site.ref_ctr_offset - map.offset);
+    if (!add_to_semaphore(process, address, 1)) {
+      tty::log("posix: pid %d: USDT semaphore at 0x%lx not counted\n", process->pid, address);
+      return;
+    }
+    *free = ProcessUprobes::Counted{site.id, address};
+    return;
+  }
+}
+
+void uncount_semaphore(Process* process, uint32_t id) {
+  ProcessUprobes* state = process->uprobes;
+  if (state == nullptr) return;
+  for (ProcessUprobes::Counted& counted : state->counted) {
+    if (counted.site != id) continue;
+    if (process->memory != nullptr) (void)add_to_semaphore(process, counted.address, -1);
+    counted = ProcessUprobes::Counted{};
+  }
+}
+
 bool applies(const Site& site, const Process* process) {
   return site.id != 0 && site.inode != 0 && (site.pid < 0 || site.pid == process->pid) &&
          process->state == ProcessState::kRunning && process->memory != nullptr &&
@@ -303,12 +362,19 @@ void arm_site(Process* process, const Site& site) {
     const mm::Area* area = process->memory->find_area(address);
     if (area != nullptr && (area->prot & mm::kProtExec) != 0) arm_at(process, site, address);
   }
+  if (site.ref_ctr_offset == 0 || process->uprobes == nullptr) return;
+  for (const ArmedProbe& probe : process->uprobes->probes) {
+    for (uint32_t i = 0; probe.address != 0 && i < probe.site_count; ++i) {
+      if (probe.sites[i] == site.id) return count_semaphore(process, site);
+    }
+  }
 }
 
 // Takes site `id` away from every probe of the process; a probe left with none is removed.
 void forget_site(Process* process, uint32_t id) {
   ProcessUprobes* state = process->uprobes;
   if (state == nullptr) return;
+  uncount_semaphore(process, id);
   for (ArmedProbe& probe : state->probes) {
     if (probe.address == 0) continue;
     for (uint32_t i = 0; i < probe.site_count; ++i) {
@@ -485,6 +551,7 @@ void uprobes_sync() {
     to.site.offset = entry.getOffset();
     to.site.is_return = entry.getIsReturn();
     to.site.pid = entry.getPid();
+    to.site.ref_ctr_offset = entry.getRefCtrOffset();
     to.path[0] = 0;
     auto path = entry.getPath();
     if (path.ok() && path.value().size < sizeof to.path) {
@@ -572,6 +639,8 @@ rt::Result<void> uprobes_fork(Process* parent, Process* child) {
   ProcessUprobes* to = state_of(child);
   if (to == nullptr) return rt::err(rt::kENOMEM);
   to->page = from->page;
+  // The child's memory is a copy: the semaphores it counts are counted in it already.
+  for (uint32_t i = 0; i < kMaxSites; ++i) to->counted[i] = from->counted[i];
   if (from->trampoline_armed &&
       insert(child, *to, to->page, kEntryNopLength, 0, 0, to->trampoline_object).ok()) {
     to->trampoline_armed = true;

@@ -30,7 +30,7 @@ class ProcessUserMemory final : public TracedMemory {
 }  // namespace
 
 rt::Result<Uprobes::Site*> Uprobes::add(const char* path, size_t length, uint64_t offset,
-                                        bool is_return, int32_t pid) {
+                                        bool is_return, int32_t pid, uint64_t ref_ctr_offset) {
   if (path == nullptr || length == 0) return rt::err(rt::kEINVAL);
   if (length >= kPathMax) return rt::err(rt::kENAMETOOLONG, "uprobe path too long here");
   Site* free = nullptr;
@@ -47,6 +47,7 @@ rt::Result<Uprobes::Site*> Uprobes::add(const char* path, size_t length, uint64_
   free->offset = offset;
   free->is_return = is_return;
   free->pid = pid;
+  free->ref_ctr_offset = ref_ctr_offset;
   ++generation_;
   return free;
 }
@@ -54,8 +55,8 @@ rt::Result<Uprobes::Site*> Uprobes::add(const char* path, size_t length, uint64_
 rt::Result<void> Uprobes::arm_perf(uint32_t probe, const ProbeSpec& spec) {
   size_t length = 0;
   while (spec.path != nullptr && spec.path[length] != 0) ++length;
-  // GAP: reference counters (USDT semaphores, config >> 32) are not incremented.
-  Site* site = TRY(add(spec.path, length, spec.offset, spec.is_return, spec.pid));
+  Site* site =
+      TRY(add(spec.path, length, spec.offset, spec.is_return, spec.pid, spec.ref_ctr_offset));
   site->probe = probe;
   return {};
 }
@@ -65,8 +66,8 @@ rt::Result<void> Uprobes::arm_event(Event& event) {
     if (site.id != 0 && site.event == &event) return {};  // already armed
   }
   const auto& probe = *static_cast<const ProbeDefinition*>(event.probe);
-  Site* site =
-      TRY(add(probe.target.data(), probe.target.size(), probe.offset, probe.is_return, -1));
+  Site* site = TRY(add(probe.target.data(), probe.target.size(), probe.offset, probe.is_return, -1,
+                       probe.ref_ctr_offset));
   site->event = &event;
   return {};
 }
@@ -105,6 +106,7 @@ void Uprobes::sites(uint64_t known,
     entry.setPath(site.path);
     entry.setOffset(site.offset);
     entry.setIsReturn(site.is_return);
+    entry.setRefCtrOffset(site.ref_ctr_offset);
     entry.setPid(site.pid);
   }
 }

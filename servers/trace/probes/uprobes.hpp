@@ -60,9 +60,10 @@ class Uprobes final : public UprobeBackend {
     uint64_t offset = 0;
     bool is_return = false;
     int32_t pid = -1;
+    uint64_t ref_ctr_offset = 0;  // the USDT semaphore the POSIX server counts while armed
   };
   rt::Result<Site*> add(const char* path, size_t length, uint64_t offset, bool is_return,
-                        int32_t pid);
+                        int32_t pid, uint64_t ref_ctr_offset);
   void record(Site& site, const PtRegs& regs, uint64_t function, uint64_t return_address);
 
   BorrowedMemory memory_;
