@@ -72,6 +72,7 @@ class Compiler {
   void emit_tail_call();
   void emit_callx(const Insn& insn);
   rt::Result<void> emit_load(const Insn& insn);
+  rt::Result<void> emit_probe_load(const Insn& insn);
   rt::Result<void> emit_store(const Insn& insn);
   rt::Result<void> emit_atomic(const Insn& insn);
 

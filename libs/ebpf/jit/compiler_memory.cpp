@@ -10,9 +10,7 @@ rt::Result<void> Compiler::emit_load(const Insn& insn) {
   Encoder& c = code_;
   Reg dst = reg(insn.dst), src = reg(insn.src);
   bool sign = op_mode(insn.opcode) == kModeMemsx;
-  // GAP: BPF_PROBE_MEM loads (through BTF-typed pointers) are left to the interpreter.
-  if (op_mode(insn.opcode) == kModeProbeMem)
-    return unsupported("jit: loads through BTF-typed pointers are interpreted");
+  if (op_mode(insn.opcode) == kModeProbeMem) return emit_probe_load(insn);
   if (!sign && op_mode(insn.opcode) != kModeMem) return unsupported("jit: invalid load mode");
   switch (op_size(insn.opcode)) {
     case kSizeB: c.rm(op2(0x0f, sign ? 0xbe : 0xb6), sign, dst, src, insn.offset); return {};
@@ -24,6 +22,26 @@ rt::Result<void> Compiler::emit_load(const Insn& insn) {
       return {};
   }
   return unsupported("jit: invalid load");
+}
+
+// BPF_PROBE_MEM (a load through a BTF-typed pointer, in memory this process does not map): a
+// call of probe_load, which reads through the Environment, 0 where nothing is readable. The
+// BPF registers in caller-saved x86 registers (r0..r5) keep their values around it; rsp stays
+// 16-byte aligned (six pushes).
+rt::Result<void> Compiler::emit_probe_load(const Insn& insn) {
+  Encoder& c = code_;
+  Reg dst = reg(insn.dst), src = reg(insn.src);
+  c.rm(op1(0x8d), true, kR11, src, insn.offset);  // lea r11, [src + off]
+  const Reg saved[] = {kRax, kRsi, kRdx, kRcx, kR8, kR9};
+  for (Reg r : saved) c.push(r);
+  c.mov_rr(true, kRdi, kR12);
+  c.mov_rr(true, kRsi, kR11);
+  c.mov_imm64(kRdx, static_cast<uint64_t>(size_bytes(op_size(insn.opcode))));
+  c.call_absolute(reinterpret_cast<uint64_t>(&probe_load), retpoline_);
+  c.mov_rr(true, kR11, kRax);
+  for (int i = 5; i >= 0; --i) c.pop(saved[i]);
+  c.mov_rr(true, dst, kR11);
+  return {};
 }
 
 rt::Result<void> Compiler::emit_store(const Insn& insn) {

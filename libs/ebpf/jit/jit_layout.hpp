@@ -58,5 +58,8 @@ inline constexpr Reg kRunRegister = kR12;  // JitRun*
 // Runtime entry points compiled code calls.
 uint64_t tail_call_target(JitRun* run, Map* map, uint32_t index);
 uint64_t interpreted_tail_call(JitRun* run, uint64_t r1);
+// A BPF_PROBE_MEM load of `size` bytes at `address` through the run's Environment (read_kernel),
+// zero-extended; 0 where it cannot be read.
+uint64_t probe_load(JitRun* run, uint64_t address, uint64_t size);
 
 }  // namespace ebpf::jit

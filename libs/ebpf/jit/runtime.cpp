@@ -89,6 +89,16 @@ uint64_t tail_call_target(JitRun* run, Map* map, uint32_t index) {
   return run->interpreted_tail_stub;
 }
 
+uint64_t probe_load(JitRun* run, uint64_t address, uint64_t size) {
+  uint64_t value = 0;
+  Environment* environment = run->context.env;
+  if (environment == nullptr || size > sizeof value ||
+      environment->read_kernel(&value, address, static_cast<uint32_t>(size)) < 0) {
+    return 0;
+  }
+  return value;
+}
+
 uint64_t interpreted_tail_call(JitRun* run, uint64_t r1) {
   return run_tail_call_target(*run->pending_tail_target, r1, run->context);
 }

@@ -7,6 +7,7 @@
 
 #include <cstring>
 
+#include "../ebpf_maps/fake_environment.hpp"
 #include "vm_test_support.hpp"
 
 namespace {
@@ -112,6 +113,42 @@ TEST(Jit, LoadsStoresAndSignExtendingLoads) {
       "mov %r7, %r1\nmov %r1, 0x1ff\nstxb [%r7+0], %r1\nstxdw [%r10-8], %r7\nldxdw %r8, [%r10-8]\n"
       "mov %r9, 0x3ab\nstxb [%r8+2], %r9\nldxb %r0, [%r7+0]\nexit",
       memory);
+}
+
+// BPF_PROBE_MEM loads (the verifier's mark on loads through BTF-typed pointers) read through
+// the Environment in both engines: the traced bytes zero-extended, 0 where nothing is readable;
+// the other registers keep their values around the JIT's call.
+TEST(Jit, ProbeLoadsReadThroughTheEnvironment) {
+  std::vector<uint8_t> traced(32);
+  for (size_t i = 0; i < traced.size(); ++i) traced[i] = static_cast<uint8_t>(0xf1 + i * 13);
+  ebpf_test::FakeEnvironment environment;
+  environment.readable = traced.data();
+  environment.readable_size = traced.size();
+  uint64_t base = reinterpret_cast<uint64_t>(traced.data());
+  std::string text = "lddw %r1, " + std::to_string(base) +
+                     "\nmov %r2, 2\nmov %r3, 3\nmov %r4, 4\nmov %r5, 5\nmov %r6, 6\n"
+                     "ldxb %r0, [%r1+1]\nldxh %r7, [%r1+2]\nldxw %r8, [%r1+4]\n"
+                     "ldxdw %r9, [%r1+8]\nldxdw %r3, [%r1+64]\n"  // past the readable bytes
+                     "add %r0, %r7\nadd %r0, %r8\nadd %r0, %r9\nadd %r0, %r3\n"
+                     "add %r0, %r2\nadd %r0, %r4\nadd %r0, %r5\nadd %r0, %r6\nadd %r0, %r1\n"
+                     "exit";
+  Loaded loaded = load(text);
+  for (Insn& insn : loaded.insns) {
+    if (insn_class(insn.opcode) == kClassLdx)
+      insn.opcode = static_cast<uint8_t>(kClassLdx | op_size(insn.opcode) | kModeProbeMem);
+  }
+  uint64_t expected = uint64_t{traced[1]} + (traced[2] | traced[3] << 8);
+  uint32_t word = 0;
+  uint64_t dword = 0;
+  std::memcpy(&word, traced.data() + 4, 4);
+  std::memcpy(&dword, traced.data() + 8, 8);
+  expected += word + dword + 2 + 4 + 5 + 6 + base;
+  EXPECT_EQ(run(loaded.program, nullptr, &environment), expected);
+  for (const JitOptions& options : {JitOptions{}, blinded()}) {
+    Jitted jitted = jit(loaded, options);
+    ASSERT_TRUE(jitted.code.compiled());
+    EXPECT_EQ(execute(jitted.program, nullptr, &environment), expected);
+  }
 }
 
 TEST(Jit, AtomicsOnBothWidths) {
