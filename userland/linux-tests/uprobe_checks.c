@@ -19,6 +19,7 @@
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bpf_raw.h"
@@ -236,7 +237,44 @@ static int attach(int type, const char* self, void* function, int retprobe, int 
   return event;
 }
 
+static uint64_t now_ns(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+}
+
+static uint64_t traced_add_ns(int rounds) {
+  uint64_t start = now_ns();
+  long sum = 0;
+  for (int i = 0; i < rounds; ++i) sum += traced_add(i, sum & 1);
+  uint64_t elapsed = now_ns() - start;
+  return sum == -1 ? 0 : elapsed / (uint64_t)rounds;  // keeps the calls
+}
+
+// `uprobe_checks --bench N`: the cost a uprobe with a map counter (a BPF program) adds to a call
+// of a function of this program, per call (tools/bench, next to Linux's).
+static int bench(int rounds) {
+  char self[256] = {0};
+  if (readlink("/proc/self/exe", self, sizeof self - 1) <= 0) return 1;
+  int type = uprobe_type();
+  int map = 0;
+  (void)traced_add_ns(rounds / 10 + 1);  // warm up
+  uint64_t bare = traced_add_ns(rounds);
+  int event = attach(type, self, (void*)traced_add, 0, -1, &map);
+  if (type <= 0 || event < 0) return 1;
+  uint64_t probed = traced_add_ns(rounds);
+  printf(
+      "call of a traced function: %llu ns; with a uprobe and a map counter: %llu ns; added: %llu "
+      "ns per call (%llu hits counted, %d rounds, QEMU TCG)\n",
+      (unsigned long long)bare, (unsigned long long)probed,
+      (unsigned long long)(probed > bare ? probed - bare : 0), (unsigned long long)slot(map, 0),
+      rounds);
+  close(event);
+  return 0;
+}
+
 int main(int argc, char** argv) {
+  if (argc > 2 && strcmp(argv[1], "--bench") == 0) return bench(atoi(argv[2]));
   if (argc > 1 && strcmp(argv[1], "offset") == 0) {  // for uprobe_events definitions
     char self[256] = {0};
     if (readlink("/proc/self/exe", self, sizeof self - 1) <= 0) return 1;

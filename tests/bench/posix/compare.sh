@@ -5,7 +5,11 @@
 /bin/posix_bench
 # 2. What a kprobe+kretprobe pair with a map counter on do_unlinkat adds to an unlink.
 /bin/kprobe_checks --bench 2000 | sed 's/^/kprobe_pair /'
-# 3. opensnoop's cost to a loop that opens a file: the loop alone, then with opensnoop attached
+# 3. What a uprobe with a map counter adds to a call of a function of the probed program.
+if [ -x /bin/uprobe_checks ]; then
+  /bin/uprobe_checks --bench 2000 | sed 's/^/uprobe_hit /'
+fi
+# 4. opensnoop's cost to a loop that opens a file: the loop alone, then with opensnoop attached
 #    (attached once /proc shows its perf event and link fds; its output goes to a file).
 if [ -x /usr/sbin/opensnoop ]; then
   /bin/posix_bench open_close | sed -n 's/^op open_close/opensnoop_off open_close/p'

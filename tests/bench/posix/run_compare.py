@@ -5,7 +5,8 @@
 Runs tests/bench/posix/compare.sh four times through `tools/run` (Sonde and `--linux`, each
 under plain TCG for wall time and under `-icount shift=0` for guest instructions; one CPU, as
 -icount needs) and prints one table: the POSIX costs (posix_bench), the cost a
-kprobe+kretprobe pair adds to an unlink, and the slowdown opensnoop causes to an open loop.
+kprobe+kretprobe pair adds to an unlink, what a uprobe adds to a call (uprobe_checks, found
+next to kprobe_checks), and the slowdown opensnoop causes to an open loop.
 
 usage: run_compare.py TOOLS_RUN POSIX_BENCH KPROBE_CHECKS [OPENSNOOP]
 """
@@ -18,6 +19,8 @@ SCRIPT = Path(__file__).with_name("compare.sh")
 ICOUNT = ["-icount", "shift=0,align=off"]
 PAIR = re.compile(r"^kprobe_pair unlink of a missing file: (\d+) ns; .*?: (\d+) ns; added: (\d+) ns",
                   re.MULTILINE)
+UPROBE = re.compile(r"^uprobe_hit call of a traced function: (\d+) ns; .*?: (\d+) ns; added: (\d+) ns",
+                    re.MULTILINE)
 
 
 def run(tools_run, adds, linux, icount):
@@ -51,6 +54,10 @@ def parse(text, icount):
         # Under -icount shift=0 a guest nanosecond is one instruction.
         rows["unlink of a missing file"] = int(pair.group(1))
         rows["kprobe+kretprobe pair added"] = int(pair.group(3))
+    uprobe = UPROBE.search(text)
+    if uprobe:
+        rows["call of a traced function"] = int(uprobe.group(1))
+        rows["uprobe hit added"] = int(uprobe.group(3))
     return rows
 
 
@@ -61,6 +68,9 @@ def ratio(ours, theirs):
 def main():
     tools_run, posix_bench, kprobe_checks = sys.argv[1:4]
     adds = ["--add", f"{posix_bench}:/bin/posix_bench", "--add", f"{kprobe_checks}:/bin/kprobe_checks"]
+    uprobe_checks = Path(kprobe_checks).with_name("uprobe_checks")
+    if uprobe_checks.exists():
+        adds += ["--add", f"{uprobe_checks}:/bin/uprobe_checks"]
     if len(sys.argv) > 4 and Path(sys.argv[4]).exists():
         adds += ["--add", f"{sys.argv[4]}:/usr/sbin/opensnoop"]
     setup = subprocess.run([str(Path(tools_run).parent / "setup-linux")], stdout=subprocess.DEVNULL)
