@@ -46,5 +46,6 @@ int BPF_PROG(exec, struct task_struct* task, pid_t old_pid, struct linux_binprm*
   if (task->real_parent->tgid != target_pid) return 0;
   bpf_printk("TP_BTF exec filename=%s comm=%s same_pid=%d", bprm->filename, task->comm,
              old_pid == task->pid);
+  bpf_printk("TP_BTF exec interp=%s argc=%d", bprm->interp, bprm->argc);
   return 0;
 }

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // The loader of fentry.bpf.c (a bpftool skeleton over Debian's libbpf, linked statically): it
 // loads and attaches the fentry, fexit and tp_btf programs, describes their links, unlinks the
-// paths it is given and runs /bin/true, then checks that a tracing program aimed at a struct
+// paths it is given and runs /bin/true (and /tmp/fentry_script if there is one), then checks that a tracing program aimed at a struct
 // (not a function) is refused as Linux refuses it.
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
@@ -80,6 +80,16 @@ int main(int argc, char** argv) {
   int status = 0;
   waitpid(child, &status, 0);
   printf("true exited %d\n", WEXITSTATUS(status));
+  // A script, if the test made one: bprm->interp is its interpreter.
+  if (access("/tmp/fentry_script", X_OK) == 0) {
+    child = fork();
+    if (child == 0) {
+      execl("/tmp/fentry_script", "fentry_script", "one", (char*)NULL);
+      _exit(127);
+    }
+    waitpid(child, &status, 0);
+    printf("script exited %d\n", WEXITSTATUS(status));
+  }
   fentry_bpf__destroy(skeleton);
   load_aimed_at_struct();
   return 0;

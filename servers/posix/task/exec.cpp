@@ -365,7 +365,7 @@ void ExecArguments::release() {
 }
 
 rt::Result<void> exec_image(Process* process, const char* path, ExecArguments& arguments,
-                            abi::UserRegisters& registers) {
+                            abi::UserRegisters& registers, char* interpreter_out) {
   char current[kPathMax];
   size_t path_length = strlen(path);
   if (path_length >= kPathMax) return err(rt::kENAMETOOLONG);
@@ -406,6 +406,7 @@ rt::Result<void> exec_image(Process* process, const char* path, ExecArguments& a
       memmove(current, interpreter, length + 1);
       continue;
     }
+    if (interpreter_out != nullptr) memcpy(interpreter_out, current, strlen(current) + 1);
     void* memory = platform::heap().allocate(sizeof(mm::AddressSpace), 16);
     if (memory == nullptr) return err(rt::kENOMEM);
     auto* space = new (memory) mm::AddressSpace();
@@ -471,7 +472,8 @@ rt::Result<void> exec_image(Process* process, const char* path, ExecArguments& a
     process->linux_mm.env_start = strings + argv_bytes;
     process->linux_mm.env_end = strings + arguments.used;
     process->executed = true;
-    const char* name = base_name(current);
+    // The name execve was given, a script's too (Linux's kbasename(bprm->filename)).
+    const char* name = base_name(path);
     size_t i = 0;
     for (; name[i] != '\0' && i + 1 < sizeof(process->comm); ++i) process->comm[i] = name[i];
     process->comm[i] = '\0';

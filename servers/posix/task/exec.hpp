@@ -30,7 +30,9 @@ struct ExecArguments {
 
 // Loads `path` into a new address space for `process` (the old one is dropped only when the
 // new one is complete) and sets `registers` for its first instruction.
+// `interpreter` (kPathMax bytes, or nullptr) receives the file that is loaded: the path, or a
+// script's interpreter (Linux's bprm->interp).
 rt::Result<void> exec_image(Process* process, const char* path, ExecArguments& arguments,
-                            abi::UserRegisters& registers);
+                            abi::UserRegisters& registers, char* interpreter = nullptr);
 
 }  // namespace posix

@@ -359,17 +359,18 @@ extern "C" __attribute__((noinline)) int do_execveat_common(int fd, const char* 
     return -copied.error().code;
   }
   abi::UserRegisters registers{};
-  auto loaded = exec_image(c->process, filename, arguments, registers);
+  char interpreter[kPathMax] = {};
+  auto loaded = exec_image(c->process, filename, arguments, registers, interpreter);
   // What sched_process_exec's raw tracepoint programs read of the exec, as Linux's bprm after
-  // loading (p: the new stack's top; no file kept past the load; GAP: interp is the file name
-  // for a script too, where Linux's names the interpreter).
+  // loading (p: the new stack's top; no file kept past the load; interp: the file loaded, a
+  // script's interpreter).
   struct linux_binprm bprm = {};
   bprm.mm = &c->process->linux_mm;
   bprm.p = registers.rsp;
   bprm.argc = static_cast<int>(arguments.argc);
   bprm.envc = static_cast<int>(arguments.envc);
   bprm.filename = filename;
-  bprm.interp = filename;
+  bprm.interp = interpreter;
   arguments.release();
   if (!loaded.ok()) return -loaded.error().code;
   release_vfork_waiter(c->process);  // its own address space now: a vfork parent goes on

@@ -6,6 +6,8 @@
 # kprobes: /sys/kernel/debug/kprobes/list stays empty. A tracing program aimed at a struct is
 # EINVAL.
 touch /tmp/fentry_one
+printf '#!/bin/sh\nexit 3\n' > /tmp/fentry_script
+chmod +x /tmp/fentry_script
 /bin/fentry /tmp/fentry_one /tmp/fentry_missing > /tmp/fentry.out
 echo "status $?"
 cat /tmp/fentry.out
