@@ -336,9 +336,12 @@ void serve_fault(Answer& answer, uint64_t badge, uint64_t label, const sys::Mess
       return;
     }
     case abi::FaultKind::kBreakpoint: {
-      // A uprobe (tracing/uprobes.hpp): the programs run, then the thread goes on.
+      // A uprobe (tracing/uprobes.hpp): the programs run, then the thread goes on. Nothing a
+      // blocked call waits for changes (a program's output wakes readers through the trace
+      // server's wakeup), so the blocked calls are not walked again.
       uint64_t address = sys::message_word(mr, abi::kFaultAddressWord);
       answer.now = true;
+      answer.wakes_nobody = true;
       int tid = thread != nullptr ? thread->tid : process->pid;
       abi::UserRegisters hit = registers;  // what the probe's plan makes of them
       if (uprobes_hit(process, tid, hit, address)) {

@@ -700,7 +700,10 @@ bool uprobes_hit(Process* process, int tid, abi::UserRegisters& registers, uint6
   }
   ArmedProbe* probe = nullptr;
   for (ArmedProbe& candidate : state->probes) {
-    if (candidate.address != 0 && candidate.address == address) probe = &candidate;
+    if (candidate.address != 0 && candidate.address == address) {
+      probe = &candidate;  // one probe per address
+      break;
+    }
   }
   if (probe == nullptr) return false;
   uint32_t ids[kSitesPerProbe];

@@ -149,6 +149,7 @@ rt::Result<void> KernelProbes::attach(uint64_t address, KprobeClient* client) {
     }
     *probe = Probe{};
     probe->address = address;
+    ++armed_;
     probe->breakpoint = breakpoint.value();
     probe->ring = static_cast<volatile abi::SampleRing*>(page);
   }
@@ -178,9 +179,11 @@ void KernelProbes::disarm(Probe& probe) {
   dropped_gone_ += probe.ring->dropped;
   sys::server::heap().deallocate(const_cast<abi::SampleRing*>(probe.ring), sys::server::kPage);
   probe = Probe{};
+  --armed_;
 }
 
 void KernelProbes::drain() {
+  if (armed_ == 0) return;  // before every call the server answers: nothing to walk
   // Oldest first over every ring (a sched_switch and the sched_wakeup before it are in two),
   // as far as the samples there now go; a ring the kernel fills meanwhile waits for the next.
   uint64_t heads[kMaxProbes];

@@ -82,6 +82,7 @@ class KernelProbes {
   uint64_t endpoint_;
   uint64_t notification_ = 0;  // signalled by the kernel after every sample (0: no thread yet)
   Probe probes_[kMaxProbes];
+  uint32_t armed_ = 0;  // probes in use
   uint64_t samples_ = 0;
   uint64_t dropped_gone_ = 0;  // drops counted by probes since removed
   HitObserver* observer_ = nullptr;

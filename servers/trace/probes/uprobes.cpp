@@ -160,6 +160,7 @@ void Uprobes::hit(const uint32_t* probes, uint32_t count, const uint64_t* words,
         hit.pid = task.pid;
         (void)table_->report_hit(site.probe, hit);
       }
+      break;  // ids are unique
     }
   }
   if (observer_ != nullptr) observer_->hit_ends();
