@@ -218,6 +218,7 @@ bool Kprobes::hit(uint64_t badge, abi::UserRegisters& registers, uint64_t addres
     // Linux's kprobe handlers see ip just past the int3 (its ftrace and optimized kprobes set
     // it so too): a program's PT_REGS_IP is the probed address + 1 (ksnoop subtracts it).
     regs.ip = address + 1;
+    pin_stack(registers.rsp);
     if (observer_ != nullptr)
       observer_->hit_registers(regs, HitObserver::HitRegisters::kServerEntry);
     for (uint32_t i = 0; i < probe.client_count; ++i) {
@@ -236,6 +237,12 @@ bool Kprobes::hit(uint64_t badge, abi::UserRegisters& registers, uint64_t addres
   release_current_task();
   memory_.release();
   return redirect;
+}
+
+void Kprobes::pin_stack(uint64_t rsp) {
+  constexpr uint64_t kAbove = 1024;  // the frames a program reads from: its caller's
+  if (memory_.pinned(rsp, kAbove) || stack_pins_ >= kStackPins) return;
+  if (memory_.pin(rsp, kAbove)) ++stack_pins_;  // else it is borrowed per hit, as before
 }
 
 // At a call's entry, for its fexit programs: the shim will push the call at the current depth.

@@ -164,6 +164,12 @@ class Kprobes {
   EntryArguments pending_arguments_[kReturnDepth];
   const uint64_t* entry_arguments_ = nullptr;
   void keep_arguments(const Probe& probe, const PtRegs& regs);
+  // The POSIX server's stacks live as long as it: the pages just above a hit's rsp (where the
+  // probed function's arguments and its callers' locals are) stay borrowed, so later hits read
+  // them without mapping (a few stacks: the serving thread's, at a few depths).
+  static constexpr uint32_t kStackPins = 6;
+  uint32_t stack_pins_ = 0;
+  void pin_stack(uint64_t rsp);
   [[nodiscard]] rt::Result<Probe*> arm(uint64_t address);
   void release_if_unused(Probe& probe);
   void returned(const PtRegs& regs);

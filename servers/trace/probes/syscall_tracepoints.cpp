@@ -229,6 +229,11 @@ void SyscallTracepoints::hit(bool enter, const PtRegs& probe_regs, TracedMemory&
              (armed.raw || armed.nr == -1 || armed.nr == hook_id);
   }
   if (!wanted) return;
+  // The syscall thread builds pt_regs at a few places of its stack: those pages stay borrowed.
+  if (pinned_regs_ < kPinnedRegs && !kprobes_.memory().pinned(probe_regs.di, sizeof(PtRegs)) &&
+      kprobes_.memory().pin(probe_regs.di, sizeof(PtRegs))) {
+    ++pinned_regs_;
+  }
   PtRegs regs;
   if (!memory.read(&regs, probe_regs.di, sizeof regs)) return;
   long id = static_cast<long>(regs.orig_ax);

@@ -89,6 +89,8 @@ class SyscallTracepoints {
   Side enter_;
   Side exit_;
   Key key_;
+  static constexpr uint32_t kPinnedRegs = 3;
+  uint32_t pinned_regs_ = 0;  // places of the POSIX server's pt_regs pinned
   Armed armed_[kMaxArmed];
 };
 

@@ -74,6 +74,16 @@ bool BorrowedMemory::pin(uint64_t address, size_t size) {
   return true;
 }
 
+bool BorrowedMemory::pinned(uint64_t address, size_t size) const {
+  if (size == 0 || address + size < address) return false;
+  for (uint64_t page = address & ~(kPage - 1); page < address + size; page += kPage) {
+    bool found = false;
+    for (uint32_t i = 0; i < pinned_used_ && !found; ++i) found = pinned_[i] == page;
+    if (!found) return false;
+  }
+  return true;
+}
+
 bool BorrowedMemory::read(void* destination, uint64_t address, size_t size) {
   auto* out = static_cast<uint8_t*>(destination);
   size_t done = 0;

@@ -26,10 +26,12 @@ class BorrowedMemory final : public TracedMemory {
   // that lives as long as it and that hits read every time (the return probes' stack of
   // pending returns), so no hit maps and unmaps it. False when a page cannot be.
   bool pin(uint64_t address, size_t size);
+  // Whether every page of [address, address + size) is pinned.
+  bool pinned(uint64_t address, size_t size) const;
 
  private:
   static constexpr uint32_t kSlots = 32;
-  static constexpr uint32_t kPinnedSlots = 8;
+  static constexpr uint32_t kPinnedSlots = 16;
   // Borrows the page at `page` (aligned); its address here, or 0 if it is not mapped there.
   uint64_t borrow(uint64_t page);
   // MapForeign of `page` at `here` (page tables made as needed).
