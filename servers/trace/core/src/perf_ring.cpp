@@ -101,9 +101,21 @@ uint64_t PerfEventRing::tail() const {
 
 void PerfEventRing::copy_in(uint64_t position, const void* bytes, uint64_t size) {
   uint8_t* data = memory_ + kPerfRingPageSize;
-  uint64_t mask = data_size() - 1;
+  uint64_t ring = data_size();
   const auto* from = static_cast<const uint8_t*>(bytes);
-  for (uint64_t i = 0; i < size; ++i) data[(position + i) & mask] = from ? from[i] : 0;
+  // At most two pieces: up to the data area's end, then from its start.
+  while (size > 0) {
+    uint64_t at = position & (ring - 1);
+    uint64_t piece = ring - at < size ? ring - at : size;
+    if (from != nullptr) {
+      __builtin_memcpy(data + at, from, piece);
+      from += piece;
+    } else {
+      __builtin_memset(data + at, 0, piece);
+    }
+    position += piece;
+    size -= piece;
+  }
 }
 
 long PerfEventRing::output_sample(const PerfSampleFields& fields, const void* data, uint32_t size) {
