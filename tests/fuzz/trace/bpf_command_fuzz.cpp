@@ -63,6 +63,9 @@ class FuzzMemory final : public trace::UserMemory {
 
 }  // namespace
 
+extern "C" const unsigned char vmlinux_btf[];
+extern "C" const unsigned long vmlinux_btf_size;
+
 // Input: a length byte (the region's size / 4), the region's bytes, then commands, each a command
 // byte, a size byte (attr bytes, at most the kernel's 144) and that many attr bytes.
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -71,6 +74,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   {
     trace::ObjectTable objects(allocator, environment);
+    // As the trace server makes it first: tracing programs name targets in it.
+    if (!objects.add_kernel_btf(vmlinux_btf, vmlinux_btf_size).ok()) __builtin_trap();
     trace::Session session(objects);
     FuzzMemory memory;
     size_t region = size_t{data[0]} * 4;
