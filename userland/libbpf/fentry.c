@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 // The loader of fentry.bpf.c (a bpftool skeleton over Debian's libbpf, linked statically): it
 // loads and attaches the fentry, fexit and tp_btf programs, describes their links, unlinks the
-// paths it is given and runs /bin/true (and /tmp/fentry_script if there is one), then checks that a tracing program aimed at a struct
-// (not a function) is refused as Linux refuses it.
+// paths it is given and runs /bin/true (and /tmp/fentry_script if there is one), then checks that a
+// tracing program aimed at a struct (not a function) is refused as Linux refuses it.
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
