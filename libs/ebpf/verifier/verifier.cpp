@@ -11,6 +11,42 @@
 #include "verifier/structure.hpp"
 
 namespace ebpf {
+namespace {
+
+// Linux's resolve_pseudo_ldimm64, before the simulation: every map reference names a map and
+// every value reference a byte the map serves directly, reached by the simulation or not (the
+// engines' load step rewrites them all).
+int check_map_references(const Insn* insns, uint32_t count, const VerifierOptions& options,
+                         verifier::VerifierLog& log) {
+  if (options.resolve_map == nullptr) return 0;
+  for (uint32_t pc = 0; pc + 1 < count; ++pc) {
+    const Insn& insn = insns[pc];
+    if (insn.opcode != kOpLdImm64) continue;
+    if (insn.src == kPseudoMapFd || insn.src == kPseudoMapValue) {
+      const Map* map = options.resolve_map(options.resolve_state, insn.imm);
+      if (map == nullptr) {
+        log.print("fd %d is not pointing to valid bpf_map\n", insn.imm);
+        return -rt::kEBADF;
+      }
+      if (insn.src == kPseudoMapValue) {
+        uint32_t offset = static_cast<uint32_t>(insns[pc + 1].imm);
+        if (const_cast<Map*>(map)->direct_value(0) == nullptr) {
+          log.print("no direct value access support for this map type\n");
+          return -rt::kEINVAL;
+        }
+        if (offset >= map->attributes().value_size) {
+          log.print("invalid access to map value pointer, value_size=%u off=%u\n",
+                    map->attributes().value_size, offset);
+          return -rt::kEINVAL;
+        }
+      }
+    }
+    ++pc;
+  }
+  return 0;
+}
+
+}  // namespace
 
 VerifierResult verify(const Insn* insns, uint32_t count, const VerifierOptions& options) {
   VerifierResult result;
@@ -52,6 +88,7 @@ VerifierResult verify(const Insn* insns, uint32_t count, const VerifierOptions& 
   for (uint32_t i = 0; i < count; ++i) structure.flags[i] = 0;
 
   int error = verifier::check_structure(insns, count, log, structure);
+  if (error == 0) error = check_map_references(insns, count, options, log);
   if (error == 0 && !options.privileges.bpf_capable) {
     error = verifier::check_unprivileged_structure(insns, count, log, budget);
   }

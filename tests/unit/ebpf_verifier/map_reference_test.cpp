@@ -98,6 +98,23 @@ TEST_F(MapReferenceTest, FdsAreResolvedThroughTheCaller) {
       << bad.second;
 }
 
+// Linux's resolve_pseudo_ldimm64 checks every map reference before the simulation, also those
+// on paths it never takes (the load step rewrites them all): found by the verifier fuzzer.
+TEST_F(MapReferenceTest, ReferencesOnPathsNeverTakenAreCheckedToo) {
+  // r0 = 0; if r0 == 1 goto +2 (never); exit; r1 = <reference>; exit
+  const std::string dead = "mov %r0, 0\njeq %r0, 1, +1\nexit\nlddw %r1, 0\nexit";
+  auto value = check(build(dead, {{3, {1, 16}}}));  // past .bss's 16 bytes
+  EXPECT_EQ(value.first, -rt::kEINVAL) << value.second;
+  EXPECT_NE(value.second.find("invalid access to map value pointer, value_size=16 off=16"),
+            std::string::npos)
+      << value.second;
+  auto hash = check(build(dead, {{3, {2, 0}}}));  // a hash map has no direct value
+  EXPECT_EQ(hash.first, -rt::kEINVAL) << hash.second;
+  auto fd = check(build("mov %r0, 0\njeq %r0, 1, +1\nexit\nlddw %r1, map:9\nexit"));
+  EXPECT_EQ(fd.first, -rt::kEBADF) << fd.second;
+  EXPECT_EQ(check(build(dead, {{3, {1, 8}}})).first, 0);
+}
+
 TEST_F(MapReferenceTest, GlobalVariablesAreMapValues) {
   // r1 = &bss[8]; *(u64 *)r1 += 1
   auto ok = check(build("lddw %r1, 0\nldxdw %r0, [%r1+0]\nadd %r0, 1\nstxdw [%r1+0], %r0\nexit",
