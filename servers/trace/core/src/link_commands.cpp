@@ -164,6 +164,28 @@ rt::Result<int64_t> link_create(BpfCall& call) {
   return perf_link_attach(call, program);
 }
 
+// A link of `type` holding `program` on the probe `spec` opens (programs there read
+// `context_size` bytes), as an fd of the caller; `busy` is the errno for the program being on
+// the probe already. What was made is undone on any failure.
+rt::Result<int64_t> probe_link(BpfCall& call, LinkType type, ProgramObject* program,
+                               const ProbeSpec& spec, uint32_t context_size, int busy) {
+  ObjectTable& objects = call.session.objects();
+  ProbeTable* probes = objects.probes();
+  LinkObject* link = TRY(new_link(objects, type, program));
+  auto probe = probes->open_probe(spec, context_size);
+  if (!probe.ok()) {
+    objects.release(link);
+    return probe.error();
+  }
+  if (auto attached = probes->attach(*probe, program, 0, 0xffffffffu); !attached.ok()) {
+    probes->close_probe(*probe);
+    objects.release(link);
+    return attached.error().code == rt::kEEXIST ? rt::err(busy) : attached.error();
+  }
+  link->probe = *probe;
+  return TRY(call.session.open(link, kCanRead | kCanWrite));
+}
+
 // bpf_tracing_prog_attach for a fentry or fexit program: a probe on the function's entry (fexit:
 // its return), whose hits give the program the arguments (and the return value) as u64s.
 rt::Result<int64_t> tracing_attach(BpfCall& call, ProgramObject* program) {
@@ -174,25 +196,14 @@ rt::Result<int64_t> tracing_attach(BpfCall& call, ProgramObject* program) {
   if (program->attach_args > kMaxTracingRegisterArgs) {
     return rt::err(kENOTSUPP, "a function with more than six arguments");
   }
-  LinkObject* link = TRY(new_link(objects, LinkType::kTracing, program));
   ProbeSpec spec;
   spec.kind = ProbeKind::kTracing;
   spec.symbol = program->attach_name;
   spec.is_return = program->expected_attach_type == kAttachTraceFexit;
   spec.arguments = program->attach_args;
-  auto probe = probes->open_probe(spec, (program->attach_args + 1) * 8);
-  if (!probe.ok()) {
-    objects.release(link);
-    return probe.error();
-  }
   // bpf_trampoline_link_prog: a program is on its trampoline once (EBUSY).
-  if (auto attached = probes->attach(*probe, program, 0, 0xffffffffu); !attached.ok()) {
-    probes->close_probe(*probe);
-    objects.release(link);
-    return attached.error().code == rt::kEEXIST ? rt::err(rt::kEBUSY) : attached.error();
-  }
-  link->probe = *probe;
-  return TRY(call.session.open(link, kCanRead | kCanWrite));
+  return probe_link(call, LinkType::kTracing, program, spec, (program->attach_args + 1) * 8,
+                    rt::kEBUSY);
 }
 
 // bpf_raw_tracepoint_open and bpf_raw_tp_link_attach.
@@ -219,25 +230,13 @@ rt::Result<int64_t> raw_tracepoint_open(BpfCall& call) {
   ProbeTable* probes = objects.probes();
   if (probes == nullptr) return rt::err(rt::kENOENT);  // no raw tracepoint at all
   uint32_t arguments = TRY(probes->hooks().raw_tracepoint_arguments(name));
-  LinkObject* link = TRY(new_link(objects, LinkType::kRawTracepoint, program));
   // bpf_probe_register. GAP: Linux refuses (EINVAL) a program that reads past the
   // tracepoint's arguments (max_ctx_offset), which the engine does not record.
   ProbeSpec spec;
   spec.kind = ProbeKind::kRawTracepoint;
   spec.name = name;
-  auto probe = probes->open_probe(spec, arguments * 8);
-  if (!probe.ok()) {
-    objects.release(link);
-    return probe.error();
-  }
   // tracepoint_probe_register_may_exist: the same program twice on one tracepoint is EEXIST.
-  if (auto attached = probes->attach(*probe, program, 0, 0xffffffffu); !attached.ok()) {
-    probes->close_probe(*probe);
-    objects.release(link);
-    return attached.error();
-  }
-  link->probe = *probe;
-  return TRY(call.session.open(link, kCanRead | kCanWrite));
+  return probe_link(call, LinkType::kRawTracepoint, program, spec, arguments * 8, rt::kEEXIST);
 }
 
 // link_detach: neither perf event nor raw tracepoint links have a detach in 6.1.
