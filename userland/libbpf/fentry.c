@@ -13,11 +13,7 @@
 #include <unistd.h>
 
 #include "fentry.skel.h"
-
-static int print(enum libbpf_print_level level, const char* format, va_list args) {
-  if (level == LIBBPF_DEBUG) return 0;
-  return vfprintf(stderr, format, args);
-}
+#include "loader.h"
 
 static void describe(const char* what, struct bpf_link* link) {
   struct bpf_link_info info;
@@ -56,7 +52,7 @@ static void load_aimed_at_struct(void) {
 }
 
 int main(int argc, char** argv) {
-  libbpf_set_print(print);
+  libbpf_set_print(loader_print);
   struct fentry_bpf* skeleton = fentry_bpf__open();
   if (skeleton == NULL) {
     fprintf(stderr, "fentry: cannot open the BPF object\n");

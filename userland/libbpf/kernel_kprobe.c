@@ -9,14 +9,10 @@
 #include <unistd.h>
 
 #include "kernel_kprobe.skel.h"
-
-static int print(enum libbpf_print_level level, const char* format, va_list args) {
-  if (level == LIBBPF_DEBUG) return 0;
-  return vfprintf(stderr, format, args);
-}
+#include "loader.h"
 
 int main(void) {
-  libbpf_set_print(print);
+  libbpf_set_print(loader_print);
   struct kernel_kprobe_bpf* skeleton = kernel_kprobe_bpf__open_and_load();
   if (skeleton == NULL) return 1;
   struct bpf_link* link =

@@ -10,14 +10,10 @@
 #include <unistd.h>
 
 #include "ksyscall.skel.h"
-
-static int print(enum libbpf_print_level level, const char* format, va_list args) {
-  if (level == LIBBPF_DEBUG) return 0;
-  return vfprintf(stderr, format, args);
-}
+#include "loader.h"
 
 int main(void) {
-  libbpf_set_print(print);
+  libbpf_set_print(loader_print);
   struct ksyscall_bpf* skeleton = ksyscall_bpf__open();
   if (skeleton == NULL) {
     fprintf(stderr, "ksyscall: cannot open the BPF object\n");

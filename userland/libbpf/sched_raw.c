@@ -15,12 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "loader.h"
 #include "sched_raw.skel.h"
-
-static int print(enum libbpf_print_level level, const char* format, va_list args) {
-  if (level == LIBBPF_DEBUG) return 0;
-  return vfprintf(stderr, format, args);
-}
 
 static pid_t loader;
 static pid_t child;
@@ -54,7 +50,7 @@ static const char* who(int pid) {
 }
 
 int main(void) {
-  libbpf_set_print(print);
+  libbpf_set_print(loader_print);
   struct sched_raw_bpf* skeleton = sched_raw_bpf__open();
   if (skeleton == NULL) {
     fprintf(stderr, "sched_raw: cannot open the BPF object\n");

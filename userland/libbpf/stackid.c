@@ -9,14 +9,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "loader.h"
 #include "stackid.skel.h"
 
 #define MAX_DEPTH 16
-
-static int print(enum libbpf_print_level level, const char* format, va_list args) {
-  if (level == LIBBPF_DEBUG) return 0;
-  return vfprintf(stderr, format, args);
-}
 
 // The text symbol of /proc/kallsyms that holds `ip` (the nearest one at or below it).
 static int resolve(uint64_t ip, char* name, size_t size) {
@@ -38,7 +34,7 @@ static int resolve(uint64_t ip, char* name, size_t size) {
 }
 
 int main(void) {
-  libbpf_set_print(print);
+  libbpf_set_print(loader_print);
   struct stackid_bpf* skeleton = stackid_bpf__open();
   if (skeleton == NULL) {
     fprintf(stderr, "stackid: cannot open the BPF object\n");

@@ -10,12 +10,8 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include "loader.h"
 #include "syscall_tools.skel.h"
-
-static int print(enum libbpf_print_level level, const char* format, va_list args) {
-  if (level == LIBBPF_DEBUG) return 0;
-  return vfprintf(stderr, format, args);
-}
 
 static int on_name(void* context, void* data, size_t size) {
   (void)context;
@@ -43,7 +39,7 @@ static void on_lost(void* context, int cpu, __u64 count) {
 }
 
 int main(void) {
-  libbpf_set_print(print);
+  libbpf_set_print(loader_print);
   struct syscall_tools_bpf* skeleton = syscall_tools_bpf__open();
   if (skeleton == NULL) return 1;
   skeleton->bss->target_tgid = getpid();

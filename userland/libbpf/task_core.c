@@ -7,15 +7,11 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include "loader.h"
 #include "task_core.skel.h"
 
-static int print(enum libbpf_print_level level, const char* format, va_list args) {
-  if (level == LIBBPF_DEBUG) return 0;
-  return vfprintf(stderr, format, args);
-}
-
 int main(int argc, char** argv) {
-  libbpf_set_print(print);
+  libbpf_set_print(loader_print);
   struct task_core_bpf* skeleton = task_core_bpf__open_and_load();
   if (skeleton == NULL) {
     fprintf(stderr, "task_core: cannot open and load the BPF object\n");

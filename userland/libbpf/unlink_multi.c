@@ -8,12 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "loader.h"
 #include "unlink_multi.skel.h"
-
-static int print(enum libbpf_print_level level, const char* format, va_list args) {
-  if (level == LIBBPF_DEBUG) return 0;
-  return vfprintf(stderr, format, args);
-}
 
 static unsigned long long kallsyms_address(const char* name) {
   FILE* file = fopen("/proc/kallsyms", "r");
@@ -31,7 +27,7 @@ static unsigned long long kallsyms_address(const char* name) {
 }
 
 int main(int argc, char** argv) {
-  libbpf_set_print(print);
+  libbpf_set_print(loader_print);
   struct unlink_multi_bpf* skeleton = unlink_multi_bpf__open_and_load();
   if (skeleton == NULL) {
     fprintf(stderr, "unlink_multi: cannot open and load the BPF object\n");

@@ -13,12 +13,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "loader.h"
 #include "uprobe_ring.skel.h"
-
-static int print(enum libbpf_print_level level, const char* format, va_list args) {
-  if (level == LIBBPF_DEBUG) return 0;
-  return vfprintf(stderr, format, args);
-}
 
 static pid_t child;
 static int events;
@@ -50,7 +46,7 @@ static struct bpf_link* attach(struct bpf_program* program, const char* path, co
 }
 
 int main(int argc, char** argv) {
-  libbpf_set_print(print);
+  libbpf_set_print(loader_print);
   struct uprobe_ring_bpf* skeleton = uprobe_ring_bpf__open_and_load();
   if (skeleton == NULL) {
     fprintf(stderr, "uprobe_ring: cannot open and load the BPF object\n");

@@ -13,12 +13,8 @@
 
 volatile unsigned short sonde_tick_semaphore __attribute__((section(".probes")));
 
+#include "loader.h"
 #include "usdt.skel.h"
-
-static int print(enum libbpf_print_level level, const char* format, va_list args) {
-  if (level == LIBBPF_DEBUG) return 0;
-  return vfprintf(stderr, format, args);
-}
 
 static __attribute__((noinline)) void tick(int i, const char* name) {
   long square = (long)i * i;
@@ -26,7 +22,7 @@ static __attribute__((noinline)) void tick(int i, const char* name) {
 }
 
 int main(void) {
-  libbpf_set_print(print);
+  libbpf_set_print(loader_print);
   char path[256];
   ssize_t length = readlink("/proc/self/exe", path, sizeof(path) - 1);
   if (length <= 0) {

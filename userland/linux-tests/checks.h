@@ -5,9 +5,18 @@
 #define SONDE_LINUX_TESTS_CHECKS_H
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <time.h>
 
 static int passed, failed;
+
+// CLOCK_MONOTONIC in nanoseconds, for the programs' --bench modes.
+static inline uint64_t now_ns(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+}
 
 #define CHECK(name, condition)                                        \
   do {                                                                \

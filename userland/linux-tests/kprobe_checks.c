@@ -338,12 +338,6 @@ static void retprobes(int type) {
   close(map);
 }
 
-static uint64_t now_ns(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
-}
-
 static uint64_t unlink_ns(int rounds) {
   uint64_t start = now_ns();
   for (int i = 0; i < rounds; ++i) unlink("/tmp/kprobe_bench_missing");

@@ -237,12 +237,6 @@ static int attach(int type, const char* self, void* function, int retprobe, int 
   return event;
 }
 
-static uint64_t now_ns(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
-}
-
 static uint64_t traced_add_ns(int rounds) {
   uint64_t start = now_ns();
   long sum = 0;

@@ -241,7 +241,7 @@ bool Kprobes::hit(uint64_t badge, abi::UserRegisters& registers, uint64_t addres
 
 void Kprobes::pin_stack(uint64_t rsp) {
   constexpr uint64_t kAbove = 1024;  // the frames a program reads from: its caller's
-  if (memory_.pinned(rsp, kAbove) || stack_pins_ >= kStackPins) return;
+  if (stack_pins_ >= kStackPins || memory_.pinned(rsp, kAbove)) return;
   if (memory_.pin(rsp, kAbove)) ++stack_pins_;  // else it is borrowed per hit, as before
 }
 
