@@ -457,6 +457,7 @@ void breakpoints_vspace_destroyed(uintptr_t vspace) {
     Breakpoint* breakpoint = info->breakpoints;
     info->breakpoints = breakpoint->next;
     for (Probe& probe : breakpoint->probes) probe = Probe{};
+    ++info->removed_next;  // a thread stopped at one of them looks it up (and finds none)
     breakpoint->next = breakpoint->previous = nullptr;
     breakpoint->vspace_tag = 0;
   }
@@ -545,6 +546,8 @@ bool breakpoint_trap(Tcb* thread) {
     return true;
   }
   ++owner->hits;
+  thread->probe_vspace = vspace;
+  thread->probe_removals = vspace_info(vspace)->removed_next;
   thread->probe_address = address;
   thread->probe_xol = probe->xol;
   thread->probe_length = probe->length;
@@ -561,8 +564,14 @@ void breakpoint_resume(Tcb* thread) {
   uint64_t address = thread->probe_address;
   uintptr_t vspace = thread_vspace(thread);
   thread->regs.rip = address;
-  // A probe removed while the thread waited has its original instruction back in place.
-  if (vspace == 0 || find_probe(vspace, address, nullptr) == nullptr) return;
+  // A probe removed while the thread waited has its original instruction back in place. No
+  // removal in the VSpace since the hit (the common case): it is still there.
+  if (vspace == 0) return;
+  if ((vspace != thread->probe_vspace ||
+       vspace_info(vspace)->removed_next != thread->probe_removals) &&
+      find_probe(vspace, address, nullptr) == nullptr) {
+    return;
+  }
   if (thread->probe_xol == 0) {
     thread->regs.rip = address + thread->probe_length;  // the probe sits on a NOP
     return;

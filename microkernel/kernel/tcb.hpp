@@ -65,6 +65,10 @@ struct Tcb {
   uint64_t probe_xol;  // 0: the probe sits on a NOP; resume after it
   uint8_t probe_length;
   uint8_t probe_fixup;  // UserRegisters index set to the next rip during the step
+  // The VSpace's removal count at the hit (VSpaceInfo::removed_next): unchanged at the answer,
+  // the probe is certainly still in place and its lookup is skipped.
+  uint32_t probe_removals;
+  uintptr_t probe_vspace;
   bool stepping;
   bool step_saved_trap_flag;
   uint64_t step_saved_register;

@@ -146,7 +146,7 @@ class ServerEnvironment final : public trace::TaskEnvironment, public trace::Hit
     has_registers_ = false;
   }
   void hit_registers(const trace::PtRegs& regs, HitRegisters kind) override {
-    hit_regs_ = regs;
+    hit_regs_ = &regs;  // kept by the caller until hit_ends (HitObserver)
     hit_kind_ = kind;
     has_registers_ = true;
   }
@@ -189,12 +189,12 @@ class ServerEnvironment final : public trace::TaskEnvironment, public trace::Hit
     bool server_regs = hit_kind_ != HitRegisters::kUser;
     if (!user) {
       if (!server_regs) return skip == 0 ? 0 : -14;
-      trace::StackStart start{hit_regs_.ip, hit_regs_.sp, hit_regs_.bp,
+      trace::StackStart start{hit_regs_->ip, hit_regs_->sp, hit_regs_->bp,
                               hit_kind_ == HitRegisters::kServerEntry};
       return trace::walk_stack(start, trace::StackWalkRules::kServer, &read_server_word, this, skip,
                                ips, max);
     }
-    trace::StackStart start{hit_regs_.ip, hit_regs_.sp, hit_regs_.bp, false};
+    trace::StackStart start{hit_regs_->ip, hit_regs_->sp, hit_regs_->bp, false};
     if (server_regs) {
       // The registers the Linux process made its system call with; none outside a call (Linux:
       // a kernel thread has no user stack, EFAULT).
@@ -228,7 +228,7 @@ class ServerEnvironment final : public trace::TaskEnvironment, public trace::Hit
   uint32_t hit_cpu_ = 0;
   uint64_t hit_serving_context_ = 0;
   uint32_t hit_registers_offset_ = 0;
-  trace::PtRegs hit_regs_{};
+  const trace::PtRegs* hit_regs_ = nullptr;
   HitRegisters hit_kind_ = HitRegisters::kServerEntry;
   bool has_registers_ = false;
 

@@ -38,7 +38,8 @@ kretprobe_trampoline:
         .size kretprobe_trampoline, . - kretprobe_trampoline
 
         .bss
-        .balign 8
+        .balign 2048                        // all three in one page: the trace server reads
+                                            // them through one pinned window page
         .globl kretprobe_depth, kretprobe_return_addresses, kretprobe_functions
         .type kretprobe_depth, @object
 kretprobe_depth:

@@ -248,25 +248,28 @@ void Kprobes::pin_stack(uint64_t rsp) {
 // At a call's entry, for its fexit programs: the shim will push the call at the current depth.
 void Kprobes::keep_arguments(const Probe& probe, const PtRegs& regs) {
   uint64_t depth = 0;
-  if (!memory_.read_word(depth, returns_.depth) || depth >= kReturnDepth) return;
+  if (!read_depth(depth) || depth >= kReturnDepth) return;
   EntryArguments& kept = pending_arguments_[depth];
   kept.function = probe.address;
   const uint64_t values[6] = {regs.di, regs.si, regs.dx, regs.cx, regs.r8, regs.r9};
   for (int i = 0; i < 6; ++i) kept.registers[i] = values[i];
 }
 
-void Kprobes::returned(const PtRegs& regs) {
+void Kprobes::returned(PtRegs& regs) {
   uint64_t depth = 0;
-  if (!memory_.read_word(depth, returns_.depth) || depth == 0 || depth > 64) return;
+  if (!read_depth(depth) || depth == 0 || depth > kReturnDepth) return;
   uint64_t return_address = 0, target = 0;
-  if (!memory_.read_word(return_address, returns_.return_addresses + 8 * (depth - 1)) ||
-      !memory_.read_word(target, returns_.functions + 8 * (depth - 1))) {
+  if (return_words_ != nullptr && function_words_ != nullptr) {
+    return_address = return_words_[depth - 1];
+    target = function_words_[depth - 1];
+  } else if (!memory_.read_word(return_address, returns_.return_addresses + 8 * (depth - 1)) ||
+             !memory_.read_word(target, returns_.functions + 8 * (depth - 1))) {
     return;
   }
   uint64_t function = target - kEntryNopLength;
   Probe* probe = find(function);
   if (probe == nullptr) return;  // its return probes went while it ran
-  PtRegs at_return = regs;
+  PtRegs& at_return = regs;      // the hit's own copy, which lives until hit_ends
   at_return.ip = return_address;
   EntryArguments& kept = pending_arguments_[depth - 1];
   if (observer_ != nullptr) {

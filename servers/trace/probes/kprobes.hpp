@@ -52,7 +52,8 @@ class HitObserver {
   }
   // The registers a hit's stack walks start from (bpf_get_stack, bpf_get_stackid): a
   // POSIX-server function's at its entry or at a return probe's return, or the traced process's
-  // at a uprobe. Told after hit_begins; kernel samples have none.
+  // at a uprobe. Told after hit_begins; kernel samples have none. `regs` stays valid (the
+  // caller's) until hit_ends, so an observer keeps a pointer, not a copy.
   enum class HitRegisters { kServerEntry, kServerReturn, kUser };
   virtual void hit_registers(const PtRegs& regs, HitRegisters kind) {
     (void)regs;
@@ -105,6 +106,9 @@ class Kprobes {
       (void)memory_.pin(support.depth, 8);
       (void)memory_.pin(support.return_addresses, 64 * 8);
       (void)memory_.pin(support.functions, 64 * 8);
+      depth_word_ = memory_.pinned_words(support.depth, 8);
+      return_words_ = memory_.pinned_words(support.return_addresses, 64 * 8);
+      function_words_ = memory_.pinned_words(support.functions, 64 * 8);
     }
   }
   // Linux's kprobe blacklist (NOKPROBE_SYMBOL): code that probes themselves run through, here
@@ -172,9 +176,18 @@ class Kprobes {
   void pin_stack(uint64_t rsp);
   [[nodiscard]] rt::Result<Probe*> arm(uint64_t address);
   void release_if_unused(Probe& probe);
-  void returned(const PtRegs& regs);
+  void returned(PtRegs& regs);
   uint32_t return_probes_ = 0;  // probes with return clients (the trampoline is armed while > 0)
   ReturnSupport returns_;
+  // The pending-return words in their pinned pages (null: read through memory_).
+  const volatile uint64_t* depth_word_ = nullptr;
+  const volatile uint64_t* return_words_ = nullptr;
+  const volatile uint64_t* function_words_ = nullptr;
+  bool read_depth(uint64_t& depth) {
+    if (depth_word_ == nullptr) return memory_.read_word(depth, returns_.depth);
+    depth = *depth_word_;
+    return true;
+  }
   Probe* find(uint64_t address);
   void disarm(Probe& probe);
 

@@ -148,10 +148,11 @@ void ServerProbeHooks::Client::report_arguments(const PtRegs& regs) {
 
 void ServerProbeHooks::Client::report(const PtRegs& regs) {
   if (owner == nullptr || owner->table_ == nullptr || probe == 0) return;
-  PtRegs context = regs;  // the programs' r1; they may not write it, but own a copy anyway
+  // The programs' r1: the hit's registers themselves, no copy (the verifier refuses any write
+  // to a kprobe program's context, as Linux's kprobe_prog_is_valid_access).
   ProbeHit hit;
-  hit.context = &context;
-  hit.size = sizeof context;
+  hit.context = const_cast<PtRegs*>(&regs);
+  hit.size = sizeof regs;
   const sonde::abi::SampleRecord* sample = current_kernel_sample();
   if (sample != nullptr) {  // the kernel's: no Linux task
     hit.cpu = static_cast<uint32_t>(sample->cpu);

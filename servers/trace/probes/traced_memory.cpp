@@ -34,9 +34,7 @@ bool BorrowedMemory::map(uint64_t page, uint64_t here) {
 }
 
 uint64_t BorrowedMemory::borrow(uint64_t page) {
-  for (uint32_t i = 0; i < pinned_used_; ++i) {
-    if (pinned_[i] == page) return kPinnedWindow + i * kPage;
-  }
+  if (int slot = pinned_slot(page); slot >= 0) return kPinnedWindow + slot * kPage;
   for (uint32_t i = 0; i < used_; ++i) {
     if (pages_[i] == page) return kWindow + i * kPage;
   }
@@ -49,10 +47,8 @@ uint64_t BorrowedMemory::borrow(uint64_t page) {
 
 bool BorrowedMemory::read_word(uint64_t& value, uint64_t address) {
   if ((address & 7) == 0) {
-    uint64_t page = address & ~(kPage - 1);
-    for (uint32_t i = 0; i < pinned_used_; ++i) {
-      if (pinned_[i] != page) continue;
-      value = *reinterpret_cast<const volatile uint64_t*>(kPinnedWindow + i * kPage +
+    if (int slot = pinned_slot(address & ~(kPage - 1)); slot >= 0) {
+      value = *reinterpret_cast<const volatile uint64_t*>(kPinnedWindow + slot * kPage +
                                                           (address & (kPage - 1)));
       return true;
     }
@@ -77,11 +73,21 @@ bool BorrowedMemory::pin(uint64_t address, size_t size) {
 bool BorrowedMemory::pinned(uint64_t address, size_t size) const {
   if (size == 0 || address + size < address) return false;
   for (uint64_t page = address & ~(kPage - 1); page < address + size; page += kPage) {
-    bool found = false;
-    for (uint32_t i = 0; i < pinned_used_ && !found; ++i) found = pinned_[i] == page;
-    if (!found) return false;
+    if (pinned_slot(page) < 0) return false;
   }
   return true;
+}
+
+const volatile uint64_t* BorrowedMemory::pinned_words(uint64_t address, size_t size) const {
+  uint64_t page = address & ~(kPage - 1);
+  if (size == 0 || (address & 7) != 0 || address + size < address ||
+      ((address + size - 1) & ~(kPage - 1)) != page) {
+    return nullptr;
+  }
+  int slot = pinned_slot(page);
+  if (slot < 0) return nullptr;
+  return reinterpret_cast<const volatile uint64_t*>(kPinnedWindow + slot * kPage +
+                                                    (address - page));
 }
 
 bool BorrowedMemory::read(void* destination, uint64_t address, size_t size) {

@@ -28,6 +28,9 @@ class BorrowedMemory final : public TracedMemory {
   bool pin(uint64_t address, size_t size);
   // Whether every page of [address, address + size) is pinned.
   bool pinned(uint64_t address, size_t size) const;
+  // Where [address, address + size) is readable here if it lies in one pinned page (pins are
+  // kept for good, so the pointer stays valid), else null.
+  const volatile uint64_t* pinned_words(uint64_t address, size_t size) const;
 
  private:
   static constexpr uint32_t kSlots = 32;
@@ -36,12 +39,24 @@ class BorrowedMemory final : public TracedMemory {
   uint64_t borrow(uint64_t page);
   // MapForeign of `page` at `here` (page tables made as needed).
   bool map(uint64_t page, uint64_t here);
+  // The pinned slot of `page` (aligned), or -1. The slot found last is tried first: a hit's
+  // reads fall mostly on one page (the stack above rsp, the pending returns).
+  int pinned_slot(uint64_t page) const {
+    if (pinned_used_ != 0 && pinned_[last_pinned_] == page) return static_cast<int>(last_pinned_);
+    for (uint32_t i = 0; i < pinned_used_; ++i) {
+      if (pinned_[i] != page) continue;
+      last_pinned_ = i;
+      return static_cast<int>(i);
+    }
+    return -1;
+  }
 
   uint64_t source_;
   uint64_t pages_[kSlots] = {};  // the traced page in each window slot (0: free)
   uint32_t used_ = 0;
   uint64_t pinned_[kPinnedSlots] = {};  // the traced page in each pinned slot
   uint32_t pinned_used_ = 0;
+  mutable uint32_t last_pinned_ = 0;
 };
 
 }  // namespace trace

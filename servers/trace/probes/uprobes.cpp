@@ -151,10 +151,9 @@ void Uprobes::hit(const uint32_t* probes, uint32_t count, const uint64_t* words,
       if (site.event != nullptr) {
         record(site, regs, is_return ? function : registers.rip, is_return ? registers.rip : 0);
       } else if (table_ != nullptr) {
-        PtRegs context = regs;
-        ProbeHit hit;
-        hit.context = &context;
-        hit.size = sizeof context;
+        ProbeHit hit;  // the registers themselves: a program cannot write its context
+        hit.context = &regs;
+        hit.size = sizeof regs;
         CurrentTaskView task = read_current_task();  // the POSIX server published the hit's
         hit.cpu = task.cpu;                          // CPU (its fault message's) with the task
         hit.pid = task.pid;
