@@ -102,6 +102,34 @@ bool syscall_wakes_nobody(uint64_t number) {
   }
 }
 
+namespace {
+
+// What Linux's sys_exit shows for a call a signal ended while it slept: the restart code its
+// implementation returned (arch_do_signal_or_restart turns it into EINTR or a restart later).
+long interrupted_result(uint64_t number) {
+  constexpr long kErestartSys = -512, kErestartNoHand = -514, kErestartRestartBlock = -516;
+  switch (number) {
+    case 7:    // poll
+    case 23:   // select
+    case 34:   // pause
+    case 130:  // rt_sigsuspend
+    case 270:  // pselect6
+    case 271:  // ppoll
+      return kErestartNoHand;
+    case 35:   // nanosleep
+    case 230:  // clock_nanosleep
+      return kErestartRestartBlock;
+    case 128:  // rt_sigtimedwait
+    case 232:  // epoll_wait
+    case 281:  // epoll_pwait
+    case 441:  // epoll_pwait2
+      return -rt::kEINTR;
+    default: return kErestartSys;  // read, write, wait4, futex, ...
+  }
+}
+
+}  // namespace
+
 int64_t dispatch_syscall(SyscallContext& context) {
   if (!built) build();
   uint64_t number = context.registers.rax;
@@ -128,8 +156,8 @@ int64_t dispatch_syscall(SyscallContext& context) {
   } else {
     result = wrapper(nullptr);
   }
-  // A call answered later (a blocking read) or never (exit) has no exit event here yet.
-  // GAP: sys_exit for deferred calls when they complete.
+  // A call answered later (a blocking read) has its exit event when a retry ends it (or
+  // trace_interrupted_exit when a signal does); one that never returns (exit) has none.
   bool exits = result != kDeferred && result != kNoReply;
   // A successful execve returns 0 in the new image (its thread starts with rax 0), as Linux's
   // sys_exit_execve shows; the task is already the new program.
@@ -141,12 +169,27 @@ int64_t dispatch_syscall(SyscallContext& context) {
       syscall_pt_regs(context.registers, regs);
       regs.orig_ax = number;
     }
-    long ret = exits ? result : 0;
+    // A call that ends in EINTR shows Linux's restart code for it (the signal is handled after
+    // the tracepoint there).
+    long ret = !exits ? 0 : result == -rt::kEINTR ? interrupted_result(number) : result;
     regs.ax = static_cast<unsigned long>(ret);
     trace_sys_exit(&regs, ret, static_cast<long>(number));
   }
   set_current_context(outer);
   return result;
+}
+
+void trace_interrupted_exit(SyscallContext& context) {
+  uint64_t number = context.registers.rax;
+  if (!syscall_hook_wanted(false, number)) return;
+  SyscallContext* outer = current_context();
+  set_current_context(&context);
+  struct pt_regs regs;
+  syscall_pt_regs(context.registers, regs);
+  long ret = interrupted_result(number);
+  regs.ax = static_cast<unsigned long>(ret);
+  trace_sys_exit(&regs, ret, static_cast<long>(number));
+  set_current_context(outer);
 }
 
 }  // namespace posix

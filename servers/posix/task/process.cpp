@@ -546,6 +546,7 @@ bool retry(Thread* t) {
       t->interrupted = false;
       return false;
     }
+    trace_interrupted_exit(context);
     result = -rt::kEINTR;  // a signal's handler runs instead (or restarts the call)
     t->sleep_deadline = 0;
     futex_cancel(t);

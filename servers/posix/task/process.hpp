@@ -331,5 +331,9 @@ void futex_cancel(Thread* thread);
 // Defined by the system call table; the main loop runs it for every ForeignSyscall.
 int64_t dispatch_syscall(SyscallContext& context);
 bool syscall_wakes_nobody(uint64_t number);
+// A blocked call that a signal ends: its sys_exit event, with the result Linux's tracepoint
+// shows for that call (the kernel-internal restart code, -ERESTARTSYS and kin, since Linux
+// traces the exit before it handles the signal).
+void trace_interrupted_exit(SyscallContext& context);
 
 }  // namespace posix

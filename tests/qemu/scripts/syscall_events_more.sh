@@ -20,3 +20,15 @@ sleep 0.5
 echo 0 > events/raw_syscalls/sys_enter/enable
 echo "wait4 entered: $(grep -c 'sys_enter: NR 61 ' trace)"
 echo "nanosleep entered: $(grep -c 'sys_enter: NR 35 \|sys_enter: NR 230 ' trace)"
+# A call a signal ends while it sleeps: sys_exit shows the restart code Linux's implementation
+# returned (-ERESTARTSYS for wait4), as Linux traces the exit before it handles the signal. The
+# shell waits for `sleep 1` while a background shell sends it a trapped USR1 and lives on.
+echo > trace
+echo 1 > events/syscalls/sys_exit_wait4/enable
+trap 'echo trapped' USR1
+(sleep 0.3; kill -USR1 $$; sleep 0.5) &
+sleep 1
+wait
+trap - USR1
+echo 0 > events/syscalls/sys_exit_wait4/enable
+echo "wait4 ended by a signal: $(grep -c 'sys_wait4 -> 0xfffffffffffffe00' trace)"
