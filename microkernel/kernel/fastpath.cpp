@@ -14,6 +14,7 @@
 #include "kernel/page_table.hpp"
 #include "kernel/reply.hpp"
 #include "kernel/scheduler.hpp"
+#include "kernel/vspace.hpp"
 #include "sonde/abi/invocations.hpp"
 #include "sonde/abi/syscalls.hpp"
 
@@ -110,11 +111,17 @@ namespace {
 // Where the thread's IPC buffer is in the kernel's direct map, if the thread may write all of
 // it (the checks copy_to_user makes: present at every level, user and writable all the way).
 // The buffer is 1 KiB-aligned and smaller than 1 KiB, so it lies in one page.
-[[gnu::always_inline]] inline uint64_t* ipc_buffer_in_kernel(const Tcb* tcb) {
+// The answer is kept in the TCB until a mapping anywhere changes (mapping_epoch).
+[[gnu::always_inline]] inline uint64_t* ipc_buffer_in_kernel(Tcb* tcb) {
   static_assert(sizeof(abi::IpcBuffer) <= abi::kIpcBufferAlign);
   uint64_t address = tcb->ipc_buffer;
   if (address == 0 || address >= page::kUserTop) return nullptr;
-  uint64_t table = thread_page_table(tcb);
+  uint64_t root = thread_page_table(tcb);
+  if (tcb->ipc_kernel != nullptr && tcb->ipc_kernel_epoch == mapping_epoch &&
+      tcb->ipc_kernel_buffer == address && tcb->ipc_kernel_table == root) {
+    return tcb->ipc_kernel;
+  }
+  uint64_t table = root;
   uint64_t effective = page::kWritable | page::kUser;
   for (int level = 4; level >= 1; --level) {
     uint64_t entry =
@@ -129,7 +136,12 @@ namespace {
     table = entry & page::kAddressMask;
   }
   if (effective != (page::kWritable | page::kUser)) return nullptr;
-  return static_cast<uint64_t*>(physical_to_virtual(table + (address & (page::kSize - 1))));
+  auto* buffer = static_cast<uint64_t*>(physical_to_virtual(table + (address & (page::kSize - 1))));
+  tcb->ipc_kernel = buffer;
+  tcb->ipc_kernel_epoch = mapping_epoch;
+  tcb->ipc_kernel_buffer = address;
+  tcb->ipc_kernel_table = root;
+  return buffer;
 }
 
 }  // namespace

@@ -69,6 +69,12 @@ struct Tcb {
   // the probe is certainly still in place and its lookup is skipped.
   uint32_t probe_removals;
   uintptr_t probe_vspace;
+  // Where the IPC buffer is in the kernel's direct map, as the fault fast path last found it:
+  // valid while mapping_epoch, the buffer's address and the page table are as they were.
+  uint64_t* ipc_kernel;
+  uint64_t ipc_kernel_epoch;
+  uint64_t ipc_kernel_buffer;
+  uint64_t ipc_kernel_table;
   bool stepping;
   bool step_saved_trap_flag;
   uint64_t step_saved_register;

@@ -20,6 +20,8 @@
 
 namespace kernel {
 
+uint64_t mapping_epoch = 1;
+
 namespace abi = sonde::abi;
 using abi::Label;
 
@@ -41,6 +43,7 @@ uintptr_t tagged_vspace(uint32_t tag) { return vspace_from_tag(tag); }
 
 // After a mapping changed: this CPU's TLB, and every other CPU with the VSpace loaded.
 void flush_if_loaded(uintptr_t vspace) {
+  ++mapping_epoch;
   uint64_t table = physical_of(vspace);
   if (this_cpu().loaded_page_table == table) arch::write_cr3(table);
   shootdown(table, false);
@@ -450,6 +453,7 @@ void vspace_created(uintptr_t vspace) {
 }
 
 void vspace_destroyed(uintptr_t vspace) {
+  ++mapping_epoch;
   breakpoints_vspace_destroyed(vspace);
   drop_borrows(vspace, 0, page::kUserTop);
   uint32_t asid = info(vspace)->asid;

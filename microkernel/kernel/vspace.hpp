@@ -50,6 +50,13 @@ void mapping_cap_removed(const Capability& cap);
 // Physical address of a VSpace object's PML4.
 uint64_t vspace_root(uintptr_t vspace);
 
+// Counts every change that can take a user mapping away or make it point elsewhere (each
+// unmap, remap, map and page-table removal flushes, and each VSpace destruction), in any
+// VSpace. A translation the kernel keeps (a thread's IPC buffer in the direct map, fastpath.cpp)
+// is valid while the count is what it was when the translation was made. Starts at 1, so a
+// zeroed cache never matches.
+extern uint64_t mapping_epoch;
+
 void vspace_invocations_init();
 
 }  // namespace kernel

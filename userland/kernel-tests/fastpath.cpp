@@ -322,6 +322,85 @@ DEFINE_TEST(fastpath_fault_fallbacks,
 
 namespace {
 
+// The fault fast path keeps where a handler's IPC buffer is in the kernel (fastpath.cpp); a
+// buffer page replaced under the same address must get the next fault's words, not the old
+// frame.
+constexpr uint64_t kMovedBuffer = kWindow + 0xa0000;
+constexpr uint64_t kOldFrameAlias = kWindow + 0xa1000;
+volatile uint64_t moved_words[2];
+uint64_t go_notification;
+
+uint64_t buffer_word(uint64_t index) {
+  auto* buffer = reinterpret_cast<volatile abi::IpcBuffer*>(kMovedBuffer);
+  return buffer->message[index];
+}
+
+// Takes two faults, keeping word 8 (rdi) of each from the IPC buffer at kMovedBuffer; answers
+// the first only once the test has replaced the buffer's page (go_notification).
+void moved_buffer_handler(uint64_t) {
+  sys::MessageRegisters mr;
+  auto r = sys::recv(handler_endpoint, handler_reply, mr);
+  for (int i = 0; i < 2 && r.error == Error::kNone; ++i) {
+    moved_words[i] = buffer_word(8);
+    (void)sys::signal(done_notification);
+    if (i == 0) (void)sys::wait(go_notification);
+    mr.word[0] = 0;
+    r = sys::reply_recv(handler_endpoint, handler_reply,
+                        static_cast<uint64_t>(abi::FaultReply::kSetResult), mr, 1);
+  }
+}
+
+// Two getpids (rdi 0x1d1, then 0x2d2), then exit.
+void linux_thread_twice(uint64_t) {
+  uint64_t result;
+  asm volatile("syscall" : "=a"(result) : "a"(39), "D"(0x1d1) : "rcx", "r11", "memory");
+  asm volatile("syscall" : "=a"(result) : "a"(39), "D"(0x2d2) : "rcx", "r11", "memory");
+  asm volatile("syscall" : : "a"(231), "D"(0) : "rcx", "r11", "memory");
+}
+
+}  // namespace
+
+DEFINE_TEST(fastpath_fault_after_ipc_buffer_page_replaced,
+            "a fault after the handler's IPC buffer page was replaced lands in the new page") {
+  Check t("fastpath_fault_after_ipc_buffer_page_replaced");
+  done_notification = make(ObjectType::kNotification);
+  go_notification = make(ObjectType::kNotification);
+  handler_endpoint = make(ObjectType::kEndpoint);
+  handler_reply = make(ObjectType::kReply);
+  moved_words[0] = moved_words[1] = 0;
+  uint64_t old_frame = make(ObjectType::kFrame, 12);
+  uint64_t old_alias = new_slot();
+  must(sys::cnode_copy(kRoot, old_alias, old_frame), "copy frame");
+  must(map_anywhere(old_frame, kVSpace, kMovedBuffer, abi::kMapWrite), "map the buffer page");
+  must(map_anywhere(old_alias, kVSpace, kOldFrameAlias, abi::kMapWrite), "map its alias");
+  uint64_t handler = spawn(moved_buffer_handler, 0, ThreadOptions{.priority = 200, .start = false});
+  uint64_t configure[] = {kRoot, 0, kVSpace, kMovedBuffer, 0, 0};
+  must(sys::invoke(handler, Label::kTcbConfigure, configure), "the buffer at kMovedBuffer");
+  must(sys::invoke(handler, Label::kTcbResume), "resume handler");
+  uint64_t thread =
+      spawn(linux_thread_twice, 0,
+            ThreadOptions{.priority = 150, .fault_endpoint = handler_endpoint, .linux_abi = true});
+  t.error(sys::wait(done_notification).error, Error::kNone, "wait for the first fault");
+  t.that(moved_words[0] == 0x1d1, "the first fault's rdi");
+  // Another frame at the same address while the handler holds the first fault.
+  t.error(sys::invoke(old_frame, Label::kFrameUnmap), Error::kNone, "unmap the old page");
+  uint64_t new_frame = make(ObjectType::kFrame, 12);
+  t.error(map_frame(new_frame, kVSpace, kMovedBuffer, abi::kMapWrite), Error::kNone,
+          "map the new page");
+  t.error(sys::signal(go_notification), Error::kNone, "let the handler answer");
+  t.error(sys::wait(done_notification).error, Error::kNone, "wait for the second fault");
+  t.that(moved_words[1] == 0x2d2, "the second fault's words are not in the new page");
+  auto* old_page = reinterpret_cast<volatile abi::IpcBuffer*>(kOldFrameAlias);
+  t.that(old_page->message[8] == 0x1d1, "the second fault wrote into the unmapped page");
+  kill(thread);
+  kill(handler);
+  kill(new_frame);
+  kill(old_alias);
+  kill(old_frame);
+}
+
+namespace {
+
 volatile uint64_t pair_calls = 0;
 uint64_t pair_endpoint;
 uint64_t pair_reply;

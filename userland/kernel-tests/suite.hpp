@@ -66,6 +66,7 @@ enum : int {
   // The IPC fast paths and their fallbacks (fastpath.cpp).
   fastpath_fallbacks,
   fastpath_fault_fallbacks,
+  fastpath_fault_after_ipc_buffer_page_replaced,
   fastpath_destroy_on_another_cpu,
   // TCB ReadFpu and WriteFpu (fpu.cpp).
   fpu_state,
