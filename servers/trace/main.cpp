@@ -137,7 +137,11 @@ class ServerEnvironment final : public trace::TaskEnvironment, public trace::Hit
   void hit_begins(trace::TracedMemory& memory) override {
     hit_memory_ = &memory;
     const trace::CurrentTaskView& task = trace::read_current_task();
-    set_current(task.pid, task.tgid, task.uid, task.gid, task.comm, 16);
+    if (task.sequence != hit_sequence_ || current_generation() != hit_generation_) {
+      set_current(task.pid, task.tgid, task.uid, task.gid, task.comm, 16);
+      hit_sequence_ = task.sequence;  // odd (a torn read) never matches again
+      hit_generation_ = current_generation();
+    }
     hit_task_ = task.task_struct;
     hit_user_pages_ = task.user_pages;
     hit_cpu_ = task.cpu;
@@ -229,6 +233,9 @@ class ServerEnvironment final : public trace::TaskEnvironment, public trace::Hit
   uint64_t hit_serving_context_ = 0;
   uint32_t hit_registers_offset_ = 0;
   const trace::PtRegs* hit_regs_ = nullptr;
+  // The record and set_current the task was set from last (hit_begins skips a repeat).
+  uint64_t hit_sequence_ = 1;
+  uint64_t hit_generation_ = 0;
   HitRegisters hit_kind_ = HitRegisters::kServerEntry;
   bool has_registers_ = false;
 
@@ -346,6 +353,14 @@ void tell_readers(trace::ReaderWakeups& wakeups) {
       }
       continue;
     }
+    if (received.badge == sys::kTracePosixBadge &&
+        received.info.label == sys::kKretprobeReturnLabel && received.info.length == 1) {
+      // The return-probe trampoline (kretprobe.S): the return programs run before it goes on.
+      kprobes.return_called(mr.word[0]);
+      tell_readers(wakeups);
+      received = sys::reply_recv(config.endpoint, config.reply, 0, mr, 0);
+      continue;
+    }
     kernel_probes.drain();
     if (kernel_probes.handles(received.badge)) {
       tell_readers(wakeups);
@@ -443,17 +458,19 @@ extern "C" int main(const sys::ServerStartInfo* info) {
   service->set_crash_hook(crash_drill);
   service->set_page_granter(&frame_granter);
   trace::Kprobes::ReturnSupport returns;
-  const char* const names[] = {"kretprobe_shim", "kretprobe_trampoline", "kretprobe_depth",
-                               "kretprobe_return_addresses", "kretprobe_functions"};
-  uint64_t* const targets[] = {&returns.shim, &returns.trampoline, &returns.depth,
-                               &returns.return_addresses, &returns.functions};
-  for (int i = 0; i < 5; ++i) {
+  const char* const names[] = {
+      "kretprobe_shim",  "kretprobe_trampoline",       "kretprobe_return_key",
+      "kretprobe_depth", "kretprobe_return_addresses", "kretprobe_functions"};
+  uint64_t* const targets[] = {&returns.shim,  &returns.trampoline,       &returns.key,
+                               &returns.depth, &returns.return_addresses, &returns.functions};
+  for (int i = 0; i < 6; ++i) {
     size_t length = 0;
     while (names[i][length] != 0) ++length;
     if (!posix_symbols.resolve_any(names[i], length, *targets[i])) returns = {};
   }
   returns.shim_size = posix_symbols.function_size(returns.shim);
   returns.trampoline_size = posix_symbols.function_size(returns.trampoline);
+  returns.key_size = posix_symbols.function_size(returns.key);
   kprobes->set_return_support(returns);
   kprobes->each_blacklisted(
       [&](uint64_t start, uint64_t end) { posix_symbols.refuse(start, end); });

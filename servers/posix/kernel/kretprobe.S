@@ -2,10 +2,16 @@
 // Return probes on POSIX-server functions (DESIGN.md section 5): the trace server, at a return
 // probe's entry hit, resumes the thread at kretprobe_shim with r11 = the function after its entry
 // NOP. The shim keeps the real return address here, in the POSIX server, and makes the function
-// return to kretprobe_trampoline, whose entry NOP the trace server probes while return probes
-// exist. The trampoline then returns to the real address itself: with no trace server (a crash),
-// every pending return still reaches its caller. One stack of pending returns: probed functions
-// run on the serving thread only.
+// return to kretprobe_trampoline. While return probes exist the trace server has a breakpoint
+// on kretprobe_return_key (a static key: never executed); the trampoline then saves the
+// registers the function returned with on the stack and calls the trace service with their
+// address (one IPC round trip, no breakpoint trap), and the trace server runs the return
+// programs before it answers. The trampoline then returns to the real address itself: with no
+// trace server (a crash: the kernel takes its breakpoints away, the key with them), every
+// pending return still reaches its caller. One stack of pending returns: probed functions run
+// on the serving thread only.
+#include "kernel/kretprobe_call.h"
+
         .text
         .globl kretprobe_shim
         .type kretprobe_shim, @function
@@ -29,13 +35,59 @@ kretprobe_shim:
         .globl kretprobe_trampoline
         .type kretprobe_trampoline, @function
 kretprobe_trampoline:
-        .byte   0x0f, 0x1f, 0x44, 0x00, 0x08    // 5-byte NOP: the return probe point
-        mov     kretprobe_depth(%rip), %r10
+        cmpb    $0xcc, kretprobe_return_key(%rip)
+        jne     2f
+        pushfq                                  // pt_regs order from the lowest address
+        push    %rdi
+        push    %rsi
+        push    %rdx
+        push    %rcx
+        push    %rax
+        push    %r8
+        push    %r9
+        push    %r10
+        push    %r11
+        push    %rbx
+        push    %rbp
+        push    %r12
+        push    %r13
+        push    %r14
+        push    %r15
+        mov     %rsp, %r10                      // message word 0: the saved registers
+        mov     $KRETPROBE_SYSCALL_CALL, %eax
+        mov     $KRETPROBE_SERVICE_SLOT, %edi
+        mov     $KRETPROBE_CALL_INFO, %esi
+        xor     %edx, %edx
+        syscall                                 // an error (no trace server) changes nothing
+        pop     %r15
+        pop     %r14
+        pop     %r13
+        pop     %r12
+        pop     %rbp
+        pop     %rbx
+        pop     %r11
+        pop     %r10
+        pop     %r9
+        pop     %r8
+        pop     %rax
+        pop     %rcx
+        pop     %rdx
+        pop     %rsi
+        pop     %rdi
+        popfq
+2:      mov     kretprobe_depth(%rip), %r10
         dec     %r10
         mov     %r10, kretprobe_depth(%rip)
         mov     kretprobe_return_addresses(,%r10,8), %r11
         jmp     *%r11
         .size kretprobe_trampoline, . - kretprobe_trampoline
+
+        .globl kretprobe_return_key
+        .type kretprobe_return_key, @function
+kretprobe_return_key:
+        .byte   0x0f, 0x1f, 0x44, 0x00, 0x08    // never executed: an int3 here arms the trampoline
+        ud2
+        .size kretprobe_return_key, . - kretprobe_return_key
 
         .bss
         .balign 2048                        // all three in one page: the trace server reads

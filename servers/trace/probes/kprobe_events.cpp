@@ -15,6 +15,9 @@ bool task_held = false;
 
 void read_into(CurrentTaskView& view) {
   const auto* task = reinterpret_cast<const volatile sys::CurrentTask*>(sys::kCurrentTaskPage);
+  uint64_t now = task->sequence;
+  __atomic_thread_fence(__ATOMIC_ACQUIRE);
+  if ((now & 1) == 0 && now == view.sequence) return;  // the same record as the last read
   // The POSIX server is stopped while a probe on it is handled: one pass normally suffices.
   for (int tries = 0; tries < 4; ++tries) {
     uint64_t before = task->sequence;
@@ -31,8 +34,12 @@ void read_into(CurrentTaskView& view) {
     view.serving_context = task->serving_context;
     view.registers_offset = task->registers_offset;
     __atomic_thread_fence(__ATOMIC_ACQUIRE);
-    if ((before & 1) == 0 && task->sequence == before) break;
+    if ((before & 1) == 0 && task->sequence == before) {
+      view.sequence = before;
+      return;
+    }
   }
+  view.sequence = 1;  // torn: read again next time
 }
 }  // namespace
 

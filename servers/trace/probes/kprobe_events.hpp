@@ -27,6 +27,9 @@ struct CurrentTaskView {
   // sys::CurrentTask's: where the served call's user registers are (0: unknown).
   uint64_t serving_context = 0;
   uint32_t registers_offset = 0;
+  // The record's sequence when this was read (odd: never read). The POSIX server bumps it
+  // around every change, so an unchanged even sequence means an unchanged record.
+  uint64_t sequence = 1;
 };
 // The task the POSIX server published last (valid until the next call).
 const CurrentTaskView& read_current_task();

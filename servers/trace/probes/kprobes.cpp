@@ -113,18 +113,18 @@ rt::Result<void> Kprobes::attach_return(uint64_t address, KprobeClient* client) 
   if (is_kernel_address(address)) {
     return rt::err(rt::kEOPNOTSUPP, "no return probes on microkernel functions");
   }
-  if (returns_.shim == 0 || returns_.trampoline == 0) {
+  if (returns_.shim == 0 || returns_.trampoline == 0 || returns_.key == 0) {
     return rt::err(rt::kEOPNOTSUPP, "the POSIX server has no return-probe trampoline");
   }
   if (blacklisted(address)) return rt::err(rt::kEINVAL, "the function is on the kprobe blacklist");
   if (return_probes_ == 0) {
-    Probe* trampoline = TRY(arm(returns_.trampoline));
-    trampoline->trampoline = true;
+    Probe* key = TRY(arm(returns_.key));
+    key->trampoline = true;
   }
   auto armed = arm(address);
   if (!armed.ok()) {
     if (return_probes_ == 0) {
-      if (Probe* trampoline = find(returns_.trampoline)) disarm(*trampoline);
+      if (Probe* key = find(returns_.key)) disarm(*key);
     }
     return armed.error();
   }
@@ -156,8 +156,8 @@ void Kprobes::detach_return(uint64_t address, KprobeClient* client) {
           probe->keeps_arguments || probe->return_clients[k]->needs_entry_arguments();
     }
     if (probe->return_count == 0 && --return_probes_ == 0) {
-      // The trampoline goes too: pending returns run it unprobed, back to their callers.
-      if (Probe* trampoline = find(returns_.trampoline)) disarm(*trampoline);
+      // The trampoline's key goes too: pending returns go through it without a call.
+      if (Probe* key = find(returns_.key)) disarm(*key);
     }
     break;
   }
@@ -206,37 +206,59 @@ bool Kprobes::hit(uint64_t badge, abi::UserRegisters& registers, uint64_t addres
   if (!handles(badge)) return false;
   Probe& probe = probes_[badge - kFirstBadge];
   if (probe.address == 0 || probe.address != address) return false;  // a late hit
+  if (probe.trampoline) return false;  // the trampoline's key is never executed
   ++hits_;
   if (crash_at_next_hit_) *reinterpret_cast<volatile uint64_t*>(8) = 0;  // the drill's fault
   PtRegs regs = pt_regs_from(registers);
+  // Linux's kprobe handlers see ip just past the int3 (its ftrace and optimized kprobes set it
+  // so too): a program's PT_REGS_IP is the probed address + 1 (ksnoop subtracts it).
+  regs.ip = address + 1;
   bool redirect = false;
   hold_current_task();  // the observer and every client ask for it
   if (observer_ != nullptr) observer_->hit_begins(memory_);
-  if (probe.trampoline) {
-    returned(regs);
-  } else {
-    // Linux's kprobe handlers see ip just past the int3 (its ftrace and optimized kprobes set
-    // it so too): a program's PT_REGS_IP is the probed address + 1 (ksnoop subtracts it).
-    regs.ip = address + 1;
-    pin_stack(registers.rsp);
-    if (observer_ != nullptr)
-      observer_->hit_registers(regs, HitObserver::HitRegisters::kServerEntry);
-    for (uint32_t i = 0; i < probe.client_count; ++i) {
-      probe.clients[i]->on_hit(regs, address, memory_);
-    }
-    if (probe.return_count > 0) {
-      if (probe.keeps_arguments) keep_arguments(probe, regs);
-      // Into the POSIX server's shim, which records the real return address there and makes
-      // the function return through the trampoline.
-      registers.r11 = address + kEntryNopLength;
-      registers.rip = returns_.shim;
-      redirect = true;
-    }
+  pin_stack(registers.rsp);
+  if (observer_ != nullptr) observer_->hit_registers(regs, HitObserver::HitRegisters::kServerEntry);
+  for (uint32_t i = 0; i < probe.client_count; ++i)
+    probe.clients[i]->on_hit(regs, address, memory_);
+  if (probe.return_count > 0) {
+    if (probe.keeps_arguments) keep_arguments(probe, regs);
+    // Into the POSIX server's shim, which records the real return address there and makes the
+    // function return through the trampoline.
+    registers.r11 = address + kEntryNopLength;
+    registers.rip = returns_.shim;
+    redirect = true;
   }
   if (observer_ != nullptr) observer_->hit_ends();
   release_current_task();
   memory_.release();
   return redirect;
+}
+
+void Kprobes::return_called(uint64_t saved) {
+  // The trampoline saved the 15 registers in pt_regs order, then rflags: they are read straight
+  // into the first 16 words of PtRegs (rflags lands on orig_ax, then moves).
+  constexpr uint64_t kSavedBytes = 16 * 8;
+  static_assert(__builtin_offsetof(PtRegs, di) == 14 * 8 &&
+                __builtin_offsetof(PtRegs, orig_ax) == 15 * 8);
+  PtRegs regs;
+  if (saved > ~uint64_t{0} - kSavedBytes || !memory_.read(&regs, saved, kSavedBytes)) {
+    memory_.release();
+    return;
+  }
+  ++hits_;
+  if (crash_at_next_hit_) *reinterpret_cast<volatile uint64_t*>(8) = 0;  // the drill's fault
+  regs.flags = regs.orig_ax;
+  regs.orig_ax = ~uint64_t{0};
+  regs.cs = 0x33;
+  regs.sp = saved + kSavedBytes;  // where the function returned to the trampoline
+  regs.ss = 0x2b;
+  regs.ip = 0;  // returned() sets the real return address
+  hold_current_task();
+  if (observer_ != nullptr) observer_->hit_begins(memory_);
+  returned(regs);  // sets ip to the real return address
+  if (observer_ != nullptr) observer_->hit_ends();
+  release_current_task();
+  memory_.release();
 }
 
 void Kprobes::pin_stack(uint64_t rsp) {

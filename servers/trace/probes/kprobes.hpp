@@ -88,13 +88,16 @@ class Kprobes {
   // clients run on samples); without it they are EOPNOTSUPP.
   void set_kernel(KernelProbes* kernel) { kernel_ = kernel; }
 
-  // Return probes need the POSIX server's shim, trampoline and pending-return stack
-  // (servers/posix/kernel/kretprobe.S); without them attach_return is EOPNOTSUPP.
+  // Return probes need the POSIX server's shim, trampoline, the trampoline's key and the
+  // pending-return stack (servers/posix/kernel/kretprobe.S); without them attach_return is
+  // EOPNOTSUPP.
   struct ReturnSupport {
     uint64_t shim = 0;
     uint64_t shim_size = 0;
     uint64_t trampoline = 0;
     uint64_t trampoline_size = 0;
+    uint64_t key = 0;  // kretprobe_return_key: breakpointed while return probes exist
+    uint64_t key_size = 0;
     uint64_t depth = 0;             // &kretprobe_depth
     uint64_t return_addresses = 0;  // kretprobe_return_addresses[64]
     uint64_t functions = 0;         // kretprobe_functions[64] (function + 5)
@@ -121,6 +124,7 @@ class Kprobes {
     if (returns_.trampoline != 0) {
       f(returns_.trampoline, returns_.trampoline + returns_.trampoline_size);
     }
+    if (returns_.key != 0) f(returns_.key, returns_.key + returns_.key_size);
   }
   // A return probe on the function at `address` for `client`.
   [[nodiscard]] rt::Result<void> attach_return(uint64_t address, KprobeClient* client);
@@ -133,6 +137,10 @@ class Kprobes {
   // the rip and r11 set here in `registers` (into the return shim; nothing else changes), else
   // Resume.
   bool hit(uint64_t badge, sonde::abi::UserRegisters& registers, uint64_t address);
+  // The trampoline's call (sys::kKretprobeReturnLabel): a probed function returned with the
+  // registers saved at `saved` on the POSIX server's stack (16 words: pt_regs order, then
+  // rflags); runs the return clients of the pending return it pops.
+  void return_called(uint64_t saved);
   uint64_t hits() const { return hits_; }
   // During a return client's on_return: the six argument registers the call had at its entry,
   // or nullptr when its entry was not seen keeping them.

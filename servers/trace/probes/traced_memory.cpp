@@ -107,7 +107,7 @@ bool BorrowedMemory::read(void* destination, uint64_t address, size_t size) {
   return true;
 }
 
-void BorrowedMemory::release() {
+void BorrowedMemory::release_borrowed() {
   for (uint32_t i = 0; i < used_; ++i) {
     uint64_t words[] = {pages_[i], sys::kServerSlotVSpace, kWindow + i * kPage};
     (void)sys::invoke(source_, abi::Label::kVSpaceUnmapForeign, words);

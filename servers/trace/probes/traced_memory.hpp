@@ -21,7 +21,9 @@ class BorrowedMemory final : public TracedMemory {
   bool read_word(uint64_t& value, uint64_t address);
   // Ends the hit: every borrowed page is given back (the traced thread runs on after this),
   // but the pinned ones.
-  void release();
+  void release() {
+    if (used_ != 0) release_borrowed();
+  }
   // Keeps the pages of [address, address + size) borrowed for good: data of the POSIX server
   // that lives as long as it and that hits read every time (the return probes' stack of
   // pending returns), so no hit maps and unmaps it. False when a page cannot be.
@@ -39,6 +41,7 @@ class BorrowedMemory final : public TracedMemory {
   uint64_t borrow(uint64_t page);
   // MapForeign of `page` at `here` (page tables made as needed).
   bool map(uint64_t page, uint64_t here);
+  void release_borrowed();
   // The pinned slot of `page` (aligned), or -1. The slot found last is tried first: a hit's
   // reads fall mostly on one page (the stack above rsp, the pending returns).
   int pinned_slot(uint64_t page) const {

@@ -6,6 +6,7 @@ namespace trace {
 
 void TaskEnvironment::set_current(int32_t pid, int32_t tgid, uint32_t uid, uint32_t gid,
                                   const char* comm, uint32_t comm_length) {
+  ++generation_;
   pid_ = pid;
   tgid_ = tgid;
   uid_ = uid;

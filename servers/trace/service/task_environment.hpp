@@ -14,6 +14,9 @@ class TaskEnvironment : public ebpf::Environment {
  public:
   void set_current(int32_t pid, int32_t tgid, uint32_t uid, uint32_t gid, const char* comm,
                    uint32_t comm_length);
+  // Counts set_current calls: a caller that set the task may skip setting the same again while
+  // nobody else set another (probe hits of one process in a row).
+  uint64_t current_generation() const { return generation_; }
 
   uint64_t current_pid_tgid() override {
     return uint64_t{static_cast<uint32_t>(tgid_)} << 32 | static_cast<uint32_t>(pid_);
@@ -47,6 +50,7 @@ class TaskEnvironment : public ebpf::Environment {
   uint32_t gid_ = 0;
   char comm_[kCommLength] = {};
   uint32_t possible_cpus_ = 1;
+  uint64_t generation_ = 0;
 };
 
 }  // namespace trace

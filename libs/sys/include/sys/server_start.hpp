@@ -30,6 +30,10 @@ inline constexpr uint64_t kServerSlotTraceService = 12;
 // task starts (kStartFlagNativeTrace), each with its own session in the trace server. They lie
 // apart from the trace server's probe badges (0x1000 and up), which its endpoint also receives.
 inline constexpr uint64_t kTracePosixBadge = 1;
+// The POSIX server's return-probe trampoline calls the trace service with this label (not a
+// Cap'n Proto call): word 0 is where the registers the probed function returned with are saved
+// on its stack (servers/posix/kernel/kretprobe.S). The answer is empty.
+inline constexpr uint64_t kKretprobeReturnLabel = 0x7e70;
 inline constexpr uint64_t kTraceNativeBadgeFirst = 0x6e000000;  // 'n' << 24
 inline constexpr uint64_t kTraceMaxNativeClients = 16;
 // A native program's timer (docs/NATIVE.md): a Notification it may arm with sys::set_timer.
