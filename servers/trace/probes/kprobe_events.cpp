@@ -88,6 +88,7 @@ rt::Result<void> KprobeEventSwitch::event_enabled(Event& event, bool enabled) {
       !symbols_.resolve(probe.target.data(), probe.target.size(), probe.offset, address)) {
     return rt::err(rt::kENOENT);
   }
+  TRY(kprobes_.check_probe_point(address));
   Client* free = nullptr;
   for (Client& client : clients_) {
     if (client.event == &event) return {};  // already armed

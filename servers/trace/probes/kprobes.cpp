@@ -82,6 +82,22 @@ rt::Result<Kprobes::Probe*> Kprobes::arm(uint64_t address) {
   return probe;
 }
 
+rt::Result<void> Kprobes::check_probe_point(uint64_t address) {
+  if (is_kernel_address(address)) return {};
+  static constexpr uint8_t kEntryNop[kEntryNopLength] = {0x0f, 0x1f, 0x44, 0x00, 0x08};
+  uint8_t code[kEntryNopLength] = {};
+  bool read = memory_.read(code, address, sizeof code);
+  memory_.release();
+  if (!read) return rt::err(rt::kEINVAL, "the address is not mapped in the POSIX server");
+  if (code[0] == 0xcc && find(address) != nullptr) code[0] = kEntryNop[0];  // armed already
+  for (uint64_t i = 0; i < kEntryNopLength; ++i) {
+    if (code[i] != kEntryNop[i]) {
+      return rt::err(rt::kEINVAL, "kprobes here sit on a function's entry NOP only (offset 0)");
+    }
+  }
+  return {};
+}
+
 bool Kprobes::blacklisted(uint64_t address) const {
   bool found = false;
   each_blacklisted([&](uint64_t start, uint64_t end) {

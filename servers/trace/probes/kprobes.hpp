@@ -126,6 +126,11 @@ class Kprobes {
     }
     if (returns_.key != 0) f(returns_.key, returns_.key + returns_.key_size);
   }
+  // Whether a kprobe may sit at `address`: a POSIX-server function's entry NOP (the only place
+  // a hit can resume without stepping the displaced instruction; GAP: Linux also probes inside
+  // functions, at instruction boundaries). EINVAL elsewhere; microkernel addresses are left to
+  // the kernel, which refuses anything but a function's entry.
+  [[nodiscard]] rt::Result<void> check_probe_point(uint64_t address);
   // A return probe on the function at `address` for `client`.
   [[nodiscard]] rt::Result<void> attach_return(uint64_t address, KprobeClient* client);
   void detach_return(uint64_t address, KprobeClient* client);

@@ -62,6 +62,9 @@ void PosixSymbols::refuse(uint64_t start, uint64_t end) {
 }
 
 bool PosixSymbols::kernel_probe_refused(const char* name, size_t length, uint64_t offset) {
+  // Only function entries (Kprobes::check_probe_point): Linux also takes an offset at an
+  // instruction boundary (GAP).
+  if (offset != 0) return true;
   uint64_t address = 0;
   if (!resolve(name, length, offset, address)) return false;
   for (size_t i = 0; i < refused_count_; ++i) {

@@ -63,6 +63,7 @@ rt::Result<void> ServerProbeHooks::arm(uint32_t probe, const ProbeSpec& spec) {
   } else if (spec.multi && !symbols_.is_function_start(address)) {
     return rt::err(rt::kEINVAL, "a kprobe_multi address that is no function entry");
   }
+  TRY(kprobes_.check_probe_point(address));
   Client* free = nullptr;
   for (Client& client : clients_) {
     if (client.probe == 0) {

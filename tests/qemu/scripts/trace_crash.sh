@@ -18,3 +18,10 @@ rm /tmp/two
 grep -c 'unl:' $T/trace
 echo nonsense > /proc/sonde/trace-server || echo "an unknown command is refused"
 head -1 /proc/sonde/trace-server
+# A kprobe inside a function is refused at definition (Sonde probes function entries only, a
+# GAP against Linux): armed there, a hit would resume past real instructions and break the
+# POSIX server. So is the same probe point through the kprobe PMU (kprobe_checks' offsets).
+echo 'p:inside do_unlinkat+5' >> $T/kprobe_events 2> /dev/null || echo "a kprobe inside a function: refused"
+grep -c inside $T/kprobe_events
+touch /tmp/three
+rm /tmp/three && echo "rm still works"
