@@ -3,7 +3,12 @@
 # same QEMU (tests/bench/posix/run_compare.py parses what it prints).
 # 1. The POSIX costs (userland/linux-tests/posix_bench.c).
 /bin/posix_bench
-# 2. What a kprobe+kretprobe pair with a map counter on do_unlinkat adds to an unlink.
+# 2. What a kprobe+kretprobe pair with a map counter on do_unlinkat adds to an unlink, then a
+#    kprobe alone at the entry and inside the function (Linux: an int3; its optimizer, which
+#    would turn the int3 into a jump, is off).
+if [ -w /proc/sys/debug/kprobes-optimization ]; then
+  echo 0 > /proc/sys/debug/kprobes-optimization
+fi
 /bin/kprobe_checks --bench 2000 | sed 's/^/kprobe_pair /'
 # 3. What a uprobe with a map counter adds to a call of a function of the probed program.
 if [ -x /bin/uprobe_checks ]; then

@@ -19,6 +19,8 @@ SCRIPT = Path(__file__).with_name("compare.sh")
 ICOUNT = ["-icount", "shift=0,align=off"]
 PAIR = re.compile(r"^kprobe_pair unlink of a missing file: (\d+) ns; .*?: (\d+) ns; added: (\d+) ns",
                   re.MULTILINE)
+SINGLE = re.compile(r"^kprobe_pair kprobe alone added: (\d+) ns at the entry, (?:(\d+) ns at \+\d+|none)",
+                    re.MULTILINE)
 UPROBE = re.compile(r"^uprobe_hit call of a traced function: (\d+) ns; .*?: (\d+) ns; added: (\d+) ns",
                     re.MULTILINE)
 
@@ -54,6 +56,11 @@ def parse(text, icount):
         # Under -icount shift=0 a guest nanosecond is one instruction.
         rows["unlink of a missing file"] = int(pair.group(1))
         rows["kprobe+kretprobe pair added"] = int(pair.group(3))
+    single = SINGLE.search(text)
+    if single:
+        rows["kprobe alone added, at the entry"] = int(single.group(1))
+        if single.group(2) is not None:
+            rows["kprobe alone added, inside (int3)"] = int(single.group(2))
     uprobe = UPROBE.search(text)
     if uprobe:
         rows["call of a traced function"] = int(uprobe.group(1))
@@ -99,6 +106,19 @@ def main():
                 unit = "insns" if icount else "ns"
                 print(f"opensnoop slowdown of an open+close loop, {label} ({unit}): "
                       f"{on / off:.2f}x ({r.get('opensnoop events', 0)} events seen)")
+    # Linux's kretprobe enters as a kprobe does, so a pair on int3 kprobes costs its ftrace pair
+    # plus twice what an int3 kprobe costs more than an ftrace one (issue 11's first goal).
+    for icount, unit in ((False, "ns"), (True, "insns")):
+        r = results[(True, icount)]
+        pair, entry, inner = (r.get("kprobe+kretprobe pair added"),
+                              r.get("kprobe alone added, at the entry"),
+                              r.get("kprobe alone added, inside (int3)"))
+        ours = results[(False, icount)].get("kprobe+kretprobe pair added")
+        if pair and entry and inner:
+            estimate = pair + 2 * (inner - entry)
+            print(f"Linux kprobe+kretprobe pair on int3 kprobes ({unit}), estimated: {estimate:.0f}"
+                  f" (ftrace pair {pair:.0f} + 2 x ({inner:.0f} - {entry:.0f})); Sonde's pair: "
+                  f"{ours or 0:.0f}")
     print("ratio: Sonde / Linux. ns: QEMU TCG wall time (TCG charges a microkernel's address-space "
           "switches heavily); insns: guest instructions under -icount shift=0 (one CPU each). "
           "Goal (issue 10): getpid within 3x of Linux's instructions.")
