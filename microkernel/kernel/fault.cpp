@@ -54,6 +54,18 @@ void handler_gone(Tcb* tcb) {
 bool set_some_registers(Tcb* faulted, const uint64_t* words, uint64_t length) {
   if (length < 1) return false;
   uint64_t mask = words[0];
+  using abi::user_register::kR11;
+  using abi::user_register::kRip;
+  if (mask == (uint64_t{1} << kRip | uint64_t{1} << kR11) && length >= 3) {
+    // A return probe's entry hit: into the shim with r11 set (the general loop's result, without
+    // the loop: words 1 and 2 are rip and r11, in index order).
+    static_assert(kRip < kR11);
+    if (words[1] >= page::kUserTop) return false;
+    faulted->regs.rip = words[1];
+    faulted->regs.r11 = words[2];
+    faulted->regs.vector = 0;
+    return true;
+  }
   if ((mask & ~abi::kAllUserRegisters) != 0 ||
       static_cast<uint64_t>(__builtin_popcountll(mask)) > length - 1) {
     return false;

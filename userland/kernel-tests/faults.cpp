@@ -96,6 +96,13 @@ DEFINE_TEST(faults, "faults, exceptions and foreign syscalls reach the handler o
       t.error(
           sys::send(reply, static_cast<uint64_t>(abi::FaultReply::kSetSomeRegisters), mr, 2).error,
           Error::kInvalidArgument, "a kernel rip accepted");
+      // rip and r11 alone (a return probe's entry: the kernel's shortcut) checks rip the same.
+      uint64_t kernel_rip_r11[] = {uint64_t{1} << kRip | uint64_t{1} << abi::user_register::kR11,
+                                   0xffffffff80000000ull, 5};
+      sys::load_message(mr, kernel_rip_r11, 3);
+      t.error(
+          sys::send(reply, static_cast<uint64_t>(abi::FaultReply::kSetSomeRegisters), mr, 3).error,
+          Error::kInvalidArgument, "a kernel rip with r11 accepted");
       sys::load_message(mr, words, 3);
       if (round == 0) {
         t.error(sys::send(reply, static_cast<uint64_t>(abi::FaultReply::kSetSomeRegisters), mr, 3)
