@@ -361,6 +361,23 @@ void tell_readers(trace::ReaderWakeups& wakeups) {
       received = sys::reply_recv(config.endpoint, config.reply, 0, mr, 0);
       continue;
     }
+    if (received.badge == sys::kTracePosixBadge && received.info.label == sys::kUprobeHitLabel &&
+        received.info.length == 0) {
+      // A uprobe hit in a Linux process, in the shared request buffer (copied out first: the
+      // checks and the run see one version of it).
+      sys::UprobeHitMessage message;
+      __builtin_memcpy(&message, reinterpret_cast<const void*>(sys::kTraceRequestBuffer),
+                       sizeof message);
+      static_assert(sizeof message.registers / sizeof message.registers[0] ==
+                    trace::UprobeBackend::kRegisterWords);
+      if (message.count <= sys::UprobeHitMessage::kMaxProbes && message.is_return <= 1) {
+        service.uprobe_hit(message.instance, message.probes, message.count, message.registers,
+                           message.is_return != 0, message.function);
+      }
+      tell_readers(wakeups);
+      received = sys::reply_recv(config.endpoint, config.reply, 0, mr, 0);
+      continue;
+    }
     kernel_probes.drain();
     if (kernel_probes.handles(received.badge)) {
       tell_readers(wakeups);

@@ -392,16 +392,20 @@ void publish_and_hit(Process* process, int tid, const uint32_t* ids, uint32_t co
   sonde::proto::TraceService::Client* client = trace_service_client();
   if (client == nullptr || count == 0) return;
   publish_current_task(process, tid);  // the hitting thread's tid, comm-TID in the lines
-  auto request = client->uprobeHitRequest();
-  auto probes = request.params().initProbes(count);
-  for (uint32_t i = 0; i < count; ++i) probes.set(i, ids[i]);
-  auto words = request.params().initRegisters(abi::kUserRegisterWords);
-  const auto* source = reinterpret_cast<const uint64_t*>(&registers);
-  for (uint32_t i = 0; i < abi::kUserRegisterWords; ++i) words.set(i, source[i]);
-  request.params().setIsReturn(is_return);
-  request.params().setFunction(function);
-  request.params().setInstance(known_instance);
-  (void)request.send();  // a dead or restarted trace server: the programs do not run
+  // The hit goes in the shared request buffer (no other call of this thread is under way),
+  // with a register-only call: sys::kUprobeHitLabel.
+  auto* message = reinterpret_cast<sys::UprobeHitMessage*>(sys::kTraceRequestBuffer);
+  static_assert(sizeof message->registers == sizeof registers);
+  message->instance = known_instance;
+  message->function = function;
+  message->is_return = is_return ? 1 : 0;
+  if (count > sys::UprobeHitMessage::kMaxProbes) count = sys::UprobeHitMessage::kMaxProbes;
+  message->count = count;
+  __builtin_memcpy(message->registers, &registers, sizeof registers);
+  __builtin_memcpy(message->probes, ids, count * sizeof ids[0]);
+  sys::MessageRegisters mr;
+  // A dead or restarted trace server: the programs do not run.
+  (void)sys::call(sys::kServerSlotTraceService, sys::kUprobeHitLabel, mr, 0);
   publish_current_task(nullptr);
 }
 

@@ -282,6 +282,12 @@ rt::Result<void> Service::uprobeHit(sonde::proto::TraceService::UprobeHitParams:
   return {};
 }
 
+void Service::uprobe_hit(uint64_t instance, const uint32_t* probes, uint32_t count,
+                         const uint64_t* registers, bool is_return, uint64_t function) {
+  if (instance != instance_ || uprobes_ == nullptr) return;
+  uprobes_->hit(probes, count, registers, is_return, function);
+}
+
 rt::Result<void> Service::crash(sonde::proto::TraceService::CrashParams::Reader params,
                                 sonde::proto::TraceService::CrashResults::Builder) {
   TRY(posix_only());  // root of the Linux side only (/proc/sonde/trace-server)

@@ -170,6 +170,11 @@ class Service final : public sonde::proto::TraceService::Server {
       sonde::proto::TraceService::UprobeHitParams::Reader params,
       sonde::proto::TraceService::UprobeHitResults::Builder results) override;
   void set_uprobes(UprobeBackend* uprobes) { uprobes_ = uprobes; }
+  // The POSIX server's raw uprobe hit (sys::kUprobeHitLabel, sys::UprobeHitMessage, copied out
+  // of the shared request buffer and its count checked by the caller): as uprobeHit, without
+  // Cap'n Proto. A stale instance or no uprobes here: nothing runs.
+  void uprobe_hit(uint64_t instance, const uint32_t* probes, uint32_t count,
+                  const uint64_t* registers, bool is_return, uint64_t function);
   void set_kprobe_listing(KprobeListing* listing) { kprobe_listing_ = listing; }
 
   // tracefs (tracefs_service.cpp): the files below /sys/kernel/tracing, by path.

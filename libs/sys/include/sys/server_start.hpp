@@ -34,6 +34,20 @@ inline constexpr uint64_t kTracePosixBadge = 1;
 // Cap'n Proto call): word 0 is where the registers the probed function returned with are saved
 // on its stack (servers/posix/kernel/kretprobe.S). The answer is empty.
 inline constexpr uint64_t kKretprobeReturnLabel = 0x7e70;
+// A uprobe hit in a Linux process (not a Cap'n Proto call either, which would cost more than
+// the rest of the hit): the POSIX server writes a UprobeHitMessage at the start of the shared
+// request buffer (kTraceRequestBuffer) and calls with this label and no words; the answer is
+// empty. Only the POSIX server's badge may send it.
+inline constexpr uint64_t kUprobeHitLabel = 0x7e71;
+struct UprobeHitMessage {
+  static constexpr uint32_t kMaxProbes = 16;
+  uint64_t instance;       // the trace-server instance the probe ids belong to
+  uint64_t function;       // for a return: the probed function
+  uint32_t is_return;      // 0 or 1
+  uint32_t count;          // probe ids in `probes`, at most kMaxProbes
+  uint64_t registers[19];  // the thread's UserRegisters at the probe (rip: the return address)
+  uint32_t probes[kMaxProbes];
+};
 inline constexpr uint64_t kTraceNativeBadgeFirst = 0x6e000000;  // 'n' << 24
 inline constexpr uint64_t kTraceMaxNativeClients = 16;
 // A native program's timer (docs/NATIVE.md): a Notification it may arm with sys::set_timer.
