@@ -257,7 +257,11 @@ void Kprobes::return_called(uint64_t saved) {
   static_assert(__builtin_offsetof(PtRegs, di) == 14 * 8 &&
                 __builtin_offsetof(PtRegs, orig_ax) == 15 * 8);
   PtRegs regs;
-  if (saved > ~uint64_t{0} - kSavedBytes || !memory_.read(&regs, saved, kSavedBytes)) {
+  if (const volatile uint64_t* words = memory_.pinned_words(saved, kSavedBytes)) {
+    // Mostly so: the block is just below the entry hit's rsp, whose pages pin_stack keeps.
+    auto* into = reinterpret_cast<uint64_t*>(&regs);
+    for (uint64_t i = 0; i < kSavedBytes / 8; ++i) into[i] = words[i];
+  } else if (saved > ~uint64_t{0} - kSavedBytes || !memory_.read(&regs, saved, kSavedBytes)) {
     memory_.release();
     return;
   }
@@ -279,8 +283,15 @@ void Kprobes::return_called(uint64_t saved) {
 
 void Kprobes::pin_stack(uint64_t rsp) {
   constexpr uint64_t kAbove = 1024;  // the frames a program reads from: its caller's
-  if (stack_pins_ >= kStackPins || memory_.pinned(rsp, kAbove)) return;
-  if (memory_.pin(rsp, kAbove)) ++stack_pins_;  // else it is borrowed per hit, as before
+  // The range the last hit found pinned (hits of one call path come at one rsp).
+  if (rsp >= pinned_stack_low_ && rsp + kAbove <= pinned_stack_high_) return;
+  if (stack_pins_ < kStackPins && !memory_.pinned(rsp, kAbove) && memory_.pin(rsp, kAbove)) {
+    ++stack_pins_;  // else it is borrowed per hit, as before
+  }
+  if (memory_.pinned(rsp, kAbove)) {
+    pinned_stack_low_ = rsp & ~uint64_t{4095};
+    pinned_stack_high_ = ((rsp + kAbove - 1) | 4095) + 1;
+  }
 }
 
 // At a call's entry, for its fexit programs: the shim will push the call at the current depth.

@@ -186,6 +186,7 @@ class Kprobes {
   // them without mapping (a few stacks: the serving thread's, at a few depths).
   static constexpr uint32_t kStackPins = 6;
   uint32_t stack_pins_ = 0;
+  uint64_t pinned_stack_low_ = 0, pinned_stack_high_ = 0;  // pages pin_stack found pinned
   void pin_stack(uint64_t rsp);
   [[nodiscard]] rt::Result<Probe*> arm(uint64_t address);
   void release_if_unused(Probe& probe);
