@@ -470,6 +470,9 @@ extern "C" int main(const sys::ServerStartInfo* info) {
       trace::KernelProbes(sys::kServerSlotKernelProbes, sys::kServerSlotTraceService);
   kernel_probes->set_observer(environment);
   kernel_probes->set_server_memory(&kprobes->memory());
+  // The POSIX server's heap stays borrowed between hits (one BorrowedMemory may: the windows of
+  // Uprobes' own instance are at the same addresses, given back at the end of each hit).
+  kprobes->memory().set_sticky_range(sys::kPosixHeapBase, sys::kPosixHeapEnd);
   kprobes->set_kernel(kernel_probes);
   the_kprobes = kprobes;
   service->set_crash_hook(crash_drill);

@@ -13,6 +13,7 @@ namespace abi = sonde::abi;
 constexpr uint64_t kWindow = 0x0000600000000000ull;
 constexpr uint64_t kPage = 4096;
 constexpr uint64_t kPinnedWindow = kWindow + 0x100000;  // past the per-hit slots
+constexpr uint64_t kStickyWindow = kWindow + 0x200000;  // past the pinned slots
 // Canonical user addresses only: anything else is never mapped in the traced VSpace.
 constexpr uint64_t kUserTop = 0x0000800000000000ull;
 
@@ -33,8 +34,25 @@ bool BorrowedMemory::map(uint64_t page, uint64_t here) {
   return e == abi::Error::kNone;
 }
 
+uint64_t BorrowedMemory::borrow_sticky(uint64_t page) {
+  uint32_t slot = static_cast<uint32_t>((page / kPage) % kStickySlots);
+  uint64_t here = kStickyWindow + slot * kPage;
+  if (sticky_[slot] == page) return here;
+  if (sticky_[slot] != 0) {
+    uint64_t words[] = {sticky_[slot], sys::kServerSlotVSpace, here};
+    (void)sys::invoke(source_, abi::Label::kVSpaceUnmapForeign, words);
+    sticky_[slot] = 0;
+  }
+  if (!map(page, here)) return 0;
+  sticky_[slot] = page;
+  return here;
+}
+
 uint64_t BorrowedMemory::borrow(uint64_t page) {
   if (int slot = pinned_slot(page); slot >= 0) return kPinnedWindow + slot * kPage;
+  if (page >= sticky_start_ && page < sticky_end_) {
+    if (uint64_t here = borrow_sticky(page)) return here;
+  }
   for (uint32_t i = 0; i < used_; ++i) {
     if (pages_[i] == page) return kWindow + i * kPage;
   }

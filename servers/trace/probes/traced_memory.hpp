@@ -14,6 +14,13 @@ class BorrowedMemory final : public TracedMemory {
  public:
   // `source_vspace`: a cap (Read right) to the traced VSpace.
   explicit BorrowedMemory(uint64_t source_vspace) : source_(source_vspace) {}
+  // Pages in [start, end) of the source are never unmapped there: their borrows outlive the
+  // hit (kStickySlots of them, one slot per page index modulo kStickySlots; a page taking a
+  // slot gives the page before it back). Without it, every borrow ends with the hit.
+  void set_sticky_range(uint64_t start, uint64_t end) {
+    sticky_start_ = start;
+    sticky_end_ = end;
+  }
 
   bool read(void* destination, uint64_t address, size_t size) override;
   // One aligned word, loaded straight from its window slot when its page is pinned (every
@@ -37,6 +44,8 @@ class BorrowedMemory final : public TracedMemory {
  private:
   static constexpr uint32_t kSlots = 32;
   static constexpr uint32_t kPinnedSlots = 16;
+  // The kernel keeps at most 64 borrows of one VSpace: pinned + sticky + one hit's slots.
+  static constexpr uint32_t kStickySlots = 12;
   // Borrows the page at `page` (aligned); its address here, or 0 if it is not mapped there.
   uint64_t borrow(uint64_t page);
   // MapForeign of `page` at `here` (page tables made as needed).
@@ -60,6 +69,10 @@ class BorrowedMemory final : public TracedMemory {
   uint64_t pinned_[kPinnedSlots] = {};  // the traced page in each pinned slot
   uint32_t pinned_used_ = 0;
   mutable uint32_t last_pinned_ = 0;
+  uint64_t sticky_start_ = 0, sticky_end_ = 0;
+  uint64_t sticky_[kStickySlots] = {};  // the traced page in each sticky slot (0: free)
+  // The sticky slot's address here for `page` (borrowed now if it was not), or 0.
+  uint64_t borrow_sticky(uint64_t page);
 };
 
 }  // namespace trace

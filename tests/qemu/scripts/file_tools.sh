@@ -64,12 +64,13 @@ awk 'NR > 1 { n++; r += $2; w += $3; f += $4; o += $5; c += $6 }
     print (w >= 4 ? "WRITE at least 4" : "WRITE only " w)
   }' /tmp/vfsstat.out
 
-# filetop -C 2 1: two seconds while a loop reads a file (dd: busybox's cat would sendfile, which
+# filetop -C 5 1: five seconds (the loop must start in the 4 left after `attached`, on a loaded
+# machine too) while a loop reads a file (dd: busybox's cat would sendfile, which
 # does not go through vfs_read, on Linux either) and appends to another; kprobes on
 # vfs_read and vfs_write read each call's struct file (f_inode's mode, number and super_block,
 # f_path's dentry name): the loop's files show with their reads and writes.
 echo hello > /tmp/top_data.txt
-filetop -C 2 1 > /tmp/filetop.out 2>&1 &
+filetop -C 5 1 > /tmp/filetop.out 2>&1 &
 attached $! 4
 i=0
 while [ $i -lt 10 ]; do

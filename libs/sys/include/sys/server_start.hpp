@@ -86,6 +86,13 @@ inline constexpr uint64_t kTraceBufferBytes = 2ull << 20;
 inline constexpr uint64_t kTraceRequestBuffer = 0x0000400000000000ull;
 inline constexpr uint64_t kTraceReplyBuffer = kTraceRequestBuffer + kTraceBufferBytes;
 
+// The POSIX server's heap (sys::server's allocator maps pages there and never unmaps them):
+// the trace server keeps its borrows of these pages from one probe hit to the next (the page
+// maps bpf_probe_read_user walks, the kernel objects programs read), where any other page is
+// given back when the hit ends.
+inline constexpr uint64_t kPosixHeapBase = 0x100000000000ull;
+inline constexpr uint64_t kPosixHeapEnd = 0x200000000000ull;
+
 // The POSIX server's ELF image, mapped read-only in the trace server (its symbol table names
 // the functions kprobes attach to) and in the POSIX server itself (/proc/kallsyms), and the
 // kernel's (the `symbols` boot module) in both (/proc/kallsyms; kprobes on kernel functions);
