@@ -147,22 +147,27 @@ rt::Result<void> SyscallTracepoints::arm_tracepoint(uint32_t probe, uint64_t id)
   }
   bool enter = event->source == EventSource::kSyscallEnter || event->id == kRawEnterId;
   int64_t nr = event->source == EventSource::kBuiltin ? -1 : event->syscall_nr;
-  for (Armed& armed : armed_) {
-    if (armed.probe != 0) continue;
+  for (uint32_t i = 0; i < kMaxArmed; ++i) {
+    if (armed_[i].probe != 0) continue;
     TRY(use(enter, nr));
-    armed = Armed{probe, enter, false, static_cast<uint32_t>(id), nr};
+    take(i, Armed{probe, enter, false, static_cast<uint32_t>(id), nr, event});
     return {};
   }
   return rt::err(rt::kENOSPC, "too many syscall tracepoint programs");
 }
 
+void SyscallTracepoints::take(uint32_t index, const Armed& armed) {
+  armed_[index] = armed;
+  if (index + 1 > armed_end_) armed_end_ = index + 1;
+}
+
 rt::Result<void> SyscallTracepoints::arm_raw(uint32_t probe, const char* name) {
   bool enter = same(name, "sys_enter");
   if (!enter && !same(name, "sys_exit")) return rt::err(rt::kENOENT);
-  for (Armed& armed : armed_) {
-    if (armed.probe != 0) continue;
+  for (uint32_t i = 0; i < kMaxArmed; ++i) {
+    if (armed_[i].probe != 0) continue;
     TRY(use(enter, -1));
-    armed = Armed{probe, enter, true, 0, -1};
+    take(i, Armed{probe, enter, true, 0, -1, nullptr});
     return {};
   }
   return rt::err(rt::kENOSPC, "too many syscall tracepoint programs");
@@ -176,6 +181,7 @@ bool SyscallTracepoints::disarm(uint32_t probe) {
     armed = Armed{};
     found = true;
   }
+  while (armed_end_ > 0 && armed_[armed_end_ - 1].probe == 0) --armed_end_;
   return found;
 }
 
@@ -223,8 +229,8 @@ void SyscallTracepoints::hit(bool enter, const PtRegs& probe_regs, TracedMemory&
   // exit hook's third), before pt_regs is read from the POSIX server.
   bool wanted = enabled_[enter] > 0;
   long hook_id = static_cast<long>(enter ? probe_regs.si : probe_regs.dx);
-  for (const Armed& armed : armed_) {
-    if (wanted) break;
+  for (uint32_t i = 0; i < armed_end_ && !wanted; ++i) {
+    const Armed& armed = armed_[i];
     wanted = armed.probe != 0 && armed.enter == enter &&
              (armed.raw || armed.nr == -1 || armed.nr == hook_id);
   }
@@ -274,7 +280,8 @@ void SyscallTracepoints::hit(bool enter, const PtRegs& probe_regs, TracedMemory&
   }
 
   if (table_ == nullptr) return;
-  for (const Armed& armed : armed_) {
+  for (uint32_t a = 0; a < armed_end_; ++a) {
+    const Armed& armed = armed_[a];
     if (armed.probe == 0 || armed.enter != enter) continue;
     ProbeHit hit;
     hit.cpu = task.cpu;
@@ -288,10 +295,7 @@ void SyscallTracepoints::hit(bool enter, const PtRegs& probe_regs, TracedMemory&
       continue;
     }
     if (armed.nr != -1 && armed.nr != id) continue;
-    const Event* event = nullptr;
-    for (size_t i = 0; i < events.size() && event == nullptr; ++i) {
-      if (events.at(i).id == armed.event) event = &events.at(i);
-    }
+    const Event* event = armed.event_object;
     if (event == nullptr || event->record_size() > sizeof record) continue;
     if (event->source != EventSource::kBuiltin && event->syscall_nr != id) continue;
     uint32_t size = build(*event, enter, id, ret, regs, task.pid, record);

@@ -65,8 +65,13 @@ class SyscallTracepoints {
     bool raw = false;    // a raw tracepoint: context {pt_regs *, id or ret}
     uint32_t event = 0;  // a tracepoint program: the event id
     int64_t nr = -1;     // and the system call it is for (-1: any, raw_syscalls')
+    // The event itself: a syscall event is built in, never removed (no search per hit).
+    const Event* event_object = nullptr;
   };
   static constexpr uint32_t kMaxArmed = 64;
+  uint32_t armed_end_ = 0;  // past the last armed entry: the hit walks no further
+  // Takes entry `index` (free) for `armed`.
+  void take(uint32_t index, const Armed& armed);
 
   // tracefs syscall events enabled, per side (0: exit, 1: enter): a hit with none and no
   // program for its system call costs no more than the test.
