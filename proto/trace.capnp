@@ -209,8 +209,9 @@ interface TraceService {
   tracefsList @10 (path :Text) -> (names :Data);
 
   # Crash isolation drill (root only, through /proc/sonde/trace-server): the server faults on
-  # purpose, now or inside its next probe hit (while a POSIX thread waits on the breakpoint).
-  crash @11 (atNextHit :Bool) -> ();
+  # purpose, now, inside its next probe hit (while a POSIX thread waits on the breakpoint) or
+  # inside its next return-probe call (while the POSIX thread waits in the return trampoline).
+  crash @11 (atNextHit :Bool, atNextReturn :Bool) -> ();
 
   # poll() of a trace-server fd: Linux's event mask (EPOLLIN when a ring buffer or a perf
   # event's ring has data to read; what vfs_poll gives files without a poll method otherwise).

@@ -280,10 +280,15 @@ constexpr uint64_t kJitBase = 0x40000000;
 trace::FrameExecutableMemory jit_memory(kJitBase);
 trace::Kprobes* the_kprobes = nullptr;
 
-// The crash drill (/proc/sonde/trace-server): a page fault now, or in the next probe hit.
-void crash_drill(bool at_next_hit) {
-  if (at_next_hit && the_kprobes != nullptr) {
-    the_kprobes->crash_at_next_hit();
+// The crash drill (/proc/sonde/trace-server): a page fault now, in the next probe hit, or in
+// the next return-probe call.
+void crash_drill(bool at_next_hit, bool at_next_return) {
+  if ((at_next_hit || at_next_return) && the_kprobes != nullptr) {
+    if (at_next_return) {
+      the_kprobes->crash_at_next_return();
+    } else {
+      the_kprobes->crash_at_next_hit();
+    }
     return;
   }
   *reinterpret_cast<volatile uint64_t*>(8) = 0;

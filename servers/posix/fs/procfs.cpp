@@ -455,9 +455,11 @@ long procfs_control_write(Inode* inode, const char* data, size_t length) {
   if (n == 7 && memcmp(data, "restart", 7) == 0) {
     done = restart_trace_server();
   } else if (n == 5 && memcmp(data, "crash", 5) == 0) {
-    done = crash_trace_server(false);
+    done = crash_trace_server(CrashWhen::kNow);
   } else if (n == 12 && memcmp(data, "crash-at-hit", 12) == 0) {
-    done = crash_trace_server(true);
+    done = crash_trace_server(CrashWhen::kNextHit);
+  } else if (n == 15 && memcmp(data, "crash-at-return", 15) == 0) {
+    done = crash_trace_server(CrashWhen::kNextReturn);
   }
   if (!done.ok()) return -static_cast<long>(done.error().code);
   return static_cast<long>(length);

@@ -292,13 +292,16 @@ TraceServerStatus trace_server_status() {
   return status;
 }
 
-rt::Result<void> crash_trace_server(bool at_next_hit) {
+rt::Result<void> crash_trace_server(CrashWhen when) {
   if (client == nullptr) return rt::err(rt::kENODEV, "no trace server");
   auto request = client->crashRequest();
-  request.params().setAtNextHit(at_next_hit);
+  request.params().setAtNextHit(when == CrashWhen::kNextHit);
+  request.params().setAtNextReturn(when == CrashWhen::kNextReturn);
   auto reply = request.send();
   // Crashing now: the server dies with the call (its reply object goes), as intended.
-  if (!reply.ok() && !(reply.error().code == rt::kEPIPE && !at_next_hit)) return reply.error();
+  if (!reply.ok() && !(reply.error().code == rt::kEPIPE && when == CrashWhen::kNow)) {
+    return reply.error();
+  }
   return {};
 }
 

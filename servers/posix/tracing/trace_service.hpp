@@ -54,7 +54,8 @@ TraceServerStatus trace_server_status();
 rt::Result<void> restart_trace_server();
 // The crash drill: the trace server faults now (the call ends when the root task has restarted
 // it) or in its next probe hit.
-rt::Result<void> crash_trace_server(bool at_next_hit);
+enum class CrashWhen { kNow, kNextHit, kNextReturn };
+rt::Result<void> crash_trace_server(CrashWhen when);
 
 // The lines of /proc/<pid>/fdinfo/<fd> particular to a BPF map or program fd of `owner`, as
 // Linux 6.1's bpf_map_show_fdinfo and bpf_prog_show_fdinfo print them (from the trace

@@ -266,7 +266,9 @@ void Kprobes::return_called(uint64_t saved) {
     return;
   }
   ++hits_;
-  if (crash_at_next_hit_) *reinterpret_cast<volatile uint64_t*>(8) = 0;  // the drill's fault
+  if (crash_at_next_hit_ || crash_at_next_return_) {
+    *reinterpret_cast<volatile uint64_t*>(8) = 0;  // the drill's fault
+  }
   regs.flags = regs.orig_ax;
   regs.orig_ax = ~uint64_t{0};
   regs.cs = 0x33;

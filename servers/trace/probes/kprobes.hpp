@@ -158,6 +158,7 @@ class Kprobes {
   BorrowedMemory& memory() { return memory_; }
   // The crash drill: fault inside the next hit, while the traced thread waits on it.
   void crash_at_next_hit() { crash_at_next_hit_ = true; }
+  void crash_at_next_return() { crash_at_next_return_ = true; }
 
  private:
   struct Probe {
@@ -213,6 +214,7 @@ class Kprobes {
   uint64_t hits_ = 0;
   HitObserver* observer_ = nullptr;
   bool crash_at_next_hit_ = false;
+  bool crash_at_next_return_ = false;
 };
 
 // Linux's pt_regs from a fault message's registers (ip = the probed address).

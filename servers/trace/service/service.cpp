@@ -292,7 +292,7 @@ rt::Result<void> Service::crash(sonde::proto::TraceService::CrashParams::Reader 
                                 sonde::proto::TraceService::CrashResults::Builder) {
   TRY(posix_only());  // root of the Linux side only (/proc/sonde/trace-server)
   if (crash_hook_ == nullptr) return rt::err(rt::kENOSYS, "no crash drill here");
-  crash_hook_(params.getAtNextHit());
+  crash_hook_(params.getAtNextHit(), params.getAtNextReturn());
   return {};
 }
 

@@ -149,7 +149,7 @@ class Service final : public sonde::proto::TraceService::Server {
   rt::Result<void> crash(sonde::proto::TraceService::CrashParams::Reader params,
                          sonde::proto::TraceService::CrashResults::Builder results) override;
   // The crash drill: `at_next_hit` false faults at once. Without a hook, crash is ENOSYS.
-  void set_crash_hook(void (*hook)(bool at_next_hit)) { crash_hook_ = hook; }
+  void set_crash_hook(void (*hook)(bool at_next_hit, bool at_next_return)) { crash_hook_ = hook; }
 
   // mmap and poll of trace-server fds (object_mmap.hpp); without a granter, mmap is ENODEV.
   rt::Result<void> mmapGrant(
@@ -196,7 +196,7 @@ class Service final : public sonde::proto::TraceService::Server {
   // EPERM for a native client: what only the POSIX server may call.
   rt::Result<void> posix_only() const;
 
-  void (*crash_hook_)(bool) = nullptr;
+  void (*crash_hook_)(bool, bool) = nullptr;
   PageGranter* granter_ = nullptr;
   UprobeBackend* uprobes_ = nullptr;
   KprobeListing* kprobe_listing_ = nullptr;

@@ -25,3 +25,18 @@ echo 'p:inside do_unlinkat+5' >> $T/kprobe_events 2> /dev/null || echo "a kprobe
 grep -c inside $T/kprobe_events
 touch /tmp/three
 rm /tmp/three && echo "rm still works"
+# A crash inside a return probe's call: the POSIX thread waits in the return trampoline's call
+# to the trace server when it dies; the call ends, the function returns to its real caller and
+# rm completes. The next instance runs return probes again.
+echo 'r:unlr do_unlinkat ret=$retval' >> $T/kprobe_events
+echo 1 > $T/events/kprobes/unlr/enable
+touch /tmp/four
+echo crash-at-return > /proc/sonde/trace-server
+rm /tmp/four && echo "rm returned through a crash in its return probe"
+ls /tmp
+cat /proc/sonde/trace-server
+echo 'r:unlr do_unlinkat ret=$retval' >> $T/kprobe_events
+echo 1 > $T/events/kprobes/unlr/enable
+touch /tmp/five
+rm /tmp/five
+grep -c 'unlr: (.*ret=0x0' $T/trace
