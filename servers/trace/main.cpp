@@ -383,6 +383,19 @@ void tell_readers(trace::ReaderWakeups& wakeups) {
       received = sys::reply_recv(config.endpoint, config.reply, 0, mr, 0);
       continue;
     }
+    if (received.badge == sys::kTracePosixBadge && received.info.label == sys::kTracePollLabel &&
+        received.info.length == 2) {
+      // poll() of a POSIX fd of this server: the answer's word 0 (the mask, or -errno).
+      int64_t answer = -static_cast<int64_t>(rt::kEPERM);
+      if (auto client = clients.find(received.badge); client.ok()) {
+        service.set_client(client.value());
+        answer = service.poll_handle(static_cast<uint32_t>(mr.word[0]), mr.word[1]);
+      }
+      mr.word[0] = static_cast<uint64_t>(answer);
+      tell_readers(wakeups);
+      received = sys::reply_recv(config.endpoint, config.reply, 0, mr, 1);
+      continue;
+    }
     kernel_probes.drain();
     if (kernel_probes.handles(received.badge)) {
       tell_readers(wakeups);

@@ -229,12 +229,19 @@ rt::Result<void> Service::mmapGrant(sonde::proto::TraceService::MmapGrantParams:
 
 rt::Result<void> Service::poll(sonde::proto::TraceService::PollParams::Reader params,
                                sonde::proto::TraceService::PollResults::Builder results) {
-  if (params.getInstance() != instance_) return rt::err(rt::kESTALE, "another instance");
-  uint32_t events = TRY(poll_object(*session_, static_cast<int32_t>(params.getHandle())));
-  // Nothing to report: the reader may block now, and the next wakeup is passed on.
-  if (events == 0) session_->objects().reader_wakeups().reader_waits();
-  results.setEvents(events);
+  int64_t events = poll_handle(params.getHandle(), params.getInstance());
+  if (events < 0) return rt::err(static_cast<int>(-events));
+  results.setEvents(static_cast<uint32_t>(events));
   return {};
+}
+
+int64_t Service::poll_handle(uint32_t handle, uint64_t instance) {
+  if (instance != instance_) return -rt::kESTALE;
+  auto events = poll_object(*session_, static_cast<int32_t>(handle));
+  if (!events.ok()) return -static_cast<int64_t>(events.error().code);
+  // Nothing to report: the reader may block now, and the next wakeup is passed on.
+  if (events.value() == 0) session_->objects().reader_wakeups().reader_waits();
+  return events.value();
 }
 
 rt::Result<void> Service::uprobeSites(

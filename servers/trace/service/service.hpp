@@ -175,6 +175,9 @@ class Service final : public sonde::proto::TraceService::Server {
   // Cap'n Proto. A stale instance or no uprobes here: nothing runs.
   void uprobe_hit(uint64_t instance, const uint32_t* probes, uint32_t count,
                   const uint64_t* registers, bool is_return, uint64_t function);
+  // The POSIX server's raw poll (sys::kTracePollLabel), for the client set last: as `poll`,
+  // the event mask or -errno (ESTALE for another instance).
+  int64_t poll_handle(uint32_t handle, uint64_t instance);
   void set_kprobe_listing(KprobeListing* listing) { kprobe_listing_ = listing; }
 
   // tracefs (tracefs_service.cpp): the files below /sys/kernel/tracing, by path.

@@ -39,6 +39,10 @@ inline constexpr uint64_t kKretprobeReturnLabel = 0x7e70;
 // request buffer (kTraceRequestBuffer) and calls with this label and no words; the answer is
 // empty. Only the POSIX server's badge may send it.
 inline constexpr uint64_t kUprobeHitLabel = 0x7e71;
+// poll() of a trace-server fd, asked at every wakeup of an epoll loop on a ring or perf buffer
+// (the same as the Cap'n Proto `poll`, without its encoding): words 0 and 1 the handle and the
+// instance; the answer's word 0 the event mask, or -errno. Only the POSIX server's badge.
+inline constexpr uint64_t kTracePollLabel = 0x7e72;
 struct UprobeHitMessage {
   static constexpr uint32_t kMaxProbes = 16;
   uint64_t instance;       // the trace-server instance the probe ids belong to
