@@ -249,17 +249,6 @@ MmapGrant mmap_grant(sonde::proto::TraceService::Client& client, uint32_t handle
   return grant;
 }
 
-int64_t poll_handle(sonde::proto::TraceService::Client& client, uint32_t handle,
-                    uint64_t instance) {
-  if (instance != known_instance) return -rt::kEBADF;
-  auto request = client.pollRequest();
-  request.params().setHandle(handle);
-  request.params().setInstance(instance);
-  auto reply = request.send();
-  if (!reply.ok()) return -static_cast<int64_t>(reply.error().code);
-  return reply.value().getEvents();
-}
-
 rt::Result<void> close_handle(sonde::proto::TraceService::Client& client, uint32_t handle,
                               uint64_t instance) {
   if (instance != known_instance) return {};  // died with its instance

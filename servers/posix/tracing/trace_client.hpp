@@ -81,9 +81,6 @@ struct MmapGrant {
 };
 MmapGrant mmap_grant(sonde::proto::TraceService::Client& client, uint32_t handle, uint64_t instance,
                      uint64_t offset, uint64_t length, bool writable, bool shared);
-// poll() of the object behind `handle`: Linux's event mask, or -errno.
-int64_t poll_handle(sonde::proto::TraceService::Client& client, uint32_t handle, uint64_t instance);
-
 // Drops a handle of `instance` (the last close of its fd); nothing to do for a dead instance.
 rt::Result<void> close_handle(sonde::proto::TraceService::Client& client, uint32_t handle,
                               uint64_t instance);
