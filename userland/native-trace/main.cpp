@@ -130,6 +130,23 @@ void sleep_ns(uint64_t ns) {
 int64_t trace_function(NativeBpf& bpf) {
   if (!ok(bpf.connect(), "asking the trace server's instance")) return -1;
   sys::print("native: connected to trace server instance %lu\n", bpf.instance());
+  // The POSIX server's own raw calls (a return probe's registers, a uprobe hit, a poll) from
+  // another badge: each a malformed Cap'n Proto call to the server (EBADMSG), nothing run, and
+  // the server goes on serving this client (the calls below).
+  const uint64_t raw_calls[][2] = {
+      {sys::kKretprobeReturnLabel, 1}, {sys::kUprobeHitLabel, 0}, {sys::kTracePollLabel, 2}};
+  int refused = 0;
+  for (const auto& call : raw_calls) {
+    sys::MessageRegisters mr;
+    mr.word[0] = 0x1000;
+    mr.word[1] = bpf.instance();
+    sys::IpcResult result = sys::call(sys::kServerSlotTraceService, call[0], mr, call[1]);
+    if (result.error == abi::Error::kNone && result.info.label == sonde::capnp::kReplyLabel &&
+        static_cast<int32_t>(mr.word[0]) == 74) {  // EBADMSG
+      ++refused;
+    }
+  }
+  sys::print("native: the POSIX server's raw calls refused: %d of 3\n", refused);
 
   map_attr.map_type = native_trace::kBpfMapTypeArray;
   map_attr.key_size = sizeof key;
