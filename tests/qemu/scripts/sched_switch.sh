@@ -34,6 +34,8 @@ found "sleep switched in" "==> next_comm=sleep next_pid=$child next_prio=120$"
 found "sleep's last switch" "sched_switch: prev_comm=sleep prev_pid=$child prev_prio=120 prev_state=Z ==> "
 found "the shell woken" "sched_wakeup: comm=sh pid=$$ prio=120 target_cpu=00[0-9]$"
 # Every line: TASK-PID [CPU] flags TIME: event: text, the idle task as <idle>-0 / swapper/N.
-shape='^ +[^ ]+-[0-9]+ +\[00[0-9]\] [d.][.N][.hs][0-9]\. +[0-9]+\.[0-9]{6}: sched_(switch|wakeup|wakeup_new|waking): '
+# The flags take Linux 6.1's letters (irqs-off/BH, need-resched, hardirq/softirq/NMI, preempt
+# depth, migrate-disable): Linux shows a wakeup from a hard irq inside a softirq as dNH2.
+shape='^ +[^ ]+-[0-9]+ +\[00[0-9]\] [dbDX.][.Nnp][.zZHhs][0-9a-f.][0-9.] +[0-9]+\.[0-9]{6}: sched_(switch|wakeup|wakeup_new|waking): '
 echo "lines of another shape: $(grep -c -v -E "$shape" /tmp/sched.trace)"
 echo "idle lines not named swapper/CPU: $(grep 'prev_pid=0 ' /tmp/sched.trace | grep -c -v -E '\[00([0-9])\] .* prev_comm=swapper/\1 ')"
