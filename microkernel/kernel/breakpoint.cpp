@@ -100,9 +100,19 @@ Probe* find_in(Breakpoint* breakpoint, uint64_t address) {
 }
 
 Probe* find_probe(uintptr_t vspace, uint64_t address, Breakpoint** owner) {
-  for (Breakpoint* b = vspace_info(vspace)->breakpoints; b != nullptr; b = b->next) {
+  VSpaceInfo* info = vspace_info(vspace);
+  if (info->hit_probe != nullptr && info->hit_address == address &&
+      info->hit_removals == info->removed_next) {
+    if (owner != nullptr) *owner = info->hit_owner;
+    return info->hit_probe;
+  }
+  for (Breakpoint* b = info->breakpoints; b != nullptr; b = b->next) {
     if (Probe* probe = find_in(b, address)) {
       if (owner != nullptr) *owner = b;
+      info->hit_probe = probe;
+      info->hit_owner = b;
+      info->hit_address = address;
+      info->hit_removals = info->removed_next;
       return probe;
     }
   }
@@ -165,6 +175,7 @@ void unlink(Breakpoint* breakpoint) {
       info->breakpoints = breakpoint->next;
     }
     if (breakpoint->next != nullptr) breakpoint->next->previous = breakpoint->previous;
+    ++info->removed_next;  // find_probe's remembered answer may be one of its probes
   }
   breakpoint->next = breakpoint->previous = nullptr;
   breakpoint->vspace_tag = 0;
@@ -458,6 +469,7 @@ void breakpoints_vspace_destroyed(uintptr_t vspace) {
     info->breakpoints = breakpoint->next;
     for (Probe& probe : breakpoint->probes) probe = Probe{};
     ++info->removed_next;  // a thread stopped at one of them looks it up (and finds none)
+    info->hit_probe = nullptr;
     breakpoint->next = breakpoint->previous = nullptr;
     breakpoint->vspace_tag = 0;
   }

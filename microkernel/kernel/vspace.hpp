@@ -10,6 +10,7 @@ namespace kernel {
 
 // A VSpace object is 2^kVSpaceBits bytes: its PML4 page, then this bookkeeping page.
 struct Breakpoint;
+struct Probe;
 struct VSpaceInfo {
   uint32_t asid;            // 1..kAsidCount-1, 0 when none was free (the VSpace cannot map)
   uint32_t generation;      // of the ASID when it was assigned
@@ -19,6 +20,12 @@ struct VSpaceInfo {
   uint64_t removed[16];
   uint32_t removed_next;
   uint32_t borrow_count;
+  // The probe the last breakpoint trap here found (find_probe's answer for hit_address), good
+  // while removed_next is hit_removals: every removal of a probe counts there.
+  Probe* hit_probe;
+  Breakpoint* hit_owner;
+  uint64_t hit_address;
+  uint32_t hit_removals;
   // Pages of this VSpace mapped read-only into others (VSpaceMapForeign). Each goes when the
   // page is unmapped or remapped here, when this VSpace goes, or when any cap to it is
   // deleted (so revoking the holder's cap takes them all).

@@ -197,6 +197,57 @@ DEFINE_TEST(
     kill(breakpoint);
   }
   {
+    // The kernel remembers the probe the last trap found: a probe removed from one breakpoint
+    // and inserted at the same address in another must report through the second (badge 9),
+    // never the first (badge 7), and a rebind must not leave the first answering either.
+    Check t("probe_moved_between_breakpoints_reports_through_the_new_one");
+    uint64_t first_cap = new_slot(), second_cap = new_slot();
+    must_mint(kRoot, first_cap, probe_endpoint, abi::kRightsAll, 7);
+    must_mint(kRoot, second_cap, probe_endpoint, abi::kRightsAll, 9);
+    uint64_t first = make(ObjectType::kBreakpoint), second = make(ObjectType::kBreakpoint);
+    must(bind(first, kVSpace, first_cap), "bind first");
+    must(bind(second, kVSpace, second_cap), "bind second");
+    auto count_badges = [&](uint64_t& sevens, uint64_t& nines) {
+      uint64_t reply = make(ObjectType::kReply);
+      uint64_t thread = spawn(probe_caller, 0, ThreadOptions{.priority = kRootPriority});
+      sys::MessageRegisters mr;
+      auto r = sys::recv(probe_endpoint, reply, mr);
+      bool finished = false;
+      while (r.error == Error::kNone) {
+        if (r.info.label == kDoneLabel) {
+          finished = true;
+          break;
+        }
+        if (r.info.label != static_cast<uint64_t>(abi::FaultKind::kBreakpoint)) break;
+        sevens += r.badge == 7;
+        nines += r.badge == 9;
+        r = sys::reply_recv(probe_endpoint, reply, static_cast<uint64_t>(abi::FaultReply::kResume),
+                            mr, 0);
+      }
+      kill(thread);
+      kill(reply);
+      return finished;
+    };
+    uint64_t sevens = 0, nines = 0;
+    t.error(insert(first, entry, 5, 0, 0), Error::kNone, "insert into the first");
+    t.that(count_badges(sevens, nines) && sevens == kCalls && nines == 0,
+           "the first breakpoint did not see every call");
+    uint64_t words[] = {entry};
+    t.error(sys::invoke(first, Label::kBreakpointRemove, words), Error::kNone, "remove");
+    t.error(insert(second, entry, 5, 0, 0), Error::kNone, "insert into the second");
+    sevens = nines = 0;
+    t.that(count_badges(sevens, nines) && nines == kCalls && sevens == 0,
+           "hits went to the breakpoint the probe left");
+    // Deleting the second (its probes go) and probing the same address from the first again.
+    kill(second);
+    t.error(insert(first, entry, 5, 0, 0), Error::kNone, "insert into the first again");
+    sevens = nines = 0;
+    t.that(count_badges(sevens, nines) && sevens == kCalls && nines == 0,
+           "hits went to a deleted breakpoint");
+    kill(first);
+    t.that(*reinterpret_cast<volatile uint8_t*>(entry) == 0x0f, "the int3 stayed");
+  }
+  {
     Check t("breakpoint_with_endpoint_revoked_lets_threads_pass");
     uint64_t endpoint = make(ObjectType::kEndpoint);
     uint64_t breakpoint = make(ObjectType::kBreakpoint);
