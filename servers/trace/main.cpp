@@ -56,7 +56,22 @@ class ServerEnvironment final : public trace::TaskEnvironment, public trace::Hit
   // In a hit: its CPU (the task's a POSIX-server function works for, or the sample's); outside
   // one (PROG_TEST_RUN): the bpf() caller's, as the POSIX server published it.
   uint32_t current_cpu() override {
-    return hit_memory_ != nullptr ? hit_cpu_ : trace::read_current_task().cpu;
+    if (hit_memory_ == nullptr) return trace::read_current_task().cpu;
+    sync_task();
+    return hit_cpu_;
+  }
+  // The task's identity as TaskEnvironment keeps it, brought up to date with the hit's first.
+  uint64_t current_pid_tgid() override {
+    sync_task();
+    return TaskEnvironment::current_pid_tgid();
+  }
+  uint64_t current_uid_gid() override {
+    sync_task();
+    return TaskEnvironment::current_uid_gid();
+  }
+  long current_comm(char* buffer, uint32_t size) override {
+    sync_task();
+    return TaskEnvironment::current_comm(buffer, size);
   }
   // A program on a kernel sample runs after the fact: its clock is the sample's, so that the
   // time between two events (runqlat's wakeup and switch) is theirs, not the drain's.
@@ -78,7 +93,9 @@ class ServerEnvironment final : public trace::TaskEnvironment, public trace::Hit
   // copy_from_user_nofault. Outside a hit nothing is readable.
   long read_user(void* destination, uint64_t source, uint32_t size) override {
     namespace map = sys::user_page_map;
-    if (hit_memory_ == nullptr || hit_user_pages_ == 0) return -14;
+    if (hit_memory_ == nullptr) return -14;
+    sync_task();
+    if (hit_user_pages_ == 0) return -14;
     auto* out = static_cast<uint8_t*>(destination);
     for (uint32_t done = 0; done < size;) {
       uint64_t address = source + done;
@@ -133,9 +150,17 @@ class ServerEnvironment final : public trace::TaskEnvironment, public trace::Hit
     if (hit_memory_ == nullptr || !hit_memory_->read(destination, source, size)) return -14;
     return 0;
   }
-  // A hit on a POSIX-server function: the helpers see the Linux process it works for.
+  // A hit on a POSIX-server function: the helpers see the Linux process it works for, read
+  // from the POSIX server's record when a helper first asks (sync_task; most programs of a
+  // counting kind ask nothing of the task).
   void hit_begins(trace::TracedMemory& memory) override {
     hit_memory_ = &memory;
+    task_pending_ = true;
+    has_registers_ = false;
+  }
+  void sync_task() {
+    if (!task_pending_) return;
+    task_pending_ = false;
     const trace::CurrentTaskView& task = trace::read_current_task();
     if (task.sequence != hit_sequence_ || current_generation() != hit_generation_) {
       set_current(task.pid, task.tgid, task.uid, task.gid, task.comm, 16);
@@ -147,7 +172,6 @@ class ServerEnvironment final : public trace::TaskEnvironment, public trace::Hit
     hit_cpu_ = task.cpu;
     hit_serving_context_ = task.serving_context;
     hit_registers_offset_ = task.registers_offset;
-    has_registers_ = false;
   }
   void hit_registers(const trace::PtRegs& regs, HitRegisters kind) override {
     hit_regs_ = &regs;  // kept by the caller until hit_ends (HitObserver)
@@ -158,6 +182,7 @@ class ServerEnvironment final : public trace::TaskEnvironment, public trace::Hit
   // stack words are the kernel memory a program can read.
   void kernel_hit_begins(trace::TracedMemory& memory) override {
     hit_memory_ = &memory;
+    task_pending_ = false;
     set_current(0, 0, 0, 0, trace::kKernelSampleComm, sizeof trace::kKernelSampleComm);
     hit_task_ = 0;
     hit_user_pages_ = 0;
@@ -171,6 +196,7 @@ class ServerEnvironment final : public trace::TaskEnvironment, public trace::Hit
     hit_task_ = task;
   }
   void hit_ends() override {
+    task_pending_ = false;
     has_registers_ = false;
     hit_memory_ = nullptr;
     hit_task_ = 0;
@@ -178,7 +204,10 @@ class ServerEnvironment final : public trace::TaskEnvironment, public trace::Hit
   }
   // bpf_get_current_task: the task_struct the POSIX server keeps for the process a hit works
   // for. GAP: 0 outside a hit (PROG_TEST_RUN), where no POSIX-server memory is readable either.
-  uint64_t current_task() override { return hit_task_; }
+  uint64_t current_task() override {
+    sync_task();
+    return hit_task_;
+  }
   uint64_t current_function_ip() override { return 0; }
   // bpf_get_stack and bpf_get_stackid: frame-pointer walks, as Linux's user stacks (and its
   // kernel stacks with CONFIG_UNWINDER_FRAME_POINTER). The kernel stack of a probe on a
@@ -190,6 +219,7 @@ class ServerEnvironment final : public trace::TaskEnvironment, public trace::Hit
   // puts the real one back).
   long capture_stack(bool user, uint32_t skip, uint64_t* ips, uint32_t max) override {
     if (hit_memory_ == nullptr || !has_registers_) return -14;
+    sync_task();
     bool server_regs = hit_kind_ != HitRegisters::kUser;
     if (!user) {
       if (!server_regs) return skip == 0 ? 0 : -14;
@@ -217,6 +247,7 @@ class ServerEnvironment final : public trace::TaskEnvironment, public trace::Hit
   // bpf_trace_printk: into the trace buffer behind trace and trace_pipe.
   long trace_output(const char* message, uint32_t length) override {
     if (tracefs_ == nullptr) return 0;
+    sync_task();
     return trace::record_trace_printk(
         *tracefs_, *this, message, length,
         hit_memory_ != nullptr ? trace::kProbePreemptCount : trace::kTestRunPreemptCount);
@@ -238,6 +269,7 @@ class ServerEnvironment final : public trace::TaskEnvironment, public trace::Hit
   uint64_t hit_generation_ = 0;
   HitRegisters hit_kind_ = HitRegisters::kServerEntry;
   bool has_registers_ = false;
+  bool task_pending_ = false;  // a hit began: sync_task reads its task at the first question
 
   static bool read_server_word(void* state, uint64_t address, uint64_t& word) {
     return static_cast<ServerEnvironment*>(state)->hit_memory_->read(&word, address, 8);

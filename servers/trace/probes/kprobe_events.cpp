@@ -11,7 +11,8 @@ namespace trace {
 
 namespace {
 CurrentTaskView current_view;  // the last read
-bool task_held = false;
+bool task_held = false;        // in a hit: current_view is kept once read
+bool task_read = false;        // in a hit: current_view was read
 
 void read_into(CurrentTaskView& view) {
   const auto* task = reinterpret_cast<const volatile sys::CurrentTask*>(sys::kCurrentTaskPage);
@@ -44,14 +45,17 @@ void read_into(CurrentTaskView& view) {
 }  // namespace
 
 void hold_current_task() {
-  read_into(current_view);
   task_held = true;
+  task_read = false;
 }
 
 void release_current_task() { task_held = false; }
 
 const CurrentTaskView& read_current_task() {
-  if (!task_held) read_into(current_view);
+  if (!task_held || !task_read) {
+    read_into(current_view);
+    task_read = true;
+  }
   return current_view;
 }
 

@@ -34,7 +34,8 @@ struct CurrentTaskView {
 // The task the POSIX server published last (valid until the next call).
 const CurrentTaskView& read_current_task();
 // While a probe hit on the POSIX server is handled (the server is stopped, its record cannot
-// change), read_current_task answers from the one read made here; release forgets it.
+// change), read_current_task reads the record once, at its first call after hold (a hit whose
+// programs ask nothing of the task reads nothing); release forgets it.
 void hold_current_task();
 void release_current_task();
 

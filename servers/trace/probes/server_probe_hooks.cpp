@@ -121,8 +121,22 @@ void ServerProbeHooks::Client::on_return(const PtRegs& regs, uint64_t, uint64_t,
   }
 }
 
+namespace {
+bool events_follow_task(const Probe& probe) {
+  for (const PerfEventObject* event = probe.events; event != nullptr; event = event->next_on_probe)
+    if (event->pid > 0 || event->cpu >= 0) return true;
+  return false;
+}
+}  // namespace
+
+Probe* ServerProbeHooks::Client::find_target() {
+  if (target == nullptr && owner != nullptr && owner->table_ != nullptr && probe != 0)
+    target = owner->table_->find(probe);
+  return target;
+}
+
 void ServerProbeHooks::Client::report_arguments(const PtRegs& regs) {
-  if (owner == nullptr || owner->table_ == nullptr || probe == 0) return;
+  if (find_target() == nullptr) return;
   // The count first, as Linux's trampoline stores it below the arguments (ctx[-1]).
   uint64_t words[1 + kMaxTracingRegisterArgs + 1] = {};
   uint32_t count = arguments < kMaxTracingRegisterArgs ? arguments : kMaxTracingRegisterArgs;
@@ -144,11 +158,11 @@ void ServerProbeHooks::Client::report_arguments(const PtRegs& regs) {
   hit.cpu = task.cpu;
   hit.pid = task.pid;
   hit.function_ip = address;
-  (void)owner->table_->report_hit(probe, hit);
+  (void)owner->table_->report_hit(*target, hit);
 }
 
 void ServerProbeHooks::Client::report(const PtRegs& regs) {
-  if (owner == nullptr || owner->table_ == nullptr || probe == 0) return;
+  if (find_target() == nullptr) return;
   // The programs' r1: the hit's registers themselves, no copy (the verifier refuses any write
   // to a kprobe program's context, as Linux's kprobe_prog_is_valid_access).
   ProbeHit hit;
@@ -157,13 +171,14 @@ void ServerProbeHooks::Client::report(const PtRegs& regs) {
   const sonde::abi::SampleRecord* sample = current_kernel_sample();
   if (sample != nullptr) {  // the kernel's: no Linux task
     hit.cpu = static_cast<uint32_t>(sample->cpu);
-  } else {
+  } else if (events_follow_task(*target)) {
+    // Only events bound to a task or CPU look at them (a kprobe event samples nothing).
     const CurrentTaskView& task = read_current_task();
     hit.cpu = task.cpu;
     hit.pid = task.pid;
   }
   hit.function_ip = address;  // bpf_get_func_ip: the probed function, at entry and return
-  (void)owner->table_->report_hit(probe, hit);
+  (void)owner->table_->report_hit(*target, hit);
 }
 
 }  // namespace trace

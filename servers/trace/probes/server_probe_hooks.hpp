@@ -51,6 +51,10 @@ class ServerProbeHooks final : public ProbeHooks {
     uint32_t arguments = 0;
     uint32_t probe = 0;  // 0: free
     uint64_t address = 0;
+    // The table's Probe for `probe`, found at the first hit (it outlives the client: the table
+    // disarms a probe, which clears its client, before it goes).
+    Probe* target = nullptr;
+    Probe* find_target();
   };
   static constexpr uint32_t kMaxArmed = 128;
 

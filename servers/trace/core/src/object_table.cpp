@@ -15,20 +15,6 @@ namespace {
 
 constexpr uint32_t kMaxId = 0x7fffffff;  // idr_alloc_cyclic(..., 1, INT_MAX)
 
-// The table's environment with one run's cookie and function address on top.
-class RunEnvironment final : public ForwardingEnvironment {
- public:
-  RunEnvironment(ebpf::Environment& inner, const RunContext& run)
-      : ForwardingEnvironment(inner), run_(run) {}
-  uint64_t current_function_ip() override {
-    return run_.function_ip != 0 ? run_.function_ip : inner().current_function_ip();
-  }
-  uint64_t attach_cookie() override { return run_.cookie; }
-
- private:
-  const RunContext& run_;
-};
-
 }  // namespace
 
 ObjectTable::ObjectTable(rt::Allocator& allocator, ebpf::Environment& environment)
@@ -159,15 +145,16 @@ void ObjectTable::clear_program_array(MapObject* map) {
   }
 }
 
-uint64_t ObjectTable::run(ProgramObject& program, void* context, const RunContext& run) {
-  RunEnvironment environment(environment_, run);
-  if (stats_users_ == 0) return ebpf::execute(program.program, context, &environment);
-  // __bpf_prog_run with bpf_stats_enabled_key on: the run's time and one more run.
+// __bpf_prog_run with bpf_stats_enabled_key on: the run's time and one more run.
+uint64_t ObjectTable::run_with_stats(ProgramObject& program, void* context, const RunContext& run) {
+  RunContext outer = environment_.run;
+  environment_.run = run;
   uint64_t start = environment_.monotonic_ns();
-  uint64_t result = ebpf::execute(program.program, context, &environment);
+  uint64_t result = ebpf::execute(program.program, context, &environment_);
   uint64_t end = environment_.monotonic_ns();
   program.run_time_ns += end > start ? end - start : 0;
   ++program.run_cnt;
+  environment_.run = outer;
   return result;
 }
 

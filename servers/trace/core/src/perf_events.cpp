@@ -57,8 +57,13 @@ ProbeTable::~ProbeTable() {
 }
 
 Probe* ProbeTable::find(uint32_t number) const {
+  Probe*& found = found_[number % kFoundSlots];
+  if (found != nullptr && found->number == number) return found;
   for (Probe* probe : probes_) {
-    if (probe->number == number) return probe;
+    if (probe->number == number) {
+      found = probe;
+      return probe;
+    }
   }
   return nullptr;
 }
@@ -110,6 +115,7 @@ rt::Result<Probe*> ProbeTable::open_probe(const ProbeSpec& spec, uint32_t contex
 void ProbeTable::close_probe(Probe* probe) {
   if (--probe->users != 0) return;
   hooks_.disarm(probe->number);
+  if (found_[probe->number % kFoundSlots] == probe) found_[probe->number % kFoundSlots] = nullptr;
   for (size_t i = 0; i < probes_.size(); ++i) {
     if (probes_[i] == probe) {
       probes_.erase(i);
@@ -141,7 +147,11 @@ void ProbeTable::detach(Probe* probe, const ProgramObject* program) {
 
 uint32_t ProbeTable::report_hit(uint32_t number, const ProbeHit& hit) {
   Probe* probe = find(number);
-  if (probe == nullptr) return 0;
+  return probe != nullptr ? report_hit(*probe, hit) : 0;
+}
+
+uint32_t ProbeTable::report_hit(Probe& found, const ProbeHit& hit) {
+  Probe* probe = &found;
   // Programs may read the whole context their type allows; a shorter one is padded with zeroes.
   void* context = hit.context;
   uint32_t readable = readable_context(probe->kind);
@@ -163,11 +173,11 @@ uint32_t ProbeTable::report_hit(uint32_t number, const ProbeHit& hit) {
   }
   uint32_t result = 1;
   uint32_t run = 0;
-  for (size_t i = 0; i < probe->programs.size(); ++i) {
-    bool function = probe->kind == ProbeKind::kKprobe || probe->kind == ProbeKind::kTracing;
-    RunContext run_context{probe->programs[i].cookie, function ? hit.function_ip : 0};
-    result &=
-        static_cast<uint32_t>(objects_.run(*probe->programs[i].program, context, run_context));
+  bool function = probe->kind == ProbeKind::kKprobe || probe->kind == ProbeKind::kTracing;
+  RunContext run_context{0, function ? hit.function_ip : 0};
+  for (const AttachedProgram& attached : probe->programs) {
+    run_context.cookie = attached.cookie;
+    result &= static_cast<uint32_t>(objects_.run(*attached.program, context, run_context));
     ++run;
   }
   if (probe->kind == ProbeKind::kRawTracepoint || probe->kind == ProbeKind::kTracing ||

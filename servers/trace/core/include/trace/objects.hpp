@@ -118,7 +118,7 @@ struct RunContext {
 
 // The environment the table's objects see (maps ask it for the current CPU, runs read helpers
 // through it): the host's, except while a PROG_TEST_RUN with BPF_F_TEST_RUN_ON_CPU runs on the
-// CPU it names, as Linux runs it there.
+// CPU it names, as Linux runs it there, and with the running program's RunContext on top.
 class TableEnvironment final : public ForwardingEnvironment {
  public:
   static constexpr uint32_t kNoCpu = ~0u;
@@ -126,7 +126,12 @@ class TableEnvironment final : public ForwardingEnvironment {
   uint32_t current_cpu() override {
     return run_cpu != kNoCpu ? run_cpu : ForwardingEnvironment::current_cpu();
   }
+  uint64_t current_function_ip() override {
+    return run.function_ip != 0 ? run.function_ip : ForwardingEnvironment::current_function_ip();
+  }
+  uint64_t attach_cookie() override { return run.cookie; }
   uint32_t run_cpu = kNoCpu;
+  RunContext run;  // ObjectTable::run's, for the run's length
 };
 
 // Linux's idr per kind: ids start at 1, are handed out cyclically up to INT_MAX and are never
@@ -176,7 +181,16 @@ class ObjectTable {
 
   // Runs `program` on `context` (bpf_prog_run): its run time and count are added to the
   // program's statistics while they are on. Every run of a program goes through here.
-  uint64_t run(ProgramObject& program, void* context, const RunContext& run = {});
+  // The run's cookie and function address are the environment's for its length (a run inside
+  // another's helper, such as a perf_event program's, gives the outer one its own back).
+  uint64_t run(ProgramObject& program, void* context, const RunContext& run = {}) {
+    if (stats_users_ != 0) return run_with_stats(program, context, run);
+    RunContext outer = environment_.run;
+    environment_.run = run;
+    uint64_t result = ebpf::execute(program.program, context, &environment_);
+    environment_.run = outer;
+    return result;
+  }
   // The same run as if on `cpu` (below possible_cpus()): its per-CPU map copies, perf event
   // array slot and bpf_get_smp_processor_id are that CPU's (PROG_TEST_RUN's
   // BPF_F_TEST_RUN_ON_CPU; Linux sends the run to that CPU).
@@ -211,6 +225,7 @@ class ObjectTable {
   ProbeTable* probes_ = nullptr;
   BtfObject* kernel_btf_ = nullptr;  // held by one reference of the table's own
   ReaderWakeups reader_wakeups_;
+  uint64_t run_with_stats(ProgramObject& program, void* context, const RunContext& run);
   uint32_t stats_users_ = 0;
   int stats_sysctl_ = 0;
 };

@@ -87,6 +87,9 @@ class ProbeTable {
   // set); then, unless that result is 0, each enabled perf event on the probe that follows the
   // hit's task and CPU counts one. The number of programs run (0 for an unknown probe).
   uint32_t report_hit(uint32_t probe, const ProbeHit& hit);
+  // The same for a probe the caller found (find) and keeps while it is armed (a probe is
+  // disarmed before it goes).
+  uint32_t report_hit(Probe& probe, const ProbeHit& hit);
 
   // CPU_CLOCK sampling (Linux's hrtimer per event): the server's timer on `cpu` reports
   // `elapsed_ns` of it while thread `pid` ran, with the interrupted x86-64 pt_regs (168 bytes).
@@ -131,6 +134,10 @@ class ProbeTable {
   ObjectTable& objects_;
   ProbeHooks& hooks_;
   Vector<Probe*> probes_;
+  // find's answers by number (direct-mapped; a slot is cleared when its probe closes): a hit
+  // finds its probe without walking every armed one.
+  static constexpr uint32_t kFoundSlots = 16;
+  mutable Probe* found_[kFoundSlots] = {};
   uint32_t next_number_ = 1;
   PerfEventObject* clock_events_ = nullptr;
   uint64_t event_ids_ = 0;
