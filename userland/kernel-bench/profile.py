@@ -14,8 +14,8 @@ addresses such as 0x401000), shown as "ELF function".
         build/microkernel/kernel-test.elf build/userland/kernel-bench/kernel-bench.elf \
         0x401a36 0x401a38 --hit 2
 
-With PROFILE_TRACE=FILE set, every rip stepped through is also written to FILE (one hex
-address a line), for `addr2line -e build/microkernel/kernel-test.elf` to map to source lines.
+With PROFILE_TRACE=FILE set, every rip stepped through is also written to FILE (a line each:
+the hex address and the ELF it is named from), for addr2line to map to source lines.
 """
 import argparse
 import bisect
@@ -118,6 +118,11 @@ class Names:
             return None
         return name
 
+    def elf(self, rip, cr3):
+        """The ELF an address is named from: the kernel's for kernel addresses."""
+        index = 0 if rip >= KERNEL_HALF else self.space_elf.get(cr3)
+        return self.tables[index][0] if index is not None else "user"
+
     def name(self, rip, cr3):
         if rip >= KERNEL_HALF:
             return self.lookup(0, rip) or "?"
@@ -167,10 +172,11 @@ def main():
         qemu.wait()
         steps = [tuple(int(word, 16) for word in line.split()) for line in open(trace)
                  if line.strip()]
-        if os.environ.get("PROFILE_TRACE"):
-            with open(os.environ["PROFILE_TRACE"], "w") as f:
-                f.write("".join("%x\n" % rip for rip, _ in steps))
     names = Names(args.elves, steps)
+    if os.environ.get("PROFILE_TRACE"):
+        # Each rip with the ELF it was named from ("kernel" for kernel addresses).
+        with open(os.environ["PROFILE_TRACE"], "w") as f:
+            f.write("".join("%x %s\n" % (rip, names.elf(rip, cr3)) for rip, cr3 in steps))
     rips = steps
     runs = []
     totals = collections.Counter()
