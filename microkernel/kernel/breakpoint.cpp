@@ -35,6 +35,7 @@ namespace {
 
 constexpr uint8_t kInt3 = 0xcc;
 constexpr uint64_t kEntryNopLength = 5;
+constexpr uint8_t kCallOpcode = 0xe8;
 
 // Breakpoints bound to kernel text, and the kernel probes removed last (see breakpoint_trap).
 Breakpoint* kernel_breakpoints = nullptr;
@@ -92,6 +93,24 @@ bool executable(uintptr_t vspace, uint64_t address) {
          (flags & page::kNoExecute) == 0;
 }
 
+// Code bytes just written become what every CPU runs: CPUs with the VSpace loaded take a TLB
+// request (an IPI, whose return to the interrupted code serializes it) and are waited for;
+// the others serialize when they load it (a CR3 write). This CPU snoops its own writes.
+void sync_code(uintptr_t vspace) { shootdown(vspace_root(vspace), false); }
+
+// Replaces the 5 bytes at `code` (a call probe's entry NOP or call) while other CPUs may be
+// running them, as Intel's cross-modifying code protocol asks (Linux's text_poke_bp): an int3
+// over the first byte, then the other four, then the first; a CPU that fetches the int3 in
+// between traps (and the trap waits for the kernel lock this runs under).
+void rewrite_entry(uintptr_t vspace, uint8_t* code, const uint8_t (&bytes)[kEntryNopLength]) {
+  code[0] = kInt3;
+  sync_code(vspace);
+  for (uint64_t i = 1; i < kEntryNopLength; ++i) code[i] = bytes[i];
+  sync_code(vspace);
+  code[0] = bytes[0];
+  sync_code(vspace);
+}
+
 Probe* find_in(Breakpoint* breakpoint, uint64_t address) {
   for (Probe& probe : breakpoint->probes) {
     if (probe.in_use && probe.address == address) return &probe;
@@ -136,7 +155,13 @@ void remove_probe(uintptr_t vspace, Probe& probe) {
     if (vspace_table(vspace).translate(probe.address, &physical, nullptr) &&
         physical >> 12 == probe.page_frame) {
       auto* byte = static_cast<uint8_t*>(physical_to_virtual(physical));
-      if (*byte == kInt3) *byte = probe.original;
+      if (probe.in_use == kCallProbe) {
+        // The entry NOP back: nopl d8(%rax,%rax,1), whose d8 the probe kept.
+        const uint8_t nop[kEntryNopLength] = {0x0f, 0x1f, 0x44, 0x00, probe.original};
+        if (*byte == kCallOpcode || *byte == kInt3) rewrite_entry(vspace, byte, nop);
+      } else if (*byte == kInt3) {
+        *byte = probe.original;
+      }
     }
   }
   probe = Probe{};
@@ -234,6 +259,7 @@ struct BreakpointOperation {
   Probe* probe = nullptr;
   Probe value{};
   uint8_t* byte = nullptr;
+  uint8_t call[kEntryNopLength] = {};  // a call probe's bytes
 };
 
 // Rebinding a breakpoint with probes in place would orphan its int3s.
@@ -366,11 +392,34 @@ Error decode_insert_kernel(uint64_t address, uint64_t length, uint64_t xol, uint
   return Error::kNone;
 }
 
+// A call probe's extra checks (its Probe and byte are decoded as an int3's): the whole entry
+// NOP in one page, a target the VSpace maps executable, a rel32 that reaches it.
+Error decode_call(uintptr_t vspace, uint64_t target, BreakpointOperation& operation) {
+  Probe& probe = operation.value;
+  if (probe.length != kEntryNopLength || probe.xol != 0 || probe.fixup != 0)
+    return Error::kInvalidArgument;
+  if ((probe.address & (page::kSize - 1)) > page::kSize - kEntryNopLength)
+    return Error::kInvalidArgument;
+  if (!is_entry_nop(operation.byte)) return Error::kInvalidArgument;
+  if (target >= page::kUserTop || !executable(vspace, target)) return Error::kNotMapped;
+  int64_t displacement =
+      static_cast<int64_t>(target) - static_cast<int64_t>(probe.address + kEntryNopLength);
+  if (displacement < INT32_MIN || displacement > INT32_MAX) return Error::kRangeError;
+  operation.call[0] = kCallOpcode;
+  auto rel32 = static_cast<uint32_t>(static_cast<int32_t>(displacement));
+  for (uint64_t i = 0; i < 4; ++i) operation.call[1 + i] = static_cast<uint8_t>(rel32 >> (8 * i));
+  probe.in_use = kCallProbe;
+  probe.original = operation.byte[4];  // the NOP's displacement (its first byte is 0x0f)
+  return Error::kNone;
+}
+
 Error decode_insert(const Invocation& invocation, BreakpointOperation& operation) {
   namespace m = abi::breakpoint_message;
   Breakpoint* breakpoint = operation.breakpoint;
   if (invocation.word_count < m::kInsertLength) return Error::kTruncatedMessage;
   if (breakpoint->kernel) {
+    if (invocation.word_count > m::kCallTarget && invocation.words[m::kCallTarget] != 0)
+      return Error::kInvalidArgument;  // kernel text takes int3s only
     return decode_insert_kernel(invocation.words[m::kAddress], invocation.words[m::kLength],
                                 invocation.words[m::kXol], invocation.words[m::kFixupRegister],
                                 operation);
@@ -393,10 +442,11 @@ Error decode_insert(const Invocation& invocation, BreakpointOperation& operation
   if (find_probe(vspace, address, nullptr) != nullptr) return Error::kAlreadyMapped;
   operation.probe = free_probe_of(breakpoint);
   if (operation.probe == nullptr) return Error::kNotEnoughMemory;
-  operation.value =
-      Probe{address, xol,       *byte, static_cast<uint8_t>(length), static_cast<uint8_t>(fixup),
-            1,       page_frame};
+  operation.value = Probe{address,    xol, *byte, static_cast<uint8_t>(length),
+                          static_cast<uint8_t>(fixup), kInt3Probe, page_frame};
   operation.byte = byte;
+  uint64_t target = invocation.word_count > m::kCallTarget ? invocation.words[m::kCallTarget] : 0;
+  if (target != 0) return decode_call(vspace, target, operation);
   return Error::kNone;
 }
 
@@ -430,7 +480,11 @@ void invoke_breakpoint(const BreakpointOperation& operation) {
     case Label::kBreakpointBindKernel: invoke_bind_kernel(operation); return;
     case Label::kBreakpointInsert:
       *operation.probe = operation.value;
-      *operation.byte = kInt3;
+      if (operation.value.in_use == kCallProbe) {
+        rewrite_entry(vspace_from_tag(breakpoint->vspace_tag), operation.byte, operation.call);
+      } else {
+        *operation.byte = kInt3;
+      }
       return;
     case Label::kBreakpointRemove:
       if (breakpoint->kernel) {

@@ -17,12 +17,14 @@ struct Tcb;
 struct Probe {
   uint64_t address;
   uint64_t xol;
-  uint8_t original;  // the byte the int3 replaced
+  uint8_t original;  // the byte the int3 replaced; a call probe: the entry NOP's last byte
   uint8_t length;
   uint8_t fixup;
-  uint8_t in_use;
+  uint8_t in_use;       // 0: free; kInt3Probe or kCallProbe
   uint32_t page_frame;  // user probes: the physical page patched (>> 12), restored only there
 };
+inline constexpr uint8_t kInt3Probe = 1;
+inline constexpr uint8_t kCallProbe = 2;  // a call over an entry NOP (breakpoint_message::kCallTarget)
 
 // The object, in its Retype memory (2^kBreakpointBits bytes).
 struct Breakpoint {

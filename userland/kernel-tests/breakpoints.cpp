@@ -197,6 +197,58 @@ DEFINE_TEST(
     kill(breakpoint);
   }
   {
+    Check t("call_probe_errors");
+    auto target = reinterpret_cast<uint64_t>(&call_probe_target);
+    uint64_t breakpoint = make(ObjectType::kBreakpoint);
+    must(bind(breakpoint, kVSpace, probe_endpoint), "bind");
+    t.error(insert_call(breakpoint, entry, target, 4), Error::kInvalidArgument, "length 4");
+    t.error(insert_call(breakpoint, entry, target, 5, xol_page), Error::kInvalidArgument,
+            "with an out-of-line slot");
+    t.error(insert_call(breakpoint, ordinary, target), Error::kInvalidArgument, "not on a NOP");
+    t.error(insert_call(breakpoint, entry, xol_page + 0x1000), Error::kNotMapped,
+            "a target that is not executable");
+    t.error(insert_call(breakpoint, entry, 0x100000000ull), Error::kNotMapped,
+            "an unmapped target");
+    // Executable, but more than 2 GiB from the NOP: no rel32 reaches it.
+    constexpr uint64_t kFar = 0x0000600000000000ull;
+    must(map_anywhere(make(ObjectType::kFrame, 12), kVSpace, kFar, abi::kMapExecute), "map far");
+    t.error(insert_call(breakpoint, entry, kFar), Error::kRangeError, "a target out of reach");
+    t.that(*reinterpret_cast<volatile uint8_t*>(entry) == 0x0f, "a refused insert wrote code");
+    kill(breakpoint);
+  }
+  {
+    Check t("call_probe_calls_its_target_and_remove_restores_the_nop");
+    auto target = reinterpret_cast<uint64_t>(&call_probe_target);
+    const auto* code = reinterpret_cast<const volatile uint8_t*>(entry);
+    uint8_t nop[5];
+    for (int i = 0; i < 5; ++i) nop[i] = code[i];
+    uint64_t breakpoint = make(ObjectType::kBreakpoint);
+    must(bind(breakpoint, kVSpace, probe_endpoint), "bind");
+    t.error(insert_call(breakpoint, entry, target), Error::kNone, "insert");
+    auto rel32 = static_cast<int32_t>(target - (entry + 5));
+    bool written = code[0] == 0xe8;
+    for (int i = 0; i < 4; ++i) written &= code[1 + i] == static_cast<uint8_t>(rel32 >> (8 * i));
+    t.that(written, "the NOP is not `call target`");
+    t.error(insert(breakpoint, entry, 5, 0, 0), Error::kAlreadyMapped, "an int3 over the call");
+    call_probe_calls = 0;
+    ProbeRun run = handle_hits(breakpoint, entry, 0);
+    t.that(run.finished && run.hits == 0, "a call probe trapped");
+    t.that(call_probe_calls == kCalls, "the target was not called at every call");
+    t.that(call_sum == expected_sum(kCalls), "results changed under the call probe");
+    uint64_t words[] = {entry};
+    t.error(sys::invoke(breakpoint, Label::kBreakpointRemove, words), Error::kNone, "remove");
+    bool restored = true;
+    for (int i = 0; i < 5; ++i) restored &= code[i] == nop[i];
+    t.that(restored, "Remove did not put the NOP back");
+    t.that(probed_function(1) == 1002 && call_probe_calls == kCalls, "the call stayed");
+    // Deleting the cap restores it too.
+    t.error(insert_call(breakpoint, entry, target), Error::kNone, "insert again");
+    kill(breakpoint);
+    restored = true;
+    for (int i = 0; i < 5; ++i) restored &= code[i] == nop[i];
+    t.that(restored, "deleting the cap left the call");
+  }
+  {
     // The kernel remembers the probe the last trap found: a probe removed from one breakpoint
     // and inserted at the same address in another must report through the second (badge 9),
     // never the first (badge 7), and a rebind must not leave the first answering either.
@@ -373,6 +425,8 @@ DEFINE_TEST(kernel_text_probe, "a probe on kernel text records samples in a ring
   t.error(insert(breakpoint, function, 4, 0, 0), Error::kInvalidArgument, "probe with length 4");
   t.error(insert(breakpoint, 0x400000, 5, 0, 0), Error::kInvalidArgument,
           "user address on a kernel probe");
+  t.error(insert_call(breakpoint, function, function + 64), Error::kInvalidArgument,
+          "a call probe on kernel text");
   t.error(insert(breakpoint, function, 5, 0, 0), Error::kNone, "insert");
   t.error(insert(breakpoint, function, 5, 0, 0), Error::kAlreadyMapped, "second probe there");
   uint64_t before = ring->head;

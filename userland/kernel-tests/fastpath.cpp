@@ -367,7 +367,8 @@ DEFINE_TEST(fastpath_fault_after_ipc_buffer_page_replaced,
   go_notification = make(ObjectType::kNotification);
   handler_endpoint = make(ObjectType::kEndpoint);
   handler_reply = make(ObjectType::kReply);
-  moved_words[0] = moved_words[1] = 0;
+  moved_words[0] = 0;
+  moved_words[1] = 0;
   uint64_t old_frame = make(ObjectType::kFrame, 12);
   uint64_t old_alias = new_slot();
   must(sys::cnode_copy(kRoot, old_alias, old_frame), "copy frame");

@@ -35,6 +35,18 @@ void probe_caller_on(uint64_t which) {
   (void)sys::send(probe_endpoint, kDoneLabel, mr, 0);
 }
 
+// Calls the probed function until told to stop, counting calls and wrong results.
+volatile bool rewrite_stop = false;
+volatile uint64_t rewrite_calls = 0, rewrite_wrong = 0;
+void call_until_stopped(uint64_t) {
+  for (uint64_t i = 0; !rewrite_stop; ++i) {
+    if (probed_function(i) != i + 1 + 1000) rewrite_wrong = rewrite_wrong + 1;
+    rewrite_calls = rewrite_calls + 1;
+  }
+  sys::MessageRegisters mr;
+  (void)sys::send(probe_endpoint, kDoneLabel, mr, 0);
+}
+
 bool two_cpu_probe_run(uint64_t address, uint64_t length, uint64_t xol, uint64_t fixup,
                        uint64_t& hits, uint64_t remove_after = 0, uint64_t* hits_on = nullptr) {
   uint64_t breakpoint = make(ObjectType::kBreakpoint);
@@ -173,6 +185,60 @@ DEFINE_TEST(smp, "a second CPU: affinity, TLB shootdown on unmap, breakpoints hi
     // delivered (once), and nothing after it.
     t.that(hits == kCalls / 2 || hits == kCalls / 2 + 1, "hits after the breakpoint was deleted");
     t.that(*reinterpret_cast<volatile uint8_t*>(ordinary) == 0x48, "original byte not restored");
+  }
+  {
+    // The root writes a call over the entry NOP and takes it away again, 200 times, while a
+    // thread on CPU 1 calls through it: every call returns the right result, a call that met
+    // the int3 of a rewrite traps and goes on after the NOP (answered here), and the NOP is
+    // back at the end.
+    Check t("call_probe_rewritten_while_a_caller_on_another_cpu_runs_through_it");
+    auto target = reinterpret_cast<uint64_t>(&call_probe_target);
+    uint64_t breakpoint = make(ObjectType::kBreakpoint);
+    must(bind(breakpoint, kVSpace, probe_endpoint), "bind");
+    call_probe_calls = 0;
+    rewrite_stop = false;
+    rewrite_calls = 0;
+    rewrite_wrong = 0;
+    uint64_t reply = make(ObjectType::kReply);
+    uint64_t caller =
+        spawn(call_until_stopped, 0, ThreadOptions{.priority = kRootPriority, .start = false});
+    must(set_cpu(caller, 1), "affinity");
+    must(sys::invoke(caller, Label::kTcbResume), "resume");
+    bool done = false;
+    uint64_t traps = 0, refusals = 0;
+    // Answers what came in: the caller's "done" and its hits when it met an int3.
+    auto drain = [&] {
+      for (;;) {
+        sys::MessageRegisters mr;
+        auto r = sys::ipc(abi::Syscall::kNBRecv, probe_endpoint, abi::MessageInfo{}, reply, mr);
+        if (r.error != Error::kNone) return;
+        if (r.info.label == kDoneLabel) {
+          done = true;
+          continue;
+        }
+        ++traps;
+        (void)sys::send(reply, static_cast<uint64_t>(abi::FaultReply::kResume), mr, 0);
+      }
+    };
+    uint64_t words[] = {entry};
+    for (int i = 0; i < 200; ++i) {
+      if (insert_call(breakpoint, entry, target) != Error::kNone) ++refusals;
+      drain();
+      if (sys::invoke(breakpoint, Label::kBreakpointRemove, words) != Error::kNone) ++refusals;
+      drain();
+    }
+    rewrite_stop = true;
+    uint64_t start = sys::debug_ticks();
+    while (!done && sys::debug_ticks() - start < 1000) drain();
+    kill(caller);
+    kill(breakpoint);
+    t.that(done, "the caller did not finish");
+    t.that(refusals == 0, "an insert or remove was refused");
+    t.that(rewrite_wrong == 0, "a call returned a wrong result while the call was rewritten");
+    t.that(*reinterpret_cast<volatile uint8_t*>(entry) == 0x0f, "the NOP is not back");
+    sys::print("  call probe: 200 rewrites, %lu calls, %lu through the probe, %lu trapped\n",
+               static_cast<uint64_t>(rewrite_calls), static_cast<uint64_t>(call_probe_calls),
+               traps);
   }
   {
     Check t("breakpoint_rip_relative_with_callers_on_two_cpus");

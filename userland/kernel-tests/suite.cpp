@@ -179,6 +179,11 @@ abi::Error insert(uint64_t breakpoint, uint64_t address, uint64_t length, uint64
   uint64_t words[] = {address, length, xol, fixup};
   return sys::invoke(breakpoint, Label::kBreakpointInsert, words);
 }
+abi::Error insert_call(uint64_t breakpoint, uint64_t address, uint64_t target, uint64_t length,
+                       uint64_t xol) {
+  uint64_t words[] = {address, length, xol, 0, target};
+  return sys::invoke(breakpoint, Label::kBreakpointInsert, words);
+}
 
 }  // namespace kernel_tests
 
@@ -200,5 +205,16 @@ probe_ordinary:
     lea 1(%rdi), %rax
 probe_riprel:
     add probe_constant(%rip), %rax
+    ret
+
+    .section .data
+    .balign 8
+    .globl call_probe_calls
+call_probe_calls:
+    .quad 0
+    .text
+    .globl call_probe_target
+call_probe_target:
+    lock incq call_probe_calls(%rip)
     ret
 )");

@@ -203,6 +203,9 @@ uint64_t expected_sum(uint64_t calls);
 abi::Error bind(uint64_t breakpoint, uint64_t vspace, uint64_t endpoint);
 abi::Error insert(uint64_t breakpoint, uint64_t address, uint64_t length, uint64_t xol,
                   uint64_t fixup);
+// A call probe (breakpoint_message::kCallTarget): `call target` over the entry NOP at `address`.
+abi::Error insert_call(uint64_t breakpoint, uint64_t address, uint64_t target, uint64_t length = 5,
+                       uint64_t xol = 0);
 
 }  // namespace kernel_tests
 
@@ -213,3 +216,6 @@ extern "C" uint64_t probed_function(uint64_t);
 extern "C" uint64_t probe_constant;
 extern "C" char probe_ordinary[];
 extern "C" char probe_riprel[];
+// A call probe's target: counts its calls and returns (every register but flags kept).
+extern "C" void call_probe_target();
+extern "C" volatile uint64_t call_probe_calls;

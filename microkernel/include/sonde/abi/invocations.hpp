@@ -212,6 +212,14 @@ inline constexpr uint64_t kLength = 1;
 inline constexpr uint64_t kXol = 2;
 inline constexpr uint64_t kFixupRegister = 3;
 inline constexpr uint64_t kInsertLength = 4;
+// Insert's optional fifth word, a call target (0: none). With one, the probe is a call written
+// over a function's 5-byte entry NOP (nopl d8(%rax,%rax,1), length 5, no out-of-line slot):
+// the thread calls the target, in the same VSpace and within a rel32 of the NOP, instead of
+// trapping; the target returns to the function after the NOP. A thread that meets the int3 the
+// kernel puts there first while it writes the call (or while Remove writes the NOP back) hits
+// as at any probe and resumes after the NOP. Remove, deleting the cap and losing the endpoint's
+// receivers restore the NOP. Not on kernel text (kInvalidArgument).
+inline constexpr uint64_t kCallTarget = 4;
 // Remove: the address.
 // BindKernel: a 4 KiB Frame cap (Write right) for the SampleRing (ipc.hpp), a Notification
 // cap (Write right) signalled with its badge after each sample, and the KernelProbes cap
