@@ -390,6 +390,15 @@ void tell_readers(trace::ReaderWakeups& wakeups) {
       }
       continue;
     }
+    if (received.badge == sys::kTracePosixBadge && received.info.label == sys::kKprobeEntryLabel &&
+        received.info.length == 1) {
+      // A call probe's entry stub (kretprobe.S): the entry programs run before it goes on; the
+      // answer says whether into the return shim.
+      mr.word[0] = kprobes.entry_called(mr.word[0]) ? 1 : 0;
+      tell_readers(wakeups);
+      received = sys::reply_recv(config.endpoint, config.reply, 0, mr, 1);
+      continue;
+    }
     if (received.badge == sys::kTracePosixBadge &&
         received.info.label == sys::kKretprobeReturnLabel && received.info.length == 1) {
       // The return-probe trampoline (kretprobe.S): the return programs run before it goes on.
@@ -529,18 +538,23 @@ extern "C" int main(const sys::ServerStartInfo* info) {
   service->set_page_granter(&frame_granter);
   trace::Kprobes::ReturnSupport returns;
   const char* const names[] = {
-      "kretprobe_shim",  "kretprobe_trampoline",       "kretprobe_return_key",
-      "kretprobe_depth", "kretprobe_return_addresses", "kretprobe_functions"};
-  uint64_t* const targets[] = {&returns.shim,  &returns.trampoline,       &returns.key,
-                               &returns.depth, &returns.return_addresses, &returns.functions};
-  for (int i = 0; i < 6; ++i) {
+      "kretprobe_shim",   "kretprobe_trampoline",       "kretprobe_return_key",
+      "kretprobe_depth",  "kretprobe_return_addresses", "kretprobe_functions",
+      "kprobe_entry_stub"};
+  uint64_t* const targets[] = {&returns.shim,      &returns.trampoline,       &returns.key,
+                               &returns.depth,     &returns.return_addresses, &returns.functions,
+                               &returns.entry_stub};
+  bool found_all = true;
+  for (int i = 0; i < 7; ++i) {
     size_t length = 0;
     while (names[i][length] != 0) ++length;
-    if (!posix_symbols.resolve_any(names[i], length, *targets[i])) returns = {};
+    found_all = found_all && posix_symbols.resolve_any(names[i], length, *targets[i]);
   }
+  if (!found_all) returns = {};
   returns.shim_size = posix_symbols.function_size(returns.shim);
   returns.trampoline_size = posix_symbols.function_size(returns.trampoline);
   returns.key_size = posix_symbols.function_size(returns.key);
+  returns.entry_stub_size = posix_symbols.function_size(returns.entry_stub);
   kprobes->set_return_support(returns);
   kprobes->each_blacklisted(
       [&](uint64_t start, uint64_t end) { posix_symbols.refuse(start, end); });

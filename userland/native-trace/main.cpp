@@ -130,11 +130,13 @@ void sleep_ns(uint64_t ns) {
 int64_t trace_function(NativeBpf& bpf) {
   if (!ok(bpf.connect(), "asking the trace server's instance")) return -1;
   sys::print("native: connected to trace server instance %lu\n", bpf.instance());
-  // The POSIX server's own raw calls (a return probe's registers, a uprobe hit, a poll) from
-  // another badge: each a malformed Cap'n Proto call to the server (EBADMSG), nothing run, and
-  // the server goes on serving this client (the calls below).
-  const uint64_t raw_calls[][2] = {
-      {sys::kKretprobeReturnLabel, 1}, {sys::kUprobeHitLabel, 0}, {sys::kTracePollLabel, 2}};
+  // The POSIX server's own raw calls (a return probe's registers, a uprobe hit, a poll, a call
+  // probe's entry) from another badge: each a malformed Cap'n Proto call to the server
+  // (EBADMSG), nothing run, and the server goes on serving this client (the calls below).
+  const uint64_t raw_calls[][2] = {{sys::kKretprobeReturnLabel, 1},
+                                   {sys::kUprobeHitLabel, 0},
+                                   {sys::kTracePollLabel, 2},
+                                   {sys::kKprobeEntryLabel, 1}};
   int refused = 0;
   for (const auto& call : raw_calls) {
     sys::MessageRegisters mr;
@@ -146,7 +148,7 @@ int64_t trace_function(NativeBpf& bpf) {
       ++refused;
     }
   }
-  sys::print("native: the POSIX server's raw calls refused: %d of 3\n", refused);
+  sys::print("native: the POSIX server's raw calls refused: %d of 4\n", refused);
 
   map_attr.map_type = native_trace::kBpfMapTypeArray;
   map_attr.key_size = sizeof key;

@@ -82,6 +82,65 @@ kretprobe_trampoline:
         jmp     *%r11
         .size kretprobe_trampoline, . - kretprobe_trampoline
 
+// Kprobes on POSIX-server functions without a trap: the trace server has the kernel write
+// `call kprobe_entry_stub` over a probed function's entry NOP (a call probe). The stub saves
+// the registers as the trampoline does (above them, the function + 5 the call pushed), calls the
+// trace service with their address, and the trace server runs the entry programs before it
+// answers: 1 when the function has return probes (the stub then goes on into the shim, with
+// r11 = the function + 5 as the shim wants), else 0 (back into the function after its NOP). An
+// error (no trace server: the kernel put the NOP back; a call made just before) is a 0. r11 and
+// the flags are not restored: nothing lives in them at a function's entry.
+        .globl kprobe_entry_stub
+        .type kprobe_entry_stub, @function
+kprobe_entry_stub:
+        pushfq
+        push    %rdi
+        push    %rsi
+        push    %rdx
+        push    %rcx
+        push    %rax
+        push    %r8
+        push    %r9
+        push    %r10
+        push    %r11
+        push    %rbx
+        push    %rbp
+        push    %r12
+        push    %r13
+        push    %r14
+        push    %r15
+        mov     %rsp, %r10                      // message word 0: the saved registers
+        mov     $KRETPROBE_SYSCALL_CALL, %eax
+        mov     $KRETPROBE_SERVICE_SLOT, %edi
+        mov     $KPROBE_ENTRY_CALL_INFO, %esi
+        xor     %edx, %edx
+        syscall
+        xor     %r11d, %r11d
+        test    %rax, %rax
+        cmovz   %r10, %r11                      // the answer's word 0 when the call went through
+        pop     %r15
+        pop     %r14
+        pop     %r13
+        pop     %r12
+        pop     %rbp
+        pop     %rbx
+        add     $8, %rsp                        // r11 holds the answer
+        pop     %r10
+        pop     %r9
+        pop     %r8
+        pop     %rax
+        pop     %rcx
+        pop     %rdx
+        pop     %rsi
+        pop     %rdi
+        add     $8, %rsp                        // the flags
+        test    %r11, %r11
+        jnz     3f
+        ret                                     // to the function after its entry NOP
+3:      pop     %r11                            // the function + 5, for the shim
+        jmp     kretprobe_shim
+        .size kprobe_entry_stub, . - kprobe_entry_stub
+
         .globl kretprobe_return_key
         .type kretprobe_return_key, @function
 kretprobe_return_key:

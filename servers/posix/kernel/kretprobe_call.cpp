@@ -11,3 +11,6 @@ static_assert(KRETPROBE_SERVICE_SLOT == sys::kServerSlotTraceService);
 static_assert(KRETPROBE_RETURN_LABEL == sys::kKretprobeReturnLabel);
 static_assert(KRETPROBE_CALL_INFO ==
               sonde::abi::MessageInfo{sys::kKretprobeReturnLabel, 1, 0}.encode());
+static_assert(KPROBE_ENTRY_LABEL == sys::kKprobeEntryLabel);
+static_assert(KPROBE_ENTRY_CALL_INFO ==
+              sonde::abi::MessageInfo{sys::kKprobeEntryLabel, 1, 0}.encode());

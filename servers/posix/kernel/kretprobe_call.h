@@ -10,3 +10,5 @@
 #define KRETPROBE_CALL_INFO ((KRETPROBE_RETURN_LABEL << 12) | 1)
 /* The registers the trampoline saves: 15 general ones in pt_regs order, then rflags. */
 #define KRETPROBE_SAVED_WORDS 16
+#define KPROBE_ENTRY_LABEL 0x7e73 /* sys::kKprobeEntryLabel */
+#define KPROBE_ENTRY_CALL_INFO ((KPROBE_ENTRY_LABEL << 12) | 1)

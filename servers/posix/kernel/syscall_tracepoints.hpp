@@ -30,12 +30,14 @@ namespace posix {
 void syscall_pt_regs(const sonde::abi::UserRegisters& registers, struct pt_regs& regs);
 
 // Whether the trace server has a probe on hook `function` now: its entry NOP's first byte is an
-// int3 (the kernel patches the frame this server's own text maps, so the server sees it). Like
+// int3, or the call of a call probe (the kernel patches the frame this server's own text maps,
+// so the server sees it; the keys below are never executed, only ever int3s). Like
 // Linux's static keys: while it is not, the hook's arguments are not even made (every system
 // call's path); a call that races with arming may go unseen, as an event racing with enabling
 // does on Linux.
 inline bool hook_armed(const void* function) {
-  return *static_cast<const volatile unsigned char*>(function) == 0xcc;
+  unsigned char first = *static_cast<const volatile unsigned char*>(function);
+  return first == 0xcc || first == 0xe8;
 }
 
 // Whether the trace server wants system call `number` at the entry (or exit) hook: the hook and

@@ -48,7 +48,7 @@ Kprobes::Probe* Kprobes::find(uint64_t address) {
   return nullptr;
 }
 
-rt::Result<Kprobes::Probe*> Kprobes::arm(uint64_t address) {
+rt::Result<Kprobes::Probe*> Kprobes::arm(uint64_t address, bool as_call) {
   if (address == 0) return rt::err(rt::kEINVAL);
   Probe* probe = find(address);
   if (probe != nullptr) return probe;
@@ -66,8 +66,15 @@ rt::Result<Kprobes::Probe*> Kprobes::arm(uint64_t address) {
                                  kFirstBadge + index);
   uint64_t bind[] = {vspace_, badged.value()};
   if (e == abi::Error::kNone) e = sys::invoke(breakpoint, abi::Label::kBreakpointBind, bind);
+  // A call probe where the kernel takes one (an entry NOP), else an int3.
+  bool call = false;
+  if (e == abi::Error::kNone && as_call && returns_.entry_stub != 0) {
+    uint64_t insert_call[] = {address, kEntryNopLength, 0, 0, returns_.entry_stub};
+    call = sys::invoke(breakpoint, abi::Label::kBreakpointInsert, insert_call) == abi::Error::kNone;
+  }
   uint64_t insert[] = {address, kEntryNopLength, 0, 0};
-  if (e == abi::Error::kNone) e = sys::invoke(breakpoint, abi::Label::kBreakpointInsert, insert);
+  if (e == abi::Error::kNone && !call)
+    e = sys::invoke(breakpoint, abi::Label::kBreakpointInsert, insert);
   if (e != abi::Error::kNone) {
     (void)sys::cnode_delete(sys::kServerSlotCNode, breakpoint);
     (void)sys::cnode_delete(sys::kServerSlotCNode, badged.value());
@@ -79,17 +86,18 @@ rt::Result<Kprobes::Probe*> Kprobes::arm(uint64_t address) {
   probe->address = address;
   probe->breakpoint = breakpoint;
   probe->badged_endpoint = badged.value();
+  probe->call = call;
   return probe;
 }
 
 rt::Result<void> Kprobes::check_probe_point(uint64_t address) {
   if (is_kernel_address(address)) return {};
   static constexpr uint8_t kEntryNop[kEntryNopLength] = {0x0f, 0x1f, 0x44, 0x00, 0x08};
+  if (find(address) != nullptr) return {};  // armed already (an int3 or a call there now)
   uint8_t code[kEntryNopLength] = {};
   bool read = memory_.read(code, address, sizeof code);
   memory_.release();
   if (!read) return rt::err(rt::kEINVAL, "the address is not mapped in the POSIX server");
-  if (code[0] == 0xcc && find(address) != nullptr) code[0] = kEntryNop[0];  // armed already
   for (uint64_t i = 0; i < kEntryNopLength; ++i) {
     if (code[i] != kEntryNop[i]) {
       return rt::err(rt::kEINVAL, "kprobes here sit on a function's entry NOP only (offset 0)");
@@ -112,7 +120,7 @@ rt::Result<void> Kprobes::attach(uint64_t address, KprobeClient* client) {
     if (kernel_ == nullptr) return rt::err(rt::kEOPNOTSUPP, "no kernel probes here");
     return kernel_->attach(address, client);
   }
-  Probe* probe = TRY(arm(address));
+  Probe* probe = TRY(arm(address, !client->is_key()));
   for (uint32_t i = 0; i < probe->client_count; ++i) {
     if (probe->clients[i] == client) return {};
   }
@@ -134,10 +142,10 @@ rt::Result<void> Kprobes::attach_return(uint64_t address, KprobeClient* client) 
   }
   if (blacklisted(address)) return rt::err(rt::kEINVAL, "the function is on the kprobe blacklist");
   if (return_probes_ == 0) {
-    Probe* key = TRY(arm(returns_.key));
+    Probe* key = TRY(arm(returns_.key, false));
     key->trampoline = true;
   }
-  auto armed = arm(address);
+  auto armed = arm(address, true);
   if (!armed.ok()) {
     if (return_probes_ == 0) {
       if (Probe* key = find(returns_.key)) disarm(*key);
@@ -223,25 +231,61 @@ bool Kprobes::hit(uint64_t badge, abi::UserRegisters& registers, uint64_t addres
   Probe& probe = probes_[badge - kFirstBadge];
   if (probe.address == 0 || probe.address != address) return false;  // a late hit
   if (probe.trampoline) return false;  // the trampoline's key is never executed
-  ++hits_;
-  if (crash_at_next_hit_) *reinterpret_cast<volatile uint64_t*>(8) = 0;  // the drill's fault
   PtRegs regs = pt_regs_from(registers);
   // Linux's kprobe handlers see ip just past the int3 (its ftrace and optimized kprobes set it
   // so too): a program's PT_REGS_IP is the probed address + 1 (ksnoop subtracts it).
   regs.ip = address + 1;
+  if (!run_entry(probe, regs)) return false;
+  // Into the POSIX server's shim, which records the real return address there and makes the
+  // function return through the trampoline.
+  registers.r11 = address + kEntryNopLength;
+  registers.rip = returns_.shim;
+  return true;
+}
+
+bool Kprobes::entry_called(uint64_t saved) {
+  // The stub saved 16 words as the trampoline does (pt_regs order, then rflags); above them the
+  // call's return address, the function after its entry NOP.
+  constexpr uint64_t kSavedBytes = 16 * 8;
+  constexpr uint64_t kReadBytes = kSavedBytes + 8;
+  static_assert(__builtin_offsetof(PtRegs, orig_ax) == 15 * 8 &&
+                __builtin_offsetof(PtRegs, ip) == kSavedBytes);
+  PtRegs regs;  // the saved words land in pt_regs order; the return address on ip, for now
+  auto* into = reinterpret_cast<uint64_t*>(&regs);
+  if (const volatile uint64_t* pinned = memory_.pinned_words(saved, kReadBytes)) {
+    for (uint64_t i = 0; i < kReadBytes / 8; ++i) into[i] = pinned[i];
+  } else if (saved > ~uint64_t{0} - kReadBytes || !memory_.read(into, saved, kReadBytes)) {
+    memory_.release();
+    return false;
+  }
+  uint64_t address = regs.ip - kEntryNopLength;
+  Probe* probe = find(address);
+  if (probe == nullptr || address == 0 || probe->trampoline) {
+    memory_.release();
+    return false;  // removed while the thread was on its way
+  }
+  regs.flags = regs.orig_ax;
+  regs.orig_ax = ~uint64_t{0};
+  regs.ip = address + 1;  // as at an int3 (hit)
+  regs.cs = 0x33;
+  regs.sp = saved + kReadBytes;  // the function's entry rsp, below its caller's return address
+  regs.ss = 0x2b;
+  return run_entry(*probe, regs);
+}
+
+bool Kprobes::run_entry(Probe& probe, PtRegs& regs) {
+  ++hits_;
+  if (crash_at_next_hit_) *reinterpret_cast<volatile uint64_t*>(8) = 0;  // the drill's fault
+  uint64_t address = regs.ip - 1;
   bool redirect = false;
   hold_current_task();  // the observer and every client ask for it
   if (observer_ != nullptr) observer_->hit_begins(memory_);
-  pin_stack(registers.rsp);
+  pin_stack(regs.sp);
   if (observer_ != nullptr) observer_->hit_registers(regs, HitObserver::HitRegisters::kServerEntry);
   for (uint32_t i = 0; i < probe.client_count; ++i)
     probe.clients[i]->on_hit(regs, address, memory_);
   if (probe.return_count > 0) {
     if (probe.keeps_arguments) keep_arguments(probe, regs);
-    // Into the POSIX server's shim, which records the real return address there and makes the
-    // function return through the trampoline.
-    registers.r11 = address + kEntryNopLength;
-    registers.rip = returns_.shim;
     redirect = true;
   }
   if (observer_ != nullptr) observer_->hit_ends();

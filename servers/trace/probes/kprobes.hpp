@@ -31,6 +31,9 @@ class KprobeClient {
   // A return client that reads the call's arguments at its return (fexit): the probe keeps
   // them at each entry (Kprobes::entry_arguments).
   virtual bool needs_entry_arguments() const { return false; }
+  // A static key's client: the POSIX server reads the probed byte (an int3 while armed) and never
+  // executes it, so its probe is an int3, never a call probe.
+  virtual bool is_key() const { return false; }
 
  protected:
   ~KprobeClient() = default;
@@ -101,6 +104,10 @@ class Kprobes {
     uint64_t depth = 0;             // &kretprobe_depth
     uint64_t return_addresses = 0;  // kretprobe_return_addresses[64]
     uint64_t functions = 0;         // kretprobe_functions[64] (function + 5)
+    // kprobe_entry_stub: with it, probes on functions are call probes (the kernel writes a call
+    // to it over the entry NOP) and their hits come as calls (entry_called), not traps.
+    uint64_t entry_stub = 0;
+    uint64_t entry_stub_size = 0;
   };
   // The pending-return stack is read at every return hit: its pages stay borrowed.
   void set_return_support(const ReturnSupport& support) {
@@ -125,6 +132,8 @@ class Kprobes {
       f(returns_.trampoline, returns_.trampoline + returns_.trampoline_size);
     }
     if (returns_.key != 0) f(returns_.key, returns_.key + returns_.key_size);
+    if (returns_.entry_stub != 0)
+      f(returns_.entry_stub, returns_.entry_stub + returns_.entry_stub_size);
   }
   // Whether a kprobe may sit at `address`: a POSIX-server function's entry NOP (the only place
   // a hit can resume without stepping the displaced instruction; GAP: Linux also probes inside
@@ -140,8 +149,12 @@ class Kprobes {
   }
   // A breakpoint fault: runs every client of the probe. True when the thread must go on with
   // the rip and r11 set here in `registers` (into the return shim; nothing else changes), else
-  // Resume.
+  // Resume. Call probes hit this way too while the kernel writes or removes their call.
   bool hit(uint64_t badge, sonde::abi::UserRegisters& registers, uint64_t address);
+  // The entry stub's call (sys::kKprobeEntryLabel): a call probe's function was entered, its
+  // registers saved at `saved` (16 words as return_called's, then the function + 5). Runs
+  // every client of the probe; true when the function must go on through the return shim.
+  bool entry_called(uint64_t saved);
   // The trampoline's call (sys::kKretprobeReturnLabel): a probed function returned with the
   // registers saved at `saved` on the POSIX server's stack (16 words: pt_regs order, then
   // rflags); runs the return clients of the pending return it pops.
@@ -171,6 +184,7 @@ class Kprobes {
     uint32_t return_count = 0;
     bool trampoline = false;       // the return trampoline's own probe
     bool keeps_arguments = false;  // a return client needs_entry_arguments
+    bool call = false;             // a call probe (else an int3)
   };
   // The arguments of each pending return, by its depth in the POSIX server's pending-return
   // stack (kretprobe.S: 64 deep), with the function they belong to.
@@ -189,7 +203,11 @@ class Kprobes {
   uint32_t stack_pins_ = 0;
   uint64_t pinned_stack_low_ = 0, pinned_stack_high_ = 0;  // pages pin_stack found pinned
   void pin_stack(uint64_t rsp);
-  [[nodiscard]] rt::Result<Probe*> arm(uint64_t address);
+  // A new probe is a call probe when `as_call` and the POSIX server has the entry stub.
+  [[nodiscard]] rt::Result<Probe*> arm(uint64_t address, bool as_call);
+  // Runs an entry hit's clients on `regs` (ip = the probed address + 1, sp as at the entry);
+  // true when the function must go on through the return shim.
+  bool run_entry(Probe& probe, PtRegs& regs);
   void release_if_unused(Probe& probe);
   void returned(PtRegs& regs);
   uint32_t return_probes_ = 0;  // probes with return clients (the trampoline is armed while > 0)

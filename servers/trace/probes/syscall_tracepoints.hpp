@@ -40,6 +40,7 @@ class SyscallTracepoints {
   // A key is never executed: its client never hears of a hit.
   struct Key final : KprobeClient {
     void on_hit(const PtRegs&, uint64_t, TracedMemory&) override {}
+    bool is_key() const override { return true; }
   };
   static constexpr uint32_t kKeys = 512;  // syscall_keys.S: a byte per system call number
   // Calls with their own key at once, per side (each is a breakpoint of Kprobes' 256): past

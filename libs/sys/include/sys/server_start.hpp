@@ -43,6 +43,12 @@ inline constexpr uint64_t kUprobeHitLabel = 0x7e71;
 // (the same as the Cap'n Proto `poll`, without its encoding): words 0 and 1 the handle and the
 // instance; the answer's word 0 the event mask, or -errno. Only the POSIX server's badge.
 inline constexpr uint64_t kTracePollLabel = 0x7e72;
+// A kprobe's entry hit through a call probe: the kernel wrote `call kprobe_entry_stub` over the
+// probed function's entry NOP, and the stub calls with this label, word 0 where it saved the
+// registers (as kKretprobeReturnLabel's block; the word above it is the function + 5). The
+// answer's word 0: 1 when the function must go on through the return-probe shim, else 0. Only
+// the POSIX server's badge.
+inline constexpr uint64_t kKprobeEntryLabel = 0x7e73;
 struct UprobeHitMessage {
   static constexpr uint32_t kMaxProbes = 16;
   uint64_t instance;       // the trace-server instance the probe ids belong to
