@@ -442,8 +442,9 @@ Error decode_insert(const Invocation& invocation, BreakpointOperation& operation
   if (find_probe(vspace, address, nullptr) != nullptr) return Error::kAlreadyMapped;
   operation.probe = free_probe_of(breakpoint);
   if (operation.probe == nullptr) return Error::kNotEnoughMemory;
-  operation.value = Probe{address,    xol, *byte, static_cast<uint8_t>(length),
-                          static_cast<uint8_t>(fixup), kInt3Probe, page_frame};
+  operation.value =
+      Probe{address,    xol,       *byte, static_cast<uint8_t>(length), static_cast<uint8_t>(fixup),
+            kInt3Probe, page_frame};
   operation.byte = byte;
   uint64_t target = invocation.word_count > m::kCallTarget ? invocation.words[m::kCallTarget] : 0;
   if (target != 0) return decode_call(vspace, target, operation);

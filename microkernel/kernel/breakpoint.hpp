@@ -24,7 +24,8 @@ struct Probe {
   uint32_t page_frame;  // user probes: the physical page patched (>> 12), restored only there
 };
 inline constexpr uint8_t kInt3Probe = 1;
-inline constexpr uint8_t kCallProbe = 2;  // a call over an entry NOP (breakpoint_message::kCallTarget)
+inline constexpr uint8_t kCallProbe =
+    2;  // a call over an entry NOP (breakpoint_message::kCallTarget)
 
 // The object, in its Retype memory (2^kBreakpointBits bytes).
 struct Breakpoint {
