@@ -3,10 +3,10 @@
 // probe's entry hit, resumes the thread at kretprobe_shim with r11 = the function after its entry
 // NOP. The shim keeps the real return address here, in the POSIX server, and makes the function
 // return to kretprobe_trampoline. While return probes exist the trace server has a breakpoint
-// on kretprobe_return_key (a static key: never executed); the trampoline then saves the
-// registers the function returned with on the stack and calls the trace service with their
-// address (one IPC round trip, no breakpoint trap), and the trace server runs the return
-// programs before it answers. The trampoline then returns to the real address itself: with no
+// on kretprobe_return_key (a static key: never executed); the trampoline then lays out the
+// registers the function returned with as a struct pt_regs on the stack (ip = the real return
+// address) and calls the trace service with its address (one IPC round trip, no breakpoint
+// trap), and the trace server runs the return programs on it before it answers. The trampoline then returns to the real address itself: with no
 // trace server (a crash: the kernel takes its breakpoints away, the key with them), every
 // pending return still reaches its caller. One stack of pending returns: probed functions run
 // on the serving thread only.
@@ -37,7 +37,8 @@ kretprobe_shim:
 kretprobe_trampoline:
         cmpb    $0xcc, kretprobe_return_key(%rip)
         jne     2f
-        pushfq                                  // pt_regs order from the lowest address
+        lea     -48(%rsp), %rsp                 // ss, sp, flags, cs, ip, orig_ax (lea: the
+                                                // flags stay as the function left them)
         push    %rdi
         push    %rsi
         push    %rdx
@@ -53,7 +54,18 @@ kretprobe_trampoline:
         push    %r13
         push    %r14
         push    %r15
-        mov     %rsp, %r10                      // message word 0: the saved registers
+        pushfq
+        pop     %r11
+        mov     %r11, PT_REGS_FLAGS(%rsp)
+        movq    $-1, PT_REGS_ORIG_AX(%rsp)
+        mov     kretprobe_depth(%rip), %r11     // ip: the pending return's real address
+        mov     kretprobe_return_addresses-8(,%r11,8), %r11
+        mov     %r11, PT_REGS_IP(%rsp)
+        movq    $0x33, PT_REGS_CS(%rsp)
+        lea     PT_REGS_SIZE(%rsp), %r11        // sp: where the function returned to us
+        mov     %r11, PT_REGS_SP(%rsp)
+        movq    $0x2b, PT_REGS_SS(%rsp)
+        mov     %rsp, %r10                      // message word 0: the pt_regs
         mov     $KRETPROBE_SYSCALL_CALL, %eax
         mov     $KRETPROBE_SERVICE_SLOT, %edi
         mov     $KRETPROBE_CALL_INFO, %esi
@@ -74,7 +86,9 @@ kretprobe_trampoline:
         pop     %rdx
         pop     %rsi
         pop     %rdi
+        lea     PT_REGS_FLAGS-PT_REGS_ORIG_AX(%rsp), %rsp
         popfq
+        lea     PT_REGS_SIZE-PT_REGS_SP(%rsp), %rsp
 2:      mov     kretprobe_depth(%rip), %r10
         dec     %r10
         mov     %r10, kretprobe_depth(%rip)
@@ -83,9 +97,10 @@ kretprobe_trampoline:
         .size kretprobe_trampoline, . - kretprobe_trampoline
 
 // Kprobes on POSIX-server functions without a trap: the trace server has the kernel write
-// `call kprobe_entry_stub` over a probed function's entry NOP (a call probe). The stub saves
-// the registers as the trampoline does (above them, the function + 5 the call pushed), calls the
-// trace service with their address, and the trace server runs the entry programs before it
+// `call kprobe_entry_stub` over a probed function's entry NOP (a call probe). The stub lays out
+// Linux's struct pt_regs on the stack (ip = the function + 1, as after an int3; sp = the
+// function's entry rsp; above it the function + 5 the call pushed), calls the trace service
+// with its address, and the trace server runs the entry programs on it in place before it
 // answers: 1 when the function has return probes (the stub then goes on into the shim, with
 // r11 = the function + 5 as the shim wants), else 0 (back into the function after its NOP). An
 // error (no trace server: the kernel put the NOP back; a call made just before) is a 0. r11 and
@@ -93,7 +108,8 @@ kretprobe_trampoline:
         .globl kprobe_entry_stub
         .type kprobe_entry_stub, @function
 kprobe_entry_stub:
-        pushfq
+        lea     -48(%rsp), %rsp                 // ss, sp, flags, cs, ip, orig_ax (lea: the
+                                                // flags stay as the function got them)
         push    %rdi
         push    %rsi
         push    %rdx
@@ -109,7 +125,18 @@ kprobe_entry_stub:
         push    %r13
         push    %r14
         push    %r15
-        mov     %rsp, %r10                      // message word 0: the saved registers
+        pushfq
+        pop     %r11
+        mov     %r11, PT_REGS_FLAGS(%rsp)
+        movq    $-1, PT_REGS_ORIG_AX(%rsp)
+        mov     PT_REGS_SIZE(%rsp), %r11        // the function + 5
+        sub     $4, %r11
+        mov     %r11, PT_REGS_IP(%rsp)
+        movq    $0x33, PT_REGS_CS(%rsp)
+        lea     PT_REGS_SIZE+8(%rsp), %r11
+        mov     %r11, PT_REGS_SP(%rsp)
+        movq    $0x2b, PT_REGS_SS(%rsp)
+        mov     %rsp, %r10                      // message word 0: the pt_regs
         mov     $KRETPROBE_SYSCALL_CALL, %eax
         mov     $KRETPROBE_SERVICE_SLOT, %edi
         mov     $KPROBE_ENTRY_CALL_INFO, %esi
@@ -133,7 +160,7 @@ kprobe_entry_stub:
         pop     %rdx
         pop     %rsi
         pop     %rdi
-        add     $8, %rsp                        // the flags
+        add     $48, %rsp
         test    %r11, %r11
         jnz     3f
         ret                                     // to the function after its entry NOP

@@ -2,6 +2,9 @@
 // The assembler constants of kretprobe_call.h, checked against the ABI they stand for.
 #include "kernel/kretprobe_call.h"
 
+#include <stddef.h>
+
+#include "kernel/linux_types.h"
 #include "sonde/abi/ipc.hpp"
 #include "sonde/abi/syscalls.hpp"
 #include "sys/server_start.hpp"
@@ -14,3 +17,10 @@ static_assert(KRETPROBE_CALL_INFO ==
 static_assert(KPROBE_ENTRY_LABEL == sys::kKprobeEntryLabel);
 static_assert(KPROBE_ENTRY_CALL_INFO ==
               sonde::abi::MessageInfo{sys::kKprobeEntryLabel, 1, 0}.encode());
+static_assert(PT_REGS_ORIG_AX == offsetof(pt_regs, orig_ax));
+static_assert(PT_REGS_IP == offsetof(pt_regs, ip));
+static_assert(PT_REGS_CS == offsetof(pt_regs, cs));
+static_assert(PT_REGS_FLAGS == offsetof(pt_regs, flags));
+static_assert(PT_REGS_SP == offsetof(pt_regs, sp));
+static_assert(PT_REGS_SS == offsetof(pt_regs, ss));
+static_assert(PT_REGS_SIZE == sizeof(pt_regs));

@@ -8,7 +8,13 @@
 #define KRETPROBE_RETURN_LABEL 0x7e70 /* sys::kKretprobeReturnLabel */
 /* MessageInfo{KRETPROBE_RETURN_LABEL, 1 word, no caps}.encode() */
 #define KRETPROBE_CALL_INFO ((KRETPROBE_RETURN_LABEL << 12) | 1)
-/* The registers the trampoline saves: 15 general ones in pt_regs order, then rflags. */
-#define KRETPROBE_SAVED_WORDS 16
 #define KPROBE_ENTRY_LABEL 0x7e73 /* sys::kKprobeEntryLabel */
+/* Offsets in Linux's x86-64 struct pt_regs, which the entry stub lays out. */
+#define PT_REGS_ORIG_AX (15 * 8)
+#define PT_REGS_IP (16 * 8)
+#define PT_REGS_CS (17 * 8)
+#define PT_REGS_FLAGS (18 * 8)
+#define PT_REGS_SP (19 * 8)
+#define PT_REGS_SS (20 * 8)
+#define PT_REGS_SIZE (21 * 8)
 #define KPROBE_ENTRY_CALL_INFO ((KPROBE_ENTRY_LABEL << 12) | 1)

@@ -244,36 +244,29 @@ bool Kprobes::hit(uint64_t badge, abi::UserRegisters& registers, uint64_t addres
 }
 
 bool Kprobes::entry_called(uint64_t saved) {
-  // The stub saved 16 words as the trampoline does (pt_regs order, then rflags); above them the
-  // call's return address, the function after its entry NOP.
-  constexpr uint64_t kSavedBytes = 16 * 8;
-  constexpr uint64_t kReadBytes = kSavedBytes + 8;
-  static_assert(__builtin_offsetof(PtRegs, orig_ax) == 15 * 8 &&
-                __builtin_offsetof(PtRegs, ip) == kSavedBytes);
-  PtRegs regs;  // the saved words land in pt_regs order; the return address on ip, for now
-  auto* into = reinterpret_cast<uint64_t*>(&regs);
+  // The stub laid out a struct pt_regs (ip = the function + 1, sp = the function's entry rsp);
+  // above it, the call's return address (the function + 5).
+  constexpr uint64_t kReadBytes = sizeof(PtRegs) + 8;
+  PtRegs copy;
+  const PtRegs* regs = &copy;
   if (const volatile uint64_t* pinned = memory_.pinned_words(saved, kReadBytes)) {
-    for (uint64_t i = 0; i < kReadBytes / 8; ++i) into[i] = pinned[i];
-  } else if (saved > ~uint64_t{0} - kReadBytes || !memory_.read(into, saved, kReadBytes)) {
+    // Mostly so (the stack pages pin_stack keeps): the programs run on it in place, through
+    // the window (read-only here; the POSIX thread waits in its call).
+    regs = reinterpret_cast<const PtRegs*>(const_cast<const uint64_t*>(pinned));
+  } else if (saved > ~uint64_t{0} - kReadBytes || !memory_.read(&copy, saved, sizeof copy)) {
     memory_.release();
     return false;
   }
-  uint64_t address = regs.ip - kEntryNopLength;
+  uint64_t address = regs->ip - 1;
   Probe* probe = find(address);
   if (probe == nullptr || address == 0 || probe->trampoline) {
     memory_.release();
     return false;  // removed while the thread was on its way
   }
-  regs.flags = regs.orig_ax;
-  regs.orig_ax = ~uint64_t{0};
-  regs.ip = address + 1;  // as at an int3 (hit)
-  regs.cs = 0x33;
-  regs.sp = saved + kReadBytes;  // the function's entry rsp, below its caller's return address
-  regs.ss = 0x2b;
-  return run_entry(*probe, regs);
+  return run_entry(*probe, *regs);
 }
 
-bool Kprobes::run_entry(Probe& probe, PtRegs& regs) {
+bool Kprobes::run_entry(Probe& probe, const PtRegs& regs) {
   ++hits_;
   if (crash_at_next_hit_) *reinterpret_cast<volatile uint64_t*>(8) = 0;  // the drill's fault
   uint64_t address = regs.ip - 1;
@@ -295,17 +288,14 @@ bool Kprobes::run_entry(Probe& probe, PtRegs& regs) {
 }
 
 void Kprobes::return_called(uint64_t saved) {
-  // The trampoline saved the 15 registers in pt_regs order, then rflags: they are read straight
-  // into the first 16 words of PtRegs (rflags lands on orig_ax, then moves).
-  constexpr uint64_t kSavedBytes = 16 * 8;
-  static_assert(__builtin_offsetof(PtRegs, di) == 14 * 8 &&
-                __builtin_offsetof(PtRegs, orig_ax) == 15 * 8);
-  PtRegs regs;
-  if (const volatile uint64_t* words = memory_.pinned_words(saved, kSavedBytes)) {
+  // The trampoline laid out a struct pt_regs (ip = the real return address, sp = where the
+  // function returned to it); the programs run on it in place when its page is pinned.
+  PtRegs copy;
+  const PtRegs* regs = &copy;
+  if (const volatile uint64_t* pinned = memory_.pinned_words(saved, sizeof(PtRegs))) {
     // Mostly so: the block is just below the entry hit's rsp, whose pages pin_stack keeps.
-    auto* into = reinterpret_cast<uint64_t*>(&regs);
-    for (uint64_t i = 0; i < kSavedBytes / 8; ++i) into[i] = words[i];
-  } else if (saved > ~uint64_t{0} - kSavedBytes || !memory_.read(&regs, saved, kSavedBytes)) {
+    regs = reinterpret_cast<const PtRegs*>(const_cast<const uint64_t*>(pinned));
+  } else if (saved > ~uint64_t{0} - sizeof(PtRegs) || !memory_.read(&copy, saved, sizeof copy)) {
     memory_.release();
     return;
   }
@@ -313,15 +303,9 @@ void Kprobes::return_called(uint64_t saved) {
   if (crash_at_next_hit_ || crash_at_next_return_) {
     *reinterpret_cast<volatile uint64_t*>(8) = 0;  // the drill's fault
   }
-  regs.flags = regs.orig_ax;
-  regs.orig_ax = ~uint64_t{0};
-  regs.cs = 0x33;
-  regs.sp = saved + kSavedBytes;  // where the function returned to the trampoline
-  regs.ss = 0x2b;
-  regs.ip = 0;  // returned() sets the real return address
   hold_current_task();
   if (observer_ != nullptr) observer_->hit_begins(memory_);
-  returned(regs);  // sets ip to the real return address
+  returned(*regs);
   if (observer_ != nullptr) observer_->hit_ends();
   release_current_task();
   memory_.release();
@@ -350,7 +334,7 @@ void Kprobes::keep_arguments(const Probe& probe, const PtRegs& regs) {
   for (int i = 0; i < 6; ++i) kept.registers[i] = values[i];
 }
 
-void Kprobes::returned(PtRegs& regs) {
+void Kprobes::returned(const PtRegs& regs) {
   uint64_t depth = 0;
   if (!read_depth(depth) || depth == 0 || depth > kReturnDepth) return;
   uint64_t return_address = 0, target = 0;
@@ -363,9 +347,8 @@ void Kprobes::returned(PtRegs& regs) {
   }
   uint64_t function = target - kEntryNopLength;
   Probe* probe = find(function);
-  if (probe == nullptr) return;  // its return probes went while it ran
-  PtRegs& at_return = regs;      // the hit's own copy, which lives until hit_ends
-  at_return.ip = return_address;
+  if (probe == nullptr) return;    // its return probes went while it ran
+  const PtRegs& at_return = regs;  // ip: the trampoline read return_address too
   EntryArguments& kept = pending_arguments_[depth - 1];
   if (observer_ != nullptr) {
     observer_->hit_registers(at_return, HitObserver::HitRegisters::kServerReturn);

@@ -152,12 +152,13 @@ class Kprobes {
   // Resume. Call probes hit this way too while the kernel writes or removes their call.
   bool hit(uint64_t badge, sonde::abi::UserRegisters& registers, uint64_t address);
   // The entry stub's call (sys::kKprobeEntryLabel): a call probe's function was entered, its
-  // registers saved at `saved` (16 words as return_called's, then the function + 5). Runs
-  // every client of the probe; true when the function must go on through the return shim.
+  // registers laid out at `saved` as a struct pt_regs (ip = the function + 1), then the
+  // function + 5. Runs every client of the probe; true when the function must go on through
+  // the return shim.
   bool entry_called(uint64_t saved);
   // The trampoline's call (sys::kKretprobeReturnLabel): a probed function returned with the
-  // registers saved at `saved` on the POSIX server's stack (16 words: pt_regs order, then
-  // rflags); runs the return clients of the pending return it pops.
+  // registers laid out at `saved` on the POSIX server's stack as a struct pt_regs (ip = the
+  // real return address); runs the return clients of the pending return it pops.
   void return_called(uint64_t saved);
   uint64_t hits() const { return hits_; }
   // During a return client's on_return: the six argument registers the call had at its entry,
@@ -207,9 +208,9 @@ class Kprobes {
   [[nodiscard]] rt::Result<Probe*> arm(uint64_t address, bool as_call);
   // Runs an entry hit's clients on `regs` (ip = the probed address + 1, sp as at the entry);
   // true when the function must go on through the return shim.
-  bool run_entry(Probe& probe, PtRegs& regs);
+  bool run_entry(Probe& probe, const PtRegs& regs);
   void release_if_unused(Probe& probe);
-  void returned(PtRegs& regs);
+  void returned(const PtRegs& regs);
   uint32_t return_probes_ = 0;  // probes with return clients (the trampoline is armed while > 0)
   ReturnSupport returns_;
   // The pending-return words in their pinned pages (null: read through memory_).

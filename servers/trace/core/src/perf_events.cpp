@@ -12,25 +12,12 @@ namespace trace {
 namespace {
 
 constexpr uint32_t kPerfMaxTraceSize = ProbeTable::kMaxReadableContext;  // a tracepoint's
-constexpr uint32_t kRawTracepointContext = 12 * 8;  // MAX_BPF_FUNC_ARGS u64 arguments
 
 // Whether a program type runs on this probe (perf_event_set_bpf_prog's type rule).
 bool program_fits(const Probe& probe, ebpf::ProgramType type) {
   if (probe.kind == ProbeKind::kKprobe || probe.kind == ProbeKind::kUprobe)
     return type == ebpf::ProgramType::kKprobe;
   return type == ebpf::ProgramType::kTracepoint;
-}
-
-// The context size a program of this probe may read: hits with less are copied into zeroes.
-uint32_t readable_context(ProbeKind kind) {
-  switch (kind) {
-    case ProbeKind::kKprobe:
-    case ProbeKind::kUprobe: return kPtRegsSize;
-    case ProbeKind::kTracepoint: return kPerfMaxTraceSize;
-    case ProbeKind::kRawTracepoint: return kRawTracepointContext;
-    case ProbeKind::kTracing: return 0;  // the verifier bounds reads by the argument count
-  }
-  return 0;
 }
 
 bool same_name(const char* a, const char* b) {
@@ -150,53 +137,26 @@ uint32_t ProbeTable::report_hit(uint32_t number, const ProbeHit& hit) {
   return probe != nullptr ? report_hit(*probe, hit) : 0;
 }
 
-uint32_t ProbeTable::report_hit(Probe& found, const ProbeHit& hit) {
-  Probe* probe = &found;
-  // Programs may read the whole context their type allows; a shorter one is padded with zeroes.
-  void* context = hit.context;
-  uint32_t readable = readable_context(probe->kind);
+// A hit shorter than its programs may read: its bytes, then zeroes.
+uint32_t ProbeTable::report_short_hit(Probe& probe, const ProbeHit& hit) {
+  uint32_t readable = readable_context(probe.kind);
   uint8_t fallback[kPerfMaxTraceSize];  // without memory for padded_: zeroed at every hit
-  if (hit.size < readable && padded_ == nullptr) {
+  void* context = fallback;
+  if (padded_ == nullptr) {
     padded_ = static_cast<uint8_t*>(objects_.allocator().allocate(kMaxReadableContext, 16));
     if (padded_ != nullptr) __builtin_memset(padded_, 0, kMaxReadableContext);
     padded_used_ = 0;
   }
-  if (hit.size < readable && padded_ != nullptr) {
+  if (padded_ != nullptr) {
     __builtin_memcpy(padded_, hit.context, hit.size);
     for (uint32_t i = hit.size; i < padded_used_; ++i) padded_[i] = 0;
     padded_used_ = hit.size;
     context = padded_;
-  } else if (hit.size < readable) {
+  } else {
     for (uint32_t i = 0; i < readable; ++i)
       fallback[i] = i < hit.size ? static_cast<const uint8_t*>(hit.context)[i] : 0;
-    context = fallback;
   }
-  uint32_t result = 1;
-  uint32_t run = 0;
-  bool function = probe->kind == ProbeKind::kKprobe || probe->kind == ProbeKind::kTracing;
-  RunContext run_context{0, function ? hit.function_ip : 0};
-  for (const AttachedProgram& attached : probe->programs) {
-    run_context.cookie = attached.cookie;
-    result &= static_cast<uint32_t>(objects_.run(*attached.program, context, run_context));
-    ++run;
-  }
-  if (probe->kind == ProbeKind::kRawTracepoint || probe->kind == ProbeKind::kTracing ||
-      (run != 0 && result == 0)) {
-    return run;
-  }
-  // perf_tp_event: the enabled events that follow this task and CPU count the hit; sampling
-  // tracepoint events write it (the record as PERF_SAMPLE_RAW) into their ring at each period.
-  // GAP: kprobe and uprobe events do not sample (Linux writes a small entry with the probed
-  // address), tracepoint programs see the record's first 8 bytes unchanged (Linux stores the
-  // pt_regs pointer there), and samples carry IP 0 (the server reports no registers).
-  for (PerfEventObject* event = probe->events; event != nullptr; event = event->next_on_probe) {
-    if (!event->enabled) continue;
-    if (event->pid > 0 && event->pid != hit.pid) continue;
-    if (event->cpu >= 0 && static_cast<uint32_t>(event->cpu) != hit.cpu) continue;
-    ++event->count;
-    if (probe->kind == ProbeKind::kTracepoint) sample_hit(*event, hit);
-  }
-  return run;
+  return run_and_count(probe, hit, context);
 }
 
 // perf_swevent_event for one hit: a sampling event overflows each `sample_period` hits (each

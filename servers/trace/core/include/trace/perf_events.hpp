@@ -88,8 +88,12 @@ class ProbeTable {
   // hit's task and CPU counts one. The number of programs run (0 for an unknown probe).
   uint32_t report_hit(uint32_t probe, const ProbeHit& hit);
   // The same for a probe the caller found (find) and keeps while it is armed (a probe is
-  // disarmed before it goes).
-  uint32_t report_hit(Probe& probe, const ProbeHit& hit);
+  // disarmed before it goes). Inline: every probe hit comes this way.
+  uint32_t report_hit(Probe& probe, const ProbeHit& hit) {
+    // Programs may read the whole context their type allows; a shorter one is padded.
+    if (hit.size < readable_context(probe.kind)) return report_short_hit(probe, hit);
+    return run_and_count(probe, hit, hit.context);
+  }
 
   // CPU_CLOCK sampling (Linux's hrtimer per event): the server's timer on `cpu` reports
   // `elapsed_ns` of it while thread `pid` ran, with the interrupted x86-64 pt_regs (168 bytes).
@@ -117,9 +121,50 @@ class ProbeTable {
 
   // The most context a program of any probe may read (PERF_MAX_TRACE_SIZE, a tracepoint's).
   static constexpr uint32_t kMaxReadableContext = 2048;
+  // The context size a program of this kind of probe may read: hits with less are copied into
+  // zeroes.
+  static uint32_t readable_context(ProbeKind kind) {
+    switch (kind) {
+      case ProbeKind::kKprobe:
+      case ProbeKind::kUprobe: return kPtRegsSize;
+      case ProbeKind::kTracepoint: return kMaxReadableContext;  // PERF_MAX_TRACE_SIZE
+      case ProbeKind::kRawTracepoint: return 12 * 8;            // MAX_BPF_FUNC_ARGS u64s
+      case ProbeKind::kTracing: return 0;  // the verifier bounds reads by the argument count
+    }
+    return 0;
+  }
 
  private:
   void sample_hit(PerfEventObject& event, const ProbeHit& hit);
+  uint32_t report_short_hit(Probe& probe, const ProbeHit& hit);
+  // report_hit's runs on `context` (trace_call_bpf), then the count of the events that follow
+  // the hit's task and CPU (perf_tp_event).
+  uint32_t run_and_count(Probe& probe, const ProbeHit& hit, void* context) {
+    uint32_t result = 1;
+    uint32_t run = 0;
+    bool function = probe.kind == ProbeKind::kKprobe || probe.kind == ProbeKind::kTracing;
+    RunContext run_context{0, function ? hit.function_ip : 0};
+    for (const AttachedProgram& attached : probe.programs) {
+      run_context.cookie = attached.cookie;
+      result &= static_cast<uint32_t>(objects_.run(*attached.program, context, run_context));
+      ++run;
+    }
+    if (probe.kind == ProbeKind::kRawTracepoint || probe.kind == ProbeKind::kTracing ||
+        (run != 0 && result == 0)) {
+      return run;
+    }
+    // GAP: kprobe and uprobe events do not sample (Linux writes a small entry with the probed
+    // address), tracepoint programs see the record's first 8 bytes unchanged (Linux stores the
+    // pt_regs pointer there), and samples carry IP 0 (the server reports no registers).
+    for (PerfEventObject* event = probe.events; event != nullptr; event = event->next_on_probe) {
+      if (!event->enabled) continue;
+      if (event->pid > 0 && event->pid != hit.pid) continue;
+      if (event->cpu >= 0 && static_cast<uint32_t>(event->cpu) != hit.cpu) continue;
+      ++event->count;
+      if (probe.kind == ProbeKind::kTracepoint) sample_hit(*event, hit);
+    }
+    return run;
+  }
 
   // A short hit's context padded with zeroes to what its programs may read. Programs cannot
   // write their context, so the zeroes stay: a hit copies its own bytes and zeroes only what
