@@ -15,7 +15,6 @@ namespace {
 namespace abi = sonde::abi;
 constexpr uint64_t kEntryNopLength = 5;
 
-const abi::SampleRecord* sample_in_progress = nullptr;
 SampleMemory* memory_in_progress = nullptr;
 
 // The drain thread: waits for the kernel's signal, lets samples gather for kDrainDelayNs, then
@@ -43,8 +42,6 @@ void free_object(uint64_t slot) {
 }
 
 }  // namespace
-
-const abi::SampleRecord* current_kernel_sample() { return sample_in_progress; }
 
 SampleMemory* current_sample_memory() { return memory_in_progress; }
 
@@ -225,7 +222,7 @@ void KernelProbes::drain(Probe& probe, uint64_t limit) {
         if (sample.address != probe.address) return;
         PtRegs regs = pt_regs_from_sample(sample);
         SampleMemory memory(sample, server_memory_);
-        sample_in_progress = &sample;
+        detail::sample_in_progress = &sample;
         memory_in_progress = &memory;
         if (observer_ != nullptr) observer_->kernel_hit_begins(memory);
         for (uint32_t i = 0; i < probe.client_count; ++i) {
@@ -233,7 +230,7 @@ void KernelProbes::drain(Probe& probe, uint64_t limit) {
         }
         if (observer_ != nullptr) observer_->hit_ends();
         if (server_memory_ != nullptr) server_memory_->release();
-        sample_in_progress = nullptr;
+        detail::sample_in_progress = nullptr;
         memory_in_progress = nullptr;
       },
       limit);

@@ -15,9 +15,14 @@
 
 namespace trace {
 
+namespace detail {
+inline const sonde::abi::SampleRecord* sample_in_progress = nullptr;  // KernelProbes' drain sets it
+}  // namespace detail
 // The sample whose clients run now (nullptr outside a drain): its pid is 0, its comm
-// kKernelSampleComm, its time the sample's.
-const sonde::abi::SampleRecord* current_kernel_sample();
+// kKernelSampleComm, its time the sample's. Inline: every probe hit asks.
+inline const sonde::abi::SampleRecord* current_kernel_sample() {
+  return detail::sample_in_progress;
+}
 // What the programs of that sample read (nullptr outside a drain).
 SampleMemory* current_sample_memory();
 // The clock's nanoseconds at a sample's TSC.

@@ -9,12 +9,9 @@
 
 namespace trace {
 
-namespace {
-CurrentTaskView current_view;  // the last read
-bool task_held = false;        // in a hit: current_view is kept once read
-bool task_read = false;        // in a hit: current_view was read
+namespace detail {
 
-void read_into(CurrentTaskView& view) {
+void read_current_task_into(CurrentTaskView& view) {
   const auto* task = reinterpret_cast<const volatile sys::CurrentTask*>(sys::kCurrentTaskPage);
   uint64_t now = task->sequence;
   __atomic_thread_fence(__ATOMIC_ACQUIRE);
@@ -42,22 +39,8 @@ void read_into(CurrentTaskView& view) {
   }
   view.sequence = 1;  // torn: read again next time
 }
-}  // namespace
 
-void hold_current_task() {
-  task_held = true;
-  task_read = false;
-}
-
-void release_current_task() { task_held = false; }
-
-const CurrentTaskView& read_current_task() {
-  if (!task_held || !task_read) {
-    read_into(current_view);
-    task_read = true;
-  }
-  return current_view;
-}
+}  // namespace detail
 
 rt::Result<void> KprobeEventSwitch::event_enabled(Event& event, bool enabled) {
   if (SyscallTracepoints::is_syscall_event(event)) return syscalls_.event_enabled(event, enabled);

@@ -31,13 +31,28 @@ struct CurrentTaskView {
   // around every change, so an unchanged even sequence means an unchanged record.
   uint64_t sequence = 1;
 };
+namespace detail {
+inline CurrentTaskView current_view;  // the last read
+inline bool task_held = false;        // in a hit: current_view is kept once read
+inline bool task_read = false;        // in a hit: current_view was read
+void read_current_task_into(CurrentTaskView& view);
+}  // namespace detail
 // The task the POSIX server published last (valid until the next call).
-const CurrentTaskView& read_current_task();
+inline const CurrentTaskView& read_current_task() {
+  if (!detail::task_held || !detail::task_read) {
+    detail::read_current_task_into(detail::current_view);
+    detail::task_read = true;
+  }
+  return detail::current_view;
+}
 // While a probe hit on the POSIX server is handled (the server is stopped, its record cannot
 // change), read_current_task reads the record once, at its first call after hold (a hit whose
 // programs ask nothing of the task reads nothing); release forgets it.
-void hold_current_task();
-void release_current_task();
+inline void hold_current_task() {
+  detail::task_held = true;
+  detail::task_read = false;
+}
+inline void release_current_task() { detail::task_held = false; }
 
 class KprobeEventSwitch final : public EventSwitch {
  public:
