@@ -12,6 +12,66 @@
 // on the serving thread only.
 #include "kernel/kretprobe_call.h"
 
+// Lays out Linux's struct pt_regs below the stack pointer, as the registers are now: the
+// flags as they were (lea, not sub), orig_ax -1, the user code and stack segments, sp = the
+// stack pointer plus `above` bytes. The caller stores ip; r11 is free afterwards (saved).
+.macro PUSH_PT_REGS above
+        lea     -(PT_REGS_SIZE - PT_REGS_ORIG_AX)(%rsp), %rsp
+        push    %rdi
+        push    %rsi
+        push    %rdx
+        push    %rcx
+        push    %rax
+        push    %r8
+        push    %r9
+        push    %r10
+        push    %r11
+        push    %rbx
+        push    %rbp
+        push    %r12
+        push    %r13
+        push    %r14
+        push    %r15
+        pushfq
+        pop     %r11
+        mov     %r11, PT_REGS_FLAGS(%rsp)
+        movq    $-1, PT_REGS_ORIG_AX(%rsp)
+        movq    $0x33, PT_REGS_CS(%rsp)
+        lea     PT_REGS_SIZE+\above(%rsp), %r11
+        mov     %r11, PT_REGS_SP(%rsp)
+        movq    $0x2b, PT_REGS_SS(%rsp)
+.endm
+
+// Calls the trace service with the pt_regs at the stack pointer as word 0 and message info
+// `info`; rax is the error (0: the answer's word 0 is in r10).
+.macro CALL_TRACE_SERVICE info
+        mov     %rsp, %r10
+        mov     $KRETPROBE_SYSCALL_CALL, %eax
+        mov     $KRETPROBE_SERVICE_SLOT, %edi
+        mov     $\info, %esi
+        xor     %edx, %edx
+        syscall
+.endm
+
+// Restores the general registers PUSH_PT_REGS saved; the stack pointer is left at orig_ax.
+.macro POP_PT_REGS
+        pop     %r15
+        pop     %r14
+        pop     %r13
+        pop     %r12
+        pop     %rbp
+        pop     %rbx
+        pop     %r11
+        pop     %r10
+        pop     %r9
+        pop     %r8
+        pop     %rax
+        pop     %rcx
+        pop     %rdx
+        pop     %rsi
+        pop     %rdi
+.endm
+
         .text
         .globl kretprobe_shim
         .type kretprobe_shim, @function
@@ -37,55 +97,12 @@ kretprobe_shim:
 kretprobe_trampoline:
         cmpb    $0xcc, kretprobe_return_key(%rip)
         jne     2f
-        lea     -48(%rsp), %rsp                 // ss, sp, flags, cs, ip, orig_ax (lea: the
-                                                // flags stay as the function left them)
-        push    %rdi
-        push    %rsi
-        push    %rdx
-        push    %rcx
-        push    %rax
-        push    %r8
-        push    %r9
-        push    %r10
-        push    %r11
-        push    %rbx
-        push    %rbp
-        push    %r12
-        push    %r13
-        push    %r14
-        push    %r15
-        pushfq
-        pop     %r11
-        mov     %r11, PT_REGS_FLAGS(%rsp)
-        movq    $-1, PT_REGS_ORIG_AX(%rsp)
+        PUSH_PT_REGS 0                          // sp: where the function returned to us
         mov     kretprobe_depth(%rip), %r11     // ip: the pending return's real address
         mov     kretprobe_return_addresses-8(,%r11,8), %r11
         mov     %r11, PT_REGS_IP(%rsp)
-        movq    $0x33, PT_REGS_CS(%rsp)
-        lea     PT_REGS_SIZE(%rsp), %r11        // sp: where the function returned to us
-        mov     %r11, PT_REGS_SP(%rsp)
-        movq    $0x2b, PT_REGS_SS(%rsp)
-        mov     %rsp, %r10                      // message word 0: the pt_regs
-        mov     $KRETPROBE_SYSCALL_CALL, %eax
-        mov     $KRETPROBE_SERVICE_SLOT, %edi
-        mov     $KRETPROBE_CALL_INFO, %esi
-        xor     %edx, %edx
-        syscall                                 // an error (no trace server) changes nothing
-        pop     %r15
-        pop     %r14
-        pop     %r13
-        pop     %r12
-        pop     %rbp
-        pop     %rbx
-        pop     %r11
-        pop     %r10
-        pop     %r9
-        pop     %r8
-        pop     %rax
-        pop     %rcx
-        pop     %rdx
-        pop     %rsi
-        pop     %rdi
+        CALL_TRACE_SERVICE KRETPROBE_CALL_INFO  // an error (no trace server) changes nothing
+        POP_PT_REGS
         lea     PT_REGS_FLAGS-PT_REGS_ORIG_AX(%rsp), %rsp
         popfq
         lea     PT_REGS_SIZE-PT_REGS_SP(%rsp), %rsp
@@ -103,66 +120,26 @@ kretprobe_trampoline:
 // with its address, and the trace server runs the entry programs on it in place before it
 // answers: 1 when the function has return probes (the stub then goes on into the shim, with
 // r11 = the function + 5 as the shim wants), else 0 (back into the function after its NOP). An
-// error (no trace server: the kernel put the NOP back; a call made just before) is a 0. r11 and
-// the flags are not restored: nothing lives in them at a function's entry.
+// error (no trace server: the kernel put the NOP back; a call made just before) is a 0. The
+// flags are not restored (nothing lives in them at a function's entry), nor r11 on the way to
+// the shim.
         .globl kprobe_entry_stub
         .type kprobe_entry_stub, @function
 kprobe_entry_stub:
-        lea     -48(%rsp), %rsp                 // ss, sp, flags, cs, ip, orig_ax (lea: the
-                                                // flags stay as the function got them)
-        push    %rdi
-        push    %rsi
-        push    %rdx
-        push    %rcx
-        push    %rax
-        push    %r8
-        push    %r9
-        push    %r10
-        push    %r11
-        push    %rbx
-        push    %rbp
-        push    %r12
-        push    %r13
-        push    %r14
-        push    %r15
-        pushfq
-        pop     %r11
-        mov     %r11, PT_REGS_FLAGS(%rsp)
-        movq    $-1, PT_REGS_ORIG_AX(%rsp)
-        mov     PT_REGS_SIZE(%rsp), %r11        // the function + 5
-        sub     $4, %r11
+        PUSH_PT_REGS 8                          // sp: the function's entry rsp, above the
+                                                // function + 5 the call pushed
+        mov     PT_REGS_SIZE(%rsp), %r11
+        sub     $4, %r11                        // ip: the function + 1, as after an int3
         mov     %r11, PT_REGS_IP(%rsp)
-        movq    $0x33, PT_REGS_CS(%rsp)
-        lea     PT_REGS_SIZE+8(%rsp), %r11
-        mov     %r11, PT_REGS_SP(%rsp)
-        movq    $0x2b, PT_REGS_SS(%rsp)
-        mov     %rsp, %r10                      // message word 0: the pt_regs
-        mov     $KRETPROBE_SYSCALL_CALL, %eax
-        mov     $KRETPROBE_SERVICE_SLOT, %edi
-        mov     $KPROBE_ENTRY_CALL_INFO, %esi
-        xor     %edx, %edx
-        syscall
-        xor     %r11d, %r11d
+        CALL_TRACE_SERVICE KPROBE_ENTRY_CALL_INFO
         test    %rax, %rax
-        cmovz   %r10, %r11                      // the answer's word 0 when the call went through
-        pop     %r15
-        pop     %r14
-        pop     %r13
-        pop     %r12
-        pop     %rbp
-        pop     %rbx
-        add     $8, %rsp                        // r11 holds the answer
-        pop     %r10
-        pop     %r9
-        pop     %r8
-        pop     %rax
-        pop     %rcx
-        pop     %rdx
-        pop     %rsi
-        pop     %rdi
-        add     $48, %rsp
-        test    %r11, %r11
-        jnz     3f
+        jz      4f
+        xor     %r10d, %r10d                    // no answer: straight on
+4:      mov     %r10, PT_REGS_ORIG_AX(%rsp)     // the answer, kept over the restore
+        POP_PT_REGS
+        cmpq    $0, (%rsp)                      // the flags are the function's to clobber
+        lea     PT_REGS_SIZE-PT_REGS_ORIG_AX(%rsp), %rsp
+        jne     3f
         ret                                     // to the function after its entry NOP
 3:      pop     %r11                            // the function + 5, for the shim
         jmp     kretprobe_shim
