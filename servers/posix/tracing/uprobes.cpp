@@ -391,7 +391,10 @@ void publish_and_hit(Process* process, int tid, const uint32_t* ids, uint32_t co
                      const abi::UserRegisters& registers, bool is_return, uint64_t function) {
   sonde::proto::TraceService::Client* client = trace_service_client();
   if (client == nullptr || count == 0) return;
-  publish_current_task(process, tid);  // the hitting thread's tid, comm-TID in the lines
+  // The hitting thread's tid (comm-TID in the lines). As after a page fault or a system call,
+  // the record stays the process's until the server works for another or for nobody: a loop
+  // of hits in one process rewrites nothing (the trace server skips an unchanged record).
+  use_current_task(process, tid);
   // The hit goes in the shared request buffer (no other call of this thread is under way),
   // with a register-only call: sys::kUprobeHitLabel.
   auto* message = reinterpret_cast<sys::UprobeHitMessage*>(sys::kTraceRequestBuffer);
@@ -406,7 +409,6 @@ void publish_and_hit(Process* process, int tid, const uint32_t* ids, uint32_t co
   sys::MessageRegisters mr;
   // A dead or restarted trace server: the programs do not run.
   (void)sys::call(sys::kServerSlotTraceService, sys::kUprobeHitLabel, mr, 0);
-  publish_current_task(nullptr);
 }
 
 // The process's pending returns, through this server's mapping of the data page (made its own

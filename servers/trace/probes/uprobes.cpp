@@ -154,8 +154,9 @@ void Uprobes::hit(const uint32_t* probes, uint32_t count, const uint64_t* words,
         ProbeHit hit;  // the registers themselves: a program cannot write its context
         hit.context = &regs;
         hit.size = sizeof regs;
-        CurrentTaskView task = read_current_task();  // the POSIX server published the hit's
-        hit.cpu = task.cpu;                          // CPU (its fault message's) with the task
+        // The POSIX server published the hit's CPU (its fault message's) with the task.
+        const CurrentTaskView& task = read_current_task();
+        hit.cpu = task.cpu;
         hit.pid = task.pid;
         (void)table_->report_hit(site.probe, hit);
       }
