@@ -529,9 +529,14 @@ extern "C" int main(const sys::ServerStartInfo* info) {
       trace::KernelProbes(sys::kServerSlotKernelProbes, sys::kServerSlotTraceService);
   kernel_probes->set_observer(environment);
   kernel_probes->set_server_memory(&kprobes->memory());
-  // The POSIX server's heap stays borrowed between hits (one BorrowedMemory may: the windows of
-  // Uprobes' own instance are at the same addresses, given back at the end of each hit).
-  kprobes->memory().set_sticky_range(sys::kPosixHeapBase, sys::kPosixHeapEnd);
+  // The POSIX server's heap and its map of process pages (neither ever unmapped there) stay
+  // borrowed between hits, and a few pages a hit borrows elsewhere are kept for the next,
+  // checked again at their first use (Uprobes' instance has its own window addresses; with the
+  // pinned and sticky pages these stay within the kernel's 64 borrows of the POSIX server's
+  // VSpace).
+  static_assert(sys::kPosixHeapEnd == sys::kPosixFrameMapBase);
+  kprobes->memory().set_sticky_range(sys::kPosixHeapBase, sys::kPosixFrameMapEnd);
+  kprobes->memory().set_kept_slots(trace::BorrowedMemory::kMaxKeptSlots);
   kprobes->set_kernel(kernel_probes);
   the_kprobes = kprobes;
   service->set_crash_hook(crash_drill);

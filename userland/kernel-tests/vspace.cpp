@@ -174,8 +174,17 @@ DEFINE_TEST(foreign_mappings,
   t.that(reinterpret_cast<volatile uint64_t*>(here)[3] == 0x5eed,
          "borrowed page shows other memory");
   t.that(faults_at(write_word, here), "borrowed page is writable");
-  // The owner unmaps its page: the borrowed mapping goes with it.
+  // The trace server checks a borrow it kept from an earlier hit this way: the same borrow
+  // again is AlreadyMapped while it stands...
+  t.error(borrow(target, 0x400000, kVSpace, here), Error::kAlreadyMapped, "the same borrow twice");
+  t.that(reinterpret_cast<volatile uint64_t*>(here)[3] == 0x5eed, "the refused borrow changed it");
+  // ...and once the owner put another frame there, it maps that frame.
   must(sys::invoke(data, Label::kFrameUnmap), "owner unmap");
+  uint64_t other = make(ObjectType::kFrame, 12);
+  must(map_frame(other, target, 0x400000, abi::kMapWrite), "owner maps another frame");
+  t.error(borrow(target, 0x400000, kVSpace, here), Error::kNone, "borrow after the remap");
+  t.that(reinterpret_cast<volatile uint64_t*>(here)[3] == 0, "the borrow shows the old frame");
+  must(sys::invoke(other, Label::kFrameUnmap), "owner unmaps the other frame");
   t.that(faults_at(read_word, here), "borrow outlived the owner's mapping");
   must(map_frame(data, target, 0x400000, abi::kMapWrite), "owner maps again");
   // Explicit unmap.

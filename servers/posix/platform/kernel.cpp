@@ -61,6 +61,9 @@ rt::Result<PageFrame> allocate_page() {
     return page;
   }
   if (!refs->start(next_frame_index)) return rt::err(rt::kENOMEM, "no room for a page count");
+  if (kFrameMapBase + (next_frame_index + 1) * kPage > sys::kPosixFrameMapEnd) {
+    return rt::err(rt::kENOMEM, "the frame map is full");
+  }
   uint64_t cap = TRY(make_object(ObjectType::kFrame, 12));
   PageFrame page{cap, kFrameMapBase + next_frame_index * kPage};
   if (map_frame(cap, sys::kServerSlotVSpace, page.server_address, abi::kMapWrite) != Error::kNone) {

@@ -15,8 +15,10 @@ namespace posix::platform {
 namespace abi = sonde::abi;
 
 // Where things live in the server's own VSpace.
-inline constexpr uint64_t kHeapBase = sys::kPosixHeapBase;     // never unmapped
-inline constexpr uint64_t kFrameMapBase = sys::kPosixHeapEnd;  // every process page, by index
+inline constexpr uint64_t kHeapBase = sys::kPosixHeapBase;  // never unmapped
+// Every process page, by index; never unmapped (the trace server keeps borrows of them).
+inline constexpr uint64_t kFrameMapBase = sys::kPosixFrameMapBase;
+static_assert(sys::kPosixFrameMapEnd <= 0x300000000000ull);  // below kInitramfsBase
 inline constexpr uint64_t kInitramfsBase = 0x300000000000ull;
 // Files mapped MAP_SHARED, a window each (mm/file_pages.hpp), up to kFileFramesEnd: clear of
 // the trace session's buffers (0x4000_0000_0000, sys/server_start.hpp), the server images

@@ -10,10 +10,7 @@ namespace trace {
 namespace {
 
 namespace abi = sonde::abi;
-constexpr uint64_t kWindow = 0x0000600000000000ull;
 constexpr uint64_t kPage = 4096;
-constexpr uint64_t kPinnedWindow = kWindow + 0x100000;  // past the per-hit slots
-constexpr uint64_t kStickyWindow = kWindow + 0x200000;  // past the pinned slots
 // Canonical user addresses only: anything else is never mapped in the traced VSpace.
 constexpr uint64_t kUserTop = 0x0000800000000000ull;
 
@@ -35,9 +32,20 @@ bool BorrowedMemory::map(uint64_t page, uint64_t here) {
 }
 
 uint64_t BorrowedMemory::borrow_sticky(uint64_t page) {
-  uint32_t slot = static_cast<uint32_t>((page / kPage) % kStickySlots);
-  uint64_t here = kStickyWindow + slot * kPage;
-  if (sticky_[slot] == page) return here;
+  // Two ways: the pair of slots the page index chooses, the one used longer ago giving way (two
+  // hot pages twelve pages apart took turns in one slot, a MapForeign and an UnmapForeign at
+  // every hit).
+  uint32_t first = static_cast<uint32_t>((page / kPage) % (kStickySlots / 2)) * 2;
+  ++sticky_clock_;
+  for (uint32_t slot = first; slot < first + 2; ++slot) {
+    if (sticky_[slot] == page) {
+      sticky_used_[slot] = sticky_clock_;
+      return window_ + kStickyOffset + slot * kPage;
+    }
+  }
+  uint32_t slot = sticky_used_[first] <= sticky_used_[first + 1] ? first : first + 1;
+  sticky_used_[slot] = sticky_clock_;
+  uint64_t here = window_ + kStickyOffset + slot * kPage;
   if (sticky_[slot] != 0) {
     uint64_t words[] = {sticky_[slot], sys::kServerSlotVSpace, here};
     (void)sys::invoke(source_, abi::Label::kVSpaceUnmapForeign, words);
@@ -49,24 +57,53 @@ uint64_t BorrowedMemory::borrow_sticky(uint64_t page) {
 }
 
 uint64_t BorrowedMemory::borrow(uint64_t page) {
-  if (int slot = pinned_slot(page); slot >= 0) return kPinnedWindow + slot * kPage;
+  if (int slot = pinned_slot(page); slot >= 0) return window_ + kPinnedOffset + slot * kPage;
   if (page >= sticky_start_ && page < sticky_end_) {
     if (uint64_t here = borrow_sticky(page)) return here;
   }
   for (uint32_t i = 0; i < used_; ++i) {
-    if (pages_[i] == page) return kWindow + i * kPage;
+    if (pages_[i] != page) continue;
+    uint64_t here = window_slot(i);
+    if (checked_[i] == serial_) return here;
+    // Kept from an earlier hit: still borrowed (the kernel refuses to map over it), or dropped
+    // since (the page was unmapped or remapped in the source) and mapped anew now.
+    uint64_t words[] = {page, sys::kServerSlotVSpace, here};
+    abi::Error e = sys::invoke(source_, abi::Label::kVSpaceMapForeign, words);
+    if (e != abi::Error::kNone && e != abi::Error::kAlreadyMapped) {
+      pages_[i] = 0;  // gone from the source: the slot is free
+      return 0;
+    }
+    checked_[i] = serial_;
+    return here;
   }
-  if (used_ == kSlots) release();  // a long read: start the window again
-  uint64_t here = kWindow + used_ * kPage;
+  if (used_ == kSlots) release_borrowed();  // a long read: start the window again
+  // A slot: a kept one that is free or whose page was read longest ago and not in this hit
+  // (given back now: the kept slots hold the pages recent hits read), else the next.
+  uint32_t slot = used_;
+  for (uint32_t i = 0; i < used_ && i < kept_; ++i) {
+    if (pages_[i] == 0) {
+      slot = i;
+      break;
+    }
+    if (checked_[i] != serial_ && (slot == used_ || checked_[i] < checked_[slot])) slot = i;
+  }
+  if (slot != used_ && pages_[slot] != 0) {
+    uint64_t words[] = {pages_[slot], sys::kServerSlotVSpace, window_slot(slot)};
+    (void)sys::invoke(source_, abi::Label::kVSpaceUnmapForeign, words);
+    pages_[slot] = 0;
+  }
+  uint64_t here = window_slot(slot);
   if (!map(page, here)) return 0;
-  pages_[used_++] = page;
+  pages_[slot] = page;
+  checked_[slot] = serial_;
+  if (slot == used_) ++used_;
   return here;
 }
 
 bool BorrowedMemory::read_word(uint64_t& value, uint64_t address) {
   if ((address & 7) == 0) {
     if (int slot = pinned_slot(address & ~(kPage - 1)); slot >= 0) {
-      value = *reinterpret_cast<const volatile uint64_t*>(kPinnedWindow + slot * kPage +
+      value = *reinterpret_cast<const volatile uint64_t*>(window_ + kPinnedOffset + slot * kPage +
                                                           (address & (kPage - 1)));
       return true;
     }
@@ -81,7 +118,7 @@ bool BorrowedMemory::pin(uint64_t address, size_t size) {
     for (uint32_t i = 0; i < pinned_used_; ++i) pinned |= pinned_[i] == page;
     if (pinned) continue;
     if (pinned_used_ == kPinnedSlots) return false;
-    uint64_t here = kPinnedWindow + pinned_used_ * kPage;
+    uint64_t here = window_ + kPinnedOffset + pinned_used_ * kPage;
     if (!map(page, here)) return false;
     pinned_[pinned_used_++] = page;
   }
@@ -104,7 +141,7 @@ const volatile uint64_t* BorrowedMemory::pinned_words(uint64_t address, size_t s
   }
   int slot = pinned_slot(page);
   if (slot < 0) return nullptr;
-  return reinterpret_cast<const volatile uint64_t*>(kPinnedWindow + slot * kPage +
+  return reinterpret_cast<const volatile uint64_t*>(window_ + kPinnedOffset + slot * kPage +
                                                     (address - page));
 }
 
@@ -126,12 +163,14 @@ bool BorrowedMemory::read(void* destination, uint64_t address, size_t size) {
 }
 
 void BorrowedMemory::release_borrowed() {
-  for (uint32_t i = 0; i < used_; ++i) {
-    uint64_t words[] = {pages_[i], sys::kServerSlotVSpace, kWindow + i * kPage};
+  uint32_t keep = used_ < kept_ ? used_ : kept_;
+  for (uint32_t i = keep; i < used_; ++i) {
+    if (pages_[i] == 0) continue;
+    uint64_t words[] = {pages_[i], sys::kServerSlotVSpace, window_slot(i)};
     (void)sys::invoke(source_, abi::Label::kVSpaceUnmapForeign, words);
     pages_[i] = 0;
   }
-  used_ = 0;
+  used_ = keep;
 }
 
 }  // namespace trace

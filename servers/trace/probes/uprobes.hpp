@@ -29,7 +29,7 @@ class Uprobes final : public UprobeBackend {
   // `posix_vspace`: the POSIX server's VSpace (Read), whose memory holds the page maps the
   // helpers walk during a hit.
   Uprobes(uint64_t posix_vspace, Tracefs& tracefs, TaskEnvironment& environment)
-      : memory_(posix_vspace), tracefs_(tracefs), environment_(environment) {}
+      : memory_(posix_vspace, /*instance=*/1), tracefs_(tracefs), environment_(environment) {}
   void set_table(ProbeTable* table) { table_ = table; }
   void set_observer(HitObserver* observer) { observer_ = observer; }
 

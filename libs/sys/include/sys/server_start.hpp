@@ -102,6 +102,11 @@ inline constexpr uint64_t kTraceReplyBuffer = kTraceRequestBuffer + kTraceBuffer
 // given back when the hit ends.
 inline constexpr uint64_t kPosixHeapBase = 0x100000000000ull;
 inline constexpr uint64_t kPosixHeapEnd = 0x200000000000ull;
+// Every page of every Linux process as the POSIX server sees it (posix::platform: a frame is
+// mapped there once, by index, and a freed one is kept mapped for reuse, never unmapped): the
+// trace server keeps its borrows of these too (bpf_probe_read_user's pages).
+inline constexpr uint64_t kPosixFrameMapBase = kPosixHeapEnd;
+inline constexpr uint64_t kPosixFrameMapEnd = 0x300000000000ull;
 
 // The POSIX server's ELF image, mapped read-only in the trace server (its symbol table names
 // the functions kprobes attach to) and in the POSIX server itself (/proc/kallsyms), and the
