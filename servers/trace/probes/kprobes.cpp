@@ -86,7 +86,6 @@ rt::Result<Kprobes::Probe*> Kprobes::arm(uint64_t address, bool as_call) {
   probe->address = address;
   probe->breakpoint = breakpoint;
   probe->badged_endpoint = badged.value();
-  probe->call = call;
   return probe;
 }
 
@@ -347,16 +346,16 @@ void Kprobes::returned(const PtRegs& regs) {
   }
   uint64_t function = target - kEntryNopLength;
   Probe* probe = find(function);
-  if (probe == nullptr) return;    // its return probes went while it ran
-  const PtRegs& at_return = regs;  // ip: the trampoline read return_address too
+  if (probe == nullptr) return;  // its return probes went while it ran
+  // regs.ip is return_address: the trampoline read it too.
   EntryArguments& kept = pending_arguments_[depth - 1];
   if (observer_ != nullptr) {
-    observer_->hit_registers(at_return, HitObserver::HitRegisters::kServerReturn);
+    observer_->hit_registers(regs, HitObserver::HitRegisters::kServerReturn);
   }
   entry_arguments_ = kept.function == function ? kept.registers : nullptr;
   kept.function = 0;  // one return per entry
   for (uint32_t i = 0; i < probe->return_count; ++i) {
-    probe->return_clients[i]->on_return(at_return, function, return_address, memory_);
+    probe->return_clients[i]->on_return(regs, function, return_address, memory_);
   }
   entry_arguments_ = nullptr;
 }

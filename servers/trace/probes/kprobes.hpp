@@ -185,7 +185,6 @@ class Kprobes {
     uint32_t return_count = 0;
     bool trampoline = false;       // the return trampoline's own probe
     bool keeps_arguments = false;  // a return client needs_entry_arguments
-    bool call = false;             // a call probe (else an int3)
   };
   // The arguments of each pending return, by its depth in the POSIX server's pending-return
   // stack (kretprobe.S: 64 deep), with the function they belong to.

@@ -31,6 +31,11 @@ bool BorrowedMemory::map(uint64_t page, uint64_t here) {
   return e == abi::Error::kNone;
 }
 
+void BorrowedMemory::unmap(uint64_t page, uint64_t here) {
+  uint64_t words[] = {page, sys::kServerSlotVSpace, here};
+  (void)sys::invoke(source_, abi::Label::kVSpaceUnmapForeign, words);
+}
+
 uint64_t BorrowedMemory::borrow_sticky(uint64_t page) {
   // Two ways: the pair of slots the page index chooses, the one used longer ago giving way (two
   // hot pages twelve pages apart took turns in one slot, a MapForeign and an UnmapForeign at
@@ -47,8 +52,7 @@ uint64_t BorrowedMemory::borrow_sticky(uint64_t page) {
   sticky_used_[slot] = sticky_clock_;
   uint64_t here = window_ + kStickyOffset + slot * kPage;
   if (sticky_[slot] != 0) {
-    uint64_t words[] = {sticky_[slot], sys::kServerSlotVSpace, here};
-    (void)sys::invoke(source_, abi::Label::kVSpaceUnmapForeign, words);
+    unmap(sticky_[slot], here);
     sticky_[slot] = 0;
   }
   if (!map(page, here)) return 0;
@@ -88,8 +92,7 @@ uint64_t BorrowedMemory::borrow(uint64_t page) {
     if (checked_[i] != serial_ && (slot == used_ || checked_[i] < checked_[slot])) slot = i;
   }
   if (slot != used_ && pages_[slot] != 0) {
-    uint64_t words[] = {pages_[slot], sys::kServerSlotVSpace, window_slot(slot)};
-    (void)sys::invoke(source_, abi::Label::kVSpaceUnmapForeign, words);
+    unmap(pages_[slot], window_slot(slot));
     pages_[slot] = 0;
   }
   uint64_t here = window_slot(slot);
@@ -166,8 +169,7 @@ void BorrowedMemory::release_borrowed() {
   uint32_t keep = used_ < kept_ ? used_ : kept_;
   for (uint32_t i = keep; i < used_; ++i) {
     if (pages_[i] == 0) continue;
-    uint64_t words[] = {pages_[i], sys::kServerSlotVSpace, window_slot(i)};
-    (void)sys::invoke(source_, abi::Label::kVSpaceUnmapForeign, words);
+    unmap(pages_[i], window_slot(i));
     pages_[i] = 0;
   }
   used_ = keep;

@@ -63,8 +63,9 @@ class BorrowedMemory final : public TracedMemory {
   static constexpr uint32_t kStickySlots = 12;
   // Borrows the page at `page` (aligned); its address here, or 0 if it is not mapped there.
   uint64_t borrow(uint64_t page);
-  // MapForeign of `page` at `here` (page tables made as needed).
+  // MapForeign of `page` at `here` (page tables made as needed), and its UnmapForeign.
   bool map(uint64_t page, uint64_t here);
+  void unmap(uint64_t page, uint64_t here);
   // Gives back the window slots past the kept ones.
   void release_borrowed();
   // The pinned slot of `page` (aligned), or -1. The slot found last is tried first: a hit's
