@@ -153,10 +153,13 @@ class ServerEnvironment final : public trace::TaskEnvironment, public trace::Hit
   // A hit on a POSIX-server function: the helpers see the Linux process it works for, read
   // from the POSIX server's record when a helper first asks (sync_task; most programs of a
   // counting kind ask nothing of the task).
-  void hit_begins(trace::TracedMemory& memory) override {
+  void hit_begins(trace::TracedMemory& memory, const trace::PtRegs* regs,
+                  HitRegisters kind) override {
     hit_memory_ = &memory;
     task_pending_ = true;
-    has_registers_ = false;
+    hit_regs_ = regs;  // kept by the caller until hit_ends (HitObserver)
+    hit_kind_ = kind;
+    has_registers_ = regs != nullptr;
   }
   void sync_task() {
     if (!task_pending_) return;
@@ -172,11 +175,6 @@ class ServerEnvironment final : public trace::TaskEnvironment, public trace::Hit
     hit_cpu_ = task.cpu;
     hit_serving_context_ = task.serving_context;
     hit_registers_offset_ = task.registers_offset;
-  }
-  void hit_registers(const trace::PtRegs& regs, HitRegisters kind) override {
-    hit_regs_ = &regs;  // kept by the caller until hit_ends (HitObserver)
-    hit_kind_ = kind;
-    has_registers_ = true;
   }
   // A sample of a microkernel function: no Linux task (pid 0, comm "microkernel"); the sample's
   // stack words are the kernel memory a program can read.
@@ -357,6 +355,24 @@ void tell_readers(trace::ReaderWakeups& wakeups) {
       received = sys::recv(config.endpoint, config.reply, mr);
       continue;
     }
+    // Kprobe hits first: every probed call comes this way, twice with a return probe.
+    if (received.badge == sys::kTracePosixBadge && received.info.label == sys::kKprobeEntryLabel &&
+        received.info.length == 1) {
+      // A call probe's entry stub (kretprobe.S): the entry programs run before it goes on; the
+      // answer says whether into the return shim.
+      mr.word[0] = kprobes.entry_called(mr.word[0]) ? 1 : 0;
+      tell_readers(wakeups);
+      received = sys::reply_recv(config.endpoint, config.reply, 0, mr, 1);
+      continue;
+    }
+    if (received.badge == sys::kTracePosixBadge &&
+        received.info.label == sys::kKretprobeReturnLabel && received.info.length == 1) {
+      // The return-probe trampoline (kretprobe.S): the return programs run before it goes on.
+      kprobes.return_called(mr.word[0]);
+      tell_readers(wakeups);
+      received = sys::reply_recv(config.endpoint, config.reply, 0, mr, 0);
+      continue;
+    }
     if (received.info.label == static_cast<uint64_t>(abi::FaultKind::kBreakpoint) &&
         kprobes.handles(received.badge)) {
       // The first words came in registers, the rest in the IPC buffer (sys::message_word's
@@ -388,23 +404,6 @@ void tell_readers(trace::ReaderWakeups& wakeups) {
         received = sys::reply_recv(config.endpoint, config.reply,
                                    static_cast<uint64_t>(abi::FaultReply::kResume), mr, 0);
       }
-      continue;
-    }
-    if (received.badge == sys::kTracePosixBadge && received.info.label == sys::kKprobeEntryLabel &&
-        received.info.length == 1) {
-      // A call probe's entry stub (kretprobe.S): the entry programs run before it goes on; the
-      // answer says whether into the return shim.
-      mr.word[0] = kprobes.entry_called(mr.word[0]) ? 1 : 0;
-      tell_readers(wakeups);
-      received = sys::reply_recv(config.endpoint, config.reply, 0, mr, 1);
-      continue;
-    }
-    if (received.badge == sys::kTracePosixBadge &&
-        received.info.label == sys::kKretprobeReturnLabel && received.info.length == 1) {
-      // The return-probe trampoline (kretprobe.S): the return programs run before it goes on.
-      kprobes.return_called(mr.word[0]);
-      tell_readers(wakeups);
-      received = sys::reply_recv(config.endpoint, config.reply, 0, mr, 0);
       continue;
     }
     if (received.badge == sys::kTracePosixBadge && received.info.label == sys::kUprobeHitLabel &&

@@ -271,9 +271,9 @@ bool Kprobes::run_entry(Probe& probe, const PtRegs& regs) {
   uint64_t address = regs.ip - 1;
   bool redirect = false;
   hold_current_task();  // the observer and every client ask for it
-  if (observer_ != nullptr) observer_->hit_begins(memory_);
+  if (observer_ != nullptr)
+    observer_->hit_begins(memory_, &regs, HitObserver::HitRegisters::kServerEntry);
   pin_stack(regs.sp);
-  if (observer_ != nullptr) observer_->hit_registers(regs, HitObserver::HitRegisters::kServerEntry);
   for (uint32_t i = 0; i < probe.client_count; ++i)
     probe.clients[i]->on_hit(regs, address, memory_);
   if (probe.return_count > 0) {
@@ -303,23 +303,22 @@ void Kprobes::return_called(uint64_t saved) {
     *reinterpret_cast<volatile uint64_t*>(8) = 0;  // the drill's fault
   }
   hold_current_task();
-  if (observer_ != nullptr) observer_->hit_begins(memory_);
+  if (observer_ != nullptr)
+    observer_->hit_begins(memory_, regs, HitObserver::HitRegisters::kServerReturn);
   returned(*regs);
   if (observer_ != nullptr) observer_->hit_ends();
   release_current_task();
   memory_.release();
 }
 
-void Kprobes::pin_stack(uint64_t rsp) {
-  constexpr uint64_t kAbove = 1024;  // the frames a program reads from: its caller's
-  // The range the last hit found pinned (hits of one call path come at one rsp).
-  if (rsp >= pinned_stack_low_ && rsp + kAbove <= pinned_stack_high_) return;
-  if (stack_pins_ < kStackPins && !memory_.pinned(rsp, kAbove) && memory_.pin(rsp, kAbove)) {
+void Kprobes::pin_new_stack(uint64_t rsp) {
+  if (stack_pins_ < kStackPins && !memory_.pinned(rsp, kStackAbove) &&
+      memory_.pin(rsp, kStackAbove)) {
     ++stack_pins_;  // else it is borrowed per hit, as before
   }
-  if (memory_.pinned(rsp, kAbove)) {
+  if (memory_.pinned(rsp, kStackAbove)) {
     pinned_stack_low_ = rsp & ~uint64_t{4095};
-    pinned_stack_high_ = ((rsp + kAbove - 1) | 4095) + 1;
+    pinned_stack_high_ = ((rsp + kStackAbove - 1) | 4095) + 1;
   }
 }
 
@@ -349,9 +348,6 @@ void Kprobes::returned(const PtRegs& regs) {
   if (probe == nullptr) return;  // its return probes went while it ran
   // regs.ip is return_address: the trampoline read it too.
   EntryArguments& kept = pending_arguments_[depth - 1];
-  if (observer_ != nullptr) {
-    observer_->hit_registers(regs, HitObserver::HitRegisters::kServerReturn);
-  }
   entry_arguments_ = kept.function == function ? kept.registers : nullptr;
   kept.function = 0;  // one return per entry
   for (uint32_t i = 0; i < probe->return_count; ++i) {

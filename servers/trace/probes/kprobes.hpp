@@ -42,7 +42,13 @@ class KprobeClient {
 // Told around the clients of every hit (the helpers' environment follows the traced task).
 class HitObserver {
  public:
-  virtual void hit_begins(TracedMemory& memory) = 0;
+  // The registers a hit's stack walks start from (bpf_get_stack, bpf_get_stackid): a
+  // POSIX-server function's at its entry or at a return probe's return, or the traced process's
+  // at a uprobe; kernel samples have none. `regs` stays valid (the caller's) until hit_ends, so
+  // an observer keeps a pointer, not a copy.
+  enum class HitRegisters { kServerEntry, kServerReturn, kUser };
+  // A hit begins (`regs` null: a hit without registers).
+  virtual void hit_begins(TracedMemory& memory, const PtRegs* regs, HitRegisters kind) = 0;
   // A sample of a probe on a microkernel function (current_kernel_sample() says which).
   virtual void kernel_hit_begins(TracedMemory& memory) = 0;
   // Within such a sample: the Linux task the event stands for (a scheduling tracepoint's), for
@@ -52,15 +58,6 @@ class HitObserver {
     (void)tgid;
     (void)comm;
     (void)task;
-  }
-  // The registers a hit's stack walks start from (bpf_get_stack, bpf_get_stackid): a
-  // POSIX-server function's at its entry or at a return probe's return, or the traced process's
-  // at a uprobe. Told after hit_begins; kernel samples have none. `regs` stays valid (the
-  // caller's) until hit_ends, so an observer keeps a pointer, not a copy.
-  enum class HitRegisters { kServerEntry, kServerReturn, kUser };
-  virtual void hit_registers(const PtRegs& regs, HitRegisters kind) {
-    (void)regs;
-    (void)kind;
   }
   virtual void hit_ends() = 0;
 
@@ -202,12 +199,17 @@ class Kprobes {
   static constexpr uint32_t kStackPins = 6;
   uint32_t stack_pins_ = 0;
   uint64_t pinned_stack_low_ = 0, pinned_stack_high_ = 0;  // pages pin_stack found pinned
-  void pin_stack(uint64_t rsp);
+  static constexpr uint64_t kStackAbove = 1024;  // the frames a program reads from: its caller's
+  void pin_stack(uint64_t rsp) {
+    // Mostly the range the last hit found pinned (hits of one call path come at one rsp).
+    if (rsp < pinned_stack_low_ || rsp + kStackAbove > pinned_stack_high_) pin_new_stack(rsp);
+  }
+  void pin_new_stack(uint64_t rsp);
   // A new probe is a call probe when `as_call` and the POSIX server has the entry stub.
   [[nodiscard]] rt::Result<Probe*> arm(uint64_t address, bool as_call);
   // Runs an entry hit's clients on `regs` (ip = the probed address + 1, sp as at the entry);
   // true when the function must go on through the return shim.
-  bool run_entry(Probe& probe, const PtRegs& regs);
+  [[gnu::always_inline]] bool run_entry(Probe& probe, const PtRegs& regs);
   void release_if_unused(Probe& probe);
   void returned(const PtRegs& regs);
   uint32_t return_probes_ = 0;  // probes with return clients (the trampoline is armed while > 0)

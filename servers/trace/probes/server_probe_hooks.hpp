@@ -39,7 +39,7 @@ class ServerProbeHooks final : public ProbeHooks {
     void on_hit(const PtRegs& regs, uint64_t address, TracedMemory& memory) override;
     void on_return(const PtRegs& regs, uint64_t function, uint64_t return_address,
                    TracedMemory& memory) override;
-    void report(const PtRegs& regs);
+    [[gnu::always_inline]] void report(const PtRegs& regs);
     // fentry, fexit: the arguments as u64s (fexit: those of the call, then its return value).
     void report_arguments(const PtRegs& regs);
     bool listed() const override { return !multi && !tracing; }

@@ -136,7 +136,7 @@ bool BorrowedMemory::pinned(uint64_t address, size_t size) const {
   return true;
 }
 
-const volatile uint64_t* BorrowedMemory::pinned_words(uint64_t address, size_t size) const {
+const volatile uint64_t* BorrowedMemory::pinned_words_found(uint64_t address, size_t size) const {
   uint64_t page = address & ~(kPage - 1);
   if (size == 0 || (address & 7) != 0 || address + size < address ||
       ((address + size - 1) & ~(kPage - 1)) != page) {

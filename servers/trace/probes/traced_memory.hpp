@@ -54,7 +54,16 @@ class BorrowedMemory final : public TracedMemory {
   bool pinned(uint64_t address, size_t size) const;
   // Where [address, address + size) is readable here if it lies in one pinned page (pins are
   // kept for good, so the pointer stays valid), else null.
-  const volatile uint64_t* pinned_words(uint64_t address, size_t size) const;
+  // Inline for the page found last (every kprobe hit's pt_regs block is there).
+  const volatile uint64_t* pinned_words(uint64_t address, size_t size) const {
+    uint64_t page = address & ~(kPageSize - 1);
+    if (pinned_used_ != 0 && pinned_[last_pinned_] == page && (address & 7) == 0 && size != 0 &&
+        size <= kPageSize - (address - page)) {
+      return reinterpret_cast<const volatile uint64_t*>(
+          window_ + kPinnedOffset + last_pinned_ * kPageSize + (address - page));
+    }
+    return pinned_words_found(address, size);
+  }
 
  private:
   static constexpr uint32_t kSlots = 32;
@@ -80,6 +89,7 @@ class BorrowedMemory final : public TracedMemory {
     return -1;
   }
 
+  const volatile uint64_t* pinned_words_found(uint64_t address, size_t size) const;
   uint64_t window_slot(uint32_t slot) const { return window_ + slot * kPageSize; }
   static constexpr uint64_t kPageSize = 4096;
   static constexpr uint64_t kPinnedOffset = 0x100000;  // past the per-hit slots

@@ -141,10 +141,7 @@ void Uprobes::hit(const uint32_t* probes, uint32_t count, const uint64_t* words,
   sonde::abi::UserRegisters registers;
   __builtin_memcpy(&registers, words, sizeof registers);
   PtRegs regs = pt_regs_from(registers);
-  if (observer_ != nullptr) {
-    observer_->hit_begins(memory_);
-    observer_->hit_registers(regs, HitObserver::HitRegisters::kUser);
-  }
+  if (observer_ != nullptr) observer_->hit_begins(memory_, &regs, HitObserver::HitRegisters::kUser);
   for (uint32_t i = 0; i < count; ++i) {
     for (Site& site : sites_) {
       if (site.id == 0 || site.id != probes[i] || site.is_return != is_return) continue;

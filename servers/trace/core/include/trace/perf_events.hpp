@@ -89,7 +89,7 @@ class ProbeTable {
   uint32_t report_hit(uint32_t probe, const ProbeHit& hit);
   // The same for a probe the caller found (find) and keeps while it is armed (a probe is
   // disarmed before it goes). Inline: every probe hit comes this way.
-  uint32_t report_hit(Probe& probe, const ProbeHit& hit) {
+  [[gnu::always_inline]] uint32_t report_hit(Probe& probe, const ProbeHit& hit) {
     // Programs may read the whole context their type allows; a shorter one is padded.
     if (hit.size < readable_context(probe.kind)) return report_short_hit(probe, hit);
     return run_and_count(probe, hit, hit.context);
@@ -139,7 +139,7 @@ class ProbeTable {
   uint32_t report_short_hit(Probe& probe, const ProbeHit& hit);
   // report_hit's runs on `context` (trace_call_bpf), then the count of the events that follow
   // the hit's task and CPU (perf_tp_event).
-  uint32_t run_and_count(Probe& probe, const ProbeHit& hit, void* context) {
+  [[gnu::always_inline]] uint32_t run_and_count(Probe& probe, const ProbeHit& hit, void* context) {
     uint32_t result = 1;
     uint32_t run = 0;
     bool function = probe.kind == ProbeKind::kKprobe || probe.kind == ProbeKind::kTracing;
