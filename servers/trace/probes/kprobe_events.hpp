@@ -8,6 +8,7 @@
 #include "kprobes.hpp"
 #include "posix_symbols.hpp"
 #include "sched_tracepoints.hpp"
+#include "sys/server_start.hpp"
 #include "syscall_tracepoints.hpp"
 #include "trace/tracefs.hpp"
 #include "uprobes.hpp"
@@ -44,6 +45,12 @@ inline const CurrentTaskView& read_current_task() {
     detail::task_read = true;
   }
   return detail::current_view;
+}
+// The CPU of the task the POSIX server published last: that one word of the record (a
+// probe event bound to a CPU asks for nothing else).
+inline uint32_t current_task_cpu() {
+  if (detail::task_held && detail::task_read) return detail::current_view.cpu;
+  return reinterpret_cast<const volatile sys::CurrentTask*>(sys::kCurrentTaskPage)->cpu;
 }
 // While a probe hit on the POSIX server is handled (the server is stopped, its record cannot
 // change), read_current_task reads the record once, at its first call after hold (a hit whose

@@ -121,14 +121,6 @@ void ServerProbeHooks::Client::on_return(const PtRegs& regs, uint64_t, uint64_t,
   }
 }
 
-namespace {
-bool events_follow_task(const Probe& probe) {
-  for (const PerfEventObject* event = probe.events; event != nullptr; event = event->next_on_probe)
-    if (event->pid > 0 || event->cpu >= 0) return true;
-  return false;
-}
-}  // namespace
-
 Probe* ServerProbeHooks::Client::find_target() {
   if (target == nullptr && owner != nullptr && owner->table_ != nullptr && probe != 0)
     target = owner->table_->find(probe);
@@ -171,11 +163,13 @@ void ServerProbeHooks::Client::report(const PtRegs& regs) {
   const sonde::abi::SampleRecord* sample = current_kernel_sample();
   if (sample != nullptr) {  // the kernel's: no Linux task
     hit.cpu = static_cast<uint32_t>(sample->cpu);
-  } else if (events_follow_task(*target)) {
+  } else if ((target->events_follow & Probe::kFollowsTask) != 0) {
     // Only events bound to a task or CPU look at them (a kprobe event samples nothing).
     const CurrentTaskView& task = read_current_task();
     hit.cpu = task.cpu;
     hit.pid = task.pid;
+  } else if (target->events_follow != 0) {
+    hit.cpu = current_task_cpu();  // libbpf's kprobes: pid -1, CPU 0
   }
   hit.function_ip = address;  // bpf_get_func_ip: the probed function, at entry and return
   (void)owner->table_->report_hit(*target, hit);

@@ -251,8 +251,7 @@ rt::Result<int32_t> perf_event_open(Session& session, UserMemory& memory, uint64
   event->event_id = probes->next_event_id();
   if (probe != nullptr) {
     event->probe = probe;
-    event->next_on_probe = probe->events;
-    probe->events = event;
+    link_event(*probe, event);
   }
   if (attr.type == kPerfTypeSoftware && attr.config == kPerfCountSwCpuClock) {
     // perf_swevent_init_hrtimer: a frequency becomes a fixed period.

@@ -240,14 +240,37 @@ long PerfEventObject::output_from(uint32_t current_cpu, const void* data, uint64
   return ring->output_sample(fields, data, static_cast<uint32_t>(size));
 }
 
+namespace {
+void recount_follow(Probe& probe) {
+  uint8_t follow = 0;
+  for (const PerfEventObject* event = probe.events; event != nullptr;
+       event = event->next_on_probe) {
+    if (event->pid > 0) follow |= Probe::kFollowsTask;
+    if (event->cpu >= 0) follow |= Probe::kFollowsCpu;
+  }
+  probe.events_follow = follow;
+}
+}  // namespace
+
+void link_event(Probe& probe, PerfEventObject* event) {
+  event->next_on_probe = probe.events;
+  probe.events = event;
+  recount_follow(probe);
+}
+
+void unlink_event(Probe& probe, PerfEventObject* event) {
+  PerfEventObject** link = &probe.events;
+  while (*link != nullptr && *link != event) link = &(*link)->next_on_probe;
+  if (*link == event) *link = event->next_on_probe;
+  recount_follow(probe);
+}
+
 void destroy_perf_event(ObjectTable& objects, PerfEventObject* event) {
   clear_event_program(*event);
   if (event->attr.type == kPerfTypeSoftware && event->attr.config == kPerfCountSwCpuClock)
     objects.probes()->remove_clock_event(event);
   if (event->probe != nullptr) {
-    PerfEventObject** link = &event->probe->events;
-    while (*link != nullptr && *link != event) link = &(*link)->next_on_probe;
-    if (*link == event) *link = event->next_on_probe;
+    unlink_event(*event->probe, event);
     objects.probes()->close_probe(event->probe);
   }
   if (event->ring != nullptr) event->ring->destroy(objects.allocator());

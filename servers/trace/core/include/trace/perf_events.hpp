@@ -42,6 +42,11 @@ struct Probe {
   uint32_t users = 0;                 // perf events and links on it
   Vector<AttachedProgram> programs;   // in attach order (bpf_prog_array_copy appends)
   PerfEventObject* events = nullptr;  // the perf events on it (next_on_probe)
+  // What those events filter hits by (kFollowsTask, kFollowsCpu), for the hits that must
+  // find out the current task; kept by link_event and unlink_event.
+  uint8_t events_follow = 0;
+  static constexpr uint8_t kFollowsTask = 1;  // an event with pid > 0
+  static constexpr uint8_t kFollowsCpu = 2;   // an event with cpu >= 0
 };
 
 // A perf event handle's object. Linux gives perf events no id: only handles (and the perf
@@ -68,6 +73,10 @@ struct PerfEventObject final : Object, ebpf::PerfEventOutput {
   // BPF_OUTPUT software event, EINVAL; enabled on this CPU, EOPNOTSUPP), then the ring.
   long output_from(uint32_t cpu, const void* data, uint64_t size) override;
 };
+
+// Puts `event` on its probe's list, or takes it off; the probe's events_follow follows.
+void link_event(Probe& probe, PerfEventObject* event);
+void unlink_event(Probe& probe, PerfEventObject* event);
 
 // The probes of one trace-server instance, the hooks that arm them, and Linux's global perf
 // event id counter. Set on the ObjectTable (set_probes) so bpf() finds it; the sessions must be
