@@ -339,6 +339,38 @@ void tell_readers(trace::ReaderWakeups& wakeups) {
   if (wakeups.take_due()) (void)sys::signal(sys::kServerSlotTraceWakeupSignal);
 }
 
+// A call probe's entry stub or the return trampoline (kretprobe.S): one word, the address of
+// the pt_regs they laid out.
+bool is_kprobe_call(const sys::IpcResult& received) {
+  return received.badge == sys::kTracePosixBadge && received.info.length == 1 &&
+         (received.info.label == sys::kKprobeEntryLabel ||
+          received.info.label == sys::kKretprobeReturnLabel);
+}
+
+// Kprobe hits, answered while they come one after another: the entry programs run before the
+// stub goes on and the answer says whether into the return shim; the return programs run
+// before the trampoline goes on. The message words stay in registers from one hit to the next
+// (`mr` gets them when another message comes).
+sys::IpcResult serve_kprobe_calls(trace::Kprobes& kprobes,
+                                  const sonde::capnp::KernelServerConfig& config,
+                                  trace::ReaderWakeups& wakeups, sys::IpcResult received,
+                                  sys::MessageRegisters& mr) {
+  sys::MessageRegisters words = mr;
+  do {
+    uint64_t length = 0;
+    if (received.info.label == sys::kKprobeEntryLabel) {
+      words.word[0] = kprobes.entry_called(words.word[0]) ? 1 : 0;
+      length = 1;
+    } else {
+      kprobes.return_called(words.word[0]);
+    }
+    tell_readers(wakeups);
+    received = sys::reply_recv(config.endpoint, config.reply, 0, words, length);
+  } while (received.error == abi::Error::kNone && is_kprobe_call(received));
+  mr = words;
+  return received;
+}
+
 // One endpoint receives the POSIX server's calls (Cap'n Proto, badge 1), native clients' (their
 // own badges) and breakpoint hits on its functions (badged per probe): a hit is handled and the
 // thread resumed at once. The drain thread calls it too when the kernel has samples of probes on
@@ -356,21 +388,8 @@ void tell_readers(trace::ReaderWakeups& wakeups) {
       continue;
     }
     // Kprobe hits first: every probed call comes this way, twice with a return probe.
-    if (received.badge == sys::kTracePosixBadge && received.info.label == sys::kKprobeEntryLabel &&
-        received.info.length == 1) {
-      // A call probe's entry stub (kretprobe.S): the entry programs run before it goes on; the
-      // answer says whether into the return shim.
-      mr.word[0] = kprobes.entry_called(mr.word[0]) ? 1 : 0;
-      tell_readers(wakeups);
-      received = sys::reply_recv(config.endpoint, config.reply, 0, mr, 1);
-      continue;
-    }
-    if (received.badge == sys::kTracePosixBadge &&
-        received.info.label == sys::kKretprobeReturnLabel && received.info.length == 1) {
-      // The return-probe trampoline (kretprobe.S): the return programs run before it goes on.
-      kprobes.return_called(mr.word[0]);
-      tell_readers(wakeups);
-      received = sys::reply_recv(config.endpoint, config.reply, 0, mr, 0);
+    if (is_kprobe_call(received)) {
+      received = serve_kprobe_calls(kprobes, config, wakeups, received, mr);
       continue;
     }
     if (received.info.label == static_cast<uint64_t>(abi::FaultKind::kBreakpoint) &&

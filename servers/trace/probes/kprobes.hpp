@@ -211,7 +211,7 @@ class Kprobes {
   // true when the function must go on through the return shim.
   [[gnu::always_inline]] bool run_entry(Probe& probe, const PtRegs& regs);
   void release_if_unused(Probe& probe);
-  void returned(const PtRegs& regs);
+  [[gnu::always_inline]] void returned(const PtRegs& regs);
   uint32_t return_probes_ = 0;  // probes with return clients (the trampoline is armed while > 0)
   ReturnSupport returns_;
   // The pending-return words in their pinned pages (null: read through memory_).
