@@ -418,5 +418,100 @@ TEST(XolTest, BranchTakenAfterACompare) {
   EXPECT_FALSE(branch_taken(0x7, equal));  // ja
 }
 
+// Kprobes inside functions walk instruction boundaries with instruction_length: any instruction,
+// probe-able or not, has one.
+TEST(XolTest, InstructionLengthsOfAnyInstruction) {
+  struct Case {
+    std::vector<uint8_t> bytes;
+    uint8_t length;
+  };
+  const Case cases[] = {
+      {{0x55}, 1},                                      // push %rbp
+      {{0x48, 0x89, 0xe5}, 3},                          // mov %rsp,%rbp
+      {{0x0f, 0x1f, 0x44, 0x00, 0x08}, 5},              // the entry NOP
+      {{0xe8, 0x10, 0x20, 0x30, 0x40}, 5},              // call rel32
+      {{0x0f, 0x05}, 2},                                // syscall: not probe-able, but a length
+      {{0x48, 0x8b, 0x05, 0x01, 0x02, 0x03, 0x04}, 7},  // mov d(%rip),%rax
+      {{0xcc}, 1},                                      // int3
+  };
+  for (const Case& c : cases) {
+    auto length = instruction_length(c.bytes.data(), c.bytes.size());
+    ASSERT_TRUE(length.ok());
+    EXPECT_EQ(length.value(), c.length);
+  }
+  const uint8_t truncated[] = {0x48, 0x8b, 0x05, 0x01};
+  EXPECT_FALSE(instruction_length(truncated, sizeof truncated).ok());
+  const uint8_t invalid[] = {0x06, 0x90, 0x90};  // push %es: none in 64-bit mode
+  auto refused = instruction_length(invalid, sizeof invalid);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, rt::kEINVAL);
+}
+
+uint64_t quad_at(const KprobeSlot& slot, size_t at) {
+  uint64_t value = 0;
+  for (int i = 0; i < 8; ++i) value |= uint64_t{slot.bytes[at + i]} << (8 * i);
+  return value;
+}
+
+TEST(XolTest, KprobeSlotOfASteppedInstructionIsItsCopy) {
+  auto planned = plan({0x48, 0x8b, 0x05, 0x01, 0x02, 0x03, 0x04});  // mov d(%rip),%rax
+  ASSERT_TRUE(planned.ok());
+  KprobeSlot slot = kprobe_slot(planned.value(), kAddress);
+  ASSERT_EQ(slot.length, planned.value().slot_length);
+  for (size_t i = 0; i < slot.length; ++i) EXPECT_EQ(slot.bytes[i], planned.value().slot[i]);
+  EXPECT_EQ(slot.fixup_register, planned.value().fixup_register);
+  EXPECT_NE(slot.fixup_register, -1);
+}
+
+TEST(XolTest, KprobeSlotOfAJumpLandsOnItsTarget) {
+  auto planned = plan({0xeb, 0x10});  // jmp +0x10
+  ASSERT_TRUE(planned.ok());
+  KprobeSlot slot = kprobe_slot(planned.value(), kAddress);
+  ASSERT_EQ(slot.length, 14);
+  EXPECT_EQ(slot.bytes[0], 0xff);
+  EXPECT_EQ(slot.bytes[1], 0x25);
+  EXPECT_EQ(quad_at(slot, 6), kAddress + 2 + 0x10);
+  EXPECT_EQ(slot.fixup_register, -1);
+  auto redecoded = decode(slot.bytes, 6);
+  ASSERT_TRUE(redecoded.ok);
+  EXPECT_EQ(redecoded.instruction.mnemonic, ZYDIS_MNEMONIC_JMP);
+}
+
+TEST(XolTest, KprobeSlotOfACallPushesTheReturnAddressThroughTheFixupRegister) {
+  auto planned = plan({0xe8, 0x00, 0x01, 0x00, 0x00});  // call +0x100
+  ASSERT_TRUE(planned.ok());
+  KprobeSlot slot = kprobe_slot(planned.value(), kAddress);
+  ASSERT_EQ(slot.length, 16);
+  EXPECT_EQ(slot.bytes[0], 0x41);  // push %r11: the kernel holds address + 5 in r11 for the step
+  EXPECT_EQ(slot.bytes[1], 0x53);
+  EXPECT_EQ(slot.fixup_register, user_register_word(offsetof(UserRegisters, r11)));
+  auto push = decode(slot.bytes, 2);
+  ASSERT_TRUE(push.ok);
+  EXPECT_EQ(push.instruction.mnemonic, ZYDIS_MNEMONIC_PUSH);
+  EXPECT_EQ(push.operands[0].reg.value, ZYDIS_REGISTER_R11);
+  EXPECT_EQ(slot.bytes[2], 0xff);
+  EXPECT_EQ(slot.bytes[3], 0x25);
+  EXPECT_EQ(quad_at(slot, 8), kAddress + 5 + 0x100);
+}
+
+TEST(XolTest, KprobeSlotOfABranchTakesItOnTheRealFlags) {
+  for (const std::vector<uint8_t>& bytes :
+       {std::vector<uint8_t>{0x74, 0x20},                             // je +0x20
+        std::vector<uint8_t>{0x0f, 0x84, 0x20, 0x00, 0x00, 0x00}}) {  // je rel32 +0x20
+    auto planned = plan_out_of_line(bytes.data(), bytes.size(), kAddress);
+    ASSERT_TRUE(planned.ok());
+    KprobeSlot slot = kprobe_slot(planned.value(), kAddress);
+    ASSERT_EQ(slot.length, 30);
+    auto branch = decode(slot.bytes, 2);
+    ASSERT_TRUE(branch.ok);
+    EXPECT_EQ(branch.instruction.mnemonic, ZYDIS_MNEMONIC_JZ);
+    EXPECT_EQ(slot.bytes[1], 14);                          // taken: to the second jump at 16
+    EXPECT_EQ(quad_at(slot, 8), kAddress + bytes.size());  // not taken: after the branch
+    EXPECT_EQ(quad_at(slot, 22), kAddress + bytes.size() + 0x20);  // taken: its target
+    EXPECT_EQ(slot.bytes[16], 0xff);
+    EXPECT_EQ(slot.bytes[17], 0x25);
+  }
+}
+
 }  // namespace
 }  // namespace trace

@@ -293,6 +293,55 @@ rt::Result<XolPlan> plan_out_of_line_avoiding(const uint8_t* bytes, size_t avail
   return plan_step(bytes, decoded, avoided);
 }
 
+rt::Result<uint8_t> instruction_length(const uint8_t* bytes, size_t available) {
+  ZydisDecoder decoder;
+  if (ZYAN_FAILED(ZydisDecoderInit(&decoder, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64))) {
+    return err(kEINVAL, "the x86 decoder did not start");
+  }
+  ZydisDecodedInstruction instruction;
+  const size_t length = available < kMaxInstructionLength ? available : kMaxInstructionLength;
+  if (ZYAN_FAILED(ZydisDecoderDecodeInstruction(&decoder, nullptr, bytes, length, &instruction))) {
+    return err(kEINVAL, "not an x86-64 instruction");
+  }
+  return instruction.length;
+}
+
+namespace {
+// `jmp *0(%rip)` followed by its 8-byte destination, at `at` in the slot; the offset after it.
+size_t put_absolute_jump(KprobeSlot& slot, size_t at, uint64_t destination) {
+  const uint8_t jump[] = {0xff, 0x25, 0, 0, 0, 0};
+  for (uint8_t byte : jump) slot.bytes[at++] = byte;
+  for (int i = 0; i < 8; ++i) slot.bytes[at++] = static_cast<uint8_t>(destination >> (8 * i));
+  return at;
+}
+}  // namespace
+
+KprobeSlot kprobe_slot(const XolPlan& plan, uint64_t address) {
+  KprobeSlot slot;
+  size_t at = 0;
+  switch (plan.action) {
+    case XolAction::kStep:
+      for (; at < plan.slot_length; ++at) slot.bytes[at] = plan.slot[at];
+      slot.fixup_register = plan.fixup_register;
+      break;
+    case XolAction::kJump: at = put_absolute_jump(slot, 0, plan.target); break;
+    case XolAction::kCall:
+      slot.bytes[at++] = 0x41;  // push %r11
+      slot.bytes[at++] = 0x53;
+      at = put_absolute_jump(slot, at, plan.target);
+      slot.fixup_register = kUserRegisterWord[11];
+      break;
+    case XolAction::kBranch:
+      slot.bytes[at++] = static_cast<uint8_t>(0x70 | (plan.condition & 0x0F));  // j<cc> rel8
+      slot.bytes[at++] = 14;  // over the first jump, to the second
+      at = put_absolute_jump(slot, at, address + plan.length);
+      at = put_absolute_jump(slot, at, plan.target);
+      break;
+  }
+  slot.length = static_cast<uint8_t>(at);
+  return slot;
+}
+
 bool branch_taken(uint8_t condition, uint64_t rflags) {
   const bool carry = rflags & (1u << 0);
   const bool parity = rflags & (1u << 2);

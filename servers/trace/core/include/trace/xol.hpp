@@ -45,4 +45,27 @@ rt::Result<XolPlan> plan_out_of_line(const uint8_t* bytes, size_t available, uin
 // True when a kBranch's condition holds for these flags (CF, PF, ZF, SF, OF as jcc reads them).
 bool branch_taken(uint8_t condition, uint64_t rflags);
 
+// The length of the x86-64 instruction at `bytes` (`available` bytes read), whatever it is;
+// EINVAL for bytes that are no instruction or end before it does. Kprobes walk a function with it
+// to find its instruction boundaries.
+rt::Result<uint8_t> instruction_length(const uint8_t* bytes, size_t available);
+
+// A kprobe's out-of-line slot (kprobes inside POSIX-server functions): the code the kernel
+// single-steps after a hit (Breakpoint Insert with a slot and a fix-up register), so that every
+// instruction goes on with a plain Resume, relative branches included, with no register changed:
+// - kStep: the plan's copy; the kernel continues after the original instruction;
+// - kJump: `jmp *0(%rip)` and the target: the step lands on it;
+// - kCall: `push %r11` with r11 the fix-up register (the kernel holds address + length in it
+//   for the step and restores it after), then `jmp *0(%rip)` and the target: the call's return
+//   address is pushed, the callee entered;
+// - kBranch: `j<cc> +14`, then `jmp *0(%rip)` to the instruction after the branch, then `jmp
+//   *0(%rip)` to the target: the step takes or passes the condition on the real flags.
+inline constexpr size_t kKprobeSlotSize = 32;
+struct KprobeSlot {
+  uint8_t bytes[kKprobeSlotSize] = {};
+  uint8_t length = 0;
+  int8_t fixup_register = -1;  // UserRegisters word, -1 for none
+};
+KprobeSlot kprobe_slot(const XolPlan& plan, uint64_t address);
+
 }  // namespace trace
