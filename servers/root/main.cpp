@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "elf/elf64.hpp"
 #include "fault_report.hpp"
 #include "sonde/abi/clock.hpp"
 #include "sonde/capnp/kernel_transport.hpp"
@@ -71,6 +72,7 @@ struct TraceResources {
 uint64_t posix_vspace = 0;
 uint64_t log_ports = 0;  // COM2 for the root task's and trace server's messages (0: none)
 const abi::ModuleDescription* posix_image = nullptr;
+uint64_t posix_xol_frame = 0;  // the Frame cap of the POSIX server's kprobe_xol_page (0: none)
 uint64_t supervisor_endpoint = 0;
 
 // The native program (the `native` boot module): its memory is set aside before the POSIX
@@ -320,6 +322,13 @@ bool start_trace_server() {
   info->instance = trace.instance;
   info->cpu_count = boot->cpu_count;
   info->flags = log_ports != 0 ? sys::kStartFlagHasCom2 : 0;
+  if (posix_xol_frame != 0) {
+    if (!map_copy(posix_xol_frame, program.vspace, sys::kKprobeXolWindow, abi::kMapWrite,
+                  "the kprobe slot page to the trace server")) {
+      return false;
+    }
+    info->flags |= sys::kStartFlagHasKprobeXol;
+  }
   // The POSIX server's image, read-only, for its symbol table.
   for (uint64_t i = 0; posix_image != nullptr && i < posix_image->frame_count; ++i) {
     if (!map_copy(posix_image->first_slot + i, program.vspace, sys::kTracedImageBase + i * 4096,
@@ -495,11 +504,19 @@ bool start_posix_server(Started& started) {
   }
   const auto* image = reinterpret_cast<const uint8_t*>(kModuleWindow + image_module->offset);
   sys::LoaderResources resources{untyped, kRoot, &next_slot, kVSpace, kLoaderWindow};
+  // The page of out-of-line slots for kprobes inside its functions: the trace server writes it.
+  elf::SymbolTable symbols;
+  uint64_t xol_page = 0;
+  if (symbols.open(image, image_module->size) == elf::ElfError::kNone &&
+      symbols.find("kprobe_xol_page", xol_page) && xol_page % 4096 == 0) {
+    resources.keep_page = xol_page;
+  }
   sys::LoadedProgram program;
   if (!check(sys::load_program(image, image_module->size, kServerStackPages, resources, program),
              "loading the posix server")) {
     return false;
   }
+  posix_xol_frame = program.kept_frame;
 
   uint64_t cnode = 0, tcb = 0, info_frame = 0, buffer_frame = 0;
   uint64_t endpoint = supervisor_endpoint;

@@ -579,6 +579,17 @@ extern "C" int main(const sys::ServerStartInfo* info) {
   returns.key_size = posix_symbols.function_size(returns.key);
   returns.entry_stub_size = posix_symbols.function_size(returns.entry_stub);
   kprobes->set_return_support(returns);
+  // Kprobes inside functions: the POSIX server's slot page, which the root task mapped here.
+  uint64_t xol_page = 0;
+  if ((info->flags & sys::kStartFlagHasKprobeXol) != 0 &&
+      posix_symbols.resolve_any("kprobe_xol_page", 15, xol_page)) {
+    kprobes->set_inside_support(&posix_symbols, xol_page,
+                                reinterpret_cast<volatile uint8_t*>(sys::kKprobeXolWindow),
+                                info->instance);
+  } else {
+    kprobes->set_inside_support(&posix_symbols, 0, nullptr, 0);
+  }
+  posix_symbols.set_probe_points(kprobes);
   kprobes->each_blacklisted(
       [&](uint64_t start, uint64_t end) { posix_symbols.refuse(start, end); });
   auto* hooks =

@@ -139,6 +139,10 @@ Error load_program(const uint8_t* image, size_t size, uint64_t stack_pages,
     }
   }
   program.vspace = loader.vspace;
+  program.kept_frame = 0;
+  for (size_t i = 0; resources.keep_page != 0 && i < loader.pages; ++i) {
+    if (loader.page_address[i] == resources.keep_page) program.kept_frame = loader.page_frame[i];
+  }
   program.entry = executable.entry;
   program.stack_top = stack_top - 8;
   return Error::kNone;

@@ -152,6 +152,18 @@ kretprobe_return_key:
         ud2
         .size kretprobe_return_key, . - kretprobe_return_key
 
+// Kprobes inside POSIX-server functions (an int3 on any instruction): the page of out-of-line
+// slots the kernel single-steps after a hit (docs/KERNEL.md, Breakpoints). The root task maps
+// its frame writable into the trace server, which writes each probe's slot there; here it is
+// executable code, never written, and never goes away (a trace server that dies leaves its
+// slots behind for a thread that was about to run one). int3s until a slot is written.
+        .section .text.kprobe_xol, "ax", @progbits
+        .balign 4096
+        .globl kprobe_xol_page
+        .type kprobe_xol_page, @object
+kprobe_xol_page:
+        .fill   4096, 1, 0xcc
+        .size kprobe_xol_page, 4096
         .bss
         .balign 2048                        // all three in one page: the trace server reads
                                             // them through one pinned window page

@@ -4,6 +4,7 @@
 
 #include "kernel_probes.hpp"
 #include "kprobe_events.hpp"
+#include "posix_symbols.hpp"
 #include "rt/errno.hpp"
 #include "sys/ipc.hpp"
 #include "sys/server_memory.hpp"
@@ -54,6 +55,22 @@ rt::Result<Kprobes::Probe*> Kprobes::arm(uint64_t address, bool as_call) {
   if (probe != nullptr) return probe;
   probe = find(0);
   if (probe == nullptr) return rt::err(rt::kENOSPC, "too many kprobes");
+  // Inside a function: an int3 whose instruction the kernel steps in an out-of-line slot.
+  uint64_t start = 0;
+  int slot = -1;
+  uint8_t original = 0;
+  KprobeSlot code;
+  if (inside_function(address, start)) {
+    XolPlan plan = TRY(plan_inside(address, start, original));
+    for (uint32_t i = 0; i < kXolSlots && slot < 0; ++i) {
+      uint32_t candidate = (next_slot_ + i) % kXolSlots;
+      if (!slot_used_[candidate]) slot = static_cast<int>(candidate);
+    }
+    if (slot < 0) return rt::err(rt::kENOSPC, "no out-of-line slot is free");
+    code = kprobe_slot(plan, address);
+    code.fixup_register = code.fixup_register < 0 ? 0 : code.fixup_register;
+    code.length = plan.length;  // what Insert takes: the original instruction's
+  }
   uint64_t index = static_cast<uint64_t>(probe - probes_);
   uint64_t breakpoint = TRY(sys::server::make_object(abi::ObjectType::kBreakpoint));
   auto badged = sys::server::allocate_slot();
@@ -66,14 +83,23 @@ rt::Result<Kprobes::Probe*> Kprobes::arm(uint64_t address, bool as_call) {
                                  kFirstBadge + index);
   uint64_t bind[] = {vspace_, badged.value()};
   if (e == abi::Error::kNone) e = sys::invoke(breakpoint, abi::Label::kBreakpointBind, bind);
+  bool done = false;
+  if (e == abi::Error::kNone && slot >= 0) {
+    // The slot is written before the int3 goes in: no hit can step it half written.
+    uint64_t xol = xol_page_ + static_cast<uint64_t>(slot) * kKprobeSlotSize;
+    volatile uint8_t* here = xol_window_ + static_cast<uint64_t>(slot) * kKprobeSlotSize;
+    for (size_t i = 0; i < kKprobeSlotSize; ++i) here[i] = code.bytes[i];
+    uint64_t insert[] = {address, code.length, xol, static_cast<uint64_t>(code.fixup_register)};
+    e = sys::invoke(breakpoint, abi::Label::kBreakpointInsert, insert);
+    done = true;
+  }
   // A call probe where the kernel takes one (an entry NOP), else an int3.
-  bool call = false;
-  if (e == abi::Error::kNone && as_call && returns_.entry_stub != 0) {
+  if (e == abi::Error::kNone && !done && as_call && returns_.entry_stub != 0) {
     uint64_t insert_call[] = {address, kEntryNopLength, 0, 0, returns_.entry_stub};
-    call = sys::invoke(breakpoint, abi::Label::kBreakpointInsert, insert_call) == abi::Error::kNone;
+    done = sys::invoke(breakpoint, abi::Label::kBreakpointInsert, insert_call) == abi::Error::kNone;
   }
   uint64_t insert[] = {address, kEntryNopLength, 0, 0};
-  if (e == abi::Error::kNone && !call)
+  if (e == abi::Error::kNone && !done)
     e = sys::invoke(breakpoint, abi::Label::kBreakpointInsert, insert);
   if (e != abi::Error::kNone) {
     (void)sys::cnode_delete(sys::kServerSlotCNode, breakpoint);
@@ -86,13 +112,77 @@ rt::Result<Kprobes::Probe*> Kprobes::arm(uint64_t address, bool as_call) {
   probe->address = address;
   probe->breakpoint = breakpoint;
   probe->badged_endpoint = badged.value();
+  if (slot >= 0) {
+    slot_used_[slot] = true;
+    next_slot_ = static_cast<uint32_t>(slot + 1) % kXolSlots;
+    probe->slot = static_cast<int16_t>(slot);
+    probe->original = original;
+  }
   return probe;
+}
+
+bool Kprobes::inside_function(uint64_t address, uint64_t& start) const {
+  return symbols_ != nullptr && !is_kernel_address(address) &&
+         symbols_->function_start(address, start) && start != address;
+}
+
+namespace {
+// A function decoded from its start to a kprobe inside it (Linux decodes the whole way too).
+constexpr uint64_t kMaxInsideOffset = 64 * 1024;
+uint8_t function_bytes[kMaxInsideOffset + kMaxInstructionLength];
+}  // namespace
+
+rt::Result<XolPlan> Kprobes::plan_inside(uint64_t address, uint64_t start, uint8_t& original) {
+  if (xol_window_ == nullptr) {
+    return rt::err(rt::kEINVAL, "kprobes here sit on a function's entry NOP only (offset 0)");
+  }
+  uint64_t offset = address - start;
+  if (offset > kMaxInsideOffset) return rt::err(rt::kEINVAL, "more than 64 KiB into a function");
+  size_t size = offset + kMaxInstructionLength;
+  bool read = memory_.read(function_bytes, start, size);
+  memory_.release();
+  if (!read) return rt::err(rt::kEINVAL, "the address is not mapped in the POSIX server");
+  // Probes armed in the range read as what they replaced: an entry NOP (under an int3 or a
+  // call), or an instruction's first byte.
+  static constexpr uint8_t kEntryNop[kEntryNopLength] = {0x0f, 0x1f, 0x44, 0x00, 0x08};
+  for (const Probe& probe : probes_) {
+    if (probe.address < start || probe.address >= start + size || probe.address == 0) continue;
+    uint64_t at = probe.address - start;
+    if (probe.slot >= 0) {
+      function_bytes[at] = probe.original;
+    } else {
+      for (uint64_t i = 0; i < kEntryNopLength && at + i < size; ++i)
+        function_bytes[at + i] = kEntryNop[i];
+    }
+  }
+  uint64_t at = 0;
+  while (at < offset) {
+    auto length = instruction_length(function_bytes + at, size - at);
+    if (!length.ok()) return rt::err(rt::kEILSEQ, "the function does not decode up to the address");
+    at += length.value();
+  }
+  if (at != offset) return rt::err(rt::kEILSEQ, "the address is inside an instruction");
+  original = function_bytes[at];
+  auto plan = plan_out_of_line(function_bytes + at, size - at, address);
+  if (!plan.ok()) return rt::err(rt::kEINVAL, "the instruction cannot run out of line");
+  return plan.value();
 }
 
 rt::Result<void> Kprobes::check_probe_point(uint64_t address) {
   if (is_kernel_address(address)) return {};
   static constexpr uint8_t kEntryNop[kEntryNopLength] = {0x0f, 0x1f, 0x44, 0x00, 0x08};
   if (find(address) != nullptr) return {};  // armed already (an int3 or a call there now)
+  if (symbols_ != nullptr) {
+    uint64_t start = 0;
+    if (!symbols_->function_start(address, start)) {
+      return rt::err(rt::kEILSEQ, "the address is in no POSIX-server function");
+    }
+    if (start != address) {
+      uint8_t original = 0;
+      TRY(plan_inside(address, start, original));
+      return {};
+    }
+  }
   uint8_t code[kEntryNopLength] = {};
   bool read = memory_.read(code, address, sizeof code);
   memory_.release();
@@ -140,6 +230,10 @@ rt::Result<void> Kprobes::attach_return(uint64_t address, KprobeClient* client) 
     return rt::err(rt::kEOPNOTSUPP, "the POSIX server has no return-probe trampoline");
   }
   if (blacklisted(address)) return rt::err(rt::kEINVAL, "the function is on the kprobe blacklist");
+  uint64_t start = 0;
+  if (inside_function(address, start)) {
+    return rt::err(rt::kEINVAL, "a return probe sits on a function's entry");
+  }
   if (return_probes_ == 0) {
     Probe* key = TRY(arm(returns_.key, false));
     key->trampoline = true;
@@ -190,6 +284,7 @@ void Kprobes::detach_return(uint64_t address, KprobeClient* client) {
 void Kprobes::disarm(Probe& probe) {
   uint64_t remove[] = {probe.address};
   (void)sys::invoke(probe.breakpoint, abi::Label::kBreakpointRemove, remove);
+  if (probe.slot >= 0) slot_used_[probe.slot] = false;  // its bytes stay until it is taken again
   (void)sys::cnode_delete(sys::kServerSlotCNode, probe.breakpoint);
   (void)sys::cnode_delete(sys::kServerSlotCNode, probe.badged_endpoint);
   sys::server::free_slot(probe.breakpoint);

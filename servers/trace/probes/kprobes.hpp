@@ -8,6 +8,7 @@
 #include "rt/result.hpp"
 #include "sonde/abi/ipc.hpp"
 #include "trace/probe_record.hpp"
+#include "trace/xol.hpp"
 #include "traced_memory.hpp"
 
 namespace trace {
@@ -66,6 +67,7 @@ class HitObserver {
 };
 
 class KernelProbes;
+class PosixSymbols;
 
 class Kprobes {
  public:
@@ -131,11 +133,25 @@ class Kprobes {
     if (returns_.key != 0) f(returns_.key, returns_.key + returns_.key_size);
     if (returns_.entry_stub != 0)
       f(returns_.entry_stub, returns_.entry_stub + returns_.entry_stub_size);
+    if (xol_page_ != 0) f(xol_page_, xol_page_ + kXolPageSize);
   }
-  // Whether a kprobe may sit at `address`: a POSIX-server function's entry NOP (the only place
-  // a hit can resume without stepping the displaced instruction; GAP: Linux also probes inside
-  // functions, at instruction boundaries). EINVAL elsewhere; microkernel addresses are left to
-  // the kernel, which refuses anything but a function's entry.
+  // Kprobes inside POSIX-server functions (an int3 on any instruction boundary, Linux's
+  // func+offs): the POSIX server's page of out-of-line slots (`page` there, writable here at
+  // `window`), and its symbols for the functions' starts. Without them kprobes sit on function
+  // entries only. `instance` spreads a restarted server's first slots away from its
+  // predecessor's (a thread may be about to run one of those).
+  void set_inside_support(const PosixSymbols* symbols, uint64_t page, volatile uint8_t* window,
+                          uint64_t instance) {
+    symbols_ = symbols;
+    xol_page_ = page;
+    xol_window_ = window;
+    next_slot_ = static_cast<uint32_t>((instance * 37) % kXolSlots);
+  }
+  // Whether a kprobe may sit at `address`: a POSIX-server function's entry NOP, or an
+  // instruction boundary inside a function (found by decoding it from its start, as Linux's
+  // can_probe) whose instruction can run out of line. EILSEQ inside an instruction or outside
+  // every function, EINVAL for an instruction that cannot run out of line; microkernel addresses
+  // are left to the kernel, which refuses anything but a function's entry.
   [[nodiscard]] rt::Result<void> check_probe_point(uint64_t address);
   // A return probe on the function at `address` for `client`.
   [[nodiscard]] rt::Result<void> attach_return(uint64_t address, KprobeClient* client);
@@ -182,7 +198,25 @@ class Kprobes {
     uint32_t return_count = 0;
     bool trampoline = false;       // the return trampoline's own probe
     bool keeps_arguments = false;  // a return client needs_entry_arguments
+    int16_t slot = -1;             // inside a function: its out-of-line slot
+    uint8_t original = 0;          // inside a function: the byte the int3 replaced
   };
+  // The out-of-line slots: taken round-robin, so a freed slot is written again only after the
+  // others were (a thread resumed into it just before its probe went still runs the old copy).
+  static constexpr uint64_t kXolPageSize = 4096;
+  static constexpr uint32_t kXolSlots = kXolPageSize / 32;  // kKprobeSlotSize each
+  const PosixSymbols* symbols_ = nullptr;
+  uint64_t xol_page_ = 0;
+  volatile uint8_t* xol_window_ = nullptr;
+  bool slot_used_[kXolSlots] = {};
+  uint32_t next_slot_ = 0;
+  // Whether `address` lies inside a function (not at its start); its start in `start`.
+  bool inside_function(uint64_t address, uint64_t& start) const;
+  // Decodes the function from `start` to `address` (armed probes read as their original
+  // bytes) and plans the instruction there out of line.
+  // `original` receives the instruction's first byte.
+  [[nodiscard]] rt::Result<XolPlan> plan_inside(uint64_t address, uint64_t start,
+                                                uint8_t& original);
   // The arguments of each pending return, by its depth in the POSIX server's pending-return
   // stack (kretprobe.S: 64 deep), with the function they belong to.
   struct EntryArguments {

@@ -2,6 +2,9 @@
 // PosixSymbols over libs/elf's SymbolTable.
 #include "posix_symbols.hpp"
 
+#include "kprobes.hpp"
+#include "rt/errno.hpp"
+
 #include "trace/kernel_samples.hpp"
 
 namespace trace {
@@ -61,16 +64,25 @@ void PosixSymbols::refuse(uint64_t start, uint64_t end) {
   }
 }
 
-bool PosixSymbols::kernel_probe_refused(const char* name, size_t length, uint64_t offset) {
-  // Only function entries (Kprobes::check_probe_point): Linux also takes an offset at an
-  // instruction boundary (GAP).
-  if (offset != 0) return true;
+int PosixSymbols::kernel_probe_error(const char* name, size_t length, uint64_t offset) {
   uint64_t address = 0;
-  if (!resolve(name, length, offset, address)) return false;
+  if (!resolve(name, length, offset, address)) return 0;  // ENOENT comes at arming
   for (size_t i = 0; i < refused_count_; ++i) {
-    if (address >= refused_[i].start && address < refused_[i].end) return true;
+    if (address >= refused_[i].start && address < refused_[i].end) return rt::kEINVAL;
   }
-  return false;
+  if (offset == 0) return 0;  // entries: the entry NOP is checked at arming
+  if (is_kernel_address(address)) return rt::kEINVAL;  // the microkernel's: entries only
+  if (kprobes_ == nullptr) return rt::kEINVAL;
+  auto checked = kprobes_->check_probe_point(address);
+  return checked.ok() ? 0 : checked.error().code;
+}
+
+bool PosixSymbols::function_start(uint64_t address, uint64_t& start) const {
+  uint64_t offset = 0, size = 0;
+  if (!open_ || table_.nearest(address, &offset, &size) == nullptr) return false;
+  if (size != 0 && offset >= size) return false;
+  start = address - offset;
+  return true;
 }
 
 uint64_t PosixSymbols::function_size(uint64_t address) const {

@@ -13,6 +13,8 @@
 
 namespace trace {
 
+class Kprobes;
+
 class PosixSymbols final : public ProbeTargets {
  public:
   // `image`: the POSIX server's ELF (nullptr: no symbols, every kprobe target is refused).
@@ -26,7 +28,12 @@ class PosixSymbols final : public ProbeTargets {
   bool resolve_any(const char* name, size_t length, uint64_t& address) const;
 
   bool kernel_symbol_exists(const char* name, size_t length) override;
-  bool kernel_probe_refused(const char* name, size_t length, uint64_t offset) override;
+  int kernel_probe_error(const char* name, size_t length, uint64_t offset) override;
+  // Who says whether a kprobe may sit at an address (Kprobes::check_probe_point); without it
+  // only function entries are taken.
+  void set_probe_points(Kprobes* kprobes) { kprobes_ = kprobes; }
+  // The start of the POSIX-server function holding `address`; false outside every function.
+  bool function_start(uint64_t address, uint64_t& start) const;
   // Code kprobes refuse, [start, end) (Kprobes::each_blacklisted gives it at start).
   void refuse(uint64_t start, uint64_t end);
   // The trace server cannot see the POSIX server's files: that server checks the paths of
@@ -52,11 +59,12 @@ class PosixSymbols final : public ProbeTargets {
   bool open_ = false;
   elf::SymbolTable kernel_table_;
   bool kernel_open_ = false;
+  Kprobes* kprobes_ = nullptr;
   struct Range {
     uint64_t start = 0;
     uint64_t end = 0;
   };
-  Range refused_[4];
+  Range refused_[8];
   size_t refused_count_ = 0;
 };
 

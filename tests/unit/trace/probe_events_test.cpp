@@ -21,8 +21,12 @@ class FakeTargets final : public ProbeTargets {
            symbol == "kretprobe_shim";
   }
   // The return-probe shim is on the blacklist, as Sonde's servers/trace/main.cpp puts it.
-  bool kernel_probe_refused(const char* name, size_t length, uint64_t) override {
-    return std::string(name, length) == "kretprobe_shim";
+  // do_unlinkat's instructions in this fake: boundaries at 0, 5 and 8.
+  int kernel_probe_error(const char* name, size_t length, uint64_t offset) override {
+    std::string symbol(name, length);
+    if (symbol == "kretprobe_shim") return rt::kEINVAL;
+    if (symbol == "do_unlinkat" && offset != 0 && offset != 5 && offset != 8) return rt::kEILSEQ;
+    return 0;
   }
   int user_file_status(const char* path, size_t length) override {
     std::string file(path, length);

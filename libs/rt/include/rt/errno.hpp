@@ -43,6 +43,7 @@ enum Errno : int {
   kENODATA = 61,
   kEPROTO = 71,
   kEBADMSG = 74,
+  kEILSEQ = 84,  // a kprobe offset inside an instruction
   kEOVERFLOW = 75,
   kEBADFD = 77,  // bpf(BPF_OBJ_GET_INFO_BY_FD) for an fd that is not open
   kEOPNOTSUPP = 95,

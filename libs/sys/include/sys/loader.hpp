@@ -17,12 +17,16 @@ struct LoaderResources {
   uint64_t own_vspace;     // the caller's VSpace, where pages are filled
   uint64_t window;         // a free, page-aligned address there whose page table exists
   uint64_t stack_top = 0;  // where the stack ends (page-aligned); 0: below 0x7fffffff0000
+  // A page of the program (page-aligned; 0: none) whose Frame cap LoadedProgram::kept_frame
+  // names: the caller may share it (the POSIX server's kprobe slot page with the trace server).
+  uint64_t keep_page = 0;
 };
 
 struct LoadedProgram {
   uint64_t vspace = 0;  // cap to the program's new VSpace
   uint64_t entry = 0;
   uint64_t stack_top = 0;  // rsp for the first instruction (16-byte aligned minus 8)
+  uint64_t kept_frame = 0;  // the Frame cap mapped at resources.keep_page (0: none there)
 };
 
 // Validates `image` as an x86-64 executable, makes a VSpace with its segments (file bytes

@@ -118,6 +118,9 @@ inline constexpr uint64_t kKernelImageBase = 0x0000510000000000ull;
 // it starts serving, which Linux process it works for; the trace server reads them when a
 // probe on a POSIX-server function hits. One page, writable there, read-only here.
 inline constexpr uint64_t kCurrentTaskPage = 0x0000400000400000ull;
+// The trace server's writable view of the POSIX server's kprobe slot page
+// (kStartFlagHasKprobeXol).
+inline constexpr uint64_t kKprobeXolWindow = kCurrentTaskPage + 0x1000;
 struct CurrentTask {
   uint64_t sequence;  // odd while the POSIX server rewrites the record
   int32_t pid;        // thread id
@@ -177,6 +180,9 @@ struct ServerStartInfo {
 inline constexpr uint64_t kServerStartMagic = 0x7472617453767253ull;  // "SrvStart"
 inline constexpr uint64_t kStartFlagHasCom2 = 1;
 inline constexpr uint64_t kStartFlagHasTrace = 2;  // the POSIX server has the trace service
+// Trace server: the POSIX server's kprobe slot page (its `kprobe_xol_page`, executable there) is
+// mapped writable at kKprobeXolWindow, for the out-of-line slots of kprobes inside functions.
+inline constexpr uint64_t kStartFlagHasKprobeXol = 4;
 // A native program (the `native` boot module) holds the trace service in kServerSlotTraceService
 // badged for its own session, inline messages only (no shared buffers), and a timer in
 // kServerSlotTimer.

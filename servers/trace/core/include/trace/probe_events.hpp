@@ -85,12 +85,14 @@ class ProbeTargets {
  public:
   // Kernel (Sonde: POSIX-server) functions a kprobe may name.
   virtual bool kernel_symbol_exists(const char* name, size_t length) = 0;
-  // Whether NAME+OFFSET lies in code kprobes refuse (Linux's blacklist): EINVAL at definition.
-  virtual bool kernel_probe_refused(const char* name, size_t length, uint64_t offset) {
+  // Whether a kprobe may sit at NAME+OFFSET, as register_kprobe answers at definition: 0, EILSEQ
+  // for an offset inside an instruction, EINVAL for code kprobes refuse (Linux's blacklist, an
+  // instruction that cannot run out of line).
+  virtual int kernel_probe_error(const char* name, size_t length, uint64_t offset) {
     (void)name;
     (void)length;
     (void)offset;
-    return false;
+    return 0;
   }
   // 0, ENOENT for a missing path, EINVAL for one that is no regular file.
   virtual int user_file_status(const char* path, size_t length) = 0;
