@@ -452,6 +452,76 @@ static void retprobes(int type) {
   close(map);
 }
 
+// Kprobes inside a function (Linux's func+offs): at instruction boundaries only (EILSEQ inside
+// an instruction), never a return probe off the entry (EINVAL); the probed instruction runs out
+// of line, so the function still does what it did. Here up to 24 boundaries among the first
+// 160 bytes of do_unlinkat (calls and branches among them), each with its own counter of hits
+// and the ip its program saw (the probe's address + 1, as after an int3).
+static void inside_probes(int type) {
+  errno = 0;
+  CHECK("a kprobe at do_unlinkat+1 (inside its first instruction): EILSEQ",
+        open_probe_at(type, "do_unlinkat", 1, 0) == -1 && errno == EILSEQ);
+  enum { kMax = 24 };
+  int events[kMax], maps[kMax], progs[kMax];
+  uint64_t offsets[kMax];
+  int count = 0, refused_inside = 0, other_errors = 0;
+  for (uint64_t offset = 2; offset < 160 && count < kMax; ++offset) {
+    errno = 0;
+    int event = open_probe_at(type, "do_unlinkat", offset, 0);
+    if (event < 0) {
+      if (errno == EILSEQ) {
+        ++refused_inside;
+      } else if (errno != EINVAL) {  // EINVAL: an instruction that cannot run out of line
+        ++other_errors;
+      }
+      continue;
+    }
+    maps[count] = new_counter();
+    progs[count] = load_context_counter(maps[count], BPF_PROG_TYPE_KPROBE, 128);  // pt_regs->ip
+    if (maps[count] < 0 || progs[count] < 0 ||
+        ioctl(event, PERF_EVENT_IOC_SET_BPF, progs[count]) != 0) {
+      ++other_errors;
+      close(event);
+      continue;
+    }
+    events[count] = event;
+    offsets[count++] = offset;
+  }
+  CHECK("at least 8 kprobes inside do_unlinkat's first 160 bytes", count >= 8);
+  CHECK("offsets inside instructions among them: EILSEQ", refused_inside > 0);
+  CHECK("no other error on the way", other_errors == 0);
+  errno = 0;
+  CHECK("a kretprobe inside the function: EINVAL",
+        count > 0 && open_probe_at(type, "do_unlinkat", offsets[0], 1) == -1 && errno == EINVAL);
+  int removed = 0, missing = 0;
+  for (int i = 0; i < 3; ++i) {
+    int fd = open("/tmp/kprobe_inside", O_CREAT | O_WRONLY, 0600);
+    if (fd >= 0) close(fd);
+    removed += unlink("/tmp/kprobe_inside") == 0 && access("/tmp/kprobe_inside", F_OK) != 0;
+    errno = 0;
+    missing += unlink("/tmp/kprobe_inside") == -1 && errno == ENOENT;
+  }
+  CHECK("unlink still removes a file, three times", removed == 3);
+  CHECK("and still fails with ENOENT for a missing one", missing == 3);
+  CHECK("the first probe inside counted each of the six calls", count > 0 && slot(maps[0], 0) == 6);
+  int ip_right = 0, hit = 0;
+  for (int i = 0; i < count; ++i) {
+    if (slot(maps[i], 0) == 0) continue;  // a branch not taken in these calls
+    ++hit;
+    ip_right += slot(maps[i], 1) - slot(maps[0], 1) == offsets[i] - offsets[0];
+  }
+  CHECK("each probe's ip: its address + 1 (the same distance apart as their offsets)",
+        hit > 0 && ip_right == hit);
+  uint64_t before = count > 0 ? slot(maps[0], 0) : 0;
+  for (int i = 0; i < count; ++i) close(events[i]);
+  unlink("/tmp/kprobe_inside");
+  CHECK("no hits after the events close", count > 0 && slot(maps[0], 0) == before);
+  for (int i = 0; i < count; ++i) {
+    close(progs[i]);
+    close(maps[i]);
+  }
+}
+
 static uint64_t unlink_ns(int rounds) {
   uint64_t start = now_ns();
   for (int i = 0; i < rounds; ++i) unlink("/tmp/kprobe_bench_missing");
@@ -709,6 +779,7 @@ int main(int argc, char** argv) {
   user_memory();
   pages_read_again();
   retprobes(type);
+  inside_probes(type);
   printf("kprobe_checks: %d passed, %d failed\n", passed, failed);
   return failed == 0 ? 0 : 1;
 }

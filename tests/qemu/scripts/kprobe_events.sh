@@ -41,3 +41,10 @@ ip=$(grep ipcheck: trace | tail -1 | sed -E 's/^.*ip=//')
 function=0x$(grep ' do_unlinkat$' /proc/kallsyms | cut -d' ' -f1)
 echo "ip - do_unlinkat: $((ip - function))"
 echo -:ipcheck >> kprobe_events
+# Inside a function a kprobe sits on an instruction boundary only (Linux decodes the function
+# from its start): offset 1 is inside the first instruction on both (Sonde's entry NOP, Linux's
+# endbr64 or its ftrace NOP), EILSEQ with its own text in error_log.
+echo > error_log
+echo 'p:middle do_unlinkat+1' >> kprobe_events 2> /dev/null || echo "inside an instruction: refused"
+sed 's/^\[ *[0-9]*\.[0-9]*\]/[TIME]/' error_log
+echo "refused definitions kept: $(grep -c middle kprobe_events)"
