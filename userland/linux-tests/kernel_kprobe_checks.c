@@ -45,17 +45,20 @@ static int open_kprobe(int type, const char* function, int retprobe) {
 
 static uint64_t kallsyms_address(const char* name, char* type, const char* module);
 
-// Sonde probes POSIX-server functions at their entry NOP only (a GAP against Linux, which takes
-// any instruction boundary): a point inside a function, by offset or by address, is EINVAL, and
-// the server goes on serving (armed there, a hit would skip real instructions).
+// Inside a POSIX-server function a kprobe sits on an instruction boundary (the first one after
+// the 5-byte entry NOP, here), by offset or by address; inside an instruction it is EILSEQ, and
+// a return probe there EINVAL, as Linux answers.
 static void inside_functions(int type) {
-  CHECK_ERRNO("a kprobe at do_unlinkat+5", open_kprobe_at(type, "do_unlinkat", 5, 0), EINVAL);
+  CHECK_ERRNO("a kprobe at do_unlinkat+1", open_kprobe_at(type, "do_unlinkat", 1, 0), EILSEQ);
   CHECK_ERRNO("a kretprobe at do_unlinkat+5", open_kprobe_at(type, "do_unlinkat", 5, 1), EINVAL);
   char letter = 0;
   uint64_t unlinkat = kallsyms_address("do_unlinkat", &letter, "");
   CHECK("do_unlinkat in /proc/kallsyms", unlinkat != 0);
-  CHECK_ERRNO("a kprobe at do_unlinkat's address + 5", open_kprobe_at(type, NULL, unlinkat + 5, 0),
-              EINVAL);
+  CHECK_ERRNO("a kprobe at do_unlinkat's address + 1", open_kprobe_at(type, NULL, unlinkat + 1, 0),
+              EILSEQ);
+  int after_nop = open_kprobe_at(type, NULL, unlinkat + 5, 0);
+  CHECK("a kprobe at do_unlinkat's address + 5 (after the entry NOP)", after_nop >= 0);
+  if (after_nop >= 0) close(after_nop);
   int entry = open_kprobe_at(type, NULL, unlinkat, 0);
   CHECK("a kprobe at do_unlinkat's address", entry >= 0);
   // Its entry NOP is an int3 now: a second probe there is still at the entry.

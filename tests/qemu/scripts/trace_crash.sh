@@ -18,13 +18,22 @@ rm /tmp/two
 grep -c 'unl:' $T/trace
 echo nonsense > /proc/sonde/trace-server || echo "an unknown command is refused"
 head -1 /proc/sonde/trace-server
-# A kprobe inside a function is refused at definition (Sonde probes function entries only, a
-# GAP against Linux): armed there, a hit would resume past real instructions and break the
-# POSIX server. So is the same probe point through the kprobe PMU (kprobe_checks' offsets).
-echo 'p:inside do_unlinkat+5' >> $T/kprobe_events 2> /dev/null || echo "a kprobe inside a function: refused"
-grep -c inside $T/kprobe_events
+# A kprobe inside a function (an int3 whose instruction runs out of line): a crash in its hit
+# leaves the thread stopped on the int3; the kernel takes the dead instance's probes away and
+# the thread runs the original instruction, back in place: rm completes. The next instance
+# takes probes inside functions again.
+echo 0 > $T/events/kprobes/unl/enable
+echo 'p:inside do_unlinkat+5' >> $T/kprobe_events
+echo 1 > $T/events/kprobes/inside/enable
+touch /tmp/three
+echo crash-at-hit > /proc/sonde/trace-server
+rm /tmp/three && echo "rm ran through a crash in a probe inside do_unlinkat"
+head -1 /proc/sonde/trace-server
+echo 'p:inside do_unlinkat+5' > $T/kprobe_events
+echo 1 > $T/events/kprobes/inside/enable
 touch /tmp/three
 rm /tmp/three && echo "rm still works"
+grep -c 'inside:' $T/trace
 # A crash inside a return probe's call: the POSIX thread waits in the return trampoline's call
 # to the trace server when it dies; the call ends, the function returns to its real caller and
 # rm completes. The next instance runs return probes again.
