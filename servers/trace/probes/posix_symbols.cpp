@@ -4,7 +4,6 @@
 
 #include "kprobes.hpp"
 #include "rt/errno.hpp"
-
 #include "trace/kernel_samples.hpp"
 
 namespace trace {

@@ -25,7 +25,7 @@ struct LoaderResources {
 struct LoadedProgram {
   uint64_t vspace = 0;  // cap to the program's new VSpace
   uint64_t entry = 0;
-  uint64_t stack_top = 0;  // rsp for the first instruction (16-byte aligned minus 8)
+  uint64_t stack_top = 0;   // rsp for the first instruction (16-byte aligned minus 8)
   uint64_t kept_frame = 0;  // the Frame cap mapped at resources.keep_page (0: none there)
 };
 

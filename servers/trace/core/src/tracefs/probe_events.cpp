@@ -637,7 +637,8 @@ rt::Result<void> ProbeEvents::create(Command& command) {
         targets_.kernel_probe_error(probe->target.data(), probe->target.size(), probe->offset);
     if (refused == rt::kEILSEQ)
       return parser.fail(target.column, "Probe point is not an instruction boundary", rt::kEILSEQ);
-    if (refused != 0) return parser.fail(target.column, "Failed to register probe event", rt::kEINVAL);
+    if (refused != 0)
+      return parser.fail(target.column, "Failed to register probe event", rt::kEINVAL);
   }
   if (probe->is_return && !uprobes_ && probe->max_active == 0)
     probe->max_active = possible_cpus_ * 2 > 10 ? possible_cpus_ * 2 : 10;
