@@ -42,7 +42,7 @@ PtRegs pt_regs_from(const abi::UserRegisters& r) {
   return regs;
 }
 
-Kprobes::Probe* Kprobes::find(uint64_t address) {
+Kprobes::Probe* Kprobes::scan(uint64_t address) {
   for (Probe& probe : probes_) {
     if (probe.address == address) return &probe;
   }

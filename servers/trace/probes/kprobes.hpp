@@ -257,7 +257,19 @@ class Kprobes {
     depth = *depth_word_;
     return true;
   }
-  Probe* find(uint64_t address);
+  // The probe at `address` (0: a free one). Every hit asks: a direct-mapped cache of where each
+  // address was found last, checked against the probe (a freed or reused one fails the check).
+  Probe* find(uint64_t address) {
+    if (address == 0) return scan(0);
+    uint16_t& cached = found_[(address ^ (address >> 7)) % kFoundSlots];
+    if (cached < kMaxProbes && probes_[cached].address == address) return &probes_[cached];
+    Probe* probe = scan(address);
+    if (probe != nullptr) cached = static_cast<uint16_t>(probe - probes_);
+    return probe;
+  }
+  Probe* scan(uint64_t address);
+  static constexpr uint32_t kFoundSlots = 64;
+  uint16_t found_[kFoundSlots] = {};
   void disarm(Probe& probe);
 
   uint64_t vspace_;
