@@ -431,7 +431,9 @@ Error decode_insert(const Invocation& invocation, BreakpointOperation& operation
   uint64_t xol = invocation.words[m::kXol];
   uint64_t fixup = invocation.words[m::kFixupRegister];
   if (length == 0 || length > 15) return Error::kRangeError;
-  if (!valid_fixup(fixup) || (fixup != 0 && xol == 0)) return Error::kInvalidArgument;
+  bool no_step = fixup == m::kFixupNoStep;
+  if ((!no_step && !valid_fixup(fixup)) || (fixup != 0 && xol == 0)) return Error::kInvalidArgument;
+  if (no_step) fixup = kNoStepFixup;
   if (address >= page::kUserTop) return Error::kRangeError;
   uint32_t page_frame = 0;
   uint8_t* byte = probe_byte(vspace, address, page_frame);
@@ -641,6 +643,10 @@ void breakpoint_resume(Tcb* thread) {
   }
   if (thread->probe_xol == 0) {
     thread->regs.rip = address + thread->probe_length;  // the probe sits on a NOP
+    return;
+  }
+  if (thread->probe_fixup == kNoStepFixup) {
+    thread->regs.rip = thread->probe_xol;  // the slot jumps back by itself
     return;
   }
   if (thread->probe_fixup != 0) {

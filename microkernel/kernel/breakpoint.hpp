@@ -23,6 +23,8 @@ struct Probe {
   uint8_t in_use;       // 0: free; kInt3Probe or kCallProbe
   uint32_t page_frame;  // user probes: the physical page patched (>> 12), restored only there
 };
+// Probe::fixup for a slot that goes on by itself (breakpoint_message::kFixupNoStep).
+inline constexpr uint8_t kNoStepFixup = 0xff;
 inline constexpr uint8_t kInt3Probe = 1;
 inline constexpr uint8_t kCallProbe =
     2;  // a call over an entry NOP (breakpoint_message::kCallTarget)

@@ -128,6 +128,31 @@ DEFINE_TEST(
     kill(breakpoint);
   }
   {
+    // kFixupNoStep: the slot's copy ends with a jump back (jmp *0(%rip), then the address after
+    // the original), so Resume sends the thread there and no single step follows.
+    Check t("breakpoint_out_of_line_without_a_step");
+    constexpr uint64_t kSlot = 0x80;
+    for (int i = 0; i < 4; ++i)
+      xol_writer[kSlot + i] =
+          static_cast<uint8_t>(probe_ordinary[i] == '\xcc' ? 0 : probe_ordinary[i]);
+    const uint8_t jump[] = {0xff, 0x25, 0, 0, 0, 0};
+    for (int i = 0; i < 6; ++i) xol_writer[kSlot + 4 + i] = jump[i];
+    for (int i = 0; i < 8; ++i)
+      xol_writer[kSlot + 10 + i] = static_cast<uint8_t>((ordinary + 4) >> (8 * i));
+    uint64_t breakpoint = make(ObjectType::kBreakpoint);
+    must(bind(breakpoint, kVSpace, probe_endpoint), "bind");
+    t.error(insert(breakpoint, ordinary, 4, 0, abi::breakpoint_message::kFixupNoStep),
+            Error::kInvalidArgument, "no step without a slot");
+    t.error(
+        insert(breakpoint, ordinary, 4, xol_page + kSlot, abi::breakpoint_message::kFixupNoStep),
+        Error::kNone, "insert");
+    ProbeRun run = handle_hits(breakpoint, ordinary, 0);
+    t.that(run.finished && run.hits == kCalls, "hit count is not the call count");
+    t.that(run.rip_ok, "a hit reported the wrong address");
+    t.that(call_sum == expected_sum(kCalls), "results changed under the probe");
+    kill(breakpoint);
+  }
+  {
     Check t("breakpoint_out_of_line_on_rip_relative_load");
     // add disp32(%rip), %rax (48 03 05 disp32) becomes add disp32(%rcx), %rax (48 03 81 disp32)
     // with rcx set to the original next instruction's address during the step.

@@ -68,7 +68,6 @@ rt::Result<Kprobes::Probe*> Kprobes::arm(uint64_t address, bool as_call) {
     }
     if (slot < 0) return rt::err(rt::kENOSPC, "no out-of-line slot is free");
     code = kprobe_slot(plan, address);
-    code.fixup_register = code.fixup_register < 0 ? 0 : code.fixup_register;
     code.length = plan.length;  // what Insert takes: the original instruction's
   }
   uint64_t index = static_cast<uint64_t>(probe - probes_);
@@ -89,7 +88,10 @@ rt::Result<Kprobes::Probe*> Kprobes::arm(uint64_t address, bool as_call) {
     uint64_t xol = xol_page_ + static_cast<uint64_t>(slot) * kKprobeSlotSize;
     volatile uint8_t* here = xol_window_ + static_cast<uint64_t>(slot) * kKprobeSlotSize;
     for (size_t i = 0; i < kKprobeSlotSize; ++i) here[i] = code.bytes[i];
-    uint64_t insert[] = {address, code.length, xol, static_cast<uint64_t>(code.fixup_register)};
+    uint64_t fixup = !code.steps                ? abi::breakpoint_message::kFixupNoStep
+                     : code.fixup_register >= 0 ? static_cast<uint64_t>(code.fixup_register)
+                                                : 0;
+    uint64_t insert[] = {address, code.length, xol, fixup};
     e = sys::invoke(breakpoint, abi::Label::kBreakpointInsert, insert);
     done = true;
   }

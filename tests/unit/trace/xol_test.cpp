@@ -453,7 +453,7 @@ uint64_t quad_at(const KprobeSlot& slot, size_t at) {
   return value;
 }
 
-TEST(XolTest, KprobeSlotOfASteppedInstructionIsItsCopy) {
+TEST(XolTest, KprobeSlotOfARipRelativeInstructionIsItsSteppedCopy) {
   auto planned = plan({0x48, 0x8b, 0x05, 0x01, 0x02, 0x03, 0x04});  // mov d(%rip),%rax
   ASSERT_TRUE(planned.ok());
   KprobeSlot slot = kprobe_slot(planned.value(), kAddress);
@@ -461,6 +461,22 @@ TEST(XolTest, KprobeSlotOfASteppedInstructionIsItsCopy) {
   for (size_t i = 0; i < slot.length; ++i) EXPECT_EQ(slot.bytes[i], planned.value().slot[i]);
   EXPECT_EQ(slot.fixup_register, planned.value().fixup_register);
   EXPECT_NE(slot.fixup_register, -1);
+  EXPECT_TRUE(slot.steps);
+}
+
+TEST(XolTest, KprobeSlotOfAnOrdinaryInstructionJumpsBackByItself) {
+  auto planned = plan({0x48, 0x89, 0xe5});  // mov %rsp,%rbp
+  ASSERT_TRUE(planned.ok());
+  KprobeSlot slot = kprobe_slot(planned.value(), kAddress);
+  ASSERT_EQ(slot.length, 3 + 14);
+  EXPECT_EQ(slot.bytes[0], 0x48);
+  EXPECT_EQ(slot.bytes[1], 0x89);
+  EXPECT_EQ(slot.bytes[2], 0xe5);
+  EXPECT_EQ(slot.bytes[3], 0xff);
+  EXPECT_EQ(slot.bytes[4], 0x25);
+  EXPECT_EQ(quad_at(slot, 9), kAddress + 3);
+  EXPECT_FALSE(slot.steps);
+  EXPECT_EQ(slot.fixup_register, -1);
 }
 
 TEST(XolTest, KprobeSlotOfAJumpLandsOnItsTarget) {
@@ -472,6 +488,7 @@ TEST(XolTest, KprobeSlotOfAJumpLandsOnItsTarget) {
   EXPECT_EQ(slot.bytes[1], 0x25);
   EXPECT_EQ(quad_at(slot, 6), kAddress + 2 + 0x10);
   EXPECT_EQ(slot.fixup_register, -1);
+  EXPECT_FALSE(slot.steps);
   auto redecoded = decode(slot.bytes, 6);
   ASSERT_TRUE(redecoded.ok);
   EXPECT_EQ(redecoded.instruction.mnemonic, ZYDIS_MNEMONIC_JMP);
@@ -485,6 +502,7 @@ TEST(XolTest, KprobeSlotOfACallPushesTheReturnAddressThroughTheFixupRegister) {
   EXPECT_EQ(slot.bytes[0], 0x41);  // push %r11: the kernel holds address + 5 in r11 for the step
   EXPECT_EQ(slot.bytes[1], 0x53);
   EXPECT_EQ(slot.fixup_register, user_register_word(offsetof(UserRegisters, r11)));
+  EXPECT_TRUE(slot.steps);
   auto push = decode(slot.bytes, 2);
   ASSERT_TRUE(push.ok);
   EXPECT_EQ(push.instruction.mnemonic, ZYDIS_MNEMONIC_PUSH);
@@ -510,6 +528,7 @@ TEST(XolTest, KprobeSlotOfABranchTakesItOnTheRealFlags) {
     EXPECT_EQ(quad_at(slot, 22), kAddress + bytes.size() + 0x20);  // taken: its target
     EXPECT_EQ(slot.bytes[16], 0xff);
     EXPECT_EQ(slot.bytes[17], 0x25);
+    EXPECT_FALSE(slot.steps);
   }
 }
 

@@ -212,6 +212,10 @@ inline constexpr uint64_t kLength = 1;
 inline constexpr uint64_t kXol = 2;
 inline constexpr uint64_t kFixupRegister = 3;
 inline constexpr uint64_t kInsertLength = 4;
+// In place of a fix-up register: the slot goes on by itself (the holder ended its copy with a
+// jump back, or wrote a jump there): Resume sends the thread to the slot and steps nothing, so
+// no debug trap follows the hit (Linux's boosted kprobes).
+inline constexpr uint64_t kFixupNoStep = 1u << 8;
 // Insert's optional fifth word, a call target (0: none). With one, the probe is a call written
 // over a function's 5-byte entry NOP (nopl d8(%rax,%rax,1), length 5, no out-of-line slot):
 // the thread calls the target, in the same VSpace and within a rel32 of the NOP, instead of

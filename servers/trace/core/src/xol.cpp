@@ -323,6 +323,8 @@ KprobeSlot kprobe_slot(const XolPlan& plan, uint64_t address) {
     case XolAction::kStep:
       for (; at < plan.slot_length; ++at) slot.bytes[at] = plan.slot[at];
       slot.fixup_register = plan.fixup_register;
+      slot.steps = plan.fixup_register >= 0;
+      if (!slot.steps) at = put_absolute_jump(slot, at, address + plan.length);
       break;
     case XolAction::kJump: at = put_absolute_jump(slot, 0, plan.target); break;
     case XolAction::kCall:
@@ -330,6 +332,7 @@ KprobeSlot kprobe_slot(const XolPlan& plan, uint64_t address) {
       slot.bytes[at++] = 0x53;
       at = put_absolute_jump(slot, at, plan.target);
       slot.fixup_register = kUserRegisterWord[11];
+      slot.steps = true;
       break;
     case XolAction::kBranch:
       slot.bytes[at++] = static_cast<uint8_t>(0x70 | (plan.condition & 0x0F));  // j<cc> rel8

@@ -51,20 +51,25 @@ bool branch_taken(uint8_t condition, uint64_t rflags);
 rt::Result<uint8_t> instruction_length(const uint8_t* bytes, size_t available);
 
 // A kprobe's out-of-line slot (kprobes inside POSIX-server functions): the code the kernel
-// single-steps after a hit (Breakpoint Insert with a slot and a fix-up register), so that every
-// instruction goes on with a plain Resume, relative branches included, with no register changed:
-// - kStep: the plan's copy; the kernel continues after the original instruction;
-// - kJump: `jmp *0(%rip)` and the target: the step lands on it;
+// resumes a hit in (Breakpoint Insert with a slot), so that every instruction goes on with a
+// plain Resume, relative branches included, with no register changed. Most slots go on by
+// themselves (`steps` false: Insert's kFixupNoStep, no debug trap after the hit, as Linux's
+// boosted kprobes); the others are single-stepped with a fix-up register:
+// - kStep: the plan's copy, then `jmp *0(%rip)` back after the original instruction; a copy
+//   with a rip-relative operand is stepped instead (the fix-up register holds the address
+//   after the original only for the step) and the kernel continues after the original;
+// - kJump: `jmp *0(%rip)` and the target;
 // - kCall: `push %r11` with r11 the fix-up register (the kernel holds address + length in it
 //   for the step and restores it after), then `jmp *0(%rip)` and the target: the call's return
 //   address is pushed, the callee entered;
 // - kBranch: `j<cc> +14`, then `jmp *0(%rip)` to the instruction after the branch, then `jmp
-//   *0(%rip)` to the target: the step takes or passes the condition on the real flags.
+//   *0(%rip)` to the target: the condition is taken or passed on the real flags.
 inline constexpr size_t kKprobeSlotSize = 32;
 struct KprobeSlot {
   uint8_t bytes[kKprobeSlotSize] = {};
   uint8_t length = 0;
   int8_t fixup_register = -1;  // UserRegisters word, -1 for none
+  bool steps = false;          // single-stepped (kStep with a fix-up register, kCall)
 };
 KprobeSlot kprobe_slot(const XolPlan& plan, uint64_t address);
 
