@@ -150,17 +150,9 @@ class ServerEnvironment final : public trace::TaskEnvironment, public trace::Hit
     if (hit_memory_ == nullptr || !hit_memory_->read(destination, source, size)) return -14;
     return 0;
   }
-  // A hit on a POSIX-server function: the helpers see the Linux process it works for, read
-  // from the POSIX server's record when a helper first asks (sync_task; most programs of a
-  // counting kind ask nothing of the task).
-  void hit_begins(trace::TracedMemory& memory, const trace::PtRegs* regs,
-                  HitRegisters kind) override {
-    hit_memory_ = &memory;
-    task_pending_ = true;
-    hit_regs_ = regs;  // kept by the caller until hit_ends (HitObserver)
-    hit_kind_ = kind;
-    has_registers_ = regs != nullptr;
-  }
+  // A hit on a POSIX-server function (HitObserver::hit_begins): the helpers see the Linux
+  // process it works for, read from the POSIX server's record when a helper first asks
+  // (sync_task; most programs of a counting kind ask nothing of the task).
   void sync_task() {
     if (!task_pending_) return;
     task_pending_ = false;
@@ -192,13 +184,6 @@ class ServerEnvironment final : public trace::TaskEnvironment, public trace::Hit
   void kernel_hit_task(int32_t tid, int32_t tgid, const char* comm, uint64_t task) override {
     set_current(tid, tgid, 0, 0, comm, 16);
     hit_task_ = task;
-  }
-  void hit_ends() override {
-    task_pending_ = false;
-    has_registers_ = false;
-    hit_memory_ = nullptr;
-    hit_task_ = 0;
-    hit_user_pages_ = 0;
   }
   // bpf_get_current_task: the task_struct the POSIX server keeps for the process a hit works
   // for. GAP: 0 outside a hit (PROG_TEST_RUN), where no POSIX-server memory is readable either.
@@ -255,19 +240,12 @@ class ServerEnvironment final : public trace::TaskEnvironment, public trace::Hit
  private:
   uint64_t state_;
   trace::Tracefs* tracefs_ = nullptr;
-  trace::TracedMemory* hit_memory_ = nullptr;
-  uint64_t hit_task_ = 0;
-  uint64_t hit_user_pages_ = 0;
   uint32_t hit_cpu_ = 0;
   uint64_t hit_serving_context_ = 0;
   uint32_t hit_registers_offset_ = 0;
-  const trace::PtRegs* hit_regs_ = nullptr;
-  // The record and set_current the task was set from last (hit_begins skips a repeat).
+  // The record and set_current the task was set from last (sync_task skips a repeat).
   uint64_t hit_sequence_ = 1;
   uint64_t hit_generation_ = 0;
-  HitRegisters hit_kind_ = HitRegisters::kServerEntry;
-  bool has_registers_ = false;
-  bool task_pending_ = false;  // a hit began: sync_task reads its task at the first question
 
   static bool read_server_word(void* state, uint64_t address, uint64_t& word) {
     return static_cast<ServerEnvironment*>(state)->hit_memory_->read(&word, address, 8);

@@ -48,8 +48,15 @@ class HitObserver {
   // at a uprobe; kernel samples have none. `regs` stays valid (the caller's) until hit_ends, so
   // an observer keeps a pointer, not a copy.
   enum class HitRegisters { kServerEntry, kServerReturn, kUser };
-  // A hit begins (`regs` null: a hit without registers).
-  virtual void hit_begins(TracedMemory& memory, const PtRegs* regs, HitRegisters kind) = 0;
+  // A hit begins (`regs` null: a hit without registers). Not virtual, nor hit_ends: every
+  // probe hit tells both, and what they keep is the observer's state below.
+  void hit_begins(TracedMemory& memory, const PtRegs* regs, HitRegisters kind) {
+    hit_memory_ = &memory;
+    task_pending_ = true;
+    hit_regs_ = regs;
+    hit_kind_ = kind;
+    has_registers_ = regs != nullptr;
+  }
   // A sample of a probe on a microkernel function (current_kernel_sample() says which).
   virtual void kernel_hit_begins(TracedMemory& memory) = 0;
   // Within such a sample: the Linux task the event stands for (a scheduling tracepoint's), for
@@ -60,10 +67,25 @@ class HitObserver {
     (void)comm;
     (void)task;
   }
-  virtual void hit_ends() = 0;
+  void hit_ends() {
+    task_pending_ = false;
+    has_registers_ = false;
+    hit_memory_ = nullptr;
+    hit_task_ = 0;
+    hit_user_pages_ = 0;
+  }
 
  protected:
   ~HitObserver() = default;
+  // The hit under way: the memory its helpers read, its registers and their kind; the task is
+  // read at the first question (task_pending_), its task_struct and page map then kept.
+  TracedMemory* hit_memory_ = nullptr;
+  const PtRegs* hit_regs_ = nullptr;
+  HitRegisters hit_kind_ = HitRegisters::kServerEntry;
+  bool has_registers_ = false;
+  bool task_pending_ = false;
+  uint64_t hit_task_ = 0;
+  uint64_t hit_user_pages_ = 0;
 };
 
 class KernelProbes;
