@@ -55,10 +55,12 @@ rt::Result<Kprobes::Probe*> Kprobes::arm(uint64_t address, bool as_call) {
   if (probe != nullptr) return probe;
   probe = find(0);
   if (probe == nullptr) return rt::err(rt::kENOSPC, "too many kprobes");
-  // Inside a function: an int3 whose instruction the kernel steps in an out-of-line slot.
+  // Inside a function: an int3 whose instruction runs out of line, in a slot that jumps back by
+  // itself or that the kernel single-steps.
   uint64_t start = 0;
   int slot = -1;
   uint8_t original = 0;
+  uint8_t length = 0;  // the original instruction's
   KprobeSlot code;
   if (inside_function(address, start)) {
     XolPlan plan = TRY(plan_inside(address, start, original));
@@ -68,7 +70,7 @@ rt::Result<Kprobes::Probe*> Kprobes::arm(uint64_t address, bool as_call) {
     }
     if (slot < 0) return rt::err(rt::kENOSPC, "no out-of-line slot is free");
     code = kprobe_slot(plan, address);
-    code.length = plan.length;  // what Insert takes: the original instruction's
+    length = plan.length;
   }
   uint64_t index = static_cast<uint64_t>(probe - probes_);
   uint64_t breakpoint = TRY(sys::server::make_object(abi::ObjectType::kBreakpoint));
@@ -91,7 +93,7 @@ rt::Result<Kprobes::Probe*> Kprobes::arm(uint64_t address, bool as_call) {
     uint64_t fixup = !code.steps                ? abi::breakpoint_message::kFixupNoStep
                      : code.fixup_register >= 0 ? static_cast<uint64_t>(code.fixup_register)
                                                 : 0;
-    uint64_t insert[] = {address, code.length, xol, fixup};
+    uint64_t insert[] = {address, length, xol, fixup};
     e = sys::invoke(breakpoint, abi::Label::kBreakpointInsert, insert);
     done = true;
   }
