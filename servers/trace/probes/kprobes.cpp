@@ -16,32 +16,6 @@ namespace abi = sonde::abi;
 constexpr uint64_t kEntryNopLength = 5;  // -fpatchable-function-entry=5
 }  // namespace
 
-PtRegs pt_regs_from(const abi::UserRegisters& r) {
-  PtRegs regs{};
-  regs.r15 = r.r15;
-  regs.r14 = r.r14;
-  regs.r13 = r.r13;
-  regs.r12 = r.r12;
-  regs.bp = r.rbp;
-  regs.bx = r.rbx;
-  regs.r11 = r.r11;
-  regs.r10 = r.r10;
-  regs.r9 = r.r9;
-  regs.r8 = r.r8;
-  regs.ax = r.rax;
-  regs.cx = r.rcx;
-  regs.dx = r.rdx;
-  regs.si = r.rsi;
-  regs.di = r.rdi;
-  regs.orig_ax = ~uint64_t{0};
-  regs.ip = r.rip;
-  regs.cs = 0x33;  // the user code segment the POSIX server runs in
-  regs.flags = r.rflags;
-  regs.sp = r.rsp;
-  regs.ss = 0x2b;
-  return regs;
-}
-
 Kprobes::Probe* Kprobes::scan(uint64_t address) {
   for (Probe& probe : probes_) {
     if (probe.address == address) return &probe;
