@@ -452,6 +452,52 @@ static void retprobes(int type) {
   close(map);
 }
 
+// A kprobe perf event bound to a task or a CPU counts only the hits there (read() of the count),
+// as perf filters them: one bound to this process's thread leaves a child's unlinks out, one
+// bound to a CPU counts what ran on it (this process pinned to CPU 1).
+static int open_bound_probe(int type, int pid, int cpu) {
+  struct perf_event_attr attr;
+  memset(&attr, 0, sizeof attr);
+  attr.size = sizeof attr;
+  attr.type = (uint32_t)type;
+  attr.config1 = (uint64_t)(uintptr_t) "do_unlinkat";
+  return (int)syscall(SYS_perf_event_open, &attr, pid, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+}
+
+static uint64_t event_count(int event) {
+  uint64_t count = ~0ull;
+  return read(event, &count, sizeof count) == (ssize_t)sizeof count ? count : ~0ull;
+}
+
+static void bound_counts(int type) {
+  int mine = open_bound_probe(type, getpid(), -1);
+  CHECK("a kprobe event bound to this process", mine >= 0);
+  for (int i = 0; i < 3; ++i) unlink("/tmp/kprobe_bound_missing");
+  pid_t child = fork();
+  if (child == 0) {
+    for (int i = 0; i < 2; ++i) unlink("/tmp/kprobe_bound_missing");
+    _exit(0);
+  }
+  int status = 0;
+  waitpid(child, &status, 0);
+  CHECK("its count: this process's three unlinks, not its child's two", event_count(mine) == 3);
+  close(mine);
+  cpu_set_t cpus;
+  CPU_ZERO(&cpus);
+  CPU_SET(1, &cpus);
+  CHECK("pinned to CPU 1", sched_setaffinity(0, sizeof cpus, &cpus) == 0);
+  int on_0 = open_bound_probe(type, -1, 0);
+  int on_1 = open_bound_probe(type, -1, 1);
+  CHECK("kprobe events bound to CPU 0 and to CPU 1", on_0 >= 0 && on_1 >= 0);
+  for (int i = 0; i < 4; ++i) unlink("/tmp/kprobe_bound_missing");
+  CHECK("CPU 1's: the four unlinks; CPU 0's: none",
+        event_count(on_1) == 4 && event_count(on_0) == 0);
+  close(on_0);
+  close(on_1);
+  CPU_SET(0, &cpus);
+  (void)sched_setaffinity(0, sizeof cpus, &cpus);
+}
+
 // Kprobes inside a function (Linux's func+offs): at instruction boundaries only (EILSEQ inside
 // an instruction), never a return probe off the entry (EINVAL); the probed instruction runs out
 // of line, so the function still does what it did. Here up to 24 boundaries among the first
@@ -780,6 +826,7 @@ int main(int argc, char** argv) {
   pages_read_again();
   retprobes(type);
   inside_probes(type);
+  bound_counts(type);
   printf("kprobe_checks: %d passed, %d failed\n", passed, failed);
   return failed == 0 ? 0 : 1;
 }
