@@ -132,8 +132,24 @@ void prepare_frame_probe() {
   p.ready = true;
 }
 
+// Two words are the same run's when equal, when they differ by the frame distance, or when
+// only a slice of 1, 2 or 4 bytes differs and by that distance truncated to the slice: a
+// stack address stored in part (a privileged program may spill the low half of r10 + 2 into a
+// stack slot and read the slot back as one number).
 bool same(uint64_t a, uint64_t b, uint64_t frame_distance) {
-  return a == b || (frame_distance != 0 && a - b == frame_distance);
+  if (a == b) return true;
+  if (frame_distance == 0) return false;
+  if (a - b == frame_distance) return true;
+  for (unsigned width : {1u, 2u, 4u}) {
+    const uint64_t mask = (uint64_t{1} << (8 * width)) - 1;
+    for (unsigned at = 0; at + width <= 8; ++at) {
+      const uint64_t slice = mask << (8 * at);
+      if ((a & ~slice) != (b & ~slice)) continue;
+      const uint64_t difference = ((a >> (8 * at)) - (b >> (8 * at))) & mask;
+      if (difference == (frame_distance & mask)) return true;
+    }
+  }
+  return false;
 }
 
 }  // namespace
