@@ -143,6 +143,12 @@ DEFINE_TEST(
     must(bind(breakpoint, kVSpace, probe_endpoint), "bind");
     t.error(insert(breakpoint, ordinary, 4, 0, abi::breakpoint_message::kFixupNoStep),
             Error::kInvalidArgument, "no step without a slot");
+    t.error(insert(breakpoint, ordinary, 4, xol_page + 0x1000 + kSlot,
+                   abi::breakpoint_message::kFixupNoStep),
+            Error::kNotMapped, "a slot that is not executable");
+    t.error(insert(breakpoint, ordinary, 4, xol_page + kSlot,
+                   abi::breakpoint_message::kFixupNoStep | 3),
+            Error::kInvalidArgument, "no step with a fix-up register");
     t.error(
         insert(breakpoint, ordinary, 4, xol_page + kSlot, abi::breakpoint_message::kFixupNoStep),
         Error::kNone, "insert");
