@@ -219,6 +219,35 @@ struct Answer {
 };
 
 // The registers the thread goes on with once `answer` reaches it.
+// si_code for an exception's signal (Linux's traps.c): the address a fault reports is rip for
+// SIGFPE and SIGILL, none for SI_KERNEL.
+int32_t code_for_exception(uint64_t vector) {
+  switch (vector) {
+    case 0: return 1;   // FPE_INTDIV
+    case 1: return 2;   // TRAP_TRACE
+    case 3: return 1;   // TRAP_BRKPT
+    case 6: return 2;   // ILL_ILLOPN
+    case 17: return 1;  // BUS_ADRALN
+    case 16:
+    case 19: return 0;
+    default: return 0x80;  // SI_KERNEL (#GP and the rest)
+  }
+}
+
+// Runs the handler of a fault's signal (answer: the handler's registers) or ends the process.
+void fault_signal(Answer& answer, Process* process, Thread* thread, int signal,
+                  const FaultSignal& fault, const abi::UserRegisters& registers) {
+  abi::UserRegisters handler = registers;
+  if (thread != nullptr && deliver_fault_signal(thread, signal, fault, handler)) {
+    answer.now = true;
+    memcpy(answer.words, &handler, sizeof(handler));
+    answer.label = static_cast<uint64_t>(abi::FaultReply::kSetRegisters);
+    answer.length = abi::kUserRegisterWords;
+    return;
+  }
+  finish_process(process, signal);
+}
+
 abi::UserRegisters answered_registers(const Answer& answer) {
   abi::UserRegisters registers = answer.registers;
   if (answer.label == static_cast<uint64_t>(abi::FaultReply::kSetRegisters)) {
@@ -329,10 +358,15 @@ void serve_fault(Answer& answer, uint64_t badge, uint64_t label, const sys::Mess
         answer.label = static_cast<uint64_t>(abi::FaultReply::kResume);
         return;
       }
-      tty::log("posix: pid %d (%s): %s at 0x%lx rip 0x%lx access 0x%lx\n", process->pid,
-               process->comm, signal == 11 ? "segfault" : "bus error", address, registers.rip,
-               access);
-      finish_process(process, signal);
+      // SEGV_ACCERR where something is mapped, SEGV_MAPERR where nothing is; BUS_ADRERR.
+      FaultSignal fault{signal == 11 ? (process->memory->find_area(address) != nullptr ? 2 : 1) : 2,
+                        address};
+      if (!signal_has_handler(process, signal)) {
+        tty::log("posix: pid %d (%s): %s at 0x%lx rip 0x%lx access 0x%lx\n", process->pid,
+                 process->comm, signal == 11 ? "segfault" : "bus error", address, registers.rip,
+                 access);
+      }
+      fault_signal(answer, process, thread, signal, fault, registers);
       return;
     }
     case abi::FaultKind::kBreakpoint: {
@@ -356,9 +390,13 @@ void serve_fault(Answer& answer, uint64_t badge, uint64_t label, const sys::Mess
     default: {
       uint64_t vector = sys::message_word(mr, abi::kFaultAddressWord);
       int signal = signal_for_exception(vector);
-      tty::log("posix: pid %d (%s): exception %lu at rip 0x%lx: signal %d\n", process->pid,
-               process->comm, vector, registers.rip, signal);
-      finish_process(process, signal);
+      if (!signal_has_handler(process, signal)) {
+        tty::log("posix: pid %d (%s): exception %lu at rip 0x%lx: signal %d\n", process->pid,
+                 process->comm, vector, registers.rip, signal);
+      }
+      int32_t code = code_for_exception(vector);
+      FaultSignal fault{code, signal == 8 || signal == 4 ? registers.rip : 0};
+      fault_signal(answer, process, thread, signal, fault, registers);
       return;
     }
   }

@@ -12,14 +12,18 @@
 #include <linux/bpf.h>
 #include <linux/perf_event.h>
 #include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #include "bpf_raw.h"
@@ -48,6 +52,27 @@ __attribute__((noinline)) long traced_thread(long which, int fd, long round) {
   char c = 0;
   if (read(fd, &c, 1) != 1) return -1;
   return which + 4 * (round + c);
+}
+
+// A function whose first instruction is a store through its argument: a uprobe there runs the
+// store out of line, where it may take a page fault (a page not touched yet) or a SIGSEGV.
+__asm__(
+    ".text\n"
+    ".globl probed_store\n"
+    ".type probed_store, @function\n"
+    "probed_store:\n"
+    "  movb $1, (%rdi)\n"
+    "  ret\n"
+    ".size probed_store, . - probed_store\n");
+void probed_store(char* where);
+
+static sigjmp_buf store_fault;
+static volatile uintptr_t store_fault_rip;
+static void on_store_fault(int signal, siginfo_t* info, void* context) {
+  (void)signal;
+  (void)info;
+  store_fault_rip = (uintptr_t)((ucontext_t*)context)->uc_mcontext.gregs[REG_RIP];
+  siglongjmp(store_fault, 1);
 }
 
 static int uprobe_type(void) { return pmu_type("uprobe"); }
@@ -442,6 +467,40 @@ int main(int argc, char** argv) {
         slot(add_map, 0) == 2 + 2 * kRaceCalls && slot(twice_map, 0) == 2 + 2 * kRaceCalls);
   close(add_return);
   close(twice_return);
+
+  // A probed instruction that faults runs once per call, as Linux's: a page fault the system
+  // resolves (each call stores to a page not touched yet) is not a second hit, and a fault that
+  // becomes SIGSEGV shows the probed instruction's own address in the handler's context.
+  enum { kFreshPages = 8 };
+  int store_map = -1;
+  int store = attach(type, self, (void*)probed_store, 0, -1, &store_map);
+  char* fresh =
+      mmap(NULL, kFreshPages * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  CHECK("uprobe on a store", store >= 0 && fresh != MAP_FAILED);
+  for (int i = 0; fresh != MAP_FAILED && i < kFreshPages; ++i) probed_store(fresh + i * 4096);
+  int stored = fresh != MAP_FAILED;
+  for (int i = 0; stored && i < kFreshPages; ++i) stored = fresh[i * 4096] == 1;
+  CHECK("stores to untouched pages done", stored);
+  printf("hits of %d stores to untouched pages: %llu\n", kFreshPages,
+         (unsigned long long)slot(store_map, 0));
+  CHECK("one hit per store to an untouched page", slot(store_map, 0) == kFreshPages);
+  struct sigaction action, previous;
+  memset(&action, 0, sizeof action);
+  action.sa_sigaction = on_store_fault;
+  action.sa_flags = SA_SIGINFO;
+  sigemptyset(&action.sa_mask);
+  int faults = 0;
+  sigaction(SIGSEGV, &action, &previous);
+  for (int i = 0; i < 2; ++i) {
+    store_fault_rip = 0;
+    if (sigsetjmp(store_fault, 1) == 0) probed_store(NULL);
+    if (store_fault_rip == (uintptr_t)probed_store) ++faults;
+  }
+  sigaction(SIGSEGV, &previous, NULL);
+  CHECK("SIGSEGV in a probed instruction is at its address", faults == 2);
+  CHECK("a faulting probed instruction is one hit a call", slot(store_map, 0) == kFreshPages + 2);
+  if (fresh != MAP_FAILED) munmap(fresh, kFreshPages * 4096);
+  close(store);
 
   // Return probes survive a trace-server crash: a call pending in a uretprobed function while
   // the server dies (and the root task restarts it) still returns to its caller, through the

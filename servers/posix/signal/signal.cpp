@@ -6,6 +6,7 @@
 
 #include "kernel/sched_tracepoints.hpp"
 #include "kernel/syscalls.hpp"
+#include "tracing/uprobes.hpp"
 #include "tty/console.hpp"
 
 namespace posix {
@@ -528,7 +529,8 @@ bool signal_has_handler(const Process* p, int signal) {
   return p->actions[signal].handler > kSigIgnore;
 }
 
-bool setup_signal_frame(Thread* t, int signal, abi::UserRegisters& registers) {
+bool setup_signal_frame(Thread* t, int signal, abi::UserRegisters& registers,
+                        const FaultSignal* fault) {
   Process* p = t->process;
   SigAction action = p->actions[signal];
   const abi::UserRegisters saved = registers;
@@ -579,15 +581,17 @@ bool setup_signal_frame(Thread* t, int signal, abi::UserRegisters& registers) {
   m.rax = saved.rax;
   m.rcx = saved.rcx;
   m.rsp = saved.rsp;
-  m.rip = saved.rip;
+  m.rip = uprobes_user_address(p, saved.rip);
   m.eflags = saved.rflags;
   m.cs = 0x33;
   m.ss = 0x2b;
   m.oldmask = old_mask;
   m.fpstate = fp_address;
   frame.uc.sigmask = old_mask;
-  int32_t info[4] = {signal, 0, 0, 0};  // si_signo, si_errno, si_code (SI_USER)
+  // si_signo, si_errno, si_code (SI_USER, or the fault's), then a fault's si_addr.
+  int32_t info[4] = {signal, 0, fault != nullptr ? fault->code : 0, 0};
   memcpy(frame.info, info, sizeof(info));
+  if (fault != nullptr) memcpy(frame.info + sizeof(info), &fault->address, sizeof(fault->address));
   // The handler starts with the initial FPU state (as Linux resets it for a handler).
   uint8_t clean[512];
   init_fpu(clean);
@@ -607,6 +611,17 @@ bool setup_signal_frame(Thread* t, int signal, abi::UserRegisters& registers) {
   registers.rdx = sp + offsetof(SigFrame, uc);
   registers.rflags &= ~uint64_t{0x400};  // DF clear, as the ABI wants at a call
   return true;
+}
+
+bool deliver_fault_signal(Thread* t, int signal, const FaultSignal& fault,
+                          abi::UserRegisters& registers) {
+  Process* p = t->process;
+  // Linux's force_sig_fault: a blocked or ignored fault signal is not taken, it ends the process.
+  if (p->memory == nullptr || !signal_has_handler(p, signal) ||
+      (t->signal_mask & (1ull << (signal - 1))) != 0) {
+    return false;
+  }
+  return setup_signal_frame(t, signal, registers, &fault);
 }
 
 int64_t deliver_signals(SyscallContext& c, int64_t result) {

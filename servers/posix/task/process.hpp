@@ -279,7 +279,19 @@ bool signal_has_handler(const Process* process, int signal);
 // rax as it returns) on the thread's stack, saves and resets its FPU state, sets its mask, and
 // turns `registers` into the handler's entry. False when the frame cannot be written (the
 // caller ends the process with SIGSEGV, as Linux).
-bool setup_signal_frame(Thread* thread, int signal, abi::UserRegisters& registers);
+// A fault's signal: si_code and si_addr.
+struct FaultSignal {
+  int32_t code = 0;
+  uint64_t address = 0;
+};
+bool setup_signal_frame(Thread* thread, int signal, abi::UserRegisters& registers,
+                        const FaultSignal* fault = nullptr);
+// A page fault's or exception's signal to `thread`, stopped by it with `registers`: true when
+// its handler is to run (the frame written, `registers` the handler's entry, as after
+// setup_signal_frame); false when the signal is blocked or has no handler, or the frame cannot
+// be written: the caller ends the process with it, as Linux's force_sig_fault.
+bool deliver_fault_signal(Thread* thread, int signal, const FaultSignal& fault,
+                          abi::UserRegisters& registers);
 // Signals for threads running in user mode (signal/interrupt.cpp): after each message, every
 // such thread (never one waiting for the server's answer, nor the thread `serving_tid` whose
 // call is being answered) of a stopped process is suspended, those of a continued one resumed,

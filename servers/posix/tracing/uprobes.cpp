@@ -30,9 +30,16 @@ constexpr uint32_t kMaxSites = 64;
 constexpr uint32_t kSitesPerProbe = 8;
 constexpr uint32_t kObjects = 4;  // Breakpoint objects per process (12 probes each)
 constexpr uint32_t kMaxProbes = kObjects * abi::kBreakpointProbes - 1;  // one is the trampoline
-// The uprobe page: the trampoline at 0, out-of-line slots of 16 bytes from kFirstSlot on; the
+// The uprobe page: the trampoline at 0, out-of-line slots of 32 bytes from kFirstSlot on; the
 // data page after it holds the pending returns of every thread (ShadowEntry).
 constexpr uint64_t kFirstSlot = 128;
+constexpr uint64_t kSlotSize = 32;
+static_assert(kFirstSlot + kMaxProbes * kSlotSize <= kPage);
+// A slot that goes on by itself: the copy, then `jmp *0(%rip)` and the address after the
+// original instruction (Breakpoint Insert's kFixupNoStep: no single step after the hit).
+constexpr uint8_t kJumpBack[] = {0xff, 0x25, 0, 0, 0, 0};
+constexpr uint64_t kJumpBackLength = sizeof(kJumpBack) + 8;
+static_assert(15 + kJumpBackLength <= kSlotSize);
 constexpr uint64_t kShadowEntries = 170;  // as the trampoline's scan (uprobe_trampoline.S)
 constexpr uint64_t kEntryNopLength = 5;
 
@@ -190,7 +197,7 @@ rt::Result<void> ensure_page(Process* process, ProcessUprobes& state) {
 }
 
 uint64_t slot_address(const ProcessUprobes& state, const ArmedProbe& probe) {
-  return state.page + kFirstSlot + 16 * static_cast<uint64_t>(&probe - state.probes);
+  return state.page + kFirstSlot + kSlotSize * static_cast<uint64_t>(&probe - state.probes);
 }
 
 bool has_return_site(const ArmedProbe& probe) {
@@ -275,10 +282,22 @@ void arm_at(Process* process, const Site& site, uint64_t address) {
       auto code_page = process->memory->writable_page(state->page);
       if (!code_page.ok()) return fail("the uprobe page");
       mm::Page* code = code_page.value();
-      memcpy(reinterpret_cast<uint8_t*>(code->frame.server_address) + (xol - state->page),
-             slot.value().bytes, slot.value().size);
+      uint8_t* bytes = reinterpret_cast<uint8_t*>(code->frame.server_address) + (xol - state->page);
+      memcpy(bytes, slot.value().bytes, slot.value().size);
       int8_t reg = plan.value().getFixupRegister();
-      fixup = reg > 0 ? static_cast<uint64_t>(reg) : 0;
+      if (reg > 0) {
+        // A rip-relative operand, rewritten to use `reg`: the kernel holds the address after the
+        // original in it for a single step of the copy, and continues after the original.
+        fixup = static_cast<uint64_t>(reg);
+      } else {
+        // Everything else goes on by itself (as Linux's boosted kprobes): no debug trap, and a
+        // fault of the copy comes from the slot, where a page fault is served like any other
+        // and a signal shows the original address (uprobes_user_address).
+        uint64_t next = address + probe.length;
+        memcpy(bytes + probe.length, kJumpBack, sizeof(kJumpBack));
+        memcpy(bytes + probe.length + sizeof(kJumpBack), &next, sizeof(next));
+        fixup = abi::breakpoint_message::kFixupNoStep;
+      }
     }
     auto inserted = insert(process, *state, address, probe.length, xol, fixup, probe.object);
     if (!inserted.ok()) return fail(inserted.error().message);
@@ -694,6 +713,19 @@ int uprobe_events_status(Process* process, const uint8_t* bytes, size_t length) 
     at = end + 1;
   }
   return 0;
+}
+
+uint64_t uprobes_user_address(const Process* process, uint64_t rip) {
+  const ProcessUprobes* state = process->uprobes;
+  if (state == nullptr || state->page == 0 || rip < state->page + kFirstSlot) return rip;
+  uint64_t index = (rip - state->page - kFirstSlot) / kSlotSize;
+  if (index >= kMaxProbes) return rip;
+  const ArmedProbe& probe = state->probes[index];
+  if (probe.address == 0 || probe.action != Action::kStep) return rip;
+  uint64_t slot = slot_address(*state, probe);
+  if (rip == slot) return probe.address;
+  if (rip == slot + probe.length) return probe.address + probe.length;
+  return rip;
 }
 
 bool uprobes_hit(Process* process, int tid, abi::UserRegisters& registers, uint64_t address) {

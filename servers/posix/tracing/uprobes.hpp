@@ -44,6 +44,12 @@ int uprobe_events_status(Process* process, const uint8_t* text, size_t length);
 // exit: the breakpoints go.
 void uprobes_exit(Process* process);
 
+// What Linux would show as the instruction pointer of a thread of `process` stopped at `rip`
+// (in a signal's context): a uprobe's out-of-line slot stands for the probed instruction (at
+// the copy) or the one after it (at the jump back), as Linux reports a fault or signal taken
+// while it runs a uprobe's instruction out of line; any other address is itself.
+uint64_t uprobes_user_address(const Process* process, uint64_t rip);
+
 // A breakpoint fault of thread `tid` of `process` at `address`. True when the thread goes on
 // with `registers` (SetRegisters: an emulated branch or call); false for Resume (the kernel
 // runs the copy out of line, or the trampoline's NOP).
