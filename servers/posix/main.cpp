@@ -234,18 +234,17 @@ int32_t code_for_exception(uint64_t vector) {
   }
 }
 
-// Runs the handler of a fault's signal (answer: the handler's registers) or ends the process.
-void fault_signal(Answer& answer, Process* process, Thread* thread, int signal,
-                  const FaultSignal& fault, const abi::UserRegisters& registers) {
+// Runs the handler of a fault's signal: true, and `answer` holds the handler's registers;
+// false when the signal is not taken (the caller ends the process with it).
+bool fault_signal(Answer& answer, Thread* thread, int signal, const FaultSignal& fault,
+                  const abi::UserRegisters& registers) {
   abi::UserRegisters handler = registers;
-  if (thread != nullptr && deliver_fault_signal(thread, signal, fault, handler)) {
-    answer.now = true;
-    memcpy(answer.words, &handler, sizeof(handler));
-    answer.label = static_cast<uint64_t>(abi::FaultReply::kSetRegisters);
-    answer.length = abi::kUserRegisterWords;
-    return;
-  }
-  finish_process(process, signal);
+  if (thread == nullptr || !deliver_fault_signal(thread, signal, fault, handler)) return false;
+  answer.now = true;
+  memcpy(answer.words, &handler, sizeof(handler));
+  answer.label = static_cast<uint64_t>(abi::FaultReply::kSetRegisters);
+  answer.length = abi::kUserRegisterWords;
+  return true;
 }
 
 abi::UserRegisters answered_registers(const Answer& answer) {
@@ -361,12 +360,11 @@ void serve_fault(Answer& answer, uint64_t badge, uint64_t label, const sys::Mess
       // SEGV_ACCERR where something is mapped, SEGV_MAPERR where nothing is; BUS_ADRERR.
       FaultSignal fault{signal == 11 ? (process->memory->find_area(address) != nullptr ? 2 : 1) : 2,
                         address};
-      if (!signal_has_handler(process, signal)) {
-        tty::log("posix: pid %d (%s): %s at 0x%lx rip 0x%lx access 0x%lx\n", process->pid,
-                 process->comm, signal == 11 ? "segfault" : "bus error", address, registers.rip,
-                 access);
-      }
-      fault_signal(answer, process, thread, signal, fault, registers);
+      if (fault_signal(answer, thread, signal, fault, registers)) return;
+      tty::log("posix: pid %d (%s): %s at 0x%lx rip 0x%lx access 0x%lx\n", process->pid,
+               process->comm, signal == 11 ? "segfault" : "bus error", address, registers.rip,
+               access);
+      finish_process(process, signal);
       return;
     }
     case abi::FaultKind::kBreakpoint: {
@@ -390,13 +388,11 @@ void serve_fault(Answer& answer, uint64_t badge, uint64_t label, const sys::Mess
     default: {
       uint64_t vector = sys::message_word(mr, abi::kFaultAddressWord);
       int signal = signal_for_exception(vector);
-      if (!signal_has_handler(process, signal)) {
-        tty::log("posix: pid %d (%s): exception %lu at rip 0x%lx: signal %d\n", process->pid,
-                 process->comm, vector, registers.rip, signal);
-      }
-      int32_t code = code_for_exception(vector);
-      FaultSignal fault{code, signal == 8 || signal == 4 ? registers.rip : 0};
-      fault_signal(answer, process, thread, signal, fault, registers);
+      FaultSignal fault{code_for_exception(vector), signal == 8 || signal == 4 ? registers.rip : 0};
+      if (fault_signal(answer, thread, signal, fault, registers)) return;
+      tty::log("posix: pid %d (%s): exception %lu at rip 0x%lx: signal %d\n", process->pid,
+               process->comm, vector, registers.rip, signal);
+      finish_process(process, signal);
       return;
     }
   }

@@ -1,0 +1,206 @@
+// SPDX-License-Identifier: MIT
+// Signals from faults, as Linux's force_sig_fault sends them: a handler for SIGSEGV, SIGBUS,
+// SIGFPE or SIGILL runs when the faulting instruction cannot go on, with si_code, si_addr and
+// the faulting instruction's rip in its context; a handler that repairs the fault and returns
+// makes the instruction run again; a fault signal that is blocked, ignored or has no handler
+// ends the process with it. It runs on the host's Linux first, then on Sonde and on Linux 6.1
+// in QEMU (compared). The faulting instructions are assembly functions, so their addresses
+// are known.
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include "checks.h"
+
+// load_byte(p): a byte read through p. store_byte(p): 7 stored through p. divide(a, b): a / b
+// (divide_at is the idiv). illegal(): ud2.
+__asm__(
+    ".text\n"
+    ".globl load_byte\n"
+    "load_byte:\n"
+    "  movzbl (%rdi), %eax\n"
+    "  ret\n"
+    ".globl store_byte\n"
+    "store_byte:\n"
+    "  movb $7, (%rdi)\n"
+    "  ret\n"
+    ".globl divide\n"
+    "divide:\n"
+    "  mov %rdi, %rax\n"
+    "  cqo\n"
+    ".globl divide_at\n"
+    "divide_at:\n"
+    "  idivq %rsi\n"
+    "  ret\n"
+    ".globl illegal\n"
+    "illegal:\n"
+    "  ud2\n"
+    "  ret\n");
+int load_byte(const volatile char* where);
+void store_byte(volatile char* where);
+long divide(long a, long b);
+void divide_at(void);
+void illegal(void);
+
+// What the last handler saw.
+static struct {
+  int signal, code;
+  uintptr_t address, rip;
+} seen;
+static sigjmp_buf back;
+
+static void record(int signal, siginfo_t* info, void* context) {
+  seen.signal = signal;
+  seen.code = info->si_code;
+  seen.address = (uintptr_t)info->si_addr;
+  seen.rip = (uintptr_t)((ucontext_t*)context)->uc_mcontext.gregs[REG_RIP];
+}
+
+static void record_and_leave(int signal, siginfo_t* info, void* context) {
+  record(signal, info, context);
+  siglongjmp(back, 1);
+}
+
+// The page the repairing handler makes writable before it returns.
+static char* repair_page;
+static void record_and_repair(int signal, siginfo_t* info, void* context) {
+  record(signal, info, context);
+  mprotect(repair_page, 4096, PROT_READ | PROT_WRITE);
+}
+
+static void handle(int signal, void (*handler)(int, siginfo_t*, void*)) {
+  struct sigaction action;
+  memset(&action, 0, sizeof action);
+  action.sa_sigaction = handler;
+  action.sa_flags = SA_SIGINFO;
+  sigemptyset(&action.sa_mask);
+  sigaction(signal, &action, NULL);
+}
+
+// Runs `fault` with `signal` handled by record_and_leave; true when the handler ran.
+static int faulted(int signal, void (*fault)(void)) {
+  memset(&seen, 0, sizeof seen);
+  handle(signal, record_and_leave);
+  if (sigsetjmp(back, 1) == 0) {
+    fault();
+    return 0;
+  }
+  return 1;
+}
+
+static volatile char* fault_address;
+static void load_there(void) { (void)load_byte(fault_address); }
+static void store_there(void) { store_byte(fault_address); }
+static void divide_by_zero(void) { (void)divide(5, 0); }
+
+// How a child that takes a SIGSEGV ends when the signal is `how`: 0 blocked, 1 ignored, 2
+// default. Returns its wait status.
+static int child_fault(int how) {
+  pid_t child = fork();
+  if (child == 0) {
+    if (how == 0) {
+      sigset_t set;
+      sigemptyset(&set);
+      sigaddset(&set, SIGSEGV);
+      handle(SIGSEGV, record_and_leave);
+      sigprocmask(SIG_BLOCK, &set, NULL);
+    } else {
+      signal(SIGSEGV, how == 1 ? SIG_IGN : SIG_DFL);
+    }
+    (void)load_byte((const char*)16);
+    _exit(0);
+  }
+  int status = 0;
+  if (waitpid(child, &status, 0) != child) return -1;
+  return status;
+}
+
+int main(void) {
+  setvbuf(stdout, NULL, _IONBF, 0);
+
+  // A read where nothing is mapped: SEGV_MAPERR at that address, rip at the load.
+  fault_address = (volatile char*)16;
+  CHECK("SIGSEGV handler runs", faulted(SIGSEGV, load_there));
+  CHECK("SIGSEGV's number", seen.signal == SIGSEGV);
+  CHECK("SEGV_MAPERR where nothing is mapped", seen.code == SEGV_MAPERR);
+  CHECK("si_addr of the read", seen.address == 16);
+  CHECK("rip of the read", seen.rip == (uintptr_t)load_byte);
+
+  // A write to a read-only page: SEGV_ACCERR.
+  char* page = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  CHECK("read-only page", page != MAP_FAILED);
+  fault_address = page + 100;
+  CHECK("SIGSEGV on a write to it", faulted(SIGSEGV, store_there));
+  CHECK("SEGV_ACCERR where the page forbids it", seen.code == SEGV_ACCERR);
+  CHECK("si_addr of the write", seen.address == (uintptr_t)page + 100);
+  CHECK("rip of the write", seen.rip == (uintptr_t)store_byte);
+
+  // A handler that makes the page writable and returns: the store runs again and is done.
+  repair_page = page;
+  memset(&seen, 0, sizeof seen);
+  handle(SIGSEGV, record_and_repair);
+  store_byte(page + 200);
+  CHECK("the repaired store ran again", page[200] == 7 && seen.signal == SIGSEGV);
+  CHECK("the repairing handler saw the store", seen.address == (uintptr_t)page + 200);
+  munmap(page, 4096);
+
+  // Past the end of a mapped file: SIGBUS, BUS_ADRERR.
+  char path[] = "/tmp/fault_signal_XXXXXX";
+  int fd = mkstemp(path);
+  CHECK("a small file", fd >= 0 && write(fd, "x", 1) == 1);
+  char* mapped = mmap(NULL, 2 * 4096, PROT_READ, MAP_SHARED, fd, 0);
+  CHECK("mapped over two pages", mapped != MAP_FAILED);
+  fault_address = mapped + 4096 + 8;
+  CHECK("SIGBUS handler runs", mapped != MAP_FAILED && faulted(SIGBUS, load_there));
+  CHECK("SIGBUS's number and BUS_ADRERR", seen.signal == SIGBUS && seen.code == BUS_ADRERR);
+  CHECK("SIGBUS's si_addr", seen.address == (uintptr_t)mapped + 4096 + 8);
+  if (mapped != MAP_FAILED) munmap(mapped, 2 * 4096);
+  if (fd >= 0) close(fd);
+  unlink(path);
+
+  // A non-canonical address: #GP, SIGSEGV with SI_KERNEL and no address.
+  fault_address = (volatile char*)0x8000000000000000ull;
+  CHECK("SIGSEGV on a non-canonical address", faulted(SIGSEGV, load_there));
+  CHECK("SI_KERNEL, no address", seen.code == SI_KERNEL && seen.address == 0);
+  CHECK("rip of that read", seen.rip == (uintptr_t)load_byte);
+
+  // Division by zero: SIGFPE, FPE_INTDIV at the idiv.
+  CHECK("SIGFPE handler runs", faulted(SIGFPE, divide_by_zero));
+  CHECK("FPE_INTDIV", seen.signal == SIGFPE && seen.code == FPE_INTDIV);
+  CHECK("SIGFPE at the idiv",
+        seen.address == (uintptr_t)divide_at && seen.rip == (uintptr_t)divide_at);
+
+  // ud2: SIGILL, ILL_ILLOPN at it.
+  CHECK("SIGILL handler runs", faulted(SIGILL, illegal));
+  CHECK("ILL_ILLOPN", seen.signal == SIGILL && seen.code == ILL_ILLOPN);
+  CHECK("SIGILL at the ud2", seen.address == (uintptr_t)illegal && seen.rip == (uintptr_t)illegal);
+
+  // A handled fault leaves the process as it was: the same fault again is handled again.
+  fault_address = (volatile char*)16;
+  CHECK("a second SIGSEGV is handled too", faulted(SIGSEGV, load_there) && seen.address == 16);
+
+  // Blocked, ignored or left to the default action: the process ends with SIGSEGV.
+  for (int how = 0; how < 3; ++how) {
+    int status = child_fault(how);
+    printf("SIGSEGV %s: %s %d\n",
+           how == 0   ? "blocked"
+           : how == 1 ? "ignored"
+                      : "by default",
+           WIFSIGNALED(status) ? "killed by" : "exit",
+           WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+    CHECK("a fault signal not taken ends the process",
+          WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV);
+  }
+
+  printf("fault_signal_checks: %d passed, %d failed\n", passed, failed);
+  return failed == 0 ? 0 : 1;
+}
