@@ -375,7 +375,9 @@ void serve_fault(Answer& answer, uint64_t badge, uint64_t label, const sys::Mess
       answer.now = true;
       answer.wakes_nobody = true;
       int tid = thread != nullptr ? thread->tid : process->pid;
-      abi::UserRegisters hit = registers;  // what the probe's plan makes of them
+      // What the probe's plan makes of the registers, in place: nothing reads the hit's own
+      // after it (no thread is interrupted before a breakpoint's answer).
+      abi::UserRegisters& hit = answer.registers;
       if (uprobes_hit(process, tid, hit, address)) {
         memcpy(answer.words, &hit, sizeof(hit));
         answer.label = static_cast<uint64_t>(abi::FaultReply::kSetRegisters);

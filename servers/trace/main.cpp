@@ -405,16 +405,22 @@ sys::IpcResult serve_kprobe_calls(trace::Kprobes& kprobes,
     }
     if (received.badge == sys::kTracePosixBadge && received.info.label == sys::kUprobeHitLabel &&
         received.info.length == 0) {
-      // A uprobe hit in a Linux process, in the shared request buffer (copied out first: the
-      // checks and the run see one version of it).
-      sys::UprobeHitMessage message;
-      __builtin_memcpy(&message, reinterpret_cast<const void*>(sys::kTraceRequestBuffer),
-                       sizeof message);
-      static_assert(sizeof message.registers / sizeof message.registers[0] ==
+      // A uprobe hit in a Linux process, in the shared request buffer. Each word is read once,
+      // so the checks and the run see one version of it: the header and the probe ids here,
+      // the registers by the hit as it converts them (any value of theirs is harmless).
+      const auto* shared = reinterpret_cast<const sys::UprobeHitMessage*>(sys::kTraceRequestBuffer);
+      static_assert(sizeof shared->registers / sizeof shared->registers[0] ==
                     trace::UprobeBackend::kRegisterWords);
-      if (message.count <= sys::UprobeHitMessage::kMaxProbes && message.is_return <= 1) {
-        service.uprobe_hit(message.instance, message.probes, message.count, message.registers,
-                           message.is_return != 0, message.function);
+      uint32_t count = __atomic_load_n(&shared->count, __ATOMIC_RELAXED);
+      uint32_t is_return = __atomic_load_n(&shared->is_return, __ATOMIC_RELAXED);
+      if (count <= sys::UprobeHitMessage::kMaxProbes && is_return <= 1) {
+        uint32_t probes[sys::UprobeHitMessage::kMaxProbes];
+        for (uint32_t i = 0; i < count; ++i) {
+          probes[i] = __atomic_load_n(&shared->probes[i], __ATOMIC_RELAXED);
+        }
+        service.uprobe_hit(__atomic_load_n(&shared->instance, __ATOMIC_RELAXED), probes, count,
+                           shared->registers, is_return != 0,
+                           __atomic_load_n(&shared->function, __ATOMIC_RELAXED));
       }
       tell_readers(wakeups);
       received = sys::reply_recv(config.endpoint, config.reply, 0, mr, 0);

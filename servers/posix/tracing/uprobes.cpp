@@ -200,14 +200,6 @@ uint64_t slot_address(const ProcessUprobes& state, const ArmedProbe& probe) {
   return state.page + kFirstSlot + kSlotSize * static_cast<uint64_t>(&probe - state.probes);
 }
 
-bool has_return_site(const ArmedProbe& probe) {
-  for (uint32_t i = 0; i < probe.site_count; ++i) {
-    const Site* site = find_site(probe.sites[i]);
-    if (site != nullptr && site->is_return) return true;
-  }
-  return false;
-}
-
 void disarm(ProcessUprobes& state, ArmedProbe& probe) {
   remove(state, probe.address, probe.object);
   probe = ArmedProbe{};
@@ -424,7 +416,7 @@ void publish_and_hit(Process* process, int tid, const uint32_t* ids, uint32_t co
   if (count > sys::UprobeHitMessage::kMaxProbes) count = sys::UprobeHitMessage::kMaxProbes;
   message->count = count;
   __builtin_memcpy(message->registers, &registers, sizeof registers);
-  __builtin_memcpy(message->probes, ids, count * sizeof ids[0]);
+  for (uint32_t i = 0; i < count; ++i) message->probes[i] = ids[i];  // usually one
   sys::MessageRegisters mr;
   // A dead or restarted trace server: the programs do not run.
   (void)sys::call(sys::kServerSlotTraceService, sys::kUprobeHitLabel, mr, 0);
@@ -746,12 +738,18 @@ bool uprobes_hit(Process* process, int tid, abi::UserRegisters& registers, uint6
   if (probe == nullptr) return false;
   uint32_t ids[kSitesPerProbe];
   uint32_t count = 0;
+  bool has_return = false;
   for (uint32_t i = 0; i < probe->site_count; ++i) {
     const Site* site = find_site(probe->sites[i]);
-    if (site != nullptr && !site->is_return) ids[count++] = site->id;
+    if (site == nullptr) continue;
+    if (site->is_return) {
+      has_return = true;
+    } else {
+      ids[count++] = site->id;
+    }
   }
   publish_and_hit(process, tid, ids, count, registers, false, 0);
-  if (has_return_site(*probe) && state->trampoline_armed) {
+  if (has_return && state->trampoline_armed) {
     push_return(process, *state, registers.rsp, probe->address);
   }
   uint64_t next = address + probe->length;
