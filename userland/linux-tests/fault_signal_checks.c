@@ -8,6 +8,7 @@
 // are known.
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdint.h>
@@ -95,6 +96,38 @@ static int faulted(int signal, void (*fault)(void)) {
     return 0;
   }
   return 1;
+}
+
+// A thread that overflows its small stack into the guard page below it: the handler runs on
+// the thread's alternate stack (SA_ONSTACK), as Rust's and Go's stack overflow handlers do.
+static char alternate[64 * 1024] __attribute__((aligned(16)));
+static volatile int on_alternate;
+static sigjmp_buf overflow_back;
+static void record_overflow(int signal, siginfo_t* info, void* context) {
+  char here;
+  record(signal, info, context);
+  on_alternate = &here >= alternate && &here < alternate + sizeof alternate;
+  siglongjmp(overflow_back, 1);
+}
+static int deeper(int n) {
+  volatile char pad[512];
+  pad[0] = (char)n;
+  return deeper(n + 1) + pad[0];
+}
+static void* overflow(void* unused) {
+  (void)unused;
+  stack_t stack;
+  memset(&stack, 0, sizeof stack);
+  stack.ss_sp = alternate;
+  stack.ss_size = sizeof alternate;
+  struct sigaction action;
+  memset(&action, 0, sizeof action);
+  action.sa_sigaction = record_overflow;
+  action.sa_flags = SA_SIGINFO | SA_ONSTACK;
+  sigemptyset(&action.sa_mask);
+  if (sigaltstack(&stack, NULL) != 0 || sigaction(SIGSEGV, &action, NULL) != 0) return NULL;
+  if (sigsetjmp(overflow_back, 1) == 0) (void)deeper(0);
+  return (void*)1;
 }
 
 static volatile char* fault_address;
@@ -187,6 +220,19 @@ int main(void) {
   // A handled fault leaves the process as it was: the same fault again is handled again.
   fault_address = (volatile char*)16;
   CHECK("a second SIGSEGV is handled too", faulted(SIGSEGV, load_there) && seen.address == 16);
+
+  // A stack overflow, handled on the alternate stack.
+  memset(&seen, 0, sizeof seen);
+  pthread_attr_t attributes;
+  pthread_t thread;
+  void* overflowed = NULL;
+  pthread_attr_init(&attributes);
+  pthread_attr_setstacksize(&attributes, 64 * 1024);
+  CHECK("a thread overflows its stack", pthread_create(&thread, &attributes, overflow, NULL) == 0 &&
+                                            pthread_join(thread, &overflowed) == 0 &&
+                                            overflowed != NULL);
+  CHECK("its SIGSEGV is handled on the alternate stack",
+        seen.signal == SIGSEGV && seen.code == SEGV_ACCERR && on_alternate);
 
   // Blocked, ignored or left to the default action: the process ends with SIGSEGV.
   for (int how = 0; how < 3; ++how) {
