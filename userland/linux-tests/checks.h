@@ -9,7 +9,11 @@
 #include <stdio.h>
 #include <time.h>
 
+#ifdef CHECKS_SHARED
+extern int passed, failed;  // defined by one file of a program made of several
+#else
 static int passed, failed;
+#endif
 
 // CLOCK_MONOTONIC in nanoseconds, for the programs' --bench modes.
 static inline uint64_t now_ns(void) {
