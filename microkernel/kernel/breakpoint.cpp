@@ -629,6 +629,18 @@ bool breakpoint_trap(Tcb* thread) {
   return true;
 }
 
+// The thread, at its probe's slot, single-steps the copy there.
+void start_step(Tcb* thread) {
+  if (thread->probe_fixup != 0) {
+    uint64_t& reg = user_register(thread, thread->probe_fixup);
+    thread->step_saved_register = reg;
+    reg = thread->probe_address + thread->probe_length;
+  }
+  thread->step_saved_trap_flag = (thread->regs.rflags & kTrapFlag) != 0;
+  thread->regs.rflags |= kTrapFlag;
+  thread->stepping = true;
+}
+
 void breakpoint_resume(Tcb* thread) {
   uint64_t address = thread->probe_address;
   uintptr_t vspace = thread_vspace(thread);
@@ -649,15 +661,8 @@ void breakpoint_resume(Tcb* thread) {
     thread->regs.rip = thread->probe_xol;  // the slot jumps back by itself
     return;
   }
-  if (thread->probe_fixup != 0) {
-    uint64_t& reg = user_register(thread, thread->probe_fixup);
-    thread->step_saved_register = reg;
-    reg = address + thread->probe_length;
-  }
-  thread->step_saved_trap_flag = (thread->regs.rflags & kTrapFlag) != 0;
-  thread->regs.rflags |= kTrapFlag;
   thread->regs.rip = thread->probe_xol;
-  thread->stepping = true;
+  start_step(thread);
 }
 
 bool breakpoint_step_done(Tcb* thread) {
@@ -676,6 +681,25 @@ void breakpoint_abort_step(Tcb* thread) {
   if (!thread->stepping) return;
   end_step(thread);
   thread->regs.rip = thread->probe_address;
+}
+
+bool breakpoint_pause_step(Tcb* thread) {
+  if (!thread->stepping || thread->regs.rip != thread->probe_xol) return false;
+  end_step(thread);
+  thread->step_paused = true;
+  return true;
+}
+
+void breakpoint_restep(Tcb* thread) {
+  if (!thread->step_paused) return;
+  thread->step_paused = false;
+  if (thread->regs.rip == thread->probe_xol) start_step(thread);
+}
+
+void breakpoint_drop_paused_step(Tcb* thread) {
+  if (!thread->step_paused) return;
+  thread->step_paused = false;
+  if (thread->regs.rip == thread->probe_xol) thread->regs.rip = thread->probe_address;
 }
 
 }  // namespace kernel

@@ -58,6 +58,14 @@ bool kernel_breakpoint_trap(arch::TrapFrame& frame);
 bool breakpoint_step_done(Tcb* thread);
 // Any other fault while stepping: the thread is put back at the probe address first.
 void breakpoint_abort_step(Tcb* thread);
+// A page fault of the stepped copy itself (rip on the slot): the step pauses, the registers as
+// the program has them (the fix-up register its own, its trap flag), so the fault's handler
+// sees the thread at the slot; true when it did. The handler may resolve the fault and Resume
+// (breakpoint_restep: the step goes on, the copy runs again), or do anything else
+// (breakpoint_drop_paused_step: the thread goes back to the probe, as an aborted step).
+bool breakpoint_pause_step(Tcb* thread);
+void breakpoint_restep(Tcb* thread);
+void breakpoint_drop_paused_step(Tcb* thread);
 // The handler answered a hit with "resume": skip the NOP or start the out-of-line step.
 void breakpoint_resume(Tcb* thread);
 

@@ -183,11 +183,14 @@ void fast_reply_receive(PerCpu& cpu, Tcb* replier) {
     // The answers on the hot paths: Resume (a breakpoint hit goes on after its NOP) and
     // SetResult (a ForeignSyscall's result). The others take the general path.
     auto answer = static_cast<abi::FaultReply>(info.label);
+    if (caller->step_paused && answer != abi::FaultReply::kResume) return;  // answer_fault's
     if (answer == abi::FaultReply::kSetResult && info.length >= 1) {
       caller->regs.rax = replier->regs.r10;
     } else if (answer == abi::FaultReply::kResume) {
       if (caller->fault_kind == static_cast<uint64_t>(FaultKind::kBreakpoint)) {
         breakpoint_resume(caller);
+      } else if (caller->step_paused) {
+        breakpoint_restep(caller);
       }
     } else if (answer == abi::FaultReply::kSetSomeRegisters) {
       const arch::TrapFrame& r = replier->regs;

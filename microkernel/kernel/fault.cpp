@@ -112,10 +112,15 @@ bool set_some_registers(Tcb* faulted, const uint64_t* words, uint64_t length) {
 }
 
 bool answer_fault(Tcb* faulted, const Message& message) {
-  switch (static_cast<abi::FaultReply>(message.label)) {
+  auto answer = static_cast<abi::FaultReply>(message.label);
+  // A step paused by a page fault goes on only after Resume.
+  if (answer != abi::FaultReply::kResume) breakpoint_drop_paused_step(faulted);
+  switch (answer) {
     case abi::FaultReply::kResume:
       if (faulted->fault_kind == static_cast<uint64_t>(FaultKind::kBreakpoint)) {
         breakpoint_resume(faulted);
+      } else {
+        breakpoint_restep(faulted);
       }
       break;
     case abi::FaultReply::kSetResult:

@@ -4,6 +4,7 @@
 #include "kernel/tcb.hpp"
 
 #include "arch/x86_64/cpu.hpp"
+#include "kernel/breakpoint.hpp"
 #include "kernel/cap_invocation.hpp"
 #include "kernel/cdt.hpp"
 #include "kernel/cnode.hpp"
@@ -132,6 +133,7 @@ void suspend(Tcb* tcb) {
   // asynchronously, the POSIX server's signals, never loses a system call it did not see).
   bool unreceived_fault = tcb->fault_kind != 0 && tcb->state == ThreadState::kBlockedOnSend;
   uint64_t kind = tcb->fault_kind;
+  breakpoint_drop_paused_step(tcb);  // a page fault's paused step: back to the probe
   ipc_cancel(tcb);
   tcb->fault_kind = 0;
   if (unreceived_fault) {

@@ -77,6 +77,9 @@ struct Tcb {
   uint64_t ipc_kernel_table;
   bool stepping;
   bool step_saved_trap_flag;
+  // A page fault of the stepped copy: the step waits for the fault's answer (Resume goes on
+  // with it; any other end of the fault drops it: breakpoint.hpp).
+  bool step_paused;
   uint64_t step_saved_register;
   char name[16];
   // Who the thread is to Linux tracing (TCB SetTraceIdentity; sched_trace.hpp): 0 for threads

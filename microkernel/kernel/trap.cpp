@@ -50,7 +50,9 @@ void device_interrupt(uint64_t vector) {
 void user_exception(Tcb* thread, const arch::TrapFrame& frame) {
   if (frame.vector == kBreakpointVector && breakpoint_trap(thread)) return;
   if (frame.vector == kDebugVector && breakpoint_step_done(thread)) return;
-  breakpoint_abort_step(thread);
+  if (frame.vector != kPageFaultVector || !breakpoint_pause_step(thread)) {
+    breakpoint_abort_step(thread);
+  }
   if (frame.vector == kPageFaultVector) {
     deliver_fault(thread, sonde::abi::FaultKind::kPage, arch::read_cr2(), frame.error_code);
   } else {

@@ -177,6 +177,28 @@ int main(void) {
   CHECK("si_addr of the write", seen.address == (uintptr_t)page + 100);
   CHECK("rip of the write", seen.rip == (uintptr_t)store_byte);
 
+  // Reads of PROT_NONE pages, one never touched and one written before: SEGV_ACCERR.
+  char* none = mmap(NULL, 2 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  CHECK("two pages", none != MAP_FAILED);
+  none[4096] = 1;
+  CHECK("made PROT_NONE", mprotect(none, 2 * 4096, PROT_NONE) == 0);
+  fault_address = none + 8;
+  CHECK("SIGSEGV reading an untouched PROT_NONE page", faulted(SIGSEGV, load_there) &&
+                                                           seen.code == SEGV_ACCERR &&
+                                                           seen.address == (uintptr_t)none + 8);
+  fault_address = none + 4096;
+  CHECK("SIGSEGV reading a written PROT_NONE page", faulted(SIGSEGV, load_there) &&
+                                                        seen.code == SEGV_ACCERR &&
+                                                        seen.address == (uintptr_t)none + 4096);
+  int ends[2];
+  CHECK("write(2) from a PROT_NONE page is EFAULT",
+        pipe(ends) == 0 && write(ends[1], none + 4096, 1) == -1 && errno == EFAULT);
+  close(ends[0]);
+  close(ends[1]);
+  CHECK("readable again",
+        mprotect(none, 2 * 4096, PROT_READ) == 0 && none[4096] == 1 && none[8] == 0);
+  munmap(none, 2 * 4096);
+
   // A handler that makes the page writable and returns: the store runs again and is done.
   repair_page = page;
   memset(&seen, 0, sizeof seen);

@@ -66,6 +66,26 @@ __asm__(
     ".size probed_store, . - probed_store\n");
 void probed_store(char* where);
 
+// A rip-relative store and load (their slots are single-stepped: the copy addresses through a
+// register the kernel sets for the step) to pages of rip_target no process touched before.
+char rip_target[3 * 4096] __attribute__((aligned(4096)));
+__asm__(
+    ".text\n"
+    ".globl probed_rip_store\n"
+    ".type probed_rip_store, @function\n"
+    "probed_rip_store:\n"
+    "  movb $1, rip_target+4096(%rip)\n"
+    "  ret\n"
+    ".size probed_rip_store, . - probed_rip_store\n"
+    ".globl probed_rip_load\n"
+    ".type probed_rip_load, @function\n"
+    "probed_rip_load:\n"
+    "  movzbl rip_target+8192(%rip), %eax\n"
+    "  ret\n"
+    ".size probed_rip_load, . - probed_rip_load\n");
+void probed_rip_store(void);
+int probed_rip_load(void);
+
 static sigjmp_buf store_fault;
 static volatile uintptr_t store_fault_rip;
 static void on_store_fault(int signal, siginfo_t* info, void* context) {
@@ -501,6 +521,38 @@ int main(int argc, char** argv) {
   CHECK("a faulting probed instruction is one hit a call", slot(store_map, 0) == kFreshPages + 2);
   if (fresh != MAP_FAILED) munmap(fresh, kFreshPages * 4096);
   close(store);
+
+  // The same for a single-stepped copy: three children each store to a page of .bss that no
+  // process touched (a page fault in the step), one hit each; a load from a page made
+  // inaccessible is SIGSEGV at the probed instruction, one hit.
+  int rip_map = -1, load_map = -1;
+  int rip_store = attach(type, self, (void*)probed_rip_store, 0, -1, &rip_map);
+  int rip_load = attach(type, self, (void*)probed_rip_load, 0, -1, &load_map);
+  CHECK("uprobes on rip-relative instructions", rip_store >= 0 && rip_load >= 0);
+  int children_stored = 1;
+  for (int i = 0; i < 3; ++i) {
+    pid_t storer = fork();
+    if (storer == 0) {
+      probed_rip_store();
+      _exit(rip_target[4096] == 1 ? 0 : 1);
+    }
+    children_stored &= storer > 0 && waitpid(storer, &status, 0) == storer && WIFEXITED(status) &&
+                       WEXITSTATUS(status) == 0;
+  }
+  CHECK("rip-relative stores to untouched pages done", children_stored);
+  printf("hits of 3 rip-relative stores to untouched pages: %llu\n",
+         (unsigned long long)slot(rip_map, 0));
+  CHECK("one hit per rip-relative store", slot(rip_map, 0) == 3);
+  CHECK("an inaccessible page", mprotect(rip_target + 8192, 4096, PROT_NONE) == 0);
+  sigaction(SIGSEGV, &action, &previous);
+  store_fault_rip = 0;
+  if (sigsetjmp(store_fault, 1) == 0) (void)probed_rip_load();
+  sigaction(SIGSEGV, &previous, NULL);
+  CHECK("SIGSEGV in a stepped probed instruction is at its address",
+        store_fault_rip == (uintptr_t)probed_rip_load);
+  CHECK("one hit for the faulting load", slot(load_map, 0) == 1);
+  close(rip_store);
+  close(rip_load);
 
   // Return probes survive a trace-server crash: a call pending in a uretprobed function while
   // the server dies (and the root task restarts it) still returns to its caller, through the

@@ -104,7 +104,14 @@ void set_foreign_holder(void (*retain)(uint32_t handle, uint64_t instance),
   foreign_release = release;
 }
 
+// A page with no access (PROT_NONE) is not mapped in the process at all (a mapping is at least
+// readable): its cap stays unmapped until protect() gives it access.
+namespace {
+bool accessible(uint32_t prot) { return (prot & (kProtRead | kProtWrite | kProtExec)) != 0; }
+}  // namespace
+
 Error AddressSpace::map_cap(uint64_t cap, uint64_t address, uint32_t prot) {
+  if (!accessible(prot)) return Error::kNone;
   uint64_t words[] = {vspace_, address, map_rights(prot)};
   Error e = sys::invoke(cap, Label::kFrameMap, words);
   for (int level = 0; level < 3 && e == Error::kMissingPageTable; ++level) {
@@ -331,9 +338,16 @@ rt::Result<void> AddressSpace::protect(uint64_t start, uint64_t end, uint32_t pr
   for (uint64_t address = start; address < end; address += kPage) {
     Page* page = find_page(address);
     if (page == nullptr || page->prot == prot) continue;
+    bool was_mapped = accessible(page->prot);
     page->prot = prot;
-    uint64_t words[] = {page_rights(*page)};
-    (void)sys::invoke(page->mapped_cap, Label::kFrameRemap, words);
+    if (!accessible(prot)) {
+      (void)sys::invoke(page->mapped_cap, Label::kFrameUnmap);  // PROT_NONE: not mapped
+    } else if (!was_mapped) {
+      (void)map_cap(page->mapped_cap, address, page->cow != 0 ? prot & ~kProtWrite : prot);
+    } else {
+      uint64_t words[] = {page_rights(*page)};
+      (void)sys::invoke(page->mapped_cap, Label::kFrameRemap, words);
+    }
   }
   return {};
 }
@@ -410,6 +424,9 @@ int AddressSpace::handle_fault(uint64_t address, uint64_t access) {
   bool fetch = (access & 16) != 0;
   const Area* area = find_area(address);
   if (area == nullptr) return kSigSegv;
+  // x86 reads what it may write or execute: only PROT_NONE refuses a read (Linux's
+  // vma_is_accessible).
+  if (!accessible(area->prot)) return kSigSegv;
   if (write && (area->prot & kProtWrite) == 0) return kSigSegv;
   if (fetch && (area->prot & kProtExec) == 0) return kSigSegv;
   Page* page = find_page(address);
@@ -436,7 +453,8 @@ rt::Result<void> AddressSpace::copy_in(void* to, uint64_t from, size_t length) {
       if (!access_allowed(from, false)) return rt::err(rt::kEFAULT);
       page = TRY(ensure_page(from, find_area(from)->prot));
     }
-    if (page->foreign != 0) return rt::err(rt::kEFAULT);  // GAP: not mapped in this server
+    if (page->foreign != 0) return rt::err(rt::kEFAULT);       // GAP: not mapped in this server
+    if (!accessible(page->prot)) return rt::err(rt::kEFAULT);  // PROT_NONE
     uint64_t offset = from & (kPage - 1);
     size_t chunk = kPage - offset < length ? kPage - offset : length;
     memcpy(out, reinterpret_cast<const void*>(page->frame.server_address + offset), chunk);
