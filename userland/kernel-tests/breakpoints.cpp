@@ -179,6 +179,84 @@ DEFINE_TEST(
     kill(breakpoint);
   }
   {
+    // A page fault of the stepped copy pauses the step: the handler sees the thread at the slot
+    // with the program's own registers (rcx not the fix-up value, no trap flag), maps the page
+    // and answers Resume, and the step goes on: one hit a call, not two.
+    Check t("breakpoint_step_paused_by_a_page_fault_goes_on_after_resume");
+    static_assert(kProbeWindowWord >= kWindow + 0xb0000 && kProbeWindowWord < kWindow + 0xb1000);
+    constexpr uint64_t kRounds = 20;
+    constexpr uint64_t kRcx = 5;  // index of rcx in UserRegisters
+    constexpr uint64_t kSlot = 0xc0;
+    const uint64_t page = kProbeWindowWord & ~uint64_t{0xfff};
+    uint64_t frame = make(ObjectType::kFrame, 12);
+    must(map_frame(frame, kVSpace, page, abi::kMapWrite), "map the window word");
+    *reinterpret_cast<volatile uint64_t*>(kProbeWindowWord) = 42;
+    auto load = reinterpret_cast<uint64_t>(probe_window_load);
+    const auto* original = reinterpret_cast<const uint8_t*>(probe_window_load);
+    t.that(original[0] == 0x48 && original[1] == 0x8b && original[2] == 0x05,
+           "unexpected encoding");
+    xol_writer[kSlot] = 0x48;  // mov disp32(%rcx), %rax
+    xol_writer[kSlot + 1] = 0x8b;
+    xol_writer[kSlot + 2] = 0x81;
+    for (int i = 3; i < 7; ++i) xol_writer[kSlot + i] = original[i];
+    uint64_t breakpoint = make(ObjectType::kBreakpoint);
+    must(bind(breakpoint, kVSpace, probe_endpoint), "bind");
+    t.error(insert(breakpoint, load, 7, xol_page + kSlot, kRcx), Error::kNone, "insert");
+    static volatile uint64_t window_sum = 0;
+    auto caller = [](uint64_t) {
+      uint64_t sum = 0;
+      for (uint64_t i = 0; i < kRounds; ++i) sum += probe_window_entry();
+      window_sum = sum;
+      sys::MessageRegisters done;
+      (void)sys::send(probe_endpoint, kDoneLabel, done, 0);
+    };
+    uint64_t reply = make(ObjectType::kReply);
+    uint64_t thread = spawn(
+        caller, 0, ThreadOptions{.priority = kRootPriority, .fault_endpoint = probe_endpoint});
+    uint64_t hits = 0, faults = 0;
+    bool at_slot = true, own_rcx = true, no_trap_flag = true, finished = false;
+    sys::MessageRegisters mr;
+    auto r = sys::recv(probe_endpoint, reply, mr);
+    while (r.error == Error::kNone && hits <= 2 * kRounds) {
+      if (r.info.label == kDoneLabel) {
+        finished = true;
+        break;
+      }
+      if (r.info.label == static_cast<uint64_t>(abi::FaultKind::kBreakpoint)) {
+        // Each call's hit takes the page away, so the stepped load faults.
+        ++hits;
+        (void)sys::invoke(frame, Label::kFrameUnmap);
+      } else if (r.info.label == static_cast<uint64_t>(abi::FaultKind::kPage) &&
+                 sys::message_word(mr, abi::kFaultAddressWord) == kProbeWindowWord) {
+        ++faults;
+        at_slot &= sys::message_word(mr, 0) == xol_page + kSlot;
+        own_rcx &= sys::message_word(mr, kRcx) == 0x1234;
+        no_trap_flag &= (sys::message_word(mr, 2) & 0x100) == 0;
+        must(map_frame(frame, kVSpace, page, abi::kMapWrite), "map the word again");
+      } else {
+        break;
+      }
+      r = sys::reply_recv(probe_endpoint, reply, static_cast<uint64_t>(abi::FaultReply::kResume),
+                          mr, 0);
+    }
+    kill(thread);
+    if (!finished) {
+      sys::print("  stopped at label %lu (error %lu) after %lu hits, %lu faults, address 0x%lx\n",
+                 r.info.label, static_cast<uint64_t>(r.error), hits, faults,
+                 sys::message_word(mr, abi::kFaultAddressWord));
+    }
+    t.that(finished, "the caller did not finish");
+    t.that(hits == kRounds, "a call was hit more than once (the fault ended the step)");
+    t.that(faults == kRounds, "the stepped load did not fault at each call");
+    t.that(at_slot, "the fault was not reported at the slot");
+    t.that(own_rcx, "the fault showed the fix-up value in rcx");
+    t.that(no_trap_flag, "the fault showed the step's trap flag");
+    t.that(window_sum == 42 * kRounds, "the load read the wrong word");
+    sys::print("  paused steps: %lu hits, %lu page faults\n", hits, faults);
+    kill(breakpoint);
+    (void)sys::invoke(frame, Label::kFrameUnmap);
+  }
+  {
     Check t("deleting_breakpoint_mid_run_restores_code_and_loop_finishes");
     uint64_t breakpoint = make(ObjectType::kBreakpoint);
     must(bind(breakpoint, kVSpace, probe_endpoint), "bind");

@@ -207,6 +207,17 @@ probe_riprel:
     add probe_constant(%rip), %rax
     ret
 
+    // A rip-relative load from a word in the window (breakpoints.cpp takes its page away at
+    // each hit), with rcx set to a known value before it. probe_window_word is the linker's
+    // (--defsym in meson.build): an address the assembler knew would be taken as displacement.
+    .globl probe_window_entry
+    .globl probe_window_load
+probe_window_entry:
+    mov $0x1234, %ecx
+probe_window_load:
+    mov probe_window_word(%rip), %rax
+    ret
+
     .section .data
     .balign 8
     .globl call_probe_calls

@@ -216,6 +216,11 @@ extern "C" uint64_t probed_function(uint64_t);
 extern "C" uint64_t probe_constant;
 extern "C" char probe_ordinary[];
 extern "C" char probe_riprel[];
+// probe_window_entry sets rcx to 0x1234 and returns the word at kProbeWindowWord, which
+// probe_window_load (a rip-relative mov, 7 bytes) reads.
+extern "C" uint64_t probe_window_entry();
+extern "C" char probe_window_load[];
+constexpr uint64_t kProbeWindowWord = 0x200b0008;
 // A call probe's target: counts its calls and returns (every register but flags kept).
 extern "C" void call_probe_target();
 extern "C" volatile uint64_t call_probe_calls;
