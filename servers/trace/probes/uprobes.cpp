@@ -148,14 +148,21 @@ void Uprobes::hit(const uint32_t* probes, uint32_t count, const uint64_t* words,
       if (site.event != nullptr) {
         record(site, regs, is_return ? function : registers.rip, is_return ? registers.rip : 0);
       } else if (table_ != nullptr) {
+        Probe* probe = table_->find(site.probe);
+        if (probe == nullptr) break;
         ProbeHit hit;  // the registers themselves: a program cannot write its context
         hit.context = &regs;
         hit.size = sizeof regs;
-        // The POSIX server published the hit's CPU (its fault message's) with the task.
-        const CurrentTaskView& task = read_current_task();
-        hit.cpu = task.cpu;
-        hit.pid = task.pid;
-        (void)table_->report_hit(site.probe, hit);
+        // The POSIX server published the hit's CPU (its fault message's) with the task; only
+        // events bound to a task or CPU look at them.
+        if ((probe->events_follow & Probe::kFollowsTask) != 0) {
+          const CurrentTaskView& task = read_current_task();
+          hit.cpu = task.cpu;
+          hit.pid = task.pid;
+        } else if (probe->events_follow != 0) {
+          hit.cpu = current_task_cpu();
+        }
+        (void)table_->report_hit(*probe, hit);
       }
       break;  // ids are unique
     }
