@@ -224,13 +224,12 @@ struct Answer {
 int32_t code_for_exception(uint64_t vector) {
   switch (vector) {
     case 0: return 1;   // FPE_INTDIV
-    case 1: return 2;   // TRAP_TRACE
-    case 3: return 1;   // TRAP_BRKPT
+    case 1: return 2;   // TRAP_TRACE (a single step)
     case 6: return 2;   // ILL_ILLOPN
     case 17: return 1;  // BUS_ADRALN
     case 16:
     case 19: return 0;
-    default: return 0x80;  // SI_KERNEL (#GP and the rest)
+    default: return 0x80;  // SI_KERNEL (#GP, int3 and the rest)
   }
 }
 
@@ -390,7 +389,10 @@ void serve_fault(Answer& answer, uint64_t badge, uint64_t label, const sys::Mess
     default: {
       uint64_t vector = sys::message_word(mr, abi::kFaultAddressWord);
       int signal = signal_for_exception(vector);
-      FaultSignal fault{code_for_exception(vector), signal == 8 || signal == 4 ? registers.rip : 0};
+      // si_addr: the instruction for SIGFPE, SIGILL and a single step's SIGTRAP (Linux's
+      // error_get_trap_addr and send_sigtrap), none for SI_KERNEL.
+      bool at_instruction = signal == 8 || signal == 4 || vector == 1;
+      FaultSignal fault{code_for_exception(vector), at_instruction ? registers.rip : 0};
       if (fault_signal(answer, thread, signal, fault, registers)) return;
       tty::log("posix: pid %d (%s): exception %lu at rip 0x%lx: signal %d\n", process->pid,
                process->comm, vector, registers.rip, signal);

@@ -45,12 +45,20 @@ __asm__(
     ".globl illegal\n"
     "illegal:\n"
     "  ud2\n"
+    "  ret\n"
+    ".globl breakpoint\n"
+    "breakpoint:\n"
+    "  int3\n"
+    ".globl after_breakpoint\n"
+    "after_breakpoint:\n"
     "  ret\n");
 int load_byte(const volatile char* where);
 void store_byte(volatile char* where);
 long divide(long a, long b);
 void divide_at(void);
 void illegal(void);
+void breakpoint(void);
+void after_breakpoint(void);
 
 // What the last handler saw.
 static struct {
@@ -238,6 +246,12 @@ int main(void) {
   CHECK("SIGILL handler runs", faulted(SIGILL, illegal));
   CHECK("ILL_ILLOPN", seen.signal == SIGILL && seen.code == ILL_ILLOPN);
   CHECK("SIGILL at the ud2", seen.address == (uintptr_t)illegal && seen.rip == (uintptr_t)illegal);
+
+  // int3: SIGTRAP, SI_KERNEL, no address, rip after the int3.
+  CHECK("SIGTRAP handler runs", faulted(SIGTRAP, breakpoint));
+  CHECK("int3's SIGTRAP is SI_KERNEL",
+        seen.signal == SIGTRAP && seen.code == SI_KERNEL && seen.address == 0);
+  CHECK("rip after the int3", seen.rip == (uintptr_t)after_breakpoint);
 
   // A handled fault leaves the process as it was: the same fault again is handled again.
   fault_address = (volatile char*)16;
