@@ -102,6 +102,7 @@
   ENTRY(124, getsid)             \
   ENTRY(125, capget)             \
   ENTRY(127, rt_sigpending)      \
+  ENTRY(129, rt_sigqueueinfo)    \
   ENTRY(130, rt_sigsuspend)      \
   ENTRY(131, sigaltstack)        \
   ENTRY(140, getpriority)        \
@@ -157,6 +158,7 @@
   ENTRY(291, epoll_create1)      \
   ENTRY(292, dup3)               \
   ENTRY(293, pipe2)              \
+  ENTRY(297, rt_tgsigqueueinfo)  \
   ENTRY(298, perf_event_open)    \
   ENTRY(302, prlimit64)          \
   ENTRY(306, syncfs)             \

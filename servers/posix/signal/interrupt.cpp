@@ -60,7 +60,8 @@ bool take_next_signal(Thread* t) {
   bool answered = t->parked_answer;
   t->parked_answer = false;
   abi::UserRegisters registers = t->saved;
-  int signal = take_signal(t);
+  SignalInfo info;
+  int signal = take_signal(t, &info);
   if (signal == 0 || !signal_has_handler(p, signal)) {
     if (!answered) {
       resume(t);
@@ -70,7 +71,8 @@ bool take_next_signal(Thread* t) {
     finish_process(p, 11);
     return false;
   }
-  if ((!answered && !read_registers(t, registers)) || !setup_signal_frame(t, signal, registers) ||
+  if ((!answered && !read_registers(t, registers)) ||
+      !setup_signal_frame(t, signal, registers, nullptr, &info) ||
       !write_registers_and_resume(t, registers)) {
     finish_process(p, 11);
     return false;

@@ -44,7 +44,10 @@ void report_to_parent(Process* child) {
   if (parent == nullptr || parent->state != ProcessState::kRunning) return;
   const SigAction& action = parent->actions[kSigChld];
   if (action.handler == kSigIgnore || (action.flags & kSaNoCldStop) != 0) return;
-  raise_signal(parent, kSigChld);
+  // CLD_STOPPED with the stop signal, or CLD_CONTINUED with SIGCONT (do_notify_parent_cldstop).
+  SignalInfo info{child->stopped ? 5 : 6, child->pid, child->credentials.uid,
+                  child->stopped ? child->stop_report : kSigCont};
+  raise_signal(parent, kSigChld, info);
 }
 
 // Job control (signal(7)): SIGCONT resumes and drops pending stops; a stop signal whose action
@@ -77,7 +80,7 @@ void job_control(Process* target, int signal) {
   }
 }
 
-bool act(Process* target, int signal, Thread* to = nullptr);
+bool act(Process* target, int signal, Thread* to = nullptr, const SignalInfo* info = nullptr);
 
 // SIGCONT: what was sent while the process was stopped acts now. True when it ended.
 bool deliver_held(Process* target) {
@@ -99,8 +102,14 @@ bool interruptible(const Thread* thread) { return thread->blocked && thread->vfo
 // block it. A blocked call of such a thread is interrupted for it (the first one found, as
 // Linux wakes one thread; whichever thread next returns from a system call may take it
 // first, and then the interrupted one waits on).
-void make_pending(Process* target, int signal, Thread* to) {
+// `info` is what the handler will find (null: kept from when the signal was held); a standard
+// signal already pending keeps its first sender's.
+void make_pending(Process* target, int signal, Thread* to, const SignalInfo* info) {
   uint64_t bit = 1ull << (signal - 1);
+  if (info != nullptr &&
+      ((to != nullptr ? to->pending_signals : target->pending_signals) & bit) == 0) {
+    (to != nullptr ? to->pending_info : target->pending_info)[signal - 1] = *info;
+  }
   if (to != nullptr) {
     to->pending_signals |= bit;
     if (interruptible(to) && (to->signal_mask & bit) == 0) to->interrupted = true;
@@ -136,7 +145,7 @@ int generate_result(const Process* target, int signal, const Thread* to) {
 
 // Carries out `signal` for `target` (for its thread `to` when not null); true when the target
 // ended.
-bool act(Process* target, int signal, Thread* to) {
+bool act(Process* target, int signal, Thread* to, const SignalInfo* info) {
   if (signal == 0 || target->state != ProcessState::kRunning) return false;
   // init takes only the signals it has handlers for (Linux's SIGNAL_UNKILLABLE): ^C typed while
   // the shell that is pid 1 runs a loop of builtins reaches its handler, and nothing ends it.
@@ -144,7 +153,11 @@ bool act(Process* target, int signal, Thread* to) {
   if (target->stopped && signal != kSigKill && signal != kSigCont && !is_stop_signal(signal)) {
     // A stopped process wants no signal but SIGKILL and SIGCONT (complete_signal). GAP: one
     // sent to a thread acts on the process at SIGCONT.
-    target->held_signals |= 1ull << (signal - 1);
+    uint64_t bit = 1ull << (signal - 1);
+    if (info != nullptr && ((target->held_signals | target->pending_signals) & bit) == 0) {
+      target->pending_info[signal - 1] = *info;
+    }
+    target->held_signals |= bit;
     return false;
   }
   bool was_stopped = target->stopped;
@@ -157,7 +170,7 @@ bool act(Process* target, int signal, Thread* to) {
       // A handler runs when a thread next returns from a system call; a blocked call is
       // interrupted for it, and a thread running in user mode is, after this message
       // (signal/interrupt.cpp).
-      make_pending(target, signal, to);
+      make_pending(target, signal, to, info);
       return false;
     }
   }
@@ -168,11 +181,11 @@ bool act(Process* target, int signal, Thread* to) {
 
 // Sends `signal` to `target` (signal:signal_generate sees it with its si_code and group) and
 // carries it out; true when the target ended.
-bool deliver(Process* target, int signal, int code = kSiKernel, bool group = true,
+bool deliver(Process* target, int signal, const SignalInfo& info, bool group = true,
              Thread* to = nullptr) {
   if (signal == 0 || target->state != ProcessState::kRunning) return false;
-  signal_generate(signal, code, *target, group, generate_result(target, signal, to));
-  return act(target, signal, to);
+  signal_generate(signal, info.code, *target, group, generate_result(target, signal, to));
+  return act(target, signal, to, &info);
 }
 
 }  // namespace
@@ -199,7 +212,7 @@ bool may_signal(const Process* from, const Process* target, int signal) {
 // Sends `signal` to process group `pgrp` (or kEveryProcess): 0 when it reached a member (for
 // kEveryProcess: when there was any, as Linux's kill(-1) does not report EPERM), else EPERM
 // or ESRCH. `self_ended` tells whether the process `from` ended.
-int64_t send_to_many(const Process* from, int pgrp, int signal, int code, bool group,
+int64_t send_to_many(const Process* from, int pgrp, int signal, const SignalInfo& info, bool group,
                      bool& self_ended) {
   int from_pid = from != nullptr ? from->pid : 0;
   // Collect first: delivering changes the table.
@@ -218,7 +231,7 @@ int64_t send_to_many(const Process* from, int pgrp, int signal, int code, bool g
     found = true;
     if (!may_signal(from, p, signal)) continue;
     reached = true;
-    if (deliver(p, signal, code, group) && targets[i] == from_pid) self_ended = true;
+    if (deliver(p, signal, info, group) && targets[i] == from_pid) self_ended = true;
   }
   if (!found) return -rt::kESRCH;
   return reached || pgrp == kEveryProcess ? 0 : -rt::kEPERM;
@@ -226,9 +239,22 @@ int64_t send_to_many(const Process* from, int pgrp, int signal, int code, bool g
 
 }  // namespace
 
+// The siginfo of a signal `from` sends with si_code `code`: its pid and real uid, unless the
+// kernel sends it (SI_KERNEL: no sender).
+SignalInfo sent_by(const Process* from, int code) {
+  SignalInfo info;
+  info.code = code;
+  if (from != nullptr && code != kSiKernel) {
+    info.pid = from->pid;
+    info.uid = from->credentials.uid;
+  }
+  return info;
+}
+
 int64_t send_signal(Process* from, int64_t pid, int signal, int code, bool group) {
   int from_pid = from != nullptr ? from->pid : 0;
   bool self_ended = false;
+  SignalInfo info = sent_by(from, code);
   if (pid > 0) {
     Process* target = find_process(static_cast<int>(pid));
     if (target == nullptr) {  // any thread's id names its process, as Linux's find_vpid
@@ -237,23 +263,37 @@ int64_t send_signal(Process* from, int64_t pid, int signal, int code, bool group
     }
     if (target == nullptr || target->state == ProcessState::kZombie) return -rt::kESRCH;
     if (!may_signal(from, target, signal)) return -rt::kEPERM;
-    self_ended = deliver(target, signal, code, group) && target->pid == from_pid;
+    self_ended = deliver(target, signal, info, group) && target->pid == from_pid;
   } else {
     int pgrp = pid == 0 ? (from != nullptr ? from->pgid : 0) : static_cast<int>(-pid);
     int64_t sent =
-        send_to_many(from, pid == -1 ? kEveryProcess : pgrp, signal, code, group, self_ended);
+        send_to_many(from, pid == -1 ? kEveryProcess : pgrp, signal, info, group, self_ended);
     if (sent < 0) return sent;
   }
   return self_ended ? kNoReply : 0;
 }
 
-int64_t send_thread_signal(Process* from, int tgid, int tid, int signal) {
+int64_t queue_signal(Process* from, int64_t pid, int signal, const SignalInfo& info) {
+  if (pid <= 0) return -rt::kESRCH;  // one process only (kill_proc_info)
+  Process* target = find_process(static_cast<int>(pid));
+  if (target == nullptr) {
+    Thread* thread = find_thread(static_cast<int>(pid));
+    target = thread != nullptr ? thread->process : nullptr;
+  }
+  if (target == nullptr || target->state == ProcessState::kZombie) return -rt::kESRCH;
+  if (!may_signal(from, target, signal)) return -rt::kEPERM;
+  bool ended = deliver(target, signal, info, true);
+  return ended && target == from ? kNoReply : 0;
+}
+
+int64_t send_thread_signal(Process* from, int tgid, int tid, int signal, const SignalInfo* info) {
   Thread* thread = find_thread(tid);
   if (thread == nullptr || (tgid != 0 && thread->process->pid != tgid)) return -rt::kESRCH;
   Process* target = thread->process;
   if (target->state != ProcessState::kRunning) return -rt::kESRCH;
   if (!may_signal(from, target, signal)) return -rt::kEPERM;
-  bool ended = deliver(target, signal, kSiTkill, false, thread);
+  bool ended =
+      deliver(target, signal, info != nullptr ? *info : sent_by(from, kSiTkill), false, thread);
   return ended && target == from ? kNoReply : 0;
 }
 
@@ -261,7 +301,7 @@ int64_t send_thread_signal(Process* from, int tgid, int tid, int signal) {
 // any other here, not kill(-1)'s every process).
 void console_signal(int signal) {
   bool self_ended = false;
-  (void)send_to_many(nullptr, tty::foreground_group(), signal, kSiKernel, true, self_ended);
+  (void)send_to_many(nullptr, tty::foreground_group(), signal, SignalInfo{}, true, self_ended);
 }
 
 int64_t sys_rt_sigaction(SyscallContext& c) {
@@ -508,9 +548,17 @@ bool restartable(uint64_t number) {
 }
 }  // namespace
 
-void raise_signal(Process* target, int signal, int code) { (void)deliver(target, signal, code); }
+void raise_signal(Process* target, int signal, int code) {
+  SignalInfo info;
+  info.code = code;
+  (void)deliver(target, signal, info);
+}
 
-int take_signal(Thread* t) {
+void raise_signal(Process* target, int signal, const SignalInfo& info) {
+  (void)deliver(target, signal, info);
+}
+
+int take_signal(Thread* t, SignalInfo* info) {
   Process* p = t->process;
   uint64_t deliverable = deliverable_signals(t);
   if (deliverable == 0) return 0;
@@ -522,6 +570,7 @@ int take_signal(Thread* t) {
   } else {
     p->pending_signals &= ~(1ull << (signal - 1));
   }
+  if (info != nullptr) *info = (own != 0 ? t->pending_info : p->pending_info)[signal - 1];
   return signal;
 }
 
@@ -530,7 +579,7 @@ bool signal_has_handler(const Process* p, int signal) {
 }
 
 bool setup_signal_frame(Thread* t, int signal, abi::UserRegisters& registers,
-                        const FaultSignal* fault) {
+                        const FaultSignal* fault, const SignalInfo* info) {
   Process* p = t->process;
   SigAction action = p->actions[signal];
   const abi::UserRegisters saved = registers;
@@ -588,10 +637,18 @@ bool setup_signal_frame(Thread* t, int signal, abi::UserRegisters& registers,
   m.oldmask = old_mask;
   m.fpstate = fp_address;
   frame.uc.sigmask = old_mask;
-  // si_signo, si_errno, si_code (SI_USER, or the fault's), then a fault's si_addr.
-  int32_t info[4] = {signal, 0, fault != nullptr ? fault->code : 0, 0};
-  memcpy(frame.info, info, sizeof(info));
-  if (fault != nullptr) memcpy(frame.info + sizeof(info), &fault->address, sizeof(fault->address));
+  // si_signo, si_errno, si_code, then a fault's si_addr, or the sender's si_pid and si_uid
+  // (SIGCHLD: the child's, and si_status).
+  int32_t head[4] = {
+      signal, 0, fault != nullptr ? fault->code : (info != nullptr ? info->code : kSiKernel), 0};
+  memcpy(frame.info, head, sizeof(head));
+  if (fault != nullptr) {
+    memcpy(frame.info + sizeof(head), &fault->address, sizeof(fault->address));
+  } else if (info != nullptr) {
+    int32_t sender[2] = {info->pid, static_cast<int32_t>(info->uid)};
+    memcpy(frame.info + sizeof(head), sender, sizeof(sender));
+    memcpy(frame.info + sizeof(head) + sizeof(sender), &info->value, sizeof(info->value));
+  }
   // The handler starts with the initial FPU state (as Linux resets it for a handler).
   uint8_t clean[512];
   init_fpu(clean);
@@ -628,7 +685,8 @@ int64_t deliver_signals(SyscallContext& c, int64_t result) {
   Process* p = c.process;
   Thread* t = c.thread;
   if (p->memory == nullptr || p->state != ProcessState::kRunning) return result;
-  int signal = take_signal(t);
+  SignalInfo info;
+  int signal = take_signal(t, &info);
   if (signal == 0) {
     t->interrupted = false;
     return result;
@@ -642,7 +700,7 @@ int64_t deliver_signals(SyscallContext& c, int64_t result) {
     registers.rip -= 2;
   }
   t->interrupted = false;
-  if (!setup_signal_frame(t, signal, registers)) {
+  if (!setup_signal_frame(t, signal, registers, nullptr, &info)) {
     finish_process(p, 11);  // as Linux: a frame that cannot be written is SIGSEGV
     return kNoReply;
   }

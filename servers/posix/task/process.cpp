@@ -425,8 +425,12 @@ void notify_parent(Process* process) {
     free_process(process);
     return;
   }
-  // SIGCHLD: CLD_KILLED when a signal ended the child (its status is the signal's number).
-  raise_signal(parent, 17, (process->wait_status & 0x7f) != 0 ? kCldKilled : kCldExited);
+  // SIGCHLD: CLD_KILLED when a signal ended the child (its status is the signal's number),
+  // else CLD_EXITED with its exit code; the child's pid and real uid.
+  bool killed = (process->wait_status & 0x7f) != 0;
+  SignalInfo info{killed ? kCldKilled : kCldExited, process->pid, process->credentials.uid,
+                  killed ? process->wait_status & 0x7f : (process->wait_status >> 8) & 0xff};
+  raise_signal(parent, 17, info);
 }
 
 }  // namespace

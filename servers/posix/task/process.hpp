@@ -36,6 +36,17 @@ enum class ProcessState : uint8_t { kRunning, kZombie };
 
 struct Process;
 
+// What a pending signal's handler finds in its siginfo besides the number (the fields Linux's
+// senders fill): si_code, the sender's pid and real uid (kill, tgkill, SIGPIPE; SIGCHLD: the
+// child's), and SIGCHLD's si_status or a queued signal's si_value. A standard signal keeps its
+// first sender's while pending.
+struct SignalInfo {
+  int32_t code = 0x80;  // SI_KERNEL
+  int32_t pid = 0;
+  uint32_t uid = 0;
+  int64_t value = 0;  // SIGCHLD: si_status; rt_sigqueueinfo: si_value (both at offset 24)
+};
+
 // What a blocked call waits for, so wake_blocked retries it only when that may have changed:
 // anything (kAny: after every message the server serves), a child's change of state (kChildren:
 // wait4), a wakeup from the trace server (kTrace: poll, select and epoll over trace-server
@@ -69,7 +80,8 @@ struct Thread {
   uint64_t sleep_deadline;   // nanosleep, poll, futex: clock_ns() when the wait ends (0: none)
   uint64_t signal_mask;
   uint64_t pending_signals;  // sent to this thread (tgkill, tkill); the process's are shared
-  uint64_t suspend_mask;     // rt_sigsuspend: the mask to restore after the handler
+  SignalInfo pending_info[kSignals];  // index n-1: pending signal n's
+  uint64_t suspend_mask;              // rt_sigsuspend: the mask to restore after the handler
   bool in_suspend;
   bool interrupted;  // a signal ended the blocked call (EINTR or restart)
   // A system call waiting for something (console input, a child, a pipe, a futex): its
@@ -125,7 +137,8 @@ struct Process {
   uint64_t alarm_deadline;  // alarm(): clock_ns() when SIGALRM is due (0: none; kept by execve)
   uint64_t alarm_interval;  // setitimer(ITIMER_REAL)'s it_interval in ns (0: once)
   SigAction actions[kSignals + 1];
-  uint64_t pending_signals;  // bit n-1: signal n (sent to the process) waits for a thread
+  uint64_t pending_signals;           // bit n-1: signal n (sent to the process) waits for a thread
+  SignalInfo pending_info[kSignals];  // index n-1: pending (or held: stopped) signal n's
   // Job control: a stopped process's threads are suspended and its system calls wait (are not
   // served) until SIGCONT.
   // What wait4 has still to report: the stop signal (WUNTRACED), a continue (WCONTINUED).
@@ -262,8 +275,12 @@ int64_t send_signal(Process* from, int64_t pid, int signal, int code = 0, bool g
 // Sends `signal` to one process from the server itself (SIGCHLD, SIGALRM), si_code `code`
 // (SI_KERNEL unless told).
 void raise_signal(Process* target, int signal, int code = 0x80);
+void raise_signal(Process* target, int signal, const SignalInfo& info);
 // tgkill and tkill: `signal` to one thread (tgid 0: any process).
-int64_t send_thread_signal(Process* from, int tgid, int tid, int signal);
+int64_t send_thread_signal(Process* from, int tgid, int tid, int signal,
+                           const SignalInfo* info = nullptr);
+// rt_sigqueueinfo's work: `signal` with the caller's `info` to process `pid`.
+int64_t queue_signal(Process* from, int64_t pid, int signal, const SignalInfo& info);
 // ^C, ^\ and ^Z from the console go to the foreground process group.
 void console_signal(int signal);
 // Before a system call returns: runs a pending signal's handler (Linux's frame on the user
@@ -272,7 +289,7 @@ int64_t deliver_signals(SyscallContext& context, int64_t result);
 
 // The next signal `thread` takes (its own first, then its process's), removed from what is
 // pending; 0 when none may be taken.
-int take_signal(Thread* thread);
+int take_signal(Thread* thread, SignalInfo* info = nullptr);
 // Whether `signal`'s action in `process` is a handler (not SIG_DFL or SIG_IGN).
 bool signal_has_handler(const Process* process, int signal);
 // Writes Linux's signal frame for `signal`'s handler over `registers` (the interrupted state,
@@ -285,7 +302,7 @@ struct FaultSignal {
   uint64_t address = 0;
 };
 bool setup_signal_frame(Thread* thread, int signal, abi::UserRegisters& registers,
-                        const FaultSignal* fault = nullptr);
+                        const FaultSignal* fault = nullptr, const SignalInfo* info = nullptr);
 // A page fault's or exception's signal to `thread`, stopped by it with `registers`: true when
 // its handler is to run (the frame written, `registers` the handler's entry, as after
 // setup_signal_frame); false when the signal is blocked or has no handler, or the frame cannot

@@ -484,6 +484,44 @@ int64_t sys_tgkill(SyscallContext& c) {
   return send_thread_signal(c.process, static_cast<int>(tgid), static_cast<int>(tid), signal);
 }
 
+namespace {
+// The siginfo a caller queues (rt_sigqueueinfo, rt_tgsigqueueinfo): its si_code, si_pid,
+// si_uid and si_value as it wrote them. Linux lets a non-negative si_code (what the kernel
+// sends) or SI_TKILL go only to the caller itself (EPERM otherwise).
+int64_t read_queued_info(SyscallContext& c, uint64_t address, SignalInfo& info) {
+  uint8_t raw[32];
+  if (!user(c).copy_in(raw, address, sizeof raw).ok()) return -rt::kEFAULT;
+  memcpy(&info.code, raw + 8, 4);
+  memcpy(&info.pid, raw + 16, 4);
+  memcpy(&info.uid, raw + 20, 4);
+  memcpy(&info.value, raw + 24, 8);
+  return 0;
+}
+bool kernel_code(const SignalInfo& info) { return info.code >= 0 || info.code == kSiTkill; }
+}  // namespace
+
+int64_t sys_rt_sigqueueinfo(SyscallContext& c) {
+  int64_t pid = static_cast<int32_t>(c.arg(0));
+  int signal = static_cast<int>(c.arg(1));
+  SignalInfo info;
+  if (int64_t e = read_queued_info(c, c.arg(2), info); e != 0) return e;
+  if (kernel_code(info) && pid != c.thread->tid) return -rt::kEPERM;
+  if (signal < 0 || signal > kSignals) return -rt::kEINVAL;
+  return queue_signal(c.process, pid, signal, info);
+}
+
+int64_t sys_rt_tgsigqueueinfo(SyscallContext& c) {
+  int64_t tgid = static_cast<int32_t>(c.arg(0)), tid = static_cast<int32_t>(c.arg(1));
+  int signal = static_cast<int>(c.arg(2));
+  SignalInfo info;
+  if (int64_t e = read_queued_info(c, c.arg(3), info); e != 0) return e;
+  if (tid <= 0 || tgid <= 0) return -rt::kEINVAL;
+  if (kernel_code(info) && tid != c.thread->tid) return -rt::kEPERM;
+  if (signal < 0 || signal > kSignals) return -rt::kEINVAL;
+  return send_thread_signal(c.process, static_cast<int>(tgid), static_cast<int>(tid), signal,
+                            &info);
+}
+
 int64_t sys_setpgid(SyscallContext& c) {
   int64_t pid = static_cast<int32_t>(c.arg(0));
   int64_t pgid = static_cast<int32_t>(c.arg(1));
