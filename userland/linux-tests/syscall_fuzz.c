@@ -53,6 +53,8 @@ static int skipped(long number) {
     case 322:
     case 435:
     case 128:
+    case 129:
+    case 297:
     case 24:
     case 158: return 1;  // blocking, ending, signalling or tracing calls; arch_prctl (TLS)
     case 9:
