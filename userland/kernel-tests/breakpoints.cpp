@@ -181,7 +181,9 @@ DEFINE_TEST(
   {
     // A page fault of the stepped copy pauses the step: the handler sees the thread at the slot
     // with the program's own registers (rcx not the fix-up value, no trap flag), maps the page
-    // and answers Resume, and the step goes on: one hit a call, not two.
+    // and answers Resume, and the step goes on: one hit a call, not two. The last fault is
+    // answered otherwise (SetSomeRegisters, rdx): the step is dropped, the thread goes back to
+    // the probe and hits it once more, and that step, with the page there, just runs.
     Check t("breakpoint_step_paused_by_a_page_fault_goes_on_after_resume");
     static_assert(kProbeWindowWord >= kWindow + 0xb0000 && kProbeWindowWord < kWindow + 0xb1000);
     constexpr uint64_t kRounds = 20;
@@ -214,7 +216,7 @@ DEFINE_TEST(
     uint64_t thread = spawn(
         caller, 0, ThreadOptions{.priority = kRootPriority, .fault_endpoint = probe_endpoint});
     uint64_t hits = 0, faults = 0;
-    bool at_slot = true, own_rcx = true, no_trap_flag = true, finished = false;
+    bool at_slot = true, own_rcx = true, no_trap_flag = true, finished = false, dropped = false;
     sys::MessageRegisters mr;
     auto r = sys::recv(probe_endpoint, reply, mr);
     while (r.error == Error::kNone && hits <= 2 * kRounds) {
@@ -222,10 +224,12 @@ DEFINE_TEST(
         finished = true;
         break;
       }
+      uint64_t answer = static_cast<uint64_t>(abi::FaultReply::kResume), length = 0;
       if (r.info.label == static_cast<uint64_t>(abi::FaultKind::kBreakpoint)) {
-        // Each call's hit takes the page away, so the stepped load faults.
+        // Each call's hit takes the page away, so the stepped load faults (not the hit again
+        // after the dropped step).
         ++hits;
-        (void)sys::invoke(frame, Label::kFrameUnmap);
+        if (hits <= kRounds) (void)sys::invoke(frame, Label::kFrameUnmap);
       } else if (r.info.label == static_cast<uint64_t>(abi::FaultKind::kPage) &&
                  sys::message_word(mr, abi::kFaultAddressWord) == kProbeWindowWord) {
         ++faults;
@@ -233,11 +237,18 @@ DEFINE_TEST(
         own_rcx &= sys::message_word(mr, kRcx) == 0x1234;
         no_trap_flag &= (sys::message_word(mr, 2) & 0x100) == 0;
         must(map_frame(frame, kVSpace, page, abi::kMapWrite), "map the word again");
+        if (faults == kRounds) {
+          constexpr uint64_t kRdx = 6;
+          const uint64_t words[] = {uint64_t{1} << kRdx, 0};
+          sys::load_message(mr, words, 2);
+          answer = static_cast<uint64_t>(abi::FaultReply::kSetSomeRegisters);
+          length = 2;
+          dropped = true;
+        }
       } else {
         break;
       }
-      r = sys::reply_recv(probe_endpoint, reply, static_cast<uint64_t>(abi::FaultReply::kResume),
-                          mr, 0);
+      r = sys::reply_recv(probe_endpoint, reply, answer, mr, length);
     }
     kill(thread);
     if (!finished) {
@@ -246,7 +257,9 @@ DEFINE_TEST(
                  sys::message_word(mr, abi::kFaultAddressWord));
     }
     t.that(finished, "the caller did not finish");
-    t.that(hits == kRounds, "a call was hit more than once (the fault ended the step)");
+    t.that(dropped && hits == kRounds + 1,
+           "a call was hit more than once (the fault ended the step), or the dropped step did "
+           "not go back to the probe");
     t.that(faults == kRounds, "the stepped load did not fault at each call");
     t.that(at_slot, "the fault was not reported at the slot");
     t.that(own_rcx, "the fault showed the fix-up value in rcx");
