@@ -106,8 +106,11 @@ bool interruptible(const Thread* thread) { return thread->blocked && thread->vfo
 // signal already pending keeps its first sender's.
 void make_pending(Process* target, int signal, Thread* to, const SignalInfo* info) {
   uint64_t bit = 1ull << (signal - 1);
-  if (info != nullptr &&
-      ((to != nullptr ? to->pending_signals : target->pending_signals) & bit) == 0) {
+  uint64_t pending = to != nullptr ? to->pending_signals : target->pending_signals;
+  if (info != nullptr && signal >= kSigRtMin) {
+    SignalQueue& queue = to != nullptr ? to->queued : target->queued;
+    if (queue.count < kQueuedSignals) queue.entries[queue.count++] = QueuedSignal{signal, *info};
+  } else if (info != nullptr && (pending & bit) == 0) {
     (to != nullptr ? to->pending_info : target->pending_info)[signal - 1] = *info;
   }
   if (to != nullptr) {
@@ -565,12 +568,29 @@ int take_signal(Thread* t, SignalInfo* info) {
   // The thread's own signals first, then the process's (as Linux's dequeue_signal).
   uint64_t own = t->pending_signals & ~t->signal_mask;
   int signal = __builtin_ctzll(own != 0 ? own : deliverable) + 1;
-  if (own != 0) {
-    t->pending_signals &= ~(1ull << (signal - 1));
-  } else {
-    p->pending_signals &= ~(1ull << (signal - 1));
+  uint64_t& pending = own != 0 ? t->pending_signals : p->pending_signals;
+  SignalInfo taken = (own != 0 ? t->pending_info : p->pending_info)[signal - 1];
+  bool more = false;  // a real-time signal sent again stays pending for its next instance
+  if (signal >= kSigRtMin) {
+    SignalQueue& queue = own != 0 ? t->queued : p->queued;
+    uint32_t first = queue.count;
+    for (uint32_t i = 0; i < queue.count; ++i) {
+      if (queue.entries[i].signal != signal) continue;
+      if (first == queue.count) {
+        first = i;
+      } else {
+        more = true;
+        break;
+      }
+    }
+    if (first < queue.count) {
+      taken = queue.entries[first].info;
+      for (uint32_t i = first + 1; i < queue.count; ++i) queue.entries[i - 1] = queue.entries[i];
+      --queue.count;
+    }
   }
-  if (info != nullptr) *info = (own != 0 ? t->pending_info : p->pending_info)[signal - 1];
+  if (!more) pending &= ~(1ull << (signal - 1));
+  if (info != nullptr) *info = taken;
   return signal;
 }
 

@@ -47,6 +47,21 @@ struct SignalInfo {
   int64_t value = 0;  // SIGCHLD: si_status; rt_sigqueueinfo: si_value (both at offset 24)
 };
 
+// Real-time signals (32 and up) queue, each sent one with its own siginfo, taken in the order
+// sent, as Linux's; standard signals coalesce while pending. GAP: a full queue loses the
+// siginfo of what comes next (the signal stays pending) where Linux would answer a sigqueue
+// with EAGAIN past RLIMIT_SIGPENDING.
+inline constexpr int kSigRtMin = 32;
+inline constexpr uint32_t kQueuedSignals = 32;  // per thread and per process
+struct QueuedSignal {
+  int32_t signal;
+  SignalInfo info;
+};
+struct SignalQueue {
+  QueuedSignal entries[kQueuedSignals];
+  uint32_t count;
+};
+
 // What a blocked call waits for, so wake_blocked retries it only when that may have changed:
 // anything (kAny: after every message the server serves), a child's change of state (kChildren:
 // wait4), a wakeup from the trace server (kTrace: poll, select and epoll over trace-server
@@ -81,6 +96,7 @@ struct Thread {
   uint64_t signal_mask;
   uint64_t pending_signals;  // sent to this thread (tgkill, tkill); the process's are shared
   SignalInfo pending_info[kSignals];  // index n-1: pending signal n's
+  SignalQueue queued;                 // pending real-time signals, each with its siginfo
   uint64_t suspend_mask;              // rt_sigsuspend: the mask to restore after the handler
   bool in_suspend;
   bool interrupted;  // a signal ended the blocked call (EINTR or restart)
@@ -139,6 +155,7 @@ struct Process {
   SigAction actions[kSignals + 1];
   uint64_t pending_signals;           // bit n-1: signal n (sent to the process) waits for a thread
   SignalInfo pending_info[kSignals];  // index n-1: pending (or held: stopped) signal n's
+  SignalQueue queued;                 // pending real-time signals, each with its siginfo
   // Job control: a stopped process's threads are suspended and its system calls wait (are not
   // served) until SIGCONT.
   // What wait4 has still to report: the stop signal (WUNTRACED), a continue (WCONTINUED).
