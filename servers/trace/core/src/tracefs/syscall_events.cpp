@@ -11,7 +11,8 @@ namespace trace {
 // setitimer, added later, from 1057; select, pause, sendfile64, rt_sigpending, pselect6, clone3 and
 // statx from 1063; creat, getpriority, setpriority, sched_getparam, sched_getscheduler, fadvise64,
 // utimes and syncfs from 1077; mknod and mknodat from 1093, msync 1097,
-// mremap 1099, sched_setaffinity 1101, setreuid, setregid, setfsuid and setfsgid from 1111), two
+// mremap 1099, sched_setaffinity 1101, setreuid, setregid, setfsuid and setfsgid from 1111,
+// rt_sigqueueinfo 1119 and rt_tgsigqueueinfo 1121), two
 // per call: enter
 // odd, exit even, below kFirstDynamicEventId and clear of the ids above. Argument types and names
 // are those of Linux's SYSCALL_DEFINE for the call (the name it has there, e.g. newstat for
@@ -232,6 +233,7 @@ constinit const SyscallEvents kSyscalls[] = {
     {"getsid", 124, 951, {{"pid_t", "pid"}}, 1},
     {"capget", 125, 953, {{"cap_user_header_t", "header"}, {"cap_user_data_t", "dataptr"}}, 2},
     {"rt_sigpending", 127, 1069, {{"sigset_t *", "uset"}, {"size_t", "sigsetsize"}}, 2},
+    {"rt_sigqueueinfo", 129, 1119, {{"pid_t", "pid"}, {"int", "sig"}, {"siginfo_t *", "uinfo"}}, 3},
     {"rt_sigsuspend", 130, 955, {{"sigset_t *", "unewset"}, {"size_t", "sigsetsize"}}, 2},
     {"sigaltstack", 131, 957, {{"const stack_t *", "uss"}, {"stack_t *", "uoss"}}, 2},
     {"mknod",
@@ -435,6 +437,11 @@ constinit const SyscallEvents kSyscalls[] = {
      {{"unsigned int", "oldfd"}, {"unsigned int", "newfd"}, {"int", "flags"}},
      3},
     {"pipe2", 293, 1037, {{"int *", "fildes"}, {"int", "flags"}}, 2},
+    {"rt_tgsigqueueinfo",
+     297,
+     1121,
+     {{"pid_t", "tgid"}, {"pid_t", "pid"}, {"int", "sig"}, {"siginfo_t *", "uinfo"}},
+     4},
     {"perf_event_open",
      298,
      1039,
