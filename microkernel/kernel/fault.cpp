@@ -21,6 +21,7 @@ using abi::FaultKind;
 
 void handler_gone(Tcb* tcb) {
   ipc_cancel(tcb);
+  breakpoint_drop_paused_step(tcb);  // nobody answers the page fault: back to the probe
   if (tcb->fault_kind == static_cast<uint64_t>(FaultKind::kBreakpoint)) {
     // A probe's listener is gone: the thread goes on at the probe (which is removed at the
     // next hit, or already is), never stuck and never past it unobserved.
