@@ -101,9 +101,8 @@ bool interruptible(const Thread* thread) { return thread->blocked && thread->vfo
 // A handler's signal waits for a thread: `to` (tgkill) or any of the process's that does not
 // block it. A blocked call of such a thread is interrupted for it (the first one found, as
 // Linux wakes one thread; whichever thread next returns from a system call may take it
-// first, and then the interrupted one waits on).
-// `info` is what the handler will find (null: kept from when the signal was held); a standard
-// signal already pending keeps its first sender's.
+// first, and then the interrupted one waits on). `info`: what the handler will find (null: kept
+// from when the signal was held); a standard signal already pending keeps its first sender's.
 void make_pending(Process* target, int signal, Thread* to, const SignalInfo* info) {
   uint64_t bit = 1ull << (signal - 1);
   uint64_t pending = to != nullptr ? to->pending_signals : target->pending_signals;
@@ -240,8 +239,6 @@ int64_t send_to_many(const Process* from, int pgrp, int signal, const SignalInfo
   return reached || pgrp == kEveryProcess ? 0 : -rt::kEPERM;
 }
 
-}  // namespace
-
 // The siginfo of a signal `from` sends with si_code `code`: its pid and real uid, unless the
 // kernel sends it (SI_KERNEL: no sender).
 SignalInfo sent_by(const Process* from, int code) {
@@ -254,17 +251,25 @@ SignalInfo sent_by(const Process* from, int code) {
   return info;
 }
 
+// Where a signal for `pid` (> 0) goes: a thread's id names its process (Linux's find_vpid).
+Process* signal_target(int64_t pid) {
+  Process* target = find_process(static_cast<int>(pid));
+  if (target == nullptr) {
+    Thread* thread = find_thread(static_cast<int>(pid));
+    target = thread != nullptr ? thread->process : nullptr;
+  }
+  return target != nullptr && target->state != ProcessState::kZombie ? target : nullptr;
+}
+
+}  // namespace
+
 int64_t send_signal(Process* from, int64_t pid, int signal, int code, bool group) {
   int from_pid = from != nullptr ? from->pid : 0;
   bool self_ended = false;
   SignalInfo info = sent_by(from, code);
   if (pid > 0) {
-    Process* target = find_process(static_cast<int>(pid));
-    if (target == nullptr) {  // any thread's id names its process, as Linux's find_vpid
-      Thread* thread = find_thread(static_cast<int>(pid));
-      target = thread != nullptr ? thread->process : nullptr;
-    }
-    if (target == nullptr || target->state == ProcessState::kZombie) return -rt::kESRCH;
+    Process* target = signal_target(pid);
+    if (target == nullptr) return -rt::kESRCH;
     if (!may_signal(from, target, signal)) return -rt::kEPERM;
     self_ended = deliver(target, signal, info, group) && target->pid == from_pid;
   } else {
@@ -277,13 +282,8 @@ int64_t send_signal(Process* from, int64_t pid, int signal, int code, bool group
 }
 
 int64_t queue_signal(Process* from, int64_t pid, int signal, const SignalInfo& info) {
-  if (pid <= 0) return -rt::kESRCH;  // one process only (kill_proc_info)
-  Process* target = find_process(static_cast<int>(pid));
-  if (target == nullptr) {
-    Thread* thread = find_thread(static_cast<int>(pid));
-    target = thread != nullptr ? thread->process : nullptr;
-  }
-  if (target == nullptr || target->state == ProcessState::kZombie) return -rt::kESRCH;
+  Process* target = pid > 0 ? signal_target(pid) : nullptr;  // one process (kill_proc_info)
+  if (target == nullptr) return -rt::kESRCH;
   if (!may_signal(from, target, signal)) return -rt::kEPERM;
   bool ended = deliver(target, signal, info, true);
   return ended && target == from ? kNoReply : 0;

@@ -10,6 +10,8 @@
 #include "sched_tracepoints.hpp"
 #include "sys/server_start.hpp"
 #include "syscall_tracepoints.hpp"
+#include "trace/perf_events.hpp"
+#include "trace/probe_hooks.hpp"
 #include "trace/tracefs.hpp"
 #include "uprobes.hpp"
 
@@ -51,6 +53,17 @@ inline const CurrentTaskView& read_current_task() {
 inline uint32_t current_task_cpu() {
   if (detail::task_held && detail::task_read) return detail::current_view.cpu;
   return reinterpret_cast<const volatile sys::CurrentTask*>(sys::kCurrentTaskPage)->cpu;
+}
+// A hit's task and CPU, for the events on `probe` that filter by them (perf's task and CPU
+// binding): read only when an event is bound to a task (both), or to a CPU (that word alone).
+inline void follow_task(const Probe& probe, ProbeHit& hit) {
+  if ((probe.events_follow & Probe::kFollowsTask) != 0) {
+    const CurrentTaskView& task = read_current_task();
+    hit.cpu = task.cpu;
+    hit.pid = task.pid;
+  } else if (probe.events_follow != 0) {
+    hit.cpu = current_task_cpu();
+  }
 }
 // While a probe hit on the POSIX server is handled (the server is stopped, its record cannot
 // change), read_current_task reads the record once, at its first call after hold (a hit whose

@@ -163,13 +163,8 @@ void ServerProbeHooks::Client::report(const PtRegs& regs) {
   const sonde::abi::SampleRecord* sample = current_kernel_sample();
   if (sample != nullptr) {  // the kernel's: no Linux task
     hit.cpu = static_cast<uint32_t>(sample->cpu);
-  } else if ((target->events_follow & Probe::kFollowsTask) != 0) {
-    // Only events bound to a task or CPU look at them (a kprobe event samples nothing).
-    const CurrentTaskView& task = read_current_task();
-    hit.cpu = task.cpu;
-    hit.pid = task.pid;
-  } else if (target->events_follow != 0) {
-    hit.cpu = current_task_cpu();  // libbpf's kprobes: pid -1, CPU 0
+  } else {
+    follow_task(*target, hit);  // libbpf's kprobes (pid -1, CPU 0) read the CPU word alone
   }
   hit.function_ip = address;  // bpf_get_func_ip: the probed function, at entry and return
   (void)owner->table_->report_hit(*target, hit);

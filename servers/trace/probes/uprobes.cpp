@@ -153,15 +153,8 @@ void Uprobes::hit(const uint32_t* probes, uint32_t count, const uint64_t* words,
         ProbeHit hit;  // the registers themselves: a program cannot write its context
         hit.context = &regs;
         hit.size = sizeof regs;
-        // The POSIX server published the hit's CPU (its fault message's) with the task; only
-        // events bound to a task or CPU look at them.
-        if ((probe->events_follow & Probe::kFollowsTask) != 0) {
-          const CurrentTaskView& task = read_current_task();
-          hit.cpu = task.cpu;
-          hit.pid = task.pid;
-        } else if (probe->events_follow != 0) {
-          hit.cpu = current_task_cpu();
-        }
+        // The POSIX server published the hit's CPU (its fault message's) with the task.
+        follow_task(*probe, hit);
         (void)table_->report_hit(*probe, hit);
       }
       break;  // ids are unique
