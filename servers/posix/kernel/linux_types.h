@@ -159,6 +159,33 @@ struct mm_struct {
   unsigned long arg_start, arg_end, env_start, env_end;
 };
 
+// A task's credentials (Linux 6.1's struct cred, its head: the ids and the capability sets).
+// The server builds one from a process's ids for each capability check (cap_capable's first
+// argument; task/capability.cpp): every capability when the effective uid is 0, the file
+// system ones (CAP_FS_MASK) following the file system uid, none otherwise.
+typedef struct {
+  uid_t val;
+} kuid_t;
+typedef struct {
+  gid_t val;
+} kgid_t;
+typedef struct kernel_cap_struct {
+  u32 cap[2];
+} kernel_cap_t;
+
+struct cred {
+  int usage;
+  kuid_t uid, gid, suid, sgid, euid, egid, fsuid, fsgid;
+  unsigned int securebits;
+  kernel_cap_t cap_inheritable, cap_permitted, cap_effective, cap_bset, cap_ambient;
+};
+
+// cap_capable's options (Linux's security.h): the check is not audited (capable's AUDIT
+// column says 0), the check is setuid's or setgid's.
+#define CAP_OPT_NONE 0x0
+#define CAP_OPT_NOAUDIT 0x2
+#define CAP_OPT_INSETID 0x4
+
 // Linux's task flags the server sets.
 #define PF_EXITING 0x00000004
 #define PF_FORKNOEXEC 0x00000040

@@ -11,8 +11,6 @@
 
 namespace posix {
 
-constexpr uint64_t kCapLastCap = 40;  // CAP_CHECKPOINT_RESTORE, Linux 6.1's last
-
 namespace {
 
 // The wall clock: the CMOS real-time clock read once at start, then the clock page.
@@ -104,7 +102,7 @@ int64_t sys_uname(SyscallContext& c) {
 }
 
 int64_t sys_sethostname(SyscallContext& c) {
-  if (!c.process->credentials.privileged()) return -rt::kEPERM;  // CAP_SYS_ADMIN
+  if (!capable(*c.process, kCapSysAdmin)) return -rt::kEPERM;
   uint64_t length = c.arg(1);
   if (length > 64) return -rt::kEINVAL;
   char name[65] = {};
@@ -277,7 +275,7 @@ int64_t sys_prctl(SyscallContext& c) {
       c.process->dumpable = c.arg(1) == 1;
       return 0;
     case kCapBsetRead:  // every capability up to CAP_LAST_CAP is in the bounding set
-      return c.arg(1) <= kCapLastCap ? 1 : -rt::kEINVAL;
+      return c.arg(1) <= static_cast<uint64_t>(kCapLastCap) ? 1 : -rt::kEINVAL;
     case kSetName: {
       char name[16] = {};
       auto copied = user(c).copy_string(name, c.arg(1), sizeof(name));
@@ -320,7 +318,7 @@ int64_t sys_prlimit64(SyscallContext& c) {
     if (auto r = user(c).copy_in(&wanted, c.arg(2), sizeof(wanted)); !r.ok()) return -rt::kEFAULT;
     if (wanted.current > wanted.maximum) return -rt::kEINVAL;
     // CAP_SYS_RESOURCE to raise a hard limit.
-    if (wanted.maximum > old.maximum && !c.process->credentials.privileged()) return -rt::kEPERM;
+    if (wanted.maximum > old.maximum && !capable(*c.process, kCapSysResource)) return -rt::kEPERM;
     limits[resource] = wanted;  // GAP: limits are system-wide and not enforced
   }
   if (c.arg(3) != 0) {
@@ -337,7 +335,7 @@ int64_t sys_setrlimit(SyscallContext& c) {
   RLimit wanted;
   if (auto r = user(c).copy_in(&wanted, c.arg(1), sizeof(wanted)); !r.ok()) return -rt::kEFAULT;
   if (wanted.current > wanted.maximum) return -rt::kEINVAL;
-  if (wanted.maximum > limits[c.arg(0)].maximum && !c.process->credentials.privileged()) {
+  if (wanted.maximum > limits[c.arg(0)].maximum && !capable(*c.process, kCapSysResource)) {
     return -rt::kEPERM;  // CAP_SYS_RESOURCE to raise a hard limit
   }
   limits[c.arg(0)] = wanted;
@@ -480,14 +478,18 @@ int64_t sys_setpriority(SyscallContext& c) {
   int64_t nice = static_cast<int32_t>(c.arg(2));
   nice = nice < -20 ? -20 : nice > 19 ? 19 : nice;
   // set_one_prio: another user's process needs CAP_SYS_NICE (EPERM), and so does a lower nice
-  // value (EACCES: RLIMIT_NICE is 0); the last refusal is the answer, success if any was set.
+  // value beyond RLIMIT_NICE (can_nice: EACCES); the last refusal is the answer, success if
+  // any was set.
+  constexpr int kRlimitNice = 13;
   const Credentials& who = c.process->credentials;
   int64_t result = -rt::kESRCH;
   for (int i = 0; i < count; ++i) {
     const Credentials& owner = targets[i]->credentials;
-    if (!who.privileged() && owner.uid != who.euid && owner.euid != who.euid) {
+    if (owner.uid != who.euid && owner.euid != who.euid && !capable(*c.process, kCapSysNice)) {
       result = -rt::kEPERM;
-    } else if (nice < targets[i]->nice && !who.privileged()) {
+    } else if (nice<targets[i]->nice&& static_cast<uint64_t>(20 - nice)> limits[kRlimitNice]
+                   .current &&
+               !capable(*c.process, kCapSysNice)) {
       result = -rt::kEACCES;
     } else {
       targets[i]->nice = static_cast<int>(nice);
@@ -535,22 +537,23 @@ int64_t sys_capget(SyscallContext& c) {
   auto pid = static_cast<int32_t>(header[1]);
   if (pid < 0) return -rt::kEINVAL;
   if (pid != 0 && find_process(pid) == nullptr) return -rt::kESRCH;
-  // Root holds every capability up to CAP_LAST_CAP, others none (task/credentials.hpp): the
-  // effective set with an effective uid 0, the permitted one while any of the real, effective
-  // and saved uids is 0; inheritable none. Version 1 has one {effective, permitted,
-  // inheritable}; 2 and 3 have two.
-  constexpr uint32_t kHigh = (1u << (kCapLastCap - 31)) - 1;
+  // The sets cap_capable decides by (task/capability.cpp): effective, permitted, inheritable
+  // (none). Version 1 has one of each, 2 and 3 two words of each.
   const Credentials& ids = pid == 0 ? c.process->credentials : find_process(pid)->credentials;
-  bool effective = ids.euid == 0, permitted = ids.uid == 0 || ids.euid == 0 || ids.suid == 0;
-  uint32_t layout[6] = {effective ? 0xffffffff : 0, permitted ? 0xffffffff : 0, 0,
-                        effective ? kHigh : 0,      permitted ? kHigh : 0,      0};
+  struct cred record = linux_cred_of(ids);
+  uint32_t layout[6];
+  for (int i = 0; i < 2; ++i) {
+    layout[3 * i] = record.cap_effective.cap[i];
+    layout[3 * i + 1] = record.cap_permitted.cap[i];
+    layout[3 * i + 2] = record.cap_inheritable.cap[i];
+  }
   size_t bytes = header[0] == kVersion1 ? 12 : sizeof(layout);
   return to_rax(user(c).copy_out(c.arg(1), layout, bytes));
 }
 
 int64_t sys_reboot(SyscallContext& c) {
   constexpr uint64_t kMagic1 = 0xfee1dead;
-  if (!c.process->credentials.privileged()) return -rt::kEPERM;  // CAP_SYS_BOOT
+  if (!capable(*c.process, kCapSysBoot)) return -rt::kEPERM;
   if (c.arg(0) != kMagic1) return -rt::kEINVAL;
   power_off(0);
 }

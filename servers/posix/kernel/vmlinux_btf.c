@@ -58,6 +58,8 @@ SONDE_BTF_FUNCTION(int, vfs_fsync, struct file* file, int datasync)
 SONDE_BTF_FUNCTION(long, kernel_clone, struct kernel_clone_args* args)
 SONDE_BTF_FUNCTION(void, do_exit, long code)
 SONDE_BTF_FUNCTION(void, do_group_exit, int exit_code)
+SONDE_BTF_FUNCTION(int, cap_capable, const struct cred* cred, struct user_namespace* targ_ns,
+                   int cap, unsigned int opts)
 // The system calls' entry points.
 #define SONDE_BTF_SYSCALL(number, name) \
   SONDE_BTF_FUNCTION(long, __x64_sys_##name, const struct pt_regs* regs)

@@ -203,9 +203,8 @@ bool may_signal(const Process* from, const Process* target, int signal) {
   if (from == nullptr || from == target) return true;
   const Credentials& sender = from->credentials;
   const Credentials& receiver = target->credentials;
-  if (sender.privileged()) return true;  // CAP_KILL
   if (sender.euid == receiver.suid || sender.euid == receiver.uid || sender.uid == receiver.suid ||
-      sender.uid == receiver.uid) {
+      sender.uid == receiver.uid || sender.capable(kCapKill)) {
     return true;
   }
   return signal == kSigCont && from->sid == target->sid;

@@ -180,6 +180,12 @@ void init_tasks(const TaskResources& with, FileTree& files) {
 
 FileTree& file_tree() { return *tree; }
 
+bool capable(Process& process, int cap) {
+  if (!process.credentials.capable(cap)) return false;
+  process.used_privilege = true;
+  return true;
+}
+
 Process* find_process(int pid) {
   for (Process* p = processes; p != nullptr; p = p->next) {
     if (p->pid == pid) return p;

@@ -175,8 +175,8 @@ struct Process {
   // uprobes are armed for it (their int3s would go into the parent's code).
   bool borrowed_memory;
   // A capability check passed for it since the fork (Linux's PF_SUPERPRIV: capable() sets it,
-  // fork clears it, execve keeps it). The checks Sonde makes are bpf()'s (CAP_BPF) and
-  // perf_event_open's (CAP_PERFMON); root's other privileged calls are not counted.
+  // fork clears it, execve keeps it): bpf()'s (CAP_BPF), perf_event_open's (CAP_PERFMON) and
+  // those of posix::capable (below); the file and id rules' own checks do not count (GAP).
   bool used_privilege;
   // What tracing programs read as Linux's (kernel/task_struct.hpp): its task_struct, and the
   // mm_struct the task_struct points to while it has an address space.
@@ -229,6 +229,9 @@ void init_tasks(const TaskResources& resources, FileTree& tree);
 FileTree& file_tree();
 
 Process* find_process(int pid);
+// Linux's capable() for the process a system call serves: Credentials::capable on its ids
+// (through cap_capable), and a check that passes marks it (PF_SUPERPRIV).
+bool capable(Process& process, int cap);
 // The live thread with id `tid` (of any process), or nullptr.
 Thread* find_thread(int tid);
 // The process whose system call runs now (Linux's `current`).

@@ -439,8 +439,11 @@ int64_t sys_bpf(SyscallContext& c) {
   Process* process = c.process;
   auto command = static_cast<int>(c.arg(0));
   bool new_handle = false;
-  // bpf_capable(): root passes, and capable() marks the task (PF_SUPERPRIV).
-  process->used_privilege = process->used_privilege || caller_of(*process).cap_bpf;
+  // Linux's __sys_bpf with unprivileged_bpf_disabled asks bpf_capable() first (CAP_BPF, else
+  // CAP_SYS_ADMIN); the trace server answers EPERM without it. GAP: the commands' own checks
+  // (the verifier's perfmon_capable, map types' bpf_capable) are not asked of cap_capable.
+  trace_client::CallerInfo caller = caller_of(*process);
+  caller.cap_bpf = capable(*process, kCapBpf) || capable(*process, kCapSysAdmin);
   ProcessMemory memory(user(c));
   // TASK_FD_QUERY names the fd of another task: the trace server sees that task's fd table.
   // A well-formed query for a pid that names no task is ENOENT here (get_pid_task).
@@ -458,9 +461,9 @@ int64_t sys_bpf(SyscallContext& c) {
     }
   }
   Descriptors descriptors(*table);
-  int64_t result = trace_client::forward_bpf(*client, command, c.arg(1),
-                                             static_cast<uint32_t>(c.arg(2)), caller_of(*process),
-                                             descriptors, memory, platform::heap(), new_handle);
+  int64_t result =
+      trace_client::forward_bpf(*client, command, c.arg(1), static_cast<uint32_t>(c.arg(2)), caller,
+                                descriptors, memory, platform::heap(), new_handle);
   note_trace_activity();  // a program may have written to trace_pipe
   constexpr int kObjPin = 6, kObjGet = 7;
   if ((command == kObjPin || command == kObjGet) && result == 0) {
@@ -484,8 +487,11 @@ int64_t sys_perf_event_open(SyscallContext& c) {
   constexpr uint64_t kFdCloexec = 8;           // PERF_FLAG_FD_CLOEXEC
   Process* process = c.process;
   bool new_handle = false;
-  // perfmon_capable(): root passes, and capable() marks the task (PF_SUPERPRIV).
-  process->used_privilege = process->used_privilege || caller_of(*process).cap_perfmon;
+  // Debian's perf_event_paranoid 3 asks CAP_SYS_ADMIN before anything (EACCES without it; the
+  // trace server's answer). GAP: the checks after it (perfmon_capable for kernel events and
+  // probes) are not asked of cap_capable.
+  trace_client::CallerInfo caller = caller_of(*process);
+  caller.cap_perfmon = capable(*process, kCapSysAdmin);
   // The trace server cannot see processes: a pid that names none is ESRCH here.
   auto pid = static_cast<int32_t>(c.arg(1));
   if (pid > 0 && find_process(pid) == nullptr) return -rt::kESRCH;
@@ -509,8 +515,8 @@ int64_t sys_perf_event_open(SyscallContext& c) {
   Descriptors descriptors(*process->files);
   int64_t result = trace_client::forward_perf_event_open(
       *client, c.arg(0), static_cast<int32_t>(c.arg(1)), static_cast<int32_t>(c.arg(2)),
-      static_cast<int32_t>(c.arg(3)), c.arg(4), caller_of(*process), descriptors, memory,
-      platform::heap(), new_handle);
+      static_cast<int32_t>(c.arg(3)), c.arg(4), caller, descriptors, memory, platform::heap(),
+      new_handle);
   if (new_handle && path_status != 0) {
     close_trace_handle(static_cast<uint32_t>(result), trace_client::current_instance());
     return -path_status;

@@ -7,11 +7,6 @@
 
 #include "task/process.hpp"
 
-extern "C" {
-struct user_namespace init_user_ns = {
-    .ns = {.stashed = nullptr, .ops = nullptr, .inum = 4026531837u, .count = 1}};
-}
-
 namespace posix {
 
 namespace {

@@ -8,7 +8,8 @@
 #include "vfs/inode.hpp"
 
 extern "C" {
-// Linux's initial user namespace: the mount user namespace vfs_create and vfs_unlink take.
+// Linux's initial user namespace: the mount user namespace vfs_create and vfs_unlink take
+// (defined with the capability checks, task/capability.cpp).
 extern struct user_namespace init_user_ns;
 }
 

@@ -122,16 +122,16 @@ int64_t sys_mount(SyscallContext& c) {
   if (c.arg(2) == 0) return -rt::kEINVAL;  // GAP: bind and remount without a type
   auto copied = user(c).copy_string(type, c.arg(2), sizeof(type));
   if (!copied.ok()) return copied.error().code == rt::kENAMETOOLONG ? -rt::kENODEV : -rt::kEFAULT;
-  if (!c.process->credentials.privileged()) {  // may_mount: CAP_SYS_ADMIN, after the lookup
-    auto found = resolve(c, -100, target, kFollowLast);
-    return found.ok() ? -rt::kEPERM : -found.error().code;
-  }
+  // Linux's order: the lookup, may_mount (CAP_SYS_ADMIN), the file system type, then the new
+  // file system's own mount_capable (CAP_SYS_ADMIN again).
+  auto found = resolve(c, -100, target, kFollowLast);
+  if (!found.ok()) return -found.error().code;
+  if (!capable(*c.process, kCapSysAdmin)) return -rt::kEPERM;
   if (!known_type(type)) return -rt::kENODEV;
+  if (!capable(*c.process, kCapSysAdmin)) return -rt::kEPERM;
   if (c.arg(0) == 0 || !user(c).copy_string(source, c.arg(0), sizeof(source)).ok()) {
     copy_field(source, sizeof(source), type);
   }
-  auto found = lookup(file_tree(), c.process->cwd, target, kFollowLast);
-  if (!found.ok()) return -found.error().code;
   if (!found.value().inode->is_directory()) return -rt::kENOTDIR;
   if (mount_count == kMaxMounts) return -rt::kENOMEM;
   Mount& m = mounts[mount_count++];
@@ -145,10 +145,9 @@ int64_t sys_mount(SyscallContext& c) {
 int64_t sys_umount2(SyscallContext& c) {
   char target[kPathMax];
   if (auto r = copy_path(c, c.arg(0), target); !r.ok()) return -r.error().code;
-  if (!c.process->credentials.privileged()) {  // may_mount: CAP_SYS_ADMIN, after the lookup
-    auto found = resolve(c, -100, target, kFollowLast);
-    return found.ok() ? -rt::kEPERM : -found.error().code;
-  }
+  auto found = resolve(c, -100, target, kFollowLast);
+  if (!found.ok()) return -found.error().code;
+  if (!capable(*c.process, kCapSysAdmin)) return -rt::kEPERM;  // may_mount, after the lookup
   for (size_t i = mount_count; i-- > 1;) {
     if (strcmp(mounts[i].target, target) == 0) {
       memmove(&mounts[i], &mounts[i + 1], (mount_count - i - 1) * sizeof(Mount));

@@ -142,7 +142,7 @@ int64_t do_mknodat(SyscallContext& c, int dfd, uint64_t path_address, uint32_t m
   if (auto allowed = may_create(c.process->credentials, *at.parent); !allowed.ok()) {
     return -allowed.error().code;
   }
-  if (type == kTypeCharDevice && !c.process->credentials.fs_privileged()) return -rt::kEPERM;
+  if (type == kTypeCharDevice && !capable(*c.process, kCapMknod)) return -rt::kEPERM;
   uint32_t permissions = mode & 07777 & ~c.process->umask;
   if (type == 0 || type == kTypeRegular) {
     auto entry = file_tree().new_entry(at.parent, at.last, at.last_length);

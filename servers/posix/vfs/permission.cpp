@@ -21,10 +21,16 @@ rt::Result<void> inode_permission(const Credentials& who, const Inode& inode, ui
     bits >>= 3;
   }
   if ((mask & ~bits & 7) == 0) return {};
-  // CAP_DAC_OVERRIDE (and CAP_DAC_READ_SEARCH): directories may always be read and searched
-  // and written; other files read and written, and executed when someone may execute them.
-  if (who.fs_privileged() &&
-      (inode.is_directory() || (mask & kMayExec) == 0 || (inode.mode & kAnyExecute) != 0)) {
+  // Linux's generic_permission: CAP_DAC_READ_SEARCH reads and searches directories and reads
+  // files, CAP_DAC_OVERRIDE does anything to directories and reads and writes files, and
+  // executes them when someone may execute them (asked in this order).
+  if (inode.is_directory()) {
+    if ((mask & kMayWrite) == 0 && who.capable(kCapDacReadSearch)) return {};
+    if (who.capable(kCapDacOverride)) return {};
+    return rt::err(rt::kEACCES);
+  }
+  if (mask == kMayRead && who.capable(kCapDacReadSearch)) return {};
+  if (((mask & kMayExec) == 0 || (inode.mode & kAnyExecute) != 0) && who.capable(kCapDacOverride)) {
     return {};
   }
   return rt::err(rt::kEACCES);
@@ -37,41 +43,49 @@ rt::Result<void> may_create(const Credentials& who, const Inode& directory) {
 rt::Result<void> may_delete(const Credentials& who, const Inode& directory, const Inode& victim) {
   TRY(inode_permission(who, directory, kMayWrite | kMayExec));
   if ((directory.mode & kSticky) != 0 && victim.uid != who.fsuid && directory.uid != who.fsuid &&
-      !who.fs_privileged()) {
+      !who.capable(kCapFowner)) {
     return rt::err(rt::kEPERM);
   }
   return {};
 }
 
 bool owner_or_privileged(const Credentials& who, const Inode& inode) {
-  return who.fsuid == inode.uid || who.fs_privileged();
+  return who.fsuid == inode.uid || who.capable(kCapFowner);
 }
 
 rt::Result<uint32_t> chmod_mode(const Credentials& who, const Inode& inode, uint32_t mode) {
   if (!owner_or_privileged(who, inode)) return rt::err(rt::kEPERM);
   mode &= 07777;
   // CAP_FSETID: only a member of the file's group (or root) may set the set-group-ID bit.
-  if (!who.in_group(inode.gid) && !who.fs_privileged()) mode &= ~kSetGid;
+  // Linux asks twice, in setattr_prepare and again in setattr_copy.
+  for (int i = 0; i < 2; ++i) {
+    if (!who.in_group(inode.gid) && !who.capable(kCapFsetid)) mode &= ~kSetGid;
+  }
   return mode;
 }
 
 rt::Result<void> may_chown(const Credentials& who, const Inode& inode, uint32_t uid, uint32_t gid) {
-  if (who.fs_privileged()) return {};  // CAP_CHOWN
+  // Linux's chown_ok and chgrp_ok: the owner may keep the owner and pick one of its groups;
+  // anything else takes CAP_CHOWN.
   bool owner = who.fsuid == inode.uid;
-  if (uid != Credentials::kNoChange && !(owner && uid == inode.uid)) return rt::err(rt::kEPERM);
-  if (gid != Credentials::kNoChange && !(owner && (gid == inode.gid || who.in_group(gid)))) {
+  if (uid != Credentials::kNoChange && !(owner && uid == inode.uid) && !who.capable(kCapChown)) {
+    return rt::err(rt::kEPERM);
+  }
+  if (gid != Credentials::kNoChange && !(owner && (gid == inode.gid || who.in_group(gid))) &&
+      !who.capable(kCapChown)) {
     return rt::err(rt::kEPERM);
   }
   return {};
 }
 
 rt::Result<void> may_link(const Credentials& who, const Inode& inode) {
-  if (owner_or_privileged(who, inode)) return {};
+  // Linux's may_linkat: a safe source first, then the owner (or CAP_FOWNER).
   bool set_id = (inode.mode & kSetUid) != 0 ||
                 (inode.mode & (kSetGid | kGroupExecute)) == (kSetGid | kGroupExecute);
   if (inode.is_regular() && !set_id && inode_permission(who, inode, kMayRead | kMayWrite).ok()) {
     return {};
   }
+  if (owner_or_privileged(who, inode)) return {};
   return rt::err(rt::kEPERM);
 }
 

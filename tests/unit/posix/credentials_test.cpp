@@ -91,6 +91,65 @@ TEST(CredentialsTest, SetgroupsSortsAndChecks) {
   EXPECT_EQ(set_groups(Credentials::root(), invalid, 1).error().code, rt::kEINVAL);
 }
 
+// The sets cap_capable decides by: root has every capability up to CAP_LAST_CAP (40); the file
+// system ones (CAP_FS_MASK) follow the file system uid, the others the effective uid; they
+// stay permitted while any user id is 0.
+TEST(CredentialsTest, CapabilitySetsFollowTheIds) {
+  struct cred root = linux_cred_of(Credentials::root());
+  EXPECT_EQ(root.cap_effective.cap[0], 0xffffffffu);
+  EXPECT_EQ(root.cap_effective.cap[1], 0x1ffu);
+  EXPECT_EQ(root.cap_permitted.cap[1], 0x1ffu);
+  EXPECT_EQ(root.cap_inheritable.cap[0], 0u);
+
+  Credentials fs_user = Credentials::root();
+  fs_user.fsuid = 1000;  // setfsuid(1000) as root: CAP_FS_MASK goes
+  struct cred dropped = linux_cred_of(fs_user);
+  EXPECT_EQ(dropped.cap_effective.cap[0], 0xf7fffde0u);  // without 0-4, 9 and 27
+  EXPECT_EQ(dropped.cap_effective.cap[1], 0x1feu);       // without CAP_MAC_OVERRIDE
+  EXPECT_EQ(dropped.fsuid.val, 1000u);
+  EXPECT_TRUE(fs_user.capable(kCapSysAdmin));
+  EXPECT_FALSE(fs_user.capable(kCapChown));
+  EXPECT_FALSE(fs_user.capable(kCapMknod));
+  EXPECT_FALSE(fs_user.capable(kCapDacOverride));
+
+  Credentials saved_root = user(1000, 1000);
+  saved_root.suid = 0;
+  saved_root.fsuid = 0;  // seteuid(1000), then setfsuid(0): the file system ones only
+  struct cred fs_only = linux_cred_of(saved_root);
+  EXPECT_EQ(fs_only.cap_effective.cap[0], 0x0800021fu);
+  EXPECT_EQ(fs_only.cap_permitted.cap[0], 0xffffffffu);
+  EXPECT_TRUE(saved_root.capable(kCapFowner));
+  EXPECT_FALSE(saved_root.capable(kCapSetuid));
+  EXPECT_FALSE(saved_root.capable(kCapBpf));
+
+  Credentials nobody = user(1000, 1000);
+  struct cred none = linux_cred_of(nobody);
+  EXPECT_EQ(none.cap_effective.cap[0] | none.cap_effective.cap[1], 0u);
+  EXPECT_EQ(none.cap_permitted.cap[0] | none.cap_permitted.cap[1], 0u);
+  EXPECT_FALSE(nobody.capable(kCapKill));
+}
+
+TEST(CredentialsTest, CapCapableRefusesWhatNoSetHolds) {
+  struct cred root = linux_cred_of(Credentials::root());
+  EXPECT_EQ(cap_capable(&root, &init_user_ns, kCapSysAdmin, kCapOptNoAudit), 0);
+  EXPECT_EQ(cap_capable(&root, &init_user_ns, kCapLastCap, 0), 0);
+  EXPECT_EQ(cap_capable(&root, &init_user_ns, kCapLastCap + 1, 0), -rt::kEPERM);
+  EXPECT_EQ(cap_capable(&root, &init_user_ns, -1, 0), -rt::kEPERM);
+  EXPECT_EQ(cap_capable(nullptr, &init_user_ns, kCapChown, 0), -rt::kEPERM);
+}
+
+// setuid and its kin ask for CAP_SETUID/CAP_SETGID only where Linux does: an unprivileged
+// caller going back to one of its own ids succeeds without it.
+TEST(CredentialsTest, IdRulesWithoutThePrivilege) {
+  Credentials c = user(1000, 1000);
+  c.suid = 2000;
+  auto back = set_reuid(c, kKeep, 2000);
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back.value().euid, 2000u);
+  EXPECT_EQ(set_resuid(c, 3000, kKeep, kKeep).error().code, rt::kEPERM);
+  EXPECT_EQ(set_fsuid(c, 3000).fsuid, 1000u);
+}
+
 TEST(CredentialsTest, ExecOfASetUidFileIsSecure) {
   bool secure = false;
   Credentials c = exec_credentials(user(1000, 100), 04755, 0, 0, secure);
