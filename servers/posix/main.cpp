@@ -6,6 +6,7 @@
 #include "fs/initramfs.hpp"
 #include "fs/kallsyms.hpp"
 #include "fs/tracefs.hpp"
+#include "kernel/task_struct.hpp"
 #include "platform/kernel.hpp"
 #include "rt/format.hpp"
 #include "rt/new.hpp"
@@ -309,6 +310,7 @@ void serve_fault(Answer& answer, uint64_t badge, uint64_t label, const sys::Mess
         thread->wait_reason = WaitReason::kAny;
         thread->saved = registers;
         thread->reply = detach_receive_reply();
+        publish_waiting_registers(*thread, true);
         return;
       }
       SyscallContext context{process, thread, registers, false};
@@ -330,6 +332,7 @@ void serve_fault(Answer& answer, uint64_t badge, uint64_t label, const sys::Mess
         block_thread(thread, context, trace_seen);
         thread->saved = registers;
         thread->reply = detach_receive_reply();
+        publish_waiting_registers(*thread, true);
         return;
       }
       answer.now = true;

@@ -178,12 +178,28 @@ class ServerEnvironment final : public trace::TaskEnvironment, public trace::Hit
     hit_user_pages_ = 0;
     hit_serving_context_ = 0;
     has_registers_ = false;
+    sample_task_waits_ = false;
     const sonde::abi::SampleRecord* sample = trace::current_kernel_sample();
     hit_cpu_ = sample != nullptr ? static_cast<uint32_t>(sample->cpu) : 0;
   }
   void kernel_hit_task(int32_t tid, int32_t tgid, const char* comm, uint64_t task) override {
     set_current(tid, tgid, 0, 0, comm, 16);
     hit_task_ = task;
+    sample_task_waits_ = false;
+    if (task == 0) return;
+    // The task's user registers while it waits in a system call, and its page map, as the
+    // POSIX server keeps them in its task_struct (Linux's task_pt_regs): its user memory is
+    // readable (bpf_probe_read_user) and its user stack walks from there. Read when the sample
+    // is drained, as the task_struct's other fields.
+    uint64_t registers = 0, pages = 0;
+    if (hit_memory_ == nullptr ||
+        !hit_memory_->read(&registers, task + sys::kTaskUserRegistersOffset, 8) ||
+        !hit_memory_->read(&pages, task + sys::kTaskUserPagesOffset, 8) || registers == 0 ||
+        pages == 0 || !hit_memory_->read(&sample_registers_, registers, sizeof sample_registers_)) {
+      return;
+    }
+    hit_user_pages_ = pages;
+    sample_task_waits_ = true;
   }
   // bpf_get_current_task: the task_struct the POSIX server keeps for the process a hit works
   // for. GAP: 0 outside a hit (PROG_TEST_RUN), where no POSIX-server memory is readable either.
@@ -197,10 +213,20 @@ class ServerEnvironment final : public trace::TaskEnvironment, public trace::Hit
   // POSIX-server function is the server's own (built with frame pointers for this); at a uprobe
   // there is none (the hit is in user mode: no frames, as Linux). The user stack is the traced
   // process's: a uprobe's registers, or in a kprobe those of the system call being served.
-  // GAP: kernel samples (programs on microkernel functions) have no stack here: EFAULT.
+  // A scheduling event's task that waits in a system call has the user stack of its call's
+  // registers (kernel_hit_task). GAP: kernel samples have no kernel stack here (EFAULT), nor a
+  // user stack for a task that is running or being served (preempted in user mode, or the
+  // waker of a wakeup).
   // GAP: a return address a kretprobe replaced shows as the POSIX server's trampoline (Linux
   // puts the real one back).
   long capture_stack(bool user, uint32_t skip, uint64_t* ips, uint32_t max) override {
+    if (hit_memory_ != nullptr && trace::current_kernel_sample() != nullptr) {
+      if (!user || !sample_task_waits_) return -14;
+      trace::StackStart start{sample_registers_.rip, sample_registers_.rsp, sample_registers_.rbp,
+                              false};
+      return trace::walk_stack(start, trace::StackWalkRules::kUser, &read_user_word, this, skip,
+                               ips, max);
+    }
     if (hit_memory_ == nullptr || !has_registers_) return -14;
     sync_task();
     bool server_regs = hit_kind_ != HitRegisters::kUser;
@@ -243,6 +269,9 @@ class ServerEnvironment final : public trace::TaskEnvironment, public trace::Hit
   uint32_t hit_cpu_ = 0;
   uint64_t hit_serving_context_ = 0;
   uint32_t hit_registers_offset_ = 0;
+  // A scheduling event's task waiting in a system call: the registers it made the call with.
+  bool sample_task_waits_ = false;
+  sonde::abi::UserRegisters sample_registers_{};
   // The record and set_current the task was set from last (sync_task skips a repeat).
   uint64_t hit_sequence_ = 1;
   uint64_t hit_generation_ = 0;

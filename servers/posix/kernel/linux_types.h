@@ -229,6 +229,12 @@ struct task_struct {
   u64 start_time;
   char comm[TASK_COMM_LEN];
   struct nsproxy* nsproxy;
+  // Sonde's own, after Linux's fields (no program names them): while the task waits in a
+  // system call, the user registers it made the call with (the server's abi::UserRegisters,
+  // Linux's task_pt_regs) and its process's user page map, else NULL and 0. The trace server
+  // walks the user stack of a scheduling event's task with them.
+  const void* sonde_user_regs;
+  unsigned long sonde_user_pages;
 };
 
 // What an execve loaded: do_execveat_common builds one for sched_process_exec's raw tracepoint

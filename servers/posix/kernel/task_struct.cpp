@@ -5,6 +5,9 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "mm/address_space.hpp"
+#include "sys/server_start.hpp"
+
 extern "C" {
 struct mnt_namespace init_mnt_ns = {
     .ns = {.stashed = nullptr, .ops = nullptr, .inum = 4026531841u, .count = 1}};
@@ -30,8 +33,10 @@ struct task_struct init_task = {
 }
 
 // The trace server shows sched_switch's prev->__state as it was at the switch by its offset
-// (servers/trace/probes/sched_tracepoints.cpp).
+// (servers/trace/probes/sched_tracepoints.cpp), and finds a task's waiting registers by theirs.
 static_assert(offsetof(struct task_struct, __state) == 0);
+static_assert(offsetof(struct task_struct, sonde_user_regs) == sys::kTaskUserRegistersOffset);
+static_assert(offsetof(struct task_struct, sonde_user_pages) == sys::kTaskUserPagesOffset);
 
 namespace posix {
 
@@ -76,9 +81,20 @@ void update_task_struct(Process& process) {
   // exiting group's threads are gone before its task is a zombie).
   for (Thread* t = process.threads; t != nullptr; t = t->next) {
     if (t->tid == process.pid) continue;
+    const void* waiting = t->linux_task.sonde_user_regs;
     t->linux_task = task;
     t->linux_task.pid = t->tid;
+    t->linux_task.sonde_user_regs = waiting;
   }
+}
+
+void publish_waiting_registers(Thread& thread, bool waiting) {
+  struct task_struct* task = task_struct_of(&thread);
+  Process& process = *thread.process;
+  task->sonde_user_regs = waiting ? &thread.saved : nullptr;
+  task->sonde_user_pages = waiting && process.memory != nullptr
+                               ? reinterpret_cast<unsigned long>(process.memory->page_map())
+                               : 0;
 }
 
 }  // namespace posix

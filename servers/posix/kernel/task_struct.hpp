@@ -20,4 +20,9 @@ struct task_struct* task_struct_of(Process* process);
 // The task_struct of one thread: the process's for its leader, the thread's own for the others.
 struct task_struct* task_struct_of(Thread* thread);
 
+// Whether `thread` now waits in a system call with its registers in `saved` (blocked or parked):
+// its task_struct says so, with its process's page map, until it runs on (sched events' user
+// stacks; sys::kTaskUserRegistersOffset).
+void publish_waiting_registers(Thread& thread, bool waiting);
+
 }  // namespace posix

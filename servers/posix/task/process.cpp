@@ -137,6 +137,7 @@ void destroy_thread(Thread* thread) {
   if (thread->blocked) {
     return_reply(thread->reply);
     thread->blocked = false;
+    publish_waiting_registers(*thread, false);
   }
   delete_cap(thread->tcb);
   if (thread->fault_cap != process->fault_cap) delete_cap(thread->fault_cap);
@@ -564,6 +565,7 @@ bool retry(Thread* t) {
   // The thread may be gone now (exit, execve, a fatal signal): look it up again.
   if (result == kNoReply || find_thread(tid) != t || !t->blocked) return true;
   t->blocked = false;
+  publish_waiting_registers(*t, false);
   uint64_t reply = t->reply;
   t->reply = 0;
   result = deliver_signals(context, result);

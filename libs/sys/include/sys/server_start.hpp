@@ -139,6 +139,13 @@ struct CurrentTask {
   uint64_t serving_context;
 };
 
+// Where a task_struct the scheduling tracepoints name (the kernel passes the POSIX server's
+// pointers as they are) holds the user registers its task waits in a system call with (the
+// address of an abi::UserRegisters, 0 while it runs or is being served) and its process's user
+// page map: the user stacks of sched events (servers/posix/kernel/task_struct.cpp asserts them).
+inline constexpr uint64_t kTaskUserRegistersOffset = 112;
+inline constexpr uint64_t kTaskUserPagesOffset = 120;
+
 // How the trace server reads the current Linux process's memory (bpf_probe_read_user) in a hit:
 // the POSIX server keeps, for each process, a four-level radix over bits 47..12 of user
 // addresses (512 8-byte entries per level, 0 for nothing), all in its own memory; a leaf entry

@@ -1,0 +1,40 @@
+# SPDX-License-Identifier: MIT
+# Debian's offcputime (libbpf-tools: sched_switch, stack ids) on a program blocked in a known
+# call chain: the user stack of its one-second sleep, walked by frame pointers from the
+# registers of its system call, as Linux 6.1 shows it (pids and times vary: masked). On Sonde
+# the task_struct of a task waiting in a system call says where its call's registers are
+# (servers/posix/kernel/task_struct.cpp). The kernel stack before it is Linux's own (ending at
+# entry_SYSCALL_64_after_hwframe); Sonde has none there ([Missed Kernel Stack], GAP): neither
+# is compared.
+attached() {  # PID COUNT: until PID holds COUNT perf event or link fds (at most 60 s)
+  n=0
+  while [ "$(ls -l /proc/$1/fd 2>/dev/null | grep -c 'perf_event\|bpf_link')" -lt "$2" ] &&
+    [ $n -lt 300 ]; do
+    sleep 0.2
+    n=$((n+1))
+  done
+  sleep 1
+}
+
+/bin/offcpu_chain > /tmp/chain.out &
+chain=$!
+offcputime -p $chain > /tmp/offcpu.out 2>&1 &
+tool=$!
+attached $tool 1
+kill -USR1 $chain
+while ! grep -q slept /tmp/chain.out; do sleep 0.2; done
+sleep 0.5
+kill -INT $tool
+wait $tool
+kill $chain
+cat /tmp/chain.out
+# The stack that holds wait_outer from its user part on, and its time in whole seconds (one
+# second asleep). wait_inner does not show: the walk starts in musl's sccp, which keeps no
+# frame, so the first saved rbp is wait_inner's and its return address is in wait_outer (so on
+# Linux too).
+awk '/^ *$/ { if (keep) print block; block = ""; keep = 0; user = 0; next }
+     $1 == "entry_SYSCALL_64_after_hwframe" || $0 ~ /Missed Kernel Stack/ { user = 1; next }
+     user { block = block $0 "\n"; if ($1 == "wait_outer") keep = 1 }
+     END { if (keep) print block }' /tmp/offcpu.out |
+  sed -E "s/\\($chain\\)/(PID)/" |
+  awk '$1 ~ /^[0-9]+$/ && NF == 1 { printf "    %d s\n", int($1 / 1000000 + 0.5); next } { print }'
