@@ -2,6 +2,7 @@
 /* _start for native programs: align the stack, call main, exit with its result. */
     .text
     .globl _start
+    .type _start, @function     /* a function symbol: stack walks name the frame below main */
 _start:
     xor %rbp, %rbp
     and $-16, %rsp
@@ -10,3 +11,4 @@ _start:
     mov $2, %eax            /* Syscall::kThreadExit */
     syscall
 1:  jmp 1b
+    .size _start, . - _start
