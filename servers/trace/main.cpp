@@ -168,6 +168,13 @@ class ServerEnvironment final : public trace::TaskEnvironment, public trace::Hit
     hit_serving_context_ = task.serving_context;
     hit_registers_offset_ = task.registers_offset;
   }
+  void serving_task(int32_t& pid, char (&comm)[kCommLength], uint32_t& cpu) override {
+    const trace::CurrentTaskView& task = trace::read_current_task();
+    pid = task.pid;
+    static_assert(sizeof task.comm == kCommLength);
+    __builtin_memcpy(comm, task.comm, kCommLength);
+    cpu = task.cpu;
+  }
   // A sample of a microkernel function: no Linux task (pid 0, comm "microkernel"); the sample's
   // stack words are the kernel memory a program can read.
   void kernel_hit_begins(trace::TracedMemory& memory) override {

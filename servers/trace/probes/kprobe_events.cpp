@@ -117,7 +117,8 @@ void KprobeEventSwitch::Client::record(const PtRegs& regs, uint64_t address,
   }
   alignas(8) static uint8_t record[8192];
   FetchContext hit{address, return_address, task.comm};
-  const auto& probe = *static_cast<const ProbeDefinition*>(event->probe);
+  auto& probe = *static_cast<ProbeDefinition*>(event->probe);
+  ++probe.hits;  // kprobe_profile
   size_t size = build_probe_record(probe, static_cast<uint16_t>(event->id), task.pid, regs, hit,
                                    memory, record, sizeof record);
   if (size == 0) return;

@@ -171,7 +171,8 @@ void Uprobes::record(Site& site, const PtRegs& regs, uint64_t function, uint64_t
   alignas(8) static uint8_t buffer[8192];
   FetchContext context{function, return_address, task.comm};
   ProcessUserMemory user(environment_);
-  const auto& probe = *static_cast<const ProbeDefinition*>(event.probe);
+  auto& probe = *static_cast<ProbeDefinition*>(event.probe);
+  ++probe.hits;  // uprobe_profile
   size_t size = build_probe_record(probe, static_cast<uint16_t>(event.id), task.pid, regs, context,
                                    user, buffer, sizeof buffer);
   if (size == 0) return;

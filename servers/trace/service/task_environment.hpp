@@ -12,6 +12,7 @@ namespace trace {
 // bpf() command (PROG_TEST_RUN runs in the caller's context, as on Linux).
 class TaskEnvironment : public ebpf::Environment {
  public:
+  static constexpr uint32_t kCommLength = 16;  // TASK_COMM_LEN
   void set_current(int32_t pid, int32_t tgid, uint32_t uid, uint32_t gid, const char* comm,
                    uint32_t comm_length);
   // Counts set_current calls: a caller that set the task may skip setting the same again while
@@ -38,12 +39,19 @@ class TaskEnvironment : public ebpf::Environment {
   // The current task as trace lines show it (TASK-PID).
   int32_t pid() const { return pid_; }
   const char* comm() const { return comm_; }
+  // The task whose system call is being served (a tracefs write's writer, as its trace_marker
+  // line shows it): the server binary reads the POSIX server's current-task record; by default
+  // the task set last, on the current CPU.
+  virtual void serving_task(int32_t& pid, char (&comm)[kCommLength], uint32_t& cpu) {
+    pid = pid_;
+    __builtin_memcpy(comm, comm_, kCommLength);
+    cpu = current_cpu();
+  }
 
  protected:
   ~TaskEnvironment() = default;
 
  private:
-  static constexpr uint32_t kCommLength = 16;  // TASK_COMM_LEN
   int32_t pid_ = 0;
   int32_t tgid_ = 0;
   uint32_t uid_ = 0;

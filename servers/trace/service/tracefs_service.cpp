@@ -170,6 +170,10 @@ rt::Result<void> Service::tracefsWrite(
     return {};
   }
   tracefs_.set_time(environment_.boot_ns());
+  TraceContext writer;  // trace_marker's line
+  writer.timestamp_ns = environment_.boot_ns();
+  environment_.serving_task(writer.pid, writer.comm, writer.cpu);
+  tracefs_.set_writer(writer);
   uint32_t written =
       TRY(tracefs_.write(path.chars, path.size, params.getOffset(),
                          reinterpret_cast<const char*>(data.bytes), data.size, params.getAppend()));

@@ -21,7 +21,9 @@ echo 0 > events/kprobes/myprobe/enable
 touch /tmp/after
 rm /tmp/after
 grep myprobe trace | sed -E 's/-[0-9]+ +\[/-PID [/; s/ [0-9]+\.[0-9]+:/ TIME:/; s/\+0x0\/0x[0-9a-f]+/+0x0\/SIZE/'
+cat kprobe_profile  # one hit while enabled (the unlink after it was disabled is not counted)
 echo -:myprobe >> kprobe_events && echo removed
+echo "profile lines left: $(wc -l < kprobe_profile)"
 list
 echo "list after removal: $?"
 cat kprobe_events

@@ -25,6 +25,7 @@ echo 0 > events/uprobes/enable
 echo "lines of thread: $(grep -c "uprobe_checks-$tid " trace)"
 grep -v '^#' trace | sed 's/^ *//; s/ \[00[0-9]\] [^ ]* */ /; s/[0-9]*\.[0-9]*: //; s/0x[0-9a-f]*/ADDR/g; s/-[0-9]*  */ /'
 echo > trace
+cat uprobe_profile  # hits while enabled: the call and the thread's call, each entry and return
 echo 'p:gone /no/such/file:0x10' >> uprobe_events
 echo "missing file: $?"
 echo 'p:dir /tmp:0x10' >> uprobe_events

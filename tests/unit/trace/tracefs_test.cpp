@@ -28,7 +28,9 @@ class SessionTargets final : public ProbeTargets {
   bool kernel_symbol_exists(const char* name, size_t length) override {
     return std::string(name, length) == "do_unlinkat";
   }
-  int user_file_status(const char*, size_t) override { return rt::kENOENT; }
+  int user_file_status(const char* path, size_t length) override {
+    return std::string(path, length) == "/bin/busybox" ? 0 : rt::kENOENT;
+  }
   bool symbolize(uint64_t address, bool with_offset, TextBuffer& out) override {
     if (address == kDoUnlinkat) {
       out.append(with_offset ? "do_unlinkat+0x0/0x320" : "do_unlinkat");
@@ -351,6 +353,59 @@ TEST_F(TracefsSessionTest, FilesAndErrors) {
   EXPECT_STREQ(kind("events/nosuch"), "missing");
   EXPECT_STREQ(kind("nosuch"), "missing");
   EXPECT_STREQ(kind("trace/x"), "missing");
+}
+
+// trace_marker as Linux's tracing_mark_write: a line per write in the writer's name, the text's
+// last newline the line's own, at most 1024 bytes taken a write, nothing for an empty one,
+// EBADF while tracing is off; reading it is EINVAL.
+TEST_F(TracefsSessionTest, TraceMarkerLines) {
+  TraceContext writer;
+  writer.timestamp_ns = 2067607000;
+  writer.pid = 94;
+  std::memcpy(writer.comm, "sh", 3);
+  tracefs.set_writer(writer);
+  EXPECT_EQ(echo("trace", "", false), 0);
+  EXPECT_EQ(echo("trace_marker", "hello marker\n", false), 0);
+  EXPECT_EQ(echo("trace_marker", "two\nlines", false), 0);
+  EXPECT_EQ(echo("trace_marker", "", false), 0);
+  std::string big(2000, 'a');
+  rt::Result<uint32_t> taken = tracefs.write("trace_marker", 12, 0, big.data(), big.size(), false);
+  ASSERT_TRUE(taken.ok());
+  EXPECT_EQ(taken.value(), 1024u);
+  std::string trace = cat("trace");
+  std::string lines = trace.substr(trace.find("\n              sh-94") + 1);
+  EXPECT_EQ(lines.rfind("              sh-94      [000] .....     2.067607: tracing_mark_write: "
+                        "hello marker\n"
+                        "              sh-94      [000] .....     2.067607: tracing_mark_write: "
+                        "two\nlines\n",
+                        0),
+            0u)
+      << lines;
+  EXPECT_NE(lines.find("tracing_mark_write: " + std::string(1024, 'a') + "\n"), std::string::npos);
+  EXPECT_EQ(lines.find(std::string(1025, 'a')), std::string::npos);
+  EXPECT_EQ(echo("tracing_on", "0\n", false), 0);
+  EXPECT_EQ(echo("trace_marker", "off\n", false), rt::kEBADF);
+  int code;
+  cat("trace_marker", &code);
+  EXPECT_EQ(code, rt::kEINVAL);
+}
+
+// kprobe_profile and uprobe_profile: a line per definition with its hits (and, for kprobes,
+// misses), in Linux's columns.
+TEST_F(TracefsSessionTest, ProbeProfiles) {
+  EXPECT_EQ(echo("kprobe_events", "p:myprobe do_unlinkat\nr:myret do_unlinkat\n", false), 0);
+  EXPECT_EQ(cat("kprobe_profile"),
+            "  myprobe                                                    0               0\n"
+            "  myret                                                      0               0\n");
+  Event* event = tracefs.events().find("kprobes", "myprobe");
+  ASSERT_NE(event, nullptr);
+  static_cast<ProbeDefinition*>(event->probe)->hits = 12;
+  EXPECT_EQ(cat("kprobe_profile").substr(0, 79),
+            "  myprobe                                                   12               0\n");
+  EXPECT_EQ(echo("uprobe_events", "p:bb /bin/busybox:0x1000\n", false), 0);
+  EXPECT_EQ(cat("uprobe_profile"),
+            "  /bin/busybox bb                                                         0\n");
+  EXPECT_EQ(echo("kprobe_profile", "1\n", false), rt::kEINVAL);
 }
 
 TEST_F(TracefsSessionTest, EventSwitchSeesEnables) {

@@ -78,6 +78,9 @@ struct ProbeDefinition {
   uint64_t ref_ctr_offset = 0;  // uprobes: PATH:OFFS(REF)
   Vector<FetchArg> args;
   Event* event = nullptr;
+  // Hits (kprobe_profile, uprobe_profile), counted by the probe's tracefs client while the
+  // event is enabled, as Linux counts while its probe is registered.
+  uint64_t hits = 0;
 };
 
 // What probe definitions are checked against in the traced system.
@@ -135,6 +138,9 @@ class ProbeEvents {
   [[nodiscard]] rt::Result<void> run_command(const char* line, size_t length, uint64_t now_ns);
   // Reading the file: every definition in Linux's normalized form.
   void render(TextBuffer& out) const;
+  // kprobe_profile ("  NAME HITS MISSES", name padded to 44, counts to 15) or uprobe_profile
+  // ("  PATH NAME HITS"), one line per definition in order.
+  void render_profile(TextBuffer& out) const;
 
   size_t size() const { return probes_.size(); }
   const ProbeDefinition& at(size_t index) const { return *probes_[index]; }

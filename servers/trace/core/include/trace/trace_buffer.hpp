@@ -54,6 +54,9 @@ class TraceBuffer {
   // bpf_trace_printk: "bpf_trace_printk: " and the message as the program wrote it (a message
   // ending in '\n' shows as a line followed by an empty one, as on Linux).
   bool record_printk(const TraceContext& context, const char* message, size_t length);
+  // A trace_marker write: "tracing_mark_write: " and the text written, whose last newline is
+  // the line's own (Linux adds one to a text without).
+  bool record_marker(const TraceContext& context, const char* text, size_t length);
 
   void clear();
   // buffer_size_kb: EINVAL for 0, ENOMEM when the new ring cannot be had (the old one stays).

@@ -70,6 +70,8 @@ class Tracefs {
 
   void set_switch(EventSwitch* event_switch) { switch_ = event_switch; }
   void set_time(uint64_t now_ns) { now_ns_ = now_ns; }  // the clock for error_log lines
+  // Who the next write comes from and when (a trace_marker line's task, CPU and time).
+  void set_writer(const TraceContext& writer) { writer_ = writer; }
 
   EventRegistry& events() { return events_; }
   TraceBuffer& buffer() { return buffer_; }
@@ -93,6 +95,7 @@ class Tracefs {
   TextBuffer trace_snapshot_;  // `trace` as rendered at offset 0, for the reads that follow
   EventSwitch* switch_ = nullptr;
   uint64_t now_ns_ = 0;
+  TraceContext writer_;
 };
 
 }  // namespace trace

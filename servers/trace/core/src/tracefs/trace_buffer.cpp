@@ -29,6 +29,7 @@ constexpr const char kLegend[] =
     "#              | |         |   |||||     |         |\n";
 
 constexpr const char kPrintkPrefix[] = "bpf_trace_printk: ";
+constexpr const char kMarkerPrefix[] = "tracing_mark_write: ";
 
 char irq_column(uint8_t flags) {
   bool irqs_off = (flags & kTraceIrqsOff) != 0;
@@ -176,6 +177,11 @@ bool TraceBuffer::record(const TraceContext& context, const char* text, size_t l
 
 bool TraceBuffer::record_printk(const TraceContext& context, const char* message, size_t length) {
   return append_record(context, kPrintkPrefix, sizeof(kPrintkPrefix) - 1, message, length);
+}
+
+bool TraceBuffer::record_marker(const TraceContext& context, const char* text, size_t length) {
+  if (length > 0 && text[length - 1] == '\n') --length;
+  return append_record(context, kMarkerPrefix, sizeof(kMarkerPrefix) - 1, text, length);
 }
 
 void TraceBuffer::clear() {

@@ -59,13 +59,20 @@ bool parse_decimal(const char* data, size_t length, uint64_t& value) {
   return true;
 }
 
-// GAP: trace_marker, per_cpu/, snapshot, kprobe_profile, and the events' hist and trigger files.
+// GAP: per_cpu/, snapshot, trace_marker_raw, options/, and the events' hist and trigger files.
 constexpr const char* kRootFiles[] = {
-    "available_events",     "available_tracers", "buffer_size_kb",
-    "buffer_total_size_kb", "current_tracer",    "error_log",
-    "kprobe_events",        "set_event",         "trace",
-    "trace_pipe",           "tracing_on",        "uprobe_events",
+    "available_events", "available_tracers",
+    "buffer_size_kb",   "buffer_total_size_kb",
+    "current_tracer",   "error_log",
+    "kprobe_events",    "kprobe_profile",
+    "set_event",        "trace",
+    "trace_marker",     "trace_pipe",
+    "tracing_on",       "uprobe_events",
+    "uprobe_profile",
 };
+// Linux's TRACE_BUF_SIZE: what one trace_marker write takes at most (the writer writes the rest
+// again).
+constexpr size_t kMarkerMax = 1024;
 constexpr const char* kEventFiles[] = {"enable", "filter", "format", "id"};
 
 // The "### global filter ###" text a system's filter file shows by default.
@@ -310,6 +317,12 @@ rt::Result<void> Tracefs::render(const char* path_text, size_t path_length, Text
       kprobes_.render(out);
     } else if (path.is(0, "uprobe_events")) {
       uprobes_.render(out);
+    } else if (path.is(0, "kprobe_profile")) {
+      kprobes_.render_profile(out);
+    } else if (path.is(0, "uprobe_profile")) {
+      uprobes_.render_profile(out);
+    } else if (path.is(0, "trace_marker")) {
+      return rt::err(rt::kEINVAL);  // write-only: no read (Linux's read error)
     } else if (path.is(0, "events")) {
       return rt::err(rt::kEISDIR);
     } else {
@@ -455,6 +468,14 @@ rt::Result<uint32_t> Tracefs::write(const char* path_text, size_t path_length, u
     if (path.is(0, "error_log")) {
       if (truncate) errors_.clear();
       return written;
+    }
+    if (path.is(0, "trace_marker")) {
+      // Linux's tracing_mark_write: a line per write of at most kMarkerMax bytes (the writer
+      // writes the rest again); EBADF while tracing is off (the ring takes nothing).
+      uint32_t taken = static_cast<uint32_t>(length < kMarkerMax ? length : kMarkerMax);
+      if (taken == 0) return taken;
+      if (!buffer_.record_marker(writer_, data, taken)) return rt::err(rt::kEBADF);
+      return taken;
     }
     if (path.is(0, "kprobe_events") || path.is(0, "uprobe_events")) {
       ProbeEvents& probes = path.is(0, "kprobe_events") ? kprobes_ : uprobes_;
