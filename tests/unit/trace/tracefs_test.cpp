@@ -408,6 +408,55 @@ TEST_F(TracefsSessionTest, ProbeProfiles) {
   EXPECT_EQ(echo("kprobe_profile", "1\n", false), rt::kEINVAL);
 }
 
+// set_event_pid: the list as Linux keeps it (ascending, base-0 numbers, '>' empties it even
+// when the write fails, a bad token adds nothing), and only the listed tasks' events are kept.
+TEST_F(TracefsSessionTest, SetEventPidKeepsTheListedTasks) {
+  EXPECT_EQ(cat("set_event_pid"), "");
+  EXPECT_EQ(echo("set_event_pid", "5\n", false), 0);
+  EXPECT_EQ(echo("set_event_pid", "3 9\n7\n0x10\n010\n5\n", true), 0);
+  EXPECT_EQ(cat("set_event_pid"), "3\n5\n7\n8\n9\n16\n");
+  EXPECT_EQ(echo("set_event_pid", "4 -1\n", true), rt::kEINVAL);
+  EXPECT_EQ(echo("set_event_pid", "4 2147483648\n", true), rt::kEINVAL);
+  EXPECT_EQ(cat("set_event_pid"), "3\n5\n7\n8\n9\n16\n");
+  EXPECT_EQ(echo("set_event_pid", "abc\n", false), rt::kEINVAL);
+  EXPECT_EQ(cat("set_event_pid"), "");
+  EXPECT_EQ(echo("set_event_pid", "42\n", false), 0);
+  EXPECT_EQ(echo("events/syscalls/sys_enter_openat/enable", "1\n", false), 0);
+  EXPECT_EQ(echo("trace", "", false), 0);
+  std::vector<uint8_t> openat(56, 0);
+  fire("syscalls", "sys_enter_openat", openat, "cat", 41);
+  fire("syscalls", "sys_enter_openat", openat, "cat", 42);
+  std::string trace = cat("trace");
+  EXPECT_EQ(trace.find("cat-41"), std::string::npos) << trace;
+  EXPECT_NE(trace.find("cat-42"), std::string::npos) << trace;
+  // A switch is kept when the listed task is its prev or its next, whoever runs the event.
+  EXPECT_EQ(echo("events/sched/sched_switch/enable", "1\n", false), 0);
+  Event* sched_switch = tracefs.events().find("sched", "sched_switch");
+  ASSERT_NE(sched_switch, nullptr);
+  auto switch_record = [&](int prev, int next) {
+    std::vector<uint8_t> record(64, 0);
+    for (size_t i = 0; i < sched_switch->fields.size(); ++i) {
+      const EventField& field = sched_switch->fields[i];
+      if (std::strcmp(field.name, "prev_pid") == 0) put(record, field.offset, prev, 4);
+      if (std::strcmp(field.name, "next_pid") == 0) put(record, field.offset, next, 4);
+    }
+    return record;
+  };
+  EXPECT_EQ(echo("trace", "", false), 0);
+  fire("sched", "sched_switch", switch_record(41, 42), "sh", 41);
+  fire("sched", "sched_switch", switch_record(41, 43), "sh", 41);
+  fire("sched", "sched_switch", switch_record(42, 0), "cat", 42);
+  trace = cat("trace");
+  EXPECT_NE(trace.find("prev_pid=41 prev_prio=0 prev_state=R ==> next_comm= next_pid=42"),
+            std::string::npos)
+      << trace;
+  EXPECT_EQ(trace.find("next_pid=43"), std::string::npos) << trace;
+  EXPECT_NE(trace.find("prev_pid=42"), std::string::npos) << trace;
+  EXPECT_EQ(echo("set_event_pid", "", false), 0);
+  fire("syscalls", "sys_enter_openat", openat, "cat", 41);
+  EXPECT_NE(cat("trace").find("cat-41"), std::string::npos);
+}
+
 TEST_F(TracefsSessionTest, EventSwitchSeesEnables) {
   class Switch final : public EventSwitch {
    public:

@@ -8,6 +8,7 @@
 #include "rt/allocator.hpp"
 #include "rt/result.hpp"
 #include "trace/error_log.hpp"
+#include "trace/event_pids.hpp"
 #include "trace/events.hpp"
 #include "trace/filter.hpp"
 #include "trace/probe_events.hpp"
@@ -81,6 +82,9 @@ class Tracefs {
 
  private:
   [[nodiscard]] rt::Result<void> render(const char* path, size_t length, TextBuffer& out);
+  // Whether set_event_pid lets the event's record in.
+  bool pid_traced(const Event& event, const TraceContext& context, const uint8_t* record,
+                  size_t size) const;
   [[nodiscard]] rt::Result<void> set_enable(Event* event, const char* system, size_t system_length,
                                             const char* data, size_t length);
 
@@ -96,6 +100,7 @@ class Tracefs {
   EventSwitch* switch_ = nullptr;
   uint64_t now_ns_ = 0;
   TraceContext writer_;
+  EventPids event_pids_;
 };
 
 }  // namespace trace

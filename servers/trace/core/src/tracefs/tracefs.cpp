@@ -61,14 +61,10 @@ bool parse_decimal(const char* data, size_t length, uint64_t& value) {
 
 // GAP: per_cpu/, snapshot, trace_marker_raw, options/, and the events' hist and trigger files.
 constexpr const char* kRootFiles[] = {
-    "available_events", "available_tracers",
-    "buffer_size_kb",   "buffer_total_size_kb",
-    "current_tracer",   "error_log",
-    "kprobe_events",    "kprobe_profile",
-    "set_event",        "trace",
-    "trace_marker",     "trace_pipe",
-    "tracing_on",       "uprobe_events",
-    "uprobe_profile",
+    "available_events", "available_tracers", "buffer_size_kb", "buffer_total_size_kb",
+    "current_tracer",   "error_log",         "kprobe_events",  "kprobe_profile",
+    "set_event",        "set_event_pid",     "trace",          "trace_marker",
+    "trace_pipe",       "tracing_on",        "uprobe_events",  "uprobe_profile",
 };
 // Linux's TRACE_BUF_SIZE: what one trace_marker write takes at most (the writer writes the rest
 // again).
@@ -131,7 +127,8 @@ Tracefs::Tracefs(rt::Allocator& allocator, ProbeTargets& targets, uint32_t cpus)
       buffer_(allocator, cpus),
       kprobes_(events_, targets, errors_, false, cpus),
       uprobes_(events_, targets, errors_, true, cpus),
-      trace_snapshot_(allocator) {}
+      trace_snapshot_(allocator),
+      event_pids_(allocator) {}
 
 rt::Result<void> Tracefs::init() { return events_.add_builtin(); }
 
@@ -143,6 +140,7 @@ void Tracefs::enable_printk_event() {
 bool Tracefs::record_printk(const TraceContext& context, const char* message, size_t length) {
   Event* event = events_.find("bpf_trace", "bpf_trace_printk");
   if (event == nullptr || !event->enabled) return false;
+  if (!event_pids_.empty() && !event_pids_.contains(context.pid)) return false;
   if (event->filter != nullptr) {
     // The filter sees the record the event would have: the message as bpf_string.
     uint8_t record[12 + 512];
@@ -281,9 +279,34 @@ void Tracefs::render_event_text(const Event& event, const uint8_t* record, size_
   out.append_char(':');
 }
 
+bool Tracefs::pid_traced(const Event& event, const TraceContext& context, const uint8_t* record,
+                         size_t size) const {
+  if (event_pids_.empty()) return true;
+  // Linux's set_event_pid: a switch is kept when its prev or next task is listed, a wakeup when
+  // its task is (the woken one); any other event when the task it happens in is.
+  SchedEvent which;
+  if (!sched_event_of(event, which) ||
+      (which != SchedEvent::kSwitch && which != SchedEvent::kWakeup &&
+       which != SchedEvent::kWakeupNew && which != SchedEvent::kWaking)) {
+    return event_pids_.contains(context.pid);
+  }
+  for (size_t i = 0; i < event.fields.size(); ++i) {
+    const EventField& field = event.fields[i];
+    bool names_task = which == SchedEvent::kSwitch ? same_text("prev_pid", 8, field.name) ||
+                                                         same_text("next_pid", 8, field.name)
+                                                   : same_text("pid", 3, field.name);
+    if (names_task &&
+        event_pids_.contains(static_cast<int64_t>(read_unsigned(record, size, field)))) {
+      return true;
+    }
+  }
+  return false;
+}
+
 bool Tracefs::record_event(Event& event, const TraceContext& context, const uint8_t* record,
                            size_t size) {
   if (!event.enabled || !buffer_.tracing_on()) return false;
+  if (!pid_traced(event, context, record, size)) return false;
   FilterRecord view{record, size, context.comm, context.cpu};
   if (!event_filter_passes(event, view)) return false;
   TextBuffer text(allocator_);
@@ -317,6 +340,8 @@ rt::Result<void> Tracefs::render(const char* path_text, size_t path_length, Text
       kprobes_.render(out);
     } else if (path.is(0, "uprobe_events")) {
       uprobes_.render(out);
+    } else if (path.is(0, "set_event_pid")) {
+      event_pids_.render(out);
     } else if (path.is(0, "kprobe_profile")) {
       kprobes_.render_profile(out);
     } else if (path.is(0, "uprobe_profile")) {
@@ -467,6 +492,10 @@ rt::Result<uint32_t> Tracefs::write(const char* path_text, size_t path_length, u
     }
     if (path.is(0, "error_log")) {
       if (truncate) errors_.clear();
+      return written;
+    }
+    if (path.is(0, "set_event_pid")) {
+      TRY(event_pids_.write(data, length, truncate));
       return written;
     }
     if (path.is(0, "trace_marker")) {
