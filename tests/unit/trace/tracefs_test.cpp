@@ -457,6 +457,30 @@ TEST_F(TracefsSessionTest, SetEventPidKeepsTheListedTasks) {
   EXPECT_NE(cat("trace").find("cat-41"), std::string::npos);
 }
 
+// dynamic_events: both kinds of probe in the order they were made, each to its own parser.
+TEST_F(TracefsSessionTest, DynamicEventsListAndDefineBothKinds) {
+  EXPECT_EQ(echo("kprobe_events", "p:k1 do_unlinkat\n", false), 0);
+  EXPECT_EQ(echo("uprobe_events", "p:u1 /bin/busybox:0x10\n", false), 0);
+  EXPECT_EQ(echo("dynamic_events", "r:grp/k2 do_unlinkat\np:u2 /bin/busybox:0x20\n", true), 0);
+  EXPECT_EQ(cat("dynamic_events"),
+            "p:kprobes/k1 do_unlinkat\n"
+            "p:uprobes/u1 /bin/busybox:0x0000000000000010\n"
+            "r10:grp/k2 do_unlinkat\n"
+            "p:uprobes/u2 /bin/busybox:0x0000000000000020\n");
+  EXPECT_EQ(cat("kprobe_events"), "p:kprobes/k1 do_unlinkat\nr10:grp/k2 do_unlinkat\n");
+  EXPECT_EQ(echo("dynamic_events", "-:u1\n-:grp/k2\n", true), 0);
+  EXPECT_EQ(echo("dynamic_events", "-:nosuch\n", true), rt::kENOENT);
+  EXPECT_EQ(echo("dynamic_events", "x:bad do_unlinkat\n", true), rt::kEINVAL);
+  EXPECT_EQ(cat("dynamic_events"),
+            "p:kprobes/k1 do_unlinkat\np:uprobes/u2 /bin/busybox:0x0000000000000020\n");
+  EXPECT_EQ(echo("events/kprobes/k1/enable", "1\n", false), 0);
+  EXPECT_EQ(echo("dynamic_events", "\n", false), rt::kEBUSY);
+  EXPECT_NE(cat("dynamic_events"), "");
+  EXPECT_EQ(echo("events/kprobes/k1/enable", "0\n", false), 0);
+  EXPECT_EQ(echo("dynamic_events", "\n", false), 0);
+  EXPECT_EQ(cat("dynamic_events") + cat("kprobe_events") + cat("uprobe_events"), "");
+}
+
 TEST_F(TracefsSessionTest, EventSwitchSeesEnables) {
   class Switch final : public EventSwitch {
    public:

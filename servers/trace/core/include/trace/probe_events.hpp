@@ -81,6 +81,7 @@ struct ProbeDefinition {
   // Hits (kprobe_profile, uprobe_profile), counted by the probe's tracefs client while the
   // event is enabled, as Linux counts while its probe is registered.
   uint64_t hits = 0;
+  uint64_t created = 0;  // its place among kprobe and uprobe definitions (dynamic_events)
 };
 
 // What probe definitions are checked against in the traced system.
@@ -138,6 +139,15 @@ class ProbeEvents {
   [[nodiscard]] rt::Result<void> run_command(const char* line, size_t length, uint64_t now_ns);
   // Reading the file: every definition in Linux's normalized form.
   void render(TextBuffer& out) const;
+  // One definition's line (without the newline).
+  static void render_definition(const ProbeDefinition& probe, TextBuffer& out);
+  // The counter both files number their definitions from (dynamic_events lists them in the
+  // order they were made).
+  void set_creation_counter(uint64_t* counter) { created_counter_ = counter; }
+  // Whether a definition's event is enabled or in use (what a truncating write refuses).
+  bool busy() const;
+  // Every definition removed (EBUSY, and none removed, while one is busy).
+  [[nodiscard]] rt::Result<void> clear() { return remove_all(); }
   // kprobe_profile ("  NAME HITS MISSES", name padded to 44, counts to 15) or uprobe_profile
   // ("  PATH NAME HITS"), one line per definition in order.
   void render_profile(TextBuffer& out) const;
@@ -158,6 +168,7 @@ class ProbeEvents {
   bool uprobes_;
   uint32_t possible_cpus_;
   Vector<ProbeDefinition*> probes_;
+  uint64_t* created_counter_ = nullptr;
 };
 
 // The print format and record fields of a probe event from its definition (used when the

@@ -82,6 +82,11 @@ class Tracefs {
 
  private:
   [[nodiscard]] rt::Result<void> render(const char* path, size_t length, TextBuffer& out);
+  // dynamic_events: the kprobe and uprobe definitions in the order they were made, and writes
+  // that go to either file's parser by their target.
+  void render_dynamic_events(TextBuffer& out) const;
+  [[nodiscard]] rt::Result<void> write_dynamic_events(const char* data, size_t length,
+                                                      bool truncate);
   // Whether set_event_pid lets the event's record in.
   bool pid_traced(const Event& event, const TraceContext& context, const uint8_t* record,
                   size_t size) const;
@@ -101,6 +106,7 @@ class Tracefs {
   uint64_t now_ns_ = 0;
   TraceContext writer_;
   EventPids event_pids_;
+  uint64_t probes_created_ = 0;  // numbers kprobe and uprobe definitions for dynamic_events
 };
 
 }  // namespace trace

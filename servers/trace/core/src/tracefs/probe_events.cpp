@@ -657,6 +657,7 @@ rt::Result<void> ProbeEvents::create(Command& command) {
     return rt::err(rt::kENOMEM);
   }
   probe->event = event;
+  if (created_counter_ != nullptr) probe->created = ++*created_counter_;
   guard.probe = nullptr;
   return {};
 }
@@ -688,9 +689,7 @@ rt::Result<void> ProbeEvents::remove(Command& command) {
 }
 
 rt::Result<void> ProbeEvents::remove_all() {
-  for (const ProbeDefinition* probe : probes_) {
-    if (probe->event->enabled || probe->event->users > 0) return rt::err(rt::kEBUSY);
-  }
+  if (busy()) return rt::err(rt::kEBUSY);
   while (!probes_.empty()) destroy(probes_.size() - 1);
   return {};
 }
@@ -720,42 +719,54 @@ void ProbeEvents::render_profile(TextBuffer& out) const {
 
 void ProbeEvents::render(TextBuffer& out) const {
   for (const ProbeDefinition* probe : probes_) {
-    out.append_char(probe->is_return ? 'r' : 'p');
-    if (probe->is_return && probe->max_active != 0) out.append_unsigned(probe->max_active);
-    out.append_char(':');
-    out.append(probe->event->system);
-    out.append_char('/');
-    out.append(probe->event->name);
-    out.append_char(' ');
-    if (probe->is_uprobe) {
-      out.append(probe->target.data(), probe->target.size());
-      char hex[16];
-      out.append(":0x");
-      out.append(hex, append_hex16(hex, probe->offset));
-      if (probe->ref_ctr_offset != 0) {
-        out.append("(0x");
-        out.append_unsigned(probe->ref_ctr_offset, 16);
-        out.append_char(')');
-      }
-    } else if (probe->target.empty()) {
-      // GAP: Linux prints the address through %p, hashed unless no_hash_pointers.
-      char hex[16];
-      out.append("0x");
-      out.append(hex, append_hex16(hex, probe->address));
-    } else {
-      out.append(probe->target.data(), probe->target.size());
-      if (probe->offset != 0) {
-        out.append_char('+');
-        out.append_unsigned(probe->offset);
-      }
-    }
-    for (const FetchArg& arg : probe->args) {
-      out.append_char(' ');
-      out.append(arg.name);
-      out.append_char('=');
-      out.append(arg.text);
-    }
+    render_definition(*probe, out);
     out.append_char('\n');
+  }
+}
+
+bool ProbeEvents::busy() const {
+  for (const ProbeDefinition* probe : probes_) {
+    if (probe->event->enabled || probe->event->users > 0) return true;
+  }
+  return false;
+}
+
+void ProbeEvents::render_definition(const ProbeDefinition& definition, TextBuffer& out) {
+  const ProbeDefinition* probe = &definition;
+  out.append_char(probe->is_return ? 'r' : 'p');
+  if (probe->is_return && probe->max_active != 0) out.append_unsigned(probe->max_active);
+  out.append_char(':');
+  out.append(probe->event->system);
+  out.append_char('/');
+  out.append(probe->event->name);
+  out.append_char(' ');
+  if (probe->is_uprobe) {
+    out.append(probe->target.data(), probe->target.size());
+    char hex[16];
+    out.append(":0x");
+    out.append(hex, append_hex16(hex, probe->offset));
+    if (probe->ref_ctr_offset != 0) {
+      out.append("(0x");
+      out.append_unsigned(probe->ref_ctr_offset, 16);
+      out.append_char(')');
+    }
+  } else if (probe->target.empty()) {
+    // GAP: Linux prints the address through %p, hashed unless no_hash_pointers.
+    char hex[16];
+    out.append("0x");
+    out.append(hex, append_hex16(hex, probe->address));
+  } else {
+    out.append(probe->target.data(), probe->target.size());
+    if (probe->offset != 0) {
+      out.append_char('+');
+      out.append_unsigned(probe->offset);
+    }
+  }
+  for (const FetchArg& arg : probe->args) {
+    out.append_char(' ');
+    out.append(arg.name);
+    out.append_char('=');
+    out.append(arg.text);
   }
 }
 

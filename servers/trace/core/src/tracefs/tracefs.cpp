@@ -62,9 +62,10 @@ bool parse_decimal(const char* data, size_t length, uint64_t& value) {
 // GAP: per_cpu/, snapshot, trace_marker_raw, options/, and the events' hist and trigger files.
 constexpr const char* kRootFiles[] = {
     "available_events", "available_tracers", "buffer_size_kb", "buffer_total_size_kb",
-    "current_tracer",   "error_log",         "kprobe_events",  "kprobe_profile",
-    "set_event",        "set_event_pid",     "trace",          "trace_marker",
-    "trace_pipe",       "tracing_on",        "uprobe_events",  "uprobe_profile",
+    "current_tracer",   "dynamic_events",    "error_log",      "kprobe_events",
+    "kprobe_profile",   "set_event",         "set_event_pid",  "trace",
+    "trace_marker",     "trace_pipe",        "tracing_on",     "uprobe_events",
+    "uprobe_profile",
 };
 // Linux's TRACE_BUF_SIZE: what one trace_marker write takes at most (the writer writes the rest
 // again).
@@ -128,7 +129,10 @@ Tracefs::Tracefs(rt::Allocator& allocator, ProbeTargets& targets, uint32_t cpus)
       kprobes_(events_, targets, errors_, false, cpus),
       uprobes_(events_, targets, errors_, true, cpus),
       trace_snapshot_(allocator),
-      event_pids_(allocator) {}
+      event_pids_(allocator) {
+  kprobes_.set_creation_counter(&probes_created_);
+  uprobes_.set_creation_counter(&probes_created_);
+}
 
 rt::Result<void> Tracefs::init() { return events_.add_builtin(); }
 
@@ -279,6 +283,60 @@ void Tracefs::render_event_text(const Event& event, const uint8_t* record, size_
   out.append_char(':');
 }
 
+void Tracefs::render_dynamic_events(TextBuffer& out) const {
+  size_t k = 0, u = 0;
+  while (k < kprobes_.size() || u < uprobes_.size()) {
+    bool kprobe_next = u == uprobes_.size() ||
+                       (k < kprobes_.size() && kprobes_.at(k).created < uprobes_.at(u).created);
+    ProbeEvents::render_definition(kprobe_next ? kprobes_.at(k++) : uprobes_.at(u++), out);
+    out.append_char('\n');
+  }
+}
+
+rt::Result<void> Tracefs::write_dynamic_events(const char* data, size_t length, bool truncate) {
+  if (truncate) {
+    if (kprobes_.busy() || uprobes_.busy()) return rt::err(rt::kEBUSY);
+    TRY(kprobes_.clear());
+    TRY(uprobes_.clear());
+  }
+  for (size_t start = 0; start < length;) {
+    size_t end = start;
+    while (end < length && data[end] != '\n') ++end;
+    size_t line_end = end;
+    for (size_t i = start; i < end; ++i) {
+      if (data[i] == '#') {
+        line_end = i;
+        break;
+      }
+    }
+    // The words: a removal ("-:[GRP/]EVENT") is either file's; a definition whose target (its
+    // second word) has a '/' and a ':' is a uprobe's ("PATH:OFFSET"), else a kprobe's.
+    const char* line = data + start;
+    size_t line_length = line_end - start, i = 0;
+    while (i < line_length && is_space(line[i])) ++i;
+    bool removal = i < line_length && line[i] == '-';
+    while (i < line_length && !is_space(line[i])) ++i;
+    while (i < line_length && is_space(line[i])) ++i;
+    bool slash = false, colon = false;
+    for (; i < line_length && !is_space(line[i]); ++i) {
+      slash = slash || line[i] == '/';
+      colon = colon || line[i] == ':';
+    }
+    if (removal) {
+      rt::Result<void> removed = kprobes_.run_command(line, line_length, now_ns_);
+      if (!removed.ok() && removed.error().code == rt::kENOENT) {
+        removed = uprobes_.run_command(line, line_length, now_ns_);
+      }
+      TRY(removed);
+    } else {
+      ProbeEvents& probes = slash && colon ? uprobes_ : kprobes_;
+      TRY(probes.run_command(line, line_length, now_ns_));
+    }
+    start = end + 1;
+  }
+  return {};
+}
+
 bool Tracefs::pid_traced(const Event& event, const TraceContext& context, const uint8_t* record,
                          size_t size) const {
   if (event_pids_.empty()) return true;
@@ -342,6 +400,8 @@ rt::Result<void> Tracefs::render(const char* path_text, size_t path_length, Text
       uprobes_.render(out);
     } else if (path.is(0, "set_event_pid")) {
       event_pids_.render(out);
+    } else if (path.is(0, "dynamic_events")) {
+      render_dynamic_events(out);
     } else if (path.is(0, "kprobe_profile")) {
       kprobes_.render_profile(out);
     } else if (path.is(0, "uprobe_profile")) {
@@ -496,6 +556,10 @@ rt::Result<uint32_t> Tracefs::write(const char* path_text, size_t path_length, u
     }
     if (path.is(0, "set_event_pid")) {
       TRY(event_pids_.write(data, length, truncate));
+      return written;
+    }
+    if (path.is(0, "dynamic_events")) {
+      TRY(write_dynamic_events(data, length, truncate));
       return written;
     }
     if (path.is(0, "trace_marker")) {
