@@ -155,8 +155,8 @@ long tracefs_open(File* file) {
     return 0;
   }
   if ((file->flags & kO_TRUNC) == 0 || (file->flags & kO_ACCMODE) == kO_RDONLY) return 0;
-  const char* const emptied[] = {"/trace", "/set_event", "/error_log", "/kprobe_events",
-                                 "/uprobe_events"};
+  const char* const emptied[] = {"/trace",         "/set_event",     "/set_event_pid", "/error_log",
+                                 "/kprobe_events", "/uprobe_events", "/dynamic_events"};
   bool empties = false;
   for (const char* name : emptied) {
     empties = empties || (strlen(name) == length && memcmp(name, path, length) == 0);

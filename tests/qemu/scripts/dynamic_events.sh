@@ -2,7 +2,7 @@
 # tracefs's dynamic_events, as Linux 6.1's: kprobe and uprobe definitions together in the order
 # they were made (whichever file made them), definitions and removals through it (a target
 # PATH:OFFSET is a uprobe's), its errors (ENOENT, EINVAL, error_log), EBUSY for emptying it while
-# a probe is enabled (Linux refuses the truncating open, Sonde the write: the status is shown).
+# a probe is enabled (the truncating open fails).
 cd /sys/kernel/tracing
 echo 'p:myprobe do_unlinkat dfd=%di' > kprobe_events
 echo 'p:bb /bin/busybox:0x1000' > uprobe_events
