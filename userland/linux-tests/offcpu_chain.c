@@ -1,14 +1,19 @@
 // SPDX-License-Identifier: MIT
-// offcpu_chain: waits for SIGUSR1, then blocks in a known call chain (main -> wait_outer ->
+// offcpu_chain [thread]: waits for SIGUSR1, then blocks in a known call chain (wait_outer ->
 // wait_inner -> nanosleep, one second), prints "slept" and waits for a signal to end it, so
-// that an off-CPU profiler (Debian's offcputime -U) can still read its symbols. Built with frame
-// pointers and no sibling calls: the user stack walk follows rbp from the system call.
+// that an off-CPU profiler (Debian's offcputime) can still read its symbols. With `thread` the
+// chain runs in a second thread (thread_main -> wait_outer -> ...) while the first makes system
+// calls all along (the second's stack must stay its own). Built with frame pointers and no
+// sibling calls: the user stack walk follows rbp from the system call.
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
 static volatile sig_atomic_t started;
+static volatile int chain_done;
 
 static void on_usr1(int signal) {
   (void)signal;
@@ -26,10 +31,24 @@ __attribute__((noinline)) static void wait_outer(void) {
   __asm__ volatile("");
 }
 
-int main(void) {
+__attribute__((noinline)) static void* thread_main(void* unused) {
+  (void)unused;
+  wait_outer();
+  __atomic_store_n(&chain_done, 1, __ATOMIC_RELEASE);
+  return NULL;
+}
+
+int main(int argc, char** argv) {
   signal(SIGUSR1, on_usr1);
   while (!started) pause();
-  wait_outer();
+  if (argc > 1 && strcmp(argv[1], "thread") == 0) {
+    pthread_t thread;
+    if (pthread_create(&thread, NULL, thread_main, NULL) != 0) return 1;
+    while (!__atomic_load_n(&chain_done, __ATOMIC_ACQUIRE)) getppid();
+    pthread_join(thread, NULL);
+  } else {
+    wait_outer();
+  }
   puts("slept");
   fflush(stdout);
   pause();

@@ -81,10 +81,12 @@ void update_task_struct(Process& process) {
   // exiting group's threads are gone before its task is a zombie).
   for (Thread* t = process.threads; t != nullptr; t = t->next) {
     if (t->tid == process.pid) continue;
-    const void* waiting = t->linux_task.sonde_user_regs;
+    const void* waiting = t->linux_task.sonde_user_regs;  // the thread's own, not the leader's
+    unsigned long pages = t->linux_task.sonde_user_pages;
     t->linux_task = task;
     t->linux_task.pid = t->tid;
     t->linux_task.sonde_user_regs = waiting;
+    t->linux_task.sonde_user_pages = pages;
   }
 }
 
