@@ -95,6 +95,7 @@ class ServerEnvironment final : public trace::TaskEnvironment, public trace::Hit
     namespace map = sys::user_page_map;
     if (hit_memory_ == nullptr) return -14;
     sync_task();
+    load_sample_task();  // a scheduling event's task (no-op otherwise)
     if (hit_user_pages_ == 0) return -14;
     auto* out = static_cast<uint8_t*>(destination);
     for (uint32_t done = 0; done < size;) {
@@ -185,6 +186,7 @@ class ServerEnvironment final : public trace::TaskEnvironment, public trace::Hit
     hit_user_pages_ = 0;
     hit_serving_context_ = 0;
     has_registers_ = false;
+    sample_task_pending_ = false;
     sample_task_waits_ = false;
     const sonde::abi::SampleRecord* sample = trace::current_kernel_sample();
     hit_cpu_ = sample != nullptr ? static_cast<uint32_t>(sample->cpu) : 0;
@@ -192,16 +194,21 @@ class ServerEnvironment final : public trace::TaskEnvironment, public trace::Hit
   void kernel_hit_task(int32_t tid, int32_t tgid, const char* comm, uint64_t task) override {
     set_current(tid, tgid, 0, 0, comm, 16);
     hit_task_ = task;
+    sample_task_pending_ = task != 0;
     sample_task_waits_ = false;
-    if (task == 0) return;
-    // The task's user registers while it waits in a system call, and its page map, as the
-    // POSIX server keeps them in its task_struct (Linux's task_pt_regs): its user memory is
-    // readable (bpf_probe_read_user) and its user stack walks from there. Read when the sample
-    // is drained, as the task_struct's other fields.
+  }
+  // A scheduling event's task, when a helper first needs its user side: the user registers it
+  // waits in a system call with, and its page map, as the POSIX server keeps them in its
+  // task_struct (Linux's task_pt_regs), read when the sample is drained as the task_struct's
+  // other fields. Its user memory is then readable (bpf_probe_read_user) and its user stack
+  // walks from those registers.
+  void load_sample_task() {
+    if (!sample_task_pending_) return;
+    sample_task_pending_ = false;
     uint64_t registers = 0, pages = 0;
     if (hit_memory_ == nullptr ||
-        !hit_memory_->read(&registers, task + sys::kTaskUserRegistersOffset, 8) ||
-        !hit_memory_->read(&pages, task + sys::kTaskUserPagesOffset, 8) || registers == 0 ||
+        !hit_memory_->read(&registers, hit_task_ + sys::kTaskUserRegistersOffset, 8) ||
+        !hit_memory_->read(&pages, hit_task_ + sys::kTaskUserPagesOffset, 8) || registers == 0 ||
         pages == 0 || !hit_memory_->read(&sample_registers_, registers, sizeof sample_registers_)) {
       return;
     }
@@ -228,6 +235,7 @@ class ServerEnvironment final : public trace::TaskEnvironment, public trace::Hit
   // puts the real one back).
   long capture_stack(bool user, uint32_t skip, uint64_t* ips, uint32_t max) override {
     if (hit_memory_ != nullptr && trace::current_kernel_sample() != nullptr) {
+      if (user) load_sample_task();
       if (!user || !sample_task_waits_) return -14;
       trace::StackStart start{sample_registers_.rip, sample_registers_.rsp, sample_registers_.rbp,
                               false};
@@ -276,7 +284,9 @@ class ServerEnvironment final : public trace::TaskEnvironment, public trace::Hit
   uint32_t hit_cpu_ = 0;
   uint64_t hit_serving_context_ = 0;
   uint32_t hit_registers_offset_ = 0;
-  // A scheduling event's task waiting in a system call: the registers it made the call with.
+  // A scheduling event's task waiting in a system call: the registers it made the call with
+  // (read at the first helper that needs them: sample_task_pending_ until then).
+  bool sample_task_pending_ = false;
   bool sample_task_waits_ = false;
   sonde::abi::UserRegisters sample_registers_{};
   // The record and set_current the task was set from last (sync_task skips a repeat).
