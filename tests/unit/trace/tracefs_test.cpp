@@ -481,6 +481,25 @@ TEST_F(TracefsSessionTest, DynamicEventsListAndDefineBothKinds) {
   EXPECT_EQ(cat("dynamic_events") + cat("kprobe_events") + cat("uprobe_events"), "");
 }
 
+// trace_clock: Linux's list with the choice in brackets; a choice empties the buffer; the clocks
+// that count something else than nanoseconds since boot are refused.
+TEST_F(TracefsSessionTest, TraceClockChoices) {
+  EXPECT_EQ(cat("trace_clock"),
+            "local [global] counter uptime perf mono mono_raw boot tai x86-tsc\n");
+  TraceContext writer;
+  tracefs.set_writer(writer);
+  EXPECT_EQ(echo("trace_marker", "kept?\n", false), 0);
+  EXPECT_EQ(echo("trace_clock", " mono\n", false), 0);
+  EXPECT_EQ(cat("trace_clock"),
+            "local global counter uptime perf [mono] mono_raw boot tai x86-tsc\n");
+  EXPECT_EQ(cat("trace").find("kept?"), std::string::npos);
+  for (const char* refused : {"counter\n", "uptime\n", "tai\n", "x86-tsc\n", "nosuch\n", "\n"}) {
+    EXPECT_EQ(echo("trace_clock", refused, false), rt::kEINVAL) << refused;
+  }
+  EXPECT_EQ(cat("trace_clock"),
+            "local global counter uptime perf [mono] mono_raw boot tai x86-tsc\n");
+}
+
 TEST_F(TracefsSessionTest, EventSwitchSeesEnables) {
   class Switch final : public EventSwitch {
    public:

@@ -107,6 +107,7 @@ class Tracefs {
   TraceContext writer_;
   EventPids event_pids_;
   uint64_t probes_created_ = 0;  // numbers kprobe and uprobe definitions for dynamic_events
+  size_t trace_clock_ = 1;       // trace_clock's choice: global, Debian's 6.1 default
 };
 
 }  // namespace trace

@@ -64,9 +64,17 @@ constexpr const char* kRootFiles[] = {
     "available_events", "available_tracers", "buffer_size_kb", "buffer_total_size_kb",
     "current_tracer",   "dynamic_events",    "error_log",      "kprobe_events",
     "kprobe_profile",   "set_event",         "set_event_pid",  "trace",
-    "trace_marker",     "trace_pipe",        "tracing_on",     "uprobe_events",
-    "uprobe_profile",
+    "trace_clock",      "trace_marker",      "trace_pipe",     "tracing_on",
+    "uprobe_events",    "uprobe_profile",
 };
+// trace_clock's names, as Linux 6.1 lists them. Sonde's trace times are nanoseconds since boot
+// from the kernel's clock page, which is what the local, global, perf, mono, mono_raw and boot
+// clocks are on a machine that never suspends; counter, uptime, tai and x86-tsc count other
+// things and are refused (EINVAL, GAP). Debian's 6.1 starts with global.
+constexpr const char* kTraceClocks[] = {"local", "global",   "counter", "uptime", "perf",
+                                        "mono",  "mono_raw", "boot",    "tai",    "x86-tsc"};
+constexpr bool kTraceClockKept[] = {true, true, false, false, true, true, true, true, false, false};
+
 // Linux's TRACE_BUF_SIZE: what one trace_marker write takes at most (the writer writes the rest
 // again).
 constexpr size_t kMarkerMax = 1024;
@@ -400,6 +408,14 @@ rt::Result<void> Tracefs::render(const char* path_text, size_t path_length, Text
       uprobes_.render(out);
     } else if (path.is(0, "set_event_pid")) {
       event_pids_.render(out);
+    } else if (path.is(0, "trace_clock")) {
+      for (size_t i = 0; i < sizeof kTraceClocks / sizeof kTraceClocks[0]; ++i) {
+        if (i > 0) out.append_char(' ');
+        if (i == trace_clock_) out.append_char('[');
+        out.append(kTraceClocks[i]);
+        if (i == trace_clock_) out.append_char(']');
+      }
+      out.append_char('\n');
     } else if (path.is(0, "dynamic_events")) {
       render_dynamic_events(out);
     } else if (path.is(0, "kprobe_profile")) {
@@ -557,6 +573,22 @@ rt::Result<uint32_t> Tracefs::write(const char* path_text, size_t path_length, u
     if (path.is(0, "set_event_pid")) {
       TRY(event_pids_.write(data, length, truncate));
       return written;
+    }
+    if (path.is(0, "trace_clock")) {
+      // Linux's tracing_set_clock: the name with white space around it; any choice, the same
+      // one too, empties the buffer (its times would not compare).
+      size_t begin = 0, end = length;
+      while (begin < end && is_space(data[begin])) ++begin;
+      while (end > begin && is_space(data[end - 1])) --end;
+      for (size_t i = 0; i < sizeof kTraceClocks / sizeof kTraceClocks[0]; ++i) {
+        if (!same_text(data + begin, end - begin, kTraceClocks[i])) continue;
+        if (!kTraceClockKept[i]) return rt::err(rt::kEINVAL);
+        trace_clock_ = i;
+        buffer_.clear();
+        trace_snapshot_.clear();
+        return written;
+      }
+      return rt::err(rt::kEINVAL);
     }
     if (path.is(0, "dynamic_events")) {
       TRY(write_dynamic_events(data, length, truncate));
