@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: MIT
-// libFuzzer target: hostile kprobe_events / uprobe_events writes through the tracefs facade,
-// then every listing and format file they create. Any errno is fine; a crash, a leak or
-// undefined behaviour is not.
+// libFuzzer target: hostile kprobe_events / uprobe_events / dynamic_events writes (and
+// set_event_pid, trace_clock, trace_marker ones) through the tracefs facade, then every listing,
+// profile and format file they create, and the events' lines through set_event_pid's filter. Any
+// errno is fine; a crash, a leak or undefined behaviour is not.
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <initializer_list>
 
 #include "support/malloc_allocator.hpp"
 #include "trace/tracefs.hpp"
@@ -35,9 +37,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FuzzTargets targets;
     trace::Tracefs tracefs(allocator, targets, 2);
     if (!tracefs.init().ok()) abort();
-    // First byte: which file and whether the write truncates; the rest: the commands, which a
-    // '\x01' splits into several writes.
-    const char* file = (data[0] & 1) != 0 ? "uprobe_events" : "kprobe_events";
+    // First byte: which file (bit 0, and bits 2-3) and whether the write truncates (bit 1); the
+    // rest: the commands, which a '\x01' splits into several writes.
+    constexpr const char* kFiles[] = {"kprobe_events", "uprobe_events", "dynamic_events",
+                                      "set_event_pid", "trace_clock",   "trace_marker",
+                                      "kprobe_events", "uprobe_events"};
+    const char* file = kFiles[(data[0] & 1) | ((data[0] >> 1) & 6)];
     const char* text = reinterpret_cast<const char*>(data + 1);
     size_t length = size - 1;
     bool first = true;
@@ -53,9 +58,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         --length;
       }
     }
-    read_all(tracefs, "kprobe_events", allocator);
-    read_all(tracefs, "uprobe_events", allocator);
-    read_all(tracefs, "error_log", allocator);
+    for (const char* listing :
+         {"kprobe_events", "uprobe_events", "dynamic_events", "error_log", "kprobe_profile",
+          "uprobe_profile", "set_event_pid", "trace_clock"}) {
+      read_all(tracefs, listing, allocator);
+    }
     for (size_t i = 0; i < tracefs.events().size(); ++i) {
       trace::Event& event = tracefs.events().at(i);
       if (event.source != trace::EventSource::kKprobe &&
