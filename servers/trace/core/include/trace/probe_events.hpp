@@ -135,6 +135,11 @@ class ProbeEvents {
   // ends the write with its errno; the commands before it stay.
   [[nodiscard]] rt::Result<void> write(const char* data, size_t length, bool truncate,
                                        uint64_t now_ns = 0);
+  // The commands of a write, one per line ('#' starts a comment), each given to `command`;
+  // EINVAL for a line over Linux's WRITE_BUFSIZE; the first failing command ends the write.
+  using CommandFunction = rt::Result<void> (*)(void* state, const char* line, size_t length);
+  [[nodiscard]] static rt::Result<void> for_each_command(const char* data, size_t length,
+                                                         CommandFunction command, void* state);
   // One command: "p|r[MAXACTIVE][:[GRP/]EVENT] TARGET [ARGS]" or "-:[GRP/]EVENT".
   [[nodiscard]] rt::Result<void> run_command(const char* line, size_t length, uint64_t now_ns);
   // Reading the file: every definition in Linux's normalized form.

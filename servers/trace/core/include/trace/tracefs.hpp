@@ -87,6 +87,7 @@ class Tracefs {
   void render_dynamic_events(TextBuffer& out) const;
   [[nodiscard]] rt::Result<void> write_dynamic_events(const char* data, size_t length,
                                                       bool truncate);
+  [[nodiscard]] rt::Result<void> run_dynamic_command(const char* line, size_t length);
   // Whether set_event_pid lets the event's record in.
   bool pid_traced(const Event& event, const TraceContext& context, const uint8_t* record,
                   size_t size) const;

@@ -413,9 +413,8 @@ void ProbeEvents::destroy(size_t index) {
   allocator.deallocate(probe, sizeof(ProbeDefinition));
 }
 
-rt::Result<void> ProbeEvents::write(const char* data, size_t length, bool truncate,
-                                    uint64_t now_ns) {
-  if (truncate) TRY(remove_all());
+rt::Result<void> ProbeEvents::for_each_command(const char* data, size_t length,
+                                               CommandFunction command, void* state) {
   size_t start = 0;
   while (start < length) {
     size_t end = start;
@@ -424,10 +423,26 @@ rt::Result<void> ProbeEvents::write(const char* data, size_t length, bool trunca
     const char* comment = find_char(data + start, end - start, '#');
     if (comment != nullptr) line_end = comment - data;
     if (end - start > kMaxLine) return rt::err(rt::kEINVAL);
-    TRY(run_command(data + start, line_end - start, now_ns));
+    TRY(command(state, data + start, line_end - start));
     start = end + 1;
   }
   return {};
+}
+
+rt::Result<void> ProbeEvents::write(const char* data, size_t length, bool truncate,
+                                    uint64_t now_ns) {
+  if (truncate) TRY(remove_all());
+  struct Writer {
+    ProbeEvents* probes;
+    uint64_t now_ns;
+  } writer{this, now_ns};
+  return for_each_command(
+      data, length,
+      [](void* state, const char* line, size_t line_length) {
+        auto& w = *static_cast<Writer*>(state);
+        return w.probes->run_command(line, line_length, w.now_ns);
+      },
+      &writer);
 }
 
 rt::Result<void> ProbeEvents::run_command(const char* line, size_t length, uint64_t now_ns) {

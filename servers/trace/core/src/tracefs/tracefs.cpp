@@ -307,42 +307,33 @@ rt::Result<void> Tracefs::write_dynamic_events(const char* data, size_t length, 
     TRY(kprobes_.clear());
     TRY(uprobes_.clear());
   }
-  for (size_t start = 0; start < length;) {
-    size_t end = start;
-    while (end < length && data[end] != '\n') ++end;
-    size_t line_end = end;
-    for (size_t i = start; i < end; ++i) {
-      if (data[i] == '#') {
-        line_end = i;
-        break;
-      }
-    }
-    // The words: a removal ("-:[GRP/]EVENT") is either file's; a definition whose target (its
-    // second word) has a '/' and a ':' is a uprobe's ("PATH:OFFSET"), else a kprobe's.
-    const char* line = data + start;
-    size_t line_length = line_end - start, i = 0;
-    while (i < line_length && is_space(line[i])) ++i;
-    bool removal = i < line_length && line[i] == '-';
-    while (i < line_length && !is_space(line[i])) ++i;
-    while (i < line_length && is_space(line[i])) ++i;
-    bool slash = false, colon = false;
-    for (; i < line_length && !is_space(line[i]); ++i) {
-      slash = slash || line[i] == '/';
-      colon = colon || line[i] == ':';
-    }
-    if (removal) {
-      rt::Result<void> removed = kprobes_.run_command(line, line_length, now_ns_);
-      if (!removed.ok() && removed.error().code == rt::kENOENT) {
-        removed = uprobes_.run_command(line, line_length, now_ns_);
-      }
-      TRY(removed);
-    } else {
-      ProbeEvents& probes = slash && colon ? uprobes_ : kprobes_;
-      TRY(probes.run_command(line, line_length, now_ns_));
-    }
-    start = end + 1;
+  return ProbeEvents::for_each_command(
+      data, length,
+      [](void* state, const char* line, size_t line_length) {
+        return static_cast<Tracefs*>(state)->run_dynamic_command(line, line_length);
+      },
+      this);
+}
+
+// A removal ("-:[GRP/]EVENT") goes to whichever file has the event; a definition whose target
+// (its second word) has a '/' and a ':' is a uprobe's ("PATH:OFFSET"), any other a kprobe's.
+rt::Result<void> Tracefs::run_dynamic_command(const char* line, size_t length) {
+  size_t i = 0;
+  while (i < length && is_space(line[i])) ++i;
+  bool removal = i < length && line[i] == '-';
+  while (i < length && !is_space(line[i])) ++i;
+  while (i < length && is_space(line[i])) ++i;
+  bool slash = false, colon = false;
+  for (; i < length && !is_space(line[i]); ++i) {
+    slash = slash || line[i] == '/';
+    colon = colon || line[i] == ':';
   }
-  return {};
+  if (!removal) return (slash && colon ? uprobes_ : kprobes_).run_command(line, length, now_ns_);
+  rt::Result<void> removed = kprobes_.run_command(line, length, now_ns_);
+  if (!removed.ok() && removed.error().code == rt::kENOENT) {
+    removed = uprobes_.run_command(line, length, now_ns_);
+  }
+  return removed;
 }
 
 bool Tracefs::pid_traced(const Event& event, const TraceContext& context, const uint8_t* record,
