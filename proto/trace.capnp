@@ -42,6 +42,8 @@ enum LinuxCall {
   perfEventOpen @1;   # perf_event_open(attrAddress, pid, cpu, group_fd, flags): arguments 0..3
   perfEventIoctl @2;  # ioctl(fd, request, argument) on a perf event: arguments 0..2
   perfEventRead @3;   # read(fd, buffer, count) of a perf event: arguments 0..2
+  objectFdinfo @4;    # /proc/PID/fdinfo/FD's lines for a BPF object: argument 0 the fd, 1 the
+                      # address of the text, 2 its room; the result is the text's length
 }
 
 struct BpfRequest {

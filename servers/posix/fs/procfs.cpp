@@ -96,8 +96,9 @@ size_t fd_link(FileTree& tree, const File& file, char* out, size_t capacity) {
 
 // What /proc/<pid>/fdinfo/N shows: the position and open flags (octal, O_CLOEXEC included;
 // open's O_CREAT, O_EXCL, O_NOCTTY and O_TRUNC gone, as Linux's f_flags), the inode number
-// (0 for anonymous ones), then a BPF map's or program's lines (memlock among them, which
-// bpftool shows). GAP: no mnt_id line (Sonde's mounts have no ids).
+// (0 for anonymous ones), then a BPF object's own lines as the trace server prints them
+// (Linux's show_fdinfo of map, program, link and BTF files: memlock and frozen, which bpftool
+// shows). GAP: no mnt_id line (Sonde's mounts have no ids).
 size_t fd_info(const Process& p, const File& file, bool close_on_exec, char* out, size_t capacity) {
   constexpr uint32_t kOpenOnly = kO_CREAT | kO_EXCL | kO_NOCTTY | kO_TRUNC | kO_CLOEXEC;
   uint32_t flags = (file.flags & ~kOpenOnly) | (close_on_exec ? kO_CLOEXEC : 0);

@@ -222,6 +222,21 @@ int64_t forward_perf_event_call(sonde::proto::TraceService::Client& client, bool
   return forward(client, call, caller, source, memory, scratch, new_handle);
 }
 
+int64_t forward_object_fdinfo(sonde::proto::TraceService::Client& client, int32_t fd,
+                              uint64_t address, uint64_t capacity, const CallerInfo& caller,
+                              DescriptorSource& source, CallerMemory& memory,
+                              rt::Allocator& scratch) {
+  Call call{sonde::proto::LinuxCall::kObjectFdinfo,
+            0,
+            0,
+            nullptr,
+            0,
+            {static_cast<uint64_t>(fd), address, capacity, 0},
+            3};
+  bool new_handle = false;
+  return forward(client, call, caller, source, memory, scratch, new_handle);
+}
+
 MmapGrant mmap_grant(sonde::proto::TraceService::Client& client, uint32_t handle, uint64_t instance,
                      uint64_t offset, uint64_t length, bool writable, bool shared) {
   MmapGrant grant;

@@ -71,6 +71,13 @@ int64_t forward_perf_event_call(sonde::proto::TraceService::Client& client, bool
                                 uint64_t first, uint64_t second, const CallerInfo& caller,
                                 DescriptorSource& descriptors, CallerMemory& memory,
                                 rt::Allocator& scratch);
+// The fdinfo lines of the BPF object behind `fd` (Linux's show_fdinfo of its file): written at
+// `address` (at most `capacity` bytes), their length or -errno. Reading fdinfo asks no
+// capability, as on Linux.
+int64_t forward_object_fdinfo(sonde::proto::TraceService::Client& client, int32_t fd,
+                              uint64_t address, uint64_t capacity, const CallerInfo& caller,
+                              DescriptorSource& descriptors, CallerMemory& memory,
+                              rt::Allocator& scratch);
 
 // mmap of the object behind `handle`: its pages copied as Frame caps into the exchange CNode
 // from slot 0 on. `result` 0 or -errno; `mapping` the handle that keeps them (close at munmap).

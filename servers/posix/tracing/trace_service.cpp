@@ -186,13 +186,13 @@ int64_t install_trace_fd(Process& process, int64_t handle, TraceObject object, b
   return fd.value();
 }
 
-// A buffer of the POSIX server standing in for a caller's memory at kAddress: where
-// fdinfo's BPF_OBJ_GET_INFO_BY_FD has its attr and the info the trace server writes (one
-// call per BPF fd each time procfs is refreshed).
+// A buffer of the POSIX server standing in for a caller's memory at kAddress: where the trace
+// server writes a BPF object's fdinfo lines (one call per BPF fd each time procfs is
+// refreshed).
 class ScratchMemory final : public trace_client::CallerMemory {
  public:
   static constexpr uint64_t kAddress = 0x10000;
-  static constexpr uint64_t kSize = 512;
+  static constexpr uint64_t kSize = 1024;
   uint8_t bytes[kSize] = {};
   uint64_t read_prefix(uint64_t address, uint8_t* out, uint64_t length) override {
     if (address < kAddress || address >= kAddress + kSize) return 0;
@@ -207,52 +207,6 @@ class ScratchMemory final : public trace_client::CallerMemory {
     return true;
   }
 };
-
-uint32_t word_at(const uint8_t* bytes, size_t offset) {
-  uint32_t value;
-  memcpy(&value, bytes + offset, sizeof(value));
-  return value;
-}
-
-uint64_t quad_at(const uint8_t* bytes, size_t offset) {
-  uint64_t value;
-  memcpy(&value, bytes + offset, sizeof(value));
-  return value;
-}
-
-uint64_t round_up(uint64_t value, uint64_t to) { return (value + to - 1) / to * to; }
-
-// printf's %#x (0 bare, others 0x-prefixed); Sonde's formatter has no '#'.
-struct AlternateHex {
-  char text[24];
-  explicit AlternateHex(uint64_t value) {
-    rt::format_to(text, sizeof(text), value == 0 ? "0" : "0x%lx", value);
-  }
-};
-
-// Linux 6.1's bpf_map_memory_footprint: max_entries times key and value (8-byte rounded), in
-// whole pages; a per-CPU map's value once per possible CPU (/sys/devices/system/cpu/possible,
-// the trace server's copies), an fd map's a u32.
-uint64_t map_memlock(uint32_t type, uint32_t key_size, uint32_t value_size, uint32_t entries) {
-  uint64_t value = value_size;
-  switch (type) {
-    case 5:   // PERCPU_HASH
-    case 6:   // PERCPU_ARRAY
-    case 10:  // LRU_PERCPU_HASH
-    case 21:  // PERCPU_CGROUP_STORAGE
-      value = round_up(value_size, 8) * platform::cpu_count();
-      break;
-    case 3:   // PROG_ARRAY
-    case 4:   // PERF_EVENT_ARRAY
-    case 8:   // CGROUP_ARRAY
-    case 12:  // ARRAY_OF_MAPS
-    case 13:  // HASH_OF_MAPS
-      value = sizeof(uint32_t);
-      break;
-    default: break;
-  }
-  return round_up(entries * round_up(key_size + value, 8), 4096);
-}
 
 }  // namespace
 
@@ -384,54 +338,21 @@ void close_trace_handle(uint32_t handle, uint64_t instance) {
 }
 
 size_t trace_fdinfo(const Process& owner, const File& file, char* out, size_t capacity) {
-  bool map = file.trace_object == TraceObject::kMap;
-  if (client == nullptr || (!map && file.trace_object != TraceObject::kProgram)) return 0;
-  // BPF_OBJ_GET_INFO_BY_FD of the file (as fd 0) into the scratch buffer: attr at its start,
-  // the info after it.
-  constexpr int kObjGetInfoByFd = 15;
-  constexpr uint64_t kInfoOffset = 16;
-  // sizeof(struct bpf_map_info) and sizeof(struct bpf_prog_info) in Linux 6.1.
-  uint32_t info_size = map ? 88 : 232;
-  ScratchMemory memory;
-  uint32_t attr_words[2] = {0, info_size};
-  uint64_t info_address = ScratchMemory::kAddress + kInfoOffset;
-  memcpy(memory.bytes, attr_words, sizeof(attr_words));
-  memcpy(memory.bytes + 8, &info_address, sizeof(info_address));
-  SingleFile descriptors(file);
-  bool new_handle = false;
-  int64_t result = trace_client::forward_bpf(*client, kObjGetInfoByFd, ScratchMemory::kAddress, 16,
-                                             caller_of(owner), descriptors, memory,
-                                             platform::heap(), new_handle);
-  if (result != 0) return 0;
-  const uint8_t* info = memory.bytes + kInfoOffset;
-  if (map) {
-    // bpf_map_show_fdinfo (struct bpf_map_info: type, id, key_size, value_size, max_entries,
-    // map_flags at 0..20, map_extra at 80). GAP: no "frozen:" line (bpf_map_info does not
-    // carry it; bpftool then shows 0).
-    uint32_t type = word_at(info, 0);
-    return rt::format_to(out, capacity,
-                         "map_type:\t%u\nkey_size:\t%u\nvalue_size:\t%u\nmax_entries:\t%u\n"
-                         "map_flags:\t%s\nmap_extra:\t%s\nmemlock:\t%lu\nmap_id:\t%u\n",
-                         type, word_at(info, 8), word_at(info, 12), word_at(info, 16),
-                         AlternateHex(word_at(info, 20)).text, AlternateHex(quad_at(info, 80)).text,
-                         map_memlock(type, word_at(info, 8), word_at(info, 12), word_at(info, 16)),
-                         word_at(info, 4));
+  if (client == nullptr) return 0;
+  if (file.trace_object != TraceObject::kMap && file.trace_object != TraceObject::kProgram &&
+      file.trace_object != TraceObject::kLink && file.trace_object != TraceObject::kBtf) {
+    return 0;
   }
-  // bpf_prog_show_fdinfo (struct bpf_prog_info: type, id, tag at 0..8, jited_prog_len 16,
-  // xlated_prog_len 20, run_time_ns 192, run_cnt 200, recursion_misses 208, verified_insns
-  // 216). memlock is prog->pages in bytes: struct bpf_prog's 72-byte head and its
-  // instructions, in whole pages.
-  char tag[17];
-  for (int i = 0; i < 8; ++i) rt::format_to(tag + 2 * i, 3, "%02x", info[8 + i]);
-  constexpr uint64_t kProgHead = 72;  // offsetof(struct bpf_prog, insns)
-  return rt::format_to(out, capacity,
-                       "prog_type:\t%u\nprog_jited:\t%u\nprog_tag:\t%s\nmemlock:\t%lu\n"
-                       "prog_id:\t%u\nrun_time_ns:\t%lu\nrun_cnt:\t%lu\n"
-                       "recursion_misses:\t%lu\nverified_insns:\t%u\n",
-                       word_at(info, 0), word_at(info, 16) != 0 ? 1u : 0u, tag,
-                       round_up(kProgHead + word_at(info, 20), 4096), word_at(info, 4),
-                       quad_at(info, 192), quad_at(info, 200), quad_at(info, 208),
-                       word_at(info, 216));
+  // The trace server prints its object's lines (as fd 0) into the scratch buffer.
+  ScratchMemory memory;
+  SingleFile descriptors(file);
+  uint64_t room = capacity < ScratchMemory::kSize ? capacity : ScratchMemory::kSize;
+  int64_t length =
+      trace_client::forward_object_fdinfo(*client, 0, ScratchMemory::kAddress, room,
+                                          caller_of(owner), descriptors, memory, platform::heap());
+  if (length <= 0) return 0;
+  memcpy(out, memory.bytes, static_cast<size_t>(length));
+  return static_cast<size_t>(length);
 }
 
 int64_t sys_bpf(SyscallContext& c) {

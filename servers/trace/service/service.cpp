@@ -79,6 +79,11 @@ BpfServiceOutcome serve_bpf(Session& session, const BpfServiceCall& call, uint8_
       result = perf_event_read(session, memory, static_cast<int32_t>(call.arguments[0]),
                                call.arguments[1], call.arguments[2]);
       break;
+    case sonde::proto::LinuxCall::kObjectFdinfo:
+      makes_handle = false;
+      result = object_fdinfo(session, memory, static_cast<int32_t>(call.arguments[0]),
+                             call.arguments[1], call.arguments[2]);
+      break;
   }
   BpfServiceOutcome outcome;
   if (memory.missed()) {

@@ -78,7 +78,10 @@ bool is_plain_array(ebpf::MapType type) {
 
 rt::Result<void> claim_program_array(MapObject& map, const ProgramObject& program) {
   uint32_t type = static_cast<uint32_t>(program.type);
-  if (map.owner_type == 0) map.owner_type = type;
+  if (map.owner_type == 0) {
+    map.owner_type = type;
+    map.owner_jited = program.jit.compiled();
+  }
   if (map.owner_type != type)
     return rt::err(rt::kEINVAL, "program array owned by another program type");
   return {};
@@ -397,6 +400,7 @@ rt::Result<int64_t> map_get_info(BpfCall& call, const MapObject& object) {
   info.value_size = attributes.value_size;
   info.max_entries = attributes.max_entries;
   info.map_flags = attributes.map_flags;
+  info.map_extra = attributes.map_extra;
   for (uint32_t i = 0; i < kObjNameLen; ++i) info.name[i] = attributes.name[i];
   if (object.btf != nullptr) {
     info.btf_id = object.btf->id;

@@ -323,13 +323,6 @@ rt::Result<int64_t> prog_load(BpfCall& call) {
     }
   }
   if (auto used = collect_used_maps(call.session, *program); !used.ok()) return fail(used.error());
-  // bpf_check_tail_call: every program array the program uses must take its type.
-  for (uint32_t i = 0; i < program->used_map_count; ++i) {
-    MapObject* map = program->used_maps[i];
-    if (map->map->type() != ebpf::MapType::kProgArray) continue;
-    if (auto claimed = claim_program_array(*map, *program); !claimed.ok())
-      return fail(claimed.error());
-  }
   ebpf::LoadResolver resolver;
   resolver.map_by_fd = engine_map;
   resolver.state = &state;
@@ -367,6 +360,14 @@ rt::Result<int64_t> prog_load(BpfCall& call) {
         }
       }
     }
+  }
+  // bpf_check_tail_call, after the JIT as in bpf_prog_select_runtime: every program array the
+  // program uses must take its type (the first fixes it, and whether it was compiled).
+  for (uint32_t i = 0; i < program->used_map_count; ++i) {
+    MapObject* map = program->used_maps[i];
+    if (map->map->type() != ebpf::MapType::kProgArray) continue;
+    if (auto claimed = claim_program_array(*map, *program); !claimed.ok())
+      return fail(claimed.error());
   }
   if (auto added = objects.add(program); !added.ok()) return fail(added.error());
   return TRY(call.session.open(program, kCanRead | kCanWrite));

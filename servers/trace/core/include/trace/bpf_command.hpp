@@ -18,4 +18,12 @@ namespace trace {
 [[nodiscard]] rt::Result<int64_t> bpf_command(Session& session, int command, const uint8_t* attr,
                                               uint32_t size, UserMemory& memory);
 
+// What /proc/PID/fdinfo/FD shows for a BPF object's fd `fd` after the common lines (pos,
+// flags, mnt_id, ino), as Linux 6.1's show_fdinfo of its file: bpf_map_show_fdinfo,
+// bpf_prog_show_fdinfo, bpf_link_show_fdinfo (with the raw tracepoint and tracing links' own
+// lines) and bpf_btf_show_fdinfo. Writes at most `capacity` bytes at `address` and returns
+// their count; a perf event fd has no lines of its own (0). EBADF for an fd that is not open.
+[[nodiscard]] rt::Result<int64_t> object_fdinfo(Session& session, UserMemory& memory, int32_t fd,
+                                                uint64_t address, uint64_t capacity);
+
 }  // namespace trace

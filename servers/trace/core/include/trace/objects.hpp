@@ -60,8 +60,10 @@ struct MapObject : Object {
   // Handles on the map (Linux's usercnt): when the last one goes, a program array drops its
   // programs, which breaks the cycles of programs that tail-call through their own array.
   uint32_t user_references = 0;
-  // A program array's owner type: the first program stored or loaded with it fixes it.
+  // A program array's owner type: the first program stored or loaded with it fixes it, and
+  // whether that program was compiled (fdinfo's owner_jited).
   uint32_t owner_type = 0;
+  bool owner_jited = false;
 };
 
 // struct bpf_func_info and struct bpf_line_info.
