@@ -58,7 +58,7 @@ struct MapAttributes {
   uint32_t value_size = 0;
   uint32_t max_entries = 0;
   uint32_t map_flags = 0;
-  char name[16] = {};  // BPF_OBJ_NAME_LEN
+  char name[16] = {};      // BPF_OBJ_NAME_LEN
   uint64_t map_extra = 0;  // a bloom filter's number of hash functions (low 4 bits)
 };
 
