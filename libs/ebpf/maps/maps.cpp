@@ -7,6 +7,7 @@
 #include "ebpf/prog_array.hpp"
 #include "ebpf/ringbuf.hpp"
 #include "maps/array_map.hpp"
+#include "maps/bloom_filter_map.hpp"
 #include "maps/cgroup_array_map.hpp"
 #include "maps/hash_map.hpp"
 #include "maps/queue_map.hpp"
@@ -113,6 +114,16 @@ int check_stack_trace(const MapAttributes& a) {
   return 0;
 }
 
+// bloom_map_alloc: no key, a value, map_extra's low four bits the number of hashes.
+int check_bloom_filter(const MapAttributes& a) {
+  uint32_t allowed = kMapNumaNode | kMapZeroSeed | kAccessFlags;
+  if (a.key_size != 0 || a.value_size == 0 || a.max_entries == 0 || (a.map_flags & ~allowed) ||
+      !program_access_ok(a.map_flags) || (a.map_extra & ~uint64_t{0xF}) != 0) {
+    return rt::kEINVAL;
+  }
+  return 0;
+}
+
 int check_attributes(const MapAttributes& a) {
   // bpf_get_file_flag: the syscall side cannot be both read-only and write-only.
   if ((a.map_flags & kMapRdonly) && (a.map_flags & kMapWronly)) return rt::kEINVAL;
@@ -130,6 +141,7 @@ int check_attributes(const MapAttributes& a) {
     case MapType::kStack: return check_queue(a);
     case MapType::kRingbuf: return check_ringbuf(a);
     case MapType::kStackTrace: return check_stack_trace(a);
+    case MapType::kBloomFilter: return check_bloom_filter(a);
     default:
       return rt::kEINVAL;  // not a type Sonde implements (Linux: EINVAL for unknown types too)
   }
@@ -254,6 +266,25 @@ rt::Result<Map*> create_stack_trace(const MapAttributes& a, rt::Allocator& alloc
   return static_cast<Map*>(map);
 }
 
+rt::Result<Map*> create_bloom_filter(const MapAttributes& a, rt::Allocator& allocator,
+                                     Environment* random_source) {
+  uint32_t mask = 0;
+  uint64_t bytes = BloomFilterMap::bitset_bytes(a, &mask);
+  auto* bits = static_cast<uint64_t*>(allocator.allocate(bytes, 8));
+  if (bits == nullptr) return no_memory();
+  __builtin_memset(bits, 0, bytes);
+  uint32_t hashes = (a.map_extra & 0xF) != 0 ? static_cast<uint32_t>(a.map_extra & 0xF) : 5;
+  // Seeded from the environment's randomness as Linux seeds it, unless BPF_F_ZERO_SEED.
+  uint32_t seed = 0;
+  if (!(a.map_flags & kMapZeroSeed) && random_source != nullptr) seed = random_source->random_u32();
+  BloomFilterMap* map = construct<BloomFilterMap>(allocator, a, bits, mask, hashes, seed);
+  if (map == nullptr) {
+    allocator.deallocate(bits, bytes);
+    return no_memory();
+  }
+  return static_cast<Map*>(map);
+}
+
 }  // namespace
 
 rt::Result<Map*> create_map(const MapAttributes& attributes, rt::Allocator& allocator,
@@ -281,6 +312,7 @@ rt::Result<Map*> create_map(const MapAttributes& attributes, rt::Allocator& allo
     case MapType::kPerfEventArray: return create_perf_event_array(attributes, allocator);
     case MapType::kRingbuf: return create_ringbuf(attributes, allocator);
     case MapType::kStackTrace: return create_stack_trace(attributes, allocator);
+    case MapType::kBloomFilter: return create_bloom_filter(attributes, allocator, cpu_source);
     case MapType::kCgroupArray: {
       CgroupArrayMap* map = construct<CgroupArrayMap>(allocator, attributes);
       if (map == nullptr) return no_memory();
@@ -352,6 +384,13 @@ void destroy_map(Map* map, rt::Allocator& allocator) {
       allocator.deallocate(stacks->buckets(), stacks->bucket_count() * sizeof(void*));
       stacks->~StackTraceMap();
       allocator.deallocate(stacks, sizeof(StackTraceMap));
+      return;
+    }
+    case MapType::kBloomFilter: {
+      auto* bloom = static_cast<BloomFilterMap*>(map);
+      allocator.deallocate(bloom->bits(), BloomFilterMap::bitset_bytes(bloom->attributes()));
+      bloom->~BloomFilterMap();
+      allocator.deallocate(bloom, sizeof(BloomFilterMap));
       return;
     }
     case MapType::kRingbuf: {

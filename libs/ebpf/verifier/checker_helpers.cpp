@@ -60,7 +60,8 @@ bool Checker::check_map_func_compatibility(const Map& map, int32_t id, const cha
                     : id == kHelperCurrentTaskUnderCgroup ? type == MapType::kCgroupArray
                     : id == kHelperPerfEventOutput        ? type == MapType::kPerfEventArray
                     : id == kHelperMapLookupPercpuElem    ? per_cpu
-                    : queue_helper                        ? queue
+                    : id == kHelperMapPopElem             ? queue
+                    : queue_helper                        ? queue || type == MapType::kBloomFilter
                     : ring_helper                         ? type == MapType::kRingbuf
                                                           : plain;
   if (!compatible) {

@@ -27,6 +27,7 @@ class VerifierTest : public ::testing::Test {
     queue_ = test_support::create_test_map(map_allocator_, ebpf::MapType::kQueue, 0, 8, 4);
     ring_ = test_support::create_test_map(map_allocator_, ebpf::MapType::kRingbuf, 0, 0, 4096);
     stacks_ = test_support::create_test_map(map_allocator_, ebpf::MapType::kStackTrace, 4, 32, 16);
+    bloom_ = test_support::create_test_map(map_allocator_, ebpf::MapType::kBloomFilter, 0, 8, 16);
   }
   void TearDown() override {
     ebpf::destroy_map(array_, map_allocator_);
@@ -34,11 +35,12 @@ class VerifierTest : public ::testing::Test {
     ebpf::destroy_map(queue_, map_allocator_);
     ebpf::destroy_map(ring_, map_allocator_);
     ebpf::destroy_map(stacks_, map_allocator_);
+    ebpf::destroy_map(bloom_, map_allocator_);
     EXPECT_EQ(allocator_.in_use(), 0u) << "verifier leaked memory";
   }
 
-  // Assembles `text`; `MAP`, `BIGMAP`, `QUEUE`, `RING` and `STACKS` stand for map references
-  // (BPF_PSEUDO_MAP_FD, already resolved to the Map* as the loader leaves them).
+  // Assembles `text`; `MAP`, `BIGMAP`, `QUEUE`, `RING`, `STACKS` and `BLOOM` stand for map
+  // references (BPF_PSEUDO_MAP_FD, already resolved to the Map* as the loader leaves them).
   std::vector<ebpf::Insn> program(std::string text) {
     auto replace = [&](const std::string& name, ebpf::Map* map) {
       for (size_t at; (at = text.find(name)) != std::string::npos;) {
@@ -47,6 +49,7 @@ class VerifierTest : public ::testing::Test {
     };
     replace("QUEUE", queue_);
     replace("STACKS", stacks_);
+    replace("BLOOM", bloom_);
     replace("RING", ring_);
     replace("BIGMAP", big_array_);
     replace("MAP", array_);
@@ -61,7 +64,8 @@ class VerifierTest : public ::testing::Test {
           value == reinterpret_cast<uint64_t>(big_array_) ||
           value == reinterpret_cast<uint64_t>(queue_) ||
           value == reinterpret_cast<uint64_t>(ring_) ||
-          value == reinterpret_cast<uint64_t>(stacks_)) {
+          value == reinterpret_cast<uint64_t>(stacks_) ||
+          value == reinterpret_cast<uint64_t>(bloom_)) {
         insn.src = ebpf::kPseudoMapFd;
       }
     }
@@ -100,6 +104,7 @@ class VerifierTest : public ::testing::Test {
   ebpf::Map* queue_ = nullptr;
   ebpf::Map* ring_ = nullptr;
   ebpf::Map* stacks_ = nullptr;
+  ebpf::Map* bloom_ = nullptr;
 };
 
 }  // namespace ebpf_test

@@ -540,5 +540,82 @@ TEST_F(HostDifferential, MapCreateWithBtf) {
   }
 }
 
+TEST_F(HostDifferential, BloomFilters) {
+  struct Case {
+    const char* what;
+    uint32_t key_size, value_size, max_entries, flags;
+    uint64_t extra;
+  };
+  const Case cases[] = {
+      {"default hashes", 0, 4, 100, 0, 0},
+      {"three hashes, odd value size", 0, 7, 100, 0, 3},
+      {"fifteen hashes, zero seed", 0, 8, 1000, BPF_F_ZERO_SEED, 15},
+      {"a key", 4, 4, 100, 0, 0},
+      {"no value", 0, 0, 100, 0, 0},
+      {"no entries", 0, 4, 0, 0, 0},
+      {"map_extra past four bits", 0, 4, 100, 0, 16},
+      {"no prealloc", 0, 4, 100, BPF_F_NO_PREALLOC, 0},
+  };
+  for (const Case& c : cases) {
+    BpfAttr attr = {};
+    attr.map_create.map_type = BPF_MAP_TYPE_BLOOM_FILTER;
+    attr.map_create.key_size = c.key_size;
+    attr.map_create.value_size = c.value_size;
+    attr.map_create.max_entries = c.max_entries;
+    attr.map_create.map_flags = c.flags;
+    attr.map_create.map_extra = c.extra;
+    EXPECT_SAME(both(kMapCreate, attr), c.what);
+  }
+  BpfAttr create = {};
+  create.map_create.map_type = BPF_MAP_TYPE_BLOOM_FILTER;
+  create.map_create.value_size = 4;
+  create.map_create.max_entries = 100;
+  create.map_create.map_extra = 3;
+  Answers made = both(kMapCreate, create);
+  ASSERT_GT(made.core, 0);
+  ASSERT_GT(made.host, 0);
+  auto fds = elem_fd({made.core, made.host});
+  uint32_t value = 7, key = 0;
+  memory_.allow(&value, sizeof(value));
+  memory_.allow(&key, sizeof(key));
+  BpfAttr attr = {};
+  attr.elem.value = address(&value);
+  EXPECT_SAME(both(kMapLookupElem, attr, sizeof(attr), fds), "lookup before any push");
+  attr.elem.flags = BPF_EXIST;
+  EXPECT_SAME(both(kMapUpdateElem, attr, sizeof(attr), fds), "push with BPF_EXIST");
+  attr.elem.flags = BPF_ANY;
+  EXPECT_SAME(both(kMapUpdateElem, attr, sizeof(attr), fds), "push");
+  EXPECT_SAME(both(kMapLookupElem, attr, sizeof(attr), fds), "lookup of the pushed value");
+  EXPECT_EQ(value, 7u) << "the value is not written back";
+  value = 8;
+  EXPECT_SAME(both(kMapLookupElem, attr, sizeof(attr), fds), "lookup of another value");
+  BpfAttr keyed = attr;
+  keyed.elem.key = address(&key);
+  EXPECT_SAME(both(kMapLookupElem, keyed, sizeof(keyed), fds), "lookup with a key");
+  EXPECT_SAME(both(kMapUpdateElem, keyed, sizeof(keyed), fds), "push with a key");
+  BpfAttr bad = attr;
+  bad.elem.value = 8;
+  EXPECT_SAME(both(kMapLookupElem, bad, sizeof(bad), fds), "lookup of an unreadable value");
+  BpfAttr remove = {};
+  EXPECT_SAME(both(kMapDeleteElem, remove, sizeof(remove), fds), "delete");
+  BpfAttr walk = {};
+  walk.elem.value = address(&key);
+  EXPECT_SAME(both(kMapGetNextKey, walk, sizeof(walk), fds), "get_next_key");
+  EXPECT_SAME(both(kMapLookupAndDeleteElem, attr, sizeof(attr), fds), "lookup and delete");
+  // bpf_map_info reports map_extra.
+  for (bool host : {false, true}) {
+    uint8_t info[88] = {};
+    memory_.allow(info, sizeof(info));
+    BpfAttr get = {};
+    get.info.bpf_fd = static_cast<uint32_t>(host ? made.host : made.core);
+    get.info.info_len = sizeof(info);
+    get.info.info = address(info);
+    ASSERT_EQ(host ? host_bpf(kObjGetInfoByFd, get) : bpf(kObjGetInfoByFd, get), 0);
+    uint64_t extra;
+    std::memcpy(&extra, info + 80, sizeof(extra));
+    EXPECT_EQ(extra, 3u) << (host ? "host" : "core");
+  }
+}
+
 }  // namespace
 }  // namespace trace::testing

@@ -31,6 +31,7 @@ enum class MapType : uint32_t {
   kQueue = 22,
   kStack = 23,
   kRingbuf = 27,
+  kBloomFilter = 30,
 };
 
 // Update flags (BPF_ANY, BPF_NOEXIST, BPF_EXIST, BPF_F_LOCK).

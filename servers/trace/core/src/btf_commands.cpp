@@ -140,7 +140,7 @@ rt::Result<void> check_map_btf(const Btf& btf, const ebpf::MapAttributes& map, u
   bool no_btf = type == MapType::kProgArray || type == MapType::kPerfEventArray ||
                 type == MapType::kCgroupArray || type == MapType::kArrayOfMaps ||
                 type == MapType::kHashOfMaps;
-  bool has_check = array || no_btf || type == MapType::kLpmTrie;
+  bool has_check = array || no_btf || type == MapType::kLpmTrie || type == MapType::kBloomFilter;
   const BtfType* key = btf.type_by_id(0);
   if (key_id != 0) {
     uint32_t key_size = 0;
@@ -158,6 +158,8 @@ rt::Result<void> check_map_btf(const Btf& btf, const ebpf::MapAttributes& map, u
   // has one is taken as plain bytes (Linux would give it their special handling).
   if (array) return check_array_btf(map, key, value);
   if (no_btf) return rt::err(rt::kENOTSUPP, "map type takes no BTF");
+  if (type == MapType::kBloomFilter && key_id != 0)
+    return rt::err(rt::kEINVAL, "a bloom filter's BTF key is not void");
   if (type == MapType::kLpmTrie && btf_kind(key) != kBtfKindStruct)
     return rt::err(rt::kEINVAL, "an LPM trie's BTF key is not a struct");
   return {};

@@ -93,7 +93,8 @@ rt::Result<int64_t> map_create(BpfCall& call) {
   if (!attr_tail_is_zero(call.attr, kMapCreateLastFieldEnd)) return rt::err(rt::kEINVAL);
   if (attr.btf_vmlinux_value_type_id != 0) return rt::err(rt::kEINVAL);  // struct_ops only
   if (attr.btf_key_type_id != 0 && attr.btf_value_type_id == 0) return rt::err(rt::kEINVAL);
-  if (attr.map_extra != 0) return rt::err(rt::kEINVAL);  // bloom filters only
+  if (attr.map_type != static_cast<uint32_t>(ebpf::MapType::kBloomFilter) && attr.map_extra != 0)
+    return rt::err(rt::kEINVAL);  // bloom filters only
   if ((attr.map_flags & kFlagRdonly) && (attr.map_flags & kFlagWronly)) return rt::err(rt::kEINVAL);
   // One NUMA node: node 0 is the only one online.
   if ((attr.map_flags & kMapFlagNumaNode) && attr.numa_node != 0) return rt::err(rt::kEINVAL);
@@ -105,6 +106,7 @@ rt::Result<int64_t> map_create(BpfCall& call) {
   attributes.value_size = attr.value_size;
   attributes.max_entries = attr.max_entries;
   attributes.map_flags = attr.map_flags;
+  attributes.map_extra = attr.map_extra;
   // Linux checks the name after the type's own checks, so a bad name fails only then.
   rt::Result<void> named = copy_object_name(attributes.name, attr.map_name);
   ObjectTable& objects = call.session.objects();
@@ -167,6 +169,12 @@ rt::Result<int64_t> map_lookup_elem(BpfCall& call) {
   uint32_t value_size = access.map->syscall_value_size();
   ScratchBuffer value(call.session.objects().allocator(), value_size);
   if (!value.ok()) return rt::err(rt::kENOMEM);
+  if (access.map->type() == ebpf::MapType::kBloomFilter) {
+    // The caller's value is what is looked for: read, tested, never written back.
+    TRY(call.memory.read(value.data(), attr.value, value_size));
+    TRY(access.map->syscall_lookup(key.data(), value.data(), attr.flags));
+    return 0;
+  }
   TRY(access.map->syscall_lookup(key.data(), value.data(), attr.flags));
   TRY(call.memory.write(attr.value, value.data(), value_size));
   return 0;
