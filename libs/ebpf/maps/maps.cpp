@@ -10,6 +10,7 @@
 #include "maps/bloom_filter_map.hpp"
 #include "maps/cgroup_array_map.hpp"
 #include "maps/hash_map.hpp"
+#include "maps/lpm_trie_map.hpp"
 #include "maps/queue_map.hpp"
 #include "maps/stack_trace_map.hpp"
 #include "rt/errno.hpp"
@@ -90,6 +91,23 @@ int check_queue(const MapAttributes& a) {
   return 0;
 }
 
+// trie_alloc: keys of a u32 prefix length and 1 to 256 bytes of data, values that fit one
+// kmalloc with the node header (sizeof(struct lpm_trie_node), 40 bytes) and the largest data;
+// BPF_F_NO_PREALLOC is required (nodes are allocated as entries arrive).
+int check_lpm_trie(const MapAttributes& a) {
+  constexpr uint32_t kMaxData = 256;    // LPM_DATA_SIZE_MAX
+  constexpr uint64_t kNodeHeader = 40;  // sizeof(struct lpm_trie_node) on 64-bit Linux
+  constexpr uint64_t kMaxValue = kKmallocMaxSize - kMaxData - kNodeHeader;
+  uint32_t allowed = kMapNoPrealloc | kMapNumaNode | kAccessFlags;
+  if (a.max_entries == 0 || !(a.map_flags & kMapNoPrealloc) || (a.map_flags & ~allowed) ||
+      !program_access_ok(a.map_flags) || a.key_size < LpmTrieMap::kKeyHeader + 1 ||
+      a.key_size > LpmTrieMap::kKeyHeader + kMaxData || a.value_size < 1 ||
+      a.value_size > kMaxValue) {
+    return rt::kEINVAL;
+  }
+  return 0;
+}
+
 // ringbuf_map_alloc: data size a power-of-two multiple of the page size.
 int check_ringbuf(const MapAttributes& a) {
   uint32_t size = a.max_entries;
@@ -142,6 +160,7 @@ int check_attributes(const MapAttributes& a) {
     case MapType::kRingbuf: return check_ringbuf(a);
     case MapType::kStackTrace: return check_stack_trace(a);
     case MapType::kBloomFilter: return check_bloom_filter(a);
+    case MapType::kLpmTrie: return check_lpm_trie(a);
     default:
       return rt::kEINVAL;  // not a type Sonde implements (Linux: EINVAL for unknown types too)
   }
@@ -210,6 +229,13 @@ rt::Result<Map*> create_queue(const MapAttributes& a, rt::Allocator& allocator) 
     if (storage) allocator.deallocate(storage, bytes);
     return no_memory();
   }
+  return static_cast<Map*>(map);
+}
+
+// Nothing but the object: nodes come as entries do.
+rt::Result<Map*> create_lpm_trie(const MapAttributes& a, rt::Allocator& allocator) {
+  LpmTrieMap* map = construct<LpmTrieMap>(allocator, a, &allocator);
+  if (map == nullptr) return no_memory();
   return static_cast<Map*>(map);
 }
 
@@ -313,6 +339,7 @@ rt::Result<Map*> create_map(const MapAttributes& attributes, rt::Allocator& allo
     case MapType::kRingbuf: return create_ringbuf(attributes, allocator);
     case MapType::kStackTrace: return create_stack_trace(attributes, allocator);
     case MapType::kBloomFilter: return create_bloom_filter(attributes, allocator, cpu_source);
+    case MapType::kLpmTrie: return create_lpm_trie(attributes, allocator);
     case MapType::kCgroupArray: {
       CgroupArrayMap* map = construct<CgroupArrayMap>(allocator, attributes);
       if (map == nullptr) return no_memory();
@@ -391,6 +418,13 @@ void destroy_map(Map* map, rt::Allocator& allocator) {
       allocator.deallocate(bloom->bits(), BloomFilterMap::bitset_bytes(bloom->attributes()));
       bloom->~BloomFilterMap();
       allocator.deallocate(bloom, sizeof(BloomFilterMap));
+      return;
+    }
+    case MapType::kLpmTrie: {
+      auto* trie = static_cast<LpmTrieMap*>(map);
+      trie->release_nodes();
+      trie->~LpmTrieMap();
+      allocator.deallocate(trie, sizeof(LpmTrieMap));
       return;
     }
     case MapType::kRingbuf: {

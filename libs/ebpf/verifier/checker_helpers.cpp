@@ -40,7 +40,7 @@ bool Checker::check_map_func_compatibility(const Map& map, int32_t id, const cha
   bool queue = type == MapType::kQueue || type == MapType::kStack;
   bool plain = type == MapType::kArray || type == MapType::kHash || type == MapType::kPercpuArray ||
                type == MapType::kPercpuHash || type == MapType::kLruHash ||
-               type == MapType::kLruPercpuHash;
+               type == MapType::kLruPercpuHash || type == MapType::kLpmTrie;
   bool queue_helper =
       id == kHelperMapPushElem || id == kHelperMapPopElem || id == kHelperMapPeekElem;
   bool ring_helper =
@@ -67,6 +67,10 @@ bool Checker::check_map_func_compatibility(const Map& map, int32_t id, const cha
   if (!compatible) {
     return reject("cannot pass map_type %u into func %s#%d", static_cast<uint32_t>(type), name, id);
   }
+  // Linux lets an LPM trie through to bpf_for_each_map_elem and refuses it when setting up the
+  // callback (set_map_elem_callback_state: the trie has no map_for_each_callback).
+  if (id == kHelperForEachMapElem && type == MapType::kLpmTrie)
+    return reject("callback function not allowed for map");
   return true;
 }
 

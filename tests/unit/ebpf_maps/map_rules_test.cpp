@@ -110,7 +110,7 @@ TEST(MapFlags, CreationAcceptsAndRefusesFlagsAsLinux) {
   EXPECT_EQ(create_error(attributes(MapType::kRingbuf, 0, 0, 2048)), rt::kEINVAL);
   EXPECT_EQ(create_error(attributes(MapType::kRingbuf, 0, 0, 3 * 4096)), rt::kEINVAL);
   // Types Sonde does not implement.
-  EXPECT_EQ(create_error(attributes(MapType::kLpmTrie, 8, 8, 4, kMapNoPrealloc)), rt::kEINVAL);
+  EXPECT_EQ(create_error(attributes(MapType::kArrayOfMaps, 4, 4, 4)), rt::kEINVAL);
   // Stack trace maps (stack_trace_map_test.cpp has the rest of their rules).
   EXPECT_EQ(create_error(attributes(MapType::kStackTrace, 4, 8, 4)), 0);
   EXPECT_EQ(create_error(attributes(MapType::kStackTrace, 4, 12, 4)), rt::kEINVAL);
