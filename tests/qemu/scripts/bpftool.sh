@@ -51,7 +51,7 @@ echo "missing pin: $?"
 bpftool feature probe kernel > /tmp/features
 sed -n '2,6p' /tmp/features
 grep -E '^CONFIG_(BPF|BPF_SYSCALL|BPF_JIT|KPROBE_EVENTS|UPROBE_EVENTS|NET) ' /tmp/features
-grep -E 'program_type (kprobe|tracepoint|raw_tracepoint|xdp) |map_type (hash|ringbuf|lpm_trie) ' /tmp/features
+grep -E 'program_type (kprobe|tracepoint|raw_tracepoint|xdp) |map_type (hash|ringbuf|lpm_trie|bloom_filter) ' /tmp/features
 grep -c 'helpers supported for program type' /tmp/features
 rm /sys/fs/bpf/counts /sys/fs/bpf/unlink_prog
 bpftool map show id 1

@@ -58,9 +58,10 @@ bpftool map delete pinned /sys/fs/bpf/h key 9 0 0 0
 echo "delete of a missing key: $?"
 echo "== lru hash"
 create lru type lru_hash key 4 value 4 entries 2
-for k in 1 2 3; do bpftool map update pinned /sys/fs/bpf/lru key $k 0 0 0 value $k 0 0 0; done
+# Which key a full LRU map evicts is not compared: Linux's LRU lists are per CPU and
+# approximate (two runs of Linux differ); docs/MAPS.md has Sonde's rule.
+bpftool map update pinned /sys/fs/bpf/lru key 1 0 0 0 value 1 0 0 0
 bpftool map lookup pinned /sys/fs/bpf/lru key 1 0 0 0
-echo "the least recently used key is gone: $?"
 create lru_noprealloc type lru_hash key 4 value 4 entries 2 flags 1
 echo "== bloom filter"
 create bl type bloom_filter key 0 value 4 entries 16
