@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// The verifier tests' fixture: four maps, assembly with symbolic map names, verify() with a log.
+// The verifier tests' fixture: six maps, assembly with symbolic map names, verify() with a log.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -27,6 +27,8 @@ class VerifierTest : public ::testing::Test {
     queue_ = test_support::create_test_map(map_allocator_, ebpf::MapType::kQueue, 0, 8, 4);
     ring_ = test_support::create_test_map(map_allocator_, ebpf::MapType::kRingbuf, 0, 0, 4096);
     stacks_ = test_support::create_test_map(map_allocator_, ebpf::MapType::kStackTrace, 4, 32, 16);
+    lpm_ = test_support::create_test_map(map_allocator_, ebpf::MapType::kLpmTrie, 8, 8, 16,
+                                         ebpf::kMapNoPrealloc);
   }
   void TearDown() override {
     ebpf::destroy_map(array_, map_allocator_);
@@ -34,10 +36,12 @@ class VerifierTest : public ::testing::Test {
     ebpf::destroy_map(queue_, map_allocator_);
     ebpf::destroy_map(ring_, map_allocator_);
     ebpf::destroy_map(stacks_, map_allocator_);
+    ebpf::destroy_map(lpm_, map_allocator_);
     EXPECT_EQ(allocator_.in_use(), 0u) << "verifier leaked memory";
   }
 
-  // Assembles `text`; `MAP`, `BIGMAP`, `QUEUE`, `RING` and `STACKS` stand for map references
+  // Assembles `text`; `MAP`, `BIGMAP`, `QUEUE`, `RING`, `STACKS` and `LPM` (an IPv4 LPM trie:
+  // 8-byte keys, 8-byte values) stand for map references
   // (BPF_PSEUDO_MAP_FD, already resolved to the Map* as the loader leaves them).
   std::vector<ebpf::Insn> program(std::string text) {
     auto replace = [&](const std::string& name, ebpf::Map* map) {
@@ -47,6 +51,7 @@ class VerifierTest : public ::testing::Test {
     };
     replace("QUEUE", queue_);
     replace("STACKS", stacks_);
+    replace("LPM", lpm_);
     replace("RING", ring_);
     replace("BIGMAP", big_array_);
     replace("MAP", array_);
@@ -61,7 +66,8 @@ class VerifierTest : public ::testing::Test {
           value == reinterpret_cast<uint64_t>(big_array_) ||
           value == reinterpret_cast<uint64_t>(queue_) ||
           value == reinterpret_cast<uint64_t>(ring_) ||
-          value == reinterpret_cast<uint64_t>(stacks_)) {
+          value == reinterpret_cast<uint64_t>(stacks_) ||
+          value == reinterpret_cast<uint64_t>(lpm_)) {
         insn.src = ebpf::kPseudoMapFd;
       }
     }
@@ -100,6 +106,7 @@ class VerifierTest : public ::testing::Test {
   ebpf::Map* queue_ = nullptr;
   ebpf::Map* ring_ = nullptr;
   ebpf::Map* stacks_ = nullptr;
+  ebpf::Map* lpm_ = nullptr;
 };
 
 }  // namespace ebpf_test
