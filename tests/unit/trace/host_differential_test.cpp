@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <functional>
+#include <random>
 
 #include "btf_test_support.hpp"
 #include "trace_test_support.hpp"
@@ -488,6 +489,70 @@ TEST_F(HostDifferential, LpmTrieElementsAndWalk) {
   EXPECT_EQ(core_out_.batch.count, host_out_.batch.count);
   EXPECT_SAME(both(kMapLookupAndDeleteBatch, batch, sizeof(batch), batch_fds),
               "lookup and delete batch");
+}
+
+// Random updates (all flags), deletes and lookups on a small 16-bit trie, the same on both
+// sides: the same answers, the same values, and the same walk at checkpoints.
+TEST_F(HostDifferential, LpmTrieRandomOperations) {
+  struct Key {
+    uint32_t prefixlen;
+    uint8_t data[2];
+  };
+  BpfAttr create = {};
+  create.map_create.map_type = BPF_MAP_TYPE_LPM_TRIE;
+  create.map_create.key_size = sizeof(Key);
+  create.map_create.value_size = 8;
+  create.map_create.max_entries = 24;
+  create.map_create.map_flags = BPF_F_NO_PREALLOC;
+  Answers created = both(kMapCreate, create);
+  ASSERT_GT(created.core, 0);
+  ASSERT_GT(created.host, 0);
+  Key key = {}, next = {};
+  uint64_t value = 0;
+  memory_.allow(&key, sizeof(key));
+  memory_.allow(&next, sizeof(next));
+  memory_.allow(&value, sizeof(value));
+  auto one = [&](int command, BpfAttr a, bool host) {
+    a.elem.map_fd = static_cast<uint32_t>(host ? created.host : created.core);
+    return host ? host_bpf(command, a) : bpf(command, a, sizeof(a));
+  };
+  auto walk_of = [&](bool host) {
+    std::vector<std::pair<uint32_t, uint32_t>> keys;
+    BpfAttr walk = {};
+    walk.elem.value = address(&next);
+    while (one(kMapGetNextKey, walk, host) == 0 && keys.size() <= 32) {
+      keys.push_back({next.prefixlen, uint32_t{next.data[0]} << 8 | next.data[1]});
+      key = next;
+      walk.elem.key = address(&key);
+    }
+    return keys;
+  };
+  std::mt19937 random(7);
+  for (int step = 0; step < 4000; ++step) {
+    Key k{static_cast<uint32_t>(random() % 18),
+          {static_cast<uint8_t>(random() % 4 * 0x40 + random() % 3),
+           static_cast<uint8_t>(random() % 2 * 0x80 + random() % 2)}};
+    uint64_t written = random();
+    BpfAttr attr = {};
+    attr.elem.key = address(&key);
+    attr.elem.value = address(&value);
+    uint32_t operation = random() % 5;
+    if (operation <= 1) attr.elem.flags = random() % 4;
+    int command = operation <= 1   ? kMapUpdateElem
+                  : operation == 2 ? kMapDeleteElem
+                                   : kMapLookupElem;
+    key = k;
+    value = written;
+    int64_t core = one(command, attr, false);
+    uint64_t core_value = value;
+    key = k;
+    value = written;
+    int64_t host = one(command, attr, true);
+    ASSERT_EQ(core, host) << "step " << step << " command " << command << " prefix length "
+                          << k.prefixlen << " flags " << attr.elem.flags;
+    if (command == kMapLookupElem && core == 0) ASSERT_EQ(core_value, value) << "step " << step;
+    if (step % 500 == 499) ASSERT_EQ(walk_of(false), walk_of(true)) << "step " << step;
+  }
 }
 
 TEST_F(HostDifferential, ProgLoadChecksAndLogRules) {
