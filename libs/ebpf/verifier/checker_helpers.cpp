@@ -67,10 +67,12 @@ bool Checker::check_map_func_compatibility(const Map& map, int32_t id, const cha
   if (!compatible) {
     return reject("cannot pass map_type %u into func %s#%d", static_cast<uint32_t>(type), name, id);
   }
-  // Linux lets an LPM trie through to bpf_for_each_map_elem and refuses it when setting up the
-  // callback (set_map_elem_callback_state: the trie has no map_for_each_callback).
-  if (id == kHelperForEachMapElem && type == MapType::kLpmTrie)
+  // Linux lets an LPM trie through to bpf_for_each_map_elem and refuses it, with ENOTSUPP, when
+  // setting up the callback (set_map_elem_callback_state: the trie has no map_for_each_callback).
+  if (id == kHelperForEachMapElem && type == MapType::kLpmTrie) {
+    error_ = -rt::kENOTSUPP;
     return reject("callback function not allowed for map");
+  }
   return true;
 }
 

@@ -64,6 +64,7 @@ TEST(MapFlags, ValuesMatchLinuxUapi) {
   EXPECT_EQ(static_cast<uint32_t>(MapType::kRingbuf), BPF_MAP_TYPE_RINGBUF);
   EXPECT_EQ(static_cast<uint32_t>(MapType::kQueue), BPF_MAP_TYPE_QUEUE);
   EXPECT_EQ(static_cast<uint32_t>(MapType::kLruPercpuHash), BPF_MAP_TYPE_LRU_PERCPU_HASH);
+  EXPECT_EQ(static_cast<uint32_t>(MapType::kLpmTrie), BPF_MAP_TYPE_LPM_TRIE);
   EXPECT_EQ(kRingbufBusyBit, static_cast<uint32_t>(BPF_RINGBUF_BUSY_BIT));
   EXPECT_EQ(kRingbufDiscardBit, static_cast<uint32_t>(BPF_RINGBUF_DISCARD_BIT));
   EXPECT_EQ(kRingbufHeaderSize, static_cast<uint32_t>(BPF_RINGBUF_HDR_SZ));
@@ -183,12 +184,19 @@ TEST(MapBudget, BoundsEveryMapTypeAndGetsEveryByteBack) {
   test_support::MallocAllocator parent;
   ebpf_test::FakeEnvironment env;
   const MapAttributes all[] = {
-      attributes(MapType::kArray, 4, 24, 100),    attributes(MapType::kPercpuArray, 4, 24, 100),
-      attributes(MapType::kHash, 8, 24, 100),     attributes(MapType::kPercpuHash, 8, 24, 100),
-      attributes(MapType::kLruHash, 8, 24, 100),  attributes(MapType::kLruPercpuHash, 8, 24, 100),
-      attributes(MapType::kQueue, 0, 24, 100),    attributes(MapType::kStack, 0, 24, 100),
-      attributes(MapType::kProgArray, 4, 4, 100), attributes(MapType::kPerfEventArray, 4, 4, 100),
-      attributes(MapType::kRingbuf, 0, 0, 4096),  attributes(MapType::kStackTrace, 4, 64, 100),
+      attributes(MapType::kArray, 4, 24, 100),
+      attributes(MapType::kPercpuArray, 4, 24, 100),
+      attributes(MapType::kHash, 8, 24, 100),
+      attributes(MapType::kPercpuHash, 8, 24, 100),
+      attributes(MapType::kLruHash, 8, 24, 100),
+      attributes(MapType::kLruPercpuHash, 8, 24, 100),
+      attributes(MapType::kQueue, 0, 24, 100),
+      attributes(MapType::kStack, 0, 24, 100),
+      attributes(MapType::kProgArray, 4, 4, 100),
+      attributes(MapType::kPerfEventArray, 4, 4, 100),
+      attributes(MapType::kRingbuf, 0, 0, 4096),
+      attributes(MapType::kStackTrace, 4, 64, 100),
+      attributes(MapType::kLpmTrie, 8, 24, 100, kMapNoPrealloc),
   };
   for (const MapAttributes& a : all) {
     SCOPED_TRACE(static_cast<uint32_t>(a.type));

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// The verifier tests' fixture: four maps, assembly with symbolic map names, verify() with a log.
+// The verifier tests' fixture: six maps, assembly with symbolic map names, verify() with a log.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -28,6 +28,8 @@ class VerifierTest : public ::testing::Test {
     ring_ = test_support::create_test_map(map_allocator_, ebpf::MapType::kRingbuf, 0, 0, 4096);
     stacks_ = test_support::create_test_map(map_allocator_, ebpf::MapType::kStackTrace, 4, 32, 16);
     bloom_ = test_support::create_test_map(map_allocator_, ebpf::MapType::kBloomFilter, 0, 8, 16);
+    lpm_ = test_support::create_test_map(map_allocator_, ebpf::MapType::kLpmTrie, 8, 8, 16,
+                                         ebpf::kMapNoPrealloc);
   }
   void TearDown() override {
     ebpf::destroy_map(array_, map_allocator_);
@@ -36,11 +38,13 @@ class VerifierTest : public ::testing::Test {
     ebpf::destroy_map(ring_, map_allocator_);
     ebpf::destroy_map(stacks_, map_allocator_);
     ebpf::destroy_map(bloom_, map_allocator_);
+    ebpf::destroy_map(lpm_, map_allocator_);
     EXPECT_EQ(allocator_.in_use(), 0u) << "verifier leaked memory";
   }
 
-  // Assembles `text`; `MAP`, `BIGMAP`, `QUEUE`, `RING`, `STACKS` and `BLOOM` stand for map
-  // references (BPF_PSEUDO_MAP_FD, already resolved to the Map* as the loader leaves them).
+  // Assembles `text`; `MAP`, `BIGMAP`, `QUEUE`, `RING`, `STACKS`, `BLOOM` (8-byte values) and
+  // `LPM` (an IPv4 LPM trie: 8-byte keys, 8-byte values) stand for map references
+  // (BPF_PSEUDO_MAP_FD, already resolved to the Map* as the loader leaves them).
   std::vector<ebpf::Insn> program(std::string text) {
     auto replace = [&](const std::string& name, ebpf::Map* map) {
       for (size_t at; (at = text.find(name)) != std::string::npos;) {
@@ -50,6 +54,7 @@ class VerifierTest : public ::testing::Test {
     replace("QUEUE", queue_);
     replace("STACKS", stacks_);
     replace("BLOOM", bloom_);
+    replace("LPM", lpm_);
     replace("RING", ring_);
     replace("BIGMAP", big_array_);
     replace("MAP", array_);
@@ -65,7 +70,8 @@ class VerifierTest : public ::testing::Test {
           value == reinterpret_cast<uint64_t>(queue_) ||
           value == reinterpret_cast<uint64_t>(ring_) ||
           value == reinterpret_cast<uint64_t>(stacks_) ||
-          value == reinterpret_cast<uint64_t>(bloom_)) {
+          value == reinterpret_cast<uint64_t>(bloom_) ||
+          value == reinterpret_cast<uint64_t>(lpm_)) {
         insn.src = ebpf::kPseudoMapFd;
       }
     }
@@ -105,6 +111,7 @@ class VerifierTest : public ::testing::Test {
   ebpf::Map* ring_ = nullptr;
   ebpf::Map* stacks_ = nullptr;
   ebpf::Map* bloom_ = nullptr;
+  ebpf::Map* lpm_ = nullptr;
 };
 
 }  // namespace ebpf_test

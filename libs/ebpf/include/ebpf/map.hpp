@@ -173,7 +173,8 @@ class Map {
   }
 
   // BPF_MAP_LOOKUP_BATCH: copies up to *count keys and values starting at the position in
-  // `in_batch` (nullptr: the start), stores where to continue in `out_batch` (a u32), and
+  // `in_batch` (nullptr: the start), stores where to continue in `out_batch` (a u32 bucket
+  // for hashes; the last key copied, key_size bytes, for Linux's generic walk), and
   // sets *count to what was copied. -ENOENT once the end is reached (with the last
   // elements copied), -ENOSPC if not even one bucket fits, -ENOTSUPP for other types.
   [[nodiscard]] virtual rt::Result<void> lookup_batch(const void* in_batch, void* out_batch,

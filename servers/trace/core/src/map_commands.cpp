@@ -74,6 +74,11 @@ bool is_plain_array(ebpf::MapType type) {
   return type == ebpf::MapType::kArray || type == ebpf::MapType::kPercpuArray;
 }
 
+// Types whose BPF_MAP_LOOKUP_BATCH is generic_map_lookup_batch (its token is a key).
+bool has_generic_lookup_batch(ebpf::MapType type) {
+  return is_plain_array(type) || type == ebpf::MapType::kLpmTrie;
+}
+
 }  // namespace
 
 rt::Result<void> claim_program_array(MapObject& map, const ProgramObject& program) {
@@ -295,11 +300,12 @@ rt::Result<int64_t> map_freeze(BpfCall& call) {
 namespace {
 
 // generic_map_lookup_batch and htab's batch: the engine walks the map into host buffers; the
-// results, the count and the token go back to the caller.
+// results, the count and the token go back to the caller. The token is a u32 bucket for hashes
+// and the last key copied for the generic walk.
 rt::Result<int64_t> lookup_batch(BpfCall& call, const MapAccess& access, bool remove) {
   const MapBatchAttr& attr = call.attr.batch;
   ebpf::MapType type = access.map->type();
-  if (remove ? !is_hash(type) : !(is_hash(type) || is_plain_array(type)))
+  if (remove ? !is_hash(type) : !(is_hash(type) || has_generic_lookup_batch(type)))
     return rt::err(rt::kENOTSUPP);
   if (attr.elem_flags != 0)
     return rt::err(rt::kEINVAL);  // only BPF_F_LOCK, which needs a spin lock
@@ -307,33 +313,35 @@ rt::Result<int64_t> lookup_batch(BpfCall& call, const MapAccess& access, bool re
   uint32_t count = attr.count;
   if (count == 0) return 0;
   if (is_hash(type)) TRY(write_attr_field(call, &attr.count, uint32_t{0}));
-  uint32_t token = 0;
-  if (attr.in_batch != 0) TRY(call.memory.read(&token, attr.in_batch, sizeof(token)));
+  uint32_t key_size = access.map->attributes().key_size;
+  // Keys of the generic walk are at most an LPM trie's: 4 + 256 bytes.
+  alignas(8) uint8_t token[260];
+  alignas(8) uint8_t next_token[sizeof(token)] = {};
+  uint32_t token_size = is_hash(type) ? sizeof(uint32_t) : key_size;
+  if (token_size > sizeof(token)) return rt::err(rt::kENOTSUPP);
+  if (attr.in_batch != 0) TRY(call.memory.read(token, attr.in_batch, token_size));
   // No walk copies more than max_entries elements; one more slot keeps "the end was reached"
   // (ENOENT) exactly as for the caller's count, without buffers sized by a hostile count.
   uint32_t max_entries = access.map->attributes().max_entries;
   if (count > max_entries) count = max_entries + 1;
-  uint32_t key_size = access.map->attributes().key_size;
   uint32_t value_size = access.map->syscall_value_size();
   rt::Allocator& allocator = call.session.objects().allocator();
   ScratchBuffer keys(allocator, uint64_t{count} * key_size);
   ScratchBuffer values(allocator, uint64_t{count} * value_size);
   if (!keys.ok() || !values.ok()) return rt::err(rt::kENOMEM);
   uint32_t done = count;
-  uint32_t next_token = 0;
-  const void* from = attr.in_batch != 0 ? &token : nullptr;
+  const void* from = attr.in_batch != 0 ? token : nullptr;
   rt::Result<void> walked =
-      remove ? access.map->lookup_and_delete_batch(from, &next_token, keys.data(), values.data(),
-                                                   &done)
-             : access.map->lookup_batch(from, &next_token, keys.data(), values.data(), &done);
+      remove
+          ? access.map->lookup_and_delete_batch(from, next_token, keys.data(), values.data(), &done)
+          : access.map->lookup_batch(from, next_token, keys.data(), values.data(), &done);
   if (!walked.ok() && walked.error().code != rt::kENOENT && walked.error().code != rt::kENOSPC) {
     return walked.error();
   }
   TRY(call.memory.write(attr.keys, keys.data(), uint64_t{done} * key_size));
   TRY(call.memory.write(attr.values, values.data(), uint64_t{done} * value_size));
   // Hashes always report where to go on; the generic walk only after copying something.
-  if (is_hash(type) || done > 0)
-    TRY(call.memory.write(attr.out_batch, &next_token, sizeof(next_token)));
+  if (is_hash(type) || done > 0) TRY(call.memory.write(attr.out_batch, next_token, token_size));
   TRY(write_attr_field(call, &attr.count, done));
   if (!walked.ok()) return walked.error();
   return 0;
