@@ -7,6 +7,7 @@
 #include "fs/kallsyms.hpp"
 #include "fs/tracefs.hpp"
 #include "kernel/task_struct.hpp"
+#include "mm/address_space.hpp"
 #include "platform/kernel.hpp"
 #include "rt/format.hpp"
 #include "rt/new.hpp"
@@ -147,6 +148,7 @@ void make_sysfs(FileTree& tree) {
   } else {
     rt::format_to(cpus, sizeof(cpus), "0-%u\n", last_cpu);
   }
+  static_assert(mm::AddressSpace::kMaxAreas == 4096, "vm.max_map_count below says so");
   const File files[] = {
       {"/sys/devices/system/cpu/online", cpus},
       {"/sys/devices/system/cpu/possible", cpus},
@@ -163,6 +165,7 @@ void make_sysfs(FileTree& tree) {
       {"/proc/sys/net/core/bpf_jit_kallsyms", "0\n"},
       {"/proc/sys/kernel/unprivileged_bpf_disabled", "2\n"},
       {"/proc/sys/kernel/pid_max", "32768\n"},  // kPidMax
+      {"/proc/sys/vm/max_map_count", "4096\n"},
       // What this system is, in the kernel configuration's terms (bpftool feature, libbpf's
       // __kconfig externs read /boot/config-$(uname -r)).
       {"/boot/config-6.1.0", kKernelConfig},

@@ -328,6 +328,52 @@ static void small_calls(void) {
   CHECK("sched_setaffinity to both CPUs", syscall(203, 0, 8, &mask) == 0);
 }
 
+// The limit on memory areas (vm.max_map_count): mmap past it is ENOMEM, and so are an
+// mprotect and a munmap that would split an area; with room again they work. In a child,
+// which exits with its failures (its areas go with it).
+static void map_count_limit(void) {
+  pid_t child = fork();
+  if (child == 0) {
+    long limit = 0;
+    FILE* f = fopen("/proc/sys/vm/max_map_count", "r");
+    if (f == NULL || fscanf(f, "%ld", &limit) != 1) _exit(100);
+    fclose(f);
+    if (limit > 1000000) _exit(0);  // a host that raised it: too many to make here
+    // Three-page areas, alternately read-only and writable so that neighbours never merge.
+    char* areas[8] = {0};
+    long made = 0;
+    for (;; ++made) {
+      int prot = (made & 1) ? PROT_READ | PROT_WRITE : PROT_READ;
+      char* p = mmap(NULL, 3 * 4096, prot, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+      if (p == MAP_FAILED) break;
+      if (made < 8) areas[made] = p;
+    }
+    int bad = 0;
+    if (errno != ENOMEM) ++bad, printf("FAIL mmap past the limit: errno %d\n", errno);
+    if (made < limit / 2 || made > limit + 1)
+      ++bad, printf("FAIL %ld areas for a limit of %ld\n", made, limit);
+    errno = 0;
+    if (mprotect(areas[0] + 4096, 4096, PROT_NONE) != -1 || errno != ENOMEM)
+      ++bad, printf("FAIL mprotect splitting an area at the limit: errno %d\n", errno);
+    errno = 0;
+    if (munmap(areas[1] + 4096, 4096) != -1 || errno != ENOMEM)
+      ++bad, printf("FAIL munmap splitting an area at the limit: errno %d\n", errno);
+    // Whole areas go at any count; then there is room to split one in three.
+    for (int i = 2; i < 5; ++i) {
+      if (munmap(areas[i], 3 * 4096) != 0) ++bad, printf("FAIL munmap of a whole area\n");
+    }
+    if (mprotect(areas[0] + 4096, 4096, PROT_NONE) != 0)
+      ++bad, printf("FAIL mprotect splitting an area with room: errno %d\n", errno);
+    if (areas[0][0] != 0 || areas[0][8192] != 0) ++bad, printf("FAIL the pieces around it\n");
+    fflush(stdout);
+    _exit(bad);
+  }
+  int status = -1;
+  CHECK("map count limit: fork", child > 0);
+  CHECK("map count limit: the child's checks",
+        waitpid(child, &status, 0) == child && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
 int main(int argc, char** argv, char** envp) {
   (void)argc;
   snprintf(dir, sizeof(dir), "/tmp/posix_checks.%d", (int)getpid());
@@ -348,6 +394,7 @@ int main(int argc, char** argv, char** envp) {
   clone3_checks();
   statx_checks();
   small_calls();
+  map_count_limit();
   rmdir(dir);
   add_files_counts(&passed, &failed);
   add_process_counts(&passed, &failed);

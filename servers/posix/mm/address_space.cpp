@@ -232,9 +232,24 @@ void AddressSpace::foreign_page_gone(uint32_t mapping) {
   if (foreign_release != nullptr) foreign_release(done.handle, done.instance);
 }
 
+bool AddressSpace::area_room(size_t more) {
+  size_t needed = area_count_ + more;
+  if (needed > kMaxAreas) return false;
+  if (needed <= area_capacity_) return true;
+  size_t capacity = area_capacity_ < 16 ? 16 : area_capacity_ * 2;
+  while (capacity < needed) capacity *= 2;
+  if (capacity > kMaxAreas) capacity = kMaxAreas;
+  auto* grown = static_cast<Area*>(platform::heap().allocate(capacity * sizeof(Area), 8));
+  if (grown == nullptr) return false;
+  for (size_t i = 0; i < area_count_; ++i) grown[i] = areas_[i];
+  if (areas_ != nullptr) platform::heap().deallocate(areas_, area_capacity_ * sizeof(Area));
+  areas_ = grown;
+  area_capacity_ = capacity;
+  return true;
+}
+
 rt::Result<void> AddressSpace::add_area(uint64_t start, uint64_t end, uint32_t prot) {
   if (start >= end || end > kUserTop) return rt::err(rt::kEINVAL);
-  if (area_count_ == kMaxAreas) return rt::err(rt::kENOMEM);
   // Joins an adjacent area with the same protection (brk grows this way).
   for (size_t i = 0; i < area_count_; ++i) {
     if (areas_[i].end == start && areas_[i].prot == prot && areas_[i].file == nullptr) {
@@ -242,6 +257,7 @@ rt::Result<void> AddressSpace::add_area(uint64_t start, uint64_t end, uint32_t p
       return {};
     }
   }
+  if (!area_room(1)) return rt::err(rt::kENOMEM);
   areas_[area_count_++] = Area{start, end, prot, nullptr, 0, false};
   return {};
 }
@@ -249,7 +265,7 @@ rt::Result<void> AddressSpace::add_area(uint64_t start, uint64_t end, uint32_t p
 rt::Result<void> AddressSpace::add_file_area(uint64_t start, uint64_t end, uint32_t prot,
                                              Inode* file, uint64_t offset, bool write_denied) {
   if (start >= end || end > kUserTop) return rt::err(rt::kEINVAL);
-  if (area_count_ == kMaxAreas) return rt::err(rt::kENOMEM);
+  if (!area_room(1)) return rt::err(rt::kENOMEM);
   areas_[area_count_++] = Area{start, end, prot, file, offset, write_denied};
   return {};
 }
@@ -272,7 +288,13 @@ const Area* AddressSpace::find_area(uint64_t address) const {
   return nullptr;
 }
 
-void AddressSpace::remove_range(uint64_t start, uint64_t end) {
+rt::Result<void> AddressSpace::remove_range(uint64_t start, uint64_t end) {
+  // A hole cut inside an area leaves two pieces of it: one area more, which must fit.
+  size_t more = 0;
+  for (size_t i = 0; i < area_count_; ++i) {
+    if (areas_[i].start < start && areas_[i].end > end) ++more;
+  }
+  if (!area_room(more)) return rt::err(rt::kENOMEM);
   for (size_t i = 0; i < area_count_;) {
     Area a = areas_[i];
     if (a.end <= start || a.start >= end) {
@@ -286,7 +308,7 @@ void AddressSpace::remove_range(uint64_t start, uint64_t end) {
       areas_[area_count_++] = piece_of(a, a.start, start);
       anon_retain(a.file);
     }
-    if (a.end > end && area_count_ < kMaxAreas) {
+    if (a.end > end) {
       areas_[area_count_++] = piece_of(a, end, a.end);
       anon_retain(a.file);
     }
@@ -295,6 +317,7 @@ void AddressSpace::remove_range(uint64_t start, uint64_t end) {
   for (uint64_t address = page_of(start); address < end; address += kPage) {
     if (find_page(address) != nullptr) unmap_page(address);
   }
+  return {};
 }
 
 rt::Result<void> AddressSpace::protect(uint64_t start, uint64_t end, uint32_t prot) {
@@ -307,34 +330,32 @@ rt::Result<void> AddressSpace::protect(uint64_t start, uint64_t end, uint32_t pr
       return rt::err(rt::kEACCES);  // a read-only shared page (VM_MAYWRITE cleared)
     }
   }
-  // Split the areas at the edges, then set the protection of everything inside.
-  Area pieces[kMaxAreas];
-  size_t count = 0;
+  // Split the areas at the edges (each edge inside an area makes one area more, which must
+  // fit: ENOMEM as Linux's split_vma past max_map_count), then set the protection of
+  // everything inside.
+  size_t more = 0;
   for (size_t i = 0; i < area_count_; ++i) {
+    const Area& a = areas_[i];
+    if (a.end <= start || a.start >= end) continue;
+    more += (a.start < start ? 1 : 0) + (a.end > end ? 1 : 0);
+  }
+  if (!area_room(more)) return rt::err(rt::kENOMEM);
+  for (size_t i = 0, count = area_count_; i < count; ++i) {
     Area a = areas_[i];
-    if (a.end <= start || a.start >= end) {
-      pieces[count++] = a;
-      continue;
-    }
-    if (a.start < start && count < kMaxAreas) {
-      pieces[count++] = piece_of(a, a.start, start);
-      anon_retain(a.file);
-    }
+    if (a.end <= start || a.start >= end) continue;
     uint64_t from = a.start > start ? a.start : start;
     uint64_t to = a.end < end ? a.end : end;
-    if (count < kMaxAreas) {
-      pieces[count] = piece_of(a, from, to);
-      pieces[count++].prot = prot;
+    areas_[i] = piece_of(a, from, to);  // keeps the area's hold on a shared anonymous inode
+    areas_[i].prot = prot;
+    if (a.start < start) {
+      areas_[area_count_++] = piece_of(a, a.start, start);
       anon_retain(a.file);
     }
-    if (a.end > end && count < kMaxAreas) {
-      pieces[count++] = piece_of(a, end, a.end);
+    if (a.end > end) {
+      areas_[area_count_++] = piece_of(a, end, a.end);
       anon_retain(a.file);
     }
-    anon_release(a.file);  // the pieces hold it now
   }
-  for (size_t i = 0; i < count; ++i) areas_[i] = pieces[i];
-  area_count_ = count;
   for (uint64_t address = start; address < end; address += kPage) {
     Page* page = find_page(address);
     if (page == nullptr || page->prot == prot) continue;
@@ -361,8 +382,8 @@ rt::Result<void> AddressSpace::move_range(uint64_t from, uint64_t length, uint64
     const Page* page = find_page(from + off);
     if (page != nullptr && page->foreign != 0) return rt::err(rt::kEINVAL);
   }
-  if (area_count_ == kMaxAreas) return rt::err(rt::kENOMEM);
   Area moved = piece_of(*found, from, from + length);
+  if (!area_room(1)) return rt::err(rt::kENOMEM);  // `found` may move: `moved` is a copy
   moved.start = to;
   moved.end = to + new_length;
   areas_[area_count_++] = moved;
@@ -373,14 +394,14 @@ rt::Result<void> AddressSpace::move_range(uint64_t from, uint64_t length, uint64
     auto mapped =
         map_new_page(to + off, page->frame, page->prot, page->cow != 0, page->file_shared != 0);
     if (!mapped.ok()) {
-      remove_range(to, to + new_length);
+      (void)remove_range(to, to + new_length);  // a whole area: no split
       return mapped.error();
     }
   }
   if (keep_old) {
     discard(from, from + length);
   } else {
-    remove_range(from, from + length);
+    TRY(remove_range(from, from + length));
   }
   return {};
 }
@@ -636,6 +657,7 @@ rt::Result<void> AddressSpace::share_page_with(uint64_t address, Page& page, Add
 }
 
 rt::Result<void> AddressSpace::fork_into(AddressSpace& child) {
+  if (!child.area_room(area_count_)) return rt::err(rt::kENOMEM);
   for (size_t i = 0; i < area_count_; ++i) {
     child.areas_[i] = areas_[i];
     anon_retain(areas_[i].file);  // a shared anonymous inode: the child's area maps it too
@@ -678,7 +700,9 @@ rt::Result<void> AddressSpace::fork_into(AddressSpace& child) {
             uint64_t copy = TRY(platform::allocate_slot());
             if (sys::cnode_copy(sys::kServerSlotCNode, copy, page->mapped_cap) != Error::kNone) {
               platform::free_slot(copy);  // the frame went with its trace-server instance
-              child.remove_range(address, address + kPage);
+              // The page leaves the child's areas (at the area limit the area stays, and a
+              // touch there gets a zero page).
+              (void)child.remove_range(address, address + kPage);
               continue;
             }
             auto mapped = child.map_foreign(address, copy, page->prot,
@@ -749,6 +773,9 @@ void AddressSpace::destroy() {
   }
   for (size_t i = 0; i < area_count_; ++i) anon_release(areas_[i].file);
   area_count_ = 0;
+  if (areas_ != nullptr) platform::heap().deallocate(areas_, area_capacity_ * sizeof(Area));
+  areas_ = nullptr;
+  area_capacity_ = 0;
 }
 
 }  // namespace posix::mm

@@ -76,7 +76,11 @@ struct Area {
 
 class AddressSpace {
  public:
-  static constexpr size_t kMaxAreas = 128;
+  // The most areas an address space holds (/proc/sys/vm/max_map_count): beyond it mmap,
+  // and an mprotect or munmap that would split an area, are ENOMEM, as on Linux. Linux's
+  // default is 65530; Sonde's areas are a list that mmap and faults search one by one, so its
+  // limit is lower.
+  static constexpr size_t kMaxAreas = 4096;
 
   rt::Result<void> create();
   void destroy();
@@ -95,8 +99,9 @@ class AddressSpace {
   // The areas, in no order (/proc/<pid>/maps sorts them).
   size_t area_count() const { return area_count_; }
   const Area& area(size_t index) const { return areas_[index]; }
-  // Removes [start, end) from areas and unmaps its pages.
-  void remove_range(uint64_t start, uint64_t end);
+  // Removes [start, end) from areas and unmaps its pages. ENOMEM (nothing removed) when a hole
+  // inside an area would need one area more than kMaxAreas allows.
+  [[nodiscard]] rt::Result<void> remove_range(uint64_t start, uint64_t end);
   rt::Result<void> protect(uint64_t start, uint64_t end, uint32_t prot);
   // mremap: [from, from + length), inside one area, to [to, to + new_length) (free): an area
   // with the same protection and backing (a file's at the same offset), the same frames mapped
@@ -193,7 +198,12 @@ class AddressSpace {
 
   uint64_t vspace_ = 0;
   Node* top_ = nullptr;
-  Area areas_[kMaxAreas];
+  // Room for `more` areas besides the present ones, growing the list (false: ENOMEM, past
+  // kMaxAreas or when the heap refuses).
+  bool area_room(size_t more);
+
+  Area* areas_ = nullptr;  // from the heap, grown as areas are added
+  size_t area_capacity_ = 0;
   size_t area_count_ = 0;
   uint64_t tables_[256];  // paging structure caps made for this VSpace
   size_t table_count_ = 0;

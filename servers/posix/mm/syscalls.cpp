@@ -67,7 +67,7 @@ int64_t sys_brk(SyscallContext& c) {
       return memory.brk;
     }
   } else if (new_end < old_end) {
-    memory.remove_range(new_end, old_end);
+    if (!memory.remove_range(new_end, old_end).ok()) return memory.brk;
     c.process->file_maps.remove(new_end, old_end);
   }
   memory.brk = wanted;
@@ -115,7 +115,9 @@ int64_t sys_mmap(SyscallContext& c) {
         if (memory.find_area(a) != nullptr) return -rt::kEEXIST;
       }
     }
-    memory.remove_range(hint, hint + length);
+    if (auto removed = memory.remove_range(hint, hint + length); !removed.ok()) {
+      return -removed.error().code;
+    }
     c.process->file_maps.remove(hint, hint + length);
     address = hint;
   } else {
@@ -155,7 +157,7 @@ int64_t sys_mmap(SyscallContext& c) {
     // A ring buffer, perf ring or mmapable map: the trace server's pages, shared.
     int64_t mapped = trace_file_mmap(c, *file, address, length, prot, type != kMapPrivate, offset);
     if (mapped < 0) {
-      memory.remove_range(address, address + length);
+      (void)memory.remove_range(address, address + length);  // the new area, whole
       c.process->file_maps.remove(address, address + length);
       return mapped;
     }
@@ -168,7 +170,7 @@ int64_t sys_mmap(SyscallContext& c) {
     uint64_t first = offset / kPage;
     if (offset < inode->size) {
       if (auto frame = mm::file_frame(*inode, first); !frame.ok()) {
-        memory.remove_range(address, address + length);
+        (void)memory.remove_range(address, address + length);  // the new area, whole
         c.process->file_maps.remove(address, address + length);
         return -frame.error().code;
       }
@@ -192,7 +194,10 @@ int64_t sys_munmap(SyscallContext& c) {
   if ((address & (kPage - 1)) != 0 || length == 0 || address + length > mm::kUserTop) {
     return -rt::kEINVAL;
   }
-  user(c).remove_range(address, address + length);
+  // ENOMEM when a hole inside an area would pass the area limit (Linux's max_map_count).
+  if (auto removed = user(c).remove_range(address, address + length); !removed.ok()) {
+    return -removed.error().code;
+  }
   c.process->file_maps.remove(address, address + length);
   return 0;
 }
@@ -257,14 +262,19 @@ int64_t sys_mremap(SyscallContext& c) {
     if (new_address < old_address + old_size && old_address < new_address + new_size) {
       return -rt::kEINVAL;
     }
-    memory.remove_range(new_address, new_address + new_size);
+    if (auto removed = memory.remove_range(new_address, new_address + new_size); !removed.ok()) {
+      return -removed.error().code;
+    }
     maps.remove(new_address, new_address + new_size);
     if (int error = look_up(); error != 0) return -error;
     target = new_address;
   } else {
     if (new_size <= old_size && (flags & kDontUnmap) == 0) {
       // Shrinking (or the same size): the tail goes, the mapping stays where it is.
-      memory.remove_range(old_address + new_size, old_address + old_size);
+      if (auto removed = memory.remove_range(old_address + new_size, old_address + old_size);
+          !removed.ok()) {
+        return -removed.error().code;
+      }
       maps.remove(old_address + new_size, old_address + old_size);
       return static_cast<int64_t>(old_address);
     }
