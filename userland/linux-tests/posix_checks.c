@@ -9,10 +9,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -328,6 +331,78 @@ static void small_calls(void) {
   CHECK("sched_setaffinity to both CPUs", syscall(203, 0, 8, &mask) == 0);
 }
 
+// eventfd: a counter that writes add to and reads take (all or, with EFD_SEMAPHORE, one),
+// its limits and errors, poll and epoll readiness, a blocked read a child's write wakes, and
+// what /proc shows of it.
+static void eventfd_checks(void) {
+  CHECK_ERRNO("eventfd2 with an unknown flag", syscall(SYS_eventfd2, 0, 4), EINVAL);
+  int fd = (int)syscall(SYS_eventfd2, 3, EFD_NONBLOCK | EFD_CLOEXEC);
+  CHECK("eventfd2", fd >= 0);
+  CHECK("eventfd2: close-on-exec", fcntl(fd, F_GETFD) == FD_CLOEXEC);
+  CHECK("eventfd2: O_RDWR | O_NONBLOCK", fcntl(fd, F_GETFL) == (O_RDWR | O_NONBLOCK));
+  uint64_t value = 0;
+  CHECK_ERRNO("eventfd read of 4 bytes", read(fd, &value, 4), EINVAL);
+  CHECK("eventfd read takes the count", read(fd, &value, 8) == 8 && value == 3);
+  CHECK_ERRNO("eventfd read of zero", read(fd, &value, 8), EAGAIN);
+  value = 5;
+  CHECK("eventfd write", write(fd, &value, 8) == 8);
+  CHECK("eventfd write adds", write(fd, &value, 8) == 8);
+  CHECK_ERRNO("eventfd write of 4 bytes", write(fd, &value, 4), EINVAL);
+  value = ~0ull;
+  CHECK_ERRNO("eventfd write of ULLONG_MAX", write(fd, &value, 8), EINVAL);
+  value = ~0ull - 10;
+  CHECK_ERRNO("eventfd write past the maximum", write(fd, &value, 8), EAGAIN);
+  void* volatile bad = (void*)8;  // hidden from the compiler's bounds warnings
+  CHECK_ERRNO("eventfd write from a bad pointer", write(fd, bad, 8), EFAULT);
+  struct pollfd p = {fd, POLLIN | POLLOUT, 0};
+  CHECK("eventfd poll: readable and writable",
+        poll(&p, 1, 0) == 1 && p.revents == (POLLIN | POLLOUT));
+  char path[64], link[64] = {0};
+  snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+  CHECK("eventfd /proc/self/fd",
+        readlink(path, link, sizeof(link) - 1) > 0 && strcmp(link, "anon_inode:[eventfd]") == 0);
+  snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+  char info[512] = {0};
+  int info_fd = open(path, O_RDONLY);
+  CHECK("eventfd fdinfo", info_fd >= 0 && read(info_fd, info, sizeof(info) - 1) > 0);
+  close(info_fd);
+  CHECK("eventfd fdinfo: the count", strstr(info, "\neventfd-count:                a\n") != NULL);
+  CHECK("eventfd read of 10", read(fd, &value, 8) == 8 && value == 10);
+  p.revents = 0;
+  CHECK("eventfd poll: writable only", poll(&p, 1, 0) == 1 && p.revents == POLLOUT);
+  // Edge-triggered epoll: each write that adds is an event, even while the count stays above 0.
+  int ep = epoll_create1(0);
+  struct epoll_event event = {EPOLLIN | EPOLLET, {.u64 = 7}};
+  CHECK("epoll_ctl of an eventfd", epoll_ctl(ep, EPOLL_CTL_ADD, fd, &event) == 0);
+  struct epoll_event got;
+  CHECK("epoll: nothing yet", epoll_wait(ep, &got, 1, 0) == 0);
+  value = 1;
+  CHECK("eventfd write 1", write(fd, &value, 8) == 8);
+  CHECK("epoll: the write", epoll_wait(ep, &got, 1, 0) == 1 && got.data.u64 == 7);
+  CHECK("epoll: once", epoll_wait(ep, &got, 1, 0) == 0);
+  CHECK("eventfd write 1 again", write(fd, &value, 8) == 8);
+  CHECK("epoll: the second write", epoll_wait(ep, &got, 1, 0) == 1);
+  close(ep);
+  close(fd);
+  // EFD_SEMAPHORE: each read takes one; a blocking read waits for a child's write.
+  fd = eventfd(2, EFD_SEMAPHORE);
+  CHECK("eventfd with EFD_SEMAPHORE", fd >= 0 && fcntl(fd, F_GETFL) == O_RDWR);
+  CHECK("semaphore read 1", read(fd, &value, 8) == 8 && value == 1);
+  CHECK("semaphore read 2", read(fd, &value, 8) == 8 && value == 1);
+  pid_t child = fork();
+  if (child == 0) {
+    usleep(100000);
+    uint64_t one = 4;
+    _exit(write(fd, &one, 8) == 8 ? 0 : 1);
+  }
+  CHECK("semaphore: a blocked read woken by the child", read(fd, &value, 8) == 8 && value == 1);
+  int status = -1;
+  CHECK("semaphore: the child wrote", waitpid(child, &status, 0) == child && status == 0);
+  CHECK("semaphore: three left",
+        read(fd, &value, 8) == 8 && read(fd, &value, 8) == 8 && read(fd, &value, 8) == 8);
+  close(fd);
+}
+
 // The limit on memory areas (vm.max_map_count): mmap past it is ENOMEM, and so are an
 // mprotect and a munmap that would split an area; with room again they work. In a child,
 // which exits with its failures (its areas go with it).
@@ -395,6 +470,7 @@ int main(int argc, char** argv, char** envp) {
   statx_checks();
   small_calls();
   map_count_limit();
+  eventfd_checks();
   rmdir(dir);
   add_files_counts(&passed, &failed);
   add_process_counts(&passed, &failed);

@@ -11,6 +11,7 @@
 #include "sys/clock.hpp"
 #include "tracing/trace_service.hpp"
 #include "tty/console.hpp"
+#include "vfs/eventfd.hpp"
 #include "vfs/file.hpp"
 #include "vfs/mount.hpp"
 
@@ -84,6 +85,7 @@ size_t fd_link(FileTree& tree, const File& file, char* out, size_t capacity) {
                          names[static_cast<int>(file.trace_object)]);
   }
   if (file.kind == FileKind::kEpoll) return rt::format_to(out, capacity, "anon_inode:[eventpoll]");
+  if (file.kind == FileKind::kEventFd) return rt::format_to(out, capacity, "anon_inode:[eventfd]");
   if (file.kind == FileKind::kPipeRead || file.kind == FileKind::kPipeWrite) {
     // One number per pipe, both ends alike (Linux's pipefs inode number).
     uint64_t number = (reinterpret_cast<uintptr_t>(file.pipe) >> 4) % 1000000 + 1000;
@@ -118,6 +120,9 @@ size_t fd_info(const Process& p, const File& file, bool close_on_exec, char* out
                               file.kind == FileKind::kInode ? file.position : 0, flag_text, number);
   if (file.kind == FileKind::kTrace && used < capacity) {
     used += trace_fdinfo(p, file, out + used, capacity - used);
+  }
+  if (file.kind == FileKind::kEventFd && used < capacity) {
+    used += eventfd_fdinfo(file, out + used, capacity - used);
   }
   return used;
 }

@@ -155,6 +155,8 @@
   ENTRY(273, set_robust_list)    \
   ENTRY(280, utimensat)          \
   ENTRY(281, epoll_pwait)        \
+  ENTRY(284, eventfd)            \
+  ENTRY(290, eventfd2)           \
   ENTRY(291, epoll_create1)      \
   ENTRY(292, dup3)               \
   ENTRY(293, pipe2)              \

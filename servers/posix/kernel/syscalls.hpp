@@ -44,7 +44,8 @@ rt::Result<void> copy_path(SyscallContext& c, uint64_t address, char (&out)[kPat
   X(rt_sigsuspend) X(renameat2) X(link) X(linkat) X(fchownat) X(close_range) X(prctl) X(mount) \
   X(umount2) X(bpf) X(perf_event_open) X(epoll_create) X(epoll_create1) X(epoll_ctl) \
   X(epoll_wait) X(epoll_pwait) X(epoll_pwait2) X(sendfile) X(clone3) \
-  X(pause) X(rt_sigpending) X(rt_sigqueueinfo) X(rt_tgsigqueueinfo) X(setreuid) X(setregid) X(setfsuid) X(setfsgid)
+  X(pause) X(rt_sigpending) X(rt_sigqueueinfo) X(rt_tgsigqueueinfo) X(setreuid) X(setregid) X(setfsuid) X(setfsgid) \
+  X(eventfd) X(eventfd2)
 // clang-format on
 
 #define POSIX_DECLARE(name) int64_t sys_##name(SyscallContext& c);

@@ -5,7 +5,7 @@
 // wakeups: readiness is polled on every try (a blocked wait is retried after each message the
 // server serves, as poll is; over trace-server files alone only after the trace server's
 // wakeups), and edge-triggered items are armed by what changed since the last look: an event
-// bit that was off, or another write into a pipe.
+// bit that was off, or another write into a pipe or an eventfd.
 #include "vfs/epoll.hpp"
 
 #include <string.h>
@@ -13,6 +13,7 @@
 #include "kernel/syscalls.hpp"
 #include "platform/kernel.hpp"
 #include "sys/clock.hpp"
+#include "vfs/eventfd.hpp"
 #include "vfs/vfs.hpp"
 
 namespace posix {
@@ -62,6 +63,7 @@ namespace {
 EventPoll* instances = nullptr;
 
 uint64_t writes_of(const File* file) {
+  if (file->kind == FileKind::kEventFd) return file->counter->writes;
   return file->kind == FileKind::kPipeRead ? file->pipe->writes : 0;
 }
 

@@ -9,6 +9,7 @@
 #include "task/process.hpp"
 #include "tracing/trace_service.hpp"
 #include "vfs/epoll.hpp"
+#include "vfs/eventfd.hpp"
 #include "vfs/linux_objects.hpp"
 
 namespace posix {
@@ -34,6 +35,7 @@ void put_file(File* file) {
   epoll_release(file);
   if (file->kind == FileKind::kTracefs) tracefs_release(file);
   if (file->kind == FileKind::kTrace) close_trace_handle(file->trace_handle, file->trace_instance);
+  if (file->kind == FileKind::kEventFd) eventfd_release(*file);
   if (file->pipe != nullptr) {
     Pipe* pipe = file->pipe;
     if (file->kind == FileKind::kPipeRead) pipe->readers--;

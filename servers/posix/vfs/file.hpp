@@ -38,6 +38,7 @@ enum class FileKind : uint8_t {
   kTrace,    // an object of the trace server (BPF map, program, link, ...): an anon inode fd
   kTracefs,  // a file of tracefs (fs/tracefs.cpp): its reads and writes go to the trace server
   kEpoll,    // an epoll instance (vfs/epoll.cpp): an anon inode fd
+  kEventFd,  // an eventfd counter (vfs/eventfd.cpp): an anon inode fd
 };
 
 // What a kTrace file's handle names, from the call that made it (its /proc/<pid>/fd link).
@@ -52,6 +53,7 @@ struct Pipe {
 };
 
 struct EventPoll;
+struct EventCounter;
 
 struct File {
   int references;
@@ -66,6 +68,7 @@ struct File {
   uint64_t tracefs_activity;  // kTracefs: the trace activity when trace_pipe was found empty
   bool trace_pipe_reader;     // kTracefs: this open of trace_pipe is its one reader
   EventPoll* epoll;           // kEpoll: the instance
+  EventCounter* counter;      // kEventFd: the counter
   struct file linux_file;     // what tracing programs are handed (vfs/linux_objects.cpp)
 };
 

@@ -9,6 +9,7 @@
 #include "tracing/trace_service.hpp"
 #include "tty/console.hpp"
 #include "vfs/epoll.hpp"
+#include "vfs/eventfd.hpp"
 #include "vfs/vfs.hpp"
 
 namespace posix {
@@ -43,6 +44,7 @@ int poll_file(File* file) {
     case FileKind::kPipeWrite:
       return (file->pipe->count < Pipe::kCapacity ? 4 : 0) | (file->pipe->readers == 0 ? 8 : 0);
     case FileKind::kEpoll: return posix::epoll_poll(file);
+    case FileKind::kEventFd: return posix::eventfd_poll(*file);
     case FileKind::kTrace: return posix::trace_file_poll(*file);
     // GAP: tracefs files (trace_pipe) poll as always ready; the trace server is not asked.
     default: return 1 | 4;
@@ -134,6 +136,7 @@ extern "C" __attribute__((noinline)) long vfs_read(struct file* record, char* bu
     case FileKind::kTracefs: return posix::tracefs_read(file, address, count, pos);
     case FileKind::kTrace: return posix::trace_file_read(c, *file, address, count);
     case FileKind::kEpoll: return -rt::kEINVAL;  // no read method
+    case FileKind::kEventFd: return posix::eventfd_read(*file, address, count);
   }
   return -rt::kEINVAL;
 }
@@ -217,6 +220,7 @@ extern "C" __attribute__((noinline)) long vfs_write(struct file* record, const c
     case FileKind::kTracefs: return posix::tracefs_write(file, address, count, pos);
     case FileKind::kTrace: return -rt::kEINVAL;  // as bpf_dummy_write
     case FileKind::kEpoll: return -rt::kEINVAL;  // no write method
+    case FileKind::kEventFd: return posix::eventfd_write(*file, address, count);
   }
   return -rt::kEINVAL;
 }

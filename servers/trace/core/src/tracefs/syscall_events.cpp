@@ -12,7 +12,7 @@ namespace trace {
 // statx from 1063; creat, getpriority, setpriority, sched_getparam, sched_getscheduler, fadvise64,
 // utimes and syncfs from 1077; mknod and mknodat from 1093, msync 1097,
 // mremap 1099, sched_setaffinity 1101, setreuid, setregid, setfsuid and setfsgid from 1111,
-// rt_sigqueueinfo 1119 and rt_tgsigqueueinfo 1121), two
+// rt_sigqueueinfo 1119 and rt_tgsigqueueinfo 1121, eventfd 1123 and eventfd2 1125), two
 // per call: enter
 // odd, exit even, below kFirstDynamicEventId and clear of the ids above. Argument types and names
 // are those of Linux's SYSCALL_DEFINE for the call (the name it has there, e.g. newstat for
@@ -430,6 +430,8 @@ constinit const SyscallEvents kSyscalls[] = {
       {"const sigset_t *", "sigmask"},
       {"size_t", "sigsetsize"}},
      6},
+    {"eventfd", 284, 1123, {{"unsigned int", "count"}}, 1},
+    {"eventfd2", 290, 1125, {{"unsigned int", "count"}, {"int", "flags"}}, 2},
     {"epoll_create1", 291, 1033, {{"int", "flags"}}, 1},
     {"dup3",
      292,
