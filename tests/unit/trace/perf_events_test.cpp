@@ -222,6 +222,55 @@ TEST_F(PerfEventTest, EnableDisableResetAndRead) {
   EXPECT_EQ(values[0], 0u);
 }
 
+// perf stat's events: opened disabled with enable_on_exec on the workload's task, enabled by
+// that task's exec (the sched_process_exec raw tracepoint, watched while any event waits).
+TEST_F(PerfEventTest, EnableOnExecWaitsForTheTasksExec) {
+  environment_.clock_step_ns = 100;  // every clock reading is 100 ns later
+  PerfEventAttr attr = tracepoint_attr(FakeProbeHooks::kOpenatId);
+  attr.flags = kPerfAttrDisabled | kPerfAttrEnableOnExec | kPerfAttrInherit;
+  attr.read_format = kPerfFormatTotalTimeEnabled | kPerfFormatTotalTimeRunning;
+  int64_t fd = open(attr, 42, -1);
+  ASSERT_GT(fd, 0);
+  uint32_t exec_probe = 0;
+  for (const auto& [number, armed] : hooks_.armed) {
+    if (armed.text == "sched_process_exec") exec_probe = number;
+  }
+  ASSERT_NE(exec_probe, 0u) << "the exec tracepoint is watched";
+  uint32_t probe = probe_of(fd);
+  hit(probe, nullptr, 0, 42);
+  uint64_t values[3] = {};
+  memory_.allow(values, sizeof(values));
+  EXPECT_EQ(read(fd, values, sizeof(values)), 24);
+  EXPECT_EQ(values[0], 0u) << "not before the exec";
+  EXPECT_EQ(values[1], 0u) << "never enabled yet";
+  uint64_t exec_args[3] = {};
+  hit(exec_probe, exec_args, sizeof(exec_args), 7);  // another task's exec
+  hit(probe, nullptr, 0, 42);
+  EXPECT_EQ(read(fd, values, sizeof(values)), 24);
+  EXPECT_EQ(values[0], 0u);
+  hit(exec_probe, exec_args, sizeof(exec_args), 42);
+  hit(probe, nullptr, 0, 42);
+  hit(probe, nullptr, 0, 42);
+  EXPECT_EQ(read(fd, values, sizeof(values)), 24);
+  EXPECT_EQ(values[0], 2u) << "counting from the exec on";
+  EXPECT_GT(values[1], 0u) << "time enabled";
+  EXPECT_EQ(values[1], values[2]) << "running while enabled";
+  EXPECT_EQ(hooks_.armed.count(exec_probe), 1u) << "kept until an open or close finds no waiter";
+  // A waiting event that closes, and one enabled by ioctl first, stop the watch.
+  int64_t second = open(attr, 42, -1);
+  ASSERT_GT(second, 0);
+  EXPECT_TRUE(session_.close(static_cast<int32_t>(second)).ok());
+  EXPECT_EQ(hooks_.armed.count(exec_probe), 0u);
+  int64_t third = open(attr, 42, -1);
+  ASSERT_GT(third, 0);
+  EXPECT_EQ(ioctl(third, kPerfEventIocEnable), 0);
+  for (const auto& [number, armed] : hooks_.armed) EXPECT_NE(armed.text, "sched_process_exec");
+  // A CPU-wide event is in no task's context: no exec enables it.
+  int64_t cpu_wide = open(attr, -1, 0);
+  ASSERT_GT(cpu_wide, 0);
+  for (const auto& [number, armed] : hooks_.armed) EXPECT_NE(armed.text, "sched_process_exec");
+}
+
 TEST_F(PerfEventTest, GroupReadFormatAndTaskFilter) {
   PerfEventAttr attr = tracepoint_attr(FakeProbeHooks::kOpenatId);
   attr.read_format = kPerfFormatGroup | kPerfFormatId;

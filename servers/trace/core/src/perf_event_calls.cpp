@@ -261,8 +261,16 @@ rt::Result<int32_t> perf_event_open(Session& session, UserMemory& memory, uint64
     }
     probes->add_clock_event(event);
   }
-  // GAP: enable_on_exec: an event opened disabled stays so until an ioctl.
-  if (!attr.has(kPerfAttrDisabled)) enable(*event, environment.monotonic_ns());
+  if (!attr.has(kPerfAttrDisabled)) {
+    enable(*event, environment.monotonic_ns());
+  } else if (attr.has(kPerfAttrEnableOnExec) && task > 0) {
+    // perf_event_enable_on_exec: the task's next exec enables it (a CPU-wide event is in no
+    // task's context, so no exec enables it, as on Linux).
+    if (auto waiting = probes->await_exec(event); !waiting.ok()) {
+      objects.release(event);  // its only reference: destroyed
+      return waiting.error();
+    }
+  }
   return session.open(event, kCanRead | kCanWrite);
 }
 
@@ -272,7 +280,10 @@ rt::Result<int64_t> perf_event_ioctl(Session& session, UserMemory& memory, int32
   uint64_t now = session.objects().environment().monotonic_ns();
   // PERF_IOC_FLAG_GROUP applies to the group; every event is its own group leader here.
   switch (command) {
-    case kPerfEventIocEnable: enable(*event, now); return 0;
+    case kPerfEventIocEnable:
+      if (event->awaiting_exec) session.objects().probes()->forget_exec(event);
+      enable(*event, now);
+      return 0;
     case kPerfEventIocDisable: disable(*event, now); return 0;
     case kPerfEventIocReset: event->count = 0; return 0;
     case kPerfEventIocRefresh:

@@ -32,7 +32,10 @@ bool same_name(const char* a, const char* b) {
 // ProbeTable.
 
 ProbeTable::ProbeTable(ObjectTable& objects, ProbeHooks& hooks)
-    : objects_(objects), hooks_(hooks), probes_(objects.allocator()) {}
+    : objects_(objects),
+      hooks_(hooks),
+      probes_(objects.allocator()),
+      exec_waiting_(objects.allocator()) {}
 
 ProbeTable::~ProbeTable() {
   for (Probe* probe : probes_) {
@@ -266,6 +269,7 @@ void unlink_event(Probe& probe, PerfEventObject* event) {
 }
 
 void destroy_perf_event(ObjectTable& objects, PerfEventObject* event) {
+  if (event->awaiting_exec) objects.probes()->forget_exec(event);
   clear_event_program(*event);
   if (event->attr.type == kPerfTypeSoftware && event->attr.config == kPerfCountSwCpuClock)
     objects.probes()->remove_clock_event(event);
@@ -309,6 +313,60 @@ struct PerfEventData {
 static_assert(sizeof(PerfEventData) == kPtRegsSize + 16);
 
 }  // namespace
+
+rt::Result<void> ProbeTable::await_exec(PerfEventObject* event) {
+  if (exec_probe_ == nullptr) {
+    // The raw tracepoint's hits carry the exec'ing task (task_struct, old pid, binprm).
+    ProbeSpec spec;
+    spec.kind = ProbeKind::kRawTracepoint;
+    spec.name = "sched_process_exec";
+    exec_probe_ = TRY(open_probe(spec, 3 * sizeof(uint64_t)));
+    exec_probe_->watches_exec = true;
+  }
+  if (!exec_waiting_.push_back(static_cast<PerfEventObject*>(event))) {
+    if (exec_waiting_.size() == 0) {
+      exec_probe_->watches_exec = false;
+      close_probe(exec_probe_);
+      exec_probe_ = nullptr;
+    }
+    return rt::err(rt::kENOMEM);
+  }
+  event->awaiting_exec = true;
+  return {};
+}
+
+void ProbeTable::forget_exec(PerfEventObject* event) {
+  event->awaiting_exec = false;
+  for (size_t i = 0; i < exec_waiting_.size(); ++i) {
+    if (exec_waiting_[i] == event) {
+      exec_waiting_.erase(i);
+      break;
+    }
+  }
+  if (exec_waiting_.size() == 0 && exec_probe_ != nullptr) {
+    exec_probe_->watches_exec = false;
+    close_probe(exec_probe_);
+    exec_probe_ = nullptr;
+  }
+}
+
+void ProbeTable::exec_seen(int32_t pid) {
+  uint64_t now = objects_.environment().monotonic_ns();
+  for (size_t i = 0; i < exec_waiting_.size();) {
+    PerfEventObject* event = exec_waiting_[i];
+    if (event->pid != pid) {
+      ++i;
+      continue;
+    }
+    exec_waiting_.erase(i);
+    event->awaiting_exec = false;
+    if (!event->enabled) {
+      event->enabled = true;
+      event->enabled_since = now;
+    }
+  }
+  // The probe stays until the next open or close finds nobody waiting: it is being hit now.
+}
 
 void ProbeTable::add_clock_event(PerfEventObject* event) {
   event->next_on_probe = clock_events_;

@@ -47,6 +47,9 @@ struct Probe {
   uint8_t events_follow = 0;
   static constexpr uint8_t kFollowsTask = 1;  // an event with pid > 0
   static constexpr uint8_t kFollowsCpu = 2;   // an event with cpu >= 0
+  // The sched_process_exec raw tracepoint while perf events wait for their task's exec
+  // (enable_on_exec): its hits enable them (ProbeTable::exec_seen).
+  bool watches_exec = false;
 };
 
 // A perf event handle's object. Linux gives perf events no id: only handles (and the perf
@@ -59,6 +62,7 @@ struct PerfEventObject final : Object, ebpf::PerfEventOutput {
   Probe* probe = nullptr;                    // kprobe, uprobe and tracepoint events
   PerfEventObject* next_on_probe = nullptr;  // or in the ProbeTable's CPU_CLOCK list
   bool enabled = false;
+  bool awaiting_exec = false;  // opened disabled with enable_on_exec: its task's exec enables it
   uint64_t count = 0;
   uint64_t period_left = 0;  // CPU_CLOCK sampling: nanoseconds to the next sample
   uint64_t enabled_ns = 0;   // time enabled before `enabled_since`
@@ -116,6 +120,13 @@ class ProbeTable {
   uint64_t cpu_clock_period(uint32_t cpu) const;
   void add_clock_event(PerfEventObject* event);
   void remove_clock_event(PerfEventObject* event);
+  // enable_on_exec (perf_event_enable_on_exec): `event` is enabled when its task next execs.
+  // The table watches sched_process_exec while any event waits (ENOMEM, or the tracepoint's
+  // arming error). forget_exec: the event went (or was enabled) first.
+  [[nodiscard]] rt::Result<void> await_exec(PerfEventObject* event);
+  void forget_exec(PerfEventObject* event);
+  // Task `pid` execs: the events waiting for it are enabled from now.
+  void exec_seen(int32_t pid);
 
   // For the core: a probe for `spec` with one more user (arming it on its first), its release,
   // and attaching a program to it (EEXIST if it is there, E2BIG past 64 for perf events).
@@ -158,6 +169,7 @@ class ProbeTable {
       result &= static_cast<uint32_t>(objects_.run(*attached.program, context, run_context));
       ++run;
     }
+    if (probe.watches_exec) exec_seen(hit.pid);
     if (probe.kind == ProbeKind::kRawTracepoint || probe.kind == ProbeKind::kTracing ||
         (run != 0 && result == 0)) {
       return run;
@@ -195,6 +207,8 @@ class ProbeTable {
   uint32_t next_number_ = 1;
   PerfEventObject* clock_events_ = nullptr;
   uint64_t event_ids_ = 0;
+  Probe* exec_probe_ = nullptr;  // sched_process_exec while exec_waiting_ is not empty
+  Vector<PerfEventObject*> exec_waiting_;
 };
 
 // perf_event_open(attr, pid, cpu, group_fd, flags) for `session`: the attr is read at
