@@ -22,14 +22,6 @@ constexpr uint64_t kGeneralProtectionVector = 13;
 
 PerCpu& home(const Tcb* tcb) { return cpu_at(tcb->cpu); }
 
-// The CPU `tcb` is current on, or -1.
-int running_on(const Tcb* tcb) {
-  for (unsigned i = 0; i < cpus_online(); ++i) {
-    if (cpu_at(i).current == tcb) return static_cast<int>(i);
-  }
-  return -1;
-}
-
 bool queued(const Tcb* tcb) {
   const RunQueue& queue = home(tcb).run_queues[tcb->priority];
   return tcb->previous != nullptr || queue.head == tcb;
@@ -116,6 +108,13 @@ bool all_cpus_idle() {
 
 Tcb* current_thread() { return this_cpu().current; }
 
+int running_on(const Tcb* tcb) {
+  for (unsigned i = 0; i < cpus_online(); ++i) {
+    if (cpu_at(i).current == tcb) return static_cast<int>(i);
+  }
+  return -1;
+}
+
 void thread_make_runnable(Tcb* tcb) {
   if (tcb->state == ThreadState::kRunning) return;
   tcb->state = ThreadState::kRunning;
@@ -177,7 +176,12 @@ bool fpu_state_in_tcb(const Tcb* tcb) {
   for (unsigned i = 0; i < cpus_online(); ++i) {
     PerCpu& cpu = cpu_at(i);
     if (cpu.fpu_owner != tcb) continue;
-    if (i != this_cpu().index) return false;
+    if (i != this_cpu().index) {
+      // Another CPU holds it (it runs the thread, or ran it last and has not switched yet):
+      // that CPU saves it to the TCB and gives it up.
+      save_fpu_on(i);
+      continue;
+    }
     // The current thread here: a copy (its registers stay live).
     asm volatile("fxsave64 (%0)" : : "r"(cpu.fpu_owner->fpu) : "memory");
   }
@@ -238,7 +242,11 @@ Tcb* schedule() {
       if (!all_cpus_idle()) idle_since = timer_ticks();
     }
   }
-  if (next != cpu.current || thread_page_table(next) != cpu.loaded_page_table) switch_to(cpu, next);
+  // Also when another CPU's request took the FPU state away (save_fpu_on): it is reloaded.
+  if (next != cpu.current || thread_page_table(next) != cpu.loaded_page_table ||
+      cpu.fpu_owner != next) {
+    switch_to(cpu, next);
+  }
   return next;
 }
 
@@ -253,7 +261,7 @@ void kernel_exit() {
       (current->priority == kPriorityCount - 1 ||
        !ready_at_or_above(cpu, static_cast<uint8_t>(current->priority + 1))) &&
       thread_page_table(current) == cpu.loaded_page_table && cpu.loaded_page_table != 0 &&
-      page::is_canonical(current->regs.rsp)) {
+      cpu.fpu_owner == current && page::is_canonical(current->regs.rsp)) {
     leave_to(cpu, current);
   }
   Tcb* next = schedule();

@@ -48,6 +48,8 @@ inline bool ready_at_or_above(const PerCpu& cpu, uint8_t priority) {
 // when the thread is not this CPU's current one (a copy of the registers if it is). False
 // when the thread runs on another CPU, whose registers hold it.
 bool fpu_state_in_tcb(const Tcb* tcb);
+// The CPU `tcb` is current on, or -1.
+int running_on(const Tcb* tcb);
 
 // The next idle period prints "no task left to run" once (after a thread exits).
 void scheduler_announce_idle();

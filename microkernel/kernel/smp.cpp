@@ -86,6 +86,14 @@ void percpu_init(unsigned index, uint64_t kernel_stack_top) {
 void serve_tlb_request() {
   PerCpu& cpu = this_cpu();
   if (cpu.flush_pending == 0) return;
+  if (cpu.flush_fpu) {
+    // The kernel runs without FPU code: the registers are the owner's, whatever runs here.
+    if (cpu.fpu_owner != nullptr) {
+      asm volatile("fxsave64 (%0)" : : "r"(cpu.fpu_owner->fpu) : "memory");
+      cpu.fpu_owner = nullptr;
+    }
+    cpu.flush_fpu = false;
+  }
   if (cpu.flush_leave != 0 && cpu.loaded_page_table == cpu.flush_leave) {
     cpu.loaded_page_table = kernel_page_table_root();
   }
@@ -133,6 +141,15 @@ void shootdown(uint64_t page_table, bool leave) {
 void wait_for_entry(unsigned index) {
   PerCpu& cpu = cpus[index];
   cpu.flush_leave = 0;
+  __atomic_store_n(&cpu.flush_pending, 1, __ATOMIC_RELEASE);
+  arch::apic_send_ipi(cpu.apic_id, arch::kTlbVector);
+  while (__atomic_load_n(&cpu.flush_pending, __ATOMIC_ACQUIRE) != 0) asm volatile("pause");
+}
+
+void save_fpu_on(unsigned index) {
+  PerCpu& cpu = cpus[index];
+  cpu.flush_leave = 0;
+  cpu.flush_fpu = true;
   __atomic_store_n(&cpu.flush_pending, 1, __ATOMIC_RELEASE);
   arch::apic_send_ipi(cpu.apic_id, arch::kTlbVector);
   while (__atomic_load_n(&cpu.flush_pending, __ATOMIC_ACQUIRE) != 0) asm volatile("pause");

@@ -46,6 +46,9 @@ struct PerCpu {
   // drop back to 0.
   volatile uint32_t flush_pending;
   volatile uint64_t flush_leave;
+  // With a request: the FPU owner's registers go to its TCB and the CPU gives up ownership
+  // (its current thread, if it was the owner, reloads them from the TCB at its next exit).
+  volatile bool flush_fpu;
   // The Linux task this CPU last ran (sched_trace.hpp): its identity (ids 0: the idle task),
   // its thread (null once destroyed: traced_gone).
   sonde::abi::TraceIdentity traced;
@@ -121,6 +124,9 @@ void serve_tlb_request();
 // entry_frame: after this returns (it waits for the CPU to pass a TLB request), it writes only
 // the entry_frame it has now. Call with the kernel lock held.
 void wait_for_entry(unsigned index);
+// The same request, and CPU `index` saves its FPU owner's state to the owner's TCB and drops
+// it, so TCB ReadFpu/WriteFpu may use the TCB's copy (a thread last run there).
+void save_fpu_on(unsigned index);
 
 // Asks CPU `index` to run its scheduler soon (a thread became runnable there, or its current
 // thread stopped).

@@ -147,6 +147,13 @@ void suspend(Tcb* tcb) {
   }
   // An IPC the thread was blocked in ends with Cancelled when it is resumed.
   if (was_blocked) tcb->regs.rax = static_cast<uint64_t>(abi::syscall_result(Error::kCancelled));
+  // A thread running on another CPU stops there before Suspend returns: that CPU has entered
+  // the kernel (its registers are in the TCB) and saved its FPU state, so ReadRegisters,
+  // ReadFpu and WriteRegisters see and change the thread as it stopped (a signal handler's
+  // frame is built on its real stack pointer).
+  int on = running_on(tcb);
+  if (on >= 0 && static_cast<unsigned>(on) != this_cpu().index)
+    save_fpu_on(static_cast<unsigned>(on));
 }
 
 // Checks a TCB invocation on the TCB cap in `slot`; fills `operation` or returns the first

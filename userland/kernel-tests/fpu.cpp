@@ -25,6 +25,7 @@ XmmBank fpu_test_seen asm("fpu_test_seen");
 uint32_t fpu_test_mxcsr asm("fpu_test_mxcsr");
 uint64_t fpu_test_ready asm("fpu_test_ready");
 uint64_t fpu_test_gate asm("fpu_test_gate");
+uint64_t fpu_test_spins asm("fpu_test_spins");
 }
 
 namespace {
@@ -71,6 +72,19 @@ void hold_xmm(uint64_t done) {
                : "rax", "rdi", "rsi", "rdx", "rcx", "r11", "r8", "r9", "r10", "r12", "r13", "r14",
                  "r15", "rbx", FPU_TEST_CLOBBERS);
   (void)sys::signal(done);
+}
+
+// Loads fpu_test_loaded, signals fpu_test_ready, then counts in rbx for ever (never entering
+// the kernel), storing each count in fpu_test_spins.
+void spin_xmm(uint64_t) {
+  asm volatile(FPU_TEST_LOAD_XMM
+               "mov %[send], %%eax\n mov fpu_test_ready(%%rip), %%rdi\n xor %%esi, %%esi\n"
+               "syscall\n"
+               "xor %%ebx, %%ebx\n"
+               "1: inc %%rbx\n mov %%rbx, fpu_test_spins(%%rip)\n jmp 1b\n"
+               :
+               : [send] "i"(abi::Syscall::kSend)
+               : "rax", "rdi", "rsi", "rcx", "r11", "rbx", FPU_TEST_CLOBBERS);
 }
 
 // Fills an xmm bank with values that tell the registers and `seed` apart.
@@ -205,6 +219,50 @@ DEFINE_TEST(fpu_state, "TCB ReadFpu/WriteFpu: round trips, the thread runs with 
     bool same = true;
     for (int i = 0; i < 32; ++i) same = same && fpu_test_seen.q[i] == bank.q[i];
     t.that(same, "the thread did not go on with the written xmm registers");
+    kill(thread);
+  }
+  {
+    Check t("suspend_stops_a_thread_running_on_another_cpu");
+    // A thread counting in user mode on the second CPU (when there is one): Suspend returns
+    // once it has stopped there, so its count stands still, ReadRegisters shows the count it
+    // stopped at and ReadFpu its live xmm registers, at once (no ThreadState while that CPU
+    // still holds them).
+    uint64_t thread = spawn(spin_xmm, 0, ThreadOptions{.priority = 10, .start = false});
+    if (boot->cpu_count > 1) {
+      uint64_t cpu[] = {1};
+      must(sys::invoke(thread, Label::kTcbSetAffinity, cpu), "affinity");
+    }
+    pattern(fpu_test_loaded, 0x5e);
+    fpu_test_spins = 0;
+    t.error(sys::invoke(thread, Label::kTcbResume), Error::kNone, "resume");
+    t.error(sys::wait(fpu_test_ready).error, Error::kNone, "wait ready");
+    bool two_cpus = boot->cpu_count > 1;
+    uint64_t start = sys::debug_ticks();
+    while (two_cpus && __atomic_load_n(&fpu_test_spins, __ATOMIC_RELAXED) < 1000 &&
+           sys::debug_ticks() - start < 200) {
+    }
+    t.error(sys::invoke(thread, Label::kTcbSuspend), Error::kNone, "suspend");
+    uint64_t stopped = __atomic_load_n(&fpu_test_spins, __ATOMIC_RELAXED);
+    for (volatile int i = 0; i < 200000; ++i) {
+    }
+    t.that(__atomic_load_n(&fpu_test_spins, __ATOMIC_RELAXED) == stopped,
+           "the thread still ran after Suspend returned");
+    sys::MessageRegisters out;
+    abi::MessageInfo info;
+    t.error(sys::invoke(thread, Label::kTcbReadRegisters, nullptr, 0, &out, &info), Error::kNone,
+            "read registers");
+    abi::UserRegisters registers;
+    auto* words = reinterpret_cast<uint64_t*>(&registers);
+    for (uint64_t i = 0; i < abi::kUserRegisterWords; ++i) words[i] = sys::message_word(out, i);
+    // rbx is the count, or one ahead of the store when it stopped between inc and mov.
+    if (two_cpus) {
+      t.that(stopped >= 1000, "the thread did not count on the other CPU");
+      t.that(registers.rbx == stopped || registers.rbx == stopped + 1,
+             "ReadRegisters: not the registers the thread stopped with");
+    }
+    FpuState state;
+    t.error(read_fpu(thread, state), Error::kNone, "read fpu at once");
+    t.that(bank_is(fpu_test_loaded, state), "read fpu: not the thread's xmm registers");
     kill(thread);
   }
   {

@@ -14,6 +14,7 @@
 
 #include "sys/syscall.hpp"
 #include "task/process.hpp"
+#include "tty/console.hpp"
 
 namespace posix {
 
@@ -68,12 +69,17 @@ bool take_next_signal(Thread* t) {
       return true;
     }
     if (write_registers_and_resume(t, registers)) return true;
+    tty::log("posix: pid %d (%s): SIGSEGV: its registers could not be restored\n", p->pid, p->comm);
     finish_process(p, 11);
     return false;
   }
+  int step = 0;
   if ((!answered && !read_registers(t, registers)) ||
-      !setup_signal_frame(t, signal, registers, nullptr, &info) ||
-      !write_registers_and_resume(t, registers)) {
+      (step = 1, !setup_signal_frame(t, signal, registers, nullptr, &info)) ||
+      (step = 2, !write_registers_and_resume(t, registers))) {
+    static const char* const kSteps[] = {"its registers", "its frame", "its handler's start"};
+    tty::log("posix: pid %d (%s): SIGSEGV: signal %d: %s could not be set (rsp 0x%lx)\n", p->pid,
+             p->comm, signal, kSteps[step], registers.rsp);
     finish_process(p, 11);
     return false;
   }

@@ -720,6 +720,8 @@ int64_t deliver_signals(SyscallContext& c, int64_t result) {
   }
   t->interrupted = false;
   if (!setup_signal_frame(t, signal, registers, nullptr, &info)) {
+    tty::log("posix: pid %d (%s): SIGSEGV: no room for signal %d's frame below 0x%lx\n", p->pid,
+             p->comm, signal, registers.rsp);
     finish_process(p, 11);  // as Linux: a frame that cannot be written is SIGSEGV
     return kNoReply;
   }
@@ -732,6 +734,8 @@ int64_t sys_rt_sigreturn(SyscallContext& c) {
   UContext uc;
   // The handler's `ret` popped pretcode: rsp points at the ucontext.
   if (!user(c).copy_in(&uc, c.registers.rsp, sizeof(uc)).ok()) {
+    tty::log("posix: pid %d (%s): SIGSEGV: rt_sigreturn's frame at 0x%lx is not readable\n",
+             c.process->pid, c.process->comm, c.registers.rsp);
     finish_process(c.process, 11);
     return kNoReply;
   }
@@ -760,6 +764,8 @@ int64_t sys_rt_sigreturn(SyscallContext& c) {
   uint8_t area[512];
   if (r.rip >= mm::kUserTop || !fpu_from_frame(c, m.fpstate, area) ||
       !write_fpu(c.thread->tcb, area)) {
+    tty::log("posix: pid %d (%s): SIGSEGV: rt_sigreturn to rip 0x%lx or its FPU state refused\n",
+             c.process->pid, c.process->comm, r.rip);
     finish_process(c.process, 11);
     return kNoReply;
   }
