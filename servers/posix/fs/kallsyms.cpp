@@ -62,10 +62,22 @@ rt::Result<void> make_kallsyms(FileTree& tree, const sys::ServerStartInfo& info)
                                  info.kernel_image_size) == elf::ElfError::kNone;
   size_t capacity = (have_own ? own.count() : 0) + (have_kernel ? kernel.count() : 0);
   rt::Allocator& heap = platform::heap();
+  capacity += 2;  // _stext and _text
   auto* lines = static_cast<Line*>(heap.allocate((capacity + 1) * sizeof(Line), alignof(Line)));
   if (lines == nullptr) return rt::err(rt::kENOMEM);
   size_t count = 0;
-  if (have_own) count = collect(own, false, lines, count, capacity);
+  if (have_own) count = collect(own, false, lines, count, capacity - 2);
+  // Linux's _stext and _text: where the kernel's text starts (perf record's reference symbol
+  // for kernel relocation), here the POSIX server's first function.
+  uint64_t text_start = ~uint64_t{0};
+  for (size_t i = 0; i < count; ++i) {
+    if ((lines[i].type == 'T' || lines[i].type == 't') && lines[i].value < text_start)
+      text_start = lines[i].value;
+  }
+  if (text_start != ~uint64_t{0}) {
+    lines[count++] = Line{text_start, "_stext", 'T', false};
+    lines[count++] = Line{text_start, "_text", 'T', false};
+  }
   if (have_kernel) count = collect(kernel, true, lines, count, capacity);
   sort(lines, count);
   size_t bytes = 0;

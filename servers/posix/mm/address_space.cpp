@@ -465,6 +465,35 @@ int AddressSpace::handle_fault(uint64_t address, uint64_t access) {
   return (access & 1) == 0 ? 0 : kSigSegv;
 }
 
+// A system call's copy to or from a page of another server that the process maps (a trace
+// server ring or map page): a copy of its frame cap is mapped at the server's window for the
+// copy and taken away after it. EFAULT if the frame went with its server (a restart).
+rt::Result<void> AddressSpace::copy_foreign(const Page& page, uint64_t offset, void* buffer,
+                                            size_t length, bool write) {
+  if (write && page.foreign != kForeignWritable) return rt::err(rt::kEFAULT);
+  uint64_t copy = TRY(platform::allocate_slot());
+  if (sys::cnode_copy(sys::kServerSlotCNode, copy, page.mapped_cap) != Error::kNone) {
+    platform::free_slot(copy);
+    return rt::err(rt::kEFAULT);
+  }
+  uint64_t rights = write ? abi::kMapWrite : 0;
+  rt::Result<void> result = {};
+  if (platform::map_frame(copy, sys::kServerSlotVSpace, sys::kPosixForeignWindow, rights) !=
+      Error::kNone) {
+    result = rt::err(rt::kEFAULT);
+  } else {
+    auto* window = reinterpret_cast<uint8_t*>(sys::kPosixForeignWindow + offset);
+    if (write) {
+      memcpy(window, buffer, length);
+    } else {
+      memcpy(buffer, window, length);
+    }
+  }
+  (void)sys::cnode_delete(sys::kServerSlotCNode, copy);  // unmaps it
+  platform::free_slot(copy);
+  return result;
+}
+
 rt::Result<void> AddressSpace::copy_in(void* to, uint64_t from, size_t length) {
   auto* out = static_cast<uint8_t*>(to);
   while (length > 0) {
@@ -474,11 +503,14 @@ rt::Result<void> AddressSpace::copy_in(void* to, uint64_t from, size_t length) {
       if (!access_allowed(from, false)) return rt::err(rt::kEFAULT);
       page = TRY(ensure_page(from, find_area(from)->prot));
     }
-    if (page->foreign != 0) return rt::err(rt::kEFAULT);       // GAP: not mapped in this server
     if (!accessible(page->prot)) return rt::err(rt::kEFAULT);  // PROT_NONE
     uint64_t offset = from & (kPage - 1);
     size_t chunk = kPage - offset < length ? kPage - offset : length;
-    memcpy(out, reinterpret_cast<const void*>(page->frame.server_address + offset), chunk);
+    if (page->foreign != 0) {
+      TRY(copy_foreign(*page, offset, out, chunk, false));
+    } else {
+      memcpy(out, reinterpret_cast<const void*>(page->frame.server_address + offset), chunk);
+    }
     out += chunk;
     from += chunk;
     length -= chunk;
@@ -489,9 +521,19 @@ rt::Result<void> AddressSpace::copy_in(void* to, uint64_t from, size_t length) {
 rt::Result<void> AddressSpace::copy_out(uint64_t to, const void* from, size_t length) {
   const auto* in = static_cast<const uint8_t*>(from);
   while (length > 0) {
-    Page* page = TRY(user_writable_page(to));
     uint64_t offset = to & (kPage - 1);
     size_t chunk = kPage - offset < length ? kPage - offset : length;
+    if (to < kUserTop) {
+      if (const Page* foreign = find_page(to); foreign != nullptr && foreign->foreign != 0) {
+        if ((foreign->prot & kProtWrite) == 0) return rt::err(rt::kEFAULT);
+        TRY(copy_foreign(*foreign, offset, const_cast<uint8_t*>(in), chunk, true));
+        in += chunk;
+        to += chunk;
+        length -= chunk;
+        continue;
+      }
+    }
+    Page* page = TRY(user_writable_page(to));
     memcpy(reinterpret_cast<void*>(page->frame.server_address + offset), in, chunk);
     in += chunk;
     to += chunk;
@@ -507,8 +549,8 @@ rt::Result<Page*> AddressSpace::user_writable_page(uint64_t address) {
     return rt::err(rt::kEFAULT);
   }
   // Private first: the write goes through the server's mapping of the frame, which a frame
-  // shared copy-on-write would carry into the other process. GAP: another server's page is
-  // not mapped in this one (EFAULT).
+  // shared copy-on-write would carry into the other process. Another server's page is not
+  // mapped in this one (EFAULT here; copy_out writes it through copy_foreign).
   return writable_page(address);
 }
 

@@ -202,6 +202,9 @@ class AddressSpace {
   // kMaxAreas or when the heap refuses).
   bool area_room(size_t more);
 
+  rt::Result<void> copy_foreign(const Page& page, uint64_t offset, void* buffer, size_t length,
+                                bool write);
+
   Area* areas_ = nullptr;  // from the heap, grown as areas are added
   size_t area_capacity_ = 0;
   size_t area_count_ = 0;

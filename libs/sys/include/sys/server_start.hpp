@@ -121,6 +121,9 @@ inline constexpr uint64_t kCurrentTaskPage = 0x0000400000400000ull;
 // The trace server's writable view of the POSIX server's kprobe slot page
 // (kStartFlagHasKprobeXol).
 inline constexpr uint64_t kKprobeXolWindow = kCurrentTaskPage + 0x1000;
+// Where the POSIX server maps, for one copy, a page of another server that a process maps
+// (a trace-server ring or map page) when a system call reads or writes it.
+inline constexpr uint64_t kPosixForeignWindow = kCurrentTaskPage + 0x10000;
 struct CurrentTask {
   uint64_t sequence;  // odd while the POSIX server rewrites the record
   int32_t pid;        // thread id
