@@ -271,6 +271,98 @@ TEST_F(PerfEventTest, EnableOnExecWaitsForTheTasksExec) {
   for (const auto& [number, armed] : hooks_.armed) EXPECT_NE(armed.text, "sched_process_exec");
 }
 
+// perf record's event: attr.comm with sample_id_all; its task's exec (after enable_on_exec)
+// writes a PERF_RECORD_COMM with COMM_EXEC and the new name, then the sample_id trailer.
+TEST_F(PerfEventTest, ExecsAreCommRecordsForEventsThatAskForThem) {
+  PerfEventAttr attr = tracepoint_attr(FakeProbeHooks::kOpenatId);
+  attr.flags = kPerfAttrDisabled | kPerfAttrEnableOnExec | kPerfAttrComm | kPerfAttrSampleIdAll;
+  attr.sample_period = 1;
+  attr.sample_type = kPerfSampleTid | kPerfSampleTime | kPerfSampleCpu | kPerfSampleRaw;
+  int64_t fd = open(attr, 42, 0);
+  ASSERT_GT(fd, 0);
+  auto mapping = perf_event_mmap(session_, static_cast<int32_t>(fd), 2 * 4096, 0, true);
+  ASSERT_TRUE(mapping.ok());
+  mappings_.push_back(*mapping);
+  uint32_t exec_probe = 0;
+  for (const auto& [number, armed] : hooks_.armed) {
+    if (armed.text == "sched_process_exec") exec_probe = number;
+  }
+  ASSERT_NE(exec_probe, 0u);
+  uint64_t exec_args[3] = {};
+  hit(exec_probe, exec_args, sizeof(exec_args), 42);
+  const uint8_t* data = mapping->memory + 4096;
+  uint32_t type;
+  uint16_t misc, size;
+  std::memcpy(&type, data, 4);
+  std::memcpy(&misc, data + 4, 2);
+  std::memcpy(&size, data + 6, 2);
+  EXPECT_EQ(type, kPerfRecordComm);
+  EXPECT_EQ(misc, kPerfRecordMiscCommExec);
+  // header 8, pid and tid 8, "test" padded to 8, then TID 8, TIME 8, CPU 8.
+  EXPECT_EQ(size, 8u + 8 + 8 + 24);
+  uint32_t pid, tid;
+  std::memcpy(&pid, data + 8, 4);
+  std::memcpy(&tid, data + 12, 4);
+  EXPECT_EQ(pid, 42u);
+  EXPECT_EQ(tid, 42u);
+  EXPECT_STREQ(reinterpret_cast<const char*>(data + 16), "test");
+  uint64_t head;
+  std::memcpy(&head, mapping->memory + kPerfDataHeadOffset, 8);
+  EXPECT_EQ(head, size);
+  // Another task's exec names nobody here; the event still watches (attr.comm).
+  hit(exec_probe, exec_args, sizeof(exec_args), 7);
+  std::memcpy(&head, mapping->memory + kPerfDataHeadOffset, 8);
+  EXPECT_EQ(head, size);
+  EXPECT_EQ(hooks_.armed.count(exec_probe), 1u);
+}
+
+// perf record with two events on a CPU: the second's records go to the first's ring
+// (PERF_EVENT_IOC_SET_OUTPUT), with Linux's checks, until the first is unmapped.
+TEST_F(PerfEventTest, SetOutputSendsRecordsToAnotherEventsRing) {
+  PerfEventAttr attr = tracepoint_attr(FakeProbeHooks::kOpenatId);
+  attr.sample_period = 1;
+  attr.sample_type = kPerfSampleRaw;
+  int64_t first = open(attr, -1, 0);
+  PerfEventAttr second_attr = tracepoint_attr(FakeProbeHooks::kWriteId);
+  second_attr.sample_period = 1;
+  second_attr.sample_type = kPerfSampleRaw;
+  int64_t second = open(second_attr, -1, 0);
+  int64_t other_cpu = open(second_attr, -1, 1);
+  ASSERT_GT(first, 0);
+  ASSERT_GT(second, 0);
+  ASSERT_GT(other_cpu, 0);
+  EXPECT_EQ(ioctl(second, kPerfEventIocSetOutput, static_cast<uint64_t>(first)), -rt::kEINVAL)
+      << "the output event has no ring yet";
+  auto mapping = perf_event_mmap(session_, static_cast<int32_t>(first), 2 * 4096, 0, true);
+  ASSERT_TRUE(mapping.ok());
+  EXPECT_EQ(ioctl(second, kPerfEventIocSetOutput, static_cast<uint64_t>(second)), -rt::kEINVAL);
+  EXPECT_EQ(ioctl(other_cpu, kPerfEventIocSetOutput, static_cast<uint64_t>(first)), -rt::kEINVAL)
+      << "no cross-CPU buffers";
+  EXPECT_EQ(ioctl(second, kPerfEventIocSetOutput, 99), -rt::kEBADF);
+  EXPECT_EQ(ioctl(second, kPerfEventIocSetOutput, static_cast<uint64_t>(first)), 0);
+  uint64_t record[2] = {1, 2};
+  hit(probe_of(first), record, sizeof(record));
+  hit(probe_of(second), record, sizeof(record));
+  uint64_t head;
+  std::memcpy(&head, mapping->memory + kPerfDataHeadOffset, 8);
+  // Two samples of header 8 + raw (4 + 16, padded to 24).
+  EXPECT_EQ(head, 2u * (8 + 24));
+  EXPECT_EQ(ioctl(first, kPerfEventIocSetOutput, static_cast<uint64_t>(second)), -rt::kEBUSY)
+      << "an event with its own mapping";
+  perf_event_munmap(objects_, mapping->event);
+  hit(probe_of(second), record, sizeof(record));  // the ring went: nothing to write into
+  EXPECT_EQ(ioctl(second, kPerfEventIocSetOutput, static_cast<uint64_t>(-1)), 0);
+  // The output event closed first stays until the redirected one lets go.
+  auto again = perf_event_mmap(session_, static_cast<int32_t>(first), 2 * 4096, 0, true);
+  ASSERT_TRUE(again.ok());
+  mappings_.push_back(*again);
+  EXPECT_EQ(ioctl(second, kPerfEventIocSetOutput, static_cast<uint64_t>(first)), 0);
+  EXPECT_TRUE(session_.close(static_cast<int32_t>(first)).ok());
+  hit(probe_of(second), record, sizeof(record));
+  std::memcpy(&head, again->memory + kPerfDataHeadOffset, 8);
+  EXPECT_EQ(head, 8u + 24);
+}
+
 TEST_F(PerfEventTest, GroupReadFormatAndTaskFilter) {
   PerfEventAttr attr = tracepoint_attr(FakeProbeHooks::kOpenatId);
   attr.read_format = kPerfFormatGroup | kPerfFormatId;

@@ -139,6 +139,31 @@ rt::Result<int64_t> query_bpf(Session& session, UserMemory& memory, PerfEventObj
   return 0;
 }
 
+// perf_event_set_output: the event's records go to `output_fd`'s ring (perf record's events
+// share one ring a CPU), or back to its own with -1.
+rt::Result<int64_t> set_output(Session& session, PerfEventObject& event, uint64_t argument) {
+  PerfEventObject* output = nullptr;
+  if (static_cast<int32_t>(argument) != -1) {
+    output = TRY(perf_event_of(session, static_cast<int32_t>(argument), rt::kEBADF));
+    if (output == &event) return rt::err(rt::kEINVAL);          // no circular references
+    if (output->cpu != event.cpu) return rt::err(rt::kEINVAL);  // no cross-CPU buffers
+    if (output->cpu == -1 && output->pid != event.pid) return rt::err(rt::kEINVAL);
+    bool own_clock = event.attr.has(kPerfAttrUseClockid),
+         output_clock = output->attr.has(kPerfAttrUseClockid);
+    if (own_clock != output_clock || (own_clock && event.attr.clockid != output->attr.clockid))
+      return rt::err(rt::kEINVAL);  // mixing clocks in one buffer
+    if (event.attr.has(kPerfAttrWriteBackward) != output->attr.has(kPerfAttrWriteBackward))
+      return rt::err(rt::kEINVAL);
+  }
+  if (event.ring != nullptr) return rt::err(rt::kEBUSY);  // an active mmap of its own
+  if (output != nullptr && output->ring == nullptr) return rt::err(rt::kEINVAL);  // unmapped
+  ObjectTable& objects = session.objects();
+  if (output != nullptr) objects.acquire(output);
+  if (event.output != nullptr) objects.release(event.output);
+  event.output = output;
+  return 0;
+}
+
 }  // namespace
 
 rt::Result<int32_t> perf_event_open(Session& session, UserMemory& memory, uint64_t attr_address,
@@ -261,14 +286,15 @@ rt::Result<int32_t> perf_event_open(Session& session, UserMemory& memory, uint64
     }
     probes->add_clock_event(event);
   }
-  if (!attr.has(kPerfAttrDisabled)) {
-    enable(*event, environment.monotonic_ns());
-  } else if (attr.has(kPerfAttrEnableOnExec) && task > 0) {
-    // perf_event_enable_on_exec: the task's next exec enables it (a CPU-wide event is in no
-    // task's context, so no exec enables it, as on Linux).
-    if (auto waiting = probes->await_exec(event); !waiting.ok()) {
+  if (!attr.has(kPerfAttrDisabled)) enable(*event, environment.monotonic_ns());
+  // perf_event_enable_on_exec: the task's next exec enables it (a CPU-wide event is in no
+  // task's context, so no exec enables it, as on Linux); attr.comm: execs it follows are
+  // PERF_RECORD_COMMs in its ring.
+  event->awaiting_exec = attr.has(kPerfAttrDisabled) && attr.has(kPerfAttrEnableOnExec) && task > 0;
+  if (event->awaiting_exec || attr.has(kPerfAttrComm)) {
+    if (auto watching = probes->watch_exec(event); !watching.ok()) {
       objects.release(event);  // its only reference: destroyed
-      return waiting.error();
+      return watching.error();
     }
   }
   return session.open(event, kCanRead | kCanWrite);
@@ -281,7 +307,9 @@ rt::Result<int64_t> perf_event_ioctl(Session& session, UserMemory& memory, int32
   // PERF_IOC_FLAG_GROUP applies to the group; every event is its own group leader here.
   switch (command) {
     case kPerfEventIocEnable:
-      if (event->awaiting_exec) session.objects().probes()->forget_exec(event);
+      event->awaiting_exec = false;
+      if (event->watches_exec && !event->attr.has(kPerfAttrComm))
+        session.objects().probes()->unwatch_exec(event);
       enable(*event, now);
       return 0;
     case kPerfEventIocDisable: disable(*event, now); return 0;
@@ -305,10 +333,7 @@ rt::Result<int64_t> perf_event_ioctl(Session& session, UserMemory& memory, int32
     case kPerfEventIocId:
       TRY(memory.write(argument, &event->event_id, sizeof(event->event_id)));
       return 0;
-    case kPerfEventIocSetOutput:
-      // GAP: redirecting output to another event's ring; -1 (no redirection) is accepted.
-      if (static_cast<int32_t>(argument) == -1) return 0;
-      return rt::err(rt::kEINVAL, "PERF_EVENT_IOC_SET_OUTPUT to an event is not implemented");
+    case kPerfEventIocSetOutput: return set_output(session, *event, argument);
     case kPerfEventIocSetFilter:
       // GAP: ftrace filters on tracepoint events; other events have none (EINVAL as Linux).
       return rt::err(rt::kEINVAL);
@@ -374,8 +399,9 @@ rt::Result<int64_t> perf_event_read(Session& session, UserMemory& memory, int32_
 rt::Result<uint32_t> perf_event_poll(Session& session, int32_t fd) {
   PerfEventObject* event = TRY(perf_event_of(session, fd, rt::kEINVAL));
   constexpr uint32_t kEpollHup = 0x10;
-  if (event->ring == nullptr) return kEpollHup;
-  return event->ring->take_poll_events();
+  PerfEventRing* ring = event->output_ring();  // a redirected event polls the ring it feeds
+  if (ring == nullptr) return kEpollHup;
+  return ring->take_poll_events();
 }
 
 rt::Result<PerfEventMapping> perf_event_mmap(Session& session, int32_t fd, uint64_t length,

@@ -35,7 +35,7 @@ ProbeTable::ProbeTable(ObjectTable& objects, ProbeHooks& hooks)
     : objects_(objects),
       hooks_(hooks),
       probes_(objects.allocator()),
-      exec_waiting_(objects.allocator()) {}
+      exec_watchers_(objects.allocator()) {}
 
 ProbeTable::~ProbeTable() {
   for (Probe* probe : probes_) {
@@ -166,7 +166,8 @@ uint32_t ProbeTable::report_short_hit(Probe& probe, const ProbeHit& hit) {
 // hit with a period of 1, or PERF_SAMPLE_PERIOD; a frequency is taken as a period of 1).
 void ProbeTable::sample_hit(PerfEventObject& event, const ProbeHit& hit) {
   uint64_t period = event.attr.sample_period;
-  if (period == 0 || event.ring == nullptr) return;
+  PerfEventRing* ring = event.output_ring();
+  if (period == 0 || ring == nullptr) return;
   bool every_hit = period == 1 || event.attr.has(kPerfAttrFreq) ||
                    (event.attr.sample_type & kPerfSamplePeriod) != 0;
   if (!every_hit) {
@@ -184,7 +185,7 @@ void ProbeTable::sample_hit(PerfEventObject& event, const ProbeHit& hit) {
   fields.tid = static_cast<uint32_t>(hit.pid);
   fields.time = environment.monotonic_ns();
   fields.cpu = hit.cpu;
-  (void)event.ring->output_sample(fields, hit.context, hit.size);
+  (void)ring->output_sample(fields, hit.context, hit.size);
 }
 
 // Programs on events.
@@ -269,7 +270,7 @@ void unlink_event(Probe& probe, PerfEventObject* event) {
 }
 
 void destroy_perf_event(ObjectTable& objects, PerfEventObject* event) {
-  if (event->awaiting_exec) objects.probes()->forget_exec(event);
+  if (event->watches_exec) objects.probes()->unwatch_exec(event);
   clear_event_program(*event);
   if (event->attr.type == kPerfTypeSoftware && event->attr.config == kPerfCountSwCpuClock)
     objects.probes()->remove_clock_event(event);
@@ -278,6 +279,7 @@ void destroy_perf_event(ObjectTable& objects, PerfEventObject* event) {
     objects.probes()->close_probe(event->probe);
   }
   if (event->ring != nullptr) event->ring->destroy(objects.allocator());
+  if (event->output != nullptr) objects.release(event->output);
   event->~PerfEventObject();
   objects.allocator().deallocate(event, sizeof(PerfEventObject));
 }
@@ -314,7 +316,7 @@ static_assert(sizeof(PerfEventData) == kPtRegsSize + 16);
 
 }  // namespace
 
-rt::Result<void> ProbeTable::await_exec(PerfEventObject* event) {
+rt::Result<void> ProbeTable::watch_exec(PerfEventObject* event) {
   if (exec_probe_ == nullptr) {
     // The raw tracepoint's hits carry the exec'ing task (task_struct, old pid, binprm).
     ProbeSpec spec;
@@ -323,49 +325,74 @@ rt::Result<void> ProbeTable::await_exec(PerfEventObject* event) {
     exec_probe_ = TRY(open_probe(spec, 3 * sizeof(uint64_t)));
     exec_probe_->watches_exec = true;
   }
-  if (!exec_waiting_.push_back(static_cast<PerfEventObject*>(event))) {
-    if (exec_waiting_.size() == 0) {
+  if (!exec_watchers_.push_back(static_cast<PerfEventObject*>(event))) {
+    if (exec_watchers_.size() == 0) {
       exec_probe_->watches_exec = false;
       close_probe(exec_probe_);
       exec_probe_ = nullptr;
     }
     return rt::err(rt::kENOMEM);
   }
-  event->awaiting_exec = true;
+  event->watches_exec = true;
   return {};
 }
 
-void ProbeTable::forget_exec(PerfEventObject* event) {
+void ProbeTable::unwatch_exec(PerfEventObject* event) {
+  event->watches_exec = false;
   event->awaiting_exec = false;
-  for (size_t i = 0; i < exec_waiting_.size(); ++i) {
-    if (exec_waiting_[i] == event) {
-      exec_waiting_.erase(i);
+  for (size_t i = 0; i < exec_watchers_.size(); ++i) {
+    if (exec_watchers_[i] == event) {
+      exec_watchers_.erase(i);
       break;
     }
   }
-  if (exec_waiting_.size() == 0 && exec_probe_ != nullptr) {
+  if (exec_watchers_.size() == 0 && exec_probe_ != nullptr) {
     exec_probe_->watches_exec = false;
     close_probe(exec_probe_);
     exec_probe_ = nullptr;
   }
 }
 
-void ProbeTable::exec_seen(int32_t pid) {
-  uint64_t now = objects_.environment().monotonic_ns();
-  for (size_t i = 0; i < exec_waiting_.size();) {
-    PerfEventObject* event = exec_waiting_[i];
-    if (event->pid != pid) {
-      ++i;
+void ProbeTable::exec_seen(const ProbeHit& hit) {
+  ebpf::Environment& environment = objects_.environment();
+  uint64_t now = environment.monotonic_ns();
+  char comm[16] = {};
+  bool named = false;
+  for (size_t i = 0; i < exec_watchers_.size();) {
+    PerfEventObject* event = exec_watchers_[i];
+    if (event->awaiting_exec && event->pid == hit.pid) {
+      event->awaiting_exec = false;
+      if (!event->enabled) {
+        event->enabled = true;
+        event->enabled_since = now;
+      }
+    }
+    bool follows_exec =
+        event->pid == hit.pid ||
+        (event->pid == -1 && (event->cpu < 0 || static_cast<uint32_t>(event->cpu) == hit.cpu));
+    if (event->attr.has(kPerfAttrComm) && event->enabled && event->output_ring() != nullptr &&
+        follows_exec) {
+      // The new name, which the POSIX server published before the tracepoint.
+      if (!named) named = environment.current_comm(comm, sizeof(comm)) == 0;
+      PerfSampleFields fields;
+      fields.sample_type = event->attr.sample_type;
+      fields.sample_id_all = event->attr.has(kPerfAttrSampleIdAll);
+      fields.event_id = event->event_id;
+      fields.pid = static_cast<uint32_t>(environment.current_pid_tgid() >> 32);
+      fields.tid = static_cast<uint32_t>(hit.pid);
+      fields.time = now;
+      fields.cpu = hit.cpu;
+      (void)event->output_ring()->output_comm(fields, comm, true);
+    }
+    if (!event->awaiting_exec && !event->attr.has(kPerfAttrComm)) {
+      // Nothing more to watch for; the probe stays until an open or close finds no watcher
+      // (it is being hit now).
+      event->watches_exec = false;
+      exec_watchers_.erase(i);
       continue;
     }
-    exec_waiting_.erase(i);
-    event->awaiting_exec = false;
-    if (!event->enabled) {
-      event->enabled = true;
-      event->enabled_since = now;
-    }
+    ++i;
   }
-  // The probe stays until the next open or close finds nobody waiting: it is being hit now.
 }
 
 void ProbeTable::add_clock_event(PerfEventObject* event) {
@@ -412,7 +439,8 @@ uint32_t ProbeTable::report_cpu_clock(uint32_t cpu, int32_t pid, const void* reg
           objects_.run(*event->program, &data, RunContext{event->cookie, 0}) == 0) {
         continue;
       }
-      if (event->ring == nullptr) continue;
+      PerfEventRing* ring = event->output_ring();
+      if (ring == nullptr) continue;
       PerfSampleFields fields;
       fields.sample_type = event->attr.sample_type;
       fields.sample_id_all = event->attr.has(kPerfAttrSampleIdAll);
@@ -424,7 +452,7 @@ uint32_t ProbeTable::report_cpu_clock(uint32_t cpu, int32_t pid, const void* reg
       fields.time = environment.monotonic_ns();
       fields.cpu = cpu;
       __builtin_memcpy(&fields.ip, data.regs + kPtRegsIp, sizeof(fields.ip));
-      (void)event->ring->output_sample(fields, nullptr, 0);
+      (void)ring->output_sample(fields, nullptr, 0);
     }
     event->period_left -= elapsed;
   }

@@ -140,6 +140,44 @@ long PerfEventRing::output_sample(const PerfSampleFields& fields, const void* da
   }
   uint64_t record_size = sizeof(PerfEventHeader) + before.length() + raw;
   if (record_size > 0xffff) return -rt::kE2BIG;
+  return write_record(fields, record_size, true, [&](uint64_t at) {
+    PerfEventHeader header{kPerfRecordSample, 0, static_cast<uint16_t>(record_size)};
+    copy_in(at, &header, sizeof(header));
+    at += sizeof(header);
+    copy_in(at, before.bytes(), before.length());
+    at += before.length();
+    if (type & kPerfSampleRaw) {
+      uint32_t raw_size = static_cast<uint32_t>(raw - 4);
+      copy_in(at, &raw_size, 4);
+      copy_in(at + 4, data, size);
+      copy_in(at + 4 + size, nullptr, padding);
+    }
+  });
+}
+
+long PerfEventRing::output_comm(const PerfSampleFields& fields, const char* comm, bool exec) {
+  // perf_event_comm_output: pid, tid, the name NUL-terminated and padded to 8, the sample_id.
+  RecordBuilder record;
+  PerfEventHeader header{kPerfRecordComm, static_cast<uint16_t>(exec ? kPerfRecordMiscCommExec : 0),
+                         0};
+  record.append(&header, sizeof(header));
+  record.u32_pair(fields.pid, fields.tid);
+  char name[16] = {};
+  uint32_t length = 0;
+  while (length < sizeof(name) - 1 && comm[length] != 0) {
+    name[length] = comm[length];
+    ++length;
+  }
+  record.append(name, (length + 1 + 7) & ~7u);
+  if (fields.sample_id_all) record.id_sample(fields);
+  record.patch_size();
+  return write_record(fields, record.length(), false,
+                      [&](uint64_t at) { copy_in(at, record.bytes(), record.length()); });
+}
+
+template <typename Write>
+long PerfEventRing::write_record(const PerfSampleFields& fields, uint64_t record_size, bool sample,
+                                 Write write) {
   if (data_pages_ == 0) return -rt::kENOSPC;  // perf_output_begin finds no data pages
   if (paused_) {
     ++lost_;
@@ -173,19 +211,9 @@ long PerfEventRing::output_sample(const PerfSampleFields& fields, const void* da
     at += lost.length();
     lost_ = 0;
   }
-  PerfEventHeader header{kPerfRecordSample, 0, static_cast<uint16_t>(record_size)};
-  copy_in(at, &header, sizeof(header));
-  at += sizeof(header);
-  copy_in(at, before.bytes(), before.length());
-  at += before.length();
-  if (type & kPerfSampleRaw) {
-    uint32_t raw_size = static_cast<uint32_t>(raw - 4);
-    copy_in(at, &raw_size, 4);
-    copy_in(at + 4, data, size);
-    copy_in(at + 4 + size, nullptr, padding);
-  }
-  // perf_output_sample's wakeup_events count (not in watermark mode).
-  if (!watermark_mode_ && wakeup_events_ != 0 && ++events_ >= wakeup_events_) {
+  write(at);
+  // perf_output_sample's wakeup_events count (samples only, not in watermark mode).
+  if (sample && !watermark_mode_ && wakeup_events_ != 0 && ++events_ >= wakeup_events_) {
     events_ -= wakeup_events_;
     ++wakeup_;
   }

@@ -80,6 +80,7 @@ enum PerfAttrFlag : uint64_t {
   kPerfAttrExcludeUser = 1ull << 4,
   kPerfAttrExcludeKernel = 1ull << 5,
   kPerfAttrExcludeHv = 1ull << 6,
+  kPerfAttrComm = 1ull << 9,
   kPerfAttrFreq = 1ull << 10,
   kPerfAttrEnableOnExec = 1ull << 12,
   kPerfAttrWatermark = 1ull << 14,
@@ -169,6 +170,8 @@ struct PerfEventHeader {
   uint16_t size;
 };
 inline constexpr uint32_t kPerfRecordLost = 2;
+inline constexpr uint32_t kPerfRecordComm = 3;
+inline constexpr uint16_t kPerfRecordMiscCommExec = 1 << 13;
 inline constexpr uint32_t kPerfRecordSample = 9;
 
 }  // namespace trace

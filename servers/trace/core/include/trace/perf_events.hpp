@@ -47,8 +47,8 @@ struct Probe {
   uint8_t events_follow = 0;
   static constexpr uint8_t kFollowsTask = 1;  // an event with pid > 0
   static constexpr uint8_t kFollowsCpu = 2;   // an event with cpu >= 0
-  // The sched_process_exec raw tracepoint while perf events wait for their task's exec
-  // (enable_on_exec): its hits enable them (ProbeTable::exec_seen).
+  // The sched_process_exec raw tracepoint while perf events watch execs (enable_on_exec, or
+  // attr.comm's PERF_RECORD_COMM): its hits go to ProbeTable::exec_seen.
   bool watches_exec = false;
 };
 
@@ -63,6 +63,7 @@ struct PerfEventObject final : Object, ebpf::PerfEventOutput {
   PerfEventObject* next_on_probe = nullptr;  // or in the ProbeTable's CPU_CLOCK list
   bool enabled = false;
   bool awaiting_exec = false;  // opened disabled with enable_on_exec: its task's exec enables it
+  bool watches_exec = false;   // in the ProbeTable's exec watchers (awaiting_exec or attr.comm)
   uint64_t count = 0;
   uint64_t period_left = 0;  // CPU_CLOCK sampling: nanoseconds to the next sample
   uint64_t enabled_ns = 0;   // time enabled before `enabled_since`
@@ -70,6 +71,10 @@ struct PerfEventObject final : Object, ebpf::PerfEventOutput {
   ProgramObject* program = nullptr;  // event->prog: one reference while attached
   uint64_t cookie = 0;
   PerfEventRing* ring = nullptr;  // from the first mmap until the last munmap
+  // PERF_EVENT_IOC_SET_OUTPUT: the event whose ring this one's records go to (one reference),
+  // as Linux attaches the output event's perf_buffer; its munmap ends the output.
+  PerfEventObject* output = nullptr;
+  PerfEventRing* output_ring() const { return output != nullptr ? output->ring : ring; }
   uint32_t mappings = 0;
   ObjectTable* table = nullptr;
 
@@ -120,13 +125,15 @@ class ProbeTable {
   uint64_t cpu_clock_period(uint32_t cpu) const;
   void add_clock_event(PerfEventObject* event);
   void remove_clock_event(PerfEventObject* event);
-  // enable_on_exec (perf_event_enable_on_exec): `event` is enabled when its task next execs.
-  // The table watches sched_process_exec while any event waits (ENOMEM, or the tracepoint's
-  // arming error). forget_exec: the event went (or was enabled) first.
-  [[nodiscard]] rt::Result<void> await_exec(PerfEventObject* event);
-  void forget_exec(PerfEventObject* event);
-  // Task `pid` execs: the events waiting for it are enabled from now.
-  void exec_seen(int32_t pid);
+  // Execs for perf events: an event awaiting_exec (enable_on_exec, perf_event_enable_on_exec)
+  // is enabled when its task next execs, and an enabled event with attr.comm gets a
+  // PERF_RECORD_COMM (COMM_EXEC) in its ring for an exec it follows (perf_event_comm). The table
+  // watches sched_process_exec while any event is a watcher (ENOMEM, or the tracepoint's arming
+  // error). unwatch_exec: the event goes.
+  [[nodiscard]] rt::Result<void> watch_exec(PerfEventObject* event);
+  void unwatch_exec(PerfEventObject* event);
+  // A task execs (the current task, `hit` its sched_process_exec hit).
+  void exec_seen(const ProbeHit& hit);
 
   // For the core: a probe for `spec` with one more user (arming it on its first), its release,
   // and attaching a program to it (EEXIST if it is there, E2BIG past 64 for perf events).
@@ -169,7 +176,7 @@ class ProbeTable {
       result &= static_cast<uint32_t>(objects_.run(*attached.program, context, run_context));
       ++run;
     }
-    if (probe.watches_exec) exec_seen(hit.pid);
+    if (probe.watches_exec) exec_seen(hit);
     if (probe.kind == ProbeKind::kRawTracepoint || probe.kind == ProbeKind::kTracing ||
         (run != 0 && result == 0)) {
       return run;
@@ -207,8 +214,8 @@ class ProbeTable {
   uint32_t next_number_ = 1;
   PerfEventObject* clock_events_ = nullptr;
   uint64_t event_ids_ = 0;
-  Probe* exec_probe_ = nullptr;  // sched_process_exec while exec_waiting_ is not empty
-  Vector<PerfEventObject*> exec_waiting_;
+  Probe* exec_probe_ = nullptr;  // sched_process_exec while exec_watchers_ is not empty
+  Vector<PerfEventObject*> exec_watchers_;
 };
 
 // perf_event_open(attr, pid, cpu, group_fd, flags) for `session`: the attr is read at

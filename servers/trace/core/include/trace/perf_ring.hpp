@@ -48,6 +48,9 @@ class PerfEventRing {
   // the bytes end on 8), plus the other supported sample_type fields. 0, or -ENOSPC when it did
   // not fit (or there are no data pages), -E2BIG when the record exceeds 64 KiB.
   long output_sample(const PerfSampleFields& fields, const void* data, uint32_t size);
+  // A PERF_RECORD_COMM (pid and tid from `fields`, the name, PERF_RECORD_MISC_COMM_EXEC when an
+  // exec named the task), with the sample_id trailer when sample_id_all is set. 0 or -ENOSPC.
+  long output_comm(const PerfSampleFields& fields, const char* comm, bool exec);
 
   uint8_t* memory() const { return memory_; }
   uint64_t memory_size() const { return uint64_t{data_pages_ + 1} * kPerfRingPageSize; }
@@ -77,6 +80,11 @@ class PerfEventRing {
  private:
   PerfEventRing() = default;
   void copy_in(uint64_t position, const void* bytes, uint64_t size);
+  // perf_output_begin/end for a record of `record_size` bytes that `write(position)` copies in:
+  // the pending LOST record first, the room check, the wakeup accounting (`sample`: it counts
+  // toward wakeup_events), data_head.
+  template <typename Write>
+  long write_record(const PerfSampleFields& fields, uint64_t record_size, bool sample, Write write);
 
   uint8_t* memory_ = nullptr;
   uint32_t data_pages_ = 0;

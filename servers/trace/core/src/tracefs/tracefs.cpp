@@ -79,6 +79,27 @@ constexpr bool kTraceClockKept[] = {true, true, false, false, true, true, true, 
 // again).
 constexpr size_t kMarkerMax = 1024;
 constexpr const char* kEventFiles[] = {"enable", "filter", "format", "id"};
+// events/header_page and events/header_event: the layout of Linux 6.1's ring-buffer pages and
+// event headers on x86-64, which perf record copies into perf.data's tracing data for perf
+// script's parser (Sonde's trace buffer is not read in pages, so nothing else depends on them).
+constexpr const char kHeaderPage[] =
+    "\tfield: u64 timestamp;\toffset:0;\tsize:8;\tsigned:0;\n"
+    "\tfield: local_t commit;\toffset:8;\tsize:8;\tsigned:1;\n"
+    "\tfield: int overwrite;\toffset:8;\tsize:1;\tsigned:1;\n"
+    "\tfield: char data;\toffset:16;\tsize:4080;\tsigned:1;\n";
+constexpr const char kHeaderEvent[] =
+    "# compressed entry header\n"
+    "\ttype_len    :    5 bits\n"
+    "\ttime_delta  :   27 bits\n"
+    "\tarray       :   32 bits\n"
+    "\n"
+    "\tpadding     : type == 29\n"
+    "\ttime_extend : type == 30\n"
+    "\ttime_stamp : type == 31\n"
+    "\tdata max type_len  == 28\n";
+// events/ftrace: Linux lists there the format-only events of its function and latency tracers
+// (function, print, kernel_stack, ...). Sonde has none of those tracers (GAP), so the system
+// is there and empty: perf record looks for it.
 
 // The "### global filter ###" text a system's filter file shows by default.
 constexpr const char kSystemFilterMessage[] =
@@ -427,6 +448,15 @@ rt::Result<void> Tracefs::render(const char* path_text, size_t path_length, Text
         out.append_char('\n');
         return {};
       }
+      if (path.is(1, "header_page")) {
+        out.append(kHeaderPage);
+        return {};
+      }
+      if (path.is(1, "header_event")) {
+        out.append(kHeaderEvent);
+        return {};
+      }
+      if (path.is(1, "ftrace")) return rt::err(rt::kEISDIR);
       if (!events_.system_exists(path.part[1], path.length[1])) return rt::err(rt::kENOENT);
       return rt::err(rt::kEISDIR);
     }
@@ -659,7 +689,7 @@ rt::Result<void> Tracefs::list(const char* path_text, size_t path_length, TextBu
     }
     out.append("events\n");
   } else if (path.is(0, "events") && path.count == 1) {
-    out.append("enable\n");
+    out.append("enable\nheader_event\nheader_page\nftrace\n");
     for (size_t i = 0; i < events_.size(); ++i) {
       const char* system = events_.at(i).system;
       bool seen = false;
@@ -671,6 +701,7 @@ rt::Result<void> Tracefs::list(const char* path_text, size_t path_length, TextBu
       out.append_char('\n');
     }
   } else if (path.is(0, "events") && path.count == 2) {
+    if (path.is(1, "ftrace")) return {};  // no event of Linux's tracers
     if (!events_.system_exists(path.part[1], path.length[1])) return rt::err(rt::kENOENT);
     out.append("enable\nfilter\n");
     for (size_t i = 0; i < events_.size(); ++i) {
@@ -707,7 +738,11 @@ rt::Result<bool> Tracefs::is_directory(const char* path_text, size_t path_length
     return rt::err(rt::kENOENT);
   }
   if (!path.is(0, "events")) return rt::err(rt::kENOENT);
-  if (path.count == 2 && path.is(1, "enable")) return false;
+  if (path.count == 2 &&
+      (path.is(1, "enable") || path.is(1, "header_page") || path.is(1, "header_event"))) {
+    return false;
+  }
+  if (path.count == 2 && path.is(1, "ftrace")) return true;
   if (!events_.system_exists(path.part[1], path.length[1])) return rt::err(rt::kENOENT);
   if (path.count == 2) return true;
   if (path.count == 3 && (path.is(2, "enable") || path.is(2, "filter"))) return false;
