@@ -1,0 +1,19 @@
+# SPDX-License-Identifier: MIT
+# Debian's perf (linux-perf 6.1, added with --add) on syscall tracepoints, compared with Linux
+# 6.1 in the same QEMU: perf stat counts a command's calls (events opened disabled with
+# enable_on_exec on the workload), perf record writes perf.data from the mmapped rings (write(2)
+# of ring pages, the tracefs headers, PERF_RECORD_COMM at the exec) and perf script prints the
+# samples. Pids, times, CPUs and user addresses are masked.
+perf --version
+perf stat -e syscalls:sys_enter_getpid -e syscalls:sys_enter_openat -e syscalls:sys_exit_openat \
+  -- cat /proc/version > /dev/null 2> /tmp/stat.txt
+echo "stat: $?"
+grep syscalls: /tmp/stat.txt | awk '{print $1, $2}'
+perf record -e syscalls:sys_enter_openat -e syscalls:sys_exit_openat -o /tmp/perf.data \
+  -- cat /proc/version > /dev/null 2> /tmp/record.txt
+echo "record: $?"
+grep -o 'Captured and wrote .* (.*samples)' /tmp/record.txt | sed -E 's/wrote [0-9.]+ MB/wrote N MB/'
+perf script -i /tmp/perf.data -F comm,event,trace 2>&1 |
+  sed -E 's/0x7f[0-9a-f]+/ADDR/g; s/ +/ /g'
+echo "script: $?"
+perf report -i /tmp/perf.data --stdio --sort comm 2>/dev/null | grep -E '^ +[0-9]' | sed -E 's/ +/ /g'
