@@ -2,64 +2,13 @@
 // Bloom filter maps: push sets a value's bits, peek tests them.
 #include "maps/bloom_filter_map.hpp"
 
-#include "maps/stack_trace_map.hpp"
+#include "maps/jhash.hpp"
 #include "rt/errno.hpp"
 
 namespace ebpf {
 namespace {
 
 constexpr uint32_t kDefaultHashes = 5;
-
-uint32_t rotate_left(uint32_t word, unsigned shift) {
-  return (word << shift) | (word >> (32 - shift));
-}
-
-// Linux's jhash (include/linux/jhash.h): Bob Jenkins' lookup3 over bytes, little-endian words.
-uint32_t jhash(const uint8_t* k, uint32_t length, uint32_t initval) {
-  uint32_t a, b, c;
-  a = b = c = 0xdeadbeefu + length + initval;
-  auto word = [](const uint8_t* p) {
-    return uint32_t{p[0]} | uint32_t{p[1]} << 8 | uint32_t{p[2]} << 16 | uint32_t{p[3]} << 24;
-  };
-  while (length > 12) {
-    a += word(k);
-    b += word(k + 4);
-    c += word(k + 8);
-    a -= c, a ^= rotate_left(c, 4), c += b;
-    b -= a, b ^= rotate_left(a, 6), a += c;
-    c -= b, c ^= rotate_left(b, 8), b += a;
-    a -= c, a ^= rotate_left(c, 16), c += b;
-    b -= a, b ^= rotate_left(a, 19), a += c;
-    c -= b, c ^= rotate_left(b, 4), b += a;
-    length -= 12;
-    k += 12;
-  }
-  switch (length) {
-    case 12: c += uint32_t{k[11]} << 24; [[fallthrough]];
-    case 11: c += uint32_t{k[10]} << 16; [[fallthrough]];
-    case 10: c += uint32_t{k[9]} << 8; [[fallthrough]];
-    case 9: c += k[8]; [[fallthrough]];
-    case 8: b += uint32_t{k[7]} << 24; [[fallthrough]];
-    case 7: b += uint32_t{k[6]} << 16; [[fallthrough]];
-    case 6: b += uint32_t{k[5]} << 8; [[fallthrough]];
-    case 5: b += k[4]; [[fallthrough]];
-    case 4: a += uint32_t{k[3]} << 24; [[fallthrough]];
-    case 3: a += uint32_t{k[2]} << 16; [[fallthrough]];
-    case 2: a += uint32_t{k[1]} << 8; [[fallthrough]];
-    case 1:
-      a += k[0];
-      c ^= b, c -= rotate_left(b, 14);
-      a ^= c, a -= rotate_left(c, 11);
-      b ^= a, b -= rotate_left(a, 25);
-      c ^= b, c -= rotate_left(b, 16);
-      a ^= c, a -= rotate_left(c, 4);
-      b ^= a, b -= rotate_left(a, 14);
-      c ^= b, c -= rotate_left(b, 24);
-      break;
-    default: break;
-  }
-  return c;
-}
 
 }  // namespace
 

@@ -2,6 +2,7 @@
 // Stack trace maps: bpf_get_stackid's buckets, and their syscall side (kernel/bpf/stackmap.c).
 #include "maps/stack_trace_map.hpp"
 
+#include "maps/jhash.hpp"
 #include "rt/errno.hpp"
 
 namespace ebpf {
@@ -10,8 +11,6 @@ namespace {
 constexpr uint64_t kFastStackCompare = 1u << 9;  // BPF_F_FAST_STACK_CMP
 constexpr uint64_t kReuseStackId = 1u << 10;     // BPF_F_REUSE_STACKID
 
-uint32_t rotate_left(uint32_t word, int shift) { return (word << shift) | (word >> (32 - shift)); }
-
 uint32_t read_id(const void* key) {
   uint32_t id;
   __builtin_memcpy(&id, key, sizeof(id));
@@ -19,36 +18,6 @@ uint32_t read_id(const void* key) {
 }
 
 }  // namespace
-
-uint32_t jhash2(const uint32_t* k, uint32_t length, uint32_t initval) {
-  uint32_t a, b, c;
-  a = b = c = 0xdeadbeefu + (length << 2) + initval;
-  while (length > 3) {
-    a += k[0];
-    b += k[1];
-    c += k[2];
-    a -= c, a ^= rotate_left(c, 4), c += b;
-    b -= a, b ^= rotate_left(a, 6), a += c;
-    c -= b, c ^= rotate_left(b, 8), b += a;
-    a -= c, a ^= rotate_left(c, 16), c += b;
-    b -= a, b ^= rotate_left(a, 19), a += c;
-    c -= b, c ^= rotate_left(b, 4), b += a;
-    length -= 3;
-    k += 3;
-  }
-  if (length == 0) return c;
-  if (length == 3) c += k[2];
-  if (length >= 2) b += k[1];
-  a += k[0];
-  c ^= b, c -= rotate_left(b, 14);
-  a ^= c, a -= rotate_left(c, 11);
-  b ^= a, b -= rotate_left(a, 25);
-  c ^= b, c -= rotate_left(b, 16);
-  a ^= c, a -= rotate_left(c, 4);
-  b ^= a, b -= rotate_left(a, 14);
-  c ^= b, c -= rotate_left(b, 24);
-  return c;
-}
 
 StackTraceMap::StackTraceMap(const MapAttributes& attributes, Bucket** buckets,
                              uint32_t bucket_count, uint8_t* elements)

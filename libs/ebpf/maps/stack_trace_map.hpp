@@ -3,6 +3,7 @@
 #pragma once
 
 #include "ebpf/map.hpp"
+#include "maps/jhash.hpp"  // the ids are jhash2 of the stacks
 
 namespace ebpf {
 
@@ -59,8 +60,5 @@ class StackTraceMap final : public Map {
   uint8_t* elements_;
   Bucket* free_ = nullptr;
 };
-
-// Linux's jhash2 (include/linux/jhash.h) over `length` u32 words.
-uint32_t jhash2(const uint32_t* words, uint32_t length, uint32_t initval);
 
 }  // namespace ebpf

@@ -3,6 +3,7 @@
 // peek from the syscall side and from programs, and what the keyed operations answer.
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <string>
 
 #include "ebpf/assembler.hpp"
@@ -11,6 +12,7 @@
 #include "ebpf/maps.hpp"
 #include "fake_environment.hpp"
 #include "maps/bloom_filter_map.hpp"
+#include "maps/jhash.hpp"
 #include "rt/errno.hpp"
 #include "support/malloc_allocator.hpp"
 
@@ -100,6 +102,19 @@ TEST(BloomFilter, PushedValuesAreFoundOthersMostlyNot) {
   EXPECT_EQ(rt::to_negated_errno(map->syscall_update(nullptr, &value, kUpdateAny)), -rt::kEPERM);
   destroy_map(map, allocator);
   EXPECT_EQ(allocator.in_use(), 0u);
+}
+
+// Linux's jhash of whole words equals its jhash2 of them (lookup3 reads the same words), and
+// an empty input hashes to the initial value.
+TEST(BloomFilter, JhashAgreesWithJhash2OnWholeWords) {
+  uint32_t words[7] = {1, 0xdeadbeef, 3, 0x12345678, 5, 6, 0xffffffff};
+  uint8_t bytes[sizeof(words)];
+  std::memcpy(bytes, words, sizeof(words));
+  for (uint32_t n = 0; n <= 7; ++n) {
+    EXPECT_EQ(jhash(bytes, 4 * n, 77), jhash2(words, n, 77)) << n << " words";
+  }
+  EXPECT_EQ(jhash(bytes, 0, 0), 0xdeadbeefu);
+  EXPECT_NE(jhash(bytes, 5, 0), jhash(bytes, 4, 0)) << "the fifth byte counts";
 }
 
 TEST(BloomFilter, ValuesOfOddSizesHashByteWise) {
