@@ -39,6 +39,10 @@ struct Page {
   uint8_t file_shared;
   uint32_t foreign_mapping;  // for a foreign page: its ForeignMapping's index
 };
+// A page with no access (PROT_NONE) is not mapped in the process at all (a mapping is at least
+// readable): its cap stays unmapped until protect() gives it access.
+inline bool accessible(uint32_t prot) { return (prot & (kProtRead | kProtWrite | kProtExec)) != 0; }
+
 inline constexpr uint8_t kForeignReadOnly = 1;
 inline constexpr uint8_t kForeignWritable = 2;
 

@@ -16,25 +16,16 @@ namespace {
 constexpr uint64_t kSigDefault = 0, kSigIgnore = 1;
 constexpr int kSigKill = 9, kSigChld = 17, kSigCont = 18, kSigStop = 19;
 constexpr uint64_t kSaNoCldStop = 1;
-constexpr uint64_t kStopSignals = (1ull << (19 - 1)) | (1ull << (20 - 1)) | (1ull << (21 - 1)) |
-                                  (1ull << (22 - 1));  // SIGSTOP SIGTSTP SIGTTIN SIGTTOU
+constexpr uint64_t kStopSignals = 0xfull << (19 - 1);  // SIGSTOP SIGTSTP SIGTTIN SIGTTOU: 19..22
 
 bool is_stop_signal(int signal) { return (kStopSignals & (1ull << (signal - 1))) != 0; }
 
 // What SIG_DFL does (signal(7)): true when it ends the process.
+// SIGCHLD, SIGCONT, SIGURG and SIGWINCH are ignored; the stop signals stop (act() does it).
 bool default_terminates(int signal) {
-  switch (signal) {
-    case 17:
-    case 18:
-    case 23:
-    case 28:  // SIGCHLD SIGCONT SIGURG SIGWINCH: ignored
-    case 19:
-    case 20:
-    case 21:
-    case 22:  // stops (act() stops the process)
-      return false;
-    default: return true;
-  }
+  constexpr uint64_t kIgnored =
+      (1ull << (17 - 1)) | (1ull << (18 - 1)) | (1ull << (23 - 1)) | (1ull << (28 - 1));
+  return ((kIgnored | kStopSignals) & (1ull << (signal - 1))) == 0;
 }
 
 // The parent learns of a stop or a continue: SIGCHLD, unless it asked for none (SA_NOCLDSTOP)
@@ -720,8 +711,7 @@ int64_t deliver_signals(SyscallContext& c, int64_t result) {
   }
   t->interrupted = false;
   if (!setup_signal_frame(t, signal, registers, nullptr, &info)) {
-    tty::log("posix: pid %d (%s): SIGSEGV: no room for signal %d's frame below 0x%lx\n", p->pid,
-             p->comm, signal, registers.rsp);
+    tty::log("posix: pid %d: SIGSEGV: no frame below 0x%lx\n", p->pid, registers.rsp);
     finish_process(p, 11);  // as Linux: a frame that cannot be written is SIGSEGV
     return kNoReply;
   }
@@ -734,8 +724,7 @@ int64_t sys_rt_sigreturn(SyscallContext& c) {
   UContext uc;
   // The handler's `ret` popped pretcode: rsp points at the ucontext.
   if (!user(c).copy_in(&uc, c.registers.rsp, sizeof(uc)).ok()) {
-    tty::log("posix: pid %d (%s): SIGSEGV: rt_sigreturn's frame at 0x%lx is not readable\n",
-             c.process->pid, c.process->comm, c.registers.rsp);
+    tty::log("posix: pid %d: SIGSEGV: no frame at 0x%lx\n", c.process->pid, c.registers.rsp);
     finish_process(c.process, 11);
     return kNoReply;
   }
@@ -764,8 +753,7 @@ int64_t sys_rt_sigreturn(SyscallContext& c) {
   uint8_t area[512];
   if (r.rip >= mm::kUserTop || !fpu_from_frame(c, m.fpstate, area) ||
       !write_fpu(c.thread->tcb, area)) {
-    tty::log("posix: pid %d (%s): SIGSEGV: rt_sigreturn to rip 0x%lx or its FPU state refused\n",
-             c.process->pid, c.process->comm, r.rip);
+    tty::log("posix: pid %d: SIGSEGV: a frame's rip or FPU state refused\n", c.process->pid);
     finish_process(c.process, 11);
     return kNoReply;
   }
