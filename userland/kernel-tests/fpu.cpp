@@ -243,8 +243,7 @@ DEFINE_TEST(fpu_state, "TCB ReadFpu/WriteFpu: round trips, the thread runs with 
     }
     t.error(sys::invoke(thread, Label::kTcbSuspend), Error::kNone, "suspend");
     uint64_t stopped = __atomic_load_n(&fpu_test_spins, __ATOMIC_RELAXED);
-    for (volatile int i = 0; i < 200000; ++i) {
-    }
+    for (int i = 0; i < 200000; ++i) asm volatile("" ::: "memory");  // a while for it to run
     t.that(__atomic_load_n(&fpu_test_spins, __ATOMIC_RELAXED) == stopped,
            "the thread still ran after Suspend returned");
     sys::MessageRegisters out;

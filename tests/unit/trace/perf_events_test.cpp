@@ -255,7 +255,7 @@ TEST_F(PerfEventTest, EnableOnExecWaitsForTheTasksExec) {
   EXPECT_EQ(values[0], 2u) << "counting from the exec on";
   EXPECT_GT(values[1], 0u) << "time enabled";
   EXPECT_EQ(values[1], values[2]) << "running while enabled";
-  EXPECT_EQ(hooks_.armed.count(exec_probe), 1u) << "kept until an open or close finds no waiter";
+  EXPECT_EQ(hooks_.armed.count(exec_probe), 1u) << "kept until an event goes";
   // A waiting event that closes, and one enabled by ioctl first, stop the watch.
   int64_t second = open(attr, 42, -1);
   ASSERT_GT(second, 0);

@@ -270,7 +270,12 @@ void unlink_event(Probe& probe, PerfEventObject* event) {
 }
 
 void destroy_perf_event(ObjectTable& objects, PerfEventObject* event) {
-  if (event->watches_exec) objects.probes()->unwatch_exec(event);
+  // The exec probe goes with its last watcher (an exec that ended the watch left it armed).
+  if (event->watches_exec) {
+    objects.probes()->unwatch_exec(event);
+  } else {
+    objects.probes()->close_idle_exec_probe();
+  }
   clear_event_program(*event);
   if (event->attr.type == kPerfTypeSoftware && event->attr.config == kPerfCountSwCpuClock)
     objects.probes()->remove_clock_event(event);
@@ -346,11 +351,14 @@ void ProbeTable::unwatch_exec(PerfEventObject* event) {
       break;
     }
   }
-  if (exec_watchers_.size() == 0 && exec_probe_ != nullptr) {
-    exec_probe_->watches_exec = false;
-    close_probe(exec_probe_);
-    exec_probe_ = nullptr;
-  }
+  close_idle_exec_probe();
+}
+
+void ProbeTable::close_idle_exec_probe() {
+  if (exec_probe_ == nullptr || exec_watchers_.size() != 0) return;
+  exec_probe_->watches_exec = false;
+  close_probe(exec_probe_);
+  exec_probe_ = nullptr;
 }
 
 void ProbeTable::exec_seen(const ProbeHit& hit) {
@@ -385,8 +393,8 @@ void ProbeTable::exec_seen(const ProbeHit& hit) {
       (void)event->output_ring()->output_comm(fields, comm, true);
     }
     if (!event->awaiting_exec && !event->attr.has(kPerfAttrComm)) {
-      // Nothing more to watch for; the probe stays until an open or close finds no watcher
-      // (it is being hit now).
+      // Nothing more to watch for; the probe stays until an event goes (it is being hit now:
+      // close_idle_exec_probe).
       event->watches_exec = false;
       exec_watchers_.erase(i);
       continue;

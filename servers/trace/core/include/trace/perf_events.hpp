@@ -132,6 +132,8 @@ class ProbeTable {
   // error). unwatch_exec: the event goes.
   [[nodiscard]] rt::Result<void> watch_exec(PerfEventObject* event);
   void unwatch_exec(PerfEventObject* event);
+  // Disarms the exec probe when nobody watches any more (not during its own hit).
+  void close_idle_exec_probe();
   // A task execs (the current task, `hit` its sched_process_exec hit).
   void exec_seen(const ProbeHit& hit);
 
