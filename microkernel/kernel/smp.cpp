@@ -138,22 +138,23 @@ void shootdown(uint64_t page_table, bool leave) {
   }
 }
 
-void wait_for_entry(unsigned index) {
+namespace {
+
+// A request CPU `index` serves at its next entry (serve_tlb_request), waited for.
+void request_entry(unsigned index, bool save_fpu) {
   PerCpu& cpu = cpus[index];
   cpu.flush_leave = 0;
+  cpu.flush_fpu = save_fpu;
   __atomic_store_n(&cpu.flush_pending, 1, __ATOMIC_RELEASE);
   arch::apic_send_ipi(cpu.apic_id, arch::kTlbVector);
   while (__atomic_load_n(&cpu.flush_pending, __ATOMIC_ACQUIRE) != 0) asm volatile("pause");
 }
 
-void save_fpu_on(unsigned index) {
-  PerCpu& cpu = cpus[index];
-  cpu.flush_leave = 0;
-  cpu.flush_fpu = true;
-  __atomic_store_n(&cpu.flush_pending, 1, __ATOMIC_RELEASE);
-  arch::apic_send_ipi(cpu.apic_id, arch::kTlbVector);
-  while (__atomic_load_n(&cpu.flush_pending, __ATOMIC_ACQUIRE) != 0) asm volatile("pause");
-}
+}  // namespace
+
+void wait_for_entry(unsigned index) { request_entry(index, false); }
+
+void save_fpu_on(unsigned index) { request_entry(index, true); }
 
 void reschedule_cpu(unsigned index) {
   if (index == this_cpu().index || index >= online_count) return;

@@ -2,8 +2,6 @@
 // eventfd and eventfd2: a counter that writes add to and reads take, as Linux's fs/eventfd.c.
 #include "vfs/eventfd.hpp"
 
-#include <string.h>
-
 #include "kernel/syscalls.hpp"
 #include "rt/format.hpp"
 #include "vfs/vfs.hpp"
@@ -92,13 +90,7 @@ void eventfd_release(File& file) {
 
 // eventfd_show_fdinfo: the count in hexadecimal, right-aligned in 16 columns, and the id.
 size_t eventfd_fdinfo(const File& file, char* out, size_t capacity) {
-  char digits[17];
-  rt::format_to(digits, sizeof(digits), "%lx", file.counter->count);
-  size_t length = strlen(digits);
-  char padded[17];
-  memset(padded, ' ', 16 - length);
-  memcpy(padded + 16 - length, digits, length + 1);
-  return rt::format_to(out, capacity, "eventfd-count: %s\neventfd-id: %u\n", padded,
+  return rt::format_to(out, capacity, "eventfd-count: %16lx\neventfd-id: %u\n", file.counter->count,
                        file.counter->id);
 }
 

@@ -327,8 +327,24 @@ TEST_F(TracefsSessionTest, FilesAndErrors) {
             "                           ^\n");
   EXPECT_EQ(echo("error_log", "", false), 0);
   EXPECT_EQ(cat("error_log"), "");
+  // perf record's header files: Linux 6.1's layouts, read-only; events/ftrace is there, empty.
+  EXPECT_EQ(cat("events/header_page").rfind("\tfield: u64 timestamp;\toffset:0;\tsize:8;", 0), 0u);
+  EXPECT_NE(cat("events/header_event").find("\tdata max type_len  == 28\n"), std::string::npos);
+  EXPECT_EQ(echo("events/header_page", "x\n", false), rt::kEINVAL);
+  EXPECT_EQ(echo("events/header_event", "x\n", false), rt::kEINVAL);
+  EXPECT_EQ(echo("events/ftrace", "x\n", false), rt::kEISDIR);
+  code = 0;
+  cat("events/ftrace", &code);
+  EXPECT_EQ(code, rt::kEISDIR);
+  cat("events/ftrace/function/format", &code);
+  EXPECT_EQ(code, rt::kENOENT);
   // Directory listings.
   TextBuffer names(allocator);
+  ASSERT_TRUE(tracefs.list("events/ftrace", 13, names).ok());
+  EXPECT_EQ(text_of(names), "");
+  ASSERT_TRUE(tracefs.list("events", 6, names).ok());
+  EXPECT_EQ(text_of(names).rfind("enable\nheader_event\nheader_page\nftrace\n", 0), 0u);
+  names.clear();
   ASSERT_TRUE(tracefs.list("events/syscalls/sys_enter_openat", 32, names).ok());
   EXPECT_EQ(text_of(names), "enable\nfilter\nformat\nid\n");
   EXPECT_EQ(tracefs.list("trace", 5, names).error().code, rt::kENOTDIR);

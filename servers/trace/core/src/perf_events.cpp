@@ -175,16 +175,11 @@ void ProbeTable::sample_hit(PerfEventObject& event, const ProbeHit& hit) {
     if (--event.period_left != 0) return;
   }
   ebpf::Environment& environment = objects_.environment();
-  PerfSampleFields fields;
-  fields.sample_type = event.attr.sample_type;
-  fields.sample_id_all = event.attr.has(kPerfAttrSampleIdAll);
-  fields.event_id = event.event_id;
+  PerfSampleFields fields =
+      event.record_fields(static_cast<uint32_t>(environment.current_pid_tgid() >> 32),
+                          static_cast<uint32_t>(hit.pid), environment.monotonic_ns(), hit.cpu);
   fields.period =
       (event.attr.sample_type & kPerfSamplePeriod) && !event.attr.has(kPerfAttrFreq) ? 1 : period;
-  fields.pid = static_cast<uint32_t>(environment.current_pid_tgid() >> 32);
-  fields.tid = static_cast<uint32_t>(hit.pid);
-  fields.time = environment.monotonic_ns();
-  fields.cpu = hit.cpu;
   (void)ring->output_sample(fields, hit.context, hit.size);
 }
 
@@ -231,16 +226,11 @@ long PerfEventObject::output_from(uint32_t current_cpu, const void* data, uint64
   if (!on_this_cpu) return -rt::kEOPNOTSUPP;
   if (ring == nullptr) return -rt::kENOSPC;  // no buffer mapped: perf_output_begin fails
   if (size > 0xffff) return -rt::kE2BIG;
-  PerfSampleFields fields;
-  fields.sample_type = attr.sample_type;
-  fields.sample_id_all = attr.has(kPerfAttrSampleIdAll);
-  fields.event_id = event_id;
-  fields.period = attr.sample_period;
   uint64_t pid_tgid = environment.current_pid_tgid();
-  fields.pid = static_cast<uint32_t>(pid_tgid >> 32);
-  fields.tid = static_cast<uint32_t>(pid_tgid);
-  fields.time = environment.monotonic_ns();
-  fields.cpu = current_cpu;
+  PerfSampleFields fields =
+      record_fields(static_cast<uint32_t>(pid_tgid >> 32), static_cast<uint32_t>(pid_tgid),
+                    environment.monotonic_ns(), current_cpu);
+  fields.period = attr.sample_period;
   return ring->output_sample(fields, data, static_cast<uint32_t>(size));
 }
 
@@ -382,14 +372,9 @@ void ProbeTable::exec_seen(const ProbeHit& hit) {
         follows_exec) {
       // The new name, which the POSIX server published before the tracepoint.
       if (!named) named = environment.current_comm(comm, sizeof(comm)) == 0;
-      PerfSampleFields fields;
-      fields.sample_type = event->attr.sample_type;
-      fields.sample_id_all = event->attr.has(kPerfAttrSampleIdAll);
-      fields.event_id = event->event_id;
-      fields.pid = static_cast<uint32_t>(environment.current_pid_tgid() >> 32);
-      fields.tid = static_cast<uint32_t>(hit.pid);
-      fields.time = now;
-      fields.cpu = hit.cpu;
+      PerfSampleFields fields =
+          event->record_fields(static_cast<uint32_t>(environment.current_pid_tgid() >> 32),
+                               static_cast<uint32_t>(hit.pid), now, hit.cpu);
       (void)event->output_ring()->output_comm(fields, comm, true);
     }
     if (!event->awaiting_exec && !event->attr.has(kPerfAttrComm)) {
@@ -449,16 +434,11 @@ uint32_t ProbeTable::report_cpu_clock(uint32_t cpu, int32_t pid, const void* reg
       }
       PerfEventRing* ring = event->output_ring();
       if (ring == nullptr) continue;
-      PerfSampleFields fields;
-      fields.sample_type = event->attr.sample_type;
-      fields.sample_id_all = event->attr.has(kPerfAttrSampleIdAll);
-      fields.event_id = event->event_id;
-      fields.period = period;
       uint64_t pid_tgid = environment.current_pid_tgid();
-      fields.pid = static_cast<uint32_t>(pid_tgid >> 32);
-      fields.tid = static_cast<uint32_t>(pid_tgid);
-      fields.time = environment.monotonic_ns();
-      fields.cpu = cpu;
+      PerfSampleFields fields =
+          event->record_fields(static_cast<uint32_t>(pid_tgid >> 32),
+                               static_cast<uint32_t>(pid_tgid), environment.monotonic_ns(), cpu);
+      fields.period = period;
       __builtin_memcpy(&fields.ip, data.regs + kPtRegsIp, sizeof(fields.ip));
       (void)ring->output_sample(fields, nullptr, 0);
     }

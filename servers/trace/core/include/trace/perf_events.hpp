@@ -75,6 +75,19 @@ struct PerfEventObject final : Object, ebpf::PerfEventOutput {
   // as Linux attaches the output event's perf_buffer; its munmap ends the output.
   PerfEventObject* output = nullptr;
   PerfEventRing* output_ring() const { return output != nullptr ? output->ring : ring; }
+  // What a record of this event carries (its sample_type, sample_id_all, id) for task
+  // pid/tid at `time` on `cpu`; the caller adds the period and ip of samples.
+  PerfSampleFields record_fields(uint32_t pid, uint32_t tid, uint64_t time, uint32_t cpu) const {
+    PerfSampleFields fields;
+    fields.sample_type = attr.sample_type;
+    fields.sample_id_all = attr.has(kPerfAttrSampleIdAll);
+    fields.event_id = event_id;
+    fields.pid = pid;
+    fields.tid = tid;
+    fields.time = time;
+    fields.cpu = cpu;
+    return fields;
+  }
   uint32_t mappings = 0;
   ObjectTable* table = nullptr;
 

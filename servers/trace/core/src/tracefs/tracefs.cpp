@@ -639,6 +639,11 @@ rt::Result<uint32_t> Tracefs::write(const char* path_text, size_t path_length, u
       TRY(set_enable(nullptr, nullptr, 0, data, length));
       return written;
     }
+    // The header files have no write method (EINVAL, as Linux's vfs_write); ftrace is a
+    // directory.
+    if (path.count == 2 && (path.is(1, "header_page") || path.is(1, "header_event")))
+      return rt::err(rt::kEINVAL);
+    if (path.count == 2 && path.is(1, "ftrace")) return rt::err(rt::kEISDIR);
     if (!events_.system_exists(path.part[1], path.length[1])) return rt::err(rt::kENOENT);
     if (path.count == 2) return rt::err(rt::kEISDIR);
     if (path.count == 3 && path.is(2, "enable")) {
