@@ -66,6 +66,22 @@ namespace {
          thread_page_table(next) != 0 && page::is_canonical(next->regs.rsp);
 }
 
+// `caller` (blocked on a Reply this CPU's current thread answers, which then waits) may run here
+// at once: as can_switch_to, or, when another of its priority is ready, it goes on with its turn
+// (thread_answered would queue it first) and nothing is ready above it. `contested` says which.
+[[gnu::always_inline]] inline bool can_resume(const PerCpu& cpu, const Tcb* caller,
+                                              bool& contested) {
+  if (caller->cpu != cpu.index || thread_page_table(caller) == 0 ||
+      !page::is_canonical(caller->regs.rsp)) {
+    return false;
+  }
+  contested = ready_at_or_above(cpu, caller->priority);
+  if (!contested) return true;
+  const Tcb* head = cpu.run_queues[caller->priority].head;
+  return !ready_above(cpu, caller->priority) && (head == nullptr || !head->resuming) &&
+         answered_turn_left(caller);
+}
+
 // Message registers 0..length-1 (length at most 8), as store_words would copy them.
 [[gnu::always_inline]] inline void copy_message_registers(const arch::TrapFrame& from,
                                                           arch::TrapFrame& to, uint64_t length) {
@@ -102,6 +118,7 @@ namespace {
                                                                 Reply* reply, Tcb* next) {
   reply->caller = sender;
   sender->reply = reply;
+  sender->called_at = timer_tick_count;
   sender->state = ThreadState::kBlockedOnReply;
   next->state = ThreadState::kRunning;
   switch_to(cpu, next);
@@ -175,8 +192,9 @@ void fast_reply_receive(PerCpu& cpu, Tcb* replier) {
   auto* reply = reinterpret_cast<Reply*>(reply_slot->cap.object);
   auto* endpoint = reinterpret_cast<Endpoint*>(slot->cap.object);
   Tcb* caller = reply->caller;
+  bool contested = false;
   if (caller == nullptr || reply->receiver != nullptr || endpoint->state == kSending ||
-      !can_switch_to(cpu, caller)) {
+      !can_resume(cpu, caller, contested)) {
     return;
   }
   if (caller->fault_kind != 0) {
@@ -210,6 +228,7 @@ void fast_reply_receive(PerCpu& cpu, Tcb* replier) {
   reply->caller = nullptr;
   caller->reply = nullptr;
   caller->state = ThreadState::kRunning;
+  if (contested) charge_call(caller);  // uncontested, nobody waits for the ticks it took
 
   // The replier waits on the endpoint with the same Reply.
   replier->regs.rax = 0;

@@ -147,7 +147,7 @@ bool answer_fault(Tcb* faulted, const Message& message) {
   }
   faulted->fault_kind = 0;
   faulted->state = ThreadState::kInactive;
-  thread_make_runnable(faulted);
+  thread_answered(faulted);
   return true;
 }
 

@@ -11,6 +11,7 @@ namespace kernel {
 void bind_reply(Reply* reply, Tcb* caller) {
   reply->caller = caller;
   caller->reply = reply;
+  caller->called_at = timer_tick_count;
   thread_block(caller, ThreadState::kBlockedOnReply);
 }
 
@@ -56,7 +57,7 @@ void reply_to(Tcb* replier, Reply* reply) {
     unbind_reply(reply);
     deliver(caller, message, 0, nullptr, false);
     caller->state = ThreadState::kInactive;
-    thread_make_runnable(caller);
+    thread_answered(caller);
   }
   set_result(replier, Error::kNone);
 }

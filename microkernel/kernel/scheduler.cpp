@@ -42,7 +42,35 @@ void enqueue(Tcb* tcb) {
   reschedule_cpu(tcb->cpu);
 }
 
+// Queues the thread at the front of its priority, behind the ones already there to resume their
+// turn (thread_answered's, which keep their order).
+void enqueue_front(Tcb* tcb) {
+  PerCpu& cpu = home(tcb);
+  RunQueue& queue = cpu.run_queues[tcb->priority];
+  Tcb* after = nullptr;
+  Tcb* before = queue.head;
+  while (before != nullptr && before->resuming) {
+    after = before;
+    before = before->next;
+  }
+  tcb->previous = after;
+  tcb->next = before;
+  if (after != nullptr) {
+    after->next = tcb;
+  } else {
+    queue.head = tcb;
+  }
+  if (before != nullptr) {
+    before->previous = tcb;
+  } else {
+    queue.tail = tcb;
+  }
+  cpu.ready_bitmap[tcb->priority / 64] |= uint64_t{1} << (tcb->priority % 64);
+  reschedule_cpu(tcb->cpu);
+}
+
 void dequeue(Tcb* tcb) {
+  tcb->resuming = false;
   PerCpu& cpu = home(tcb);
   RunQueue& queue = cpu.run_queues[tcb->priority];
   if (tcb->previous != nullptr) {
@@ -70,25 +98,32 @@ int highest_ready(const PerCpu& cpu) {
 }
 
 // The thread this CPU runs next, or null when none is runnable here. The current thread keeps
-// the CPU unless a higher priority is ready, its slice ran out and an equal one is ready, or
-// its affinity moved it to another CPU.
+// the CPU unless a higher priority is ready, its slice ran out and an equal one is ready, an
+// equal one answered after a call goes on with its turn, or its affinity moved it to another
+// CPU. One that loses the CPU with some of its slice left goes on with it next (at the front,
+// as seL4's preempted threads); at the end of its slice it goes to the back with a new one.
 Tcb* choose(PerCpu& cpu) {
   Tcb* current = cpu.current;
   int top = highest_ready(cpu);
   if (current != nullptr && current->state == ThreadState::kRunning) {
     bool expired = current->slice_expired;
     bool here = current->cpu == cpu.index;
-    if (here && (top < current->priority || (top == current->priority && !expired))) {
+    if (here && (top < current->priority ||
+                 (top == current->priority && !expired && !cpu.run_queues[top].head->resuming))) {
       if (expired) {
         current->slice_expired = false;
         current->ticks_left = kTimeSliceTicks;
       }
       return current;
     }
-    current->slice_expired = false;
-    current->ticks_left = kTimeSliceTicks;
     cpu.current = nullptr;  // so enqueue sees it as not running
-    enqueue(current);
+    if (here && !expired) {
+      enqueue_front(current);
+    } else {
+      current->slice_expired = false;
+      current->ticks_left = kTimeSliceTicks;
+      enqueue(current);
+    }
     top = highest_ready(cpu);
   }
   if (top < 0) return nullptr;
@@ -120,6 +155,21 @@ void thread_make_runnable(Tcb* tcb) {
   tcb->state = ThreadState::kRunning;
   if (running_on(tcb) < 0) {
     sched_trace_runnable(tcb);
+    enqueue(tcb);
+  }
+}
+
+void thread_answered(Tcb* tcb) {
+  if (tcb->state == ThreadState::kRunning) return;
+  tcb->state = ThreadState::kRunning;
+  if (running_on(tcb) >= 0) return;
+  sched_trace_runnable(tcb);
+  bool turn_left = answered_turn_left(tcb);
+  charge_call(tcb);
+  if (turn_left) {
+    tcb->resuming = true;
+    enqueue_front(tcb);
+  } else {
     enqueue(tcb);
   }
 }
@@ -257,9 +307,9 @@ void kernel_exit() {
   PerCpu& cpu = this_cpu();
   Tcb* current = cpu.current;
   if (current != nullptr && current->state == ThreadState::kRunning && current->cpu == cpu.index &&
-      !current->slice_expired &&
-      (current->priority == kPriorityCount - 1 ||
-       !ready_at_or_above(cpu, static_cast<uint8_t>(current->priority + 1))) &&
+      !current->slice_expired && !ready_above(cpu, current->priority) &&
+      (cpu.run_queues[current->priority].head == nullptr ||
+       !cpu.run_queues[current->priority].head->resuming) &&
       thread_page_table(current) == cpu.loaded_page_table && cpu.loaded_page_table != 0 &&
       cpu.fpu_owner == current && page::is_canonical(current->regs.rsp)) {
     leave_to(cpu, current);

@@ -10,6 +10,7 @@
 #include "kernel/sched_trace.hpp"
 #include "kernel/smp.hpp"
 #include "kernel/tcb.hpp"
+#include "kernel/timer.hpp"
 
 namespace kernel {
 
@@ -20,6 +21,10 @@ Tcb* current_thread();
 
 // State changes; each keeps the run queues consistent.
 void thread_make_runnable(Tcb* tcb);
+// A thread whose call or fault was answered runs again, going on with its turn when it has
+// one left (answered_turn_left): before the others of its priority, even one running on its CPU
+// (which goes on with its own turn next). Else it waits at the back, as thread_make_runnable.
+void thread_answered(Tcb* tcb);
 void thread_block(Tcb* tcb, ThreadState state);  // leaves queue links to the caller
 void thread_set_priority(Tcb* tcb, uint8_t priority);
 void thread_yield(Tcb* tcb);
@@ -42,6 +47,28 @@ inline bool ready_at_or_above(const PerCpu& cpu, uint8_t priority) {
     default: break;
   }
   return above != 0;
+}
+
+// A thread answered after a call or a fault still has a turn: a Linux system call is part of
+// the time slice the process was in, not the end of it. The ticks since the server took the
+// call (called_at) count against the slice; charge_call takes them off.
+[[gnu::always_inline]] inline bool answered_turn_left(const Tcb* tcb) {
+  return !tcb->slice_expired && timer_tick_count - tcb->called_at < tcb->ticks_left;
+}
+[[gnu::always_inline]] inline void charge_call(Tcb* tcb) {
+  if (answered_turn_left(tcb)) {
+    tcb->ticks_left -= static_cast<uint32_t>(timer_tick_count - tcb->called_at);
+  } else {
+    tcb->slice_expired = false;  // the next turn is a whole one
+    tcb->ticks_left = kTimeSliceTicks;
+  }
+  tcb->called_at = timer_tick_count;
+}
+
+// A thread of a priority above `priority` is ready in this CPU's run queues.
+inline bool ready_above(const PerCpu& cpu, uint8_t priority) {
+  return priority != kPriorityCount - 1 &&
+         ready_at_or_above(cpu, static_cast<uint8_t>(priority + 1));
 }
 
 // Makes the TCB's `fpu` area hold the thread's FPU state, so it may be read, or replaced

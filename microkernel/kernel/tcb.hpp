@@ -43,6 +43,8 @@ struct Tcb {
   bool slice_expired;    // go to the back of its priority's queue at the next schedule
   bool root;             // the root task's first thread (its exit ends a test run)
   uint32_t ticks_left;   // of the time slice
+  bool resuming;         // queued at the front to go on with its turn (thread_answered)
+  uint64_t called_at;    // the timer tick when a server took its call or fault (bind_reply)
   uint64_t ipc_buffer;   // user address, 0: none
   // Queue links: a run queue while kRunning and not current, else the queue of the endpoint
   // or notification the thread is blocked on. A thread is in at most one queue.

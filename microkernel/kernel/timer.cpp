@@ -7,9 +7,11 @@
 #include "kernel/notification.hpp"
 
 namespace kernel {
+
+volatile uint64_t timer_tick_count = 0;
+
 namespace {
 
-volatile uint64_t ticks = 0;
 Notification* armed = nullptr;  // every notification with a deadline, unordered
 
 void expire_timers() {
@@ -29,10 +31,10 @@ void expire_timers() {
 }  // namespace
 
 void timer_tick() {
-  ticks = ticks + 1;
+  timer_tick_count = timer_tick_count + 1;
   expire_timers();
 }
-uint64_t timer_ticks() { return ticks; }
+uint64_t timer_ticks() { return timer_tick_count; }
 
 void timer_arm(Notification* notification, uint64_t deadline, uint64_t badge) {
   timer_cancel(notification);

@@ -70,6 +70,8 @@ enum : int {
   fastpath_destroy_on_another_cpu,
   // TCB ReadFpu and WriteFpu (fpu.cpp).
   fpu_state,
+  // Time slices across calls to servers (tcb.cpp).
+  answered_calls_keep_their_turn,
   kCount,
 };
 }  // namespace test_order
