@@ -41,7 +41,8 @@ ObjectType label_object_type(Label label) {
     case Label::kTcbSetMaxPriority:
     case Label::kTcbReadFpu:
     case Label::kTcbWriteFpu:
-    case Label::kTcbSetTraceIdentity: return ObjectType::kTcb;
+    case Label::kTcbSetTraceIdentity:
+    case Label::kTcbReadCpuTime: return ObjectType::kTcb;
     case Label::kIrqControlGet: return ObjectType::kIrqControl;
     case Label::kNotificationSetTimer: return ObjectType::kNotification;
     case Label::kIrqHandlerSetNotification:

@@ -3,6 +3,8 @@
 // changes (sched_trace.hpp).
 #include "kernel/sched_trace.hpp"
 
+#include "kernel/clock.hpp"
+
 namespace abi = sonde::abi;
 
 // The probe sites: never inlined, so every event is a call of the symbol the
@@ -41,6 +43,12 @@ extern "C" {
 namespace kernel {
 
 namespace {
+
+// The CPU's task stops being it: the time since it became it is its CPU time.
+void charge_task(PerCpu& cpu, uint64_t now) {
+  if (cpu.traced_thread != nullptr) cpu.traced_thread->task_ns += now - cpu.traced_since;
+  cpu.traced_since = now;
+}
 
 // The state Linux would report for the CPU's last task as it leaves the CPU.
 uint64_t leaving_state(const PerCpu& cpu) {
@@ -88,10 +96,13 @@ void switch_from_last(PerCpu& cpu, const abi::TraceIdentity& next) {
 void sched_trace_switch_in(PerCpu& cpu, Tcb* next) {
   if (next->trace_new || next->trace_switched_out) wakeup(next, cpu);
   switch_from_last(cpu, next->trace);
+  uint64_t now = clock_now_ns();
+  charge_task(cpu, now);
   // A task that last ran on another CPU is not that CPU's any more: it is here now.
   for (unsigned i = 0; i < cpus_online(); ++i) {
     PerCpu& other = cpu_at(i);
     if (&other == &cpu || other.traced_thread != next) continue;
+    charge_task(other, now);
     other.traced = abi::TraceIdentity{};
     other.traced_thread = nullptr;
   }
@@ -103,6 +114,7 @@ void sched_trace_switch_in(PerCpu& cpu, Tcb* next) {
 void sched_trace_idle(PerCpu& cpu) {
   if (cpu.traced.ids == 0) return;
   switch_from_last(cpu, abi::TraceIdentity{});
+  charge_task(cpu, clock_now_ns());
   cpu.traced = abi::TraceIdentity{};
   cpu.traced_thread = nullptr;
   cpu.traced_gone = false;
@@ -131,6 +143,7 @@ void sched_trace_set_identity(Tcb* tcb, const abi::TraceIdentity& identity, bool
     for (unsigned i = 0; i < cpus_online(); ++i) {  // no Linux task any more: CPUs forget it
       PerCpu& cpu = cpu_at(i);
       if (cpu.traced_thread != tcb) continue;
+      charge_task(cpu, clock_now_ns());
       cpu.traced = abi::TraceIdentity{};
       cpu.traced_thread = nullptr;
     }
@@ -141,12 +154,24 @@ void sched_trace_set_identity(Tcb* tcb, const abi::TraceIdentity& identity, bool
   if (!was_task && !continues && tcb->state == ThreadState::kInactive) tcb->trace_new = true;
   for (unsigned i = 0; i < cpus_online(); ++i) {
     PerCpu& cpu = cpu_at(i);
-    if (continues && cpu.traced.ids == identity.ids) {
+    if (continues && cpu.traced.ids == identity.ids && cpu.traced_thread != tcb) {
+      // The task goes on in this thread (an exec's new one): from now its time is this one's.
+      if (cpu.traced_thread != nullptr) charge_task(cpu, clock_now_ns());
+      cpu.traced_since = clock_now_ns();
       cpu.traced_thread = tcb;
       cpu.traced_gone = false;
     }
     if (cpu.traced_thread == tcb) cpu.traced = identity;
   }
+}
+
+uint64_t sched_trace_task_ns(const Tcb* tcb) {
+  uint64_t ns = tcb->task_ns;
+  for (unsigned i = 0; i < cpus_online(); ++i) {
+    const PerCpu& cpu = cpu_at(i);
+    if (cpu.traced_thread == tcb) ns += clock_now_ns() - cpu.traced_since;
+  }
+  return ns;
 }
 
 }  // namespace kernel

@@ -56,5 +56,19 @@ void sched_trace_runnable(Tcb* tcb);
 void sched_trace_destroyed(Tcb* tcb);
 // SetTraceIdentity.
 void sched_trace_set_identity(Tcb* tcb, const sonde::abi::TraceIdentity& identity, bool continues);
+// The thread's CPU time as a Linux task in ns: task_ns, and the time since it became some CPU's
+// task if it still is.
+uint64_t sched_trace_task_ns(const Tcb* tcb);
+// A timer tick on `cpu`: its Linux task, if any, gets a user tick when it runs, a system tick
+// when it waits in a call (a system call or fault being served); none when it was preempted.
+inline void sched_trace_tick(const PerCpu& cpu) {
+  Tcb* task = cpu.traced_thread;
+  if (task == nullptr) return;
+  if (cpu.current == task) {
+    ++task->user_ticks;
+  } else if (task->state != ThreadState::kRunning) {
+    ++task->system_ticks;  // blocked in a call while a server runs: served
+  }
+}
 
 }  // namespace kernel

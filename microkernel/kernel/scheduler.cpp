@@ -243,6 +243,7 @@ void thread_yield(Tcb* tcb) { tcb->slice_expired = true; }
 void scheduler_announce_idle() { this_cpu().announce_idle = true; }
 
 void scheduler_tick() {
+  sched_trace_tick(this_cpu());
   Tcb* current = this_cpu().current;
   if (current == nullptr || current->state != ThreadState::kRunning) return;
   if (current->ticks_left > 0) --current->ticks_left;

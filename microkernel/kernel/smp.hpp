@@ -54,6 +54,7 @@ struct PerCpu {
   sonde::abi::TraceIdentity traced;
   Tcb* traced_thread;
   bool traced_gone;
+  uint64_t traced_since;  // clock ns when traced_thread became the CPU's task (its CPU time)
   RunQueue run_queues[kPriorityCount];
   uint64_t ready_bitmap[kPriorityCount / 64];
   alignas(16) arch::TrapFrame scratch_frame;  // 16-aligned end: the CPU aligns rsp0 so

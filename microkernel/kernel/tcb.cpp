@@ -169,8 +169,8 @@ Error decode_tcb_invocation(const Capability& cspace_root, Slot* slot, const Inv
   operation.label = invocation.label;
   operation.tcb = tcb;
   operation.on_caller = tcb == caller;
-  bool reads =
-      invocation.label == Label::kTcbReadRegisters || invocation.label == Label::kTcbReadFpu;
+  bool reads = invocation.label == Label::kTcbReadRegisters ||
+               invocation.label == Label::kTcbReadFpu || invocation.label == Label::kTcbReadCpuTime;
   if (!has_rights(slot->cap, reads ? abi::kRightRead : abi::kRightWrite)) {
     return Error::kMissingRight;
   }
@@ -206,6 +206,13 @@ Error decode_tcb_invocation(const Capability& cspace_root, Slot* slot, const Inv
       if (!user_registers_valid(operation.registers)) return Error::kInvalidArgument;
       return Error::kNone;
     }
+    case Label::kTcbReadCpuTime:
+      if (invocation.output == nullptr || invocation.output_capacity < m::kCpuTimeLength) {
+        return Error::kRangeError;
+      }
+      operation.output = invocation.output;
+      operation.output_count = invocation.output_count;
+      return Error::kNone;
     case Label::kTcbReadFpu:
       if (tcb == caller || !fpu_state_in_tcb(tcb)) return Error::kThreadState;
       if (invocation.output == nullptr || invocation.output_capacity < m::kFpuLength) {
@@ -280,6 +287,12 @@ void invoke_tcb(const TcbOperation& operation) {
     case Label::kTcbWriteRegisters:
       write_user_registers(*tcb, operation.registers);
       if (operation.resume && tcb->state == ThreadState::kInactive) thread_make_runnable(tcb);
+      return;
+    case Label::kTcbReadCpuTime:
+      operation.output[abi::tcb_message::kCpuTimeNs] = sched_trace_task_ns(tcb);
+      operation.output[abi::tcb_message::kCpuTimeUserTicks] = tcb->user_ticks;
+      operation.output[abi::tcb_message::kCpuTimeSystemTicks] = tcb->system_ticks;
+      *operation.output_count = abi::tcb_message::kCpuTimeLength;
       return;
     case Label::kTcbReadFpu:
       operation.output[abi::tcb_message::kFpuFeatures] = kFpuFeatures;

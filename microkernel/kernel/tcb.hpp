@@ -45,7 +45,12 @@ struct Tcb {
   uint32_t ticks_left;   // of the time slice
   bool resuming;         // queued at the front to go on with its turn (thread_answered)
   uint64_t called_at;    // the timer tick when a server took its call or fault (bind_reply)
-  uint64_t ipc_buffer;   // user address, 0: none
+  // CPU time as a Linux task (sched_trace.hpp): ns as its CPU's task until it last left it,
+  // and the timer ticks that found it there, running itself (user) or served (system).
+  uint64_t task_ns;
+  uint64_t user_ticks;
+  uint64_t system_ticks;
+  uint64_t ipc_buffer;  // user address, 0: none
   // Queue links: a run queue while kRunning and not current, else the queue of the endpoint
   // or notification the thread is blocked on. A thread is in at most one queue.
   Tcb* next;

@@ -72,6 +72,7 @@ enum : int {
   fpu_state,
   // Time slices across calls to servers (tcb.cpp).
   answered_calls_keep_their_turn,
+  cpu_time_of_linux_tasks,
   kCount,
 };
 }  // namespace test_order

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Kernel tests of threads: TCB invocations and scheduling.
 #include "suite.hpp"
+#include "sys/clock.hpp"
 
 namespace kernel_tests {
 
@@ -283,6 +284,136 @@ DEFINE_TEST(answered_calls_keep_their_turn,
   }
   kill(spinner);
   kill(server);
+}
+
+namespace {
+
+uint64_t serving_ticks = 0;  // timer ticks busy_server works on each call
+
+uint64_t busy_endpoint;
+uint64_t busy_reply;
+
+// A server that works on each call until the timer has ticked `serving_ticks` times.
+void busy_server(uint64_t) {
+  sys::MessageRegisters mr;
+  auto r = sys::recv(busy_endpoint, busy_reply, mr);
+  while (r.error == Error::kNone) {
+    uint64_t start = sys::debug_ticks();
+    while (sys::debug_ticks() - start < serving_ticks) {
+    }
+    r = sys::reply_recv(busy_endpoint, busy_reply, 0, mr, 0);
+  }
+}
+
+volatile bool calls_done = false;
+void busy_caller(uint64_t calls) {
+  sys::MessageRegisters mr;
+  for (uint64_t i = 0; i < calls; ++i) (void)sys::call(busy_endpoint, 1, mr, 0);
+  calls_done = true;
+  (void)sys::signal(done_notification);
+  for (;;) (void)sys::wait(never_signalled);
+}
+
+struct CpuTime {
+  Error error;
+  uint64_t ns, user_ticks, system_ticks;
+};
+CpuTime read_cpu_time(uint64_t tcb) {
+  sys::MessageRegisters out;
+  abi::MessageInfo info;
+  CpuTime time{};
+  time.error = sys::invoke(tcb, Label::kTcbReadCpuTime, nullptr, 0, &out, &info);
+  if (time.error == Error::kNone && info.length == abi::tcb_message::kCpuTimeLength) {
+    time.ns = sys::message_word(out, abi::tcb_message::kCpuTimeNs);
+    time.user_ticks = sys::message_word(out, abi::tcb_message::kCpuTimeUserTicks);
+    time.system_ticks = sys::message_word(out, abi::tcb_message::kCpuTimeSystemTicks);
+  }
+  return time;
+}
+
+// A thread that is Linux task `ids` (the identity set before it starts).
+uint64_t spawn_task(ThreadFunction function, uint64_t argument, uint64_t ids, uint64_t priority) {
+  uint64_t thread = spawn(function, argument, ThreadOptions{.priority = priority, .start = false});
+  uint64_t identity[] = {ids | ids << 32, 0x6b736174, 0, 0x1000 + ids, 0};  // comm "task"
+  must(sys::invoke(thread, Label::kTcbSetTraceIdentity, identity), "trace identity");
+  must(sys::invoke(thread, Label::kTcbResume), "resume");
+  return thread;
+}
+
+}  // namespace
+
+DEFINE_TEST(cpu_time_of_linux_tasks,
+            "TCB ReadCpuTime: a Linux task's CPU time, user ticks while it runs, system ticks "
+            "while a server works on its call; nothing for other threads") {
+  sys::clock_page = reinterpret_cast<const abi::ClockPage*>(abi::kRootClockPage);
+  never_signalled = make(ObjectType::kNotification);
+  done_notification = make(ObjectType::kNotification);
+  {
+    Check t("a_spinning_task_has_user_time");
+    counter_a = 0;
+    uint64_t sleep = make(ObjectType::kNotification);
+    uint64_t start = sys::clock_ns();
+    uint64_t spinner = spawn_task(spin_forever, 0, 501, kRootPriority);
+    // The root sleeps 200 ms: the spinner has the CPU.
+    must(sys::set_timer(sleep, start + 200000000), "timer");
+    (void)sys::wait(sleep);
+    CpuTime time = read_cpu_time(spinner);
+    uint64_t elapsed = sys::clock_ns() - start;
+    t.error(time.error, Error::kNone, "ReadCpuTime");
+    sys::print("  spinner: %lu ns of %lu, %lu user and %lu system ticks\n", time.ns, elapsed,
+               time.user_ticks, time.system_ticks);
+    t.that(counter_a != 0, "the spinner did not run");
+    t.that(time.ns > elapsed / 4 && time.ns <= elapsed, "CPU time not most of the 200 ms");
+    t.that(time.user_ticks >= 5 && time.system_ticks == 0, "ticks not all user ticks");
+    CpuTime later = read_cpu_time(spinner);  // it is still on the CPU: the time goes on
+    t.that(later.ns > time.ns, "a running task's time did not grow");
+    kill(spinner);
+  }
+  {
+    Check t("a_served_task_has_system_time");
+    busy_endpoint = make(ObjectType::kEndpoint);
+    busy_reply = make(ObjectType::kReply);
+    serving_ticks = 2;
+    uint64_t server = spawn(busy_server, 0, ThreadOptions{.priority = 200});
+    calls_done = false;
+    uint64_t caller = spawn_task(busy_caller, 5, 502, 150);
+    (void)sys::wait(done_notification);
+    CpuTime time = read_cpu_time(caller);
+    t.error(time.error, Error::kNone, "ReadCpuTime");
+    sys::print("  served caller: %lu ns, %lu user and %lu system ticks\n", time.ns, time.user_ticks,
+               time.system_ticks);
+    t.that(calls_done, "the calls did not end");
+    // 5 calls of 2 ticks each: about 10 ticks of service.
+    t.that(time.system_ticks >= 5, "the server's work was not its system time");
+    t.that(time.ns >= 5 * uint64_t{1000000000} / boot->timer_hz, "CPU time shorter than the calls");
+    kill(caller);
+    kill(server);
+  }
+  {
+    Check t("threads_that_are_no_linux_task_have_no_cpu_time");
+    counter_a = 0;
+    uint64_t plain = spawn(spin_forever, 0, ThreadOptions{.priority = kRootPriority});
+    uint64_t start = sys::debug_ticks();
+    while (counter_a == 0 && sys::debug_ticks() - start < 100) sys::yield();
+    CpuTime time = read_cpu_time(plain);
+    t.error(time.error, Error::kNone, "ReadCpuTime");
+    t.that(counter_a != 0, "the thread did not run");
+    t.that(time.ns == 0 && time.user_ticks == 0 && time.system_ticks == 0, "time counted");
+    kill(plain);
+  }
+  {
+    Check t("read_cpu_time_needs_read_right_and_a_tcb");
+    uint64_t thread = spawn(spin_forever, 0, ThreadOptions{.priority = 10});
+    uint64_t write_only = new_slot();
+    must_mint(kRoot, write_only, thread, abi::kRightWrite, 0);
+    uint64_t read_only = new_slot();
+    must_mint(kRoot, read_only, thread, abi::kRightRead, 0);
+    t.error(read_cpu_time(write_only).error, Error::kMissingRight, "without Read");
+    t.error(read_cpu_time(read_only).error, Error::kNone, "with Read only");
+    t.error(read_cpu_time(kRoot).error, Error::kWrongType, "a CNode cap");
+    t.error(read_cpu_time(kSelf).error, Error::kNone, "its own thread");
+    kill(thread);
+  }
 }
 
 }  // namespace kernel_tests

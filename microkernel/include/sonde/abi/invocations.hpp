@@ -34,6 +34,7 @@ enum class Label : uint64_t {
   kTcbReadFpu = 58,           // -> the thread's FPU/SSE state (tcb_message::kFpu*)
   kTcbWriteFpu = 59,          // replace it (checked: MXCSR reserved bits are refused)
   kTcbSetTraceIdentity = 60,  // who the thread is to Linux tracing (tcb_message::kTrace*)
+  kTcbReadCpuTime = 61,       // -> its CPU time as a Linux task (tcb_message::kCpuTime*)
   // Endpoints and replies take no invocations: Call, Send and Recv on them are IPC; so are
   // Send (signal) and Recv (wait) on a notification.
   kNotificationSetTimer = 64,  // Notification (Write right): signal it when the clock reaches
@@ -144,6 +145,15 @@ inline constexpr uint64_t kTraceLength = 5;
 // Flag: the task ran before in another thread object (an exec that replaces the thread): the
 // CPUs that last ran it name this thread now, and its first run is no sched_wakeup_new.
 inline constexpr uint64_t kTraceContinues = 1;
+// ReadCpuTime returns the thread's CPU time as a Linux task (one with a trace identity): the
+// nanoseconds it was its CPU's Linux task (running itself, or blocked in a system call while
+// servers worked for it, until another task ran there or the CPU idled; up to now if it still
+// is), and how many timer ticks found it so in user mode and served (Linux's utime/stime
+// split is these ticks' ratio of the nanoseconds, as cputime_adjust scales them).
+inline constexpr uint64_t kCpuTimeNs = 0;
+inline constexpr uint64_t kCpuTimeUserTicks = 1;
+inline constexpr uint64_t kCpuTimeSystemTicks = 2;
+inline constexpr uint64_t kCpuTimeLength = 3;
 }  // namespace tcb_message
 
 namespace frame_message {
