@@ -302,13 +302,20 @@ void refresh_process(FileTree& tree, Inode* proc, Process* p) {
   bool has_mm = p->state != ProcessState::kZombie && p->memory != nullptr;
   const mm_struct empty{};
   const mm_struct& m = has_mm ? p->linux_mm : empty;
+  // utime, stime, cutime, cstime: clock ticks of the split CPU times (cpu_time.hpp).
+  CpuSplit self = split_cpu_time(process_cpu_time(*p));
+  CpuSplit children = split_cpu_time(p->children_cpu);
   put_text(tree, directory, "stat",
-           "%d (%s) %c %d %d %d 0 %d 0 0 0 0 0 0 0 0 0 %d %d 1 0 %lu %lu %lu 18446744073709551615 "
+           "%d (%s) %c %d %d %d 0 %d 0 0 0 0 0 %lu %lu %lu %lu %d %d %d 0 %lu %lu %lu "
+           "18446744073709551615 "
            "%lu %lu %lu 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 %lu %lu %lu %lu %lu %lu %lu %d\n",
            p->pid, p->comm, state_of(p), p->ppid, p->pgid, p->sid, tty::foreground_group(),
-           20 + p->nice, p->nice, ticks, pages * 4096, pages, m.start_code, m.end_code,
-           m.start_stack, m.start_data, m.end_data, m.start_brk, m.arg_start, m.arg_end,
-           m.env_start, m.env_end, p->state == ProcessState::kZombie ? p->wait_status : 0);
+           clock_ticks(self.user_ns), clock_ticks(self.system_ns), clock_ticks(children.user_ns),
+           clock_ticks(children.system_ns), 20 + p->nice, p->nice,
+           p->state == ProcessState::kZombie ? 1 : thread_count(p), ticks, pages * 4096, pages,
+           m.start_code, m.end_code, m.start_stack, m.start_data, m.end_data, m.start_brk,
+           m.arg_start, m.arg_end, m.env_start, m.env_end,
+           p->state == ProcessState::kZombie ? p->wait_status : 0);
   char umask[5] = {'0', static_cast<char>('0' + ((p->umask >> 6) & 7)),
                    static_cast<char>('0' + ((p->umask >> 3) & 7)),
                    static_cast<char>('0' + (p->umask & 7)), '\0'};  // the formatter has no %o

@@ -454,9 +454,17 @@ int64_t sys_wait4(SyscallContext& c) {
     if (status_address != 0) {
       if (auto r = user(c).copy_out(status_address, &status, 4); !r.ok()) return -rt::kEFAULT;
     }
-    if (c.arg(3) != 0) (void)user(c).zero(c.arg(3), 144);  // struct rusage
+    if (c.arg(3) != 0) {
+      // The child's own and its reaped children's time (Linux's RUSAGE_BOTH); a stopped or
+      // continued child's report too.
+      Rusage usage = rusage_of(reaped_cpu_time(*p));
+      if (auto r = user(c).copy_out(c.arg(3), &usage, sizeof(usage)); !r.ok()) return -rt::kEFAULT;
+    }
     int64_t found = p->pid;
-    if (p->state == ProcessState::kZombie) reap_process(p);
+    if (p->state == ProcessState::kZombie) {
+      c.process->children_cpu += reaped_cpu_time(*p);
+      reap_process(p);
+    }
     return found;
   }
   if (!any) return -rt::kECHILD;
