@@ -333,6 +333,7 @@ void serve_fault(Answer& answer, uint64_t badge, uint64_t label, const sys::Mess
       if (result == kDeferred) {
         if (find_thread(tid) != thread) return;  // it ended meanwhile
         block_thread(thread, context, trace_seen);
+        ++thread->usage.voluntary_switches;  // it sleeps
         thread->saved = registers;
         thread->reply = detach_receive_reply();
         publish_waiting_registers(*thread, true);
@@ -358,6 +359,7 @@ void serve_fault(Answer& answer, uint64_t badge, uint64_t label, const sys::Mess
       uint64_t access = sys::message_word(mr, abi::kFaultDetailWord);
       int signal = process->memory->handle_fault(address, access);
       if (signal == 0) {
+        if (thread != nullptr) ++thread->usage.minor_faults;
         answer.now = true;
         answer.label = static_cast<uint64_t>(abi::FaultReply::kResume);
         return;

@@ -8,6 +8,7 @@
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/times.h>
@@ -52,8 +53,9 @@ static void syscalls(uint64_t ms) {
   close(fd[1]);
 }
 
-// The fields of /proc/self/stat from utime (14) to cstime (17).
-static int stat_times(long times[4]) {
+// The fields of /proc/self/stat from minflt (10) to cstime (17): minflt, cminflt, majflt,
+// cmajflt, utime, stime, cutime, cstime.
+static int stat_times(long times[8]) {
   FILE* file = fopen("/proc/self/stat", "r");
   if (file == NULL) return -1;
   char line[1024];
@@ -62,12 +64,12 @@ static int stat_times(long times[4]) {
   if (got == NULL) return -1;
   char* after_comm = strrchr(line, ')');
   if (after_comm == NULL) return -1;
-  // Field 3 (state) follows ") "; utime is the 11th field after it.
+  // Field 3 (state) follows ") "; minflt is the 7th field after it.
   char state;
-  long skip[10];
+  long skip[6];
   int n = sscanf(after_comm + 2, "%c %ld %ld %ld %ld %ld %ld %ld %ld %ld %ld %ld %ld %ld %ld",
-                 &state, &skip[0], &skip[1], &skip[2], &skip[3], &skip[4], &skip[5], &skip[6],
-                 &skip[7], &skip[8], &skip[9], &times[0], &times[1], &times[2], &times[3]);
+                 &state, &skip[0], &skip[1], &skip[2], &skip[3], &skip[4], &skip[5], &times[0],
+                 &times[1], &times[2], &times[3], &times[4], &times[5], &times[6], &times[7]);
   return n == 15 ? 0 : -1;
 }
 
@@ -153,12 +155,25 @@ int main(void) {
   CHECK("USER_HZ is 100", hz == 100);
   CHECK("times() counts clock ticks",
         ticks != (clock_t)-1 && tms.tms_utime >= 5 && tms.tms_cutime >= 3 && tms.tms_cutime <= 30);
-  long stat[4];
+  long stat[8];
   CHECK("/proc/self/stat utime, stime, cutime, cstime",
-        stat_times(stat) == 0 && stat[0] >= 5 && stat[2] >= 3 && stat[2] <= 30);
+        stat_times(stat) == 0 && stat[4] >= 5 && stat[6] >= 3 && stat[6] <= 30);
+  CHECK("/proc/self/stat minflt and cminflt", stat[0] > 0 && stat[1] > 0 && stat[2] == 0);
   CHECK("a reaped child has no CPU clock",
         clock_gettime(child_clock, &child_now) == -1 && errno == EINVAL);
 
+  // Page faults: touching 64 fresh anonymous pages faults (minor faults: nothing is read from
+  // a disk); sleeping in a system call is a voluntary context switch.
+  CHECK("getrusage before faults", getrusage(RUSAGE_SELF, &before) == 0);
+  char* pages = mmap(NULL, 64 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  CHECK("mmap 64 pages", pages != MAP_FAILED);
+  for (int i = 0; pages != MAP_FAILED && i < 64; ++i) pages[i * 4096] = 1;
+  struct timespec nap = {0, 20000000};
+  nanosleep(&nap, NULL);
+  CHECK("getrusage after faults", getrusage(RUSAGE_SELF, &after) == 0);
+  CHECK("64 touched pages are minor faults", after.ru_minflt - before.ru_minflt >= 16);
+  CHECK("no major fault", after.ru_majflt == 0);
+  CHECK("a sleep is a voluntary switch", after.ru_nvcsw > before.ru_nvcsw);
   // Errors.
   CHECK_ERRNO("getrusage(5)", getrusage(5, &before), EINVAL);
   CHECK_ERRNO("getrusage to a bad address", syscall(SYS_getrusage, RUSAGE_SELF, (void*)8), EFAULT);

@@ -302,15 +302,18 @@ void refresh_process(FileTree& tree, Inode* proc, Process* p) {
   bool has_mm = p->state != ProcessState::kZombie && p->memory != nullptr;
   const mm_struct empty{};
   const mm_struct& m = has_mm ? p->linux_mm : empty;
-  // utime, stime, cutime, cstime: clock ticks of the split CPU times (cpu_time.hpp).
-  CpuSplit self = split_cpu_time(process_cpu_time(*p));
-  CpuSplit children = split_cpu_time(p->children_cpu);
+  // minflt, cminflt; utime, stime, cutime, cstime: clock ticks of the split CPU times
+  // (usage.hpp).
+  TaskUsage usage = process_usage(*p);
+  CpuSplit self = split_cpu_time(usage);
+  CpuSplit children = split_cpu_time(p->children_usage);
   put_text(tree, directory, "stat",
-           "%d (%s) %c %d %d %d 0 %d 0 0 0 0 0 %lu %lu %lu %lu %d %d %d 0 %lu %lu %lu "
+           "%d (%s) %c %d %d %d 0 %d 0 %lu %lu 0 0 %lu %lu %lu %lu %d %d %d 0 %lu %lu %lu "
            "18446744073709551615 "
            "%lu %lu %lu 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 %lu %lu %lu %lu %lu %lu %lu %d\n",
            p->pid, p->comm, state_of(p), p->ppid, p->pgid, p->sid, tty::foreground_group(),
-           clock_ticks(self.user_ns), clock_ticks(self.system_ns), clock_ticks(children.user_ns),
+           usage.minor_faults, p->children_usage.minor_faults, clock_ticks(self.user_ns),
+           clock_ticks(self.system_ns), clock_ticks(children.user_ns),
            clock_ticks(children.system_ns), 20 + p->nice, p->nice,
            p->state == ProcessState::kZombie ? 1 : thread_count(p), ticks, pages * 4096, pages,
            m.start_code, m.end_code, m.start_stack, m.start_data, m.end_data, m.start_brk,

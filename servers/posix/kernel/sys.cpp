@@ -123,21 +123,21 @@ constexpr int kCpuClockVirt = 1, kCpuClockSched = 2;  // PROF is 0
 bool is_cpu_clock(int64_t clock) { return clock == 2 || clock == 3 || clock < 0; }
 
 rt::Result<uint64_t> cpu_clock_ns(SyscallContext& c, int64_t clock) {
-  if (clock == 2) return process_cpu_time(*c.process).ns;
-  if (clock == 3) return thread_cpu_time(*c.thread).ns;
+  if (clock == 2) return process_usage(*c.process).ns;
+  if (clock == 3) return thread_usage(*c.thread).ns;
   int which = static_cast<int>(clock & 3);
   bool per_thread = (clock & 4) != 0;
   if (which == 3) return rt::err(rt::kEINVAL);  // CPUCLOCK_MAX; with the thread bit: CLOCKFD
   auto pid = static_cast<int>(~(clock >> 3));
-  CpuTime time;
+  TaskUsage time;
   if (per_thread) {
     Thread* thread = pid == 0 ? c.thread : find_thread(pid);
     if (thread == nullptr || thread->process != c.process) return rt::err(rt::kEINVAL);
-    time = thread_cpu_time(*thread);
+    time = thread_usage(*thread);
   } else {
     Process* process = pid == 0 ? c.process : find_process(pid);
     if (process == nullptr || process->state == ProcessState::kZombie) return rt::err(rt::kEINVAL);
-    time = process_cpu_time(*process);
+    time = process_usage(*process);
   }
   if (which == kCpuClockVirt) return split_cpu_time(time).user_ns;
   return time.ns;  // SCHED, and PROF (user + system)
@@ -392,11 +392,11 @@ int64_t sys_setrlimit(SyscallContext& c) {
 // children, RUSAGE_THREAD (1) the calling thread; EINVAL for another `who`.
 int64_t sys_getrusage(SyscallContext& c) {
   auto who = static_cast<int32_t>(c.arg(0));
-  CpuTime time;
+  TaskUsage time;
   switch (who) {
-    case 0: time = process_cpu_time(*c.process); break;
-    case -1: time = c.process->children_cpu; break;
-    case 1: time = thread_cpu_time(*c.thread); break;
+    case 0: time = process_usage(*c.process); break;
+    case -1: time = c.process->children_usage; break;
+    case 1: time = thread_usage(*c.thread); break;
     default: return -rt::kEINVAL;
   }
   Rusage usage = rusage_of(time);
@@ -409,8 +409,8 @@ int64_t sys_getrusage(SyscallContext& c) {
 int64_t sys_times(SyscallContext& c) {
   int64_t ticks = static_cast<int64_t>(clock_ticks(now_ns()));
   if (c.arg(0) != 0) {
-    CpuSplit self = split_cpu_time(process_cpu_time(*c.process));
-    CpuSplit children = split_cpu_time(c.process->children_cpu);
+    CpuSplit self = split_cpu_time(process_usage(*c.process));
+    CpuSplit children = split_cpu_time(c.process->children_usage);
     int64_t tms[4] = {static_cast<int64_t>(clock_ticks(self.user_ns)),
                       static_cast<int64_t>(clock_ticks(self.system_ns)),
                       static_cast<int64_t>(clock_ticks(children.user_ns)),

@@ -139,7 +139,7 @@ void destroy_thread(Thread* thread) {
     thread->blocked = false;
     publish_waiting_registers(*thread, false);
   }
-  if (thread->tcb != 0) keep_thread_cpu_time(*thread, true);
+  if (thread->tcb != 0) keep_thread_usage(*thread, true);
   delete_cap(thread->tcb);
   if (thread->fault_cap != process->fault_cap) delete_cap(thread->fault_cap);
   for (Thread** at = &process->threads; *at != nullptr; at = &(*at)->next) {
@@ -268,7 +268,7 @@ rt::Result<void> start_thread(Thread* thread, const abi::UserRegisters& register
     delete_cap(tcb);
     return rt::err(rt::kENOMEM);
   }
-  if (thread->tcb != 0) keep_thread_cpu_time(*thread, false);
+  if (thread->tcb != 0) keep_thread_usage(*thread, false);
   delete_cap(thread->tcb);
   thread->tcb = tcb;
   return {};

@@ -10,8 +10,8 @@
 #include "mm/file_maps.hpp"
 #include "rt/result.hpp"
 #include "sys/ipc.hpp"
-#include "task/cpu_time.hpp"
 #include "task/credentials.hpp"
+#include "task/usage.hpp"
 #include "vfs/file.hpp"
 #include "vfs/inode.hpp"
 
@@ -128,8 +128,10 @@ struct Thread {
   // vfork, clone(CLONE_VFORK): the child whose exec or end this thread's call waits for (0:
   // none). The wait is killable only: other signals wait for its end (Linux's TASK_KILLABLE).
   int vfork_child;
-  CpuTime cpu_base;  // counted by its earlier TCBs (an exec gives it a new one)
-  Thread* next;      // the next thread of the same process
+  // Its page faults and blocking calls, and the CPU time of its earlier TCBs (an exec gives
+  // it a new one); thread_usage adds its TCB's.
+  TaskUsage usage;
+  Thread* next;  // the next thread of the same process
 };
 
 struct Process {
@@ -169,10 +171,10 @@ struct Process {
   char cmdline[512];  // argv, NUL-separated, as /proc/<pid>/cmdline shows it
   size_t cmdline_length;
   uint64_t start_ns;  // when it was made (clock_ns), for /proc/<pid>/stat
-  // CPU time (cpu_time.hpp): of its threads that ended, and of its children that it reaped
+  // CPU time (usage.hpp): of its threads that ended, and of its children that it reaped
   // (with theirs: Linux's cutime and cstime).
-  CpuTime ended_threads_cpu;
-  CpuTime children_cpu;
+  TaskUsage ended_threads_usage;
+  TaskUsage children_usage;
   bool executed;  // an execve succeeded since the fork (Linux's PF_FORKNOEXEC cleared)
   // The thread (tid) whose vfork waits for this process to exec or end (Linux's vfork_done);
   // 0 when none, or once released.

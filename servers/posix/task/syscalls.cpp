@@ -457,12 +457,12 @@ int64_t sys_wait4(SyscallContext& c) {
     if (c.arg(3) != 0) {
       // The child's own and its reaped children's time (Linux's RUSAGE_BOTH); a stopped or
       // continued child's report too.
-      Rusage usage = rusage_of(reaped_cpu_time(*p));
+      Rusage usage = rusage_of(reaped_usage(*p));
       if (auto r = user(c).copy_out(c.arg(3), &usage, sizeof(usage)); !r.ok()) return -rt::kEFAULT;
     }
     int64_t found = p->pid;
     if (p->state == ProcessState::kZombie) {
-      c.process->children_cpu += reaped_cpu_time(*p);
+      c.process->children_usage += reaped_usage(*p);
       reap_process(p);
     }
     return found;

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
-// The user/system split of a task's CPU time (servers/posix/task/cpu_time.hpp) and the rusage
-// it fills, as Linux's cputime_adjust and getrusage make them.
-#include "task/cpu_time.hpp"
+// What a task used (servers/posix/task/usage.hpp): the user/system split of its CPU time and
+// the rusage it fills, as Linux's cputime_adjust and getrusage make them.
+#include "task/usage.hpp"
 
 #include <gtest/gtest.h>
 
@@ -54,12 +54,22 @@ TEST(CpuTimeRusage, TimevalsTruncateToMicroseconds) {
   EXPECT_EQ(clock_ticks(1999999999), 199u);
 }
 
-TEST(CpuTimeSum, AddsEveryPart) {
-  CpuTime a{10, 1, 2};
-  a += CpuTime{5, 3, 4};
+TEST(TaskUsageSum, AddsEveryPart) {
+  TaskUsage a{10, 1, 2, 7, 8};
+  a += TaskUsage{5, 3, 4, 1, 2};
   EXPECT_EQ(a.ns, 15u);
   EXPECT_EQ(a.user_ticks, 4u);
   EXPECT_EQ(a.system_ticks, 6u);
+  EXPECT_EQ(a.minor_faults, 8u);
+  EXPECT_EQ(a.voluntary_switches, 10u);
+}
+
+TEST(TaskUsageRusage, CarriesTheFaultAndSwitchCounts) {
+  Rusage usage = rusage_of({0, 0, 0, 43, 5});
+  EXPECT_EQ(usage.minflt, 43);
+  EXPECT_EQ(usage.majflt, 0);
+  EXPECT_EQ(usage.nvcsw, 5);
+  EXPECT_EQ(usage.nivcsw, 0);
 }
 
 }  // namespace

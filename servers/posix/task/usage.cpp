@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: MIT
+// What Linux tasks used (usage.hpp): the kernel's CPU time and the server's counts.
+#include "task/usage.hpp"
+
+#include "sys/ipc.hpp"
+#include "task/process.hpp"
+
+namespace posix {
+
+namespace {
+
+TaskUsage read_tcb(uint64_t tcb) {
+  TaskUsage time;
+  if (tcb == 0) return time;
+  sys::MessageRegisters out;
+  abi::MessageInfo info;
+  if (sys::invoke(tcb, abi::Label::kTcbReadCpuTime, nullptr, 0, &out, &info) != abi::Error::kNone ||
+      info.length < abi::tcb_message::kCpuTimeLength) {
+    return time;
+  }
+  time.ns = sys::message_word(out, abi::tcb_message::kCpuTimeNs);
+  time.user_ticks = sys::message_word(out, abi::tcb_message::kCpuTimeUserTicks);
+  time.system_ticks = sys::message_word(out, abi::tcb_message::kCpuTimeSystemTicks);
+  return time;
+}
+
+}  // namespace
+
+TaskUsage thread_usage(const Thread& thread) {
+  TaskUsage time = thread.usage;  // the counts, and the time of earlier TCBs
+  time += read_tcb(thread.tcb);
+  return time;
+}
+
+TaskUsage process_usage(const Process& process) {
+  TaskUsage time = process.ended_threads_usage;
+  for (const Thread* t = process.threads; t != nullptr; t = t->next) time += thread_usage(*t);
+  return time;
+}
+
+void keep_thread_usage(Thread& thread, bool ended) {
+  TaskUsage time = thread_usage(thread);
+  thread.usage = TaskUsage{};
+  if (ended) {
+    thread.process->ended_threads_usage += time;
+  } else {
+    thread.usage = time;
+  }
+}
+
+TaskUsage reaped_usage(const Process& child) {
+  TaskUsage time = process_usage(child);
+  time += child.children_usage;
+  return time;
+}
+
+}  // namespace posix
