@@ -349,7 +349,18 @@ TEST_F(PerfEventTest, SetOutputSendsRecordsToAnotherEventsRing) {
   EXPECT_EQ(head, 2u * (8 + 24));
   EXPECT_EQ(ioctl(first, kPerfEventIocSetOutput, static_cast<uint64_t>(second)), -rt::kEBUSY)
       << "an event with its own mapping";
+  // A mapping of the redirected event maps the shared ring (of the same size only), which
+  // then outlives the first event's own mapping.
+  EXPECT_EQ(perf_event_mmap(session_, static_cast<int32_t>(second), 3 * 4096, 0, true).error().code,
+            rt::kEINVAL);
+  auto shared = perf_event_mmap(session_, static_cast<int32_t>(second), 2 * 4096, 0, true);
+  ASSERT_TRUE(shared.ok());
+  EXPECT_EQ(shared->memory, mapping->memory) << "the redirected event maps the output's ring";
   perf_event_munmap(objects_, mapping->event);
+  hit(probe_of(second), record, sizeof(record));
+  std::memcpy(&head, shared->memory + kPerfDataHeadOffset, 8);
+  EXPECT_EQ(head, 3u * (8 + 24)) << "the ring went with the first event's mapping";
+  perf_event_munmap(objects_, shared->event);
   hit(probe_of(second), record, sizeof(record));  // the ring went: nothing to write into
   EXPECT_EQ(ioctl(second, kPerfEventIocSetOutput, static_cast<uint64_t>(-1)), 0);
   // The output event closed first stays until the redirected one lets go.

@@ -419,6 +419,9 @@ rt::Result<PerfEventMapping> perf_event_mmap(Session& session, int32_t fd, uint6
   if (data_pages != 0 && (data_pages & (data_pages - 1)) != 0) return rt::err(rt::kEINVAL);
   if (data_pages > (1u << 20)) return rt::err(rt::kENOMEM);
   ObjectTable& objects = session.objects();
+  // An event redirected by PERF_EVENT_IOC_SET_OUTPUT has the output's ring as its buffer
+  // (Linux's event->rb): a mapping of it maps that ring, which then stays while mapped.
+  if (event->output != nullptr && event->output->ring != nullptr) event = event->output;
   if (event->ring != nullptr) {
     if (event->ring->data_pages() != data_pages) return rt::err(rt::kEINVAL);
   } else {
