@@ -17,3 +17,12 @@ perf script -i /tmp/perf.data -F comm,event,trace 2>&1 |
   sed -E 's/0x7f[0-9a-f]+/ADDR/g; s/ +/ /g'
 echo "script: $?"
 perf report -i /tmp/perf.data --stdio --sort comm 2>/dev/null | grep -E '^ +[0-9]' | sed -E 's/ +/ /g'
+# The workload's children count too (attr.inherit: sched_process_fork makes them heirs); -i
+# (no inherit) counts the shell alone.
+perf stat -e syscalls:sys_enter_openat -- sh -c 'cat /proc/version > /dev/null; cat /proc/version' \
+  > /dev/null 2> /tmp/stat.txt
+echo "inherit: $?"
+grep syscalls: /tmp/stat.txt | awk '{print $1, $2}'
+perf stat -i -e syscalls:sys_enter_openat -- sh -c 'cat /proc/version > /dev/null; cat /proc/version' \
+  > /dev/null 2> /tmp/stat.txt
+grep syscalls: /tmp/stat.txt | awk '{print $1, $2}'

@@ -316,6 +316,51 @@ TEST_F(PerfEventTest, ExecsAreCommRecordsForEventsThatAskForThem) {
   EXPECT_EQ(hooks_.armed.count(exec_probe), 1u);
 }
 
+// perf stat's events inherit (attr.inherit): the workload's children, and theirs, count into
+// the event from their fork on (the sched:sched_process_fork tracepoint, watched while any
+// inherited event is open); an event without inherit counts its own task alone.
+TEST_F(PerfEventTest, InheritedEventsCountTheTasksChildren) {
+  PerfEventAttr attr = tracepoint_attr(FakeProbeHooks::kOpenatId);
+  attr.flags = kPerfAttrInherit;
+  int64_t inherited = open(attr, 42, -1);
+  attr.flags = 0;
+  int64_t own = open(attr, 42, -1);
+  ASSERT_GT(inherited, 0);
+  ASSERT_GT(own, 0);
+  uint32_t fork_probe = 0;
+  for (const auto& [number, armed] : hooks_.armed) {
+    if (armed.text == "sched_process_fork") fork_probe = number;
+  }
+  ASSERT_NE(fork_probe, 0u) << "forks are watched";
+  // sched_process_fork's record: child_pid at 44.
+  auto fork = [&](int32_t parent, int32_t child) {
+    uint8_t record[48] = {};
+    std::memcpy(record + 24, &parent, 4);
+    std::memcpy(record + 44, &child, 4);
+    hit(fork_probe, record, sizeof(record), parent);
+  };
+  uint32_t probe = probe_of(inherited);
+  fork(8, 9);    // a task nobody follows
+  fork(42, 77);  // the followed task's child
+  fork(77, 78);  // and its grandchild
+  hit(probe, nullptr, 0, 42);
+  hit(probe, nullptr, 0, 77);
+  hit(probe, nullptr, 0, 78);
+  hit(probe, nullptr, 0, 9);
+  hit(probe, nullptr, 0, 8);
+  uint64_t count = 0;
+  memory_.allow(&count, sizeof(count));
+  EXPECT_EQ(read(inherited, &count, sizeof(count)), 8);
+  EXPECT_EQ(count, 3u) << "the task, its child and grandchild";
+  EXPECT_EQ(read(own, &count, sizeof(count)), 8);
+  EXPECT_EQ(count, 1u) << "without inherit, the task alone";
+  fork(42, 77);  // a child already known stays once
+  EXPECT_EQ(event_of(inherited)->heirs.size(), 2u);
+  EXPECT_TRUE(session_.close(static_cast<int32_t>(inherited)).ok());
+  EXPECT_EQ(hooks_.armed.count(fork_probe), 0u) << "no inherited event left: unwatched";
+  EXPECT_TRUE(session_.close(static_cast<int32_t>(own)).ok());
+}
+
 // perf record with two events on a CPU: the second's records go to the first's ring
 // (PERF_EVENT_IOC_SET_OUTPUT), with Linux's checks, until the first is unmapped.
 TEST_F(PerfEventTest, SetOutputSendsRecordsToAnotherEventsRing) {

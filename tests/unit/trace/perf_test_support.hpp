@@ -23,11 +23,13 @@ class FakeProbeHooks final : public ProbeHooks {
   rt::Result<uint32_t> tracepoint_record_size(uint64_t id) override {
     if (id == kOpenatId) return 64;
     if (id == kWriteId) return 48;
+    if (id == kForkId) return 48;
     return rt::err(rt::kEINVAL);
   }
   const char* tracepoint_name(uint64_t id) override {
     if (id == kOpenatId) return "sys_enter_openat";
     if (id == kWriteId) return "sys_enter_write";
+    if (id == kForkId) return "sched_process_fork";
     return nullptr;
   }
   rt::Result<uint32_t> raw_tracepoint_arguments(const char* name) override {
@@ -53,6 +55,8 @@ class FakeProbeHooks final : public ProbeHooks {
       if (text != "/bin/app") return rt::err(rt::kENOENT);
     }
     if (spec.kind == ProbeKind::kRawTracepoint) text = spec.name;
+    if (spec.kind == ProbeKind::kTracepoint && spec.tracepoint_id == kForkId)
+      text = "sched_process_fork";
     armed[probe] = Armed{spec, text};
     return {};
   }
@@ -60,6 +64,7 @@ class FakeProbeHooks final : public ProbeHooks {
 
   static constexpr uint64_t kOpenatId = 659;
   static constexpr uint64_t kWriteId = 700;
+  static constexpr uint64_t kForkId = 313;  // sched:sched_process_fork, Linux's id
   std::map<uint32_t, Armed> armed;
   uint32_t arm_calls = 0;
 };

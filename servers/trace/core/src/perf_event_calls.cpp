@@ -266,7 +266,7 @@ rt::Result<int32_t> perf_event_open(Session& session, UserMemory& memory, uint64
 
   void* place = objects.allocator().allocate(sizeof(PerfEventObject), alignof(PerfEventObject));
   if (place == nullptr) return fail(rt::err(rt::kENOMEM));
-  auto* event = new (place) PerfEventObject();
+  auto* event = new (place) PerfEventObject(objects.allocator());
   event->kind = ObjectKind::kPerfEvent;
   event->references = 1;  // the handle's; perf events have no id
   event->table = &objects;
@@ -294,6 +294,13 @@ rt::Result<int32_t> perf_event_open(Session& session, UserMemory& memory, uint64
   if (event->awaiting_exec || attr.has(kPerfAttrComm)) {
     if (auto watching = probes->watch_exec(event); !watching.ok()) {
       objects.release(event);  // its only reference: destroyed
+      return watching.error();
+    }
+  }
+  // perf_event_init_task: the task's children (and theirs) inherit the event (counted into it).
+  if (attr.has(kPerfAttrInherit) && task > 0) {
+    if (auto watching = probes->watch_forks(event); !watching.ok()) {
+      objects.release(event);
       return watching.error();
     }
   }

@@ -35,7 +35,8 @@ ProbeTable::ProbeTable(ObjectTable& objects, ProbeHooks& hooks)
     : objects_(objects),
       hooks_(hooks),
       probes_(objects.allocator()),
-      exec_watchers_(objects.allocator()) {}
+      exec_watchers_(objects.allocator()),
+      fork_watchers_(objects.allocator()) {}
 
 ProbeTable::~ProbeTable() {
   for (Probe* probe : probes_) {
@@ -260,6 +261,7 @@ void unlink_event(Probe& probe, PerfEventObject* event) {
 }
 
 void destroy_perf_event(ObjectTable& objects, PerfEventObject* event) {
+  if (event->watches_forks) objects.probes()->unwatch_forks(event);
   // The exec probe goes with its last watcher (an exec that ended the watch left it armed).
   if (event->watches_exec) {
     objects.probes()->unwatch_exec(event);
@@ -293,8 +295,12 @@ bool samples_clock(const PerfEventObject& event) {
 
 bool follows(const PerfEventObject& event, uint32_t cpu, int32_t pid) {
   if (event.cpu >= 0 && static_cast<uint32_t>(event.cpu) != cpu) return false;
-  return event.pid <= 0 || event.pid == pid;
+  return event.follows_task(pid);
 }
+
+// sched:sched_process_fork: Linux's fixed id and where its record keeps the child's pid.
+constexpr uint64_t kSchedProcessForkId = 313;
+constexpr uint32_t kForkChildPidOffset = 44;
 
 uint64_t clock_period(const PerfEventObject& event) {
   return event.attr.sample_period > kMinimumClockPeriod ? event.attr.sample_period
@@ -366,7 +372,7 @@ void ProbeTable::exec_seen(const ProbeHit& hit) {
       }
     }
     bool follows_exec =
-        event->pid == hit.pid ||
+        (event->pid > 0 && event->follows_task(hit.pid)) ||
         (event->pid == -1 && (event->cpu < 0 || static_cast<uint32_t>(event->cpu) == hit.cpu));
     if (event->attr.has(kPerfAttrComm) && event->enabled && event->output_ring() != nullptr &&
         follows_exec) {
@@ -385,6 +391,55 @@ void ProbeTable::exec_seen(const ProbeHit& hit) {
       continue;
     }
     ++i;
+  }
+}
+
+rt::Result<void> ProbeTable::watch_forks(PerfEventObject* event) {
+  if (fork_probe_ == nullptr) {
+    ProbeSpec spec;
+    spec.kind = ProbeKind::kTracepoint;
+    spec.tracepoint_id = kSchedProcessForkId;
+    uint32_t size = TRY(hooks_.tracepoint_record_size(kSchedProcessForkId));
+    fork_probe_ = TRY(open_probe(spec, size));
+    fork_probe_->watches_forks = true;
+  }
+  if (!fork_watchers_.push_back(static_cast<PerfEventObject*>(event))) {
+    if (fork_watchers_.size() == 0) {
+      fork_probe_->watches_forks = false;
+      close_probe(fork_probe_);
+      fork_probe_ = nullptr;
+    }
+    return rt::err(rt::kENOMEM);
+  }
+  event->watches_forks = true;
+  return {};
+}
+
+void ProbeTable::unwatch_forks(PerfEventObject* event) {
+  event->watches_forks = false;
+  for (size_t i = 0; i < fork_watchers_.size(); ++i) {
+    if (fork_watchers_[i] == event) {
+      fork_watchers_.erase(i);
+      break;
+    }
+  }
+  if (fork_probe_ != nullptr && fork_watchers_.size() == 0) {
+    fork_probe_->watches_forks = false;
+    close_probe(fork_probe_);
+    fork_probe_ = nullptr;
+  }
+}
+
+void ProbeTable::fork_seen(const ProbeHit& hit) {
+  if (hit.size < kForkChildPidOffset + sizeof(int32_t)) return;
+  int32_t child;
+  __builtin_memcpy(&child, static_cast<const uint8_t*>(hit.context) + kForkChildPidOffset,
+                   sizeof(child));
+  for (size_t i = 0; i < fork_watchers_.size(); ++i) {
+    PerfEventObject* event = fork_watchers_[i];
+    // GAP: an event that cannot grow its list of heirs (no memory) misses the child's hits.
+    if (event->follows_task(hit.pid) && !event->follows_task(child))
+      (void)event->heirs.push_back(static_cast<int32_t&&>(child));
   }
 }
 

@@ -50,11 +50,15 @@ struct Probe {
   // The sched_process_exec raw tracepoint while perf events watch execs (enable_on_exec, or
   // attr.comm's PERF_RECORD_COMM): its hits go to ProbeTable::exec_seen.
   bool watches_exec = false;
+  // The sched:sched_process_fork tracepoint while inherited events watch forks: its hits go to
+  // ProbeTable::fork_seen.
+  bool watches_forks = false;
 };
 
 // A perf event handle's object. Linux gives perf events no id: only handles (and the perf
 // event arrays, links and mappings that hold one) keep it alive.
 struct PerfEventObject final : Object, ebpf::PerfEventOutput {
+  explicit PerfEventObject(rt::Allocator& allocator) : heirs(allocator) {}
   PerfEventAttr attr = {};
   int32_t pid = -1;                          // the task followed (-1: every task on `cpu`)
   int32_t cpu = -1;                          // -1: wherever the task runs
@@ -64,6 +68,12 @@ struct PerfEventObject final : Object, ebpf::PerfEventOutput {
   bool enabled = false;
   bool awaiting_exec = false;  // opened disabled with enable_on_exec: its task's exec enables it
   bool watches_exec = false;   // in the ProbeTable's exec watchers (awaiting_exec or attr.comm)
+  // attr.inherit on a task (pid > 0): the tasks forked from it, and from those, since it was
+  // opened (ProbeTable::fork_seen, on sched_process_fork), whose hits it counts and records
+  // as its own, as Linux sums inherited child events into the parent's. Exited ones stay
+  // (their pids are not reused before the pid space wraps).
+  Vector<int32_t> heirs;
+  bool watches_forks = false;  // in the ProbeTable's fork watchers
   uint64_t count = 0;
   uint64_t period_left = 0;  // CPU_CLOCK sampling: nanoseconds to the next sample
   uint64_t enabled_ns = 0;   // time enabled before `enabled_since`
@@ -90,6 +100,15 @@ struct PerfEventObject final : Object, ebpf::PerfEventOutput {
   }
   uint32_t mappings = 0;
   ObjectTable* table = nullptr;
+
+  // Whether the event follows task `tid`: every task (pid -1), its own, or one of its heirs.
+  bool follows_task(int32_t tid) const {
+    if (pid <= 0 || pid == tid) return true;
+    for (size_t i = 0; i < heirs.size(); ++i) {
+      if (heirs[i] == tid) return true;
+    }
+    return false;
+  }
 
   // bpf_perf_event_output into this event (a perf event array slot): Linux's checks (a
   // BPF_OUTPUT software event, EINVAL; enabled on this CPU, EOPNOTSUPP), then the ring.
@@ -149,6 +168,13 @@ class ProbeTable {
   void close_idle_exec_probe();
   // A task execs (the current task, `hit` its sched_process_exec hit).
   void exec_seen(const ProbeHit& hit);
+  // Forks for inherited events (attr.inherit on a task): the table watches the
+  // sched:sched_process_fork tracepoint while any does (ENOMEM, or its arming error); a fork
+  // by a task an event follows makes the child its heir. unwatch_forks: the event goes.
+  [[nodiscard]] rt::Result<void> watch_forks(PerfEventObject* event);
+  void unwatch_forks(PerfEventObject* event);
+  // A task forks (`hit`: the tracepoint's record, the child's pid in it).
+  void fork_seen(const ProbeHit& hit);
 
   // For the core: a probe for `spec` with one more user (arming it on its first), its release,
   // and attaching a program to it (EEXIST if it is there, E2BIG past 64 for perf events).
@@ -192,6 +218,7 @@ class ProbeTable {
       ++run;
     }
     if (probe.watches_exec) exec_seen(hit);
+    if (probe.watches_forks) fork_seen(hit);
     if (probe.kind == ProbeKind::kRawTracepoint || probe.kind == ProbeKind::kTracing ||
         (run != 0 && result == 0)) {
       return run;
@@ -201,7 +228,7 @@ class ProbeTable {
     // pt_regs pointer there), and samples carry IP 0 (the server reports no registers).
     for (PerfEventObject* event = probe.events; event != nullptr; event = event->next_on_probe) {
       if (!event->enabled) continue;
-      if (event->pid > 0 && event->pid != hit.pid) continue;
+      if (!event->follows_task(hit.pid)) continue;
       if (event->cpu >= 0 && static_cast<uint32_t>(event->cpu) != hit.cpu) continue;
       ++event->count;
       if (probe.kind == ProbeKind::kTracepoint) sample_hit(*event, hit);
@@ -231,6 +258,8 @@ class ProbeTable {
   uint64_t event_ids_ = 0;
   Probe* exec_probe_ = nullptr;  // sched_process_exec while exec_watchers_ is not empty
   Vector<PerfEventObject*> exec_watchers_;
+  Probe* fork_probe_ = nullptr;  // sched:sched_process_fork while fork_watchers_ is not empty
+  Vector<PerfEventObject*> fork_watchers_;
 };
 
 // perf_event_open(attr, pid, cpu, group_fd, flags) for `session`: the attr is read at
