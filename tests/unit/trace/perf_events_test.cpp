@@ -327,11 +327,13 @@ TEST_F(PerfEventTest, InheritedEventsCountTheTasksChildren) {
   int64_t own = open(attr, 42, -1);
   ASSERT_GT(inherited, 0);
   ASSERT_GT(own, 0);
-  uint32_t fork_probe = 0;
+  uint32_t fork_probe = 0, exit_probe = 0;
   for (const auto& [number, armed] : hooks_.armed) {
     if (armed.text == "sched_process_fork") fork_probe = number;
+    if (armed.text == "sched_process_exit") exit_probe = number;
   }
   ASSERT_NE(fork_probe, 0u) << "forks are watched";
+  ASSERT_NE(exit_probe, 0u) << "and exits";
   // sched_process_fork's record: child_pid at 44.
   auto fork = [&](int32_t parent, int32_t child) {
     uint8_t record[48] = {};
@@ -356,8 +358,16 @@ TEST_F(PerfEventTest, InheritedEventsCountTheTasksChildren) {
   EXPECT_EQ(count, 1u) << "without inherit, the task alone";
   fork(42, 77);  // a child already known stays once
   EXPECT_EQ(event_of(inherited)->heirs.size(), 2u);
+  uint8_t exit_record[32] = {};
+  hit(exit_probe, exit_record, sizeof(exit_record), 77);  // the child exits: no heir any more
+  EXPECT_EQ(event_of(inherited)->heirs.size(), 1u);
+  hit(probe, nullptr, 0, 77);  // (its pid, if used again, is another task's)
+  hit(probe, nullptr, 0, 78);
+  EXPECT_EQ(read(inherited, &count, sizeof(count)), 8);
+  EXPECT_EQ(count, 4u);
   EXPECT_TRUE(session_.close(static_cast<int32_t>(inherited)).ok());
   EXPECT_EQ(hooks_.armed.count(fork_probe), 0u) << "no inherited event left: unwatched";
+  EXPECT_EQ(hooks_.armed.count(exit_probe), 0u);
   EXPECT_TRUE(session_.close(static_cast<int32_t>(own)).ok());
 }
 

@@ -24,12 +24,14 @@ class FakeProbeHooks final : public ProbeHooks {
     if (id == kOpenatId) return 64;
     if (id == kWriteId) return 48;
     if (id == kForkId) return 48;
+    if (id == kExitId) return 32;
     return rt::err(rt::kEINVAL);
   }
   const char* tracepoint_name(uint64_t id) override {
     if (id == kOpenatId) return "sys_enter_openat";
     if (id == kWriteId) return "sys_enter_write";
     if (id == kForkId) return "sched_process_fork";
+    if (id == kExitId) return "sched_process_exit";
     return nullptr;
   }
   rt::Result<uint32_t> raw_tracepoint_arguments(const char* name) override {
@@ -57,6 +59,8 @@ class FakeProbeHooks final : public ProbeHooks {
     if (spec.kind == ProbeKind::kRawTracepoint) text = spec.name;
     if (spec.kind == ProbeKind::kTracepoint && spec.tracepoint_id == kForkId)
       text = "sched_process_fork";
+    if (spec.kind == ProbeKind::kTracepoint && spec.tracepoint_id == kExitId)
+      text = "sched_process_exit";
     armed[probe] = Armed{spec, text};
     return {};
   }
@@ -65,6 +69,7 @@ class FakeProbeHooks final : public ProbeHooks {
   static constexpr uint64_t kOpenatId = 659;
   static constexpr uint64_t kWriteId = 700;
   static constexpr uint64_t kForkId = 313;  // sched:sched_process_fork, Linux's id
+  static constexpr uint64_t kExitId = 316;  // sched:sched_process_exit
   std::map<uint32_t, Armed> armed;
   uint32_t arm_calls = 0;
 };

@@ -298,8 +298,10 @@ bool follows(const PerfEventObject& event, uint32_t cpu, int32_t pid) {
   return event.follows_task(pid);
 }
 
-// sched:sched_process_fork: Linux's fixed id and where its record keeps the child's pid.
+// sched:sched_process_fork and sched_process_exit: Linux's fixed ids (the fork's record keeps
+// the child's pid at 44; the exit's task is the hit's).
 constexpr uint64_t kSchedProcessForkId = 313;
+constexpr uint64_t kSchedProcessExitId = 316;
 constexpr uint32_t kForkChildPidOffset = 44;
 
 uint64_t clock_period(const PerfEventObject& event) {
@@ -396,23 +398,39 @@ void ProbeTable::exec_seen(const ProbeHit& hit) {
 
 rt::Result<void> ProbeTable::watch_forks(PerfEventObject* event) {
   if (fork_probe_ == nullptr) {
-    ProbeSpec spec;
-    spec.kind = ProbeKind::kTracepoint;
-    spec.tracepoint_id = kSchedProcessForkId;
-    uint32_t size = TRY(hooks_.tracepoint_record_size(kSchedProcessForkId));
-    fork_probe_ = TRY(open_probe(spec, size));
+    const uint64_t ids[2] = {kSchedProcessForkId, kSchedProcessExitId};
+    Probe** const probes[2] = {&fork_probe_, &exit_probe_};
+    for (int i = 0; i < 2; ++i) {
+      ProbeSpec spec;
+      spec.kind = ProbeKind::kTracepoint;
+      spec.tracepoint_id = ids[i];
+      auto size = hooks_.tracepoint_record_size(ids[i]);
+      auto probe = size.ok() ? open_probe(spec, size.value()) : rt::Result<Probe*>(size.error());
+      if (!probe.ok()) {
+        close_fork_probes();
+        return probe.error();
+      }
+      *probes[i] = probe.value();
+    }
     fork_probe_->watches_forks = true;
+    exit_probe_->watches_exits = true;
   }
   if (!fork_watchers_.push_back(static_cast<PerfEventObject*>(event))) {
-    if (fork_watchers_.size() == 0) {
-      fork_probe_->watches_forks = false;
-      close_probe(fork_probe_);
-      fork_probe_ = nullptr;
-    }
+    if (fork_watchers_.size() == 0) close_fork_probes();
     return rt::err(rt::kENOMEM);
   }
   event->watches_forks = true;
   return {};
+}
+
+void ProbeTable::close_fork_probes() {
+  Probe** const probes[2] = {&fork_probe_, &exit_probe_};
+  for (Probe** probe : probes) {
+    if (*probe == nullptr) continue;
+    (*probe)->watches_forks = (*probe)->watches_exits = false;
+    close_probe(*probe);
+    *probe = nullptr;
+  }
 }
 
 void ProbeTable::unwatch_forks(PerfEventObject* event) {
@@ -423,11 +441,7 @@ void ProbeTable::unwatch_forks(PerfEventObject* event) {
       break;
     }
   }
-  if (fork_probe_ != nullptr && fork_watchers_.size() == 0) {
-    fork_probe_->watches_forks = false;
-    close_probe(fork_probe_);
-    fork_probe_ = nullptr;
-  }
+  if (fork_watchers_.size() == 0) close_fork_probes();
 }
 
 void ProbeTable::fork_seen(const ProbeHit& hit) {
@@ -440,6 +454,17 @@ void ProbeTable::fork_seen(const ProbeHit& hit) {
     // GAP: an event that cannot grow its list of heirs (no memory) misses the child's hits.
     if (event->follows_task(hit.pid) && !event->follows_task(child))
       (void)event->heirs.push_back(static_cast<int32_t&&>(child));
+  }
+}
+
+void ProbeTable::exit_seen(const ProbeHit& hit) {
+  for (size_t i = 0; i < fork_watchers_.size(); ++i) {
+    Vector<int32_t>& heirs = fork_watchers_[i]->heirs;
+    for (size_t j = 0; j < heirs.size(); ++j) {
+      if (heirs[j] != hit.pid) continue;
+      heirs.erase(j);
+      break;
+    }
   }
 }
 

@@ -50,9 +50,10 @@ struct Probe {
   // The sched_process_exec raw tracepoint while perf events watch execs (enable_on_exec, or
   // attr.comm's PERF_RECORD_COMM): its hits go to ProbeTable::exec_seen.
   bool watches_exec = false;
-  // The sched:sched_process_fork tracepoint while inherited events watch forks: its hits go to
-  // ProbeTable::fork_seen.
+  // The sched:sched_process_fork and sched_process_exit tracepoints while inherited events
+  // watch forks: their hits go to ProbeTable::fork_seen and exit_seen.
   bool watches_forks = false;
+  bool watches_exits = false;
 };
 
 // A perf event handle's object. Linux gives perf events no id: only handles (and the perf
@@ -70,8 +71,8 @@ struct PerfEventObject final : Object, ebpf::PerfEventOutput {
   bool watches_exec = false;   // in the ProbeTable's exec watchers (awaiting_exec or attr.comm)
   // attr.inherit on a task (pid > 0): the tasks forked from it, and from those, since it was
   // opened (ProbeTable::fork_seen, on sched_process_fork), whose hits it counts and records
-  // as its own, as Linux sums inherited child events into the parent's. Exited ones stay
-  // (their pids are not reused before the pid space wraps).
+  // as its own, as Linux sums inherited child events into the parent's, until they exit
+  // (exit_seen, on sched_process_exit).
   Vector<int32_t> heirs;
   bool watches_forks = false;  // in the ProbeTable's fork watchers
   uint64_t count = 0;
@@ -169,12 +170,14 @@ class ProbeTable {
   // A task execs (the current task, `hit` its sched_process_exec hit).
   void exec_seen(const ProbeHit& hit);
   // Forks for inherited events (attr.inherit on a task): the table watches the
-  // sched:sched_process_fork tracepoint while any does (ENOMEM, or its arming error); a fork
-  // by a task an event follows makes the child its heir. unwatch_forks: the event goes.
+  // sched:sched_process_fork and sched_process_exit tracepoints while any does (ENOMEM, or an
+  // arming error); a fork by a task an event follows makes the child its heir, until it exits.
+  // unwatch_forks: the event goes.
   [[nodiscard]] rt::Result<void> watch_forks(PerfEventObject* event);
   void unwatch_forks(PerfEventObject* event);
-  // A task forks (`hit`: the tracepoint's record, the child's pid in it).
+  // A task forks (`hit`: the tracepoint's record, the child's pid in it), or exits.
   void fork_seen(const ProbeHit& hit);
+  void exit_seen(const ProbeHit& hit);
 
   // For the core: a probe for `spec` with one more user (arming it on its first), its release,
   // and attaching a program to it (EEXIST if it is there, E2BIG past 64 for perf events).
@@ -219,6 +222,7 @@ class ProbeTable {
     }
     if (probe.watches_exec) exec_seen(hit);
     if (probe.watches_forks) fork_seen(hit);
+    if (probe.watches_exits) exit_seen(hit);
     if (probe.kind == ProbeKind::kRawTracepoint || probe.kind == ProbeKind::kTracing ||
         (run != 0 && result == 0)) {
       return run;
@@ -258,8 +262,11 @@ class ProbeTable {
   uint64_t event_ids_ = 0;
   Probe* exec_probe_ = nullptr;  // sched_process_exec while exec_watchers_ is not empty
   Vector<PerfEventObject*> exec_watchers_;
-  Probe* fork_probe_ = nullptr;  // sched:sched_process_fork while fork_watchers_ is not empty
+  // sched:sched_process_fork and sched_process_exit while fork_watchers_ is not empty.
+  Probe* fork_probe_ = nullptr;
+  Probe* exit_probe_ = nullptr;
   Vector<PerfEventObject*> fork_watchers_;
+  void close_fork_probes();
 };
 
 // perf_event_open(attr, pid, cpu, group_fd, flags) for `session`: the attr is read at
