@@ -158,7 +158,8 @@ int main(void) {
   long stat[8];
   CHECK("/proc/self/stat utime, stime, cutime, cstime",
         stat_times(stat) == 0 && stat[4] >= 5 && stat[6] >= 3 && stat[6] <= 30);
-  CHECK("/proc/self/stat minflt and cminflt", stat[0] > 0 && stat[1] > 0 && stat[2] == 0);
+  // (Major faults are the host's business: its page cache may have to read the program.)
+  CHECK("/proc/self/stat minflt and cminflt", stat[0] > 0 && stat[1] > 0);
   CHECK("a reaped child has no CPU clock",
         clock_gettime(child_clock, &child_now) == -1 && errno == EINVAL);
 
@@ -172,7 +173,6 @@ int main(void) {
   nanosleep(&nap, NULL);
   CHECK("getrusage after faults", getrusage(RUSAGE_SELF, &after) == 0);
   CHECK("64 touched pages are minor faults", after.ru_minflt - before.ru_minflt >= 16);
-  CHECK("no major fault", after.ru_majflt == 0);
   CHECK("a sleep is a voluntary switch", after.ru_nvcsw > before.ru_nvcsw);
   // Errors.
   CHECK_ERRNO("getrusage(5)", getrusage(5, &before), EINVAL);
