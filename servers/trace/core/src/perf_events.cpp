@@ -326,11 +326,11 @@ rt::Result<void> ProbeTable::watch_exec(PerfEventObject* event) {
     spec.kind = ProbeKind::kRawTracepoint;
     spec.name = "sched_process_exec";
     exec_probe_ = TRY(open_probe(spec, 3 * sizeof(uint64_t)));
-    exec_probe_->watches_exec = true;
+    exec_probe_->watches |= Probe::kWatchesExec;
   }
   if (!exec_watchers_.push_back(static_cast<PerfEventObject*>(event))) {
     if (exec_watchers_.size() == 0) {
-      exec_probe_->watches_exec = false;
+      exec_probe_->watches &= static_cast<uint8_t>(~Probe::kWatchesExec);
       close_probe(exec_probe_);
       exec_probe_ = nullptr;
     }
@@ -354,7 +354,7 @@ void ProbeTable::unwatch_exec(PerfEventObject* event) {
 
 void ProbeTable::close_idle_exec_probe() {
   if (exec_probe_ == nullptr || exec_watchers_.size() != 0) return;
-  exec_probe_->watches_exec = false;
+  exec_probe_->watches &= static_cast<uint8_t>(~Probe::kWatchesExec);
   close_probe(exec_probe_);
   exec_probe_ = nullptr;
 }
@@ -412,8 +412,8 @@ rt::Result<void> ProbeTable::watch_forks(PerfEventObject* event) {
       }
       *probes[i] = probe.value();
     }
-    fork_probe_->watches_forks = true;
-    exit_probe_->watches_exits = true;
+    fork_probe_->watches |= Probe::kWatchesForks;
+    exit_probe_->watches |= Probe::kWatchesExits;
   }
   if (!fork_watchers_.push_back(static_cast<PerfEventObject*>(event))) {
     if (fork_watchers_.size() == 0) close_fork_probes();
@@ -427,7 +427,7 @@ void ProbeTable::close_fork_probes() {
   Probe** const probes[2] = {&fork_probe_, &exit_probe_};
   for (Probe** probe : probes) {
     if (*probe == nullptr) continue;
-    (*probe)->watches_forks = (*probe)->watches_exits = false;
+    (*probe)->watches &= static_cast<uint8_t>(~(Probe::kWatchesForks | Probe::kWatchesExits));
     close_probe(*probe);
     *probe = nullptr;
   }
@@ -455,6 +455,12 @@ void ProbeTable::fork_seen(const ProbeHit& hit) {
     if (event->follows_task(hit.pid) && !event->follows_task(child))
       (void)event->heirs.push_back(static_cast<int32_t&&>(child));
   }
+}
+
+void ProbeTable::watched_hit(const Probe& probe, const ProbeHit& hit) {
+  if ((probe.watches & Probe::kWatchesExec) != 0) exec_seen(hit);
+  if ((probe.watches & Probe::kWatchesForks) != 0) fork_seen(hit);
+  if ((probe.watches & Probe::kWatchesExits) != 0) exit_seen(hit);
 }
 
 void ProbeTable::exit_seen(const ProbeHit& hit) {

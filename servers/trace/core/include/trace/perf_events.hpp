@@ -47,13 +47,15 @@ struct Probe {
   uint8_t events_follow = 0;
   static constexpr uint8_t kFollowsTask = 1;  // an event with pid > 0
   static constexpr uint8_t kFollowsCpu = 2;   // an event with cpu >= 0
-  // The sched_process_exec raw tracepoint while perf events watch execs (enable_on_exec, or
-  // attr.comm's PERF_RECORD_COMM): its hits go to ProbeTable::exec_seen.
-  bool watches_exec = false;
-  // The sched:sched_process_fork and sched_process_exit tracepoints while inherited events
-  // watch forks: their hits go to ProbeTable::fork_seen and exit_seen.
-  bool watches_forks = false;
-  bool watches_exits = false;
+  // What the table itself watches the probe for (ProbeTable::watched_hit): kWatchesExec, the
+  // sched_process_exec raw tracepoint while perf events watch execs (enable_on_exec, or
+  // attr.comm's PERF_RECORD_COMM: exec_seen); kWatchesForks and kWatchesExits, the
+  // sched:sched_process_fork and sched_process_exit tracepoints while inherited events watch
+  // forks (fork_seen, exit_seen). One byte, so a hit tests it once.
+  uint8_t watches = 0;
+  static constexpr uint8_t kWatchesExec = 1;
+  static constexpr uint8_t kWatchesForks = 2;
+  static constexpr uint8_t kWatchesExits = 4;
 };
 
 // A perf event handle's object. Linux gives perf events no id: only handles (and the perf
@@ -178,6 +180,8 @@ class ProbeTable {
   // A task forks (`hit`: the tracepoint's record, the child's pid in it), or exits.
   void fork_seen(const ProbeHit& hit);
   void exit_seen(const ProbeHit& hit);
+  // A hit of a probe the table watches (Probe::watches): the *_seen above it asks for.
+  void watched_hit(const Probe& probe, const ProbeHit& hit);
 
   // For the core: a probe for `spec` with one more user (arming it on its first), its release,
   // and attaching a program to it (EEXIST if it is there, E2BIG past 64 for perf events).
@@ -220,9 +224,7 @@ class ProbeTable {
       result &= static_cast<uint32_t>(objects_.run(*attached.program, context, run_context));
       ++run;
     }
-    if (probe.watches_exec) exec_seen(hit);
-    if (probe.watches_forks) fork_seen(hit);
-    if (probe.watches_exits) exit_seen(hit);
+    if (probe.watches != 0) watched_hit(probe, hit);
     if (probe.kind == ProbeKind::kRawTracepoint || probe.kind == ProbeKind::kTracing ||
         (run != 0 && result == 0)) {
       return run;
