@@ -53,7 +53,8 @@ kill -INT %1; wait %1
 head -1 /tmp/execsnoop.out | tr -s ' '
 awk '$1 == "true" || $1 == "echo" { $2 = "PID"; $3 = "PPID"; print }' /tmp/execsnoop.out
 
-# exitsnoop: an exit, a death by signal and an exit code.
+# exitsnoop: an exit, a death by signal and an exit code (the `sh -c 'exit 3'`: a subshell of
+# attached()'s last poll may end, with grep's 1, after exitsnoop attached).
 exitsnoop > /tmp/exitsnoop.out 2>&1 &
 attached $! 2
 /bin/true
@@ -68,4 +69,4 @@ kill -INT %1; wait %1
 head -1 /tmp/exitsnoop.out | tr -s ' '
 awk -v v=$victim '$1 == "true" { print "true exited: " $6 }
   $2 == v { $1 = $2 = $3 = $4 = $5 = ""; sub(/^ +/, ""); print "the sleeper: " $0 }
-  $1 == "sh" && $6 == "code" { print "sh -c: code " $7 }' /tmp/exitsnoop.out
+  $1 == "sh" && $6 == "code" && $7 == 3 { print "sh -c: code " $7 }' /tmp/exitsnoop.out
