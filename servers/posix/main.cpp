@@ -6,6 +6,7 @@
 #include "fs/initramfs.hpp"
 #include "fs/kallsyms.hpp"
 #include "fs/tracefs.hpp"
+#include "kernel/sched_tracepoints.hpp"
 #include "kernel/task_struct.hpp"
 #include "mm/address_space.hpp"
 #include "platform/kernel.hpp"
@@ -358,6 +359,7 @@ void serve_fault(Answer& answer, uint64_t badge, uint64_t label, const sys::Mess
       uint64_t address = sys::message_word(mr, abi::kFaultAddressWord);
       uint64_t access = sys::message_word(mr, abi::kFaultDetailWord);
       int signal = process->memory->handle_fault(address, access);
+      trace_page_fault_user(address, registers.rip, access, signal == 0);
       if (signal == 0) {
         if (thread != nullptr) ++thread->usage.minor_faults;
         answer.now = true;

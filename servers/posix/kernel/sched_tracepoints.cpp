@@ -49,6 +49,13 @@ extern "C" __attribute__((noinline, used)) void trace_signal_generate(
                : "memory");
 }
 
+extern "C" __attribute__((noinline, used)) void trace_page_fault_user(unsigned long address,
+                                                                      unsigned long ip,
+                                                                      unsigned long error_code,
+                                                                      unsigned long handled) {
+  asm volatile("" : : "r"(address), "r"(ip), "r"(error_code), "r"(handled) : "memory");
+}
+
 namespace posix {
 
 namespace {

@@ -29,6 +29,11 @@ extern "C" void trace_sched_process_fork(const char* parent_comm, int parent_pid
                                          struct task_struct* parent, struct task_struct* child);
 extern "C" void trace_signal_generate(int sig, const struct kernel_siginfo* info, const char* comm,
                                       int pid, int group, int result, struct task_struct* task);
+// A page fault of a Linux task, taken by the server (the faulting task is current): where, the
+// instruction, the x86 error code, and whether it was resolved (no signal). The trace server's
+// software counters (page-faults, minor-faults) count its hits.
+extern "C" void trace_page_fault_user(unsigned long address, unsigned long ip,
+                                      unsigned long error_code, unsigned long handled);
 
 namespace posix {
 

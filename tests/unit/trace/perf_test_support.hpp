@@ -25,6 +25,7 @@ class FakeProbeHooks final : public ProbeHooks {
     if (id == kWriteId) return 48;
     if (id == kForkId) return 48;
     if (id == kExitId) return 32;
+    if (id == kSwitchId) return 64;
     return rt::err(rt::kEINVAL);
   }
   const char* tracepoint_name(uint64_t id) override {
@@ -32,6 +33,7 @@ class FakeProbeHooks final : public ProbeHooks {
     if (id == kWriteId) return "sys_enter_write";
     if (id == kForkId) return "sched_process_fork";
     if (id == kExitId) return "sched_process_exit";
+    if (id == kSwitchId) return "sched_switch";
     return nullptr;
   }
   rt::Result<uint32_t> raw_tracepoint_arguments(const char* name) override {
@@ -46,7 +48,8 @@ class FakeProbeHooks final : public ProbeHooks {
     if (spec.kind == ProbeKind::kKprobe) {
       if (spec.symbol != nullptr) {
         text = spec.symbol;
-        if (text != "do_unlinkat" && text != "vfs_read") return rt::err(rt::kENOENT);
+        if (text != "do_unlinkat" && text != "vfs_read" && text != "trace_page_fault_user")
+          return rt::err(rt::kENOENT);
       } else if (spec.address != 0xffffffff81000000ull) {
         return rt::err(rt::kEINVAL);
       }
@@ -61,6 +64,8 @@ class FakeProbeHooks final : public ProbeHooks {
       text = "sched_process_fork";
     if (spec.kind == ProbeKind::kTracepoint && spec.tracepoint_id == kExitId)
       text = "sched_process_exit";
+    if (spec.kind == ProbeKind::kTracepoint && spec.tracepoint_id == kSwitchId)
+      text = "sched_switch";
     armed[probe] = Armed{spec, text};
     return {};
   }
@@ -68,8 +73,9 @@ class FakeProbeHooks final : public ProbeHooks {
 
   static constexpr uint64_t kOpenatId = 659;
   static constexpr uint64_t kWriteId = 700;
-  static constexpr uint64_t kForkId = 313;  // sched:sched_process_fork, Linux's id
-  static constexpr uint64_t kExitId = 316;  // sched:sched_process_exit
+  static constexpr uint64_t kForkId = 313;    // sched:sched_process_fork, Linux's id
+  static constexpr uint64_t kExitId = 316;    // sched:sched_process_exit
+  static constexpr uint64_t kSwitchId = 319;  // sched:sched_switch
   std::map<uint32_t, Armed> armed;
   uint32_t arm_calls = 0;
 };

@@ -32,12 +32,11 @@ rt::Result<void> init_pmu(ProbeTable& probes, UserMemory& memory, const PerfEven
   bool branch_stack = (attr.sample_type & kPerfSampleBranchStack) != 0;
   switch (attr.type) {
     case kPerfTypeSoftware:
-      // cpu_clock_event_init and perf_swevent_init: BPF_OUTPUT and CPU_CLOCK here.
-      // GAP: the other software counters (task clock, faults, context switches, dummy, ...)
-      // answer ENOENT as if the kernel had no such event.
-      // CPU_CLOCK samples on the server's timer (ProbeTable::report_cpu_clock).
-      if (attr.config != kPerfCountSwCpuClock && attr.config != kPerfCountSwBpfOutput)
-        return rt::err(rt::kENOENT);
+      // cpu_clock_event_init, task_clock_event_init and perf_swevent_init: every id below
+      // PERF_COUNT_SW_MAX. CPU_CLOCK samples on the server's timer
+      // (ProbeTable::report_cpu_clock); the counters count from the events they watch
+      // (task_counters.cpp). GAP: the counters (task clock, faults, switches) do not sample.
+      if (attr.config >= kPerfCountSwMax) return rt::err(rt::kENOENT);
       if (branch_stack) return rt::err(rt::kEOPNOTSUPP);
       return {};
     case kPerfTypeTracepoint: {
@@ -106,6 +105,7 @@ void enable(PerfEventObject& event, uint64_t now) {
 
 void disable(PerfEventObject& event, uint64_t now) {
   if (!event.enabled) return;
+  stop_task_clock(event, now, true);
   event.enabled = false;
   event.enabled_ns += now - event.enabled_since;
 }
@@ -114,11 +114,15 @@ uint64_t time_enabled(const PerfEventObject& event, uint64_t now) {
   return event.enabled_ns + (event.enabled ? now - event.enabled_since : 0);
 }
 
-// The count: hits for probes, nanoseconds enabled for the CPU clock, nothing for BPF output.
+// The count: hits for probes, nanoseconds enabled for the CPU clock (and a CPU's task clock),
+// a software counter's, nothing for BPF output.
 uint64_t event_count(const PerfEventObject& event, uint64_t now) {
-  if (event.attr.type == kPerfTypeSoftware && event.attr.config == kPerfCountSwCpuClock)
+  if (event.attr.type != kPerfTypeSoftware) return event.count;
+  if (event.attr.config == kPerfCountSwCpuClock ||
+      (event.attr.config == kPerfCountSwTaskClock && event.pid == -1)) {
     return time_enabled(event, now);
-  return event.count;
+  }
+  return software_count(event, now);
 }
 
 // perf_event_query_prog_array.
@@ -304,6 +308,12 @@ rt::Result<int32_t> perf_event_open(Session& session, UserMemory& memory, uint64
       return watching.error();
     }
   }
+  if (attr.type == kPerfTypeSoftware) {
+    if (auto watching = probes->watch_counter(event); !watching.ok()) {
+      objects.release(event);
+      return watching.error();
+    }
+  }
   return session.open(event, kCanRead | kCanWrite);
 }
 
@@ -320,7 +330,10 @@ rt::Result<int64_t> perf_event_ioctl(Session& session, UserMemory& memory, int32
       enable(*event, now);
       return 0;
     case kPerfEventIocDisable: disable(*event, now); return 0;
-    case kPerfEventIocReset: event->count = 0; return 0;
+    case kPerfEventIocReset:
+      event->count = 0;
+      stop_task_clock(*event, now, false);
+      return 0;
     case kPerfEventIocRefresh:
       // GAP: the overflow limit is not counted; the event is enabled.
       if (event->attr.has(kPerfAttrInherit) || event->attr.sample_period == 0)

@@ -36,7 +36,9 @@ ProbeTable::ProbeTable(ObjectTable& objects, ProbeHooks& hooks)
       hooks_(hooks),
       probes_(objects.allocator()),
       exec_watchers_(objects.allocator()),
-      fork_watchers_(objects.allocator()) {}
+      fork_watchers_(objects.allocator()),
+      switch_counters_(objects.allocator()),
+      fault_counters_(objects.allocator()) {}
 
 ProbeTable::~ProbeTable() {
   for (Probe* probe : probes_) {
@@ -262,6 +264,7 @@ void unlink_event(Probe& probe, PerfEventObject* event) {
 
 void destroy_perf_event(ObjectTable& objects, PerfEventObject* event) {
   if (event->watches_forks) objects.probes()->unwatch_forks(event);
+  if (event->watches_counts) objects.probes()->unwatch_counter(event);
   // The exec probe goes with its last watcher (an exec that ended the watch left it armed).
   if (event->watches_exec) {
     objects.probes()->unwatch_exec(event);
@@ -461,6 +464,8 @@ void ProbeTable::watched_hit(const Probe& probe, const ProbeHit& hit) {
   if ((probe.watches & Probe::kWatchesExec) != 0) exec_seen(hit);
   if ((probe.watches & Probe::kWatchesForks) != 0) fork_seen(hit);
   if ((probe.watches & Probe::kWatchesExits) != 0) exit_seen(hit);
+  if ((probe.watches & Probe::kWatchesSwitches) != 0) switch_seen(hit);
+  if ((probe.watches & Probe::kWatchesFaults) != 0) fault_seen(hit);
 }
 
 void ProbeTable::exit_seen(const ProbeHit& hit) {

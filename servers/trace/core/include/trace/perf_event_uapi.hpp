@@ -25,7 +25,16 @@ inline constexpr char kPerfUprobeRefCtrOffsetFormat[] = "config:32-63\n";
 // enum perf_sw_ids (Linux 6.1).
 inline constexpr uint64_t kPerfCountSwCpuClock = 0;
 inline constexpr uint64_t kPerfCountSwTaskClock = 1;
+inline constexpr uint64_t kPerfCountSwPageFaults = 2;
+inline constexpr uint64_t kPerfCountSwContextSwitches = 3;
+inline constexpr uint64_t kPerfCountSwCpuMigrations = 4;
+inline constexpr uint64_t kPerfCountSwPageFaultsMin = 5;
+inline constexpr uint64_t kPerfCountSwPageFaultsMaj = 6;
+inline constexpr uint64_t kPerfCountSwAlignmentFaults = 7;
+inline constexpr uint64_t kPerfCountSwEmulationFaults = 8;
+inline constexpr uint64_t kPerfCountSwDummy = 9;
 inline constexpr uint64_t kPerfCountSwBpfOutput = 10;
+inline constexpr uint64_t kPerfCountSwCgroupSwitches = 11;
 inline constexpr uint64_t kPerfCountSwMax = 12;
 
 // PERF_ATTR_SIZE_VER0..VER7; sizeof(struct perf_event_attr) in 6.1 is VER7.

@@ -56,12 +56,32 @@ struct Probe {
   static constexpr uint8_t kWatchesExec = 1;
   static constexpr uint8_t kWatchesForks = 2;
   static constexpr uint8_t kWatchesExits = 4;
+  // sched:sched_switch and the POSIX server's page faults while software counters count them
+  // (switch_seen, fault_seen).
+  static constexpr uint8_t kWatchesSwitches = 8;
+  static constexpr uint8_t kWatchesFaults = 16;
 };
+
+// A task a software counter follows, as sched_switch shows it (task_counters.cpp).
+struct CountedTask {
+  int32_t tid = 0;
+  int32_t cpu = -1;       // the CPU it is on now; -1: off every CPU (or not seen yet)
+  int32_t last_cpu = -1;  // the CPU it last came on
+  uint64_t since = 0;     // when it came on `cpu`
+};
+
+// What a software counter counts from (PERF_COUNT_SW_*): the scheduling events (task clock,
+// context switches, CPU migrations), the page faults, or nothing that can happen on Sonde
+// (major, alignment and emulation faults, cgroup switches, the dummy event: 0, as Linux's
+// in a guest like this counts them).
+enum class CounterSource : uint8_t { kNone, kSwitches, kFaults };
+// The source of a software event's config; kNone for CPU_CLOCK and BPF_OUTPUT too.
+CounterSource counter_source(uint64_t config);
 
 // A perf event handle's object. Linux gives perf events no id: only handles (and the perf
 // event arrays, links and mappings that hold one) keep it alive.
 struct PerfEventObject final : Object, ebpf::PerfEventOutput {
-  explicit PerfEventObject(rt::Allocator& allocator) : heirs(allocator) {}
+  explicit PerfEventObject(rt::Allocator& allocator) : heirs(allocator), tasks(allocator) {}
   PerfEventAttr attr = {};
   int32_t pid = -1;                          // the task followed (-1: every task on `cpu`)
   int32_t cpu = -1;                          // -1: wherever the task runs
@@ -77,6 +97,10 @@ struct PerfEventObject final : Object, ebpf::PerfEventOutput {
   // (exit_seen, on sched_process_exit).
   Vector<int32_t> heirs;
   bool watches_forks = false;  // in the ProbeTable's fork watchers
+  // A software counter on a task counting from the scheduling events: where the tasks it
+  // follows run (the task clock's open intervals, the migrations).
+  Vector<CountedTask> tasks;
+  bool watches_counts = false;  // in the ProbeTable's switch or fault counters
   uint64_t count = 0;
   uint64_t period_left = 0;  // CPU_CLOCK sampling: nanoseconds to the next sample
   uint64_t enabled_ns = 0;   // time enabled before `enabled_since`
@@ -180,6 +204,16 @@ class ProbeTable {
   // A task forks (`hit`: the tracepoint's record, the child's pid in it), or exits.
   void fork_seen(const ProbeHit& hit);
   void exit_seen(const ProbeHit& hit);
+  // Software counters (task clock, page faults, context switches, CPU migrations...), Linux's
+  // perf_swevent and task_clock PMUs: the table watches sched:sched_switch (the microkernel's
+  // samples, with their times) or the POSIX server's trace_page_fault_user hook while any
+  // counter counts from it (ENOMEM, or an arming error). unwatch_counter: the event goes.
+  [[nodiscard]] rt::Result<void> watch_counter(PerfEventObject* event);
+  void unwatch_counter(PerfEventObject* event);
+  // A sched_switch (its record: prev_pid, prev_state, next_pid; the sample's CPU and time), or a
+  // page fault of the current task (the hook's pt_regs: handled in rcx).
+  void switch_seen(const ProbeHit& hit);
+  void fault_seen(const ProbeHit& hit);
   // A hit of a probe the table watches (Probe::watches): the *_seen above it asks for.
   void watched_hit(const Probe& probe, const ProbeHit& hit);
 
@@ -269,7 +303,20 @@ class ProbeTable {
   Probe* exit_probe_ = nullptr;
   Vector<PerfEventObject*> fork_watchers_;
   void close_fork_probes();
+  // sched:sched_switch and the page-fault hook while counters count from them.
+  Probe* switch_probe_ = nullptr;
+  Probe* fault_probe_ = nullptr;
+  Vector<PerfEventObject*> switch_counters_;
+  Vector<PerfEventObject*> fault_counters_;
+  void close_counter_probe(bool switches);
 };
+
+// A software counter's count: the task clock's nanoseconds (with the intervals its tasks are
+// on a CPU now, counted to `now`), otherwise what it counted.
+uint64_t software_count(const PerfEventObject& event, uint64_t now);
+// The task clock stops at `now` (disable) or starts again from it (reset): the open intervals
+// are counted, or dropped, up to it.
+void stop_task_clock(PerfEventObject& event, uint64_t now, bool count);
 
 // perf_event_open(attr, pid, cpu, group_fd, flags) for `session`: the attr is read at
 // `attr_address` through `memory` (its size first; E2BIG writes kPerfAttrSize back into it),

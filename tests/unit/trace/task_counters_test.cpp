@@ -1,0 +1,186 @@
+// SPDX-License-Identifier: MIT
+// Software counters on tasks and CPUs (perf stat's task-clock, context-switches, cpu-migrations,
+// page-faults...): counted from sched:sched_switch hits (the microkernel's samples, each with
+// its CPU and time) and the POSIX server's page-fault hook.
+#include "perf_test_support.hpp"
+
+namespace trace::testing {
+namespace {
+
+class TaskCounterTest : public PerfEventTest {
+ protected:
+  static constexpr int64_t kSleeping = 1, kPreempted = 0x100, kZombie = 0x20;
+
+  int64_t open_counter(uint64_t config, int32_t pid, int32_t cpu = -1, uint64_t flags = 0) {
+    PerfEventAttr attr = software_attr(config);
+    attr.flags = flags;
+    return open(attr, pid, cpu);
+  }
+  uint32_t armed(const std::string& text) {
+    for (const auto& [number, armed] : hooks_.armed) {
+      if (armed.text == text) return number;
+    }
+    return 0;
+  }
+  // A sched_switch on `cpu` at `time`: prev_pid at 24, prev_state at 32, next_pid at 56 (0: the
+  // idle task).
+  void switch_at(uint64_t time, uint32_t cpu, int32_t prev, int32_t next,
+                 int64_t state = kSleeping) {
+    uint8_t record[64] = {};
+    std::memcpy(record + 24, &prev, 4);
+    std::memcpy(record + 32, &state, 8);
+    std::memcpy(record + 56, &next, 4);
+    environment_.now_ns = time;
+    hit(armed("sched_switch"), record, sizeof(record), prev, cpu);
+  }
+  // A page fault of `pid` on `cpu`: the hook's pt_regs, `handled` in rcx (offset 88).
+  void fault(int32_t pid, bool handled, uint32_t cpu = 0) {
+    uint8_t regs[kPtRegsSize] = {};
+    uint64_t value = handled ? 1 : 0;
+    std::memcpy(regs + 88, &value, 8);
+    hit(armed("trace_page_fault_user"), regs, sizeof(regs), pid, cpu);
+  }
+  uint64_t count_at(int64_t fd, uint64_t time) {
+    environment_.now_ns = time;
+    uint64_t value = ~0ull;
+    memory_.allow(&value, sizeof(value));
+    EXPECT_EQ(read(fd, &value, sizeof(value)), 8);
+    return value;
+  }
+};
+
+// task-clock on a task: the time it is on a CPU while the event is enabled, from the switches
+// that put it there and take it off (also when it moves to another CPU unseen), whatever the
+// order the samples arrive in against enabling.
+TEST_F(TaskCounterTest, TaskClockIsTheTimeTheTaskIsOnACpu) {
+  environment_.now_ns = 1000;
+  int64_t clock = open_counter(kPerfCountSwTaskClock, 7);
+  ASSERT_GT(clock, 0);
+  ASSERT_NE(armed("sched_switch"), 0u) << "switches are watched";
+  switch_at(2000, 0, 0, 7);
+  EXPECT_EQ(count_at(clock, 2500), 500u) << "on its CPU now";
+  switch_at(3000, 0, 7, 0);
+  EXPECT_EQ(count_at(clock, 5000), 1000u) << "off it";
+  switch_at(6000, 1, 9, 7);
+  switch_at(6300, 0, 7, 0);  // a stale switch on the CPU it left unseen counts nothing more
+  switch_at(6500, 1, 7, 9, kPreempted);
+  EXPECT_EQ(count_at(clock, 6600), 1500u);
+  switch_at(7000, 0, 0, 7);
+  switch_at(7200, 1, 0, 7);  // on CPU 1 now: it left CPU 0 at this switch
+  EXPECT_EQ(count_at(clock, 7300), 1800u);
+  switch_at(7400, 1, 7, 0);
+  // Disabled, nothing counts; the part before the disable does.
+  switch_at(8000, 0, 0, 7);
+  environment_.now_ns = 8100;
+  EXPECT_EQ(ioctl(clock, kPerfEventIocDisable), 0);
+  switch_at(9000, 0, 7, 0);
+  EXPECT_EQ(count_at(clock, 9500), 2000u);
+  switch_at(9600, 0, 0, 7);
+  environment_.now_ns = 10000;
+  EXPECT_EQ(ioctl(clock, kPerfEventIocEnable), 0);
+  switch_at(10500, 0, 7, 0);
+  EXPECT_EQ(count_at(clock, 11000), 2500u) << "from the enable on";
+  environment_.now_ns = 11000;
+  EXPECT_EQ(ioctl(clock, kPerfEventIocReset), 0);
+  EXPECT_EQ(count_at(clock, 11500), 0u);
+  EXPECT_TRUE(session_.close(static_cast<int32_t>(clock)).ok());
+  EXPECT_EQ(armed("sched_switch"), 0u) << "the last counter closed: unwatched";
+}
+
+// perf stat's workload: opened disabled with enable_on_exec before the task runs; the switch
+// that put it on its CPU is drained after the exec enabled the event, which counts from the
+// exec. The caller's own count runs from the open.
+TEST_F(TaskCounterTest, TaskClockFromAnEnablingExecAndOfTheCaller) {
+  environment_.now_ns = 1000;
+  int64_t mine = open_counter(kPerfCountSwTaskClock, 0);
+  EXPECT_EQ(count_at(mine, 1400), 400u) << "the caller is on its CPU as it opens";
+  EXPECT_TRUE(session_.close(static_cast<int32_t>(mine)).ok());
+  int64_t clock =
+      open_counter(kPerfCountSwTaskClock, 7, -1, kPerfAttrDisabled | kPerfAttrEnableOnExec);
+  ASSERT_GT(clock, 0);
+  uint32_t exec = armed("sched_process_exec");
+  ASSERT_NE(exec, 0u);
+  uint64_t arguments[3] = {};
+  environment_.now_ns = 5000;
+  hit(exec, arguments, sizeof(arguments), 7);  // the exec, before the earlier switch is drained
+  switch_at(4000, 0, 0, 7);
+  switch_at(6000, 0, 7, 0, kZombie);
+  EXPECT_EQ(count_at(clock, 7000), 1000u) << "from the exec to its end";
+  EXPECT_TRUE(event_of(clock)->tasks.size() == 0) << "a task gone is forgotten";
+  EXPECT_TRUE(session_.close(static_cast<int32_t>(clock)).ok());
+}
+
+// context-switches: each switch off a CPU of a followed task (or, on a CPU, every switch
+// there); cpu-migrations: a followed task coming on another CPU than it last ran on. With
+// inherit, children count, also in the switch that ends them (drained after their exit).
+TEST_F(TaskCounterTest, ContextSwitchesAndMigrations) {
+  int64_t switches = open_counter(kPerfCountSwContextSwitches, 7, -1, kPerfAttrInherit);
+  int64_t migrations = open_counter(kPerfCountSwCpuMigrations, 7);
+  int64_t on_cpu1 = open_counter(kPerfCountSwContextSwitches, -1, 1);
+  ASSERT_GT(switches, 0);
+  ASSERT_GT(migrations, 0);
+  ASSERT_GT(on_cpu1, 0);
+  switch_at(100, 0, 0, 7);
+  switch_at(200, 0, 7, 9, kPreempted);  // preempted counts as Linux's sched_out does
+  switch_at(300, 0, 9, 7);
+  switch_at(400, 0, 7, 0);
+  switch_at(500, 1, 0, 7);  // moved
+  switch_at(600, 1, 7, 9);
+  switch_at(700, 1, 9, 0);  // another task
+  uint8_t fork_record[48] = {};
+  int32_t parent = 7, child = 77;
+  std::memcpy(fork_record + 24, &parent, 4);
+  std::memcpy(fork_record + 44, &child, 4);
+  hit(armed("sched_process_fork"), fork_record, sizeof(fork_record), 7);
+  switch_at(800, 0, 0, 77);
+  uint8_t exit_record[32] = {};
+  hit(armed("sched_process_exit"), exit_record, sizeof(exit_record), 77);
+  switch_at(900, 0, 77, 0, kZombie);  // drained after the exit
+  EXPECT_EQ(count_at(switches, 1000), 4u) << "3 of the task, 1 of its child";
+  EXPECT_EQ(count_at(migrations, 1000), 1u);
+  EXPECT_EQ(count_at(on_cpu1, 1000), 3u) << "every switch on CPU 1";
+  for (int64_t fd : {switches, migrations, on_cpu1})
+    EXPECT_TRUE(session_.close(static_cast<int32_t>(fd)).ok());
+  EXPECT_TRUE(hooks_.armed.empty());
+}
+
+// page-faults: every fault the POSIX server takes for a followed task (or on a CPU);
+// minor-faults: those it resolved. Counters nothing on Sonde can make count open and read 0,
+// and a CPU's task clock is its time enabled.
+TEST_F(TaskCounterTest, PageFaultsAndCountersThatStayZero) {
+  int64_t faults = open_counter(kPerfCountSwPageFaults, 42);
+  int64_t minor = open_counter(kPerfCountSwPageFaultsMin, 42);
+  int64_t on_cpu1 = open_counter(kPerfCountSwPageFaults, -1, 1);
+  ASSERT_GT(faults, 0);
+  ASSERT_GT(minor, 0);
+  ASSERT_GT(on_cpu1, 0);
+  ASSERT_NE(armed("trace_page_fault_user"), 0u) << "the fault hook is probed";
+  EXPECT_EQ(armed("sched_switch"), 0u) << "faults need no switches";
+  fault(42, true);
+  fault(42, false);  // a SIGSEGV: a page fault, not a minor one
+  fault(7, true, 1);
+  EXPECT_EQ(count_at(faults, 0), 2u);
+  EXPECT_EQ(count_at(minor, 0), 1u);
+  EXPECT_EQ(count_at(on_cpu1, 0), 1u);
+  EXPECT_EQ(ioctl(faults, kPerfEventIocDisable), 0);
+  fault(42, true);
+  EXPECT_EQ(count_at(faults, 0), 2u) << "disabled";
+  for (uint64_t config :
+       {kPerfCountSwPageFaultsMaj, kPerfCountSwAlignmentFaults, kPerfCountSwEmulationFaults,
+        kPerfCountSwDummy, kPerfCountSwCgroupSwitches}) {
+    int64_t fd = open_counter(config, 42);
+    ASSERT_GT(fd, 0) << config;
+    fault(42, true);
+    EXPECT_EQ(count_at(fd, 0), 0u) << config;
+    EXPECT_TRUE(session_.close(static_cast<int32_t>(fd)).ok());
+  }
+  environment_.now_ns = 1000;
+  int64_t cpu_clock = open_counter(kPerfCountSwTaskClock, -1, 0);
+  EXPECT_EQ(count_at(cpu_clock, 1700), 700u);
+  for (int64_t fd : {faults, minor, on_cpu1, cpu_clock})
+    EXPECT_TRUE(session_.close(static_cast<int32_t>(fd)).ok());
+  EXPECT_TRUE(hooks_.armed.empty());
+}
+
+}  // namespace
+}  // namespace trace::testing
