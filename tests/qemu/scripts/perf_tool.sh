@@ -26,3 +26,13 @@ grep syscalls: /tmp/stat.txt | awk '{print $1, $2}'
 perf stat -i -e syscalls:sys_enter_openat -- sh -c 'cat /proc/version > /dev/null; cat /proc/version' \
   > /dev/null 2> /tmp/stat.txt
 grep syscalls: /tmp/stat.txt | awk '{print $1, $2}'
+# The software counters: perf stat's default ones (task-clock, context-switches, cpu-migrations,
+# page-faults count; the hardware ones are unsupported in this guest as in Linux's), and the
+# rest. The numbers are each kernel's own: counted or zero is compared (migrations: a number).
+perf stat -x, -- cat /proc/version 2>&1 > /dev/null |
+  awk -F, '{ print $3, ($1 ~ /^[0-9.]+$/ ? "number" : $1) }'
+perf stat -x, -e task-clock,page-faults,minor-faults,major-faults,context-switches,cpu-migrations \
+  -e dummy,alignment-faults,emulation-faults,cgroup-switches -- sh -c 'cat /proc/version; sleep 0.1' \
+  > /dev/null 2> /tmp/stat.txt
+echo "counters: $?"
+awk -F, '{ v = $1; if (v ~ /^[0-9.]+$/) v = ($3 == "cpu-migrations" ? "number" : (v + 0 > 0 ? "counted" : "zero")); print $3, v }' /tmp/stat.txt

@@ -156,6 +156,9 @@ TEST_F(TaskCounterTest, PageFaultsAndCountersThatStayZero) {
   ASSERT_GT(on_cpu1, 0);
   ASSERT_NE(armed("trace_page_fault_user"), 0u) << "the fault hook is probed";
   EXPECT_EQ(armed("sched_switch"), 0u) << "faults need no switches";
+  EXPECT_EQ(probes_.find(armed("trace_page_fault_user"))->events_follow,
+            Probe::kFollowsTask | Probe::kFollowsCpu)
+      << "its hits find out their task";
   fault(42, true);
   fault(42, false);  // a SIGSEGV: a page fault, not a minor one
   fault(7, true, 1);

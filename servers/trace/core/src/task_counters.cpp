@@ -110,6 +110,8 @@ rt::Result<void> ProbeTable::watch_counter(PerfEventObject* event) {
     }
     probe = TRY(open_probe(spec, size));
     probe->watches |= switches ? Probe::kWatchesSwitches : Probe::kWatchesFaults;
+    // The hook's hits must find out their task and CPU (the switches' samples carry theirs).
+    if (!switches) probe->events_follow = Probe::kFollowsTask | Probe::kFollowsCpu;
   }
   if (!counters.push_back(static_cast<PerfEventObject*>(event))) {
     if (counters.size() == 0) close_counter_probe(switches);
