@@ -49,6 +49,17 @@ extern "C" __attribute__((noinline, used)) void trace_signal_generate(
                : "memory");
 }
 
+extern "C" __attribute__((noinline, used)) void trace_task_rename(int pid, const char* oldcomm,
+                                                                  const char* newcomm,
+                                                                  short oom_score_adj,
+                                                                  struct task_struct* task,
+                                                                  int exec) {
+  asm volatile(""
+               :
+               : "r"(pid), "r"(oldcomm), "r"(newcomm), "r"(oom_score_adj), "r"(task), "r"(exec)
+               : "memory");
+}
+
 extern "C" __attribute__((noinline, used)) void trace_page_fault_user(unsigned long address,
                                                                       unsigned long ip,
                                                                       unsigned long error_code,
@@ -107,6 +118,14 @@ void signal_generate(int sig, int code, Process& target, bool group, int result)
   kernel_siginfo info{sig, 0, code};
   trace_signal_generate(sig, &info, target.comm, target.pid, group ? 1 : 0, result,
                         task_struct_of(&target));
+}
+
+void rename_task(Process& process, Thread* thread, const char* name, bool exec) {
+  int tid = thread != nullptr ? thread->tid : process.pid;
+  struct task_struct* task = thread != nullptr ? task_struct_of(thread) : task_struct_of(&process);
+  // Linux's oom_score_adj: 0 for every task here.
+  trace_task_rename(tid, process.comm, name, 0, task, exec ? 1 : 0);
+  __builtin_memcpy(process.comm, name, sizeof(process.comm));
 }
 
 }  // namespace posix

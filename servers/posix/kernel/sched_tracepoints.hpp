@@ -29,13 +29,22 @@ extern "C" void trace_sched_process_fork(const char* parent_comm, int parent_pid
                                          struct task_struct* parent, struct task_struct* child);
 extern "C" void trace_signal_generate(int sig, const struct kernel_siginfo* info, const char* comm,
                                       int pid, int group, int result, struct task_struct* task);
-// A page fault of a Linux task, taken by the server (the faulting task is current): where, the
+// task:task_rename, where Linux's __set_task_comm fires it (exec, prctl PR_SET_NAME), before the
+// name changes; `exec` (not in the record) tells the trace server's perf COMM records which.
+extern "C" void trace_task_rename(int pid, const char* oldcomm, const char* newcomm,
+                                  short oom_score_adj, struct task_struct* task, int exec);
+// exceptions:page_fault_user, and the trace server's page-fault counters: a page fault of a
+// Linux task, taken by the server (the faulting task is current): where, the
 // instruction, the x86 error code, and whether it was resolved (no signal). The trace server's
 // software counters (page-faults, minor-faults) count its hits.
 extern "C" void trace_page_fault_user(unsigned long address, unsigned long ip,
                                       unsigned long error_code, unsigned long handled);
 
 namespace posix {
+
+// `process` is renamed `name` (16 bytes, NUL-terminated) by `thread` (nullptr: its leader, an
+// exec's) in a prctl or an exec: the tracepoint, then the new name (the caller publishes it).
+void rename_task(Process& process, Thread* thread, const char* name, bool exec);
 
 // signal_generate's result (Linux's enum trace_signal_result).
 inline constexpr int kSignalDelivered = 0;

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "kernel/random.hpp"
+#include "kernel/sched_tracepoints.hpp"
 #include "kernel/syscalls.hpp"
 #include "kernel/task_struct.hpp"
 #include "sys/clock.hpp"
@@ -327,7 +328,7 @@ int64_t sys_prctl(SyscallContext& c) {
       auto copied = user(c).copy_string(name, c.arg(1), sizeof(name));
       if (!copied.ok() && copied.error().code != rt::kENAMETOOLONG) return -rt::kEFAULT;
       name[15] = '\0';
-      memcpy(c.process->comm, name, sizeof(name));
+      rename_task(*c.process, c.thread, name, false);
       update_task_struct(*c.process);
       publish_trace_identity(c.process);
       // Tracing sees the new name at once, as Linux's current->comm.

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "kernel/random.hpp"
+#include "kernel/sched_tracepoints.hpp"
 #include "kernel/task_struct.hpp"
 #include "platform/kernel.hpp"
 #include "rt/new.hpp"
@@ -474,9 +475,9 @@ rt::Result<void> exec_image(Process* process, const char* path, ExecArguments& a
     process->executed = true;
     // The name execve was given, a script's too (Linux's kbasename(bprm->filename)).
     const char* name = base_name(path);
-    size_t i = 0;
-    for (; name[i] != '\0' && i + 1 < sizeof(process->comm); ++i) process->comm[i] = name[i];
-    process->comm[i] = '\0';
+    char comm[sizeof(process->comm)] = {};
+    for (size_t i = 0; name[i] != '\0' && i + 1 < sizeof(comm); ++i) comm[i] = name[i];
+    rename_task(*process, nullptr, comm, true);
     for (int s = 1; s <= kSignals; ++s) {
       if (process->actions[s].handler > 1) process->actions[s] = SigAction{};  // handlers reset
     }

@@ -113,9 +113,10 @@ namespace {
 
 // Linux 6.1's raw arguments of each event (its TP_PROTO): exec (task, old_pid, bprm); exit and
 // free (task); fork (parent, child); signal_generate (sig, info, task, group, result); switch
-// (preempt, prev, next, prev_state); waking, wakeup and wakeup_new (task). GAP: sched_process_wait
-// passes a struct pid, which the POSIX server does not have: no raw tracepoint (ENOENT).
-constexpr uint32_t kRawArgumentCounts[kSchedEventCount] = {3, 1, 1, 0, 2, 5, 4, 1, 1, 1};
+// (preempt, prev, next, prev_state); waking, wakeup and wakeup_new (task); task_rename (task,
+// comm). GAP: sched_process_wait passes a struct pid and page_fault_user the fault's struct
+// pt_regs, which the POSIX server does not have: no raw tracepoint (ENOENT).
+constexpr uint32_t kRawArgumentCounts[kSchedEventCount] = {3, 1, 1, 0, 2, 5, 4, 1, 1, 1, 2, 0};
 
 bool same(const char* a, const char* b) {
   size_t i = 0;
@@ -222,6 +223,18 @@ void SchedTracepoints::hit(SchedEvent which, const PtRegs& regs, TracedMemory& m
       raw = RawArguments{{widened(regs.di), regs.si, task, widened(regs.r8), widened(regs.r9)}, 5};
       break;
     }
+    case SchedEvent::kTaskRename:  // (pid, oldcomm, newcomm, oom_score_adj, task, exec)
+      values.value[0] = number(regs.di);
+      string(0, regs.si, 16);
+      string(1, regs.dx, 16);
+      values.value[1] = static_cast<int16_t>(regs.cx);
+      raw = RawArguments{{regs.r8, regs.dx}, 2};
+      break;
+    case SchedEvent::kPageFaultUser:  // (address, ip, error_code, handled)
+      values.wide[0] = regs.di;
+      values.wide[1] = regs.si;
+      values.wide[2] = regs.dx;
+      break;
     case SchedEvent::kSwitch:
     case SchedEvent::kWakeup:
     case SchedEvent::kWakeupNew:
@@ -238,6 +251,9 @@ void SchedTracepoints::hit(SchedEvent which, const PtRegs& regs, TracedMemory& m
   context.cpu = task.cpu;
   context.pid = task.pid;
   for (int c = 0; c < 16; ++c) context.comm[c] = task.comm[c];
+  // As Linux's: a fault's irqs are off ("d"); a rename holds task_lock (preempt count 1).
+  if (which == SchedEvent::kPageFaultUser) context.flags = kTraceIrqsOff;
+  if (which == SchedEvent::kTaskRename) context.preempt_count = 1;
   deliver(which, values, raw, context, record, sizeof record);
 }
 

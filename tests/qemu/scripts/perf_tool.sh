@@ -26,6 +26,12 @@ grep syscalls: /tmp/stat.txt | awk '{print $1, $2}'
 perf stat -i -e syscalls:sys_enter_openat -- sh -c 'cat /proc/version > /dev/null; cat /proc/version' \
   > /dev/null 2> /tmp/stat.txt
 grep syscalls: /tmp/stat.txt | awk '{print $1, $2}'
+# busybox's applets run by sh name themselves with prctl(PR_SET_NAME) after the exec of
+# /proc/self/exe ("exe"): the rename is a PERF_RECORD_COMM, so perf script names them.
+perf record -e syscalls:sys_enter_openat -o /tmp/rename.data \
+  -- sh -c 'cat /proc/version > /dev/null; cat /proc/version' > /dev/null 2>&1
+echo "rename: $?"
+perf script -i /tmp/rename.data -F comm,event 2>/dev/null | sed -E 's/ +/ /g'
 # The software counters: perf stat's default ones (task-clock, context-switches, cpu-migrations,
 # page-faults count; the hardware ones are unsupported in this guest as in Linux's), and the
 # rest. The numbers are each kernel's own: counted or zero is compared (migrations: a number).

@@ -314,6 +314,40 @@ TEST_F(PerfEventTest, ExecsAreCommRecordsForEventsThatAskForThem) {
   std::memcpy(&head, mapping->memory + kPerfDataHeadOffset, 8);
   EXPECT_EQ(head, size);
   EXPECT_EQ(hooks_.armed.count(exec_probe), 1u);
+  // A prctl(PR_SET_NAME) rename (busybox's applets name themselves so) is a COMM without
+  // COMM_EXEC: the POSIX server's trace_task_rename(pid, oldcomm, newcomm, adj, task, exec).
+  uint32_t rename_probe = 0;
+  for (const auto& [number, armed] : hooks_.armed) {
+    if (armed.text == "trace_task_rename") rename_probe = number;
+  }
+  ASSERT_NE(rename_probe, 0u) << "renames are watched with execs";
+  char names[16] = "cat";
+  environment_.kernel_memory = names;
+  environment_.kernel_size = sizeof(names);
+  auto rename = [&](uint64_t pid, uint64_t exec) {
+    uint64_t regs[kPtRegsSize / 8] = {};
+    regs[112 / 8] = pid;
+    regs[96 / 8] = reinterpret_cast<uint64_t>(names);
+    regs[64 / 8] = exec;
+    hit(rename_probe, regs, sizeof(regs), static_cast<int32_t>(pid));
+  };
+  rename(42, 1);  // an exec's: its COMM is the exec's
+  rename(7, 0);   // another task's
+  std::memcpy(&head, mapping->memory + kPerfDataHeadOffset, 8);
+  EXPECT_EQ(head, size);
+  rename(42, 0);
+  std::memcpy(&head, mapping->memory + kPerfDataHeadOffset, 8);
+  ASSERT_EQ(head, 2u * size);
+  const uint8_t* second = data + size;
+  std::memcpy(&type, second, 4);
+  std::memcpy(&misc, second + 4, 2);
+  EXPECT_EQ(type, kPerfRecordComm);
+  EXPECT_EQ(misc, 0u);
+  EXPECT_STREQ(reinterpret_cast<const char*>(second + 16), "cat");
+  environment_.kernel_memory = nullptr;
+  rename(42, 0);  // an unreadable name: no record
+  std::memcpy(&head, mapping->memory + kPerfDataHeadOffset, 8);
+  EXPECT_EQ(head, 2u * size);
 }
 
 // perf stat's events inherit (attr.inherit): the workload's children, and theirs, count into

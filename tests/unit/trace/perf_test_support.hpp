@@ -48,7 +48,8 @@ class FakeProbeHooks final : public ProbeHooks {
     if (spec.kind == ProbeKind::kKprobe) {
       if (spec.symbol != nullptr) {
         text = spec.symbol;
-        if (text != "do_unlinkat" && text != "vfs_read" && text != "trace_page_fault_user")
+        if (text != "do_unlinkat" && text != "vfs_read" && text != "trace_page_fault_user" &&
+            text != "trace_task_rename")
           return rt::err(rt::kENOENT);
       } else if (spec.address != 0xffffffff81000000ull) {
         return rt::err(rt::kEINVAL);

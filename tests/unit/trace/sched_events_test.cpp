@@ -179,6 +179,42 @@ TEST_F(SchedEventsTest, TaskRecordsAndLines) {
             "signal_generate: sig=10 errno=0 code=-6 comm=sleep pid=43 grp=1 res=1");
 }
 
+// task:task_rename and exceptions:page_fault_user (ids, formats and lines as Linux 6.1's, which
+// task_events compares in the guest): the records a hook's values make.
+TEST_F(SchedEventsTest, RenameAndPageFaultRecordsAndLines) {
+  EXPECT_EQ(tracefs.events().find("task", "task_rename")->id, 131u);
+  EXPECT_EQ(tracefs.events().find("exceptions", "page_fault_user")->id, 118u);
+  EXPECT_NE(format("task", "task_rename")
+                .find("\tfield:short oom_score_adj;\toffset:44;\tsize:2;"
+                      "\tsigned:1;\n"),
+            std::string::npos);
+  SchedValues rename;
+  rename.value[0] = 97;
+  rename.text[0] = "exe";
+  rename.text_length[0] = 16;
+  rename.text[1] = "cat";
+  rename.text_length[1] = 3;
+  rename.value[1] = -1000;
+  std::vector<uint8_t> record;
+  EXPECT_EQ(line(SchedEvent::kTaskRename, rename, &record),
+            "task_rename: pid=97 oldcomm=exe newcomm=cat oom_score_adj=-1000");
+  ASSERT_EQ(record.size(), 48u);
+  EXPECT_EQ(record[3], 1) << "preempt count: under task_lock";
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(record.data() + 28)), "cat");
+
+  SchedValues fault;
+  fault.wide[0] = 0x5e9820;
+  fault.wide[1] = 0x4614b9;
+  fault.wide[2] = 0x14;
+  EXPECT_EQ(line(SchedEvent::kPageFaultUser, fault, &record),
+            "page_fault_user: address=0x5e9820 ip=0x4614b9 error_code=0x14");
+  ASSERT_EQ(record.size(), 32u);
+  EXPECT_EQ(record[2], 1) << "irqs off";
+  uint64_t error_code = 0;
+  std::memcpy(&error_code, record.data() + 24, 8);
+  EXPECT_EQ(error_code, 0x14u);
+}
+
 TEST_F(SchedEventsTest, SwitchAndWakeupRecordsAndLines) {
   SchedValues change;
   change.text[0] = "sh";

@@ -37,12 +37,21 @@ class TestEnvironment final : public ebpf::Environment {
     return 0;
   }
   long read_user(void*, uint64_t, uint32_t) override { return -rt::kEFAULT; }
-  long read_kernel(void*, uint64_t, uint32_t) override { return -rt::kEFAULT; }
+  // bpf_probe_read_kernel: `kernel_memory` (a host buffer a test lends), else EFAULT.
+  long read_kernel(void* destination, uint64_t source, uint32_t size) override {
+    auto start = reinterpret_cast<uint64_t>(kernel_memory);
+    if (kernel_memory == nullptr || source < start || source + size > start + kernel_size)
+      return -rt::kEFAULT;
+    std::memcpy(destination, reinterpret_cast<const void*>(source), size);
+    return 0;
+  }
   uint64_t current_function_ip() override { return 0; }
   long capture_stack(bool, uint32_t, uint64_t*, uint32_t) override { return -rt::kEFAULT; }
   long trace_output(const char*, uint32_t) override { return 0; }
   // The clock: fixed unless a test makes it advance by a step at every reading.
   uint64_t now_ns = 1000;
+  const void* kernel_memory = nullptr;
+  size_t kernel_size = 0;
   uint64_t clock_step_ns = 0;
 };
 

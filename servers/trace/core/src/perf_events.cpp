@@ -330,13 +330,21 @@ rt::Result<void> ProbeTable::watch_exec(PerfEventObject* event) {
     spec.name = "sched_process_exec";
     exec_probe_ = TRY(open_probe(spec, 3 * sizeof(uint64_t)));
     exec_probe_->watches |= Probe::kWatchesExec;
+    // Renames other than an exec's (prctl PR_SET_NAME) are COMMs too: the POSIX server's
+    // trace_task_rename(pid, oldcomm, newcomm, oom_score_adj, task, exec).
+    ProbeSpec rename;
+    rename.kind = ProbeKind::kKprobe;
+    rename.symbol = "trace_task_rename";
+    auto renames = open_probe(rename, kPtRegsSize);
+    if (!renames.ok()) {
+      close_exec_probes();
+      return renames.error();
+    }
+    rename_probe_ = renames.value();
+    rename_probe_->watches |= Probe::kWatchesRenames;
   }
   if (!exec_watchers_.push_back(static_cast<PerfEventObject*>(event))) {
-    if (exec_watchers_.size() == 0) {
-      exec_probe_->watches &= static_cast<uint8_t>(~Probe::kWatchesExec);
-      close_probe(exec_probe_);
-      exec_probe_ = nullptr;
-    }
+    if (exec_watchers_.size() == 0) close_exec_probes();
     return rt::err(rt::kENOMEM);
   }
   event->watches_exec = true;
@@ -357,9 +365,49 @@ void ProbeTable::unwatch_exec(PerfEventObject* event) {
 
 void ProbeTable::close_idle_exec_probe() {
   if (exec_probe_ == nullptr || exec_watchers_.size() != 0) return;
-  exec_probe_->watches &= static_cast<uint8_t>(~Probe::kWatchesExec);
-  close_probe(exec_probe_);
-  exec_probe_ = nullptr;
+  close_exec_probes();
+}
+
+void ProbeTable::close_exec_probes() {
+  Probe** const probes[2] = {&exec_probe_, &rename_probe_};
+  for (Probe** probe : probes) {
+    if (*probe == nullptr) continue;
+    (*probe)->watches &= static_cast<uint8_t>(~(Probe::kWatchesExec | Probe::kWatchesRenames));
+    close_probe(*probe);
+    *probe = nullptr;
+  }
+}
+
+void ProbeTable::rename_seen(const ProbeHit& hit) {
+  // pt_regs: rdi the pid, rdx the new name, r9 whether an exec renames (exec_seen's COMM).
+  constexpr uint32_t kRdi = 112, kRdx = 96, kR9 = 64;
+  if (hit.size < kPtRegsSize) return;
+  const auto* regs = static_cast<const uint8_t*>(hit.context);
+  uint64_t pid = 0, name = 0, exec = 0;
+  __builtin_memcpy(&pid, regs + kRdi, 8);
+  __builtin_memcpy(&name, regs + kRdx, 8);
+  __builtin_memcpy(&exec, regs + kR9, 8);
+  if (static_cast<uint32_t>(exec) != 0) return;
+  ebpf::Environment& environment = objects_.environment();
+  char comm[16] = {};
+  if (environment.read_kernel(comm, name, sizeof(comm)) != 0) return;
+  comm[15] = 0;
+  auto tid = static_cast<int32_t>(pid);
+  uint64_t now = environment.monotonic_ns();
+  for (PerfEventObject* event : exec_watchers_) {
+    // perf_event_comm(task, false): the events that follow the task and record COMMs.
+    bool follows =
+        (event->pid > 0 && event->follows_task(tid)) ||
+        (event->pid == -1 && (event->cpu < 0 || static_cast<uint32_t>(event->cpu) == hit.cpu));
+    if (!follows || !event->attr.has(kPerfAttrComm) || !event->enabled ||
+        event->output_ring() == nullptr) {
+      continue;
+    }
+    PerfSampleFields fields =
+        event->record_fields(static_cast<uint32_t>(environment.current_pid_tgid() >> 32),
+                             static_cast<uint32_t>(tid), now, hit.cpu);
+    (void)event->output_ring()->output_comm(fields, comm, false);
+  }
 }
 
 void ProbeTable::exec_seen(const ProbeHit& hit) {
@@ -466,6 +514,7 @@ void ProbeTable::watched_hit(const Probe& probe, const ProbeHit& hit) {
   if ((probe.watches & Probe::kWatchesExits) != 0) exit_seen(hit);
   if ((probe.watches & Probe::kWatchesSwitches) != 0) switch_seen(hit);
   if ((probe.watches & Probe::kWatchesFaults) != 0) fault_seen(hit);
+  if ((probe.watches & Probe::kWatchesRenames) != 0) rename_seen(hit);
 }
 
 void ProbeTable::exit_seen(const ProbeHit& hit) {

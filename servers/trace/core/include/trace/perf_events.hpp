@@ -60,6 +60,9 @@ struct Probe {
   // (switch_seen, fault_seen).
   static constexpr uint8_t kWatchesSwitches = 8;
   static constexpr uint8_t kWatchesFaults = 16;
+  // The POSIX server's trace_task_rename while exec watchers are (a prctl's new name is a
+  // PERF_RECORD_COMM: rename_seen).
+  static constexpr uint8_t kWatchesRenames = 32;
 };
 
 // A task a software counter follows, as sched_switch shows it (task_counters.cpp).
@@ -213,6 +216,9 @@ class ProbeTable {
   // A sched_switch (its record: prev_pid, prev_state, next_pid; the sample's CPU and time), or a
   // page fault of the current task (the hook's pt_regs: handled in rcx).
   void switch_seen(const ProbeHit& hit);
+  // A task renamed by prctl (trace_task_rename's pt_regs): a COMM for the exec watchers with
+  // attr.comm that follow it.
+  void rename_seen(const ProbeHit& hit);
   void fault_seen(const ProbeHit& hit);
   // A hit of a probe the table watches (Probe::watches): the *_seen above it asks for.
   void watched_hit(const Probe& probe, const ProbeHit& hit);
@@ -296,7 +302,9 @@ class ProbeTable {
   uint32_t next_number_ = 1;
   PerfEventObject* clock_events_ = nullptr;
   uint64_t event_ids_ = 0;
-  Probe* exec_probe_ = nullptr;  // sched_process_exec while exec_watchers_ is not empty
+  Probe* exec_probe_ = nullptr;    // sched_process_exec while exec_watchers_ is not empty
+  Probe* rename_probe_ = nullptr;  // and trace_task_rename
+  void close_exec_probes();
   Vector<PerfEventObject*> exec_watchers_;
   // sched:sched_process_fork and sched_process_exit while fork_watchers_ is not empty.
   Probe* fork_probe_ = nullptr;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
-// The sched and signal tracepoints (sched:sched_process_{exec,exit,free,wait,fork},
-// sched_switch, sched_wakeup, sched_wakeup_new, signal:signal_generate): their records as
+// The sched, signal, task and exceptions tracepoints (sched:sched_process_{exec,exit,free,wait,
+// fork}, sched_switch, sched_wakeup, sched_wakeup_new, signal:signal_generate, task:task_rename,
+// exceptions:page_fault_user): their records as
 // Linux 6.1's format files lay them out, built from the values the POSIX server's hook functions
 // pass, and the lines tracefs prints for them.
 #pragma once
@@ -24,6 +25,8 @@ enum class SchedEvent : uint8_t {
   kWakeup,
   kWakeupNew,
   kWaking,
+  kTaskRename,
+  kPageFaultUser,
   kCount,
 };
 
@@ -57,12 +60,15 @@ bool sched_event_of(const Event& event, SchedEvent& which);
 //     text[1] next comm, value[2] next pid, value[3] next prio
 //   sched_wakeup, sched_wakeup_new, sched_waking: text[0] comm, value[0] pid, value[1] prio,
 //     value[2] target cpu
+//   task_rename: value[0] pid, text[0] oldcomm, text[1] newcomm, value[1] oom_score_adj
+//   page_fault_user: wide[0] address, wide[1] ip, wide[2] error_code
 // Texts need no NUL within their length (comm is cut to 15 characters).
 struct SchedValues {
   const char* text[2] = {};
   size_t text_length[2] = {};
   int32_t value[6] = {};
   int64_t state = 0;
+  uint64_t wide[3] = {};
 };
 
 // sched_switch's prev_state: Linux's TASK_REPORT bits, and TASK_REPORT_MAX for a task that

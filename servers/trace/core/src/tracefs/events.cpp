@@ -165,6 +165,27 @@ constexpr BuiltinEvent kBuiltinEvents[] = {
     SONDE_WAKEUP_EVENT("sched_wakeup_new", 320),
     SONDE_WAKEUP_EVENT("sched_wakeup", 321),
     SONDE_WAKEUP_EVENT("sched_waking", 322),
+    // Fired by the POSIX server where Linux's __set_task_comm (exec, prctl PR_SET_NAME) and
+    // handle_page_fault (each page fault of a Linux task it takes) fire them.
+    {"task",
+     "task_rename",
+     131,
+     {{"pid_t", "pid", 8, 4, true},
+      {"char[16]", "oldcomm", 12, 16, true},
+      {"char[16]", "newcomm", 28, 16, true},
+      {"short", "oom_score_adj", 44, 2, true}},
+     4,
+     "\"pid=%d oldcomm=%s newcomm=%s oom_score_adj=%hd\", REC->pid, REC->oldcomm, REC->newcomm, "
+     "REC->oom_score_adj"},
+    {"exceptions",
+     "page_fault_user",
+     118,
+     {{"unsigned long", "address", 8, 8, false},
+      {"unsigned long", "ip", 16, 8, false},
+      {"unsigned long", "error_code", 24, 8, false}},
+     3,
+     "\"address=%ps ip=%ps error_code=0x%lx\", (void *)REC->address, (void *)REC->ip, "
+     "REC->error_code"},
 };
 
 bool is_space(char c) {

@@ -15,6 +15,8 @@ constinit const SchedEventName kSchedEvents[kSchedEventCount] = {
     {"sched", "sched_wakeup", "microkernel:trace_sched_wakeup"},
     {"sched", "sched_wakeup_new", "microkernel:trace_sched_wakeup_new"},
     {"sched", "sched_waking", "microkernel:trace_sched_waking"},
+    {"task", "task_rename", "trace_task_rename"},
+    {"exceptions", "page_fault_user", "trace_page_fault_user"},
 };
 
 namespace {
@@ -135,11 +137,28 @@ uint32_t build_sched_record(SchedEvent which, uint16_t type, int32_t common_pid,
       put32(out, 28, values.value[1]);
       put32(out, 32, values.value[2]);
       break;
+    case SchedEvent::kTaskRename: {
+      size = 48;
+      if (size > capacity) return 0;
+      put32(out, 8, values.value[0]);
+      put_comm(out, 12, values.text[0], values.text_length[0]);
+      put_comm(out, 28, values.text[1], values.text_length[1]);
+      auto adj = static_cast<int16_t>(values.value[1]);
+      __builtin_memcpy(out + 44, &adj, 2);
+      out[46] = out[47] = 0;
+      break;
+    }
+    case SchedEvent::kPageFaultUser:
+      size = 32;
+      if (size > capacity) return 0;
+      __builtin_memcpy(out + 8, values.wide, 24);
+      break;
     case SchedEvent::kCount: return 0;
   }
   __builtin_memcpy(out, &type, 2);
-  out[2] = 0;  // common_flags
-  out[3] = 0;  // common_preempt_count
+  // common_flags and common_preempt_count: a fault's irqs are off, a rename holds task_lock.
+  out[2] = which == SchedEvent::kPageFaultUser ? 1 : 0;
+  out[3] = which == SchedEvent::kTaskRename ? 1 : 0;
   put32(out, 4, common_pid);
   return size;
 }
@@ -232,6 +251,29 @@ void render_sched_text(SchedEvent which, const uint8_t* record, size_t size, Tex
       int32_t cpu = get32(record, size, 32);
       if (cpu >= 0 && cpu < 100) out.append(cpu < 10 ? "00" : "0");
       out.append_signed(cpu);
+      return;
+    }
+    case SchedEvent::kTaskRename: {
+      // pid=%d oldcomm=%s newcomm=%s oom_score_adj=%hd
+      append_number(out, "pid=", get32(record, size, 8));
+      out.append(" oldcomm=");
+      append_comm(out, record, size, 12);
+      out.append(" newcomm=");
+      append_comm(out, record, size, 28);
+      int16_t adj = 0;
+      if (size >= 46) __builtin_memcpy(&adj, record + 44, 2);
+      append_number(out, " oom_score_adj=", adj);
+      return;
+    }
+    case SchedEvent::kPageFaultUser: {
+      // address=%ps ip=%ps error_code=0x%lx: %ps of a user address (no symbol) is its hex.
+      static constexpr const char* kLabels[3] = {"address=0x", " ip=0x", " error_code=0x"};
+      for (uint32_t i = 0; i < 3; ++i) {
+        uint64_t value = 0;
+        if (size >= 16 + 8 * i) __builtin_memcpy(&value, record + 8 + 8 * i, 8);
+        out.append(kLabels[i]);
+        out.append_unsigned(value, 16);
+      }
       return;
     }
     case SchedEvent::kCount: return;
