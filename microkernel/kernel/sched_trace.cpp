@@ -38,6 +38,14 @@ extern "C" {
   SONDE_USE_ARGUMENTS(a, b, c, d, e, f, g, h, i);
 }
 #undef SONDE_USE_ARGUMENTS
+[[gnu::noinline, gnu::used]] void trace_cpu_clock_tick(uint64_t ids, uint64_t comm0, uint64_t comm1,
+                                                       uint64_t ip, uint64_t sp,
+                                                       uint64_t in_kernel) {
+  asm volatile(""
+               :
+               : "r"(ids), "r"(comm0), "r"(comm1), "r"(ip), "r"(sp), "r"(in_kernel)
+               : "memory");
+}
 }
 
 namespace kernel {
@@ -163,6 +171,22 @@ void sched_trace_set_identity(Tcb* tcb, const abi::TraceIdentity& identity, bool
     }
     if (cpu.traced_thread == tcb) cpu.traced = identity;
   }
+}
+
+void sched_trace_clock_tick(const PerCpu& cpu) {
+  const Tcb* task = cpu.traced_thread;
+  const Tcb* current = cpu.current;
+  if (task != nullptr && current == task) {  // it ran: the tick came from user mode
+    trace_cpu_clock_tick(cpu.traced.ids, cpu.traced.comm[0], cpu.traced.comm[1], task->regs.rip,
+                         task->regs.rsp, 0);
+    return;
+  }
+  if (task != nullptr && task->state == ThreadState::kRunning) return;  // preempted: not its time
+  // Served (a server runs for it) or idle: "kernel" time, where the interrupted thread was.
+  const abi::TraceIdentity& who = task != nullptr ? cpu.traced : abi::TraceIdentity{};
+  trace_cpu_clock_tick(who.ids, who.comm[0], who.comm[1],
+                       current != nullptr ? current->regs.rip : 0,
+                       current != nullptr ? current->regs.rsp : 0, 1);
 }
 
 uint64_t sched_trace_task_ns(const Tcb* tcb) {

@@ -35,6 +35,11 @@ void trace_sched_waking(uint64_t ids, uint64_t comm0, uint64_t comm1, uint64_t t
 void trace_sched_wakeup_new(uint64_t ids, uint64_t comm0, uint64_t comm1, uint64_t target_cpu,
                             uint64_t waker_ids, uint64_t waker_comm0, uint64_t waker_comm1,
                             uint64_t task, uint64_t waker_task);
+// A timer tick on a CPU, for CPU-clock sampling: its Linux task (ids 0: idle) and where the tick
+// found it: its user ip and sp when it ran (in_kernel 0), else (in_kernel 1: it waited in a call
+// a server served, or the CPU idled) the interrupted thread's ip and sp, or 0.
+void trace_cpu_clock_tick(uint64_t ids, uint64_t comm0, uint64_t comm1, uint64_t ip, uint64_t sp,
+                          uint64_t in_kernel);
 }
 
 namespace kernel {
@@ -61,7 +66,9 @@ void sched_trace_set_identity(Tcb* tcb, const sonde::abi::TraceIdentity& identit
 uint64_t sched_trace_task_ns(const Tcb* tcb);
 // A timer tick on `cpu`: its Linux task, if any, gets a user tick when it runs, a system tick
 // when it waits in a call (a system call or fault being served); none when it was preempted.
+void sched_trace_clock_tick(const PerCpu& cpu);
 inline void sched_trace_tick(const PerCpu& cpu) {
+  sched_trace_clock_tick(cpu);
   Tcb* task = cpu.traced_thread;
   if (task == nullptr) return;
   if (cpu.current == task) {

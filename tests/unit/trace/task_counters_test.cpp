@@ -185,5 +185,69 @@ TEST_F(TaskCounterTest, PageFaultsAndCountersThatStayZero) {
   EXPECT_TRUE(hooks_.armed.empty());
 }
 
+// perf record's default event (cpu-clock, sampling): the microkernel's timer ticks, a kernel
+// probe on trace_cpu_clock_tick armed while a sampling CPU_CLOCK event is open, each give the
+// time since that CPU's last tick to the events following the task it found; every period in
+// it is a sample with the interrupted ip, marked user or kernel (exclude_kernel drops these).
+TEST_F(TaskCounterTest, CpuClockSamplesOnTheMicrokernelsTicks) {
+  PerfEventAttr attr = software_attr(kPerfCountSwCpuClock);
+  attr.sample_period = 1'000'000;
+  attr.sample_type = kPerfSampleIp | kPerfSampleTid | kPerfSamplePeriod;
+  int64_t fd = open(attr, 42, 0);
+  attr.flags = kPerfAttrExcludeKernel;
+  int64_t user_only = open(attr, 42, 0);
+  ASSERT_GT(fd, 0);
+  ASSERT_GT(user_only, 0);
+  EXPECT_EQ(open(software_attr(kPerfCountSwCpuClock), 42, 0) > 0, true) << "counting: no ticks";
+  uint32_t tick_probe = armed("microkernel:trace_cpu_clock_tick");
+  ASSERT_NE(tick_probe, 0u) << "ticks are watched while a CPU_CLOCK event samples";
+  auto mapping = perf_event_mmap(session_, static_cast<int32_t>(fd), 2 * 4096, 0, true);
+  ASSERT_TRUE(mapping.ok());
+  mappings_.push_back(*mapping);
+  auto user_mapping = perf_event_mmap(session_, static_cast<int32_t>(user_only), 2 * 4096, 0, true);
+  ASSERT_TRUE(user_mapping.ok());
+  mappings_.push_back(*user_mapping);
+  // trace_cpu_clock_tick(ids, comm0, comm1, ip, sp, in_kernel) in the sample's pt_regs.
+  auto tick = [&](uint64_t time, uint64_t ids, uint64_t ip, uint64_t in_kernel) {
+    uint64_t regs[kPtRegsSize / 8] = {};
+    regs[112 / 8] = ids;
+    regs[88 / 8] = ip;
+    regs[72 / 8] = 0x7fff0000;
+    regs[64 / 8] = in_kernel;
+    environment_.now_ns = time;
+    hit(tick_probe, regs, sizeof(regs), 0, 0);
+  };
+  const uint64_t task = (uint64_t{42} << 32) | 42;
+  tick(10'000'000, task, 0x401000, 0);                     // the first tick only starts the count
+  tick(13'000'000, task, 0x401000, 0);                     // 3 ms in user mode: 3 samples
+  tick(14'000'000, (uint64_t{7} << 32) | 7, 0x402000, 0);  // another task's millisecond
+  tick(15'500'000, task, 0x406000, 1);  // served by the POSIX server: 1.5 ms, a kernel sample
+  auto samples = [](const PerfEventMapping& ring, std::vector<std::pair<uint16_t, uint64_t>>& out) {
+    uint64_t head = 0;
+    std::memcpy(&head, ring.memory + kPerfDataHeadOffset, 8);
+    for (uint64_t at = 0; at < head;) {
+      const uint8_t* record = ring.memory + 4096 + at;
+      uint16_t misc, size;
+      uint64_t ip;
+      std::memcpy(&misc, record + 4, 2);
+      std::memcpy(&size, record + 6, 2);
+      std::memcpy(&ip, record + 8, 8);
+      out.emplace_back(misc, ip);
+      at += size;
+    }
+  };
+  std::vector<std::pair<uint16_t, uint64_t>> all, user;
+  samples(*mapping, all);
+  samples(*user_mapping, user);
+  ASSERT_EQ(all.size(), 4u);
+  for (int i = 0; i < 3; ++i)
+    EXPECT_EQ(all[i], std::make_pair(kPerfRecordMiscUser, uint64_t{0x401000}));
+  EXPECT_EQ(all[3], std::make_pair(kPerfRecordMiscKernel, uint64_t{0x406000}));
+  EXPECT_EQ(user.size(), 3u) << "exclude_kernel: the served tick is not sampled";
+  EXPECT_TRUE(session_.close(static_cast<int32_t>(fd)).ok());
+  EXPECT_NE(armed("microkernel:trace_cpu_clock_tick"), 0u) << "one sampling event left";
+  EXPECT_TRUE(session_.close(static_cast<int32_t>(user_only)).ok());
+}
+
 }  // namespace
 }  // namespace trace::testing

@@ -288,7 +288,10 @@ rt::Result<int32_t> perf_event_open(Session& session, UserMemory& memory, uint64
       event->attr.sample_period = 1000000000ull / attr.sample_period;
       event->attr.flags &= ~static_cast<uint64_t>(kPerfAttrFreq);
     }
-    probes->add_clock_event(event);
+    if (auto added = probes->add_clock_event(event); !added.ok()) {
+      objects.release(event);  // not on the clock's list: its removal finds nothing
+      return added.error();
+    }
   }
   if (!attr.has(kPerfAttrDisabled)) enable(*event, environment.monotonic_ns());
   // perf_event_enable_on_exec: the task's next exec enables it (a CPU-wide event is in no

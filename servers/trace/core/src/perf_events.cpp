@@ -289,36 +289,11 @@ void destroy_perf_event(ObjectTable& objects, PerfEventObject* event) {
 namespace trace {
 namespace {
 
-constexpr uint64_t kMinimumClockPeriod = 10000;  // perf_swevent_start_hrtimer's floor
-constexpr uint32_t kPtRegsIp = 128;              // offsetof(struct pt_regs, ip)
-
-bool samples_clock(const PerfEventObject& event) {
-  return event.enabled && event.attr.sample_period != 0;
-}
-
-bool follows(const PerfEventObject& event, uint32_t cpu, int32_t pid) {
-  if (event.cpu >= 0 && static_cast<uint32_t>(event.cpu) != cpu) return false;
-  return event.follows_task(pid);
-}
-
 // sched:sched_process_fork and sched_process_exit: Linux's fixed ids (the fork's record keeps
 // the child's pid at 44; the exit's task is the hit's).
 constexpr uint64_t kSchedProcessForkId = 313;
 constexpr uint64_t kSchedProcessExitId = 316;
 constexpr uint32_t kForkChildPidOffset = 44;
-
-uint64_t clock_period(const PerfEventObject& event) {
-  return event.attr.sample_period > kMinimumClockPeriod ? event.attr.sample_period
-                                                        : kMinimumClockPeriod;
-}
-
-// struct bpf_perf_event_data: what a perf_event program sees.
-struct PerfEventData {
-  uint8_t regs[kPtRegsSize];
-  uint64_t sample_period;
-  uint64_t addr;
-};
-static_assert(sizeof(PerfEventData) == kPtRegsSize + 16);
 
 }  // namespace
 
@@ -515,6 +490,7 @@ void ProbeTable::watched_hit(const Probe& probe, const ProbeHit& hit) {
   if ((probe.watches & Probe::kWatchesSwitches) != 0) switch_seen(hit);
   if ((probe.watches & Probe::kWatchesFaults) != 0) fault_seen(hit);
   if ((probe.watches & Probe::kWatchesRenames) != 0) rename_seen(hit);
+  if ((probe.watches & Probe::kWatchesTicks) != 0) tick_seen(hit);
 }
 
 void ProbeTable::exit_seen(const ProbeHit& hit) {
@@ -526,65 +502,6 @@ void ProbeTable::exit_seen(const ProbeHit& hit) {
       break;
     }
   }
-}
-
-void ProbeTable::add_clock_event(PerfEventObject* event) {
-  event->next_on_probe = clock_events_;
-  clock_events_ = event;
-}
-
-void ProbeTable::remove_clock_event(PerfEventObject* event) {
-  PerfEventObject** link = &clock_events_;
-  while (*link != nullptr && *link != event) link = &(*link)->next_on_probe;
-  if (*link == event) *link = event->next_on_probe;
-}
-
-uint64_t ProbeTable::cpu_clock_period(uint32_t cpu) const {
-  uint64_t shortest = 0;
-  for (const PerfEventObject* event = clock_events_; event != nullptr;
-       event = event->next_on_probe) {
-    if (!samples_clock(*event) || (event->cpu >= 0 && static_cast<uint32_t>(event->cpu) != cpu))
-      continue;
-    uint64_t period = clock_period(*event);
-    if (shortest == 0 || period < shortest) shortest = period;
-  }
-  return shortest;
-}
-
-uint32_t ProbeTable::report_cpu_clock(uint32_t cpu, int32_t pid, const void* regs,
-                                      uint64_t elapsed_ns) {
-  uint32_t overflows = 0;
-  ebpf::Environment& environment = objects_.environment();
-  for (PerfEventObject* event = clock_events_; event != nullptr; event = event->next_on_probe) {
-    if (!samples_clock(*event) || !follows(*event, cpu, pid)) continue;
-    uint64_t period = clock_period(*event);
-    if (event->period_left == 0) event->period_left = period;
-    uint64_t elapsed = elapsed_ns;
-    while (elapsed >= event->period_left) {
-      elapsed -= event->period_left;
-      event->period_left = period;
-      ++overflows;
-      // bpf_overflow_handler, then the default handler unless the program returned 0.
-      PerfEventData data = {};
-      if (regs != nullptr) __builtin_memcpy(data.regs, regs, kPtRegsSize);
-      data.sample_period = period;
-      if (event->program != nullptr &&
-          objects_.run(*event->program, &data, RunContext{event->cookie, 0}) == 0) {
-        continue;
-      }
-      PerfEventRing* ring = event->output_ring();
-      if (ring == nullptr) continue;
-      uint64_t pid_tgid = environment.current_pid_tgid();
-      PerfSampleFields fields =
-          event->record_fields(static_cast<uint32_t>(pid_tgid >> 32),
-                               static_cast<uint32_t>(pid_tgid), environment.monotonic_ns(), cpu);
-      fields.period = period;
-      __builtin_memcpy(&fields.ip, data.regs + kPtRegsIp, sizeof(fields.ip));
-      (void)ring->output_sample(fields, nullptr, 0);
-    }
-    event->period_left -= elapsed;
-  }
-  return overflows;
 }
 
 }  // namespace trace

@@ -141,7 +141,7 @@ long PerfEventRing::output_sample(const PerfSampleFields& fields, const void* da
   uint64_t record_size = sizeof(PerfEventHeader) + before.length() + raw;
   if (record_size > 0xffff) return -rt::kE2BIG;
   return write_record(fields, record_size, true, [&](uint64_t at) {
-    PerfEventHeader header{kPerfRecordSample, 0, static_cast<uint16_t>(record_size)};
+    PerfEventHeader header{kPerfRecordSample, fields.misc, static_cast<uint16_t>(record_size)};
     copy_in(at, &header, sizeof(header));
     at += sizeof(header);
     copy_in(at, before.bytes(), before.length());

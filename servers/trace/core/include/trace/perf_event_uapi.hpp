@@ -181,6 +181,8 @@ struct PerfEventHeader {
 inline constexpr uint32_t kPerfRecordLost = 2;
 inline constexpr uint32_t kPerfRecordComm = 3;
 inline constexpr uint16_t kPerfRecordMiscCommExec = 1 << 13;
+inline constexpr uint16_t kPerfRecordMiscKernel = 1;  // PERF_RECORD_MISC_KERNEL
+inline constexpr uint16_t kPerfRecordMiscUser = 2;    // PERF_RECORD_MISC_USER
 inline constexpr uint32_t kPerfRecordSample = 9;
 
 }  // namespace trace

@@ -63,6 +63,8 @@ struct Probe {
   // The POSIX server's trace_task_rename while exec watchers are (a prctl's new name is a
   // PERF_RECORD_COMM: rename_seen).
   static constexpr uint8_t kWatchesRenames = 32;
+  // The microkernel's trace_cpu_clock_tick while CPU_CLOCK events sample (tick_seen).
+  static constexpr uint8_t kWatchesTicks = 64;
 };
 
 // A task a software counter follows, as sched_switch shows it (task_counters.cpp).
@@ -185,8 +187,14 @@ class ProbeTable {
   uint32_t report_cpu_clock(uint32_t cpu, int32_t pid, const void* regs, uint64_t elapsed_ns);
   // The shortest period of those events on `cpu` (0: none), for the server's timer.
   uint64_t cpu_clock_period(uint32_t cpu) const;
-  void add_clock_event(PerfEventObject* event);
+  // A CPU_CLOCK event joins the clock's list; a sampling one (sample_period) has the table
+  // watch the microkernel's timer ticks (the kernel probe's arming error).
+  [[nodiscard]] rt::Result<void> add_clock_event(PerfEventObject* event);
   void remove_clock_event(PerfEventObject* event);
+  // A timer tick's kernel sample (trace_cpu_clock_tick: the CPU's Linux task, its ip and sp,
+  // whether it ran or was served): report_cpu_clock's work with the time since the CPU's last
+  // tick, the samples marked user or kernel.
+  void tick_seen(const ProbeHit& hit);
   // Execs for perf events: an event awaiting_exec (enable_on_exec, perf_event_enable_on_exec)
   // is enabled when its task next execs, and an enabled event with attr.comm gets a
   // PERF_RECORD_COMM (COMM_EXEC) in its ring for an exec it follows (perf_event_comm). The table
@@ -301,6 +309,20 @@ class ProbeTable {
   mutable Probe* found_[kFoundSlots] = {};
   uint32_t next_number_ = 1;
   PerfEventObject* clock_events_ = nullptr;
+  // The tick probe while sampling CPU_CLOCK events are open, and each CPU's last tick time.
+  struct ClockTick {
+    uint32_t cpu;
+    int32_t pid;  // what events follow
+    uint32_t tid, tgid;
+    const void* regs;
+    uint64_t elapsed_ns;
+    uint16_t misc;  // the samples' PERF_RECORD_MISC cpumode (0: as before, unknown)
+  };
+  uint32_t clock_samples(const ClockTick& tick);
+  static constexpr uint32_t kMaxTickCpus = 64;
+  Probe* tick_probe_ = nullptr;
+  uint32_t sampling_clocks_ = 0;
+  uint64_t last_tick_[kMaxTickCpus] = {};
   uint64_t event_ids_ = 0;
   Probe* exec_probe_ = nullptr;    // sched_process_exec while exec_watchers_ is not empty
   Probe* rename_probe_ = nullptr;  // and trace_task_rename

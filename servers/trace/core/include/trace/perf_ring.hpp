@@ -26,6 +26,7 @@ struct PerfSampleFields {
   uint64_t time = 0;
   uint64_t ip = 0;  // PERF_SAMPLE_IP: the interrupted instruction
   uint32_t cpu = 0;
+  uint16_t misc = 0;  // the sample's header misc (PERF_RECORD_MISC_KERNEL or _USER)
 };
 
 // The header page (perf_event_mmap_page: version, size, capabilities, data_head at 1024,
