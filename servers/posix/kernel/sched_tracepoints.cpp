@@ -3,7 +3,9 @@
 #include "kernel/sched_tracepoints.hpp"
 
 #include "kernel/task_struct.hpp"
+#include "mm/address_space.hpp"
 #include "tracing/trace_service.hpp"
+#include "vfs/inode.hpp"
 
 extern "C" __attribute__((noinline, used)) void trace_sched_process_exec(
     const char* filename, int pid, int old_pid, struct task_struct* task,
@@ -60,6 +62,17 @@ extern "C" __attribute__((noinline, used)) void trace_task_rename(int pid, const
                : "memory");
 }
 
+// The seventh argument (the inode number) is on the stack, above the return address.
+extern "C" __attribute__((noinline, used)) void trace_vma_mapped(
+    unsigned long ids, unsigned long address, unsigned long length, unsigned long pgoff,
+    unsigned long prot_flags, const char* path, unsigned long inode) {
+  asm volatile(""
+               :
+               : "r"(ids), "r"(address), "r"(length), "r"(pgoff), "r"(prot_flags), "r"(path),
+                 "m"(inode)
+               : "memory");
+}
+
 extern "C" __attribute__((noinline, used)) void trace_page_fault_user(unsigned long address,
                                                                       unsigned long ip,
                                                                       unsigned long error_code,
@@ -77,6 +90,29 @@ void sched_process_exec(Process& process, const char* filename, struct linux_bin
   // The new comm is what the trace server shows from now on, as Linux's current->comm.
   if (&process == current) publish_current_task(current);
   trace_sched_process_exec(filename, process.pid, process.pid, task_struct_of(&process), bprm);
+  // The new image's text, after its COMM (perf reads the maps of the task it names).
+  announce_mappings(process, process.pid);
+}
+
+void announce_mappings(Process& process, int tid, uint64_t start, uint64_t end) {
+  constexpr unsigned long kMapPrivate = 0x02, kMapShared = 0x01;
+  constexpr unsigned long kDevice = 1;  // the file tree's st_dev, 00:01 (as /proc/<pid>/maps)
+  if (process.memory == nullptr) return;
+  const mm::FileMaps& maps = process.file_maps;
+  for (size_t i = 0; i < maps.count(); ++i) {
+    const mm::FileMapping& mapping = maps.at(i);
+    if (mapping.inode == nullptr) continue;
+    if (end != 0 && (mapping.end <= start || mapping.start >= end)) continue;
+    const mm::Area* area = process.memory->find_area(mapping.start);
+    if (area == nullptr || (area->prot & mm::kProtExec) == 0) continue;
+    char path[256];
+    if (file_tree().path_of(mapping.inode, path, sizeof(path)) == 0) continue;
+    unsigned long ids = static_cast<unsigned long>(static_cast<unsigned>(tid)) |
+                        static_cast<unsigned long>(process.pid) << 32;
+    unsigned long flags = mapping.shared ? kMapShared : kMapPrivate;
+    trace_vma_mapped(ids, mapping.start, mapping.end - mapping.start, mapping.offset,
+                     area->prot | flags << 8 | kDevice << 32, path, mapping.inode->number);
+  }
 }
 
 void sched_process_exit(Process& process) {

@@ -33,6 +33,12 @@ extern "C" void trace_signal_generate(int sig, const struct kernel_siginfo* info
 // name changes; `exec` (not in the record) tells the trace server's perf COMM records which.
 extern "C" void trace_task_rename(int pid, const char* oldcomm, const char* newcomm,
                                   short oom_score_adj, struct task_struct* task, int exec);
+// An executable file mapping of a Linux task (exec's segments, mmap with PROT_EXEC): the trace
+// server's PERF_RECORD_MMAP2 (perf_event_mmap). ids: tid | pid << 32; prot_flags: PROT_* |
+// MAP_* << 8 | the device (major << 8 | minor) << 32; path: the file's, NUL-terminated.
+extern "C" void trace_vma_mapped(unsigned long ids, unsigned long address, unsigned long length,
+                                 unsigned long pgoff, unsigned long prot_flags, const char* path,
+                                 unsigned long inode);
 // exceptions:page_fault_user, and the trace server's page-fault counters: a page fault of a
 // Linux task, taken by the server (the faulting task is current): where, the
 // instruction, the x86 error code, and whether it was resolved (no signal). The trace server's
@@ -45,6 +51,9 @@ namespace posix {
 // `process` is renamed `name` (16 bytes, NUL-terminated) by `thread` (nullptr: its leader, an
 // exec's) in a prctl or an exec: the tracepoint, then the new name (the caller publishes it).
 void rename_task(Process& process, Thread* thread, const char* name, bool exec);
+// `process`'s executable file mappings [start, end) (all of them: end 0), to trace_vma_mapped,
+// by `tid`.
+void announce_mappings(Process& process, int tid, uint64_t start = 0, uint64_t end = 0);
 
 // signal_generate's result (Linux's enum trace_signal_result).
 inline constexpr int kSignalDelivered = 0;

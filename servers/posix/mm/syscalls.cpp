@@ -4,6 +4,7 @@
 
 #include <string.h>
 
+#include "kernel/sched_tracepoints.hpp"
 #include "mm/file_pages.hpp"
 #include "tracing/trace_service.hpp"
 #include "tracing/uprobes.hpp"
@@ -184,7 +185,10 @@ int64_t sys_mmap(SyscallContext& c) {
       memcpy(reinterpret_cast<void*>(page.value()->frame.server_address),
              inode->data + offset + done, available < kPage ? available : kPage);
     }
-    if ((prot & mm::kProtExec) != 0) uprobes_mapped(c.process);  // a probed library, maybe
+    if ((prot & mm::kProtExec) != 0) {
+      uprobes_mapped(c.process);  // a probed library, maybe
+      announce_mappings(*c.process, c.thread->tid, address, address + length);  // perf's MMAP2
+    }
   }
   return static_cast<int64_t>(address);
 }

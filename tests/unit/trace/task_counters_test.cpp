@@ -249,5 +249,99 @@ TEST_F(TaskCounterTest, CpuClockSamplesOnTheMicrokernelsTicks) {
   EXPECT_TRUE(session_.close(static_cast<int32_t>(user_only)).ok());
 }
 
+// perf record's tracking event (attr.mmap2): a followed task's executable file mapping (the
+// POSIX server's trace_vma_mapped at exec and mmap) is a PERF_RECORD_MMAP2 on the event of the
+// CPU it happened on, so perf report names the file of user samples.
+TEST_F(TaskCounterTest, ExecutableMappingsAreMmap2Records) {
+  PerfEventAttr attr = software_attr(kPerfCountSwDummy);
+  attr.flags = kPerfAttrMmap | kPerfAttrMmap2 | kPerfAttrComm;
+  int64_t here = open(attr, 42, 0);
+  int64_t other_cpu = open(attr, 42, 1);
+  attr.flags = kPerfAttrMmap;  // the old record
+  int64_t old_style = open(attr, 42, 0);
+  ASSERT_GT(here, 0);
+  ASSERT_GT(other_cpu, 0);
+  ASSERT_GT(old_style, 0);
+  std::vector<PerfEventMapping> rings;
+  for (int64_t fd : {here, other_cpu, old_style}) {
+    auto mapping = perf_event_mmap(session_, static_cast<int32_t>(fd), 2 * 4096, 0, true);
+    ASSERT_TRUE(mapping.ok());
+    mappings_.push_back(*mapping);
+    rings.push_back(*mapping);
+  }
+  uint32_t mmap_probe = armed("trace_vma_mapped");
+  ASSERT_NE(mmap_probe, 0u);
+  // trace_vma_mapped(ids, address, length, pgoff, prot_flags, path, inode): the inode above
+  // the return address at sp.
+  struct {
+    uint64_t return_address = 0;
+    uint64_t inode = 6;
+    char path[16] = "/bin/busybox";
+  } stack;
+  environment_.kernel_memory = &stack;
+  environment_.kernel_size = sizeof(stack);
+  auto mapped = [&](uint64_t tid, uint32_t cpu) {
+    uint64_t regs[kPtRegsSize / 8] = {};
+    regs[112 / 8] = tid | uint64_t{42} << 32;
+    regs[104 / 8] = 0x401000;
+    regs[96 / 8] = 0x184000;
+    regs[88 / 8] = 0x1000;
+    regs[72 / 8] = 5 | 0x02 << 8 | uint64_t{1} << 32;  // r-x, MAP_PRIVATE, device 00:01
+    regs[64 / 8] = reinterpret_cast<uint64_t>(stack.path);
+    regs[152 / 8] = reinterpret_cast<uint64_t>(&stack);
+    hit(mmap_probe, regs, sizeof(regs), static_cast<int32_t>(tid), cpu);
+  };
+  mapped(42, 0);
+  mapped(7, 0);  // a task nobody follows
+  auto head_of = [](const PerfEventMapping& ring) {
+    uint64_t head = 0;
+    std::memcpy(&head, ring.memory + kPerfDataHeadOffset, 8);
+    return head;
+  };
+  EXPECT_EQ(head_of(rings[1]), 0u) << "the event of another CPU";
+  const uint8_t* record = rings[0].memory + 4096;
+  uint32_t type = 0, pid = 0, tid = 0, major = 0, minor = 0, prot = 0, flags = 0;
+  uint16_t misc = 0, size = 0;
+  uint64_t address = 0, length = 0, pgoff = 0, inode = 0;
+  std::memcpy(&type, record, 4);
+  std::memcpy(&misc, record + 4, 2);
+  std::memcpy(&size, record + 6, 2);
+  std::memcpy(&pid, record + 8, 4);
+  std::memcpy(&tid, record + 12, 4);
+  std::memcpy(&address, record + 16, 8);
+  std::memcpy(&length, record + 24, 8);
+  std::memcpy(&pgoff, record + 32, 8);
+  std::memcpy(&major, record + 40, 4);
+  std::memcpy(&minor, record + 44, 4);
+  std::memcpy(&inode, record + 48, 8);
+  std::memcpy(&prot, record + 64, 4);
+  std::memcpy(&flags, record + 68, 4);
+  EXPECT_EQ(type, kPerfRecordMmap2);
+  EXPECT_EQ(misc, kPerfRecordMiscUser);
+  EXPECT_EQ(size, 72u + 16) << "header, fields, the path padded to 16";
+  EXPECT_EQ(head_of(rings[0]), size) << "one record: the other task's is not here";
+  EXPECT_EQ(pid, 42u);
+  EXPECT_EQ(tid, 42u);
+  EXPECT_EQ(address, 0x401000u);
+  EXPECT_EQ(length, 0x184000u);
+  EXPECT_EQ(pgoff, 0x1000u);
+  EXPECT_EQ(major, 0u);
+  EXPECT_EQ(minor, 1u);
+  EXPECT_EQ(inode, 6u);
+  EXPECT_EQ(prot, 5u);
+  EXPECT_EQ(flags, 2u);
+  EXPECT_STREQ(reinterpret_cast<const char*>(record + 72), "/bin/busybox");
+  // PERF_RECORD_MMAP without mmap2: pid, tid, address, length, pgoff, the path.
+  const uint8_t* old_record = rings[2].memory + 4096;
+  std::memcpy(&type, old_record, 4);
+  std::memcpy(&size, old_record + 6, 2);
+  EXPECT_EQ(type, kPerfRecordMmap);
+  EXPECT_EQ(size, 40u + 16);
+  EXPECT_STREQ(reinterpret_cast<const char*>(old_record + 40), "/bin/busybox");
+  environment_.kernel_memory = nullptr;  // an unreadable path: no record
+  mapped(42, 0);
+  EXPECT_EQ(head_of(rings[0]), 72u + 16);
+}
+
 }  // namespace
 }  // namespace trace::testing

@@ -298,7 +298,7 @@ rt::Result<int32_t> perf_event_open(Session& session, UserMemory& memory, uint64
   // task's context, so no exec enables it, as on Linux); attr.comm: execs it follows are
   // PERF_RECORD_COMMs in its ring.
   event->awaiting_exec = attr.has(kPerfAttrDisabled) && attr.has(kPerfAttrEnableOnExec) && task > 0;
-  if (event->awaiting_exec || attr.has(kPerfAttrComm)) {
+  if (event->awaiting_exec || event->records_task_events()) {
     if (auto watching = probes->watch_exec(event); !watching.ok()) {
       objects.release(event);  // its only reference: destroyed
       return watching.error();
@@ -328,7 +328,7 @@ rt::Result<int64_t> perf_event_ioctl(Session& session, UserMemory& memory, int32
   switch (command) {
     case kPerfEventIocEnable:
       event->awaiting_exec = false;
-      if (event->watches_exec && !event->attr.has(kPerfAttrComm))
+      if (event->watches_exec && !event->records_task_events())
         session.objects().probes()->unwatch_exec(event);
       enable(*event, now);
       return 0;

@@ -295,6 +295,14 @@ constexpr uint64_t kSchedProcessForkId = 313;
 constexpr uint64_t kSchedProcessExitId = 316;
 constexpr uint32_t kForkChildPidOffset = 44;
 
+// Whether a task's side-band record (COMM, MMAP) of task `tid` on `cpu` goes to `event`:
+// perf_iterate_sb's event_filter_match (its CPU, or any) for an event that follows the task, or
+// one on every task.
+bool records_for(const PerfEventObject& event, int32_t tid, uint32_t cpu) {
+  if (event.cpu >= 0 && static_cast<uint32_t>(event.cpu) != cpu) return false;
+  return event.pid == -1 || (event.pid > 0 && event.follows_task(tid));
+}
+
 }  // namespace
 
 rt::Result<void> ProbeTable::watch_exec(PerfEventObject* event) {
@@ -317,6 +325,21 @@ rt::Result<void> ProbeTable::watch_exec(PerfEventObject* event) {
     }
     rename_probe_ = renames.value();
     rename_probe_->watches |= Probe::kWatchesRenames;
+    // Their hits find out their CPU (the records go to the events on it).
+    rename_probe_->events_follow = Probe::kFollowsTask | Probe::kFollowsCpu;
+    // And executable mappings are MMAPs: trace_vma_mapped(ids, address, length, pgoff,
+    // prot_flags, path, inode).
+    ProbeSpec mapped;
+    mapped.kind = ProbeKind::kKprobe;
+    mapped.symbol = "trace_vma_mapped";
+    auto mmaps = open_probe(mapped, kPtRegsSize);
+    if (!mmaps.ok()) {
+      close_exec_probes();
+      return mmaps.error();
+    }
+    mmap_probe_ = mmaps.value();
+    mmap_probe_->watches |= Probe::kWatchesMmaps;
+    mmap_probe_->events_follow = Probe::kFollowsTask | Probe::kFollowsCpu;
   }
   if (!exec_watchers_.push_back(static_cast<PerfEventObject*>(event))) {
     if (exec_watchers_.size() == 0) close_exec_probes();
@@ -344,10 +367,11 @@ void ProbeTable::close_idle_exec_probe() {
 }
 
 void ProbeTable::close_exec_probes() {
-  Probe** const probes[2] = {&exec_probe_, &rename_probe_};
+  Probe** const probes[3] = {&exec_probe_, &rename_probe_, &mmap_probe_};
   for (Probe** probe : probes) {
     if (*probe == nullptr) continue;
-    (*probe)->watches &= static_cast<uint8_t>(~(Probe::kWatchesExec | Probe::kWatchesRenames));
+    (*probe)->watches &= static_cast<uint8_t>(
+        ~(Probe::kWatchesExec | Probe::kWatchesRenames | Probe::kWatchesMmaps));
     close_probe(*probe);
     *probe = nullptr;
   }
@@ -371,9 +395,7 @@ void ProbeTable::rename_seen(const ProbeHit& hit) {
   uint64_t now = environment.monotonic_ns();
   for (PerfEventObject* event : exec_watchers_) {
     // perf_event_comm(task, false): the events that follow the task and record COMMs.
-    bool follows =
-        (event->pid > 0 && event->follows_task(tid)) ||
-        (event->pid == -1 && (event->cpu < 0 || static_cast<uint32_t>(event->cpu) == hit.cpu));
+    bool follows = records_for(*event, tid, hit.cpu);
     if (!follows || !event->attr.has(kPerfAttrComm) || !event->enabled ||
         event->output_ring() == nullptr) {
       continue;
@@ -382,6 +404,46 @@ void ProbeTable::rename_seen(const ProbeHit& hit) {
         event->record_fields(static_cast<uint32_t>(environment.current_pid_tgid() >> 32),
                              static_cast<uint32_t>(tid), now, hit.cpu);
     (void)event->output_ring()->output_comm(fields, comm, false);
+  }
+}
+
+void ProbeTable::mmap_seen(const ProbeHit& hit) {
+  // pt_regs: rdi ids (tid | pid << 32), rsi the address, rdx the length, rcx the file offset, r8
+  // prot | MAP_* << 8 | device << 32, r9 the path; the inode number above the return address.
+  constexpr uint32_t kRdi = 112, kRsi = 104, kRdx = 96, kRcx = 88, kR8 = 72, kR9 = 64, kSp = 152;
+  if (hit.size < kPtRegsSize) return;
+  const auto* regs = static_cast<const uint8_t*>(hit.context);
+  auto word = [&](uint32_t offset) {
+    uint64_t value = 0;
+    __builtin_memcpy(&value, regs + offset, 8);
+    return value;
+  };
+  uint64_t ids = word(kRdi), prot_flags = word(kR8), inode = 0;
+  ebpf::Environment& environment = objects_.environment();
+  char path[256];
+  if (environment.read_kernel(&inode, word(kSp) + 8, sizeof(inode)) != 0) return;
+  long length = environment.read_string(false, path, word(kR9), sizeof(path));
+  if (length <= 0) return;
+  PerfMapping mapping;
+  mapping.address = word(kRsi);
+  mapping.length = word(kRdx);
+  mapping.pgoff = word(kRcx);
+  mapping.prot = static_cast<uint32_t>(prot_flags & 0xff);
+  mapping.flags = static_cast<uint32_t>((prot_flags >> 8) & 0xffffff);
+  mapping.major = static_cast<uint32_t>((prot_flags >> 40) & 0xff);
+  mapping.minor = static_cast<uint32_t>((prot_flags >> 32) & 0xff);
+  mapping.inode = inode;
+  mapping.path = path;
+  auto tid = static_cast<int32_t>(static_cast<uint32_t>(ids));
+  uint64_t now = environment.monotonic_ns();
+  for (PerfEventObject* event : exec_watchers_) {
+    // perf_event_mmap: the events that follow the task and record MMAPs.
+    bool follows = records_for(*event, tid, hit.cpu);
+    bool wants = event->attr.has(kPerfAttrMmap) || event->attr.has(kPerfAttrMmap2);
+    if (!follows || !wants || !event->enabled || event->output_ring() == nullptr) continue;
+    PerfSampleFields fields = event->record_fields(static_cast<uint32_t>(ids >> 32),
+                                                   static_cast<uint32_t>(tid), now, hit.cpu);
+    (void)event->output_ring()->output_mmap(fields, mapping, event->attr.has(kPerfAttrMmap2));
   }
 }
 
@@ -399,9 +461,7 @@ void ProbeTable::exec_seen(const ProbeHit& hit) {
         event->enabled_since = now;
       }
     }
-    bool follows_exec =
-        (event->pid > 0 && event->follows_task(hit.pid)) ||
-        (event->pid == -1 && (event->cpu < 0 || static_cast<uint32_t>(event->cpu) == hit.cpu));
+    bool follows_exec = records_for(*event, hit.pid, hit.cpu);
     if (event->attr.has(kPerfAttrComm) && event->enabled && event->output_ring() != nullptr &&
         follows_exec) {
       // The new name, which the POSIX server published before the tracepoint.
@@ -411,7 +471,7 @@ void ProbeTable::exec_seen(const ProbeHit& hit) {
                                static_cast<uint32_t>(hit.pid), now, hit.cpu);
       (void)event->output_ring()->output_comm(fields, comm, true);
     }
-    if (!event->awaiting_exec && !event->attr.has(kPerfAttrComm)) {
+    if (!event->awaiting_exec && !event->records_task_events()) {
       // Nothing more to watch for; the probe stays until an event goes (it is being hit now:
       // close_idle_exec_probe).
       event->watches_exec = false;
@@ -491,6 +551,7 @@ void ProbeTable::watched_hit(const Probe& probe, const ProbeHit& hit) {
   if ((probe.watches & Probe::kWatchesFaults) != 0) fault_seen(hit);
   if ((probe.watches & Probe::kWatchesRenames) != 0) rename_seen(hit);
   if ((probe.watches & Probe::kWatchesTicks) != 0) tick_seen(hit);
+  if ((probe.watches & Probe::kWatchesMmaps) != 0) mmap_seen(hit);
 }
 
 void ProbeTable::exit_seen(const ProbeHit& hit) {

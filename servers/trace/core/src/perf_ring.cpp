@@ -44,7 +44,7 @@ class RecordBuilder {
   uint32_t length() const { return length_; }
 
  private:
-  uint8_t bytes_[96];
+  uint8_t bytes_[384];  // an MMAP2 with a 256-byte path and the sample_id
   uint32_t length_ = 0;
 };
 
@@ -169,6 +169,34 @@ long PerfEventRing::output_comm(const PerfSampleFields& fields, const char* comm
     ++length;
   }
   record.append(name, (length + 1 + 7) & ~7u);
+  if (fields.sample_id_all) record.id_sample(fields);
+  record.patch_size();
+  return write_record(fields, record.length(), false,
+                      [&](uint64_t at) { copy_in(at, record.bytes(), record.length()); });
+}
+
+long PerfEventRing::output_mmap(const PerfSampleFields& fields, const PerfMapping& mapping,
+                                bool mmap2) {
+  RecordBuilder record;
+  PerfEventHeader header{mmap2 ? kPerfRecordMmap2 : kPerfRecordMmap, kPerfRecordMiscUser, 0};
+  record.append(&header, sizeof(header));
+  record.u32_pair(fields.pid, fields.tid);
+  record.u64(mapping.address);
+  record.u64(mapping.length);
+  record.u64(mapping.pgoff);
+  if (mmap2) {
+    record.u32_pair(mapping.major, mapping.minor);
+    record.u64(mapping.inode);
+    record.u64(0);  // ino_generation
+    record.u32_pair(mapping.prot, mapping.flags);
+  }
+  char path[256] = {};
+  uint32_t length = 0;
+  while (length < sizeof(path) - 1 && mapping.path[length] != 0) {
+    path[length] = mapping.path[length];
+    ++length;
+  }
+  record.append(path, (length + 1 + 7) & ~7u);
   if (fields.sample_id_all) record.id_sample(fields);
   record.patch_size();
   return write_record(fields, record.length(), false,

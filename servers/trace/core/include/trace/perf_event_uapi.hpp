@@ -89,11 +89,14 @@ enum PerfAttrFlag : uint64_t {
   kPerfAttrExcludeUser = 1ull << 4,
   kPerfAttrExcludeKernel = 1ull << 5,
   kPerfAttrExcludeHv = 1ull << 6,
+  kPerfAttrMmap = 1ull << 8,
   kPerfAttrComm = 1ull << 9,
   kPerfAttrFreq = 1ull << 10,
   kPerfAttrEnableOnExec = 1ull << 12,
+  kPerfAttrMmapData = 1ull << 13,
   kPerfAttrWatermark = 1ull << 14,
   kPerfAttrSampleIdAll = 1ull << 18,
+  kPerfAttrMmap2 = 1ull << 23,
   kPerfAttrUseClockid = 1ull << 25,
   kPerfAttrWriteBackward = 1ull << 27,
   kPerfAttrNamespaces = 1ull << 28,
@@ -179,7 +182,9 @@ struct PerfEventHeader {
   uint16_t size;
 };
 inline constexpr uint32_t kPerfRecordLost = 2;
+inline constexpr uint32_t kPerfRecordMmap = 1;
 inline constexpr uint32_t kPerfRecordComm = 3;
+inline constexpr uint32_t kPerfRecordMmap2 = 10;
 inline constexpr uint16_t kPerfRecordMiscCommExec = 1 << 13;
 inline constexpr uint16_t kPerfRecordMiscKernel = 1;  // PERF_RECORD_MISC_KERNEL
 inline constexpr uint16_t kPerfRecordMiscUser = 2;    // PERF_RECORD_MISC_USER

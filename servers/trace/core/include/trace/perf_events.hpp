@@ -65,6 +65,8 @@ struct Probe {
   static constexpr uint8_t kWatchesRenames = 32;
   // The microkernel's trace_cpu_clock_tick while CPU_CLOCK events sample (tick_seen).
   static constexpr uint8_t kWatchesTicks = 64;
+  // The POSIX server's trace_vma_mapped while exec watchers are (mmap_seen).
+  static constexpr uint8_t kWatchesMmaps = 128;
 };
 
 // A task a software counter follows, as sched_switch shows it (task_counters.cpp).
@@ -133,6 +135,11 @@ struct PerfEventObject final : Object, ebpf::PerfEventOutput {
   uint32_t mappings = 0;
   ObjectTable* table = nullptr;
 
+  // Whether the event records its tasks' side-band (attr.comm, attr.mmap, attr.mmap2): COMMs
+  // at execs and renames, MMAPs of their executable mappings (exec watchers keep it).
+  bool records_task_events() const {
+    return attr.has(kPerfAttrComm) || attr.has(kPerfAttrMmap) || attr.has(kPerfAttrMmap2);
+  }
   // Whether the event follows task `tid`: every task (pid -1), its own, or one of its heirs.
   bool follows_task(int32_t tid) const {
     if (pid <= 0 || pid == tid) return true;
@@ -227,6 +234,9 @@ class ProbeTable {
   // A task renamed by prctl (trace_task_rename's pt_regs): a COMM for the exec watchers with
   // attr.comm that follow it.
   void rename_seen(const ProbeHit& hit);
+  // A task mapped an executable file (trace_vma_mapped's pt_regs): a PERF_RECORD_MMAP2 (or
+  // MMAP) for the exec watchers with attr.mmap that follow it.
+  void mmap_seen(const ProbeHit& hit);
   void fault_seen(const ProbeHit& hit);
   // A hit of a probe the table watches (Probe::watches): the *_seen above it asks for.
   void watched_hit(const Probe& probe, const ProbeHit& hit);
@@ -326,6 +336,7 @@ class ProbeTable {
   uint64_t event_ids_ = 0;
   Probe* exec_probe_ = nullptr;    // sched_process_exec while exec_watchers_ is not empty
   Probe* rename_probe_ = nullptr;  // and trace_task_rename
+  Probe* mmap_probe_ = nullptr;    // and trace_vma_mapped
   void close_exec_probes();
   Vector<PerfEventObject*> exec_watchers_;
   // sched:sched_process_fork and sched_process_exit while fork_watchers_ is not empty.

@@ -29,6 +29,15 @@ struct PerfSampleFields {
   uint16_t misc = 0;  // the sample's header misc (PERF_RECORD_MISC_KERNEL or _USER)
 };
 
+// What a PERF_RECORD_MMAP2 says of a mapping (pgoff in bytes, as Linux's).
+struct PerfMapping {
+  uint64_t address = 0, length = 0, pgoff = 0;
+  uint32_t major = 0, minor = 0;
+  uint64_t inode = 0;
+  uint32_t prot = 0, flags = 0;
+  const char* path = "";
+};
+
 // The header page (perf_event_mmap_page: version, size, capabilities, data_head at 1024,
 // data_tail, data_offset, data_size) and 2^n data pages, from the allocator, page-aligned and
 // zeroed; the server binary grants these frames to the reader's mmap. Records are written at
@@ -52,6 +61,9 @@ class PerfEventRing {
   // A PERF_RECORD_COMM (pid and tid from `fields`, the name, PERF_RECORD_MISC_COMM_EXEC when an
   // exec named the task), with the sample_id trailer when sample_id_all is set. 0 or -ENOSPC.
   long output_comm(const PerfSampleFields& fields, const char* comm, bool exec);
+  // perf_event_mmap_output: a PERF_RECORD_MMAP2 (`mmap2`) or PERF_RECORD_MMAP of an executable
+  // user mapping (misc USER), the path NUL-terminated and padded to 8 (cut at 255 bytes).
+  long output_mmap(const PerfSampleFields& fields, const PerfMapping& mapping, bool mmap2);
 
   uint8_t* memory() const { return memory_; }
   uint64_t memory_size() const { return uint64_t{data_pages_ + 1} * kPerfRingPageSize; }
