@@ -637,6 +637,8 @@ extern "C" int main(const sys::ServerStartInfo* info) {
   sched->set_table(probe_table);
   sched->set_observer(environment);
   hooks->set_sched(sched);
+  hooks->set_kprobe_events(kprobe_events);
+  kprobe_events->set_table(probe_table);
   objects->set_probes(probe_table);
   auto* clients = new (clients_storage) trace::ClientSessions(
       *objects, heap, *session,

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // /proc/kallsyms: the POSIX server's functions and objects (Linux's "kernel" here), then the
-// microkernel's marked [microkernel], in Linux's format, sorted by address.
+// microkernel's marked [microkernel], in Linux's format, sorted by address; and /proc/modules.
 #include "fs/kallsyms.hpp"
 
 #include <string.h>
@@ -102,6 +102,23 @@ rt::Result<void> make_kallsyms(FileTree& tree, const sys::ServerStartInfo& info)
     } else {
       result = made.error();
     }
+  }
+  // /proc/modules: the one module kallsyms names, the microkernel ("name size refcount deps
+  // state address"), so that perf finds what [microkernel] symbols belong to.
+  uint64_t low = ~uint64_t{0}, high = 0;
+  for (size_t i = 0; i < count; ++i) {
+    if (!lines[i].microkernel) continue;
+    if (lines[i].value < low) low = lines[i].value;
+    if (lines[i].value > high) high = lines[i].value;
+  }
+  if (result.ok() && proc != nullptr && low <= high) {
+    char module[96];
+    size_t length = rt::format_to(module, sizeof(module), "microkernel %lu 0 - Live 0x%016lx\n",
+                                  high - low + 1, low);
+    auto made = tree.create(proc, "modules", kTypeRegular | 0444);
+    result = made.ok() ? tree.set_contents(made.value(), reinterpret_cast<const uint8_t*>(module),
+                                           length, true)
+                       : made.error();
   }
   heap.deallocate(text, bytes + 1);
   heap.deallocate(lines, (capacity + 1) * sizeof(Line));

@@ -57,10 +57,9 @@ rt::Result<void> KprobeEventSwitch::event_enabled(Event& event, bool enabled) {
     return uprobes_->arm_event(event);
   }
   if (event.source != EventSource::kKprobe || event.probe == nullptr) return {};
-  const auto& probe = *static_cast<const ProbeDefinition*>(event.probe);
   if (!enabled) {
     for (Client& client : clients_) {
-      if (client.event != &event) continue;
+      if (client.event != &event || client.perf_probe != 0) continue;
       if (client.is_return) {
         kprobes_.detach_return(client.address, &client);
       } else {
@@ -70,6 +69,11 @@ rt::Result<void> KprobeEventSwitch::event_enabled(Event& event, bool enabled) {
     }
     return {};
   }
+  return arm(event, 0);
+}
+
+rt::Result<void> KprobeEventSwitch::arm(Event& event, uint32_t perf_probe) {
+  const auto& probe = *static_cast<const ProbeDefinition*>(event.probe);
   uint64_t address = probe.address;
   if (!probe.target.empty() &&
       !symbols_.resolve(probe.target.data(), probe.target.size(), probe.offset, address)) {
@@ -78,7 +82,7 @@ rt::Result<void> KprobeEventSwitch::event_enabled(Event& event, bool enabled) {
   TRY(kprobes_.check_probe_point(address));
   Client* free = nullptr;
   for (Client& client : clients_) {
-    if (client.event == &event) return {};  // already armed
+    if (client.event == &event && client.perf_probe == perf_probe) return {};  // already armed
     if (client.event == nullptr && free == nullptr) free = &client;
   }
   if (free == nullptr) return rt::err(rt::kENOSPC, "too many kprobe events enabled");
@@ -86,6 +90,7 @@ rt::Result<void> KprobeEventSwitch::event_enabled(Event& event, bool enabled) {
   free->event = &event;
   free->address = address;
   free->is_return = probe.is_return;
+  free->perf_probe = perf_probe;
   auto attached =
       probe.is_return ? kprobes_.attach_return(address, free) : kprobes_.attach(address, free);
   if (!attached.ok()) {
@@ -93,6 +98,42 @@ rt::Result<void> KprobeEventSwitch::event_enabled(Event& event, bool enabled) {
     return attached.error();
   }
   return {};
+}
+
+Event* KprobeEventSwitch::find_kprobe_event(uint64_t id) {
+  EventRegistry& events = tracefs_.events();
+  for (size_t i = 0; i < events.size(); ++i) {
+    Event& event = events.at(i);
+    if (event.id == id) {
+      return event.source == EventSource::kKprobe && event.probe != nullptr ? &event : nullptr;
+    }
+  }
+  return nullptr;
+}
+
+bool KprobeEventSwitch::has_kprobe_event(uint64_t id) { return find_kprobe_event(id) != nullptr; }
+
+rt::Result<void> KprobeEventSwitch::arm_tracepoint(uint32_t probe, uint64_t id) {
+  Event* event = find_kprobe_event(id);
+  if (event == nullptr || table_ == nullptr) return rt::err(rt::kEOPNOTSUPP);
+  TRY(arm(*event, probe));
+  ++event->users;  // kprobe_events refuses to delete it (EBUSY) while a perf event holds it
+  return {};
+}
+
+bool KprobeEventSwitch::disarm(uint32_t probe) {
+  for (Client& client : clients_) {
+    if (client.perf_probe != probe || client.event == nullptr || probe == 0) continue;
+    if (client.is_return) {
+      kprobes_.detach_return(client.address, &client);
+    } else {
+      kprobes_.detach(client.address, &client);
+    }
+    if (client.event->users > 0) --client.event->users;
+    client = Client{};
+    return true;
+  }
+  return false;
 }
 
 void KprobeEventSwitch::Client::on_hit(const PtRegs& regs, uint64_t address, TracedMemory& memory) {
@@ -135,6 +176,12 @@ void KprobeEventSwitch::Client::record(const PtRegs& regs, uint64_t address,
   bool ftrace_like =
       sample == nullptr && (is_return || (!probe.target.empty() && probe.offset == 0));
   context.flags = ftrace_like ? 0 : kTraceIrqsOff;
+  if (perf_probe != 0) {
+    // A perf event's: the record is the tracepoint context of its programs and samples.
+    ProbeHit hit{record, static_cast<uint32_t>(size), context.cpu, context.pid, address};
+    (void)owner->table_->report_hit(perf_probe, hit);
+    return;
+  }
   owner->tracefs_.record_event(*event, context, record, size);
 }
 

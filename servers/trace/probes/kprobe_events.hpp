@@ -81,6 +81,14 @@ class KprobeEventSwitch final : public EventSwitch {
       : tracefs_(tracefs), symbols_(symbols), kprobes_(kprobes), syscalls_(syscalls) {}
 
   rt::Result<void> event_enabled(Event& event, bool enabled) override;
+  // perf_event_open of a kprobe event's id (PERF_TYPE_TRACEPOINT: perf record -e probe:NAME
+  // after perf probe): the event's kprobe armed for ProbeTable probe `probe`, each hit's record
+  // reported to the table (its programs and perf events) instead of the trace buffer; the event
+  // is busy (users) until disarm. has_kprobe_event: whether `id` is a kprobe event's.
+  bool has_kprobe_event(uint64_t id);
+  [[nodiscard]] rt::Result<void> arm_tracepoint(uint32_t probe, uint64_t id);
+  bool disarm(uint32_t probe);  // false when `probe` is none of ours
+  void set_table(ProbeTable* table) { table_ = table; }
   void set_uprobes(Uprobes* uprobes) { uprobes_ = uprobes; }
   void set_sched(SchedTracepoints* sched) { sched_ = sched; }
 
@@ -94,7 +102,8 @@ class KprobeEventSwitch final : public EventSwitch {
     bool listed() const override { return true; }
     KprobeEventSwitch* owner = nullptr;
     bool is_return = false;
-    Event* event = nullptr;  // nullptr: free
+    Event* event = nullptr;   // nullptr: free
+    uint32_t perf_probe = 0;  // armed for a perf event's probe (0: for tracefs's enable)
     uint64_t address = 0;
   };
   static constexpr uint32_t kMaxEvents = 64;
@@ -105,7 +114,11 @@ class KprobeEventSwitch final : public EventSwitch {
   SyscallTracepoints& syscalls_;
   Uprobes* uprobes_ = nullptr;
   SchedTracepoints* sched_ = nullptr;
+  ProbeTable* table_ = nullptr;
   Client clients_[kMaxEvents];
+  Event* find_kprobe_event(uint64_t id);
+  // The event's kprobe on a free client (for tracefs, or perf probe `perf_probe`).
+  rt::Result<void> arm(Event& event, uint32_t perf_probe);
 };
 
 }  // namespace trace

@@ -35,12 +35,42 @@ bool PosixSymbols::resolve(const char* name, size_t length, uint64_t offset,
   bool found = false;
   if (split.module == nullptr) {
     found = (open_ && find_function(table_, name, length, start)) ||
-            (kernel_open_ && find_function(kernel_table_, name, length, start));
+            (kernel_open_ && find_function(kernel_table_, name, length, start)) ||
+            text_start(name, length, start);
   } else if (split.is_kernel_module()) {
     found = kernel_open_ && find_function(kernel_table_, split.symbol, split.symbol_length, start);
   }
   if (!found) return false;
   address = start + offset;
+  return true;
+}
+
+bool PosixSymbols::text_start(const char* name, size_t length, uint64_t& start) const {
+  // Linux's _text and _stext, which /proc/kallsyms lists at the POSIX server's first function
+  // (servers/posix/fs/kallsyms.cpp): perf probe names probe points `_text+OFFSET`.
+  auto is = [&](const char* text) {
+    size_t n = 0;
+    while (text[n] != 0) ++n;
+    if (n != length) return false;
+    for (size_t i = 0; i < n; ++i) {
+      if (name[i] != text[i]) return false;
+    }
+    return true;
+  };
+  if (!open_ || (!is("_text") && !is("_stext"))) return false;
+  if (text_start_ == 0) {
+    uint64_t lowest = ~uint64_t{0};
+    for (size_t i = 0; i < table_.count(); ++i) {
+      elf::SymbolEntry entry;
+      if (table_.entry(i, entry) && entry.name != nullptr && entry.name[0] != 0 && entry.function &&
+          entry.value < lowest) {
+        lowest = entry.value;
+      }
+    }
+    if (lowest == ~uint64_t{0}) return false;
+    text_start_ = lowest;
+  }
+  start = text_start_;
   return true;
 }
 

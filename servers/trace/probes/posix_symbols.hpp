@@ -54,6 +54,9 @@ class PosixSymbols final : public ProbeTargets {
  private:
   bool find_function(const elf::SymbolTable& table, const char* name, size_t length,
                      uint64_t& address) const;
+  // `name` is _text or _stext: the POSIX server's first function, as kallsyms lists them.
+  bool text_start(const char* name, size_t length, uint64_t& start) const;
+  mutable uint64_t text_start_ = 0;
 
   elf::SymbolTable table_;
   bool open_ = false;

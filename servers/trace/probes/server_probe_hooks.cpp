@@ -41,6 +41,8 @@ rt::Result<void> ServerProbeHooks::arm(uint32_t probe, const ProbeSpec& spec) {
   if (spec.kind == ProbeKind::kTracepoint) {
     if (sched_ != nullptr && sched_->has_tracepoint(spec.tracepoint_id))
       return sched_->arm_tracepoint(probe, spec.tracepoint_id);
+    if (kprobe_events_ != nullptr && kprobe_events_->has_kprobe_event(spec.tracepoint_id))
+      return kprobe_events_->arm_tracepoint(probe, spec.tracepoint_id);
     return syscalls_.arm_tracepoint(probe, spec.tracepoint_id);
   }
   if (spec.kind == ProbeKind::kRawTracepoint) {
@@ -91,6 +93,7 @@ rt::Result<void> ServerProbeHooks::arm(uint32_t probe, const ProbeSpec& spec) {
 void ServerProbeHooks::disarm(uint32_t probe) {
   if (syscalls_.disarm(probe)) return;
   if (sched_ != nullptr && sched_->disarm(probe)) return;
+  if (kprobe_events_ != nullptr && kprobe_events_->disarm(probe)) return;
   if (uprobes_ != nullptr) uprobes_->disarm_perf(probe);
   for (Client& client : clients_) {
     if (client.probe != probe) continue;

@@ -5,6 +5,7 @@
 
 #include <stdint.h>
 
+#include "kprobe_events.hpp"
 #include "kprobes.hpp"
 #include "posix_symbols.hpp"
 #include "sched_tracepoints.hpp"
@@ -24,6 +25,7 @@ class ServerProbeHooks final : public ProbeHooks {
   void set_table(ProbeTable* table) { table_ = table; }
   void set_uprobes(Uprobes* uprobes) { uprobes_ = uprobes; }
   void set_sched(SchedTracepoints* sched) { sched_ = sched; }
+  void set_kprobe_events(KprobeEventSwitch* events) { kprobe_events_ = events; }
 
   rt::Result<uint32_t> tracepoint_record_size(uint64_t id) override;
   const char* tracepoint_name(uint64_t id) override;
@@ -65,6 +67,7 @@ class ServerProbeHooks final : public ProbeHooks {
   ProbeTable* table_ = nullptr;
   Uprobes* uprobes_ = nullptr;
   SchedTracepoints* sched_ = nullptr;
+  KprobeEventSwitch* kprobe_events_ = nullptr;
   Client clients_[kMaxArmed];
 };
 
