@@ -38,6 +38,22 @@ extern "C" {
   SONDE_USE_ARGUMENTS(a, b, c, d, e, f, g, h, i);
 }
 #undef SONDE_USE_ARGUMENTS
+[[gnu::noinline, gnu::used]] void trace_sched_stat_runtime(uint64_t ids, uint64_t comm0,
+                                                           uint64_t comm1, uint64_t runtime,
+                                                           uint64_t vruntime, uint64_t task) {
+  asm volatile(""
+               :
+               : "r"(ids), "r"(comm0), "r"(comm1), "r"(runtime), "r"(vruntime), "r"(task)
+               : "memory");
+}
+[[gnu::noinline, gnu::used]] void trace_sched_migrate_task(uint64_t ids, uint64_t comm0,
+                                                           uint64_t comm1, uint64_t orig_cpu,
+                                                           uint64_t dest_cpu, uint64_t task) {
+  asm volatile(""
+               :
+               : "r"(ids), "r"(comm0), "r"(comm1), "r"(orig_cpu), "r"(dest_cpu), "r"(task)
+               : "memory");
+}
 [[gnu::noinline, gnu::used]] void trace_cpu_clock_tick(uint64_t ids, uint64_t comm0, uint64_t comm1,
                                                        uint64_t ip, uint64_t sp,
                                                        uint64_t in_kernel) {
@@ -52,9 +68,17 @@ namespace kernel {
 
 namespace {
 
-// The CPU's task stops being it: the time since it became it is its CPU time.
+// The CPU's task stops being it: the time since it became it is its CPU time (and Linux's
+// sched_stat_runtime, as update_curr reports it).
 void charge_task(PerCpu& cpu, uint64_t now) {
-  if (cpu.traced_thread != nullptr) cpu.traced_thread->task_ns += now - cpu.traced_since;
+  if (Tcb* task = cpu.traced_thread) {
+    uint64_t runtime = now - cpu.traced_since;
+    task->task_ns += runtime;
+    const abi::TraceIdentity& t = task->trace;
+    if (t.ids != 0 && runtime != 0) {
+      trace_sched_stat_runtime(t.ids, t.comm[0], t.comm[1], runtime, task->task_ns, t.task);
+    }
+  }
   cpu.traced_since = now;
 }
 
@@ -132,6 +156,14 @@ void sched_trace_runnable(Tcb* tcb) {
   if (tcb->trace.ids != 0 && (tcb->trace_new || tcb->trace_switched_out)) {
     wakeup(tcb, this_cpu());
   }
+}
+
+void sched_trace_migrated(const Tcb* tcb, unsigned from, unsigned to) {
+  // A thread placed before it first runs (a fork's child, an exec's new TCB) is not migrated,
+  // as Linux's new tasks get their CPU without the event.
+  const abi::TraceIdentity& t = tcb->trace;
+  if (t.ids == 0 || from == to || tcb->state == ThreadState::kInactive) return;
+  trace_sched_migrate_task(t.ids, t.comm[0], t.comm[1], from, to, t.task);
 }
 
 void sched_trace_destroyed(Tcb* tcb) {

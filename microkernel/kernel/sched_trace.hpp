@@ -35,6 +35,13 @@ void trace_sched_waking(uint64_t ids, uint64_t comm0, uint64_t comm1, uint64_t t
 void trace_sched_wakeup_new(uint64_t ids, uint64_t comm0, uint64_t comm1, uint64_t target_cpu,
                             uint64_t waker_ids, uint64_t waker_comm0, uint64_t waker_comm1,
                             uint64_t task, uint64_t waker_task);
+// sched_stat_runtime: a task's CPU time since it became the CPU's task (or its last report),
+// charged as it stops being it; vruntime is its CPU time in all (every task is nice 0).
+void trace_sched_stat_runtime(uint64_t ids, uint64_t comm0, uint64_t comm1, uint64_t runtime,
+                              uint64_t vruntime, uint64_t task);
+// sched_migrate_task: a task's thread moved to another CPU (TCB SetAffinity).
+void trace_sched_migrate_task(uint64_t ids, uint64_t comm0, uint64_t comm1, uint64_t orig_cpu,
+                              uint64_t dest_cpu, uint64_t task);
 // A timer tick on a CPU, for CPU-clock sampling: its Linux task (ids 0: idle) and where the tick
 // found it: its user ip and sp when it ran (in_kernel 0), else (in_kernel 1: it waited in a call
 // a server served, or the CPU idled) the interrupted thread's ip and sp, or 0.
@@ -57,6 +64,8 @@ void sched_trace_switch_in(PerCpu& cpu, Tcb* next);
 void sched_trace_idle(PerCpu& cpu);
 // `tcb` becomes runnable (not yet on a CPU).
 void sched_trace_runnable(Tcb* tcb);
+// `tcb` goes from CPU `from` to CPU `to` (a Linux task: sched_migrate_task).
+void sched_trace_migrated(const Tcb* tcb, unsigned from, unsigned to);
 // `tcb` is being destroyed.
 void sched_trace_destroyed(Tcb* tcb);
 // SetTraceIdentity.

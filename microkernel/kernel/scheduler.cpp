@@ -195,6 +195,7 @@ void thread_set_priority(Tcb* tcb, uint8_t priority) {
 void thread_set_cpu(Tcb* tcb, uint8_t cpu) {
   bool requeue = tcb->state == ThreadState::kRunning && running_on(tcb) < 0 && queued(tcb);
   if (requeue) dequeue(tcb);
+  sched_trace_migrated(tcb, tcb->cpu, cpu);
   tcb->cpu = cpu;
   if (requeue) enqueue(tcb);
   int on = running_on(tcb);

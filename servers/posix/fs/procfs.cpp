@@ -290,11 +290,11 @@ void set_owner(Inode* inode, const Process& p) {
   }
 }
 
-void refresh_process(FileTree& tree, Inode* proc, Process* p) {
-  char name[16];
-  rt::format_to(name, sizeof(name), "%d", p->pid);
-  Inode* directory = child(tree, proc, name, kTypeDirectory | 0555);
-  if (directory == nullptr) return;
+// A task's stat, status and comm, for its process's directory (`thread` nullptr: the process,
+// its leader's tid) or its own under task/ (Linux's per-thread files: its tid as Pid, its own
+// faults and CPU times; the rest the group's).
+void put_task_files(FileTree& tree, Inode* directory, Process* p, const Thread* thread) {
+  int tid = thread != nullptr ? thread->tid : p->pid;
   uint64_t ticks = p->start_ns / 10000000;
   uint64_t pages = 0;  // GAP: resident pages are not counted per process
   // The memory layout fields (startcode, endcode, startstack; start_data to env_end) as Linux
@@ -304,14 +304,14 @@ void refresh_process(FileTree& tree, Inode* proc, Process* p) {
   const mm_struct& m = has_mm ? p->linux_mm : empty;
   // minflt, cminflt; utime, stime, cutime, cstime: clock ticks of the split CPU times
   // (usage.hpp).
-  TaskUsage usage = process_usage(*p);
+  TaskUsage usage = thread != nullptr ? thread_usage(*thread) : process_usage(*p);
   CpuSplit self = split_cpu_time(usage);
   CpuSplit children = split_cpu_time(p->children_usage);
   put_text(tree, directory, "stat",
            "%d (%s) %c %d %d %d 0 %d 0 %lu %lu 0 0 %lu %lu %lu %lu %d %d %d 0 %lu %lu %lu "
            "18446744073709551615 "
            "%lu %lu %lu 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 %lu %lu %lu %lu %lu %lu %lu %d\n",
-           p->pid, p->comm, state_of(p), p->ppid, p->pgid, p->sid, tty::foreground_group(),
+           tid, p->comm, state_of(p), p->ppid, p->pgid, p->sid, tty::foreground_group(),
            usage.minor_faults, p->children_usage.minor_faults, clock_ticks(self.user_ns),
            clock_ticks(self.system_ns), clock_ticks(children.user_ns),
            clock_ticks(children.system_ns), 20 + p->nice, p->nice,
@@ -331,14 +331,60 @@ void refresh_process(FileTree& tree, Inode* proc, Process* p) {
         rt::format_to(groups + used, sizeof(groups) - used, i == 0 ? "%u" : " %u", ids.groups[i]);
   }
   rt::format_to(groups + used, sizeof(groups) - used, " ");
+  const Thread* mask_of = thread != nullptr ? thread : p->threads;
   put_text(tree, directory, "status",
            "Name:\t%s\nUmask:\t%s\nState:\t%c\nTgid:\t%d\nPid:\t%d\nPPid:\t%d\n"
            "Uid:\t%u\t%u\t%u\t%u\nGid:\t%u\t%u\t%u\t%u\nGroups:\t%s\nThreads:\t%d\n"
            "SigBlk:\t%016lx\n",
-           p->comm, umask, state_of(p), p->pid, p->pid, p->ppid, ids.uid, ids.euid, ids.suid,
+           p->comm, umask, state_of(p), p->pid, tid, p->ppid, ids.uid, ids.euid, ids.suid,
            ids.fsuid, ids.gid, ids.egid, ids.sgid, ids.fsgid, groups, thread_count(p),
-           p->threads != nullptr ? p->threads->signal_mask : 0);
+           mask_of != nullptr ? mask_of->signal_mask : 0);
   put_text(tree, directory, "comm", "%s\n", p->comm);
+}
+
+// Every entry under `directory`, and theirs (task/<tid>/, fd/), out of the tree.
+void remove_entries(FileTree& tree, Inode* directory) {
+  while (directory->entries != nullptr) {
+    DirectoryEntry* e = directory->entries;
+    if (e->inode->is_directory()) remove_entries(tree, e->inode);
+    (void)tree.unlink(directory, e->name, strlen(e->name));
+  }
+}
+
+// /proc/<pid>/task/<tid>/ of each thread (perf and ps list a process's threads there); the
+// directories of threads that ended go.
+void refresh_tasks(FileTree& tree, Inode* directory, Process* p) {
+  Inode* tasks = child(tree, directory, "task", kTypeDirectory | 0555);
+  if (tasks == nullptr) return;
+  for (DirectoryEntry* e = tasks->entries; e != nullptr;) {
+    DirectoryEntry* next = e->next;
+    int tid = 0;
+    for (const char* c = e->name; *c != '\0'; ++c) tid = tid * 10 + (*c - '0');
+    Thread* t = find_thread(tid);
+    if (t == nullptr || t->process != p || p->state == ProcessState::kZombie) {
+      remove_entries(tree, e->inode);
+      (void)tree.unlink(tasks, e->name, strlen(e->name));
+    }
+    e = next;
+  }
+  if (p->state == ProcessState::kZombie) return;
+  for (Thread* t = p->threads; t != nullptr; t = t->next) {
+    char name[16];
+    rt::format_to(name, sizeof(name), "%d", t->tid);
+    Inode* task = child(tree, tasks, name, kTypeDirectory | 0555);
+    if (task == nullptr) continue;
+    put_task_files(tree, task, p, t);  // (refresh_process's set_owner reaches them)
+  }
+}
+
+void refresh_process(FileTree& tree, Inode* proc, Process* p) {
+  char name[16];
+  rt::format_to(name, sizeof(name), "%d", p->pid);
+  Inode* directory = child(tree, proc, name, kTypeDirectory | 0555);
+  if (directory == nullptr) return;
+  bool has_mm = p->state != ProcessState::kZombie && p->memory != nullptr;
+  put_task_files(tree, directory, p, nullptr);
+  refresh_tasks(tree, directory, p);
   put(tree, directory, "cmdline", p->cmdline,
       p->state == ProcessState::kZombie ? 0 : p->cmdline_length);
   refresh_links(tree, directory, p);
@@ -375,14 +421,7 @@ void refresh_procfs(FileTree& tree, Process* viewer) {
       int pid = 0;
       for (const char* c = e->name; *c != '\0'; ++c) pid = pid * 10 + (*c - '0');
       if (find_process(pid) == nullptr) {
-        while (e->inode->entries != nullptr) {
-          DirectoryEntry* f = e->inode->entries;
-          while (f->inode->is_directory() && f->inode->entries != nullptr) {  // fd/
-            DirectoryEntry* g = f->inode->entries;
-            (void)tree.unlink(f->inode, g->name, strlen(g->name));
-          }
-          (void)tree.unlink(e->inode, f->name, strlen(f->name));
-        }
+        remove_entries(tree, e->inode);
         (void)tree.unlink(proc, e->name, strlen(e->name));
       }
     }

@@ -114,9 +114,11 @@ namespace {
 // Linux 6.1's raw arguments of each event (its TP_PROTO): exec (task, old_pid, bprm); exit and
 // free (task); fork (parent, child); signal_generate (sig, info, task, group, result); switch
 // (preempt, prev, next, prev_state); waking, wakeup and wakeup_new (task); task_rename (task,
-// comm). GAP: sched_process_wait passes a struct pid and page_fault_user the fault's struct
+// comm); sched_stat_runtime (task, runtime, vruntime); sched_migrate_task (task, dest_cpu).
+// GAP: sched_process_wait passes a struct pid and page_fault_user the fault's struct
 // pt_regs, which the POSIX server does not have: no raw tracepoint (ENOENT).
-constexpr uint32_t kRawArgumentCounts[kSchedEventCount] = {3, 1, 1, 0, 2, 5, 4, 1, 1, 1, 2, 0};
+constexpr uint32_t kRawArgumentCounts[kSchedEventCount] = {3, 1, 1, 0, 2, 5, 4,
+                                                           1, 1, 1, 2, 0, 3, 2};
 
 bool same(const char* a, const char* b) {
   size_t i = 0;
@@ -238,7 +240,9 @@ void SchedTracepoints::hit(SchedEvent which, const PtRegs& regs, TracedMemory& m
     case SchedEvent::kSwitch:
     case SchedEvent::kWakeup:
     case SchedEvent::kWakeupNew:
-    case SchedEvent::kWaking: kernel_hit(which, regs, memory); return;
+    case SchedEvent::kWaking:
+    case SchedEvent::kStatRuntime:
+    case SchedEvent::kMigrateTask: kernel_hit(which, regs, memory); return;
     case SchedEvent::kCount: return;
   }
   CurrentTaskView task = read_current_task();
@@ -380,6 +384,23 @@ void SchedTracepoints::kernel_hit(SchedEvent which, const PtRegs& regs, TracedMe
       auto state = static_cast<uint32_t>(raw.value[3]);
       sampled->show_as_sampled(stack[1] + kTaskStateOffset, &state, sizeof state);
     }
+  } else if (which == SchedEvent::kStatRuntime || which == SchedEvent::kMigrateTask) {
+    // (ids, comm x2, runtime, vruntime, task) and (ids, comm x2, orig_cpu, dest_cpu, task): the
+    // task's own context (Sonde's migrations come from its own sched_setaffinity).
+    current = kernel_task(regs.di, regs.si, regs.dx, cpu);
+    values.text[0] = current.comm;
+    values.text_length[0] = current.comm_length;
+    values.value[0] = current.tid;
+    if (which == SchedEvent::kStatRuntime) {
+      values.wide[0] = regs.cx;
+      values.wide[1] = regs.r8;
+      raw = RawArguments{{task_of(regs.di, regs.r9), regs.cx, regs.r8}, 3};
+    } else {
+      values.value[1] = kDefaultPrio;
+      values.value[2] = static_cast<int32_t>(regs.cx);
+      values.value[3] = static_cast<int32_t>(regs.r8);
+      raw = RawArguments{{task_of(regs.di, regs.r9), regs.r8}, 2};
+    }
   } else {
     // (ids, comm x2, target cpu, waker ids, waker comm x2, task, waker task)
     second = kernel_task(regs.di, regs.si, regs.dx, cpu);
@@ -401,8 +422,9 @@ void SchedTracepoints::kernel_hit(SchedEvent which, const PtRegs& regs, TracedMe
   context.flags = kTraceIrqsOff;
   context.preempt_count = which == SchedEvent::kWakeup || which == SchedEvent::kWakeupNew ? 3 : 2;
   if (observer_ != nullptr) {
-    observer_->kernel_hit_task(current.tid, current.tgid, current.comm,
-                               which == SchedEvent::kSwitch ? stack[1] : stack[2]);
+    uint64_t task = which == SchedEvent::kSwitch ? stack[1] : stack[2];
+    if (which == SchedEvent::kStatRuntime || which == SchedEvent::kMigrateTask) task = regs.r9;
+    observer_->kernel_hit_task(current.tid, current.tgid, current.comm, task);
   }
   deliver(which, values, raw, context, record, sizeof record);
 }

@@ -215,6 +215,36 @@ TEST_F(SchedEventsTest, RenameAndPageFaultRecordsAndLines) {
   EXPECT_EQ(error_code, 0x14u);
 }
 
+// sched_stat_runtime and sched_migrate_task (the microkernel's, for perf sched): Linux 6.1's
+// ids and lines.
+TEST_F(SchedEventsTest, RuntimeAndMigrationRecordsAndLines) {
+  EXPECT_EQ(tracefs.events().find("sched", "sched_stat_runtime")->id, 307u);
+  EXPECT_EQ(tracefs.events().find("sched", "sched_migrate_task")->id, 318u);
+  SchedValues runtime;
+  runtime.text[0] = "sh";
+  runtime.text_length[0] = 2;
+  runtime.value[0] = 94;
+  runtime.wide[0] = 975684;
+  runtime.wide[1] = 874676817;
+  std::vector<uint8_t> record;
+  EXPECT_EQ(line(SchedEvent::kStatRuntime, runtime, &record),
+            "sched_stat_runtime: comm=sh pid=94 runtime=975684 [ns] vruntime=874676817 [ns]");
+  ASSERT_EQ(record.size(), 48u);
+  uint64_t vruntime = 0;
+  std::memcpy(&vruntime, record.data() + 40, 8);
+  EXPECT_EQ(vruntime, 874676817u);
+  SchedValues migrate;
+  migrate.text[0] = "sh";
+  migrate.text_length[0] = 2;
+  migrate.value[0] = 94;
+  migrate.value[1] = 120;
+  migrate.value[2] = 1;
+  migrate.value[3] = 0;
+  EXPECT_EQ(line(SchedEvent::kMigrateTask, migrate, &record),
+            "sched_migrate_task: comm=sh pid=94 prio=120 orig_cpu=1 dest_cpu=0");
+  EXPECT_EQ(record.size(), 40u);
+}
+
 TEST_F(SchedEventsTest, SwitchAndWakeupRecordsAndLines) {
   SchedValues change;
   change.text[0] = "sh";

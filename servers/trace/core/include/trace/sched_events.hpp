@@ -27,13 +27,16 @@ enum class SchedEvent : uint8_t {
   kWaking,
   kTaskRename,
   kPageFaultUser,
+  kStatRuntime,
+  kMigrateTask,
   kCount,
 };
 
 // The events the microkernel fires (sched_trace.hpp there): their hits are kernel samples.
 inline bool is_kernel_sched_event(SchedEvent which) {
   return which == SchedEvent::kSwitch || which == SchedEvent::kWakeup ||
-         which == SchedEvent::kWakeupNew || which == SchedEvent::kWaking;
+         which == SchedEvent::kWakeupNew || which == SchedEvent::kWaking ||
+         which == SchedEvent::kStatRuntime || which == SchedEvent::kMigrateTask;
 }
 inline constexpr size_t kSchedEventCount = static_cast<size_t>(SchedEvent::kCount);
 
@@ -62,6 +65,9 @@ bool sched_event_of(const Event& event, SchedEvent& which);
 //     value[2] target cpu
 //   task_rename: value[0] pid, text[0] oldcomm, text[1] newcomm, value[1] oom_score_adj
 //   page_fault_user: wide[0] address, wide[1] ip, wide[2] error_code
+//   sched_stat_runtime: text[0] comm, value[0] pid, wide[0] runtime, wide[1] vruntime
+//   sched_migrate_task: text[0] comm, value[0] pid, value[1] prio, value[2] orig_cpu,
+//     value[3] dest_cpu
 // Texts need no NUL within their length (comm is cut to 15 characters).
 struct SchedValues {
   const char* text[2] = {};

@@ -165,6 +165,27 @@ constexpr BuiltinEvent kBuiltinEvents[] = {
     SONDE_WAKEUP_EVENT("sched_wakeup_new", 320),
     SONDE_WAKEUP_EVENT("sched_wakeup", 321),
     SONDE_WAKEUP_EVENT("sched_waking", 322),
+    {"sched",
+     "sched_stat_runtime",
+     307,
+     {{"char[16]", "comm", 8, 16, true},
+      {"pid_t", "pid", 24, 4, true},
+      {"u64", "runtime", 32, 8, false},
+      {"u64", "vruntime", 40, 8, false}},
+     4,
+     "\"comm=%s pid=%d runtime=%Lu [ns] vruntime=%Lu [ns]\", REC->comm, REC->pid, (unsigned "
+     "long long)REC->runtime, (unsigned long long)REC->vruntime"},
+    {"sched",
+     "sched_migrate_task",
+     318,
+     {{"char[16]", "comm", 8, 16, true},
+      {"pid_t", "pid", 24, 4, true},
+      {"int", "prio", 28, 4, true},
+      {"int", "orig_cpu", 32, 4, true},
+      {"int", "dest_cpu", 36, 4, true}},
+     5,
+     "\"comm=%s pid=%d prio=%d orig_cpu=%d dest_cpu=%d\", REC->comm, REC->pid, REC->prio, "
+     "REC->orig_cpu, REC->dest_cpu"},
     // Fired by the POSIX server where Linux's __set_task_comm (exec, prctl PR_SET_NAME) and
     // handle_page_fault (each page fault of a Linux task it takes) fire them.
     {"task",

@@ -17,6 +17,8 @@ constinit const SchedEventName kSchedEvents[kSchedEventCount] = {
     {"sched", "sched_waking", "microkernel:trace_sched_waking"},
     {"task", "task_rename", "trace_task_rename"},
     {"exceptions", "page_fault_user", "trace_page_fault_user"},
+    {"sched", "sched_stat_runtime", "microkernel:trace_sched_stat_runtime"},
+    {"sched", "sched_migrate_task", "microkernel:trace_sched_migrate_task"},
 };
 
 namespace {
@@ -153,6 +155,23 @@ uint32_t build_sched_record(SchedEvent which, uint16_t type, int32_t common_pid,
       if (size > capacity) return 0;
       __builtin_memcpy(out + 8, values.wide, 24);
       break;
+    case SchedEvent::kStatRuntime:
+      size = 48;
+      if (size > capacity) return 0;
+      put_comm(out, 8, values.text[0], values.text_length[0]);
+      put32(out, 24, values.value[0]);
+      put32(out, 28, 0);
+      __builtin_memcpy(out + 32, values.wide, 16);
+      break;
+    case SchedEvent::kMigrateTask:
+      size = 40;
+      if (size > capacity) return 0;
+      put_comm(out, 8, values.text[0], values.text_length[0]);
+      put32(out, 24, values.value[0]);
+      put32(out, 28, values.value[1]);
+      put32(out, 32, values.value[2]);
+      put32(out, 36, values.value[3]);
+      break;
     case SchedEvent::kCount: return 0;
   }
   __builtin_memcpy(out, &type, 2);
@@ -276,6 +295,29 @@ void render_sched_text(SchedEvent which, const uint8_t* record, size_t size, Tex
       }
       return;
     }
+    case SchedEvent::kStatRuntime: {
+      // comm=%s pid=%d runtime=%Lu [ns] vruntime=%Lu [ns]
+      out.append("comm=");
+      append_comm(out, record, size, 8);
+      append_number(out, " pid=", get32(record, size, 24));
+      uint64_t times[2] = {};
+      if (size >= 48) __builtin_memcpy(times, record + 32, 16);
+      out.append(" runtime=");
+      out.append_unsigned(times[0]);
+      out.append(" [ns] vruntime=");
+      out.append_unsigned(times[1]);
+      out.append(" [ns]");
+      return;
+    }
+    case SchedEvent::kMigrateTask:
+      // comm=%s pid=%d prio=%d orig_cpu=%d dest_cpu=%d
+      out.append("comm=");
+      append_comm(out, record, size, 8);
+      append_number(out, " pid=", get32(record, size, 24));
+      append_number(out, " prio=", get32(record, size, 28));
+      append_number(out, " orig_cpu=", get32(record, size, 32));
+      append_number(out, " dest_cpu=", get32(record, size, 36));
+      return;
     case SchedEvent::kCount: return;
   }
 }
