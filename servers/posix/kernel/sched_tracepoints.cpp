@@ -62,6 +62,16 @@ extern "C" __attribute__((noinline, used)) void trace_task_rename(int pid, const
                : "memory");
 }
 
+extern "C" __attribute__((noinline, used)) void trace_task_forked(unsigned long ids,
+                                                                  unsigned long parent_ids) {
+  asm volatile("" : : "r"(ids), "r"(parent_ids) : "memory");
+}
+
+extern "C" __attribute__((noinline, used)) void trace_task_exited(unsigned long ids,
+                                                                  unsigned long parent_ids) {
+  asm volatile("" : : "r"(ids), "r"(parent_ids) : "memory");
+}
+
 // The seventh argument (the inode number) is on the stack, above the return address.
 extern "C" __attribute__((noinline, used)) void trace_vma_mapped(
     unsigned long ids, unsigned long address, unsigned long length, unsigned long pgoff,
@@ -84,6 +94,11 @@ namespace posix {
 
 namespace {
 constexpr int kPrio = 120;  // every task is SCHED_NORMAL at nice 0 (task_struct.cpp)
+
+unsigned long ids_of(int tid, int tgid) {
+  return static_cast<unsigned long>(static_cast<unsigned>(tid)) |
+         static_cast<unsigned long>(static_cast<unsigned>(tgid)) << 32;
+}
 }  // namespace
 
 void sched_process_exec(Process& process, const char* filename, struct linux_binprm* bprm) {
@@ -117,6 +132,8 @@ void announce_mappings(Process& process, int tid, uint64_t start, uint64_t end) 
 
 void sched_process_exit(Process& process) {
   update_task_struct(process);  // exit_code and flags for programs reading the task
+  // Its EXIT first: the trace server's events still follow it (an heir leaves at the exit).
+  trace_task_exited(ids_of(process.pid, process.pid), ids_of(process.ppid, process.ppid));
   trace_sched_process_exit(process.comm, process.pid, kPrio, task_struct_of(&process));
 }
 
@@ -131,12 +148,15 @@ void sched_process_wait(Process& waiter, int pid) {
 void sched_process_fork(Process& parent, Process& child) {
   trace_sched_process_fork(parent.comm, parent.pid, child.comm, child.pid, task_struct_of(&parent),
                            task_struct_of(&child));
+  int forking = published_current_task() == &parent ? published_current_tid() : parent.pid;
+  trace_task_forked(ids_of(child.pid, child.pid), ids_of(forking, parent.pid));
 }
 
 void sched_thread_fork(Thread& parent, Thread& child) {
   Process& process = *parent.process;
   trace_sched_process_fork(process.comm, parent.tid, process.comm, child.tid,
                            task_struct_of(&parent), task_struct_of(&child));
+  trace_task_forked(ids_of(child.tid, process.pid), ids_of(parent.tid, process.pid));
 }
 
 void sched_thread_exit(Thread& thread) {
@@ -145,6 +165,7 @@ void sched_thread_exit(Thread& thread) {
   Process* was = published_current_task();
   int was_tid = published_current_tid();
   use_current_task(&process, thread.tid);
+  trace_task_exited(ids_of(thread.tid, process.pid), ids_of(process.ppid, process.ppid));
   trace_sched_process_exit(process.comm, thread.tid, kPrio, task_struct_of(&thread));
   use_current_task(was, was_tid);
   trace_sched_process_free(process.comm, thread.tid, kPrio, task_struct_of(&thread));

@@ -33,6 +33,11 @@ extern "C" void trace_signal_generate(int sig, const struct kernel_siginfo* info
 // name changes; `exec` (not in the record) tells the trace server's perf COMM records which.
 extern "C" void trace_task_rename(int pid, const char* oldcomm, const char* newcomm,
                                   short oom_score_adj, struct task_struct* task, int exec);
+// A Linux task starts (fork, clone) or ends: the trace server's PERF_RECORD_FORK and EXIT
+// (perf_event_fork, perf_event_exit_task). ids: tid | tgid << 32 of the task and of its parent
+// (the forking task; for an ending one, its real parent's group leader).
+extern "C" void trace_task_forked(unsigned long ids, unsigned long parent_ids);
+extern "C" void trace_task_exited(unsigned long ids, unsigned long parent_ids);
 // An executable file mapping of a Linux task (exec's segments, mmap with PROT_EXEC): the trace
 // server's PERF_RECORD_MMAP2 (perf_event_mmap). ids: tid | pid << 32; prot_flags: PROT_* |
 // MAP_* << 8 | the device (major << 8 | minor) << 32; path: the file's, NUL-terminated.

@@ -42,6 +42,10 @@ perf script -i /tmp/clock.data -F comm 2>/dev/null | sort | uniq -c | sort -rn |
 # Its user samples land in busybox: the exec's PERF_RECORD_MMAP2 names the file.
 perf report -i /tmp/clock.data --stdio --sort comm,dso 2>/dev/null | grep -v -e '^#' -e '^$' |
   head -1 | awk '{ print $2, $3 }'
+# A subshell the workload forks is a PERF_RECORD_FORK, each task's end an EXIT.
+perf record -o /tmp/fork.data -- sh -c '(true); true' > /dev/null 2>&1
+perf report -D -i /tmp/fork.data 2> /dev/null | grep -o -E 'PERF_RECORD_(FORK|EXIT)' | sort |
+  uniq -c | awk '{ print $2, $1 }'
 # The software counters: perf stat's default ones (task-clock, context-switches, cpu-migrations,
 # page-faults count; the hardware ones are unsupported in this guest as in Linux's), and the
 # rest. The numbers are each kernel's own: counted or zero is compared (migrations: a number).

@@ -50,7 +50,8 @@ class FakeProbeHooks final : public ProbeHooks {
         text = spec.symbol;
         if (text != "do_unlinkat" && text != "vfs_read" && text != "trace_page_fault_user" &&
             text != "trace_task_rename" && text != "microkernel:trace_cpu_clock_tick" &&
-            text != "trace_vma_mapped")
+            text != "trace_vma_mapped" && text != "trace_task_forked" &&
+            text != "trace_task_exited")
           return rt::err(rt::kENOENT);
       } else if (spec.address != 0xffffffff81000000ull) {
         return rt::err(rt::kEINVAL);

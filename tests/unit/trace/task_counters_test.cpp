@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
-// Software counters on tasks and CPUs (perf stat's task-clock, context-switches, cpu-migrations,
-// page-faults...): counted from sched:sched_switch hits (the microkernel's samples, each with
-// its CPU and time) and the POSIX server's page-fault hook.
+// Software events on tasks and CPUs: the counters (perf stat's task-clock, context-switches,
+// cpu-migrations, page-faults...) counted from sched:sched_switch hits (the microkernel's
+// samples, each with its CPU and time) and the POSIX server's page-fault hook; CPU-clock
+// samples on the microkernel's ticks; the side-band records (MMAP2, FORK, EXIT) from the POSIX
+// server's hooks.
 #include "perf_test_support.hpp"
 
 namespace trace::testing {
@@ -341,6 +343,56 @@ TEST_F(TaskCounterTest, ExecutableMappingsAreMmap2Records) {
   environment_.kernel_memory = nullptr;  // an unreadable path: no record
   mapped(42, 0);
   EXPECT_EQ(head_of(rings[0]), 72u + 16);
+}
+
+// attr.task (perf record's tracking event): a fork by a followed task is a PERF_RECORD_FORK
+// (the child's pid and tid, the forking task's), a followed task's end an EXIT (its real
+// parent's group as both parent ids), from the POSIX server's trace_task_forked and
+// trace_task_exited (ids: tid | tgid << 32, then the parent's).
+TEST_F(TaskCounterTest, ForksAndExitsAreTaskRecords) {
+  PerfEventAttr attr = software_attr(kPerfCountSwDummy);
+  attr.flags = kPerfAttrTask | kPerfAttrSampleIdAll;
+  attr.sample_type = kPerfSampleTid;
+  int64_t fd = open(attr, 42, 0);
+  ASSERT_GT(fd, 0);
+  auto mapping = perf_event_mmap(session_, static_cast<int32_t>(fd), 2 * 4096, 0, true);
+  ASSERT_TRUE(mapping.ok());
+  mappings_.push_back(*mapping);
+  uint32_t forked = armed("trace_task_forked"), exited = armed("trace_task_exited");
+  ASSERT_NE(forked, 0u);
+  ASSERT_NE(exited, 0u);
+  auto call = [&](uint32_t probe, uint64_t ids, uint64_t parent) {
+    uint64_t regs[kPtRegsSize / 8] = {};
+    regs[112 / 8] = ids;
+    regs[104 / 8] = parent;
+    hit(probe, regs, sizeof(regs), static_cast<int32_t>(static_cast<uint32_t>(ids)), 0);
+  };
+  const uint64_t shell = uint64_t{42} << 32 | 42, child = uint64_t{77} << 32 | 77;
+  call(forked, child, shell);
+  call(forked, uint64_t{9} << 32 | 9, uint64_t{8} << 32 | 8);  // nobody followed forks
+  call(exited, shell, uint64_t{1} << 32 | 1);
+  uint64_t head = 0;
+  std::memcpy(&head, mapping->memory + kPerfDataHeadOffset, 8);
+  ASSERT_EQ(head, 2u * (8 + 16 + 8 + 8)) << "header, the ids, the time, the sample_id's tid";
+  const uint8_t* fork_record = mapping->memory + 4096;
+  const uint8_t* exit_record = fork_record + 40;
+  uint32_t type = 0, ids[4] = {}, sample[2] = {};
+  std::memcpy(&type, fork_record, 4);
+  std::memcpy(ids, fork_record + 8, 16);
+  std::memcpy(sample, fork_record + 32, 8);
+  EXPECT_EQ(type, kPerfRecordFork);
+  EXPECT_EQ(ids[0], 77u) << "pid";
+  EXPECT_EQ(ids[1], 42u) << "ppid";
+  EXPECT_EQ(ids[2], 77u) << "tid";
+  EXPECT_EQ(ids[3], 42u) << "ptid";
+  EXPECT_EQ(sample[1], 42u) << "the sample_id names the forking task";
+  std::memcpy(&type, exit_record, 4);
+  std::memcpy(ids, exit_record + 8, 16);
+  EXPECT_EQ(type, kPerfRecordExit);
+  EXPECT_EQ(ids[0], 42u);
+  EXPECT_EQ(ids[1], 1u);
+  EXPECT_EQ(ids[2], 42u);
+  EXPECT_EQ(ids[3], 1u) << "the real parent's group, as ptid too";
 }
 
 }  // namespace

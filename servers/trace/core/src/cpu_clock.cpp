@@ -62,7 +62,7 @@ void ProbeTable::remove_clock_event(PerfEventObject* event) {
   *link = event->next_on_probe;
   if (event->attr.sample_period == 0 || sampling_clocks_ == 0) return;
   if (--sampling_clocks_ == 0 && tick_probe_ != nullptr) {
-    tick_probe_->watches &= static_cast<uint8_t>(~Probe::kWatchesTicks);
+    tick_probe_->watches &= static_cast<uint16_t>(~Probe::kWatchesTicks);
     close_probe(tick_probe_);
     tick_probe_ = nullptr;
   }

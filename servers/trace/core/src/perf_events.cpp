@@ -340,6 +340,23 @@ rt::Result<void> ProbeTable::watch_exec(PerfEventObject* event) {
     mmap_probe_ = mmaps.value();
     mmap_probe_->watches |= Probe::kWatchesMmaps;
     mmap_probe_->events_follow = Probe::kFollowsTask | Probe::kFollowsCpu;
+    // Tasks starting and ending are FORKs and EXITs: trace_task_forked(ids, parent_ids) and
+    // trace_task_exited(ids, parent_ids).
+    const char* const hooks[2] = {"trace_task_forked", "trace_task_exited"};
+    Probe** const probes[2] = {&forked_probe_, &exited_probe_};
+    for (int i = 0; i < 2; ++i) {
+      ProbeSpec spec_of_hook;
+      spec_of_hook.kind = ProbeKind::kKprobe;
+      spec_of_hook.symbol = hooks[i];
+      auto opened = open_probe(spec_of_hook, kPtRegsSize);
+      if (!opened.ok()) {
+        close_exec_probes();
+        return opened.error();
+      }
+      *probes[i] = opened.value();
+      (*probes[i])->watches |= Probe::kWatchesTasks;
+      (*probes[i])->events_follow = Probe::kFollowsTask | Probe::kFollowsCpu;
+    }
   }
   if (!exec_watchers_.push_back(static_cast<PerfEventObject*>(event))) {
     if (exec_watchers_.size() == 0) close_exec_probes();
@@ -367,11 +384,12 @@ void ProbeTable::close_idle_exec_probe() {
 }
 
 void ProbeTable::close_exec_probes() {
-  Probe** const probes[3] = {&exec_probe_, &rename_probe_, &mmap_probe_};
+  Probe** const probes[5] = {&exec_probe_, &rename_probe_, &mmap_probe_, &forked_probe_,
+                             &exited_probe_};
   for (Probe** probe : probes) {
     if (*probe == nullptr) continue;
-    (*probe)->watches &= static_cast<uint8_t>(
-        ~(Probe::kWatchesExec | Probe::kWatchesRenames | Probe::kWatchesMmaps));
+    (*probe)->watches &= static_cast<uint16_t>(~(Probe::kWatchesExec | Probe::kWatchesRenames |
+                                                 Probe::kWatchesMmaps | Probe::kWatchesTasks));
     close_probe(*probe);
     *probe = nullptr;
   }
@@ -447,6 +465,32 @@ void ProbeTable::mmap_seen(const ProbeHit& hit) {
   }
 }
 
+void ProbeTable::task_seen(const ProbeHit& hit, bool fork) {
+  constexpr uint32_t kRdi = 112, kRsi = 104;  // the task's ids, its parent's
+  if (hit.size < kPtRegsSize) return;
+  uint64_t ids = 0, parent = 0;
+  __builtin_memcpy(&ids, static_cast<const uint8_t*>(hit.context) + kRdi, 8);
+  __builtin_memcpy(&parent, static_cast<const uint8_t*>(hit.context) + kRsi, 8);
+  // perf_event_task_output: a fork names the forking task as the parent, an exit its real
+  // parent's group twice.
+  PerfEventRing::TaskIds task{static_cast<uint32_t>(ids >> 32), static_cast<uint32_t>(parent >> 32),
+                              static_cast<uint32_t>(ids), static_cast<uint32_t>(parent)};
+  if (!fork) task.ptid = task.ppid;
+  // The records go to the events of the current task: the forking one, or the one ending.
+  uint64_t current = fork ? parent : ids;
+  auto current_tid = static_cast<int32_t>(static_cast<uint32_t>(current));
+  uint64_t now = objects_.environment().monotonic_ns();
+  for (PerfEventObject* event : exec_watchers_) {
+    if (!records_for(*event, current_tid, hit.cpu) || !event->records_task_events() ||
+        !event->enabled || event->output_ring() == nullptr) {
+      continue;
+    }
+    PerfSampleFields fields = event->record_fields(static_cast<uint32_t>(current >> 32),
+                                                   static_cast<uint32_t>(current), now, hit.cpu);
+    (void)event->output_ring()->output_task(fields, task, fork);
+  }
+}
+
 void ProbeTable::exec_seen(const ProbeHit& hit) {
   ebpf::Environment& environment = objects_.environment();
   uint64_t now = environment.monotonic_ns();
@@ -513,7 +557,7 @@ void ProbeTable::close_fork_probes() {
   Probe** const probes[2] = {&fork_probe_, &exit_probe_};
   for (Probe** probe : probes) {
     if (*probe == nullptr) continue;
-    (*probe)->watches &= static_cast<uint8_t>(~(Probe::kWatchesForks | Probe::kWatchesExits));
+    (*probe)->watches &= static_cast<uint16_t>(~(Probe::kWatchesForks | Probe::kWatchesExits));
     close_probe(*probe);
     *probe = nullptr;
   }
@@ -552,6 +596,7 @@ void ProbeTable::watched_hit(const Probe& probe, const ProbeHit& hit) {
   if ((probe.watches & Probe::kWatchesRenames) != 0) rename_seen(hit);
   if ((probe.watches & Probe::kWatchesTicks) != 0) tick_seen(hit);
   if ((probe.watches & Probe::kWatchesMmaps) != 0) mmap_seen(hit);
+  if ((probe.watches & Probe::kWatchesTasks) != 0) task_seen(hit, &probe == forked_probe_);
 }
 
 void ProbeTable::exit_seen(const ProbeHit& hit) {

@@ -203,6 +203,19 @@ long PerfEventRing::output_mmap(const PerfSampleFields& fields, const PerfMappin
                       [&](uint64_t at) { copy_in(at, record.bytes(), record.length()); });
 }
 
+long PerfEventRing::output_task(const PerfSampleFields& fields, const TaskIds& task, bool fork) {
+  RecordBuilder record;
+  PerfEventHeader header{fork ? kPerfRecordFork : kPerfRecordExit, 0, 0};
+  record.append(&header, sizeof(header));
+  record.u32_pair(task.pid, task.ppid);
+  record.u32_pair(task.tid, task.ptid);
+  record.u64(fields.time);
+  if (fields.sample_id_all) record.id_sample(fields);
+  record.patch_size();
+  return write_record(fields, record.length(), false,
+                      [&](uint64_t at) { copy_in(at, record.bytes(), record.length()); });
+}
+
 template <typename Write>
 long PerfEventRing::write_record(const PerfSampleFields& fields, uint64_t record_size, bool sample,
                                  Write write) {

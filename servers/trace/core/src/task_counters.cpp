@@ -134,7 +134,7 @@ void ProbeTable::close_counter_probe(bool switches) {
   Probe*& probe = switches ? switch_probe_ : fault_probe_;
   if (probe == nullptr) return;
   probe->watches &=
-      static_cast<uint8_t>(~(switches ? Probe::kWatchesSwitches : Probe::kWatchesFaults));
+      static_cast<uint16_t>(~(switches ? Probe::kWatchesSwitches : Probe::kWatchesFaults));
   close_probe(probe);
   probe = nullptr;
 }

@@ -92,6 +92,7 @@ enum PerfAttrFlag : uint64_t {
   kPerfAttrMmap = 1ull << 8,
   kPerfAttrComm = 1ull << 9,
   kPerfAttrFreq = 1ull << 10,
+  kPerfAttrTask = 1ull << 11,
   kPerfAttrEnableOnExec = 1ull << 12,
   kPerfAttrMmapData = 1ull << 13,
   kPerfAttrWatermark = 1ull << 14,
@@ -184,6 +185,8 @@ struct PerfEventHeader {
 inline constexpr uint32_t kPerfRecordLost = 2;
 inline constexpr uint32_t kPerfRecordMmap = 1;
 inline constexpr uint32_t kPerfRecordComm = 3;
+inline constexpr uint32_t kPerfRecordExit = 4;
+inline constexpr uint32_t kPerfRecordFork = 7;
 inline constexpr uint32_t kPerfRecordMmap2 = 10;
 inline constexpr uint16_t kPerfRecordMiscCommExec = 1 << 13;
 inline constexpr uint16_t kPerfRecordMiscKernel = 1;  // PERF_RECORD_MISC_KERNEL

@@ -51,22 +51,25 @@ struct Probe {
   // sched_process_exec raw tracepoint while perf events watch execs (enable_on_exec, or
   // attr.comm's PERF_RECORD_COMM: exec_seen); kWatchesForks and kWatchesExits, the
   // sched:sched_process_fork and sched_process_exit tracepoints while inherited events watch
-  // forks (fork_seen, exit_seen). One byte, so a hit tests it once.
-  uint8_t watches = 0;
-  static constexpr uint8_t kWatchesExec = 1;
-  static constexpr uint8_t kWatchesForks = 2;
-  static constexpr uint8_t kWatchesExits = 4;
+  // forks (fork_seen, exit_seen). One word, so a hit tests it once.
+  uint16_t watches = 0;
+  static constexpr uint16_t kWatchesExec = 1;
+  static constexpr uint16_t kWatchesForks = 2;
+  static constexpr uint16_t kWatchesExits = 4;
   // sched:sched_switch and the POSIX server's page faults while software counters count them
   // (switch_seen, fault_seen).
-  static constexpr uint8_t kWatchesSwitches = 8;
-  static constexpr uint8_t kWatchesFaults = 16;
+  static constexpr uint16_t kWatchesSwitches = 8;
+  static constexpr uint16_t kWatchesFaults = 16;
   // The POSIX server's trace_task_rename while exec watchers are (a prctl's new name is a
   // PERF_RECORD_COMM: rename_seen).
-  static constexpr uint8_t kWatchesRenames = 32;
+  static constexpr uint16_t kWatchesRenames = 32;
   // The microkernel's trace_cpu_clock_tick while CPU_CLOCK events sample (tick_seen).
-  static constexpr uint8_t kWatchesTicks = 64;
+  static constexpr uint16_t kWatchesTicks = 64;
   // The POSIX server's trace_vma_mapped while exec watchers are (mmap_seen).
-  static constexpr uint8_t kWatchesMmaps = 128;
+  static constexpr uint16_t kWatchesMmaps = 128;
+  // The POSIX server's trace_task_forked and trace_task_exited while exec watchers are
+  // (PERF_RECORD_FORK and EXIT: task_seen).
+  static constexpr uint16_t kWatchesTasks = 256;
 };
 
 // A task a software counter follows, as sched_switch shows it (task_counters.cpp).
@@ -135,10 +138,12 @@ struct PerfEventObject final : Object, ebpf::PerfEventOutput {
   uint32_t mappings = 0;
   ObjectTable* table = nullptr;
 
-  // Whether the event records its tasks' side-band (attr.comm, attr.mmap, attr.mmap2): COMMs
-  // at execs and renames, MMAPs of their executable mappings (exec watchers keep it).
+  // Whether the event records its tasks' side-band (attr.comm, mmap, mmap2, task): COMMs at
+  // execs and renames, MMAPs of their executable mappings, FORKs and EXITs (perf_event_task_match;
+  // exec watchers keep it).
   bool records_task_events() const {
-    return attr.has(kPerfAttrComm) || attr.has(kPerfAttrMmap) || attr.has(kPerfAttrMmap2);
+    return attr.has(kPerfAttrComm) || attr.has(kPerfAttrMmap) || attr.has(kPerfAttrMmap2) ||
+           attr.has(kPerfAttrTask);
   }
   // Whether the event follows task `tid`: every task (pid -1), its own, or one of its heirs.
   bool follows_task(int32_t tid) const {
@@ -237,6 +242,10 @@ class ProbeTable {
   // A task mapped an executable file (trace_vma_mapped's pt_regs): a PERF_RECORD_MMAP2 (or
   // MMAP) for the exec watchers with attr.mmap that follow it.
   void mmap_seen(const ProbeHit& hit);
+  // A task started or ended (trace_task_forked / trace_task_exited's pt_regs: its ids and its
+  // parent's, tid | tgid << 32): a PERF_RECORD_FORK or EXIT for the events that record task
+  // events (comm, mmap, task) and follow the forking or ending task.
+  void task_seen(const ProbeHit& hit, bool fork);
   void fault_seen(const ProbeHit& hit);
   // A hit of a probe the table watches (Probe::watches): the *_seen above it asks for.
   void watched_hit(const Probe& probe, const ProbeHit& hit);
@@ -337,6 +346,8 @@ class ProbeTable {
   Probe* exec_probe_ = nullptr;    // sched_process_exec while exec_watchers_ is not empty
   Probe* rename_probe_ = nullptr;  // and trace_task_rename
   Probe* mmap_probe_ = nullptr;    // and trace_vma_mapped
+  Probe* forked_probe_ = nullptr;  // and trace_task_forked
+  Probe* exited_probe_ = nullptr;  // and trace_task_exited
   void close_exec_probes();
   Vector<PerfEventObject*> exec_watchers_;
   // sched:sched_process_fork and sched_process_exit while fork_watchers_ is not empty.

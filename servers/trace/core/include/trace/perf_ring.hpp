@@ -64,6 +64,12 @@ class PerfEventRing {
   // perf_event_mmap_output: a PERF_RECORD_MMAP2 (`mmap2`) or PERF_RECORD_MMAP of an executable
   // user mapping (misc USER), the path NUL-terminated and padded to 8 (cut at 255 bytes).
   long output_mmap(const PerfSampleFields& fields, const PerfMapping& mapping, bool mmap2);
+  // perf_event_task_output: PERF_RECORD_FORK (`fork`) or EXIT of `task` (pid and tid) with its
+  // parent's (ppid, ptid) and fields.time; the sample_id is `fields`' (the current task's).
+  struct TaskIds {
+    uint32_t pid, ppid, tid, ptid;
+  };
+  long output_task(const PerfSampleFields& fields, const TaskIds& task, bool fork);
 
   uint8_t* memory() const { return memory_; }
   uint64_t memory_size() const { return uint64_t{data_pages_ + 1} * kPerfRingPageSize; }
