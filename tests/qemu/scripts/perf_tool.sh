@@ -39,6 +39,11 @@ perf record -o /tmp/clock.data -- sh -c 'i=0; while [ $i -lt 20000 ]; do i=$((i+
 echo "cpu-clock record: $?"
 perf script -i /tmp/clock.data -F comm 2>/dev/null | sort | uniq -c | sort -rn |
   awk 'NR == 1 { print $2, ($1 > 100 ? "many samples" : $1) }'
+perf record -e task-clock -o /tmp/task.data -- \
+  sh -c 'i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done' > /dev/null 2>&1
+echo "task-clock record: $?"
+perf script -i /tmp/task.data -F comm 2>/dev/null | sort | uniq -c | sort -rn |
+  awk 'NR == 1 { print $2, ($1 > 100 ? "many samples" : $1) }'
 # Its user samples land in busybox: the exec's PERF_RECORD_MMAP2 names the file.
 perf report -i /tmp/clock.data --stdio --sort comm,dso 2>/dev/null | grep -v -e '^#' -e '^$' |
   head -1 | awk '{ print $2, $3 }'

@@ -246,6 +246,22 @@ TEST_F(TaskCounterTest, CpuClockSamplesOnTheMicrokernelsTicks) {
     EXPECT_EQ(all[i], std::make_pair(kPerfRecordMiscUser, uint64_t{0x401000}));
   EXPECT_EQ(all[3], std::make_pair(kPerfRecordMiscKernel, uint64_t{0x406000}));
   EXPECT_EQ(user.size(), 3u) << "exclude_kernel: the served tick is not sampled";
+  // perf record -e task-clock: the same ticks sample a task clock.
+  attr = software_attr(kPerfCountSwTaskClock);
+  attr.sample_period = 1'000'000;
+  attr.sample_type = kPerfSampleIp;
+  int64_t task_clock = open(attr, 42, 0);
+  ASSERT_GT(task_clock, 0);
+  auto task_mapping =
+      perf_event_mmap(session_, static_cast<int32_t>(task_clock), 2 * 4096, 0, true);
+  ASSERT_TRUE(task_mapping.ok());
+  mappings_.push_back(*task_mapping);
+  tick(17'500'000, task, 0x401234, 0);  // 2 ms
+  std::vector<std::pair<uint16_t, uint64_t>> task_samples;
+  samples(*task_mapping, task_samples);
+  ASSERT_EQ(task_samples.size(), 2u);
+  EXPECT_EQ(task_samples[0], std::make_pair(kPerfRecordMiscUser, uint64_t{0x401234}));
+  EXPECT_TRUE(session_.close(static_cast<int32_t>(task_clock)).ok());
   EXPECT_TRUE(session_.close(static_cast<int32_t>(fd)).ok());
   EXPECT_NE(armed("microkernel:trace_cpu_clock_tick"), 0u) << "one sampling event left";
   EXPECT_TRUE(session_.close(static_cast<int32_t>(user_only)).ok());

@@ -282,8 +282,10 @@ rt::Result<int32_t> perf_event_open(Session& session, UserMemory& memory, uint64
     event->probe = probe;
     link_event(*probe, event);
   }
-  if (attr.type == kPerfTypeSoftware && attr.config == kPerfCountSwCpuClock) {
-    // perf_swevent_init_hrtimer: a frequency becomes a fixed period.
+  if (attr.type == kPerfTypeSoftware &&
+      (attr.config == kPerfCountSwCpuClock || attr.config == kPerfCountSwTaskClock)) {
+    // perf_swevent_init_hrtimer (both clocks sample on a timer): a frequency becomes a fixed
+    // period; the task clock's samples are the ticks that found its task.
     if (attr.has(kPerfAttrFreq) && attr.sample_period != 0) {
       event->attr.sample_period = 1000000000ull / attr.sample_period;
       event->attr.flags &= ~static_cast<uint64_t>(kPerfAttrFreq);

@@ -272,8 +272,10 @@ void destroy_perf_event(ObjectTable& objects, PerfEventObject* event) {
     objects.probes()->close_idle_exec_probe();
   }
   clear_event_program(*event);
-  if (event->attr.type == kPerfTypeSoftware && event->attr.config == kPerfCountSwCpuClock)
+  if (event->attr.type == kPerfTypeSoftware &&
+      (event->attr.config == kPerfCountSwCpuClock || event->attr.config == kPerfCountSwTaskClock)) {
     objects.probes()->remove_clock_event(event);
+  }
   if (event->probe != nullptr) {
     unlink_event(*event->probe, event);
     objects.probes()->close_probe(event->probe);
