@@ -73,9 +73,10 @@ void sched_trace_set_identity(Tcb* tcb, const sonde::abi::TraceIdentity& identit
 // The thread's CPU time as a Linux task in ns: task_ns, and the time since it became some CPU's
 // task if it still is.
 uint64_t sched_trace_task_ns(const Tcb* tcb);
+// A timer tick's trace_cpu_clock_tick (CPU-clock sampling): what the tick found on `cpu`.
+void sched_trace_clock_tick(const PerCpu& cpu);
 // A timer tick on `cpu`: its Linux task, if any, gets a user tick when it runs, a system tick
 // when it waits in a call (a system call or fault being served); none when it was preempted.
-void sched_trace_clock_tick(const PerCpu& cpu);
 inline void sched_trace_tick(const PerCpu& cpu) {
   sched_trace_clock_tick(cpu);
   Tcb* task = cpu.traced_thread;
