@@ -47,6 +47,11 @@ perf script -i /tmp/task.data -F comm 2>/dev/null | sort | uniq -c | sort -rn |
 # Its user samples land in busybox: the exec's PERF_RECORD_MMAP2 names the file.
 perf report -i /tmp/clock.data --stdio --sort comm,dso 2>/dev/null | grep -v -e '^#' -e '^$' |
   head -1 | awk '{ print $2, $3 }'
+# page-faults sampled with their addresses (-d: PERF_SAMPLE_ADDR and DATA_SRC).
+perf record -e page-faults -d -o /tmp/faults.data -- cat /proc/version > /dev/null 2>&1
+echo "page-faults record: $?"
+perf script -i /tmp/faults.data -F comm,event 2> /dev/null | sed -E 's/ +/ /g' | sort | uniq -c |
+  awk '{ print $2, $3, ($1 > 1 ? "several" : $1) }'
 # A subshell the workload forks is a PERF_RECORD_FORK, each task's end an EXIT.
 perf record -o /tmp/fork.data -- sh -c '(true); true' > /dev/null 2>&1
 perf report -D -i /tmp/fork.data 2> /dev/null | grep -o -E 'PERF_RECORD_(FORK|EXIT)' | sort |

@@ -187,6 +187,42 @@ TEST_F(TaskCounterTest, PageFaultsAndCountersThatStayZero) {
   EXPECT_TRUE(hooks_.armed.empty());
 }
 
+// perf record -e page-faults -d: a sampling fault counter writes a sample at each period's end
+// with the fault's ip and address (a frequency samples every fault).
+TEST_F(TaskCounterTest, PageFaultCountersSample) {
+  PerfEventAttr attr = software_attr(kPerfCountSwPageFaults);
+  attr.sample_period = 2;
+  attr.sample_type = kPerfSampleIp | kPerfSampleAddr | kPerfSampleDataSrc;
+  int64_t fd = open(attr, 42, 0);
+  ASSERT_GT(fd, 0);
+  auto mapping = perf_event_mmap(session_, static_cast<int32_t>(fd), 2 * 4096, 0, true);
+  ASSERT_TRUE(mapping.ok());
+  mappings_.push_back(*mapping);
+  for (uint64_t i = 1; i <= 5; ++i) {
+    uint64_t regs[kPtRegsSize / 8] = {};
+    regs[112 / 8] = 0x5e0000 + i;  // the address
+    regs[104 / 8] = 0x401000 + i;  // the ip
+    regs[88 / 8] = 1;
+    hit(armed("trace_page_fault_user"), regs, sizeof(regs), 42, 0);
+  }
+  EXPECT_EQ(count_at(fd, 0), 5u);
+  uint64_t head = 0;
+  std::memcpy(&head, mapping->memory + kPerfDataHeadOffset, 8);
+  ASSERT_EQ(head, 2u * (8 + 24)) << "faults 2 and 4: header, ip, addr, data_src";
+  const uint8_t* record = mapping->memory + 4096;
+  uint16_t misc = 0;
+  uint64_t ip = 0, address = 0;
+  std::memcpy(&misc, record + 4, 2);
+  std::memcpy(&ip, record + 8, 8);
+  std::memcpy(&address, record + 16, 8);
+  EXPECT_EQ(misc, kPerfRecordMiscUser);
+  EXPECT_EQ(ip, 0x401002u);
+  EXPECT_EQ(address, 0x5e0002u);
+  uint64_t data_src = 0;
+  std::memcpy(&data_src, record + 24, 8);
+  EXPECT_EQ(data_src, 0x5080021u) << "PERF_MEM_NA";
+}
+
 // perf record's default event (cpu-clock, sampling): the microkernel's timer ticks, a kernel
 // probe on trace_cpu_clock_tick armed while a sampling CPU_CLOCK event is open, each give the
 // time since that CPU's last tick to the events following the task it found; every period in

@@ -122,13 +122,13 @@ long PerfEventRing::output_sample(const PerfSampleFields& fields, const void* da
   // perf_prepare_sample: the fields before RAW, then the raw size and bytes padded to 8.
   RecordBuilder before;
   uint64_t type = fields.sample_type;
-  // GAP: READ, CALLCHAIN, BRANCH_STACK, the register and stack dumps, WEIGHT, DATA_SRC,
+  // GAP: READ, CALLCHAIN, BRANCH_STACK, the register and stack dumps, WEIGHT_STRUCT,
   // TRANSACTION, PHYS_ADDR, AUX, CGROUP and the page sizes are not written.
   if (type & kPerfSampleIdentifier) before.u64(fields.event_id);
   if (type & kPerfSampleIp) before.u64(fields.ip);
   if (type & kPerfSampleTid) before.u32_pair(fields.pid, fields.tid);
   if (type & kPerfSampleTime) before.u64(fields.time);
-  if (type & kPerfSampleAddr) before.u64(0);
+  if (type & kPerfSampleAddr) before.u64(fields.addr);
   if (type & kPerfSampleId) before.u64(fields.event_id);
   if (type & kPerfSampleStreamId) before.u64(fields.event_id);
   if (type & kPerfSampleCpu) before.u32_pair(fields.cpu, 0);
@@ -138,7 +138,13 @@ long PerfEventRing::output_sample(const PerfSampleFields& fields, const void* da
     raw = (uint64_t{size} + 4 + 7) & ~uint64_t{7};
     padding = raw - 4 - size;
   }
-  uint64_t record_size = sizeof(PerfEventHeader) + before.length() + raw;
+  // After RAW: WEIGHT (0: no cost measured) and DATA_SRC (PERF_MEM_NA, as Linux's
+  // perf_sample_data_init leaves it for events that measure none), which perf record -d and
+  // --weight ask of every event.
+  RecordBuilder after;
+  if (type & kPerfSampleWeight) after.u64(0);
+  if (type & kPerfSampleDataSrc) after.u64(kPerfMemNa);
+  uint64_t record_size = sizeof(PerfEventHeader) + before.length() + raw + after.length();
   if (record_size > 0xffff) return -rt::kE2BIG;
   return write_record(fields, record_size, true, [&](uint64_t at) {
     PerfEventHeader header{kPerfRecordSample, fields.misc, static_cast<uint16_t>(record_size)};
@@ -151,7 +157,9 @@ long PerfEventRing::output_sample(const PerfSampleFields& fields, const void* da
       copy_in(at, &raw_size, 4);
       copy_in(at + 4, data, size);
       copy_in(at + 4 + size, nullptr, padding);
+      at += raw;
     }
+    copy_in(at, after.bytes(), after.length());
   });
 }
 

@@ -17,7 +17,7 @@ constexpr int64_t kTaskGone = 0x10 | 0x20;
 // The POSIX server calls trace_page_fault_user(address, ip, error_code, handled) for each page
 // fault of a Linux task it takes (handled: resolved without a signal); rcx in the hit's pt_regs.
 constexpr char kFaultHook[] = "trace_page_fault_user";
-constexpr uint32_t kPtRegsRcx = 88;
+constexpr uint32_t kPtRegsRcx = 88, kPtRegsRsi = 104, kPtRegsRdi = 112;
 
 template <typename T>
 T field(const ProbeHit& hit, uint32_t offset) {
@@ -198,7 +198,28 @@ void ProbeTable::fault_seen(const ProbeHit& hit) {
     // (mm_account_fault; none needs I/O here, so no major ones).
     if (event->attr.config == kPerfCountSwPageFaultsMin && !handled) continue;
     ++event->count;
+    if (event->attr.sample_period != 0) fault_sample(*event, hit);
   }
+}
+
+void ProbeTable::fault_sample(PerfEventObject& event, const ProbeHit& hit) {
+  // perf_swevent_event: a sample each period's end, with the fault's ip and address
+  // (PERF_SAMPLE_ADDR: perf record -d). GAP: a frequency (perf record's default -F) samples
+  // every fault, where Linux adjusts the period to the rate; no perf_event program runs.
+  uint64_t period = event.attr.has(kPerfAttrFreq) ? 1 : event.attr.sample_period;
+  if (event.period_left == 0 || event.period_left > period) event.period_left = period;
+  if (--event.period_left != 0) return;
+  PerfEventRing* ring = event.output_ring();
+  if (ring == nullptr) return;
+  ebpf::Environment& environment = objects_.environment();
+  PerfSampleFields fields =
+      event.record_fields(static_cast<uint32_t>(environment.current_pid_tgid() >> 32),
+                          static_cast<uint32_t>(hit.pid), environment.monotonic_ns(), hit.cpu);
+  fields.period = period;
+  fields.misc = kPerfRecordMiscUser;
+  fields.ip = field<uint64_t>(hit, kPtRegsRsi);
+  fields.addr = field<uint64_t>(hit, kPtRegsRdi);
+  (void)ring->output_sample(fields, nullptr, 0);
 }
 
 uint64_t software_count(const PerfEventObject& event, uint64_t now) {

@@ -64,11 +64,14 @@ inline constexpr uint64_t kPerfSampleBranchStack = 1u << 11;
 inline constexpr uint64_t kPerfSampleRegsUser = 1u << 12;
 inline constexpr uint64_t kPerfSampleStackUser = 1u << 13;
 inline constexpr uint64_t kPerfSampleWeight = 1u << 14;
+inline constexpr uint64_t kPerfSampleDataSrc = 1u << 15;
 inline constexpr uint64_t kPerfSampleIdentifier = 1u << 16;
 inline constexpr uint64_t kPerfSampleRegsIntr = 1u << 18;
 inline constexpr uint64_t kPerfSamplePhysAddr = 1u << 19;
 inline constexpr uint64_t kPerfSampleWeightStruct = 1u << 24;
 inline constexpr uint64_t kPerfSampleMax = 1u << 25;
+// PERF_MEM_NA: op, level, snoop, lock and TLB all "not available" (perf_sample_data_init).
+inline constexpr uint64_t kPerfMemNa = 0x01 | 0x01 << 5 | 0x01 << 19 | 0x01 << 24 | 0x01 << 26;
 // enum perf_branch_sample_type: PERF_SAMPLE_BRANCH_MAX is 1 << 19; PLM_ALL the low 3 bits.
 inline constexpr uint64_t kPerfSampleBranchMax = 1u << 19;
 inline constexpr uint64_t kPerfSampleBranchPlmAll = 7;

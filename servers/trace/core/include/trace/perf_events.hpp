@@ -247,6 +247,8 @@ class ProbeTable {
   // events (comm, mmap, task) and follow the forking or ending task.
   void task_seen(const ProbeHit& hit, bool fork);
   void fault_seen(const ProbeHit& hit);
+  // A sampling fault counter's sample (perf record -e page-faults).
+  void fault_sample(PerfEventObject& event, const ProbeHit& hit);
   // A hit of a probe the table watches (Probe::watches): the *_seen above it asks for.
   void watched_hit(const Probe& probe, const ProbeHit& hit);
 

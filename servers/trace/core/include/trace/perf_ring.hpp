@@ -24,7 +24,8 @@ struct PerfSampleFields {
   uint64_t period = 1;
   uint32_t pid = 0, tid = 0;
   uint64_t time = 0;
-  uint64_t ip = 0;  // PERF_SAMPLE_IP: the interrupted instruction
+  uint64_t ip = 0;    // PERF_SAMPLE_IP: the interrupted instruction
+  uint64_t addr = 0;  // PERF_SAMPLE_ADDR: a page fault's address (0 for other samples)
   uint32_t cpu = 0;
   uint16_t misc = 0;  // the sample's header misc (PERF_RECORD_MISC_KERNEL or _USER)
 };
