@@ -16,11 +16,6 @@ bool samples_clock(const PerfEventObject& event) {
   return event.enabled && event.attr.sample_period != 0;
 }
 
-bool follows(const PerfEventObject& event, uint32_t cpu, int32_t pid) {
-  if (event.cpu >= 0 && static_cast<uint32_t>(event.cpu) != cpu) return false;
-  return event.follows_task(pid);
-}
-
 uint64_t clock_period(const PerfEventObject& event) {
   return event.attr.sample_period > kMinimumClockPeriod ? event.attr.sample_period
                                                         : kMinimumClockPeriod;
@@ -94,7 +89,8 @@ uint32_t ProbeTable::clock_samples(const ClockTick& tick) {
   ebpf::Environment& environment = objects_.environment();
   bool in_kernel = tick.misc == kPerfRecordMiscKernel;
   for (PerfEventObject* event = clock_events_; event != nullptr; event = event->next_on_probe) {
-    if (!samples_clock(*event) || !follows(*event, tick.cpu, tick.pid)) continue;
+    if (!samples_clock(*event) || !event->on_cpu(tick.cpu) || !event->follows_task(tick.pid))
+      continue;
     if (event->attr.has(in_kernel ? kPerfAttrExcludeKernel : kPerfAttrExcludeUser) &&
         tick.misc != 0) {
       continue;
@@ -130,15 +126,9 @@ uint32_t ProbeTable::clock_samples(const ClockTick& tick) {
 
 void ProbeTable::tick_seen(const ProbeHit& hit) {
   // trace_cpu_clock_tick(ids, comm0, comm1, ip, sp, in_kernel) in the sample's pt_regs.
-  constexpr uint32_t kRdi = 112, kRcx = 88, kR8 = 72, kR9 = 64;
-  constexpr uint32_t kCs = 136, kFlags = 144, kSp = 152, kSs = 160;
-  if (hit.size < kPtRegsSize) return;
-  const auto* in = static_cast<const uint8_t*>(hit.context);
-  uint64_t ids = 0, ip = 0, sp = 0, in_kernel = 0;
-  __builtin_memcpy(&ids, in + kRdi, 8);
-  __builtin_memcpy(&ip, in + kRcx, 8);
-  __builtin_memcpy(&sp, in + kR8, 8);
-  __builtin_memcpy(&in_kernel, in + kR9, 8);
+  PtRegs in;
+  if (!registers_of(hit, in)) return;
+  uint64_t ids = in.di, in_kernel = in.r9;
   // The time since this CPU's last tick is what the tick found the CPU doing (the first tick
   // after the probe is armed only starts the count).
   uint64_t now = objects_.environment().monotonic_ns();
@@ -147,20 +137,19 @@ void ProbeTable::tick_seen(const ProbeHit& hit) {
   last = now;
   if (elapsed == 0) return;
   // The interrupted registers as a perf_event program sees them (user_mode() reads cs).
-  uint8_t regs[kPtRegsSize] = {};
-  uint64_t cs = in_kernel != 0 ? 0x10 : 0x33, ss = in_kernel != 0 ? 0x18 : 0x2b, flags = 0x202;
-  __builtin_memcpy(regs + kPtRegsIp, &ip, 8);
-  __builtin_memcpy(regs + kCs, &cs, 8);
-  __builtin_memcpy(regs + kFlags, &flags, 8);
-  __builtin_memcpy(regs + kSp, &sp, 8);
-  __builtin_memcpy(regs + kSs, &ss, 8);
+  PtRegs regs = {};
+  regs.ip = in.cx;
+  regs.sp = in.r8;
+  regs.cs = in_kernel != 0 ? 0x10 : 0x33;
+  regs.ss = in_kernel != 0 ? 0x18 : 0x2b;
+  regs.flags = 0x202;
   auto tid = static_cast<uint32_t>(ids);
   ClockTick tick{
       hit.cpu,
       static_cast<int32_t>(tid),
       tid,
       static_cast<uint32_t>(ids >> 32),
-      regs,
+      &regs,
       elapsed,
       static_cast<uint16_t>(in_kernel != 0 ? kPerfRecordMiscKernel : kPerfRecordMiscUser)};
   (void)clock_samples(tick);

@@ -301,7 +301,7 @@ constexpr uint32_t kForkChildPidOffset = 44;
 // perf_iterate_sb's event_filter_match (its CPU, or any) for an event that follows the task, or
 // one on every task.
 bool records_for(const PerfEventObject& event, int32_t tid, uint32_t cpu) {
-  if (event.cpu >= 0 && static_cast<uint32_t>(event.cpu) != cpu) return false;
+  if (!event.on_cpu(cpu)) return false;
   return event.pid == -1 || (event.pid > 0 && event.follows_task(tid));
 }
 
@@ -315,49 +315,32 @@ rt::Result<void> ProbeTable::watch_exec(PerfEventObject* event) {
     spec.name = "sched_process_exec";
     exec_probe_ = TRY(open_probe(spec, 3 * sizeof(uint64_t)));
     exec_probe_->watches |= Probe::kWatchesExec;
-    // Renames other than an exec's (prctl PR_SET_NAME) are COMMs too: the POSIX server's
-    // trace_task_rename(pid, oldcomm, newcomm, oom_score_adj, task, exec).
-    ProbeSpec rename;
-    rename.kind = ProbeKind::kKprobe;
-    rename.symbol = "trace_task_rename";
-    auto renames = open_probe(rename, kPtRegsSize);
-    if (!renames.ok()) {
-      close_exec_probes();
-      return renames.error();
-    }
-    rename_probe_ = renames.value();
-    rename_probe_->watches |= Probe::kWatchesRenames;
-    // Their hits find out their CPU (the records go to the events on it).
-    rename_probe_->events_follow = Probe::kFollowsTask | Probe::kFollowsCpu;
-    // And executable mappings are MMAPs: trace_vma_mapped(ids, address, length, pgoff,
-    // prot_flags, path, inode).
-    ProbeSpec mapped;
-    mapped.kind = ProbeKind::kKprobe;
-    mapped.symbol = "trace_vma_mapped";
-    auto mmaps = open_probe(mapped, kPtRegsSize);
-    if (!mmaps.ok()) {
-      close_exec_probes();
-      return mmaps.error();
-    }
-    mmap_probe_ = mmaps.value();
-    mmap_probe_->watches |= Probe::kWatchesMmaps;
-    mmap_probe_->events_follow = Probe::kFollowsTask | Probe::kFollowsCpu;
-    // Tasks starting and ending are FORKs and EXITs: trace_task_forked(ids, parent_ids) and
-    // trace_task_exited(ids, parent_ids).
-    const char* const hooks[2] = {"trace_task_forked", "trace_task_exited"};
-    Probe** const probes[2] = {&forked_probe_, &exited_probe_};
-    for (int i = 0; i < 2; ++i) {
+    // The POSIX server's side-band hooks (kprobes; their hits find out their CPU, as the
+    // records go to the events on it): renames other than an exec's are COMMs,
+    // trace_task_rename(pid, oldcomm, newcomm, oom_score_adj, task, exec); executable mappings
+    // MMAPs, trace_vma_mapped(ids, address, length, pgoff, prot_flags, path, inode); tasks
+    // starting and ending FORKs and EXITs, trace_task_forked/exited(ids, parent_ids).
+    struct Hook {
+      const char* symbol;
+      Probe** probe;
+      uint16_t watches;
+    };
+    const Hook hooks[4] = {{"trace_task_rename", &rename_probe_, Probe::kWatchesRenames},
+                           {"trace_vma_mapped", &mmap_probe_, Probe::kWatchesMmaps},
+                           {"trace_task_forked", &forked_probe_, Probe::kWatchesTasks},
+                           {"trace_task_exited", &exited_probe_, Probe::kWatchesTasks}};
+    for (const Hook& hook : hooks) {
       ProbeSpec spec_of_hook;
       spec_of_hook.kind = ProbeKind::kKprobe;
-      spec_of_hook.symbol = hooks[i];
+      spec_of_hook.symbol = hook.symbol;
       auto opened = open_probe(spec_of_hook, kPtRegsSize);
       if (!opened.ok()) {
         close_exec_probes();
         return opened.error();
       }
-      *probes[i] = opened.value();
-      (*probes[i])->watches |= Probe::kWatchesTasks;
-      (*probes[i])->events_follow = Probe::kFollowsTask | Probe::kFollowsCpu;
+      *hook.probe = opened.value();
+      (*hook.probe)->watches |= hook.watches;
+      (*hook.probe)->events_follow = Probe::kFollowsTask | Probe::kFollowsCpu;
     }
   }
   if (!exec_watchers_.push_back(static_cast<PerfEventObject*>(event))) {
@@ -398,15 +381,11 @@ void ProbeTable::close_exec_probes() {
 }
 
 void ProbeTable::rename_seen(const ProbeHit& hit) {
-  // pt_regs: rdi the pid, rdx the new name, r9 whether an exec renames (exec_seen's COMM).
-  constexpr uint32_t kRdi = 112, kRdx = 96, kR9 = 64;
-  if (hit.size < kPtRegsSize) return;
-  const auto* regs = static_cast<const uint8_t*>(hit.context);
-  uint64_t pid = 0, name = 0, exec = 0;
-  __builtin_memcpy(&pid, regs + kRdi, 8);
-  __builtin_memcpy(&name, regs + kRdx, 8);
-  __builtin_memcpy(&exec, regs + kR9, 8);
-  if (static_cast<uint32_t>(exec) != 0) return;
+  // trace_task_rename: di the pid, dx the new name, r9 whether an exec renames (exec_seen's
+  // COMM).
+  PtRegs regs;
+  if (!registers_of(hit, regs) || static_cast<uint32_t>(regs.r9) != 0) return;
+  uint64_t pid = regs.di, name = regs.dx;
   ebpf::Environment& environment = objects_.environment();
   char comm[16] = {};
   if (environment.read_kernel(comm, name, sizeof(comm)) != 0) return;
@@ -428,26 +407,21 @@ void ProbeTable::rename_seen(const ProbeHit& hit) {
 }
 
 void ProbeTable::mmap_seen(const ProbeHit& hit) {
-  // pt_regs: rdi ids (tid | pid << 32), rsi the address, rdx the length, rcx the file offset, r8
-  // prot | MAP_* << 8 | device << 32, r9 the path; the inode number above the return address.
-  constexpr uint32_t kRdi = 112, kRsi = 104, kRdx = 96, kRcx = 88, kR8 = 72, kR9 = 64, kSp = 152;
-  if (hit.size < kPtRegsSize) return;
-  const auto* regs = static_cast<const uint8_t*>(hit.context);
-  auto word = [&](uint32_t offset) {
-    uint64_t value = 0;
-    __builtin_memcpy(&value, regs + offset, 8);
-    return value;
-  };
-  uint64_t ids = word(kRdi), prot_flags = word(kR8), inode = 0;
+  // trace_vma_mapped: di ids (tid | pid << 32), si the address, dx the length, cx the file
+  // offset, r8 prot | MAP_* << 8 | device << 32, r9 the path; the inode number above the
+  // return address.
+  PtRegs regs;
+  if (!registers_of(hit, regs)) return;
+  uint64_t ids = regs.di, prot_flags = regs.r8, inode = 0;
   ebpf::Environment& environment = objects_.environment();
   char path[256];
-  if (environment.read_kernel(&inode, word(kSp) + 8, sizeof(inode)) != 0) return;
-  long length = environment.read_string(false, path, word(kR9), sizeof(path));
+  if (environment.read_kernel(&inode, regs.sp + 8, sizeof(inode)) != 0) return;
+  long length = environment.read_string(false, path, regs.r9, sizeof(path));
   if (length <= 0) return;
   PerfMapping mapping;
-  mapping.address = word(kRsi);
-  mapping.length = word(kRdx);
-  mapping.pgoff = word(kRcx);
+  mapping.address = regs.si;
+  mapping.length = regs.dx;
+  mapping.pgoff = regs.cx;
   mapping.prot = static_cast<uint32_t>(prot_flags & 0xff);
   mapping.flags = static_cast<uint32_t>((prot_flags >> 8) & 0xffffff);
   mapping.major = static_cast<uint32_t>((prot_flags >> 40) & 0xff);
@@ -468,11 +442,9 @@ void ProbeTable::mmap_seen(const ProbeHit& hit) {
 }
 
 void ProbeTable::task_seen(const ProbeHit& hit, bool fork) {
-  constexpr uint32_t kRdi = 112, kRsi = 104;  // the task's ids, its parent's
-  if (hit.size < kPtRegsSize) return;
-  uint64_t ids = 0, parent = 0;
-  __builtin_memcpy(&ids, static_cast<const uint8_t*>(hit.context) + kRdi, 8);
-  __builtin_memcpy(&parent, static_cast<const uint8_t*>(hit.context) + kRsi, 8);
+  PtRegs regs;  // di the task's ids, si its parent's
+  if (!registers_of(hit, regs)) return;
+  uint64_t ids = regs.di, parent = regs.si;
   // perf_event_task_output: a fork names the forking task as the parent, an exit its real
   // parent's group twice.
   PerfEventRing::TaskIds task{static_cast<uint32_t>(ids >> 32), static_cast<uint32_t>(parent >> 32),

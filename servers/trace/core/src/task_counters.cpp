@@ -15,9 +15,8 @@ constexpr uint32_t kPrevStateOffset = 32;
 constexpr uint32_t kNextPidOffset = 56;
 constexpr int64_t kTaskGone = 0x10 | 0x20;
 // The POSIX server calls trace_page_fault_user(address, ip, error_code, handled) for each page
-// fault of a Linux task it takes (handled: resolved without a signal); rcx in the hit's pt_regs.
+// fault of a Linux task it takes (handled: resolved without a signal).
 constexpr char kFaultHook[] = "trace_page_fault_user";
-constexpr uint32_t kPtRegsRcx = 88, kPtRegsRsi = 104, kPtRegsRdi = 112;
 
 template <typename T>
 T field(const ProbeHit& hit, uint32_t offset) {
@@ -25,10 +24,6 @@ T field(const ProbeHit& hit, uint32_t offset) {
   if (offset + sizeof(T) <= hit.size)
     __builtin_memcpy(&value, static_cast<const uint8_t*>(hit.context) + offset, sizeof(T));
   return value;
-}
-
-bool counts_on(const PerfEventObject& event, uint32_t cpu) {
-  return event.cpu < 0 || static_cast<uint32_t>(event.cpu) == cpu;
 }
 
 bool is_task_clock(const PerfEventObject& event) {
@@ -152,7 +147,7 @@ void ProbeTable::switch_seen(const ProbeHit& hit) {
   auto cpu = static_cast<int32_t>(hit.cpu);
   uint64_t now = objects_.environment().monotonic_ns();
   for (PerfEventObject* event : switch_counters_) {
-    if (!counts_on(*event, hit.cpu)) continue;
+    if (!event->on_cpu(hit.cpu)) continue;
     bool switches = event->attr.config == kPerfCountSwContextSwitches;
     if (event->pid == -1) {
       // A CPU's: every switch there (perf_event_task_sched_out counts the idle task's too).
@@ -191,18 +186,20 @@ void ProbeTable::switch_seen(const ProbeHit& hit) {
 }
 
 void ProbeTable::fault_seen(const ProbeHit& hit) {
-  bool handled = field<uint64_t>(hit, kPtRegsRcx) != 0;
+  PtRegs regs;  // di the address, si the ip, cx whether it was handled
+  if (!registers_of(hit, regs)) return;
+  bool handled = regs.cx != 0;
   for (PerfEventObject* event : fault_counters_) {
-    if (!event->enabled || !counts_on(*event, hit.cpu) || !event->follows_task(hit.pid)) continue;
+    if (!event->enabled || !event->on_cpu(hit.cpu) || !event->follows_task(hit.pid)) continue;
     // page-faults: every fault (do_user_addr_fault); minor-faults: those resolved
     // (mm_account_fault; none needs I/O here, so no major ones).
     if (event->attr.config == kPerfCountSwPageFaultsMin && !handled) continue;
     ++event->count;
-    if (event->attr.sample_period != 0) fault_sample(*event, hit);
+    if (event->attr.sample_period != 0) fault_sample(*event, hit, regs);
   }
 }
 
-void ProbeTable::fault_sample(PerfEventObject& event, const ProbeHit& hit) {
+void ProbeTable::fault_sample(PerfEventObject& event, const ProbeHit& hit, const PtRegs& regs) {
   // perf_swevent_event: a sample each period's end, with the fault's ip and address
   // (PERF_SAMPLE_ADDR: perf record -d). GAP: a frequency (perf record's default -F) samples
   // every fault, where Linux adjusts the period to the rate; no perf_event program runs.
@@ -217,8 +214,8 @@ void ProbeTable::fault_sample(PerfEventObject& event, const ProbeHit& hit) {
                           static_cast<uint32_t>(hit.pid), environment.monotonic_ns(), hit.cpu);
   fields.period = period;
   fields.misc = kPerfRecordMiscUser;
-  fields.ip = field<uint64_t>(hit, kPtRegsRsi);
-  fields.addr = field<uint64_t>(hit, kPtRegsRdi);
+  fields.ip = regs.si;
+  fields.addr = regs.di;
   (void)ring->output_sample(fields, nullptr, 0);
 }
 

@@ -10,6 +10,7 @@
 #include "trace/perf_event_uapi.hpp"
 #include "trace/perf_ring.hpp"
 #include "trace/probe_hooks.hpp"
+#include "trace/probe_record.hpp"
 #include "trace/session.hpp"
 #include "trace/user_memory.hpp"
 #include "trace/vector.hpp"
@@ -145,6 +146,10 @@ struct PerfEventObject final : Object, ebpf::PerfEventOutput {
     return attr.has(kPerfAttrComm) || attr.has(kPerfAttrMmap) || attr.has(kPerfAttrMmap2) ||
            attr.has(kPerfAttrTask);
   }
+  // Whether the event counts on `cpu`: it is bound to none, or to that one.
+  bool on_cpu(uint32_t cpu_index) const {
+    return cpu < 0 || static_cast<uint32_t>(cpu) == cpu_index;
+  }
   // Whether the event follows task `tid`: every task (pid -1), its own, or one of its heirs.
   bool follows_task(int32_t tid) const {
     if (pid <= 0 || pid == tid) return true;
@@ -158,6 +163,13 @@ struct PerfEventObject final : Object, ebpf::PerfEventOutput {
   // BPF_OUTPUT software event, EINVAL; enabled on this CPU, EOPNOTSUPP), then the ring.
   long output_from(uint32_t cpu, const void* data, uint64_t size) override;
 };
+
+// A kprobe hit's registers (its context is Linux's struct pt_regs); false for a shorter one.
+inline bool registers_of(const ProbeHit& hit, PtRegs& regs) {
+  if (hit.context == nullptr || hit.size < sizeof(PtRegs)) return false;
+  __builtin_memcpy(&regs, hit.context, sizeof(PtRegs));
+  return true;
+}
 
 // Puts `event` on its probe's list, or takes it off; the probe's events_follow follows.
 void link_event(Probe& probe, PerfEventObject* event);
@@ -248,7 +260,7 @@ class ProbeTable {
   void task_seen(const ProbeHit& hit, bool fork);
   void fault_seen(const ProbeHit& hit);
   // A sampling fault counter's sample (perf record -e page-faults).
-  void fault_sample(PerfEventObject& event, const ProbeHit& hit);
+  void fault_sample(PerfEventObject& event, const ProbeHit& hit, const PtRegs& regs);
   // A hit of a probe the table watches (Probe::watches): the *_seen above it asks for.
   void watched_hit(const Probe& probe, const ProbeHit& hit);
 
@@ -304,7 +316,7 @@ class ProbeTable {
     for (PerfEventObject* event = probe.events; event != nullptr; event = event->next_on_probe) {
       if (!event->enabled) continue;
       if (!event->follows_task(hit.pid)) continue;
-      if (event->cpu >= 0 && static_cast<uint32_t>(event->cpu) != hit.cpu) continue;
+      if (!event->on_cpu(hit.cpu)) continue;
       ++event->count;
       if (probe.kind == ProbeKind::kTracepoint) sample_hit(*event, hit);
     }
