@@ -105,6 +105,19 @@ uint64_t hand_out_modules(const BootInfo& boot, Slot* slots, uint64_t first, uin
   return slot;
 }
 
+// The root CNode's radix: kRootCNodeRadix, larger when the boot modules' pages would take more
+// than half of it (a large initramfs), up to kMaxRootCNodeRadix.
+unsigned root_cnode_radix(const BootInfo& boot) {
+  uint64_t pages = 0;
+  for (size_t m = 0; m < boot.module_count; ++m) {
+    const BootModule& module = boot.modules[m];
+    pages += ((module.end + page::kSize - 1) - (module.start & ~(page::kSize - 1))) / page::kSize;
+  }
+  unsigned radix = kRootCNodeRadix;
+  while (radix < kMaxRootCNodeRadix && pages >= (uint64_t{1} << radix) / 2) ++radix;
+  return radix;
+}
+
 }  // namespace
 
 void start_root_task(const BootModule& module, const char* name, const BootInfo& boot) {
@@ -141,15 +154,16 @@ void start_root_task(const BootModule& module, const char* name, const BootInfo&
   map_page(table, abi::kRootClockPage, clock_page_physical(), 0, "clock page");
 
   // The root CNode, its TCB, and their caps.
-  uint64_t cnode_bits = kRootCNodeRadix + abi::kCNodeSlotBits;
+  const unsigned radix = root_cnode_radix(boot);
+  uint64_t cnode_bits = radix + abi::kCNodeSlotBits;
   uint64_t cnode_frame = frames().allocate_block(static_cast<unsigned>(cnode_bits));
   if (cnode_frame == 0) fatal("boot: out of memory for the root CNode");
   auto* slots = static_cast<Slot*>(physical_to_virtual(cnode_frame));
-  for (uint64_t i = 0; i < (uint64_t{1} << kRootCNodeRadix); ++i) slots[i] = Slot{};
+  for (uint64_t i = 0; i < (uint64_t{1} << radix); ++i) slots[i] = Slot{};
   auto* tcb = static_cast<Tcb*>(physical_to_virtual(allocate_page("TCB")));
 
-  Capability cnode_cap = make_cnode_cap(reinterpret_cast<uintptr_t>(slots), kRootCNodeRadix, 0,
-                                        abi::kCptrBits - kRootCNodeRadix);
+  Capability cnode_cap =
+      make_cnode_cap(reinterpret_cast<uintptr_t>(slots), radix, 0, abi::kCptrBits - radix);
   cdt_insert(nullptr, &slots[abi::kSlotRootCNode], cnode_cap);
   cdt_insert(nullptr, &slots[abi::kSlotRootTcb],
              make_cap(ObjectType::kTcb, reinterpret_cast<uintptr_t>(tcb), 0));
@@ -179,11 +193,11 @@ void start_root_task(const BootModule& module, const char* name, const BootInfo&
 
   auto* info = static_cast<abi::BootInfo*>(physical_to_virtual(info_frame));
   info->magic = abi::kBootInfoMagic;
-  info->root_cnode_radix = kRootCNodeRadix;
+  info->root_cnode_radix = radix;
   info->ipc_buffer = kRootIpcBuffer;
   info->cpu_count = cpus_online();
   info->timer_hz = abi::kTimerHz;
-  uint64_t slot_count = uint64_t{1} << kRootCNodeRadix;
+  uint64_t slot_count = uint64_t{1} << radix;
   uint64_t next = hand_out_modules(boot, slots, abi::kSlotFirstFree, slot_count, *info);
   info->untyped_first = next;
   info->untyped_count = hand_out_memory(slots, next, slot_count, *info);

@@ -17,6 +17,9 @@ inline constexpr uint64_t kUserStackPages = 16;
 inline constexpr uint64_t kRootBootInfo = sonde::abi::kRootBootInfo;
 inline constexpr uint64_t kRootIpcBuffer = sonde::abi::kRootIpcBuffer;
 inline constexpr unsigned kRootCNodeRadix = 14;
+// With large boot modules (an initramfs of a big program's libraries) the root CNode grows so
+// that their frames take at most half of it, up to this radix (64 MiB of slots).
+inline constexpr unsigned kMaxRootCNodeRadix = 20;
 
 // Loads the ELF image of `module` into a new address space, makes the root thread (priority
 // 255, runnable) and the root CNode with the boot caps: itself, the thread's TCB and VSpace,

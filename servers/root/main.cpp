@@ -116,12 +116,14 @@ Error map_frame(uint64_t frame, uint64_t vspace, uint64_t address, uint64_t righ
 
 // Copies (or mints, with `rights` and `badge`) a cap of the root's CSpace into the server's
 // CNode, addressed with its own radix as depth.
-Error give(uint64_t server_cnode, uint64_t to, uint64_t from) {
-  uint64_t words[] = {to, sys::kServerCNodeRadix, kRoot, from, 64};
+Error give(uint64_t server_cnode, uint64_t to, uint64_t from,
+           uint64_t radix = sys::kServerCNodeRadix) {
+  uint64_t words[] = {to, radix, kRoot, from, 64};
   return sys::invoke(server_cnode, Label::kCNodeCopy, words);
 }
-Error give_moved(uint64_t server_cnode, uint64_t to, uint64_t from) {
-  uint64_t words[] = {to, sys::kServerCNodeRadix, kRoot, from, 64};
+Error give_moved(uint64_t server_cnode, uint64_t to, uint64_t from,
+                 uint64_t radix = sys::kServerCNodeRadix) {
+  uint64_t words[] = {to, radix, kRoot, from, 64};
   return sys::invoke(server_cnode, Label::kCNodeMove, words);
 }
 
@@ -214,22 +216,23 @@ bool prepare_trace_server() {
 
 // Gives the POSIX server (CNode `cnode`, VSpace `vspace`) its end of the trace service, and the
 // trace wakeup to wait on.
-bool connect_trace_client(uint64_t cnode, uint64_t vspace) {
+bool connect_trace_client(uint64_t cnode, uint64_t radix, uint64_t vspace) {
   uint64_t badged = next_slot++;
   uint64_t wait = next_slot++;
   return check(sys::cnode_mint(kRoot, badged, trace.service, abi::kRightWrite | abi::kRightGrant,
                                kTraceServiceBadge),
                "trace service badge") &&
-         check(give_moved(cnode, sys::kServerSlotTraceService, badged), "trace service") &&
+         check(give_moved(cnode, sys::kServerSlotTraceService, badged, radix), "trace service") &&
          check(sys::cnode_mint(kRoot, wait, trace.wakeup, abi::kRightRead, 0), "trace wakeup") &&
-         check(give_moved(cnode, sys::kServerSlotTraceWakeupWait, wait), "trace wakeup to wait") &&
+         check(give_moved(cnode, sys::kServerSlotTraceWakeupWait, wait, radix),
+               "trace wakeup to wait") &&
          map_copy(trace.request_frame, vspace, sys::kTraceRequestBuffer, abi::kMapWrite,
                   "trace request buffer") &&
          map_copy(trace.reply_frame, vspace, sys::kTraceReplyBuffer, abi::kMapRead,
                   "trace reply buffer") &&
          map_copy(trace.current_task_frame, vspace, sys::kCurrentTaskPage, abi::kMapWrite,
                   "current task page") &&
-         check(give(cnode, sys::kServerSlotExchange, trace.exchange), "exchange CNode");
+         check(give(cnode, sys::kServerSlotExchange, trace.exchange, radix), "exchange CNode");
 }
 
 // One trace-server instance, all of it made from trace.untyped (so revoking that cap takes the
@@ -375,6 +378,14 @@ bool start_posix_server(Started& started) {
     return false;
   }
   const abi::ModuleDescription* initramfs = find_module("initramfs");
+  // Its CNode holds the initramfs's frames, at most half of it, and the server needs as many
+  // slots again for the page frames of the files programs map: a large initramfs gets a CNode
+  // four times its page count (a small one the default, 4 MiB of slots).
+  uint64_t radix = sys::kServerCNodeRadix;
+  while (initramfs != nullptr && radix < sys::kServerMaxCNodeRadix &&
+         sys::kServerSlotFirstModule + initramfs->frame_count >= (1ull << radix) / 4) {
+    ++radix;
+  }
 
   for (uint64_t i = 0; i < image_module->frame_count; ++i) {
     if (!check(map_frame(image_module->first_slot + i, kVSpace, kModuleWindow + i * 4096, 0),
@@ -400,38 +411,38 @@ bool start_posix_server(Started& started) {
 
   uint64_t cnode = 0, tcb = 0, info_frame = 0, buffer_frame = 0;
   uint64_t endpoint = supervisor_endpoint;
-  if (!check(make(ObjectType::kCNode, sys::kServerCNodeRadix, cnode), "server CNode") ||
+  if (!check(make(ObjectType::kCNode, radix, cnode), "server CNode") ||
       !check(make(ObjectType::kTcb, 0, tcb), "server TCB") ||
       !check(make(ObjectType::kFrame, 12, info_frame), "start info frame") ||
       !check(make(ObjectType::kFrame, 12, buffer_frame), "IPC buffer frame")) {
     return false;
   }
-  uint64_t guard = abi::cnode_guard_data(0, 64 - sys::kServerCNodeRadix);
+  uint64_t guard = abi::cnode_guard_data(0, 64 - radix);
 
   // The caps the server starts with.
-  uint64_t mint_cnode[] = {
-      sys::kServerSlotCNode, sys::kServerCNodeRadix, kRoot, cnode, 64, abi::kRightsAll, guard};
+  uint64_t mint_cnode[] = {sys::kServerSlotCNode, radix, kRoot, cnode, 64, abi::kRightsAll, guard};
   uint64_t com1 = next_slot++, com2 = next_slot++, irq = next_slot++, clock = next_slot++;
   uint64_t com1_words[] = {kCom1, kCom1 + 7, com1, 64};
   uint64_t com2_words[] = {kCom2, kCom2 + 7, com2, 64};
   uint64_t irq_words[] = {4, irq, 64};
   bool has_com2 = sys::invoke(abi::kSlotIoPorts, Label::kIoPortsIssue, com2_words) == Error::kNone;
-  if (!check(give(cnode, sys::kServerSlotTcb, tcb), "TCB to the server") ||
+  if (!check(give(cnode, sys::kServerSlotTcb, tcb, radix), "TCB to the server") ||
       !check(sys::invoke(cnode, Label::kCNodeMint, mint_cnode), "CNode to the server") ||
-      !check(give(cnode, sys::kServerSlotVSpace, program.vspace), "VSpace to the server") ||
+      !check(give(cnode, sys::kServerSlotVSpace, program.vspace, radix), "VSpace to the server") ||
       !check(sys::invoke(abi::kSlotIoPorts, Label::kIoPortsIssue, com1_words), "COM1 ports") ||
-      !check(give_moved(cnode, sys::kServerSlotCom1, com1), "COM1 to the server") ||
+      !check(give_moved(cnode, sys::kServerSlotCom1, com1, radix), "COM1 to the server") ||
       !check(sys::invoke(abi::kSlotIrqControl, Label::kIrqControlGet, irq_words), "COM1 IRQ") ||
-      !check(give_moved(cnode, sys::kServerSlotCom1Irq, irq), "IRQ to the server") ||
+      !check(give_moved(cnode, sys::kServerSlotCom1Irq, irq, radix), "IRQ to the server") ||
       !check(sys::cnode_copy(kRoot, clock, abi::kSlotClock), "clock copy") ||
-      !check(give(cnode, sys::kServerSlotClock, abi::kSlotClock), "clock to the server") ||
-      !check(give(cnode, sys::kServerSlotDebugConsole, abi::kSlotDebugConsole),
+      !check(give(cnode, sys::kServerSlotClock, abi::kSlotClock, radix), "clock to the server") ||
+      !check(give(cnode, sys::kServerSlotDebugConsole, abi::kSlotDebugConsole, radix),
              "debug console to the server") ||
       !check(map_frame(clock, program.vspace, sys::kServerClockPage, abi::kMapRead),
              "mapping the clock page")) {
     return false;
   }
-  if (has_com2 && !check(give_moved(cnode, sys::kServerSlotCom2, com2), "COM2 to the server")) {
+  if (has_com2 &&
+      !check(give_moved(cnode, sys::kServerSlotCom2, com2, radix), "COM2 to the server")) {
     return false;
   }
   if (has_com2) {
@@ -445,11 +456,12 @@ bool start_posix_server(Started& started) {
   uint64_t rtc_ports = next_slot++;
   uint64_t rtc_words[] = {0x70, 0x71, rtc_ports, 64};
   if (!check(sys::invoke(abi::kSlotIoPorts, Label::kIoPortsIssue, rtc_words), "RTC ports") ||
-      !check(give_moved(cnode, sys::kServerSlotRtc, rtc_ports), "RTC ports to the server")) {
+      !check(give_moved(cnode, sys::kServerSlotRtc, rtc_ports, radix), "RTC ports to the server")) {
     return false;
   }
   if (!check(sys::invoke(abi::kSlotIoPorts, Label::kIoPortsIssue, exit_words), "exit port") ||
-      !check(give_moved(cnode, sys::kServerSlotDebugExit, exit_ports), "exit port to the server")) {
+      !check(give_moved(cnode, sys::kServerSlotDebugExit, exit_ports, radix),
+             "exit port to the server")) {
     return false;
   }
   uint64_t untyped_count = 0, untyped_bytes = 0;
@@ -460,13 +472,14 @@ bool start_posix_server(Started& started) {
   uint64_t module_frames = 0;
   if (initramfs != nullptr) {
     module_frames = initramfs->frame_count;
-    if (sys::kServerSlotFirstModule + module_frames >= (1ull << sys::kServerCNodeRadix) / 2) {
+    if (sys::kServerSlotFirstModule + module_frames >= (1ull << radix) / 2) {
       sys::print("root: the initramfs is too large (%lu pages)\n", module_frames);
       return false;
     }
     for (uint64_t i = 0; i < module_frames; ++i) {
-      if (!check(give_moved(cnode, sys::kServerSlotFirstModule + i, initramfs->first_slot + i),
-                 "initramfs frames to the server")) {
+      if (!check(
+              give_moved(cnode, sys::kServerSlotFirstModule + i, initramfs->first_slot + i, radix),
+              "initramfs frames to the server")) {
         return false;
       }
     }
@@ -489,6 +502,7 @@ bool start_posix_server(Started& started) {
   info->flags = has_com2 ? sys::kStartFlagHasCom2 : 0;
   info->instance = 1;
   info->cpu_count = boot->cpu_count;
+  info->cnode_radix = radix;
   // Its own image and the kernel's, read-only, for /proc/kallsyms.
   const abi::ModuleDescription* kernel_image = find_module("symbols");
   for (uint64_t i = 0; i < image_module->frame_count; ++i) {
@@ -509,14 +523,14 @@ bool start_posix_server(Started& started) {
     info->kernel_image_size = kernel_image->size;
     info->kernel_image_offset = kernel_image->offset;
   }
-  if (trace.ready && connect_trace_client(cnode, program.vspace)) {
+  if (trace.ready && connect_trace_client(cnode, radix, program.vspace)) {
     info->flags |= sys::kStartFlagHasTrace;
   }
   uint64_t supervisor_client = next_slot++;
   if (!check(sys::cnode_mint(kRoot, supervisor_client, supervisor_endpoint, abi::kRightWrite,
                              kSupervisorBadge),
              "supervisor badge") ||
-      !check(give_moved(cnode, sys::kServerSlotSupervisor, supervisor_client),
+      !check(give_moved(cnode, sys::kServerSlotSupervisor, supervisor_client, radix),
              "supervisor to the POSIX server")) {
     return false;
   }
@@ -542,7 +556,7 @@ bool start_posix_server(Started& started) {
   // Last, once the root task has made everything it needs: all memory goes to the server.
   if (!check(make(ObjectType::kReply, 0, started.reply), "supervisor reply object")) return false;
   for (uint64_t i = 0; i < untyped_count; ++i) {
-    if (!check(give_moved(cnode, sys::kServerSlotFirstUntyped + i, boot->untyped_first + i),
+    if (!check(give_moved(cnode, sys::kServerSlotFirstUntyped + i, boot->untyped_first + i, radix),
                "untyped to the server")) {
       return false;
     }

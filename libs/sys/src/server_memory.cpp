@@ -15,8 +15,9 @@ using abi::Error;
 using abi::Label;
 using abi::ObjectType;
 
-constexpr uint64_t kSlots = 1ull << kServerCNodeRadix;
-uint64_t slot_bitmap[kSlots / 64];  // 1: in use
+constexpr uint64_t kMaxSlots = 1ull << kServerMaxCNodeRadix;
+uint64_t slot_bitmap[kMaxSlots / 64];             // 1: in use
+uint64_t slot_count = 1ull << kServerCNodeRadix;  // the CNode's (ServerStartInfo's cnode_radix)
 uint64_t slot_hint = 0;
 
 // Untyped caps are used in turn: when one cannot hold an object, the next one is tried.
@@ -141,7 +142,10 @@ Heap the_heap;
 
 void init(const ServerStartInfo& info, uint64_t heap_base) {
   untyped_count = info.untyped_count;
-  for (uint64_t s = 0; s < info.first_free_slot && s < kSlots; ++s) {
+  if (info.cnode_radix >= kServerCNodeRadix && info.cnode_radix <= kServerMaxCNodeRadix) {
+    slot_count = 1ull << info.cnode_radix;
+  }
+  for (uint64_t s = 0; s < info.first_free_slot && s < slot_count; ++s) {
     slot_bitmap[s / 64] |= 1ull << (s % 64);
   }
   slot_hint = info.first_free_slot;
@@ -149,8 +153,8 @@ void init(const ServerStartInfo& info, uint64_t heap_base) {
 }
 
 rt::Result<uint64_t> allocate_slot() {
-  for (uint64_t n = 0; n < kSlots; ++n) {
-    uint64_t s = (slot_hint + n) % kSlots;
+  for (uint64_t n = 0; n < slot_count; ++n) {
+    uint64_t s = (slot_hint + n) % slot_count;
     if (s == 0) continue;
     if ((slot_bitmap[s / 64] & (1ull << (s % 64))) == 0) {
       slot_bitmap[s / 64] |= 1ull << (s % 64);
@@ -162,7 +166,7 @@ rt::Result<uint64_t> allocate_slot() {
 }
 
 void free_slot(uint64_t slot) {
-  if (slot == 0 || slot >= kSlots) return;
+  if (slot == 0 || slot >= slot_count) return;
   slot_bitmap[slot / 64] &= ~(1ull << (slot % 64));
 }
 

@@ -155,11 +155,11 @@ rt::Result<Page*> AddressSpace::ensure_page(uint64_t address, uint32_t prot) {
   if (Page* page = find_page(address)) return page;
   const Area* area = find_area(address);
   if (area != nullptr && area->file != nullptr) {
-    // A shared file's page: the file's own frame.
+    // A file's page: the file's own frame (copy-on-write in a private mapping).
     if (past_end_of_file(*area, address)) return rt::err(rt::kEFAULT);
     uint64_t offset = area->offset + (address - area->start);
     platform::PageFrame frame = TRY(file_frame(*area->file, offset / kPage));
-    return map_new_page(address, frame, prot, false, true);
+    return map_new_page(address, frame, prot, area->private_file, !area->private_file);
   }
   platform::PageFrame frame = TRY(platform::allocate_page());
   auto page = map_new_page(address, frame, prot, false, false);
@@ -252,15 +252,16 @@ rt::Result<void> AddressSpace::add_area(uint64_t start, uint64_t end, uint32_t p
     }
   }
   if (!area_room(1)) return rt::err(rt::kENOMEM);
-  areas_[area_count_++] = Area{start, end, prot, nullptr, 0, false};
+  areas_[area_count_++] = Area{start, end, prot, nullptr, 0, false, false};
   return {};
 }
 
 rt::Result<void> AddressSpace::add_file_area(uint64_t start, uint64_t end, uint32_t prot,
-                                             Inode* file, uint64_t offset, bool write_denied) {
+                                             Inode* file, uint64_t offset, bool write_denied,
+                                             bool private_file) {
   if (start >= end || end > kUserTop) return rt::err(rt::kEINVAL);
   if (!area_room(1)) return rt::err(rt::kENOMEM);
-  areas_[area_count_++] = Area{start, end, prot, file, offset, write_denied};
+  areas_[area_count_++] = Area{start, end, prot, file, offset, write_denied, private_file};
   return {};
 }
 
@@ -446,8 +447,14 @@ int AddressSpace::handle_fault(uint64_t address, uint64_t access) {
   if (fetch && (area->prot & kProtExec) == 0) return kSigSegv;
   Page* page = find_page(address);
   if (page == nullptr) {
-    if (area->file != nullptr && past_end_of_file(*area, address)) return kSigBus;
-    return ensure_page(address, area->prot).ok() ? 0 : kSigSegv;
+    if (area->file == nullptr) return ensure_page(address, area->prot).ok() ? 0 : kSigSegv;
+    if (past_end_of_file(*area, address)) return kSigBus;
+    // A write to a private file page copies it at once (not a read-only mapping first).
+    if (write && area->private_file) return writable_page(address).ok() ? 0 : kSigSegv;
+    const Area around = *area;  // ensure_page may grow the area list
+    if (!ensure_page(address, area->prot).ok()) return kSigSegv;
+    if (!write) fault_around(address, around);
+    return 0;
   }
   if (page->foreign != 0) return kSigSegv;
   if (write && (page->prot & kProtWrite) != 0) {
@@ -457,6 +464,18 @@ int AddressSpace::handle_fault(uint64_t address, uint64_t access) {
   // Not present in the process although the page is there: another thread's fault mapped it
   // meanwhile. Present: a protection fault.
   return (access & 1) == 0 ? 0 : kSigSegv;
+}
+
+void AddressSpace::fault_around(uint64_t address, const Area& area) {
+  constexpr uint64_t kAround = 64 * 1024;
+  uint64_t from = address & ~(kAround - 1), to = from + kAround;
+  if (from < area.start) from = area.start;
+  if (to > area.end) to = area.end;
+  for (uint64_t at = from; at < to; at += kPage) {
+    if (at == page_of(address) || find_page(at) != nullptr) continue;
+    if (past_end_of_file(area, at)) break;
+    if (!ensure_page(at, area.prot).ok()) break;  // memory is short: the fault alone is served
+  }
 }
 
 rt::Result<Page*> AddressSpace::user_writable_page(uint64_t address) {

@@ -71,11 +71,15 @@ const CowCounters& cow_counters();
 struct Area {
   uint64_t start, end;
   uint32_t prot;
-  // MAP_SHARED of a regular file: its pages are the file's from `offset` (at `start`); a page
+  // A mapping of a regular file: its pages are the file's from `offset` (at `start`); a page
   // wholly past the end of the file is a SIGBUS. nullptr: demand-zero.
   Inode* file;
   uint64_t offset;
   bool write_denied;  // a shared mapping of a file opened read-only: mprotect(PROT_WRITE) EACCES
+  // MAP_PRIVATE (and ELF segments): a touched page maps the file's frame copy-on-write (so it
+  // shows the file as it is until the process writes it, as Linux's page cache), a write gives
+  // the process a copy of its own.
+  bool private_file;
 };
 
 class AddressSpace {
@@ -96,9 +100,10 @@ class AddressSpace {
 
   // Areas: pages inside one appear on first touch (demand-zero).
   rt::Result<void> add_area(uint64_t start, uint64_t end, uint32_t prot);
-  // An area whose pages are `file`'s from `offset` (MAP_SHARED).
+  // An area whose pages are `file`'s from `offset`: MAP_SHARED, or MAP_PRIVATE with
+  // `private_file` (copy-on-write from the file's frames, mm/file_pages.hpp).
   rt::Result<void> add_file_area(uint64_t start, uint64_t end, uint32_t prot, Inode* file,
-                                 uint64_t offset, bool write_denied);
+                                 uint64_t offset, bool write_denied, bool private_file = false);
   const Area* find_area(uint64_t address) const;
   // The areas, in no order (/proc/<pid>/maps sorts them).
   size_t area_count() const { return area_count_; }
@@ -175,6 +180,9 @@ class AddressSpace {
 
  private:
   bool access_allowed(uint64_t address, bool write) const;
+  // After a read fault on a file's page: the file's pages around it that are not mapped yet
+  // (up to Linux's fault_around_bytes, 64 KiB, aligned, inside the area and the file).
+  void fault_around(uint64_t address, const Area& area);
   void unmap_page(uint64_t address);
   // Maps `frame` (taking a reference to it) at `address` as a new page; ENOMEM on failure.
   rt::Result<Page*> map_new_page(uint64_t address, const platform::PageFrame& frame, uint32_t prot,

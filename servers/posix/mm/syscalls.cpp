@@ -106,6 +106,11 @@ int64_t sys_mmap(SyscallContext& c) {
   // MAP_SHARED of a regular file maps the file's own pages (mm/file_pages.hpp).
   // GAP: MAP_SHARED_VALIDATE (3) is taken as MAP_SHARED without checking the other flags.
   bool file_shared = file != nullptr && file->kind == FileKind::kInode && type != kMapPrivate;
+  // MAP_PRIVATE of a file of the tree: its pages come from the file's frames on first touch,
+  // copy-on-write (a library mapped by ld.so costs what the program touches, not its size).
+  // Another server's files (tracefs) are copied at once.
+  bool file_private = file != nullptr && file->kind == FileKind::kInode && type == kMapPrivate &&
+                      file->inode->remote == nullptr;
   mm::AddressSpace& memory = user(c);
   uint64_t address;
   if ((flags & (kMapFixed | kMapFixedNoReplace)) != 0) {
@@ -129,6 +134,8 @@ int64_t sys_mmap(SyscallContext& c) {
   if (file_shared) {
     added = memory.add_file_area(address, address + length, prot, file->inode, offset,
                                  (file->flags & kO_ACCMODE) != kO_RDWR);
+  } else if (file_private) {
+    added = memory.add_file_area(address, address + length, prot, file->inode, offset, false, true);
   } else if (file == nullptr && type != kMapPrivate) {
     // MAP_SHARED|MAP_ANONYMOUS: Linux's shmem, an unnamed zero file of the mapping's length
     // whose pages the area maps as a shared file's (fork shares them; the last area frees it).
@@ -164,7 +171,7 @@ int64_t sys_mmap(SyscallContext& c) {
     }
     return static_cast<int64_t>(address);
   }
-  if (file_shared) {
+  if (file_shared || file_private) {
     // Nothing to copy: faults map the file's frames. Moving the bytes into frames now makes
     // ENOMEM and EFBIG mmap's errors rather than a fault's.
     Inode* inode = file->inode;
@@ -185,10 +192,10 @@ int64_t sys_mmap(SyscallContext& c) {
       memcpy(reinterpret_cast<void*>(page.value()->frame.server_address),
              inode->data + offset + done, available < kPage ? available : kPage);
     }
-    if ((prot & mm::kProtExec) != 0) {
-      uprobes_mapped(c.process);  // a probed library, maybe
-      announce_mappings(*c.process, c.thread->tid, address, address + length);  // perf's MMAP2
-    }
+  }
+  if (type == kMapPrivate && file != nullptr && (prot & mm::kProtExec) != 0) {
+    uprobes_mapped(c.process);  // a probed library, maybe
+    announce_mappings(*c.process, c.thread->tid, address, address + length);  // perf's MMAP2
   }
   return static_cast<int64_t>(address);
 }
@@ -243,7 +250,7 @@ int64_t sys_mremap(SyscallContext& c) {
   auto look_up = [&]() -> int {
     area = memory.find_area(old_address);
     if (area == nullptr || old_address + old_size > area->end) return rt::kEFAULT;
-    if (old_size == 0 && area->file == nullptr) return rt::kEINVAL;
+    if (old_size == 0 && (area->file == nullptr || area->private_file)) return rt::kEINVAL;
     const mm::FileMapping* found = maps.find(old_address);
     named = found != nullptr;
     if (named) record = *found;

@@ -7,6 +7,7 @@
 #include "kernel/random.hpp"
 #include "kernel/sched_tracepoints.hpp"
 #include "kernel/task_struct.hpp"
+#include "mm/file_pages.hpp"
 #include "platform/kernel.hpp"
 #include "rt/new.hpp"
 #include "tracing/uprobes.hpp"
@@ -130,7 +131,7 @@ rt::Result<uint64_t> place_interpreter(const Inode* file, const ElfHeader& heade
 // The segments of `file` mapped into `memory` (recorded in `maps` as mappings of the file: the
 // pages holding file bytes; the rest of a segment is anonymous, as Linux's bss). `layout`, for
 // the executable (not its interpreter): Linux's start_code, end_code, start_data and end_data.
-rt::Result<Loaded> load_elf(const Inode* file, mm::AddressSpace& memory, uint64_t dynamic_bias,
+rt::Result<Loaded> load_elf(Inode* file, mm::AddressSpace& memory, uint64_t dynamic_bias,
                             mm::FileMaps& maps, mm_struct* layout) {
   ElfHeader header = TRY(read_header(file));
   uint64_t bias = header.type == 3 ? dynamic_bias : 0;
@@ -156,16 +157,40 @@ rt::Result<Loaded> load_elf(const Inode* file, mm::AddressSpace& memory, uint64_
     uint64_t start = (ph.vaddr + bias) & ~(kPage - 1);
     uint64_t end = (ph.vaddr + bias + ph.memsz + kPage - 1) & ~(kPage - 1);
     uint32_t prot = prot_of(ph.flags);
-    TRY(memory.add_area(start, end, prot));
-    // Every page now (eager), file bytes copied, the rest zero.
+    // The pages holding the segment's file bytes map the file (copy-on-write, on first touch,
+    // as Linux's page cache): the file's frames, shared by every process running it. The page
+    // where the bytes end is a copy with zeros after them when the segment has more (its bss);
+    // the rest is demand-zero. A first page another segment already covers (they are in
+    // address order) is a copy too: both segments' bytes go into it.
     uint64_t file_start = ph.vaddr + bias, file_end = file_start + ph.filesz;
-    for (uint64_t page = start; page < end; page += kPage) {
-      mm::Page* p = TRY(memory.writable_page(page));
-      uint64_t from = page > file_start ? page : file_start;
-      uint64_t to = page + kPage < file_end ? page + kPage : file_end;
-      if (from < to) {
-        memcpy(reinterpret_cast<void*>(p->frame.server_address + (from - page)),
-               file->data + ph.offset + (from - file_start), to - from);
+    uint64_t mapped_from = start;
+    uint64_t mapped_to =
+        ph.memsz > ph.filesz ? file_end & ~(kPage - 1) : (file_end + kPage - 1) & ~(kPage - 1);
+    if (ph.filesz == 0) mapped_to = start;
+    if (memory.find_area(start) != nullptr) mapped_from = start + kPage;
+    if (mapped_from < mapped_to) {
+      TRY(memory.add_file_area(mapped_from, mapped_to, prot, file,
+                               (ph.offset & ~(kPage - 1)) + (mapped_from - start), false, true));
+      TRY(mm::file_frame(*file, 0));  // ENOMEM and EFBIG here, not as a fault
+    }
+    if (mapped_from > start) {
+      // The shared first page: this segment's bytes copied into it, zero after them if the
+      // segment has a bss.
+      mm::Page* p = TRY(memory.writable_page(start));
+      auto* bytes = reinterpret_cast<uint8_t*>(p->frame.server_address);
+      uint64_t to = file_end < start + kPage ? file_end : start + kPage;
+      memcpy(bytes + (file_start - start), file->data + ph.offset, to - file_start);
+      if (ph.memsz > ph.filesz) memset(bytes + (to - start), 0, start + kPage - to);
+    }
+    uint64_t anon_from = mapped_to > mapped_from ? mapped_to : mapped_from;
+    if (anon_from < end) {
+      TRY(memory.add_area(anon_from, end, prot));
+      // The page where the file bytes end: a copy, zero after them.
+      if (anon_from < file_end && file_end < anon_from + kPage) {
+        mm::Page* p = TRY(memory.writable_page(anon_from));
+        uint64_t from = anon_from > file_start ? anon_from : file_start;
+        memcpy(reinterpret_cast<void*>(p->frame.server_address + (from - anon_from)),
+               file->data + ph.offset + (from - file_start), file_end - from);
       }
     }
     if (ph.filesz != 0) {

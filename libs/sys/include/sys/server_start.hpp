@@ -8,6 +8,9 @@ namespace sys {
 
 // The server's CNode has 2^kServerCNodeRadix slots and a guard that makes cptr n name slot n.
 inline constexpr uint64_t kServerCNodeRadix = 16;
+// The POSIX server's CNode grows up to this radix with a large initramfs (ServerStartInfo's
+// cnode_radix says which).
+inline constexpr uint64_t kServerMaxCNodeRadix = 20;
 
 // Slots the root task fills in the server's CNode before it starts.
 inline constexpr uint64_t kServerSlotTcb = 1;
@@ -186,6 +189,7 @@ struct ServerStartInfo {
   uint64_t kernel_image_size;    // bytes of the kernel's ELF at kKernelImageBase (0: none)
   uint64_t kernel_image_offset;
   uint64_t cpu_count;  // CPUs the kernel runs threads on (BootInfo's; TCB SetAffinity takes below)
+  uint64_t cnode_radix;  // of the server's CNode (0: kServerCNodeRadix)
 };
 inline constexpr uint64_t kServerStartMagic = 0x7472617453767253ull;  // "SrvStart"
 inline constexpr uint64_t kStartFlagHasCom2 = 1;
