@@ -120,6 +120,7 @@ const char* error_message(ElfError error) {
     case ElfError::kEntryNotInSegment: return "entry point is not inside an executable segment";
     case ElfError::kSectionHeadersOutOfBounds: return "section headers lie outside the file";
     case ElfError::kNoSymbolTable: return "no symbol table";
+    case ElfError::kNoSuchSection: return "no section of that name";
   }
   return "unknown ELF error";
 }
@@ -172,6 +173,42 @@ ElfError parse_executable(const uint8_t* image, size_t size, const Limits& limit
   if (out.segment_count == 0) return ElfError::kNoLoadableSegment;
   if (!entry_found) return ElfError::kEntryNotInSegment;
   return ElfError::kNone;
+}
+
+ElfError find_section(const uint8_t* image, size_t size, const char* name, Section& out) {
+  FileHeader header;
+  if (ElfError e = check_file_header(image, size, header); e != ElfError::kNone) return e;
+  if (header.section_header_count != 0 && header.section_header_size != sizeof(SectionHeader)) {
+    return ElfError::kBadHeaderSize;
+  }
+  if (!in_bounds(header.section_header_offset,
+                 uint64_t{header.section_header_count} * sizeof(SectionHeader), size) ||
+      (header.section_header_count != 0 &&
+       header.section_names_index >= header.section_header_count)) {
+    return ElfError::kSectionHeadersOutOfBounds;
+  }
+  if (header.section_header_count == 0) return ElfError::kNoSuchSection;
+  SectionHeader names;
+  copy_in(names, image + header.section_header_offset +
+                     header.section_names_index * sizeof(SectionHeader));
+  if (!in_bounds(names.offset, names.size, size)) return ElfError::kSectionHeadersOutOfBounds;
+  size_t length = 0;
+  while (name[length] != 0) ++length;
+  for (uint16_t i = 0; i < header.section_header_count; ++i) {
+    SectionHeader section;
+    copy_in(section, image + header.section_header_offset + i * sizeof(SectionHeader));
+    if (section.name >= names.size || names.size - section.name <= length) continue;
+    const uint8_t* at = image + names.offset + section.name;
+    bool same = at[length] == 0;
+    for (size_t k = 0; same && k < length; ++k) same = at[k] == static_cast<uint8_t>(name[k]);
+    if (!same) continue;
+    constexpr uint32_t kNoBits = 8;
+    uint64_t bytes = section.type == kNoBits ? 0 : section.size;
+    if (!in_bounds(section.offset, bytes, size)) return ElfError::kSectionHeadersOutOfBounds;
+    out = Section{section.address, section.offset, bytes};
+    return ElfError::kNone;
+  }
+  return ElfError::kNoSuchSection;
 }
 
 ElfError SymbolTable::open(const uint8_t* image, size_t size) {

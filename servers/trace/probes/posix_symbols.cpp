@@ -8,8 +8,87 @@
 
 namespace trace {
 
+namespace {
+
+// The POSIX server's entry sites (the server has under a thousand) and their names.
+constexpr size_t kMaxEntrySites = 16384;
+uint64_t entry_sites[kMaxEntrySites];
+const char* entry_names[kMaxEntrySites];
+size_t entry_site_count = 0;
+
+void sort_sites(uint64_t* sites, size_t count) {
+  // Shell sort: the section is mostly in address order already.
+  for (size_t gap = count / 2; gap > 0; gap /= 2) {
+    for (size_t i = gap; i < count; ++i) {
+      uint64_t value = sites[i];
+      size_t j = i;
+      for (; j >= gap && sites[j - gap] > value; j -= gap) sites[j] = sites[j - gap];
+      sites[j] = value;
+    }
+  }
+}
+
+// The index of `address` among the sorted sites, or count when it is none of them.
+size_t site_index(uint64_t address) {
+  size_t low = 0, high = entry_site_count;
+  while (low < high) {
+    size_t middle = low + (high - low) / 2;
+    if (entry_sites[middle] < address) {
+      low = middle + 1;
+    } else {
+      high = middle;
+    }
+  }
+  return low < entry_site_count && entry_sites[low] == address ? low : entry_site_count;
+}
+
+}  // namespace
+
 void PosixSymbols::open(const uint8_t* image, size_t size) {
   open_ = image != nullptr && table_.open(image, size) == elf::ElfError::kNone;
+  image_ = open_ ? image : nullptr;
+  image_size_ = open_ ? size : 0;
+  traceable_found_ = false;
+}
+
+void PosixSymbols::find_traceable() {
+  traceable_found_ = true;
+  entry_site_count = 0;
+  elf::Section section;
+  if (image_ == nullptr || elf::find_section(image_, image_size_, "__patchable_function_entries",
+                                             section) != elf::ElfError::kNone) {
+    return;
+  }
+  for (uint64_t at = 0; at + 8 <= section.size && entry_site_count < kMaxEntrySites; at += 8) {
+    uint64_t site = 0;
+    for (int b = 7; b >= 0; --b) site = site << 8 | image_[section.offset + at + b];
+    entry_sites[entry_site_count++] = site;
+  }
+  sort_sites(entry_sites, entry_site_count);
+  for (size_t i = 0; i < entry_site_count; ++i) entry_names[i] = nullptr;
+  // One pass over the symbols names each site (a global name before a local alias).
+  for (size_t i = 0; i < table_.count(); ++i) {
+    elf::SymbolEntry symbol;
+    if (!table_.entry(i, symbol) || symbol.name == nullptr || !symbol.function) continue;
+    size_t index = site_index(symbol.value);
+    if (index == entry_site_count) continue;
+    if (entry_names[index] == nullptr || symbol.global) entry_names[index] = symbol.name;
+  }
+}
+
+void PosixSymbols::list_traceable_functions(TextBuffer& out) {
+  if (!traceable_found_) find_traceable();
+  for (size_t i = 0; i < entry_site_count; ++i) {
+    if (entry_names[i] == nullptr || (i > 0 && entry_sites[i] == entry_sites[i - 1])) continue;
+    bool refused = false;
+    for (size_t r = 0; r < refused_count_; ++r) {
+      refused =
+          refused || (entry_sites[i] >= refused_[r].start && entry_sites[i] < refused_[r].end);
+    }
+    if (refused) continue;
+    out.append(entry_names[i]);
+    out.append_char('\n');
+  }
 }
 
 void PosixSymbols::open_kernel(const uint8_t* image, size_t size) {

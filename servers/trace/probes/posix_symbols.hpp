@@ -50,6 +50,10 @@ class PosixSymbols final : public ProbeTargets {
   uint64_t function_size(uint64_t address) const;
   // The function `address` is in and how far into it; false when no symbol covers it.
   bool locate(uint64_t address, const char*& name, uint64_t& offset) const;
+  // tracefs's available_filter_functions: the POSIX-server functions that start with a
+  // patchable entry NOP (the __patchable_function_entries section, Linux's mcount_loc), one
+  // name a line in address order, less the code kprobes refuse.
+  void list_traceable_functions(TextBuffer& out) override;
 
  private:
   bool find_function(const elf::SymbolTable& table, const char* name, size_t length,
@@ -57,6 +61,12 @@ class PosixSymbols final : public ProbeTargets {
   // `name` is _text or _stext: the POSIX server's first function, as kallsyms lists them.
   bool text_start(const char* name, size_t length, uint64_t& start) const;
   mutable uint64_t text_start_ = 0;
+
+  // The entry sites, sorted, and each one's function name (found on first use).
+  void find_traceable();
+  const uint8_t* image_ = nullptr;
+  size_t image_size_ = 0;
+  bool traceable_found_ = false;
 
   elf::SymbolTable table_;
   bool open_ = false;

@@ -181,4 +181,100 @@ TEST(SymbolTable, FindStopsAtTheEndOfAnUnterminatedStringTable) {
   EXPECT_FALSE(table.find("omega", value));
 }
 
+// An ELF header, a section-name table and sections named `names` (each 16 bytes of data at
+// address 0x400000 + 0x100 * index), for find_section.
+struct SectionImage {
+  std::vector<uint8_t> bytes;
+  size_t headers = 0;
+
+  explicit SectionImage(const std::vector<std::string>& names) {
+    bytes.assign(64, 0);
+    uint8_t ident[16] = {0x7f, 'E', 'L', 'F', 2, 1, 1};
+    std::memcpy(bytes.data(), ident, 16);
+    put16(16, 2);
+    put16(18, 62);
+    put32(20, 1);
+    put16(52, 64);
+    std::string table(1, '\0');
+    std::vector<uint32_t> offsets;
+    for (const std::string& name : names) {
+      offsets.push_back(static_cast<uint32_t>(table.size()));
+      table += name + '\0';
+    }
+    size_t table_at = bytes.size();
+    bytes.insert(bytes.end(), table.begin(), table.end());
+    while (bytes.size() % 8) bytes.push_back(0);
+    size_t data_at = bytes.size();
+    bytes.resize(data_at + 16 * names.size(), 0xab);
+    headers = bytes.size();
+    bytes.resize(headers + 64 * (names.size() + 2), 0);  // null, the sections, the name table
+    for (size_t i = 0; i < names.size(); ++i) {
+      size_t at = headers + 64 * (i + 1);
+      put32(at, offsets[i]);
+      put32(at + 4, 1);  // PROGBITS
+      put64(at + 16, 0x400000 + 0x100 * i);
+      put64(at + 24, data_at + 16 * i);
+      put64(at + 32, 16);
+    }
+    size_t names_header = headers + 64 * (names.size() + 1);
+    put32(names_header + 4, 3);
+    put64(names_header + 24, table_at);
+    put64(names_header + 32, table.size());
+    put64(40, headers);
+    put16(58, 64);
+    put16(60, static_cast<uint16_t>(names.size() + 2));
+    put16(62, static_cast<uint16_t>(names.size() + 1));
+  }
+  size_t header(size_t index) const { return headers + 64 * index; }
+  void put16(size_t at, uint16_t v) { std::memcpy(&bytes[at], &v, 2); }
+  void put32(size_t at, uint32_t v) { std::memcpy(&bytes[at], &v, 4); }
+  void put64(size_t at, uint64_t v) { std::memcpy(&bytes[at], &v, 8); }
+};
+
+TEST(FindSection, FindsASectionByItsWholeName) {
+  SectionImage image({".text", "__patchable_function_entries", ".data"});
+  elf::Section section;
+  ASSERT_EQ(elf::find_section(image.bytes.data(), image.bytes.size(),
+                              "__patchable_function_entries", section),
+            elf::ElfError::kNone);
+  EXPECT_EQ(section.address, 0x400100u);
+  EXPECT_EQ(section.size, 16u);
+  EXPECT_EQ(image.bytes[section.offset], 0xab);
+  EXPECT_EQ(elf::find_section(image.bytes.data(), image.bytes.size(), ".data", section),
+            elf::ElfError::kNone);
+  EXPECT_EQ(section.address, 0x400200u);
+  // A prefix or a longer name is another section.
+  EXPECT_EQ(elf::find_section(image.bytes.data(), image.bytes.size(), "__patchable", section),
+            elf::ElfError::kNoSuchSection);
+  EXPECT_EQ(elf::find_section(image.bytes.data(), image.bytes.size(), ".text2", section),
+            elf::ElfError::kNoSuchSection);
+}
+
+TEST(FindSection, RefusesHeadersAndBytesOutsideTheImage) {
+  SectionImage image({".text", "__patchable_function_entries"});
+  elf::Section section;
+  SectionImage bytes_outside = image;
+  bytes_outside.put64(bytes_outside.header(2) + 24, bytes_outside.bytes.size() - 8);
+  EXPECT_EQ(elf::find_section(bytes_outside.bytes.data(), bytes_outside.bytes.size(),
+                              "__patchable_function_entries", section),
+            elf::ElfError::kSectionHeadersOutOfBounds);
+  SectionImage names_outside = image;
+  names_outside.put64(names_outside.header(3) + 32, 1ull << 40);
+  EXPECT_EQ(
+      elf::find_section(names_outside.bytes.data(), names_outside.bytes.size(), ".text", section),
+      elf::ElfError::kSectionHeadersOutOfBounds);
+  SectionImage bad_index = image;
+  bad_index.put16(62, 9);
+  EXPECT_EQ(elf::find_section(bad_index.bytes.data(), bad_index.bytes.size(), ".text", section),
+            elf::ElfError::kSectionHeadersOutOfBounds);
+  SectionImage name_outside = image;
+  name_outside.put32(name_outside.header(1), 0xffffff);
+  EXPECT_EQ(
+      elf::find_section(name_outside.bytes.data(), name_outside.bytes.size(), ".text", section),
+      elf::ElfError::kNoSuchSection);
+  // Cut short: the headers lie past the end.
+  EXPECT_EQ(elf::find_section(image.bytes.data(), image.headers + 10, ".text", section),
+            elf::ElfError::kSectionHeadersOutOfBounds);
+}
+
 }  // namespace

@@ -42,6 +42,7 @@ class SessionTargets final : public ProbeTargets {
     }
     return false;
   }
+  void list_traceable_functions(TextBuffer& out) override { out.append("do_unlinkat\nvfs_read\n"); }
 };
 
 int errno_of(const std::string& message) {
@@ -309,6 +310,9 @@ TEST_F(TracefsSessionTest, FilesAndErrors) {
   cat("events/syscalls/sys_enter_openat", &code);
   EXPECT_EQ(code, rt::kEISDIR);
   EXPECT_EQ(echo("available_events", "x\n", false), rt::kEINVAL);
+  // The functions the probe targets list, as they list them; read-only as available_events.
+  EXPECT_EQ(cat("available_filter_functions"), "do_unlinkat\nvfs_read\n");
+  EXPECT_EQ(echo("available_filter_functions", "x\n", false), rt::kEINVAL);
   EXPECT_EQ(echo("events/syscalls/sys_enter_openat/id", "1\n", false), rt::kEINVAL);
   EXPECT_EQ(echo("nosuch", "1\n", false), rt::kENOENT);
   // Offsets: a read continues where the last one stopped.

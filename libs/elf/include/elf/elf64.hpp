@@ -30,6 +30,7 @@ enum class ElfError : uint8_t {
   kEntryNotInSegment,
   kSectionHeadersOutOfBounds,
   kNoSymbolTable,
+  kNoSuchSection,
 };
 
 const char* error_message(ElfError error);
@@ -62,6 +63,18 @@ struct Limits {
 // Validates an x86-64 ELF64 executable held in `image` and describes its loadable segments.
 // Every offset, size and address is checked against the image and `limits` before use.
 ElfError parse_executable(const uint8_t* image, size_t size, const Limits& limits, Executable& out);
+
+// A section's place in memory and in the image.
+struct Section {
+  uint64_t address = 0;
+  uint64_t offset = 0;  // its bytes are image[offset, offset + size) (checked; none for NOBITS)
+  uint64_t size = 0;
+};
+
+// The section named `name` (by the section-name string table), its bytes inside the image:
+// kNoSuchSection when there is none, kSectionHeadersOutOfBounds when a header, the name table
+// or the section's bytes lie outside `image`.
+ElfError find_section(const uint8_t* image, size_t size, const char* name, Section& out);
 
 // Symbol lookup over an ELF image's .symtab (functions and objects), for panic reports and
 // /proc/kallsyms-style listings.

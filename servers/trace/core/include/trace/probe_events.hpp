@@ -108,6 +108,9 @@ class ProbeTargets {
     (void)out;
     return false;
   }
+  // available_filter_functions: the functions a kprobe sits on as cheaply as Linux's ftrace
+  // (one name a line); none by default.
+  virtual void list_traceable_functions(TextBuffer& out) { (void)out; }
 
  protected:
   ~ProbeTargets() = default;

@@ -61,11 +61,25 @@ bool parse_decimal(const char* data, size_t length, uint64_t& value) {
 
 // GAP: per_cpu/, snapshot, trace_marker_raw, options/, and the events' hist and trigger files.
 constexpr const char* kRootFiles[] = {
-    "available_events", "available_tracers", "buffer_size_kb", "buffer_total_size_kb",
-    "current_tracer",   "dynamic_events",    "error_log",      "kprobe_events",
-    "kprobe_profile",   "set_event",         "set_event_pid",  "trace",
-    "trace_clock",      "trace_marker",      "trace_pipe",     "tracing_on",
-    "uprobe_events",    "uprobe_profile",
+    "available_events",
+    "available_filter_functions",
+    "available_tracers",
+    "buffer_size_kb",
+    "buffer_total_size_kb",
+    "current_tracer",
+    "dynamic_events",
+    "error_log",
+    "kprobe_events",
+    "kprobe_profile",
+    "set_event",
+    "set_event_pid",
+    "trace",
+    "trace_clock",
+    "trace_marker",
+    "trace_pipe",
+    "tracing_on",
+    "uprobe_events",
+    "uprobe_profile",
 };
 // trace_clock's names, as Linux 6.1 lists them. Sonde's trace times are nanoseconds since boot
 // from the kernel's clock page, which is what the local, global, perf, mono, mono_raw and boot
@@ -410,6 +424,8 @@ rt::Result<void> Tracefs::render(const char* path_text, size_t path_length, Text
       out.append("nop\n");  // GAP: no function or latency tracers
     } else if (path.is(0, "available_events")) {
       events_.render_available_events(out);
+    } else if (path.is(0, "available_filter_functions")) {
+      targets_.list_traceable_functions(out);
     } else if (path.is(0, "set_event")) {
       events_.render_set_event(out);
     } else if (path.is(0, "error_log")) {
