@@ -6,7 +6,8 @@
 // SIGBUS past the end of the file, ftruncate; EACCES for a writable shared mapping of a
 // read-only descriptor; mremap (shrink, grow in place, move, MREMAP_FIXED, its errors, a moved
 // shared mapping still shared, old_size 0 duplicating a shared mapping, a private file mapping
-// grown reading the file); MADV_DONTNEED on a private file mapping reads the file again. Built
+// grown reading the file); MADV_DONTNEED on a private file mapping reads the file again; a
+// private mapping shows the file's writes until a store copies the page, SIGBUS past the end. Built
 // static against musl and glibc; on the host first, then on Sonde
 // (tests/qemu/scripts/mmap_shared_checks.sh), where mapping its own executable moves the initramfs
 // file into shared pages (the script then runs it again).
@@ -553,6 +554,56 @@ static void remap_duplicates_and_private_files(void) {
   close(fd);
 }
 
+// --- MAP_PRIVATE of a file: the file's pages until the process stores into them ---
+
+static void private_files(void) {
+  int fd = make_file(2 * PAGE + 100, 'p');
+  CHECK("make a file of 2 pages and 100 bytes", fd >= 0);
+  if (fd < 0) return;
+  char* p = mmap(NULL, 4 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+  CHECK("map 4 pages of it privately", p != MAP_FAILED);
+  if (p == MAP_FAILED) {
+    close(fd);
+    return;
+  }
+  // Linux's private mapping shows the page cache until a store copies the page.
+  CHECK("pwrite into an untouched page", pwrite(fd, "N", 1, PAGE + 5) == 1);
+  CHECK("the private mapping shows it", p[PAGE + 5] == 'N');
+  CHECK("pwrite into a page read already", pwrite(fd, "R", 1, PAGE + 6) == 1);
+  CHECK("the mapping shows that too", p[PAGE + 6] == 'R');
+  p[PAGE + 7] = 'w';
+  CHECK("a store stays out of the file", byte_at(fd, PAGE + 7) == 'p');
+  CHECK("pwrite into the stored page", pwrite(fd, "X", 1, PAGE + 8) == 1);
+  CHECK("the copy does not see it", p[PAGE + 8] == 'p' && p[PAGE + 7] == 'w' && p[PAGE + 5] == 'N');
+  CHECK("the page holding the end is zero after it",
+        p[2 * PAGE + 99] == 'p' && p[2 * PAGE + 100] == 0);
+  CHECK("a page past the end is SIGBUS", touch_in_child(p + 3 * PAGE) == 128 + SIGBUS);
+  pid_t pid = fork();
+  if (pid == 0) {
+    p[5] = 'c';
+    _exit(p[5] == 'c' ? 0 : 1);
+  }
+  CHECK("a forked child stores into its copy", pid > 0 && wait_status_of(pid) == 0);
+  CHECK("the parent's page and the file are unchanged", p[5] == 'p' && byte_at(fd, 5) == 'p');
+  CHECK("mprotect PROT_READ", mprotect(p, PAGE, PROT_READ) == 0);
+  CHECK("mprotect back to PROT_WRITE", mprotect(p, PAGE, PROT_READ | PROT_WRITE) == 0);
+  p[6] = 'm';
+  CHECK("a store after mprotect stays private", p[6] == 'm' && byte_at(fd, 6) == 'p');
+  munmap(p, 4 * PAGE);
+  // A private mapping of a read-only descriptor may become writable: its stores are its own.
+  int ro = open(file_path, O_RDONLY);
+  char* q = ro >= 0 ? mmap(NULL, PAGE, PROT_READ, MAP_PRIVATE, ro, 0) : MAP_FAILED;
+  CHECK("map a read-only descriptor privately", q != MAP_FAILED);
+  if (q != MAP_FAILED) {
+    CHECK("mprotect it writable", mprotect(q, PAGE, PROT_READ | PROT_WRITE) == 0);
+    q[1] = 'q';
+    CHECK("the store is private", q[1] == 'q' && byte_at(fd, 1) == 'p');
+    munmap(q, PAGE);
+  }
+  if (ro >= 0) close(ro);
+  close(fd);
+}
+
 // --- a file of the initramfs (on Sonde): the program's own executable ---
 
 static void own_executable(const char* path) {
@@ -585,6 +636,7 @@ int main(int argc, char** argv) {
   permissions();
   remap();
   remap_duplicates_and_private_files();
+  private_files();
   own_executable(argv[0]);
   (void)unlink(file_path);
   printf("mmap_shared_checks: %d passed, %d failed\n", passed, failed);
