@@ -211,7 +211,7 @@ int64_t send_to_many(const Process* from, int pgrp, int signal, const SignalInfo
   int targets[256];
   int count = 0;
   for (Process* p = first_process(); p != nullptr && count < 256; p = p->next) {
-    if (p->state != ProcessState::kRunning) continue;
+    if (p->state != ProcessState::kRunning && p->state != ProcessState::kZombie) continue;
     if (pgrp == kEveryProcess ? (p->pid != 1 && p->pid != from_pid) : p->pgid == pgrp) {
       targets[count++] = p->pid;
     }
@@ -223,6 +223,7 @@ int64_t send_to_many(const Process* from, int pgrp, int signal, const SignalInfo
     found = true;
     if (!may_signal(from, p, signal)) continue;
     reached = true;
+    if (p->state == ProcessState::kZombie) continue;  // there until reaped, past signals
     if (deliver(p, signal, info, group) && targets[i] == from_pid) self_ended = true;
   }
   if (!found) return -rt::kESRCH;
@@ -241,14 +242,15 @@ SignalInfo sent_by(const Process* from, int code) {
   return info;
 }
 
-// Where a signal for `pid` (> 0) goes: a thread's id names its process (Linux's find_vpid).
+// Where a signal for `pid` (> 0) goes: a thread's id names its process (Linux's find_vpid); a
+// zombie too (it is there until reaped).
 Process* signal_target(int64_t pid) {
   Process* target = find_process(static_cast<int>(pid));
   if (target == nullptr) {
     Thread* thread = find_thread(static_cast<int>(pid));
     target = thread != nullptr ? thread->process : nullptr;
   }
-  return target != nullptr && target->state != ProcessState::kZombie ? target : nullptr;
+  return target;
 }
 
 }  // namespace
@@ -261,6 +263,9 @@ int64_t send_signal(Process* from, int64_t pid, int signal, int code, bool group
     Process* target = signal_target(pid);
     if (target == nullptr) return -rt::kESRCH;
     if (!may_signal(from, target, signal)) return -rt::kEPERM;
+    // A zombie is there until its parent reaps it: the signal succeeds and does nothing (kill
+    // -0 of an exited, unwaited child is 0 on Linux).
+    if (target->state == ProcessState::kZombie) return 0;
     self_ended = deliver(target, signal, info, group) && target->pid == from_pid;
   } else {
     int pgrp = pid == 0 ? (from != nullptr ? from->pgid : 0) : static_cast<int>(-pid);
@@ -275,6 +280,7 @@ int64_t queue_signal(Process* from, int64_t pid, int signal, const SignalInfo& i
   Process* target = pid > 0 ? signal_target(pid) : nullptr;  // one process (kill_proc_info)
   if (target == nullptr) return -rt::kESRCH;
   if (!may_signal(from, target, signal)) return -rt::kEPERM;
+  if (target->state == ProcessState::kZombie) return 0;
   bool ended = deliver(target, signal, info, true);
   return ended && target == from ? kNoReply : 0;
 }
