@@ -459,6 +459,7 @@ int main(int argc, char** argv, char** envp) {
   files();
   descriptors();
   processes();
+  waitid_checks();
   memory_and_signals();
   system_calls();
   job_control();

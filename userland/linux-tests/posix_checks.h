@@ -17,6 +17,7 @@ void add_files_counts(int* passed_total, int* failed_total);
 
 // posix_checks_process.c
 void processes(void);
+void waitid_checks(void);
 void memory_and_signals(void);
 void job_control(void);
 void alarms(void);

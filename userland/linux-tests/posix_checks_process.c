@@ -59,6 +59,17 @@ void processes(void) {
   CHECK("kill", kill(child, SIGKILL) == 0 && waitpid(child, &status, 0) == child &&
                     WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
   CHECK_ERRNO("kill of a missing process", kill(99999, 0), ESRCH);
+  // An exited child is there until it is waited for: kill succeeds and changes nothing.
+  child = fork();
+  if (child == 0) _exit(5);
+  siginfo_t exited;
+  CHECK("waitid WNOWAIT sees the exit",
+        waitid(P_PID, (id_t)child, &exited, WEXITED | WNOWAIT) == 0 && exited.si_status == 5);
+  CHECK("kill 0 of a zombie", kill(child, 0) == 0);
+  CHECK("SIGKILL to a zombie", kill(child, SIGKILL) == 0);
+  CHECK("its status is the exit's",
+        waitpid(child, &status, 0) == child && WIFEXITED(status) && WEXITSTATUS(status) == 5);
+  CHECK_ERRNO("kill once reaped", kill(child, 0), ESRCH);
   CHECK("WNOHANG with a running child", (child = fork()) >= 0);
   if (child == 0) {
     struct timespec t = {0, 200000000};
@@ -67,6 +78,44 @@ void processes(void) {
   }
   CHECK("WNOHANG returns 0", waitpid(child, &status, WNOHANG) == 0);
   CHECK("then the child ends", waitpid(child, &status, 0) == child && WEXITSTATUS(status) == 3);
+}
+
+// waitid: the siginfo of each kind of change, WNOHANG, WNOWAIT, P_PGID, its errors.
+void waitid_checks(void) {
+  siginfo_t info;
+  CHECK_ERRNO("waitid without WEXITED/WSTOPPED/WCONTINUED", waitid(P_ALL, 0, &info, WNOHANG),
+              EINVAL);
+  CHECK_ERRNO("waitid with no children", waitid(P_ALL, 0, &info, WEXITED), ECHILD);
+  CHECK_ERRNO("waitid of pid 0", waitid(P_PID, 0, &info, WEXITED), EINVAL);
+  CHECK_ERRNO("waitid of a negative pidfd", waitid((idtype_t)3, (id_t)-1, &info, WEXITED), EINVAL);
+  CHECK_ERRNO("waitid of a closed pidfd", waitid((idtype_t)3, 1000, &info, WEXITED), EBADF);
+  pid_t child = fork();
+  if (child == 0) {
+    pause();
+    _exit(0);
+  }
+  memset(&info, 0x5a, sizeof info);
+  CHECK("WNOHANG with nothing changed is 0",
+        waitid(P_PID, (id_t)child, &info, WEXITED | WNOHANG) == 0);
+  CHECK("and a zero siginfo", info.si_pid == 0 && info.si_signo == 0 && info.si_code == 0);
+  kill(child, SIGSTOP);
+  CHECK("WSTOPPED: CLD_STOPPED", waitid(P_PID, (id_t)child, &info, WSTOPPED) == 0 &&
+                                     info.si_signo == SIGCHLD && info.si_code == CLD_STOPPED &&
+                                     info.si_status == SIGSTOP && info.si_pid == child);
+  kill(child, SIGCONT);
+  CHECK("WCONTINUED: CLD_CONTINUED", waitid(P_PID, (id_t)child, &info, WCONTINUED) == 0 &&
+                                         info.si_code == CLD_CONTINUED &&
+                                         info.si_status == SIGCONT);
+  kill(child, SIGKILL);
+  CHECK("WNOWAIT leaves the killed child",
+        waitid(P_ALL, 0, &info, WEXITED | WNOWAIT) == 0 && info.si_code == CLD_KILLED &&
+            info.si_status == SIGKILL && info.si_pid == child && info.si_uid == getuid());
+  CHECK("P_PGID 0 reaps it", waitid(P_PGID, 0, &info, WEXITED) == 0 && info.si_pid == child);
+  CHECK_ERRNO("then nothing is left", waitid(P_ALL, 0, &info, WEXITED), ECHILD);
+  child = fork();
+  if (child == 0) _exit(9);
+  CHECK("CLD_EXITED with the exit code", waitid(P_PID, (id_t)child, &info, WEXITED) == 0 &&
+                                             info.si_code == CLD_EXITED && info.si_status == 9);
 }
 
 void memory_and_signals(void) {

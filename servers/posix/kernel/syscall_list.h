@@ -138,6 +138,7 @@
   ENTRY(233, epoll_ctl)          \
   ENTRY(234, tgkill)             \
   ENTRY(235, utimes)             \
+  ENTRY(247, waitid)             \
   ENTRY(257, openat)             \
   ENTRY(258, mkdirat)            \
   ENTRY(259, mknodat)            \

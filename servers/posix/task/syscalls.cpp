@@ -473,6 +473,99 @@ int64_t sys_wait4(SyscallContext& c) {
   return kDeferred;
 }
 
+// waitid: as wait4, the children chosen by P_ALL, P_PID or P_PGID (0: the caller's group), the
+// changes asked for (WEXITED, WSTOPPED, WCONTINUED; WNOWAIT leaves them to be waited for
+// again), told in a siginfo (SIGCHLD, CLD_*, pid, uid, status); nothing found with WNOHANG
+// writes a zero siginfo. No pidfds exist here: P_PIDFD is EBADF (EINVAL for a negative one).
+int64_t sys_waitid(SyscallContext& c) {
+  constexpr int kPAll = 0, kPPid = 1, kPPgid = 2, kPPidfd = 3;
+  constexpr uint64_t kNoHang = 1, kStopped = 2, kExited = 4, kContinued = 8, kNoWait = 0x01000000;
+  constexpr uint64_t kKnown = kNoHang | kStopped | kExited | kContinued | kNoWait | 0xe0000000;
+  constexpr int kSigChld = 17, kSigCont = 18;
+  constexpr int kCldExitedCode = 1, kCldKilled = 2, kCldDumped = 3, kCldStopped = 5,
+                kCldContinued = 6;
+  int which = static_cast<int>(c.arg(0));
+  int64_t id = static_cast<int32_t>(c.arg(1));
+  uint64_t info_address = c.arg(2), options = c.arg(3), usage_address = c.arg(4);
+  if ((options & ~kKnown) != 0 || (options & (kExited | kStopped | kContinued)) == 0) {
+    return -rt::kEINVAL;
+  }
+  int64_t pid;
+  if (which == kPAll) {
+    pid = -1;
+  } else if (which == kPPid) {
+    if (id <= 0) return -rt::kEINVAL;
+    pid = id;
+  } else if (which == kPPgid) {
+    if (id < 0) return -rt::kEINVAL;
+    pid = id == 0 ? 0 : -id;
+  } else if (which == kPPidfd) {
+    return id < 0 ? -rt::kEINVAL : -rt::kEBADF;
+  } else {
+    return -rt::kEINVAL;
+  }
+  if (!c.thread->blocked) {
+    sched_process_wait(*c.process, pid > 0    ? static_cast<int>(pid)
+                                   : pid == 0 ? c.process->pgid
+                                   : pid < -1 ? static_cast<int>(-pid)
+                                              : 0);
+  }
+  // si_signo, si_errno, si_code, (pad), si_pid, si_uid, si_status: what Linux writes.
+  struct {
+    int32_t signo, error, code, pad, pid;
+    uint32_t uid;
+    int32_t status;
+  } info = {};
+  bool any = false;
+  Process* found = nullptr;
+  for (Process* p = first_process(); p != nullptr; p = p->next) {
+    if (!matches(c.process, p, pid)) continue;
+    any = true;
+    if (p->state == ProcessState::kZombie && (options & kExited) != 0) {
+      int status = p->wait_status;
+      bool killed = (status & 0x7f) != 0;
+      info.code = !killed ? kCldExitedCode : (status & 0x80) != 0 ? kCldDumped : kCldKilled;
+      info.status = killed ? status & 0x7f : (status >> 8) & 0xff;
+    } else if (p->state != ProcessState::kZombie && (options & kStopped) != 0 && p->stopped &&
+               p->stop_report != 0) {
+      info.code = kCldStopped;
+      info.status = p->stop_report;
+      if ((options & kNoWait) == 0) p->stop_report = 0;
+    } else if (p->state != ProcessState::kZombie && (options & kContinued) != 0 &&
+               p->continue_report) {
+      info.code = kCldContinued;
+      info.status = kSigCont;
+      if ((options & kNoWait) == 0) p->continue_report = false;
+    } else {
+      continue;
+    }
+    info.signo = kSigChld;
+    info.pid = p->pid;
+    info.uid = p->credentials.uid;
+    found = p;
+    break;
+  }
+  if (!any) return -rt::kECHILD;
+  if (found == nullptr && (options & kNoHang) == 0) {
+    c.wait = WaitReason::kChildren;  // retried once a child changes (or a signal comes)
+    return kDeferred;
+  }
+  if (info_address != 0) {
+    if (auto r = user(c).copy_out(info_address, &info, sizeof info); !r.ok()) return -rt::kEFAULT;
+  }
+  if (found != nullptr && usage_address != 0) {
+    Rusage usage = rusage_of(reaped_usage(*found));
+    if (auto r = user(c).copy_out(usage_address, &usage, sizeof usage); !r.ok()) {
+      return -rt::kEFAULT;
+    }
+  }
+  if (found != nullptr && found->state == ProcessState::kZombie && (options & kNoWait) == 0) {
+    c.process->children_usage += reaped_usage(*found);
+    reap_process(found);
+  }
+  return 0;
+}
+
 int64_t sys_kill(SyscallContext& c) {
   int64_t pid = static_cast<int32_t>(c.arg(0));
   int signal = static_cast<int>(c.arg(1));

@@ -12,7 +12,8 @@ namespace trace {
 // statx from 1063; creat, getpriority, setpriority, sched_getparam, sched_getscheduler, fadvise64,
 // utimes and syncfs from 1077; mknod and mknodat from 1093, msync 1097,
 // mremap 1099, sched_setaffinity 1101, setreuid, setregid, setfsuid and setfsgid from 1111,
-// rt_sigqueueinfo 1119 and rt_tgsigqueueinfo 1121, eventfd 1123 and eventfd2 1125), two
+// rt_sigqueueinfo 1119 and rt_tgsigqueueinfo 1121, eventfd 1123 and eventfd2 1125, waitid 1127),
+// two
 // per call: enter
 // odd, exit even, below kFirstDynamicEventId and clear of the ids above. Argument types and names
 // are those of Linux's SYSCALL_DEFINE for the call (the name it has there, e.g. newstat for
@@ -344,6 +345,15 @@ constinit const SyscallEvents kSyscalls[] = {
      4},
     {"tgkill", 234, 1007, {{"pid_t", "tgid"}, {"pid_t", "pid"}, {"int", "sig"}}, 3},
     {"utimes", 235, 1089, {{"char *", "filename"}, {"struct __kernel_old_timeval *", "utimes"}}, 2},
+    {"waitid",
+     247,
+     1127,
+     {{"int", "which"},
+      {"pid_t", "upid"},
+      {"struct siginfo *", "infop"},
+      {"int", "options"},
+      {"struct rusage *", "ru"}},
+     5},
     {"mknodat",
      259,
      1095,
