@@ -203,6 +203,7 @@ class Kprobes {
   void each_listed(void (*visit)(void* context, uint64_t address, bool is_return),
                    void* context) const;
   void set_observer(HitObserver* observer) { observer_ = observer; }
+  HitObserver* observer() const { return observer_; }
   // The POSIX server's memory as hits borrow it (one window: kernel samples use it too).
   BorrowedMemory& memory() { return memory_; }
   // The crash drill: fault inside the next hit, while the traced thread waits on it.

@@ -35,6 +35,9 @@ class ServerProbeHooks final : public ProbeHooks {
   bool task_exists(int32_t) override { return true; }
   rt::Result<void> arm(uint32_t probe, const ProbeSpec& spec) override;
   void disarm(uint32_t probe) override;
+  void sample_task(int32_t tid, int32_t tgid, const char (&comm)[16]) override {
+    if (kprobes_.observer() != nullptr) kprobes_.observer()->kernel_hit_task(tid, tgid, comm, 0);
+  }
 
  private:
   struct Client final : KprobeClient {

@@ -73,6 +73,14 @@ class FakeProbeHooks final : public ProbeHooks {
     return {};
   }
   void disarm(uint32_t probe) override { armed.erase(probe); }
+  struct SampleTask {
+    int32_t tid, tgid;
+    std::string comm;
+  };
+  void sample_task(int32_t tid, int32_t tgid, const char (&comm)[16]) override {
+    sample_tasks.push_back(SampleTask{tid, tgid, comm});
+  }
+  std::vector<SampleTask> sample_tasks;
 
   static constexpr uint64_t kOpenatId = 659;
   static constexpr uint64_t kWriteId = 700;

@@ -249,6 +249,7 @@ TEST_F(TaskCounterTest, CpuClockSamplesOnTheMicrokernelsTicks) {
   auto tick = [&](uint64_t time, uint64_t ids, uint64_t ip, uint64_t in_kernel) {
     uint64_t regs[kPtRegsSize / 8] = {};
     regs[112 / 8] = ids;
+    if (ids != 0) std::memcpy(&regs[104 / 8], "busybox", 8);  // comm0 (si); comm1 (dx) zero
     regs[88 / 8] = ip;
     regs[72 / 8] = 0x7fff0000;
     regs[64 / 8] = in_kernel;
@@ -282,6 +283,12 @@ TEST_F(TaskCounterTest, CpuClockSamplesOnTheMicrokernelsTicks) {
     EXPECT_EQ(all[i], std::make_pair(kPerfRecordMiscUser, uint64_t{0x401000}));
   EXPECT_EQ(all[3], std::make_pair(kPerfRecordMiscKernel, uint64_t{0x406000}));
   EXPECT_EQ(user.size(), 3u) << "exclude_kernel: the served tick is not sampled";
+  // Each tick's task is `current` for the programs (bpftrace's profile probes read comm).
+  ASSERT_EQ(hooks_.sample_tasks.size(), 3u) << "the first tick only starts the count";
+  EXPECT_EQ(hooks_.sample_tasks[1].tid, 7);
+  EXPECT_EQ(hooks_.sample_tasks[2].tid, 42);
+  EXPECT_EQ(hooks_.sample_tasks[2].tgid, 42);
+  EXPECT_EQ(hooks_.sample_tasks[2].comm, "busybox");
   // perf record -e task-clock: the same ticks sample a task clock.
   attr = software_attr(kPerfCountSwTaskClock);
   attr.sample_period = 1'000'000;
@@ -301,6 +308,9 @@ TEST_F(TaskCounterTest, CpuClockSamplesOnTheMicrokernelsTicks) {
   EXPECT_TRUE(session_.close(static_cast<int32_t>(fd)).ok());
   EXPECT_NE(armed("microkernel:trace_cpu_clock_tick"), 0u) << "one sampling event left";
   EXPECT_TRUE(session_.close(static_cast<int32_t>(user_only)).ok());
+  tick(20'000'000, 0, 0xffffffff80001000, 1);  // an idle CPU: Linux's swapper
+  EXPECT_EQ(hooks_.sample_tasks.back().tid, 0);
+  EXPECT_EQ(hooks_.sample_tasks.back().comm, "swapper/0");
 }
 
 // perf record's tracking event (attr.mmap2): a followed task's executable file mapping (the

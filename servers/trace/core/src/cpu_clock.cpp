@@ -144,6 +144,24 @@ void ProbeTable::tick_seen(const ProbeHit& hit) {
   regs.ss = in_kernel != 0 ? 0x18 : 0x2b;
   regs.flags = 0x202;
   auto tid = static_cast<uint32_t>(ids);
+  // The interrupted task is `current` for the events' programs (comm in the next two words).
+  char comm[16];
+  __builtin_memcpy(comm, &in.si, 8);
+  __builtin_memcpy(comm + 8, &in.dx, 8);
+  comm[15] = 0;
+  if (tid == 0 && comm[0] == 0) {
+    // An idle CPU: Linux's idle task, pid 0, "swapper/CPU".
+    const char idle[] = "swapper/";
+    __builtin_memcpy(comm, idle, sizeof idle - 1);
+    size_t at = sizeof idle - 1;
+    char digits[4];
+    size_t count = 0;
+    for (uint32_t cpu = hit.cpu; count == 0 || cpu != 0; cpu /= 10)
+      digits[count++] = '0' + cpu % 10;
+    while (count > 0 && at < 15) comm[at++] = digits[--count];
+    comm[at] = 0;
+  }
+  hooks_.sample_task(static_cast<int32_t>(tid), static_cast<int32_t>(ids >> 32), comm);
   ClockTick tick{
       hit.cpu,
       static_cast<int32_t>(tid),

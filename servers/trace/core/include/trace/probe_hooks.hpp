@@ -62,6 +62,14 @@ class ProbeHooks {
   virtual bool task_exists(int32_t pid) = 0;
   virtual rt::Result<void> arm(uint32_t probe, const ProbeSpec& spec) = 0;
   virtual void disarm(uint32_t probe) = 0;
+  // Within a sample of a microkernel probe: the Linux task it stands for (a timer tick's
+  // interrupted task), whom bpf_get_current_pid_tgid and _comm then answer for, as Linux's
+  // `current` in a perf_event program.
+  virtual void sample_task(int32_t tid, int32_t tgid, const char (&comm)[16]) {
+    (void)tid;
+    (void)tgid;
+    (void)comm;
+  }
 
  protected:
   ~ProbeHooks() = default;
