@@ -249,8 +249,8 @@ static void proc_environ(char** argv, char** envp) {
         fields[26] <= (unsigned long)&proc_environ && (unsigned long)&proc_environ < fields[27]);
 }
 
-// creat, utimes, syncfs, fadvise64, the priority and scheduler queries (raw system calls, as
-// the C libraries name some of them differently).
+// creat, utimes, syncfs, fadvise64, sync_file_range, the priority and scheduler queries (raw system
+// calls, as the C libraries name some of them differently).
 static void small_calls(void) {
   char path[300];
   snprintf(path, sizeof path, "%s/created", dir);
@@ -270,6 +270,13 @@ static void small_calls(void) {
   int pipe_fds[2];
   CHECK("pipe", pipe(pipe_fds) == 0);
   CHECK_ERRNO("fadvise64 on a pipe", syscall(221, pipe_fds[0], 0, 0, 0), ESPIPE);
+  // sync_file_range(fd, offset, nbytes, flags): EBADF, then EINVAL, then ESPIPE, as Linux.
+  CHECK("sync_file_range", syscall(277, fd, 0L, 0L, 7) == 0);
+  CHECK_ERRNO("sync_file_range of a closed fd", syscall(277, 999, 0L, 0L, 8), EBADF);
+  CHECK_ERRNO("sync_file_range unknown flags", syscall(277, fd, 0L, 0L, 8), EINVAL);
+  CHECK_ERRNO("sync_file_range negative offset", syscall(277, fd, -1L, 0L, 0), EINVAL);
+  CHECK_ERRNO("sync_file_range past the end", syscall(277, fd, 1L << 62, 3L << 61, 0), EINVAL);
+  CHECK_ERRNO("sync_file_range on a pipe", syscall(277, pipe_fds[1], 0L, 0L, 0), ESPIPE);
   close(pipe_fds[0]);
   close(pipe_fds[1]);
   close(fd);

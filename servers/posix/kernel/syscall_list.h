@@ -154,6 +154,7 @@
   ENTRY(270, pselect6)           \
   ENTRY(271, ppoll)              \
   ENTRY(273, set_robust_list)    \
+  ENTRY(277, sync_file_range)    \
   ENTRY(280, utimensat)          \
   ENTRY(281, epoll_pwait)        \
   ENTRY(284, eventfd)            \

@@ -3,6 +3,7 @@
 // build time): the Linux-named types the POSIX server keeps (linux_types.h) and Linux's uapi
 // BPF types (the map types and flags programs name), compiled with every type kept.
 #include <linux/bpf.h>
+#include <linux/time_types.h>  // struct __kernel_timespec: nanosleep's and others' arguments
 
 #include "linux_types.h"
 

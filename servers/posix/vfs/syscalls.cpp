@@ -682,6 +682,24 @@ int64_t sys_syncfs(SyscallContext& c) {
   return fd_file(*c.process->files, static_cast<int>(c.arg(0))) == nullptr ? -rt::kEBADF : 0;
 }
 
+// sync_file_range(fd, offset, nbytes, flags): files are in memory, nothing to write back;
+// Linux's checks in its order: EBADF, EINVAL for unknown flags or a range below 0 or past
+// 2^63, ESPIPE for what is no regular file, directory or symlink (pipes, devices, anon inodes).
+int64_t sys_sync_file_range(SyscallContext& c) {
+  File* file = fd_file(*c.process->files, static_cast<int>(c.arg(0)));
+  if (file == nullptr) return -rt::kEBADF;
+  auto offset = static_cast<int64_t>(c.arg(1)), bytes = static_cast<int64_t>(c.arg(2));
+  if ((c.arg(3) & ~uint64_t{7}) != 0 || offset < 0 || bytes < 0 ||
+      static_cast<int64_t>(static_cast<uint64_t>(offset) + static_cast<uint64_t>(bytes)) < 0) {
+    return -rt::kEINVAL;
+  }
+  const Inode* inode = file->kind == FileKind::kInode ? file->inode : nullptr;
+  if (inode == nullptr || !(inode->is_regular() || inode->is_directory() || inode->is_symlink())) {
+    return -rt::kESPIPE;
+  }
+  return 0;
+}
+
 // fadvise64(fd, offset, len, advice): advice is taken and nothing changes; Linux's checks:
 // EBADF, ESPIPE for a pipe, EINVAL for an unknown advice (a negative length is taken, as the
 // host's tmpfs takes it).

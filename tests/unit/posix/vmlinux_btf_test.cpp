@@ -6,6 +6,7 @@
 #include <bpf/libbpf.h>
 #include <gtest/gtest.h>
 #include <linux/btf.h>
+#include <linux/time_types.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -54,6 +55,10 @@ struct Struct {
 const std::vector<Struct>& expected_structs() {
   static const std::vector<Struct> structs = {
       {"filename", sizeof(struct filename), {MEMBER(filename, name), MEMBER(filename, uptr)}},
+      // nanosleep's and clock_nanosleep's argument (bpftrace's naptime reads its fields).
+      {"__kernel_timespec",
+       sizeof(struct __kernel_timespec),
+       {MEMBER(__kernel_timespec, tv_sec), MEMBER(__kernel_timespec, tv_nsec)}},
       {"pt_regs",
        sizeof(struct pt_regs),
        {MEMBER(pt_regs, di), MEMBER(pt_regs, si), MEMBER(pt_regs, dx), MEMBER(pt_regs, cx),

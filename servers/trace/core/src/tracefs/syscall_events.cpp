@@ -12,7 +12,8 @@ namespace trace {
 // statx from 1063; creat, getpriority, setpriority, sched_getparam, sched_getscheduler, fadvise64,
 // utimes and syncfs from 1077; mknod and mknodat from 1093, msync 1097,
 // mremap 1099, sched_setaffinity 1101, setreuid, setregid, setfsuid and setfsgid from 1111,
-// rt_sigqueueinfo 1119 and rt_tgsigqueueinfo 1121, eventfd 1123 and eventfd2 1125, waitid 1127),
+// rt_sigqueueinfo 1119 and rt_tgsigqueueinfo 1121, eventfd 1123 and eventfd2 1125, waitid 1127,
+// sync_file_range 1129),
 // two
 // per call: enter
 // odd, exit even, below kFirstDynamicEventId and clear of the ids above. Argument types and names
@@ -422,6 +423,11 @@ constinit const SyscallEvents kSyscalls[] = {
       {"size_t", "sigsetsize"}},
      5},
     {"set_robust_list", 273, 1027, {{"struct robust_list_head *", "head"}, {"size_t", "len"}}, 2},
+    {"sync_file_range",
+     277,
+     1129,
+     {{"int", "fd"}, {"loff_t", "offset"}, {"loff_t", "nbytes"}, {"unsigned int", "flags"}},
+     4},
     {"utimensat",
      280,
      1029,
