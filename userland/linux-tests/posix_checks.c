@@ -20,6 +20,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysinfo.h>
 #include <sys/sysmacros.h>
 #include <sys/time.h>
 #include <sys/utsname.h>
@@ -247,6 +248,27 @@ static void proc_environ(char** argv, char** envp) {
       envp[0] == NULL || (fields[50] == (unsigned long)envp[0] && fields[51] - fields[50] == used));
   CHECK("stat: startcode <= a function < endcode",
         fields[26] <= (unsigned long)&proc_environ && (unsigned long)&proc_environ < fields[27]);
+}
+
+// sysinfo's memory and /proc/meminfo's agree (both Linux's totalram), whatever the machine has.
+static void memory_totals(void) {
+  struct sysinfo info;
+  CHECK("sysinfo", sysinfo(&info) == 0);
+  FILE* meminfo = fopen("/proc/meminfo", "r");
+  long total_kb = -1, free_kb = -1;
+  char line[128];
+  while (meminfo != NULL && fgets(line, sizeof line, meminfo) != NULL) {
+    (void)sscanf(line, "MemTotal: %ld kB", &total_kb);
+    (void)sscanf(line, "MemFree: %ld kB", &free_kb);
+  }
+  if (meminfo != NULL) fclose(meminfo);
+  unsigned long long total = (unsigned long long)info.totalram * info.mem_unit;
+  CHECK("MemTotal is sysinfo's totalram",
+        total_kb > 0 && (unsigned long long)total_kb * 1024 == total);
+  CHECK("MemFree is at most MemTotal", free_kb >= 0 && free_kb <= total_kb);
+  // The machine's memory, not a fixed figure (the tests' machines have 512 MiB or more).
+  CHECK("MemTotal is the machine's", total_kb > 300 * 1024);
+  CHECK("freeram is at most totalram", info.freeram <= info.totalram);
 }
 
 // creat, utimes, syncfs, fadvise64, sync_file_range, the priority and scheduler queries (raw system
@@ -477,6 +499,7 @@ int main(int argc, char** argv, char** envp) {
   clone3_checks();
   statx_checks();
   small_calls();
+  memory_totals();
   map_count_limit();
   eventfd_checks();
   rmdir(dir);

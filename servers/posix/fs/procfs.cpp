@@ -440,17 +440,19 @@ void refresh_procfs(FileTree& tree, Process* viewer) {
   put_text(tree, proc, "loadavg", "0.00 0.00 0.00 1/%d %d\n", 1,
            viewer != nullptr ? viewer->pid : 1);
   uint64_t used = platform::pages_in_use() * 4;
+  uint64_t total_kb = platform::memory_bytes() / 1024,
+           free_kb = platform::free_memory_bytes() / 1024;
   put_text(tree, proc, "meminfo",
            "MemTotal:       %8lu kB\nMemFree:        %8lu kB\nMemAvailable:   %8lu kB\n"
            "Buffers:               0 kB\nCached:                0 kB\n",
-           262144ul, 262144ul - used, 262144ul - used);
+           total_kb, free_kb, free_kb);
   // Linux's name=value lines; the cow_ ones are Sonde's (fork's copy-on-write: pages shared,
   // pages a write copied, pages a write found no longer shared).
   const mm::CowCounters& cow = mm::cow_counters();
   put_text(tree, proc, "vmstat",
            "nr_free_pages %lu\nnr_used_pages %lu\ncow_shared %lu\ncow_copied %lu\n"
            "cow_reused %lu\n",
-           (262144ul - used) / 4, used / 4, cow.shared, cow.copied, cow.reused);
+           free_kb / 4, used / 4, cow.shared, cow.copied, cow.reused);
   // One block per CPU the kernel runs threads on, as sysfs's online list.
   size_t used_cpuinfo = 0;
   for (uint32_t cpu = 0; cpu < platform::cpu_count() && used_cpuinfo + 256 < kText; ++cpu) {

@@ -433,8 +433,8 @@ int64_t sys_sysinfo(SyscallContext& c) {
     char reserved[4];
   } info = {};
   info.uptime = static_cast<int64_t>(now_ns() / 1000000000);
-  info.totalram = 256ull << 20;
-  info.freeram = info.totalram - platform::pages_in_use() * platform::kPage;
+  info.totalram = platform::memory_bytes();
+  info.freeram = platform::free_memory_bytes();
   int count = 0;
   for (Process* p = first_process(); p != nullptr; p = p->next) ++count;
   info.procs = static_cast<uint16_t>(count);

@@ -30,13 +30,20 @@ uint64_t index_of(const PageFrame& page) { return (page.server_address - kFrameM
 
 namespace {
 uint32_t cpus = 1;
+uint64_t memory = 256ull << 20;  // the untyped memory the server was given (ServerStartInfo)
 }  // namespace
 
 uint32_t cpu_count() { return cpus; }
+uint64_t memory_bytes() { return memory; }
+uint64_t free_memory_bytes() {
+  uint64_t used = live_pages * kPage;
+  return used < memory ? memory - used : 0;
+}
 
 void init(const sys::ServerStartInfo& info) {
   sys::server::init(info, kHeapBase);
   if (info.cpu_count > 1) cpus = info.cpu_count < 64 ? static_cast<uint32_t>(info.cpu_count) : 64;
+  if (info.untyped_bytes != 0) memory = info.untyped_bytes;
   free_pages = static_cast<PageFrame*>(
       heap().allocate(kMaxFreePages * sizeof(PageFrame), alignof(PageFrame)));
   refs = new (refs_storage) mm::FrameRefs(heap());

@@ -56,6 +56,10 @@ uint32_t page_references(const PageFrame& page);
 void free_page(const PageFrame& page);
 // Pages in use, a page mapped by several processes counted once.
 uint64_t pages_in_use();
+// The memory the server was given for everything (/proc/meminfo's MemTotal, sysinfo's
+// totalram), and what of it process and file pages leave (MemFree; 0 rather than below).
+uint64_t memory_bytes();
+uint64_t free_memory_bytes();
 
 // The server's heap.
 rt::Allocator& heap();
