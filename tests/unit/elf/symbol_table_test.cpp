@@ -17,10 +17,27 @@ struct Sym {
   uint32_t name_offset_override = 0;  // when nonzero, used instead of the real offset
 };
 
+// Little-endian stores into an image being built.
+struct ImageBytes {
+  std::vector<uint8_t> bytes;
+  // An ELF64 x86-64 ET_EXEC header (its section fields filled in later).
+  void elf_header() {
+    bytes.assign(64, 0);
+    uint8_t ident[16] = {0x7f, 'E', 'L', 'F', 2, 1, 1};
+    std::memcpy(bytes.data(), ident, 16);
+    put16(16, 2);
+    put16(18, 62);
+    put32(20, 1);
+    put16(52, 64);
+  }
+  void put16(size_t at, uint16_t v) { std::memcpy(&bytes[at], &v, 2); }
+  void put32(size_t at, uint32_t v) { std::memcpy(&bytes[at], &v, 4); }
+  void put64(size_t at, uint64_t v) { std::memcpy(&bytes[at], &v, 8); }
+};
+
 // An ELF header, then the string table, the symbol table and three section headers
 // (null, .symtab linked to section 2, .strtab).
-struct SymbolImage {
-  std::vector<uint8_t> bytes;
+struct SymbolImage : ImageBytes {
   size_t section_headers = 0;
 
   explicit SymbolImage(const std::vector<Sym>& symbols, bool terminate_last_name = true) {
@@ -33,13 +50,7 @@ struct SymbolImage {
       strings += '\0';
     }
     if (!terminate_last_name) strings.pop_back();
-    bytes.assign(64, 0);
-    uint8_t ident[16] = {0x7f, 'E', 'L', 'F', 2, 1, 1};
-    std::memcpy(bytes.data(), ident, 16);
-    put16(16, 2);
-    put16(18, 62);
-    put32(20, 1);
-    put16(52, 64);
+    elf_header();
     size_t strings_at = bytes.size();
     bytes.insert(bytes.end(), strings.begin(), strings.end());
     while (bytes.size() % 8) bytes.push_back(0);
@@ -66,9 +77,6 @@ struct SymbolImage {
     put64(at + 32, size);
     put32(at + 40, link);
   }
-  void put16(size_t at, uint16_t v) { std::memcpy(&bytes[at], &v, 2); }
-  void put32(size_t at, uint32_t v) { std::memcpy(&bytes[at], &v, 4); }
-  void put64(size_t at, uint64_t v) { std::memcpy(&bytes[at], &v, 8); }
 };
 
 std::string lookup(const elf::SymbolTable& table, uint64_t address, uint64_t* offset) {
@@ -183,18 +191,11 @@ TEST(SymbolTable, FindStopsAtTheEndOfAnUnterminatedStringTable) {
 
 // An ELF header, a section-name table and sections named `names` (each 16 bytes of data at
 // address 0x400000 + 0x100 * index), for find_section.
-struct SectionImage {
-  std::vector<uint8_t> bytes;
+struct SectionImage : ImageBytes {
   size_t headers = 0;
 
   explicit SectionImage(const std::vector<std::string>& names) {
-    bytes.assign(64, 0);
-    uint8_t ident[16] = {0x7f, 'E', 'L', 'F', 2, 1, 1};
-    std::memcpy(bytes.data(), ident, 16);
-    put16(16, 2);
-    put16(18, 62);
-    put32(20, 1);
-    put16(52, 64);
+    elf_header();
     std::string table(1, '\0');
     std::vector<uint32_t> offsets;
     for (const std::string& name : names) {
@@ -226,9 +227,6 @@ struct SectionImage {
     put16(62, static_cast<uint16_t>(names.size() + 1));
   }
   size_t header(size_t index) const { return headers + 64 * index; }
-  void put16(size_t at, uint16_t v) { std::memcpy(&bytes[at], &v, 2); }
-  void put32(size_t at, uint32_t v) { std::memcpy(&bytes[at], &v, 4); }
-  void put64(size_t at, uint64_t v) { std::memcpy(&bytes[at], &v, 8); }
 };
 
 TEST(FindSection, FindsASectionByItsWholeName) {
