@@ -167,6 +167,9 @@ void make_sysfs(FileTree& tree) {
       {"/proc/sys/kernel/unprivileged_bpf_disabled", "2\n"},
       {"/proc/sys/kernel/pid_max", "32768\n"},  // kPidMax
       {"/proc/sys/vm/max_map_count", "4096\n"},
+      // Stacks, mmaps and ET_DYN programs go at fixed addresses: no randomization (Linux's 0;
+      // bpftrace reads it before resolving uprobe addresses).
+      {"/proc/sys/kernel/randomize_va_space", "0\n"},
       // What this system is, in the kernel configuration's terms (bpftool feature, libbpf's
       // __kconfig externs read /boot/config-$(uname -r)).
       {"/boot/config-6.1.0", kKernelConfig},

@@ -31,3 +31,8 @@ grep -c '^Pid:' /proc/self/status
 cat /proc/1/cmdline | tr '\0' ' '; echo
 date +%Y | grep -c '^20[2-9][0-9]$'
 grep -c . /proc/mounts
+# No address randomization, as the sysctl says: two processes' stacks and mmaps are the same.
+cat /proc/sys/kernel/randomize_va_space
+a=$(grep -e stack -e ' /bin/busybox' /proc/self/maps | head -2)
+b=$(grep -e stack -e ' /bin/busybox' /proc/self/maps | head -2)
+[ -n "$a" ] && [ "$a" = "$b" ] && echo "fixed addresses"
