@@ -274,8 +274,31 @@ rt::Result<void> start_thread(Thread* thread, const abi::UserRegisters& register
   return {};
 }
 
+}  // namespace posix
+
+// Linux's sched_fork (kernel/sched/core.c), called for each new task before it first runs, with
+// what it copied from its creator already in it (as dup_task_struct leaves it): where the task
+// starts, its home CPU when its affinity allows that, else the lowest CPU the mask allows (the
+// CPU its TCB is then bound to). Under this name and prototype fentry programs attach to it
+// (bpftrace's kfunc support probe does).
+extern "C" __attribute__((noinline)) int sched_fork(unsigned long clone_flags,
+                                                    struct task_struct* p) {
+  (void)clone_flags;
+  posix::Thread* task = posix::find_thread(p->pid);
+  if (task == nullptr) return -rt::kEINVAL;
+  uint64_t allowed = task->affinity;
+  if (allowed != 0 && (task->home_cpu >= 64 || (allowed >> task->home_cpu & 1) == 0)) {
+    task->home_cpu = static_cast<uint32_t>(__builtin_ctzll(allowed));
+  }
+  if (task->home_cpu >= posix::platform::cpu_count()) task->home_cpu = 0;
+  task->cpu = task->home_cpu;
+  return 0;
+}
+
+namespace posix {
+
 rt::Result<Thread*> clone_thread(Process* process, const Thread* from,
-                                 const abi::UserRegisters& registers) {
+                                 const abi::UserRegisters& registers, uint64_t clone_flags) {
   int tid = allocate_pid();
   if (tid == 0) return rt::err(rt::kEAGAIN, "every pid is taken");
   Thread* thread = allocate_thread(process, tid);
@@ -283,8 +306,11 @@ rt::Result<Thread*> clone_thread(Process* process, const Thread* from,
   thread->signal_mask = from->signal_mask;
   thread->affinity = from->affinity;  // as Linux's clone: the mask is inherited
   thread->home_cpu = from->home_cpu;
-  thread->cpu = from->home_cpu;
   update_task_struct(*process);  // the new thread's task_struct, before it is ever scheduled
+  if (sched_fork(clone_flags, task_struct_of(thread)) != 0) {
+    destroy_thread(thread);
+    return rt::err(rt::kEINVAL);
+  }
   auto cap = badged_endpoint(static_cast<uint64_t>(thread->tid));
   if (!cap.ok()) {
     destroy_thread(thread);
@@ -354,7 +380,8 @@ void release_vfork_waiter(Process* process) {
 }
 
 rt::Result<Process*> fork_process(Process* parent, const Thread* thread,
-                                  const abi::UserRegisters& registers, bool share_memory) {
+                                  const abi::UserRegisters& registers, bool share_memory,
+                                  uint64_t clone_flags) {
   Process* child = allocate_process();
   if (child == nullptr) return rt::err(rt::kENOMEM);
   child->ppid = parent->pid;
@@ -410,10 +437,11 @@ rt::Result<Process*> fork_process(Process* parent, const Thread* thread,
   leader->signal_mask = thread->signal_mask;
   leader->affinity = thread->affinity;
   leader->home_cpu = thread->home_cpu;
-  leader->cpu = thread->home_cpu;
   leader->altstack_sp = thread->altstack_sp;
   leader->altstack_size = thread->altstack_size;
   leader->altstack_flags = thread->altstack_flags;
+  update_task_struct(*child);  // its task_struct, before it is ever scheduled
+  if (sched_fork(clone_flags, task_struct_of(leader)) != 0) return fail(rt::err(rt::kEINVAL));
   abi::UserRegisters child_registers = registers;
   child_registers.rax = 0;
   if (auto started = start_thread(leader, child_registers); !started.ok()) {

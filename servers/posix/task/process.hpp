@@ -273,7 +273,8 @@ void hang_up_orphaned_groups(const OrphanCandidates& candidates);
 // `share_memory` (clone(CLONE_VM) without CLONE_THREAD: vfork, posix_spawn) the child uses the
 // parent's address space itself, not a copy-on-write copy, until it execs or exits.
 rt::Result<Process*> fork_process(Process* parent, const Thread* thread,
-                                  const abi::UserRegisters& registers, bool share_memory = false);
+                                  const abi::UserRegisters& registers, bool share_memory = false,
+                                  uint64_t clone_flags = 0);
 // The process stops using its address space (exit, exec, a failed fork); the last user
 // destroys it.
 void release_memory(Process* process);
@@ -282,7 +283,7 @@ void release_vfork_waiter(Process* process);
 // clone(CLONE_THREAD): a new thread of `process` in its VSpace, started with `registers`, with
 // `from`'s signal mask.
 rt::Result<Thread*> clone_thread(Process* process, const Thread* from,
-                                 const abi::UserRegisters& registers);
+                                 const abi::UserRegisters& registers, uint64_t clone_flags = 0);
 // A new TCB for `thread` in its process's current VSpace, started with `registers`; the old
 // one goes (execve).
 rt::Result<void> start_thread(Thread* thread, const abi::UserRegisters& registers);

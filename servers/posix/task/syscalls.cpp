@@ -185,7 +185,7 @@ long clone_thread_of(posix::SyscallContext& c, const kernel_clone_args* args,
   using namespace posix;
   uint64_t flags = args->flags;
   if ((flags & kCloneSighand) == 0 || (flags & kCloneVm) == 0) return -rt::kEINVAL;
-  auto made = clone_thread(c.process, c.thread, registers);
+  auto made = clone_thread(c.process, c.thread, registers, args->flags);
   if (!made.ok()) return -made.error().code;
   Thread* thread = made.value();
   sched_thread_fork(*c.thread, *thread);  // Linux fires sched_process_fork for every clone
@@ -218,7 +218,7 @@ extern "C" __attribute__((noinline)) long kernel_clone(struct kernel_clone_args*
   }
   // CLONE_VM without CLONE_THREAD (vfork, posix_spawn): the child runs in the parent's address
   // space itself until it execs or exits; otherwise a copy-on-write copy.
-  auto child = fork_process(c.process, c.thread, registers, (flags & kCloneVm) != 0);
+  auto child = fork_process(c.process, c.thread, registers, (flags & kCloneVm) != 0, flags);
   if (!child.ok()) return -child.error().code;
   Process* p = child.value();
   sched_process_fork(*c.process, *p);

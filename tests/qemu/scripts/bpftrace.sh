@@ -8,3 +8,6 @@ echo 'root:x:0:0:root:/root:/bin/sh' > /tmp/data
 trace 'tracepoint:syscalls:sys_enter_unlink* /comm == "rm"/ { printf("%s %s\n", probe, str(args->pathname)); }' 'touch /tmp/a /tmp/b; rm /tmp/a /tmp/b'
 trace 'kprobe:do_unlinkat { @[comm] = count(); } kretprobe:do_unlinkat { @ret[retval] = count(); }' 'touch /tmp/a /tmp/b /tmp/c; rm /tmp/a /tmp/b /tmp/c; rm /tmp/a 2>/dev/null'
 trace 'kprobe:vfs_open /comm == "cat"/ { printf("open %s\n", str(((struct path *)arg0)->dentry->d_name.name)); }' 'cat /tmp/data > /dev/null'
+# kfunc and kretfunc: fentry and fexit programs on BTF-typed POSIX-server functions.
+trace 'kfunc:vfs_read /comm == "dd"/ { @[comm] = count(); }' 'dd if=/tmp/data of=/dev/null bs=16 2>/dev/null'
+trace 'kretfunc:do_unlinkat { @ret[retval] = count(); @n[str(args->name->name)] = count(); }' 'touch /tmp/q; rm /tmp/q'

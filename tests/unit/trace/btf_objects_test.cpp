@@ -561,7 +561,7 @@ class TracingPrograms : public KernelBtf {
     return 0;
   }
   int64_t load_tracing(const std::vector<ebpf::Insn>& insns, uint32_t attach_type, uint32_t btf_id,
-                       uint32_t type = BPF_PROG_TYPE_TRACING) {
+                       uint32_t type = BPF_PROG_TYPE_TRACING, uint32_t btf_obj_fd = 0) {
     log_.assign(4096, 0);
     BpfAttr attr = {};
     attr.prog_load.prog_type = type;
@@ -570,6 +570,7 @@ class TracingPrograms : public KernelBtf {
     attr.prog_load.license = address(license_);
     attr.prog_load.expected_attach_type = attach_type;
     attr.prog_load.attach_btf_id = btf_id;
+    attr.prog_load.attach_prog_fd = btf_obj_fd;  // attach_btf_obj_fd
     attr.prog_load.log_buf = address(log_.data());
     attr.prog_load.log_size = static_cast<uint32_t>(log_.size());
     attr.prog_load.log_level = 1;
@@ -629,6 +630,31 @@ TEST_F(TracingPrograms, TheTargetMustBeAFunctionOrATracepointTypedef) {
   // An attach target is for tracing programs only.
   EXPECT_EQ(load_tracing(trivial_, 0, unlink, BPF_PROG_TYPE_KPROBE), -rt::kEINVAL);
   EXPECT_EQ(objects_.count(ObjectKind::kProgram), 1u);
+}
+
+// attach_btf_obj_fd: the kernel's BTF (as bpftrace passes it) names where attach_btf_id is;
+// another BTF is ENOTSUPP, another kind of fd or a closed one EINVAL, as Linux's
+// bpf_prog_load.
+TEST_F(TracingPrograms, TheAttachBtfObjectIsTheKernels) {
+  uint32_t unlink = kernel_type("do_unlinkat", kBtfKindFunc);
+  int64_t kernel = fd_by_id(1);
+  ASSERT_GT(kernel, 0);
+  EXPECT_GT(load_tracing(trivial_, kAttachTraceFentry, unlink, BPF_PROG_TYPE_TRACING,
+                         static_cast<uint32_t>(kernel)),
+            0)
+      << log();
+  int64_t user = load_ok(every_kind().build());
+  EXPECT_EQ(load_tracing(trivial_, kAttachTraceFentry, unlink, BPF_PROG_TYPE_TRACING,
+                         static_cast<uint32_t>(user)),
+            -rt::kENOTSUPP);
+  int64_t program = load_tracing(trivial_, kAttachTraceFentry, unlink);
+  ASSERT_GT(program, 0);
+  EXPECT_EQ(load_tracing(trivial_, kAttachTraceFentry, unlink, BPF_PROG_TYPE_TRACING,
+                         static_cast<uint32_t>(program)),
+            -rt::kEINVAL)
+      << "a program as the target: GAP";
+  EXPECT_EQ(load_tracing(trivial_, kAttachTraceFentry, unlink, BPF_PROG_TYPE_TRACING, 900),
+            -rt::kEINVAL);
 }
 
 TEST_F(TracingPrograms, TpBtfArgumentsSkipTheProbesDataPointer) {

@@ -181,8 +181,20 @@ rt::Result<int64_t> prog_load(BpfCall& call) {
   license[kMaxLicenseLen - 1] = 0;
   if (attr.insn_cnt == 0 || attr.insn_cnt > ebpf::kMaxProgramInsns) return rt::err(rt::kE2BIG);
   // bpf_prog_load_check_attach: a BTF attach target is for tracing programs, in the kernel's
-  // BTF. GAP: no attach_prog_fd (freplace, fentry on BPF programs) or module BTF object fd.
-  if (attr.attach_prog_fd != 0 || attr.attach_btf_id > kBtfMaxType) return rt::err(rt::kEINVAL);
+  // BTF. attach_prog_fd (attach_btf_obj_fd, the same field) names a program to attach to, or
+  // when it is none a BTF object: the kernel's is the one attach_btf_id is read in anyway
+  // (bpftrace passes it), another BTF is ENOTSUPP as on Linux, any other fd EINVAL. GAP:
+  // programs as targets (freplace, fentry on BPF programs) are EINVAL.
+  if (attr.attach_prog_fd != 0) {
+    auto target = call.session.lookup(static_cast<int32_t>(attr.attach_prog_fd));
+    if (!target.ok() || target.value().object->kind != ObjectKind::kBtf) {
+      return rt::err(rt::kEINVAL);
+    }
+    if (target.value().object != call.session.objects().kernel_btf()) {
+      return rt::err(rt::kENOTSUPP);
+    }
+  }
+  if (attr.attach_btf_id > kBtfMaxType) return rt::err(rt::kEINVAL);
   if (attr.attach_btf_id != 0 &&
       (attr.prog_type != static_cast<uint32_t>(ebpf::ProgramType::kTracing) ||
        call.session.objects().kernel_btf() == nullptr)) {
