@@ -8,6 +8,7 @@
 #include "elf/elf64.hpp"
 #include "platform/kernel.hpp"
 #include "rt/format.hpp"
+#include "rt/sort.hpp"
 
 namespace posix {
 
@@ -34,18 +35,6 @@ size_t collect(const elf::SymbolTable& table, bool microkernel, Line* lines, siz
     lines[count++] = Line{entry.value, entry.name, type_of(entry), microkernel};
   }
   return count;
-}
-
-// Shell sort by address (a few thousand lines, once).
-void sort(Line* lines, size_t count) {
-  for (size_t gap = count / 2; gap > 0; gap /= 2) {
-    for (size_t i = gap; i < count; ++i) {
-      Line line = lines[i];
-      size_t j = i;
-      for (; j >= gap && lines[j - gap].value > line.value; j -= gap) lines[j] = lines[j - gap];
-      lines[j] = line;
-    }
-  }
 }
 
 }  // namespace
@@ -79,7 +68,7 @@ rt::Result<void> make_kallsyms(FileTree& tree, const sys::ServerStartInfo& info)
     lines[count++] = Line{text_start, "_text", 'T', false};
   }
   if (have_kernel) count = collect(kernel, true, lines, count, capacity);
-  sort(lines, count);
+  rt::shell_sort(lines, count, [](const Line& a, const Line& b) { return a.value < b.value; });
   size_t bytes = 0;
   for (size_t i = 0; i < count; ++i) bytes += 16 + 3 + strlen(lines[i].name) + 15 + 1;
   auto* text = static_cast<char*>(heap.allocate(bytes + 1, 1));

@@ -422,49 +422,81 @@ int64_t sys_exit_group(SyscallContext& c) {
   return kNoReply;
 }
 
+namespace {
+
+// What a waiting parent finds in `child`, in do_wait's order: its exit (a zombie; when `exits`),
+// a stop not yet reported (`stops`; `signal` is the stop signal), a continue not yet reported
+// (`continues`). A stop or continue report is taken unless `keep` (WNOWAIT).
+enum class ChildChange : uint8_t { kNone, kExited, kStopped, kContinued };
+ChildChange take_change(Process& child, bool exits, bool stops, bool continues, bool keep,
+                        int& signal) {
+  if (child.state == ProcessState::kZombie)
+    return exits ? ChildChange::kExited : ChildChange::kNone;
+  if (stops && child.stopped && child.stop_report != 0) {
+    signal = child.stop_report;
+    if (!keep) child.stop_report = 0;  // once per stop
+    return ChildChange::kStopped;
+  }
+  if (continues && child.continue_report) {
+    if (!keep) child.continue_report = false;
+    return ChildChange::kContinued;
+  }
+  return ChildChange::kNone;
+}
+
+// sched_process_wait for a wait on `pid` (wait4's numbering), once per call: a blocked wait is
+// dispatched again when a child changes.
+void trace_wait(SyscallContext& c, int64_t pid) {
+  if (c.thread->blocked) return;
+  sched_process_wait(*c.process, pid > 0    ? static_cast<int>(pid)
+                                 : pid == 0 ? c.process->pgid
+                                 : pid < -1 ? static_cast<int>(-pid)
+                                            : 0);
+}
+
+// The end of a wait that found `child`: its rusage (its own and its reaped children's time,
+// Linux's RUSAGE_BOTH; a stopped or continued child's too) to `usage_address` when given, and
+// a zombie reaped unless `keep`. EFAULT for the rusage.
+int64_t finish_wait(SyscallContext& c, Process& child, uint64_t usage_address, bool keep) {
+  if (usage_address != 0) {
+    Rusage usage = rusage_of(reaped_usage(child));
+    if (auto r = user(c).copy_out(usage_address, &usage, sizeof(usage)); !r.ok()) {
+      return -rt::kEFAULT;
+    }
+  }
+  if (child.state == ProcessState::kZombie && !keep) {
+    c.process->children_usage += reaped_usage(child);
+    reap_process(&child);
+  }
+  return 0;
+}
+
+}  // namespace
+
 int64_t sys_wait4(SyscallContext& c) {
   int64_t pid = static_cast<int32_t>(c.arg(0));
   uint64_t status_address = c.arg(1);
   uint64_t options = c.arg(2);
   constexpr uint64_t kNoHang = 1, kUntraced = 2, kContinued = 8;
   if ((options & ~uint64_t{0x0100000b | 0x60000000}) != 0) return -rt::kEINVAL;
-  // Once per call: a blocked wait4 is dispatched again when a child changes.
-  if (!c.thread->blocked) {
-    sched_process_wait(*c.process, pid > 0    ? static_cast<int>(pid)
-                                   : pid == 0 ? c.process->pgid
-                                   : pid < -1 ? static_cast<int>(-pid)
-                                              : 0);
-  }
+  trace_wait(c, pid);
   bool any = false;
   for (Process* p = first_process(); p != nullptr; p = p->next) {
     if (!matches(c.process, p, pid)) continue;
     any = true;
-    int status;
-    if (p->state == ProcessState::kZombie) {
-      status = p->wait_status;
-    } else if ((options & kUntraced) != 0 && p->stopped && p->stop_report != 0) {
-      status = (p->stop_report << 8) | 0x7f;  // WIFSTOPPED, once per stop
-      p->stop_report = 0;
-    } else if ((options & kContinued) != 0 && p->continue_report) {
-      status = 0xffff;  // WIFCONTINUED
-      p->continue_report = false;
-    } else {
-      continue;
+    int status = 0, signal = 0;
+    switch (take_change(*p, true, (options & kUntraced) != 0, (options & kContinued) != 0, false,
+                        signal)) {
+      case ChildChange::kExited: status = p->wait_status; break;
+      case ChildChange::kStopped: status = (signal << 8) | 0x7f; break;  // WIFSTOPPED
+      case ChildChange::kContinued: status = 0xffff; break;              // WIFCONTINUED
+      case ChildChange::kNone: continue;
     }
     if (status_address != 0) {
       if (auto r = user(c).copy_out(status_address, &status, 4); !r.ok()) return -rt::kEFAULT;
     }
-    if (c.arg(3) != 0) {
-      // The child's own and its reaped children's time (Linux's RUSAGE_BOTH); a stopped or
-      // continued child's report too.
-      Rusage usage = rusage_of(reaped_usage(*p));
-      if (auto r = user(c).copy_out(c.arg(3), &usage, sizeof(usage)); !r.ok()) return -rt::kEFAULT;
-    }
     int64_t found = p->pid;
-    if (p->state == ProcessState::kZombie) {
-      c.process->children_usage += reaped_usage(*p);
-      reap_process(p);
-    }
+    if (int64_t e = finish_wait(c, *p, c.arg(3), false); e != 0) return e;
     return found;
   }
   if (!any) return -rt::kECHILD;
@@ -504,12 +536,7 @@ int64_t sys_waitid(SyscallContext& c) {
   } else {
     return -rt::kEINVAL;
   }
-  if (!c.thread->blocked) {
-    sched_process_wait(*c.process, pid > 0    ? static_cast<int>(pid)
-                                   : pid == 0 ? c.process->pgid
-                                   : pid < -1 ? static_cast<int>(-pid)
-                                              : 0);
-  }
+  trace_wait(c, pid);
   // si_signo, si_errno, si_code, (pad), si_pid, si_uid, si_status: what Linux writes.
   struct {
     int32_t signo, error, code, pad, pid;
@@ -517,27 +544,30 @@ int64_t sys_waitid(SyscallContext& c) {
     int32_t status;
   } info = {};
   bool any = false;
+  bool keep = (options & kNoWait) != 0;
   Process* found = nullptr;
   for (Process* p = first_process(); p != nullptr; p = p->next) {
     if (!matches(c.process, p, pid)) continue;
     any = true;
-    if (p->state == ProcessState::kZombie && (options & kExited) != 0) {
-      int status = p->wait_status;
-      bool killed = (status & 0x7f) != 0;
-      info.code = !killed ? kCldExitedCode : (status & 0x80) != 0 ? kCldDumped : kCldKilled;
-      info.status = killed ? status & 0x7f : (status >> 8) & 0xff;
-    } else if (p->state != ProcessState::kZombie && (options & kStopped) != 0 && p->stopped &&
-               p->stop_report != 0) {
-      info.code = kCldStopped;
-      info.status = p->stop_report;
-      if ((options & kNoWait) == 0) p->stop_report = 0;
-    } else if (p->state != ProcessState::kZombie && (options & kContinued) != 0 &&
-               p->continue_report) {
-      info.code = kCldContinued;
-      info.status = kSigCont;
-      if ((options & kNoWait) == 0) p->continue_report = false;
-    } else {
-      continue;
+    int signal = 0;
+    switch (take_change(*p, (options & kExited) != 0, (options & kStopped) != 0,
+                        (options & kContinued) != 0, keep, signal)) {
+      case ChildChange::kExited: {
+        int status = p->wait_status;
+        bool killed = (status & 0x7f) != 0;
+        info.code = !killed ? kCldExitedCode : (status & 0x80) != 0 ? kCldDumped : kCldKilled;
+        info.status = killed ? status & 0x7f : (status >> 8) & 0xff;
+        break;
+      }
+      case ChildChange::kStopped:
+        info.code = kCldStopped;
+        info.status = signal;
+        break;
+      case ChildChange::kContinued:
+        info.code = kCldContinued;
+        info.status = kSigCont;
+        break;
+      case ChildChange::kNone: continue;
     }
     info.signo = kSigChld;
     info.pid = p->pid;
@@ -553,17 +583,7 @@ int64_t sys_waitid(SyscallContext& c) {
   if (info_address != 0) {
     if (auto r = user(c).copy_out(info_address, &info, sizeof info); !r.ok()) return -rt::kEFAULT;
   }
-  if (found != nullptr && usage_address != 0) {
-    Rusage usage = rusage_of(reaped_usage(*found));
-    if (auto r = user(c).copy_out(usage_address, &usage, sizeof usage); !r.ok()) {
-      return -rt::kEFAULT;
-    }
-  }
-  if (found != nullptr && found->state == ProcessState::kZombie && (options & kNoWait) == 0) {
-    c.process->children_usage += reaped_usage(*found);
-    reap_process(found);
-  }
-  return 0;
+  return found != nullptr ? finish_wait(c, *found, usage_address, keep) : 0;
 }
 
 int64_t sys_kill(SyscallContext& c) {

@@ -4,6 +4,7 @@
 
 #include "kprobes.hpp"
 #include "rt/errno.hpp"
+#include "rt/sort.hpp"
 #include "trace/kernel_samples.hpp"
 
 namespace trace {
@@ -15,18 +16,6 @@ constexpr size_t kMaxEntrySites = 16384;
 uint64_t entry_sites[kMaxEntrySites];
 const char* entry_names[kMaxEntrySites];
 size_t entry_site_count = 0;
-
-void sort_sites(uint64_t* sites, size_t count) {
-  // Shell sort: the section is mostly in address order already.
-  for (size_t gap = count / 2; gap > 0; gap /= 2) {
-    for (size_t i = gap; i < count; ++i) {
-      uint64_t value = sites[i];
-      size_t j = i;
-      for (; j >= gap && sites[j - gap] > value; j -= gap) sites[j] = sites[j - gap];
-      sites[j] = value;
-    }
-  }
-}
 
 // The index of `address` among the sorted sites, or count when it is none of them.
 size_t site_index(uint64_t address) {
@@ -64,7 +53,7 @@ void PosixSymbols::find_traceable() {
     for (int b = 7; b >= 0; --b) site = site << 8 | image_[section.offset + at + b];
     entry_sites[entry_site_count++] = site;
   }
-  sort_sites(entry_sites, entry_site_count);
+  rt::shell_sort(entry_sites, entry_site_count, [](uint64_t a, uint64_t b) { return a < b; });
   for (size_t i = 0; i < entry_site_count; ++i) entry_names[i] = nullptr;
   // One pass over the symbols names each site (a global name before a local alias).
   for (size_t i = 0; i < table_.count(); ++i) {

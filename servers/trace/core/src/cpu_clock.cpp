@@ -4,6 +4,7 @@
 // each give the time since the CPU's last tick to the events that follow the task it found;
 // a period's end runs the event's perf_event program and writes a sample with the
 // interrupted ip.
+#include "rt/format.hpp"
 #include "trace/perf_events.hpp"
 
 namespace trace {
@@ -150,16 +151,8 @@ void ProbeTable::tick_seen(const ProbeHit& hit) {
   __builtin_memcpy(comm + 8, &in.dx, 8);
   comm[15] = 0;
   if (tid == 0 && comm[0] == 0) {
-    // An idle CPU: Linux's idle task, pid 0, "swapper/CPU".
-    const char idle[] = "swapper/";
-    __builtin_memcpy(comm, idle, sizeof idle - 1);
-    size_t at = sizeof idle - 1;
-    char digits[4];
-    size_t count = 0;
-    for (uint32_t cpu = hit.cpu; count == 0 || cpu != 0; cpu /= 10)
-      digits[count++] = '0' + cpu % 10;
-    while (count > 0 && at < 15) comm[at++] = digits[--count];
-    comm[at] = 0;
+    (void)rt::format_to(comm, sizeof comm, "swapper/%u",
+                        hit.cpu);  // an idle CPU: Linux's idle task
   }
   hooks_.sample_task(static_cast<int32_t>(tid), static_cast<int32_t>(ids >> 32), comm);
   ClockTick tick{
