@@ -12,6 +12,7 @@
 #include "platform/kernel.hpp"
 #include "rt/format.hpp"
 #include "rt/new.hpp"
+#include "sonde/abi/kernel_alias.hpp"
 #include "sys/clock.hpp"
 #include "sys/server_start.hpp"
 #include "sys/syscall.hpp"
@@ -458,6 +459,10 @@ void serve_fault(Answer& answer, uint64_t badge, uint64_t label, const sys::Mess
 
 }  // namespace
 
+// The end of the server's image (the linker's): all of it must lie in the window that Linux
+// programs see at the kernel alias (sonde/abi/kernel_alias.hpp).
+extern "C" char _end[];
+
 extern "C" int main(const sys::ServerStartInfo* info) {
   auto* buffer = reinterpret_cast<abi::IpcBuffer*>(sys::kServerIpcBuffer);
   buffer->user_data = sys::kServerIpcBuffer;
@@ -465,6 +470,10 @@ extern "C" int main(const sys::ServerStartInfo* info) {
   sys::clock_page = reinterpret_cast<const abi::ClockPage*>(sys::kServerClockPage);
   if (info->magic != sys::kServerStartMagic) {
     sys::print("posix: bad start information\n");
+    return 1;
+  }
+  if (reinterpret_cast<uint64_t>(_end) - abi::kServerImageStart > abi::kServerImageWindow) {
+    sys::print("posix: the server's image is larger than its kernel alias window\n");
     return 1;
   }
   platform::init(*info);

@@ -11,6 +11,7 @@
 #include "rt/new.hpp"
 #include "server_probe_hooks.hpp"
 #include "service.hpp"
+#include "sonde/abi/kernel_alias.hpp"
 #include "sonde/capnp/kernel_transport.hpp"
 #include "stack_walk.hpp"
 #include "sys/clock.hpp"
@@ -249,8 +250,11 @@ class ServerEnvironment final : public trace::TaskEnvironment, public trace::Hit
       if (!server_regs) return skip == 0 ? 0 : -14;
       trace::StackStart start{hit_regs_->ip, hit_regs_->sp, hit_regs_->bp,
                               hit_kind_ == HitRegisters::kServerEntry};
-      return trace::walk_stack(start, trace::StackWalkRules::kServer, &read_server_word, this, skip,
-                               ips, max);
+      long frames = trace::walk_stack(start, trace::StackWalkRules::kServer, &read_server_word,
+                                      this, skip, ips, max);
+      // The server's return addresses where Linux programs see its code (kallsyms).
+      for (long i = 0; i < frames; ++i) ips[i] = sonde::abi::kernel_alias(ips[i]);
+      return frames;
     }
     trace::StackStart start{hit_regs_->ip, hit_regs_->sp, hit_regs_->bp, false};
     if (server_regs) {

@@ -278,14 +278,16 @@ rt::Result<Map*> create_stack_trace(const MapAttributes& a, rt::Allocator& alloc
   uint64_t elements_bytes = StackTraceMap::elements_bytes(a);
   if (!fits(elements_bytes)) return no_memory();
   size_t buckets_bytes = size_t{buckets} * sizeof(void*);
+  size_t chunks_bytes = size_t{StackTraceMap::chunk_count(a)} * sizeof(uint8_t*);
   auto* bucket_array =
       static_cast<StackTraceMap::Bucket**>(allocator.allocate(buckets_bytes, sizeof(void*)));
-  auto* elements =
-      bucket_array ? static_cast<uint8_t*>(allocator.allocate(elements_bytes, 8)) : nullptr;
+  auto* chunks =
+      bucket_array ? static_cast<uint8_t**>(allocator.allocate(chunks_bytes, 8)) : nullptr;
   StackTraceMap* map =
-      elements ? construct<StackTraceMap>(allocator, a, bucket_array, buckets, elements) : nullptr;
+      chunks ? construct<StackTraceMap>(allocator, a, &allocator, bucket_array, buckets, chunks)
+             : nullptr;
   if (map == nullptr) {
-    if (elements) allocator.deallocate(elements, elements_bytes);
+    if (chunks) allocator.deallocate(chunks, chunks_bytes);
     if (bucket_array) allocator.deallocate(bucket_array, buckets_bytes);
     return no_memory();
   }
@@ -407,7 +409,7 @@ void destroy_map(Map* map, rt::Allocator& allocator) {
     }
     case MapType::kStackTrace: {
       auto* stacks = static_cast<StackTraceMap*>(map);
-      allocator.deallocate(stacks->elements(), StackTraceMap::elements_bytes(stacks->attributes()));
+      stacks->release_chunks();
       allocator.deallocate(stacks->buckets(), stacks->bucket_count() * sizeof(void*));
       stacks->~StackTraceMap();
       allocator.deallocate(stacks, sizeof(StackTraceMap));

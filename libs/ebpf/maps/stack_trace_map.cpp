@@ -19,14 +19,42 @@ uint32_t read_id(const void* key) {
 
 }  // namespace
 
-StackTraceMap::StackTraceMap(const MapAttributes& attributes, Bucket** buckets,
-                             uint32_t bucket_count, uint8_t* elements)
-    : Map(attributes), buckets_(buckets), bucket_count_(bucket_count), elements_(elements) {
+StackTraceMap::StackTraceMap(const MapAttributes& attributes, rt::Allocator* allocator,
+                             Bucket** buckets, uint32_t bucket_count, uint8_t** chunks)
+    : Map(attributes),
+      allocator_(*allocator),
+      buckets_(buckets),
+      bucket_count_(bucket_count),
+      chunks_(chunks) {
   for (uint32_t i = 0; i < bucket_count; ++i) buckets_[i] = nullptr;
-  size_t size = element_bytes(attributes);
-  for (uint32_t i = attributes.max_entries; i-- > 0;) {
-    free_bucket(reinterpret_cast<Bucket*>(elements_ + size * i));
+  for (uint32_t i = 0; i < chunk_count(attributes); ++i) chunks_[i] = nullptr;
+}
+
+size_t StackTraceMap::chunk_bytes(uint32_t chunk) const {
+  uint32_t first = chunk * kChunkElements;
+  uint32_t left = attributes().max_entries - first;
+  return element_bytes(attributes()) * (left < kChunkElements ? left : kChunkElements);
+}
+
+bool StackTraceMap::grow() {
+  if (chunks_used_ == chunk_count(attributes())) return false;
+  size_t bytes = chunk_bytes(chunks_used_);
+  auto* chunk = static_cast<uint8_t*>(allocator_.allocate(bytes, 8));
+  if (chunk == nullptr) return false;
+  chunks_[chunks_used_++] = chunk;
+  size_t size = element_bytes(attributes());
+  for (size_t at = bytes; at >= size; at -= size) {
+    free_bucket(reinterpret_cast<Bucket*>(chunk + at - size));
   }
+  return true;
+}
+
+void StackTraceMap::release_chunks() {
+  for (uint32_t i = 0; i < chunks_used_; ++i) allocator_.deallocate(chunks_[i], chunk_bytes(i));
+  allocator_.deallocate(chunks_, chunk_count(attributes()) * sizeof(uint8_t*));
+  chunks_used_ = 0;
+  chunks_ = nullptr;
+  free_ = nullptr;
 }
 
 void StackTraceMap::free_bucket(Bucket* bucket) {
@@ -46,8 +74,8 @@ long StackTraceMap::stack_id(const uint64_t* ips, uint32_t count, uint64_t flags
     return id;
   }
   if (bucket != nullptr && !(flags & kReuseStackId)) return -rt::kEEXIST;
+  if (free_ == nullptr && !grow()) return -rt::kENOMEM;
   Bucket* fresh = free_;
-  if (fresh == nullptr) return -rt::kENOMEM;
   free_ = fresh->next_free;
   __builtin_memcpy(fresh->ips(), ips, length);
   fresh->hash = hash;
@@ -104,7 +132,10 @@ rt::Result<void> StackTraceMap::get_next_key(const void* key, void* next_key) {
 }
 
 size_t StackTraceMap::memory_usage() const {
-  return sizeof(*this) + size_t{bucket_count_} * sizeof(Bucket*) + elements_bytes(attributes());
+  size_t held = sizeof(*this) + size_t{bucket_count_} * sizeof(Bucket*) +
+                size_t{chunk_count(attributes())} * sizeof(uint8_t*);
+  for (uint32_t i = 0; i < chunks_used_; ++i) held += chunk_bytes(i);
+  return held;
 }
 
 }  // namespace ebpf

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
-// /proc/kallsyms: the POSIX server's functions and objects (Linux's "kernel" here), then the
-// microkernel's marked [microkernel], in Linux's format, sorted by address; and /proc/modules.
+// /proc/kallsyms: the POSIX server's functions and objects (Linux's "kernel" here, at its kernel
+// alias, sonde/abi/kernel_alias.hpp), then the microkernel's marked [microkernel], in Linux's
+// format, sorted by address; and /proc/modules.
 #include "fs/kallsyms.hpp"
 
 #include <string.h>
@@ -9,6 +10,7 @@
 #include "platform/kernel.hpp"
 #include "rt/format.hpp"
 #include "rt/sort.hpp"
+#include "sonde/abi/kernel_alias.hpp"
 
 namespace posix {
 
@@ -32,7 +34,9 @@ size_t collect(const elf::SymbolTable& table, bool microkernel, Line* lines, siz
   for (size_t i = 0; i < table.count() && count < capacity; ++i) {
     elf::SymbolEntry entry;
     if (!table.entry(i, entry) || entry.name == nullptr || entry.name[0] == 0) continue;
-    lines[count++] = Line{entry.value, entry.name, type_of(entry), microkernel};
+    // The POSIX server's own symbols where Linux tools look for kernel ones (its alias).
+    uint64_t value = microkernel ? entry.value : sonde::abi::kernel_alias(entry.value);
+    lines[count++] = Line{value, entry.name, type_of(entry), microkernel};
   }
   return count;
 }

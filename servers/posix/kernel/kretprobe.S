@@ -100,6 +100,7 @@ kretprobe_trampoline:
         PUSH_PT_REGS 0                          // sp: where the function returned to us
         mov     kretprobe_depth(%rip), %r11     // ip: the pending return's real address
         mov     kretprobe_return_addresses-8(,%r11,8), %r11
+        add     $KERNEL_ALIAS_DELTA_IMM32, %r11 // as programs see it (kernel_alias.hpp)
         mov     %r11, PT_REGS_IP(%rsp)
         CALL_TRACE_SERVICE KRETPROBE_CALL_INFO  // an error (no trace server) changes nothing
         POP_PT_REGS
@@ -129,7 +130,8 @@ kprobe_entry_stub:
         PUSH_PT_REGS 8                          // sp: the function's entry rsp, above the
                                                 // function + 5 the call pushed
         mov     PT_REGS_SIZE(%rsp), %r11
-        sub     $4, %r11                        // ip: the function + 1, as after an int3
+        sub     $4, %r11                        // ip: the function + 1, as after an int3,
+        add     $KERNEL_ALIAS_DELTA_IMM32, %r11 // where programs see it (kernel_alias.hpp)
         mov     %r11, PT_REGS_IP(%rsp)
         CALL_TRACE_SERVICE KPROBE_ENTRY_CALL_INFO
         test    %rax, %rax

@@ -6,6 +6,7 @@
 
 #include "kernel/linux_types.h"
 #include "sonde/abi/ipc.hpp"
+#include "sonde/abi/kernel_alias.hpp"
 #include "sonde/abi/syscalls.hpp"
 #include "sys/server_start.hpp"
 
@@ -24,3 +25,5 @@ static_assert(PT_REGS_FLAGS == offsetof(pt_regs, flags));
 static_assert(PT_REGS_SP == offsetof(pt_regs, sp));
 static_assert(PT_REGS_SS == offsetof(pt_regs, ss));
 static_assert(PT_REGS_SIZE == sizeof(pt_regs));
+static_assert(static_cast<uint64_t>(int64_t{KERNEL_ALIAS_DELTA_IMM32}) ==
+              sonde::abi::kServerAliasDelta);

@@ -18,3 +18,6 @@
 #define PT_REGS_SS (20 * 8)
 #define PT_REGS_SIZE (21 * 8)
 #define KPROBE_ENTRY_CALL_INFO ((KPROBE_ENTRY_LABEL << 12) | 1)
+/* sonde::abi::kServerAliasDelta as a sign-extended 32-bit immediate: pt_regs ip as Linux
+   programs see the server's code. */
+#define KERNEL_ALIAS_DELTA_IMM32 (-0x7f400000)

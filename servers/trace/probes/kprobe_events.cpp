@@ -4,6 +4,7 @@
 
 #include "kernel_probes.hpp"
 #include "rt/errno.hpp"
+#include "sonde/abi/kernel_alias.hpp"
 #include "sys/clock.hpp"
 #include "sys/server_start.hpp"
 
@@ -74,7 +75,8 @@ rt::Result<void> KprobeEventSwitch::event_enabled(Event& event, bool enabled) {
 
 rt::Result<void> KprobeEventSwitch::arm(Event& event, uint32_t perf_probe) {
   const auto& probe = *static_cast<const ProbeDefinition*>(event.probe);
-  uint64_t address = probe.address;
+  // An address as kallsyms lists it: the POSIX server's kernel alias (or the server's own).
+  uint64_t address = sonde::abi::server_address(probe.address);
   if (!probe.target.empty() &&
       !symbols_.resolve(probe.target.data(), probe.target.size(), probe.offset, address)) {
     return rt::err(rt::kENOENT);
@@ -157,7 +159,9 @@ void KprobeEventSwitch::Client::record(const PtRegs& regs, uint64_t address,
     for (size_t i = 0; i < sizeof kKernelSampleComm; ++i) task.comm[i] = kKernelSampleComm[i];
   }
   alignas(8) static uint8_t record[8192];
-  FetchContext hit{address, return_address, task.comm};
+  // __probe_ip, __probe_func and __probe_ret_ip where Linux programs see the server's code.
+  FetchContext hit{sonde::abi::kernel_alias(address), sonde::abi::kernel_alias(return_address),
+                   task.comm};
   auto& probe = *static_cast<ProbeDefinition*>(event->probe);
   ++probe.hits;  // kprobe_profile
   size_t size = build_probe_record(probe, static_cast<uint16_t>(event->id), task.pid, regs, hit,

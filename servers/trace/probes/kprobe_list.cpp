@@ -2,11 +2,13 @@
 // KprobeList: debugfs's kprobes/list from the armed kprobes and the disabled kprobe events.
 #include "kprobe_list.hpp"
 
+#include "sonde/abi/kernel_alias.hpp"
+
 namespace trace {
 
 void KprobeList::line(TextBuffer& out, PosixSymbols& symbols, uint64_t address, bool is_return,
                       bool disabled) {
-  out.append_unsigned(address, 16, 16, '0');
+  out.append_unsigned(sonde::abi::kernel_alias(address), 16, 16, '0');
   out.append(is_return ? "  r  " : "  k  ");
   const char* name = nullptr;
   uint64_t offset = 0;
@@ -20,7 +22,7 @@ void KprobeList::line(TextBuffer& out, PosixSymbols& symbols, uint64_t address, 
     entry = offset == 0;
   } else {
     out.append("0x");
-    out.append_unsigned(address, 16);
+    out.append_unsigned(sonde::abi::kernel_alias(address), 16);
     out.append_char(' ');
   }
   if (disabled) out.append("[DISABLED]");
@@ -45,7 +47,7 @@ void KprobeList::list_kprobes(TextBuffer& out) {
   for (size_t i = 0; i < events.size(); ++i) {
     const ProbeDefinition& probe = events.at(i);
     if (probe.event == nullptr || probe.event->enabled) continue;
-    uint64_t address = probe.address;
+    uint64_t address = sonde::abi::server_address(probe.address);
     if (!probe.target.empty() &&
         !symbols_.resolve(probe.target.data(), probe.target.size(), probe.offset, address)) {
       continue;
@@ -57,9 +59,9 @@ void KprobeList::list_kprobes(TextBuffer& out) {
 void KprobeList::list_blacklist(TextBuffer& out) {
   kprobes_.each_blacklisted([&](uint64_t start, uint64_t end) {
     out.append("0x");
-    out.append_unsigned(start, 16, 16, '0');
+    out.append_unsigned(sonde::abi::kernel_alias(start), 16, 16, '0');
     out.append("-0x");
-    out.append_unsigned(end, 16, 16, '0');
+    out.append_unsigned(sonde::abi::kernel_alias(end), 16, 16, '0');
     out.append_char('\t');
     if (!symbols_.symbolize(start, false, out)) out.append("?");
     out.append_char('\n');

@@ -6,6 +6,7 @@
 #include "kprobe_events.hpp"
 #include "posix_symbols.hpp"
 #include "rt/errno.hpp"
+#include "sonde/abi/kernel_alias.hpp"
 #include "sys/ipc.hpp"
 #include "sys/server_memory.hpp"
 
@@ -306,7 +307,7 @@ bool Kprobes::hit(uint64_t badge, abi::UserRegisters& registers, uint64_t addres
   PtRegs regs = pt_regs_from(registers);
   // Linux's kprobe handlers see ip just past the int3 (its ftrace and optimized kprobes set it
   // so too): a program's PT_REGS_IP is the probed address + 1 (ksnoop subtracts it).
-  regs.ip = address + 1;
+  regs.ip = sonde::abi::kernel_alias(address + 1);  // as Linux programs see it
   if (!run_entry(probe, regs)) return false;
   // Into the POSIX server's shim, which records the real return address there and makes the
   // function return through the trampoline.
@@ -329,7 +330,7 @@ bool Kprobes::entry_called(uint64_t saved) {
     memory_.release();
     return false;
   }
-  uint64_t address = regs->ip - 1;
+  uint64_t address = sonde::abi::server_address(regs->ip) - 1;
   Probe* probe = find(address);
   if (probe == nullptr || address == 0 || probe->trampoline) {
     memory_.release();
@@ -341,7 +342,7 @@ bool Kprobes::entry_called(uint64_t saved) {
 bool Kprobes::run_entry(Probe& probe, const PtRegs& regs) {
   ++hits_;
   if (crash_at_next_hit_) *reinterpret_cast<volatile uint64_t*>(8) = 0;  // the drill's fault
-  uint64_t address = regs.ip - 1;
+  uint64_t address = sonde::abi::server_address(regs.ip) - 1;
   bool redirect = false;
   hold_current_task();  // the observer and every client ask for it
   if (observer_ != nullptr)

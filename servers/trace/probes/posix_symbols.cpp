@@ -5,6 +5,7 @@
 #include "kprobes.hpp"
 #include "rt/errno.hpp"
 #include "rt/sort.hpp"
+#include "sonde/abi/kernel_alias.hpp"
 #include "trace/kernel_samples.hpp"
 
 namespace trace {
@@ -175,6 +176,7 @@ int PosixSymbols::kernel_probe_error(const char* name, size_t length, uint64_t o
 }
 
 bool PosixSymbols::function_start(uint64_t address, uint64_t& start) const {
+  address = sonde::abi::server_address(address);
   uint64_t offset = 0, size = 0;
   if (!open_ || table_.nearest(address, &offset, &size) == nullptr) return false;
   if (size != 0 && offset >= size) return false;
@@ -190,6 +192,7 @@ uint64_t PosixSymbols::function_size(uint64_t address) const {
 }
 
 bool PosixSymbols::locate(uint64_t address, const char*& name, uint64_t& offset) const {
+  address = sonde::abi::server_address(address);
   if (!open_) return false;
   uint64_t size = 0;
   name = table_.nearest(address, &offset, &size);
@@ -197,6 +200,7 @@ bool PosixSymbols::locate(uint64_t address, const char*& name, uint64_t& offset)
 }
 
 bool PosixSymbols::symbolize(uint64_t address, bool with_offset, TextBuffer& out) {
+  address = sonde::abi::server_address(address);  // %pS of an address as programs see it
   bool kernel = is_kernel_address(address);
   const elf::SymbolTable& table = kernel ? kernel_table_ : table_;
   if (!(kernel ? kernel_open_ : open_)) return false;

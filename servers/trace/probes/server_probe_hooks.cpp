@@ -6,6 +6,7 @@
 #include "kernel_probes.hpp"
 #include "kprobe_events.hpp"
 #include "rt/errno.hpp"
+#include "sonde/abi/kernel_alias.hpp"
 
 namespace trace {
 
@@ -57,7 +58,9 @@ rt::Result<void> ServerProbeHooks::arm(uint32_t probe, const ProbeSpec& spec) {
     if (uprobes_ == nullptr) return rt::err(rt::kEOPNOTSUPP, "no uprobes here");
     return uprobes_->arm_perf(probe, spec);
   }
-  uint64_t address = spec.address;
+  // An address a program hands in (the kprobe PMU's config2, kprobe_multi's addrs) may be
+  // the POSIX server's kernel alias, as kallsyms lists it.
+  uint64_t address = sonde::abi::server_address(spec.address);
   if (spec.symbol != nullptr) {
     size_t length = 0;
     while (spec.symbol[length] != 0) ++length;
@@ -152,7 +155,7 @@ void ServerProbeHooks::Client::report_arguments(const PtRegs& regs) {
   const CurrentTaskView& task = read_current_task();
   hit.cpu = task.cpu;
   hit.pid = task.pid;
-  hit.function_ip = address;
+  hit.function_ip = sonde::abi::kernel_alias(address);
   (void)owner->table_->report_hit(*target, hit);
 }
 
@@ -169,7 +172,8 @@ void ServerProbeHooks::Client::report(const PtRegs& regs) {
   } else {
     follow_task(*target, hit);  // libbpf's kprobes (pid -1, CPU 0) read the CPU word alone
   }
-  hit.function_ip = address;  // bpf_get_func_ip: the probed function, at entry and return
+  // bpf_get_func_ip: the probed function, at entry and return, where Linux programs see it.
+  hit.function_ip = sonde::abi::kernel_alias(address);
   (void)owner->table_->report_hit(*target, hit);
 }
 

@@ -2,6 +2,7 @@
 // BorrowedMemory: MapForeign page by page, UnmapForeign when the hit ends (pinned pages stay).
 #include "traced_memory.hpp"
 
+#include "sonde/abi/kernel_alias.hpp"
 #include "sys/ipc.hpp"
 #include "sys/server_memory.hpp"
 
@@ -149,6 +150,8 @@ const volatile uint64_t* BorrowedMemory::pinned_words_found(uint64_t address, si
 }
 
 bool BorrowedMemory::read(void* destination, uint64_t address, size_t size) {
+  // The POSIX server's image as Linux programs see it (kallsyms, kaddr) is its own memory.
+  address = sonde::abi::server_address(address);
   auto* out = static_cast<uint8_t*>(destination);
   size_t done = 0;
   while (done < size) {

@@ -5,6 +5,7 @@
 // a period's end runs the event's perf_event program and writes a sample with the
 // interrupted ip.
 #include "rt/format.hpp"
+#include "sonde/abi/kernel_alias.hpp"
 #include "trace/perf_events.hpp"
 
 namespace trace {
@@ -139,7 +140,7 @@ void ProbeTable::tick_seen(const ProbeHit& hit) {
   if (elapsed == 0) return;
   // The interrupted registers as a perf_event program sees them (user_mode() reads cs).
   PtRegs regs = {};
-  regs.ip = in.cx;
+  regs.ip = in_kernel != 0 ? sonde::abi::kernel_alias(in.cx) : in.cx;  // as kallsyms lists it
   regs.sp = in.r8;
   regs.cs = in_kernel != 0 ? 0x10 : 0x33;
   regs.ss = in_kernel != 0 ? 0x18 : 0x2b;
