@@ -9,6 +9,7 @@
 #include "platform/kernel.hpp"
 #include "rt/format.hpp"
 #include "sys/clock.hpp"
+#include "task/loadavg.hpp"
 #include "tracing/trace_service.hpp"
 #include "tty/console.hpp"
 #include "vfs/eventfd.hpp"
@@ -437,8 +438,8 @@ void refresh_procfs(FileTree& tree, Process* viewer) {
   put_text(tree, proc, "uptime", "%lu.%02lu 0.00\n", ns / 1000000000, ns / 10000000 % 100);
   put_text(tree, proc, "version",
            "Linux version 6.1.0 (sonde@posix) (Sonde POSIX personality) #1 SMP\n");
-  put_text(tree, proc, "loadavg", "0.00 0.00 0.00 1/%d %d\n", 1,
-           viewer != nullptr ? viewer->pid : 1);
+  char load[96];
+  put(tree, proc, "loadavg", load, format_loadavg(load, sizeof load, last_pid()));
   uint64_t used = platform::pages_in_use() * 4;
   uint64_t total_kb = platform::memory_bytes() / 1024,
            free_kb = platform::free_memory_bytes() / 1024;

@@ -7,6 +7,7 @@
 #include "kernel/syscalls.hpp"
 #include "kernel/task_struct.hpp"
 #include "sys/clock.hpp"
+#include "task/loadavg.hpp"
 #include "task/replies.hpp"
 #include "tracing/trace_service.hpp"
 
@@ -433,6 +434,7 @@ int64_t sys_sysinfo(SyscallContext& c) {
     char reserved[4];
   } info = {};
   info.uptime = static_cast<int64_t>(now_ns() / 1000000000);
+  sysinfo_loads(info.loads);
   info.totalram = platform::memory_bytes();
   info.freeram = platform::free_memory_bytes();
   int count = 0;

@@ -173,6 +173,8 @@ void free_process(Process* process) {
 
 }  // namespace
 
+int last_pid() { return next_pid > 1 ? next_pid - 1 : 0; }
+
 Process* current = nullptr;
 
 void init_tasks(const TaskResources& with, FileTree& files) {

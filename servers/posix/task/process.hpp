@@ -245,6 +245,8 @@ Thread* find_thread(int tid);
 // The process whose system call runs now (Linux's `current`).
 extern Process* current;
 Process* first_process();
+// The pid given out last (/proc/loadavg's last field).
+int last_pid();
 
 // Makes a process running `path` with `argv`/`envp` (host-side arrays), as the first one.
 rt::Result<Process*> spawn_init(const char* path, const char* const* argv, const char* const* envp);

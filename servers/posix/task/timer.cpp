@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: MIT
 // Timed waits (nanosleep, poll timeouts): the kernel signals a notification at the earliest
 // deadline (NotificationSetTimer); a small thread waiting on it calls the server, whose retries
-// end the waits that are due.
+// end the waits that are due. The load averages' steps (every 5 s) are deadlines too.
 #include <string.h>
 
 #include "platform/kernel.hpp"
 #include "sys/clock.hpp"
 #include "sys/syscall.hpp"
+#include "task/loadavg.hpp"
 #include "task/process.hpp"
 #include "tty/console.hpp"
 
@@ -62,6 +63,7 @@ void init_timer(uint64_t endpoint, uint64_t badge) {
 void timer_expired() {
   armed_deadline = 0;
   uint64_t now = sys::clock_ns();
+  update_load_averages(now);
   for (Process* p = first_process(); p != nullptr; p = p->next) {
     if (p->state != ProcessState::kRunning || p->alarm_deadline == 0 || p->alarm_deadline > now)
       continue;
@@ -80,6 +82,8 @@ void arm_timer() {
     consider(p->alarm_deadline);
     for (Thread* t = p->threads; t != nullptr; t = t->next) consider(t->sleep_deadline);
   }
+  if (next_load_step() == 0) update_load_averages(sys::clock_ns());  // the first step's time
+  consider(next_load_step());
   // The kernel is asked only when the earliest deadline changes (a cancel when none is left).
   if (earliest == armed_deadline || timer_notification == 0) return;
   if (sys::set_timer(timer_notification, earliest) == abi::Error::kNone) armed_deadline = earliest;

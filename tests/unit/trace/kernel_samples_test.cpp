@@ -100,7 +100,11 @@ TEST(KernelSamples, LowerHalfAddressesAreTheServersWhenItIsGiven) {
   uint64_t word = 0;
   ASSERT_TRUE(memory.read(&word, 0x400000, 8));  // a task_struct of the POSIX server
   EXPECT_EQ(word, 0x0807060504030201u);
-  EXPECT_FALSE(memory.read(&word, 0x400004, 8));   // past what the server has
+  EXPECT_FALSE(memory.read(&word, 0x400004, 8));  // past what the server has
+  // The server's image at its kernel alias, where kallsyms lists it (bpftrace's kaddr).
+  word = 0;
+  ASSERT_TRUE(memory.read(&word, 0xffffffff81000000ull, 8));
+  EXPECT_EQ(word, 0x0807060504030201u);
   ASSERT_TRUE(memory.read(&word, record.rsp, 8));  // the stack words stay the sample's
   EXPECT_EQ(word, record.stack[0]);
   int asked = server.reads;

@@ -3,6 +3,7 @@
 #include "trace/perf_event_attr.hpp"
 
 #include <gtest/gtest.h>
+#include <linux/perf_event.h>
 
 #include <cstring>
 #include <vector>
@@ -30,6 +31,40 @@ PerfEventAttr software(uint64_t config) {
 int parse_errno(const std::vector<uint8_t>& bytes) {
   auto parsed = parse_perf_event_attr(bytes.data(), static_cast<uint32_t>(bytes.size()));
   return parsed.ok() ? 0 : parsed.error().code;
+}
+
+// Each flag is the bit of Linux's perf_event_attr bit field of its name.
+TEST(PerfEventAttr, FlagBitsAreLinuxs) {
+  auto bit_of = [](void (*set)(perf_event_attr&)) {
+    perf_event_attr attr = {};
+    set(attr);
+    uint64_t flags = 0;
+    std::memcpy(&flags, reinterpret_cast<const uint8_t*>(&attr) + offsetof(PerfEventAttr, flags),
+                8);
+    return flags;
+  };
+  EXPECT_EQ(bit_of([](perf_event_attr& a) { a.disabled = 1; }), kPerfAttrDisabled);
+  EXPECT_EQ(bit_of([](perf_event_attr& a) { a.inherit = 1; }), kPerfAttrInherit);
+  EXPECT_EQ(bit_of([](perf_event_attr& a) { a.exclude_kernel = 1; }), kPerfAttrExcludeKernel);
+  EXPECT_EQ(bit_of([](perf_event_attr& a) { a.freq = 1; }), kPerfAttrFreq);
+  EXPECT_EQ(bit_of([](perf_event_attr& a) { a.inherit_stat = 1; }), kPerfAttrInheritStat);
+  EXPECT_EQ(bit_of([](perf_event_attr& a) { a.enable_on_exec = 1; }), kPerfAttrEnableOnExec);
+  EXPECT_EQ(bit_of([](perf_event_attr& a) { a.task = 1; }), kPerfAttrTask);
+  EXPECT_EQ(bit_of([](perf_event_attr& a) { a.watermark = 1; }), kPerfAttrWatermark);
+  EXPECT_EQ(bit_of([](perf_event_attr& a) { a.mmap_data = 1; }), kPerfAttrMmapData);
+  EXPECT_EQ(bit_of([](perf_event_attr& a) { a.sample_id_all = 1; }), kPerfAttrSampleIdAll);
+  EXPECT_EQ(bit_of([](perf_event_attr& a) { a.exclude_callchain_kernel = 1; }),
+            kPerfAttrExcludeCallchainKernel);
+  EXPECT_EQ(bit_of([](perf_event_attr& a) { a.exclude_callchain_user = 1; }),
+            kPerfAttrExcludeCallchainUser);
+  EXPECT_EQ(bit_of([](perf_event_attr& a) { a.mmap2 = 1; }), kPerfAttrMmap2);
+  EXPECT_EQ(bit_of([](perf_event_attr& a) { a.use_clockid = 1; }), kPerfAttrUseClockid);
+  EXPECT_EQ(bit_of([](perf_event_attr& a) { a.write_backward = 1; }), kPerfAttrWriteBackward);
+  EXPECT_EQ(bit_of([](perf_event_attr& a) { a.namespaces = 1; }), kPerfAttrNamespaces);
+  EXPECT_EQ(bit_of([](perf_event_attr& a) { a.aux_output = 1; }), kPerfAttrAuxOutput);
+  EXPECT_EQ(bit_of([](perf_event_attr& a) { a.inherit_thread = 1; }), kPerfAttrInheritThread);
+  EXPECT_EQ(bit_of([](perf_event_attr& a) { a.remove_on_exec = 1; }), kPerfAttrRemoveOnExec);
+  EXPECT_EQ(bit_of([](perf_event_attr& a) { a.sigtrap = 1; }), kPerfAttrSigtrap);
 }
 
 TEST(PerfEventAttr, EveryVersionSizeIsAccepted) {

@@ -407,5 +407,48 @@ TEST_F(PerfRingTest, TracepointEventsSampleTheirRecords) {
   EXPECT_EQ(event_of(third)->ring->head(), 32u) << "one sample per 3 hits";
 }
 
+// perf record -g: a hit's callchain (its length, PERF_CONTEXT_KERNEL and the kernel stack, then
+// PERF_CONTEXT_USER and the user stack) between the fields before it and RAW, as Linux's
+// perf_output_sample; exclude_callchain_user and sample_max_stack bound it.
+TEST_F(PerfRingTest, HitSamplesCarryTheirCallchain) {
+  environment_.kernel_stack = {0xffffffff81001234ull, 0xffffffff81005678ull};
+  environment_.user_stack = {0x401000};
+  PerfEventAttr attr = tracepoint_attr(FakeProbeHooks::kOpenatId);
+  attr.sample_period = 1;
+  attr.sample_type = kPerfSampleCallchain | kPerfSampleRaw;
+  int64_t whole = open(attr);
+  attr.flags |= kPerfAttrExcludeCallchainUser;
+  int64_t kernel_only = open(attr);
+  attr.flags &= ~kPerfAttrExcludeCallchainUser;
+  attr.sample_max_stack = 2;
+  int64_t short_chain = open(attr);
+  for (int64_t fd : {whole, kernel_only, short_chain}) ASSERT_TRUE(mmap(fd, 2 * 4096).ok());
+  uint8_t record[12] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+  hit(probe_of(whole), record, sizeof(record), 42);
+  const uint8_t* data = event_of(whole)->ring->memory() + 4096;
+  // header 8, nr 8, five entries 40, raw size 4 and 12 bytes.
+  EXPECT_EQ(event_of(whole)->ring->head(), 72u);
+  EXPECT_EQ(u64_at(data, 8), 5u);
+  EXPECT_EQ(u64_at(data, 16), static_cast<uint64_t>(-128)) << "PERF_CONTEXT_KERNEL";
+  EXPECT_EQ(u64_at(data, 24), 0xffffffff81001234ull);
+  EXPECT_EQ(u64_at(data, 32), 0xffffffff81005678ull);
+  EXPECT_EQ(u64_at(data, 40), static_cast<uint64_t>(-512)) << "PERF_CONTEXT_USER";
+  EXPECT_EQ(u64_at(data, 48), 0x401000u);
+  EXPECT_EQ(u32_at(data, 56), 12u) << "raw size after the chain";
+  EXPECT_EQ(data[60], 1);
+  const uint8_t* kernel = event_of(kernel_only)->ring->memory() + 4096;
+  EXPECT_EQ(u64_at(kernel, 8), 3u) << "exclude_callchain_user";
+  EXPECT_EQ(u64_at(kernel, 32), 0xffffffff81005678ull);
+  EXPECT_EQ(u32_at(kernel, 40), 12u);
+  const uint8_t* bounded = event_of(short_chain)->ring->memory() + 4096;
+  EXPECT_EQ(u64_at(bounded, 8), 3u) << "sample_max_stack 2: the kernel's two ips, no user part";
+  // No stack to walk: an empty chain, still a sample perf can parse.
+  environment_.kernel_stack.clear();
+  environment_.user_stack.clear();
+  hit(probe_of(whole), record, sizeof(record), 42);
+  EXPECT_EQ(event_of(whole)->ring->head(), 72u + 8 + 8 + 16);
+  EXPECT_EQ(u64_at(data, 72 + 8), 0u);
+}
+
 }  // namespace
 }  // namespace trace::testing

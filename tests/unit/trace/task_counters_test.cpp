@@ -306,6 +306,30 @@ TEST_F(TaskCounterTest, CpuClockSamplesOnTheMicrokernelsTicks) {
   ASSERT_EQ(task_samples.size(), 2u);
   EXPECT_EQ(task_samples[0], std::make_pair(kPerfRecordMiscUser, uint64_t{0x401234}));
   EXPECT_TRUE(session_.close(static_cast<int32_t>(task_clock)).ok());
+  // perf record -g: a tick's callchain is its ip under the context it was taken in (the tick
+  // records no frame pointer to walk further).
+  attr.sample_type = kPerfSampleIp | kPerfSampleCallchain;
+  int64_t chained = open(attr, 42, 0);
+  ASSERT_GT(chained, 0);
+  auto chained_mapping =
+      perf_event_mmap(session_, static_cast<int32_t>(chained), 2 * 4096, 0, true);
+  ASSERT_TRUE(chained_mapping.ok());
+  mappings_.push_back(*chained_mapping);
+  tick(18'500'000, task, 0x401234, 0);  // 1 ms in user mode
+  tick(19'500'000, task, 0x406000, 1);  // 1 ms served by the POSIX server
+  auto u64_at = [&](uint64_t at) {
+    uint64_t value;
+    std::memcpy(&value, chained_mapping->memory + 4096 + at, 8);
+    return value;
+  };
+  // header 8, ip 8, nr 8, two entries 16: 40 bytes a sample.
+  EXPECT_EQ(u64_at(16), 2u);
+  EXPECT_EQ(u64_at(24), static_cast<uint64_t>(-512)) << "PERF_CONTEXT_USER";
+  EXPECT_EQ(u64_at(32), 0x401234u);
+  EXPECT_EQ(u64_at(40 + 16), 2u);
+  EXPECT_EQ(u64_at(40 + 24), static_cast<uint64_t>(-128)) << "PERF_CONTEXT_KERNEL";
+  EXPECT_EQ(u64_at(40 + 32), 0xffffffff81006000u) << "the POSIX server at its kernel alias";
+  EXPECT_TRUE(session_.close(static_cast<int32_t>(chained)).ok());
   EXPECT_TRUE(session_.close(static_cast<int32_t>(fd)).ok());
   EXPECT_NE(armed("microkernel:trace_cpu_clock_tick"), 0u) << "one sampling event left";
   EXPECT_TRUE(session_.close(static_cast<int32_t>(user_only)).ok());

@@ -46,8 +46,16 @@ class TestEnvironment final : public ebpf::Environment {
     return 0;
   }
   uint64_t current_function_ip() override { return 0; }
-  long capture_stack(bool, uint32_t, uint64_t*, uint32_t) override { return -rt::kEFAULT; }
+  // bpf_get_stack's walks: `kernel_stack` and `user_stack` as a test sets them (none: EFAULT).
+  long capture_stack(bool user, uint32_t skip, uint64_t* ips, uint32_t max) override {
+    const std::vector<uint64_t>& stack = user ? user_stack : kernel_stack;
+    if (stack.empty() || skip >= stack.size()) return -rt::kEFAULT;
+    uint32_t stored = 0;
+    for (size_t i = skip; i < stack.size() && stored < max; ++i) ips[stored++] = stack[i];
+    return stored;
+  }
   long trace_output(const char*, uint32_t) override { return 0; }
+  std::vector<uint64_t> kernel_stack, user_stack;
   // The clock: fixed unless a test makes it advance by a step at every reading.
   uint64_t now_ns = 1000;
   const void* kernel_memory = nullptr;

@@ -119,6 +119,13 @@ uint32_t ProbeTable::clock_samples(const ClockTick& tick) {
       fields.period = period;
       fields.misc = tick.misc;
       __builtin_memcpy(&fields.ip, data.regs + kPtRegsIp, sizeof(fields.ip));
+      // GAP: the tick records no frame pointer, so its callchain is the ip alone.
+      Callchain chain;
+      if (event->attr.sample_type & kPerfSampleCallchain) {
+        fields.callchain_length =
+            ip_callchain(event->attr, fields.ip, tick.misc == kPerfRecordMiscKernel, chain);
+        fields.callchain = chain;
+      }
       (void)ring->output_sample(fields, nullptr, 0);
     }
     event->period_left -= elapsed;

@@ -2,6 +2,8 @@
 // Kernel samples as probe hits: pt_regs, the stack words as memory, names of kernel functions.
 #include "trace/kernel_samples.hpp"
 
+#include "sonde/abi/kernel_alias.hpp"
+
 namespace trace {
 
 namespace {
@@ -53,6 +55,8 @@ PtRegs pt_regs_from_sample(const sonde::abi::SampleRecord& sample) {
 }
 
 bool SampleMemory::read(void* destination, uint64_t address, size_t size) {
+  // The POSIX server's image as Linux programs see it (kallsyms: bpftrace's kaddr) is its own.
+  address = sonde::abi::server_address(address);
   uint64_t start = sample_.rsp;
   uint64_t bytes = kStackWords * 8;
   if (address < start || address - start > bytes || size > bytes - (address - start)) {

@@ -167,6 +167,61 @@ uint32_t ProbeTable::report_short_hit(Probe& probe, const ProbeHit& hit) {
 
 // perf_swevent_event for one hit: a sampling event overflows each `sample_period` hits (each
 // hit with a period of 1, or PERF_SAMPLE_PERIOD; a frequency is taken as a period of 1).
+namespace {
+
+uint32_t max_stack(const PerfEventAttr& attr) {
+  uint32_t most = attr.sample_max_stack != 0 ? attr.sample_max_stack : kPerfEventMaxStack;
+  return most < kCallchainCapacity ? most : kCallchainCapacity;
+}
+
+// One context: its marker, then what `walk` stores (at most `room` ips); nothing when it stores
+// none. Contexts do not count against sample_max_stack, as Linux's
+// perf_callchain_store_context.
+template <typename Walk>
+void add_context(uint64_t marker, uint32_t most, Callchain& chain, uint32_t& length, Walk walk) {
+  if (length + 1 >= kCallchainCapacity) return;
+  uint32_t ips = 0;
+  for (uint32_t i = 0; i < length; ++i) ips += chain[i] < kPerfContextMax ? 1 : 0;
+  if (ips >= most) return;
+  uint32_t room = most - ips;
+  if (room > kCallchainCapacity - length - 1) room = kCallchainCapacity - length - 1;
+  long stored = walk(&chain[length + 1], room);
+  if (stored <= 0) return;
+  chain[length] = marker;
+  length += 1 + static_cast<uint32_t>(stored);
+}
+
+}  // namespace
+
+uint32_t hit_callchain(const PerfEventAttr& attr, ebpf::Environment& environment, bool in_kernel,
+                       Callchain& chain) {
+  uint32_t length = 0, most = max_stack(attr);
+  if (in_kernel && !attr.has(kPerfAttrExcludeCallchainKernel)) {
+    add_context(kPerfContextKernel, most, chain, length, [&](uint64_t* ips, uint32_t room) {
+      return environment.capture_stack(false, 0, ips, room);
+    });
+  }
+  if (!attr.has(kPerfAttrExcludeCallchainUser)) {
+    add_context(kPerfContextUser, most, chain, length, [&](uint64_t* ips, uint32_t room) {
+      return environment.capture_stack(true, 0, ips, room);
+    });
+  }
+  return length;
+}
+
+uint32_t ip_callchain(const PerfEventAttr& attr, uint64_t ip, bool in_kernel, Callchain& chain) {
+  uint32_t length = 0;
+  bool excluded =
+      attr.has(in_kernel ? kPerfAttrExcludeCallchainKernel : kPerfAttrExcludeCallchainUser);
+  if (excluded) return 0;
+  add_context(in_kernel ? kPerfContextKernel : kPerfContextUser, max_stack(attr), chain, length,
+              [&](uint64_t* ips, uint32_t) {
+                ips[0] = ip;
+                return 1l;
+              });
+  return length;
+}
+
 void ProbeTable::sample_hit(PerfEventObject& event, const ProbeHit& hit) {
   uint64_t period = event.attr.sample_period;
   PerfEventRing* ring = event.output_ring();
@@ -183,6 +238,13 @@ void ProbeTable::sample_hit(PerfEventObject& event, const ProbeHit& hit) {
                           static_cast<uint32_t>(hit.pid), environment.monotonic_ns(), hit.cpu);
   fields.period =
       (event.attr.sample_type & kPerfSamplePeriod) && !event.attr.has(kPerfAttrFreq) ? 1 : period;
+  Callchain chain;
+  if (event.attr.sample_type & kPerfSampleCallchain) {
+    // Uprobes hit in user mode; every other probe is in the POSIX server or the microkernel.
+    bool in_kernel = event.probe == nullptr || event.probe->kind != ProbeKind::kUprobe;
+    fields.callchain_length = hit_callchain(event.attr, environment, in_kernel, chain);
+    fields.callchain = chain;
+  }
   (void)ring->output_sample(fields, hit.context, hit.size);
 }
 

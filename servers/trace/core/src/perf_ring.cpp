@@ -122,8 +122,8 @@ long PerfEventRing::output_sample(const PerfSampleFields& fields, const void* da
   // perf_prepare_sample: the fields before RAW, then the raw size and bytes padded to 8.
   RecordBuilder before;
   uint64_t type = fields.sample_type;
-  // GAP: READ, CALLCHAIN, BRANCH_STACK, the register and stack dumps, WEIGHT_STRUCT,
-  // TRANSACTION, PHYS_ADDR, AUX, CGROUP and the page sizes are not written.
+  // GAP: READ, BRANCH_STACK, the register and stack dumps, WEIGHT_STRUCT, TRANSACTION,
+  // PHYS_ADDR, AUX, CGROUP and the page sizes are not written.
   if (type & kPerfSampleIdentifier) before.u64(fields.event_id);
   if (type & kPerfSampleIp) before.u64(fields.ip);
   if (type & kPerfSampleTid) before.u32_pair(fields.pid, fields.tid);
@@ -133,6 +133,8 @@ long PerfEventRing::output_sample(const PerfSampleFields& fields, const void* da
   if (type & kPerfSampleStreamId) before.u64(fields.event_id);
   if (type & kPerfSampleCpu) before.u32_pair(fields.cpu, 0);
   if (type & kPerfSamplePeriod) before.u64(fields.period);
+  // CALLCHAIN after PERIOD (and READ): its length, then the chain.
+  uint64_t chain = (type & kPerfSampleCallchain) ? 8 + uint64_t{fields.callchain_length} * 8 : 0;
   uint64_t raw = 0, padding = 0;
   if (type & kPerfSampleRaw) {
     raw = (uint64_t{size} + 4 + 7) & ~uint64_t{7};
@@ -144,7 +146,7 @@ long PerfEventRing::output_sample(const PerfSampleFields& fields, const void* da
   RecordBuilder after;
   if (type & kPerfSampleWeight) after.u64(0);
   if (type & kPerfSampleDataSrc) after.u64(kPerfMemNa);
-  uint64_t record_size = sizeof(PerfEventHeader) + before.length() + raw + after.length();
+  uint64_t record_size = sizeof(PerfEventHeader) + before.length() + chain + raw + after.length();
   if (record_size > 0xffff) return -rt::kE2BIG;
   return write_record(fields, record_size, true, [&](uint64_t at) {
     PerfEventHeader header{kPerfRecordSample, fields.misc, static_cast<uint16_t>(record_size)};
@@ -152,6 +154,12 @@ long PerfEventRing::output_sample(const PerfSampleFields& fields, const void* da
     at += sizeof(header);
     copy_in(at, before.bytes(), before.length());
     at += before.length();
+    if (type & kPerfSampleCallchain) {
+      uint64_t length = fields.callchain_length;
+      copy_in(at, &length, 8);
+      copy_in(at + 8, fields.callchain, length * 8);
+      at += chain;
+    }
     if (type & kPerfSampleRaw) {
       uint32_t raw_size = static_cast<uint32_t>(raw - 4);
       copy_in(at, &raw_size, 4);

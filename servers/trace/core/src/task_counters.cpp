@@ -216,6 +216,11 @@ void ProbeTable::fault_sample(PerfEventObject& event, const ProbeHit& hit, const
   fields.misc = kPerfRecordMiscUser;
   fields.ip = regs.si;
   fields.addr = regs.di;
+  Callchain chain;  // GAP: the faulting ip alone, no walk of the user stack
+  if (event.attr.sample_type & kPerfSampleCallchain) {
+    fields.callchain_length = ip_callchain(event.attr, fields.ip, false, chain);
+    fields.callchain = chain;
+  }
   (void)ring->output_sample(fields, nullptr, 0);
 }
 

@@ -42,7 +42,8 @@ PtRegs pt_regs_from_sample(const sonde::abi::SampleRecord& sample);
 
 // What a program may read at a sample: of the kernel, the five stack words it recorded, at
 // [rsp, rsp + 40); of the POSIX server (lower-half addresses: the task_structs the scheduling
-// tracepoints pass), its memory through `server` when there is one, read when the sample is
+// tracepoints pass; its image also at its kernel alias), its memory through `server` when there
+// is one, read when the sample is
 // drained rather than when it was taken. Everything else fails as an unreadable address does.
 class SampleMemory final : public TracedMemory {
  public:

@@ -95,11 +95,14 @@ enum PerfAttrFlag : uint64_t {
   kPerfAttrMmap = 1ull << 8,
   kPerfAttrComm = 1ull << 9,
   kPerfAttrFreq = 1ull << 10,
-  kPerfAttrTask = 1ull << 11,
+  kPerfAttrInheritStat = 1ull << 11,
   kPerfAttrEnableOnExec = 1ull << 12,
-  kPerfAttrMmapData = 1ull << 13,
+  kPerfAttrTask = 1ull << 13,
   kPerfAttrWatermark = 1ull << 14,
+  kPerfAttrMmapData = 1ull << 17,
   kPerfAttrSampleIdAll = 1ull << 18,
+  kPerfAttrExcludeCallchainKernel = 1ull << 21,
+  kPerfAttrExcludeCallchainUser = 1ull << 22,
   kPerfAttrMmap2 = 1ull << 23,
   kPerfAttrUseClockid = 1ull << 25,
   kPerfAttrWriteBackward = 1ull << 27,
@@ -109,6 +112,11 @@ enum PerfAttrFlag : uint64_t {
   kPerfAttrRemoveOnExec = 1ull << 36,
   kPerfAttrSigtrap = 1ull << 37,
 };
+// PERF_CONTEXT_*: the markers between a callchain's parts (every value from kPerfContextMax
+// up is one).
+inline constexpr uint64_t kPerfContextKernel = static_cast<uint64_t>(-128);
+inline constexpr uint64_t kPerfContextUser = static_cast<uint64_t>(-512);
+inline constexpr uint64_t kPerfContextMax = static_cast<uint64_t>(-4095);
 inline constexpr uint64_t kPerfAttrReserved1 = ~((1ull << 38) - 1);  // __reserved_1:26
 
 // struct perf_event_attr (Linux 6.1), unions named by their first member and config1/config2.

@@ -7,6 +7,7 @@
 #include "ebpf/perf_buffer.hpp"
 #include "rt/result.hpp"
 #include "trace/objects.hpp"
+#include "trace/perf_event_attr.hpp"
 #include "trace/perf_event_uapi.hpp"
 #include "trace/perf_ring.hpp"
 #include "trace/probe_hooks.hpp"
@@ -170,6 +171,18 @@ inline bool registers_of(const ProbeHit& hit, PtRegs& regs) {
   __builtin_memcpy(&regs, hit.context, sizeof(PtRegs));
   return true;
 }
+
+// PERF_SAMPLE_CALLCHAIN, as Linux's get_perf_callchain lays it out: PERF_CONTEXT_KERNEL and
+// the kernel stack when the sample is in the kernel (the POSIX server: its stack, at its kernel
+// alias), then PERF_CONTEXT_USER and the user stack of the task, each left out when the event's
+// exclude_callchain_kernel/_user says so; sample_max_stack (or 127) entries at most.
+inline constexpr uint32_t kCallchainCapacity = kPerfEventMaxStack + 2;
+using Callchain = uint64_t[kCallchainCapacity];
+// A hit's, from the environment's stack walks (bpf_get_stack's).
+uint32_t hit_callchain(const PerfEventAttr& attr, ebpf::Environment& environment, bool in_kernel,
+                       Callchain& chain);
+// A sample that knows only where it was taken (a timer tick, a fault): that ip alone.
+uint32_t ip_callchain(const PerfEventAttr& attr, uint64_t ip, bool in_kernel, Callchain& chain);
 
 // Puts `event` on its probe's list, or takes it off; the probe's events_follow follows.
 void link_event(Probe& probe, PerfEventObject* event);

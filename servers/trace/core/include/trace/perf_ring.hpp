@@ -28,6 +28,10 @@ struct PerfSampleFields {
   uint64_t addr = 0;  // PERF_SAMPLE_ADDR: a page fault's address (0 for other samples)
   uint32_t cpu = 0;
   uint16_t misc = 0;  // the sample's header misc (PERF_RECORD_MISC_KERNEL or _USER)
+  // PERF_SAMPLE_CALLCHAIN: the ips with their context markers (PERF_CONTEXT_KERNEL, _USER);
+  // none: an empty chain.
+  const uint64_t* callchain = nullptr;
+  uint32_t callchain_length = 0;
 };
 
 // What a PERF_RECORD_MMAP2 says of a mapping (pgoff in bytes, as Linux's).
