@@ -275,17 +275,25 @@ void SchedTracepoints::deliver(SchedEvent which, const SchedValues& values, cons
   }
 
   if (table_ == nullptr) return;
+  auto report_raw = [&](uint32_t probe) {
+    ProbeHit hit;
+    hit.pid = context.pid;
+    hit.cpu = context.cpu;
+    uint64_t arguments[5];
+    for (uint32_t i = 0; i < raw.count; ++i) arguments[i] = raw.value[i];
+    hit.context = arguments;
+    hit.size = raw.count * 8;
+    (void)table_->report_hit(probe, hit);
+  };
+  // An exec enables the task's enable_on_exec events before its tracepoint fires (Linux's
+  // perf_event_exec in begin_new_exec): the table's exec watch goes first, so the events it
+  // enables see this exec (perf record -e sched:sched_process_exec -- CMD).
+  uint32_t first = which == SchedEvent::kExec ? table_->exec_watch_probe() : 0;
+  if (first != 0) report_raw(first);
   for (const Armed& armed : armed_) {
-    if (armed.probe == 0 || armed.which != which) continue;
+    if (armed.probe == 0 || armed.which != which || armed.probe == first) continue;
     if (armed.event == 0) {  // a raw tracepoint program
-      ProbeHit hit;
-      hit.pid = context.pid;
-      hit.cpu = context.cpu;
-      uint64_t arguments[5];
-      for (uint32_t i = 0; i < raw.count; ++i) arguments[i] = raw.value[i];
-      hit.context = arguments;
-      hit.size = raw.count * 8;
-      (void)table_->report_hit(armed.probe, hit);
+      report_raw(armed.probe);
       continue;
     }
     uint32_t size = build_sched_record(which, static_cast<uint16_t>(armed.event), context.pid,

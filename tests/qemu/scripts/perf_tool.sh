@@ -56,21 +56,28 @@ perf script -i /tmp/faults.data -F comm,event 2> /dev/null | sed -E 's/ +/ /g' |
 perf record -o /tmp/fork.data -- sh -c '(true); true' > /dev/null 2>&1
 perf report -D -i /tmp/fork.data 2> /dev/null | grep -o -E 'PERF_RECORD_(FORK|EXIT)' | sort |
   uniq -c | awk '{ print $2, $1 }'
-# perf record -g: every sample carries its callchain (perf report -D prints each "FP chain"); a
-# tracepoint's has a kernel part (PERF_CONTEXT_KERNEL, then the kernel's frames) and a user part
-# (PERF_CONTEXT_USER, then the process's). The frames are each kernel's own.
+# perf record -g: every sample carries its callchain (perf report -D prints each "FP chain"). A
+# sched tracepoint's has a kernel part (PERF_CONTEXT_KERNEL, then the kernel's frames) and a user
+# part (PERF_CONTEXT_USER, then the process's); a syscalls one the user part alone (Linux's
+# samples of them carry the system call's user registers). The frames are each kernel's own.
 perf record -g -o /tmp/graph.data -- sh -c 'i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done' \
   > /dev/null 2>&1
 echo "record -g: $?"
 perf report -D -i /tmp/graph.data 2> /dev/null |
   awk '/PERF_RECORD_SAMPLE/ { s++ } /FP chain: nr:/ { c++ }
        END { print (s > 100 && s == c) ? "many samples, each with a callchain" : s " samples, " c " chains" }'
-perf record -g -e syscalls:sys_enter_openat -o /tmp/tp.data -- cat /proc/version > /dev/null 2>&1
-perf report -D -i /tmp/tp.data 2> /dev/null |
-  awk '/FP chain: nr:/ { chain = 1; next }
-       chain && $1 == "....." { k += $3 == "ffffffffffffff80"; u += $3 == "fffffffffffffe00"; next }
-       { chain = 0 }
-       END { print "tracepoint chains: kernel part " (k > 0) ", user part " (u > 0) }'
+# The workload's own exec enables its events (enable_on_exec) before its sched_process_exec
+# fires, so they count it.
+perf stat -x, -e sched:sched_process_exec -- cat /proc/version 2>&1 > /dev/null |
+  awk -F, '{ print "exec events counted: " $1 }'
+for event in syscalls:sys_enter_openat sched:sched_process_exec; do
+  perf record -g -e $event -o /tmp/tp.data -- cat /proc/version > /dev/null 2>&1
+  perf report -D -i /tmp/tp.data 2> /dev/null |
+    awk -v event=$event '/FP chain: nr:/ { chain = 1; next }
+         chain && $1 == "....." { k += $3 == "ffffffffffffff80"; u += $3 == "fffffffffffffe00"; next }
+         { chain = 0 }
+         END { print event " chains: kernel part " (k > 0) ", user part " (u > 0) }'
+done
 # The software counters: perf stat's default ones (task-clock, context-switches, cpu-migrations,
 # page-faults count; the hardware ones are unsupported in this guest as in Linux's), and the
 # rest. The numbers are each kernel's own: counted or zero is compared (migrations: a number).

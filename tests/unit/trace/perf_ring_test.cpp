@@ -413,7 +413,7 @@ TEST_F(PerfRingTest, TracepointEventsSampleTheirRecords) {
 TEST_F(PerfRingTest, HitSamplesCarryTheirCallchain) {
   environment_.kernel_stack = {0xffffffff81001234ull, 0xffffffff81005678ull};
   environment_.user_stack = {0x401000};
-  PerfEventAttr attr = tracepoint_attr(FakeProbeHooks::kOpenatId);
+  PerfEventAttr attr = tracepoint_attr(FakeProbeHooks::kForkId);
   attr.sample_period = 1;
   attr.sample_type = kPerfSampleCallchain | kPerfSampleRaw;
   int64_t whole = open(attr);
@@ -442,6 +442,19 @@ TEST_F(PerfRingTest, HitSamplesCarryTheirCallchain) {
   EXPECT_EQ(u32_at(kernel, 40), 12u);
   const uint8_t* bounded = event_of(short_chain)->ring->memory() + 4096;
   EXPECT_EQ(u64_at(bounded, 8), 3u) << "sample_max_stack 2: the kernel's two ips, no user part";
+  // A syscalls:sys_enter_* sample carries the call's user registers (Linux's
+  // perf_syscall_enter): its chain is the user part alone.
+  PerfEventAttr syscall = tracepoint_attr(FakeProbeHooks::kOpenatId);
+  syscall.sample_period = 1;
+  syscall.sample_type = kPerfSampleCallchain;
+  int64_t enter = open(syscall);
+  ASSERT_TRUE(mmap(enter, 2 * 4096).ok());
+  uint8_t openat[64] = {};
+  hit(probe_of(enter), openat, sizeof(openat), 42);
+  const uint8_t* user = event_of(enter)->ring->memory() + 4096;
+  EXPECT_EQ(u64_at(user, 8), 2u);
+  EXPECT_EQ(u64_at(user, 16), static_cast<uint64_t>(-512));
+  EXPECT_EQ(u64_at(user, 24), 0x401000u);
   // No stack to walk: an empty chain, still a sample perf can parse.
   environment_.kernel_stack.clear();
   environment_.user_stack.clear();

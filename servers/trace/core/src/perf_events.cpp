@@ -165,8 +165,6 @@ uint32_t ProbeTable::report_short_hit(Probe& probe, const ProbeHit& hit) {
   return run_and_count(probe, hit, context);
 }
 
-// perf_swevent_event for one hit: a sampling event overflows each `sample_period` hits (each
-// hit with a period of 1, or PERF_SAMPLE_PERIOD; a frequency is taken as a period of 1).
 namespace {
 
 uint32_t max_stack(const PerfEventAttr& attr) {
@@ -192,6 +190,17 @@ void add_context(uint64_t marker, uint32_t most, Callchain& chain, uint32_t& len
 }
 
 }  // namespace
+
+bool samples_user_registers(const Probe& probe) {
+  if (probe.kind == ProbeKind::kUprobe) return true;
+  if (probe.kind != ProbeKind::kTracepoint) return false;
+  auto starts = [&](const char* prefix) {
+    size_t n = 0;
+    while (prefix[n] != 0 && probe.name[n] == prefix[n]) ++n;
+    return prefix[n] == 0;
+  };
+  return starts("sys_enter_") || starts("sys_exit_");
+}
 
 uint32_t hit_callchain(const PerfEventAttr& attr, ebpf::Environment& environment, bool in_kernel,
                        Callchain& chain) {
@@ -222,6 +231,8 @@ uint32_t ip_callchain(const PerfEventAttr& attr, uint64_t ip, bool in_kernel, Ca
   return length;
 }
 
+// perf_swevent_event for one hit: a sampling event overflows each `sample_period` hits (each
+// hit with a period of 1, or PERF_SAMPLE_PERIOD; a frequency is taken as a period of 1).
 void ProbeTable::sample_hit(PerfEventObject& event, const ProbeHit& hit) {
   uint64_t period = event.attr.sample_period;
   PerfEventRing* ring = event.output_ring();
@@ -240,8 +251,10 @@ void ProbeTable::sample_hit(PerfEventObject& event, const ProbeHit& hit) {
       (event.attr.sample_type & kPerfSamplePeriod) && !event.attr.has(kPerfAttrFreq) ? 1 : period;
   Callchain chain;
   if (event.attr.sample_type & kPerfSampleCallchain) {
-    // Uprobes hit in user mode; every other probe is in the POSIX server or the microkernel.
-    bool in_kernel = event.probe == nullptr || event.probe->kind != ProbeKind::kUprobe;
+    // Uprobes hit in user mode, and Linux's syscalls:sys_enter_*/sys_exit_* samples carry the
+    // system call's user registers (perf_syscall_enter), so no kernel part either; every other
+    // probe is in the POSIX server or the microkernel.
+    bool in_kernel = event.probe == nullptr || !samples_user_registers(*event.probe);
     fields.callchain_length = hit_callchain(event.attr, environment, in_kernel, chain);
     fields.callchain = chain;
   }

@@ -178,6 +178,9 @@ inline bool registers_of(const ProbeHit& hit, PtRegs& regs) {
 // exclude_callchain_kernel/_user says so; sample_max_stack (or 127) entries at most.
 inline constexpr uint32_t kCallchainCapacity = kPerfEventMaxStack + 2;
 using Callchain = uint64_t[kCallchainCapacity];
+// Whether a probe's samples are in user mode as Linux's: uprobes, and syscalls:sys_enter_* and
+// sys_exit_* (their samples carry the system call's user registers).
+bool samples_user_registers(const Probe& probe);
 // A hit's, from the environment's stack walks (bpf_get_stack's).
 uint32_t hit_callchain(const PerfEventAttr& attr, ebpf::Environment& environment, bool in_kernel,
                        Callchain& chain);
@@ -276,6 +279,10 @@ class ProbeTable {
   void fault_sample(PerfEventObject& event, const ProbeHit& hit, const PtRegs& regs);
   // A hit of a probe the table watches (Probe::watches): the *_seen above it asks for.
   void watched_hit(const Probe& probe, const ProbeHit& hit);
+  // The raw sched_process_exec probe the table watches execs on (enable_on_exec, COMM), 0 when
+  // none: its hit goes before the exec's other probes, as Linux's perf_event_exec comes before
+  // trace_sched_process_exec.
+  uint32_t exec_watch_probe() const { return exec_probe_ != nullptr ? exec_probe_->number : 0; }
 
   // For the core: a probe for `spec` with one more user (arming it on its first), its release,
   // and attaching a program to it (EEXIST if it is there, E2BIG past 64 for perf events).
