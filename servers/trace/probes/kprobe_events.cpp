@@ -102,22 +102,26 @@ rt::Result<void> KprobeEventSwitch::arm(Event& event, uint32_t perf_probe) {
   return {};
 }
 
-Event* KprobeEventSwitch::find_kprobe_event(uint64_t id) {
+Event* KprobeEventSwitch::find_probe_event(uint64_t id) {
   EventRegistry& events = tracefs_.events();
   for (size_t i = 0; i < events.size(); ++i) {
     Event& event = events.at(i);
-    if (event.id == id) {
-      return event.source == EventSource::kKprobe && event.probe != nullptr ? &event : nullptr;
-    }
+    if (event.id != id) continue;
+    bool probe_event = event.source == EventSource::kKprobe || event.source == EventSource::kUprobe;
+    return probe_event && event.probe != nullptr ? &event : nullptr;
   }
   return nullptr;
 }
 
-bool KprobeEventSwitch::has_kprobe_event(uint64_t id) { return find_kprobe_event(id) != nullptr; }
+bool KprobeEventSwitch::has_probe_event(uint64_t id) { return find_probe_event(id) != nullptr; }
 
 rt::Result<void> KprobeEventSwitch::arm_tracepoint(uint32_t probe, uint64_t id) {
-  Event* event = find_kprobe_event(id);
+  Event* event = find_probe_event(id);
   if (event == nullptr || table_ == nullptr) return rt::err(rt::kEOPNOTSUPP);
+  if (event->source == EventSource::kUprobe) {
+    if (uprobes_ == nullptr) return rt::err(rt::kEOPNOTSUPP, "no uprobes here");
+    return uprobes_->arm_tracepoint(probe, *event);  // busy while held, as a kprobe event
+  }
   TRY(arm(*event, probe));
   ++event->users;  // kprobe_events refuses to delete it (EBUSY) while a perf event holds it
   return {};

@@ -84,8 +84,9 @@ class KprobeEventSwitch final : public EventSwitch {
   // perf_event_open of a kprobe event's id (PERF_TYPE_TRACEPOINT: perf record -e probe:NAME
   // after perf probe): the event's kprobe armed for ProbeTable probe `probe`, each hit's record
   // reported to the table (its programs and perf events) instead of the trace buffer; the event
-  // is busy (users) until disarm. has_kprobe_event: whether `id` is a kprobe event's.
-  bool has_kprobe_event(uint64_t id);
+  // is busy (users) until disarm. A uprobe event's id (perf probe -x) goes to the Uprobes
+  // (Uprobes::arm_tracepoint). has_probe_event: whether `id` is a kprobe or uprobe event's.
+  bool has_probe_event(uint64_t id);
   [[nodiscard]] rt::Result<void> arm_tracepoint(uint32_t probe, uint64_t id);
   bool disarm(uint32_t probe);  // false when `probe` is none of ours
   void set_table(ProbeTable* table) { table_ = table; }
@@ -116,7 +117,7 @@ class KprobeEventSwitch final : public EventSwitch {
   SchedTracepoints* sched_ = nullptr;
   ProbeTable* table_ = nullptr;
   Client clients_[kMaxEvents];
-  Event* find_kprobe_event(uint64_t id);
+  Event* find_probe_event(uint64_t id);
   // The event's kprobe on a free client (for tracefs, or perf probe `perf_probe`).
   rt::Result<void> arm(Event& event, uint32_t perf_probe);
 };

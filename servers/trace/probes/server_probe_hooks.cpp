@@ -42,7 +42,7 @@ rt::Result<void> ServerProbeHooks::arm(uint32_t probe, const ProbeSpec& spec) {
   if (spec.kind == ProbeKind::kTracepoint) {
     if (sched_ != nullptr && sched_->has_tracepoint(spec.tracepoint_id))
       return sched_->arm_tracepoint(probe, spec.tracepoint_id);
-    if (kprobe_events_ != nullptr && kprobe_events_->has_kprobe_event(spec.tracepoint_id))
+    if (kprobe_events_ != nullptr && kprobe_events_->has_probe_event(spec.tracepoint_id))
       return kprobe_events_->arm_tracepoint(probe, spec.tracepoint_id);
     return syscalls_.arm_tracepoint(probe, spec.tracepoint_id);
   }

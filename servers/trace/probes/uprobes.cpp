@@ -63,7 +63,7 @@ rt::Result<void> Uprobes::arm_perf(uint32_t probe, const ProbeSpec& spec) {
 
 rt::Result<void> Uprobes::arm_event(Event& event) {
   for (Site& site : sites_) {
-    if (site.id != 0 && site.event == &event) return {};  // already armed
+    if (site.id != 0 && site.event == &event && site.probe == 0) return {};  // already armed
   }
   const auto& probe = *static_cast<const ProbeDefinition*>(event.probe);
   Site* site = TRY(add(probe.target.data(), probe.target.size(), probe.offset, probe.is_return, -1,
@@ -72,9 +72,20 @@ rt::Result<void> Uprobes::arm_event(Event& event) {
   return {};
 }
 
+rt::Result<void> Uprobes::arm_tracepoint(uint32_t probe, Event& event) {
+  const auto& definition = *static_cast<const ProbeDefinition*>(event.probe);
+  Site* site = TRY(add(definition.target.data(), definition.target.size(), definition.offset,
+                       definition.is_return, -1, definition.ref_ctr_offset));
+  site->event = &event;
+  site->probe = probe;
+  ++event.users;  // uprobe_events refuses to delete it (EBUSY) while a perf event holds it
+  return {};
+}
+
 void Uprobes::disarm_perf(uint32_t probe) {
   for (Site& site : sites_) {
-    if (site.id == 0 || site.event != nullptr || site.probe != probe) continue;
+    if (site.id == 0 || site.probe != probe || probe == 0) continue;
+    if (site.event != nullptr && site.event->users > 0) --site.event->users;
     site = Site{};
     ++generation_;
   }
@@ -82,7 +93,7 @@ void Uprobes::disarm_perf(uint32_t probe) {
 
 void Uprobes::disarm_event(Event& event) {
   for (Site& site : sites_) {
-    if (site.id == 0 || site.event != &event) continue;
+    if (site.id == 0 || site.event != &event || site.probe != 0) continue;
     site = Site{};
     ++generation_;
   }
@@ -176,6 +187,13 @@ void Uprobes::record(Site& site, const PtRegs& regs, uint64_t function, uint64_t
   size_t size = build_probe_record(probe, static_cast<uint16_t>(event.id), task.pid, regs, context,
                                    user, buffer, sizeof buffer);
   if (size == 0) return;
+  if (site.probe != 0) {
+    // A perf event's: the record is the tracepoint context of its programs and samples.
+    if (table_ == nullptr) return;
+    ProbeHit hit{buffer, static_cast<uint32_t>(size), task.cpu, task.pid, function};
+    (void)table_->report_hit(site.probe, hit);
+    return;
+  }
   TraceContext line;
   line.timestamp_ns = sys::clock_ns();
   line.cpu = task.cpu;  // the hit's (its fault message's), published with the task

@@ -37,6 +37,11 @@ class Uprobes final : public UprobeBackend {
   rt::Result<void> arm_perf(uint32_t probe, const ProbeSpec& spec);
   // An enabled uprobe_events event: its hits are recorded in the trace buffer.
   rt::Result<void> arm_event(Event& event);
+  // A uprobe_events event opened as a perf tracepoint (perf probe -x, then perf record -e
+  // probe_FILE:NAME): a site of its own whose records go to the ProbeTable under `probe` (its
+  // programs and perf events), not to the trace buffer; the event is busy (users) until
+  // disarm_perf, as a kprobe event.
+  rt::Result<void> arm_tracepoint(uint32_t probe, Event& event);
   void disarm_perf(uint32_t probe);
   void disarm_event(Event& event);
 
@@ -53,9 +58,9 @@ class Uprobes final : public UprobeBackend {
 
  private:
   struct Site {
-    uint32_t id = 0;  // 0: free; what the POSIX server names the site by
-    uint32_t probe = 0;
-    Event* event = nullptr;  // a uprobe_events event, else a perf event's probe
+    uint32_t id = 0;         // 0: free; what the POSIX server names the site by
+    uint32_t probe = 0;      // the ProbeTable probe the hits go to (0: the trace buffer)
+    Event* event = nullptr;  // a uprobe_events event, else a uprobe PMU event's probe
     char path[kPathMax] = {};
     uint64_t offset = 0;
     bool is_return = false;
