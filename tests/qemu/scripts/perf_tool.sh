@@ -17,6 +17,10 @@ perf script -i /tmp/perf.data -F comm,event,trace 2>&1 |
   sed -E 's/0x7f[0-9a-f]+/ADDR/g; s/ +/ /g'
 echo "script: $?"
 perf report -i /tmp/perf.data --stdio --sort comm 2>/dev/null | grep -E '^ +[0-9]' | sed -E 's/ +/ /g'
+# A syscall tracepoint's samples are at the call's user ip (Linux passes its user registers):
+# in busybox, the same instruction on both kernels (masked: it moves with busybox's build).
+perf report -i /tmp/perf.data --stdio --sort dso,sym 2>/dev/null | grep -E '^ +[0-9]' |
+  sed -E 's/ +/ /g; s/0x[0-9a-f]+$/ADDRESS/'
 # The workload's children count too (attr.inherit: sched_process_fork makes them heirs); -i
 # (no inherit) counts the shell alone.
 perf stat -e syscalls:sys_enter_openat -- sh -c 'cat /proc/version > /dev/null; cat /proc/version' \

@@ -463,5 +463,35 @@ TEST_F(PerfRingTest, HitSamplesCarryTheirCallchain) {
   EXPECT_EQ(u64_at(data, 72 + 8), 0u);
 }
 
+// A tracepoint sample's ip and cpumode are its registers': a kernel tracepoint's the first
+// kernel frame (PERF_RECORD_MISC_KERNEL), a syscalls one's the call's user ip (MISC_USER), as
+// Linux's perf_syscall_enter passes the call's user registers.
+TEST_F(PerfRingTest, TracepointSamplesCarryTheirIpAndMode) {
+  environment_.kernel_stack = {0xffffffff81001234ull, 0xffffffff81005678ull};
+  environment_.user_stack = {0x401000, 0x402000};
+  PerfEventAttr attr = tracepoint_attr(FakeProbeHooks::kForkId);
+  attr.sample_period = 1;
+  attr.sample_type = kPerfSampleIp;
+  int64_t fork = open(attr);
+  attr = tracepoint_attr(FakeProbeHooks::kOpenatId);
+  attr.sample_period = 1;
+  attr.sample_type = kPerfSampleIp;
+  int64_t openat = open(attr);
+  for (int64_t fd : {fork, openat}) ASSERT_TRUE(mmap(fd, 2 * 4096).ok());
+  uint8_t record[64] = {};
+  hit(probe_of(fork), record, 48, 42);
+  hit(probe_of(openat), record, 64, 42);
+  const uint8_t* kernel = event_of(fork)->ring->memory() + 4096;
+  EXPECT_EQ(kernel[4], 1) << "PERF_RECORD_MISC_KERNEL";
+  EXPECT_EQ(u64_at(kernel, 8), 0xffffffff81001234ull);
+  const uint8_t* user = event_of(openat)->ring->memory() + 4096;
+  EXPECT_EQ(user[4], 2) << "PERF_RECORD_MISC_USER";
+  EXPECT_EQ(u64_at(user, 8), 0x401000u);
+  // Nothing to walk: ip 0.
+  environment_.kernel_stack.clear();
+  hit(probe_of(fork), record, 48, 42);
+  EXPECT_EQ(u64_at(kernel, 16 + 8), 0u);
+}
+
 }  // namespace
 }  // namespace trace::testing

@@ -249,12 +249,18 @@ void ProbeTable::sample_hit(PerfEventObject& event, const ProbeHit& hit) {
                           static_cast<uint32_t>(hit.pid), environment.monotonic_ns(), hit.cpu);
   fields.period =
       (event.attr.sample_type & kPerfSamplePeriod) && !event.attr.has(kPerfAttrFreq) ? 1 : period;
+  // Uprobes hit in user mode, and Linux's syscalls:sys_enter_*/sys_exit_* samples carry the
+  // system call's user registers (perf_syscall_enter); every other probe is in the POSIX server
+  // or the microkernel. The sample's ip and cpumode are those registers': the first frame of
+  // the stack they start (GAP: 0 where there is none, as at microkernel samples).
+  bool in_kernel = event.probe == nullptr || !samples_user_registers(*event.probe);
+  fields.misc = in_kernel ? kPerfRecordMiscKernel : kPerfRecordMiscUser;
+  if ((event.attr.sample_type & kPerfSampleIp) &&
+      environment.capture_stack(!in_kernel, 0, &fields.ip, 1) != 1) {
+    fields.ip = 0;
+  }
   Callchain chain;
   if (event.attr.sample_type & kPerfSampleCallchain) {
-    // Uprobes hit in user mode, and Linux's syscalls:sys_enter_*/sys_exit_* samples carry the
-    // system call's user registers (perf_syscall_enter), so no kernel part either; every other
-    // probe is in the POSIX server or the microkernel.
-    bool in_kernel = event.probe == nullptr || !samples_user_registers(*event.probe);
     fields.callchain_length = hit_callchain(event.attr, environment, in_kernel, chain);
     fields.callchain = chain;
   }

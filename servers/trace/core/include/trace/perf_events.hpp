@@ -330,9 +330,9 @@ class ProbeTable {
         (run != 0 && result == 0)) {
       return run;
     }
-    // GAP: kprobe and uprobe events do not sample (Linux writes a small entry with the probed
-    // address), tracepoint programs see the record's first 8 bytes unchanged (Linux stores the
-    // pt_regs pointer there), and samples carry IP 0 (the server reports no registers).
+    // GAP: kprobe and uprobe PMU events do not sample (Linux writes a small entry with the
+    // probed address), and tracepoint programs see the record's first 8 bytes unchanged (Linux
+    // stores the pt_regs pointer there).
     for (PerfEventObject* event = probe.events; event != nullptr; event = event->next_on_probe) {
       if (!event->enabled) continue;
       if (!event->follows_task(hit.pid)) continue;
