@@ -18,6 +18,7 @@
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysinfo.h>
@@ -271,6 +272,81 @@ static void memory_totals(void) {
   CHECK("freeram is at most totalram", info.freeram <= info.totalram);
 }
 
+// A field of /proc/self/status in kB ("VmRSS"), or -1.
+static long status_kb(const char* field) {
+  FILE* status = fopen("/proc/self/status", "r");
+  long value = -1;
+  char line[128];
+  size_t length = strlen(field);
+  while (status != NULL && fgets(line, sizeof line, status) != NULL) {
+    if (strncmp(line, field, length) == 0 && line[length] == ':') value = atol(line + length + 1);
+  }
+  if (status != NULL) fclose(status);
+  return value;
+}
+
+// /proc/self/stat's vsize (field 23, bytes) and rss (24, pages).
+static void stat_memory(unsigned long* vsize, long* rss) {
+  char text[1024] = "";
+  FILE* stat = fopen("/proc/self/stat", "r");
+  if (stat != NULL) {
+    (void)!fgets(text, sizeof text, stat);
+    fclose(stat);
+  }
+  *vsize = 0;
+  *rss = -1;
+  char* at = strrchr(text, ')');
+  for (int field = 2; at != NULL && field < 23; ++field) at = strchr(at + 1, ' ');
+  if (at != NULL) (void)sscanf(at + 1, "%lu %ld", vsize, rss);
+}
+
+// The resident set as Linux counts it: the pages a process touches show in /proc/self/status
+// (VmRSS and its high-water mark VmHWM), /proc/self/stat's rss and getrusage's maxrss, and go
+// when they are unmapped (Linux updates VmHWM lazily: whether it keeps the peak after an unmap
+// differs between versions, so it is not checked); a reaped child's high-water mark is wait4's
+// and RUSAGE_CHILDREN's.
+static void resident_memory(void) {
+  enum { kBlock = 8 << 20, kChildBlock = 16 << 20 };
+  struct rusage self;
+  CHECK("getrusage RUSAGE_SELF", getrusage(RUSAGE_SELF, &self) == 0);
+  CHECK("maxrss counts the process", self.ru_maxrss > 0);
+  char* block = mmap(NULL, kBlock, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  CHECK("an 8 MiB mapping", block != MAP_FAILED);
+  if (block == MAP_FAILED) return;
+  long before = status_kb("VmRSS");
+  for (long i = 0; i < kBlock; i += 4096) block[i] = 1;
+  long touched = status_kb("VmRSS");
+  CHECK("VmRSS grows by the pages touched", before > 0 && touched - before >= 8192 - 256);
+  CHECK("VmHWM is at least VmRSS", status_kb("VmHWM") >= touched);
+  CHECK("VmSize holds the mapping", status_kb("VmSize") >= 8192 && status_kb("VmSize") >= touched);
+  CHECK("VmPeak is at least VmSize", status_kb("VmPeak") >= status_kb("VmSize"));
+  unsigned long vsize;
+  long rss;
+  stat_memory(&vsize, &rss);
+  long size_kb = status_kb("VmSize");
+  CHECK("stat's rss is about VmRSS", rss > 0 && labs(rss * 4 - touched) <= 256);
+  CHECK("stat's vsize is about VmSize", labs((long)(vsize / 1024) - size_kb) <= 1024);
+  CHECK("getrusage after touching", getrusage(RUSAGE_SELF, &self) == 0);
+  CHECK("maxrss is at least what is resident", self.ru_maxrss >= touched - 256);
+  munmap(block, kBlock);
+  CHECK("VmRSS falls when the pages go", status_kb("VmRSS") <= touched - 8192 + 256);
+  pid_t child = fork();
+  if (child == 0) {
+    char* big = mmap(NULL, kChildBlock, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (big == MAP_FAILED) _exit(1);
+    for (long i = 0; i < kChildBlock; i += 4096) big[i] = 1;
+    _exit(0);
+  }
+  int status = -1;
+  struct rusage reaped, children;
+  CHECK("wait4 of the child that touched 16 MiB", wait4(child, &status, 0, &reaped) == child &&
+                                                      WIFEXITED(status) &&
+                                                      WEXITSTATUS(status) == 0);
+  CHECK("wait4's maxrss is the child's", reaped.ru_maxrss >= 16384);
+  CHECK("RUSAGE_CHILDREN's maxrss is the largest child's",
+        getrusage(RUSAGE_CHILDREN, &children) == 0 && children.ru_maxrss >= 16384);
+}
+
 // creat, utimes, syncfs, fadvise64, sync_file_range, the priority and scheduler queries (raw system
 // calls, as the C libraries name some of them differently).
 static void small_calls(void) {
@@ -500,6 +576,7 @@ int main(int argc, char** argv, char** envp) {
   statx_checks();
   small_calls();
   memory_totals();
+  resident_memory();
   map_count_limit();
   eventfd_checks();
   rmdir(dir);

@@ -297,12 +297,14 @@ void set_owner(Inode* inode, const Process& p) {
 void put_task_files(FileTree& tree, Inode* directory, Process* p, const Thread* thread) {
   int tid = thread != nullptr ? thread->tid : p->pid;
   uint64_t ticks = p->start_ns / 10000000;
-  uint64_t pages = 0;  // GAP: resident pages are not counted per process
   // The memory layout fields (startcode, endcode, startstack; start_data to env_end) as Linux
   // shows them to a viewer allowed to ptrace (root): 0 once there is no mm (a zombie).
   bool has_mm = p->state != ProcessState::kZombie && p->memory != nullptr;
   const mm_struct empty{};
   const mm_struct& m = has_mm ? p->linux_mm : empty;
+  // vsize in bytes and rss in pages (Linux's total_vm and get_mm_rss), 0 without an mm.
+  uint64_t vsize = has_mm ? p->memory->virtual_bytes() : 0;
+  uint64_t pages = has_mm ? p->memory->resident_pages() : 0;
   // minflt, cminflt; utime, stime, cutime, cstime: clock ticks of the split CPU times
   // (usage.hpp).
   TaskUsage usage = thread != nullptr ? thread_usage(*thread) : process_usage(*p);
@@ -316,7 +318,7 @@ void put_task_files(FileTree& tree, Inode* directory, Process* p, const Thread* 
            usage.minor_faults, p->children_usage.minor_faults, clock_ticks(self.user_ns),
            clock_ticks(self.system_ns), clock_ticks(children.user_ns),
            clock_ticks(children.system_ns), 20 + p->nice, p->nice,
-           p->state == ProcessState::kZombie ? 1 : thread_count(p), ticks, pages * 4096, pages,
+           p->state == ProcessState::kZombie ? 1 : thread_count(p), ticks, vsize, pages,
            m.start_code, m.end_code, m.start_stack, m.start_data, m.end_data, m.start_brk,
            m.arg_start, m.arg_end, m.env_start, m.env_end,
            p->state == ProcessState::kZombie ? p->wait_status : 0);
@@ -333,12 +335,21 @@ void put_task_files(FileTree& tree, Inode* directory, Process* p, const Thread* 
   }
   rt::format_to(groups + used, sizeof(groups) - used, " ");
   const Thread* mask_of = thread != nullptr ? thread : p->threads;
+  // Linux's memory lines (task_mem) while there is an mm, in KiB: the areas' size and its
+  // high-water mark, the resident set and its high-water mark.
+  char memory[128] = "";
+  if (has_mm) {
+    rt::format_to(memory, sizeof memory,
+                  "VmPeak:\t%8lu kB\nVmSize:\t%8lu kB\nVmHWM:\t%8lu kB\nVmRSS:\t%8lu kB\n",
+                  p->memory->peak_virtual_bytes() / 1024, vsize / 1024,
+                  p->memory->peak_resident_pages() * 4, pages * 4);
+  }
   put_text(tree, directory, "status",
            "Name:\t%s\nUmask:\t%s\nState:\t%c\nTgid:\t%d\nPid:\t%d\nPPid:\t%d\n"
-           "Uid:\t%u\t%u\t%u\t%u\nGid:\t%u\t%u\t%u\t%u\nGroups:\t%s\nThreads:\t%d\n"
+           "Uid:\t%u\t%u\t%u\t%u\nGid:\t%u\t%u\t%u\t%u\nGroups:\t%s\n%sThreads:\t%d\n"
            "SigBlk:\t%016lx\n",
            p->comm, umask, state_of(p), p->pid, tid, p->ppid, ids.uid, ids.euid, ids.suid,
-           ids.fsuid, ids.gid, ids.egid, ids.sgid, ids.fsgid, groups, thread_count(p),
+           ids.fsuid, ids.gid, ids.egid, ids.sgid, ids.fsgid, groups, memory, thread_count(p),
            mask_of != nullptr ? mask_of->signal_mask : 0);
   put_text(tree, directory, "comm", "%s\n", p->comm);
 }

@@ -398,7 +398,11 @@ int64_t sys_getrusage(SyscallContext& c) {
   switch (who) {
     case 0: time = process_usage(*c.process); break;
     case -1: time = c.process->children_usage; break;
-    case 1: time = thread_usage(*c.thread); break;
+    case 1:  // the thread's times; maxrss is its memory's high-water mark
+      time = thread_usage(*c.thread);
+      if (c.process->memory != nullptr)
+        time.max_rss_kb = c.process->memory->peak_resident_pages() * 4;
+      break;
     default: return -rt::kEINVAL;
   }
   Rusage usage = rusage_of(time);

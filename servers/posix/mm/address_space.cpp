@@ -73,6 +73,7 @@ const CowCounters& cow_counters() { return counters; }
 
 rt::Result<void> AddressSpace::create() {
   vspace_ = TRY(platform::make_object(abi::ObjectType::kVSpace));
+  resident_ = peak_resident_ = peak_virtual_ = 0;  // a new mm's
   top_ = static_cast<Node*>(zeroed(sizeof(Node)));
   if (top_ == nullptr) return rt::err(rt::kENOMEM);
   return {};
@@ -147,6 +148,7 @@ rt::Result<Page*> AddressSpace::map_new_page(uint64_t address, const platform::P
   page->cow = cow ? 1 : 0;
   page->file_shared = file_shared ? 1 : 0;
   *slot = page;
+  page_added();
   return page;
 }
 
@@ -172,6 +174,7 @@ void AddressSpace::unmap_page(uint64_t address) {
   if (slot == nullptr || *slot == nullptr) return;
   Page* page = *slot;
   *slot = nullptr;
+  --resident_;
   (void)sys::cnode_delete(sys::kServerSlotCNode, page->mapped_cap);  // unmaps it
   platform::free_slot(page->mapped_cap);
   if (page->foreign != 0) {
@@ -215,6 +218,7 @@ rt::Result<void> AddressSpace::map_foreign(uint64_t address, uint64_t frame, uin
   page->foreign_mapping = mapping;
   ++foreign_[mapping].pages;
   *slot = page;
+  page_added();
   return {};
 }
 
@@ -248,11 +252,13 @@ rt::Result<void> AddressSpace::add_area(uint64_t start, uint64_t end, uint32_t p
   for (size_t i = 0; i < area_count_; ++i) {
     if (areas_[i].end == start && areas_[i].prot == prot && areas_[i].file == nullptr) {
       areas_[i].end = end;
+      areas_grew();
       return {};
     }
   }
   if (!area_room(1)) return rt::err(rt::kENOMEM);
   areas_[area_count_++] = Area{start, end, prot, nullptr, 0, false, false};
+  areas_grew();
   return {};
 }
 
@@ -262,6 +268,7 @@ rt::Result<void> AddressSpace::add_file_area(uint64_t start, uint64_t end, uint3
   if (start >= end || end > kUserTop) return rt::err(rt::kEINVAL);
   if (!area_room(1)) return rt::err(rt::kENOMEM);
   areas_[area_count_++] = Area{start, end, prot, file, offset, write_denied, private_file};
+  areas_grew();
   return {};
 }
 
@@ -401,10 +408,17 @@ rt::Result<void> AddressSpace::move_range(uint64_t from, uint64_t length, uint64
   return {};
 }
 
+uint64_t AddressSpace::virtual_bytes() const {
+  uint64_t bytes = 0;
+  for (size_t i = 0; i < area_count_; ++i) bytes += areas_[i].end - areas_[i].start;
+  return bytes;
+}
+
 void AddressSpace::extend_area(uint64_t end, uint64_t new_end) {
   for (size_t i = 0; i < area_count_; ++i) {
     if (areas_[i].end == end && areas_[i].start < end) {
       areas_[i].end = new_end;
+      areas_grew();
       return;
     }
   }
@@ -597,6 +611,7 @@ rt::Result<void> AddressSpace::share_page_with(uint64_t address, Page& page, Add
   shared->prot = page.prot;
   shared->cow = 1;
   *slot = shared;
+  child.page_added();
   ++counters.shared;
   return {};
 }
@@ -608,6 +623,7 @@ rt::Result<void> AddressSpace::fork_into(AddressSpace& child) {
     anon_retain(areas_[i].file);  // a shared anonymous inode: the child's area maps it too
   }
   child.area_count_ = area_count_;
+  child.areas_grew();
   child.brk_start = brk_start;
   child.brk = brk;
   child.mmap_top = mmap_top;
@@ -704,6 +720,7 @@ void AddressSpace::destroy() {
     platform::heap().deallocate(top_, sizeof(Node));
     top_ = nullptr;
   }
+  resident_ = 0;  // the high-water marks stay: the process's maxrss reads them
   // GAP: the untyped memory of paging structures and the VSpace is not reclaimed (no revoke
   // of the server's untyped yet); their slots are.
   for (size_t i = 0; i < table_count_; ++i) {

@@ -170,6 +170,15 @@ class AddressSpace {
   // Drops an entry that got no pages (an mmap that failed half way); false if it has some.
   bool drop_empty_foreign_mapping(uint32_t mapping);
 
+  // Linux's RSS and its high-water mark (VmRSS, VmHWM, ru_maxrss): pages mapped in the
+  // process, its own, shared by fork, a file's, another server's.
+  uint64_t resident_pages() const { return resident_; }
+  uint64_t peak_resident_pages() const { return peak_resident_; }
+  // Linux's total_vm and its high-water mark (VmSize, VmPeak, /proc/<pid>/stat's vsize): the
+  // bytes of the areas.
+  uint64_t virtual_bytes() const;
+  uint64_t peak_virtual_bytes() const { return peak_virtual_; }
+
   uint64_t brk_start = 0;
   uint64_t brk = 0;
   uint64_t mmap_top = kMmapTop;
@@ -216,6 +225,17 @@ class AddressSpace {
 
   rt::Result<void> copy_foreign(const Page& page, uint64_t offset, void* buffer, size_t length,
                                 bool write);
+
+  void page_added() {
+    if (++resident_ > peak_resident_) peak_resident_ = resident_;
+  }
+  void areas_grew() {
+    uint64_t bytes = virtual_bytes();
+    if (bytes > peak_virtual_) peak_virtual_ = bytes;
+  }
+  uint64_t resident_ = 0;
+  uint64_t peak_resident_ = 0;
+  uint64_t peak_virtual_ = 0;
 
   Area* areas_ = nullptr;  // from the heap, grown as areas are added
   size_t area_capacity_ = 0;

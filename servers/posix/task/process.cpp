@@ -370,6 +370,9 @@ void release_memory(Process* process) {
   mm::AddressSpace* memory = process->memory;
   if (memory == nullptr) return;
   process->memory = nullptr;
+  // setmax_mm_hiwater_rss: what it had stays its maxrss.
+  if (memory->peak_resident_pages() > process->max_rss_pages)
+    process->max_rss_pages = memory->peak_resident_pages();
   if (--memory->users != 0) return;
   memory->destroy();
   platform::heap().deallocate(memory, sizeof(mm::AddressSpace));

@@ -175,6 +175,9 @@ struct Process {
   // (with theirs: Linux's cutime and cstime).
   TaskUsage ended_threads_usage;
   TaskUsage children_usage;
+  // The high-water mark of the memory it had before (Linux's signal->maxrss): the largest
+  // resident set of the address spaces it left (an exec's old one, in pages).
+  uint64_t max_rss_pages;
   bool executed;  // an execve succeeded since the fork (Linux's PF_FORKNOEXEC cleared)
   // The thread (tid) whose vfork waits for this process to exec or end (Linux's vfork_done);
   // 0 when none, or once released.

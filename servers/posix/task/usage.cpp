@@ -2,6 +2,7 @@
 // What Linux tasks used (usage.hpp): the kernel's CPU time and the server's counts.
 #include "task/usage.hpp"
 
+#include "mm/address_space.hpp"
 #include "sys/ipc.hpp"
 #include "task/process.hpp"
 
@@ -35,6 +36,10 @@ TaskUsage thread_usage(const Thread& thread) {
 TaskUsage process_usage(const Process& process) {
   TaskUsage time = process.ended_threads_usage;
   for (const Thread* t = process.threads; t != nullptr; t = t->next) time += thread_usage(*t);
+  uint64_t pages = process.max_rss_pages;
+  if (process.memory != nullptr && process.memory->peak_resident_pages() > pages)
+    pages = process.memory->peak_resident_pages();
+  if (pages * 4 > time.max_rss_kb) time.max_rss_kb = pages * 4;
   return time;
 }
 

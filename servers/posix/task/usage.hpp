@@ -19,6 +19,9 @@ struct TaskUsage {
   // context switches: the task slept).
   uint64_t minor_faults = 0;
   uint64_t voluntary_switches = 0;
+  // ru_maxrss in KiB: the largest resident set (a sum takes the larger, as Linux's cmaxrss
+  // keeps the largest child's).
+  uint64_t max_rss_kb = 0;
 
   TaskUsage& operator+=(const TaskUsage& other) {
     ns += other.ns;
@@ -26,6 +29,7 @@ struct TaskUsage {
     system_ticks += other.system_ticks;
     minor_faults += other.minor_faults;
     voluntary_switches += other.voluntary_switches;
+    if (other.max_rss_kb > max_rss_kb) max_rss_kb = other.max_rss_kb;
     return *this;
   }
 };
@@ -51,9 +55,9 @@ inline CpuSplit split_cpu_time(const TaskUsage& time) {
 // Clock ticks (USER_HZ, 100 a second) of `ns`, as times() and /proc/<pid>/stat count them.
 inline uint64_t clock_ticks(uint64_t ns) { return ns / 10000000; }
 
-// Linux's struct rusage on x86-64: user and system time as timevals, then 14 longs. GAP:
-// maxrss, the I/O counts and involuntary switches (preemptions, which the kernel alone sees)
-// are 0; faults and voluntary switches as TaskUsage counts them.
+// Linux's struct rusage on x86-64: user and system time as timevals, then 14 longs. GAP: the
+// I/O counts and involuntary switches (preemptions, which the kernel alone sees) are 0;
+// maxrss, faults and voluntary switches as TaskUsage counts them.
 struct Rusage {
   int64_t utime_sec, utime_usec, stime_sec, stime_usec;
   int64_t maxrss, ixrss, idrss, isrss, minflt, majflt, nswap, inblock, oublock, msgsnd, msgrcv,
@@ -69,6 +73,7 @@ inline Rusage rusage_of(const TaskUsage& time) {
   usage.utime_usec = static_cast<int64_t>(split.user_ns % 1000000000 / 1000);
   usage.stime_sec = static_cast<int64_t>(split.system_ns / 1000000000);
   usage.stime_usec = static_cast<int64_t>(split.system_ns % 1000000000 / 1000);
+  usage.maxrss = static_cast<int64_t>(time.max_rss_kb);
   usage.minflt = static_cast<int64_t>(time.minor_faults);
   usage.nvcsw = static_cast<int64_t>(time.voluntary_switches);
   return usage;
@@ -79,7 +84,8 @@ struct Thread;
 
 // The thread's CPU time: its earlier TCBs' (before an exec) and its TCB's now.
 TaskUsage thread_usage(const Thread& thread);
-// The process's: its live threads' and its ended threads'.
+// The process's: its live threads' and its ended threads', and the high-water mark of its
+// memory now and before (ru_maxrss).
 TaskUsage process_usage(const Process& process);
 // Before the thread's TCB goes (its end, or an exec's new TCB): what it counted is kept, in
 // the process (`ended`) or in the thread (its next TCB's base).
