@@ -17,14 +17,20 @@ A dynamically linked HOST (an ELF with PT_INTERP) brings its loader and the shar
 it needs (DT_NEEDED, recursively, found where Debian's loader looks: DT_RUNPATH, then
 /lib/x86_64-linux-gnu, /usr/lib/x86_64-linux-gnu, /lib, /usr/lib), each at its host path.
 
+When glibc libraries come in, /etc/ld.so.cache lists them (made by the host's ldconfig over a
+copy of just those libraries): the loader finds them as on Debian, and tools that look a
+library up by its short name there (bcc's and bpftrace's `uprobe:libc:FUNC`) find it.
+
 Parent directories are made as needed. Nothing here is committed: the archive is built from
 files on the host at build time.
 """
 import os
+import shutil
 import stat
 import struct
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 LIBRARY_DIRS = ["/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib", "/usr/lib"]
@@ -93,6 +99,32 @@ def add_dependencies(archive, host: Path):
         data = found.read_bytes()
         archive.add(str(found), stat.S_IFREG | 0o755, data)
         pending.extend(elf_dependencies(data)[1])
+
+
+def library_cache(archive) -> bytes:
+    """/etc/ld.so.cache for the glibc libraries in `archive` (b"" when there are none, or when
+    the host's ldconfig cannot make it: the loader then searches its default directories)."""
+    libraries = [name for name, (mode, _) in archive.entries.items()
+                 if stat.S_ISREG(mode) and ".so" in Path(name).name
+                 and "/" + str(Path(name).parent) in LIBRARY_DIRS]
+    ldconfig = shutil.which("ldconfig") or "/sbin/ldconfig"
+    if not libraries or not any("libc.so.6" in name for name in libraries):
+        return b""  # no glibc (musl's loader has no cache)
+    with tempfile.TemporaryDirectory(prefix="mkinitramfs-") as root:
+        for name in libraries:
+            target = Path(root) / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(archive.entries[name][1])
+        (Path(root) / "etc").mkdir(exist_ok=True)
+        (Path(root) / "etc/ld.so.conf").write_text("\n".join(LIBRARY_DIRS) + "\n")
+        done = subprocess.run([ldconfig, "-r", root, "-C", "/etc/ld.so.cache",
+                               "-f", "/etc/ld.so.conf"], stderr=subprocess.PIPE, text=True)
+        cache = Path(root) / "etc/ld.so.cache"
+        if done.returncode != 0 or not cache.is_file():
+            print(f"mkinitramfs: no /etc/ld.so.cache (ldconfig: {done.stderr.strip()})",
+                  file=sys.stderr)
+            return b""
+        return cache.read_bytes()
 
 
 class Archive:
@@ -168,6 +200,9 @@ def main() -> int:
             mode = int(parts[2], 8) if len(parts) == 3 else stat.S_IMODE(os.stat(host).st_mode)
             archive.add(parts[1], stat.S_IFREG | mode, host.read_bytes())
             add_dependencies(archive, host)
+    cache = library_cache(archive)
+    if cache:
+        archive.add("etc/ld.so.cache", stat.S_IFREG | 0o644, cache)
     archive.write(output)
     return 0
 

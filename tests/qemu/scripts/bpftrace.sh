@@ -15,3 +15,6 @@ trace 'kretfunc:do_unlinkat { @ret[retval] = count(); @n[str(args->name->name)] 
 # bpftrace uses, takes only kernel-half addresses from /proc/kallsyms; the POSIX server's show
 # at its kernel alias). The frames' offsets differ between kernels: only the names are compared.
 trace 'kprobe:do_unlinkat { @f[func] = count(); @s[ksym(reg("ip"))] = count(); @k[kstack(1)] = count(); }' 'touch /tmp/q; rm /tmp/q' | sed -E 's/^( +[a-z_]+)\+[0-9]+$/\1/'
+# A library by its short name: bpftrace finds libc through /etc/ld.so.cache (the image lists
+# its glibc libraries there, images/mkinitramfs.py), as gethostlatency.bt does.
+trace 'uprobe:libc:getaddrinfo { printf("getaddrinfo %s\n", str(arg0)); }' '/usr/bin/getent ahosts localhost > /dev/null'
