@@ -347,6 +347,32 @@ static void resident_memory(void) {
         getrusage(RUSAGE_CHILDREN, &children) == 0 && children.ru_maxrss >= 16384);
 }
 
+// RLIMIT_NOFILE bounds the descriptors a process gets (EMFILE past its soft limit, EBADF for
+// dup2's target, EINVAL for F_DUPFD's minimum), and its hard limit (Linux's INR_OPEN_MAX, 4096,
+// at boot) lets a tool that holds a descriptor per probe have thousands.
+static void descriptor_limits(void) {
+  enum { kMany = 2000 };
+  static int held[kMany];
+  struct rlimit old;
+  CHECK("getrlimit RLIMIT_NOFILE", getrlimit(RLIMIT_NOFILE, &old) == 0);
+  CHECK("RLIMIT_NOFILE's hard limit holds 4096 descriptors", old.rlim_max >= 4096);
+  struct rlimit low = {64, old.rlim_max};
+  CHECK("setrlimit RLIMIT_NOFILE to 64", setrlimit(RLIMIT_NOFILE, &low) == 0);
+  int count = 0, fd;
+  while (count < kMany && (fd = dup(0)) >= 0) held[count++] = fd;
+  int error = errno, highest = count > 0 ? held[count - 1] : -1;
+  CHECK("descriptors end at the soft limit with EMFILE", error == EMFILE && highest == 63);
+  CHECK("dup2 to the soft limit is EBADF", dup2(0, 64) < 0 && errno == EBADF);
+  CHECK("F_DUPFD from the soft limit is EINVAL", fcntl(0, F_DUPFD, 64) < 0 && errno == EINVAL);
+  while (count > 0) close(held[--count]);
+  struct rlimit high = {4096, old.rlim_max};
+  CHECK("setrlimit RLIMIT_NOFILE to 4096", setrlimit(RLIMIT_NOFILE, &high) == 0);
+  while (count < kMany && (fd = dup(0)) >= 0) held[count++] = fd;
+  CHECK("2000 descriptors under the raised limit", count == kMany);
+  while (count > 0) close(held[--count]);
+  CHECK("RLIMIT_NOFILE restored", setrlimit(RLIMIT_NOFILE, &old) == 0);
+}
+
 // creat, utimes, syncfs, fadvise64, sync_file_range, the priority and scheduler queries (raw system
 // calls, as the C libraries name some of them differently).
 static void small_calls(void) {
@@ -577,6 +603,7 @@ int main(int argc, char** argv, char** envp) {
   small_calls();
   memory_totals();
   resident_memory();
+  descriptor_limits();
   map_count_limit();
   eventfd_checks();
   rmdir(dir);

@@ -149,7 +149,7 @@ void refresh_links(FileTree& tree, Inode* directory, Process* p) {
     (void)tree.unlink(infos, e->name, strlen(e->name));
   }
   if (p->files == nullptr || p->state == ProcessState::kZombie) return;
-  for (int fd = 0; fd < FdTable::kMax; ++fd) {
+  for (int fd = 0; fd < p->files->end; ++fd) {
     const File* file = p->files->files[fd];
     if (file == nullptr) continue;
     char name[16];

@@ -30,8 +30,8 @@ RLimit limits[16] = {{kInfinity, kInfinity},
                      {0, kInfinity},
                      {kInfinity, kInfinity},  // stack core rss
                      {4096, 4096},
-                     {256, 256},
-                     {8 << 20, 8 << 20},  // nproc nofile memlock
+                     {1024, FdTable::kMax},  // INR_OPEN_CUR, INR_OPEN_MAX
+                     {8 << 20, 8 << 20},     // nproc nofile memlock
                      {kInfinity, kInfinity},
                      {kInfinity, kInfinity},
                      {kInfinity, kInfinity},  // as locks sigpending
@@ -39,6 +39,14 @@ RLimit limits[16] = {{kInfinity, kInfinity},
                      {0, 0},
                      {0, 0},                   // msgqueue nice rtprio
                      {kInfinity, kInfinity}};  // rttime
+
+constexpr uint64_t kRlimitNofile = 7;
+
+// A hard limit of RLIMIT_NOFILE past the descriptors a table holds is EPERM, as Linux's past
+// fs.nr_open.
+bool nofile_too_high(uint64_t resource, const RLimit& wanted) {
+  return resource == kRlimitNofile && wanted.maximum > static_cast<uint64_t>(FdTable::kMax);
+}
 
 uint64_t now_ns() { return sys::clock_ns(); }
 
@@ -367,6 +375,7 @@ int64_t sys_prlimit64(SyscallContext& c) {
     if (wanted.current > wanted.maximum) return -rt::kEINVAL;
     // CAP_SYS_RESOURCE to raise a hard limit.
     if (wanted.maximum > old.maximum && !capable(*c.process, kCapSysResource)) return -rt::kEPERM;
+    if (nofile_too_high(resource, wanted)) return -rt::kEPERM;
     limits[resource] = wanted;  // GAP: limits are system-wide and not enforced
   }
   if (c.arg(3) != 0) {
@@ -374,6 +383,11 @@ int64_t sys_prlimit64(SyscallContext& c) {
   }
   return 0;
 }
+int nofile_limit() {
+  uint64_t current = limits[kRlimitNofile].current;
+  return current < static_cast<uint64_t>(FdTable::kMax) ? static_cast<int>(current) : FdTable::kMax;
+}
+
 int64_t sys_getrlimit(SyscallContext& c) {
   if (c.arg(0) >= 16) return -rt::kEINVAL;
   return to_rax(user(c).copy_out(c.arg(1), &limits[c.arg(0)], sizeof(RLimit)));
@@ -386,6 +400,7 @@ int64_t sys_setrlimit(SyscallContext& c) {
   if (wanted.maximum > limits[c.arg(0)].maximum && !capable(*c.process, kCapSysResource)) {
     return -rt::kEPERM;  // CAP_SYS_RESOURCE to raise a hard limit
   }
+  if (nofile_too_high(c.arg(0), wanted)) return -rt::kEPERM;
   limits[c.arg(0)] = wanted;
   return 0;
 }

@@ -64,7 +64,7 @@ class Descriptors final : public trace_client::DescriptorSource {
   explicit Descriptors(const FdTable& table) : table_(table) {}
   uint32_t fill(int32_t* out, uint32_t capacity, uint64_t instance) override {
     uint32_t count = 0;
-    for (int fd = 0; fd < FdTable::kMax && static_cast<uint32_t>(fd) < capacity; ++fd) {
+    for (int fd = 0; fd < table_.end && static_cast<uint32_t>(fd) < capacity; ++fd) {
       const File* file = table_.files[fd];
       if (file == nullptr) {
         out[fd] = -1;

@@ -15,12 +15,13 @@ int64_t duplicate(SyscallContext& c, int old_fd, int new_fd, bool cloexec) {
   FdTable& table = *c.process->files;
   File* file = fd_file(table, old_fd);
   if (file == nullptr) return -rt::kEBADF;
-  if (new_fd < 0 || new_fd >= FdTable::kMax) return -rt::kEBADF;
+  if (new_fd < 0 || new_fd >= nofile_limit()) return -rt::kEBADF;
   if (old_fd == new_fd) return new_fd;
   get_file(file);
   if (table.files[new_fd] != nullptr) (void)close_fd(table, new_fd);
   table.files[new_fd] = file;
   table.close_on_exec[new_fd] = cloexec;
+  if (new_fd >= table.end) table.end = new_fd + 1;
   return new_fd;
 }
 }  // namespace
@@ -57,7 +58,7 @@ int64_t sys_fcntl(SyscallContext& c) {
   switch (c.arg(1)) {
     case kDupFd:
     case kDupFdCloexec: {
-      if (c.arg(2) >= FdTable::kMax) return -rt::kEINVAL;
+      if (c.arg(2) >= static_cast<uint64_t>(nofile_limit())) return -rt::kEINVAL;
       get_file(file);
       auto installed =
           install_fd(table, file, static_cast<int>(c.arg(2)), c.arg(1) == kDupFdCloexec);
@@ -147,7 +148,7 @@ int64_t sys_ioctl(SyscallContext& c) {
 int64_t sys_poll(SyscallContext& c) {
   uint64_t fds = c.arg(0), count = c.arg(1);
   int64_t timeout = static_cast<int32_t>(c.arg(2));
-  if (count > FdTable::kMax) return -rt::kEINVAL;
+  if (count > static_cast<uint64_t>(nofile_limit())) return -rt::kEINVAL;
   int64_t ready = 0;
   WatchedFiles watched;
   for (uint64_t i = 0; i < count; ++i) {

@@ -59,7 +59,8 @@ rt::Result<FdTable*> new_fd_table() {
 
 rt::Result<FdTable*> copy_fd_table(const FdTable& from) {
   FdTable* table = TRY(new_fd_table());
-  for (int fd = 0; fd < FdTable::kMax; ++fd) {
+  table->end = from.end;
+  for (int fd = 0; fd < from.end; ++fd) {
     table->files[fd] = from.files[fd];
     table->close_on_exec[fd] = from.close_on_exec[fd];
     if (table->files[fd] != nullptr) get_file(table->files[fd]);
@@ -69,14 +70,16 @@ rt::Result<FdTable*> copy_fd_table(const FdTable& from) {
 
 void put_fd_table(FdTable* table) {
   if (table == nullptr || --table->references > 0) return;
-  for (int fd = 0; fd < FdTable::kMax; ++fd) put_file(table->files[fd]);
+  for (int fd = 0; fd < table->end; ++fd) put_file(table->files[fd]);
   platform::heap().deallocate(table, sizeof(FdTable));
 }
 
 rt::Result<int> install_fd(FdTable& table, File* file, int minimum, bool close_on_exec) {
-  for (int fd = minimum < 0 ? 0 : minimum; fd < FdTable::kMax; ++fd) {
+  int limit = nofile_limit();
+  for (int fd = minimum < 0 ? 0 : minimum; fd < limit; ++fd) {
     if (table.files[fd] == nullptr) {
       table.files[fd] = file;
+      if (fd >= table.end) table.end = fd + 1;
       table.close_on_exec[fd] = close_on_exec;
       return fd;
     }
@@ -99,7 +102,7 @@ rt::Result<void> close_fd(FdTable& table, int fd) {
 }
 
 void close_on_exec(FdTable& table) {
-  for (int fd = 0; fd < FdTable::kMax; ++fd) {
+  for (int fd = 0; fd < table.end; ++fd) {
     if (table.files[fd] != nullptr && table.close_on_exec[fd]) (void)close_fd(table, fd);
   }
 }

@@ -73,11 +73,19 @@ struct File {
 };
 
 struct FdTable {
-  static constexpr int kMax = 256;
+  // Linux's INR_OPEN_MAX: RLIMIT_NOFILE's hard limit at boot (its soft one, 1024, bounds the
+  // descriptors given out: nofile_limit). Tools that hold a descriptor per probe (bpftrace's
+  // `tracepoint:syscalls:sys_enter_*`: hundreds) raise the soft limit to it.
+  static constexpr int kMax = 4096;
   int references;
+  int end;  // one past the highest descriptor ever installed: the loops over them stop there
   File* files[kMax];
   bool close_on_exec[kMax];
 };
+
+// RLIMIT_NOFILE's soft limit (kernel/sys.cpp), at most FdTable::kMax: a descriptor at or above
+// it is EMFILE when one is given out, EBADF for dup2's target, EINVAL for F_DUPFD's minimum.
+int nofile_limit();
 
 rt::Result<File*> new_file(FileKind kind, uint32_t flags, Inode* inode);
 void get_file(File* file);

@@ -204,7 +204,7 @@ int64_t sys_close(SyscallContext& c) {
 int64_t sys_close_range(SyscallContext& c) {
   uint64_t first = c.arg(0), last = c.arg(1);
   if (first > last || c.arg(2) != 0) return -rt::kEINVAL;  // GAP: CLOSE_RANGE_* flags
-  for (uint64_t fd = first; fd <= last && fd < FdTable::kMax; ++fd) {
+  for (uint64_t fd = first; fd <= last && fd < static_cast<uint64_t>(c.process->files->end); ++fd) {
     (void)close_fd(*c.process->files, static_cast<int>(fd));
   }
   return 0;

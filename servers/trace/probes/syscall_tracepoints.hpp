@@ -69,7 +69,9 @@ class SyscallTracepoints {
     // The event itself: a syscall event is built in, never removed (no search per hit).
     const Event* event_object = nullptr;
   };
-  static constexpr uint32_t kMaxArmed = 64;
+  // Room for a program on every syscall tracepoint there is, both sides (bpftrace's
+  // `tracepoint:syscalls:sys_enter_*` opens one per call), and the raw ones.
+  static constexpr uint32_t kMaxArmed = 1024;
   uint32_t armed_end_ = 0;  // past the last armed entry: the hit walks no further
   // Takes entry `index` (free) for `armed`.
   void take(uint32_t index, const Armed& armed);
