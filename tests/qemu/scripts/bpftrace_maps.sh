@@ -20,3 +20,12 @@ wait $y 2>/dev/null || :  # 143: killed, as meant
 # average at the next 5-second step.
 trace 'interval:s:8 { $a = kaddr("avenrun"); printf("avenrun[0] above 0: %d\n", *$a > 0); exit(); }' 'end=$(($(date +%s)+7)); while [ $(date +%s) -lt $end ]; do :; done; awk "{ print \"loadavg load1 above 0: \" (\$1 > 0) }" /proc/loadavg'
 sed -E 's/^[0-9]+\.[0-9]{2} [0-9]+\.[0-9]{2} [0-9]+\.[0-9]{2} [0-9]+\/[0-9]+ [0-9]+$/loadavg: Linux format/' /proc/loadavg
+# profile's kernel stacks: where the tick found the kernel working for `yes` (the POSIX
+# server's functions at its kernel alias here, Linux's own there): that there are some.
+yes > /dev/null &
+y=$!
+bpftrace -e 'profile:hz:99 /comm == "yes"/ { @k[kstack(1)] = count(); } interval:s:2 { exit(); }' > /tmp/profile.out 2>&1
+kill $y
+wait $y 2>/dev/null || :  # 143: killed, as meant
+frames=$(grep -cE '^ +[A-Za-z_][A-Za-z0-9_.]*\+[0-9]+$' /tmp/profile.out)
+echo "profile kernel frames: $([ "$frames" -gt 0 ] && echo some || echo none)"

@@ -338,6 +338,64 @@ TEST_F(TaskCounterTest, CpuClockSamplesOnTheMicrokernelsTicks) {
   EXPECT_EQ(hooks_.sample_tasks.back().comm, "swapper/0");
 }
 
+// bpftrace's profile probes (`@[kstack] = count()`): a perf_event program's bpf_get_stack at a
+// tick is the interrupted mode's stack, which starts at the tick's ip (the POSIX server's at its
+// kernel alias); the other mode's is none (EFAULT), as a user-mode sample's kernel stack on
+// Linux. The program stores the helper's result (slot 0) and the first ip (slot 1).
+TEST_F(TaskCounterTest, ProfileProgramsSeeTheTicksStack) {
+  int64_t map = counter_map();
+  auto program_for = [&](uint64_t flags) {
+    std::string store =
+        "stw [%r10-4], %SLOT\nmov %r2, %r10\nadd %r2, -4\nlddw %r1, map:" + std::to_string(map) +
+        "\ncall 1\njeq %r0, 0, +1\nstxdw [%r0+0], %VALUE\n";
+    auto with = [&](const char* slot, const char* value) {
+      std::string text = store;
+      text.replace(text.find("%SLOT"), 5, slot);
+      text.replace(text.find("%VALUE"), 6, value);
+      return text;
+    };
+    std::string text = "stdw [%r10-16], 0\nmov %r2, %r10\nadd %r2, -16\nmov %r3, 8\nmov %r4, " +
+                       std::to_string(flags) + "\ncall 67\nmov %r6, %r0\nldxdw %r7, [%r10-16]\n" +
+                       with("0", "%r6") + with("1", "%r7") + "mov %r0, 0\nexit";
+    return load(assemble(text), 7 /* BPF_PROG_TYPE_PERF_EVENT */);
+  };
+  PerfEventAttr attr = software_attr(kPerfCountSwCpuClock);
+  attr.sample_period = 1'000'000;
+  int64_t fd = open(attr, -1, 0);
+  ASSERT_GT(fd, 0);
+  uint32_t tick_probe = armed("microkernel:trace_cpu_clock_tick");
+  ASSERT_NE(tick_probe, 0u);
+  auto tick = [&](uint64_t time, uint64_t ip, uint64_t in_kernel) {
+    uint64_t regs[kPtRegsSize / 8] = {};
+    regs[112 / 8] = (uint64_t{42} << 32) | 42;
+    regs[88 / 8] = ip;
+    regs[64 / 8] = in_kernel;
+    environment_.now_ns = time;
+    hit(tick_probe, regs, sizeof(regs), 0, 0);
+  };
+  tick(10'000'000, 0x401000, 0);  // starts the count
+  int64_t kernel_stack = program_for(0);
+  ASSERT_GT(kernel_stack, 0);
+  ASSERT_EQ(ioctl(fd, kPerfEventIocSetBpf, kernel_stack), 0);
+  tick(11'000'000, 0x406000, 1);  // in the POSIX server
+  EXPECT_EQ(counter(map, 0), 8u) << "one frame";
+  EXPECT_EQ(counter(map, 1), 0xffffffff81006000u);
+  tick(12'000'000, 0x401234, 0);  // in user mode: no kernel stack
+  EXPECT_EQ(static_cast<int64_t>(counter(map, 0)), -14);
+  EXPECT_TRUE(session_.close(static_cast<int32_t>(fd)).ok());
+  fd = open(attr, -1, 0);
+  ASSERT_GT(fd, 0);
+  int64_t user_stack = program_for(1u << 8);  // BPF_F_USER_STACK
+  ASSERT_GT(user_stack, 0);
+  ASSERT_EQ(ioctl(fd, kPerfEventIocSetBpf, user_stack), 0);
+  tick_probe = armed("microkernel:trace_cpu_clock_tick");  // armed again for the new event
+  tick(13'000'000, 0x401234, 0);
+  tick(14'000'000, 0x401234, 0);
+  EXPECT_EQ(counter(map, 0), 8u);
+  EXPECT_EQ(counter(map, 1), 0x401234u);
+  EXPECT_TRUE(session_.close(static_cast<int32_t>(fd)).ok());
+}
+
 // perf record's tracking event (attr.mmap2): a followed task's executable file mapping (the
 // POSIX server's trace_vma_mapped at exec and mmap) is a PERF_RECORD_MMAP2 on the event of the
 // CPU it happened on, so perf report names the file of user samples.

@@ -108,8 +108,10 @@ uint32_t ProbeTable::clock_samples(const ClockTick& tick) {
       PerfEventData data = {};
       if (tick.regs != nullptr) __builtin_memcpy(data.regs, tick.regs, kPtRegsSize);
       data.sample_period = period;
-      if (event->program != nullptr &&
-          objects_.run(*event->program, &data, RunContext{event->cookie, 0}) == 0) {
+      uint64_t ip = 0;
+      __builtin_memcpy(&ip, data.regs + kPtRegsIp, sizeof ip);
+      RunContext run{event->cookie, 0, true, ip, tick.misc == kPerfRecordMiscKernel};
+      if (event->program != nullptr && objects_.run(*event->program, &data, run) == 0) {
         continue;
       }
       PerfEventRing* ring = event->output_ring();

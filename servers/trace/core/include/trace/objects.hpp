@@ -112,10 +112,14 @@ struct ProgramObject : Object {
 };
 
 // What a run tells the helpers besides the context: bpf_get_attach_cookie's cookie and
-// bpf_get_func_ip's address (0: the environment's own answer).
+// bpf_get_func_ip's address (0: the environment's own answer); for a perf_event program on a
+// CPU-clock sample, where the tick found the CPU (its stacks, below).
 struct RunContext {
   uint64_t cookie = 0;
   uint64_t function_ip = 0;
+  bool sampled = false;
+  uint64_t sample_ip = 0;
+  bool sample_in_kernel = false;
 };
 
 // The environment the table's objects see (maps ask it for the current CPU, runs read helpers
@@ -132,6 +136,19 @@ class TableEnvironment final : public ForwardingEnvironment {
     return run.function_ip != 0 ? run.function_ip : ForwardingEnvironment::current_function_ip();
   }
   uint64_t attach_cookie() override { return run.cookie; }
+  // bpf_get_stack and bpf_get_stackid at a CPU-clock sample (profile probes' kstack and
+  // ustack): the stack of the mode it interrupted starts at its ip. GAP: the tick records no
+  // frame pointer, so that ip is all of it; the other mode's stack is none (a user-mode
+  // sample's kernel stack, as Linux's), except a kernel-mode sample's user stack: the served
+  // task's, from the registers of its call (the host environment's).
+  long capture_stack(bool user, uint32_t skip, uint64_t* ips, uint32_t max) override {
+    if (!run.sampled || (user && run.sample_in_kernel))
+      return ForwardingEnvironment::capture_stack(user, skip, ips, max);
+    if (user == run.sample_in_kernel || skip > 0) return -14;  // EFAULT: no frame
+    if (max == 0) return 0;
+    ips[0] = run.sample_ip;
+    return 1;
+  }
   uint32_t run_cpu = kNoCpu;
   RunContext run;  // ObjectTable::run's, for the run's length
 };
