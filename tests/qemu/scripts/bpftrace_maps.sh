@@ -7,6 +7,9 @@ trace 'kprobe:vfs_read /comm == "dd"/ { @start[tid] = nsecs; } kretprobe:vfs_rea
 trace 'tracepoint:syscalls:sys_exit_read /comm == "dd"/ { @ret = stats(args->ret); @max = max(args->ret); @min = min(args->ret); @avg = avg(args->ret); }' 'dd if=/tmp/data of=/dev/null bs=16 2>/dev/null'
 trace 'interval:ms:200 { printf("tick\n"); exit(); }' 'sleep 1'
 trace 'tracepoint:sched:sched_process_exit /comm == "true"/ { printf("exit %s\n", comm); }' '/bin/true; /bin/true'
+# software:page-faults: the event's program runs at each fault of the period (counts vary).
+trace 'software:page-faults:1 /comm == "cat"/ { @[comm] = count(); }' 'cat /proc/version > /dev/null' |
+  sed -E 's/: [0-9]+$/: N/'
 # profile: CPU-clock samples on each CPU, current being the interrupted task (counts vary).
 yes > /dev/null &
 y=$!

@@ -223,6 +223,41 @@ TEST_F(TaskCounterTest, PageFaultCountersSample) {
   EXPECT_EQ(data_src, 0x5080021u) << "PERF_MEM_NA";
 }
 
+// bpftrace's `software:page-faults:2`: the event's perf_event program runs at each period's end
+// on the faulting user registers (ip, user mode) with the fault's address as ctx->addr; it
+// stores ctx->addr (offset 176) and regs->ip (128) in a map.
+TEST_F(TaskCounterTest, PageFaultSamplesRunTheEventsProgram) {
+  int64_t map = counter_map();
+  std::string store =
+      "stw [%r10-4], SLOT\nmov %r2, %r10\nadd %r2, -4\nlddw %r1, map:" + std::to_string(map) +
+      "\ncall 1\njeq %r0, 0, +1\nstxdw [%r0+0], VALUE\n";
+  auto with = [&](const char* slot, const char* value) {
+    std::string text = store;
+    text.replace(text.find("SLOT"), 4, slot);
+    text.replace(text.find("VALUE"), 5, value);
+    return text;
+  };
+  int64_t program = load(assemble("ldxdw %r6, [%r1+176]\nldxdw %r7, [%r1+128]\n" +
+                                  with("0", "%r6") + with("1", "%r7") + "mov %r0, 0\nexit"),
+                         7 /* BPF_PROG_TYPE_PERF_EVENT */);
+  ASSERT_GT(program, 0);
+  PerfEventAttr attr = software_attr(kPerfCountSwPageFaults);
+  attr.sample_period = 2;
+  int64_t fd = open(attr, -1, 0);
+  ASSERT_GT(fd, 0);
+  ASSERT_EQ(ioctl(fd, kPerfEventIocSetBpf, program), 0);
+  for (uint64_t i = 1; i <= 3; ++i) {
+    uint64_t regs[kPtRegsSize / 8] = {};
+    regs[112 / 8] = 0x5e0000 + i;  // the address
+    regs[104 / 8] = 0x401000 + i;  // the ip
+    regs[88 / 8] = 1;
+    hit(armed("trace_page_fault_user"), regs, sizeof(regs), 42, 0);
+  }
+  EXPECT_EQ(counter(map, 0), 0x5e0002u) << "the second fault's address";
+  EXPECT_EQ(counter(map, 1), 0x401002u) << "and its ip";
+  EXPECT_TRUE(session_.close(static_cast<int32_t>(fd)).ok());
+}
+
 // perf record's default event (cpu-clock, sampling): the microkernel's timer ticks, a kernel
 // probe on trace_cpu_clock_tick armed while a sampling CPU_CLOCK event is open, each give the
 // time since that CPU's last tick to the events following the task it found; every period in

@@ -23,14 +23,6 @@ uint64_t clock_period(const PerfEventObject& event) {
                                                         : kMinimumClockPeriod;
 }
 
-// struct bpf_perf_event_data: what a perf_event program sees.
-struct PerfEventData {
-  uint8_t regs[kPtRegsSize];
-  uint64_t sample_period;
-  uint64_t addr;
-};
-static_assert(sizeof(PerfEventData) == kPtRegsSize + 16);
-
 }  // namespace
 
 rt::Result<void> ProbeTable::add_clock_event(PerfEventObject* event) {

@@ -202,10 +202,26 @@ void ProbeTable::fault_seen(const ProbeHit& hit) {
 void ProbeTable::fault_sample(PerfEventObject& event, const ProbeHit& hit, const PtRegs& regs) {
   // perf_swevent_event: a sample each period's end, with the fault's ip and address
   // (PERF_SAMPLE_ADDR: perf record -d). GAP: a frequency (perf record's default -F) samples
-  // every fault, where Linux adjusts the period to the rate; no perf_event program runs.
+  // every fault, where Linux adjusts the period to the rate.
   uint64_t period = event.attr.has(kPerfAttrFreq) ? 1 : event.attr.sample_period;
   if (event.period_left == 0 || event.period_left > period) event.period_left = period;
   if (--event.period_left != 0) return;
+  if (event.program != nullptr) {
+    // bpf_overflow_handler: the event's program on the faulting user registers (bpftrace's
+    // `software:page-faults:N`), the fault's address as addr; 0 drops the sample. The task is
+    // the faulting one (the hook runs in the call that serves the fault).
+    PerfEventData data = {};
+    PtRegs user = {};
+    user.ip = regs.si;
+    user.cs = 0x33;
+    user.ss = 0x2b;
+    user.flags = 0x202;
+    __builtin_memcpy(data.regs, &user, sizeof user);
+    data.sample_period = period;
+    data.addr = regs.di;
+    RunContext run{event.cookie, 0, true, user.ip, false};
+    if (objects_.run(*event.program, &data, run) == 0) return;
+  }
   PerfEventRing* ring = event.output_ring();
   if (ring == nullptr) return;
   ebpf::Environment& environment = objects_.environment();

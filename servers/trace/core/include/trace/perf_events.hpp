@@ -165,6 +165,14 @@ struct PerfEventObject final : Object, ebpf::PerfEventOutput {
   long output_from(uint32_t cpu, const void* data, uint64_t size) override;
 };
 
+// struct bpf_perf_event_data: what a perf_event program sees at a sample.
+struct PerfEventData {
+  uint8_t regs[kPtRegsSize];
+  uint64_t sample_period;
+  uint64_t addr;
+};
+static_assert(sizeof(PerfEventData) == kPtRegsSize + 16);
+
 // A kprobe hit's registers (its context is Linux's struct pt_regs); false for a shorter one.
 inline bool registers_of(const ProbeHit& hit, PtRegs& regs) {
   if (hit.context == nullptr || hit.size < sizeof(PtRegs)) return false;
