@@ -10,6 +10,10 @@ trace 'tracepoint:sched:sched_process_exit /comm == "true"/ { printf("exit %s\n"
 # software:page-faults: the event's program runs at each fault of the period (counts vary).
 trace 'software:page-faults:1 /comm == "cat"/ { @[comm] = count(); }' 'cat /proc/version > /dev/null' |
   sed -E 's/: [0-9]+$/: N/'
+# software:context-switches: the program runs at the switches of the task leaving (the
+# microkernel's sched_switch; counts vary).
+trace 'software:context-switches:1 /comm == "sleep"/ { @[comm] = count(); }' 'sleep 1' |
+  sed -E 's/: [0-9]+$/: N/'
 # profile: CPU-clock samples on each CPU, current being the interrupted task (counts vary).
 yes > /dev/null &
 y=$!

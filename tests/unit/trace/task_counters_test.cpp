@@ -146,6 +146,42 @@ TEST_F(TaskCounterTest, ContextSwitchesAndMigrations) {
   EXPECT_TRUE(hooks_.armed.empty());
 }
 
+// perf record -e cs and bpftrace's `software:cs:N`: a sampling context-switches event samples
+// the task leaving each period's end, after its program (which counts its runs here).
+TEST_F(TaskCounterTest, ContextSwitchesSample) {
+  int64_t map = counter_map();
+  int64_t program = load_counter(map, 7 /* BPF_PROG_TYPE_PERF_EVENT */);
+  ASSERT_GT(program, 0);
+  PerfEventAttr attr = software_attr(kPerfCountSwContextSwitches);
+  attr.sample_period = 2;
+  attr.sample_type = kPerfSampleTid;
+  int64_t on_cpu0 = open(attr, -1, 0);
+  ASSERT_GT(on_cpu0, 0);
+  auto mapping = perf_event_mmap(session_, static_cast<int32_t>(on_cpu0), 2 * 4096, 0, true);
+  ASSERT_TRUE(mapping.ok());
+  mappings_.push_back(*mapping);
+  attr.sample_period = 1;
+  int64_t with_program = open(attr, -1, 0);
+  ASSERT_GT(with_program, 0);
+  ASSERT_EQ(ioctl(with_program, kPerfEventIocSetBpf, program), 0);
+  switch_at(100, 0, 0, 7);
+  switch_at(200, 0, 7, 9);
+  switch_at(300, 0, 9, 7);
+  switch_at(400, 1, 7, 0);  // another CPU
+  EXPECT_EQ(counter(map, 0), 3u) << "a run per switch on CPU 0";
+  uint64_t head = 0;
+  std::memcpy(&head, mapping->memory + kPerfDataHeadOffset, 8);
+  ASSERT_EQ(head, 16u) << "the second of CPU 0's three switches (header, pid/tid); none of CPU 1";
+  uint16_t misc = 0;
+  uint32_t tid = 0;
+  std::memcpy(&misc, mapping->memory + 4096 + 4, 2);
+  std::memcpy(&tid, mapping->memory + 4096 + 12, 4);
+  EXPECT_EQ(misc, kPerfRecordMiscKernel);
+  EXPECT_EQ(tid, 7u) << "the task leaving at the second switch";
+  for (int64_t fd : {on_cpu0, with_program})
+    EXPECT_TRUE(session_.close(static_cast<int32_t>(fd)).ok());
+}
+
 // page-faults: every fault the POSIX server takes for a followed task (or on a CPU);
 // minor-faults: those it resolved. Counters nothing on Sonde can make count open and read 0,
 // and a CPU's task clock is its time enabled.

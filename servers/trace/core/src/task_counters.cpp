@@ -152,14 +152,20 @@ void ProbeTable::switch_seen(const ProbeHit& hit) {
     if (event->pid == -1) {
       // A CPU's: every switch there (perf_event_task_sched_out counts the idle task's too).
       // GAP: a CPU's migrations are not counted (tasks move only by sched_setaffinity).
-      if (switches && event->enabled) ++event->count;
+      if (switches && event->enabled) {
+        ++event->count;
+        if (event->attr.sample_period != 0) switch_sample(*event, hit, prev);
+      }
       continue;
     }
     // The task leaving: followed, or an heir that exited (its entry outlives its exit_seen,
     // which comes before the sample of its last switch is drained).
     size_t i = prev != 0 ? find_task(*event, prev) : event->tasks.size();
     if (prev != 0 && (i != event->tasks.size() || event->follows_task(prev))) {
-      if (switches && event->enabled) ++event->count;
+      if (switches && event->enabled) {
+        ++event->count;
+        if (event->attr.sample_period != 0) switch_sample(*event, hit, prev);
+      }
       if (i == event->tasks.size() && is_task_clock(*event)) {
         // On a CPU since before anything was seen of it: since its enabling, at most.
         event->count += enabled_part(*event, 0, now);
@@ -183,6 +189,35 @@ void ProbeTable::switch_seen(const ProbeHit& hit) {
     task->cpu = task->last_cpu = cpu;
     task->since = now;
   }
+}
+
+void ProbeTable::switch_sample(PerfEventObject& event, const ProbeHit& hit, int32_t prev) {
+  // perf_sw_event_sched in the task leaving: a sample each period's end (bpftrace's
+  // `software:cs:N`, perf record -e cs). GAP: the microkernel's switch gives no ip (0, kernel
+  // mode); a frequency samples every switch.
+  uint64_t period = event.attr.has(kPerfAttrFreq) ? 1 : event.attr.sample_period;
+  if (event.period_left == 0 || event.period_left > period) event.period_left = period;
+  if (--event.period_left != 0) return;
+  if (event.program != nullptr) {
+    PerfEventData data = {};
+    PtRegs kernel = {};
+    kernel.cs = 0x10;
+    kernel.ss = 0x18;
+    __builtin_memcpy(data.regs, &kernel, sizeof kernel);
+    data.sample_period = period;
+    // Its stacks are the microkernel sample's (the leaving task's user stack while it waits
+    // in a call), as the scheduling tracepoints' programs see them.
+    if (objects_.run(*event.program, &data, RunContext{event.cookie, 0}) == 0) return;
+  }
+  PerfEventRing* ring = event.output_ring();
+  if (ring == nullptr) return;
+  ebpf::Environment& environment = objects_.environment();
+  PerfSampleFields fields =
+      event.record_fields(static_cast<uint32_t>(environment.current_pid_tgid() >> 32),
+                          static_cast<uint32_t>(prev), environment.monotonic_ns(), hit.cpu);
+  fields.period = period;
+  fields.misc = kPerfRecordMiscKernel;
+  (void)ring->output_sample(fields, nullptr, 0);
 }
 
 void ProbeTable::fault_seen(const ProbeHit& hit) {

@@ -285,6 +285,9 @@ class ProbeTable {
   void fault_seen(const ProbeHit& hit);
   // A sampling fault counter's sample (perf record -e page-faults).
   void fault_sample(PerfEventObject& event, const ProbeHit& hit, const PtRegs& regs);
+  // A context switch counted by a sampling context-switches event: its program, then a sample
+  // of the task leaving (`prev`).
+  void switch_sample(PerfEventObject& event, const ProbeHit& hit, int32_t prev);
   // A hit of a probe the table watches (Probe::watches): the *_seen above it asks for.
   void watched_hit(const Probe& probe, const ProbeHit& hit);
   // The raw sched_process_exec probe the table watches execs on (enable_on_exec, COMM), 0 when
