@@ -42,10 +42,11 @@ RLimit limits[16] = {{kInfinity, kInfinity},
 
 constexpr uint64_t kRlimitNofile = 7;
 
-// A hard limit of RLIMIT_NOFILE past the descriptors a table holds is EPERM, as Linux's past
-// fs.nr_open.
+// A hard limit of RLIMIT_NOFILE past Linux's fs.nr_open (1048576) is EPERM. GAP: a table holds
+// FdTable::kMax descriptors whatever the limit says above that (EMFILE past them).
+constexpr uint64_t kNrOpen = 1048576;
 bool nofile_too_high(uint64_t resource, const RLimit& wanted) {
-  return resource == kRlimitNofile && wanted.maximum > static_cast<uint64_t>(FdTable::kMax);
+  return resource == kRlimitNofile && wanted.maximum > kNrOpen;
 }
 
 uint64_t now_ns() { return sys::clock_ns(); }

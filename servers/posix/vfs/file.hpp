@@ -85,6 +85,7 @@ struct FdTable {
 
 // RLIMIT_NOFILE's soft limit (kernel/sys.cpp), at most FdTable::kMax: a descriptor at or above
 // it is EMFILE when one is given out, EBADF for dup2's target, EINVAL for F_DUPFD's minimum.
+// GAP: a limit raised past FdTable::kMax still ends the descriptors there.
 int nofile_limit();
 
 rt::Result<File*> new_file(FileKind kind, uint32_t flags, Inode* inode);
