@@ -308,7 +308,7 @@ bool Kprobes::hit(uint64_t badge, abi::UserRegisters& registers, uint64_t addres
   // Linux's kprobe handlers see ip just past the int3 (its ftrace and optimized kprobes set it
   // so too): a program's PT_REGS_IP is the probed address + 1 (ksnoop subtracts it).
   regs.ip = sonde::abi::kernel_alias(address + 1);  // as Linux programs see it
-  if (!run_entry(probe, regs)) return false;
+  if (!run_entry(probe, regs, address)) return false;
   // Into the POSIX server's shim, which records the real return address there and makes the
   // function return through the trampoline.
   registers.r11 = address + kEntryNopLength;
@@ -336,13 +336,12 @@ bool Kprobes::entry_called(uint64_t saved) {
     memory_.release();
     return false;  // removed while the thread was on its way
   }
-  return run_entry(*probe, *regs);
+  return run_entry(*probe, *regs, address);
 }
 
-bool Kprobes::run_entry(Probe& probe, const PtRegs& regs) {
+bool Kprobes::run_entry(Probe& probe, const PtRegs& regs, uint64_t address) {
   ++hits_;
   if (crash_at_next_hit_) *reinterpret_cast<volatile uint64_t*>(8) = 0;  // the drill's fault
-  uint64_t address = sonde::abi::server_address(regs.ip) - 1;
   bool redirect = false;
   hold_current_task();  // the observer and every client ask for it
   if (observer_ != nullptr)

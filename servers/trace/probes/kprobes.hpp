@@ -264,9 +264,10 @@ class Kprobes {
   void pin_new_stack(uint64_t rsp);
   // A new probe is a call probe when `as_call` and the POSIX server has the entry stub.
   [[nodiscard]] rt::Result<Probe*> arm(uint64_t address, bool as_call);
-  // Runs an entry hit's clients on `regs` (ip = the probed address + 1, sp as at the entry);
+  // Runs an entry hit's clients on `regs` (ip = the probed `address` + 1 at the kernel alias,
+  // sp as at the entry);
   // true when the function must go on through the return shim.
-  [[gnu::always_inline]] bool run_entry(Probe& probe, const PtRegs& regs);
+  [[gnu::always_inline]] bool run_entry(Probe& probe, const PtRegs& regs, uint64_t address);
   void release_if_unused(Probe& probe);
   [[gnu::always_inline]] void returned(const PtRegs& regs);
   uint32_t return_probes_ = 0;  // probes with return clients (the trampoline is armed while > 0)

@@ -102,8 +102,10 @@ uint32_t ProbeTable::clock_samples(const ClockTick& tick) {
       data.sample_period = period;
       uint64_t ip = 0;
       __builtin_memcpy(&ip, data.regs + kPtRegsIp, sizeof ip);
-      RunContext run{event->cookie, 0, true, ip, tick.misc == kPerfRecordMiscKernel};
-      if (event->program != nullptr && objects_.run(*event->program, &data, run) == 0) {
+      SampledRegisters sampled{ip, tick.misc == kPerfRecordMiscKernel};
+      if (event->program != nullptr &&
+          objects_.run_on_sample(*event->program, &data, RunContext{event->cookie, 0}, sampled) ==
+              0) {
         continue;
       }
       PerfEventRing* ring = event->output_ring();

@@ -254,8 +254,9 @@ void ProbeTable::fault_sample(PerfEventObject& event, const ProbeHit& hit, const
     __builtin_memcpy(data.regs, &user, sizeof user);
     data.sample_period = period;
     data.addr = regs.di;
-    RunContext run{event.cookie, 0, true, user.ip, false};
-    if (objects_.run(*event.program, &data, run) == 0) return;
+    SampledRegisters sampled{user.ip, false};
+    if (objects_.run_on_sample(*event.program, &data, RunContext{event.cookie, 0}, sampled) == 0)
+      return;
   }
   PerfEventRing* ring = event.output_ring();
   if (ring == nullptr) return;

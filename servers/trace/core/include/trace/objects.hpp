@@ -112,14 +112,18 @@ struct ProgramObject : Object {
 };
 
 // What a run tells the helpers besides the context: bpf_get_attach_cookie's cookie and
-// bpf_get_func_ip's address (0: the environment's own answer); for a perf_event program on a
-// CPU-clock sample, where the tick found the CPU (its stacks, below).
+// bpf_get_func_ip's address (0: the environment's own answer). Two words: every probe hit
+// copies it three times.
 struct RunContext {
   uint64_t cookie = 0;
   uint64_t function_ip = 0;
-  bool sampled = false;
-  uint64_t sample_ip = 0;
-  bool sample_in_kernel = false;
+};
+
+// Where a CPU-clock sample's tick found the CPU, for the stacks of the perf_event programs run
+// on it (ObjectTable::run_on_sample).
+struct SampledRegisters {
+  uint64_t ip = 0;
+  bool in_kernel = false;
 };
 
 // The environment the table's objects see (maps ask it for the current CPU, runs read helpers
@@ -142,15 +146,16 @@ class TableEnvironment final : public ForwardingEnvironment {
   // sample's kernel stack, as Linux's), except a kernel-mode sample's user stack: the served
   // task's, from the registers of its call (the host environment's).
   long capture_stack(bool user, uint32_t skip, uint64_t* ips, uint32_t max) override {
-    if (!run.sampled || (user && run.sample_in_kernel))
+    if (sample == nullptr || (user && sample->in_kernel))
       return ForwardingEnvironment::capture_stack(user, skip, ips, max);
-    if (user == run.sample_in_kernel || skip > 0) return -14;  // EFAULT: no frame
+    if (user == sample->in_kernel || skip > 0) return -14;  // EFAULT: no frame
     if (max == 0) return 0;
-    ips[0] = run.sample_ip;
+    ips[0] = sample->ip;
     return 1;
   }
   uint32_t run_cpu = kNoCpu;
-  RunContext run;  // ObjectTable::run's, for the run's length
+  const SampledRegisters* sample = nullptr;  // while a run on a sample goes on
+  RunContext run;                            // ObjectTable::run's, for the run's length
 };
 
 // Linux's idr per kind: ids start at 1, are handed out cyclically up to INT_MAX and are never
@@ -208,6 +213,15 @@ class ObjectTable {
     environment_.run = run;
     uint64_t result = ebpf::execute(program.program, context, &environment_);
     environment_.run = outer;
+    return result;
+  }
+  // A perf_event program's run on a sample taken at `sample` (its stacks start there).
+  uint64_t run_on_sample(ProgramObject& program, void* context, const RunContext& run,
+                         const SampledRegisters& sample) {
+    const SampledRegisters* outer = environment_.sample;
+    environment_.sample = &sample;
+    uint64_t result = this->run(program, context, run);
+    environment_.sample = outer;
     return result;
   }
   // The same run as if on `cpu` (below possible_cpus()): its per-CPU map copies, perf event
