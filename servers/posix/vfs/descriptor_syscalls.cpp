@@ -18,10 +18,10 @@ int64_t duplicate(SyscallContext& c, int old_fd, int new_fd, bool cloexec) {
   if (new_fd < 0 || new_fd >= nofile_limit()) return -rt::kEBADF;
   if (old_fd == new_fd) return new_fd;
   get_file(file);
-  if (table.files[new_fd] != nullptr) (void)close_fd(table, new_fd);
+  if (fd_file(table, new_fd) != nullptr) (void)close_fd(table, new_fd);
+  fd_table_reach(table, new_fd);
   table.files[new_fd] = file;
   table.close_on_exec[new_fd] = cloexec;
-  if (new_fd >= table.end) table.end = new_fd + 1;
   return new_fd;
 }
 }  // namespace

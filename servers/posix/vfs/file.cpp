@@ -52,9 +52,16 @@ void put_file(File* file) {
 rt::Result<FdTable*> new_fd_table() {
   auto* table = static_cast<FdTable*>(platform::heap().allocate(sizeof(FdTable), 16));
   if (table == nullptr) return err(rt::kENOMEM);
-  memset(table, 0, sizeof(FdTable));
   table->references = 1;
+  table->end = 0;  // the entries are cleared as they come into use (fd_table_reach)
   return table;
+}
+
+void fd_table_reach(FdTable& table, int fd) {
+  for (; table.end <= fd; ++table.end) {
+    table.files[table.end] = nullptr;
+    table.close_on_exec[table.end] = false;
+  }
 }
 
 rt::Result<FdTable*> copy_fd_table(const FdTable& from) {
@@ -77,9 +84,9 @@ void put_fd_table(FdTable* table) {
 rt::Result<int> install_fd(FdTable& table, File* file, int minimum, bool close_on_exec) {
   int limit = nofile_limit();
   for (int fd = minimum < 0 ? 0 : minimum; fd < limit; ++fd) {
-    if (table.files[fd] == nullptr) {
+    if (fd >= table.end || table.files[fd] == nullptr) {
+      fd_table_reach(table, fd);
       table.files[fd] = file;
-      if (fd >= table.end) table.end = fd + 1;
       table.close_on_exec[fd] = close_on_exec;
       return fd;
     }
@@ -88,7 +95,7 @@ rt::Result<int> install_fd(FdTable& table, File* file, int minimum, bool close_o
 }
 
 File* fd_file(const FdTable& table, int fd) {
-  if (fd < 0 || fd >= FdTable::kMax) return nullptr;
+  if (fd < 0 || fd >= table.end) return nullptr;
   return table.files[fd];
 }
 
