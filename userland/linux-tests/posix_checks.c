@@ -370,6 +370,20 @@ static void descriptor_limits(void) {
   while (count < kMany && (fd = dup(0)) >= 0) held[count++] = fd;
   CHECK("2000 descriptors under the raised limit", count == kMany);
   while (count > 0) close(held[--count]);
+  // Limits are each process's: a child inherits them at fork and changes its own.
+  pid_t child = fork();
+  if (child == 0) {
+    struct rlimit inherited, mine = {32, old.rlim_max};
+    int ok = getrlimit(RLIMIT_NOFILE, &inherited) == 0 && inherited.rlim_cur == 4096 &&
+             setrlimit(RLIMIT_NOFILE, &mine) == 0;
+    _exit(ok ? 0 : 1);
+  }
+  int status = -1;
+  struct rlimit after;
+  CHECK("a child inherits RLIMIT_NOFILE and sets its own",
+        waitpid(child, &status, 0) == child && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  CHECK("the parent's RLIMIT_NOFILE stays",
+        getrlimit(RLIMIT_NOFILE, &after) == 0 && after.rlim_cur == 4096);
   CHECK("RLIMIT_NOFILE restored", setrlimit(RLIMIT_NOFILE, &old) == 0);
 }
 

@@ -19,26 +19,26 @@ namespace {
 int64_t boot_epoch_seconds = 1767225600;  // 2026-01-01 00:00 UTC if the RTC cannot be read
 char hostname[65] = "sonde";
 
-struct RLimit {
-  uint64_t current, maximum;
-};
+using RLimit = Process::RLimit;
 constexpr uint64_t kInfinity = ~uint64_t{0};
-RLimit limits[16] = {{kInfinity, kInfinity},
-                     {kInfinity, kInfinity},
-                     {kInfinity, kInfinity},  // cpu fsize data
-                     {8 << 20, kInfinity},
-                     {0, kInfinity},
-                     {kInfinity, kInfinity},  // stack core rss
-                     {4096, 4096},
-                     {1024, FdTable::kMax},  // INR_OPEN_CUR, INR_OPEN_MAX
-                     {8 << 20, 8 << 20},     // nproc nofile memlock
-                     {kInfinity, kInfinity},
-                     {kInfinity, kInfinity},
-                     {kInfinity, kInfinity},  // as locks sigpending
-                     {819200, 819200},
-                     {0, 0},
-                     {0, 0},                   // msgqueue nice rtprio
-                     {kInfinity, kInfinity}};  // rttime
+// Linux's at boot (INIT_RLIMITS), init's: every process inherits them at fork.
+constexpr RLimit kDefaultLimits[Process::kLimits] = {
+    {kInfinity, kInfinity},
+    {kInfinity, kInfinity},
+    {kInfinity, kInfinity},  // cpu fsize data
+    {8 << 20, kInfinity},
+    {0, kInfinity},
+    {kInfinity, kInfinity},  // stack core rss
+    {4096, 4096},
+    {1024, FdTable::kMax},  // INR_OPEN_CUR, INR_OPEN_MAX
+    {8 << 20, 8 << 20},     // nproc nofile memlock
+    {kInfinity, kInfinity},
+    {kInfinity, kInfinity},
+    {kInfinity, kInfinity},  // as locks sigpending
+    {819200, 819200},
+    {0, 0},
+    {0, 0},                   // msgqueue nice rtprio
+    {kInfinity, kInfinity}};  // rttime
 
 constexpr uint64_t kRlimitNofile = 7;
 
@@ -365,11 +365,19 @@ int64_t sys_getrandom(SyscallContext& c) {
   return static_cast<int64_t>(length);
 }
 
+void default_limits(RLimit (&limits)[Process::kLimits]) {
+  for (int i = 0; i < Process::kLimits; ++i) limits[i] = kDefaultLimits[i];
+}
+
+// prlimit64(pid, resource, new, old): the limits of process `pid` (0: the caller's). GAP: only
+// RLIMIT_NOFILE and RLIMIT_NICE are enforced; another user's process is not refused (Linux
+// wants its ids to match, or CAP_SYS_RESOURCE).
 int64_t sys_prlimit64(SyscallContext& c) {
   uint64_t resource = c.arg(1);
-  if (resource >= 16) return -rt::kEINVAL;
-  if (c.arg(0) != 0 && find_process(static_cast<int>(c.arg(0))) == nullptr) return -rt::kESRCH;
-  RLimit old = limits[resource];
+  if (resource >= Process::kLimits) return -rt::kEINVAL;
+  Process* target = c.arg(0) != 0 ? find_process(static_cast<int>(c.arg(0))) : c.process;
+  if (target == nullptr) return -rt::kESRCH;
+  RLimit old = target->limits[resource];
   if (c.arg(2) != 0) {
     RLimit wanted;
     if (auto r = user(c).copy_in(&wanted, c.arg(2), sizeof(wanted)); !r.ok()) return -rt::kEFAULT;
@@ -377,7 +385,7 @@ int64_t sys_prlimit64(SyscallContext& c) {
     // CAP_SYS_RESOURCE to raise a hard limit.
     if (wanted.maximum > old.maximum && !capable(*c.process, kCapSysResource)) return -rt::kEPERM;
     if (nofile_too_high(resource, wanted)) return -rt::kEPERM;
-    limits[resource] = wanted;  // GAP: limits are system-wide and not enforced
+    target->limits[resource] = wanted;
   }
   if (c.arg(3) != 0) {
     if (auto r = user(c).copy_out(c.arg(3), &old, sizeof(old)); !r.ok()) return -rt::kEFAULT;
@@ -385,24 +393,27 @@ int64_t sys_prlimit64(SyscallContext& c) {
   return 0;
 }
 int nofile_limit() {
-  uint64_t current = limits[kRlimitNofile].current;
+  // The process the call serves (Linux's rlimit(RLIMIT_NOFILE) of current).
+  uint64_t current = posix::current != nullptr ? posix::current->limits[kRlimitNofile].current
+                                               : kDefaultLimits[kRlimitNofile].current;
   return current < static_cast<uint64_t>(FdTable::kMax) ? static_cast<int>(current) : FdTable::kMax;
 }
 
 int64_t sys_getrlimit(SyscallContext& c) {
-  if (c.arg(0) >= 16) return -rt::kEINVAL;
-  return to_rax(user(c).copy_out(c.arg(1), &limits[c.arg(0)], sizeof(RLimit)));
+  if (c.arg(0) >= Process::kLimits) return -rt::kEINVAL;
+  return to_rax(user(c).copy_out(c.arg(1), &c.process->limits[c.arg(0)], sizeof(RLimit)));
 }
 int64_t sys_setrlimit(SyscallContext& c) {
-  if (c.arg(0) >= 16) return -rt::kEINVAL;
+  if (c.arg(0) >= Process::kLimits) return -rt::kEINVAL;
   RLimit wanted;
   if (auto r = user(c).copy_in(&wanted, c.arg(1), sizeof(wanted)); !r.ok()) return -rt::kEFAULT;
   if (wanted.current > wanted.maximum) return -rt::kEINVAL;
-  if (wanted.maximum > limits[c.arg(0)].maximum && !capable(*c.process, kCapSysResource)) {
+  RLimit& limit = c.process->limits[c.arg(0)];
+  if (wanted.maximum > limit.maximum && !capable(*c.process, kCapSysResource)) {
     return -rt::kEPERM;  // CAP_SYS_RESOURCE to raise a hard limit
   }
   if (nofile_too_high(c.arg(0), wanted)) return -rt::kEPERM;
-  limits[c.arg(0)] = wanted;
+  limit = wanted;
   return 0;
 }
 
@@ -578,7 +589,8 @@ int64_t sys_setpriority(SyscallContext& c) {
     const Credentials& owner = targets[i]->credentials;
     if (owner.uid != who.euid && owner.euid != who.euid && !capable(*c.process, kCapSysNice)) {
       result = -rt::kEPERM;
-    } else if (nice<targets[i]->nice&& static_cast<uint64_t>(20 - nice)> limits[kRlimitNice]
+    } else if (nice<targets[i]->nice&& static_cast<uint64_t>(20 - nice)> c.process
+                   ->limits[kRlimitNice]
                    .current &&
                !capable(*c.process, kCapSysNice)) {
       result = -rt::kEACCES;

@@ -346,6 +346,7 @@ rt::Result<Process*> spawn_init(const char* path, const char* const* argv,
   process->pgid = process->pid;
   process->sid = process->pid;
   process->cwd = tree->root();
+  default_limits(process->limits);
   process->files = TRY(new_fd_table());
   // fds 0, 1 and 2 are the console.
   for (int fd = 0; fd < 3; ++fd) {
@@ -394,6 +395,7 @@ rt::Result<Process*> fork_process(Process* parent, const Thread* thread,
   child->sid = parent->sid;
   child->cwd = parent->cwd;
   child->umask = parent->umask;
+  for (int i = 0; i < Process::kLimits; ++i) child->limits[i] = parent->limits[i];
   child->credentials = parent->credentials;
   child->dumpable = parent->dumpable;
   child->nice = parent->nice;

@@ -178,6 +178,13 @@ struct Process {
   // The high-water mark of the memory it had before (Linux's signal->maxrss): the largest
   // resident set of the address spaces it left (an exec's old one, in pages).
   uint64_t max_rss_pages;
+  // Its resource limits (getrlimit's {soft, hard} by RLIMIT_*): init's are Linux's boot
+  // defaults (kernel/sys.cpp), a child's its parent's at fork, kept across exec.
+  struct RLimit {
+    uint64_t current, maximum;
+  };
+  static constexpr int kLimits = 16;
+  RLimit limits[kLimits];
   bool executed;  // an execve succeeded since the fork (Linux's PF_FORKNOEXEC cleared)
   // The thread (tid) whose vfork waits for this process to exec or end (Linux's vfork_done);
   // 0 when none, or once released.
@@ -248,6 +255,8 @@ Thread* find_thread(int tid);
 // The process whose system call runs now (Linux's `current`).
 extern Process* current;
 Process* first_process();
+// Linux's boot-time resource limits, init's (kernel/sys.cpp).
+void default_limits(Process::RLimit (&limits)[Process::kLimits]);
 // The pid given out last (/proc/loadavg's last field).
 int last_pid();
 
