@@ -237,6 +237,43 @@ struct task_struct {
   unsigned long sonde_user_pages;
 };
 
+// Linux's hrtimer_sleeper (include/linux/hrtimer.h), as nanosleep hands it to do_nanosleep:
+// the timer's expiry (node.expires and _softexpires: ns on CLOCK_MONOTONIC, where a realtime
+// sleep's deadline is converted to) and the task that sleeps; Linux's layout up to them.
+typedef s64 ktime_t;
+struct rb_node {
+  unsigned long __rb_parent_color;
+  struct rb_node* rb_right;
+  struct rb_node* rb_left;
+};
+struct timerqueue_node {
+  struct rb_node node;
+  ktime_t expires;
+};
+struct hrtimer_clock_base;
+enum hrtimer_restart { HRTIMER_NORESTART = 0, HRTIMER_RESTART = 1 };
+struct hrtimer {
+  struct timerqueue_node node;
+  ktime_t _softexpires;
+  enum hrtimer_restart (*function)(struct hrtimer*);
+  struct hrtimer_clock_base* base;
+  u8 state;
+  u8 is_rel;
+  u8 is_soft;
+  u8 is_hard;
+};
+struct hrtimer_sleeper {
+  struct hrtimer timer;
+  struct task_struct* task;
+};
+enum hrtimer_mode {
+  HRTIMER_MODE_ABS = 0x00,
+  HRTIMER_MODE_REL = 0x01,
+  HRTIMER_MODE_PINNED = 0x02,
+  HRTIMER_MODE_SOFT = 0x04,
+  HRTIMER_MODE_HARD = 0x08,
+};
+
 // What an execve loaded: do_execveat_common builds one for sched_process_exec's raw tracepoint
 // (GAP: no probeable Linux-named function takes it yet).
 struct linux_binprm {

@@ -11,6 +11,9 @@
 #include "task/replies.hpp"
 #include "tracing/trace_service.hpp"
 
+// Linux's do_nanosleep, defined at the end of this file.
+extern "C" int do_nanosleep(struct hrtimer_sleeper* t, enum hrtimer_mode mode);
+
 namespace posix {
 
 namespace {
@@ -234,11 +237,23 @@ uint64_t deadline_of(const int64_t (&spec)[2], bool absolute, bool realtime) {
 }
 
 namespace {
-// The call is retried when the timer fires: the deadline is set on the first try only.
+// The call is retried when the timer fires: the sleep starts on the first try only, as Linux's
+// hrtimer_nanosleep starts it, with a sleeper on the stack handed to do_nanosleep.
 int64_t sleep_until(SyscallContext& c, const int64_t (&spec)[2], bool absolute, bool realtime) {
   if (spec[0] < 0 || spec[1] < 0 || spec[1] >= 1000000000) return -rt::kEINVAL;
   Thread* p = c.thread;
-  if (p->sleep_deadline == 0) p->sleep_deadline = deadline_of(spec, absolute, realtime);
+  if (p->sleep_deadline == 0) {
+    // hrtimer_set_expires_range_ns: the request as it came (relative, or the absolute
+    // deadline); do_nanosleep starts the timer, which makes a relative one absolute.
+    hrtimer_sleeper sleeper = {};
+    uint64_t length = static_cast<uint64_t>(spec[0]) * 1000000000 + static_cast<uint64_t>(spec[1]);
+    auto expires = static_cast<ktime_t>(absolute ? deadline_of(spec, true, realtime) : length);
+    sleeper.timer.node.expires = expires;
+    sleeper.timer._softexpires = expires;
+    sleeper.task = task_struct_of(p);
+    if (do_nanosleep(&sleeper, absolute ? HRTIMER_MODE_ABS : HRTIMER_MODE_REL) != 0)
+      return -rt::kEINVAL;
+  }
   if (now_ns() >= p->sleep_deadline) {
     p->sleep_deadline = 0;
     return 0;
@@ -662,3 +677,25 @@ int64_t sys_reboot(SyscallContext& c) {
 }
 
 }  // namespace posix
+
+// Linux's do_nanosleep (kernel/time/hrtimer.c), under its name and prototype (kprobes and
+// fentry programs attach to it: bpftrace's first example, `kprobe:do_nanosleep`): the sleep of
+// `t->task` until `t->timer`'s expiry begins. As hrtimer_sleeper_start_expires, a relative
+// expiry (HRTIMER_MODE_REL) becomes absolute (CLOCK_MONOTONIC ns) and the timer starts: the
+// task's thread waits in its call until then (the server's timer ends the wait, or a signal
+// does). EINVAL when the task is no thread of the server's.
+extern "C" __attribute__((noinline)) int do_nanosleep(struct hrtimer_sleeper* t,
+                                                      enum hrtimer_mode mode) {
+  posix::Thread* thread = t->task != nullptr ? posix::find_thread(t->task->pid) : nullptr;
+  if (thread == nullptr) return -rt::kEINVAL;
+  auto expires = static_cast<uint64_t>(t->timer.node.expires);
+  if ((mode & HRTIMER_MODE_REL) != 0) {
+    expires += posix::now_ns();
+    t->timer.is_rel = 1;
+  }
+  t->timer.node.expires = static_cast<ktime_t>(expires);
+  t->timer._softexpires = static_cast<ktime_t>(expires);
+  thread->sleep_deadline = expires > 0 ? expires : 1;
+  posix::arm_timer();
+  return 0;
+}

@@ -59,6 +59,7 @@ SONDE_BTF_FUNCTION(int, vfs_fsync, struct file* file, int datasync)
 SONDE_BTF_FUNCTION(long, kernel_clone, struct kernel_clone_args* args)
 SONDE_BTF_FUNCTION(int, sched_fork, unsigned long clone_flags, struct task_struct* p)
 SONDE_BTF_FUNCTION(void, do_exit, long code)
+SONDE_BTF_FUNCTION(int, do_nanosleep, struct hrtimer_sleeper* t, enum hrtimer_mode mode)
 SONDE_BTF_FUNCTION(void, do_group_exit, int exit_code)
 SONDE_BTF_FUNCTION(int, cap_capable, const struct cred* cred, struct user_namespace* targ_ns,
                    int cap, unsigned int opts)

@@ -24,3 +24,8 @@ trace 'uprobe:libc:getaddrinfo { printf("getaddrinfo %s\n", str(arg0)); }' '/usr
 trace 'tracepoint:syscalls:sys_enter_* /comm == "cat"/ { @[probe] = count(); }' 'cat /proc/version > /dev/null' |
   sed -E 's/Attaching [0-9]+ probes/Attaching N probes/' |
   grep -E '^(==|Attaching|@\[tracepoint:syscalls:sys_enter_openat\]|ERROR|FATAL)'
+# bpftrace's first example: kprobe:do_nanosleep (Linux's name and prototype, the start of every
+# nanosleep), and its struct hrtimer_sleeper through BTF (the request's relative expiry at
+# entry, as Linux's hrtimer_nanosleep hands it over). The sleeps are this script's own.
+trace 'kprobe:do_nanosleep /comm == "sleep"/ { printf("%s sleeping\n", comm); }' 'sleep 1'
+trace 'kfunc:do_nanosleep /comm == "sleep"/ { printf("mode %d, expires %d ms\n", args->mode, args->t->timer.node.expires / 1000000); }' 'sleep 1'
