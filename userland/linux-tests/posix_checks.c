@@ -395,6 +395,14 @@ static void small_calls(void) {
   int fd = (int)syscall(85, path, 0640);  // creat
   CHECK("creat makes a file open for writing", fd >= 0 && write(fd, "abc", 3) == 3);
   CHECK("creat's fd is write-only", read(fd, path + 299, 1) == -1 && errno == EBADF);
+  // x86-64 Linux adds O_LARGEFILE (0100000) to what open, openat and creat open (F_GETFL).
+  CHECK("creat's file has O_LARGEFILE", (fcntl(fd, F_GETFL) & 0100000) != 0);
+  int opened = open(path, O_RDONLY);
+  CHECK("open's file has O_LARGEFILE", opened >= 0 && (fcntl(opened, F_GETFL) & 0100000) != 0);
+  if (opened >= 0) close(opened);
+  opened = open(path, O_RDONLY | 0x40000000);  // a bit no flag uses: dropped, not refused
+  CHECK("open drops unknown flags", opened >= 0 && (fcntl(opened, F_GETFL) & 0x40000000) == 0);
+  if (opened >= 0) close(opened);
   struct stat st;
   CHECK("creat's mode", stat(path, &st) == 0 && (st.st_mode & 0777) == 0640 && st.st_size == 3);
   close(fd);

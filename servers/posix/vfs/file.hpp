@@ -22,10 +22,14 @@ inline constexpr uint32_t kO_NOCTTY = 0400;
 inline constexpr uint32_t kO_TRUNC = 01000;
 inline constexpr uint32_t kO_APPEND = 02000;
 inline constexpr uint32_t kO_NONBLOCK = 04000;
+inline constexpr uint32_t kO_LARGEFILE = 0100000;
 inline constexpr uint32_t kO_DIRECTORY = 0200000;
 inline constexpr uint32_t kO_NOFOLLOW = 0400000;
 inline constexpr uint32_t kO_CLOEXEC = 02000000;
 inline constexpr uint32_t kO_PATH = 010000000;
+inline constexpr uint32_t kO_TMPFILE = 020000000;  // with O_DIRECTORY (__O_TMPFILE alone here)
+// Linux's VALID_OPEN_FLAGS: what open and openat keep (other bits are dropped, not refused).
+inline constexpr uint32_t kValidOpenFlags = 037777703;
 
 enum class FileKind : uint8_t {
   kInode,
