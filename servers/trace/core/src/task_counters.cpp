@@ -191,20 +191,41 @@ void ProbeTable::switch_seen(const ProbeHit& hit) {
   }
 }
 
+namespace {
+
+// perf_swevent_event's count down: true at the end of a period (its length in `period`). GAP:
+// a frequency (perf record's default -F) samples every event, where Linux adjusts the period
+// to the rate.
+bool period_ends(PerfEventObject& event, uint64_t& period) {
+  period = event.attr.has(kPerfAttrFreq) ? 1 : event.attr.sample_period;
+  if (event.period_left == 0 || event.period_left > period) event.period_left = period;
+  return --event.period_left == 0;
+}
+
+// A perf_event program's context at a sample: registers of the mode it was taken in.
+PerfEventData sample_data(uint64_t ip, bool kernel, uint64_t period, uint64_t addr) {
+  PerfEventData data = {};
+  PtRegs regs = {};
+  regs.ip = ip;
+  regs.cs = kernel ? 0x10 : 0x33;
+  regs.ss = kernel ? 0x18 : 0x2b;
+  regs.flags = kernel ? 0 : 0x202;
+  __builtin_memcpy(data.regs, &regs, sizeof regs);
+  data.sample_period = period;
+  data.addr = addr;
+  return data;
+}
+
+}  // namespace
+
 void ProbeTable::switch_sample(PerfEventObject& event, const ProbeHit& hit, int32_t prev) {
   // perf_sw_event_sched in the task leaving: a sample each period's end (bpftrace's
   // `software:cs:N`, perf record -e cs). GAP: the microkernel's switch gives no ip (0, kernel
-  // mode); a frequency samples every switch.
-  uint64_t period = event.attr.has(kPerfAttrFreq) ? 1 : event.attr.sample_period;
-  if (event.period_left == 0 || event.period_left > period) event.period_left = period;
-  if (--event.period_left != 0) return;
+  // mode).
+  uint64_t period = 0;
+  if (!period_ends(event, period)) return;
   if (event.program != nullptr) {
-    PerfEventData data = {};
-    PtRegs kernel = {};
-    kernel.cs = 0x10;
-    kernel.ss = 0x18;
-    __builtin_memcpy(data.regs, &kernel, sizeof kernel);
-    data.sample_period = period;
+    PerfEventData data = sample_data(0, true, period, 0);
     // Its stacks are the microkernel sample's (the leaving task's user stack while it waits
     // in a call), as the scheduling tracepoints' programs see them.
     if (objects_.run(*event.program, &data, RunContext{event.cookie, 0}) == 0) return;
@@ -236,25 +257,15 @@ void ProbeTable::fault_seen(const ProbeHit& hit) {
 
 void ProbeTable::fault_sample(PerfEventObject& event, const ProbeHit& hit, const PtRegs& regs) {
   // perf_swevent_event: a sample each period's end, with the fault's ip and address
-  // (PERF_SAMPLE_ADDR: perf record -d). GAP: a frequency (perf record's default -F) samples
-  // every fault, where Linux adjusts the period to the rate.
-  uint64_t period = event.attr.has(kPerfAttrFreq) ? 1 : event.attr.sample_period;
-  if (event.period_left == 0 || event.period_left > period) event.period_left = period;
-  if (--event.period_left != 0) return;
+  // (PERF_SAMPLE_ADDR: perf record -d).
+  uint64_t period = 0;
+  if (!period_ends(event, period)) return;
   if (event.program != nullptr) {
     // bpf_overflow_handler: the event's program on the faulting user registers (bpftrace's
     // `software:page-faults:N`), the fault's address as addr; 0 drops the sample. The task is
     // the faulting one (the hook runs in the call that serves the fault).
-    PerfEventData data = {};
-    PtRegs user = {};
-    user.ip = regs.si;
-    user.cs = 0x33;
-    user.ss = 0x2b;
-    user.flags = 0x202;
-    __builtin_memcpy(data.regs, &user, sizeof user);
-    data.sample_period = period;
-    data.addr = regs.di;
-    SampledRegisters sampled{user.ip, false};
+    PerfEventData data = sample_data(regs.si, false, period, regs.di);
+    SampledRegisters sampled{regs.si, false};
     if (objects_.run_on_sample(*event.program, &data, RunContext{event.cookie, 0}, sampled) == 0)
       return;
   }
