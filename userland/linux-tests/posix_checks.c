@@ -306,7 +306,9 @@ static void stat_memory(unsigned long* vsize, long* rss) {
 // differs between versions, so it is not checked); a reaped child's high-water mark is wait4's
 // and RUSAGE_CHILDREN's.
 static void resident_memory(void) {
-  enum { kBlock = 8 << 20, kChildBlock = 16 << 20 };
+  // Linux's RSS counts are approximate (per-task or per-CPU caches, flushed in batches): the
+  // comparisons allow 2 MiB of slack against an 8 MiB block.
+  enum { kBlock = 8 << 20, kChildBlock = 16 << 20, kSlackKb = 2048 };
   struct rusage self;
   CHECK("getrusage RUSAGE_SELF", getrusage(RUSAGE_SELF, &self) == 0);
   CHECK("maxrss counts the process", self.ru_maxrss > 0);
@@ -316,20 +318,20 @@ static void resident_memory(void) {
   long before = status_kb("VmRSS");
   for (long i = 0; i < kBlock; i += 4096) block[i] = 1;
   long touched = status_kb("VmRSS");
-  CHECK("VmRSS grows by the pages touched", before > 0 && touched - before >= 8192 - 256);
-  CHECK("VmHWM is at least VmRSS", status_kb("VmHWM") >= touched);
+  CHECK("VmRSS grows by the pages touched", before > 0 && touched - before >= 8192 - kSlackKb);
+  CHECK("VmHWM is about VmRSS or more", status_kb("VmHWM") >= touched - kSlackKb);
   CHECK("VmSize holds the mapping", status_kb("VmSize") >= 8192 && status_kb("VmSize") >= touched);
   CHECK("VmPeak is at least VmSize", status_kb("VmPeak") >= status_kb("VmSize"));
   unsigned long vsize;
   long rss;
   stat_memory(&vsize, &rss);
   long size_kb = status_kb("VmSize");
-  CHECK("stat's rss is about VmRSS", rss > 0 && labs(rss * 4 - touched) <= 256);
+  CHECK("stat's rss is about VmRSS", rss > 0 && labs(rss * 4 - touched) <= kSlackKb);
   CHECK("stat's vsize is about VmSize", labs((long)(vsize / 1024) - size_kb) <= 1024);
   CHECK("getrusage after touching", getrusage(RUSAGE_SELF, &self) == 0);
-  CHECK("maxrss is at least what is resident", self.ru_maxrss >= touched - 256);
+  CHECK("maxrss is about what is resident or more", self.ru_maxrss >= touched - kSlackKb);
   munmap(block, kBlock);
-  CHECK("VmRSS falls when the pages go", status_kb("VmRSS") <= touched - 8192 + 256);
+  CHECK("VmRSS falls when the pages go", status_kb("VmRSS") <= touched - 8192 + kSlackKb);
   pid_t child = fork();
   if (child == 0) {
     char* big = mmap(NULL, kChildBlock, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -342,9 +344,9 @@ static void resident_memory(void) {
   CHECK("wait4 of the child that touched 16 MiB", wait4(child, &status, 0, &reaped) == child &&
                                                       WIFEXITED(status) &&
                                                       WEXITSTATUS(status) == 0);
-  CHECK("wait4's maxrss is the child's", reaped.ru_maxrss >= 16384);
+  CHECK("wait4's maxrss is the child's", reaped.ru_maxrss >= 16384 - kSlackKb);
   CHECK("RUSAGE_CHILDREN's maxrss is the largest child's",
-        getrusage(RUSAGE_CHILDREN, &children) == 0 && children.ru_maxrss >= 16384);
+        getrusage(RUSAGE_CHILDREN, &children) == 0 && children.ru_maxrss >= 16384 - kSlackKb);
 }
 
 // RLIMIT_NOFILE bounds the descriptors a process gets (EMFILE past its soft limit, EBADF for
