@@ -11,8 +11,8 @@
 #include "mm/address_space.hpp"
 #include "platform/kernel.hpp"
 #include "rt/format.hpp"
+#include "rt/kernel_alias.hpp"
 #include "rt/new.hpp"
-#include "sonde/abi/kernel_alias.hpp"
 #include "sys/clock.hpp"
 #include "sys/server_start.hpp"
 #include "sys/syscall.hpp"
@@ -460,7 +460,7 @@ void serve_fault(Answer& answer, uint64_t badge, uint64_t label, const sys::Mess
 }  // namespace
 
 // The end of the server's image (the linker's): all of it must lie in the window that Linux
-// programs see at the kernel alias (sonde/abi/kernel_alias.hpp).
+// programs see at the kernel alias (rt/kernel_alias.hpp).
 extern "C" char _end[];
 
 extern "C" int main(const sys::ServerStartInfo* info) {

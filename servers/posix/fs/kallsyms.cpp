@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // /proc/kallsyms: the POSIX server's functions and objects (Linux's "kernel" here, at its kernel
-// alias, sonde/abi/kernel_alias.hpp), then the microkernel's marked [microkernel], in Linux's
+// alias, rt/kernel_alias.hpp), then the microkernel's marked [microkernel], in Linux's
 // format, sorted by address; and /proc/modules.
 #include "fs/kallsyms.hpp"
 
@@ -9,8 +9,8 @@
 #include "elf/elf64.hpp"
 #include "platform/kernel.hpp"
 #include "rt/format.hpp"
+#include "rt/kernel_alias.hpp"
 #include "rt/sort.hpp"
-#include "sonde/abi/kernel_alias.hpp"
 
 namespace posix {
 

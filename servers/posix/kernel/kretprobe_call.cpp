@@ -5,8 +5,8 @@
 #include <stddef.h>
 
 #include "kernel/linux_types.h"
+#include "rt/kernel_alias.hpp"
 #include "sonde/abi/ipc.hpp"
-#include "sonde/abi/kernel_alias.hpp"
 #include "sonde/abi/syscalls.hpp"
 #include "sys/server_start.hpp"
 

@@ -4,7 +4,7 @@
 
 #include "kernel_probes.hpp"
 #include "rt/errno.hpp"
-#include "sonde/abi/kernel_alias.hpp"
+#include "rt/kernel_alias.hpp"
 #include "sys/clock.hpp"
 #include "sys/server_start.hpp"
 

@@ -2,7 +2,7 @@
 // KprobeList: debugfs's kprobes/list from the armed kprobes and the disabled kprobe events.
 #include "kprobe_list.hpp"
 
-#include "sonde/abi/kernel_alias.hpp"
+#include "rt/kernel_alias.hpp"
 
 namespace trace {
 

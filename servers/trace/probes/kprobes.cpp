@@ -6,7 +6,7 @@
 #include "kprobe_events.hpp"
 #include "posix_symbols.hpp"
 #include "rt/errno.hpp"
-#include "sonde/abi/kernel_alias.hpp"
+#include "rt/kernel_alias.hpp"
 #include "sys/ipc.hpp"
 #include "sys/server_memory.hpp"
 

@@ -4,8 +4,8 @@
 
 #include "kprobes.hpp"
 #include "rt/errno.hpp"
+#include "rt/kernel_alias.hpp"
 #include "rt/sort.hpp"
-#include "sonde/abi/kernel_alias.hpp"
 #include "trace/kernel_samples.hpp"
 
 namespace trace {

@@ -6,7 +6,7 @@
 #include "kernel_probes.hpp"
 #include "kprobe_events.hpp"
 #include "rt/errno.hpp"
-#include "sonde/abi/kernel_alias.hpp"
+#include "rt/kernel_alias.hpp"
 
 namespace trace {
 

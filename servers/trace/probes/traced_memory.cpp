@@ -2,7 +2,7 @@
 // BorrowedMemory: MapForeign page by page, UnmapForeign when the hit ends (pinned pages stay).
 #include "traced_memory.hpp"
 
-#include "sonde/abi/kernel_alias.hpp"
+#include "rt/kernel_alias.hpp"
 #include "sys/ipc.hpp"
 #include "sys/server_memory.hpp"
 

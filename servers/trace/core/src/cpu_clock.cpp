@@ -5,7 +5,7 @@
 // a period's end runs the event's perf_event program and writes a sample with the
 // interrupted ip.
 #include "rt/format.hpp"
-#include "sonde/abi/kernel_alias.hpp"
+#include "rt/kernel_alias.hpp"
 #include "trace/perf_events.hpp"
 
 namespace trace {

@@ -2,7 +2,7 @@
 // Kernel samples as probe hits: pt_regs, the stack words as memory, names of kernel functions.
 #include "trace/kernel_samples.hpp"
 
-#include "sonde/abi/kernel_alias.hpp"
+#include "rt/kernel_alias.hpp"
 
 namespace trace {
 
