@@ -630,6 +630,7 @@ int main(int argc, char** argv, char** envp) {
   descriptor_limits();
   map_count_limit();
   eventfd_checks();
+  deleted_files();
   rmdir(dir);
   add_files_counts(&passed, &failed);
   add_process_counts(&passed, &failed);

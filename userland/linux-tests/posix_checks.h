@@ -12,6 +12,7 @@ void files(void);
 void descriptors(void);
 void sendfile_checks(void);
 void statx_checks(void);
+void deleted_files(void);
 // Adds the part's passed and failed checks to the totals.
 void add_files_counts(int* passed_total, int* failed_total);
 

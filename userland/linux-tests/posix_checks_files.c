@@ -287,6 +287,43 @@ void statx_checks(void) {
   CHECK_ERRNO("statx bad buffer", raw_statx(AT_FDCWD, "/", 0, kBasic, (void*)8), EFAULT);
 }
 
+// A deleted file's bytes go back once its last name and its last open file are gone (Linux frees
+// the inode and its pages at the last iput): writing and deleting more than the machine's memory,
+// 8 MiB at a time, goes on working. Every other file is removed while still open, and read back
+// through its descriptor first.
+void deleted_files(void) {
+  enum { kChunk = 1 << 20, kChunks = 8, kRounds = 72 };  // 576 MiB in all
+  static char chunk[kChunk];
+  memset(chunk, 'x', sizeof chunk);
+  char path[128];
+  snprintf(path, sizeof(path), "%s/big", dir);
+  int rounds = 0, kept_open = 0;
+  for (int round = 0; round < kRounds; ++round) {
+    int fd = open(path, O_CREAT | O_TRUNC | O_RDWR, 0600);
+    if (fd < 0) break;
+    int written = 0;
+    for (int i = 0; i < kChunks; ++i) written += write(fd, chunk, kChunk) == kChunk;
+    if (round % 2 == 1) {
+      struct stat st;
+      char last = 0;
+      if (unlink(path) == 0 && fstat(fd, &st) == 0 && st.st_nlink == 0 &&
+          st.st_size == (off_t)kChunk * kChunks && pread(fd, &last, 1, st.st_size - 1) == 1 &&
+          last == 'x') {
+        ++kept_open;
+      }
+      close(fd);
+    } else {
+      close(fd);
+      unlink(path);
+    }
+    if (written != kChunks) break;
+    ++rounds;
+  }
+  CHECK("576 MiB of files written and deleted, 8 MiB at a time", rounds == kRounds);
+  CHECK("an unlinked open file keeps its bytes until closed", kept_open == kRounds / 2);
+  CHECK_ERRNO("the last of them is gone", access(path, F_OK), ENOENT);
+}
+
 void add_files_counts(int* passed_total, int* failed_total) {
   *passed_total += passed;
   *failed_total += failed;

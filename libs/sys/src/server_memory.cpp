@@ -4,6 +4,7 @@
 
 #include <string.h>
 
+#include "rt/page_runs.hpp"
 #include "sys/ipc.hpp"
 
 namespace sys::server {
@@ -40,6 +41,7 @@ class Heap final : public rt::Allocator {
  public:
   void set_base(uint64_t base) { base_ = top_ = mapped_ = base; }
   uint64_t mapped_end() const { return mapped_; }
+  uint64_t free_run_bytes() const { return large_free_.free_bytes(); }
   rt::Result<uint64_t> frame_at(uint64_t address) const {
     if (address < base_ || address >= mapped_ || (address & (kPage - 1)) != 0) {
       return rt::err(rt::kEINVAL, "not a heap page");
@@ -64,21 +66,24 @@ class Heap final : public rt::Allocator {
       }
       return carve(size_t{1} << (cls + kMinShift), size_t{1} << (cls + kMinShift));
     }
-    // Blocks above 1 MiB: whole pages, from the large free list (first fit, the rest of a
-    // bigger block stays on it) or newly carved. GAP: neighbouring free blocks never merge.
+    // Blocks above 1 MiB: whole pages, from the free runs (best fit, merged with their
+    // neighbours when given back) or newly carved.
     size_t bytes = (size + kPage - 1) & ~(kPage - 1);
-    for (LargeFree** link = &large_free_; *link != nullptr; link = &(*link)->next) {
-      LargeFree* block = *link;
-      if (block->bytes < bytes) continue;
-      if (block->bytes - bytes >= kLargeMin) {
-        auto* rest = reinterpret_cast<LargeFree*>(reinterpret_cast<uint8_t*>(block) + bytes);
-        rest->next = block->next;
-        rest->bytes = block->bytes - bytes;
-        *link = rest;
-      } else {
-        *link = block->next;
-      }
+    if (void* block = large_free_.take(bytes); block != nullptr) {
       memset(block, 0, size);
+      return block;
+    }
+    // A free run at the top of the heap becomes the block's start.
+    size_t last_bytes = 0;
+    if (void* last = large_free_.take_ending_at(top_, last_bytes); last != nullptr) {
+      top_ = reinterpret_cast<uint64_t>(last);
+      void* block = carve(bytes, kPage);
+      if (block == nullptr) {
+        top_ += last_bytes;
+        large_free_.give(last, last_bytes);
+        return nullptr;
+      }
+      memset(block, 0, size);  // the run's old bytes (the new pages are zero already)
       return block;
     }
     return carve(bytes, kPage);
@@ -88,10 +93,7 @@ class Heap final : public rt::Allocator {
     if (size == 0) size = 1;
     unsigned cls = class_of(size);
     if (cls >= kClasses) {
-      auto* block = static_cast<LargeFree*>(pointer);
-      block->next = large_free_;
-      block->bytes = (size + kPage - 1) & ~(kPage - 1);
-      large_free_ = block;
+      large_free_.give(pointer, (size + kPage - 1) & ~(kPage - 1));
       return;
     }
     *static_cast<void**>(pointer) = free_[cls];
@@ -122,14 +124,8 @@ class Heap final : public rt::Allocator {
     top_ = end;
     return reinterpret_cast<void*>(start);
   }
-  // A freed block above 1 MiB (whole pages); a split leaves at least kLargeMin on the list.
-  struct LargeFree {
-    LargeFree* next;
-    size_t bytes;
-  };
-  static constexpr size_t kLargeMin = kPage;
   void* free_[kClasses] = {};
-  LargeFree* large_free_ = nullptr;
+  rt::PageRuns large_free_;                    // freed blocks above 1 MiB
   uint32_t frames_[kMaxSharedHeapPages] = {};  // the Frame cap slot of each heap page
   uint64_t base_ = 0;
   uint64_t top_ = 0;
@@ -196,6 +192,7 @@ Error map_frame(uint64_t frame, uint64_t vspace, uint64_t address, uint64_t righ
 
 rt::Allocator& heap() { return the_heap; }
 uint64_t heap_end() { return the_heap.mapped_end(); }
+uint64_t heap_free_run_bytes() { return the_heap.free_run_bytes(); }
 rt::Result<uint64_t> heap_frame(uint64_t address) { return the_heap.frame_at(address); }
 
 }  // namespace sys::server

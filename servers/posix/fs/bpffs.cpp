@@ -62,6 +62,7 @@ void release_pin(Inode* inode) {
   File* file = inode->pinned;
   inode->pinned = nullptr;
   put_file(file);
+  file_tree().forget_if_unused(inode);  // its name went before its object
 }
 
 }  // namespace posix

@@ -22,7 +22,8 @@ namespace {
 
 constexpr size_t kText = 8192;
 char text[kText];
-Inode* trace_server_control = nullptr;
+// /proc/sonde/trace-server's inode number (numbers are never reused; the inode may go).
+uint64_t trace_server_control = 0;
 
 Inode* proc_root(FileTree& tree) { return tree.find(tree.root(), "proc", 4); }
 
@@ -503,7 +504,8 @@ void refresh_procfs(FileTree& tree, Process* viewer) {
                                   status.restarts);
     }
     put(tree, sonde, "trace-server", text, used_status, kTypeRegular | 0644);
-    trace_server_control = tree.find(sonde, "trace-server", 12);
+    Inode* control = tree.find(sonde, "trace-server", 12);
+    trace_server_control = control != nullptr ? control->number : 0;
     // What calls blocked on trace-server files cost: the trace server's wakeups served, and the
     // polls asked of it (each retry of such a call asks once per trace file it watches).
     TraceWakeupCounts wakeups = trace_wakeup_counts();
@@ -513,11 +515,11 @@ void refresh_procfs(FileTree& tree, Process* viewer) {
 }
 
 bool is_procfs_control(const Inode* inode) {
-  return inode != nullptr && inode == trace_server_control;
+  return inode != nullptr && trace_server_control != 0 && inode->number == trace_server_control;
 }
 
 long procfs_control_write(Inode* inode, const char* data, size_t length) {
-  if (inode != trace_server_control) return -rt::kEINVAL;
+  if (!is_procfs_control(inode)) return -rt::kEINVAL;
   size_t n = length;
   while (n > 0 && (data[n - 1] == '\n' || data[n - 1] == ' ')) --n;
   rt::Result<void> done = rt::err(rt::kEINVAL);

@@ -267,6 +267,7 @@ rt::Result<void> AddressSpace::add_file_area(uint64_t start, uint64_t end, uint3
                                              bool private_file) {
   if (start >= end || end > kUserTop) return rt::err(rt::kEINVAL);
   if (!area_room(1)) return rt::err(rt::kENOMEM);
+  if (file != nullptr) file->mapped = true;  // areas point at it from now on
   areas_[area_count_++] = Area{start, end, prot, file, offset, write_denied, private_file};
   areas_grew();
   return {};

@@ -36,7 +36,10 @@ uint64_t memory = 256ull << 20;  // the untyped memory the server was given (Ser
 uint32_t cpu_count() { return cpus; }
 uint64_t memory_bytes() { return memory; }
 uint64_t free_memory_bytes() {
-  uint64_t used = live_pages * kPage;
+  // Processes' pages, and the server's heap but for its free runs (files' bytes are there, as
+  // Linux counts tmpfs pages as used; the small blocks it keeps for reuse count as used).
+  uint64_t used = live_pages * kPage + (sys::server::heap_end() - kHeapBase) -
+                  sys::server::heap_free_run_bytes();
   return used < memory ? memory - used : 0;
 }
 

@@ -24,6 +24,7 @@ rt::Result<File*> new_file(FileKind kind, uint32_t flags, Inode* inode) {
   file->kind = kind;
   file->flags = flags;
   file->inode = inode;
+  if (inode != nullptr) inode->holds++;
   init_linux_file(file);
   return file;
 }
@@ -46,7 +47,12 @@ void put_file(File* file) {
       platform::heap().deallocate(pipe, sizeof(Pipe));
     }
   }
+  Inode* inode = file->inode;
   platform::heap().deallocate(file, sizeof(File));
+  if (inode != nullptr) {
+    inode->holds--;
+    file_tree().forget_if_unused(inode);  // an unlinked file's last close frees it
+  }
 }
 
 rt::Result<FdTable*> new_fd_table() {

@@ -115,13 +115,24 @@ rt::Result<void> FileTree::unlink(Inode* directory, const char* name, size_t len
     if (strlen(e->name) != length || memcmp(e->name, name, length) != 0) continue;
     *at = e->next;
     if (e->inode->is_directory()) directory->links--;
-    e->inode->links--;
-    // GAP: inodes with no links and no open files are not freed yet; an open file's
-    // f_path.dentry (vfs_open) is left pointing at the freed entry.
+    Inode* inode = e->inode;
+    inode->links--;
+    // GAP: an open file's f_path.dentry (vfs_open) is left pointing at the freed entry.
     free_entry(e);
+    forget_if_unused(inode);
     return {};
   }
   return err(rt::kENOENT);
+}
+
+void FileTree::forget_if_unused(Inode* inode) {
+  if (inode == nullptr || inode == root_ || inode->links != 0 || inode->holds != 0 ||
+      inode->mapped || inode->is_directory() || inode->frames != nullptr ||
+      inode->remote != nullptr || inode->pinned != nullptr) {
+    return;
+  }
+  if (inode->owned && inode->data != nullptr) allocator_.deallocate(inode->data, inode->capacity);
+  allocator_.deallocate(inode, sizeof(Inode));
 }
 
 rt::Result<Inode*> FileTree::create(Inode* directory, const char* path, uint32_t mode) {

@@ -79,6 +79,11 @@ struct Inode {
   FileFrames* frames;
   RemoteFileSystem* remote;  // the file system holding it, if not the tree itself
   File* pinned;              // bpf file system: the object pinned here (a reference to its file)
+  // Open files on it (File::inode). An inode that has neither links nor holds is freed with its
+  // bytes (FileTree::forget_if_unused), unless a process ever mapped or ran it (`mapped`: areas,
+  // file frames and Process::exe point at it, and none is ever given back: GAP).
+  uint32_t holds;
+  bool mapped;
   struct inode linux_inode;  // what tracing programs are handed (vfs/linux_objects.cpp)
 
   bool is_directory() const { return (mode & kTypeMask) == kTypeDirectory; }
@@ -95,6 +100,8 @@ class FileTree {
   rt::Result<Inode*> make_inode(uint32_t mode);
   // Adds `name` (one component) to `directory`; EEXIST when taken.
   rt::Result<void> link(Inode* directory, const char* name, size_t length, Inode* inode);
+  // Removes `name` from `directory`; the inode goes too when that was its last link and nothing
+  // holds it (forget_if_unused).
   rt::Result<void> unlink(Inode* directory, const char* name, size_t length);
   Inode* find(Inode* directory, const char* name, size_t length) const;
   DirectoryEntry* find_entry(Inode* directory, const char* name, size_t length) const;
@@ -110,6 +117,13 @@ class FileTree {
   // Creates what `path` names below `directory` (absolute paths start at the root);
   // missing parent directories are made (as a cpio archive may omit them).
   rt::Result<Inode*> create(Inode* directory, const char* path, uint32_t mode);
+
+  // Frees `inode` and the bytes it owns when nothing can reach it any more, as Linux's iput
+  // of an inode with no links: no names, no open files, no mappings, no pinned object, not a
+  // file of another server's file system. Directories are kept (GAP: a removed directory, and
+  // each /proc/<pid>/ of a process that ended, stay; other inodes may still name them as
+  // `parent`).
+  void forget_if_unused(Inode* inode);
 
   // Replaces a file's bytes with a copy it owns, growing it to at least `size` bytes.
   rt::Result<void> reserve(Inode* file, uint64_t size);

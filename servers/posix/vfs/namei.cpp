@@ -96,9 +96,10 @@ extern "C" __attribute__((noinline)) int vfs_unlink(struct user_namespace* mnt_u
   }
   if (inode->is_directory()) return -rt::kEISDIR;
   if (is_tracefs(inode)) return -rt::kEPERM;  // tracefs has no unlink operation
+  bool pinned = inode->pinned != nullptr;     // else the unlink may have freed the inode
   auto unlinked = file_tree().unlink(directory, entry->name, strlen(entry->name));
   if (!unlinked.ok()) return -unlinked.error().code;
-  release_pin(inode);
+  if (pinned) release_pin(inode);
   return 0;
 }
 

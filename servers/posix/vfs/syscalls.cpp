@@ -554,7 +554,8 @@ int64_t do_rename(SyscallContext& c, int old_dfd, uint64_t old_address, int new_
     if (existing->is_directory() && !moving->is_directory()) return -rt::kEISDIR;
     if (!existing->is_directory() && moving->is_directory()) return -rt::kENOTDIR;
     if (existing->is_directory() && existing->entries != nullptr) return -rt::kENOTEMPTY;
-    if (tree().unlink(to.value().parent, to.value().last, to.value().last_length).ok()) {
+    bool pinned = existing->pinned != nullptr;  // else the unlink may have freed it
+    if (tree().unlink(to.value().parent, to.value().last, to.value().last_length).ok() && pinned) {
       release_pin(existing);
     }
   }
@@ -564,6 +565,8 @@ int64_t do_rename(SyscallContext& c, int old_dfd, uint64_t old_address, int new_
     return -r.error().code;
   }
   auto linked = tree().link(to.value().parent, to.value().last, to.value().last_length, moving);
+  // A file is now found under its new name (its path, /proc/<pid>/fd, statfs), not the old.
+  if (linked.ok() && !moving->is_directory()) moving->parent = to.value().parent;
   moving->links--;
   return to_rax(linked);
 }

@@ -34,6 +34,8 @@ void free_slot(uint64_t slot);
 rt::Allocator& heap();
 // The end of the heap's mapped pages (everything from heap_base up to here is mapped).
 uint64_t heap_end();
+// The bytes of freed blocks above 1 MiB the heap keeps for its next ones (mapped, unused).
+uint64_t heap_free_run_bytes();
 // The Frame cap mapped at heap page `address` (page-aligned), to share that page with another
 // address space; EINVAL outside the heap's first kMaxSharedHeapPages pages.
 inline constexpr uint64_t kMaxSharedHeapPages = 65536;  // 256 MiB

@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: MIT
+// When the file tree gives an inode back: at its last link with no open files (holds), at the
+// last close of an unlinked file, never while something maps it, names it or pins it there.
+#include <gtest/gtest.h>
+
+#include <cstring>
+
+#include "support/malloc_allocator.hpp"
+#include "vfs/inode.hpp"
+
+namespace posix {
+namespace {
+
+class InodeLifetimeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    tmp = tree.create(tree.root(), "/tmp", kTypeDirectory | 01777).value();
+    baseline = allocator.in_use();
+  }
+  // A regular file /tmp/<name> holding `size` bytes of its own.
+  Inode* file(const char* name, uint64_t size) {
+    Inode* inode = tree.create(tmp, name, kTypeRegular | 0644).value();
+    EXPECT_TRUE(tree.reserve(inode, size).ok());
+    inode->size = size;
+    return inode;
+  }
+  void unlink(const char* name) { ASSERT_TRUE(tree.unlink(tmp, name, std::strlen(name)).ok()); }
+
+  test_support::MallocAllocator allocator;
+  FileTree tree{allocator};
+  Inode* tmp = nullptr;
+  size_t baseline = 0;
+};
+
+TEST_F(InodeLifetimeTest, LastLinkFreesTheFileAndItsBytes) {
+  file("a", 1 << 20);
+  EXPECT_GE(allocator.in_use(), baseline + (1 << 20));
+  unlink("a");
+  EXPECT_EQ(allocator.in_use(), baseline);
+  EXPECT_EQ(tree.find(tmp, "a", 1), nullptr);
+}
+
+TEST_F(InodeLifetimeTest, AnotherLinkKeepsIt) {
+  Inode* a = file("a", 4096);
+  a->links++;  // link(2): the caller counts the new name
+  ASSERT_TRUE(tree.link(tmp, "b", 1, a).ok());
+  unlink("a");
+  EXPECT_EQ(tree.find(tmp, "b", 1), a);
+  EXPECT_EQ(a->links, 1u);
+  EXPECT_EQ(a->size, 4096u);
+  unlink("b");
+  EXPECT_EQ(allocator.in_use(), baseline);
+}
+
+TEST_F(InodeLifetimeTest, AnOpenFileOutlivesItsName) {
+  Inode* a = file("a", 8192);
+  a->holds++;  // new_file
+  unlink("a");
+  EXPECT_EQ(a->links, 0u);
+  EXPECT_EQ(a->size, 8192u);  // still readable through the open file
+  EXPECT_GT(allocator.in_use(), baseline);
+  a->holds--;  // put_file
+  tree.forget_if_unused(a);
+  EXPECT_EQ(allocator.in_use(), baseline);
+}
+
+TEST_F(InodeLifetimeTest, ClosingALinkedFileKeepsIt) {
+  Inode* a = file("a", 100);
+  a->holds++;
+  a->holds--;
+  tree.forget_if_unused(a);
+  EXPECT_EQ(tree.find(tmp, "a", 1), a);
+  EXPECT_EQ(a->size, 100u);
+}
+
+TEST_F(InodeLifetimeTest, MappedFilesAndDirectoriesStay) {
+  Inode* a = file("a", 100);
+  a->mapped = true;  // areas and Process::exe point at it
+  unlink("a");
+  EXPECT_EQ(a->links, 0u);
+  EXPECT_EQ(a->size, 100u);
+  Inode* sub = tree.create(tmp, "sub", kTypeDirectory | 0755).value();
+  ASSERT_TRUE(tree.unlink(tmp, "sub", 3).ok());
+  EXPECT_TRUE(sub->is_directory());  // kept: other inodes may name it as their parent
+}
+
+TEST_F(InodeLifetimeTest, BorrowedBytesAreNotFreed) {
+  // A file from the initramfs points into the archive until its first write.
+  static const uint8_t kArchiveBytes[] = "from the archive";
+  Inode* a = tree.create(tmp, "a", kTypeRegular | 0644).value();
+  ASSERT_TRUE(tree.set_contents(a, kArchiveBytes, sizeof kArchiveBytes, false).ok());
+  size_t with_inode = allocator.in_use();
+  unlink("a");
+  EXPECT_LT(allocator.in_use(), with_inode);
+  EXPECT_EQ(allocator.in_use(), baseline);
+}
+
+TEST_F(InodeLifetimeTest, SymlinksGoToo) {
+  Inode* link = tree.create(tmp, "l", kTypeSymlink | 0777).value();
+  ASSERT_TRUE(tree.set_contents(link, reinterpret_cast<const uint8_t*>("/etc"), 4, true).ok());
+  unlink("l");
+  EXPECT_EQ(allocator.in_use(), baseline);
+}
+
+}  // namespace
+}  // namespace posix
