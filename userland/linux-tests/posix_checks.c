@@ -631,6 +631,7 @@ int main(int argc, char** argv, char** envp) {
   map_count_limit();
   eventfd_checks();
   deleted_files();
+  remove_while_reading();
   rmdir(dir);
   add_files_counts(&passed, &failed);
   add_process_counts(&passed, &failed);

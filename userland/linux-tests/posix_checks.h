@@ -13,6 +13,7 @@ void descriptors(void);
 void sendfile_checks(void);
 void statx_checks(void);
 void deleted_files(void);
+void remove_while_reading(void);
 // Adds the part's passed and failed checks to the totals.
 void add_files_counts(int* passed_total, int* failed_total);
 

@@ -324,6 +324,42 @@ void deleted_files(void) {
   CHECK_ERRNO("the last of them is gone", access(path, F_OK), ENOENT);
 }
 
+// Removing a directory's entries while reading it, as `rm -r` does: each getdents64 call goes on
+// after the last entry it gave, however many of those were removed meanwhile.
+void remove_while_reading(void) {
+  enum { kFiles = 300 };
+  char sub[128], path[192];
+  snprintf(sub, sizeof(sub), "%s/many", dir);
+  CHECK("mkdir for many files", mkdir(sub, 0755) == 0);
+  int made = 0;
+  for (int i = 0; i < kFiles; ++i) {
+    snprintf(path, sizeof(path), "%s/file%03d", sub, i);
+    int fd = open(path, O_CREAT | O_WRONLY, 0600);
+    made += fd >= 0;
+    if (fd >= 0) close(fd);
+  }
+  int fd = open(sub, O_RDONLY | O_DIRECTORY);
+  int removed = 0, calls = 0;
+  char buffer[256];  // a few entries per call
+  for (long n; fd >= 0 && (n = syscall(SYS_getdents64, fd, buffer, sizeof buffer)) > 0;) {
+    ++calls;
+    for (long at = 0; at < n;) {
+      unsigned short reclen;
+      memcpy(&reclen, buffer + at + 16, sizeof reclen);
+      const char* name = buffer + at + 19;
+      if (strcmp(name, ".") != 0 && strcmp(name, "..") != 0) {
+        snprintf(path, sizeof(path), "%s/%s", sub, name);
+        removed += unlink(path) == 0;
+      }
+      at += reclen;
+    }
+  }
+  if (fd >= 0) close(fd);
+  CHECK("unlinking each entry as it is read removes all of them",
+        made == kFiles && removed == kFiles && calls > 10);
+  CHECK("and the directory can go", rmdir(sub) == 0);
+}
+
 void add_files_counts(int* passed_total, int* failed_total) {
   *passed_total += passed;
   *failed_total += failed;

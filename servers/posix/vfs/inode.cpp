@@ -64,6 +64,7 @@ rt::Result<DirectoryEntry*> FileTree::new_entry(Inode* directory, const char* na
 
 void FileTree::link_entry(Inode* directory, DirectoryEntry* entry, Inode* inode) {
   entry->inode = inode;
+  entry->order = next_order_++;
   entry->next = directory->entries;
   directory->entries = entry;
   if (inode->is_directory()) {

@@ -58,6 +58,10 @@ struct DirectoryEntry {
   char* name;
   Inode* inode;  // nullptr until linked (a name being created)
   DirectoryEntry* next;
+  // When it was linked, tree-wide: a directory's entries are in falling order (newest first), and
+  // a directory reader's position is the order of what it read last (getdents), which stays
+  // right however many entries are removed or added meanwhile.
+  uint64_t order;
   struct dentry linux_dentry;  // what tracing programs are handed (vfs/linux_objects.cpp)
 };
 
@@ -139,6 +143,7 @@ class FileTree {
   rt::Allocator& allocator_;
   Inode* root_ = nullptr;
   uint64_t next_number_ = 1;
+  uint64_t next_order_ = 1;
 };
 
 // Path resolution as Linux's: `.`, `..` (the root's parent is itself), symlinks (relative to

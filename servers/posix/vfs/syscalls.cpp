@@ -331,11 +331,15 @@ int64_t sys_getdents64(SyscallContext& c) {
   if (file->position == 0 && under_procfs(tree(), directory, "."))
     refresh_procfs(tree(), c.process);
   if (file->position == 0 && is_tracefs(directory)) tracefs_refresh(tree(), directory);
-  // Position n: 0 ".", 1 "..", then the entries in list order.
+  // Positions: 0 ".", 1 "..", 2 the first entry, then kEntriesEnd - the order of the entry read
+  // last (entries are in falling order): the next one is the first of lower order, so removing
+  // entries already read (rm -r unlinks as it reads) or adding new ones skips none of the rest.
+  constexpr uint64_t kEntriesEnd = uint64_t{1} << 62;
   for (;;) {
     uint64_t index = file->position;
     const char* name;
     Inode* inode;
+    uint64_t next = index + 1;
     if (index == 0) {
       name = ".";
       inode = directory;
@@ -343,11 +347,13 @@ int64_t sys_getdents64(SyscallContext& c) {
       name = "..";
       inode = directory->parent;
     } else {
+      uint64_t below = index < kEntriesEnd ? kEntriesEnd - index : 0;
       DirectoryEntry* e = directory->entries;
-      for (uint64_t i = 2; e != nullptr && i < index; ++i) e = e->next;
+      while (e != nullptr && e->order >= below) e = e->next;
       if (e == nullptr) break;
       name = e->name;
       inode = e->inode;
+      next = kEntriesEnd - e->order;
     }
     size_t length = strlen(name);
     uint64_t record = (19 + length + 1 + 7) & ~uint64_t{7};
@@ -357,7 +363,7 @@ int64_t sys_getdents64(SyscallContext& c) {
     }
     uint8_t buffer[19 + kNameMax + 8] = {};
     uint64_t ino = inode->number;
-    int64_t next = static_cast<int64_t>(index + 1);
+    auto offset = static_cast<int64_t>(next);
     uint16_t reclen = static_cast<uint16_t>(record);
     uint8_t type;
     switch (inode->mode & kTypeMask) {
@@ -369,13 +375,13 @@ int64_t sys_getdents64(SyscallContext& c) {
       default: type = 0;
     }
     memcpy(buffer, &ino, 8);
-    memcpy(buffer + 8, &next, 8);
+    memcpy(buffer + 8, &offset, 8);
     memcpy(buffer + 16, &reclen, 2);
     buffer[18] = type;
     memcpy(buffer + 19, name, length + 1);
     if (auto r = user(c).copy_out(out + used, buffer, record); !r.ok()) return -rt::kEFAULT;
     used += record;
-    file->position = index + 1;
+    file->position = next;
   }
   return static_cast<int64_t>(used);
 }
