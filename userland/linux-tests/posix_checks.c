@@ -24,6 +24,7 @@
 #include <sys/sysinfo.h>
 #include <sys/sysmacros.h>
 #include <sys/time.h>
+#include <sys/times.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -270,6 +271,77 @@ static void memory_totals(void) {
   // The machine's memory, not a fixed figure (the tests' machines have 512 MiB or more).
   CHECK("MemTotal is the machine's", total_kb > 300 * 1024);
   CHECK("freeram is at most totalram", info.freeram <= info.totalram);
+}
+
+// /proc/stat's first line ("cpu  user nice system idle ..."), the number of cpuN lines and the
+// sums of their user and system columns, and its btime, ctxt and procs_running.
+struct ProcStat {
+  unsigned long long user, system, idle, cpu_user_sum, cpu_system_sum, btime, ctxt;
+  long cpus, running;
+};
+
+static int read_proc_stat(struct ProcStat* out) {
+  memset(out, 0, sizeof *out);
+  FILE* stat = fopen("/proc/stat", "r");
+  if (stat == NULL) return -1;
+  char line[512];
+  int have_total = 0;
+  while (fgets(line, sizeof line, stat) != NULL) {
+    unsigned long long user, nice, system, idle;
+    int cpu;
+    if (strncmp(line, "cpu ", 4) == 0 &&
+        sscanf(line + 4, "%llu %llu %llu %llu", &user, &nice, &system, &idle) == 4) {
+      out->user = user;
+      out->system = system;
+      out->idle = idle;
+      have_total = 1;
+    } else if (strncmp(line, "cpu", 3) == 0 && line[3] >= '0' && line[3] <= '9' &&
+               sscanf(line, "cpu%d %llu %llu %llu", &cpu, &user, &nice, &system) == 4) {
+      out->cpus++;
+      out->cpu_user_sum += user;
+      out->cpu_system_sum += system;
+    }
+    (void)sscanf(line, "btime %llu", &out->btime);
+    (void)sscanf(line, "ctxt %llu", &out->ctxt);
+    (void)sscanf(line, "procs_running %ld", &out->running);
+  }
+  fclose(stat);
+  return have_total ? 0 : -1;
+}
+
+// /proc/stat (top, vmstat and ps read it): a line per online CPU whose columns add up to the
+// first line's, the boot time, CPU time that grows as this process spins.
+static void proc_stat(void) {
+  struct ProcStat before, after;
+  CHECK("/proc/stat has its cpu line", read_proc_stat(&before) == 0);
+  CHECK("a cpuN line per online CPU", before.cpus == sysconf(_SC_NPROCESSORS_ONLN));
+  CHECK("the cpuN lines add up to the cpu line",
+        before.user + before.cpus >= before.cpu_user_sum &&
+            before.cpu_user_sum + before.cpus >= before.user &&
+            before.system + before.cpus >= before.cpu_system_sum &&
+            before.cpu_system_sum + before.cpus >= before.system);
+  double uptime = 0, idle = -1;
+  FILE* file = fopen("/proc/uptime", "r");
+  CHECK("/proc/uptime", file != NULL && fscanf(file, "%lf %lf", &uptime, &idle) == 2);
+  if (file != NULL) fclose(file);
+  long long boot = (long long)time(NULL) - (long long)uptime;
+  CHECK("btime is when the machine started",
+        (long long)before.btime >= boot - 2 && (long long)before.btime <= boot + 2);
+  CHECK("idle time is at most the uptime of every CPU",
+        idle >= 0 && idle <= uptime * (double)before.cpus + 1);
+  CHECK("this process is running", before.running >= 1);
+  struct tms start, now;
+  clock_t begin = times(&start);
+  (void)begin;
+  volatile unsigned long spin = 0;
+  do {
+    for (int i = 0; i < 100000; ++i) spin += (unsigned long)i;
+    times(&now);
+  } while (now.tms_utime + now.tms_stime - start.tms_utime - start.tms_stime < 30);
+  CHECK("/proc/stat again", read_proc_stat(&after) == 0);
+  CHECK("30 ticks of CPU show in it",
+        after.user + after.system >= before.user + before.system + 25);
+  CHECK("context switches only grow", after.ctxt >= before.ctxt && after.ctxt > 0);
 }
 
 // A field of /proc/self/status in kB ("VmRSS"), or -1.
@@ -626,6 +698,7 @@ int main(int argc, char** argv, char** envp) {
   statx_checks();
   small_calls();
   memory_totals();
+  proc_stat();
   resident_memory();
   descriptor_limits();
   map_count_limit();

@@ -407,6 +407,46 @@ void refresh_process(FileTree& tree, Inode* proc, Process* p) {
   set_owner(directory, *p);
 }
 
+// /proc/stat as Linux's show_stat lays it out, in USER_HZ ticks: each CPU's user and system time
+// (what its tasks used, served calls as system time) and idle time (the rest of the uptime; a
+// server's work for no task counts as idle), the rest of Linux's columns 0 (no nice, iowait,
+// interrupts, steal or guests); the voluntary switches of every task, the boot time, the tasks
+// made since boot. The idle time of all CPUs, for /proc/uptime.
+uint64_t put_stat(FileTree& tree, Inode* proc, uint64_t now_ns) {
+  CpuUse use[kMaxStatCpus];
+  uint64_t switches = 0;
+  cpu_use(use, switches);
+  uint32_t cpus = platform::cpu_count() < kMaxStatCpus ? platform::cpu_count() : kMaxStatCpus;
+  CpuUse all{0, 0};
+  uint64_t idle[kMaxStatCpus], all_idle = 0;
+  for (uint32_t cpu = 0; cpu < cpus; ++cpu) {
+    uint64_t busy = use[cpu].user_ns + use[cpu].system_ns;
+    idle[cpu] = busy < now_ns ? now_ns - busy : 0;
+    all.user_ns += use[cpu].user_ns;
+    all.system_ns += use[cpu].system_ns;
+    all_idle += idle[cpu];
+  }
+  size_t used = 0;
+  auto line = [&](const char* name, const CpuUse& times, uint64_t idle_ns) {
+    used += rt::format_to(text + used, kText - used, "%s %lu 0 %lu %lu 0 0 0 0 0 0\n", name,
+                          clock_ticks(times.user_ns), clock_ticks(times.system_ns),
+                          clock_ticks(idle_ns));
+  };
+  line("cpu ", all, all_idle);
+  for (uint32_t cpu = 0; cpu < cpus && used + 128 < kText; ++cpu) {
+    char name[16];
+    rt::format_to(name, sizeof name, "cpu%u", cpu);
+    line(name, use[cpu], idle[cpu]);
+  }
+  int64_t boot = wall_clock_seconds() - static_cast<int64_t>(now_ns / 1000000000);
+  used += rt::format_to(text + used, kText - used,
+                        "intr 0\nctxt %lu\nbtime %ld\nprocesses %d\nprocs_running %lu\n"
+                        "procs_blocked 0\nsoftirq 0 0 0 0 0 0 0 0 0 0 0\n",
+                        switches, boot, last_pid(), runnable_threads());
+  put(tree, proc, "stat", text, used);
+  return all_idle;
+}
+
 }  // namespace
 
 bool under_procfs(FileTree& tree, Inode* cwd, const char* path) {
@@ -447,7 +487,9 @@ void refresh_procfs(FileTree& tree, Process* viewer) {
     put(tree, proc, "self", self, length, kTypeSymlink | 0777);
   }
   uint64_t ns = sys::clock_ns();
-  put_text(tree, proc, "uptime", "%lu.%02lu 0.00\n", ns / 1000000000, ns / 10000000 % 100);
+  uint64_t idle_ns = put_stat(tree, proc, ns);
+  put_text(tree, proc, "uptime", "%lu.%02lu %lu.%02lu\n", ns / 1000000000, ns / 10000000 % 100,
+           idle_ns / 1000000000, idle_ns / 10000000 % 100);
   put_text(tree, proc, "version",
            "Linux version 6.1.0 (sonde@posix) (Sonde POSIX personality) #1 SMP\n");
   char load[96];

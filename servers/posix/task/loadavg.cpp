@@ -59,6 +59,8 @@ void update_load_averages(uint64_t now_ns) {
 
 uint64_t next_load_step() { return next_step; }
 
+unsigned long runnable_threads() { return active_threads(nullptr); }
+
 size_t format_loadavg(char* out, size_t size, int last_pid) {
   unsigned long total = 0;
   unsigned long running = active_threads(&total);

@@ -19,6 +19,8 @@ void update_load_averages(uint64_t now_ns);
 uint64_t next_load_step();
 // Linux's /proc/loadavg line: the averages, runnable/total threads and the last pid.
 size_t format_loadavg(char* out, size_t size, int last_pid);
+// Threads that run or wait to run now (/proc/stat's procs_running).
+unsigned long runnable_threads();
 // sysinfo's loads: the averages shifted to SI_LOAD_SHIFT (16) bits.
 void sysinfo_loads(uint64_t (&loads)[3]);
 

@@ -25,6 +25,16 @@ TaskUsage read_tcb(uint64_t tcb) {
   return time;
 }
 
+// What threads that ended used, by CPU.
+CpuUse ended_use[kMaxStatCpus];
+uint64_t ended_switches = 0;
+
+void add_use(CpuUse& to, const TaskUsage& time) {
+  CpuSplit split = split_cpu_time(time);
+  to.user_ns += split.user_ns;
+  to.system_ns += split.system_ns;
+}
+
 }  // namespace
 
 TaskUsage thread_usage(const Thread& thread) {
@@ -48,6 +58,8 @@ void keep_thread_usage(Thread& thread, bool ended) {
   thread.usage = TaskUsage{};
   if (ended) {
     thread.process->ended_threads_usage += time;
+    add_use(ended_use[thread.home_cpu % kMaxStatCpus], time);
+    ended_switches += time.voluntary_switches;
   } else {
     thread.usage = time;
   }
@@ -57,6 +69,18 @@ TaskUsage reaped_usage(const Process& child) {
   TaskUsage time = process_usage(child);
   time += child.children_usage;
   return time;
+}
+
+void cpu_use(CpuUse (&per_cpu)[kMaxStatCpus], uint64_t& switches) {
+  switches = ended_switches;
+  for (uint32_t cpu = 0; cpu < kMaxStatCpus; ++cpu) per_cpu[cpu] = ended_use[cpu];
+  for (const Process* p = first_process(); p != nullptr; p = p->next) {
+    for (const Thread* t = p->threads; t != nullptr; t = t->next) {
+      TaskUsage time = thread_usage(*t);
+      add_use(per_cpu[t->home_cpu % kMaxStatCpus], time);
+      switches += time.voluntary_switches;
+    }
+  }
 }
 
 }  // namespace posix

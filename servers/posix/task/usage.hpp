@@ -94,4 +94,14 @@ void keep_thread_usage(Thread& thread, bool ended);
 // the parent's children's (Linux's cutime/cstime), what wait4's rusage reports.
 TaskUsage reaped_usage(const Process& child);
 
+// What every task has used on each CPU since boot (/proc/stat's cpu lines, /proc/uptime's idle
+// time): the threads that ended, each on the CPU its TCB was bound to, and the live ones now.
+// Voluntary switches of them all are /proc/stat's ctxt.
+inline constexpr uint32_t kMaxStatCpus = 64;
+struct CpuUse {
+  uint64_t user_ns;
+  uint64_t system_ns;
+};
+void cpu_use(CpuUse (&per_cpu)[kMaxStatCpus], uint64_t& switches);
+
 }  // namespace posix
