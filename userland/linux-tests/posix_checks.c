@@ -705,6 +705,7 @@ int main(int argc, char** argv, char** envp) {
   eventfd_checks();
   deleted_files();
   remove_while_reading();
+  fifos();
   rmdir(dir);
   add_files_counts(&passed, &failed);
   add_process_counts(&passed, &failed);

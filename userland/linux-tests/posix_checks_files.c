@@ -360,6 +360,66 @@ void remove_while_reading(void) {
   CHECK("and the directory can go", rmdir(sub) == 0);
 }
 
+// Named pipes: mkfifo, opens that wait for the other end or do not (O_NONBLOCK, O_RDWR), data
+// through them, EOF once the writers are gone.
+void fifos(void) {
+  char path[128];
+  snprintf(path, sizeof(path), "%s/fifo", dir);
+  CHECK("mkfifo", mkfifo(path, 0600) == 0);
+  struct stat st;
+  CHECK("a FIFO is S_IFIFO", stat(path, &st) == 0 && S_ISFIFO(st.st_mode) && st.st_size == 0);
+  CHECK_ERRNO("a writer without a reader, O_NONBLOCK", open(path, O_WRONLY | O_NONBLOCK), ENXIO);
+  int reader = open(path, O_RDONLY | O_NONBLOCK);
+  CHECK("a reader with O_NONBLOCK opens at once", reader >= 0);
+  int writer = open(path, O_WRONLY | O_NONBLOCK);
+  CHECK("then a writer with O_NONBLOCK", writer >= 0);
+  char buffer[16] = {0};
+  CHECK("bytes through the FIFO", write(writer, "abc", 3) == 3 &&
+                                      read(reader, buffer, sizeof buffer) == 3 &&
+                                      memcmp(buffer, "abc", 3) == 0);
+  CHECK("fstat of an end", fstat(reader, &st) == 0 && S_ISFIFO(st.st_mode));
+  close(writer);
+  CHECK("EOF once the writer closed", read(reader, buffer, sizeof buffer) == 0);
+  close(reader);
+  // A blocking writer waits for the reader, which opens later.
+  pid_t child = fork();
+  if (child == 0) {
+    int fd = open(path, O_WRONLY);
+    _exit(fd >= 0 && write(fd, "hello", 5) == 5 ? 0 : 1);
+  }
+  struct timespec pause = {0, 50 * 1000 * 1000};
+  nanosleep(&pause, NULL);
+  reader = open(path, O_RDONLY);
+  memset(buffer, 0, sizeof buffer);
+  ssize_t got = reader >= 0 ? read(reader, buffer, sizeof buffer) : -1;
+  int status = -1;
+  CHECK("a blocking writer met a later reader", got == 5 && memcmp(buffer, "hello", 5) == 0 &&
+                                                    waitpid(child, &status, 0) == child &&
+                                                    WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  if (reader >= 0) close(reader);
+  // A blocking reader waits for the writer.
+  child = fork();
+  if (child == 0) {
+    nanosleep(&pause, NULL);
+    int fd = open(path, O_WRONLY);
+    _exit(fd >= 0 && write(fd, "later", 5) == 5 ? 0 : 1);
+  }
+  reader = open(path, O_RDONLY);
+  memset(buffer, 0, sizeof buffer);
+  got = reader >= 0 ? read(reader, buffer, 5) : -1;
+  CHECK("a blocking reader met a later writer", got == 5 && memcmp(buffer, "later", 5) == 0 &&
+                                                    waitpid(child, &status, 0) == child &&
+                                                    WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  if (reader >= 0) close(reader);
+  int both = open(path, O_RDWR);
+  memset(buffer, 0, sizeof buffer);
+  CHECK("O_RDWR opens without waiting, and writes and reads",
+        both >= 0 && write(both, "xy", 2) == 2 && read(both, buffer, sizeof buffer) == 2 &&
+            memcmp(buffer, "xy", 2) == 0);
+  if (both >= 0) close(both);
+  CHECK("unlink a FIFO", unlink(path) == 0);
+}
+
 void add_files_counts(int* passed_total, int* failed_total) {
   *passed_total += passed;
   *failed_total += failed;

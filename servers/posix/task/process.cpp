@@ -134,6 +134,7 @@ void destroy_thread(Thread* thread) {
   if (thread->tcb != 0 && thread->tid != process->pid) sched_thread_exit(*thread);
   if (last_found == thread) last_found = nullptr;
   futex_cancel(thread);
+  fifo_cancel(*thread);
   if (thread->blocked) {
     return_reply(thread->reply);
     thread->blocked = false;
@@ -598,6 +599,7 @@ bool retry(Thread* t) {
     result = -rt::kEINTR;  // a signal's handler runs instead (or restarts the call)
     t->sleep_deadline = 0;
     futex_cancel(t);
+    fifo_cancel(*t);
   }
   // The thread may be gone now (exit, execve, a fatal signal): look it up again.
   if (result == kNoReply || find_thread(tid) != t || !t->blocked) return true;

@@ -94,6 +94,10 @@ struct Thread {
   uint64_t fault_cap;  // the badged endpoint cap its TCB faults to (the leader's: the process's)
   uint64_t clear_child_tid;  // CLONE_CHILD_CLEARTID, set_tid_address: zeroed and woken at exit
   uint64_t sleep_deadline;   // nanosleep, poll, futex: clock_ns() when the wait ends (0: none)
+  // An open of a FIFO waiting for the other end: its file (already counted as an end, as Linux's
+  // waiting fifo_open), and the other end's opens when it began (vfs/fifo.cpp).
+  File* fifo_open;
+  uint64_t fifo_seen;
   uint64_t signal_mask;
   uint64_t pending_signals;  // sent to this thread (tgkill, tkill); the process's are shared
   SignalInfo pending_info[kSignals];  // index n-1: pending signal n's

@@ -40,9 +40,10 @@ void put_file(File* file) {
   if (file->pipe != nullptr) {
     Pipe* pipe = file->pipe;
     if (file->kind == FileKind::kPipeRead) pipe->readers--;
-    if (file->kind == FileKind::kPipeWrite) pipe->writers--;
+    if (file->kind == FileKind::kPipeWrite || fifo_read_write(*file)) pipe->writers--;
     note_pipe_event();  // a blocked reader sees the end, a blocked writer EPIPE
     if (pipe->readers == 0 && pipe->writers == 0) {
+      if (pipe->fifo != nullptr) pipe->fifo->fifo = nullptr;  // the next open makes a new one
       platform::heap().deallocate(pipe->buffer, Pipe::kCapacity);
       platform::heap().deallocate(pipe, sizeof(Pipe));
     }

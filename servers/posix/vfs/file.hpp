@@ -54,6 +54,10 @@ struct Pipe {
   size_t head, count;
   int readers, writers;
   uint64_t writes;  // writes that added data: each is an event for edge-triggered epoll
+  // A FIFO's (vfs/fifo.cpp): its inode, and the opens of each end so far (Linux's r_counter and
+  // w_counter: an open waiting for the other end goes on once one came, even if it left).
+  Inode* fifo;
+  uint64_t reader_opens, writer_opens;
 };
 
 struct EventPoll;
@@ -113,5 +117,21 @@ rt::Result<void> close_fd(FdTable& table, int fd);
 void close_on_exec(FdTable& table);
 
 rt::Result<void> make_pipe(File*& read_end, File*& write_end, uint32_t flags);
+
+// Named pipes (vfs/fifo.cpp), as Linux's fifo_open: opening a FIFO gives an end of its pipe
+// (made at its first open, gone with its last close, data and all). O_RDONLY waits for a
+// writer and O_WRONLY for a reader (kDeferred, retried as pipes change), unless O_NONBLOCK:
+// then a reader opens at once and a writer fails with ENXIO when no reader is there; O_RDWR is
+// both ends at once and never waits. 0 and `opened`, a negative errno, or kDeferred.
+struct SyscallContext;
+struct Thread;
+int64_t open_fifo(SyscallContext& c, Inode& inode, uint32_t flags, File*& opened);
+// A thread's open of a FIFO that waited is given up (a signal, the thread's end).
+void fifo_cancel(Thread& thread);
+// A FIFO opened O_RDWR: the read end of its pipe that is a writer too.
+inline bool fifo_read_write(const File& file) {
+  return file.kind == FileKind::kPipeRead && file.pipe != nullptr && file.pipe->fifo != nullptr &&
+         (file.flags & kO_ACCMODE) == kO_RDWR;
+}
 
 }  // namespace posix

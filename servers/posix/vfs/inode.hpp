@@ -25,6 +25,7 @@ inline constexpr int kSymlinkMax = 40;  // Linux's MAXSYMLINKS
 
 struct Inode;
 struct File;
+struct Pipe;
 class FileTree;
 
 // A file system another server holds (tracefs, the trace server's): its directories are
@@ -83,6 +84,7 @@ struct Inode {
   FileFrames* frames;
   RemoteFileSystem* remote;  // the file system holding it, if not the tree itself
   File* pinned;              // bpf file system: the object pinned here (a reference to its file)
+  Pipe* fifo;                // a FIFO while it is open: its pipe (vfs/fifo.cpp)
   // Open files on it (File::inode). An inode that has neither links nor holds is freed with its
   // bytes (FileTree::forget_if_unused), unless a process ever mapped or ran it (`mapped`: areas,
   // file frames and Process::exe point at it, and none is ever given back: GAP).

@@ -154,9 +154,9 @@ int64_t do_mknodat(SyscallContext& c, int dfd, uint64_t path_address, uint32_t m
     if (created < 0) file_tree().free_entry(entry.value());
     return created;
   }
-  // GAP: FIFOs, sockets and block devices cannot be made (no named pipes or block layer).
-  if (type != kTypeCharDevice) return -rt::kEPERM;
-  auto made = file_tree().make_inode(kTypeCharDevice | permissions);
+  // GAP: sockets and block devices cannot be made (no sockets or block layer).
+  if (type != kTypeCharDevice && type != kTypeFifo) return -rt::kEPERM;
+  auto made = file_tree().make_inode(type | permissions);
   if (!made.ok()) return -made.error().code;
   init_owner(c.process->credentials, *made.value(), *at.parent);
   // Linux's new_decode_dev; the tree keeps major << 8 | minor.

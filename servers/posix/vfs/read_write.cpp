@@ -40,7 +40,8 @@ int poll_file(File* file) {
       return (tty::readable(eof) > 0 || eof ? 1 : 0) | 4;
     }
     case FileKind::kPipeRead:
-      return (file->pipe->count > 0 ? 1 : 0) | (file->pipe->writers == 0 ? 0x10 : 0);
+      return (file->pipe->count > 0 ? 1 : 0) | (file->pipe->writers == 0 ? 0x10 : 0) |
+             (posix::fifo_read_write(*file) && file->pipe->count < Pipe::kCapacity ? 4 : 0);
     case FileKind::kPipeWrite:
       return (file->pipe->count < Pipe::kCapacity ? 4 : 0) | (file->pipe->readers == 0 ? 8 : 0);
     case FileKind::kEpoll: return posix::epoll_poll(file);
@@ -151,7 +152,9 @@ extern "C" __attribute__((noinline)) long vfs_write(struct file* record, const c
     return -rt::kEBADF;
   }
   if (static_cast<int64_t>(count) < 0) return -rt::kEINVAL;
-  switch (file->kind) {
+  // A FIFO opened O_RDWR is its pipe's read end that writes too.
+  FileKind kind = posix::fifo_read_write(*file) ? FileKind::kPipeWrite : file->kind;
+  switch (kind) {
     case FileKind::kInode: {
       posix::Inode* inode = file->inode;
       if (inode->is_directory()) return -rt::kEISDIR;

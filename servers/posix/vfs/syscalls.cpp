@@ -114,10 +114,36 @@ uint32_t open_permission(uint64_t flags) {
 
 }  // namespace
 
+namespace {
+
+// The end of an open: vfs_open with the dentry the path reached, then the lowest descriptor.
+long install_opened(SyscallContext& c, File* file, uint64_t flags, struct dentry* dentry) {
+  struct path path = {nullptr, dentry};
+  if (int opened = vfs_open(&path, linux_file_of(file)); opened < 0) {
+    put_file(file);
+    return opened;
+  }
+  auto fd = install_fd(*c.process->files, file, 0, (flags & kO_CLOEXEC) != 0);
+  if (!fd.ok()) {
+    put_file(file);
+    return -fd.error().code;
+  }
+  return fd.value();
+}
+
+}  // namespace
+
 extern "C" __attribute__((noinline)) long do_sys_openat2(int dfd, const char* filename,
                                                          struct open_how* how) {
   SyscallContext& c = *current_context();
   uint64_t flags = how->flags;
+  if (File* waiting = c.thread->fifo_open; waiting != nullptr) {
+    // An open of a FIFO that waited for the other end goes on with the inode it found then.
+    File* opened = nullptr;
+    if (int64_t r = open_fifo(c, *waiting->inode, static_cast<uint32_t>(flags), opened); r != 0)
+      return r;
+    return install_opened(c, opened, flags, linux_dentry_of(waiting->inode));
+  }
   uint32_t mode = static_cast<uint32_t>(how->mode) & 07777;
   uint32_t lookup_flags = kAllowMissing;
   if ((flags & kO_NOFOLLOW) == 0) lookup_flags |= kFollowLast;
@@ -159,7 +185,14 @@ extern "C" __attribute__((noinline)) long do_sys_openat2(int dfd, const char* fi
   FileKind kind =
       (inode->mode & kTypeMask) == kTypeCharDevice ? device_kind(inode->device) : FileKind::kInode;
   if (is_tracefs(inode) && inode->is_regular()) kind = FileKind::kTracefs;
-  auto file = new_file(kind, static_cast<uint32_t>(flags), inode);
+  rt::Result<File*> file = rt::err(rt::kENXIO);
+  if ((inode->mode & kTypeMask) == kTypeFifo && (flags & kO_PATH) == 0) {
+    File* opened = nullptr;
+    if (int64_t r = open_fifo(c, *inode, static_cast<uint32_t>(flags), opened); r != 0) return r;
+    file = opened;
+  } else {
+    file = new_file(kind, static_cast<uint32_t>(flags), inode);
+  }
   if (!file.ok()) return -file.error().code;
   if (created) file.value()->linux_file.f_mode |= FMODE_CREATED;
   // The dentry the path reached the file by (the inode's first name for `.`, `..` and `/`).
@@ -167,19 +200,10 @@ extern "C" __attribute__((noinline)) long do_sys_openat2(int dfd, const char* fi
       found.value().last == nullptr
           ? nullptr
           : tree().find_entry(found.value().parent, found.value().last, found.value().last_length);
-  struct path path = {nullptr, entry != nullptr && entry->inode == inode
-                                   ? linux_dentry_of(entry, found.value().parent)
-                                   : linux_dentry_of(inode)};
-  if (int opened = vfs_open(&path, linux_file_of(file.value())); opened < 0) {
-    put_file(file.value());
-    return opened;
-  }
-  auto fd = install_fd(*c.process->files, file.value(), 0, (flags & kO_CLOEXEC) != 0);
-  if (!fd.ok()) {
-    put_file(file.value());
-    return -fd.error().code;
-  }
-  return fd.value();
+  return install_opened(c, file.value(), flags,
+                        entry != nullptr && entry->inode == inode
+                            ? linux_dentry_of(entry, found.value().parent)
+                            : linux_dentry_of(inode));
 }
 
 namespace {
