@@ -706,6 +706,7 @@ int main(int argc, char** argv, char** envp) {
   deleted_files();
   remove_while_reading();
   fifos();
+  xattrs();
   rmdir(dir);
   add_files_counts(&passed, &failed);
   add_process_counts(&passed, &failed);

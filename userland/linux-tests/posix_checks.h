@@ -15,6 +15,7 @@ void statx_checks(void);
 void deleted_files(void);
 void remove_while_reading(void);
 void fifos(void);
+void xattrs(void);
 // Adds the part's passed and failed checks to the totals.
 void add_files_counts(int* passed_total, int* failed_total);
 

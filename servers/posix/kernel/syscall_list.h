@@ -121,6 +121,18 @@
   ENTRY(169, reboot)             \
   ENTRY(170, sethostname)        \
   ENTRY(186, gettid)             \
+  ENTRY(188, setxattr)           \
+  ENTRY(189, lsetxattr)          \
+  ENTRY(190, fsetxattr)          \
+  ENTRY(191, getxattr)           \
+  ENTRY(192, lgetxattr)          \
+  ENTRY(193, fgetxattr)          \
+  ENTRY(194, listxattr)          \
+  ENTRY(195, llistxattr)         \
+  ENTRY(196, flistxattr)         \
+  ENTRY(197, removexattr)        \
+  ENTRY(198, lremovexattr)       \
+  ENTRY(199, fremovexattr)       \
   ENTRY(200, tkill)              \
   ENTRY(201, time)               \
   ENTRY(202, futex)              \

@@ -45,7 +45,9 @@ rt::Result<void> copy_path(SyscallContext& c, uint64_t address, char (&out)[kPat
   X(umount2) X(bpf) X(perf_event_open) X(epoll_create) X(epoll_create1) X(epoll_ctl) \
   X(epoll_wait) X(epoll_pwait) X(epoll_pwait2) X(sendfile) X(clone3) \
   X(pause) X(rt_sigpending) X(rt_sigqueueinfo) X(rt_tgsigqueueinfo) X(setreuid) X(setregid) X(setfsuid) X(setfsgid) \
-  X(eventfd) X(eventfd2) X(waitid) X(sync_file_range)
+  X(eventfd) X(eventfd2) X(waitid) X(sync_file_range) \
+  X(setxattr) X(lsetxattr) X(fsetxattr) X(getxattr) X(lgetxattr) X(fgetxattr) X(listxattr) \
+  X(llistxattr) X(flistxattr) X(removexattr) X(lremovexattr) X(fremovexattr)
 // clang-format on
 
 #define POSIX_DECLARE(name) int64_t sys_##name(SyscallContext& c);
