@@ -78,6 +78,14 @@ void files(void) {
   snprintf(moved, sizeof(moved), "%s/moved", dir);
   CHECK("rename", rename(path, moved) == 0 && access(moved, F_OK) == 0);
   CHECK_ERRNO("the old name is gone", access(path, F_OK), ENOENT);
+  CHECK("a renamed file keeps its one link", stat(moved, &st) == 0 && st.st_nlink == 1);
+  int reopened = 0;
+  for (int i = 0; i < 3; ++i) {  // each close of it must leave it there
+    int again = open(moved, O_RDONLY);
+    reopened += again >= 0 && read(again, buffer, 4) == 4;
+    if (again >= 0) close(again);
+  }
+  CHECK("and opens and closes as before", reopened == 3);
   // Directory listing: ., .., and what was made.
   DIR* d = opendir(dir);
   int entries = 0, dots = 0;

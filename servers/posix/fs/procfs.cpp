@@ -402,6 +402,8 @@ void refresh_process(FileTree& tree, Inode* proc, Process* p) {
       p->state == ProcessState::kZombie ? 0 : p->cmdline_length);
   refresh_links(tree, directory, p);
   refresh_environ(tree, directory, p);
+  put(tree, directory, "mounts", text, format_mounts(text, kText));  // one mount namespace
+  put(tree, directory, "mountinfo", text, format_mountinfo(text, kText));
   size_t maps_length = has_mm ? render_maps(tree, *p, maps_text, kMapsText) : 0;
   put(tree, directory, "maps", maps_text, maps_length);
   set_owner(directory, *p);
@@ -518,14 +520,7 @@ void refresh_procfs(FileTree& tree, Process* viewer) {
                       cpu);
   }
   put(tree, proc, "cpuinfo", text, used_cpuinfo);
-  size_t mount_count = 0;
-  const Mount* mounts = mount_table(mount_count);
-  size_t used_mounts = 0;
-  for (size_t i = 0; i < mount_count && used_mounts + 256 < kText; ++i) {
-    used_mounts += rt::format_to(text + used_mounts, kText - used_mounts, "%s %s %s rw 0 0\n",
-                                 mounts[i].source, mounts[i].target, mounts[i].type);
-  }
-  put(tree, proc, "mounts", text, used_mounts);
+  put(tree, proc, "mounts", text, format_mounts(text, kText));
   put_text(tree, proc, "filesystems",
            "nodev\trootfs\nnodev\tproc\nnodev\tsysfs\nnodev\ttmpfs\nnodev\tdevtmpfs\n"
            "nodev\tdebugfs\nnodev\ttracefs\nnodev\tbpf\n");

@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "kernel/syscalls.hpp"
+#include "platform/kernel.hpp"
+#include "rt/format.hpp"
 #include "vfs/file.hpp"
 #include "vfs/vfs.hpp"
 
@@ -64,18 +66,67 @@ struct StatFs {
 };
 static_assert(sizeof(StatFs) == 120);
 
-StatFs statfs_of(uint64_t magic) {
+// What a memory-backed file system holds: the pages of its files' bytes and its inodes, below
+// its root and not below another mount (Linux's tmpfs counts its own; /proc's files are not
+// the root's). Directories deeper than kMaxDepth are not looked into.
+struct TreeUse {
+  uint64_t pages = 0, inodes = 0;
+};
+constexpr int kMaxDepth = 128;
+
+bool is_mount_root(const Inode* inode) {
+  for (size_t i = 1; i < mount_count; ++i) {
+    if (mounts[i].root == inode) return true;
+  }
+  return false;
+}
+
+void count_use(const Inode* directory, int depth, TreeUse& use) {
+  for (const DirectoryEntry* e = directory->entries; e != nullptr; e = e->next) {
+    const Inode* inode = e->inode;
+    if (inode == nullptr) continue;
+    use.inodes++;  // GAP: a file with several names counts once per name
+    if (inode->is_directory()) {
+      if (depth < kMaxDepth && !is_mount_root(inode)) count_use(inode, depth + 1, use);
+    } else {
+      use.pages += (inode->size + 4095) / 4096;
+    }
+  }
+}
+
+// statfs for the file system of `mount`. tmpfs and rootfs (tmpfs too, as Linux 6.1 makes it)
+// show Linux's default tmpfs size, half the memory in blocks and as many inodes, less what
+// their files use; the others are sizeless as Linux's pseudo file systems.
+StatFs statfs_of(const Mount* mount, uint64_t magic) {
   constexpr int64_t kStValid = 0x20;
   StatFs st{};
   st.type = static_cast<int64_t>(magic);
   st.block_size = st.fragment_size = 4096;
   st.name_length = 255;
   st.flags = kStValid;
-  if (magic == magic_of("tmpfs") || magic == magic_of("ramfs")) {  // memory-backed: a size
-    st.blocks = st.files = 65536;
-    st.blocks_free = st.blocks_available = st.files_free = 32768;
+  if (mount != nullptr && magic == magic_of("tmpfs")) {
+    const Inode* root = mount->root != nullptr ? mount->root : file_tree().root();
+    TreeUse use;
+    use.inodes = 1;  // the root
+    count_use(root, 0, use);
+    uint64_t size = platform::memory_bytes() / 2 / 4096;
+    st.blocks = st.files = size;
+    st.blocks_free = st.blocks_available = use.pages < size ? size - use.pages : 0;
+    st.files_free = use.inodes < size ? size - use.inodes : 0;
   }
   return st;
+}
+
+// The newest mount over `inode` or the nearest directory above it.
+const Mount* mount_of(const Inode* inode) {
+  const Inode* root = file_tree().root();
+  for (const Inode* at = inode; at != nullptr; at = at->parent) {
+    for (size_t i = mount_count; i-- > 0;) {
+      if (mounts[i].root == at || (mounts[i].root == nullptr && at == root)) return &mounts[i];
+    }
+    if (at == root) break;
+  }
+  return &mounts[0];
 }
 
 }  // namespace
@@ -85,34 +136,64 @@ const Mount* mount_table(size_t& count) {
   return mounts;
 }
 
-const char* filesystem_type(const Inode* inode) {
-  const Inode* root = file_tree().root();
-  for (const Inode* at = inode; at != nullptr; at = at->parent) {
-    for (size_t i = mount_count; i-- > 0;) {
-      if (mounts[i].root == at || (mounts[i].root == nullptr && at == root)) return mounts[i].type;
-    }
-    if (at == root) break;
+size_t format_mounts(char* out, size_t capacity) {
+  size_t used = 0;
+  for (size_t i = 0; i < mount_count && used + 256 < capacity; ++i) {
+    used += rt::format_to(out + used, capacity - used, "%s %s %s rw 0 0\n", mounts[i].source,
+                          mounts[i].target, mounts[i].type);
   }
-  return mounts[0].type;
+  return used;
 }
+
+namespace {
+
+// Whether `target` is `directory` or below it.
+bool below(const char* target, const char* directory) {
+  size_t length = strlen(directory);
+  if (length == 1 && directory[0] == '/') return true;
+  return strlen(target) >= length && memcmp(target, directory, length) == 0 &&
+         (target[length] == '/' || target[length] == 0);
+}
+
+}  // namespace
+
+size_t format_mountinfo(char* out, size_t capacity) {
+  size_t used = 0;
+  for (size_t i = 0; i < mount_count && used + 256 < capacity; ++i) {
+    size_t parent = i;  // the newest earlier mount the target is on
+    for (size_t j = i; j-- > 0;) {
+      if (below(mounts[i].target, mounts[j].target)) {
+        parent = j;
+        break;
+      }
+    }
+    used += rt::format_to(out + used, capacity - used, "%zu %zu 0:1 / %s rw - %s %s rw\n", i + 1,
+                          parent + 1, mounts[i].target, mounts[i].type, mounts[i].source);
+  }
+  return used;
+}
+
+const char* filesystem_type(const Inode* inode) { return mount_of(inode)->type; }
 
 int64_t sys_statfs(SyscallContext& c) {
   char path[kPathMax];
   if (auto r = copy_path(c, c.arg(0), path); !r.ok()) return -r.error().code;
   auto found = resolve_path(c.process, path, kFollowLast);
   if (!found.ok()) return -found.error().code;
-  StatFs st = statfs_of(magic_of(filesystem_type(found.value().inode)));
+  const Mount* mount = mount_of(found.value().inode);
+  StatFs st = statfs_of(mount, magic_of(mount->type));
   return to_rax(user(c).copy_out(c.arg(1), &st, sizeof(st)));
 }
 
 int64_t sys_fstatfs(SyscallContext& c) {
   File* file = fd_file(*c.process->files, static_cast<int>(c.arg(0)));
   if (file == nullptr) return -rt::kEBADF;
-  uint64_t magic = file->inode != nullptr ? magic_of(filesystem_type(file->inode))
+  const Mount* mount = file->inode != nullptr ? mount_of(file->inode) : nullptr;
+  uint64_t magic = mount != nullptr ? magic_of(mount->type)
                    : file->kind == FileKind::kPipeRead || file->kind == FileKind::kPipeWrite
                        ? kPipefsMagic
                        : kAnonInodeMagic;
-  StatFs st = statfs_of(magic);
+  StatFs st = statfs_of(mount, magic);
   return to_rax(user(c).copy_out(c.arg(1), &st, sizeof(st)));
 }
 

@@ -17,6 +17,13 @@ struct Mount {
 inline constexpr size_t kMaxMounts = 32;
 
 const Mount* mount_table(size_t& count);
+// /proc/mounts (and /proc/<pid>/mounts): Linux's "source target type options 0 0" lines.
+size_t format_mounts(char* out, size_t capacity);
+// /proc/<pid>/mountinfo as Linux's show_mountinfo: mount id, parent id (the mount the target is
+// on; the root's is its own), major:minor, root, mount point, options, "-", type, source, super
+// options. Ids are 1 + the table's index. GAP: every mount shows device 0:1 (what stat shows as
+// st_dev for every file), and no propagation fields (no shared mounts).
+size_t format_mountinfo(char* out, size_t capacity);
 // The type ("proc", "bpf", ...) of the file system `inode` is on: the newest mount over it or
 // over the nearest directory above it.
 const char* filesystem_type(const Inode* inode);

@@ -589,16 +589,17 @@ int64_t do_rename(SyscallContext& c, int old_dfd, uint64_t old_address, int new_
       release_pin(existing);
     }
   }
+  // The new name first (it counts a link; the old name stays if it cannot be made), then the old
+  // name goes with its link: the count is what it was (it went one down before).
   moving->links++;
-  if (auto r = tree().unlink(from.value().parent, from.value().last, from.value().last_length);
-      !r.ok()) {
-    return -r.error().code;
+  if (auto linked = tree().link(to.value().parent, to.value().last, to.value().last_length, moving);
+      !linked.ok()) {
+    moving->links--;
+    return -linked.error().code;
   }
-  auto linked = tree().link(to.value().parent, to.value().last, to.value().last_length, moving);
   // A file is now found under its new name (its path, /proc/<pid>/fd, statfs), not the old.
-  if (linked.ok() && !moving->is_directory()) moving->parent = to.value().parent;
-  moving->links--;
-  return to_rax(linked);
+  if (!moving->is_directory()) moving->parent = to.value().parent;
+  return to_rax(tree().unlink(from.value().parent, from.value().last, from.value().last_length));
 }
 }  // namespace
 

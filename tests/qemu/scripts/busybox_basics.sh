@@ -21,6 +21,16 @@ sleep 1
 (sleep 1; echo background job done) &
 wait
 echo after wait
+# Named pipes, a directory emptied while it is read, /proc/stat and mountinfo, free space that
+# follows the files written and removed.
+mkfifo /tmp/fifo && (echo via-fifo > /tmp/fifo &) && cat /tmp/fifo; rm /tmp/fifo
+mkdir /tmp/many; i=0; while [ $i -lt 300 ]; do : > /tmp/many/f$i; i=$((i+1)); done
+rm -r /tmp/many && echo "removed 300"
+grep -c '^cpu ' /proc/stat
+grep -c ' - proc proc ' /proc/self/mountinfo
+a=$(stat -f -c %f /); dd if=/dev/zero of=/big bs=1M count=8 2>/dev/null; b=$(stat -f -c %f /)
+[ $((a - b)) -ge 2000 ] && echo "statfs counts the file"
+rm /big; c=$(stat -f -c %f /); [ $((c - b)) -ge 2000 ] && echo "and gives it back"
 # The release to major.minor: Debian's kernel says 6.1.0-57-amd64 (its package's ABI name,
 # which changes with each Debian update), Sonde says 6.1.0; both are Linux 6.1.
 uname -srm | sed -E 's/ ([0-9]+\.[0-9]+)[^ ]* / \1 /'
