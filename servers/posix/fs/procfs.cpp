@@ -137,6 +137,12 @@ void refresh_links(FileTree& tree, Inode* directory, Process* p) {
     size_t length = tree.path_of(p->exe, target, sizeof(target));
     if (length != 0) put(tree, directory, "exe", target, length, kTypeSymlink | 0777);
   }
+  // cwd and root (lsof lists them): the working directory, and `/` (no chroot).
+  if (p->cwd != nullptr && p->state != ProcessState::kZombie) {
+    size_t length = tree.path_of(p->cwd, target, sizeof(target));
+    if (length != 0) put(tree, directory, "cwd", target, length, kTypeSymlink | 0777);
+    put(tree, directory, "root", "/", 1, kTypeSymlink | 0777);
+  }
   Inode* fds = child(tree, directory, "fd", kTypeDirectory | 0500);
   if (fds == nullptr) return;
   while (fds->entries != nullptr) {

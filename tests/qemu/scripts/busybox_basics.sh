@@ -28,6 +28,7 @@ mkdir /tmp/many; i=0; while [ $i -lt 300 ]; do : > /tmp/many/f$i; i=$((i+1)); do
 rm -r /tmp/many && echo "removed 300"
 grep -c '^cpu ' /proc/stat
 grep -c ' - proc proc ' /proc/self/mountinfo
+(cd /tmp && readlink /proc/self/cwd && readlink /proc/self/root)
 a=$(stat -f -c %f /); dd if=/dev/zero of=/big bs=1M count=8 2>/dev/null; b=$(stat -f -c %f /)
 [ $((a - b)) -ge 2000 ] && echo "statfs counts the file"
 rm /big; c=$(stat -f -c %f /); [ $((c - b)) -ge 2000 ] && echo "and gives it back"
