@@ -705,6 +705,7 @@ int main(int argc, char** argv, char** envp) {
   eventfd_checks();
   deleted_files();
   remove_while_reading();
+  mapped_deleted_files();
   fifos();
   xattrs();
   rmdir(dir);

@@ -14,6 +14,7 @@ void sendfile_checks(void);
 void statx_checks(void);
 void deleted_files(void);
 void remove_while_reading(void);
+void mapped_deleted_files(void);
 void fifos(void);
 void xattrs(void);
 // Adds the part's passed and failed checks to the totals.

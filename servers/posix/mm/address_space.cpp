@@ -267,7 +267,7 @@ rt::Result<void> AddressSpace::add_file_area(uint64_t start, uint64_t end, uint3
                                              bool private_file) {
   if (start >= end || end > kUserTop) return rt::err(rt::kEINVAL);
   if (!area_room(1)) return rt::err(rt::kENOMEM);
-  if (file != nullptr) file->mapped = true;  // areas point at it from now on
+  if (file != nullptr && !is_anon_shared(file)) ++file->maps;  // (shared anonymous: made with 1)
   areas_[area_count_++] = Area{start, end, prot, file, offset, write_denied, private_file};
   areas_grew();
   return {};
@@ -309,13 +309,13 @@ rt::Result<void> AddressSpace::remove_range(uint64_t start, uint64_t end) {
     areas_[i] = areas_[--area_count_];
     if (a.start < start) {
       areas_[area_count_++] = piece_of(a, a.start, start);
-      anon_retain(a.file);
+      retain_area_file(a.file);
     }
     if (a.end > end) {
       areas_[area_count_++] = piece_of(a, end, a.end);
-      anon_retain(a.file);
+      retain_area_file(a.file);
     }
-    anon_release(a.file);
+    release_area_file(a.file);
   }
   for (uint64_t address = page_of(start); address < end; address += kPage) {
     if (find_page(address) != nullptr) unmap_page(address);
@@ -352,11 +352,11 @@ rt::Result<void> AddressSpace::protect(uint64_t start, uint64_t end, uint32_t pr
     areas_[i].prot = prot;
     if (a.start < start) {
       areas_[area_count_++] = piece_of(a, a.start, start);
-      anon_retain(a.file);
+      retain_area_file(a.file);
     }
     if (a.end > end) {
       areas_[area_count_++] = piece_of(a, end, a.end);
-      anon_retain(a.file);
+      retain_area_file(a.file);
     }
   }
   for (uint64_t address = start; address < end; address += kPage) {
@@ -390,7 +390,7 @@ rt::Result<void> AddressSpace::move_range(uint64_t from, uint64_t length, uint64
   moved.start = to;
   moved.end = to + new_length;
   areas_[area_count_++] = moved;
-  anon_retain(moved.file);  // one more area maps a shared anonymous inode
+  retain_area_file(moved.file);  // one more area maps the file
   for (uint64_t off = 0; off < carried; off += kPage) {
     Page* page = find_page(from + off);
     if (page == nullptr) continue;
@@ -621,7 +621,7 @@ rt::Result<void> AddressSpace::fork_into(AddressSpace& child) {
   if (!child.area_room(area_count_)) return rt::err(rt::kENOMEM);
   for (size_t i = 0; i < area_count_; ++i) {
     child.areas_[i] = areas_[i];
-    anon_retain(areas_[i].file);  // a shared anonymous inode: the child's area maps it too
+    retain_area_file(areas_[i].file);  // the child's area maps the file too
   }
   child.area_count_ = area_count_;
   child.areas_grew();
@@ -734,7 +734,7 @@ void AddressSpace::destroy() {
     platform::free_slot(vspace_);
     vspace_ = 0;
   }
-  for (size_t i = 0; i < area_count_; ++i) anon_release(areas_[i].file);
+  for (size_t i = 0; i < area_count_; ++i) release_area_file(areas_[i].file);
   area_count_ = 0;
   if (areas_ != nullptr) platform::heap().deallocate(areas_, area_capacity_ * sizeof(Area));
   areas_ = nullptr;

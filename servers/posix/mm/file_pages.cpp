@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "rt/new.hpp"
+#include "sys/ipc.hpp"
+#include "task/process.hpp"
 
 namespace posix::mm {
 
@@ -13,10 +15,27 @@ namespace {
 using platform::kPage;
 namespace abi = sonde::abi;
 
-// The files' windows, one after another (inodes are never freed, nor their windows).
+// The files' windows, one after another: those never used yet from `windows_used` on, and the
+// ones files gave back (a stack).
 constexpr uint64_t kMaxWindows =
     (platform::kFileFramesEnd - platform::kFileFramesBase) / kFileFramesWindow;
 uint64_t windows_used = 0;
+uint16_t free_windows[kMaxWindows];
+uint64_t free_window_count = 0;
+
+// A window's base, or 0 when every one is in use.
+uint64_t take_window() {
+  if (free_window_count > 0) {
+    return platform::kFileFramesBase + free_windows[--free_window_count] * kFileFramesWindow;
+  }
+  if (windows_used == kMaxWindows) return 0;
+  return platform::kFileFramesBase + windows_used++ * kFileFramesWindow;
+}
+
+void give_window(uint64_t base) {
+  free_windows[free_window_count++] =
+      static_cast<uint16_t>((base - platform::kFileFramesBase) / kFileFramesWindow);
+}
 
 class Frames final : public FileFrames {
  public:
@@ -30,6 +49,26 @@ class Frames final : public FileFrames {
     TRY(grow(size));
     file.capacity = count_ * kPage;
     return {};
+  }
+
+  void release(Inode& file) override {
+    for (uint64_t i = 0; i < count_; ++i) {
+      (void)sys::invoke(window_caps_[i], abi::Label::kFrameUnmap);
+      (void)sys::cnode_delete(sys::kServerSlotCNode, window_caps_[i]);
+      platform::free_slot(window_caps_[i]);
+      platform::free_page(frames_[i]);  // the file's reference: processes' pages keep theirs
+    }
+    if (room_ > 0) {
+      platform::heap().deallocate(frames_, room_ * sizeof(*frames_));
+      platform::heap().deallocate(window_caps_, room_ * sizeof(*window_caps_));
+    }
+    give_window(base_);
+    file.data = nullptr;
+    file.capacity = file.size = 0;
+    file.owned = false;
+    file.frames = nullptr;
+    this->~Frames();
+    platform::heap().deallocate(this, sizeof(Frames));
   }
 
   // Frames for at least `size` bytes.
@@ -102,6 +141,8 @@ class AnonFrames final : public FileFrames {
   AnonFrames(platform::PageFrame* frames, uint64_t count) : frames_(frames), count_(count) {}
 
   rt::Result<void> reserve(Inode&, uint64_t) override { return rt::err(rt::kEFBIG); }
+  // Not reached: shared anonymous inodes are in no tree; release_area_file frees them.
+  void release(Inode&) override {}
 
   rt::Result<platform::PageFrame> at(uint64_t index) {
     if (index >= count_) return rt::err(rt::kEFAULT);
@@ -133,12 +174,16 @@ uint64_t anon_made = 0;
 rt::Result<Frames*> frames_of(Inode& file) {
   if (file.frames != nullptr) return static_cast<Frames*>(file.frames);
   if (file.size > kFileFramesWindow) return rt::err(rt::kEFBIG);
-  if (windows_used == kMaxWindows) return rt::err(rt::kENOMEM, "no window left for a file");
   void* memory = platform::heap().allocate(sizeof(Frames), alignof(Frames));
   if (memory == nullptr) return rt::err(rt::kENOMEM);
-  auto* frames = new (memory) Frames(platform::kFileFramesBase + windows_used * kFileFramesWindow);
-  ++windows_used;  // GAP: a window whose file failed to move is not used again
-  // GAP: frames that were added before a failure stay with the (unused) window.
+  uint64_t window = take_window();
+  if (window == 0) {
+    platform::heap().deallocate(memory, sizeof(Frames));
+    return rt::err(rt::kENOMEM, "no window left for a file");
+  }
+  auto* frames = new (memory) Frames(window);
+  // GAP: a window whose file failed to move, and the frames added before the failure, are not
+  // used again.
   TRY(frames->grow(file.size));
   if (file.size > 0) memcpy(reinterpret_cast<void*>(frames->base()), file.data, file.size);
   // The tree's allocator is the server's heap (main.cpp makes the tree with it).
@@ -185,12 +230,21 @@ rt::Result<Inode*> make_anon_shared(uint64_t length) {
   return inode;
 }
 
-void anon_retain(Inode* file) {
-  if (is_anon_shared(file)) ++static_cast<AnonFrames*>(file->frames)->users;
+void retain_area_file(Inode* file) {
+  if (file == nullptr) return;
+  if (is_anon_shared(file)) {
+    ++static_cast<AnonFrames*>(file->frames)->users;
+  } else {
+    ++file->maps;
+  }
 }
 
-void anon_release(Inode* file) {
-  if (!is_anon_shared(file)) return;
+void release_area_file(Inode* file) {
+  if (file == nullptr) return;
+  if (!is_anon_shared(file)) {
+    if (--file->maps == 0) file_tree().forget_if_unused(file);  // an unlinked file's last map
+    return;
+  }
   auto* frames = static_cast<AnonFrames*>(file->frames);
   if (--frames->users != 0) return;
   frames->drop();

@@ -23,11 +23,14 @@ rt::Result<platform::PageFrame> file_frame(Inode& file, uint64_t index);
 // MAP_SHARED|MAP_ANONYMOUS memory, as Linux's shmem: an unnamed regular inode (in no directory)
 // of `length` bytes, zero, whose pages file_frame hands out (a frame made on first use; no
 // window, no descriptor reads it). Areas mapping it count as its users: the mapping's area is
-// the first; anon_retain for each area copied or split off (fork, munmap, mprotect),
-// anon_release for each one gone, the last of which frees the inode and its frames.
+// the first; retain_area_file for each area copied or split off (fork, munmap, mprotect),
+// release_area_file for each one gone, the last of which frees the inode and its frames.
 rt::Result<Inode*> make_anon_shared(uint64_t length);
 bool is_anon_shared(const Inode* file);
-void anon_retain(Inode* file);
-void anon_release(Inode* file);
+// Every area that maps a file counts: a file of the tree counts its areas in Inode::maps (the
+// first from add_file_area), and when the last goes, an unlinked, closed file is freed with its
+// frames and window (FileTree::forget_if_unused).
+void retain_area_file(Inode* file);
+void release_area_file(Inode* file);
 
 }  // namespace posix::mm

@@ -142,7 +142,7 @@ int64_t sys_mmap(SyscallContext& c) {
     auto anon = mm::make_anon_shared(length);
     if (!anon.ok()) return -anon.error().code;
     added = memory.add_file_area(address, address + length, prot, anon.value(), 0, false);
-    if (!added.ok()) mm::anon_release(anon.value());
+    if (!added.ok()) mm::release_area_file(anon.value());
   } else {
     added = memory.add_area(address, address + length, prot);
   }

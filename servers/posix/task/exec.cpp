@@ -483,8 +483,7 @@ rt::Result<void> exec_image(Process* process, const char* path, ExecArguments& a
     process->cmdline_length =
         argv_bytes < sizeof(process->cmdline) ? argv_bytes : sizeof(process->cmdline);
     memcpy(process->cmdline, arguments.bytes, process->cmdline_length);
-    process->exe = file;
-    file->mapped = true;  // kept while anything runs it (/proc/<pid>/exe), as its mappings
+    set_exe(process, file);
     // The new image is dumpable unless it runs with other ids than the real ones or could
     // not be read (Linux's would_dump).
     process->dumpable = !secure && inode_permission(process->credentials, *file, kMayRead).ok();

@@ -169,6 +169,7 @@ uint64_t child_event_count = 0;
 void free_process(Process* process) {
   note_child_event();
   sched_process_free(*process);
+  set_exe(process, nullptr);
   release_process(process);
 }
 
@@ -184,6 +185,16 @@ void init_tasks(const TaskResources& with, FileTree& files) {
 }
 
 FileTree& file_tree() { return *tree; }
+
+void set_exe(Process* process, Inode* file) {
+  Inode* old = process->exe;
+  if (file != nullptr) file->holds++;
+  process->exe = file;
+  if (old != nullptr) {
+    old->holds--;
+    tree->forget_if_unused(old);
+  }
+}
 
 bool capable(Process& process, int cap) {
   if (!process.credentials.capable(cap)) return false;
@@ -372,6 +383,7 @@ void release_memory(Process* process) {
   mm::AddressSpace* memory = process->memory;
   if (memory == nullptr) return;
   process->memory = nullptr;
+  process->file_maps.clear();  // what its areas mapped may go with them
   // setmax_mm_hiwater_rss: what it had stays its maxrss.
   if (memory->peak_resident_pages() > process->max_rss_pages)
     process->max_rss_pages = memory->peak_resident_pages();
@@ -404,7 +416,7 @@ rt::Result<Process*> fork_process(Process* parent, const Thread* thread,
   memcpy(child->comm, parent->comm, sizeof(child->comm));
   memcpy(child->cmdline, parent->cmdline, sizeof(child->cmdline));
   child->cmdline_length = parent->cmdline_length;
-  child->exe = parent->exe;
+  set_exe(child, parent->exe);
   child->linux_mm = parent->linux_mm;  // the same addresses in the copied address space
   child->file_maps = parent->file_maps;
   auto fail = [&](rt::Error error) -> rt::Error {
@@ -413,6 +425,7 @@ rt::Result<Process*> fork_process(Process* parent, const Thread* thread,
     delete_cap(child->fault_cap);
     release_memory(child);
     put_fd_table(child->files);
+    set_exe(child, nullptr);
     release_process(child);
     return error;
   };

@@ -249,6 +249,8 @@ struct TaskResources {
 };
 void init_tasks(const TaskResources& resources, FileTree& tree);
 FileTree& file_tree();
+// Process::exe becomes `file` (or nullptr), which it holds (Inode::holds) while it runs it.
+void set_exe(Process* process, Inode* file);
 
 Process* find_process(int pid);
 // Linux's capable() for the process a system call serves: Credentials::capable on its ids

@@ -128,11 +128,15 @@ rt::Result<void> FileTree::unlink(Inode* directory, const char* name, size_t len
 
 void FileTree::forget_if_unused(Inode* inode) {
   if (inode == nullptr || inode == root_ || inode->links != 0 || inode->holds != 0 ||
-      inode->mapped || inode->is_directory() || inode->frames != nullptr ||
-      inode->remote != nullptr || inode->pinned != nullptr) {
+      inode->maps != 0 || inode->is_directory() || inode->remote != nullptr ||
+      inode->pinned != nullptr) {
     return;
   }
-  if (inode->owned && inode->data != nullptr) allocator_.deallocate(inode->data, inode->capacity);
+  if (inode->frames != nullptr) {
+    inode->frames->release(*inode);
+  } else if (inode->owned && inode->data != nullptr) {
+    allocator_.deallocate(inode->data, inode->capacity);
+  }
   allocator_.deallocate(inode, sizeof(Inode));
 }
 

@@ -49,6 +49,9 @@ class FileFrames {
  public:
   // Room for at least `size` bytes at the same `data` (new pages are zero).
   virtual rt::Result<void> reserve(Inode& file, uint64_t size) = 0;
+  // The file goes: its frames (processes' pages keep their own references), its window and this
+  // object are given back; `data` and `frames` are cleared.
+  virtual void release(Inode& file) = 0;
 
  protected:
   ~FileFrames() = default;
@@ -85,11 +88,11 @@ struct Inode {
   RemoteFileSystem* remote;  // the file system holding it, if not the tree itself
   File* pinned;              // bpf file system: the object pinned here (a reference to its file)
   Pipe* fifo;                // a FIFO while it is open: its pipe (vfs/fifo.cpp)
-  // Open files on it (File::inode). An inode that has neither links nor holds is freed with its
-  // bytes (FileTree::forget_if_unused), unless a process ever mapped or ran it (`mapped`: areas,
-  // file frames and Process::exe point at it, and none is ever given back: GAP).
+  // What else reaches it: open files (File::inode) and processes running it (Process::exe) hold
+  // it, areas of processes map it (mm's retain_area_file). An inode with no links, holds or maps
+  // is freed with its bytes or frames (FileTree::forget_if_unused).
   uint32_t holds;
-  bool mapped;
+  uint32_t maps;
   struct inode linux_inode;  // what tracing programs are handed (vfs/linux_objects.cpp)
 
   bool is_directory() const { return (mode & kTypeMask) == kTypeDirectory; }
@@ -124,8 +127,8 @@ class FileTree {
   // missing parent directories are made (as a cpio archive may omit them).
   rt::Result<Inode*> create(Inode* directory, const char* path, uint32_t mode);
 
-  // Frees `inode` and the bytes it owns when nothing can reach it any more, as Linux's iput
-  // of an inode with no links: no names, no open files, no mappings, no pinned object, not a
+  // Frees `inode` and the bytes it owns (or its frames) when nothing can reach it any more, as
+  // Linux's iput of an inode with no links: no names, no holds, no maps, no pinned object, not a
   // file of another server's file system. Directories are kept (GAP: a removed directory, and
   // each /proc/<pid>/ of a process that ended, stay; other inodes may still name them as
   // `parent`).

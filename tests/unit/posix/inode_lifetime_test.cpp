@@ -73,12 +73,50 @@ TEST_F(InodeLifetimeTest, ClosingALinkedFileKeepsIt) {
   EXPECT_EQ(a->size, 100u);
 }
 
-TEST_F(InodeLifetimeTest, MappedFilesAndDirectoriesStay) {
+TEST_F(InodeLifetimeTest, AMappedFileStaysUntilItsLastArea) {
   Inode* a = file("a", 100);
-  a->mapped = true;  // areas and Process::exe point at it
+  a->maps = 2;  // two areas of processes map it
   unlink("a");
   EXPECT_EQ(a->links, 0u);
   EXPECT_EQ(a->size, 100u);
+  a->maps--;
+  tree.forget_if_unused(a);
+  EXPECT_EQ(a->size, 100u);
+  a->maps--;  // release_area_file
+  tree.forget_if_unused(a);
+  EXPECT_EQ(allocator.in_use(), baseline);
+}
+
+// A file whose bytes moved into frames gives them back through them.
+class RecordingFrames final : public FileFrames {
+ public:
+  rt::Result<void> reserve(Inode&, uint64_t) override { return {}; }
+  void release(Inode& file) override {
+    released = true;
+    file.frames = nullptr;
+    file.data = nullptr;
+  }
+  bool released = false;
+};
+
+TEST_F(InodeLifetimeTest, FramesAreReleasedWithTheFile) {
+  static uint8_t window[4096];
+  Inode* a = tree.create(tmp, "a", kTypeRegular | 0644).value();
+  RecordingFrames frames;
+  a->frames = &frames;
+  a->data = window;  // the window: not the tree's allocator's
+  a->owned = true;
+  a->capacity = a->size = sizeof window;
+  a->holds++;
+  unlink("a");
+  EXPECT_FALSE(frames.released);
+  a->holds--;
+  tree.forget_if_unused(a);
+  EXPECT_TRUE(frames.released);
+  EXPECT_EQ(allocator.in_use(), baseline);
+}
+
+TEST_F(InodeLifetimeTest, DirectoriesStay) {
   Inode* sub = tree.create(tmp, "sub", kTypeDirectory | 0755).value();
   ASSERT_TRUE(tree.unlink(tmp, "sub", 3).ok());
   EXPECT_TRUE(sub->is_directory());  // kept: other inodes may name it as their parent
