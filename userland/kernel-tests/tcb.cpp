@@ -289,6 +289,7 @@ DEFINE_TEST(answered_calls_keep_their_turn,
 namespace {
 
 uint64_t serving_ticks = 0;  // timer ticks busy_server works on each call
+uint64_t served_ns = 0;      // and the time it worked in all, by the clock
 
 uint64_t busy_endpoint;
 uint64_t busy_reply;
@@ -299,8 +300,10 @@ void busy_server(uint64_t) {
   auto r = sys::recv(busy_endpoint, busy_reply, mr);
   while (r.error == Error::kNone) {
     uint64_t start = sys::debug_ticks();
+    uint64_t start_ns = sys::clock_ns();
     while (sys::debug_ticks() - start < serving_ticks) {
     }
+    served_ns += sys::clock_ns() - start_ns;
     r = sys::reply_recv(busy_endpoint, busy_reply, 0, mr, 0);
   }
 }
@@ -374,18 +377,21 @@ DEFINE_TEST(cpu_time_of_linux_tasks,
     busy_endpoint = make(ObjectType::kEndpoint);
     busy_reply = make(ObjectType::kReply);
     serving_ticks = 2;
+    served_ns = 0;
     uint64_t server = spawn(busy_server, 0, ThreadOptions{.priority = 200});
     calls_done = false;
     uint64_t caller = spawn_task(busy_caller, 5, 502, 150);
     (void)sys::wait(done_notification);
     CpuTime time = read_cpu_time(caller);
     t.error(time.error, Error::kNone, "ReadCpuTime");
-    sys::print("  served caller: %lu ns, %lu user and %lu system ticks\n", time.ns, time.user_ticks,
-               time.system_ticks);
+    sys::print("  served caller: %lu ns (served %lu ns), %lu user and %lu system ticks\n", time.ns,
+               served_ns, time.user_ticks, time.system_ticks);
     t.that(calls_done, "the calls did not end");
-    // 5 calls of 2 ticks each: about 10 ticks of service.
+    // 5 calls of 2 ticks each: about 10 ticks of service. The time is the server's own clock
+    // reading of its work, not ticks times the tick period: a loaded host's QEMU delivers late
+    // ticks back to back (10 ticks in 24 ms were seen), and the time charged follows the clock.
     t.that(time.system_ticks >= 5, "the server's work was not its system time");
-    t.that(time.ns >= 5 * uint64_t{1000000000} / boot->timer_hz, "CPU time shorter than the calls");
+    t.that(time.ns >= served_ns / 2, "CPU time shorter than the calls");
     kill(caller);
     kill(server);
   }
