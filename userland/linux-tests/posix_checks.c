@@ -695,6 +695,7 @@ int main(int argc, char** argv, char** envp) {
   proc_maps();
   sendfile_checks();
   clone3_checks();
+  proc_of_others();
   statx_checks();
   small_calls();
   memory_totals();

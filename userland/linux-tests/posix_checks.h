@@ -27,6 +27,7 @@ void memory_and_signals(void);
 void job_control(void);
 void alarms(void);
 void clone3_checks(void);
+void proc_of_others(void);
 void add_process_counts(int* passed_total, int* failed_total);
 
 #endif

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -310,6 +311,52 @@ void clone3_checks(void) {
   args.set_tid_size = 1;
   CHECK_ERRNO("clone3: set_tid_size without set_tid", clone3_call(&args, sizeof(args)), EINVAL);
   CHECK("clone3: no child left behind", waitpid(-1, &status, WNOHANG) == -1 && errno == ECHILD);
+}
+
+// Another process's /proc directory read straight by its path (no listing of /proc first): its
+// comm as it changes, its exe, and no directory once it is reaped.
+static int read_proc_file(pid_t pid, const char* name, char* out, size_t size) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, name);
+  int fd = open(path, O_RDONLY);
+  if (fd < 0) return -errno;
+  ssize_t n = read(fd, out, size - 1);
+  close(fd);
+  out[n > 0 ? n : 0] = 0;
+  return n > 0 ? 0 : -EIO;
+}
+
+void proc_of_others(void) {
+  int ready[2], go[2];
+  if (pipe(ready) != 0 || pipe(go) != 0) return;
+  pid_t child = fork();
+  if (child == 0) {
+    char byte = 0;
+    prctl(PR_SET_NAME, "renamed-child");
+    (void)write(ready[1], &byte, 1);
+    (void)read(go[0], &byte, 1);
+    _exit(0);
+  }
+  char byte = 0, text[64];
+  (void)read(ready[0], &byte, 1);
+  CHECK("another process's comm, read by its path",
+        read_proc_file(child, "comm", text, sizeof text) == 0 &&
+            strcmp(text, "renamed-child\n") == 0);
+  char link[64], exe[256], own[256];
+  snprintf(link, sizeof link, "/proc/%d/exe", (int)child);
+  ssize_t length = readlink(link, exe, sizeof exe - 1);
+  ssize_t own_length = readlink("/proc/self/exe", own, sizeof own - 1);
+  CHECK("its exe is ours (a fork)",
+        length > 0 && length == own_length && memcmp(exe, own, (size_t)length) == 0);
+  (void)write(go[1], &byte, 1);
+  int status = 0;
+  waitpid(child, &status, 0);
+  CHECK("a reaped process has no directory",
+        read_proc_file(child, "stat", text, sizeof text) == -ENOENT);
+  close(ready[0]);
+  close(ready[1]);
+  close(go[0]);
+  close(go[1]);
 }
 
 void add_process_counts(int* passed_total, int* failed_total) {

@@ -471,9 +471,53 @@ bool under_procfs(FileTree& tree, Inode* cwd, const char* path) {
   return false;
 }
 
-void refresh_procfs(FileTree& tree, Process* viewer) {
+namespace {
+
+// The pid an absolute path's component after /proc names ("self": the viewer's), or -1 when the
+// path is not into one process's directory.
+int process_of_path(const char* path, const Process* viewer) {
+  for (const char* c = path; *c != '\0'; ++c) {
+    if (c[0] == '.' && c[1] == '.') return -1;  // it may lead to another process's directory
+  }
+  while (*path == '/') ++path;
+  if (memcmp(path, "proc", 4) != 0 || path[4] != '/') return -1;
+  path += 5;
+  while (*path == '/') ++path;
+  if (memcmp(path, "self", 4) == 0 && (path[4] == '/' || path[4] == '\0')) {
+    return viewer != nullptr ? viewer->pid : -1;
+  }
+  int pid = 0, digits = 0;
+  for (; *path >= '0' && *path <= '9' && digits < 9; ++path, ++digits)
+    pid = pid * 10 + (*path - '0');
+  if (digits == 0 || (*path != '/' && *path != '\0')) return -1;
+  return pid;
+}
+
+void put_self(FileTree& tree, Inode* proc, const Process* viewer) {
+  if (viewer == nullptr) return;
+  char self[16];
+  size_t length = rt::format_to(self, sizeof(self), "%d", viewer->pid);
+  put(tree, proc, "self", self, length, kTypeSymlink | 0777);
+}
+
+}  // namespace
+
+void refresh_procfs(FileTree& tree, Process* viewer, const char* path) {
   Inode* proc = proc_root(tree);
   if (proc == nullptr) return;
+  if (int pid = path != nullptr ? process_of_path(path, viewer) : -1; pid >= 0) {
+    char name[16];
+    size_t length = rt::format_to(name, sizeof(name), "%d", pid);
+    Process* p = find_process(pid);
+    if (p != nullptr) {
+      refresh_process(tree, proc, p);
+    } else if (Inode* gone = tree.find(proc, name, length); gone != nullptr) {
+      remove_entries(tree, gone);
+      (void)tree.unlink(proc, name, length);
+    }
+    put_self(tree, proc, viewer);
+    return;
+  }
   // Directories of processes that are gone go first.
   for (DirectoryEntry* e = proc->entries; e != nullptr;) {
     DirectoryEntry* next = e->next;
@@ -489,11 +533,7 @@ void refresh_procfs(FileTree& tree, Process* viewer) {
     e = next;
   }
   for (Process* p = first_process(); p != nullptr; p = p->next) refresh_process(tree, proc, p);
-  if (viewer != nullptr) {
-    char self[16];
-    size_t length = rt::format_to(self, sizeof(self), "%d", viewer->pid);
-    put(tree, proc, "self", self, length, kTypeSymlink | 0777);
-  }
+  put_self(tree, proc, viewer);
   uint64_t ns = sys::clock_ns();
   uint64_t idle_ns = put_stat(tree, proc, ns);
   put_text(tree, proc, "uptime", "%lu.%02lu %lu.%02lu\n", ns / 1000000000, ns / 10000000 % 100,

@@ -10,7 +10,10 @@ namespace posix {
 // Brings /proc up to date: /proc/<pid>/{stat,status,cmdline,comm,environ,maps}, /proc/self for
 // `viewer`, and the system files (meminfo, cpuinfo, uptime, version, loadavg, mounts,
 // filesystems, sonde/enosys).
-void refresh_procfs(FileTree& tree, Process* viewer);
+// With `path` (an absolute path under /proc), only what the path can reach: a path into one
+// process's directory ("/proc/self/exe", which busybox reads at every start; "/proc/42/stat")
+// brings up to date that process's directory alone (and /proc/self), anything else all of /proc.
+void refresh_procfs(FileTree& tree, Process* viewer, const char* path = nullptr);
 
 // Does `path` (from `cwd`) reach into /proc?
 bool under_procfs(FileTree& tree, Inode* cwd, const char* path);

@@ -46,7 +46,8 @@ rt::Result<Inode*> directory_of(SyscallContext& c, int dfd) {
 rt::Result<LookupResult> resolve(SyscallContext& c, int dfd, const char* path, uint32_t flags,
                                  const Credentials* who) {
   Inode* start = path[0] == '/' ? tree().root() : TRY(directory_of(c, dfd));
-  if (under_procfs(tree(), start, path)) refresh_procfs(tree(), c.process);
+  if (under_procfs(tree(), start, path))
+    refresh_procfs(tree(), c.process, path[0] == '/' ? path : nullptr);
   return lookup(tree(), start, path, flags, who != nullptr ? who : &c.process->credentials);
 }
 
@@ -83,7 +84,8 @@ rt::Result<size_t> path_of(Inode* directory, char* out, size_t capacity) {
 
 rt::Result<LookupResult> resolve_path(Process* process, const char* path, uint32_t flags) {
   Inode* start = path[0] == '/' ? tree().root() : process->cwd;
-  if (under_procfs(tree(), start, path)) refresh_procfs(tree(), process);
+  if (under_procfs(tree(), start, path))
+    refresh_procfs(tree(), process, path[0] == '/' ? path : nullptr);
   return lookup(tree(), start, path, flags, &process->credentials);
 }
 
