@@ -396,22 +396,47 @@ void refresh_tasks(FileTree& tree, Inode* directory, Process* p) {
   }
 }
 
-void refresh_process(FileTree& tree, Inode* proc, Process* p) {
+// Whether `part` (a name in a process's directory, `length` bytes; nullptr: all of them) is one
+// of `names`.
+template <size_t N>
+bool wants(const char* part, size_t length, const char* const (&names)[N]) {
+  if (part == nullptr) return true;
+  for (const char* name : names) {
+    if (strlen(name) == length && memcmp(name, part, length) == 0) return true;
+  }
+  return false;
+}
+
+// /proc/<pid>/ of `p`: every file, or those a lookup of `part` (the name after the pid) needs.
+void refresh_process(FileTree& tree, Inode* proc, Process* p, const char* part = nullptr,
+                     size_t length = 0) {
   char name[16];
   rt::format_to(name, sizeof(name), "%d", p->pid);
   Inode* directory = child(tree, proc, name, kTypeDirectory | 0555);
   if (directory == nullptr) return;
+  if (!wants(part, length,
+             {"stat", "status", "comm", "task", "cmdline", "exe", "cwd", "root", "fd", "fdinfo",
+              "environ", "mounts", "mountinfo", "maps"})) {
+    part = nullptr;  // the directory itself, or a name it has not: all of it
+  }
   bool has_mm = p->state != ProcessState::kZombie && p->memory != nullptr;
-  put_task_files(tree, directory, p, nullptr);
-  refresh_tasks(tree, directory, p);
-  put(tree, directory, "cmdline", p->cmdline,
-      p->state == ProcessState::kZombie ? 0 : p->cmdline_length);
-  refresh_links(tree, directory, p);
-  refresh_environ(tree, directory, p);
-  put(tree, directory, "mounts", text, format_mounts(text, kText));  // one mount namespace
-  put(tree, directory, "mountinfo", text, format_mountinfo(text, kText));
-  size_t maps_length = has_mm ? render_maps(tree, *p, maps_text, kMapsText) : 0;
-  put(tree, directory, "maps", maps_text, maps_length);
+  if (wants(part, length, {"stat", "status", "comm"})) put_task_files(tree, directory, p, nullptr);
+  if (wants(part, length, {"task"})) refresh_tasks(tree, directory, p);
+  if (wants(part, length, {"cmdline"})) {
+    put(tree, directory, "cmdline", p->cmdline,
+        p->state == ProcessState::kZombie ? 0 : p->cmdline_length);
+  }
+  if (wants(part, length, {"exe", "cwd", "root", "fd", "fdinfo"}))
+    refresh_links(tree, directory, p);
+  if (wants(part, length, {"environ"})) refresh_environ(tree, directory, p);
+  if (wants(part, length, {"mounts", "mountinfo"})) {
+    put(tree, directory, "mounts", text, format_mounts(text, kText));  // one mount namespace
+    put(tree, directory, "mountinfo", text, format_mountinfo(text, kText));
+  }
+  if (wants(part, length, {"maps"})) {
+    size_t maps_length = has_mm ? render_maps(tree, *p, maps_text, kMapsText) : 0;
+    put(tree, directory, "maps", maps_text, maps_length);
+  }
   set_owner(directory, *p);
 }
 
@@ -475,7 +500,10 @@ namespace {
 
 // The pid an absolute path's component after /proc names ("self": the viewer's), or -1 when the
 // path is not into one process's directory.
-int process_of_path(const char* path, const Process* viewer) {
+int process_of_path(const char* path, const Process* viewer, const char*& part,
+                    size_t& part_length) {
+  part = nullptr;
+  part_length = 0;
   for (const char* c = path; *c != '\0'; ++c) {
     if (c[0] == '.' && c[1] == '.') return -1;  // it may lead to another process's directory
   }
@@ -483,13 +511,22 @@ int process_of_path(const char* path, const Process* viewer) {
   if (memcmp(path, "proc", 4) != 0 || path[4] != '/') return -1;
   path += 5;
   while (*path == '/') ++path;
+  int pid = 0;
   if (memcmp(path, "self", 4) == 0 && (path[4] == '/' || path[4] == '\0')) {
-    return viewer != nullptr ? viewer->pid : -1;
+    if (viewer == nullptr) return -1;
+    pid = viewer->pid;
+    path += 4;
+  } else {
+    int digits = 0;
+    for (; *path >= '0' && *path <= '9' && digits < 9; ++path, ++digits)
+      pid = pid * 10 + (*path - '0');
+    if (digits == 0 || (*path != '/' && *path != '\0')) return -1;
   }
-  int pid = 0, digits = 0;
-  for (; *path >= '0' && *path <= '9' && digits < 9; ++path, ++digits)
-    pid = pid * 10 + (*path - '0');
-  if (digits == 0 || (*path != '/' && *path != '\0')) return -1;
+  while (*path == '/') ++path;
+  if (*path != '\0') {
+    part = path;
+    while (path[part_length] != '\0' && path[part_length] != '/') ++part_length;
+  }
   return pid;
 }
 
@@ -505,12 +542,14 @@ void put_self(FileTree& tree, Inode* proc, const Process* viewer) {
 void refresh_procfs(FileTree& tree, Process* viewer, const char* path) {
   Inode* proc = proc_root(tree);
   if (proc == nullptr) return;
-  if (int pid = path != nullptr ? process_of_path(path, viewer) : -1; pid >= 0) {
+  const char* part = nullptr;
+  size_t part_length = 0;
+  if (int pid = path != nullptr ? process_of_path(path, viewer, part, part_length) : -1; pid >= 0) {
     char name[16];
     size_t length = rt::format_to(name, sizeof(name), "%d", pid);
     Process* p = find_process(pid);
     if (p != nullptr) {
-      refresh_process(tree, proc, p);
+      refresh_process(tree, proc, p, part, part_length);
     } else if (Inode* gone = tree.find(proc, name, length); gone != nullptr) {
       remove_entries(tree, gone);
       (void)tree.unlink(proc, name, length);
