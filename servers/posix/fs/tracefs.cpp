@@ -85,7 +85,7 @@ rt::Result<Inode*> enter(FileTree& tree, Inode* directory, const char* name, siz
   if (existing != nullptr) TRY(tree.unlink(directory, name, length));
   Inode* inode = TRY(tree.make_inode(is_directory ? kDirectoryMode : kFileMode));
   inode->remote = remote;
-  inode->parent = directory;
+  tree.set_parent(inode, directory);
   if (is_directory) inode->links = 2;
   TRY(tree.link(directory, name, length, inode));
   return inode;

@@ -170,6 +170,7 @@ void free_process(Process* process) {
   note_child_event();
   sched_process_free(*process);
   set_exe(process, nullptr);
+  set_cwd(process, nullptr);
   release_process(process);
 }
 
@@ -186,15 +187,23 @@ void init_tasks(const TaskResources& with, FileTree& files) {
 
 FileTree& file_tree() { return *tree; }
 
-void set_exe(Process* process, Inode* file) {
-  Inode* old = process->exe;
-  if (file != nullptr) file->holds++;
-  process->exe = file;
+namespace {
+
+// `*slot` becomes `inode`, held; the old one is let go.
+void hold_in(Inode*& slot, Inode* inode) {
+  Inode* old = slot;
+  if (inode != nullptr) inode->holds++;
+  slot = inode;
   if (old != nullptr) {
     old->holds--;
     tree->forget_if_unused(old);
   }
 }
+
+}  // namespace
+
+void set_exe(Process* process, Inode* file) { hold_in(process->exe, file); }
+void set_cwd(Process* process, Inode* directory) { hold_in(process->cwd, directory); }
 
 bool capable(Process& process, int cap) {
   if (!process.credentials.capable(cap)) return false;
@@ -357,7 +366,7 @@ rt::Result<Process*> spawn_init(const char* path, const char* const* argv,
   process->ppid = 0;
   process->pgid = process->pid;
   process->sid = process->pid;
-  process->cwd = tree->root();
+  set_cwd(process, tree->root());
   default_limits(process->limits);
   process->files = TRY(new_fd_table());
   // fds 0, 1 and 2 are the console.
@@ -406,7 +415,7 @@ rt::Result<Process*> fork_process(Process* parent, const Thread* thread,
   child->ppid = parent->pid;
   child->pgid = parent->pgid;
   child->sid = parent->sid;
-  child->cwd = parent->cwd;
+  set_cwd(child, parent->cwd);
   child->umask = parent->umask;
   for (int i = 0; i < Process::kLimits; ++i) child->limits[i] = parent->limits[i];
   child->credentials = parent->credentials;
@@ -426,6 +435,7 @@ rt::Result<Process*> fork_process(Process* parent, const Thread* thread,
     release_memory(child);
     put_fd_table(child->files);
     set_exe(child, nullptr);
+    set_cwd(child, nullptr);
     release_process(child);
     return error;
   };

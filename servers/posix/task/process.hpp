@@ -251,6 +251,8 @@ void init_tasks(const TaskResources& resources, FileTree& tree);
 FileTree& file_tree();
 // Process::exe becomes `file` (or nullptr), which it holds (Inode::holds) while it runs it.
 void set_exe(Process* process, Inode* file);
+// Process::cwd becomes `directory` (or nullptr), which it holds.
+void set_cwd(Process* process, Inode* directory);
 
 Process* find_process(int pid);
 // Linux's capable() for the process a system call serves: Credentials::capable on its ids

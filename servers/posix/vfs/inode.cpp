@@ -68,10 +68,10 @@ void FileTree::link_entry(Inode* directory, DirectoryEntry* entry, Inode* inode)
   entry->next = directory->entries;
   directory->entries = entry;
   if (inode->is_directory()) {
-    inode->parent = directory;
+    set_parent(inode, directory);
     directory->links++;
   } else if (inode->parent == nullptr) {
-    inode->parent = directory;  // which file system it is on (statfs)
+    set_parent(inode, directory);  // which file system it is on (statfs)
   }
 }
 
@@ -118,6 +118,9 @@ rt::Result<void> FileTree::unlink(Inode* directory, const char* name, size_t len
     if (e->inode->is_directory()) directory->links--;
     Inode* inode = e->inode;
     inode->links--;
+    // A directory's last name (it cannot have another but while a rename links it twice): the
+    // link its `.` counted goes too, as Linux's rmdir clears the count.
+    if (inode->is_directory() && inode->links < 2) inode->links = 0;
     // GAP: an open file's f_path.dentry (vfs_open) is left pointing at the freed entry.
     free_entry(e);
     forget_if_unused(inode);
@@ -127,17 +130,28 @@ rt::Result<void> FileTree::unlink(Inode* directory, const char* name, size_t len
 }
 
 void FileTree::forget_if_unused(Inode* inode) {
-  if (inode == nullptr || inode == root_ || inode->links != 0 || inode->holds != 0 ||
-      inode->maps != 0 || inode->is_directory() || inode->remote != nullptr ||
-      inode->pinned != nullptr) {
-    return;
+  while (inode != nullptr && inode != root_ && inode->links == 0 && inode->holds == 0 &&
+         inode->maps == 0 && inode->remote == nullptr && inode->pinned == nullptr &&
+         (!inode->is_directory() || (inode->entries == nullptr && inode->parented == 0))) {
+    if (inode->frames != nullptr) {
+      inode->frames->release(*inode);
+    } else if (inode->owned && inode->data != nullptr) {
+      allocator_.deallocate(inode->data, inode->capacity);
+    }
+    Inode* parent = inode->parent;
+    allocator_.deallocate(inode, sizeof(Inode));
+    // The parent loses what kept it: a removed directory may go now (it is looked at next).
+    if (parent == nullptr || parent == inode || --parent->parented != 0) return;
+    inode = parent;
   }
-  if (inode->frames != nullptr) {
-    inode->frames->release(*inode);
-  } else if (inode->owned && inode->data != nullptr) {
-    allocator_.deallocate(inode->data, inode->capacity);
-  }
-  allocator_.deallocate(inode, sizeof(Inode));
+}
+
+void FileTree::set_parent(Inode* inode, Inode* parent) {
+  Inode* old = inode->parent;
+  if (old == parent) return;
+  if (parent != nullptr && parent != inode) parent->parented++;
+  inode->parent = parent;
+  if (old != nullptr && old != inode && --old->parented == 0) forget_if_unused(old);
 }
 
 rt::Result<Inode*> FileTree::create(Inode* directory, const char* path, uint32_t mode) {

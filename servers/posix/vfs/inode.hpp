@@ -93,6 +93,8 @@ struct Inode {
   // is freed with its bytes or frames (FileTree::forget_if_unused).
   uint32_t holds;
   uint32_t maps;
+  // Directories: the inodes that name it as their `parent` (set_parent), which keep it.
+  uint32_t parented;
   struct inode linux_inode;  // what tracing programs are handed (vfs/linux_objects.cpp)
 
   bool is_directory() const { return (mode & kTypeMask) == kTypeDirectory; }
@@ -128,11 +130,13 @@ class FileTree {
   rt::Result<Inode*> create(Inode* directory, const char* path, uint32_t mode);
 
   // Frees `inode` and the bytes it owns (or its frames) when nothing can reach it any more, as
-  // Linux's iput of an inode with no links: no names, no holds, no maps, no pinned object, not a
-  // file of another server's file system. Directories are kept (GAP: a removed directory, and
-  // each /proc/<pid>/ of a process that ended, stay; other inodes may still name them as
-  // `parent`).
+  // Linux's iput of an inode with no links: no names, no holds (open files, a process's exe or
+  // working directory, a mount over it), no maps, no pinned object, not a file of another
+  // server's file system; a directory also empty and named by no inode as its parent. Its own
+  // parent may go with it then.
   void forget_if_unused(Inode* inode);
+  // `inode`'s parent becomes `parent` (nullptr: none), which it keeps; the old one is let go.
+  void set_parent(Inode* inode, Inode* parent);
 
   // Replaces a file's bytes with a copy it owns, growing it to at least `size` bytes.
   rt::Result<void> reserve(Inode* file, uint64_t size);

@@ -74,13 +74,6 @@ struct TreeUse {
 };
 constexpr int kMaxDepth = 128;
 
-bool is_mount_root(const Inode* inode) {
-  for (size_t i = 1; i < mount_count; ++i) {
-    if (mounts[i].root == inode) return true;
-  }
-  return false;
-}
-
 void count_use(const Inode* directory, int depth, TreeUse& use) {
   for (const DirectoryEntry* e = directory->entries; e != nullptr; e = e->next) {
     const Inode* inode = e->inode;
@@ -130,6 +123,13 @@ const Mount* mount_of(const Inode* inode) {
 }
 
 }  // namespace
+
+bool is_mount_root(const Inode* inode) {
+  for (size_t i = 1; i < mount_count; ++i) {
+    if (mounts[i].root == inode) return true;
+  }
+  return false;
+}
 
 const Mount* mount_table(size_t& count) {
   count = mount_count;
@@ -220,6 +220,7 @@ int64_t sys_mount(SyscallContext& c) {
   copy_field(m.target, sizeof(m.target), target);
   copy_field(m.type, sizeof(m.type), type);
   m.root = found.value().inode;
+  m.root->holds++;  // a mount keeps what it is mounted over
   return 0;
 }
 
@@ -231,8 +232,13 @@ int64_t sys_umount2(SyscallContext& c) {
   if (!capable(*c.process, kCapSysAdmin)) return -rt::kEPERM;  // may_mount, after the lookup
   for (size_t i = mount_count; i-- > 1;) {
     if (strcmp(mounts[i].target, target) == 0) {
+      Inode* root = mounts[i].root;
       memmove(&mounts[i], &mounts[i + 1], (mount_count - i - 1) * sizeof(Mount));
       --mount_count;
+      if (root != nullptr) {
+        root->holds--;
+        file_tree().forget_if_unused(root);
+      }
       return 0;
     }
   }

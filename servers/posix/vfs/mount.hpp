@@ -17,6 +17,8 @@ struct Mount {
 inline constexpr size_t kMaxMounts = 32;
 
 const Mount* mount_table(size_t& count);
+// Whether a file system is mounted over `inode` (rmdir and rename of it are EBUSY, as Linux's).
+bool is_mount_root(const Inode* inode);
 // /proc/mounts (and /proc/<pid>/mounts): Linux's "source target type options 0 0" lines.
 size_t format_mounts(char* out, size_t capacity);
 // /proc/<pid>/mountinfo as Linux's show_mountinfo: mount id, parent id (the mount the target is

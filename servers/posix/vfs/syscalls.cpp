@@ -13,6 +13,7 @@
 #include "tty/console.hpp"
 #include "vfs/at_flags.hpp"
 #include "vfs/linux_objects.hpp"
+#include "vfs/mount.hpp"
 #include "vfs/permission.hpp"
 #include "vfs/vfs.hpp"
 
@@ -430,7 +431,7 @@ int64_t sys_chdir(SyscallContext& c) {
       !allowed.ok()) {
     return -allowed.error().code;
   }
-  c.process->cwd = found.value().inode;
+  set_cwd(c.process, found.value().inode);
   return 0;
 }
 
@@ -441,7 +442,7 @@ int64_t sys_fchdir(SyscallContext& c) {
       !allowed.ok()) {
     return -allowed.error().code;
   }
-  c.process->cwd = directory.value();
+  set_cwd(c.process, directory.value());
   return 0;
 }
 
@@ -527,6 +528,7 @@ int64_t remove_directory(SyscallContext& c, int dfd, const char* path) {
     return -allowed.error().code;
   }
   if (!inode->is_directory()) return -rt::kENOTDIR;
+  if (is_mount_root(inode)) return -rt::kEBUSY;
   if (inode->entries != nullptr) return -rt::kENOTEMPTY;
   return to_rax(tree().unlink(found.value().parent, found.value().last, found.value().last_length));
 }
@@ -565,6 +567,7 @@ int64_t do_rename(SyscallContext& c, int old_dfd, uint64_t old_address, int new_
   Inode* moving = from.value().inode;
   if (from.value().last == nullptr || to.value().last == nullptr) return -rt::kEBUSY;
   if (to.value().inode == moving) return 0;
+  if (is_mount_root(moving) || is_mount_root(to.value().inode)) return -rt::kEBUSY;
   // Moving a directory into itself is refused.
   for (Inode* d = to.value().parent; moving->is_directory(); d = d->parent) {
     if (d == moving) return -rt::kEINVAL;
@@ -600,7 +603,7 @@ int64_t do_rename(SyscallContext& c, int old_dfd, uint64_t old_address, int new_
     return -linked.error().code;
   }
   // A file is now found under its new name (its path, /proc/<pid>/fd, statfs), not the old.
-  if (!moving->is_directory()) moving->parent = to.value().parent;
+  if (!moving->is_directory()) tree().set_parent(moving, to.value().parent);
   return to_rax(tree().unlink(from.value().parent, from.value().last, from.value().last_length));
 }
 }  // namespace

@@ -29,6 +29,9 @@ rm -r /tmp/many && echo "removed 300"
 grep -c '^cpu ' /proc/stat
 grep -c ' - proc proc ' /proc/self/mountinfo
 (cd /tmp && readlink /proc/self/cwd && readlink /proc/self/root)
+mkdir /tmp/y && mount -t tmpfs none /tmp/y && echo mounted; rmdir /tmp/y 2>&1
+umount /tmp/y && echo unmounted; rmdir /tmp/y && echo "mount point gone"
+mkdir /tmp/x; (cd /tmp/x && rmdir /tmp/x && ls . && echo "listed a removed directory")
 a=$(stat -f -c %f /); dd if=/dev/zero of=/big bs=1M count=8 2>/dev/null; b=$(stat -f -c %f /)
 [ $((a - b)) -ge 2000 ] && echo "statfs counts the file"
 rm /big; c=$(stat -f -c %f /); [ $((c - b)) -ge 2000 ] && echo "and gives it back"

@@ -116,10 +116,57 @@ TEST_F(InodeLifetimeTest, FramesAreReleasedWithTheFile) {
   EXPECT_EQ(allocator.in_use(), baseline);
 }
 
-TEST_F(InodeLifetimeTest, DirectoriesStay) {
+TEST_F(InodeLifetimeTest, ARemovedDirectoryGoes) {
+  size_t links_before = tmp->links;
   Inode* sub = tree.create(tmp, "sub", kTypeDirectory | 0755).value();
+  EXPECT_EQ(sub->links, 2u);
+  EXPECT_EQ(tmp->links, links_before + 1);  // its `..`
+  EXPECT_EQ(tmp->parented, 1u);
   ASSERT_TRUE(tree.unlink(tmp, "sub", 3).ok());
-  EXPECT_TRUE(sub->is_directory());  // kept: other inodes may name it as their parent
+  EXPECT_EQ(tmp->links, links_before);
+  EXPECT_EQ(tmp->parented, 0u);
+  EXPECT_EQ(allocator.in_use(), baseline);
+}
+
+TEST_F(InodeLifetimeTest, AHeldDirectoryStaysUntilLetGo) {
+  Inode* sub = tree.create(tmp, "sub", kTypeDirectory | 0755).value();
+  sub->holds++;  // a working directory, an open descriptor, a mount
+  ASSERT_TRUE(tree.unlink(tmp, "sub", 3).ok());
+  EXPECT_EQ(sub->links, 0u);  // as Linux's rmdir leaves it (fstat shows 0)
+  EXPECT_TRUE(sub->is_directory());
+  sub->holds--;
+  tree.forget_if_unused(sub);
+  EXPECT_EQ(allocator.in_use(), baseline);
+}
+
+// A file first linked in a directory that is then removed keeps the directory as its parent
+// (its path and file system are found through it) until the file goes.
+TEST_F(InodeLifetimeTest, AParentStaysForItsChildren) {
+  Inode* sub = tree.create(tmp, "sub", kTypeDirectory | 0755).value();
+  Inode* a = tree.create(sub, "a", kTypeRegular | 0644).value();
+  a->links++;
+  ASSERT_TRUE(tree.link(tmp, "b", 1, a).ok());  // a hard link outside
+  ASSERT_TRUE(tree.unlink(sub, "a", 1).ok());
+  ASSERT_TRUE(tree.unlink(tmp, "sub", 3).ok());  // empty now: removed
+  EXPECT_EQ(a->parent, sub);
+  EXPECT_EQ(sub->parented, 1u);
+  EXPECT_TRUE(sub->is_directory());  // still there for `a`
+  unlink("b");                       // `a` goes, and the directory with it
+  EXPECT_EQ(allocator.in_use(), baseline);
+}
+
+TEST_F(InodeLifetimeTest, ARenamedDirectoryKeepsItsLinks) {
+  Inode* sub = tree.create(tmp, "sub", kTypeDirectory | 0755).value();
+  Inode* other = tree.create(tree.root(), "other", kTypeDirectory | 0755).value();
+  // do_rename: the new name first, then the old one goes.
+  sub->links++;
+  ASSERT_TRUE(tree.link(other, "moved", 5, sub).ok());
+  ASSERT_TRUE(tree.unlink(tmp, "sub", 3).ok());
+  EXPECT_EQ(sub->links, 2u);
+  EXPECT_EQ(sub->parent, other);
+  EXPECT_EQ(tmp->parented, 0u);
+  EXPECT_EQ(other->parented, 1u);
+  EXPECT_EQ(tree.find(other, "moved", 5), sub);
 }
 
 TEST_F(InodeLifetimeTest, BorrowedBytesAreNotFreed) {
