@@ -88,8 +88,10 @@ size_t fd_link(FileTree& tree, const File& file, char* out, size_t capacity) {
   }
   if (file.kind == FileKind::kEpoll) return rt::format_to(out, capacity, "anon_inode:[eventpoll]");
   if (file.kind == FileKind::kEventFd) return rt::format_to(out, capacity, "anon_inode:[eventfd]");
-  if (file.kind == FileKind::kPipeRead || file.kind == FileKind::kPipeWrite) {
-    // One number per pipe, both ends alike (Linux's pipefs inode number).
+  if ((file.kind == FileKind::kPipeRead || file.kind == FileKind::kPipeWrite) &&
+      file.pipe->fifo == nullptr) {
+    // One number per pipe, both ends alike (Linux's pipefs inode number); a FIFO's ends show
+    // its path (below).
     uint64_t number = (reinterpret_cast<uintptr_t>(file.pipe) >> 4) % 1000000 + 1000;
     return rt::format_to(out, capacity, "pipe:[%lu]", number);
   }

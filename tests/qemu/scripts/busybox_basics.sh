@@ -23,7 +23,8 @@ wait
 echo after wait
 # Named pipes, a directory emptied while it is read, /proc/stat and mountinfo, free space that
 # follows the files written and removed.
-mkfifo /tmp/fifo && (echo via-fifo > /tmp/fifo &) && cat /tmp/fifo; rm /tmp/fifo
+mkfifo /tmp/fifo && (echo via-fifo > /tmp/fifo &) && cat /tmp/fifo
+(exec 3<>/tmp/fifo; readlink /proc/self/fd/3); rm /tmp/fifo
 mkdir /tmp/many; i=0; while [ $i -lt 300 ]; do : > /tmp/many/f$i; i=$((i+1)); done
 rm -r /tmp/many && echo "removed 300"
 grep -c '^cpu ' /proc/stat
