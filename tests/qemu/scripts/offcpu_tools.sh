@@ -28,8 +28,8 @@ profile() {
   # Quiet while it sleeps: the kernel's sample rings hold 31 switches each (a busy burst could
   # drop the one that starts its sleep).
   kill -USR1 $chain
-  # The one-second sleep and more before the tool stops: a CI run once printed no stack at all
-  # with 2 s here (not reproduced; a sample ring overflowing in a burst is the likeliest cause).
+  # The one-second sleep, and time for its switch samples to be drained before the tool stops
+  # (a CI run under load once stopped it before: no stack at all).
   sleep 4
   kill -INT $tool
   wait $tool
