@@ -210,8 +210,7 @@ class ServerEnvironment final : public trace::TaskEnvironment, public trace::Hit
     if (hit_memory_ == nullptr ||
         !hit_memory_->read(&registers, hit_task_ + sys::kTaskUserRegistersOffset, 8) ||
         !hit_memory_->read(&pages, hit_task_ + sys::kTaskUserPagesOffset, 8) || registers == 0 ||
-        pages == 0 || !hit_memory_->read(&sample_registers_, registers, sizeof sample_registers_) ||
-        !hit_memory_->read(&sample_kernel_frame_, hit_task_ + sys::kTaskKernelFrameOffset, 8)) {
+        pages == 0 || !hit_memory_->read(&sample_registers_, registers, sizeof sample_registers_)) {
       return;
     }
     hit_user_pages_ = pages;
@@ -230,23 +229,15 @@ class ServerEnvironment final : public trace::TaskEnvironment, public trace::Hit
   // there is none (the hit is in user mode: no frames, as Linux). The user stack is the traced
   // process's: a uprobe's registers, or in a kprobe those of the system call being served.
   // A scheduling event's task that waits in a system call has the user stack of its call's
-  // registers (kernel_hit_task), and as its kernel stack one frame, the entry point of that call
-  // (__x64_sys_NAME, at its kernel alias): the POSIX server waits for it in no stack of its own.
-  // GAP: Linux's frames below it (do_nanosleep, schedule, ...) are not there; a task that is
-  // running or being served (preempted in user mode, or the waker of a wakeup) has neither stack
-  // here (EFAULT).
+  // registers (kernel_hit_task). GAP: kernel samples have no kernel stack here (EFAULT), nor a
+  // user stack for a task that is running or being served (preempted in user mode, or the
+  // waker of a wakeup).
   // GAP: a return address a kretprobe replaced shows as the POSIX server's trampoline (Linux
   // puts the real one back).
   long capture_stack(bool user, uint32_t skip, uint64_t* ips, uint32_t max) override {
     if (hit_memory_ != nullptr && trace::current_kernel_sample() != nullptr) {
-      load_sample_task();
-      if (!sample_task_waits_) return -14;
-      if (!user) {
-        if (sample_kernel_frame_ == 0 || skip > 0) return -14;
-        if (max == 0) return 0;
-        ips[0] = sonde::abi::kernel_alias(sample_kernel_frame_);
-        return 1;
-      }
+      if (user) load_sample_task();
+      if (!user || !sample_task_waits_) return -14;
       trace::StackStart start{sample_registers_.rip, sample_registers_.rsp, sample_registers_.rbp,
                               false};
       return trace::walk_stack(start, trace::StackWalkRules::kUser, &read_user_word, this, skip,
@@ -302,7 +293,6 @@ class ServerEnvironment final : public trace::TaskEnvironment, public trace::Hit
   bool sample_task_pending_ = false;
   bool sample_task_waits_ = false;
   sonde::abi::UserRegisters sample_registers_{};
-  uint64_t sample_kernel_frame_ = 0;  // the entry point of the call it waits in (server address)
   // The record and set_current the task was set from last (sync_task skips a repeat).
   uint64_t hit_sequence_ = 1;
   uint64_t hit_generation_ = 0;

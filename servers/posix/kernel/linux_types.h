@@ -235,8 +235,6 @@ struct task_struct {
   // walks the user stack of a scheduling event's task with them.
   const void* sonde_user_regs;
   unsigned long sonde_user_pages;
-  // And the entry point (__x64_sys_NAME) of the call it waits in: its kernel stack, one frame.
-  unsigned long sonde_kernel_frame;
 };
 
 // Linux's hrtimer_sleeper (include/linux/hrtimer.h), as nanosleep hands it to do_nanosleep:

@@ -130,11 +130,6 @@ long interrupted_result(uint64_t number) {
 
 }  // namespace
 
-uint64_t syscall_entry_address(uint64_t number) {
-  if (!built) build();
-  return number < kMaxNumber ? reinterpret_cast<uint64_t>(handlers[number]) : 0;
-}
-
 int64_t dispatch_syscall(SyscallContext& context) {
   if (!built) build();
   uint64_t number = context.registers.rax;

@@ -37,7 +37,6 @@ struct task_struct init_task = {
 static_assert(offsetof(struct task_struct, __state) == 0);
 static_assert(offsetof(struct task_struct, sonde_user_regs) == sys::kTaskUserRegistersOffset);
 static_assert(offsetof(struct task_struct, sonde_user_pages) == sys::kTaskUserPagesOffset);
-static_assert(offsetof(struct task_struct, sonde_kernel_frame) == sys::kTaskKernelFrameOffset);
 
 namespace posix {
 
@@ -84,12 +83,10 @@ void update_task_struct(Process& process) {
     if (t->tid == process.pid) continue;
     const void* waiting = t->linux_task.sonde_user_regs;  // the thread's own, not the leader's
     unsigned long pages = t->linux_task.sonde_user_pages;
-    unsigned long frame = t->linux_task.sonde_kernel_frame;
     t->linux_task = task;
     t->linux_task.pid = t->tid;
     t->linux_task.sonde_user_regs = waiting;
     t->linux_task.sonde_user_pages = pages;
-    t->linux_task.sonde_kernel_frame = frame;
   }
 }
 
@@ -100,8 +97,6 @@ void publish_waiting_registers(Thread& thread, bool waiting) {
   task->sonde_user_pages = waiting && process.memory != nullptr
                                ? reinterpret_cast<unsigned long>(process.memory->page_map())
                                : 0;
-  // The call it waits in (rax holds its number as the call came): where its "kernel" stack is.
-  task->sonde_kernel_frame = waiting ? syscall_entry_address(thread.saved.rax) : 0;
 }
 
 }  // namespace posix

@@ -410,8 +410,6 @@ void futex_cancel(Thread* thread);
 
 // Defined by the system call table; the main loop runs it for every ForeignSyscall.
 int64_t dispatch_syscall(SyscallContext& context);
-// The address of __x64_sys_NAME of system call `number` (0: not implemented).
-uint64_t syscall_entry_address(uint64_t number);
 bool syscall_wakes_nobody(uint64_t number);
 // A blocked call that a signal ends: its sys_exit event, with the result Linux's tracepoint
 // shows for that call (the kernel-internal restart code, -ERESTARTSYS and kin, since Linux

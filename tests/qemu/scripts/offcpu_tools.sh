@@ -3,10 +3,9 @@
 # call chain: the user stack of its one-second sleep, walked by frame pointers from the
 # registers of its system call, as Linux 6.1 shows it (pids and times vary: masked). On Sonde
 # the task_struct of a task waiting in a system call says where its call's registers are
-# (servers/posix/kernel/task_struct.cpp). Of the kernel stack before it, the frame of the system
-# call it sleeps in is compared ("[kernel] __x64_sys_nanosleep"): Linux's has more frames below
-# and above it (do_nanosleep ... entry_SYSCALL_64_after_hwframe), Sonde's is that one frame (the
-# POSIX server waits for the call in no stack of its own).
+# (servers/posix/kernel/task_struct.cpp). The kernel stack before it is Linux's own (ending at
+# entry_SYSCALL_64_after_hwframe); Sonde has none there ([Missed Kernel Stack], GAP): neither
+# is compared.
 attached() {  # PID COUNT: until PID holds COUNT perf event or link fds (at most 60 s)
   n=0
   while [ "$(ls -l /proc/$1/fd 2>/dev/null | grep -c 'perf_event\|bpf_link')" -lt "$2" ] &&
@@ -35,19 +34,16 @@ profile() {
   wait $tool
   kill $chain
   cat /tmp/chain.out
-  # The stack that holds wait_outer: the system call in its kernel part, its user part (after
-  # the kernel part, which ends at entry_SYSCALL_64_after_hwframe on Linux, at the call's
-  # __x64_sys_ frame on Sonde), and its time in whole seconds (one second asleep). wait_inner does not show: the walk starts
+  # The stack that holds wait_outer from its user part on (after Linux's kernel part, which ends
+  # at entry_SYSCALL_64_after_hwframe; Sonde has none: "[Missed Kernel Stack]" goes to stderr),
+  # and its time in whole seconds (one second asleep). wait_inner does not show: the walk starts
   # in musl's sccp, which keeps no frame, so the first saved rbp is wait_inner's and its return
   # address is in wait_outer (so on Linux too). The thread's id is masked as the process's.
   awk 'BEGIN { first = 1 }
-       function flush() { if (keep) { if (call != "") print "    [kernel] " call
-                                      for (i = first; i <= n; i++) print line[i]; print "" }
-                          n = 0; first = 1; keep = 0; call = "" }
+       function flush() { if (keep) { for (i = first; i <= n; i++) print line[i]; print "" }
+                          n = 0; first = 1; keep = 0 }
        /^[[:space:]]*$/ { if (n > 0) flush(); next }
-       { line[++n] = $0
-         if ($1 == "entry_SYSCALL_64_after_hwframe" || $1 ~ /^__x64_sys_/) first = n + 1
-         if ($1 ~ /^__x64_sys_/) call = $1
+       { line[++n] = $0; if ($1 == "entry_SYSCALL_64_after_hwframe") first = n + 1
          if ($1 == "wait_outer") keep = 1 }
        END { flush() }' /tmp/offcpu.out |
     sed -E "s/\([0-9]+\)\$/(PID)/" |

@@ -151,9 +151,6 @@ struct CurrentTask {
 // page map: the user stacks of sched events (servers/posix/kernel/task_struct.cpp asserts them).
 inline constexpr uint64_t kTaskUserRegistersOffset = 112;
 inline constexpr uint64_t kTaskUserPagesOffset = 120;
-// And the POSIX server's address of the entry point (__x64_sys_NAME) of the call the task waits
-// in, 0 while it runs: the one frame of a waiting task's kernel stack.
-inline constexpr uint64_t kTaskKernelFrameOffset = 128;
 
 // How the trace server reads the current Linux process's memory (bpf_probe_read_user) in a hit:
 // the POSIX server keeps, for each process, a four-level radix over bits 47..12 of user
